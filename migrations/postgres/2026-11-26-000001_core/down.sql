@@ -1,0 +1,10 @@
+DROP TABLE events;
+DROP TABLE cell_keys;
+DROP TABLE records;
+DROP TABLE sheets;
+DROP TABLE workbooks;
+DROP TABLE spaces;
+DROP TABLE space_configs;
+DROP TABLE api_keys;
+DROP TABLE users;
+DROP TABLE environments;

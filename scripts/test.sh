@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (when missing), starts a throwaway
+# PostgreSQL cluster, then runs `cargo test` (every test on SQLite and on PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing packages: ${missing[*]} (install them with apt-get, as root)" >&2
+    exit 1
+  fi
+fi
+
+# Front-end and API-client packages, exactly as pinned in package-lock.json.
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ -z "${WHARF_TEST_PG_URL:-}" ]; then
+  pgdir=$(mktemp -d /tmp/wharf-pg.XXXXXX)
+  WHARF_TEST_PG_URL=$(scripts/pg-test-cluster.sh "$pgdir" $$)
+  export WHARF_TEST_PG_URL
+fi
+
+cargo test --locked "$@"

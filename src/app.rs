@@ -1,0 +1,81 @@
+//! Application::build wires settings, database and routes onto a bound listener, so tests
+//! run many apps side by side on port 0.
+
+use crate::db::{self, AnyConnection, Pool};
+use crate::model::environment;
+use crate::settings::Settings;
+use crate::web::{error::AppError, routes};
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+use std::net::TcpListener;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking thread pool with a pooled connection.
+    pub async fn db<T, E, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        E: Into<AppError>,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || -> Result<T, AppError> {
+            let mut conn = pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "no database connection available");
+                AppError::Unavailable
+            })?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, makes sure the default environments exist,
+    /// and binds the listener.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = prepare_database(&settings)?;
+        let listener = TcpListener::bind(settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState { pool, settings });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(middleware::Logger::new("%r %s %Dms"))
+                .app_data(state.clone())
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM; requests in flight are allowed to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Pool, migrations and first-start data; shared by `serve` and the CLI commands.
+pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let pool = db::build_pool(&settings.database_url, settings.pool_size)?;
+    let mut conn = pool.get()?;
+    db::run_migrations(&mut conn)?;
+    environment::ensure_defaults(&mut conn).map_err(|e| anyhow::anyhow!("creating default environments: {e}"))?;
+    Ok(pool)
+}

@@ -1,0 +1,46 @@
+//! Argon2id password hashing. Callers run these off the async threads (they are slow on
+//! purpose).
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+pub fn hash(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+/// Checks a password against a stored hash. With no hash (unknown user) it still spends one
+/// hash, so the answer takes as long either way.
+pub fn verify(password: &str, stored: Option<&str>) -> bool {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3j4zZ0m8b6ZlYl3mP2yKq7lVt3kS0p8ImEkR1bZ8m8Q";
+    let target = stored.unwrap_or(DUMMY);
+    let Ok(parsed) = PasswordHash::new(target) else { return false };
+    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    ok && stored.is_some()
+}
+
+/// A password must be long enough to be worth hashing.
+pub fn check_strength(password: &str) -> Result<(), String> {
+    if password.chars().count() < 10 {
+        return Err("a password needs at least 10 characters".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_only_its_password() {
+        let h = hash("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery", Some(&h)));
+        assert!(!verify("wrong horse battery", Some(&h)));
+        assert!(!verify("correct horse battery", None));
+        assert!(check_strength("short").is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! Blueprints: Flatfile's sheet-config shape, parsed and checked.
+//!
+//! Parsing walks the JSON by hand so that every problem is reported, each with the JSON
+//! path of the value at fault, instead of stopping at the first one.
+
+mod parse;
+
+pub use parse::{parse_sheets, parse_space_config};
+
+use serde::Serialize;
+
+/// One thing wrong with a blueprint, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+/// A deployed space config: workbooks to create in every new space.
+#[derive(Debug, Clone)]
+pub struct SpaceConfigBlueprint {
+    pub name: String,
+    pub slug: String,
+    pub workbooks: Vec<WorkbookBlueprint>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkbookBlueprint {
+    pub name: String,
+    pub labels: Vec<String>,
+    pub actions: serde_json::Value,
+    pub sheets: Vec<SheetConfig>,
+}
+
+/// A sheet's fields, plus the JSON it came from (returned unchanged by the API).
+#[derive(Debug, Clone)]
+pub struct SheetConfig {
+    pub name: String,
+    pub slug: String,
+    pub fields: Vec<Field>,
+    pub json: serde_json::Value,
+}
+
+impl SheetConfig {
+    pub fn field_index(&self, key: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.key == key)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub key: String,
+    pub label: String,
+    pub field_type: FieldType,
+    pub readonly: bool,
+    pub required: bool,
+    pub unique: Option<UniqueConfig>,
+    pub computed: bool,
+}
+
+impl Field {
+    /// The name people see: the label, or the key when there is none.
+    pub fn display_name(&self) -> &str {
+        if self.label.is_empty() {
+            &self.key
+        } else {
+            &self.label
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UniqueConfig {
+    pub case_sensitive: bool,
+    pub ignore_empty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldType {
+    String,
+    Number { decimal_places: Option<u32> },
+    Boolean,
+    Date,
+    Enum { options: Vec<EnumOption> },
+    Reference { sheet: String, key: String },
+    StringList,
+    EnumList { options: Vec<EnumOption> },
+}
+
+impl FieldType {
+    /// The type's name in Flatfile's blueprints.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Number { .. } => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Enum { .. } => "enum",
+            FieldType::Reference { .. } => "reference",
+            FieldType::StringList => "string-list",
+            FieldType::EnumList { .. } => "enum-list",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumOption {
+    pub value: String,
+    pub label: String,
+    pub alternative_names: Vec<String>,
+}
+
+/// Lowercase letters, digits and dashes: what a slug should look like.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,294 @@
+//! Hand-walked parsing that collects every problem with its JSON path.
+
+use super::*;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+/// Parses a space config file: `{name, slug, workbooks: [{name, sheets, actions?}]}`.
+pub fn parse_space_config(json: &Value) -> Result<SpaceConfigBlueprint, Vec<Problem>> {
+    let mut p = Problems::default();
+    let Some(obj) = json.as_object() else {
+        return Err(vec![Problem {
+            path: "$".into(),
+            message: "a space config must be a JSON object with name, slug and workbooks".into(),
+        }]);
+    };
+    let name = p.required_string(obj, "$", "name").unwrap_or_default();
+    let slug = match obj.get("slug") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(Value::String(_)) | None => slugify(&name),
+        Some(_) => {
+            p.push("$.slug", "slug must be a string");
+            String::new()
+        }
+    };
+    let mut workbooks = Vec::new();
+    match obj.get("workbooks") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            for (i, wb) in items.iter().enumerate() {
+                let path = format!("$.workbooks[{i}]");
+                if let Some(w) = parse_workbook(wb, &path, &mut p) {
+                    workbooks.push(w);
+                }
+            }
+        }
+        Some(Value::Array(_)) => p.push("$.workbooks", "a space config needs at least one workbook"),
+        Some(_) => p.push("$.workbooks", "workbooks must be an array"),
+        None => p.push("$.workbooks", "workbooks is required"),
+    }
+    p.finish(SpaceConfigBlueprint { name, slug, workbooks })
+}
+
+fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<WorkbookBlueprint> {
+    let Some(obj) = json.as_object() else {
+        p.push(path, "a workbook must be an object with name and sheets");
+        return None;
+    };
+    let name = p.required_string(obj, path, "name").unwrap_or_default();
+    let labels = obj
+        .get("labels")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let actions = obj.get("actions").cloned().unwrap_or(Value::Array(vec![]));
+    if !actions.is_array() {
+        p.push(&format!("{path}.actions"), "actions must be an array");
+    }
+    let sheets = match obj.get("sheets") {
+        Some(Value::Array(items)) => sheets_at(items, &format!("{path}.sheets"), p),
+        Some(_) => {
+            p.push(&format!("{path}.sheets"), "sheets must be an array");
+            vec![]
+        }
+        None => vec![],
+    };
+    Some(WorkbookBlueprint { name, labels, actions, sheets })
+}
+
+/// Parses the `sheets` of a workbook (for example the body of `POST /v1/workbooks`).
+/// `path` is where the array sits, such as `$.sheets`.
+pub fn parse_sheets(items: &[Value], path: &str) -> Result<Vec<SheetConfig>, Vec<Problem>> {
+    let mut p = Problems::default();
+    let sheets = sheets_at(items, path, &mut p);
+    p.finish(sheets)
+}
+
+fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> {
+    let mut sheets = Vec::new();
+    let mut slugs = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let spath = format!("{path}[{i}]");
+        if let Some(sheet) = parse_sheet(item, &spath, p) {
+            if !slugs.insert(sheet.slug.clone()) {
+                p.push(&format!("{spath}.slug"), &format!("slug `{}` is used by another sheet of this workbook", sheet.slug));
+            }
+            sheets.push(sheet);
+        }
+    }
+    // References can only be checked once every sheet of the workbook is known.
+    for (i, sheet) in sheets.iter().enumerate() {
+        // Walk the JSON, not the parsed fields, so paths stay right when a field was refused.
+        let json_fields = sheet.json["fields"].as_array().map(Vec::as_slice).unwrap_or_default();
+        for (j, json_field) in json_fields.iter().enumerate() {
+            let Some(field) = json_field["key"].as_str().and_then(|k| sheet.fields.iter().find(|f| f.key == k)) else {
+                continue;
+            };
+            if let FieldType::Reference { sheet: target, key } = &field.field_type {
+                let fpath = format!("{path}[{i}].fields[{j}].config");
+                match sheets.iter().find(|s| &s.slug == target) {
+                    None => p.push(&format!("{fpath}.ref"), &format!("reference to sheet `{target}`, which is not in this workbook")),
+                    Some(t) if t.field_index(key).is_none() => p.push(
+                        &format!("{fpath}.key"),
+                        &format!("sheet `{target}` has no field `{key}`"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    sheets
+}
+
+fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig> {
+    let Some(obj) = json.as_object() else {
+        p.push(path, "a sheet must be an object with name, slug and fields");
+        return None;
+    };
+    let name = p.required_string(obj, path, "name").unwrap_or_default();
+    let slug = match obj.get("slug").and_then(Value::as_str) {
+        Some(s) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => slugify(&name),
+    };
+    let mut fields = Vec::new();
+    let mut keys = HashSet::new();
+    match obj.get("fields") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            for (i, f) in items.iter().enumerate() {
+                let fpath = format!("{path}.fields[{i}]");
+                if let Some(field) = parse_field(f, &fpath, p) {
+                    if !keys.insert(field.key.clone()) {
+                        p.push(&format!("{fpath}.key"), &format!("duplicate field key `{}`", field.key));
+                    }
+                    fields.push(field);
+                }
+            }
+        }
+        Some(Value::Array(_)) => p.push(&format!("{path}.fields"), "a sheet needs at least one field"),
+        Some(_) => p.push(&format!("{path}.fields"), "fields must be an array"),
+        None => p.push(&format!("{path}.fields"), "fields is required"),
+    }
+    let mut json = json.clone();
+    json["slug"] = Value::String(slug.clone());
+    Some(SheetConfig { name, slug, fields, json })
+}
+
+fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
+    let Some(obj) = json.as_object() else {
+        p.push(path, "a field must be an object with key and type");
+        return None;
+    };
+    let key = p.required_string(obj, path, "key")?;
+    let label = obj.get("label").and_then(Value::as_str).unwrap_or_default().to_string();
+    let type_name = p.required_string(obj, path, "type")?;
+    let config = obj.get("config").cloned().unwrap_or(Value::Null);
+    let cpath = format!("{path}.config");
+    let field_type = match type_name.as_str() {
+        "string" => FieldType::String,
+        "number" => FieldType::Number {
+            decimal_places: config.get("decimalPlaces").and_then(Value::as_u64).map(|n| n.min(20) as u32),
+        },
+        "boolean" => FieldType::Boolean,
+        "date" => FieldType::Date,
+        "enum" => FieldType::Enum { options: parse_options(&config, &cpath, p) },
+        "enum-list" => FieldType::EnumList { options: parse_options(&config, &cpath, p) },
+        "string-list" => FieldType::StringList,
+        "reference" => {
+            let sheet = config.get("ref").and_then(Value::as_str);
+            let target_key = config.get("key").and_then(Value::as_str);
+            if sheet.is_none() {
+                p.push(&format!("{cpath}.ref"), "a reference field needs config.ref, the slug of the sheet it points to");
+            }
+            if target_key.is_none() {
+                p.push(&format!("{cpath}.key"), "a reference field needs config.key, the field it matches on");
+            }
+            FieldType::Reference {
+                sheet: sheet.unwrap_or_default().to_string(),
+                key: target_key.unwrap_or_default().to_string(),
+            }
+        }
+        other => {
+            p.push(
+                &format!("{path}.type"),
+                &format!("unknown field type `{other}`; use string, number, boolean, date, enum, reference, string-list or enum-list"),
+            );
+            return None;
+        }
+    };
+    let mut field = Field {
+        key,
+        label,
+        field_type,
+        readonly: obj.get("readonly").and_then(Value::as_bool).unwrap_or(false),
+        required: false,
+        unique: None,
+        computed: false,
+    };
+    if let Some(constraints) = obj.get("constraints") {
+        let Some(items) = constraints.as_array() else {
+            p.push(&format!("{path}.constraints"), "constraints must be an array");
+            return Some(field);
+        };
+        for (i, c) in items.iter().enumerate() {
+            let cpath = format!("{path}.constraints[{i}]");
+            match c.get("type").and_then(Value::as_str) {
+                Some("required") => field.required = true,
+                Some("computed") => field.computed = true,
+                Some("unique") => {
+                    let cfg = c.get("config");
+                    field.unique = Some(UniqueConfig {
+                        case_sensitive: cfg.and_then(|c| c.get("caseSensitive")).and_then(Value::as_bool).unwrap_or(true),
+                        ignore_empty: cfg.and_then(|c| c.get("ignoreEmpty")).and_then(Value::as_bool).unwrap_or(false),
+                    })
+                }
+                Some(other) => p.push(
+                    &format!("{cpath}.type"),
+                    &format!("unknown constraint `{other}`; use required, unique or computed"),
+                ),
+                None => p.push(&format!("{cpath}.type"), "a constraint needs a type"),
+            }
+        }
+    }
+    Some(field)
+}
+
+fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption> {
+    let Some(items) = config.get("options").and_then(Value::as_array) else {
+        p.push(&format!("{path}.options"), "an enum field needs config.options, a list of {value, label}");
+        return vec![];
+    };
+    if items.is_empty() {
+        p.push(&format!("{path}.options"), "an enum field needs at least one option");
+    }
+    let mut seen = HashSet::new();
+    let mut options = Vec::new();
+    for (i, o) in items.iter().enumerate() {
+        let opath = format!("{path}.options[{i}]");
+        let value = match o.get("value") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => {
+                p.push(&format!("{opath}.value"), "an option needs a value");
+                continue;
+            }
+        };
+        if !seen.insert(value.clone()) {
+            p.push(&format!("{opath}.value"), &format!("duplicate option value `{value}`"));
+        }
+        options.push(EnumOption {
+            label: o.get("label").and_then(Value::as_str).unwrap_or(&value).to_string(),
+            alternative_names: o
+                .get("alternativeNames")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|n| n.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            value,
+        });
+    }
+    options
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, path: &str, message: &str) {
+        self.0.push(Problem { path: path.to_string(), message: message.to_string() });
+    }
+
+    fn required_string(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        match obj.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::String(_)) => {
+                self.push(&format!("{path}.{key}"), &format!("{key} must not be empty"));
+                None
+            }
+            Some(_) => {
+                self.push(&format!("{path}.{key}"), &format!("{key} must be a string"));
+                None
+            }
+            None => {
+                self.push(&format!("{path}.{key}"), &format!("{key} is required"));
+                None
+            }
+        }
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
+    }
+}

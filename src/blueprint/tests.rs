@@ -1,0 +1,82 @@
+use super::*;
+use serde_json::json;
+
+fn contacts() -> serde_json::Value {
+    json!({
+        "name": "Onboarding", "slug": "onboarding",
+        "workbooks": [{
+            "name": "Customers",
+            "sheets": [
+                {"name": "Companies", "slug": "companies", "fields": [
+                    {"key": "code", "type": "string", "constraints": [{"type": "unique"}]}
+                ]},
+                {"name": "Contacts", "slug": "contacts", "fields": [
+                    {"key": "email", "type": "string", "label": "Email",
+                     "constraints": [{"type": "required"}, {"type": "unique", "config": {"caseSensitive": false, "ignoreEmpty": true}}]},
+                    {"key": "age", "type": "number"},
+                    {"key": "status", "type": "enum", "config": {"options": [
+                        {"value": "active", "label": "Active", "alternativeNames": ["on"]}]}},
+                    {"key": "company", "type": "reference", "config": {"ref": "companies", "key": "code", "relationship": "has-one"}}
+                ]}
+            ]
+        }]
+    })
+}
+
+#[test]
+fn a_valid_space_config_parses_with_its_constraints() {
+    let bp = parse_space_config(&contacts()).unwrap();
+    assert_eq!(bp.slug, "onboarding");
+    let sheet = &bp.workbooks[0].sheets[1];
+    assert_eq!(sheet.fields.len(), 4);
+    let email = &sheet.fields[0];
+    assert!(email.required);
+    assert_eq!(email.unique, Some(UniqueConfig { case_sensitive: false, ignore_empty: true }));
+    assert_eq!(sheet.fields[2].field_type.name(), "enum");
+}
+
+#[test]
+fn every_problem_is_listed_with_its_path() {
+    let mut bad = contacts();
+    let fields = &mut bad["workbooks"][0]["sheets"][1]["fields"];
+    fields[1]["type"] = json!("integer");
+    fields[2]["config"] = json!({"options": []});
+    fields[3]["config"]["ref"] = json!("nowhere");
+    fields.as_array_mut().unwrap().push(json!({"key": "email", "type": "string"}));
+    let problems = parse_space_config(&bad).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "$.workbooks[0].sheets[1].fields[1].type",
+            "$.workbooks[0].sheets[1].fields[2].config.options",
+            "$.workbooks[0].sheets[1].fields[4].key",
+            "$.workbooks[0].sheets[1].fields[3].config.ref",
+        ]
+    );
+    assert!(problems[0].message.contains("unknown field type `integer`"));
+    assert!(problems[2].message.contains("duplicate field key `email`"));
+}
+
+#[test]
+fn a_reference_to_a_missing_key_is_refused() {
+    let mut bad = contacts();
+    bad["workbooks"][0]["sheets"][1]["fields"][3]["config"]["key"] = json!("nope");
+    let problems = parse_space_config(&bad).unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].message.contains("has no field `nope`"));
+}
+
+#[test]
+fn non_objects_and_missing_parts_are_explained() {
+    assert_eq!(parse_space_config(&json!([])).unwrap_err()[0].path, "$");
+    let problems = parse_space_config(&json!({"name": "x"})).unwrap_err();
+    assert_eq!(problems[0].path, "$.workbooks");
+    let problems = parse_sheets(&[json!({"name": "S", "fields": [{"key": "a"}]})], "$.sheets").unwrap_err();
+    assert_eq!(problems[0].path, "$.sheets[0].fields[0].type");
+}
+
+#[test]
+fn slugs_are_derived_from_names() {
+    assert_eq!(slugify("  My Contacts (2024) "), "my-contacts-2024");
+}

@@ -1,0 +1,155 @@
+//! The `wharf` command line.
+
+use crate::app::{prepare_database, Application};
+use crate::auth::password;
+use crate::db::PooledConn;
+use crate::model::{api_key, environment, space_config, user, ModelError};
+use crate::settings::Settings;
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, Subcommand};
+use std::io::Read;
+
+#[derive(Parser)]
+#[command(name = "wharf", version, about = "Wharf: turn spreadsheets and CSV files into clean, validated records")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start the web server (runs pending migrations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage environments.
+    Env {
+        #[command(subcommand)]
+        action: EnvAction,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// Manage dashboard users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Deploy a space config (blueprint JSON file) to an environment.
+    Deploy {
+        /// Path to the space config JSON.
+        file: std::path::PathBuf,
+        /// Environment name.
+        #[arg(long)]
+        env: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EnvAction {
+    /// List environments.
+    List,
+    /// Create an environment.
+    Create {
+        name: String,
+        /// Mark it as production.
+        #[arg(long)]
+        prod: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyAction {
+    /// Create a secret key; prints it alone on stdout, once.
+    Create {
+        #[arg(long)]
+        env: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Create a user; reads the password from stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(settings.clone())?;
+            tracing::info!(port = app.port(), base_url = %settings.base_url, "Wharf is listening");
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+        command => tokio::task::spawn_blocking(move || run_blocking(command, &settings)).await?,
+    }
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<PooledConn> {
+    Ok(prepare_database(settings)?.get()?)
+}
+
+fn env_named(conn: &mut PooledConn, name: &str) -> anyhow::Result<environment::Environment> {
+    environment::find_by_name(conn, name)?.ok_or_else(|| anyhow!("no environment named `{name}`; see `wharf env list`"))
+}
+
+fn model_err(e: ModelError) -> anyhow::Error {
+    match e {
+        ModelError::Invalid(items) => {
+            let lines: Vec<String> = items.iter().map(|(k, m)| format!("  {k}: {m}")).collect();
+            anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        other => anyhow!("{other}"),
+    }
+}
+
+fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    match command {
+        Command::Serve => unreachable!("serve runs on the async runtime"),
+        Command::Migrate => println!("migrations are up to date"),
+        Command::Env { action: EnvAction::List } => {
+            for e in environment::list(&mut conn)? {
+                println!("{}\t{}\t{}", e.id, e.name, if e.is_prod { "production" } else { "" });
+            }
+        }
+        Command::Env { action: EnvAction::Create { name, prod } } => {
+            let e = environment::create(&mut conn, &name, prod, "{}").map_err(model_err)?;
+            println!("{}", e.id);
+        }
+        Command::Key { action: KeyAction::Create { env } } => {
+            let e = env_named(&mut conn, &env)?;
+            let (_, secret) = api_key::create(&mut conn, &e.id).map_err(model_err)?;
+            println!("{secret}");
+        }
+        Command::User { action: UserAction::Create { email, admin } } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).context("reading the password from stdin")?;
+            let pass = input.trim_end_matches(['\n', '\r']);
+            password::check_strength(pass).map_err(|m| anyhow!(m))?;
+            let hash = password::hash(pass)?;
+            let u = user::create(&mut conn, &email, &hash, admin).map_err(model_err)?;
+            println!("{}", u.id);
+        }
+        Command::Deploy { file, env } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let json: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(j) => j,
+                Err(e) => bail!("{} is not valid JSON: {e}", file.display()),
+            };
+            let e = env_named(&mut conn, &env)?;
+            let (config, created) = space_config::deploy(&mut conn, &e.id, &json).map_err(model_err)?;
+            println!("spaceConfigId: {}", config.id);
+            println!("environmentId: {}", e.id);
+            eprintln!("{} space config `{}`", if created { "deployed" } else { "updated" }, config.slug);
+        }
+    }
+    Ok(())
+}

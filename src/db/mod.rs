@@ -1,0 +1,166 @@
+//! Database access: one connection type over SQLite and PostgreSQL, a pool, and migrations.
+
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection, for the few statements
+/// (batch inserts, RETURNING, raw SQL) the portable backend cannot express.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgres($c) => $body,
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` or `postgresql://` is PostgreSQL; `sqlite://`, `file:` or a plain path is SQLite.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") || url.starts_with("file:") || !url.contains("://") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(format!(
+                "`{}` is neither a postgres:// URL nor a SQLite path",
+                url.split('@').next_back().unwrap_or(url)
+            ))
+        }
+    }
+}
+
+/// Opens connections of the backend chosen by the URL (never by trial and error).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    backend: Backend,
+    target: String,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Result<Self, String> {
+        let backend = Backend::from_url(url)?;
+        let target = match backend {
+            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_string(),
+            Backend::Postgres => url.to_string(),
+        };
+        Ok(Manager { backend, target })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite file, if any, so its folder can be created first.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite && !self.target.starts_with("file:")).then_some(&self.target)
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.target).map(AnyConnection::Postgres),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers run beside the writer; busy_timeout waits instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// Builds the pool, creating the SQLite file's folder when needed.
+pub fn build_pool(url: &str, size: u32) -> anyhow::Result<Pool> {
+    let manager = Manager::new(url).map_err(anyhow::Error::msg)?;
+    if let Some(path) = manager.sqlite_path() {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+    }
+    // SQLite allows one writer at a time; a few connections are enough and avoid lock churn.
+    let size = match manager.backend() {
+        Backend::Sqlite => size.min(8),
+        Backend::Postgres => size,
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies every pending migration of the connection's backend.
+pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        AnyConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    for m in applied {
+        tracing::info!(migration = %m, "applied migration");
+    }
+    Ok(())
+}
+
+/// Reverts every applied migration (used by the up/down/up test).
+pub fn revert_all_migrations(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        AnyConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))
+}
+
+/// Which backend a live connection talks to.
+pub fn backend_of(conn: &AnyConnection) -> Backend {
+    match conn {
+        AnyConnection::Sqlite(_) => Backend::Sqlite,
+        AnyConnection::Postgres(_) => Backend::Postgres,
+    }
+}

@@ -1,0 +1,148 @@
+//! One schema for both backends: only types that map the same way on SQLite and PostgreSQL.
+
+diesel::table! {
+    environments (id) {
+        id -> Text,
+        name -> Text,
+        is_prod -> Bool,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        environment_id -> Text,
+        secret_hash -> Text,
+        hint -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    space_configs (id) {
+        id -> Text,
+        environment_id -> Text,
+        slug -> Text,
+        name -> Text,
+        blueprint -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    spaces (id) {
+        id -> Text,
+        environment_id -> Text,
+        space_config_id -> Nullable<Text>,
+        name -> Text,
+        metadata -> Text,
+        created_by -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        last_activity_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workbooks (id) {
+        id -> Text,
+        space_id -> Text,
+        environment_id -> Text,
+        name -> Text,
+        labels -> Text,
+        metadata -> Text,
+        actions -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sheets (id) {
+        id -> Text,
+        workbook_id -> Text,
+        name -> Text,
+        slug -> Text,
+        config -> Text,
+        position -> Integer,
+        total_count -> BigInt,
+        error_count -> BigInt,
+        errors_by_field -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    records (id) {
+        id -> BigInt,
+        sheet_id -> Text,
+        vals -> Text,
+        raw -> Nullable<Text>,
+        messages -> Nullable<Text>,
+        valid -> Bool,
+        error_fields -> Nullable<Text>,
+        metadata -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    cell_keys (sheet_id, field_index, norm, record_id) {
+        sheet_id -> Text,
+        field_index -> Integer,
+        norm -> Text,
+        record_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        environment_id -> Text,
+        space_id -> Nullable<Text>,
+        workbook_id -> Nullable<Text>,
+        sheet_id -> Nullable<Text>,
+        topic -> Text,
+        actor -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_keys -> environments (environment_id));
+diesel::joinable!(space_configs -> environments (environment_id));
+diesel::joinable!(spaces -> environments (environment_id));
+diesel::joinable!(workbooks -> spaces (space_id));
+diesel::joinable!(sheets -> workbooks (workbook_id));
+diesel::joinable!(records -> sheets (sheet_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    environments,
+    users,
+    api_keys,
+    space_configs,
+    spaces,
+    workbooks,
+    sheets,
+    records,
+    cell_keys,
+    events,
+);

@@ -1,0 +1,12 @@
+//! Wharf: a self-hosted data exchange.
+
+pub mod app;
+pub mod auth;
+pub mod blueprint;
+pub mod cli;
+pub mod db;
+pub mod ids;
+pub mod model;
+pub mod settings;
+pub mod validate;
+pub mod web;

@@ -1,0 +1,24 @@
+use clap::Parser;
+use wharf::cli::{run, Cli};
+use wharf::settings::Settings;
+
+#[actix_web::main]
+async fn main() {
+    let filter = std::env::var("WHARF_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wharf: configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(cli, settings).await {
+        eprintln!("wharf: {e:#}");
+        std::process::exit(1);
+    }
+}

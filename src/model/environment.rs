@@ -1,0 +1,111 @@
+//! Environments: development, staging, production. Everything else lives in one.
+
+use super::{now, ModelError, ModelResult};
+use crate::db::schema::environments;
+use crate::db::AnyConnection;
+use crate::ids::EnvironmentId;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = environments)]
+pub struct Environment {
+    pub id: EnvironmentId,
+    pub name: String,
+    pub is_prod: bool,
+    pub metadata: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = environments)]
+pub struct NewEnvironment<'a> {
+    pub id: EnvironmentId,
+    pub name: &'a str,
+    pub is_prod: bool,
+    pub metadata: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = environments)]
+pub struct EnvironmentChanges {
+    pub name: Option<String>,
+    pub is_prod: Option<bool>,
+    pub metadata: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<Environment>> {
+    environments::table.order(environments::created_at.asc()).select(Environment::as_select()).load(conn)
+}
+
+pub fn find(conn: &mut AnyConnection, id: &EnvironmentId) -> QueryResult<Option<Environment>> {
+    environments::table.find(id).select(Environment::as_select()).first(conn).optional()
+}
+
+pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<Environment>> {
+    environments::table
+        .filter(environments::name.eq(name))
+        .select(Environment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Checks a name people will type on the command line and see in the switcher.
+pub fn check_name(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 {
+        return Err("an environment name must be 1 to 64 characters".into());
+    }
+    Ok(name)
+}
+
+pub fn create(conn: &mut AnyConnection, name: &str, is_prod: bool, metadata: &str) -> ModelResult<Environment> {
+    let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?;
+    if find_by_name(conn, name)?.is_some() {
+        return Err(ModelError::Conflict(format!("an environment named `{name}` already exists")));
+    }
+    let t = now();
+    let id = EnvironmentId::generate();
+    diesel::insert_into(environments::table)
+        .values(NewEnvironment { id: id.clone(), name, is_prod, metadata, created_at: t, updated_at: t })
+        .execute(conn)?;
+    find(conn, &id)?.ok_or(ModelError::NotFound("environment"))
+}
+
+pub fn update(conn: &mut AnyConnection, id: &EnvironmentId, mut changes: EnvironmentChanges) -> ModelResult<Environment> {
+    if let Some(name) = &changes.name {
+        let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?.to_string();
+        if find_by_name(conn, &name)?.is_some_and(|e| &e.id != id) {
+            return Err(ModelError::Conflict(format!("an environment named `{name}` already exists")));
+        }
+        changes.name = Some(name);
+    }
+    changes.updated_at = Some(now());
+    let n = diesel::update(environments::table.find(id)).set(&changes).execute(conn)?;
+    if n == 0 {
+        return Err(ModelError::NotFound("environment"));
+    }
+    find(conn, id)?.ok_or(ModelError::NotFound("environment"))
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
+    let n = diesel::delete(environments::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(ModelError::NotFound("environment"));
+    }
+    Ok(())
+}
+
+/// On first start, `development` and `production` exist.
+pub fn ensure_defaults(conn: &mut AnyConnection) -> ModelResult<()> {
+    let existing: i64 = environments::table.count().get_result(conn)?;
+    if existing == 0 {
+        create(conn, "development", false, "{}")?;
+        create(conn, "production", true, "{}")?;
+    }
+    Ok(())
+}

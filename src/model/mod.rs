@@ -1,0 +1,40 @@
+//! The domain, one file per aggregate: structs and the queries that read and write them.
+
+pub mod api_key;
+pub mod environment;
+pub mod event;
+pub mod record;
+pub mod sheet;
+pub mod space;
+pub mod space_config;
+pub mod user;
+pub mod workbook;
+
+use chrono::NaiveDateTime;
+
+/// What a model function can fail with, beyond plain database errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// Input problems as `(key, message)`.
+    #[error("invalid input")]
+    Invalid(Vec<(String, String)>),
+}
+
+pub type ModelResult<T> = Result<T, ModelError>;
+
+/// Timestamps are stored in UTC without zone, at millisecond precision on both backends.
+pub fn now() -> NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    t - chrono::Duration::nanoseconds(i64::from(t.and_utc().timestamp_subsec_nanos() % 1_000_000))
+}
+
+/// Flatfile's timestamp shape: ISO 8601 in UTC.
+pub fn iso(t: &NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,78 @@
+//! Normalised keys of unique fields and of reference targets (table `cell_keys`), so that
+//! duplicates and references are found by index, never by scanning records.
+
+use crate::db::schema::cell_keys;
+use crate::db::AnyConnection;
+use crate::ids::SheetId;
+use crate::on_backend;
+use crate::validate::{is_empty, normalize_key};
+use diesel::prelude::*;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Rows per statement: stays under SQLite's limit of 32,766 bound parameters.
+const CHUNK: usize = 2000;
+
+#[derive(Insertable)]
+#[diesel(table_name = cell_keys)]
+pub struct NewKey {
+    pub sheet_id: SheetId,
+    pub field_index: i32,
+    pub norm: String,
+    pub record_id: i64,
+}
+
+/// The key a cell is kept under: `None` when it is empty and empties are ignored.
+pub fn norm_for(value: &Value, case_sensitive: bool, keep_empty: bool) -> Option<String> {
+    if is_empty(value) {
+        return keep_empty.then(String::new);
+    }
+    normalize_key(value, case_sensitive)
+}
+
+pub fn insert(conn: &mut AnyConnection, keys: &[NewKey]) -> QueryResult<()> {
+    for chunk in keys.chunks(CHUNK) {
+        on_backend!(conn, c => diesel::insert_into(cell_keys::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Which records hold each of `norms` in one field.
+pub fn holders(conn: &mut AnyConnection, sheet_id: &SheetId, field_index: usize, norms: &[String]) -> QueryResult<HashMap<String, Vec<i64>>> {
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+    for chunk in norms.chunks(CHUNK) {
+        let rows: Vec<(String, i64)> = cell_keys::table
+            .filter(cell_keys::sheet_id.eq(sheet_id))
+            .filter(cell_keys::field_index.eq(field_index as i32))
+            .filter(cell_keys::norm.eq_any(chunk))
+            .select((cell_keys::norm, cell_keys::record_id))
+            .load(conn)?;
+        for (norm, id) in rows {
+            out.entry(norm).or_default().push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// The keys held by some records, as `(record_id, field_index, norm)`.
+pub fn of_records(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(
+            cell_keys::table
+                .filter(cell_keys::sheet_id.eq(sheet_id))
+                .filter(cell_keys::record_id.eq_any(chunk))
+                .select((cell_keys::record_id, cell_keys::field_index, cell_keys::norm))
+                .load::<(i64, i32, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+pub fn delete_of_records(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<()> {
+    for chunk in ids.chunks(CHUNK) {
+        diesel::delete(cell_keys::table.filter(cell_keys::sheet_id.eq(sheet_id)).filter(cell_keys::record_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Records: stored compactly (a JSON array of typed values in field order, plus sparse
+//! raw input and messages), shown in Flatfile's `{key: {value, valid, messages}}` shape.
+
+mod keys;
+mod query;
+mod write;
+
+pub use query::{after, query, Filter, RecordQuery};
+pub use write::{delete, insert, update, RecordUpdate};
+
+use crate::blueprint::SheetConfig;
+use crate::db::schema::records;
+use crate::ids::{RecordId, SheetId};
+use crate::validate::{Checked, Message, MessageType};
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = records)]
+pub struct RecordRow {
+    pub id: i64,
+    pub sheet_id: SheetId,
+    pub vals: String,
+    pub raw: Option<String>,
+    pub messages: Option<String>,
+    pub valid: bool,
+    pub error_fields: Option<String>,
+    pub metadata: Option<String>,
+    pub version: i64,
+}
+
+impl RecordRow {
+    pub fn record_id(&self) -> RecordId {
+        RecordId(self.id)
+    }
+
+    /// Decodes the stored columns; a column that cannot be read counts as empty rather
+    /// than failing a whole page.
+    pub fn checked(&self) -> Checked {
+        Checked {
+            vals: serde_json::from_str(&self.vals).unwrap_or_default(),
+            raw: decode_sparse(self.raw.as_deref()),
+            messages: decode_sparse(self.messages.as_deref()),
+        }
+    }
+
+    /// Flatfile's record shape: `{id, values: {key: {value, valid, messages}}, valid, metadata}`.
+    pub fn to_api(&self, config: &SheetConfig) -> Value {
+        let checked = self.checked();
+        let mut values = Map::new();
+        for (i, field) in config.fields.iter().enumerate() {
+            let messages = checked.messages.get(&i).cloned().unwrap_or_default();
+            let valid = !messages.iter().any(|m| m.kind == MessageType::Error);
+            let mut cell = json!({
+                "value": checked.vals.get(i).cloned().unwrap_or(Value::Null),
+                "valid": valid,
+                "messages": messages,
+                "updatedAt": Value::Null,
+            });
+            if let Some(raw) = checked.raw.get(&i) {
+                cell["raw"] = raw.clone();
+            }
+            values.insert(field.key.clone(), cell);
+        }
+        let metadata = self.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or(json!({}));
+        json!({
+            "id": self.record_id(),
+            "values": values,
+            "valid": self.valid,
+            "messages": [],
+            "metadata": metadata,
+            "versionId": format!("us_vr_{}", self.version),
+        })
+    }
+
+    /// What a person typed for each field: the raw input where kept, else the value.
+    pub fn inputs(&self, config: &SheetConfig) -> BTreeMap<String, Value> {
+        let checked = self.checked();
+        config
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let v = checked.raw.get(&i).or_else(|| checked.vals.get(i)).cloned().unwrap_or(Value::Null);
+                (f.key.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// The stored form of a checked record.
+pub(crate) struct Encoded {
+    pub vals: String,
+    pub raw: Option<String>,
+    pub messages: Option<String>,
+    pub valid: bool,
+    pub error_fields: Option<String>,
+}
+
+pub(crate) fn encode(checked: &Checked) -> Encoded {
+    let errors = checked.error_fields();
+    Encoded {
+        vals: Value::Array(checked.vals.clone()).to_string(),
+        raw: encode_sparse(&checked.raw),
+        messages: encode_sparse(&checked.messages),
+        valid: errors.is_empty(),
+        error_fields: (!errors.is_empty()).then(|| {
+            let list: Vec<String> = errors.iter().map(|i| i.to_string()).collect();
+            format!(",{},", list.join(","))
+        }),
+    }
+}
+
+fn encode_sparse<T: serde::Serialize>(map: &BTreeMap<usize, T>) -> Option<String> {
+    if map.is_empty() {
+        return None;
+    }
+    let obj: BTreeMap<String, &T> = map.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    serde_json::to_string(&obj).ok()
+}
+
+fn decode_sparse<T: serde::de::DeserializeOwned>(text: Option<&str>) -> BTreeMap<usize, T> {
+    let Some(text) = text else { return BTreeMap::new() };
+    let parsed: BTreeMap<String, T> = serde_json::from_str(text).unwrap_or_default();
+    parsed.into_iter().filter_map(|(k, v)| k.parse().ok().map(|k| (k, v))).collect()
+}
+
+/// The keys of the fields in error, for the sheet's `errorsByField` count.
+pub(crate) fn error_keys(config: &SheetConfig, checked: &Checked) -> Vec<String> {
+    checked.error_fields().into_iter().filter_map(|i| config.fields.get(i).map(|f| f.key.clone())).collect()
+}
+
+/// Used by the tests of this module and by callers that show a message list.
+pub fn messages_of(checked: &Checked, index: usize) -> &[Message] {
+    checked.messages.get(&index).map(Vec::as_slice).unwrap_or_default()
+}

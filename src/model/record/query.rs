@@ -1,0 +1,118 @@
+//! Reading pages of records. Counts come from the sheet row (kept current on write), never
+//! from count(*); the far half of a sheet is read backwards so the last page is as cheap as
+//! the first; sorting by a field uses an expression index created on first use.
+
+use super::RecordRow;
+use crate::db::schema::records;
+use crate::db::{backend_of, AnyConnection, Backend};
+use crate::model::sheet::SheetContext;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    #[default]
+    All,
+    Valid,
+    Error,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery {
+    pub filter: Filter,
+    /// Only records with an error in this field (index into the sheet's fields).
+    pub filter_field: Option<usize>,
+    pub search_value: Option<String>,
+    pub search_field: Option<usize>,
+    /// Field index and descending?
+    pub sort: Option<(usize, bool)>,
+    pub ids: Option<Vec<i64>>,
+    pub page_size: i64,
+    pub page_number: i64,
+}
+
+pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> QueryResult<Vec<RecordRow>> {
+    let backend = backend_of(conn);
+    if let Some((field, _)) = q.sort {
+        ensure_sort_index(conn, field)?;
+    }
+    let offset = (q.page_number.max(1) - 1) * q.page_size;
+    // With no search, the number of matching rows is known from the kept counts.
+    let known_total = match (&q.search_value, q.filter_field, &q.ids) {
+        (None, None, None) => Some(match q.filter {
+            Filter::All => ctx.sheet.total_count,
+            Filter::Valid => ctx.sheet.total_count - ctx.sheet.error_count,
+            Filter::Error => ctx.sheet.error_count,
+        }),
+        _ => None,
+    };
+    let (reverse, offset, limit) = match known_total {
+        Some(total) if offset >= total => return Ok(vec![]),
+        Some(total) if offset > total / 2 => {
+            let limit = q.page_size.min(total - offset);
+            (true, total - offset - limit, limit)
+        }
+        _ => (false, offset, q.page_size),
+    };
+    let mut stmt = records::table.filter(records::sheet_id.eq(&ctx.sheet.id)).select(RecordRow::as_select()).into_boxed();
+    stmt = match q.filter {
+        Filter::All => stmt,
+        Filter::Valid => stmt.filter(records::valid.eq(true)),
+        Filter::Error => stmt.filter(records::valid.eq(false)),
+    };
+    if let Some(field) = q.filter_field {
+        stmt = stmt.filter(records::error_fields.like(format!("%,{field},%")));
+    }
+    if let Some(ids) = &q.ids {
+        stmt = stmt.filter(records::id.eq_any(ids.clone()));
+    }
+    if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", term.replace(['%', '_'], ""));
+        stmt = match (q.search_field, backend) {
+            (Some(i), Backend::Sqlite) => stmt.filter(sql::<Bool>(&format!("json_extract(vals, '$[{i}]') LIKE ")).bind::<Text, _>(pattern)),
+            (Some(i), Backend::Postgres) => stmt.filter(sql::<Bool>(&format!("((vals::jsonb)->>{i}) ILIKE ")).bind::<Text, _>(pattern)),
+            (None, Backend::Sqlite) => stmt.filter(records::vals.like(pattern)),
+            (None, Backend::Postgres) => stmt.filter(sql::<Bool>("vals ILIKE ").bind::<Text, _>(pattern)),
+        };
+    }
+    let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
+    let dir = if descending { "DESC" } else { "ASC" };
+    stmt = match q.sort {
+        Some((i, _)) => stmt.order(sql::<Text>(&format!("{} {dir}, id {dir}", sort_expression(backend, i)))),
+        None if descending => stmt.order(records::id.desc()),
+        None => stmt.order(records::id.asc()),
+    };
+    let mut rows = stmt.limit(limit).offset(offset).load(conn)?;
+    if reverse {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The expression a sort by field `i` orders on; identical text to the index's.
+fn sort_expression(backend: Backend, i: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_extract(vals, '$[{i}]')"),
+        Backend::Postgres => format!("((vals::jsonb)->{i})"),
+    }
+}
+
+/// One index per field position serves every sheet (it leads with sheet_id).
+fn ensure_sort_index(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    let backend = backend_of(conn);
+    let expr = sort_expression(backend, i);
+    conn.batch_execute(&format!("CREATE INDEX IF NOT EXISTS records_sort_{i} ON records (sheet_id, {expr}, id)"))
+}
+
+/// The next `limit` records after `after_id`, in insertion order (for exports).
+pub fn after(conn: &mut AnyConnection, sheet_id: &crate::ids::SheetId, after_id: i64, limit: i64) -> QueryResult<Vec<RecordRow>> {
+    records::table
+        .filter(records::sheet_id.eq(sheet_id))
+        .filter(records::id.gt(after_id))
+        .order(records::id.asc())
+        .limit(limit)
+        .select(RecordRow::as_select())
+        .load(conn)
+}

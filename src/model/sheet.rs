@@ -1,0 +1,226 @@
+//! Sheets: a config of typed fields, and counts kept current with every write.
+
+use super::{now, ModelError, ModelResult};
+use crate::blueprint::{self, FieldType, SheetConfig};
+use crate::db::schema::{sheets, workbooks};
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, SheetId, SpaceId, WorkbookId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sheets)]
+pub struct Sheet {
+    pub id: SheetId,
+    pub workbook_id: WorkbookId,
+    pub name: String,
+    pub slug: String,
+    pub config: String,
+    pub position: i32,
+    pub total_count: i64,
+    pub error_count: i64,
+    pub errors_by_field: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Sheet {
+    pub fn parsed_config(&self) -> ModelResult<SheetConfig> {
+        let json: serde_json::Value = serde_json::from_str(&self.config)
+            .map_err(|e| ModelError::Conflict(format!("stored sheet config is unreadable: {e}")))?;
+        let mut sheets = blueprint::parse_sheets(std::slice::from_ref(&json), "$")
+            .map_err(|ps| ModelError::Invalid(ps.into_iter().map(|p| (p.path, p.message)).collect()))?;
+        Ok(sheets.remove(0))
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            total: self.total_count,
+            valid: self.total_count - self.error_count,
+            error: self.error_count,
+            errors_by_field: serde_json::from_str(&self.errors_by_field).unwrap_or_default(),
+        }
+    }
+}
+
+/// Flatfile's `RecordCounts`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub total: i64,
+    pub valid: i64,
+    pub error: i64,
+    pub errors_by_field: BTreeMap<String, i64>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sheets)]
+struct NewSheet<'a> {
+    id: SheetId,
+    workbook_id: &'a WorkbookId,
+    name: &'a str,
+    slug: &'a str,
+    config: String,
+    position: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+pub fn create(conn: &mut AnyConnection, workbook_id: &WorkbookId, config: &SheetConfig, position: i32) -> QueryResult<SheetId> {
+    let t = now();
+    let id = SheetId::generate();
+    diesel::insert_into(sheets::table)
+        .values(NewSheet {
+            id: id.clone(),
+            workbook_id,
+            name: &config.name,
+            slug: &config.slug,
+            config: config.json.to_string(),
+            position,
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// A sheet with the workbook that scopes it.
+pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SheetId) -> QueryResult<Option<(Sheet, SpaceId)>> {
+    sheets::table
+        .inner_join(workbooks::table)
+        .filter(workbooks::environment_id.eq(environment_id))
+        .filter(sheets::id.eq(id))
+        .select((Sheet::as_select(), workbooks::space_id))
+        .first(conn)
+        .optional()
+}
+
+pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> QueryResult<Vec<Sheet>> {
+    sheets::table
+        .filter(sheets::workbook_id.eq(workbook_id))
+        .order(sheets::position.asc())
+        .select(Sheet::as_select())
+        .load(conn)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &SheetId) -> QueryResult<usize> {
+    diesel::delete(sheets::table.find(id)).execute(conn)
+}
+
+/// Applies a change in counts in the same transaction as the write that caused it.
+pub fn add_counts(conn: &mut AnyConnection, id: &SheetId, delta: &CountDelta) -> QueryResult<()> {
+    if delta.is_zero() {
+        return Ok(());
+    }
+    let current: String = sheets::table.find(id).select(sheets::errors_by_field).first(conn)?;
+    let mut by_field: BTreeMap<String, i64> = serde_json::from_str(&current).unwrap_or_default();
+    for (key, d) in &delta.errors_by_field {
+        let entry = by_field.entry(key.clone()).or_insert(0);
+        *entry += d;
+        if *entry <= 0 {
+            by_field.remove(key);
+        }
+    }
+    diesel::update(sheets::table.find(id))
+        .set((
+            sheets::total_count.eq(sheets::total_count + delta.total),
+            sheets::error_count.eq(sheets::error_count + delta.error),
+            sheets::errors_by_field.eq(serde_json::to_string(&by_field).unwrap_or_else(|_| "{}".into())),
+            sheets::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A change in a sheet's counts.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CountDelta {
+    pub total: i64,
+    pub error: i64,
+    pub errors_by_field: BTreeMap<String, i64>,
+}
+
+impl CountDelta {
+    pub fn is_zero(&self) -> bool {
+        self.total == 0 && self.error == 0 && self.errors_by_field.values().all(|v| *v == 0)
+    }
+
+    /// Counts one record in (`sign` 1) or out (`sign` -1), given its validity and error fields.
+    pub fn add(&mut self, sign: i64, valid: bool, error_fields: impl IntoIterator<Item = String>) {
+        self.total += sign;
+        if !valid {
+            self.error += sign;
+        }
+        for key in error_fields {
+            *self.errors_by_field.entry(key).or_insert(0) += sign;
+        }
+    }
+}
+
+/// What a record write needs to know about a sheet: its fields, which fields keep
+/// normalised keys (unique ones, and the targets of references), and where references point.
+#[derive(Debug, Clone)]
+pub struct SheetContext {
+    pub sheet: Sheet,
+    pub space_id: SpaceId,
+    pub config: SheetConfig,
+    /// For each field: the case rule of its kept keys, when it keeps them.
+    pub keyed: Vec<Option<bool>>,
+    /// For each reference field: the target sheet, field index and case rule.
+    pub refs: Vec<Option<RefTarget>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefTarget {
+    pub sheet_id: SheetId,
+    pub sheet_name: String,
+    pub field_index: usize,
+    pub case_sensitive: bool,
+}
+
+/// Case rule for a field's kept keys: its unique config, or exact match when it is only
+/// a reference target.
+fn key_rule(config: &SheetConfig, index: usize, referenced: bool) -> Option<bool> {
+    let field = &config.fields[index];
+    match field.unique {
+        Some(u) => Some(u.case_sensitive),
+        None if referenced => Some(true),
+        None => None,
+    }
+}
+
+pub fn load_context(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SheetId) -> ModelResult<SheetContext> {
+    let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
+    let siblings = list_in_workbook(conn, &sheet.workbook_id)?;
+    let configs: Vec<(Sheet, SheetConfig)> = siblings
+        .into_iter()
+        .map(|s| s.parsed_config().map(|c| (s, c)))
+        .collect::<ModelResult<_>>()?;
+    let config = sheet.parsed_config()?;
+    let referenced = |slug: &str, key: &str| {
+        configs.iter().any(|(_, c)| {
+            c.fields.iter().any(|f| matches!(&f.field_type, FieldType::Reference { sheet, key: k } if sheet == slug && k == key))
+        })
+    };
+    let keyed = (0..config.fields.len())
+        .map(|i| key_rule(&config, i, referenced(&config.slug, &config.fields[i].key)))
+        .collect();
+    let refs = config
+        .fields
+        .iter()
+        .map(|f| match &f.field_type {
+            FieldType::Reference { sheet: slug, key } => configs.iter().find(|(_, c)| &c.slug == slug).and_then(|(s, c)| {
+                let field_index = c.field_index(key)?;
+                Some(RefTarget {
+                    sheet_id: s.id.clone(),
+                    sheet_name: s.name.clone(),
+                    field_index,
+                    case_sensitive: key_rule(c, field_index, true).unwrap_or(true),
+                })
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(SheetContext { sheet, space_id, config, keyed, refs })
+}

@@ -1,0 +1,173 @@
+//! Spaces: an environment plus a space config; where people collaborate.
+
+use super::event::{self, Context};
+use super::{now, space_config, workbook, ModelError, ModelResult};
+use crate::db::schema::{spaces, workbooks};
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = spaces)]
+pub struct Space {
+    pub id: SpaceId,
+    pub environment_id: EnvironmentId,
+    pub space_config_id: Option<SpaceConfigId>,
+    pub name: String,
+    pub metadata: String,
+    pub created_by: Option<String>,
+    pub archived_at: Option<NaiveDateTime>,
+    pub last_activity_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = spaces)]
+struct NewSpace<'a> {
+    id: SpaceId,
+    environment_id: &'a EnvironmentId,
+    space_config_id: Option<&'a SpaceConfigId>,
+    name: &'a str,
+    metadata: &'a str,
+    created_by: Option<&'a str>,
+    last_activity_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = spaces)]
+pub struct SpaceChanges {
+    pub name: Option<String>,
+    pub metadata: Option<String>,
+    pub archived_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// What a new space is made from.
+pub struct SpaceInput<'a> {
+    pub name: Option<&'a str>,
+    pub space_config_id: Option<&'a SpaceConfigId>,
+    pub metadata: &'a str,
+}
+
+/// Creates a space and, when it comes from a space config, the config's workbooks.
+pub fn create(conn: &mut AnyConnection, environment_id: &EnvironmentId, input: SpaceInput<'_>, actor: &str) -> ModelResult<Space> {
+    conn.transaction::<_, ModelError, _>(|conn| {
+        let config = match input.space_config_id {
+            Some(id) => Some(space_config::find(conn, environment_id, id)?.ok_or_else(|| {
+                ModelError::Invalid(vec![("spaceConfigId".into(), format!("no space config {id} in this environment"))])
+            })?),
+            None => None,
+        };
+        let name = input
+            .name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .or_else(|| config.as_ref().map(|c| c.name.clone()))
+            .unwrap_or_else(|| "Untitled space".to_string());
+        if name.chars().count() > 200 {
+            return Err(ModelError::Invalid(vec![("name".into(), "a space name must be at most 200 characters".into())]));
+        }
+        let t = now();
+        let id = SpaceId::generate();
+        diesel::insert_into(spaces::table)
+            .values(NewSpace {
+                id: id.clone(),
+                environment_id,
+                space_config_id: input.space_config_id,
+                name: &name,
+                metadata: input.metadata,
+                created_by: Some(actor),
+                last_activity_at: t,
+                created_at: t,
+                updated_at: t,
+            })
+            .execute(conn)?;
+        let ctx = Context::new(environment_id, actor).space(&id);
+        event::emit(conn, &ctx, "space:created", json!({"name": name}))?;
+        if let Some(config) = config {
+            for wb in config.parsed()?.workbooks {
+                workbook::create(conn, &ctx, &wb.name, &wb.labels, &wb.actions, &wb.sheets, "{}")?;
+            }
+        }
+        find(conn, environment_id, &id)?.ok_or(ModelError::NotFound("space"))
+    })
+}
+
+pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SpaceId) -> QueryResult<Option<Space>> {
+    spaces::table
+        .filter(spaces::environment_id.eq(environment_id))
+        .filter(spaces::id.eq(id))
+        .select(Space::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Which spaces to list.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub search: Option<String>,
+    pub archived: bool,
+    pub page_size: i64,
+    pub page_number: i64,
+}
+
+pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter) -> QueryResult<(Vec<Space>, i64)> {
+    let base = || {
+        let mut q = spaces::table.filter(spaces::environment_id.eq(environment_id)).into_boxed();
+        q = if f.archived { q.filter(spaces::archived_at.is_not_null()) } else { q.filter(spaces::archived_at.is_null()) };
+        if let Some(s) = f.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            q = q.filter(spaces::name.like(format!("%{}%", s.trim().replace(['%', '_'], ""))));
+        }
+        q
+    };
+    let total = base().count().get_result(conn)?;
+    let items = base()
+        .order((spaces::created_at.desc(), spaces::id.desc()))
+        .limit(f.page_size)
+        .offset((f.page_number - 1) * f.page_size)
+        .select(Space::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+pub fn update(conn: &mut AnyConnection, space: &Space, mut changes: SpaceChanges, actor: &str) -> ModelResult<Space> {
+    conn.transaction::<_, ModelError, _>(|conn| {
+        if let Some(name) = &changes.name {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                return Err(ModelError::Invalid(vec![("name".into(), "a space name must be 1 to 200 characters".into())]));
+            }
+            changes.name = Some(name.to_string());
+        }
+        changes.updated_at = Some(now());
+        diesel::update(spaces::table.find(&space.id)).set(&changes).execute(conn)?;
+        let ctx = Context::new(&space.environment_id, actor).space(&space.id);
+        event::emit(conn, &ctx, "space:updated", json!({}))?;
+        find(conn, &space.environment_id, &space.id)?.ok_or(ModelError::NotFound("space"))
+    })
+}
+
+pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResult<()> {
+    conn.transaction::<_, ModelError, _>(|conn| {
+        diesel::delete(spaces::table.find(&space.id)).execute(conn)?;
+        let ctx = Context::new(&space.environment_id, actor).space(&space.id);
+        event::emit(conn, &ctx, "space:deleted", json!({}))?;
+        Ok(())
+    })
+}
+
+/// Marks activity so the Spaces tab can show it.
+pub fn touch(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
+    diesel::update(spaces::table.find(id)).set(spaces::last_activity_at.eq(now())).execute(conn)?;
+    Ok(())
+}
+
+pub fn workbook_count(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<i64> {
+    workbooks::table.filter(workbooks::space_id.eq(id)).count().get_result(conn)
+}

@@ -1,0 +1,101 @@
+//! Space configs: deployed blueprints. Redeploying a slug updates it in place.
+
+use super::{now, ModelError, ModelResult};
+use crate::blueprint::{self, SpaceConfigBlueprint};
+use crate::db::schema::space_configs;
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, SpaceConfigId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = space_configs)]
+pub struct SpaceConfig {
+    pub id: SpaceConfigId,
+    pub environment_id: EnvironmentId,
+    pub slug: String,
+    pub name: String,
+    pub blueprint: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl SpaceConfig {
+    /// The stored blueprint, which was checked when it was deployed.
+    pub fn parsed(&self) -> ModelResult<SpaceConfigBlueprint> {
+        let json: serde_json::Value = serde_json::from_str(&self.blueprint)
+            .map_err(|e| ModelError::Conflict(format!("stored blueprint is unreadable: {e}")))?;
+        blueprint::parse_space_config(&json).map_err(|problems| {
+            ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = space_configs)]
+struct NewSpaceConfig<'a> {
+    id: SpaceConfigId,
+    environment_id: &'a EnvironmentId,
+    slug: &'a str,
+    name: &'a str,
+    blueprint: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Parses and checks `json`, then creates the config or updates the one with the same slug.
+/// Returns the config and whether it was new.
+pub fn deploy(conn: &mut AnyConnection, environment_id: &EnvironmentId, json: &serde_json::Value) -> ModelResult<(SpaceConfig, bool)> {
+    let parsed = blueprint::parse_space_config(json)
+        .map_err(|problems| ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect()))?;
+    let text = json.to_string();
+    let t = now();
+    let existing = space_configs::table
+        .filter(space_configs::environment_id.eq(environment_id))
+        .filter(space_configs::slug.eq(&parsed.slug))
+        .select(SpaceConfig::as_select())
+        .first(conn)
+        .optional()?;
+    let (id, created) = match existing {
+        Some(found) => {
+            diesel::update(space_configs::table.find(&found.id))
+                .set((space_configs::name.eq(&parsed.name), space_configs::blueprint.eq(&text), space_configs::updated_at.eq(t)))
+                .execute(conn)?;
+            (found.id, false)
+        }
+        None => {
+            let id = SpaceConfigId::generate();
+            diesel::insert_into(space_configs::table)
+                .values(NewSpaceConfig {
+                    id: id.clone(),
+                    environment_id,
+                    slug: &parsed.slug,
+                    name: &parsed.name,
+                    blueprint: &text,
+                    created_at: t,
+                    updated_at: t,
+                })
+                .execute(conn)?;
+            (id, true)
+        }
+    };
+    let config = find(conn, environment_id, &id)?.ok_or(ModelError::NotFound("space config"))?;
+    Ok((config, created))
+}
+
+pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SpaceConfigId) -> QueryResult<Option<SpaceConfig>> {
+    space_configs::table
+        .filter(space_configs::environment_id.eq(environment_id))
+        .filter(space_configs::id.eq(id))
+        .select(SpaceConfig::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryResult<Vec<SpaceConfig>> {
+    space_configs::table
+        .filter(space_configs::environment_id.eq(environment_id))
+        .order(space_configs::name.asc())
+        .select(SpaceConfig::as_select())
+        .load(conn)
+}

@@ -1,0 +1,133 @@
+//! Workbooks hold sheets.
+
+use super::event::{self, Context};
+use super::{now, sheet, ModelError, ModelResult};
+use crate::blueprint::SheetConfig;
+use crate::db::schema::workbooks;
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, SpaceId, WorkbookId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = workbooks)]
+pub struct Workbook {
+    pub id: WorkbookId,
+    pub space_id: SpaceId,
+    pub environment_id: EnvironmentId,
+    pub name: String,
+    pub labels: String,
+    pub metadata: String,
+    pub actions: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = workbooks)]
+struct NewWorkbook<'a> {
+    id: WorkbookId,
+    space_id: &'a SpaceId,
+    environment_id: &'a EnvironmentId,
+    name: &'a str,
+    labels: String,
+    metadata: &'a str,
+    actions: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = workbooks)]
+pub struct WorkbookChanges {
+    pub name: Option<String>,
+    pub labels: Option<String>,
+    pub metadata: Option<String>,
+    pub actions: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Creates a workbook and its sheets in the space named by `ctx`.
+pub fn create(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    name: &str,
+    labels: &[String],
+    actions: &serde_json::Value,
+    sheets: &[SheetConfig],
+    metadata: &str,
+) -> ModelResult<Workbook> {
+    let space_id = ctx.space_id.as_ref().ok_or(ModelError::NotFound("space"))?;
+    conn.transaction::<_, ModelError, _>(|conn| {
+        let t = now();
+        let id = WorkbookId::generate();
+        diesel::insert_into(workbooks::table)
+            .values(NewWorkbook {
+                id: id.clone(),
+                space_id,
+                environment_id: &ctx.environment_id,
+                name,
+                labels: serde_json::to_string(labels).unwrap_or_else(|_| "[]".into()),
+                metadata,
+                actions: actions.to_string(),
+                created_at: t,
+                updated_at: t,
+            })
+            .execute(conn)?;
+        let ctx = ctx.clone().workbook(&id);
+        for (position, config) in sheets.iter().enumerate() {
+            sheet::create(conn, &id, config, position as i32)?;
+        }
+        event::emit(conn, &ctx, "workbook:created", json!({"name": name}))?;
+        super::space::touch(conn, space_id)?;
+        find(conn, &ctx.environment_id, &id)?.ok_or(ModelError::NotFound("workbook"))
+    })
+}
+
+pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &WorkbookId) -> QueryResult<Option<Workbook>> {
+    workbooks::table
+        .filter(workbooks::environment_id.eq(environment_id))
+        .filter(workbooks::id.eq(id))
+        .select(Workbook::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<Workbook>> {
+    workbooks::table
+        .filter(workbooks::space_id.eq(space_id))
+        .order((workbooks::created_at.asc(), workbooks::id.asc()))
+        .select(Workbook::as_select())
+        .load(conn)
+}
+
+pub fn list_in_environment(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryResult<Vec<Workbook>> {
+    workbooks::table
+        .filter(workbooks::environment_id.eq(environment_id))
+        .order((workbooks::created_at.asc(), workbooks::id.asc()))
+        .select(Workbook::as_select())
+        .load(conn)
+}
+
+pub fn update(conn: &mut AnyConnection, wb: &Workbook, mut changes: WorkbookChanges, actor: &str) -> ModelResult<Workbook> {
+    conn.transaction::<_, ModelError, _>(|conn| {
+        if changes.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(ModelError::Invalid(vec![("name".into(), "a workbook name must not be empty".into())]));
+        }
+        changes.updated_at = Some(now());
+        diesel::update(workbooks::table.find(&wb.id)).set(&changes).execute(conn)?;
+        let ctx = Context::new(&wb.environment_id, actor).space(&wb.space_id).workbook(&wb.id);
+        event::emit(conn, &ctx, "workbook:updated", json!({}))?;
+        find(conn, &wb.environment_id, &wb.id)?.ok_or(ModelError::NotFound("workbook"))
+    })
+}
+
+pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
+    conn.transaction::<_, ModelError, _>(|conn| {
+        diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
+        let ctx = Context::new(&wb.environment_id, actor).space(&wb.space_id).workbook(&wb.id);
+        event::emit(conn, &ctx, "workbook:deleted", json!({}))?;
+        Ok(())
+    })
+}

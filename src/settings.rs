@@ -1,0 +1,161 @@
+//! Typed settings, read once from the environment at start.
+//!
+//! Tests build `Settings` directly, so nothing here is global.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything Wharf needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`: `postgres://...` for PostgreSQL, `sqlite://PATH` or a plain path
+    /// for SQLite. Default: `wharf.db` inside the data directory.
+    pub database_url: String,
+    /// `WHARF_DATA_DIR`: where the SQLite file and uploads live. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `WHARF_BIND`: address to listen on. Default `127.0.0.1:8080`; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `WHARF_BASE_URL`: the public address, used in links sent by mail.
+    /// Default `http://` + the bind address.
+    pub base_url: String,
+    /// `WHARF_DB_POOL_SIZE`: connections in the database pool. Default 8.
+    pub pool_size: u32,
+}
+
+/// A setting that could not be read; names the variable so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct SettingsError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl Settings {
+    /// Reads the `WHARF_*` variables and `DATABASE_URL` from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        reject_unknown(std::env::vars().map(|(k, _)| k))?;
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Same as [`Settings::from_env`] with any lookup, so it can be tested without globals.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let data_dir = PathBuf::from(non_empty(&get, "WHARF_DATA_DIR")?.unwrap_or_else(|| "./data".into()));
+        let bind_text = non_empty(&get, "WHARF_BIND")?.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| SettingsError {
+            var: "WHARF_BIND",
+            problem: format!("`{bind_text}` is not an address like 127.0.0.1:8080"),
+        })?;
+        let base_url = match non_empty(&get, "WHARF_BASE_URL")? {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_string()
+            }
+            Some(url) => {
+                return Err(SettingsError {
+                    var: "WHARF_BASE_URL",
+                    problem: format!("`{url}` must start with http:// or https://"),
+                })
+            }
+            None => format!("http://{bind}"),
+        };
+        let pool_size = match non_empty(&get, "WHARF_DB_POOL_SIZE")? {
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_DB_POOL_SIZE",
+                        problem: format!("`{text}` must be a whole number from 1 to 256"),
+                    })
+                }
+            },
+            None => 8,
+        };
+        let database_url = match non_empty(&get, "DATABASE_URL")? {
+            Some(url) => {
+                crate::db::Backend::from_url(&url).map_err(|problem| SettingsError {
+                    var: "DATABASE_URL",
+                    problem,
+                })?;
+                url
+            }
+            None => format!("sqlite://{}", data_dir.join("wharf.db").display()),
+        };
+        Ok(Settings {
+            database_url,
+            data_dir,
+            bind,
+            base_url,
+            pool_size,
+        })
+    }
+}
+
+/// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
+const KNOWN: [&str; 5] = [
+    "WHARF_DATA_DIR",
+    "WHARF_BIND",
+    "WHARF_BASE_URL",
+    "WHARF_DB_POOL_SIZE",
+    "WHARF_LOG",
+];
+
+/// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
+pub fn reject_unknown(names: impl Iterator<Item = String>) -> Result<(), SettingsError> {
+    for name in names {
+        if name.starts_with("WHARF_") && !KNOWN.contains(&name.as_str()) {
+            return Err(SettingsError {
+                var: "WHARF_*",
+                problem: format!("unknown variable {name}; known: {}", KNOWN.join(", ")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A variable that is set but blank is a mistake worth reporting, not a default.
+fn non_empty(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<String>, SettingsError> {
+    match get(var) {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Err(SettingsError {
+            var,
+            problem: "is set but empty; unset it to use the default".into(),
+        }),
+        Some(v) => Ok(Some(v.trim().to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_put_sqlite_in_the_data_dir() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, "sqlite://./data/wharf.db");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let e = settings(&[("WHARF_BIND", "localhost")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_BIND");
+        let e = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.var, "DATABASE_URL");
+        let e = settings(&[("WHARF_BASE_URL", "example.com")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_BASE_URL");
+        let e = settings(&[("WHARF_DATA_DIR", " ")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_DATA_DIR");
+        let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
+        assert!(e.problem.contains("WHARF_BINDD"));
+    }
+}

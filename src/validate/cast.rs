@@ -1,0 +1,189 @@
+//! Casting one cell to its field's type.
+
+use super::{is_empty, Message, Source};
+use crate::blueprint::{EnumOption, Field, FieldType};
+use chrono::NaiveDate;
+use serde_json::{Number, Value};
+
+/// The typed value of a cell and what is wrong with it. When a cast fails the value stays
+/// exactly as given: validation never throws input away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub value: Value,
+    pub messages: Vec<Message>,
+}
+
+pub fn cast_cell(field: &Field, given: &Value) -> Cell {
+    let mut messages = Vec::new();
+    if is_empty(given) {
+        if field.required {
+            messages.push(Message::error(Source::Required, format!("{} is required", field.display_name())));
+        }
+        return Cell { value: Value::Null, messages };
+    }
+    let result = match &field.field_type {
+        FieldType::String | FieldType::Reference { .. } => Ok(Value::String(display(given).trim().to_string())),
+        FieldType::Number { .. } => cast_number(given),
+        FieldType::Boolean => cast_bool(given),
+        FieldType::Date => cast_date(given),
+        FieldType::Enum { options } => match_option(options, given).map(Value::String),
+        FieldType::StringList => Ok(Value::Array(split_list(given).into_iter().map(Value::String).collect())),
+        FieldType::EnumList { options } => split_list(given)
+            .into_iter()
+            .map(|item| match_option(options, &Value::String(item)).map(Value::String))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+    };
+    match result {
+        Ok(value) => Cell { value, messages },
+        Err(problem) => {
+            let source = match field.field_type {
+                FieldType::Enum { .. } | FieldType::EnumList { .. } => Source::InvalidOption,
+                _ => Source::CustomLogic,
+            };
+            messages.push(Message::error(source, problem));
+            Cell { value: given.clone(), messages }
+        }
+    }
+}
+
+/// A value as text, the way a person typed it.
+pub(crate) fn display(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(display).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn cast_number(given: &Value) -> Result<Value, String> {
+    let text = match given {
+        Value::Number(n) => return Ok(Value::Number(n.clone())),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
+        Value::String(s) => s.trim(),
+        Value::Null => unreachable!("empty cells return early"),
+    };
+    let cleaned = strip_grouping(text).ok_or_else(|| format!("`{text}` is not a number"))?;
+    if let Ok(n) = cleaned.parse::<i64>() {
+        return Ok(Value::Number(n.into()));
+    }
+    cleaned
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+        .ok_or_else(|| format!("`{text}` is not a number"))
+}
+
+/// Removes thousands separators (`1,234,567.89`, `1 234`) only where they group by three,
+/// so `1,5` is refused rather than read as 15.
+fn strip_grouping(text: &str) -> Option<String> {
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let sep = [',', ' ', '\u{a0}', '_'].into_iter().find(|c| body.contains(*c));
+    let Some(sep) = sep else {
+        return Some(format!("{sign}{body}"));
+    };
+    let (int_part, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    let groups: Vec<&str> = int_part.split(sep).collect();
+    let ok = groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3);
+    if !ok {
+        return None;
+    }
+    let mut out = format!("{sign}{}", groups.concat());
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
+fn cast_bool(given: &Value) -> Result<Value, String> {
+    let text = match given {
+        Value::Bool(b) => return Ok(Value::Bool(*b)),
+        Value::Number(n) if n.as_i64() == Some(1) => return Ok(Value::Bool(true)),
+        Value::Number(n) if n.as_i64() == Some(0) => return Ok(Value::Bool(false)),
+        Value::String(s) => s.trim().to_ascii_lowercase(),
+        _ => return Err("expected true or false".into()),
+    };
+    match text.as_str() {
+        "true" | "t" | "yes" | "y" | "1" | "on" => Ok(Value::Bool(true)),
+        "false" | "f" | "no" | "n" | "0" | "off" => Ok(Value::Bool(false)),
+        _ => Err(format!("`{}` is not a boolean; use yes/no, true/false or 1/0", display(given))),
+    }
+}
+
+/// Common date spellings, tried in order; month-first wins over day-first when both fit.
+const DATE_FORMATS: [&str; 12] = [
+    "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%b %d, %Y",
+    "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%Y%m%d",
+];
+
+fn cast_date(given: &Value) -> Result<Value, String> {
+    let Value::String(text) = given else {
+        return Err("expected a date such as 2024-01-31".into());
+    };
+    let text = text.trim();
+    // An ISO timestamp keeps its date part.
+    let date_part = match text.find('T') {
+        Some(i) if i == 10 => &text[..10],
+        _ => text,
+    };
+    DATE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok())
+        .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+        .ok_or_else(|| format!("`{text}` is not a date; use a format such as 2024-01-31"))
+}
+
+/// Matches an option by value, then by label or alternative name, ignoring case.
+fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String> {
+    let text = display(given);
+    let wanted = text.trim();
+    if let Some(o) = options.iter().find(|o| o.value == wanted) {
+        return Ok(o.value.clone());
+    }
+    let lower = wanted.to_lowercase();
+    options
+        .iter()
+        .find(|o| {
+            o.value.to_lowercase() == lower
+                || o.label.to_lowercase() == lower
+                || o.alternative_names.iter().any(|n| n.to_lowercase() == lower)
+        })
+        .map(|o| o.value.clone())
+        .ok_or_else(|| {
+            let allowed: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
+            format!("`{wanted}` is not one of: {}", allowed.join(", "))
+        })
+}
+
+fn split_list(given: &Value) -> Vec<String> {
+    match given {
+        Value::Array(items) => items.iter().map(display).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        other => display(other)
+            .split([',', ';'])
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
+
+/// The key a unique or reference check compares: the typed value as text, lowercased
+/// when the comparison ignores case. `None` for an empty cell.
+pub fn normalize_key(value: &Value, case_sensitive: bool) -> Option<String> {
+    if is_empty(value) {
+        return None;
+    }
+    let text = display(value).trim().to_string();
+    Some(if case_sensitive { text } else { text.to_lowercase() })
+}

@@ -1,0 +1,133 @@
+//! Pure cell and record validation: casting per type, required, enum options, and the
+//! messages for unique and reference checks whose facts the caller looked up.
+//! No I/O here, so all of it is unit-tested directly.
+
+mod cast;
+
+pub use cast::{cast_cell, normalize_key};
+
+use crate::blueprint::{Field, SheetConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageType {
+    Error,
+    Warn,
+    Info,
+}
+
+/// Where a message came from; the strings are Flatfile's `ValidationSource` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    #[serde(rename = "required-constraint")]
+    Required,
+    #[serde(rename = "unique-constraint")]
+    Unique,
+    #[serde(rename = "invalid-option")]
+    InvalidOption,
+    #[serde(rename = "unlinked")]
+    Unlinked,
+    #[serde(rename = "custom-logic")]
+    CustomLogic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(rename = "type")]
+    pub kind: MessageType,
+    pub message: String,
+    pub source: Source,
+}
+
+impl Message {
+    pub fn error(source: Source, message: impl Into<String>) -> Self {
+        Message { kind: MessageType::Error, message: message.into(), source }
+    }
+}
+
+/// A validated record as stored: typed values in field order, the original input where it
+/// differs from the typed value, and messages by field index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checked {
+    pub vals: Vec<Value>,
+    pub raw: BTreeMap<usize, Value>,
+    pub messages: BTreeMap<usize, Vec<Message>>,
+}
+
+impl Checked {
+    pub fn valid(&self) -> bool {
+        !self.messages.values().flatten().any(|m| m.kind == MessageType::Error)
+    }
+
+    /// Indexes of fields holding at least one error.
+    pub fn error_fields(&self) -> Vec<usize> {
+        self.messages
+            .iter()
+            .filter(|(_, ms)| ms.iter().any(|m| m.kind == MessageType::Error))
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
+    /// Replaces the messages of one source on one field (used when a duplicate or a
+    /// reference changes elsewhere in the sheet).
+    pub fn set_constraint(&mut self, index: usize, source: Source, message: Option<String>) {
+        let list = self.messages.entry(index).or_default();
+        list.retain(|m| m.source != source);
+        if let Some(text) = message {
+            list.push(Message::error(source, text));
+        }
+        if list.is_empty() {
+            self.messages.remove(&index);
+        }
+    }
+}
+
+/// Casts and checks every field of one record from its input (`{key: value}`), without the
+/// checks that need other records (unique, reference): see [`unique_message`] and
+/// [`reference_message`].
+pub fn check_record(sheet: &SheetConfig, input: &BTreeMap<String, Value>) -> Checked {
+    let mut checked = Checked::default();
+    for (i, field) in sheet.fields.iter().enumerate() {
+        let given = input.get(&field.key).cloned().unwrap_or(Value::Null);
+        let cell = cast_cell(field, &given);
+        if cell.value != given && !given.is_null() {
+            checked.raw.insert(i, given);
+        }
+        if !cell.messages.is_empty() {
+            checked.messages.insert(i, cell.messages);
+        }
+        checked.vals.push(cell.value);
+    }
+    checked
+}
+
+/// The message for a value that another record of the sheet also holds.
+pub fn unique_message(field: &Field) -> String {
+    format!("{} must be unique; another record has the same value", field.display_name())
+}
+
+/// The message for a reference whose target does not exist.
+pub fn reference_message(field: &Field, value: &Value, target_sheet: &str) -> String {
+    format!(
+        "{} `{}` matches no record in {}",
+        field.display_name(),
+        cast::display(value),
+        target_sheet
+    )
+}
+
+/// True when a cell counts as empty for `required` and `ignoreEmpty`.
+pub fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

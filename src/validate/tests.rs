@@ -1,0 +1,133 @@
+use super::*;
+use crate::blueprint::{EnumOption, FieldType, SheetConfig, UniqueConfig};
+use serde_json::json;
+
+fn field(key: &str, field_type: FieldType, required: bool) -> Field {
+    Field {
+        key: key.into(),
+        label: String::new(),
+        field_type,
+        readonly: false,
+        required,
+        unique: None,
+        computed: false,
+    }
+}
+
+fn cast(field_type: FieldType, given: Value) -> cast::Cell {
+    cast_cell(&field("f", field_type, false), &given)
+}
+
+fn number() -> FieldType {
+    FieldType::Number { decimal_places: None }
+}
+
+#[test]
+fn numbers_accept_thousands_separators_and_refuse_garbage() {
+    assert_eq!(cast(number(), json!("1,234,567")).value, json!(1234567));
+    assert_eq!(cast(number(), json!(" -1 234.5 ")).value, json!(-1234.5));
+    assert_eq!(cast(number(), json!(42)).value, json!(42));
+    assert_eq!(cast(number(), json!("3.25")).value, json!(3.25));
+    for bad in ["1,5", "12,34,567", "abc", "1.2.3", "NaN", "inf"] {
+        let cell = cast(number(), json!(bad));
+        assert_eq!(cell.value, json!(bad), "raw kept for {bad}");
+        assert_eq!(cell.messages.len(), 1, "{bad} should be refused");
+        assert!(cell.messages[0].message.contains("is not a number"));
+    }
+}
+
+#[test]
+fn booleans_read_the_usual_spellings() {
+    for (given, want) in [("yes", true), ("Y", true), ("1", true), ("TRUE", true), ("no", false), ("n", false), ("0", false), ("false", false)] {
+        assert_eq!(cast(FieldType::Boolean, json!(given)).value, json!(want), "{given}");
+    }
+    assert_eq!(cast(FieldType::Boolean, json!(1)).value, json!(true));
+    let cell = cast(FieldType::Boolean, json!("maybe"));
+    assert_eq!(cell.value, json!("maybe"));
+    assert_eq!(cell.messages[0].kind, MessageType::Error);
+}
+
+#[test]
+fn dates_are_normalised_to_iso() {
+    for given in ["2024-03-05", "2024/03/05", "03/05/2024", "Mar 5, 2024", "5 March 2024", "2024-03-05T10:11:12Z", "20240305"] {
+        assert_eq!(cast(FieldType::Date, json!(given)).value, json!("2024-03-05"), "{given}");
+    }
+    // Day-first only when month-first is impossible.
+    assert_eq!(cast(FieldType::Date, json!("25/12/2024")).value, json!("2024-12-25"));
+    let cell = cast(FieldType::Date, json!("2024-02-30"));
+    assert_eq!(cell.value, json!("2024-02-30"));
+    assert!(cell.messages[0].message.contains("is not a date"));
+}
+
+fn options() -> Vec<EnumOption> {
+    vec![
+        EnumOption { value: "active".into(), label: "Active".into(), alternative_names: vec!["on".into(), "enabled".into()] },
+        EnumOption { value: "closed".into(), label: "Closed".into(), alternative_names: vec![] },
+    ]
+}
+
+#[test]
+fn enums_match_value_label_or_alternative_name() {
+    let t = FieldType::Enum { options: options() };
+    assert_eq!(cast(t.clone(), json!("active")).value, json!("active"));
+    assert_eq!(cast(t.clone(), json!("Closed")).value, json!("closed"));
+    assert_eq!(cast(t.clone(), json!("ENABLED")).value, json!("active"));
+    let cell = cast(t, json!("gone"));
+    assert_eq!(cell.messages[0].source, Source::InvalidOption);
+    assert_eq!(cell.messages[0].message, "`gone` is not one of: Active, Closed");
+}
+
+#[test]
+fn lists_split_and_check_each_item() {
+    assert_eq!(cast(FieldType::StringList, json!("a, b;c")).value, json!(["a", "b", "c"]));
+    let t = FieldType::EnumList { options: options() };
+    assert_eq!(cast(t.clone(), json!(["on", "Closed"])).value, json!(["active", "closed"]));
+    assert_eq!(cast(t, json!("on, nope")).messages[0].source, Source::InvalidOption);
+}
+
+#[test]
+fn required_fields_flag_empty_cells() {
+    let f = field("email", FieldType::String, true);
+    for empty in [json!(null), json!(""), json!("   ")] {
+        let cell = cast_cell(&f, &empty);
+        assert_eq!(cell.messages[0].source, Source::Required);
+        assert_eq!(cell.messages[0].message, "email is required");
+    }
+    assert!(cast_cell(&f, &json!("a@b.c")).messages.is_empty());
+}
+
+#[test]
+fn a_record_keeps_raw_input_where_the_typed_value_differs() {
+    let sheet = SheetConfig {
+        name: "S".into(),
+        slug: "s".into(),
+        fields: vec![field("n", number(), false), field("name", FieldType::String, true), field("d", FieldType::Date, false)],
+        json: json!({}),
+    };
+    let input = [("n".to_string(), json!("1,000")), ("d".to_string(), json!("someday"))].into_iter().collect();
+    let checked = check_record(&sheet, &input);
+    assert_eq!(checked.vals, vec![json!(1000), Value::Null, json!("someday")]);
+    assert_eq!(checked.raw.get(&0), Some(&json!("1,000")));
+    assert_eq!(checked.raw.get(&2), None, "a failed cast keeps the input as the value");
+    assert_eq!(checked.error_fields(), vec![1, 2]);
+    assert!(!checked.valid());
+}
+
+#[test]
+fn constraint_messages_can_be_set_and_cleared() {
+    let mut checked = Checked::default();
+    checked.set_constraint(0, Source::Unique, Some("dup".into()));
+    assert!(!checked.valid());
+    checked.set_constraint(0, Source::Unique, None);
+    assert!(checked.valid());
+    assert!(checked.messages.is_empty());
+}
+
+#[test]
+fn unique_keys_fold_case_only_when_asked() {
+    let cfg = UniqueConfig { case_sensitive: false, ignore_empty: true };
+    assert_eq!(normalize_key(&json!(" Ann "), cfg.case_sensitive), Some("ann".into()));
+    assert_eq!(normalize_key(&json!("Ann"), true), Some("Ann".into()));
+    assert_eq!(normalize_key(&json!(""), true), None);
+    assert_eq!(normalize_key(&json!(12), true), Some("12".into()));
+}

@@ -1,0 +1,62 @@
+//! The JSON API under /v1, in the shapes of Flatfile's Platform API v1.
+
+pub mod environments;
+pub mod events;
+pub mod health;
+pub mod records;
+pub mod sheets;
+pub mod space_configs;
+pub mod spaces;
+pub mod workbooks;
+
+use super::error::AppError;
+use actix_web::HttpResponse;
+use serde::Serialize;
+use serde_json::json;
+
+/// Flatfile's envelope: `{"data": ...}`.
+pub fn ok<T: Serialize>(data: T) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "data": data }))
+}
+
+/// `{"data": {"success": true}}`, Flatfile's answer to a delete.
+pub fn success() -> HttpResponse {
+    ok(json!({ "success": true }))
+}
+
+/// An ID from the path; one of the wrong kind or shape names nothing, so it is a 404.
+pub fn path_id<T>(text: &str, parse: fn(&str) -> Option<T>, what: &'static str) -> Result<T, AppError> {
+    parse(text).ok_or(AppError::NotFound(what))
+}
+
+/// An ID given in a query or body, where a malformed one is the caller's mistake.
+pub fn given_id<T>(text: &str, parse: fn(&str) -> Option<T>, key: &str) -> Result<T, AppError> {
+    parse(text).ok_or_else(|| AppError::bad_request(key, format!("`{text}` is not a valid {key}")))
+}
+
+/// Page size and number, checked: sizes from 1 to `max`, pages from 1.
+pub fn paging(size: Option<i64>, number: Option<i64>, default_size: i64, max: i64) -> Result<(i64, i64), AppError> {
+    let size = size.unwrap_or(default_size);
+    if !(1..=max).contains(&size) {
+        return Err(AppError::bad_request("pageSize", format!("pageSize must be between 1 and {max}")));
+    }
+    let number = number.unwrap_or(1);
+    if number < 1 {
+        return Err(AppError::bad_request("pageNumber", "pageNumber starts at 1"));
+    }
+    Ok((size, number))
+}
+
+/// Flatfile's pagination block.
+pub fn pagination(total: i64, size: i64, number: i64) -> serde_json::Value {
+    json!({
+        "currentPage": number,
+        "pageCount": (total + size - 1) / size,
+        "totalCount": total,
+    })
+}
+
+/// Stored JSON text back to a value (an unreadable column shows as null, not a failure).
+pub fn stored_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,53 @@
+//! Space configs: deploy (create or update by slug), list, get.
+
+use super::{ok, path_id, stored_json};
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::ids::SpaceConfigId;
+use crate::model::space_config::{self, SpaceConfig};
+use crate::model::{iso, ModelError};
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn space_config_json(c: &SpaceConfig) -> Value {
+    let blueprint = stored_json(&c.blueprint);
+    json!({
+        "id": c.id,
+        "environmentId": c.environment_id,
+        "name": c.name,
+        "slug": c.slug,
+        "workbooks": blueprint.get("workbooks").cloned().unwrap_or(json!([])),
+        "createdAt": iso(&c.created_at),
+        "updatedAt": iso(&c.updated_at),
+    })
+}
+
+pub async fn list(caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let configs = state.db(move |conn| space_config::list(conn, &caller.environment_id)).await?;
+    Ok(ok(configs.iter().map(space_config_json).collect::<Vec<_>>()))
+}
+
+pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path_id(&path, SpaceConfigId::parse, "space config")?;
+    let config = state
+        .db(move |conn| space_config::find(conn, &caller.environment_id, &id))
+        .await?
+        .ok_or(AppError::NotFound("space config"))?;
+    Ok(ok(space_config_json(&config)))
+}
+
+/// Deploys a blueprint; every problem comes back with its JSON path as the error key.
+pub async fn create(caller: ApiCaller, state: web::Data<AppState>, body: web::Json<Value>) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let (config, _) = state
+        .db(move |conn| space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from))
+        .await?;
+    Ok(ok(space_config_json(&config)))
+}
+
+impl From<Vec<crate::blueprint::Problem>> for ModelError {
+    fn from(problems: Vec<crate::blueprint::Problem>) -> Self {
+        ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
+    }
+}

@@ -1,0 +1,137 @@
+//! Workbooks: create with sheets, list by space, get, update, delete.
+
+use super::sheets::sheet_json;
+use super::{given_id, ok, path_id, stored_json, success};
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::blueprint;
+use crate::ids::{SpaceId, WorkbookId};
+use crate::model::event::Context;
+use crate::model::workbook::{self, Workbook, WorkbookChanges};
+use crate::model::{iso, sheet, space, ModelError};
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use diesel::QueryResult;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResult<Value> {
+    let sheets: Vec<Value> = sheet::list_in_workbook(conn, &w.id)?.iter().map(sheet_json).collect();
+    Ok(json!({
+        "id": w.id,
+        "name": w.name,
+        "spaceId": w.space_id,
+        "environmentId": w.environment_id,
+        "sheets": sheets,
+        "labels": stored_json(&w.labels),
+        "actions": stored_json(&w.actions),
+        "metadata": stored_json(&w.metadata),
+        "createdAt": iso(&w.created_at),
+        "updatedAt": iso(&w.updated_at),
+    }))
+}
+
+async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Workbook, AppError> {
+    let id = path_id(raw_id, WorkbookId::parse, "workbook")?;
+    let env = caller.environment_id.clone();
+    state.db(move |conn| workbook::find(conn, &env, &id)).await?.ok_or(AppError::NotFound("workbook"))
+}
+
+async fn render(state: &AppState, w: Workbook) -> Result<HttpResponse, AppError> {
+    let body = state.db(move |conn| workbook_json(conn, &w)).await?;
+    Ok(ok(body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    space_id: Option<String>,
+}
+
+pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let space_id = q.space_id.as_deref().map(|t| given_id(t, SpaceId::parse, "spaceId")).transpose()?;
+    let env = caller.environment_id.clone();
+    let items = state
+        .db(move |conn| {
+            let wbs = match &space_id {
+                Some(sid) => match space::find(conn, &env, sid)? {
+                    Some(_) => workbook::list_in_space(conn, sid)?,
+                    None => return Err(ModelError::NotFound("space")),
+                },
+                None => workbook::list_in_environment(conn, &env)?,
+            };
+            wbs.iter().map(|w| workbook_json(conn, w)).collect::<QueryResult<Vec<_>>>().map_err(ModelError::from)
+        })
+        .await?;
+    Ok(ok(items))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBody {
+    name: String,
+    space_id: String,
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    sheets: Vec<Value>,
+    actions: Option<Value>,
+    metadata: Option<Value>,
+}
+
+pub async fn create(caller: ApiCaller, state: web::Data<AppState>, body: web::Json<CreateBody>) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    if body.name.trim().is_empty() {
+        return Err(AppError::invalid("name", "a workbook needs a name"));
+    }
+    let space_id = given_id(&body.space_id, SpaceId::parse, "spaceId")?;
+    let sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
+    let actor = caller.actor();
+    let env = caller.environment_id.clone();
+    let w = state
+        .db(move |conn| {
+            space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
+            let ctx = Context::new(&env, &actor).space(&space_id);
+            let actions = body.actions.unwrap_or(json!([]));
+            let metadata = body.metadata.unwrap_or(json!({})).to_string();
+            workbook::create(conn, &ctx, body.name.trim(), &body.labels, &actions, &sheets, &metadata)
+        })
+        .await?;
+    render(&state, w).await
+}
+
+pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    render(&state, w).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
+    name: Option<String>,
+    labels: Option<Vec<String>>,
+    actions: Option<Value>,
+    metadata: Option<Value>,
+}
+
+pub async fn update(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<UpdateBody>) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    let body = body.into_inner();
+    let changes = WorkbookChanges {
+        name: body.name.map(|n| n.trim().to_string()),
+        labels: body.labels.map(|l| json!(l).to_string()),
+        actions: body.actions.map(|a| a.to_string()),
+        metadata: body.metadata.map(|m| m.to_string()),
+        updated_at: None,
+    };
+    let actor = caller.actor();
+    let w = state.db(move |conn| workbook::update(conn, &w, changes, &actor)).await?;
+    render(&state, w).await
+}
+
+pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    let actor = caller.actor();
+    state.db(move |conn| workbook::delete(conn, &w, &actor)).await?;
+    Ok(success())
+}

@@ -1,0 +1,127 @@
+//! One error type for every handler. The API renders it as Flatfile's
+//! `{"errors": [{"key", "message"}]}`; unexpected failures are logged with their cause
+//! chain and shown only as a generic message.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    BadRequest { key: String, message: String },
+    /// Input that parsed but breaks the rules; one entry per problem.
+    #[error("the request has {} problem(s)", .0.len())]
+    Invalid(Vec<ErrorItem>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("the database is busy; try again shortly")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorItem {
+    pub key: String,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn bad_request(key: &str, message: impl Into<String>) -> Self {
+        AppError::BadRequest { key: key.to_string(), message: message.into() }
+    }
+
+    pub fn invalid(key: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![ErrorItem { key: key.to_string(), message: message.into() }])
+    }
+
+    /// The problems to show a person, as `(key, message)` pairs.
+    pub fn items(&self) -> Vec<ErrorItem> {
+        match self {
+            AppError::Invalid(items) => items.clone(),
+            AppError::BadRequest { key, message } => vec![ErrorItem { key: key.clone(), message: message.clone() }],
+            AppError::Internal(_) => vec![ErrorItem {
+                key: "internal".into(),
+                message: "something went wrong on our side; it has been logged".into(),
+            }],
+            other => vec![ErrorItem { key: other.key().into(), message: other.to_string() }],
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "not_found",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "too_large",
+            AppError::Unavailable => "unavailable",
+            AppError::BadRequest { .. } | AppError::Invalid(_) => "invalid",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound("object"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                AppError::Conflict(format!("that already exists ({})", info.message()))
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::model::ModelError> for AppError {
+    fn from(e: crate::model::ModelError) -> Self {
+        use crate::model::ModelError;
+        match e {
+            ModelError::Db(db) => db.into(),
+            ModelError::NotFound(what) => AppError::NotFound(what),
+            ModelError::Conflict(msg) => AppError::Conflict(msg),
+            ModelError::Invalid(items) => AppError::Invalid(
+                items.into_iter().map(|(key, message)| ErrorItem { key, message }).collect(),
+            ),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    errors: Vec<ErrorItem>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        HttpResponse::build(self.status_code()).json(ErrorBody { errors: self.items() })
+    }
+}

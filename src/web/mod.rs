@@ -1,0 +1,5 @@
+//! HTTP: the route table, the JSON API, and errors.
+
+pub mod api;
+pub mod error;
+pub mod routes;

@@ -1,0 +1,35 @@
+use crate::helpers::{spawn_app, test_settings, Db};
+use crate::on_both;
+use diesel::connection::SimpleConnection;
+use wharf::db;
+
+async fn health_answers_ok(db: Db) {
+    let app = spawn_app(db).await;
+    let resp = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+async fn migrations_go_up_down_and_up_again(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let pool = db::build_pool(&settings.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    db::run_migrations(&mut conn).unwrap();
+    conn.batch_execute("SELECT id, vals, error_fields FROM records").unwrap();
+    db::revert_all_migrations(&mut conn).unwrap();
+    assert!(conn.batch_execute("SELECT id FROM records").is_err(), "records table should be gone after down");
+    db::run_migrations(&mut conn).unwrap();
+    conn.batch_execute("SELECT id, vals FROM records").unwrap();
+}
+
+async fn first_start_creates_development_and_production(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, body) = app.get_json("/environments").await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["development", "production"]);
+    assert_eq!(body["data"][1]["isProd"], true);
+}
+
+on_both!(health_answers_ok, migrations_go_up_down_and_up_again, first_start_creates_development_and_production);

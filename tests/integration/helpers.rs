@@ -1,0 +1,205 @@
+//! Spawns Wharf on port 0 with a fresh database: a temp SQLite file, or a new database on
+//! a throwaway PostgreSQL cluster (started once per test binary unless WHARF_TEST_PG_URL
+//! names one).
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use std::sync::OnceLock;
+use wharf::app::{prepare_database, Application};
+use wharf::db::Pool;
+use wharf::ids::EnvironmentId;
+use wharf::model::{api_key, environment};
+use wharf::settings::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend for each named `async fn(Db)`.
+#[macro_export]
+macro_rules! on_both {
+    ($($f:ident),* $(,)?) => {
+        $(
+            mod $f {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$f($crate::helpers::Db::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$f($crate::helpers::Db::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    pub pool: Pool,
+    /// A secret key of the `development` environment.
+    pub key: String,
+    pub env_id: EnvironmentId,
+    _dir: tempfile::TempDir,
+}
+
+fn pg_admin_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("WHARF_TEST_PG_URL") {
+            return url;
+        }
+        // Lives as long as the test binary; the script's watchdog stops the cluster after.
+        let dir = tempfile::Builder::new().prefix("wharf-pg").tempdir().expect("temp dir").keep();
+        let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster.sh"))
+            .arg(&dir)
+            .arg(std::process::id().to_string())
+            .output()
+            .expect("running scripts/pg-test-cluster.sh");
+        assert!(out.status.success(), "starting PostgreSQL failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    })
+}
+
+/// A new, empty PostgreSQL database; returns its URL.
+pub fn fresh_pg_database() -> String {
+    let admin = pg_admin_url();
+    let name = format!("wharf_test_{}", uuid_like());
+    let mut conn = PgConnection::establish(admin).expect("connecting to the test cluster");
+    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+    format!("{}/{name}", admin.rsplit_once('/').expect("url has a database").0)
+}
+
+fn uuid_like() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 12).to_lowercase()
+}
+
+/// Settings for a fresh database of the given kind, in a fresh data directory.
+pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match db {
+        Db::Sqlite => format!("sqlite://{}", dir.path().join("wharf.db").display()),
+        Db::Postgres => fresh_pg_database(),
+    };
+    let settings = Settings {
+        database_url,
+        data_dir: dir.path().to_path_buf(),
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        base_url: "http://127.0.0.1".into(),
+        pool_size: 4,
+    };
+    (settings, dir)
+}
+
+pub async fn spawn_app(db: Db) -> TestApp {
+    let (settings, dir) = test_settings(db);
+    let app = Application::build(settings.clone()).expect("app builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let pool = prepare_database(&settings).expect("pool");
+    let (env_id, key) = {
+        let mut conn = pool.get().expect("conn");
+        let env = environment::find_by_name(&mut conn, "development").expect("query").expect("development exists");
+        let (_, key) = api_key::create(&mut conn, &env.id).expect("key");
+        (env.id, key)
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    TestApp { base: format!("http://127.0.0.1:{port}"), client, settings, pool, key, env_id, _dir: dir }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request to the API with this app's key.
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(&format!("/v1{path}"))).bearer_auth(&self.key)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        send(self.api(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        send(self.api(reqwest::Method::POST, path).json(body)).await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        send(self.api(reqwest::Method::PUT, path).json(body)).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        send(self.api(reqwest::Method::PATCH, path).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        send(self.api(reqwest::Method::DELETE, path)).await
+    }
+
+    /// Deploys the contacts blueprint and creates a space from it; returns the space JSON.
+    pub async fn space_from_blueprint(&self) -> serde_json::Value {
+        let (status, config) = self.post_json("/space-configs", &contacts_blueprint()).await;
+        assert_eq!(status, 200, "{config}");
+        let body = serde_json::json!({"name": "Acme onboarding", "spaceConfigId": config["data"]["id"]});
+        let (status, space) = self.post_json("/spaces", &body).await;
+        assert_eq!(status, 200, "{space}");
+        space["data"].clone()
+    }
+
+    /// The id of the sheet with `slug` in the space's first workbook.
+    pub async fn sheet_id(&self, space: &serde_json::Value, slug: &str) -> String {
+        let (_, wbs) = self.get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap())).await;
+        let sheets = wbs["data"][0]["sheets"].as_array().expect("sheets").clone();
+        let sheet = sheets.iter().find(|s| s["slug"] == slug).expect("sheet by slug");
+        sheet["id"].as_str().unwrap().to_string()
+    }
+}
+
+pub async fn send(req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, json)
+}
+
+/// Two sheets: companies (unique code) and contacts (required + unique email, typed fields,
+/// a reference to companies).
+pub fn contacts_blueprint() -> serde_json::Value {
+    serde_json::json!({
+        "name": "Customer onboarding",
+        "slug": "onboarding",
+        "workbooks": [{
+            "name": "Customers",
+            "sheets": [
+                {"name": "Companies", "slug": "companies", "fields": [
+                    {"key": "code", "type": "string", "label": "Code", "constraints": [{"type": "unique"}]},
+                    {"key": "name", "type": "string", "label": "Name"}
+                ]},
+                {"name": "Contacts", "slug": "contacts", "fields": [
+                    {"key": "email", "type": "string", "label": "Email",
+                     "constraints": [{"type": "required"}, {"type": "unique", "config": {"caseSensitive": false, "ignoreEmpty": true}}]},
+                    {"key": "name", "type": "string", "label": "Name"},
+                    {"key": "age", "type": "number", "label": "Age"},
+                    {"key": "subscribed", "type": "boolean", "label": "Subscribed"},
+                    {"key": "joined", "type": "date", "label": "Joined"},
+                    {"key": "tier", "type": "enum", "label": "Tier", "config": {"options": [
+                        {"value": "gold", "label": "Gold", "alternativeNames": ["premium"]},
+                        {"value": "silver", "label": "Silver"}]}},
+                    {"key": "company", "type": "reference", "label": "Company",
+                     "config": {"ref": "companies", "key": "code", "relationship": "has-one"}}
+                ]}
+            ]
+        }]
+    })
+}
