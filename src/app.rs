@@ -76,6 +76,7 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     let pool = db::build_pool(&settings.database_url, settings.pool_size)?;
     let mut conn = pool.get()?;
     db::run_migrations(&mut conn)?;
-    environment::ensure_defaults(&mut conn).map_err(|e| anyhow::anyhow!("creating default environments: {e}"))?;
+    environment::ensure_defaults(&mut conn)
+        .map_err(|e| anyhow::anyhow!("creating default environments: {e}"))?;
     Ok(pool)
 }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::io::Read;
 
 #[derive(Parser)]
-#[command(name = "wharf", version, about = "Wharf: turn spreadsheets and CSV files into clean, validated records")]
+#[command(
+    name = "wharf",
+    version,
+    about = "Wharf: turn spreadsheets and CSV files into clean, validated records"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -97,7 +101,8 @@ fn connect(settings: &Settings) -> anyhow::Result<PooledConn> {
 }
 
 fn env_named(conn: &mut PooledConn, name: &str) -> anyhow::Result<environment::Environment> {
-    environment::find_by_name(conn, name)?.ok_or_else(|| anyhow!("no environment named `{name}`; see `wharf env list`"))
+    environment::find_by_name(conn, name)?
+        .ok_or_else(|| anyhow!("no environment named `{name}`; see `wharf env list`"))
 }
 
 fn model_err(e: ModelError) -> anyhow::Error {
@@ -115,23 +120,38 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => unreachable!("serve runs on the async runtime"),
         Command::Migrate => println!("migrations are up to date"),
-        Command::Env { action: EnvAction::List } => {
+        Command::Env {
+            action: EnvAction::List,
+        } => {
             for e in environment::list(&mut conn)? {
-                println!("{}\t{}\t{}", e.id, e.name, if e.is_prod { "production" } else { "" });
+                println!(
+                    "{}\t{}\t{}",
+                    e.id,
+                    e.name,
+                    if e.is_prod { "production" } else { "" }
+                );
             }
         }
-        Command::Env { action: EnvAction::Create { name, prod } } => {
+        Command::Env {
+            action: EnvAction::Create { name, prod },
+        } => {
             let e = environment::create(&mut conn, &name, prod, "{}").map_err(model_err)?;
             println!("{}", e.id);
         }
-        Command::Key { action: KeyAction::Create { env } } => {
+        Command::Key {
+            action: KeyAction::Create { env },
+        } => {
             let e = env_named(&mut conn, &env)?;
             let (_, secret) = api_key::create(&mut conn, &e.id).map_err(model_err)?;
             println!("{secret}");
         }
-        Command::User { action: UserAction::Create { email, admin } } => {
+        Command::User {
+            action: UserAction::Create { email, admin },
+        } => {
             let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input).context("reading the password from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading the password from stdin")?;
             let pass = input.trim_end_matches(['\n', '\r']);
             password::check_strength(pass).map_err(|m| anyhow!(m))?;
             let hash = password::hash(pass)?;
@@ -139,16 +159,22 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
             println!("{}", u.id);
         }
         Command::Deploy { file, env } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let json: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(j) => j,
                 Err(e) => bail!("{} is not valid JSON: {e}", file.display()),
             };
             let e = env_named(&mut conn, &env)?;
-            let (config, created) = space_config::deploy(&mut conn, &e.id, &json).map_err(model_err)?;
+            let (config, created) =
+                space_config::deploy(&mut conn, &e.id, &json).map_err(model_err)?;
             println!("spaceConfigId: {}", config.id);
             println!("environmentId: {}", e.id);
-            eprintln!("{} space config `{}`", if created { "deployed" } else { "updated" }, config.slug);
+            eprintln!(
+                "{} space config `{}`",
+                if created { "deployed" } else { "updated" },
+                config.slug
+            );
         }
     }
     Ok(())

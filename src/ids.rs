@@ -38,8 +38,10 @@ macro_rules! text_id {
             /// Accepts only IDs of this kind, so a sheet ID never reaches a space query.
             pub fn parse(text: &str) -> Option<Self> {
                 let rest = text.strip_prefix($prefix)?;
-                (!rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-                    .then(|| $name(text.to_string()))
+                (!rest.is_empty()
+                    && rest.len() <= 64
+                    && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .then(|| $name(text.to_string()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -82,7 +84,9 @@ text_id!(UserId, "us_usr_");
 text_id!(ApiKeyId, "us_key_");
 
 fn random_suffix() -> String {
-    Alphanumeric.sample_string(&mut rand::thread_rng(), 8).to_lowercase()
+    Alphanumeric
+        .sample_string(&mut rand::thread_rng(), 8)
+        .to_lowercase()
 }
 
 /// Records are numbered by the database (insertion order); publicly `us_rc_<n>`.
@@ -93,7 +97,11 @@ impl RecordId {
     pub const PREFIX: &'static str = "us_rc_";
 
     pub fn parse(text: &str) -> Option<Self> {
-        text.strip_prefix(Self::PREFIX)?.parse::<i64>().ok().filter(|n| *n > 0).map(RecordId)
+        text.strip_prefix(Self::PREFIX)?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(RecordId)
     }
 }
 
@@ -117,7 +125,10 @@ impl EventId {
     pub const PREFIX: &'static str = "us_evt_";
 
     pub fn parse(text: &str) -> Option<Self> {
-        text.strip_prefix(Self::PREFIX)?.parse::<i64>().ok().map(EventId)
+        text.strip_prefix(Self::PREFIX)?
+            .parse::<i64>()
+            .ok()
+            .map(EventId)
     }
 }
 

@@ -27,19 +27,38 @@ impl FromRequest for ApiCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req.headers().get("authorization").and_then(|h| h.to_str().ok()).map(str::to_string);
+        let header = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let state =
+                state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let secret = header
                 .as_deref()
-                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+                .and_then(|h| {
+                    h.strip_prefix("Bearer ")
+                        .or_else(|| h.strip_prefix("bearer "))
+                })
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .ok_or_else(|| AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into()))?
+                .ok_or_else(|| {
+                    AppError::Unauthorized(
+                        "send an API key as `Authorization: Bearer sk_...`".into(),
+                    )
+                })?
                 .to_string();
-            let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
-            let key = key.ok_or_else(|| AppError::Unauthorized("that API key is unknown or revoked".into()))?;
-            Ok(ApiCaller { environment_id: key.environment_id, key_id: key.id })
+            let key = state
+                .db(move |conn| api_key::authenticate(conn, &secret))
+                .await?;
+            let key = key.ok_or_else(|| {
+                AppError::Unauthorized("that API key is unknown or revoked".into())
+            })?;
+            Ok(ApiCaller {
+                environment_id: key.environment_id,
+                key_id: key.id,
+            })
         })
     }
 }

@@ -1,7 +1,9 @@
 //! Argon2id password hashing. Callers run these off the async threads (they are slow on
 //! purpose).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 pub fn hash(password: &str) -> anyhow::Result<String> {
@@ -17,8 +19,12 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3j4zZ0m8b6ZlYl3mP2yKq7lVt3kS0p8ImEkR1bZ8m8Q";
     let target = stored.unwrap_or(DUMMY);
-    let Ok(parsed) = PasswordHash::new(target) else { return false };
-    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let Ok(parsed) = PasswordHash::new(target) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && stored.is_some()
 }
 

@@ -5,7 +5,7 @@
 
 mod parse;
 
-pub use parse::{parse_sheets, parse_space_config};
+pub use parse::{parse_sheets, parse_space_config, parse_stored_sheet};
 
 use serde::Serialize;
 

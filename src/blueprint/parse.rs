@@ -32,11 +32,17 @@ pub fn parse_space_config(json: &Value) -> Result<SpaceConfigBlueprint, Vec<Prob
                 }
             }
         }
-        Some(Value::Array(_)) => p.push("$.workbooks", "a space config needs at least one workbook"),
+        Some(Value::Array(_)) => {
+            p.push("$.workbooks", "a space config needs at least one workbook")
+        }
         Some(_) => p.push("$.workbooks", "workbooks must be an array"),
         None => p.push("$.workbooks", "workbooks is required"),
     }
-    p.finish(SpaceConfigBlueprint { name, slug, workbooks })
+    p.finish(SpaceConfigBlueprint {
+        name,
+        slug,
+        workbooks,
+    })
 }
 
 fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<WorkbookBlueprint> {
@@ -48,7 +54,11 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
     let labels = obj
         .get("labels")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let actions = obj.get("actions").cloned().unwrap_or(Value::Array(vec![]));
     if !actions.is_array() {
@@ -62,7 +72,12 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
         }
         None => vec![],
     };
-    Some(WorkbookBlueprint { name, labels, actions, sheets })
+    Some(WorkbookBlueprint {
+        name,
+        labels,
+        actions,
+        sheets,
+    })
 }
 
 /// Parses the `sheets` of a workbook (for example the body of `POST /v1/workbooks`).
@@ -73,6 +88,16 @@ pub fn parse_sheets(items: &[Value], path: &str) -> Result<Vec<SheetConfig>, Vec
     p.finish(sheets)
 }
 
+/// Parses one stored sheet config on its own (its references were checked when deployed).
+pub fn parse_stored_sheet(json: &Value) -> Result<SheetConfig, Vec<Problem>> {
+    let mut p = Problems::default();
+    let sheet = parse_sheet(json, "$", &mut p);
+    match sheet {
+        Some(sheet) => p.finish(sheet),
+        None => Err(p.0),
+    }
+}
+
 fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> {
     let mut sheets = Vec::new();
     let mut slugs = HashSet::new();
@@ -80,7 +105,13 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
         let spath = format!("{path}[{i}]");
         if let Some(sheet) = parse_sheet(item, &spath, p) {
             if !slugs.insert(sheet.slug.clone()) {
-                p.push(&format!("{spath}.slug"), &format!("slug `{}` is used by another sheet of this workbook", sheet.slug));
+                p.push(
+                    &format!("{spath}.slug"),
+                    &format!(
+                        "slug `{}` is used by another sheet of this workbook",
+                        sheet.slug
+                    ),
+                );
             }
             sheets.push(sheet);
         }
@@ -88,15 +119,24 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
     // References can only be checked once every sheet of the workbook is known.
     for (i, sheet) in sheets.iter().enumerate() {
         // Walk the JSON, not the parsed fields, so paths stay right when a field was refused.
-        let json_fields = sheet.json["fields"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let json_fields = sheet.json["fields"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for (j, json_field) in json_fields.iter().enumerate() {
-            let Some(field) = json_field["key"].as_str().and_then(|k| sheet.fields.iter().find(|f| f.key == k)) else {
+            let Some(field) = json_field["key"]
+                .as_str()
+                .and_then(|k| sheet.fields.iter().find(|f| f.key == k))
+            else {
                 continue;
             };
             if let FieldType::Reference { sheet: target, key } = &field.field_type {
                 let fpath = format!("{path}[{i}].fields[{j}].config");
                 match sheets.iter().find(|s| &s.slug == target) {
-                    None => p.push(&format!("{fpath}.ref"), &format!("reference to sheet `{target}`, which is not in this workbook")),
+                    None => p.push(
+                        &format!("{fpath}.ref"),
+                        &format!("reference to sheet `{target}`, which is not in this workbook"),
+                    ),
                     Some(t) if t.field_index(key).is_none() => p.push(
                         &format!("{fpath}.key"),
                         &format!("sheet `{target}` has no field `{key}`"),
@@ -127,19 +167,30 @@ fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig
                 let fpath = format!("{path}.fields[{i}]");
                 if let Some(field) = parse_field(f, &fpath, p) {
                     if !keys.insert(field.key.clone()) {
-                        p.push(&format!("{fpath}.key"), &format!("duplicate field key `{}`", field.key));
+                        p.push(
+                            &format!("{fpath}.key"),
+                            &format!("duplicate field key `{}`", field.key),
+                        );
                     }
                     fields.push(field);
                 }
             }
         }
-        Some(Value::Array(_)) => p.push(&format!("{path}.fields"), "a sheet needs at least one field"),
+        Some(Value::Array(_)) => p.push(
+            &format!("{path}.fields"),
+            "a sheet needs at least one field",
+        ),
         Some(_) => p.push(&format!("{path}.fields"), "fields must be an array"),
         None => p.push(&format!("{path}.fields"), "fields is required"),
     }
     let mut json = json.clone();
     json["slug"] = Value::String(slug.clone());
-    Some(SheetConfig { name, slug, fields, json })
+    Some(SheetConfig {
+        name,
+        slug,
+        fields,
+        json,
+    })
 }
 
 fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
@@ -148,28 +199,45 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         return None;
     };
     let key = p.required_string(obj, path, "key")?;
-    let label = obj.get("label").and_then(Value::as_str).unwrap_or_default().to_string();
+    let label = obj
+        .get("label")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let type_name = p.required_string(obj, path, "type")?;
     let config = obj.get("config").cloned().unwrap_or(Value::Null);
     let cpath = format!("{path}.config");
     let field_type = match type_name.as_str() {
         "string" => FieldType::String,
         "number" => FieldType::Number {
-            decimal_places: config.get("decimalPlaces").and_then(Value::as_u64).map(|n| n.min(20) as u32),
+            decimal_places: config
+                .get("decimalPlaces")
+                .and_then(Value::as_u64)
+                .map(|n| n.min(20) as u32),
         },
         "boolean" => FieldType::Boolean,
         "date" => FieldType::Date,
-        "enum" => FieldType::Enum { options: parse_options(&config, &cpath, p) },
-        "enum-list" => FieldType::EnumList { options: parse_options(&config, &cpath, p) },
+        "enum" => FieldType::Enum {
+            options: parse_options(&config, &cpath, p),
+        },
+        "enum-list" => FieldType::EnumList {
+            options: parse_options(&config, &cpath, p),
+        },
         "string-list" => FieldType::StringList,
         "reference" => {
             let sheet = config.get("ref").and_then(Value::as_str);
             let target_key = config.get("key").and_then(Value::as_str);
             if sheet.is_none() {
-                p.push(&format!("{cpath}.ref"), "a reference field needs config.ref, the slug of the sheet it points to");
+                p.push(
+                    &format!("{cpath}.ref"),
+                    "a reference field needs config.ref, the slug of the sheet it points to",
+                );
             }
             if target_key.is_none() {
-                p.push(&format!("{cpath}.key"), "a reference field needs config.key, the field it matches on");
+                p.push(
+                    &format!("{cpath}.key"),
+                    "a reference field needs config.key, the field it matches on",
+                );
             }
             FieldType::Reference {
                 sheet: sheet.unwrap_or_default().to_string(),
@@ -188,14 +256,20 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         key,
         label,
         field_type,
-        readonly: obj.get("readonly").and_then(Value::as_bool).unwrap_or(false),
+        readonly: obj
+            .get("readonly")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         required: false,
         unique: None,
         computed: false,
     };
     if let Some(constraints) = obj.get("constraints") {
         let Some(items) = constraints.as_array() else {
-            p.push(&format!("{path}.constraints"), "constraints must be an array");
+            p.push(
+                &format!("{path}.constraints"),
+                "constraints must be an array",
+            );
             return Some(field);
         };
         for (i, c) in items.iter().enumerate() {
@@ -206,8 +280,14 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
                 Some("unique") => {
                     let cfg = c.get("config");
                     field.unique = Some(UniqueConfig {
-                        case_sensitive: cfg.and_then(|c| c.get("caseSensitive")).and_then(Value::as_bool).unwrap_or(true),
-                        ignore_empty: cfg.and_then(|c| c.get("ignoreEmpty")).and_then(Value::as_bool).unwrap_or(false),
+                        case_sensitive: cfg
+                            .and_then(|c| c.get("caseSensitive"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(true),
+                        ignore_empty: cfg
+                            .and_then(|c| c.get("ignoreEmpty"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                     })
                 }
                 Some(other) => p.push(
@@ -223,11 +303,17 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
 
 fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption> {
     let Some(items) = config.get("options").and_then(Value::as_array) else {
-        p.push(&format!("{path}.options"), "an enum field needs config.options, a list of {value, label}");
+        p.push(
+            &format!("{path}.options"),
+            "an enum field needs config.options, a list of {value, label}",
+        );
         return vec![];
     };
     if items.is_empty() {
-        p.push(&format!("{path}.options"), "an enum field needs at least one option");
+        p.push(
+            &format!("{path}.options"),
+            "an enum field needs at least one option",
+        );
     }
     let mut seen = HashSet::new();
     let mut options = Vec::new();
@@ -243,14 +329,25 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
             }
         };
         if !seen.insert(value.clone()) {
-            p.push(&format!("{opath}.value"), &format!("duplicate option value `{value}`"));
+            p.push(
+                &format!("{opath}.value"),
+                &format!("duplicate option value `{value}`"),
+            );
         }
         options.push(EnumOption {
-            label: o.get("label").and_then(Value::as_str).unwrap_or(&value).to_string(),
+            label: o
+                .get("label")
+                .and_then(Value::as_str)
+                .unwrap_or(&value)
+                .to_string(),
             alternative_names: o
                 .get("alternativeNames")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|n| n.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
             value,
         });
@@ -263,14 +360,25 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn push(&mut self, path: &str, message: &str) {
-        self.0.push(Problem { path: path.to_string(), message: message.to_string() });
+        self.0.push(Problem {
+            path: path.to_string(),
+            message: message.to_string(),
+        });
     }
 
-    fn required_string(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+    fn required_string(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Option<String> {
         match obj.get(key) {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(Value::String(_)) => {
-                self.push(&format!("{path}.{key}"), &format!("{key} must not be empty"));
+                self.push(
+                    &format!("{path}.{key}"),
+                    &format!("{key} must not be empty"),
+                );
                 None
             }
             Some(_) => {

@@ -31,7 +31,13 @@ fn a_valid_space_config_parses_with_its_constraints() {
     assert_eq!(sheet.fields.len(), 4);
     let email = &sheet.fields[0];
     assert!(email.required);
-    assert_eq!(email.unique, Some(UniqueConfig { case_sensitive: false, ignore_empty: true }));
+    assert_eq!(
+        email.unique,
+        Some(UniqueConfig {
+            case_sensitive: false,
+            ignore_empty: true
+        })
+    );
     assert_eq!(sheet.fields[2].field_type.name(), "enum");
 }
 
@@ -42,7 +48,10 @@ fn every_problem_is_listed_with_its_path() {
     fields[1]["type"] = json!("integer");
     fields[2]["config"] = json!({"options": []});
     fields[3]["config"]["ref"] = json!("nowhere");
-    fields.as_array_mut().unwrap().push(json!({"key": "email", "type": "string"}));
+    fields
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"key": "email", "type": "string"}));
     let problems = parse_space_config(&bad).unwrap_err();
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(
@@ -72,7 +81,11 @@ fn non_objects_and_missing_parts_are_explained() {
     assert_eq!(parse_space_config(&json!([])).unwrap_err()[0].path, "$");
     let problems = parse_space_config(&json!({"name": "x"})).unwrap_err();
     assert_eq!(problems[0].path, "$.workbooks");
-    let problems = parse_sheets(&[json!({"name": "S", "fields": [{"key": "a"}]})], "$.sheets").unwrap_err();
+    let problems = parse_sheets(
+        &[json!({"name": "S", "fields": [{"key": "a"}]})],
+        "$.sheets",
+    )
+    .unwrap_err();
     assert_eq!(problems[0].path, "$.sheets[0].fields[0].type");
 }
 

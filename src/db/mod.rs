@@ -78,7 +78,8 @@ impl Manager {
 
     /// The SQLite file, if any, so its folder can be created first.
     pub fn sqlite_path(&self) -> Option<&str> {
-        (self.backend == Backend::Sqlite && !self.target.starts_with("file:")).then_some(&self.target)
+        (self.backend == Backend::Sqlite && !self.target.starts_with("file:"))
+            .then_some(&self.target)
     }
 }
 

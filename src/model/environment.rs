@@ -39,11 +39,18 @@ pub struct EnvironmentChanges {
 }
 
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<Environment>> {
-    environments::table.order(environments::created_at.asc()).select(Environment::as_select()).load(conn)
+    environments::table
+        .order(environments::created_at.asc())
+        .select(Environment::as_select())
+        .load(conn)
 }
 
 pub fn find(conn: &mut AnyConnection, id: &EnvironmentId) -> QueryResult<Option<Environment>> {
-    environments::table.find(id).select(Environment::as_select()).first(conn).optional()
+    environments::table
+        .find(id)
+        .select(Environment::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<Environment>> {
@@ -63,29 +70,53 @@ pub fn check_name(name: &str) -> Result<&str, String> {
     Ok(name)
 }
 
-pub fn create(conn: &mut AnyConnection, name: &str, is_prod: bool, metadata: &str) -> ModelResult<Environment> {
+pub fn create(
+    conn: &mut AnyConnection,
+    name: &str,
+    is_prod: bool,
+    metadata: &str,
+) -> ModelResult<Environment> {
     let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?;
     if find_by_name(conn, name)?.is_some() {
-        return Err(ModelError::Conflict(format!("an environment named `{name}` already exists")));
+        return Err(ModelError::Conflict(format!(
+            "an environment named `{name}` already exists"
+        )));
     }
     let t = now();
     let id = EnvironmentId::generate();
     diesel::insert_into(environments::table)
-        .values(NewEnvironment { id: id.clone(), name, is_prod, metadata, created_at: t, updated_at: t })
+        .values(NewEnvironment {
+            id: id.clone(),
+            name,
+            is_prod,
+            metadata,
+            created_at: t,
+            updated_at: t,
+        })
         .execute(conn)?;
     find(conn, &id)?.ok_or(ModelError::NotFound("environment"))
 }
 
-pub fn update(conn: &mut AnyConnection, id: &EnvironmentId, mut changes: EnvironmentChanges) -> ModelResult<Environment> {
+pub fn update(
+    conn: &mut AnyConnection,
+    id: &EnvironmentId,
+    mut changes: EnvironmentChanges,
+) -> ModelResult<Environment> {
     if let Some(name) = &changes.name {
-        let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?.to_string();
+        let name = check_name(name)
+            .map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?
+            .to_string();
         if find_by_name(conn, &name)?.is_some_and(|e| &e.id != id) {
-            return Err(ModelError::Conflict(format!("an environment named `{name}` already exists")));
+            return Err(ModelError::Conflict(format!(
+                "an environment named `{name}` already exists"
+            )));
         }
         changes.name = Some(name);
     }
     changes.updated_at = Some(now());
-    let n = diesel::update(environments::table.find(id)).set(&changes).execute(conn)?;
+    let n = diesel::update(environments::table.find(id))
+        .set(&changes)
+        .execute(conn)?;
     if n == 0 {
         return Err(ModelError::NotFound("environment"));
     }

@@ -77,7 +77,12 @@ struct NewEvent<'a> {
     created_at: NaiveDateTime,
 }
 
-pub fn emit(conn: &mut AnyConnection, ctx: &Context, topic: &str, payload: serde_json::Value) -> QueryResult<()> {
+pub fn emit(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    topic: &str,
+    payload: serde_json::Value,
+) -> QueryResult<()> {
     diesel::insert_into(events::table)
         .values(NewEvent {
             environment_id: &ctx.environment_id,
@@ -104,7 +109,11 @@ pub struct Filter {
     pub page_number: i64,
 }
 
-pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter) -> QueryResult<Vec<Event>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    f: &Filter,
+) -> QueryResult<Vec<Event>> {
     let mut q = events::table
         .filter(events::environment_id.eq(environment_id))
         .select(Event::as_select())
@@ -127,7 +136,11 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter
         .load(conn)
 }
 
-pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: EventId) -> QueryResult<Option<Event>> {
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: EventId,
+) -> QueryResult<Option<Event>> {
     events::table
         .filter(events::environment_id.eq(environment_id))
         .filter(events::id.eq(id.0))

@@ -29,9 +29,9 @@ impl Sheet {
     pub fn parsed_config(&self) -> ModelResult<SheetConfig> {
         let json: serde_json::Value = serde_json::from_str(&self.config)
             .map_err(|e| ModelError::Conflict(format!("stored sheet config is unreadable: {e}")))?;
-        let mut sheets = blueprint::parse_sheets(std::slice::from_ref(&json), "$")
-            .map_err(|ps| ModelError::Invalid(ps.into_iter().map(|p| (p.path, p.message)).collect()))?;
-        Ok(sheets.remove(0))
+        blueprint::parse_stored_sheet(&json).map_err(|ps| {
+            ModelError::Invalid(ps.into_iter().map(|p| (p.path, p.message)).collect())
+        })
     }
 
     pub fn counts(&self) -> Counts {
@@ -67,7 +67,12 @@ struct NewSheet<'a> {
     updated_at: NaiveDateTime,
 }
 
-pub fn create(conn: &mut AnyConnection, workbook_id: &WorkbookId, config: &SheetConfig, position: i32) -> QueryResult<SheetId> {
+pub fn create(
+    conn: &mut AnyConnection,
+    workbook_id: &WorkbookId,
+    config: &SheetConfig,
+    position: i32,
+) -> QueryResult<SheetId> {
     let t = now();
     let id = SheetId::generate();
     diesel::insert_into(sheets::table)
@@ -86,7 +91,11 @@ pub fn create(conn: &mut AnyConnection, workbook_id: &WorkbookId, config: &Sheet
 }
 
 /// A sheet with the workbook that scopes it.
-pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SheetId) -> QueryResult<Option<(Sheet, SpaceId)>> {
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SheetId,
+) -> QueryResult<Option<(Sheet, SpaceId)>> {
     sheets::table
         .inner_join(workbooks::table)
         .filter(workbooks::environment_id.eq(environment_id))
@@ -96,7 +105,10 @@ pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &Sheet
         .optional()
 }
 
-pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> QueryResult<Vec<Sheet>> {
+pub fn list_in_workbook(
+    conn: &mut AnyConnection,
+    workbook_id: &WorkbookId,
+) -> QueryResult<Vec<Sheet>> {
     sheets::table
         .filter(sheets::workbook_id.eq(workbook_id))
         .order(sheets::position.asc())
@@ -113,7 +125,10 @@ pub fn add_counts(conn: &mut AnyConnection, id: &SheetId, delta: &CountDelta) ->
     if delta.is_zero() {
         return Ok(());
     }
-    let current: String = sheets::table.find(id).select(sheets::errors_by_field).first(conn)?;
+    let current: String = sheets::table
+        .find(id)
+        .select(sheets::errors_by_field)
+        .first(conn)?;
     let mut by_field: BTreeMap<String, i64> = serde_json::from_str(&current).unwrap_or_default();
     for (key, d) in &delta.errors_by_field {
         let entry = by_field.entry(key.clone()).or_insert(0);
@@ -126,7 +141,8 @@ pub fn add_counts(conn: &mut AnyConnection, id: &SheetId, delta: &CountDelta) ->
         .set((
             sheets::total_count.eq(sheets::total_count + delta.total),
             sheets::error_count.eq(sheets::error_count + delta.error),
-            sheets::errors_by_field.eq(serde_json::to_string(&by_field).unwrap_or_else(|_| "{}".into())),
+            sheets::errors_by_field
+                .eq(serde_json::to_string(&by_field).unwrap_or_else(|_| "{}".into())),
             sheets::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -190,7 +206,11 @@ fn key_rule(config: &SheetConfig, index: usize, referenced: bool) -> Option<bool
     }
 }
 
-pub fn load_context(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SheetId) -> ModelResult<SheetContext> {
+pub fn load_context(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SheetId,
+) -> ModelResult<SheetContext> {
     let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
     let siblings = list_in_workbook(conn, &sheet.workbook_id)?;
     let configs: Vec<(Sheet, SheetConfig)> = siblings
@@ -210,17 +230,26 @@ pub fn load_context(conn: &mut AnyConnection, environment_id: &EnvironmentId, id
         .fields
         .iter()
         .map(|f| match &f.field_type {
-            FieldType::Reference { sheet: slug, key } => configs.iter().find(|(_, c)| &c.slug == slug).and_then(|(s, c)| {
-                let field_index = c.field_index(key)?;
-                Some(RefTarget {
-                    sheet_id: s.id.clone(),
-                    sheet_name: s.name.clone(),
-                    field_index,
-                    case_sensitive: key_rule(c, field_index, true).unwrap_or(true),
-                })
-            }),
+            FieldType::Reference { sheet: slug, key } => configs
+                .iter()
+                .find(|(_, c)| &c.slug == slug)
+                .and_then(|(s, c)| {
+                    let field_index = c.field_index(key)?;
+                    Some(RefTarget {
+                        sheet_id: s.id.clone(),
+                        sheet_name: s.name.clone(),
+                        field_index,
+                        case_sensitive: key_rule(c, field_index, true).unwrap_or(true),
+                    })
+                }),
             _ => None,
         })
         .collect();
-    Ok(SheetContext { sheet, space_id, config, keyed, refs })
+    Ok(SheetContext {
+        sheet,
+        space_id,
+        config,
+        keyed,
+        refs,
+    })
 }

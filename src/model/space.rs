@@ -55,12 +55,22 @@ pub struct SpaceInput<'a> {
 }
 
 /// Creates a space and, when it comes from a space config, the config's workbooks.
-pub fn create(conn: &mut AnyConnection, environment_id: &EnvironmentId, input: SpaceInput<'_>, actor: &str) -> ModelResult<Space> {
+pub fn create(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    input: SpaceInput<'_>,
+    actor: &str,
+) -> ModelResult<Space> {
     conn.transaction::<_, ModelError, _>(|conn| {
         let config = match input.space_config_id {
-            Some(id) => Some(space_config::find(conn, environment_id, id)?.ok_or_else(|| {
-                ModelError::Invalid(vec![("spaceConfigId".into(), format!("no space config {id} in this environment"))])
-            })?),
+            Some(id) => Some(
+                space_config::find(conn, environment_id, id)?.ok_or_else(|| {
+                    ModelError::Invalid(vec![(
+                        "spaceConfigId".into(),
+                        format!("no space config {id} in this environment"),
+                    )])
+                })?,
+            ),
             None => None,
         };
         let name = input
@@ -71,7 +81,10 @@ pub fn create(conn: &mut AnyConnection, environment_id: &EnvironmentId, input: S
             .or_else(|| config.as_ref().map(|c| c.name.clone()))
             .unwrap_or_else(|| "Untitled space".to_string());
         if name.chars().count() > 200 {
-            return Err(ModelError::Invalid(vec![("name".into(), "a space name must be at most 200 characters".into())]));
+            return Err(ModelError::Invalid(vec![(
+                "name".into(),
+                "a space name must be at most 200 characters".into(),
+            )]));
         }
         let t = now();
         let id = SpaceId::generate();
@@ -92,14 +105,26 @@ pub fn create(conn: &mut AnyConnection, environment_id: &EnvironmentId, input: S
         event::emit(conn, &ctx, "space:created", json!({"name": name}))?;
         if let Some(config) = config {
             for wb in config.parsed()?.workbooks {
-                workbook::create(conn, &ctx, &wb.name, &wb.labels, &wb.actions, &wb.sheets, "{}")?;
+                workbook::create(
+                    conn,
+                    &ctx,
+                    &wb.name,
+                    &wb.labels,
+                    &wb.actions,
+                    &wb.sheets,
+                    "{}",
+                )?;
             }
         }
         find(conn, environment_id, &id)?.ok_or(ModelError::NotFound("space"))
     })
 }
 
-pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SpaceId) -> QueryResult<Option<Space>> {
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SpaceId,
+) -> QueryResult<Option<Space>> {
     spaces::table
         .filter(spaces::environment_id.eq(environment_id))
         .filter(spaces::id.eq(id))
@@ -117,10 +142,20 @@ pub struct Filter {
     pub page_number: i64,
 }
 
-pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter) -> QueryResult<(Vec<Space>, i64)> {
+pub fn list(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    f: &Filter,
+) -> QueryResult<(Vec<Space>, i64)> {
     let base = || {
-        let mut q = spaces::table.filter(spaces::environment_id.eq(environment_id)).into_boxed();
-        q = if f.archived { q.filter(spaces::archived_at.is_not_null()) } else { q.filter(spaces::archived_at.is_null()) };
+        let mut q = spaces::table
+            .filter(spaces::environment_id.eq(environment_id))
+            .into_boxed();
+        q = if f.archived {
+            q.filter(spaces::archived_at.is_not_null())
+        } else {
+            q.filter(spaces::archived_at.is_null())
+        };
         if let Some(s) = f.search.as_deref().filter(|s| !s.trim().is_empty()) {
             q = q.filter(spaces::name.like(format!("%{}%", s.trim().replace(['%', '_'], ""))));
         }
@@ -136,17 +171,27 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter
     Ok((items, total))
 }
 
-pub fn update(conn: &mut AnyConnection, space: &Space, mut changes: SpaceChanges, actor: &str) -> ModelResult<Space> {
+pub fn update(
+    conn: &mut AnyConnection,
+    space: &Space,
+    mut changes: SpaceChanges,
+    actor: &str,
+) -> ModelResult<Space> {
     conn.transaction::<_, ModelError, _>(|conn| {
         if let Some(name) = &changes.name {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
-                return Err(ModelError::Invalid(vec![("name".into(), "a space name must be 1 to 200 characters".into())]));
+                return Err(ModelError::Invalid(vec![(
+                    "name".into(),
+                    "a space name must be 1 to 200 characters".into(),
+                )]));
             }
             changes.name = Some(name.to_string());
         }
         changes.updated_at = Some(now());
-        diesel::update(spaces::table.find(&space.id)).set(&changes).execute(conn)?;
+        diesel::update(spaces::table.find(&space.id))
+            .set(&changes)
+            .execute(conn)?;
         let ctx = Context::new(&space.environment_id, actor).space(&space.id);
         event::emit(conn, &ctx, "space:updated", json!({}))?;
         find(conn, &space.environment_id, &space.id)?.ok_or(ModelError::NotFound("space"))
@@ -164,10 +209,15 @@ pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResu
 
 /// Marks activity so the Spaces tab can show it.
 pub fn touch(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
-    diesel::update(spaces::table.find(id)).set(spaces::last_activity_at.eq(now())).execute(conn)?;
+    diesel::update(spaces::table.find(id))
+        .set(spaces::last_activity_at.eq(now()))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn workbook_count(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<i64> {
-    workbooks::table.filter(workbooks::space_id.eq(id)).count().get_result(conn)
+    workbooks::table
+        .filter(workbooks::space_id.eq(id))
+        .count()
+        .get_result(conn)
 }

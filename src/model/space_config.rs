@@ -45,9 +45,14 @@ struct NewSpaceConfig<'a> {
 
 /// Parses and checks `json`, then creates the config or updates the one with the same slug.
 /// Returns the config and whether it was new.
-pub fn deploy(conn: &mut AnyConnection, environment_id: &EnvironmentId, json: &serde_json::Value) -> ModelResult<(SpaceConfig, bool)> {
-    let parsed = blueprint::parse_space_config(json)
-        .map_err(|problems| ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect()))?;
+pub fn deploy(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    json: &serde_json::Value,
+) -> ModelResult<(SpaceConfig, bool)> {
+    let parsed = blueprint::parse_space_config(json).map_err(|problems| {
+        ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
+    })?;
     let text = json.to_string();
     let t = now();
     let existing = space_configs::table
@@ -59,7 +64,11 @@ pub fn deploy(conn: &mut AnyConnection, environment_id: &EnvironmentId, json: &s
     let (id, created) = match existing {
         Some(found) => {
             diesel::update(space_configs::table.find(&found.id))
-                .set((space_configs::name.eq(&parsed.name), space_configs::blueprint.eq(&text), space_configs::updated_at.eq(t)))
+                .set((
+                    space_configs::name.eq(&parsed.name),
+                    space_configs::blueprint.eq(&text),
+                    space_configs::updated_at.eq(t),
+                ))
                 .execute(conn)?;
             (found.id, false)
         }
@@ -83,7 +92,11 @@ pub fn deploy(conn: &mut AnyConnection, environment_id: &EnvironmentId, json: &s
     Ok((config, created))
 }
 
-pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SpaceConfigId) -> QueryResult<Option<SpaceConfig>> {
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SpaceConfigId,
+) -> QueryResult<Option<SpaceConfig>> {
     space_configs::table
         .filter(space_configs::environment_id.eq(environment_id))
         .filter(space_configs::id.eq(id))
@@ -92,7 +105,10 @@ pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &Space
         .optional()
 }
 
-pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryResult<Vec<SpaceConfig>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+) -> QueryResult<Vec<SpaceConfig>> {
     space_configs::table
         .filter(space_configs::environment_id.eq(environment_id))
         .order(space_configs::name.asc())

@@ -33,7 +33,9 @@ struct NewUser<'a> {
 pub fn normalize_email(email: &str) -> Result<String, String> {
     let email = email.trim().to_lowercase();
     let ok = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
     if ok {
         Ok(email)
     } else {
@@ -41,17 +43,35 @@ pub fn normalize_email(email: &str) -> Result<String, String> {
     }
 }
 
-pub fn create(conn: &mut AnyConnection, email: &str, password_hash: &str, is_admin: bool) -> ModelResult<User> {
-    let email = normalize_email(email).map_err(|m| ModelError::Invalid(vec![("email".into(), m)]))?;
+pub fn create(
+    conn: &mut AnyConnection,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+) -> ModelResult<User> {
+    let email =
+        normalize_email(email).map_err(|m| ModelError::Invalid(vec![("email".into(), m)]))?;
     if find_by_email(conn, &email)?.is_some() {
-        return Err(ModelError::Conflict(format!("a user with email {email} already exists")));
+        return Err(ModelError::Conflict(format!(
+            "a user with email {email} already exists"
+        )));
     }
     let id = UserId::generate();
     let name = email.split('@').next().unwrap_or_default().to_string();
     diesel::insert_into(users::table)
-        .values(NewUser { id: id.clone(), email: &email, name: &name, password_hash, is_admin, created_at: now() })
+        .values(NewUser {
+            id: id.clone(),
+            email: &email,
+            name: &name,
+            password_hash,
+            is_admin,
+            created_at: now(),
+        })
         .execute(conn)?;
-    Ok(users::table.find(&id).select(User::as_select()).first(conn)?)
+    Ok(users::table
+        .find(&id)
+        .select(User::as_select())
+        .first(conn)?)
 }
 
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {

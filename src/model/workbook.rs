@@ -85,7 +85,11 @@ pub fn create(
     })
 }
 
-pub fn find(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &WorkbookId) -> QueryResult<Option<Workbook>> {
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &WorkbookId,
+) -> QueryResult<Option<Workbook>> {
     workbooks::table
         .filter(workbooks::environment_id.eq(environment_id))
         .filter(workbooks::id.eq(id))
@@ -102,7 +106,10 @@ pub fn list_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResul
         .load(conn)
 }
 
-pub fn list_in_environment(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryResult<Vec<Workbook>> {
+pub fn list_in_environment(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+) -> QueryResult<Vec<Workbook>> {
     workbooks::table
         .filter(workbooks::environment_id.eq(environment_id))
         .order((workbooks::created_at.asc(), workbooks::id.asc()))
@@ -110,14 +117,26 @@ pub fn list_in_environment(conn: &mut AnyConnection, environment_id: &Environmen
         .load(conn)
 }
 
-pub fn update(conn: &mut AnyConnection, wb: &Workbook, mut changes: WorkbookChanges, actor: &str) -> ModelResult<Workbook> {
+pub fn update(
+    conn: &mut AnyConnection,
+    wb: &Workbook,
+    mut changes: WorkbookChanges,
+    actor: &str,
+) -> ModelResult<Workbook> {
     conn.transaction::<_, ModelError, _>(|conn| {
         if changes.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            return Err(ModelError::Invalid(vec![("name".into(), "a workbook name must not be empty".into())]));
+            return Err(ModelError::Invalid(vec![(
+                "name".into(),
+                "a workbook name must not be empty".into(),
+            )]));
         }
         changes.updated_at = Some(now());
-        diesel::update(workbooks::table.find(&wb.id)).set(&changes).execute(conn)?;
-        let ctx = Context::new(&wb.environment_id, actor).space(&wb.space_id).workbook(&wb.id);
+        diesel::update(workbooks::table.find(&wb.id))
+            .set(&changes)
+            .execute(conn)?;
+        let ctx = Context::new(&wb.environment_id, actor)
+            .space(&wb.space_id)
+            .workbook(&wb.id);
         event::emit(conn, &ctx, "workbook:updated", json!({}))?;
         find(conn, &wb.environment_id, &wb.id)?.ok_or(ModelError::NotFound("workbook"))
     })
@@ -126,7 +145,9 @@ pub fn update(conn: &mut AnyConnection, wb: &Workbook, mut changes: WorkbookChan
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
     conn.transaction::<_, ModelError, _>(|conn| {
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
-        let ctx = Context::new(&wb.environment_id, actor).space(&wb.space_id).workbook(&wb.id);
+        let ctx = Context::new(&wb.environment_id, actor)
+            .space(&wb.space_id)
+            .workbook(&wb.id);
         event::emit(conn, &ctx, "workbook:deleted", json!({}))?;
         Ok(())
     })

@@ -17,17 +17,27 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
     let mut messages = Vec::new();
     if is_empty(given) {
         if field.required {
-            messages.push(Message::error(Source::Required, format!("{} is required", field.display_name())));
+            messages.push(Message::error(
+                Source::Required,
+                format!("{} is required", field.display_name()),
+            ));
         }
-        return Cell { value: Value::Null, messages };
+        return Cell {
+            value: Value::Null,
+            messages,
+        };
     }
     let result = match &field.field_type {
-        FieldType::String | FieldType::Reference { .. } => Ok(Value::String(display(given).trim().to_string())),
+        FieldType::String | FieldType::Reference { .. } => {
+            Ok(Value::String(display(given).trim().to_string()))
+        }
         FieldType::Number { .. } => cast_number(given),
         FieldType::Boolean => cast_bool(given),
         FieldType::Date => cast_date(given),
         FieldType::Enum { options } => match_option(options, given).map(Value::String),
-        FieldType::StringList => Ok(Value::Array(split_list(given).into_iter().map(Value::String).collect())),
+        FieldType::StringList => Ok(Value::Array(
+            split_list(given).into_iter().map(Value::String).collect(),
+        )),
         FieldType::EnumList { options } => split_list(given)
             .into_iter()
             .map(|item| match_option(options, &Value::String(item)).map(Value::String))
@@ -42,7 +52,10 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
                 _ => Source::CustomLogic,
             };
             messages.push(Message::error(source, problem));
-            Cell { value: given.clone(), messages }
+            Cell {
+                value: given.clone(),
+                messages,
+            }
         }
     }
 }
@@ -60,7 +73,9 @@ pub(crate) fn display(value: &Value) -> String {
 fn cast_number(given: &Value) -> Result<Value, String> {
     let text = match given {
         Value::Number(n) => return Ok(Value::Number(n.clone())),
-        Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            return Err("expected a number".into())
+        }
         Value::String(s) => s.trim(),
         Value::Null => unreachable!("empty cells return early"),
     };
@@ -84,7 +99,9 @@ fn strip_grouping(text: &str) -> Option<String> {
         Some(rest) => ("-", rest),
         None => ("", text.strip_prefix('+').unwrap_or(text)),
     };
-    let sep = [',', ' ', '\u{a0}', '_'].into_iter().find(|c| body.contains(*c));
+    let sep = [',', ' ', '\u{a0}', '_']
+        .into_iter()
+        .find(|c| body.contains(*c));
     let Some(sep) = sep else {
         return Some(format!("{sign}{body}"));
     };
@@ -118,14 +135,27 @@ fn cast_bool(given: &Value) -> Result<Value, String> {
     match text.as_str() {
         "true" | "t" | "yes" | "y" | "1" | "on" => Ok(Value::Bool(true)),
         "false" | "f" | "no" | "n" | "0" | "off" => Ok(Value::Bool(false)),
-        _ => Err(format!("`{}` is not a boolean; use yes/no, true/false or 1/0", display(given))),
+        _ => Err(format!(
+            "`{}` is not a boolean; use yes/no, true/false or 1/0",
+            display(given)
+        )),
     }
 }
 
 /// Common date spellings, tried in order; month-first wins over day-first when both fit.
 const DATE_FORMATS: [&str; 12] = [
-    "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%b %d, %Y",
-    "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%Y%m%d",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%m-%d-%Y",
+    "%d-%m-%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%Y%m%d",
 ];
 
 fn cast_date(given: &Value) -> Result<Value, String> {
@@ -135,7 +165,7 @@ fn cast_date(given: &Value) -> Result<Value, String> {
     let text = text.trim();
     // An ISO timestamp keeps its date part.
     let date_part = match text.find('T') {
-        Some(i) if i == 10 => &text[..10],
+        Some(10) => &text[..10],
         _ => text,
     };
     DATE_FORMATS
@@ -158,7 +188,9 @@ fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String>
         .find(|o| {
             o.value.to_lowercase() == lower
                 || o.label.to_lowercase() == lower
-                || o.alternative_names.iter().any(|n| n.to_lowercase() == lower)
+                || o.alternative_names
+                    .iter()
+                    .any(|n| n.to_lowercase() == lower)
         })
         .map(|o| o.value.clone())
         .ok_or_else(|| {
@@ -169,7 +201,12 @@ fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String>
 
 fn split_list(given: &Value) -> Vec<String> {
     match given {
-        Value::Array(items) => items.iter().map(display).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(display)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
         other => display(other)
             .split([',', ';'])
             .map(|s| s.trim().to_string())
@@ -185,5 +222,9 @@ pub fn normalize_key(value: &Value, case_sensitive: bool) -> Option<String> {
         return None;
     }
     let text = display(value).trim().to_string();
-    Some(if case_sensitive { text } else { text.to_lowercase() })
+    Some(if case_sensitive {
+        text
+    } else {
+        text.to_lowercase()
+    })
 }

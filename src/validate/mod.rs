@@ -44,7 +44,11 @@ pub struct Message {
 
 impl Message {
     pub fn error(source: Source, message: impl Into<String>) -> Self {
-        Message { kind: MessageType::Error, message: message.into(), source }
+        Message {
+            kind: MessageType::Error,
+            message: message.into(),
+            source,
+        }
     }
 }
 
@@ -59,7 +63,11 @@ pub struct Checked {
 
 impl Checked {
     pub fn valid(&self) -> bool {
-        !self.messages.values().flatten().any(|m| m.kind == MessageType::Error)
+        !self
+            .messages
+            .values()
+            .flatten()
+            .any(|m| m.kind == MessageType::Error)
     }
 
     /// Indexes of fields holding at least one error.
@@ -106,7 +114,10 @@ pub fn check_record(sheet: &SheetConfig, input: &BTreeMap<String, Value>) -> Che
 
 /// The message for a value that another record of the sheet also holds.
 pub fn unique_message(field: &Field) -> String {
-    format!("{} must be unique; another record has the same value", field.display_name())
+    format!(
+        "{} must be unique; another record has the same value",
+        field.display_name()
+    )
 }
 
 /// The message for a reference whose target does not exist.

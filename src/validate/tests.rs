@@ -19,7 +19,9 @@ fn cast(field_type: FieldType, given: Value) -> cast::Cell {
 }
 
 fn number() -> FieldType {
-    FieldType::Number { decimal_places: None }
+    FieldType::Number {
+        decimal_places: None,
+    }
 }
 
 #[test]
@@ -38,8 +40,21 @@ fn numbers_accept_thousands_separators_and_refuse_garbage() {
 
 #[test]
 fn booleans_read_the_usual_spellings() {
-    for (given, want) in [("yes", true), ("Y", true), ("1", true), ("TRUE", true), ("no", false), ("n", false), ("0", false), ("false", false)] {
-        assert_eq!(cast(FieldType::Boolean, json!(given)).value, json!(want), "{given}");
+    for (given, want) in [
+        ("yes", true),
+        ("Y", true),
+        ("1", true),
+        ("TRUE", true),
+        ("no", false),
+        ("n", false),
+        ("0", false),
+        ("false", false),
+    ] {
+        assert_eq!(
+            cast(FieldType::Boolean, json!(given)).value,
+            json!(want),
+            "{given}"
+        );
     }
     assert_eq!(cast(FieldType::Boolean, json!(1)).value, json!(true));
     let cell = cast(FieldType::Boolean, json!("maybe"));
@@ -49,11 +64,26 @@ fn booleans_read_the_usual_spellings() {
 
 #[test]
 fn dates_are_normalised_to_iso() {
-    for given in ["2024-03-05", "2024/03/05", "03/05/2024", "Mar 5, 2024", "5 March 2024", "2024-03-05T10:11:12Z", "20240305"] {
-        assert_eq!(cast(FieldType::Date, json!(given)).value, json!("2024-03-05"), "{given}");
+    for given in [
+        "2024-03-05",
+        "2024/03/05",
+        "03/05/2024",
+        "Mar 5, 2024",
+        "5 March 2024",
+        "2024-03-05T10:11:12Z",
+        "20240305",
+    ] {
+        assert_eq!(
+            cast(FieldType::Date, json!(given)).value,
+            json!("2024-03-05"),
+            "{given}"
+        );
     }
     // Day-first only when month-first is impossible.
-    assert_eq!(cast(FieldType::Date, json!("25/12/2024")).value, json!("2024-12-25"));
+    assert_eq!(
+        cast(FieldType::Date, json!("25/12/2024")).value,
+        json!("2024-12-25")
+    );
     let cell = cast(FieldType::Date, json!("2024-02-30"));
     assert_eq!(cell.value, json!("2024-02-30"));
     assert!(cell.messages[0].message.contains("is not a date"));
@@ -61,8 +91,16 @@ fn dates_are_normalised_to_iso() {
 
 fn options() -> Vec<EnumOption> {
     vec![
-        EnumOption { value: "active".into(), label: "Active".into(), alternative_names: vec!["on".into(), "enabled".into()] },
-        EnumOption { value: "closed".into(), label: "Closed".into(), alternative_names: vec![] },
+        EnumOption {
+            value: "active".into(),
+            label: "Active".into(),
+            alternative_names: vec!["on".into(), "enabled".into()],
+        },
+        EnumOption {
+            value: "closed".into(),
+            label: "Closed".into(),
+            alternative_names: vec![],
+        },
     ]
 }
 
@@ -74,15 +112,27 @@ fn enums_match_value_label_or_alternative_name() {
     assert_eq!(cast(t.clone(), json!("ENABLED")).value, json!("active"));
     let cell = cast(t, json!("gone"));
     assert_eq!(cell.messages[0].source, Source::InvalidOption);
-    assert_eq!(cell.messages[0].message, "`gone` is not one of: Active, Closed");
+    assert_eq!(
+        cell.messages[0].message,
+        "`gone` is not one of: Active, Closed"
+    );
 }
 
 #[test]
 fn lists_split_and_check_each_item() {
-    assert_eq!(cast(FieldType::StringList, json!("a, b;c")).value, json!(["a", "b", "c"]));
+    assert_eq!(
+        cast(FieldType::StringList, json!("a, b;c")).value,
+        json!(["a", "b", "c"])
+    );
     let t = FieldType::EnumList { options: options() };
-    assert_eq!(cast(t.clone(), json!(["on", "Closed"])).value, json!(["active", "closed"]));
-    assert_eq!(cast(t, json!("on, nope")).messages[0].source, Source::InvalidOption);
+    assert_eq!(
+        cast(t.clone(), json!(["on", "Closed"])).value,
+        json!(["active", "closed"])
+    );
+    assert_eq!(
+        cast(t, json!("on, nope")).messages[0].source,
+        Source::InvalidOption
+    );
 }
 
 #[test]
@@ -101,14 +151,30 @@ fn a_record_keeps_raw_input_where_the_typed_value_differs() {
     let sheet = SheetConfig {
         name: "S".into(),
         slug: "s".into(),
-        fields: vec![field("n", number(), false), field("name", FieldType::String, true), field("d", FieldType::Date, false)],
+        fields: vec![
+            field("n", number(), false),
+            field("name", FieldType::String, true),
+            field("d", FieldType::Date, false),
+        ],
         json: json!({}),
     };
-    let input = [("n".to_string(), json!("1,000")), ("d".to_string(), json!("someday"))].into_iter().collect();
+    let input = [
+        ("n".to_string(), json!("1,000")),
+        ("d".to_string(), json!("someday")),
+    ]
+    .into_iter()
+    .collect();
     let checked = check_record(&sheet, &input);
-    assert_eq!(checked.vals, vec![json!(1000), Value::Null, json!("someday")]);
+    assert_eq!(
+        checked.vals,
+        vec![json!(1000), Value::Null, json!("someday")]
+    );
     assert_eq!(checked.raw.get(&0), Some(&json!("1,000")));
-    assert_eq!(checked.raw.get(&2), None, "a failed cast keeps the input as the value");
+    assert_eq!(
+        checked.raw.get(&2),
+        None,
+        "a failed cast keeps the input as the value"
+    );
     assert_eq!(checked.error_fields(), vec![1, 2]);
     assert!(!checked.valid());
 }
@@ -125,8 +191,14 @@ fn constraint_messages_can_be_set_and_cleared() {
 
 #[test]
 fn unique_keys_fold_case_only_when_asked() {
-    let cfg = UniqueConfig { case_sensitive: false, ignore_empty: true };
-    assert_eq!(normalize_key(&json!(" Ann "), cfg.case_sensitive), Some("ann".into()));
+    let cfg = UniqueConfig {
+        case_sensitive: false,
+        ignore_empty: true,
+    };
+    assert_eq!(
+        normalize_key(&json!(" Ann "), cfg.case_sensitive),
+        Some("ann".into())
+    );
     assert_eq!(normalize_key(&json!("Ann"), true), Some("Ann".into()));
     assert_eq!(normalize_key(&json!(""), true), None);
     assert_eq!(normalize_key(&json!(12), true), Some("12".into()));

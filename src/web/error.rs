@@ -37,23 +37,35 @@ pub struct ErrorItem {
 
 impl AppError {
     pub fn bad_request(key: &str, message: impl Into<String>) -> Self {
-        AppError::BadRequest { key: key.to_string(), message: message.into() }
+        AppError::BadRequest {
+            key: key.to_string(),
+            message: message.into(),
+        }
     }
 
     pub fn invalid(key: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid(vec![ErrorItem { key: key.to_string(), message: message.into() }])
+        AppError::Invalid(vec![ErrorItem {
+            key: key.to_string(),
+            message: message.into(),
+        }])
     }
 
     /// The problems to show a person, as `(key, message)` pairs.
     pub fn items(&self) -> Vec<ErrorItem> {
         match self {
             AppError::Invalid(items) => items.clone(),
-            AppError::BadRequest { key, message } => vec![ErrorItem { key: key.clone(), message: message.clone() }],
+            AppError::BadRequest { key, message } => vec![ErrorItem {
+                key: key.clone(),
+                message: message.clone(),
+            }],
             AppError::Internal(_) => vec![ErrorItem {
                 key: "internal".into(),
                 message: "something went wrong on our side; it has been logged".into(),
             }],
-            other => vec![ErrorItem { key: other.key().into(), message: other.to_string() }],
+            other => vec![ErrorItem {
+                key: other.key().into(),
+                message: other.to_string(),
+            }],
         }
     }
 
@@ -92,7 +104,10 @@ impl From<crate::model::ModelError> for AppError {
             ModelError::NotFound(what) => AppError::NotFound(what),
             ModelError::Conflict(msg) => AppError::Conflict(msg),
             ModelError::Invalid(items) => AppError::Invalid(
-                items.into_iter().map(|(key, message)| ErrorItem { key, message }).collect(),
+                items
+                    .into_iter()
+                    .map(|(key, message)| ErrorItem { key, message })
+                    .collect(),
             ),
         }
     }
@@ -122,6 +137,8 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody { errors: self.items() })
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            errors: self.items(),
+        })
     }
 }

@@ -8,44 +8,51 @@ use actix_web::{error::JsonPayloadError, web};
 const JSON_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| AppError::bad_request("query", e.to_string()).into()))
-        .route("/health", web::get().to(health::health))
-        .service(
-            web::scope("/v1")
-                .route("/environments", web::get().to(environments::list))
-                .route("/environments", web::post().to(environments::create))
-                .route("/environments/{id}", web::get().to(environments::get))
-                .route("/environments/{id}", web::patch().to(environments::update))
-                .route("/environments/{id}", web::delete().to(environments::delete))
-                .route("/space-configs", web::get().to(space_configs::list))
-                .route("/space-configs", web::post().to(space_configs::create))
-                .route("/space-configs/{id}", web::get().to(space_configs::get))
-                .route("/spaces", web::get().to(spaces::list))
-                .route("/spaces", web::post().to(spaces::create))
-                .route("/spaces/{id}", web::get().to(spaces::get))
-                .route("/spaces/{id}", web::patch().to(spaces::update))
-                .route("/spaces/{id}", web::delete().to(spaces::delete))
-                .route("/spaces/{id}/archive", web::post().to(spaces::archive))
-                .route("/spaces/{id}/unarchive", web::post().to(spaces::unarchive))
-                .route("/workbooks", web::get().to(workbooks::list))
-                .route("/workbooks", web::post().to(workbooks::create))
-                .route("/workbooks/{id}", web::get().to(workbooks::get))
-                .route("/workbooks/{id}", web::patch().to(workbooks::update))
-                .route("/workbooks/{id}", web::delete().to(workbooks::delete))
-                .route("/sheets", web::get().to(sheets::list))
-                .route("/sheets/{id}", web::get().to(sheets::get))
-                .route("/sheets/{id}", web::delete().to(sheets::delete))
-                .route("/sheets/{id}/counts", web::get().to(sheets::counts))
-                .route("/sheets/{id}/download", web::get().to(sheets::download))
-                .route("/sheets/{id}/records", web::get().to(records::list))
-                .route("/sheets/{id}/records", web::post().to(records::insert))
-                .route("/sheets/{id}/records", web::put().to(records::update))
-                .route("/sheets/{id}/records", web::delete().to(records::delete))
-                .route("/events", web::get().to(events::list))
-                .route("/events/{id}", web::get().to(events::get))
-                .default_service(web::to(not_found)),
-        );
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(json_error),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| AppError::bad_request("query", e.to_string()).into()),
+    )
+    .route("/health", web::get().to(health::health))
+    .service(
+        web::scope("/v1")
+            .route("/environments", web::get().to(environments::list))
+            .route("/environments", web::post().to(environments::create))
+            .route("/environments/{id}", web::get().to(environments::get))
+            .route("/environments/{id}", web::patch().to(environments::update))
+            .route("/environments/{id}", web::delete().to(environments::delete))
+            .route("/space-configs", web::get().to(space_configs::list))
+            .route("/space-configs", web::post().to(space_configs::create))
+            .route("/space-configs/{id}", web::get().to(space_configs::get))
+            .route("/spaces", web::get().to(spaces::list))
+            .route("/spaces", web::post().to(spaces::create))
+            .route("/spaces/{id}", web::get().to(spaces::get))
+            .route("/spaces/{id}", web::patch().to(spaces::update))
+            .route("/spaces/{id}", web::delete().to(spaces::delete))
+            .route("/spaces/{id}/archive", web::post().to(spaces::archive))
+            .route("/spaces/{id}/unarchive", web::post().to(spaces::unarchive))
+            .route("/workbooks", web::get().to(workbooks::list))
+            .route("/workbooks", web::post().to(workbooks::create))
+            .route("/workbooks/{id}", web::get().to(workbooks::get))
+            .route("/workbooks/{id}", web::patch().to(workbooks::update))
+            .route("/workbooks/{id}", web::delete().to(workbooks::delete))
+            .route("/sheets", web::get().to(sheets::list))
+            .route("/sheets/{id}", web::get().to(sheets::get))
+            .route("/sheets/{id}", web::delete().to(sheets::delete))
+            .route("/sheets/{id}/counts", web::get().to(sheets::counts))
+            .route("/sheets/{id}/download", web::get().to(sheets::download))
+            .route("/sheets/{id}/records", web::get().to(records::list))
+            .route("/sheets/{id}/records", web::post().to(records::insert))
+            .route("/sheets/{id}/records", web::put().to(records::update))
+            .route("/sheets/{id}/records", web::delete().to(records::delete))
+            .route("/events", web::get().to(events::list))
+            .route("/events/{id}", web::get().to(events::get))
+            .default_service(web::to(not_found)),
+    );
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
@@ -55,13 +62,19 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 fn json_error(e: JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     match e {
         JsonPayloadError::OverflowKnownLength { length, limit } => {
-            AppError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}; send records in smaller batches"))
+            AppError::PayloadTooLarge(format!(
+                "the body is {length} bytes; the limit is {limit}; send records in smaller batches"
+            ))
         }
-        JsonPayloadError::Overflow { limit } => {
-            AppError::PayloadTooLarge(format!("the body is over the limit of {limit} bytes; send records in smaller batches"))
+        JsonPayloadError::Overflow { limit } => AppError::PayloadTooLarge(format!(
+            "the body is over the limit of {limit} bytes; send records in smaller batches"
+        )),
+        JsonPayloadError::ContentType => {
+            AppError::bad_request("body", "send JSON with `Content-Type: application/json`")
         }
-        JsonPayloadError::ContentType => AppError::bad_request("body", "send JSON with `Content-Type: application/json`"),
-        JsonPayloadError::Deserialize(err) => AppError::bad_request("body", format!("the JSON body could not be read: {err}")),
+        JsonPayloadError::Deserialize(err) => {
+            AppError::bad_request("body", format!("the JSON body could not be read: {err}"))
+        }
         other => AppError::bad_request("body", other.to_string()),
     }
     .into()

@@ -1,1 +1,111 @@
 use crate::helpers::*;
+use crate::on_both;
+use wharf::model::{api_key, environment};
+
+async fn requests_without_a_live_key_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let resp = app.client.get(app.url("/v1/spaces")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Bearer"));
+
+    let resp = app
+        .client
+        .get(app.url("/v1/spaces"))
+        .bearer_auth("sk_not_a_real_key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+
+    // A revoked key stops working at once.
+    let (key, secret) = {
+        let mut conn = app.pool.get().unwrap();
+        api_key::create(&mut conn, &app.env_id).unwrap()
+    };
+    let ok = app
+        .client
+        .get(app.url("/v1/spaces"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    api_key::revoke(&mut app.pool.get().unwrap(), &key.id).unwrap();
+    let resp = app
+        .client
+        .get(app.url("/v1/spaces"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+}
+
+async fn keys_are_stored_hashed(db: Db) {
+    let app = spawn_app(db).await;
+    let mut conn = app.pool.get().unwrap();
+    let keys = api_key::list(&mut conn, &app.env_id).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].secret_hash, app.key);
+    assert!(!keys[0].secret_hash.contains(&app.key[3..]));
+    assert_eq!(keys[0].secret_hash.len(), 64);
+}
+
+async fn another_environments_objects_are_not_found(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let other_key = {
+        let mut conn = app.pool.get().unwrap();
+        let prod = environment::find_by_name(&mut conn, "production")
+            .unwrap()
+            .unwrap();
+        api_key::create(&mut conn, &prod.id).unwrap().1
+    };
+    let space_id = space["id"].as_str().unwrap();
+    for path in [
+        format!("/v1/spaces/{space_id}"),
+        format!("/v1/sheets/{sheet}/records"),
+        format!("/v1/sheets/{sheet}"),
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&other_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{path}");
+    }
+    let resp = app
+        .client
+        .get(app.url("/v1/spaces"))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 0);
+    // Writing into another environment's sheet is refused the same way, and changes nothing.
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/sheets/{sheet}/records")))
+        .bearer_auth(&other_key)
+        .json(&serde_json::json!([{"email": {"value": "x@y.z"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 0);
+}
+
+on_both!(
+    requests_without_a_live_key_are_refused,
+    keys_are_stored_hashed,
+    another_environments_objects_are_not_found
+);

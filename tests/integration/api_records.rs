@@ -1,1 +1,309 @@
 use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+async fn setup(db: Db) -> (TestApp, String, String) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let companies = app.sheet_id(&space, "companies").await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (status, _) = app
+        .post_json(
+            &format!("/sheets/{companies}/records"),
+            &json!([{"code": {"value": "ACME"}}, {"code": {"value": "GLOBEX"}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    (app, companies, contacts)
+}
+
+fn cell<'a>(record: &'a Value, key: &str) -> &'a Value {
+    &record["values"][key]
+}
+
+async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let body = json!([
+        {"email": {"value": "ada@example.com"}, "age": {"value": "1,234"}, "subscribed": {"value": "yes"},
+         "joined": {"value": "03/05/2024"}, "tier": {"value": "premium"}, "company": {"value": "ACME"}},
+        {"email": {"value": ""}, "age": {"value": "old"}, "tier": {"value": "bronze"}, "company": {"value": "INITECH"}}
+    ]);
+    let (status, inserted) = app
+        .post_json(&format!("/sheets/{contacts}/records"), &body)
+        .await;
+    assert_eq!(status, 200, "{inserted}");
+    let good = &inserted["data"]["records"][0];
+    assert!(good["id"].as_str().unwrap().starts_with("us_rc_"));
+    assert_eq!(good["valid"], true);
+    assert_eq!(cell(good, "age")["value"], 1234);
+    assert_eq!(cell(good, "age")["raw"], "1,234");
+    assert_eq!(cell(good, "subscribed")["value"], true);
+    assert_eq!(cell(good, "joined")["value"], "2024-03-05");
+    assert_eq!(cell(good, "tier")["value"], "gold");
+
+    let bad = &inserted["data"]["records"][1];
+    assert_eq!(bad["valid"], false);
+    assert_eq!(
+        cell(bad, "email")["messages"][0]["source"],
+        "required-constraint"
+    );
+    assert_eq!(
+        cell(bad, "age")["value"],
+        "old",
+        "invalid input is kept as typed"
+    );
+    assert_eq!(cell(bad, "age")["messages"][0]["type"], "error");
+    assert_eq!(cell(bad, "tier")["messages"][0]["source"], "invalid-option");
+    assert_eq!(cell(bad, "company")["messages"][0]["source"], "unlinked");
+    assert!(cell(bad, "company")["messages"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("INITECH"));
+
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    let c = &counts["data"]["counts"];
+    assert_eq!(
+        (
+            c["total"].as_i64(),
+            c["valid"].as_i64(),
+            c["error"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(c["errorsByField"]["age"], 1);
+    assert_eq!(c["errorsByField"]["email"], 1);
+}
+
+async fn unique_stays_right_as_records_change(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let path = format!("/sheets/{contacts}/records");
+    let (_, r) = app
+        .post_json(
+            &path,
+            &json!([{"email": {"value": "a@x.io"}}, {"email": {"value": "b@x.io"}}]),
+        )
+        .await;
+    let first = r["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    // A later record with the same email (case ignored, as configured) makes both invalid.
+    let (_, r) = app
+        .post_json(&path, &json!([{"email": {"value": "A@X.IO"}}]))
+        .await;
+    let third = r["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        cell(&r["data"]["records"][0], "email")["messages"][0]["source"],
+        "unique-constraint"
+    );
+    let (_, errors) = app
+        .get_json(&format!("{path}?filter=error&includeCounts=true"))
+        .await;
+    let ids: Vec<&str> = errors["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![first.as_str(), third.as_str()]);
+    assert_eq!(errors["data"]["counts"]["error"], 2);
+
+    // Fixing the third clears both.
+    let (status, _) = app
+        .put_json(
+            &path,
+            &json!([{"id": third, "values": {"email": {"value": "c@x.io"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 0);
+    assert_eq!(counts["data"]["counts"]["total"], 3);
+
+    // Making them equal again, then deleting one, leaves the other valid.
+    app.put_json(
+        &path,
+        &json!([{"id": third, "values": {"email": {"value": "b@x.io"}}}]),
+    )
+    .await;
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 2);
+    let (status, _) = app.delete(&format!("{path}?ids={third}")).await;
+    assert_eq!(status, 200);
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 0);
+    assert_eq!(counts["data"]["counts"]["total"], 2);
+    assert_eq!(counts["data"]["counts"]["errorsByField"], json!({}));
+}
+
+async fn reads_page_filter_search_and_sort(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let path = format!("/sheets/{contacts}/records");
+    let rows: Vec<Value> = (1..=25)
+        .map(|i| json!({"email": {"value": format!("user{i:02}@x.io")}, "age": {"value": if i % 5 == 0 { json!("n/a") } else { json!(100 - i) }}, "name": {"value": format!("Name {i}")}}))
+        .collect();
+    let (status, _) = app.post_json(&path, &Value::Array(rows)).await;
+    assert_eq!(status, 200);
+    let emails = |v: &Value| -> Vec<String> {
+        v["data"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| cell(r, "email")["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, p1) = app.get_json(&format!("{path}?pageSize=10")).await;
+    assert_eq!(emails(&p1)[0], "user01@x.io");
+    assert_eq!(emails(&p1).len(), 10);
+    let (_, p3) = app
+        .get_json(&format!("{path}?pageSize=10&pageNumber=3"))
+        .await;
+    assert_eq!(
+        emails(&p3),
+        (21..=25)
+            .map(|i| format!("user{i:02}@x.io"))
+            .collect::<Vec<_>>(),
+        "last page in insertion order"
+    );
+    let (_, p2) = app
+        .get_json(&format!("{path}?pageSize=10&pageNumber=2"))
+        .await;
+    assert_eq!(emails(&p2)[0], "user11@x.io");
+    let (_, p4) = app
+        .get_json(&format!("{path}?pageSize=10&pageNumber=4"))
+        .await;
+    assert!(emails(&p4).is_empty());
+
+    let (_, errors) = app
+        .get_json(&format!("{path}?filter=error&includeCounts=true"))
+        .await;
+    assert_eq!(
+        emails(&errors),
+        vec![
+            "user05@x.io",
+            "user10@x.io",
+            "user15@x.io",
+            "user20@x.io",
+            "user25@x.io"
+        ]
+    );
+    assert_eq!(errors["data"]["counts"]["errorsByField"]["age"], 5);
+    let (_, by_field) = app.get_json(&format!("{path}?filterField=age")).await;
+    assert_eq!(emails(&by_field).len(), 5);
+    let (_, valid) = app
+        .get_json(&format!("{path}?filter=valid&pageSize=100"))
+        .await;
+    assert_eq!(emails(&valid).len(), 20);
+
+    let (_, found) = app
+        .get_json(&format!("{path}?searchValue=Name%201&searchField=name"))
+        .await;
+    assert_eq!(emails(&found).len(), 11, "Name 1 and Name 10..19");
+    let (_, any) = app.get_json(&format!("{path}?searchValue=user07")).await;
+    assert_eq!(emails(&any), vec!["user07@x.io"]);
+
+    let (_, sorted) = app
+        .get_json(&format!(
+            "{path}?sortField=age&sortDirection=asc&filter=valid&pageSize=3"
+        ))
+        .await;
+    assert_eq!(
+        emails(&sorted),
+        vec!["user24@x.io", "user23@x.io", "user22@x.io"],
+        "numbers sort as numbers"
+    );
+    let (_, desc) = app
+        .get_json(&format!(
+            "{path}?sortField=email&sortDirection=desc&pageSize=2"
+        ))
+        .await;
+    assert_eq!(emails(&desc), vec!["user25@x.io", "user24@x.io"]);
+
+    let (status, err) = app.get_json(&format!("{path}?sortField=nope")).await;
+    assert_eq!(status, 400);
+    assert!(err["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no field `nope`"));
+    let (status, _) = app.get_json(&format!("{path}?pageSize=0")).await;
+    assert_eq!(status, 400);
+}
+
+async fn bad_writes_are_refused_whole(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let path = format!("/sheets/{contacts}/records");
+    let (status, body) = app
+        .post_json(
+            &path,
+            &json!([{"email": {"value": "ok@x.io"}}, {"emial": {"value": "typo@x.io"}}]),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["key"], "$[1].emial");
+    let resp = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/sheets/{contacts}/records"),
+        )
+        .header("content-type", "application/json")
+        .body("[{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let (status, _) = app
+        .put_json(
+            &path,
+            &json!([{"id": "us_rc_999999", "values": {"email": {"value": "x@x.io"}}}]),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app.delete(&format!("{path}?ids=us_rc_999999")).await;
+    assert_eq!(status, 404);
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(
+        counts["data"]["counts"]["total"], 0,
+        "nothing partial was written"
+    );
+}
+
+async fn csv_download_escapes_formulas(db: Db) {
+    let (app, companies, _) = setup(db).await;
+    app.post_json(
+        &format!("/sheets/{companies}/records"),
+        &json!([{"code": {"value": "=HYPERLINK(\"x\")"}, "name": {"value": "Evil, Inc."}}]),
+    )
+    .await;
+    let resp = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/sheets/{companies}/download"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Code,Name");
+    assert_eq!(lines[1], "ACME,");
+    assert_eq!(lines[3], "\"'=HYPERLINK(\"\"x\"\")\",\"Evil, Inc.\"");
+}
+
+async fn deleting_a_sheet_removes_its_records(db: Db) {
+    let (app, companies, _) = setup(db).await;
+    let (status, _) = app.delete(&format!("/sheets/{companies}")).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_json(&format!("/sheets/{companies}/records")).await;
+    assert_eq!(status, 404);
+}
+
+on_both!(
+    insert_casts_validates_and_keeps_raw_input,
+    unique_stays_right_as_records_change,
+    reads_page_filter_search_and_sort,
+    bad_writes_are_refused_whole,
+    csv_download_escapes_formulas,
+    deleting_a_sheet_removes_its_records,
+);

@@ -1,1 +1,203 @@
 use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn a_space_from_a_config_gets_its_workbooks(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    assert!(space["id"].as_str().unwrap().starts_with("us_sp_"));
+    assert_eq!(space["name"], "Acme onboarding");
+    assert_eq!(space["environmentId"], app.env_id.as_str());
+    assert_eq!(space["workbooksCount"], 1);
+    let (status, wbs) = app
+        .get_json(&format!(
+            "/workbooks?spaceId={}",
+            space["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let wb = &wbs["data"][0];
+    assert!(wb["id"].as_str().unwrap().starts_with("us_wb_"));
+    assert_eq!(wb["name"], "Customers");
+    let slugs: Vec<&str> = wb["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["companies", "contacts"]);
+    assert_eq!(wb["sheets"][1]["config"]["fields"][0]["key"], "email");
+    assert_eq!(wb["sheets"][1]["recordCounts"]["total"], 0);
+}
+
+async fn an_invalid_blueprint_lists_every_problem_with_its_path(db: Db) {
+    let app = spawn_app(db).await;
+    let mut bad = contacts_blueprint();
+    bad["workbooks"][0]["sheets"][1]["fields"][2]["type"] = json!("decimal");
+    bad["workbooks"][0]["sheets"][1]["fields"][5]["config"]["options"] = json!([]);
+    let (status, body) = app.post_json("/space-configs", &bad).await;
+    assert_eq!(status, 422, "{body}");
+    let keys: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "$.workbooks[0].sheets[1].fields[2].type",
+            "$.workbooks[0].sheets[1].fields[5].config.options"
+        ]
+    );
+    let (_, list) = app.get_json("/space-configs").await;
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        0,
+        "nothing is deployed"
+    );
+}
+
+async fn redeploying_a_slug_updates_it(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, first) = app.post_json("/space-configs", &contacts_blueprint()).await;
+    let mut changed = contacts_blueprint();
+    changed["name"] = json!("Onboarding v2");
+    let (_, second) = app.post_json("/space-configs", &changed).await;
+    assert_eq!(first["data"]["id"], second["data"]["id"]);
+    let (_, got) = app
+        .get_json(&format!(
+            "/space-configs/{}",
+            first["data"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(got["data"]["name"], "Onboarding v2");
+}
+
+async fn spaces_list_search_update_archive_and_delete(db: Db) {
+    let app = spawn_app(db).await;
+    for name in ["Alpha imports", "Beta imports", "Gamma"] {
+        let (status, _) = app.post_json("/spaces", &json!({"name": name})).await;
+        assert_eq!(status, 200);
+    }
+    let env = app.env_id.as_str();
+    let (_, all) = app.get_json(&format!("/spaces?environmentId={env}")).await;
+    assert_eq!(all["pagination"]["totalCount"], 3);
+    let (_, found) = app.get_json("/spaces?search=imports").await;
+    assert_eq!(found["data"].as_array().unwrap().len(), 2);
+    let (_, page) = app.get_json("/spaces?pageSize=2&pageNumber=2").await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["pagination"]["pageCount"], 2);
+
+    let id = all["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, updated) = app
+        .patch_json(&format!("/spaces/{id}"), &json!({"name": "Renamed"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(updated["data"]["name"], "Renamed");
+    let (status, _) = app
+        .patch_json(&format!("/spaces/{id}"), &json!({"name": "  "}))
+        .await;
+    assert_eq!(status, 422);
+
+    let (status, _) = app
+        .post_json(&format!("/spaces/{id}/archive"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, active) = app.get_json("/spaces").await;
+    assert_eq!(active["data"].as_array().unwrap().len(), 2);
+    let (_, archived) = app.get_json("/spaces?archived=true").await;
+    assert_eq!(archived["data"][0]["id"], id.as_str());
+    app.post_json(&format!("/spaces/{id}/unarchive"), &json!({}))
+        .await;
+
+    let (status, _) = app.delete(&format!("/spaces/{id}")).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_json(&format!("/spaces/{id}")).await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .post_json("/spaces", &json!({"spaceConfigId": "us_sc_missing1"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+}
+
+async fn workbooks_are_created_with_sheets_and_checked(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, space) = app.post_json("/spaces", &json!({"name": "Bare"})).await;
+    let space_id = space["data"]["id"].as_str().unwrap();
+    let body = json!({"name": "Orders", "spaceId": space_id, "sheets": [
+        {"name": "Orders", "fields": [{"key": "sku", "type": "string"}, {"key": "qty", "type": "number"}]}
+    ]});
+    let (status, wb) = app.post_json("/workbooks", &body).await;
+    assert_eq!(status, 200, "{wb}");
+    assert_eq!(wb["data"]["sheets"][0]["slug"], "orders");
+    let wb_id = wb["data"]["id"].as_str().unwrap();
+    let (_, sheets) = app.get_json(&format!("/sheets?workbookId={wb_id}")).await;
+    assert_eq!(sheets["data"].as_array().unwrap().len(), 1);
+
+    let bad = json!({"name": "Bad", "spaceId": space_id, "sheets": [{"name": "S", "fields": [{"key": "a", "type": "nope"}]}]});
+    let (status, err) = app.post_json("/workbooks", &bad).await;
+    assert_eq!(status, 422);
+    assert_eq!(err["errors"][0]["key"], "$.sheets[0].fields[0].type");
+
+    let (status, renamed) = app
+        .patch_json(
+            &format!("/workbooks/{wb_id}"),
+            &json!({"name": "Orders 2024"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(renamed["data"]["name"], "Orders 2024");
+    let (status, _) = app.delete(&format!("/workbooks/{wb_id}")).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_json(&format!("/workbooks/{wb_id}")).await;
+    assert_eq!(status, 404);
+}
+
+async fn every_change_writes_an_event(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let sheet = app.sheet_id(&space, "companies").await;
+    app.post_json(
+        &format!("/sheets/{sheet}/records"),
+        &json!([{"code": {"value": "A1"}}]),
+    )
+    .await;
+    let (_, events) = app.get_json(&format!("/events?spaceId={space_id}")).await;
+    let topics: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        topics,
+        vec!["space:created", "workbook:created", "records:created"]
+    );
+    let last = &events["data"][2];
+    assert_eq!(last["context"]["sheetId"], sheet.as_str());
+    assert_eq!(last["context"]["spaceId"], space_id);
+    assert!(last["context"]["actorId"]
+        .as_str()
+        .unwrap()
+        .starts_with("us_key_"));
+    let (_, only) = app
+        .get_json(&format!("/events?spaceId={space_id}&topic=records:created"))
+        .await;
+    assert_eq!(only["data"].as_array().unwrap().len(), 1);
+    let (status, one) = app
+        .get_json(&format!("/events/{}", last["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["data"]["payload"]["count"], 1);
+}
+
+on_both!(
+    a_space_from_a_config_gets_its_workbooks,
+    an_invalid_blueprint_lists_every_problem_with_its_path,
+    redeploying_a_slug_updates_it,
+    spaces_list_search_update_archive_and_delete,
+    workbooks_are_created_with_sheets_and_checked,
+    every_change_writes_an_event,
+);

@@ -16,9 +16,13 @@ async fn migrations_go_up_down_and_up_again(db: Db) {
     let pool = db::build_pool(&settings.database_url, 1).unwrap();
     let mut conn = pool.get().unwrap();
     db::run_migrations(&mut conn).unwrap();
-    conn.batch_execute("SELECT id, vals, error_fields FROM records").unwrap();
+    conn.batch_execute("SELECT id, vals, error_fields FROM records")
+        .unwrap();
     db::revert_all_migrations(&mut conn).unwrap();
-    assert!(conn.batch_execute("SELECT id FROM records").is_err(), "records table should be gone after down");
+    assert!(
+        conn.batch_execute("SELECT id FROM records").is_err(),
+        "records table should be gone after down"
+    );
     db::run_migrations(&mut conn).unwrap();
     conn.batch_execute("SELECT id, vals FROM records").unwrap();
 }
@@ -27,9 +31,18 @@ async fn first_start_creates_development_and_production(db: Db) {
     let app = spawn_app(db).await;
     let (status, body) = app.get_json("/environments").await;
     assert_eq!(status, 200, "{body}");
-    let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["development", "production"]);
     assert_eq!(body["data"][1]["isProd"], true);
 }
 
-on_both!(health_answers_ok, migrations_go_up_down_and_up_again, first_start_creates_development_and_production);
+on_both!(
+    health_answers_ok,
+    migrations_go_up_down_and_up_again,
+    first_start_creates_development_and_production
+);

@@ -39,7 +39,6 @@ macro_rules! on_both {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub settings: Settings,
     pub pool: Pool,
     /// A secret key of the `development` environment.
     pub key: String,
@@ -54,14 +53,28 @@ fn pg_admin_url() -> &'static str {
             return url;
         }
         // Lives as long as the test binary; the script's watchdog stops the cluster after.
-        let dir = tempfile::Builder::new().prefix("wharf-pg").tempdir().expect("temp dir").keep();
-        let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster.sh"))
-            .arg(&dir)
-            .arg(std::process::id().to_string())
-            .output()
-            .expect("running scripts/pg-test-cluster.sh");
-        assert!(out.status.success(), "starting PostgreSQL failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+        let dir = tempfile::Builder::new()
+            .prefix("wharf-pg")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        let out = std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/pg-test-cluster.sh"
+        ))
+        .arg(&dir)
+        .arg(std::process::id().to_string())
+        .output()
+        .expect("running scripts/pg-test-cluster.sh");
+        assert!(
+            out.status.success(),
+            "starting PostgreSQL failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_string()
     })
 }
 
@@ -70,13 +83,19 @@ pub fn fresh_pg_database() -> String {
     let admin = pg_admin_url();
     let name = format!("wharf_test_{}", uuid_like());
     let mut conn = PgConnection::establish(admin).expect("connecting to the test cluster");
-    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-    format!("{}/{name}", admin.rsplit_once('/').expect("url has a database").0)
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    format!(
+        "{}/{name}",
+        admin.rsplit_once('/').expect("url has a database").0
+    )
 }
 
 fn uuid_like() -> String {
     use rand::distributions::{Alphanumeric, DistString};
-    Alphanumeric.sample_string(&mut rand::thread_rng(), 12).to_lowercase()
+    Alphanumeric
+        .sample_string(&mut rand::thread_rng(), 12)
+        .to_lowercase()
 }
 
 /// Settings for a fresh database of the given kind, in a fresh data directory.
@@ -104,7 +123,9 @@ pub async fn spawn_app(db: Db) -> TestApp {
     let pool = prepare_database(&settings).expect("pool");
     let (env_id, key) = {
         let mut conn = pool.get().expect("conn");
-        let env = environment::find_by_name(&mut conn, "development").expect("query").expect("development exists");
+        let env = environment::find_by_name(&mut conn, "development")
+            .expect("query")
+            .expect("development exists");
         let (_, key) = api_key::create(&mut conn, &env.id).expect("key");
         (env.id, key)
     };
@@ -113,7 +134,14 @@ pub async fn spawn_app(db: Db) -> TestApp {
         .cookie_store(true)
         .build()
         .expect("client");
-    TestApp { base: format!("http://127.0.0.1:{port}"), client, settings, pool, key, env_id, _dir: dir }
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client,
+        pool,
+        key,
+        env_id,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
@@ -123,14 +151,20 @@ impl TestApp {
 
     /// A request to the API with this app's key.
     pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(&format!("/v1{path}"))).bearer_auth(&self.key)
+        self.client
+            .request(method, self.url(&format!("/v1{path}")))
+            .bearer_auth(&self.key)
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         send(self.api(reqwest::Method::GET, path)).await
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         send(self.api(reqwest::Method::POST, path).json(body)).await
     }
 
@@ -138,7 +172,11 @@ impl TestApp {
         send(self.api(reqwest::Method::PUT, path).json(body)).await
     }
 
-    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         send(self.api(reqwest::Method::PATCH, path).json(body)).await
     }
 
@@ -148,9 +186,12 @@ impl TestApp {
 
     /// Deploys the contacts blueprint and creates a space from it; returns the space JSON.
     pub async fn space_from_blueprint(&self) -> serde_json::Value {
-        let (status, config) = self.post_json("/space-configs", &contacts_blueprint()).await;
+        let (status, config) = self
+            .post_json("/space-configs", &contacts_blueprint())
+            .await;
         assert_eq!(status, 200, "{config}");
-        let body = serde_json::json!({"name": "Acme onboarding", "spaceConfigId": config["data"]["id"]});
+        let body =
+            serde_json::json!({"name": "Acme onboarding", "spaceConfigId": config["data"]["id"]});
         let (status, space) = self.post_json("/spaces", &body).await;
         assert_eq!(status, 200, "{space}");
         space["data"].clone()
@@ -158,9 +199,17 @@ impl TestApp {
 
     /// The id of the sheet with `slug` in the space's first workbook.
     pub async fn sheet_id(&self, space: &serde_json::Value, slug: &str) -> String {
-        let (_, wbs) = self.get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap())).await;
+        let (_, wbs) = self
+            .get_json(&format!(
+                "/workbooks?spaceId={}",
+                space["id"].as_str().unwrap()
+            ))
+            .await;
         let sheets = wbs["data"][0]["sheets"].as_array().expect("sheets").clone();
-        let sheet = sheets.iter().find(|s| s["slug"] == slug).expect("sheet by slug");
+        let sheet = sheets
+            .iter()
+            .find(|s| s["slug"] == slug)
+            .expect("sheet by slug");
         sheet["id"].as_str().unwrap().to_string()
     }
 }

@@ -2,8 +2,8 @@
 
 mod helpers;
 
-
-
-
-
+mod api_auth;
+mod api_records;
+mod api_spaces;
+mod cli;
 mod health_and_migrations;

@@ -38,7 +38,12 @@ pub fn insert(conn: &mut AnyConnection, keys: &[NewKey]) -> QueryResult<()> {
 }
 
 /// Which records hold each of `norms` in one field.
-pub fn holders(conn: &mut AnyConnection, sheet_id: &SheetId, field_index: usize, norms: &[String]) -> QueryResult<HashMap<String, Vec<i64>>> {
+pub fn holders(
+    conn: &mut AnyConnection,
+    sheet_id: &SheetId,
+    field_index: usize,
+    norms: &[String],
+) -> QueryResult<HashMap<String, Vec<i64>>> {
     let mut out: HashMap<String, Vec<i64>> = HashMap::new();
     for chunk in norms.chunks(CHUNK) {
         let rows: Vec<(String, i64)> = cell_keys::table
@@ -55,24 +60,40 @@ pub fn holders(conn: &mut AnyConnection, sheet_id: &SheetId, field_index: usize,
 }
 
 /// The keys held by some records, as `(record_id, field_index, norm)`.
-pub fn of_records(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
+pub fn of_records(
+    conn: &mut AnyConnection,
+    sheet_id: &SheetId,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, i32, String)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(CHUNK) {
         out.extend(
             cell_keys::table
                 .filter(cell_keys::sheet_id.eq(sheet_id))
                 .filter(cell_keys::record_id.eq_any(chunk))
-                .select((cell_keys::record_id, cell_keys::field_index, cell_keys::norm))
+                .select((
+                    cell_keys::record_id,
+                    cell_keys::field_index,
+                    cell_keys::norm,
+                ))
                 .load::<(i64, i32, String)>(conn)?,
         );
     }
     Ok(out)
 }
 
-pub fn delete_of_records(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<()> {
+pub fn delete_of_records(
+    conn: &mut AnyConnection,
+    sheet_id: &SheetId,
+    ids: &[i64],
+) -> QueryResult<()> {
     for chunk in ids.chunks(CHUNK) {
-        diesel::delete(cell_keys::table.filter(cell_keys::sheet_id.eq(sheet_id)).filter(cell_keys::record_id.eq_any(chunk)))
-            .execute(conn)?;
+        diesel::delete(
+            cell_keys::table
+                .filter(cell_keys::sheet_id.eq(sheet_id))
+                .filter(cell_keys::record_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
     }
     Ok(())
 }

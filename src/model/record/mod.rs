@@ -63,7 +63,11 @@ impl RecordRow {
             }
             values.insert(field.key.clone(), cell);
         }
-        let metadata = self.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or(json!({}));
+        let metadata = self
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or(json!({}));
         json!({
             "id": self.record_id(),
             "values": values,
@@ -82,7 +86,12 @@ impl RecordRow {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let v = checked.raw.get(&i).or_else(|| checked.vals.get(i)).cloned().unwrap_or(Value::Null);
+                let v = checked
+                    .raw
+                    .get(&i)
+                    .or_else(|| checked.vals.get(i))
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 (f.key.clone(), v)
             })
             .collect()
@@ -121,17 +130,30 @@ fn encode_sparse<T: serde::Serialize>(map: &BTreeMap<usize, T>) -> Option<String
 }
 
 fn decode_sparse<T: serde::de::DeserializeOwned>(text: Option<&str>) -> BTreeMap<usize, T> {
-    let Some(text) = text else { return BTreeMap::new() };
+    let Some(text) = text else {
+        return BTreeMap::new();
+    };
     let parsed: BTreeMap<String, T> = serde_json::from_str(text).unwrap_or_default();
-    parsed.into_iter().filter_map(|(k, v)| k.parse().ok().map(|k| (k, v))).collect()
+    parsed
+        .into_iter()
+        .filter_map(|(k, v)| k.parse().ok().map(|k| (k, v)))
+        .collect()
 }
 
 /// The keys of the fields in error, for the sheet's `errorsByField` count.
 pub(crate) fn error_keys(config: &SheetConfig, checked: &Checked) -> Vec<String> {
-    checked.error_fields().into_iter().filter_map(|i| config.fields.get(i).map(|f| f.key.clone())).collect()
+    checked
+        .error_fields()
+        .into_iter()
+        .filter_map(|i| config.fields.get(i).map(|f| f.key.clone()))
+        .collect()
 }
 
 /// Used by the tests of this module and by callers that show a message list.
 pub fn messages_of(checked: &Checked, index: usize) -> &[Message] {
-    checked.messages.get(&index).map(Vec::as_slice).unwrap_or_default()
+    checked
+        .messages
+        .get(&index)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }

@@ -32,7 +32,11 @@ pub struct RecordQuery {
     pub page_number: i64,
 }
 
-pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> QueryResult<Vec<RecordRow>> {
+pub fn query(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    q: &RecordQuery,
+) -> QueryResult<Vec<RecordRow>> {
     let backend = backend_of(conn);
     if let Some((field, _)) = q.sort {
         ensure_sort_index(conn, field)?;
@@ -55,7 +59,10 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         _ => (false, offset, q.page_size),
     };
-    let mut stmt = records::table.filter(records::sheet_id.eq(&ctx.sheet.id)).select(RecordRow::as_select()).into_boxed();
+    let mut stmt = records::table
+        .filter(records::sheet_id.eq(&ctx.sheet.id))
+        .select(RecordRow::as_select())
+        .into_boxed();
     stmt = match q.filter {
         Filter::All => stmt,
         Filter::Valid => stmt.filter(records::valid.eq(true)),
@@ -70,16 +77,26 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", term.replace(['%', '_'], ""));
         stmt = match (q.search_field, backend) {
-            (Some(i), Backend::Sqlite) => stmt.filter(sql::<Bool>(&format!("json_extract(vals, '$[{i}]') LIKE ")).bind::<Text, _>(pattern)),
-            (Some(i), Backend::Postgres) => stmt.filter(sql::<Bool>(&format!("((vals::jsonb)->>{i}) ILIKE ")).bind::<Text, _>(pattern)),
+            (Some(i), Backend::Sqlite) => stmt.filter(
+                sql::<Bool>(&format!("json_extract(vals, '$[{i}]') LIKE "))
+                    .bind::<Text, _>(pattern),
+            ),
+            (Some(i), Backend::Postgres) => stmt.filter(
+                sql::<Bool>(&format!("((vals::jsonb)->>{i}) ILIKE ")).bind::<Text, _>(pattern),
+            ),
             (None, Backend::Sqlite) => stmt.filter(records::vals.like(pattern)),
-            (None, Backend::Postgres) => stmt.filter(sql::<Bool>("vals ILIKE ").bind::<Text, _>(pattern)),
+            (None, Backend::Postgres) => {
+                stmt.filter(sql::<Bool>("vals ILIKE ").bind::<Text, _>(pattern))
+            }
         };
     }
     let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
     let dir = if descending { "DESC" } else { "ASC" };
     stmt = match q.sort {
-        Some((i, _)) => stmt.order(sql::<Text>(&format!("{} {dir}, id {dir}", sort_expression(backend, i)))),
+        Some((i, _)) => stmt.order(sql::<Text>(&format!(
+            "{} {dir}, id {dir}",
+            sort_expression(backend, i)
+        ))),
         None if descending => stmt.order(records::id.desc()),
         None => stmt.order(records::id.asc()),
     };
@@ -103,11 +120,18 @@ fn ensure_sort_index(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     let backend = backend_of(conn);
     let expr = sort_expression(backend, i);
-    conn.batch_execute(&format!("CREATE INDEX IF NOT EXISTS records_sort_{i} ON records (sheet_id, {expr}, id)"))
+    conn.batch_execute(&format!(
+        "CREATE INDEX IF NOT EXISTS records_sort_{i} ON records (sheet_id, {expr}, id)"
+    ))
 }
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).
-pub fn after(conn: &mut AnyConnection, sheet_id: &crate::ids::SheetId, after_id: i64, limit: i64) -> QueryResult<Vec<RecordRow>> {
+pub fn after(
+    conn: &mut AnyConnection,
+    sheet_id: &crate::ids::SheetId,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<RecordRow>> {
     records::table
         .filter(records::sheet_id.eq(sheet_id))
         .filter(records::id.gt(after_id))

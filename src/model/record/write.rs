@@ -10,7 +10,9 @@ use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{space, ModelError, ModelResult};
 use crate::on_backend;
-use crate::validate::{check_record, reference_message, unique_message, Checked, MessageType, Source};
+use crate::validate::{
+    check_record, reference_message, unique_message, Checked, MessageType, Source,
+};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,8 +33,16 @@ struct NewRecord<'a> {
 }
 
 /// Inserts records given as `{field key: input value}`, in order; returns them as stored.
-pub fn insert(conn: &mut AnyConnection, ctx: &SheetContext, inputs: &[(BTreeMap<String, Value>, Option<Value>)], actor: &str) -> ModelResult<Vec<RecordRow>> {
-    let mut checked: Vec<Checked> = inputs.iter().map(|(input, _)| check_record(&ctx.config, input)).collect();
+pub fn insert(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    inputs: &[(BTreeMap<String, Value>, Option<Value>)],
+    actor: &str,
+) -> ModelResult<Vec<RecordRow>> {
+    let mut checked: Vec<Checked> = inputs
+        .iter()
+        .map(|(input, _)| check_record(&ctx.config, input))
+        .collect();
     conn.transaction::<_, ModelError, _>(|conn| {
         check_references(conn, ctx, &mut checked)?;
         let ids = insert_rows(conn, ctx, &checked, inputs)?;
@@ -58,7 +68,12 @@ pub struct RecordUpdate {
     pub metadata: Option<Value>,
 }
 
-pub fn update(conn: &mut AnyConnection, ctx: &SheetContext, updates: &[RecordUpdate], actor: &str) -> ModelResult<Vec<RecordRow>> {
+pub fn update(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    updates: &[RecordUpdate],
+    actor: &str,
+) -> ModelResult<Vec<RecordRow>> {
     conn.transaction::<_, ModelError, _>(|conn| {
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, &ctx.sheet.id, &ids)?;
@@ -85,7 +100,9 @@ pub fn update(conn: &mut AnyConnection, ctx: &SheetContext, updates: &[RecordUpd
         for (k, u) in updates.iter().enumerate() {
             write_row(conn, ids[k], &checked[k], true)?;
             if let Some(meta) = &u.metadata {
-                diesel::update(records::table.find(ids[k])).set(records::metadata.eq(meta.to_string())).execute(conn)?;
+                diesel::update(records::table.find(ids[k]))
+                    .set(records::metadata.eq(meta.to_string()))
+                    .execute(conn)?;
             }
             delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
         }
@@ -95,7 +112,12 @@ pub fn update(conn: &mut AnyConnection, ctx: &SheetContext, updates: &[RecordUpd
 }
 
 /// Deletes records by id; returns how many there were.
-pub fn delete(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[RecordId], actor: &str) -> ModelResult<usize> {
+pub fn delete(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[RecordId],
+    actor: &str,
+) -> ModelResult<usize> {
     conn.transaction::<_, ModelError, _>(|conn| {
         let ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
         let rows = load(conn, &ctx.sheet.id, &ids)?;
@@ -112,7 +134,12 @@ pub fn delete(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[RecordId], ac
         }
         keys::delete_of_records(conn, &ctx.sheet.id, &ids)?;
         for chunk in ids.chunks(INSERT_CHUNK) {
-            diesel::delete(records::table.filter(records::sheet_id.eq(&ctx.sheet.id)).filter(records::id.eq_any(chunk))).execute(conn)?;
+            diesel::delete(
+                records::table
+                    .filter(records::sheet_id.eq(&ctx.sheet.id))
+                    .filter(records::id.eq_any(chunk)),
+            )
+            .execute(conn)?;
         }
         settle_unique(conn, ctx, &[], &mut [], &old_norms, &mut delta)?;
         finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
@@ -120,7 +147,14 @@ pub fn delete(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[RecordId], ac
     })
 }
 
-fn finish(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str, topic: &str, count: usize, delta: &CountDelta) -> ModelResult<()> {
+fn finish(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    topic: &str,
+    count: usize,
+    delta: &CountDelta,
+) -> ModelResult<()> {
     sheet::add_counts(conn, &ctx.sheet.id, delta)?;
     let ectx = Context::new(&workbook_env(conn, ctx)?, actor)
         .space(&ctx.space_id)
@@ -131,12 +165,23 @@ fn finish(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str, topic: &str
     Ok(())
 }
 
-fn workbook_env(conn: &mut AnyConnection, ctx: &SheetContext) -> QueryResult<crate::ids::EnvironmentId> {
+fn workbook_env(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+) -> QueryResult<crate::ids::EnvironmentId> {
     use crate::db::schema::workbooks;
-    workbooks::table.find(&ctx.sheet.workbook_id).select(workbooks::environment_id).first(conn)
+    workbooks::table
+        .find(&ctx.sheet.workbook_id)
+        .select(workbooks::environment_id)
+        .first(conn)
 }
 
-fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, checked: &[Checked], inputs: &[(BTreeMap<String, Value>, Option<Value>)]) -> QueryResult<Vec<i64>> {
+fn insert_rows(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    checked: &[Checked],
+    inputs: &[(BTreeMap<String, Value>, Option<Value>)],
+) -> QueryResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(checked.len());
     let rows: Vec<NewRecord> = checked
         .iter()
@@ -161,7 +206,12 @@ fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, checked: &[Checked]
     Ok(ids)
 }
 
-fn write_row(conn: &mut AnyConnection, id: i64, checked: &Checked, bump_version: bool) -> QueryResult<()> {
+fn write_row(
+    conn: &mut AnyConnection,
+    id: i64,
+    checked: &Checked,
+    bump_version: bool,
+) -> QueryResult<()> {
     let e = encode(checked);
     let target = records::table.find(id);
     let cols = (
@@ -172,14 +222,20 @@ fn write_row(conn: &mut AnyConnection, id: i64, checked: &Checked, bump_version:
         records::error_fields.eq(e.error_fields),
     );
     if bump_version {
-        diesel::update(target).set((cols, records::version.eq(records::version + 1))).execute(conn)?;
+        diesel::update(target)
+            .set((cols, records::version.eq(records::version + 1)))
+            .execute(conn)?;
     } else {
         diesel::update(target).set(cols).execute(conn)?;
     }
     Ok(())
 }
 
-pub(super) fn load(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<Vec<RecordRow>> {
+pub(super) fn load(
+    conn: &mut AnyConnection,
+    sheet_id: &SheetId,
+    ids: &[i64],
+) -> QueryResult<Vec<RecordRow>> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(INSERT_CHUNK) {
         rows.extend(
@@ -201,11 +257,20 @@ pub(super) fn load(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) ->
 fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> Vec<NewKey> {
     let mut out = Vec::new();
     for (field_index, rule) in ctx.keyed.iter().enumerate() {
-        let Some(case_sensitive) = *rule else { continue };
-        let keep_empty = ctx.config.fields[field_index].unique.is_some_and(|u| !u.ignore_empty);
+        let Some(case_sensitive) = *rule else {
+            continue;
+        };
+        let keep_empty = ctx.config.fields[field_index]
+            .unique
+            .is_some_and(|u| !u.ignore_empty);
         for (id, rec) in ids.iter().zip(checked) {
             if let Some(norm) = norm_for(&rec.vals[field_index], case_sensitive, keep_empty) {
-                out.push(NewKey { sheet_id: ctx.sheet.id.clone(), field_index: field_index as i32, norm, record_id: *id });
+                out.push(NewKey {
+                    sheet_id: ctx.sheet.id.clone(),
+                    field_index: field_index as i32,
+                    norm,
+                    record_id: *id,
+                });
             }
         }
     }
@@ -213,15 +278,29 @@ fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> Vec<NewKey> 
 }
 
 /// Marks references whose target key does not exist (only on cells that cast cleanly).
-fn check_references(conn: &mut AnyConnection, ctx: &SheetContext, checked: &mut [Checked]) -> QueryResult<()> {
+fn check_references(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    checked: &mut [Checked],
+) -> QueryResult<()> {
     for (i, target) in ctx.refs.iter().enumerate() {
         let Some(target) = target else { continue };
         let field = &ctx.config.fields[i];
         let norm = |rec: &Checked| {
-            let clean = !rec.messages.get(&i).is_some_and(|ms| ms.iter().any(|m| m.kind == MessageType::Error));
-            clean.then(|| norm_for(&rec.vals[i], target.case_sensitive, false)).flatten()
+            let clean = !rec
+                .messages
+                .get(&i)
+                .is_some_and(|ms| ms.iter().any(|m| m.kind == MessageType::Error));
+            clean
+                .then(|| norm_for(&rec.vals[i], target.case_sensitive, false))
+                .flatten()
         };
-        let wanted: Vec<String> = checked.iter().filter_map(norm).collect::<HashSet<_>>().into_iter().collect();
+        let wanted: Vec<String> = checked
+            .iter()
+            .filter_map(norm)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         if wanted.is_empty() {
             continue;
         }
@@ -229,7 +308,8 @@ fn check_references(conn: &mut AnyConnection, ctx: &SheetContext, checked: &mut 
         for rec in checked.iter_mut() {
             if let Some(n) = norm(rec) {
                 let missing = !found.contains_key(&n);
-                let message = missing.then(|| reference_message(field, &rec.vals[i], &target.sheet_name));
+                let message =
+                    missing.then(|| reference_message(field, &rec.vals[i], &target.sheet_name));
                 rec.set_constraint(i, Source::Unlinked, message);
             }
         }
@@ -253,15 +333,23 @@ fn settle_unique(
     let written: HashSet<i64> = ids.iter().copied().collect();
     for (fi, field) in ctx.config.fields.iter().enumerate() {
         let Some(unique) = field.unique else { continue };
-        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
+        let norm_of =
+            |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
         let mut norms: HashSet<String> = checked.iter().filter_map(norm_of).collect();
         norms.extend(old_norms.get(&fi).cloned().unwrap_or_default());
         if norms.is_empty() {
             continue;
         }
-        let holders = keys::holders(conn, &ctx.sheet.id, fi, &norms.into_iter().collect::<Vec<_>>())?;
+        let holders = keys::holders(
+            conn,
+            &ctx.sheet.id,
+            fi,
+            &norms.into_iter().collect::<Vec<_>>(),
+        )?;
         for (k, rec) in checked.iter_mut().enumerate() {
-            let dup = norm_of(rec).and_then(|n| holders.get(&n)).is_some_and(|h| h.len() > 1);
+            let dup = norm_of(rec)
+                .and_then(|n| holders.get(&n))
+                .is_some_and(|h| h.len() > 1);
             let before = rec.clone();
             rec.set_constraint(fi, Source::Unique, dup.then(|| unique_message(field)));
             if *rec != before {
@@ -271,7 +359,11 @@ fn settle_unique(
         // Another record's status changes only when it is the one holder outside this write.
         let mut others: Vec<(i64, bool)> = Vec::new();
         for ids in holders.values() {
-            let outside: Vec<i64> = ids.iter().copied().filter(|id| !written.contains(id)).collect();
+            let outside: Vec<i64> = ids
+                .iter()
+                .copied()
+                .filter(|id| !written.contains(id))
+                .collect();
             if outside.len() == 1 {
                 others.push((outside[0], ids.len() > 1));
             }
@@ -280,7 +372,10 @@ fn settle_unique(
         let ids_to_check: Vec<i64> = should.keys().copied().collect();
         for row in load(conn, &ctx.sheet.id, &ids_to_check)? {
             let mut rec = row.checked();
-            let has = rec.messages.get(&fi).is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
+            let has = rec
+                .messages
+                .get(&fi)
+                .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
             let want = should[&row.id];
             if has != want {
                 delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));

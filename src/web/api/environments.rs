@@ -33,12 +33,22 @@ pub struct ListQuery {
     page_number: Option<i64>,
 }
 
-pub async fn list(_caller: ApiCaller, state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let (size, number) = paging(q.page_size, q.page_number, 50, 1000)?;
     let all = state.db(environment::list).await?;
     let total = all.len() as i64;
-    let page: Vec<Value> = all.iter().skip(((number - 1) * size) as usize).take(size as usize).map(environment_json).collect();
-    Ok(HttpResponse::Ok().json(json!({"data": page, "pagination": super::pagination(total, size, number)})))
+    let page: Vec<Value> = all
+        .iter()
+        .skip(((number - 1) * size) as usize)
+        .take(size as usize)
+        .map(environment_json)
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({"data": page, "pagination": super::pagination(total, size, number)})))
 }
 
 #[derive(Deserialize)]
@@ -50,16 +60,29 @@ pub struct CreateBody {
     metadata: Option<Value>,
 }
 
-pub async fn create(_caller: ApiCaller, state: web::Data<AppState>, body: web::Json<CreateBody>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
-    let env = state.db(move |conn| environment::create(conn, &body.name, body.is_prod, &metadata)).await?;
+    let env = state
+        .db(move |conn| environment::create(conn, &body.name, body.is_prod, &metadata))
+        .await?;
     Ok(ok(environment_json(&env)))
 }
 
-pub async fn get(_caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
-    let env = state.db(move |conn| environment::find(conn, &id)).await?.ok_or(AppError::NotFound("environment"))?;
+    let env = state
+        .db(move |conn| environment::find(conn, &id))
+        .await?
+        .ok_or(AppError::NotFound("environment"))?;
     Ok(ok(environment_json(&env)))
 }
 
@@ -72,7 +95,12 @@ pub struct UpdateBody {
 }
 
 /// Flatfile answers an environment update with the bare environment, not in `data`.
-pub async fn update(_caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<UpdateBody>) -> Result<HttpResponse, AppError> {
+pub async fn update(
+    _caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateBody>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     let body = body.into_inner();
     let changes = EnvironmentChanges {
@@ -81,14 +109,22 @@ pub async fn update(_caller: ApiCaller, state: web::Data<AppState>, path: web::P
         metadata: body.metadata.map(|m| m.to_string()),
         updated_at: None,
     };
-    let env = state.db(move |conn| environment::update(conn, &id, changes)).await?;
+    let env = state
+        .db(move |conn| environment::update(conn, &id, changes))
+        .await?;
     Ok(HttpResponse::Ok().json(environment_json(&env)))
 }
 
-pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     if id == caller.environment_id {
-        return Err(AppError::Conflict("a key cannot delete its own environment; use a key of another environment".into()));
+        return Err(AppError::Conflict(
+            "a key cannot delete its own environment; use a key of another environment".into(),
+        ));
     }
     state.db(move |conn| environment::delete(conn, &id)).await?;
     Ok(success())

@@ -40,7 +40,11 @@ pub struct ListQuery {
     page_number: Option<i64>,
 }
 
-pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let (size, number) = paging(q.page_size, q.page_number, 100, 1000)?;
     let q = q.into_inner();
     let since = q
@@ -49,11 +53,17 @@ pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<L
         .map(|s| {
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| d.naive_utc())
-                .map_err(|_| AppError::bad_request("since", format!("`{s}` is not an ISO 8601 timestamp")))
+                .map_err(|_| {
+                    AppError::bad_request("since", format!("`{s}` is not an ISO 8601 timestamp"))
+                })
         })
         .transpose()?;
     let filter = Filter {
-        space_id: q.space_id.as_deref().map(|t| given_id(t, SpaceId::parse, "spaceId")).transpose()?,
+        space_id: q
+            .space_id
+            .as_deref()
+            .map(|t| given_id(t, SpaceId::parse, "spaceId"))
+            .transpose()?,
         topic: q.topic,
         domain: q.domain,
         since,
@@ -61,13 +71,22 @@ pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<L
         page_number: number,
     };
     let env = caller.environment_id.clone();
-    let events = state.db(move |conn| event::list(conn, &env, &filter)).await?;
+    let events = state
+        .db(move |conn| event::list(conn, &env, &filter))
+        .await?;
     Ok(ok(events.iter().map(event_json).collect::<Vec<_>>()))
 }
 
-pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EventId::parse, "event")?;
     let env = caller.environment_id.clone();
-    let e = state.db(move |conn| event::find(conn, &env, id)).await?.ok_or(AppError::NotFound("event"))?;
+    let e = state
+        .db(move |conn| event::find(conn, &env, id))
+        .await?
+        .ok_or(AppError::NotFound("event"))?;
     Ok(ok(event_json(&e)))
 }

@@ -25,7 +25,11 @@ pub fn success() -> HttpResponse {
 }
 
 /// An ID from the path; one of the wrong kind or shape names nothing, so it is a 404.
-pub fn path_id<T>(text: &str, parse: fn(&str) -> Option<T>, what: &'static str) -> Result<T, AppError> {
+pub fn path_id<T>(
+    text: &str,
+    parse: fn(&str) -> Option<T>,
+    what: &'static str,
+) -> Result<T, AppError> {
     parse(text).ok_or(AppError::NotFound(what))
 }
 
@@ -35,14 +39,25 @@ pub fn given_id<T>(text: &str, parse: fn(&str) -> Option<T>, key: &str) -> Resul
 }
 
 /// Page size and number, checked: sizes from 1 to `max`, pages from 1.
-pub fn paging(size: Option<i64>, number: Option<i64>, default_size: i64, max: i64) -> Result<(i64, i64), AppError> {
+pub fn paging(
+    size: Option<i64>,
+    number: Option<i64>,
+    default_size: i64,
+    max: i64,
+) -> Result<(i64, i64), AppError> {
     let size = size.unwrap_or(default_size);
     if !(1..=max).contains(&size) {
-        return Err(AppError::bad_request("pageSize", format!("pageSize must be between 1 and {max}")));
+        return Err(AppError::bad_request(
+            "pageSize",
+            format!("pageSize must be between 1 and {max}"),
+        ));
     }
     let number = number.unwrap_or(1);
     if number < 1 {
-        return Err(AppError::bad_request("pageNumber", "pageNumber starts at 1"));
+        return Err(AppError::bad_request(
+            "pageNumber",
+            "pageNumber starts at 1",
+        ));
     }
     Ok((size, number))
 }

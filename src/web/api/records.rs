@@ -16,23 +16,41 @@ use std::collections::BTreeMap;
 /// Most records one request may read or write.
 const MAX_BATCH: usize = 50_000;
 
-async fn context(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<SheetContext, AppError> {
+async fn context(
+    state: &AppState,
+    caller: &ApiCaller,
+    raw_id: &str,
+) -> Result<SheetContext, AppError> {
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
-    Ok(state.db(move |conn| sheet::load_context(conn, &env, &id)).await?)
+    state
+        .db(move |conn| sheet::load_context(conn, &env, &id))
+        .await
 }
 
 fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, AppError> {
-    config.field_index(key).ok_or_else(|| AppError::bad_request(param, format!("this sheet has no field `{key}`")))
+    config
+        .field_index(key)
+        .ok_or_else(|| AppError::bad_request(param, format!("this sheet has no field `{key}`")))
 }
 
 /// Reads Flatfile's record query parameters (`ids` may repeat).
-fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), AppError> {
-    let mut q = RecordQuery { page_size: 10_000, page_number: 1, ..Default::default() };
+fn parse_query(
+    config: &SheetConfig,
+    params: &[(String, String)],
+) -> Result<(RecordQuery, bool), AppError> {
+    let mut q = RecordQuery {
+        page_size: 10_000,
+        page_number: 1,
+        ..Default::default()
+    };
     let mut include_counts = false;
     let mut sort_field = None;
     let mut descending = false;
-    let number = |k: &str, v: &str| v.parse::<i64>().map_err(|_| AppError::bad_request(k, format!("{k} must be a whole number")));
+    let number = |k: &str, v: &str| {
+        v.parse::<i64>()
+            .map_err(|_| AppError::bad_request(k, format!("{k} must be a whole number")))
+    };
     for (k, v) in params {
         match k.as_str() {
             "pageSize" => q.page_size = number(k, v)?,
@@ -42,7 +60,12 @@ fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(Rec
                     "valid" => Filter::Valid,
                     "error" => Filter::Error,
                     "all" | "none" => Filter::All,
-                    other => return Err(AppError::bad_request("filter", format!("filter `{other}` is not one of valid, error, all"))),
+                    other => {
+                        return Err(AppError::bad_request(
+                            "filter",
+                            format!("filter `{other}` is not one of valid, error, all"),
+                        ))
+                    }
                 }
             }
             "filterField" => q.filter_field = Some(field_index(config, k, v)?),
@@ -53,28 +76,46 @@ fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(Rec
                 descending = match v.as_str() {
                     "asc" => false,
                     "desc" => true,
-                    other => return Err(AppError::bad_request("sortDirection", format!("sortDirection `{other}` is not asc or desc"))),
+                    other => {
+                        return Err(AppError::bad_request(
+                            "sortDirection",
+                            format!("sortDirection `{other}` is not asc or desc"),
+                        ))
+                    }
                 }
             }
             "includeCounts" => include_counts = v == "true",
             "ids" => {
-                let id = RecordId::parse(v).ok_or_else(|| AppError::bad_request("ids", format!("`{v}` is not a record id")))?;
+                let id = RecordId::parse(v).ok_or_else(|| {
+                    AppError::bad_request("ids", format!("`{v}` is not a record id"))
+                })?;
                 q.ids.get_or_insert_with(Vec::new).push(id.0);
             }
             _ => {}
         }
     }
     if !(1..=MAX_BATCH as i64).contains(&q.page_size) {
-        return Err(AppError::bad_request("pageSize", format!("pageSize must be between 1 and {MAX_BATCH}")));
+        return Err(AppError::bad_request(
+            "pageSize",
+            format!("pageSize must be between 1 and {MAX_BATCH}"),
+        ));
     }
     if q.page_number < 1 {
-        return Err(AppError::bad_request("pageNumber", "pageNumber starts at 1"));
+        return Err(AppError::bad_request(
+            "pageNumber",
+            "pageNumber starts at 1",
+        ));
     }
     q.sort = sort_field.map(|f| (f, descending));
     Ok((q, include_counts))
 }
 
-pub async fn list(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, params: web::Query<Vec<(String, String)>>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let (q, include_counts) = parse_query(&ctx.config, &params)?;
     let counts = ctx.sheet.counts();
@@ -91,17 +132,27 @@ pub async fn list(caller: ApiCaller, state: web::Data<AppState>, path: web::Path
 /// A cell in a request: Flatfile's `{value: ...}`, or a bare value.
 fn cell_input(v: Value) -> Value {
     match v {
-        Value::Object(mut obj) if obj.contains_key("value") => obj.remove("value").unwrap_or(Value::Null),
+        Value::Object(mut obj) if obj.contains_key("value") => {
+            obj.remove("value").unwrap_or(Value::Null)
+        }
         other => other,
     }
 }
 
 /// Turns `{key: cell}` into inputs, refusing keys the sheet does not have.
-fn inputs(config: &SheetConfig, values: Map<String, Value>, path: &str, problems: &mut Vec<ErrorItem>) -> BTreeMap<String, Value> {
+fn inputs(
+    config: &SheetConfig,
+    values: Map<String, Value>,
+    path: &str,
+    problems: &mut Vec<ErrorItem>,
+) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for (key, v) in values {
         if config.field_index(&key).is_none() {
-            problems.push(ErrorItem { key: format!("{path}.{key}"), message: format!("this sheet has no field `{key}`") });
+            problems.push(ErrorItem {
+                key: format!("{path}.{key}"),
+                message: format!("this sheet has no field `{key}`"),
+            });
             continue;
         }
         out.insert(key, cell_input(v));
@@ -111,12 +162,19 @@ fn inputs(config: &SheetConfig, values: Map<String, Value>, path: &str, problems
 
 fn check_batch(len: usize) -> Result<(), AppError> {
     if len > MAX_BATCH {
-        return Err(AppError::PayloadTooLarge(format!("{len} records in one request; send at most {MAX_BATCH} at a time")));
+        return Err(AppError::PayloadTooLarge(format!(
+            "{len} records in one request; send at most {MAX_BATCH} at a time"
+        )));
     }
     Ok(())
 }
 
-pub async fn insert(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<Vec<Map<String, Value>>>) -> Result<HttpResponse, AppError> {
+pub async fn insert(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Vec<Map<String, Value>>>,
+) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let body = body.into_inner();
     check_batch(body.len())?;
@@ -126,8 +184,13 @@ pub async fn insert(caller: ApiCaller, state: web::Data<AppState>, path: web::Pa
         .enumerate()
         .map(|(i, mut values)| {
             // A `metadata` key alongside the fields is the record's metadata, as in Flatfile.
-            let metadata = values.remove("metadata").filter(|_| ctx.config.field_index("metadata").is_none());
-            (inputs(&ctx.config, values, &format!("$[{i}]"), &mut problems), metadata)
+            let metadata = values
+                .remove("metadata")
+                .filter(|_| ctx.config.field_index("metadata").is_none());
+            (
+                inputs(&ctx.config, values, &format!("$[{i}]"), &mut problems),
+                metadata,
+            )
         })
         .collect();
     if !problems.is_empty() {
@@ -135,7 +198,9 @@ pub async fn insert(caller: ApiCaller, state: web::Data<AppState>, path: web::Pa
     }
     let actor = caller.actor();
     let config = ctx.config.clone();
-    let stored = state.db(move |conn| record::insert(conn, &ctx, &rows, &actor)).await?;
+    let stored = state
+        .db(move |conn| record::insert(conn, &ctx, &rows, &actor))
+        .await?;
     let records: Vec<Value> = stored.iter().map(|r| r.to_api(&config)).collect();
     Ok(ok(json!({"success": true, "records": records})))
 }
@@ -148,7 +213,12 @@ pub struct UpdateItem {
     metadata: Option<Value>,
 }
 
-pub async fn update(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<Vec<UpdateItem>>) -> Result<HttpResponse, AppError> {
+pub async fn update(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Vec<UpdateItem>>,
+) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let body = body.into_inner();
     check_batch(body.len())?;
@@ -156,38 +226,68 @@ pub async fn update(caller: ApiCaller, state: web::Data<AppState>, path: web::Pa
     let mut updates = Vec::with_capacity(body.len());
     for (i, item) in body.into_iter().enumerate() {
         let Some(id) = RecordId::parse(&item.id) else {
-            problems.push(ErrorItem { key: format!("$[{i}].id"), message: format!("`{}` is not a record id", item.id) });
+            problems.push(ErrorItem {
+                key: format!("$[{i}].id"),
+                message: format!("`{}` is not a record id", item.id),
+            });
             continue;
         };
-        let values = inputs(&ctx.config, item.values, &format!("$[{i}].values"), &mut problems);
-        updates.push(RecordUpdate { id, values, metadata: item.metadata });
+        let values = inputs(
+            &ctx.config,
+            item.values,
+            &format!("$[{i}].values"),
+            &mut problems,
+        );
+        updates.push(RecordUpdate {
+            id,
+            values,
+            metadata: item.metadata,
+        });
     }
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems));
     }
     let actor = caller.actor();
     let config = ctx.config.clone();
-    let stored = state.db(move |conn| record::update(conn, &ctx, &updates, &actor)).await?;
+    let stored = state
+        .db(move |conn| record::update(conn, &ctx, &updates, &actor))
+        .await?;
     let version = stored.iter().map(|r| r.version).max().unwrap_or(0);
     let records: Vec<Value> = stored.iter().map(|r| r.to_api(&config)).collect();
-    Ok(ok(json!({"success": true, "versionId": format!("us_vr_{version}"), "records": records})))
+    Ok(ok(
+        json!({"success": true, "versionId": format!("us_vr_{version}"), "records": records}),
+    ))
 }
 
-pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, params: web::Query<Vec<(String, String)>>) -> Result<HttpResponse, AppError> {
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let mut ids = Vec::new();
     for (k, v) in params.iter().filter(|(k, _)| k == "ids") {
         for part in v.split(',').filter(|p| !p.is_empty()) {
-            ids.push(RecordId::parse(part).ok_or_else(|| AppError::bad_request(k, format!("`{part}` is not a record id")))?);
+            ids.push(
+                RecordId::parse(part).ok_or_else(|| {
+                    AppError::bad_request(k, format!("`{part}` is not a record id"))
+                })?,
+            );
         }
     }
     if ids.is_empty() {
-        return Err(AppError::bad_request("ids", "name the records to delete with ids=us_rc_..."));
+        return Err(AppError::bad_request(
+            "ids",
+            "name the records to delete with ids=us_rc_...",
+        ));
     }
     check_batch(ids.len())?;
     ids.sort_unstable();
     ids.dedup();
     let actor = caller.actor();
-    state.db(move |conn| record::delete(conn, &ctx, &ids, &actor)).await?;
+    state
+        .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
+        .await?;
     Ok(success())
 }

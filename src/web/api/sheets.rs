@@ -41,8 +41,15 @@ pub struct ListQuery {
     workbook_id: Option<String>,
 }
 
-pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    let text = q.workbook_id.as_deref().ok_or_else(|| AppError::bad_request("workbookId", "workbookId is required"))?;
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let text = q
+        .workbook_id
+        .as_deref()
+        .ok_or_else(|| AppError::bad_request("workbookId", "workbookId is required"))?;
     let wid = given_id(text, WorkbookId::parse, "workbookId")?;
     let env = caller.environment_id.clone();
     let sheets = state
@@ -54,25 +61,41 @@ pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<L
     Ok(ok(sheets.iter().map(sheet_json).collect::<Vec<_>>()))
 }
 
-pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     Ok(ok(sheet_json(&load(&state, &caller, &path).await?)))
 }
 
-pub async fn counts(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn counts(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     Ok(ok(json!({"counts": s.counts(), "success": true})))
 }
 
-pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let actor = caller.actor();
     state
         .db(move |conn| {
             conn.transaction(|conn| {
-                let (s, space_id) = sheet::find(conn, &env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
+                let (s, space_id) =
+                    sheet::find(conn, &env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
                 sheet::delete(conn, &s.id)?;
-                let ctx = Context::new(&env, &actor).space(&space_id).workbook(&s.workbook_id).sheet(&s.id);
+                let ctx = Context::new(&env, &actor)
+                    .space(&space_id)
+                    .workbook(&s.workbook_id)
+                    .sheet(&s.id);
                 event::emit(conn, &ctx, "sheet:deleted", json!({"name": s.name}))?;
                 Ok::<_, ModelError>(())
             })
@@ -82,7 +105,11 @@ pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Pa
 }
 
 /// Streams the sheet as CSV, a few thousand records at a time, so memory stays flat.
-pub async fn download(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn download(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
     let filename = format!("{}.csv", s.slug);
@@ -115,10 +142,15 @@ pub async fn download(caller: ApiCaller, state: web::Data<AppState>, path: web::
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
         .streaming(stream))
 }
 
@@ -129,7 +161,9 @@ fn csv_rows(config: &SheetConfig, rows: Option<&[record::RecordRow]>) -> Vec<u8>
         None => w.write_record(config.fields.iter().map(|f| safe_cell(f.display_name()))),
         Some(rows) => rows.iter().try_for_each(|r| {
             let checked = r.checked();
-            w.write_record((0..config.fields.len()).map(|i| safe_cell(&cell_text(checked.vals.get(i)))))
+            w.write_record(
+                (0..config.fields.len()).map(|i| safe_cell(&cell_text(checked.vals.get(i)))),
+            )
         }),
     };
     if let Err(e) = result {
@@ -142,7 +176,11 @@ fn cell_text(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items.iter().map(|v| cell_text(Some(v))).collect::<Vec<_>>().join(", "),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| cell_text(Some(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(other) => other.to_string(),
     }
 }

@@ -24,11 +24,20 @@ pub fn space_config_json(c: &SpaceConfig) -> Value {
 }
 
 pub async fn list(caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let configs = state.db(move |conn| space_config::list(conn, &caller.environment_id)).await?;
-    Ok(ok(configs.iter().map(space_config_json).collect::<Vec<_>>()))
+    let configs = state
+        .db(move |conn| space_config::list(conn, &caller.environment_id))
+        .await?;
+    Ok(ok(configs
+        .iter()
+        .map(space_config_json)
+        .collect::<Vec<_>>()))
 }
 
-pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, SpaceConfigId::parse, "space config")?;
     let config = state
         .db(move |conn| space_config::find(conn, &caller.environment_id, &id))
@@ -38,10 +47,16 @@ pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<
 }
 
 /// Deploys a blueprint; every problem comes back with its JSON path as the error key.
-pub async fn create(caller: ApiCaller, state: web::Data<AppState>, body: web::Json<Value>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let (config, _) = state
-        .db(move |conn| space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from))
+        .db(move |conn| {
+            space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from)
+        })
         .await?;
     Ok(ok(space_config_json(&config)))
 }

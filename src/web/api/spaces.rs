@@ -34,12 +34,17 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
 async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Space, AppError> {
     let id = path_id(raw_id, SpaceId::parse, "space")?;
     let env = caller.environment_id.clone();
-    state.db(move |conn| space::find(conn, &env, &id)).await?.ok_or(AppError::NotFound("space"))
+    state
+        .db(move |conn| space::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("space"))
 }
 
 async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
     let sid = s.id.clone();
-    let wbs = state.db(move |conn| workbook::list_in_space(conn, &sid)).await?;
+    let wbs = state
+        .db(move |conn| workbook::list_in_space(conn, &sid))
+        .await?;
     let ids: Vec<String> = wbs.into_iter().map(|w| w.id.0).collect();
     Ok(ok(space_json(&s, &ids)))
 }
@@ -47,7 +52,9 @@ async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
 /// An `environmentId` that names another environment is not found, not forbidden.
 fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
     match given {
-        Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
+        Some(text)
+            if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id =>
+        {
             Err(AppError::NotFound("environment"))
         }
         _ => Ok(()),
@@ -64,24 +71,37 @@ pub struct ListQuery {
     archived: Option<bool>,
 }
 
-pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     check_environment(&caller, q.environment_id.as_deref())?;
     let (size, number) = paging(q.page_size, q.page_number, 10, 1000)?;
     let q = q.into_inner();
-    let filter = Filter { search: q.search, archived: q.archived.unwrap_or(false), page_size: size, page_number: number };
+    let filter = Filter {
+        search: q.search,
+        archived: q.archived.unwrap_or(false),
+        page_size: size,
+        page_number: number,
+    };
     let env = caller.environment_id.clone();
     let (items, total) = state
         .db(move |conn| {
             let (spaces, total) = space::list(conn, &env, &filter)?;
             let mut out = Vec::with_capacity(spaces.len());
             for s in spaces {
-                let ids: Vec<String> = workbook::list_in_space(conn, &s.id)?.into_iter().map(|w| w.id.0).collect();
+                let ids: Vec<String> = workbook::list_in_space(conn, &s.id)?
+                    .into_iter()
+                    .map(|w| w.id.0)
+                    .collect();
                 out.push(space_json(&s, &ids));
             }
             Ok::<_, diesel::result::Error>((out, total))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"data": items, "pagination": pagination(total, size, number)})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"data": items, "pagination": pagination(total, size, number)})))
 }
 
 #[derive(Deserialize)]
@@ -93,23 +113,39 @@ pub struct CreateBody {
     metadata: Option<Value>,
 }
 
-pub async fn create(caller: ApiCaller, state: web::Data<AppState>, body: web::Json<CreateBody>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     check_environment(&caller, body.environment_id.as_deref())?;
-    let config_id = body.space_config_id.as_deref().map(|t| given_id(t, SpaceConfigId::parse, "spaceConfigId")).transpose()?;
+    let config_id = body
+        .space_config_id
+        .as_deref()
+        .map(|t| given_id(t, SpaceConfigId::parse, "spaceConfigId"))
+        .transpose()?;
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
     let actor = caller.actor();
     let env = caller.environment_id.clone();
     let s = state
         .db(move |conn| {
-            let input = SpaceInput { name: body.name.as_deref(), space_config_id: config_id.as_ref(), metadata: &metadata };
+            let input = SpaceInput {
+                name: body.name.as_deref(),
+                space_config_id: config_id.as_ref(),
+                metadata: &metadata,
+            };
             space::create(conn, &env, input, &actor)
         })
         .await?;
     render(&state, s).await
 }
 
-pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     render(&state, s).await
 }
@@ -121,34 +157,82 @@ pub struct UpdateBody {
     metadata: Option<Value>,
 }
 
-pub async fn update(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<UpdateBody>) -> Result<HttpResponse, AppError> {
+pub async fn update(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateBody>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let body = body.into_inner();
-    let changes = SpaceChanges { name: body.name, metadata: body.metadata.map(|m| m.to_string()), ..Default::default() };
+    let changes = SpaceChanges {
+        name: body.name,
+        metadata: body.metadata.map(|m| m.to_string()),
+        ..Default::default()
+    };
     change(&state, &caller, s, changes).await
 }
 
-async fn change(state: &AppState, caller: &ApiCaller, s: Space, changes: SpaceChanges) -> Result<HttpResponse, AppError> {
+async fn change(
+    state: &AppState,
+    caller: &ApiCaller,
+    s: Space,
+    changes: SpaceChanges,
+) -> Result<HttpResponse, AppError> {
     let actor = caller.actor();
-    let s = state.db(move |conn| space::update(conn, &s, changes, &actor)).await?;
+    let s = state
+        .db(move |conn| space::update(conn, &s, changes, &actor))
+        .await?;
     render(state, s).await
 }
 
-pub async fn archive(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn archive(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
-    change(&state, &caller, s, SpaceChanges { archived_at: Some(Some(now())), ..Default::default() }).await?;
+    change(
+        &state,
+        &caller,
+        s,
+        SpaceChanges {
+            archived_at: Some(Some(now())),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(success())
 }
 
-pub async fn unarchive(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn unarchive(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
-    change(&state, &caller, s, SpaceChanges { archived_at: Some(None), ..Default::default() }).await?;
+    change(
+        &state,
+        &caller,
+        s,
+        SpaceChanges {
+            archived_at: Some(None),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(success())
 }
 
-pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    state.db(move |conn| space::delete(conn, &s, &actor)).await?;
+    state
+        .db(move |conn| space::delete(conn, &s, &actor))
+        .await?;
     Ok(success())
 }

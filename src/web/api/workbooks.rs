@@ -16,7 +16,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResult<Value> {
-    let sheets: Vec<Value> = sheet::list_in_workbook(conn, &w.id)?.iter().map(sheet_json).collect();
+    let sheets: Vec<Value> = sheet::list_in_workbook(conn, &w.id)?
+        .iter()
+        .map(sheet_json)
+        .collect();
     Ok(json!({
         "id": w.id,
         "name": w.name,
@@ -34,7 +37,10 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
 async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Workbook, AppError> {
     let id = path_id(raw_id, WorkbookId::parse, "workbook")?;
     let env = caller.environment_id.clone();
-    state.db(move |conn| workbook::find(conn, &env, &id)).await?.ok_or(AppError::NotFound("workbook"))
+    state
+        .db(move |conn| workbook::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("workbook"))
 }
 
 async fn render(state: &AppState, w: Workbook) -> Result<HttpResponse, AppError> {
@@ -48,8 +54,16 @@ pub struct ListQuery {
     space_id: Option<String>,
 }
 
-pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    let space_id = q.space_id.as_deref().map(|t| given_id(t, SpaceId::parse, "spaceId")).transpose()?;
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let space_id = q
+        .space_id
+        .as_deref()
+        .map(|t| given_id(t, SpaceId::parse, "spaceId"))
+        .transpose()?;
     let env = caller.environment_id.clone();
     let items = state
         .db(move |conn| {
@@ -60,7 +74,10 @@ pub async fn list(caller: ApiCaller, state: web::Data<AppState>, q: web::Query<L
                 },
                 None => workbook::list_in_environment(conn, &env)?,
             };
-            wbs.iter().map(|w| workbook_json(conn, w)).collect::<QueryResult<Vec<_>>>().map_err(ModelError::from)
+            wbs.iter()
+                .map(|w| workbook_json(conn, w))
+                .collect::<QueryResult<Vec<_>>>()
+                .map_err(ModelError::from)
         })
         .await?;
     Ok(ok(items))
@@ -79,7 +96,11 @@ pub struct CreateBody {
     metadata: Option<Value>,
 }
 
-pub async fn create(caller: ApiCaller, state: web::Data<AppState>, body: web::Json<CreateBody>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     if body.name.trim().is_empty() {
         return Err(AppError::invalid("name", "a workbook needs a name"));
@@ -94,13 +115,25 @@ pub async fn create(caller: ApiCaller, state: web::Data<AppState>, body: web::Js
             let ctx = Context::new(&env, &actor).space(&space_id);
             let actions = body.actions.unwrap_or(json!([]));
             let metadata = body.metadata.unwrap_or(json!({})).to_string();
-            workbook::create(conn, &ctx, body.name.trim(), &body.labels, &actions, &sheets, &metadata)
+            workbook::create(
+                conn,
+                &ctx,
+                body.name.trim(),
+                &body.labels,
+                &actions,
+                &sheets,
+                &metadata,
+            )
         })
         .await?;
     render(&state, w).await
 }
 
-pub async fn get(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     render(&state, w).await
 }
@@ -114,7 +147,12 @@ pub struct UpdateBody {
     metadata: Option<Value>,
 }
 
-pub async fn update(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<UpdateBody>) -> Result<HttpResponse, AppError> {
+pub async fn update(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateBody>,
+) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     let body = body.into_inner();
     let changes = WorkbookChanges {
@@ -125,13 +163,21 @@ pub async fn update(caller: ApiCaller, state: web::Data<AppState>, path: web::Pa
         updated_at: None,
     };
     let actor = caller.actor();
-    let w = state.db(move |conn| workbook::update(conn, &w, changes, &actor)).await?;
+    let w = state
+        .db(move |conn| workbook::update(conn, &w, changes, &actor))
+        .await?;
     render(&state, w).await
 }
 
-pub async fn delete(caller: ApiCaller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    state.db(move |conn| workbook::delete(conn, &w, &actor)).await?;
+    state
+        .db(move |conn| workbook::delete(conn, &w, &actor))
+        .await?;
     Ok(success())
 }
