@@ -6,4 +6,5 @@ mod api_auth;
 mod api_records;
 mod api_spaces;
 mod cli;
+mod flatfile_client;
 mod health_and_migrations;

@@ -1,0 +1,139 @@
+// Drives Wharf through the official @flatfile/api client, unchanged: only the base URL and
+// the key differ from a Flatfile deployment. Started by tests/integration/flatfile_client.rs
+// with WHARF_API (…/v1), WHARF_KEY and WHARF_ENV_ID for a fresh app on SQLite or PostgreSQL.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+// Node 20's fetch refuses the client's `Keep-Alive` request header; drop that one header.
+const realFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  if (init.headers) {
+    const headers = new Headers(init.headers);
+    headers.delete("keep-alive");
+    init = { ...init, headers };
+  }
+  return realFetch(input, init);
+};
+const { FlatfileClient } = await import("@flatfile/api");
+
+const api = new FlatfileClient({ token: process.env.WHARF_KEY, environment: process.env.WHARF_API });
+const environmentId = process.env.WHARF_ENV_ID;
+
+const sheetConfigs = [
+  { name: "Companies", slug: "companies", fields: [{ key: "code", type: "string", constraints: [{ type: "unique" }] }] },
+  {
+    name: "Contacts",
+    slug: "contacts",
+    fields: [
+      { key: "email", type: "string", label: "Email", constraints: [{ type: "required" }, { type: "unique" }] },
+      { key: "age", type: "number", label: "Age" },
+      { key: "tier", type: "enum", label: "Tier", config: { options: [{ value: "gold", label: "Gold" }] } },
+      { key: "company", type: "reference", label: "Company", config: { ref: "companies", key: "code", relationship: "has-one" } },
+    ],
+  },
+];
+
+test("environments: list, get, create, update, delete", async () => {
+  const list = await api.environments.list();
+  assert.deepEqual(list.data.map((e) => e.name).slice(0, 2), ["development", "production"]);
+  const got = await api.environments.get(environmentId);
+  assert.equal(got.data.id, environmentId);
+  const created = await api.environments.create({ name: "staging", isProd: false });
+  assert.match(created.data.id, /^us_env_/);
+  const updated = await api.environments.update(created.data.id, { name: "staging-2", isProd: true });
+  assert.equal(updated.name, "staging-2");
+  assert.equal(updated.isProd, true);
+  const deleted = await api.environments.delete(created.data.id);
+  assert.equal(deleted.data.success, true);
+  await assert.rejects(api.environments.get(created.data.id), (e) => e.statusCode === 404);
+});
+
+test("spaces, workbooks, sheets, records and events", async () => {
+  const space = await api.spaces.create({ name: "Client space", environmentId, metadata: { team: "ops" } });
+  assert.match(space.data.id, /^us_sp_/);
+  assert.equal(space.data.environmentId, environmentId);
+  const spaceId = space.data.id;
+
+  const listed = await api.spaces.list({ environmentId });
+  assert.ok(listed.data.some((s) => s.id === spaceId));
+  const renamed = await api.spaces.update(spaceId, { name: "Client space (renamed)" });
+  assert.equal(renamed.data.name, "Client space (renamed)");
+  assert.equal((await api.spaces.get(spaceId)).data.metadata.team, "ops");
+
+  const wb = await api.workbooks.create({ name: "Customers", spaceId, environmentId, sheets: sheetConfigs });
+  assert.match(wb.data.id, /^us_wb_/);
+  assert.equal(wb.data.sheets.length, 2);
+  const workbooks = await api.workbooks.list({ spaceId });
+  assert.equal(workbooks.data.length, 1);
+  assert.equal((await api.workbooks.update(wb.data.id, { name: "Customers 2024" })).data.name, "Customers 2024");
+  assert.equal((await api.workbooks.get(wb.data.id)).data.name, "Customers 2024");
+
+  const sheets = await api.sheets.list({ workbookId: wb.data.id });
+  const companies = sheets.data.find((s) => s.slug === "companies").id;
+  const contacts = sheets.data.find((s) => s.slug === "contacts").id;
+  assert.equal((await api.sheets.get(contacts)).data.config.fields.length, 4);
+
+  await api.records.insert(companies, [{ code: { value: "ACME" } }]);
+  const inserted = await api.records.insert(contacts, [
+    { email: { value: "ada@example.com" }, age: { value: "1,200" }, tier: { value: "Gold" }, company: { value: "ACME" } },
+    { email: { value: "" }, age: { value: "twelve" }, tier: { value: "tin" }, company: { value: "NOPE" } },
+  ]);
+  assert.equal(inserted.data.records.length, 2);
+  const [good, bad] = inserted.data.records;
+  assert.equal(good.values.age.value, 1200);
+  assert.equal(good.values.tier.value, "gold");
+  assert.equal(bad.valid, false);
+  assert.equal(bad.values.email.messages[0].source, "required-constraint");
+  assert.equal(bad.values.tier.messages[0].source, "invalid-option");
+
+  const errors = await api.records.get(contacts, { filter: "error", includeCounts: true });
+  assert.equal(errors.data.records.length, 1);
+  assert.deepEqual(
+    { total: errors.data.counts.total, valid: errors.data.counts.valid, error: errors.data.counts.error },
+    { total: 2, valid: 1, error: 1 },
+  );
+
+  await api.records.update(contacts, [
+    { id: bad.id, values: { email: { value: "bob@example.com" }, age: { value: "12" }, tier: { value: "gold" }, company: { value: "ACME" } } },
+  ]);
+  const counts = await api.sheets.getRecordCounts(contacts);
+  assert.equal(counts.data.counts.error, 0);
+  assert.equal(counts.data.counts.valid, 2);
+
+  const sorted = await api.records.get(contacts, { sortField: "age", sortDirection: "asc", pageSize: 1 });
+  assert.equal(sorted.data.records[0].values.email.value, "bob@example.com");
+  const found = await api.records.get(contacts, { searchValue: "ada", searchField: "email" });
+  assert.equal(found.data.records.length, 1);
+
+  const csv = await api.sheets.getRecordsAsCsv(contacts);
+  const chunks = [];
+  for await (const chunk of csv) chunks.push(Buffer.from(chunk));
+  const text = Buffer.concat(chunks).toString("utf8");
+  assert.match(text, /^Email,Age,Tier,Company\n/);
+  assert.match(text, /ada@example.com,1200,gold,ACME/);
+
+  await api.records.delete(contacts, { ids: [good.id] });
+  assert.equal((await api.sheets.getRecordCounts(contacts)).data.counts.total, 1);
+
+  const events = await api.events.list({ spaceId, pageSize: 100 });
+  const topics = events.data.map((e) => e.topic);
+  assert.equal(topics[0], "space:created");
+  for (const t of ["workbook:created", "records:created", "records:updated", "records:deleted"]) {
+    assert.ok(topics.includes(t), `missing ${t} in ${topics}`);
+  }
+  const onlyDeleted = await api.events.list({ spaceId, topic: "records:deleted" });
+  assert.equal(onlyDeleted.data.length, 1);
+
+  assert.equal((await api.sheets.delete(companies)).data.success, true);
+  assert.equal((await api.workbooks.delete(wb.data.id)).data.success, true);
+  await api.spaces.archiveSpace(spaceId);
+  assert.ok((await api.spaces.get(spaceId)).data.archivedAt);
+  await api.spaces.delete(spaceId);
+  await assert.rejects(api.spaces.get(spaceId), (e) => e.statusCode === 404);
+});
+
+test("errors come back as Flatfile's typed errors", async () => {
+  const bad = new FlatfileClient({ token: "sk_wrong", environment: process.env.WHARF_API });
+  await assert.rejects(bad.spaces.list(), (e) => e.statusCode === 401);
+  await assert.rejects(api.sheets.get("us_sh_missing1"), (e) => e.statusCode === 404);
+});
