@@ -26,10 +26,10 @@ if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ -z "${WHARF_TEST_PG_URL:-}" ]; then
+if [ -z "${TEST_PG_ADMIN_URL:-}" ]; then
   pgdir=$(mktemp -d /tmp/wharf-pg.XXXXXX)
-  WHARF_TEST_PG_URL=$(scripts/pg-test-cluster.sh "$pgdir" $$)
-  export WHARF_TEST_PG_URL
+  TEST_PG_ADMIN_URL=$(scripts/pg-test-cluster.sh "$pgdir" $$)
+  export TEST_PG_ADMIN_URL
 fi
 
 cargo test --locked "$@"

@@ -1,5 +1,5 @@
 //! Spawns Wharf on port 0 with a fresh database: a temp SQLite file, or a new database on
-//! a throwaway PostgreSQL cluster (started once per test binary unless WHARF_TEST_PG_URL
+//! a throwaway PostgreSQL cluster (started once per test binary unless TEST_PG_ADMIN_URL
 //! names one).
 
 use diesel::connection::SimpleConnection;
@@ -49,7 +49,7 @@ pub struct TestApp {
 fn pg_admin_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("WHARF_TEST_PG_URL") {
+        if let Ok(url) = std::env::var("TEST_PG_ADMIN_URL") {
             return url;
         }
         // Lives as long as the test binary; the script's watchdog stops the cluster after.
