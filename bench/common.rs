@@ -5,7 +5,18 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 
-pub const FIELDS: [&str; 10] = ["first_name", "last_name", "email", "age", "salary", "active", "joined", "tier", "city", "notes"];
+pub const FIELDS: [&str; 10] = [
+    "first_name",
+    "last_name",
+    "email",
+    "age",
+    "salary",
+    "active",
+    "joined",
+    "tier",
+    "city",
+    "notes",
+];
 
 /// The typed 10-field sheet the benchmarks fill.
 pub fn blueprint() -> Value {
@@ -27,8 +38,12 @@ pub fn blueprint() -> Value {
     })
 }
 
-const FIRST: [&str; 8] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"];
-const LAST: [&str; 8] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"];
+const FIRST: [&str; 8] = [
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken",
+];
+const LAST: [&str; 8] = [
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson",
+];
 const CITIES: [&str; 6] = ["Lisbon", "Oslo", "Lagos", "Lima", "Osaka", "Perth"];
 const TIERS: [&str; 3] = ["gold", "Silver", "bronze"];
 
@@ -39,7 +54,11 @@ pub fn row(i: usize) -> [String; 10] {
         FIRST[i % 8].to_string(),
         LAST[h % 8].to_string(),
         format!("user{i}@example.com"),
-        if i % 20 == 7 { "n/a".to_string() } else { (18 + h % 60).to_string() },
+        if i % 20 == 7 {
+            "n/a".to_string()
+        } else {
+            (18 + h % 60).to_string()
+        },
         format!("{}.{:02}", 20_000 + h % 90_000, h % 100),
         if h % 2 == 0 { "yes".into() } else { "no".into() },
         format!("20{:02}-{:02}-{:02}", 10 + h % 15, 1 + h % 12, 1 + h % 28),
@@ -54,8 +73,11 @@ pub fn batch_body(start: usize, end: usize) -> Vec<u8> {
     let records: Vec<Value> = (start..end)
         .map(|i| {
             let cells = row(i);
-            let obj: serde_json::Map<String, Value> =
-                FIELDS.iter().zip(cells).map(|(k, v)| (k.to_string(), json!({ "value": v }))).collect();
+            let obj: serde_json::Map<String, Value> = FIELDS
+                .iter()
+                .zip(cells)
+                .map(|(k, v)| (k.to_string(), json!({ "value": v })))
+                .collect();
             Value::Object(obj)
         })
         .collect();

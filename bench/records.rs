@@ -20,7 +20,10 @@ const BATCH: usize = 10_000;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rows: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::Builder::new().prefix("wharf-bench").tempdir()?;
     println!("rows: {rows}, batch: {BATCH}, dir: {}", dir.path().display());
 
@@ -41,7 +44,11 @@ async fn main() -> anyhow::Result<()> {
         .stdin(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| anyhow::anyhow!("sqlite3 is needed for the reference (apt-get install sqlite3): {e}"))?;
-    writeln!(child.stdin.take().expect("stdin"), "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people", csv_path.display())?;
+    writeln!(
+        child.stdin.take().expect("stdin"),
+        "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people",
+        csv_path.display()
+    )?;
     anyhow::ensure!(child.wait()?.success(), "sqlite3 .import failed");
     let import_time = started.elapsed();
     println!("sqlite3 .import: {:.2} s", import_time.as_secs_f64());
@@ -61,22 +68,45 @@ async fn main() -> anyhow::Result<()> {
         let pool = prepare_database(&settings)?;
         let mut conn = pool.get()?;
         let env = environment::find_by_name(&mut conn, "development")?.expect("development");
-        api_key::create(&mut conn, &env.id).map_err(|e| anyhow::anyhow!("{e}"))?.1
+        api_key::create(&mut conn, &env.id)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .1
     };
     let client = reqwest::Client::new();
-    let post = |path: &str, body: serde_json::Value| client.post(format!("{base}{path}")).bearer_auth(&key).json(&body).send();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
     let config: serde_json::Value = post("/space-configs", blueprint()).await?.json().await?;
-    let space: serde_json::Value = post("/spaces", serde_json::json!({"spaceConfigId": config["data"]["id"]})).await?.json().await?;
+    let space: serde_json::Value = post(
+        "/spaces",
+        serde_json::json!({"spaceConfigId": config["data"]["id"]}),
+    )
+    .await?
+    .json()
+    .await?;
     let wbs: serde_json::Value = client
-        .get(format!("{base}/workbooks?spaceId={}", space["data"]["id"].as_str().expect("space id")))
+        .get(format!(
+            "{base}/workbooks?spaceId={}",
+            space["data"]["id"].as_str().expect("space id")
+        ))
         .bearer_auth(&key)
         .send()
         .await?
         .json()
         .await?;
-    let sheet = wbs["data"][0]["sheets"][0]["id"].as_str().expect("sheet id").to_string();
+    let sheet = wbs["data"][0]["sheets"][0]["id"]
+        .as_str()
+        .expect("sheet id")
+        .to_string();
 
-    let bodies: Vec<Vec<u8>> = (0..rows).step_by(BATCH).map(|s| batch_body(s, (s + BATCH).min(rows))).collect();
+    let bodies: Vec<Vec<u8>> = (0..rows)
+        .step_by(BATCH)
+        .map(|s| batch_body(s, (s + BATCH).min(rows)))
+        .collect();
     let started = Instant::now();
     for body in bodies {
         let resp = client
@@ -86,7 +116,11 @@ async fn main() -> anyhow::Result<()> {
             .body(body)
             .send()
             .await?;
-        anyhow::ensure!(resp.status().is_success(), "insert failed: {}", resp.text().await?);
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "insert failed: {}",
+            resp.text().await?
+        );
         resp.bytes().await?;
     }
     let insert_time = started.elapsed();
@@ -100,14 +134,38 @@ async fn main() -> anyhow::Result<()> {
     let last_page = rows.div_ceil(100);
     let error_pages = (rows / 20).div_ceil(100);
     let cases = [
-        ("first page", "pageSize=100&pageNumber=1&includeCounts=true".to_string()),
-        ("last page", format!("pageSize=100&pageNumber={last_page}&includeCounts=true")),
-        ("middle page", format!("pageSize=100&pageNumber={}&includeCounts=true", last_page / 2)),
-        ("errors, first page", "pageSize=100&filter=error&includeCounts=true".to_string()),
-        ("errors, last page", format!("pageSize=100&filter=error&pageNumber={error_pages}&includeCounts=true")),
-        ("sorted by age", "pageSize=100&sortField=age&sortDirection=asc&includeCounts=true".to_string()),
-        ("sorted by city desc", "pageSize=100&sortField=city&sortDirection=desc&includeCounts=true".to_string()),
-        ("search one field", "pageSize=100&searchField=last_name&searchValue=Knuth&includeCounts=true".to_string()),
+        (
+            "first page",
+            "pageSize=100&pageNumber=1&includeCounts=true".to_string(),
+        ),
+        (
+            "last page",
+            format!("pageSize=100&pageNumber={last_page}&includeCounts=true"),
+        ),
+        (
+            "middle page",
+            format!("pageSize=100&pageNumber={}&includeCounts=true", last_page / 2),
+        ),
+        (
+            "errors, first page",
+            "pageSize=100&filter=error&includeCounts=true".to_string(),
+        ),
+        (
+            "errors, last page",
+            format!("pageSize=100&filter=error&pageNumber={error_pages}&includeCounts=true"),
+        ),
+        (
+            "sorted by age",
+            "pageSize=100&sortField=age&sortDirection=asc&includeCounts=true".to_string(),
+        ),
+        (
+            "sorted by city desc",
+            "pageSize=100&sortField=city&sortDirection=desc&includeCounts=true".to_string(),
+        ),
+        (
+            "search one field",
+            "pageSize=100&searchField=last_name&searchValue=Knuth&includeCounts=true".to_string(),
+        ),
     ];
     println!("\n| page (100 records, with counts) | p50 ms | p95 ms |\n| --- | --- | --- |");
     for (name, query) in cases {

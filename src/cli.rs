@@ -159,15 +159,14 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
             println!("{}", u.id);
         }
         Command::Deploy { file, env } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let json: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(j) => j,
                 Err(e) => bail!("{} is not valid JSON: {e}", file.display()),
             };
             let e = env_named(&mut conn, &env)?;
-            let (config, created) =
-                space_config::deploy(&mut conn, &e.id, &json).map_err(model_err)?;
+            let (config, created) = space_config::deploy(&mut conn, &e.id, &json).map_err(model_err)?;
             println!("spaceConfigId: {}", config.id);
             println!("environmentId: {}", e.id);
             eprintln!(

@@ -38,10 +38,8 @@ macro_rules! text_id {
             /// Accepts only IDs of this kind, so a sheet ID never reaches a space query.
             pub fn parse(text: &str) -> Option<Self> {
                 let rest = text.strip_prefix($prefix)?;
-                (!rest.is_empty()
-                    && rest.len() <= 64
-                    && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-                .then(|| $name(text.to_string()))
+                (!rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+                    .then(|| $name(text.to_string()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -125,10 +123,7 @@ impl EventId {
     pub const PREFIX: &'static str = "us_evt_";
 
     pub fn parse(text: &str) -> Option<Self> {
-        text.strip_prefix(Self::PREFIX)?
-            .parse::<i64>()
-            .ok()
-            .map(EventId)
+        text.strip_prefix(Self::PREFIX)?.parse::<i64>().ok().map(EventId)
     }
 }
 

@@ -39,8 +39,7 @@ impl Settings {
 
     /// Same as [`Settings::from_env`] with any lookup, so it can be tested without globals.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let data_dir =
-            PathBuf::from(non_empty(&get, "WHARF_DATA_DIR")?.unwrap_or_else(|| "./data".into()));
+        let data_dir = PathBuf::from(non_empty(&get, "WHARF_DATA_DIR")?.unwrap_or_else(|| "./data".into()));
         let bind_text = non_empty(&get, "WHARF_BIND")?.unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_text.parse().map_err(|_| SettingsError {
             var: "WHARF_BIND",
@@ -133,10 +132,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 

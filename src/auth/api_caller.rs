@@ -33,28 +33,19 @@ impl FromRequest for ApiCaller {
             .and_then(|h| h.to_str().ok())
             .map(str::to_string);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let secret = header
                 .as_deref()
-                .and_then(|h| {
-                    h.strip_prefix("Bearer ")
-                        .or_else(|| h.strip_prefix("bearer "))
-                })
+                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| {
-                    AppError::Unauthorized(
-                        "send an API key as `Authorization: Bearer sk_...`".into(),
-                    )
+                    AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into())
                 })?
                 .to_string();
-            let key = state
-                .db(move |conn| api_key::authenticate(conn, &secret))
-                .await?;
-            let key = key.ok_or_else(|| {
-                AppError::Unauthorized("that API key is unknown or revoked".into())
-            })?;
+            let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
+            let key =
+                key.ok_or_else(|| AppError::Unauthorized("that API key is unknown or revoked".into()))?;
             Ok(ApiCaller {
                 environment_id: key.environment_id,
                 key_id: key.id,

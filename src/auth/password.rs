@@ -1,9 +1,7 @@
 //! Argon2id password hashing. Callers run these off the async threads (they are slow on
 //! purpose).
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
 pub fn hash(password: &str) -> anyhow::Result<String> {
@@ -17,7 +15,8 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 /// Checks a password against a stored hash. With no hash (unknown user) it still spends one
 /// hash, so the answer takes as long either way.
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3j4zZ0m8b6ZlYl3mP2yKq7lVt3kS0p8ImEkR1bZ8m8Q";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3j4zZ0m8b6ZlYl3mP2yKq7lVt3kS0p8ImEkR1bZ8m8Q";
     let target = stored.unwrap_or(DUMMY);
     let Ok(parsed) = PasswordHash::new(target) else {
         return false;

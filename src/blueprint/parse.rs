@@ -32,9 +32,7 @@ pub fn parse_space_config(json: &Value) -> Result<SpaceConfigBlueprint, Vec<Prob
                 }
             }
         }
-        Some(Value::Array(_)) => {
-            p.push("$.workbooks", "a space config needs at least one workbook")
-        }
+        Some(Value::Array(_)) => p.push("$.workbooks", "a space config needs at least one workbook"),
         Some(_) => p.push("$.workbooks", "workbooks must be an array"),
         None => p.push("$.workbooks", "workbooks is required"),
     }
@@ -54,11 +52,7 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
     let labels = obj
         .get("labels")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|l| l.as_str().map(String::from))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
         .unwrap_or_default();
     let actions = obj.get("actions").cloned().unwrap_or(Value::Array(vec![]));
     if !actions.is_array() {
@@ -107,10 +101,7 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
             if !slugs.insert(sheet.slug.clone()) {
                 p.push(
                     &format!("{spath}.slug"),
-                    &format!(
-                        "slug `{}` is used by another sheet of this workbook",
-                        sheet.slug
-                    ),
+                    &format!("slug `{}` is used by another sheet of this workbook", sheet.slug),
                 );
             }
             sheets.push(sheet);
@@ -176,10 +167,7 @@ fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig
                 }
             }
         }
-        Some(Value::Array(_)) => p.push(
-            &format!("{path}.fields"),
-            "a sheet needs at least one field",
-        ),
+        Some(Value::Array(_)) => p.push(&format!("{path}.fields"), "a sheet needs at least one field"),
         Some(_) => p.push(&format!("{path}.fields"), "fields must be an array"),
         None => p.push(&format!("{path}.fields"), "fields is required"),
     }
@@ -256,20 +244,14 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         key,
         label,
         field_type,
-        readonly: obj
-            .get("readonly")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        readonly: obj.get("readonly").and_then(Value::as_bool).unwrap_or(false),
         required: false,
         unique: None,
         computed: false,
     };
     if let Some(constraints) = obj.get("constraints") {
         let Some(items) = constraints.as_array() else {
-            p.push(
-                &format!("{path}.constraints"),
-                "constraints must be an array",
-            );
+            p.push(&format!("{path}.constraints"), "constraints must be an array");
             return Some(field);
         };
         for (i, c) in items.iter().enumerate() {
@@ -343,11 +325,7 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
             alternative_names: o
                 .get("alternativeNames")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|n| n.as_str().map(String::from))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|n| n.as_str().map(String::from)).collect())
                 .unwrap_or_default(),
             value,
         });
@@ -366,19 +344,11 @@ impl Problems {
         });
     }
 
-    fn required_string(
-        &mut self,
-        obj: &Map<String, Value>,
-        path: &str,
-        key: &str,
-    ) -> Option<String> {
+    fn required_string(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
         match obj.get(key) {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(Value::String(_)) => {
-                self.push(
-                    &format!("{path}.{key}"),
-                    &format!("{key} must not be empty"),
-                );
+                self.push(&format!("{path}.{key}"), &format!("{key} must not be empty"));
                 None
             }
             Some(_) => {

@@ -81,11 +81,7 @@ fn non_objects_and_missing_parts_are_explained() {
     assert_eq!(parse_space_config(&json!([])).unwrap_err()[0].path, "$");
     let problems = parse_space_config(&json!({"name": "x"})).unwrap_err();
     assert_eq!(problems[0].path, "$.workbooks");
-    let problems = parse_sheets(
-        &[json!({"name": "S", "fields": [{"key": "a"}]})],
-        "$.sheets",
-    )
-    .unwrap_err();
+    let problems = parse_sheets(&[json!({"name": "S", "fields": [{"key": "a"}]})], "$.sheets").unwrap_err();
     assert_eq!(problems[0].path, "$.sheets[0].fields[0].type");
 }
 

@@ -78,8 +78,7 @@ impl Manager {
 
     /// The SQLite file, if any, so its folder can be created first.
     pub fn sqlite_path(&self) -> Option<&str> {
-        (self.backend == Backend::Sqlite && !self.target.starts_with("file:"))
-            .then_some(&self.target)
+        (self.backend == Backend::Sqlite && !self.target.starts_with("file:")).then_some(&self.target)
     }
 }
 
@@ -93,9 +92,11 @@ impl ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the writer; busy_timeout waits instead of failing.
+                // busy_timeout comes first: switching to WAL takes a lock that other new
+                // connections of the pool may hold for a moment.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;

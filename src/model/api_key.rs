@@ -36,14 +36,8 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// Creates a key and returns it with its secret, which is not stored and cannot be shown again.
-pub fn create(
-    conn: &mut AnyConnection,
-    environment_id: &EnvironmentId,
-) -> ModelResult<(ApiKey, String)> {
-    let secret = format!(
-        "sk_{}",
-        Alphanumeric.sample_string(&mut rand::thread_rng(), 40)
-    );
+pub fn create(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> ModelResult<(ApiKey, String)> {
+    let secret = format!("sk_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 40));
     let id = ApiKeyId::generate();
     diesel::insert_into(api_keys::table)
         .values(NewApiKey {
@@ -80,11 +74,7 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryRe
 }
 
 pub fn revoke(conn: &mut AnyConnection, id: &ApiKeyId) -> QueryResult<usize> {
-    diesel::update(
-        api_keys::table
-            .find(id)
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set(api_keys::revoked_at.eq(now()))
-    .execute(conn)
+    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(now()))
+        .execute(conn)
 }

@@ -109,11 +109,7 @@ pub struct Filter {
     pub page_number: i64,
 }
 
-pub fn list(
-    conn: &mut AnyConnection,
-    environment_id: &EnvironmentId,
-    f: &Filter,
-) -> QueryResult<Vec<Event>> {
+pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter) -> QueryResult<Vec<Event>> {
     let mut q = events::table
         .filter(events::environment_id.eq(environment_id))
         .select(Event::as_select())

@@ -36,6 +36,5 @@ pub fn now() -> NaiveDateTime {
 
 /// Flatfile's timestamp shape: ISO 8601 in UTC.
 pub fn iso(t: &NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

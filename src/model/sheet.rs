@@ -29,9 +29,8 @@ impl Sheet {
     pub fn parsed_config(&self) -> ModelResult<SheetConfig> {
         let json: serde_json::Value = serde_json::from_str(&self.config)
             .map_err(|e| ModelError::Conflict(format!("stored sheet config is unreadable: {e}")))?;
-        blueprint::parse_stored_sheet(&json).map_err(|ps| {
-            ModelError::Invalid(ps.into_iter().map(|p| (p.path, p.message)).collect())
-        })
+        blueprint::parse_stored_sheet(&json)
+            .map_err(|ps| ModelError::Invalid(ps.into_iter().map(|p| (p.path, p.message)).collect()))
     }
 
     pub fn counts(&self) -> Counts {
@@ -105,10 +104,7 @@ pub fn find(
         .optional()
 }
 
-pub fn list_in_workbook(
-    conn: &mut AnyConnection,
-    workbook_id: &WorkbookId,
-) -> QueryResult<Vec<Sheet>> {
+pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> QueryResult<Vec<Sheet>> {
     sheets::table
         .filter(sheets::workbook_id.eq(workbook_id))
         .order(sheets::position.asc())
@@ -141,8 +137,7 @@ pub fn add_counts(conn: &mut AnyConnection, id: &SheetId, delta: &CountDelta) ->
         .set((
             sheets::total_count.eq(sheets::total_count + delta.total),
             sheets::error_count.eq(sheets::error_count + delta.error),
-            sheets::errors_by_field
-                .eq(serde_json::to_string(&by_field).unwrap_or_else(|_| "{}".into())),
+            sheets::errors_by_field.eq(serde_json::to_string(&by_field).unwrap_or_else(|_| "{}".into())),
             sheets::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -230,10 +225,8 @@ pub fn load_context(
         .fields
         .iter()
         .map(|f| match &f.field_type {
-            FieldType::Reference { sheet: slug, key } => configs
-                .iter()
-                .find(|(_, c)| &c.slug == slug)
-                .and_then(|(s, c)| {
+            FieldType::Reference { sheet: slug, key } => {
+                configs.iter().find(|(_, c)| &c.slug == slug).and_then(|(s, c)| {
                     let field_index = c.field_index(key)?;
                     Some(RefTarget {
                         sheet_id: s.id.clone(),
@@ -241,7 +234,8 @@ pub fn load_context(
                         field_index,
                         case_sensitive: key_rule(c, field_index, true).unwrap_or(true),
                     })
-                }),
+                })
+            }
             _ => None,
         })
         .collect();

@@ -63,14 +63,12 @@ pub fn create(
 ) -> ModelResult<Space> {
     conn.transaction::<_, ModelError, _>(|conn| {
         let config = match input.space_config_id {
-            Some(id) => Some(
-                space_config::find(conn, environment_id, id)?.ok_or_else(|| {
-                    ModelError::Invalid(vec![(
-                        "spaceConfigId".into(),
-                        format!("no space config {id} in this environment"),
-                    )])
-                })?,
-            ),
+            Some(id) => Some(space_config::find(conn, environment_id, id)?.ok_or_else(|| {
+                ModelError::Invalid(vec![(
+                    "spaceConfigId".into(),
+                    format!("no space config {id} in this environment"),
+                )])
+            })?),
             None => None,
         };
         let name = input
@@ -105,15 +103,7 @@ pub fn create(
         event::emit(conn, &ctx, "space:created", json!({"name": name}))?;
         if let Some(config) = config {
             for wb in config.parsed()?.workbooks {
-                workbook::create(
-                    conn,
-                    &ctx,
-                    &wb.name,
-                    &wb.labels,
-                    &wb.actions,
-                    &wb.sheets,
-                    "{}",
-                )?;
+                workbook::create(conn, &ctx, &wb.name, &wb.labels, &wb.actions, &wb.sheets, "{}")?;
             }
         }
         find(conn, environment_id, &id)?.ok_or(ModelError::NotFound("space"))

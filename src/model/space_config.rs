@@ -105,10 +105,7 @@ pub fn find(
         .optional()
 }
 
-pub fn list(
-    conn: &mut AnyConnection,
-    environment_id: &EnvironmentId,
-) -> QueryResult<Vec<SpaceConfig>> {
+pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryResult<Vec<SpaceConfig>> {
     space_configs::table
         .filter(space_configs::environment_id.eq(environment_id))
         .order(space_configs::name.asc())

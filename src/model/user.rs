@@ -49,8 +49,7 @@ pub fn create(
     password_hash: &str,
     is_admin: bool,
 ) -> ModelResult<User> {
-    let email =
-        normalize_email(email).map_err(|m| ModelError::Invalid(vec![("email".into(), m)]))?;
+    let email = normalize_email(email).map_err(|m| ModelError::Invalid(vec![("email".into(), m)]))?;
     if find_by_email(conn, &email)?.is_some() {
         return Err(ModelError::Conflict(format!(
             "a user with email {email} already exists"
@@ -68,10 +67,7 @@ pub fn create(
             created_at: now(),
         })
         .execute(conn)?;
-    Ok(users::table
-        .find(&id)
-        .select(User::as_select())
-        .first(conn)?)
+    Ok(users::table.find(&id).select(User::as_select()).first(conn)?)
 }
 
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {

@@ -73,9 +73,7 @@ pub(crate) fn display(value: &Value) -> String {
 fn cast_number(given: &Value) -> Result<Value, String> {
     let text = match given {
         Value::Number(n) => return Ok(Value::Number(n.clone())),
-        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
-            return Err("expected a number".into())
-        }
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
         Value::String(s) => s.trim(),
         Value::Null => unreachable!("empty cells return early"),
     };
@@ -99,9 +97,7 @@ fn strip_grouping(text: &str) -> Option<String> {
         Some(rest) => ("-", rest),
         None => ("", text.strip_prefix('+').unwrap_or(text)),
     };
-    let sep = [',', ' ', '\u{a0}', '_']
-        .into_iter()
-        .find(|c| body.contains(*c));
+    let sep = [',', ' ', '\u{a0}', '_'].into_iter().find(|c| body.contains(*c));
     let Some(sep) = sep else {
         return Some(format!("{sign}{body}"));
     };
@@ -188,9 +184,7 @@ fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String>
         .find(|o| {
             o.value.to_lowercase() == lower
                 || o.label.to_lowercase() == lower
-                || o.alternative_names
-                    .iter()
-                    .any(|n| n.to_lowercase() == lower)
+                || o.alternative_names.iter().any(|n| n.to_lowercase() == lower)
         })
         .map(|o| o.value.clone())
         .ok_or_else(|| {
@@ -222,9 +216,5 @@ pub fn normalize_key(value: &Value, case_sensitive: bool) -> Option<String> {
         return None;
     }
     let text = display(value).trim().to_string();
-    Some(if case_sensitive {
-        text
-    } else {
-        text.to_lowercase()
-    })
+    Some(if case_sensitive { text } else { text.to_lowercase() })
 }

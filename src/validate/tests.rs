@@ -19,9 +19,7 @@ fn cast(field_type: FieldType, given: Value) -> cast::Cell {
 }
 
 fn number() -> FieldType {
-    FieldType::Number {
-        decimal_places: None,
-    }
+    FieldType::Number { decimal_places: None }
 }
 
 #[test]
@@ -112,10 +110,7 @@ fn enums_match_value_label_or_alternative_name() {
     assert_eq!(cast(t.clone(), json!("ENABLED")).value, json!("active"));
     let cell = cast(t, json!("gone"));
     assert_eq!(cell.messages[0].source, Source::InvalidOption);
-    assert_eq!(
-        cell.messages[0].message,
-        "`gone` is not one of: Active, Closed"
-    );
+    assert_eq!(cell.messages[0].message, "`gone` is not one of: Active, Closed");
 }
 
 #[test]
@@ -165,10 +160,7 @@ fn a_record_keeps_raw_input_where_the_typed_value_differs() {
     .into_iter()
     .collect();
     let checked = check_record(&sheet, &input);
-    assert_eq!(
-        checked.vals,
-        vec![json!(1000), Value::Null, json!("someday")]
-    );
+    assert_eq!(checked.vals, vec![json!(1000), Value::Null, json!("someday")]);
     assert_eq!(checked.raw.get(&0), Some(&json!("1,000")));
     assert_eq!(
         checked.raw.get(&2),

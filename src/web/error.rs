@@ -137,8 +137,6 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody {
-            errors: self.items(),
-        })
+        HttpResponse::build(self.status_code()).json(ErrorBody { errors: self.items() })
     }
 }

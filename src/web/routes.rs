@@ -61,11 +61,9 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 
 fn json_error(e: JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     match e {
-        JsonPayloadError::OverflowKnownLength { length, limit } => {
-            AppError::PayloadTooLarge(format!(
-                "the body is {length} bytes; the limit is {limit}; send records in smaller batches"
-            ))
-        }
+        JsonPayloadError::OverflowKnownLength { length, limit } => AppError::PayloadTooLarge(format!(
+            "the body is {length} bytes; the limit is {limit}; send records in smaller batches"
+        )),
         JsonPayloadError::Overflow { limit } => AppError::PayloadTooLarge(format!(
             "the body is over the limit of {limit} bytes; send records in smaller batches"
         )),

@@ -7,10 +7,7 @@ async fn requests_without_a_live_key_are_refused(db: Db) {
     let resp = app.client.get(app.url("/v1/spaces")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert!(body["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Bearer"));
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("Bearer"));
 
     let resp = app
         .client

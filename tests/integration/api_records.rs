@@ -28,9 +28,7 @@ async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
          "joined": {"value": "03/05/2024"}, "tier": {"value": "premium"}, "company": {"value": "ACME"}},
         {"email": {"value": ""}, "age": {"value": "old"}, "tier": {"value": "bronze"}, "company": {"value": "INITECH"}}
     ]);
-    let (status, inserted) = app
-        .post_json(&format!("/sheets/{contacts}/records"), &body)
-        .await;
+    let (status, inserted) = app.post_json(&format!("/sheets/{contacts}/records"), &body).await;
     assert_eq!(status, 200, "{inserted}");
     let good = &inserted["data"]["records"][0];
     assert!(good["id"].as_str().unwrap().starts_with("us_rc_"));
@@ -43,15 +41,8 @@ async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
 
     let bad = &inserted["data"]["records"][1];
     assert_eq!(bad["valid"], false);
-    assert_eq!(
-        cell(bad, "email")["messages"][0]["source"],
-        "required-constraint"
-    );
-    assert_eq!(
-        cell(bad, "age")["value"],
-        "old",
-        "invalid input is kept as typed"
-    );
+    assert_eq!(cell(bad, "email")["messages"][0]["source"], "required-constraint");
+    assert_eq!(cell(bad, "age")["value"], "old", "invalid input is kept as typed");
     assert_eq!(cell(bad, "age")["messages"][0]["type"], "error");
     assert_eq!(cell(bad, "tier")["messages"][0]["source"], "invalid-option");
     assert_eq!(cell(bad, "company")["messages"][0]["source"], "unlinked");
@@ -63,11 +54,7 @@ async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
     let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
     let c = &counts["data"]["counts"];
     assert_eq!(
-        (
-            c["total"].as_i64(),
-            c["valid"].as_i64(),
-            c["error"].as_i64()
-        ),
+        (c["total"].as_i64(), c["valid"].as_i64(), c["error"].as_i64()),
         (Some(2), Some(1), Some(1))
     );
     assert_eq!(c["errorsByField"]["age"], 1);
@@ -152,23 +139,15 @@ async fn reads_page_filter_search_and_sort(db: Db) {
     let (_, p1) = app.get_json(&format!("{path}?pageSize=10")).await;
     assert_eq!(emails(&p1)[0], "user01@x.io");
     assert_eq!(emails(&p1).len(), 10);
-    let (_, p3) = app
-        .get_json(&format!("{path}?pageSize=10&pageNumber=3"))
-        .await;
+    let (_, p3) = app.get_json(&format!("{path}?pageSize=10&pageNumber=3")).await;
     assert_eq!(
         emails(&p3),
-        (21..=25)
-            .map(|i| format!("user{i:02}@x.io"))
-            .collect::<Vec<_>>(),
+        (21..=25).map(|i| format!("user{i:02}@x.io")).collect::<Vec<_>>(),
         "last page in insertion order"
     );
-    let (_, p2) = app
-        .get_json(&format!("{path}?pageSize=10&pageNumber=2"))
-        .await;
+    let (_, p2) = app.get_json(&format!("{path}?pageSize=10&pageNumber=2")).await;
     assert_eq!(emails(&p2)[0], "user11@x.io");
-    let (_, p4) = app
-        .get_json(&format!("{path}?pageSize=10&pageNumber=4"))
-        .await;
+    let (_, p4) = app.get_json(&format!("{path}?pageSize=10&pageNumber=4")).await;
     assert!(emails(&p4).is_empty());
 
     let (_, errors) = app
@@ -187,9 +166,7 @@ async fn reads_page_filter_search_and_sort(db: Db) {
     assert_eq!(errors["data"]["counts"]["errorsByField"]["age"], 5);
     let (_, by_field) = app.get_json(&format!("{path}?filterField=age")).await;
     assert_eq!(emails(&by_field).len(), 5);
-    let (_, valid) = app
-        .get_json(&format!("{path}?filter=valid&pageSize=100"))
-        .await;
+    let (_, valid) = app.get_json(&format!("{path}?filter=valid&pageSize=100")).await;
     assert_eq!(emails(&valid).len(), 20);
 
     let (_, found) = app
@@ -210,9 +187,7 @@ async fn reads_page_filter_search_and_sort(db: Db) {
         "numbers sort as numbers"
     );
     let (_, desc) = app
-        .get_json(&format!(
-            "{path}?sortField=email&sortDirection=desc&pageSize=2"
-        ))
+        .get_json(&format!("{path}?sortField=email&sortDirection=desc&pageSize=2"))
         .await;
     assert_eq!(emails(&desc), vec!["user25@x.io", "user24@x.io"]);
 
@@ -238,10 +213,7 @@ async fn bad_writes_are_refused_whole(db: Db) {
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["key"], "$[1].emial");
     let resp = app
-        .api(
-            reqwest::Method::POST,
-            &format!("/sheets/{contacts}/records"),
-        )
+        .api(reqwest::Method::POST, &format!("/sheets/{contacts}/records"))
         .header("content-type", "application/json")
         .body("[{\"email\": ")
         .send()
@@ -272,10 +244,7 @@ async fn csv_download_escapes_formulas(db: Db) {
     )
     .await;
     let resp = app
-        .api(
-            reqwest::Method::GET,
-            &format!("/sheets/{companies}/download"),
-        )
+        .api(reqwest::Method::GET, &format!("/sheets/{companies}/download"))
         .send()
         .await
         .unwrap();

@@ -10,10 +10,7 @@ async fn a_space_from_a_config_gets_its_workbooks(db: Db) {
     assert_eq!(space["environmentId"], app.env_id.as_str());
     assert_eq!(space["workbooksCount"], 1);
     let (status, wbs) = app
-        .get_json(&format!(
-            "/workbooks?spaceId={}",
-            space["id"].as_str().unwrap()
-        ))
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
         .await;
     assert_eq!(status, 200);
     let wb = &wbs["data"][0];
@@ -51,11 +48,7 @@ async fn an_invalid_blueprint_lists_every_problem_with_its_path(db: Db) {
         ]
     );
     let (_, list) = app.get_json("/space-configs").await;
-    assert_eq!(
-        list["data"].as_array().unwrap().len(),
-        0,
-        "nothing is deployed"
-    );
+    assert_eq!(list["data"].as_array().unwrap().len(), 0, "nothing is deployed");
 }
 
 async fn redeploying_a_slug_updates_it(db: Db) {
@@ -100,9 +93,7 @@ async fn spaces_list_search_update_archive_and_delete(db: Db) {
         .await;
     assert_eq!(status, 422);
 
-    let (status, _) = app
-        .post_json(&format!("/spaces/{id}/archive"), &json!({}))
-        .await;
+    let (status, _) = app.post_json(&format!("/spaces/{id}/archive"), &json!({})).await;
     assert_eq!(status, 200);
     let (_, active) = app.get_json("/spaces").await;
     assert_eq!(active["data"].as_array().unwrap().len(), 2);
@@ -141,10 +132,7 @@ async fn workbooks_are_created_with_sheets_and_checked(db: Db) {
     assert_eq!(err["errors"][0]["key"], "$.sheets[0].fields[0].type");
 
     let (status, renamed) = app
-        .patch_json(
-            &format!("/workbooks/{wb_id}"),
-            &json!({"name": "Orders 2024"}),
-        )
+        .patch_json(&format!("/workbooks/{wb_id}"), &json!({"name": "Orders 2024"}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(renamed["data"]["name"], "Orders 2024");

@@ -2,11 +2,7 @@ use crate::helpers::*;
 use crate::on_both;
 use std::process::{Command, Stdio};
 
-fn wharf(
-    settings: &wharf::settings::Settings,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> (bool, String, String) {
+fn wharf(settings: &wharf::settings::Settings, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
         .args(args)
         .env("DATABASE_URL", &settings.database_url)
@@ -18,12 +14,7 @@ fn wharf(
         .expect("wharf runs");
     if let Some(input) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
@@ -40,9 +31,7 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     assert!(ok);
     assert!(out.trim().starts_with("us_env_"));
     let (_, list, _) = wharf(&settings, &["env", "list"], None);
-    assert!(
-        list.contains("development") && list.contains("production") && list.contains("staging")
-    );
+    assert!(list.contains("development") && list.contains("production") && list.contains("staging"));
     let (ok, _, err) = wharf(&settings, &["env", "create", "staging"], None);
     assert!(!ok);
     assert!(err.contains("already exists"), "{err}");
@@ -86,10 +75,7 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
         &["deploy", file.to_str().unwrap(), "--env", "staging"],
         None,
     );
-    assert!(
-        again.contains(&config_id),
-        "redeploy updates the same config"
-    );
+    assert!(again.contains(&config_id), "redeploy updates the same config");
 
     std::fs::write(&file, "{\"name\": \"x\", \"workbooks\": [{\"name\": \"w\", \"sheets\": [{\"name\": \"s\", \"fields\": [{\"key\": \"a\", \"type\": \"money\"}]}]}]}").unwrap();
     let (ok, _, err) = wharf(
@@ -98,10 +84,7 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
         None,
     );
     assert!(!ok);
-    assert!(
-        err.contains("$.workbooks[0].sheets[0].fields[0].type"),
-        "{err}"
-    );
+    assert!(err.contains("$.workbooks[0].sheets[0].fields[0].type"), "{err}");
     let (ok, _, err) = wharf(
         &settings,
         &["deploy", file.to_str().unwrap(), "--env", "nowhere"],

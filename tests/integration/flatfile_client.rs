@@ -31,10 +31,7 @@ async fn the_flatfile_client_runs_unchanged(db: Db) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        out.status.success(),
-        "Flatfile client suite failed:\n{report}"
-    );
+    assert!(out.status.success(), "Flatfile client suite failed:\n{report}");
     assert!(
         report.contains("pass 3"),
         "expected three passing client tests:\n{report}"

@@ -58,23 +58,18 @@ fn pg_admin_url() -> &'static str {
             .tempdir()
             .expect("temp dir")
             .keep();
-        let out = std::process::Command::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/pg-test-cluster.sh"
-        ))
-        .arg(&dir)
-        .arg(std::process::id().to_string())
-        .output()
-        .expect("running scripts/pg-test-cluster.sh");
+        let out =
+            std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster.sh"))
+                .arg(&dir)
+                .arg(std::process::id().to_string())
+                .output()
+                .expect("running scripts/pg-test-cluster.sh");
         assert!(
             out.status.success(),
             "starting PostgreSQL failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout)
-            .expect("utf8")
-            .trim()
-            .to_string()
+        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
     })
 }
 
@@ -85,10 +80,7 @@ pub fn fresh_pg_database() -> String {
     let mut conn = PgConnection::establish(admin).expect("connecting to the test cluster");
     conn.batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create database");
-    format!(
-        "{}/{name}",
-        admin.rsplit_once('/').expect("url has a database").0
-    )
+    format!("{}/{name}", admin.rsplit_once('/').expect("url has a database").0)
 }
 
 fn uuid_like() -> String {
@@ -160,11 +152,7 @@ impl TestApp {
         send(self.api(reqwest::Method::GET, path)).await
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         send(self.api(reqwest::Method::POST, path).json(body)).await
     }
 
@@ -172,11 +160,7 @@ impl TestApp {
         send(self.api(reqwest::Method::PUT, path).json(body)).await
     }
 
-    pub async fn patch_json(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
+    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         send(self.api(reqwest::Method::PATCH, path).json(body)).await
     }
 
@@ -186,12 +170,9 @@ impl TestApp {
 
     /// Deploys the contacts blueprint and creates a space from it; returns the space JSON.
     pub async fn space_from_blueprint(&self) -> serde_json::Value {
-        let (status, config) = self
-            .post_json("/space-configs", &contacts_blueprint())
-            .await;
+        let (status, config) = self.post_json("/space-configs", &contacts_blueprint()).await;
         assert_eq!(status, 200, "{config}");
-        let body =
-            serde_json::json!({"name": "Acme onboarding", "spaceConfigId": config["data"]["id"]});
+        let body = serde_json::json!({"name": "Acme onboarding", "spaceConfigId": config["data"]["id"]});
         let (status, space) = self.post_json("/spaces", &body).await;
         assert_eq!(status, 200, "{space}");
         space["data"].clone()
@@ -200,16 +181,10 @@ impl TestApp {
     /// The id of the sheet with `slug` in the space's first workbook.
     pub async fn sheet_id(&self, space: &serde_json::Value, slug: &str) -> String {
         let (_, wbs) = self
-            .get_json(&format!(
-                "/workbooks?spaceId={}",
-                space["id"].as_str().unwrap()
-            ))
+            .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
             .await;
         let sheets = wbs["data"][0]["sheets"].as_array().expect("sheets").clone();
-        let sheet = sheets
-            .iter()
-            .find(|s| s["slug"] == slug)
-            .expect("sheet by slug");
+        let sheet = sheets.iter().find(|s| s["slug"] == slug).expect("sheet by slug");
         sheet["id"].as_str().unwrap().to_string()
     }
 }

@@ -71,22 +71,14 @@ pub fn of_records(
             cell_keys::table
                 .filter(cell_keys::sheet_id.eq(sheet_id))
                 .filter(cell_keys::record_id.eq_any(chunk))
-                .select((
-                    cell_keys::record_id,
-                    cell_keys::field_index,
-                    cell_keys::norm,
-                ))
+                .select((cell_keys::record_id, cell_keys::field_index, cell_keys::norm))
                 .load::<(i64, i32, String)>(conn)?,
         );
     }
     Ok(out)
 }
 
-pub fn delete_of_records(
-    conn: &mut AnyConnection,
-    sheet_id: &SheetId,
-    ids: &[i64],
-) -> QueryResult<()> {
+pub fn delete_of_records(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<()> {
     for chunk in ids.chunks(CHUNK) {
         diesel::delete(
             cell_keys::table

@@ -11,9 +11,9 @@ pub use write::{delete, insert, update, RecordUpdate};
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;
 use crate::ids::{RecordId, SheetId};
-use crate::validate::{Checked, Message, MessageType};
+use crate::validate::{Checked, Message};
 use diesel::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -45,37 +45,12 @@ impl RecordRow {
         }
     }
 
-    /// Flatfile's record shape: `{id, values: {key: {value, valid, messages}}, valid, metadata}`.
-    pub fn to_api(&self, config: &SheetConfig) -> Value {
-        let checked = self.checked();
-        let mut values = Map::new();
-        for (i, field) in config.fields.iter().enumerate() {
-            let messages = checked.messages.get(&i).cloned().unwrap_or_default();
-            let valid = !messages.iter().any(|m| m.kind == MessageType::Error);
-            let mut cell = json!({
-                "value": checked.vals.get(i).cloned().unwrap_or(Value::Null),
-                "valid": valid,
-                "messages": messages,
-                "updatedAt": Value::Null,
-            });
-            if let Some(raw) = checked.raw.get(&i) {
-                cell["raw"] = raw.clone();
-            }
-            values.insert(field.key.clone(), cell);
-        }
-        let metadata = self
-            .metadata
-            .as_deref()
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or(json!({}));
-        json!({
-            "id": self.record_id(),
-            "values": values,
-            "valid": self.valid,
-            "messages": [],
-            "metadata": metadata,
-            "versionId": format!("us_vr_{}", self.version),
-        })
+    /// The sparse raw input and messages, by field index.
+    pub fn sparse(&self) -> (BTreeMap<usize, Value>, BTreeMap<usize, Vec<Message>>) {
+        (
+            decode_sparse(self.raw.as_deref()),
+            decode_sparse(self.messages.as_deref()),
+        )
     }
 
     /// What a person typed for each field: the raw input where kept, else the value.

@@ -32,11 +32,7 @@ pub struct RecordQuery {
     pub page_number: i64,
 }
 
-pub fn query(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    q: &RecordQuery,
-) -> QueryResult<Vec<RecordRow>> {
+pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> QueryResult<Vec<RecordRow>> {
     let backend = backend_of(conn);
     if let Some((field, _)) = q.sort {
         ensure_sort_index(conn, field)?;
@@ -77,17 +73,13 @@ pub fn query(
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", term.replace(['%', '_'], ""));
         stmt = match (q.search_field, backend) {
-            (Some(i), Backend::Sqlite) => stmt.filter(
-                sql::<Bool>(&format!("json_extract(vals, '$[{i}]') LIKE "))
-                    .bind::<Text, _>(pattern),
-            ),
-            (Some(i), Backend::Postgres) => stmt.filter(
-                sql::<Bool>(&format!("((vals::jsonb)->>{i}) ILIKE ")).bind::<Text, _>(pattern),
-            ),
-            (None, Backend::Sqlite) => stmt.filter(records::vals.like(pattern)),
-            (None, Backend::Postgres) => {
-                stmt.filter(sql::<Bool>("vals ILIKE ").bind::<Text, _>(pattern))
+            (Some(i), Backend::Sqlite) => stmt
+                .filter(sql::<Bool>(&format!("json_extract(vals, '$[{i}]') LIKE ")).bind::<Text, _>(pattern)),
+            (Some(i), Backend::Postgres) => {
+                stmt.filter(sql::<Bool>(&format!("((vals::jsonb)->>{i}) ILIKE ")).bind::<Text, _>(pattern))
             }
+            (None, Backend::Sqlite) => stmt.filter(records::vals.like(pattern)),
+            (None, Backend::Postgres) => stmt.filter(sql::<Bool>("vals ILIKE ").bind::<Text, _>(pattern)),
         };
     }
     let descending = q.sort.is_some_and(|(_, d)| d) != reverse;

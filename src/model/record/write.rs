@@ -2,7 +2,7 @@
 //! counts and the event, all in one transaction per call.
 
 use super::keys::{self, norm_for, NewKey};
-use super::{encode, error_keys, RecordRow};
+use super::{encode, error_keys, Encoded, RecordRow};
 use crate::db::schema::records;
 use crate::db::AnyConnection;
 use crate::ids::{RecordId, SheetId};
@@ -10,9 +10,7 @@ use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{space, ModelError, ModelResult};
 use crate::on_backend;
-use crate::validate::{
-    check_record, reference_message, unique_message, Checked, MessageType, Source,
-};
+use crate::validate::{check_record, reference_message, unique_message, Checked, MessageType, Source};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,39 +22,55 @@ const INSERT_CHUNK: usize = 2000;
 #[diesel(table_name = records)]
 struct NewRecord<'a> {
     sheet_id: &'a SheetId,
-    vals: String,
-    raw: Option<String>,
-    messages: Option<String>,
+    vals: &'a str,
+    raw: Option<&'a str>,
+    messages: Option<&'a str>,
     valid: bool,
-    error_fields: Option<String>,
-    metadata: Option<String>,
+    error_fields: Option<&'a str>,
 }
 
 /// Inserts records given as `{field key: input value}`, in order; returns them as stored.
 pub fn insert(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
-    inputs: &[(BTreeMap<String, Value>, Option<Value>)],
+    inputs: &[BTreeMap<String, Value>],
     actor: &str,
 ) -> ModelResult<Vec<RecordRow>> {
     let mut checked: Vec<Checked> = inputs
         .iter()
-        .map(|(input, _)| check_record(&ctx.config, input))
+        .map(|input| check_record(&ctx.config, input))
         .collect();
     conn.transaction::<_, ModelError, _>(|conn| {
         check_references(conn, ctx, &mut checked)?;
-        let ids = insert_rows(conn, ctx, &checked, inputs)?;
+        let mut encoded: Vec<Encoded> = checked.iter().map(encode).collect();
+        let ids = insert_rows(conn, ctx, &encoded)?;
         keys::insert(conn, &keys_of(ctx, &ids, &checked))?;
         let mut delta = CountDelta::default();
         let changed = settle_unique(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)?;
         for k in changed {
             write_row(conn, ids[k], &checked[k], false)?;
+            encoded[k] = encode(&checked[k]);
         }
         for rec in &checked {
             delta.add(1, rec.valid(), error_keys(&ctx.config, rec));
         }
         finish(conn, ctx, actor, "records:created", ids.len(), &delta)?;
-        Ok(load(conn, &ctx.sheet.id, &ids)?)
+        // The rows as stored, built here rather than read back.
+        Ok(ids
+            .iter()
+            .zip(encoded)
+            .map(|(id, e)| RecordRow {
+                id: *id,
+                sheet_id: ctx.sheet.id.clone(),
+                vals: e.vals,
+                raw: e.raw,
+                messages: e.messages,
+                valid: e.valid,
+                error_fields: e.error_fields,
+                metadata: None,
+                version: 1,
+            })
+            .collect())
     })
 }
 
@@ -165,10 +179,7 @@ fn finish(
     Ok(())
 }
 
-fn workbook_env(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-) -> QueryResult<crate::ids::EnvironmentId> {
+fn workbook_env(conn: &mut AnyConnection, ctx: &SheetContext) -> QueryResult<crate::ids::EnvironmentId> {
     use crate::db::schema::workbooks;
     workbooks::table
         .find(&ctx.sheet.workbook_id)
@@ -176,27 +187,17 @@ fn workbook_env(
         .first(conn)
 }
 
-fn insert_rows(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    checked: &[Checked],
-    inputs: &[(BTreeMap<String, Value>, Option<Value>)],
-) -> QueryResult<Vec<i64>> {
-    let mut ids = Vec::with_capacity(checked.len());
-    let rows: Vec<NewRecord> = checked
+fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(encoded.len());
+    let rows: Vec<NewRecord> = encoded
         .iter()
-        .zip(inputs)
-        .map(|(c, (_, meta))| {
-            let e = encode(c);
-            NewRecord {
-                sheet_id: &ctx.sheet.id,
-                vals: e.vals,
-                raw: e.raw,
-                messages: e.messages,
-                valid: e.valid,
-                error_fields: e.error_fields,
-                metadata: meta.as_ref().map(Value::to_string),
-            }
+        .map(|e| NewRecord {
+            sheet_id: &ctx.sheet.id,
+            vals: &e.vals,
+            raw: e.raw.as_deref(),
+            messages: e.messages.as_deref(),
+            valid: e.valid,
+            error_fields: e.error_fields.as_deref(),
         })
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
@@ -206,12 +207,7 @@ fn insert_rows(
     Ok(ids)
 }
 
-fn write_row(
-    conn: &mut AnyConnection,
-    id: i64,
-    checked: &Checked,
-    bump_version: bool,
-) -> QueryResult<()> {
+fn write_row(conn: &mut AnyConnection, id: i64, checked: &Checked, bump_version: bool) -> QueryResult<()> {
     let e = encode(checked);
     let target = records::table.find(id);
     let cols = (
@@ -231,11 +227,7 @@ fn write_row(
     Ok(())
 }
 
-pub(super) fn load(
-    conn: &mut AnyConnection,
-    sheet_id: &SheetId,
-    ids: &[i64],
-) -> QueryResult<Vec<RecordRow>> {
+pub(super) fn load(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<Vec<RecordRow>> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(INSERT_CHUNK) {
         rows.extend(
@@ -308,8 +300,7 @@ fn check_references(
         for rec in checked.iter_mut() {
             if let Some(n) = norm(rec) {
                 let missing = !found.contains_key(&n);
-                let message =
-                    missing.then(|| reference_message(field, &rec.vals[i], &target.sheet_name));
+                let message = missing.then(|| reference_message(field, &rec.vals[i], &target.sheet_name));
                 rec.set_constraint(i, Source::Unlinked, message);
             }
         }
@@ -333,19 +324,13 @@ fn settle_unique(
     let written: HashSet<i64> = ids.iter().copied().collect();
     for (fi, field) in ctx.config.fields.iter().enumerate() {
         let Some(unique) = field.unique else { continue };
-        let norm_of =
-            |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
+        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
         let mut norms: HashSet<String> = checked.iter().filter_map(norm_of).collect();
         norms.extend(old_norms.get(&fi).cloned().unwrap_or_default());
         if norms.is_empty() {
             continue;
         }
-        let holders = keys::holders(
-            conn,
-            &ctx.sheet.id,
-            fi,
-            &norms.into_iter().collect::<Vec<_>>(),
-        )?;
+        let holders = keys::holders(conn, &ctx.sheet.id, fi, &norms.into_iter().collect::<Vec<_>>())?;
         for (k, rec) in checked.iter_mut().enumerate() {
             let dup = norm_of(rec)
                 .and_then(|n| holders.get(&n))
@@ -359,11 +344,7 @@ fn settle_unique(
         // Another record's status changes only when it is the one holder outside this write.
         let mut others: Vec<(i64, bool)> = Vec::new();
         for ids in holders.values() {
-            let outside: Vec<i64> = ids
-                .iter()
-                .copied()
-                .filter(|id| !written.contains(id))
-                .collect();
+            let outside: Vec<i64> = ids.iter().copied().filter(|id| !written.contains(id)).collect();
             if outside.len() == 1 {
                 others.push((outside[0], ids.len() > 1));
             }

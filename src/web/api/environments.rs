@@ -47,8 +47,7 @@ pub async fn list(
         .take(size as usize)
         .map(environment_json)
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({"data": page, "pagination": super::pagination(total, size, number)})))
+    Ok(HttpResponse::Ok().json(json!({"data": page, "pagination": super::pagination(total, size, number)})))
 }
 
 #[derive(Deserialize)]

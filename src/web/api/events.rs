@@ -53,9 +53,7 @@ pub async fn list(
         .map(|s| {
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| d.naive_utc())
-                .map_err(|_| {
-                    AppError::bad_request("since", format!("`{s}` is not an ISO 8601 timestamp"))
-                })
+                .map_err(|_| AppError::bad_request("since", format!("`{s}` is not an ISO 8601 timestamp")))
         })
         .transpose()?;
     let filter = Filter {
@@ -71,9 +69,7 @@ pub async fn list(
         page_number: number,
     };
     let env = caller.environment_id.clone();
-    let events = state
-        .db(move |conn| event::list(conn, &env, &filter))
-        .await?;
+    let events = state.db(move |conn| event::list(conn, &env, &filter)).await?;
     Ok(ok(events.iter().map(event_json).collect::<Vec<_>>()))
 }
 

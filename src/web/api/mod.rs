@@ -3,6 +3,7 @@
 pub mod environments;
 pub mod events;
 pub mod health;
+pub mod record_view;
 pub mod records;
 pub mod sheets;
 pub mod space_configs;
@@ -25,11 +26,7 @@ pub fn success() -> HttpResponse {
 }
 
 /// An ID from the path; one of the wrong kind or shape names nothing, so it is a 404.
-pub fn path_id<T>(
-    text: &str,
-    parse: fn(&str) -> Option<T>,
-    what: &'static str,
-) -> Result<T, AppError> {
+pub fn path_id<T>(text: &str, parse: fn(&str) -> Option<T>, what: &'static str) -> Result<T, AppError> {
     parse(text).ok_or(AppError::NotFound(what))
 }
 
@@ -54,10 +51,7 @@ pub fn paging(
     }
     let number = number.unwrap_or(1);
     if number < 1 {
-        return Err(AppError::bad_request(
-            "pageNumber",
-            "pageNumber starts at 1",
-        ));
+        return Err(AppError::bad_request("pageNumber", "pageNumber starts at 1"));
     }
     Ok((size, number))
 }

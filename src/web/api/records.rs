@@ -1,6 +1,8 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
-use super::{ok, path_id, success};
+use super::path_id;
+use super::record_view::{CellInput, RecordsEnvelope};
+use super::success;
 use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::blueprint::SheetConfig;
@@ -10,22 +12,16 @@ use crate::model::sheet::{self, SheetContext};
 use crate::web::error::{AppError, ErrorItem};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Most records one request may read or write.
 const MAX_BATCH: usize = 50_000;
 
-async fn context(
-    state: &AppState,
-    caller: &ApiCaller,
-    raw_id: &str,
-) -> Result<SheetContext, AppError> {
+async fn context(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<SheetContext, AppError> {
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
-    state
-        .db(move |conn| sheet::load_context(conn, &env, &id))
-        .await
+    state.db(move |conn| sheet::load_context(conn, &env, &id)).await
 }
 
 fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, AppError> {
@@ -35,10 +31,7 @@ fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, Ap
 }
 
 /// Reads Flatfile's record query parameters (`ids` may repeat).
-fn parse_query(
-    config: &SheetConfig,
-    params: &[(String, String)],
-) -> Result<(RecordQuery, bool), AppError> {
+fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), AppError> {
     let mut q = RecordQuery {
         page_size: 10_000,
         page_number: 1,
@@ -86,9 +79,8 @@ fn parse_query(
             }
             "includeCounts" => include_counts = v == "true",
             "ids" => {
-                let id = RecordId::parse(v).ok_or_else(|| {
-                    AppError::bad_request("ids", format!("`{v}` is not a record id"))
-                })?;
+                let id = RecordId::parse(v)
+                    .ok_or_else(|| AppError::bad_request("ids", format!("`{v}` is not a record id")))?;
                 q.ids.get_or_insert_with(Vec::new).push(id.0);
             }
             _ => {}
@@ -101,10 +93,7 @@ fn parse_query(
         ));
     }
     if q.page_number < 1 {
-        return Err(AppError::bad_request(
-            "pageNumber",
-            "pageNumber starts at 1",
-        ));
+        return Err(AppError::bad_request("pageNumber", "pageNumber starts at 1"));
     }
     q.sort = sort_field.map(|f| (f, descending));
     Ok((q, include_counts))
@@ -121,28 +110,17 @@ pub async fn list(
     let counts = ctx.sheet.counts();
     let config = ctx.config.clone();
     let rows = state.db(move |conn| record::query(conn, &ctx, &q)).await?;
-    let records: Vec<Value> = rows.iter().map(|r| r.to_api(&config)).collect();
-    let mut data = json!({"success": true, "records": records});
+    let mut envelope = RecordsEnvelope::new(&rows, &config);
     if include_counts {
-        data["counts"] = json!(counts);
+        envelope.data.counts = Some(counts);
     }
-    Ok(ok(data))
-}
-
-/// A cell in a request: Flatfile's `{value: ...}`, or a bare value.
-fn cell_input(v: Value) -> Value {
-    match v {
-        Value::Object(mut obj) if obj.contains_key("value") => {
-            obj.remove("value").unwrap_or(Value::Null)
-        }
-        other => other,
-    }
+    Ok(envelope.respond())
 }
 
 /// Turns `{key: cell}` into inputs, refusing keys the sheet does not have.
 fn inputs(
     config: &SheetConfig,
-    values: Map<String, Value>,
+    values: BTreeMap<String, CellInput>,
     path: &str,
     problems: &mut Vec<ErrorItem>,
 ) -> BTreeMap<String, Value> {
@@ -155,7 +133,7 @@ fn inputs(
             });
             continue;
         }
-        out.insert(key, cell_input(v));
+        out.insert(key, v.0);
     }
     out
 }
@@ -173,25 +151,16 @@ pub async fn insert(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<Vec<Map<String, Value>>>,
+    body: web::Json<Vec<BTreeMap<String, CellInput>>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let body = body.into_inner();
     check_batch(body.len())?;
     let mut problems = Vec::new();
-    let rows: Vec<(BTreeMap<String, Value>, Option<Value>)> = body
+    let rows: Vec<BTreeMap<String, Value>> = body
         .into_iter()
         .enumerate()
-        .map(|(i, mut values)| {
-            // A `metadata` key alongside the fields is the record's metadata, as in Flatfile.
-            let metadata = values
-                .remove("metadata")
-                .filter(|_| ctx.config.field_index("metadata").is_none());
-            (
-                inputs(&ctx.config, values, &format!("$[{i}]"), &mut problems),
-                metadata,
-            )
-        })
+        .map(|(i, values)| inputs(&ctx.config, values, &format!("$[{i}]"), &mut problems))
         .collect();
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems));
@@ -201,15 +170,14 @@ pub async fn insert(
     let stored = state
         .db(move |conn| record::insert(conn, &ctx, &rows, &actor))
         .await?;
-    let records: Vec<Value> = stored.iter().map(|r| r.to_api(&config)).collect();
-    Ok(ok(json!({"success": true, "records": records})))
+    Ok(RecordsEnvelope::new(&stored, &config).respond())
 }
 
 #[derive(Deserialize)]
 pub struct UpdateItem {
     id: String,
     #[serde(default)]
-    values: Map<String, Value>,
+    values: BTreeMap<String, CellInput>,
     metadata: Option<Value>,
 }
 
@@ -232,12 +200,7 @@ pub async fn update(
             });
             continue;
         };
-        let values = inputs(
-            &ctx.config,
-            item.values,
-            &format!("$[{i}].values"),
-            &mut problems,
-        );
+        let values = inputs(&ctx.config, item.values, &format!("$[{i}].values"), &mut problems);
         updates.push(RecordUpdate {
             id,
             values,
@@ -253,10 +216,9 @@ pub async fn update(
         .db(move |conn| record::update(conn, &ctx, &updates, &actor))
         .await?;
     let version = stored.iter().map(|r| r.version).max().unwrap_or(0);
-    let records: Vec<Value> = stored.iter().map(|r| r.to_api(&config)).collect();
-    Ok(ok(
-        json!({"success": true, "versionId": format!("us_vr_{version}"), "records": records}),
-    ))
+    let mut envelope = RecordsEnvelope::new(&stored, &config);
+    envelope.data.version_id = Some(format!("us_vr_{version}"));
+    Ok(envelope.respond())
 }
 
 pub async fn delete(
@@ -270,9 +232,8 @@ pub async fn delete(
     for (k, v) in params.iter().filter(|(k, _)| k == "ids") {
         for part in v.split(',').filter(|p| !p.is_empty()) {
             ids.push(
-                RecordId::parse(part).ok_or_else(|| {
-                    AppError::bad_request(k, format!("`{part}` is not a record id"))
-                })?,
+                RecordId::parse(part)
+                    .ok_or_else(|| AppError::bad_request(k, format!("`{part}` is not a record id")))?,
             );
         }
     }

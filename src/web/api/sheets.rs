@@ -89,8 +89,7 @@ pub async fn delete(
     state
         .db(move |conn| {
             conn.transaction(|conn| {
-                let (s, space_id) =
-                    sheet::find(conn, &env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
+                let (s, space_id) = sheet::find(conn, &env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
                 sheet::delete(conn, &s.id)?;
                 let ctx = Context::new(&env, &actor)
                     .space(&space_id)
@@ -142,9 +141,8 @@ pub async fn download(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -161,9 +159,7 @@ fn csv_rows(config: &SheetConfig, rows: Option<&[record::RecordRow]>) -> Vec<u8>
         None => w.write_record(config.fields.iter().map(|f| safe_cell(f.display_name()))),
         Some(rows) => rows.iter().try_for_each(|r| {
             let checked = r.checked();
-            w.write_record(
-                (0..config.fields.len()).map(|i| safe_cell(&cell_text(checked.vals.get(i)))),
-            )
+            w.write_record((0..config.fields.len()).map(|i| safe_cell(&cell_text(checked.vals.get(i)))))
         }),
     };
     if let Err(e) = result {

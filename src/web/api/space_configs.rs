@@ -27,10 +27,7 @@ pub async fn list(caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpR
     let configs = state
         .db(move |conn| space_config::list(conn, &caller.environment_id))
         .await?;
-    Ok(ok(configs
-        .iter()
-        .map(space_config_json)
-        .collect::<Vec<_>>()))
+    Ok(ok(configs.iter().map(space_config_json).collect::<Vec<_>>()))
 }
 
 pub async fn get(
@@ -54,9 +51,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let (config, _) = state
-        .db(move |conn| {
-            space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from)
-        })
+        .db(move |conn| space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from))
         .await?;
     Ok(ok(space_config_json(&config)))
 }

@@ -42,9 +42,7 @@ async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Spac
 
 async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
     let sid = s.id.clone();
-    let wbs = state
-        .db(move |conn| workbook::list_in_space(conn, &sid))
-        .await?;
+    let wbs = state.db(move |conn| workbook::list_in_space(conn, &sid)).await?;
     let ids: Vec<String> = wbs.into_iter().map(|w| w.id.0).collect();
     Ok(ok(space_json(&s, &ids)))
 }
@@ -52,9 +50,7 @@ async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
 /// An `environmentId` that names another environment is not found, not forbidden.
 fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
     match given {
-        Some(text)
-            if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id =>
-        {
+        Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
             Err(AppError::NotFound("environment"))
         }
         _ => Ok(()),
@@ -100,8 +96,7 @@ pub async fn list(
             Ok::<_, diesel::result::Error>((out, total))
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"data": items, "pagination": pagination(total, size, number)})))
+    Ok(HttpResponse::Ok().json(json!({"data": items, "pagination": pagination(total, size, number)})))
 }
 
 #[derive(Deserialize)]
@@ -231,8 +226,6 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    state
-        .db(move |conn| space::delete(conn, &s, &actor))
-        .await?;
+    state.db(move |conn| space::delete(conn, &s, &actor)).await?;
     Ok(success())
 }

@@ -176,8 +176,6 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    state
-        .db(move |conn| workbook::delete(conn, &w, &actor))
-        .await?;
+    state.db(move |conn| workbook::delete(conn, &w, &actor)).await?;
     Ok(success())
 }

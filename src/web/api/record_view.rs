@@ -1,0 +1,182 @@
+//! Records on the wire, in Flatfile's shape, written straight from the stored columns
+//! (values are copied as raw JSON, never rebuilt as trees): a 10,000-record answer is
+//! most of an insert's cost otherwise.
+
+use crate::blueprint::SheetConfig;
+use crate::model::record::RecordRow;
+use crate::model::sheet::Counts;
+use crate::validate::{Message, MessageType};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub struct RecordView<'a> {
+    pub row: &'a RecordRow,
+    pub config: &'a SheetConfig,
+}
+
+#[derive(Serialize)]
+struct CellView<'a> {
+    value: &'a RawValue,
+    valid: bool,
+    messages: &'a [Message],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<&'a Value>,
+}
+
+struct ValuesView<'a> {
+    config: &'a SheetConfig,
+    vals: &'a [&'a RawValue],
+    raw: &'a BTreeMap<usize, Value>,
+    messages: &'a BTreeMap<usize, Vec<Message>>,
+}
+
+const NULL: &str = "null";
+
+impl Serialize for ValuesView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let null: &RawValue = serde_json::from_str(NULL).map_err(serde::ser::Error::custom)?;
+        let mut map = s.serialize_map(Some(self.config.fields.len()))?;
+        for (i, field) in self.config.fields.iter().enumerate() {
+            let messages = self.messages.get(&i).map(Vec::as_slice).unwrap_or_default();
+            let cell = CellView {
+                value: self.vals.get(i).copied().unwrap_or(null),
+                valid: !messages.iter().any(|m| m.kind == MessageType::Error),
+                messages,
+                raw: self.raw.get(&i),
+            };
+            map.serialize_entry(&field.key, &cell)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RecordView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let vals: Vec<&RawValue> = serde_json::from_str(&self.row.vals).unwrap_or_default();
+        let (raw, messages) = self.row.sparse();
+        let metadata: Option<&RawValue> = self
+            .row
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok());
+        let mut map = s.serialize_map(Some(6))?;
+        map.serialize_entry("id", &self.row.record_id())?;
+        map.serialize_entry(
+            "values",
+            &ValuesView {
+                config: self.config,
+                vals: &vals,
+                raw: &raw,
+                messages: &messages,
+            },
+        )?;
+        map.serialize_entry("valid", &self.row.valid)?;
+        map.serialize_entry("messages", &[] as &[Message])?;
+        match metadata {
+            Some(m) => map.serialize_entry("metadata", m)?,
+            None => map.serialize_entry("metadata", &serde_json::Map::new())?,
+        }
+        map.serialize_entry("versionId", &format!("us_vr_{}", self.row.version))?;
+        map.end()
+    }
+}
+
+/// `{"data": {"success": true, "records": [...], "counts"?, "versionId"?}}`.
+#[derive(Serialize)]
+pub struct RecordsEnvelope<'a> {
+    pub data: RecordsData<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordsData<'a> {
+    pub success: bool,
+    pub records: Vec<RecordView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+impl<'a> RecordsEnvelope<'a> {
+    pub fn new(rows: &'a [RecordRow], config: &'a SheetConfig) -> Self {
+        RecordsEnvelope {
+            data: RecordsData {
+                success: true,
+                records: rows.iter().map(|row| RecordView { row, config }).collect(),
+                counts: None,
+                version_id: None,
+            },
+        }
+    }
+
+    pub fn respond(&self) -> actix_web::HttpResponse {
+        match serde_json::to_vec(self) {
+            Ok(body) => actix_web::HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body),
+            Err(e) => {
+                actix_web::ResponseError::error_response(&crate::web::error::AppError::Internal(e.into()))
+            }
+        }
+    }
+}
+
+/// A cell in a request: Flatfile's `{"value": ...}` or a bare value; read without building
+/// a map for the wrapper.
+pub struct CellInput(pub Value);
+
+impl<'de> Deserialize<'de> for CellInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CellInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a cell: {\"value\": ...} or a plain value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CellInput, A::Error> {
+                let mut value = Value::Null;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "value" {
+                        value = map.next_value()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(CellInput(value))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<CellInput, E> {
+                Ok(CellInput(Value::String(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<CellInput, E> {
+                Ok(CellInput(Value::String(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<CellInput, E> {
+                Ok(CellInput(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<CellInput, E> {
+                Ok(CellInput(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<CellInput, E> {
+                Ok(CellInput(Value::from(v)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<CellInput, E> {
+                Ok(CellInput(Value::Bool(v)))
+            }
+            fn visit_unit<E>(self) -> Result<CellInput, E> {
+                Ok(CellInput(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<CellInput, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element::<Value>()? {
+                    items.push(v);
+                }
+                Ok(CellInput(Value::Array(items)))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
