@@ -18,6 +18,10 @@ use wharf::settings::Settings;
 
 const BATCH: usize = 10_000;
 
+// The same allocator as the `wharf` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let rows: usize = std::env::var("BENCH_ROWS")

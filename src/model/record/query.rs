@@ -62,7 +62,8 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     stmt = match q.filter {
         Filter::All => stmt,
         Filter::Valid => stmt.filter(records::valid.eq(true)),
-        Filter::Error => stmt.filter(records::valid.eq(false)),
+        // Literal, not a bound parameter, so the planner can use the partial index.
+        Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
     };
     if let Some(field) = q.filter_field {
         stmt = stmt.filter(records::error_fields.like(format!("%,{field},%")));

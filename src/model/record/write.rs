@@ -36,10 +36,7 @@ pub fn insert(
     inputs: &[BTreeMap<String, Value>],
     actor: &str,
 ) -> ModelResult<Vec<RecordRow>> {
-    let mut checked: Vec<Checked> = inputs
-        .iter()
-        .map(|input| check_record(&ctx.config, input))
-        .collect();
+    let mut checked = check_all(ctx, inputs);
     conn.transaction::<_, ModelError, _>(|conn| {
         check_references(conn, ctx, &mut checked)?;
         let mut encoded: Vec<Encoded> = checked.iter().map(encode).collect();
@@ -158,6 +155,23 @@ pub fn delete(
         settle_unique(conn, ctx, &[], &mut [], &old_norms, &mut delta)?;
         finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
         Ok(rows.len())
+    })
+}
+
+/// Validation is pure CPU work: large batches are split across the cores.
+fn check_all(ctx: &SheetContext, inputs: &[BTreeMap<String, Value>]) -> Vec<Checked> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if inputs.len() < 2000 || threads < 2 {
+        return inputs.iter().map(|input| check_record(&ctx.config, input)).collect();
+    }
+    let per = inputs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = inputs
+            .chunks(per)
+            .map(|part| scope.spawn(|| part.iter().map(|input| check_record(&ctx.config, input)).collect::<Vec<_>>()))
+            .collect();
+        // A panic in validation is a bug; surface it rather than lose records.
+        parts.into_iter().flat_map(|h| h.join().expect("validation thread panicked")).collect()
     })
 }
 
