@@ -13,6 +13,12 @@ use std::net::TcpListener;
 pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
+    /// Slows repeated failed sign-ins.
+    pub throttle: crate::auth::throttle::Throttle,
+    /// Hash of the one-time link that creates the first admin, while no user exists.
+    pub setup_token: std::sync::Mutex<Option<String>>,
+    /// Live updates for open grids.
+    pub live: crate::web::live::Live,
 }
 
 impl AppState {
@@ -39,6 +45,7 @@ impl AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    setup_link: Option<String>,
 }
 
 impl Application {
@@ -48,7 +55,14 @@ impl Application {
         let pool = prepare_database(&settings)?;
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { pool, settings });
+        let setup_link = first_admin_link(&pool, &settings, port)?;
+        let state = web::Data::new(AppState {
+            pool,
+            settings,
+            throttle: Default::default(),
+            setup_token: std::sync::Mutex::new(setup_link.as_ref().map(|(_, hash)| hash.clone())),
+            live: Default::default(),
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(middleware::Logger::new("%r %s %Dms"))
@@ -58,7 +72,16 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            setup_link: setup_link.map(|(link, _)| link),
+        })
+    }
+
+    /// The one-time link that creates the first admin, when no user exists yet.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
     }
 
     pub fn port(&self) -> u16 {
@@ -69,6 +92,25 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// With no user yet, a random one-time link (and its hash) to create the first admin.
+fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Result<Option<(String, String)>> {
+    let mut conn = pool.get()?;
+    if crate::model::user::count(&mut conn)? > 0 {
+        return Ok(None);
+    }
+    use rand::distributions::{Alphanumeric, DistString};
+    let token = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    let base = if settings.bind.port() == 0 {
+        format!("http://{}:{port}", settings.bind.ip())
+    } else {
+        settings.base_url.clone()
+    };
+    Ok(Some((
+        format!("{base}/setup?token={token}"),
+        crate::model::api_key::hash_secret(&token),
+    )))
 }
 
 /// Pool, migrations and first-start data; shared by `serve` and the CLI commands.

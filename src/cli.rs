@@ -89,6 +89,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(settings.clone())?;
             tracing::info!(port = app.port(), base_url = %settings.base_url, "Wharf is listening");
+            if let Some(link) = app.setup_link() {
+                println!("No user exists yet. Create the first admin here (the link works once): {link}");
+            }
             app.run_until_stopped().await?;
             Ok(())
         }

@@ -127,6 +127,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        environment_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> environments (environment_id));
 diesel::joinable!(space_configs -> environments (environment_id));
 diesel::joinable!(spaces -> environments (environment_id));
@@ -145,4 +157,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     records,
     cell_keys,
     events,
+    sessions,
 );

@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod environment;
 pub mod event;
 pub mod record;
+pub mod session;
 pub mod sheet;
 pub mod space;
 pub mod space_config;

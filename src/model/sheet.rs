@@ -104,6 +104,11 @@ pub fn find(
         .optional()
 }
 
+/// A sheet by id, for callers that already checked its environment.
+pub fn get(conn: &mut AnyConnection, id: &SheetId) -> QueryResult<Sheet> {
+    sheets::table.find(id).select(Sheet::as_select()).first(conn)
+}
+
 pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> QueryResult<Vec<Sheet>> {
     sheets::table
         .filter(sheets::workbook_id.eq(workbook_id))

@@ -25,6 +25,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("the database is busy; try again shortly")]
     Unavailable,
+    /// A page needs a signed-in person; pages redirect to the sign-in form.
+    #[error("sign in to continue")]
+    SignInRequired,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -77,6 +80,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::Unavailable => "unavailable",
+            AppError::SignInRequired => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) => "invalid",
             AppError::Internal(_) => "internal",
         }
@@ -129,6 +133,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

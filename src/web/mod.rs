@@ -2,4 +2,7 @@
 
 pub mod api;
 pub mod error;
+pub mod export;
+pub mod live;
+pub mod pages;
 pub mod routes;

@@ -2,6 +2,8 @@
 
 use super::api::{environments, events, health, records, sheets, space_configs, spaces, workbooks};
 use super::error::AppError;
+use super::pages;
+use actix_web::dev::Service;
 use actix_web::{error::JsonPayloadError, web};
 
 /// Largest JSON body: a batch of 10,000 records with ten fields fits with room to spare.
@@ -52,6 +54,73 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/events", web::get().to(events::list))
             .route("/events/{id}", web::get().to(events::get))
             .default_service(web::to(not_found)),
+    )
+    .service(
+        web::scope("")
+            .wrap_fn(|req, srv| {
+                let htmx = req.headers().contains_key("hx-request");
+                let fut = srv.call(req);
+                async move { Ok(pages::page_errors(fut.await?, htmx)) }
+            })
+            .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+            .route("/", web::get().to(pages::spaces::home))
+            .route("/assets/htmx.min.js", web::get().to(pages::assets::htmx))
+            .route("/assets/sse.min.js", web::get().to(pages::assets::htmx_sse))
+            .route("/assets/app.css", web::get().to(pages::assets::css))
+            .route("/assets/app.js", web::get().to(pages::assets::js))
+            .route("/sign-in", web::get().to(pages::auth::sign_in_form))
+            .route("/sign-in", web::post().to(pages::auth::sign_in))
+            .route("/sign-out", web::post().to(pages::auth::sign_out))
+            .route("/setup", web::get().to(pages::auth::setup_form))
+            .route("/setup", web::post().to(pages::auth::setup))
+            .route("/environments", web::get().to(pages::environments::list))
+            .route("/environments", web::post().to(pages::environments::create))
+            .route("/environments/{id}", web::post().to(pages::environments::update))
+            .route(
+                "/environments/{id}/keys",
+                web::post().to(pages::environments::create_key),
+            )
+            .route(
+                "/keys/{id}/revoke",
+                web::post().to(pages::environments::revoke_key),
+            )
+            .route("/switch-environment", web::post().to(pages::environments::switch))
+            .route("/space-configs", web::get().to(pages::space_configs::list))
+            .route("/space-configs", web::post().to(pages::space_configs::deploy))
+            .route("/spaces", web::get().to(pages::spaces::list))
+            .route("/spaces", web::post().to(pages::spaces::create))
+            .route("/spaces/new", web::get().to(pages::spaces::new_form))
+            .route("/spaces/{id}", web::get().to(pages::spaces::show))
+            .route("/spaces/{id}/archive", web::post().to(pages::spaces::archive))
+            .route("/spaces/{id}/unarchive", web::post().to(pages::spaces::unarchive))
+            .route(
+                "/spaces/{id}/workbooks",
+                web::post().to(pages::spaces::add_workbook),
+            )
+            .route("/workbooks/{id}", web::get().to(pages::grid::show))
+            .route(
+                "/grid/{sheet}/records/{record}",
+                web::get().to(pages::grid_edit::row),
+            )
+            .route(
+                "/grid/{sheet}/records/{record}",
+                web::put().to(pages::grid_edit::save),
+            )
+            .route(
+                "/grid/{sheet}/records/{record}/edit/{field}",
+                web::get().to(pages::grid_edit::edit),
+            )
+            .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
+            .route(
+                "/grid/{sheet}/rows/delete",
+                web::post().to(pages::grid_edit::delete_rows),
+            )
+            .route("/grid/{sheet}/live", web::get().to(pages::grid_edit::live))
+            .route(
+                "/grid/{sheet}/download.csv",
+                web::get().to(pages::grid_edit::download_csv),
+            )
+            .default_service(web::to(pages::not_found)),
     );
 }
 

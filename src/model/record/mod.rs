@@ -5,7 +5,7 @@ mod keys;
 mod query;
 mod write;
 
-pub use query::{after, query, Filter, RecordQuery};
+pub use query::{after, query, Cursor, Filter, RecordQuery};
 pub use write::{delete, insert, update, RecordUpdate};
 
 use crate::blueprint::SheetConfig;

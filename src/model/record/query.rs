@@ -30,6 +30,18 @@ pub struct RecordQuery {
     pub ids: Option<Vec<i64>>,
     pub page_size: i64,
     pub page_number: i64,
+    /// Keyset paging in insertion order (unsorted views): records after or before an id,
+    /// or the last page.
+    pub cursor: Cursor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cursor {
+    #[default]
+    None,
+    After(i64),
+    Before(i64),
+    Last,
 }
 
 pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> QueryResult<Vec<RecordRow>> {
@@ -47,7 +59,13 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }),
         _ => None,
     };
+    let keyset = q.sort.is_none() && q.cursor != Cursor::None;
     let (reverse, offset, limit) = match known_total {
+        _ if keyset => (
+            matches!(q.cursor, Cursor::Before(_) | Cursor::Last),
+            0,
+            q.page_size,
+        ),
         Some(total) if offset >= total => return Ok(vec![]),
         Some(total) if offset > total / 2 => {
             let limit = q.page_size.min(total - offset);
@@ -67,6 +85,13 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     };
     if let Some(field) = q.filter_field {
         stmt = stmt.filter(records::error_fields.like(format!("%,{field},%")));
+    }
+    if keyset {
+        stmt = match q.cursor {
+            Cursor::After(id) => stmt.filter(records::id.gt(id)),
+            Cursor::Before(id) => stmt.filter(records::id.lt(id)),
+            Cursor::None | Cursor::Last => stmt,
+        };
     }
     if let Some(ids) = &q.ids {
         stmt = stmt.filter(records::id.eq_any(ids.clone()));

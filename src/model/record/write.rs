@@ -162,16 +162,28 @@ pub fn delete(
 fn check_all(ctx: &SheetContext, inputs: &[BTreeMap<String, Value>]) -> Vec<Checked> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if inputs.len() < 2000 || threads < 2 {
-        return inputs.iter().map(|input| check_record(&ctx.config, input)).collect();
+        return inputs
+            .iter()
+            .map(|input| check_record(&ctx.config, input))
+            .collect();
     }
     let per = inputs.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let parts: Vec<_> = inputs
             .chunks(per)
-            .map(|part| scope.spawn(|| part.iter().map(|input| check_record(&ctx.config, input)).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(|| {
+                    part.iter()
+                        .map(|input| check_record(&ctx.config, input))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         // A panic in validation is a bug; surface it rather than lose records.
-        parts.into_iter().flat_map(|h| h.join().expect("validation thread panicked")).collect()
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("validation thread panicked"))
+            .collect()
     })
 }
 

@@ -1,0 +1,78 @@
+//! Dashboard sessions: the cookie carries a random token, the database only its hash.
+
+use super::now;
+use super::user::User;
+use crate::db::schema::{sessions, users};
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, UserId};
+use crate::model::api_key::hash_secret;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::distributions::{Alphanumeric, DistString};
+
+/// How long a sign-in lasts.
+pub const LIFETIME_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub csrf_token: String,
+    pub environment_id: Option<EnvironmentId>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+struct NewSession<'a> {
+    token_hash: String,
+    user_id: &'a UserId,
+    csrf_token: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+fn random_token() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 40)
+}
+
+/// Starts a session; returns the cookie token (not stored).
+pub fn create(conn: &mut AnyConnection, user_id: &UserId) -> QueryResult<String> {
+    let token = random_token();
+    let t = now();
+    diesel::insert_into(sessions::table)
+        .values(NewSession {
+            token_hash: hash_secret(&token),
+            user_id,
+            csrf_token: random_token(),
+            created_at: t,
+            expires_at: t + chrono::Duration::days(LIFETIME_DAYS),
+        })
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// The live session for a cookie token, with its user.
+pub fn find(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<(Session, User)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(hash_secret(token)))
+        .filter(sessions::expires_at.gt(now()))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn set_environment(conn: &mut AnyConnection, token_hash: &str, env: &EnvironmentId) -> QueryResult<()> {
+    diesel::update(sessions::table.find(token_hash))
+        .set(sessions::environment_id.eq(env))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
+    diesel::delete(sessions::table.find(token_hash)).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Sign-in, sign-out, and the one-time link that creates the first admin.
+
+use super::{render, see_other};
+use crate::app::AppState;
+use crate::auth::{password, CurrentUser, SESSION_COOKIE};
+use crate::model::api_key::hash_secret;
+use crate::model::{session, user, ModelError};
+use crate::web::error::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "auth/sign_in.html")]
+struct SignInPage {
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+struct SetupPage {
+    token: String,
+    email: String,
+    error: Option<String>,
+}
+
+pub async fn sign_in_form() -> Result<HttpResponse, AppError> {
+    render(&SignInPage {
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+}
+
+fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .max_age(CookieDuration::days(session::LIFETIME_DAYS))
+        .finish()
+}
+
+/// Unknown email and wrong password get the same answer, after the same work.
+pub async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let email = form.email.trim().to_lowercase();
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let keys = vec![format!("email:{email}"), format!("ip:{address}")];
+    let delay = state.throttle.delay(&keys);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let lookup = email.clone();
+    let found = state
+        .db(move |conn| {
+            let u = user::find_by_email(conn, &lookup)?;
+            let ok = password::verify(&form.password, u.as_ref().map(|u| u.password_hash.as_str()));
+            match (ok, u) {
+                (true, Some(u)) => Ok::<_, ModelError>(Some(session::create(conn, &u.id)?)),
+                _ => Ok(None),
+            }
+        })
+        .await?;
+    match found {
+        Some(token) => {
+            state.throttle.succeeded(&keys);
+            let mut resp = see_other("/spaces");
+            resp.add_cookie(&session_cookie(&state, token))
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok(resp)
+        }
+        None => {
+            state.throttle.failed(&keys);
+            let page = SignInPage {
+                email,
+                error: Some("That email and password do not match an account.".into()),
+            };
+            let mut resp = render(&page)?;
+            *resp.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+            Ok(resp)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+pub async fn sign_out(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let hash = user.session.token_hash.clone();
+    state.db(move |conn| session::delete(conn, &hash)).await?;
+    let mut resp = see_other("/sign-in");
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    resp.add_cookie(&gone).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    token: Option<String>,
+}
+
+fn setup_token_ok(state: &AppState, token: &str) -> bool {
+    let guard = state.setup_token.lock().unwrap_or_else(|p| p.into_inner());
+    guard.as_deref().is_some_and(|h| h == hash_secret(token))
+}
+
+pub async fn setup_form(
+    state: web::Data<AppState>,
+    q: web::Query<SetupQuery>,
+) -> Result<HttpResponse, AppError> {
+    let token = q.token.clone().unwrap_or_default();
+    if !setup_token_ok(&state, &token) {
+        return Err(AppError::NotFound(
+            "setup link (it was used already, or Wharf restarted)",
+        ));
+    }
+    render(&SetupPage {
+        token,
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    token: String,
+    email: String,
+    password: String,
+}
+
+pub async fn setup(state: web::Data<AppState>, form: web::Form<SetupForm>) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    if !setup_token_ok(&state, &form.token) {
+        return Err(AppError::NotFound(
+            "setup link (it was used already, or Wharf restarted)",
+        ));
+    }
+    if let Err(problem) = password::check_strength(&form.password) {
+        return render(&SetupPage {
+            token: form.token,
+            email: form.email,
+            error: Some(problem),
+        });
+    }
+    let email = form.email.clone();
+    let pass = form.password.clone();
+    let created = state
+        .db(move |conn| {
+            if user::count(conn)? > 0 {
+                return Err(ModelError::Conflict(
+                    "an admin exists already; sign in instead".into(),
+                ));
+            }
+            let hash = password::hash(&pass).map_err(|e| ModelError::Conflict(e.to_string()))?;
+            let u = user::create(conn, &email, &hash, true)?;
+            Ok(session::create(conn, &u.id)?)
+        })
+        .await;
+    match created {
+        Ok(token) => {
+            *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            let mut resp = see_other("/spaces");
+            resp.add_cookie(&session_cookie(&state, token))
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok(resp)
+        }
+        Err(AppError::Invalid(items)) => render(&SetupPage {
+            token: form.token,
+            email: form.email,
+            error: items.first().map(|i| i.message.clone()),
+        }),
+        Err(e) => Err(e),
+    }
+}

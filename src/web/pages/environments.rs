@@ -1,0 +1,201 @@
+//! Environments (admins): list, create, rename, mark production, switch; API keys.
+
+use super::{render, see_other, Layout};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::ids::{ApiKeyId, EnvironmentId};
+use crate::model::environment::{self, EnvironmentChanges};
+use crate::model::{api_key, iso, session, ModelError};
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+pub struct EnvRow {
+    pub id: String,
+    pub name: String,
+    pub is_prod: bool,
+    pub keys: Vec<KeyRow>,
+}
+
+pub struct KeyRow {
+    pub id: String,
+    pub hint: String,
+    pub created: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "environments/list.html")]
+struct EnvironmentsPage {
+    layout: Layout,
+    envs: Vec<EnvRow>,
+    new_secret: Option<(String, String)>,
+    error: Option<String>,
+}
+
+async fn page(
+    user: CurrentUser,
+    state: &AppState,
+    new_secret: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let envs = state
+        .db(|conn| {
+            let mut rows = Vec::new();
+            for e in environment::list(conn)? {
+                let keys = api_key::list(conn, &e.id)?
+                    .into_iter()
+                    .map(|k| KeyRow {
+                        id: k.id.to_string(),
+                        hint: k.hint,
+                        created: iso(&k.created_at),
+                        revoked: k.revoked_at.is_some(),
+                    })
+                    .collect();
+                rows.push(EnvRow {
+                    id: e.id.to_string(),
+                    name: e.name,
+                    is_prod: e.is_prod,
+                    keys,
+                });
+            }
+            Ok::<_, diesel::result::Error>(rows)
+        })
+        .await?;
+    let mut resp = render(&EnvironmentsPage {
+        layout: Layout::new(&user, "Environments", "environments"),
+        envs,
+        new_secret,
+        error: error.clone(),
+    })?;
+    if error.is_some() {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    page(user, &state, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct EnvForm {
+    csrf_token: String,
+    name: String,
+    #[serde(default)]
+    is_prod: Option<String>,
+}
+
+pub async fn create(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<EnvForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let form = form.into_inner();
+    let prod = form.is_prod.is_some();
+    match state
+        .db(move |conn| environment::create(conn, &form.name, prod, "{}"))
+        .await
+    {
+        Ok(_) => Ok(see_other("/environments")),
+        Err(AppError::Invalid(items)) => {
+            page(user, &state, None, items.first().map(|i| i.message.clone())).await
+        }
+        Err(AppError::Conflict(msg)) => page(user, &state, None, Some(msg)).await,
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn update(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<EnvForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
+    let form = form.into_inner();
+    let changes = EnvironmentChanges {
+        name: Some(form.name),
+        is_prod: Some(form.is_prod.is_some()),
+        ..Default::default()
+    };
+    match state
+        .db(move |conn| environment::update(conn, &id, changes))
+        .await
+    {
+        Ok(_) => Ok(see_other("/environments")),
+        Err(AppError::Invalid(items)) => {
+            page(user, &state, None, items.first().map(|i| i.message.clone())).await
+        }
+        Err(AppError::Conflict(msg)) => page(user, &state, None, Some(msg)).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+/// Creates a key and shows its secret once.
+pub async fn create_key(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
+    let (env_name, secret) = state
+        .db(move |conn| {
+            let env = environment::find(conn, &id)?.ok_or(ModelError::NotFound("environment"))?;
+            let (_, secret) = api_key::create(conn, &env.id)?;
+            Ok::<_, ModelError>((env.name, secret))
+        })
+        .await?;
+    page(user, &state, Some((env_name, secret)), None).await
+}
+
+pub async fn revoke_key(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = ApiKeyId::parse(&path).ok_or(AppError::NotFound("key"))?;
+    state.db(move |conn| api_key::revoke(conn, &id)).await?;
+    Ok(see_other("/environments"))
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    csrf_token: String,
+    environment_id: String,
+}
+
+/// The top bar's switcher: every page then shows this environment.
+pub async fn switch(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<SwitchForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let id = EnvironmentId::parse(&form.environment_id).ok_or(AppError::NotFound("environment"))?;
+    if !user.environments.iter().any(|e| e.id == id) {
+        return Err(AppError::NotFound("environment"));
+    }
+    let hash = user.session.token_hash.clone();
+    state
+        .db(move |conn| session::set_environment(conn, &hash, &id))
+        .await?;
+    Ok(see_other("/spaces"))
+}

@@ -1,0 +1,405 @@
+//! The workbook grid: sheet tabs, 100 records a page with keyset navigation, filters with
+//! counts, search, sort, and the view state kept in the URL.
+
+use super::{is_htmx, render, Layout};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::blueprint::{FieldType, SheetConfig};
+use crate::ids::{SheetId, WorkbookId};
+use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
+use crate::model::sheet::{self, Counts, SheetContext};
+use crate::model::{workbook, ModelError};
+use crate::validate::MessageType;
+use crate::web::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+pub const PAGE: i64 = 100;
+
+/// Everything that selects what the grid shows; links keep it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct View {
+    #[serde(default)]
+    pub sheet: String,
+    #[serde(default)]
+    pub filter: String,
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub qf: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub dir: String,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub last: bool,
+    pub page: Option<i64>,
+}
+
+impl View {
+    fn base_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut p = vec![("sheet", self.sheet.clone())];
+        for (k, v) in [
+            ("filter", &self.filter),
+            ("field", &self.field),
+            ("q", &self.q),
+            ("qf", &self.qf),
+            ("sort", &self.sort),
+            ("dir", &self.dir),
+        ] {
+            if !v.is_empty() {
+                p.push((k, v.clone()));
+            }
+        }
+        p
+    }
+
+    /// This view with one setting changed (and paging reset).
+    pub fn with(&self, key: &str, value: &str) -> String {
+        let mut pairs: Vec<(&str, String)> =
+            self.base_pairs().into_iter().filter(|(k, _)| *k != key).collect();
+        if !value.is_empty() {
+            pairs.push((key_static(key), value.to_string()));
+        }
+        if key == "filter" {
+            pairs.retain(|(k, _)| *k != "field");
+        }
+        encode(&pairs)
+    }
+
+    /// This view at another page position.
+    pub fn at(&self, key: &str, value: &str) -> String {
+        let mut pairs = self.base_pairs();
+        pairs.push((key_static(key), value.to_string()));
+        encode(&pairs)
+    }
+
+    pub fn sort_link(&self, key: &str) -> String {
+        let dir = if self.sort == key && self.dir != "desc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        let mut pairs: Vec<(&str, String)> = self
+            .base_pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != "sort" && *k != "dir")
+            .collect();
+        pairs.push(("sort", key.to_string()));
+        pairs.push(("dir", dir.to_string()));
+        encode(&pairs)
+    }
+
+    pub fn current(&self) -> String {
+        let mut pairs = self.base_pairs();
+        if let Some(a) = self.after {
+            pairs.push(("after", a.to_string()));
+        }
+        if let Some(b) = self.before {
+            pairs.push(("before", b.to_string()));
+        }
+        if self.last {
+            pairs.push(("last", "true".into()));
+        }
+        if let Some(p) = self.page {
+            pairs.push(("page", p.to_string()));
+        }
+        encode(&pairs)
+    }
+}
+
+fn key_static(key: &str) -> &'static str {
+    match key {
+        "filter" => "filter",
+        "field" => "field",
+        "q" => "q",
+        "qf" => "qf",
+        "sort" => "sort",
+        "dir" => "dir",
+        "after" => "after",
+        "before" => "before",
+        "last" => "last",
+        "page" => "page",
+        _ => "sheet",
+    }
+}
+
+fn encode(pairs: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&urlencode(v));
+    }
+    out
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub struct Column {
+    pub key: String,
+    pub label: String,
+    pub type_name: &'static str,
+    pub required: bool,
+    pub sorted: &'static str,
+    pub errors: i64,
+}
+
+pub struct CellView {
+    pub key: String,
+    pub text: String,
+    pub error: String,
+    pub warn: String,
+}
+
+pub struct RowView {
+    pub id: String,
+    pub valid: bool,
+    pub cells: Vec<CellView>,
+}
+
+#[derive(Template)]
+#[template(path = "grid/_row.html")]
+pub struct RowPartial {
+    pub sheet_id: String,
+    pub row: RowView,
+}
+
+#[derive(Template)]
+#[template(path = "grid/_table.html")]
+pub struct TablePartial {
+    pub workbook_id: String,
+    pub sheet_id: String,
+    pub view: View,
+    pub columns: Vec<Column>,
+    pub rows: Vec<RowView>,
+    pub counts: Counts,
+    pub has_prev: bool,
+    pub has_next: bool,
+    pub first_id: i64,
+    pub last_id: i64,
+    pub page: i64,
+    pub offset_paged: bool,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "grid/sheet.html")]
+struct GridPage {
+    layout: Layout,
+    space_id: String,
+    workbook_name: String,
+    workbook_id: String,
+    tabs: Vec<(String, String, bool)>,
+    table: TablePartial,
+}
+
+pub use crate::web::export::cell_text;
+
+pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
+    let checked = row.checked();
+    let cells = config
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let msgs = checked.messages.get(&i).map(Vec::as_slice).unwrap_or_default();
+            let join = |kind: MessageType| {
+                msgs.iter()
+                    .filter(|m| m.kind == kind)
+                    .map(|m| m.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            CellView {
+                key: f.key.clone(),
+                text: cell_text(checked.vals.get(i)),
+                error: join(MessageType::Error),
+                warn: join(MessageType::Warn),
+            }
+        })
+        .collect();
+    RowView {
+        id: row.record_id().to_string(),
+        valid: row.valid,
+        cells,
+    }
+}
+
+fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
+    let counts = ctx.sheet.counts();
+    ctx.config
+        .fields
+        .iter()
+        .map(|f| Column {
+            key: f.key.clone(),
+            label: f.display_name().to_string(),
+            type_name: f.field_type.name(),
+            required: f.required,
+            sorted: match (view.sort == f.key, view.dir.as_str()) {
+                (true, "desc") => "descending",
+                (true, _) => "ascending",
+                _ => "none",
+            },
+            errors: counts.errors_by_field.get(&f.key).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Loads the page of records the view asks for and builds the table.
+pub async fn table(
+    state: &AppState,
+    user: &CurrentUser,
+    workbook_id: &WorkbookId,
+    mut view: View,
+) -> Result<(TablePartial, SheetContext), AppError> {
+    let env = user.environment.id.clone();
+    let wid = workbook_id.clone();
+    let hint = view.sheet.clone();
+    let ctx = state
+        .db(move |conn| {
+            workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
+            let sheets = sheet::list_in_workbook(conn, &wid)?;
+            let chosen = SheetId::parse(&hint)
+                .and_then(|id| sheets.iter().find(|s| s.id == id))
+                .or_else(|| sheets.first())
+                .ok_or(ModelError::NotFound("sheet"))?;
+            sheet::load_context(conn, &env, &chosen.id)
+        })
+        .await?;
+    view.sheet = ctx.sheet.id.to_string();
+    let q = query_for(&ctx.config, &view)?;
+    let (ctx2, q2) = (ctx.clone(), q.clone());
+    let mut rows: Vec<RecordRow> = state.db(move |conn| record::query(conn, &ctx2, &q2)).await?;
+    let more = rows.len() as i64 > PAGE;
+    // Keyset pages read backwards hold their extra record at the front.
+    if more && matches!(q.cursor, Cursor::Before(_) | Cursor::Last) {
+        rows.remove(0);
+    }
+    rows.truncate(PAGE as usize);
+    let offset_paged = q.sort.is_some() || q.search_value.is_some() || q.filter_field.is_some();
+    let (has_prev, has_next) = match q.cursor {
+        _ if offset_paged => (q.page_number > 1, more),
+        Cursor::None => (false, more),
+        Cursor::After(_) => (true, more),
+        Cursor::Before(_) => (more, true),
+        Cursor::Last => (more, false),
+    };
+    let table = TablePartial {
+        workbook_id: workbook_id.to_string(),
+        sheet_id: ctx.sheet.id.to_string(),
+        columns: columns(&ctx, &view),
+        rows: rows.iter().map(|r| row_view(&ctx.config, r)).collect(),
+        counts: ctx.sheet.counts(),
+        has_prev,
+        has_next,
+        first_id: rows.first().map_or(0, |r| r.id),
+        last_id: rows.last().map_or(0, |r| r.id),
+        page: q.page_number,
+        offset_paged,
+        csrf: user.csrf().to_string(),
+        view,
+    };
+    Ok((table, ctx))
+}
+
+/// The record query for a view; unknown field keys are the person's mistake (400).
+fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError> {
+    let field = |param: &str, key: &str| -> Result<Option<usize>, AppError> {
+        if key.is_empty() {
+            return Ok(None);
+        }
+        config
+            .field_index(key)
+            .map(Some)
+            .ok_or_else(|| AppError::bad_request(param, format!("this sheet has no field `{key}`")))
+    };
+    let sort = field("sort", &view.sort)?.map(|i| (i, view.dir == "desc"));
+    let search_value = Some(view.q.trim().to_string()).filter(|s| !s.is_empty());
+    let filter_field = field("field", &view.field)?;
+    let offset_paged = sort.is_some() || search_value.is_some() || filter_field.is_some();
+    let cursor = match (view.after, view.before, view.last) {
+        _ if offset_paged => Cursor::None,
+        (Some(a), _, _) => Cursor::After(a),
+        (_, Some(b), _) => Cursor::Before(b),
+        (_, _, true) => Cursor::Last,
+        _ => Cursor::None,
+    };
+    Ok(RecordQuery {
+        filter: match view.filter.as_str() {
+            "valid" => Filter::Valid,
+            "error" => Filter::Error,
+            _ => Filter::All,
+        },
+        filter_field,
+        search_value,
+        search_field: field("qf", &view.qf)?,
+        sort,
+        ids: None,
+        // One extra record tells whether there is a next page.
+        page_size: PAGE + 1,
+        page_number: view.page.unwrap_or(1).max(1),
+        cursor,
+    })
+}
+
+pub async fn show(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    view: web::Query<View>,
+) -> Result<HttpResponse, AppError> {
+    let wid = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
+    let (table, ctx) = table(&state, &user, &wid, view.into_inner()).await?;
+    if is_htmx(&req) {
+        return render(&table);
+    }
+    let env = user.environment.id.clone();
+    let wid2 = wid.clone();
+    let (wb, sheets) = state
+        .db(move |conn| {
+            let wb = workbook::find(conn, &env, &wid2)?.ok_or(ModelError::NotFound("workbook"))?;
+            let sheets = sheet::list_in_workbook(conn, &wb.id)?;
+            Ok::<_, ModelError>((wb, sheets))
+        })
+        .await?;
+    let tabs = sheets
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
+        .collect();
+    render(&GridPage {
+        layout: Layout::new(&user, format!("{} · {}", wb.name, ctx.sheet.name), "spaces"),
+        space_id: wb.space_id.to_string(),
+        workbook_name: wb.name,
+        workbook_id: wb.id.to_string(),
+        tabs,
+        table,
+    })
+}
+
+/// The input a cell editor uses for a field type.
+pub fn editor_kind(t: &FieldType) -> &'static str {
+    match t {
+        FieldType::Enum { .. } => "select",
+        FieldType::Date => "date",
+        FieldType::Number { .. } => "number",
+        FieldType::Boolean => "boolean",
+        _ => "text",
+    }
+}

@@ -1,0 +1,292 @@
+//! Changing records from the grid: edit a cell, add a row, delete selected rows; plus the
+//! live stream and downloads of what the grid shows.
+
+use super::grid::{editor_kind, row_view, RowPartial};
+use super::render;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::blueprint::FieldType;
+use crate::ids::{RecordId, SheetId};
+use crate::model::record::{self, RecordUpdate};
+use crate::model::sheet::{self, Counts, SheetContext};
+use crate::web::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+async fn context(state: &AppState, user: &CurrentUser, raw: &str) -> Result<SheetContext, AppError> {
+    let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
+    let env = user.environment.id.clone();
+    state.db(move |conn| sheet::load_context(conn, &env, &id)).await
+}
+
+#[derive(Template)]
+#[template(path = "grid/_editor.html")]
+struct Editor {
+    sheet_id: String,
+    record_id: String,
+    key: String,
+    label: String,
+    kind: &'static str,
+    value: String,
+    options: Vec<(String, String)>,
+    value_is_option: bool,
+}
+
+#[derive(Template)]
+#[template(path = "grid/_saved.html")]
+struct Saved {
+    sheet_id: String,
+    row: super::grid::RowView,
+    counts: Counts,
+}
+
+fn record_id(raw: &str) -> Result<RecordId, AppError> {
+    RecordId::parse(raw).ok_or(AppError::NotFound("record"))
+}
+
+/// The editor for one cell, holding what was typed (the raw input when kept).
+pub async fn edit(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (sheet_raw, record_raw, key) = path.into_inner();
+    let ctx = context(&state, &user, &sheet_raw).await?;
+    let rid = record_id(&record_raw)?;
+    let index = ctx.config.field_index(&key).ok_or(AppError::NotFound("field"))?;
+    let field = ctx.config.fields[index].clone();
+    let sid = ctx.sheet.id.clone();
+    let rows = state
+        .db(move |conn| {
+            record::query(
+                conn,
+                &ctx,
+                &record::RecordQuery {
+                    ids: Some(vec![rid.0]),
+                    page_size: 1,
+                    page_number: 1,
+                    ..Default::default()
+                },
+            )
+        })
+        .await?;
+    let row = rows.first().ok_or(AppError::NotFound("record"))?;
+    let checked = row.checked();
+    let shown = checked
+        .raw
+        .get(&index)
+        .or_else(|| checked.vals.get(index))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let options = match &field.field_type {
+        FieldType::Enum { options } => options
+            .iter()
+            .map(|o| (o.value.clone(), o.label.clone()))
+            .collect(),
+        _ => vec![],
+    };
+    let value = super::grid::cell_text(Some(&shown));
+    let value_is_option = options.iter().any(|(v, _): &(String, String)| *v == value);
+    render(&Editor {
+        value_is_option,
+        sheet_id: sid.to_string(),
+        record_id: rid.to_string(),
+        key: field.key.clone(),
+        label: field.display_name().to_string(),
+        kind: editor_kind(&field.field_type),
+        value,
+        options,
+    })
+}
+
+/// The row as it is (cancelling an edit).
+pub async fn row(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (sheet_raw, record_raw) = path.into_inner();
+    let ctx = context(&state, &user, &sheet_raw).await?;
+    let rid = record_id(&record_raw)?;
+    let config = ctx.config.clone();
+    let sid = ctx.sheet.id.to_string();
+    let rows = state
+        .db(move |conn| {
+            record::query(
+                conn,
+                &ctx,
+                &record::RecordQuery {
+                    ids: Some(vec![rid.0]),
+                    page_size: 1,
+                    page_number: 1,
+                    ..Default::default()
+                },
+            )
+        })
+        .await?;
+    let row = rows.first().ok_or(AppError::NotFound("record"))?;
+    render(&RowPartial {
+        sheet_id: sid,
+        row: row_view(&config, row),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CellForm {
+    #[serde(default)]
+    csrf_token: String,
+    field: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// Saves one cell: the record is re-validated, the row and the counts come back.
+pub async fn save(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<CellForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let (sheet_raw, record_raw) = path.into_inner();
+    let ctx = context(&state, &user, &sheet_raw).await?;
+    let rid = record_id(&record_raw)?;
+    let form = form.into_inner();
+    if ctx.config.field_index(&form.field).is_none() {
+        return Err(AppError::bad_request(
+            "field",
+            format!("this sheet has no field `{}`", form.field),
+        ));
+    }
+    let values = BTreeMap::from([(form.field.clone(), Value::String(form.value))]);
+    let update = RecordUpdate {
+        id: rid,
+        values,
+        metadata: None,
+    };
+    let actor = user.actor();
+    let (ctx2, sid) = (ctx.clone(), ctx.sheet.id.clone());
+    let (rows, counts) = state
+        .db(move |conn| {
+            let rows = record::update(conn, &ctx2, &[update], &actor)?;
+            let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
+            Ok::<_, crate::model::ModelError>((rows, counts))
+        })
+        .await?;
+    state.live.publish(&sid);
+    let row = rows.first().ok_or(AppError::NotFound("record"))?;
+    render(&Saved {
+        sheet_id: sid.to_string(),
+        row: row_view(&ctx.config, row),
+        counts,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Adds an empty row (it is validated like any other: required fields show their errors).
+pub async fn add_row(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let ctx = context(&state, &user, &path).await?;
+    let actor = user.actor();
+    let sid = ctx.sheet.id.clone();
+    let wid = ctx.sheet.workbook_id.clone();
+    state
+        .db(move |conn| record::insert(conn, &ctx, &[BTreeMap::new()], &actor))
+        .await?;
+    state.live.publish(&sid);
+    Ok(refresh_to(
+        &req,
+        &format!("/workbooks/{wid}?sheet={sid}&last=true"),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    ids: String,
+}
+
+/// Deletes the selected rows (ids comma-separated).
+pub async fn delete_rows(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let ctx = context(&state, &user, &path).await?;
+    let ids: Vec<RecordId> = form
+        .ids
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(record_id)
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(AppError::bad_request("ids", "select the rows to delete first"));
+    }
+    let actor = user.actor();
+    let sid = ctx.sheet.id.clone();
+    let wid = ctx.sheet.workbook_id.clone();
+    state
+        .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
+        .await?;
+    state.live.publish(&sid);
+    Ok(refresh_to(&req, &format!("/workbooks/{wid}?sheet={sid}")))
+}
+
+/// Sends the browser to `location`: htmx by `HX-Redirect`, a plain form by 303.
+fn refresh_to(req: &HttpRequest, location: &str) -> HttpResponse {
+    if super::is_htmx(req) {
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", location))
+            .finish()
+    } else {
+        HttpResponse::SeeOther()
+            .insert_header(("Location", location))
+            .finish()
+    }
+}
+
+/// Server-sent `changed` events for a sheet, for every open grid.
+pub async fn live(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(&state, &user, &path).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(state.live.stream(ctx.sheet.id)))
+}
+
+/// The sheet as CSV, for a signed-in person.
+pub async fn download_csv(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(&state, &user, &path).await?;
+    Ok(crate::web::export::csv_response(
+        state.pool.clone(),
+        ctx.sheet,
+        ctx.config,
+    ))
+}

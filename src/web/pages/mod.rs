@@ -1,0 +1,145 @@
+//! Server-rendered pages (Askama + htmx). A handler answers an htmx request with the
+//! partial alone and a plain request with the whole page; errors become a real page, a
+//! toast for htmx, or a redirect to sign in.
+
+pub mod assets;
+pub mod auth;
+pub mod environments;
+pub mod grid;
+pub mod grid_edit;
+pub mod space_configs;
+pub mod spaces;
+
+use crate::auth::CurrentUser;
+use crate::web::error::AppError;
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+/// True for requests made by htmx (they want a partial).
+pub fn is_htmx(req: &HttpRequest) -> bool {
+    req.headers().contains_key("hx-request")
+}
+
+/// Renders a template as an HTML response.
+pub fn render<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
+    let html = t
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template failed: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// A 303 to another page (after a form post).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+/// What every page's top bar needs.
+pub struct Layout {
+    pub title: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub csrf: String,
+    pub environment: String,
+    pub environment_id: String,
+    pub environments: Vec<(String, String)>,
+    pub section: &'static str,
+}
+
+impl Layout {
+    pub fn new(user: &CurrentUser, title: impl Into<String>, section: &'static str) -> Self {
+        Layout {
+            title: title.into(),
+            email: user.user.email.clone(),
+            is_admin: user.user.is_admin,
+            csrf: user.csrf().to_string(),
+            environment: user.environment.name.clone(),
+            environment_id: user.environment.id.to_string(),
+            environments: user
+                .environments
+                .iter()
+                .map(|e| (e.id.to_string(), e.name.clone()))
+                .collect(),
+            section,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    heading: String,
+    messages: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "_toast.html")]
+struct Toast {
+    messages: Vec<String>,
+}
+
+/// Turns an `AppError` from a page handler into what a browser should see: a real page,
+/// a toast for htmx, or the sign-in form.
+pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    htmx: bool,
+) -> ServiceResponse<BoxBody> {
+    let Some(err) = res.response().error().and_then(|e| e.as_error::<AppError>()) else {
+        return res.map_into_boxed_body();
+    };
+    let status = err.status_code_for_page();
+    let messages: Vec<String> = err.items().into_iter().map(|i| i.message).collect();
+    let response = if matches!(err, AppError::SignInRequired) {
+        if htmx {
+            HttpResponse::Ok()
+                .insert_header(("HX-Redirect", "/sign-in"))
+                .finish()
+        } else {
+            see_other("/sign-in")
+        }
+    } else if htmx {
+        let html = Toast { messages }.render().unwrap_or_default();
+        HttpResponse::build(status)
+            .insert_header(("HX-Retarget", "#toasts"))
+            .insert_header(("HX-Reswap", "beforeend"))
+            .content_type("text/html; charset=utf-8")
+            .body(html)
+    } else {
+        let heading = match status.as_u16() {
+            404 => "Not found",
+            403 => "Not allowed",
+            400 | 422 => "Please check what you entered",
+            _ => "Something went wrong",
+        };
+        let html = ErrorPage {
+            status: status.as_u16(),
+            heading: heading.into(),
+            messages,
+        }
+        .render()
+        .unwrap_or_default();
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html)
+    };
+    let (req, _) = res.into_parts();
+    ServiceResponse::new(req, response)
+}
+
+/// Unknown pages get the 404 page.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("page"))
+}
+
+impl AppError {
+    fn status_code_for_page(&self) -> StatusCode {
+        actix_web::ResponseError::status_code(self)
+    }
+}

@@ -1,0 +1,105 @@
+//! Space configs of the current environment: list, and deploy by pasting JSON.
+
+use super::{render, see_other, Layout};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::blueprint::Problem;
+use crate::model::{iso, space_config};
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+pub struct ConfigRow {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "configs/list.html")]
+struct ConfigsPage {
+    layout: Layout,
+    configs: Vec<ConfigRow>,
+    blueprint: String,
+    problems: Vec<Problem>,
+}
+
+async fn page(
+    user: CurrentUser,
+    state: &AppState,
+    blueprint: String,
+    problems: Vec<Problem>,
+) -> Result<HttpResponse, AppError> {
+    let env = user.environment.id.clone();
+    let configs = state
+        .db(move |conn| space_config::list(conn, &env))
+        .await?
+        .into_iter()
+        .map(|c| ConfigRow {
+            id: c.id.to_string(),
+            name: c.name,
+            slug: c.slug,
+            updated: iso(&c.updated_at),
+        })
+        .collect();
+    let failed = !problems.is_empty();
+    let mut resp = render(&ConfigsPage {
+        layout: Layout::new(&user, "Space configs", "configs"),
+        configs,
+        blueprint,
+        problems,
+    })?;
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    page(user, &state, String::new(), vec![]).await
+}
+
+#[derive(Deserialize)]
+pub struct DeployForm {
+    csrf_token: String,
+    blueprint: String,
+}
+
+pub async fn deploy(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<DeployForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let text = form.into_inner().blueprint;
+    let json: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(j) => j,
+        Err(e) => {
+            let problem = Problem {
+                path: format!("line {}, column {}", e.line(), e.column()),
+                message: format!("not valid JSON: {e}"),
+            };
+            return page(user, &state, text, vec![problem]).await;
+        }
+    };
+    let env = user.environment.id.clone();
+    match state
+        .db(move |conn| space_config::deploy(conn, &env, &json).map_err(AppError::from))
+        .await
+    {
+        Ok(_) => Ok(see_other("/space-configs")),
+        Err(AppError::Invalid(items)) => {
+            let problems = items
+                .into_iter()
+                .map(|i| Problem {
+                    path: i.key,
+                    message: i.message,
+                })
+                .collect();
+            page(user, &state, text, problems).await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,417 @@
+//! The Spaces tab, "Create New Space", and a space's page.
+
+use super::{is_htmx, render, see_other, Layout};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::blueprint;
+use crate::ids::{SpaceConfigId, SpaceId};
+use crate::model::event::{self, Context, Filter as EventFilter};
+use crate::model::space::{self, Filter, SpaceChanges, SpaceInput};
+use crate::model::{iso, now, sheet, space_config, workbook, ModelError};
+use crate::web::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+const PAGE_SIZE: i64 = 20;
+
+pub struct SpaceRow {
+    pub id: String,
+    pub name: String,
+    pub config: String,
+    pub workbooks: i64,
+    pub files: i64,
+    pub last_activity: String,
+    pub archived: bool,
+}
+
+#[derive(Template)]
+#[template(path = "spaces/list.html")]
+struct SpacesPage {
+    layout: Layout,
+    table: SpacesTable,
+}
+
+#[derive(Template)]
+#[template(path = "spaces/_table.html")]
+struct SpacesTable {
+    rows: Vec<SpaceRow>,
+    search: String,
+    archived: bool,
+    page: i64,
+    pages: i64,
+    total: i64,
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    archived: bool,
+    page: Option<i64>,
+}
+
+pub async fn home() -> HttpResponse {
+    see_other("/spaces")
+}
+
+pub async fn list(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let page = q.page.unwrap_or(1).max(1);
+    let filter = Filter {
+        search: Some(q.q.clone()),
+        archived: q.archived,
+        page_size: PAGE_SIZE,
+        page_number: page,
+    };
+    let env = user.environment.id.clone();
+    let (rows, total) = state
+        .db(move |conn| {
+            let configs = space_config::list(conn, &env)?;
+            let (spaces, total) = space::list(conn, &env, &filter)?;
+            let mut rows = Vec::with_capacity(spaces.len());
+            for s in spaces {
+                let config = s
+                    .space_config_id
+                    .as_ref()
+                    .and_then(|id| configs.iter().find(|c| &c.id == id))
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| "—".into());
+                rows.push(SpaceRow {
+                    id: s.id.to_string(),
+                    name: s.name,
+                    config,
+                    workbooks: space::workbook_count(conn, &s.id)?,
+                    files: 0,
+                    last_activity: iso(&s.last_activity_at),
+                    archived: s.archived_at.is_some(),
+                });
+            }
+            Ok::<_, diesel::result::Error>((rows, total))
+        })
+        .await?;
+    let table = SpacesTable {
+        rows,
+        search: q.q,
+        archived: q.archived,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        total,
+        csrf: user.csrf().to_string(),
+    };
+    if is_htmx(&req) {
+        return render(&table);
+    }
+    render(&SpacesPage {
+        layout: Layout::new(&user, "Spaces", "spaces"),
+        table,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "spaces/new.html")]
+struct NewSpacePage {
+    layout: Layout,
+    configs: Vec<(String, String)>,
+    name: String,
+    config_id: String,
+    errors: Vec<(String, String)>,
+}
+
+async fn new_page(
+    user: &CurrentUser,
+    state: &AppState,
+    name: String,
+    config_id: String,
+    errors: Vec<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let env = user.environment.id.clone();
+    let configs = state
+        .db(move |conn| space_config::list(conn, &env))
+        .await?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
+    let failed = !errors.is_empty();
+    let mut resp = render(&NewSpacePage {
+        layout: Layout::new(user, "Create New Space", "spaces"),
+        configs,
+        name,
+        config_id,
+        errors,
+    })?;
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    new_page(&user, &state, String::new(), String::new(), vec![]).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    csrf_token: String,
+    name: String,
+    #[serde(default)]
+    space_config_id: String,
+}
+
+pub async fn create(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<CreateForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let form = form.into_inner();
+    let mut errors = Vec::new();
+    if form.name.trim().is_empty() {
+        errors.push(("name".to_string(), "Give the space a name.".to_string()));
+    }
+    let config_id = match form.space_config_id.as_str() {
+        "" => None,
+        text => match SpaceConfigId::parse(text) {
+            Some(id) => Some(id),
+            None => {
+                errors.push((
+                    "space_config_id".into(),
+                    "Choose a space config from the list.".into(),
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return new_page(&user, &state, form.name, form.space_config_id, errors).await;
+    }
+    let env = user.environment.id.clone();
+    let actor = user.actor();
+    let name = form.name.clone();
+    let created = state
+        .db(move |conn| {
+            let input = SpaceInput {
+                name: Some(&name),
+                space_config_id: config_id.as_ref(),
+                metadata: "{}",
+            };
+            space::create(conn, &env, input, &actor)
+        })
+        .await;
+    match created {
+        Ok(s) => Ok(see_other(&format!("/spaces/{}", s.id))),
+        Err(AppError::Invalid(items)) => {
+            let errors = items.into_iter().map(|i| (i.key, i.message)).collect();
+            new_page(&user, &state, form.name, form.space_config_id, errors).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub struct WorkbookRow {
+    pub id: String,
+    pub name: String,
+    pub sheets: Vec<(String, i64, i64)>,
+}
+
+pub struct EventRow {
+    pub topic: String,
+    pub actor: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "spaces/show.html")]
+struct SpacePage {
+    layout: Layout,
+    id: String,
+    name: String,
+    archived: bool,
+    tab: String,
+    workbooks: Vec<WorkbookRow>,
+    events: Vec<EventRow>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    tab: Option<String>,
+}
+
+async fn show_page(
+    user: &CurrentUser,
+    state: &AppState,
+    raw_id: &str,
+    tab: String,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
+    let env = user.environment.id.clone();
+    let (s, workbooks, events) = state
+        .db(move |conn| {
+            let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let mut workbooks = Vec::new();
+            for w in workbook::list_in_space(conn, &s.id)? {
+                let sheets = sheet::list_in_workbook(conn, &w.id)?
+                    .into_iter()
+                    .map(|sh| (sh.name, sh.total_count, sh.error_count))
+                    .collect();
+                workbooks.push(WorkbookRow {
+                    id: w.id.to_string(),
+                    name: w.name,
+                    sheets,
+                });
+            }
+            let filter = EventFilter {
+                space_id: Some(s.id.clone()),
+                page_size: 200,
+                page_number: 1,
+                ..Default::default()
+            };
+            let events = event::list(conn, &env, &filter)?
+                .into_iter()
+                .rev()
+                .map(|e| EventRow {
+                    topic: e.topic,
+                    actor: e.actor,
+                    at: iso(&e.created_at),
+                })
+                .collect();
+            Ok::<_, ModelError>((s, workbooks, events))
+        })
+        .await?;
+    let failed = error.is_some();
+    let mut resp = render(&SpacePage {
+        layout: Layout::new(user, s.name.clone(), "spaces"),
+        id: s.id.to_string(),
+        name: s.name,
+        archived: s.archived_at.is_some(),
+        tab,
+        workbooks,
+        events,
+        error,
+    })?;
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AppError> {
+    let tab = match q.tab.as_deref() {
+        Some(t @ ("files" | "guests" | "activity")) => t.to_string(),
+        _ => "workbooks".to_string(),
+    };
+    show_page(&user, &state, &path, tab, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+async fn set_archived(
+    user: CurrentUser,
+    state: &AppState,
+    raw_id: &str,
+    archived: bool,
+) -> Result<HttpResponse, AppError> {
+    let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
+    let env = user.environment.id.clone();
+    let actor = user.actor();
+    state
+        .db(move |conn| {
+            let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let changes = SpaceChanges {
+                archived_at: Some(archived.then(now)),
+                ..Default::default()
+            };
+            space::update(conn, &s, changes, &actor)
+        })
+        .await?;
+    Ok(see_other(if archived {
+        "/spaces"
+    } else {
+        "/spaces?archived=true"
+    }))
+}
+
+pub async fn archive(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    set_archived(user, &state, &path, true).await
+}
+
+pub async fn unarchive(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    set_archived(user, &state, &path, false).await
+}
+
+#[derive(Deserialize)]
+pub struct WorkbookForm {
+    csrf_token: String,
+    name: String,
+    sheets: String,
+}
+
+/// Adds a workbook: a name and its sheets as JSON (Flatfile's sheet configs).
+pub async fn add_workbook(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<WorkbookForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let form = form.into_inner();
+    let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
+    let fail = |msg: String| show_page(&user, &state, &path, "workbooks".into(), Some(msg));
+    if form.name.trim().is_empty() {
+        return fail("Give the workbook a name.".into()).await;
+    }
+    let sheets_json: Vec<serde_json::Value> = match serde_json::from_str(&form.sheets) {
+        Ok(serde_json::Value::Array(items)) => items,
+        _ => return fail("Sheets must be a JSON array of sheet configs.".into()).await,
+    };
+    let sheets = match blueprint::parse_sheets(&sheets_json, "$") {
+        Ok(s) => s,
+        Err(problems) => {
+            let text: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect();
+            return fail(text.join("; ")).await;
+        }
+    };
+    let env = user.environment.id.clone();
+    let actor = user.actor();
+    let wb = state
+        .db(move |conn| {
+            space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let ctx = Context::new(&env, &actor).space(&id);
+            workbook::create(conn, &ctx, form.name.trim(), &[], &json!([]), &sheets, "{}")
+        })
+        .await?;
+    Ok(see_other(&format!("/workbooks/{}", wb.id)))
+}

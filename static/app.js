@@ -1,0 +1,118 @@
+// Wharf's own behaviour on top of htmx: error responses become toasts, and the grid
+// behaves like a spreadsheet (arrows, Enter, Escape, Tab, double click).
+(function () {
+  "use strict";
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) {
+      // Error answers carry a toast and HX-Retarget: let htmx swap them.
+      htmx.config.responseHandling = [
+        { code: "204", swap: false },
+        { code: "[23]..", swap: true },
+        { code: "[45]..", swap: true, error: true },
+      ];
+    }
+  });
+
+  // Toasts fade away on their own.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "toasts") {
+      var toast = e.detail.target.lastElementChild;
+      setTimeout(function () { if (toast) toast.remove(); }, 6000);
+    }
+  });
+
+  function cells(row) { return Array.prototype.slice.call(row.querySelectorAll("td.cell")); }
+
+  function focusCell(cell) {
+    if (!cell) return;
+    document.querySelectorAll("td.cell[tabindex='0']").forEach(function (c) { c.setAttribute("tabindex", "-1"); });
+    cell.setAttribute("tabindex", "0");
+    cell.focus();
+  }
+
+  function move(cell, dr, dc) {
+    var row = cell.parentElement;
+    var idx = cells(row).indexOf(cell);
+    if (dr !== 0) {
+      var sib = dr > 0 ? row.nextElementSibling : row.previousElementSibling;
+      if (sib) focusCell(cells(sib)[idx]);
+    } else {
+      focusCell(cells(row)[idx + dc]);
+    }
+  }
+
+  var pendingFocus = null;
+
+  document.addEventListener("keydown", function (e) {
+    var editor = e.target.closest && e.target.closest(".cell-editor");
+    if (editor) {
+      var td = editor.closest("td.cell");
+      if (e.key === "Escape") {
+        e.preventDefault();
+        pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
+        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+      } else if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        var dc = e.key === "Tab" ? (e.shiftKey ? -1 : 1) : 0;
+        pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: e.key === "Enter" ? 1 : 0, dc: dc };
+        htmx.trigger(editor, "submit");
+      }
+      return;
+    }
+    var cell = e.target.closest && e.target.closest("td.cell");
+    if (!cell) return;
+    switch (e.key) {
+      case "ArrowUp": e.preventDefault(); move(cell, -1, 0); break;
+      case "ArrowDown": e.preventDefault(); move(cell, 1, 0); break;
+      case "ArrowLeft": e.preventDefault(); move(cell, 0, -1); break;
+      case "ArrowRight": e.preventDefault(); move(cell, 0, 1); break;
+      case "Tab": e.preventDefault(); move(cell, 0, e.shiftKey ? -1 : 1); break;
+      case "Enter": case "F2": e.preventDefault(); htmx.trigger(cell, "edit"); break;
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    var cell = e.target.closest && e.target.closest("td.cell");
+    if (cell && !e.target.closest(".cell-editor")) focusCell(cell);
+  });
+
+  // An editor opened: focus its input. A row came back: put focus where the person was going.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var editorInput = e.detail.target.querySelector && e.detail.target.querySelector(".cell-editor [name=value]");
+    if (editorInput) {
+      editorInput.focus();
+      if (editorInput.select && editorInput.type === "text") editorInput.select();
+      return;
+    }
+    if (pendingFocus) {
+      var row = document.getElementById("row-" + pendingFocus.record);
+      var f = pendingFocus;
+      pendingFocus = null;
+      if (!row) return;
+      var all = cells(row);
+      var idx = all.findIndex(function (c) { return c.dataset.field === f.field; });
+      var target = all[idx];
+      if (target) { focusCell(target); if (f.dr || f.dc) move(target, f.dr, f.dc); }
+    }
+  });
+
+  // Selects and date pickers save as soon as they change.
+  document.addEventListener("change", function (e) {
+    var editor = e.target.closest && e.target.closest(".cell-editor");
+    if (editor && e.target.tagName === "SELECT") {
+      var td = editor.closest("td.cell");
+      pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
+      htmx.trigger(editor, "submit");
+    }
+    if (e.target.matches("[data-select], [data-select-all]")) {
+      var grid = e.target.closest("#grid");
+      if (e.target.matches("[data-select-all]")) {
+        grid.querySelectorAll("[data-select]").forEach(function (b) { b.checked = e.target.checked; });
+      }
+      var ids = Array.prototype.map.call(grid.querySelectorAll("[data-select]:checked"), function (b) { return b.value; });
+      grid.querySelector("#delete-ids").value = ids.join(",");
+      grid.querySelector("#delete-button").disabled = ids.length === 0;
+    }
+  });
+})();
