@@ -60,7 +60,11 @@ pub fn row(i: usize) -> [String; 10] {
             (18 + h % 60).to_string()
         },
         format!("{}.{:02}", 20_000 + h % 90_000, h % 100),
-        if h.is_multiple_of(2) { "yes".into() } else { "no".into() },
+        if h.is_multiple_of(2) {
+            "yes".into()
+        } else {
+            "no".into()
+        },
         format!("20{:02}-{:02}-{:02}", 10 + h % 15, 1 + h % 12, 1 + h % 28),
         TIERS[h % 3].to_string(),
         CITIES[h % 6].to_string(),

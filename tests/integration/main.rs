@@ -5,6 +5,7 @@ mod helpers;
 mod api_auth;
 mod api_records;
 mod api_spaces;
+mod browser;
 mod cli;
 mod flatfile_client;
 mod health_and_migrations;

@@ -1,0 +1,359 @@
+//! Real headless Chromium, driven through ChromeDriver: sign in, create a space through the
+//! form, open its grid, fix an invalid cell and watch the Error count drop, sort, filter,
+//! search and download.
+
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use wharf::auth::password;
+use wharf::model::user;
+
+struct Driver {
+    process: Child,
+    client: Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_browser() -> Driver {
+    let port = free_port();
+    let process = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test.sh installs chromium-driver)");
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=1280,900",
+                     format!("--user-data-dir={}", profile.path().display())],
+        }),
+    );
+    let mut last_err = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => {
+                return Driver {
+                    process,
+                    client,
+                    _profile: profile,
+                }
+            }
+            Err(e) => {
+                last_err = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("could not reach chromedriver: {last_err:?}");
+}
+
+/// Waits until `script` (a JS expression) is truthy.
+async fn wait_for(c: &Client, script: &str, what: &str) {
+    for _ in 0..100 {
+        let v = c.execute(&format!("return !!({script});"), vec![]).await.unwrap();
+        if v == json!(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shot = c.screenshot().await.unwrap_or_default();
+    let path = std::env::temp_dir().join("wharf-browser-failure.png");
+    let _ = std::fs::write(&path, shot);
+    panic!("timed out waiting for {what} (screenshot: {})", path.display());
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+async fn a_person_fixes_data_in_the_grid(db: Db) {
+    let app = spawn_app(db).await;
+    {
+        let mut conn = app.pool.get().unwrap();
+        let hash = password::hash("correct horse battery").unwrap();
+        user::create(&mut conn, "ada@example.com", &hash, true).unwrap();
+    }
+    let (status, _) = app.post_json("/space-configs", &contacts_blueprint()).await;
+    assert_eq!(status, 200);
+    let driver = start_browser().await;
+    let c = &driver.client;
+
+    // Sign in.
+    c.goto(&app.url("/spaces")).await.unwrap();
+    wait_for(c, "document.querySelector('#email')", "the sign-in form").await;
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("ada@example.com")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery")
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[text()='Sign in']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "location.pathname === '/spaces'", "the Spaces tab").await;
+
+    // Create a space through the form.
+    c.find(Locator::LinkText("Create New Space"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('#name')", "the new space form").await;
+    c.find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("Acme onboarding")
+        .await
+        .unwrap();
+    c.execute(
+        "const s = document.querySelector('#space_config_id'); s.selectedIndex = 1;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::XPath("//button[text()='Create space']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "location.pathname.startsWith('/spaces/us_sp_')",
+        "the space page",
+    )
+    .await;
+    assert!(text(c, "h1").await.contains("Acme onboarding"));
+
+    // Data arrives through the API; the grid shows it.
+    let space_id = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/spaces/")
+        .to_string();
+    let space = json!({"id": space_id});
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let companies = app.sheet_id(&space, "companies").await;
+    app.post_json(
+        &format!("/sheets/{companies}/records"),
+        &json!([{"code": "ACME"}]),
+    )
+    .await;
+    let (status, _) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([
+                {"email": "zed@example.com", "name": "Zed", "age": "31", "company": "ACME"},
+                {"email": "amy@example.com", "name": "Amy", "age": "n/a", "company": "ACME"},
+                {"email": "bob@example.com", "name": "Bob", "age": "45", "company": "ACME"}
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    c.find(Locator::LinkText("Customers"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('table.grid')", "the grid").await;
+    c.find(Locator::LinkText("Contacts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelectorAll('table.grid tbody tr[data-record]').length === 3",
+        "three records",
+    )
+    .await;
+    assert_eq!(text(c, "#count-error").await, "1");
+
+    // Fix the invalid age: double click, type, Enter; the Error count drops without a reload.
+    c.execute("window.__marker = 'same page';", vec![]).await.unwrap();
+    let bad = c
+        .find(Locator::Css("tr.invalid td.cell[data-field='age']"))
+        .await
+        .unwrap();
+    assert!(bad
+        .attr("aria-description")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .contains("is not a number"));
+    c.execute(
+        "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
+        vec![serde_json::to_value(&bad).unwrap()],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
+        "the cell editor",
+    )
+    .await;
+    let input = c
+        .find(Locator::Css(".cell-editor input[name=value]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("29\u{E007}").await.unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#count-error').textContent.trim() === '0'",
+        "the Error count to drop",
+    )
+    .await;
+    assert_eq!(
+        c.execute("return window.__marker;", vec![]).await.unwrap(),
+        json!("same page")
+    );
+    assert_eq!(text(c, "#count-valid").await, "3");
+
+    // Sort by Name.
+    c.find(Locator::XPath(
+        "//th//span[@class='label'][starts-with(normalize-space(.), 'Name')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('th[aria-sort=ascending]')",
+        "the sorted header",
+    )
+    .await;
+    let first = c
+        .execute(
+            "return document.querySelector('tbody tr[data-record] td[data-field=name] .value').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, json!("Amy"));
+
+    // Filter to errors (none left), then back to all, then search.
+    c.find(Locator::Css("nav.filters a:nth-child(3)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelectorAll('tbody tr[data-record]').length === 0",
+        "the empty Error view",
+    )
+    .await;
+    c.find(Locator::Css("nav.filters a:nth-child(1)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelectorAll('tbody tr[data-record]').length === 3",
+        "all records again",
+    )
+    .await;
+    c.find(Locator::Css("#grid-q"))
+        .await
+        .unwrap()
+        .send_keys("bob\u{E007}")
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelectorAll('tbody tr[data-record]').length === 1",
+        "the search result",
+    )
+    .await;
+
+    // Download: the link serves the sheet as CSV to the signed-in person.
+    let href = c
+        .find(Locator::LinkText("Download CSV"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let csv = c
+        .execute(
+            "return fetch(arguments[0]).then(r => r.text());",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("Email,Name,Age"), "{csv}");
+    assert!(csv.contains("amy@example.com,Amy,29"), "{csv}");
+
+    if std::env::var("WHARF_SCREENSHOT").is_ok() {
+        c.execute(
+            "location.href = location.pathname + '?sheet=' + document.querySelector('#grid').dataset.sheet;",
+            vec![],
+        )
+        .await
+        .unwrap();
+        wait_for(
+            c,
+            "document.querySelectorAll('tbody tr[data-record]').length === 3",
+            "all records",
+        )
+        .await;
+        std::fs::write(
+            std::env::var("WHARF_SCREENSHOT").unwrap(),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+    driver.client.clone().close().await.unwrap();
+}
+
+on_both!(a_person_fixes_data_in_the_grid);
