@@ -123,6 +123,11 @@ pub fn find(
         .optional()
 }
 
+diesel::define_sql_function! {
+    /// Lowercases text on both backends, for case-insensitive search.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// Which spaces to list.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -147,7 +152,8 @@ pub fn list(
             q.filter(spaces::archived_at.is_null())
         };
         if let Some(s) = f.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            q = q.filter(spaces::name.like(format!("%{}%", s.trim().replace(['%', '_'], ""))));
+            let pattern = format!("%{}%", s.trim().to_lowercase().replace(['%', '_'], ""));
+            q = q.filter(lower(spaces::name).like(pattern));
         }
         q
     };

@@ -9,3 +9,4 @@ mod browser;
 mod cli;
 mod flatfile_client;
 mod health_and_migrations;
+mod pages;

@@ -1,0 +1,356 @@
+//! Pages and partials through a cookie-keeping HTTP client.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+use wharf::auth::password;
+use wharf::model::user;
+
+const PASSWORD: &str = "correct horse battery";
+
+fn make_user(app: &TestApp, email: &str, admin: bool) {
+    let mut conn = app.pool.get().unwrap();
+    let hash = password::hash(PASSWORD).unwrap();
+    user::create(&mut conn, email, &hash, admin).unwrap();
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/sign-in"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The page's CSRF token, read from its meta tag.
+async fn csrf(app: &TestApp, path: &str) -> String {
+    let html = app
+        .client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn sign_in_answers_the_same_for_unknown_email_and_wrong_password(db: Db) {
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    let wrong = sign_in(&app, "ada@example.com", "not the password").await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let wrong_text = wrong.text().await.unwrap();
+    let unknown = sign_in(&app, "nobody@example.com", "not the password").await;
+    assert_eq!(unknown.status().as_u16(), 401);
+    let unknown_text = unknown.text().await.unwrap();
+    assert!(wrong_text.contains("That email and password do not match an account."));
+    assert_eq!(
+        wrong_text.replace("ada@example.com", ""),
+        unknown_text.replace("nobody@example.com", "")
+    );
+
+    let ok = sign_in(&app, "ADA@example.com ", PASSWORD).await;
+    assert_eq!(ok.status().as_u16(), 303);
+    let cookie = ok
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let page = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("Create New Space"));
+}
+
+async fn pages_need_a_session_and_forms_need_the_csrf_token(db: Db) {
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    let resp = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(resp.headers()["location"], "/sign-in");
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+
+    let forged = app
+        .client
+        .post(app.url("/spaces"))
+        .form(&[("csrf_token", "forged"), ("name", "X")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let htmx_forged = app
+        .client
+        .put(app.url("/grid/us_sh_x/records/us_rc_1"))
+        .header("hx-request", "true")
+        .form(&[("field", "age"), ("value", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(htmx_forged.status().as_u16(), 403);
+    assert_eq!(htmx_forged.headers()["hx-retarget"], "#toasts");
+    let (_, spaces) = app.get_json("/spaces").await;
+    assert_eq!(
+        spaces["data"].as_array().unwrap().len(),
+        0,
+        "the forged form created nothing"
+    );
+
+    let token = csrf(&app, "/spaces").await;
+    let out = app
+        .client
+        .post(app.url("/sign-out"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 303);
+    let after = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(after.status().as_u16(), 303, "signed out");
+}
+
+async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", false);
+    let (_, config) = app.post_json("/space-configs", &contacts_blueprint()).await;
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+    let token = csrf(&app, "/spaces/new").await;
+    let form = app
+        .client
+        .get(app.url("/spaces/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("Customer onboarding"), "the config is offered");
+
+    let bad = app
+        .client
+        .post(app.url("/spaces"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", " "),
+            ("space_config_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+    assert!(bad.text().await.unwrap().contains("Give the space a name."));
+
+    let config_id = config["data"]["id"].as_str().unwrap();
+    let ok = app
+        .client
+        .post(app.url("/spaces"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Acme <script>alert(1)</script>"),
+            ("space_config_id", config_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 303);
+    let location = ok.headers()["location"].to_str().unwrap().to_string();
+    let page = app
+        .client
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Acme &#60;script&#62;alert(1)&#60;/script&#62;")
+            || page.contains("Acme &lt;script&gt;"),
+        "names are escaped"
+    );
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains("Customers"), "the config's workbook was created");
+
+    let list = app
+        .client
+        .get(app.url("/spaces?q=acme"))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.starts_with("<section id=\"spaces-table\">"),
+        "htmx gets the partial alone"
+    );
+    assert!(list.contains(&location[8..]));
+    let none = app
+        .client
+        .get(app.url("/spaces?q=zzz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("No space matches"));
+
+    // Members do not manage environments.
+    let envs = app.client.get(app.url("/environments")).send().await.unwrap();
+    assert_eq!(envs.status().as_u16(), 403);
+    assert!(envs.text().await.unwrap().contains("Not allowed"));
+}
+
+async fn saving_a_cell_revalidates_the_row_and_updates_the_counts(db: Db) {
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "a@x.io", "age": "old"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+    let token = csrf(&app, "/spaces").await;
+
+    let editor = app
+        .client
+        .get(app.url(&format!("/grid/{contacts}/records/{rid}/edit/age")))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    let editor = editor.text().await.unwrap();
+    assert!(
+        editor.contains("value=\"old\""),
+        "the editor holds what was typed: {editor}"
+    );
+
+    let saved = app
+        .client
+        .put(app.url(&format!("/grid/{contacts}/records/{rid}")))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &token)
+        .form(&[("field", "age"), ("value", "1,200")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 200);
+    let html = saved.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"row-{rid}\"")));
+    assert!(html.contains("<span class=\"value\">1200</span>"), "{html}");
+    assert!(
+        html.contains("id=\"count-error\" class=\"count\" hx-swap-oob=\"true\">0<"),
+        "{html}"
+    );
+
+    let bad = app
+        .client
+        .put(app.url(&format!("/grid/{contacts}/records/{rid}")))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &token)
+        .form(&[("field", "tier"), ("value", "bronze")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        bad.contains("has-error") && bad.contains("is not one of: Gold, Silver"),
+        "{bad}"
+    );
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["errorsByField"]["tier"], 1);
+}
+
+async fn unknown_pages_are_real_pages(db: Db) {
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+    let resp = app
+        .client
+        .get(app.url("/workbooks/us_wb_nothere1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("Not found"));
+}
+
+async fn admins_create_and_revoke_keys_shown_once(db: Db) {
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+    let token = csrf(&app, "/environments").await;
+    let env = app.env_id.to_string();
+    let page = app
+        .client
+        .post(app.url(&format!("/environments/{env}/keys")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("<code id=\"new-secret\">").unwrap() + 22;
+    let secret = &page[start..start + page[start..].find('<').unwrap()];
+    assert!(secret.starts_with("sk_"));
+    let works = app
+        .client
+        .get(app.url("/v1/spaces"))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(works.status().as_u16(), 200);
+    let again = app
+        .client
+        .get(app.url("/environments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains(secret), "a secret is shown once");
+
+    let renamed = app
+        .client
+        .post(app.url(&format!("/environments/{env}")))
+        .form(&[("csrf_token", token.as_str()), ("name", "dev"), ("is_prod", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status().as_u16(), 303);
+    let (_, got) = app.get_json(&format!("/environments/{env}")).await;
+    assert_eq!(got["data"]["name"], "dev");
+    assert_eq!(got["data"]["isProd"], true);
+}
+
+on_both!(
+    sign_in_answers_the_same_for_unknown_email_and_wrong_password,
+    pages_need_a_session_and_forms_need_the_csrf_token,
+    create_new_space_shows_problems_inline_then_opens_the_space,
+    saving_a_cell_revalidates_the_row_and_updates_the_counts,
+    unknown_pages_are_real_pages,
+    admins_create_and_revoke_keys_shown_once,
+);
