@@ -62,7 +62,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 let fut = srv.call(req);
                 async move { Ok(pages::page_errors(fut.await?, htmx)) }
             })
-            .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(4 * 1024 * 1024)
+                    .error_handler(|e, _| AppError::bad_request("form", e.to_string()).into()),
+            )
+            .app_data(
+                actix_multipart::form::MultipartFormConfig::default()
+                    .total_limit(4 * 1024 * 1024)
+                    .error_handler(|e, _| AppError::bad_request("upload", e.to_string()).into()),
+            )
             .route("/", web::get().to(pages::spaces::home))
             .route("/assets/htmx.min.js", web::get().to(pages::assets::htmx))
             .route("/assets/sse.min.js", web::get().to(pages::assets::htmx_sse))
@@ -98,6 +107,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(pages::spaces::add_workbook),
             )
             .route("/workbooks/{id}", web::get().to(pages::grid::show))
+            .route(
+                "/workbooks/{id}/download.xlsx",
+                web::get().to(pages::grid_edit::download_xlsx),
+            )
             .route(
                 "/grid/{sheet}/records/{record}",
                 web::get().to(pages::grid_edit::row),

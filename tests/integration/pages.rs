@@ -354,3 +354,92 @@ on_both!(
     unknown_pages_are_real_pages,
     admins_create_and_revoke_keys_shown_once,
 );
+
+async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let companies = app.sheet_id(&space, "companies").await;
+    app.post_json(
+        &format!("/sheets/{companies}/records"),
+        &json!([{"code": "=1+2", "name": "Evil"}, {"code": "ACME", "name": "Acme"}]),
+    )
+    .await;
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap();
+    let resp = app
+        .client
+        .get(app.url(&format!("/workbooks/{wb}/download.xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        vec!["Companies".to_string(), "Contacts".to_string()]
+    );
+    let range = book.worksheet_range("Companies").unwrap();
+    assert_eq!(range.get((0, 0)), Some(&Data::String("Code".into())));
+    assert_eq!(range.get((1, 0)), Some(&Data::String("'=1+2".into())));
+    assert_eq!(range.get((2, 1)), Some(&Data::String("Acme".into())));
+}
+
+on_both!(a_workbook_downloads_as_xlsx_with_formulas_defused);
+
+async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
+    use reqwest::multipart::{Form, Part};
+    let app = spawn_app(db).await;
+    make_user(&app, "ada@example.com", true);
+    sign_in(&app, "ada@example.com", PASSWORD).await;
+    let token = csrf(&app, "/space-configs").await;
+    let mut bad = contacts_blueprint();
+    bad["workbooks"][0]["sheets"][0]["fields"][0]["type"] = json!("text");
+    let form = Form::new().text("csrf_token", token.clone()).part(
+        "file",
+        Part::bytes(bad.to_string().into_bytes()).file_name("blueprint.json"),
+    );
+    let resp = app
+        .client
+        .post(app.url("/space-configs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("<code>$.workbooks[0].sheets[0].fields[0].type</code> unknown field type `text`"),
+        "{html}"
+    );
+
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .part("file", Part::bytes(Vec::new()).file_name(""))
+        .text("blueprint", contacts_blueprint().to_string());
+    let resp = app
+        .client
+        .post(app.url("/space-configs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let list = app
+        .client
+        .get(app.url("/space-configs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Customer onboarding"));
+}
+
+on_both!(a_space_config_is_deployed_by_upload_with_problems_by_path);

@@ -290,3 +290,31 @@ pub async fn download_csv(
         ctx.config,
     ))
 }
+
+/// The whole workbook as XLSX, one worksheet per sheet.
+pub async fn download_xlsx(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let wid = crate::ids::WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
+    let env = user.environment.id.clone();
+    let (name, bytes) = state
+        .db(move |conn| {
+            let wb = crate::model::workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
+            let sheets = sheet::list_in_workbook(conn, &wb.id)?
+                .into_iter()
+                .map(|s| s.parsed_config().map(|c| (s, c)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let bytes = crate::web::export::xlsx_bytes(conn, &sheets)?;
+            Ok::<_, AppError>((crate::blueprint::slugify(&wb.name), bytes))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}.xlsx\""),
+        ))
+        .body(bytes))
+}

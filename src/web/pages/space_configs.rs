@@ -6,9 +6,9 @@ use crate::auth::CurrentUser;
 use crate::blueprint::Problem;
 use crate::model::{iso, space_config};
 use crate::web::error::AppError;
+use actix_multipart::form::{bytes::Bytes, text::Text, MultipartForm};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use serde::Deserialize;
 
 pub struct ConfigRow {
     pub id: String,
@@ -61,19 +61,35 @@ pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
     page(user, &state, String::new(), vec![]).await
 }
 
-#[derive(Deserialize)]
+/// A blueprint pasted into the text area or uploaded as a file (the file wins).
+#[derive(MultipartForm)]
 pub struct DeployForm {
-    csrf_token: String,
-    blueprint: String,
+    csrf_token: Text<String>,
+    blueprint: Option<Text<String>>,
+    #[multipart(limit = "2MB")]
+    file: Option<Bytes>,
 }
 
 pub async fn deploy(
     user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<DeployForm>,
+    form: MultipartForm<DeployForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
-    let text = form.into_inner().blueprint;
+    let form = form.into_inner();
+    let text = match form.file.filter(|f| !f.data.is_empty()) {
+        Some(file) => match String::from_utf8(file.data.to_vec()) {
+            Ok(t) => t,
+            Err(_) => {
+                let problem = Problem {
+                    path: "file".into(),
+                    message: "the file is not UTF-8 text; upload the blueprint JSON".into(),
+                };
+                return page(user, &state, String::new(), vec![problem]).await;
+            }
+        },
+        None => form.blueprint.map(|t| t.into_inner()).unwrap_or_default(),
+    };
     let json: serde_json::Value = match serde_json::from_str(&text) {
         Ok(j) => j,
         Err(e) => {
