@@ -89,19 +89,6 @@ pub fn safe_cell(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_cell;
-
-    #[test]
-    fn formulas_are_defused_but_numbers_are_not() {
-        assert_eq!(safe_cell("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(safe_cell("@cmd"), "'@cmd");
-        assert_eq!(safe_cell("-5"), "-5");
-        assert_eq!(safe_cell("plain"), "plain");
-    }
-}
-
 /// Excel's last row; a larger sheet cannot be exported to XLSX.
 const XLSX_MAX_ROWS: i64 = 1_048_575;
 
@@ -168,4 +155,17 @@ pub fn xlsx_bytes(
         }
     }
     book.save_to_buffer().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_cell;
+
+    #[test]
+    fn formulas_are_defused_but_numbers_are_not() {
+        assert_eq!(safe_cell("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(safe_cell("@cmd"), "'@cmd");
+        assert_eq!(safe_cell("-5"), "-5");
+        assert_eq!(safe_cell("plain"), "plain");
+    }
 }
