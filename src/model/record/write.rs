@@ -226,9 +226,28 @@ fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]
             error_fields: e.error_fields.as_deref(),
         })
         .collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let got: Vec<i64> = on_backend!(conn, c => diesel::insert_into(records::table).values(chunk).returning(records::id).get_results(c))?;
-        ids.extend(got);
+    match conn {
+        // SQLite: one cached prepared statement run per row beats re-parsing a statement
+        // with thousands of parameters for every chunk.
+        AnyConnection::Sqlite(c) => {
+            for row in &rows {
+                ids.push(
+                    diesel::insert_into(records::table)
+                        .values(row)
+                        .returning(records::id)
+                        .get_result(c)?,
+                );
+            }
+        }
+        AnyConnection::Postgres(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                let got: Vec<i64> = diesel::insert_into(records::table)
+                    .values(chunk)
+                    .returning(records::id)
+                    .get_results(c)?;
+                ids.extend(got);
+            }
+        }
     }
     Ok(ids)
 }
