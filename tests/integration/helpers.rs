@@ -43,6 +43,8 @@ pub struct TestApp {
     /// A secret key of the `development` environment.
     pub key: String,
     pub env_id: EnvironmentId,
+    /// The one-time link that creates the first admin (no user exists at start).
+    pub setup_link: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -111,6 +113,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
     let (settings, dir) = test_settings(db);
     let app = Application::build(settings.clone()).expect("app builds");
     let port = app.port();
+    let setup_link = app.setup_link().map(String::from);
     tokio::spawn(app.run_until_stopped());
     let pool = prepare_database(&settings).expect("pool");
     let (env_id, key) = {
@@ -132,6 +135,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
         pool,
         key,
         env_id,
+        setup_link,
         _dir: dir,
     }
 }

@@ -10,3 +10,4 @@ mod cli;
 mod flatfile_client;
 mod health_and_migrations;
 mod pages;
+mod pages_grid;

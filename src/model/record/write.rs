@@ -9,7 +9,6 @@ use crate::ids::{RecordId, SheetId};
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{space, ModelError, ModelResult};
-use crate::on_backend;
 use crate::validate::{check_record, reference_message, unique_message, Checked, MessageType, Source};
 use diesel::prelude::*;
 use serde_json::{json, Value};

@@ -1,0 +1,303 @@
+//! The grid's paging, rows and the first-admin link, through a cookie-keeping client.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use wharf::auth::password;
+use wharf::model::user;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn signed_in(db: Db) -> TestApp {
+    let app = spawn_app(db).await;
+    let mut conn = app.pool.get().unwrap();
+    user::create(
+        &mut conn,
+        "ada@example.com",
+        &password::hash(PASSWORD).unwrap(),
+        true,
+    )
+    .unwrap();
+    app.client
+        .post(app.url("/sign-in"))
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    app
+}
+
+/// The record ids a grid page shows, in order.
+fn row_ids(html: &str) -> Vec<String> {
+    html.split("<tr id=\"row-")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+fn link(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!(">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + 6;
+    Some(
+        html[start..start + html[start..].find('"')?]
+            .replace("&#38;", "&")
+            .replace("&amp;", "&"),
+    )
+}
+
+async fn the_grid_pages_by_keyset_first_next_previous_last(db: Db) {
+    let app = signed_in(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (1..=250).map(|i| json!({"code": format!("C{i:03}")})).collect();
+    let (_, inserted) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    let ids: Vec<String> = inserted["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+
+    let first = app
+        .client
+        .get(app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(row_ids(&first), ids[..100].to_vec());
+    assert!(link(&first, "Previous").is_none());
+    let next = link(&first, "Next").expect("a next link");
+    let second = app
+        .client
+        .get(app.url(&next))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(row_ids(&second), ids[100..200].to_vec());
+    let last = app
+        .client
+        .get(app.url(&link(&second, "Last").unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        row_ids(&last),
+        ids[150..].to_vec(),
+        "the last page holds the last 100 records"
+    );
+    assert!(link(&last, "Next").is_none());
+    let back = app
+        .client
+        .get(app.url(&link(&last, "Previous").unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(row_ids(&back), ids[50..150].to_vec());
+    let partial = app
+        .client
+        .get(app.url(&next))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        partial.starts_with("<section id=\"grid\""),
+        "htmx gets the table alone"
+    );
+}
+
+async fn rows_are_added_and_deleted_from_the_grid(db: Db) {
+    let app = signed_in(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io"}, {"email": "b@x.io"}]),
+        )
+        .await;
+    let html = app
+        .client
+        .get(app.url("/spaces"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+    let token = html[start..start + 40].to_string();
+
+    let added = app
+        .client
+        .post(app.url(&format!("/grid/{sheet}/rows")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status().as_u16(), 303);
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 3);
+    assert_eq!(
+        counts["data"]["counts"]["error"], 1,
+        "the new row misses its required email"
+    );
+
+    let ids = format!(
+        "{},{}",
+        inserted["data"]["records"][0]["id"].as_str().unwrap(),
+        inserted["data"]["records"][1]["id"].as_str().unwrap()
+    );
+    let deleted = app
+        .client
+        .post(app.url(&format!("/grid/{sheet}/rows/delete")))
+        .header("hx-request", "true")
+        .form(&[("csrf_token", token.as_str()), ("ids", ids.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    assert!(deleted.headers()["hx-redirect"]
+        .to_str()
+        .unwrap()
+        .contains(&sheet));
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 1);
+    let none = app
+        .client
+        .post(app.url(&format!("/grid/{sheet}/rows/delete")))
+        .form(&[("csrf_token", token.as_str()), ("ids", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status().as_u16(), 400);
+}
+
+async fn the_first_admin_is_created_through_a_one_time_link(db: Db) {
+    let app = spawn_app(db).await;
+    let link = app.setup_link.clone().expect("no user yet, so a setup link");
+    let path = &link[link.find("/setup").unwrap()..];
+    let token = &path[path.find("token=").unwrap() + 6..];
+    assert_eq!(
+        app.client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/setup?token=guess"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let done = app
+        .client
+        .post(app.url("/setup"))
+        .form(&[
+            ("token", token),
+            ("email", "root@example.com"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 303);
+    let envs = app.client.get(app.url("/environments")).send().await.unwrap();
+    assert_eq!(envs.status().as_u16(), 200, "the new admin is signed in");
+    assert_eq!(
+        app.client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404,
+        "the link works once"
+    );
+}
+
+async fn the_environment_switcher_scopes_the_pages(db: Db) {
+    let app = signed_in(db).await;
+    app.post_json("/spaces", &json!({"name": "Dev only"})).await;
+    let html = app
+        .client
+        .get(app.url("/spaces"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Dev only"));
+    let start = html.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+    let token = html[start..start + 40].to_string();
+    let (_, envs) = app.get_json("/environments").await;
+    let prod = envs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "production")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let switched = app
+        .client
+        .post(app.url("/switch-environment"))
+        .form(&[("csrf_token", token.as_str()), ("environment_id", prod.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status().as_u16(), 303);
+    let html = app
+        .client
+        .get(app.url("/spaces"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("Dev only"),
+        "production does not show development's spaces"
+    );
+    assert!(html.contains("No spaces yet"));
+}
+
+on_both!(
+    the_grid_pages_by_keyset_first_next_previous_last,
+    rows_are_added_and_deleted_from_the_grid,
+    the_first_admin_is_created_through_a_one_time_link,
+    the_environment_switcher_scopes_the_pages,
+);
