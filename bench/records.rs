@@ -63,13 +63,13 @@ async fn main() -> anyhow::Result<()> {
     println!("\n| page (100 records, with counts) | p50 ms | p95 ms |\n| --- | --- | --- |");
     for (name, query) in cases {
         let url = format!("{base}/sheets/{sheet}/records?{query}");
-        let first = client.get(&url).bearer_auth(&key).send().await?; // warms caches and creates sort indexes
+        let first = client.get(&url).bearer_auth(key).send().await?; // warms caches and creates sort indexes
         anyhow::ensure!(first.status().is_success(), "{name}: {}", first.text().await?);
         first.bytes().await?;
         let mut samples: Vec<Duration> = Vec::new();
         for _ in 0..50 {
             let t = Instant::now();
-            let resp = client.get(&url).bearer_auth(&key).send().await?;
+            let resp = client.get(&url).bearer_auth(key).send().await?;
             let body = resp.bytes().await?;
             samples.push(t.elapsed());
             anyhow::ensure!(body.len() > 100, "{name}: empty page");
