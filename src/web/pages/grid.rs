@@ -8,7 +8,8 @@ use crate::blueprint::{FieldType, SheetConfig};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
 use crate::model::sheet::{self, Counts, SheetContext};
-use crate::model::{workbook, ModelError};
+use crate::model::sheet::Sheet;
+use crate::model::workbook::{self, Workbook};
 use crate::validate::MessageType;
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -261,31 +262,39 @@ fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
         .collect()
 }
 
-/// Loads the page of records the view asks for and builds the table.
-pub async fn table(
-    state: &AppState,
-    user: &CurrentUser,
-    workbook_id: &WorkbookId,
-    mut view: View,
-) -> Result<(TablePartial, SheetContext), AppError> {
+/// What a grid page shows, loaded in one trip to the database.
+pub struct Loaded {
+    pub workbook: Workbook,
+    pub sheets: Vec<Sheet>,
+    pub ctx: SheetContext,
+    pub table: TablePartial,
+}
+
+/// Loads the workbook, its sheets and the page of records the view asks for.
+pub async fn load(state: &AppState, user: &CurrentUser, workbook_id: &WorkbookId, mut view: View) -> Result<Loaded, AppError> {
     let env = user.environment.id.clone();
     let wid = workbook_id.clone();
-    let hint = view.sheet.clone();
-    let ctx = state
+    let csrf = user.csrf().to_string();
+    state
         .db(move |conn| {
-            workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
+            let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
             let sheets = sheet::list_in_workbook(conn, &wid)?;
-            let chosen = SheetId::parse(&hint)
+            let chosen = SheetId::parse(&view.sheet)
                 .and_then(|id| sheets.iter().find(|s| s.id == id))
                 .or_else(|| sheets.first())
-                .ok_or(ModelError::NotFound("sheet"))?;
-            sheet::load_context(conn, &env, &chosen.id)
+                .ok_or(AppError::NotFound("sheet"))?
+                .clone();
+            let ctx = sheet::context_from(chosen, workbook.space_id.clone(), &sheets)?;
+            view.sheet = ctx.sheet.id.to_string();
+            let q = query_for(&ctx.config, &view)?;
+            let rows = record::query(conn, &ctx, &q)?;
+            let table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
+            Ok::<_, AppError>(Loaded { workbook, sheets, ctx, table })
         })
-        .await?;
-    view.sheet = ctx.sheet.id.to_string();
-    let q = query_for(&ctx.config, &view)?;
-    let (ctx2, q2) = (ctx.clone(), q.clone());
-    let mut rows: Vec<RecordRow> = state.db(move |conn| record::query(conn, &ctx2, &q2)).await?;
+        .await
+}
+
+fn table_from(ctx: &SheetContext, view: &View, q: &RecordQuery, mut rows: Vec<RecordRow>, workbook_id: String, csrf: String) -> TablePartial {
     let more = rows.len() as i64 > PAGE;
     // Keyset pages read backwards hold their extra record at the front.
     if more && matches!(q.cursor, Cursor::Before(_) | Cursor::Last) {
@@ -300,10 +309,10 @@ pub async fn table(
         Cursor::Before(_) => (more, true),
         Cursor::Last => (more, false),
     };
-    let table = TablePartial {
-        workbook_id: workbook_id.to_string(),
+    TablePartial {
+        workbook_id,
         sheet_id: ctx.sheet.id.to_string(),
-        columns: columns(&ctx, &view),
+        columns: columns(ctx, view),
         rows: rows.iter().map(|r| row_view(&ctx.config, r)).collect(),
         counts: ctx.sheet.counts(),
         has_prev,
@@ -312,10 +321,9 @@ pub async fn table(
         last_id: rows.last().map_or(0, |r| r.id),
         page: q.page_number,
         offset_paged,
-        csrf: user.csrf().to_string(),
-        view,
-    };
-    Ok((table, ctx))
+        csrf,
+        view: view.clone(),
+    }
 }
 
 /// The record query for a view; unknown field keys are the person's mistake (400).
@@ -366,28 +374,16 @@ pub async fn show(
     view: web::Query<View>,
 ) -> Result<HttpResponse, AppError> {
     let wid = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
-    let (table, ctx) = table(&state, &user, &wid, view.into_inner()).await?;
+    let Loaded { workbook, sheets, ctx, table } = load(&state, &user, &wid, view.into_inner()).await?;
     if is_htmx(&req) {
         return render(&table);
     }
-    let env = user.environment.id.clone();
-    let wid2 = wid.clone();
-    let (wb, sheets) = state
-        .db(move |conn| {
-            let wb = workbook::find(conn, &env, &wid2)?.ok_or(ModelError::NotFound("workbook"))?;
-            let sheets = sheet::list_in_workbook(conn, &wb.id)?;
-            Ok::<_, ModelError>((wb, sheets))
-        })
-        .await?;
-    let tabs = sheets
-        .into_iter()
-        .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
-        .collect();
+    let tabs = sheets.into_iter().map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id)).collect();
     render(&GridPage {
-        layout: Layout::new(&user, format!("{} · {}", wb.name, ctx.sheet.name), "spaces"),
-        space_id: wb.space_id.to_string(),
-        workbook_name: wb.name,
-        workbook_id: wb.id.to_string(),
+        layout: Layout::new(&user, format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
+        space_id: workbook.space_id.to_string(),
+        workbook_name: workbook.name,
+        workbook_id: workbook.id.to_string(),
         tabs,
         table,
     })
