@@ -50,8 +50,11 @@
       var td = editor.closest("td.cell");
       if (e.key === "Escape") {
         e.preventDefault();
-        pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
-        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+        var record = td.parentElement.dataset.record, field = td.dataset.field;
+        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" }).then(function () {
+          var row = document.getElementById("row-" + record);
+          if (row) focusCell(cells(row).find(function (c) { return c.dataset.field === field; }));
+        });
       } else if (e.key === "Enter" || e.key === "Tab") {
         e.preventDefault();
         var dc = e.key === "Tab" ? (e.shiftKey ? -1 : 1) : 0;

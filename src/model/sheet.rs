@@ -206,7 +206,11 @@ fn key_rule(config: &SheetConfig, index: usize, referenced: bool) -> Option<bool
     }
 }
 
-pub fn load_context(conn: &mut AnyConnection, environment_id: &EnvironmentId, id: &SheetId) -> ModelResult<SheetContext> {
+pub fn load_context(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SheetId,
+) -> ModelResult<SheetContext> {
     let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
     let siblings = list_in_workbook(conn, &sheet.workbook_id)?;
     context_from(sheet, space_id, &siblings)
@@ -214,8 +218,10 @@ pub fn load_context(conn: &mut AnyConnection, environment_id: &EnvironmentId, id
 
 /// Builds a sheet's context from its workbook's sheets, already loaded.
 pub fn context_from(sheet: Sheet, space_id: SpaceId, siblings: &[Sheet]) -> ModelResult<SheetContext> {
-    let configs: Vec<(&Sheet, SheetConfig)> =
-        siblings.iter().map(|s| s.parsed_config().map(|c| (s, c))).collect::<ModelResult<_>>()?;
+    let configs: Vec<(&Sheet, SheetConfig)> = siblings
+        .iter()
+        .map(|s| s.parsed_config().map(|c| (s, c)))
+        .collect::<ModelResult<_>>()?;
     let config = sheet.parsed_config()?;
     let referenced = |slug: &str, key: &str| {
         configs.iter().any(|(_, c)| {

@@ -77,7 +77,7 @@ fn cast_number(given: &Value) -> Result<Value, String> {
         Value::String(s) => s.trim(),
         Value::Null => unreachable!("empty cells return early"),
     };
-    let cleaned = strip_grouping(text).ok_or_else(|| format!("`{text}` is not a number"))?;
+    let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
     if let Ok(n) = cleaned.parse::<i64>() {
         return Ok(Value::Number(n.into()));
     }
@@ -87,7 +87,7 @@ fn cast_number(given: &Value) -> Result<Value, String> {
         .filter(|f| f.is_finite())
         .and_then(Number::from_f64)
         .map(Value::Number)
-        .ok_or_else(|| format!("`{text}` is not a number"))
+        .ok_or_else(|| format!("\"{text}\" is not a number"))
 }
 
 /// Removes thousands separators (`1,234,567.89`, `1 234`) only where they group by three,
@@ -132,7 +132,7 @@ fn cast_bool(given: &Value) -> Result<Value, String> {
         "true" | "t" | "yes" | "y" | "1" | "on" => Ok(Value::Bool(true)),
         "false" | "f" | "no" | "n" | "0" | "off" => Ok(Value::Bool(false)),
         _ => Err(format!(
-            "`{}` is not a boolean; use yes/no, true/false or 1/0",
+            "\"{}\" is not a boolean; use yes/no, true/false or 1/0",
             display(given)
         )),
     }
@@ -168,7 +168,7 @@ fn cast_date(given: &Value) -> Result<Value, String> {
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok())
         .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
-        .ok_or_else(|| format!("`{text}` is not a date; use a format such as 2024-01-31"))
+        .ok_or_else(|| format!("\"{text}\" is not a date; use a format such as 2024-01-31"))
 }
 
 /// Matches an option by value, then by label or alternative name, ignoring case.
@@ -189,7 +189,7 @@ fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String>
         .map(|o| o.value.clone())
         .ok_or_else(|| {
             let allowed: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
-            format!("`{wanted}` is not one of: {}", allowed.join(", "))
+            format!("\"{wanted}\" is not one of: {}", allowed.join(", "))
         })
 }
 

@@ -123,7 +123,7 @@ pub fn unique_message(field: &Field) -> String {
 /// The message for a reference whose target does not exist.
 pub fn reference_message(field: &Field, value: &Value, target_sheet: &str) -> String {
     format!(
-        "{} `{}` matches no record in {}",
+        "{} \"{}\" matches no record in {}",
         field.display_name(),
         cast::display(value),
         target_sheet

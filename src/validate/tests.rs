@@ -110,7 +110,7 @@ fn enums_match_value_label_or_alternative_name() {
     assert_eq!(cast(t.clone(), json!("ENABLED")).value, json!("active"));
     let cell = cast(t, json!("gone"));
     assert_eq!(cell.messages[0].source, Source::InvalidOption);
-    assert_eq!(cell.messages[0].message, "`gone` is not one of: Active, Closed");
+    assert_eq!(cell.messages[0].message, "\"gone\" is not one of: Active, Closed");
 }
 
 #[test]

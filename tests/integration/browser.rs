@@ -209,6 +209,16 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
     )
     .await;
     assert_eq!(text(c, "#count-error").await, "1");
+    if let Ok(path) = std::env::var("WHARF_SCREENSHOT") {
+        // For the README: the invalid cell focused, its message showing.
+        c.find(Locator::Css("tr.invalid td.cell[data-field='age']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        std::fs::write(path, c.screenshot().await.unwrap()).unwrap();
+    }
 
     // Fix the invalid age: double click, type, Enter; the Error count drops without a reload.
     c.execute("window.__marker = 'same page';", vec![]).await.unwrap();
@@ -251,6 +261,66 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
         json!("same page")
     );
     assert_eq!(text(c, "#count-valid").await, "3");
+
+    // Spreadsheet keys: arrows move between cells, Enter opens the editor, Escape leaves it
+    // without saving.
+    c.find(Locator::Css("tbody tr[data-record] td.cell[data-field='email']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E014}")
+        .await
+        .unwrap(); // ArrowRight
+    wait_for(
+        c,
+        "document.activeElement.dataset.field === 'name'",
+        "focus on the Name cell",
+    )
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E015}")
+        .await
+        .unwrap(); // ArrowDown
+    wait_for(c, "document.activeElement.dataset.field === 'name' && document.activeElement.closest('tr').previousElementSibling", "focus one row down").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap(); // Enter
+    wait_for(
+        c,
+        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
+        "the editor from Enter",
+    )
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("changed?\u{E00C}")
+        .await
+        .unwrap(); // Escape
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor') && document.activeElement.dataset.field === 'name'",
+        "the editor to close",
+    )
+    .await;
+    let (_, still) = app
+        .get_json(&format!("/sheets/{contacts}/records?searchValue=changed"))
+        .await;
+    assert_eq!(
+        still["data"]["records"].as_array().unwrap().len(),
+        0,
+        "Escape saved nothing"
+    );
 
     // Sort by Name.
     c.find(Locator::XPath(
@@ -334,25 +404,6 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
     assert!(csv.starts_with("Email,Name,Age"), "{csv}");
     assert!(csv.contains("amy@example.com,Amy,29"), "{csv}");
 
-    if std::env::var("WHARF_SCREENSHOT").is_ok() {
-        c.execute(
-            "location.href = location.pathname + '?sheet=' + document.querySelector('#grid').dataset.sheet;",
-            vec![],
-        )
-        .await
-        .unwrap();
-        wait_for(
-            c,
-            "document.querySelectorAll('tbody tr[data-record]').length === 3",
-            "all records",
-        )
-        .await;
-        std::fs::write(
-            std::env::var("WHARF_SCREENSHOT").unwrap(),
-            c.screenshot().await.unwrap(),
-        )
-        .unwrap();
-    }
     driver.client.clone().close().await.unwrap();
 }
 

@@ -7,8 +7,8 @@ use crate::auth::CurrentUser;
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
-use crate::model::sheet::{self, Counts, SheetContext};
 use crate::model::sheet::Sheet;
+use crate::model::sheet::{self, Counts, SheetContext};
 use crate::model::workbook::{self, Workbook};
 use crate::validate::MessageType;
 use crate::web::error::AppError;
@@ -271,7 +271,12 @@ pub struct Loaded {
 }
 
 /// Loads the workbook, its sheets and the page of records the view asks for.
-pub async fn load(state: &AppState, user: &CurrentUser, workbook_id: &WorkbookId, mut view: View) -> Result<Loaded, AppError> {
+pub async fn load(
+    state: &AppState,
+    user: &CurrentUser,
+    workbook_id: &WorkbookId,
+    mut view: View,
+) -> Result<Loaded, AppError> {
     let env = user.environment.id.clone();
     let wid = workbook_id.clone();
     let csrf = user.csrf().to_string();
@@ -289,12 +294,24 @@ pub async fn load(state: &AppState, user: &CurrentUser, workbook_id: &WorkbookId
             let q = query_for(&ctx.config, &view)?;
             let rows = record::query(conn, &ctx, &q)?;
             let table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
-            Ok::<_, AppError>(Loaded { workbook, sheets, ctx, table })
+            Ok::<_, AppError>(Loaded {
+                workbook,
+                sheets,
+                ctx,
+                table,
+            })
         })
         .await
 }
 
-fn table_from(ctx: &SheetContext, view: &View, q: &RecordQuery, mut rows: Vec<RecordRow>, workbook_id: String, csrf: String) -> TablePartial {
+fn table_from(
+    ctx: &SheetContext,
+    view: &View,
+    q: &RecordQuery,
+    mut rows: Vec<RecordRow>,
+    workbook_id: String,
+    csrf: String,
+) -> TablePartial {
     let more = rows.len() as i64 > PAGE;
     // Keyset pages read backwards hold their extra record at the front.
     if more && matches!(q.cursor, Cursor::Before(_) | Cursor::Last) {
@@ -374,11 +391,19 @@ pub async fn show(
     view: web::Query<View>,
 ) -> Result<HttpResponse, AppError> {
     let wid = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
-    let Loaded { workbook, sheets, ctx, table } = load(&state, &user, &wid, view.into_inner()).await?;
+    let Loaded {
+        workbook,
+        sheets,
+        ctx,
+        table,
+    } = load(&state, &user, &wid, view.into_inner()).await?;
     if is_htmx(&req) {
         return render(&table);
     }
-    let tabs = sheets.into_iter().map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id)).collect();
+    let tabs = sheets
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
+        .collect();
     render(&GridPage {
         layout: Layout::new(&user, format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
         space_id: workbook.space_id.to_string(),
