@@ -125,6 +125,10 @@ pub fn build_pool(url: &str, size: u32) -> anyhow::Result<Pool> {
             }
         }
     }
+    if manager.backend() == Backend::Sqlite {
+        // Switch a new file to WAL once, before the pool opens its connections side by side.
+        drop(manager.connect()?);
+    }
     // SQLite allows one writer at a time; a few connections are enough and avoid lock churn.
     let size = match manager.backend() {
         Backend::Sqlite => size.min(8),
