@@ -8,8 +8,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use wharf::auth::password;
-use wharf::model::user;
 
 struct Driver {
     process: Child,
@@ -95,11 +93,7 @@ async fn text(c: &Client, css: &str) -> String {
 
 async fn a_person_fixes_data_in_the_grid(db: Db) {
     let app = spawn_app(db).await;
-    {
-        let mut conn = app.pool.get().unwrap();
-        let hash = password::hash("correct horse battery").unwrap();
-        user::create(&mut conn, "ada@example.com", &hash, true).unwrap();
-    }
+    app.make_user("ada@example.com", true);
     let (status, _) = app.post_json("/space-configs", &contacts_blueprint()).await;
     assert_eq!(status, 200);
     let driver = start_browser().await;
@@ -117,7 +111,7 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
     c.find(Locator::Css("#password"))
         .await
         .unwrap()
-        .send_keys("correct horse battery")
+        .send_keys(PASSWORD)
         .await
         .unwrap();
     c.find(Locator::XPath("//button[text()='Sign in']"))

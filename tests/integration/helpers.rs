@@ -140,7 +140,42 @@ pub async fn spawn_app(db: Db) -> TestApp {
     }
 }
 
+/// The password of every user the tests create.
+pub const PASSWORD: &str = "correct horse battery";
+
 impl TestApp {
+    /// A dashboard user with [`PASSWORD`].
+    pub fn make_user(&self, email: &str, admin: bool) {
+        let mut conn = self.pool.get().expect("conn");
+        let hash = wharf::auth::password::hash(PASSWORD).expect("hash");
+        wharf::model::user::create(&mut conn, email, &hash, admin).expect("user");
+    }
+
+    /// Posts the sign-in form; the client keeps the session cookie.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/sign-in"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("sign in")
+    }
+
+    /// The CSRF token of a page, read from its meta tag.
+    pub async fn csrf(&self, path: &str) -> String {
+        let html = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+        html[start..start + html[start..].find('"').expect("end")].to_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -3,48 +3,14 @@
 use crate::helpers::*;
 use crate::on_both;
 use serde_json::json;
-use wharf::auth::password;
-use wharf::model::user;
-
-const PASSWORD: &str = "correct horse battery";
-
-fn make_user(app: &TestApp, email: &str, admin: bool) {
-    let mut conn = app.pool.get().unwrap();
-    let hash = password::hash(PASSWORD).unwrap();
-    user::create(&mut conn, email, &hash, admin).unwrap();
-}
-
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/sign-in"))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The page's CSRF token, read from its meta tag.
-async fn csrf(app: &TestApp, path: &str) -> String {
-    let html = app
-        .client
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
 
 async fn sign_in_answers_the_same_for_unknown_email_and_wrong_password(db: Db) {
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
-    let wrong = sign_in(&app, "ada@example.com", "not the password").await;
+    app.make_user("ada@example.com", true);
+    let wrong = app.sign_in("ada@example.com", "not the password").await;
     assert_eq!(wrong.status().as_u16(), 401);
     let wrong_text = wrong.text().await.unwrap();
-    let unknown = sign_in(&app, "nobody@example.com", "not the password").await;
+    let unknown = app.sign_in("nobody@example.com", "not the password").await;
     assert_eq!(unknown.status().as_u16(), 401);
     let unknown_text = unknown.text().await.unwrap();
     assert!(wrong_text.contains("That email and password do not match an account."));
@@ -53,7 +19,7 @@ async fn sign_in_answers_the_same_for_unknown_email_and_wrong_password(db: Db) {
         unknown_text.replace("nobody@example.com", "")
     );
 
-    let ok = sign_in(&app, "ADA@example.com ", PASSWORD).await;
+    let ok = app.sign_in("ADA@example.com ", PASSWORD).await;
     assert_eq!(ok.status().as_u16(), 303);
     let cookie = ok
         .headers()
@@ -73,11 +39,11 @@ async fn sign_in_answers_the_same_for_unknown_email_and_wrong_password(db: Db) {
 
 async fn pages_need_a_session_and_forms_need_the_csrf_token(db: Db) {
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
+    app.make_user("ada@example.com", true);
     let resp = app.client.get(app.url("/spaces")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 303);
     assert_eq!(resp.headers()["location"], "/sign-in");
-    sign_in(&app, "ada@example.com", PASSWORD).await;
+    app.sign_in("ada@example.com", PASSWORD).await;
 
     let forged = app
         .client
@@ -104,7 +70,7 @@ async fn pages_need_a_session_and_forms_need_the_csrf_token(db: Db) {
         "the forged form created nothing"
     );
 
-    let token = csrf(&app, "/spaces").await;
+    let token = app.csrf("/spaces").await;
     let out = app
         .client
         .post(app.url("/sign-out"))
@@ -119,10 +85,10 @@ async fn pages_need_a_session_and_forms_need_the_csrf_token(db: Db) {
 
 async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", false);
+    app.make_user("ada@example.com", false);
     let (_, config) = app.post_json("/space-configs", &contacts_blueprint()).await;
-    sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = csrf(&app, "/spaces/new").await;
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let token = app.csrf("/spaces/new").await;
     let form = app
         .client
         .get(app.url("/spaces/new"))
@@ -213,7 +179,7 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
 
 async fn saving_a_cell_revalidates_the_row_and_updates_the_counts(db: Db) {
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
+    app.make_user("ada@example.com", true);
     let space = app.space_from_blueprint().await;
     let contacts = app.sheet_id(&space, "contacts").await;
     let (_, inserted) = app
@@ -223,8 +189,8 @@ async fn saving_a_cell_revalidates_the_row_and_updates_the_counts(db: Db) {
         )
         .await;
     let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
-    sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = csrf(&app, "/spaces").await;
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let token = app.csrf("/spaces").await;
 
     let editor = app
         .client
@@ -279,8 +245,8 @@ async fn saving_a_cell_revalidates_the_row_and_updates_the_counts(db: Db) {
 
 async fn unknown_pages_are_real_pages(db: Db) {
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
-    sign_in(&app, "ada@example.com", PASSWORD).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
     let resp = app
         .client
         .get(app.url("/workbooks/us_wb_nothere1"))
@@ -297,9 +263,9 @@ async fn unknown_pages_are_real_pages(db: Db) {
 
 async fn admins_create_and_revoke_keys_shown_once(db: Db) {
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
-    sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = csrf(&app, "/environments").await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let token = app.csrf("/environments").await;
     let env = app.env_id.to_string();
     let page = app
         .client
@@ -358,7 +324,7 @@ on_both!(
 async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
     use calamine::{Data, Reader, Xlsx};
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
+    app.make_user("ada@example.com", true);
     let space = app.space_from_blueprint().await;
     let companies = app.sheet_id(&space, "companies").await;
     app.post_json(
@@ -366,7 +332,7 @@ async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
         &json!([{"code": "=1+2", "name": "Evil"}, {"code": "ACME", "name": "Acme"}]),
     )
     .await;
-    sign_in(&app, "ada@example.com", PASSWORD).await;
+    app.sign_in("ada@example.com", PASSWORD).await;
     let (_, wbs) = app
         .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
         .await;
@@ -395,9 +361,9 @@ on_both!(a_workbook_downloads_as_xlsx_with_formulas_defused);
 async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
     use reqwest::multipart::{Form, Part};
     let app = spawn_app(db).await;
-    make_user(&app, "ada@example.com", true);
-    sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = csrf(&app, "/space-configs").await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let token = app.csrf("/space-configs").await;
     let mut bad = contacts_blueprint();
     bad["workbooks"][0]["sheets"][0]["fields"][0]["type"] = json!("text");
     let form = Form::new().text("csrf_token", token.clone()).part(

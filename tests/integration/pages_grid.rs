@@ -3,27 +3,11 @@
 use crate::helpers::*;
 use crate::on_both;
 use serde_json::{json, Value};
-use wharf::auth::password;
-use wharf::model::user;
-
-const PASSWORD: &str = "correct horse battery";
 
 async fn signed_in(db: Db) -> TestApp {
     let app = spawn_app(db).await;
-    let mut conn = app.pool.get().unwrap();
-    user::create(
-        &mut conn,
-        "ada@example.com",
-        &password::hash(PASSWORD).unwrap(),
-        true,
-    )
-    .unwrap();
-    app.client
-        .post(app.url("/sign-in"))
-        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
     app
 }
 

@@ -1,6 +1,6 @@
 //! Environments (admins): list, create, rename, mark production, switch; API keys.
 
-use super::{render, see_other, Layout};
+use super::{render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::ids::{ApiKeyId, EnvironmentId};
@@ -64,16 +64,32 @@ async fn page(
             Ok::<_, diesel::result::Error>(rows)
         })
         .await?;
-    let mut resp = render(&EnvironmentsPage {
-        layout: Layout::new(&user, "Environments", "environments"),
-        envs,
-        new_secret,
-        error: error.clone(),
-    })?;
-    if error.is_some() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    let failed = error.is_some();
+    render_checked(
+        &EnvironmentsPage {
+            layout: Layout::new(&user, "Environments", "environments"),
+            envs,
+            new_secret,
+            error: error.clone(),
+        },
+        failed,
+    )
+}
+
+/// Back to the list after a change, or the list with the problem shown.
+async fn after_change<T>(
+    user: CurrentUser,
+    state: &AppState,
+    done: Result<T, AppError>,
+) -> Result<HttpResponse, AppError> {
+    match done {
+        Ok(_) => Ok(see_other("/environments")),
+        Err(AppError::Invalid(items)) => {
+            page(user, state, None, items.first().map(|i| i.message.clone())).await
+        }
+        Err(AppError::Conflict(msg)) => page(user, state, None, Some(msg)).await,
+        Err(e) => Err(e),
     }
-    Ok(resp)
 }
 
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -97,17 +113,10 @@ pub async fn create(
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let prod = form.is_prod.is_some();
-    match state
+    let done = state
         .db(move |conn| environment::create(conn, &form.name, prod, "{}"))
-        .await
-    {
-        Ok(_) => Ok(see_other("/environments")),
-        Err(AppError::Invalid(items)) => {
-            page(user, &state, None, items.first().map(|i| i.message.clone())).await
-        }
-        Err(AppError::Conflict(msg)) => page(user, &state, None, Some(msg)).await,
-        Err(e) => Err(e),
-    }
+        .await;
+    after_change(user, &state, done).await
 }
 
 pub async fn update(
@@ -125,17 +134,10 @@ pub async fn update(
         is_prod: Some(form.is_prod.is_some()),
         ..Default::default()
     };
-    match state
+    let done = state
         .db(move |conn| environment::update(conn, &id, changes))
-        .await
-    {
-        Ok(_) => Ok(see_other("/environments")),
-        Err(AppError::Invalid(items)) => {
-            page(user, &state, None, items.first().map(|i| i.message.clone())).await
-        }
-        Err(AppError::Conflict(msg)) => page(user, &state, None, Some(msg)).await,
-        Err(e) => Err(e),
-    }
+        .await;
+    after_change(user, &state, done).await
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,18 @@ struct Saved {
     counts: Counts,
 }
 
+/// One record of the sheet.
+async fn load_row(state: &AppState, ctx: SheetContext, rid: RecordId) -> Result<record::RecordRow, AppError> {
+    let query = record::RecordQuery {
+        ids: Some(vec![rid.0]),
+        page_size: 1,
+        page_number: 1,
+        ..Default::default()
+    };
+    let rows = state.db(move |conn| record::query(conn, &ctx, &query)).await?;
+    rows.into_iter().next().ok_or(AppError::NotFound("record"))
+}
+
 fn record_id(raw: &str) -> Result<RecordId, AppError> {
     RecordId::parse(raw).ok_or(AppError::NotFound("record"))
 }
@@ -59,21 +71,7 @@ pub async fn edit(
     let index = ctx.config.field_index(&key).ok_or(AppError::NotFound("field"))?;
     let field = ctx.config.fields[index].clone();
     let sid = ctx.sheet.id.clone();
-    let rows = state
-        .db(move |conn| {
-            record::query(
-                conn,
-                &ctx,
-                &record::RecordQuery {
-                    ids: Some(vec![rid.0]),
-                    page_size: 1,
-                    page_number: 1,
-                    ..Default::default()
-                },
-            )
-        })
-        .await?;
-    let row = rows.first().ok_or(AppError::NotFound("record"))?;
+    let row = &load_row(&state, ctx, rid).await?;
     let checked = row.checked();
     let shown = checked
         .raw
@@ -113,21 +111,7 @@ pub async fn row(
     let rid = record_id(&record_raw)?;
     let config = ctx.config.clone();
     let sid = ctx.sheet.id.to_string();
-    let rows = state
-        .db(move |conn| {
-            record::query(
-                conn,
-                &ctx,
-                &record::RecordQuery {
-                    ids: Some(vec![rid.0]),
-                    page_size: 1,
-                    page_number: 1,
-                    ..Default::default()
-                },
-            )
-        })
-        .await?;
-    let row = rows.first().ok_or(AppError::NotFound("record"))?;
+    let row = &load_row(&state, ctx, rid).await?;
     render(&RowPartial {
         sheet_id: sid,
         row: row_view(&config, row),

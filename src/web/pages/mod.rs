@@ -33,6 +33,15 @@ pub fn render<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
         .body(html))
 }
 
+/// Renders a template, answering 422 when the page shows problems with what was sent.
+pub fn render_checked<T: Template>(t: &T, has_problems: bool) -> Result<HttpResponse, AppError> {
+    let mut resp = render(t)?;
+    if has_problems {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
 /// A 303 to another page (after a form post).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -1,6 +1,6 @@
 //! Space configs of the current environment: list, and deploy by pasting JSON.
 
-use super::{render, see_other, Layout};
+use super::{render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::blueprint::Problem;
@@ -45,16 +45,15 @@ async fn page(
         })
         .collect();
     let failed = !problems.is_empty();
-    let mut resp = render(&ConfigsPage {
-        layout: Layout::new(&user, "Space configs", "configs"),
-        configs,
-        blueprint,
-        problems,
-    })?;
-    if failed {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_checked(
+        &ConfigsPage {
+            layout: Layout::new(&user, "Space configs", "configs"),
+            configs,
+            blueprint,
+            problems,
+        },
+        failed,
+    )
 }
 
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

@@ -1,6 +1,6 @@
 //! The Spaces tab, "Create New Space", and a space's page.
 
-use super::{is_htmx, render, see_other, Layout};
+use super::{is_htmx, render, render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::blueprint;
@@ -141,17 +141,16 @@ async fn new_page(
         .map(|c| (c.id.to_string(), c.name))
         .collect();
     let failed = !errors.is_empty();
-    let mut resp = render(&NewSpacePage {
-        layout: Layout::new(user, "Create New Space", "spaces"),
-        configs,
-        name,
-        config_id,
-        errors,
-    })?;
-    if failed {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_checked(
+        &NewSpacePage {
+            layout: Layout::new(user, "Create New Space", "spaces"),
+            configs,
+            name,
+            config_id,
+            errors,
+        },
+        failed,
+    )
 }
 
 pub async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -289,20 +288,19 @@ async fn show_page(
         })
         .await?;
     let failed = error.is_some();
-    let mut resp = render(&SpacePage {
-        layout: Layout::new(user, s.name.clone(), "spaces"),
-        id: s.id.to_string(),
-        name: s.name,
-        archived: s.archived_at.is_some(),
-        tab,
-        workbooks,
-        events,
-        error,
-    })?;
-    if failed {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_checked(
+        &SpacePage {
+            layout: Layout::new(user, s.name.clone(), "spaces"),
+            id: s.id.to_string(),
+            name: s.name,
+            archived: s.archived_at.is_some(),
+            tab,
+            workbooks,
+            events,
+            error,
+        },
+        failed,
+    )
 }
 
 pub async fn show(
