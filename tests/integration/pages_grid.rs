@@ -121,17 +121,7 @@ async fn rows_are_added_and_deleted_from_the_grid(db: Db) {
             &json!([{"email": "a@x.io"}, {"email": "b@x.io"}]),
         )
         .await;
-    let html = app
-        .client
-        .get(app.url("/spaces"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = html.find("name=\"csrf-token\" content=\"").unwrap() + 27;
-    let token = html[start..start + 40].to_string();
+    let token = app.csrf("/spaces").await;
 
     let added = app
         .client
@@ -243,8 +233,7 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
         .await
         .unwrap();
     assert!(html.contains("Dev only"));
-    let start = html.find("name=\"csrf-token\" content=\"").unwrap() + 27;
-    let token = html[start..start + 40].to_string();
+    let token = app.csrf("/spaces").await;
     let (_, envs) = app.get_json("/environments").await;
     let prod = envs["data"]
         .as_array()
