@@ -16,7 +16,7 @@ use wharf::model::{session, user};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const SAMPLES: usize = 40;
+const SAMPLES: usize = 100;
 
 async fn sample(
     client: &reqwest::Client,

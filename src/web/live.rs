@@ -1,12 +1,20 @@
 //! Live updates: a write to a sheet is announced to every open grid of that sheet over
-//! server-sent events, so people editing together see each other's changes.
+//! server-sent events, so people editing together see each other's changes. A grid is not
+//! told about its own writes (it already shows them), so its focus and editor stay put.
 
 use crate::ids::SheetId;
 use actix_web::web::Bytes;
 use tokio::sync::broadcast;
 
+/// A change to a sheet, and the grid (page) that made it, if any.
+#[derive(Debug, Clone)]
+struct Change {
+    sheet: SheetId,
+    origin: Option<String>,
+}
+
 pub struct Live {
-    tx: broadcast::Sender<SheetId>,
+    tx: broadcast::Sender<Change>,
 }
 
 impl Default for Live {
@@ -17,35 +25,52 @@ impl Default for Live {
     }
 }
 
+const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
+
 impl Live {
-    /// Announces that a sheet's records changed (no-op when nobody listens).
-    pub fn publish(&self, sheet: &SheetId) {
-        let _ = self.tx.send(sheet.clone());
+    /// Announces that a sheet's records changed (no-op when nobody listens). `origin` is the
+    /// writing grid's client id (header `X-Wharf-Client`), when the write came from a grid.
+    pub fn publish(&self, sheet: &SheetId, origin: Option<&str>) {
+        let _ = self.tx.send(Change {
+            sheet: sheet.clone(),
+            origin: origin.map(String::from),
+        });
     }
 
-    /// An SSE stream of `changed` events for one sheet, with a keep-alive comment.
-    pub fn stream(&self, sheet: SheetId) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    /// An SSE stream of `changed` events for one sheet, skipping the grid `client`'s own
+    /// writes, with a keep-alive comment every 20 s.
+    pub fn stream(
+        &self,
+        sheet: SheetId,
+        client: Option<String>,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
         let rx = self.tx.subscribe();
-        futures_util::stream::unfold((rx, sheet, true), |(mut rx, sheet, first)| async move {
-            if first {
-                return Some((Ok(Bytes::from_static(b": connected\n\n")), (rx, sheet, false)));
-            }
-            loop {
-                let tick = tokio::time::sleep(std::time::Duration::from_secs(20));
-                tokio::select! {
-                    got = rx.recv() => match got {
-                        Ok(id) if id == sheet => {
-                            return Some((Ok(Bytes::from_static(b"event: changed\ndata: changed\n\n")), (rx, sheet, false)));
-                        }
-                        Ok(_) => continue,
-                        Err(broadcast::error::RecvError::Lagged(_)) => {
-                            return Some((Ok(Bytes::from_static(b"event: changed\ndata: changed\n\n")), (rx, sheet, false)));
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    },
-                    _ = tick => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, sheet, false))),
+        futures_util::stream::unfold(
+            (rx, sheet, client, true),
+            |(mut rx, sheet, client, first)| async move {
+                if first {
+                    return Some((
+                        Ok(Bytes::from_static(b": connected\n\n")),
+                        (rx, sheet, client, false),
+                    ));
                 }
-            }
-        })
+                loop {
+                    let tick = tokio::time::sleep(std::time::Duration::from_secs(20));
+                    tokio::select! {
+                        got = rx.recv() => match got {
+                            Ok(c) if c.sheet == sheet && (c.origin.is_none() || c.origin != client) => {
+                                return Some((Ok(Bytes::from_static(CHANGED)), (rx, sheet, client, false)));
+                            }
+                            Ok(_) => continue,
+                            Err(broadcast::error::RecvError::Lagged(_)) => {
+                                return Some((Ok(Bytes::from_static(CHANGED)), (rx, sheet, client, false)));
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        },
+                        _ = tick => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, sheet, client, false))),
+                    }
+                }
+            },
+        )
     }
 }

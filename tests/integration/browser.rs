@@ -316,6 +316,62 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
         "Escape saved nothing"
     );
 
+    // Working together: a second window on the same grid sees a save from the first at once;
+    // the first window is not reloaded by its own save.
+    let grid_url = c.current_url().await.unwrap();
+    let first_window = c.window().await.unwrap();
+    let second = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(second.clone()).await.unwrap();
+    c.goto(grid_url.as_str()).await.unwrap();
+    wait_for(
+        c,
+        "document.querySelectorAll('table.grid tbody tr[data-record]').length === 3",
+        "the grid in a second window",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // let its live connection open
+    c.switch_to_window(first_window.clone()).await.unwrap();
+    c.execute("document.querySelector('#grid').dataset.mark = 'kept';", vec![])
+        .await
+        .unwrap();
+    let zed = c
+        .find(Locator::XPath(
+            "//td[@data-field='name'][.//span[@class='value' and text()='Zed']]",
+        ))
+        .await
+        .unwrap();
+    c.execute(
+        "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
+        vec![serde_json::to_value(&zed).unwrap()],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
+        "the editor",
+    )
+    .await;
+    let input = c
+        .find(Locator::Css(".cell-editor input[name=value]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("Zed Zephyr\u{E007}").await.unwrap();
+    wait_for(c, "[...document.querySelectorAll('td[data-field=name] .value')].some(v => v.textContent === 'Zed Zephyr')", "the save").await;
+    c.switch_to_window(second).await.unwrap();
+    wait_for(c, "[...document.querySelectorAll('td[data-field=name] .value')].some(v => v.textContent === 'Zed Zephyr')", "the second window to update").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(first_window).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        c.execute("return document.querySelector('#grid').dataset.mark;", vec![])
+            .await
+            .unwrap(),
+        json!("kept"),
+        "the saving window was not reloaded by its own change"
+    );
+
     // Sort by Name.
     c.find(Locator::XPath(
         "//th//span[@class='label'][starts-with(normalize-space(.), 'Name')]",

@@ -167,9 +167,11 @@ pub async fn insert(
     }
     let actor = caller.actor();
     let config = ctx.config.clone();
+    let sheet_id = ctx.sheet.id.clone();
     let stored = state
         .db(move |conn| record::insert(conn, &ctx, &rows, &actor))
         .await?;
+    state.live.publish(&sheet_id, None);
     Ok(RecordsEnvelope::new(&stored, &config).respond())
 }
 
@@ -212,9 +214,11 @@ pub async fn update(
     }
     let actor = caller.actor();
     let config = ctx.config.clone();
+    let sheet_id = ctx.sheet.id.clone();
     let stored = state
         .db(move |conn| record::update(conn, &ctx, &updates, &actor))
         .await?;
+    state.live.publish(&sheet_id, None);
     let version = stored.iter().map(|r| r.version).max().unwrap_or(0);
     let mut envelope = RecordsEnvelope::new(&stored, &config);
     envelope.data.version_id = Some(format!("us_vr_{version}"));
@@ -247,8 +251,10 @@ pub async fn delete(
     ids.sort_unstable();
     ids.dedup();
     let actor = caller.actor();
+    let sheet_id = ctx.sheet.id.clone();
     state
         .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
         .await?;
+    state.live.publish(&sheet_id, None);
     Ok(success())
 }

@@ -208,6 +208,7 @@ struct GridPage {
     workbook_id: String,
     tabs: Vec<(String, String, bool)>,
     table: TablePartial,
+    client_id: String,
 }
 
 pub use crate::web::export::cell_text;
@@ -411,6 +412,11 @@ pub async fn show(
         workbook_id: workbook.id.to_string(),
         tabs,
         table,
+        client_id: rand::distributions::DistString::sample_string(
+            &rand::distributions::Alphanumeric,
+            &mut rand::thread_rng(),
+            16,
+        ),
     })
 }
 

@@ -43,6 +43,14 @@ struct Saved {
     counts: Counts,
 }
 
+/// The grid (page) that made a request, so its own writes are not echoed back to it.
+fn origin(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("x-wharf-client")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64)
+}
+
 /// One record of the sheet.
 async fn load_row(state: &AppState, ctx: SheetContext, rid: RecordId) -> Result<record::RecordRow, AppError> {
     let query = record::RecordQuery {
@@ -129,6 +137,7 @@ pub struct CellForm {
 
 /// Saves one cell: the record is re-validated, the row and the counts come back.
 pub async fn save(
+    req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -160,7 +169,7 @@ pub async fn save(
             Ok::<_, crate::model::ModelError>((rows, counts))
         })
         .await?;
-    state.live.publish(&sid);
+    state.live.publish(&sid, origin(&req));
     let row = rows.first().ok_or(AppError::NotFound("record"))?;
     render(&Saved {
         sheet_id: sid.to_string(),
@@ -191,7 +200,7 @@ pub async fn add_row(
     state
         .db(move |conn| record::insert(conn, &ctx, &[BTreeMap::new()], &actor))
         .await?;
-    state.live.publish(&sid);
+    state.live.publish(&sid, origin(&req));
     Ok(refresh_to(
         &req,
         &format!("/workbooks/{wid}?sheet={sid}&last=true"),
@@ -231,7 +240,7 @@ pub async fn delete_rows(
     state
         .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
         .await?;
-    state.live.publish(&sid);
+    state.live.publish(&sid, origin(&req));
     Ok(refresh_to(&req, &format!("/workbooks/{wid}?sheet={sid}")))
 }
 
@@ -248,17 +257,23 @@ fn refresh_to(req: &HttpRequest, location: &str) -> HttpResponse {
     }
 }
 
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    client: Option<String>,
+}
+
 /// Server-sent `changed` events for a sheet, for every open grid.
 pub async fn live(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    q: web::Query<LiveQuery>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &user, &path).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(state.live.stream(ctx.sheet.id)))
+        .streaming(state.live.stream(ctx.sheet.id, q.into_inner().client)))
 }
 
 /// The sheet as CSV, for a signed-in person.
