@@ -6,7 +6,7 @@ mod cast;
 
 pub use cast::{cast_cell, normalize_key};
 
-use crate::blueprint::{Field, SheetConfig};
+use crate::blueprint::{Field, FieldType, SheetConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -97,9 +97,35 @@ impl Checked {
 /// checks that need other records (unique, reference): see [`unique_message`] and
 /// [`reference_message`].
 pub fn check_record(sheet: &SheetConfig, input: &BTreeMap<String, Value>) -> Checked {
-    let mut checked = Checked::default();
+    check_values(sheet, in_field_order(sheet, input))
+}
+
+/// A record's input as values in field order, null where a field is not given.
+pub fn in_field_order(sheet: &SheetConfig, input: &BTreeMap<String, Value>) -> Vec<Value> {
+    sheet
+        .fields
+        .iter()
+        .map(|f| input.get(&f.key).cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+/// [`check_record`] for values already in field order; takes them, to keep what was given
+/// without copying it.
+pub fn check_values(sheet: &SheetConfig, values: Vec<Value>) -> Checked {
+    let mut checked = Checked {
+        vals: Vec::with_capacity(sheet.fields.len()),
+        ..Default::default()
+    };
+    let mut given = values.into_iter();
     for (i, field) in sheet.fields.iter().enumerate() {
-        let given = input.get(&field.key).cloned().unwrap_or(Value::Null);
+        let given = given.next().unwrap_or(Value::Null);
+        // The common case, text that needs no change, keeps the given value as it is.
+        if matches!(field.field_type, FieldType::String | FieldType::Reference { .. })
+            && matches!(&given, Value::String(s) if !s.is_empty() && s.trim().len() == s.len())
+        {
+            checked.vals.push(given);
+            continue;
+        }
         let cell = cast_cell(field, &given);
         if cell.value != given && !given.is_null() {
             checked.raw.insert(i, given);

@@ -6,8 +6,7 @@ use super::pages;
 use actix_web::dev::Service;
 use actix_web::{error::JsonPayloadError, web};
 
-/// Largest JSON body: a batch of 10,000 records with ten fields fits with room to spare.
-const JSON_LIMIT: usize = 64 * 1024 * 1024;
+use super::api::JSON_LIMIT;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(

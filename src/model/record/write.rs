@@ -9,7 +9,9 @@ use crate::ids::{RecordId, SheetId};
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{space, ModelError, ModelResult};
-use crate::validate::{check_record, reference_message, unique_message, Checked, MessageType, Source};
+use crate::validate::{
+    check_record, check_values, reference_message, unique_message, Checked, MessageType, Source,
+};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -32,7 +34,7 @@ struct NewRecord<'a> {
 pub fn insert(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
-    inputs: &[BTreeMap<String, Value>],
+    inputs: Vec<Vec<Value>>,
     actor: &str,
 ) -> ModelResult<Vec<RecordRow>> {
     let mut checked = check_all(ctx, inputs);
@@ -158,28 +160,34 @@ pub fn delete(
 }
 
 /// Validation is pure CPU work: large batches are split across the cores.
-fn check_all(ctx: &SheetContext, inputs: &[BTreeMap<String, Value>]) -> Vec<Checked> {
+fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if inputs.len() < 2000 || threads < 2 {
         return inputs
-            .iter()
-            .map(|input| check_record(&ctx.config, input))
+            .into_iter()
+            .map(|values| check_values(&ctx.config, values))
             .collect();
     }
     let per = inputs.len().div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    while inputs.len() > per {
+        let rest = inputs.split_off(per);
+        parts.push(std::mem::replace(&mut inputs, rest));
+    }
+    parts.push(inputs);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = inputs
-            .chunks(per)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
                 scope.spawn(|| {
-                    part.iter()
-                        .map(|input| check_record(&ctx.config, input))
+                    part.into_iter()
+                        .map(|values| check_values(&ctx.config, values))
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
         // A panic in validation is a bug; surface it rather than lose records.
-        parts
+        handles
             .into_iter()
             .flat_map(|h| h.join().expect("validation thread panicked"))
             .collect()

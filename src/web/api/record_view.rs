@@ -180,3 +180,79 @@ impl<'de> Deserialize<'de> for CellInput {
         d.deserialize_any(Visit)
     }
 }
+
+/// Reads `POST /records` bodies (`[{key: cell}]`) straight into values in field order,
+/// with no map per record; keys the sheet does not have are collected as problems.
+pub struct RecordsSeed<'a> {
+    pub config: &'a SheetConfig,
+    pub problems: std::cell::RefCell<Vec<crate::web::error::ErrorItem>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &RecordsSeed<'_> {
+    type Value = Vec<Vec<Value>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &RecordsSeed<'_> {
+    type Value = Vec<Vec<Value>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records, each {\"field key\": {\"value\": ...}}")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(row) = seq.next_element_seed(RowSeed {
+            outer: self,
+            index: rows.len(),
+        })? {
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+struct RowSeed<'s, 'a> {
+    outer: &'s RecordsSeed<'a>,
+    index: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for RowSeed<'_, '_> {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record: {\"field key\": {\"value\": ...}}")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let fields = &self.outer.config.fields;
+        let mut values = vec![Value::Null; fields.len()];
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match fields.iter().position(|f| f.key == key) {
+                Some(i) => values[i] = map.next_value::<CellInput>()?.0,
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    self.outer
+                        .problems
+                        .borrow_mut()
+                        .push(crate::web::error::ErrorItem {
+                            key: format!("$[{}].{key}", self.index),
+                            message: format!("this sheet has no field `{key}`"),
+                        });
+                }
+            }
+        }
+        Ok(values)
+    }
+}

@@ -1,7 +1,7 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_view::{CellInput, RecordsEnvelope};
+use super::record_view::{CellInput, RecordsEnvelope, RecordsSeed};
 use super::success;
 use crate::app::AppState;
 use crate::auth::ApiCaller;
@@ -147,29 +147,35 @@ fn check_batch(len: usize) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Inserts records. The body is read straight into field-ordered values (no map per
+/// record), so a 10,000-record batch costs little more than its JSON.
 pub async fn insert(
+    req: actix_web::HttpRequest,
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<Vec<BTreeMap<String, CellInput>>>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
-    let body = body.into_inner();
-    check_batch(body.len())?;
-    let mut problems = Vec::new();
-    let rows: Vec<BTreeMap<String, Value>> = body
-        .into_iter()
-        .enumerate()
-        .map(|(i, values)| inputs(&ctx.config, values, &format!("$[{i}]"), &mut problems))
-        .collect();
+    let body = super::read_json_body(&req, payload).await?;
+    let seed = RecordsSeed {
+        config: &ctx.config,
+        problems: Default::default(),
+    };
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let rows = serde::de::DeserializeSeed::deserialize(&seed, &mut de)
+        .and_then(|rows| de.end().map(|_| rows))
+        .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))?;
+    let problems = seed.problems.into_inner();
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems));
     }
+    check_batch(rows.len())?;
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
     let stored = state
-        .db(move |conn| record::insert(conn, &ctx, &rows, &actor))
+        .db(move |conn| record::insert(conn, &ctx, rows, &actor))
         .await?;
     state.live.publish(&sheet_id, None);
     Ok(RecordsEnvelope::new(&stored, &config).respond())

@@ -198,7 +198,7 @@ pub async fn add_row(
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
     state
-        .db(move |conn| record::insert(conn, &ctx, &[BTreeMap::new()], &actor))
+        .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor))
         .await?;
     state.live.publish(&sid, origin(&req));
     Ok(refresh_to(
