@@ -85,7 +85,7 @@ pub(crate) struct Encoded {
 pub(crate) fn encode(checked: &Checked) -> Encoded {
     let errors = checked.error_fields();
     Encoded {
-        vals: Value::Array(checked.vals.clone()).to_string(),
+        vals: serde_json::to_string(&checked.vals).unwrap_or_else(|_| "[]".into()),
         raw: encode_sparse(&checked.raw),
         messages: encode_sparse(&checked.messages),
         valid: errors.is_empty(),
