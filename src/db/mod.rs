@@ -93,13 +93,11 @@ impl ManageConnection for Manager {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the writer; busy_timeout waits instead of failing.
                 // busy_timeout comes first: switching to WAL takes a lock that other new
-                // connections of the pool may hold for a moment. Checkpoints every 64 MB of WAL
-                // rather than 4 MB let bulk inserts pause less often.
+                // connections of the pool may hold for a moment.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
-                     PRAGMA wal_autocheckpoint = 16384;",
+                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))

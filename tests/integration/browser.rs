@@ -72,9 +72,9 @@ async fn start_browser() -> Driver {
     panic!("could not reach chromedriver: {last_err:?}");
 }
 
-/// Waits until `script` (a JS expression) is truthy.
+/// Waits until `script` (a JS expression) is truthy (up to 20 s: CI machines are busy).
 async fn wait_for(c: &Client, script: &str, what: &str) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         let v = c.execute(&format!("return !!({script});"), vec![]).await.unwrap();
         if v == json!(true) {
             return;

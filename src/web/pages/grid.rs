@@ -204,6 +204,7 @@ pub struct TablePartial {
 struct GridPage {
     layout: Layout,
     space_id: String,
+    space_name: String,
     workbook_name: String,
     workbook_id: String,
     tabs: Vec<(String, String, bool)>,
@@ -265,6 +266,7 @@ fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
 
 /// What a grid page shows, loaded in one trip to the database.
 pub struct Loaded {
+    pub space_name: String,
     pub workbook: Workbook,
     pub sheets: Vec<Sheet>,
     pub ctx: SheetContext,
@@ -284,6 +286,9 @@ pub async fn load(
     state
         .db(move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
+            let space_name = crate::model::space::find(conn, &env, &workbook.space_id)?
+                .map(|s| s.name)
+                .unwrap_or_default();
             let sheets = sheet::list_in_workbook(conn, &wid)?;
             let chosen = SheetId::parse(&view.sheet)
                 .and_then(|id| sheets.iter().find(|s| s.id == id))
@@ -296,6 +301,7 @@ pub async fn load(
             let rows = record::query(conn, &ctx, &q)?;
             let table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
             Ok::<_, AppError>(Loaded {
+                space_name,
                 workbook,
                 sheets,
                 ctx,
@@ -393,6 +399,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let wid = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
     let Loaded {
+        space_name,
         workbook,
         sheets,
         ctx,
@@ -408,6 +415,7 @@ pub async fn show(
     render(&GridPage {
         layout: Layout::new(&user, format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
         space_id: workbook.space_id.to_string(),
+        space_name,
         workbook_name: workbook.name,
         workbook_id: workbook.id.to_string(),
         tabs,
