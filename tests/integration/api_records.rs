@@ -229,6 +229,21 @@ async fn bad_writes_are_refused_whole(db: Db) {
     assert_eq!(status, 404);
     let (status, _) = app.delete(&format!("{path}?ids=us_rc_999999")).await;
     assert_eq!(status, 404);
+    let resp = app
+        .api(reqwest::Method::POST, &format!("/sheets/{contacts}/records"))
+        .header("content-type", "text/csv")
+        .body("email\na@x.io\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("application/json"));
+    let (status, _) = app.post_json(&path, &json!({"email": "not an array"})).await;
+    assert_eq!(status, 400);
     let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
     assert_eq!(
         counts["data"]["counts"]["total"], 0,
