@@ -131,6 +131,20 @@ pub fn delete(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
     Ok(())
 }
 
+/// True when an environment holds no spaces and no API keys (nothing to lose by changing it).
+pub fn is_empty(conn: &mut AnyConnection, id: &EnvironmentId) -> QueryResult<bool> {
+    use crate::db::schema::{api_keys, spaces};
+    let spaces: i64 = spaces::table
+        .filter(spaces::environment_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let keys: i64 = api_keys::table
+        .filter(api_keys::environment_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok(spaces == 0 && keys == 0)
+}
+
 /// On first start, `development` and `production` exist.
 pub fn ensure_defaults(conn: &mut AnyConnection) -> ModelResult<()> {
     let existing: i64 = environments::table.count().get_result(conn)?;

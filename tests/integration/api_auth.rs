@@ -101,7 +101,41 @@ async fn another_environments_objects_are_not_found(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 0);
 }
 
+async fn a_key_cannot_change_an_environment_that_holds_data(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, envs) = app.get_json("/environments").await;
+    let prod = envs["data"][1]["id"].as_str().unwrap().to_string();
+    {
+        let mut conn = app.pool.get().unwrap();
+        api_key::create(&mut conn, &wharf::ids::EnvironmentId(prod.clone())).unwrap();
+    }
+    let (status, body) = app.delete(&format!("/environments/{prod}")).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = app
+        .patch_json(
+            &format!("/environments/{prod}"),
+            &serde_json::json!({"name": "gone"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, still) = app.get_json(&format!("/environments/{prod}")).await;
+    assert_eq!(still["data"]["name"], "production");
+    let (status, _) = app.delete(&format!("/environments/{}", app.env_id)).await;
+    assert_eq!(status, 409, "not its own environment either");
+    let (_, created) = app
+        .post_json("/environments", &serde_json::json!({"name": "scratch"}))
+        .await;
+    let (status, _) = app
+        .delete(&format!(
+            "/environments/{}",
+            created["data"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200, "an empty environment it just made is fine");
+}
+
 on_both!(
+    a_key_cannot_change_an_environment_that_holds_data,
     requests_without_a_live_key_are_refused,
     keys_are_stored_hashed,
     another_environments_objects_are_not_found

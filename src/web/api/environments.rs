@@ -94,13 +94,38 @@ pub struct UpdateBody {
 }
 
 /// Flatfile answers an environment update with the bare environment, not in `data`.
+/// A key manages its own environment; another one only while it is empty (say, one the key
+/// just created). Anything more is for an admin in the dashboard.
+async fn check_may_manage(state: &AppState, caller: &ApiCaller, id: &EnvironmentId) -> Result<(), AppError> {
+    if id == &caller.environment_id {
+        return Ok(());
+    }
+    let target = id.clone();
+    let (exists, empty) = state
+        .db(move |conn| {
+            let exists = environment::find(conn, &target)?.is_some();
+            Ok::<_, diesel::result::Error>((exists, exists && environment::is_empty(conn, &target)?))
+        })
+        .await?;
+    if !exists {
+        return Err(AppError::NotFound("environment"));
+    }
+    if !empty {
+        return Err(AppError::Forbidden(
+            "this key belongs to another environment, and that one holds spaces or keys; an admin can change it in the dashboard".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn update(
-    _caller: ApiCaller,
+    caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
+    check_may_manage(&state, &caller, &id).await?;
     let body = body.into_inner();
     let changes = EnvironmentChanges {
         name: body.name,
@@ -122,9 +147,10 @@ pub async fn delete(
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     if id == caller.environment_id {
         return Err(AppError::Conflict(
-            "a key cannot delete its own environment; use a key of another environment".into(),
+            "a key cannot delete its own environment; an admin can delete it in the dashboard".into(),
         ));
     }
+    check_may_manage(&state, &caller, &id).await?;
     state.db(move |conn| environment::delete(conn, &id)).await?;
     Ok(success())
 }
