@@ -77,6 +77,7 @@ diesel::table! {
 diesel::table! {
     sheets (id) {
         id -> Text,
+        seq -> BigInt,
         workbook_id -> Text,
         name -> Text,
         slug -> Text,
@@ -93,7 +94,7 @@ diesel::table! {
 diesel::table! {
     records (id) {
         id -> BigInt,
-        sheet_id -> Text,
+        sheet_seq -> BigInt,
         vals -> Text,
         raw -> Nullable<Text>,
         messages -> Nullable<Text>,
@@ -144,7 +145,6 @@ diesel::joinable!(space_configs -> environments (environment_id));
 diesel::joinable!(spaces -> environments (environment_id));
 diesel::joinable!(workbooks -> spaces (space_id));
 diesel::joinable!(sheets -> workbooks (workbook_id));
-diesel::joinable!(records -> sheets (sheet_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     environments,

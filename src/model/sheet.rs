@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 #[diesel(table_name = sheets)]
 pub struct Sheet {
     pub id: SheetId,
+    /// The compact number records refer to the sheet by.
+    pub seq: i64,
     pub workbook_id: WorkbookId,
     pub name: String,
     pub slug: String,
@@ -57,6 +59,8 @@ pub struct Counts {
 #[diesel(table_name = sheets)]
 struct NewSheet<'a> {
     id: SheetId,
+    /// None on PostgreSQL, where a sequence numbers sheets.
+    seq: Option<i64>,
     workbook_id: &'a WorkbookId,
     name: &'a str,
     slug: &'a str,
@@ -74,9 +78,19 @@ pub fn create(
 ) -> QueryResult<SheetId> {
     let t = now();
     let id = SheetId::generate();
+    // SQLite has no sequence for a column that is not the key; its single writer makes
+    // max + 1 safe inside the transaction.
+    let seq = match crate::db::backend_of(conn) {
+        crate::db::Backend::Sqlite => {
+            let max: Option<i64> = sheets::table.select(diesel::dsl::max(sheets::seq)).first(conn)?;
+            Some(max.unwrap_or(0) + 1)
+        }
+        crate::db::Backend::Postgres => None,
+    };
     diesel::insert_into(sheets::table)
         .values(NewSheet {
             id: id.clone(),
+            seq,
             workbook_id,
             name: &config.name,
             slug: &config.slug,

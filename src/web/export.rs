@@ -23,7 +23,7 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig) -> HttpRespon
         };
         let mut last = 0;
         loop {
-            match record::after(&mut conn, &sheet.id, last, 2000) {
+            match record::after(&mut conn, sheet.seq, last, 2000) {
                 Ok(rows) if rows.is_empty() => break,
                 Ok(rows) => {
                     last = rows[rows.len() - 1].id;
@@ -128,7 +128,7 @@ pub fn xlsx_bytes(
         let mut row_no: u32 = 1;
         let mut last = 0;
         loop {
-            let rows = record::after(conn, &sheet.id, last, 2000)?;
+            let rows = record::after(conn, sheet.seq, last, 2000)?;
             let Some(tail) = rows.last() else { break };
             last = tail.id;
             for r in &rows {

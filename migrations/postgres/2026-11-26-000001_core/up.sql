@@ -64,8 +64,10 @@ CREATE TABLE workbooks (
 );
 CREATE INDEX workbooks_space ON workbooks(space_id, created_at);
 
+-- seq: a compact number for the sheet, so record indexes stay narrow.
 CREATE TABLE sheets (
     id TEXT PRIMARY KEY NOT NULL,
+    seq BIGSERIAL NOT NULL UNIQUE,
     workbook_id TEXT NOT NULL REFERENCES workbooks(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     slug TEXT NOT NULL,
@@ -83,7 +85,7 @@ CREATE INDEX sheets_workbook ON sheets(workbook_id, position);
 -- where it differs; messages: sparse {index: [message]}; error_fields: ",1,4," for filtering.
 CREATE TABLE records (
     id BIGSERIAL PRIMARY KEY,
-    sheet_id TEXT NOT NULL REFERENCES sheets(id) ON DELETE CASCADE,
+    sheet_seq BIGINT NOT NULL REFERENCES sheets(seq) ON DELETE CASCADE,
     vals TEXT NOT NULL,
     raw TEXT,
     messages TEXT,
@@ -92,9 +94,9 @@ CREATE TABLE records (
     metadata TEXT,
     version BIGINT NOT NULL DEFAULT 1
 );
-CREATE INDEX records_sheet ON records(sheet_id, id);
+CREATE INDEX records_sheet ON records(sheet_seq, id);
 -- Errors are few: a partial index finds them without indexing every valid record.
-CREATE INDEX records_sheet_errors ON records(sheet_id, id) WHERE NOT valid;
+CREATE INDEX records_sheet_errors ON records(sheet_seq, id) WHERE NOT valid;
 
 -- Normalised values of unique and referenced fields, for duplicate and reference checks.
 CREATE TABLE cell_keys (

@@ -10,7 +10,7 @@ pub use write::{delete, insert, update, RecordUpdate};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;
-use crate::ids::{RecordId, SheetId};
+use crate::ids::RecordId;
 use crate::validate::{Checked, Message};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 #[diesel(table_name = records)]
 pub struct RecordRow {
     pub id: i64,
-    pub sheet_id: SheetId,
+    pub sheet_seq: i64,
     pub vals: String,
     pub raw: Option<String>,
     pub messages: Option<String>,

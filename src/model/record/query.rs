@@ -74,7 +74,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         _ => (false, offset, q.page_size),
     };
     let mut stmt = records::table
-        .filter(records::sheet_id.eq(&ctx.sheet.id))
+        .filter(records::sheet_seq.eq(ctx.sheet.seq))
         .select(RecordRow::as_select())
         .into_boxed();
     stmt = match q.filter {
@@ -139,19 +139,19 @@ fn ensure_sort_index(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
     let backend = backend_of(conn);
     let expr = sort_expression(backend, i);
     conn.batch_execute(&format!(
-        "CREATE INDEX IF NOT EXISTS records_sort_{i} ON records (sheet_id, {expr}, id)"
+        "CREATE INDEX IF NOT EXISTS records_sort_{i} ON records (sheet_seq, {expr}, id)"
     ))
 }
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).
 pub fn after(
     conn: &mut AnyConnection,
-    sheet_id: &crate::ids::SheetId,
+    sheet_seq: i64,
     after_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<RecordRow>> {
     records::table
-        .filter(records::sheet_id.eq(sheet_id))
+        .filter(records::sheet_seq.eq(sheet_seq))
         .filter(records::id.gt(after_id))
         .order(records::id.asc())
         .limit(limit)

@@ -5,7 +5,7 @@ use super::keys::{self, norm_for, NewKey};
 use super::{encode, error_keys, Encoded, RecordRow};
 use crate::db::schema::records;
 use crate::db::AnyConnection;
-use crate::ids::{RecordId, SheetId};
+use crate::ids::RecordId;
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{space, ModelError, ModelResult};
@@ -22,7 +22,7 @@ const INSERT_CHUNK: usize = 2000;
 #[derive(Insertable)]
 #[diesel(table_name = records)]
 struct NewRecord<'a> {
-    sheet_id: &'a SheetId,
+    sheet_seq: i64,
     vals: &'a str,
     raw: Option<&'a str>,
     messages: Option<&'a str>,
@@ -59,7 +59,7 @@ pub fn insert(
             .zip(encoded)
             .map(|(id, e)| RecordRow {
                 id: *id,
-                sheet_id: ctx.sheet.id.clone(),
+                sheet_seq: ctx.sheet.seq,
                 vals: e.vals,
                 raw: e.raw,
                 messages: e.messages,
@@ -88,7 +88,7 @@ pub fn update(
 ) -> ModelResult<Vec<RecordRow>> {
     conn.transaction::<_, ModelError, _>(|conn| {
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
-        let old_rows = load(conn, &ctx.sheet.id, &ids)?;
+        let old_rows = load(conn, ctx.sheet.seq, &ids)?;
         let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
         let mut delta = CountDelta::default();
         let mut checked = Vec::with_capacity(updates.len());
@@ -119,7 +119,7 @@ pub fn update(
             delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
         }
         finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
-        Ok(load(conn, &ctx.sheet.id, &ids)?)
+        Ok(load(conn, ctx.sheet.seq, &ids)?)
     })
 }
 
@@ -132,7 +132,7 @@ pub fn delete(
 ) -> ModelResult<usize> {
     conn.transaction::<_, ModelError, _>(|conn| {
         let ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
-        let rows = load(conn, &ctx.sheet.id, &ids)?;
+        let rows = load(conn, ctx.sheet.seq, &ids)?;
         if rows.len() != ids.len() {
             return Err(ModelError::NotFound("record"));
         }
@@ -148,7 +148,7 @@ pub fn delete(
         for chunk in ids.chunks(INSERT_CHUNK) {
             diesel::delete(
                 records::table
-                    .filter(records::sheet_id.eq(&ctx.sheet.id))
+                    .filter(records::sheet_seq.eq(ctx.sheet.seq))
                     .filter(records::id.eq_any(chunk)),
             )
             .execute(conn)?;
@@ -225,7 +225,7 @@ fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]
     let rows: Vec<NewRecord> = encoded
         .iter()
         .map(|e| NewRecord {
-            sheet_id: &ctx.sheet.id,
+            sheet_seq: ctx.sheet.seq,
             vals: &e.vals,
             raw: e.raw.as_deref(),
             messages: e.messages.as_deref(),
@@ -279,12 +279,12 @@ fn write_row(conn: &mut AnyConnection, id: i64, checked: &Checked, bump_version:
     Ok(())
 }
 
-pub(super) fn load(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i64]) -> QueryResult<Vec<RecordRow>> {
+pub(super) fn load(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<Vec<RecordRow>> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(INSERT_CHUNK) {
         rows.extend(
             records::table
-                .filter(records::sheet_id.eq(sheet_id))
+                .filter(records::sheet_seq.eq(sheet_seq))
                 .filter(records::id.eq_any(chunk))
                 .order(records::id.asc())
                 .select(RecordRow::as_select())
@@ -403,7 +403,7 @@ fn settle_unique(
         }
         let should: HashMap<i64, bool> = others.iter().copied().collect();
         let ids_to_check: Vec<i64> = should.keys().copied().collect();
-        for row in load(conn, &ctx.sheet.id, &ids_to_check)? {
+        for row in load(conn, ctx.sheet.seq, &ids_to_check)? {
             let mut rec = row.checked();
             let has = rec
                 .messages
