@@ -87,6 +87,28 @@ async fn wait_for(c: &Client, script: &str, what: &str) {
     panic!("timed out waiting for {what} (screenshot: {})", path.display());
 }
 
+/// Double-clicks a cell, types `typed` into its editor and presses Enter.
+async fn edit_cell(c: &Client, cell: &fantoccini::elements::Element, typed: &str) {
+    c.execute(
+        "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
+        vec![serde_json::to_value(cell).unwrap()],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
+        "the cell editor",
+    )
+    .await;
+    let input = c
+        .find(Locator::Css(".cell-editor input[name=value]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(&format!("{typed}\u{E007}")).await.unwrap();
+}
+
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
@@ -226,24 +248,7 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
         .unwrap()
         .unwrap_or_default()
         .contains("is not a number"));
-    c.execute(
-        "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
-        vec![serde_json::to_value(&bad).unwrap()],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
-        "the cell editor",
-    )
-    .await;
-    let input = c
-        .find(Locator::Css(".cell-editor input[name=value]"))
-        .await
-        .unwrap();
-    input.clear().await.unwrap();
-    input.send_keys("29\u{E007}").await.unwrap();
+    edit_cell(c, &bad, "29").await;
     wait_for(
         c,
         "document.querySelector('#count-error').textContent.trim() === '0'",
@@ -340,24 +345,7 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
         ))
         .await
         .unwrap();
-    c.execute(
-        "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
-        vec![serde_json::to_value(&zed).unwrap()],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
-        "the editor",
-    )
-    .await;
-    let input = c
-        .find(Locator::Css(".cell-editor input[name=value]"))
-        .await
-        .unwrap();
-    input.clear().await.unwrap();
-    input.send_keys("Zed Zephyr\u{E007}").await.unwrap();
+    edit_cell(c, &zed, "Zed Zephyr").await;
     wait_for(c, "[...document.querySelectorAll('td[data-field=name] .value')].some(v => v.textContent === 'Zed Zephyr')", "the save").await;
     c.switch_to_window(second).await.unwrap();
     wait_for(c, "[...document.querySelectorAll('td[data-field=name] .value')].some(v => v.textContent === 'Zed Zephyr')", "the second window to update").await;

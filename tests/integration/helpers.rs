@@ -161,6 +161,18 @@ impl TestApp {
             .expect("sign in")
     }
 
+    /// A page's HTML, fetched with this client's cookies.
+    pub async fn page(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html")
+    }
+
     /// The CSRF token of a page, read from its meta tag.
     pub async fn csrf(&self, path: &str) -> String {
         let html = self

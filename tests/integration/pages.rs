@@ -89,15 +89,7 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
     let (_, config) = app.post_json("/space-configs", &contacts_blueprint()).await;
     app.sign_in("ada@example.com", PASSWORD).await;
     let token = app.csrf("/spaces/new").await;
-    let form = app
-        .client
-        .get(app.url("/spaces/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = app.page("/spaces/new").await;
     assert!(form.contains("Customer onboarding"), "the config is offered");
 
     let bad = app
@@ -128,15 +120,7 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
         .unwrap();
     assert_eq!(ok.status().as_u16(), 303);
     let location = ok.headers()["location"].to_str().unwrap().to_string();
-    let page = app
-        .client
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&location).await;
     assert!(
         page.contains("Acme &#60;script&#62;alert(1)&#60;/script&#62;")
             || page.contains("Acme &lt;script&gt;"),
@@ -160,15 +144,7 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
         "htmx gets the partial alone"
     );
     assert!(list.contains(&location[8..]));
-    let none = app
-        .client
-        .get(app.url("/spaces?q=zzz"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let none = app.page("/spaces?q=zzz").await;
     assert!(none.contains("No space matches"));
 
     // Members do not manage environments.
@@ -288,15 +264,7 @@ async fn admins_create_and_revoke_keys_shown_once(db: Db) {
         .await
         .unwrap();
     assert_eq!(works.status().as_u16(), 200);
-    let again = app
-        .client
-        .get(app.url("/environments"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.page("/environments").await;
     assert!(!again.contains(secret), "a secret is shown once");
 
     let renamed = app
@@ -396,15 +364,7 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 303);
-    let list = app
-        .client
-        .get(app.url("/space-configs"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page("/space-configs").await;
     assert!(list.contains("Customer onboarding"));
 }
 

@@ -48,27 +48,11 @@ async fn the_grid_pages_by_keyset_first_next_previous_last(db: Db) {
         .await;
     let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
 
-    let first = app
-        .client
-        .get(app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let first = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
     assert_eq!(row_ids(&first), ids[..100].to_vec());
     assert!(link(&first, "Previous").is_none());
     let next = link(&first, "Next").expect("a next link");
-    let second = app
-        .client
-        .get(app.url(&next))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let second = app.page(&next).await;
     assert_eq!(row_ids(&second), ids[100..200].to_vec());
     let last = app
         .client
@@ -223,15 +207,7 @@ async fn the_first_admin_is_created_through_a_one_time_link(db: Db) {
 async fn the_environment_switcher_scopes_the_pages(db: Db) {
     let app = signed_in(db).await;
     app.post_json("/spaces", &json!({"name": "Dev only"})).await;
-    let html = app
-        .client
-        .get(app.url("/spaces"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/spaces").await;
     assert!(html.contains("Dev only"));
     let token = app.csrf("/spaces").await;
     let (_, envs) = app.get_json("/environments").await;
@@ -252,15 +228,7 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
         .await
         .unwrap();
     assert_eq!(switched.status().as_u16(), 303);
-    let html = app
-        .client
-        .get(app.url("/spaces"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/spaces").await;
     assert!(
         !html.contains("Dev only"),
         "production does not show development's spaces"
