@@ -1,5 +1,6 @@
 //! Sign-in, sign-out, and the one-time link that creates the first admin.
 
+use super::CsrfForm;
 use super::{render, see_other};
 use crate::app::AppState;
 use crate::auth::{password, CurrentUser, SESSION_COOKIE};
@@ -93,11 +94,6 @@ pub async fn sign_in(
             Ok(resp)
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: String,
 }
 
 pub async fn sign_out(

@@ -1,5 +1,6 @@
 //! Environments (admins): list, create, rename, mark production, switch; API keys.
 
+use super::CsrfForm;
 use super::{render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
@@ -138,11 +139,6 @@ pub async fn update(
         .db(move |conn| environment::update(conn, &id, changes))
         .await;
     after_change(user, &state, done).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: String,
 }
 
 /// Creates a key and shows its secret once.

@@ -3,6 +3,7 @@
 
 use super::grid::{editor_kind, row_view, RowPartial};
 use super::render;
+use super::CsrfForm;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::blueprint::FieldType;
@@ -176,12 +177,6 @@ pub async fn save(
         row: row_view(&ctx.config, row),
         counts,
     })
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Adds an empty row (it is validated like any other: required fields show their errors).

@@ -49,6 +49,13 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// A form that carries only its CSRF token (htmx sends the token as a header instead).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
 /// What every page's top bar needs.
 pub struct Layout {
     pub title: String,

@@ -1,5 +1,6 @@
 //! The Spaces tab, "Create New Space", and a space's page.
 
+use super::CsrfForm;
 use super::{is_htmx, render, render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
@@ -314,11 +315,6 @@ pub async fn show(
         _ => "workbooks".to_string(),
     };
     show_page(&user, &state, &path, tab, None).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: String,
 }
 
 async fn set_archived(
