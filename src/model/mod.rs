@@ -29,6 +29,13 @@ pub enum ModelError {
 
 pub type ModelResult<T> = Result<T, ModelError>;
 
+/// A blueprint's problems are input problems, each keyed by its JSON path.
+impl From<Vec<crate::blueprint::Problem>> for ModelError {
+    fn from(problems: Vec<crate::blueprint::Problem>) -> Self {
+        ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
+    }
+}
+
 /// Timestamps are stored in UTC without zone, at millisecond precision on both backends.
 pub fn now() -> NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();

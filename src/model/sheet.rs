@@ -1,5 +1,6 @@
 //! Sheets: a config of typed fields, and counts kept current with every write.
 
+use super::event::{self, Context};
 use super::{now, ModelError, ModelResult};
 use crate::blueprint::{self, FieldType, SheetConfig};
 use crate::db::schema::{sheets, workbooks};
@@ -31,8 +32,7 @@ impl Sheet {
     pub fn parsed_config(&self) -> ModelResult<SheetConfig> {
         let json: serde_json::Value = serde_json::from_str(&self.config)
             .map_err(|e| ModelError::Conflict(format!("stored sheet config is unreadable: {e}")))?;
-        blueprint::parse_stored_sheet(&json)
-            .map_err(|ps| ModelError::Invalid(ps.into_iter().map(|p| (p.path, p.message)).collect()))
+        Ok(blueprint::parse_stored_sheet(&json)?)
     }
 
     pub fn counts(&self) -> Counts {
@@ -131,8 +131,28 @@ pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> Q
         .load(conn)
 }
 
-pub fn delete(conn: &mut AnyConnection, id: &SheetId) -> QueryResult<usize> {
-    diesel::delete(sheets::table.find(id)).execute(conn)
+/// Deletes a sheet of the environment (its records go with it) and records the event.
+pub fn delete(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SheetId,
+    actor: &str,
+) -> ModelResult<()> {
+    conn.transaction(|conn| {
+        let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
+        diesel::delete(sheets::table.find(&sheet.id)).execute(conn)?;
+        let ctx = Context::new(environment_id, actor)
+            .space(&space_id)
+            .workbook(&sheet.workbook_id)
+            .sheet(&sheet.id);
+        event::emit(
+            conn,
+            &ctx,
+            "sheet:deleted",
+            serde_json::json!({"name": sheet.name}),
+        )?;
+        Ok(())
+    })
 }
 
 /// Applies a change in counts in the same transaction as the write that caused it.
@@ -193,6 +213,7 @@ impl CountDelta {
 #[derive(Debug, Clone)]
 pub struct SheetContext {
     pub sheet: Sheet,
+    pub environment_id: EnvironmentId,
     pub space_id: SpaceId,
     pub config: SheetConfig,
     /// For each field: the case rule of its kept keys, when it keeps them.
@@ -227,11 +248,16 @@ pub fn load_context(
 ) -> ModelResult<SheetContext> {
     let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
     let siblings = list_in_workbook(conn, &sheet.workbook_id)?;
-    context_from(sheet, space_id, &siblings)
+    context_from(sheet, environment_id.clone(), space_id, &siblings)
 }
 
 /// Builds a sheet's context from its workbook's sheets, already loaded.
-pub fn context_from(sheet: Sheet, space_id: SpaceId, siblings: &[Sheet]) -> ModelResult<SheetContext> {
+pub fn context_from(
+    sheet: Sheet,
+    environment_id: EnvironmentId,
+    space_id: SpaceId,
+    siblings: &[Sheet],
+) -> ModelResult<SheetContext> {
     let configs: Vec<(&Sheet, SheetConfig)> = siblings
         .iter()
         .map(|s| s.parsed_config().map(|c| (s, c)))
@@ -265,6 +291,7 @@ pub fn context_from(sheet: Sheet, space_id: SpaceId, siblings: &[Sheet]) -> Mode
         .collect();
     Ok(SheetContext {
         sheet,
+        environment_id,
         space_id,
         config,
         keyed,

@@ -2,7 +2,7 @@
 
 use super::event::{self, Context};
 use super::{now, space_config, workbook, ModelError, ModelResult};
-use crate::db::schema::{spaces, workbooks};
+use crate::db::schema::spaces;
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId};
 use chrono::NaiveDateTime;
@@ -209,11 +209,4 @@ pub fn touch(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
         .set(spaces::last_activity_at.eq(now()))
         .execute(conn)?;
     Ok(())
-}
-
-pub fn workbook_count(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<i64> {
-    workbooks::table
-        .filter(workbooks::space_id.eq(id))
-        .count()
-        .get_result(conn)
 }

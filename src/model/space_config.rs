@@ -25,9 +25,7 @@ impl SpaceConfig {
     pub fn parsed(&self) -> ModelResult<SpaceConfigBlueprint> {
         let json: serde_json::Value = serde_json::from_str(&self.blueprint)
             .map_err(|e| ModelError::Conflict(format!("stored blueprint is unreadable: {e}")))?;
-        blueprint::parse_space_config(&json).map_err(|problems| {
-            ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
-        })
+        Ok(blueprint::parse_space_config(&json)?)
     }
 }
 
@@ -50,9 +48,7 @@ pub fn deploy(
     environment_id: &EnvironmentId,
     json: &serde_json::Value,
 ) -> ModelResult<(SpaceConfig, bool)> {
-    let parsed = blueprint::parse_space_config(json).map_err(|problems| {
-        ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
-    })?;
+    let parsed = blueprint::parse_space_config(json)?;
     let text = json.to_string();
     let t = now();
     let existing = space_configs::table

@@ -106,6 +106,23 @@ pub fn list_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResul
         .load(conn)
 }
 
+/// The workbook ids of several spaces, oldest first, in one query.
+pub fn ids_by_space(
+    conn: &mut AnyConnection,
+    spaces: &[SpaceId],
+) -> QueryResult<std::collections::HashMap<SpaceId, Vec<WorkbookId>>> {
+    let rows: Vec<(SpaceId, WorkbookId)> = workbooks::table
+        .filter(workbooks::space_id.eq_any(spaces))
+        .order((workbooks::created_at.asc(), workbooks::id.asc()))
+        .select((workbooks::space_id, workbooks::id))
+        .load(conn)?;
+    let mut out: std::collections::HashMap<SpaceId, Vec<WorkbookId>> = std::collections::HashMap::new();
+    for (space, wb) in rows {
+        out.entry(space).or_default().push(wb);
+    }
+    Ok(out)
+}
+
 pub fn list_in_environment(
     conn: &mut AnyConnection,
     environment_id: &EnvironmentId,

@@ -61,7 +61,7 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
 }
 
 /// A value as text, the way a person typed it.
-pub(crate) fn display(value: &Value) -> String {
+pub fn display(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),

@@ -4,7 +4,7 @@
 
 mod cast;
 
-pub use cast::{cast_cell, normalize_key};
+pub use cast::{cast_cell, display, normalize_key};
 
 use crate::blueprint::{Field, FieldType, SheetConfig};
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@ use crate::blueprint::SheetConfig;
 use crate::db::Pool;
 use crate::model::record::{self, RecordRow};
 use crate::model::sheet::Sheet;
+use crate::validate::display;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde_json::Value;
@@ -57,27 +58,16 @@ fn csv_rows(config: &SheetConfig, rows: Option<&[RecordRow]>) -> Vec<u8> {
         None => w.write_record(config.fields.iter().map(|f| safe_cell(f.display_name()))),
         Some(rows) => rows.iter().try_for_each(|r| {
             let checked = r.checked();
-            w.write_record((0..config.fields.len()).map(|i| safe_cell(&cell_text(checked.vals.get(i)))))
+            w.write_record(
+                (0..config.fields.len())
+                    .map(|i| safe_cell(&checked.vals.get(i).map(display).unwrap_or_default())),
+            )
         }),
     };
     if let Err(e) = result {
         tracing::error!(error = %e, "writing CSV to memory failed");
     }
     w.into_inner().unwrap_or_default()
-}
-
-/// A cell as text: lists joined with commas, empty for no value.
-pub fn cell_text(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| cell_text(Some(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(other) => other.to_string(),
-    }
 }
 
 /// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection).
@@ -145,7 +135,7 @@ pub fn xlsx_bytes(
                             ws.write_boolean(row_no, col, *b).map_err(fail)?;
                         }
                         other => {
-                            ws.write_string(row_no, col, safe_cell(&cell_text(Some(other))))
+                            ws.write_string(row_no, col, safe_cell(&display(other)))
                                 .map_err(fail)?;
                         }
                     }

@@ -133,13 +133,30 @@ fn sort_expression(backend: Backend, i: usize) -> String {
     }
 }
 
-/// One index per field position serves every sheet (it leads with sheet_id).
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// One index per field position serves every sheet (it leads with sheet_seq). It is made on
+/// the first sort by that position; later sorts only read the catalog, which takes no lock.
 fn ensure_sort_index(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     let backend = backend_of(conn);
+    let name = format!("records_sort_{i}");
+    let catalog = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = ?",
+        Backend::Postgres => "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname = $1",
+    };
+    let found: Count =
+        crate::on_backend!(conn, c => diesel::sql_query(catalog).bind::<Text, _>(&name).get_result(c))?;
+    if found.n > 0 {
+        return Ok(());
+    }
     let expr = sort_expression(backend, i);
     conn.batch_execute(&format!(
-        "CREATE INDEX IF NOT EXISTS records_sort_{i} ON records (sheet_seq, {expr}, id)"
+        "CREATE INDEX IF NOT EXISTS {name} ON records (sheet_seq, {expr}, id)"
     ))
 }
 

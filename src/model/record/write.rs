@@ -203,21 +203,13 @@ fn finish(
     delta: &CountDelta,
 ) -> ModelResult<()> {
     sheet::add_counts(conn, &ctx.sheet.id, delta)?;
-    let ectx = Context::new(&workbook_env(conn, ctx)?, actor)
+    let ectx = Context::new(&ctx.environment_id, actor)
         .space(&ctx.space_id)
         .workbook(&ctx.sheet.workbook_id)
         .sheet(&ctx.sheet.id);
     event::emit(conn, &ectx, topic, json!({"count": count}))?;
     space::touch(conn, &ctx.space_id)?;
     Ok(())
-}
-
-fn workbook_env(conn: &mut AnyConnection, ctx: &SheetContext) -> QueryResult<crate::ids::EnvironmentId> {
-    use crate::db::schema::workbooks;
-    workbooks::table
-        .find(&ctx.sheet.workbook_id)
-        .select(workbooks::environment_id)
-        .first(conn)
 }
 
 fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]) -> QueryResult<Vec<i64>> {

@@ -4,12 +4,10 @@ use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::ids::{SheetId, WorkbookId};
-use crate::model::event::{self, Context};
 use crate::model::sheet::{self, Sheet};
 use crate::model::{iso, workbook, ModelError};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -85,18 +83,7 @@ pub async fn delete(
     let env = caller.environment_id.clone();
     let actor = caller.actor();
     state
-        .db(move |conn| {
-            conn.transaction(|conn| {
-                let (s, space_id) = sheet::find(conn, &env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
-                sheet::delete(conn, &s.id)?;
-                let ctx = Context::new(&env, &actor)
-                    .space(&space_id)
-                    .workbook(&s.workbook_id)
-                    .sheet(&s.id);
-                event::emit(conn, &ctx, "sheet:deleted", json!({"name": s.name}))?;
-                Ok::<_, ModelError>(())
-            })
-        })
+        .db(move |conn| sheet::delete(conn, &env, &id, &actor))
         .await?;
     Ok(success())
 }

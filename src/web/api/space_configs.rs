@@ -4,8 +4,8 @@ use super::{ok, path_id, stored_json};
 use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::ids::SpaceConfigId;
+use crate::model::iso;
 use crate::model::space_config::{self, SpaceConfig};
-use crate::model::{iso, ModelError};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -54,10 +54,4 @@ pub async fn create(
         .db(move |conn| space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from))
         .await?;
     Ok(ok(space_config_json(&config)))
-}
-
-impl From<Vec<crate::blueprint::Problem>> for ModelError {
-    fn from(problems: Vec<crate::blueprint::Problem>) -> Self {
-        ModelError::Invalid(problems.into_iter().map(|p| (p.path, p.message)).collect())
-    }
 }

@@ -85,14 +85,20 @@ pub async fn list(
     let (items, total) = state
         .db(move |conn| {
             let (spaces, total) = space::list(conn, &env, &filter)?;
-            let mut out = Vec::with_capacity(spaces.len());
-            for s in spaces {
-                let ids: Vec<String> = workbook::list_in_space(conn, &s.id)?
-                    .into_iter()
-                    .map(|w| w.id.0)
-                    .collect();
-                out.push(space_json(&s, &ids));
-            }
+            let ids: Vec<SpaceId> = spaces.iter().map(|s| s.id.clone()).collect();
+            let mut workbooks = workbook::ids_by_space(conn, &ids)?;
+            let out: Vec<Value> = spaces
+                .iter()
+                .map(|s| {
+                    let wbs: Vec<String> = workbooks
+                        .remove(&s.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|w| w.0)
+                        .collect();
+                    space_json(s, &wbs)
+                })
+                .collect();
             Ok::<_, diesel::result::Error>((out, total))
         })
         .await?;

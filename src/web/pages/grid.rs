@@ -10,7 +10,7 @@ use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::model::workbook::{self, Workbook};
-use crate::validate::MessageType;
+use crate::validate::{display, MessageType};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -61,11 +61,11 @@ impl View {
     }
 
     /// This view with one setting changed (and paging reset).
-    pub fn with(&self, key: &str, value: &str) -> String {
+    pub fn with(&self, key: &'static str, value: &str) -> String {
         let mut pairs: Vec<(&str, String)> =
             self.base_pairs().into_iter().filter(|(k, _)| *k != key).collect();
         if !value.is_empty() {
-            pairs.push((key_static(key), value.to_string()));
+            pairs.push((key, value.to_string()));
         }
         if key == "filter" {
             pairs.retain(|(k, _)| *k != "field");
@@ -74,9 +74,9 @@ impl View {
     }
 
     /// This view at another page position.
-    pub fn at(&self, key: &str, value: &str) -> String {
+    pub fn at(&self, key: &'static str, value: &str) -> String {
         let mut pairs = self.base_pairs();
-        pairs.push((key_static(key), value.to_string()));
+        pairs.push((key, value.to_string()));
         encode(&pairs)
     }
 
@@ -114,42 +114,9 @@ impl View {
     }
 }
 
-fn key_static(key: &str) -> &'static str {
-    match key {
-        "filter" => "filter",
-        "field" => "field",
-        "q" => "q",
-        "qf" => "qf",
-        "sort" => "sort",
-        "dir" => "dir",
-        "after" => "after",
-        "before" => "before",
-        "last" => "last",
-        "page" => "page",
-        _ => "sheet",
-    }
-}
-
+/// A query string; serde_urlencoded does the escaping.
 fn encode(pairs: &[(&str, String)]) -> String {
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(&urlencode(v));
-    }
-    out
-}
-
-fn urlencode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
 pub struct Column {
@@ -212,8 +179,6 @@ struct GridPage {
     client_id: String,
 }
 
-pub use crate::web::export::cell_text;
-
 pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
     let checked = row.checked();
     let cells = config
@@ -231,7 +196,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
             };
             CellView {
                 key: f.key.clone(),
-                text: cell_text(checked.vals.get(i)),
+                text: checked.vals.get(i).map(display).unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
             }
@@ -295,7 +260,7 @@ pub async fn load(
                 .or_else(|| sheets.first())
                 .ok_or(AppError::NotFound("sheet"))?
                 .clone();
-            let ctx = sheet::context_from(chosen, workbook.space_id.clone(), &sheets)?;
+            let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
             view.sheet = ctx.sheet.id.to_string();
             let q = query_for(&ctx.config, &view)?;
             let rows = record::query(conn, &ctx, &q)?;

@@ -95,7 +95,7 @@ pub async fn edit(
             .collect(),
         _ => vec![],
     };
-    let value = super::grid::cell_text(Some(&shown));
+    let value = crate::validate::display(&shown);
     let value_is_option = options.iter().any(|(v, _): &(String, String)| *v == value);
     render(&Editor {
         value_is_option,

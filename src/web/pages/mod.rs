@@ -110,7 +110,7 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
     let Some(err) = res.response().error().and_then(|e| e.as_error::<AppError>()) else {
         return res.map_into_boxed_body();
     };
-    let status = err.status_code_for_page();
+    let status = actix_web::ResponseError::status_code(err);
     let messages: Vec<String> = err.items().into_iter().map(|i| i.message).collect();
     let response = if matches!(err, AppError::SignInRequired) {
         if htmx {
@@ -152,10 +152,4 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
 /// Unknown pages get the 404 page.
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound("page"))
-}
-
-impl AppError {
-    fn status_code_for_page(&self) -> StatusCode {
-        actix_web::ResponseError::status_code(self)
-    }
 }

@@ -21,7 +21,7 @@ pub struct SpaceRow {
     pub id: String,
     pub name: String,
     pub config: String,
-    pub workbooks: i64,
+    pub workbooks: usize,
     pub files: i64,
     pub last_activity: String,
     pub archived: bool,
@@ -78,6 +78,8 @@ pub async fn list(
         .db(move |conn| {
             let configs = space_config::list(conn, &env)?;
             let (spaces, total) = space::list(conn, &env, &filter)?;
+            let ids: Vec<SpaceId> = spaces.iter().map(|s| s.id.clone()).collect();
+            let workbooks = workbook::ids_by_space(conn, &ids)?;
             let mut rows = Vec::with_capacity(spaces.len());
             for s in spaces {
                 let config = s
@@ -90,7 +92,7 @@ pub async fn list(
                     id: s.id.to_string(),
                     name: s.name,
                     config,
-                    workbooks: space::workbook_count(conn, &s.id)?,
+                    workbooks: workbooks.get(&s.id).map_or(0, Vec::len),
                     files: 0,
                     last_activity: iso(&s.last_activity_at),
                     archived: s.archived_at.is_some(),
