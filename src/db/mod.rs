@@ -1,6 +1,9 @@
 //! Database access: one connection type over SQLite and PostgreSQL, a pool, and migrations.
 
 pub mod schema;
+mod tx;
+
+pub use tx::{is_busy, write_tx};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -110,8 +113,9 @@ impl ManageConnection for Manager {
             .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A connection left inside a transaction (a panic mid-write) is not reused.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 

@@ -76,6 +76,15 @@ pub fn create(
     is_prod: bool,
     metadata: &str,
 ) -> ModelResult<Environment> {
+    crate::db::write_tx(conn, |conn| create_in_tx(conn, name, is_prod, metadata))
+}
+
+fn create_in_tx(
+    conn: &mut AnyConnection,
+    name: &str,
+    is_prod: bool,
+    metadata: &str,
+) -> ModelResult<Environment> {
     let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?;
     if find_by_name(conn, name)?.is_some() {
         return Err(ModelError::Conflict(format!(
@@ -98,6 +107,14 @@ pub fn create(
 }
 
 pub fn update(
+    conn: &mut AnyConnection,
+    id: &EnvironmentId,
+    changes: EnvironmentChanges,
+) -> ModelResult<Environment> {
+    crate::db::write_tx(conn, |conn| update_in_tx(conn, id, changes))
+}
+
+fn update_in_tx(
     conn: &mut AnyConnection,
     id: &EnvironmentId,
     mut changes: EnvironmentChanges,

@@ -138,16 +138,21 @@ pub fn delete(
     id: &SheetId,
     actor: &str,
 ) -> ModelResult<()> {
-    conn.transaction(|conn| {
-        let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
+    crate::db::write_tx(conn, |conn| {
+        let mut ctx = load_context(conn, environment_id, id)?;
+        ctx.referrers.retain(|r| &r.sheet_id != id);
+        lock_for_write(conn, &ctx.write_set())?;
+        let (sheet, space_id) = (&ctx.sheet, &ctx.space_id);
         diesel::delete(sheets::table.find(&sheet.id)).execute(conn)?;
-        let ctx = Context::new(environment_id, actor)
-            .space(&space_id)
+        // Records that pointed into the sheet can no longer match anything.
+        crate::model::record::recheck_referrers(conn, &ctx, None, actor)?;
+        let ectx = Context::new(environment_id, actor)
+            .space(space_id)
             .workbook(&sheet.workbook_id)
             .sheet(&sheet.id);
         event::emit(
             conn,
-            &ctx,
+            &ectx,
             "sheet:deleted",
             serde_json::json!({"name": sheet.name}),
         )?;
@@ -209,7 +214,8 @@ impl CountDelta {
 }
 
 /// What a record write needs to know about a sheet: its fields, which fields keep
-/// normalised keys (unique ones, and the targets of references), and where references point.
+/// normalised keys (unique ones, reference targets and reference sources), where its
+/// references point, and which sheets point at it.
 #[derive(Debug, Clone)]
 pub struct SheetContext {
     pub sheet: Sheet,
@@ -220,24 +226,73 @@ pub struct SheetContext {
     pub keyed: Vec<Option<bool>>,
     /// For each reference field: the target sheet, field index and case rule.
     pub refs: Vec<Option<RefTarget>>,
+    /// Fields of sheets (this one included) whose references point at this sheet.
+    pub referrers: Vec<Referrer>,
 }
 
 #[derive(Debug, Clone)]
 pub struct RefTarget {
-    pub sheet_id: SheetId,
+    /// None when the target sheet or field no longer exists: no value can match.
+    pub sheet_id: Option<SheetId>,
     pub sheet_name: String,
     pub field_index: usize,
     pub case_sensitive: bool,
 }
 
-/// Case rule for a field's kept keys: its unique config, or exact match when it is only
-/// a reference target.
-fn key_rule(config: &SheetConfig, index: usize, referenced: bool) -> Option<bool> {
+/// A reference field of some sheet that points at one of this sheet's fields.
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    pub sheet_id: SheetId,
+    pub seq: i64,
+    /// The reference field, in the referring sheet.
+    pub field_index: usize,
+    /// The field it points at, in this sheet.
+    pub target_field: usize,
+    /// Whether the referring field's kept keys follow the target's case rule, so its
+    /// records can be found by the target's keys.
+    pub same_rule: bool,
+}
+
+impl SheetContext {
+    /// The sheets a write to this one may change: itself and the sheets that refer to it.
+    pub fn write_set(&self) -> Vec<i64> {
+        let mut seqs: Vec<i64> = self.referrers.iter().map(|r| r.seq).collect();
+        seqs.push(self.sheet.seq);
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
+    }
+}
+
+/// Takes the write locks of some sheets for the rest of the transaction, so that unique
+/// checks, reference checks and kept counts see every earlier write and none in between.
+/// PostgreSQL: row locks in one order (no deadlocks). SQLite: the write transaction
+/// already holds the database's single write lock.
+pub fn lock_for_write(conn: &mut AnyConnection, seqs: &[i64]) -> QueryResult<()> {
+    if let AnyConnection::Postgres(pg) = conn {
+        sheets::table
+            .filter(sheets::seq.eq_any(seqs))
+            .order(sheets::seq.asc())
+            .select(sheets::seq)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
+/// Case rule for a field's kept keys: its unique config; exact match when it is only a
+/// reference target; the target's rule when it is a reference.
+fn key_rule(
+    config: &SheetConfig,
+    index: usize,
+    referenced: bool,
+    reference_rule: Option<bool>,
+) -> Option<bool> {
     let field = &config.fields[index];
     match field.unique {
         Some(u) => Some(u.case_sensitive),
         None if referenced => Some(true),
-        None => None,
+        None => reference_rule,
     }
 }
 
@@ -263,32 +318,67 @@ pub fn context_from(
         .map(|s| s.parsed_config().map(|c| (s, c)))
         .collect::<ModelResult<_>>()?;
     let config = sheet.parsed_config()?;
-    let referenced = |slug: &str, key: &str| {
+    let is_referenced = |slug: &str, key: &str| {
         configs.iter().any(|(_, c)| {
             c.fields.iter().any(|f| matches!(&f.field_type, FieldType::Reference { sheet, key: k } if sheet == slug && k == key))
         })
     };
-    let keyed = (0..config.fields.len())
-        .map(|i| key_rule(&config, i, referenced(&config.slug, &config.fields[i].key)))
-        .collect();
-    let refs = config
+    // The case rule of a target field's kept keys.
+    let target_rule =
+        |c: &SheetConfig, field_index: usize| key_rule(c, field_index, true, None).unwrap_or(true);
+    let refs: Vec<Option<RefTarget>> = config
         .fields
         .iter()
         .map(|f| match &f.field_type {
             FieldType::Reference { sheet: slug, key } => {
-                configs.iter().find(|(_, c)| &c.slug == slug).and_then(|(s, c)| {
-                    let field_index = c.field_index(key)?;
-                    Some(RefTarget {
-                        sheet_id: s.id.clone(),
+                let found = configs
+                    .iter()
+                    .find(|(_, c)| &c.slug == slug)
+                    .and_then(|(s, c)| Some((s, c, c.field_index(key)?)));
+                Some(match found {
+                    Some((s, c, field_index)) => RefTarget {
+                        sheet_id: Some(s.id.clone()),
                         sheet_name: s.name.clone(),
                         field_index,
-                        case_sensitive: key_rule(c, field_index, true).unwrap_or(true),
-                    })
+                        case_sensitive: target_rule(c, field_index),
+                    },
+                    None => RefTarget {
+                        sheet_id: None,
+                        sheet_name: slug.clone(),
+                        field_index: 0,
+                        case_sensitive: true,
+                    },
                 })
             }
             _ => None,
         })
         .collect();
+    let keyed: Vec<Option<bool>> = (0..config.fields.len())
+        .map(|i| {
+            let referenced = is_referenced(&config.slug, &config.fields[i].key);
+            key_rule(&config, i, referenced, refs[i].as_ref().map(|r| r.case_sensitive))
+        })
+        .collect();
+    let mut referrers = Vec::new();
+    for (s, c) in &configs {
+        for (field_index, f) in c.fields.iter().enumerate() {
+            let FieldType::Reference { sheet: slug, key } = &f.field_type else {
+                continue;
+            };
+            let Some(target_field) = (slug == &config.slug).then(|| config.field_index(key)).flatten() else {
+                continue;
+            };
+            let rule = target_rule(&config, target_field);
+            let own_rule = key_rule(c, field_index, false, Some(rule));
+            referrers.push(Referrer {
+                sheet_id: s.id.clone(),
+                seq: s.seq,
+                field_index,
+                target_field,
+                same_rule: own_rule == Some(rule),
+            });
+        }
+    }
     Ok(SheetContext {
         sheet,
         environment_id,
@@ -296,5 +386,6 @@ pub fn context_from(
         config,
         keyed,
         refs,
+        referrers,
     })
 }

@@ -61,7 +61,7 @@ pub fn create(
     input: SpaceInput<'_>,
     actor: &str,
 ) -> ModelResult<Space> {
-    conn.transaction::<_, ModelError, _>(|conn| {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         let config = match input.space_config_id {
             Some(id) => Some(space_config::find(conn, environment_id, id)?.ok_or_else(|| {
                 ModelError::Invalid(vec![(
@@ -158,10 +158,14 @@ pub fn list(
         q
     };
     let total = base().count().get_result(conn)?;
+    // A page past the end of what i64 can count is simply past the end.
+    let Some(offset) = (f.page_number - 1).checked_mul(f.page_size) else {
+        return Ok((Vec::new(), total));
+    };
     let items = base()
         .order((spaces::created_at.desc(), spaces::id.desc()))
         .limit(f.page_size)
-        .offset((f.page_number - 1) * f.page_size)
+        .offset(offset)
         .select(Space::as_select())
         .load(conn)?;
     Ok((items, total))
@@ -173,7 +177,7 @@ pub fn update(
     mut changes: SpaceChanges,
     actor: &str,
 ) -> ModelResult<Space> {
-    conn.transaction::<_, ModelError, _>(|conn| {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         if let Some(name) = &changes.name {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
@@ -195,7 +199,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResult<()> {
-    conn.transaction::<_, ModelError, _>(|conn| {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         diesel::delete(spaces::table.find(&space.id)).execute(conn)?;
         let ctx = Context::new(&space.environment_id, actor).space(&space.id);
         event::emit(conn, &ctx, "space:deleted", json!({}))?;

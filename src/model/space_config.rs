@@ -49,6 +49,15 @@ pub fn deploy(
     json: &serde_json::Value,
 ) -> ModelResult<(SpaceConfig, bool)> {
     let parsed = blueprint::parse_space_config(json)?;
+    crate::db::write_tx(conn, |conn| deploy_parsed(conn, environment_id, json, &parsed))
+}
+
+fn deploy_parsed(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    json: &serde_json::Value,
+    parsed: &blueprint::SpaceConfigBlueprint,
+) -> ModelResult<(SpaceConfig, bool)> {
     let text = json.to_string();
     let t = now();
     let existing = space_configs::table

@@ -59,7 +59,7 @@ pub fn create(
     metadata: &str,
 ) -> ModelResult<Workbook> {
     let space_id = ctx.space_id.as_ref().ok_or(ModelError::NotFound("space"))?;
-    conn.transaction::<_, ModelError, _>(|conn| {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         let t = now();
         let id = WorkbookId::generate();
         diesel::insert_into(workbooks::table)
@@ -140,7 +140,7 @@ pub fn update(
     mut changes: WorkbookChanges,
     actor: &str,
 ) -> ModelResult<Workbook> {
-    conn.transaction::<_, ModelError, _>(|conn| {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         if changes.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(ModelError::Invalid(vec![(
                 "name".into(),
@@ -160,7 +160,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
-    conn.transaction::<_, ModelError, _>(|conn| {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
         let ctx = Context::new(&wb.environment_id, actor)
             .space(&wb.space_id)

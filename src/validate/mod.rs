@@ -156,6 +156,16 @@ pub fn reference_message(field: &Field, value: &Value, target_sheet: &str) -> St
     )
 }
 
+/// The message for a reference whose target sheet no longer exists.
+pub fn reference_gone_message(field: &Field, value: &Value, target_sheet: &str) -> String {
+    format!(
+        "{} \"{}\" cannot be looked up: the sheet {} no longer exists",
+        field.display_name(),
+        cast::display(value),
+        target_sheet
+    )
+}
+
 /// True when a cell counts as empty for `required` and `ignoreEmpty`.
 pub fn is_empty(value: &Value) -> bool {
     match value {

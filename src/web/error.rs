@@ -92,11 +92,30 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::NotFound("object"),
+            ref busy if crate::db::is_busy(busy) => {
+                tracing::warn!(error = %busy, "database busy past the wait");
+                AppError::Unavailable
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                AppError::Conflict(format!("that already exists ({})", info.message()))
+                AppError::Conflict(unique_conflict(info.message()).into())
             }
             other => AppError::Internal(other.into()),
         }
+    }
+}
+
+/// What a unique constraint guards, in the product's words (never table names).
+fn unique_conflict(db_message: &str) -> &'static str {
+    if db_message.contains("environments") {
+        "an environment with that name already exists"
+    } else if db_message.contains("space_configs") {
+        "a space config with that slug already exists in this environment"
+    } else if db_message.contains("users") {
+        "a user with that email already exists"
+    } else if db_message.contains("cell_keys") {
+        "the same record was written twice at once; send each record once"
+    } else {
+        "that conflicts with something that already exists; refresh and try again"
     }
 }
 
@@ -116,6 +135,9 @@ impl From<crate::model::ModelError> for AppError {
         }
     }
 }
+
+/// How long a client should wait before retrying a request the database was too busy for.
+pub const RETRY_AFTER_SECONDS: &str = "1";
 
 #[derive(Serialize)]
 struct ErrorBody {
@@ -142,6 +164,10 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody { errors: self.items() })
+        let mut response = HttpResponse::build(self.status_code());
+        if let AppError::Unavailable = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        response.json(ErrorBody { errors: self.items() })
     }
 }

@@ -37,6 +37,13 @@ impl Live {
         });
     }
 
+    /// Announces other sheets a write changed along the way (references re-checked).
+    pub fn publish_each(&self, sheets: &[SheetId]) {
+        for sheet in sheets {
+            self.publish(sheet, None);
+        }
+    }
+
     /// An SSE stream of `changed` events for one sheet, skipping the grid `client`'s own
     /// writes, with a keep-alive comment every 20 s.
     pub fn stream(

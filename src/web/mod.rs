@@ -3,6 +3,7 @@
 pub mod api;
 pub mod error;
 pub mod export;
+pub mod input;
 pub mod live;
 pub mod pages;
 pub mod routes;

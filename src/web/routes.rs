@@ -2,25 +2,24 @@
 
 use super::api::{environments, events, health, records, sheets, space_configs, spaces, workbooks};
 use super::error::AppError;
+use super::input;
 use super::pages;
 use actix_web::dev::Service;
-use actix_web::{error::JsonPayloadError, web};
-
-use super::api::JSON_LIMIT;
+use actix_web::web;
+use futures_util::future::{ready, Either};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .error_handler(json_error),
-    )
-    .app_data(
         web::QueryConfig::default()
             .error_handler(|e, _| AppError::bad_request("query", e.to_string()).into()),
     )
     .route("/health", web::get().to(health::health))
     .service(
         web::scope("/v1")
+            .wrap_fn(|req, srv| match input::refuse_query_nul(&req) {
+                Ok(()) => Either::Left(srv.call(req)),
+                Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
+            })
             .route("/environments", web::get().to(environments::list))
             .route("/environments", web::post().to(environments::create))
             .route("/environments/{id}", web::get().to(environments::get))
@@ -58,17 +57,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("")
             .wrap_fn(|req, srv| {
                 let htmx = req.headers().contains_key("hx-request");
-                let fut = srv.call(req);
+                let fut = match input::refuse_query_nul(&req) {
+                    Ok(()) => Either::Left(srv.call(req)),
+                    Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
+                };
                 async move { Ok(pages::page_errors(fut.await?, htmx)) }
             })
             .app_data(
-                web::FormConfig::default()
-                    .limit(4 * 1024 * 1024)
-                    .error_handler(|e, _| AppError::bad_request("form", e.to_string()).into()),
-            )
-            .app_data(
                 actix_multipart::form::MultipartFormConfig::default()
-                    .total_limit(4 * 1024 * 1024)
+                    .total_limit(input::FORM_LIMIT)
                     .error_handler(|e, _| AppError::bad_request("upload", e.to_string()).into()),
             )
             .route("/", web::get().to(pages::spaces::home))
@@ -138,23 +135,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound("route"))
-}
-
-fn json_error(e: JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    match e {
-        JsonPayloadError::OverflowKnownLength { length, limit } => AppError::PayloadTooLarge(format!(
-            "the body is {length} bytes; the limit is {limit}; send records in smaller batches"
-        )),
-        JsonPayloadError::Overflow { limit } => AppError::PayloadTooLarge(format!(
-            "the body is over the limit of {limit} bytes; send records in smaller batches"
-        )),
-        JsonPayloadError::ContentType => {
-            AppError::bad_request("body", "send JSON with `Content-Type: application/json`")
-        }
-        JsonPayloadError::Deserialize(err) => {
-            AppError::bad_request("body", format!("the JSON body could not be read: {err}"))
-        }
-        other => AppError::bad_request("body", other.to_string()),
-    }
-    .into()
 }

@@ -89,3 +89,17 @@ pub fn delete_of_records(conn: &mut AnyConnection, sheet_id: &SheetId, ids: &[i6
     }
     Ok(())
 }
+
+/// Every record holding a key in one field.
+pub fn records_of_field(
+    conn: &mut AnyConnection,
+    sheet_id: &SheetId,
+    field_index: usize,
+) -> QueryResult<Vec<i64>> {
+    cell_keys::table
+        .filter(cell_keys::sheet_id.eq(sheet_id))
+        .filter(cell_keys::field_index.eq(field_index as i32))
+        .select(cell_keys::record_id)
+        .distinct()
+        .load(conn)
+}

@@ -3,10 +3,13 @@
 
 mod keys;
 mod query;
+mod references;
+mod unique;
 mod write;
 
 pub use query::{after, query, Cursor, Filter, RecordQuery};
-pub use write::{delete, insert, update, RecordUpdate};
+pub use references::recheck_referrers;
+pub use write::{delete, insert, update, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;

@@ -49,7 +49,10 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     if let Some((field, _)) = q.sort {
         ensure_sort_index(conn, field)?;
     }
-    let offset = (q.page_number.max(1) - 1) * q.page_size;
+    // A page past the end of what i64 can count is simply past the end.
+    let Some(offset) = (q.page_number.max(1) - 1).checked_mul(q.page_size) else {
+        return Ok(Vec::new());
+    };
     // With no search, the number of matching rows is known from the kept counts.
     let known_total = match (&q.search_value, q.filter_field, &q.ids) {
         (None, None, None) => Some(match q.filter {

@@ -1,20 +1,20 @@
 //! Inserting, updating and deleting records: validation, unique and reference checks,
 //! counts and the event, all in one transaction per call.
 
-use super::keys::{self, norm_for, NewKey};
+use super::keys;
+use super::references::{self, Touched};
+use super::unique;
 use super::{encode, error_keys, Encoded, RecordRow};
 use crate::db::schema::records;
 use crate::db::AnyConnection;
-use crate::ids::RecordId;
+use crate::ids::{RecordId, SheetId};
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{space, ModelError, ModelResult};
-use crate::validate::{
-    check_record, check_values, reference_message, unique_message, Checked, MessageType, Source,
-};
+use crate::validate::{check_record, check_values, Checked};
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// Rows per INSERT: 7 columns each, well under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 2000;
@@ -30,21 +30,29 @@ struct NewRecord<'a> {
     error_fields: Option<&'a str>,
 }
 
-/// Inserts records given as `{field key: input value}`, in order; returns them as stored.
+/// What a write did: the records as stored, and the other sheets whose records changed
+/// with it (references re-checked), so callers can announce them.
+pub struct Written<T> {
+    pub rows: T,
+    pub also_changed: Vec<SheetId>,
+}
+
+/// Inserts records given as values in field order; returns them as stored.
 pub fn insert(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     inputs: Vec<Vec<Value>>,
     actor: &str,
-) -> ModelResult<Vec<RecordRow>> {
+) -> ModelResult<Written<Vec<RecordRow>>> {
     let mut checked = check_all(ctx, inputs);
-    conn.transaction::<_, ModelError, _>(|conn| {
-        check_references(conn, ctx, &mut checked)?;
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        sheet::lock_for_write(conn, &ctx.write_set())?;
+        references::check(conn, ctx, &mut checked)?;
         let mut encoded: Vec<Encoded> = checked.iter().map(encode).collect();
         let ids = insert_rows(conn, ctx, &encoded)?;
-        keys::insert(conn, &keys_of(ctx, &ids, &checked))?;
+        keys::insert(conn, &unique::keys_of(ctx, &ids, &checked))?;
         let mut delta = CountDelta::default();
-        let changed = settle_unique(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)?;
+        let changed = unique::settle(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)?;
         for k in changed {
             write_row(conn, ids[k], &checked[k], false)?;
             encoded[k] = encode(&checked[k]);
@@ -53,8 +61,18 @@ pub fn insert(
             delta.add(1, rec.valid(), error_keys(&ctx.config, rec));
         }
         finish(conn, ctx, actor, "records:created", ids.len(), &delta)?;
+        let mut touched = Touched::new();
+        references::target_norms(ctx, &checked, &mut touched);
+        let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
+        if also_changed.contains(&ctx.sheet.id) {
+            // The sheet refers to itself and some new records settled others' references.
+            return Ok(Written {
+                rows: load(conn, ctx.sheet.seq, &ids)?,
+                also_changed,
+            });
+        }
         // The rows as stored, built here rather than read back.
-        Ok(ids
+        let rows = ids
             .iter()
             .zip(encoded)
             .map(|(id, e)| RecordRow {
@@ -68,7 +86,8 @@ pub fn insert(
                 metadata: None,
                 version: 1,
             })
-            .collect())
+            .collect();
+        Ok(Written { rows, also_changed })
     })
 }
 
@@ -80,19 +99,45 @@ pub struct RecordUpdate {
     pub metadata: Option<Value>,
 }
 
+/// Folds changes that name the same record into one, in request order: later values of a
+/// field win, as if the changes were applied one after another.
+fn merge_repeated(updates: &[RecordUpdate]) -> Vec<RecordUpdate> {
+    let mut merged: Vec<RecordUpdate> = Vec::with_capacity(updates.len());
+    let mut at: HashMap<RecordId, usize> = HashMap::with_capacity(updates.len());
+    for u in updates {
+        match at.get(&u.id) {
+            Some(&i) => {
+                merged[i].values.extend(u.values.clone());
+                if u.metadata.is_some() {
+                    merged[i].metadata = u.metadata.clone();
+                }
+            }
+            None => {
+                at.insert(u.id, merged.len());
+                merged.push(u.clone());
+            }
+        }
+    }
+    merged
+}
+
+/// Applies changes to records; a record named more than once gets its changes in order.
+/// Returns each changed record once, as stored.
 pub fn update(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     updates: &[RecordUpdate],
     actor: &str,
-) -> ModelResult<Vec<RecordRow>> {
-    conn.transaction::<_, ModelError, _>(|conn| {
+) -> ModelResult<Written<Vec<RecordRow>>> {
+    let updates = merge_repeated(updates);
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        sheet::lock_for_write(conn, &ctx.write_set())?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
         let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
         let mut delta = CountDelta::default();
         let mut checked = Vec::with_capacity(updates.len());
-        for u in updates {
+        for u in &updates {
             let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
             let old = row.checked();
             delta.add(-1, row.valid, error_keys(&ctx.config, &old));
@@ -100,15 +145,15 @@ pub fn update(
             input.extend(u.values.clone());
             checked.push(check_record(&ctx.config, &input));
         }
-        check_references(conn, ctx, &mut checked)?;
+        references::check(conn, ctx, &mut checked)?;
         // Old keys matter too: the record that held a value alone may now be its last holder.
-        let mut old_norms: HashMap<usize, HashSet<String>> = HashMap::new();
+        let mut old_norms = Touched::new();
         for (_, field, norm) in keys::of_records(conn, &ctx.sheet.id, &ids)? {
             old_norms.entry(field as usize).or_default().insert(norm);
         }
         keys::delete_of_records(conn, &ctx.sheet.id, &ids)?;
-        keys::insert(conn, &keys_of(ctx, &ids, &checked))?;
-        settle_unique(conn, ctx, &ids, &mut checked, &old_norms, &mut delta)?;
+        keys::insert(conn, &unique::keys_of(ctx, &ids, &checked))?;
+        unique::settle(conn, ctx, &ids, &mut checked, &old_norms, &mut delta)?;
         for (k, u) in updates.iter().enumerate() {
             write_row(conn, ids[k], &checked[k], true)?;
             if let Some(meta) = &u.metadata {
@@ -119,7 +164,13 @@ pub fn update(
             delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
         }
         finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
-        Ok(load(conn, ctx.sheet.seq, &ids)?)
+        let mut touched = old_norms;
+        references::target_norms(ctx, &checked, &mut touched);
+        let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
+        Ok(Written {
+            rows: load(conn, ctx.sheet.seq, &ids)?,
+            also_changed,
+        })
     })
 }
 
@@ -129,9 +180,12 @@ pub fn delete(
     ctx: &SheetContext,
     ids: &[RecordId],
     actor: &str,
-) -> ModelResult<usize> {
-    conn.transaction::<_, ModelError, _>(|conn| {
-        let ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
+) -> ModelResult<Written<usize>> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        sheet::lock_for_write(conn, &ctx.write_set())?;
+        let mut ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
         let rows = load(conn, ctx.sheet.seq, &ids)?;
         if rows.len() != ids.len() {
             return Err(ModelError::NotFound("record"));
@@ -140,7 +194,7 @@ pub fn delete(
         for row in &rows {
             delta.add(-1, row.valid, error_keys(&ctx.config, &row.checked()));
         }
-        let mut old_norms: HashMap<usize, HashSet<String>> = HashMap::new();
+        let mut old_norms = Touched::new();
         for (_, field, norm) in keys::of_records(conn, &ctx.sheet.id, &ids)? {
             old_norms.entry(field as usize).or_default().insert(norm);
         }
@@ -153,9 +207,13 @@ pub fn delete(
             )
             .execute(conn)?;
         }
-        settle_unique(conn, ctx, &[], &mut [], &old_norms, &mut delta)?;
+        unique::settle(conn, ctx, &[], &mut [], &old_norms, &mut delta)?;
         finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
-        Ok(rows.len())
+        let also_changed = references::recheck_referrers(conn, ctx, Some(&old_norms), actor)?;
+        Ok(Written {
+            rows: rows.len(),
+            also_changed,
+        })
     })
 }
 
@@ -251,7 +309,12 @@ fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]
     Ok(ids)
 }
 
-fn write_row(conn: &mut AnyConnection, id: i64, checked: &Checked, bump_version: bool) -> QueryResult<()> {
+pub(super) fn write_row(
+    conn: &mut AnyConnection,
+    id: i64,
+    checked: &Checked,
+    bump_version: bool,
+) -> QueryResult<()> {
     let e = encode(checked);
     let target = records::table.find(id);
     let cols = (
@@ -287,130 +350,4 @@ pub(super) fn load(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> Que
     let pos: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     rows.sort_by_key(|r| pos.get(&r.id).copied().unwrap_or(usize::MAX));
     Ok(rows)
-}
-
-/// The kept keys of some records, for their unique and referenced fields.
-fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> Vec<NewKey> {
-    let mut out = Vec::new();
-    for (field_index, rule) in ctx.keyed.iter().enumerate() {
-        let Some(case_sensitive) = *rule else {
-            continue;
-        };
-        let keep_empty = ctx.config.fields[field_index]
-            .unique
-            .is_some_and(|u| !u.ignore_empty);
-        for (id, rec) in ids.iter().zip(checked) {
-            if let Some(norm) = norm_for(&rec.vals[field_index], case_sensitive, keep_empty) {
-                out.push(NewKey {
-                    sheet_id: ctx.sheet.id.clone(),
-                    field_index: field_index as i32,
-                    norm,
-                    record_id: *id,
-                });
-            }
-        }
-    }
-    out
-}
-
-/// Marks references whose target key does not exist (only on cells that cast cleanly).
-fn check_references(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    checked: &mut [Checked],
-) -> QueryResult<()> {
-    for (i, target) in ctx.refs.iter().enumerate() {
-        let Some(target) = target else { continue };
-        let field = &ctx.config.fields[i];
-        let norm = |rec: &Checked| {
-            let clean = !rec
-                .messages
-                .get(&i)
-                .is_some_and(|ms| ms.iter().any(|m| m.kind == MessageType::Error));
-            clean
-                .then(|| norm_for(&rec.vals[i], target.case_sensitive, false))
-                .flatten()
-        };
-        let wanted: Vec<String> = checked
-            .iter()
-            .filter_map(norm)
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        if wanted.is_empty() {
-            continue;
-        }
-        let found = keys::holders(conn, &target.sheet_id, target.field_index, &wanted)?;
-        for rec in checked.iter_mut() {
-            if let Some(n) = norm(rec) {
-                let missing = !found.contains_key(&n);
-                let message = missing.then(|| reference_message(field, &rec.vals[i], &target.sheet_name));
-                rec.set_constraint(i, Source::Unlinked, message);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Brings unique messages in line with the kept keys, for the records just written (`ids`,
-/// `checked`, fixed in memory) and for every other record whose status their values changed.
-/// `old_norms` are keys the written or deleted records held before. Returns the indexes of
-/// `checked` whose messages changed.
-fn settle_unique(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    ids: &[i64],
-    checked: &mut [Checked],
-    old_norms: &HashMap<usize, HashSet<String>>,
-    delta: &mut CountDelta,
-) -> ModelResult<Vec<usize>> {
-    let mut changed = Vec::new();
-    let written: HashSet<i64> = ids.iter().copied().collect();
-    for (fi, field) in ctx.config.fields.iter().enumerate() {
-        let Some(unique) = field.unique else { continue };
-        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
-        let mut norms: HashSet<String> = checked.iter().filter_map(norm_of).collect();
-        norms.extend(old_norms.get(&fi).cloned().unwrap_or_default());
-        if norms.is_empty() {
-            continue;
-        }
-        let holders = keys::holders(conn, &ctx.sheet.id, fi, &norms.into_iter().collect::<Vec<_>>())?;
-        for (k, rec) in checked.iter_mut().enumerate() {
-            let dup = norm_of(rec)
-                .and_then(|n| holders.get(&n))
-                .is_some_and(|h| h.len() > 1);
-            let before = rec.clone();
-            rec.set_constraint(fi, Source::Unique, dup.then(|| unique_message(field)));
-            if *rec != before {
-                changed.push(k);
-            }
-        }
-        // Another record's status changes only when it is the one holder outside this write.
-        let mut others: Vec<(i64, bool)> = Vec::new();
-        for ids in holders.values() {
-            let outside: Vec<i64> = ids.iter().copied().filter(|id| !written.contains(id)).collect();
-            if outside.len() == 1 {
-                others.push((outside[0], ids.len() > 1));
-            }
-        }
-        let should: HashMap<i64, bool> = others.iter().copied().collect();
-        let ids_to_check: Vec<i64> = should.keys().copied().collect();
-        for row in load(conn, ctx.sheet.seq, &ids_to_check)? {
-            let mut rec = row.checked();
-            let has = rec
-                .messages
-                .get(&fi)
-                .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
-            let want = should[&row.id];
-            if has != want {
-                delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));
-                rec.set_constraint(fi, Source::Unique, want.then(|| unique_message(field)));
-                delta.add(1, rec.valid(), error_keys(&ctx.config, &rec));
-                write_row(conn, row.id, &rec, true)?;
-            }
-        }
-    }
-    changed.sort_unstable();
-    changed.dedup();
-    Ok(changed)
 }

@@ -62,7 +62,7 @@ pub struct CreateBody {
 pub async fn create(
     _caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<CreateBody>,
+    body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
@@ -122,7 +122,7 @@ pub async fn update(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<UpdateBody>,
+    body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     check_may_manage(&state, &caller, &id).await?;

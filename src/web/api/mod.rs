@@ -69,11 +69,14 @@ pub fn pagination(total: i64, size: i64, number: i64) -> serde_json::Value {
 pub const JSON_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads a JSON request body up to [`JSON_LIMIT`], with the API's errors for a wrong
-/// content type or a body that is too large.
-pub async fn read_json_body(
+/// content type, a body that is too large, or one holding a NUL character.
+pub async fn read_json_body<S>(
     req: &actix_web::HttpRequest,
-    mut payload: actix_web::web::Payload,
-) -> Result<actix_web::web::BytesMut, AppError> {
+    mut payload: S,
+) -> Result<actix_web::web::BytesMut, AppError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     use futures_util::StreamExt;
     let content_type = req
         .headers()
@@ -108,6 +111,7 @@ pub async fn read_json_body(
         }
         body.extend_from_slice(&chunk);
     }
+    super::input::refuse_json_nul(&body)?;
     Ok(body)
 }
 

@@ -174,11 +174,12 @@ pub async fn insert(
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
-    let stored = state
+    let written = state
         .db(move |conn| record::insert(conn, &ctx, rows, &actor))
         .await?;
     state.live.publish(&sheet_id, None);
-    Ok(RecordsEnvelope::new(&stored, &config).respond())
+    state.live.publish_each(&written.also_changed);
+    Ok(RecordsEnvelope::new(&written.rows, &config).respond())
 }
 
 #[derive(Deserialize)]
@@ -193,7 +194,7 @@ pub async fn update(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<Vec<UpdateItem>>,
+    body: crate::web::input::Json<Vec<UpdateItem>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let body = body.into_inner();
@@ -221,10 +222,12 @@ pub async fn update(
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
-    let stored = state
+    let written = state
         .db(move |conn| record::update(conn, &ctx, &updates, &actor))
         .await?;
     state.live.publish(&sheet_id, None);
+    state.live.publish_each(&written.also_changed);
+    let stored = written.rows;
     let version = stored.iter().map(|r| r.version).max().unwrap_or(0);
     let mut envelope = RecordsEnvelope::new(&stored, &config);
     envelope.data.version_id = Some(format!("us_vr_{version}"));
@@ -254,13 +257,12 @@ pub async fn delete(
         ));
     }
     check_batch(ids.len())?;
-    ids.sort_unstable();
-    ids.dedup();
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
-    state
+    let written = state
         .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
         .await?;
     state.live.publish(&sheet_id, None);
+    state.live.publish_each(&written.also_changed);
     Ok(success())
 }

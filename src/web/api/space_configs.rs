@@ -47,7 +47,7 @@ pub async fn get(
 pub async fn create(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: crate::web::input::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let (config, _) = state

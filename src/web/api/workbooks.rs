@@ -99,7 +99,7 @@ pub struct CreateBody {
 pub async fn create(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<CreateBody>,
+    body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     if body.name.trim().is_empty() {
@@ -151,7 +151,7 @@ pub async fn update(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<UpdateBody>,
+    body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     let body = body.into_inner();

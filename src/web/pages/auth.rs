@@ -54,7 +54,7 @@ fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
 pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<SignInForm>,
+    form: crate::web::input::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
@@ -99,7 +99,7 @@ pub async fn sign_in(
 pub async fn sign_out(
     user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let hash = user.session.token_hash.clone();
@@ -145,7 +145,10 @@ pub struct SetupForm {
     password: String,
 }
 
-pub async fn setup(state: web::Data<AppState>, form: web::Form<SetupForm>) -> Result<HttpResponse, AppError> {
+pub async fn setup(
+    state: web::Data<AppState>,
+    form: crate::web::input::Form<SetupForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     if !setup_token_ok(&state, &form.token) {
         return Err(AppError::NotFound(

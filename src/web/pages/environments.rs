@@ -108,7 +108,7 @@ pub struct EnvForm {
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<EnvForm>,
+    form: crate::web::input::Form<EnvForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
@@ -124,7 +124,7 @@ pub async fn update(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<EnvForm>,
+    form: crate::web::input::Form<EnvForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
@@ -146,7 +146,7 @@ pub async fn create_key(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
@@ -165,7 +165,7 @@ pub async fn revoke_key(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
@@ -184,7 +184,7 @@ pub struct SwitchForm {
 pub async fn switch(
     user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<SwitchForm>,
+    form: crate::web::input::Form<SwitchForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let id = EnvironmentId::parse(&form.environment_id).ok_or(AppError::NotFound("environment"))?;

@@ -142,7 +142,7 @@ pub async fn save(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<CellForm>,
+    form: crate::web::input::Form<CellForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let (sheet_raw, record_raw) = path.into_inner();
@@ -163,15 +163,16 @@ pub async fn save(
     };
     let actor = user.actor();
     let (ctx2, sid) = (ctx.clone(), ctx.sheet.id.clone());
-    let (rows, counts) = state
+    let (written, counts) = state
         .db(move |conn| {
-            let rows = record::update(conn, &ctx2, &[update], &actor)?;
+            let written = record::update(conn, &ctx2, &[update], &actor)?;
             let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
-            Ok::<_, crate::model::ModelError>((rows, counts))
+            Ok::<_, crate::model::ModelError>((written, counts))
         })
         .await?;
     state.live.publish(&sid, origin(&req));
-    let row = rows.first().ok_or(AppError::NotFound("record"))?;
+    state.live.publish_each(&written.also_changed);
+    let row = written.rows.first().ok_or(AppError::NotFound("record"))?;
     render(&Saved {
         sheet_id: sid.to_string(),
         row: row_view(&ctx.config, row),
@@ -185,17 +186,18 @@ pub async fn add_row(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &user, &path).await?;
     let actor = user.actor();
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
-    state
+    let written = state
         .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor))
         .await?;
     state.live.publish(&sid, origin(&req));
+    state.live.publish_each(&written.also_changed);
     Ok(refresh_to(
         &req,
         &format!("/workbooks/{wid}?sheet={sid}&last=true"),
@@ -216,7 +218,7 @@ pub async fn delete_rows(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<DeleteForm>,
+    form: crate::web::input::Form<DeleteForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &user, &path).await?;
@@ -232,10 +234,11 @@ pub async fn delete_rows(
     let actor = user.actor();
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
-    state
+    let written = state
         .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
         .await?;
     state.live.publish(&sid, origin(&req));
+    state.live.publish_each(&written.also_changed);
     Ok(refresh_to(&req, &format!("/workbooks/{wid}?sheet={sid}")))
 }
 

@@ -171,7 +171,7 @@ pub struct CreateForm {
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<CreateForm>,
+    form: crate::web::input::Form<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
@@ -349,7 +349,7 @@ pub async fn archive(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     set_archived(user, &state, &path, true).await
@@ -359,7 +359,7 @@ pub async fn unarchive(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     set_archived(user, &state, &path, false).await
@@ -377,7 +377,7 @@ pub async fn add_workbook(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<WorkbookForm>,
+    form: crate::web::input::Form<WorkbookForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();

@@ -1,0 +1,98 @@
+//! Unique checks against the kept keys: the records just written, and every other record
+//! whose status their values changed.
+
+use super::error_keys;
+use super::keys::{self, norm_for, NewKey};
+use super::write::{load, write_row};
+use crate::db::AnyConnection;
+use crate::model::sheet::{CountDelta, SheetContext};
+use crate::model::ModelResult;
+use crate::validate::{unique_message, Checked, Source};
+use std::collections::{HashMap, HashSet};
+
+/// The kept keys of some records, for their unique and referenced fields.
+pub(super) fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> Vec<NewKey> {
+    let mut out = Vec::new();
+    for (field_index, rule) in ctx.keyed.iter().enumerate() {
+        let Some(case_sensitive) = *rule else {
+            continue;
+        };
+        let keep_empty = ctx.config.fields[field_index]
+            .unique
+            .is_some_and(|u| !u.ignore_empty);
+        for (id, rec) in ids.iter().zip(checked) {
+            if let Some(norm) = norm_for(&rec.vals[field_index], case_sensitive, keep_empty) {
+                out.push(NewKey {
+                    sheet_id: ctx.sheet.id.clone(),
+                    field_index: field_index as i32,
+                    norm,
+                    record_id: *id,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Brings unique messages in line with the kept keys, for the records just written (`ids`,
+/// `checked`, fixed in memory) and for every other record whose status their values changed.
+/// `old_norms` are keys the written or deleted records held before. Returns the indexes of
+/// `checked` whose messages changed.
+pub(super) fn settle(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[i64],
+    checked: &mut [Checked],
+    old_norms: &HashMap<usize, HashSet<String>>,
+    delta: &mut CountDelta,
+) -> ModelResult<Vec<usize>> {
+    let mut changed = Vec::new();
+    let written: HashSet<i64> = ids.iter().copied().collect();
+    for (fi, field) in ctx.config.fields.iter().enumerate() {
+        let Some(unique) = field.unique else { continue };
+        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
+        let mut norms: HashSet<String> = checked.iter().filter_map(norm_of).collect();
+        norms.extend(old_norms.get(&fi).cloned().unwrap_or_default());
+        if norms.is_empty() {
+            continue;
+        }
+        let holders = keys::holders(conn, &ctx.sheet.id, fi, &norms.into_iter().collect::<Vec<_>>())?;
+        for (k, rec) in checked.iter_mut().enumerate() {
+            let dup = norm_of(rec)
+                .and_then(|n| holders.get(&n))
+                .is_some_and(|h| h.len() > 1);
+            let before = rec.clone();
+            rec.set_constraint(fi, Source::Unique, dup.then(|| unique_message(field)));
+            if *rec != before {
+                changed.push(k);
+            }
+        }
+        // Another record's status changes only when it is the one holder outside this write.
+        let mut others: Vec<(i64, bool)> = Vec::new();
+        for ids in holders.values() {
+            let outside: Vec<i64> = ids.iter().copied().filter(|id| !written.contains(id)).collect();
+            if outside.len() == 1 {
+                others.push((outside[0], ids.len() > 1));
+            }
+        }
+        let should: HashMap<i64, bool> = others.iter().copied().collect();
+        let ids_to_check: Vec<i64> = should.keys().copied().collect();
+        for row in load(conn, ctx.sheet.seq, &ids_to_check)? {
+            let mut rec = row.checked();
+            let has = rec
+                .messages
+                .get(&fi)
+                .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
+            let want = should[&row.id];
+            if has != want {
+                delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));
+                rec.set_constraint(fi, Source::Unique, want.then(|| unique_message(field)));
+                delta.add(1, rec.valid(), error_keys(&ctx.config, &rec));
+                write_row(conn, row.id, &rec, true)?;
+            }
+        }
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    Ok(changed)
+}

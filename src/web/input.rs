@@ -1,0 +1,148 @@
+//! Request input read the same way everywhere: JSON bodies for the API and form bodies
+//! for the pages, within their limits, and never holding a NUL character. PostgreSQL
+//! cannot store NUL in text, so both backends refuse it at the door and behave alike.
+
+use super::api::read_json_body;
+use super::error::AppError;
+use actix_web::dev::{Payload, ServiceRequest};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+/// Largest form body a page accepts.
+pub const FORM_LIMIT: usize = 4 * 1024 * 1024;
+
+const NUL_MESSAGE: &str =
+    "the text contains a NUL character (\\u0000), which Wharf does not store; remove it and send again";
+
+/// True when JSON text holds a `\u0000` escape (an escaped backslash before `u0000` is not one).
+pub fn json_has_nul(body: &[u8]) -> bool {
+    let needle = b"u0000";
+    let mut from = 0;
+    while let Some(at) = find(&body[from..], needle).map(|i| i + from) {
+        let slashes = body[..at].iter().rev().take_while(|b| **b == b'\\').count();
+        if slashes % 2 == 1 {
+            return true;
+        }
+        from = at + needle.len();
+    }
+    false
+}
+
+/// True when URL-encoded text holds `%00`.
+fn urlencoded_has_nul(text: &[u8]) -> bool {
+    text.windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Refuses a JSON body holding a NUL character, with 422.
+pub fn refuse_json_nul(body: &[u8]) -> Result<(), AppError> {
+    if json_has_nul(body) {
+        return Err(AppError::invalid("body", NUL_MESSAGE));
+    }
+    Ok(())
+}
+
+/// A query string holding `%00` gets 400 before any handler runs.
+pub fn refuse_query_nul(req: &ServiceRequest) -> Result<(), AppError> {
+    if urlencoded_has_nul(req.query_string().as_bytes()) {
+        return Err(AppError::bad_request("query", NUL_MESSAGE));
+    }
+    Ok(())
+}
+
+/// The API's JSON body: `application/json` up to the API's limit, free of NUL characters.
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let body = read_json_body(&req, payload).await?;
+            serde_json::from_slice(&body)
+                .map(Json)
+                .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
+        })
+    }
+}
+
+/// A page's form body (URL-encoded) up to [`FORM_LIMIT`], free of NUL characters.
+pub struct Form<T>(pub T);
+
+impl<T> std::ops::Deref for Form<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Form<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(_req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let mut body = actix_web::web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::bad_request("form", format!("the form could not be read: {e}")))?;
+                if body.len() + chunk.len() > FORM_LIMIT {
+                    return Err(AppError::PayloadTooLarge(format!(
+                        "the form is over the limit of {FORM_LIMIT} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if urlencoded_has_nul(&body) {
+                return Err(AppError::invalid("form", NUL_MESSAGE));
+            }
+            serde_urlencoded::from_bytes(&body)
+                .map(Form)
+                .map_err(|e| AppError::bad_request("form", format!("the form could not be read: {e}")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nul_escapes_but_not_escaped_backslashes() {
+        assert!(json_has_nul(br#"{"a":"x\u0000y"}"#));
+        assert!(json_has_nul(br#"{"a":"\\\u0000"}"#));
+        assert!(!json_has_nul(br#"{"a":"\\u0000"}"#));
+        assert!(!json_has_nul(br#"{"a":"u0000"}"#));
+        assert!(urlencoded_has_nul(b"name=a%00b"));
+        assert!(!urlencoded_has_nul(b"name=a%2500b"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Input that once broke a backend: NUL characters, page numbers past i64, and conflicts
+//! whose messages named tables. Both databases answer alike.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn nul_characters_are_refused_alike(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{contacts}/records");
+    app.post_json(
+        &path,
+        &json!([{"email": {"value": "a@x.io"}, "name": {"value": "Ada"}}]),
+    )
+    .await;
+
+    let (status, body) = app
+        .post_json(
+            &path,
+            &json!([{"email": {"value": "b@x.io"}, "name": {"value": "x\u{0}y"}}]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"][0]["message"].as_str().unwrap().contains("NUL"),
+        "{body}"
+    );
+    let (status, body) = app.post_json("/spaces", &json!({"name": "bad\u{0}name"})).await;
+    assert_eq!(status, 422, "{body}");
+
+    // Nothing was stored, and reads that once failed still answer.
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 1);
+    for query in [
+        "sortField=name",
+        "searchValue=Ada&searchField=name",
+        "searchValue=Ad",
+    ] {
+        let (status, body) = app.get_json(&format!("{path}?{query}")).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(body["data"]["records"].as_array().unwrap().len(), 1, "{query}");
+    }
+    let (status, body) = app.get_json(&format!("{path}?searchValue=a%00b")).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = app.get_json("/spaces?search=a%00").await;
+    assert_eq!(status, 400);
+}
+
+async fn huge_page_numbers_give_empty_pages(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    app.post_json(
+        &format!("/sheets/{contacts}/records"),
+        &json!([{"email": {"value": "a@x.io"}}]),
+    )
+    .await;
+    let max = i64::MAX;
+    let (status, body) = app
+        .get_json(&format!("/sheets/{contacts}/records?pageNumber={max}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["records"], json!([]));
+    let (status, body) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/records?pageNumber={max}&sortField=email"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["records"], json!([]));
+    let (status, body) = app
+        .get_json(&format!("/spaces?environmentId={}&pageNumber={max}", app.env_id))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!([]));
+}
+
+async fn conflicts_speak_of_things_not_tables(db: Db) {
+    let app = std::sync::Arc::new(spawn_app(db).await);
+    // Parallel creations of one name: one wins, the others are told why.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.post_json("/environments", &json!({"name": "staging"})).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let (status, body) = t.await.expect("task");
+        match status {
+            200 => created += 1,
+            409 => {
+                let message = body["errors"][0]["message"].as_str().unwrap().to_lowercase();
+                assert!(message.contains("environment"), "{message}");
+                for internal in ["constraint", "duplicate key", "environments.", "unique"] {
+                    assert!(!message.contains(internal), "{message}");
+                }
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+}
+
+on_both!(
+    nul_characters_are_refused_alike,
+    huge_page_numbers_give_empty_pages,
+    conflicts_speak_of_things_not_tables,
+);
