@@ -171,3 +171,44 @@ impl ResponseError for AppError {
         response.json(ErrorBody { errors: self.items() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn unique_violations_never_name_tables() {
+        for db_message in [
+            "UNIQUE constraint failed: cell_keys.sheet_id, cell_keys.field_index",
+            "duplicate key value violates unique constraint \"environments_name_key\"",
+            "UNIQUE constraint failed: something_new.column",
+        ] {
+            let e: AppError = Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                Box::new(db_message.to_string()),
+            )
+            .into();
+            let shown = e.to_string();
+            assert!(matches!(e, AppError::Conflict(_)));
+            assert!(
+                !shown.contains("constraint") && !shown.contains('.') && !shown.contains('_'),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_busy_database_is_503_with_retry_after() {
+        let e: AppError = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("database is locked".to_string()),
+        )
+        .into();
+        let response = e.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response
+            .headers()
+            .contains_key(actix_web::http::header::RETRY_AFTER));
+    }
+}
