@@ -62,7 +62,8 @@ fn postgres_url(dir: &std::path::Path) -> anyhow::Result<String> {
         }
     };
     let mut conn = diesel::PgConnection::establish(&admin)?;
-    conn.batch_execute("DROP DATABASE IF EXISTS wharf_writers; CREATE DATABASE wharf_writers")?;
+    conn.batch_execute("DROP DATABASE IF EXISTS wharf_writers")?;
+    conn.batch_execute("CREATE DATABASE wharf_writers")?;
     Ok(format!(
         "{}/wharf_writers",
         admin.rsplit_once('/').expect("url").0
