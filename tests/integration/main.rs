@@ -11,3 +11,4 @@ mod flatfile_client;
 mod health_and_migrations;
 mod pages;
 mod pages_grid;
+mod pages_security;

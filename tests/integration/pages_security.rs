@@ -1,0 +1,68 @@
+//! Sign-in protections and the headers every page carries.
+
+use crate::helpers::*;
+use crate::on_both;
+
+fn has_session_cookie(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap_or_default().starts_with("wharf_session="))
+}
+
+fn form_token(html: &str) -> String {
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    html[start..start + html[start..].find('"').expect("end")].to_string()
+}
+
+async fn sign_in_needs_the_token_of_its_own_form(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+
+    // Another site's form (login CSRF) carries no token, and the browser sends no cookie.
+    let forged = app
+        .client
+        .post(app.url("/sign-in"))
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(!has_session_cookie(&forged), "no session from a forged form");
+    let again = forged.text().await.unwrap();
+    assert!(again.contains("The sign-in form expired"), "{again}");
+
+    // A token read by another browser does not fit this browser's cookie.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let other_html = other
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let foreign = app
+        .sign_in_with(&form_token(&other_html), "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(foreign.status().as_u16(), 403);
+    assert!(!has_session_cookie(&foreign));
+    let spaces = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(spaces.status().as_u16(), 303, "still signed out");
+
+    // The refused form came back with a token that works: the person just signs in again.
+    let ok = app
+        .sign_in_with(&form_token(&again), "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(ok.status().as_u16(), 303);
+    assert!(has_session_cookie(&ok));
+    let page = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+}
+
+on_both!(sign_in_needs_the_token_of_its_own_form);
