@@ -65,4 +65,43 @@ async fn sign_in_needs_the_token_of_its_own_form(db: Db) {
     assert_eq!(page.status().as_u16(), 200);
 }
 
-on_both!(sign_in_needs_the_token_of_its_own_form);
+async fn every_page_refuses_framing_and_sniffing_under_a_strict_policy(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let check = |resp: &reqwest::Response| {
+        let h = resp.headers();
+        let what = resp.url().path().to_string();
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for part in [
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "default-src 'none'",
+        ] {
+            assert!(csp.contains(part), "{what}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-"), "{what}: {csp}");
+    };
+    check(&app.client.get(app.url("/sign-in")).send().await.unwrap());
+    app.sign_in("ada@example.com", PASSWORD).await;
+    for path in ["/spaces", "/environments", "/no-such-page", "/assets/app.js"] {
+        check(&app.client.get(app.url(path)).send().await.unwrap());
+    }
+    // The pages need no inline code: no handler attributes, no eval'd trigger filters.
+    let html = app.page("/spaces").await;
+    assert!(
+        !html.contains("onchange=") && !html.contains("onclick="),
+        "{html}"
+    );
+    assert!(
+        html.contains("\"includeIndicatorStyles\":false"),
+        "htmx adds no inline style"
+    );
+}
+
+on_both!(
+    sign_in_needs_the_token_of_its_own_form,
+    every_page_refuses_framing_and_sniffing_under_a_strict_policy,
+);
