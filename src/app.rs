@@ -13,7 +13,7 @@ use std::net::TcpListener;
 pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
-    /// Slows repeated failed sign-ins.
+    /// Limits sign-in attempts per account and per address.
     pub throttle: crate::auth::throttle::Throttle,
     /// Hash of the one-time link that creates the first admin, while no user exists.
     pub setup_token: std::sync::Mutex<Option<String>>,

@@ -101,7 +101,58 @@ async fn every_page_refuses_framing_and_sniffing_under_a_strict_policy(db: Db) {
     );
 }
 
+async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", false);
+    app.make_user("bob@example.com", false);
+    let token = app.sign_in_token().await;
+
+    // 40 guesses at one account, all at once: the account's 10 attempts are checked, the
+    // rest refused at once, without waiting and without hashing.
+    let started = std::time::Instant::now();
+    let guesses = (0..40).map(|i| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let resp = app
+                .sign_in_with(&token, "ada@example.com", &format!("guess number {i}"))
+                .await;
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            (resp.status().as_u16(), retry)
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|(s, _)| *s == 401).count();
+    let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 429).collect();
+    assert_eq!((checked, refused.len()), (10, 30), "{answers:?}");
+    for (_, retry) in &refused {
+        let retry = retry.expect("a refusal says when to retry");
+        assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    }
+    assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+
+    // Refused at once now, even with the right password, and the page says why.
+    let t = std::time::Instant::now();
+    let locked = app.sign_in_with(&token, "ada@example.com", PASSWORD).await;
+    assert_eq!(locked.status().as_u16(), 429);
+    assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many failed sign-ins. Try again in 15 minutes."));
+
+    // Someone else behind the same address signs into their own account at once.
+    let t = std::time::Instant::now();
+    let bob = app.sign_in_with(&token, "bob@example.com", PASSWORD).await;
+    assert_eq!(bob.status().as_u16(), 303);
+    assert!(t.elapsed().as_secs() < 3, "{:?}", t.elapsed());
+}
+
 on_both!(
     sign_in_needs_the_token_of_its_own_form,
+    sign_in_refuses_at_once_over_the_limit_without_locking_out_others,
     every_page_refuses_framing_and_sniffing_under_a_strict_policy,
 );

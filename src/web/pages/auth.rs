@@ -109,12 +109,12 @@ pub async fn sign_in(
             StatusCode::FORBIDDEN,
         );
     }
+    // Counted before the password is checked; over a limit the answer is immediate.
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let keys = vec![format!("email:{email}"), format!("ip:{address}")];
-    let delay = state.throttle.delay(&keys);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    let attempt = match state.throttle.begin(&email, &address) {
+        Ok(attempt) => attempt,
+        Err(wait) => return too_many_attempts(&state, &req, email, wait),
+    };
     let lookup = email.clone();
     let found = state
         .db(move |conn| {
@@ -128,23 +128,47 @@ pub async fn sign_in(
         .await?;
     match found {
         Some(token) => {
-            state.throttle.succeeded(&keys);
+            state.throttle.succeeded(attempt);
             let mut resp = see_other("/spaces");
             resp.add_cookie(&session_cookie(&state, token))
                 .map_err(|e| AppError::Internal(e.into()))?;
             Ok(resp)
         }
-        None => {
-            state.throttle.failed(&keys);
-            sign_in_page(
-                &state,
-                sign_in_token(&req),
-                email,
-                Some("That email and password do not match an account.".into()),
-                StatusCode::UNAUTHORIZED,
-            )
-        }
+        None => sign_in_page(
+            &state,
+            sign_in_token(&req),
+            email,
+            Some("That email and password do not match an account.".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
     }
+}
+
+/// 429 with `Retry-After`: this account (or this address) has used its attempts for now.
+fn too_many_attempts(
+    state: &AppState,
+    req: &HttpRequest,
+    email: String,
+    wait: std::time::Duration,
+) -> Result<HttpResponse, AppError> {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let minutes = seconds.div_ceil(60);
+    let message = format!(
+        "Too many failed sign-ins. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let mut resp = sign_in_page(
+        state,
+        sign_in_token(req),
+        email,
+        Some(message),
+        StatusCode::TOO_MANY_REQUESTS,
+    )?;
+    resp.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(seconds.max(1)),
+    );
+    Ok(resp)
 }
 
 pub async fn sign_out(
