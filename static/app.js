@@ -23,6 +23,14 @@
     }
   });
 
+  // Forms that destroy something ask first (data-confirm holds the question).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+    }
+  });
+
   // Toasts fade away on their own.
   document.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "toasts") {

@@ -85,6 +85,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/environments", web::post().to(pages::environments::create))
             .route("/environments/{id}", web::post().to(pages::environments::update))
             .route(
+                "/environments/{id}/delete",
+                web::post().to(pages::environments::delete),
+            )
+            .route(
                 "/environments/{id}/keys",
                 web::post().to(pages::environments::create_key),
             )

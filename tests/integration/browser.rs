@@ -501,6 +501,40 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
         "the other environment's spaces",
     )
     .await;
+    // Deleting an environment asks first; dismissed, nothing happens.
+    c.goto(&app.url("/environments")).await.unwrap();
+    let delete_production = "//section[.//input[@value='production']]//button[text()='Delete environment']";
+    c.find(Locator::XPath(delete_production))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(c
+        .get_alert_text()
+        .await
+        .unwrap()
+        .contains("Delete the environment “production”"));
+    c.dismiss_alert().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        c.find(Locator::XPath(delete_production)).await.is_ok(),
+        "still there"
+    );
+    c.find(Locator::XPath(delete_production))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    wait_for(
+        c,
+        "!document.querySelector('input[value=production]')",
+        "the environment to go",
+    )
+    .await;
+
     assert_eq!(
         csp_violations(c).await,
         json!([]),

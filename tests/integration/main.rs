@@ -10,5 +10,6 @@ mod cli;
 mod flatfile_client;
 mod health_and_migrations;
 mod pages;
+mod pages_admin;
 mod pages_grid;
 mod pages_security;
