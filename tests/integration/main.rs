@@ -12,4 +12,5 @@ mod health_and_migrations;
 mod pages;
 mod pages_admin;
 mod pages_grid;
+mod pages_names;
 mod pages_security;
