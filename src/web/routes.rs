@@ -123,7 +123,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::put().to(pages::grid_edit::save),
             )
             .route(
-                "/grid/{sheet}/records/{record}/edit/{field}",
+                "/grid/{sheet}/records/{record}/edit",
                 web::get().to(pages::grid_edit::edit),
             )
             .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
