@@ -70,6 +70,21 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
     let (status, _) = send(in_staging(reqwest::Method::GET, "/spaces")).await;
     assert_eq!(status, 200, "nothing was deleted");
 
+    // What the API says about it is true.
+    let (status, err) = send(in_staging(
+        reqwest::Method::DELETE,
+        &format!("/environments/{staging}"),
+    ))
+    .await;
+    assert_eq!(status, 409);
+    assert!(
+        err["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("an admin can delete it on the dashboard's Environments page once it holds no spaces"),
+        "{err}"
+    );
+
     // Empty, it goes, with its keys.
     let (status, _) = send(in_staging(
         reqwest::Method::DELETE,
