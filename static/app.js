@@ -14,6 +14,23 @@
     }
   });
 
+  // A live update waits while a cell is being edited (it would replace the editor).
+  // (Here rather than as an hx-trigger filter: the Content-Security-Policy forbids eval.)
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt && elt.hasAttribute("data-live-refresh") && document.querySelector(".cell-editor")) {
+      e.preventDefault();
+    }
+  });
+
+  // Forms that destroy something ask first (data-confirm holds the question).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+    }
+  });
+
   // Toasts fade away on their own.
   document.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "toasts") {
@@ -107,6 +124,10 @@
       var td = editor.closest("td.cell");
       pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
       htmx.trigger(editor, "submit");
+    }
+    // The environment switcher applies its choice at once (no inline handlers: see the CSP).
+    if (e.target.matches("select[data-autosubmit]")) {
+      e.target.form.submit();
     }
     if (e.target.matches("[data-select], [data-select-all]")) {
       var grid = e.target.closest("#grid");

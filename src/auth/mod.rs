@@ -7,4 +7,5 @@ pub mod password;
 pub mod throttle;
 
 pub use api_caller::ApiCaller;
+pub(crate) use current_user::constant_time_eq;
 pub use current_user::{CurrentUser, SESSION_COOKIE};

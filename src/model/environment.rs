@@ -148,6 +148,36 @@ pub fn delete(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
     Ok(())
 }
 
+/// Deletes an environment with its API keys and space configs (the dashboard asks to
+/// confirm). Refused while it holds spaces, archived ones too, and for the last environment.
+pub fn delete_if_unused(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
+    use crate::db::schema::spaces;
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let env = find(conn, id)?.ok_or(ModelError::NotFound("environment"))?;
+        let held: i64 = spaces::table
+            .filter(spaces::environment_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if held > 0 {
+            return Err(ModelError::Conflict(format!(
+                "“{}” still holds {held} space{} (archived ones count too); delete {} first \
+                 (through the API: DELETE /v1/spaces/{{id}}), then delete the environment",
+                env.name,
+                if held == 1 { "" } else { "s" },
+                if held == 1 { "it" } else { "them" },
+            )));
+        }
+        let total: i64 = environments::table.count().get_result(conn)?;
+        if total <= 1 {
+            return Err(ModelError::Conflict(format!(
+                "“{}” is the only environment and Wharf needs one; create another first",
+                env.name
+            )));
+        }
+        delete(conn, id)
+    })
+}
+
 /// True when an environment holds no spaces and no API keys (nothing to lose by changing it).
 pub fn is_empty(conn: &mut AnyConnection, id: &EnvironmentId) -> QueryResult<bool> {
     use crate::db::schema::{api_keys, spaces};

@@ -91,7 +91,8 @@ pub fn xlsx_bytes(
     use rust_xlsxwriter::Workbook;
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("writing XLSX: {e}"));
     let mut book = Workbook::new();
-    for (sheet, config) in sheets {
+    let names = worksheet_names(sheets.iter().map(|(s, _)| s.name.as_str()));
+    for ((sheet, config), name) in sheets.iter().zip(names) {
         if sheet.total_count > XLSX_MAX_ROWS {
             return Err(AppError::invalid(
                 "sheet",
@@ -102,15 +103,7 @@ pub fn xlsx_bytes(
             ));
         }
         let ws = book.add_worksheet_with_constant_memory().map_err(fail)?;
-        // Excel refuses some characters and names over 31 characters.
-        let name: String = sheet
-            .name
-            .chars()
-            .filter(|c| !"[]:*?/\\".contains(*c))
-            .take(31)
-            .collect();
-        ws.set_name(if name.is_empty() { "Sheet" } else { &name })
-            .map_err(fail)?;
+        ws.set_name(name).map_err(fail)?;
         for (col, f) in config.fields.iter().enumerate() {
             ws.write_string(0, col as u16, safe_cell(f.display_name()))
                 .map_err(fail)?;
@@ -147,9 +140,103 @@ pub fn xlsx_bytes(
     book.save_to_buffer().map_err(fail)
 }
 
+/// Excel's longest worksheet name, in UTF-16 code units.
+const SHEET_NAME_MAX: usize = 31;
+
+/// Worksheet names Excel accepts, one for each sheet name in order, and unique the way Excel
+/// compares them (ignoring case). Characters Excel refuses (`[]:*?/\` and control characters)
+/// are dropped, apostrophes and spaces trimmed from both ends, the name cut to 31 UTF-16
+/// units, and a blank name becomes `Sheet`. A name already taken (or `History`, which Excel
+/// reserves) gets ` (2)`, ` (3)`, ... with the name cut shorter to make room.
+pub fn worksheet_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::HashSet::from(["history".to_string()]);
+    names
+        .into_iter()
+        .map(|name| {
+            let clean: String = name
+                .chars()
+                .filter(|c| !"[]:*?/\\".contains(*c) && !c.is_control())
+                .collect();
+            let base = match tidy(&clean) {
+                "" => "Sheet",
+                base => base,
+            };
+            (1..)
+                .map(|n| {
+                    let suffix = if n == 1 { String::new() } else { format!(" ({n})") };
+                    let room = SHEET_NAME_MAX - suffix.len();
+                    format!("{}{suffix}", tidy(utf16_prefix(base, room)))
+                })
+                .find(|candidate| taken.insert(candidate.to_lowercase()))
+                .unwrap_or_default() // `(1..)` never ends: a free suffix is always found
+        })
+        .collect()
+}
+
+/// Without the apostrophes and spaces Excel refuses (or people miss) at either end.
+fn tidy(name: &str) -> &str {
+    name.trim_matches(|c: char| c == '\'' || c.is_whitespace())
+}
+
+/// The longest prefix of `s` that fits in `units` UTF-16 code units.
+fn utf16_prefix(s: &str, units: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += c.len_utf16();
+        if used > units {
+            return &s[..i];
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe_cell;
+    use super::{safe_cell, worksheet_names};
+
+    #[test]
+    fn worksheet_names_are_valid_and_unique_ignoring_case() {
+        let long = "Quarterly results, northern region 2025";
+        let longer = "Quarterly results, northern region 2026";
+        let names = worksheet_names([
+            "Data",
+            "data",
+            "DATA",
+            "a:b",
+            "ab",
+            "'quoted'",
+            "''",
+            "",
+            "History",
+            long,
+            longer,
+            "it's'",
+            "x/y?",
+            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀",
+        ]);
+        assert_eq!(
+            names,
+            [
+                "Data",
+                "data (2)",
+                "DATA (3)",
+                "ab",
+                "ab (2)",
+                "quoted",
+                "Sheet",
+                "Sheet (2)",
+                "History (2)",
+                "Quarterly results, northern reg",
+                "Quarterly results, northern (2)",
+                "it's",
+                "xy",
+                "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀",
+            ]
+        );
+        for name in &names {
+            rust_xlsxwriter::utility::check_sheet_name(name).unwrap();
+        }
+    }
 
     #[test]
     fn formulas_are_defused_but_numbers_are_not() {

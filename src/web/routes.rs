@@ -82,6 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/environments", web::post().to(pages::environments::create))
             .route("/environments/{id}", web::post().to(pages::environments::update))
             .route(
+                "/environments/{id}/delete",
+                web::post().to(pages::environments::delete),
+            )
+            .route(
                 "/environments/{id}/keys",
                 web::post().to(pages::environments::create_key),
             )
@@ -116,7 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::put().to(pages::grid_edit::save),
             )
             .route(
-                "/grid/{sheet}/records/{record}/edit/{field}",
+                "/grid/{sheet}/records/{record}/edit",
                 web::get().to(pages::grid_edit::edit),
             )
             .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))

@@ -109,6 +109,48 @@ async fn edit_cell(c: &Client, cell: &fantoccini::elements::Element, typed: &str
     input.send_keys(&format!("{typed}\u{E007}")).await.unwrap();
 }
 
+/// A Chrome DevTools command through ChromeDriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.0, "params": self.1});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// From now on every page this window opens records its Content-Security-Policy violations
+/// (in localStorage, so they outlive navigation); [`csp_violations`] reads them.
+async fn record_csp_violations(c: &Client) {
+    let source = "document.addEventListener('securitypolicyviolation', function (e) { \
+        var seen = JSON.parse(localStorage.getItem('wharf-test-csp') || '[]'); \
+        seen.push(location.pathname + ': ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + (e.sample || '')); \
+        localStorage.setItem('wharf-test-csp', JSON.stringify(seen)); });";
+    c.issue_cmd(Cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": source}),
+    ))
+    .await
+    .expect("Chrome DevTools through ChromeDriver");
+}
+
+async fn csp_violations(c: &Client) -> serde_json::Value {
+    c.execute(
+        "return JSON.parse(localStorage.getItem('wharf-test-csp') || '[]');",
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
@@ -120,6 +162,9 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
     assert_eq!(status, 200);
     let driver = start_browser().await;
     let c = &driver.client;
+
+    // The pages satisfy their Content-Security-Policy: watch for violations throughout.
+    record_csp_violations(c).await;
 
     // Sign in.
     c.goto(&app.url("/spaces")).await.unwrap();
@@ -441,6 +486,60 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
     let csv = csv.as_str().unwrap();
     assert!(csv.starts_with("Email,Name,Age"), "{csv}");
     assert!(csv.contains("amy@example.com,Amy,29"), "{csv}");
+
+    // The environment switcher (a select that submits itself) works without inline code.
+    c.execute(
+        "const s = document.querySelector('#env-switch'); s.selectedIndex = 1; \
+         s.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "location.pathname === '/spaces' && document.querySelector('#env-switch').selectedIndex === 1",
+        "the other environment's spaces",
+    )
+    .await;
+    // Deleting an environment asks first; dismissed, nothing happens.
+    c.goto(&app.url("/environments")).await.unwrap();
+    let delete_production = "//section[.//input[@value='production']]//button[text()='Delete environment']";
+    c.find(Locator::XPath(delete_production))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(c
+        .get_alert_text()
+        .await
+        .unwrap()
+        .contains("Delete the environment “production”"));
+    c.dismiss_alert().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        c.find(Locator::XPath(delete_production)).await.is_ok(),
+        "still there"
+    );
+    c.find(Locator::XPath(delete_production))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    wait_for(
+        c,
+        "!document.querySelector('input[value=production]')",
+        "the environment to go",
+    )
+    .await;
+
+    assert_eq!(
+        csp_violations(c).await,
+        json!([]),
+        "no page broke its Content-Security-Policy"
+    );
 
     driver.client.clone().close().await.unwrap();
 }

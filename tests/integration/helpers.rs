@@ -151,11 +151,25 @@ impl TestApp {
         wharf::model::user::create(&mut conn, email, &hash, admin).expect("user");
     }
 
-    /// Posts the sign-in form; the client keeps the session cookie.
+    /// Opens the sign-in form and posts it; the client keeps the session cookie.
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        let token = self.sign_in_token().await;
+        self.sign_in_with(&token, email, password).await
+    }
+
+    /// Opens the sign-in form (the client keeps its cookie) and returns the form's token.
+    pub async fn sign_in_token(&self) -> String {
+        let html = self.page("/sign-in").await;
+        let needle = "name=\"csrf_token\" value=\"";
+        let start = html.find(needle).expect("token field") + needle.len();
+        html[start..start + html[start..].find('"').expect("end")].to_string()
+    }
+
+    /// Posts the sign-in form with this token.
+    pub async fn sign_in_with(&self, token: &str, email: &str, password: &str) -> reqwest::Response {
         self.client
             .post(self.url("/sign-in"))
-            .form(&[("email", email), ("password", password)])
+            .form(&[("csrf_token", token), ("email", email), ("password", password)])
             .send()
             .await
             .expect("sign in")

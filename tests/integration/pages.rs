@@ -170,7 +170,7 @@ async fn saving_a_cell_revalidates_the_row_and_updates_the_counts(db: Db) {
 
     let editor = app
         .client
-        .get(app.url(&format!("/grid/{contacts}/records/{rid}/edit/age")))
+        .get(app.url(&format!("/grid/{contacts}/records/{rid}/edit?field=age")))
         .header("hx-request", "true")
         .send()
         .await

@@ -112,7 +112,7 @@ async fn check_may_manage(state: &AppState, caller: &ApiCaller, id: &Environment
     }
     if !empty {
         return Err(AppError::Forbidden(
-            "this key belongs to another environment, and that one holds spaces or keys; an admin can change it in the dashboard".into(),
+            "this key belongs to another environment, and that one holds spaces or keys; an admin can change it, or delete it once it holds no spaces, on the dashboard's Environments page".into(),
         ));
     }
     Ok(())
@@ -147,7 +147,7 @@ pub async fn delete(
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     if id == caller.environment_id {
         return Err(AppError::Conflict(
-            "a key cannot delete its own environment; an admin can delete it in the dashboard".into(),
+            "a key cannot delete its own environment; an admin can delete it on the dashboard's Environments page once it holds no spaces".into(),
         ));
     }
     check_may_manage(&state, &caller, &id).await?;

@@ -3,11 +3,12 @@
 use super::CsrfForm;
 use super::{render, see_other};
 use crate::app::AppState;
-use crate::auth::{password, CurrentUser, SESSION_COOKIE};
+use crate::auth::{constant_time_eq, password, CurrentUser, SESSION_COOKIE};
 use crate::model::api_key::hash_secret;
 use crate::model::{session, user, ModelError};
 use crate::web::error::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 struct SignInPage {
     email: String,
     error: Option<String>,
+    csrf: String,
 }
 
 #[derive(Template)]
@@ -27,15 +29,51 @@ struct SetupPage {
     error: Option<String>,
 }
 
-pub async fn sign_in_form() -> Result<HttpResponse, AppError> {
-    render(&SignInPage {
-        email: String::new(),
-        error: None,
-    })
+/// Holds the sign-in form's CSRF token until there is a session (double submit: the form
+/// must post the same token, which another site can neither read nor set).
+const SIGN_IN_CSRF_COOKIE: &str = "wharf_sign_in_csrf";
+
+/// The sign-in form's token: the one this browser holds already (several open tabs keep
+/// working), or a new one.
+fn sign_in_token(req: &HttpRequest) -> String {
+    req.cookie(SIGN_IN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| {
+            use rand::distributions::{Alphanumeric, DistString};
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
+        })
+}
+
+/// The sign-in form with `status`, its token set in the cookie and in the form.
+fn sign_in_page(
+    state: &AppState,
+    csrf: String,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let cookie = Cookie::build(SIGN_IN_CSRF_COOKIE, csrf.clone())
+        .path("/sign-in")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .finish();
+    let mut resp = render(&SignInPage { email, error, csrf })?;
+    *resp.status_mut() = status;
+    resp.add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}
+
+pub async fn sign_in_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    sign_in_page(&state, sign_in_token(&req), String::new(), None, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
+    csrf_token: String,
     email: String,
     password: String,
 }
@@ -50,7 +88,8 @@ fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
         .finish()
 }
 
-/// Unknown email and wrong password get the same answer, after the same work.
+/// Unknown email and wrong password get the same answer, after the same work. The form must
+/// carry the token of the cookie set with it (no signing in from another site's form).
 pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -58,12 +97,24 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let keys = vec![format!("email:{email}"), format!("ip:{address}")];
-    let delay = state.throttle.delay(&keys);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    let csrf_ok = req.cookie(SIGN_IN_CSRF_COOKIE).is_some_and(|c| {
+        !c.value().is_empty() && constant_time_eq(c.value().as_bytes(), form.csrf_token.as_bytes())
+    });
+    if !csrf_ok {
+        return sign_in_page(
+            &state,
+            sign_in_token(&req),
+            email,
+            Some("The sign-in form expired; please sign in again.".into()),
+            StatusCode::FORBIDDEN,
+        );
     }
+    // Counted before the password is checked; over a limit the answer is immediate.
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let attempt = match state.throttle.begin(&email, &address) {
+        Ok(attempt) => attempt,
+        Err(wait) => return too_many_attempts(&state, &req, email, wait),
+    };
     let lookup = email.clone();
     let found = state
         .db(move |conn| {
@@ -77,23 +128,47 @@ pub async fn sign_in(
         .await?;
     match found {
         Some(token) => {
-            state.throttle.succeeded(&keys);
+            state.throttle.succeeded(attempt);
             let mut resp = see_other("/spaces");
             resp.add_cookie(&session_cookie(&state, token))
                 .map_err(|e| AppError::Internal(e.into()))?;
             Ok(resp)
         }
-        None => {
-            state.throttle.failed(&keys);
-            let page = SignInPage {
-                email,
-                error: Some("That email and password do not match an account.".into()),
-            };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
-            Ok(resp)
-        }
+        None => sign_in_page(
+            &state,
+            sign_in_token(&req),
+            email,
+            Some("That email and password do not match an account.".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
     }
+}
+
+/// 429 with `Retry-After`: this account (or this address) has used its attempts for now.
+fn too_many_attempts(
+    state: &AppState,
+    req: &HttpRequest,
+    email: String,
+    wait: std::time::Duration,
+) -> Result<HttpResponse, AppError> {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let minutes = seconds.div_ceil(60);
+    let message = format!(
+        "Too many failed sign-ins. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let mut resp = sign_in_page(
+        state,
+        sign_in_token(req),
+        email,
+        Some(message),
+        StatusCode::TOO_MANY_REQUESTS,
+    )?;
+    resp.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(seconds.max(1)),
+    );
+    Ok(resp)
 }
 
 pub async fn sign_out(

@@ -1,4 +1,4 @@
-//! Environments (admins): list, create, rename, mark production, switch; API keys.
+//! Environments (admins): list, create, rename, mark production, delete, switch; API keys.
 
 use super::CsrfForm;
 use super::{render_checked, see_other, Layout};
@@ -159,6 +159,23 @@ pub async fn create_key(
         })
         .await?;
     page(user, &state, Some((env_name, secret)), None).await
+}
+
+/// Deletes an environment with its keys and space configs (the page asks to confirm first);
+/// refused, with the reason on the page, while it holds spaces or is the last one.
+pub async fn delete(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
+    let done = state
+        .db(move |conn| environment::delete_if_unused(conn, &id))
+        .await;
+    after_change(user, &state, done).await
 }
 
 pub async fn revoke_key(

@@ -130,6 +130,9 @@ pub struct Column {
 
 pub struct CellView {
     pub key: String,
+    /// `field=<key>`, escaped: a key may hold any character (`/`, `?`, `#`, `..`), so it
+    /// travels in the query string, never in the path.
+    pub field_query: String,
     pub text: String,
     pub error: String,
     pub warn: String,
@@ -196,6 +199,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
             };
             CellView {
                 key: f.key.clone(),
+                field_query: encode(&[("field", f.key.clone())]),
                 text: checked.vals.get(i).map(display).unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),

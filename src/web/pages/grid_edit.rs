@@ -68,13 +68,21 @@ fn record_id(raw: &str) -> Result<RecordId, AppError> {
     RecordId::parse(raw).ok_or(AppError::NotFound("record"))
 }
 
-/// The editor for one cell, holding what was typed (the raw input when kept).
+#[derive(Deserialize)]
+pub struct EditQuery {
+    field: String,
+}
+
+/// The editor for one cell, holding what was typed (the raw input when kept). The field key
+/// comes in the query string, so any key works.
 pub async fn edit(
     user: CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
+    path: web::Path<(String, String)>,
+    query: web::Query<EditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (sheet_raw, record_raw, key) = path.into_inner();
+    let (sheet_raw, record_raw) = path.into_inner();
+    let key = query.into_inner().field;
     let ctx = context(&state, &user, &sheet_raw).await?;
     let rid = record_id(&record_raw)?;
     let index = ctx.config.field_index(&key).ok_or(AppError::NotFound("field"))?;

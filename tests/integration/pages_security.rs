@@ -1,0 +1,158 @@
+//! Sign-in protections and the headers every page carries.
+
+use crate::helpers::*;
+use crate::on_both;
+
+fn has_session_cookie(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap_or_default().starts_with("wharf_session="))
+}
+
+fn form_token(html: &str) -> String {
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    html[start..start + html[start..].find('"').expect("end")].to_string()
+}
+
+async fn sign_in_needs_the_token_of_its_own_form(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+
+    // Another site's form (login CSRF) carries no token, and the browser sends no cookie.
+    let forged = app
+        .client
+        .post(app.url("/sign-in"))
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(!has_session_cookie(&forged), "no session from a forged form");
+    let again = forged.text().await.unwrap();
+    assert!(again.contains("The sign-in form expired"), "{again}");
+
+    // A token read by another browser does not fit this browser's cookie.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let other_html = other
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let foreign = app
+        .sign_in_with(&form_token(&other_html), "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(foreign.status().as_u16(), 403);
+    assert!(!has_session_cookie(&foreign));
+    let spaces = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(spaces.status().as_u16(), 303, "still signed out");
+
+    // The refused form came back with a token that works: the person just signs in again.
+    let ok = app
+        .sign_in_with(&form_token(&again), "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(ok.status().as_u16(), 303);
+    assert!(has_session_cookie(&ok));
+    let page = app.client.get(app.url("/spaces")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+}
+
+async fn every_page_refuses_framing_and_sniffing_under_a_strict_policy(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let check = |resp: &reqwest::Response| {
+        let h = resp.headers();
+        let what = resp.url().path().to_string();
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for part in [
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "default-src 'none'",
+        ] {
+            assert!(csp.contains(part), "{what}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-"), "{what}: {csp}");
+    };
+    check(&app.client.get(app.url("/sign-in")).send().await.unwrap());
+    app.sign_in("ada@example.com", PASSWORD).await;
+    for path in ["/spaces", "/environments", "/no-such-page", "/assets/app.js"] {
+        check(&app.client.get(app.url(path)).send().await.unwrap());
+    }
+    // The pages need no inline code: no handler attributes, no eval'd trigger filters.
+    let html = app.page("/spaces").await;
+    assert!(
+        !html.contains("onchange=") && !html.contains("onclick="),
+        "{html}"
+    );
+    assert!(
+        html.contains("\"includeIndicatorStyles\":false"),
+        "htmx adds no inline style"
+    );
+}
+
+async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", false);
+    app.make_user("bob@example.com", false);
+    let token = app.sign_in_token().await;
+
+    // 40 guesses at one account, all at once: the account's 10 attempts are checked, the
+    // rest refused at once, without waiting and without hashing.
+    let started = std::time::Instant::now();
+    let guesses = (0..40).map(|i| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let resp = app
+                .sign_in_with(&token, "ada@example.com", &format!("guess number {i}"))
+                .await;
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            (resp.status().as_u16(), retry)
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|(s, _)| *s == 401).count();
+    let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 429).collect();
+    assert_eq!((checked, refused.len()), (10, 30), "{answers:?}");
+    for (_, retry) in &refused {
+        let retry = retry.expect("a refusal says when to retry");
+        assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    }
+    assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+
+    // Refused at once now, even with the right password, and the page says why.
+    let t = std::time::Instant::now();
+    let locked = app.sign_in_with(&token, "ada@example.com", PASSWORD).await;
+    assert_eq!(locked.status().as_u16(), 429);
+    assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many failed sign-ins. Try again in 15 minutes."));
+
+    // Someone else behind the same address signs into their own account at once.
+    let t = std::time::Instant::now();
+    let bob = app.sign_in_with(&token, "bob@example.com", PASSWORD).await;
+    assert_eq!(bob.status().as_u16(), 303);
+    assert!(t.elapsed().as_secs() < 3, "{:?}", t.elapsed());
+}
+
+on_both!(
+    sign_in_needs_the_token_of_its_own_form,
+    sign_in_refuses_at_once_over_the_limit_without_locking_out_others,
+    every_page_refuses_framing_and_sniffing_under_a_strict_policy,
+);
