@@ -103,6 +103,8 @@ impl ManageConnection for Manager {
                      PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                crate::model::record::search::register_sqlite_functions(&mut conn)
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

@@ -17,3 +17,4 @@ mod pages_names;
 mod pages_security;
 mod records_concurrency;
 mod records_integrity;
+mod records_search;

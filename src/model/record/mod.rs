@@ -4,6 +4,7 @@
 mod keys;
 mod query;
 mod references;
+pub mod search;
 mod unique;
 mod write;
 

@@ -2,7 +2,7 @@
 //! from count(*); the far half of a sheet is read backwards so the last page is as cheap as
 //! the first; sorting by a field uses an expression index created on first use.
 
-use super::RecordRow;
+use super::{search, RecordRow};
 use crate::db::schema::records;
 use crate::db::{backend_of, AnyConnection, Backend};
 use crate::model::sheet::SheetContext;
@@ -100,16 +100,16 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         stmt = stmt.filter(records::id.eq_any(ids.clone()));
     }
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", term.replace(['%', '_'], ""));
-        stmt = match (q.search_field, backend) {
-            (Some(i), Backend::Sqlite) => stmt
-                .filter(sql::<Bool>(&format!("json_extract(vals, '$[{i}]') LIKE ")).bind::<Text, _>(pattern)),
-            (Some(i), Backend::Postgres) => {
-                stmt.filter(sql::<Bool>(&format!("((vals::jsonb)->>{i}) ILIKE ")).bind::<Text, _>(pattern))
-            }
-            (None, Backend::Sqlite) => stmt.filter(records::vals.like(pattern)),
-            (None, Backend::Postgres) => stmt.filter(sql::<Bool>("vals ILIKE ").bind::<Text, _>(pattern)),
-        };
+        let term = search::Term::new(term);
+        if let Some(pattern) = term.prefilter {
+            stmt = stmt.filter(
+                sql::<Bool>(search::prefilter_condition(backend))
+                    .bind::<Text, _>(pattern)
+                    .sql(" ESCAPE '\\'"),
+            );
+        }
+        let (before, after) = search::exact_condition(backend, q.search_field);
+        stmt = stmt.filter(sql::<Bool>(&before).bind::<Text, _>(term.folded).sql(after));
     }
     let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
     let dir = if descending { "DESC" } else { "ASC" };

@@ -1,0 +1,139 @@
+//! Search: a case-insensitive substring of what a person sees in a cell (its display
+//! text), in any field or in one. Never the stored JSON around the values: `null`, `,` or
+//! `"` match only cells that show them, and `%` and `_` are plain characters.
+//!
+//! Each backend first narrows with a cheap LIKE over the stored row text (a superset:
+//! it looks only for a piece of the term that the stored text holds verbatim, whatever
+//! its case), then checks the cells exactly: SQLite through a function registered on
+//! each connection, PostgreSQL in SQL with ICU's case folding (independent of the
+//! database's locale).
+
+use crate::db::Backend;
+use crate::validate::display;
+use diesel::sql_types::{BigInt, Text};
+use serde_json::Value;
+
+diesel::define_sql_function! {
+    /// True when a cell (field `field`, or any field when it is -1) of a stored record
+    /// shows `term` (already folded).
+    fn wharf_cells_contain(vals: Text, field: BigInt, term: Text) -> Bool;
+}
+
+/// Registers the SQLite functions the search needs on a new connection.
+pub fn register_sqlite_functions(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
+    wharf_cells_contain_utils::register_impl(conn, |vals: String, field: i64, term: String| {
+        cells_contain(&vals, usize::try_from(field).ok(), &term)
+    })
+}
+
+/// The folded form both sides are compared in.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Whether the stored values (a JSON array in field order) show `folded_term` in one
+/// field or in any.
+pub fn cells_contain(vals: &str, field: Option<usize>, folded_term: &str) -> bool {
+    let Ok(values) = serde_json::from_str::<Vec<Value>>(vals) else {
+        return false;
+    };
+    let shows = |v: &Value| fold(&display(v)).contains(folded_term);
+    match field {
+        Some(i) => values.get(i).is_some_and(shows),
+        None => values.iter().any(shows),
+    }
+}
+
+/// A search term, ready for SQL.
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub folded: String,
+    /// A LIKE pattern (escape `\`) that every matching row's stored text matches.
+    pub prefilter: Option<String>,
+}
+
+impl Term {
+    pub fn new(term: &str) -> Term {
+        Term {
+            folded: fold(term),
+            prefilter: verbatim_piece(term).map(|p| format!("%{}%", escape_like(p))),
+        }
+    }
+}
+
+/// The longest piece of the term that the stored JSON text holds verbatim and that LIKE
+/// compares without regard to case: ASCII, and nothing JSON escapes (`"`, `\`, controls).
+fn verbatim_piece(term: &str) -> Option<&str> {
+    term.split(|c: char| !c.is_ascii() || c == '"' || c == '\\' || c.is_ascii_control())
+        .max_by_key(|p| p.len())
+        .filter(|p| !p.is_empty())
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The SQL that keeps the records whose cells show the term, around the one bind of the
+/// folded term: `(before, after)`.
+pub fn exact_condition(backend: Backend, field: Option<usize>) -> (String, &'static str) {
+    match (backend, field) {
+        (Backend::Sqlite, f) => (
+            format!("wharf_cells_contain(vals, {}, ", f.map_or(-1, |i| i as i64)),
+            ")",
+        ),
+        (Backend::Postgres, Some(i)) => (
+            format!("strpos(lower(((vals::jsonb)->>{i}) COLLATE \"und-x-icu\"), "),
+            ") > 0",
+        ),
+        (Backend::Postgres, None) => (
+            "EXISTS (SELECT 1 FROM jsonb_array_elements_text(vals::jsonb) AS cell(t) \
+             WHERE strpos(lower(cell.t COLLATE \"und-x-icu\"), "
+                .to_string(),
+            ") > 0)",
+        ),
+    }
+}
+
+/// The cheap narrowing condition: LIKE without regard to (ASCII) case.
+pub fn prefilter_condition(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "vals LIKE ",
+        Backend::Postgres => "vals ILIKE ",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_what_cells_show_not_the_json() {
+        let vals = r#"["Ada","john_doe@x.io",1234,true,null,"Müller 100%"]"#;
+        assert!(cells_contain(vals, None, "ada"));
+        assert!(cells_contain(vals, None, "john_doe"));
+        assert!(!cells_contain(vals, None, "john%doe"));
+        assert!(cells_contain(vals, Some(2), "123"));
+        assert!(cells_contain(vals, Some(3), "true"));
+        assert!(cells_contain(vals, None, &fold("MÜLLER")));
+        assert!(cells_contain(vals, None, "100%"));
+        assert!(!cells_contain(vals, None, "null"));
+        assert!(!cells_contain(vals, None, "\",\""));
+        assert!(!cells_contain(vals, Some(0), "john"));
+    }
+
+    #[test]
+    fn the_prefilter_is_a_verbatim_piece_of_the_term() {
+        assert_eq!(Term::new("john_doe").prefilter.as_deref(), Some("%john\\_doe%"));
+        assert_eq!(Term::new("MÜLLER").prefilter.as_deref(), Some("%LLER%"));
+        assert_eq!(Term::new("東京").prefilter, None);
+        assert_eq!(Term::new("a\"bc").prefilter.as_deref(), Some("%bc%"));
+        assert_eq!(Term::new("100%").prefilter.as_deref(), Some("%100\\%%"));
+    }
+}

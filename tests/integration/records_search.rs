@@ -1,0 +1,96 @@
+//! Search finds what a person sees in the cells, case aside, on both databases.
+
+use crate::helpers::*;
+use crate::on_both;
+use crate::records_concurrency::all_records;
+use serde_json::{json, Value};
+
+fn emails(body: &Value) -> Vec<String> {
+    let mut out: Vec<String> = body["data"]["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            r["values"]["email"]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn search_matches_cell_text_case_aside(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{contacts}/records");
+    let (status, body) = app
+        .post_json(
+            &path,
+            &json!([
+                {"email": {"value": "john_doe@x.io"}, "name": {"value": "MÜLLER"}},
+                {"email": {"value": "johnxdoe@x.io"}, "name": {"value": "Ångström"}, "age": {"value": "42"}},
+                {"email": {"value": "c@x.io"}, "name": {"value": "100% sure"}, "subscribed": {"value": "yes"}},
+                {"email": {"value": "d@x.io"}, "name": {"value": "東京"}}
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let search = |term: &str, field: Option<&str>| {
+        let mut url = format!("{path}?searchValue={}", urlencode(term));
+        if let Some(f) = field {
+            url.push_str(&format!("&searchField={f}"));
+        }
+        url
+    };
+    let cases: Vec<(&str, Option<&str>, Vec<&str>)> = vec![
+        ("john_doe", None, vec!["john_doe@x.io"]),
+        ("JOHN", Some("email"), vec!["john_doe@x.io", "johnxdoe@x.io"]),
+        ("müller", None, vec!["john_doe@x.io"]),
+        ("ÅNGSTRÖM", Some("name"), vec!["johnxdoe@x.io"]),
+        ("ström", None, vec!["johnxdoe@x.io"]),
+        ("100%", None, vec!["c@x.io"]),
+        ("0% s", Some("name"), vec!["c@x.io"]),
+        ("東京", None, vec!["d@x.io"]),
+        ("42", Some("age"), vec!["johnxdoe@x.io"]),
+        ("true", Some("subscribed"), vec!["c@x.io"]),
+        // Stored JSON is not what a person sees.
+        ("null", None, vec![]),
+        (",", None, vec![]),
+        ("\"", None, vec![]),
+        ("müller", Some("email"), vec![]),
+    ];
+    for (term, field, want) in cases {
+        let (status, body) = app.get_json(&search(term, field)).await;
+        assert_eq!(status, 200, "{term}: {body}");
+        assert_eq!(emails(&body), want, "search {term:?} in {field:?}");
+    }
+
+    // Changes and deletes show at once.
+    let records = all_records(&app, &contacts).await;
+    let muller = records
+        .iter()
+        .find(|r| r["values"]["name"]["value"] == "MÜLLER")
+        .unwrap();
+    app.put_json(
+        &path,
+        &json!([{"id": muller["id"], "values": {"name": {"value": "Meier"}}}]),
+    )
+    .await;
+    let (_, body) = app.get_json(&search("müller", None)).await;
+    assert_eq!(emails(&body), Vec::<String>::new());
+    let (_, body) = app.get_json(&search("MEIER", Some("name"))).await;
+    assert_eq!(emails(&body), vec!["john_doe@x.io"]);
+    app.delete(&format!("{path}?ids={}", muller["id"].as_str().unwrap()))
+        .await;
+    let (_, body) = app.get_json(&search("meier", None)).await;
+    assert_eq!(emails(&body), Vec::<String>::new());
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+on_both!(search_matches_cell_text_case_aside);
