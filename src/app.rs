@@ -19,6 +19,8 @@ pub struct AppState {
     pub setup_token: std::sync::Mutex<Option<String>>,
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
+    /// Sort indexes built in the background on a sheet's first sort by a field.
+    pub sort_indexes: crate::model::record::sort_index::SortIndexes,
 }
 
 impl AppState {
@@ -56,12 +58,14 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
+        drop_orphan_sort_indexes(&pool);
         let state = web::Data::new(AppState {
             pool,
             settings,
             throttle: Default::default(),
             setup_token: std::sync::Mutex::new(setup_link.as_ref().map(|(_, hash)| hash.clone())),
             live: Default::default(),
+            sort_indexes: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -108,6 +112,21 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
+}
+
+/// Sort indexes of deleted sheets go in the background, without holding up the start.
+fn drop_orphan_sort_indexes(pool: &Pool) {
+    let pool = pool.clone();
+    std::thread::spawn(move || {
+        let dropped = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+            crate::model::record::sort_index::drop_orphans(&mut c).map_err(|e| e.to_string())
+        });
+        match dropped {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "dropped the sort indexes of deleted sheets"),
+            Err(e) => tracing::warn!(error = %e, "dropping unused sort indexes failed"),
+        }
+    });
 }
 
 /// With no user yet, a random one-time link (and its hash) to create the first admin.

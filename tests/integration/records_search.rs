@@ -94,3 +94,80 @@ fn urlencode(text: &str) -> String {
 }
 
 on_both!(search_matches_cell_text_case_aside);
+
+fn names(body: &Value) -> Vec<String> {
+    body["data"]["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            r["values"]["name"]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Whether the sheet's sort index for `field` exists yet.
+fn sort_index_exists(app: &TestApp, db: Db) -> bool {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match db {
+        Db::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name LIKE 'records_sort_%'"
+        }
+        Db::Postgres => "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname LIKE 'records_sort_%'",
+    };
+    let mut conn = app.pool.get().expect("conn");
+    let found: N =
+        wharf::on_backend!(&mut *conn, c => diesel::sql_query(sql).get_result(c)).expect("catalog");
+    found.n > 0
+}
+
+async fn sorts_answer_before_and_after_their_index(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{contacts}/records");
+    let rows: Vec<Value> = ["delta", "alpha", "charlie", "bravo"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({"email": {"value": format!("{i}@x.io")}, "name": {"value": n}}))
+        .collect();
+    app.post_json(&path, &json!(rows)).await;
+    let asc = vec!["alpha", "bravo", "charlie", "delta"];
+    let (status, body) = app.get_json(&format!("{path}?sortField=name")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body), asc, "sorted before the index exists");
+    // The index is built in the background, not in that request.
+    let mut waited = 0;
+    while !sort_index_exists(&app, db) {
+        assert!(waited < 100, "the sort index was never built");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let (_, body) = app
+        .get_json(&format!("{path}?sortField=name&sortDirection=desc"))
+        .await;
+    let mut desc = asc.clone();
+    desc.reverse();
+    assert_eq!(names(&body), desc, "sorted with the index");
+    app.post_json(
+        &path,
+        &json!([{"email": {"value": "z@x.io"}, "name": {"value": "aardvark"}}]),
+    )
+    .await;
+    let (_, body) = app.get_json(&format!("{path}?sortField=name&pageSize=2")).await;
+    assert_eq!(
+        names(&body),
+        vec!["aardvark", "alpha"],
+        "new records are in the index"
+    );
+}
+
+on_both!(sorts_answer_before_and_after_their_index);

@@ -5,6 +5,7 @@ mod keys;
 mod query;
 mod references;
 pub mod search;
+pub mod sort_index;
 mod unique;
 mod write;
 

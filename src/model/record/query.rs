@@ -1,10 +1,11 @@
 //! Reading pages of records. Counts come from the sheet row (kept current on write), never
 //! from count(*); the far half of a sheet is read backwards so the last page is as cheap as
-//! the first; sorting by a field uses an expression index created on first use.
+//! the first; sorting by a field uses the sheet's sort index once it is built (see
+//! `sort_index`).
 
-use super::{search, RecordRow};
+use super::{search, sort_index, RecordRow};
 use crate::db::schema::records;
-use crate::db::{backend_of, AnyConnection, Backend};
+use crate::db::{backend_of, AnyConnection};
 use crate::model::sheet::SheetContext;
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -46,9 +47,6 @@ pub enum Cursor {
 
 pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> QueryResult<Vec<RecordRow>> {
     let backend = backend_of(conn);
-    if let Some((field, _)) = q.sort {
-        ensure_sort_index(conn, field)?;
-    }
     // A page past the end of what i64 can count is simply past the end.
     let Some(offset) = (q.page_number.max(1) - 1).checked_mul(q.page_size) else {
         return Ok(Vec::new());
@@ -76,10 +74,10 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         _ => (false, offset, q.page_size),
     };
-    let mut stmt = records::table
-        .filter(records::sheet_seq.eq(ctx.sheet.seq))
-        .select(RecordRow::as_select())
-        .into_boxed();
+    let mut stmt = records::table.select(RecordRow::as_select()).into_boxed();
+    // A literal sheet number (an integer from the database), so the planner can use the
+    // sheet's partial sort indexes.
+    stmt = stmt.filter(sql::<Bool>(&format!("sheet_seq = {}", ctx.sheet.seq)));
     stmt = match q.filter {
         Filter::All => stmt,
         Filter::Valid => stmt.filter(records::valid.eq(true)),
@@ -87,7 +85,11 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
     };
     if let Some(field) = q.filter_field {
-        stmt = stmt.filter(records::error_fields.like(format!("%,{field},%")));
+        // A record with an error in a field is invalid: the partial index of invalid
+        // records narrows before the field is looked at.
+        stmt = stmt
+            .filter(sql::<Bool>("NOT valid"))
+            .filter(records::error_fields.like(format!("%,{field},%")));
     }
     if keyset {
         stmt = match q.cursor {
@@ -116,7 +118,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     stmt = match q.sort {
         Some((i, _)) => stmt.order(sql::<Text>(&format!(
             "{} {dir}, id {dir}",
-            sort_expression(backend, i)
+            sort_index::expression(backend, i)
         ))),
         None if descending => stmt.order(records::id.desc()),
         None => stmt.order(records::id.asc()),
@@ -126,41 +128,6 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         rows.reverse();
     }
     Ok(rows)
-}
-
-/// The expression a sort by field `i` orders on; identical text to the index's.
-fn sort_expression(backend: Backend, i: usize) -> String {
-    match backend {
-        Backend::Sqlite => format!("json_extract(vals, '$[{i}]')"),
-        Backend::Postgres => format!("((vals::jsonb)->{i})"),
-    }
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-/// One index per field position serves every sheet (it leads with sheet_seq). It is made on
-/// the first sort by that position; later sorts only read the catalog, which takes no lock.
-fn ensure_sort_index(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
-    use diesel::connection::SimpleConnection;
-    let backend = backend_of(conn);
-    let name = format!("records_sort_{i}");
-    let catalog = match backend {
-        Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = ?",
-        Backend::Postgres => "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname = $1",
-    };
-    let found: Count =
-        crate::on_backend!(conn, c => diesel::sql_query(catalog).bind::<Text, _>(&name).get_result(c))?;
-    if found.n > 0 {
-        return Ok(());
-    }
-    let expr = sort_expression(backend, i);
-    conn.batch_execute(&format!(
-        "CREATE INDEX IF NOT EXISTS {name} ON records (sheet_seq, {expr}, id)"
-    ))
 }
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).

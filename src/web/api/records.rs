@@ -107,6 +107,9 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let (q, include_counts) = parse_query(&ctx.config, &params)?;
+    if let Some((field, _)) = q.sort {
+        state.sort_indexes.request(&state.pool, ctx.sheet.seq, field);
+    }
     let counts = ctx.sheet.counts();
     let config = ctx.config.clone();
     let rows = state.db(move |conn| record::query(conn, &ctx, &q)).await?;
