@@ -59,12 +59,17 @@ impl Application {
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
         drop_orphan_sort_indexes(&pool);
+        // Several processes may share a PostgreSQL database: their grids hear each other.
+        let live = match db::Backend::from_url(&settings.database_url) {
+            Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
+            _ => Default::default(),
+        };
         let state = web::Data::new(AppState {
             pool,
             settings,
             throttle: Default::default(),
             setup_token: std::sync::Mutex::new(setup_link.as_ref().map(|(_, hash)| hash.clone())),
-            live: Default::default(),
+            live,
             sort_indexes: Default::default(),
         });
         let server = HttpServer::new(move || {

@@ -37,6 +37,8 @@ macro_rules! on_both {
 }
 
 pub struct TestApp {
+    /// The settings it runs with (a sibling process shares them).
+    pub settings: Settings,
     pub base: String,
     pub client: reqwest::Client,
     pub pool: Pool,
@@ -124,12 +126,9 @@ pub async fn spawn_app(db: Db) -> TestApp {
         let (_, key) = api_key::create(&mut conn, &env.id).expect("key");
         (env.id, key)
     };
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("client");
+    let client = new_client();
     TestApp {
+        settings,
         base: format!("http://127.0.0.1:{port}"),
         client,
         pool,
@@ -140,10 +139,36 @@ pub async fn spawn_app(db: Db) -> TestApp {
     }
 }
 
+/// A client that keeps cookies and shows redirects instead of following them.
+fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
 /// The password of every user the tests create.
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
+    /// A second Wharf process on the same database, as behind a load balancer.
+    pub fn spawn_sibling(&self) -> TestApp {
+        let app = Application::build(self.settings.clone()).expect("sibling builds");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            settings: self.settings.clone(),
+            base: format!("http://127.0.0.1:{port}"),
+            client: new_client(),
+            pool: self.pool.clone(),
+            key: self.key.clone(),
+            env_id: self.env_id.clone(),
+            setup_link: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
     /// A dashboard user with [`PASSWORD`].
     pub fn make_user(&self, email: &str, admin: bool) {
         let mut conn = self.pool.get().expect("conn");

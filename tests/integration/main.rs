@@ -15,6 +15,7 @@ mod pages_admin;
 mod pages_grid;
 mod pages_names;
 mod pages_security;
+mod processes;
 mod records_concurrency;
 mod records_integrity;
 mod records_search;

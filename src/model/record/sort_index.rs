@@ -78,20 +78,20 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
         return Ok(());
     }
     let expr = expression(backend, i);
-    let how = match backend {
-        Backend::Sqlite => "",
-        Backend::Postgres => "CONCURRENTLY",
-    };
+    let create = format!("ON records ({expr}, id) WHERE sheet_seq = {sheet_seq}");
     // The sheet number is an integer from the database, never text from a request.
-    conn.batch_execute(&format!(
-        "CREATE INDEX {how} IF NOT EXISTS {name} ON records ({expr}, id) WHERE sheet_seq = {sheet_seq}"
-    ))?;
-    if backend == Backend::Sqlite {
-        // Without statistics SQLite prefers the sheet index and sorts in memory; with them
-        // it picks the sort index. (A sampled ANALYZE misjudges the sheet index.)
-        conn.batch_execute("ANALYZE records;")?;
+    match backend {
+        Backend::Postgres => conn.batch_execute(&format!(
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"
+        )),
+        // Without statistics SQLite prefers the sheet index and sorts in memory. Other
+        // connections load statistics only with a schema change, so the index and its
+        // statistics arrive in one commit.
+        Backend::Sqlite => crate::db::write_tx(conn, |conn| {
+            conn.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {create}"))?;
+            conn.batch_execute("ANALYZE records")
+        }),
     }
-    Ok(())
 }
 
 /// Drops the sort indexes of sheets that no longer exist (deleting a sheet leaves its
