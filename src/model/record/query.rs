@@ -103,7 +103,9 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     }
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
         let term = search::Term::new(term);
-        if let Some(pattern) = term.prefilter {
+        if let Some((before, bind, after)) = search::index_condition(backend, &term) {
+            stmt = stmt.filter(sql::<Bool>(before).bind::<Text, _>(bind).sql(after));
+        } else if let Some(pattern) = term.prefilter {
             stmt = stmt.filter(
                 sql::<Bool>(search::prefilter_condition(backend))
                     .bind::<Text, _>(pattern)

@@ -19,10 +19,61 @@ diesel::define_sql_function! {
     fn wharf_cells_contain(vals: Text, field: BigInt, term: Text) -> Bool;
 }
 
-/// Registers the SQLite functions the search needs on a new connection.
+diesel::define_sql_function! {
+    /// What the search index holds for a record (see [`search_text`]).
+    fn wharf_search_text(vals: Text) -> Text;
+}
+
+/// Registers the SQLite functions the search needs on a new connection (the search
+/// index's triggers call `wharf_search_text`).
 pub fn register_sqlite_functions(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
     wharf_cells_contain_utils::register_impl(conn, |vals: String, field: i64, term: String| {
         cells_contain(&vals, usize::try_from(field).ok(), &term)
+    })?;
+    wharf_search_text_utils::register_impl(conn, |vals: String| search_text(&vals))
+}
+
+/// The record's cells as shown, folded, separated by U+001F (so no match spans two cells).
+pub fn search_text(vals: &str) -> String {
+    let values: Vec<Value> = serde_json::from_str(vals).unwrap_or_default();
+    values
+        .iter()
+        .map(|v| fold(&display(v)))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// Trigrams the index is asked for at most: enough to be selective, few enough to be quick.
+const MAX_TRIGRAMS: usize = 12;
+
+/// The index's narrowing for a term it can serve (three characters or more), around the
+/// one bind: `(before, bind, after)`. Candidates only; the exact check decides.
+pub fn index_condition(backend: Backend, term: &Term) -> Option<(&'static str, String, &'static str)> {
+    let chars: Vec<char> = term.folded.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    Some(match backend {
+        Backend::Sqlite => {
+            // Every trigram of the term, as FTS5 strings (`"` doubled), all required.
+            let mut trigrams: Vec<String> = chars
+                .windows(3)
+                .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+                .collect();
+            trigrams.dedup();
+            let step = trigrams.len().div_ceil(MAX_TRIGRAMS);
+            let picked: Vec<String> = trigrams.into_iter().step_by(step.max(1)).collect();
+            (
+                "id IN (SELECT rowid FROM record_search WHERE record_search MATCH ",
+                picked.join(" AND "),
+                ")",
+            )
+        }
+        Backend::Postgres => (
+            "wharf_search_text(vals) LIKE ",
+            format!("%{}%", escape_like(&term.folded)),
+            " ESCAPE '\\'",
+        ),
     })
 }
 
@@ -126,6 +177,19 @@ mod tests {
         assert!(!cells_contain(vals, None, "null"));
         assert!(!cells_contain(vals, None, "\",\""));
         assert!(!cells_contain(vals, Some(0), "john"));
+    }
+
+    #[test]
+    fn the_index_is_asked_for_every_trigram_of_longer_terms() {
+        let (_, q, _) = index_condition(Backend::Sqlite, &Term::new("Say \"hi")).unwrap();
+        assert_eq!(q, r#""say" AND "ay " AND "y """ AND " ""h" AND """hi""#);
+        assert!(index_condition(Backend::Sqlite, &Term::new("ab")).is_none());
+        let (_, q, _) = index_condition(Backend::Sqlite, &Term::new(&"x".repeat(40))).unwrap();
+        assert_eq!(q, r#""xxx""#, "repeated trigrams are asked once");
+        assert_eq!(
+            search_text(r#"["Ada",null,12,true]"#),
+            "ada\u{1f}\u{1f}12\u{1f}true"
+        );
     }
 
     #[test]

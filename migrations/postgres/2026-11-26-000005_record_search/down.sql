@@ -1,0 +1,2 @@
+DROP INDEX records_search;
+DROP FUNCTION wharf_search_text(TEXT);
