@@ -15,8 +15,6 @@ pub struct AppState {
     pub settings: Settings,
     /// Limits sign-in attempts per account and per address.
     pub throttle: crate::auth::throttle::Throttle,
-    /// Hash of the one-time link that creates the first admin, while no user exists.
-    pub setup_token: std::sync::Mutex<Option<String>>,
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
     /// Sort indexes built in the background on a sheet's first sort by a field.
@@ -68,7 +66,6 @@ impl Application {
             pool,
             settings,
             throttle: Default::default(),
-            setup_token: std::sync::Mutex::new(setup_link.as_ref().map(|(_, hash)| hash.clone())),
             live,
             sort_indexes: Default::default(),
         });
@@ -85,7 +82,7 @@ impl Application {
         Ok(Application {
             port,
             server,
-            setup_link: setup_link.map(|(link, _)| link),
+            setup_link,
         })
     }
 
@@ -134,23 +131,22 @@ fn drop_orphan_sort_indexes(pool: &Pool) {
     });
 }
 
-/// With no user yet, a random one-time link (and its hash) to create the first admin.
-fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Result<Option<(String, String)>> {
+/// With no user yet, a random one-time link to create the first admin; its hash is kept
+/// in the database, so every process sharing it accepts the link.
+fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Result<Option<String>> {
     let mut conn = pool.get()?;
     if crate::model::user::count(&mut conn)? > 0 {
         return Ok(None);
     }
     use rand::distributions::{Alphanumeric, DistString};
     let token = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    crate::model::setup_token::add(&mut conn, &crate::model::api_key::hash_secret(&token))?;
     let base = if settings.bind.port() == 0 {
         format!("http://{}:{port}", settings.bind.ip())
     } else {
         settings.base_url.clone()
     };
-    Ok(Some((
-        format!("{base}/setup?token={token}"),
-        crate::model::api_key::hash_secret(&token),
-    )))
+    Ok(Some(format!("{base}/setup?token={token}")))
 }
 
 /// Pool, migrations and first-start data; shared by `serve` and the CLI commands.

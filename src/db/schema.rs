@@ -139,6 +139,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    setup_tokens (token_hash) {
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> environments (environment_id));
 diesel::joinable!(space_configs -> environments (environment_id));
@@ -158,4 +165,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     cell_keys,
     events,
     sessions,
+    setup_tokens,
 );

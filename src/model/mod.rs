@@ -5,6 +5,7 @@ pub mod environment;
 pub mod event;
 pub mod record;
 pub mod session;
+pub mod setup_token;
 pub mod sheet;
 pub mod space;
 pub mod space_config;

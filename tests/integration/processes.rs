@@ -51,3 +51,59 @@ async fn a_grid_on_one_process_sees_writes_through_another() {
         "the second process's grid heard nothing"
     );
 }
+
+/// The one-time link printed by one process creates the first admin through another,
+/// once: a second use, on either process, is refused.
+async fn the_first_admin_link_works_on_every_process(db: Db) {
+    let first = spawn_app(db).await;
+    let second = first.spawn_sibling();
+    let link = first.setup_link.clone().expect("no user yet, so a setup link");
+    let path = &link[link.find("/setup").unwrap()..];
+    let token = &path[path.find("token=").unwrap() + 6..];
+    let status = |resp: reqwest::Response| resp.status().as_u16();
+    assert_eq!(
+        status(second.client.get(second.url(path)).send().await.unwrap()),
+        200
+    );
+    let form = [
+        ("token", token),
+        ("email", "root@example.com"),
+        ("password", "a long enough password"),
+    ];
+    let done = second
+        .client
+        .post(second.url("/setup"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(done), 303);
+    assert_eq!(
+        status(
+            second
+                .client
+                .get(second.url("/environments"))
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    for app in [&first, &second] {
+        assert_eq!(
+            status(app.client.get(app.url(path)).send().await.unwrap()),
+            404,
+            "used once"
+        );
+        let again = app
+            .client
+            .post(app.url("/setup"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(status(again), 303, "no second admin through the same link");
+    }
+}
+
+crate::on_both!(the_first_admin_link_works_on_every_process);

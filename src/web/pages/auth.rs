@@ -5,7 +5,7 @@ use super::{render, see_other};
 use crate::app::AppState;
 use crate::auth::{constant_time_eq, password, CurrentUser, SESSION_COOKIE};
 use crate::model::api_key::hash_secret;
-use crate::model::{session, user, ModelError};
+use crate::model::{session, setup_token, user, ModelError};
 use crate::web::error::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -191,9 +191,9 @@ pub struct SetupQuery {
     token: Option<String>,
 }
 
-fn setup_token_ok(state: &AppState, token: &str) -> bool {
-    let guard = state.setup_token.lock().unwrap_or_else(|p| p.into_inner());
-    guard.as_deref().is_some_and(|h| h == hash_secret(token))
+async fn setup_token_ok(state: &AppState, token: &str) -> Result<bool, AppError> {
+    let hash = hash_secret(token);
+    state.db(move |conn| setup_token::is_valid(conn, &hash)).await
 }
 
 pub async fn setup_form(
@@ -201,7 +201,7 @@ pub async fn setup_form(
     q: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = q.token.clone().unwrap_or_default();
-    if !setup_token_ok(&state, &token) {
+    if !setup_token_ok(&state, &token).await? {
         return Err(AppError::NotFound(
             "setup link (it was used already, or Wharf restarted)",
         ));
@@ -225,7 +225,7 @@ pub async fn setup(
     form: crate::web::input::Form<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    if !setup_token_ok(&state, &form.token) {
+    if !setup_token_ok(&state, &form.token).await? {
         return Err(AppError::NotFound(
             "setup link (it was used already, or Wharf restarted)",
         ));
@@ -239,21 +239,20 @@ pub async fn setup(
     }
     let email = form.email.clone();
     let pass = form.password.clone();
+    let token_hash = hash_secret(&form.token);
+    // Hashing runs off the async threads and outside the write transaction.
+    let hash = web::block(move || password::hash(&pass))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))?
+        .map_err(AppError::Internal)?;
     let created = state
         .db(move |conn| {
-            if user::count(conn)? > 0 {
-                return Err(ModelError::Conflict(
-                    "an admin exists already; sign in instead".into(),
-                ));
-            }
-            let hash = password::hash(&pass).map_err(|e| ModelError::Conflict(e.to_string()))?;
-            let u = user::create(conn, &email, &hash, true)?;
-            Ok(session::create(conn, &u.id)?)
+            let u = setup_token::create_first_admin(conn, &token_hash, &email, &hash)?;
+            Ok::<_, ModelError>(session::create(conn, &u.id)?)
         })
         .await;
     match created {
         Ok(token) => {
-            *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
             let mut resp = see_other("/spaces");
             resp.add_cookie(&session_cookie(&state, token))
                 .map_err(|e| AppError::Internal(e.into()))?;

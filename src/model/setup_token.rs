@@ -1,0 +1,54 @@
+//! The one-time links that create the first admin while no user exists. Kept by hash in
+//! the database, so any Wharf process sharing it accepts a link another one printed.
+
+use super::{now, user, ModelError, ModelResult};
+use crate::db::schema::setup_tokens;
+use crate::db::AnyConnection;
+use diesel::prelude::*;
+
+/// Keeps a new link's hash.
+pub fn add(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
+    diesel::insert_into(setup_tokens::table)
+        .values((
+            setup_tokens::token_hash.eq(token_hash),
+            setup_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether a link is still good: its hash is kept and no user exists yet.
+pub fn is_valid(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<bool> {
+    if user::count(conn)? > 0 {
+        return Ok(false);
+    }
+    let found: i64 = setup_tokens::table
+        .filter(setup_tokens::token_hash.eq(token_hash))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// Creates the first admin with a good link, and voids every link; refused once any user
+/// exists (two people racing with two links get one admin).
+pub fn create_first_admin(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    email: &str,
+    password_hash: &str,
+) -> ModelResult<user::User> {
+    crate::db::write_tx(conn, |conn| {
+        if matches!(conn, AnyConnection::Postgres(_)) {
+            // The check and the insert run as one, across processes.
+            diesel::sql_query("LOCK TABLE setup_tokens IN EXCLUSIVE MODE").execute(conn)?;
+        }
+        if !is_valid(conn, token_hash)? {
+            return Err(ModelError::Conflict(
+                "this setup link was used already; sign in instead".into(),
+            ));
+        }
+        let created = user::create(conn, email, password_hash, true)?;
+        diesel::delete(setup_tokens::table).execute(conn)?;
+        Ok(created)
+    })
+}
