@@ -1,4 +1,2 @@
 DROP TRIGGER records_search_delete;
-DROP TRIGGER records_search_update;
-DROP TRIGGER records_search_insert;
 DROP TABLE record_search;

@@ -43,6 +43,48 @@ pub fn search_text(vals: &str) -> String {
         .join("\u{1f}")
 }
 
+/// Brings the SQLite search index in step with some records' values, in the write's
+/// transaction: one statement per chunk, not one per record. PostgreSQL's index follows
+/// by itself.
+pub fn reindex(conn: &mut crate::db::AnyConnection, ids: &[i64]) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    let crate::db::AnyConnection::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    for chunk in ids.chunks(5000) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        diesel::sql_query(format!("DELETE FROM record_search WHERE rowid IN ({list})")).execute(c)?;
+        diesel::sql_query(format!(
+            "INSERT INTO record_search(rowid, body) SELECT id, wharf_search_text(vals) FROM records WHERE id IN ({list})"
+        ))
+        .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Adds newly inserted records (ids `first..=last` of one sheet, written by this
+/// transaction alone) to the SQLite search index in one statement.
+pub fn index_inserted(
+    conn: &mut crate::db::AnyConnection,
+    sheet_seq: i64,
+    first: i64,
+    last: i64,
+) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    let crate::db::AnyConnection::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    diesel::sql_query(
+        "INSERT INTO record_search(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
+         WHERE sheet_seq = ? AND id BETWEEN ? AND ?",
+    )
+    .bind::<BigInt, _>(sheet_seq)
+    .bind::<BigInt, _>(first)
+    .bind::<BigInt, _>(last)
+    .execute(c)?;
+    Ok(())
+}
+
 /// Trigrams the index is asked for at most: enough to be selective, few enough to be quick.
 const MAX_TRIGRAMS: usize = 12;
 

@@ -78,20 +78,14 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
         return Ok(());
     }
     let expr = expression(backend, i);
-    let create = format!("ON records ({expr}, id) WHERE sheet_seq = {sheet_seq}");
+    // Led by the sheet number, so a sheet's sorted page is an ordered range of the index
+    // whatever the planner's statistics say; partial, so it costs only that sheet's writes.
     // The sheet number is an integer from the database, never text from a request.
-    match backend {
-        Backend::Postgres => conn.batch_execute(&format!(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"
-        )),
-        // Without statistics SQLite prefers the sheet index and sorts in memory. Other
-        // connections load statistics only with a schema change, so the index and its
-        // statistics arrive in one commit.
-        Backend::Sqlite => crate::db::write_tx(conn, |conn| {
-            conn.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {create}"))?;
-            conn.batch_execute("ANALYZE records")
-        }),
-    }
+    let create = format!("ON records (sheet_seq, {expr}, id) WHERE sheet_seq = {sheet_seq}");
+    conn.batch_execute(&match backend {
+        Backend::Postgres => format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"),
+        Backend::Sqlite => format!("CREATE INDEX IF NOT EXISTS {name} {create}"),
+    })
 }
 
 /// Drops the sort indexes of sheets that no longer exist (deleting a sheet leaves its
