@@ -120,9 +120,69 @@ pub struct Prepared {
     pub dir: tempfile::TempDir,
 }
 
+/// Which database a benchmark runs Wharf on; `BENCH_DB=postgres` picks PostgreSQL
+/// (`BENCH_PG_URL`, or a throwaway cluster started by `scripts/pg-test-cluster.sh`).
+pub fn bench_on_postgres() -> bool {
+    std::env::var("BENCH_DB").is_ok_and(|v| v == "postgres")
+}
+
+/// An admin URL of a PostgreSQL server for the benchmarks.
+pub fn postgres_admin_url(dir: &std::path::Path) -> anyhow::Result<String> {
+    if let Ok(url) = std::env::var("BENCH_PG_URL") {
+        return Ok(url);
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster.sh");
+    let out = std::process::Command::new(script)
+        .arg(dir.join("pg"))
+        .arg(std::process::id().to_string())
+        .output()?;
+    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+/// A fresh database named `name` on the server; returns its URL.
+pub fn fresh_postgres_database(admin: &str, name: &str) -> anyhow::Result<String> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(admin)?;
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    Ok(format!("{}/{name}", admin.rsplit_once('/').expect("url").0))
+}
+
+/// The reference loader: `psql \copy` of the CSV into a fresh table of text columns.
+fn psql_copy(admin: &str, csv_path: &std::path::Path) -> anyhow::Result<Duration> {
+    let url = fresh_postgres_database(admin, "bench_copy")?;
+    let columns: Vec<String> = FIELDS.iter().map(|f| format!("{f} text")).collect();
+    let create = format!("CREATE TABLE people ({})", columns.join(", "));
+    let status = std::process::Command::new("psql")
+        .arg(&url)
+        .arg("-qc")
+        .arg(&create)
+        .status()?;
+    anyhow::ensure!(status.success(), "psql create table failed");
+    let started = Instant::now();
+    let copy = format!(
+        "\\copy people FROM '{}' WITH (FORMAT csv, HEADER true)",
+        csv_path.display()
+    );
+    let status = std::process::Command::new("psql")
+        .arg(&url)
+        .arg("-qc")
+        .arg(&copy)
+        .status()?;
+    anyhow::ensure!(status.success(), "psql \\copy failed");
+    Ok(started.elapsed())
+}
+
 pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
     let dir = tempfile::Builder::new().prefix("wharf-bench").tempdir()?;
-    println!("rows: {rows}, batch: {BATCH}, dir: {}", dir.path().display());
+    let postgres = bench_on_postgres();
+    println!(
+        "rows: {rows}, batch: {BATCH}, database: {}, dir: {}",
+        if postgres { "PostgreSQL" } else { "SQLite" },
+        dir.path().display()
+    );
 
     // The reference: sqlite3 .import of the same rows as CSV.
     let csv_path = dir.path().join("rows.csv");
@@ -135,6 +195,19 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         w.flush()?;
     }
     let import_db = dir.path().join("import.db");
+    let pg_admin = if postgres {
+        Some(postgres_admin_url(dir.path())?)
+    } else {
+        None
+    };
+    let copy_time = match &pg_admin {
+        Some(admin) => {
+            let t = psql_copy(admin, &csv_path)?;
+            println!("psql \\copy: {:.2} s", t.as_secs_f64());
+            Some(t)
+        }
+        None => None,
+    };
     let started = Instant::now();
     let mut child = std::process::Command::new("sqlite3")
         .arg(&import_db)
@@ -152,7 +225,10 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
 
     // Wharf on a fresh SQLite file.
     let settings = Settings {
-        database_url: format!("sqlite://{}", dir.path().join("wharf.db").display()),
+        database_url: match &pg_admin {
+            Some(admin) => fresh_postgres_database(admin, "bench_wharf")?,
+            None => format!("sqlite://{}", dir.path().join("wharf.db").display()),
+        },
         data_dir: dir.path().to_path_buf(),
         bind: "127.0.0.1:0".parse()?,
         base_url: "http://127.0.0.1".into(),
@@ -222,11 +298,15 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         resp.bytes().await?;
     }
     let insert_time = started.elapsed();
+    let (reference, reference_time) = match copy_time {
+        Some(t) => ("psql \\copy", t),
+        None => ("sqlite3 .import", import_time),
+    };
     println!(
-        "wharf insert: {:.2} s ({:.0} records/s), {:.2}x sqlite3 .import",
+        "wharf insert: {:.2} s ({:.0} records/s), {:.2}x {reference}",
         insert_time.as_secs_f64(),
         rows as f64 / insert_time.as_secs_f64(),
-        insert_time.as_secs_f64() / import_time.as_secs_f64()
+        insert_time.as_secs_f64() / reference_time.as_secs_f64()
     );
     Ok(Prepared {
         rows,

@@ -7,11 +7,14 @@
 //! small, so guessing one password stops quickly; an address's is ten times larger, so one
 //! person guessing at one account does not lock out everyone else behind the same address (an
 //! office, a NAT), while someone cycling through many accounts from one address is stopped.
-//! Attempts are kept in memory for one window: a restart forgives.
+//! Attempts are counted in the database, so several Wharf processes behind one address
+//! apply the same limits, and a restart forgives nothing.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use crate::db::AnyConnection;
+use crate::model::sign_in_attempt;
+use chrono::TimeDelta;
+use diesel::QueryResult;
+use std::time::Duration;
 
 /// How many attempts an account and an address get within a sliding window.
 #[derive(Debug, Clone, Copy)]
@@ -31,89 +34,51 @@ impl Default for Limits {
     }
 }
 
-/// Keys kept before expired ones are swept out (bounds memory under a flood of emails).
-const SWEEP_ABOVE: usize = 10_000;
-
+#[derive(Default)]
 pub struct Throttle {
     limits: Limits,
-    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl Default for Throttle {
-    fn default() -> Self {
-        Throttle::new(Limits::default())
-    }
 }
 
 /// An attempt that was allowed and counted; [`Throttle::succeeded`] gives it back.
 #[derive(Debug)]
 pub struct Attempt {
     account: String,
-    address: String,
-    at: Instant,
+    /// The counted row of the address.
+    address_row: i64,
 }
 
 impl Throttle {
     pub fn new(limits: Limits) -> Self {
-        Throttle {
-            limits,
-            attempts: Mutex::new(HashMap::new()),
-        }
+        Throttle { limits }
     }
 
     /// Counts an attempt to sign into `account` (a normalised email) from `address`, or
     /// answers how long until the next attempt will be allowed.
-    pub fn begin(&self, account: &str, address: &str) -> Result<Attempt, Duration> {
-        let now = Instant::now();
-        let window = self.limits.window;
-        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > SWEEP_ABOVE {
-            map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
+    pub fn begin(
+        &self,
+        conn: &mut AnyConnection,
+        account: &str,
+        address: &str,
+    ) -> QueryResult<Result<Attempt, Duration>> {
         let keys = [
             (account_key(account), self.limits.per_account),
             (address_key(address), self.limits.per_address),
         ];
-        let mut wait = Duration::ZERO;
-        for (key, limit) in &keys {
-            if let Some(times) = map.get_mut(key) {
-                while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
-                    times.pop_front();
-                }
-                if times.len() >= *limit {
-                    // The oldest counted attempt leaves the window first.
-                    let oldest = times.front().copied().unwrap_or(now);
-                    wait = wait.max(window.saturating_sub(now.duration_since(oldest)));
-                }
-            }
-        }
-        if !wait.is_zero() {
-            return Err(wait);
-        }
-        for (key, _) in keys {
-            map.entry(key).or_default().push_back(now);
-        }
-        Ok(Attempt {
-            account: account.to_string(),
-            address: address.to_string(),
-            at: now,
+        let window = TimeDelta::from_std(self.limits.window).unwrap_or(TimeDelta::MAX);
+        Ok(match sign_in_attempt::begin(conn, &keys, window)? {
+            Ok(ids) => Ok(Attempt {
+                account: account.to_string(),
+                address_row: ids[1],
+            }),
+            // At least a second, so a client never retries at once.
+            Err(wait) => Err(wait.to_std().unwrap_or_default().max(Duration::from_secs(1))),
         })
     }
 
     /// The password was right: the account's failures are forgiven, and the address gets
     /// this attempt back (signing in is not guessing).
-    pub fn succeeded(&self, attempt: Attempt) {
-        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&account_key(&attempt.account));
-        let key = address_key(&attempt.address);
-        if let Some(times) = map.get_mut(&key) {
-            if let Some(i) = times.iter().position(|t| *t == attempt.at) {
-                times.remove(i);
-            }
-            if times.is_empty() {
-                map.remove(&key);
-            }
-        }
+    pub fn succeeded(&self, conn: &mut AnyConnection, attempt: Attempt) -> QueryResult<()> {
+        sign_in_attempt::forgive(conn, &account_key(&attempt.account), attempt.address_row)
     }
 }
 
@@ -129,6 +94,16 @@ fn address_key(address: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A fresh database for each test, as the app opens it.
+    fn db() -> (tempfile::TempDir, crate::db::PooledConn) {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::build_pool(&url, 1).expect("pool");
+        let mut conn = pool.get().expect("conn");
+        crate::db::run_migrations(&mut conn).expect("migrations");
+        (dir, conn)
+    }
+
     fn small() -> Throttle {
         Throttle::new(Limits {
             per_account: 3,
@@ -139,72 +114,82 @@ mod tests {
 
     #[test]
     fn an_account_over_its_budget_is_refused_only_for_itself() {
+        let (_dir, mut c) = db();
         let t = small();
         for _ in 0..3 {
-            t.begin("ada@x.io", "10.0.0.1").expect("within the budget");
+            t.begin(&mut c, "ada@x.io", "10.0.0.1")
+                .unwrap()
+                .expect("within the budget");
         }
         let wait = t
-            .begin("ada@x.io", "10.0.0.1")
+            .begin(&mut c, "ada@x.io", "10.0.0.1")
+            .unwrap()
             .expect_err("over the account budget");
         assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60));
         // From another address too: the budget is the account's.
-        assert!(t.begin("ada@x.io", "10.0.0.2").is_err());
+        assert!(t.begin(&mut c, "ada@x.io", "10.0.0.2").unwrap().is_err());
         // Refusals are not counted: someone else behind the same address still signs in.
         for _ in 0..10 {
-            assert!(t.begin("ada@x.io", "10.0.0.1").is_err());
+            assert!(t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().is_err());
         }
         let bob = t
-            .begin("bob@x.io", "10.0.0.1")
+            .begin(&mut c, "bob@x.io", "10.0.0.1")
+            .unwrap()
             .expect("another account is not blocked");
-        t.succeeded(bob);
-        assert!(t.begin("bob@x.io", "10.0.0.1").is_ok());
+        t.succeeded(&mut c, bob).unwrap();
+        assert!(t.begin(&mut c, "bob@x.io", "10.0.0.1").unwrap().is_ok());
     }
 
     #[test]
     fn an_address_cycling_through_accounts_is_stopped() {
+        let (_dir, mut c) = db();
         let t = small();
         for i in 0..5 {
-            t.begin(&format!("user{i}@x.io"), "10.0.0.1")
+            t.begin(&mut c, &format!("user{i}@x.io"), "10.0.0.1")
+                .unwrap()
                 .expect("within the budget");
         }
         assert!(
-            t.begin("fresh@x.io", "10.0.0.1").is_err(),
+            t.begin(&mut c, "fresh@x.io", "10.0.0.1").unwrap().is_err(),
             "the address spent its budget"
         );
         assert!(
-            t.begin("fresh@x.io", "10.0.0.9").is_ok(),
+            t.begin(&mut c, "fresh@x.io", "10.0.0.9").unwrap().is_ok(),
             "other addresses are not affected"
         );
     }
 
     #[test]
     fn a_correct_password_forgives_and_gives_the_attempt_back() {
+        let (_dir, mut c) = db();
         let t = small();
-        t.begin("ada@x.io", "10.0.0.1").unwrap();
-        t.begin("ada@x.io", "10.0.0.1").unwrap();
-        let ok = t.begin("ada@x.io", "10.0.0.1").unwrap();
-        t.succeeded(ok);
+        t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().unwrap();
+        t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().unwrap();
+        let ok = t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().unwrap();
+        t.succeeded(&mut c, ok).unwrap();
         // The account starts afresh; the address holds the two failures only.
         for _ in 0..3 {
-            t.begin("ada@x.io", "10.0.0.2").unwrap();
+            t.begin(&mut c, "ada@x.io", "10.0.0.2").unwrap().unwrap();
         }
         for other in ["b@x.io", "c@x.io", "d@x.io"] {
-            t.begin(other, "10.0.0.1")
+            t.begin(&mut c, other, "10.0.0.1")
+                .unwrap()
                 .expect("2 failures + 3 more = the address's 5");
         }
-        assert!(t.begin("e@x.io", "10.0.0.1").is_err());
+        assert!(t.begin(&mut c, "e@x.io", "10.0.0.1").unwrap().is_err());
     }
 
     #[test]
     fn attempts_leave_the_window() {
+        let (_dir, mut c) = db();
         let t = Throttle::new(Limits {
             per_account: 1,
             per_address: 10,
             window: Duration::from_millis(50),
         });
-        t.begin("ada@x.io", "a").unwrap();
-        assert!(t.begin("ada@x.io", "a").is_err());
+        t.begin(&mut c, "ada@x.io", "a").unwrap().unwrap();
+        assert!(t.begin(&mut c, "ada@x.io", "a").unwrap().is_err());
         std::thread::sleep(Duration::from_millis(60));
-        assert!(t.begin("ada@x.io", "a").is_ok());
+        assert!(t.begin(&mut c, "ada@x.io", "a").unwrap().is_ok());
     }
 }

@@ -146,6 +146,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_in_attempts (id) {
+        id -> BigInt,
+        key -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> environments (environment_id));
 diesel::joinable!(space_configs -> environments (environment_id));
@@ -166,4 +174,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     sessions,
     setup_tokens,
+    sign_in_attempts,
 );

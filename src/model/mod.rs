@@ -7,6 +7,7 @@ pub mod record;
 pub mod session;
 pub mod setup_token;
 pub mod sheet;
+pub mod sign_in_attempt;
 pub mod space;
 pub mod space_config;
 pub mod user;

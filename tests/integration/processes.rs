@@ -106,4 +106,32 @@ async fn the_first_admin_link_works_on_every_process(db: Db) {
     }
 }
 
-crate::on_both!(the_first_admin_link_works_on_every_process);
+/// Guesses spread over two processes share one account's budget.
+async fn sign_in_limits_hold_across_processes(db: Db) {
+    let first = spawn_app(db).await;
+    let second = first.spawn_sibling();
+    first.make_user("ada@example.com", false);
+    let tokens = [first.sign_in_token().await, second.sign_in_token().await];
+    let guesses = (0..30).map(|i| {
+        let (app, token) = if i % 2 == 0 {
+            (&first, &tokens[0])
+        } else {
+            (&second, &tokens[1])
+        };
+        async move {
+            app.sign_in_with(token, "ada@example.com", &format!("guess {i}"))
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|s| **s == 401).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (10, 20), "{answers:?}");
+}
+
+crate::on_both!(
+    the_first_admin_link_works_on_every_process,
+    sign_in_limits_hold_across_processes,
+);

@@ -103,7 +103,11 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     }
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
         let term = search::Term::new(term);
-        if let Some((before, bind, after)) = search::index_condition(backend, &term) {
+        let indexed = match search::index_condition(backend, &term) {
+            Some((before, bind, after)) if search::index_pays(conn, &bind)? => Some((before, bind, after)),
+            _ => None,
+        };
+        if let Some((before, bind, after)) = indexed {
             stmt = stmt.filter(sql::<Bool>(before).bind::<Text, _>(bind).sql(after));
         } else if let Some(pattern) = term.prefilter {
             stmt = stmt.filter(

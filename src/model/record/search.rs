@@ -85,6 +85,30 @@ pub fn index_inserted(
     Ok(())
 }
 
+/// Candidates beyond which reading records in order finds a page sooner than the index.
+const COMMON: i64 = 5000;
+
+/// Whether the index should serve a term: not when its trigrams are so common that
+/// walking the sheet in order fills a page sooner (SQLite; PostgreSQL's planner weighs
+/// this itself).
+pub fn index_pays(conn: &mut crate::db::AnyConnection, index_query: &str) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let crate::db::AnyConnection::Sqlite(c) = conn else {
+        return Ok(true);
+    };
+    let found: N = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM record_search WHERE record_search MATCH ? LIMIT {COMMON})"
+    ))
+    .bind::<Text, _>(index_query)
+    .get_result(c)?;
+    Ok(found.n < COMMON)
+}
+
 /// Trigrams the index is asked for at most: enough to be selective, few enough to be quick.
 const MAX_TRIGRAMS: usize = 12;
 

@@ -111,24 +111,30 @@ pub async fn sign_in(
     }
     // Counted before the password is checked; over a limit the answer is immediate.
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let attempt = match state.throttle.begin(&email, &address) {
+    let (account, s) = (email.clone(), state.clone());
+    let counted = state
+        .db(move |conn| s.throttle.begin(conn, &account, &address))
+        .await?;
+    let attempt = match counted {
         Ok(attempt) => attempt,
         Err(wait) => return too_many_attempts(&state, &req, email, wait),
     };
-    let lookup = email.clone();
+    let (lookup, s) = (email.clone(), state.clone());
     let found = state
         .db(move |conn| {
             let u = user::find_by_email(conn, &lookup)?;
             let ok = password::verify(&form.password, u.as_ref().map(|u| u.password_hash.as_str()));
             match (ok, u) {
-                (true, Some(u)) => Ok::<_, ModelError>(Some(session::create(conn, &u.id)?)),
+                (true, Some(u)) => {
+                    s.throttle.succeeded(conn, attempt)?;
+                    Ok::<_, ModelError>(Some(session::create(conn, &u.id)?))
+                }
                 _ => Ok(None),
             }
         })
         .await?;
     match found {
         Some(token) => {
-            state.throttle.succeeded(attempt);
             let mut resp = see_other("/spaces");
             resp.add_cookie(&session_cookie(&state, token))
                 .map_err(|e| AppError::Internal(e.into()))?;

@@ -1,0 +1,62 @@
+//! Sign-in attempts, counted in the database so that every Wharf process sharing it
+//! applies the same limits (the policy is in `auth::throttle`).
+
+use super::now;
+use crate::db::schema::sign_in_attempts;
+use crate::db::AnyConnection;
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+/// Counts one attempt under each `(key, limit)`, or, when any key has used its limit
+/// within `window`, counts nothing and answers how long until it may try again. Returns
+/// the counted rows' ids in the order of `keys`.
+pub fn begin(
+    conn: &mut AnyConnection,
+    keys: &[(String, usize)],
+    window: TimeDelta,
+) -> QueryResult<Result<Vec<i64>, TimeDelta>> {
+    crate::db::write_tx(conn, |conn| {
+        if let AnyConnection::Postgres(pg) = conn {
+            // Count and insert as one, across processes (SQLite's write lock does this).
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7326001)").execute(pg)?;
+        }
+        let t = now();
+        let since = t - window;
+        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::at.lt(since))).execute(conn)?;
+        let mut wait = TimeDelta::zero();
+        for (key, limit) in keys {
+            let times: Vec<NaiveDateTime> = sign_in_attempts::table
+                .filter(sign_in_attempts::key.eq(key))
+                .order(sign_in_attempts::at.asc())
+                .select(sign_in_attempts::at)
+                .load(conn)?;
+            if times.len() >= *limit {
+                // The oldest counted attempt leaves the window first.
+                wait = wait.max(times[0] + window - t);
+            }
+        }
+        if wait > TimeDelta::zero() {
+            return Ok(Err(wait));
+        }
+        let mut ids = Vec::with_capacity(keys.len());
+        for (key, _) in keys {
+            let row = (sign_in_attempts::key.eq(key), sign_in_attempts::at.eq(t));
+            ids.push(
+                crate::on_backend!(conn, c => diesel::insert_into(sign_in_attempts::table)
+                .values(row)
+                .returning(sign_in_attempts::id)
+                .get_result(c))?,
+            );
+        }
+        Ok(Ok(ids))
+    })
+}
+
+/// Forgets every attempt under `key`, and the one attempt `id`.
+pub fn forgive(conn: &mut AnyConnection, key: &str, id: i64) -> QueryResult<()> {
+    crate::db::write_tx(conn, |conn| {
+        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::key.eq(key))).execute(conn)?;
+        diesel::delete(sign_in_attempts::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+}
