@@ -17,8 +17,8 @@ pub struct AppState {
     pub throttle: crate::auth::throttle::Throttle,
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
-    /// Sort indexes built in the background on a sheet's first sort by a field.
-    pub sort_indexes: crate::model::record::sort_index::SortIndexes,
+    /// A sheet's sort and search indexes, built in the background on first use.
+    pub indexer: crate::model::record::indexer::Indexer,
 }
 
 impl AppState {
@@ -56,7 +56,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
-        drop_orphan_sort_indexes(&pool);
+        drop_orphan_indexes(&pool);
         // Several processes may share a PostgreSQL database: their grids hear each other.
         let live = match db::Backend::from_url(&settings.database_url) {
             Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
@@ -67,7 +67,7 @@ impl Application {
             settings,
             throttle: Default::default(),
             live,
-            sort_indexes: Default::default(),
+            indexer: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -116,17 +116,18 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("Referrer-Policy", "same-origin"))
 }
 
-/// Sort indexes of deleted sheets go in the background, without holding up the start.
-fn drop_orphan_sort_indexes(pool: &Pool) {
+/// Indexes of deleted sheets go in the background, without holding up the start.
+fn drop_orphan_indexes(pool: &Pool) {
     let pool = pool.clone();
     std::thread::spawn(move || {
-        let dropped = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
-            crate::model::record::sort_index::drop_orphans(&mut c).map_err(|e| e.to_string())
-        });
+        let dropped = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| crate::model::record::indexer::drop_orphans(&mut c).map_err(|e| e.to_string()));
         match dropped {
             Ok(0) => {}
-            Ok(n) => tracing::info!(n, "dropped the sort indexes of deleted sheets"),
-            Err(e) => tracing::warn!(error = %e, "dropping unused sort indexes failed"),
+            Ok(n) => tracing::info!(n, "dropped the indexes of deleted sheets"),
+            Err(e) => tracing::warn!(error = %e, "dropping unused indexes failed"),
         }
     });
 }

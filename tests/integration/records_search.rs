@@ -62,10 +62,19 @@ async fn search_matches_cell_text_case_aside(db: Db) {
         ("\"", None, vec![]),
         ("müller", Some("email"), vec![]),
     ];
-    for (term, field, want) in cases {
-        let (status, body) = app.get_json(&search(term, field)).await;
-        assert_eq!(status, 200, "{term}: {body}");
-        assert_eq!(emails(&body), want, "search {term:?} in {field:?}");
+    // The same answers from a scan (before the sheet's search index exists) and from the
+    // index (built in the background after the first search).
+    assert!(
+        !index_exists(&app, db, "search"),
+        "no search index before a search"
+    );
+    for pass in ["scan", "index"] {
+        for (term, field, want) in &cases {
+            let (status, body) = app.get_json(&search(term, *field)).await;
+            assert_eq!(status, 200, "{term}: {body}");
+            assert_eq!(&emails(&body), want, "{pass}: search {term:?} in {field:?}");
+        }
+        wait_for_index(&app, db, "search").await;
     }
 
     // Changes and deletes show at once.
@@ -109,23 +118,38 @@ fn names(body: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether the sheet's sort index for `field` exists yet.
-fn sort_index_exists(app: &TestApp, db: Db) -> bool {
+/// Waits until an index of the kind ("sort" or "search") exists, built in the background.
+async fn wait_for_index(app: &TestApp, db: Db, kind: &str) {
+    let mut waited = 0;
+    while !index_exists(app, db, kind) {
+        assert!(waited < 100, "the {kind} index was never built");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+}
+
+/// Whether a sheet index of this kind exists yet.
+fn index_exists(app: &TestApp, db: Db, kind: &str) -> bool {
     use diesel::prelude::*;
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
+    let pattern = match (kind, db) {
+        ("sort", _) => "records_sort_%",
+        (_, Db::Sqlite) => "record_search_%",
+        (_, Db::Postgres) => "records_search_%",
+    };
     let sql = match db {
-        Db::Sqlite => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name LIKE 'records_sort_%'"
-        }
-        Db::Postgres => "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname LIKE 'records_sort_%'",
+        Db::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE name LIKE ?",
+        Db::Postgres => "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname LIKE $1",
     };
     let mut conn = app.pool.get().expect("conn");
-    let found: N =
-        wharf::on_backend!(&mut *conn, c => diesel::sql_query(sql).get_result(c)).expect("catalog");
+    let found: N = wharf::on_backend!(&mut *conn, c => diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(pattern)
+        .get_result(c))
+    .expect("catalog");
     found.n > 0
 }
 
@@ -145,12 +169,7 @@ async fn sorts_answer_before_and_after_their_index(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(names(&body), asc, "sorted before the index exists");
     // The index is built in the background, not in that request.
-    let mut waited = 0;
-    while !sort_index_exists(&app, db) {
-        assert!(waited < 100, "the sort index was never built");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        waited += 1;
-    }
+    wait_for_index(&app, db, "sort").await;
     let (_, body) = app
         .get_json(&format!("{path}?sortField=name&sortDirection=desc"))
         .await;

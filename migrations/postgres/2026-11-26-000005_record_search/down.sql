@@ -1,2 +1,1 @@
-DROP INDEX records_search;
 DROP FUNCTION wharf_search_text(TEXT);

@@ -1,2 +1,1 @@
-DROP TRIGGER records_search_delete;
-DROP TABLE record_search;
+SELECT 1;

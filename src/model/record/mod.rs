@@ -1,10 +1,12 @@
 //! Records: stored compactly (a JSON array of typed values in field order, plus sparse
 //! raw input and messages), shown in Flatfile's `{key: {value, valid, messages}}` shape.
 
+pub mod indexer;
 mod keys;
 mod query;
 mod references;
 pub mod search;
+pub mod search_index;
 pub mod sort_index;
 mod unique;
 mod write;

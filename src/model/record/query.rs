@@ -3,7 +3,7 @@
 //! the first; sorting by a field uses the sheet's sort index once it is built (see
 //! `sort_index`).
 
-use super::{search, sort_index, RecordRow};
+use super::{search, search_index, sort_index, RecordRow};
 use crate::db::schema::records;
 use crate::db::{backend_of, AnyConnection};
 use crate::model::sheet::SheetContext;
@@ -103,12 +103,13 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     }
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
         let term = search::Term::new(term);
-        let indexed = match search::index_condition(backend, &term) {
-            Some((before, bind, after)) if search::index_pays(conn, &bind)? => Some((before, bind, after)),
+        let seq = ctx.sheet.seq;
+        let indexed = match search::index_condition(backend, seq, &term) {
+            Some(c) if search_index::exists(conn, seq)? && search::index_pays(conn, seq, &c.1)? => Some(c),
             _ => None,
         };
         if let Some((before, bind, after)) = indexed {
-            stmt = stmt.filter(sql::<Bool>(before).bind::<Text, _>(bind).sql(after));
+            stmt = stmt.filter(sql::<Bool>(&before).bind::<Text, _>(bind).sql(after));
         } else if let Some(pattern) = term.prefilter {
             stmt = stmt.filter(
                 sql::<Bool>(search::prefilter_condition(backend))

@@ -43,55 +43,17 @@ pub fn search_text(vals: &str) -> String {
         .join("\u{1f}")
 }
 
-/// Brings the SQLite search index in step with some records' values, in the write's
-/// transaction: one statement per chunk, not one per record. PostgreSQL's index follows
-/// by itself.
-pub fn reindex(conn: &mut crate::db::AnyConnection, ids: &[i64]) -> diesel::QueryResult<()> {
-    use diesel::RunQueryDsl;
-    let crate::db::AnyConnection::Sqlite(c) = conn else {
-        return Ok(());
-    };
-    for chunk in ids.chunks(5000) {
-        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        diesel::sql_query(format!("DELETE FROM record_search WHERE rowid IN ({list})")).execute(c)?;
-        diesel::sql_query(format!(
-            "INSERT INTO record_search(rowid, body) SELECT id, wharf_search_text(vals) FROM records WHERE id IN ({list})"
-        ))
-        .execute(c)?;
-    }
-    Ok(())
-}
-
-/// Adds newly inserted records (ids `first..=last` of one sheet, written by this
-/// transaction alone) to the SQLite search index in one statement.
-pub fn index_inserted(
-    conn: &mut crate::db::AnyConnection,
-    sheet_seq: i64,
-    first: i64,
-    last: i64,
-) -> diesel::QueryResult<()> {
-    use diesel::RunQueryDsl;
-    let crate::db::AnyConnection::Sqlite(c) = conn else {
-        return Ok(());
-    };
-    diesel::sql_query(
-        "INSERT INTO record_search(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
-         WHERE sheet_seq = ? AND id BETWEEN ? AND ?",
-    )
-    .bind::<BigInt, _>(sheet_seq)
-    .bind::<BigInt, _>(first)
-    .bind::<BigInt, _>(last)
-    .execute(c)?;
-    Ok(())
-}
-
 /// Candidates beyond which reading records in order finds a page sooner than the index.
 const COMMON: i64 = 5000;
 
 /// Whether the index should serve a term: not when its trigrams are so common that
 /// walking the sheet in order fills a page sooner (SQLite; PostgreSQL's planner weighs
 /// this itself).
-pub fn index_pays(conn: &mut crate::db::AnyConnection, index_query: &str) -> diesel::QueryResult<bool> {
+pub fn index_pays(
+    conn: &mut crate::db::AnyConnection,
+    sheet_seq: i64,
+    index_query: &str,
+) -> diesel::QueryResult<bool> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -101,8 +63,9 @@ pub fn index_pays(conn: &mut crate::db::AnyConnection, index_query: &str) -> die
     let crate::db::AnyConnection::Sqlite(c) = conn else {
         return Ok(true);
     };
+    let t = super::search_index::name(sheet_seq);
     let found: N = diesel::sql_query(format!(
-        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM record_search WHERE record_search MATCH ? LIMIT {COMMON})"
+        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM {t} WHERE {t} MATCH ? LIMIT {COMMON})"
     ))
     .bind::<Text, _>(index_query)
     .get_result(c)?;
@@ -112,9 +75,13 @@ pub fn index_pays(conn: &mut crate::db::AnyConnection, index_query: &str) -> die
 /// Trigrams the index is asked for at most: enough to be selective, few enough to be quick.
 const MAX_TRIGRAMS: usize = 12;
 
-/// The index's narrowing for a term it can serve (three characters or more), around the
+/// The sheet's index narrowing for a term it can serve (three characters or more), around the
 /// one bind: `(before, bind, after)`. Candidates only; the exact check decides.
-pub fn index_condition(backend: Backend, term: &Term) -> Option<(&'static str, String, &'static str)> {
+pub fn index_condition(
+    backend: Backend,
+    sheet_seq: i64,
+    term: &Term,
+) -> Option<(String, String, &'static str)> {
     let chars: Vec<char> = term.folded.chars().collect();
     if chars.len() < 3 {
         return None;
@@ -129,14 +96,15 @@ pub fn index_condition(backend: Backend, term: &Term) -> Option<(&'static str, S
             trigrams.dedup();
             let step = trigrams.len().div_ceil(MAX_TRIGRAMS);
             let picked: Vec<String> = trigrams.into_iter().step_by(step.max(1)).collect();
+            let t = super::search_index::name(sheet_seq);
             (
-                "id IN (SELECT rowid FROM record_search WHERE record_search MATCH ",
+                format!("id IN (SELECT rowid FROM {t} WHERE {t} MATCH "),
                 picked.join(" AND "),
                 ")",
             )
         }
         Backend::Postgres => (
-            "wharf_search_text(vals) LIKE ",
+            "wharf_search_text(vals) LIKE ".to_string(),
             format!("%{}%", escape_like(&term.folded)),
             " ESCAPE '\\'",
         ),
@@ -247,10 +215,10 @@ mod tests {
 
     #[test]
     fn the_index_is_asked_for_every_trigram_of_longer_terms() {
-        let (_, q, _) = index_condition(Backend::Sqlite, &Term::new("Say \"hi")).unwrap();
+        let (_, q, _) = index_condition(Backend::Sqlite, 1, &Term::new("Say \"hi")).unwrap();
         assert_eq!(q, r#""say" AND "ay " AND "y """ AND " ""h" AND """hi""#);
-        assert!(index_condition(Backend::Sqlite, &Term::new("ab")).is_none());
-        let (_, q, _) = index_condition(Backend::Sqlite, &Term::new(&"x".repeat(40))).unwrap();
+        assert!(index_condition(Backend::Sqlite, 1, &Term::new("ab")).is_none());
+        let (_, q, _) = index_condition(Backend::Sqlite, 1, &Term::new(&"x".repeat(40))).unwrap();
         assert_eq!(q, r#""xxx""#, "repeated trigrams are asked once");
         assert_eq!(
             search_text(r#"["Ada",null,12,true]"#),

@@ -3,7 +3,7 @@
 
 use super::keys;
 use super::references::{self, Touched};
-use super::search;
+use super::search_index;
 use super::unique;
 use super::{encode, error_keys, Encoded, RecordRow};
 use crate::db::schema::records;
@@ -52,7 +52,7 @@ pub fn insert(
         let mut encoded: Vec<Encoded> = checked.iter().map(encode).collect();
         let ids = insert_rows(conn, ctx, &encoded)?;
         if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
-            search::index_inserted(conn, ctx.sheet.seq, *first, *last)?;
+            search_index::index_inserted(conn, ctx.sheet.seq, *first, *last)?;
         }
         keys::insert(conn, &unique::keys_of(ctx, &ids, &checked))?;
         let mut delta = CountDelta::default();
@@ -167,7 +167,7 @@ pub fn update(
             }
             delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
         }
-        search::reindex(conn, &ids)?;
+        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
         finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
         let mut touched = old_norms;
         references::target_norms(ctx, &checked, &mut touched);

@@ -252,7 +252,7 @@ pub async fn load(
     let env = user.environment.id.clone();
     let wid = workbook_id.clone();
     let csrf = user.csrf().to_string();
-    let (sort_indexes, pool) = (state.sort_indexes.clone(), state.pool.clone());
+    let (indexer, pool) = (state.indexer.clone(), state.pool.clone());
     state
         .db(move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
@@ -268,9 +268,7 @@ pub async fn load(
             let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
             view.sheet = ctx.sheet.id.to_string();
             let q = query_for(&ctx.config, &view)?;
-            if let Some((field, _)) = q.sort {
-                sort_indexes.request(&pool, ctx.sheet.seq, field);
-            }
+            crate::web::api::records::request_indexes(&indexer, &pool, ctx.sheet.seq, &q);
             let rows = record::query(conn, &ctx, &q)?;
             let table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
             Ok::<_, AppError>(Loaded {
