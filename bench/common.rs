@@ -226,7 +226,7 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
     // Wharf on a fresh SQLite file.
     let settings = Settings {
         database_url: match &pg_admin {
-            Some(admin) => fresh_postgres_database(admin, "bench_wharf")?,
+            Some(admin) => fresh_postgres_database(admin, &format!("bench_wharf_{}", std::process::id()))?,
             None => format!("sqlite://{}", dir.path().join("wharf.db").display()),
         },
         data_dir: dir.path().to_path_buf(),
