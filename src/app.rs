@@ -19,6 +19,10 @@ pub struct AppState {
     pub setup_token: std::sync::Mutex<Option<String>>,
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
+    /// Uploaded files' bytes.
+    pub storage: crate::storage::Storage,
+    /// Wakes the job workers.
+    pub jobs: crate::jobs::Queue,
 }
 
 impl AppState {
@@ -56,13 +60,17 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
+        let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
         let state = web::Data::new(AppState {
             pool,
             settings,
             throttle: Default::default(),
             setup_token: std::sync::Mutex::new(setup_link.as_ref().map(|(_, hash)| hash.clone())),
             live: Default::default(),
+            storage,
+            jobs: Default::default(),
         });
+        crate::jobs::start(&state.clone().into_inner())?;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(middleware::Logger::new("%r %s %Dms"))

@@ -84,6 +84,23 @@ pub struct Extraction {
     pub tables: Vec<Table>,
     /// Bytes that did not decode and became U+FFFD, counted as the rows stream.
     pub replaced: Arc<AtomicU64>,
+    /// Bytes of the file read so far by streaming readers (delimited text), for progress.
+    pub bytes_read: Arc<AtomicU64>,
+}
+
+/// Counts the bytes that pass, for progress.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Why a file could not be read, in words for the person who uploaded it.
@@ -168,6 +185,7 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
         delimiter: None,
         tables: Vec::new(),
         replaced: replaced.clone(),
+        bytes_read: Arc::new(AtomicU64::new(0)),
     };
     match format {
         Format::Xlsx | Format::Xls | Format::Ods => {
@@ -185,7 +203,11 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
             out.encoding = Some(enc.name());
             out.delimiter = Some(delimiter as char);
             let file = std::fs::File::open(path).map_err(io)?;
-            let text = encoding::DecodingReader::new(std::io::BufReader::new(file), enc, replaced);
+            let counted = Counting {
+                inner: file,
+                count: out.bytes_read.clone(),
+            };
+            let text = encoding::DecodingReader::new(std::io::BufReader::new(counted), enc, replaced);
             let rows = delimited::rows(text, delimiter);
             out.tables = vec![header::tabulate(name, Box::new(rows))?];
         }

@@ -2,7 +2,7 @@
 //! server-sent events, so people editing together see each other's changes. A grid is not
 //! told about its own writes (it already shows them), so its focus and editor stay put.
 
-use crate::ids::SheetId;
+use crate::ids::{JobId, SheetId};
 use actix_web::web::Bytes;
 use tokio::sync::broadcast;
 
@@ -15,12 +15,14 @@ struct Change {
 
 pub struct Live {
     tx: broadcast::Sender<Change>,
+    jobs: broadcast::Sender<JobId>,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Live {
             tx: broadcast::channel(256).0,
+            jobs: broadcast::channel(256).0,
         }
     }
 }
@@ -28,6 +30,16 @@ impl Default for Live {
 const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
 
 impl Live {
+    /// Announces that a job's status or progress changed.
+    pub fn publish_job(&self, job: &JobId) {
+        let _ = self.jobs.send(job.clone());
+    }
+
+    /// Job changes as they happen, for pages that show progress.
+    pub fn subscribe_jobs(&self) -> broadcast::Receiver<JobId> {
+        self.jobs.subscribe()
+    }
+
     /// Announces that a sheet's records changed (no-op when nobody listens). `origin` is the
     /// writing grid's client id (header `X-Wharf-Client`), when the write came from a grid.
     pub fn publish(&self, sheet: &SheetId, origin: Option<&str>) {

@@ -1,6 +1,8 @@
 //! Every route, in one table.
 
-use super::api::{environments, events, health, records, sheets, space_configs, spaces, workbooks};
+use super::api::{
+    environments, events, files, health, jobs, records, sheets, space_configs, spaces, workbooks,
+};
 use super::error::AppError;
 use super::pages;
 use actix_web::dev::Service;
@@ -50,6 +52,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))
             .route("/sheets/{id}/records", web::delete().to(records::delete))
+            .route("/files", web::get().to(files::list))
+            .route("/files", web::post().to(files::upload))
+            .route("/files/{id}", web::get().to(files::get))
+            .route("/files/{id}", web::patch().to(files::update))
+            .route("/files/{id}", web::delete().to(files::delete))
+            .route("/files/{id}/download", web::get().to(files::download))
+            .route("/files/{id}/rejects", web::get().to(files::rejects))
+            .route("/jobs", web::get().to(jobs::list))
+            .route("/jobs", web::post().to(jobs::create))
+            .route("/jobs/{id}", web::get().to(jobs::get))
+            .route("/jobs/{id}", web::patch().to(jobs::update))
+            .route("/jobs/{id}", web::delete().to(jobs::delete))
+            .route("/jobs/{id}/execute", web::post().to(jobs::execute))
+            .route("/jobs/{id}/ack", web::post().to(jobs::ack))
+            .route("/jobs/{id}/complete", web::post().to(jobs::complete))
+            .route("/jobs/{id}/fail", web::post().to(jobs::fail))
+            .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
+            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
+            .route("/jobs/{id}/outcome/ack", web::post().to(jobs::ack_outcome))
             .route("/events", web::get().to(events::list))
             .route("/events/{id}", web::get().to(events::get))
             .default_service(web::to(not_found)),

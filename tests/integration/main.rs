@@ -3,6 +3,8 @@
 mod helpers;
 
 mod api_auth;
+mod api_files;
+mod api_jobs;
 mod api_records;
 mod api_spaces;
 mod browser;

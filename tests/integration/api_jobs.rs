@@ -1,0 +1,145 @@
+//! Jobs: the lifecycle calls as a listener makes them, and the queue.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn a_custom_job_goes_through_its_lifecycle(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Jobs").await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "submitAction", "source": space, "input": {"x": 1}, "mode": "foreground"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job = &job["data"];
+    assert!(job["id"].as_str().unwrap().starts_with("us_jb_"));
+    assert_eq!(job["status"], "created");
+    assert_eq!(job["spaceId"], space.as_str());
+    assert_eq!(job["input"], json!({"x": 1}));
+    let id = job["id"].as_str().unwrap().to_string();
+
+    // Bodyless POSTs, as the client sends them.
+    let bodyless = |path: String| {
+        app.api(reqwest::Method::POST, &path)
+            .header("content-length", "0")
+    };
+    let (status, body) = send(bodyless(format!("/jobs/{id}/execute"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"data": {"success": true}}));
+    let (_, got) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(got["data"]["status"], "ready");
+
+    let (status, acked) = app
+        .post_json(
+            &format!("/jobs/{id}/ack"),
+            &json!({"info": "started", "progress": 10}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["data"]["status"], "executing");
+    assert_eq!(acked["data"]["progress"], 10);
+    assert!(acked["data"]["startedAt"].is_string());
+    let (status, _) = send(bodyless(format!("/jobs/{id}/ack"))).await;
+    assert_eq!(status, 200);
+
+    let (status, done) = app
+        .post_json(
+            &format!("/jobs/{id}/complete"),
+            &json!({"info": "done", "outcome": {"message": "ok", "next": {"type": "id", "id": "us_wb_1"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["data"]["status"], "complete");
+    assert_eq!(done["data"]["progress"], 100);
+    assert_eq!(done["data"]["outcome"]["message"], "ok");
+    let (status, _) = app.post_json(&format!("/jobs/{id}/fail"), &json!({})).await;
+    assert_eq!(status, 409, "a finished job stays finished");
+    let (status, acked) = send(bodyless(format!("/jobs/{id}/outcome/ack"))).await;
+    assert_eq!(status, 200);
+    assert!(acked["data"]["outcomeAcknowledgedAt"].is_string());
+
+    let (_, events) = app.get_json(&format!("/events?spaceId={space}&domain=job")).await;
+    let topics: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        topics,
+        vec![
+            "job:created",
+            "job:ready",
+            "job:updated",
+            "job:updated",
+            "job:completed",
+            "job:outcome-acknowledged"
+        ]
+    );
+    assert_eq!(events["data"][0]["payload"]["job"], "space:submitAction");
+}
+
+async fn jobs_fail_cancel_list_and_delete(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Jobs").await;
+    let mut ids = Vec::new();
+    for op in ["one", "two", "three"] {
+        let (_, j) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "space", "operation": op, "source": space}),
+            )
+            .await;
+        ids.push(j["data"]["id"].as_str().unwrap().to_string());
+    }
+    let (_, failed) = app
+        .post_json(
+            &format!("/jobs/{}/fail", ids[0]),
+            &json!({"info": "bad", "outcome": {"message": "failed"}}),
+        )
+        .await;
+    assert_eq!(failed["data"]["status"], "failed");
+    let (_, canceled) = app
+        .post_json(&format!("/jobs/{}/cancel", ids[1]), &json!({"info": "stop"}))
+        .await;
+    assert_eq!(canceled["data"]["status"], "canceled");
+    let (status, retried) = app
+        .post_json(&format!("/jobs/{}/retry", ids[0]), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(retried["data"]["status"], "ready");
+
+    let (_, list) = app
+        .get_json(&format!("/jobs?spaceId={space}&pageSize=2&sortDirection=desc"))
+        .await;
+    assert_eq!(list["pagination"]["totalCount"], 3);
+    assert_eq!(list["data"][0]["id"], ids[2].as_str());
+    let (status, body) = app.delete(&format!("/jobs/{}", ids[2])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["success"], true);
+    let (status, _) = app.get_json(&format!("/jobs/{}", ids[2])).await;
+    assert_eq!(status, 404);
+
+    let (status, _) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "file", "operation": "extract", "source": "us_fl_nothere"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "spaceship", "operation": "x", "source": space}),
+        )
+        .await;
+    assert_eq!(status, 422);
+}
+
+on_both!(
+    a_custom_job_goes_through_its_lifecycle,
+    jobs_fail_cancel_list_and_delete
+);
