@@ -9,6 +9,7 @@
 
 pub mod extract;
 pub mod map;
+pub mod plan;
 
 use crate::app::AppState;
 use crate::db::Backend;

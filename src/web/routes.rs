@@ -1,7 +1,7 @@
 //! Every route, in one table.
 
 use super::api::{
-    environments, events, files, health, jobs, records, sheets, space_configs, spaces, workbooks,
+    environments, events, files, health, job_plan, jobs, records, sheets, space_configs, spaces, workbooks,
 };
 use super::error::AppError;
 use super::pages;
@@ -64,6 +64,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jobs/{id}", web::get().to(jobs::get))
             .route("/jobs/{id}", web::patch().to(jobs::update))
             .route("/jobs/{id}", web::delete().to(jobs::delete))
+            .route("/jobs/{id}/plan", web::get().to(job_plan::get))
+            .route("/jobs/{id}/plan", web::put().to(job_plan::put))
+            .route("/jobs/{id}/plan", web::patch().to(job_plan::patch))
             .route("/jobs/{id}/execute", web::post().to(jobs::execute))
             .route("/jobs/{id}/ack", web::post().to(jobs::ack))
             .route("/jobs/{id}/complete", web::post().to(jobs::complete))

@@ -5,6 +5,7 @@ mod helpers;
 mod api_auth;
 mod api_files;
 mod api_jobs;
+mod api_mapping;
 mod api_records;
 mod api_spaces;
 mod browser;

@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId, WorkbookId};
+use crate::jobs::plan;
 use crate::model::job::{self, status, Filter, Job, JobChanges, JobInput};
 use crate::model::{file, iso, sheet, space, workbook, ModelError, ModelResult};
 use crate::web::error::AppError;
@@ -242,7 +243,20 @@ pub async fn create(
                 ..JobInput::new(&env, space_id.as_ref())
             };
             if input.job_type == "workbook" && input.operation == "map" {
-                input.plan = Some(super::job_plan::initial_plan(conn, &env, &input)?);
+                if !input.config.is_object() {
+                    input.config = json!({});
+                }
+                let sheets = plan::sheets(
+                    conn,
+                    &env,
+                    &input.source,
+                    input.destination.as_deref(),
+                    &input.config,
+                )?;
+                // The config names both sheets from here on.
+                input.config["sourceSheetId"] = json!(sheets.source.id);
+                input.config["destinationSheetId"] = json!(sheets.destination.id);
+                input.plan = Some(plan::initial(conn, &sheets)?);
             }
             job::create(conn, input, &actor)
         })
