@@ -10,7 +10,7 @@ use std::path::Path;
 /// Most bytes the parts of a zip-based spreadsheet may unpack to.
 pub const MAX_UNPACKED: u64 = 2 * 1024 * 1024 * 1024;
 /// Most a part may grow by when unpacked; real spreadsheets stay well below.
-const MAX_RATIO: u64 = 1000;
+const MAX_RATIO: u64 = 200;
 
 /// Refuses a zip whose declared contents are far larger than any spreadsheet.
 pub fn check_zip(path: &Path) -> Result<(), ExtractError> {

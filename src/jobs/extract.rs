@@ -18,28 +18,27 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
-    let mut conn = state.pool.get()?;
+pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let file_id = job
         .file_id
         .clone()
         .or_else(|| FileId::parse(&job.source))
         .ok_or_else(|| JobError::Failed(format!("`{}` is not a file id", job.source)))?;
-    let f = file::get(&mut conn, &file_id)
+    let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
     let actor = job.created_by.as_str();
     // A previous attempt's workbook goes; the file is read again from the start.
-    drop_workbook(&mut conn, job.destination.as_deref(), actor)?;
+    drop_workbook(conn, job.destination.as_deref(), actor)?;
     let analyzing = FileChanges {
         status: Some(status::ANALYZING.into()),
         workbook_id: Some(None),
         message: Some(None),
         ..Default::default()
     };
-    file::update(&mut conn, &f.id, analyzing, actor)?;
+    file::update(conn, &f.id, analyzing, actor)?;
     let mut progress = Progress::new(state, job, worker);
-    progress.report(&mut conn, 1, "Retrieving file")?;
-    let outcome = extract_into_workbook(state, &mut conn, job, &f, &mut progress);
+    progress.report(conn, 1, "Retrieving file")?;
+    let outcome = extract_into_workbook(state, conn, job, &f, &mut progress);
     match outcome {
         Ok(summary) => {
             let changes = FileChanges {
@@ -48,8 +47,8 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
                 reject_count: Some(summary.rejects as i64),
                 ..Default::default()
             };
-            file::update(&mut conn, &f.id, changes, actor)?;
-            let current = job::get(&mut conn, &job.id)?;
+            file::update(conn, &f.id, changes, actor)?;
+            let current = job::get(conn, &job.id)?;
             let message = match &summary.note {
                 Some(note) => format!("Extracted file; {note}"),
                 None => "Extracted file".to_string(),
@@ -59,7 +58,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
                 "next": {"type": "id", "id": summary.workbook_id, "label": "Open workbook"},
             });
             job::finish(
-                &mut conn,
+                conn,
                 &current,
                 job::status::COMPLETE,
                 Some(outcome),
@@ -69,8 +68,8 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
             Ok(())
         }
         Err(e) => {
-            let current = job::get(&mut conn, &job.id)?;
-            drop_workbook(&mut conn, current.destination.as_deref(), actor)?;
+            let current = job::get(conn, &job.id)?;
+            drop_workbook(conn, current.destination.as_deref(), actor)?;
             let message = match &e {
                 JobError::Failed(m) => m.clone(),
                 JobError::Lost => "the extraction was canceled".into(),
@@ -83,7 +82,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
                 message: Some(Some(message)),
                 ..Default::default()
             };
-            file::update(&mut conn, &f.id, failed, actor)?;
+            file::update(conn, &f.id, failed, actor)?;
             Err(e)
         }
     }
@@ -198,7 +197,7 @@ fn extract_into_workbook(
     let mut rejects_out = state
         .storage
         .begin_blocking(&f.rejects_key())
-        .map(csv::Writer::from_writer)
+        .map(|w| csv::WriterBuilder::new().flexible(true).from_writer(w))
         .map_err(|e| JobError::Internal(e.into()))?;
     let csv_err = |e: csv::Error| JobError::Internal(e.into());
     rejects_out

@@ -45,12 +45,11 @@ impl Checkpoint {
     }
 }
 
-pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
-    let mut conn = state.pool.get()?;
+pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let actor = job.created_by.as_str();
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let sheets = plan::sheets(
-        &mut conn,
+        conn,
         &job.environment_id,
         &job.source,
         job.destination.as_deref(),
@@ -62,7 +61,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
             "the plan maps no column to a field; map at least one".into(),
         ));
     }
-    let dest = sheet::load_context(&mut conn, &job.environment_id, &sheets.destination.id)?;
+    let dest = sheet::load_context(conn, &job.environment_id, &sheets.destination.id)?;
     let mut cp: Checkpoint = job
         .checkpoint
         .as_deref()
@@ -71,7 +70,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
     let mut progress = Progress::new(state, job, worker);
     let result = map_batches(
         state,
-        &mut conn,
+        conn,
         job,
         &sheets,
         &resolved,
@@ -81,21 +80,21 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
     );
     if let Err(e) = result {
         // Take back what this job wrote, unless another worker now owns it.
-        let current = job::get(&mut conn, &job.id)?;
+        let current = job::get(conn, &job.id)?;
         let ours = !matches!(e, JobError::Lost) || current.is_final();
         if ours {
-            take_back(&mut conn, job, &dest, &cp, actor)?;
+            take_back(conn, job, &dest, &cp, actor)?;
             state.live.publish(&dest.sheet.id, None);
         }
         return Err(e);
     }
     mapping_memory::remember(
-        &mut conn,
+        conn,
         &sheets.destination.id,
         &plan::fingerprint(&sheets.source_config),
         &resolved.remembered,
     )?;
-    let current = job::get(&mut conn, &job.id)?;
+    let current = job::get(conn, &job.id)?;
     let message = format!(
         "Mapped {} record(s) into {}",
         cp.processed, sheets.destination.name
@@ -105,7 +104,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
     });
     job::finish(
-        &mut conn,
+        conn,
         &current,
         job::status::COMPLETE,
         Some(outcome),

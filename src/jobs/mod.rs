@@ -1,18 +1,19 @@
 //! The in-server workers: they claim ready built-in jobs (`file:extract`, `workbook:map`)
 //! from the persisted queue and run them, reporting progress on the job as they go.
 //!
-//! A job cut off by a crash keeps status `executing` with a heartbeat that stops; it is put
-//! back in the queue (at start on SQLite, where one process owns the database; after
-//! [`STALE_AFTER`] on PostgreSQL, where several processes share the queue) and runs again:
-//! an extraction starts over on a fresh workbook, a mapping resumes after the last batch
-//! it committed, so no record is lost or written twice.
+//! A job cut off by a crash keeps status `executing`; it is put back in the queue and runs
+//! again: on SQLite (one process owns the database) when the server starts; on PostgreSQL
+//! (several processes share the queue) as soon as no session holds the job's advisory lock,
+//! which the database drops when the process that ran it dies. An extraction starts over on
+//! a fresh workbook; a mapping resumes after the last batch it committed; so no record is
+//! lost or written twice.
 
 pub mod extract;
 pub mod map;
 pub mod plan;
 
 use crate::app::AppState;
-use crate::db::Backend;
+use crate::db::{AnyConnection, Backend};
 use crate::model::job::{self, Job, JobChanges};
 use crate::model::{now, ModelError};
 use std::sync::{Arc, Condvar, Mutex, Weak};
@@ -20,8 +21,11 @@ use std::time::{Duration, Instant};
 
 /// Workers per process.
 pub const WORKERS: usize = 2;
-/// A job whose worker has not been heard from for this long is run again.
-pub const STALE_AFTER: Duration = Duration::from_secs(120);
+/// How often PostgreSQL workers look for jobs orphaned by a stopped process.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// A job claimed more recently than this is not yet an orphan (its worker may be about to
+/// take the lock).
+const CLAIM_GRACE: chrono::Duration = chrono::Duration::seconds(5);
 /// Rows written per transaction.
 pub const BATCH: usize = 5000;
 
@@ -110,12 +114,7 @@ impl From<diesel::r2d2::PoolError> for JobError {
 pub fn start(state: &Arc<AppState>) -> anyhow::Result<()> {
     {
         let mut conn = state.pool.get()?;
-        let stale_before = match crate::db::backend_of(&conn) {
-            // One process owns a SQLite database: whatever was executing was cut off.
-            Backend::Sqlite => now() + chrono::Duration::days(1),
-            Backend::Postgres => now() - chrono::Duration::from_std(STALE_AFTER)?,
-        };
-        let n = job::release_stale(&mut conn, stale_before)?;
+        let n = job::release_orphans(&mut conn, now() - CLAIM_GRACE)?;
         if n > 0 {
             tracing::warn!(jobs = n, "jobs cut off by a stop run again");
         }
@@ -136,46 +135,50 @@ fn work(state: Weak<AppState>, queue: Queue) {
     loop {
         let seen = queue.current();
         let Some(st) = state.upgrade() else { return };
-        if last_sweep.elapsed() > Duration::from_secs(15) {
-            last_sweep = Instant::now();
-            sweep(&st);
-        }
-        let claimed = st
-            .pool
-            .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| job::claim(&mut c, &queue.worker_id).map_err(|e| e.to_string()));
-        match claimed {
-            Ok(Some(job)) => {
-                run(&st, &queue.worker_id, job);
-                continue;
+        match st.pool.get() {
+            Ok(mut conn) => {
+                // SQLite's orphans were all released at start; PostgreSQL's may appear any
+                // time another process stops.
+                let postgres = crate::db::backend_of(&conn) == Backend::Postgres;
+                if postgres && last_sweep.elapsed() > SWEEP_EVERY {
+                    last_sweep = Instant::now();
+                    if let Err(e) = job::release_orphans(&mut conn, now() - CLAIM_GRACE) {
+                        tracing::warn!(error = %e, "releasing orphaned jobs failed");
+                    }
+                }
+                match job::claim(&mut conn, &queue.worker_id) {
+                    Ok(Some(job)) => {
+                        run(&st, &queue.worker_id, job, &mut conn);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
+                }
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
+            Err(e) => tracing::warn!(error = %e, "no database connection for the job workers"),
         }
         drop(st);
         queue.wait(seen, Duration::from_secs(1));
     }
 }
 
-/// Puts jobs of stopped processes back in the queue.
-fn sweep(state: &AppState) {
-    if let Ok(mut conn) = state.pool.get() {
-        let before = now() - chrono::Duration::from_std(STALE_AFTER).unwrap_or_default();
-        if let Err(e) = job::release_stale(&mut conn, before) {
-            tracing::warn!(error = %e, "releasing stale jobs failed");
-        }
+/// Runs a claimed job on the connection that claimed it, holding its lock meanwhile.
+fn run(state: &AppState, worker: &str, job: Job, conn: &mut AnyConnection) {
+    tracing::info!(job = %job.id, name = %job.name(), attempt = job.attempts, "job started");
+    if let Err(e) = job::hold(conn, &job.id) {
+        tracing::warn!(job = %job.id, error = %e, "could not lock the job");
+    }
+    let _ = job::emit(conn, &job, "job:updated", &job.created_by);
+    run_held(state, worker, &job, conn);
+    if let Err(e) = job::let_go(conn, &job.id) {
+        tracing::warn!(job = %job.id, error = %e, "could not unlock the job");
     }
 }
 
-fn run(state: &AppState, worker: &str, job: Job) {
-    tracing::info!(job = %job.id, name = %job.name(), attempt = job.attempts, "job started");
-    if let Ok(mut conn) = state.pool.get() {
-        let _ = job::emit(&mut conn, &job, "job:updated", &job.created_by);
-    }
+fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) {
     let result = match (job.job_type.as_str(), job.operation.as_str()) {
-        ("file", "extract") => extract::run(state, worker, &job),
-        ("workbook", "map") => map::run(state, worker, &job),
+        ("file", "extract") => extract::run(state, worker, job, conn),
+        ("workbook", "map") => map::run(state, worker, job, conn),
         _ => Err(JobError::Failed(format!(
             "Wharf has no worker for {}",
             job.name()
@@ -198,25 +201,21 @@ fn run(state: &AppState, worker: &str, job: Job) {
             "something went wrong on our side; it has been logged".to_string()
         }
     };
-    let failed = state
-        .pool
-        .get()
-        .map_err(anyhow::Error::from)
-        .and_then(|mut conn| {
-            let current = job::get(&mut conn, &job.id)?;
-            if !current.is_final() {
-                let outcome = serde_json::json!({"message": message});
-                job::finish(
-                    &mut conn,
-                    &current,
-                    job::status::FAILED,
-                    Some(outcome),
-                    Some(message.clone()),
-                    &job.created_by,
-                )?;
-            }
-            Ok(())
-        });
+    let failed = (|| -> anyhow::Result<()> {
+        let current = job::get(conn, &job.id)?;
+        if !current.is_final() {
+            let outcome = serde_json::json!({"message": message});
+            job::finish(
+                conn,
+                &current,
+                job::status::FAILED,
+                Some(outcome),
+                Some(message.clone()),
+                &job.created_by,
+            )?;
+        }
+        Ok(())
+    })();
     if let Err(e) = failed {
         tracing::error!(job = %job.id, error = format!("{e:#}"), "recording a job failure failed");
     }

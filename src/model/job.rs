@@ -436,15 +436,51 @@ pub fn heartbeat(conn: &mut AnyConnection, id: &JobId, worker: &str) -> QueryRes
     Ok(n == 1)
 }
 
-/// Puts built-in jobs whose worker stopped (no heartbeat since `stale_before`) back in
-/// the queue, so they run again.
-pub fn release_stale(conn: &mut AnyConnection, stale_before: NaiveDateTime) -> QueryResult<usize> {
-    let sql = format!(
-        "UPDATE jobs SET status = 'ready', claimed_by = NULL \
-         WHERE status = 'executing' AND claimed_by IS NOT NULL AND {BUILT_IN} \
-         AND (heartbeat_at IS NULL OR heartbeat_at < $1)"
-    );
-    crate::on_backend!(conn, c => diesel::sql_query(&sql)
-        .bind::<diesel::sql_types::Timestamp, _>(stale_before)
-        .execute(c))
+/// Advisory-lock namespace of running jobs on PostgreSQL.
+const LOCK_SPACE: i32 = 4242;
+
+/// Marks the job as run by this connection's process until [`let_go`]: on PostgreSQL a
+/// session advisory lock, which the server drops by itself when the process dies.
+pub fn hold(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_lock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+pub fn let_go(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Puts back in the queue the built-in jobs whose process stopped while running them.
+/// SQLite has one process: at its start, every executing job was cut off. On PostgreSQL a
+/// job is orphaned when no session holds its advisory lock; `claimed_before` leaves alone
+/// jobs claimed a moment ago, whose worker may not have taken the lock yet.
+pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) -> QueryResult<usize> {
+    use diesel::sql_types::{Integer, Timestamp};
+    match conn {
+        AnyConnection::Sqlite(c) => diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL \
+             WHERE status = 'executing' AND claimed_by IS NOT NULL AND {BUILT_IN}"
+        ))
+        .execute(c),
+        AnyConnection::Postgres(c) => diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'executing' AND claimed_by IS NOT NULL \
+             AND {BUILT_IN} AND heartbeat_at < $1 FOR UPDATE SKIP LOCKED) \
+             AND pg_try_advisory_xact_lock($2, hashtext(id))"
+        ))
+        .bind::<Timestamp, _>(claimed_before)
+        .bind::<Integer, _>(LOCK_SPACE)
+        .execute(c),
+    }
 }

@@ -180,7 +180,7 @@ async fn files_are_listed_updated_and_deleted(db: Db) {
 }
 
 /// Files in the data directory's storage, temp files included.
-fn stored_files(app: &TestApp) -> usize {
+pub fn stored_files(app: &TestApp) -> usize {
     fn count(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir)
             .map(|rd| {
