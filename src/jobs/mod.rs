@@ -187,12 +187,12 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
     let message = match result {
         Ok(()) => {
             tracing::info!(job = %job.id, "job complete");
-            state.live.publish_job(&job.id);
+            state.live.publish_job(&job.id, job.space_id.as_ref());
             return;
         }
         Err(JobError::Lost) => {
             tracing::info!(job = %job.id, "job stopped: no longer ours");
-            state.live.publish_job(&job.id);
+            state.live.publish_job(&job.id, job.space_id.as_ref());
             return;
         }
         Err(JobError::Failed(m)) => m,
@@ -219,7 +219,7 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
     if let Err(e) = failed {
         tracing::error!(job = %job.id, error = format!("{e:#}"), "recording a job failure failed");
     }
-    state.live.publish_job(&job.id);
+    state.live.publish_job(&job.id, job.space_id.as_ref());
 }
 
 /// Reports progress (at most about once a second, and always at 100), refreshing the
@@ -268,7 +268,9 @@ impl<'a> Progress<'a> {
                 &self.job.created_by,
             )?;
             self.last = Some((Instant::now(), percent));
-            self.state.live.publish_job(&self.job.id);
+            self.state
+                .live
+                .publish_job(&self.job.id, self.job.space_id.as_ref());
         }
         Ok(())
     }

@@ -484,3 +484,19 @@ pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) 
         .execute(c),
     }
 }
+
+/// The newest job of each of some files.
+pub fn latest_for_files(
+    conn: &mut AnyConnection,
+    files: &[FileId],
+) -> QueryResult<std::collections::HashMap<FileId, Job>> {
+    let rows: Vec<Job> = jobs::table
+        .filter(jobs::file_id.eq_any(files))
+        .order((jobs::created_at.asc(), jobs::id.asc()))
+        .select(Job::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|j| j.file_id.clone().map(|f| (f, j)))
+        .collect())
+}

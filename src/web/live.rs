@@ -2,7 +2,7 @@
 //! server-sent events, so people editing together see each other's changes. A grid is not
 //! told about its own writes (it already shows them), so its focus and editor stay put.
 
-use crate::ids::{JobId, SheetId};
+use crate::ids::{JobId, SheetId, SpaceId};
 use actix_web::web::Bytes;
 use tokio::sync::broadcast;
 
@@ -15,7 +15,7 @@ struct Change {
 
 pub struct Live {
     tx: broadcast::Sender<Change>,
-    jobs: broadcast::Sender<JobId>,
+    jobs: broadcast::Sender<(JobId, Option<SpaceId>)>,
 }
 
 impl Default for Live {
@@ -31,13 +31,38 @@ const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
 
 impl Live {
     /// Announces that a job's status or progress changed.
-    pub fn publish_job(&self, job: &JobId) {
-        let _ = self.jobs.send(job.clone());
+    pub fn publish_job(&self, job: &JobId, space: Option<&SpaceId>) {
+        let _ = self.jobs.send((job.clone(), space.cloned()));
     }
 
-    /// Job changes as they happen, for pages that show progress.
-    pub fn subscribe_jobs(&self) -> broadcast::Receiver<JobId> {
-        self.jobs.subscribe()
+    /// An SSE stream of `changed` events for the jobs `wanted` picks (by job and space),
+    /// with a keep-alive comment every 20 s.
+    pub fn job_stream(
+        &self,
+        wanted: impl Fn(&JobId, Option<&SpaceId>) -> bool + 'static,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+        let rx = self.jobs.subscribe();
+        futures_util::stream::unfold((rx, wanted, true), |(mut rx, wanted, first)| async move {
+            if first {
+                return Some((Ok(Bytes::from_static(b": connected\n\n")), (rx, wanted, false)));
+            }
+            loop {
+                let tick = tokio::time::sleep(std::time::Duration::from_secs(20));
+                tokio::select! {
+                    got = rx.recv() => match got {
+                        Ok((job, space)) if wanted(&job, space.as_ref()) => {
+                            return Some((Ok(Bytes::from_static(CHANGED)), (rx, wanted, false)));
+                        }
+                        Ok(_) => continue,
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            return Some((Ok(Bytes::from_static(CHANGED)), (rx, wanted, false)));
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    },
+                    _ = tick => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, wanted, false))),
+                }
+            }
+        })
     }
 
     /// Announces that a sheet's records changed (no-op when nobody listens). `origin` is the

@@ -129,6 +129,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/spaces/{id}/workbooks",
                 web::post().to(pages::spaces::add_workbook),
             )
+            .route("/spaces/{id}/files", web::get().to(pages::files::list))
+            .route("/spaces/{id}/files", web::post().to(pages::files::upload))
+            .route("/spaces/{id}/files/live", web::get().to(pages::files::live))
+            .route("/files/{id}/import", web::get().to(pages::files::import_form))
+            .route("/files/{id}/import", web::post().to(pages::files::import))
+            .route("/files/{id}/download", web::get().to(pages::files::download))
+            .route("/files/{id}/rejects.csv", web::get().to(pages::files::rejects))
+            .route("/jobs/{id}", web::get().to(pages::jobs::show))
+            .route("/jobs/{id}/live", web::get().to(pages::jobs::live))
+            .route("/jobs/{id}/plan", web::post().to(pages::jobs::run_plan))
             .route("/workbooks/{id}", web::get().to(pages::grid::show))
             .route(
                 "/workbooks/{id}/download.xlsx",

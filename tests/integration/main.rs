@@ -15,4 +15,5 @@ mod flatfile_client;
 mod health_and_migrations;
 mod jobs_crash;
 mod pages;
+mod pages_files;
 mod pages_grid;

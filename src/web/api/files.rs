@@ -81,13 +81,28 @@ struct Received {
 pub async fn upload(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    let actor = caller.actor();
+    let f = receive(&state, &caller.environment_id, &actor, form, None).await?;
+    Ok(ok(file_json(&f)))
+}
+
+/// Streams a multipart upload to storage and records the file (and its extract job, which
+/// is woken). The space comes from the form's `spaceId`, or from `space` (the dashboard's
+/// path); fields may come before or after the file part.
+pub async fn receive(
+    state: &AppState,
+    environment_id: &EnvironmentId,
+    actor: &str,
+    mut form: Multipart,
+    space: Option<SpaceId>,
+) -> Result<File, AppError> {
     let limit = state.settings.max_upload_mb * 1024 * 1024;
     let id = FileId::generate();
     let key = file::storage_key(&id);
     let mut cleanup = Cleanup {
-        state: &state,
+        state,
         key: key.clone(),
         armed: true,
     };
@@ -155,15 +170,18 @@ pub async fn upload(
         }
     }
     let received = received.ok_or_else(|| AppError::bad_request("file", "the form has no `file` part"))?;
-    let space_id = given_id(
-        fields
-            .get("spaceId")
-            .ok_or_else(|| AppError::bad_request("spaceId", "spaceId is required"))?,
-        SpaceId::parse,
-        "spaceId",
-    )?;
+    let space_id = match space {
+        Some(id) => id,
+        None => given_id(
+            fields
+                .get("spaceId")
+                .ok_or_else(|| AppError::bad_request("spaceId", "spaceId is required"))?,
+            SpaceId::parse,
+            "spaceId",
+        )?,
+    };
     if let Some(env) = fields.get("environmentId") {
-        if given_id(env, EnvironmentId::parse, "environmentId")? != caller.environment_id {
+        if &given_id(env, EnvironmentId::parse, "environmentId")? != environment_id {
             return Err(AppError::NotFound("environment"));
         }
     }
@@ -183,7 +201,7 @@ pub async fn upload(
     let t = now();
     let new = NewFile {
         id,
-        environment_id: caller.environment_id.clone(),
+        environment_id: environment_id.clone(),
         space_id: space_id.clone(),
         workbook_id: None,
         name: received.name,
@@ -205,8 +223,8 @@ pub async fn upload(
         created_at: t,
         updated_at: t,
     };
-    let actor = caller.actor();
-    let env = caller.environment_id.clone();
+    let actor = actor.to_string();
+    let env = environment_id.clone();
     let (f, job) = state
         .db(move |conn| {
             space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
@@ -216,9 +234,9 @@ pub async fn upload(
     cleanup.armed = false;
     if let Some(job) = job {
         state.jobs.wake();
-        state.live.publish_job(&job.id);
+        state.live.publish_job(&job.id, job.space_id.as_ref());
     }
-    Ok(ok(file_json(&f)))
+    Ok(f)
 }
 
 async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<File, AppError> {
@@ -342,7 +360,7 @@ pub async fn delete(
 }
 
 /// Streams a stored object in chunks.
-async fn stream_object(
+pub async fn stream_object(
     state: &AppState,
     key: &str,
     content_type: &str,

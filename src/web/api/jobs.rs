@@ -264,7 +264,7 @@ pub async fn create(
     if job.status == status::READY {
         state.jobs.wake();
     }
-    state.live.publish_job(&job.id);
+    state.live.publish_job(&job.id, job.space_id.as_ref());
     Ok(ok(job_json(&job)))
 }
 
@@ -322,7 +322,7 @@ pub async fn update(
     if j.status == status::READY {
         state.jobs.wake();
     }
-    state.live.publish_job(&j.id);
+    state.live.publish_job(&j.id, j.space_id.as_ref());
     Ok(ok(job_json(&j)))
 }
 
@@ -363,7 +363,7 @@ where
     if j.status == status::READY {
         state.jobs.wake();
     }
-    state.live.publish_job(&j.id);
+    state.live.publish_job(&j.id, j.space_id.as_ref());
     Ok(j)
 }
 
