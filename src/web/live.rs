@@ -43,8 +43,10 @@ impl Live {
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
         let rx = self.jobs.subscribe();
         futures_util::stream::unfold((rx, wanted, true), |(mut rx, wanted, first)| async move {
+            // A page may have been rendered before a change it then missed: the first
+            // event makes it look again.
             if first {
-                return Some((Ok(Bytes::from_static(b": connected\n\n")), (rx, wanted, false)));
+                return Some((Ok(Bytes::from_static(CHANGED)), (rx, wanted, false)));
             }
             loop {
                 let tick = tokio::time::sleep(std::time::Duration::from_secs(20));

@@ -10,6 +10,7 @@ mod api_records;
 mod api_spaces;
 mod bad_input;
 mod browser;
+mod browser_files;
 mod cli;
 mod flatfile_client;
 mod health_and_migrations;
