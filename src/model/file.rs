@@ -229,3 +229,16 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()
         Ok(())
     })
 }
+
+/// How many files each of some spaces holds.
+pub fn count_by_space(
+    conn: &mut AnyConnection,
+    spaces: &[SpaceId],
+) -> QueryResult<std::collections::HashMap<SpaceId, i64>> {
+    let rows: Vec<(SpaceId, i64)> = files::table
+        .filter(files::space_id.eq_any(spaces))
+        .group_by(files::space_id)
+        .select((files::space_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

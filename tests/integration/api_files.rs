@@ -98,6 +98,26 @@ async fn a_csv_upload_is_extracted_into_a_file_workbook(db: Db) {
     ] {
         assert!(topics.contains(&topic), "{topic} missing from {topics:?}");
     }
+    let created = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "file:created")
+        .unwrap();
+    assert_eq!(created["context"]["fileId"], file_id.as_str());
+    let completed = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "job:completed")
+        .unwrap();
+    assert_eq!(completed["payload"]["job"], "file:extract");
+    assert!(completed["context"]["jobId"]
+        .as_str()
+        .unwrap()
+        .starts_with("us_jb_"));
+    let (_, got_space) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(got_space["data"]["filesCount"], 1);
 }
 
 fn two_sheet_xlsx() -> Vec<u8> {
