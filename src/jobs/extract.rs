@@ -28,7 +28,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
     let actor = job.created_by.as_str();
     // A previous attempt's workbook goes; the file is read again from the start.
-    drop_workbook(conn, job.destination.as_deref(), actor)?;
+    drop_workbook(conn, made_by(job).as_deref(), actor)?;
     let analyzing = FileChanges {
         status: Some(status::ANALYZING.into()),
         workbook_id: Some(None),
@@ -69,7 +69,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         }
         Err(e) => {
             let current = job::get(conn, &job.id)?;
-            drop_workbook(conn, current.destination.as_deref(), actor)?;
+            drop_workbook(conn, made_by(&current).as_deref(), actor)?;
             let message = match &e {
                 JobError::Failed(m) => m.clone(),
                 JobError::Lost => "the extraction was canceled".into(),
@@ -94,7 +94,14 @@ struct Summary {
     note: Option<String>,
 }
 
-/// Deletes the workbook a previous or failed attempt made, and forgets it on the job.
+/// The workbook an attempt of this job made (kept in its checkpoint, written in the same
+/// transaction as the workbook), never one a caller named as destination.
+fn made_by(job: &Job) -> Option<String> {
+    let checkpoint: Value = serde_json::from_str(job.checkpoint.as_deref()?).ok()?;
+    checkpoint["workbookId"].as_str().map(String::from)
+}
+
+/// Deletes the workbook a previous or failed attempt made.
 fn drop_workbook(conn: &mut AnyConnection, id: Option<&str>, actor: &str) -> Result<(), JobError> {
     let Some(id) = id.and_then(WorkbookId::parse) else {
         return Ok(());
@@ -179,6 +186,7 @@ fn extract_into_workbook(
         )?;
         let changes = JobChanges {
             destination: Some(Some(wb.id.to_string())),
+            checkpoint: Some(Some(json!({"workbookId": wb.id}).to_string())),
             ..Default::default()
         };
         job::change(conn, &job.id, changes, None, actor)?;
