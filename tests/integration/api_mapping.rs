@@ -175,3 +175,48 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
 }
 
 on_both!(a_mapping_job_plans_runs_and_is_remembered);
+
+async fn a_canceled_mapping_takes_back_what_it_wrote(db: Db) {
+    let app = spawn_app(db).await;
+    let mut csv = String::from("E-mail,Full Name\n");
+    for i in 0..60_000 {
+        csv.push_str(&format!("u{i}@x.org,User {i}\n"));
+    }
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Cancel once some batches are in.
+    let mut written = 0;
+    for _ in 0..600 {
+        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+        written = counts["data"]["counts"]["total"].as_i64().unwrap();
+        if written > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(written > 0 && written < 60_000, "caught midway: {written}");
+    let (status, canceled) = app
+        .post_json(&format!("/jobs/{job_id}/cancel"), &json!({"info": "stop"}))
+        .await;
+    assert_eq!(status, 200, "{canceled}");
+    let mut left = -1;
+    for _ in 0..300 {
+        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+        left = counts["data"]["counts"]["total"].as_i64().unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "no partial records stay behind");
+    let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(job["data"]["status"], "canceled");
+}
+
+on_both!(a_canceled_mapping_takes_back_what_it_wrote);
