@@ -197,6 +197,18 @@ async fn files_are_listed_updated_and_deleted(db: Db) {
     assert_eq!(status, 404);
     let (status, _) = app.get_json("/files/us_fl_nothere").await;
     assert_eq!(status, 404);
+
+    // Deleting a space deletes its files' bytes too.
+    let (_, jobs) = app.get_json("/jobs").await;
+    for j in jobs["data"].as_array().unwrap() {
+        app.wait_job(j["id"].as_str().unwrap()).await;
+    }
+    assert!(stored_files(&app) > 0);
+    for s in [&space, &other] {
+        let (status, _) = app.delete(&format!("/spaces/{s}")).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(stored_files(&app), 0);
 }
 
 /// Files in the data directory's storage, temp files included.

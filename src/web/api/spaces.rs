@@ -243,6 +243,18 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    state.db(move |conn| space::delete(conn, &s, &actor)).await?;
+    let keys = state
+        .db(move |conn| {
+            let keys = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            space::delete(conn, &s, &actor)?;
+            Ok::<_, crate::model::ModelError>(keys)
+        })
+        .await?;
+    // The rows went with the space; their bytes go now.
+    for key in keys {
+        if let Err(e) = state.storage.delete(&key) {
+            tracing::warn!(key, error = %e, "deleting stored bytes failed");
+        }
+    }
     Ok(success())
 }
