@@ -143,3 +143,41 @@ on_both!(
     a_custom_job_goes_through_its_lifecycle,
     jobs_fail_cancel_list_and_delete
 );
+
+/// Two Wharf processes on one PostgreSQL database share the queue: every job runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_postgres_queue() {
+    use wharf::app::Application;
+    let app = spawn_app(Db::Postgres).await;
+    let (mut settings, _dir) = test_settings(Db::Sqlite);
+    settings.database_url = app.database_url.clone();
+    settings.data_dir = app.data_dir.clone();
+    let second = Application::build(settings).expect("second server");
+    tokio::spawn(second.run_until_stopped());
+
+    let space = app.bare_space("Shared").await;
+    let mut job_ids = Vec::new();
+    for i in 0..8 {
+        let (_, file) = app
+            .upload(&space, &format!("f{i}.csv"), format!("n\n{i}\n").into_bytes())
+            .await;
+        let (_, jobs) = app
+            .get_json(&format!("/jobs?fileId={}", file["data"]["id"].as_str().unwrap()))
+            .await;
+        job_ids.push(jobs["data"][0]["id"].as_str().unwrap().to_string());
+    }
+    for id in &job_ids {
+        assert_eq!(app.wait_job(id).await["status"], "complete");
+    }
+    use diesel::prelude::*;
+    use wharf::db::schema::jobs;
+    let mut conn = app.pool.get().unwrap();
+    let attempts: Vec<i32> = jobs::table
+        .filter(jobs::id.eq_any(&job_ids))
+        .select(jobs::attempts)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(attempts, vec![1; 8], "each job was claimed once");
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert_eq!(wbs["data"].as_array().unwrap().len(), 8, "one workbook per file");
+}

@@ -47,6 +47,8 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     /// The app's data directory (uploads live under `storage/`).
     pub data_dir: std::path::PathBuf,
+    /// The app's database.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -146,6 +148,7 @@ pub async fn spawn_app_with(db: Db, change: impl FnOnce(&mut Settings)) -> TestA
         env_id,
         setup_link,
         data_dir: dir.path().to_path_buf(),
+        database_url: settings.database_url.clone(),
         _dir: dir,
     }
 }
