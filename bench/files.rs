@@ -67,7 +67,10 @@ async fn main() -> anyhow::Result<()> {
         w.flush()?;
     }
     let size_mib = std::fs::metadata(&csv_path)?.len() as f64 / (1024.0 * 1024.0);
-    println!("rows: {rows}, file: {size_mib:.1} MiB, dir: {}", dir.path().display());
+    println!(
+        "rows: {rows}, file: {size_mib:.1} MiB, dir: {}",
+        dir.path().display()
+    );
 
     let import_db = dir.path().join("import.db");
     let started = Instant::now();
@@ -124,7 +127,10 @@ async fn main() -> anyhow::Result<()> {
         .json()
         .await?;
     let dest_wb = wbs["data"][0]["id"].as_str().expect("workbook").to_string();
-    let dest_sheet = wbs["data"][0]["sheets"][0]["id"].as_str().expect("sheet").to_string();
+    let dest_sheet = wbs["data"][0]["sheets"][0]["id"]
+        .as_str()
+        .expect("sheet")
+        .to_string();
     let before = peak_mib();
 
     // Upload with curl, streamed from disk.
@@ -139,7 +145,11 @@ async fn main() -> anyhow::Result<()> {
         .arg(format!("{base}/files"))
         .output()
         .await?;
-    anyhow::ensure!(out.status.success(), "upload failed: {}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "upload failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let upload_time = started.elapsed();
     let file: Value = serde_json::from_slice(&out.stdout)?;
     let file_id = file["data"]["id"].as_str().expect("file id").to_string();
@@ -184,11 +194,26 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| step | wall time | rows/s | peak memory after |");
     println!("| --- | --- | --- | --- |");
-    println!("| `sqlite3 .import` (reference) | {:.2} s | {:.0} | |", import_time.as_secs_f64(), per_s(import_time));
+    println!(
+        "| `sqlite3 .import` (reference) | {:.2} s | {:.0} | |",
+        import_time.as_secs_f64(),
+        per_s(import_time)
+    );
     println!("| Wharf, before the upload | | | {before:.0} MiB |");
-    println!("| upload ({size_mib:.0} MiB, curl) | {:.2} s | | {after_upload:.0} MiB |", upload_time.as_secs_f64());
-    println!("| extraction into `[file]` workbook | {:.2} s | {:.0} | {after_extract:.0} MiB |", extract_time.as_secs_f64(), per_s(extract_time));
-    println!("| mapping onto the typed sheet | {:.2} s | {:.0} | {after_map:.0} MiB |", map_time.as_secs_f64(), per_s(map_time));
+    println!(
+        "| upload ({size_mib:.0} MiB, curl) | {:.2} s | | {after_upload:.0} MiB |",
+        upload_time.as_secs_f64()
+    );
+    println!(
+        "| extraction into `[file]` workbook | {:.2} s | {:.0} | {after_extract:.0} MiB |",
+        extract_time.as_secs_f64(),
+        per_s(extract_time)
+    );
+    println!(
+        "| mapping onto the typed sheet | {:.2} s | {:.0} | {after_map:.0} MiB |",
+        map_time.as_secs_f64(),
+        per_s(map_time)
+    );
     println!(
         "| extraction / `sqlite3 .import` | {:.1}x | | |",
         extract_time.as_secs_f64() / import_time.as_secs_f64()

@@ -68,8 +68,11 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
             Ok(())
         }
         Err(e) => {
-            let current = job::get(conn, &job.id)?;
-            drop_workbook(conn, made_by(&current).as_deref(), actor)?;
+            // The job may have been deleted meanwhile; then its workbook stays, named
+            // after the file, for a person to remove.
+            if let Ok(current) = job::get(conn, &job.id) {
+                drop_workbook(conn, made_by(&current).as_deref(), actor)?;
+            }
             let message = match &e {
                 JobError::Failed(m) => m.clone(),
                 JobError::Lost => "the extraction was canceled".into(),

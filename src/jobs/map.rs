@@ -80,8 +80,11 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
     );
     if let Err(e) = result {
         // Take back what this job wrote, unless another worker now owns it.
-        let current = job::get(conn, &job.id)?;
-        let ours = !matches!(e, JobError::Lost) || current.is_final();
+        // A job deleted meanwhile is as final as a canceled one.
+        let ours = match job::get(conn, &job.id) {
+            Ok(current) => !matches!(e, JobError::Lost) || current.is_final(),
+            Err(_) => true,
+        };
         if ours {
             take_back(conn, job, &dest, &cp, actor)?;
             state.live.publish(&dest.sheet.id, None);
@@ -190,6 +193,7 @@ fn take_back(
         checkpoint: Some(None),
         ..Default::default()
     };
-    job::change(conn, &job.id, changes, None, actor)?;
+    // The job row may be gone (deleted while it ran); the records are what matter.
+    let _ = job::change(conn, &job.id, changes, None, actor);
     Ok(())
 }
