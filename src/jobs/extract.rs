@@ -7,7 +7,7 @@ use super::{JobError, Progress, BATCH};
 use crate::app::AppState;
 use crate::blueprint::{self, slugify};
 use crate::db::AnyConnection;
-use crate::extract::{self, Table};
+use crate::extract::{self, Reject, Table};
 use crate::ids::{FileId, WorkbookId};
 use crate::model::event::Context;
 use crate::model::file::{self, status, File, FileChanges};
@@ -217,38 +217,35 @@ fn extract_into_workbook(
     let mut rejects = 0u64;
     let table_count = extraction.tables.len().max(1);
     let size = f.size.max(1) as u64;
+    let (format, bytes_read) = (extraction.format, extraction.bytes_read.clone());
     for (index, (table, sh)) in extraction.tables.into_iter().zip(sheets).enumerate() {
         let sheet_ctx = sheet::load_context(conn, &f.environment_id, &sh.id)?;
-        let mut batch: Vec<Vec<Value>> = Vec::with_capacity(BATCH);
-        let mut rows = table.rows.peekable();
-        while rows.peek().is_some() {
-            for item in rows.by_ref() {
-                match item {
-                    Ok(row) => batch.push(row.values.into_iter().map(Value::String).collect()),
-                    Err(rej) => {
-                        rejects += 1;
-                        let mut rec = vec![table.name.clone(), rej.line.to_string(), rej.message];
-                        rec.extend(rej.values);
-                        rejects_out.write_record(&rec).map_err(csv_err)?;
-                    }
+        let table_name = table.name.clone();
+        let rows = table.rows;
+        // One thread reads and decodes the next batch while this one writes the last.
+        std::thread::scope(|scope| -> Result<(), JobError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
+            scope.spawn(move || read_batches(rows, tx));
+            for (batch, batch_rejects) in rx {
+                for rej in batch_rejects {
+                    rejects += 1;
+                    let mut rec = vec![table_name.clone(), rej.line.to_string(), rej.message];
+                    rec.extend(rej.values);
+                    rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
-                if batch.len() >= BATCH {
-                    break;
+                if !batch.is_empty() {
+                    record::insert(conn, &sheet_ctx, batch, actor)?;
+                    state.live.publish(&sh.id, None);
                 }
+                let done = match format {
+                    extract::Format::Delimited => bytes_read.load(Ordering::Relaxed) as f64 / size as f64,
+                    _ => index as f64 / table_count as f64,
+                };
+                let percent = 10 + (done.min(1.0) * 89.0) as i32;
+                progress.report(conn, percent, "Adding records to sheets")?;
             }
-            if !batch.is_empty() {
-                record::insert(conn, &sheet_ctx, std::mem::take(&mut batch), actor)?;
-                state.live.publish(&sh.id, None);
-            }
-            let done = match extraction.format {
-                extract::Format::Delimited => {
-                    extraction.bytes_read.load(Ordering::Relaxed) as f64 / size as f64
-                }
-                _ => index as f64 / table_count as f64,
-            };
-            let percent = 10 + (done.min(1.0) * 89.0) as i32;
-            progress.report(conn, percent, "Adding records to sheets")?;
-        }
+            Ok(())
+        })?;
     }
     rejects_out.flush().map_err(|e| JobError::Internal(e.into()))?;
     let upload = rejects_out
@@ -274,4 +271,28 @@ fn extract_into_workbook(
         rejects,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
+}
+
+/// Reads a table's rows into batches of [`BATCH`] records (with the rejects met on the
+/// way) and hands them over; stops when the writer hangs up.
+fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec<Value>>, Vec<Reject>)>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut rejects = Vec::new();
+    for item in rows {
+        match item {
+            Ok(row) => batch.push(row.values.into_iter().map(Value::String).collect()),
+            Err(rej) => rejects.push(rej),
+        }
+        if batch.len() >= BATCH
+            && tx
+                .send((
+                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                    std::mem::take(&mut rejects),
+                ))
+                .is_err()
+        {
+            return;
+        }
+    }
+    let _ = tx.send((batch, rejects));
 }
