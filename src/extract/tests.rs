@@ -242,3 +242,27 @@ fn a_zip_bomb_is_refused_before_unpacking() {
         Some(ExtractError::Bomb(_))
     ));
 }
+
+#[test]
+fn an_ods_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.ods");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#).unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="People"><table:table-row><table:table-cell office:value-type="string"><text:p>Name</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Age</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="string"><text:p>Ada</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="36"><text:p>36</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#).unwrap();
+    zip.finish().unwrap();
+    let mut ex = open(&path, "book.ods").unwrap();
+    assert_eq!(ex.format, Format::Ods);
+    let table = ex.tables.remove(0);
+    assert_eq!(table.name, "People");
+    let labels: Vec<String> = table.columns.iter().map(|c| c.label.clone()).collect();
+    assert_eq!(labels, strings(&["Name", "Age"]));
+    let rows: Vec<Vec<String>> = table.rows.map(|r| r.unwrap().values).collect();
+    assert_eq!(rows, vec![strings(&["Ada", "36"])]);
+}

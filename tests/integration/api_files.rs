@@ -270,7 +270,48 @@ async fn an_upload_into_another_environments_space_is_not_found(db: Db) {
     assert_eq!(status, 404);
 }
 
+async fn json_lines_and_legacy_encodings_are_extracted(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Formats").await;
+    type Case = (&'static str, Vec<u8>, Vec<Vec<&'static str>>);
+    let cases: [Case; 4] = [
+        (
+            "people.json",
+            br#"[{"name": "Ada", "age": 36}, {"name": "Bob", "tags": ["x"]}]"#.to_vec(),
+            vec![vec!["Ada", "36", ""], vec!["Bob", "", "[\"x\"]"]],
+        ),
+        (
+            "people.jsonl",
+            b"{\"name\": \"Ada\"}\n{\"name\": \"Bob\", \"ok\": true}\n".to_vec(),
+            vec![vec!["Ada", ""], vec!["Bob", "true"]],
+        ),
+        (
+            "latin1.csv",
+            b"Name;City\nJos\xE9;Z\xFCrich\nFran\xE7ois;M\xFCnchen\n".to_vec(),
+            vec![vec!["José", "Zürich"], vec!["François", "München"]],
+        ),
+        (
+            "utf16.tsv",
+            {
+                let mut b = vec![0xFF, 0xFE];
+                for u in "a\tb\n1\t2\n".encode_utf16() {
+                    b.extend(u.to_le_bytes());
+                }
+                b
+            },
+            vec![vec!["1", "2"]],
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let file = app.upload_and_extract(&space, name, bytes).await;
+        assert_eq!(file["status"], "complete", "{name}: {file}");
+        let (_, sheet) = first_sheet(&app, file["workbookId"].as_str().unwrap()).await;
+        assert_eq!(app.sheet_rows(&sheet).await, expected, "{name}");
+    }
+}
+
 on_both!(
+    json_lines_and_legacy_encodings_are_extracted,
     a_csv_upload_is_extracted_into_a_file_workbook,
     every_sheet_of_an_xlsx_becomes_a_sheet,
     files_are_listed_updated_and_deleted,
