@@ -72,19 +72,17 @@ pub fn tables(path: &Path, format: Format) -> Result<Vec<Table>, ExtractError> {
         let range = book.worksheet_range(&name).map_err(corrupt)?;
         let first_line = range.start().map_or(1, |(r, _)| u64::from(r) + 1);
         let first_col = range.start().map_or(0, |(_, c)| c as usize);
-        let rows: Vec<RawRow> = range
-            .rows()
-            .enumerate()
-            .map(|(i, cells)| {
-                let mut values = vec![String::new(); first_col];
-                values.extend(cells.iter().map(cell_text));
-                RawRow {
-                    line: first_line + i as u64,
-                    values,
-                }
+        // Cells become text row by row as they are read, not all at once.
+        let (height, width) = range.get_size();
+        let rows = (0..height).map(move |r| {
+            let mut values = vec![String::new(); first_col];
+            values.extend((0..width).map(|c| range.get((r, c)).map(cell_text).unwrap_or_default()));
+            Ok(RawRow {
+                line: first_line + r as u64,
+                values,
             })
-            .collect();
-        match header::tabulate(name.clone(), Box::new(rows.into_iter().map(Ok))) {
+        });
+        match header::tabulate(name.clone(), Box::new(rows)) {
             Ok(table) => out.push(table),
             // A blank tab among others is skipped; a book of blank tabs is empty.
             Err(ExtractError::Empty | ExtractError::NoHeader) => continue,
