@@ -279,7 +279,8 @@ impl TestApp {
 
     /// Waits until a job is complete, failed or canceled; returns it.
     pub async fn wait_job(&self, job_id: &str) -> serde_json::Value {
-        for _ in 0..600 {
+        // Up to two minutes: the whole suite shares two cores.
+        for _ in 0..1200 {
             let (status, job) = self.get_json(&format!("/jobs/{job_id}")).await;
             assert_eq!(status, 200, "{job}");
             if ["complete", "failed", "canceled"].contains(&job["data"]["status"].as_str().unwrap_or("")) {
