@@ -1,7 +1,9 @@
 //! Finding the header row under title and blank rows, naming columns uniquely, and
 //! shaping the rows below it to the header's width.
 
-use super::{Column, ExtractError, RawRow, Reject, Row, RowIter, Table, MAX_CELL_BYTES, MAX_COLUMNS};
+use super::{
+    Column, ExtractError, RawRow, Reject, Row, RowIter, Table, MAX_CELL_BYTES, MAX_COLUMNS, MAX_HEADER_BYTES,
+};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Rows looked at to find the header.
@@ -105,6 +107,9 @@ pub fn tabulate(
         return Err(ExtractError::NoHeader);
     };
     let header_row = sample.remove(at);
+    if let Some(long) = header_row.values.iter().find(|v| v.len() > MAX_HEADER_BYTES) {
+        return Err(ExtractError::HeaderTooLong(long.len()));
+    }
     let below: Vec<RawRow> = sample.split_off(at);
     // As wide as the header, or as most rows below it when they reach further (values
     // under blank header cells); a stray longer row is a reject, not a new column.

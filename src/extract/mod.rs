@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub const MAX_COLUMNS: usize = 1000;
 /// Largest single value; a row holding a larger one is a reject.
 pub const MAX_CELL_BYTES: usize = 1024 * 1024;
+/// Longest header a column may have.
+pub const MAX_HEADER_BYTES: usize = 1024;
 /// Bytes read to sniff encoding and delimiter.
 const HEAD_BYTES: usize = 64 * 1024;
 
@@ -110,6 +112,8 @@ pub enum ExtractError {
     Empty,
     #[error("no header row was found: every row is blank")]
     NoHeader,
+    #[error("the first row has a value of {} KB; that is data, not a header row", .0 / 1024)]
+    HeaderTooLong(usize),
     #[error("the file does not look like text (it holds binary data); upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]

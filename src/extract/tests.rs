@@ -169,6 +169,11 @@ fn bad_files_fail_with_words_a_person_understands() {
         fail(wide.as_bytes(), "w.csv"),
         ExtractError::TooWide(MAX_COLUMNS + 5)
     );
+    let one_line = "x".repeat(2 * 1024 * 1024);
+    assert_eq!(
+        fail(one_line.as_bytes(), "line.txt"),
+        ExtractError::HeaderTooLong(2 * 1024 * 1024)
+    );
 }
 
 #[test]

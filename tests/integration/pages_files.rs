@@ -126,6 +126,33 @@ async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
             .collect::<Vec<_>>(),
         vec![vec!["ada@x.org", "Ada"], vec!["bob@x.org", "Bob"]]
     );
+    // The dashboard's form limits do not apply to files.
+    let big = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![b'x'; 6 * 1024 * 1024]).file_name("big.txt"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/spaces/{space_id}/files")))
+        .header("X-CSRF-Token", &csrf)
+        .multipart(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let big: serde_json::Value = resp.json().await.unwrap();
+    let (_, jobs) = app
+        .get_json(&format!("/jobs?fileId={}", big["id"].as_str().unwrap()))
+        .await;
+    let job = app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a header row"),
+        "{job}"
+    );
 }
 
 on_both!(a_file_is_uploaded_extracted_and_imported_from_the_dashboard);
