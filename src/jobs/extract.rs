@@ -38,16 +38,23 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
     file::update(conn, &f.id, analyzing, actor)?;
     let mut progress = Progress::new(state, job, worker);
     progress.report(conn, 1, "Retrieving file")?;
-    let outcome = extract_into_workbook(state, conn, job, &f, &mut progress);
+    let outcome = extract_into_workbook(state, conn, job, &f, &mut progress).and_then(|summary| {
+        let changes = FileChanges {
+            status: Some(status::COMPLETE.into()),
+            message: Some(summary.note.clone()),
+            reject_count: Some(summary.rejects as i64),
+            ..Default::default()
+        };
+        // The file may have been deleted while it was read: then nothing of it stays.
+        match file::update(conn, &f.id, changes, actor) {
+            Err(ModelError::Db(diesel::result::Error::NotFound)) => Err(JobError::Failed(
+                "the file was deleted while it was being extracted".into(),
+            )),
+            other => other.map(|_| summary).map_err(JobError::from),
+        }
+    });
     match outcome {
         Ok(summary) => {
-            let changes = FileChanges {
-                status: Some(status::COMPLETE.into()),
-                message: Some(summary.note.clone()),
-                reject_count: Some(summary.rejects as i64),
-                ..Default::default()
-            };
-            file::update(conn, &f.id, changes, actor)?;
             let current = job::get(conn, &job.id)?;
             let message = match &summary.note {
                 Some(note) => format!("Extracted file; {note}"),
@@ -85,7 +92,11 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
                 message: Some(Some(message)),
                 ..Default::default()
             };
-            file::update(conn, &f.id, failed, actor)?;
+            // A deleted file has nothing left to mark.
+            match file::update(conn, &f.id, failed, actor) {
+                Err(ModelError::Db(diesel::result::Error::NotFound)) | Ok(_) => {}
+                Err(other) => return Err(other.into()),
+            }
             Err(e)
         }
     }
