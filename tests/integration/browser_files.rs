@@ -63,12 +63,15 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
     .await;
 
     // Import into... the contacts sheet.
-    c.find(Locator::LinkText("Import into..."))
-        .await
-        .unwrap()
-        .click()
+    // The list may be redrawn at any moment (live updates): follow the link's address.
+    let import = c
+        .execute(
+            "return document.querySelector(\"#files-table a[href$='/import']\").getAttribute('href');",
+            vec![],
+        )
         .await
         .unwrap();
+    c.goto(&app.url(import.as_str().unwrap())).await.unwrap();
     wait_for(c, "document.querySelector('#dest')", "the import form").await;
     c.execute(
         &format!("document.querySelector('#dest').value = '{contacts}';"),
