@@ -242,7 +242,8 @@ pub struct Filter {
     pub space_id: Option<SpaceId>,
     pub file_id: Option<FileId>,
     pub source: Option<String>,
-    pub destination: Option<String>,
+    /// Jobs that read from or write to this workbook.
+    pub workbook: Option<String>,
     pub newest_first: bool,
     pub page_size: i64,
     pub page_number: i64,
@@ -266,8 +267,8 @@ pub fn list(
         if let Some(v) = &f.source {
             q = q.filter(jobs::source.eq(v.clone()));
         }
-        if let Some(v) = &f.destination {
-            q = q.filter(jobs::destination.eq(v.clone()));
+        if let Some(v) = &f.workbook {
+            q = q.filter(jobs::destination.eq(v.clone()).or(jobs::source.eq(v.clone())));
         }
         q
     };

@@ -131,6 +131,16 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
         job["outcome"]["message"].as_str().unwrap().contains("Mapped 2"),
         "{job}"
     );
+    for wb in [&src_wb, &dest_wb] {
+        let (_, listed) = app.get_json(&format!("/jobs?workbookId={wb}")).await;
+        let ids: Vec<&str> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&job_id.as_str()), "{wb}: {ids:?}");
+    }
 
     let (_, recs) = app.get_json(&format!("/sheets/{contacts}/records")).await;
     let recs = recs["data"]["records"].as_array().unwrap();

@@ -99,7 +99,7 @@ pub async fn list(
             .map(|t| given_id(t, FileId::parse, "fileId"))
             .transpose()?,
         source: q.source.clone(),
-        destination: q.workbook_id.clone(),
+        workbook: q.workbook_id.clone(),
         newest_first: q.sort_direction.as_deref() == Some("desc"),
         page_size: size,
         page_number: number,
