@@ -48,11 +48,17 @@ fn sheet_in(
                 format!("sheet `{id}` is not in workbook {workbook}"),
             )
         }),
-        None if sheets.len() == 1 => Ok(sheets.into_iter().next().expect("one sheet")),
-        None => Err(invalid(
-            &format!("config.{key}"),
-            format!("workbook {workbook} has several sheets; name one in config.{key}"),
-        )),
+        None => {
+            let count = sheets.len();
+            let mut only = sheets.into_iter();
+            match (only.next(), count) {
+                (Some(sheet), 1) => Ok(sheet),
+                _ => Err(invalid(
+                    &format!("config.{key}"),
+                    format!("workbook {workbook} has {count} sheets; name one in config.{key}"),
+                )),
+            }
+        }
     }
 }
 
