@@ -246,6 +246,24 @@ async fn an_upload_over_the_limit_is_refused_and_leaves_nothing(db: Db) {
     let (_, list) = app.get_json("/files").await;
     assert_eq!(list["pagination"]["totalCount"], 0);
     assert_eq!(stored_files(&app), 0);
+
+    // A body that declares 2 GB is refused before it is read.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/files HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 2147483648\r\n\r\n--XyZ\r\n",
+        app.key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered at once")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
 
 async fn an_upload_into_another_environments_space_is_not_found(db: Db) {

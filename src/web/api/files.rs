@@ -79,13 +79,38 @@ struct Received {
 }
 
 pub async fn upload(
+    req: actix_web::HttpRequest,
     caller: ApiCaller,
     state: web::Data<AppState>,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    refuse_oversized(&req, &state)?;
     let actor = caller.actor();
     let f = receive(&state, &caller.environment_id, &actor, form, None).await?;
     Ok(ok(file_json(&f)))
+}
+
+/// A body whose declared length is well past the limit is refused before it is read.
+/// (One a little over it, or of unknown length, is read and counted: the form around the
+/// file takes a few bytes.)
+pub fn refuse_oversized(req: &actix_web::HttpRequest, state: &AppState) -> Result<(), AppError> {
+    let limit = state.settings.max_upload_mb * 1024 * 1024;
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + 1024 * 1024) {
+        return Err(too_large(state));
+    }
+    Ok(())
+}
+
+fn too_large(state: &AppState) -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "the file is larger than the upload limit of {} MB",
+        state.settings.max_upload_mb
+    ))
 }
 
 /// Streams a multipart upload to storage and records the file (and its extract job, which
@@ -138,10 +163,7 @@ pub async fn receive(
                 upload.write(&chunk).await.map_err(anyhow::Error::from)?;
             }
             if over {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "the file is larger than the upload limit of {} MB",
-                    state.settings.max_upload_mb
-                )));
+                return Err(too_large(state));
             }
             let stored = upload.commit().await.map_err(anyhow::Error::from)?;
             received = Some(Received {

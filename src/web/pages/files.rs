@@ -109,6 +109,7 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf("")?;
+    crate::web::api::files::refuse_oversized(&req, &state)?;
     let space = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
     let f = crate::web::api::files::receive(&state, &user.environment.id, &user.actor(), form, Some(space))
         .await?;
