@@ -19,6 +19,10 @@ pub struct AppState {
     pub live: crate::web::live::Live,
     /// A sheet's sort and search indexes, built in the background on first use.
     pub indexer: crate::model::record::indexer::Indexer,
+    /// Uploaded files' bytes.
+    pub storage: crate::storage::Storage,
+    /// Wakes the job workers.
+    pub jobs: crate::jobs::Queue,
 }
 
 impl AppState {
@@ -57,18 +61,22 @@ impl Application {
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
         drop_orphan_indexes(&pool);
-        // Several processes may share a PostgreSQL database: their grids hear each other.
+        // Several processes may share a PostgreSQL database: their pages hear each other.
         let live = match db::Backend::from_url(&settings.database_url) {
             Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
             _ => Default::default(),
         };
+        let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
         let state = web::Data::new(AppState {
             pool,
             settings,
             throttle: Default::default(),
             live,
             indexer: Default::default(),
+            storage,
+            jobs: Default::default(),
         });
+        crate::jobs::start(&state.clone().into_inner())?;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(security_headers())

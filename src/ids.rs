@@ -80,6 +80,8 @@ text_id!(WorkbookId, "us_wb_");
 text_id!(SheetId, "us_sh_");
 text_id!(UserId, "us_usr_");
 text_id!(ApiKeyId, "us_key_");
+text_id!(FileId, "us_fl_");
+text_id!(JobId, "us_jb_");
 
 fn random_suffix() -> String {
     Alphanumeric

@@ -20,6 +20,9 @@ pub struct Settings {
     pub base_url: String,
     /// `WHARF_DB_POOL_SIZE`: connections in the database pool. Default 8.
     pub pool_size: u32,
+    /// `WHARF_MAX_UPLOAD_MB`: the largest file an upload may carry, in megabytes (MiB).
+    /// Default 1024; a larger upload is answered 413.
+    pub max_upload_mb: u64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -69,6 +72,18 @@ impl Settings {
             },
             None => 8,
         };
+        let max_upload_mb = match non_empty(&get, "WHARF_MAX_UPLOAD_MB")? {
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (1..=1_048_576).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_MAX_UPLOAD_MB",
+                        problem: format!("`{text}` must be a whole number of megabytes from 1 to 1048576"),
+                    })
+                }
+            },
+            None => 1024,
+        };
         let database_url = match non_empty(&get, "DATABASE_URL")? {
             Some(url) => {
                 crate::db::Backend::from_url(&url).map_err(|problem| SettingsError {
@@ -85,17 +100,19 @@ impl Settings {
             bind,
             base_url,
             pool_size,
+            max_upload_mb,
         })
     }
 }
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 5] = [
+const KNOWN: [&str; 6] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
     "WHARF_DB_POOL_SIZE",
     "WHARF_LOG",
+    "WHARF_MAX_UPLOAD_MB",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -142,6 +159,13 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://./data/wharf.db");
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.base_url, "http://127.0.0.1:8080");
+        assert_eq!(s.max_upload_mb, 1024);
+        assert_eq!(
+            settings(&[("WHARF_MAX_UPLOAD_MB", "5")]).unwrap().max_upload_mb,
+            5
+        );
+        let e = settings(&[("WHARF_MAX_UPLOAD_MB", "0")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_MAX_UPLOAD_MB");
     }
 
     #[test]

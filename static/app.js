@@ -140,3 +140,71 @@
     }
   });
 })();
+
+// Files tab: uploads side by side, each with its own progress bar; the list below then
+// shows each file's extraction live.
+(function () {
+  "use strict";
+
+  function uploadFiles(form, files) {
+    var list = document.getElementById("uploads");
+    var token = document.querySelector('meta[name="csrf-token"]').content;
+    Array.prototype.forEach.call(files, function (file) {
+      var li = document.createElement("li");
+      li.className = "upload";
+      li.appendChild(document.createTextNode(file.name + " "));
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", "Uploading " + file.name);
+      li.appendChild(bar);
+      list.appendChild(li);
+      var data = new FormData();
+      data.append("file", file, file.name);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.dataset.upload);
+      xhr.setRequestHeader("X-CSRF-Token", token);
+      xhr.setRequestHeader("HX-Request", "true");
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) bar.value = Math.round((e.loaded * 100) / e.total);
+      };
+      xhr.onload = function () {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          li.remove();
+          var target = document.getElementById("files");
+          if (target) target.innerHTML = xhr.responseText;
+        } else {
+          li.className = "upload err-text";
+          li.textContent = file.name + ": not uploaded";
+          var toasts = document.getElementById("toasts");
+          if (toasts) toasts.insertAdjacentHTML("beforeend", xhr.responseText);
+        }
+      };
+      xhr.onerror = function () {
+        li.className = "upload err-text";
+        li.textContent = file.name + ": the upload was cut off";
+      };
+      xhr.send(data);
+    });
+  }
+
+  document.addEventListener("change", function (e) {
+    if (e.target.id === "file-input") {
+      uploadFiles(e.target.form, e.target.files);
+      e.target.value = "";
+    }
+  });
+  function zone(e) { return e.target.closest && e.target.closest(".dropzone"); }
+  document.addEventListener("dragover", function (e) {
+    var z = zone(e);
+    if (z) { e.preventDefault(); z.classList.add("over"); }
+  });
+  document.addEventListener("dragleave", function (e) {
+    var z = zone(e);
+    if (z) z.classList.remove("over");
+  });
+  document.addEventListener("drop", function (e) {
+    var z = zone(e);
+    if (z) { e.preventDefault(); z.classList.remove("over"); uploadFiles(z, e.dataTransfer.files); }
+  });
+})();

@@ -56,6 +56,9 @@ pub struct Field {
     pub required: bool,
     pub unique: Option<UniqueConfig>,
     pub computed: bool,
+    /// Text is kept exactly as given, spaces included (treatment `verbatim`; the fields
+    /// of a workbook extracted from a file have it).
+    pub verbatim: bool,
 }
 
 impl Field {

@@ -248,6 +248,10 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         required: false,
         unique: None,
         computed: false,
+        verbatim: obj
+            .get("treatments")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|v| v == "verbatim")),
     };
     if let Some(constraints) = obj.get("constraints") {
         let Some(items) = constraints.as_array() else {

@@ -175,4 +175,78 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     setup_tokens,
     sign_in_attempts,
+    files,
+    jobs,
+    remembered_mappings,
 );
+
+diesel::table! {
+    files (id) {
+        id -> Text,
+        environment_id -> Text,
+        space_id -> Text,
+        workbook_id -> Nullable<Text>,
+        name -> Text,
+        ext -> Text,
+        mimetype -> Text,
+        encoding -> Text,
+        status -> Text,
+        mode -> Text,
+        size -> BigInt,
+        bytes_received -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        actions -> Text,
+        origin -> Nullable<Text>,
+        message -> Nullable<Text>,
+        reject_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        environment_id -> Text,
+        space_id -> Nullable<Text>,
+        job_type -> Text,
+        operation -> Text,
+        source -> Text,
+        destination -> Nullable<Text>,
+        file_id -> Nullable<Text>,
+        config -> Text,
+        status -> Text,
+        progress -> Integer,
+        info -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        plan -> Nullable<Text>,
+        job_trigger -> Text,
+        mode -> Text,
+        managed -> Bool,
+        input -> Nullable<Text>,
+        metadata -> Text,
+        checkpoint -> Nullable<Text>,
+        created_by -> Text,
+        claimed_by -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        outcome_acknowledged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    remembered_mappings (sheet_id, fingerprint) {
+        sheet_id -> Text,
+        fingerprint -> Text,
+        mapping -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(files -> spaces (space_id));
+diesel::joinable!(jobs -> spaces (space_id));

@@ -3,6 +3,9 @@
 pub mod api_key;
 pub mod environment;
 pub mod event;
+pub mod file;
+pub mod job;
+pub mod mapping_memory;
 pub mod record;
 pub mod session;
 pub mod setup_token;

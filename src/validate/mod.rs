@@ -121,7 +121,7 @@ pub fn check_values(sheet: &SheetConfig, values: Vec<Value>) -> Checked {
         let given = given.next().unwrap_or(Value::Null);
         // The common case, text that needs no change, keeps the given value as it is.
         if matches!(field.field_type, FieldType::String | FieldType::Reference { .. })
-            && matches!(&given, Value::String(s) if !s.is_empty() && s.trim().len() == s.len())
+            && matches!(&given, Value::String(s) if !s.is_empty() && (field.verbatim || s.trim().len() == s.len()))
         {
             checked.vals.push(given);
             continue;

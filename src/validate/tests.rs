@@ -11,6 +11,7 @@ fn field(key: &str, field_type: FieldType, required: bool) -> Field {
         required,
         unique: None,
         computed: false,
+        verbatim: false,
     }
 }
 

@@ -1,12 +1,13 @@
 //! Live updates: a write to a sheet is announced to every open grid of that sheet over
-//! server-sent events, so people editing together see each other's changes. A grid is not
-//! told about its own writes (it already shows them), so its focus and editor stay put.
+//! server-sent events, so people editing together see each other's changes; a job's
+//! progress is announced to the pages that show it. A grid is not told about its own
+//! writes (it already shows them), so its focus and editor stay put.
 //!
-//! Inside one process a broadcast channel fans changes out. On PostgreSQL, where several
+//! Inside one process broadcast channels fan changes out. On PostgreSQL, where several
 //! Wharf processes may share one database, each change is also sent with `NOTIFY` and
-//! every process `LISTEN`s, so a grid open on one process sees writes made through another.
+//! every process `LISTEN`s, so a page open on one process sees changes made through another.
 
-use crate::ids::SheetId;
+use crate::ids::{JobId, SheetId, SpaceId};
 use actix_web::web::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,19 +23,36 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often the listener looks for notifications from other processes.
 const LISTEN_POLL: Duration = Duration::from_millis(50);
 
+const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
+
 /// A change to a sheet, and the grid (page) that made it, if any.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Change {
     sheet: SheetId,
     origin: Option<String>,
-    /// The process that made the change, so it does not hear its own notification.
+}
+
+/// A change to a job's status or progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JobChange {
+    job: JobId,
+    space: Option<SpaceId>,
+}
+
+/// What travels between processes, with the process that sent it (so it does not hear
+/// its own notification).
+#[derive(Debug, Serialize, Deserialize)]
+struct Note {
     process: String,
+    sheet: Option<Change>,
+    job: Option<JobChange>,
 }
 
 pub struct Live {
-    tx: broadcast::Sender<Change>,
+    sheets: broadcast::Sender<Change>,
+    jobs: broadcast::Sender<JobChange>,
     process: String,
-    /// Changes to send to other processes (PostgreSQL only); the notifier ends with it.
+    /// Notes to send to other processes (PostgreSQL only); the notifier ends with it.
     notify: Option<std::sync::mpsc::Sender<String>>,
     /// Cleared when this process's live updates end, so the listener stops too.
     listening: Arc<AtomicBool>,
@@ -50,15 +68,14 @@ impl Default for Live {
     fn default() -> Self {
         use rand::distributions::{Alphanumeric, DistString};
         Live {
-            tx: broadcast::channel(256).0,
+            sheets: broadcast::channel(256).0,
+            jobs: broadcast::channel(256).0,
             process: Alphanumeric.sample_string(&mut rand::thread_rng(), 12),
             notify: None,
             listening: Arc::new(AtomicBool::new(true)),
         }
     }
 }
-
-const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
 
 impl Live {
     /// Live updates shared with the other Wharf processes of a PostgreSQL database.
@@ -68,10 +85,27 @@ impl Live {
         live.notify = Some(notify_tx);
         let url = database_url.to_string();
         std::thread::spawn(move || notifier(&url, notify_rx));
-        let (url, tx, me) = (database_url.to_string(), live.tx.clone(), live.process.clone());
-        let listening = live.listening.clone();
-        std::thread::spawn(move || listener(&url, &tx, &me, &listening));
+        let heard = Heard {
+            sheets: live.sheets.clone(),
+            jobs: live.jobs.clone(),
+            me: live.process.clone(),
+            listening: live.listening.clone(),
+        };
+        let url = database_url.to_string();
+        std::thread::spawn(move || listener(&url, &heard));
         live
+    }
+
+    fn tell_others(&self, sheet: Option<Change>, job: Option<JobChange>) {
+        let Some(notify) = &self.notify else { return };
+        let note = Note {
+            process: self.process.clone(),
+            sheet,
+            job,
+        };
+        if let Ok(payload) = serde_json::to_string(&note) {
+            let _ = notify.send(payload);
+        }
     }
 
     /// Announces that a sheet's records changed (no-op when nobody listens). `origin` is the
@@ -80,14 +114,9 @@ impl Live {
         let change = Change {
             sheet: sheet.clone(),
             origin: origin.map(String::from),
-            process: self.process.clone(),
         };
-        if let Some(notify) = &self.notify {
-            if let Ok(payload) = serde_json::to_string(&change) {
-                let _ = notify.send(payload);
-            }
-        }
-        let _ = self.tx.send(change);
+        self.tell_others(Some(change.clone()), None);
+        let _ = self.sheets.send(change);
     }
 
     /// Announces other sheets a write changed along the way (references re-checked).
@@ -97,51 +126,76 @@ impl Live {
         }
     }
 
+    /// Announces that a job's status or progress changed.
+    pub fn publish_job(&self, job: &JobId, space: Option<&SpaceId>) {
+        let change = JobChange {
+            job: job.clone(),
+            space: space.cloned(),
+        };
+        self.tell_others(None, Some(change.clone()));
+        let _ = self.jobs.send(change);
+    }
+
     /// An SSE stream of `changed` events for one sheet, skipping the grid `client`'s own
-    /// writes, with a keep-alive comment every [`KEEP_ALIVE`] whatever other sheets do.
+    /// writes.
     pub fn stream(
         &self,
         sheet: SheetId,
         client: Option<String>,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-        let rx = self.tx.subscribe();
-        futures_util::stream::unfold(
-            (rx, sheet, client, true),
-            |(mut rx, sheet, client, first)| async move {
-                if first {
-                    return Some((
-                        Ok(Bytes::from_static(b": connected\n\n")),
-                        (rx, sheet, client, false),
-                    ));
-                }
-                let deadline = tokio::time::Instant::now() + KEEP_ALIVE;
-                loop {
-                    tokio::select! {
-                        got = rx.recv() => match got {
-                            Ok(c) if c.sheet == sheet && (c.origin.is_none() || c.origin != client) => {
-                                return Some((Ok(Bytes::from_static(CHANGED)), (rx, sheet, client, false)));
-                            }
-                            Ok(_) => continue,
-                            Err(broadcast::error::RecvError::Lagged(_)) => {
-                                return Some((Ok(Bytes::from_static(CHANGED)), (rx, sheet, client, false)));
-                            }
-                            Err(broadcast::error::RecvError::Closed) => return None,
-                        },
-                        _ = tokio::time::sleep_until(deadline) => {
-                            return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, sheet, client, false)));
-                        }
-                    }
-                }
-            },
-        )
+        events(self.sheets.subscribe(), b": connected\n\n", move |c: &Change| {
+            c.sheet == sheet && (c.origin.is_none() || c.origin != client)
+        })
+    }
+
+    /// An SSE stream of `changed` events for the jobs `wanted` picks (by job and space).
+    /// It opens with one, since a page may have been rendered before a change it missed.
+    pub fn job_stream(
+        &self,
+        wanted: impl Fn(&JobId, Option<&SpaceId>) -> bool + 'static,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+        events(self.jobs.subscribe(), CHANGED, move |c: &JobChange| {
+            wanted(&c.job, c.space.as_ref())
+        })
     }
 }
 
-/// Sends this process's changes to the others, reconnecting after a failure.
-fn notifier(url: &str, changes: std::sync::mpsc::Receiver<String>) {
+/// `first`, then `changed` for each message `wanted` picks (and after a lag, which may
+/// have dropped one), with a keep-alive comment every [`KEEP_ALIVE`] whatever else the
+/// channel carries.
+fn events<T: Clone + Send + 'static>(
+    rx: broadcast::Receiver<T>,
+    first: &'static [u8],
+    wanted: impl Fn(&T) -> bool + 'static,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold((rx, wanted, true), move |(mut rx, wanted, opening)| async move {
+        if opening {
+            return Some((Ok(Bytes::from_static(first)), (rx, wanted, false)));
+        }
+        let deadline = tokio::time::Instant::now() + KEEP_ALIVE;
+        loop {
+            tokio::select! {
+                got = rx.recv() => match got {
+                    Ok(m) if wanted(&m) => return Some((Ok(Bytes::from_static(CHANGED)), (rx, wanted, false))),
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        return Some((Ok(Bytes::from_static(CHANGED)), (rx, wanted, false)));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, wanted, false)));
+                }
+            }
+        }
+    })
+}
+
+/// Sends this process's notes to the others, reconnecting after a failure.
+fn notifier(url: &str, notes: std::sync::mpsc::Receiver<String>) {
     use diesel::prelude::*;
     let mut conn: Option<PgConnection> = None;
-    while let Ok(payload) = changes.recv() {
+    while let Ok(payload) = notes.recv() {
         for _attempt in 0..2 {
             let c = match conn.as_mut() {
                 Some(c) => c,
@@ -168,10 +222,18 @@ fn notifier(url: &str, changes: std::sync::mpsc::Receiver<String>) {
     }
 }
 
-/// Hears the other processes' changes and hands them to this process's open grids.
-fn listener(url: &str, tx: &broadcast::Sender<Change>, me: &str, listening: &AtomicBool) {
+/// Where the other processes' notes go in this one.
+struct Heard {
+    sheets: broadcast::Sender<Change>,
+    jobs: broadcast::Sender<JobChange>,
+    me: String,
+    listening: Arc<AtomicBool>,
+}
+
+/// Hears the other processes' notes and hands them to this process's open pages.
+fn listener(url: &str, heard: &Heard) {
     use diesel::prelude::*;
-    while listening.load(Ordering::Relaxed) {
+    while heard.listening.load(Ordering::Relaxed) {
         let connected = PgConnection::establish(url)
             .map_err(|e| e.to_string())
             .and_then(|mut c| {
@@ -188,16 +250,20 @@ fn listener(url: &str, tx: &broadcast::Sender<Change>, me: &str, listening: &Ato
                 continue;
             }
         };
-        'poll: while listening.load(Ordering::Relaxed) {
-            for note in conn.notifications_iter() {
-                match note {
-                    Ok(n) => {
-                        if let Ok(change) = serde_json::from_str::<Change>(&n.payload) {
-                            if change.process != me {
-                                let _ = tx.send(change);
+        'poll: while heard.listening.load(Ordering::Relaxed) {
+            for got in conn.notifications_iter() {
+                match got {
+                    Ok(n) => match serde_json::from_str::<Note>(&n.payload) {
+                        Ok(note) if note.process != heard.me => {
+                            if let Some(c) = note.sheet {
+                                let _ = heard.sheets.send(c);
+                            }
+                            if let Some(j) = note.job {
+                                let _ = heard.jobs.send(j);
                             }
                         }
-                    }
+                        _ => {}
+                    },
                     Err(e) => {
                         tracing::warn!(error = %e, "live updates: listening connection lost; reconnecting");
                         break 'poll;

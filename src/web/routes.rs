@@ -1,6 +1,8 @@
 //! Every route, in one table.
 
-use super::api::{environments, events, health, records, sheets, space_configs, spaces, workbooks};
+use super::api::{
+    environments, events, files, health, job_plan, jobs, records, sheets, space_configs, spaces, workbooks,
+};
 use super::error::AppError;
 use super::input;
 use super::pages;
@@ -49,6 +51,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))
             .route("/sheets/{id}/records", web::delete().to(records::delete))
+            .route("/files", web::get().to(files::list))
+            .route("/files", web::post().to(files::upload))
+            .route("/files/{id}", web::get().to(files::get))
+            .route("/files/{id}", web::patch().to(files::update))
+            .route("/files/{id}", web::delete().to(files::delete))
+            .route("/files/{id}/download", web::get().to(files::download))
+            .route("/files/{id}/rejects", web::get().to(files::rejects))
+            .route("/jobs", web::get().to(jobs::list))
+            .route("/jobs", web::post().to(jobs::create))
+            .route("/jobs/{id}", web::get().to(jobs::get))
+            .route("/jobs/{id}", web::patch().to(jobs::update))
+            .route("/jobs/{id}", web::delete().to(jobs::delete))
+            .route("/jobs/{id}/plan", web::get().to(job_plan::get))
+            .route("/jobs/{id}/plan", web::put().to(job_plan::put))
+            .route("/jobs/{id}/plan", web::patch().to(job_plan::patch))
+            .route("/jobs/{id}/execute", web::post().to(jobs::execute))
+            .route("/jobs/{id}/ack", web::post().to(jobs::ack))
+            .route("/jobs/{id}/complete", web::post().to(jobs::complete))
+            .route("/jobs/{id}/fail", web::post().to(jobs::fail))
+            .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
+            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
+            .route("/jobs/{id}/outcome/ack", web::post().to(jobs::ack_outcome))
             .route("/events", web::get().to(events::list))
             .route("/events/{id}", web::get().to(events::get))
             .default_service(web::to(not_found)),
@@ -106,6 +130,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/spaces/{id}/workbooks",
                 web::post().to(pages::spaces::add_workbook),
             )
+            .route("/spaces/{id}/files", web::get().to(pages::files::list))
+            .route("/spaces/{id}/files", web::post().to(pages::files::upload))
+            .route("/spaces/{id}/files/live", web::get().to(pages::files::live))
+            .route("/files/{id}/import", web::get().to(pages::files::import_form))
+            .route("/files/{id}/import", web::post().to(pages::files::import))
+            .route("/files/{id}/download", web::get().to(pages::files::download))
+            .route("/files/{id}/rejects.csv", web::get().to(pages::files::rejects))
+            .route("/jobs/{id}", web::get().to(pages::jobs::show))
+            .route("/jobs/{id}/live", web::get().to(pages::jobs::live))
+            .route("/jobs/{id}/plan", web::post().to(pages::jobs::run_plan))
             .route("/workbooks/{id}", web::get().to(pages::grid::show))
             .route(
                 "/workbooks/{id}/download.xlsx",

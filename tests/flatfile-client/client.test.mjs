@@ -137,3 +137,94 @@ test("errors come back as Flatfile's typed errors", async () => {
   await assert.rejects(bad.spaces.list(), (e) => e.statusCode === 401);
   await assert.rejects(api.sheets.get("us_sh_missing1"), (e) => e.statusCode === 404);
 });
+
+test("files and jobs: upload, extraction, mapping plan, lifecycle", async () => {
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (jobId) => {
+    for (let i = 0; i < 300; i++) {
+      const job = (await api.jobs.get(jobId)).data;
+      if (["complete", "failed", "canceled"].includes(job.status)) return job;
+      await sleep(100);
+    }
+    throw new Error(`job ${jobId} did not finish`);
+  };
+
+  const space = await api.spaces.create({ name: "Files space", environmentId });
+  const spaceId = space.data.id;
+  const wb = await api.workbooks.create({ name: "Target", spaceId, environmentId, sheets: [{ ...sheetConfigs[1], fields: sheetConfigs[1].fields.slice(0, 3) }] });
+  const contacts = wb.data.sheets[0].id;
+
+  // An fs.ReadStream: chunked body, the file part before `actions` and `origin`.
+  const text = "Email,Age,Tier\nada@example.com,36,Gold\nbob@example.com, 41 ,gold\n";
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "wharf-")), "people.csv");
+  fs.writeFileSync(file, text);
+  const uploaded = await api.files.upload(fs.createReadStream(file), {
+    spaceId, environmentId, mode: "import", actions: [{ label: "Op 1", operation: "op1" }], origin: "filesystem",
+  });
+  assert.match(uploaded.data.id, /^us_fl_/);
+  assert.equal(uploaded.data.name, "people.csv");
+  assert.equal(uploaded.data.size, text.length);
+  assert.equal(uploaded.data.actions[0].operation, "op1");
+  const fileId = uploaded.data.id;
+
+  const jobs = await api.jobs.list({ fileId });
+  assert.equal(jobs.data[0].operation, "extract");
+  const extracted = await until(jobs.data[0].id);
+  assert.equal(extracted.status, "complete");
+  const got = (await api.files.get(fileId)).data;
+  assert.equal(got.status, "complete");
+  const source = await api.workbooks.get(got.workbookId);
+  assert.equal(source.data.name, "[file] people.csv");
+  assert.deepEqual(source.data.labels, ["file"]);
+  const raw = await api.records.get(source.data.sheets[0].id);
+  assert.equal(raw.data.records[1].values[source.data.sheets[0].config.fields[1].key].value, " 41 ");
+
+  const download = await api.files.download(fileId);
+  const chunks = [];
+  for await (const chunk of download) chunks.push(Buffer.from(chunk));
+  assert.equal(Buffer.concat(chunks).toString("utf8"), text);
+
+  const listed = await api.files.list({ spaceId, pageSize: 10 });
+  assert.equal(listed.pagination.totalCount, 1);
+  assert.equal((await api.files.update(fileId, { name: "renamed.csv" })).data.name, "renamed.csv");
+
+  // A mapping job with its plan.
+  const map = await api.jobs.create({
+    type: "workbook", operation: "map", source: got.workbookId, destination: wb.data.id, managed: true,
+    config: { sourceSheetId: source.data.sheets[0].id, destinationSheetId: contacts },
+  });
+  const plan = await api.jobs.getExecutionPlan(map.data.id);
+  assert.equal(plan.data.job.id, map.data.id);
+  const keys = plan.data.plan.fieldMapping.map((e) => e.destinationField.key).sort();
+  assert.deepEqual(keys, ["age", "email", "tier"]);
+  assert.ok(plan.data.plan.fieldMapping.every((e) => ["absolute", "strong"].includes(e.metadata.certainty)));
+  const patched = await api.jobs.updateExecutionPlanFields(map.data.id, {
+    jobId: map.data.id, fileId, fieldMapping: plan.data.plan.fieldMapping.filter((e) => e.destinationField.key !== "tier"),
+  });
+  assert.equal(patched.data.plan.fieldMapping.length, 2);
+  await api.jobs.execute(map.data.id);
+  const mapped = await until(map.data.id);
+  assert.equal(mapped.status, "complete");
+  const records = await api.records.get(contacts);
+  assert.equal(records.data.records.length, 2);
+  assert.equal(records.data.records[1].values.age.value, 41);
+
+  // A listener's job: ack, complete, acknowledge the outcome; fail and cancel others.
+  const custom = await api.jobs.create({ type: "space", operation: "submitAction", source: spaceId });
+  await api.jobs.execute(custom.data.id);
+  assert.equal((await api.jobs.ack(custom.data.id, { info: "working", progress: 50 })).data.progress, 50);
+  await api.jobs.ack(custom.data.id);
+  const done = await api.jobs.complete(custom.data.id, { info: "done", outcome: { message: "ok" } });
+  assert.equal(done.data.status, "complete");
+  assert.ok((await api.jobs.ackOutcome(custom.data.id)).data.outcomeAcknowledgedAt);
+  const other = await api.jobs.create({ type: "space", operation: "other", source: spaceId });
+  assert.equal((await api.jobs.fail(other.data.id, { outcome: { message: "no" } })).data.status, "failed");
+  const third = await api.jobs.create({ type: "space", operation: "third", source: spaceId });
+  assert.equal((await api.jobs.cancel(third.data.id, { info: "stop" })).data.status, "canceled");
+
+  assert.equal((await api.files.delete(fileId)).data.success, true);
+  await assert.rejects(api.files.get(fileId), (e) => e.statusCode === 404);
+});

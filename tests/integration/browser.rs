@@ -9,9 +9,9 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Driver {
+pub struct Driver {
     process: Child,
-    client: Client,
+    pub client: Client,
     _profile: tempfile::TempDir,
 }
 
@@ -29,7 +29,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_browser() -> Driver {
+pub async fn start_browser() -> Driver {
     let port = free_port();
     let process = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -73,7 +73,7 @@ async fn start_browser() -> Driver {
 }
 
 /// Waits until `script` (a JS expression) is truthy (up to 20 s: CI machines are busy).
-async fn wait_for(c: &Client, script: &str, what: &str) {
+pub async fn wait_for(c: &Client, script: &str, what: &str) {
     for _ in 0..200 {
         let v = c.execute(&format!("return !!({script});"), vec![]).await.unwrap();
         if v == json!(true) {

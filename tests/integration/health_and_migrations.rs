@@ -25,6 +25,8 @@ async fn migrations_go_up_down_and_up_again(db: Db) {
     );
     db::run_migrations(&mut conn).unwrap();
     conn.batch_execute("SELECT id, vals FROM records").unwrap();
+    conn.batch_execute("SELECT id, sha256 FROM files; SELECT id, checkpoint FROM jobs; SELECT fingerprint FROM remembered_mappings")
+        .unwrap();
 }
 
 async fn first_start_creates_development_and_production(db: Db) {

@@ -47,6 +47,10 @@ pub struct TestApp {
     pub env_id: EnvironmentId,
     /// The one-time link that creates the first admin (no user exists at start).
     pub setup_link: Option<String>,
+    /// The app's data directory (uploads live under `storage/`).
+    pub data_dir: std::path::PathBuf,
+    /// The app's database.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -107,12 +111,19 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         bind: "127.0.0.1:0".parse().expect("addr"),
         base_url: "http://127.0.0.1".into(),
         pool_size: 4,
+        max_upload_mb: 1024,
     };
     (settings, dir)
 }
 
 pub async fn spawn_app(db: Db) -> TestApp {
-    let (settings, dir) = test_settings(db);
+    spawn_app_with(db, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed first.
+pub async fn spawn_app_with(db: Db, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let (mut settings, dir) = test_settings(db);
+    change(&mut settings);
     let app = Application::build(settings.clone()).expect("app builds");
     let port = app.port();
     let setup_link = app.setup_link().map(String::from);
@@ -128,13 +139,15 @@ pub async fn spawn_app(db: Db) -> TestApp {
     };
     let client = new_client();
     TestApp {
-        settings,
         base: format!("http://127.0.0.1:{port}"),
         client,
         pool,
         key,
         env_id,
         setup_link,
+        data_dir: dir.path().to_path_buf(),
+        database_url: settings.database_url.clone(),
+        settings,
         _dir: dir,
     }
 }
@@ -165,6 +178,8 @@ impl TestApp {
             key: self.key.clone(),
             env_id: self.env_id.clone(),
             setup_link: None,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
             _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -276,6 +291,81 @@ impl TestApp {
         let sheets = wbs["data"][0]["sheets"].as_array().expect("sheets").clone();
         let sheet = sheets.iter().find(|s| s["slug"] == slug).expect("sheet by slug");
         sheet["id"].as_str().unwrap().to_string()
+    }
+}
+
+impl TestApp {
+    /// A space without workbooks; returns its id.
+    pub async fn bare_space(&self, name: &str) -> String {
+        let (status, space) = self
+            .post_json("/spaces", &serde_json::json!({"name": name}))
+            .await;
+        assert_eq!(status, 200, "{space}");
+        space["data"]["id"].as_str().expect("space id").to_string()
+    }
+
+    /// Uploads `bytes` as `name` into a space the way `@flatfile/api` does, but with the
+    /// file part first (fields may follow it).
+    pub async fn upload(&self, space_id: &str, name: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str("application/octet-stream")
+            .expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("spaceId", space_id.to_string())
+            .text("environmentId", self.env_id.to_string());
+        send(self.api(reqwest::Method::POST, "/files").multipart(form)).await
+    }
+
+    /// Waits until a job is complete, failed or canceled; returns it.
+    pub async fn wait_job(&self, job_id: &str) -> serde_json::Value {
+        // Up to two minutes: the whole suite shares two cores.
+        for _ in 0..1200 {
+            let (status, job) = self.get_json(&format!("/jobs/{job_id}")).await;
+            assert_eq!(status, 200, "{job}");
+            if ["complete", "failed", "canceled"].contains(&job["data"]["status"].as_str().unwrap_or("")) {
+                return job["data"].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("job {job_id} did not finish in time");
+    }
+
+    /// Uploads a file and waits for its extraction; returns the file as it then is.
+    pub async fn upload_and_extract(&self, space_id: &str, name: &str, bytes: Vec<u8>) -> serde_json::Value {
+        let (status, file) = self.upload(space_id, name, bytes).await;
+        assert_eq!(status, 200, "{file}");
+        let file_id = file["data"]["id"].as_str().expect("file id").to_string();
+        let (_, jobs) = self.get_json(&format!("/jobs?fileId={file_id}")).await;
+        let job_id = jobs["data"][0]["id"].as_str().expect("extract job").to_string();
+        self.wait_job(&job_id).await;
+        let (_, file) = self.get_json(&format!("/files/{file_id}")).await;
+        file["data"].clone()
+    }
+
+    /// The values of a sheet's records, by field key, in order.
+    pub async fn sheet_rows(&self, sheet_id: &str) -> Vec<Vec<String>> {
+        let (_, sheet) = self.get_json(&format!("/sheets/{sheet_id}")).await;
+        let keys: Vec<String> = sheet["data"]["config"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| f["key"].as_str().unwrap().to_string())
+            .collect();
+        let (_, recs) = self
+            .get_json(&format!("/sheets/{sheet_id}/records?pageSize=10000"))
+            .await;
+        recs["data"]["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|r| {
+                keys.iter()
+                    .map(|k| r["values"][k]["value"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .collect()
     }
 }
 

@@ -3,15 +3,22 @@
 mod helpers;
 
 mod api_auth;
+mod api_files;
+mod api_jobs;
+mod api_mapping;
 mod api_records;
 mod api_spaces;
 mod bad_input;
 mod browser;
+mod browser_files;
 mod cli;
+mod files_bad_input;
 mod flatfile_client;
 mod health_and_migrations;
+mod jobs_crash;
 mod pages;
 mod pages_admin;
+mod pages_files;
 mod pages_grid;
 mod pages_names;
 mod pages_security;

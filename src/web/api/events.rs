@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub fn event_json(e: &Event) -> Value {
-    json!({
+    let payload = stored_json(&e.payload);
+    let mut v = json!({
         "id": e.public_id(),
         "topic": e.topic,
         "domain": e.topic.split(':').next(),
@@ -23,10 +24,17 @@ pub fn event_json(e: &Event) -> Value {
             "sheetId": e.sheet_id,
             "actorId": e.actor,
         },
-        "payload": stored_json(&e.payload),
         "createdAt": iso(&e.created_at),
         "acknowledgedAt": Value::Null,
-    })
+    });
+    // File and job events name their file and job in the context, as Flatfile's do.
+    for key in ["fileId", "jobId"] {
+        if let Some(id) = payload.get(key).filter(|id| !id.is_null()) {
+            v["context"][key] = id.clone();
+        }
+    }
+    v["payload"] = payload;
+    v
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,10 @@
 
 pub mod environments;
 pub mod events;
+pub mod files;
 pub mod health;
+pub mod job_plan;
+pub mod jobs;
 pub mod record_view;
 pub mod records;
 pub mod sheets;

@@ -42,9 +42,17 @@ async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Spac
 
 async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
     let sid = s.id.clone();
-    let wbs = state.db(move |conn| workbook::list_in_space(conn, &sid)).await?;
+    let (wbs, files) = state
+        .db(move |conn| {
+            let wbs = workbook::list_in_space(conn, &sid)?;
+            let files = crate::model::file::count_by_space(conn, std::slice::from_ref(&sid))?;
+            Ok::<_, diesel::result::Error>((wbs, files.get(&sid).copied().unwrap_or(0)))
+        })
+        .await?;
     let ids: Vec<String> = wbs.into_iter().map(|w| w.id.0).collect();
-    Ok(ok(space_json(&s, &ids)))
+    let mut body = space_json(&s, &ids);
+    body["filesCount"] = json!(files);
+    Ok(ok(body))
 }
 
 /// An `environmentId` that names another environment is not found, not forbidden.
@@ -87,6 +95,7 @@ pub async fn list(
             let (spaces, total) = space::list(conn, &env, &filter)?;
             let ids: Vec<SpaceId> = spaces.iter().map(|s| s.id.clone()).collect();
             let mut workbooks = workbook::ids_by_space(conn, &ids)?;
+            let files = crate::model::file::count_by_space(conn, &ids)?;
             let out: Vec<Value> = spaces
                 .iter()
                 .map(|s| {
@@ -96,7 +105,9 @@ pub async fn list(
                         .into_iter()
                         .map(|w| w.0)
                         .collect();
-                    space_json(s, &wbs)
+                    let mut body = space_json(s, &wbs);
+                    body["filesCount"] = json!(files.get(&s.id).copied().unwrap_or(0));
+                    body
                 })
                 .collect();
             Ok::<_, diesel::result::Error>((out, total))
@@ -232,6 +243,18 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    state.db(move |conn| space::delete(conn, &s, &actor)).await?;
+    let keys = state
+        .db(move |conn| {
+            let keys = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            space::delete(conn, &s, &actor)?;
+            Ok::<_, crate::model::ModelError>(keys)
+        })
+        .await?;
+    // The rows went with the space; their bytes go now.
+    for key in keys {
+        if let Err(e) = state.storage.delete(&key) {
+            tracing::warn!(key, error = %e, "deleting stored bytes failed");
+        }
+    }
     Ok(success())
 }

@@ -5,8 +5,10 @@
 pub mod assets;
 pub mod auth;
 pub mod environments;
+pub mod files;
 pub mod grid;
 pub mod grid_edit;
+pub mod jobs;
 pub mod space_configs;
 pub mod spaces;
 

@@ -80,6 +80,7 @@ pub async fn list(
             let (spaces, total) = space::list(conn, &env, &filter)?;
             let ids: Vec<SpaceId> = spaces.iter().map(|s| s.id.clone()).collect();
             let workbooks = workbook::ids_by_space(conn, &ids)?;
+            let files = crate::model::file::count_by_space(conn, &ids)?;
             let mut rows = Vec::with_capacity(spaces.len());
             for s in spaces {
                 let config = s
@@ -93,7 +94,7 @@ pub async fn list(
                     name: s.name,
                     config,
                     workbooks: workbooks.get(&s.id).map_or(0, Vec::len),
-                    files: 0,
+                    files: files.get(&s.id).copied().unwrap_or(0),
                     last_activity: iso(&s.last_activity_at),
                     archived: s.archived_at.is_some(),
                 });

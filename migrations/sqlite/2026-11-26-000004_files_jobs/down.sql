@@ -1,0 +1,3 @@
+DROP TABLE remembered_mappings;
+DROP TABLE jobs;
+DROP TABLE files;

@@ -1,0 +1,273 @@
+use super::*;
+use std::io::Write;
+
+fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::File::create(&path).unwrap().write_all(bytes).unwrap();
+    (dir, path)
+}
+
+/// Reads a single-table file: labels, rows, rejects.
+fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>, Extraction) {
+    let (_dir, path) = file_with(bytes, name);
+    let mut ex = open(&path, name).unwrap();
+    let table = ex.tables.remove(0);
+    let labels = table.columns.iter().map(|c| c.label.clone()).collect();
+    let (mut rows, mut rejects) = (vec![], vec![]);
+    for r in table.rows {
+        match r {
+            Ok(row) => rows.push(row.values),
+            Err(rej) => rejects.push(rej),
+        }
+    }
+    (labels, rows, rejects, ex)
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn encodings_are_sniffed() {
+    assert_eq!(encoding::sniff(b"\xEF\xBB\xBFa,b", true).name(), "UTF-8");
+    assert_eq!(encoding::sniff(b"\xFF\xFEa\0", true).name(), "UTF-16LE");
+    assert_eq!(encoding::sniff(b"\xFE\xFF\0a", true).name(), "UTF-16BE");
+    assert_eq!(encoding::sniff("name\nJosé".as_bytes(), true).name(), "UTF-8");
+    // A cut-off sequence at the end of a sample is not a reason to leave UTF-8.
+    assert_eq!(encoding::sniff(&"é".as_bytes()[..1], false).name(), "UTF-8");
+    let latin = b"name,city\nJos\xE9,Z\xFCrich\nFran\xE7ois,M\xFCnchen\n";
+    assert_eq!(encoding::sniff(latin, true).name(), "windows-1252");
+}
+
+#[test]
+fn utf8_with_bom_and_windows_1252_read_as_written() {
+    let (labels, rows, _, ex) = read("\u{FEFF}Name,City\nJosé,Zürich\n".as_bytes(), "a.csv");
+    assert_eq!(labels, strings(&["Name", "City"]));
+    assert_eq!(rows, vec![strings(&["José", "Zürich"])]);
+    assert_eq!(ex.encoding, Some("UTF-8"));
+    let (_, rows, _, ex) = read(b"Name,City\nJos\xE9,Z\xFCrich\n", "b.csv");
+    assert_eq!(rows, vec![strings(&["José", "Zürich"])]);
+    assert_eq!(ex.encoding, Some("windows-1252"));
+}
+
+#[test]
+fn utf16_with_bom_is_decoded() {
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in "a\tb\n1\t2\n".encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    let (labels, rows, _, ex) = read(&bytes, "u.tsv");
+    assert_eq!(labels, strings(&["a", "b"]));
+    assert_eq!(rows, vec![strings(&["1", "2"])]);
+    assert_eq!(ex.delimiter, Some('\t'));
+}
+
+#[test]
+fn invalid_utf8_is_replaced_and_counted() {
+    let (_, rows, _, ex) = read("name\nJosé\nbad \u{0}".replace('\u{0}', "").as_bytes(), "c.csv");
+    assert_eq!(rows.len(), 2);
+    let mut bytes = "name,note\nJosé,ok\nRenée,fine\n".as_bytes().to_vec();
+    bytes.extend(b"x,\xFF\xFE broken\n");
+    let (_, rows, _, ex2) = read(&bytes, "d.csv");
+    assert_eq!(ex2.encoding, Some("UTF-8"));
+    assert_eq!(rows[2][1], "\u{FFFD}\u{FFFD} broken");
+    assert!(ex2.replaced.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    assert_eq!(ex.replaced.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn delimiters_are_sniffed() {
+    assert_eq!(delimited::sniff_delimiter("a,b,c\n1,2,3\n"), b',');
+    assert_eq!(delimited::sniff_delimiter("a\tb\n1\t2\n"), b'\t');
+    assert_eq!(delimited::sniff_delimiter("a;b;c\n1,5;2,5;3\n4;5;6\n"), b';');
+    assert_eq!(delimited::sniff_delimiter("a|b\n1|2\n"), b'|');
+    assert_eq!(delimited::sniff_delimiter("\"x,y\";b\n\"1,2\";3\n"), b';');
+    assert_eq!(delimited::sniff_delimiter("single\nvalue\n"), b',');
+}
+
+#[test]
+fn the_header_is_found_under_title_and_blank_rows() {
+    let text = "Quarterly report,,\n,,\nName,Email,Age\nAda,ada@x.org,36\nBob,,41\n";
+    let (labels, rows, _, _) = read(text.as_bytes(), "r.csv");
+    assert_eq!(labels, strings(&["Name", "Email", "Age"]));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1], strings(&["Bob", "", "41"]));
+}
+
+#[test]
+fn blank_and_duplicate_headers_get_unique_names() {
+    let cols = header::columns(&strings(&["Name", "", "name", "Name", "E-mail"]), 6);
+    let labels: Vec<&str> = cols.iter().map(|c| c.label.as_str()).collect();
+    let keys: Vec<&str> = cols.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        labels,
+        vec!["Name", "Column 2", "name (2)", "Name (3)", "E-mail", "Column 6"]
+    );
+    assert_eq!(
+        keys,
+        vec!["name", "column_2", "name_2", "name_3", "e_mail", "column_6"]
+    );
+}
+
+#[test]
+fn values_are_kept_exactly_as_written() {
+    let text = "id,amount,note\n007, 1.50 ,\"multi\nline, with comma\"\n";
+    let (_, rows, _, _) = read(text.as_bytes(), "v.csv");
+    assert_eq!(rows, vec![strings(&["007", " 1.50 ", "multi\nline, with comma"])]);
+}
+
+#[test]
+fn short_rows_are_padded_long_rows_rejected_with_line_numbers() {
+    let text = "a,b,c\r\n1,2\n3,4,5,6\r7,8,9\n\n10,11,12,,\n";
+    let (_, rows, rejects, _) = read(text.as_bytes(), "m.csv");
+    assert_eq!(
+        rows,
+        vec![
+            strings(&["1", "2", ""]),
+            strings(&["7", "8", "9"]),
+            strings(&["10", "11", "12"])
+        ]
+    );
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].line, 3);
+    assert!(rejects[0].message.contains("4 values"), "{}", rejects[0].message);
+}
+
+#[test]
+fn a_huge_value_is_a_reject() {
+    let mut text = String::from("a,b\n1,");
+    text.push_str(&"x".repeat(MAX_CELL_BYTES + 1));
+    text.push_str("\n2,3\n");
+    let (_, rows, rejects, _) = read(text.as_bytes(), "big.csv");
+    assert_eq!(rows, vec![strings(&["2", "3"])]);
+    assert_eq!(rejects[0].line, 2);
+    assert!(rejects[0].message.contains("limited"));
+}
+
+#[test]
+fn bad_files_fail_with_words_a_person_understands() {
+    let fail = |bytes: &[u8], name: &str| {
+        let (_dir, path) = file_with(bytes, name);
+        open(&path, name).err().expect("fails")
+    };
+    assert_eq!(fail(b"", "e.csv"), ExtractError::Empty);
+    assert_eq!(fail(b"\n\n,,\n", "blank.csv"), ExtractError::NoHeader);
+    let junk: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    assert_eq!(fail(&junk, "junk.csv"), ExtractError::NotText);
+    assert!(matches!(
+        fail(b"PK\x03\x04truncated", "t.xlsx"),
+        ExtractError::Corrupt(_)
+    ));
+    let wide = (0..MAX_COLUMNS + 5)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        fail(wide.as_bytes(), "w.csv"),
+        ExtractError::TooWide(MAX_COLUMNS + 5)
+    );
+    let one_line = "x".repeat(2 * 1024 * 1024);
+    assert_eq!(
+        fail(one_line.as_bytes(), "line.txt"),
+        ExtractError::HeaderTooLong(2 * 1024 * 1024)
+    );
+}
+
+#[test]
+fn a_header_only_file_has_no_rows() {
+    let (labels, rows, rejects, _) = read(b"a,b\n", "h.csv");
+    assert_eq!(labels, strings(&["a", "b"]));
+    assert!(rows.is_empty() && rejects.is_empty());
+}
+
+#[test]
+fn json_arrays_and_lines_become_tables() {
+    let text = r#"[{"name":"Ada","age":36},{"name":"Bob","tags":["x"],"age":null},5]"#;
+    let (labels, rows, rejects, ex) = read(text.as_bytes(), "p.json");
+    assert_eq!(ex.format, Format::Json);
+    assert_eq!(labels, strings(&["name", "age", "tags"]));
+    assert_eq!(
+        rows,
+        vec![strings(&["Ada", "36", ""]), strings(&["Bob", "", "[\"x\"]"])]
+    );
+    assert_eq!(rejects[0].line, 3);
+    let lines = "{\"a\":1}\n\nnot json\n{\"b\":true,\"a\":\"x\"}\n";
+    let (labels, rows, rejects, _) = read(lines.as_bytes(), "p.jsonl");
+    assert_eq!(labels, strings(&["a", "b"]));
+    assert_eq!(rows, vec![strings(&["1", ""]), strings(&["x", "true"])]);
+    assert_eq!(rejects[0].line, 3);
+}
+
+#[test]
+fn every_sheet_of_an_xlsx_is_read() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let s1 = book.add_worksheet().set_name("People").unwrap();
+    s1.write(0, 0, "Report").unwrap();
+    s1.write(2, 0, "Name").unwrap();
+    s1.write(2, 1, "Age").unwrap();
+    s1.write(3, 0, "Ada").unwrap();
+    s1.write(3, 1, 36).unwrap();
+    s1.write(4, 0, "Bob").unwrap();
+    s1.write(4, 1, 41.5).unwrap();
+    let s2 = book.add_worksheet().set_name("Cities").unwrap();
+    s2.write(0, 0, "City").unwrap();
+    s2.write(1, 0, "Oslo").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (_dir, path) = file_with(&bytes, "book.xlsx");
+    let ex = open(&path, "book.xlsx").unwrap();
+    assert_eq!(ex.format, Format::Xlsx);
+    let names: Vec<&str> = ex.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, vec!["People", "Cities"]);
+    let mut tables = ex.tables;
+    let people = tables.remove(0);
+    assert_eq!(people.header_line, Some(3));
+    let rows: Vec<Row> = people.rows.map(|r| r.unwrap()).collect();
+    assert_eq!(rows[0].values, strings(&["Ada", "36"]));
+    assert_eq!(rows[1].values, strings(&["Bob", "41.5"]));
+    assert_eq!(rows[1].line, 5);
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_unpacking() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.xlsx");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..100 {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.finish().unwrap();
+    assert!(matches!(
+        open(&path, "bomb.xlsx").err(),
+        Some(ExtractError::Bomb(_))
+    ));
+}
+
+#[test]
+fn an_ods_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.ods");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#).unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="People"><table:table-row><table:table-cell office:value-type="string"><text:p>Name</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Age</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="string"><text:p>Ada</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="36"><text:p>36</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#).unwrap();
+    zip.finish().unwrap();
+    let mut ex = open(&path, "book.ods").unwrap();
+    assert_eq!(ex.format, Format::Ods);
+    let table = ex.tables.remove(0);
+    assert_eq!(table.name, "People");
+    let labels: Vec<String> = table.columns.iter().map(|c| c.label.clone()).collect();
+    assert_eq!(labels, strings(&["Name", "Age"]));
+    let rows: Vec<Vec<String>> = table.rows.map(|r| r.unwrap().values).collect();
+    assert_eq!(rows, vec![strings(&["Ada", "36"])]);
+}

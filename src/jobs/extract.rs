@@ -1,0 +1,308 @@
+//! `file:extract`: reads an uploaded file into a `[file] NAME` workbook (label `file`), a
+//! sheet per table with one string field per column, records in the file's row order with
+//! values exactly as written. Rows that cannot be read go to a rejects CSV beside the file.
+//! A failed or cut-off extraction leaves no workbook behind.
+
+use super::{JobError, Progress, BATCH};
+use crate::app::AppState;
+use crate::blueprint::{self, slugify};
+use crate::db::AnyConnection;
+use crate::extract::{self, Reject, Table};
+use crate::ids::{FileId, WorkbookId};
+use crate::model::event::Context;
+use crate::model::file::{self, status, File, FileChanges};
+use crate::model::job::{self, Job, JobChanges};
+use crate::model::{record, sheet, workbook, ModelError};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+    let file_id = job
+        .file_id
+        .clone()
+        .or_else(|| FileId::parse(&job.source))
+        .ok_or_else(|| JobError::Failed(format!("`{}` is not a file id", job.source)))?;
+    let f = file::get(conn, &file_id)
+        .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
+    let actor = job.created_by.as_str();
+    // A previous attempt's workbook goes; the file is read again from the start.
+    drop_workbook(conn, made_by(job).as_deref(), actor)?;
+    let analyzing = FileChanges {
+        status: Some(status::ANALYZING.into()),
+        workbook_id: Some(None),
+        message: Some(None),
+        ..Default::default()
+    };
+    file::update(conn, &f.id, analyzing, actor)?;
+    let mut progress = Progress::new(state, job, worker);
+    progress.report(conn, 1, "Retrieving file")?;
+    let outcome = extract_into_workbook(state, conn, job, &f, &mut progress).and_then(|summary| {
+        let changes = FileChanges {
+            status: Some(status::COMPLETE.into()),
+            message: Some(summary.note.clone()),
+            reject_count: Some(summary.rejects as i64),
+            ..Default::default()
+        };
+        // The file may have been deleted while it was read: then nothing of it stays.
+        match file::update(conn, &f.id, changes, actor) {
+            Err(ModelError::Db(diesel::result::Error::NotFound)) => Err(JobError::Failed(
+                "the file was deleted while it was being extracted".into(),
+            )),
+            other => other.map(|_| summary).map_err(JobError::from),
+        }
+    });
+    match outcome {
+        Ok(summary) => {
+            let current = job::get(conn, &job.id)?;
+            let message = match &summary.note {
+                Some(note) => format!("Extracted file; {note}"),
+                None => "Extracted file".to_string(),
+            };
+            let outcome = json!({
+                "message": message,
+                "next": {"type": "id", "id": summary.workbook_id, "label": "Open workbook"},
+            });
+            job::finish(
+                conn,
+                &current,
+                job::status::COMPLETE,
+                Some(outcome),
+                Some("Extraction complete".into()),
+                actor,
+            )?;
+            Ok(())
+        }
+        Err(e) => {
+            // The job may have been deleted meanwhile; then its workbook stays, named
+            // after the file, for a person to remove.
+            if let Ok(current) = job::get(conn, &job.id) {
+                drop_workbook(conn, made_by(&current).as_deref(), actor)?;
+            }
+            let message = match &e {
+                JobError::Failed(m) => m.clone(),
+                JobError::Lost => "the extraction was canceled".into(),
+                JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+            };
+            let _ = state.storage.delete(&f.rejects_key());
+            let failed = FileChanges {
+                status: Some(status::FAILED.into()),
+                workbook_id: Some(None),
+                message: Some(Some(message)),
+                ..Default::default()
+            };
+            // A deleted file has nothing left to mark.
+            match file::update(conn, &f.id, failed, actor) {
+                Err(ModelError::Db(diesel::result::Error::NotFound)) | Ok(_) => {}
+                Err(other) => return Err(other.into()),
+            }
+            Err(e)
+        }
+    }
+}
+
+struct Summary {
+    workbook_id: WorkbookId,
+    rejects: u64,
+    note: Option<String>,
+}
+
+/// The workbook an attempt of this job made (kept in its checkpoint, written in the same
+/// transaction as the workbook), never one a caller named as destination.
+fn made_by(job: &Job) -> Option<String> {
+    let checkpoint: Value = serde_json::from_str(job.checkpoint.as_deref()?).ok()?;
+    checkpoint["workbookId"].as_str().map(String::from)
+}
+
+/// Deletes the workbook a previous or failed attempt made.
+fn drop_workbook(conn: &mut AnyConnection, id: Option<&str>, actor: &str) -> Result<(), JobError> {
+    let Some(id) = id.and_then(WorkbookId::parse) else {
+        return Ok(());
+    };
+    let wb: Option<workbook::Workbook> = {
+        use crate::db::schema::workbooks;
+        use diesel::prelude::*;
+        workbooks::table
+            .find(&id)
+            .select(workbook::Workbook::as_select())
+            .first(conn)
+            .optional()?
+    };
+    if let Some(wb) = wb {
+        workbook::delete(conn, &wb, actor)?;
+    }
+    Ok(())
+}
+
+/// The `[file]` workbook's sheet configs: string fields labelled by the headers.
+fn sheet_configs(tables: &[Table]) -> Result<Vec<blueprint::SheetConfig>, JobError> {
+    let mut slugs = HashSet::new();
+    let json: Vec<Value> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let base = Some(slugify(&t.name))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("sheet-{}", i + 1));
+            let mut slug = base.clone();
+            let mut n = 2;
+            while !slugs.insert(slug.clone()) {
+                slug = format!("{base}-{n}");
+                n += 1;
+            }
+            let name = if t.name.trim().is_empty() {
+                format!("Sheet {}", i + 1)
+            } else {
+                t.name.clone()
+            };
+            let fields: Vec<Value> = t
+                .columns
+                .iter()
+                .map(
+                    |c| json!({"key": c.key, "label": c.label, "type": "string", "treatments": ["verbatim"]}),
+                )
+                .collect();
+            json!({"name": name, "slug": slug, "fields": fields})
+        })
+        .collect();
+    blueprint::parse_sheets(&json, "$.sheets").map_err(|problems| {
+        JobError::Internal(anyhow::anyhow!("extracted sheets do not parse: {problems:?}"))
+    })
+}
+
+fn extract_into_workbook(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    job: &Job,
+    f: &File,
+    progress: &mut Progress,
+) -> Result<Summary, JobError> {
+    let actor = job.created_by.as_str();
+    let path = state
+        .storage
+        .local_path(&f.storage_key)
+        .map_err(|e| JobError::Internal(e.into()))?;
+    progress.report(conn, 3, "Parsing sheets")?;
+    let extraction = extract::open(&path, &f.name).map_err(|e| JobError::Failed(e.to_string()))?;
+    progress.report(conn, 5, "Creating workbook")?;
+    let configs = sheet_configs(&extraction.tables)?;
+    let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
+    let wb = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let wb = workbook::create(
+            conn,
+            &ctx,
+            &format!("[file] {}", f.name),
+            &["file".to_string()],
+            &json!([]),
+            &configs,
+            &json!({"treatments": ["EXTRACTED_FROM_SOURCE"], "fileId": f.id}).to_string(),
+        )?;
+        let changes = JobChanges {
+            destination: Some(Some(wb.id.to_string())),
+            checkpoint: Some(Some(json!({"workbookId": wb.id}).to_string())),
+            ..Default::default()
+        };
+        job::change(conn, &job.id, changes, None, actor)?;
+        Ok(wb)
+    })?;
+    file::update(
+        conn,
+        &f.id,
+        FileChanges {
+            workbook_id: Some(Some(wb.id.clone())),
+            ..Default::default()
+        },
+        actor,
+    )?;
+    let sheets = sheet::list_in_workbook(conn, &wb.id)?;
+    let mut rejects_out = state
+        .storage
+        .begin_blocking(&f.rejects_key())
+        .map(|w| csv::WriterBuilder::new().flexible(true).from_writer(w))
+        .map_err(|e| JobError::Internal(e.into()))?;
+    let csv_err = |e: csv::Error| JobError::Internal(e.into());
+    rejects_out
+        .write_record(["sheet", "line", "problem", "values"])
+        .map_err(csv_err)?;
+    let mut rejects = 0u64;
+    let table_count = extraction.tables.len().max(1);
+    let size = f.size.max(1) as u64;
+    let (format, bytes_read) = (extraction.format, extraction.bytes_read.clone());
+    for (index, (table, sh)) in extraction.tables.into_iter().zip(sheets).enumerate() {
+        let sheet_ctx = sheet::load_context(conn, &f.environment_id, &sh.id)?;
+        let table_name = table.name.clone();
+        let rows = table.rows;
+        // One thread reads and decodes the next batch while this one writes the last.
+        std::thread::scope(|scope| -> Result<(), JobError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
+            scope.spawn(move || read_batches(rows, tx));
+            for (batch, batch_rejects) in rx {
+                for rej in batch_rejects {
+                    rejects += 1;
+                    let mut rec = vec![table_name.clone(), rej.line.to_string(), rej.message];
+                    rec.extend(rej.values);
+                    rejects_out.write_record(&rec).map_err(csv_err)?;
+                }
+                if !batch.is_empty() {
+                    record::insert(conn, &sheet_ctx, batch, actor)?;
+                    state.live.publish(&sh.id, None);
+                }
+                let done = match format {
+                    extract::Format::Delimited => bytes_read.load(Ordering::Relaxed) as f64 / size as f64,
+                    _ => index as f64 / table_count as f64,
+                };
+                let percent = 10 + (done.min(1.0) * 89.0) as i32;
+                progress.report(conn, percent, "Adding records to sheets")?;
+            }
+            Ok(())
+        })?;
+    }
+    rejects_out.flush().map_err(|e| JobError::Internal(e.into()))?;
+    let upload = rejects_out
+        .into_inner()
+        .map_err(|e| JobError::Internal(anyhow::anyhow!("writing rejects: {e}")))?;
+    upload.commit().map_err(|e| JobError::Internal(e.into()))?;
+    let replaced = extraction.replaced.load(Ordering::Relaxed);
+    let mut notes = Vec::new();
+    if rejects > 0 {
+        notes.push(format!(
+            "{rejects} row(s) could not be read; download them from /v1/files/{}/rejects",
+            f.id
+        ));
+    }
+    if replaced > 0 {
+        notes.push(format!(
+            "{replaced} invalid byte sequence(s) in the {} text were replaced with \u{FFFD}",
+            extraction.encoding.unwrap_or("file's")
+        ));
+    }
+    Ok(Summary {
+        workbook_id: wb.id,
+        rejects,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
+}
+
+/// Reads a table's rows into batches of [`BATCH`] records (with the rejects met on the
+/// way) and hands them over; stops when the writer hangs up.
+fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec<Value>>, Vec<Reject>)>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut rejects = Vec::new();
+    for item in rows {
+        match item {
+            Ok(row) => batch.push(row.values.into_iter().map(Value::String).collect()),
+            Err(rej) => rejects.push(rej),
+        }
+        if batch.len() >= BATCH
+            && tx
+                .send((
+                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                    std::mem::take(&mut rejects),
+                ))
+                .is_err()
+        {
+            return;
+        }
+    }
+    let _ = tx.send((batch, rejects));
+}

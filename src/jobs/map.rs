@@ -1,0 +1,199 @@
+//! `workbook:map`: writes the source sheet's records into the destination sheet through the
+//! plan's field mapping, batch by batch through the record write path. Each batch commits
+//! with the job's checkpoint (the last source record done and the records written), so a
+//! job cut off resumes where it stopped; a job that fails or is canceled takes back the
+//! records it wrote.
+
+use super::plan::{self, text_of};
+use super::{JobError, Progress, BATCH};
+use crate::app::AppState;
+use crate::db::AnyConnection;
+use crate::ids::RecordId;
+use crate::model::job::{self, Job, JobChanges};
+use crate::model::sheet::{self, SheetContext};
+use crate::model::{mapping_memory, record, ModelError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// How far a mapping job got, saved with every batch.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Checkpoint {
+    /// The last source record mapped.
+    after: i64,
+    /// Source records done.
+    processed: i64,
+    /// Destination records written, as inclusive id ranges.
+    written: Vec<(i64, i64)>,
+}
+
+impl Checkpoint {
+    fn add_written(&mut self, ids: impl IntoIterator<Item = i64>) {
+        for id in ids {
+            match self.written.last_mut() {
+                Some((_, hi)) if *hi + 1 == id => *hi = id,
+                _ => self.written.push((id, id)),
+            }
+        }
+    }
+
+    fn written_ids(&self) -> Vec<RecordId> {
+        self.written
+            .iter()
+            .flat_map(|(lo, hi)| (*lo..=*hi).map(RecordId))
+            .collect()
+    }
+}
+
+pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+    let actor = job.created_by.as_str();
+    let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
+    let sheets = plan::sheets(
+        conn,
+        &job.environment_id,
+        &job.source,
+        job.destination.as_deref(),
+        &config,
+    )?;
+    let resolved = plan::resolve(&plan::stored(job.plan.as_deref()), &sheets)?;
+    if resolved.columns.iter().all(Option::is_none) {
+        return Err(JobError::Failed(
+            "the plan maps no column to a field; map at least one".into(),
+        ));
+    }
+    let dest = sheet::load_context(conn, &job.environment_id, &sheets.destination.id)?;
+    let mut cp: Checkpoint = job
+        .checkpoint
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let mut progress = Progress::new(state, job, worker);
+    let result = map_batches(
+        state,
+        conn,
+        job,
+        &sheets,
+        &resolved,
+        &dest,
+        &mut cp,
+        &mut progress,
+    );
+    if let Err(e) = result {
+        // Take back what this job wrote, unless another worker now owns it.
+        // A job deleted meanwhile is as final as a canceled one.
+        let ours = match job::get(conn, &job.id) {
+            Ok(current) => !matches!(e, JobError::Lost) || current.is_final(),
+            Err(_) => true,
+        };
+        if ours {
+            take_back(conn, job, &dest, &cp, actor)?;
+            state.live.publish(&dest.sheet.id, None);
+        }
+        return Err(e);
+    }
+    mapping_memory::remember(
+        conn,
+        &sheets.destination.id,
+        &plan::fingerprint(&sheets.source_config),
+        &resolved.remembered,
+    )?;
+    let current = job::get(conn, &job.id)?;
+    let message = format!(
+        "Mapped {} record(s) into {}",
+        cp.processed, sheets.destination.name
+    );
+    let outcome = json!({
+        "message": message,
+        "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
+    });
+    job::finish(
+        conn,
+        &current,
+        job::status::COMPLETE,
+        Some(outcome),
+        Some("Mapping complete".into()),
+        actor,
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn map_batches(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    job: &Job,
+    sheets: &plan::Sheets,
+    resolved: &plan::Resolved,
+    dest: &SheetContext,
+    cp: &mut Checkpoint,
+    progress: &mut Progress,
+) -> Result<(), JobError> {
+    let actor = job.created_by.as_str();
+    let total = sheets.source.total_count.max(1);
+    progress.report(conn, 1, "Mapping records")?;
+    loop {
+        let rows = record::after(conn, sheets.source.seq, cp.after, BATCH as i64)?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            break;
+        };
+        let inputs: Vec<Vec<Value>> = rows
+            .iter()
+            .map(|r| {
+                let checked = r.checked();
+                resolved
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(di, si)| {
+                        let Some(si) = si else { return Value::Null };
+                        let v = checked
+                            .raw
+                            .get(si)
+                            .or_else(|| checked.vals.get(*si))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        resolved.enums[di].get(&text_of(&v)).cloned().unwrap_or(v)
+                    })
+                    .collect()
+            })
+            .collect();
+        let count = rows.len() as i64;
+        let mut next = cp.clone();
+        let also_changed = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+            let written = record::insert(conn, dest, inputs, actor)?;
+            next.after = last;
+            next.processed += count;
+            next.add_written(written.rows.iter().map(|r| r.id));
+            let changes = JobChanges {
+                checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
+                ..Default::default()
+            };
+            job::change(conn, &job.id, changes, None, actor)?;
+            Ok(written.also_changed)
+        })?;
+        *cp = next;
+        state.live.publish(&dest.sheet.id, None);
+        state.live.publish_each(&also_changed);
+        let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
+        progress.report(conn, percent, "Mapping records")?;
+    }
+    Ok(())
+}
+
+fn take_back(
+    conn: &mut AnyConnection,
+    job: &Job,
+    dest: &SheetContext,
+    cp: &Checkpoint,
+    actor: &str,
+) -> Result<(), JobError> {
+    for chunk in cp.written_ids().chunks(BATCH) {
+        record::delete(conn, dest, chunk, actor)?;
+    }
+    let changes = JobChanges {
+        checkpoint: Some(None),
+        ..Default::default()
+    };
+    // The job row may be gone (deleted while it ran); the records are what matter.
+    let _ = job::change(conn, &job.id, changes, None, actor);
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! The in-server workers: they claim ready built-in jobs (`file:extract`, `workbook:map`)
+//! from the persisted queue and run them, reporting progress on the job as they go.
+//!
+//! A job cut off by a crash keeps status `executing`; it is put back in the queue and runs
+//! again: on SQLite (one process owns the database) when the server starts; on PostgreSQL
+//! (several processes share the queue) as soon as no session holds the job's advisory lock,
+//! which the database drops when the process that ran it dies. An extraction starts over on
+//! a fresh workbook; a mapping resumes after the last batch it committed; so no record is
+//! lost or written twice.
+
+pub mod extract;
+pub mod map;
+pub mod plan;
+
+use crate::app::AppState;
+use crate::db::{AnyConnection, Backend};
+use crate::model::job::{self, Job, JobChanges};
+use crate::model::{now, ModelError};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// Workers per process.
+pub const WORKERS: usize = 2;
+/// How often PostgreSQL workers look for jobs orphaned by a stopped process.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// A job claimed more recently than this is not yet an orphan (its worker may be about to
+/// take the lock).
+const CLAIM_GRACE: chrono::Duration = chrono::Duration::seconds(5);
+/// Rows written per transaction.
+pub const BATCH: usize = 5000;
+
+/// Wakes idle workers when a job becomes ready.
+#[derive(Clone)]
+pub struct Queue {
+    signal: Arc<(Mutex<u64>, Condvar)>,
+    /// This process's name in job claims.
+    pub worker_id: String,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        use rand::distributions::{Alphanumeric, DistString};
+        Queue {
+            signal: Arc::new((Mutex::new(0), Condvar::new())),
+            worker_id: format!("wk_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 10)),
+        }
+    }
+}
+
+impl Queue {
+    pub fn wake(&self) {
+        let (lock, cv) = &*self.signal;
+        if let Ok(mut n) = lock.lock() {
+            *n = n.wrapping_add(1);
+        }
+        cv.notify_all();
+    }
+
+    fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        let (lock, cv) = &*self.signal;
+        let Ok(guard) = lock.lock() else { return seen };
+        match cv.wait_timeout_while(guard, timeout, |n| *n == seen) {
+            Ok((n, _)) => *n,
+            Err(_) => seen,
+        }
+    }
+
+    fn current(&self) -> u64 {
+        self.signal.0.lock().map(|n| *n).unwrap_or(0)
+    }
+}
+
+/// Why a job stopped short.
+#[derive(Debug)]
+pub enum JobError {
+    /// The job is no longer this worker's (canceled, or finished by someone else).
+    Lost,
+    /// It failed, with words for the person who started it.
+    Failed(String),
+    /// Something unexpected; logged, and shown as a generic failure.
+    Internal(anyhow::Error),
+}
+
+impl From<diesel::result::Error> for JobError {
+    fn from(e: diesel::result::Error) -> Self {
+        JobError::Internal(e.into())
+    }
+}
+
+impl From<ModelError> for JobError {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::Db(db) => db.into(),
+            ModelError::Invalid(items) => JobError::Failed(
+                items
+                    .into_iter()
+                    .map(|(k, m)| format!("{k}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            other => JobError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for JobError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        JobError::Internal(anyhow::anyhow!("no database connection: {e}"))
+    }
+}
+
+/// Releases jobs cut off by a stopped process, then starts the workers. They hold the
+/// state weakly and stop once the server is gone.
+pub fn start(state: &Arc<AppState>) -> anyhow::Result<()> {
+    {
+        let mut conn = state.pool.get()?;
+        let n = job::release_orphans(&mut conn, now() - CLAIM_GRACE)?;
+        if n > 0 {
+            tracing::warn!(jobs = n, "jobs cut off by a stop run again");
+        }
+    }
+    for i in 0..WORKERS {
+        let weak = Arc::downgrade(state);
+        let queue = state.jobs.clone();
+        std::thread::Builder::new()
+            .name(format!("wharf-worker-{i}"))
+            .spawn(move || work(weak, queue))?;
+    }
+    state.jobs.wake();
+    Ok(())
+}
+
+fn work(state: Weak<AppState>, queue: Queue) {
+    let mut last_sweep = Instant::now();
+    loop {
+        let seen = queue.current();
+        let Some(st) = state.upgrade() else { return };
+        match st.pool.get() {
+            Ok(mut conn) => {
+                // SQLite's orphans were all released at start; PostgreSQL's may appear any
+                // time another process stops.
+                let postgres = crate::db::backend_of(&conn) == Backend::Postgres;
+                if postgres && last_sweep.elapsed() > SWEEP_EVERY {
+                    last_sweep = Instant::now();
+                    if let Err(e) = job::release_orphans(&mut conn, now() - CLAIM_GRACE) {
+                        tracing::warn!(error = %e, "releasing orphaned jobs failed");
+                    }
+                }
+                match job::claim(&mut conn, &queue.worker_id) {
+                    Ok(Some(job)) => {
+                        run(&st, &queue.worker_id, job, &mut conn);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no database connection for the job workers"),
+        }
+        drop(st);
+        queue.wait(seen, Duration::from_secs(1));
+    }
+}
+
+/// Runs a claimed job on the connection that claimed it, holding its lock meanwhile.
+fn run(state: &AppState, worker: &str, job: Job, conn: &mut AnyConnection) {
+    tracing::info!(job = %job.id, name = %job.name(), attempt = job.attempts, "job started");
+    if let Err(e) = job::hold(conn, &job.id) {
+        tracing::warn!(job = %job.id, error = %e, "could not lock the job");
+    }
+    let _ = job::emit(conn, &job, "job:updated", &job.created_by);
+    run_held(state, worker, &job, conn);
+    if let Err(e) = job::let_go(conn, &job.id) {
+        tracing::warn!(job = %job.id, error = %e, "could not unlock the job");
+    }
+}
+
+fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) {
+    let result = match (job.job_type.as_str(), job.operation.as_str()) {
+        ("file", "extract") => extract::run(state, worker, job, conn),
+        ("workbook", "map") => map::run(state, worker, job, conn),
+        _ => Err(JobError::Failed(format!(
+            "Wharf has no worker for {}",
+            job.name()
+        ))),
+    };
+    let message = match result {
+        Ok(()) => {
+            tracing::info!(job = %job.id, "job complete");
+            state.live.publish_job(&job.id, job.space_id.as_ref());
+            return;
+        }
+        Err(JobError::Lost) => {
+            tracing::info!(job = %job.id, "job stopped: no longer ours");
+            state.live.publish_job(&job.id, job.space_id.as_ref());
+            return;
+        }
+        Err(JobError::Failed(m)) => m,
+        Err(JobError::Internal(e)) => {
+            tracing::error!(job = %job.id, error = format!("{e:#}"), "job failed");
+            "something went wrong on our side; it has been logged".to_string()
+        }
+    };
+    let failed = (|| -> anyhow::Result<()> {
+        let current = job::get(conn, &job.id)?;
+        if !current.is_final() {
+            let outcome = serde_json::json!({"message": message});
+            job::finish(
+                conn,
+                &current,
+                job::status::FAILED,
+                Some(outcome),
+                Some(message.clone()),
+                &job.created_by,
+            )?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = failed {
+        tracing::error!(job = %job.id, error = format!("{e:#}"), "recording a job failure failed");
+    }
+    state.live.publish_job(&job.id, job.space_id.as_ref());
+}
+
+/// Reports progress (at most about once a second, and always at 100), refreshing the
+/// claim; `Err(Lost)` when the job is no longer this worker's.
+pub struct Progress<'a> {
+    state: &'a AppState,
+    job: &'a Job,
+    worker: &'a str,
+    last: Option<(Instant, i32)>,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new(state: &'a AppState, job: &'a Job, worker: &'a str) -> Self {
+        Progress {
+            state,
+            job,
+            worker,
+            last: None,
+        }
+    }
+
+    pub fn report(
+        &mut self,
+        conn: &mut crate::db::AnyConnection,
+        percent: i32,
+        info: &str,
+    ) -> Result<(), JobError> {
+        if !job::heartbeat(conn, &self.job.id, self.worker)? {
+            return Err(JobError::Lost);
+        }
+        let due = match self.last {
+            None => true,
+            Some((at, p)) => p != percent && at.elapsed() >= Duration::from_millis(500),
+        };
+        if due {
+            let changes = JobChanges {
+                progress: Some(percent),
+                info: Some(Some(info.to_string())),
+                ..Default::default()
+            };
+            job::change(
+                conn,
+                &self.job.id,
+                changes,
+                Some("job:updated"),
+                &self.job.created_by,
+            )?;
+            self.last = Some((Instant::now(), percent));
+            self.state
+                .live
+                .publish_job(&self.job.id, self.job.space_id.as_ref());
+        }
+        Ok(())
+    }
+}

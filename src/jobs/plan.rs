@@ -1,0 +1,328 @@
+//! Mapping plans of `workbook:map` jobs, in Flatfile's `JobExecutionPlan` shape: made
+//! automatically when the job is created (a remembered mapping first, then automap), checked
+//! when a person changes them, and read by the worker that runs the job.
+
+use crate::blueprint::{FieldType, SheetConfig};
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, WorkbookId};
+use crate::mapping::{self, Certainty, EnumChoice, SourceColumn, TargetField};
+use crate::model::mapping_memory;
+use crate::model::sheet::{self, Sheet};
+use crate::model::{record, workbook, ModelError, ModelResult};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Source values shown beside each column.
+const PREVIEW: usize = 10;
+/// Rows read to find the distinct values of a column mapped to an enum.
+const ENUM_SAMPLE: i64 = 1000;
+
+fn invalid(key: &str, message: impl Into<String>) -> ModelError {
+    ModelError::Invalid(vec![(key.into(), message.into())])
+}
+
+/// The two sheets of a mapping job, checked against its source and destination workbooks.
+pub struct Sheets {
+    pub source: Sheet,
+    pub source_config: SheetConfig,
+    pub destination: Sheet,
+    pub destination_config: SheetConfig,
+}
+
+fn sheet_in(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    workbook: &str,
+    given: Option<&str>,
+    key: &str,
+) -> ModelResult<Sheet> {
+    let wb_id = WorkbookId::parse(workbook)
+        .ok_or_else(|| invalid(key, format!("`{workbook}` is not a workbook id")))?;
+    workbook::find(conn, env, &wb_id)?
+        .ok_or_else(|| invalid(key, format!("no workbook `{workbook}` in this environment")))?;
+    let sheets = sheet::list_in_workbook(conn, &wb_id)?;
+    match given {
+        Some(id) => sheets.into_iter().find(|s| s.id.as_str() == id).ok_or_else(|| {
+            invalid(
+                &format!("config.{key}"),
+                format!("sheet `{id}` is not in workbook {workbook}"),
+            )
+        }),
+        None => {
+            let count = sheets.len();
+            let mut only = sheets.into_iter();
+            match (only.next(), count) {
+                (Some(sheet), 1) => Ok(sheet),
+                _ => Err(invalid(
+                    &format!("config.{key}"),
+                    format!("workbook {workbook} has {count} sheets; name one in config.{key}"),
+                )),
+            }
+        }
+    }
+}
+
+/// Resolves and checks the sheets named by a mapping job's source, destination and config.
+pub fn sheets(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    source: &str,
+    destination: Option<&str>,
+    config: &Value,
+) -> ModelResult<Sheets> {
+    let destination =
+        destination.ok_or_else(|| invalid("destination", "a mapping job needs a destination workbook"))?;
+    let source_sheet = sheet_in(
+        conn,
+        env,
+        source,
+        config["sourceSheetId"].as_str(),
+        "sourceSheetId",
+    )?;
+    let dest_sheet = sheet_in(
+        conn,
+        env,
+        destination,
+        config["destinationSheetId"].as_str(),
+        "destinationSheetId",
+    )?;
+    Ok(Sheets {
+        source_config: source_sheet.parsed_config()?,
+        source: source_sheet,
+        destination_config: dest_sheet.parsed_config()?,
+        destination: dest_sheet,
+    })
+}
+
+pub fn text_of(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A destination field in the plan: its blueprint JSON as deployed.
+fn destination_json(config: &SheetConfig, i: usize) -> Value {
+    config.json["fields"].get(i).cloned().unwrap_or_else(|| {
+        let f = &config.fields[i];
+        json!({"key": f.key, "label": f.label, "type": f.field_type.name()})
+    })
+}
+
+fn source_json(config: &SheetConfig, i: usize) -> Value {
+    let f = &config.fields[i];
+    json!({"key": f.key, "label": f.label, "type": "string"})
+}
+
+fn alternative_names(config: &SheetConfig, i: usize) -> Vec<String> {
+    config.json["fields"][i]["alternativeNames"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// The fingerprint a mapping is remembered under: the source sheet's headers.
+pub fn fingerprint(source: &SheetConfig) -> String {
+    mapping::header_fingerprint(source.fields.iter().map(|f| f.display_name()))
+}
+
+/// Enum options of a destination field, if it has them.
+fn enum_options(field_type: &FieldType) -> Option<Vec<EnumChoice>> {
+    match field_type {
+        FieldType::Enum { options } | FieldType::EnumList { options } => Some(
+            options
+                .iter()
+                .map(|o| EnumChoice {
+                    value: o.value.clone(),
+                    label: o.label.clone(),
+                    alternative_names: o.alternative_names.clone(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The automatic plan for a new mapping job.
+pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
+    let src = &s.source_config;
+    let dst = &s.destination_config;
+    let sample: Vec<Vec<Value>> = record::after(conn, s.source.seq, 0, ENUM_SAMPLE)?
+        .iter()
+        .map(|r| r.checked().vals)
+        .collect();
+    let column_values = |i: usize| -> Vec<String> {
+        sample
+            .iter()
+            .map(|vals| text_of(vals.get(i).unwrap_or(&Value::Null)))
+            .collect()
+    };
+    let preview = |i: usize| -> Vec<String> { column_values(i).into_iter().take(PREVIEW).collect() };
+    let sources: Vec<SourceColumn> = src
+        .fields
+        .iter()
+        .map(|f| SourceColumn {
+            key: f.key.clone(),
+            label: f.display_name().to_string(),
+        })
+        .collect();
+    let writable: Vec<usize> = (0..dst.fields.len())
+        .filter(|i| !dst.fields[*i].readonly && !dst.fields[*i].computed)
+        .collect();
+    let targets: Vec<TargetField> = writable
+        .iter()
+        .map(|&i| TargetField {
+            key: dst.fields[i].key.clone(),
+            label: dst.fields[i].label.clone(),
+            alternative_names: alternative_names(dst, i),
+        })
+        .collect();
+    // (source index, destination index, certainty, confidence, how)
+    let mut pairs: Vec<(usize, usize, Certainty, f64, &str)> = Vec::new();
+    if let Some(remembered) = mapping_memory::recall(conn, &s.destination.id, &fingerprint(src))? {
+        for (si, source) in sources.iter().enumerate() {
+            let Some(key) = remembered.get(&source.label) else {
+                continue;
+            };
+            if let Some(di) = dst.field_index(key).filter(|di| writable.contains(di)) {
+                if !pairs.iter().any(|p| p.1 == di) {
+                    pairs.push((si, di, Certainty::Absolute, 1.0, "remembered"));
+                }
+            }
+        }
+    }
+    let taken_s: HashSet<usize> = pairs.iter().map(|p| p.0).collect();
+    let taken_d: HashSet<usize> = pairs.iter().map(|p| p.1).collect();
+    let free_s: Vec<usize> = (0..sources.len()).filter(|i| !taken_s.contains(i)).collect();
+    let free_t: Vec<usize> = (0..targets.len())
+        .filter(|t| !taken_d.contains(&writable[*t]))
+        .collect();
+    let auto = mapping::automap(
+        &free_s.iter().map(|&i| sources[i].clone()).collect::<Vec<_>>(),
+        &free_t.iter().map(|&t| targets[t].clone()).collect::<Vec<_>>(),
+    );
+    for m in auto {
+        pairs.push((
+            free_s[m.source],
+            writable[free_t[m.target]],
+            m.certainty,
+            m.confidence,
+            "automap",
+        ));
+    }
+    pairs.sort_by_key(|p| p.0);
+    let mut field_mapping = Vec::new();
+    for &(si, di, certainty, confidence, how) in &pairs {
+        let mut edge = json!({
+            "sourceField": source_json(src, si),
+            "destinationField": destination_json(dst, di),
+            "preview": preview(si),
+            "metadata": {"certainty": certainty, "confidence": confidence, "source": how},
+        });
+        if let Some(options) = enum_options(&dst.fields[di].field_type) {
+            let distinct: BTreeSet<String> = column_values(si)
+                .into_iter()
+                .filter(|v| !v.trim().is_empty())
+                .collect();
+            let values: Vec<String> = distinct.into_iter().collect();
+            let mapped = mapping::map_enum_values(&values, &options);
+            let used: HashSet<&String> = mapped.iter().filter_map(|(_, o)| o.as_ref()).collect();
+            edge["enumDetails"] = json!({
+                "mapping": mapped.iter().filter_map(|(v, o)| o.as_ref().map(|o| json!({"sourceValue": v, "destinationValue": o}))).collect::<Vec<_>>(),
+                "unusedSourceValues": mapped.iter().filter(|(_, o)| o.is_none()).map(|(v, _)| v).collect::<Vec<_>>(),
+                "unusedDestinationValues": options.iter().filter(|o| !used.contains(&o.value)).map(|o| &o.value).collect::<Vec<_>>(),
+            });
+        }
+        field_mapping.push(edge);
+    }
+    let mapped_s: HashSet<usize> = pairs.iter().map(|p| p.0).collect();
+    let mapped_d: HashSet<usize> = pairs.iter().map(|p| p.1).collect();
+    Ok(json!({
+        "fieldMapping": field_mapping,
+        "unmappedSourceFields": (0..src.fields.len()).filter(|i| !mapped_s.contains(i)).map(|i| json!({"sourceField": source_json(src, i), "preview": preview(i)})).collect::<Vec<_>>(),
+        "unmappedDestinationFields": writable.iter().filter(|i| !mapped_d.contains(i)).map(|&i| json!({"destinationField": destination_json(dst, i)})).collect::<Vec<_>>(),
+    }))
+}
+
+/// What the worker needs from a plan: for each destination field, the source column it
+/// takes, and how enum values translate.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Per destination field: the source field index, if mapped.
+    pub columns: Vec<Option<usize>>,
+    /// Per destination field: source value → destination value.
+    pub enums: Vec<HashMap<String, Value>>,
+    /// Source header → destination key, for remembering.
+    pub remembered: mapping_memory::Remembered,
+}
+
+/// Checks a plan against the two sheets: known keys, no destination field taken twice.
+pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
+    let src = &s.source_config;
+    let dst = &s.destination_config;
+    let mut out = Resolved {
+        columns: vec![None; dst.fields.len()],
+        enums: vec![HashMap::new(); dst.fields.len()],
+        remembered: Default::default(),
+    };
+    let edges = plan["fieldMapping"]
+        .as_array()
+        .ok_or_else(|| invalid("fieldMapping", "fieldMapping must be an array of edges"))?;
+    for (n, edge) in edges.iter().enumerate() {
+        let at = |k: &str| format!("fieldMapping[{n}].{k}");
+        let skey = edge["sourceField"]["key"]
+            .as_str()
+            .ok_or_else(|| invalid(&at("sourceField.key"), "each edge needs sourceField.key"))?;
+        let dkey = edge["destinationField"]["key"].as_str().ok_or_else(|| {
+            invalid(
+                &at("destinationField.key"),
+                "each edge needs destinationField.key",
+            )
+        })?;
+        let si = src.field_index(skey).ok_or_else(|| {
+            invalid(
+                &at("sourceField.key"),
+                format!("the source sheet has no field `{skey}`"),
+            )
+        })?;
+        let di = dst.field_index(dkey).ok_or_else(|| {
+            invalid(
+                &at("destinationField.key"),
+                format!("the destination sheet has no field `{dkey}`"),
+            )
+        })?;
+        if dst.fields[di].readonly || dst.fields[di].computed {
+            return Err(invalid(
+                &at("destinationField.key"),
+                format!("`{dkey}` is read-only"),
+            ));
+        }
+        if out.columns[di].is_some() {
+            return Err(invalid(
+                &at("destinationField.key"),
+                format!("two columns are mapped to `{dkey}`; map one"),
+            ));
+        }
+        out.columns[di] = Some(si);
+        out.remembered
+            .insert(src.fields[si].display_name().to_string(), dkey.to_string());
+        if let Some(pairs) = edge["enumDetails"]["mapping"].as_array() {
+            for p in pairs {
+                if let (Some(from), Some(to)) = (p.get("sourceValue"), p.get("destinationValue")) {
+                    if !to.is_null() {
+                        out.enums[di].insert(text_of(from), to.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a stored plan.
+pub fn stored(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_else(
+        || json!({"fieldMapping": [], "unmappedSourceFields": [], "unmappedDestinationFields": []}),
+    )
+}

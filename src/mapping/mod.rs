@@ -1,0 +1,214 @@
+//! Automap: which source column goes to which destination field, and which source value to
+//! which enum option. Pure: names in, pairs out.
+//!
+//! Names are compared after normalising case, spaces and punctuation: first the key, the
+//! label and the alternative names, then by similarity of their letter pairs. No field
+//! receives two columns, and no column goes to two fields.
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+/// A column of the source sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceColumn {
+    pub key: String,
+    pub label: String,
+}
+
+/// A field of the destination sheet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TargetField {
+    pub key: String,
+    pub label: String,
+    pub alternative_names: Vec<String>,
+}
+
+/// Flatfile's certainty of an edge, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    Weak,
+    Moderate,
+    Strong,
+    Absolute,
+}
+
+/// A source column mapped to a destination field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub source: usize,
+    pub target: usize,
+    pub certainty: Certainty,
+    pub confidence: f64,
+}
+
+/// Lowercase letters and digits only: "First Name", "first_name" and "FIRST-NAME" agree.
+pub fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Sørensen–Dice similarity of the letter pairs of two normalised names, 0 to 1.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let (a, b) = (normalise(a), normalise(b));
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a == b {
+        return 1.0;
+    }
+    let pairs = |s: &str| -> Vec<(char, char)> {
+        let chars: Vec<char> = s.chars().collect();
+        if chars.len() == 1 {
+            return vec![(chars[0], ' ')];
+        }
+        chars.windows(2).map(|w| (w[0], w[1])).collect()
+    };
+    let (pa, mut pb) = (pairs(&a), pairs(&b));
+    let total = pa.len() + pb.len();
+    let mut common = 0;
+    for p in &pa {
+        if let Some(i) = pb.iter().position(|q| q == p) {
+            pb.swap_remove(i);
+            common += 1;
+        }
+    }
+    (2 * common) as f64 / total as f64
+}
+
+/// Similarity at or above which a pair is proposed at all.
+pub const WEAK_AT: f64 = 0.6;
+/// Similarity at or above which a pair is `moderate`.
+pub const MODERATE_AT: f64 = 0.8;
+
+/// How well a column fits a field, if at all.
+pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, f64)> {
+    let names = [source.label.as_str(), source.key.as_str()];
+    if names
+        .iter()
+        .any(|n| *n == target.key || (!target.label.is_empty() && *n == target.label))
+    {
+        return Some((Certainty::Absolute, 1.0));
+    }
+    let norm: Vec<String> = names
+        .iter()
+        .map(|n| normalise(n))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let equals = |other: &str| {
+        let other = normalise(other);
+        !other.is_empty() && norm.contains(&other)
+    };
+    if equals(&target.key) || equals(&target.label) {
+        return Some((Certainty::Strong, 0.95));
+    }
+    if target.alternative_names.iter().any(|n| equals(n)) {
+        return Some((Certainty::Strong, 0.9));
+    }
+    let best = std::iter::once(target.key.as_str())
+        .chain(std::iter::once(target.label.as_str()))
+        .chain(target.alternative_names.iter().map(String::as_str))
+        .flat_map(|t| names.iter().map(move |n| similarity(n, t)))
+        .fold(0.0_f64, f64::max);
+    if best >= MODERATE_AT {
+        Some((Certainty::Moderate, round2(best)))
+    } else if best >= WEAK_AT {
+        Some((Certainty::Weak, round2(best)))
+    } else {
+        None
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The best one-to-one pairing, most certain pairs first; sorted by source column.
+pub fn automap(sources: &[SourceColumn], targets: &[TargetField]) -> Vec<Match> {
+    let mut candidates: Vec<Match> = Vec::new();
+    for (s, source) in sources.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            if let Some((certainty, confidence)) = score(source, target) {
+                candidates.push(Match {
+                    source: s,
+                    target: t,
+                    certainty,
+                    confidence,
+                });
+            }
+        }
+    }
+    candidates.sort_by(|a, b| {
+        (b.certainty, b.confidence)
+            .partial_cmp(&(a.certainty, a.confidence))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.source.cmp(&b.source))
+            .then(a.target.cmp(&b.target))
+    });
+    let mut used_s = vec![false; sources.len()];
+    let mut used_t = vec![false; targets.len()];
+    let mut out = Vec::new();
+    for m in candidates {
+        if !used_s[m.source] && !used_t[m.target] {
+            used_s[m.source] = true;
+            used_t[m.target] = true;
+            out.push(m);
+        }
+    }
+    out.sort_by_key(|m| m.source);
+    out
+}
+
+/// An option of an enum field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumChoice {
+    pub value: String,
+    pub label: String,
+    pub alternative_names: Vec<String>,
+}
+
+/// For each distinct source value, the option it most likely means, if any: by value,
+/// label or alternative name after normalising, then by similarity.
+pub fn map_enum_values(values: &[String], options: &[EnumChoice]) -> Vec<(String, Option<String>)> {
+    values
+        .iter()
+        .map(|v| {
+            let n = normalise(v);
+            let exact = options.iter().find(|o| {
+                !n.is_empty()
+                    && (normalise(&o.value) == n
+                        || normalise(&o.label) == n
+                        || o.alternative_names.iter().any(|a| normalise(a) == n))
+            });
+            let chosen = exact.or_else(|| {
+                options
+                    .iter()
+                    .map(|o| {
+                        let s = std::iter::once(&o.value)
+                            .chain(std::iter::once(&o.label))
+                            .chain(o.alternative_names.iter())
+                            .map(|name| similarity(v, name))
+                            .fold(0.0_f64, f64::max);
+                        (o, s)
+                    })
+                    .filter(|(_, s)| *s >= MODERATE_AT)
+                    .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+                    .map(|(o, _)| o)
+            });
+            (v.clone(), chosen.map(|o| o.value.clone()))
+        })
+        .collect()
+}
+
+/// A stable fingerprint of a set of headers, for remembering a mapping: normalised,
+/// sorted, de-duplicated, joined.
+pub fn header_fingerprint<'a>(headers: impl IntoIterator<Item = &'a str>) -> String {
+    let mut names: Vec<String> = headers.into_iter().map(normalise).collect();
+    names.sort();
+    names.dedup();
+    names.join("|")
+}

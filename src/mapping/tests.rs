@@ -1,0 +1,127 @@
+use super::*;
+
+fn src(labels: &[&str]) -> Vec<SourceColumn> {
+    labels
+        .iter()
+        .map(|l| SourceColumn {
+            key: l.to_string(),
+            label: l.to_string(),
+        })
+        .collect()
+}
+
+fn field(key: &str, label: &str, alts: &[&str]) -> TargetField {
+    TargetField {
+        key: key.into(),
+        label: label.into(),
+        alternative_names: alts.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn normalising_ignores_case_spaces_and_punctuation() {
+    assert_eq!(normalise("First Name"), "firstname");
+    assert_eq!(normalise("first_name"), "firstname");
+    assert_eq!(normalise(" FIRST-NAME. "), "firstname");
+    assert_eq!(normalise("Prénom"), "prénom");
+}
+
+#[test]
+fn exact_names_are_absolute_normalised_are_strong() {
+    let targets = [
+        field("email", "Email", &[]),
+        field("firstName", "First name", &["given name"]),
+    ];
+    assert_eq!(
+        score(&src(&["Email"])[0], &targets[0]),
+        Some((Certainty::Absolute, 1.0))
+    );
+    assert_eq!(
+        score(&src(&["E-MAIL"])[0], &targets[0]),
+        Some((Certainty::Strong, 0.95))
+    );
+    assert_eq!(
+        score(&src(&["first_name"])[0], &targets[1]),
+        Some((Certainty::Strong, 0.95))
+    );
+    assert_eq!(
+        score(&src(&["Given Name"])[0], &targets[1]),
+        Some((Certainty::Strong, 0.9))
+    );
+    assert_eq!(score(&src(&["Zip"])[0], &targets[1]), None);
+}
+
+#[test]
+fn similar_names_are_moderate_or_weak() {
+    let t = field("phoneNumber", "Phone number", &[]);
+    let (c, conf) = score(&src(&["Phone numbers"])[0], &t).unwrap();
+    assert_eq!(c, Certainty::Moderate);
+    assert!((MODERATE_AT..1.0).contains(&conf));
+    let (c, _) = score(&src(&["Phone no"])[0], &t).unwrap();
+    assert_eq!(c, Certainty::Weak);
+}
+
+#[test]
+fn automap_never_maps_two_columns_to_one_field() {
+    let sources = src(&["Email", "E-mail", "Name", "Unrelated"]);
+    let targets = [field("email", "Email", &[]), field("name", "Name", &[])];
+    let m = automap(&sources, &targets);
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        (m[0].source, m[0].target, m[0].certainty),
+        (0, 0, Certainty::Absolute)
+    );
+    assert_eq!((m[1].source, m[1].target), (2, 1));
+}
+
+#[test]
+fn the_better_pair_wins_a_contested_field() {
+    let sources = src(&["Emails", "email"]);
+    let targets = [field("email", "Email", &[])];
+    let m = automap(&sources, &targets);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].source, 1);
+}
+
+#[test]
+fn enum_values_map_by_value_label_alternative_and_similarity() {
+    let options = [
+        EnumChoice {
+            value: "gold".into(),
+            label: "Gold".into(),
+            alternative_names: vec!["premium".into()],
+        },
+        EnumChoice {
+            value: "silver".into(),
+            label: "Silver tier".into(),
+            alternative_names: vec![],
+        },
+    ];
+    let values: Vec<String> = ["GOLD", "Premium", "silver-tier", "Silver tie", "bronze"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let got: Vec<Option<String>> = map_enum_values(&values, &options)
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            Some("gold".into()),
+            Some("gold".into()),
+            Some("silver".into()),
+            Some("silver".into()),
+            None
+        ]
+    );
+}
+
+#[test]
+fn fingerprints_ignore_order_and_case() {
+    assert_eq!(
+        header_fingerprint(["Name", "E-mail"]),
+        header_fingerprint(["email", "NAME"])
+    );
+    assert_ne!(header_fingerprint(["Name"]), header_fingerprint(["Name", "Age"]));
+}

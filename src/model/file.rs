@@ -1,0 +1,257 @@
+//! Files: what was uploaded into a space. The bytes are in storage under `storage_key`;
+//! this row tracks the file through Flatfile's statuses (partial, analyzing, complete,
+//! failed, archived) and points at the `[file]` workbook extracted from it.
+
+use super::event::{self, Context};
+use super::{job, now, ModelError, ModelResult};
+use crate::db::schema::files;
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, FileId, SpaceId, WorkbookId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+/// Flatfile's file statuses that Wharf uses.
+pub mod status {
+    pub const PARTIAL: &str = "partial";
+    pub const ANALYZING: &str = "analyzing";
+    pub const COMPLETE: &str = "complete";
+    pub const FAILED: &str = "failed";
+    pub const ARCHIVED: &str = "archived";
+    /// Every status a client may set.
+    pub const ALL: [&str; 7] = [
+        PARTIAL, ANALYZING, "analyzed", COMPLETE, ARCHIVED, "purged", FAILED,
+    ];
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = files)]
+pub struct File {
+    pub id: FileId,
+    pub environment_id: EnvironmentId,
+    pub space_id: SpaceId,
+    pub workbook_id: Option<WorkbookId>,
+    pub name: String,
+    pub ext: String,
+    pub mimetype: String,
+    pub encoding: String,
+    pub status: String,
+    pub mode: String,
+    pub size: i64,
+    pub bytes_received: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub actions: String,
+    pub origin: Option<String>,
+    /// Why extraction failed, in words for the uploader.
+    pub message: Option<String>,
+    pub reject_count: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl File {
+    /// Where the rows that could not be read are kept, as CSV.
+    pub fn rejects_key(&self) -> String {
+        format!("{}.rejects.csv", self.storage_key)
+    }
+}
+
+/// The storage key of a file's bytes.
+pub fn storage_key(id: &FileId) -> String {
+    format!("files/{id}")
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = files)]
+pub struct NewFile {
+    pub id: FileId,
+    pub environment_id: EnvironmentId,
+    pub space_id: SpaceId,
+    pub workbook_id: Option<WorkbookId>,
+    pub name: String,
+    pub ext: String,
+    pub mimetype: String,
+    pub encoding: String,
+    pub status: String,
+    pub mode: String,
+    pub size: i64,
+    pub bytes_received: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub actions: String,
+    pub origin: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = files)]
+pub struct FileChanges {
+    pub name: Option<String>,
+    pub workbook_id: Option<Option<WorkbookId>>,
+    pub status: Option<String>,
+    pub mode: Option<String>,
+    pub actions: Option<String>,
+    pub message: Option<Option<String>>,
+    pub reject_count: Option<i64>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+fn context(f: &File, actor: &str) -> Context {
+    Context::new(&f.environment_id, actor).space(&f.space_id)
+}
+
+/// Records an uploaded file and, for an import, the extract job that runs at once; one
+/// transaction, so there is never a file without its job.
+pub fn create(conn: &mut AnyConnection, new: NewFile, actor: &str) -> ModelResult<(File, Option<job::Job>)> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        diesel::insert_into(files::table).values(&new).execute(conn)?;
+        let f = get(conn, &new.id)?;
+        event::emit(
+            conn,
+            &context(&f, actor),
+            "file:created",
+            json!({"fileId": f.id, "status": f.status, "name": f.name}),
+        )?;
+        let job = if f.mode == "import" {
+            let input = job::JobInput {
+                job_type: "file".into(),
+                operation: "extract".into(),
+                source: f.id.to_string(),
+                file_id: Some(f.id.clone()),
+                status: job::status::READY.into(),
+                trigger: "immediate".into(),
+                managed: true,
+                ..job::JobInput::new(&f.environment_id, Some(&f.space_id))
+            };
+            Some(job::create(conn, input, actor)?)
+        } else {
+            None
+        };
+        Ok((f, job))
+    })
+}
+
+pub fn get(conn: &mut AnyConnection, id: &FileId) -> QueryResult<File> {
+    files::table.find(id).select(File::as_select()).first(conn)
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &FileId,
+) -> QueryResult<Option<File>> {
+    files::table
+        .filter(files::environment_id.eq(environment_id))
+        .filter(files::id.eq(id))
+        .select(File::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Which files to list, oldest first.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub space_id: Option<SpaceId>,
+    pub mode: Option<String>,
+    pub page_size: i64,
+    pub page_number: i64,
+}
+
+/// A page of files and the total.
+pub fn list(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    f: &Filter,
+) -> QueryResult<(Vec<File>, i64)> {
+    let base = || {
+        let mut q = files::table
+            .filter(files::environment_id.eq(environment_id.clone()))
+            .into_boxed();
+        if let Some(space) = &f.space_id {
+            q = q.filter(files::space_id.eq(space.clone()));
+        }
+        if let Some(mode) = &f.mode {
+            q = q.filter(files::mode.eq(mode.clone()));
+        }
+        q
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let items = base()
+        .order((files::created_at.asc(), files::id.asc()))
+        .limit(f.page_size)
+        .offset((f.page_number - 1) * f.page_size)
+        .select(File::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// Applies changes and writes `file:updated` with the status and workbook.
+pub fn update(
+    conn: &mut AnyConnection,
+    id: &FileId,
+    mut changes: FileChanges,
+    actor: &str,
+) -> ModelResult<File> {
+    if let Some(s) = &changes.status {
+        if !status::ALL.contains(&s.as_str()) {
+            return Err(ModelError::Invalid(vec![(
+                "status".into(),
+                format!(
+                    "`{s}` is not a file status; use one of {}",
+                    status::ALL.join(", ")
+                ),
+            )]));
+        }
+    }
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        changes.updated_at = Some(now());
+        diesel::update(files::table.find(id))
+            .set(&changes)
+            .execute(conn)?;
+        let f = get(conn, id)?;
+        event::emit(
+            conn,
+            &context(&f, actor),
+            "file:updated",
+            json!({"fileId": f.id, "status": f.status, "workbookId": f.workbook_id}),
+        )?;
+        Ok(f)
+    })
+}
+
+/// Deletes the row (the caller deletes the bytes) and writes `file:deleted`.
+pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        diesel::delete(files::table.find(&f.id)).execute(conn)?;
+        event::emit(conn, &context(f, actor), "file:deleted", json!({"fileId": f.id}))?;
+        Ok(())
+    })
+}
+
+/// How many files each of some spaces holds.
+pub fn count_by_space(
+    conn: &mut AnyConnection,
+    spaces: &[SpaceId],
+) -> QueryResult<std::collections::HashMap<SpaceId, i64>> {
+    let rows: Vec<(SpaceId, i64)> = files::table
+        .filter(files::space_id.eq_any(spaces))
+        .group_by(files::space_id)
+        .select((files::space_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The storage keys of a space's files (their bytes and rejects), for cleaning up after the
+/// space is deleted.
+pub fn storage_keys_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<String>> {
+    let keys: Vec<String> = files::table
+        .filter(files::space_id.eq(space_id))
+        .select(files::storage_key)
+        .load(conn)?;
+    Ok(keys
+        .into_iter()
+        .flat_map(|k| [format!("{k}.rejects.csv"), k])
+        .collect())
+}

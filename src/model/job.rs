@@ -1,0 +1,503 @@
+//! Jobs: Flatfile's persisted units of work (extract a file, map a workbook, custom
+//! actions), their lifecycle (created, ready, executing, complete, failed, canceled), and
+//! the queue the in-server workers claim from.
+
+use super::event::{self, Context};
+use super::{now, ModelError, ModelResult};
+use crate::db::schema::jobs;
+use crate::db::{AnyConnection, Backend};
+use crate::ids::{EnvironmentId, FileId, JobId, SpaceId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+pub mod status {
+    pub const CREATED: &str = "created";
+    pub const READY: &str = "ready";
+    pub const EXECUTING: &str = "executing";
+    pub const COMPLETE: &str = "complete";
+    pub const FAILED: &str = "failed";
+    pub const CANCELED: &str = "canceled";
+    /// Statuses a job never leaves.
+    pub const FINAL: [&str; 3] = [COMPLETE, FAILED, CANCELED];
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct Job {
+    pub id: JobId,
+    pub environment_id: EnvironmentId,
+    pub space_id: Option<SpaceId>,
+    pub job_type: String,
+    pub operation: String,
+    pub source: String,
+    pub destination: Option<String>,
+    pub file_id: Option<FileId>,
+    pub config: String,
+    pub status: String,
+    pub progress: i32,
+    pub info: Option<String>,
+    pub outcome: Option<String>,
+    pub plan: Option<String>,
+    pub job_trigger: String,
+    pub mode: String,
+    pub managed: bool,
+    pub input: Option<String>,
+    pub metadata: String,
+    /// How far a worker got, saved with each batch it wrote (JSON).
+    pub checkpoint: Option<String>,
+    pub created_by: String,
+    pub claimed_by: Option<String>,
+    pub heartbeat_at: Option<NaiveDateTime>,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    pub outcome_acknowledged_at: Option<NaiveDateTime>,
+}
+
+impl Job {
+    /// Flatfile's job name, `domain:operation`.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.job_type, self.operation)
+    }
+
+    pub fn is_final(&self) -> bool {
+        status::FINAL.contains(&self.status.as_str())
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = jobs)]
+struct NewJob {
+    id: JobId,
+    environment_id: EnvironmentId,
+    space_id: Option<SpaceId>,
+    job_type: String,
+    operation: String,
+    source: String,
+    destination: Option<String>,
+    file_id: Option<FileId>,
+    config: String,
+    status: String,
+    progress: i32,
+    info: Option<String>,
+    plan: Option<String>,
+    job_trigger: String,
+    mode: String,
+    managed: bool,
+    input: Option<String>,
+    metadata: String,
+    created_by: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// What a new job is made from.
+#[derive(Debug, Clone)]
+pub struct JobInput {
+    pub environment_id: EnvironmentId,
+    pub space_id: Option<SpaceId>,
+    pub job_type: String,
+    pub operation: String,
+    pub source: String,
+    pub destination: Option<String>,
+    pub file_id: Option<FileId>,
+    pub config: Value,
+    pub status: String,
+    pub progress: i32,
+    pub info: Option<String>,
+    pub plan: Option<Value>,
+    pub trigger: String,
+    pub mode: String,
+    pub managed: bool,
+    pub input: Option<Value>,
+    pub metadata: Value,
+}
+
+impl JobInput {
+    pub fn new(environment_id: &EnvironmentId, space_id: Option<&SpaceId>) -> Self {
+        JobInput {
+            environment_id: environment_id.clone(),
+            space_id: space_id.cloned(),
+            job_type: String::new(),
+            operation: String::new(),
+            source: String::new(),
+            destination: None,
+            file_id: None,
+            config: json!({}),
+            status: status::CREATED.into(),
+            progress: 0,
+            info: None,
+            plan: None,
+            trigger: "manual".into(),
+            mode: "foreground".into(),
+            managed: false,
+            input: None,
+            metadata: json!({}),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = jobs)]
+pub struct JobChanges {
+    pub status: Option<String>,
+    pub progress: Option<i32>,
+    pub info: Option<Option<String>>,
+    pub outcome: Option<Option<String>>,
+    pub plan: Option<Option<String>>,
+    pub config: Option<String>,
+    pub destination: Option<Option<String>>,
+    pub metadata: Option<String>,
+    pub checkpoint: Option<Option<String>>,
+    pub claimed_by: Option<Option<String>>,
+    pub heartbeat_at: Option<Option<NaiveDateTime>>,
+    pub started_at: Option<Option<NaiveDateTime>>,
+    pub finished_at: Option<Option<NaiveDateTime>>,
+    pub outcome_acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Writes a `job:*` event with Flatfile's payload.
+pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> QueryResult<()> {
+    let mut ctx = Context::new(&job.environment_id, actor);
+    if let Some(space) = &job.space_id {
+        ctx = ctx.space(space);
+    }
+    let payload = json!({
+        "domain": job.job_type,
+        "operation": job.operation,
+        "job": job.name(),
+        "status": job.status,
+        "info": job.info,
+        "progress": job.progress,
+        "isPart": false,
+        "input": job.input.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
+        "jobId": job.id,
+        "fileId": job.file_id,
+    });
+    event::emit(conn, &ctx, topic, payload)
+}
+
+pub fn create(conn: &mut AnyConnection, input: JobInput, actor: &str) -> ModelResult<Job> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let t = now();
+        let id = JobId::generate();
+        diesel::insert_into(jobs::table)
+            .values(NewJob {
+                id: id.clone(),
+                environment_id: input.environment_id,
+                space_id: input.space_id,
+                job_type: input.job_type,
+                operation: input.operation,
+                source: input.source,
+                destination: input.destination,
+                file_id: input.file_id,
+                config: input.config.to_string(),
+                status: input.status,
+                progress: input.progress.clamp(0, 100),
+                info: input.info,
+                plan: input.plan.map(|p| p.to_string()),
+                job_trigger: input.trigger,
+                mode: input.mode,
+                managed: input.managed,
+                input: input.input.map(|v| v.to_string()),
+                metadata: input.metadata.to_string(),
+                created_by: actor.to_string(),
+                created_at: t,
+                updated_at: t,
+            })
+            .execute(conn)?;
+        let job = get(conn, &id)?;
+        emit(conn, &job, "job:created", actor)?;
+        if job.status == status::READY {
+            emit(conn, &job, "job:ready", actor)?;
+        }
+        Ok(job)
+    })
+}
+
+pub fn get(conn: &mut AnyConnection, id: &JobId) -> QueryResult<Job> {
+    jobs::table.find(id).select(Job::as_select()).first(conn)
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &JobId,
+) -> QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::environment_id.eq(environment_id))
+        .filter(jobs::id.eq(id))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Which jobs to list.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub space_id: Option<SpaceId>,
+    pub file_id: Option<FileId>,
+    pub source: Option<String>,
+    /// Jobs that read from or write to this workbook.
+    pub workbook: Option<String>,
+    pub newest_first: bool,
+    pub page_size: i64,
+    pub page_number: i64,
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    f: &Filter,
+) -> QueryResult<(Vec<Job>, i64)> {
+    let base = || {
+        let mut q = jobs::table
+            .filter(jobs::environment_id.eq(environment_id.clone()))
+            .into_boxed();
+        if let Some(v) = &f.space_id {
+            q = q.filter(jobs::space_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.file_id {
+            q = q.filter(jobs::file_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.source {
+            q = q.filter(jobs::source.eq(v.clone()));
+        }
+        if let Some(v) = &f.workbook {
+            q = q.filter(jobs::destination.eq(v.clone()).or(jobs::source.eq(v.clone())));
+        }
+        q
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let q = base().select(Job::as_select());
+    let q = if f.newest_first {
+        q.order((jobs::created_at.desc(), jobs::id.desc()))
+    } else {
+        q.order((jobs::created_at.asc(), jobs::id.asc()))
+    };
+    let items = q
+        .limit(f.page_size)
+        .offset((f.page_number - 1) * f.page_size)
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// Applies changes and writes `topic`, in one transaction.
+pub fn change(
+    conn: &mut AnyConnection,
+    id: &JobId,
+    mut changes: JobChanges,
+    topic: Option<&str>,
+    actor: &str,
+) -> ModelResult<Job> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        changes.updated_at = Some(now());
+        if let Some(p) = changes.progress.as_mut() {
+            *p = (*p).clamp(0, 100);
+        }
+        diesel::update(jobs::table.find(id)).set(&changes).execute(conn)?;
+        let job = get(conn, id)?;
+        if let Some(topic) = topic {
+            emit(conn, &job, topic, actor)?;
+        }
+        Ok(job)
+    })
+}
+
+fn not_final(job: &Job) -> ModelResult<()> {
+    if job.is_final() {
+        return Err(ModelError::Conflict(format!(
+            "the job is already {}; it cannot change any more",
+            job.status
+        )));
+    }
+    Ok(())
+}
+
+/// Asks for the job to run: it becomes ready (the in-server workers take built-in
+/// operations; others wait for a listener to acknowledge them).
+pub fn execute(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
+    not_final(job)?;
+    if job.status == status::EXECUTING || job.status == status::READY {
+        return Ok(job.clone());
+    }
+    let changes = JobChanges {
+        status: Some(status::READY.into()),
+        ..Default::default()
+    };
+    change(conn, &job.id, changes, Some("job:ready"), actor)
+}
+
+/// A listener reports progress; a ready job becomes executing.
+pub fn ack(
+    conn: &mut AnyConnection,
+    job: &Job,
+    info: Option<String>,
+    progress: Option<i32>,
+    actor: &str,
+) -> ModelResult<Job> {
+    not_final(job)?;
+    let starting = job.status != status::EXECUTING;
+    let changes = JobChanges {
+        status: starting.then(|| status::EXECUTING.into()),
+        started_at: (starting && job.started_at.is_none()).then(|| Some(now())),
+        progress,
+        info: info.map(Some),
+        ..Default::default()
+    };
+    change(conn, &job.id, changes, Some("job:updated"), actor)
+}
+
+/// Ends a job: complete, failed or canceled, with its outcome.
+pub fn finish(
+    conn: &mut AnyConnection,
+    job: &Job,
+    final_status: &str,
+    outcome: Option<Value>,
+    info: Option<String>,
+    actor: &str,
+) -> ModelResult<Job> {
+    not_final(job)?;
+    let topic = match final_status {
+        status::COMPLETE => "job:completed",
+        status::FAILED => "job:failed",
+        _ => "job:updated",
+    };
+    let changes = JobChanges {
+        status: Some(final_status.into()),
+        progress: (final_status == status::COMPLETE).then_some(100),
+        outcome: outcome.map(|o| Some(o.to_string())),
+        info: info.map(Some),
+        finished_at: Some(Some(now())),
+        claimed_by: Some(None),
+        ..Default::default()
+    };
+    change(conn, &job.id, changes, Some(topic), actor)
+}
+
+pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
+    let changes = JobChanges {
+        outcome_acknowledged_at: Some(Some(now())),
+        ..Default::default()
+    };
+    change(conn, &job.id, changes, Some("job:outcome-acknowledged"), actor)
+}
+
+/// Operations the in-server workers run.
+const BUILT_IN: &str =
+    "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation = 'map'))";
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Takes the oldest ready built-in job for `worker`. On PostgreSQL several processes share
+/// the queue (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the one statement
+/// atomic.
+pub fn claim(conn: &mut AnyConnection, worker: &str) -> QueryResult<Option<Job>> {
+    use diesel::sql_types::{Text, Timestamp};
+    let lock = match crate::db::backend_of(conn) {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'executing', claimed_by = $1, heartbeat_at = $2, \
+         started_at = COALESCE(started_at, $2), attempts = attempts + 1, updated_at = $2 \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND {BUILT_IN} \
+         ORDER BY created_at, id LIMIT 1{lock}) RETURNING id"
+    );
+    let t = now();
+    let claimed: Vec<Claimed> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(t)
+        .load(c))?;
+    match claimed.into_iter().next() {
+        Some(c) => get(conn, &JobId(c.id)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Refreshes the claim; false when the job is no longer this worker's to run (canceled,
+/// failed by a listener, or taken over).
+pub fn heartbeat(conn: &mut AnyConnection, id: &JobId, worker: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::status.eq(status::EXECUTING))
+            .filter(jobs::claimed_by.eq(worker)),
+    )
+    .set(jobs::heartbeat_at.eq(now()))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Advisory-lock namespace of running jobs on PostgreSQL.
+const LOCK_SPACE: i32 = 4242;
+
+/// Marks the job as run by this connection's process until [`let_go`]: on PostgreSQL a
+/// session advisory lock, which the server drops by itself when the process dies.
+pub fn hold(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_lock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+pub fn let_go(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Puts back in the queue the built-in jobs whose process stopped while running them.
+/// SQLite has one process: at its start, every executing job was cut off. On PostgreSQL a
+/// job is orphaned when no session holds its advisory lock; `claimed_before` leaves alone
+/// jobs claimed a moment ago, whose worker may not have taken the lock yet.
+pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) -> QueryResult<usize> {
+    use diesel::sql_types::{Integer, Timestamp};
+    match conn {
+        AnyConnection::Sqlite(c) => diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL \
+             WHERE status = 'executing' AND claimed_by IS NOT NULL AND {BUILT_IN}"
+        ))
+        .execute(c),
+        AnyConnection::Postgres(c) => diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'executing' AND claimed_by IS NOT NULL \
+             AND {BUILT_IN} AND heartbeat_at < $1 FOR UPDATE SKIP LOCKED) \
+             AND pg_try_advisory_xact_lock($2, hashtext(id))"
+        ))
+        .bind::<Timestamp, _>(claimed_before)
+        .bind::<Integer, _>(LOCK_SPACE)
+        .execute(c),
+    }
+}
+
+/// The newest job of each of some files.
+pub fn latest_for_files(
+    conn: &mut AnyConnection,
+    files: &[FileId],
+) -> QueryResult<std::collections::HashMap<FileId, Job>> {
+    let rows: Vec<Job> = jobs::table
+        .filter(jobs::file_id.eq_any(files))
+        .order((jobs::created_at.asc(), jobs::id.asc()))
+        .select(Job::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|j| j.file_id.clone().map(|f| (f, j)))
+        .collect())
+}

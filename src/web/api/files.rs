@@ -1,0 +1,446 @@
+//! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
+//! and the rows extraction could not read.
+
+use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::ids::{EnvironmentId, FileId, SpaceId, WorkbookId};
+use crate::model::file::{self, File, FileChanges, Filter, NewFile};
+use crate::model::{iso, now, space, ModelError};
+use crate::web::error::AppError;
+use actix_multipart::Multipart;
+use actix_web::{web, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub fn file_json(f: &File) -> Value {
+    json!({
+        "id": f.id,
+        "name": f.name,
+        "ext": f.ext,
+        "mimetype": f.mimetype,
+        "encoding": f.encoding,
+        "status": f.status,
+        "mode": f.mode,
+        "size": f.size,
+        "bytesReceived": f.bytes_received,
+        "spaceId": f.space_id,
+        "workbookId": f.workbook_id,
+        "actions": stored_json(&f.actions),
+        "origin": f.origin,
+        "sha256": f.sha256,
+        "message": f.message,
+        "rejectCount": f.reject_count,
+        "createdAt": iso(&f.created_at),
+        "updatedAt": iso(&f.updated_at),
+    })
+}
+
+/// A file's type by its name, when the upload did not say.
+fn mimetype_for(ext: &str) -> &'static str {
+    match ext {
+        "csv" => "text/csv",
+        "tsv" | "tab" => "text/tab-separated-values",
+        "txt" | "psv" => "text/plain",
+        "json" => "application/json",
+        "jsonl" | "ndjson" => "application/x-ndjson",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xls" => "application/vnd.ms-excel",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Deletes a stored object unless the upload went through.
+struct Cleanup<'a> {
+    state: &'a AppState,
+    key: String,
+    armed: bool,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.state.storage.delete(&self.key);
+        }
+    }
+}
+
+/// Largest text field of the form.
+const FIELD_LIMIT: usize = 64 * 1024;
+
+struct Received {
+    size: u64,
+    sha256: String,
+    name: String,
+    mimetype: Option<String>,
+}
+
+pub async fn upload(
+    req: actix_web::HttpRequest,
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
+    refuse_oversized(&req, &state)?;
+    let actor = caller.actor();
+    let f = receive(&state, &caller.environment_id, &actor, form, None).await?;
+    Ok(ok(file_json(&f)))
+}
+
+/// A body whose declared length is well past the limit is refused before it is read.
+/// (One a little over it, or of unknown length, is read and counted: the form around the
+/// file takes a few bytes.)
+pub fn refuse_oversized(req: &actix_web::HttpRequest, state: &AppState) -> Result<(), AppError> {
+    let limit = state.settings.max_upload_mb * 1024 * 1024;
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + 1024 * 1024) {
+        return Err(too_large(state));
+    }
+    Ok(())
+}
+
+fn too_large(state: &AppState) -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "the file is larger than the upload limit of {} MB",
+        state.settings.max_upload_mb
+    ))
+}
+
+/// Streams a multipart upload to storage and records the file (and its extract job, which
+/// is woken). The space comes from the form's `spaceId`, or from `space` (the dashboard's
+/// path); fields may come before or after the file part.
+pub async fn receive(
+    state: &AppState,
+    environment_id: &EnvironmentId,
+    actor: &str,
+    mut form: Multipart,
+    space: Option<SpaceId>,
+) -> Result<File, AppError> {
+    let limit = state.settings.max_upload_mb * 1024 * 1024;
+    let id = FileId::generate();
+    let key = file::storage_key(&id);
+    let mut cleanup = Cleanup {
+        state,
+        key: key.clone(),
+        armed: true,
+    };
+    let cut = |e: actix_multipart::MultipartError| {
+        AppError::bad_request("file", format!("the upload was cut off or malformed: {e}"))
+    };
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut actions: Vec<Value> = Vec::new();
+    let mut received: Option<Received> = None;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(cut)?;
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            if received.is_some() {
+                return Err(AppError::bad_request("file", "send one file per upload"));
+            }
+            let filename = field
+                .content_disposition()
+                .and_then(|cd| cd.get_filename())
+                .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string())
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "blob".into());
+            let mimetype = field.content_type().map(|m| m.essence_str().to_string());
+            let mut upload = state.storage.begin(&key).await.map_err(anyhow::Error::from)?;
+            let mut over = false;
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(cut)?;
+                if over || upload.size() + chunk.len() as u64 > limit {
+                    // Keep reading so the client sees the answer, but store nothing more.
+                    over = true;
+                    continue;
+                }
+                upload.write(&chunk).await.map_err(anyhow::Error::from)?;
+            }
+            if over {
+                return Err(too_large(state));
+            }
+            let stored = upload.commit().await.map_err(anyhow::Error::from)?;
+            received = Some(Received {
+                size: stored.size,
+                sha256: stored.sha256,
+                name: filename,
+                mimetype,
+            });
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(cut)?;
+                if text.len() + chunk.len() > FIELD_LIMIT {
+                    return Err(AppError::bad_request(&name, format!("`{name}` is too long")));
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8_lossy(&text).into_owned();
+            if name == "actions" {
+                let action: Value = serde_json::from_str(&text)
+                    .map_err(|e| AppError::bad_request("actions", format!("an action is not JSON: {e}")))?;
+                actions.push(action);
+            } else {
+                fields.insert(name, text);
+            }
+        }
+    }
+    let received = received.ok_or_else(|| AppError::bad_request("file", "the form has no `file` part"))?;
+    let space_id = match space {
+        Some(id) => id,
+        None => given_id(
+            fields
+                .get("spaceId")
+                .ok_or_else(|| AppError::bad_request("spaceId", "spaceId is required"))?,
+            SpaceId::parse,
+            "spaceId",
+        )?,
+    };
+    if let Some(env) = fields.get("environmentId") {
+        if &given_id(env, EnvironmentId::parse, "environmentId")? != environment_id {
+            return Err(AppError::NotFound("environment"));
+        }
+    }
+    let mode = fields.get("mode").cloned().unwrap_or_else(|| "import".into());
+    if mode != "import" && mode != "export" {
+        return Err(AppError::bad_request("mode", "mode is `import` or `export`"));
+    }
+    let ext = received
+        .name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let mimetype = received
+        .mimetype
+        .filter(|m| m != "application/octet-stream")
+        .unwrap_or_else(|| mimetype_for(&ext).to_string());
+    let t = now();
+    let new = NewFile {
+        id,
+        environment_id: environment_id.clone(),
+        space_id: space_id.clone(),
+        workbook_id: None,
+        name: received.name,
+        ext,
+        mimetype,
+        encoding: "7bit".into(),
+        status: if mode == "import" {
+            file::status::PARTIAL.into()
+        } else {
+            file::status::COMPLETE.into()
+        },
+        mode,
+        size: received.size as i64,
+        bytes_received: received.size as i64,
+        sha256: received.sha256,
+        storage_key: key,
+        actions: Value::Array(actions).to_string(),
+        origin: fields.get("origin").cloned(),
+        created_at: t,
+        updated_at: t,
+    };
+    let actor = actor.to_string();
+    let env = environment_id.clone();
+    let (f, job) = state
+        .db(move |conn| {
+            space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
+            file::create(conn, new, &actor)
+        })
+        .await?;
+    cleanup.armed = false;
+    if let Some(job) = job {
+        state.jobs.wake();
+        state.live.publish_job(&job.id, job.space_id.as_ref());
+    }
+    Ok(f)
+}
+
+async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<File, AppError> {
+    let id = path_id(raw_id, FileId::parse, "file")?;
+    let env = caller.environment_id.clone();
+    state
+        .db(move |conn| file::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("file"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    space_id: Option<String>,
+    page_size: Option<i64>,
+    page_number: Option<i64>,
+    mode: Option<String>,
+}
+
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
+    let filter = Filter {
+        space_id: q
+            .space_id
+            .as_deref()
+            .map(|t| given_id(t, SpaceId::parse, "spaceId"))
+            .transpose()?,
+        mode: q.mode.clone(),
+        page_size: size,
+        page_number: number,
+    };
+    let env = caller.environment_id.clone();
+    let (items, total) = state.db(move |conn| file::list(conn, &env, &filter)).await?;
+    let data: Vec<Value> = items.iter().map(file_json).collect();
+    Ok(HttpResponse::Ok().json(json!({"pagination": pagination(total, size, number), "data": data})))
+}
+
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let f = load(&state, &caller, &path).await?;
+    Ok(ok(file_json(&f)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
+    name: Option<String>,
+    workbook_id: Option<String>,
+    mode: Option<String>,
+    status: Option<String>,
+    actions: Option<Vec<Value>>,
+}
+
+pub async fn update(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: crate::web::input::Json<UpdateBody>,
+) -> Result<HttpResponse, AppError> {
+    let f = load(&state, &caller, &path).await?;
+    let body = body.into_inner();
+    if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(AppError::invalid("name", "a file name must not be empty"));
+    }
+    if body
+        .mode
+        .as_deref()
+        .is_some_and(|m| m != "import" && m != "export")
+    {
+        return Err(AppError::invalid("mode", "mode is `import` or `export`"));
+    }
+    let workbook_id = body
+        .workbook_id
+        .as_deref()
+        .map(|t| given_id(t, WorkbookId::parse, "workbookId"))
+        .transpose()?;
+    let changes = FileChanges {
+        name: body.name,
+        workbook_id: workbook_id.clone().map(Some),
+        status: body.status,
+        mode: body.mode,
+        actions: body.actions.map(|a| Value::Array(a).to_string()),
+        ..Default::default()
+    };
+    let actor = caller.actor();
+    let env = caller.environment_id.clone();
+    let f = state
+        .db(move |conn| {
+            if let Some(wb) = &workbook_id {
+                crate::model::workbook::find(conn, &env, wb)?.ok_or(ModelError::NotFound("workbook"))?;
+            }
+            file::update(conn, &f.id, changes, &actor)
+        })
+        .await?;
+    Ok(ok(file_json(&f)))
+}
+
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let f = load(&state, &caller, &path).await?;
+    let actor = caller.actor();
+    let row = f.clone();
+    state.db(move |conn| file::delete(conn, &row, &actor)).await?;
+    for key in [f.storage_key.clone(), f.rejects_key()] {
+        if let Err(e) = state.storage.delete(&key) {
+            tracing::warn!(key, error = %e, "deleting stored bytes failed");
+        }
+    }
+    Ok(success())
+}
+
+/// Streams a stored object in chunks.
+pub async fn stream_object(
+    state: &AppState,
+    key: &str,
+    content_type: &str,
+    download_name: &str,
+) -> Result<HttpResponse, AppError> {
+    use tokio::io::AsyncReadExt;
+    let file = match state.storage.open(key).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AppError::NotFound("file contents"))
+        }
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
+    let body = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(web::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    let safe_name: String = download_name
+        .chars()
+        .map(|c| if c == '"' || c.is_control() { '_' } else { c })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type(content_type.to_string())
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{safe_name}\""),
+        ))
+        .streaming(body))
+}
+
+pub async fn download(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let f = load(&state, &caller, &path).await?;
+    stream_object(&state, &f.storage_key, &f.mimetype, &f.name).await
+}
+
+/// The rows extraction could not read, as CSV: sheet, line, problem, values.
+pub async fn rejects(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let f = load(&state, &caller, &path).await?;
+    stream_object(
+        &state,
+        &f.rejects_key(),
+        "text/csv; charset=utf-8",
+        &format!("{} rejects.csv", f.name),
+    )
+    .await
+}

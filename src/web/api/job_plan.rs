@@ -1,0 +1,118 @@
+//! A mapping job's plan: GET, PUT (replace) and PATCH (change some parts) of
+//! /v1/jobs/{id}/plan, answered as Flatfile's `{"data": {"job", "plan"}}`.
+
+use super::jobs::{job_json, load};
+use super::ok;
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::jobs::plan;
+use crate::model::job::{self, status, Job, JobChanges};
+use crate::model::ModelError;
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+const PARTS: [&str; 4] = [
+    "fieldMapping",
+    "unmappedSourceFields",
+    "unmappedDestinationFields",
+    "programId",
+];
+
+fn respond(j: &Job) -> HttpResponse {
+    ok(json!({"job": job_json(j), "plan": plan::stored(j.plan.as_deref())}))
+}
+
+async fn mapping_job(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Job, AppError> {
+    let j = load(state, caller, raw_id).await?;
+    if j.job_type != "workbook" || j.operation != "map" {
+        return Err(AppError::NotFound("plan (only workbook:map jobs have one)"));
+    }
+    Ok(j)
+}
+
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(respond(&mapping_job(&state, &caller, &path).await?))
+}
+
+/// Checks and stores a new plan.
+async fn store(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    raw_id: &str,
+    body: Value,
+    replace: bool,
+) -> Result<HttpResponse, AppError> {
+    let j = mapping_job(&state, &caller, raw_id).await?;
+    let Some(given) = body.as_object() else {
+        return Err(AppError::bad_request("body", "send the plan as a JSON object"));
+    };
+    if replace {
+        for key in &PARTS[..3] {
+            if !given.get(*key).is_some_and(Value::is_array) {
+                return Err(AppError::invalid(
+                    key,
+                    format!("{key} is required and must be an array"),
+                ));
+            }
+        }
+    }
+    let mut plan = if replace {
+        json!({})
+    } else {
+        plan::stored(j.plan.as_deref())
+    };
+    for key in PARTS {
+        if let Some(v) = given.get(key) {
+            plan[key] = v.clone();
+        }
+    }
+    let actor = caller.actor();
+    let j = state
+        .db(move |conn| {
+            if j.status == status::EXECUTING || j.is_final() {
+                return Err(ModelError::Conflict(format!(
+                    "the job is {}; its plan can no longer change",
+                    j.status
+                )));
+            }
+            let config: Value = serde_json::from_str(&j.config).unwrap_or_else(|_| json!({}));
+            let sheets = plan::sheets(
+                conn,
+                &j.environment_id,
+                &j.source,
+                j.destination.as_deref(),
+                &config,
+            )?;
+            plan::resolve(&plan, &sheets)?;
+            let changes = JobChanges {
+                plan: Some(Some(plan.to_string())),
+                ..Default::default()
+            };
+            job::change(conn, &j.id, changes, Some("job:updated"), &actor)
+        })
+        .await?;
+    Ok(respond(&j))
+}
+
+pub async fn put(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: crate::web::input::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    store(caller, state, &path, body.into_inner(), true).await
+}
+
+pub async fn patch(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: crate::web::input::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    store(caller, state, &path, body.into_inner(), false).await
+}

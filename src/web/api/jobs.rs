@@ -1,0 +1,481 @@
+//! Jobs: list, create, get, update, delete, and the lifecycle calls (execute, ack,
+//! complete, fail, cancel, outcome/ack, retry).
+
+use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId, WorkbookId};
+use crate::jobs::plan;
+use crate::model::job::{self, status, Filter, Job, JobChanges, JobInput};
+use crate::model::{file, iso, sheet, space, workbook, ModelError, ModelResult};
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn job_json(j: &Job) -> Value {
+    let opt = |t: &Option<String>| t.as_deref().map(stored_json);
+    json!({
+        "id": j.id,
+        "type": j.job_type,
+        "operation": j.operation,
+        "source": j.source,
+        "destination": j.destination,
+        "config": stored_json(&j.config),
+        "trigger": j.job_trigger,
+        "status": j.status,
+        "progress": j.progress,
+        "fileId": j.file_id,
+        "mode": j.mode,
+        "input": opt(&j.input),
+        "outcome": opt(&j.outcome),
+        "info": j.info,
+        "managed": j.managed,
+        "metadata": stored_json(&j.metadata),
+        "environmentId": j.environment_id,
+        "spaceId": j.space_id,
+        "createdBy": j.created_by,
+        "createdAt": iso(&j.created_at),
+        "updatedAt": iso(&j.updated_at),
+        "startedAt": j.started_at.as_ref().map(iso),
+        "finishedAt": j.finished_at.as_ref().map(iso),
+        "outcomeAcknowledgedAt": j.outcome_acknowledged_at.as_ref().map(iso),
+    })
+}
+
+/// A body that may be absent: the client sends bodyless POSTs with no content type.
+pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
+}
+
+pub async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Job, AppError> {
+    let id = path_id(raw_id, JobId::parse, "job")?;
+    let env = caller.environment_id.clone();
+    state
+        .db(move |conn| job::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("job"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    environment_id: Option<String>,
+    space_id: Option<String>,
+    file_id: Option<String>,
+    workbook_id: Option<String>,
+    source: Option<String>,
+    page_size: Option<i64>,
+    page_number: Option<i64>,
+    sort_direction: Option<String>,
+}
+
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
+    if let Some(env) = &q.environment_id {
+        if given_id(env, EnvironmentId::parse, "environmentId")? != caller.environment_id {
+            return Err(AppError::NotFound("environment"));
+        }
+    }
+    let filter = Filter {
+        space_id: q
+            .space_id
+            .as_deref()
+            .map(|t| given_id(t, SpaceId::parse, "spaceId"))
+            .transpose()?,
+        file_id: q
+            .file_id
+            .as_deref()
+            .map(|t| given_id(t, FileId::parse, "fileId"))
+            .transpose()?,
+        source: q.source.clone(),
+        workbook: q.workbook_id.clone(),
+        newest_first: q.sort_direction.as_deref() == Some("desc"),
+        page_size: size,
+        page_number: number,
+    };
+    let env = caller.environment_id.clone();
+    let (items, total) = state.db(move |conn| job::list(conn, &env, &filter)).await?;
+    let data: Vec<Value> = items.iter().map(job_json).collect();
+    Ok(HttpResponse::Ok().json(json!({"pagination": pagination(total, size, number), "data": data})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBody {
+    #[serde(rename = "type")]
+    job_type: String,
+    operation: String,
+    source: String,
+    destination: Option<String>,
+    config: Option<Value>,
+    trigger: Option<String>,
+    status: Option<String>,
+    progress: Option<i32>,
+    file_id: Option<String>,
+    mode: Option<String>,
+    input: Option<Value>,
+    info: Option<String>,
+    managed: Option<bool>,
+    environment_id: Option<String>,
+    metadata: Option<Value>,
+}
+
+const TYPES: [&str; 9] = [
+    "file",
+    "workbook",
+    "sheet",
+    "space",
+    "document",
+    "app",
+    "agent",
+    "autobuild",
+    "onboarding",
+];
+
+/// The space a job's source lives in, checking the source is in the environment.
+fn source_space(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    job_type: &str,
+    source: &str,
+) -> ModelResult<Option<SpaceId>> {
+    let missing = |what: &str| {
+        ModelError::Invalid(vec![(
+            "source".into(),
+            format!("no {what} `{source}` in this environment"),
+        )])
+    };
+    Ok(match job_type {
+        "file" => match FileId::parse(source) {
+            Some(id) => Some(
+                file::find(conn, env, &id)?
+                    .ok_or_else(|| missing("file"))?
+                    .space_id,
+            ),
+            None => None,
+        },
+        "workbook" => match WorkbookId::parse(source) {
+            Some(id) => Some(
+                workbook::find(conn, env, &id)?
+                    .ok_or_else(|| missing("workbook"))?
+                    .space_id,
+            ),
+            None => None,
+        },
+        "sheet" => match SheetId::parse(source) {
+            Some(id) => Some(sheet::find(conn, env, &id)?.ok_or_else(|| missing("sheet"))?.1),
+            None => None,
+        },
+        "space" => match SpaceId::parse(source) {
+            Some(id) => Some(space::find(conn, env, &id)?.ok_or_else(|| missing("space"))?.id),
+            None => None,
+        },
+        _ => None,
+    })
+}
+
+pub async fn create(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: crate::web::input::Json<CreateBody>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    if !TYPES.contains(&b.job_type.as_str()) {
+        return Err(AppError::invalid(
+            "type",
+            format!("`{}` is not a job type", b.job_type),
+        ));
+    }
+    if b.operation.trim().is_empty() {
+        return Err(AppError::invalid("operation", "a job needs an operation"));
+    }
+    if let Some(env) = &b.environment_id {
+        if given_id(env, EnvironmentId::parse, "environmentId")? != caller.environment_id {
+            return Err(AppError::NotFound("environment"));
+        }
+    }
+    let trigger = b.trigger.unwrap_or_else(|| "manual".into());
+    let wanted = b.status.unwrap_or_else(|| status::CREATED.into());
+    let initial = if trigger == "immediate" || wanted == status::READY {
+        status::READY
+    } else if wanted == status::CREATED {
+        status::CREATED
+    } else {
+        return Err(AppError::invalid("status", "a new job is `created` or `ready`"));
+    };
+    let file_id = b
+        .file_id
+        .as_deref()
+        .map(|t| given_id(t, FileId::parse, "fileId"))
+        .transpose()?
+        .or_else(|| (b.job_type == "file").then(|| FileId::parse(&b.source)).flatten());
+    let actor = caller.actor();
+    let env = caller.environment_id.clone();
+    let job = state
+        .db(move |conn| {
+            let space_id = source_space(conn, &env, &b.job_type, &b.source)?;
+            let mut input = JobInput {
+                job_type: b.job_type,
+                operation: b.operation,
+                source: b.source,
+                destination: b.destination,
+                file_id,
+                config: b.config.unwrap_or_else(|| json!({})),
+                status: initial.into(),
+                progress: b.progress.unwrap_or(0),
+                info: b.info,
+                trigger,
+                mode: b.mode.unwrap_or_else(|| "foreground".into()),
+                managed: b.managed.unwrap_or(false),
+                input: b.input,
+                metadata: b.metadata.unwrap_or_else(|| json!({})),
+                ..JobInput::new(&env, space_id.as_ref())
+            };
+            if input.job_type == "workbook" && input.operation == "map" {
+                if !input.config.is_object() {
+                    input.config = json!({});
+                }
+                let sheets = plan::sheets(
+                    conn,
+                    &env,
+                    &input.source,
+                    input.destination.as_deref(),
+                    &input.config,
+                )?;
+                // The config names both sheets from here on.
+                input.config["sourceSheetId"] = json!(sheets.source.id);
+                input.config["destinationSheetId"] = json!(sheets.destination.id);
+                input.plan = Some(plan::initial(conn, &sheets)?);
+            }
+            job::create(conn, input, &actor)
+        })
+        .await?;
+    if job.status == status::READY {
+        state.jobs.wake();
+    }
+    state.live.publish_job(&job.id, job.space_id.as_ref());
+    Ok(ok(job_json(&job)))
+}
+
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(ok(job_json(&load(&state, &caller, &path).await?)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
+    config: Option<Value>,
+    status: Option<String>,
+    progress: Option<i32>,
+    info: Option<String>,
+    metadata: Option<Value>,
+}
+
+pub async fn update(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: crate::web::input::Json<UpdateBody>,
+) -> Result<HttpResponse, AppError> {
+    let j = load(&state, &caller, &path).await?;
+    let b = body.into_inner();
+    if let Some(s) = &b.status {
+        if ![status::CREATED, status::READY, status::EXECUTING].contains(&s.as_str()) {
+            return Err(AppError::invalid(
+                "status",
+                "set `complete`, `failed` or `canceled` with the complete, fail and cancel calls",
+            ));
+        }
+    }
+    let changes = JobChanges {
+        config: b.config.map(|c| c.to_string()),
+        status: b.status,
+        progress: b.progress,
+        info: b.info.map(Some),
+        metadata: b.metadata.map(|m| m.to_string()),
+        ..Default::default()
+    };
+    let actor = caller.actor();
+    let j = state
+        .db(move |conn| {
+            if j.is_final() {
+                return Err(ModelError::Conflict(format!("the job is already {}", j.status)));
+            }
+            job::change(conn, &j.id, changes, Some("job:updated"), &actor)
+        })
+        .await?;
+    if j.status == status::READY {
+        state.jobs.wake();
+    }
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    Ok(ok(job_json(&j)))
+}
+
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let j = load(&state, &caller, &path).await?;
+    let actor = caller.actor();
+    state
+        .db(move |conn| {
+            use crate::db::schema::jobs;
+            use diesel::prelude::*;
+            crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+                diesel::delete(jobs::table.find(&j.id)).execute(conn)?;
+                job::emit(conn, &j, "job:deleted", &actor)?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(success())
+}
+
+/// Runs a lifecycle call on a job and answers with the job (or `Success` for execute).
+async fn transition<F>(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    raw_id: &str,
+    f: F,
+) -> Result<Job, AppError>
+where
+    F: FnOnce(&mut AnyConnection, &Job, &str) -> ModelResult<Job> + Send + 'static,
+{
+    let j = load(&state, &caller, raw_id).await?;
+    let actor = caller.actor();
+    let j = state.db(move |conn| f(conn, &j, &actor)).await?;
+    if j.status == status::READY {
+        state.jobs.wake();
+    }
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    Ok(j)
+}
+
+pub async fn execute(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    transition(caller, state, &path, job::execute).await?;
+    Ok(success())
+}
+
+pub async fn retry(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let j = transition(caller, state, &path, |conn, j, actor| {
+        if j.status != status::FAILED && j.status != status::CANCELED {
+            return Err(ModelError::Conflict(format!(
+                "only a failed or canceled job can be retried; this one is {}",
+                j.status
+            )));
+        }
+        let changes = JobChanges {
+            status: Some(status::READY.into()),
+            progress: Some(0),
+            finished_at: Some(None),
+            outcome: Some(None),
+            ..Default::default()
+        };
+        job::change(conn, &j.id, changes, Some("job:ready"), actor)
+    })
+    .await?;
+    Ok(ok(job_json(&j)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AckBody {
+    info: Option<String>,
+    progress: Option<i32>,
+}
+
+pub async fn ack(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let b: AckBody = optional_json(&body)?;
+    let j = transition(caller, state, &path, move |conn, j, actor| {
+        job::ack(conn, j, b.info, b.progress, actor)
+    })
+    .await?;
+    Ok(ok(job_json(&j)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FinishBody {
+    outcome: Option<Value>,
+    info: Option<String>,
+}
+
+async fn finish_with(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    raw_id: &str,
+    body: &[u8],
+    final_status: &'static str,
+) -> Result<HttpResponse, AppError> {
+    let b: FinishBody = optional_json(body)?;
+    let j = transition(caller, state, raw_id, move |conn, j, actor| {
+        job::finish(conn, j, final_status, b.outcome, b.info, actor)
+    })
+    .await?;
+    Ok(ok(job_json(&j)))
+}
+
+pub async fn complete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    finish_with(caller, state, &path, &body, status::COMPLETE).await
+}
+
+pub async fn fail(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    finish_with(caller, state, &path, &body, status::FAILED).await
+}
+
+pub async fn cancel(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    finish_with(caller, state, &path, &body, status::CANCELED).await
+}
+
+pub async fn ack_outcome(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let j = transition(caller, state, &path, job::ack_outcome).await?;
+    Ok(ok(job_json(&j)))
+}

@@ -1,0 +1,276 @@
+//! The Space page's Files tab: upload (the browser shows each file's upload progress),
+//! the list of files with their extraction's live progress, and "Import into..." which
+//! starts a mapping job.
+
+use super::{is_htmx, render, see_other, Layout};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::ids::{FileId, SpaceId};
+use crate::jobs::plan;
+use crate::model::job::{self, JobInput};
+use crate::model::{file, sheet, space, workbook, ModelError};
+use crate::web::error::AppError;
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+pub struct FileRow {
+    pub id: String,
+    pub name: String,
+    pub size: String,
+    pub status: String,
+    pub message: String,
+    pub workbook_id: String,
+    pub rejects: i64,
+    pub job_id: String,
+    pub job_status: String,
+    pub progress: i32,
+    pub info: String,
+}
+
+#[derive(Template)]
+#[template(path = "files/_list.html")]
+pub struct FilesList {
+    pub space_id: String,
+    pub rows: Vec<FileRow>,
+}
+
+/// Bytes in words.
+fn human_size(n: i64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}
+
+async fn files_list(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<FilesList, AppError> {
+    let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
+    let env = user.environment.id.clone();
+    state
+        .db(move |conn| {
+            let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let filter = file::Filter {
+                space_id: Some(s.id.clone()),
+                mode: None,
+                page_size: 200,
+                page_number: 1,
+            };
+            let (files, _) = file::list(conn, &env, &filter)?;
+            let ids: Vec<FileId> = files.iter().map(|f| f.id.clone()).collect();
+            let jobs = job::latest_for_files(conn, &ids)?;
+            let rows = files
+                .into_iter()
+                .rev()
+                .map(|f| {
+                    let j = jobs.get(&f.id);
+                    FileRow {
+                        id: f.id.to_string(),
+                        size: human_size(f.size),
+                        status: f.status,
+                        message: f.message.unwrap_or_default(),
+                        workbook_id: f.workbook_id.map(|w| w.to_string()).unwrap_or_default(),
+                        rejects: f.reject_count,
+                        job_id: j.map(|j| j.id.to_string()).unwrap_or_default(),
+                        job_status: j.map(|j| j.status.clone()).unwrap_or_default(),
+                        progress: j.map_or(0, |j| j.progress),
+                        info: j.and_then(|j| j.info.clone()).unwrap_or_default(),
+                        name: f.name,
+                    }
+                })
+                .collect();
+            Ok::<_, ModelError>(FilesList {
+                space_id: s.id.to_string(),
+                rows,
+            })
+        })
+        .await
+}
+
+/// The list of a space's files (an htmx partial, refreshed live).
+pub async fn list(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    render(&files_list(&state, &user, &path).await?)
+}
+
+/// An upload from the Files tab (one file per request; the page sends several side by
+/// side and shows each one's progress).
+pub async fn upload(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf("")?;
+    crate::web::api::files::refuse_oversized(&req, &state)?;
+    let space = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
+    let f = crate::web::api::files::receive(&state, &user.environment.id, &user.actor(), form, Some(space))
+        .await?;
+    if is_htmx(&req) {
+        return render(&files_list(&state, &user, &path).await?);
+    }
+    Ok(HttpResponse::Ok().json(json!({"id": f.id, "status": f.status})))
+}
+
+/// `changed` whenever a job of the space moves.
+pub async fn live(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
+    let env = user.environment.id.clone();
+    let sid = id.clone();
+    state
+        .db(move |conn| space::find(conn, &env, &sid))
+        .await?
+        .ok_or(AppError::NotFound("space"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(state.live.job_stream(move |_, space| space == Some(&id))))
+}
+
+pub struct Destination {
+    pub sheet_id: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "files/import.html")]
+struct ImportPage {
+    layout: Layout,
+    space_id: String,
+    space_name: String,
+    file_id: String,
+    file_name: String,
+    destinations: Vec<Destination>,
+}
+
+/// "Import into...": choose the sheet a file's rows go to.
+pub async fn import_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = FileId::parse(&path).ok_or(AppError::NotFound("file"))?;
+    let env = user.environment.id.clone();
+    let (f, space_name, destinations) = state
+        .db(move |conn| {
+            let f = file::find(conn, &env, &id)?.ok_or(ModelError::NotFound("file"))?;
+            let s = space::find(conn, &env, &f.space_id)?.ok_or(ModelError::NotFound("space"))?;
+            let mut destinations = Vec::new();
+            for w in workbook::list_in_space(conn, &s.id)? {
+                let labels: Vec<String> = serde_json::from_str(&w.labels).unwrap_or_default();
+                if labels.iter().any(|l| l == "file") {
+                    continue;
+                }
+                for sh in sheet::list_in_workbook(conn, &w.id)? {
+                    destinations.push(Destination {
+                        sheet_id: sh.id.to_string(),
+                        label: format!("{} / {}", w.name, sh.name),
+                    });
+                }
+            }
+            Ok::<_, ModelError>((f, s.name, destinations))
+        })
+        .await?;
+    if f.workbook_id.is_none() {
+        return Err(AppError::Conflict(
+            "this file has not been extracted; it cannot be imported".into(),
+        ));
+    }
+    render(&ImportPage {
+        layout: Layout::new(&user, format!("Import {}", f.name), "spaces"),
+        space_id: f.space_id.to_string(),
+        space_name,
+        file_id: f.id.to_string(),
+        file_name: f.name,
+        destinations,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    csrf_token: String,
+    sheet: String,
+}
+
+/// Creates the mapping job (with its automatic plan) and opens it.
+pub async fn import(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<ImportForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let id = FileId::parse(&path).ok_or(AppError::NotFound("file"))?;
+    let env = user.environment.id.clone();
+    let actor = user.actor();
+    let dest_sheet = form.into_inner().sheet;
+    let j = state
+        .db(move |conn| {
+            let f = file::find(conn, &env, &id)?.ok_or(ModelError::NotFound("file"))?;
+            let source = f.workbook_id.ok_or_else(|| ModelError::Conflict("the file has no extracted workbook".into()))?;
+            let dest = crate::ids::SheetId::parse(&dest_sheet)
+                .and_then(|sid| sheet::find(conn, &env, &sid).transpose())
+                .transpose()?
+                .ok_or(ModelError::NotFound("sheet"))?
+                .0;
+            let config = json!({"destinationSheetId": dest.id});
+            let sheets = plan::sheets(conn, &env, source.as_str(), Some(dest.workbook_id.as_str()), &config)?;
+            let input = JobInput {
+                job_type: "workbook".into(),
+                operation: "map".into(),
+                source: source.to_string(),
+                destination: Some(dest.workbook_id.to_string()),
+                file_id: Some(f.id.clone()),
+                config: json!({"sourceSheetId": sheets.source.id, "destinationSheetId": sheets.destination.id}),
+                managed: true,
+                plan: Some(plan::initial(conn, &sheets)?),
+                ..JobInput::new(&env, Some(&f.space_id))
+            };
+            job::create(conn, input, &actor)
+        })
+        .await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    Ok(see_other(&format!("/jobs/{}", j.id)))
+}
+
+async fn find_file(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<file::File, AppError> {
+    let id = FileId::parse(raw_id).ok_or(AppError::NotFound("file"))?;
+    let env = user.environment.id.clone();
+    state
+        .db(move |conn| file::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("file"))
+}
+
+/// The original bytes, for a signed-in person.
+pub async fn download(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let f = find_file(&state, &user, &path).await?;
+    crate::web::api::files::stream_object(&state, &f.storage_key, &f.mimetype, &f.name).await
+}
+
+/// The rows extraction could not read, as CSV.
+pub async fn rejects(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let f = find_file(&state, &user, &path).await?;
+    let name = format!("{} rejects.csv", f.name);
+    crate::web::api::files::stream_object(&state, &f.rejects_key(), "text/csv; charset=utf-8", &name).await
+}

@@ -1,0 +1,337 @@
+//! A job's page: its live status and progress, and for a mapping job not yet run, the
+//! mapping screen (each source column with sample values and the field it goes to, the
+//! required fields left unmapped, enum value mapping) that runs it.
+
+use super::{is_htmx, render, see_other, Layout};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::blueprint::FieldType;
+use crate::ids::{JobId, WorkbookId};
+use crate::jobs::plan;
+use crate::model::job::{self, status, Job, JobChanges};
+use crate::model::{iso, ModelError};
+use crate::web::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+#[derive(Template)]
+#[template(path = "jobs/_status.html")]
+pub struct StatusPartial {
+    pub id: String,
+    pub status: String,
+    pub progress: i32,
+    pub info: String,
+    pub message: String,
+    pub link: String,
+    pub link_label: String,
+    pub updated: String,
+}
+
+pub struct EnumRow {
+    pub index: usize,
+    pub value: String,
+    pub selected: String,
+    pub options: Vec<(String, String)>,
+}
+
+pub struct SourceRow {
+    pub key: String,
+    pub label: String,
+    pub samples: String,
+    pub selected: String,
+    pub certainty: String,
+    pub enums: Vec<EnumRow>,
+}
+
+#[derive(Template)]
+#[template(path = "jobs/show.html")]
+struct JobPage {
+    layout: Layout,
+    name: String,
+    status: StatusPartial,
+    editable: bool,
+    sources: Vec<SourceRow>,
+    destinations: Vec<(String, String)>,
+    required_unmapped: Vec<String>,
+}
+
+fn status_of(j: &Job) -> StatusPartial {
+    let outcome: Value = j
+        .outcome
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null);
+    let next_id = outcome["next"]["id"].as_str().unwrap_or_default();
+    let (link, link_label) = match WorkbookId::parse(next_id) {
+        Some(wb) if j.status == status::COMPLETE => (format!("/workbooks/{wb}"), "Open workbook".to_string()),
+        _ => (String::new(), String::new()),
+    };
+    StatusPartial {
+        id: j.id.to_string(),
+        status: j.status.clone(),
+        progress: j.progress,
+        info: j.info.clone().unwrap_or_default(),
+        message: outcome["message"].as_str().unwrap_or_default().to_string(),
+        link,
+        link_label,
+        updated: iso(&j.updated_at),
+    }
+}
+
+async fn load(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<Job, AppError> {
+    let id = JobId::parse(raw_id).ok_or(AppError::NotFound("job"))?;
+    let env = user.environment.id.clone();
+    state
+        .db(move |conn| job::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("job"))
+}
+
+fn joined(preview: &Value) -> String {
+    preview
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+        .unwrap_or_default()
+}
+
+pub async fn show(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let j = load(&state, &user, &path).await?;
+    if is_htmx(&req) {
+        return render(&status_of(&j));
+    }
+    let is_map = j.job_type == "workbook" && j.operation == "map";
+    let editable =
+        is_map && (j.status == status::CREATED || j.status == status::READY && j.started_at.is_none());
+    let (mut sources, mut destinations, mut required_unmapped) = (Vec::new(), Vec::new(), Vec::new());
+    if is_map {
+        let job = j.clone();
+        let env = user.environment.id.clone();
+        let sheets = state
+            .db(move |conn| {
+                let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
+                plan::sheets(conn, &env, &job.source, job.destination.as_deref(), &config)
+            })
+            .await?;
+        let the_plan = plan::stored(j.plan.as_deref());
+        let edges: HashMap<String, &Value> = the_plan["fieldMapping"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| Some((e["sourceField"]["key"].as_str()?.to_string(), e)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let previews: HashMap<String, String> = the_plan["unmappedSourceFields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| {
+                        Some((
+                            e["sourceField"]["key"].as_str()?.to_string(),
+                            joined(&e["preview"]),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let dst = &sheets.destination_config;
+        destinations = dst
+            .fields
+            .iter()
+            .filter(|f| !f.readonly && !f.computed)
+            .map(|f| (f.key.clone(), f.display_name().to_string()))
+            .collect();
+        let mut mapped = Vec::new();
+        for f in &sheets.source_config.fields {
+            let edge = edges.get(&f.key);
+            let selected = edge
+                .and_then(|e| e["destinationField"]["key"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            mapped.push(selected.clone());
+            let mut enums = Vec::new();
+            if let (Some(e), Some(di)) = (edge, dst.field_index(&selected)) {
+                if let FieldType::Enum { options } | FieldType::EnumList { options } =
+                    &dst.fields[di].field_type
+                {
+                    let opts: Vec<(String, String)> = options
+                        .iter()
+                        .map(|o| (o.value.clone(), o.label.clone()))
+                        .collect();
+                    let details = &e["enumDetails"];
+                    let mut values: Vec<(String, String)> = details["mapping"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|m| {
+                                    (
+                                        plan::text_of(&m["sourceValue"]),
+                                        plan::text_of(&m["destinationValue"]),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for v in details["unusedSourceValues"].as_array().into_iter().flatten() {
+                        values.push((plan::text_of(v), String::new()));
+                    }
+                    enums = values
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, (value, selected))| EnumRow {
+                            index,
+                            value,
+                            selected,
+                            options: opts.clone(),
+                        })
+                        .collect();
+                }
+            }
+            sources.push(SourceRow {
+                key: f.key.clone(),
+                label: f.display_name().to_string(),
+                samples: edge
+                    .map(|e| joined(&e["preview"]))
+                    .or_else(|| previews.get(&f.key).cloned())
+                    .unwrap_or_default(),
+                certainty: edge
+                    .and_then(|e| e["metadata"]["certainty"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                selected,
+                enums,
+            });
+        }
+        required_unmapped = dst
+            .fields
+            .iter()
+            .filter(|f| f.required && !mapped.contains(&f.key))
+            .map(|f| f.display_name().to_string())
+            .collect();
+    }
+    render(&JobPage {
+        layout: Layout::new(&user, j.name(), "spaces"),
+        name: j.name(),
+        status: status_of(&j),
+        editable,
+        sources,
+        destinations,
+        required_unmapped,
+    })
+}
+
+/// `changed` whenever this job moves.
+pub async fn live(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let j = load(&state, &user, &path).await?;
+    let id = j.id.clone();
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(state.live.job_stream(move |job, _| job == &id)))
+}
+
+/// The mapping screen's form: `map:<source key>` = destination key (or empty), and for
+/// enum values `enumsrc:<source key>:<n>` = source value, `enum:<source key>:<n>` = option.
+/// Saves the plan and runs the job.
+pub async fn run_plan(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let fields: HashMap<String, String> = form.into_inner().into_iter().collect();
+    user.check_csrf(fields.get("csrf_token").map(String::as_str).unwrap_or_default())?;
+    let j = load(&state, &user, &path).await?;
+    let actor = user.actor();
+    let env = user.environment.id.clone();
+    let j = state
+        .db(move |conn| {
+            if j.status != status::CREATED && j.status != status::READY {
+                return Err(ModelError::Conflict(format!("the job is {}; it has already run", j.status)));
+            }
+            let config: Value = serde_json::from_str(&j.config).unwrap_or_else(|_| json!({}));
+            let sheets = plan::sheets(conn, &env, &j.source, j.destination.as_deref(), &config)?;
+            let old = plan::stored(j.plan.as_deref());
+            let old_edges: HashMap<String, Value> = old["fieldMapping"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|e| Some((e["sourceField"]["key"].as_str()?.to_string(), e.clone()))).collect())
+                .unwrap_or_default();
+            let dst = &sheets.destination_config;
+            let mut edges = Vec::new();
+            let mut unmapped_sources = Vec::new();
+            for f in &sheets.source_config.fields {
+                let chosen = fields.get(&format!("map:{}", f.key)).map(String::as_str).unwrap_or_default();
+                let source_field = json!({"key": f.key, "label": f.display_name(), "type": "string"});
+                let Some(di) = dst.field_index(chosen) else {
+                    unmapped_sources.push(json!({"sourceField": source_field}));
+                    continue;
+                };
+                let old_edge = old_edges.get(&f.key);
+                let same = old_edge.is_some_and(|e| e["destinationField"]["key"] == chosen);
+                let metadata = match old_edge {
+                    Some(e) if same => e["metadata"].clone(),
+                    _ => json!({"certainty": "absolute", "confidence": 1.0, "source": actor}),
+                };
+                let mut edge = json!({
+                    "sourceField": source_field,
+                    "destinationField": dst.json["fields"].get(di).cloned().unwrap_or_else(|| json!({"key": chosen})),
+                    "preview": old_edge.map(|e| e["preview"].clone()).unwrap_or(json!([])),
+                    "metadata": metadata,
+                });
+                let mut mapping = Vec::new();
+                for n in 0.. {
+                    let Some(value) = fields.get(&format!("enumsrc:{}:{n}", f.key)) else { break };
+                    let to = fields.get(&format!("enum:{}:{n}", f.key)).cloned().unwrap_or_default();
+                    if !to.is_empty() {
+                        mapping.push(json!({"sourceValue": value, "destinationValue": to}));
+                    }
+                }
+                if !mapping.is_empty() {
+                    edge["enumDetails"] = json!({"mapping": mapping});
+                }
+                edges.push(edge);
+            }
+            let mapped: Vec<&str> = edges.iter().filter_map(|e| e["destinationField"]["key"].as_str()).collect();
+            let unmapped_destinations: Vec<Value> = dst
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !mapped.contains(&f.key.as_str()))
+                .map(|(i, _)| json!({"destinationField": dst.json["fields"][i]}))
+                .collect();
+            let new_plan = json!({
+                "fieldMapping": edges,
+                "unmappedSourceFields": unmapped_sources,
+                "unmappedDestinationFields": unmapped_destinations,
+            });
+            plan::resolve(&new_plan, &sheets)?;
+            let changes = JobChanges {
+                plan: Some(Some(new_plan.to_string())),
+                ..Default::default()
+            };
+            let j = job::change(conn, &j.id, changes, Some("job:updated"), &actor)?;
+            job::execute(conn, &j, &actor)
+        })
+        .await?;
+    state.jobs.wake();
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    Ok(see_other(&format!("/jobs/{}", j.id)))
+}

@@ -1,0 +1,183 @@
+//! Jobs: the lifecycle calls as a listener makes them, and the queue.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn a_custom_job_goes_through_its_lifecycle(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Jobs").await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "submitAction", "source": space, "input": {"x": 1}, "mode": "foreground"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job = &job["data"];
+    assert!(job["id"].as_str().unwrap().starts_with("us_jb_"));
+    assert_eq!(job["status"], "created");
+    assert_eq!(job["spaceId"], space.as_str());
+    assert_eq!(job["input"], json!({"x": 1}));
+    let id = job["id"].as_str().unwrap().to_string();
+
+    // Bodyless POSTs, as the client sends them.
+    let bodyless = |path: String| {
+        app.api(reqwest::Method::POST, &path)
+            .header("content-length", "0")
+    };
+    let (status, body) = send(bodyless(format!("/jobs/{id}/execute"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"data": {"success": true}}));
+    let (_, got) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(got["data"]["status"], "ready");
+
+    let (status, acked) = app
+        .post_json(
+            &format!("/jobs/{id}/ack"),
+            &json!({"info": "started", "progress": 10}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["data"]["status"], "executing");
+    assert_eq!(acked["data"]["progress"], 10);
+    assert!(acked["data"]["startedAt"].is_string());
+    let (status, _) = send(bodyless(format!("/jobs/{id}/ack"))).await;
+    assert_eq!(status, 200);
+
+    let (status, done) = app
+        .post_json(
+            &format!("/jobs/{id}/complete"),
+            &json!({"info": "done", "outcome": {"message": "ok", "next": {"type": "id", "id": "us_wb_1"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["data"]["status"], "complete");
+    assert_eq!(done["data"]["progress"], 100);
+    assert_eq!(done["data"]["outcome"]["message"], "ok");
+    let (status, _) = app.post_json(&format!("/jobs/{id}/fail"), &json!({})).await;
+    assert_eq!(status, 409, "a finished job stays finished");
+    let (status, acked) = send(bodyless(format!("/jobs/{id}/outcome/ack"))).await;
+    assert_eq!(status, 200);
+    assert!(acked["data"]["outcomeAcknowledgedAt"].is_string());
+
+    let (_, events) = app.get_json(&format!("/events?spaceId={space}&domain=job")).await;
+    let topics: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        topics,
+        vec![
+            "job:created",
+            "job:ready",
+            "job:updated",
+            "job:updated",
+            "job:completed",
+            "job:outcome-acknowledged"
+        ]
+    );
+    assert_eq!(events["data"][0]["payload"]["job"], "space:submitAction");
+}
+
+async fn jobs_fail_cancel_list_and_delete(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Jobs").await;
+    let mut ids = Vec::new();
+    for op in ["one", "two", "three"] {
+        let (_, j) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "space", "operation": op, "source": space}),
+            )
+            .await;
+        ids.push(j["data"]["id"].as_str().unwrap().to_string());
+    }
+    let (_, failed) = app
+        .post_json(
+            &format!("/jobs/{}/fail", ids[0]),
+            &json!({"info": "bad", "outcome": {"message": "failed"}}),
+        )
+        .await;
+    assert_eq!(failed["data"]["status"], "failed");
+    let (_, canceled) = app
+        .post_json(&format!("/jobs/{}/cancel", ids[1]), &json!({"info": "stop"}))
+        .await;
+    assert_eq!(canceled["data"]["status"], "canceled");
+    let (status, retried) = app
+        .post_json(&format!("/jobs/{}/retry", ids[0]), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(retried["data"]["status"], "ready");
+
+    let (_, list) = app
+        .get_json(&format!("/jobs?spaceId={space}&pageSize=2&sortDirection=desc"))
+        .await;
+    assert_eq!(list["pagination"]["totalCount"], 3);
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    let (status, body) = app.delete(&format!("/jobs/{}", ids[2])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["success"], true);
+    let (status, _) = app.get_json(&format!("/jobs/{}", ids[2])).await;
+    assert_eq!(status, 404);
+
+    let (status, _) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "file", "operation": "extract", "source": "us_fl_nothere"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "spaceship", "operation": "x", "source": space}),
+        )
+        .await;
+    assert_eq!(status, 422);
+}
+
+on_both!(
+    a_custom_job_goes_through_its_lifecycle,
+    jobs_fail_cancel_list_and_delete
+);
+
+/// Two Wharf processes on one PostgreSQL database share the queue: every job runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_postgres_queue() {
+    use wharf::app::Application;
+    let app = spawn_app(Db::Postgres).await;
+    let (mut settings, _dir) = test_settings(Db::Sqlite);
+    settings.database_url = app.database_url.clone();
+    settings.data_dir = app.data_dir.clone();
+    let second = Application::build(settings).expect("second server");
+    tokio::spawn(second.run_until_stopped());
+
+    let space = app.bare_space("Shared").await;
+    let mut job_ids = Vec::new();
+    for i in 0..8 {
+        let (_, file) = app
+            .upload(&space, &format!("f{i}.csv"), format!("n\n{i}\n").into_bytes())
+            .await;
+        let (_, jobs) = app
+            .get_json(&format!("/jobs?fileId={}", file["data"]["id"].as_str().unwrap()))
+            .await;
+        job_ids.push(jobs["data"][0]["id"].as_str().unwrap().to_string());
+    }
+    for id in &job_ids {
+        assert_eq!(app.wait_job(id).await["status"], "complete");
+    }
+    use diesel::prelude::*;
+    use wharf::db::schema::jobs;
+    let mut conn = app.pool.get().unwrap();
+    let attempts: Vec<i32> = jobs::table
+        .filter(jobs::id.eq_any(&job_ids))
+        .select(jobs::attempts)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(attempts, vec![1; 8], "each job was claimed once");
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert_eq!(wbs["data"].as_array().unwrap().len(), 8, "one workbook per file");
+}

@@ -1,0 +1,232 @@
+//! Mapping jobs: the automatic plan, changing it, running it, and remembering it.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+const CSV: &str = "E-mail,Full Name,AGE,Tier,Notes\nada@x.org,Ada,36,Premium,hi\nbob@x.org,Bob,x,silver,\n";
+
+/// A space from the contacts blueprint with an extracted file; returns (space, [file]
+/// workbook, its sheet, destination workbook, contacts sheet).
+async fn setup(app: &TestApp, csv: &str) -> (String, String, String, String, String) {
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space_id}")).await;
+    let dest_wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let file = app
+        .upload_and_extract(&space_id, "people.csv", csv.as_bytes().to_vec())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let src_wb = file["workbookId"].as_str().unwrap().to_string();
+    let (_, wb) = app.get_json(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    (space_id, src_wb, src_sheet, dest_wb, contacts)
+}
+
+async fn create_map_job(
+    app: &TestApp,
+    src_wb: &str,
+    src_sheet: &str,
+    dest_wb: &str,
+    contacts: &str,
+) -> String {
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
+                    "managed": true, "config": {"sourceSheetId": src_sheet, "destinationSheetId": contacts}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["data"]["status"], "created");
+    job["data"]["id"].as_str().unwrap().to_string()
+}
+
+fn edge<'a>(plan: &'a Value, source: &str) -> Option<&'a Value> {
+    plan["fieldMapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sourceField"]["label"] == source)
+}
+
+async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
+    let app = spawn_app(db).await;
+    let (space, src_wb, src_sheet, dest_wb, contacts) = setup(&app, CSV).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+
+    let (status, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["data"]["job"]["id"], job_id.as_str());
+    let plan = &got["data"]["plan"];
+    let email = edge(plan, "E-mail").expect("E-mail mapped");
+    assert_eq!(email["destinationField"]["key"], "email");
+    assert_eq!(email["metadata"]["certainty"], "strong");
+    assert_eq!(email["preview"], json!(["ada@x.org", "bob@x.org"]));
+    assert_eq!(edge(plan, "AGE").unwrap()["destinationField"]["key"], "age");
+    let tier = edge(plan, "Tier").unwrap();
+    assert_eq!(tier["destinationField"]["key"], "tier");
+    assert_eq!(
+        tier["enumDetails"]["mapping"],
+        json!([{"sourceValue": "Premium", "destinationValue": "gold"}, {"sourceValue": "silver", "destinationValue": "silver"}])
+    );
+    let unmapped: Vec<&str> = plan["unmappedSourceFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["sourceField"]["label"].as_str().unwrap())
+        .collect();
+    assert!(unmapped.contains(&"Notes"), "{plan}");
+    let dest_keys: Vec<&str> = plan["unmappedDestinationFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["destinationField"]["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        dest_keys.contains(&"subscribed") && dest_keys.contains(&"company"),
+        "{plan}"
+    );
+
+    // The person maps "Full Name" to name, replacing whatever automap chose for it.
+    let mut edges: Vec<Value> = plan["fieldMapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sourceField"]["label"] != "Full Name" && e["destinationField"]["key"] != "name")
+        .cloned()
+        .collect();
+    edges.push(json!({"sourceField": {"key": "full_name", "type": "string"}, "destinationField": {"key": "name", "type": "string"}, "metadata": {"certainty": "absolute", "source": "person"}}));
+    let (status, patched) = app
+        .patch_json(
+            &format!("/jobs/{job_id}/plan"),
+            &json!({"jobId": job_id, "fileId": "us_fl_x", "fieldMapping": edges}),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    let mut twice = edges.clone();
+    twice.push(json!({"sourceField": {"key": "notes"}, "destinationField": {"key": "email"}}));
+    let (status, body) = app
+        .put_json(
+            &format!("/jobs/{job_id}/plan"),
+            &json!({"fieldMapping": twice, "unmappedSourceFields": [], "unmappedDestinationFields": []}),
+        )
+        .await;
+    assert_eq!(status, 422, "two columns on one field: {body}");
+    let (status, _) = app
+        .patch_json(&format!("/jobs/{job_id}/plan"), &json!({"fieldMapping": [{"sourceField": {"key": "nope"}, "destinationField": {"key": "email"}}]}))
+        .await;
+    assert_eq!(status, 422);
+
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let job = app.wait_job(&job_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert!(
+        job["outcome"]["message"].as_str().unwrap().contains("Mapped 2"),
+        "{job}"
+    );
+    for wb in [&src_wb, &dest_wb] {
+        let (_, listed) = app.get_json(&format!("/jobs?workbookId={wb}")).await;
+        let ids: Vec<&str> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&job_id.as_str()), "{wb}: {ids:?}");
+    }
+
+    let (_, recs) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let recs = recs["data"]["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["values"]["email"]["value"], "ada@x.org");
+    assert_eq!(recs[0]["values"]["name"]["value"], "Ada");
+    assert_eq!(recs[0]["values"]["age"]["value"], 36);
+    assert_eq!(recs[0]["values"]["tier"]["value"], "gold");
+    assert_eq!(
+        recs[1]["values"]["age"]["valid"], false,
+        "validated on the way in"
+    );
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 2);
+    assert_eq!(counts["data"]["counts"]["error"], 1);
+
+    // The same headers again map themselves as the person chose.
+    let file = app
+        .upload_and_extract(
+            &space,
+            "more.csv",
+            b"E-mail,Full Name,AGE,Tier,Notes\ncy@x.org,Cy,5,gold,\n".to_vec(),
+        )
+        .await;
+    let (_, wb) = app
+        .get_json(&format!("/workbooks/{}", file["workbookId"].as_str().unwrap()))
+        .await;
+    let sheet2 = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let job2 = create_map_job(
+        &app,
+        file["workbookId"].as_str().unwrap(),
+        &sheet2,
+        &dest_wb,
+        &contacts,
+    )
+    .await;
+    let (_, got) = app.get_json(&format!("/jobs/{job2}/plan")).await;
+    let name = edge(&got["data"]["plan"], "Full Name").expect("remembered");
+    assert_eq!(name["destinationField"]["key"], "name");
+    assert_eq!(name["metadata"]["source"], "remembered");
+    assert_eq!(name["metadata"]["certainty"], "absolute");
+}
+
+on_both!(a_mapping_job_plans_runs_and_is_remembered);
+
+async fn a_canceled_mapping_takes_back_what_it_wrote(db: Db) {
+    let app = spawn_app(db).await;
+    let mut csv = String::from("E-mail,Full Name\n");
+    for i in 0..60_000 {
+        csv.push_str(&format!("u{i}@x.org,User {i}\n"));
+    }
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Cancel once some batches are in.
+    let mut written = 0;
+    for _ in 0..600 {
+        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+        written = counts["data"]["counts"]["total"].as_i64().unwrap();
+        if written > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(written > 0 && written < 60_000, "caught midway: {written}");
+    let (status, canceled) = app
+        .post_json(&format!("/jobs/{job_id}/cancel"), &json!({"info": "stop"}))
+        .await;
+    assert_eq!(status, 200, "{canceled}");
+    let mut left = -1;
+    for _ in 0..300 {
+        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+        left = counts["data"]["counts"]["total"].as_i64().unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "no partial records stay behind");
+    let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(job["data"]["status"], "canceled");
+}
+
+on_both!(a_canceled_mapping_takes_back_what_it_wrote);

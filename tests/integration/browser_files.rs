@@ -1,0 +1,130 @@
+//! Real headless Chromium: upload a file on the Files tab, watch it extract, map it onto a
+//! sheet on the mapping screen, and run the import.
+
+use crate::browser::{start_browser, wait_for};
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::Locator;
+
+async fn a_person_uploads_and_imports_a_file(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "E-mail,Full Name,Tier\nada@x.org,Ada,Premium\nbob@x.org,Bob,silver\n",
+    )
+    .unwrap();
+
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/sign-in")).await.unwrap();
+    wait_for(c, "document.querySelector('#email')", "the sign-in form").await;
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("ada@example.com")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[text()='Sign in']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "location.pathname === '/spaces'", "the Spaces tab").await;
+
+    // Upload through the file picker; the list shows the file once it is extracted.
+    c.goto(&app.url(&format!("/spaces/{space_id}?tab=files")))
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('#files-table')", "the files list").await;
+    c.find(Locator::Css("#file-input"))
+        .await
+        .unwrap()
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#files-table tr[data-status=complete]')",
+        "the file to be extracted",
+    )
+    .await;
+
+    // Import into... the contacts sheet.
+    // The list may be redrawn at any moment (live updates): follow the link's address.
+    let import = c
+        .execute(
+            "return document.querySelector(\"#files-table a[href$='/import']\").getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.goto(&app.url(import.as_str().unwrap())).await.unwrap();
+    wait_for(c, "document.querySelector('#dest')", "the import form").await;
+    c.execute(
+        &format!("document.querySelector('#dest').value = '{contacts}';"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::XPath("//button[text()='Map columns']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The mapping screen: automap picked the email; the person picks the name.
+    wait_for(
+        c,
+        "document.querySelector(\"select[name='map:e_mail']\")",
+        "the mapping screen",
+    )
+    .await;
+    let email = c
+        .execute(
+            "return document.querySelector(\"select[name='map:e_mail']\").value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(email, "email");
+    c.execute(
+        "document.querySelector(\"select[name='map:full_name']\").value = 'name';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::XPath("//button[text()='Run import']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#job-state') && document.querySelector('#job-state').dataset.status === 'complete'",
+        "the import to complete",
+    )
+    .await;
+
+    let rows = app.sheet_rows(&contacts).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][..2].to_vec(), vec!["ada@x.org", "Ada"]);
+    let tier_col = rows[0].len() - 2;
+    assert_eq!(rows[0][tier_col], "gold", "Premium went to gold: {rows:?}");
+}
+
+on_both!(a_person_uploads_and_imports_a_file);

@@ -1,0 +1,222 @@
+//! A job cut off by `kill -9` runs again after a restart, without duplicating or losing
+//! records: the real binary, killed in the middle of an extraction and of a mapping.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Rows of the test file: enough that extraction and mapping take a few seconds.
+const ROWS: usize = 150_000;
+
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+    key: String,
+}
+
+impl Server {
+    async fn start(settings: &wharf::settings::Settings, key: &str) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .arg("serve")
+            .env("DATABASE_URL", &settings.database_url)
+            .env("WHARF_DATA_DIR", &settings.data_dir)
+            .env("WHARF_BIND", format!("127.0.0.1:{port}"))
+            .env("WHARF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wharf serve starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            key: key.to_string(),
+        };
+        for _ in 0..200 {
+            if server
+                .client
+                .get(format!("{}/health", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("wharf serve did not answer");
+    }
+
+    fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}/v1{path}", self.base))
+            .bearer_auth(&self.key)
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        send(self.api(reqwest::Method::GET, path)).await.1
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Waits until the job is executing and past `percent`; panics if it finished first.
+    async fn wait_midway(&self, job_id: &str, percent: i64) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(120) {
+            let job = self.get(&format!("/jobs/{job_id}")).await;
+            let status = job["data"]["status"].as_str().unwrap_or("").to_string();
+            assert!(
+                !["complete", "failed"].contains(&status.as_str()),
+                "the job ended before the kill: {job}"
+            );
+            if status == "executing" && job["data"]["progress"].as_i64().unwrap_or(0) >= percent {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("job {job_id} never got midway");
+    }
+
+    async fn wait_done(&self, job_id: &str) -> Value {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(180) {
+            let job = self.get(&format!("/jobs/{job_id}")).await;
+            if ["complete", "failed", "canceled"].contains(&job["data"]["status"].as_str().unwrap_or("")) {
+                return job["data"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("job {job_id} did not finish after the restart");
+    }
+}
+
+fn big_csv() -> Vec<u8> {
+    let mut out = String::from("Email,Name,Note\n");
+    for i in 0..ROWS {
+        out.push_str(&format!("user{i}@x.org,Person {i},n{i}\n"));
+    }
+    out.into_bytes()
+}
+
+fn created_key(settings: &wharf::settings::Settings) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["key", "create", "--env", "development"])
+        .env("DATABASE_URL", &settings.database_url)
+        .env("WHARF_DATA_DIR", &settings.data_dir)
+        .output()
+        .expect("wharf key create");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Checks a sheet holds exactly the file's rows, once each, in order.
+async fn assert_all_rows_once(server: &Server, sheet_id: &str, key: &str) {
+    let counts = server.get(&format!("/sheets/{sheet_id}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], ROWS as i64, "{counts}");
+    let mut seen = 0usize;
+    for page in 1.. {
+        let got = server
+            .get(&format!(
+                "/sheets/{sheet_id}/records?pageSize=50000&pageNumber={page}"
+            ))
+            .await;
+        let recs = got["data"]["records"].as_array().unwrap().clone();
+        if recs.is_empty() {
+            break;
+        }
+        for r in &recs {
+            assert_eq!(r["values"][key]["value"], format!("user{seen}@x.org"));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, ROWS);
+}
+
+async fn a_job_cut_off_by_kill_runs_again_after_restart(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let key = created_key(&settings);
+
+    // An extraction, killed midway.
+    let server = Server::start(&settings, &key).await;
+    let (_, space) = send(
+        server
+            .api(reqwest::Method::POST, "/spaces")
+            .json(&json!({"name": "Crash"})),
+    )
+    .await;
+    let space_id = space["data"]["id"].as_str().unwrap().to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("spaceId", space_id.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(big_csv()).file_name("big.csv"),
+        );
+    let (status, file) = send(server.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 200, "{file}");
+    let file_id = file["data"]["id"].as_str().unwrap().to_string();
+    let jobs = server.get(&format!("/jobs?fileId={file_id}")).await;
+    let extract_id = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    server.wait_midway(&extract_id, 20).await;
+    server.kill();
+
+    let server = Server::start(&settings, &key).await;
+    let job = server.wait_done(&extract_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    let file = server.get(&format!("/files/{file_id}")).await;
+    let wb_id = file["data"]["workbookId"].as_str().unwrap().to_string();
+    let wbs = server.get(&format!("/workbooks?spaceId={space_id}")).await;
+    assert_eq!(
+        wbs["data"].as_array().unwrap().len(),
+        1,
+        "the cut-off attempt's workbook is gone"
+    );
+    let wb = server.get(&format!("/workbooks/{wb_id}")).await;
+    let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    assert_all_rows_once(&server, &src_sheet, "email").await;
+
+    // A mapping into a new workbook, killed midway.
+    let (status, dest) = send(server.api(reqwest::Method::POST, "/workbooks").json(&json!({
+        "name": "Target", "spaceId": space_id,
+        "sheets": [{"name": "People", "slug": "people", "fields": [
+            {"key": "email", "type": "string", "label": "Email", "constraints": [{"type": "unique"}]},
+            {"key": "name", "type": "string", "label": "Name"}]}]
+    })))
+    .await;
+    assert_eq!(status, 200, "{dest}");
+    let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
+    let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&json!({
+        "type": "workbook", "operation": "map", "source": wb_id, "destination": dest_wb,
+        "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
+    })))
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let map_id = job["data"]["id"].as_str().unwrap().to_string();
+    server.wait_midway(&map_id, 20).await;
+    server.kill();
+
+    let server = Server::start(&settings, &key).await;
+    let job = server.wait_done(&map_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert_all_rows_once(&server, &dest_sheet, "email").await;
+    let counts = server.get(&format!("/sheets/{dest_sheet}/counts")).await;
+    assert_eq!(
+        counts["data"]["counts"]["error"], 0,
+        "no duplicate emails: {counts}"
+    );
+    server.kill();
+}
+
+on_both!(a_job_cut_off_by_kill_runs_again_after_restart);

@@ -1,0 +1,158 @@
+//! The Files tab and the mapping screen, through a cookie-keeping client.
+
+use crate::helpers::*;
+use crate::on_both;
+
+const CSV: &str = "E-mail,Full Name,AGE,Tier\nada@x.org,Ada,36,Premium\nbob@x.org,Bob,41,silver\n";
+
+/// The value of the first `attr="..."` after `marker` in `html`.
+fn attr_after(html: &str, marker: &str, attr: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("`{marker}` not in page"));
+    let rest = &html[at..];
+    let start = rest.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+    rest[start..start + rest[start..].find('"').unwrap()].to_string()
+}
+
+async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+
+    let tab = app.page(&format!("/spaces/{space_id}?tab=files")).await;
+    assert!(tab.contains("id=\"file-input\""), "{tab}");
+    assert!(tab.contains(&format!("sse-connect=\"/spaces/{space_id}/files/live\"")));
+    let csrf = app.csrf(&format!("/spaces/{space_id}")).await;
+
+    // Without the CSRF header the upload is refused.
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(CSV.as_bytes().to_vec()).file_name("people.csv"),
+        )
+    };
+    let resp = app
+        .client
+        .post(app.url(&format!("/spaces/{space_id}/files")))
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let resp = app
+        .client
+        .post(app.url(&format!("/spaces/{space_id}/files")))
+        .header("X-CSRF-Token", &csrf)
+        .header("HX-Request", "true")
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let list = resp.text().await.unwrap();
+    assert!(list.contains("people.csv"), "{list}");
+
+    let mut list = String::new();
+    for _ in 0..100 {
+        list = app.page(&format!("/spaces/{space_id}/files")).await;
+        if list.contains("data-status=\"complete\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(list.contains("data-status=\"complete\""), "{list}");
+    let import = attr_after(&list, "Open</a>", "href");
+    assert!(import.ends_with("/import"), "{import}");
+
+    let page = app.page(&import).await;
+    let sheet_value = attr_after(&page, "id=\"dest\"", "value");
+    let resp = app
+        .client
+        .post(app.url(&import))
+        .form(&[("csrf_token", csrf.as_str()), ("sheet", contacts.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303, "{sheet_value}");
+    let job_url = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(job_url.starts_with("/jobs/us_jb_"));
+
+    let screen = app.page(&job_url).await;
+    assert!(screen.contains("name=\"map:e_mail\""), "{screen}");
+    assert!(
+        screen.contains("<option value=\"email\" selected>"),
+        "automap chose email: {screen}"
+    );
+    assert!(screen.contains("ada@x.org"), "samples are shown");
+    assert!(
+        screen.contains("enumsrc:tier:0"),
+        "enum values are mapped: {screen}"
+    );
+
+    let form = vec![
+        ("csrf_token", csrf.clone()),
+        ("map:e_mail", "email".into()),
+        ("map:full_name", "name".into()),
+        ("map:age", "age".into()),
+        ("map:tier", "tier".into()),
+        ("enumsrc:tier:0", "Premium".into()),
+        ("enum:tier:0", "gold".into()),
+        ("enumsrc:tier:1", "silver".into()),
+        ("enum:tier:1", "silver".into()),
+    ];
+    let resp = app
+        .client
+        .post(app.url(&format!("{job_url}/plan")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let job_id = job_url.trim_start_matches("/jobs/");
+    let job = app.wait_job(job_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    let done = app.page(&job_url).await;
+    assert!(done.contains("data-status=\"complete\""), "{done}");
+    assert!(done.contains("Open workbook"));
+    assert_eq!(
+        app.sheet_rows(&contacts)
+            .await
+            .iter()
+            .map(|r| r[..2].to_vec())
+            .collect::<Vec<_>>(),
+        vec![vec!["ada@x.org", "Ada"], vec!["bob@x.org", "Bob"]]
+    );
+    // The dashboard's form limits do not apply to files.
+    let big = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![b'x'; 6 * 1024 * 1024]).file_name("big.txt"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/spaces/{space_id}/files")))
+        .header("X-CSRF-Token", &csrf)
+        .multipart(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let big: serde_json::Value = resp.json().await.unwrap();
+    let (_, jobs) = app
+        .get_json(&format!("/jobs?fileId={}", big["id"].as_str().unwrap()))
+        .await;
+    let job = app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a header row"),
+        "{job}"
+    );
+}
+
+on_both!(a_file_is_uploaded_extracted_and_imported_from_the_dashboard);
