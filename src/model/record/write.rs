@@ -276,11 +276,63 @@ fn finish(
 }
 
 fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]) -> QueryResult<Vec<i64>> {
-    let mut ids = Vec::with_capacity(encoded.len());
-    let rows: Vec<NewRecord> = encoded
+    match conn {
+        // SQLite: one cached prepared statement run per row beats re-parsing a statement
+        // with thousands of parameters for every chunk.
+        AnyConnection::Sqlite(c) => encoded
+            .iter()
+            .map(|e| {
+                diesel::insert_into(records::table)
+                    .values(NewRecord {
+                        sheet_seq: ctx.sheet.seq,
+                        vals: &e.vals,
+                        raw: e.raw.as_deref(),
+                        messages: e.messages.as_deref(),
+                        valid: e.valid,
+                        error_fields: e.error_fields.as_deref(),
+                    })
+                    .returning(records::id)
+                    .get_result(c)
+            })
+            .collect(),
+        AnyConnection::Postgres(c) => copy_rows(c, ctx.sheet.seq, encoded),
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = records, treat_none_as_default_value = false)]
+struct CopiedRecord<'a> {
+    id: i64,
+    sheet_seq: i64,
+    vals: &'a str,
+    raw: Option<&'a str>,
+    messages: Option<&'a str>,
+    valid: bool,
+    error_fields: Option<&'a str>,
+}
+
+#[derive(QueryableByName)]
+struct NextId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// PostgreSQL: ids drawn from the records sequence in one query, then the rows in one
+/// binary `COPY`, the database's own bulk loader.
+fn copy_rows(c: &mut diesel::PgConnection, sheet_seq: i64, encoded: &[Encoded]) -> QueryResult<Vec<i64>> {
+    let ids: Vec<i64> =
+        diesel::sql_query("SELECT nextval('records_id_seq') AS id FROM generate_series(1, $1)")
+            .bind::<diesel::sql_types::BigInt, _>(encoded.len() as i64)
+            .load::<NextId>(c)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    let rows: Vec<CopiedRecord> = ids
         .iter()
-        .map(|e| NewRecord {
-            sheet_seq: ctx.sheet.seq,
+        .zip(encoded)
+        .map(|(id, e)| CopiedRecord {
+            id: *id,
+            sheet_seq,
             vals: &e.vals,
             raw: e.raw.as_deref(),
             messages: e.messages.as_deref(),
@@ -288,29 +340,9 @@ fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]
             error_fields: e.error_fields.as_deref(),
         })
         .collect();
-    match conn {
-        // SQLite: one cached prepared statement run per row beats re-parsing a statement
-        // with thousands of parameters for every chunk.
-        AnyConnection::Sqlite(c) => {
-            for row in &rows {
-                ids.push(
-                    diesel::insert_into(records::table)
-                        .values(row)
-                        .returning(records::id)
-                        .get_result(c)?,
-                );
-            }
-        }
-        AnyConnection::Postgres(c) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                let got: Vec<i64> = diesel::insert_into(records::table)
-                    .values(chunk)
-                    .returning(records::id)
-                    .get_results(c)?;
-                ids.extend(got);
-            }
-        }
-    }
+    diesel::copy_from(records::table)
+        .from_insertable(&rows)
+        .execute(c)?;
     Ok(ids)
 }
 
