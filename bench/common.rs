@@ -157,6 +157,8 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         bind: "127.0.0.1:0".parse()?,
         base_url: "http://127.0.0.1".into(),
         pool_size: 4,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());

@@ -184,6 +184,8 @@ async fn run(
         bind: "127.0.0.1:0".parse()?,
         base_url: "http://127.0.0.1".into(),
         pool_size: 8,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());

@@ -19,6 +19,8 @@ pub struct AppState {
     pub setup_token: std::sync::Mutex<Option<String>>,
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
+    /// Outgoing mail: SMTP, or the outbox folder.
+    pub mail: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -56,12 +58,14 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
+        let mail = crate::mail::Mailer::from_settings(&settings)?;
         let state = web::Data::new(AppState {
             pool,
             settings,
             throttle: Default::default(),
             setup_token: std::sync::Mutex::new(setup_link.as_ref().map(|(_, hash)| hash.clone())),
             live: Default::default(),
+            mail,
         });
         let server = HttpServer::new(move || {
             App::new()

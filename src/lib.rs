@@ -6,6 +6,7 @@ pub mod blueprint;
 pub mod cli;
 pub mod db;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod settings;
 pub mod validate;

@@ -20,6 +20,14 @@ pub struct Settings {
     pub base_url: String,
     /// `WHARF_DB_POOL_SIZE`: connections in the database pool. Default 8.
     pub pool_size: u32,
+    /// `WHARF_SMTP_URL`: send mail through this SMTP server: `smtp://host:25` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), with
+    /// `user:password@` before the host when the server wants credentials. Unset: every
+    /// message is written as an `.eml` file to `WHARF_DATA_DIR/outbox/`.
+    pub smtp_url: Option<String>,
+    /// `WHARF_MAIL_FROM`: the sender of Wharf's mail, `Name <address>` or a bare address.
+    /// Default `Wharf <wharf@localhost>`.
+    pub mail_from: String,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -79,23 +87,50 @@ impl Settings {
             }
             None => format!("sqlite://{}", data_dir.join("wharf.db").display()),
         };
+        let smtp_url = match non_empty(&get, "WHARF_SMTP_URL")? {
+            Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => Some(url),
+            Some(url) => {
+                return Err(SettingsError {
+                    var: "WHARF_SMTP_URL",
+                    problem: format!(
+                        "`{}` must start with smtp:// or smtps://",
+                        url.rsplit('@').next().unwrap_or_default()
+                    ),
+                })
+            }
+            None => None,
+        };
+        let mail_from = non_empty(&get, "WHARF_MAIL_FROM")?.unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
+        if let Err(problem) = crate::mail::parse_mailbox(&mail_from) {
+            return Err(SettingsError {
+                var: "WHARF_MAIL_FROM",
+                problem,
+            });
+        }
         Ok(Settings {
             database_url,
             data_dir,
             bind,
             base_url,
             pool_size,
+            smtp_url,
+            mail_from,
         })
     }
 }
 
+/// The sender when `WHARF_MAIL_FROM` is unset.
+pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
+
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 5] = [
+const KNOWN: [&str; 7] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
     "WHARF_DB_POOL_SIZE",
     "WHARF_LOG",
+    "WHARF_SMTP_URL",
+    "WHARF_MAIL_FROM",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -142,6 +177,8 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://./data/wharf.db");
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.base_url, "http://127.0.0.1:8080");
+        assert_eq!(s.smtp_url, None);
+        assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
     }
 
     #[test]
@@ -154,6 +191,11 @@ mod tests {
         assert_eq!(e.var, "WHARF_BASE_URL");
         let e = settings(&[("WHARF_DATA_DIR", " ")]).unwrap_err();
         assert_eq!(e.var, "WHARF_DATA_DIR");
+        let e = settings(&[("WHARF_SMTP_URL", "http://u:secret@mail.example.com")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_SMTP_URL");
+        assert!(!e.problem.contains("secret"), "credentials stay out of messages");
+        let e = settings(&[("WHARF_MAIL_FROM", "not an address")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_MAIL_FROM");
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
         assert!(e.problem.contains("WHARF_BINDD"));
     }

@@ -93,6 +93,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/keys/{id}/revoke",
                 web::post().to(pages::environments::revoke_key),
             )
+            .route("/outbox", web::get().to(pages::outbox::list))
+            .route("/outbox/{name}", web::get().to(pages::outbox::show))
             .route("/switch-environment", web::post().to(pages::environments::switch))
             .route("/space-configs", web::get().to(pages::space_configs::list))
             .route("/space-configs", web::post().to(pages::space_configs::deploy))

@@ -45,6 +45,8 @@ pub struct TestApp {
     pub env_id: EnvironmentId,
     /// The one-time link that creates the first admin (no user exists at start).
     pub setup_link: Option<String>,
+    /// The app's `WHARF_DATA_DIR` (the outbox is under it).
+    pub data_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -105,12 +107,20 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         bind: "127.0.0.1:0".parse().expect("addr"),
         base_url: "http://127.0.0.1".into(),
         pool_size: 4,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
     };
     (settings, dir)
 }
 
 pub async fn spawn_app(db: Db) -> TestApp {
-    let (settings, dir) = test_settings(db);
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Like [`spawn_app`], with settings changed first (a mail server, ...).
+pub async fn spawn_app_with(db: Db, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let (mut settings, dir) = test_settings(db);
+    change(&mut settings);
     let app = Application::build(settings.clone()).expect("app builds");
     let port = app.port();
     let setup_link = app.setup_link().map(String::from);
@@ -124,11 +134,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
         let (_, key) = api_key::create(&mut conn, &env.id).expect("key");
         (env.id, key)
     };
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("client");
+    let client = new_client();
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client,
@@ -136,14 +142,30 @@ pub async fn spawn_app(db: Db) -> TestApp {
         key,
         env_id,
         setup_link,
+        data_dir: settings.data_dir.clone(),
         _dir: dir,
     }
+}
+
+/// A browser-like client: its own cookie store, redirects not followed.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
 }
 
 /// The password of every user the tests create.
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
+    /// The same app seen by another browser (no cookies).
+    pub fn with_new_client(mut self) -> Self {
+        self.client = new_client();
+        self
+    }
+
     /// A dashboard user with [`PASSWORD`].
     pub fn make_user(&self, email: &str, admin: bool) {
         let mut conn = self.pool.get().expect("conn");

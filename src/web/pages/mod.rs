@@ -7,6 +7,7 @@ pub mod auth;
 pub mod environments;
 pub mod grid;
 pub mod grid_edit;
+pub mod outbox;
 pub mod space_configs;
 pub mod spaces;
 
