@@ -80,6 +80,7 @@ text_id!(WorkbookId, "us_wb_");
 text_id!(SheetId, "us_sh_");
 text_id!(UserId, "us_usr_");
 text_id!(ApiKeyId, "us_key_");
+text_id!(GuestId, "us_g_");
 
 fn random_suffix() -> String {
     Alphanumeric

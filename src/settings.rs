@@ -28,6 +28,9 @@ pub struct Settings {
     /// `WHARF_MAIL_FROM`: the sender of Wharf's mail, `Name <address>` or a bare address.
     /// Default `Wharf <wharf@localhost>`.
     pub mail_from: String,
+    /// `WHARF_GUEST_LINK_HOURS`: how long an emailed sign-in link (and an API guest token)
+    /// stays valid. Default 24; from 1 to 720.
+    pub guest_link_hours: i64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -107,6 +110,18 @@ impl Settings {
                 problem,
             });
         }
+        let guest_link_hours = match non_empty(&get, "WHARF_GUEST_LINK_HOURS")? {
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (1..=720).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_GUEST_LINK_HOURS",
+                        problem: format!("`{text}` must be a whole number of hours from 1 to 720"),
+                    })
+                }
+            },
+            None => 24,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -115,6 +130,7 @@ impl Settings {
             pool_size,
             smtp_url,
             mail_from,
+            guest_link_hours,
         })
     }
 }
@@ -123,7 +139,7 @@ impl Settings {
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 8] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -131,6 +147,7 @@ const KNOWN: [&str; 7] = [
     "WHARF_LOG",
     "WHARF_SMTP_URL",
     "WHARF_MAIL_FROM",
+    "WHARF_GUEST_LINK_HOURS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -179,6 +196,7 @@ mod tests {
         assert_eq!(s.base_url, "http://127.0.0.1:8080");
         assert_eq!(s.smtp_url, None);
         assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
+        assert_eq!(s.guest_link_hours, 24);
     }
 
     #[test]
@@ -194,6 +212,8 @@ mod tests {
         let e = settings(&[("WHARF_SMTP_URL", "http://u:secret@mail.example.com")]).unwrap_err();
         assert_eq!(e.var, "WHARF_SMTP_URL");
         assert!(!e.problem.contains("secret"), "credentials stay out of messages");
+        let e = settings(&[("WHARF_GUEST_LINK_HOURS", "0")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_GUEST_LINK_HOURS");
         let e = settings(&[("WHARF_MAIL_FROM", "not an address")]).unwrap_err();
         assert_eq!(e.var, "WHARF_MAIL_FROM");
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();

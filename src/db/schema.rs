@@ -139,7 +139,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    guests (id) {
+        id -> Text,
+        environment_id -> Text,
+        email -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_spaces (guest_id, space_id) {
+        guest_id -> Text,
+        space_id -> Text,
+        last_accessed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_links (token_hash) {
+        token_hash -> Text,
+        guest_id -> Text,
+        space_id -> Text,
+        reusable -> Bool,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    guest_sessions (token_hash) {
+        token_hash -> Text,
+        guest_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(guest_spaces -> guests (guest_id));
+diesel::joinable!(guest_spaces -> spaces (space_id));
+diesel::joinable!(guest_sessions -> guests (guest_id));
 diesel::joinable!(api_keys -> environments (environment_id));
 diesel::joinable!(space_configs -> environments (environment_id));
 diesel::joinable!(spaces -> environments (environment_id));
@@ -148,6 +194,10 @@ diesel::joinable!(sheets -> workbooks (workbook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     environments,
+    guests,
+    guest_spaces,
+    guest_links,
+    guest_sessions,
     users,
     api_keys,
     space_configs,

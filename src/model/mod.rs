@@ -3,6 +3,8 @@
 pub mod api_key;
 pub mod environment;
 pub mod event;
+pub mod guest;
+pub mod guest_link;
 pub mod record;
 pub mod session;
 pub mod sheet;

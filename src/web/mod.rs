@@ -4,6 +4,7 @@ pub mod api;
 pub mod error;
 pub mod export;
 pub mod input;
+pub mod invitations;
 pub mod live;
 pub mod pages;
 pub mod routes;

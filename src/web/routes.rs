@@ -1,6 +1,6 @@
 //! Every route, in one table.
 
-use super::api::{environments, events, health, records, sheets, space_configs, spaces, workbooks};
+use super::api::{environments, events, guests, health, records, sheets, space_configs, spaces, workbooks};
 use super::error::AppError;
 use super::input;
 use super::pages;
@@ -49,6 +49,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))
             .route("/sheets/{id}/records", web::delete().to(records::delete))
+            .route("/guests", web::get().to(guests::list))
+            .route("/guests", web::post().to(guests::create))
+            .route("/guests/{id}", web::get().to(guests::get))
+            .route("/guests/{id}", web::patch().to(guests::update))
+            .route("/guests/{id}", web::delete().to(guests::delete))
+            .route("/guests/{id}/token", web::get().to(guests::token))
+            .route("/invitations", web::post().to(guests::invite))
             .route("/events", web::get().to(events::list))
             .route("/events/{id}", web::get().to(events::get))
             .default_service(web::to(not_found)),
@@ -108,6 +115,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/spaces/{id}/workbooks",
                 web::post().to(pages::spaces::add_workbook),
             )
+            .route("/spaces/{id}/guests", web::post().to(pages::guests::invite))
+            .route(
+                "/spaces/{id}/guests/{guest}/invite",
+                web::post().to(pages::guests::resend),
+            )
+            .route(
+                "/spaces/{id}/guests/{guest}/remove",
+                web::post().to(pages::guests::remove),
+            )
+            .route("/guest-links/{token}", web::get().to(pages::guest_links::show))
+            .route("/guest-links/{token}", web::post().to(pages::guest_links::open))
+            .route("/guest", web::get().to(pages::guest_links::home))
+            .route("/guest/sign-out", web::post().to(pages::guest_links::sign_out))
             .route("/workbooks/{id}", web::get().to(pages::grid::show))
             .route(
                 "/workbooks/{id}/download.xlsx",

@@ -109,6 +109,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         pool_size: 4,
         smtp_url: None,
         mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
+        guest_link_hours: 24,
     };
     (settings, dir)
 }

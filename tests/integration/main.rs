@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod flatfile_client;
+mod guests;
 mod health_and_migrations;
 mod mail;
 mod pages;

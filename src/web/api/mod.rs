@@ -2,6 +2,7 @@
 
 pub mod environments;
 pub mod events;
+pub mod guests;
 pub mod health;
 pub mod record_view;
 pub mod records;

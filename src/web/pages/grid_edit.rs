@@ -5,7 +5,7 @@ use super::grid::{editor_kind, row_view, RowPartial};
 use super::render;
 use super::CsrfForm;
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::Viewer;
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
 use crate::model::record::{self, RecordUpdate};
@@ -17,10 +17,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-async fn context(state: &AppState, user: &CurrentUser, raw: &str) -> Result<SheetContext, AppError> {
+/// A sheet the viewer may open (a guest: only in its spaces; others are not found).
+async fn context(state: &AppState, user: &Viewer, raw: &str) -> Result<SheetContext, AppError> {
     let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
-    let env = user.environment.id.clone();
-    state.db(move |conn| sheet::load_context(conn, &env, &id)).await
+    let env = user.environment_id().clone();
+    let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
+    user.check_space(&ctx.space_id)
+        .map_err(|_| AppError::NotFound("sheet"))?;
+    Ok(ctx)
 }
 
 #[derive(Template)]
@@ -76,7 +80,7 @@ pub struct EditQuery {
 /// The editor for one cell, holding what was typed (the raw input when kept). The field key
 /// comes in the query string, so any key works.
 pub async fn edit(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     query: web::Query<EditQuery>,
@@ -119,7 +123,7 @@ pub async fn edit(
 
 /// The row as it is (cancelling an edit).
 pub async fn row(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
@@ -147,7 +151,7 @@ pub struct CellForm {
 /// Saves one cell: the record is re-validated, the row and the counts come back.
 pub async fn save(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     form: crate::web::input::Form<CellForm>,
@@ -191,7 +195,7 @@ pub async fn save(
 /// Adds an empty row (it is validated like any other: required fields show their errors).
 pub async fn add_row(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
@@ -223,7 +227,7 @@ pub struct DeleteForm {
 /// Deletes the selected rows (ids comma-separated).
 pub async fn delete_rows(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<DeleteForm>,
@@ -270,7 +274,7 @@ pub struct LiveQuery {
 
 /// Server-sent `changed` events for a sheet, for every open grid.
 pub async fn live(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<LiveQuery>,
@@ -284,7 +288,7 @@ pub async fn live(
 
 /// The sheet as CSV, for a signed-in person.
 pub async fn download_csv(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -298,15 +302,17 @@ pub async fn download_csv(
 
 /// The whole workbook as XLSX, one worksheet per sheet.
 pub async fn download_xlsx(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let wid = crate::ids::WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
-    let env = user.environment.id.clone();
+    let env = user.environment_id().clone();
     let (name, bytes) = state
         .db(move |conn| {
             let wb = crate::model::workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
+            user.check_space(&wb.space_id)
+                .map_err(|_| AppError::NotFound("workbook"))?;
             let sheets = sheet::list_in_workbook(conn, &wb.id)?
                 .into_iter()
                 .map(|s| s.parsed_config().map(|c| (s, c)))

@@ -240,6 +240,7 @@ struct SpacePage {
     tab: String,
     workbooks: Vec<WorkbookRow>,
     events: Vec<EventRow>,
+    guests: Vec<super::guests::GuestRow>,
     error: Option<String>,
 }
 
@@ -248,7 +249,7 @@ pub struct ShowQuery {
     tab: Option<String>,
 }
 
-async fn show_page(
+pub(super) async fn show_page(
     user: &CurrentUser,
     state: &AppState,
     raw_id: &str,
@@ -257,9 +258,15 @@ async fn show_page(
 ) -> Result<HttpResponse, AppError> {
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
-    let (s, workbooks, events) = state
+    let want_guests = tab == "guests";
+    let (s, workbooks, events, guests) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let guests = if want_guests {
+                super::guests::rows(conn, &s)?
+            } else {
+                Vec::new()
+            };
             let mut workbooks = Vec::new();
             for w in workbook::list_in_space(conn, &s.id)? {
                 let sheets = sheet::list_in_workbook(conn, &w.id)?
@@ -287,7 +294,7 @@ async fn show_page(
                     at: iso(&e.created_at),
                 })
                 .collect();
-            Ok::<_, ModelError>((s, workbooks, events))
+            Ok::<_, ModelError>((s, workbooks, events, guests))
         })
         .await?;
     let failed = error.is_some();
@@ -300,6 +307,7 @@ async fn show_page(
             tab,
             workbooks,
             events,
+            guests,
             error,
         },
         failed,

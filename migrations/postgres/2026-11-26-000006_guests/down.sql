@@ -1,0 +1,4 @@
+DROP TABLE guest_sessions;
+DROP TABLE guest_links;
+DROP TABLE guest_spaces;
+DROP TABLE guests;
