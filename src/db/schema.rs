@@ -182,6 +182,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_invites (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(guest_spaces -> guests (guest_id));
 diesel::joinable!(guest_spaces -> spaces (space_id));
@@ -198,6 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     guest_spaces,
     guest_links,
     guest_sessions,
+    user_invites,
     users,
     api_keys,
     space_configs,

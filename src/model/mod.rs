@@ -10,6 +10,7 @@ pub mod session;
 pub mod sheet;
 pub mod space;
 pub mod space_config;
+pub mod team;
 pub mod user;
 pub mod workbook;
 

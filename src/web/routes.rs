@@ -100,6 +100,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/keys/{id}/revoke",
                 web::post().to(pages::environments::revoke_key),
             )
+            .route("/people", web::get().to(pages::people::list))
+            .route("/people", web::post().to(pages::people::invite))
+            .route("/people/{id}/role", web::post().to(pages::people::set_role))
+            .route("/people/{id}/invite", web::post().to(pages::people::resend))
+            .route("/people/{id}/remove", web::post().to(pages::people::remove))
+            .route("/invites/{token}", web::get().to(pages::people::accept_form))
+            .route("/invites/{token}", web::post().to(pages::people::accept))
             .route("/outbox", web::get().to(pages::outbox::list))
             .route("/outbox/{name}", web::get().to(pages::outbox::show))
             .route("/switch-environment", web::post().to(pages::environments::switch))

@@ -148,6 +148,42 @@ pub async fn spawn_app_with(db: Db, change: impl FnOnce(&mut Settings)) -> TestA
     }
 }
 
+/// Another browser on an app: signs in and reads pages with its own cookies.
+pub struct BrowserHandle {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl BrowserHandle {
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        let html = self.page("/sign-in").await;
+        let needle = "name=\"csrf_token\" value=\"";
+        let start = html.find(needle).expect("token field") + needle.len();
+        let token = html[start..start + html[start..].find('"').expect("end")].to_string();
+        self.client
+            .post(format!("{}/sign-in", self.base))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("sign in")
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await;
+        resp.expect("page").text().await.expect("html")
+    }
+
+    pub async fn csrf(&self, path: &str) -> String {
+        let html = self.page(path).await;
+        let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+        html[start..start + html[start..].find('"').expect("end")].to_string()
+    }
+}
+
 /// A browser-like client: its own cookie store, redirects not followed.
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -165,6 +201,14 @@ impl TestApp {
     pub fn with_new_client(mut self) -> Self {
         self.client = new_client();
         self
+    }
+
+    /// A second handle on the same app, as another browser (no cookies).
+    pub fn clone_with_new_client(&self) -> BrowserHandle {
+        BrowserHandle {
+            base: self.base.clone(),
+            client: new_client(),
+        }
     }
 
     /// A dashboard user with [`PASSWORD`].

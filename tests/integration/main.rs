@@ -17,6 +17,7 @@ mod pages_admin;
 mod pages_grid;
 mod pages_names;
 mod pages_security;
+mod people;
 mod records_concurrency;
 mod records_integrity;
 mod smtp;

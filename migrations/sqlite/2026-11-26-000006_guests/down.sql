@@ -1,3 +1,4 @@
+DROP TABLE user_invites;
 DROP TABLE guest_sessions;
 DROP TABLE guest_links;
 DROP TABLE guest_spaces;

@@ -43,3 +43,14 @@ CREATE TABLE guest_sessions (
     expires_at TIMESTAMP NOT NULL
 );
 CREATE INDEX guest_sessions_guest ON guest_sessions(guest_id);
+
+-- Team members invited from the People page: a single-use link to set a password.
+CREATE TABLE user_invites (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    used_at TIMESTAMP,
+    revoked_at TIMESTAMP
+);
+CREATE INDEX user_invites_user ON user_invites(user_id);

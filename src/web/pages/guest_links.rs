@@ -30,7 +30,8 @@ struct ProblemPage {
     explanation: &'static str,
 }
 
-fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
+/// The page of a link that does not open (guest links and team invitations alike).
+pub(super) fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
     let (problem, heading, explanation, status) = match p {
         LinkProblem::Expired => (
             "expired",

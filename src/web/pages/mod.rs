@@ -10,6 +10,7 @@ pub mod grid_edit;
 pub mod guest_links;
 pub mod guests;
 pub mod outbox;
+pub mod people;
 pub mod space_configs;
 pub mod spaces;
 
