@@ -193,6 +193,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    record_changes (id) {
+        id -> BigInt,
+        sheet_id -> Text,
+        record_id -> BigInt,
+        version -> BigInt,
+        field -> Text,
+        old_value -> Text,
+        new_value -> Text,
+        actor -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(guest_spaces -> guests (guest_id));
 diesel::joinable!(guest_spaces -> spaces (space_id));
@@ -210,6 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     guest_links,
     guest_sessions,
     user_invites,
+    record_changes,
     users,
     api_keys,
     space_configs,

@@ -1,6 +1,8 @@
 //! Every route, in one table.
 
-use super::api::{environments, events, guests, health, records, sheets, space_configs, spaces, workbooks};
+use super::api::{
+    changes, environments, events, guests, health, records, sheets, space_configs, spaces, workbooks,
+};
 use super::error::AppError;
 use super::input;
 use super::pages;
@@ -45,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}", web::delete().to(sheets::delete))
             .route("/sheets/{id}/counts", web::get().to(sheets::counts))
             .route("/sheets/{id}/download", web::get().to(sheets::download))
+            .route("/sheets/{id}/changes", web::get().to(changes::list))
             .route("/sheets/{id}/records", web::get().to(records::list))
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))

@@ -8,6 +8,7 @@ mod api_spaces;
 mod bad_input;
 mod browser;
 mod cli;
+mod editing;
 mod flatfile_client;
 mod guests;
 mod health_and_migrations;

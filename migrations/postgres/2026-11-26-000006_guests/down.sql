@@ -1,3 +1,4 @@
+DROP TABLE record_changes;
 DROP TABLE user_invites;
 DROP TABLE guest_sessions;
 DROP TABLE guest_links;

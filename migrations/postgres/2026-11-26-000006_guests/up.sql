@@ -54,3 +54,19 @@ CREATE TABLE user_invites (
     revoked_at TIMESTAMP
 );
 CREATE INDEX user_invites_user ON user_invites(user_id);
+
+-- Editing together: every change to a record's cell, who made it and when (history,
+-- undo, conflict checks, and the API's list of a sheet's changes since a point).
+CREATE TABLE record_changes (
+    id BIGSERIAL PRIMARY KEY,
+    sheet_id TEXT NOT NULL REFERENCES sheets(id) ON DELETE CASCADE,
+    record_id BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    field TEXT NOT NULL,
+    old_value TEXT NOT NULL,
+    new_value TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX record_changes_record ON record_changes(record_id, id);
+CREATE INDEX record_changes_sheet ON record_changes(sheet_id, id);

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
-use crate::model::record::{self, RecordUpdate};
+use crate::model::record::{self, history, RecordUpdate};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -38,6 +38,7 @@ struct Editor {
     value: String,
     options: Vec<(String, String)>,
     value_is_option: bool,
+    version: i64,
 }
 
 #[derive(Template)]
@@ -118,6 +119,7 @@ pub async fn edit(
         kind: editor_kind(&field.field_type),
         value,
         options,
+        version: row.version,
     })
 }
 
@@ -146,6 +148,10 @@ pub struct CellForm {
     field: String,
     #[serde(default)]
     value: String,
+    /// The record's version when the editor opened: a save over someone else's newer
+    /// change to the same cell is refused.
+    #[serde(default)]
+    version: String,
 }
 
 /// Saves one cell: the record is re-validated, the row and the counts come back.
@@ -167,6 +173,17 @@ pub async fn save(
             format!("this sheet has no field `{}`", form.field),
         ));
     }
+    let base = match form.version.trim() {
+        "" => None,
+        v => Some(
+            v.parse::<i64>()
+                .map_err(|_| AppError::bad_request("version", "version must be a whole number"))?,
+        ),
+    };
+    let field = form.field.clone();
+    let label = ctx.config.fields[ctx.config.field_index(&field).unwrap_or_default()]
+        .display_name()
+        .to_string();
     let values = BTreeMap::from([(form.field.clone(), Value::String(form.value))]);
     let update = RecordUpdate {
         id: rid,
@@ -177,9 +194,15 @@ pub async fn save(
     let (ctx2, sid) = (ctx.clone(), ctx.sheet.id.clone());
     let (written, counts) = state
         .db(move |conn| {
-            let written = record::update(conn, &ctx2, &[update], &actor)?;
-            let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
-            Ok::<_, crate::model::ModelError>((written, counts))
+            crate::db::write_tx(conn, |conn| {
+                if let Some(base) = base {
+                    sheet::lock_for_write(conn, &ctx2.write_set())?;
+                    refuse_stale(conn, &ctx2, rid, &field, &label, base, &actor)?;
+                }
+                let written = record::update(conn, &ctx2, &[update], &actor)?;
+                let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
+                Ok::<_, crate::model::ModelError>((written, counts))
+            })
         })
         .await?;
     state.live.publish(&sid, origin(&req));
@@ -190,6 +213,29 @@ pub async fn save(
         row: row_view(&ctx.config, row),
         counts,
     })
+}
+
+/// Refuses a save made on `base` when someone else changed the cell since, naming who,
+/// when, and what the cell holds now. Nothing is overwritten silently.
+fn refuse_stale(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &SheetContext,
+    rid: RecordId,
+    field: &str,
+    label: &str,
+    base: i64,
+    actor: &str,
+) -> Result<(), crate::model::ModelError> {
+    let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base, actor)? else {
+        return Ok(());
+    };
+    let who = history::actor_name(conn, &change.actor)?;
+    let now = crate::validate::display(&change.new_value());
+    Err(crate::model::ModelError::Conflict(format!(
+        "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \
+         Press Escape to see the current row, then edit it again.",
+        change.created_at.format("%H:%M:%S")
+    )))
 }
 
 /// Adds an empty row (it is validated like any other: required fields show their errors).

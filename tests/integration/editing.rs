@@ -1,0 +1,143 @@
+//! Editing together: a stale save of a cell someone else changed is refused (naming who
+//! and the current value), other cells still save, every change is kept, and the API
+//! lists a sheet's changes since a point.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+/// The version an editor was opened with.
+fn editor_version(html: &str) -> String {
+    let needle = "name=\"version\" value=\"";
+    let start = html.find(needle).expect("version field") + needle.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn save(
+    client: &reqwest::Client,
+    app: &TestApp,
+    csrf: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let resp = client
+        .put(app.url(path))
+        .header("hx-request", "true")
+        .header("x-csrf-token", csrf)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ann"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.make_user("bob@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let bob = app.clone_with_new_client();
+    bob.sign_in("bob@example.com", PASSWORD).await;
+    let (ada_csrf, bob_csrf) = (app.csrf("/spaces").await, bob.csrf("/spaces").await);
+    let edit = format!("/grid/{sheet}/records/{rid}/edit?field=name");
+    let cell = format!("/grid/{sheet}/records/{rid}");
+
+    // Both open the same cell.
+    let ada_version = editor_version(&app.page(&edit).await);
+    let bob_version = editor_version(&bob.page(&edit).await);
+    assert_eq!(ada_version, bob_version);
+
+    let (status, _) = save(
+        &bob.client,
+        &app,
+        &bob_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Bob"), ("version", &bob_version)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, toast) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Carl"), ("version", &ada_version)],
+    )
+    .await;
+    assert_eq!(status, 409, "{toast}");
+    assert!(
+        toast.contains("bob@example.com") && toast.contains("Bob"),
+        "{toast}"
+    );
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(
+        records["data"]["records"][0]["values"]["name"]["value"], "Bob",
+        "nothing overwritten"
+    );
+
+    // Another cell of the same record is not in conflict.
+    let (status, _) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "age"), ("value", "31"), ("version", &ada_version)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Having seen the current value, Ada saves.
+    let fresh = editor_version(&app.page(&edit).await);
+    let (status, _) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Carl"), ("version", &fresh)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The API's updates keep Flatfile's shapes and are kept in the history too.
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": rid, "values": {"name": {"value": "Dee"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(status, 200, "{changes}");
+    let list = changes["data"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = list
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), c["newValue"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("name", "Bob"), ("age", "31"), ("name", "Carl"), ("name", "Dee")]
+    );
+    assert_eq!(list[0]["oldValue"], "Ann");
+    assert_eq!(list[0]["recordId"], rid.as_str());
+    assert!(list[0]["actorId"].as_str().unwrap().starts_with("us_usr_"));
+    assert!(list[3]["actorId"].as_str().unwrap().starts_with("us_key_"));
+    let first = list[0]["id"].as_i64().unwrap();
+    let (_, after) = app
+        .get_json(&format!("/sheets/{sheet}/changes?afterId={first}"))
+        .await;
+    assert_eq!(after["data"].as_array().unwrap().len(), 3);
+    let (_, later) = app
+        .get_json(&format!("/sheets/{sheet}/changes?since=2999-01-01T00:00:00.000Z"))
+        .await;
+    assert_eq!(later["data"], json!([]));
+}
+
+on_both!(a_stale_save_is_refused_and_every_change_is_kept);
