@@ -155,6 +155,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/grid/{sheet}/records/{record}/edit",
                 web::get().to(pages::grid_edit::edit),
             )
+            .route(
+                "/grid/{sheet}/records/{record}/history",
+                web::get().to(pages::grid_history::show),
+            )
+            .route(
+                "/grid/{sheet}/records/{record}/undo",
+                web::post().to(pages::grid_history::undo),
+            )
             .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
             .route(
                 "/grid/{sheet}/rows/delete",

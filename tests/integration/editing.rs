@@ -140,4 +140,110 @@ async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
     assert_eq!(later["data"], json!([]));
 }
 
-on_both!(a_stale_save_is_refused_and_every_change_is_kept);
+async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ann"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.make_user("bob@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let bob = app.clone_with_new_client();
+    bob.sign_in("bob@example.com", PASSWORD).await;
+    let (ada_csrf, bob_csrf) = (app.csrf("/spaces").await, bob.csrf("/spaces").await);
+    let cell = format!("/grid/{sheet}/records/{rid}");
+    let history = format!("/grid/{sheet}/records/{rid}/history");
+
+    let grid = app
+        .page(&format!("/workbooks/{}?sheet={sheet}", {
+            let (_, wbs) = app
+                .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+                .await;
+            wbs["data"][0]["id"].as_str().unwrap().to_string()
+        }))
+        .await;
+    assert!(
+        grid.contains(&format!("hx-get=\"{history}\"")),
+        "the row opens its history"
+    );
+
+    save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Xena")],
+    )
+    .await;
+    save(
+        &bob.client,
+        &app,
+        &bob_csrf,
+        &cell,
+        &[("field", "age"), ("value", "5")],
+    )
+    .await;
+    let panel = app.page(&history).await;
+    assert!(
+        panel.contains("ada@example.com") && panel.contains("bob@example.com"),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("Undo my last change (Name: “Xena” back to “Ann”)"),
+        "{panel}"
+    );
+    assert!(
+        !bob.page(&history).await.contains("Name: “Xena”"),
+        "Bob cannot undo Ada's change"
+    );
+
+    let undo = format!("/grid/{sheet}/records/{rid}/undo");
+    let resp = app
+        .client
+        .post(app.url(&undo))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &ada_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.text().await.unwrap().contains("Undone"));
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Ann");
+    assert_eq!(
+        records["data"]["records"][0]["values"]["age"]["value"], 5,
+        "Bob's change stays"
+    );
+
+    // Once someone else changed that cell, Ada's last change is theirs to keep.
+    save(
+        &bob.client,
+        &app,
+        &bob_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Yann")],
+    )
+    .await;
+    let resp = app
+        .client
+        .post(app.url(&undo))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &ada_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Yann");
+}
+
+on_both!(
+    a_stale_save_is_refused_and_every_change_is_kept,
+    history_opens_from_the_grid_and_undoes_ones_own_last_change,
+);

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod environments;
 pub mod grid;
 pub mod grid_edit;
+pub mod grid_history;
 pub mod guest_links;
 pub mod guests;
 pub mod outbox;
