@@ -30,6 +30,14 @@ impl Viewer {
         }
     }
 
+    /// How others see this person (presence, history).
+    pub fn display_name(&self) -> String {
+        match self {
+            Viewer::User(u) => u.user.email.clone(),
+            Viewer::Guest(g) => format!("{} (guest)", g.guest.name),
+        }
+    }
+
     pub fn csrf(&self) -> &str {
         match self {
             Viewer::User(u) => u.csrf(),

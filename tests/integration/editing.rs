@@ -243,7 +243,78 @@ async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
     assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Yann");
 }
 
+/// Reads an SSE response until its text so far contains `needle` (20 s at most).
+async fn read_until(resp: &mut reqwest::Response, seen: &mut String, needle: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no `{needle}` in the stream: {seen}"))
+            .expect("stream")
+            .expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn the_grid_shows_who_else_has_the_sheet_open(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    app.make_user("ada@example.com", true);
+    app.make_user("bob@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let bob = app.clone_with_new_client();
+    bob.sign_in("bob@example.com", PASSWORD).await;
+    let live = format!("/grid/{sheet}/live");
+
+    let mut ada_stream = app
+        .client
+        .get(app.url(&format!("{live}?client=a")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ada_stream.status().as_u16(), 200);
+    let mut ada_seen = String::new();
+    read_until(&mut ada_stream, &mut ada_seen, "event: presence").await;
+    assert!(
+        !ada_seen.contains("ada@example.com"),
+        "one is not shown to oneself: {ada_seen}"
+    );
+
+    let bob_stream = bob
+        .client
+        .get(format!("{}{live}?client=b", bob.base))
+        .send()
+        .await
+        .unwrap();
+    read_until(&mut ada_stream, &mut ada_seen, "bob@example.com").await;
+    assert!(ada_seen.contains("Also here:"), "{ada_seen}");
+
+    // Bob closes the page: Ada's grid no longer lists him, once the server notices (its
+    // next keep-alive write to Bob's closed connection fails).
+    drop(bob_stream);
+    ada_seen.clear();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        read_until(&mut ada_stream, &mut ada_seen, "event: presence").await;
+        let last = ada_seen
+            .rsplit("event: presence")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if !last.contains("bob@example.com") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob is still shown: {ada_seen}"
+        );
+        ada_seen.clear();
+    }
+}
+
 on_both!(
+    the_grid_shows_who_else_has_the_sheet_open,
     a_stale_save_is_refused_and_every_change_is_kept,
     history_opens_from_the_grid_and_undoes_ones_own_last_change,
 );

@@ -329,7 +329,11 @@ pub async fn live(
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(state.live.stream(ctx.sheet.id, q.into_inner().client)))
+        .streaming(
+            state
+                .live
+                .stream(ctx.sheet.id, q.into_inner().client, user.display_name()),
+        ))
 }
 
 /// The sheet as CSV, for a signed-in person.
