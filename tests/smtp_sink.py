@@ -1,15 +1,18 @@
 """A local SMTP server for the tests: accepts every message and writes it, as received,
 to a folder (one .eml file each, renamed into place once complete).
 
-    python3 tests/smtp_sink.py PORT FOLDER
+    python3 tests/smtp_sink.py FOLDER
 
-Prints "ready" once it listens; stops when its standard input closes (its parent died).
+Listens on a port the system picks (no race with other tests), prints "ready PORT" once it
+listens, and stops when its standard input closes (its parent died).
 """
+import asyncio
 import os
 import sys
+import threading
 import time
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class ToFolder:
@@ -31,15 +34,17 @@ class ToFolder:
 
 
 def main():
-    port, folder = int(sys.argv[1]), sys.argv[2]
+    folder = sys.argv[1]
     os.makedirs(folder, exist_ok=True)
-    controller = Controller(ToFolder(folder), hostname="127.0.0.1", port=port)
-    controller.start()
-    print("ready", flush=True)
-    try:
-        sys.stdin.read()
-    finally:
-        controller.stop()
+    handler = ToFolder(folder)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(handler, hostname="wharf-test-sink"), host="127.0.0.1", port=0)
+    )
+    port = server.sockets[0].getsockname()[1]
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    print("ready %d" % port, flush=True)
+    sys.stdin.read()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ mod api_records;
 mod api_spaces;
 mod bad_input;
 mod browser;
+mod browser_guests;
 mod cli;
 mod editing;
 mod flatfile_client;

@@ -39,21 +39,12 @@ fn ensure_aiosmtpd() {
     });
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 impl SmtpSink {
     pub fn start() -> SmtpSink {
         ensure_aiosmtpd();
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let mut child = Command::new("python3")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py"))
-            .arg(port.to_string())
             .arg(dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -63,7 +54,11 @@ impl SmtpSink {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("reading the sink's first line");
-        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        let port = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP sink did not start: {line:?}"));
         SmtpSink { port, dir, child }
     }
 
