@@ -22,4 +22,5 @@ mod pages_security;
 mod people;
 mod records_concurrency;
 mod records_integrity;
+mod security_matrix;
 mod smtp;
