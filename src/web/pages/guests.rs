@@ -103,6 +103,15 @@ async fn send(
     };
     match invitations::send(state, g, s, inv).await {
         Ok(()) => Ok(see_other(&tab(&s.id))),
+        Err(AppError::Invalid(items)) => {
+            let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
+            let shown = format!(
+                "{} was added to the space, but not invited: {}",
+                g.email,
+                text.join("; ")
+            );
+            show_page(user, state, raw_space, "guests".into(), Some(shown)).await
+        }
         Err(AppError::Mail(text)) => {
             let shown = format!(
                 "{} was added to the space, but the invitation was not sent: {text}",
