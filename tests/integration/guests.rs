@@ -188,7 +188,7 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
     let shown = guest.get(app.url(&link)).send().await.unwrap();
     assert_eq!(shown.status().as_u16(), 200);
     assert!(shown.text().await.unwrap().contains("Open Acme onboarding"));
-    let opened = guest.post(app.url(&link)).send().await.unwrap();
+    let opened = open_link(&guest, &app.url(&link), &[]).await;
     assert_eq!(opened.status().as_u16(), 303);
     assert_eq!(opened.headers()["location"], "/guest");
     let home = guest
@@ -432,14 +432,24 @@ async fn a_guest_token_reaches_only_its_spaces_through_the_api(db: Db) {
     }
     assert_eq!(get(format!("/guests/{gid}")).await.0, 401);
 
+    // Another site's form cannot use a link in someone's browser: it lacks the page's token.
+    let victim = new_client();
+    let forged = victim
+        .post(app.url(&format!("/guest-links/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(
+        status_of(&victim, app.url("/guest")).await,
+        303,
+        "no session opened"
+    );
+
     // The same token opens the guest's access in a browser, more than once.
     let browser = new_client();
     for _ in 0..2 {
-        let opened = browser
-            .post(app.url(&format!("/guest-links/{token}")))
-            .send()
-            .await
-            .unwrap();
+        let opened = open_link(&browser, &app.url(&format!("/guest-links/{token}")), &[]).await;
         assert_eq!(opened.status().as_u16(), 303);
     }
 

@@ -184,6 +184,29 @@ impl BrowserHandle {
     }
 }
 
+/// The value of a form's `csrf_token` field.
+pub fn form_csrf(html: &str) -> String {
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    html[start..start + html[start..].find('"').expect("end")].to_string()
+}
+
+/// Opens an emailed link as a browser does: its page, then its form (with the form's token).
+pub async fn open_link(client: &reqwest::Client, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let html = client
+        .get(url)
+        .send()
+        .await
+        .expect("link page")
+        .text()
+        .await
+        .expect("html");
+    let token = form_csrf(&html);
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    client.post(url).form(&all).send().await.expect("link form")
+}
+
 /// A browser-like client: its own cookie store, redirects not followed.
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -51,26 +51,40 @@ async fn an_invited_member_sets_a_password_once_and_signs_in(db: Db) {
     let form = outsider.get(app.url(&link)).send().await.unwrap();
     assert_eq!(form.status().as_u16(), 200);
     assert!(form.text().await.unwrap().contains("bob@example.com"));
-    let short = outsider
+    let forged = new_client()
         .post(app.url(&link))
-        .form(&[("password", "short"), ("confirm", "short")])
+        .form(&[
+            ("password", "a forged password!"),
+            ("confirm", "a forged password!"),
+        ])
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        forged.status().as_u16(),
+        403,
+        "another site's form lacks the page's token"
+    );
+    let short = open_link(
+        &outsider,
+        &app.url(&link),
+        &[("password", "short"), ("confirm", "short")],
+    )
+    .await;
     assert_eq!(
         short.status().as_u16(),
         422,
         "a weak password does not use the link"
     );
-    let set = outsider
-        .post(app.url(&link))
-        .form(&[
+    let set = open_link(
+        &outsider,
+        &app.url(&link),
+        &[
             ("password", "a brand new password"),
             ("confirm", "a brand new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(set.status().as_u16(), 303);
     assert_eq!(
         outsider

@@ -303,11 +303,7 @@ async fn every_route_refuses_callers_outside_its_scope(db: Db) {
     let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sa}")).await;
     let token = token["data"]["token"].as_str().unwrap().to_string();
     let guest = new_client();
-    let opened = guest
-        .post(app.url(&format!("/guest-links/{token}")))
-        .send()
-        .await
-        .unwrap();
+    let opened = open_link(&guest, &app.url(&format!("/guest-links/{token}")), &[]).await;
     assert_eq!(opened.status().as_u16(), 303);
     let home = guest
         .get(app.url("/guest"))

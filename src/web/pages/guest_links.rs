@@ -11,7 +11,7 @@ use crate::model::{sheet, space, workbook, ModelError};
 use crate::web::error::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 #[derive(Template)]
@@ -20,6 +20,8 @@ struct LinkPage {
     token: String,
     space_name: String,
     guest_name: String,
+    csrf: String,
+    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -68,8 +70,20 @@ pub(super) fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
 }
 
 /// Shows what the link opens, with a button; looking does not use the link.
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let token = path.into_inner();
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    link_page(&req, &state, path.into_inner(), None).await
+}
+
+async fn link_page(
+    req: &HttpRequest,
+    state: &AppState,
+    token: String,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let found = state
         .db(move |conn| {
             let (link, guest) = match guest_link::check(conn, &token)? {
@@ -82,18 +96,46 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result
         })
         .await?;
     match found {
-        Ok((token, space_name, guest_name)) => render(&LinkPage {
-            token,
-            space_name,
-            guest_name,
-        }),
+        Ok((token, space_name, guest_name)) => {
+            let csrf = super::link_csrf::token(req);
+            let failed = error.is_some();
+            let mut resp = render(&LinkPage {
+                token,
+                space_name,
+                guest_name,
+                csrf: csrf.clone(),
+                error,
+            })?;
+            if failed {
+                *resp.status_mut() = StatusCode::FORBIDDEN;
+            }
+            resp.add_cookie(&super::link_csrf::cookie(state, &csrf))
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok(resp)
+        }
         Err(p) => problem_page(p),
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct OpenForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
 /// Uses the link: opens a guest session in this browser and goes to the guest's spaces.
-pub async fn open(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// Only from the link's own page (its form token matches this browser's cookie).
+pub async fn open(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<OpenForm>,
+) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
+    if !super::link_csrf::check(&req, &form.csrf_token) {
+        let again = "The page expired; press the button again.".to_string();
+        return link_page(&req, &state, token, Some(again)).await;
+    }
     let opened = state.db(move |conn| guest_link::open(conn, &token)).await?;
     let (session, _space) = match opened {
         Ok(done) => done,

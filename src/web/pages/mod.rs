@@ -10,6 +10,7 @@ pub mod grid_edit;
 pub mod grid_history;
 pub mod guest_links;
 pub mod guests;
+pub mod link_csrf;
 pub mod outbox;
 pub mod people;
 pub mod space_configs;

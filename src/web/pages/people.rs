@@ -11,7 +11,8 @@ use crate::model::user::{self, User};
 use crate::model::{iso, session, team, ModelError};
 use crate::web::error::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -223,40 +224,66 @@ struct AcceptPage {
     token: String,
     email: String,
     error: Option<String>,
+    csrf: String,
+}
+
+/// The set-password page with its form token (also set in this browser's cookie).
+fn accept_page(
+    req: &HttpRequest,
+    state: &AppState,
+    token: String,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let csrf = super::link_csrf::token(req);
+    let mut resp = render(&AcceptPage {
+        token,
+        email,
+        error,
+        csrf: csrf.clone(),
+    })?;
+    *resp.status_mut() = status;
+    resp.add_cookie(&super::link_csrf::cookie(state, &csrf))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
 }
 
 /// The invitation link: a form to set a password. Looking does not use the link.
 pub async fn accept_form(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let t = token.clone();
     match state.db(move |conn| team::check_invite(conn, &t)).await? {
-        Ok((_, person)) => render(&AcceptPage {
-            token,
-            email: person.email,
-            error: None,
-        }),
+        Ok((_, person)) => accept_page(&req, &state, token, person.email, None, StatusCode::OK),
         Err(p) => problem_page(p),
     }
 }
 
 #[derive(Deserialize)]
 pub struct AcceptForm {
+    #[serde(default)]
+    csrf_token: String,
     password: String,
     confirm: String,
 }
 
 /// Sets the password (using the link) and signs the person in.
 pub async fn accept(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<AcceptForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let form = form.into_inner();
-    let problem = if form.password != form.confirm {
+    let csrf_ok = super::link_csrf::check(&req, &form.csrf_token);
+    let problem = if !csrf_ok {
+        Some("the page expired; enter your password again".to_string())
+    } else if form.password != form.confirm {
         Some("the two passwords differ".to_string())
     } else {
         password::check_strength(&form.password).err()
@@ -264,14 +291,14 @@ pub async fn accept(
     if let Some(problem) = problem {
         let t = token.clone();
         return match state.db(move |conn| team::check_invite(conn, &t)).await? {
-            Ok((_, person)) => render_checked(
-                &AcceptPage {
-                    token,
-                    email: person.email,
-                    error: Some(problem),
-                },
-                true,
-            ),
+            Ok((_, person)) => {
+                let status = if csrf_ok {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                accept_page(&req, &state, token, person.email, Some(problem), status)
+            }
             Err(p) => problem_page(p),
         };
     }
