@@ -191,6 +191,12 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
     let opened = open_link(&guest, &app.url(&link), &[]).await;
     assert_eq!(opened.status().as_u16(), 303);
     assert_eq!(opened.headers()["location"], "/guest");
+    let home = guest.get(app.url("/")).send().await.unwrap();
+    assert_eq!(
+        home.headers()["location"],
+        "/guest",
+        "a guest's home is its spaces"
+    );
     let home = guest
         .get(app.url("/guest"))
         .send()

@@ -254,8 +254,9 @@ async fn sweep(
                 continue;
             }
         };
-        // The home page only sends people on to the Spaces page, itself checked here.
-        let home = method == "GET" && path == "/" && location == "/spaces";
+        // The home page only sends people on to the Spaces page or a guest's home, both
+        // checked here.
+        let home = method == "GET" && path == "/" && (location == "/spaces" || location == "/guest");
         let refused = matches!(status, 400 | 401 | 403 | 404 | 405 | 410 | 422)
             || (status == 303 && (location == "/sign-in" || home));
         let leaked: Vec<&str> = other.secrets().into_iter().filter(|s| body.contains(s)).collect();

@@ -55,8 +55,11 @@ pub struct ListQuery {
     page: Option<i64>,
 }
 
-pub async fn home() -> HttpResponse {
-    see_other("/spaces")
+/// Team members start on their Spaces; a guest (no team session) on its own spaces.
+pub async fn home(req: HttpRequest) -> HttpResponse {
+    let guest_only =
+        req.cookie(crate::auth::SESSION_COOKIE).is_none() && req.cookie(crate::auth::GUEST_COOKIE).is_some();
+    see_other(if guest_only { "/guest" } else { "/spaces" })
 }
 
 pub async fn list(
