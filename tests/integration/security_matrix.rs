@@ -118,6 +118,7 @@ impl Other {
                 "{record}" => &self.ids["record"],
                 "{guest}" => &self.ids["guest"],
                 "{name}" => &self.ids["mail"],
+                "{field}" => "name",
                 "{token}" => &self.ids["token"],
                 s if s.starts_with('{') => panic!("unknown parameter {s} in {path}: add it to the matrix"),
                 s => s,
