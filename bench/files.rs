@@ -92,6 +92,9 @@ async fn main() -> anyhow::Result<()> {
         bind: "127.0.0.1:0".parse()?,
         base_url: "http://127.0.0.1".into(),
         pool_size: 4,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
+        guest_link_hours: 24,
         max_upload_mb: 4096,
     };
     let app = Application::build(settings.clone())?;

@@ -185,6 +185,9 @@ async fn run(
         base_url: "http://127.0.0.1".into(),
         pool_size: 8,
         max_upload_mb: 1024,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
+        guest_link_hours: 24,
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());

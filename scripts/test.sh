@@ -10,6 +10,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${missing[*]}"
@@ -19,6 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "missing packages: ${missing[*]} (install them with apt-get, as root)" >&2
     exit 1
   fi
+fi
+
+# The tests' SMTP server (tests/smtp_sink.py) runs on Python's aiosmtpd.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages aiosmtpd
 fi
 
 # Front-end and API-client packages, exactly as pinned in package-lock.json.

@@ -23,6 +23,8 @@ pub struct AppState {
     pub storage: crate::storage::Storage,
     /// Wakes the job workers.
     pub jobs: crate::jobs::Queue,
+    /// Outgoing mail: SMTP, or the outbox folder.
+    pub mail: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl Application {
             _ => Default::default(),
         };
         let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
+        let mail = crate::mail::Mailer::from_settings(&settings)?;
         let state = web::Data::new(AppState {
             pool,
             settings,
@@ -75,6 +78,7 @@ impl Application {
             indexer: Default::default(),
             storage,
             jobs: Default::default(),
+            mail,
         });
         crate::jobs::start(&state.clone().into_inner())?;
         let server = HttpServer::new(move || {

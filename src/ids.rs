@@ -82,6 +82,7 @@ text_id!(UserId, "us_usr_");
 text_id!(ApiKeyId, "us_key_");
 text_id!(FileId, "us_fl_");
 text_id!(JobId, "us_jb_");
+text_id!(GuestId, "us_g_");
 
 fn random_suffix() -> String {
     Alphanumeric

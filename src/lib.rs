@@ -8,6 +8,7 @@ pub mod db;
 pub mod extract;
 pub mod ids;
 pub mod jobs;
+pub mod mail;
 pub mod mapping;
 pub mod model;
 pub mod settings;

@@ -23,6 +23,17 @@ pub struct Settings {
     /// `WHARF_MAX_UPLOAD_MB`: the largest file an upload may carry, in megabytes (MiB).
     /// Default 1024; a larger upload is answered 413.
     pub max_upload_mb: u64,
+    /// `WHARF_SMTP_URL`: send mail through this SMTP server: `smtp://host:25` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), with
+    /// `user:password@` before the host when the server wants credentials. Unset: every
+    /// message is written as an `.eml` file to `WHARF_DATA_DIR/outbox/`.
+    pub smtp_url: Option<String>,
+    /// `WHARF_MAIL_FROM`: the sender of Wharf's mail, `Name <address>` or a bare address.
+    /// Default `Wharf <wharf@localhost>`.
+    pub mail_from: String,
+    /// `WHARF_GUEST_LINK_HOURS`: how long an emailed sign-in link (and an API guest token)
+    /// stays valid. Default 24; from 1 to 720.
+    pub guest_link_hours: i64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -94,6 +105,38 @@ impl Settings {
             }
             None => format!("sqlite://{}", data_dir.join("wharf.db").display()),
         };
+        let smtp_url = match non_empty(&get, "WHARF_SMTP_URL")? {
+            Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => Some(url),
+            Some(url) => {
+                return Err(SettingsError {
+                    var: "WHARF_SMTP_URL",
+                    problem: format!(
+                        "`{}` must start with smtp:// or smtps://",
+                        url.rsplit('@').next().unwrap_or_default()
+                    ),
+                })
+            }
+            None => None,
+        };
+        let mail_from = non_empty(&get, "WHARF_MAIL_FROM")?.unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
+        if let Err(problem) = crate::mail::parse_mailbox(&mail_from) {
+            return Err(SettingsError {
+                var: "WHARF_MAIL_FROM",
+                problem,
+            });
+        }
+        let guest_link_hours = match non_empty(&get, "WHARF_GUEST_LINK_HOURS")? {
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (1..=720).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_GUEST_LINK_HOURS",
+                        problem: format!("`{text}` must be a whole number of hours from 1 to 720"),
+                    })
+                }
+            },
+            None => 24,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -101,18 +144,27 @@ impl Settings {
             base_url,
             pool_size,
             max_upload_mb,
+            smtp_url,
+            mail_from,
+            guest_link_hours,
         })
     }
 }
 
+/// The sender when `WHARF_MAIL_FROM` is unset.
+pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
+
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 9] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
     "WHARF_DB_POOL_SIZE",
     "WHARF_LOG",
     "WHARF_MAX_UPLOAD_MB",
+    "WHARF_SMTP_URL",
+    "WHARF_MAIL_FROM",
+    "WHARF_GUEST_LINK_HOURS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -166,6 +218,9 @@ mod tests {
         );
         let e = settings(&[("WHARF_MAX_UPLOAD_MB", "0")]).unwrap_err();
         assert_eq!(e.var, "WHARF_MAX_UPLOAD_MB");
+        assert_eq!(s.smtp_url, None);
+        assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
+        assert_eq!(s.guest_link_hours, 24);
     }
 
     #[test]
@@ -178,6 +233,13 @@ mod tests {
         assert_eq!(e.var, "WHARF_BASE_URL");
         let e = settings(&[("WHARF_DATA_DIR", " ")]).unwrap_err();
         assert_eq!(e.var, "WHARF_DATA_DIR");
+        let e = settings(&[("WHARF_SMTP_URL", "http://u:secret@mail.example.com")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_SMTP_URL");
+        assert!(!e.problem.contains("secret"), "credentials stay out of messages");
+        let e = settings(&[("WHARF_GUEST_LINK_HOURS", "0")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_GUEST_LINK_HOURS");
+        let e = settings(&[("WHARF_MAIL_FROM", "not an address")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_MAIL_FROM");
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
         assert!(e.problem.contains("WHARF_BINDD"));
     }

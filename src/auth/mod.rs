@@ -1,11 +1,17 @@
-//! Who is asking: API keys for the JSON API, sessions for people, passwords, and the
-//! sign-in throttle.
+//! Who is asking: API keys for the JSON API, sessions for people, guest links and guest
+//! sessions, passwords, and the sign-in throttle.
 
 mod api_caller;
 mod current_user;
+mod guest_access;
 pub mod password;
+mod space_caller;
 pub mod throttle;
+mod viewer;
 
 pub use api_caller::ApiCaller;
 pub(crate) use current_user::constant_time_eq;
 pub use current_user::{CurrentUser, SESSION_COOKIE};
+pub use guest_access::{GuestAccess, GUEST_COOKIE};
+pub use space_caller::SpaceCaller;
+pub use viewer::Viewer;

@@ -154,32 +154,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(sessions -> users (user_id));
-diesel::joinable!(api_keys -> environments (environment_id));
-diesel::joinable!(space_configs -> environments (environment_id));
-diesel::joinable!(spaces -> environments (environment_id));
-diesel::joinable!(workbooks -> spaces (space_id));
-diesel::joinable!(sheets -> workbooks (workbook_id));
-
-diesel::allow_tables_to_appear_in_same_query!(
-    environments,
-    users,
-    api_keys,
-    space_configs,
-    spaces,
-    workbooks,
-    sheets,
-    records,
-    cell_keys,
-    events,
-    sessions,
-    setup_tokens,
-    sign_in_attempts,
-    files,
-    jobs,
-    remembered_mappings,
-);
-
 diesel::table! {
     files (id) {
         id -> Text,
@@ -248,5 +222,107 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    guests (id) {
+        id -> Text,
+        environment_id -> Text,
+        email -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_spaces (guest_id, space_id) {
+        guest_id -> Text,
+        space_id -> Text,
+        last_accessed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_links (token_hash) {
+        token_hash -> Text,
+        guest_id -> Text,
+        space_id -> Text,
+        reusable -> Bool,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    guest_sessions (token_hash) {
+        token_hash -> Text,
+        guest_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_invites (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    record_changes (id) {
+        id -> BigInt,
+        sheet_id -> Text,
+        record_id -> BigInt,
+        version -> BigInt,
+        field -> Text,
+        old_value -> Text,
+        new_value -> Text,
+        actor -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> environments (environment_id));
+diesel::joinable!(space_configs -> environments (environment_id));
+diesel::joinable!(spaces -> environments (environment_id));
+diesel::joinable!(workbooks -> spaces (space_id));
+diesel::joinable!(sheets -> workbooks (workbook_id));
 diesel::joinable!(files -> spaces (space_id));
 diesel::joinable!(jobs -> spaces (space_id));
+diesel::joinable!(guest_spaces -> guests (guest_id));
+diesel::joinable!(guest_spaces -> spaces (space_id));
+diesel::joinable!(guest_sessions -> guests (guest_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    environments,
+    users,
+    api_keys,
+    space_configs,
+    spaces,
+    workbooks,
+    sheets,
+    records,
+    cell_keys,
+    events,
+    sessions,
+    setup_tokens,
+    sign_in_attempts,
+    files,
+    jobs,
+    remembered_mappings,
+    guests,
+    guest_spaces,
+    guest_links,
+    guest_sessions,
+    user_invites,
+    record_changes,
+);

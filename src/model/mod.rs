@@ -4,6 +4,8 @@ pub mod api_key;
 pub mod environment;
 pub mod event;
 pub mod file;
+pub mod guest;
+pub mod guest_link;
 pub mod job;
 pub mod mapping_memory;
 pub mod record;
@@ -13,6 +15,7 @@ pub mod sheet;
 pub mod sign_in_attempt;
 pub mod space;
 pub mod space_config;
+pub mod team;
 pub mod user;
 pub mod workbook;
 

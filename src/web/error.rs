@@ -25,6 +25,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("the database is busy; try again shortly")]
     Unavailable,
+    /// Mail could not be handed over (after retries); nothing was lost silently.
+    #[error("{0}")]
+    Mail(String),
     /// A page needs a signed-in person; pages redirect to the sign-in form.
     #[error("sign in to continue")]
     SignInRequired,
@@ -80,6 +83,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::Unavailable => "unavailable",
+            AppError::Mail(_) => "mail",
             AppError::SignInRequired => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) => "invalid",
             AppError::Internal(_) => "internal",
@@ -119,6 +123,19 @@ fn unique_conflict(db_message: &str) -> &'static str {
     }
 }
 
+impl From<crate::mail::MailError> for AppError {
+    fn from(e: crate::mail::MailError) -> Self {
+        use crate::mail::MailError;
+        match e {
+            MailError::Address(_) => AppError::invalid("email", e.to_string()),
+            MailError::Smtp { .. } => AppError::Mail(format!(
+                "{e}. Nothing was sent; try again once the mail server is reachable."
+            )),
+            MailError::Outbox(_) | MailError::Build(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
 impl From<crate::model::ModelError> for AppError {
     fn from(e: crate::model::ModelError) -> Self {
         use crate::model::ModelError;
@@ -155,6 +172,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Mail(_) => StatusCode::BAD_GATEWAY,
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -3,10 +3,13 @@
 //! progress is announced to the pages that show it. A grid is not told about its own
 //! writes (it already shows them), so its focus and editor stay put.
 //!
+//! Grids also see who else has their sheet open (see `presence`).
+//!
 //! Inside one process broadcast channels fan changes out. On PostgreSQL, where several
 //! Wharf processes may share one database, each change is also sent with `NOTIFY` and
 //! every process `LISTEN`s, so a page open on one process sees changes made through another.
 
+use super::presence::Present;
 use crate::ids::{JobId, SheetId, SpaceId};
 use actix_web::web::Bytes;
 use serde::{Deserialize, Serialize};
@@ -18,18 +21,21 @@ use tokio::sync::broadcast;
 /// The PostgreSQL channel changes travel on between processes.
 const CHANNEL: &str = "wharf_live";
 /// How often an open stream proves it is alive; a browser that has gone is found out at
-/// the next one, and its stream ends.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// the next one, and its stream ends (and its person leaves the sheet's presence).
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How often the listener looks for notifications from other processes.
 const LISTEN_POLL: Duration = Duration::from_millis(50);
 
 const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
 
-/// A change to a sheet, and the grid (page) that made it, if any.
+/// A change to a sheet, and the grid (page) that made it, if any; or someone opening or
+/// leaving it (`presence`, never sent to other processes).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Change {
     sheet: SheetId,
     origin: Option<String>,
+    #[serde(default)]
+    presence: bool,
 }
 
 /// A change to a job's status or progress.
@@ -51,6 +57,7 @@ struct Note {
 pub struct Live {
     sheets: broadcast::Sender<Change>,
     jobs: broadcast::Sender<JobChange>,
+    present: Present,
     process: String,
     /// Notes to send to other processes (PostgreSQL only); the notifier ends with it.
     notify: Option<std::sync::mpsc::Sender<String>>,
@@ -70,6 +77,7 @@ impl Default for Live {
         Live {
             sheets: broadcast::channel(256).0,
             jobs: broadcast::channel(256).0,
+            present: Default::default(),
             process: Alphanumeric.sample_string(&mut rand::thread_rng(), 12),
             notify: None,
             listening: Arc::new(AtomicBool::new(true)),
@@ -114,6 +122,7 @@ impl Live {
         let change = Change {
             sheet: sheet.clone(),
             origin: origin.map(String::from),
+            presence: false,
         };
         self.tell_others(Some(change.clone()), None);
         let _ = self.sheets.send(change);
@@ -136,15 +145,66 @@ impl Live {
         let _ = self.jobs.send(change);
     }
 
-    /// An SSE stream of `changed` events for one sheet, skipping the grid `client`'s own
-    /// writes.
+    /// Names on a sheet now (for tests and the first paint).
+    pub fn present(&self, sheet: &SheetId) -> Vec<String> {
+        self.present.names(sheet)
+    }
+
+    /// An SSE stream for one sheet and the person `name`: `changed` events, skipping the
+    /// grid `client`'s own writes, and `presence` events when someone opens or leaves the
+    /// sheet.
     pub fn stream(
         &self,
         sheet: SheetId,
         client: Option<String>,
+        name: String,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-        events(self.sheets.subscribe(), b": connected\n\n", move |c: &Change| {
-            c.sheet == sheet && (c.origin.is_none() || c.origin != client)
+        let rx = self.sheets.subscribe();
+        let announce = |tx: &broadcast::Sender<Change>, sheet: &SheetId| {
+            let _ = tx.send(Change {
+                sheet: sheet.clone(),
+                origin: None,
+                presence: true,
+            });
+        };
+        let tx = self.sheets.clone();
+        let here = self
+            .present
+            .arrive(&sheet, &name, Box::new(move |s: &SheetId| announce(&tx, s)));
+        announce(&self.sheets, &sheet);
+        let present = self.present.clone();
+        let mut hello = b": connected\n\n".to_vec();
+        hello.extend_from_slice(&present.event(&sheet, &name));
+        let opening = Bytes::from(hello);
+        futures_util::stream::unfold((rx, here, Some(opening)), move |(mut rx, here, opening)| {
+            let (sheet, client, name, present) =
+                (sheet.clone(), client.clone(), name.clone(), present.clone());
+            async move {
+                if let Some(first) = opening {
+                    return Some((Ok(first), (rx, here, None)));
+                }
+                let deadline = tokio::time::Instant::now() + KEEP_ALIVE;
+                loop {
+                    tokio::select! {
+                        got = rx.recv() => match got {
+                            Ok(c) if c.sheet == sheet && c.presence => {
+                                return Some((Ok(present.event(&sheet, &name)), (rx, here, None)));
+                            }
+                            Ok(c) if c.sheet == sheet && (c.origin.is_none() || c.origin != client) => {
+                                return Some((Ok(Bytes::from_static(CHANGED)), (rx, here, None)));
+                            }
+                            Ok(_) => continue,
+                            Err(broadcast::error::RecvError::Lagged(_)) => {
+                                return Some((Ok(Bytes::from_static(CHANGED)), (rx, here, None)));
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        },
+                        _ = tokio::time::sleep_until(deadline) => {
+                            return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, here, None)));
+                        }
+                    }
+                }
+            }
         })
     }
 

@@ -4,6 +4,8 @@ pub mod api;
 pub mod error;
 pub mod export;
 pub mod input;
+pub mod invitations;
 pub mod live;
 pub mod pages;
+pub mod presence;
 pub mod routes;

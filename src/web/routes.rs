@@ -1,7 +1,8 @@
 //! Every route, in one table.
 
 use super::api::{
-    environments, events, files, health, job_plan, jobs, records, sheets, space_configs, spaces, workbooks,
+    changes, environments, events, files, guests, health, job_plan, jobs, records, sheets, space_configs,
+    spaces, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}", web::delete().to(sheets::delete))
             .route("/sheets/{id}/counts", web::get().to(sheets::counts))
             .route("/sheets/{id}/download", web::get().to(sheets::download))
+            .route("/sheets/{id}/changes", web::get().to(changes::list))
             .route("/sheets/{id}/records", web::get().to(records::list))
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))
@@ -73,6 +75,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
             .route("/jobs/{id}/retry", web::post().to(jobs::retry))
             .route("/jobs/{id}/outcome/ack", web::post().to(jobs::ack_outcome))
+            .route("/guests", web::get().to(guests::list))
+            .route("/guests", web::post().to(guests::create))
+            .route("/guests/{id}", web::get().to(guests::get))
+            .route("/guests/{id}", web::patch().to(guests::update))
+            .route("/guests/{id}", web::delete().to(guests::delete))
+            .route("/guests/{id}/token", web::get().to(guests::token))
+            .route("/invitations", web::post().to(guests::invite))
             .route("/events", web::get().to(events::list))
             .route("/events/{id}", web::get().to(events::get))
             .default_service(web::to(not_found)),
@@ -117,6 +126,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/keys/{id}/revoke",
                 web::post().to(pages::environments::revoke_key),
             )
+            .route("/people", web::get().to(pages::people::list))
+            .route("/people", web::post().to(pages::people::invite))
+            .route("/people/{id}/role", web::post().to(pages::people::set_role))
+            .route("/people/{id}/invite", web::post().to(pages::people::resend))
+            .route("/people/{id}/remove", web::post().to(pages::people::remove))
+            .route("/invites/{token}", web::get().to(pages::people::accept_form))
+            .route("/invites/{token}", web::post().to(pages::people::accept))
+            .route("/outbox", web::get().to(pages::outbox::list))
+            .route("/outbox/{name}", web::get().to(pages::outbox::show))
             .route("/switch-environment", web::post().to(pages::environments::switch))
             .route("/space-configs", web::get().to(pages::space_configs::list))
             .route("/space-configs", web::post().to(pages::space_configs::deploy))
@@ -140,6 +158,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jobs/{id}", web::get().to(pages::jobs::show))
             .route("/jobs/{id}/live", web::get().to(pages::jobs::live))
             .route("/jobs/{id}/plan", web::post().to(pages::jobs::run_plan))
+            .route("/spaces/{id}/guests", web::post().to(pages::guests::invite))
+            .route(
+                "/spaces/{id}/guests/{guest}/invite",
+                web::post().to(pages::guests::resend),
+            )
+            .route(
+                "/spaces/{id}/guests/{guest}/remove",
+                web::post().to(pages::guests::remove),
+            )
+            .route("/guest-links/{token}", web::get().to(pages::guest_links::show))
+            .route("/guest-links/{token}", web::post().to(pages::guest_links::open))
+            .route("/guest", web::get().to(pages::guest_links::home))
+            .route("/guest/sign-out", web::post().to(pages::guest_links::sign_out))
             .route("/workbooks/{id}", web::get().to(pages::grid::show))
             .route(
                 "/workbooks/{id}/download.xlsx",
@@ -156,6 +187,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/grid/{sheet}/records/{record}/edit",
                 web::get().to(pages::grid_edit::edit),
+            )
+            .route(
+                "/grid/{sheet}/records/{record}/history",
+                web::get().to(pages::grid_history::show),
+            )
+            .route(
+                "/grid/{sheet}/records/{record}/undo",
+                web::post().to(pages::grid_history::undo),
             )
             .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
             .route(

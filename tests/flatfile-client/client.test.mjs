@@ -228,3 +228,41 @@ test("files and jobs: upload, extraction, mapping plan, lifecycle", async () => 
   assert.equal((await api.files.delete(fileId)).data.success, true);
   await assert.rejects(api.files.get(fileId), (e) => e.statusCode === 404);
 });
+
+test("guests: create, list, get, update, token, invite, delete", async () => {
+  const space = await api.spaces.create({ name: "Guest space", environmentId });
+  const other = await api.spaces.create({ name: "Second guest space", environmentId });
+  const spaceId = space.data.id;
+  const created = await api.guests.create([
+    { environmentId, email: "Partner@Example.com", name: "Partner", spaces: [{ id: spaceId }] },
+  ]);
+  assert.equal(created.data.length, 1);
+  const guest = created.data[0];
+  assert.match(guest.id, /^us_g_/);
+  assert.equal(guest.email, "partner@example.com");
+  assert.ok(guest.createdAt instanceof Date);
+
+  const listed = await api.guests.list({ spaceId, email: "partner@example.com" });
+  assert.deepEqual(listed.data.map((g) => g.id), [guest.id]);
+  const got = await api.guests.get(guest.id);
+  assert.equal(got.data.name, "Partner");
+  const updated = await api.guests.update(guest.id, {
+    name: "Partner Ltd",
+    spaces: [{ id: spaceId }, { id: other.data.id }],
+  });
+  assert.equal(updated.data.name, "Partner Ltd");
+  assert.equal(updated.data.spaces.length, 2);
+
+  const token = await api.guests.getGuestToken(guest.id, { spaceId });
+  assert.match(token.data.token, /^gt_/);
+  assert.equal(token.data.valid, true);
+  const invited = await api.guests.invite([{ guestId: guest.id, spaceId, fromName: "Ops", message: "Welcome" }]);
+  assert.equal(invited.data.success, true);
+
+  const removedOne = await api.guests.delete(guest.id, { spaceId: other.data.id });
+  assert.equal(removedOne.data.success, true);
+  assert.deepEqual((await api.guests.get(guest.id)).data.spaces.map((s) => s.id), [spaceId]);
+  const removed = await api.guests.delete(guest.id);
+  assert.equal(removed.data.success, true);
+  await assert.rejects(api.guests.get(guest.id), (e) => e.statusCode === 404);
+});

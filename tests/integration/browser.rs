@@ -88,7 +88,7 @@ pub async fn wait_for(c: &Client, script: &str, what: &str) {
 }
 
 /// Double-clicks a cell, types `typed` into its editor and presses Enter.
-async fn edit_cell(c: &Client, cell: &fantoccini::elements::Element, typed: &str) {
+pub(crate) async fn edit_cell(c: &Client, cell: &fantoccini::elements::Element, typed: &str) {
     c.execute(
         "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
         vec![serde_json::to_value(cell).unwrap()],
@@ -129,7 +129,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 
 /// From now on every page this window opens records its Content-Security-Policy violations
 /// (in localStorage, so they outlive navigation); [`csp_violations`] reads them.
-async fn record_csp_violations(c: &Client) {
+pub(crate) async fn record_csp_violations(c: &Client) {
     let source = "document.addEventListener('securitypolicyviolation', function (e) { \
         var seen = JSON.parse(localStorage.getItem('wharf-test-csp') || '[]'); \
         seen.push(location.pathname + ': ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + (e.sample || '')); \
@@ -142,7 +142,7 @@ async fn record_csp_violations(c: &Client) {
     .expect("Chrome DevTools through ChromeDriver");
 }
 
-async fn csp_violations(c: &Client) -> serde_json::Value {
+pub(crate) async fn csp_violations(c: &Client) -> serde_json::Value {
     c.execute(
         "return JSON.parse(localStorage.getItem('wharf-test-csp') || '[]');",
         vec![],
@@ -151,7 +151,7 @@ async fn csp_violations(c: &Client) -> serde_json::Value {
     .unwrap()
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
 

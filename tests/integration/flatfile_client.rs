@@ -33,8 +33,8 @@ async fn the_flatfile_client_runs_unchanged(db: Db) {
     );
     assert!(out.status.success(), "Flatfile client suite failed:\n{report}");
     assert!(
-        report.contains("pass 4"),
-        "expected four passing client tests:\n{report}"
+        report.contains("pass 5") && report.contains("fail 0"),
+        "expected five passing client tests:\n{report}"
     );
 }
 

@@ -112,6 +112,9 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         base_url: "http://127.0.0.1".into(),
         pool_size: 4,
         max_upload_mb: 1024,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
+        guest_link_hours: 24,
     };
     (settings, dir)
 }
@@ -120,7 +123,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
     spawn_app_with(db, |_| {}).await
 }
 
-/// [`spawn_app`] with settings changed first.
+/// Like [`spawn_app`], with settings changed first (a mail server, ...).
 pub async fn spawn_app_with(db: Db, change: impl FnOnce(&mut Settings)) -> TestApp {
     let (mut settings, dir) = test_settings(db);
     change(&mut settings);
@@ -152,8 +155,67 @@ pub async fn spawn_app_with(db: Db, change: impl FnOnce(&mut Settings)) -> TestA
     }
 }
 
-/// A client that keeps cookies and shows redirects instead of following them.
-fn new_client() -> reqwest::Client {
+/// Another browser on an app: signs in and reads pages with its own cookies.
+pub struct BrowserHandle {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl BrowserHandle {
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        let html = self.page("/sign-in").await;
+        let needle = "name=\"csrf_token\" value=\"";
+        let start = html.find(needle).expect("token field") + needle.len();
+        let token = html[start..start + html[start..].find('"').expect("end")].to_string();
+        self.client
+            .post(format!("{}/sign-in", self.base))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("sign in")
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await;
+        resp.expect("page").text().await.expect("html")
+    }
+
+    pub async fn csrf(&self, path: &str) -> String {
+        let html = self.page(path).await;
+        let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+        html[start..start + html[start..].find('"').expect("end")].to_string()
+    }
+}
+
+/// The value of a form's `csrf_token` field.
+pub fn form_csrf(html: &str) -> String {
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    html[start..start + html[start..].find('"').expect("end")].to_string()
+}
+
+/// Opens an emailed link as a browser does: its page, then its form (with the form's token).
+pub async fn open_link(client: &reqwest::Client, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let html = client
+        .get(url)
+        .send()
+        .await
+        .expect("link page")
+        .text()
+        .await
+        .expect("html");
+    let token = form_csrf(&html);
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    client.post(url).form(&all).send().await.expect("link form")
+}
+
+/// A browser-like client: its own cookie store, redirects not followed.
+pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -181,6 +243,20 @@ impl TestApp {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The same app seen by another browser (no cookies).
+    pub fn with_new_client(mut self) -> Self {
+        self.client = new_client();
+        self
+    }
+
+    /// A second handle on the same app, as another browser (no cookies).
+    pub fn clone_with_new_client(&self) -> BrowserHandle {
+        BrowserHandle {
+            base: self.base.clone(),
+            client: new_client(),
         }
     }
 

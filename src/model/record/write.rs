@@ -1,6 +1,7 @@
 //! Inserting, updating and deleting records: validation, unique and reference checks,
 //! counts and the event, all in one transaction per call.
 
+use super::history::{self, NewChange};
 use super::keys;
 use super::references::{self, Touched};
 use super::search_index;
@@ -141,14 +142,30 @@ pub fn update(
         let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
         let mut delta = CountDelta::default();
         let mut checked = Vec::with_capacity(updates.len());
+        let mut changes = Vec::new();
         for u in &updates {
             let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
             let old = row.checked();
             delta.add(-1, row.valid, error_keys(&ctx.config, &old));
             let mut input = row.inputs(&ctx.config);
+            for (key, new) in &u.values {
+                let before = input.get(key).unwrap_or(&Value::Null);
+                if before != new && ctx.config.field_index(key).is_some() {
+                    changes.push(NewChange::new(
+                        &ctx.sheet.id,
+                        row.id,
+                        row.version + 1,
+                        key,
+                        before,
+                        new,
+                        actor,
+                    ));
+                }
+            }
             input.extend(u.values.clone());
             checked.push(check_record(&ctx.config, &input));
         }
+        history::write(conn, &changes)?;
         references::check(conn, ctx, &mut checked)?;
         // Old keys matter too: the record that held a value alone may now be its last holder.
         let mut old_norms = Touched::new();

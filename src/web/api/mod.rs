@@ -1,8 +1,10 @@
 //! The JSON API under /v1, in the shapes of Flatfile's Platform API v1.
 
+pub mod changes;
 pub mod environments;
 pub mod events;
 pub mod files;
+pub mod guests;
 pub mod health;
 pub mod job_plan;
 pub mod jobs;

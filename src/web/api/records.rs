@@ -4,7 +4,7 @@ use super::path_id;
 use super::record_view::{CellInput, RecordsEnvelope, RecordsSeed};
 use super::success;
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::SpaceCaller;
 use crate::blueprint::SheetConfig;
 use crate::db::Pool;
 use crate::ids::{RecordId, SheetId};
@@ -20,10 +20,15 @@ use std::collections::BTreeMap;
 /// Most records one request may read or write.
 const MAX_BATCH: usize = 50_000;
 
-async fn context(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<SheetContext, AppError> {
+/// A sheet the caller may reach (a guest: only in its spaces; others are not found).
+async fn context(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<SheetContext, AppError> {
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
-    state.db(move |conn| sheet::load_context(conn, &env, &id)).await
+    let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
+    caller
+        .check_space(&ctx.space_id)
+        .map_err(|_| AppError::NotFound("sheet"))?;
+    Ok(ctx)
 }
 
 fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, AppError> {
@@ -102,7 +107,7 @@ fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(Rec
 }
 
 pub async fn list(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
@@ -164,7 +169,7 @@ fn check_batch(len: usize) -> Result<(), AppError> {
 /// record), so a 10,000-record batch costs little more than its JSON.
 pub async fn insert(
     req: actix_web::HttpRequest,
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     payload: web::Payload,
@@ -204,7 +209,7 @@ pub struct UpdateItem {
 }
 
 pub async fn update(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: crate::web::input::Json<Vec<UpdateItem>>,
@@ -248,7 +253,7 @@ pub async fn update(
 }
 
 pub async fn delete(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,

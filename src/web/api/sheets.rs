@@ -2,7 +2,7 @@
 
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, SpaceCaller};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::sheet::{self, Sheet};
 use crate::model::{iso, workbook, ModelError};
@@ -24,11 +24,14 @@ pub fn sheet_json(s: &Sheet) -> Value {
     })
 }
 
-async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Sheet, AppError> {
+async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Sheet, AppError> {
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let found = state.db(move |conn| sheet::find(conn, &env, &id)).await?;
-    found.map(|(s, _)| s).ok_or(AppError::NotFound("sheet"))
+    match found {
+        Some((s, space)) if caller.check_space(&space).is_ok() => Ok(s),
+        _ => Err(AppError::NotFound("sheet")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -38,7 +41,7 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -50,7 +53,10 @@ pub async fn list(
     let env = caller.environment_id.clone();
     let sheets = state
         .db(move |conn| {
-            workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
+            let wb = workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
+            caller
+                .check_space(&wb.space_id)
+                .map_err(|_| ModelError::NotFound("workbook"))?;
             Ok::<_, ModelError>(sheet::list_in_workbook(conn, &wid)?)
         })
         .await?;
@@ -58,7 +64,7 @@ pub async fn list(
 }
 
 pub async fn get(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -66,7 +72,7 @@ pub async fn get(
 }
 
 pub async fn counts(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -90,7 +96,7 @@ pub async fn delete(
 
 /// Streams the sheet as CSV.
 pub async fn download(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {

@@ -3,7 +3,7 @@
 
 use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, SpaceCaller};
 use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId};
 use crate::model::space::{self, Filter, Space, SpaceChanges, SpaceInput};
 use crate::model::{iso, now, workbook};
@@ -153,12 +153,19 @@ pub async fn create(
     render(&state, s).await
 }
 
+/// A key sees any space of its environment; a guest token only the guest's spaces.
 pub async fn get(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let s = load(&state, &caller, &path).await?;
+    let id = path_id(&path, SpaceId::parse, "space")?;
+    caller.check_space(&id)?;
+    let env = caller.environment_id.clone();
+    let s = state
+        .db(move |conn| space::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("space"))?;
     render(&state, s).await
 }
 

@@ -3,7 +3,7 @@
 use super::sheets::sheet_json;
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, SpaceCaller};
 use crate::blueprint;
 use crate::ids::{SpaceId, WorkbookId};
 use crate::model::event::Context;
@@ -34,13 +34,13 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
     }))
 }
 
-async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Workbook, AppError> {
+async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Workbook, AppError> {
     let id = path_id(raw_id, WorkbookId::parse, "workbook")?;
     let env = caller.environment_id.clone();
-    state
-        .db(move |conn| workbook::find(conn, &env, &id))
-        .await?
-        .ok_or(AppError::NotFound("workbook"))
+    match state.db(move |conn| workbook::find(conn, &env, &id)).await? {
+        Some(w) if caller.check_space(&w.space_id).is_ok() => Ok(w),
+        _ => Err(AppError::NotFound("workbook")),
+    }
 }
 
 async fn render(state: &AppState, w: Workbook) -> Result<HttpResponse, AppError> {
@@ -55,7 +55,7 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -64,16 +64,21 @@ pub async fn list(
         .as_deref()
         .map(|t| given_id(t, SpaceId::parse, "spaceId"))
         .transpose()?;
+    if let Some(sid) = &space_id {
+        caller.check_space(sid)?;
+    }
     let env = caller.environment_id.clone();
     let items = state
         .db(move |conn| {
-            let wbs = match &space_id {
+            let mut wbs = match &space_id {
                 Some(sid) => match space::find(conn, &env, sid)? {
                     Some(_) => workbook::list_in_space(conn, sid)?,
                     None => return Err(ModelError::NotFound("space")),
                 },
                 None => workbook::list_in_environment(conn, &env)?,
             };
+            // A guest sees the workbooks of its own spaces only.
+            wbs.retain(|w| caller.check_space(&w.space_id).is_ok());
             wbs.iter()
                 .map(|w| workbook_json(conn, w))
                 .collect::<QueryResult<Vec<_>>>()
@@ -130,7 +135,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -153,7 +158,7 @@ pub async fn update(
     path: web::Path<String>,
     body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
-    let w = load(&state, &caller, &path).await?;
+    let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let body = body.into_inner();
     let changes = WorkbookChanges {
         name: body.name.map(|n| n.trim().to_string()),
@@ -174,7 +179,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let w = load(&state, &caller, &path).await?;
+    let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let actor = caller.actor();
     state.db(move |conn| workbook::delete(conn, &w, &actor)).await?;
     Ok(success())

@@ -3,7 +3,7 @@
 
 use super::{is_htmx, render, Layout};
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::Viewer;
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
@@ -173,7 +173,7 @@ pub struct TablePartial {
 #[template(path = "grid/sheet.html")]
 struct GridPage {
     layout: Layout,
-    space_id: String,
+    space_href: String,
     space_name: String,
     workbook_name: String,
     workbook_id: String,
@@ -245,17 +245,21 @@ pub struct Loaded {
 /// Loads the workbook, its sheets and the page of records the view asks for.
 pub async fn load(
     state: &AppState,
-    user: &CurrentUser,
+    viewer: &Viewer,
     workbook_id: &WorkbookId,
     mut view: View,
 ) -> Result<Loaded, AppError> {
-    let env = user.environment.id.clone();
+    let env = viewer.environment_id().clone();
     let wid = workbook_id.clone();
-    let csrf = user.csrf().to_string();
+    let csrf = viewer.csrf().to_string();
+    let viewer = viewer.clone();
     let (indexer, pool) = (state.indexer.clone(), state.pool.clone());
     state
         .db(move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
+            viewer
+                .check_space(&workbook.space_id)
+                .map_err(|_| AppError::NotFound("workbook"))?;
             let space_name = crate::model::space::find(conn, &env, &workbook.space_id)?
                 .map(|s| s.name)
                 .unwrap_or_default();
@@ -363,7 +367,7 @@ fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError>
 
 pub async fn show(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     view: web::Query<View>,
@@ -384,8 +388,8 @@ pub async fn show(
         .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
         .collect();
     render(&GridPage {
-        layout: Layout::new(&user, format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
-        space_id: workbook.space_id.to_string(),
+        layout: user.layout(format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
+        space_href: user.space_href(&workbook.space_id),
         space_name,
         workbook_name: workbook.name,
         workbook_id: workbook.id.to_string(),

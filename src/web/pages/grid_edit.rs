@@ -5,10 +5,10 @@ use super::grid::{editor_kind, row_view, RowPartial};
 use super::render;
 use super::CsrfForm;
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::Viewer;
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
-use crate::model::record::{self, RecordUpdate};
+use crate::model::record::{self, history, RecordUpdate};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,10 +17,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-async fn context(state: &AppState, user: &CurrentUser, raw: &str) -> Result<SheetContext, AppError> {
+/// A sheet the viewer may open (a guest: only in its spaces; others are not found).
+async fn context(state: &AppState, user: &Viewer, raw: &str) -> Result<SheetContext, AppError> {
     let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
-    let env = user.environment.id.clone();
-    state.db(move |conn| sheet::load_context(conn, &env, &id)).await
+    let env = user.environment_id().clone();
+    let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
+    user.check_space(&ctx.space_id)
+        .map_err(|_| AppError::NotFound("sheet"))?;
+    Ok(ctx)
 }
 
 #[derive(Template)]
@@ -34,6 +38,7 @@ struct Editor {
     value: String,
     options: Vec<(String, String)>,
     value_is_option: bool,
+    version: i64,
 }
 
 #[derive(Template)]
@@ -76,7 +81,7 @@ pub struct EditQuery {
 /// The editor for one cell, holding what was typed (the raw input when kept). The field key
 /// comes in the query string, so any key works.
 pub async fn edit(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     query: web::Query<EditQuery>,
@@ -114,12 +119,13 @@ pub async fn edit(
         kind: editor_kind(&field.field_type),
         value,
         options,
+        version: row.version,
     })
 }
 
 /// The row as it is (cancelling an edit).
 pub async fn row(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
@@ -142,12 +148,16 @@ pub struct CellForm {
     field: String,
     #[serde(default)]
     value: String,
+    /// The record's version when the editor opened: a save over someone else's newer
+    /// change to the same cell is refused.
+    #[serde(default)]
+    version: String,
 }
 
 /// Saves one cell: the record is re-validated, the row and the counts come back.
 pub async fn save(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     form: crate::web::input::Form<CellForm>,
@@ -163,6 +173,17 @@ pub async fn save(
             format!("this sheet has no field `{}`", form.field),
         ));
     }
+    let base = match form.version.trim() {
+        "" => None,
+        v => Some(
+            v.parse::<i64>()
+                .map_err(|_| AppError::bad_request("version", "version must be a whole number"))?,
+        ),
+    };
+    let field = form.field.clone();
+    let label = ctx.config.fields[ctx.config.field_index(&field).unwrap_or_default()]
+        .display_name()
+        .to_string();
     let values = BTreeMap::from([(form.field.clone(), Value::String(form.value))]);
     let update = RecordUpdate {
         id: rid,
@@ -173,9 +194,15 @@ pub async fn save(
     let (ctx2, sid) = (ctx.clone(), ctx.sheet.id.clone());
     let (written, counts) = state
         .db(move |conn| {
-            let written = record::update(conn, &ctx2, &[update], &actor)?;
-            let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
-            Ok::<_, crate::model::ModelError>((written, counts))
+            crate::db::write_tx(conn, |conn| {
+                if let Some(base) = base {
+                    sheet::lock_for_write(conn, &ctx2.write_set())?;
+                    refuse_stale(conn, &ctx2, rid, &field, &label, base, &actor)?;
+                }
+                let written = record::update(conn, &ctx2, &[update], &actor)?;
+                let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
+                Ok::<_, crate::model::ModelError>((written, counts))
+            })
         })
         .await?;
     state.live.publish(&sid, origin(&req));
@@ -188,10 +215,33 @@ pub async fn save(
     })
 }
 
+/// Refuses a save made on `base` when someone else changed the cell since, naming who,
+/// when, and what the cell holds now. Nothing is overwritten silently.
+fn refuse_stale(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &SheetContext,
+    rid: RecordId,
+    field: &str,
+    label: &str,
+    base: i64,
+    actor: &str,
+) -> Result<(), crate::model::ModelError> {
+    let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base, actor)? else {
+        return Ok(());
+    };
+    let who = history::actor_name(conn, &change.actor)?;
+    let now = crate::validate::display(&change.new_value());
+    Err(crate::model::ModelError::Conflict(format!(
+        "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \
+         Press Escape to see the current row, then edit it again.",
+        change.created_at.format("%H:%M:%S")
+    )))
+}
+
 /// Adds an empty row (it is validated like any other: required fields show their errors).
 pub async fn add_row(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
@@ -223,7 +273,7 @@ pub struct DeleteForm {
 /// Deletes the selected rows (ids comma-separated).
 pub async fn delete_rows(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<DeleteForm>,
@@ -270,7 +320,7 @@ pub struct LiveQuery {
 
 /// Server-sent `changed` events for a sheet, for every open grid.
 pub async fn live(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<LiveQuery>,
@@ -279,12 +329,16 @@ pub async fn live(
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(state.live.stream(ctx.sheet.id, q.into_inner().client)))
+        .streaming(
+            state
+                .live
+                .stream(ctx.sheet.id, q.into_inner().client, user.display_name()),
+        ))
 }
 
 /// The sheet as CSV, for a signed-in person.
 pub async fn download_csv(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -298,15 +352,17 @@ pub async fn download_csv(
 
 /// The whole workbook as XLSX, one worksheet per sheet.
 pub async fn download_xlsx(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let wid = crate::ids::WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
-    let env = user.environment.id.clone();
+    let env = user.environment_id().clone();
     let (name, bytes) = state
         .db(move |conn| {
             let wb = crate::model::workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
+            user.check_space(&wb.space_id)
+                .map_err(|_| AppError::NotFound("workbook"))?;
             let sheets = sheet::list_in_workbook(conn, &wb.id)?
                 .into_iter()
                 .map(|s| s.parsed_config().map(|c| (s, c)))

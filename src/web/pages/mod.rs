@@ -8,7 +8,13 @@ pub mod environments;
 pub mod files;
 pub mod grid;
 pub mod grid_edit;
+pub mod grid_history;
+pub mod guest_links;
+pub mod guests;
 pub mod jobs;
+pub mod link_csrf;
+pub mod outbox;
+pub mod people;
 pub mod space_configs;
 pub mod spaces;
 
@@ -68,6 +74,8 @@ pub struct Layout {
     pub environment_id: String,
     pub environments: Vec<(String, String)>,
     pub section: &'static str,
+    /// A guest sees only its spaces: no navigation, no environment switch.
+    pub is_guest: bool,
 }
 
 impl Layout {
@@ -85,6 +93,22 @@ impl Layout {
                 .map(|e| (e.id.to_string(), e.name.clone()))
                 .collect(),
             section,
+            is_guest: false,
+        }
+    }
+
+    /// The top bar of a guest's pages.
+    pub fn guest(g: &crate::auth::GuestAccess, title: impl Into<String>) -> Self {
+        Layout {
+            title: title.into(),
+            email: g.guest.email.clone(),
+            is_admin: false,
+            csrf: g.session.csrf_token.clone(),
+            environment: String::new(),
+            environment_id: String::new(),
+            environments: Vec::new(),
+            section: "guest",
+            is_guest: true,
         }
     }
 }

@@ -55,8 +55,11 @@ pub struct ListQuery {
     page: Option<i64>,
 }
 
-pub async fn home() -> HttpResponse {
-    see_other("/spaces")
+/// Team members start on their Spaces; a guest (no team session) on its own spaces.
+pub async fn home(req: HttpRequest) -> HttpResponse {
+    let guest_only =
+        req.cookie(crate::auth::SESSION_COOKIE).is_none() && req.cookie(crate::auth::GUEST_COOKIE).is_some();
+    see_other(if guest_only { "/guest" } else { "/spaces" })
 }
 
 pub async fn list(
@@ -241,6 +244,7 @@ struct SpacePage {
     tab: String,
     workbooks: Vec<WorkbookRow>,
     events: Vec<EventRow>,
+    guests: Vec<super::guests::GuestRow>,
     error: Option<String>,
 }
 
@@ -249,7 +253,7 @@ pub struct ShowQuery {
     tab: Option<String>,
 }
 
-async fn show_page(
+pub(super) async fn show_page(
     user: &CurrentUser,
     state: &AppState,
     raw_id: &str,
@@ -258,9 +262,15 @@ async fn show_page(
 ) -> Result<HttpResponse, AppError> {
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
-    let (s, workbooks, events) = state
+    let want_guests = tab == "guests";
+    let (s, workbooks, events, guests) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let guests = if want_guests {
+                super::guests::rows(conn, &s)?
+            } else {
+                Vec::new()
+            };
             let mut workbooks = Vec::new();
             for w in workbook::list_in_space(conn, &s.id)? {
                 let sheets = sheet::list_in_workbook(conn, &w.id)?
@@ -288,7 +298,7 @@ async fn show_page(
                     at: iso(&e.created_at),
                 })
                 .collect();
-            Ok::<_, ModelError>((s, workbooks, events))
+            Ok::<_, ModelError>((s, workbooks, events, guests))
         })
         .await?;
     let failed = error.is_some();
@@ -301,6 +311,7 @@ async fn show_page(
             tab,
             workbooks,
             events,
+            guests,
             error,
         },
         failed,

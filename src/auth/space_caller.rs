@@ -1,0 +1,92 @@
+//! `SpaceCaller`: a JSON API caller for the routes a guest may use too (a space's
+//! workbooks, sheets and records): an API key (its whole environment) or a guest token
+//! (`Authorization: Bearer gt_...`, only the guest's spaces). Every other API route takes
+//! `ApiCaller`, which refuses guest tokens.
+
+use super::ApiCaller;
+use crate::app::AppState;
+use crate::ids::{EnvironmentId, SpaceId};
+use crate::model::{guest, guest_link};
+use crate::web::error::AppError;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+#[derive(Debug, Clone)]
+pub struct SpaceCaller {
+    pub environment_id: EnvironmentId,
+    actor: String,
+    /// `Some` for a guest: the only spaces it may reach.
+    guest_spaces: Option<Vec<SpaceId>>,
+}
+
+impl SpaceCaller {
+    pub fn actor(&self) -> String {
+        self.actor.clone()
+    }
+
+    /// A space outside a guest's invitations is not found.
+    pub fn check_space(&self, space: &SpaceId) -> Result<(), AppError> {
+        match &self.guest_spaces {
+            Some(spaces) if !spaces.contains(space) => Err(AppError::NotFound("space")),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn is_guest(&self) -> bool {
+        self.guest_spaces.is_some()
+    }
+}
+
+impl From<ApiCaller> for SpaceCaller {
+    fn from(key: ApiCaller) -> Self {
+        SpaceCaller {
+            actor: key.actor(),
+            environment_id: key.environment_id,
+            guest_spaces: None,
+        }
+    }
+}
+
+impl FromRequest for SpaceCaller {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| t.starts_with(guest_link::TOKEN_PREFIX))
+            .map(str::to_string);
+        let Some(token) = token else {
+            let key = ApiCaller::from_request(req, payload);
+            return Box::pin(async move { key.await.map(SpaceCaller::from) });
+        };
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let found = state
+                .db(move |conn| {
+                    let Some(g) = guest_link::authenticate(conn, &token)? else {
+                        return Ok::<_, diesel::result::Error>(None);
+                    };
+                    let spaces = guest::spaces_of(conn, &g.id)?
+                        .into_iter()
+                        .map(|s| s.space_id)
+                        .collect::<Vec<_>>();
+                    Ok(Some((g, spaces)))
+                })
+                .await?;
+            let (g, spaces) = found.ok_or_else(|| {
+                AppError::Unauthorized("that guest token is unknown, expired or revoked".into())
+            })?;
+            Ok(SpaceCaller {
+                environment_id: g.environment_id,
+                actor: g.id.to_string(),
+                guest_spaces: Some(spaces),
+            })
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! Outgoing mail. With `WHARF_SMTP_URL` set, messages go to that SMTP server (through
+//! `lettre`); otherwise each one is written as an RFC 5322 `.eml` file to
+//! `WHARF_DATA_DIR/outbox/`, which admins read on the Outbox page, so a fresh install shows
+//! its invitations without a mail server.
+//!
+//! A message that cannot be handed over is never dropped in silence: `send` tries a few
+//! times when the failure may pass (a server down or busy), then answers an error the
+//! caller shows to the person who asked for the mail.
+
+pub mod outbox;
+
+use crate::settings::Settings;
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One plain-text message to one person.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+/// Where mail goes.
+pub enum Mailer {
+    Smtp {
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        from: Mailbox,
+        /// `host:port`, for messages (never the credentials).
+        server: String,
+        /// Pauses before the second, third, ... try.
+        retry_delays: Vec<Duration>,
+    },
+    Outbox {
+        dir: PathBuf,
+        from: Mailbox,
+    },
+}
+
+/// Why a message was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("`{0}` is not an email address")]
+    Address(String),
+    #[error("the mail server {server} did not take the message ({tries} tries): {cause}")]
+    Smtp {
+        server: String,
+        tries: usize,
+        cause: String,
+    },
+    #[error("writing the message to the outbox failed: {0}")]
+    Outbox(#[from] std::io::Error),
+    #[error("building the message failed: {0}")]
+    Build(String),
+}
+
+/// Parses `Name <address>` or a bare address.
+pub fn parse_mailbox(text: &str) -> Result<Mailbox, String> {
+    text.parse::<Mailbox>()
+        .map_err(|_| format!("`{text}` is not an address like `Wharf <wharf@example.com>`"))
+}
+
+/// How long one SMTP conversation may take before it counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
+        let from = parse_mailbox(&settings.mail_from).map_err(|e| anyhow::anyhow!("WHARF_MAIL_FROM: {e}"))?;
+        match &settings.smtp_url {
+            Some(url) => {
+                let transport = Box::new(
+                    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                        .map_err(|e| anyhow::anyhow!("WHARF_SMTP_URL: {e}"))?
+                        .timeout(Some(SMTP_TIMEOUT))
+                        .build(),
+                );
+                Ok(Mailer::Smtp {
+                    transport,
+                    from,
+                    server: server_of(url),
+                    retry_delays: vec![Duration::from_millis(500), Duration::from_secs(2)],
+                })
+            }
+            None => Ok(Mailer::Outbox {
+                dir: outbox::dir(&settings.data_dir),
+                from,
+            }),
+        }
+    }
+
+    /// Sets the pauses between tries (tests make them short).
+    pub fn with_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        if let Mailer::Smtp { retry_delays, .. } = &mut self {
+            *retry_delays = delays;
+        }
+        self
+    }
+
+    /// Whether messages are kept in the outbox folder rather than sent.
+    pub fn uses_outbox(&self) -> bool {
+        matches!(self, Mailer::Outbox { .. })
+    }
+
+    /// Sends one message, or writes it to the outbox.
+    pub async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let from = match self {
+            Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. } => from.clone(),
+        };
+        let message = build(from, mail)?;
+        match self {
+            Mailer::Outbox { dir, .. } => {
+                let dir = dir.clone();
+                let bytes = message.formatted();
+                tokio::task::spawn_blocking(move || outbox::write(&dir, &bytes))
+                    .await
+                    .map_err(|e| MailError::Outbox(std::io::Error::other(e)))??;
+                Ok(())
+            }
+            Mailer::Smtp {
+                transport,
+                server,
+                retry_delays,
+                ..
+            } => {
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match transport.send(message.clone()).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) => {
+                            let may_pass = !e.is_permanent();
+                            tracing::warn!(server = %server, tries, error = %e, "sending mail failed");
+                            match retry_delays.get(tries - 1) {
+                                Some(delay) if may_pass => tokio::time::sleep(*delay).await,
+                                _ => {
+                                    return Err(MailError::Smtp {
+                                        server: server.clone(),
+                                        tries,
+                                        cause: e.to_string(),
+                                    })
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn build(from: Mailbox, mail: &Mail) -> Result<lettre::Message, MailError> {
+    let address = mail.to.parse().map_err(|_| MailError::Address(mail.to.clone()))?;
+    let to = Mailbox::new(mail.to_name.clone().filter(|n| !n.trim().is_empty()), address);
+    lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.text.clone())
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// `host:port` of an SMTP URL, without credentials or query.
+fn server_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_is_named_without_credentials() {
+        assert_eq!(
+            server_of("smtps://me:s3cret@mail.example.com:465"),
+            "mail.example.com:465"
+        );
+        assert_eq!(server_of("smtp://127.0.0.1:2525?tls=required"), "127.0.0.1:2525");
+    }
+
+    #[test]
+    fn a_message_reads_back_from_its_eml_text() {
+        let from = parse_mailbox("Wharf <wharf@example.com>").unwrap();
+        let mail = Mail {
+            to: "ada@example.com".into(),
+            to_name: Some("Ada Lovelace".into()),
+            subject: "Your invitation to Acme — onboarding".into(),
+            text: format!(
+                "Zoë wrote: bienvenue!\n\nOpen {}\n",
+                "http://x/guest-links/".to_string() + &"a".repeat(90)
+            ),
+        };
+        let raw = build(from, &mail).unwrap().formatted();
+        let parsed = outbox::parse(&raw);
+        assert!(
+            parsed.to.contains("Ada Lovelace") && parsed.to.contains("<ada@example.com>"),
+            "{}",
+            parsed.to
+        );
+        assert_eq!(parsed.subject, "Your invitation to Acme — onboarding");
+        assert!(parsed.body.contains("Zoë wrote: bienvenue!"), "{}", parsed.body);
+        assert!(
+            parsed.body.contains(&format!("/guest-links/{}", "a".repeat(90))),
+            "{}",
+            parsed.body
+        );
+    }
+}

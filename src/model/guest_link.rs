@@ -1,0 +1,237 @@
+//! Guest links and guest sessions. A link's token is random (256 bits of alphanumerics
+//! behind a `gt_` prefix), stored only as its SHA-256, and expires. A mailed link opens a
+//! browser session once; inviting again voids the earlier mailed links of that space. An
+//! API guest token (`GET /v1/guests/{id}/token`) is reusable until it expires, both as a
+//! link and as a Bearer token.
+
+use super::guest::{self, Guest};
+use super::{now, ModelError, ModelResult};
+use crate::db::schema::{guest_links, guest_sessions, guest_spaces};
+use crate::db::{write_tx, AnyConnection};
+use crate::ids::{GuestId, SpaceId};
+use crate::model::api_key::hash_secret;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::distributions::{Alphanumeric, DistString};
+
+/// Every guest token starts with this, so an API caller can tell it from a key.
+pub const TOKEN_PREFIX: &str = "gt_";
+
+/// How long a browser session opened by a link lasts.
+pub const SESSION_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = guest_links)]
+pub struct GuestLink {
+    pub token_hash: String,
+    pub guest_id: GuestId,
+    pub space_id: SpaceId,
+    pub reusable: bool,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = guest_links)]
+struct NewGuestLink<'a> {
+    token_hash: String,
+    guest_id: &'a GuestId,
+    space_id: &'a SpaceId,
+    reusable: bool,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = guest_sessions)]
+pub struct GuestSession {
+    pub token_hash: String,
+    pub guest_id: GuestId,
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = guest_sessions)]
+struct NewGuestSession<'a> {
+    token_hash: String,
+    guest_id: &'a GuestId,
+    csrf_token: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+/// A fresh token: `gt_` and 43 alphanumerics (over 250 bits).
+pub fn new_token() -> String {
+    format!(
+        "{TOKEN_PREFIX}{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+    )
+}
+
+/// Why a link does not open. None of these says anything about an email address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    /// Past its expiry.
+    Expired,
+    /// A single-use link that opened a session already.
+    Used,
+    /// Replaced by a newer invitation, or the guest's access was withdrawn.
+    Revoked,
+    /// No such link (mistyped, or never issued).
+    Unknown,
+}
+
+/// Stores a token made with [`new_token`]. A mailed (single-use) link voids the earlier
+/// unused mailed links of the same guest and space.
+pub fn store(
+    conn: &mut AnyConnection,
+    token: &str,
+    guest_id: &GuestId,
+    space_id: &SpaceId,
+    reusable: bool,
+    hours: i64,
+) -> QueryResult<()> {
+    write_tx(conn, |conn| {
+        let t = now();
+        if !reusable {
+            diesel::update(
+                guest_links::table
+                    .filter(guest_links::guest_id.eq(guest_id))
+                    .filter(guest_links::space_id.eq(space_id))
+                    .filter(guest_links::reusable.eq(false))
+                    .filter(guest_links::used_at.is_null())
+                    .filter(guest_links::revoked_at.is_null()),
+            )
+            .set(guest_links::revoked_at.eq(t))
+            .execute(conn)?;
+        }
+        diesel::insert_into(guest_links::table)
+            .values(NewGuestLink {
+                token_hash: hash_secret(token),
+                guest_id,
+                space_id,
+                reusable,
+                created_at: t,
+                expires_at: t + chrono::Duration::hours(hours),
+            })
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+fn has_space(conn: &mut AnyConnection, guest_id: &GuestId, space_id: &SpaceId) -> QueryResult<bool> {
+    let n: i64 = guest_spaces::table
+        .filter(guest_spaces::guest_id.eq(guest_id))
+        .filter(guest_spaces::space_id.eq(space_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// What a link would do if opened now, without using it.
+pub fn check(conn: &mut AnyConnection, token: &str) -> QueryResult<Result<(GuestLink, Guest), LinkProblem>> {
+    let link: Option<GuestLink> = guest_links::table
+        .find(hash_secret(token))
+        .select(GuestLink::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(link) = link else {
+        return Ok(Err(LinkProblem::Unknown));
+    };
+    if link.revoked_at.is_some() || !has_space(conn, &link.guest_id, &link.space_id)? {
+        return Ok(Err(LinkProblem::Revoked));
+    }
+    if link.used_at.is_some() {
+        return Ok(Err(LinkProblem::Used));
+    }
+    if link.expires_at <= now() {
+        return Ok(Err(LinkProblem::Expired));
+    }
+    match guest::find_any(conn, &link.guest_id)? {
+        Some(g) => Ok(Ok((link, g))),
+        None => Ok(Err(LinkProblem::Revoked)),
+    }
+}
+
+/// Opens a link: marks a single-use link used (exactly once, even when two requests race)
+/// and starts a browser session. Returns the session's cookie token and the link's space.
+pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String, SpaceId), LinkProblem>> {
+    write_tx(conn, |conn| {
+        let (link, guest) = match check(conn, token)? {
+            Ok(found) => found,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        if !link.reusable {
+            let took = diesel::update(
+                guest_links::table
+                    .find(&link.token_hash)
+                    .filter(guest_links::used_at.is_null()),
+            )
+            .set(guest_links::used_at.eq(now()))
+            .execute(conn)?;
+            if took != 1 {
+                return Ok(Err(LinkProblem::Used));
+            }
+        }
+        guest::touch_space(conn, &guest.id, &link.space_id)?;
+        let session = create_session(conn, &guest.id)?;
+        Ok::<_, ModelError>(Ok((session, link.space_id)))
+    })
+}
+
+/// The guest behind an API guest token (reusable, not expired, not revoked, still invited).
+pub fn authenticate(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<Guest>> {
+    match check(conn, token)? {
+        Ok((link, guest)) if link.reusable => Ok(Some(guest)),
+        _ => Ok(None),
+    }
+}
+
+fn random_secret() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 40)
+}
+
+fn create_session(conn: &mut AnyConnection, guest_id: &GuestId) -> QueryResult<String> {
+    let token = random_secret();
+    let t = now();
+    diesel::insert_into(guest_sessions::table)
+        .values(NewGuestSession {
+            token_hash: hash_secret(&token),
+            guest_id,
+            csrf_token: random_secret(),
+            created_at: t,
+            expires_at: t + chrono::Duration::days(SESSION_DAYS),
+        })
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// The live session for a cookie token, with its guest.
+pub fn find_session(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<(GuestSession, Guest)>> {
+    let session: Option<GuestSession> = guest_sessions::table
+        .find(hash_secret(token))
+        .filter(guest_sessions::expires_at.gt(now()))
+        .select(GuestSession::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    Ok(guest::find_any(conn, &session.guest_id)?.map(|g| (session, g)))
+}
+
+pub fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
+    diesel::delete(guest_sessions::table.find(token_hash)).execute(conn)?;
+    Ok(())
+}
+
+/// Makes a link look older (tests of expiry).
+pub fn expire_for_tests(conn: &mut AnyConnection, token: &str) -> QueryResult<usize> {
+    diesel::update(guest_links::table.find(hash_secret(token)))
+        .set(guest_links::expires_at.eq(now() - chrono::Duration::minutes(1)))
+        .execute(conn)
+}

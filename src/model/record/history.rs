@@ -1,0 +1,166 @@
+//! Record history: every change to a cell (who, when, old and new input value, the
+//! record's version after it), written in the same transaction as the change. It serves
+//! the grid's history and undo, the check that refuses a save made on a stale cell, and
+//! the API's list of a sheet's changes since a point.
+
+use crate::db::schema::{guests, record_changes, users};
+use crate::db::AnyConnection;
+use crate::ids::{RecordId, SheetId};
+use crate::model::now;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = record_changes)]
+pub struct Change {
+    pub id: i64,
+    pub sheet_id: SheetId,
+    pub record_id: i64,
+    pub version: i64,
+    pub field: String,
+    pub old_value: String,
+    pub new_value: String,
+    pub actor: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl Change {
+    pub fn old(&self) -> Value {
+        serde_json::from_str(&self.old_value).unwrap_or(Value::Null)
+    }
+
+    pub fn new_value(&self) -> Value {
+        serde_json::from_str(&self.new_value).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = record_changes)]
+pub(super) struct NewChange<'a> {
+    pub sheet_id: &'a SheetId,
+    pub record_id: i64,
+    pub version: i64,
+    pub field: &'a str,
+    pub old_value: String,
+    pub new_value: String,
+    pub actor: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+impl<'a> NewChange<'a> {
+    pub fn new(
+        sheet_id: &'a SheetId,
+        record_id: i64,
+        version: i64,
+        field: &'a str,
+        old: &Value,
+        new: &Value,
+        actor: &'a str,
+    ) -> Self {
+        NewChange {
+            sheet_id,
+            record_id,
+            version,
+            field,
+            old_value: old.to_string(),
+            new_value: new.to_string(),
+            actor,
+            created_at: now(),
+        }
+    }
+}
+
+pub(super) fn write(conn: &mut AnyConnection, changes: &[NewChange<'_>]) -> QueryResult<()> {
+    // Batch inserts need the concrete backend.
+    for chunk in changes.chunks(1000) {
+        crate::on_backend!(&mut *conn, c => diesel::insert_into(record_changes::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A record's changes, newest first.
+pub fn of_record(
+    conn: &mut AnyConnection,
+    sheet: &SheetId,
+    record: RecordId,
+    limit: i64,
+) -> QueryResult<Vec<Change>> {
+    record_changes::table
+        .filter(record_changes::sheet_id.eq(sheet))
+        .filter(record_changes::record_id.eq(record.0))
+        .order(record_changes::id.desc())
+        .limit(limit)
+        .select(Change::as_select())
+        .load(conn)
+}
+
+/// The newest change to one cell made after `version` by someone other than `actor`.
+pub fn changed_since(
+    conn: &mut AnyConnection,
+    sheet: &SheetId,
+    record: RecordId,
+    field: &str,
+    version: i64,
+    actor: &str,
+) -> QueryResult<Option<Change>> {
+    record_changes::table
+        .filter(record_changes::sheet_id.eq(sheet))
+        .filter(record_changes::record_id.eq(record.0))
+        .filter(record_changes::field.eq(field))
+        .filter(record_changes::version.gt(version))
+        .filter(record_changes::actor.ne(actor))
+        .order(record_changes::id.desc())
+        .select(Change::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A sheet's changes in order, after change `after_id` and/or at or after `since`.
+pub fn of_sheet(
+    conn: &mut AnyConnection,
+    sheet: &SheetId,
+    after_id: Option<i64>,
+    since: Option<NaiveDateTime>,
+    limit: i64,
+) -> QueryResult<Vec<Change>> {
+    let mut q = record_changes::table
+        .filter(record_changes::sheet_id.eq(sheet))
+        .order(record_changes::id.asc())
+        .limit(limit)
+        .select(Change::as_select())
+        .into_boxed();
+    if let Some(after) = after_id {
+        q = q.filter(record_changes::id.gt(after));
+    }
+    if let Some(since) = since {
+        q = q.filter(record_changes::created_at.ge(since));
+    }
+    q.load(conn)
+}
+
+/// How a person reads an actor: a team member's email, a guest's name, or "an API key".
+pub fn actor_name(conn: &mut AnyConnection, actor: &str) -> QueryResult<String> {
+    if actor.starts_with(crate::ids::UserId::PREFIX) {
+        let email: Option<String> = users::table
+            .find(actor)
+            .select(users::email)
+            .first(conn)
+            .optional()?;
+        return Ok(email.unwrap_or_else(|| "a removed team member".into()));
+    }
+    if actor.starts_with(crate::ids::GuestId::PREFIX) {
+        let name: Option<String> = guests::table
+            .find(actor)
+            .select(guests::name)
+            .first(conn)
+            .optional()?;
+        return Ok(name.map_or_else(|| "a removed guest".into(), |n| format!("{n} (guest)")));
+    }
+    if actor.starts_with(crate::ids::ApiKeyId::PREFIX) {
+        return Ok("an API key".into());
+    }
+    Ok(actor.to_string())
+}

@@ -1,0 +1,67 @@
+//! A sheet's changes since a point: `GET /v1/sheets/{id}/changes?afterId=&since=&pageSize=`,
+//! oldest first, each with who made it, when, the field, its old and new input value and
+//! the record's version after it. Poll with `afterId` = the last `id` seen.
+
+use super::{ok, paging, path_id};
+use crate::app::AppState;
+use crate::auth::SpaceCaller;
+use crate::ids::{RecordId, SheetId};
+use crate::model::iso;
+use crate::model::record::history::{self, Change};
+use crate::model::sheet;
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn change_json(c: &Change) -> Value {
+    json!({
+        "id": c.id,
+        "recordId": RecordId(c.record_id),
+        "field": c.field,
+        "oldValue": c.old(),
+        "newValue": c.new_value(),
+        "versionId": format!("us_vr_{}", c.version),
+        "actorId": c.actor,
+        "createdAt": iso(&c.created_at),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangesQuery {
+    after_id: Option<i64>,
+    since: Option<String>,
+    page_size: Option<i64>,
+}
+
+pub async fn list(
+    caller: SpaceCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<ChangesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&path, SheetId::parse, "sheet")?;
+    let q = q.into_inner();
+    let (size, _) = paging(q.page_size, None, 1000, 10_000)?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|d| d.naive_utc())
+                .map_err(|_| AppError::bad_request("since", format!("`{t}` is not an ISO 8601 time")))
+        })
+        .transpose()?;
+    let env = caller.environment_id.clone();
+    let changes = state
+        .db(move |conn| {
+            match sheet::find(conn, &env, &id)? {
+                Some((_, space)) if caller.check_space(&space).is_ok() => {}
+                _ => return Err(AppError::NotFound("sheet")),
+            }
+            Ok(history::of_sheet(conn, &id, q.after_id, since, size)?)
+        })
+        .await?;
+    Ok(ok(changes.iter().map(change_json).collect::<Vec<_>>()))
+}

@@ -1,0 +1,73 @@
+//! Sending a guest its link by mail: shared by `POST /v1/invitations` and the Space
+//! page's Guests tab. The token is stored only after the mail was handed over, so a mail
+//! server that is down leaves the earlier link working and the caller sees the error.
+
+use crate::app::AppState;
+use crate::model::guest::Guest;
+use crate::model::guest_link;
+use crate::model::space::Space;
+use crate::web::error::AppError;
+
+/// Who invites, and what they add.
+pub struct Invitation<'a> {
+    pub from_name: Option<&'a str>,
+    pub message: Option<&'a str>,
+}
+
+/// The mail's text. The link is on a line of its own.
+pub fn mail_text(
+    guest: &Guest,
+    space: &Space,
+    inv: &Invitation<'_>,
+    link: &str,
+    hours: i64,
+) -> (String, String) {
+    let from = inv
+        .from_name
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .unwrap_or("The team");
+    let subject = format!("{from} invited you to {}", space.name);
+    let mut text = format!(
+        "Hello {},\n\n{from} invited you to the space \"{}\" on Wharf, to see and edit its workbooks.\n",
+        guest.name, space.name
+    );
+    if let Some(message) = inv.message.map(str::trim).filter(|m| !m.is_empty()) {
+        text.push_str(&format!("\n{from} wrote:\n"));
+        for line in message.lines() {
+            text.push_str(&format!("> {line}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "\nOpen the space with this link. It works once, in one browser, for {hours} hours:\n\n{link}\n\n\
+         If it has expired or was already used, ask {from} to invite you again for a new link.\n"
+    ));
+    (subject, text)
+}
+
+/// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space
+/// stop working once it is sent.
+pub async fn send(
+    state: &AppState,
+    guest: &Guest,
+    space: &Space,
+    inv: Invitation<'_>,
+) -> Result<(), AppError> {
+    let token = guest_link::new_token();
+    let hours = state.settings.guest_link_hours;
+    let link = format!("{}/guest-links/{token}", state.settings.base_url);
+    let (subject, text) = mail_text(guest, space, &inv, &link, hours);
+    state
+        .mail
+        .send(&crate::mail::Mail {
+            to: guest.email.clone(),
+            to_name: Some(guest.name.clone()),
+            subject,
+            text,
+        })
+        .await?;
+    let (gid, sid) = (guest.id.clone(), space.id.clone());
+    state
+        .db(move |conn| guest_link::store(conn, &token, &gid, &sid, false, hours))
+        .await
+}

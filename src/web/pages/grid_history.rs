@@ -1,0 +1,174 @@
+//! A record's history in the grid (who, when, which cell, old and new value), opened from
+//! the row, and undoing one's own last change to a record when nobody changed that cell
+//! since.
+
+use super::render;
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::ids::{RecordId, SheetId};
+use crate::model::record::history::{self, Change};
+use crate::model::record::{self, RecordUpdate};
+use crate::model::sheet::{self, SheetContext};
+use crate::model::ModelError;
+use crate::validate::display;
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use std::collections::BTreeMap;
+
+/// Changes shown in the panel.
+const SHOWN: i64 = 100;
+
+pub struct ChangeRow {
+    pub who: String,
+    pub at: String,
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Template)]
+#[template(path = "grid/_history.html")]
+struct HistoryPartial {
+    sheet_id: String,
+    record_id: String,
+    changes: Vec<ChangeRow>,
+    /// The viewer's own last change, when it can still be undone.
+    undo: Option<ChangeRow>,
+    notice: Option<String>,
+}
+
+async fn context(state: &AppState, viewer: &Viewer, raw: &str) -> Result<SheetContext, AppError> {
+    let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
+    let env = viewer.environment_id().clone();
+    let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
+    viewer
+        .check_space(&ctx.space_id)
+        .map_err(|_| AppError::NotFound("sheet"))?;
+    Ok(ctx)
+}
+
+/// The viewer's newest change to the record, if no one changed that cell after it.
+fn undoable(
+    conn: &mut crate::db::AnyConnection,
+    sheet: &SheetId,
+    rid: RecordId,
+    actor: &str,
+) -> Result<Option<Change>, ModelError> {
+    let all = history::of_record(conn, sheet, rid, 10_000)?;
+    let Some(mine) = all.iter().find(|c| c.actor == actor) else {
+        return Ok(None);
+    };
+    let overtaken = all.iter().any(|c| c.id > mine.id && c.field == mine.field);
+    Ok((!overtaken).then(|| mine.clone()))
+}
+
+fn label(ctx: &SheetContext, key: &str) -> String {
+    ctx.config
+        .field_index(key)
+        .map(|i| ctx.config.fields[i].display_name().to_string())
+        .unwrap_or_else(|| key.to_string())
+}
+
+fn row(conn: &mut crate::db::AnyConnection, ctx: &SheetContext, c: &Change) -> Result<ChangeRow, ModelError> {
+    Ok(ChangeRow {
+        who: history::actor_name(conn, &c.actor)?,
+        at: crate::model::iso(&c.created_at),
+        field: label(ctx, &c.field),
+        old: display(&c.old()),
+        new: display(&c.new_value()),
+    })
+}
+
+async fn panel(
+    state: &AppState,
+    viewer: &Viewer,
+    ctx: SheetContext,
+    rid: RecordId,
+    notice: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let actor = viewer.actor();
+    let sheet_id = ctx.sheet.id.to_string();
+    let (changes, undo) = state
+        .db(move |conn| {
+            let changes = history::of_record(conn, &ctx.sheet.id, rid, SHOWN)?
+                .iter()
+                .map(|c| row(conn, &ctx, c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let undo = match undoable(conn, &ctx.sheet.id, rid, &actor)? {
+                Some(c) => Some(row(conn, &ctx, &c)?),
+                None => None,
+            };
+            Ok::<_, ModelError>((changes, undo))
+        })
+        .await?;
+    render(&HistoryPartial {
+        sheet_id,
+        record_id: rid.to_string(),
+        changes,
+        undo,
+        notice,
+    })
+}
+
+fn record_id(raw: &str) -> Result<RecordId, AppError> {
+    RecordId::parse(raw).ok_or(AppError::NotFound("record"))
+}
+
+pub async fn show(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (sheet_raw, record_raw) = path.into_inner();
+    let ctx = context(&state, &viewer, &sheet_raw).await?;
+    panel(&state, &viewer, ctx, record_id(&record_raw)?, None).await
+}
+
+/// Puts back the value the viewer's last change replaced (itself a change, kept in the
+/// history). Refused when someone changed that cell since.
+pub async fn undo(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let (sheet_raw, record_raw) = path.into_inner();
+    let ctx = context(&state, &viewer, &sheet_raw).await?;
+    let rid = record_id(&record_raw)?;
+    let actor = viewer.actor();
+    let ctx2 = ctx.clone();
+    let written = state
+        .db(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                sheet::lock_for_write(conn, &ctx2.write_set())?;
+                let change = undoable(conn, &ctx2.sheet.id, rid, &actor)?.ok_or_else(|| {
+                    ModelError::Conflict(
+                        "nothing to undo: you have no change here, or someone changed that cell after you"
+                            .into(),
+                    )
+                })?;
+                let update = RecordUpdate {
+                    id: rid,
+                    values: BTreeMap::from([(change.field.clone(), change.old())]),
+                    metadata: None,
+                };
+                let written = record::update(conn, &ctx2, &[update], &actor)?;
+                Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
+            })
+        })
+        .await?;
+    let (also_changed, field) = written;
+    // Every open grid of the sheet shows the row again, this one included.
+    state.live.publish(&ctx.sheet.id, None);
+    state.live.publish_each(&also_changed);
+    panel(
+        &state,
+        &viewer,
+        ctx,
+        rid,
+        Some(format!("Undone: {field} is back to its earlier value.")),
+    )
+    .await
+}

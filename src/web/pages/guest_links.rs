@@ -1,0 +1,222 @@
+//! What a guest sees: the page a mailed link opens (a button that opens a session there,
+//! so a mail scanner that follows links does not use it up), the pages of links that no
+//! longer work, the guest's home with its spaces, and signing out. None of these pages
+//! reveals whether an email address is known.
+
+use super::{render, see_other, CsrfForm, Layout};
+use crate::app::AppState;
+use crate::auth::{GuestAccess, GUEST_COOKIE};
+use crate::model::guest_link::{self, LinkProblem, SESSION_DAYS};
+use crate::model::{sheet, space, workbook, ModelError};
+use crate::web::error::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "guests/link.html")]
+struct LinkPage {
+    token: String,
+    space_name: String,
+    guest_name: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "guests/link_problem.html")]
+struct ProblemPage {
+    problem: &'static str,
+    heading: &'static str,
+    explanation: &'static str,
+}
+
+/// The page of a link that does not open (guest links and team invitations alike).
+pub(super) fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
+    let (problem, heading, explanation, status) = match p {
+        LinkProblem::Expired => (
+            "expired",
+            "This link has expired",
+            "Invitation links work for a limited time. Ask the person who invited you to invite you again: you will get a new link by email.",
+            StatusCode::GONE,
+        ),
+        LinkProblem::Used => (
+            "used",
+            "This link was already used",
+            "Each invitation link opens the space once, in one browser. If that was not you, or you need to open the space in another browser, ask the person who invited you to invite you again: you will get a new link by email.",
+            StatusCode::GONE,
+        ),
+        LinkProblem::Revoked => (
+            "revoked",
+            "This link no longer works",
+            "It was replaced by a newer invitation, or access to the space was withdrawn. Use the newest invitation you received, or ask the person who invited you for a new link.",
+            StatusCode::GONE,
+        ),
+        LinkProblem::Unknown => (
+            "unknown",
+            "This link is not valid",
+            "Check that the whole link was copied from the email. If it still does not work, ask the person who invited you for a new link.",
+            StatusCode::NOT_FOUND,
+        ),
+    };
+    let mut resp = render(&ProblemPage {
+        problem,
+        heading,
+        explanation,
+    })?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// Shows what the link opens, with a button; looking does not use the link.
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    link_page(&req, &state, path.into_inner(), None).await
+}
+
+async fn link_page(
+    req: &HttpRequest,
+    state: &AppState,
+    token: String,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let found = state
+        .db(move |conn| {
+            let (link, guest) = match guest_link::check(conn, &token)? {
+                Ok(found) => found,
+                Err(p) => return Ok::<_, ModelError>(Err(p)),
+            };
+            let space = space::find(conn, &guest.environment_id, &link.space_id)?
+                .ok_or(ModelError::NotFound("space"))?;
+            Ok(Ok((token, space.name, guest.name)))
+        })
+        .await?;
+    match found {
+        Ok((token, space_name, guest_name)) => {
+            let csrf = super::link_csrf::token(req);
+            let failed = error.is_some();
+            let mut resp = render(&LinkPage {
+                token,
+                space_name,
+                guest_name,
+                csrf: csrf.clone(),
+                error,
+            })?;
+            if failed {
+                *resp.status_mut() = StatusCode::FORBIDDEN;
+            }
+            resp.add_cookie(&super::link_csrf::cookie(state, &csrf))
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok(resp)
+        }
+        Err(p) => problem_page(p),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct OpenForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Uses the link: opens a guest session in this browser and goes to the guest's spaces.
+/// Only from the link's own page (its form token matches this browser's cookie).
+pub async fn open(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<OpenForm>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    if !super::link_csrf::check(&req, &form.csrf_token) {
+        let again = "The page expired; press the button again.".to_string();
+        return link_page(&req, &state, token, Some(again)).await;
+    }
+    let opened = state.db(move |conn| guest_link::open(conn, &token)).await?;
+    let (session, _space) = match opened {
+        Ok(done) => done,
+        Err(p) => return problem_page(p),
+    };
+    let cookie = Cookie::build(GUEST_COOKIE, session)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .max_age(CookieDuration::days(SESSION_DAYS))
+        .finish();
+    let mut resp = see_other("/guest");
+    resp.add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}
+
+/// A workbook on the guest's home: id, name, and each sheet's name and record count.
+type WorkbookCard = (String, String, Vec<(String, i64)>);
+
+pub struct SpaceCard {
+    pub name: String,
+    pub workbooks: Vec<WorkbookCard>,
+}
+
+#[derive(Template)]
+#[template(path = "guests/home.html")]
+struct HomePage {
+    layout: Layout,
+    name: String,
+    spaces: Vec<SpaceCard>,
+}
+
+/// The spaces a guest was invited to, with their workbooks.
+pub async fn home(guest: GuestAccess, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let env = guest.guest.environment_id.clone();
+    let ids = guest.spaces.clone();
+    let spaces = state
+        .db(move |conn| {
+            let mut cards = Vec::new();
+            for id in &ids {
+                let Some(s) = space::find(conn, &env, id)? else {
+                    continue;
+                };
+                let mut workbooks = Vec::new();
+                for w in workbook::list_in_space(conn, &s.id)? {
+                    let sheets = sheet::list_in_workbook(conn, &w.id)?
+                        .into_iter()
+                        .map(|sh| (sh.name, sh.total_count))
+                        .collect();
+                    workbooks.push((w.id.to_string(), w.name, sheets));
+                }
+                cards.push(SpaceCard {
+                    name: s.name,
+                    workbooks,
+                });
+            }
+            Ok::<_, ModelError>(cards)
+        })
+        .await?;
+    render(&HomePage {
+        layout: Layout::guest(&guest, "Your spaces"),
+        name: guest.guest.name.clone(),
+        spaces,
+    })
+}
+
+pub async fn sign_out(
+    guest: GuestAccess,
+    state: web::Data<AppState>,
+    form: crate::web::input::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    guest.check_csrf(&form.csrf_token)?;
+    let hash = guest.session.token_hash.clone();
+    state
+        .db(move |conn| guest_link::delete_session(conn, &hash))
+        .await?;
+    let mut resp = see_other("/sign-in");
+    let mut gone = Cookie::build(GUEST_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    resp.add_cookie(&gone).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}

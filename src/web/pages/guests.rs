@@ -1,0 +1,183 @@
+//! The Space page's Guests tab (team members): invite someone by email (name, optional
+//! message), send a new link, remove a guest from the space.
+
+use super::see_other;
+use super::spaces::show_page;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::db::AnyConnection;
+use crate::ids::{GuestId, SpaceId};
+use crate::model::guest::{self, Guest};
+use crate::model::space::{self, Space};
+use crate::model::{iso, ModelError};
+use crate::web::error::AppError;
+use crate::web::invitations::{self, Invitation};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+pub struct GuestRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub added: String,
+    pub last_accessed: Option<String>,
+}
+
+/// The guests of a space, for the tab.
+pub fn rows(conn: &mut AnyConnection, s: &Space) -> Result<Vec<GuestRow>, ModelError> {
+    let mut out = Vec::new();
+    for g in guest::list(conn, &s.environment_id, Some(&s.id), None)? {
+        let membership = guest::spaces_of(conn, &g.id)?
+            .into_iter()
+            .find(|m| m.space_id == s.id);
+        out.push(GuestRow {
+            id: g.id.to_string(),
+            name: g.name,
+            email: g.email,
+            added: membership
+                .as_ref()
+                .map(|m| iso(&m.created_at))
+                .unwrap_or_default(),
+            last_accessed: membership.and_then(|m| m.last_accessed_at.as_ref().map(iso)),
+        });
+    }
+    Ok(out)
+}
+
+fn tab(id: &SpaceId) -> String {
+    format!("/spaces/{id}?tab=guests")
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf_token: String,
+    email: String,
+    name: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Adds the guest to the space (creating it when its email is new) and mails the link.
+pub async fn invite(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let form = form.into_inner();
+    let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
+    let env = user.environment.id.clone();
+    let actor = user.actor();
+    let (email, name) = (form.email.clone(), form.name.clone());
+    let added = state
+        .db(move |conn| {
+            let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let g = guest::create(conn, &env, &email, &name, std::slice::from_ref(&s.id), &actor)?;
+            Ok::<_, ModelError>((g, s))
+        })
+        .await;
+    let (g, s) = match added {
+        Ok(found) => found,
+        Err(AppError::Invalid(items)) => {
+            let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
+            return show_page(&user, &state, &path, "guests".into(), Some(text.join("; "))).await;
+        }
+        Err(e) => return Err(e),
+    };
+    send(&user, &state, &path, &g, &s, &form.message).await
+}
+
+async fn send(
+    user: &CurrentUser,
+    state: &AppState,
+    raw_space: &str,
+    g: &Guest,
+    s: &Space,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let inv = Invitation {
+        from_name: Some(&user.user.name),
+        message: Some(message),
+    };
+    match invitations::send(state, g, s, inv).await {
+        Ok(()) => Ok(see_other(&tab(&s.id))),
+        Err(AppError::Invalid(items)) => {
+            let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
+            let shown = format!(
+                "{} was added to the space, but not invited: {}",
+                g.email,
+                text.join("; ")
+            );
+            show_page(user, state, raw_space, "guests".into(), Some(shown)).await
+        }
+        Err(AppError::Mail(text)) => {
+            let shown = format!(
+                "{} was added to the space, but the invitation was not sent: {text}",
+                g.email
+            );
+            show_page(user, state, raw_space, "guests".into(), Some(shown)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct GuestForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+async fn member(
+    user: &CurrentUser,
+    state: &AppState,
+    space_raw: &str,
+    guest_raw: &str,
+) -> Result<(Guest, Space), AppError> {
+    let sid = SpaceId::parse(space_raw).ok_or(AppError::NotFound("space"))?;
+    let gid = GuestId::parse(guest_raw).ok_or(AppError::NotFound("guest"))?;
+    let env = user.environment.id.clone();
+    state
+        .db(move |conn| {
+            let s = space::find(conn, &env, &sid)?.ok_or(ModelError::NotFound("space"))?;
+            let g = guest::find(conn, &env, &gid)?.ok_or(ModelError::NotFound("guest"))?;
+            if !guest::spaces_of(conn, &g.id)?.iter().any(|m| m.space_id == s.id) {
+                return Err(ModelError::NotFound("guest"));
+            }
+            Ok((g, s))
+        })
+        .await
+}
+
+/// Mails the guest a new link; the earlier one stops working.
+pub async fn resend(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: crate::web::input::Form<GuestForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let (space_raw, guest_raw) = path.into_inner();
+    let (g, s) = member(&user, &state, &space_raw, &guest_raw).await?;
+    send(&user, &state, &space_raw, &g, &s, "").await
+}
+
+/// Takes the space away from the guest: its links stop working, and a guest left without
+/// spaces is signed out everywhere.
+pub async fn remove(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: crate::web::input::Form<GuestForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let (space_raw, guest_raw) = path.into_inner();
+    let (g, s) = member(&user, &state, &space_raw, &guest_raw).await?;
+    let actor = user.actor();
+    let sid = s.id.clone();
+    state
+        .db(move |conn| guest::remove_from_space(conn, &g, &sid, &actor))
+        .await?;
+    Ok(see_other(&tab(&s.id)))
+}

@@ -1,0 +1,326 @@
+//! People (admins): invite team members by email (admin or member) with a single-use link
+//! that lets them set their password, change roles, remove people. The last admin can be
+//! neither removed nor demoted. Also the invitation link's own pages.
+
+use super::guest_links::problem_page;
+use super::{render, render_checked, see_other, CsrfForm, Layout};
+use crate::app::AppState;
+use crate::auth::{password, CurrentUser, SESSION_COOKIE};
+use crate::ids::UserId;
+use crate::model::user::{self, User};
+use crate::model::{iso, session, team, ModelError};
+use crate::web::error::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+pub struct PersonRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub pending: bool,
+    pub is_me: bool,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "people/list.html")]
+struct PeoplePage {
+    layout: Layout,
+    people: Vec<PersonRow>,
+    error: Option<String>,
+}
+
+async fn page(user: &CurrentUser, state: &AppState, error: Option<String>) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let me = user.user.id.clone();
+    let people = state
+        .db(move |conn| {
+            let pending = team::pending(conn)?;
+            Ok::<_, ModelError>(
+                team::list(conn)?
+                    .into_iter()
+                    .map(|u| PersonRow {
+                        pending: pending.contains(&u.id),
+                        is_me: u.id == me,
+                        id: u.id.to_string(),
+                        email: u.email,
+                        name: u.name,
+                        is_admin: u.is_admin,
+                        since: iso(&u.created_at),
+                    })
+                    .collect(),
+            )
+        })
+        .await?;
+    let failed = error.is_some();
+    render_checked(
+        &PeoplePage {
+            layout: Layout::new(user, "People", "people"),
+            people,
+            error,
+        },
+        failed,
+    )
+}
+
+pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    page(&user, &state, None).await
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf_token: String,
+    email: String,
+    role: String,
+}
+
+fn is_admin_role(role: &str) -> Result<bool, AppError> {
+    match role {
+        "admin" => Ok(true),
+        "member" => Ok(false),
+        _ => Err(AppError::invalid("role", "a role is admin or member")),
+    }
+}
+
+/// Adds the person (they cannot sign in until they set a password) and mails the link.
+pub async fn invite(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: crate::web::input::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let form = form.into_inner();
+    let admin = is_admin_role(&form.role)?;
+    // Until the link is used, the password is a random one nobody knows (signing in
+    // still costs one hash, as for anyone).
+    let unusable = web::block(|| {
+        use rand::distributions::{Alphanumeric, DistString};
+        password::hash(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))??;
+    let email = form.email.clone();
+    let created = state
+        .db(move |conn| user::create(conn, &email, &unusable, admin))
+        .await;
+    let person = match created {
+        Ok(p) => p,
+        Err(AppError::Invalid(items)) => {
+            let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
+            return page(&user, &state, Some(text.join("; "))).await;
+        }
+        Err(AppError::Conflict(text)) => return page(&user, &state, Some(text)).await,
+        Err(e) => return Err(e),
+    };
+    send_link(&user, &state, &person).await
+}
+
+async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Result<HttpResponse, AppError> {
+    let token = crate::model::guest_link::new_token();
+    let hours = state.settings.guest_link_hours;
+    let link = format!("{}/invites/{token}", state.settings.base_url);
+    let role = if person.is_admin { "an admin" } else { "a member" };
+    let text = format!(
+        "Hello,\n\n{} invited you to the team on Wharf, as {role}.\n\n\
+         Set your password with this link. It works once, for {hours} hours:\n\n{link}\n\n\
+         If it has expired or was already used, ask {} to send you a new one.\n",
+        user.user.email, user.user.email
+    );
+    let sent = state
+        .mail
+        .send(&crate::mail::Mail {
+            to: person.email.clone(),
+            to_name: None,
+            subject: format!("{} invited you to Wharf", user.user.email),
+            text,
+        })
+        .await;
+    if let Err(e) = sent {
+        let shown = format!(
+            "{} was added, but the invitation was not sent: {}",
+            person.email,
+            AppError::from(e)
+        );
+        return page(user, state, Some(shown)).await;
+    }
+    let id = person.id.clone();
+    state
+        .db(move |conn| team::store_invite(conn, &token, &id, hours))
+        .await?;
+    Ok(see_other("/people"))
+}
+
+fn person_id(raw: &str) -> Result<UserId, AppError> {
+    UserId::parse(raw).ok_or(AppError::NotFound("user"))
+}
+
+/// Mails a new link to someone who has not joined yet; the earlier one stops working.
+pub async fn resend(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = person_id(&path)?;
+    let person = state
+        .db(move |conn| team::find(conn, &id))
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    send_link(&user, &state, &person).await
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf_token: String,
+    role: String,
+}
+
+pub async fn set_role(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = person_id(&path)?;
+    let admin = is_admin_role(&form.role)?;
+    match state.db(move |conn| team::set_role(conn, &id, admin)).await {
+        Ok(_) => Ok(see_other("/people")),
+        Err(AppError::Conflict(text)) => page(&user, &state, Some(text)).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a person; their sessions end at once.
+pub async fn remove(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    user.check_csrf(&form.csrf_token)?;
+    let id = person_id(&path)?;
+    match state.db(move |conn| team::remove(conn, &id)).await {
+        Ok(()) => Ok(see_other("/people")),
+        Err(AppError::Conflict(text)) => page(&user, &state, Some(text)).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "people/accept.html")]
+struct AcceptPage {
+    token: String,
+    email: String,
+    error: Option<String>,
+    csrf: String,
+}
+
+/// The set-password page with its form token (also set in this browser's cookie).
+fn accept_page(
+    req: &HttpRequest,
+    state: &AppState,
+    token: String,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let csrf = super::link_csrf::token(req);
+    let mut resp = render(&AcceptPage {
+        token,
+        email,
+        error,
+        csrf: csrf.clone(),
+    })?;
+    *resp.status_mut() = status;
+    resp.add_cookie(&super::link_csrf::cookie(state, &csrf))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}
+
+/// The invitation link: a form to set a password. Looking does not use the link.
+pub async fn accept_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let t = token.clone();
+    match state.db(move |conn| team::check_invite(conn, &t)).await? {
+        Ok((_, person)) => accept_page(&req, &state, token, person.email, None, StatusCode::OK),
+        Err(p) => problem_page(p),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    csrf_token: String,
+    password: String,
+    confirm: String,
+}
+
+/// Sets the password (using the link) and signs the person in.
+pub async fn accept(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<AcceptForm>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let form = form.into_inner();
+    let csrf_ok = super::link_csrf::check(&req, &form.csrf_token);
+    let problem = if !csrf_ok {
+        Some("the page expired; enter your password again".to_string())
+    } else if form.password != form.confirm {
+        Some("the two passwords differ".to_string())
+    } else {
+        password::check_strength(&form.password).err()
+    };
+    if let Some(problem) = problem {
+        let t = token.clone();
+        return match state.db(move |conn| team::check_invite(conn, &t)).await? {
+            Ok((_, person)) => {
+                let status = if csrf_ok {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                accept_page(&req, &state, token, person.email, Some(problem), status)
+            }
+            Err(p) => problem_page(p),
+        };
+    }
+    let hash = web::block(move || password::hash(&form.password))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))??;
+    let session_token = match state
+        .db(move |conn| team::accept_invite(conn, &token, &hash))
+        .await?
+    {
+        Ok(s) => s,
+        Err(p) => return problem_page(p),
+    };
+    let cookie = Cookie::build(SESSION_COOKIE, session_token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .max_age(CookieDuration::days(session::LIFETIME_DAYS))
+        .finish();
+    let mut resp = see_other("/spaces");
+    resp.add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
+}

@@ -1,0 +1,226 @@
+//! Real headless Chromium, two browsers: an admin invites a guest from the Guests tab; the
+//! test reads the mail from the SMTP server; the guest opens the link, sees only that
+//! space and fixes a cell; the admin's open grid shows the change live (and the guest's
+//! presence); a second use of the link gets its page.
+
+use crate::browser::{csp_violations, edit_cell, record_csp_violations, start_browser, text, wait_for};
+use crate::helpers::*;
+use crate::on_both;
+use crate::smtp::SmtpSink;
+use fantoccini::Locator;
+use serde_json::json;
+
+async fn a_guest_invited_by_mail_fixes_a_cell_the_admin_sees_live(db: Db) {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with(db, move |s| s.smtp_url = Some(url)).await;
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let other = app.space_from_blueprint().await;
+    let other_id = other["id"].as_str().unwrap();
+    app.patch_json(&format!("/spaces/{other_id}"), &json!({"name": "Other space"}))
+        .await;
+    let sid = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (status, _) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "amy@example.com", "name": "Amy", "age": "n/a"},
+                    {"email": "bob@example.com", "name": "Bob", "age": "45"}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={sid}")).await;
+    let wid = wbs["data"][0]["id"].as_str().unwrap().to_string();
+
+    // The admin signs in and invites from the Guests tab.
+    let admin = start_browser().await;
+    let a = &admin.client;
+    record_csp_violations(a).await;
+    a.goto(&app.url("/sign-in")).await.unwrap();
+    wait_for(a, "document.querySelector('#email')", "the sign-in form").await;
+    a.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("ada@example.com")
+        .await
+        .unwrap();
+    a.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    a.find(Locator::XPath("//button[text()='Sign in']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(a, "location.pathname === '/spaces'", "the Spaces tab").await;
+    a.goto(&app.url(&format!("/spaces/{sid}"))).await.unwrap();
+    a.find(Locator::LinkText("Guests"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(a, "document.querySelector('#guest-email')", "the invite form").await;
+    a.find(Locator::Css("#guest-email"))
+        .await
+        .unwrap()
+        .send_keys("gus@partner.example")
+        .await
+        .unwrap();
+    a.find(Locator::Css("#guest-name"))
+        .await
+        .unwrap()
+        .send_keys("Gus")
+        .await
+        .unwrap();
+    a.find(Locator::Css("#guest-message"))
+        .await
+        .unwrap()
+        .send_keys("Amy's age needs fixing")
+        .await
+        .unwrap();
+    a.find(Locator::XPath("//button[text()='Send invitation']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        a,
+        "document.querySelector('table.guests') && document.querySelector('table.guests').textContent.includes('gus@partner.example')",
+        "the guest in the list",
+    )
+    .await;
+
+    // The mail arrives at the SMTP server.
+    let mail = sink.wait_for(1).await;
+    assert!(mail.to.contains("gus@partner.example"));
+    assert!(mail.body.contains("Amy's age needs fixing"), "{}", mail.body);
+    let start = mail.body.find("/guest-links/").expect("a link");
+    let link = mail.body[start..].split_whitespace().next().unwrap().to_string();
+
+    // The admin keeps the grid open.
+    a.goto(&app.url(&format!("/workbooks/{wid}?sheet={contacts}")))
+        .await
+        .unwrap();
+    wait_for(
+        a,
+        "document.querySelectorAll('table.grid tbody tr[data-record]').length === 2",
+        "the admin's grid",
+    )
+    .await;
+
+    // The guest, in another browser, opens the link.
+    let guest = start_browser().await;
+    let g = &guest.client;
+    record_csp_violations(g).await;
+    g.goto(&app.url(&link)).await.unwrap();
+    wait_for(
+        g,
+        "document.querySelector('form button.primary')",
+        "the invitation page",
+    )
+    .await;
+    g.find(Locator::Css("form button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(g, "location.pathname === '/guest'", "the guest's home").await;
+    let home = text(g, "main").await;
+    assert!(home.contains("Acme onboarding"), "{home}");
+    assert!(!home.contains("Other space"), "only the invited space: {home}");
+    let nav = g
+        .execute("return document.querySelector('header').textContent;", vec![])
+        .await
+        .unwrap();
+    let nav = nav.as_str().unwrap_or_default();
+    assert!(
+        !nav.contains("Environments") && !nav.contains("Space configs"),
+        "{nav}"
+    );
+
+    g.find(Locator::LinkText("Customers"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(g, "document.querySelector('table.grid')", "the guest's grid").await;
+    g.find(Locator::LinkText("Contacts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        g,
+        "document.querySelectorAll('table.grid tbody tr[data-record]').length === 2",
+        "two records",
+    )
+    .await;
+
+    // Each sees the other on the sheet.
+    wait_for(
+        a,
+        "document.querySelector('#presence').textContent.includes('Gus (guest)')",
+        "the guest in the admin's presence list",
+    )
+    .await;
+
+    // The guest fixes Amy's age.
+    let bad = g
+        .find(Locator::Css("tr.invalid td.cell[data-field='age']"))
+        .await
+        .unwrap();
+    edit_cell(g, &bad, "29").await;
+    wait_for(
+        g,
+        "document.querySelector('#count-error').textContent.trim() === '0'",
+        "the guest's Error count to drop",
+    )
+    .await;
+
+    // The admin's open grid shows it at once.
+    wait_for(
+        a,
+        "[...document.querySelectorAll('td[data-field=age] .value')].some(v => v.textContent === '29') && document.querySelector('#count-error').textContent.trim() === '0'",
+        "the admin's grid to update live",
+    )
+    .await;
+
+    // A second use of the link is refused with its page.
+    g.goto(&app.url(&link)).await.unwrap();
+    wait_for(
+        g,
+        "document.querySelector('[data-link-problem]')",
+        "the used-link page",
+    )
+    .await;
+    let page = text(g, "main").await;
+    assert!(
+        page.contains("already used") && page.contains("invite you again"),
+        "{page}"
+    );
+
+    assert_eq!(
+        csp_violations(a).await,
+        json!([]),
+        "admin pages break no CSP rule"
+    );
+    assert_eq!(
+        csp_violations(g).await,
+        json!([]),
+        "guest pages break no CSP rule"
+    );
+    let _ = admin.client.clone().close().await;
+    let _ = guest.client.clone().close().await;
+}
+
+on_both!(a_guest_invited_by_mail_fixes_a_cell_the_admin_sees_live);

@@ -1,0 +1,320 @@
+//! Editing together: a stale save of a cell someone else changed is refused (naming who
+//! and the current value), other cells still save, every change is kept, and the API
+//! lists a sheet's changes since a point.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+/// The version an editor was opened with.
+fn editor_version(html: &str) -> String {
+    let needle = "name=\"version\" value=\"";
+    let start = html.find(needle).expect("version field") + needle.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn save(
+    client: &reqwest::Client,
+    app: &TestApp,
+    csrf: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let resp = client
+        .put(app.url(path))
+        .header("hx-request", "true")
+        .header("x-csrf-token", csrf)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ann"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.make_user("bob@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let bob = app.clone_with_new_client();
+    bob.sign_in("bob@example.com", PASSWORD).await;
+    let (ada_csrf, bob_csrf) = (app.csrf("/spaces").await, bob.csrf("/spaces").await);
+    let edit = format!("/grid/{sheet}/records/{rid}/edit?field=name");
+    let cell = format!("/grid/{sheet}/records/{rid}");
+
+    // Both open the same cell.
+    let ada_version = editor_version(&app.page(&edit).await);
+    let bob_version = editor_version(&bob.page(&edit).await);
+    assert_eq!(ada_version, bob_version);
+
+    let (status, _) = save(
+        &bob.client,
+        &app,
+        &bob_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Bob"), ("version", &bob_version)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, toast) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Carl"), ("version", &ada_version)],
+    )
+    .await;
+    assert_eq!(status, 409, "{toast}");
+    assert!(
+        toast.contains("bob@example.com") && toast.contains("Bob"),
+        "{toast}"
+    );
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(
+        records["data"]["records"][0]["values"]["name"]["value"], "Bob",
+        "nothing overwritten"
+    );
+
+    // Another cell of the same record is not in conflict.
+    let (status, _) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "age"), ("value", "31"), ("version", &ada_version)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Having seen the current value, Ada saves.
+    let fresh = editor_version(&app.page(&edit).await);
+    let (status, _) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Carl"), ("version", &fresh)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The API's updates keep Flatfile's shapes and are kept in the history too.
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": rid, "values": {"name": {"value": "Dee"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(status, 200, "{changes}");
+    let list = changes["data"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = list
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), c["newValue"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("name", "Bob"), ("age", "31"), ("name", "Carl"), ("name", "Dee")]
+    );
+    assert_eq!(list[0]["oldValue"], "Ann");
+    assert_eq!(list[0]["recordId"], rid.as_str());
+    assert!(list[0]["actorId"].as_str().unwrap().starts_with("us_usr_"));
+    assert!(list[3]["actorId"].as_str().unwrap().starts_with("us_key_"));
+    let first = list[0]["id"].as_i64().unwrap();
+    let (_, after) = app
+        .get_json(&format!("/sheets/{sheet}/changes?afterId={first}"))
+        .await;
+    assert_eq!(after["data"].as_array().unwrap().len(), 3);
+    let (_, later) = app
+        .get_json(&format!("/sheets/{sheet}/changes?since=2999-01-01T00:00:00.000Z"))
+        .await;
+    assert_eq!(later["data"], json!([]));
+}
+
+async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ann"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.make_user("bob@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let bob = app.clone_with_new_client();
+    bob.sign_in("bob@example.com", PASSWORD).await;
+    let (ada_csrf, bob_csrf) = (app.csrf("/spaces").await, bob.csrf("/spaces").await);
+    let cell = format!("/grid/{sheet}/records/{rid}");
+    let history = format!("/grid/{sheet}/records/{rid}/history");
+
+    let grid = app
+        .page(&format!("/workbooks/{}?sheet={sheet}", {
+            let (_, wbs) = app
+                .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+                .await;
+            wbs["data"][0]["id"].as_str().unwrap().to_string()
+        }))
+        .await;
+    assert!(
+        grid.contains(&format!("hx-get=\"{history}\"")),
+        "the row opens its history"
+    );
+
+    save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Xena")],
+    )
+    .await;
+    save(
+        &bob.client,
+        &app,
+        &bob_csrf,
+        &cell,
+        &[("field", "age"), ("value", "5")],
+    )
+    .await;
+    let panel = app.page(&history).await;
+    assert!(
+        panel.contains("ada@example.com") && panel.contains("bob@example.com"),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("Undo my last change (Name: “Xena” back to “Ann”)"),
+        "{panel}"
+    );
+    assert!(
+        !bob.page(&history).await.contains("Name: “Xena”"),
+        "Bob cannot undo Ada's change"
+    );
+
+    let undo = format!("/grid/{sheet}/records/{rid}/undo");
+    let resp = app
+        .client
+        .post(app.url(&undo))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &ada_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.text().await.unwrap().contains("Undone"));
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Ann");
+    assert_eq!(
+        records["data"]["records"][0]["values"]["age"]["value"], 5,
+        "Bob's change stays"
+    );
+
+    // Once someone else changed that cell, Ada's last change is theirs to keep.
+    save(
+        &bob.client,
+        &app,
+        &bob_csrf,
+        &cell,
+        &[("field", "name"), ("value", "Yann")],
+    )
+    .await;
+    let resp = app
+        .client
+        .post(app.url(&undo))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &ada_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Yann");
+}
+
+/// Reads an SSE response until its text so far contains `needle` (20 s at most).
+async fn read_until(resp: &mut reqwest::Response, seen: &mut String, needle: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no `{needle}` in the stream: {seen}"))
+            .expect("stream")
+            .expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn the_grid_shows_who_else_has_the_sheet_open(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    app.make_user("ada@example.com", true);
+    app.make_user("bob@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let bob = app.clone_with_new_client();
+    bob.sign_in("bob@example.com", PASSWORD).await;
+    let live = format!("/grid/{sheet}/live");
+
+    let mut ada_stream = app
+        .client
+        .get(app.url(&format!("{live}?client=a")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ada_stream.status().as_u16(), 200);
+    let mut ada_seen = String::new();
+    read_until(&mut ada_stream, &mut ada_seen, "event: presence").await;
+    assert!(
+        !ada_seen.contains("ada@example.com"),
+        "one is not shown to oneself: {ada_seen}"
+    );
+
+    let bob_stream = bob
+        .client
+        .get(format!("{}{live}?client=b", bob.base))
+        .send()
+        .await
+        .unwrap();
+    read_until(&mut ada_stream, &mut ada_seen, "bob@example.com").await;
+    assert!(ada_seen.contains("Also here:"), "{ada_seen}");
+
+    // Bob closes the page: Ada's grid no longer lists him, once the server notices (its
+    // next keep-alive write to Bob's closed connection fails).
+    drop(bob_stream);
+    ada_seen.clear();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        read_until(&mut ada_stream, &mut ada_seen, "event: presence").await;
+        let last = ada_seen
+            .rsplit("event: presence")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if !last.contains("bob@example.com") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob is still shown: {ada_seen}"
+        );
+        ada_seen.clear();
+    }
+}
+
+on_both!(
+    the_grid_shows_who_else_has_the_sheet_open,
+    a_stale_save_is_refused_and_every_change_is_kept,
+    history_opens_from_the_grid_and_undoes_ones_own_last_change,
+);

@@ -1,0 +1,230 @@
+//! The People page: team invitations by email (a link to set a password), roles, removal,
+//! and the last admin who stays.
+
+use crate::helpers::*;
+use crate::on_both;
+
+/// The `/invites/...` path in the newest outbox message.
+fn newest_invite_link(app: &TestApp) -> String {
+    let mails = wharf::mail::outbox::list(&wharf::mail::outbox::dir(&app.data_dir), 10).unwrap();
+    let body = &mails.first().expect("a mail").body;
+    let start = body.find("/invites/").expect("a link");
+    body[start..].split_whitespace().next().unwrap().to_string()
+}
+
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let csrf = app.csrf("/spaces").await;
+    let mut all = vec![("csrf_token", csrf.as_str())];
+    all.extend_from_slice(fields);
+    app.client.post(app.url(path)).form(&all).send().await.unwrap()
+}
+
+fn user_id(app: &TestApp, email: &str) -> String {
+    let mut conn = app.pool.get().unwrap();
+    wharf::model::user::find_by_email(&mut conn, email)
+        .unwrap()
+        .expect("user")
+        .id
+        .to_string()
+}
+
+async fn an_invited_member_sets_a_password_once_and_signs_in(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("admin@example.com", true);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let resp = post_form(
+        &app,
+        "/people",
+        &[("email", "Bob@Example.com"), ("role", "member")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let people = app.page("/people").await;
+    assert!(
+        people.contains("bob@example.com") && people.contains("invited"),
+        "{people}"
+    );
+
+    // Not a password anyone knows until the link is used.
+    let outsider = new_client();
+    let link = newest_invite_link(&app);
+    let form = outsider.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(form.status().as_u16(), 200);
+    assert!(form.text().await.unwrap().contains("bob@example.com"));
+    let forged = new_client()
+        .post(app.url(&link))
+        .form(&[
+            ("password", "a forged password!"),
+            ("confirm", "a forged password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status().as_u16(),
+        403,
+        "another site's form lacks the page's token"
+    );
+    let short = open_link(
+        &outsider,
+        &app.url(&link),
+        &[("password", "short"), ("confirm", "short")],
+    )
+    .await;
+    assert_eq!(
+        short.status().as_u16(),
+        422,
+        "a weak password does not use the link"
+    );
+    let set = open_link(
+        &outsider,
+        &app.url(&link),
+        &[
+            ("password", "a brand new password"),
+            ("confirm", "a brand new password"),
+        ],
+    )
+    .await;
+    assert_eq!(set.status().as_u16(), 303);
+    assert_eq!(
+        outsider
+            .get(app.url("/spaces"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200,
+        "the link signed Bob in"
+    );
+    assert_eq!(
+        outsider
+            .get(app.url("/people"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403,
+        "members do not manage people"
+    );
+    let again = new_client()
+        .post(app.url(&link))
+        .form(&[
+            ("password", "another password!"),
+            ("confirm", "another password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 410);
+    assert!(again.text().await.unwrap().contains("already used"));
+
+    let bob = app.clone_with_new_client();
+    assert_eq!(
+        bob.sign_in("bob@example.com", "a brand new password")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert!(!app.page("/people").await.contains(">invited<"));
+}
+
+async fn roles_change_and_the_last_admin_stays(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("admin@example.com", true);
+    app.make_user("carol@example.com", false);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let (admin, carol) = (
+        user_id(&app, "admin@example.com"),
+        user_id(&app, "carol@example.com"),
+    );
+
+    let carol_browser = app.clone_with_new_client();
+    carol_browser.sign_in("carol@example.com", PASSWORD).await;
+    assert_eq!(
+        carol_browser
+            .client
+            .get(app.url("/environments"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    // A member cannot change roles.
+    let csrf = carol_browser.csrf("/spaces").await;
+    let refused = carol_browser
+        .client
+        .post(app.url(&format!("/people/{carol}/role")))
+        .form(&[("csrf_token", csrf.as_str()), ("role", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+
+    // The only admin can be neither demoted nor removed.
+    let resp = post_form(&app, &format!("/people/{admin}/role"), &[("role", "member")]).await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp.text().await.unwrap().contains("at least one admin"));
+    let resp = post_form(&app, &format!("/people/{admin}/remove"), &[]).await;
+    assert_eq!(resp.status().as_u16(), 422);
+
+    // With a second admin, the first may step down.
+    let resp = post_form(&app, &format!("/people/{carol}/role"), &[("role", "admin")]).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        carol_browser
+            .client
+            .get(app.url("/environments"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200,
+        "the new role applies at once"
+    );
+    let resp = post_form(&app, &format!("/people/{admin}/role"), &[("role", "member")]).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        app.client
+            .get(app.url("/people"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+
+    // Carol, now the only admin, removes the first admin: their session ends at once.
+    let csrf = carol_browser.csrf("/spaces").await;
+    let removed = carol_browser
+        .client
+        .post(app.url(&format!("/people/{admin}/remove")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 303);
+    assert_eq!(
+        app.client
+            .get(app.url("/spaces"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        303
+    );
+    let people = carol_browser.page("/people").await;
+    assert!(!people.contains("admin@example.com"), "{people}");
+}
+
+on_both!(
+    an_invited_member_sets_a_password_once_and_signs_in,
+    roles_change_and_the_last_admin_stays,
+);

@@ -1,0 +1,395 @@
+//! The access matrix, generated from the route table (src/web/routes.rs is read and every
+//! `.route(...)` in it is called), so a new route without a check fails here:
+//!
+//! - a guest of space A (browser session and Bearer guest token) for every object of space B,
+//! - an API key of one environment for every object of another,
+//! - a signed-out browser for everything,
+//!
+//! each gets 401, 403, 404, 410, 422 or a redirect to the sign-in page, never a 2xx that
+//! shows or changes the other side (the few routes open to everyone are listed below).
+//! Afterwards the other side is checked unchanged.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const ROUTES: &str = include_str!("../../src/web/routes.rs");
+
+/// Every `(method, path)` of the route table, `/v1` routes with their prefix.
+fn routes() -> Vec<(String, String)> {
+    let v1_start = ROUTES.find("web::scope(\"/v1\")").expect("the /v1 scope");
+    let pages_start = ROUTES.find("web::scope(\"\")").expect("the pages scope");
+    let mut out = Vec::new();
+    let mut rest = ROUTES;
+    let mut offset = 0;
+    while let Some(i) = rest.find(".route(") {
+        let at = offset + i;
+        let tail = &ROUTES[at + 7..];
+        let path_start = tail.find('"').expect("path") + 1;
+        let path_len = tail[path_start..].find('"').expect("path end");
+        let path = &tail[path_start..path_start + path_len];
+        let after = &tail[path_start + path_len..];
+        let method_at = after.find("web::").expect("method") + 5;
+        let method = after[method_at..].split('(').next().unwrap().to_uppercase();
+        let full = if at > v1_start && at < pages_start {
+            format!("/v1{path}")
+        } else {
+            path.to_string()
+        };
+        out.push((method, full));
+        offset = at + 7;
+        rest = &ROUTES[offset..];
+    }
+    assert!(out.len() > 50, "the route table was read: {out:?}");
+    out
+}
+
+/// Routes anyone may call with a 2xx answer (they hold no one's data).
+fn open_to_all(method: &str, path: &str) -> bool {
+    matches!(
+        (method, path),
+        ("GET", "/health")
+            | ("GET", "/v1/health")
+            | ("GET", "/sign-in")
+            | ("GET", "/setup")
+            | ("GET", "/assets/htmx.min.js")
+            | ("GET", "/assets/sse.min.js")
+            | ("GET", "/assets/app.css")
+            | ("GET", "/assets/app.js")
+    )
+}
+
+/// Routes a guest may call with a 2xx answer: its own home and its spaces' lists (checked
+/// to hold nothing of the other side).
+fn open_to_guest(method: &str, path: &str) -> bool {
+    open_to_all(method, path) || matches!((method, path), ("GET", "/guest") | ("GET", "/v1/workbooks"))
+}
+
+/// Routes a key of another environment may answer with a 2xx: its own lists (checked to
+/// hold nothing of the other side), and environments, which are account-level (any key
+/// reads them; see api/environments.rs).
+fn open_to_other_key(method: &str, path: &str) -> bool {
+    open_to_all(method, path)
+        || matches!(
+            (method, path),
+            (
+                "GET",
+                "/v1/spaces"
+                    | "/v1/workbooks"
+                    | "/v1/space-configs"
+                    | "/v1/events"
+                    | "/v1/guests"
+                    | "/v1/files"
+                    | "/v1/jobs"
+                    | "/v1/environments"
+                    | "/v1/environments/{id}"
+            ) | ("POST", "/v1/environments")
+        )
+}
+
+/// Objects of "the other side", by the names the route table uses for parameters.
+struct Other {
+    ids: HashMap<&'static str, String>,
+}
+
+impl Other {
+    fn fill(&self, path: &str) -> String {
+        let first = path
+            .trim_start_matches("/v1")
+            .split('/')
+            .nth(1)
+            .unwrap_or_default();
+        let mut out = String::new();
+        for seg in path.split('/').skip(1) {
+            out.push('/');
+            let value = match seg {
+                "{id}" => match first {
+                    "spaces" => &self.ids["space"],
+                    "workbooks" => &self.ids["workbook"],
+                    "sheets" => &self.ids["sheet"],
+                    "environments" => &self.ids["environment"],
+                    "space-configs" => &self.ids["config"],
+                    "events" => &self.ids["event"],
+                    "guests" => &self.ids["guest"],
+                    "keys" => &self.ids["key"],
+                    "people" => &self.ids["user"],
+                    "files" => &self.ids["file"],
+                    "jobs" => &self.ids["job"],
+                    other => panic!("no object for {{id}} under /{other}: add one to the matrix"),
+                },
+                "{sheet}" => &self.ids["sheet"],
+                "{record}" => &self.ids["record"],
+                "{guest}" => &self.ids["guest"],
+                "{name}" => &self.ids["mail"],
+                "{field}" => "name",
+                "{token}" => &self.ids["token"],
+                s if s.starts_with('{') => panic!("unknown parameter {s} in {path}: add it to the matrix"),
+                s => s,
+            };
+            out.push_str(value);
+        }
+        out
+    }
+
+    /// Texts that must not appear in an answer to the caller.
+    fn secrets(&self) -> Vec<&str> {
+        ["space", "workbook", "sheet", "guest", "file", "job"]
+            .iter()
+            .map(|k| self.ids[k].as_str())
+            .collect()
+    }
+}
+
+/// A space with a record, a guest, an uploaded file with its job, and an event, in the
+/// environment of `key`.
+async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
+    let api = |m: reqwest::Method, p: &str| {
+        app.client
+            .request(m, app.url(&format!("/v1{p}")))
+            .bearer_auth(key)
+    };
+    let (_, config) = send(api(reqwest::Method::POST, "/space-configs").json(&contacts_blueprint())).await;
+    let (_, space) = send(
+        api(reqwest::Method::POST, "/spaces")
+            .json(&json!({"name": "Other side", "spaceConfigId": config["data"]["id"]})),
+    )
+    .await;
+    let sid = space["data"]["id"].as_str().expect("space").to_string();
+    let (_, wbs) = send(api(reqwest::Method::GET, &format!("/workbooks?spaceId={sid}"))).await;
+    let wid = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let sheet = wbs["data"][0]["sheets"][1]["id"].as_str().unwrap().to_string();
+    let (_, rec) = send(
+        api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
+            .json(&json!([{"email": "other@x.io", "name": "Other"}])),
+    )
+    .await;
+    let record = rec["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (_, g) = send(api(reqwest::Method::POST, "/guests").json(
+        &json!([{"environmentId": env, "email": "other-guest@x.io", "name": "Other guest", "spaces": [{"id": sid}]}]),
+    ))
+    .await;
+    let guest = g["data"][0]["id"].as_str().unwrap().to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("spaceId", sid.clone())
+        .text("environmentId", env.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::text("email\nother@x.io\n").file_name("other.csv"),
+        );
+    let (_, f) = send(api(reqwest::Method::POST, "/files").multipart(form)).await;
+    let file = f["data"]["id"].as_str().expect("file").to_string();
+    let (_, jobs) = send(api(reqwest::Method::GET, &format!("/jobs?fileId={file}"))).await;
+    let job = jobs["data"][0]["id"].as_str().expect("job").to_string();
+    let (_, events) = send(api(reqwest::Method::GET, &format!("/events?spaceId={sid}"))).await;
+    let event = events["data"][0]["id"].as_str().unwrap().to_string();
+    let mut ids = HashMap::new();
+    ids.insert("space", sid);
+    ids.insert("workbook", wid);
+    ids.insert("sheet", sheet);
+    ids.insert("record", record);
+    ids.insert("guest", guest);
+    ids.insert("event", event);
+    ids.insert("file", file);
+    ids.insert("job", job);
+    ids.insert("environment", env.to_string());
+    ids.insert("config", config["data"]["id"].as_str().unwrap().to_string());
+    ids.insert("mail", "20260101T000000000000Z-abcdefgh.eml".to_string());
+    ids.insert(
+        "token",
+        "gt_NotARealTokenNotARealTokenNotARealToken00".to_string(),
+    );
+    Other { ids }
+}
+
+/// What the other side looks like; compared before and after the matrix.
+async fn snapshot(app: &TestApp, key: &str, other: &Other) -> Value {
+    let get = |p: String| send(app.client.get(app.url(&format!("/v1{p}"))).bearer_auth(key));
+    let (_, space) = get(format!("/spaces/{}", other.ids["space"])).await;
+    let (_, records) = get(format!("/sheets/{}/records", other.ids["sheet"])).await;
+    let (_, guest) = get(format!("/guests/{}", other.ids["guest"])).await;
+    json!({
+        "name": space["data"]["name"], "archived": space["data"]["archivedAt"],
+        "records": records["data"]["records"], "guest": guest["data"],
+    })
+}
+
+/// Calls every route with the other side's IDs; `auth` adds the caller's credentials.
+async fn sweep(
+    app: &TestApp,
+    client: &reqwest::Client,
+    other: &Other,
+    only_v1: bool,
+    may_answer: fn(&str, &str) -> bool,
+    auth: &(dyn Fn(reqwest::RequestBuilder, bool) -> reqwest::RequestBuilder + Sync),
+    who: &str,
+) {
+    let mut failures = Vec::new();
+    for (method, path) in routes() {
+        let v1 = path.starts_with("/v1");
+        if only_v1 && !v1 {
+            continue;
+        }
+        let url = app.url(&other.fill(&path));
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = client.request(m.clone(), &url);
+        if m != reqwest::Method::GET {
+            req = if v1 {
+                req.json(&json!([{"id": other.ids["record"], "email": "x@x.io", "values": {"name": {"value": "hacked"}}}]))
+            } else {
+                req.form(&[
+                    ("field", "name"),
+                    ("value", "hacked"),
+                    ("email", "x@x.io"),
+                    ("name", "hacked"),
+                    ("role", "admin"),
+                    ("ids", other.ids["record"].as_str()),
+                    ("password", "hacked password!"),
+                    ("confirm", "hacked password!"),
+                ])
+            };
+        }
+        let req = auth(req, v1).timeout(std::time::Duration::from_secs(5));
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{method} {path}: no answer ({e})"));
+                continue;
+            }
+        };
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = match tokio::time::timeout(std::time::Duration::from_secs(5), resp.text()).await {
+            Ok(Ok(b)) => b,
+            _ => {
+                failures.push(format!(
+                    "{method} {path}: {status} with a body that never ends (a stream?)"
+                ));
+                continue;
+            }
+        };
+        // The home page only sends people on to the Spaces page or a guest's home, both
+        // checked here.
+        let home = method == "GET" && path == "/" && (location == "/spaces" || location == "/guest");
+        let refused = matches!(status, 400 | 401 | 403 | 404 | 405 | 410 | 422)
+            || (status == 303 && (location == "/sign-in" || home));
+        let leaked: Vec<&str> = other.secrets().into_iter().filter(|s| body.contains(s)).collect();
+        if !leaked.is_empty() {
+            failures.push(format!("{method} {path}: {status} shows {leaked:?}"));
+        } else if !(refused || ((200..300).contains(&status) && may_answer(&method, &path))) {
+            failures.push(format!("{method} {path}: {status} {location}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{who} reached the other side:\n{}",
+        failures.join("\n")
+    );
+}
+
+async fn every_route_refuses_callers_outside_its_scope(db: Db) {
+    let app = spawn_app(db).await;
+    // Space A with a guest; space B (the other side) in the same environment.
+    let a = app.space_from_blueprint().await;
+    let sa = a["id"].as_str().unwrap();
+    let env = app.env_id.as_str().to_string();
+    let b = make_other(&app, &app.key, &env).await;
+    // A team member and a key of the environment, for /people/{id} and /keys/{id}.
+    let b = {
+        let mut conn = app.pool.get().unwrap();
+        let hash = wharf::auth::password::hash(PASSWORD).unwrap();
+        let u = wharf::model::user::create(&mut conn, "admin@example.com", &hash, true).unwrap();
+        let (k, _) = wharf::model::api_key::create(&mut conn, &app.env_id).unwrap();
+        let mut ids = b.ids;
+        ids.insert("user", u.id.to_string());
+        ids.insert("key", k.id.to_string());
+        Other { ids }
+    };
+    let before = snapshot(&app, &app.key, &b).await;
+
+    // The guest of A: a browser session (from its link) and a Bearer guest token.
+    let (_, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": env, "email": "g@x.io", "name": "G", "spaces": [{"id": sa}]}]),
+        )
+        .await;
+    let gid = g["data"][0]["id"].as_str().unwrap();
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sa}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let guest = new_client();
+    let opened = open_link(&guest, &app.url(&format!("/guest-links/{token}")), &[]).await;
+    assert_eq!(opened.status().as_u16(), 303);
+    let home = guest
+        .get(app.url("/guest"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = home.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+    let csrf = home[start..start + home[start..].find('"').unwrap()].to_string();
+    let guest_auth = move |req: reqwest::RequestBuilder, v1: bool| {
+        if v1 {
+            req.bearer_auth(&token)
+        } else {
+            req.header("x-csrf-token", &csrf)
+        }
+    };
+    sweep(
+        &app,
+        &guest,
+        &b,
+        false,
+        open_to_guest,
+        &guest_auth,
+        "a guest of another space",
+    )
+    .await;
+
+    // A signed-out browser.
+    sweep(
+        &app,
+        &new_client(),
+        &b,
+        false,
+        open_to_all,
+        &|req, _| req,
+        "a signed-out browser",
+    )
+    .await;
+
+    // A key of another environment, for every object of this one's other side.
+    let prod_key = {
+        let mut conn = app.pool.get().unwrap();
+        let prod = wharf::model::environment::find_by_name(&mut conn, "production")
+            .unwrap()
+            .unwrap();
+        wharf::model::api_key::create(&mut conn, &prod.id).unwrap().1
+    };
+    let key_auth = move |req: reqwest::RequestBuilder, _: bool| req.bearer_auth(&prod_key);
+    sweep(
+        &app,
+        &new_client(),
+        &b,
+        true,
+        open_to_other_key,
+        &key_auth,
+        "a key of another environment",
+    )
+    .await;
+
+    assert_eq!(
+        snapshot(&app, &app.key, &b).await,
+        before,
+        "the other side is unchanged"
+    );
+}
+
+on_both!(every_route_refuses_callers_outside_its_scope);
