@@ -62,15 +62,28 @@ struct Count {
     n: i64,
 }
 
-/// Whether the catalog holds an index (or, on SQLite, a table) of this name.
+/// Whether the catalog holds a usable index (or, on SQLite, a table) of this name. On
+/// PostgreSQL an index being built `CONCURRENTLY` is listed before it is valid.
 pub fn catalog_has(conn: &mut AnyConnection, name: &str) -> QueryResult<bool> {
     let catalog = match backend_of(conn) {
         Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = ?",
-        Backend::Postgres => "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname = $1",
+        Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid \
+             WHERE c.relname = $1 AND i.indisvalid"
+        }
     };
     let found: Count =
         crate::on_backend!(conn, c => diesel::sql_query(catalog).bind::<Text, _>(name).get_result(c))?;
     Ok(found.n > 0)
+}
+
+/// Before a PostgreSQL build: an index left invalid by a build that was cut off would make
+/// `CREATE INDEX ... IF NOT EXISTS` do nothing, so it goes first.
+pub fn drop_invalid(conn: &mut AnyConnection, name: &str) -> QueryResult<()> {
+    if backend_of(conn) == Backend::Postgres {
+        conn.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+    }
+    Ok(())
 }
 
 /// Drops the indexes of sheets that no longer exist (deleting a sheet leaves its indexes

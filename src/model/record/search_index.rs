@@ -35,11 +35,14 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
         return Ok(());
     }
     match backend_of(conn) {
-        Backend::Postgres => conn.batch_execute(&format!(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON records \
+        Backend::Postgres => {
+            super::indexer::drop_invalid(conn, &pg_name(sheet_seq))?;
+            conn.batch_execute(&format!(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON records \
              USING gin (wharf_search_text(vals) gin_trgm_ops) WHERE sheet_seq = {sheet_seq}",
-            pg_name(sheet_seq)
-        )),
+                pg_name(sheet_seq)
+            ))
+        }
         // One write transaction: writes before it are in the backfill, writes after it
         // see the table and fill it themselves. Deletes (cascades too) go by trigger.
         Backend::Sqlite => crate::db::write_tx(conn, |conn| {

@@ -24,6 +24,7 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
     if super::indexer::catalog_has(conn, &name)? {
         return Ok(());
     }
+    super::indexer::drop_invalid(conn, &name)?;
     let expr = expression(backend, i);
     // Led by the sheet number, so a sheet's sorted page is an ordered range of the index
     // whatever the planner's statistics say; partial, so it costs only that sheet's writes.
