@@ -73,6 +73,26 @@ pub async fn start_browser() -> Driver {
 }
 
 /// Waits until `script` (a JS expression) is truthy (up to 20 s: CI machines are busy).
+/// Fills in the sign-in form the browser shows and waits for the Spaces tab.
+pub async fn sign_in_form(c: &Client, email: &str) {
+    wait_for(c, "document.querySelector('#email')", "the sign-in form").await;
+    let field = |css: &'static str| c.find(Locator::Css(css));
+    field("#email").await.unwrap().send_keys(email).await.unwrap();
+    field("#password")
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[text()='Sign in']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "location.pathname === '/spaces'", "the Spaces tab").await;
+}
+
 pub async fn wait_for(c: &Client, script: &str, what: &str) {
     for _ in 0..200 {
         let v = c.execute(&format!("return !!({script});"), vec![]).await.unwrap();
@@ -168,26 +188,7 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
 
     // Sign in.
     c.goto(&app.url("/spaces")).await.unwrap();
-    wait_for(c, "document.querySelector('#email')", "the sign-in form").await;
-    c.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("ada@example.com")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::XPath("//button[text()='Sign in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(c, "location.pathname === '/spaces'", "the Spaces tab").await;
+    sign_in_form(c, "ada@example.com").await;
 
     // Create a space through the form.
     c.find(Locator::LinkText("Create New Space"))

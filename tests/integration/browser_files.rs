@@ -1,7 +1,7 @@
 //! Real headless Chromium: upload a file on the Files tab, watch it extract, map it onto a
 //! sheet on the mapping screen, and run the import.
 
-use crate::browser::{start_browser, wait_for};
+use crate::browser::{sign_in_form, start_browser, wait_for};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::Locator;
@@ -23,26 +23,7 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
     let driver = start_browser().await;
     let c = &driver.client;
     c.goto(&app.url("/sign-in")).await.unwrap();
-    wait_for(c, "document.querySelector('#email')", "the sign-in form").await;
-    c.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("ada@example.com")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::XPath("//button[text()='Sign in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(c, "location.pathname === '/spaces'", "the Spaces tab").await;
+    sign_in_form(c, "ada@example.com").await;
 
     // Upload through the file picker; the list shows the file once it is extracted.
     c.goto(&app.url(&format!("/spaces/{space_id}?tab=files")))

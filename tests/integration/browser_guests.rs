@@ -3,7 +3,9 @@
 //! space and fixes a cell; the admin's open grid shows the change live (and the guest's
 //! presence); a second use of the link gets its page.
 
-use crate::browser::{csp_violations, edit_cell, record_csp_violations, start_browser, text, wait_for};
+use crate::browser::{
+    csp_violations, edit_cell, record_csp_violations, sign_in_form, start_browser, text, wait_for,
+};
 use crate::helpers::*;
 use crate::on_both;
 use crate::smtp::SmtpSink;
@@ -38,26 +40,7 @@ async fn a_guest_invited_by_mail_fixes_a_cell_the_admin_sees_live(db: Db) {
     let a = &admin.client;
     record_csp_violations(a).await;
     a.goto(&app.url("/sign-in")).await.unwrap();
-    wait_for(a, "document.querySelector('#email')", "the sign-in form").await;
-    a.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("ada@example.com")
-        .await
-        .unwrap();
-    a.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    a.find(Locator::XPath("//button[text()='Sign in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(a, "location.pathname === '/spaces'", "the Spaces tab").await;
+    sign_in_form(a, "ada@example.com").await;
     a.goto(&app.url(&format!("/spaces/{sid}"))).await.unwrap();
     a.find(Locator::LinkText("Guests"))
         .await

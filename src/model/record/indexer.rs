@@ -20,10 +20,13 @@ pub enum IndexKind {
     Search,
 }
 
-/// Indexes known to exist or being built, so reads schedule each at most once.
+/// Indexes known to exist or being built, so reads schedule each at most once. Builds
+/// run one at a time: two `CREATE INDEX CONCURRENTLY` on one table wait for each other and
+/// one of them fails as a deadlock.
 #[derive(Default, Clone)]
 pub struct Indexer {
     requested: Arc<Mutex<HashSet<(i64, IndexKind)>>>,
+    building: Arc<Mutex<()>>,
 }
 
 impl Indexer {
@@ -38,8 +41,9 @@ impl Indexer {
         {
             return;
         }
-        let (pool, requested) = (pool.clone(), self.requested.clone());
+        let (pool, requested, building) = (pool.clone(), self.requested.clone(), self.building.clone());
         std::thread::spawn(move || {
+            let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
             let built = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
                 match kind {
                     IndexKind::Sort(i) => sort_index::build(&mut conn, sheet_seq, i),
