@@ -77,6 +77,14 @@ async fn search_matches_cell_text_case_aside(db: Db) {
         wait_for_index(&app, db, "search").await;
     }
 
+    // Pages of a search come in record order, however the page was found.
+    for (page, want) in [(1, "john_doe@x.io"), (2, "johnxdoe@x.io")] {
+        let (_, body) = app
+            .get_json(&format!("{path}?searchValue=john&pageSize=1&pageNumber={page}"))
+            .await;
+        assert_eq!(emails(&body), vec![want], "page {page}");
+    }
+
     // Changes and deletes show at once.
     let records = all_records(&app, &contacts).await;
     let muller = records

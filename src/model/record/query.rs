@@ -74,68 +74,113 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         _ => (false, offset, q.page_size),
     };
-    let mut stmt = records::table.select(RecordRow::as_select()).into_boxed();
-    // A literal sheet number (an integer from the database), so the planner can use the
-    // sheet's partial sort indexes.
-    stmt = stmt.filter(sql::<Bool>(&format!("sheet_seq = {}", ctx.sheet.seq)));
-    stmt = match q.filter {
-        Filter::All => stmt,
-        Filter::Valid => stmt.filter(records::valid.eq(true)),
-        // Literal, not a bound parameter, so the planner can use the partial index.
-        Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
+    let term = q
+        .search_value
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(search::Term::new);
+    let seq = ctx.sheet.seq;
+    let indexed = match term
+        .as_ref()
+        .and_then(|t| search::index_condition(backend, seq, t))
+    {
+        Some(c) if search_index::exists(conn, seq)? && search::index_pays(conn, seq, &c.1)? => Some(c),
+        _ => None,
     };
-    if let Some(field) = q.filter_field {
-        // A record with an error in a field is invalid: the partial index of invalid
-        // records narrows before the field is looked at.
-        stmt = stmt
-            .filter(sql::<Bool>("NOT valid"))
-            .filter(records::error_fields.like(format!("%,{field},%")));
-    }
-    if keyset {
-        stmt = match q.cursor {
-            Cursor::After(id) => stmt.filter(records::id.gt(id)),
-            Cursor::Before(id) => stmt.filter(records::id.lt(id)),
-            Cursor::None | Cursor::Last => stmt,
+    // PostgreSQL's planner takes the trigram index even for a term on every other record
+    // (seconds for a first page); a first page is first looked for among the sheet's first
+    // records in order, and the index serves only when they do not fill it.
+    let scan_first = backend == crate::db::Backend::Postgres
+        && indexed.is_some()
+        && q.sort.is_none()
+        && !keyset
+        && offset == 0
+        && !reverse;
+    for bounded in [true, false] {
+        if bounded && !scan_first {
+            continue;
+        }
+        let mut stmt = records::table.select(RecordRow::as_select()).into_boxed();
+        // A literal sheet number (an integer from the database), so the planner can use the
+        // sheet's partial indexes.
+        stmt = stmt.filter(sql::<Bool>(&format!("sheet_seq = {seq}")));
+        stmt = match q.filter {
+            Filter::All => stmt,
+            Filter::Valid => stmt.filter(records::valid.eq(true)),
+            // Literal, not a bound parameter, so the planner can use the partial index.
+            Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
         };
-    }
-    if let Some(ids) = &q.ids {
-        stmt = stmt.filter(records::id.eq_any(ids.clone()));
-    }
-    if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
-        let term = search::Term::new(term);
-        let seq = ctx.sheet.seq;
-        let indexed = match search::index_condition(backend, seq, &term) {
-            Some(c) if search_index::exists(conn, seq)? && search::index_pays(conn, seq, &c.1)? => Some(c),
-            _ => None,
-        };
-        if let Some((before, bind, after)) = indexed {
-            stmt = stmt.filter(sql::<Bool>(&before).bind::<Text, _>(bind).sql(after));
-        } else if let Some(pattern) = term.prefilter {
+        if let Some(field) = q.filter_field {
+            // A record with an error in a field is invalid: the partial index of invalid
+            // records narrows before the field is looked at.
+            stmt = stmt
+                .filter(sql::<Bool>("NOT valid"))
+                .filter(records::error_fields.like(format!("%,{field},%")));
+        }
+        if keyset {
+            stmt = match q.cursor {
+                Cursor::After(id) => stmt.filter(records::id.gt(id)),
+                Cursor::Before(id) => stmt.filter(records::id.lt(id)),
+                Cursor::None | Cursor::Last => stmt,
+            };
+        }
+        if let Some(ids) = &q.ids {
+            stmt = stmt.filter(records::id.eq_any(ids.clone()));
+        }
+        if let Some(term) = &term {
+            if bounded {
+                stmt = stmt.filter(sql::<Bool>(&format!(
+                    "id <= COALESCE((SELECT id FROM records WHERE sheet_seq = {seq} \
+                     ORDER BY id OFFSET {SCAN_FIRST} LIMIT 1), {})",
+                    i64::MAX
+                )));
+            }
+            match (&indexed, bounded) {
+                (Some((before, bind, after)), false) => {
+                    stmt = stmt.filter(sql::<Bool>(before).bind::<Text, _>(bind.clone()).sql(*after));
+                }
+                _ => {
+                    if let Some(pattern) = &term.prefilter {
+                        stmt = stmt.filter(
+                            sql::<Bool>(search::prefilter_condition(backend))
+                                .bind::<Text, _>(pattern.clone())
+                                .sql(" ESCAPE '\\'"),
+                        );
+                    }
+                }
+            }
+            let (before, after) = search::exact_condition(backend, q.search_field);
             stmt = stmt.filter(
-                sql::<Bool>(search::prefilter_condition(backend))
-                    .bind::<Text, _>(pattern)
-                    .sql(" ESCAPE '\\'"),
+                sql::<Bool>(&before)
+                    .bind::<Text, _>(term.folded.clone())
+                    .sql(after),
             );
         }
-        let (before, after) = search::exact_condition(backend, q.search_field);
-        stmt = stmt.filter(sql::<Bool>(&before).bind::<Text, _>(term.folded).sql(after));
+        let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
+        let dir = if descending { "DESC" } else { "ASC" };
+        stmt = match q.sort {
+            Some((i, _)) => stmt.order(sql::<Text>(&format!(
+                "{} {dir}, id {dir}",
+                sort_index::expression(backend, i)
+            ))),
+            None if descending => stmt.order(records::id.desc()),
+            None => stmt.order(records::id.asc()),
+        };
+        let mut rows = stmt.limit(limit).offset(offset).load(conn)?;
+        if bounded && (rows.len() as i64) < limit {
+            // Not a full page among the first records: the index finds the rest.
+            continue;
+        }
+        if reverse {
+            rows.reverse();
+        }
+        return Ok(rows);
     }
-    let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
-    let dir = if descending { "DESC" } else { "ASC" };
-    stmt = match q.sort {
-        Some((i, _)) => stmt.order(sql::<Text>(&format!(
-            "{} {dir}, id {dir}",
-            sort_index::expression(backend, i)
-        ))),
-        None if descending => stmt.order(records::id.desc()),
-        None => stmt.order(records::id.asc()),
-    };
-    let mut rows = stmt.limit(limit).offset(offset).load(conn)?;
-    if reverse {
-        rows.reverse();
-    }
-    Ok(rows)
+    unreachable!("the unbounded pass always returns")
 }
+
+/// Records a first page of search results is first looked for among (PostgreSQL).
+const SCAN_FIRST: i64 = 20_000;
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).
 pub fn after(
