@@ -180,7 +180,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
 }
 
 /// Records a first page of search results is first looked for among (PostgreSQL).
-const SCAN_FIRST: i64 = 5_000;
+const SCAN_FIRST: i64 = 20_000;
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).
 pub fn after(
