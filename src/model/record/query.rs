@@ -176,6 +176,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         return Ok(rows);
     }
+    // The loop's last pass (unbounded) always returns.
     unreachable!("the unbounded pass always returns")
 }
 
