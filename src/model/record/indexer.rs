@@ -30,6 +30,19 @@ pub struct Indexer {
 }
 
 impl Indexer {
+    /// Asks for the indexes a read of a sheet would use.
+    pub fn request_for(&self, pool: &Pool, sheet_seq: i64, q: &super::RecordQuery) {
+        if let Some((field, _)) = q.sort {
+            self.request(pool, sheet_seq, IndexKind::Sort(field));
+        }
+        if q.search_value
+            .as_ref()
+            .is_some_and(|t| super::search::index_serves(t))
+        {
+            self.request(pool, sheet_seq, IndexKind::Search);
+        }
+    }
+
     /// Makes sure an index of a sheet exists or is being built; returns at once.
     pub fn request(&self, pool: &Pool, sheet_seq: i64, kind: IndexKind) {
         let key = (sheet_seq, kind);

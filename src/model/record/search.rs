@@ -72,6 +72,11 @@ pub fn index_pays(
     Ok(found.n < COMMON)
 }
 
+/// Whether a trigram index can serve a term: three characters or more.
+pub fn index_serves(term: &str) -> bool {
+    term.chars().count() >= 3
+}
+
 /// Trigrams the index is asked for at most: enough to be selective, few enough to be quick.
 const MAX_TRIGRAMS: usize = 12;
 
@@ -82,10 +87,10 @@ pub fn index_condition(
     sheet_seq: i64,
     term: &Term,
 ) -> Option<(String, String, &'static str)> {
-    let chars: Vec<char> = term.folded.chars().collect();
-    if chars.len() < 3 {
+    if !index_serves(&term.folded) {
         return None;
     }
+    let chars: Vec<char> = term.folded.chars().collect();
     Some(match backend {
         Backend::Sqlite => {
             // Every trigram of the term, as FTS5 strings (`"` doubled), all required.

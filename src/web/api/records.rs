@@ -6,9 +6,7 @@ use super::success;
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
 use crate::blueprint::SheetConfig;
-use crate::db::Pool;
 use crate::ids::{RecordId, SheetId};
-use crate::model::record::indexer::{IndexKind, Indexer};
 use crate::model::record::{self, Filter, RecordQuery, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
 use crate::web::error::{AppError, ErrorItem};
@@ -114,7 +112,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let (q, include_counts) = parse_query(&ctx.config, &params)?;
-    request_indexes(&state.indexer, &state.pool, ctx.sheet.seq, &q);
+    state.indexer.request_for(&state.pool, ctx.sheet.seq, &q);
     let counts = ctx.sheet.counts();
     let config = ctx.config.clone();
     let rows = state.db(move |conn| record::query(conn, &ctx, &q)).await?;
@@ -123,16 +121,6 @@ pub async fn list(
         envelope.data.counts = Some(counts);
     }
     Ok(envelope.respond())
-}
-
-/// Asks for the indexes a read of a sheet would use (built in the background).
-pub fn request_indexes(indexer: &Indexer, pool: &Pool, sheet_seq: i64, q: &RecordQuery) {
-    if let Some((field, _)) = q.sort {
-        indexer.request(pool, sheet_seq, IndexKind::Sort(field));
-    }
-    if q.search_value.as_ref().is_some_and(|t| t.chars().count() >= 3) {
-        indexer.request(pool, sheet_seq, IndexKind::Search);
-    }
 }
 
 /// Turns `{key: cell}` into inputs, refusing keys the sheet does not have.

@@ -272,7 +272,7 @@ pub async fn load(
             let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
             view.sheet = ctx.sheet.id.to_string();
             let q = query_for(&ctx.config, &view)?;
-            crate::web::api::records::request_indexes(&indexer, &pool, ctx.sheet.seq, &q);
+            indexer.request_for(&pool, ctx.sheet.seq, &q);
             let rows = record::query(conn, &ctx, &q)?;
             let table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
             Ok::<_, AppError>(Loaded {
