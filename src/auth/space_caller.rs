@@ -26,10 +26,12 @@ impl SpaceCaller {
 
     /// A space outside a guest's invitations is not found.
     pub fn check_space(&self, space: &SpaceId) -> Result<(), AppError> {
-        match &self.guest_spaces {
-            Some(spaces) if !spaces.contains(space) => Err(AppError::NotFound("space")),
-            _ => Ok(()),
-        }
+        super::SpaceScope::check_reach(self, space)
+    }
+
+    /// `Some` for a guest: the only spaces it may reach.
+    pub fn guest_spaces(&self) -> Option<&[SpaceId]> {
+        self.guest_spaces.as_deref()
     }
 
     pub fn is_guest(&self) -> bool {

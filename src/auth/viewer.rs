@@ -55,10 +55,7 @@ impl Viewer {
     /// Team members see every space of their environment (the queries filter by it);
     /// a guest only its own.
     pub fn check_space(&self, space: &SpaceId) -> Result<(), AppError> {
-        match self {
-            Viewer::User(_) => Ok(()),
-            Viewer::Guest(g) => g.check_space(space),
-        }
+        super::SpaceScope::check_reach(self, space)
     }
 
     pub fn layout(&self, title: impl Into<String>, section: &'static str) -> Layout {
@@ -68,11 +65,19 @@ impl Viewer {
         }
     }
 
+    /// Where a space's Files tab is.
+    pub fn files_href(&self, space: &SpaceId) -> String {
+        match self {
+            Viewer::User(_) => format!("/spaces/{space}?tab=files"),
+            Viewer::Guest(_) => format!("/guest/spaces/{space}"),
+        }
+    }
+
     /// Where "back to the space" leads.
     pub fn space_href(&self, space: &SpaceId) -> String {
         match self {
             Viewer::User(_) => format!("/spaces/{space}"),
-            Viewer::Guest(_) => "/guest".to_string(),
+            Viewer::Guest(_) => format!("/guest/spaces/{space}"),
         }
     }
 }

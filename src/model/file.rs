@@ -154,6 +154,8 @@ pub fn find(
 #[derive(Debug, Default)]
 pub struct Filter {
     pub space_id: Option<SpaceId>,
+    /// A guest's spaces: files of other spaces are left out.
+    pub only_spaces: Option<Vec<SpaceId>>,
     pub mode: Option<String>,
     pub page_size: i64,
     pub page_number: i64,
@@ -171,6 +173,9 @@ pub fn list(
             .into_boxed();
         if let Some(space) = &f.space_id {
             q = q.filter(files::space_id.eq(space.clone()));
+        }
+        if let Some(spaces) = &f.only_spaces {
+            q = q.filter(files::space_id.eq_any(spaces.clone()));
         }
         if let Some(mode) = &f.mode {
             q = q.filter(files::mode.eq(mode.clone()));

@@ -240,6 +240,8 @@ pub fn find(
 #[derive(Debug, Default)]
 pub struct Filter {
     pub space_id: Option<SpaceId>,
+    /// A guest's spaces: jobs of other spaces (and of none) are left out.
+    pub only_spaces: Option<Vec<SpaceId>>,
     pub file_id: Option<FileId>,
     pub source: Option<String>,
     /// Jobs that read from or write to this workbook.
@@ -260,6 +262,9 @@ pub fn list(
             .into_boxed();
         if let Some(v) = &f.space_id {
             q = q.filter(jobs::space_id.eq(v.clone()));
+        }
+        if let Some(spaces) = &f.only_spaces {
+            q = q.filter(jobs::space_id.eq_any(spaces.clone()));
         }
         if let Some(v) = &f.file_id {
             q = q.filter(jobs::file_id.eq(v.clone()));

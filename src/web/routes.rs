@@ -171,6 +171,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/guest-links/{token}", web::post().to(pages::guest_links::open))
             .route("/guest", web::get().to(pages::guest_links::home))
             .route("/guest/sign-out", web::post().to(pages::guest_links::sign_out))
+            .route("/guest/spaces/{id}", web::get().to(pages::guest_space::show))
             .route("/workbooks/{id}", web::get().to(pages::grid::show))
             .route(
                 "/workbooks/{id}/download.xlsx",

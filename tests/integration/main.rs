@@ -17,6 +17,7 @@ mod editing;
 mod files_bad_input;
 mod flatfile_client;
 mod guests;
+mod guests_files;
 mod health_and_migrations;
 mod jobs_crash;
 mod mail;

@@ -60,10 +60,14 @@ fn open_to_all(method: &str, path: &str) -> bool {
     )
 }
 
-/// Routes a guest may call with a 2xx answer: its own home and its spaces' lists (checked
-/// to hold nothing of the other side).
+/// Routes a guest may call with a 2xx answer: its own home and its spaces' lists of
+/// workbooks, files and jobs (checked to hold nothing of the other side).
 fn open_to_guest(method: &str, path: &str) -> bool {
-    open_to_all(method, path) || matches!((method, path), ("GET", "/guest") | ("GET", "/v1/workbooks"))
+    open_to_all(method, path)
+        || matches!(
+            (method, path),
+            ("GET", "/guest") | ("GET", "/v1/workbooks" | "/v1/files" | "/v1/jobs")
+        )
 }
 
 /// Routes a key of another environment may answer with a 2xx: its own lists (checked to
@@ -116,6 +120,7 @@ impl Other {
                     "people" => &self.ids["user"],
                     "files" => &self.ids["file"],
                     "jobs" => &self.ids["job"],
+                    "guest" => &self.ids["space"],
                     other => panic!("no object for {{id}} under /{other}: add one to the matrix"),
                 },
                 "{sheet}" => &self.ids["sheet"],
@@ -181,6 +186,8 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     let file = f["data"]["id"].as_str().expect("file").to_string();
     let (_, jobs) = send(api(reqwest::Method::GET, &format!("/jobs?fileId={file}"))).await;
     let job = jobs["data"][0]["id"].as_str().expect("job").to_string();
+    // Settled, so the snapshots before and after the sweeps compare like with like.
+    app.wait_job(&job).await;
     let (_, events) = send(api(reqwest::Method::GET, &format!("/events?spaceId={sid}"))).await;
     let event = events["data"][0]["id"].as_str().unwrap().to_string();
     let mut ids = HashMap::new();
@@ -208,9 +215,12 @@ async fn snapshot(app: &TestApp, key: &str, other: &Other) -> Value {
     let (_, space) = get(format!("/spaces/{}", other.ids["space"])).await;
     let (_, records) = get(format!("/sheets/{}/records", other.ids["sheet"])).await;
     let (_, guest) = get(format!("/guests/{}", other.ids["guest"])).await;
+    let (_, files) = get(format!("/files?spaceId={}", other.ids["space"])).await;
+    let (_, jobs) = get(format!("/jobs?spaceId={}", other.ids["space"])).await;
     json!({
         "name": space["data"]["name"], "archived": space["data"]["archivedAt"],
         "records": records["data"]["records"], "guest": guest["data"],
+        "files": files["data"], "jobs": jobs["data"],
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::{SpaceCaller, SpaceScope};
 use crate::ids::{EnvironmentId, FileId, SpaceId, WorkbookId};
 use crate::model::file::{self, File, FileChanges, Filter, NewFile};
 use crate::model::{iso, now, space, ModelError};
@@ -80,13 +80,12 @@ struct Received {
 
 pub async fn upload(
     req: actix_web::HttpRequest,
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     refuse_oversized(&req, &state)?;
-    let actor = caller.actor();
-    let f = receive(&state, &caller.environment_id, &actor, form, None).await?;
+    let f = receive(&state, &caller, form, None).await?;
     Ok(ok(file_json(&f)))
 }
 
@@ -115,14 +114,19 @@ fn too_large(state: &AppState) -> AppError {
 
 /// Streams a multipart upload to storage and records the file (and its extract job, which
 /// is woken). The space comes from the form's `spaceId`, or from `space` (the dashboard's
-/// path); fields may come before or after the file part.
+/// path); fields may come before or after the file part. A space the caller may not reach
+/// is refused before any byte is stored when it is known first, and the stored bytes are
+/// deleted when it comes after the file.
 pub async fn receive(
     state: &AppState,
-    environment_id: &EnvironmentId,
-    actor: &str,
+    caller: &impl SpaceScope,
     mut form: Multipart,
     space: Option<SpaceId>,
 ) -> Result<File, AppError> {
+    let environment_id = caller.environment();
+    if let Some(id) = &space {
+        caller.check_reach(id)?;
+    }
     let limit = state.settings.max_upload_mb * 1024 * 1024;
     let id = FileId::generate();
     let key = file::storage_key(&id);
@@ -187,6 +191,9 @@ pub async fn receive(
                     .map_err(|e| AppError::bad_request("actions", format!("an action is not JSON: {e}")))?;
                 actions.push(action);
             } else {
+                if name == "spaceId" {
+                    caller.check_reach(&given_id(&text, SpaceId::parse, "spaceId")?)?;
+                }
                 fields.insert(name, text);
             }
         }
@@ -202,6 +209,7 @@ pub async fn receive(
             "spaceId",
         )?,
     };
+    caller.check_reach(&space_id)?;
     if let Some(env) = fields.get("environmentId") {
         if &given_id(env, EnvironmentId::parse, "environmentId")? != environment_id {
             return Err(AppError::NotFound("environment"));
@@ -245,7 +253,7 @@ pub async fn receive(
         created_at: t,
         updated_at: t,
     };
-    let actor = actor.to_string();
+    let actor = caller.actor();
     let env = environment_id.clone();
     let (f, job) = state
         .db(move |conn| {
@@ -261,13 +269,13 @@ pub async fn receive(
     Ok(f)
 }
 
-async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<File, AppError> {
+async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<File, AppError> {
     let id = path_id(raw_id, FileId::parse, "file")?;
     let env = caller.environment_id.clone();
-    state
-        .db(move |conn| file::find(conn, &env, &id))
-        .await?
-        .ok_or(AppError::NotFound("file"))
+    match state.db(move |conn| file::find(conn, &env, &id)).await? {
+        Some(f) if caller.reaches(&f.space_id) => Ok(f),
+        _ => Err(AppError::NotFound("file")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -279,18 +287,24 @@ pub struct ListQuery {
     mode: Option<String>,
 }
 
+/// A guest lists the files of its own spaces only.
 pub async fn list(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
+    let space_id = q
+        .space_id
+        .as_deref()
+        .map(|t| given_id(t, SpaceId::parse, "spaceId"))
+        .transpose()?;
+    if let Some(id) = &space_id {
+        caller.check_reach(id)?;
+    }
     let filter = Filter {
-        space_id: q
-            .space_id
-            .as_deref()
-            .map(|t| given_id(t, SpaceId::parse, "spaceId"))
-            .transpose()?,
+        space_id,
+        only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),
         mode: q.mode.clone(),
         page_size: size,
         page_number: number,
@@ -302,7 +316,7 @@ pub async fn list(
 }
 
 pub async fn get(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -321,7 +335,7 @@ pub struct UpdateBody {
 }
 
 pub async fn update(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: crate::web::input::Json<UpdateBody>,
@@ -353,10 +367,13 @@ pub async fn update(
     };
     let actor = caller.actor();
     let env = caller.environment_id.clone();
+    let reach = caller.clone();
     let f = state
         .db(move |conn| {
             if let Some(wb) = &workbook_id {
-                crate::model::workbook::find(conn, &env, wb)?.ok_or(ModelError::NotFound("workbook"))?;
+                crate::model::workbook::find(conn, &env, wb)?
+                    .filter(|w| reach.reaches(&w.space_id))
+                    .ok_or(ModelError::NotFound("workbook"))?;
             }
             file::update(conn, &f.id, changes, &actor)
         })
@@ -365,7 +382,7 @@ pub async fn update(
 }
 
 pub async fn delete(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -421,7 +438,7 @@ pub async fn stream_object(
 }
 
 pub async fn download(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -431,7 +448,7 @@ pub async fn download(
 
 /// The rows extraction could not read, as CSV: sheet, line, problem, values.
 pub async fn rejects(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {

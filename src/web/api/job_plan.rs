@@ -4,7 +4,7 @@
 use super::jobs::{job_json, load};
 use super::ok;
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::SpaceCaller;
 use crate::jobs::plan;
 use crate::model::job::{self, status, Job, JobChanges};
 use crate::model::ModelError;
@@ -23,7 +23,7 @@ fn respond(j: &Job) -> HttpResponse {
     ok(json!({"job": job_json(j), "plan": plan::stored(j.plan.as_deref())}))
 }
 
-async fn mapping_job(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Job, AppError> {
+async fn mapping_job(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Job, AppError> {
     let j = load(state, caller, raw_id).await?;
     if j.job_type != "workbook" || j.operation != "map" {
         return Err(AppError::NotFound("plan (only workbook:map jobs have one)"));
@@ -32,7 +32,7 @@ async fn mapping_job(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Resu
 }
 
 pub async fn get(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -41,7 +41,7 @@ pub async fn get(
 
 /// Checks and stores a new plan.
 async fn store(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     raw_id: &str,
     body: Value,
@@ -100,7 +100,7 @@ async fn store(
 }
 
 pub async fn put(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: crate::web::input::Json<Value>,
@@ -109,7 +109,7 @@ pub async fn put(
 }
 
 pub async fn patch(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: crate::web::input::Json<Value>,

@@ -3,7 +3,7 @@
 
 use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId, WorkbookId};
 use crate::jobs::plan;
@@ -54,13 +54,14 @@ pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Ap
         .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
 }
 
-pub async fn load(state: &AppState, caller: &ApiCaller, raw_id: &str) -> Result<Job, AppError> {
+/// A job the caller may reach: a guest only those of its spaces (never one of no space).
+pub async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Job, AppError> {
     let id = path_id(raw_id, JobId::parse, "job")?;
     let env = caller.environment_id.clone();
-    state
-        .db(move |conn| job::find(conn, &env, &id))
-        .await?
-        .ok_or(AppError::NotFound("job"))
+    match state.db(move |conn| job::find(conn, &env, &id)).await? {
+        Some(j) if caller.reaches_object_of(j.space_id.as_ref()) => Ok(j),
+        _ => Err(AppError::NotFound("job")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,8 +77,9 @@ pub struct ListQuery {
     sort_direction: Option<String>,
 }
 
+/// A guest lists the jobs of its own spaces only.
 pub async fn list(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -87,12 +89,17 @@ pub async fn list(
             return Err(AppError::NotFound("environment"));
         }
     }
+    let space_id = q
+        .space_id
+        .as_deref()
+        .map(|t| given_id(t, SpaceId::parse, "spaceId"))
+        .transpose()?;
+    if let Some(id) = &space_id {
+        caller.check_reach(id)?;
+    }
     let filter = Filter {
-        space_id: q
-            .space_id
-            .as_deref()
-            .map(|t| given_id(t, SpaceId::parse, "spaceId"))
-            .transpose()?,
+        space_id,
+        only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),
         file_id: q
             .file_id
             .as_deref()
@@ -185,8 +192,10 @@ fn source_space(
     })
 }
 
+/// A guest may start jobs on its own spaces' files, workbooks and sheets only (a mapping
+/// job's destination included).
 pub async fn create(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
@@ -222,9 +231,20 @@ pub async fn create(
         .or_else(|| (b.job_type == "file").then(|| FileId::parse(&b.source)).flatten());
     let actor = caller.actor();
     let env = caller.environment_id.clone();
+    let reach = caller.clone();
     let job = state
         .db(move |conn| {
             let space_id = source_space(conn, &env, &b.job_type, &b.source)?;
+            let outside = |space: &SpaceId| !reach.reaches(space);
+            if reach.only_spaces().is_some() && space_id.as_ref().is_none_or(outside) {
+                return Err(ModelError::NotFound("source"));
+            }
+            if let Some(f) = &file_id {
+                let found = file::find(conn, &env, f)?;
+                if found.is_none_or(|f| outside(&f.space_id)) {
+                    return Err(ModelError::NotFound("file"));
+                }
+            }
             let mut input = JobInput {
                 job_type: b.job_type,
                 operation: b.operation,
@@ -253,6 +273,10 @@ pub async fn create(
                     input.destination.as_deref(),
                     &input.config,
                 )?;
+                let destination = workbook::find(conn, &env, &sheets.destination.workbook_id)?;
+                if destination.is_none_or(|w| outside(&w.space_id)) {
+                    return Err(ModelError::NotFound("destination"));
+                }
                 // The config names both sheets from here on.
                 input.config["sourceSheetId"] = json!(sheets.source.id);
                 input.config["destinationSheetId"] = json!(sheets.destination.id);
@@ -269,7 +293,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -292,7 +316,7 @@ pub async fn update(
     path: web::Path<String>,
     body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
-    let j = load(&state, &caller, &path).await?;
+    let j = load(&state, &caller.clone().into(), &path).await?;
     let b = body.into_inner();
     if let Some(s) = &b.status {
         if ![status::CREATED, status::READY, status::EXECUTING].contains(&s.as_str()) {
@@ -331,7 +355,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let j = load(&state, &caller, &path).await?;
+    let j = load(&state, &caller.clone().into(), &path).await?;
     let actor = caller.actor();
     state
         .db(move |conn| {
@@ -348,8 +372,10 @@ pub async fn delete(
 }
 
 /// Runs a lifecycle call on a job and answers with the job (or `Success` for execute).
+/// Guests may run, cancel and retry their spaces' jobs and acknowledge outcomes; the calls
+/// of a job's handler (ack, complete, fail) take an API key.
 async fn transition<F>(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     raw_id: &str,
     f: F,
@@ -368,7 +394,7 @@ where
 }
 
 pub async fn execute(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -377,7 +403,7 @@ pub async fn execute(
 }
 
 pub async fn retry(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -415,7 +441,7 @@ pub async fn ack(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let b: AckBody = optional_json(&body)?;
-    let j = transition(caller, state, &path, move |conn, j, actor| {
+    let j = transition(caller.into(), state, &path, move |conn, j, actor| {
         job::ack(conn, j, b.info, b.progress, actor)
     })
     .await?;
@@ -430,7 +456,7 @@ pub struct FinishBody {
 }
 
 async fn finish_with(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     raw_id: &str,
     body: &[u8],
@@ -450,7 +476,7 @@ pub async fn complete(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    finish_with(caller, state, &path, &body, status::COMPLETE).await
+    finish_with(caller.into(), state, &path, &body, status::COMPLETE).await
 }
 
 pub async fn fail(
@@ -459,11 +485,11 @@ pub async fn fail(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    finish_with(caller, state, &path, &body, status::FAILED).await
+    finish_with(caller.into(), state, &path, &body, status::FAILED).await
 }
 
 pub async fn cancel(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Bytes,
@@ -472,7 +498,7 @@ pub async fn cancel(
 }
 
 pub async fn ack_outcome(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {

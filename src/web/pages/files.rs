@@ -4,7 +4,7 @@
 
 use super::{is_htmx, render, see_other, Layout};
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{SpaceScope, Viewer};
 use crate::ids::{FileId, SpaceId};
 use crate::jobs::plan;
 use crate::model::job::{self, JobInput};
@@ -47,14 +47,16 @@ fn human_size(n: i64) -> String {
     }
 }
 
-async fn files_list(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<FilesList, AppError> {
+async fn files_list(state: &AppState, user: &Viewer, raw_id: &str) -> Result<FilesList, AppError> {
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
-    let env = user.environment.id.clone();
+    user.check_space(&id)?;
+    let env = user.environment_id().clone();
     state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
             let filter = file::Filter {
                 space_id: Some(s.id.clone()),
+                only_spaces: None,
                 mode: None,
                 page_size: 200,
                 page_number: 1,
@@ -92,7 +94,7 @@ async fn files_list(state: &AppState, user: &CurrentUser, raw_id: &str) -> Resul
 
 /// The list of a space's files (an htmx partial, refreshed live).
 pub async fn list(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -103,7 +105,7 @@ pub async fn list(
 /// side and shows each one's progress).
 pub async fn upload(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: Multipart,
@@ -111,8 +113,7 @@ pub async fn upload(
     user.check_csrf("")?;
     crate::web::api::files::refuse_oversized(&req, &state)?;
     let space = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
-    let f = crate::web::api::files::receive(&state, &user.environment.id, &user.actor(), form, Some(space))
-        .await?;
+    let f = crate::web::api::files::receive(&state, &user, form, Some(space)).await?;
     if is_htmx(&req) {
         return render(&files_list(&state, &user, &path).await?);
     }
@@ -121,12 +122,13 @@ pub async fn upload(
 
 /// `changed` whenever a job of the space moves.
 pub async fn live(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
-    let env = user.environment.id.clone();
+    user.check_space(&id)?;
+    let env = user.environment_id().clone();
     let sid = id.clone();
     state
         .db(move |conn| space::find(conn, &env, &sid))
@@ -147,7 +149,7 @@ pub struct Destination {
 #[template(path = "files/import.html")]
 struct ImportPage {
     layout: Layout,
-    space_id: String,
+    files_href: String,
     space_name: String,
     file_id: String,
     file_name: String,
@@ -156,15 +158,14 @@ struct ImportPage {
 
 /// "Import into...": choose the sheet a file's rows go to.
 pub async fn import_form(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = FileId::parse(&path).ok_or(AppError::NotFound("file"))?;
-    let env = user.environment.id.clone();
+    let f = find_file(&state, &user, &path).await?;
+    let env = user.environment_id().clone();
     let (f, space_name, destinations) = state
         .db(move |conn| {
-            let f = file::find(conn, &env, &id)?.ok_or(ModelError::NotFound("file"))?;
             let s = space::find(conn, &env, &f.space_id)?.ok_or(ModelError::NotFound("space"))?;
             let mut destinations = Vec::new();
             for w in workbook::list_in_space(conn, &s.id)? {
@@ -188,8 +189,8 @@ pub async fn import_form(
         ));
     }
     render(&ImportPage {
-        layout: Layout::new(&user, format!("Import {}", f.name), "spaces"),
-        space_id: f.space_id.to_string(),
+        layout: user.layout(format!("Import {}", f.name), "spaces"),
+        files_href: user.files_href(&f.space_id),
         space_name,
         file_id: f.id.to_string(),
         file_name: f.name,
@@ -206,23 +207,24 @@ pub struct ImportForm {
 
 /// Creates the mapping job (with its automatic plan) and opens it.
 pub async fn import(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<ImportForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
-    let id = FileId::parse(&path).ok_or(AppError::NotFound("file"))?;
-    let env = user.environment.id.clone();
+    let f = find_file(&state, &user, &path).await?;
+    let env = user.environment_id().clone();
     let actor = user.actor();
+    let reach = user.clone();
     let dest_sheet = form.into_inner().sheet;
     let j = state
         .db(move |conn| {
-            let f = file::find(conn, &env, &id)?.ok_or(ModelError::NotFound("file"))?;
             let source = f.workbook_id.ok_or_else(|| ModelError::Conflict("the file has no extracted workbook".into()))?;
             let dest = crate::ids::SheetId::parse(&dest_sheet)
                 .and_then(|sid| sheet::find(conn, &env, &sid).transpose())
                 .transpose()?
+                .filter(|(_, space)| reach.reaches(space))
                 .ok_or(ModelError::NotFound("sheet"))?
                 .0;
             let config = json!({"destinationSheetId": dest.id});
@@ -245,18 +247,19 @@ pub async fn import(
     Ok(see_other(&format!("/jobs/{}", j.id)))
 }
 
-async fn find_file(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<file::File, AppError> {
+/// A file of a space the viewer may reach.
+async fn find_file(state: &AppState, user: &Viewer, raw_id: &str) -> Result<file::File, AppError> {
     let id = FileId::parse(raw_id).ok_or(AppError::NotFound("file"))?;
-    let env = user.environment.id.clone();
-    state
-        .db(move |conn| file::find(conn, &env, &id))
-        .await?
-        .ok_or(AppError::NotFound("file"))
+    let env = user.environment_id().clone();
+    match state.db(move |conn| file::find(conn, &env, &id)).await? {
+        Some(f) if user.reaches(&f.space_id) => Ok(f),
+        _ => Err(AppError::NotFound("file")),
+    }
 }
 
 /// The original bytes, for a signed-in person.
 pub async fn download(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -266,7 +269,7 @@ pub async fn download(
 
 /// The rows extraction could not read, as CSV.
 pub async fn rejects(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {

@@ -7,7 +7,7 @@ use super::{render, see_other, CsrfForm, Layout};
 use crate::app::AppState;
 use crate::auth::{GuestAccess, GUEST_COOKIE};
 use crate::model::guest_link::{self, LinkProblem, SESSION_DAYS};
-use crate::model::{sheet, space, workbook, ModelError};
+use crate::model::{space, ModelError};
 use crate::web::error::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -154,12 +154,10 @@ pub async fn open(
     Ok(resp)
 }
 
-/// A workbook on the guest's home: id, name, and each sheet's name and record count.
-type WorkbookCard = (String, String, Vec<(String, i64)>);
-
 pub struct SpaceCard {
+    pub id: String,
     pub name: String,
-    pub workbooks: Vec<WorkbookCard>,
+    pub workbooks: Vec<super::guest_space::WorkbookCard>,
 }
 
 #[derive(Template)]
@@ -181,17 +179,10 @@ pub async fn home(guest: GuestAccess, state: web::Data<AppState>) -> Result<Http
                 let Some(s) = space::find(conn, &env, id)? else {
                     continue;
                 };
-                let mut workbooks = Vec::new();
-                for w in workbook::list_in_space(conn, &s.id)? {
-                    let sheets = sheet::list_in_workbook(conn, &w.id)?
-                        .into_iter()
-                        .map(|sh| (sh.name, sh.total_count))
-                        .collect();
-                    workbooks.push((w.id.to_string(), w.name, sheets));
-                }
                 cards.push(SpaceCard {
+                    workbooks: super::guest_space::workbook_cards(conn, &s.id)?,
+                    id: s.id.to_string(),
                     name: s.name,
-                    workbooks,
                 });
             }
             Ok::<_, ModelError>(cards)

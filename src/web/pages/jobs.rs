@@ -4,7 +4,7 @@
 
 use super::{is_htmx, render, see_other, Layout};
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::FieldType;
 use crate::ids::{JobId, WorkbookId};
 use crate::jobs::plan;
@@ -80,13 +80,14 @@ fn status_of(j: &Job) -> StatusPartial {
     }
 }
 
-async fn load(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<Job, AppError> {
+/// A job of a space the viewer may reach (a guest: never one of no space).
+async fn load(state: &AppState, user: &Viewer, raw_id: &str) -> Result<Job, AppError> {
     let id = JobId::parse(raw_id).ok_or(AppError::NotFound("job"))?;
-    let env = user.environment.id.clone();
-    state
-        .db(move |conn| job::find(conn, &env, &id))
-        .await?
-        .ok_or(AppError::NotFound("job"))
+    let env = user.environment_id().clone();
+    match state.db(move |conn| job::find(conn, &env, &id)).await? {
+        Some(j) if user.reaches_object_of(j.space_id.as_ref()) => Ok(j),
+        _ => Err(AppError::NotFound("job")),
+    }
 }
 
 fn joined(preview: &Value) -> String {
@@ -105,7 +106,7 @@ fn joined(preview: &Value) -> String {
 
 pub async fn show(
     req: HttpRequest,
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -119,7 +120,7 @@ pub async fn show(
     let (mut sources, mut destinations, mut required_unmapped) = (Vec::new(), Vec::new(), Vec::new());
     if is_map {
         let job = j.clone();
-        let env = user.environment.id.clone();
+        let env = user.environment_id().clone();
         let sheets = state
             .db(move |conn| {
                 let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
@@ -224,7 +225,7 @@ pub async fn show(
             .collect();
     }
     render(&JobPage {
-        layout: Layout::new(&user, j.name(), "spaces"),
+        layout: user.layout(j.name(), "spaces"),
         name: j.name(),
         status: status_of(&j),
         editable,
@@ -236,7 +237,7 @@ pub async fn show(
 
 /// `changed` whenever this job moves.
 pub async fn live(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -252,7 +253,7 @@ pub async fn live(
 /// enum values `enumsrc:<source key>:<n>` = source value, `enum:<source key>:<n>` = option.
 /// Saves the plan and runs the job.
 pub async fn run_plan(
-    user: CurrentUser,
+    user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: crate::web::input::Form<Vec<(String, String)>>,
@@ -261,7 +262,7 @@ pub async fn run_plan(
     user.check_csrf(fields.get("csrf_token").map(String::as_str).unwrap_or_default())?;
     let j = load(&state, &user, &path).await?;
     let actor = user.actor();
-    let env = user.environment.id.clone();
+    let env = user.environment_id().clone();
     let j = state
         .db(move |conn| {
             if j.status != status::CREATED && j.status != status::READY {

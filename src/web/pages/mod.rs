@@ -10,6 +10,7 @@ pub mod grid;
 pub mod grid_edit;
 pub mod grid_history;
 pub mod guest_links;
+pub mod guest_space;
 pub mod guests;
 pub mod jobs;
 pub mod link_csrf;
