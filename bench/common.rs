@@ -237,6 +237,7 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         smtp_url: None,
         mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
         guest_link_hours: 24,
+        mail_retry_seconds: 60,
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());

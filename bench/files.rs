@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         smtp_url: None,
         mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
         guest_link_hours: 24,
+        mail_retry_seconds: 60,
         max_upload_mb: 4096,
     };
     let app = Application::build(settings.clone())?;

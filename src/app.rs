@@ -81,6 +81,7 @@ impl Application {
             mail,
         });
         crate::jobs::start(&state.clone().into_inner())?;
+        crate::web::mail_retry::start(&state.clone().into_inner())?;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(security_headers())

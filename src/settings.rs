@@ -34,6 +34,10 @@ pub struct Settings {
     /// `WHARF_GUEST_LINK_HOURS`: how long an emailed sign-in link (and an API guest token)
     /// stays valid. Default 24; from 1 to 720.
     pub guest_link_hours: i64,
+    /// `WHARF_MAIL_RETRY_SECONDS`: an invitation the mail server did not take is tried
+    /// again after this long, then twice as long each time (at most an hour apart) while
+    /// its link would still be valid. Default 60; from 1 to 3600.
+    pub mail_retry_seconds: u64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -137,6 +141,18 @@ impl Settings {
             },
             None => 24,
         };
+        let mail_retry_seconds = match non_empty(&get, "WHARF_MAIL_RETRY_SECONDS")? {
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (1..=3600).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_MAIL_RETRY_SECONDS",
+                        problem: format!("`{text}` must be a whole number of seconds from 1 to 3600"),
+                    })
+                }
+            },
+            None => 60,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -147,6 +163,7 @@ impl Settings {
             smtp_url,
             mail_from,
             guest_link_hours,
+            mail_retry_seconds,
         })
     }
 }
@@ -155,7 +172,7 @@ impl Settings {
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 10] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -165,6 +182,7 @@ const KNOWN: [&str; 9] = [
     "WHARF_SMTP_URL",
     "WHARF_MAIL_FROM",
     "WHARF_GUEST_LINK_HOURS",
+    "WHARF_MAIL_RETRY_SECONDS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -221,6 +239,7 @@ mod tests {
         assert_eq!(s.smtp_url, None);
         assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
         assert_eq!(s.guest_link_hours, 24);
+        assert_eq!(s.mail_retry_seconds, 60);
     }
 
     #[test]

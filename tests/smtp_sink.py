@@ -1,10 +1,10 @@
 """A local SMTP server for the tests: accepts every message and writes it, as received,
 to a folder (one .eml file each, renamed into place once complete).
 
-    python3 tests/smtp_sink.py FOLDER
+    python3 tests/smtp_sink.py FOLDER [PORT]
 
-Listens on a port the system picks (no race with other tests), prints "ready PORT" once it
-listens, and stops when its standard input closes (its parent died).
+Listens on PORT, or on a port the system picks (no race with other tests), prints
+"ready PORT" once it listens, and stops when its standard input closes (its parent died).
 """
 import asyncio
 import os
@@ -35,11 +35,12 @@ class ToFolder:
 
 def main():
     folder = sys.argv[1]
+    wanted = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     os.makedirs(folder, exist_ok=True)
     handler = ToFolder(folder)
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(
-        loop.create_server(lambda: SMTP(handler, hostname="wharf-test-sink"), host="127.0.0.1", port=0)
+        loop.create_server(lambda: SMTP(handler, hostname="wharf-test-sink"), host="127.0.0.1", port=wanted)
     )
     port = server.sockets[0].getsockname()[1]
     threading.Thread(target=loop.run_forever, daemon=True).start()

@@ -290,6 +290,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_retries (id) {
+        id -> BigInt,
+        target -> Text,
+        from_name -> Nullable<Text>,
+        message -> Nullable<Text>,
+        invited_by -> Text,
+        tries -> Integer,
+        last_error -> Text,
+        next_try_at -> Timestamp,
+        give_up_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> environments (environment_id));
 diesel::joinable!(space_configs -> environments (environment_id));
@@ -325,4 +340,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     guest_sessions,
     user_invites,
     record_changes,
+    mail_retries,
 );

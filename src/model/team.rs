@@ -67,6 +67,16 @@ pub fn pending(conn: &mut AnyConnection) -> QueryResult<Vec<UserId>> {
     Ok(invited.into_iter().filter(|id| !joined.contains(id)).collect())
 }
 
+/// Whether `user` has set a password through one of its links.
+pub fn joined(conn: &mut AnyConnection, user: &UserId) -> QueryResult<bool> {
+    let used: i64 = user_invites::table
+        .filter(user_invites::user_id.eq(user))
+        .filter(user_invites::used_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(used > 0)
+}
+
 /// Stores a link token for a user; earlier unused links of that user stop working.
 pub fn store_invite(conn: &mut AnyConnection, token: &str, user: &UserId, hours: i64) -> QueryResult<()> {
     write_tx(conn, |conn| {

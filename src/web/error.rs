@@ -128,9 +128,8 @@ impl From<crate::mail::MailError> for AppError {
         use crate::mail::MailError;
         match e {
             MailError::Address(_) => AppError::invalid("email", e.to_string()),
-            MailError::Smtp { .. } => AppError::Mail(format!(
-                "{e}. Nothing was sent; try again once the mail server is reachable."
-            )),
+            // Callers that queue the mail for another try say so (`web::mail_retry`).
+            MailError::Smtp { .. } => AppError::Mail(e.to_string()),
             MailError::Outbox(_) | MailError::Build(_) => AppError::Internal(e.into()),
         }
     }

@@ -1,12 +1,16 @@
-//! Sending a guest its link by mail: shared by `POST /v1/invitations` and the Space
-//! page's Guests tab. The token is stored only after the mail was handed over, so a mail
-//! server that is down leaves the earlier link working and the caller sees the error.
+//! Sending a guest its link by mail: shared by `POST /v1/invitations`, the Space page's
+//! Guests tab and the background retries. The token is stored only after the mail was
+//! handed over, so a mail server that is down leaves the earlier link working; the caller
+//! sees the error and the invitation is tried again later.
 
 use crate::app::AppState;
 use crate::model::guest::Guest;
 use crate::model::guest_link;
+use crate::model::mail_retry::{Target, Waiting};
 use crate::model::space::Space;
 use crate::web::error::AppError;
+use crate::web::mail_retry;
+use chrono::TimeDelta;
 
 /// Who invites, and what they add.
 pub struct Invitation<'a> {
@@ -46,17 +50,46 @@ pub fn mail_text(
 }
 
 /// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space
-/// stop working once it is sent.
+/// stop working once it is sent. When the mail server does not take it, the invitation
+/// waits to be tried again in the background (`web::mail_retry`) and the caller hears so.
 pub async fn send(
     state: &AppState,
     guest: &Guest,
     space: &Space,
     inv: Invitation<'_>,
+    invited_by: &str,
+) -> Result<(), AppError> {
+    let target = Target::Guest(guest.id.clone(), space.id.clone());
+    match deliver(state, guest, space, &inv).await {
+        Err(AppError::Mail(error)) => {
+            let waiting = Waiting {
+                target,
+                from_name: inv.from_name.map(String::from),
+                message: inv.message.map(String::from),
+                invited_by: invited_by.to_string(),
+                error,
+                delay: mail_retry::first_delay(state),
+                lifetime: TimeDelta::hours(state.settings.guest_link_hours),
+            };
+            Err(mail_retry::queue(state, waiting).await)
+        }
+        Ok(()) => mail_retry::forget(state, target).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// One try: a new link, the mail, and (once the server took it) the link's hash stored,
+/// which voids the earlier ones.
+pub async fn deliver(
+    state: &AppState,
+    guest: &Guest,
+    space: &Space,
+    inv: &Invitation<'_>,
 ) -> Result<(), AppError> {
     let token = guest_link::new_token();
     let hours = state.settings.guest_link_hours;
     let link = format!("{}/guest-links/{token}", state.settings.base_url);
-    let (subject, text) = mail_text(guest, space, &inv, &link, hours);
+    let (subject, text) = mail_text(guest, space, inv, &link, hours);
     state
         .mail
         .send(&crate::mail::Mail {

@@ -6,6 +6,7 @@ pub mod export;
 pub mod input;
 pub mod invitations;
 pub mod live;
+pub mod mail_retry;
 pub mod pages;
 pub mod presence;
 pub mod routes;

@@ -115,6 +115,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         smtp_url: None,
         mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
         guest_link_hours: 24,
+        mail_retry_seconds: 60,
     };
     (settings, dir)
 }

@@ -41,11 +41,17 @@ fn ensure_aiosmtpd() {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
+        Self::start_on(0)
+    }
+
+    /// A sink on `port` (0: any free one), for a server that comes up late.
+    pub fn start_on(port: u16) -> SmtpSink {
         ensure_aiosmtpd();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new("python3")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py"))
             .arg(dir.path())
+            .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -87,7 +93,12 @@ impl SmtpSink {
 
     /// Waits up to 10 s for the `n`th message (1-based) and returns it decoded.
     pub async fn wait_for(&self, n: usize) -> wharf::mail::outbox::ReadMail {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_within(n, Duration::from_secs(10)).await
+    }
+
+    /// Waits up to `limit` for the `n`th message (1-based) and returns it decoded.
+    pub async fn wait_within(&self, n: usize, limit: Duration) -> wharf::mail::outbox::ReadMail {
+        let deadline = Instant::now() + limit;
         loop {
             let messages = self.messages();
             if messages.len() >= n {

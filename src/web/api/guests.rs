@@ -292,6 +292,7 @@ pub async fn invite(
                 from_name: inv.from_name.as_deref(),
                 message: inv.message.as_deref(),
             },
+            &caller.actor(),
         )
         .await?;
     }

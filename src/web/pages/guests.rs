@@ -9,7 +9,7 @@ use crate::db::AnyConnection;
 use crate::ids::{GuestId, SpaceId};
 use crate::model::guest::{self, Guest};
 use crate::model::space::{self, Space};
-use crate::model::{iso, ModelError};
+use crate::model::{iso, mail_retry, ModelError};
 use crate::web::error::AppError;
 use crate::web::invitations::{self, Invitation};
 use actix_web::{web, HttpResponse};
@@ -21,6 +21,8 @@ pub struct GuestRow {
     pub email: String,
     pub added: String,
     pub last_accessed: Option<String>,
+    /// An invitation the mail server has not taken yet (see `web::mail_retry`).
+    pub mail: Option<String>,
 }
 
 /// The guests of a space, for the tab.
@@ -30,7 +32,10 @@ pub fn rows(conn: &mut AnyConnection, s: &Space) -> Result<Vec<GuestRow>, ModelE
         let membership = guest::spaces_of(conn, &g.id)?
             .into_iter()
             .find(|m| m.space_id == s.id);
+        let target = mail_retry::Target::Guest(g.id.clone(), s.id.clone());
+        let mail = mail_retry::find(conn, &target)?.map(|r| r.describe());
         out.push(GuestRow {
+            mail,
             id: g.id.to_string(),
             name: g.name,
             email: g.email,
@@ -101,7 +106,7 @@ async fn send(
         from_name: Some(&user.user.name),
         message: Some(message),
     };
-    match invitations::send(state, g, s, inv).await {
+    match invitations::send(state, g, s, inv, &user.actor()).await {
         Ok(()) => Ok(see_other(&tab(&s.id))),
         Err(AppError::Invalid(items)) => {
             let text: Vec<String> = items.into_iter().map(|i| i.message).collect();

@@ -7,9 +7,11 @@ use super::{render, render_checked, see_other, CsrfForm, Layout};
 use crate::app::AppState;
 use crate::auth::{password, CurrentUser, SESSION_COOKIE};
 use crate::ids::UserId;
+use crate::model::mail_retry::{Target, Waiting};
 use crate::model::user::{self, User};
 use crate::model::{iso, session, team, ModelError};
 use crate::web::error::AppError;
+use crate::web::mail_retry;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -24,6 +26,8 @@ pub struct PersonRow {
     pub pending: bool,
     pub is_me: bool,
     pub since: String,
+    /// An invitation the mail server has not taken yet (see `web::mail_retry`).
+    pub mail: Option<String>,
 }
 
 #[derive(Template)]
@@ -40,10 +44,16 @@ async fn page(user: &CurrentUser, state: &AppState, error: Option<String>) -> Re
     let people = state
         .db(move |conn| {
             let pending = team::pending(conn)?;
+            let waiting = crate::model::mail_retry::all(conn)?;
+            let mail_of = |u: &User| {
+                let key = Target::Member(u.id.clone()).key();
+                waiting.iter().find(|r| r.target == key).map(|r| r.describe())
+            };
             Ok::<_, ModelError>(
                 team::list(conn)?
                     .into_iter()
                     .map(|u| PersonRow {
+                        mail: mail_of(&u),
                         pending: pending.contains(&u.id),
                         is_me: u.id == me,
                         id: u.id.to_string(),
@@ -122,38 +132,59 @@ pub async fn invite(
 }
 
 async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Result<HttpResponse, AppError> {
+    let target = Target::Member(person.id.clone());
+    match deliver_invite(state, &user.user.email, person).await {
+        Ok(()) => mail_retry::forget(state, target).await?,
+        Err(AppError::Mail(error)) => {
+            let waiting = Waiting {
+                target,
+                from_name: None,
+                message: None,
+                invited_by: user.user.email.clone(),
+                error,
+                delay: mail_retry::first_delay(state),
+                lifetime: chrono::TimeDelta::hours(state.settings.guest_link_hours),
+            };
+            let why = mail_retry::queue(state, waiting).await;
+            let shown = format!(
+                "{} was added, but the invitation was not sent: {why}",
+                person.email
+            );
+            return page(user, state, Some(shown)).await;
+        }
+        Err(e) => {
+            let shown = format!("{} was added, but the invitation was not sent: {e}", person.email);
+            return page(user, state, Some(shown)).await;
+        }
+    }
+    Ok(see_other("/people"))
+}
+
+/// One try at mailing `person` a link to join, from `inviter` (an email address); once
+/// the server took it, the link's hash is stored and the earlier links stop working.
+pub async fn deliver_invite(state: &AppState, inviter: &str, person: &User) -> Result<(), AppError> {
     let token = crate::model::guest_link::new_token();
     let hours = state.settings.guest_link_hours;
     let link = format!("{}/invites/{token}", state.settings.base_url);
     let role = if person.is_admin { "an admin" } else { "a member" };
     let text = format!(
-        "Hello,\n\n{} invited you to the team on Wharf, as {role}.\n\n\
+        "Hello,\n\n{inviter} invited you to the team on Wharf, as {role}.\n\n\
          Set your password with this link. It works once, for {hours} hours:\n\n{link}\n\n\
-         If it has expired or was already used, ask {} to send you a new one.\n",
-        user.user.email, user.user.email
+         If it has expired or was already used, ask {inviter} to send you a new one.\n"
     );
-    let sent = state
+    state
         .mail
         .send(&crate::mail::Mail {
             to: person.email.clone(),
             to_name: None,
-            subject: format!("{} invited you to Wharf", user.user.email),
+            subject: format!("{inviter} invited you to Wharf"),
             text,
         })
-        .await;
-    if let Err(e) = sent {
-        let shown = format!(
-            "{} was added, but the invitation was not sent: {}",
-            person.email,
-            AppError::from(e)
-        );
-        return page(user, state, Some(shown)).await;
-    }
+        .await?;
     let id = person.id.clone();
     state
         .db(move |conn| team::store_invite(conn, &token, &id, hours))
-        .await?;
-    Ok(see_other("/people"))
+        .await
 }
 
 fn person_id(raw: &str) -> Result<UserId, AppError> {
