@@ -3,7 +3,7 @@
 //! progress is announced to the pages that show it. A grid is not told about its own
 //! writes (it already shows them), so its focus and editor stay put.
 //!
-//! Grids also see who else has their sheet open (see `presence`).
+//! Grids also see who else has their sheet open (see `presence`), through any process.
 //!
 //! Inside one process broadcast channels fan changes out. On PostgreSQL, where several
 //! Wharf processes may share one database, each change is also sent with `NOTIFY` and
@@ -25,11 +25,15 @@ const CHANNEL: &str = "wharf_live";
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How often the listener looks for notifications from other processes.
 const LISTEN_POLL: Duration = Duration::from_millis(50);
+/// How often a process tells the others who is on its sheets, and how long the others
+/// believe it without hearing again (a process that stopped falls silent).
+const PRESENCE_BEAT: Duration = Duration::from_secs(5);
+const PRESENCE_TTL: Duration = Duration::from_secs(20);
 
 const CHANGED: &[u8] = b"event: changed\ndata: changed\n\n";
 
 /// A change to a sheet, and the grid (page) that made it, if any; or someone opening or
-/// leaving it (`presence`, never sent to other processes).
+/// leaving it (`presence`; other processes hear of that as a `PresenceNote`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Change {
     sheet: SheetId,
@@ -45,13 +49,65 @@ struct JobChange {
     space: Option<SpaceId>,
 }
 
+/// Who is on a sheet through the process that sends it (everyone there, not a change).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PresenceNote {
+    sheet: SheetId,
+    names: Vec<String>,
+}
+
 /// What travels between processes, with the process that sent it (so it does not hear
 /// its own notification).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Note {
     process: String,
     sheet: Option<Change>,
     job: Option<JobChange>,
+    #[serde(default)]
+    presence: Option<PresenceNote>,
+}
+
+/// Hands a note to the notifier thread, which sends it to the other processes.
+fn send_note(notify: &std::sync::mpsc::Sender<String>, note: &Note) {
+    if let Ok(payload) = serde_json::to_string(note) {
+        let _ = notify.send(payload);
+    }
+}
+
+/// Tells this process's grids, and the other processes, who is on a sheet now.
+#[derive(Clone)]
+struct Announcer {
+    sheets: broadcast::Sender<Change>,
+    present: Present,
+    process: String,
+    notify: Option<std::sync::mpsc::Sender<String>>,
+}
+
+impl Announcer {
+    fn announce(&self, sheet: &SheetId) {
+        let _ = self.sheets.send(Change {
+            sheet: sheet.clone(),
+            origin: None,
+            presence: true,
+        });
+        self.tell_others(sheet);
+    }
+
+    fn tell_others(&self, sheet: &SheetId) {
+        let Some(notify) = &self.notify else { return };
+        let presence = PresenceNote {
+            sheet: sheet.clone(),
+            names: self.present.local_names(sheet),
+        };
+        send_note(
+            notify,
+            &Note {
+                process: self.process.clone(),
+                presence: Some(presence),
+                ..Default::default()
+            },
+        );
+    }
 }
 
 pub struct Live {
@@ -93,9 +149,13 @@ impl Live {
         live.notify = Some(notify_tx);
         let url = database_url.to_string();
         std::thread::spawn(move || notifier(&url, notify_rx));
+        let beat = live.announcer();
+        let listening = live.listening.clone();
+        std::thread::spawn(move || presence_beat(&beat, &listening));
         let heard = Heard {
             sheets: live.sheets.clone(),
             jobs: live.jobs.clone(),
+            present: live.present.clone(),
             me: live.process.clone(),
             listening: live.listening.clone(),
         };
@@ -110,9 +170,17 @@ impl Live {
             process: self.process.clone(),
             sheet,
             job,
+            presence: None,
         };
-        if let Ok(payload) = serde_json::to_string(&note) {
-            let _ = notify.send(payload);
+        send_note(notify, &note);
+    }
+
+    fn announcer(&self) -> Announcer {
+        Announcer {
+            sheets: self.sheets.clone(),
+            present: self.present.clone(),
+            process: self.process.clone(),
+            notify: self.notify.clone(),
         }
     }
 
@@ -160,18 +228,11 @@ impl Live {
         name: String,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
         let rx = self.sheets.subscribe();
-        let announce = |tx: &broadcast::Sender<Change>, sheet: &SheetId| {
-            let _ = tx.send(Change {
-                sheet: sheet.clone(),
-                origin: None,
-                presence: true,
-            });
-        };
-        let tx = self.sheets.clone();
+        let announcer = self.announcer();
         let here = self
             .present
-            .arrive(&sheet, &name, Box::new(move |s: &SheetId| announce(&tx, s)));
-        announce(&self.sheets, &sheet);
+            .arrive(&sheet, &name, Box::new(move |s: &SheetId| announcer.announce(s)));
+        self.announcer().announce(&sheet);
         let present = self.present.clone();
         let mut hello = b": connected\n\n".to_vec();
         hello.extend_from_slice(&present.event(&sheet, &name));
@@ -282,10 +343,29 @@ fn notifier(url: &str, notes: std::sync::mpsc::Receiver<String>) {
     }
 }
 
+/// Every [`PRESENCE_BEAT`], tells the other processes who is on this one's sheets, and
+/// forgets what processes silent for [`PRESENCE_TTL`] said.
+fn presence_beat(beat: &Announcer, listening: &AtomicBool) {
+    while listening.load(Ordering::Relaxed) {
+        std::thread::sleep(PRESENCE_BEAT);
+        for sheet in beat.present.local_sheets() {
+            beat.tell_others(&sheet);
+        }
+        for sheet in beat.present.expire_remote(PRESENCE_TTL) {
+            let _ = beat.sheets.send(Change {
+                sheet,
+                origin: None,
+                presence: true,
+            });
+        }
+    }
+}
+
 /// Where the other processes' notes go in this one.
 struct Heard {
     sheets: broadcast::Sender<Change>,
     jobs: broadcast::Sender<JobChange>,
+    present: Present,
     me: String,
     listening: Arc<AtomicBool>,
 }
@@ -320,6 +400,15 @@ fn listener(url: &str, heard: &Heard) {
                             }
                             if let Some(j) = note.job {
                                 let _ = heard.jobs.send(j);
+                            }
+                            if let Some(p) = note.presence {
+                                if heard.present.set_remote(&p.sheet, &note.process, p.names) {
+                                    let _ = heard.sheets.send(Change {
+                                        sheet: p.sheet,
+                                        origin: None,
+                                        presence: true,
+                                    });
+                                }
                             }
                         }
                         _ => {}

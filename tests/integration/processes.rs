@@ -1,5 +1,6 @@
 //! Several Wharf processes on one PostgreSQL database, as behind a load balancer: a grid
-//! open on one process sees writes made through another.
+//! open on one process sees writes made through another, and who has the sheet open
+//! through another.
 
 use crate::helpers::*;
 use serde_json::json;
@@ -50,6 +51,59 @@ async fn a_grid_on_one_process_sees_writes_through_another() {
         listening.await.expect("task"),
         "the second process's grid heard nothing"
     );
+}
+
+/// Reads an SSE stream until a `presence` event satisfies `wanted`, or gives up after `wait`;
+/// returns the stream (to go on reading) and whether one did.
+async fn presence_until(
+    mut resp: reqwest::Response,
+    wait: Duration,
+    wanted: impl Fn(&str) -> bool,
+) -> (reqwest::Response, bool) {
+    let mut pending = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = pending.find("\n\n") {
+            let event: String = pending.drain(..end + 2).collect();
+            if event.starts_with("event: presence") && wanted(&event) {
+                return (resp, true);
+            }
+        }
+    }
+    (resp, false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_shows_who_has_its_sheet_open_through_another_process() {
+    let first = spawn_app(Db::Postgres).await;
+    let second = first.spawn_sibling();
+    first.make_user("ada@example.com", true);
+    first.make_user("bob@example.com", false);
+    assert_eq!(first.sign_in("ada@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(second.sign_in("bob@example.com", PASSWORD).await.status(), 303);
+    let space = first.space_from_blueprint().await;
+    let contacts = first.sheet_id(&space, "contacts").await;
+    let open = |app: &TestApp| {
+        let url = app.url(&format!("/grid/{contacts}/live"));
+        let client = app.client.clone();
+        async move { client.get(url).send().await.expect("stream") }
+    };
+
+    // Bob has the sheet open through the second process; Ada opens it through the first.
+    let bob = open(&second).await;
+    let ada = open(&first).await;
+    let (ada, ada_sees_bob) =
+        presence_until(ada, Duration::from_secs(15), |e| e.contains("bob@example.com")).await;
+    assert!(ada_sees_bob, "Ada's grid shows Bob, who is on another process");
+    let (bob, bob_sees_ada) =
+        presence_until(bob, Duration::from_secs(15), |e| e.contains("ada@example.com")).await;
+    assert!(bob_sees_ada, "Bob's grid shows Ada, who is on another process");
+
+    // Ada closes her grid: Bob's shows her gone (her stream ends at its next keep-alive).
+    drop(ada);
+    let (_bob, gone) = presence_until(bob, Duration::from_secs(20), |e| !e.contains("ada@example.com")).await;
+    assert!(gone, "Ada left Bob's grid once she closed hers");
 }
 
 /// The one-time link printed by one process creates the first admin through another,
