@@ -13,8 +13,8 @@
 //!   had not seen);
 //! - every accepted save reached every open stream (`changed` events counted per stream).
 //!
-//! `BENCH_THINK_MS` (0) pauses each editor between edits; 0 is a closed loop, the worst
-//! case. SQLite, then PostgreSQL as in the other benchmarks.
+//! `BENCH_THINK_MS` (0) pauses each editor between edits (0.5 to 1.5 times it, at random,
+//! after a random start); 0 is a closed loop, the worst case. SQLite, then PostgreSQL as in the other benchmarks.
 //!
 //! Run: `cargo bench --bench editors`.
 
@@ -152,6 +152,12 @@ async fn editor(
     let mut t = EditorTally::default();
     let mut seq = 0usize;
     let mut rng = StdRng::seed_from_u64(n as u64 + 1);
+    // People do not act in step: a random start, and pauses of half to one and a half times
+    // the think time.
+    let pause = |rng: &mut StdRng| think.mul_f64(rng.gen_range(0.5..1.5));
+    if !think.is_zero() {
+        tokio::time::sleep(think.mul_f64(rng.gen_range(0.0..1.0))).await;
+    }
     while Instant::now() < until {
         seq += 1;
         let record = &records[rng.gen_range(0..records.len())];
@@ -221,7 +227,7 @@ async fn editor(
             }
         }
         if !think.is_zero() {
-            tokio::time::sleep(think).await;
+            tokio::time::sleep(pause(&mut rng)).await;
         }
     }
     t
