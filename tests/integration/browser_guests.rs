@@ -1,7 +1,8 @@
 //! Real headless Chromium, two browsers: an admin invites a guest from the Guests tab; the
 //! test reads the mail from the SMTP server; the guest opens the link, sees only that
 //! space and fixes a cell; the admin's open grid shows the change live (and the guest's
-//! presence); a second use of the link gets its page.
+//! presence); the guest uploads a file in its space and imports it, which the admin's grid
+//! shows live too; a second use of the link gets its page.
 
 use crate::browser::{
     csp_violations, edit_cell, record_csp_violations, sign_in_form, start_browser, text, wait_for,
@@ -175,6 +176,77 @@ async fn a_guest_invited_by_mail_fixes_a_cell_the_admin_sees_live(db: Db) {
         a,
         "[...document.querySelectorAll('td[data-field=age] .value')].some(v => v.textContent === '29') && document.querySelector('#count-error').textContent.trim() === '0'",
         "the admin's grid to update live",
+    )
+    .await;
+
+    // The guest uploads a file in its space and imports it into Contacts; the admin's
+    // open grid shows the new record live.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("more.csv");
+    std::fs::write(&csv, "E-mail,Full Name\ncid@example.com,Cid\n").unwrap();
+    g.goto(&app.url(&format!("/guest/spaces/{sid}"))).await.unwrap();
+    wait_for(g, "document.querySelector('#files-table')", "the guest's files").await;
+    g.find(Locator::Css("#file-input"))
+        .await
+        .unwrap()
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_for(
+        g,
+        "document.querySelector('#files-table tr[data-status=complete]')",
+        "the guest's file to be extracted",
+    )
+    .await;
+    let import = g
+        .execute(
+            "return document.querySelector(\"#files-table a[href$='/import']\").getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    g.goto(&app.url(import.as_str().unwrap())).await.unwrap();
+    wait_for(g, "document.querySelector('#dest')", "the import form").await;
+    g.execute(
+        &format!("document.querySelector('#dest').value = '{contacts}';"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    g.find(Locator::XPath("//button[text()='Map columns']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        g,
+        "document.querySelector(\"select[name='map:full_name']\")",
+        "the guest's mapping screen",
+    )
+    .await;
+    g.execute(
+        "document.querySelector(\"select[name='map:full_name']\").value = 'name';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    g.find(Locator::XPath("//button[text()='Run import']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        g,
+        "document.querySelector('#job-state') && document.querySelector('#job-state').dataset.status === 'complete'",
+        "the guest's import to complete",
+    )
+    .await;
+    wait_for(
+        a,
+        "document.querySelectorAll('table.grid tbody tr[data-record]').length === 3",
+        "the admin's grid to show the imported record live",
     )
     .await;
 
