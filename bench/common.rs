@@ -150,6 +150,27 @@ pub fn fresh_postgres_database(admin: &str, name: &str) -> anyhow::Result<String
     Ok(format!("{}/{name}", admin.rsplit_once('/').expect("url").0))
 }
 
+/// Settings for a benchmark's own Wharf on `database_url`, storing under `dir`.
+pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
+    Settings {
+        database_url,
+        data_dir: dir.to_path_buf(),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        base_url: "http://127.0.0.1".into(),
+        pool_size: 8,
+        max_upload_mb: 4096,
+        smtp_url: None,
+        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
+        guest_link_hours: 24,
+        mail_retry_seconds: 60,
+    }
+}
+
+/// A fresh database `name` on `BENCH_PG_URL`'s server, or on a throwaway cluster.
+pub fn bench_postgres(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    fresh_postgres_database(&postgres_admin_url(dir)?, name)
+}
+
 /// The reference loader: `psql \copy` of the CSV into a fresh table of text columns.
 fn psql_copy(admin: &str, csv_path: &std::path::Path) -> anyhow::Result<Duration> {
     let url = fresh_postgres_database(admin, "bench_copy")?;
@@ -224,20 +245,13 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
     println!("sqlite3 .import: {:.2} s", import_time.as_secs_f64());
 
     // Wharf on a fresh SQLite file.
+    let database_url = match &pg_admin {
+        Some(admin) => fresh_postgres_database(admin, &format!("bench_wharf_{}", std::process::id()))?,
+        None => format!("sqlite://{}", dir.path().join("wharf.db").display()),
+    };
     let settings = Settings {
-        database_url: match &pg_admin {
-            Some(admin) => fresh_postgres_database(admin, &format!("bench_wharf_{}", std::process::id()))?,
-            None => format!("sqlite://{}", dir.path().join("wharf.db").display()),
-        },
-        data_dir: dir.path().to_path_buf(),
-        bind: "127.0.0.1:0".parse()?,
-        base_url: "http://127.0.0.1".into(),
         pool_size: 4,
-        max_upload_mb: 1024,
-        smtp_url: None,
-        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
-        guest_link_hours: 24,
-        mail_retry_seconds: 60,
+        ..bench_settings(database_url, dir.path())
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());

@@ -31,7 +31,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wharf::app::{prepare_database, Application};
 use wharf::model::{api_key, environment, session, user};
-use wharf::settings::Settings;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -76,36 +75,11 @@ async fn main() -> anyhow::Result<()> {
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let sqlite = format!("sqlite://{}", dir.path().join("wharf.db").display());
     run("SQLite", &sqlite, dir.path(), &plan).await?;
-    match postgres_url(dir.path()) {
+    match bench_postgres(dir.path(), "wharf_editors") {
         Ok(url) => run("PostgreSQL", &url, dir.path(), &plan).await?,
         Err(e) => println!("PostgreSQL skipped: {e}"),
     }
     Ok(())
-}
-
-/// A fresh database on `BENCH_PG_URL`'s server, or on a throwaway cluster.
-fn postgres_url(dir: &std::path::Path) -> anyhow::Result<String> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let admin = match std::env::var("BENCH_PG_URL") {
-        Ok(url) => url,
-        Err(_) => {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster.sh");
-            let out = std::process::Command::new(script)
-                .arg(dir.join("pg"))
-                .arg(std::process::id().to_string())
-                .output()?;
-            anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout)?.trim().to_string()
-        }
-    };
-    let mut conn = diesel::PgConnection::establish(&admin)?;
-    conn.batch_execute("DROP DATABASE IF EXISTS wharf_editors")?;
-    conn.batch_execute("CREATE DATABASE wharf_editors")?;
-    Ok(format!(
-        "{}/wharf_editors",
-        admin.rsplit_once('/').expect("url").0
-    ))
 }
 
 /// One accepted save: the cell, the value, and the version the editor saw.
@@ -268,18 +242,7 @@ async fn stream(
 }
 
 async fn run(name: &str, url: &str, dir: &std::path::Path, plan: &Plan) -> anyhow::Result<()> {
-    let settings = Settings {
-        database_url: url.to_string(),
-        data_dir: dir.to_path_buf(),
-        bind: "127.0.0.1:0".parse()?,
-        base_url: "http://127.0.0.1".into(),
-        pool_size: 8,
-        max_upload_mb: 1024,
-        smtp_url: None,
-        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
-        guest_link_hours: 24,
-        mail_retry_seconds: 60,
-    };
+    let settings = bench_settings(url.to_string(), dir);
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

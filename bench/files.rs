@@ -87,16 +87,11 @@ async fn main() -> anyhow::Result<()> {
     let import_time = started.elapsed();
 
     let settings = Settings {
-        database_url: format!("sqlite://{}", dir.path().join("wharf.db").display()),
-        data_dir: dir.path().to_path_buf(),
-        bind: "127.0.0.1:0".parse()?,
-        base_url: "http://127.0.0.1".into(),
         pool_size: 4,
-        smtp_url: None,
-        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
-        guest_link_hours: 24,
-        mail_retry_seconds: 60,
-        max_upload_mb: 4096,
+        ..bench_settings(
+            format!("sqlite://{}", dir.path().join("wharf.db").display()),
+            dir.path(),
+        )
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());

@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use wharf::app::{prepare_database, Application};
 use wharf::model::{api_key, environment};
-use wharf::settings::Settings;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -38,36 +37,11 @@ async fn main() -> anyhow::Result<()> {
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let sqlite = format!("sqlite://{}", dir.path().join("wharf.db").display());
     run("SQLite", &sqlite, dir.path(), clients, seconds).await?;
-    match postgres_url(dir.path()) {
+    match bench_postgres(dir.path(), "wharf_writers") {
         Ok(url) => run("PostgreSQL", &url, dir.path(), clients, seconds).await?,
         Err(e) => println!("PostgreSQL skipped: {e}"),
     }
     Ok(())
-}
-
-/// A fresh database on `BENCH_PG_URL`'s server, or on a throwaway cluster.
-fn postgres_url(dir: &std::path::Path) -> anyhow::Result<String> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let admin = match std::env::var("BENCH_PG_URL") {
-        Ok(url) => url,
-        Err(_) => {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster.sh");
-            let out = std::process::Command::new(script)
-                .arg(dir.join("pg"))
-                .arg(std::process::id().to_string())
-                .output()?;
-            anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout)?.trim().to_string()
-        }
-    };
-    let mut conn = diesel::PgConnection::establish(&admin)?;
-    conn.batch_execute("DROP DATABASE IF EXISTS wharf_writers")?;
-    conn.batch_execute("CREATE DATABASE wharf_writers")?;
-    Ok(format!(
-        "{}/wharf_writers",
-        admin.rsplit_once('/').expect("url").0
-    ))
 }
 
 struct Client {
@@ -178,18 +152,7 @@ async fn run(
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<()> {
-    let settings = Settings {
-        database_url: url.to_string(),
-        data_dir: dir.to_path_buf(),
-        bind: "127.0.0.1:0".parse()?,
-        base_url: "http://127.0.0.1".into(),
-        pool_size: 8,
-        max_upload_mb: 1024,
-        smtp_url: None,
-        mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
-        guest_link_hours: 24,
-        mail_retry_seconds: 60,
-    };
+    let settings = bench_settings(url.to_string(), dir);
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -4,7 +4,7 @@
 use crate::browser::{sign_in_form, start_browser, wait_for};
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::Locator;
+use fantoccini::{Client, Locator};
 
 async fn a_person_uploads_and_imports_a_file(db: Db) {
     let app = spawn_app(db).await;
@@ -30,42 +30,7 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
         .await
         .unwrap();
     wait_for(c, "document.querySelector('#files-table')", "the files list").await;
-    c.find(Locator::Css("#file-input"))
-        .await
-        .unwrap()
-        .send_keys(csv.to_str().unwrap())
-        .await
-        .unwrap();
-    wait_for(
-        c,
-        "document.querySelector('#files-table tr[data-status=complete]')",
-        "the file to be extracted",
-    )
-    .await;
-
-    // Import into... the contacts sheet.
-    // The list may be redrawn at any moment (live updates): follow the link's address.
-    let import = c
-        .execute(
-            "return document.querySelector(\"#files-table a[href$='/import']\").getAttribute('href');",
-            vec![],
-        )
-        .await
-        .unwrap();
-    c.goto(&app.url(import.as_str().unwrap())).await.unwrap();
-    wait_for(c, "document.querySelector('#dest')", "the import form").await;
-    c.execute(
-        &format!("document.querySelector('#dest').value = '{contacts}';"),
-        vec![],
-    )
-    .await
-    .unwrap();
-    c.find(Locator::XPath("//button[text()='Map columns']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    upload_and_open_mapping(c, &app, &csv, &contacts).await;
 
     // The mapping screen: automap picked the email; the person picks the name.
     wait_for(
@@ -82,12 +47,72 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
         .await
         .unwrap();
     assert_eq!(email, "email");
+    run_import(c, &[("full_name", "name")]).await;
+
+    let rows = app.sheet_rows(&contacts).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][..2].to_vec(), vec!["ada@x.org", "Ada"]);
+    let tier_col = rows[0].len() - 2;
+    assert_eq!(rows[0][tier_col], "gold", "Premium went to gold: {rows:?}");
+}
+
+/// On a Files tab open in `c`: uploads `csv` through the file picker, waits for its
+/// extraction, follows "Import into..." and chooses `sheet`, and waits for the mapping
+/// screen.
+pub async fn upload_and_open_mapping(c: &Client, app: &TestApp, csv: &std::path::Path, sheet: &str) {
+    c.find(Locator::Css("#file-input"))
+        .await
+        .unwrap()
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#files-table tr[data-status=complete]')",
+        "the file to be extracted",
+    )
+    .await;
+    // The list may be redrawn at any moment (live updates): follow the link's address.
+    let import = c
+        .execute(
+            "return document.querySelector(\"#files-table a[href$='/import']\").getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.goto(&app.url(import.as_str().unwrap())).await.unwrap();
+    wait_for(c, "document.querySelector('#dest')", "the import form").await;
     c.execute(
-        "document.querySelector(\"select[name='map:full_name']\").value = 'name';",
+        &format!("document.querySelector('#dest').value = '{sheet}';"),
         vec![],
     )
     .await
     .unwrap();
+    c.find(Locator::XPath("//button[text()='Map columns']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector(\"select[name^='map:']\")",
+        "the mapping screen",
+    )
+    .await;
+}
+
+/// On the mapping screen: maps each `(source key, field key)`, runs the import and waits
+/// for it to complete.
+pub async fn run_import(c: &Client, mapped: &[(&str, &str)]) {
+    for (source, field) in mapped {
+        c.execute(
+            &format!("document.querySelector(\"select[name='map:{source}']\").value = '{field}';"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    }
     c.find(Locator::XPath("//button[text()='Run import']"))
         .await
         .unwrap()
@@ -100,12 +125,6 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
         "the import to complete",
     )
     .await;
-
-    let rows = app.sheet_rows(&contacts).await;
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0][..2].to_vec(), vec!["ada@x.org", "Ada"]);
-    let tier_col = rows[0].len() - 2;
-    assert_eq!(rows[0][tier_col], "gold", "Premium went to gold: {rows:?}");
 }
 
 on_both!(a_person_uploads_and_imports_a_file);

@@ -7,6 +7,7 @@
 use crate::browser::{
     csp_violations, edit_cell, record_csp_violations, sign_in_form, start_browser, text, wait_for,
 };
+use crate::browser_files::{run_import, upload_and_open_mapping};
 use crate::helpers::*;
 use crate::on_both;
 use crate::smtp::SmtpSink;
@@ -186,63 +187,8 @@ async fn a_guest_invited_by_mail_fixes_a_cell_the_admin_sees_live(db: Db) {
     std::fs::write(&csv, "E-mail,Full Name\ncid@example.com,Cid\n").unwrap();
     g.goto(&app.url(&format!("/guest/spaces/{sid}"))).await.unwrap();
     wait_for(g, "document.querySelector('#files-table')", "the guest's files").await;
-    g.find(Locator::Css("#file-input"))
-        .await
-        .unwrap()
-        .send_keys(csv.to_str().unwrap())
-        .await
-        .unwrap();
-    wait_for(
-        g,
-        "document.querySelector('#files-table tr[data-status=complete]')",
-        "the guest's file to be extracted",
-    )
-    .await;
-    let import = g
-        .execute(
-            "return document.querySelector(\"#files-table a[href$='/import']\").getAttribute('href');",
-            vec![],
-        )
-        .await
-        .unwrap();
-    g.goto(&app.url(import.as_str().unwrap())).await.unwrap();
-    wait_for(g, "document.querySelector('#dest')", "the import form").await;
-    g.execute(
-        &format!("document.querySelector('#dest').value = '{contacts}';"),
-        vec![],
-    )
-    .await
-    .unwrap();
-    g.find(Locator::XPath("//button[text()='Map columns']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(
-        g,
-        "document.querySelector(\"select[name='map:full_name']\")",
-        "the guest's mapping screen",
-    )
-    .await;
-    g.execute(
-        "document.querySelector(\"select[name='map:full_name']\").value = 'name';",
-        vec![],
-    )
-    .await
-    .unwrap();
-    g.find(Locator::XPath("//button[text()='Run import']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(
-        g,
-        "document.querySelector('#job-state') && document.querySelector('#job-state').dataset.status === 'complete'",
-        "the guest's import to complete",
-    )
-    .await;
+    upload_and_open_mapping(g, &app, &csv, &contacts).await;
+    run_import(g, &[("full_name", "name")]).await;
     wait_for(
         a,
         "document.querySelectorAll('table.grid tbody tr[data-record]').length === 3",

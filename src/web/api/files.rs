@@ -1,7 +1,7 @@
 //! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
 //! and the rows extraction could not read.
 
-use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
+use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
 use crate::ids::{EnvironmentId, FileId, SpaceId, WorkbookId};
@@ -294,14 +294,7 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
-    let space_id = q
-        .space_id
-        .as_deref()
-        .map(|t| given_id(t, SpaceId::parse, "spaceId"))
-        .transpose()?;
-    if let Some(id) = &space_id {
-        caller.check_reach(id)?;
-    }
+    let space_id = space_filter(&caller, q.space_id.as_deref())?;
     let filter = Filter {
         space_id,
         only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),

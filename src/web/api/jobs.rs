@@ -1,7 +1,7 @@
 //! Jobs: list, create, get, update, delete, and the lifecycle calls (execute, ack,
 //! complete, fail, cancel, outcome/ack, retry).
 
-use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
+use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::db::AnyConnection;
@@ -89,14 +89,7 @@ pub async fn list(
             return Err(AppError::NotFound("environment"));
         }
     }
-    let space_id = q
-        .space_id
-        .as_deref()
-        .map(|t| given_id(t, SpaceId::parse, "spaceId"))
-        .transpose()?;
-    if let Some(id) = &space_id {
-        caller.check_reach(id)?;
-    }
+    let space_id = space_filter(&caller, q.space_id.as_deref())?;
     let filter = Filter {
         space_id,
         only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),

@@ -40,6 +40,21 @@ pub fn given_id<T>(text: &str, parse: fn(&str) -> Option<T>, key: &str) -> Resul
     parse(text).ok_or_else(|| AppError::bad_request(key, format!("`{text}` is not a valid {key}")))
 }
 
+/// The `spaceId` a list is narrowed to, when given: well formed, and one the caller may
+/// reach (another space is not found for a guest).
+pub fn space_filter(
+    caller: &impl crate::auth::SpaceScope,
+    raw: Option<&str>,
+) -> Result<Option<crate::ids::SpaceId>, AppError> {
+    let id = raw
+        .map(|t| given_id(t, crate::ids::SpaceId::parse, "spaceId"))
+        .transpose()?;
+    if let Some(id) = &id {
+        caller.check_reach(id)?;
+    }
+    Ok(id)
+}
+
 /// Page size and number, checked: sizes from 1 to `max`, pages from 1.
 pub fn paging(
     size: Option<i64>,

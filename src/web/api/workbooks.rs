@@ -1,7 +1,7 @@
 //! Workbooks: create with sheets, list by space, get, update, delete.
 
 use super::sheets::sheet_json;
-use super::{given_id, ok, path_id, stored_json, success};
+use super::{given_id, ok, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller};
 use crate::blueprint;
@@ -59,14 +59,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let space_id = q
-        .space_id
-        .as_deref()
-        .map(|t| given_id(t, SpaceId::parse, "spaceId"))
-        .transpose()?;
-    if let Some(sid) = &space_id {
-        caller.check_space(sid)?;
-    }
+    let space_id = space_filter(&caller, q.space_id.as_deref())?;
     let env = caller.environment_id.clone();
     let items = state
         .db(move |conn| {
