@@ -96,7 +96,6 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         &plan::fingerprint(&sheets.source_config),
         &resolved.remembered,
     )?;
-    let current = job::get(conn, &job.id)?;
     let message = format!(
         "Mapped {} record(s) into {}",
         cp.processed, sheets.destination.name
@@ -105,15 +104,27 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         "message": message,
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
     });
-    job::finish(
+    let finished = job::finish(
         conn,
-        &current,
+        job,
         job::status::COMPLETE,
         Some(outcome),
         Some("Mapping complete".into()),
         actor,
-    )?;
-    Ok(())
+    );
+    match finished {
+        Ok(_) => Ok(()),
+        // Canceled (or failed) after the last batch: taken back as if during one. A job
+        // another worker completed keeps its records.
+        Err(ModelError::Conflict(_)) => {
+            if job::get(conn, &job.id)?.status != job::status::COMPLETE {
+                take_back(conn, job, &dest, &cp, actor)?;
+                state.live.publish(&dest.sheet.id, None);
+            }
+            Err(JobError::Lost)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -130,38 +141,13 @@ fn map_batches(
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
     progress.report(conn, 1, "Mapping records")?;
-    loop {
-        let rows = record::after(conn, sheets.source.seq, cp.after, BATCH as i64)?;
-        let Some(last) = rows.last().map(|r| r.id) else {
-            break;
-        };
-        let inputs: Vec<Vec<Value>> = rows
-            .iter()
-            .map(|r| {
-                let checked = r.checked();
-                resolved
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(di, si)| {
-                        let Some(si) = si else { return Value::Null };
-                        let v = checked
-                            .raw
-                            .get(si)
-                            .or_else(|| checked.vals.get(*si))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        resolved.enums[di].get(&text_of(&v)).cloned().unwrap_or(v)
-                    })
-                    .collect()
-            })
-            .collect();
-        let count = rows.len() as i64;
+    let (source, start) = (sheets.source.seq, cp.after);
+    let mut write = |conn: &mut AnyConnection, batch: Batch| -> Result<(), JobError> {
         let mut next = cp.clone();
         let also_changed = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-            let written = record::insert(conn, dest, inputs, actor)?;
-            next.after = last;
-            next.processed += count;
+            let written = record::insert(conn, dest, batch.inputs, actor)?;
+            next.after = batch.last;
+            next.processed += batch.count;
             next.add_written(written.rows.iter().map(|r| r.id));
             let changes = JobChanges {
                 checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
@@ -174,9 +160,91 @@ fn map_batches(
         state.live.publish(&dest.sheet.id, None);
         state.live.publish_each(&also_changed);
         let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
-        progress.report(conn, percent, "Mapping records")?;
-    }
-    Ok(())
+        progress.report(conn, percent, "Mapping records")
+    };
+    let spare = state.pool.get_timeout(std::time::Duration::from_millis(250));
+    let Ok(mut reader) = spare else {
+        // No spare connection soon: read and write in turn on this one.
+        let mut after = start;
+        while let Some(batch) = next_batch(conn, source, after, resolved)? {
+            after = batch.last;
+            write(conn, batch)?;
+        }
+        return Ok(());
+    };
+    // One thread reads the next batch of source records (on a connection of its own) and
+    // maps their values while this one writes the last.
+    std::thread::scope(|scope| -> Result<(), JobError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, JobError>>(1);
+        // Stops at the end, after an error (handed over too), or when the writer hangs up.
+        scope.spawn(move || {
+            let mut after = start;
+            loop {
+                match next_batch(&mut reader, source, after, resolved) {
+                    Ok(None) => return,
+                    Ok(Some(batch)) => {
+                        after = batch.last;
+                        if tx.send(Ok(batch)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        for batch in rx {
+            write(conn, batch?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Source records mapped onto the destination's fields: the last source id, how many.
+struct Batch {
+    last: i64,
+    count: i64,
+    inputs: Vec<Vec<Value>>,
+}
+
+/// The next [`BATCH`] source records after `after`, mapped; `None` at the end.
+fn next_batch(
+    conn: &mut AnyConnection,
+    source_seq: i64,
+    after: i64,
+    resolved: &plan::Resolved,
+) -> Result<Option<Batch>, JobError> {
+    let rows = record::after(conn, source_seq, after, BATCH as i64)?;
+    let Some(last) = rows.last().map(|r| r.id) else {
+        return Ok(None);
+    };
+    Ok(Some(Batch {
+        last,
+        count: rows.len() as i64,
+        inputs: rows.iter().map(|r| map_row(r, resolved)).collect(),
+    }))
+}
+
+/// One source record's values in the destination's field order, enum values mapped.
+fn map_row(r: &record::RecordRow, resolved: &plan::Resolved) -> Vec<Value> {
+    let checked = r.checked();
+    resolved
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(di, si)| {
+            let Some(si) = si else { return Value::Null };
+            let v = checked
+                .raw
+                .get(si)
+                .or_else(|| checked.vals.get(*si))
+                .cloned()
+                .unwrap_or(Value::Null);
+            resolved.enums[di].get(&text_of(&v)).cloned().unwrap_or(v)
+        })
+        .collect()
 }
 
 fn take_back(

@@ -372,16 +372,37 @@ pub fn finish(
         status::FAILED => "job:failed",
         _ => "job:updated",
     };
+    let t = now();
     let changes = JobChanges {
         status: Some(final_status.into()),
         progress: (final_status == status::COMPLETE).then_some(100),
         outcome: outcome.map(|o| Some(o.to_string())),
         info: info.map(Some),
-        finished_at: Some(Some(now())),
+        finished_at: Some(Some(t)),
         claimed_by: Some(None),
+        updated_at: Some(t),
         ..Default::default()
     };
-    change(conn, &job.id, changes, Some(topic), actor)
+    // Only a job not final yet: of a worker completing it and someone canceling it at the
+    // same moment, one wins and the other hears so.
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let changed = diesel::update(
+            jobs::table
+                .find(&job.id)
+                .filter(jobs::status.ne_all(status::FINAL)),
+        )
+        .set(&changes)
+        .execute(conn)?;
+        let current = get(conn, &job.id)?;
+        if changed == 0 {
+            return Err(ModelError::Conflict(format!(
+                "the job is already {}; it cannot change any more",
+                current.status
+            )));
+        }
+        emit(conn, &current, topic, actor)?;
+        Ok(current)
+    })
 }
 
 pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
