@@ -141,8 +141,7 @@ fn map_batches(
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
     progress.report(conn, 1, "Mapping records")?;
-    let (source, start) = (sheets.source.seq, cp.after);
-    let mut write = |conn: &mut AnyConnection, batch: Batch| -> Result<(), JobError> {
+    while let Some(batch) = next_batch(conn, sheets.source.seq, cp.after, resolved)? {
         let mut next = cp.clone();
         let also_changed = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
             let written = record::insert(conn, dest, batch.inputs, actor)?;
@@ -160,46 +159,9 @@ fn map_batches(
         state.live.publish(&dest.sheet.id, None);
         state.live.publish_each(&also_changed);
         let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
-        progress.report(conn, percent, "Mapping records")
-    };
-    let spare = state.pool.get_timeout(std::time::Duration::from_millis(250));
-    let Ok(mut reader) = spare else {
-        // No spare connection soon: read and write in turn on this one.
-        let mut after = start;
-        while let Some(batch) = next_batch(conn, source, after, resolved)? {
-            after = batch.last;
-            write(conn, batch)?;
-        }
-        return Ok(());
-    };
-    // One thread reads the next batch of source records (on a connection of its own) and
-    // maps their values while this one writes the last.
-    std::thread::scope(|scope| -> Result<(), JobError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, JobError>>(1);
-        // Stops at the end, after an error (handed over too), or when the writer hangs up.
-        scope.spawn(move || {
-            let mut after = start;
-            loop {
-                match next_batch(&mut reader, source, after, resolved) {
-                    Ok(None) => return,
-                    Ok(Some(batch)) => {
-                        after = batch.last;
-                        if tx.send(Ok(batch)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
-        for batch in rx {
-            write(conn, batch?)?;
-        }
-        Ok(())
-    })
+        progress.report(conn, percent, "Mapping records")?;
+    }
+    Ok(())
 }
 
 /// Source records mapped onto the destination's fields: the last source id, how many.
