@@ -283,7 +283,87 @@ async fn deleting_a_sheet_removes_its_records(db: Db) {
     assert_eq!(status, 404);
 }
 
+/// Deep pages (where a page starts from the index walk) hold the records a plain count
+/// from the start would: in order, across gaps left by deletions, from either end, for
+/// all records and for errors only.
+async fn deep_pages_hold_the_records_in_order(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let mut ids: Vec<(String, bool)> = Vec::new();
+    for chunk in 0..6 {
+        let batch: Vec<Value> = (0..5000)
+            .map(|i| {
+                let n = chunk * 5000 + i;
+                let age = if n % 7 == 0 {
+                    "n/a".to_string()
+                } else {
+                    (n % 90).to_string()
+                };
+                json!({"email": format!("p{n}@x.io"), "age": age})
+            })
+            .collect();
+        let (status, body) = app
+            .post_json(&format!("/sheets/{contacts}/records"), &json!(batch))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for r in body["data"]["records"].as_array().unwrap() {
+            ids.push((
+                r["id"].as_str().unwrap().to_string(),
+                r["valid"].as_bool().unwrap(),
+            ));
+        }
+    }
+    // Gaps: every 5th record of the middle third goes.
+    let gone: Vec<String> = ids[10_000..20_000]
+        .iter()
+        .step_by(5)
+        .map(|(id, _)| id.clone())
+        .collect();
+    for chunk in gone.chunks(500) {
+        let (status, _) = app
+            .delete(&format!("/sheets/{contacts}/records?ids={}", chunk.join(",")))
+            .await;
+        assert_eq!(status, 200);
+    }
+    ids.retain(|(id, _)| !gone.contains(id));
+    let errors: Vec<&(String, bool)> = ids.iter().filter(|(_, valid)| !valid).collect();
+    let page = |filter: &'static str, number: usize| {
+        let path = format!("/sheets/{contacts}/records?pageSize=1000&pageNumber={number}&filter={filter}");
+        let app = &app;
+        async move {
+            let (status, body) = app.get_json(&path).await;
+            assert_eq!(status, 200, "{body}");
+            body["data"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let pages = ids.len().div_ceil(1000);
+    for number in [1, 10, 11, 12, 13, 17, pages - 1, pages, pages + 1] {
+        let want: Vec<String> = ids
+            .iter()
+            .skip((number - 1) * 1000)
+            .take(1000)
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert_eq!(page("all", number).await, want, "page {number} of all");
+    }
+    let error_pages = errors.len().div_ceil(1000);
+    for number in 1..=error_pages + 1 {
+        let want: Vec<String> = errors
+            .iter()
+            .skip((number - 1) * 1000)
+            .take(1000)
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert_eq!(page("error", number).await, want, "page {number} of errors");
+    }
+}
+
 on_both!(
+    deep_pages_hold_the_records_in_order,
     insert_casts_validates_and_keeps_raw_input,
     unique_stays_right_as_records_change,
     reads_page_filter_search_and_sort,

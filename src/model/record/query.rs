@@ -96,6 +96,30 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         && !keyset
         && offset == 0
         && !reverse;
+    // A deep page of the sheet in order starts at the id found by walking the narrow
+    // (sheet, id) index alone, rather than by skipping whole records (PostgreSQL: 133 ->
+    // 48 ms for page 5,000 of 10,000).
+    let seek = !keyset
+        && q.sort.is_none()
+        && term.is_none()
+        && q.filter_field.is_none()
+        && q.ids.is_none()
+        && matches!(q.filter, Filter::All | Filter::Error)
+        && offset >= SEEK_FROM;
+    let start = seek.then(|| {
+        let (cmp, dir) = if reverse { ("<=", "DESC") } else { (">=", "ASC") };
+        let errors = if q.filter == Filter::Error {
+            " AND NOT valid"
+        } else {
+            ""
+        };
+        // Past the end the subquery is NULL and the comparison keeps nothing.
+        format!(
+            "id {cmp} (SELECT id FROM records WHERE sheet_seq = {seq}{errors} \
+             ORDER BY id {dir} LIMIT 1 OFFSET {offset})"
+        )
+    });
+    let offset = if seek { 0 } else { offset };
     for bounded in [true, false] {
         if bounded && !scan_first {
             continue;
@@ -126,6 +150,9 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         if let Some(ids) = &q.ids {
             stmt = stmt.filter(records::id.eq_any(ids.clone()));
+        }
+        if let Some(start) = &start {
+            stmt = stmt.filter(sql::<Bool>(start));
         }
         if let Some(term) = &term {
             if bounded {
@@ -179,6 +206,9 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     // The loop's last pass (unbounded) always returns.
     unreachable!("the unbounded pass always returns")
 }
+
+/// From how many records in a page starts from the narrow index (see `seek`).
+const SEEK_FROM: i64 = 10_000;
 
 /// Records a first page of search results is first looked for among (PostgreSQL).
 const SCAN_FIRST: i64 = 20_000;
