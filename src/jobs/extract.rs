@@ -52,52 +52,65 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
             other => other.map(|_| summary).map_err(JobError::from),
         }
     });
-    match outcome {
-        Ok(summary) => {
-            let current = job::get(conn, &job.id)?;
-            let message = match &summary.note {
-                Some(note) => format!("Extracted file; {note}"),
-                None => "Extracted file".to_string(),
-            };
-            let outcome = json!({
-                "message": message,
-                "next": {"type": "id", "id": summary.workbook_id, "label": "Open workbook"},
-            });
-            job::finish(
-                conn,
-                &current,
-                job::status::COMPLETE,
-                Some(outcome),
-                Some("Extraction complete".into()),
-                actor,
-            )?;
-            Ok(())
-        }
-        Err(e) => {
-            // The job may have been deleted meanwhile; then its workbook stays, named
-            // after the file, for a person to remove.
-            if let Ok(current) = job::get(conn, &job.id) {
-                drop_workbook(conn, made_by(&current).as_deref(), actor)?;
-            }
-            let message = match &e {
-                JobError::Failed(m) => m.clone(),
-                JobError::Lost => "the extraction was canceled".into(),
-                JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
-            };
-            let _ = state.storage.delete(&f.rejects_key());
-            let failed = FileChanges {
-                status: Some(status::FAILED.into()),
-                workbook_id: Some(None),
-                message: Some(Some(message)),
-                ..Default::default()
-            };
-            // A deleted file has nothing left to mark.
-            match file::update(conn, &f.id, failed, actor) {
-                Err(ModelError::Db(diesel::result::Error::NotFound)) | Ok(_) => {}
-                Err(other) => return Err(other.into()),
-            }
-            Err(e)
-        }
+    let outcome = outcome.and_then(|summary| complete(conn, job, &summary, actor));
+    let Err(e) = outcome else { return Ok(()) };
+    let current = job::get(conn, &job.id).ok();
+    // Taken over by another worker (its claim had lapsed): what it does is not ours to undo.
+    let theirs = matches!(e, JobError::Lost)
+        && current
+            .as_ref()
+            .is_some_and(|c| !c.is_final() || c.status == job::status::COMPLETE);
+    if theirs {
+        return Err(e);
+    }
+    // The job may have been deleted meanwhile; then its workbook stays, named after the
+    // file, for a person to remove.
+    if let Some(current) = &current {
+        drop_workbook(conn, made_by(current).as_deref(), actor)?;
+    }
+    let message = match &e {
+        JobError::Failed(m) => m.clone(),
+        JobError::Lost => "the extraction was canceled".into(),
+        JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+    };
+    let _ = state.storage.delete(&f.rejects_key());
+    let failed = FileChanges {
+        status: Some(status::FAILED.into()),
+        workbook_id: Some(None),
+        message: Some(Some(message)),
+        ..Default::default()
+    };
+    // A deleted file has nothing left to mark.
+    match file::update(conn, &f.id, failed, actor) {
+        Err(ModelError::Db(diesel::result::Error::NotFound)) | Ok(_) => {}
+        Err(other) => return Err(other.into()),
+    }
+    Err(e)
+}
+
+/// Completes the job; one canceled meanwhile (after the last batch) is lost, so what it
+/// made is taken back like during a batch.
+fn complete(conn: &mut AnyConnection, job: &Job, summary: &Summary, actor: &str) -> Result<(), JobError> {
+    let message = match &summary.note {
+        Some(note) => format!("Extracted file; {note}"),
+        None => "Extracted file".to_string(),
+    };
+    let outcome = json!({
+        "message": message,
+        "next": {"type": "id", "id": summary.workbook_id, "label": "Open workbook"},
+    });
+    let finished = job::finish(
+        conn,
+        job,
+        job::status::COMPLETE,
+        Some(outcome),
+        Some("Extraction complete".into()),
+        actor,
+    );
+    match finished {
+        Ok(_) => Ok(()),
+        Err(ModelError::Conflict(_)) => Err(JobError::Lost),
+        Err(e) => Err(e.into()),
     }
 }
 

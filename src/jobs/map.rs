@@ -76,12 +76,16 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         &dest,
         &mut cp,
         &mut progress,
-    );
+    )
+    .and_then(|()| complete(conn, job, &sheets, &resolved, cp.processed, actor));
     if let Err(e) = result {
-        // Take back what this job wrote, unless another worker now owns it.
-        // A job deleted meanwhile is as final as a canceled one.
+        // Take back what this job wrote, unless another worker took it over (its claim had
+        // lapsed) and still runs it or completed it. A job deleted meanwhile is as final
+        // as a canceled one.
         let ours = match job::get(conn, &job.id) {
-            Ok(current) => !matches!(e, JobError::Lost) || current.is_final(),
+            Ok(current) => {
+                !matches!(e, JobError::Lost) || current.is_final() && current.status != job::status::COMPLETE
+            }
             Err(_) => true,
         };
         if ours {
@@ -90,16 +94,26 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         }
         return Err(e);
     }
+    Ok(())
+}
+
+/// Remembers the mapping and completes the job; one canceled meanwhile (after the last
+/// batch) is lost, so what it wrote is taken back like during a batch.
+fn complete(
+    conn: &mut AnyConnection,
+    job: &Job,
+    sheets: &plan::Sheets,
+    resolved: &plan::Resolved,
+    processed: i64,
+    actor: &str,
+) -> Result<(), JobError> {
     mapping_memory::remember(
         conn,
         &sheets.destination.id,
         &plan::fingerprint(&sheets.source_config),
         &resolved.remembered,
     )?;
-    let message = format!(
-        "Mapped {} record(s) into {}",
-        cp.processed, sheets.destination.name
-    );
+    let message = format!("Mapped {processed} record(s) into {}", sheets.destination.name);
     let outcome = json!({
         "message": message,
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
@@ -114,15 +128,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
     );
     match finished {
         Ok(_) => Ok(()),
-        // Canceled (or failed) after the last batch: taken back as if during one. A job
-        // another worker completed keeps its records.
-        Err(ModelError::Conflict(_)) => {
-            if job::get(conn, &job.id)?.status != job::status::COMPLETE {
-                take_back(conn, job, &dest, &cp, actor)?;
-                state.live.publish(&dest.sheet.id, None);
-            }
-            Err(JobError::Lost)
-        }
+        Err(ModelError::Conflict(_)) => Err(JobError::Lost),
         Err(e) => Err(e.into()),
     }
 }
