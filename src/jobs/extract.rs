@@ -99,19 +99,7 @@ fn complete(conn: &mut AnyConnection, job: &Job, summary: &Summary, actor: &str)
         "message": message,
         "next": {"type": "id", "id": summary.workbook_id, "label": "Open workbook"},
     });
-    let finished = job::finish(
-        conn,
-        job,
-        job::status::COMPLETE,
-        Some(outcome),
-        Some("Extraction complete".into()),
-        actor,
-    );
-    match finished {
-        Ok(_) => Ok(()),
-        Err(ModelError::Conflict(_)) => Err(JobError::Lost),
-        Err(e) => Err(e.into()),
-    }
+    super::complete(conn, job, outcome, "Extraction complete", actor)
 }
 
 struct Summary {

@@ -118,19 +118,7 @@ fn complete(
         "message": message,
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
     });
-    let finished = job::finish(
-        conn,
-        job,
-        job::status::COMPLETE,
-        Some(outcome),
-        Some("Mapping complete".into()),
-        actor,
-    );
-    match finished {
-        Ok(_) => Ok(()),
-        Err(ModelError::Conflict(_)) => Err(JobError::Lost),
-        Err(e) => Err(e.into()),
-    }
+    super::complete(conn, job, outcome, "Mapping complete", actor)
 }
 
 #[allow(clippy::too_many_arguments)]

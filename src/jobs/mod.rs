@@ -222,6 +222,29 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
     state.live.publish_job(&job.id, job.space_id.as_ref());
 }
 
+/// Completes a job with its outcome. One canceled (or failed) meanwhile, after its last
+/// batch, is no longer this worker's: `Err(Lost)`, so what it made is taken back.
+fn complete(
+    conn: &mut crate::db::AnyConnection,
+    job: &Job,
+    outcome: serde_json::Value,
+    info: &str,
+    actor: &str,
+) -> Result<(), JobError> {
+    match job::finish(
+        conn,
+        job,
+        job::status::COMPLETE,
+        Some(outcome),
+        Some(info.into()),
+        actor,
+    ) {
+        Ok(_) => Ok(()),
+        Err(ModelError::Conflict(_)) => Err(JobError::Lost),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Reports progress (at most about once a second, and always at 100), refreshing the
 /// claim; `Err(Lost)` when the job is no longer this worker's.
 pub struct Progress<'a> {
