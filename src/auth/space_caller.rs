@@ -24,18 +24,9 @@ impl SpaceCaller {
         self.actor.clone()
     }
 
-    /// A space outside a guest's invitations is not found.
-    pub fn check_space(&self, space: &SpaceId) -> Result<(), AppError> {
-        super::SpaceScope::check_reach(self, space)
-    }
-
     /// `Some` for a guest: the only spaces it may reach.
     pub fn guest_spaces(&self) -> Option<&[SpaceId]> {
         self.guest_spaces.as_deref()
-    }
-
-    pub fn is_guest(&self) -> bool {
-        self.guest_spaces.is_some()
     }
 }
 

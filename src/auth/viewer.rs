@@ -52,12 +52,6 @@ impl Viewer {
         }
     }
 
-    /// Team members see every space of their environment (the queries filter by it);
-    /// a guest only its own.
-    pub fn check_space(&self, space: &SpaceId) -> Result<(), AppError> {
-        super::SpaceScope::check_reach(self, space)
-    }
-
     pub fn layout(&self, title: impl Into<String>, section: &'static str) -> Layout {
         match self {
             Viewer::User(u) => Layout::new(u, title, section),

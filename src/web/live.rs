@@ -42,6 +42,17 @@ struct Change {
     presence: bool,
 }
 
+impl Change {
+    /// Someone opened or left `sheet`.
+    fn presence(sheet: SheetId) -> Change {
+        Change {
+            sheet,
+            origin: None,
+            presence: true,
+        }
+    }
+}
+
 /// A change to a job's status or progress.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct JobChange {
@@ -85,11 +96,7 @@ struct Announcer {
 
 impl Announcer {
     fn announce(&self, sheet: &SheetId) {
-        let _ = self.sheets.send(Change {
-            sheet: sheet.clone(),
-            origin: None,
-            presence: true,
-        });
+        let _ = self.sheets.send(Change::presence(sheet.clone()));
         self.tell_others(sheet);
     }
 
@@ -352,11 +359,7 @@ fn presence_beat(beat: &Announcer, listening: &AtomicBool) {
             beat.tell_others(&sheet);
         }
         for sheet in beat.present.expire_remote(PRESENCE_TTL) {
-            let _ = beat.sheets.send(Change {
-                sheet,
-                origin: None,
-                presence: true,
-            });
+            let _ = beat.sheets.send(Change::presence(sheet));
         }
     }
 }
@@ -403,11 +406,7 @@ fn listener(url: &str, heard: &Heard) {
                             }
                             if let Some(p) = note.presence {
                                 if heard.present.set_remote(&p.sheet, &note.process, p.names) {
-                                    let _ = heard.sheets.send(Change {
-                                        sheet: p.sheet,
-                                        origin: None,
-                                        presence: true,
-                                    });
+                                    let _ = heard.sheets.send(Change::presence(p.sheet));
                                 }
                             }
                         }

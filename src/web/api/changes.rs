@@ -4,7 +4,7 @@
 
 use super::{ok, paging, path_id};
 use crate::app::AppState;
-use crate::auth::SpaceCaller;
+use crate::auth::{SpaceCaller, SpaceScope};
 use crate::ids::{RecordId, SheetId};
 use crate::model::iso;
 use crate::model::record::history::{self, Change};
@@ -57,7 +57,7 @@ pub async fn list(
     let changes = state
         .db(move |conn| {
             match sheet::find(conn, &env, &id)? {
-                Some((_, space)) if caller.check_space(&space).is_ok() => {}
+                Some((_, space)) if caller.reaches(&space) => {}
                 _ => return Err(AppError::NotFound("sheet")),
             }
             Ok(history::of_sheet(conn, &id, q.after_id, since, size)?)

@@ -4,7 +4,7 @@ use super::path_id;
 use super::record_view::{CellInput, RecordsEnvelope, RecordsSeed};
 use super::success;
 use crate::app::AppState;
-use crate::auth::SpaceCaller;
+use crate::auth::{SpaceCaller, SpaceScope};
 use crate::blueprint::SheetConfig;
 use crate::ids::{RecordId, SheetId};
 use crate::model::record::{self, Filter, RecordQuery, RecordUpdate};
@@ -24,7 +24,7 @@ async fn context(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     caller
-        .check_space(&ctx.space_id)
+        .check_reach(&ctx.space_id)
         .map_err(|_| AppError::NotFound("sheet"))?;
     Ok(ctx)
 }

@@ -2,7 +2,7 @@
 
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::{ApiCaller, SpaceCaller};
+use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::sheet::{self, Sheet};
 use crate::model::{iso, workbook, ModelError};
@@ -29,7 +29,7 @@ async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Sh
     let env = caller.environment_id.clone();
     let found = state.db(move |conn| sheet::find(conn, &env, &id)).await?;
     match found {
-        Some((s, space)) if caller.check_space(&space).is_ok() => Ok(s),
+        Some((s, space)) if caller.reaches(&space) => Ok(s),
         _ => Err(AppError::NotFound("sheet")),
     }
 }
@@ -55,7 +55,7 @@ pub async fn list(
         .db(move |conn| {
             let wb = workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
             caller
-                .check_space(&wb.space_id)
+                .check_reach(&wb.space_id)
                 .map_err(|_| ModelError::NotFound("workbook"))?;
             Ok::<_, ModelError>(sheet::list_in_workbook(conn, &wid)?)
         })

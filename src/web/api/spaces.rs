@@ -3,7 +3,7 @@
 
 use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
 use crate::app::AppState;
-use crate::auth::{ApiCaller, SpaceCaller};
+use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId};
 use crate::model::space::{self, Filter, Space, SpaceChanges, SpaceInput};
 use crate::model::{iso, now, workbook};
@@ -160,7 +160,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, SpaceId::parse, "space")?;
-    caller.check_space(&id)?;
+    caller.check_reach(&id)?;
     let env = caller.environment_id.clone();
     let s = state
         .db(move |conn| space::find(conn, &env, &id))

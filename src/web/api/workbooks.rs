@@ -3,7 +3,7 @@
 use super::sheets::sheet_json;
 use super::{given_id, ok, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
-use crate::auth::{ApiCaller, SpaceCaller};
+use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::blueprint;
 use crate::ids::{SpaceId, WorkbookId};
 use crate::model::event::Context;
@@ -38,7 +38,7 @@ async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Wo
     let id = path_id(raw_id, WorkbookId::parse, "workbook")?;
     let env = caller.environment_id.clone();
     match state.db(move |conn| workbook::find(conn, &env, &id)).await? {
-        Some(w) if caller.check_space(&w.space_id).is_ok() => Ok(w),
+        Some(w) if caller.reaches(&w.space_id) => Ok(w),
         _ => Err(AppError::NotFound("workbook")),
     }
 }
@@ -71,7 +71,7 @@ pub async fn list(
                 None => workbook::list_in_environment(conn, &env)?,
             };
             // A guest sees the workbooks of its own spaces only.
-            wbs.retain(|w| caller.check_space(&w.space_id).is_ok());
+            wbs.retain(|w| caller.reaches(&w.space_id));
             wbs.iter()
                 .map(|w| workbook_json(conn, w))
                 .collect::<QueryResult<Vec<_>>>()

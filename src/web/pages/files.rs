@@ -49,7 +49,7 @@ fn human_size(n: i64) -> String {
 
 async fn files_list(state: &AppState, user: &Viewer, raw_id: &str) -> Result<FilesList, AppError> {
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
-    user.check_space(&id)?;
+    user.check_reach(&id)?;
     let env = user.environment_id().clone();
     state
         .db(move |conn| {
@@ -127,7 +127,7 @@ pub async fn live(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
-    user.check_space(&id)?;
+    user.check_reach(&id)?;
     let env = user.environment_id().clone();
     let sid = id.clone();
     state

@@ -3,7 +3,7 @@
 
 use super::{is_htmx, render, Layout};
 use crate::app::AppState;
-use crate::auth::Viewer;
+use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
@@ -258,7 +258,7 @@ pub async fn load(
         .db(move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
             viewer
-                .check_space(&workbook.space_id)
+                .check_reach(&workbook.space_id)
                 .map_err(|_| AppError::NotFound("workbook"))?;
             let space_name = crate::model::space::find(conn, &env, &workbook.space_id)?
                 .map(|s| s.name)

@@ -5,7 +5,7 @@ use super::grid::{editor_kind, row_view, RowPartial};
 use super::render;
 use super::CsrfForm;
 use crate::app::AppState;
-use crate::auth::Viewer;
+use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
 use crate::model::record::{self, history, RecordUpdate};
@@ -22,7 +22,7 @@ async fn context(state: &AppState, user: &Viewer, raw: &str) -> Result<SheetCont
     let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
     let env = user.environment_id().clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
-    user.check_space(&ctx.space_id)
+    user.check_reach(&ctx.space_id)
         .map_err(|_| AppError::NotFound("sheet"))?;
     Ok(ctx)
 }
@@ -361,7 +361,7 @@ pub async fn download_xlsx(
     let (name, bytes) = state
         .db(move |conn| {
             let wb = crate::model::workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
-            user.check_space(&wb.space_id)
+            user.check_reach(&wb.space_id)
                 .map_err(|_| AppError::NotFound("workbook"))?;
             let sheets = sheet::list_in_workbook(conn, &wb.id)?
                 .into_iter()

@@ -4,7 +4,7 @@
 
 use super::render;
 use crate::app::AppState;
-use crate::auth::Viewer;
+use crate::auth::{SpaceScope, Viewer};
 use crate::ids::{RecordId, SheetId};
 use crate::model::record::history::{self, Change};
 use crate::model::record::{self, RecordUpdate};
@@ -43,7 +43,7 @@ async fn context(state: &AppState, viewer: &Viewer, raw: &str) -> Result<SheetCo
     let env = viewer.environment_id().clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     viewer
-        .check_space(&ctx.space_id)
+        .check_reach(&ctx.space_id)
         .map_err(|_| AppError::NotFound("sheet"))?;
     Ok(ctx)
 }
