@@ -97,7 +97,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
     Ok(())
 }
 
-/// Remembers the mapping and completes the job; one canceled meanwhile (after the last
+/// Completes the job and remembers the mapping; one canceled meanwhile (after the last
 /// batch) is lost, so what it wrote is taken back like during a batch.
 fn complete(
     conn: &mut AnyConnection,
@@ -107,18 +107,20 @@ fn complete(
     processed: i64,
     actor: &str,
 ) -> Result<(), JobError> {
+    let message = format!("Mapped {processed} record(s) into {}", sheets.destination.name);
+    let outcome = json!({
+        "message": message,
+        "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
+    });
+    super::complete(conn, job, outcome, "Mapping complete", actor)?;
+    // Only a mapping that went through is remembered.
     mapping_memory::remember(
         conn,
         &sheets.destination.id,
         &plan::fingerprint(&sheets.source_config),
         &resolved.remembered,
     )?;
-    let message = format!("Mapped {processed} record(s) into {}", sheets.destination.name);
-    let outcome = json!({
-        "message": message,
-        "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
-    });
-    super::complete(conn, job, outcome, "Mapping complete", actor)
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -270,7 +270,7 @@ impl<'a> Progress<'a> {
         percent: i32,
         info: &str,
     ) -> Result<(), JobError> {
-        if !job::heartbeat(conn, &self.job.id, self.worker)? {
+        if !job::heartbeat(conn, self.job, self.worker)? {
             return Err(JobError::Lost);
         }
         let due = match self.last {

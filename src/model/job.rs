@@ -450,13 +450,15 @@ pub fn claim(conn: &mut AnyConnection, worker: &str) -> QueryResult<Option<Job>>
 }
 
 /// Refreshes the claim; false when the job is no longer this worker's to run (canceled,
-/// failed by a listener, or taken over).
-pub fn heartbeat(conn: &mut AnyConnection, id: &JobId, worker: &str) -> QueryResult<bool> {
+/// failed by a listener, or taken over). The claim is this attempt's: a job canceled,
+/// retried and claimed again (by this process's other worker, say) is not this one's.
+pub fn heartbeat(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult<bool> {
     let n = diesel::update(
         jobs::table
-            .find(id)
+            .find(&job.id)
             .filter(jobs::status.eq(status::EXECUTING))
-            .filter(jobs::claimed_by.eq(worker)),
+            .filter(jobs::claimed_by.eq(worker))
+            .filter(jobs::attempts.eq(job.attempts)),
     )
     .set(jobs::heartbeat_at.eq(now()))
     .execute(conn)?;
@@ -512,13 +514,16 @@ pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) 
     }
 }
 
-/// The newest job of each of some files.
+/// The newest extraction of each of some files (an import into a sheet is a job of the
+/// file too, shown on its own page).
 pub fn latest_for_files(
     conn: &mut AnyConnection,
     files: &[FileId],
 ) -> QueryResult<std::collections::HashMap<FileId, Job>> {
     let rows: Vec<Job> = jobs::table
         .filter(jobs::file_id.eq_any(files))
+        .filter(jobs::job_type.eq("file"))
+        .filter(jobs::operation.eq("extract"))
         .order((jobs::created_at.asc(), jobs::id.asc()))
         .select(Job::as_select())
         .load(conn)?;

@@ -525,7 +525,12 @@ async fn a_mail_server_that_is_down_fails_the_invitation_clearly_and_it_is_retri
         tab.contains("Mail waiting: tried"),
         "the Guests tab shows it waiting: {tab}"
     );
-    assert!(app.page("/people").await.contains("Mail waiting: tried"));
+    let people = app.page("/people").await;
+    assert!(people.contains("Mail waiting: tried"), "{people}");
+    assert!(
+        people.contains("Send a new link"),
+        "the person waiting for mail can be sent a new link: {people}"
+    );
 
     // The server comes up: both invitations go, each with a link that works.
     let sink = crate::smtp::SmtpSink::start_on(port);

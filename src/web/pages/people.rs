@@ -52,15 +52,19 @@ async fn page(user: &CurrentUser, state: &AppState, error: Option<String>) -> Re
             Ok::<_, ModelError>(
                 team::list(conn)?
                     .into_iter()
-                    .map(|u| PersonRow {
-                        mail: mail_of(&u),
-                        pending: pending.contains(&u.id),
-                        is_me: u.id == me,
-                        id: u.id.to_string(),
-                        email: u.email,
-                        name: u.name,
-                        is_admin: u.is_admin,
-                        since: iso(&u.created_at),
+                    .map(|u| {
+                        let mail = mail_of(&u);
+                        PersonRow {
+                            // Invited too when the mail with the link has not gone yet.
+                            pending: pending.contains(&u.id) || mail.is_some(),
+                            mail,
+                            is_me: u.id == me,
+                            id: u.id.to_string(),
+                            email: u.email,
+                            name: u.name,
+                            is_admin: u.is_admin,
+                            since: iso(&u.created_at),
+                        }
                     })
                     .collect(),
             )
@@ -201,10 +205,17 @@ pub async fn resend(
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
     let id = person_id(&path)?;
-    let person = state
-        .db(move |conn| team::find(conn, &id))
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
+    let (person, joined) = state
+        .db(move |conn| {
+            let person = team::find(conn, &id)?.ok_or(ModelError::NotFound("user"))?;
+            let joined = team::joined(conn, &person.id)?;
+            Ok::<_, ModelError>((person, joined))
+        })
+        .await?;
+    if joined {
+        let shown = format!("{} has joined already; there is no link to send.", person.email);
+        return page(&user, &state, Some(shown)).await;
+    }
     send_link(&user, &state, &person).await
 }
 
