@@ -105,6 +105,28 @@ async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
     )
     .await;
     assert_eq!(status, 200);
+    // Bob saves the empty Joined cell as it is (Enter in the grid sends ""): that changes
+    // nothing, so Ada's save of it on the version she had is not refused.
+    let bob_joined = editor_version(
+        &bob.page(&format!("/grid/{sheet}/records/{rid}/edit?field=joined"))
+            .await,
+    );
+    let unchanged = [
+        ("field", "joined"),
+        ("value", ""),
+        ("version", bob_joined.as_str()),
+    ];
+    let (status, _) = save(&bob.client, &app, &bob_csrf, &cell, &unchanged).await;
+    assert_eq!(status, 200);
+    let (status, toast) = save(
+        &app.client,
+        &app,
+        &ada_csrf,
+        &cell,
+        &[("field", "joined"), ("value", "2024-01-02"), ("version", &fresh)],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
     // The API's updates keep Flatfile's shapes and are kept in the history too.
     let (status, _) = app
         .put_json(
@@ -123,17 +145,24 @@ async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
         .collect();
     assert_eq!(
         seen,
-        vec![("name", "Bob"), ("age", "31"), ("name", "Carl"), ("name", "Dee")]
+        vec![
+            ("name", "Bob"),
+            ("age", "31"),
+            ("name", "Carl"),
+            ("joined", "2024-01-02"),
+            ("name", "Dee")
+        ],
+        "a save that changes nothing is not a change"
     );
     assert_eq!(list[0]["oldValue"], "Ann");
     assert_eq!(list[0]["recordId"], rid.as_str());
     assert!(list[0]["actorId"].as_str().unwrap().starts_with("us_usr_"));
-    assert!(list[3]["actorId"].as_str().unwrap().starts_with("us_key_"));
+    assert!(list[4]["actorId"].as_str().unwrap().starts_with("us_key_"));
     let first = list[0]["id"].as_i64().unwrap();
     let (_, after) = app
         .get_json(&format!("/sheets/{sheet}/changes?afterId={first}"))
         .await;
-    assert_eq!(after["data"].as_array().unwrap().len(), 3);
+    assert_eq!(after["data"].as_array().unwrap().len(), 4);
     let (_, later) = app
         .get_json(&format!("/sheets/{sheet}/changes?since=2999-01-01T00:00:00.000Z"))
         .await;

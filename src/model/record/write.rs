@@ -150,7 +150,10 @@ pub fn update(
             let mut input = row.inputs(&ctx.config);
             for (key, new) in &u.values {
                 let before = input.get(key).unwrap_or(&Value::Null);
-                if before != new && ctx.config.field_index(key).is_some() {
+                // A change is what people see change: saving a cell as it was (an empty
+                // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
+                let changed = crate::validate::display(before) != crate::validate::display(new);
+                if changed && ctx.config.field_index(key).is_some() {
                     changes.push(NewChange::new(
                         &ctx.sheet.id,
                         row.id,
