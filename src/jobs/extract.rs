@@ -229,8 +229,9 @@ fn extract_into_workbook(
     let table_count = extraction.tables.len().max(1);
     let size = f.size.max(1) as u64;
     let (format, bytes_read) = (extraction.format, extraction.bytes_read.clone());
-    for (index, (table, sh)) in extraction.tables.into_iter().zip(sheets).enumerate() {
-        let sheet_ctx = sheet::load_context(conn, &f.environment_id, &sh.id)?;
+    for (index, (table, sh)) in extraction.tables.into_iter().zip(&sheets).enumerate() {
+        let sheet_ctx =
+            sheet::context_from(sh.clone(), f.environment_id.clone(), f.space_id.clone(), &sheets)?;
         let table_name = table.name.clone();
         let rows = table.rows;
         // One thread reads and decodes the next batch while this one writes the last.

@@ -78,7 +78,7 @@ pub struct SignInForm {
     password: String,
 }
 
-fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+pub(super) fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token)
         .path("/")
         .http_only(true)

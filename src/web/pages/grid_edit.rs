@@ -18,7 +18,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A sheet the viewer may open (a guest: only in its spaces; others are not found).
-async fn context(state: &AppState, user: &Viewer, raw: &str) -> Result<SheetContext, AppError> {
+/// A sheet the viewer may reach, with what writes to it need.
+pub(super) async fn context(state: &AppState, user: &Viewer, raw: &str) -> Result<SheetContext, AppError> {
     let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
     let env = user.environment_id().clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;

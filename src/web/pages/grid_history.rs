@@ -2,9 +2,10 @@
 //! the row, and undoing one's own last change to a record when nobody changed that cell
 //! since.
 
+use super::grid_edit::context;
 use super::render;
 use crate::app::AppState;
-use crate::auth::{SpaceScope, Viewer};
+use crate::auth::Viewer;
 use crate::ids::{RecordId, SheetId};
 use crate::model::record::history::{self, Change};
 use crate::model::record::{self, RecordUpdate};
@@ -36,16 +37,6 @@ struct HistoryPartial {
     /// The viewer's own last change, when it can still be undone.
     undo: Option<ChangeRow>,
     notice: Option<String>,
-}
-
-async fn context(state: &AppState, viewer: &Viewer, raw: &str) -> Result<SheetContext, AppError> {
-    let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
-    let env = viewer.environment_id().clone();
-    let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
-    viewer
-        .check_reach(&ctx.space_id)
-        .map_err(|_| AppError::NotFound("sheet"))?;
-    Ok(ctx)
 }
 
 /// The viewer's newest change to the record, if no one changed that cell after it.

@@ -5,14 +5,13 @@
 use super::guest_links::problem_page;
 use super::{render, render_checked, see_other, CsrfForm, Layout};
 use crate::app::AppState;
-use crate::auth::{password, CurrentUser, SESSION_COOKIE};
+use crate::auth::{password, CurrentUser};
 use crate::ids::UserId;
 use crate::model::mail_retry::{Target, Waiting};
 use crate::model::user::{self, User};
-use crate::model::{iso, session, team, ModelError};
+use crate::model::{iso, team, ModelError};
 use crate::web::error::AppError;
 use crate::web::mail_retry;
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -354,13 +353,7 @@ pub async fn accept(
         Ok(s) => s,
         Err(p) => return problem_page(p),
     };
-    let cookie = Cookie::build(SESSION_COOKIE, session_token)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.settings.base_url.starts_with("https://"))
-        .max_age(CookieDuration::days(session::LIFETIME_DAYS))
-        .finish();
+    let cookie = super::auth::session_cookie(&state, session_token);
     let mut resp = see_other("/spaces");
     resp.add_cookie(&cookie)
         .map_err(|e| AppError::Internal(e.into()))?;
