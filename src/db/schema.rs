@@ -210,6 +210,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         outcome_acknowledged_at -> Nullable<Timestamp>,
+        crashes -> Integer,
     }
 }
 

@@ -52,22 +52,17 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
             other => other.map(|_| summary).map_err(JobError::from),
         }
     });
-    let outcome = outcome.and_then(|summary| complete(conn, job, &summary, actor));
+    let outcome = outcome.and_then(|summary| complete(conn, job, worker, &summary));
     let Err(e) = outcome else { return Ok(()) };
-    let current = job::get(conn, &job.id).ok();
-    // Taken over by another worker (its claim had lapsed): what it does is not ours to undo.
-    let theirs = matches!(e, JobError::Lost)
-        && current
-            .as_ref()
-            .is_some_and(|c| !c.is_final() || c.status == job::status::COMPLETE);
-    if theirs {
+    // A newer attempt has the job (retried at once, or taken over): it drops this
+    // attempt's workbook when it starts; nothing here is ours to undo.
+    let Some(checkpoint) = job::release_checkpoint(conn, job)? else {
         return Err(e);
-    }
+    };
     // The job may have been deleted meanwhile; then its workbook stays, named after the
     // file, for a person to remove.
-    if let Some(current) = &current {
-        drop_workbook(conn, made_by(current).as_deref(), actor)?;
-    }
+    let made = checkpoint.and_then(|c| serde_json::from_str::<Value>(&c).ok());
+    drop_workbook(conn, made.as_ref().and_then(|c| c["workbookId"].as_str()), actor)?;
     let message = match &e {
         JobError::Failed(m) => m.clone(),
         JobError::Lost => "the extraction was canceled".into(),
@@ -90,7 +85,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
 
 /// Completes the job; one canceled meanwhile (after the last batch) is lost, so what it
 /// made is taken back like during a batch.
-fn complete(conn: &mut AnyConnection, job: &Job, summary: &Summary, actor: &str) -> Result<(), JobError> {
+fn complete(conn: &mut AnyConnection, job: &Job, worker: &str, summary: &Summary) -> Result<(), JobError> {
     let message = match &summary.note {
         Some(note) => format!("Extracted file; {note}"),
         None => "Extracted file".to_string(),
@@ -99,7 +94,7 @@ fn complete(conn: &mut AnyConnection, job: &Job, summary: &Summary, actor: &str)
         "message": message,
         "next": {"type": "id", "id": summary.workbook_id, "label": "Open workbook"},
     });
-    super::complete(conn, job, outcome, "Extraction complete", actor)
+    super::complete(conn, job, worker, outcome, "Extraction complete")
 }
 
 struct Summary {
@@ -179,6 +174,7 @@ fn extract_into_workbook(
     progress: &mut Progress,
 ) -> Result<Summary, JobError> {
     let actor = job.created_by.as_str();
+    super::refuse_crash_loop(job)?;
     let path = state
         .storage
         .local_path(&f.storage_key)
@@ -188,7 +184,7 @@ fn extract_into_workbook(
     progress.report(conn, 5, "Creating workbook")?;
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
-    let wb = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+    let wb = progress.fenced(conn, |conn| {
         let wb = workbook::create(
             conn,
             &ctx,
@@ -246,7 +242,7 @@ fn extract_into_workbook(
                     rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
                 if !batch.is_empty() {
-                    record::insert(conn, &sheet_ctx, batch, actor)?;
+                    progress.fenced(conn, |conn| Ok(record::insert(conn, &sheet_ctx, batch, actor)?))?;
                     state.live.publish(&sh.id, None);
                 }
                 let done = match format {

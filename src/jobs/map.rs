@@ -11,7 +11,7 @@ use crate::db::AnyConnection;
 use crate::ids::RecordId;
 use crate::model::job::{self, Job, JobChanges};
 use crate::model::sheet::{self, SheetContext};
-use crate::model::{mapping_memory, record, ModelError};
+use crate::model::{mapping_memory, record};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -67,30 +67,32 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default();
     let mut progress = Progress::new(state, job, worker);
-    let result = map_batches(
-        state,
-        conn,
-        job,
-        &sheets,
-        &resolved,
-        &dest,
-        &mut cp,
-        &mut progress,
-    )
-    .and_then(|()| complete(conn, job, &sheets, &resolved, cp.processed, actor));
+    let result = super::refuse_crash_loop(job)
+        .and_then(|()| {
+            map_batches(
+                state,
+                conn,
+                job,
+                &sheets,
+                &resolved,
+                &dest,
+                &mut cp,
+                &mut progress,
+            )
+        })
+        .and_then(|()| complete(conn, job, worker, &sheets, &resolved, cp.processed));
     if let Err(e) = result {
-        // Take back what this job wrote, unless another worker took it over (its claim had
-        // lapsed) and still runs it or completed it. A job deleted meanwhile is as final
-        // as a canceled one.
-        let ours = match job::get(conn, &job.id) {
-            Ok(current) => {
-                !matches!(e, JobError::Lost) || current.is_final() && current.status != job::status::COMPLETE
-            }
-            Err(_) => true,
-        };
-        if ours {
-            take_back(conn, job, &dest, &cp, actor)?;
+        // Take back what this attempt wrote, unless a newer attempt has the job (retried
+        // at once, or taken over): that one resumes after the same checkpoint instead.
+        // The batches were fenced, so `cp` is exactly what this attempt committed.
+        let dest_kept = sheet::exists(conn, dest.sheet.seq)?;
+        if job::release_checkpoint(conn, job)?.is_some() && dest_kept {
+            take_back(conn, &dest, &cp, actor)?;
             state.live.publish(&dest.sheet.id, None);
+        }
+        // A write into a sheet deleted meanwhile fails as a database error: say what happened.
+        if !dest_kept && !matches!(e, JobError::Lost) {
+            return Err(destination_gone(&sheets));
         }
         return Err(e);
     }
@@ -102,17 +104,17 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
 fn complete(
     conn: &mut AnyConnection,
     job: &Job,
+    worker: &str,
     sheets: &plan::Sheets,
     resolved: &plan::Resolved,
     processed: i64,
-    actor: &str,
 ) -> Result<(), JobError> {
     let message = format!("Mapped {processed} record(s) into {}", sheets.destination.name);
     let outcome = json!({
         "message": message,
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
     });
-    super::complete(conn, job, outcome, "Mapping complete", actor)?;
+    super::complete(conn, job, worker, outcome, "Mapping complete")?;
     // Only a mapping that went through is remembered.
     mapping_memory::remember(
         conn,
@@ -139,7 +141,7 @@ fn map_batches(
     progress.report(conn, 1, "Mapping records")?;
     while let Some(batch) = next_batch(conn, sheets.source.seq, cp.after, resolved)? {
         let mut next = cp.clone();
-        let also_changed = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let also_changed = progress.fenced(conn, |conn| {
             let written = record::insert(conn, dest, batch.inputs, actor)?;
             next.after = batch.last;
             next.processed += batch.count;
@@ -157,7 +159,25 @@ fn map_batches(
         let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
         progress.report(conn, percent, "Mapping records")?;
     }
+    // A deleted source reads as one with no more records: say so rather than complete.
+    if !sheet::exists(conn, sheets.source.seq)? {
+        return Err(source_gone(sheets));
+    }
     Ok(())
+}
+
+fn source_gone(sheets: &plan::Sheets) -> JobError {
+    JobError::Failed(format!(
+        "the source sheet {} was deleted while it was being mapped; the records mapped from it were taken back",
+        sheets.source.name
+    ))
+}
+
+fn destination_gone(sheets: &plan::Sheets) -> JobError {
+    JobError::Failed(format!(
+        "the destination sheet {} was deleted while records were being mapped into it",
+        sheets.destination.name
+    ))
 }
 
 /// Source records mapped onto the destination's fields: the last source id, how many.
@@ -205,9 +225,9 @@ fn map_row(r: &record::RecordRow, resolved: &plan::Resolved) -> Vec<Value> {
         .collect()
 }
 
+/// Deletes the records an attempt wrote (its checkpoint already released).
 fn take_back(
     conn: &mut AnyConnection,
-    job: &Job,
     dest: &SheetContext,
     cp: &Checkpoint,
     actor: &str,
@@ -215,11 +235,5 @@ fn take_back(
     for chunk in cp.written_ids().chunks(BATCH) {
         record::delete(conn, dest, chunk, actor)?;
     }
-    let changes = JobChanges {
-        checkpoint: Some(None),
-        ..Default::default()
-    };
-    // The job row may be gone (deleted while it ran); the records are what matter.
-    let _ = job::change(conn, &job.id, changes, None, actor);
     Ok(())
 }

@@ -201,23 +201,18 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
             "something went wrong on our side; it has been logged".to_string()
         }
     };
-    let failed = (|| -> anyhow::Result<()> {
-        let current = job::get(conn, &job.id)?;
-        if !current.is_final() {
-            let outcome = serde_json::json!({"message": message});
-            job::finish(
-                conn,
-                &current,
-                job::status::FAILED,
-                Some(outcome),
-                Some(message.clone()),
-                &job.created_by,
-            )?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = failed {
-        tracing::error!(job = %job.id, error = format!("{e:#}"), "recording a job failure failed");
+    let outcome = serde_json::json!({"message": message});
+    match job::finish_attempt(
+        conn,
+        job,
+        worker,
+        job::status::FAILED,
+        Some(outcome),
+        Some(message),
+    ) {
+        // Canceled, or retried into a newer attempt, meanwhile: not this one's to fail.
+        Ok(_) | Err(ModelError::Conflict(_)) => {}
+        Err(e) => tracing::error!(job = %job.id, error = %e, "recording a job failure failed"),
     }
     state.live.publish_job(&job.id, job.space_id.as_ref());
 }
@@ -227,22 +222,59 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
 fn complete(
     conn: &mut crate::db::AnyConnection,
     job: &Job,
+    worker: &str,
     outcome: serde_json::Value,
     info: &str,
-    actor: &str,
 ) -> Result<(), JobError> {
-    match job::finish(
+    match job::finish_attempt(
         conn,
         job,
+        worker,
         job::status::COMPLETE,
         Some(outcome),
         Some(info.into()),
-        actor,
     ) {
         Ok(_) => Ok(()),
         Err(ModelError::Conflict(_)) => Err(JobError::Lost),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A job whose process stopped under it this many times is not run again: it is most
+/// likely what stops the process (a file built to exhaust memory, say).
+const MAX_CRASHES: i32 = 2;
+
+/// Refuses to run a job that already stopped the process [`MAX_CRASHES`] times; the
+/// operation then cleans up as after any failure.
+pub fn refuse_crash_loop(job: &Job) -> Result<(), JobError> {
+    if job.crashes >= MAX_CRASHES {
+        return Err(JobError::Failed(format!(
+            "Wharf stopped {} times while running this job, so it was not run again; \
+             the file may be one Wharf cannot read safely (the server log has details)",
+            job.crashes
+        )));
+    }
+    Ok(())
+}
+
+/// Runs one batch's writes in a write transaction that first checks the job is still this
+/// attempt's (on PostgreSQL the check's update also locks the job row, so a cancel waits
+/// for the batch): a canceled or retried job's old attempt cannot commit another batch.
+pub fn fenced<T>(
+    conn: &mut crate::db::AnyConnection,
+    job: &Job,
+    worker: &str,
+    write: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, JobError>,
+) -> Result<T, JobError> {
+    crate::db::write_tx::<_, JobError, _>(conn, |conn| {
+        // The space before the job row, as a deletion of the space takes them.
+        let spaces: Vec<_> = job.space_id.iter().cloned().collect();
+        crate::model::space::hold(conn, &spaces)?;
+        if !job::heartbeat(conn, job, worker)? {
+            return Err(JobError::Lost);
+        }
+        write(conn)
+    })
 }
 
 /// Reports progress (at most about once a second, and always at 100), refreshing the
@@ -255,6 +287,15 @@ pub struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
+    /// Runs `write` fenced to this attempt (see [`fenced`]).
+    pub fn fenced<T>(
+        &self,
+        conn: &mut crate::db::AnyConnection,
+        write: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, JobError>,
+    ) -> Result<T, JobError> {
+        fenced(conn, self.job, self.worker, write)
+    }
+
     pub fn new(state: &'a AppState, job: &'a Job, worker: &'a str) -> Self {
         Progress {
             state,

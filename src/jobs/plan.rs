@@ -86,6 +86,13 @@ pub fn sheets(
         config["destinationSheetId"].as_str(),
         "destinationSheetId",
     )?;
+    // Records written into the sheet being read would be read again, without end.
+    if source_sheet.id == dest_sheet.id {
+        return Err(invalid(
+            "destinationSheetId",
+            "a sheet cannot be mapped onto itself; choose another destination sheet",
+        ));
+    }
     Ok(Sheets {
         source_config: source_sheet.parsed_config()?,
         source: source_sheet,
@@ -181,14 +188,12 @@ pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
     // (source index, destination index, certainty, confidence, how)
     let mut pairs: Vec<(usize, usize, Certainty, f64, &str)> = Vec::new();
     if let Some(remembered) = mapping_memory::recall(conn, &s.destination.id, &fingerprint(src))? {
-        for (si, source) in sources.iter().enumerate() {
-            let Some(key) = remembered.get(&source.label) else {
+        for (key, header) in &remembered {
+            let Some(si) = sources.iter().position(|s| &s.label == header) else {
                 continue;
             };
             if let Some(di) = dst.field_index(key).filter(|di| writable.contains(di)) {
-                if !pairs.iter().any(|p| p.1 == di) {
-                    pairs.push((si, di, Certainty::Absolute, 1.0, "remembered"));
-                }
+                pairs.push((si, di, Certainty::Absolute, 1.0, "remembered"));
             }
         }
     }
@@ -306,13 +311,24 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
         }
         out.columns[di] = Some(si);
         out.remembered
-            .insert(src.fields[si].display_name().to_string(), dkey.to_string());
+            .insert(dkey.to_string(), src.fields[si].display_name().to_string());
+        let options = match &dst.fields[di].field_type {
+            FieldType::Enum { options } | FieldType::EnumList { options } => Some(options),
+            _ => None,
+        };
         if let Some(pairs) = edge["enumDetails"]["mapping"].as_array() {
-            for p in pairs {
+            for (m, p) in pairs.iter().enumerate() {
                 if let (Some(from), Some(to)) = (p.get("sourceValue"), p.get("destinationValue")) {
-                    if !to.is_null() {
-                        out.enums[di].insert(text_of(from), to.clone());
+                    if to.is_null() {
+                        continue;
                     }
+                    if options.is_some_and(|o| !o.iter().any(|o| o.value == text_of(to))) {
+                        return Err(invalid(
+                            &at(&format!("enumDetails.mapping[{m}].destinationValue")),
+                            format!("{to} is not an option of `{dkey}`"),
+                        ));
+                    }
+                    out.enums[di].insert(text_of(from), to.clone());
                 }
             }
         }

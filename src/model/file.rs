@@ -157,6 +157,8 @@ pub struct Filter {
     /// A guest's spaces: files of other spaces are left out.
     pub only_spaces: Option<Vec<SpaceId>>,
     pub mode: Option<String>,
+    /// Newest first (the Files tab), else oldest first (the API, as Flatfile's).
+    pub newest_first: bool,
     pub page_size: i64,
     pub page_number: i64,
 }
@@ -183,8 +185,13 @@ pub fn list(
         q
     };
     let total: i64 = base().count().get_result(conn)?;
-    let items = base()
-        .order((files::created_at.asc(), files::id.asc()))
+    let q = base();
+    let q = if f.newest_first {
+        q.order((files::created_at.desc(), files::id.desc()))
+    } else {
+        q.order((files::created_at.asc(), files::id.asc()))
+    };
+    let items = q
         .limit(f.page_size)
         .offset((f.page_number - 1) * f.page_size)
         .select(File::as_select())

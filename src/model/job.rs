@@ -55,6 +55,8 @@ pub struct Job {
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub outcome_acknowledged_at: Option<NaiveDateTime>,
+    /// Times the process running this job stopped under it (see [`release_orphans`]).
+    pub crashes: i32,
 }
 
 impl Job {
@@ -65,6 +67,26 @@ impl Job {
 
     pub fn is_final(&self) -> bool {
         status::FINAL.contains(&self.status.as_str())
+    }
+
+    /// Run by Wharf's own workers (see [`BUILT_IN`]), never by a listener.
+    pub fn is_built_in(&self) -> bool {
+        matches!(
+            (self.job_type.as_str(), self.operation.as_str()),
+            ("file", "extract") | ("workbook", "map")
+        )
+    }
+
+    /// Refuses a listener's call (ack, complete, fail, a status change) on a job that
+    /// Wharf's workers run: it would end the job under its worker.
+    pub fn refuse_if_built_in(&self, call: &str) -> Result<(), ModelError> {
+        if self.is_built_in() {
+            return Err(ModelError::Conflict(format!(
+                "{} jobs are run by Wharf itself; `{call}` is for jobs a listener runs (cancel or retry this one instead)",
+                self.name()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -236,6 +258,30 @@ pub fn find(
         .optional()
 }
 
+/// Every space a job reads from or writes to: its own (its source's) and, for a mapping,
+/// its destination's. A caller must reach all of them to see or drive the job, since a job
+/// created by someone else may point from a space the caller reaches into one it does not.
+pub fn spaces_touched(conn: &mut AnyConnection, job: &Job) -> QueryResult<Vec<Option<SpaceId>>> {
+    use crate::db::schema::workbooks;
+    use crate::ids::{SheetId, WorkbookId};
+    let mut spaces = vec![job.space_id.clone()];
+    if let Some(wb) = job.destination.as_deref().and_then(WorkbookId::parse) {
+        let space: Option<SpaceId> = workbooks::table
+            .find(&wb)
+            .select(workbooks::space_id)
+            .first(conn)
+            .optional()?;
+        spaces.extend(space.map(Some));
+    }
+    let config: Value = serde_json::from_str(&job.config).unwrap_or(Value::Null);
+    if let Some(sheet) = config["destinationSheetId"].as_str().and_then(SheetId::parse) {
+        if let Some((_, space)) = super::sheet::find(conn, &job.environment_id, &sheet)? {
+            spaces.push(Some(space));
+        }
+    }
+    Ok(spaces)
+}
+
 /// Which jobs to list.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -264,7 +310,16 @@ pub fn list(
             q = q.filter(jobs::space_id.eq(v.clone()));
         }
         if let Some(spaces) = &f.only_spaces {
-            q = q.filter(jobs::space_id.eq_any(spaces.clone()));
+            use crate::db::schema::workbooks;
+            // Both ends of a mapping in those spaces (see `spaces_touched`).
+            let reachable = workbooks::table
+                .filter(workbooks::space_id.eq_any(spaces.clone()))
+                .select(workbooks::id.nullable());
+            q = q.filter(jobs::space_id.eq_any(spaces.clone())).filter(
+                jobs::destination
+                    .is_null()
+                    .or(jobs::destination.eq_any(reachable)),
+            );
         }
         if let Some(v) = &f.file_id {
             q = q.filter(jobs::file_id.eq(v.clone()));
@@ -413,7 +468,7 @@ pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelRes
     change(conn, &job.id, changes, Some("job:outcome-acknowledged"), actor)
 }
 
-/// Operations the in-server workers run.
+/// Operations the in-server workers run (as [`Job::is_built_in`]).
 const BUILT_IN: &str =
     "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation = 'map'))";
 
@@ -465,6 +520,67 @@ pub fn heartbeat(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResu
     Ok(n == 1)
 }
 
+/// Ends an attempt: like [`finish`], but only while the job is still this attempt's
+/// (executing, claimed by `worker`, same attempt count). A canceled job that was retried
+/// meanwhile belongs to its new attempt, which the old one must neither complete nor fail.
+pub fn finish_attempt(
+    conn: &mut AnyConnection,
+    job: &Job,
+    worker: &str,
+    final_status: &str,
+    outcome: Option<Value>,
+    info: Option<String>,
+) -> ModelResult<Job> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let current = get_locked(conn, &job.id)?;
+        let ours = current.status == status::EXECUTING
+            && current.claimed_by.as_deref() == Some(worker)
+            && current.attempts == job.attempts;
+        if !ours {
+            return Err(ModelError::Conflict(format!(
+                "the job is {} and no longer this worker's",
+                current.status
+            )));
+        }
+        finish(conn, &current, final_status, outcome, info, &job.created_by)
+    })
+}
+
+/// Clears this attempt's checkpoint so that it may undo what it wrote, and returns it:
+/// `Ok(None)` when the job went to a newer attempt (retried: ready, or already claimed
+/// again), which resumes from the checkpoint instead. Deciding and clearing in one
+/// transaction is what keeps a cancel and an instant retry from writing a batch twice or
+/// losing one. A job deleted meanwhile is this attempt's to undo, with no checkpoint left.
+pub fn release_checkpoint(conn: &mut AnyConnection, job: &Job) -> ModelResult<Option<Option<String>>> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let current = match get_locked(conn, &job.id) {
+            Ok(c) => c,
+            Err(diesel::result::Error::NotFound) => return Ok(Some(None)),
+            Err(e) => return Err(e.into()),
+        };
+        if current.attempts != job.attempts || current.status == status::READY {
+            return Ok(None);
+        }
+        diesel::update(jobs::table.find(&job.id))
+            .set(jobs::checkpoint.eq(None::<String>))
+            .execute(conn)?;
+        Ok(Some(current.checkpoint))
+    })
+}
+
+/// The job, row-locked on PostgreSQL until the transaction ends (SQLite's write
+/// transaction holds the whole database already).
+fn get_locked(conn: &mut AnyConnection, id: &JobId) -> QueryResult<Job> {
+    match conn {
+        AnyConnection::Postgres(pg) => jobs::table
+            .find(id)
+            .select(Job::as_select())
+            .for_update()
+            .first(pg),
+        AnyConnection::Sqlite(_) => get(conn, id),
+    }
+}
+
 /// Advisory-lock namespace of running jobs on PostgreSQL.
 const LOCK_SPACE: i32 = 4242;
 
@@ -498,12 +614,12 @@ pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) 
     use diesel::sql_types::{Integer, Timestamp};
     match conn {
         AnyConnection::Sqlite(c) => diesel::sql_query(format!(
-            "UPDATE jobs SET status = 'ready', claimed_by = NULL \
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL, crashes = crashes + 1 \
              WHERE status = 'executing' AND claimed_by IS NOT NULL AND {BUILT_IN}"
         ))
         .execute(c),
         AnyConnection::Postgres(c) => diesel::sql_query(format!(
-            "UPDATE jobs SET status = 'ready', claimed_by = NULL \
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL, crashes = crashes + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE status = 'executing' AND claimed_by IS NOT NULL \
              AND {BUILT_IN} AND heartbeat_at < $1 FOR UPDATE SKIP LOCKED) \
              AND pg_try_advisory_xact_lock($2, hashtext(id))"

@@ -264,11 +264,28 @@ impl SheetContext {
     }
 }
 
+/// Whether the sheet still exists (a job running on it checks after a deletion may have
+/// cascaded under it).
+pub fn exists(conn: &mut AnyConnection, seq: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(sheets::table.filter(sheets::seq.eq(seq)))).get_result(conn)
+}
+
 /// Takes the write locks of some sheets for the rest of the transaction, so that unique
 /// checks, reference checks and kept counts see every earlier write and none in between.
 /// PostgreSQL: row locks in one order (no deadlocks). SQLite: the write transaction
 /// already holds the database's single write lock.
+///
+/// Their spaces come first (see [`super::space::hold`]), and the spaces' activity time is
+/// marked on the way (at most once a second, so writers of one space rarely wait on it).
 pub fn lock_for_write(conn: &mut AnyConnection, seqs: &[i64]) -> QueryResult<()> {
+    let spaces: Vec<SpaceId> = sheets::table
+        .inner_join(workbooks::table)
+        .filter(sheets::seq.eq_any(seqs))
+        .select(workbooks::space_id)
+        .distinct()
+        .load(conn)?;
+    super::space::hold(conn, &spaces)?;
+    super::space::touch_some(conn, &spaces)?;
     if let AnyConnection::Postgres(pg) = conn {
         sheets::table
             .filter(sheets::seq.eq_any(seqs))

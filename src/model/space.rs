@@ -207,6 +207,38 @@ pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResu
     })
 }
 
+/// Keeps spaces from being deleted until the transaction ends (PostgreSQL `FOR KEY SHARE`,
+/// which writers of one space do not conflict on). A write takes this before any row of the
+/// space's content (its job, its sheets), in the order a space's deletion takes them (the
+/// space, then its content by cascade): the other way round, deleting a space while a file
+/// was extracted into it deadlocked. SQLite's write transaction holds the whole database.
+pub fn hold(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
+    if let AnyConnection::Postgres(pg) = conn {
+        spaces::table
+            .filter(spaces::id.eq_any(ids))
+            .order(spaces::id.asc())
+            .select(spaces::id)
+            .for_key_share()
+            .load::<SpaceId>(pg)?;
+    }
+    Ok(())
+}
+
+/// Marks activity on spaces a write holds (see [`hold`]); at most once a second each, so
+/// concurrent writers of one space seldom wait on its row. On PostgreSQL this upgrades the
+/// transaction's own `KEY SHARE` lock, which never waits behind a deletion queued on it.
+pub fn touch_some(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
+    let t = now();
+    diesel::update(
+        spaces::table
+            .filter(spaces::id.eq_any(ids))
+            .filter(spaces::last_activity_at.lt(t - chrono::Duration::seconds(1))),
+    )
+    .set(spaces::last_activity_at.eq(t))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Marks activity so the Spaces tab can show it.
 pub fn touch(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
     diesel::update(spaces::table.find(id))

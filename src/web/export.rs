@@ -10,6 +10,50 @@ use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde_json::Value;
 
+/// Characters that reorder how text is shown (right-to-left overrides and the like): in a
+/// file name they disguise its extension (`invoice\u{202E}fdp.exe` shows as `...exe.pdf`).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A file name as people should see it: no control or reordering characters.
+pub fn clean_file_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .collect()
+}
+
+/// `Content-Disposition: attachment` for a name of any characters: an ASCII `filename`
+/// for old clients (anything else, quotes and backslashes too, becomes `_`) and the exact
+/// name as RFC 6266's `filename*`, percent-encoded UTF-8.
+pub fn attachment(name: &str) -> actix_web::http::header::ContentDisposition {
+    use actix_web::http::header::{
+        Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    };
+    let name = clean_file_name(name);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: name.into_bytes(),
+            }),
+        ],
+    }
+}
+
 pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig) -> HttpResponse {
     let filename = format!("{}.csv", sheet.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
@@ -44,10 +88,7 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig) -> HttpRespon
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{filename}\""),
-        ))
+        .insert_header(attachment(&filename))
         .streaming(stream)
 }
 

@@ -184,7 +184,57 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(name["metadata"]["certainty"], "absolute");
 }
 
-on_both!(a_mapping_job_plans_runs_and_is_remembered);
+/// One column mapped onto two fields is remembered as two edges; an enum value mapped onto
+/// something that is not one of the field's options is refused.
+async fn one_column_onto_two_fields_is_remembered_whole(db: Db) {
+    let app = spawn_app(db).await;
+    let csv = "Who,Level\nAda,Premium\n";
+    let (space, src_wb, src_sheet, dest_wb, contacts) = setup(&app, csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let edges = json!([
+        {"sourceField": {"key": "who"}, "destinationField": {"key": "name"}},
+        {"sourceField": {"key": "who"}, "destinationField": {"key": "email"}},
+        {"sourceField": {"key": "level"}, "destinationField": {"key": "tier"},
+         "enumDetails": {"mapping": [{"sourceValue": "Premium", "destinationValue": "platinum"}]}}
+    ]);
+    let plan = |edges: &Value| json!({"fieldMapping": edges, "unmappedSourceFields": [], "unmappedDestinationFields": []});
+    let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &plan(&edges)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("not an option of `tier`"), "{body}");
+    let mut good = edges.clone();
+    good[2]["enumDetails"]["mapping"][0]["destinationValue"] = json!("gold");
+    let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &plan(&good)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app
+        .post_json(&format!("/jobs/{job_id}/execute"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let job = app.wait_job(&job_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+
+    let file = app
+        .upload_and_extract(&space, "again.csv", b"Who,Level\nBob,Premium\n".to_vec())
+        .await;
+    let wb = file["workbookId"].as_str().unwrap();
+    let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
+    let sheet2 = w["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let job2 = create_map_job(&app, wb, &sheet2, &dest_wb, &contacts).await;
+    let (_, got) = app.get_json(&format!("/jobs/{job2}/plan")).await;
+    let mut from_who: Vec<String> = got["data"]["plan"]["fieldMapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sourceField"]["label"] == "Who")
+        .map(|e| e["destinationField"]["key"].as_str().unwrap().to_string())
+        .collect();
+    from_who.sort();
+    assert_eq!(from_who, ["email", "name"], "{got}");
+}
+
+on_both!(
+    a_mapping_job_plans_runs_and_is_remembered,
+    one_column_onto_two_fields_is_remembered_whole
+);
 
 async fn a_canceled_mapping_takes_back_what_it_wrote(db: Db) {
     let app = spawn_app(db).await;

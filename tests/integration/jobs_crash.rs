@@ -219,4 +219,74 @@ async fn a_job_cut_off_by_kill_runs_again_after_restart(db: Db) {
     server.kill();
 }
 
-on_both!(a_job_cut_off_by_kill_runs_again_after_restart);
+/// A job that stops the server twice (a file built to exhaust memory, say) is failed with a
+/// message at the next start instead of stopping it a third time.
+async fn a_job_that_stopped_the_server_twice_is_not_run_again(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let key = created_key(&settings);
+    let server = Server::start(&settings, &key).await;
+    let (_, space) = send(
+        server
+            .api(reqwest::Method::POST, "/spaces")
+            .json(&json!({"name": "Crash loop"})),
+    )
+    .await;
+    let space_id = space["data"]["id"].as_str().unwrap().to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("spaceId", space_id.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(big_csv()).file_name("big.csv"),
+        );
+    let (status, file) = send(server.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 200, "{file}");
+    let file_id = file["data"]["id"].as_str().unwrap().to_string();
+    let jobs = server.get(&format!("/jobs?fileId={file_id}")).await;
+    let job_id = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    server.wait_midway(&job_id, 10).await;
+    let before = server.get(&format!("/jobs/{job_id}")).await["data"]["updatedAt"].clone();
+    server.kill();
+    // The second run is cut off too, once it has made progress of its own.
+    let server = Server::start(&settings, &key).await;
+    let start = Instant::now();
+    loop {
+        let job = server.get(&format!("/jobs/{job_id}")).await["data"].clone();
+        assert_ne!(job["status"], "complete", "{job}");
+        let rerun = job["updatedAt"].as_str() > before.as_str();
+        if rerun && job["status"] == "executing" && job["progress"].as_i64().unwrap_or(0) >= 10 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never ran again: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill();
+
+    let server = Server::start(&settings, &key).await;
+    let job = server.wait_done(&job_id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let message = job["outcome"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("stopped 2 times"), "{message}");
+    let file = server.get(&format!("/files/{file_id}")).await;
+    assert_eq!(file["data"]["status"], "failed", "{file}");
+    assert_eq!(file["data"]["message"], message, "{file}");
+    let wbs = server.get(&format!("/workbooks?spaceId={space_id}")).await;
+    assert_eq!(
+        wbs["data"].as_array().unwrap().len(),
+        0,
+        "no partial workbook: {wbs}"
+    );
+    // Retrying does not run it a third time either.
+    let (status, _) = send(server.api(reqwest::Method::POST, &format!("/jobs/{job_id}/retry"))).await;
+    assert_eq!(status, 200);
+    let job = server.wait_done(&job_id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    server.kill();
+}
+
+on_both!(
+    a_job_cut_off_by_kill_runs_again_after_restart,
+    a_job_that_stopped_the_server_twice_is_not_run_again
+);

@@ -155,4 +155,40 @@ async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
     );
 }
 
-on_both!(a_file_is_uploaded_extracted_and_imported_from_the_dashboard);
+/// The Files tab shows the newest files first, 50 a page, and pages back to the oldest.
+async fn the_files_tab_shows_newest_first_and_pages(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let space = app.bare_space("Many files").await;
+    for i in 0..53 {
+        let (status, body) = app
+            .upload(&space, &format!("file-{i:02}.csv"), b"A\n1\n".to_vec())
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let first = app.page(&format!("/spaces/{space}/files")).await;
+    let names: Vec<&str> = first
+        .match_indices("<td>file-")
+        .map(|(i, _)| &first[i + 4..i + 11])
+        .collect();
+    assert_eq!(names.len(), 50, "{first}");
+    assert_eq!(names[0], "file-52", "newest first");
+    assert!(!first.contains("file-02.csv"), "the oldest are on the next page");
+    assert!(
+        first.contains(&format!("/spaces/{space}/files?page=2")),
+        "{first}"
+    );
+    assert!(first.contains("id=\"files-page\" name=\"page\" value=\"1\""));
+    let second = app.page(&format!("/spaces/{space}/files?page=2")).await;
+    for old in ["file-00.csv", "file-01.csv", "file-02.csv"] {
+        assert!(second.contains(old), "{old} on page 2");
+    }
+    assert!(!second.contains("file-03.csv"));
+    assert!(second.contains("Newer files") && !second.contains("Older files"));
+}
+
+on_both!(
+    a_file_is_uploaded_extracted_and_imported_from_the_dashboard,
+    the_files_tab_shows_newest_first_and_pages
+);

@@ -12,7 +12,7 @@ use crate::db::AnyConnection;
 use crate::ids::{RecordId, SheetId};
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
-use crate::model::{space, ModelError, ModelResult};
+use crate::model::{ModelError, ModelResult};
 use crate::validate::{check_record, check_values, Checked};
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -291,7 +291,7 @@ fn finish(
         .workbook(&ctx.sheet.workbook_id)
         .sheet(&ctx.sheet.id);
     event::emit(conn, &ectx, topic, json!({"count": count}))?;
-    space::touch(conn, &ctx.space_id)?;
+    // The space's activity was marked when the write took its locks.
     Ok(())
 }
 

@@ -151,7 +151,7 @@ pub async fn receive(
             let filename = field
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
-                .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string())
+                .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(n)))
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| "blob".into());
             let mimetype = field.content_type().map(|m| m.essence_str().to_string());
@@ -299,6 +299,7 @@ pub async fn list(
         space_id,
         only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),
         mode: q.mode.clone(),
+        newest_first: false,
         page_size: size,
         page_number: number,
     };
@@ -335,7 +336,8 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
     let body = body.into_inner();
-    if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+    let name = body.name.as_deref().map(crate::web::export::clean_file_name);
+    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(AppError::invalid("name", "a file name must not be empty"));
     }
     if body
@@ -351,7 +353,7 @@ pub async fn update(
         .map(|t| given_id(t, WorkbookId::parse, "workbookId"))
         .transpose()?;
     let changes = FileChanges {
-        name: body.name,
+        name,
         workbook_id: workbook_id.clone().map(Some),
         status: body.status,
         mode: body.mode,
@@ -417,16 +419,9 @@ pub async fn stream_object(
             Err(e) => Some((Err(e), file)),
         }
     });
-    let safe_name: String = download_name
-        .chars()
-        .map(|c| if c == '"' || c.is_control() { '_' } else { c })
-        .collect();
     Ok(HttpResponse::Ok()
         .content_type(content_type.to_string())
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{safe_name}\""),
-        ))
+        .insert_header(crate::web::export::attachment(download_name))
         .streaming(body))
 }
 

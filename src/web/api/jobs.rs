@@ -54,12 +54,22 @@ pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Ap
         .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
 }
 
-/// A job the caller may reach: a guest only those of its spaces (never one of no space).
+/// A job the caller may reach: a guest only those of its spaces (never one of no space),
+/// at both ends of a mapping.
 pub async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Job, AppError> {
     let id = path_id(raw_id, JobId::parse, "job")?;
     let env = caller.environment_id.clone();
-    match state.db(move |conn| job::find(conn, &env, &id)).await? {
-        Some(j) if caller.reaches_object_of(j.space_id.as_ref()) => Ok(j),
+    let found = state
+        .db(move |conn| {
+            let Some(j) = job::find(conn, &env, &id)? else {
+                return Ok(None);
+            };
+            let spaces = job::spaces_touched(conn, &j)?;
+            Ok::<_, ModelError>(Some((j, spaces)))
+        })
+        .await?;
+    match found {
+        Some((j, spaces)) if spaces.iter().all(|s| caller.reaches_object_of(s.as_ref())) => Ok(j),
         _ => Err(AppError::NotFound("job")),
     }
 }
@@ -156,6 +166,12 @@ fn source_space(
             format!("no {what} `{source}` in this environment"),
         )])
     };
+    let not_an_id = |what: &str| {
+        ModelError::Invalid(vec![(
+            "source".into(),
+            format!("`{source}` is not a {what} id; a {job_type} job's source is the id of a {what}"),
+        )])
+    };
     Ok(match job_type {
         "file" => match FileId::parse(source) {
             Some(id) => Some(
@@ -163,7 +179,7 @@ fn source_space(
                     .ok_or_else(|| missing("file"))?
                     .space_id,
             ),
-            None => None,
+            None => return Err(not_an_id("file")),
         },
         "workbook" => match WorkbookId::parse(source) {
             Some(id) => Some(
@@ -171,15 +187,15 @@ fn source_space(
                     .ok_or_else(|| missing("workbook"))?
                     .space_id,
             ),
-            None => None,
+            None => return Err(not_an_id("workbook")),
         },
         "sheet" => match SheetId::parse(source) {
             Some(id) => Some(sheet::find(conn, env, &id)?.ok_or_else(|| missing("sheet"))?.1),
-            None => None,
+            None => return Err(not_an_id("sheet")),
         },
         "space" => match SpaceId::parse(source) {
             Some(id) => Some(space::find(conn, env, &id)?.ok_or_else(|| missing("space"))?.id),
-            None => None,
+            None => return Err(not_an_id("space")),
         },
         _ => None,
     })
@@ -333,6 +349,9 @@ pub async fn update(
             if j.is_final() {
                 return Err(ModelError::Conflict(format!("the job is already {}", j.status)));
             }
+            if changes.status.is_some() {
+                j.refuse_if_built_in("status")?;
+            }
             job::change(conn, &j.id, changes, Some("job:updated"), &actor)
         })
         .await?;
@@ -435,6 +454,7 @@ pub async fn ack(
 ) -> Result<HttpResponse, AppError> {
     let b: AckBody = optional_json(&body)?;
     let j = transition(caller.into(), state, &path, move |conn, j, actor| {
+        j.refuse_if_built_in("ack")?;
         job::ack(conn, j, b.info, b.progress, actor)
     })
     .await?;
@@ -457,6 +477,13 @@ async fn finish_with(
 ) -> Result<HttpResponse, AppError> {
     let b: FinishBody = optional_json(body)?;
     let j = transition(caller, state, raw_id, move |conn, j, actor| {
+        if final_status != status::CANCELED {
+            j.refuse_if_built_in(if final_status == status::COMPLETE {
+                "complete"
+            } else {
+                "fail"
+            })?;
+        }
         job::finish(conn, j, final_status, b.outcome, b.info, actor)
     })
     .await?;

@@ -35,6 +35,17 @@ pub struct FileRow {
 pub struct FilesList {
     pub space_id: String,
     pub rows: Vec<FileRow>,
+    /// This page (from 1), and whether newer and older files exist beyond it.
+    pub page: i64,
+    pub has_older: bool,
+}
+
+/// Files a page of the Files tab shows, newest first.
+const FILES_PER_PAGE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    page: Option<i64>,
 }
 
 /// Bytes in words.
@@ -47,7 +58,8 @@ fn human_size(n: i64) -> String {
     }
 }
 
-async fn files_list(state: &AppState, user: &Viewer, raw_id: &str) -> Result<FilesList, AppError> {
+async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) -> Result<FilesList, AppError> {
+    let page = page.clamp(1, i64::MAX / FILES_PER_PAGE);
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     user.check_reach(&id)?;
     let env = user.environment_id().clone();
@@ -58,15 +70,15 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str) -> Result<Fil
                 space_id: Some(s.id.clone()),
                 only_spaces: None,
                 mode: None,
-                page_size: 200,
-                page_number: 1,
+                newest_first: true,
+                page_size: FILES_PER_PAGE,
+                page_number: page,
             };
-            let (files, _) = file::list(conn, &env, &filter)?;
+            let (files, total) = file::list(conn, &env, &filter)?;
             let ids: Vec<FileId> = files.iter().map(|f| f.id.clone()).collect();
             let jobs = job::latest_for_files(conn, &ids)?;
             let rows = files
                 .into_iter()
-                .rev()
                 .map(|f| {
                     let j = jobs.get(&f.id);
                     FileRow {
@@ -87,6 +99,8 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str) -> Result<Fil
             Ok::<_, ModelError>(FilesList {
                 space_id: s.id.to_string(),
                 rows,
+                page,
+                has_older: total > page * FILES_PER_PAGE,
             })
         })
         .await
@@ -97,8 +111,9 @@ pub async fn list(
     user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    render(&files_list(&state, &user, &path).await?)
+    render(&files_list(&state, &user, &path, q.page.unwrap_or(1)).await?)
 }
 
 /// An upload from the Files tab (one file per request; the page sends several side by
@@ -115,7 +130,7 @@ pub async fn upload(
     let space = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
     let f = crate::web::api::files::receive(&state, &user, form, Some(space)).await?;
     if is_htmx(&req) {
-        return render(&files_list(&state, &user, &path).await?);
+        return render(&files_list(&state, &user, &path, 1).await?);
     }
     Ok(HttpResponse::Ok().json(json!({"id": f.id, "status": f.status})))
 }

@@ -374,9 +374,6 @@ pub async fn download_xlsx(
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}.xlsx\""),
-        ))
+        .insert_header(crate::web::export::attachment(&format!("{name}.xlsx")))
         .body(bytes))
 }

@@ -80,12 +80,22 @@ fn status_of(j: &Job) -> StatusPartial {
     }
 }
 
-/// A job of a space the viewer may reach (a guest: never one of no space).
+/// A job of a space the viewer may reach (a guest: never one of no space), at both ends
+/// of a mapping.
 async fn load(state: &AppState, user: &Viewer, raw_id: &str) -> Result<Job, AppError> {
     let id = JobId::parse(raw_id).ok_or(AppError::NotFound("job"))?;
     let env = user.environment_id().clone();
-    match state.db(move |conn| job::find(conn, &env, &id)).await? {
-        Some(j) if user.reaches_object_of(j.space_id.as_ref()) => Ok(j),
+    let found = state
+        .db(move |conn| {
+            let Some(j) = job::find(conn, &env, &id)? else {
+                return Ok(None);
+            };
+            let spaces = job::spaces_touched(conn, &j)?;
+            Ok::<_, ModelError>(Some((j, spaces)))
+        })
+        .await?;
+    match found {
+        Some((j, spaces)) if spaces.iter().all(|s| user.reaches_object_of(s.as_ref())) => Ok(j),
         _ => Err(AppError::NotFound("job")),
     }
 }

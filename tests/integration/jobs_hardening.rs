@@ -1,0 +1,315 @@
+//! Jobs under hostile or careless use: a mapping onto its own source, a cancel and an
+//! instant retry, listener calls on Wharf's own jobs, a guest driving a job into a space it
+//! cannot reach, and the source or destination deleted while a mapping runs.
+
+use crate::helpers::*;
+use crate::on_both;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// An extracted CSV of `rows` people (unique emails); returns the `[file]` workbook and sheet.
+async fn extracted(app: &TestApp, space: &str, rows: usize) -> (String, String) {
+    let mut csv = String::from("Email,Name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("user{i}@x.org,Person {i}\n"));
+    }
+    let file = app
+        .upload_and_extract(space, "people.csv", csv.into_bytes())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let wb = file["workbookId"].as_str().unwrap().to_string();
+    let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
+    let sheet = w["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    (wb, sheet)
+}
+
+/// A destination workbook with a unique email field; returns it and its sheet.
+async fn destination(app: &TestApp, space: &str) -> (String, String) {
+    let (status, dest) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Target", "spaceId": space, "sheets": [{"name": "People", "slug": "people",
+                "fields": [{"key": "email", "type": "string", "label": "Email", "constraints": [{"type": "unique"}]},
+                           {"key": "name", "type": "string", "label": "Name"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{dest}");
+    (
+        dest["data"]["id"].as_str().unwrap().to_string(),
+        dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+fn map_body(src_wb: &str, src_sheet: &str, dst_wb: &str, dst_sheet: &str, trigger: &str) -> Value {
+    json!({"type": "workbook", "operation": "map", "source": src_wb, "destination": dst_wb,
+           "trigger": trigger, "config": {"sourceSheetId": src_sheet, "destinationSheetId": dst_sheet}})
+}
+
+async fn wait_status(app: &TestApp, job: &str, wanted: &[&str]) -> Value {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        let (_, j) = app.get_json(&format!("/jobs/{job}")).await;
+        if wanted.contains(&j["data"]["status"].as_str().unwrap_or("")) {
+            return j["data"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {job} never reached {wanted:?}");
+}
+
+/// Waits until a job is executing with some progress (a batch or more written).
+async fn wait_running(app: &TestApp, job: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        let (_, j) = app.get_json(&format!("/jobs/{job}")).await;
+        let status = j["data"]["status"].as_str().unwrap_or("").to_string();
+        assert!(
+            !["complete", "failed", "canceled"].contains(&status.as_str()),
+            "{j}"
+        );
+        if status == "executing" && j["data"]["progress"].as_i64().unwrap_or(0) > 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("job {job} never ran");
+}
+
+async fn counts(app: &TestApp, sheet: &str) -> Value {
+    let (_, c) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    c["data"]["counts"].clone()
+}
+
+async fn a_mapping_onto_its_own_source_sheet_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Loop").await;
+    let (wb, sheet) = extracted(&app, &space, 3).await;
+    let (status, body) = app
+        .post_json("/jobs", &map_body(&wb, &sheet, &wb, &sheet, "immediate"))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string().contains("cannot be mapped onto itself"),
+        "{body}"
+    );
+    let (_, jobs) = app.get_json(&format!("/jobs?workbookId={wb}")).await;
+    let maps = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["operation"] == "map")
+        .count();
+    assert_eq!(maps, 0, "no mapping job was made: {jobs}");
+    assert_eq!(counts(&app, &sheet).await["total"], 3);
+}
+
+/// Cancel, then retry at once, twice over: the destination ends with each source record
+/// exactly once (the old attempt's last batch is neither lost nor written twice).
+async fn cancel_and_instant_retry_write_each_record_once(db: Db) {
+    const ROWS: usize = 60_000;
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Retry").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        wait_running(&app, &id).await;
+        let (status, body) = send(app.api(Method::POST, &format!("/jobs/{id}/cancel"))).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = send(app.api(Method::POST, &format!("/jobs/{id}/retry"))).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    // The old attempts may still be taking back what they wrote: wait for the counts to settle.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let c = counts(&app, &dst_sheet).await;
+    assert_eq!(c["total"], ROWS as i64, "{c}");
+    assert_eq!(c["error"], 0, "no duplicates: {c}");
+}
+
+/// A listener's calls (ack, complete, fail, a status change) on a job Wharf runs itself are
+/// refused; the extraction then completes normally.
+async fn listener_calls_on_built_in_jobs_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Built in").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, 5).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    // A mapping created but not run yet: nobody may move it to ready or executing by hand.
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual"),
+        )
+        .await;
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    for status in ["executing", "ready"] {
+        let (code, body) = app
+            .patch_json(&format!("/jobs/{id}"), &json!({"status": status}))
+            .await;
+        assert_eq!(code, 409, "{body}");
+        assert!(body.to_string().contains("run by Wharf itself"), "{body}");
+    }
+    for call in ["ack", "complete", "fail"] {
+        let (code, body) = app.post_json(&format!("/jobs/{id}/{call}"), &json!({})).await;
+        assert_eq!(code, 409, "{call}: {body}");
+    }
+    let (_, j) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(j["data"]["status"], "created", "{j}");
+    let (code, _) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    assert_eq!(code, 200);
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 5);
+}
+
+/// A job whose source is not an id of its type is refused.
+async fn a_job_source_that_is_not_an_id_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    for (kind, source) in [
+        ("workbook", "not-an-id"),
+        ("file", "../etc"),
+        ("sheet", "us_wb_x"),
+    ] {
+        let (code, body) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": kind, "operation": "custom", "source": source}),
+            )
+            .await;
+        assert_eq!(code, 422, "{kind} {source}: {body}");
+        assert!(body.to_string().contains("source"), "{body}");
+    }
+}
+
+/// A guest token, for `space` only.
+async fn guest_token(app: &TestApp, space: &str) -> String {
+    let (status, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id.as_str(), "email": "g@x.org", "name": "G", "spaces": [{"id": space}]}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{g}");
+    let gid = g["data"][0]["id"].as_str().unwrap();
+    let (_, token) = app
+        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
+        .await;
+    token["data"]["token"].as_str().unwrap().to_string()
+}
+
+/// A mapping someone else made from the guest's space into another space: the guest can
+/// neither see nor drive it, and nothing of the guest's lands in the other space.
+async fn a_guest_cannot_drive_a_mapping_into_another_space(db: Db) {
+    let app = spawn_app(db).await;
+    let mine = app.bare_space("Guest's").await;
+    let theirs = app.bare_space("Other").await;
+    let (src_wb, src_sheet) = extracted(&app, &mine, 3).await;
+    let (dst_wb, dst_sheet) = destination(&app, &theirs).await;
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual"),
+        )
+        .await;
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let token = guest_token(&app, &mine).await;
+    let as_guest = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(&format!("/v1{path}")))
+            .bearer_auth(&token)
+    };
+    for (method, path) in [
+        (Method::GET, format!("/jobs/{id}")),
+        (Method::GET, format!("/jobs/{id}/plan")),
+        (Method::POST, format!("/jobs/{id}/execute")),
+        (Method::POST, format!("/jobs/{id}/retry")),
+        (Method::POST, format!("/jobs/{id}/cancel")),
+    ] {
+        let (code, body) = send(as_guest(method.clone(), &path).json(&json!({}))).await;
+        assert_eq!(code, 404, "{method} {path}: {body}");
+    }
+    let (code, plan) =
+        send(as_guest(Method::PATCH, &format!("/jobs/{id}/plan")).json(&json!({"fieldMapping": []}))).await;
+    assert_eq!(code, 404, "{plan}");
+    let (_, list) = send(as_guest(Method::GET, &format!("/jobs?spaceId={mine}"))).await;
+    let listed: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["id"].as_str())
+        .collect();
+    assert!(!listed.contains(&id.as_str()), "{list}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, j) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(j["data"]["status"], "created", "{j}");
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 0);
+}
+
+/// The source workbook deleted while a mapping runs: the job fails saying so, and the
+/// records it wrote are taken back. The destination sheet deleted: it fails saying so.
+async fn a_mapping_says_when_its_source_or_destination_was_deleted(db: Db) {
+    const ROWS: usize = 60_000;
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Deleted").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+        )
+        .await;
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    wait_running(&app, &id).await;
+    let (code, body) = app.delete(&format!("/workbooks/{src_wb}")).await;
+    assert_eq!(code, 200, "{body}");
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("source") && message.contains("deleted"),
+        "{message}"
+    );
+    assert_eq!(
+        counts(&app, &dst_sheet).await["total"],
+        0,
+        "what it wrote is taken back"
+    );
+
+    let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+        )
+        .await;
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    wait_running(&app, &id).await;
+    let (code, body) = app.delete(&format!("/sheets/{dst_sheet}")).await;
+    assert_eq!(code, 200, "{body}");
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("destination") && message.contains("deleted"),
+        "{message}"
+    );
+}
+
+on_both!(
+    a_mapping_onto_its_own_source_sheet_is_refused,
+    cancel_and_instant_retry_write_each_record_once,
+    listener_calls_on_built_in_jobs_are_refused,
+    a_job_source_that_is_not_an_id_is_refused,
+    a_guest_cannot_drive_a_mapping_into_another_space,
+    a_mapping_says_when_its_source_or_destination_was_deleted,
+);
