@@ -54,7 +54,11 @@ pub struct Field {
     pub field_type: FieldType,
     pub readonly: bool,
     pub required: bool,
+    /// The `required` constraint's own message and level, when its config gives them.
+    pub required_note: ConstraintNote,
     pub unique: Option<UniqueConfig>,
+    /// The `unique` constraint's own message and level.
+    pub unique_note: ConstraintNote,
     pub computed: bool,
     /// Text is kept exactly as given, spaces included (treatment `verbatim`; the fields
     /// of a workbook extracted from a file have it).
@@ -69,6 +73,31 @@ impl Field {
         } else {
             &self.label
         }
+    }
+}
+
+/// How seriously a constraint's message counts: only `Error` makes a record invalid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Level {
+    #[default]
+    Error,
+    Warn,
+    Info,
+}
+
+/// What a constraint says when it is broken (`config.message`, `config.level` in
+/// Flatfile's constraints); Wharf's own words at `error` level when not given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConstraintNote {
+    pub message: Option<String>,
+    pub level: Level,
+}
+
+impl Field {
+    /// Whether empty cells take part in the unique check: not when `ignoreEmpty`, and not
+    /// when the field is required, whose own message already flags an empty cell.
+    pub fn unique_keeps_empty(&self) -> bool {
+        self.unique.is_some_and(|u| !u.ignore_empty) && !self.required
     }
 }
 

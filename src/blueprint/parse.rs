@@ -246,7 +246,9 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         field_type,
         readonly: obj.get("readonly").and_then(Value::as_bool).unwrap_or(false),
         required: false,
+        required_note: ConstraintNote::default(),
         unique: None,
+        unique_note: ConstraintNote::default(),
         computed: false,
         verbatim: obj
             .get("treatments")
@@ -261,7 +263,10 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         for (i, c) in items.iter().enumerate() {
             let cpath = format!("{path}.constraints[{i}]");
             match c.get("type").and_then(Value::as_str) {
-                Some("required") => field.required = true,
+                Some("required") => {
+                    field.required = true;
+                    field.required_note = constraint_note(c, &cpath, p);
+                }
                 Some("computed") => field.computed = true,
                 Some("unique") => {
                     let cfg = c.get("config");
@@ -274,7 +279,8 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
                             .and_then(|c| c.get("ignoreEmpty"))
                             .and_then(Value::as_bool)
                             .unwrap_or(false),
-                    })
+                    });
+                    field.unique_note = constraint_note(c, &cpath, p);
                 }
                 Some(other) => p.push(
                     &format!("{cpath}.type"),
@@ -285,6 +291,35 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         }
     }
     Some(field)
+}
+
+/// A constraint's `config.message` and `config.level`.
+fn constraint_note(constraint: &Value, path: &str, p: &mut Problems) -> ConstraintNote {
+    let config = constraint.get("config");
+    let message = match config.and_then(|c| c.get("message")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) if !m.trim().is_empty() => Some(m.clone()),
+        Some(_) => {
+            p.push(
+                &format!("{path}.config.message"),
+                "a message must be a non-empty string",
+            );
+            None
+        }
+    };
+    let level = match config.and_then(|c| c.get("level")).map(|l| l.as_str()) {
+        None | Some(Some("error")) => Level::Error,
+        Some(Some("warn")) => Level::Warn,
+        Some(Some("info")) => Level::Info,
+        Some(_) => {
+            p.push(
+                &format!("{path}.config.level"),
+                "level is `error`, `warn` or `info`",
+            );
+            Level::Error
+        }
+    };
+    ConstraintNote { message, level }
 }
 
 fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption> {

@@ -17,9 +17,10 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
     let mut messages = Vec::new();
     if is_empty(given) {
         if field.required {
-            messages.push(Message::error(
+            messages.push(Message::for_constraint(
                 Source::Required,
-                format!("{} is required", field.display_name()),
+                &field.required_note,
+                || format!("{} is required", field.display_name()),
             ));
         }
         return Cell {

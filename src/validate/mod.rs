@@ -6,7 +6,7 @@ mod cast;
 
 pub use cast::{cast_cell, display, normalize_key};
 
-use crate::blueprint::{Field, FieldType, SheetConfig};
+use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,6 +50,24 @@ impl Message {
             source,
         }
     }
+
+    /// A broken constraint's message: its own words and level when its config gives them,
+    /// else `wharf_words` as an error.
+    pub fn for_constraint(
+        source: Source,
+        note: &ConstraintNote,
+        wharf_words: impl FnOnce() -> String,
+    ) -> Self {
+        Message {
+            kind: match note.level {
+                Level::Error => MessageType::Error,
+                Level::Warn => MessageType::Warn,
+                Level::Info => MessageType::Info,
+            },
+            message: note.message.clone().unwrap_or_else(wharf_words),
+            source,
+        }
+    }
 }
 
 /// A validated record as stored: typed values in field order, the original input where it
@@ -81,11 +99,11 @@ impl Checked {
 
     /// Replaces the messages of one source on one field (used when a duplicate or a
     /// reference changes elsewhere in the sheet).
-    pub fn set_constraint(&mut self, index: usize, source: Source, message: Option<String>) {
+    pub fn set_constraint(&mut self, index: usize, source: Source, message: Option<Message>) {
         let list = self.messages.entry(index).or_default();
         list.retain(|m| m.source != source);
-        if let Some(text) = message {
-            list.push(Message::error(source, text));
+        if let Some(message) = message {
+            list.push(message);
         }
         if list.is_empty() {
             self.messages.remove(&index);
@@ -139,11 +157,13 @@ pub fn check_values(sheet: &SheetConfig, values: Vec<Value>) -> Checked {
 }
 
 /// The message for a value that another record of the sheet also holds.
-pub fn unique_message(field: &Field) -> String {
-    format!(
-        "{} must be unique; another record has the same value",
-        field.display_name()
-    )
+pub fn unique_message(field: &Field) -> Message {
+    Message::for_constraint(Source::Unique, &field.unique_note, || {
+        format!(
+            "{} must be unique; another record has the same value",
+            field.display_name()
+        )
+    })
 }
 
 /// The message for a reference whose target does not exist.

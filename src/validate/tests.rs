@@ -9,7 +9,9 @@ fn field(key: &str, field_type: FieldType, required: bool) -> Field {
         field_type,
         readonly: false,
         required,
+        required_note: Default::default(),
         unique: None,
+        unique_note: Default::default(),
         computed: false,
         verbatim: false,
     }
@@ -175,7 +177,7 @@ fn a_record_keeps_raw_input_where_the_typed_value_differs() {
 #[test]
 fn constraint_messages_can_be_set_and_cleared() {
     let mut checked = Checked::default();
-    checked.set_constraint(0, Source::Unique, Some("dup".into()));
+    checked.set_constraint(0, Source::Unique, Some(Message::error(Source::Unique, "dup")));
     assert!(!checked.valid());
     checked.set_constraint(0, Source::Unique, None);
     assert!(checked.valid());
@@ -195,4 +197,26 @@ fn unique_keys_fold_case_only_when_asked() {
     assert_eq!(normalize_key(&json!("Ann"), true), Some("Ann".into()));
     assert_eq!(normalize_key(&json!(""), true), None);
     assert_eq!(normalize_key(&json!(12), true), Some("12".into()));
+}
+
+#[test]
+fn a_constraint_says_its_own_message_at_its_level() {
+    let mut f = field("email", FieldType::String, true);
+    f.required_note = crate::blueprint::ConstraintNote {
+        message: Some("We need an email to reach them".into()),
+        level: crate::blueprint::Level::Warn,
+    };
+    let cell = cast_cell(&f, &json!(""));
+    assert_eq!(cell.messages[0].message, "We need an email to reach them");
+    assert_eq!(cell.messages[0].kind, MessageType::Warn);
+    let checked = check_values(
+        &SheetConfig {
+            name: "S".into(),
+            slug: "s".into(),
+            fields: vec![f],
+            json: json!({}),
+        },
+        vec![json!("")],
+    );
+    assert!(checked.valid(), "a warning does not make a record invalid");
 }

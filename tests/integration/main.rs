@@ -13,6 +13,7 @@ mod browser;
 mod browser_files;
 mod browser_guests;
 mod cli;
+mod constraints;
 mod downloads;
 mod editing;
 mod files_bad_input;

@@ -10,7 +10,7 @@ use crate::db::AnyConnection;
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::ModelResult;
-use crate::validate::{reference_gone_message, reference_message, Checked, MessageType, Source};
+use crate::validate::{reference_gone_message, reference_message, Checked, Message, MessageType, Source};
 use diesel::prelude::*;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -52,7 +52,11 @@ fn check_field(
     let Some(target_sheet) = &target.sheet_id else {
         for rec in checked.iter_mut() {
             let message = norm(rec).map(|_| reference_gone_message(field, &rec.vals[i], &target.sheet_name));
-            rec.set_constraint(i, Source::Unlinked, message);
+            rec.set_constraint(
+                i,
+                Source::Unlinked,
+                message.map(|m| Message::error(Source::Unlinked, m)),
+            );
         }
         return Ok(());
     };
@@ -71,7 +75,11 @@ fn check_field(
         let message = norm(rec)
             .filter(|n| !found.contains_key(n))
             .map(|_| reference_message(field, &rec.vals[i], &target.sheet_name));
-        rec.set_constraint(i, Source::Unlinked, message);
+        rec.set_constraint(
+            i,
+            Source::Unlinked,
+            message.map(|m| Message::error(Source::Unlinked, m)),
+        );
     }
     Ok(())
 }

@@ -17,9 +17,7 @@ pub(super) fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> V
         let Some(case_sensitive) = *rule else {
             continue;
         };
-        let keep_empty = ctx.config.fields[field_index]
-            .unique
-            .is_some_and(|u| !u.ignore_empty);
+        let keep_empty = ctx.config.fields[field_index].unique_keeps_empty();
         for (id, rec) in ids.iter().zip(checked) {
             if let Some(norm) = norm_for(&rec.vals[field_index], case_sensitive, keep_empty) {
                 out.push(NewKey {
@@ -50,7 +48,8 @@ pub(super) fn settle(
     let written: HashSet<i64> = ids.iter().copied().collect();
     for (fi, field) in ctx.config.fields.iter().enumerate() {
         let Some(unique) = field.unique else { continue };
-        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, !unique.ignore_empty);
+        let keep_empty = field.unique_keeps_empty();
+        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, keep_empty);
         let mut norms: HashSet<String> = checked.iter().filter_map(norm_of).collect();
         norms.extend(old_norms.get(&fi).cloned().unwrap_or_default());
         if norms.is_empty() {
