@@ -481,8 +481,23 @@ struct Claimed {
 /// Takes the oldest ready built-in job for `worker`. On PostgreSQL several processes share
 /// the queue (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the one statement
 /// atomic.
-pub fn claim(conn: &mut AnyConnection, worker: &str) -> QueryResult<Option<Job>> {
+pub fn claim(conn: &mut AnyConnection, worker: &str, except: &[JobId]) -> QueryResult<Option<Job>> {
     use diesel::sql_types::{Text, Timestamp};
+    // Ids are generated (`us_jb_` and letters and digits), so they are safe as literals.
+    let except: Vec<String> = except
+        .iter()
+        .filter(|id| {
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+        .map(|id| format!("'{}'", id.as_str()))
+        .collect();
+    let except = if except.is_empty() {
+        String::new()
+    } else {
+        format!(" AND id NOT IN ({})", except.join(","))
+    };
     let lock = match crate::db::backend_of(conn) {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -490,7 +505,7 @@ pub fn claim(conn: &mut AnyConnection, worker: &str) -> QueryResult<Option<Job>>
     let sql = format!(
         "UPDATE jobs SET status = 'executing', claimed_by = $1, heartbeat_at = $2, \
          started_at = COALESCE(started_at, $2), attempts = attempts + 1, updated_at = $2 \
-         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND {BUILT_IN} \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND {BUILT_IN}{except} \
          ORDER BY created_at, id LIMIT 1{lock}) RETURNING id"
     );
     let t = now();
@@ -579,6 +594,24 @@ fn get_locked(conn: &mut AnyConnection, id: &JobId) -> QueryResult<Job> {
             .first(pg),
         AnyConnection::Sqlite(_) => get(conn, id),
     }
+}
+
+/// Puts a job this attempt claimed back in the queue, untouched, for another process.
+pub fn unclaim(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table
+            .find(&job.id)
+            .filter(jobs::status.eq(status::EXECUTING))
+            .filter(jobs::claimed_by.eq(worker))
+            .filter(jobs::attempts.eq(job.attempts)),
+    )
+    .set((
+        jobs::status.eq(status::READY),
+        jobs::claimed_by.eq(None::<String>),
+        jobs::heartbeat_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Advisory-lock namespace of running jobs on PostgreSQL.

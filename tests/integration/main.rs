@@ -32,6 +32,7 @@ mod pages_names;
 mod pages_security;
 mod people;
 mod processes;
+mod processes_files;
 mod records_concurrency;
 mod records_integrity;
 mod records_search;
