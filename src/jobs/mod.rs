@@ -14,8 +14,10 @@ pub mod plan;
 
 use crate::app::AppState;
 use crate::db::{AnyConnection, Backend};
+use crate::ids::JobId;
 use crate::model::job::{self, Job, JobChanges};
-use crate::model::{now, ModelError};
+use crate::model::{file, now, ModelError};
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 const CLAIM_GRACE: chrono::Duration = chrono::Duration::seconds(5);
 /// Rows written per transaction.
 pub const BATCH: usize = 5000;
+/// How long a process leaves to the others a job whose file it does not hold.
+const LEAVE_FOR: Duration = Duration::from_secs(30);
+/// How long a file no process could read waits before its job fails.
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Wakes idle workers when a job becomes ready.
 #[derive(Clone)]
@@ -35,6 +41,8 @@ pub struct Queue {
     signal: Arc<(Mutex<u64>, Condvar)>,
     /// This process's name in job claims.
     pub worker_id: String,
+    /// Jobs this process left to others (their file is not in its storage), until when.
+    left: Arc<Mutex<HashMap<JobId, Instant>>>,
 }
 
 impl Default for Queue {
@@ -43,11 +51,29 @@ impl Default for Queue {
         Queue {
             signal: Arc::new((Mutex::new(0), Condvar::new())),
             worker_id: format!("wk_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 10)),
+            left: Arc::default(),
         }
     }
 }
 
 impl Queue {
+    /// Leaves a job to other processes for a while.
+    fn leave(&self, id: &JobId) {
+        if let Ok(mut left) = self.left.lock() {
+            left.insert(id.clone(), Instant::now() + LEAVE_FOR);
+        }
+    }
+
+    /// The jobs this process should not claim now.
+    fn left_to_others(&self) -> Vec<JobId> {
+        let Ok(mut left) = self.left.lock() else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        left.retain(|_, until| *until > now);
+        left.keys().cloned().collect()
+    }
+
     pub fn wake(&self) {
         let (lock, cv) = &*self.signal;
         if let Ok(mut n) = lock.lock() {
@@ -146,8 +172,11 @@ fn work(state: Weak<AppState>, queue: Queue) {
                         tracing::warn!(error = %e, "releasing orphaned jobs failed");
                     }
                 }
-                match job::claim(&mut conn, &queue.worker_id) {
+                match job::claim(&mut conn, &queue.worker_id, &queue.left_to_others()) {
                     Ok(Some(job)) => {
+                        if !stored_here(&st, &queue, &job, &mut conn) {
+                            continue;
+                        }
                         run(&st, &queue.worker_id, job, &mut conn);
                         continue;
                     }
@@ -160,6 +189,29 @@ fn work(state: Weak<AppState>, queue: Queue) {
         drop(st);
         queue.wait(seen, Duration::from_secs(1));
     }
+}
+
+/// Whether this process holds the file an extraction reads. Processes that do not share one
+/// data folder each hold only what they received: one that claimed another's file puts the
+/// job back for the others instead of failing it (and fails it only once none could read
+/// it for a long while).
+fn stored_here(state: &AppState, queue: &Queue, job: &Job, conn: &mut AnyConnection) -> bool {
+    if !(job.job_type == "file" && job.operation == "extract") {
+        return true;
+    }
+    let Some(f) = job.file_id.as_ref().and_then(|id| file::get(conn, id).ok()) else {
+        return true; // run() says the file is gone
+    };
+    if state.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
+        return true; // run() reads it, or says it could not
+    }
+    tracing::info!(job = %job.id, "the file is not in this process's storage; leaving the job to others");
+    queue.leave(&job.id);
+    if let Err(e) = job::unclaim(conn, job, &queue.worker_id) {
+        tracing::warn!(job = %job.id, error = %e, "could not put the job back");
+    }
+    queue.wake();
+    false
 }
 
 /// Runs a claimed job on the connection that claimed it, holding its lock meanwhile.
