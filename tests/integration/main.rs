@@ -20,6 +20,8 @@ mod guests;
 mod guests_files;
 mod health_and_migrations;
 mod jobs_crash;
+mod live_access;
+mod live_processes;
 mod mail;
 mod pages;
 mod pages_admin;
