@@ -166,7 +166,10 @@ impl Streams {
     /// Ends every stream whose access no longer holds, by one look at the database.
     pub fn check(&self, pool: &Pool) {
         let (mut members, mut guests, mut spaces) = (HashSet::new(), HashSet::new(), HashSet::new());
-        for e in self.lock().values() {
+        // Only streams open now are judged: one opened during the look was not asked about.
+        let mut asked = HashSet::new();
+        for (id, e) in self.lock().iter() {
+            asked.insert(*id);
             match &e.holder {
                 Holder::Member(h) => members.insert(h.clone()),
                 Holder::Guest(h) => guests.insert(h.clone()),
@@ -202,7 +205,7 @@ impl Streams {
         let mut open = self.lock();
         let gone: Vec<u64> = open
             .iter()
-            .filter(|(_, e)| !allowed(e))
+            .filter(|(id, e)| asked.contains(*id) && !allowed(e))
             .map(|(id, _)| *id)
             .collect();
         for id in gone {

@@ -73,3 +73,39 @@ async fn a_crowded_sheet_shows_its_people_on_another_process() {
     assert!(last.contains("Guest 019 Bartholomew"), "{last}");
     drop(streams);
 }
+
+/// A guest removed through one process stops hearing the sheet open through another, at
+/// once (not only at the periodic check), and leaves the grids of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_removed_through_one_process_stops_hearing_on_another() {
+    let first = spawn_app(Db::Postgres).await;
+    let second = first.spawn_sibling();
+    let space = first.space_from_blueprint().await;
+    let sa = space["id"].as_str().unwrap();
+    let sheet = first.sheet_id(&space, "contacts").await;
+    let (gid, token) =
+        crate::live_access::guest_with_token(&first, "gus@partner.example", "Gus", &[sa]).await;
+    let gus = guest_browser(&second, &token).await;
+    let mut gus_grid = open_stream(&gus, second.url(&format!("/grid/{sheet}/live"))).await;
+    first.make_user("ada@example.com", true);
+    assert_eq!(first.sign_in("ada@example.com", PASSWORD).await.status(), 303);
+    let mut ada = open_stream(&first.client, first.url(&format!("/grid/{sheet}/live"))).await;
+    let (seen, last) = presence_until(&mut ada, |e| e.contains("Gus (guest)")).await;
+    assert!(seen, "Ada sees Gus: {last}");
+
+    let (status, body) = first.delete(&format!("/guests/{gid}?spaceId={sa}")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut got = String::new();
+    let ended = tokio::time::timeout(Duration::from_millis(2500), async {
+        while let Ok(Some(chunk)) = gus_grid.chunk().await {
+            got.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "Gus's stream on the other process still runs: {got}"
+    );
+    let (gone, last) = presence_until(&mut ada, |e| !e.contains("Gus")).await;
+    assert!(gone, "Gus left Ada's grid: {last}");
+}
