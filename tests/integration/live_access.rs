@@ -262,7 +262,52 @@ async fn one_session_holds_a_few_streams_and_the_server_stays_responsive(db: Db)
     assert!(message.contains("close one"), "{body}");
 }
 
+/// 160 streams of one guest (20 browsers, 8 tabs each): the guest is shown once, and the
+/// server answers at once while they are open and one more person arrives.
+async fn many_open_streams_leave_the_server_responsive(db: Db) {
+    let app = spawn_app(db).await;
+    let a = app.space_from_blueprint().await;
+    let sa = a["id"].as_str().unwrap();
+    let sheet = app.sheet_id(&a, "contacts").await;
+    let (_, token) = guest_with_token(&app, "gus@partner.example", "Gus", &[sa]).await;
+    let live = app.url(&format!("/grid/{sheet}/live"));
+    let mut browsers = Vec::new();
+    for _ in 0..20 {
+        browsers.push(guest_browser(&app, &token).await);
+    }
+    let opening = browsers.iter().flat_map(|b| (0..8).map(move |_| b)).map(|b| {
+        let live = live.clone();
+        async move { b.get(live).send().await.expect("stream") }
+    });
+    let streams = futures_util::future::join_all(opening).await;
+    assert!(streams.iter().all(|s| s.status().as_u16() == 200));
+
+    let started = std::time::Instant::now();
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let mut ada = open_stream(&app.client, live).await;
+    let mut first = String::new();
+    while !first.contains("event: presence") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), ada.chunk()).await;
+        first.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap().unwrap()));
+    }
+    assert_eq!(
+        first.matches("Gus (guest)").count(),
+        1,
+        "one person, shown once: {first}"
+    );
+    drop(streams);
+}
+
 on_both!(
+    many_open_streams_leave_the_server_responsive,
     a_guest_removed_from_the_space_stops_hearing_and_leaves_presence,
     a_deleted_guest_stops_hearing,
     a_member_who_signs_out_or_is_removed_stops_hearing,
