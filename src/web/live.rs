@@ -175,6 +175,8 @@ impl Live {
     /// Announces that a sheet's records changed (no-op when nobody listens). `origin` is the
     /// writing grid's client id (header `X-Wharf-Client`), when the write came from a grid.
     pub fn publish(&self, sheet: &SheetId, origin: Option<&str>) {
+        // A grid's id is short; a longer one would only make the note too large to send.
+        let origin = origin.filter(|o| o.len() <= 64);
         if let Some(notes) = &self.notes {
             notes.sheet(SheetNote {
                 sheet: sheet.clone(),
@@ -213,11 +215,6 @@ impl Live {
             .iter()
             .map(|p| p.name.clone())
             .collect()
-    }
-
-    /// How many streams are open in this process (for tests).
-    pub fn open_streams(&self) -> usize {
-        self.streams.len()
     }
 
     /// A place for a stream of `opener` (on `sheet`, for a grid), unless a cap is reached.

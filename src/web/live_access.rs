@@ -154,15 +154,6 @@ impl Streams {
         })
     }
 
-    /// How many streams are open (for tests).
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Ends every stream whose access no longer holds, by one look at the database.
     pub fn check(&self, pool: &Pool) {
         let (mut members, mut guests, mut spaces) = (HashSet::new(), HashSet::new(), HashSet::new());
