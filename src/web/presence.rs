@@ -123,16 +123,18 @@ impl Present {
         people
     }
 
-    /// People on a sheet now, through any process, sorted, each once.
+    /// People on a sheet now, through any process, sorted, each once (someone here and
+    /// elsewhere too goes by the name they have here: another process may have cut it).
     pub fn people(&self, sheet: &SheetId) -> People {
-        let mut people = self.local_people(sheet);
+        let mut by_key: HashMap<String, Person> = HashMap::new();
         let remote = self.remote.lock().unwrap_or_else(|p| p.into_inner());
         for (others, _) in remote.get(sheet).into_iter().flat_map(HashMap::values) {
-            people.extend(others.iter().cloned());
+            by_key.extend(others.iter().map(|p| (p.key.clone(), p.clone())));
         }
         drop(remote);
+        by_key.extend(self.local_people(sheet).into_iter().map(|p| (p.key.clone(), p)));
+        let mut people: Vec<Person> = by_key.into_values().collect();
         people.sort();
-        people.dedup_by(|a, b| a.key == b.key);
         Arc::new(people)
     }
 
@@ -247,6 +249,17 @@ mod tests {
         assert!(shown.contains(">n01<") && shown.contains(">n20<"), "{shown}");
         assert!(!shown.contains(">n21<"), "{shown}");
         assert!(shown.contains("and 9 more"), "{shown}");
+    }
+
+    #[test]
+    fn someone_here_and_elsewhere_counts_once() {
+        let present = Present::default();
+        let sheet = SheetId("us_sh_1".into());
+        let (_here, _) = present.arrive(&sheet, &person("k", "Zed"), Box::new(|_| {}));
+        let there = vec![person("a", "Amy"), person("m", "Zed Junior"), person("k", "Ze…")];
+        present.set_remote(&sheet, "p", 0, 1, there);
+        let names: Vec<String> = present.people(&sheet).iter().map(|p| p.name.clone()).collect();
+        assert_eq!(names, ["Amy", "Zed", "Zed Junior"]);
     }
 
     #[test]

@@ -6,11 +6,11 @@ use crate::live_access::{guest_browser, open_stream};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Reads until a `presence` event satisfies `wanted` (30 s at most); the last one seen.
+/// Reads until a `presence` event satisfies `wanted` (60 s at most); the last one seen.
 async fn presence_until(resp: &mut reqwest::Response, wanted: impl Fn(&str) -> bool) -> (bool, String) {
     let mut pending = String::new();
     let mut last = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
         pending.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = pending.find("\n\n") {
