@@ -80,6 +80,7 @@ impl Application {
             jobs: Default::default(),
             mail,
         });
+        state.live.watch(state.pool.clone());
         crate::jobs::start(&state.clone().into_inner())?;
         crate::web::mail_retry::start(&state.clone().into_inner())?;
         let server = HttpServer::new(move || {

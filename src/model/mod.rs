@@ -16,6 +16,7 @@ pub mod sheet;
 pub mod sign_in_attempt;
 pub mod space;
 pub mod space_config;
+pub mod stream_access;
 pub mod team;
 pub mod user;
 pub mod workbook;

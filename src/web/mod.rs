@@ -6,6 +6,8 @@ pub mod export;
 pub mod input;
 pub mod invitations;
 pub mod live;
+pub mod live_access;
+pub mod live_notes;
 pub mod mail_retry;
 pub mod pages;
 pub mod presence;

@@ -23,6 +23,8 @@ mod guests_files;
 mod health_and_migrations;
 mod jobs_crash;
 mod jobs_hardening;
+mod live_access;
+mod live_processes;
 mod mail;
 mod pages;
 mod pages_admin;

@@ -182,6 +182,8 @@ pub async fn update(
             render(conn, &g)
         })
         .await?;
+    // Spaces taken away end the guest's open live pages of them.
+    state.live.access_changed().await;
     Ok(ok(item))
 }
 
@@ -211,6 +213,7 @@ pub async fn delete(
             None => guest::delete(conn, &g, &actor),
         })
         .await?;
+    state.live.access_changed().await;
     Ok(success())
 }
 

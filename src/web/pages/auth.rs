@@ -185,6 +185,8 @@ pub async fn sign_out(
     user.check_csrf(&form.csrf_token)?;
     let hash = user.session.token_hash.clone();
     state.db(move |conn| session::delete(conn, &hash)).await?;
+    // Its open live pages end too.
+    state.live.access_changed().await;
     let mut resp = see_other("/sign-in");
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();

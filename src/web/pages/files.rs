@@ -149,10 +149,19 @@ pub async fn live(
         .db(move |conn| space::find(conn, &env, &sid))
         .await?
         .ok_or(AppError::NotFound("space"))?;
+    let opener = crate::web::live_access::Opener::of(&user, Some(id.clone()));
+    let admission = match state.live.admit(&opener, None) {
+        Ok(a) => a,
+        Err(refused) => return Ok(refused.response()),
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(state.live.job_stream(move |_, space| space == Some(&id))))
+        .streaming(
+            state
+                .live
+                .job_stream(move |_, space| space == Some(&id), admission),
+        ))
 }
 
 pub struct Destination {

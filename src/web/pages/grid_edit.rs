@@ -11,6 +11,7 @@ use crate::ids::{RecordId, SheetId};
 use crate::model::record::{self, history, RecordUpdate};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
+use crate::web::live_access::Opener;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -327,13 +328,18 @@ pub async fn live(
     q: web::Query<LiveQuery>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &user, &path).await?;
+    let opener = Opener::of(&user, Some(ctx.space_id.clone()));
+    let admission = match state.live.admit(&opener, Some(&ctx.sheet.id)) {
+        Ok(a) => a,
+        Err(refused) => return Ok(refused.response()),
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .streaming(
             state
                 .live
-                .stream(ctx.sheet.id, q.into_inner().client, user.display_name()),
+                .stream(ctx.sheet.id, q.into_inner().client, &opener, admission),
         ))
 }
 

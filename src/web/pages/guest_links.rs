@@ -205,6 +205,8 @@ pub async fn sign_out(
     state
         .db(move |conn| guest_link::delete_session(conn, &hash))
         .await?;
+    // Its open live pages end too.
+    state.live.access_changed().await;
     let mut resp = see_other("/sign-in");
     let mut gone = Cookie::build(GUEST_COOKIE, "").path("/").finish();
     gone.make_removal();

@@ -184,5 +184,7 @@ pub async fn remove(
     state
         .db(move |conn| guest::remove_from_space(conn, &g, &sid, &actor))
         .await?;
+    // The guest's open live pages of that space end.
+    state.live.access_changed().await;
     Ok(see_other(&tab(&s.id)))
 }

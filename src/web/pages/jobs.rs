@@ -253,10 +253,15 @@ pub async fn live(
 ) -> Result<HttpResponse, AppError> {
     let j = load(&state, &user, &path).await?;
     let id = j.id.clone();
+    let opener = crate::web::live_access::Opener::of(&user, j.space_id.clone());
+    let admission = match state.live.admit(&opener, None) {
+        Ok(a) => a,
+        Err(refused) => return Ok(refused.response()),
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(state.live.job_stream(move |job, _| job == &id)))
+        .streaming(state.live.job_stream(move |job, _| job == &id, admission)))
 }
 
 /// The mapping screen's form: `map:<source key>` = destination key (or empty), and for

@@ -253,7 +253,11 @@ pub async fn remove(
     user.check_csrf(&form.csrf_token)?;
     let id = person_id(&path)?;
     match state.db(move |conn| team::remove(conn, &id)).await {
-        Ok(()) => Ok(see_other("/people")),
+        Ok(()) => {
+            // Their open live pages end.
+            state.live.access_changed().await;
+            Ok(see_other("/people"))
+        }
         Err(AppError::Conflict(text)) => page(&user, &state, Some(text)).await,
         Err(e) => Err(e),
     }
