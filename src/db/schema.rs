@@ -19,6 +19,7 @@ diesel::table! {
         password_hash -> Text,
         is_admin -> Bool,
         created_at -> Timestamp,
+        password_set_at -> Nullable<Timestamp>,
     }
 }
 
@@ -302,6 +303,7 @@ diesel::table! {
         next_try_at -> Timestamp,
         give_up_at -> Timestamp,
         created_at -> Timestamp,
+        permanent -> Bool,
     }
 }
 
