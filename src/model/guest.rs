@@ -360,6 +360,39 @@ pub fn end_sessions_if_spaceless(conn: &mut AnyConnection, id: &GuestId) -> Quer
     Ok(())
 }
 
+/// How often a guest's requests move `lastAccessed` at most (a write per request would
+/// be a waste).
+const ACCESS_PRECISION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Notes a guest's request to some of its spaces (`had`: the guest's spaces as just read):
+/// moves `lastAccessed` of those `used` when it is over a minute old; writes nothing
+/// otherwise.
+pub fn note_access(
+    conn: &mut AnyConnection,
+    id: &GuestId,
+    had: &[GuestSpace],
+    used: &[SpaceId],
+) -> QueryResult<()> {
+    let since = now() - ACCESS_PRECISION;
+    let stale: Vec<&SpaceId> = had
+        .iter()
+        .filter(|s| used.contains(&s.space_id))
+        .filter(|s| s.last_accessed_at.is_none_or(|t| t < since))
+        .map(|s| &s.space_id)
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    diesel::update(
+        guest_spaces::table
+            .filter(guest_spaces::guest_id.eq(id))
+            .filter(guest_spaces::space_id.eq_any(stale)),
+    )
+    .set(guest_spaces::last_accessed_at.eq(now()))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Notes when a guest last opened a space.
 pub fn touch_space(conn: &mut AnyConnection, id: &GuestId, space: &SpaceId) -> QueryResult<()> {
     diesel::update(

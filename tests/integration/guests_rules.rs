@@ -267,7 +267,72 @@ async fn a_guest_whose_last_space_is_deleted_is_signed_out(db: Db) {
     );
 }
 
+/// Makes the guest's `lastAccessed` ten minutes old; returns it as the API shows it.
+async fn age_last_access(app: &TestApp, gid: &str) -> String {
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.pool.get().unwrap();
+        let old = (chrono::Utc::now().naive_utc() - chrono::TimeDelta::minutes(10))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        diesel::sql_query(format!(
+            "UPDATE guest_spaces SET last_accessed_at = '{old}' WHERE guest_id = '{gid}'"
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    last_access(app, gid).await
+}
+
+async fn last_access(app: &TestApp, gid: &str) -> String {
+    let (_, got) = app.get_json(&format!("/guests/{gid}")).await;
+    got["data"]["spaces"][0]["lastAccessed"]
+        .as_str()
+        .expect("lastAccessed")
+        .to_string()
+}
+
+async fn last_accessed_follows_the_guests_requests(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("One").await;
+    let (_, created) = add_guest(&app, "ada@example.com", "Ada", &sid).await;
+    let gid = created["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(invite(&app, &gid, &sid).await.0, 200);
+    let browser = new_client();
+    let link = link_path(&newest_mail(&app).body);
+    assert_eq!(
+        open_link(&browser, &app.url(&link), &[]).await.status().as_u16(),
+        303
+    );
+
+    let old = age_last_access(&app, &gid).await;
+    assert_eq!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200
+    );
+    let moved = last_access(&app, &gid).await;
+    assert!(moved > old, "a browser request moves it: {old} -> {moved}");
+
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let old = age_last_access(&app, &gid).await;
+    let resp = app
+        .client
+        .get(app.url(&format!("/v1/spaces/{sid}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let moved = last_access(&app, &gid).await;
+    assert!(
+        moved > old,
+        "an API guest token request moves it: {old} -> {moved}"
+    );
+}
+
 on_both!(
+    last_accessed_follows_the_guests_requests,
     names_with_line_breaks_are_refused,
     addresses_are_checked_before_anything_is_made,
     a_new_email_ends_what_went_to_the_old_one,
