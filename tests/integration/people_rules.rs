@@ -146,7 +146,55 @@ async fn the_last_admin_is_the_last_one_who_has_joined(db: Db) {
     assert_eq!(resp.status().as_u16(), 303);
 }
 
+/// `wharf user create` checks the address as the pages do, and makes nobody when it is bad.
+async fn the_cli_refuses_an_address_that_is_not_one(db: Db) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let (settings, _dir) = test_settings(db);
+    let create = |email: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(["user", "create", "--email", email, "--admin"])
+            .env("DATABASE_URL", &settings.database_url)
+            .env("WHARF_DATA_DIR", &settings.data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wharf runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for bad in [
+        "a@b.c,victim@other.io",
+        "<img src=x>@example.com",
+        "\"q\"@example.com",
+    ] {
+        let (ok, err) = create(bad);
+        assert!(!ok, "{bad} was accepted");
+        assert!(err.contains("is not an email address"), "{err}");
+    }
+    let (ok, err) = create("ada@example.com");
+    assert!(ok, "{err}");
+    let pool = wharf::db::build_pool(&settings.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    assert_eq!(
+        wharf::model::user::count(&mut conn).unwrap(),
+        1,
+        "only the good one"
+    );
+}
+
 on_both!(
+    the_cli_refuses_an_address_that_is_not_one,
     no_link_is_mailed_to_someone_who_has_a_password,
     setting_a_password_ends_every_other_session,
     the_last_admin_is_the_last_one_who_has_joined,
