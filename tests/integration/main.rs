@@ -20,6 +20,7 @@ mod guests;
 mod guests_files;
 mod guests_rules;
 mod health_and_migrations;
+mod history_deleted;
 mod jobs_crash;
 mod mail;
 mod mail_failures;
