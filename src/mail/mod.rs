@@ -276,6 +276,17 @@ mod tests {
     }
 
     #[test]
+    fn the_url_may_bound_each_try() {
+        assert_eq!(timeout_of("smtp://h:25").unwrap(), None);
+        assert_eq!(
+            timeout_of("smtp://h:587?tls=required&timeout=2.5").unwrap(),
+            Some(Duration::from_millis(2500))
+        );
+        assert!(timeout_of("smtp://h:25?timeout=soon").is_err());
+        assert!(timeout_of("smtp://h:25?timeout=0").is_err());
+    }
+
+    #[test]
     fn a_message_reads_back_from_its_eml_text() {
         let from = parse_mailbox("Wharf <wharf@example.com>").unwrap();
         let mail = Mail {

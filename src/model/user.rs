@@ -122,3 +122,27 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Optio
 pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn only_plain_addresses_pass() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert!(normalize_email("first.last+tag@mail.example.co.uk").is_ok());
+        for bad in [
+            "<img src=x onerror=alert(1)>@example.com",
+            "a@b.c,victim@other.io",
+            "\"quoted\"@example.com",
+            "Ada <ada@example.com>",
+            "ada@localhost",
+            "ada@[127.0.0.1]",
+            "ada\n@example.com",
+            "@example.com",
+            "ada@",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} passed");
+        }
+    }
+}

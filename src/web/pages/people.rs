@@ -122,6 +122,10 @@ pub async fn invite(
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let admin = is_admin_role(&form.role)?;
+    // A bad address is told before anything is made (or a password hashed).
+    if let Err(problem) = user::normalize_email(&form.email) {
+        return page(&user, &state, Some(problem)).await;
+    }
     // Until the link is used, the password is a random one nobody knows (signing in
     // still costs one hash, as for anyone).
     let unusable = web::block(|| {
@@ -166,7 +170,7 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
                 "{} was added, but the invitation was not sent: {why}",
                 person.email
             );
-            return page_with(user, state, Some(shown), StatusCode::BAD_GATEWAY).await;
+            return page(user, state, Some(shown)).await;
         }
         Err(Failure::Other(e)) => {
             let shown = format!("{} was added, but the invitation was not sent: {e}", person.email);
