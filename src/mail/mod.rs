@@ -61,6 +61,9 @@ pub enum MailError {
         to: String,
         cause: String,
     },
+    /// Another permanent answer (a 5xx not about the mailbox: a refused login, say).
+    #[error("the mail server {server} refused the message for good: {cause}")]
+    Rejected { server: String, cause: String },
     #[error("the outbox folder {dir} cannot be written: {cause}")]
     Outbox { dir: String, cause: String },
     #[error("building the message failed: {0}")]
@@ -72,7 +75,10 @@ impl MailError {
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
-            MailError::Address(_) | MailError::Refused { .. } | MailError::Build(_)
+            MailError::Address(_)
+                | MailError::Refused { .. }
+                | MailError::Rejected { .. }
+                | MailError::Build(_)
         )
     }
 
@@ -196,11 +202,7 @@ impl Mailer {
                         Ok(Ok(_)) => return Ok(()),
                         Ok(Err(e)) if e.is_permanent() => {
                             tracing::warn!(server = %server, error = %e, "the mail server refused a message");
-                            return Err(MailError::Refused {
-                                server: server.clone(),
-                                to: mail.to.clone(),
-                                cause: e.to_string(),
-                            });
+                            return Err(refusal(server, &mail.to, &e));
                         }
                         Ok(Err(e)) => (e.to_string(), true),
                         Err(_) => (
@@ -222,6 +224,21 @@ impl Mailer {
                 }
             }
         }
+    }
+}
+
+/// A permanent answer: about the mailbox (5x5: 550 no such user, 553 bad address...) it
+/// is the address that is refused; otherwise the message as a whole.
+fn refusal(server: &str, to: &str, e: &lettre::transport::smtp::Error) -> MailError {
+    use lettre::transport::smtp::response::Category;
+    let (server, cause) = (server.to_string(), e.to_string());
+    match e.status() {
+        Some(code) if code.category == Category::MailSystem => MailError::Refused {
+            server,
+            to: to.to_string(),
+            cause,
+        },
+        _ => MailError::Rejected { server, cause },
     }
 }
 

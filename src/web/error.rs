@@ -132,6 +132,7 @@ impl From<crate::mail::MailError> for AppError {
             // outbox that cannot be written is a failed hand-over like a server that is down.
             MailError::Smtp { .. }
             | MailError::Refused { .. }
+            | MailError::Rejected { .. }
             | MailError::Outbox { .. }
             | MailError::Build(_) => AppError::Mail(e.to_string()),
         }
