@@ -54,11 +54,6 @@ pub fn pending(conn: &mut AnyConnection) -> QueryResult<Vec<UserId>> {
         .load(conn)
 }
 
-/// Whether `user` has a password (set through a link, or given when it was made).
-pub fn joined(conn: &mut AnyConnection, user: &UserId) -> QueryResult<bool> {
-    Ok(find(conn, user)?.is_some_and(|u| u.has_password()))
-}
-
 /// Stores a link token for a user; earlier unused links of that user stop working.
 pub fn store_invite(conn: &mut AnyConnection, token: &str, user: &UserId, hours: i64) -> QueryResult<()> {
     write_tx(conn, |conn| {
