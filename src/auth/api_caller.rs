@@ -43,6 +43,11 @@ impl FromRequest for ApiCaller {
                     AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into())
                 })?
                 .to_string();
+            if secret.starts_with(crate::model::guest_link::TOKEN_PREFIX) {
+                return Err(AppError::Unauthorized(
+                    "guest tokens cannot call this route: it takes an API key (`sk_...`)".into(),
+                ));
+            }
             let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
             let key =
                 key.ok_or_else(|| AppError::Unauthorized("that API key is unknown or revoked".into()))?;

@@ -61,6 +61,14 @@ pub(crate) fn needs_csrf_header(req: &HttpRequest) -> bool {
     unsafe_method && !is_form
 }
 
+/// The space IDs a request's path names (`/guest/spaces/{id}`, `/spaces/{id}/...`).
+fn named_spaces(req: &HttpRequest) -> Vec<SpaceId> {
+    req.match_info()
+        .iter()
+        .filter_map(|(_, value)| SpaceId::parse(value))
+        .collect()
+}
+
 impl FromRequest for GuestAccess {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
@@ -74,6 +82,7 @@ impl FromRequest for GuestAccess {
             .and_then(|v| v.to_str().ok())
             .map(String::from);
         let needs_header = needs_csrf_header(req);
+        let named = named_spaces(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let token = token.ok_or(AppError::SignInRequired)?;
@@ -81,10 +90,15 @@ impl FromRequest for GuestAccess {
                 .db(move |conn| {
                     let (session, guest) =
                         guest_link::find_session(conn, &token)?.ok_or(ModelError::NotFound("session"))?;
-                    let spaces = guest::spaces_of(conn, &guest.id)?
-                        .into_iter()
-                        .map(|s| s.space_id)
-                        .collect();
+                    let had = guest::spaces_of(conn, &guest.id)?;
+                    // The space this request is about: the one its path names, or the
+                    // guest's only one.
+                    let used = match (&named[..], &had[..]) {
+                        ([], [only]) => vec![only.space_id.clone()],
+                        _ => named,
+                    };
+                    guest::note_access(conn, &guest.id, &had, &used)?;
+                    let spaces = had.into_iter().map(|s| s.space_id).collect();
                     Ok::<_, ModelError>((session, guest, spaces))
                 })
                 .await

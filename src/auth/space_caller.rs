@@ -62,13 +62,12 @@ impl FromRequest for SpaceCaller {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let found = state
                 .db(move |conn| {
-                    let Some(g) = guest_link::authenticate(conn, &token)? else {
+                    let Some((g, token_space)) = guest_link::authenticate(conn, &token)? else {
                         return Ok::<_, diesel::result::Error>(None);
                     };
-                    let spaces = guest::spaces_of(conn, &g.id)?
-                        .into_iter()
-                        .map(|s| s.space_id)
-                        .collect::<Vec<_>>();
+                    let had = guest::spaces_of(conn, &g.id)?;
+                    guest::note_access(conn, &g.id, &had, &[token_space])?;
+                    let spaces = had.into_iter().map(|s| s.space_id).collect::<Vec<_>>();
                     Ok(Some((g, spaces)))
                 })
                 .await?;

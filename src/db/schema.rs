@@ -19,6 +19,7 @@ diesel::table! {
         password_hash -> Text,
         is_admin -> Bool,
         created_at -> Timestamp,
+        password_set_at -> Nullable<Timestamp>,
     }
 }
 
@@ -303,6 +304,7 @@ diesel::table! {
         next_try_at -> Timestamp,
         give_up_at -> Timestamp,
         created_at -> Timestamp,
+        permanent -> Bool,
     }
 }
 

@@ -34,6 +34,8 @@ pub enum Mailer {
         server: String,
         /// Pauses before the second, third, ... try.
         retry_delays: Vec<Duration>,
+        /// The longest one try (connecting, each command, the message) may take.
+        timeout: Duration,
     },
     Outbox {
         dir: PathBuf,
@@ -52,10 +54,45 @@ pub enum MailError {
         tries: usize,
         cause: String,
     },
-    #[error("writing the message to the outbox failed: {0}")]
-    Outbox(#[from] std::io::Error),
+    /// A permanent refusal (a 5xx answer): trying again would get the same.
+    #[error("address refused: the mail server {server} will not take mail for {to}: {cause}")]
+    Refused {
+        server: String,
+        to: String,
+        cause: String,
+    },
+    /// Another permanent answer (a 5xx not about the mailbox: a refused login, say).
+    #[error("the mail server {server} refused the message for good: {cause}")]
+    Rejected { server: String, cause: String },
+    #[error("the outbox folder {dir} cannot be written: {cause}")]
+    Outbox { dir: String, cause: String },
     #[error("building the message failed: {0}")]
     Build(String),
+}
+
+impl MailError {
+    /// Whether another try would fail the same way (so none is made).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            MailError::Address(_)
+                | MailError::Refused { .. }
+                | MailError::Rejected { .. }
+                | MailError::Build(_)
+        )
+    }
+
+    fn outbox(dir: &std::path::Path, e: &std::io::Error) -> MailError {
+        let in_the_way = dir.exists() && !dir.is_dir();
+        MailError::Outbox {
+            dir: dir.display().to_string(),
+            cause: if in_the_way {
+                "a file of that name is in the way".into()
+            } else {
+                e.kind().to_string()
+            },
+        }
+    }
 }
 
 /// Parses `Name <address>` or a bare address.
@@ -64,18 +101,39 @@ pub fn parse_mailbox(text: &str) -> Result<Mailbox, String> {
         .map_err(|_| format!("`{text}` is not an address like `Wharf <wharf@example.com>`"))
 }
 
-/// How long one SMTP conversation may take before it counts as failed.
+/// How long one SMTP try may take before it counts as failed, unless the URL says
+/// otherwise (`?timeout=SECONDS`).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The `timeout` (seconds) of an SMTP URL's query, if any.
+fn timeout_of(url: &str) -> anyhow::Result<Option<Duration>> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(None);
+    };
+    for pair in query.split('&') {
+        if let Some(value) = pair.strip_prefix("timeout=") {
+            return match value.parse::<f64>() {
+                Ok(secs) if secs > 0.0 && secs <= 3600.0 => Ok(Some(Duration::from_secs_f64(secs))),
+                _ => Err(anyhow::anyhow!(
+                    "WHARF_SMTP_URL: timeout={value} is not a number of seconds (1 to 3600)"
+                )),
+            };
+        }
+    }
+    Ok(None)
+}
 
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
         let from = parse_mailbox(&settings.mail_from).map_err(|e| anyhow::anyhow!("WHARF_MAIL_FROM: {e}"))?;
         match &settings.smtp_url {
             Some(url) => {
+                let timeout = timeout_of(url)?.unwrap_or(SMTP_TIMEOUT);
+                // lettre's async transport bounds connecting only; `send` bounds the rest.
                 let transport = Box::new(
                     AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                         .map_err(|e| anyhow::anyhow!("WHARF_SMTP_URL: {e}"))?
-                        .timeout(Some(SMTP_TIMEOUT))
+                        .timeout(Some(timeout))
                         .build(),
                 );
                 Ok(Mailer::Smtp {
@@ -83,6 +141,7 @@ impl Mailer {
                     from,
                     server: server_of(url),
                     retry_delays: vec![Duration::from_millis(500), Duration::from_secs(2)],
+                    timeout,
                 })
             }
             None => Ok(Mailer::Outbox {
@@ -115,35 +174,51 @@ impl Mailer {
             Mailer::Outbox { dir, .. } => {
                 let dir = dir.clone();
                 let bytes = message.formatted();
-                tokio::task::spawn_blocking(move || outbox::write(&dir, &bytes))
-                    .await
-                    .map_err(|e| MailError::Outbox(std::io::Error::other(e)))??;
+                let written = tokio::task::spawn_blocking({
+                    let dir = dir.clone();
+                    move || outbox::write(&dir, &bytes)
+                })
+                .await
+                .map_err(|e| MailError::outbox(&dir, &std::io::Error::other(e)))?;
+                written.map_err(|e| MailError::outbox(&dir, &e))?;
                 Ok(())
             }
             Mailer::Smtp {
                 transport,
                 server,
                 retry_delays,
+                timeout,
                 ..
             } => {
                 let mut tries = 0;
                 loop {
                     tries += 1;
-                    match transport.send(message.clone()).await {
-                        Ok(_) => return Ok(()),
-                        Err(e) => {
-                            let may_pass = !e.is_permanent();
-                            tracing::warn!(server = %server, tries, error = %e, "sending mail failed");
-                            match retry_delays.get(tries - 1) {
-                                Some(delay) if may_pass => tokio::time::sleep(*delay).await,
-                                _ => {
-                                    return Err(MailError::Smtp {
-                                        server: server.clone(),
-                                        tries,
-                                        cause: e.to_string(),
-                                    })
-                                }
-                            }
+                    let (cause, may_pass) = match tokio::time::timeout(
+                        *timeout,
+                        transport.send(message.clone()),
+                    )
+                    .await
+                    {
+                        Ok(Ok(_)) => return Ok(()),
+                        Ok(Err(e)) if e.is_permanent() => {
+                            tracing::warn!(server = %server, error = %e, "the mail server refused a message");
+                            return Err(refusal(server, &mail.to, &e));
+                        }
+                        Ok(Err(e)) => (e.to_string(), true),
+                        Err(_) => (
+                            format!("no answer within {} seconds", timeout.as_secs_f64()),
+                            true,
+                        ),
+                    };
+                    tracing::warn!(server = %server, tries, error = %cause, "sending mail failed");
+                    match retry_delays.get(tries - 1) {
+                        Some(delay) if may_pass => tokio::time::sleep(*delay).await,
+                        _ => {
+                            return Err(MailError::Smtp {
+                                server: server.clone(),
+                                tries,
+                                cause,
+                            })
                         }
                     }
                 }
@@ -152,16 +227,49 @@ impl Mailer {
     }
 }
 
+/// A permanent answer: about the mailbox (5x5: 550 no such user, 553 bad address...) it
+/// is the address that is refused; otherwise the message as a whole.
+fn refusal(server: &str, to: &str, e: &lettre::transport::smtp::Error) -> MailError {
+    use lettre::transport::smtp::response::Category;
+    let (server, cause) = (server.to_string(), e.to_string());
+    match e.status() {
+        Some(code) if code.category == Category::MailSystem => MailError::Refused {
+            server,
+            to: to.to_string(),
+            cause,
+        },
+        _ => MailError::Rejected { server, cause },
+    }
+}
+
+/// Header text holds no line breaks or other control characters (a name with a line
+/// break made lettre panic writing the `To` header).
+fn one_line(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn build(from: Mailbox, mail: &Mail) -> Result<lettre::Message, MailError> {
     let address = mail.to.parse().map_err(|_| MailError::Address(mail.to.clone()))?;
-    let to = Mailbox::new(mail.to_name.clone().filter(|n| !n.trim().is_empty()), address);
-    lettre::Message::builder()
-        .from(from)
-        .to(to)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.text.clone())
-        .map_err(|e| MailError::Build(e.to_string()))
+    let name = mail.to_name.as_deref().map(one_line).filter(|n| !n.is_empty());
+    let to = Mailbox::new(name, address);
+    let subject = one_line(&mail.subject);
+    let text = mail.text.clone();
+    // lettre panics on some header values instead of answering an error; one bad
+    // message must not take its caller (a request, the retry loop) down with it.
+    std::panic::catch_unwind(move || {
+        lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(text)
+    })
+    .map_err(|_| MailError::Build("the message's headers could not be written".into()))?
+    .map_err(|e| MailError::Build(e.to_string()))
 }
 
 /// `host:port` of an SMTP URL, without credentials or query.
@@ -182,6 +290,17 @@ mod tests {
             "mail.example.com:465"
         );
         assert_eq!(server_of("smtp://127.0.0.1:2525?tls=required"), "127.0.0.1:2525");
+    }
+
+    #[test]
+    fn the_url_may_bound_each_try() {
+        assert_eq!(timeout_of("smtp://h:25").unwrap(), None);
+        assert_eq!(
+            timeout_of("smtp://h:587?tls=required&timeout=2.5").unwrap(),
+            Some(Duration::from_millis(2500))
+        );
+        assert!(timeout_of("smtp://h:25?timeout=soon").is_err());
+        assert!(timeout_of("smtp://h:25?timeout=0").is_err());
     }
 
     #[test]

@@ -46,8 +46,46 @@ pub fn valid_name(name: &str) -> bool {
         && !name.contains("..")
 }
 
-/// The newest messages first, at most `limit`.
+/// The newest messages first, at most `limit`, headers only (`body` empty): the list
+/// never reads a message whole, however large it is.
+pub fn list_headers(dir: &Path, limit: usize) -> std::io::Result<Vec<ReadMail>> {
+    names(dir, limit)?
+        .into_iter()
+        .map(|n| read_headers(dir, &n))
+        .collect()
+}
+
+/// The newest messages first, at most `limit`, each read whole.
 pub fn list(dir: &Path, limit: usize) -> std::io::Result<Vec<ReadMail>> {
+    names(dir, limit)?.into_iter().map(|n| read(dir, &n)).collect()
+}
+
+/// The longest header section read for the list (Wharf writes well under 1 KiB).
+const MAX_HEAD: u64 = 64 * 1024;
+
+/// One message's headers, read up to the blank line that ends them.
+fn read_headers(dir: &Path, name: &str) -> std::io::Result<ReadMail> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(dir.join(name))?;
+    let mut reader = std::io::BufReader::new(file).take(MAX_HEAD);
+    let mut head = Vec::new();
+    loop {
+        let start = head.len();
+        if reader.read_until(b'\n', &mut head)? == 0 {
+            break;
+        }
+        if matches!(&head[start..], b"\n" | b"\r\n") {
+            break;
+        }
+    }
+    let mut mail = parse(&head);
+    mail.body = String::new();
+    mail.name = name.to_string();
+    Ok(mail)
+}
+
+/// The names of the newest messages, newest first.
+fn names(dir: &Path, limit: usize) -> std::io::Result<Vec<String>> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
@@ -59,7 +97,7 @@ pub fn list(dir: &Path, limit: usize) -> std::io::Result<Vec<ReadMail>> {
     };
     names.sort_unstable_by(|a, b| b.cmp(a));
     names.truncate(limit);
-    names.into_iter().map(|n| read(dir, &n)).collect()
+    Ok(names)
 }
 
 /// One message by file name.

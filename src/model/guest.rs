@@ -71,6 +71,11 @@ fn normalize(email: &str, name: &str) -> ModelResult<(String, String)> {
             "name".into(),
             "a guest needs a name of 1 to 200 characters".into(),
         ));
+    } else if name.chars().any(char::is_control) {
+        problems.push((
+            "name".into(),
+            "a guest's name is one line: no line breaks, tabs or other control characters".into(),
+        ));
     }
     if problems.is_empty() {
         Ok((email, name))
@@ -94,8 +99,9 @@ fn check_spaces(conn: &mut AnyConnection, env: &EnvironmentId, ids: &[SpaceId]) 
     Ok(())
 }
 
-/// Creates a guest, or finds the one with this email in the environment; either way it
-/// is given the spaces (`space:guestAdded` for each space it did not have).
+/// Creates a guest, or finds the one with this email in the environment (taking the name
+/// given now); either way it is given the spaces (`space:guestAdded` for each space it
+/// did not have).
 pub fn create(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
@@ -108,7 +114,17 @@ pub fn create(
     write_tx(conn, |conn| {
         check_spaces(conn, env, space_ids)?;
         let guest = match find_by_email(conn, env, &email)? {
-            Some(g) => g,
+            Some(g) if g.name == name => g,
+            Some(g) => {
+                diesel::update(guests::table.find(&g.id))
+                    .set(GuestChanges {
+                        name: Some(name.clone()),
+                        updated_at: Some(now()),
+                        ..Default::default()
+                    })
+                    .execute(conn)?;
+                find(conn, env, &g.id)?.ok_or(ModelError::NotFound("guest"))?
+            }
             None => {
                 let id = GuestId::generate();
                 let t = now();
@@ -243,6 +259,8 @@ pub fn spaces_of(conn: &mut AnyConnection, id: &GuestId) -> QueryResult<Vec<Gues
 }
 
 /// Changes name or email; with `spaces`, the guest has exactly those spaces afterwards.
+/// A new email ends what was sent to the old one: its links, API guest tokens and
+/// browser sessions stop working (a link mailed to a mistyped address stays dead).
 pub fn update(
     conn: &mut AnyConnection,
     guest: &Guest,
@@ -257,6 +275,11 @@ pub fn update(
             return Err(ModelError::Conflict(format!(
                 "a guest with email {email} already exists in this environment"
             )));
+        }
+        if email != guest.email {
+            revoke_links(conn, &guest.id)?;
+            diesel::delete(guest_sessions::table.filter(guest_sessions::guest_id.eq(&guest.id)))
+                .execute(conn)?;
         }
         diesel::update(guests::table.find(&guest.id))
             .set(GuestChanges {
@@ -303,23 +326,70 @@ pub fn delete(conn: &mut AnyConnection, guest: &Guest, actor: &str) -> ModelResu
         for had in spaces_of(conn, &guest.id)? {
             remove_space(conn, guest, &had.space_id, actor)?;
         }
-        diesel::update(
-            guest_links::table
-                .filter(guest_links::guest_id.eq(&guest.id))
-                .filter(guest_links::revoked_at.is_null()),
-        )
-        .set(guest_links::revoked_at.eq(now()))
-        .execute(conn)?;
+        revoke_links(conn, &guest.id)?;
         diesel::delete(guests::table.find(&guest.id)).execute(conn)?;
         Ok(())
     })
 }
 
+/// Every link and API guest token of a guest stops working.
+fn revoke_links(conn: &mut AnyConnection, id: &GuestId) -> QueryResult<()> {
+    diesel::update(
+        guest_links::table
+            .filter(guest_links::guest_id.eq(id))
+            .filter(guest_links::revoked_at.is_null()),
+    )
+    .set(guest_links::revoked_at.eq(now()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The guests who may open a space.
+pub fn guests_of_space(conn: &mut AnyConnection, space: &SpaceId) -> QueryResult<Vec<GuestId>> {
+    guest_spaces::table
+        .filter(guest_spaces::space_id.eq(space))
+        .select(guest_spaces::guest_id)
+        .load(conn)
+}
+
 /// A guest left with no space has nothing to see: its open sessions end.
-fn end_sessions_if_spaceless(conn: &mut AnyConnection, id: &GuestId) -> QueryResult<()> {
+pub fn end_sessions_if_spaceless(conn: &mut AnyConnection, id: &GuestId) -> QueryResult<()> {
     if spaces_of(conn, id)?.is_empty() {
         diesel::delete(guest_sessions::table.filter(guest_sessions::guest_id.eq(id))).execute(conn)?;
     }
+    Ok(())
+}
+
+/// How often a guest's requests move `lastAccessed` at most (a write per request would
+/// be a waste).
+const ACCESS_PRECISION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Notes a guest's request to some of its spaces (`had`: the guest's spaces as just read):
+/// moves `lastAccessed` of those `used` when it is over a minute old; writes nothing
+/// otherwise.
+pub fn note_access(
+    conn: &mut AnyConnection,
+    id: &GuestId,
+    had: &[GuestSpace],
+    used: &[SpaceId],
+) -> QueryResult<()> {
+    let since = now() - ACCESS_PRECISION;
+    let stale: Vec<&SpaceId> = had
+        .iter()
+        .filter(|s| used.contains(&s.space_id))
+        .filter(|s| s.last_accessed_at.is_none_or(|t| t < since))
+        .map(|s| &s.space_id)
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    diesel::update(
+        guest_spaces::table
+            .filter(guest_spaces::guest_id.eq(id))
+            .filter(guest_spaces::space_id.eq_any(stale)),
+    )
+    .set(guest_spaces::last_accessed_at.eq(now()))
+    .execute(conn)?;
     Ok(())
 }
 

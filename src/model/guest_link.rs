@@ -183,10 +183,11 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String
     })
 }
 
-/// The guest behind an API guest token (reusable, not expired, not revoked, still invited).
-pub fn authenticate(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<Guest>> {
+/// The guest behind an API guest token (reusable, not expired, not revoked, still
+/// invited), with the space the token was issued for.
+pub fn authenticate(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<(Guest, SpaceId)>> {
     match check(conn, token)? {
-        Ok((link, guest)) if link.reusable => Ok(Some(guest)),
+        Ok((link, guest)) if link.reusable => Ok(Some((guest, link.space_id))),
         _ => Ok(None),
     }
 }

@@ -23,6 +23,8 @@ pub struct MailRetry {
     pub next_try_at: NaiveDateTime,
     pub give_up_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// Never tried again: the mail cannot go as it is.
+    pub permanent: bool,
 }
 
 impl MailRetry {
@@ -37,7 +39,12 @@ impl MailRetry {
         } else {
             format!("{} times", self.tries)
         };
-        if self.given_up() {
+        if self.permanent {
+            format!(
+                "Mail not sent: {}. It is not tried again; correct what it says, then send a new link.",
+                self.last_error.trim_end_matches('.')
+            )
+        } else if self.given_up() {
             format!(
                 "Mail not sent: tried {times} until its link would have expired; last error: {}. Send a new link.",
                 self.last_error
@@ -89,12 +96,20 @@ pub struct Waiting {
     pub delay: TimeDelta,
     /// Until it is given up (the life of the link it would carry).
     pub lifetime: TimeDelta,
+    /// The mail can never go as it is: kept to show why, never tried again.
+    pub permanent: bool,
 }
 
-/// Keeps an invitation to try again; it replaces one already waiting for the same person.
+/// Keeps an invitation to try again (or, when permanent, only to show why it failed); it
+/// replaces one already waiting for the same person.
 pub fn queue(conn: &mut AnyConnection, w: &Waiting) -> QueryResult<()> {
     let t = now();
     let key = w.target.key();
+    let (next, give_up) = if w.permanent {
+        (t, t)
+    } else {
+        (t + w.delay, t + w.lifetime)
+    };
     crate::db::write_tx(conn, |conn| {
         diesel::delete(mail_retries::table.filter(mail_retries::target.eq(&key))).execute(conn)?;
         diesel::insert_into(mail_retries::table)
@@ -105,9 +120,10 @@ pub fn queue(conn: &mut AnyConnection, w: &Waiting) -> QueryResult<()> {
                 mail_retries::invited_by.eq(&w.invited_by),
                 mail_retries::tries.eq(1),
                 mail_retries::last_error.eq(&w.error),
-                mail_retries::next_try_at.eq(t + w.delay),
-                mail_retries::give_up_at.eq(t + w.lifetime),
+                mail_retries::next_try_at.eq(next),
+                mail_retries::give_up_at.eq(give_up),
                 mail_retries::created_at.eq(t),
+                mail_retries::permanent.eq(w.permanent),
             ))
             .execute(conn)?;
         Ok(())
@@ -150,14 +166,22 @@ pub fn claim_due(conn: &mut AnyConnection, hold: TimeDelta, limit: i64) -> Query
     Ok(claimed)
 }
 
-/// Notes a failed try; the next one is at `next`, or never when that is past giving up.
-pub fn tried(conn: &mut AnyConnection, r: &MailRetry, error: &str, next: NaiveDateTime) -> QueryResult<()> {
+/// Notes a failed try; the next one is at `next`, or never when that is past giving up
+/// (`next` is None: the failure is permanent, no try follows).
+pub fn tried(
+    conn: &mut AnyConnection,
+    r: &MailRetry,
+    error: &str,
+    next: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    let next_try = next.map_or(r.give_up_at, |n| n.min(r.give_up_at));
     crate::db::write_tx(conn, |conn| {
         diesel::update(mail_retries::table.find(r.id))
             .set((
                 mail_retries::tries.eq(mail_retries::tries + 1),
                 mail_retries::last_error.eq(error),
-                mail_retries::next_try_at.eq(next.min(r.give_up_at)),
+                mail_retries::next_try_at.eq(next_try),
+                mail_retries::permanent.eq(next.is_none()),
             ))
             .execute(conn)
     })?;

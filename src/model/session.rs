@@ -76,3 +76,9 @@ pub fn delete(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
     diesel::delete(sessions::table.find(token_hash)).execute(conn)?;
     Ok(())
 }
+
+/// Ends every session of a person (removed, or their password was set anew).
+pub fn end_all(conn: &mut AnyConnection, user_id: &UserId) -> QueryResult<()> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
+}

@@ -200,7 +200,13 @@ pub fn update(
 
 pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let guests = super::guest::guests_of_space(conn, &space.id)?;
         diesel::delete(spaces::table.find(&space.id)).execute(conn)?;
+        // A guest whose last space this was is signed out (a later invitation must not
+        // revive the old session).
+        for g in &guests {
+            super::guest::end_sessions_if_spaceless(conn, g)?;
+        }
         let ctx = Context::new(&space.environment_id, actor).space(&space.id);
         event::emit(conn, &ctx, "space:deleted", json!({}))?;
         Ok(())

@@ -4,7 +4,7 @@
 use super::guest_link::LinkProblem;
 use super::user::User;
 use super::{now, ModelError, ModelResult};
-use crate::db::schema::{sessions, user_invites, users};
+use crate::db::schema::{user_invites, users};
 use crate::db::{write_tx, AnyConnection};
 use crate::ids::UserId;
 use crate::model::api_key::hash_secret;
@@ -31,14 +31,6 @@ struct NewUserInvite<'a> {
     expires_at: NaiveDateTime,
 }
 
-/// What the People page changes about a person.
-#[derive(AsChangeset, Default)]
-#[diesel(table_name = users)]
-pub struct UserChanges {
-    pub is_admin: Option<bool>,
-    pub password_hash: Option<String>,
-}
-
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<User>> {
     users::table
         .order(users::created_at.asc())
@@ -56,25 +48,10 @@ pub fn find(conn: &mut AnyConnection, id: &UserId) -> QueryResult<Option<User>> 
 
 /// People invited who have not set their password yet.
 pub fn pending(conn: &mut AnyConnection) -> QueryResult<Vec<UserId>> {
-    let joined: Vec<UserId> = user_invites::table
-        .filter(user_invites::used_at.is_not_null())
-        .select(user_invites::user_id)
-        .load(conn)?;
-    let invited: Vec<UserId> = user_invites::table
-        .filter(user_invites::used_at.is_null())
-        .select(user_invites::user_id)
-        .load(conn)?;
-    Ok(invited.into_iter().filter(|id| !joined.contains(id)).collect())
-}
-
-/// Whether `user` has set a password through one of its links.
-pub fn joined(conn: &mut AnyConnection, user: &UserId) -> QueryResult<bool> {
-    let used: i64 = user_invites::table
-        .filter(user_invites::user_id.eq(user))
-        .filter(user_invites::used_at.is_not_null())
-        .count()
-        .get_result(conn)?;
-    Ok(used > 0)
+    users::table
+        .filter(users::password_set_at.is_null())
+        .select(users::id)
+        .load(conn)
 }
 
 /// Stores a link token for a user; earlier unused links of that user stop working.
@@ -124,11 +101,16 @@ pub fn check_invite(
     if invite.expires_at <= now() {
         return Ok(Err(LinkProblem::Expired));
     }
+    // A link never replaces a password someone already has (links mailed before that
+    // rule existed included).
+    if user.has_password() {
+        return Ok(Err(LinkProblem::Revoked));
+    }
     Ok(Ok((invite, user)))
 }
 
-/// Uses an invitation link (exactly once): sets the password and starts a session.
-/// Returns the session's cookie token.
+/// Uses an invitation link (exactly once): sets the password and starts a session; any
+/// other session of that person ends. Returns the session's cookie token.
 pub fn accept_invite(
     conn: &mut AnyConnection,
     token: &str,
@@ -150,39 +132,43 @@ pub fn accept_invite(
             return Ok(Err(LinkProblem::Used));
         }
         diesel::update(users::table.find(&user.id))
-            .set(UserChanges {
-                password_hash: Some(password_hash.to_string()),
-                ..Default::default()
-            })
+            .set((
+                users::password_hash.eq(password_hash),
+                users::password_set_at.eq(Some(now())),
+            ))
             .execute(conn)?;
+        // Whoever held a session before the password was set does not keep it.
+        super::session::end_all(conn, &user.id)?;
         Ok::<_, ModelError>(Ok(super::session::create(conn, &user.id)?))
     })
 }
 
-/// On PostgreSQL, locks the admins' rows so two demotions cannot both pass the check
-/// (SQLite's write transactions already run one at a time).
+/// The admins who can sign in (an admin still invited runs nothing). On PostgreSQL, locks
+/// their rows so two demotions cannot both pass the check (SQLite's write transactions
+/// already run one at a time).
 fn admins_locked(conn: &mut AnyConnection) -> QueryResult<i64> {
-    let admins = users::table.filter(users::is_admin.eq(true)).select(users::id);
+    let admins = users::table
+        .filter(users::is_admin.eq(true))
+        .filter(users::password_set_at.is_not_null())
+        .select(users::id);
     match conn {
         AnyConnection::Postgres(pg) => Ok(admins.for_update().load::<UserId>(pg)?.len() as i64),
         AnyConnection::Sqlite(sqlite) => Ok(admins.load::<UserId>(sqlite)?.len() as i64),
     }
 }
 
-const LAST_ADMIN: &str = "Wharf needs at least one admin: make someone else an admin first";
+const LAST_ADMIN: &str = "Wharf needs at least one admin who has joined: make someone who has \
+                          set their password an admin first";
 
 /// Makes a person an admin or a member; the last admin stays an admin.
 pub fn set_role(conn: &mut AnyConnection, id: &UserId, admin: bool) -> ModelResult<User> {
     write_tx(conn, |conn| {
         let user = find(conn, id)?.ok_or(ModelError::NotFound("user"))?;
-        if user.is_admin && !admin && admins_locked(conn)? <= 1 {
+        if user.is_admin && user.has_password() && !admin && admins_locked(conn)? <= 1 {
             return Err(ModelError::Conflict(LAST_ADMIN.into()));
         }
         diesel::update(users::table.find(id))
-            .set(UserChanges {
-                is_admin: Some(admin),
-                ..Default::default()
-            })
+            .set(users::is_admin.eq(admin))
             .execute(conn)?;
         find(conn, id)?.ok_or(ModelError::NotFound("user"))
     })
@@ -193,10 +179,10 @@ pub fn set_role(conn: &mut AnyConnection, id: &UserId, admin: bool) -> ModelResu
 pub fn remove(conn: &mut AnyConnection, id: &UserId) -> ModelResult<()> {
     write_tx(conn, |conn| {
         let user = find(conn, id)?.ok_or(ModelError::NotFound("user"))?;
-        if user.is_admin && admins_locked(conn)? <= 1 {
+        if user.is_admin && user.has_password() && admins_locked(conn)? <= 1 {
             return Err(ModelError::Conflict(LAST_ADMIN.into()));
         }
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        super::session::end_all(conn, id)?;
         diesel::update(
             user_invites::table
                 .filter(user_invites::user_id.eq(id))

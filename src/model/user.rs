@@ -16,6 +16,15 @@ pub struct User {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
+    /// When the password was set; None while an invitation waits to be used.
+    pub password_set_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    /// Whether this person has a password (joined through a link, or was made with one).
+    pub fn has_password(&self) -> bool {
+        self.password_set_at.is_some()
+    }
 }
 
 #[derive(Insertable)]
@@ -27,27 +36,58 @@ struct NewUser<'a> {
     password_hash: &'a str,
     is_admin: bool,
     created_at: NaiveDateTime,
+    password_set_at: Option<NaiveDateTime>,
 }
 
-/// Emails are compared lowercased and trimmed.
+/// Emails are compared lowercased and trimmed. An address must be one a mail server
+/// takes as it is (checked by `lettre`, which sends the mail): a plain `name@domain.tld`,
+/// no display name, list, quoted local part or markup.
 pub fn normalize_email(email: &str) -> Result<String, String> {
     let email = email.trim().to_lowercase();
-    let ok = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    if ok {
+    let shown: String = email.chars().filter(|c| !c.is_control()).take(100).collect();
+    let problem = format!("`{shown}` is not an email address like name@example.com");
+    let Ok(address) = email.parse::<lettre::Address>() else {
+        return Err(problem);
+    };
+    let plain = email.len() <= 254
+        && email.is_ascii()
+        && !address.user().starts_with('"')
+        && address.domain().contains('.')
+        && !address.domain().starts_with('[');
+    if plain {
         Ok(email)
     } else {
-        Err(format!("`{email}` is not an email address"))
+        Err(problem)
     }
 }
 
+/// Makes a person who signs in with `password_hash`.
 pub fn create(
     conn: &mut AnyConnection,
     email: &str,
     password_hash: &str,
     is_admin: bool,
+) -> ModelResult<User> {
+    insert(conn, email, password_hash, is_admin, Some(now()))
+}
+
+/// Makes a person invited by email: they have no password until they use a link
+/// (`password_hash` is one nobody knows, so signing in costs one hash as for anyone).
+pub fn create_invited(
+    conn: &mut AnyConnection,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+) -> ModelResult<User> {
+    insert(conn, email, password_hash, is_admin, None)
+}
+
+fn insert(
+    conn: &mut AnyConnection,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+    password_set_at: Option<NaiveDateTime>,
 ) -> ModelResult<User> {
     let email = normalize_email(email).map_err(|m| ModelError::Invalid(vec![("email".into(), m)]))?;
     if find_by_email(conn, &email)?.is_some() {
@@ -65,6 +105,7 @@ pub fn create(
             password_hash,
             is_admin,
             created_at: now(),
+            password_set_at,
         })
         .execute(conn)?;
     Ok(users::table.find(&id).select(User::as_select()).first(conn)?)
@@ -80,4 +121,28 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Optio
 
 pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn only_plain_addresses_pass() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert!(normalize_email("first.last+tag@mail.example.co.uk").is_ok());
+        for bad in [
+            "<img src=x onerror=alert(1)>@example.com",
+            "a@b.c,victim@other.io",
+            "\"quoted\"@example.com",
+            "Ada <ada@example.com>",
+            "ada@localhost",
+            "ada@[127.0.0.1]",
+            "ada\n@example.com",
+            "@example.com",
+            "ada@",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} passed");
+        }
+    }
 }

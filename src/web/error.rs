@@ -128,9 +128,13 @@ impl From<crate::mail::MailError> for AppError {
         use crate::mail::MailError;
         match e {
             MailError::Address(_) => AppError::invalid("email", e.to_string()),
-            // Callers that queue the mail for another try say so (`web::mail_retry`).
-            MailError::Smtp { .. } => AppError::Mail(e.to_string()),
-            MailError::Outbox(_) | MailError::Build(_) => AppError::Internal(e.into()),
+            // Callers that queue the mail for another try say so (`web::mail_retry`). An
+            // outbox that cannot be written is a failed hand-over like a server that is down.
+            MailError::Smtp { .. }
+            | MailError::Refused { .. }
+            | MailError::Rejected { .. }
+            | MailError::Outbox { .. }
+            | MailError::Build(_) => AppError::Mail(e.to_string()),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! sees the error and the invitation is tried again later.
 
 use crate::app::AppState;
+use crate::mail::MailError;
 use crate::model::guest::Guest;
 use crate::model::guest_link;
 use crate::model::mail_retry::{Target, Waiting};
@@ -49,6 +50,27 @@ pub fn mail_text(
     (subject, text)
 }
 
+/// Why one try at an invitation did not go.
+pub enum Failure {
+    /// The mail was not handed over; the invitation waits for another try (unless the
+    /// error is permanent).
+    Mail(MailError),
+    /// Anything else (the database): nothing to try again.
+    Other(AppError),
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Failure::Other(e)
+    }
+}
+
+impl From<MailError> for Failure {
+    fn from(e: MailError) -> Self {
+        Failure::Mail(e)
+    }
+}
+
 /// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space
 /// stop working once it is sent. When the mail server does not take it, the invitation
 /// waits to be tried again in the background (`web::mail_retry`) and the caller hears so.
@@ -61,20 +83,21 @@ pub async fn send(
 ) -> Result<(), AppError> {
     let target = Target::Guest(guest.id.clone(), space.id.clone());
     match deliver(state, guest, space, &inv).await {
-        Err(AppError::Mail(error)) => {
+        Err(Failure::Mail(error)) => {
             let waiting = Waiting {
                 target,
                 from_name: inv.from_name.map(String::from),
                 message: inv.message.map(String::from),
                 invited_by: invited_by.to_string(),
-                error,
+                permanent: error.is_permanent(),
+                error: error.to_string(),
                 delay: mail_retry::first_delay(state),
                 lifetime: TimeDelta::hours(state.settings.guest_link_hours),
             };
             Err(mail_retry::queue(state, waiting).await)
         }
         Ok(()) => mail_retry::forget(state, target).await,
-        Err(e) => Err(e),
+        Err(Failure::Other(e)) => Err(e),
     }
 }
 
@@ -85,7 +108,7 @@ pub async fn deliver(
     guest: &Guest,
     space: &Space,
     inv: &Invitation<'_>,
-) -> Result<(), AppError> {
+) -> Result<(), Failure> {
     let token = guest_link::new_token();
     let hours = state.settings.guest_link_hours;
     let link = format!("{}/guest-links/{token}", state.settings.base_url);
@@ -102,5 +125,6 @@ pub async fn deliver(
     let (gid, sid) = (guest.id.clone(), space.id.clone());
     state
         .db(move |conn| guest_link::store(conn, &token, &gid, &sid, false, hours))
-        .await
+        .await?;
+    Ok(())
 }

@@ -5,11 +5,14 @@
 //! this loop; a try is claimed in the database first, so one process makes it.
 
 use crate::app::AppState;
+use crate::mail::MailError;
 use crate::model::mail_retry::{self, MailRetry, Target, Waiting};
 use crate::model::{guest, space, team, user, ModelError};
 use crate::web::error::AppError;
-use crate::web::invitations::{self, Invitation};
+use crate::web::invitations::{self, Failure, Invitation};
 use chrono::TimeDelta;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -30,12 +33,20 @@ fn delay_after(first: TimeDelta, tries: i32) -> TimeDelta {
 
 /// Keeps the invitation for another try and answers the error the person sees.
 pub async fn queue(state: &AppState, waiting: Waiting) -> AppError {
-    let shown = format!(
-        "{}. Nothing was sent yet; Wharf tries again in the background for the next {} hours \
-         and shows the invitation as waiting until it goes.",
-        waiting.error.trim_end_matches('.'),
-        waiting.lifetime.num_hours()
-    );
+    let shown = if waiting.permanent {
+        format!(
+            "{}. Nothing was sent, and Wharf does not try again: correct what it says, then \
+             send a new link.",
+            waiting.error.trim_end_matches('.')
+        )
+    } else {
+        format!(
+            "{}. Nothing was sent yet; Wharf tries again in the background for the next {} hours \
+             and shows the invitation as waiting until it goes.",
+            waiting.error.trim_end_matches('.'),
+            waiting.lifetime.num_hours()
+        )
+    };
     match state.db(move |conn| mail_retry::queue(conn, &waiting)).await {
         Ok(()) => AppError::Mail(shown),
         Err(e) => e,
@@ -88,11 +99,27 @@ enum Outcome {
 }
 
 async fn try_again(state: &AppState, r: MailRetry) {
-    let outcome = match Target::parse(&r.target) {
-        Some(Target::Guest(g, s)) => guest_again(state, &r, g, s).await,
-        Some(Target::Member(u)) => member_again(state, &r, u).await,
-        None => Ok(Outcome::NotWanted),
-    };
+    // One try that panics (a bug, a library's) is a failed try; it must not end the loop,
+    // which would leave every later invitation waiting, after each restart too.
+    let attempt = AssertUnwindSafe(async {
+        match Target::parse(&r.target) {
+            Some(Target::Guest(g, s)) => guest_again(state, &r, g, s).await,
+            Some(Target::Member(u)) => member_again(state, &r, u).await,
+            None => Ok(Outcome::NotWanted),
+        }
+    })
+    .catch_unwind()
+    .await;
+    let outcome = attempt.unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Failure::Mail(MailError::Build(format!(
+            "the try crashed ({why})"
+        ))))
+    });
     let id = r.id;
     let done = match outcome {
         Ok(outcome) => {
@@ -102,12 +129,13 @@ async fn try_again(state: &AppState, r: MailRetry) {
             state.db(move |conn| mail_retry::done(conn, id)).await
         }
         Err(e) => {
-            tracing::warn!(target = %r.target, tries = r.tries + 1, error = %e, "a waiting invitation failed again");
-            let next = crate::model::now() + delay_after(first_delay(state), r.tries + 1);
-            let error = match e {
-                AppError::Mail(text) => text,
-                other => other.to_string(),
+            let (error, permanent) = match e {
+                Failure::Mail(m) => (m.to_string(), m.is_permanent()),
+                Failure::Other(other) => (other.to_string(), false),
             };
+            tracing::warn!(target = %r.target, tries = r.tries + 1, error = %error, permanent, "a waiting invitation failed again");
+            let next =
+                (!permanent).then(|| crate::model::now() + delay_after(first_delay(state), r.tries + 1));
             state
                 .db(move |conn| mail_retry::tried(conn, &r, &error, next))
                 .await
@@ -123,7 +151,7 @@ async fn guest_again(
     r: &MailRetry,
     gid: crate::ids::GuestId,
     sid: crate::ids::SpaceId,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Failure> {
     let found = state
         .db(move |conn| {
             let Some(g) = guest::find_any(conn, &gid)? else {
@@ -146,13 +174,13 @@ async fn guest_again(
     Ok(Outcome::Sent)
 }
 
-async fn member_again(state: &AppState, r: &MailRetry, uid: crate::ids::UserId) -> Result<Outcome, AppError> {
+async fn member_again(state: &AppState, r: &MailRetry, uid: crate::ids::UserId) -> Result<Outcome, Failure> {
     let found = state
         .db(move |conn| {
             let Some(u) = team::find(conn, &uid)? else {
                 return Ok::<_, ModelError>(None);
             };
-            Ok((!team::joined(conn, &u.id)?).then_some(u))
+            Ok((!u.has_password()).then_some(u))
         })
         .await?;
     let Some(person): Option<user::User> = found else {

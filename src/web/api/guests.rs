@@ -270,7 +270,19 @@ pub async fn invite(
     state: web::Data<AppState>,
     body: Json<Vec<Invite>>,
 ) -> Result<HttpResponse, AppError> {
-    for inv in body.into_inner() {
+    let invitations = body.into_inner();
+    // Checked for all before any is sent.
+    if invitations.iter().any(|inv| {
+        inv.from_name
+            .as_deref()
+            .is_some_and(|f| f.chars().any(char::is_control))
+    }) {
+        return Err(AppError::invalid(
+            "fromName",
+            "fromName is one line: no line breaks, tabs or other control characters",
+        ));
+    }
+    for inv in invitations {
         let gid = given_id(&inv.guest_id, GuestId::parse, "guestId")?;
         let sid = given_id(&inv.space_id, SpaceId::parse, "spaceId")?;
         let env = caller.environment_id.clone();

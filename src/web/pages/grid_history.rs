@@ -6,7 +6,7 @@ use super::grid_edit::context;
 use super::render;
 use crate::app::AppState;
 use crate::auth::Viewer;
-use crate::ids::{RecordId, SheetId};
+use crate::ids::RecordId;
 use crate::model::record::history::{self, Change};
 use crate::model::record::{self, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
@@ -39,14 +39,25 @@ struct HistoryPartial {
     notice: Option<String>,
 }
 
-/// The viewer's newest change to the record, if no one changed that cell after it.
+/// The viewer's newest change to the record, if no one changed that cell after it and
+/// the record is still there (a deleted record's history has nothing to undo).
 fn undoable(
     conn: &mut crate::db::AnyConnection,
-    sheet: &SheetId,
+    ctx: &SheetContext,
     rid: RecordId,
     actor: &str,
 ) -> Result<Option<Change>, ModelError> {
-    let all = history::of_record(conn, sheet, rid, 10_000)?;
+    use crate::db::schema::records;
+    use diesel::prelude::*;
+    let present: i64 = records::table
+        .filter(records::sheet_seq.eq(ctx.sheet.seq))
+        .filter(records::id.eq(rid.0))
+        .count()
+        .get_result(conn)?;
+    if present == 0 {
+        return Ok(None);
+    }
+    let all = history::of_record(conn, &ctx.sheet.id, rid, 10_000)?;
     let Some(mine) = all.iter().find(|c| c.actor == actor) else {
         return Ok(None);
     };
@@ -86,7 +97,7 @@ async fn panel(
                 .iter()
                 .map(|c| row(conn, &ctx, c))
                 .collect::<Result<Vec<_>, _>>()?;
-            let undo = match undoable(conn, &ctx.sheet.id, rid, &actor)? {
+            let undo = match undoable(conn, &ctx, rid, &actor)? {
                 Some(c) => Some(row(conn, &ctx, &c)?),
                 None => None,
             };
@@ -134,9 +145,10 @@ pub async fn undo(
         .db(move |conn| {
             crate::db::write_tx(conn, |conn| {
                 sheet::lock_for_write(conn, &ctx2.write_set())?;
-                let change = undoable(conn, &ctx2.sheet.id, rid, &actor)?.ok_or_else(|| {
+                let change = undoable(conn, &ctx2, rid, &actor)?.ok_or_else(|| {
                     ModelError::Conflict(
-                        "nothing to undo: you have no change here, or someone changed that cell after you"
+                        "nothing to undo: you have no change here, someone changed that cell after you, \
+                         or the record was deleted"
                             .into(),
                     )
                 })?;

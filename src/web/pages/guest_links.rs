@@ -20,6 +20,8 @@ struct LinkPage {
     token: String,
     space_name: String,
     guest_name: String,
+    /// An API guest token opens the space as often as needed until it expires.
+    reusable: bool,
     csrf: String,
     error: Option<String>,
 }
@@ -92,17 +94,18 @@ async fn link_page(
             };
             let space = space::find(conn, &guest.environment_id, &link.space_id)?
                 .ok_or(ModelError::NotFound("space"))?;
-            Ok(Ok((token, space.name, guest.name)))
+            Ok(Ok((token, space.name, guest.name, link.reusable)))
         })
         .await?;
     match found {
-        Ok((token, space_name, guest_name)) => {
+        Ok((token, space_name, guest_name, reusable)) => {
             let csrf = super::link_csrf::token(req);
             let failed = error.is_some();
             let mut resp = render(&LinkPage {
                 token,
                 space_name,
                 guest_name,
+                reusable,
                 csrf: csrf.clone(),
                 error,
             })?;

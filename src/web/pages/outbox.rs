@@ -30,7 +30,7 @@ struct MailPage {
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     let dir = outbox::dir(&state.settings.data_dir);
-    let mails = web::block(move || outbox::list(&dir, SHOWN))
+    let mails = web::block(move || outbox::list_headers(&dir, SHOWN))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("reading the outbox")))?;

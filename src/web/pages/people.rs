@@ -3,7 +3,7 @@
 //! neither removed nor demoted. Also the invitation link's own pages.
 
 use super::guest_links::problem_page;
-use super::{render, render_checked, see_other, CsrfForm, Layout};
+use super::{render, see_other, CsrfForm, Layout};
 use crate::app::AppState;
 use crate::auth::{password, CurrentUser};
 use crate::ids::UserId;
@@ -11,6 +11,7 @@ use crate::model::mail_retry::{Target, Waiting};
 use crate::model::user::{self, User};
 use crate::model::{iso, team, ModelError};
 use crate::web::error::AppError;
+use crate::web::invitations::Failure;
 use crate::web::mail_retry;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -38,6 +39,16 @@ struct PeoplePage {
 }
 
 async fn page(user: &CurrentUser, state: &AppState, error: Option<String>) -> Result<HttpResponse, AppError> {
+    page_with(user, state, error, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// The page, with `error` shown and answered with `status`.
+async fn page_with(
+    user: &CurrentUser,
+    state: &AppState,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     let me = user.user.id.clone();
     let people = state
@@ -70,14 +81,15 @@ async fn page(user: &CurrentUser, state: &AppState, error: Option<String>) -> Re
         })
         .await?;
     let failed = error.is_some();
-    render_checked(
-        &PeoplePage {
-            layout: Layout::new(user, "People", "people"),
-            people,
-            error,
-        },
-        failed,
-    )
+    let mut resp = render(&PeoplePage {
+        layout: Layout::new(user, "People", "people"),
+        people,
+        error,
+    })?;
+    if failed {
+        *resp.status_mut() = status;
+    }
+    Ok(resp)
 }
 
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -110,6 +122,10 @@ pub async fn invite(
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let admin = is_admin_role(&form.role)?;
+    // A bad address is told before anything is made (or a password hashed).
+    if let Err(problem) = user::normalize_email(&form.email) {
+        return page(&user, &state, Some(problem)).await;
+    }
     // Until the link is used, the password is a random one nobody knows (signing in
     // still costs one hash, as for anyone).
     let unusable = web::block(|| {
@@ -120,7 +136,7 @@ pub async fn invite(
     .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))??;
     let email = form.email.clone();
     let created = state
-        .db(move |conn| user::create(conn, &email, &unusable, admin))
+        .db(move |conn| user::create_invited(conn, &email, &unusable, admin))
         .await;
     let person = match created {
         Ok(p) => p,
@@ -138,13 +154,14 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
     let target = Target::Member(person.id.clone());
     match deliver_invite(state, &user.user.email, person).await {
         Ok(()) => mail_retry::forget(state, target).await?,
-        Err(AppError::Mail(error)) => {
+        Err(Failure::Mail(error)) => {
             let waiting = Waiting {
                 target,
                 from_name: None,
                 message: None,
                 invited_by: user.user.email.clone(),
-                error,
+                permanent: error.is_permanent(),
+                error: error.to_string(),
                 delay: mail_retry::first_delay(state),
                 lifetime: chrono::TimeDelta::hours(state.settings.guest_link_hours),
             };
@@ -155,7 +172,7 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
             );
             return page(user, state, Some(shown)).await;
         }
-        Err(e) => {
+        Err(Failure::Other(e)) => {
             let shown = format!("{} was added, but the invitation was not sent: {e}", person.email);
             return page(user, state, Some(shown)).await;
         }
@@ -165,7 +182,7 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
 
 /// One try at mailing `person` a link to join, from `inviter` (an email address); once
 /// the server took it, the link's hash is stored and the earlier links stop working.
-pub async fn deliver_invite(state: &AppState, inviter: &str, person: &User) -> Result<(), AppError> {
+pub async fn deliver_invite(state: &AppState, inviter: &str, person: &User) -> Result<(), Failure> {
     let token = crate::model::guest_link::new_token();
     let hours = state.settings.guest_link_hours;
     let link = format!("{}/invites/{token}", state.settings.base_url);
@@ -187,7 +204,8 @@ pub async fn deliver_invite(state: &AppState, inviter: &str, person: &User) -> R
     let id = person.id.clone();
     state
         .db(move |conn| team::store_invite(conn, &token, &id, hours))
-        .await
+        .await?;
+    Ok(())
 }
 
 fn person_id(raw: &str) -> Result<UserId, AppError> {
@@ -195,6 +213,8 @@ fn person_id(raw: &str) -> Result<UserId, AppError> {
 }
 
 /// Mails a new link to someone who has not joined yet; the earlier one stops working.
+/// Someone with a password gets none: a link would let whoever reads the mail (admins
+/// read the Outbox) set that person's password.
 pub async fn resend(
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -204,16 +224,16 @@ pub async fn resend(
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
     let id = person_id(&path)?;
-    let (person, joined) = state
-        .db(move |conn| {
-            let person = team::find(conn, &id)?.ok_or(ModelError::NotFound("user"))?;
-            let joined = team::joined(conn, &person.id)?;
-            Ok::<_, ModelError>((person, joined))
-        })
+    let person = state
+        .db(move |conn| team::find(conn, &id)?.ok_or(ModelError::NotFound("user")))
         .await?;
-    if joined {
-        let shown = format!("{} has joined already; there is no link to send.", person.email);
-        return page(&user, &state, Some(shown)).await;
+    if person.has_password() {
+        let shown = format!(
+            "{} has a password already; Wharf sends no link to set it. They sign in with \
+             their own password.",
+            person.email
+        );
+        return page_with(&user, &state, Some(shown), StatusCode::CONFLICT).await;
     }
     send_link(&user, &state, &person).await
 }

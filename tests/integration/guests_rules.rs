@@ -1,0 +1,342 @@
+//! Guests: what a guest's name and email may be, what an email change ends, and how
+//! links, tokens and sessions follow a guest's spaces.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+fn link_path(body: &str) -> String {
+    let start = body.find("/guest-links/").expect("a link in the mail");
+    body[start..].split_whitespace().next().expect("link").to_string()
+}
+
+fn newest_mail(app: &TestApp) -> wharf::mail::outbox::ReadMail {
+    wharf::mail::outbox::list(&wharf::mail::outbox::dir(&app.data_dir), 10)
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a mail")
+}
+
+async fn status_of(client: &reqwest::Client, url: String) -> u16 {
+    client.get(url).send().await.unwrap().status().as_u16()
+}
+
+async fn add_guest(app: &TestApp, email: &str, name: &str, space: &str) -> (u16, Value) {
+    app.post_json(
+        "/guests",
+        &json!([{"environmentId": app.env_id.as_str(), "email": email, "name": name,
+                 "spaces": [{"id": space}]}]),
+    )
+    .await
+}
+
+async fn invite(app: &TestApp, gid: &str, sid: &str) -> (u16, Value) {
+    app.post_json("/invitations", &json!([{"guestId": gid, "spaceId": sid}]))
+        .await
+}
+
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let csrf = app.csrf("/spaces").await;
+    let mut all = vec![("csrf_token", csrf.as_str())];
+    all.extend_from_slice(fields);
+    app.client.post(app.url(path)).form(&all).send().await.unwrap()
+}
+
+async fn names_with_line_breaks_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("Onboarding").await;
+    for name in ["Ada\nBcc: victim@other.io", "Ada\r\nLovelace", "Tab\there"] {
+        let (status, body) = add_guest(&app, "ada@example.com", name, &sid).await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        assert!(body.to_string().contains("line breaks"), "{body}");
+    }
+    let (status, created) = add_guest(&app, "ada@example.com", "Ada", &sid).await;
+    assert_eq!(status, 200, "{created}");
+    let gid = created["data"][0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .patch_json(&format!("/guests/{gid}"), &json!({"name": "Ada\nLovelace"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/invitations",
+            &json!([{"guestId": gid, "spaceId": sid, "fromName": "Grace\nBcc: x@other.io"}]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, listed) = app.get_json("/guests").await;
+    assert_eq!(listed["data"][0]["name"], "Ada");
+
+    // The Guests tab refuses it too, creating nothing.
+    app.make_user("admin@example.com", true);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let resp = post_form(
+        &app,
+        &format!("/spaces/{sid}/guests"),
+        &[("email", "bob@example.com"), ("name", "Bob\nBcc: x@other.io")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp.text().await.unwrap().contains("line breaks"));
+    let (_, listed) = app.get_json("/guests").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+async fn addresses_are_checked_before_anything_is_made(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("Onboarding").await;
+    for email in [
+        "<img src=x onerror=alert(1)>@example.com",
+        "a@b.c,victim@other.io",
+        "\"quoted local\"@example.com",
+        "Ada <ada@example.com>",
+        "ada@localhost",
+    ] {
+        let (status, body) = add_guest(&app, email, "Ada", &sid).await;
+        assert_eq!(status, 422, "{email}: {body}");
+        assert!(body.to_string().contains("is not an email address"), "{body}");
+    }
+    let (_, listed) = app.get_json("/guests").await;
+    assert_eq!(listed["data"], json!([]), "nothing was created");
+
+    app.make_user("admin@example.com", true);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    for email in ["a@b.c,victim@other.io", "\"quoted\"@example.com"] {
+        let resp = post_form(&app, "/people", &[("email", email), ("role", "member")]).await;
+        assert_eq!(resp.status().as_u16(), 422, "{email}");
+        assert!(resp.text().await.unwrap().contains("is not an email address"));
+        let resp = post_form(
+            &app,
+            &format!("/spaces/{sid}/guests"),
+            &[("email", email), ("name", "Someone")],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 422, "{email}");
+    }
+    let mut conn = app.pool.get().unwrap();
+    assert_eq!(
+        wharf::model::user::count(&mut conn).unwrap(),
+        1,
+        "no member was made"
+    );
+    assert!(
+        wharf::mail::outbox::list(&wharf::mail::outbox::dir(&app.data_dir), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_new_email_ends_what_went_to_the_old_one(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("Onboarding").await;
+    let (_, created) = add_guest(&app, "ada@exmaple.com", "Ada", &sid).await;
+    let gid = created["data"][0]["id"].as_str().unwrap().to_string();
+    // A session opened with one mailed link, another link mailed and not opened yet, and
+    // an API guest token: all went to the mistyped address.
+    assert_eq!(invite(&app, &gid, &sid).await.0, 200);
+    let browser = new_client();
+    let opened = open_link(&browser, &app.url(&link_path(&newest_mail(&app).body)), &[]).await;
+    assert_eq!(opened.status().as_u16(), 303);
+    assert_eq!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200
+    );
+    assert_eq!(invite(&app, &gid, &sid).await.0, 200);
+    let unopened = link_path(&newest_mail(&app).body);
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let as_guest = |t: &str| {
+        app.client
+            .get(app.url(&format!("/v1/spaces/{sid}")))
+            .bearer_auth(t)
+            .send()
+    };
+    assert_eq!(as_guest(&token).await.unwrap().status().as_u16(), 200);
+
+    let (status, body) = app
+        .patch_json(&format!("/guests/{gid}"), &json!({"email": "ada@example.com"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        status_of(&new_client(), app.url(&unopened)).await,
+        410,
+        "the unopened link"
+    );
+    assert_eq!(
+        as_guest(&token).await.unwrap().status().as_u16(),
+        401,
+        "the API guest token"
+    );
+    assert_ne!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200,
+        "the browser session"
+    );
+    // A name change alone ends nothing.
+    assert_eq!(invite(&app, &gid, &sid).await.0, 200);
+    let fresh = new_client();
+    let link = link_path(&newest_mail(&app).body);
+    assert_eq!(
+        open_link(&fresh, &app.url(&link), &[]).await.status().as_u16(),
+        303
+    );
+    let (status, _) = app
+        .patch_json(&format!("/guests/{gid}"), &json!({"name": "Ada L."}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        status_of(&fresh, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200
+    );
+}
+
+async fn adding_a_guest_again_takes_the_new_name(db: Db) {
+    let app = spawn_app(db).await;
+    let a = app.bare_space("One").await;
+    let b = app.bare_space("Two").await;
+    let (_, first) = add_guest(&app, "ada@example.com", "Ada", &a).await;
+    let (status, again) = add_guest(&app, "ADA@example.com", "Ada Lovelace", &b).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"][0]["id"], first["data"][0]["id"]);
+    assert_eq!(again["data"][0]["name"], "Ada Lovelace");
+    let (_, got) = app
+        .get_json(&format!("/guests/{}", first["data"][0]["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(got["data"]["name"], "Ada Lovelace");
+}
+
+async fn a_guest_token_is_told_it_cannot_call_a_key_route(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("One").await;
+    let (_, created) = add_guest(&app, "ada@example.com", "Ada", &sid).await;
+    let gid = created["data"][0]["id"].as_str().unwrap();
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token")).await;
+    let token = token["data"]["token"].as_str().unwrap();
+    let resp = app
+        .client
+        .get(app.url("/v1/guests"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("guest tokens cannot call this route"), "{body}");
+
+    // Its link page does not claim it works once: it opens as often as needed.
+    let page = new_client()
+        .get(app.url(&format!("/guest-links/{token}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("works once"), "{page}");
+    assert!(page.contains("as often as needed"), "{page}");
+}
+
+async fn a_guest_whose_last_space_is_deleted_is_signed_out(db: Db) {
+    let app = spawn_app(db).await;
+    let one = app.bare_space("One").await;
+    let (_, created) = add_guest(&app, "ada@example.com", "Ada", &one).await;
+    let gid = created["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.post_json("/invitations", &json!([{"guestId": gid, "spaceId": one}]))
+            .await
+            .0,
+        200
+    );
+    let browser = new_client();
+    let link = link_path(&newest_mail(&app).body);
+    assert_eq!(
+        open_link(&browser, &app.url(&link), &[]).await.status().as_u16(),
+        303
+    );
+    assert_eq!(status_of(&browser, app.url("/guest")).await, 200);
+
+    assert_eq!(app.delete(&format!("/spaces/{one}")).await.0, 200);
+    let two = app.bare_space("Two").await;
+    let (status, _) = add_guest(&app, "ada@example.com", "Ada", &two).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{two}"))).await,
+        303,
+        "the old session does not open the later space"
+    );
+}
+
+/// Makes the guest's `lastAccessed` ten minutes old; returns it as the API shows it.
+async fn age_last_access(app: &TestApp, gid: &str) -> String {
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.pool.get().unwrap();
+        let old = (chrono::Utc::now().naive_utc() - chrono::TimeDelta::minutes(10))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        diesel::sql_query(format!(
+            "UPDATE guest_spaces SET last_accessed_at = '{old}' WHERE guest_id = '{gid}'"
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    last_access(app, gid).await
+}
+
+async fn last_access(app: &TestApp, gid: &str) -> String {
+    let (_, got) = app.get_json(&format!("/guests/{gid}")).await;
+    got["data"]["spaces"][0]["lastAccessed"]
+        .as_str()
+        .expect("lastAccessed")
+        .to_string()
+}
+
+async fn last_accessed_follows_the_guests_requests(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("One").await;
+    let (_, created) = add_guest(&app, "ada@example.com", "Ada", &sid).await;
+    let gid = created["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(invite(&app, &gid, &sid).await.0, 200);
+    let browser = new_client();
+    let link = link_path(&newest_mail(&app).body);
+    assert_eq!(
+        open_link(&browser, &app.url(&link), &[]).await.status().as_u16(),
+        303
+    );
+
+    let old = age_last_access(&app, &gid).await;
+    assert_eq!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200
+    );
+    let moved = last_access(&app, &gid).await;
+    assert!(moved > old, "a browser request moves it: {old} -> {moved}");
+
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let old = age_last_access(&app, &gid).await;
+    let resp = app
+        .client
+        .get(app.url(&format!("/v1/spaces/{sid}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let moved = last_access(&app, &gid).await;
+    assert!(
+        moved > old,
+        "an API guest token request moves it: {old} -> {moved}"
+    );
+}
+
+on_both!(
+    last_accessed_follows_the_guests_requests,
+    names_with_line_breaks_are_refused,
+    addresses_are_checked_before_anything_is_made,
+    a_new_email_ends_what_went_to_the_old_one,
+    adding_a_guest_again_takes_the_new_name,
+    a_guest_token_is_told_it_cannot_call_a_key_route,
+    a_guest_whose_last_space_is_deleted_is_signed_out,
+);
