@@ -83,13 +83,15 @@ impl Application {
         state.live.watch(state.pool.clone());
         crate::jobs::start(&state.clone().into_inner())?;
         crate::web::mail_retry::start(&state.clone().into_inner())?;
+        let keep_alive = state.settings.keep_alive_seconds;
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(security_headers())
+                .wrap(security_headers().add(("Keep-Alive", format!("timeout={keep_alive}"))))
                 .wrap(middleware::Logger::new("%r %s %Dms"))
                 .app_data(state.clone())
                 .configure(routes::configure)
         })
+        .keep_alive(std::time::Duration::from_secs(keep_alive))
         .shutdown_timeout(30)
         .listen(listener)?
         .run();

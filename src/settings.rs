@@ -38,6 +38,11 @@ pub struct Settings {
     /// again after this long, then twice as long each time (at most an hour apart) while
     /// its link would still be valid. Default 60; from 1 to 3600.
     pub mail_retry_seconds: u64,
+    /// `WHARF_KEEP_ALIVE_SECONDS`: how long an idle connection is kept open, said in every
+    /// answer's `Keep-Alive: timeout=` header. Longer than load balancers keep theirs (60 s
+    /// is usual), so a client reusing a connection never writes into one Wharf closed.
+    /// Default 75; from 1 to 3600.
+    pub keep_alive_seconds: u64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -141,18 +146,8 @@ impl Settings {
             },
             None => 24,
         };
-        let mail_retry_seconds = match non_empty(&get, "WHARF_MAIL_RETRY_SECONDS")? {
-            Some(text) => match text.parse::<u64>() {
-                Ok(n) if (1..=3600).contains(&n) => n,
-                _ => {
-                    return Err(SettingsError {
-                        var: "WHARF_MAIL_RETRY_SECONDS",
-                        problem: format!("`{text}` must be a whole number of seconds from 1 to 3600"),
-                    })
-                }
-            },
-            None => 60,
-        };
+        let mail_retry_seconds = seconds_in(&get, "WHARF_MAIL_RETRY_SECONDS", 1..=3600, 60)?;
+        let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
         Ok(Settings {
             database_url,
             data_dir,
@@ -164,7 +159,31 @@ impl Settings {
             mail_from,
             guest_link_hours,
             mail_retry_seconds,
+            keep_alive_seconds,
         })
+    }
+}
+
+/// A whole number of seconds within `range`, or `default` when the variable is unset.
+fn seconds_in(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    default: u64,
+) -> Result<u64, SettingsError> {
+    match non_empty(get, var)? {
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(SettingsError {
+                var,
+                problem: format!(
+                    "`{text}` must be a whole number of seconds from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        },
+        None => Ok(default),
     }
 }
 
@@ -240,6 +259,7 @@ mod tests {
         assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
         assert_eq!(s.guest_link_hours, 24);
         assert_eq!(s.mail_retry_seconds, 60);
+        assert_eq!(s.keep_alive_seconds, 75);
     }
 
     #[test]
