@@ -165,7 +165,16 @@ pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
             .map(|vals| text_of(vals.get(i).unwrap_or(&Value::Null)))
             .collect()
     };
-    let preview = |i: usize| -> Vec<String> { column_values(i).into_iter().take(PREVIEW).collect() };
+    // Distinct values, in the order met, blanks left out: `FR · DE · IT` says more about a
+    // column than `FR · FR · FR`.
+    let preview = |i: usize| -> Vec<String> {
+        let mut seen = HashSet::new();
+        column_values(i)
+            .into_iter()
+            .filter(|v| !v.trim().is_empty() && seen.insert(v.clone()))
+            .take(PREVIEW)
+            .collect()
+    };
     let sources: Vec<SourceColumn> = src
         .fields
         .iter()

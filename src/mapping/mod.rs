@@ -2,9 +2,13 @@
 //! which enum option. Pure: names in, pairs out.
 //!
 //! Names are compared after normalising case, spaces and punctuation: first the key, the
-//! label and the alternative names, then by similarity of their letter pairs. No field
+//! label and the alternative names, then the usual names of the usual fields (see
+//! `concepts`), then by similarity of their letter pairs. No field
 //! receives two columns, and no column goes to two fields.
 
+mod concepts;
+#[cfg(test)]
+mod quality;
 #[cfg(test)]
 mod tests;
 
@@ -108,6 +112,15 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     }
     if target.alternative_names.iter().any(|n| equals(n)) {
         return Some((Certainty::Strong, 0.9));
+    }
+    // The usual names of the usual fields (`E-mail Address` for `Email`, `Tel.` for `Phone`).
+    let concept = names.iter().find_map(|n| concepts::concept_of(n));
+    if concept.is_some()
+        && [target.key.as_str(), target.label.as_str()]
+            .iter()
+            .any(|t| concepts::concept_of(t) == concept)
+    {
+        return Some((Certainty::Strong, 0.85));
     }
     let best = std::iter::once(target.key.as_str())
         .chain(std::iter::once(target.label.as_str()))

@@ -231,7 +231,29 @@ async fn one_column_onto_two_fields_is_remembered_whole(db: Db) {
     assert_eq!(from_who, ["email", "name"], "{got}");
 }
 
+/// The usual names of the usual fields map themselves (`E-mail Address` onto Email, as a
+/// person importing a CRM export expects), and a column's preview shows its distinct values.
+async fn usual_headers_map_and_previews_show_distinct_values(db: Db) {
+    let app = spawn_app(db).await;
+    let csv = "E-mail Address,Tel.,Country\na@x.org,1,FR\nb@x.org,2,FR\nc@x.org,3,\nd@x.org,4,DE\n";
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (_, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    let plan = &got["data"]["plan"];
+    let email = edge(plan, "E-mail Address").expect("E-mail Address is mapped");
+    assert_eq!(email["destinationField"]["key"], "email", "{plan}");
+    assert_eq!(email["metadata"]["certainty"], "strong", "{plan}");
+    let country = plan["unmappedSourceFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["sourceField"]["label"] == "Country")
+        .expect("Country is left unmapped");
+    assert_eq!(country["preview"], json!(["FR", "DE"]), "{country}");
+}
+
 on_both!(
+    usual_headers_map_and_previews_show_distinct_values,
     a_mapping_job_plans_runs_and_is_remembered,
     one_column_onto_two_fields_is_remembered_whole
 );

@@ -1,0 +1,332 @@
+//! What a column header means, for the names people and tools give the usual fields of
+//! contact and address data: `E-mail Address`, `Tel.`, `Zip/Postal Code`, `DOB`,
+//! `Billing First Name` and `Address 1 - City` each name one concept, and a field whose key
+//! or label names the same concept is the column's field.
+
+/// Words that say where a value comes from or which of several it is, not what it is.
+const NOISE: [&str; 14] = [
+    "billing", "mailing", "business", "primary", "home", "work", "contact", "customer", "personal", "main",
+    "value", "your", "the", "1",
+];
+
+/// Short forms people write for a word.
+const SHORT: [(&str, &str); 8] = [
+    ("addr", "address"),
+    ("tel", "telephone"),
+    ("no", "number"),
+    ("nbr", "number"),
+    ("num", "number"),
+    ("org", "organization"),
+    ("organisation", "organization"),
+    ("st", "st"),
+];
+
+/// Each concept and the phrases (normalised as by [`phrase`]) that name it.
+const CONCEPTS: [(&str, &[&str]); 15] = [
+    (
+        "email",
+        &[
+            "email",
+            "email address",
+            "email addr",
+            "mail",
+            "mail address",
+            "emailaddress",
+        ],
+    ),
+    (
+        "first name",
+        &[
+            "first name",
+            "first",
+            "fname",
+            "given name",
+            "forename",
+            "name first",
+            "firstname",
+        ],
+    ),
+    (
+        "last name",
+        &[
+            "last name",
+            "last",
+            "lname",
+            "family name",
+            "surname",
+            "name last",
+            "lastname",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "phone",
+            "phone number",
+            "telephone",
+            "telephone number",
+            "mobile",
+            "mobile phone",
+            "cell",
+            "cell phone",
+            "mobile number",
+        ],
+    ),
+    (
+        "company",
+        &[
+            "company",
+            "company name",
+            "organization",
+            "organization name",
+            "account name",
+            "employer",
+            "firma",
+            "co",
+            "business name",
+        ],
+    ),
+    (
+        "job title",
+        &[
+            "job title",
+            "title",
+            "position",
+            "position title",
+            "role",
+            "occupation",
+            "job",
+            "organization title",
+        ],
+    ),
+    (
+        "street",
+        &[
+            "street",
+            "street address",
+            "address",
+            "address line",
+            "address street",
+            "street addr",
+            "address line1",
+        ],
+    ),
+    (
+        "city",
+        &[
+            "city",
+            "town",
+            "city town",
+            "locality",
+            "suburb",
+            "city name",
+            "address city",
+        ],
+    ),
+    (
+        "region",
+        &[
+            "state",
+            "region",
+            "state region",
+            "province",
+            "state province",
+            "county",
+            "administrative area",
+            "state code",
+            "st",
+            "address region",
+        ],
+    ),
+    (
+        "postal code",
+        &[
+            "postal code",
+            "zip",
+            "zip code",
+            "zipcode",
+            "postcode",
+            "post code",
+            "zip postal code",
+            "zip postal",
+            "postal",
+            "address postal code",
+        ],
+    ),
+    (
+        "country",
+        &[
+            "country",
+            "country region",
+            "country code",
+            "country name",
+            "nation",
+            "ctry",
+            "cc",
+            "address country",
+        ],
+    ),
+    (
+        "date of birth",
+        &[
+            "date of birth",
+            "birth date",
+            "birthdate",
+            "birthday",
+            "dob",
+            "date birth",
+        ],
+    ),
+    (
+        "website",
+        &[
+            "website",
+            "website url",
+            "web site",
+            "homepage",
+            "homepage url",
+            "url",
+            "web page",
+            "web",
+            "site",
+        ],
+    ),
+    (
+        "signup date",
+        &[
+            "signup date",
+            "sign up date",
+            "signup",
+            "sign up",
+            "signed up",
+            "registered",
+            "registration date",
+            "joined",
+            "join date",
+            "date joined",
+            "subscribed at",
+            "optin time",
+            "created date",
+            "create date",
+            "date created",
+            "created at",
+        ],
+    ),
+    (
+        "notes",
+        &[
+            "notes",
+            "note",
+            "comments",
+            "comment",
+            "remarks",
+            "memo",
+            "description",
+            "additional info",
+            "internal note",
+        ],
+    ),
+];
+
+/// The words of a name, lowercase: split at punctuation, spaces and camelCase, `e-mail`
+/// joined, short forms written out, and words that only say which one dropped.
+fn words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if c.is_uppercase() && prev_lower && !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            current.extend(c.to_lowercase());
+        } else {
+            prev_lower = false;
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    // `e-mail`, `E_mail`: one word.
+    let mut joined: Vec<String> = Vec::new();
+    for w in words {
+        if w == "mail" && joined.last().is_some_and(|p| p == "e") {
+            joined.pop();
+            joined.push("email".into());
+        } else {
+            joined.push(w);
+        }
+    }
+    joined
+        .into_iter()
+        .map(|w| {
+            SHORT
+                .iter()
+                .find(|(short, _)| *short == w)
+                .map_or(w, |(_, long)| long.to_string())
+        })
+        .filter(|w| !NOISE.contains(&w.as_str()))
+        .collect()
+}
+
+fn lookup(phrase: &str) -> Option<&'static str> {
+    CONCEPTS
+        .iter()
+        .find(|(_, phrases)| phrases.contains(&phrase))
+        .map(|(concept, _)| *concept)
+}
+
+/// The concept a column header or a field's key or label names, if it is one of the usual
+/// ones: its words as a phrase, else run together (`D.O.B.`), else without a leading
+/// `address` (`Address 1 - City`).
+pub fn concept_of(name: &str) -> Option<&'static str> {
+    let words = words(name);
+    if words.is_empty() {
+        return None;
+    }
+    lookup(&words.join(" "))
+        .or_else(|| lookup(&words.concat()))
+        .or_else(|| match words.split_first() {
+            Some((first, rest)) if first == "address" && !rest.is_empty() => lookup(&rest.join(" ")),
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usual_names_of_a_field_name_one_concept() {
+        for (name, concept) in [
+            ("E-mail Address", "email"),
+            ("e_mail", "email"),
+            ("Tel.", "phone"),
+            ("Phone #", "phone"),
+            ("Zip/Postal Code", "postal code"),
+            ("DOB", "date of birth"),
+            ("D.O.B.", "date of birth"),
+            ("Billing First Name", "first name"),
+            ("Address 1 - City", "city"),
+            ("firstName", "first name"),
+            ("State / Region", "region"),
+            ("signup_date", "signup date"),
+        ] {
+            assert_eq!(concept_of(name), Some(concept), "{name}");
+        }
+        for name in [
+            "Address2",
+            "Province Code",
+            "Customer ID",
+            "Order Total",
+            "Lead Source",
+            "",
+        ] {
+            assert_eq!(concept_of(name), None, "{name}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Automap quality on real-world headers (testdata/headers.txt: 200+ variants from CRM,
+//! shop, mail-tool, address-book and hand-made exports) against a typical contacts sheet.
+//! Run `cargo test --lib automap_quality -- --nocapture` to see the figures.
+
+use super::*;
+
+/// A typical contacts sheet: keys and labels only, no alternative names, as most
+/// blueprints are written.
+const CONTACTS: [(&str, &str); 15] = [
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("company", "Company"),
+    ("job_title", "Job title"),
+    ("street", "Street address"),
+    ("city", "City"),
+    ("region", "State / Region"),
+    ("postal_code", "Postal code"),
+    ("country", "Country"),
+    ("birth_date", "Date of birth"),
+    ("website", "Website"),
+    ("signup_date", "Signup date"),
+    ("notes", "Notes"),
+];
+
+/// Each export's headers and the field each should map to (`None`: no field fits).
+fn exports(text: &str) -> Vec<Vec<(String, Option<String>)>> {
+    let mut out = vec![Vec::new()];
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !out.last().is_some_and(Vec::is_empty) {
+                out.push(Vec::new());
+            }
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (header, key) = line.split_once('\t').expect("header<TAB>key");
+        let key = (key != "-").then(|| key.to_string());
+        out.last_mut().expect("a group").push((header.to_string(), key));
+    }
+    out.retain(|e| !e.is_empty());
+    out
+}
+
+#[derive(Debug, Default)]
+struct Figures {
+    headers: usize,
+    expected: usize,
+    proposed: usize,
+    correct: usize,
+    wrong_above_weak: Vec<String>,
+    missed: Vec<String>,
+    wrong: Vec<String>,
+}
+
+fn measure(text: &str) -> Figures {
+    let targets: Vec<TargetField> = CONTACTS
+        .iter()
+        .map(|(k, l)| TargetField {
+            key: k.to_string(),
+            label: l.to_string(),
+            alternative_names: Vec::new(),
+        })
+        .collect();
+    let mut f = Figures::default();
+    for export in exports(text) {
+        let sources: Vec<SourceColumn> = export
+            .iter()
+            .map(|(h, _)| SourceColumn {
+                key: h.clone(),
+                label: h.clone(),
+            })
+            .collect();
+        let matches = automap(&sources, &targets);
+        f.headers += export.len();
+        f.expected += export.iter().filter(|(_, k)| k.is_some()).count();
+        for (i, (header, want)) in export.iter().enumerate() {
+            let got = matches.iter().find(|m| m.source == i);
+            match (got, want) {
+                (Some(m), Some(w)) if &targets[m.target].key == w => f.correct += 1,
+                (Some(m), _) => {
+                    let line = format!("{header} -> {} ({:?})", targets[m.target].key, m.certainty);
+                    if m.certainty > Certainty::Weak {
+                        f.wrong_above_weak.push(line.clone());
+                    }
+                    f.wrong.push(line);
+                    if let Some(w) = want {
+                        f.missed.push(format!("{header} (wanted {w})"));
+                    }
+                }
+                (None, Some(w)) => f.missed.push(format!("{header} (wanted {w})")),
+                (None, None) => {}
+            }
+            if got.is_some() {
+                f.proposed += 1;
+            }
+        }
+    }
+    f
+}
+
+impl Figures {
+    fn precision(&self) -> f64 {
+        self.correct as f64 / self.proposed.max(1) as f64
+    }
+
+    fn recall(&self) -> f64 {
+        self.correct as f64 / self.expected.max(1) as f64
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "{name}: {} headers ({} to map): {} proposed, {} right; precision {:.1}%, recall {:.1}%",
+            self.headers,
+            self.expected,
+            self.proposed,
+            self.correct,
+            self.precision() * 100.0,
+            self.recall() * 100.0
+        );
+        println!("  wrong: {:?}\n  missed: {:?}", self.wrong, self.missed);
+    }
+}
+
+#[test]
+fn automap_quality() {
+    let f = measure(include_str!("testdata/headers.txt"));
+    f.print("automap, test set");
+    assert!(f.headers >= 200, "the test set holds {} headers", f.headers);
+    assert!(f.precision() >= 0.95, "precision {:.3}", f.precision());
+    assert!(f.recall() >= 0.90, "recall {:.3}", f.recall());
+    assert!(
+        f.wrong_above_weak.is_empty(),
+        "wrong edges above weak: {:#?}",
+        f.wrong_above_weak
+    );
+}
+
+/// Headers the concepts were not built from: precision must hold; recall is reported.
+#[test]
+fn automap_quality_on_held_out_headers() {
+    let f = measure(include_str!("testdata/headers_holdout.txt"));
+    f.print("automap, held out");
+    assert!(f.precision() >= 0.95, "precision {:.3}", f.precision());
+    assert!(
+        f.wrong_above_weak.is_empty(),
+        "wrong edges above weak: {:#?}",
+        f.wrong_above_weak
+    );
+}
