@@ -65,6 +65,7 @@ fn counts_per_record(sample: &str, d: char) -> Vec<usize> {
 pub fn rows<R: Read + Send + 'static>(
     text: R,
     delimiter: u8,
+    _notes: super::Notes,
 ) -> impl Iterator<Item = Result<RawRow, Reject>> + Send {
     let reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)

@@ -250,7 +250,9 @@ fn extract_into_workbook(
                     state.live.publish(&sh.id, None);
                 }
                 let done = match format {
-                    extract::Format::Delimited => bytes_read.load(Ordering::Relaxed) as f64 / size as f64,
+                    extract::Format::Delimited | extract::Format::Json | extract::Format::JsonLines => {
+                        extract::fraction_read(&bytes_read, size)
+                    }
                     _ => index as f64 / table_count as f64,
                 };
                 let percent = 10 + (done.min(1.0) * 89.0) as i32;
@@ -278,6 +280,7 @@ fn extract_into_workbook(
             extraction.encoding.unwrap_or("file's")
         ));
     }
+    notes.extend(extraction.notes.list());
     Ok(Summary {
         workbook_id: wb.id,
         rejects,

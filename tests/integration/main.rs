@@ -15,6 +15,7 @@ mod browser_guests;
 mod cli;
 mod editing;
 mod files_bad_input;
+mod files_hardening;
 mod flatfile_client;
 mod guests;
 mod guests_files;

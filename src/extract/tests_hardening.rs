@@ -1,0 +1,289 @@
+//! Hostile and awkward files: each reader bounded, values as written, clear messages.
+
+use super::*;
+use std::io::Write;
+
+fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::File::create(&path).unwrap().write_all(bytes).unwrap();
+    (dir, path)
+}
+
+/// Labels, rows, rejects and notes of the first table of a file.
+fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>, Vec<String>) {
+    let (_dir, path) = file_with(bytes, name);
+    let mut ex = open(&path, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let table = ex.tables.remove(0);
+    let labels = table.columns.iter().map(|c| c.label.clone()).collect();
+    let (mut rows, mut rejects) = (vec![], vec![]);
+    for r in table.rows {
+        match r {
+            Ok(row) => rows.push(row.values),
+            Err(rej) => rejects.push(rej),
+        }
+    }
+    (labels, rows, rejects, ex.notes.list())
+}
+
+fn fail(bytes: &[u8], name: &str) -> ExtractError {
+    let (_dir, path) = file_with(bytes, name);
+    match open(&path, name) {
+        Ok(_) => panic!("{name} should fail"),
+        Err(e) => e,
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A zip of the given (name, bytes) parts, deflated.
+pub fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    for (name, bytes) in parts {
+        zip.start_file(*name, opts).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    buf.into_inner()
+}
+
+/// Rewrites the uncompressed size every header of the zip's first part declares.
+pub fn lie_about_size(zip: &mut [u8], claimed: u32) {
+    zip[22..26].copy_from_slice(&claimed.to_le_bytes());
+    let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    zip[central + 24..central + 28].copy_from_slice(&claimed.to_le_bytes());
+}
+
+#[test]
+fn a_sparse_sheet_is_read_cell_by_cell() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write(0, 0, "name").unwrap();
+    sheet.write(1, 0, "Ada").unwrap();
+    sheet.write(1_048_575, 16_383, "far").unwrap();
+    let (labels, rows, rejects, _) = read(&book.save_to_buffer().unwrap(), "sparse.xlsx");
+    assert_eq!(labels, strings(&["name"]));
+    assert_eq!(rows, vec![strings(&["Ada"])]);
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].line, 1_048_576);
+    assert!(
+        rejects[0].message.contains("column 16384"),
+        "{}",
+        rejects[0].message
+    );
+}
+
+#[test]
+fn a_zip_that_lies_about_its_sizes_is_measured_as_it_inflates() {
+    let zeros = vec![b'<'; 64 * 1024 * 1024];
+    let mut zip = zip_of(&[
+        ("xl/worksheets/sheet1.xml", &zeros),
+        ("[Content_Types].xml", b"<Types/>"),
+    ]);
+    lie_about_size(&mut zip, 1000);
+    assert!(matches!(fail(&zip, "liar.xlsx"), ExtractError::Bomb(_)));
+}
+
+#[test]
+fn many_honest_parts_count_together() {
+    let part = vec![b'x'; 3 * 1024 * 1024];
+    let names: Vec<String> = (0..20).map(|i| format!("xl/media/image{i}.bin")).collect();
+    let parts: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), part.as_slice())).collect();
+    let zip = zip_of(&parts);
+    assert!(zip.len() < 1024 * 1024);
+    assert!(matches!(fail(&zip, "parts.xlsx"), ExtractError::Bomb(_)));
+}
+
+#[test]
+fn an_ods_that_repeats_a_cell_without_end_is_refused() {
+    let content = br#"<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Big"><table:table-row table:number-rows-repeated="1000000"><table:table-cell office:value-type="string" table:number-columns-repeated="16384"><text:p>x</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
+    let zip = zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("content.xml", content),
+    ]);
+    let e = fail(&zip, "big.ods");
+    assert!(
+        e.to_string()
+            .starts_with("sheet Big claims 1,000,000 rows by 16,384 columns"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_xls_claiming_a_huge_sheet_is_refused() {
+    // A BIFF8 stream: globals, then a sheet with cells at A1 and IV65536.
+    let record = |typ: u16, data: &[u8]| {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend(data);
+        r
+    };
+    let bof = record(0x0809, &[0, 6, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let number = |row: u16, col: u16| {
+        let mut d = row.to_le_bytes().to_vec();
+        d.extend(col.to_le_bytes());
+        d.extend([0, 0]);
+        d.extend(1.0f64.to_le_bytes());
+        record(0x0203, &d)
+    };
+    let mut stream = Vec::new();
+    stream.extend(&bof);
+    stream.extend(record(0x000A, &[]));
+    stream.extend(&bof);
+    stream.extend(record(
+        0x0200,
+        &[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0xFF, 0, 0, 0],
+    ));
+    stream.extend(number(0, 0));
+    stream.extend(number(65535, 255));
+    stream.extend(record(0x000A, &[]));
+    let mut compound = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    compound
+        .create_stream("/Workbook")
+        .unwrap()
+        .write_all(&stream)
+        .unwrap();
+    compound.flush().unwrap();
+    let bytes = compound.into_inner().into_inner();
+    let e = fail(&bytes, "huge.xls");
+    assert!(e.to_string().contains("65,536 rows by 256 columns"), "{e}");
+}
+
+#[test]
+fn nul_characters_become_replacement_characters_and_are_noted() {
+    let mut text = String::from("name,note\n");
+    while text.len() < 70 * 1024 {
+        text.push_str("Ada,fine\n");
+    }
+    text.push_str("Bob,a\0b\n");
+    let (_, rows, _, notes) = read(text.as_bytes(), "nul.csv");
+    assert_eq!(rows.last().unwrap(), &strings(&["Bob", "a\u{FFFD}b"]));
+    assert!(notes.iter().any(|n| n.contains("1 NUL character")), "{notes:?}");
+    let (labels, rows, _, notes) = read(br#"[{"na\u0000me": "x\u0000y"}]"#, "nul.json");
+    assert_eq!(labels, strings(&["na\u{FFFD}me"]));
+    assert_eq!(rows, vec![strings(&["x\u{FFFD}y"])]);
+    assert!(notes.iter().any(|n| n.contains("2 NUL character")), "{notes:?}");
+}
+
+#[test]
+fn a_header_with_fewer_cells_than_the_data_is_still_the_header() {
+    let (labels, rows, _, notes) = read(b",name,age\n0,Ada,36\n1,Bob,41\n", "pandas.csv");
+    assert_eq!(labels, strings(&["Column 1", "name", "age"]));
+    assert_eq!(
+        rows,
+        vec![strings(&["0", "Ada", "36"]), strings(&["1", "Bob", "41"])]
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+    let (labels, rows, _, _) = read(b"name,,email\nAda,36,ada@x.org\nBob,41,bob@x.org\n", "gap.csv");
+    assert_eq!(labels, strings(&["name", "Column 2", "email"]));
+    assert_eq!(rows.len(), 2);
+    let (labels, rows, _, _) = read(b"name,email,\nAda,ada@x.org,1\nBob,bob@x.org,2\n", "tail.csv");
+    assert_eq!(labels, strings(&["name", "email", "Column 3"]));
+    assert_eq!(rows.len(), 2);
+    let text = b"Exported:,2024-01-05\nname,,email\nAda,36,ada@x.org\nBob,41,bob@x.org\n";
+    let (labels, rows, _, notes) = read(text, "titled.csv");
+    assert_eq!(labels, strings(&["name", "Column 2", "email"]));
+    assert_eq!(rows[0], strings(&["Ada", "36", "ada@x.org"]));
+    assert!(
+        notes.iter().any(|n| n.contains("row 2 was taken as the header")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn formats_are_told_by_their_bytes_not_their_names() {
+    let (labels, rows, _, _) = read(b"a,b\n1,2\n", "really-a.xlsx");
+    assert_eq!((labels, rows), (strings(&["a", "b"]), vec![strings(&["1", "2"])]));
+    let (labels, rows, _, _) = read(br#"[{"name":"Ada"}]"#, "really-json.csv");
+    assert_eq!((labels, rows), (strings(&["name"]), vec![strings(&["Ada"])]));
+    let (labels, _, _, _) = read(b"{\"a\":1}\n{\"a\":2}\n", "lines.csv");
+    assert_eq!(labels, strings(&["a"]));
+    let html = b"<!DOCTYPE html><html><body><table><tr><td>a</td></tr></table></body></html>";
+    assert_eq!(fail(html, "export.xls"), ExtractError::WebPage);
+    assert!(fail(html, "export.xls").to_string().contains("web page"));
+    let docx = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", b"<w/>"),
+    ]);
+    assert!(fail(&docx, "letter.xlsx").to_string().contains("a Word document"));
+    assert!(fail(b"%PDF-1.4 ...", "scan.csv").to_string().contains("PDF"));
+}
+
+#[test]
+fn an_ods_named_xlsx_is_read_as_ods() {
+    let content = br#"<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="T"><table:table-row><table:table-cell office:value-type="string"><text:p>City</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="time" office:time-value="PT12H30M00S"><text:p>12:30</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
+    let manifest = br#"<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>"#;
+    let zip = zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest),
+        ("content.xml", content),
+    ]);
+    let (labels, rows, _, _) = read(&zip, "book.xlsx");
+    assert_eq!(labels, strings(&["City"]));
+    assert_eq!(rows, vec![strings(&["12:30:00"])]);
+}
+
+#[test]
+fn json_without_fields_says_so() {
+    for text in ["[1,2,3]", "[{},{}]", "[null]", "{}\n{}\n"] {
+        let name = if text.starts_with('{') {
+            "e.jsonl"
+        } else {
+            "e.json"
+        };
+        assert_eq!(fail(text.as_bytes(), name), ExtractError::NoFields, "{text}");
+    }
+    assert!(ExtractError::NoFields.to_string().contains("{\"name\": \"Ada\"}"));
+}
+
+#[test]
+fn json_is_decoded_like_delimited_text() {
+    let (labels, rows, _, _) = read("\u{FEFF}[{\"name\":\"José\"}]".as_bytes(), "bom.json");
+    assert_eq!((labels, rows), (strings(&["name"]), vec![strings(&["José"])]));
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in "[{\"name\":\"José\"}]".encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    let (_, rows, _, _) = read(&utf16, "u16.json");
+    assert_eq!(rows, vec![strings(&["José"])]);
+    let (_, rows, rejects, _) = read("\u{FEFF}{\"a\":1}\n{\"a\":2}\n".as_bytes(), "bom.jsonl");
+    assert!(rejects.is_empty(), "{rejects:?}");
+    assert_eq!(rows, vec![strings(&["1"]), strings(&["2"])]);
+    let (_, rows, rejects, _) = read(b"{\"city\":\"Z\xFCrich\"}\n{\"city\":\"Oslo\"}\n", "latin.jsonl");
+    assert!(rejects.is_empty(), "{rejects:?}");
+    assert_eq!(rows[0], strings(&["Zürich"]));
+}
+
+#[test]
+fn json_values_are_kept_as_written_within_the_same_limits() {
+    let text = r#"[{"a": 1.50, "b": 1e2, "c": 12345678901234567890123, "d": {"x": [1, 2.0]}, "e": true}]"#;
+    let (_, rows, _, _) = read(text.as_bytes(), "n.json");
+    assert_eq!(
+        rows,
+        vec![strings(&[
+            "1.50",
+            "1e2",
+            "12345678901234567890123",
+            "{\"x\":[1,2.0]}",
+            "true"
+        ])]
+    );
+    let big = format!(
+        r#"[{{"a": "{}"}}, {{"a": "ok"}}]"#,
+        "x".repeat(MAX_CELL_BYTES + 1)
+    );
+    let (_, rows, rejects, _) = read(big.as_bytes(), "big.json");
+    assert_eq!(rows, vec![strings(&["ok"])]);
+    assert!(rejects[0].message.contains("limited"), "{}", rejects[0].message);
+    let long_key = format!(r#"[{{"{}": 1}}]"#, "k".repeat(5000));
+    assert_eq!(
+        fail(long_key.as_bytes(), "k.json"),
+        ExtractError::KeyTooLong(5000)
+    );
+}
