@@ -287,3 +287,28 @@ fn json_values_are_kept_as_written_within_the_same_limits() {
         ExtractError::KeyTooLong(5000)
     );
 }
+
+#[test]
+fn an_unclosed_quote_is_noted_with_its_line() {
+    let text = b"name,note\nAda,fine\nBob,\"never closed\nCy,x\nDee,y\n";
+    let (_, rows, _, notes) = read(text, "quote.csv");
+    assert_eq!(rows.len(), 2);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("a quote opened on line 3 is never closed")),
+        "{notes:?}"
+    );
+    let (_, _, _, notes) = read(b"name,note\nAda,\"two\nlines\"\nBob,5\" pipe\n", "fine.csv");
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn lines_are_counted_in_files_with_cr_line_endings() {
+    let (_, rows, rejects, _) = read(b"a,b\r1,2\r3,4,5\r6,7\r8,9,10,11\r", "mac.csv");
+    assert_eq!(rows.len(), 2);
+    let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![3, 5]);
+    let (_, _, rejects, _) = read(b"a,b\r\n\"x\ry\",2\r\n3,4,5\n", "mixed.csv");
+    assert_eq!(rejects[0].line, 4);
+}

@@ -288,8 +288,13 @@ fn extract_into_workbook(
     })
 }
 
+/// Rejects handed over at once: a file of rejects streams to storage instead of piling up
+/// until the next batch of good rows.
+const REJECTS_AT_ONCE: usize = 256;
+
 /// Reads a table's rows into batches of [`BATCH`] records (with the rejects met on the
-/// way) and hands them over; stops when the writer hangs up.
+/// way, at most [`REJECTS_AT_ONCE`] of them) and hands them over; stops when the writer
+/// hangs up.
 fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec<Value>>, Vec<Reject>)>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut rejects = Vec::new();
@@ -298,7 +303,7 @@ fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec
             Ok(row) => batch.push(row.values.into_iter().map(Value::String).collect()),
             Err(rej) => rejects.push(rej),
         }
-        if batch.len() >= BATCH
+        if (batch.len() >= BATCH || rejects.len() >= REJECTS_AT_ONCE)
             && tx
                 .send((
                     std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
@@ -310,4 +315,26 @@ fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec
         }
     }
     let _ = tx.send((batch, rejects));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_are_handed_over_as_they_come_not_held_for_good_rows() {
+        let rejects = (0..1000u64).map(|line| {
+            Err(Reject {
+                line,
+                message: "bad".into(),
+                values: vec!["x".repeat(100)],
+            })
+        });
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let reader = std::thread::spawn(move || read_batches(Box::new(rejects), tx));
+        let handed: Vec<usize> = rx.iter().map(|(_, rejects)| rejects.len()).collect();
+        reader.join().unwrap();
+        assert_eq!(handed.iter().sum::<usize>(), 1000);
+        assert!(handed.iter().all(|n| *n <= REJECTS_AT_ONCE), "{handed:?}");
+    }
 }
