@@ -203,6 +203,7 @@ pub fn tabulate(
         columns,
         header_line: Some(header_row.line),
         rows: Box::new(shaped) as RowIter,
+        done: Default::default(),
     })
 }
 

@@ -156,6 +156,7 @@ fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Table, Extrac
         columns,
         header_line: None,
         rows,
+        done: Default::default(),
     })
 }
 

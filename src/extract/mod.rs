@@ -72,6 +72,8 @@ pub struct Table {
     /// The header's line (1-based), for delimited text and spreadsheets.
     pub header_line: Option<u64>,
     pub rows: RowIter,
+    /// Millionths of the table read so far, where its reader can tell (spreadsheets).
+    pub done: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +260,7 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
     let replaced = Arc::new(AtomicU64::new(0));
     let name = base_name(file_name);
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let sniffed = sniff::sniff(path, file_name, &head, whole)?;
+    let sniffed = sniff::sniff(path, file_name, &head, whole, &notes)?;
     let mut out = Extraction {
         format: sniffed.format,
         encoding: sniffed.encoding.map(|e| e.name()),

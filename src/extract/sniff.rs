@@ -2,7 +2,7 @@
 //! leave it open: a CSV named .xlsx is read as CSV, JSON named .csv as JSON, an ODS named
 //! .xlsx as ODS; a web page, PDF or Word document is told apart in words.
 
-use super::{encoding, zipped, ExtractError, Format};
+use super::{encoding, zipped, ExtractError, Format, Notes};
 use encoding_rs::Encoding;
 use std::path::Path;
 
@@ -14,7 +14,13 @@ pub struct Sniffed {
 
 const OLE_MAGIC: [u8; 4] = [0xD0, 0xCF, 0x11, 0xE0];
 
-pub fn sniff(path: &Path, file_name: &str, head: &[u8], whole: bool) -> Result<Sniffed, ExtractError> {
+pub fn sniff(
+    path: &Path,
+    file_name: &str,
+    head: &[u8],
+    whole: bool,
+    notes: &Notes,
+) -> Result<Sniffed, ExtractError> {
     let binary = |format| {
         Ok(Sniffed {
             format,
@@ -22,7 +28,7 @@ pub fn sniff(path: &Path, file_name: &str, head: &[u8], whole: bool) -> Result<S
         })
     };
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        return match zipped::inspect(path)? {
+        return match zipped::inspect(path, notes)? {
             zipped::ZipKind::Xlsx => binary(Format::Xlsx),
             zipped::ZipKind::Ods => binary(Format::Ods),
         };

@@ -8,6 +8,8 @@ use calamine::{Data, Ods, Reader, SheetVisible, Xls};
 use std::io::{BufReader, Cursor};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The text of a cell as the spreadsheet shows it, as near as can be told without its
 /// number format: whole numbers without a decimal point, dates in ISO form, times of day
@@ -138,7 +140,13 @@ fn range_table(name: String, range: calamine::Range<Data>, notes: &Notes) -> Res
     let first_line = range.start().map_or(1, |(r, _)| u64::from(r) + 1);
     let first_col = range.start().map_or(0, |(_, c)| c as usize);
     let (height, width) = range.get_size();
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = done.clone();
     let rows = (0..height).map(move |r| {
+        counter.store(
+            ((r + 1) as u64 * 1_000_000) / height.max(1) as u64,
+            Ordering::Relaxed,
+        );
         let mut values = vec![String::new(); first_col];
         values.extend((0..width).map(|c| range.get((r, c)).map(cell_text).unwrap_or_default()));
         Ok(RawRow {
@@ -146,7 +154,9 @@ fn range_table(name: String, range: calamine::Range<Data>, notes: &Notes) -> Res
             values,
         })
     });
-    header::tabulate(name, Box::new(rows), notes)
+    let mut table = header::tabulate(name, Box::new(rows), notes)?;
+    table.done = done;
+    Ok(table)
 }
 
 #[cfg(test)]

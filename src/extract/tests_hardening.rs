@@ -312,3 +312,92 @@ fn lines_are_counted_in_files_with_cr_line_endings() {
     let (_, _, rejects, _) = read(b"a,b\r\n\"x\ry\",2\r\n3,4,5\n", "mixed.csv");
     assert_eq!(rejects[0].line, 4);
 }
+
+/// A one-sheet XLSX whose sheetData is `rows` (cells with inline strings, values, formulas).
+fn xlsx_with(rows: &str) -> Vec<u8> {
+    let sheet = format!(
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#
+    );
+    zip_of(&[
+        ("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#),
+        ("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+        ("xl/workbook.xml", br#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
+        ("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+    ])
+}
+
+#[test]
+fn spreadsheet_values_read_as_the_spreadsheet_shows_them() {
+    let cells = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>ratio</t></is></c><c r="B1" t="inlineStr"><is><t>sum</t></is></c></row><row r="2"><c r="A2" t="e"><v>#DIV/0!</v></c><c r="B2"><f>SUM(C1:C9)</f></c></row><row r="3"><c r="A3"><v>1</v></c><c r="B3"><f>A3*2</f><v>2</v></c></row>"#;
+    let (_, rows, _, notes) = read(&xlsx_with(cells), "values.xlsx");
+    assert_eq!(rows, vec![strings(&["#DIV/0!", ""]), strings(&["1", "2"])]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("1 formula(s) had no saved value")),
+        "{notes:?}"
+    );
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let time = rust_xlsxwriter::Format::new().set_num_format("hh:mm:ss");
+    let hours = rust_xlsxwriter::Format::new().set_num_format("[h]:mm");
+    let sheet = book.add_worksheet();
+    sheet.write(0, 0, "time").unwrap();
+    sheet.write(0, 1, "hours").unwrap();
+    sheet.write_number_with_format(1, 0, 0.5, &time).unwrap();
+    sheet.write_number_with_format(1, 1, 1.5, &hours).unwrap();
+    let (_, rows, _, _) = read(&book.save_to_buffer().unwrap(), "times.xlsx");
+    assert_eq!(rows, vec![strings(&["12:00:00", "36:00:00"])]);
+}
+
+#[test]
+fn hidden_sheets_are_extracted_and_said_so_and_leading_blank_columns_dropped() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let shown = book.add_worksheet().set_name("Shown").unwrap();
+    shown.write(3, 2, "name").unwrap();
+    shown.write(4, 2, "Ada").unwrap();
+    let hidden = book.add_worksheet().set_name("Secret").unwrap();
+    hidden.write(0, 0, "x").unwrap();
+    hidden.write(1, 0, "1").unwrap();
+    hidden.set_hidden(true);
+    let bytes = book.save_to_buffer().unwrap();
+    let (_dir, path) = file_with(&bytes, "book.xlsx");
+    let ex = open(&path, "book.xlsx").unwrap();
+    assert_eq!(ex.tables.len(), 2);
+    let labels: Vec<&str> = ex.tables[0].columns.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, vec!["name"]);
+    let notes = ex.notes.list();
+    assert!(
+        notes.contains(&"sheet Secret is hidden in the file; it was extracted too".to_string()),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn json_and_spreadsheets_tell_how_far_they_have_read() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write(0, 0, "n").unwrap();
+    for r in 1..=4000u32 {
+        sheet.write(r, 0, r).unwrap();
+    }
+    let (_dir, path) = file_with(&book.save_to_buffer().unwrap(), "long.xlsx");
+    let mut ex = open(&path, "long.xlsx").unwrap();
+    let table = ex.tables.remove(0);
+    let done = table.done.clone();
+    let mut rows = table.rows;
+    rows.by_ref().take(1000).for_each(drop);
+    let part = done.load(Ordering::Relaxed) as f64 / 1e6;
+    assert!(part > 0.2 && part < 0.6, "{part}");
+    rows.for_each(drop);
+    assert!(done.load(Ordering::Relaxed) > 990_000);
+
+    let items: Vec<String> = (0..20_000).map(|i| format!("{{\"n\":{i}}}")).collect();
+    let text = format!("[{}]", items.join(","));
+    let (_dir, path) = file_with(text.as_bytes(), "long.json");
+    let mut ex = open(&path, "long.json").unwrap();
+    let mut rows = ex.tables.remove(0).rows;
+    rows.by_ref().take(5000).for_each(drop);
+    let part = fraction_read(&ex.bytes_read, text.len() as u64);
+    assert!(part > 0.1 && part < 0.7, "{part}");
+}

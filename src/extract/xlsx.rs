@@ -9,6 +9,8 @@ use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Rows read per sheet before its table is set up (the header is looked for among them).
 const SAMPLE_ROWS: usize = 60;
@@ -29,9 +31,12 @@ fn corrupt(e: XlsxError) -> ExtractError {
 fn each_row(
     book: &mut Book,
     sheet: &str,
+    done: &AtomicU64,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
     let mut cells = book.worksheet_cells_reader(sheet)?;
+    // How far through the sheet, by the last row it says it has (only for progress).
+    let last_row = u64::from(cells.dimensions().end.0) + 1;
     let mut row: Option<(u32, Vec<String>, Option<u32>)> = None; // (row, values, column too far)
     let finish = |(r, values, too_far): (u32, Vec<String>, Option<u32>)| {
         let line = u64::from(r) + 1;
@@ -54,8 +59,12 @@ fn each_row(
             continue;
         }
         if row.as_ref().is_some_and(|(at, _, _)| *at != r) {
-            if let Some(done) = row.take() {
-                if !each(finish(done)) {
+            done.store(
+                (u64::from(r) * 1_000_000 / last_row).min(1_000_000),
+                Ordering::Relaxed,
+            );
+            if let Some(finished) = row.take() {
+                if !each(finish(finished)) {
                     return Ok(());
                 }
             }
@@ -91,7 +100,8 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
     for (name, hidden) in sheets {
         let mut sample = Vec::new();
         let mut more = false;
-        each_row(&mut book, &name, |row| {
+        let done = Arc::new(AtomicU64::new(0));
+        each_row(&mut book, &name, &done, |row| {
             if sample.len() >= SAMPLE_ROWS {
                 more = true;
                 return false;
@@ -101,13 +111,19 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
         })
         .map_err(corrupt)?;
         let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
-            Box::new(Rest::new(path.to_path_buf(), name.clone(), sample.len()))
+            Box::new(Rest::new(
+                path.to_path_buf(),
+                name.clone(),
+                sample.len(),
+                done.clone(),
+            ))
         } else {
             Box::new(std::iter::empty())
         };
         let rows = Box::new(sample.into_iter().chain(rest));
         match header::tabulate(name.clone(), rows, notes) {
-            Ok(table) => {
+            Ok(mut table) => {
+                table.done = done;
                 if hidden {
                     notes.add(format!(
                         "sheet {name} is hidden in the file; it was extracted too"
@@ -124,14 +140,14 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
 
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
 struct Rest {
-    start: Option<(PathBuf, String, usize)>,
+    start: Option<(PathBuf, String, usize, Arc<AtomicU64>)>,
     rx: Option<std::sync::mpsc::Receiver<Result<RawRow, Reject>>>,
 }
 
 impl Rest {
-    fn new(path: PathBuf, sheet: String, skip: usize) -> Self {
+    fn new(path: PathBuf, sheet: String, skip: usize, done: Arc<AtomicU64>) -> Self {
         Rest {
-            start: Some((path, sheet, skip)),
+            start: Some((path, sheet, skip, done)),
             rx: None,
         }
     }
@@ -140,14 +156,14 @@ impl Rest {
 impl Iterator for Rest {
     type Item = Result<RawRow, Reject>;
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some((path, sheet, skip)) = self.start.take() {
+        if let Some((path, sheet, skip, done)) = self.start.take() {
             let (tx, rx) = std::sync::mpsc::sync_channel(256);
             std::thread::spawn(move || {
                 let mut seen = 0usize;
                 let mut last = 0u64;
                 let outcome = super::spreadsheet::guarded(|| {
                     let mut book = open_book(&path)?;
-                    each_row(&mut book, &sheet, |row| {
+                    each_row(&mut book, &sheet, &done, |row| {
                         seen += 1;
                         last = match &row {
                             Ok(r) => r.line,

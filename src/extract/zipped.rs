@@ -4,7 +4,7 @@
 //! An ODS's content is also measured for what calamine would build from it (it expands
 //! repeated cells and rows into a rectangle).
 
-use super::ExtractError;
+use super::{ExtractError, Notes};
 use quick_xml::events::{BytesStart, Event};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -27,8 +27,9 @@ pub enum ZipKind {
     Ods,
 }
 
-/// What a zip holds: an XLSX, an ODS, or (Err) something else or something unsafe.
-pub fn inspect(path: &Path) -> Result<ZipKind, ExtractError> {
+/// What a zip holds: an XLSX, an ODS, or (Err) something else or something unsafe. Notes
+/// an XLSX's formulas saved without their results (calamine reads those cells as blank).
+pub fn inspect(path: &Path, notes: &Notes) -> Result<ZipKind, ExtractError> {
     let file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
     let size = file
         .metadata()
@@ -40,17 +41,28 @@ pub fn inspect(path: &Path) -> Result<ZipKind, ExtractError> {
     let kind = kind_of(&mut archive);
     let limit = MAX_UNPACKED.min(FREE_UNPACKED.max(size.saturating_mul(MAX_RATIO)));
     let mut budget = Budget { used: 0, limit };
+    let mut no_results = 0u64;
     for i in 0..archive.len() {
         let entry = archive.by_index(i).map_err(corrupt)?;
         let is_content = kind == Ok(ZipKind::Ods) && entry.name() == "content.xml";
+        let is_sheet = kind == Ok(ZipKind::Xlsx)
+            && entry.name().starts_with("xl/worksheets/")
+            && entry.name().ends_with(".xml");
         let mut counted = Counted {
             inner: entry,
             budget: &mut budget,
         };
         if is_content {
             measure_ods(&mut counted)?;
+        } else if is_sheet {
+            no_results += formulas_without_results(&mut counted)?;
         }
         std::io::copy(&mut counted, &mut std::io::sink()).map_err(|e| read_error(e, &budget))?;
+    }
+    if no_results > 0 {
+        notes.add(format!(
+            "{no_results} formula(s) had no saved value and were read as blank; open and save the file in Excel to keep their results"
+        ));
     }
     kind
 }
@@ -244,6 +256,47 @@ fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError
                 bytes = bytes.saturating_add(table.bytes);
             }
             Event::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// A quick-xml error as the file's problem (an exhausted budget is a bomb).
+fn xml_error(e: quick_xml::Error, limit: u64) -> ExtractError {
+    match e {
+        quick_xml::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<OverBudget>()) => {
+            ExtractError::Bomb(limit)
+        }
+        other => ExtractError::Corrupt(other.to_string()),
+    }
+}
+
+/// Cells of a worksheet part with a formula (`<f>`) but no value (`<v>`, `<is>`).
+fn formulas_without_results<R: Read>(sheet: &mut Counted<'_, R>) -> Result<u64, ExtractError> {
+    let limit = sheet.budget.limit;
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut *sheet));
+    let (mut buf, mut count) = (Vec::new(), 0u64);
+    let (mut formula, mut value) = (false, false);
+    loop {
+        buf.clear();
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| xml_error(e, limit))?
+        {
+            Event::Start(e) => match e.local_name().as_ref() {
+                b"c" => (formula, value) = (false, false),
+                b"f" => formula = true,
+                b"v" | b"is" => value = true,
+                _ => {}
+            },
+            Event::Empty(e) if e.local_name().as_ref() == b"f" => formula = true,
+            Event::End(e) if e.local_name().as_ref() == b"c" => {
+                if formula && !value {
+                    count += 1;
+                }
+                (formula, value) = (false, false);
+            }
+            Event::Eof => return Ok(count),
             _ => {}
         }
     }

@@ -233,7 +233,7 @@ fn extract_into_workbook(
         let sheet_ctx =
             sheet::context_from(sh.clone(), f.environment_id.clone(), f.space_id.clone(), &sheets)?;
         let table_name = table.name.clone();
-        let rows = table.rows;
+        let (rows, table_done) = (table.rows, table.done);
         // One thread reads and decodes the next batch while this one writes the last.
         std::thread::scope(|scope| -> Result<(), JobError> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
@@ -253,7 +253,10 @@ fn extract_into_workbook(
                     extract::Format::Delimited | extract::Format::Json | extract::Format::JsonLines => {
                         extract::fraction_read(&bytes_read, size)
                     }
-                    _ => index as f64 / table_count as f64,
+                    _ => {
+                        let within = table_done.load(Ordering::Relaxed) as f64 / 1e6;
+                        (index as f64 + within.min(1.0)) / table_count as f64
+                    }
                 };
                 let percent = 10 + (done.min(1.0) * 89.0) as i32;
                 progress.report(conn, percent, "Adding records to sheets")?;
