@@ -209,6 +209,8 @@ pub enum ExtractError {
     SheetTooLarge { sheet: String, rows: u64, columns: u64 },
     #[error("this is {0}, not a spreadsheet; upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotSpreadsheet(String),
+    #[error("the file is protected by a password; save a copy without one and upload that")]
+    Encrypted,
     #[error("this is a web page, not a spreadsheet; save it as CSV or XLSX")]
     WebPage,
     #[error(

@@ -204,6 +204,19 @@ fn formats_are_told_by_their_bytes_not_their_names() {
     assert_eq!((labels, rows), (strings(&["name"]), vec![strings(&["Ada"])]));
     let (labels, _, _, _) = read(b"{\"a\":1}\n{\"a\":2}\n", "lines.csv");
     assert_eq!(labels, strings(&["a"]));
+    let (labels, _, _, _) = read(b"a;b\n1;2\n", "really-csv.xls");
+    assert_eq!(labels, strings(&["a", "b"]));
+    let mut sealed = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    sealed
+        .create_stream("/EncryptedPackage")
+        .unwrap()
+        .write_all(b"...")
+        .unwrap();
+    sealed.flush().unwrap();
+    assert_eq!(
+        fail(&sealed.into_inner().into_inner(), "secret.xlsx"),
+        ExtractError::Encrypted
+    );
     let html = b"<!DOCTYPE html><html><body><table><tr><td>a</td></tr></table></body></html>";
     assert_eq!(fail(html, "export.xls"), ExtractError::WebPage);
     assert!(fail(html, "export.xls").to_string().contains("web page"));

@@ -21,6 +21,10 @@ pub fn cleaned(path: &Path) -> Result<Vec<u8>, ExtractError> {
         .map_err(|e| ExtractError::Io(e.to_string()))?
         .len();
     let mut compound = cfb::CompoundFile::open(std::io::BufReader::new(file)).map_err(corrupt)?;
+    // Excel keeps a password-protected XLSX in a compound file too.
+    if compound.is_stream("/EncryptedPackage") {
+        return Err(ExtractError::Encrypted);
+    }
     let Some(name) = ["/Workbook", "/Book"].into_iter().find(|n| compound.is_stream(n)) else {
         return Err(ExtractError::NotSpreadsheet(
             "an Office document that holds no spreadsheet".into(),
