@@ -187,7 +187,7 @@ fn row_of(line: u64, item: &RawValue, keys: &[String]) -> Result<Row, Reject> {
 /// A JSON array of objects; "line" numbers are item numbers, from 1.
 pub fn array_table(source: &TextSource, name: String, _notes: &Notes) -> Result<Table, ExtractError> {
     let (mut keys, mut count, mut failed) = (Keys::default(), 0usize, None);
-    for_each_item(source, false, |v| {
+    let read = for_each_item(source, false, |v| {
         count += 1;
         if let Ok(obj) = serde_json::from_str::<RawObject>(v.get()) {
             if let Err(e) = keys.add(&obj) {
@@ -196,10 +196,12 @@ pub fn array_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
             }
         }
         true
-    })?;
+    });
+    // Stopping early leaves the array unfinished: the reason to stop is the error to show.
     if let Some(e) = failed {
         return Err(e);
     }
+    read?;
     if count == 0 {
         return Err(ExtractError::Empty);
     }
