@@ -476,3 +476,11 @@ fn an_xls_is_read_through_the_repacked_compound_file() {
     assert_eq!(labels, strings(&["name", "age"]));
     assert_eq!(rows, vec![strings(&["Ada", "36"]), strings(&["Bob", "41.5"])]);
 }
+
+#[test]
+fn a_tiny_file_of_endlessly_repeated_rows_is_refused() {
+    let rows = "<row><c><v>1</v></c></row>".repeat(200_000);
+    let bytes = xlsx_with(&rows);
+    assert!(bytes.len() < 64 * 1024, "{}", bytes.len());
+    assert!(matches!(fail(&bytes, "rows.xlsx"), ExtractError::Bomb(_)));
+}

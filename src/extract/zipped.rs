@@ -13,7 +13,7 @@ use std::path::Path;
 /// Most bytes all parts of a zip-based spreadsheet may unpack to.
 pub const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
 /// A file may unpack to this much whatever its size...
-const FREE_UNPACKED: u64 = 4 * 1024 * 1024;
+const FREE_UNPACKED: u64 = 1024 * 1024;
 /// ...and beyond that to at most this many times its size; real spreadsheets stay well below.
 const MAX_RATIO: u64 = 100;
 /// Most cells calamine may expand an ODS's sheets to, all sheets together (it holds them all).
