@@ -125,7 +125,8 @@ pub fn tabulate(
     let mut sample: Vec<RawRow> = Vec::new();
     let mut early_rejects: Vec<Reject> = Vec::new();
     let mut any = false;
-    while sample.len() < SAMPLE_ROWS {
+    // Rows that could not be read count too, so a file of them is not gathered whole here.
+    while sample.len() < SAMPLE_ROWS && early_rejects.len() < SAMPLE_ROWS * 20 {
         match rows.next() {
             Some(Ok(row)) => {
                 any = true;
@@ -140,6 +141,10 @@ pub fn tabulate(
     }
     if !any {
         return Err(ExtractError::Empty);
+    }
+    if let (true, Some(first)) = (sample.is_empty(), early_rejects.first()) {
+        let why = format!("no row could be read; line {}: {}", first.line, first.message);
+        return Err(ExtractError::Corrupt(why));
     }
     let values: Vec<Vec<String>> = sample.iter().map(|r| r.values.clone()).collect();
     let Some(at) = header_index(&values) else {

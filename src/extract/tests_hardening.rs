@@ -484,3 +484,19 @@ fn a_tiny_file_of_endlessly_repeated_rows_is_refused() {
     assert!(bytes.len() < 64 * 1024, "{}", bytes.len());
     assert!(matches!(fail(&bytes, "rows.xlsx"), ExtractError::Bomb(_)));
 }
+
+#[test]
+fn rows_that_cannot_be_read_are_not_gathered_while_the_header_is_looked_for() {
+    let gathered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = gathered.clone();
+    let rows = (0..100_000u64).map(move |line| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Err(Reject {
+            line,
+            message: "bad".into(),
+            values: vec![],
+        })
+    });
+    let _ = header::tabulate("t".into(), Box::new(rows), &Notes::default());
+    assert!(gathered.load(Ordering::Relaxed) <= 1001, "{gathered:?}");
+}
