@@ -134,7 +134,8 @@ impl Notes {
     /// The remarks, in the order they were made.
     pub fn list(&self) -> Vec<String> {
         let Ok(set) = self.0.lock() else { return Vec::new() };
-        let mut out = set.lines.clone();
+        // A remark may quote a sheet's name, which may hold NUL too.
+        let mut out: Vec<String> = set.lines.iter().map(|l| l.replace('\0', "\u{FFFD}")).collect();
         if set.nul > 0 {
             out.push(format!(
                 "{} NUL character(s) were replaced with \u{FFFD} (they cannot be stored)",

@@ -169,6 +169,10 @@ fn nul_characters_become_replacement_characters_and_are_noted() {
     assert_eq!(labels, strings(&["na\u{FFFD}me"]));
     assert_eq!(rows, vec![strings(&["x\u{FFFD}y"])]);
     assert!(notes.iter().any(|n| n.contains("2 NUL character")), "{notes:?}");
+    // A remark quoting a name with NUL in it is stored like any value.
+    let remarks = Notes::default();
+    remarks.add("sheet a\0b is hidden".into());
+    assert_eq!(remarks.list(), vec!["sheet a\u{FFFD}b is hidden".to_string()]);
 }
 
 #[test]

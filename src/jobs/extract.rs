@@ -184,7 +184,9 @@ fn extract_into_workbook(
         .local_path(&f.storage_key)
         .map_err(|e| JobError::Internal(e.into()))?;
     progress.report(conn, 3, "Parsing sheets")?;
-    let extraction = extract::open(&path, &f.name).map_err(|e| JobError::Failed(e.to_string()))?;
+    // The message may quote the file (a sheet's name): NUL cannot be stored.
+    let extraction = extract::open(&path, &f.name)
+        .map_err(|e| JobError::Failed(e.to_string().replace('\0', "\u{FFFD}")))?;
     progress.report(conn, 5, "Creating workbook")?;
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
