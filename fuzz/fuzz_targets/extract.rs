@@ -15,7 +15,9 @@ const NAMES: [&str; 8] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, bytes)) = data.split_first() else { return };
+    let Some((&pick, bytes)) = data.split_first() else {
+        return;
+    };
     let name = NAMES[pick as usize % NAMES.len()];
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join(name);
