@@ -1,7 +1,8 @@
 //! Delimited text: which delimiter, and a streaming reader of its rows.
 
-use super::{RawRow, Reject};
+use super::{Notes, RawRow, Reject};
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 /// Delimiters tried, in order of preference when two fit equally well.
 pub const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
@@ -60,26 +61,100 @@ fn counts_per_record(sample: &str, d: char) -> Vec<usize> {
     counts
 }
 
+/// What the text passed so far holds: where its lines start (a line ends at `\r\n`, `\n`
+/// or a lone `\r`; the csv crate counts `\n` only) and how many quote characters it had.
+#[derive(Default)]
+struct Shape {
+    /// Offsets of line starts not yet asked about, in order.
+    breaks: std::collections::VecDeque<u64>,
+    /// Lines that started before the offsets in `breaks`.
+    lines_before: u64,
+    quotes: u64,
+    offset: u64,
+    after_cr: bool,
+}
+
+impl Shape {
+    /// The line (from 1) the byte at `offset` is on; offsets must be asked in order.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.breaks.front().is_some_and(|b| *b <= offset) {
+            self.breaks.pop_front();
+            self.lines_before += 1;
+        }
+        self.lines_before + 1
+    }
+}
+
+/// Watches the text on its way to the csv reader.
+struct Watched<R> {
+    inner: R,
+    shape: Arc<Mutex<Shape>>,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let Ok(mut shape) = self.shape.lock() else {
+            return Ok(n);
+        };
+        for &b in &buf[..n] {
+            shape.offset += 1;
+            match b {
+                b'\r' => {
+                    let at = shape.offset;
+                    shape.breaks.push_back(at);
+                }
+                b'\n' if !shape.after_cr => {
+                    let at = shape.offset;
+                    shape.breaks.push_back(at);
+                }
+                b'"' => shape.quotes += 1,
+                _ => {}
+            }
+            shape.after_cr = b == b'\r';
+        }
+        Ok(n)
+    }
+}
+
 /// Rows of delimited UTF-8 text, each with the line it starts on. Quoted fields may hold
-/// delimiters and line breaks; `\n`, `\r\n` and `\r` all end a row.
+/// delimiters and line breaks; `\n`, `\r\n` and `\r` all end a row. A quote never closed
+/// swallows the rest of the file into one value, as in any CSV reader: that is noted.
 pub fn rows<R: Read + Send + 'static>(
     text: R,
     delimiter: u8,
+    notes: Notes,
 ) -> impl Iterator<Item = Result<RawRow, Reject>> + Send {
-    let reader = csv::ReaderBuilder::new()
+    let shape = Arc::new(Mutex::new(Shape::default()));
+    let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text);
-    let mut records = reader.into_byte_records();
+        .from_reader(Watched {
+            inner: text,
+            shape: shape.clone(),
+        });
     let mut failed = false;
+    let mut record = csv::ByteRecord::new();
+    let line_at = move |offset: u64| shape.lock().map_or(0, |mut s| s.line_at(offset));
+    let shape_of_end = shape_end(reader.get_ref().shape.clone());
     std::iter::from_fn(move || {
         if failed {
             return None;
         }
-        match records.next()? {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let start = record.position().map_or(0, |p| p.byte());
+                let line = line_at(start);
+                let next_line = line_at(reader.position().byte().saturating_sub(1));
+                if let Some(quotes) = shape_of_end(&reader) {
+                    if quotes % 2 == 1 && next_line > line {
+                        notes.add(format!(
+                            "a quote opened on line {line} is never closed, so everything after it was read into one value; check the quotes on that line"
+                        ));
+                    }
+                }
                 let values = record
                     .iter()
                     .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -87,7 +162,7 @@ pub fn rows<R: Read + Send + 'static>(
                 Some(Ok(RawRow { line, values }))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 // A read error ends the file; anything else is one bad row.
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     failed = true;
@@ -100,4 +175,12 @@ pub fn rows<R: Read + Send + 'static>(
             }
         }
     })
+}
+
+/// The quote count of the whole text once the reader has reached its end, else None.
+fn shape_end<R: Read>(shape: Arc<Mutex<Shape>>) -> impl Fn(&csv::Reader<Watched<R>>) -> Option<u64> + Send {
+    move |reader| {
+        let s = shape.lock().ok()?;
+        (reader.is_done() || reader.position().byte() >= s.offset).then_some(s.quotes)
+    }
 }

@@ -2,7 +2,8 @@
 //! shaping the rows below it to the header's width.
 
 use super::{
-    Column, ExtractError, RawRow, Reject, Row, RowIter, Table, MAX_CELL_BYTES, MAX_COLUMNS, MAX_HEADER_BYTES,
+    Column, ExtractError, Notes, RawRow, Reject, Row, RowIter, Table, MAX_CELL_BYTES, MAX_COLUMNS,
+    MAX_HEADER_BYTES,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -20,8 +21,31 @@ fn width(values: &[String]) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// The index of the header among sample rows: the first row that fills as many cells as
-/// most rows do (a title fills one, a blank row none). None when every row is blank.
+/// A value that reads as a label: text that is not a number, date, time or e-mail address.
+fn label_like(value: &str) -> bool {
+    let v = value.trim();
+    let numeric = v
+        .trim_start_matches(['-', '+', '$', '€', '£'])
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '%' | ' ' | '-' | '/' | ':' | 'T'));
+    !v.is_empty() && !numeric && !v.contains('@') && v.chars().count() <= 100
+}
+
+/// A row whose filled cells all read as labels, none twice.
+fn labels_only(values: &[String]) -> bool {
+    let filled: Vec<&str> = values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let distinct: HashSet<String> = filled.iter().map(|v| v.to_lowercase()).collect();
+    !filled.is_empty() && filled.iter().all(|v| label_like(v)) && distinct.len() == filled.len()
+}
+
+/// The index of the header among sample rows. The first row that fills as many cells as
+/// most rows do (a title fills one, a blank row none) is data when it does not read as
+/// labels and the row just above it does and fills at least half as many cells: a header
+/// with blank cells (an index column, a column without a name). None when every row is blank.
 pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
     let mut freq: HashMap<usize, usize> = HashMap::new();
     for row in sample {
@@ -31,7 +55,20 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
         }
     }
     let (&typical, _) = freq.iter().max_by_key(|(n, count)| (**count, **n))?;
-    sample.iter().position(|row| filled(row) >= typical)
+    let first = sample.iter().position(|row| filled(row) >= typical)?;
+    if labels_only(&sample[first]) {
+        return Some(first);
+    }
+    let above = sample[..first].iter().rposition(|row| filled(row) > 0);
+    let header_like = |row: &Vec<String>| {
+        let n = filled(row);
+        let enough = n >= typical.div_ceil(2) && (n >= 2 || row.first().is_some_and(|v| v.trim().is_empty()));
+        enough && labels_only(row)
+    };
+    match above {
+        Some(a) if header_like(&sample[a]) => Some(a),
+        _ => Some(first),
+    }
 }
 
 /// Unique, non-blank labels (the header as written where it can be) and keys made from them.
@@ -79,14 +116,17 @@ fn key_of(label: &str) -> Option<String> {
 }
 
 /// Finds the header among the first rows and returns the table of the rows below it.
+/// Leading columns blank in the header and in every sampled row are left out.
 pub fn tabulate(
     name: String,
     mut rows: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send>,
+    notes: &Notes,
 ) -> Result<Table, ExtractError> {
     let mut sample: Vec<RawRow> = Vec::new();
     let mut early_rejects: Vec<Reject> = Vec::new();
     let mut any = false;
-    while sample.len() < SAMPLE_ROWS {
+    // Rows that could not be read count too, so a file of them is not gathered whole here.
+    while sample.len() < SAMPLE_ROWS && early_rejects.len() < SAMPLE_ROWS * 20 {
         match rows.next() {
             Some(Ok(row)) => {
                 any = true;
@@ -102,30 +142,47 @@ pub fn tabulate(
     if !any {
         return Err(ExtractError::Empty);
     }
+    if let (true, Some(first)) = (sample.is_empty(), early_rejects.first()) {
+        let why = format!("no row could be read; line {}: {}", first.line, first.message);
+        return Err(ExtractError::Corrupt(why));
+    }
     let values: Vec<Vec<String>> = sample.iter().map(|r| r.values.clone()).collect();
     let Some(at) = header_index(&values) else {
         return Err(ExtractError::NoHeader);
     };
+    let first_filled = values.iter().position(|v| filled(v) > 0);
     let header_row = sample.remove(at);
+    if first_filled != Some(at) {
+        notes.add(format!(
+            "row {} was taken as the header of {name}; the rows above it were left out",
+            header_row.line
+        ));
+    }
     if let Some(long) = header_row.values.iter().find(|v| v.len() > MAX_HEADER_BYTES) {
         return Err(ExtractError::HeaderTooLong(long.len()));
     }
     let below: Vec<RawRow> = sample.split_off(at);
+    let lead = std::iter::once(&header_row)
+        .chain(&below)
+        .filter_map(|r| r.values.iter().position(|v| !v.trim().is_empty()))
+        .min()
+        .unwrap_or(0);
+    let header_values = &header_row.values[lead.min(header_row.values.len())..];
     // As wide as the header, or as most rows below it when they reach further (values
     // under blank header cells); a stray longer row is a reject, not a new column.
     let mut widths: HashMap<usize, usize> = HashMap::new();
     for r in &below {
-        *widths.entry(width(&r.values)).or_insert(0) += 1;
+        *widths.entry(width(&r.values).saturating_sub(lead)).or_insert(0) += 1;
     }
     let typical = widths
         .iter()
         .max_by_key(|(w, n)| (**n, std::cmp::Reverse(**w)))
         .map_or(0, |(w, _)| *w);
-    let count = width(&header_row.values).max(typical);
+    let count = width(header_values).max(typical);
     if count > MAX_COLUMNS {
         return Err(ExtractError::TooWide(count));
     }
-    let columns = columns(&header_row.values, count);
+    let columns = columns(header_values, count);
     let mut pending: VecDeque<Result<RawRow, Reject>> = early_rejects
         .into_iter()
         .map(Err)
@@ -142,7 +199,7 @@ pub fn tabulate(
                 if filled(&raw.values) == 0 {
                     continue;
                 }
-                return Some(shape(raw, count));
+                return Some(drop_lead(raw, lead).and_then(|raw| shape(raw, count)));
             }
         }
     });
@@ -151,12 +208,27 @@ pub fn tabulate(
         columns,
         header_line: Some(header_row.line),
         rows: Box::new(shaped) as RowIter,
+        done: Default::default(),
     })
+}
+
+/// The row without the table's blank leading columns; a value there is a reject.
+fn drop_lead(mut raw: RawRow, lead: usize) -> Result<RawRow, Reject> {
+    let cut = lead.min(raw.values.len());
+    if raw.values[..cut].iter().any(|v| !v.trim().is_empty()) {
+        return Err(Reject {
+            line: raw.line,
+            message: "this row has values left of the table's first column".into(),
+            values: raw.values,
+        });
+    }
+    raw.values.drain(..cut);
+    Ok(raw)
 }
 
 /// Pads a short row; a row with values beyond the header, or a value over the size limit,
 /// is a reject.
-fn shape(raw: RawRow, count: usize) -> Result<Row, Reject> {
+pub fn shape(raw: RawRow, count: usize) -> Result<Row, Reject> {
     let RawRow { line, mut values } = raw;
     if let Some(big) = values.iter().find(|v| v.len() > MAX_CELL_BYTES) {
         let size = big.len();

@@ -9,15 +9,21 @@ pub mod delimited;
 pub mod encoding;
 pub mod header;
 pub mod json;
+pub mod sniff;
 pub mod spreadsheet;
+pub mod xls;
+pub mod xlsx;
+pub mod zipped;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hardening;
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Most columns a table may have.
 pub const MAX_COLUMNS: usize = 1000;
@@ -66,6 +72,8 @@ pub struct Table {
     /// The header's line (1-based), for delimited text and spreadsheets.
     pub header_line: Option<u64>,
     pub rows: RowIter,
+    /// Millionths of the table read so far, where its reader can tell (spreadsheets).
+    pub done: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +94,56 @@ pub struct Extraction {
     pub tables: Vec<Table>,
     /// Bytes that did not decode and became U+FFFD, counted as the rows stream.
     pub replaced: Arc<AtomicU64>,
-    /// Bytes of the file read so far by streaming readers (delimited text), for progress.
+    /// Bytes of the file read so far by streaming readers, for progress.
     pub bytes_read: Arc<AtomicU64>,
+    /// What the person who sent the file should know of how it was read.
+    pub notes: Notes,
+}
+
+/// Remarks on a file gathered while it is read (from reader threads too), for its message.
+#[derive(Clone, Default)]
+pub struct Notes(Arc<Mutex<NoteSet>>);
+
+#[derive(Default)]
+struct NoteSet {
+    nul: u64,
+    lines: Vec<String>,
+}
+
+impl Notes {
+    pub fn add(&self, line: String) {
+        if let Ok(mut set) = self.0.lock() {
+            if !set.lines.contains(&line) {
+                set.lines.push(line);
+            }
+        }
+    }
+
+    /// Replaces NUL characters (which the database cannot store, and the API refuses) with
+    /// U+FFFD, counting them.
+    pub fn clean(&self, text: &mut String) {
+        if text.contains('\0') {
+            let n = text.matches('\0').count() as u64;
+            *text = text.replace('\0', "\u{FFFD}");
+            if let Ok(mut set) = self.0.lock() {
+                set.nul += n;
+            }
+        }
+    }
+
+    /// The remarks, in the order they were made.
+    pub fn list(&self) -> Vec<String> {
+        let Ok(set) = self.0.lock() else { return Vec::new() };
+        // A remark may quote a sheet's name, which may hold NUL too.
+        let mut out: Vec<String> = set.lines.iter().map(|l| l.replace('\0', "\u{FFFD}")).collect();
+        if set.nul > 0 {
+            out.push(format!(
+                "{} NUL character(s) were replaced with \u{FFFD} (they cannot be stored)",
+                set.nul
+            ));
+        }
+        out
+    }
 }
 
 /// Counts the bytes that pass, for progress.
@@ -105,6 +161,34 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A stored text file, decoded to UTF-8 as it is read; opened once per pass.
+#[derive(Clone)]
+pub struct TextSource {
+    path: std::path::PathBuf,
+    encoding: &'static encoding_rs::Encoding,
+    replaced: Arc<AtomicU64>,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl TextSource {
+    /// The text from the start. `counted`: this pass yields the rows, so its bytes count for
+    /// progress and its replaced bytes for the file's note (a first pass counts neither).
+    pub fn open(&self, counted: bool) -> Result<Box<dyn Read + Send>, ExtractError> {
+        let file = std::fs::File::open(&self.path).map_err(|e| ExtractError::Io(e.to_string()))?;
+        let (count, replaced) = if counted {
+            (self.bytes_read.clone(), self.replaced.clone())
+        } else {
+            Default::default()
+        };
+        let counting = Counting { inner: file, count };
+        Ok(Box::new(encoding::DecodingReader::new(
+            std::io::BufReader::new(counting),
+            self.encoding,
+            replaced,
+        )))
+    }
+}
+
 /// Why a file could not be read, in words for the person who uploaded it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExtractError {
@@ -118,44 +202,39 @@ pub enum ExtractError {
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
-    #[error("the spreadsheet would unpack to {} MB, far more than any real spreadsheet; it was not opened", .0 / (1024 * 1024))]
+    #[error("the spreadsheet would unpack to more than {} MB, far more than any real spreadsheet of its size; it was not opened", .0 / (1024 * 1024))]
     Bomb(u64),
     #[error("the file has {0} columns; at most {MAX_COLUMNS} can be read")]
     TooWide(usize),
+    #[error("sheet {sheet} claims {} rows by {} columns; Wharf reads at most {} cells of an ODS or XLS file", thousands(*.rows), thousands(*.columns), thousands(zipped::MAX_RECT_CELLS))]
+    SheetTooLarge { sheet: String, rows: u64, columns: u64 },
+    #[error("this is {0}, not a spreadsheet; upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
+    NotSpreadsheet(String),
+    #[error("the file is protected by a password; save a copy without one and upload that")]
+    Encrypted,
+    #[error("this is a web page, not a spreadsheet; save it as CSV or XLSX")]
+    WebPage,
+    #[error(
+        "the JSON holds no objects with fields: each record must be an object such as {{\"name\": \"Ada\"}}"
+    )]
+    NoFields,
+    #[error("a JSON key is {} KB long; keys name columns, which are limited to {} KB", .0 / 1024, MAX_HEADER_BYTES / 1024)]
+    KeyTooLong(usize),
     #[error("the stored file could not be read: {0}")]
     Io(String),
 }
 
-/// The format, from the first bytes first and the name second.
-pub fn detect_format(file_name: &str, head: &[u8]) -> Format {
-    let ext = file_name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if head.starts_with(b"PK\x03\x04") {
-        return if ext == "ods" { Format::Ods } else { Format::Xlsx };
+/// 1234567 as "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
-    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Format::Xls;
-    }
-    match ext.as_str() {
-        "xlsx" | "xlsm" => Format::Xlsx,
-        "xls" => Format::Xls,
-        "ods" => Format::Ods,
-        "json" => Format::Json,
-        "jsonl" | "ndjson" => Format::JsonLines,
-        _ => Format::Delimited,
-    }
-}
-
-/// Text shows few control characters; binary shows NULs and many.
-fn looks_binary(sample: &str) -> bool {
-    let total = sample.chars().count().max(1);
-    let control = sample
-        .chars()
-        .filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
-        .count();
-    sample.contains('\0') || control * 20 > total || sample.matches('\u{FFFD}').count() * 10 > total
+    out
 }
 
 /// The name a table gets when the file has one table: the file name without extension.
@@ -180,41 +259,67 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
         return Err(ExtractError::Empty);
     }
     let whole = head.len() < HEAD_BYTES;
-    let format = detect_format(file_name, &head);
+    let notes = Notes::default();
     let replaced = Arc::new(AtomicU64::new(0));
     let name = base_name(file_name);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let sniffed = sniff::sniff(path, file_name, &head, whole, &notes)?;
     let mut out = Extraction {
-        format,
-        encoding: None,
+        format: sniffed.format,
+        encoding: sniffed.encoding.map(|e| e.name()),
         delimiter: None,
         tables: Vec::new(),
         replaced: replaced.clone(),
-        bytes_read: Arc::new(AtomicU64::new(0)),
+        bytes_read: bytes_read.clone(),
+        notes: notes.clone(),
     };
-    match format {
-        Format::Xlsx | Format::Xls | Format::Ods => {
-            out.tables = spreadsheet::tables(path, format)?;
-        }
-        Format::Json => out.tables = vec![json::array_table(path, name)?],
-        Format::JsonLines => out.tables = vec![json::lines_table(path, name)?],
-        Format::Delimited => {
-            let enc = encoding::sniff(&head, whole);
+    let source = |enc| TextSource {
+        path: path.to_path_buf(),
+        encoding: enc,
+        replaced: replaced.clone(),
+        bytes_read: bytes_read.clone(),
+    };
+    let tables = match (sniffed.format, sniffed.encoding) {
+        (Format::Xlsx | Format::Xls | Format::Ods, _) => spreadsheet::tables(path, sniffed.format, &notes)?,
+        (Format::Json, Some(enc)) => vec![json::array_table(&source(enc), name, &notes)?],
+        (Format::JsonLines, Some(enc)) => vec![json::lines_table(&source(enc), name, &notes)?],
+        (_, enc) => {
+            let enc = enc.unwrap_or(encoding_rs::UTF_8);
             let sample = encoding::decode_sample(&head, enc);
-            if looks_binary(&sample) {
-                return Err(ExtractError::NotText);
-            }
             let delimiter = delimited::sniff_delimiter(&sample);
-            out.encoding = Some(enc.name());
             out.delimiter = Some(delimiter as char);
-            let file = std::fs::File::open(path).map_err(io)?;
-            let counted = Counting {
-                inner: file,
-                count: out.bytes_read.clone(),
-            };
-            let text = encoding::DecodingReader::new(std::io::BufReader::new(counted), enc, replaced);
-            let rows = delimited::rows(text, delimiter);
-            out.tables = vec![header::tabulate(name, Box::new(rows))?];
+            let rows = delimited::rows(source(enc).open(true)?, delimiter, notes.clone());
+            vec![header::tabulate(name, Box::new(rows), &notes)?]
         }
-    }
+    };
+    out.tables = tables.into_iter().map(|t| cleaned(t, &notes)).collect();
     Ok(out)
+}
+
+/// The table with NUL characters replaced in its name, columns and every value it yields.
+fn cleaned(mut table: Table, notes: &Notes) -> Table {
+    notes.clean(&mut table.name);
+    for c in &mut table.columns {
+        notes.clean(&mut c.label);
+        notes.clean(&mut c.key);
+    }
+    let notes = notes.clone();
+    let rows = table.rows;
+    table.rows = Box::new(rows.map(move |item| match item {
+        Ok(mut row) => {
+            row.values.iter_mut().for_each(|v| notes.clean(v));
+            Ok(row)
+        }
+        Err(mut rej) => {
+            rej.values.iter_mut().for_each(|v| notes.clean(v));
+            notes.clean(&mut rej.message);
+            Err(rej)
+        }
+    }));
+    table
+}
+
+/// How far through the file the readers are, from 0 to 1, where it can be told.
+pub fn fraction_read(bytes_read: &AtomicU64, size: u64) -> f64 {
+    (bytes_read.load(Ordering::Relaxed) as f64 / size.max(1) as f64).min(1.0)
 }

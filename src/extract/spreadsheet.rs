@@ -1,96 +1,177 @@
-//! XLSX, XLS and ODS through calamine: every sheet becomes a table. Zip-based formats are
-//! checked against decompression bombs before anything is unpacked.
+//! XLSX, XLS and ODS through calamine: every sheet becomes a table. XLSX streams cell by
+//! cell (`xlsx.rs`); ODS and XLS are built by calamine as rectangles, so they are measured
+//! first (`zipped.rs` for ODS, `xls.rs` for XLS) and refused when too large. A panic inside
+//! calamine on a malformed file is a damaged file, not a crash.
 
-use super::{header, ExtractError, Format, RawRow, Table};
-use calamine::{Data, Ods, Reader, Sheets, Xls, Xlsx};
-use std::fs::File;
-use std::io::BufReader;
+use super::{header, xls, xlsx, ExtractError, Format, Notes, RawRow, Table};
+use calamine::{Data, Ods, Reader, SheetVisible, Xls};
+use std::io::{BufReader, Cursor};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-
-/// Most bytes the parts of a zip-based spreadsheet may unpack to.
-pub const MAX_UNPACKED: u64 = 2 * 1024 * 1024 * 1024;
-/// Most a part may grow by when unpacked; real spreadsheets stay well below.
-const MAX_RATIO: u64 = 200;
-
-/// Refuses a zip whose declared contents are far larger than any spreadsheet.
-pub fn check_zip(path: &Path) -> Result<(), ExtractError> {
-    let file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
-    let mut archive =
-        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| ExtractError::Corrupt(e.to_string()))?;
-    let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        let entry = archive
-            .by_index_raw(i)
-            .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
-        let (packed, unpacked) = (entry.compressed_size(), entry.size());
-        total = total.saturating_add(unpacked);
-        if unpacked > 64 * 1024 * 1024 && unpacked / packed.max(1) > MAX_RATIO {
-            return Err(ExtractError::Bomb(unpacked));
-        }
-    }
-    if total > MAX_UNPACKED {
-        return Err(ExtractError::Bomb(total));
-    }
-    Ok(())
-}
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The text of a cell as the spreadsheet shows it, as near as can be told without its
-/// number format: whole numbers without a decimal point, dates in ISO form.
+/// number format: whole numbers without a decimal point, dates in ISO form, times of day
+/// and durations as h:mm:ss.
 pub fn cell_text(cell: &Data) -> String {
     match cell {
-        Data::DateTime(dt) if !dt.is_duration() => match dt.as_datetime() {
+        Data::DateTime(dt) if dt.is_duration() => clock(dt.as_f64() * 86_400.0),
+        Data::DateTime(dt) if (0.0..1.0).contains(&dt.as_f64()) => clock(dt.as_f64() * 86_400.0),
+        Data::DateTime(dt) => match dt.as_datetime() {
             Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().to_string(),
             Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
             None => cell.to_string(),
         },
-        Data::Error(_) => format!("#{cell}"),
+        Data::DurationIso(iso) => iso_duration(iso).map_or_else(|| iso.clone(), clock),
         other => other.to_string(),
     }
 }
 
-pub fn tables(path: &Path, format: Format) -> Result<Vec<Table>, ExtractError> {
-    if matches!(format, Format::Xlsx | Format::Ods) {
-        check_zip(path)?;
+/// Seconds as h:mm:ss (hours beyond 24 kept, as Excel's `[h]:mm:ss` shows them).
+fn clock(seconds: f64) -> String {
+    let total = seconds.round() as i64;
+    let (sign, total) = if total < 0 { ("-", -total) } else { ("", total) };
+    format!("{sign}{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60)
+}
+
+/// Seconds of an ISO 8601 duration such as `PT12H30M00S` or `P1DT2H`, as ODS stores times.
+fn iso_duration(iso: &str) -> Option<f64> {
+    let rest = iso.strip_prefix('-').unwrap_or(iso).strip_prefix('P')?;
+    let (mut total, mut number, mut in_time) = (0.0, String::new(), false);
+    for c in rest.chars() {
+        match c {
+            'T' => in_time = true,
+            '0'..='9' | '.' => number.push(c),
+            unit => {
+                let n: f64 = std::mem::take(&mut number).parse().ok()?;
+                total += n * match (unit, in_time) {
+                    ('D', false) => 86_400.0,
+                    ('H', true) => 3_600.0,
+                    ('M', true) => 60.0,
+                    ('S', true) => 1.0,
+                    _ => return None,
+                };
+            }
+        }
     }
-    let file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
-    let reader = BufReader::new(file);
+    number
+        .is_empty()
+        .then_some(if iso.starts_with('-') { -total } else { total })
+}
+
+/// Runs calamine, taking a panic on a malformed file for damage.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, ExtractError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ExtractError::Corrupt(
+            "the spreadsheet's structure is invalid".into(),
+        ))
+    })
+}
+
+pub fn tables(path: &Path, format: Format, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
     let corrupt = |e: calamine::Error| ExtractError::Corrupt(e.to_string());
-    let mut book: Sheets<BufReader<File>> = match format {
-        Format::Xlsx => Sheets::Xlsx(
-            calamine::open_workbook_from_rs::<Xlsx<_>, _>(reader).map_err(|e| corrupt(e.into()))?,
-        ),
+    let sheets: Vec<(String, bool, calamine::Range<Data>)> = guarded(|| match format {
+        Format::Xlsx => Ok(Vec::new()),
         Format::Xls => {
-            Sheets::Xls(calamine::open_workbook_from_rs::<Xls<_>, _>(reader).map_err(|e| corrupt(e.into()))?)
+            let clean = xls::cleaned(path)?;
+            let mut book: Xls<_> = calamine::open_workbook_from_rs(Cursor::new(clean))
+                .map_err(|e: calamine::XlsError| corrupt(e.into()))?;
+            ranges(&mut book).map_err(corrupt)
         }
         Format::Ods => {
-            Sheets::Ods(calamine::open_workbook_from_rs::<Ods<_>, _>(reader).map_err(|e| corrupt(e.into()))?)
+            let file = std::fs::File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
+            let mut book: Ods<_> = calamine::open_workbook_from_rs(BufReader::new(file))
+                .map_err(|e: calamine::OdsError| corrupt(e.into()))?;
+            ranges(&mut book).map_err(corrupt)
         }
-        _ => return Err(ExtractError::Corrupt("not a spreadsheet".into())),
+        _ => Err(ExtractError::Corrupt("not a spreadsheet".into())),
+    })?;
+    let out = if format == Format::Xlsx {
+        guarded(|| xlsx::tables(path, notes))?
+    } else {
+        let mut out = Vec::new();
+        for (name, hidden, range) in sheets {
+            match range_table(name.clone(), range, notes) {
+                Ok(table) => {
+                    if hidden {
+                        notes.add(format!(
+                            "sheet {name} is hidden in the file; it was extracted too"
+                        ));
+                    }
+                    out.push(table)
+                }
+                // A blank tab among others is skipped; a book of blank tabs is empty.
+                Err(ExtractError::Empty | ExtractError::NoHeader) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        out
     };
-    let mut out = Vec::new();
-    for name in book.sheet_names() {
-        let range = book.worksheet_range(&name).map_err(corrupt)?;
-        let first_line = range.start().map_or(1, |(r, _)| u64::from(r) + 1);
-        let first_col = range.start().map_or(0, |(_, c)| c as usize);
-        // Cells become text row by row as they are read, not all at once.
-        let (height, width) = range.get_size();
-        let rows = (0..height).map(move |r| {
-            let mut values = vec![String::new(); first_col];
-            values.extend((0..width).map(|c| range.get((r, c)).map(cell_text).unwrap_or_default()));
-            Ok(RawRow {
-                line: first_line + r as u64,
-                values,
-            })
-        });
-        match header::tabulate(name.clone(), Box::new(rows)) {
-            Ok(table) => out.push(table),
-            // A blank tab among others is skipped; a book of blank tabs is empty.
-            Err(ExtractError::Empty | ExtractError::NoHeader) => continue,
-            Err(e) => return Err(e),
-        }
-    }
     if out.is_empty() {
         return Err(ExtractError::Empty);
     }
     Ok(out)
+}
+
+type SheetRange = (String, bool, calamine::Range<Data>);
+
+fn ranges<RS, R>(book: &mut R) -> Result<Vec<SheetRange>, calamine::Error>
+where
+    RS: std::io::Read + std::io::Seek,
+    R: Reader<RS>,
+    R::Error: Into<calamine::Error>,
+{
+    let sheets: Vec<(String, bool)> = book
+        .sheets_metadata()
+        .iter()
+        .map(|s| (s.name.clone(), s.visible != SheetVisible::Visible))
+        .collect();
+    let mut out = Vec::new();
+    for (name, hidden) in sheets {
+        let range = book.worksheet_range(&name).map_err(Into::into)?;
+        out.push((name, hidden, range));
+    }
+    Ok(out)
+}
+
+/// A sheet calamine read whole, its cells made text row by row as they are asked for.
+fn range_table(name: String, range: calamine::Range<Data>, notes: &Notes) -> Result<Table, ExtractError> {
+    let first_line = range.start().map_or(1, |(r, _)| u64::from(r) + 1);
+    let first_col = range.start().map_or(0, |(_, c)| c as usize);
+    let (height, width) = range.get_size();
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = done.clone();
+    let rows = (0..height).map(move |r| {
+        counter.store(
+            ((r + 1) as u64 * 1_000_000) / height.max(1) as u64,
+            Ordering::Relaxed,
+        );
+        let mut values = vec![String::new(); first_col];
+        values.extend((0..width).map(|c| range.get((r, c)).map(cell_text).unwrap_or_default()));
+        Ok(RawRow {
+            line: first_line + r as u64,
+            values,
+        })
+    });
+    let mut table = header::tabulate(name, Box::new(rows), notes)?;
+    table.done = done;
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations_read_as_clock_times() {
+        assert_eq!(
+            iso_duration("PT12H30M00S").map(clock).as_deref(),
+            Some("12:30:00")
+        );
+        assert_eq!(iso_duration("P1DT2H").map(clock).as_deref(), Some("26:00:00"));
+        assert_eq!(iso_duration("PT0.5S").map(clock).as_deref(), Some("0:00:01"));
+        assert_eq!(iso_duration("P1Y"), None);
+        assert_eq!(iso_duration("nonsense"), None);
+    }
 }

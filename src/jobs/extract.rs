@@ -180,7 +180,9 @@ fn extract_into_workbook(
         .local_path(&f.storage_key)
         .map_err(|e| JobError::Internal(e.into()))?;
     progress.report(conn, 3, "Parsing sheets")?;
-    let extraction = extract::open(&path, &f.name).map_err(|e| JobError::Failed(e.to_string()))?;
+    // The message may quote the file (a sheet's name): NUL cannot be stored.
+    let extraction = extract::open(&path, &f.name)
+        .map_err(|e| JobError::Failed(e.to_string().replace('\0', "\u{FFFD}")))?;
     progress.report(conn, 5, "Creating workbook")?;
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
@@ -229,7 +231,7 @@ fn extract_into_workbook(
         let sheet_ctx =
             sheet::context_from(sh.clone(), f.environment_id.clone(), f.space_id.clone(), &sheets)?;
         let table_name = table.name.clone();
-        let rows = table.rows;
+        let (rows, table_done) = (table.rows, table.done);
         // One thread reads and decodes the next batch while this one writes the last.
         std::thread::scope(|scope| -> Result<(), JobError> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
@@ -246,8 +248,13 @@ fn extract_into_workbook(
                     state.live.publish(&sh.id, None);
                 }
                 let done = match format {
-                    extract::Format::Delimited => bytes_read.load(Ordering::Relaxed) as f64 / size as f64,
-                    _ => index as f64 / table_count as f64,
+                    extract::Format::Delimited | extract::Format::Json | extract::Format::JsonLines => {
+                        extract::fraction_read(&bytes_read, size)
+                    }
+                    _ => {
+                        let within = table_done.load(Ordering::Relaxed) as f64 / 1e6;
+                        (index as f64 + within.min(1.0)) / table_count as f64
+                    }
                 };
                 let percent = 10 + (done.min(1.0) * 89.0) as i32;
                 progress.report(conn, percent, "Adding records to sheets")?;
@@ -274,6 +281,7 @@ fn extract_into_workbook(
             extraction.encoding.unwrap_or("file's")
         ));
     }
+    notes.extend(extraction.notes.list());
     Ok(Summary {
         workbook_id: wb.id,
         rejects,
@@ -281,8 +289,13 @@ fn extract_into_workbook(
     })
 }
 
+/// Rejects handed over at once: a file of rejects streams to storage instead of piling up
+/// until the next batch of good rows.
+const REJECTS_AT_ONCE: usize = 256;
+
 /// Reads a table's rows into batches of [`BATCH`] records (with the rejects met on the
-/// way) and hands them over; stops when the writer hangs up.
+/// way, at most [`REJECTS_AT_ONCE`] of them) and hands them over; stops when the writer
+/// hangs up.
 fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec<Value>>, Vec<Reject>)>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut rejects = Vec::new();
@@ -291,7 +304,7 @@ fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec
             Ok(row) => batch.push(row.values.into_iter().map(Value::String).collect()),
             Err(rej) => rejects.push(rej),
         }
-        if batch.len() >= BATCH
+        if (batch.len() >= BATCH || rejects.len() >= REJECTS_AT_ONCE)
             && tx
                 .send((
                     std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
@@ -303,4 +316,26 @@ fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec
         }
     }
     let _ = tx.send((batch, rejects));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_are_handed_over_as_they_come_not_held_for_good_rows() {
+        let rejects = (0..1000u64).map(|line| {
+            Err(Reject {
+                line,
+                message: "bad".into(),
+                values: vec!["x".repeat(100)],
+            })
+        });
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let reader = std::thread::spawn(move || read_batches(Box::new(rejects), tx));
+        let handed: Vec<usize> = rx.iter().map(|(_, rejects)| rejects.len()).collect();
+        reader.join().unwrap();
+        assert_eq!(handed.iter().sum::<usize>(), 1000);
+        assert!(handed.iter().all(|n| *n <= REJECTS_AT_ONCE), "{handed:?}");
+    }
 }

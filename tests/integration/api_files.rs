@@ -38,7 +38,11 @@ async fn a_csv_upload_is_extracted_into_a_file_workbook(db: Db) {
     let job = app.wait_job(job["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "complete", "{job}");
     assert_eq!(job["progress"], 100);
-    assert_eq!(job["outcome"]["message"], "Extracted file");
+    // The title and blank rows above the header are left out, and the file says so.
+    assert_eq!(
+        job["outcome"]["message"],
+        "Extracted file; row 3 was taken as the header of people; the rows above it were left out"
+    );
 
     let (_, file) = app.get_json(&format!("/files/{file_id}")).await;
     assert_eq!(file["data"]["status"], "complete");

@@ -18,6 +18,7 @@ mod constraints;
 mod downloads;
 mod editing;
 mod files_bad_input;
+mod files_hardening;
 mod flatfile_client;
 mod guests;
 mod guests_files;

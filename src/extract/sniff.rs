@@ -1,0 +1,114 @@
+//! Which format a file is in, judged by its bytes first and its name only where the bytes
+//! leave it open: a CSV named .xlsx is read as CSV, JSON named .csv as JSON, an ODS named
+//! .xlsx as ODS; a web page, PDF or Word document is told apart in words.
+
+use super::{encoding, zipped, ExtractError, Format, Notes};
+use encoding_rs::Encoding;
+use std::path::Path;
+
+pub struct Sniffed {
+    pub format: Format,
+    /// The text encoding, for text formats.
+    pub encoding: Option<&'static Encoding>,
+}
+
+const OLE_MAGIC: [u8; 4] = [0xD0, 0xCF, 0x11, 0xE0];
+
+pub fn sniff(
+    path: &Path,
+    file_name: &str,
+    head: &[u8],
+    whole: bool,
+    notes: &Notes,
+) -> Result<Sniffed, ExtractError> {
+    let binary = |format| {
+        Ok(Sniffed {
+            format,
+            encoding: None,
+        })
+    };
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return match zipped::inspect(path, notes)? {
+            zipped::ZipKind::Xlsx => binary(Format::Xlsx),
+            zipped::ZipKind::Ods => binary(Format::Ods),
+        };
+    }
+    if head.starts_with(&OLE_MAGIC) {
+        return binary(Format::Xls);
+    }
+    if head.starts_with(b"%PDF") {
+        return Err(ExtractError::NotSpreadsheet("a PDF document".into()));
+    }
+    let enc = encoding::sniff(head, whole);
+    let sample = encoding::decode_sample(head, enc);
+    if looks_binary(&sample) {
+        return Err(ExtractError::NotText);
+    }
+    let text = |format| {
+        Ok(Sniffed {
+            format,
+            encoding: Some(enc),
+        })
+    };
+    let start = sample.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);
+    if start.starts_with('<') {
+        let lower: String = start.chars().take(4096).collect::<String>().to_lowercase();
+        if ["<!doctype html", "<html", "<table", "<head", "<body"]
+            .iter()
+            .any(|tag| lower.contains(tag))
+        {
+            return Err(ExtractError::WebPage);
+        }
+        return Err(ExtractError::NotSpreadsheet("an XML document".into()));
+    }
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let lines_ext = matches!(ext.as_str(), "jsonl" | "ndjson");
+    if looks_like_json(start) {
+        return text(if lines_ext || (start.starts_with('{') && is_json_lines(start)) {
+            Format::JsonLines
+        } else {
+            Format::Json
+        });
+    }
+    match ext.as_str() {
+        "json" => text(Format::Json),
+        _ if lines_ext => text(Format::JsonLines),
+        _ => text(Format::Delimited),
+    }
+}
+
+/// Text shows few control characters; binary shows NULs and many.
+fn looks_binary(sample: &str) -> bool {
+    let total = sample.chars().count().max(1);
+    let control = sample
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+        .count();
+    let nuls = sample.matches('\0').count();
+    // A stray NUL is a bad value (replaced later); many are binary data.
+    nuls * 100 > total || control * 20 > total || sample.matches('\u{FFFD}').count() * 10 > total
+}
+
+/// `[` or `{` followed by what can follow them in JSON (a CSV may start with `[id]`).
+fn looks_like_json(start: &str) -> bool {
+    let mut chars = start.chars();
+    let first = chars.next();
+    let next = chars.find(|c| !c.is_whitespace());
+    match (first, next) {
+        (Some('['), Some(c)) => matches!(c, '{' | '[' | '"' | ']' | '-' | '0'..='9' | 't' | 'f' | 'n'),
+        (Some('{'), Some(c)) => matches!(c, '"' | '}'),
+        _ => false,
+    }
+}
+
+/// An object that ends on its first line, with more after it: JSON Lines.
+fn is_json_lines(start: &str) -> bool {
+    let mut lines = start.lines().filter(|l| !l.trim().is_empty());
+    let first_is_whole = lines
+        .next()
+        .is_some_and(|l| serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok());
+    first_is_whole && lines.next().is_some()
+}

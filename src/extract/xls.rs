@@ -1,0 +1,128 @@
+//! XLS (BIFF records in an OLE compound file). Calamine trusts the sizes such a file
+//! states (sector counts, a sheet's DIMENSIONS record) and allocates by them, so it never
+//! sees the uploaded file itself: the workbook stream is taken out with the `cfb` crate
+//! (which checks the compound file's structure), its records are walked (each sheet's cells
+//! measured, DIMENSIONS blanked) and it is written into a fresh compound file for calamine.
+
+use super::zipped::MAX_RECT_CELLS;
+use super::ExtractError;
+use std::io::{Cursor, Read, Write};
+use std::path::Path;
+
+fn corrupt(e: std::io::Error) -> ExtractError {
+    ExtractError::Corrupt(e.to_string())
+}
+
+/// The XLS as a compound file calamine can read safely.
+pub fn cleaned(path: &Path) -> Result<Vec<u8>, ExtractError> {
+    let file = std::fs::File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
+    let size = file
+        .metadata()
+        .map_err(|e| ExtractError::Io(e.to_string()))?
+        .len();
+    let mut compound = cfb::CompoundFile::open(std::io::BufReader::new(file)).map_err(corrupt)?;
+    // Excel keeps a password-protected XLSX in a compound file too.
+    if compound.is_stream("/EncryptedPackage") {
+        return Err(ExtractError::Encrypted);
+    }
+    let Some(name) = ["/Workbook", "/Book"].into_iter().find(|n| compound.is_stream(n)) else {
+        return Err(ExtractError::NotSpreadsheet(
+            "an Office document that holds no spreadsheet".into(),
+        ));
+    };
+    let mut stream = Vec::new();
+    compound
+        .open_stream(name)
+        .map_err(corrupt)?
+        .take(size)
+        .read_to_end(&mut stream)
+        .map_err(corrupt)?;
+    measure(&mut stream)?;
+    let mut out = cfb::CompoundFile::create(Cursor::new(Vec::new())).map_err(corrupt)?;
+    out.create_stream("/Workbook")
+        .and_then(|mut s| s.write_all(&stream))
+        .map_err(corrupt)?;
+    out.flush().map_err(corrupt)?;
+    Ok(out.into_inner().into_inner())
+}
+
+/// Rows and columns a sheet's cells span (calamine allocates that rectangle).
+#[derive(Default)]
+struct Span {
+    rows: Option<(u32, u32)>,
+    cols: Option<(u32, u32)>,
+}
+
+impl Span {
+    fn add(&mut self, row: u32, col: u32) {
+        let widen = |s: &mut Option<(u32, u32)>, v: u32| {
+            *s = Some(s.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+        };
+        widen(&mut self.rows, row);
+        widen(&mut self.cols, col);
+    }
+
+    fn size(&self) -> (u64, u64) {
+        let len = |s: Option<(u32, u32)>| s.map_or(0, |(lo, hi)| u64::from(hi - lo) + 1);
+        (len(self.rows), len(self.cols))
+    }
+}
+
+/// Walks the BIFF records: refuses sheets whose cells span more than Wharf reads, and
+/// blanks DIMENSIONS records (calamine reserves memory by what they claim).
+fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
+    let (mut at, mut total, mut sheet, mut span) = (0usize, 0u64, 0usize, Span::default());
+    let mut close = |span: &mut Span, sheet: usize| -> Result<(), ExtractError> {
+        let (rows, columns) = span.size();
+        total = total.saturating_add(rows.saturating_mul(columns));
+        if total > MAX_RECT_CELLS {
+            return Err(ExtractError::SheetTooLarge {
+                sheet: format!("{sheet}"),
+                rows,
+                columns,
+            });
+        }
+        *span = Span::default();
+        Ok(())
+    };
+    while at + 4 <= stream.len() {
+        let typ = u16::from_le_bytes([stream[at], stream[at + 1]]);
+        let len = u16::from_le_bytes([stream[at + 2], stream[at + 3]]) as usize;
+        let end = (at + 4 + len).min(stream.len());
+        let data = &mut stream[at + 4..end];
+        let u16_at = |d: &[u8], i: usize| {
+            d.get(i..i + 2)
+                .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        match typ {
+            // BOF: a new substream (the globals, then one per sheet).
+            0x0009 | 0x0209 | 0x0409 | 0x0809 => {
+                // The substream closed is the globals (0) or sheet n.
+                close(&mut span, sheet.saturating_sub(1))?;
+                sheet += 1;
+            }
+            // DIMENSIONS
+            0x0200 => data.fill(0),
+            // Number, Label, BoolErr, String-less cells, RK, LabelSst, Formula
+            0x0203 | 0x0204 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
+                if let (Some(r), Some(c)) = (u16_at(data, 0), u16_at(data, 2)) {
+                    span.add(r, c);
+                }
+            }
+            // MulRk: a row of cells from a first to a last column.
+            0x00BD => {
+                if let (Some(r), Some(c), Some(last)) = (
+                    u16_at(data, 0),
+                    u16_at(data, 2),
+                    u16_at(data, len.saturating_sub(2)),
+                ) {
+                    span.add(r, c);
+                    span.add(r, last);
+                }
+            }
+            _ => {}
+        }
+        at = end;
+    }
+    close(&mut span, sheet.saturating_sub(1))
+}

@@ -1,0 +1,188 @@
+//! XLSX read cell by cell (calamine's `XlsxCellReader`), never as a rectangle: a sheet whose
+//! only cells are A1 and XFD1048576 costs two cells, not the 17 billion between them. The
+//! first rows of each sheet are read to find its header; the rest stream from a thread that
+//! opens the file again when they are asked for.
+
+use super::spreadsheet::cell_text;
+use super::{header, ExtractError, Notes, RawRow, Reject, Table, MAX_COLUMNS};
+use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Rows read per sheet before its table is set up (the header is looked for among them).
+const SAMPLE_ROWS: usize = 60;
+
+type Book = Xlsx<BufReader<File>>;
+
+fn open_book(path: &Path) -> Result<Book, ExtractError> {
+    let file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
+    calamine::open_workbook_from_rs(BufReader::new(file)).map_err(corrupt)
+}
+
+fn corrupt(e: XlsxError) -> ExtractError {
+    ExtractError::Corrupt(e.to_string())
+}
+
+/// Feeds the sheet's rows to `each` (in the order the file stores them; rows without a
+/// value are left out) until it returns false or the sheet ends.
+fn each_row(
+    book: &mut Book,
+    sheet: &str,
+    done: &AtomicU64,
+    mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
+) -> Result<(), XlsxError> {
+    let mut cells = book.worksheet_cells_reader(sheet)?;
+    // How far through the sheet, by the last row it says it has (only for progress).
+    let last_row = u64::from(cells.dimensions().end.0) + 1;
+    let mut row: Option<(u32, Vec<String>, Option<u32>)> = None; // (row, values, column too far)
+    let finish = |(r, values, too_far): (u32, Vec<String>, Option<u32>)| {
+        let line = u64::from(r) + 1;
+        match too_far {
+            Some(col) => Err(Reject {
+                line,
+                message: format!(
+                    "this row has a value in column {}; Wharf reads at most {MAX_COLUMNS} columns",
+                    u64::from(col) + 1
+                ),
+                values: values.into_iter().filter(|v| !v.is_empty()).take(100).collect(),
+            }),
+            None => Ok(RawRow { line, values }),
+        }
+    };
+    while let Some(cell) = cells.next_cell()? {
+        let (r, c) = cell.get_position();
+        let value: Data = cell.get_value().clone().into();
+        if matches!(value, Data::Empty) {
+            continue;
+        }
+        if row.as_ref().is_some_and(|(at, _, _)| *at != r) {
+            done.store(
+                (u64::from(r) * 1_000_000 / last_row).min(1_000_000),
+                Ordering::Relaxed,
+            );
+            if let Some(finished) = row.take() {
+                if !each(finish(finished)) {
+                    return Ok(());
+                }
+            }
+        }
+        let (_, values, too_far) = row.get_or_insert_with(|| (r, Vec::new(), None));
+        let text = cell_text(&value);
+        if c as usize >= MAX_COLUMNS {
+            too_far.get_or_insert(c);
+            values.push(text);
+            continue;
+        }
+        if values.len() <= c as usize {
+            values.resize(c as usize + 1, String::new());
+        }
+        values[c as usize] = text;
+    }
+    if let Some(done) = row.take() {
+        each(finish(done));
+    }
+    Ok(())
+}
+
+/// Every worksheet of the book as a table; blank ones are left out.
+pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
+    let mut book = open_book(path)?;
+    let sheets: Vec<_> = book
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| (s.name.clone(), s.visible != SheetVisible::Visible))
+        .collect();
+    let mut out = Vec::new();
+    for (name, hidden) in sheets {
+        let mut sample = Vec::new();
+        let mut more = false;
+        let done = Arc::new(AtomicU64::new(0));
+        each_row(&mut book, &name, &done, |row| {
+            if sample.len() >= SAMPLE_ROWS {
+                more = true;
+                return false;
+            }
+            sample.push(row);
+            true
+        })
+        .map_err(corrupt)?;
+        let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
+            Box::new(Rest::new(
+                path.to_path_buf(),
+                name.clone(),
+                sample.len(),
+                done.clone(),
+            ))
+        } else {
+            Box::new(std::iter::empty())
+        };
+        let rows = Box::new(sample.into_iter().chain(rest));
+        match header::tabulate(name.clone(), rows, notes) {
+            Ok(mut table) => {
+                table.done = done;
+                if hidden {
+                    notes.add(format!(
+                        "sheet {name} is hidden in the file; it was extracted too"
+                    ));
+                }
+                out.push(table)
+            }
+            Err(ExtractError::Empty | ExtractError::NoHeader) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of a sheet after the sample, read on a thread started by the first `next`.
+struct Rest {
+    start: Option<(PathBuf, String, usize, Arc<AtomicU64>)>,
+    rx: Option<std::sync::mpsc::Receiver<Result<RawRow, Reject>>>,
+}
+
+impl Rest {
+    fn new(path: PathBuf, sheet: String, skip: usize, done: Arc<AtomicU64>) -> Self {
+        Rest {
+            start: Some((path, sheet, skip, done)),
+            rx: None,
+        }
+    }
+}
+
+impl Iterator for Rest {
+    type Item = Result<RawRow, Reject>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some((path, sheet, skip, done)) = self.start.take() {
+            let (tx, rx) = std::sync::mpsc::sync_channel(256);
+            std::thread::spawn(move || {
+                let mut seen = 0usize;
+                let mut last = 0u64;
+                let outcome = super::spreadsheet::guarded(|| {
+                    let mut book = open_book(&path)?;
+                    each_row(&mut book, &sheet, &done, |row| {
+                        seen += 1;
+                        last = match &row {
+                            Ok(r) => r.line,
+                            Err(r) => r.line,
+                        };
+                        seen <= skip || tx.send(row).is_ok()
+                    })
+                    .map_err(corrupt)
+                });
+                if let Err(e) = outcome {
+                    let _ = tx.send(Err(Reject {
+                        line: last,
+                        message: format!("the rest of this sheet could not be read: {e}"),
+                        values: Vec::new(),
+                    }));
+                }
+            });
+            self.rx = Some(rx);
+        }
+        self.rx.as_ref()?.recv().ok()
+    }
+}

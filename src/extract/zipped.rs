@@ -1,0 +1,310 @@
+//! Zip-based spreadsheets (XLSX, ODS): which of the two a zip is, and whether it is safe to
+//! open. Sizes a zip declares are not trusted: every part is inflated once through a counter
+//! before calamine opens the file, and the check stops at the first byte over the limit.
+//! An ODS's content is also measured for what calamine would build from it (it expands
+//! repeated cells and rows into a rectangle).
+
+use super::{ExtractError, Notes};
+use quick_xml::events::{BytesStart, Event};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// Most bytes all parts of a zip-based spreadsheet may unpack to.
+pub const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+/// A file may unpack to this much whatever its size...
+const FREE_UNPACKED: u64 = 1024 * 1024;
+/// ...and beyond that to at most this many times its size; real spreadsheets stay well below.
+const MAX_RATIO: u64 = 100;
+/// Most cells calamine may expand an ODS's sheets to, all sheets together (it holds them all).
+pub const MAX_RECT_CELLS: u64 = 10_000_000;
+/// Most bytes of text those cells may hold once repeated values are copied out.
+const MAX_RECT_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipKind {
+    Xlsx,
+    Ods,
+}
+
+/// What a zip holds: an XLSX, an ODS, or (Err) something else or something unsafe. Notes
+/// an XLSX's formulas saved without their results (calamine reads those cells as blank).
+pub fn inspect(path: &Path, notes: &Notes) -> Result<ZipKind, ExtractError> {
+    let file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
+    let size = file
+        .metadata()
+        .map_err(|e| ExtractError::Io(e.to_string()))?
+        .len();
+    let corrupt = |e: zip::result::ZipError| ExtractError::Corrupt(e.to_string());
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
+    // A bomb is refused as one even when it is no spreadsheet: the kind is told after.
+    let kind = kind_of(&mut archive);
+    let limit = MAX_UNPACKED.min(FREE_UNPACKED.max(size.saturating_mul(MAX_RATIO)));
+    let mut budget = Budget { used: 0, limit };
+    let mut no_results = 0u64;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(corrupt)?;
+        let is_content = kind == Ok(ZipKind::Ods) && entry.name() == "content.xml";
+        let is_sheet = kind == Ok(ZipKind::Xlsx)
+            && entry.name().starts_with("xl/worksheets/")
+            && entry.name().ends_with(".xml");
+        let mut counted = Counted {
+            inner: entry,
+            budget: &mut budget,
+        };
+        if is_content {
+            measure_ods(&mut counted)?;
+        } else if is_sheet {
+            no_results += formulas_without_results(&mut counted)?;
+        }
+        std::io::copy(&mut counted, &mut std::io::sink()).map_err(|e| read_error(e, &budget))?;
+    }
+    if no_results > 0 {
+        notes.add(format!(
+            "{no_results} formula(s) had no saved value and were read as blank; open and save the file in Excel to keep their results"
+        ));
+    }
+    kind
+}
+
+/// An ODS names its type in a `mimetype` part; an XLSX lists its parts in
+/// `[Content_Types].xml`. Anything else is no spreadsheet Wharf reads.
+fn kind_of<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>) -> Result<ZipKind, ExtractError> {
+    if let Ok(mut m) = archive.by_name("mimetype") {
+        let mut head = Vec::new();
+        let _ = (&mut m).take(100).read_to_end(&mut head);
+        return match head.as_slice() {
+            b"application/vnd.oasis.opendocument.spreadsheet" => Ok(ZipKind::Ods),
+            other => Err(ExtractError::NotSpreadsheet(format!(
+                "an OpenDocument file of type `{}`",
+                String::from_utf8_lossy(other)
+            ))),
+        };
+    }
+    if archive.by_name("[Content_Types].xml").is_ok() {
+        if archive.by_name("xl/workbook.xml").is_ok() || archive.index_for_name("xl/workbook.bin").is_some() {
+            return Ok(ZipKind::Xlsx);
+        }
+        if archive.by_name("word/document.xml").is_ok() {
+            return Err(ExtractError::NotSpreadsheet("a Word document".into()));
+        }
+        if archive.by_name("ppt/presentation.xml").is_ok() {
+            return Err(ExtractError::NotSpreadsheet("a PowerPoint presentation".into()));
+        }
+        // Calamine finds the workbook through the relationships; let it try.
+        return Ok(ZipKind::Xlsx);
+    }
+    Err(ExtractError::NotSpreadsheet("a zip archive".into()))
+}
+
+struct Budget {
+    used: u64,
+    limit: u64,
+}
+
+/// A reader that fails once more than the budget has passed through it.
+struct Counted<'b, R> {
+    inner: R,
+    budget: &'b mut Budget,
+}
+
+/// The marker error of an exhausted budget, told apart from a damaged part.
+#[derive(Debug)]
+struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("over the unpacking limit")
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.budget.used += n as u64;
+        if self.budget.used > self.budget.limit {
+            return Err(std::io::Error::other(OverBudget));
+        }
+        Ok(n)
+    }
+}
+
+fn read_error(e: std::io::Error, budget: &Budget) -> ExtractError {
+    if e.get_ref().is_some_and(|inner| inner.is::<OverBudget>()) {
+        ExtractError::Bomb(budget.limit)
+    } else {
+        ExtractError::Corrupt(e.to_string())
+    }
+}
+
+fn number(e: &BytesStart, name: &[u8]) -> u64 {
+    e.try_get_attribute(name)
+        .ok()
+        .flatten()
+        .and_then(|a| std::str::from_utf8(&a.value).ok()?.trim().parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// One ODS table being measured the way calamine lays it out: rows from the first to the
+/// last with a value (repeats included) by the widest such row.
+#[derive(Default)]
+struct OdsTable {
+    name: String,
+    rows: u64,
+    pending_empty_rows: u64,
+    width: u64,
+    bytes: u64,
+}
+
+/// Walks content.xml and refuses a book whose sheets calamine would expand beyond the limits.
+fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError> {
+    let limit = content.budget.limit;
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut *content));
+    let mut buf = Vec::new();
+    let (mut cells, mut bytes) = (0u64, 0u64);
+    let mut table = OdsTable::default();
+    // Within a row: its repeat count, width so far, cells after the last value, bytes.
+    let (mut row_repeat, mut row_width, mut row_trailing, mut row_bytes) = (1u64, 0u64, 0u64, 0u64);
+    let mut cell: Option<(u64, usize)> = None; // (repeat, start position) of an open cell
+    loop {
+        buf.clear();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(ev) => ev,
+            Err(quick_xml::Error::Io(io)) => {
+                let over = io.get_ref().is_some_and(|i| i.is::<OverBudget>());
+                return Err(if over {
+                    ExtractError::Bomb(limit)
+                } else {
+                    ExtractError::Corrupt(io.to_string())
+                });
+            }
+            Err(e) => return Err(ExtractError::Corrupt(e.to_string())),
+        };
+        match event {
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"table:table" => {
+                table = OdsTable {
+                    name: e
+                        .try_get_attribute("table:name")
+                        .ok()
+                        .flatten()
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .unwrap_or_default(),
+                    ..Default::default()
+                };
+            }
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"table:table-row" => {
+                row_repeat = number(&e, b"table:number-rows-repeated");
+                (row_width, row_trailing, row_bytes) = (0, 0, 0);
+            }
+            Event::Start(e) if is_cell(&e) => {
+                cell = Some((
+                    number(&e, b"table:number-columns-repeated"),
+                    reader.buffer_position() as usize,
+                ));
+            }
+            Event::Empty(e) if is_cell(&e) => {
+                let repeat = number(&e, b"table:number-columns-repeated");
+                if e.try_get_attribute("office:value-type").ok().flatten().is_some() {
+                    row_width += row_trailing + repeat;
+                    row_bytes += repeat * 64;
+                    row_trailing = 0;
+                } else {
+                    row_trailing = row_trailing.saturating_add(repeat);
+                }
+            }
+            Event::End(e)
+                if e.name().as_ref() == b"table:table-cell"
+                    || e.name().as_ref() == b"table:covered-table-cell" =>
+            {
+                if let Some((repeat, start)) = cell.take() {
+                    let len = (reader.buffer_position() as usize).saturating_sub(start) as u64;
+                    row_width = row_width.saturating_add(row_trailing).saturating_add(repeat);
+                    row_bytes = row_bytes.saturating_add(repeat.saturating_mul(len + 64));
+                    row_trailing = 0;
+                }
+            }
+            Event::End(e) if e.name().as_ref() == b"table:table-row" => {
+                if row_width == 0 {
+                    table.pending_empty_rows = table.pending_empty_rows.saturating_add(row_repeat);
+                } else {
+                    if table.rows > 0 {
+                        table.rows = table.rows.saturating_add(table.pending_empty_rows);
+                    }
+                    table.pending_empty_rows = 0;
+                    table.rows = table.rows.saturating_add(row_repeat);
+                    table.width = table.width.max(row_width);
+                    table.bytes = table
+                        .bytes
+                        .saturating_add(row_bytes.saturating_mul(row_repeat.saturating_add(1)));
+                }
+                let rect = table.rows.saturating_mul(table.width);
+                if cells.saturating_add(rect) > MAX_RECT_CELLS
+                    || bytes.saturating_add(table.bytes) > MAX_RECT_BYTES
+                {
+                    return Err(ExtractError::SheetTooLarge {
+                        sheet: table.name.clone(),
+                        rows: table.rows,
+                        columns: table.width,
+                    });
+                }
+            }
+            Event::End(e) if e.name().as_ref() == b"table:table" => {
+                cells = cells.saturating_add(table.rows.saturating_mul(table.width));
+                bytes = bytes.saturating_add(table.bytes);
+            }
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// A quick-xml error as the file's problem (an exhausted budget is a bomb).
+fn xml_error(e: quick_xml::Error, limit: u64) -> ExtractError {
+    match e {
+        quick_xml::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<OverBudget>()) => {
+            ExtractError::Bomb(limit)
+        }
+        other => ExtractError::Corrupt(other.to_string()),
+    }
+}
+
+/// Cells of a worksheet part with a formula (`<f>`) but no value (`<v>`, `<is>`).
+fn formulas_without_results<R: Read>(sheet: &mut Counted<'_, R>) -> Result<u64, ExtractError> {
+    let limit = sheet.budget.limit;
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut *sheet));
+    let (mut buf, mut count) = (Vec::new(), 0u64);
+    let (mut formula, mut value) = (false, false);
+    loop {
+        buf.clear();
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| xml_error(e, limit))?
+        {
+            Event::Start(e) => match e.local_name().as_ref() {
+                b"c" => (formula, value) = (false, false),
+                b"f" => formula = true,
+                b"v" | b"is" => value = true,
+                _ => {}
+            },
+            Event::Empty(e) if e.local_name().as_ref() == b"f" => formula = true,
+            Event::End(e) if e.local_name().as_ref() == b"c" => {
+                if formula && !value {
+                    count += 1;
+                }
+                (formula, value) = (false, false);
+            }
+            Event::Eof => return Ok(count),
+            _ => {}
+        }
+    }
+}
+
+fn is_cell(e: &BytesStart) -> bool {
+    matches!(
+        e.name().as_ref(),
+        b"table:table-cell" | b"table:covered-table-cell"
+    )
+}

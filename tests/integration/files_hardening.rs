@@ -1,0 +1,187 @@
+//! Hostile and awkward uploads end to end: the server keeps serving, every file ends
+//! extracted with its problems noted or failed with a message a person can act on, and what
+//! was extracted can be searched and sorted on both databases.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::Value;
+use std::io::Write;
+
+async fn extract(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
+    let space = app.bare_space("Hardening").await;
+    let file = app.upload_and_extract(&space, name, bytes).await;
+    let resp = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "the server keeps serving");
+    file
+}
+
+fn message(file: &Value) -> &str {
+    file["message"].as_str().unwrap_or_default()
+}
+
+async fn first_sheet(app: &TestApp, file: &Value) -> (String, Vec<String>) {
+    let wb = file["workbookId"].as_str().unwrap_or_else(|| panic!("{file}"));
+    let (_, wb) = app.get_json(&format!("/workbooks/{wb}")).await;
+    let sheet = &wb["data"]["sheets"][0];
+    let labels = sheet["config"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap().to_string())
+        .collect();
+    (sheet["id"].as_str().unwrap().to_string(), labels)
+}
+
+fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in parts {
+        zip.start_file(*name, opts).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    buf.into_inner()
+}
+
+/// Issue item 1: A1 and XFD1048576 made calamine reserve every cell between them (abort).
+async fn an_xlsx_spanning_the_whole_grid_extracts_its_cells(db: Db) {
+    let app = spawn_app(db).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write(0, 0, "name").unwrap();
+    sheet.write(1_048_575, 16_383, "far away").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    assert!(bytes.len() < 10_000);
+    let file = extract(&app, "corners.xlsx", bytes).await;
+    assert_eq!(file["status"], "complete", "{file}");
+    assert_eq!(file["rejectCount"], 1, "{file}");
+    let rejects = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/files/{}/rejects", file["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        rejects.contains("column 16384") && rejects.contains("far away"),
+        "{rejects}"
+    );
+    let (_, labels) = first_sheet(&app, &file).await;
+    assert_eq!(labels, vec!["name"]);
+}
+
+/// Issue item 2: the sheet's headers claim 1,000 bytes; it inflates to 200 MB.
+async fn a_zip_lying_about_its_sizes_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let mut bytes = zip_of(&[
+        ("xl/worksheets/sheet1.xml", &vec![b'<'; 200 * 1024 * 1024]),
+        ("[Content_Types].xml", b"<Types/>"),
+    ]);
+    bytes[22..26].copy_from_slice(&1000u32.to_le_bytes());
+    let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    bytes[central + 24..central + 28].copy_from_slice(&1000u32.to_le_bytes());
+    let file = extract(&app, "liar.xlsx", bytes).await;
+    assert_eq!(file["status"], "failed", "{file}");
+    assert!(message(&file).contains("would unpack to more than"), "{file}");
+}
+
+/// Issue item 6: a NUL after the sniffed head (CSV) and `\u0000` (JSON) are stored as
+/// U+FFFD; search and sort answer 200.
+async fn nul_characters_in_files_are_replaced_and_the_sheet_still_searches(db: Db) {
+    let app = spawn_app(db).await;
+    let mut csv = String::from("name,note\n");
+    while csv.len() < 70 * 1024 {
+        csv.push_str("Ada,fine\n");
+    }
+    csv.push_str("Bob,nul\0here\n");
+    let json = br#"[{"name": "Cy\u0000d", "note": "x"}]"#.to_vec();
+    for (name, bytes) in [("nul.csv", csv.into_bytes()), ("nul.json", json)] {
+        let file = extract(&app, name, bytes).await;
+        assert_eq!(file["status"], "complete", "{file}");
+        assert!(message(&file).contains("NUL character"), "{file}");
+        let (sheet, _) = first_sheet(&app, &file).await;
+        let rows = app.sheet_rows(&sheet).await;
+        assert!(rows.iter().flatten().any(|v| v.contains('\u{FFFD}')), "{rows:?}");
+        for query in [
+            "searchValue=here",
+            "searchValue=Cy",
+            "sortField=note",
+            "sortField=name&sortDirection=desc",
+        ] {
+            let (status, body) = app.get_json(&format!("/sheets/{sheet}/records?{query}")).await;
+            assert_eq!(status, 200, "{query}: {body}");
+        }
+    }
+}
+
+/// Issue item 5: pandas' `df.to_csv()` and a title row above a header with a blank cell.
+async fn the_header_row_is_found_when_it_fills_fewer_cells(db: Db) {
+    let app = spawn_app(db).await;
+    let file = extract(&app, "pandas.csv", b",name,age\n0,Ada,36\n1,Bob,41\n".to_vec()).await;
+    let (sheet, labels) = first_sheet(&app, &file).await;
+    assert_eq!(labels, vec!["Column 1", "name", "age"]);
+    assert_eq!(
+        app.sheet_rows(&sheet).await,
+        vec![vec!["0", "Ada", "36"], vec!["1", "Bob", "41"]]
+    );
+    let text = b"Exported:,2024-01-05\nname,,email\nAda,36,ada@x.org\nBob,41,bob@x.org\n";
+    let file = extract(&app, "titled.csv", text.to_vec()).await;
+    let (sheet, labels) = first_sheet(&app, &file).await;
+    assert_eq!(labels, vec!["name", "Column 2", "email"]);
+    assert_eq!(app.sheet_rows(&sheet).await.len(), 2);
+    assert!(message(&file).contains("row 2 was taken as the header"), "{file}");
+}
+
+/// Issue items 11 and 12: formats told by their bytes, failures in words.
+async fn misnamed_and_unreadable_files_are_told_apart(db: Db) {
+    let app = spawn_app(db).await;
+    let file = extract(&app, "export.xlsx", b"a,b\n1,2\n".to_vec()).await;
+    let (sheet, labels) = first_sheet(&app, &file).await;
+    assert_eq!(
+        (labels, app.sheet_rows(&sheet).await),
+        (
+            vec!["a".to_string(), "b".into()],
+            vec![vec!["1".to_string(), "2".into()]]
+        )
+    );
+    let file = extract(&app, "people.csv", br#"[{"name": "Ada", "age": 36}]"#.to_vec()).await;
+    let (_, labels) = first_sheet(&app, &file).await;
+    assert_eq!(labels, vec!["name", "age"]);
+    let html = b"<html><body><table><tr><td>a</td></tr></table></body></html>".to_vec();
+    let file = extract(&app, "report.xls", html).await;
+    assert_eq!(file["status"], "failed");
+    assert!(
+        message(&file).contains("this is a web page, not a spreadsheet"),
+        "{file}"
+    );
+    let file = extract(&app, "numbers.json", b"[1,2,3]".to_vec()).await;
+    assert_eq!(file["status"], "failed");
+    assert!(message(&file).contains("no objects with fields"), "{file}");
+}
+
+/// Issue items 9 and 10: JSON with a BOM, numbers as written.
+async fn json_with_a_bom_keeps_numbers_as_written(db: Db) {
+    let app = spawn_app(db).await;
+    let text = "\u{FEFF}[{\"price\": 1.50, \"big\": 12345678901234567890123, \"e\": 1e2}]";
+    let file = extract(&app, "prices.json", text.as_bytes().to_vec()).await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let (sheet, _) = first_sheet(&app, &file).await;
+    assert_eq!(
+        app.sheet_rows(&sheet).await,
+        vec![vec!["1.50", "12345678901234567890123", "1e2"]]
+    );
+}
+
+on_both!(
+    an_xlsx_spanning_the_whole_grid_extracts_its_cells,
+    a_zip_lying_about_its_sizes_is_refused,
+    nul_characters_in_files_are_replaced_and_the_sheet_still_searches,
+    the_header_row_is_found_when_it_fills_fewer_cells,
+    misnamed_and_unreadable_files_are_told_apart,
+    json_with_a_bom_keeps_numbers_as_written,
+);
