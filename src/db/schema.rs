@@ -320,6 +320,14 @@ diesel::joinable!(guest_spaces -> guests (guest_id));
 diesel::joinable!(guest_spaces -> spaces (space_id));
 diesel::joinable!(guest_sessions -> guests (guest_id));
 
+diesel::table! {
+    search_backfills (sheet_seq) {
+        sheet_seq -> BigInt,
+        done_upto -> BigInt,
+        until_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     environments,
     users,
@@ -344,4 +352,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_invites,
     record_changes,
     mail_retries,
+    search_backfills,
 );

@@ -44,5 +44,6 @@ mod processes_files;
 mod records_concurrency;
 mod records_integrity;
 mod records_search;
+mod search_backfill;
 mod security_matrix;
 mod smtp;

@@ -1,0 +1,108 @@
+//! A sheet's search index is filled in short batches while people write: writers inserting
+//! and editing meanwhile all succeed, and once the index is complete a search through it
+//! finds exactly what a scan finds, edits made during the filling included.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+const ROWS: usize = 30_000;
+
+/// Whether the sheet's search index is complete (reads use it from then on).
+fn index_complete(app: &TestApp, sheet_id: &str) -> bool {
+    use diesel::prelude::*;
+    use wharf::db::schema::sheets;
+    let mut conn = app.pool.get().expect("conn");
+    let seq: i64 = sheets::table
+        .filter(sheets::id.eq(sheet_id))
+        .select(sheets::seq)
+        .first(&mut *conn)
+        .expect("sheet");
+    wharf::model::record::search_index::exists(&mut conn, seq).expect("catalog")
+}
+
+async fn search_ids(app: &TestApp, sheet: &str, term: &str) -> Vec<String> {
+    let (status, body) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?searchValue={term}&pageSize=50000"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn the_search_index_fills_in_batches_beside_writers(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{sheet}/records");
+    let mut ids = Vec::new();
+    for chunk in 0..ROWS / 5000 {
+        let rows: Vec<Value> = (0..5000)
+            .map(|i| json!({"email": {"value": format!("p{}@x.org", chunk * 5000 + i)}, "name": {"value": "Plain"}}))
+            .collect();
+        let (status, body) = app.post_json(&path, &json!(rows)).await;
+        assert_eq!(status, 200, "{body}");
+        ids.extend(
+            body["data"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string()),
+        );
+    }
+    assert!(!index_complete(&app, &sheet));
+    // The first search asks for the index; writers go on meanwhile.
+    assert!(search_ids(&app, &sheet, "zebra").await.is_empty());
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let (app_base, key, path) = (app.base.clone(), app.key.clone(), path.clone());
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for round in 0..5 {
+                let rows: Vec<Value> = (0..1000)
+                    .map(|i| json!({"email": {"value": format!("w{w}r{round}i{i}@x.org")}, "name": {"value": format!("zebra new {w}")}}))
+                    .collect();
+                let resp = client.post(format!("{app_base}/v1{path}")).bearer_auth(&key).json(&rows).send().await.unwrap();
+                assert_eq!(resp.status().as_u16(), 200, "writer {w} round {round}");
+            }
+        }));
+    }
+    // Edits to records the filling has and has not reached yet.
+    let edited: Vec<String> = ids.iter().step_by(997).cloned().collect();
+    let updates: Vec<Value> = edited
+        .iter()
+        .map(|id| json!({"id": id, "values": {"name": {"value": "zebra edited"}}}))
+        .collect();
+    let (status, body) = app.put_json(&path, &json!(updates)).await;
+    assert_eq!(status, 200, "{body}");
+    for w in writers {
+        w.await.expect("writer");
+    }
+    for _ in 0..600 {
+        if index_complete(&app, &sheet) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(index_complete(&app, &sheet), "the index was never completed");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], (ROWS + 15_000) as i64);
+    let mut want = edited.clone();
+    want.sort();
+    assert_eq!(search_ids(&app, &sheet, "zebra%20edited").await, want);
+    assert_eq!(
+        search_ids(&app, &sheet, "zebra").await.len(),
+        edited.len() + 15_000
+    );
+    assert_eq!(search_ids(&app, &sheet, "plain").await.len(), ROWS - edited.len());
+}
+
+on_both!(the_search_index_fills_in_batches_beside_writers);
