@@ -7,6 +7,7 @@ pub mod file;
 pub mod guest;
 pub mod guest_link;
 pub mod job;
+pub mod job_queue;
 pub mod mail_retry;
 pub mod mapping_memory;
 pub mod record;

@@ -1,0 +1,207 @@
+//! The queue of built-in jobs: claims by the in-server workers, heartbeats, one attempt's
+//! ending and undoing fenced against the next, the PostgreSQL advisory locks that tell a
+//! running job from an orphan, and putting orphans back.
+
+use super::job::{finish, get, status, Job};
+use super::{now, ModelError, ModelResult};
+use crate::db::schema::jobs;
+use crate::db::{AnyConnection, Backend};
+use crate::ids::JobId;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+/// Operations the in-server workers run (as [`Job::is_built_in`]).
+const BUILT_IN: &str =
+    "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation = 'map'))";
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Takes the oldest ready built-in job for `worker`. On PostgreSQL several processes share
+/// the queue (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the one statement
+/// atomic.
+pub fn claim(conn: &mut AnyConnection, worker: &str, except: &[JobId]) -> QueryResult<Option<Job>> {
+    use diesel::sql_types::{Text, Timestamp};
+    // Ids are generated (`us_jb_` and letters and digits), so they are safe as literals.
+    let except: Vec<String> = except
+        .iter()
+        .filter(|id| {
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+        .map(|id| format!("'{}'", id.as_str()))
+        .collect();
+    let except = if except.is_empty() {
+        String::new()
+    } else {
+        format!(" AND id NOT IN ({})", except.join(","))
+    };
+    let lock = match crate::db::backend_of(conn) {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'executing', claimed_by = $1, heartbeat_at = $2, \
+         started_at = COALESCE(started_at, $2), attempts = attempts + 1, updated_at = $2 \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND {BUILT_IN}{except} \
+         ORDER BY created_at, id LIMIT 1{lock}) RETURNING id"
+    );
+    let t = now();
+    let claimed: Vec<Claimed> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(t)
+        .load(c))?;
+    match claimed.into_iter().next() {
+        Some(c) => get(conn, &JobId(c.id)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Refreshes the claim; false when the job is no longer this worker's to run (canceled,
+/// failed by a listener, or taken over). The claim is this attempt's: a job canceled,
+/// retried and claimed again (by this process's other worker, say) is not this one's.
+pub fn heartbeat(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table
+            .find(&job.id)
+            .filter(jobs::status.eq(status::EXECUTING))
+            .filter(jobs::claimed_by.eq(worker))
+            .filter(jobs::attempts.eq(job.attempts)),
+    )
+    .set(jobs::heartbeat_at.eq(now()))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Ends an attempt: like [`finish`], but only while the job is still this attempt's
+/// (executing, claimed by `worker`, same attempt count). A canceled job that was retried
+/// meanwhile belongs to its new attempt, which the old one must neither complete nor fail.
+pub fn finish_attempt(
+    conn: &mut AnyConnection,
+    job: &Job,
+    worker: &str,
+    final_status: &str,
+    outcome: Option<Value>,
+    info: Option<String>,
+) -> ModelResult<Job> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let current = get_locked(conn, &job.id)?;
+        let ours = current.status == status::EXECUTING
+            && current.claimed_by.as_deref() == Some(worker)
+            && current.attempts == job.attempts;
+        if !ours {
+            return Err(ModelError::Conflict(format!(
+                "the job is {} and no longer this worker's",
+                current.status
+            )));
+        }
+        finish(conn, &current, final_status, outcome, info, &job.created_by)
+    })
+}
+
+/// Clears this attempt's checkpoint so that it may undo what it wrote, and returns it:
+/// `Ok(None)` when the job went to a newer attempt (retried: ready, or already claimed
+/// again), which resumes from the checkpoint instead. Deciding and clearing in one
+/// transaction is what keeps a cancel and an instant retry from writing a batch twice or
+/// losing one. A job deleted meanwhile is this attempt's to undo, with no checkpoint left.
+pub fn release_checkpoint(conn: &mut AnyConnection, job: &Job) -> ModelResult<Option<Option<String>>> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let current = match get_locked(conn, &job.id) {
+            Ok(c) => c,
+            Err(diesel::result::Error::NotFound) => return Ok(Some(None)),
+            Err(e) => return Err(e.into()),
+        };
+        if current.attempts != job.attempts || current.status == status::READY {
+            return Ok(None);
+        }
+        diesel::update(jobs::table.find(&job.id))
+            .set(jobs::checkpoint.eq(None::<String>))
+            .execute(conn)?;
+        Ok(Some(current.checkpoint))
+    })
+}
+
+/// The job, row-locked on PostgreSQL until the transaction ends (SQLite's write
+/// transaction holds the whole database already).
+fn get_locked(conn: &mut AnyConnection, id: &JobId) -> QueryResult<Job> {
+    match conn {
+        AnyConnection::Postgres(pg) => jobs::table
+            .find(id)
+            .select(Job::as_select())
+            .for_update()
+            .first(pg),
+        AnyConnection::Sqlite(_) => get(conn, id),
+    }
+}
+
+/// Puts a job this attempt claimed back in the queue, untouched, for another process.
+pub fn unclaim(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table
+            .find(&job.id)
+            .filter(jobs::status.eq(status::EXECUTING))
+            .filter(jobs::claimed_by.eq(worker))
+            .filter(jobs::attempts.eq(job.attempts)),
+    )
+    .set((
+        jobs::status.eq(status::READY),
+        jobs::claimed_by.eq(None::<String>),
+        jobs::heartbeat_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Advisory-lock namespace of running jobs on PostgreSQL.
+const LOCK_SPACE: i32 = 4242;
+
+/// Marks the job as run by this connection's process until [`let_go`]: on PostgreSQL a
+/// session advisory lock, which the server drops by itself when the process dies.
+pub fn hold(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_lock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+pub fn let_go(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Puts back in the queue the built-in jobs whose process stopped while running them.
+/// SQLite has one process: at its start, every executing job was cut off. On PostgreSQL a
+/// job is orphaned when no session holds its advisory lock; `claimed_before` leaves alone
+/// jobs claimed a moment ago, whose worker may not have taken the lock yet.
+pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) -> QueryResult<usize> {
+    use diesel::sql_types::{Integer, Timestamp};
+    match conn {
+        AnyConnection::Sqlite(c) => diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL, crashes = crashes + 1 \
+             WHERE status = 'executing' AND claimed_by IS NOT NULL AND {BUILT_IN}"
+        ))
+        .execute(c),
+        AnyConnection::Postgres(c) => diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'ready', claimed_by = NULL, crashes = crashes + 1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'executing' AND claimed_by IS NOT NULL \
+             AND {BUILT_IN} AND heartbeat_at < $1 FOR UPDATE SKIP LOCKED) \
+             AND pg_try_advisory_xact_lock($2, hashtext(id))"
+        ))
+        .bind::<Timestamp, _>(claimed_before)
+        .bind::<Integer, _>(LOCK_SPACE)
+        .execute(c),
+    }
+}
