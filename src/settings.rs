@@ -38,6 +38,9 @@ pub struct Settings {
     /// again after this long, then twice as long each time (at most an hour apart) while
     /// its link would still be valid. Default 60; from 1 to 3600.
     pub mail_retry_seconds: u64,
+    /// `WHARF_EVENT_RETENTION_DAYS`: events older than this many days are deleted in the
+    /// background (checked at start and every hour). Default 30; from 1 to 3650.
+    pub event_retention_days: i64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -153,6 +156,18 @@ impl Settings {
             },
             None => 60,
         };
+        let event_retention_days = match non_empty(&get, "WHARF_EVENT_RETENTION_DAYS")? {
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (1..=3650).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_EVENT_RETENTION_DAYS",
+                        problem: format!("`{text}` must be a whole number of days from 1 to 3650"),
+                    })
+                }
+            },
+            None => 30,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -164,6 +179,7 @@ impl Settings {
             mail_from,
             guest_link_hours,
             mail_retry_seconds,
+            event_retention_days,
         })
     }
 }
@@ -172,7 +188,7 @@ impl Settings {
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 11] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -183,6 +199,7 @@ const KNOWN: [&str; 10] = [
     "WHARF_MAIL_FROM",
     "WHARF_GUEST_LINK_HOURS",
     "WHARF_MAIL_RETRY_SECONDS",
+    "WHARF_EVENT_RETENTION_DAYS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -240,6 +257,9 @@ mod tests {
         assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
         assert_eq!(s.guest_link_hours, 24);
         assert_eq!(s.mail_retry_seconds, 60);
+        assert_eq!(s.event_retention_days, 30);
+        let days = settings(&[("WHARF_EVENT_RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(days.event_retention_days, 7);
     }
 
     #[test]
@@ -259,6 +279,9 @@ mod tests {
         assert_eq!(e.var, "WHARF_GUEST_LINK_HOURS");
         let e = settings(&[("WHARF_MAIL_FROM", "not an address")]).unwrap_err();
         assert_eq!(e.var, "WHARF_MAIL_FROM");
+        let e = settings(&[("WHARF_EVENT_RETENTION_DAYS", "0")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_EVENT_RETENTION_DAYS");
+        assert!(reject_unknown(["WHARF_EVENT_RETENTION_DAYS".to_string()].into_iter()).is_ok());
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
         assert!(e.problem.contains("WHARF_BINDD"));
     }

@@ -16,6 +16,7 @@ mod cli;
 mod constraints;
 mod downloads;
 mod editing;
+mod events_api;
 mod files_bad_input;
 mod flatfile_client;
 mod guests;
