@@ -187,6 +187,8 @@ pub struct Filter {
     pub domain: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub include_acknowledged: bool,
+    /// For pages showing the latest activity; the API lists oldest first.
+    pub newest_first: bool,
     pub page_size: i64,
     pub page_number: i64,
 }
@@ -217,8 +219,12 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter
     if !f.include_acknowledged {
         q = q.filter(events::acknowledged_at.is_null());
     }
-    q.order((events::created_at.asc(), events::id.asc()))
-        .limit(f.page_size)
+    q = if f.newest_first {
+        q.order((events::created_at.desc(), events::id.desc()))
+    } else {
+        q.order((events::created_at.asc(), events::id.asc()))
+    };
+    q.limit(f.page_size)
         .offset((f.page_number - 1) * f.page_size)
         .load(conn)
 }

@@ -355,7 +355,49 @@ async fn old_events_are_pruned(db: Db) {
     assert_eq!(wharf::workers::event_retention::prune(&mut conn, 30).unwrap(), 0);
 }
 
+/// The space's Activity tab shows its latest events, acknowledged ones too, newest first.
+async fn activity_shows_the_latest_events_acknowledged_or_not(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("Busy").await;
+    let body = |topic: &str| {
+        json!({"topic": topic, "domain": "space", "payload": {},
+               "context": {"environmentId": app.env_id.to_string(), "spaceId": sid}})
+    };
+    let (_, first) = app.post_json("/events", &body("space:updated")).await;
+    let id = first["data"]["id"].as_str().unwrap();
+    let (status, _) = app.post_json(&format!("/events/{id}/ack"), &json!(null)).await;
+    assert_eq!(status, 200);
+    for _ in 0..200 {
+        app.post_json("/events", &body("space:archived")).await;
+    }
+    app.post_json("/events", &body("space:expired")).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let html = app.page(&format!("/spaces/{sid}?tab=activity")).await;
+    let expired = html.find("space:expired").expect("the newest event is shown");
+    let archived = html.find("space:archived").expect("older events follow");
+    assert!(expired < archived, "newest first");
+    assert!(!html.contains("space:created"), "200 events at most, the latest");
+
+    let sid2 = app.bare_space("Quiet").await;
+    let (_, e) = app
+        .post_json(
+            "/events",
+            &json!({"topic": "space:updated", "domain": "space", "payload": {},
+            "context": {"environmentId": app.env_id.to_string(), "spaceId": sid2}}),
+        )
+        .await;
+    let id = e["data"]["id"].as_str().unwrap();
+    app.post_json(&format!("/events/{id}/ack"), &json!(null)).await;
+    let html = app.page(&format!("/spaces/{sid2}?tab=activity")).await;
+    assert!(
+        html.contains("space:updated"),
+        "acknowledged events stay in the activity"
+    );
+}
+
 on_both!(
+    activity_shows_the_latest_events_acknowledged_or_not,
     lists_filter_and_page,
     custom_events_and_acknowledgement,
     real_events_carry_flatfiles_envelope,

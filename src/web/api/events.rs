@@ -93,6 +93,7 @@ pub async fn list(
         domain: q.domain,
         since,
         include_acknowledged: q.include_acknowledged.unwrap_or(false),
+        newest_first: false,
         page_size: size,
         page_number: number,
     };
