@@ -3,8 +3,8 @@
 //! Listings are ordered by `(created_at, id)` and hold only events that nothing can still
 //! slip in front of, so a poller that asks again `since` the last `createdAt` it saw (and
 //! drops ids it already has) misses none:
-//! - SQLite has one writer at a time, and an event's time is taken under the write lock,
-//!   so events become visible in the order of their times.
+//! - SQLite has one writer at a time, and an event's time is taken by the insert itself,
+//!   under the write lock, so events become visible in the order of their times.
 //! - PostgreSQL commits concurrent transactions in any order, so an event's time comes from
 //!   the database's clock once its transaction holds an id (a trigger, see the migration
 //!   `event_envelope`), and a listing leaves out every event at or after the start of the
@@ -118,8 +118,6 @@ struct NewEvent<'a> {
     context: String,
     data_url: Option<&'a str>,
     namespaces: Option<String>,
-    /// `None` on PostgreSQL: the database stamps it (see the module's note).
-    created_at: Option<NaiveDateTime>,
 }
 
 /// What a custom event (`POST /v1/events`) adds to a context and payload.
@@ -154,10 +152,6 @@ pub fn insert(
     payload: Value,
     extras: &Extras,
 ) -> QueryResult<EventId> {
-    let created_at = match conn {
-        AnyConnection::Sqlite(_) => Some(now()),
-        AnyConnection::Postgres(_) => None,
-    };
     let row = NewEvent {
         environment_id: &ctx.environment_id,
         space_id: ctx.space_id.as_ref(),
@@ -170,10 +164,16 @@ pub fn insert(
         context: Value::Object(ctx.extra.clone()).to_string(),
         data_url: extras.data_url,
         namespaces: extras.namespaces.map(|n| json!(n).to_string()),
-        created_at,
     };
+    // The database stamps the time (module note): SQLite evaluates `now` once the statement
+    // holds the write lock; on PostgreSQL a trigger fills it in.
+    let stamp = match conn {
+        AnyConnection::Sqlite(_) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+        AnyConnection::Postgres(_) => "NULL",
+    };
+    let created_at = events::created_at.eq(diesel::dsl::sql::<diesel::sql_types::Timestamp>(stamp));
     let id: i64 = crate::on_backend!(conn, c => diesel::insert_into(events::table)
-        .values(&row)
+        .values((&row, created_at.clone()))
         .returning(events::id)
         .get_result(c))?;
     Ok(EventId(id))
