@@ -245,7 +245,8 @@ fn settled_before(conn: &mut AnyConnection) -> QueryResult<Option<NaiveDateTime>
         "SELECT date_trunc('milliseconds', LEAST(statement_timestamp(), \
            (SELECT min(xact_start) FROM pg_stat_activity \
             WHERE backend_xid IS NOT NULL AND datname = current_database() \
-              AND pid <> pg_backend_pid()))) AT TIME ZONE 'UTC' AS before",
+              AND backend_type = 'client backend' AND pid <> pg_backend_pid()))) \
+         AT TIME ZONE 'UTC' AS before",
     )
     .get_result(pg)?;
     Ok(Some(row.before))
