@@ -83,6 +83,11 @@ impl Application {
         state.live.watch(state.pool.clone());
         crate::jobs::start(&state.clone().into_inner())?;
         crate::web::mail_retry::start(&state.clone().into_inner())?;
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+        crate::workers::event_retention::start(
+            move || weak.upgrade().map(|s| s.pool.clone()),
+            state.settings.event_retention_days,
+        )?;
         let keep_alive = state.settings.keep_alive_seconds;
         let server = HttpServer::new(move || {
             App::new()

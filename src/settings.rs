@@ -43,6 +43,9 @@ pub struct Settings {
     /// is usual), so a client reusing a connection never writes into one Wharf closed.
     /// Default 75; from 1 to 3600.
     pub keep_alive_seconds: u64,
+    /// `WHARF_EVENT_RETENTION_DAYS`: events older than this many days are deleted in the
+    /// background (checked at start and every hour). Default 30; from 1 to 3650.
+    pub event_retention_days: i64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -148,6 +151,18 @@ impl Settings {
         };
         let mail_retry_seconds = seconds_in(&get, "WHARF_MAIL_RETRY_SECONDS", 1..=3600, 60)?;
         let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
+        let event_retention_days = match non_empty(&get, "WHARF_EVENT_RETENTION_DAYS")? {
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (1..=3650).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        var: "WHARF_EVENT_RETENTION_DAYS",
+                        problem: format!("`{text}` must be a whole number of days from 1 to 3650"),
+                    })
+                }
+            },
+            None => 30,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -160,6 +175,7 @@ impl Settings {
             guest_link_hours,
             mail_retry_seconds,
             keep_alive_seconds,
+            event_retention_days,
         })
     }
 }
@@ -191,7 +207,7 @@ fn seconds_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 12] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -202,6 +218,8 @@ const KNOWN: [&str; 10] = [
     "WHARF_MAIL_FROM",
     "WHARF_GUEST_LINK_HOURS",
     "WHARF_MAIL_RETRY_SECONDS",
+    "WHARF_EVENT_RETENTION_DAYS",
+    "WHARF_KEEP_ALIVE_SECONDS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -260,6 +278,11 @@ mod tests {
         assert_eq!(s.guest_link_hours, 24);
         assert_eq!(s.mail_retry_seconds, 60);
         assert_eq!(s.keep_alive_seconds, 75);
+        assert_eq!(s.event_retention_days, 30);
+        let idle = settings(&[("WHARF_KEEP_ALIVE_SECONDS", "120")]).unwrap();
+        assert_eq!(idle.keep_alive_seconds, 120);
+        let days = settings(&[("WHARF_EVENT_RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(days.event_retention_days, 7);
     }
 
     #[test]
@@ -279,6 +302,9 @@ mod tests {
         assert_eq!(e.var, "WHARF_GUEST_LINK_HOURS");
         let e = settings(&[("WHARF_MAIL_FROM", "not an address")]).unwrap_err();
         assert_eq!(e.var, "WHARF_MAIL_FROM");
+        let e = settings(&[("WHARF_EVENT_RETENTION_DAYS", "0")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_EVENT_RETENTION_DAYS");
+        assert!(reject_unknown(["WHARF_EVENT_RETENTION_DAYS".to_string()].into_iter()).is_ok());
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
         assert!(e.problem.contains("WHARF_BINDD"));
     }

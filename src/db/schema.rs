@@ -126,6 +126,12 @@ diesel::table! {
         actor -> Text,
         payload -> Text,
         created_at -> Timestamp,
+        domain -> Text,
+        context -> Text,
+        data_url -> Nullable<Text>,
+        namespaces -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
     }
 }
 

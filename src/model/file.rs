@@ -99,7 +99,9 @@ pub struct FileChanges {
 }
 
 fn context(f: &File, actor: &str) -> Context {
-    Context::new(&f.environment_id, actor).space(&f.space_id)
+    Context::new(&f.environment_id, actor)
+        .space(&f.space_id)
+        .file(&f.id)
 }
 
 /// Records an uploaded file and, for an import, the extract job that runs at once; one

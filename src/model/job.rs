@@ -184,9 +184,12 @@ pub struct JobChanges {
 
 /// Writes a `job:*` event with Flatfile's payload.
 pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> QueryResult<()> {
-    let mut ctx = Context::new(&job.environment_id, actor);
+    let mut ctx = Context::new(&job.environment_id, actor).job(&job.id);
     if let Some(space) = &job.space_id {
         ctx = ctx.space(space);
+    }
+    if let Some(file) = &job.file_id {
+        ctx = ctx.file(file);
     }
     let payload = json!({
         "domain": job.job_type,
@@ -197,8 +200,6 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
         "progress": job.progress,
         "isPart": false,
         "input": job.input.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
-        "jobId": job.id,
-        "fileId": job.file_id,
     });
     event::emit(conn, &ctx, topic, payload)
 }

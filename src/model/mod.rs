@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod environment;
 pub mod event;
+pub mod event_topics;
 pub mod file;
 pub mod guest;
 pub mod guest_link;

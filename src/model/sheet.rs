@@ -149,7 +149,8 @@ pub fn delete(
         let ectx = Context::new(environment_id, actor)
             .space(space_id)
             .workbook(&sheet.workbook_id)
-            .sheet(&sheet.id);
+            .sheet(&sheet.id)
+            .sheet_slug(&sheet.slug);
         event::emit(
             conn,
             &ectx,

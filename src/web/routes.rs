@@ -83,7 +83,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/guests/{id}/token", web::get().to(guests::token))
             .route("/invitations", web::post().to(guests::invite))
             .route("/events", web::get().to(events::list))
+            .route("/events", web::post().to(events::create))
             .route("/events/{id}", web::get().to(events::get))
+            .route("/events/{id}/ack", web::post().to(events::ack))
             .default_service(web::to(not_found)),
     )
     .service(

@@ -83,7 +83,9 @@ async fn a_csv_upload_is_extracted_into_a_file_workbook(db: Db) {
         .unwrap();
     assert_eq!(&bytes[..], PEOPLE.as_bytes());
 
-    let (_, events) = app.get_json(&format!("/events?spaceId={space}")).await;
+    let (_, events) = app
+        .get_json(&format!("/events?spaceId={space}&pageSize=100"))
+        .await;
     let topics: Vec<&str> = events["data"]
         .as_array()
         .unwrap()

@@ -61,7 +61,9 @@ async fn a_custom_job_goes_through_its_lifecycle(db: Db) {
     assert_eq!(status, 200);
     assert!(acked["data"]["outcomeAcknowledgedAt"].is_string());
 
-    let (_, events) = app.get_json(&format!("/events?spaceId={space}&domain=job")).await;
+    let (_, events) = app
+        .get_json(&format!("/events?spaceId={space}&domain=job&pageSize=100"))
+        .await;
     let topics: Vec<&str> = events["data"]
         .as_array()
         .unwrap()

@@ -17,6 +17,7 @@ mod connections;
 mod constraints;
 mod downloads;
 mod editing;
+mod events_api;
 mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;

@@ -245,6 +245,10 @@ fn valid_body(method: &str, path: &str, other: &Other) -> Option<Value> {
             json!([{"id": id("record"), "values": {"name": {"value": "hacked"}}}])
         }
         ("POST", "/v1/sheets/{id}/records") => json!([{"email": "x@x.io", "name": "hacked"}]),
+        ("POST", "/v1/events") => json!({
+            "topic": "space:updated", "domain": "space", "payload": {"hacked": true},
+            "context": {"environmentId": id("environment"), "spaceId": id("space")},
+        }),
         _ => return None,
     })
 }

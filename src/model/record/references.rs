@@ -153,7 +153,8 @@ fn recheck_records(
         let ectx = Context::new(&ctx.environment_id, actor)
             .space(&ctx.space_id)
             .workbook(&ctx.sheet.workbook_id)
-            .sheet(&ctx.sheet.id);
+            .sheet(&ctx.sheet.id)
+            .sheet_slug(&ctx.sheet.slug);
         event::emit(conn, &ectx, "records:updated", json!({"count": changed}))?;
     }
     Ok(changed)

@@ -289,7 +289,8 @@ fn finish(
     let ectx = Context::new(&ctx.environment_id, actor)
         .space(&ctx.space_id)
         .workbook(&ctx.sheet.workbook_id)
-        .sheet(&ctx.sheet.id);
+        .sheet(&ctx.sheet.id)
+        .sheet_slug(&ctx.sheet.slug);
     event::emit(conn, &ectx, topic, json!({"count": count}))?;
     // The space's activity was marked when the write took its locks.
     Ok(())

@@ -1,51 +1,68 @@
-//! The event log, newest last.
+//! The event log, oldest first (see model/event.rs for why a poller misses none), custom
+//! events and their acknowledgement. API keys only: guests never read events.
 
-use super::{given_id, ok, paging, path_id, stored_json};
+use super::{given_id, ok, paging, path_id, stored_json, success};
 use crate::app::AppState;
 use crate::auth::ApiCaller;
-use crate::ids::{EventId, SpaceId};
-use crate::model::event::{self, Event, Filter};
-use crate::model::iso;
+use crate::ids::{EventId, SheetId, SpaceId, WorkbookId};
+use crate::model::event::{self, Context, Event, Extras, Filter};
+use crate::model::event_topics::{DOMAINS, TOPICS};
+use crate::model::{iso, sheet, space, workbook};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+/// The account every environment of a Wharf belongs to (as `GET /v1/environments` says).
+const ACCOUNT_ID: &str = "us_acc_wharf";
 
 pub fn event_json(e: &Event) -> Value {
-    let payload = stored_json(&e.payload);
+    let mut context = match stored_json(&e.context) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    context.insert("accountId".into(), json!(ACCOUNT_ID));
+    context.insert("environmentId".into(), json!(e.environment_id));
+    context.insert("actorId".into(), json!(e.actor));
+    for (key, id) in [
+        ("spaceId", e.space_id.as_ref().map(|i| i.to_string())),
+        ("workbookId", e.workbook_id.as_ref().map(|i| i.to_string())),
+        ("sheetId", e.sheet_id.as_ref().map(|i| i.to_string())),
+    ] {
+        if let Some(id) = id {
+            context.insert(key.into(), json!(id));
+        }
+    }
     let mut v = json!({
         "id": e.public_id(),
         "topic": e.topic,
-        "domain": e.topic.split(':').next(),
-        "context": {
-            "environmentId": e.environment_id,
-            "spaceId": e.space_id,
-            "workbookId": e.workbook_id,
-            "sheetId": e.sheet_id,
-            "actorId": e.actor,
-        },
+        "domain": e.domain,
+        "context": context,
+        "payload": stored_json(&e.payload),
         "createdAt": iso(&e.created_at),
-        "acknowledgedAt": Value::Null,
+        "acknowledgedAt": e.acknowledged_at.as_ref().map(iso),
+        "acknowledgedBy": e.acknowledged_by,
     });
-    // File and job events name their file and job in the context, as Flatfile's do.
-    for key in ["fileId", "jobId"] {
-        if let Some(id) = payload.get(key).filter(|id| !id.is_null()) {
-            v["context"][key] = id.clone();
-        }
+    if let Some(url) = &e.data_url {
+        v["dataUrl"] = json!(url);
     }
-    v["payload"] = payload;
+    if let Some(namespaces) = &e.namespaces {
+        v["namespaces"] = stored_json(namespaces);
+    }
     v
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    environment_id: Option<String>,
     space_id: Option<String>,
     topic: Option<String>,
     domain: Option<String>,
     since: Option<String>,
     page_size: Option<i64>,
     page_number: Option<i64>,
+    include_acknowledged: Option<bool>,
 }
 
 pub async fn list(
@@ -53,8 +70,10 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (size, number) = paging(q.page_size, q.page_number, 100, 1000)?;
+    // Flatfile's default page is 10 events.
+    let (size, number) = paging(q.page_size, q.page_number, 10, 1000)?;
     let q = q.into_inner();
+    check_environment(&caller, q.environment_id.as_deref())?;
     let since = q
         .since
         .as_deref()
@@ -73,12 +92,22 @@ pub async fn list(
         topic: q.topic,
         domain: q.domain,
         since,
+        include_acknowledged: q.include_acknowledged.unwrap_or(false),
+        newest_first: false,
         page_size: size,
         page_number: number,
     };
     let env = caller.environment_id.clone();
     let events = state.db(move |conn| event::list(conn, &env, &filter)).await?;
     Ok(ok(events.iter().map(event_json).collect::<Vec<_>>()))
+}
+
+/// An API key sees one environment: any other is not found for it.
+fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
+    match given {
+        Some(env) if env != caller.environment_id.to_string() => Err(AppError::NotFound("environment")),
+        _ => Ok(()),
+    }
 }
 
 pub async fn get(
@@ -93,4 +122,172 @@ pub async fn get(
         .await?
         .ok_or(AppError::NotFound("event"))?;
     Ok(ok(event_json(&e)))
+}
+
+pub async fn ack(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&path, EventId::parse, "event")?;
+    let (env, actor) = (caller.environment_id.clone(), caller.actor());
+    let found = state
+        .db(move |conn| event::acknowledge(conn, &env, id, &actor))
+        .await?;
+    if !found {
+        return Err(AppError::NotFound("event"));
+    }
+    Ok(success())
+}
+
+/// `CreateEventConfig`; keys Wharf does not keep (`attributes`, `callbackUrl`...) are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewEvent {
+    topic: String,
+    domain: String,
+    context: Map<String, Value>,
+    #[serde(default)]
+    payload: Map<String, Value>,
+    data_url: Option<String>,
+    namespaces: Option<Vec<String>>,
+}
+
+/// Context keys kept as given (strings); the ids Wharf checks are handled apart, and
+/// `actorId` is always the caller.
+const FREE_CONTEXT_KEYS: [&str; 10] = [
+    "sheetSlug",
+    "commitId",
+    "versionId",
+    "jobId",
+    "fileId",
+    "actionName",
+    "documentId",
+    "snapshotId",
+    "precedingEventId",
+    "appId",
+];
+
+pub async fn create(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<NewEvent>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    if !TOPICS.contains(&b.topic.as_str()) {
+        return Err(AppError::bad_request(
+            "topic",
+            format!(
+                "`{}` is not one of Flatfile's event topics (such as job:ready)",
+                b.topic
+            ),
+        ));
+    }
+    if !DOMAINS.contains(&b.domain.as_str()) {
+        return Err(AppError::bad_request(
+            "domain",
+            format!("`{}` is not one of: {}", b.domain, DOMAINS.join(", ")),
+        ));
+    }
+    let env_given = b.context.get("environmentId").and_then(Value::as_str);
+    if env_given.is_none() {
+        return Err(AppError::bad_request(
+            "context.environmentId",
+            "context needs the environmentId of your API key",
+        ));
+    }
+    check_environment(&caller, env_given)?;
+    let text = |key: &str| -> Result<Option<String>, AppError> {
+        match b.context.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(AppError::bad_request(
+                &format!("context.{key}"),
+                format!("context.{key} must be a string"),
+            )),
+        }
+    };
+    let space_id = text("spaceId")?
+        .map(|t| given_id(&t, SpaceId::parse, "context.spaceId"))
+        .transpose()?;
+    let workbook_id = text("workbookId")?
+        .map(|t| given_id(&t, WorkbookId::parse, "context.workbookId"))
+        .transpose()?;
+    let sheet_id = text("sheetId")?
+        .map(|t| given_id(&t, SheetId::parse, "context.sheetId"))
+        .transpose()?;
+    let mut ctx = Context::new(&caller.environment_id, &caller.actor());
+    for key in FREE_CONTEXT_KEYS {
+        if let Some(value) = text(key)? {
+            ctx.extra.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(slugs) = b.context.get("slugs").filter(|s| s.is_object()) {
+        ctx.extra.insert("slugs".into(), slugs.clone());
+    }
+    let payload = Value::Object(b.payload);
+    let created = state
+        .db(move |conn| {
+            let ctx = place(conn, ctx, space_id, workbook_id, sheet_id)?;
+            let extras = Extras {
+                domain: Some(&b.domain),
+                data_url: b.data_url.as_deref(),
+                namespaces: b.namespaces.as_deref(),
+            };
+            let id = event::insert(conn, &ctx, &b.topic, payload, &extras)?;
+            event::find(conn, &ctx.environment_id, id)?.ok_or(AppError::NotFound("event"))
+        })
+        .await?;
+    Ok(ok(event_json(&created)))
+}
+
+/// Puts the space, workbook and sheet a custom event names in its context, once each is
+/// known to be in the caller's environment and inside the others.
+fn place(
+    conn: &mut crate::db::AnyConnection,
+    mut ctx: Context,
+    space_id: Option<SpaceId>,
+    workbook_id: Option<WorkbookId>,
+    sheet_id: Option<SheetId>,
+) -> Result<Context, AppError> {
+    let env = ctx.environment_id.clone();
+    let mut space_id = space_id;
+    let mut workbook_id = workbook_id;
+    if let Some(id) = &sheet_id {
+        let (s, sheet_space) = sheet::find(conn, &env, id)?.ok_or(AppError::NotFound("sheet"))?;
+        if workbook_id.as_ref().is_some_and(|w| w != &s.workbook_id) {
+            return Err(AppError::bad_request(
+                "context.sheetId",
+                "the sheet is not in the workbook the context names",
+            ));
+        }
+        workbook_id = Some(s.workbook_id.clone());
+        if space_id.as_ref().is_some_and(|sp| sp != &sheet_space) {
+            return Err(AppError::bad_request(
+                "context.sheetId",
+                "the sheet is not in the space the context names",
+            ));
+        }
+        space_id = Some(sheet_space);
+        ctx = ctx.sheet(id);
+        if !ctx.extra.contains_key("sheetSlug") {
+            ctx = ctx.sheet_slug(&s.slug);
+        }
+    }
+    if let Some(id) = &workbook_id {
+        let wb = workbook::find(conn, &env, id)?.ok_or(AppError::NotFound("workbook"))?;
+        if space_id.as_ref().is_some_and(|sp| sp != &wb.space_id) {
+            return Err(AppError::bad_request(
+                "context.workbookId",
+                "the workbook is not in the space the context names",
+            ));
+        }
+        space_id = Some(wb.space_id.clone());
+        ctx = ctx.workbook(id);
+    }
+    if let Some(id) = &space_id {
+        space::find(conn, &env, id)?.ok_or(AppError::NotFound("space"))?;
+        ctx = ctx.space(id);
+    }
+    Ok(ctx)
 }

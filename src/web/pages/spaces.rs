@@ -283,15 +283,17 @@ pub(super) async fn show_page(
                     sheets,
                 });
             }
+            // The latest 200, acknowledged or not, newest first.
             let filter = EventFilter {
                 space_id: Some(s.id.clone()),
+                include_acknowledged: true,
+                newest_first: true,
                 page_size: 200,
                 page_number: 1,
                 ..Default::default()
             };
             let events = event::list(conn, &env, &filter)?
                 .into_iter()
-                .rev()
                 .map(|e| EventRow {
                     topic: e.topic,
                     actor: e.actor,

@@ -1,0 +1,3 @@
+//! Background loops, each on a narrow context (a pool, a setting), startable alone in a test.
+
+pub mod event_retention;
