@@ -52,8 +52,17 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
             other => other.map(|_| summary).map_err(JobError::from),
         }
     });
-    let outcome = outcome.and_then(|summary| complete(conn, job, worker, &summary));
-    let Err(e) = outcome else { return Ok(()) };
+    let outcome = outcome.and_then(|summary| complete(conn, job, worker, &summary).map(|()| summary));
+    let e = match outcome {
+        Ok(summary) => {
+            // Its first searches and sorts should not wait for indexes.
+            for (seq, fields) in summary.sheets {
+                state.indexer.request_all(&state.pool, seq, fields);
+            }
+            return Ok(());
+        }
+        Err(e) => e,
+    };
     // A newer attempt has the job (retried at once, or taken over): it drops this
     // attempt's workbook when it starts; nothing here is ours to undo.
     let Some(checkpoint) = job::release_checkpoint(conn, job)? else {
@@ -99,6 +108,8 @@ fn complete(conn: &mut AnyConnection, job: &Job, worker: &str, summary: &Summary
 
 struct Summary {
     workbook_id: WorkbookId,
+    /// Each sheet made: its number and how many fields it has.
+    sheets: Vec<(i64, usize)>,
     rejects: u64,
     note: Option<String>,
 }
@@ -284,6 +295,11 @@ fn extract_into_workbook(
     notes.extend(extraction.notes.list());
     Ok(Summary {
         workbook_id: wb.id,
+        sheets: sheets
+            .iter()
+            .zip(&configs)
+            .map(|(sh, config)| (sh.seq, config.fields.len()))
+            .collect(),
         rejects,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     })

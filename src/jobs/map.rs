@@ -96,6 +96,10 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         }
         return Err(e);
     }
+    // Its first searches and sorts should not wait for indexes.
+    state
+        .indexer
+        .request_all(&state.pool, dest.sheet.seq, dest.config.fields.len());
     Ok(())
 }
 

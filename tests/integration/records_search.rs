@@ -215,4 +215,69 @@ async fn sorts_answer_before_and_after_their_index(db: Db) {
     );
 }
 
-on_both!(sorts_answer_before_and_after_their_index);
+/// An import builds the indexes of the sheet it fills, before anyone searches or sorts it:
+/// the extracted sheet's and then the destination's sort indexes, one per field, and the
+/// destination's search index.
+async fn an_import_builds_its_sheets_indexes(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let csv = "Email,Name,Age\nada@x.org,Ada,36\nbob@x.org,Bob,41\n";
+    let file = app
+        .upload_and_extract(space_id, "people.csv", csv.as_bytes().to_vec())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    wait_for_indexes(&app, db, "sort", 3).await;
+    let src_wb = file["workbookId"].as_str().unwrap();
+    let (_, wb) = app.get_json(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap();
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space_id}")).await;
+    let dest_wb = wbs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "Customers")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
+                    "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": contacts}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    // Contacts has seven fields.
+    wait_for_indexes(&app, db, "sort", 3 + 7).await;
+    let seq: i64 = {
+        use diesel::prelude::*;
+        use wharf::db::schema::sheets;
+        let mut conn = app.pool.get().expect("conn");
+        sheets::table
+            .filter(sheets::id.eq(&contacts))
+            .select(sheets::seq)
+            .first(&mut *conn)
+            .expect("sheet")
+    };
+    let mut ready = false;
+    for _ in 0..100 {
+        let mut conn = app.pool.get().expect("conn");
+        if wharf::model::record::search_index::exists(&mut conn, seq).expect("catalog") {
+            ready = true;
+            break;
+        }
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the destination's search index was built");
+}
+
+on_both!(
+    sorts_answer_before_and_after_their_index,
+    an_import_builds_its_sheets_indexes
+);

@@ -1,7 +1,8 @@
 //! Indexes that serve one sheet's reads: a sort index per field, and a search index.
-//! Each is built in the background the first time a read of that sheet wants it, never
-//! inside a person's request, and then kept by that sheet's writes alone; a sheet nobody
-//! sorts or searches costs its writes nothing. Until an index exists, the read is answered
+//! Each is built in the background when an import into the sheet ends or the first time a
+//! read of that sheet wants it, never inside a person's request, and then kept by that
+//! sheet's writes alone; a sheet nobody imports into, sorts or searches costs its writes
+//! nothing. Until an index exists, the read is answered
 //! from a scan: correct, only slower.
 
 use super::{search_index, sort_index};
@@ -40,6 +41,15 @@ impl Indexer {
             .is_some_and(|t| super::search::index_serves(t))
         {
             self.request(pool, sheet_seq, IndexKind::Search);
+        }
+    }
+
+    /// Asks for every index a sheet's reads may want (search, and a sort per field), as an
+    /// import into it ends, so that its first searches and sorts find them ready.
+    pub fn request_all(&self, pool: &Pool, sheet_seq: i64, fields: usize) {
+        self.request(pool, sheet_seq, IndexKind::Search);
+        for field in 0..fields {
+            self.request(pool, sheet_seq, IndexKind::Sort(field));
         }
     }
 
