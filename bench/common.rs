@@ -163,6 +163,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
         guest_link_hours: 24,
         mail_retry_seconds: 60,
+        webhook_private: true,
     }
 }
 

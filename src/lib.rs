@@ -15,3 +15,4 @@ pub mod settings;
 pub mod storage;
 pub mod validate;
 pub mod web;
+pub mod workers;

@@ -38,6 +38,11 @@ pub struct Settings {
     /// again after this long, then twice as long each time (at most an hour apart) while
     /// its link would still be valid. Default 60; from 1 to 3600.
     pub mail_retry_seconds: u64,
+    /// `WHARF_WEBHOOK_PRIVATE`: `allow` lets webhooks reach loopback and private addresses
+    /// (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1, fc00::/7), for a
+    /// receiver on the same machine or network; `deny` (the default) refuses them.
+    /// Link-local and cloud metadata addresses are refused either way.
+    pub webhook_private: bool,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -153,6 +158,16 @@ impl Settings {
             },
             None => 60,
         };
+        let webhook_private = match non_empty(&get, "WHARF_WEBHOOK_PRIVATE")?.as_deref() {
+            Some("allow") => true,
+            Some("deny") | None => false,
+            Some(other) => {
+                return Err(SettingsError {
+                    var: "WHARF_WEBHOOK_PRIVATE",
+                    problem: format!("`{other}` must be `allow` or `deny`"),
+                })
+            }
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -164,6 +179,7 @@ impl Settings {
             mail_from,
             guest_link_hours,
             mail_retry_seconds,
+            webhook_private,
         })
     }
 }
@@ -172,7 +188,7 @@ impl Settings {
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 11] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -183,6 +199,7 @@ const KNOWN: [&str; 10] = [
     "WHARF_MAIL_FROM",
     "WHARF_GUEST_LINK_HOURS",
     "WHARF_MAIL_RETRY_SECONDS",
+    "WHARF_WEBHOOK_PRIVATE",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -240,6 +257,14 @@ mod tests {
         assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
         assert_eq!(s.guest_link_hours, 24);
         assert_eq!(s.mail_retry_seconds, 60);
+        assert!(!s.webhook_private);
+        assert!(
+            settings(&[("WHARF_WEBHOOK_PRIVATE", "allow")])
+                .unwrap()
+                .webhook_private
+        );
+        let e = settings(&[("WHARF_WEBHOOK_PRIVATE", "yes")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_WEBHOOK_PRIVATE");
     }
 
     #[test]

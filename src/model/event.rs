@@ -83,19 +83,24 @@ pub fn emit(
     topic: &str,
     payload: serde_json::Value,
 ) -> QueryResult<()> {
-    diesel::insert_into(events::table)
-        .values(NewEvent {
-            environment_id: &ctx.environment_id,
-            space_id: ctx.space_id.as_ref(),
-            workbook_id: ctx.workbook_id.as_ref(),
-            sheet_id: ctx.sheet_id.as_ref(),
-            topic,
-            actor: &ctx.actor,
-            payload: payload.to_string(),
-            created_at: now(),
-        })
-        .execute(conn)?;
-    Ok(())
+    let row = NewEvent {
+        environment_id: &ctx.environment_id,
+        space_id: ctx.space_id.as_ref(),
+        workbook_id: ctx.workbook_id.as_ref(),
+        sheet_id: ctx.sheet_id.as_ref(),
+        topic,
+        actor: &ctx.actor,
+        payload: payload.to_string(),
+        created_at: now(),
+    };
+    // The event and its webhook deliveries (the outbox) commit together or not at all.
+    crate::db::write_tx(conn, |conn| {
+        let id: i64 = crate::on_backend!(conn, c => diesel::insert_into(events::table)
+            .values(&row)
+            .returning(events::id)
+            .get_result(c))?;
+        super::webhook::enqueue(conn, &ctx.environment_id, topic, &payload, id)
+    })
 }
 
 /// Which events to list; newest last.

@@ -116,6 +116,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         mail_from: wharf::settings::DEFAULT_MAIL_FROM.into(),
         guest_link_hours: 24,
         mail_retry_seconds: 60,
+        webhook_private: true,
     };
     (settings, dir)
 }

@@ -44,3 +44,4 @@ mod records_integrity;
 mod records_search;
 mod security_matrix;
 mod smtp;
+mod webhooks;

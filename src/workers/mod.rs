@@ -1,0 +1,5 @@
+//! Background loops, each on a narrow context (never the web's `AppState`), startable
+//! alone in a test.
+
+pub mod webhook_address;
+pub mod webhooks;
