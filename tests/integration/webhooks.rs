@@ -468,6 +468,12 @@ async fn deliveries_of_a_dead_process_are_sent_and_five_failing_days_disable(db:
     let ctx = event::Context::new(&env, "test");
     event::emit(&mut conn, &ctx, "space:created", json!({"n": 1})).unwrap();
     event::emit(&mut conn, &ctx, "space:created", json!({"n": 2})).unwrap();
+    // A change that rolls back takes its event's deliveries with it.
+    let rolled: Result<(), diesel::result::Error> = wharf::db::write_tx(&mut conn, |c| {
+        event::emit(c, &ctx, "space:created", json!({"n": "rolled back"}))?;
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(rolled.is_err());
     let ids: Vec<String> = wd::table
         .order(wd::event_id)
         .select(wd::id)
