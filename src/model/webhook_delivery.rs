@@ -108,6 +108,22 @@ pub fn claim_due(
          ORDER BY next_attempt_at LIMIT $4{lock}) RETURNING id"
     );
     let t = now();
+    // A read first: an idle worker polls often, and on SQLite even an UPDATE that changes
+    // nothing takes the write lock for a moment.
+    let due = webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq(status::PENDING))
+        .filter(webhook_deliveries::next_attempt_at.le(t))
+        .filter(
+            webhook_deliveries::claimed_at
+                .is_null()
+                .or(webhook_deliveries::claimed_at.lt(t - lease)),
+        )
+        .select(webhook_deliveries::id)
+        .first::<WebhookDeliveryId>(conn)
+        .optional()?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let claimed: Vec<Claimed> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(t)
