@@ -98,8 +98,15 @@ impl Receiver {
             buf.extend_from_slice(&chunk[..n]);
         }
         let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
-        let status = self.script.lock().unwrap().pop_front().unwrap_or(200);
-        self.got.lock().unwrap().push(Received { headers, body });
+        // The machine is shared: a stray request to a reused port (a browser's SSE
+        // reconnecting, say) is not a delivery.
+        let status = if headers.iter().any(|(k, _)| k == "webhook-id") {
+            let status = self.script.lock().unwrap().pop_front().unwrap_or(200);
+            self.got.lock().unwrap().push(Received { headers, body });
+            status
+        } else {
+            404
+        };
         let text = format!("receiver says {status}");
         let answer = format!(
             "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
