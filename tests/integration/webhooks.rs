@@ -545,7 +545,45 @@ async fn deliveries_of_a_dead_process_are_sent_and_five_failing_days_disable(db:
     drop(running);
 }
 
+/// Two workers (as two processes would) on one database share the deliveries: each is
+/// sent once.
+async fn two_workers_send_each_delivery_once(db: Db) {
+    use wharf::model::{event, webhook};
+    let (settings, _dir) = test_settings(db);
+    let pool = wharf::app::prepare_database(&settings).unwrap();
+    let receiver = Receiver::start().await;
+    let mut conn = pool.get().unwrap();
+    let env = wharf::model::environment::find_by_name(&mut conn, "development")
+        .unwrap()
+        .unwrap()
+        .id;
+    webhook::create(&mut conn, &env, &receiver.url, &["**".to_string()], "").unwrap();
+    let ctx = event::Context::new(&env, "test");
+    for n in 0..60 {
+        event::emit(&mut conn, &ctx, "space:updated", json!({"n": n})).unwrap();
+    }
+    let start = |name: &str| {
+        wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            render: wharf::web::api::events::event_json,
+            worker_id: name.into(),
+        })
+        .unwrap()
+    };
+    let (a, b) = (start("one"), start("two"));
+    receiver.wait_for(60).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let got = receiver.got();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (60, 60), "each delivery sent once");
+    drop((a, b));
+}
+
 on_both!(
+    two_workers_send_each_delivery_once,
     signed_deliveries_retry_with_the_same_id_and_410_disables,
     rotation_signs_with_both_secrets_and_tests_ping_one_webhook,
     only_secret_keys_manage_webhooks_and_urls_are_checked,
