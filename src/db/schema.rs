@@ -357,7 +357,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        duration_ms -> Nullable<Integer>,
+        response -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     environments,
@@ -385,4 +398,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_retries,
     webhooks,
     webhook_deliveries,
+    webhook_attempts,
 );

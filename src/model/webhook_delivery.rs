@@ -4,7 +4,7 @@
 //! tried at least once, crash or not.
 
 use super::now;
-use crate::db::schema::{webhook_deliveries, webhooks};
+use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::{AnyConnection, Backend};
 use crate::ids::{WebhookDeliveryId, WebhookId};
 use chrono::{NaiveDateTime, TimeDelta};
@@ -33,6 +33,36 @@ pub struct Delivery {
     pub claimed_by: Option<String>,
     pub claimed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+}
+
+/// One try of a delivery, as the delivery log shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_attempts)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub delivery_id: WebhookDeliveryId,
+    pub attempted_at: NaiveDateTime,
+    pub status_code: Option<i32>,
+    pub duration_ms: Option<i32>,
+    pub response: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The tries of these deliveries, oldest first, by delivery.
+pub fn attempts_of(
+    conn: &mut AnyConnection,
+    ids: &[WebhookDeliveryId],
+) -> QueryResult<std::collections::HashMap<WebhookDeliveryId, Vec<AttemptRow>>> {
+    let rows: Vec<AttemptRow> = webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq_any(ids))
+        .order(webhook_attempts::id.asc())
+        .select(AttemptRow::as_select())
+        .load(conn)?;
+    let mut out = std::collections::HashMap::<_, Vec<_>>::new();
+    for r in rows {
+        out.entry(r.delivery_id.clone()).or_default().push(r);
+    }
+    Ok(out)
 }
 
 /// A webhook's deliveries, newest first.
@@ -203,6 +233,16 @@ pub fn record(
             // Another process took it over after our lease ran out; its try counts.
             return Ok(());
         }
+        diesel::insert_into(webhook_attempts::table)
+            .values((
+                webhook_attempts::delivery_id.eq(&d.id),
+                webhook_attempts::attempted_at.eq(attempt.at),
+                webhook_attempts::status_code.eq(attempt.status_code),
+                webhook_attempts::duration_ms.eq(attempt.duration_ms),
+                webhook_attempts::response.eq(&attempt.response),
+                webhook_attempts::error.eq(&attempt.error),
+            ))
+            .execute(conn)?;
         let hook = webhooks::table.find(&d.webhook_id);
         match next {
             Next::Delivered => {

@@ -266,6 +266,13 @@ async fn signed_deliveries_retry_with_the_same_id_and_410_disables(db: Db) {
     assert_eq!(log["lastResponse"], "receiver says 200");
     assert!(log["lastDurationMs"].is_i64());
     assert_eq!(log["eventId"], event["id"]);
+    let tries = log["tries"].as_array().expect("each try");
+    assert_eq!(tries.len(), 2, "{log}");
+    assert_eq!(tries[0]["statusCode"], 503);
+    assert_eq!(tries[0]["response"], "receiver says 503");
+    assert_eq!(tries[0]["error"], "the receiver answered 503");
+    assert_eq!(tries[1]["statusCode"], 200);
+    assert!(tries[1]["durationMs"].is_i64());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let topics: Vec<Value> = receiver.got().iter().map(|r| r.json()["topic"].clone()).collect();
     assert!(

@@ -40,3 +40,16 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, created_at);
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);
+
+-- Each try of a delivery, for the delivery log (at most eight per delivery).
+CREATE TABLE webhook_attempts (
+    id BIGSERIAL PRIMARY KEY,
+    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    attempted_at TIMESTAMP NOT NULL,
+    status_code INTEGER,
+    duration_ms INTEGER,
+    -- The first 2 KB of the answer.
+    response TEXT,
+    error TEXT
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id, id);

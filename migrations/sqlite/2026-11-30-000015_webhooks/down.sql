@@ -1,2 +1,3 @@
+DROP TABLE webhook_attempts;
 DROP TABLE webhook_deliveries;
 DROP TABLE webhooks;

@@ -9,7 +9,7 @@ use crate::ids::{EnvironmentId, WebhookDeliveryId, WebhookId};
 use crate::model::event::{self, Context};
 use crate::model::iso;
 use crate::model::webhook::{self, Webhook, WebhookChanges};
-use crate::model::webhook_delivery::{self as delivery, Delivery};
+use crate::model::webhook_delivery::{self as delivery, AttemptRow, Delivery};
 use crate::web::error::AppError;
 use crate::web::input::Json;
 use crate::workers::webhook_address;
@@ -40,7 +40,20 @@ fn with_secret(w: &Webhook) -> HttpResponse {
     ok(body)
 }
 
-fn delivery_json(d: &Delivery) -> Value {
+/// A delivery with its tries, oldest first.
+fn delivery_json(d: &Delivery, tries: &[AttemptRow]) -> Value {
+    let tries: Vec<Value> = tries
+        .iter()
+        .map(|a| {
+            json!({
+                "attemptedAt": iso(&a.attempted_at),
+                "statusCode": a.status_code,
+                "durationMs": a.duration_ms,
+                "response": a.response,
+                "error": a.error,
+            })
+        })
+        .collect();
     json!({
         "id": d.id,
         "webhookId": d.webhook_id,
@@ -54,6 +67,7 @@ fn delivery_json(d: &Delivery) -> Value {
         "lastResponse": d.last_response,
         "lastError": d.last_error,
         "createdAt": iso(&d.created_at),
+        "tries": tries,
     })
 }
 
@@ -224,10 +238,18 @@ pub async fn deliveries(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     let (size, number) = paging(q.page_size, q.page_number, 50, 1000)?;
-    let list = state
-        .db(move |conn| delivery::list(conn, &w.id, size, number))
+    let (list, mut tries) = state
+        .db(move |conn| {
+            let list = delivery::list(conn, &w.id, size, number)?;
+            let ids: Vec<WebhookDeliveryId> = list.iter().map(|d| d.id.clone()).collect();
+            Ok::<_, diesel::result::Error>((list, delivery::attempts_of(conn, &ids)?))
+        })
         .await?;
-    Ok(ok(list.iter().map(delivery_json).collect::<Vec<_>>()))
+    let out: Vec<Value> = list
+        .iter()
+        .map(|d| delivery_json(d, &tries.remove(&d.id).unwrap_or_default()))
+        .collect();
+    Ok(ok(out))
 }
 
 pub async fn retry(
@@ -244,11 +266,13 @@ pub async fn retry(
                 return Ok(None);
             };
             delivery::retry(conn, &id)?;
-            delivery::find(conn, &w.id, &id)
+            let d = delivery::find(conn, &w.id, &id)?;
+            let mut tries = delivery::attempts_of(conn, std::slice::from_ref(&id))?;
+            Ok::<_, diesel::result::Error>(d.map(|d| (d, tries.remove(&id).unwrap_or_default())))
         })
         .await?
         .ok_or(AppError::NotFound("delivery"))?;
-    Ok(ok(delivery_json(&d)))
+    Ok(ok(delivery_json(&d.0, &d.1)))
 }
 
 /// Sends a `webhook:test` ping event to this webhook alone.
