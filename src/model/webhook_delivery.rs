@@ -256,15 +256,20 @@ pub fn record(
                 super::webhook::disable(conn, &d.webhook_id, reason)?;
             }
             _ => {
-                let since: Option<Option<NaiveDateTime>> =
-                    hook.select(webhooks::failing_since).first(conn).optional()?;
-                match since.flatten() {
-                    None => {
+                // A webhook already off keeps the reason it was turned off for.
+                let since: Option<Option<NaiveDateTime>> = hook
+                    .filter(webhooks::enabled.eq(true))
+                    .select(webhooks::failing_since)
+                    .first(conn)
+                    .optional()?;
+                match since {
+                    None => {}
+                    Some(None) => {
                         diesel::update(hook)
                             .set(webhooks::failing_since.eq(Some(attempt.at)))
                             .execute(conn)?;
                     }
-                    Some(since) if attempt.at - since >= disable_after => {
+                    Some(Some(since)) if attempt.at - since >= disable_after => {
                         super::webhook::disable(
                             conn,
                             &d.webhook_id,

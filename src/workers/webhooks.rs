@@ -116,8 +116,8 @@ async fn deliver(ctx: &Context, d: Delivery) {
             return;
         }
         Ok(None) => return, // The webhook was deleted, and its deliveries with it.
-        Ok(Some((hook, _))) if !hook.enabled => gave_up(&d, "the webhook is disabled"),
-        Ok(Some((_, None))) => gave_up(&d, "the event no longer exists"),
+        Ok(Some((hook, _))) if !hook.enabled => gave_up("the webhook is disabled"),
+        Ok(Some((_, None))) => gave_up("the event no longer exists"),
         Ok(Some((hook, Some(ev)))) => {
             let body = (ctx.render)(&ev).to_string();
             let (attempt, retry_after) = send(ctx, &hook, &d, body).await;
@@ -139,7 +139,7 @@ async fn deliver(ctx: &Context, d: Delivery) {
     }
 }
 
-fn gave_up(_d: &Delivery, why: &str) -> (Attempt, Next) {
+fn gave_up(why: &str) -> (Attempt, Next) {
     let attempt = Attempt {
         at: now(),
         error: Some(why.to_string()),
