@@ -165,6 +165,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         mail_retry_seconds: 60,
         keep_alive_seconds: 75,
         event_retention_days: 30,
+        webhook_private: true,
     }
 }
 

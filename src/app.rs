@@ -25,6 +25,8 @@ pub struct AppState {
     pub jobs: crate::jobs::Queue,
     /// Outgoing mail: SMTP, or the outbox folder.
     pub mail: crate::mail::Mailer,
+    /// The webhook delivery worker; it stops when the state is dropped.
+    pub webhooks: crate::workers::webhooks::Running,
 }
 
 impl AppState {
@@ -70,6 +72,13 @@ impl Application {
         };
         let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
         let mail = crate::mail::Mailer::from_settings(&settings)?;
+        let jobs = crate::jobs::Queue::default();
+        let webhooks = crate::workers::webhooks::start(crate::workers::webhooks::Context {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            render: crate::web::api::events::event_json,
+            worker_id: jobs.worker_id.clone(),
+        })?;
         let state = web::Data::new(AppState {
             pool,
             settings,
@@ -77,8 +86,9 @@ impl Application {
             live,
             indexer: Default::default(),
             storage,
-            jobs: Default::default(),
+            jobs,
             mail,
+            webhooks,
         });
         state.live.watch(state.pool.clone());
         crate::jobs::start(&state.clone().into_inner())?;

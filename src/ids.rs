@@ -10,6 +10,9 @@ use rand::distributions::{Alphanumeric, DistString};
 /// Declares a text ID newtype stored as TEXT on every backend.
 macro_rules! text_id {
     ($name:ident, $prefix:literal) => {
+        text_id!($name, $prefix, 8);
+    };
+    ($name:ident, $prefix:literal, $random:literal) => {
         #[derive(
             Debug,
             Clone,
@@ -32,7 +35,7 @@ macro_rules! text_id {
 
             /// A fresh random ID.
             pub fn generate() -> Self {
-                $name(format!("{}{}", $prefix, random_suffix()))
+                $name(format!("{}{}", $prefix, random_suffix($random)))
             }
 
             /// Accepts only IDs of this kind, so a sheet ID never reaches a space query.
@@ -83,10 +86,14 @@ text_id!(ApiKeyId, "us_key_");
 text_id!(FileId, "us_fl_");
 text_id!(JobId, "us_jb_");
 text_id!(GuestId, "us_g_");
+text_id!(WebhookId, "us_wh_");
+// A delivery's id is the receiver's idempotency key (`webhook-id`), and there are many:
+// long enough that two never meet.
+text_id!(WebhookDeliveryId, "us_whd_", 24);
 
-fn random_suffix() -> String {
+fn random_suffix(len: usize) -> String {
     Alphanumeric
-        .sample_string(&mut rand::thread_rng(), 8)
+        .sample_string(&mut rand::thread_rng(), len)
         .to_lowercase()
 }
 

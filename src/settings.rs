@@ -46,6 +46,11 @@ pub struct Settings {
     /// `WHARF_EVENT_RETENTION_DAYS`: events older than this many days are deleted in the
     /// background (checked at start and every hour). Default 30; from 1 to 3650.
     pub event_retention_days: i64,
+    /// `WHARF_WEBHOOK_PRIVATE`: `allow` lets webhooks reach loopback and private addresses
+    /// (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1, fc00::/7), for a
+    /// receiver on the same machine or network; `deny` (the default) refuses them.
+    /// Link-local and cloud metadata addresses are refused either way.
+    pub webhook_private: bool,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -163,6 +168,16 @@ impl Settings {
             },
             None => 30,
         };
+        let webhook_private = match non_empty(&get, "WHARF_WEBHOOK_PRIVATE")?.as_deref() {
+            Some("allow") => true,
+            Some("deny") | None => false,
+            Some(other) => {
+                return Err(SettingsError {
+                    var: "WHARF_WEBHOOK_PRIVATE",
+                    problem: format!("`{other}` must be `allow` or `deny`"),
+                })
+            }
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -176,6 +191,7 @@ impl Settings {
             mail_retry_seconds,
             keep_alive_seconds,
             event_retention_days,
+            webhook_private,
         })
     }
 }
@@ -207,7 +223,7 @@ fn seconds_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -220,6 +236,7 @@ const KNOWN: [&str; 12] = [
     "WHARF_MAIL_RETRY_SECONDS",
     "WHARF_EVENT_RETENTION_DAYS",
     "WHARF_KEEP_ALIVE_SECONDS",
+    "WHARF_WEBHOOK_PRIVATE",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -283,6 +300,14 @@ mod tests {
         assert_eq!(idle.keep_alive_seconds, 120);
         let days = settings(&[("WHARF_EVENT_RETENTION_DAYS", "7")]).unwrap();
         assert_eq!(days.event_retention_days, 7);
+        assert!(!s.webhook_private);
+        assert!(
+            settings(&[("WHARF_WEBHOOK_PRIVATE", "allow")])
+                .unwrap()
+                .webhook_private
+        );
+        let e = settings(&[("WHARF_WEBHOOK_PRIVATE", "yes")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_WEBHOOK_PRIVATE");
     }
 
     #[test]

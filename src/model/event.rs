@@ -172,11 +172,15 @@ pub fn insert(
         AnyConnection::Postgres(_) => "NULL",
     };
     let created_at = events::created_at.eq(diesel::dsl::sql::<diesel::sql_types::Timestamp>(stamp));
-    let id: i64 = crate::on_backend!(conn, c => diesel::insert_into(events::table)
-        .values((&row, created_at.clone()))
-        .returning(events::id)
-        .get_result(c))?;
-    Ok(EventId(id))
+    // The event and its webhook deliveries (the outbox) commit together or not at all.
+    crate::db::write_tx(conn, |conn| {
+        let id: i64 = crate::on_backend!(conn, c => diesel::insert_into(events::table)
+            .values((&row, created_at.clone()))
+            .returning(events::id)
+            .get_result(c))?;
+        super::webhook::enqueue(conn, &ctx.environment_id, topic, &payload, id)?;
+        Ok(EventId(id))
+    })
 }
 
 /// Which events to list.

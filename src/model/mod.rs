@@ -21,6 +21,8 @@ pub mod space_config;
 pub mod stream_access;
 pub mod team;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;
 pub mod workbook;
 
 use chrono::NaiveDateTime;

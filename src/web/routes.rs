@@ -2,7 +2,7 @@
 
 use super::api::{
     changes, environments, events, files, guests, health, job_plan, jobs, records, sheets, space_configs,
-    spaces, workbooks,
+    spaces, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -86,6 +86,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/events", web::post().to(events::create))
             .route("/events/{id}", web::get().to(events::get))
             .route("/events/{id}/ack", web::post().to(events::ack))
+            .route("/webhooks", web::get().to(webhooks::list))
+            .route("/webhooks", web::post().to(webhooks::create))
+            .route("/webhooks/{id}", web::get().to(webhooks::get))
+            .route("/webhooks/{id}", web::patch().to(webhooks::update))
+            .route("/webhooks/{id}", web::delete().to(webhooks::delete))
+            .route(
+                "/webhooks/{id}/rotate-secret",
+                web::post().to(webhooks::rotate_secret),
+            )
+            .route("/webhooks/{id}/deliveries", web::get().to(webhooks::deliveries))
+            .route(
+                "/webhooks/{id}/deliveries/{delivery}/retry",
+                web::post().to(webhooks::retry),
+            )
+            .route("/webhooks/{id}/test", web::post().to(webhooks::test))
             .default_service(web::to(not_found)),
     )
     .service(

@@ -1,3 +1,6 @@
-//! Background loops, each on a narrow context (a pool, a setting), startable alone in a test.
+//! Background loops, each on a narrow context (never the web's `AppState`), startable
+//! alone in a test.
 
 pub mod event_retention;
+pub mod webhook_address;
+pub mod webhooks;

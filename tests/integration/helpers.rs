@@ -118,6 +118,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         mail_retry_seconds: 60,
         keep_alive_seconds: 75,
         event_retention_days: 30,
+        webhook_private: true,
     };
     (settings, dir)
 }

@@ -48,3 +48,4 @@ mod records_search;
 mod search_backfill;
 mod security_matrix;
 mod smtp;
+mod webhooks;

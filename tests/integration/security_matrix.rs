@@ -88,6 +88,7 @@ fn open_to_other_key(method: &str, path: &str) -> bool {
                     | "/v1/jobs"
                     | "/v1/environments"
                     | "/v1/environments/{id}"
+                    | "/v1/webhooks"
             ) | ("POST", "/v1/environments")
         )
 }
@@ -121,11 +122,13 @@ impl Other {
                     "files" => &self.ids["file"],
                     "jobs" => &self.ids["job"],
                     "guest" => &self.ids["space"],
+                    "webhooks" => &self.ids["webhook"],
                     other => panic!("no object for {{id}} under /{other}: add one to the matrix"),
                 },
                 "{sheet}" => &self.ids["sheet"],
                 "{record}" => &self.ids["record"],
                 "{guest}" => &self.ids["guest"],
+                "{delivery}" => &self.ids["delivery"],
                 "{name}" => &self.ids["mail"],
                 "{field}" => "name",
                 "{token}" => &self.ids["token"],
@@ -139,7 +142,7 @@ impl Other {
 
     /// Texts that must not appear in an answer to the caller.
     fn secrets(&self) -> Vec<&str> {
-        ["space", "workbook", "sheet", "guest", "file", "job"]
+        ["space", "workbook", "sheet", "guest", "file", "job", "webhook"]
             .iter()
             .map(|k| self.ids[k].as_str())
             .collect()
@@ -190,7 +193,23 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     app.wait_job(&job).await;
     let (_, events) = send(api(reqwest::Method::GET, &format!("/events?spaceId={sid}"))).await;
     let event = events["data"][0]["id"].as_str().unwrap().to_string();
+    // A webhook with one delivery (a test ping; port 9 answers nothing, so it stays pending).
+    let (_, hook) = send(
+        api(reqwest::Method::POST, "/webhooks")
+            .json(&json!({"url": "http://127.0.0.1:9/other", "topics": ["nothing:here"]})),
+    )
+    .await;
+    let webhook = hook["data"]["id"].as_str().expect("webhook").to_string();
+    send(api(reqwest::Method::POST, &format!("/webhooks/{webhook}/test"))).await;
+    let (_, log) = send(api(
+        reqwest::Method::GET,
+        &format!("/webhooks/{webhook}/deliveries"),
+    ))
+    .await;
+    let delivery = log["data"][0]["id"].as_str().expect("delivery").to_string();
     let mut ids = HashMap::new();
+    ids.insert("webhook", webhook);
+    ids.insert("delivery", delivery);
     ids.insert("space", sid);
     ids.insert("workbook", wid);
     ids.insert("sheet", sheet);
@@ -217,7 +236,9 @@ async fn snapshot(app: &TestApp, key: &str, other: &Other) -> Value {
     let (_, guest) = get(format!("/guests/{}", other.ids["guest"])).await;
     let (_, files) = get(format!("/files?spaceId={}", other.ids["space"])).await;
     let (_, jobs) = get(format!("/jobs?spaceId={}", other.ids["space"])).await;
+    let (_, hook) = get(format!("/webhooks/{}", other.ids["webhook"])).await;
     json!({
+        "webhook": [&hook["data"]["url"], &hook["data"]["topics"], &hook["data"]["enabled"], &hook["data"]["description"]],
         "name": space["data"]["name"], "archived": space["data"]["archivedAt"],
         "records": records["data"]["records"], "guest": guest["data"],
         "files": files["data"], "jobs": jobs["data"],
@@ -234,6 +255,10 @@ fn valid_body(method: &str, path: &str, other: &Other) -> Option<Value> {
             json!({"name": "hacked"})
         }
         ("PATCH", "/v1/guests/{id}") => json!({"name": "hacked"}),
+        ("PATCH", "/v1/webhooks/{id}") => json!({"description": "hacked", "enabled": false}),
+        ("POST", "/v1/webhooks") => {
+            json!({"environmentId": id("environment"), "url": "http://127.0.0.1:9/hacked"})
+        }
         ("PATCH", "/v1/jobs/{id}") => json!({"info": "hacked"}),
         ("PUT" | "PATCH", "/v1/jobs/{id}/plan") => {
             json!({"fieldMapping": [], "unmappedSourceFields": [], "unmappedDestinationFields": []})

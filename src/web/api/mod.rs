@@ -13,6 +13,7 @@ pub mod records;
 pub mod sheets;
 pub mod space_configs;
 pub mod spaces;
+pub mod webhooks;
 pub mod workbooks;
 
 use super::error::AppError;

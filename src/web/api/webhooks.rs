@@ -1,0 +1,296 @@
+//! Webhooks: create (the secret is answered once), list, get, update, delete, rotate the
+//! secret, the delivery log, retry a delivery, send a test ping. Secret keys only: guest
+//! tokens and people's sessions cannot reach them.
+
+use super::{given_id, ok, paging, path_id, success};
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::ids::{EnvironmentId, WebhookDeliveryId, WebhookId};
+use crate::model::event::{self, Context};
+use crate::model::iso;
+use crate::model::webhook::{self, Webhook, WebhookChanges};
+use crate::model::webhook_delivery::{self as delivery, AttemptRow, Delivery};
+use crate::web::error::AppError;
+use crate::web::input::Json;
+use crate::workers::webhook_address;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// A webhook as the API shows it: never its secret.
+fn webhook_json(w: &Webhook) -> Value {
+    json!({
+        "id": w.id,
+        "environmentId": w.environment_id,
+        "url": w.url,
+        "topics": w.topic_list(),
+        "description": w.description,
+        "enabled": w.enabled,
+        "disabledReason": w.disabled_reason,
+        "previousSecretValidUntil": w.previous_secret_until.as_ref().map(iso),
+        "createdAt": iso(&w.created_at),
+        "updatedAt": iso(&w.updated_at),
+    })
+}
+
+/// The one answer that carries the secret (creation, rotation).
+fn with_secret(w: &Webhook) -> HttpResponse {
+    let mut body = webhook_json(w);
+    body["secret"] = json!(w.secret);
+    ok(body)
+}
+
+/// A delivery with its tries, oldest first.
+fn delivery_json(d: &Delivery, tries: &[AttemptRow]) -> Value {
+    let tries: Vec<Value> = tries
+        .iter()
+        .map(|a| {
+            json!({
+                "attemptedAt": iso(&a.attempted_at),
+                "statusCode": a.status_code,
+                "durationMs": a.duration_ms,
+                "response": a.response,
+                "error": a.error,
+            })
+        })
+        .collect();
+    json!({
+        "id": d.id,
+        "webhookId": d.webhook_id,
+        "eventId": crate::ids::EventId(d.event_id),
+        "status": d.status,
+        "attempts": d.attempts,
+        "nextAttemptAt": d.next_attempt_at.as_ref().map(iso),
+        "lastAttemptAt": d.last_attempt_at.as_ref().map(iso),
+        "lastStatusCode": d.last_status_code,
+        "lastDurationMs": d.last_duration_ms,
+        "lastResponse": d.last_response,
+        "lastError": d.last_error,
+        "createdAt": iso(&d.created_at),
+        "tries": tries,
+    })
+}
+
+/// An `environmentId` naming another environment is not found.
+fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
+    match given {
+        Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
+            Err(AppError::NotFound("environment"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The receiver's URL, checked; an address that is never allowed is refused at once.
+fn checked_url(text: &str) -> Result<String, AppError> {
+    let url = webhook::check_url(text).map_err(|m| AppError::invalid("url", m))?;
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::from(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(ip.into()),
+        _ => None,
+    };
+    if let Some(reason) = ip.and_then(|ip| webhook_address::refusal(ip, true)) {
+        return Err(AppError::invalid(
+            "url",
+            format!(
+                "webhooks cannot reach {} ({reason} address)",
+                url.host_str().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(url.to_string())
+}
+
+fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
+    webhook::check_topics(topics).map_err(|m| AppError::invalid("topics", m))
+}
+
+/// A webhook of the caller's environment, or 404.
+async fn load(state: &AppState, caller: &ApiCaller, raw: &str) -> Result<Webhook, AppError> {
+    let id = path_id(raw, WebhookId::parse, "webhook")?;
+    let env = caller.environment_id.clone();
+    state
+        .db(move |conn| webhook::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("webhook"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    environment_id: Option<String>,
+}
+
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    check_environment(&caller, q.environment_id.as_deref())?;
+    let env = caller.environment_id.clone();
+    let hooks = state.db(move |conn| webhook::list(conn, &env)).await?;
+    Ok(ok(hooks.iter().map(webhook_json).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateBody {
+    environment_id: Option<String>,
+    url: String,
+    topics: Option<Vec<String>>,
+    description: Option<String>,
+}
+
+pub async fn create(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: Json<CreateBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    check_environment(&caller, body.environment_id.as_deref())?;
+    let url = checked_url(&body.url)?;
+    let topics = checked_topics(body.topics)?;
+    let description = body.description.unwrap_or_default();
+    let env = caller.environment_id.clone();
+    let w = state
+        .db(move |conn| webhook::create(conn, &env, &url, &topics, &description))
+        .await?;
+    Ok(with_secret(&w))
+}
+
+pub async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    Ok(ok(webhook_json(&w)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateBody {
+    url: Option<String>,
+    topics: Option<Vec<String>>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+pub async fn update(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Json<UpdateBody>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    let body = body.into_inner();
+    let changes = WebhookChanges {
+        url: body.url.as_deref().map(checked_url).transpose()?,
+        topics: match body.topics {
+            Some(t) => Some(json!(checked_topics(Some(t))?).to_string()),
+            None => None,
+        },
+        description: body.description,
+        enabled: body.enabled,
+        // Enabling again clears why it was off, and its failing streak.
+        disabled_reason: (body.enabled == Some(true)).then_some(None),
+        failing_since: (body.enabled == Some(true)).then_some(None),
+        ..Default::default()
+    };
+    let w = state
+        .db(move |conn| webhook::update(conn, &w.id, changes))
+        .await?;
+    Ok(ok(webhook_json(&w)))
+}
+
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    state.db(move |conn| webhook::delete(conn, &w.id)).await?;
+    Ok(success())
+}
+
+pub async fn rotate_secret(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    let w = state.db(move |conn| webhook::rotate_secret(conn, &w.id)).await?;
+    Ok(with_secret(&w))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveriesQuery {
+    page_size: Option<i64>,
+    page_number: Option<i64>,
+}
+
+pub async fn deliveries(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<DeliveriesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    let (size, number) = paging(q.page_size, q.page_number, 50, 1000)?;
+    let (list, mut tries) = state
+        .db(move |conn| {
+            let list = delivery::list(conn, &w.id, size, number)?;
+            let ids: Vec<WebhookDeliveryId> = list.iter().map(|d| d.id.clone()).collect();
+            Ok::<_, diesel::result::Error>((list, delivery::attempts_of(conn, &ids)?))
+        })
+        .await?;
+    let out: Vec<Value> = list
+        .iter()
+        .map(|d| delivery_json(d, &tries.remove(&d.id).unwrap_or_default()))
+        .collect();
+    Ok(ok(out))
+}
+
+pub async fn retry(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (raw_hook, raw_delivery) = path.into_inner();
+    let w = load(&state, &caller, &raw_hook).await?;
+    let id = path_id(&raw_delivery, WebhookDeliveryId::parse, "delivery")?;
+    let d = state
+        .db(move |conn| {
+            let Some(_) = delivery::find(conn, &w.id, &id)? else {
+                return Ok(None);
+            };
+            delivery::retry(conn, &id)?;
+            let d = delivery::find(conn, &w.id, &id)?;
+            let mut tries = delivery::attempts_of(conn, std::slice::from_ref(&id))?;
+            Ok::<_, diesel::result::Error>(d.map(|d| (d, tries.remove(&id).unwrap_or_default())))
+        })
+        .await?
+        .ok_or(AppError::NotFound("delivery"))?;
+    Ok(ok(delivery_json(&d.0, &d.1)))
+}
+
+/// Sends a `webhook:test` ping event to this webhook alone.
+pub async fn test(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&state, &caller, &path).await?;
+    if !w.enabled {
+        return Err(AppError::Conflict(
+            "the webhook is disabled; enable it (PATCH enabled: true) to test it".into(),
+        ));
+    }
+    let ctx = Context::new(&caller.environment_id, &caller.actor());
+    let payload = json!({"webhookId": w.id});
+    state
+        .db(move |conn| event::emit(conn, &ctx, webhook::TEST_TOPIC, payload))
+        .await?;
+    Ok(success())
+}

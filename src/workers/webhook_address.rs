@@ -1,0 +1,106 @@
+//! Which addresses a webhook may reach. Link-local and cloud metadata addresses (where a
+//! cloud machine's credentials are served) are refused always; loopback and private ones
+//! unless `WHARF_WEBHOOK_PRIVATE=allow`. The check runs on resolved addresses at every
+//! delivery, and the delivery connects to the address checked (no second lookup).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Why an address is refused, in words for the delivery log; `None` when it may be used.
+pub fn refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => refusal_v4(v4, allow_private),
+        IpAddr::V6(v6) => {
+            // An IPv4 address in IPv6 clothing (`::ffff:a.b.c.d`, NAT64) is judged as IPv4.
+            if let Some(v4) = v6.to_ipv4_mapped().or_else(|| nat64(v6)) {
+                return refusal_v4(v4, allow_private);
+            }
+            refusal_v6(v6, allow_private)
+        }
+    }
+}
+
+fn refusal_v4(ip: Ipv4Addr, allow_private: bool) -> Option<&'static str> {
+    let o = ip.octets();
+    if ip.is_link_local() || ip == Ipv4Addr::new(100, 100, 100, 200) {
+        return Some("link-local or cloud metadata");
+    }
+    if o[0] == 0 || ip.is_multicast() || ip.is_broadcast() || o[0] >= 240 {
+        return Some("unspecified, multicast or reserved");
+    }
+    let private = ip.is_loopback()
+        || ip.is_private()
+        // Carrier-grade NAT space, private in practice.
+        || (o[0] == 100 && (64..128).contains(&o[1]));
+    (private && !allow_private).then_some("loopback or private")
+}
+
+fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
+    let first = ip.segments()[0];
+    // fe80::/10 link-local; AWS's metadata service at fd00:ec2::254.
+    if (first & 0xffc0) == 0xfe80 || ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
+        return Some("link-local or cloud metadata");
+    }
+    if ip.is_unspecified() || ip.is_multicast() {
+        return Some("unspecified, multicast or reserved");
+    }
+    // fc00::/7 unique local addresses are this network's private ones.
+    let private = ip.is_loopback() || (first & 0xfe00) == 0xfc00;
+    (private && !allow_private).then_some("loopback or private")
+}
+
+/// The IPv4 address inside a NAT64 address (64:ff9b::/96).
+fn nat64(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| {
+        let [a, b] = s[6].to_be_bytes();
+        let [c, d] = s[7].to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str, allow_private: bool) -> bool {
+        refusal(text.parse().unwrap(), allow_private).is_some()
+    }
+
+    #[test]
+    fn metadata_and_link_local_are_always_refused() {
+        for ip in [
+            "169.254.169.254",
+            "100.100.100.200",
+            "fe80::1",
+            "fd00:ec2::254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::",
+            "ff02::1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(refused(ip, true), "{ip}");
+        }
+    }
+
+    #[test]
+    fn private_addresses_only_when_allowed() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "::1",
+            "fd12::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(refused(ip, false), "{ip}");
+            assert!(!refused(ip, true), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1", "172.32.0.1"] {
+            assert!(!refused(ip, false), "{ip}");
+        }
+    }
+}

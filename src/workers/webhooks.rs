@@ -1,0 +1,337 @@
+//! The webhook delivery worker: claims due deliveries from the outbox, POSTs each event's
+//! JSON signed as Standard Webhooks asks (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`), and notes what came of it. Failures are tried again on a schedule
+//! like Svix's; a `410 Gone` answer disables the webhook, as do five days of failures.
+//!
+//! It runs on a narrow context (pool, settings, and how to render an event), so a test can
+//! start it alone; every process may run it, the claims keep them apart.
+
+use super::webhook_address;
+use crate::db::{AnyConnection, Pool};
+use crate::ids::EventId;
+use crate::model::event::{self, Event};
+use crate::model::now;
+use crate::model::webhook::{self, Webhook, SECRET_PREFIX};
+use crate::model::webhook_delivery::{self as delivery, Attempt, Delivery, Next};
+use crate::settings::Settings;
+use base64::Engine;
+use chrono::TimeDelta;
+use hmac::{Hmac, Mac};
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// Pauses after each failed try: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+/// (eight tries), each ±10%.
+const SCHEDULE: [i64; 7] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+/// A delivery claimed longer ago than this belongs to a process that died.
+pub const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// A webhook whose deliveries all failed for this long is disabled.
+pub const DISABLE_AFTER: TimeDelta = TimeDelta::days(5);
+/// How long a receiver has to answer.
+const TIMEOUT: Duration = Duration::from_secs(15);
+/// How much of an answer is kept.
+const KEEP_BYTES: usize = 2048;
+/// Deliveries claimed at once (and sent side by side).
+const BATCH: i64 = 32;
+/// How often an idle worker looks for due deliveries.
+const POLL: Duration = Duration::from_millis(250);
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: i64 = 24 * 3600;
+
+/// What the loop needs, and nothing of the web.
+#[derive(Clone)]
+pub struct Context {
+    pub pool: Pool,
+    pub settings: Settings,
+    /// Renders an event as `GET /v1/events/{id}` does; the web hands its own function in,
+    /// so a delivery carries the same JSON without this loop reaching up into web/.
+    pub render: fn(&Event) -> serde_json::Value,
+    /// This process's name in claims.
+    pub worker_id: String,
+}
+
+/// Keeps the worker running; dropping it stops the loop.
+pub struct Running(#[allow(dead_code)] Arc<()>);
+
+/// Starts the loop on its own thread.
+pub fn start(ctx: Context) -> anyhow::Result<Running> {
+    let alive = Arc::new(());
+    let weak = Arc::downgrade(&alive);
+    std::thread::Builder::new()
+        .name("wharf-webhooks".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return tracing::error!(error = %e, "webhook deliveries cannot start"),
+            };
+            rt.block_on(run(Arc::new(ctx), weak));
+        })?;
+    Ok(Running(alive))
+}
+
+async fn run(ctx: Arc<Context>, alive: Weak<()>) {
+    while alive.strong_count() > 0 {
+        let worker = ctx.worker_id.clone();
+        let claimed = db(&ctx, move |c| delivery::claim_due(c, &worker, LEASE, BATCH)).await;
+        match claimed {
+            Ok(due) if !due.is_empty() => {
+                futures_util::future::join_all(due.into_iter().map(|d| deliver(&ctx, d))).await;
+            }
+            Ok(_) => tokio::time::sleep(POLL).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhooks: claiming deliveries failed");
+                tokio::time::sleep(POLL * 4).await;
+            }
+        }
+    }
+}
+
+/// Runs blocking database work off the loop's thread.
+async fn db<T: Send + 'static>(
+    ctx: &Context,
+    f: impl FnOnce(&mut AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let pool = ctx.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        Ok(f(&mut conn)?)
+    })
+    .await?
+}
+
+async fn deliver(ctx: &Context, d: Delivery) {
+    let (hook_id, event_id) = (d.webhook_id.clone(), EventId(d.event_id));
+    let found = db(ctx, move |c| {
+        let Some(hook) = webhook::find_any(c, &hook_id)? else {
+            return Ok(None);
+        };
+        let ev = event::find(c, &hook.environment_id, event_id)?;
+        Ok(Some((hook, ev)))
+    })
+    .await;
+    let (attempt, next) = match found {
+        Err(e) => {
+            tracing::warn!(error = %e, "webhooks: reading a delivery failed");
+            return;
+        }
+        Ok(None) => return, // The webhook was deleted, and its deliveries with it.
+        Ok(Some((hook, _))) if !hook.enabled => gave_up("the webhook is disabled"),
+        Ok(Some((_, None))) => gave_up("the event no longer exists"),
+        Ok(Some((hook, Some(ev)))) => {
+            let body = (ctx.render)(&ev).to_string();
+            let (attempt, retry_after) = send(ctx, &hook, &d, body).await;
+            let next = next_step(&d, &attempt, retry_after);
+            (attempt, next)
+        }
+    };
+    if let Some(e) = &attempt.error {
+        tracing::info!(webhook = %d.webhook_id, delivery = %d.id, error = %e, "webhook delivery failed");
+    }
+    let worker = ctx.worker_id.clone();
+    let noted = db(ctx, move |c| {
+        delivery::record(c, &d, &worker, &attempt, &next, DISABLE_AFTER)
+    })
+    .await;
+    if let Err(e) = noted {
+        // The claim's lease runs out and the delivery is tried again: at least once.
+        tracing::warn!(error = %e, "webhooks: noting a delivery failed");
+    }
+}
+
+fn gave_up(why: &str) -> (Attempt, Next) {
+    let attempt = Attempt {
+        at: now(),
+        error: Some(why.to_string()),
+        ..Default::default()
+    };
+    (attempt, Next::GiveUp { disable: None })
+}
+
+/// What follows a try: done, disabled (410), another try later, or no more.
+fn next_step(d: &Delivery, a: &Attempt, retry_after: Option<i64>) -> Next {
+    match a.status_code {
+        Some(code) if (200..300).contains(&code) => return Next::Delivered,
+        Some(410) => {
+            return Next::GiveUp {
+                disable: Some("the receiver answered 410 Gone".into()),
+            }
+        }
+        _ => {}
+    }
+    let done = usize::try_from(d.attempts).unwrap_or(0) + 1;
+    let Some(pause) = SCHEDULE.get(done - 1) else {
+        return Next::GiveUp { disable: None };
+    };
+    let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0.9..1.1);
+    let mut ms = (*pause as f64 * 1000.0 * jitter) as i64;
+    if let Some(s) = retry_after {
+        ms = ms.max(s.clamp(0, MAX_RETRY_AFTER) * 1000);
+    }
+    Next::RetryAt(a.at + TimeDelta::milliseconds(ms))
+}
+
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` for each secret, space-separated.
+pub fn signature(secrets: &[&str], msg_id: &str, timestamp: i64, body: &str) -> String {
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(s.strip_prefix(SECRET_PREFIX).unwrap_or(s))
+                .ok()?;
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).ok()?;
+            mac.update(format!("{msg_id}.{timestamp}.").as_bytes());
+            mac.update(body.as_bytes());
+            let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            Some(format!("v1,{sig}"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One try: resolve and check the address, POST to the address checked, keep the start of
+/// the answer. Returns the try and the receiver's `Retry-After`, in seconds.
+async fn send(ctx: &Context, hook: &Webhook, d: &Delivery, body: String) -> (Attempt, Option<i64>) {
+    let at = now();
+    let failed = |error: String| {
+        let attempt = Attempt {
+            at,
+            error: Some(error),
+            ..Default::default()
+        };
+        (attempt, None)
+    };
+    let url = match reqwest::Url::parse(&hook.url) {
+        Ok(u) => u,
+        Err(e) => return failed(format!("the URL cannot be read: {e}")),
+    };
+    let addrs = match checked_addresses(&url, ctx.settings.webhook_private).await {
+        Ok(a) => a,
+        Err(e) => return failed(e),
+    };
+    let mut client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .no_proxy();
+    if let Some(url::Host::Domain(name)) = url.host() {
+        // Connect only to the addresses just checked: a second lookup could answer others.
+        client = client.resolve_to_addrs(name, &addrs);
+    }
+    let client = match client.build() {
+        Ok(c) => c,
+        Err(e) => return failed(format!("the HTTP client could not start: {e}")),
+    };
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = signature(&hook.signing_secrets(at), d.id.as_str(), timestamp, &body);
+    let started = Instant::now();
+    let sent = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("user-agent", "Wharf-Webhooks")
+        .header("webhook-id", d.id.as_str())
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    let mut resp = match sent {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return failed(format!("no answer within {} s", TIMEOUT.as_secs())),
+        Err(e) => return failed(format!("the request failed: {}", error_chain(&e.without_url()))),
+    };
+    let code = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let mut kept = Vec::new();
+    while kept.len() < KEEP_BYTES {
+        match tokio::time::timeout(TIMEOUT.saturating_sub(started.elapsed()), resp.chunk()).await {
+            Ok(Ok(Some(chunk))) => kept.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    kept.truncate(KEEP_BYTES);
+    let duration = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    let error = match code {
+        200..=299 => None,
+        300..=399 => Some(format!(
+            "the receiver answered {code}; redirects are not followed"
+        )),
+        _ => Some(format!("the receiver answered {code}")),
+    };
+    let attempt = Attempt {
+        at,
+        status_code: Some(i32::from(code)),
+        duration_ms: Some(duration),
+        response: Some(String::from_utf8_lossy(&kept).into_owned()),
+        error,
+    };
+    (attempt, retry_after)
+}
+
+/// The addresses to connect to: the URL's host resolved, keeping those the rules allow; an
+/// error naming the host and why when none is.
+async fn checked_addresses(url: &reqwest::Url, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+    let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    let addrs: Vec<SocketAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(ip.into(), port)],
+        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|e| format!("`{name}` could not be resolved: {e}"))?
+            .collect(),
+        None => return Err("the URL has no host".into()),
+    };
+    let mut why = None;
+    let mut allowed = Vec::new();
+    for a in addrs {
+        match webhook_address::refusal(a.ip(), allow_private) {
+            None => allowed.push(a),
+            Some(reason) => why = why.or(Some((a.ip(), reason))),
+        }
+    }
+    if !allowed.is_empty() {
+        return Ok(allowed);
+    }
+    let host = url.host_str().unwrap_or_default();
+    Err(match why {
+        Some((ip, reason)) => {
+            let hint = if reason == "loopback or private" {
+                " (WHARF_WEBHOOK_PRIVATE=allow lets a server's operator allow those)"
+            } else {
+                ""
+            };
+            format!("refused: `{host}` is {ip}, a {reason} address{hint}")
+        }
+        None => format!("`{host}` resolves to no address"),
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_standard_webhooks() {
+        // The example of the Standard Webhooks specification.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = r#"{"test": 2432232314}"#;
+        let sig = signature(&[secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let two = signature(&[secret, secret], "m", 1, "{}");
+        assert_eq!(two.split(' ').count(), 2);
+    }
+}
