@@ -461,6 +461,15 @@ pub fn finish(
     })
 }
 
+/// Deletes a job, with its `job:deleted` event.
+pub fn delete(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<()> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        diesel::delete(jobs::table.find(&job.id)).execute(conn)?;
+        emit(conn, job, "job:deleted", actor)?;
+        Ok(())
+    })
+}
+
 pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
     let changes = JobChanges {
         outcome_acknowledged_at: Some(Some(now())),

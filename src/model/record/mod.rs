@@ -12,7 +12,7 @@ pub mod sort_index;
 mod unique;
 mod write;
 
-pub use query::{after, query, Cursor, Filter, RecordQuery};
+pub use query::{after, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
 pub use write::{delete, insert, update, RecordUpdate, Written};
 

@@ -213,6 +213,16 @@ const SEEK_FROM: i64 = 10_000;
 /// Records a first page of search results is first looked for among (PostgreSQL).
 const SCAN_FIRST: i64 = 20_000;
 
+/// Whether a record is (still) in the sheet.
+pub fn exists(conn: &mut AnyConnection, sheet_seq: i64, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.eq(id)),
+    ))
+    .get_result(conn)
+}
+
 /// The next `limit` records after `after_id`, in insertion order (for exports).
 pub fn after(
     conn: &mut AnyConnection,

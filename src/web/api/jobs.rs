@@ -369,17 +369,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let j = load(&state, &caller.clone().into(), &path).await?;
     let actor = caller.actor();
-    state
-        .db(move |conn| {
-            use crate::db::schema::jobs;
-            use diesel::prelude::*;
-            crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-                diesel::delete(jobs::table.find(&j.id)).execute(conn)?;
-                job::emit(conn, &j, "job:deleted", &actor)?;
-                Ok(())
-            })
-        })
-        .await?;
+    state.db(move |conn| job::delete(conn, &j, &actor)).await?;
     Ok(success())
 }
 

@@ -47,14 +47,7 @@ fn undoable(
     rid: RecordId,
     actor: &str,
 ) -> Result<Option<Change>, ModelError> {
-    use crate::db::schema::records;
-    use diesel::prelude::*;
-    let present: i64 = records::table
-        .filter(records::sheet_seq.eq(ctx.sheet.seq))
-        .filter(records::id.eq(rid.0))
-        .count()
-        .get_result(conn)?;
-    if present == 0 {
+    if !crate::model::record::exists(conn, ctx.sheet.seq, rid.0)? {
         return Ok(None);
     }
     let all = history::of_record(conn, &ctx.sheet.id, rid, 10_000)?;
