@@ -65,6 +65,28 @@ impl Server {
         send(self.api(reqwest::Method::GET, path)).await.1
     }
 
+    /// A new space with the big CSV uploaded: (space, file, its extraction job).
+    async fn upload_big(&self, space_name: &str) -> (String, String, String) {
+        let (_, space) = send(
+            self.api(reqwest::Method::POST, "/spaces")
+                .json(&json!({"name": space_name})),
+        )
+        .await;
+        let space_id = space["data"]["id"].as_str().unwrap().to_string();
+        let form = reqwest::multipart::Form::new()
+            .text("spaceId", space_id.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(big_csv()).file_name("big.csv"),
+            );
+        let (status, file) = send(self.api(reqwest::Method::POST, "/files").multipart(form)).await;
+        assert_eq!(status, 200, "{file}");
+        let file_id = file["data"]["id"].as_str().unwrap().to_string();
+        let jobs = self.get(&format!("/jobs?fileId={file_id}")).await;
+        let job_id = jobs["data"][0]["id"].as_str().unwrap().to_string();
+        (space_id, file_id, job_id)
+    }
+
     /// `kill -9`: no chance to finish anything.
     fn kill(mut self) {
         self.child.kill().expect("kill");
@@ -150,24 +172,7 @@ async fn a_job_cut_off_by_kill_runs_again_after_restart(db: Db) {
 
     // An extraction, killed midway.
     let server = Server::start(&settings, &key).await;
-    let (_, space) = send(
-        server
-            .api(reqwest::Method::POST, "/spaces")
-            .json(&json!({"name": "Crash"})),
-    )
-    .await;
-    let space_id = space["data"]["id"].as_str().unwrap().to_string();
-    let form = reqwest::multipart::Form::new()
-        .text("spaceId", space_id.clone())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(big_csv()).file_name("big.csv"),
-        );
-    let (status, file) = send(server.api(reqwest::Method::POST, "/files").multipart(form)).await;
-    assert_eq!(status, 200, "{file}");
-    let file_id = file["data"]["id"].as_str().unwrap().to_string();
-    let jobs = server.get(&format!("/jobs?fileId={file_id}")).await;
-    let extract_id = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    let (space_id, file_id, extract_id) = server.upload_big("Crash").await;
     server.wait_midway(&extract_id, 20).await;
     server.kill();
 
@@ -225,24 +230,7 @@ async fn a_job_that_stopped_the_server_twice_is_not_run_again(db: Db) {
     let (settings, _dir) = test_settings(db);
     let key = created_key(&settings);
     let server = Server::start(&settings, &key).await;
-    let (_, space) = send(
-        server
-            .api(reqwest::Method::POST, "/spaces")
-            .json(&json!({"name": "Crash loop"})),
-    )
-    .await;
-    let space_id = space["data"]["id"].as_str().unwrap().to_string();
-    let form = reqwest::multipart::Form::new()
-        .text("spaceId", space_id.clone())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(big_csv()).file_name("big.csv"),
-        );
-    let (status, file) = send(server.api(reqwest::Method::POST, "/files").multipart(form)).await;
-    assert_eq!(status, 200, "{file}");
-    let file_id = file["data"]["id"].as_str().unwrap().to_string();
-    let jobs = server.get(&format!("/jobs?fileId={file_id}")).await;
-    let job_id = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    let (space_id, file_id, job_id) = server.upload_big("Crash loop").await;
     server.wait_midway(&job_id, 10).await;
     let before = server.get(&format!("/jobs/{job_id}")).await["data"]["updatedAt"].clone();
     server.kill();

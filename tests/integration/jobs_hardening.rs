@@ -46,6 +46,13 @@ fn map_body(src_wb: &str, src_sheet: &str, dst_wb: &str, dst_sheet: &str, trigge
            "trigger": trigger, "config": {"sourceSheetId": src_sheet, "destinationSheetId": dst_sheet}})
 }
 
+/// Creates a mapping job (it must be accepted); returns its id.
+async fn start_mapping(app: &TestApp, body: Value) -> String {
+    let (status, job) = app.post_json("/jobs", &body).await;
+    assert_eq!(status, 200, "{job}");
+    job["data"]["id"].as_str().unwrap().to_string()
+}
+
 async fn wait_status(app: &TestApp, job: &str, wanted: &[&str]) -> Value {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(120) {
@@ -112,14 +119,11 @@ async fn cancel_and_instant_retry_write_each_record_once(db: Db) {
     let space = app.bare_space("Retry").await;
     let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
     let (dst_wb, dst_sheet) = destination(&app, &space).await;
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
     for _ in 0..2 {
         wait_running(&app, &id).await;
         let (status, body) = send(app.api(Method::POST, &format!("/jobs/{id}/cancel"))).await;
@@ -144,13 +148,7 @@ async fn listener_calls_on_built_in_jobs_are_refused(db: Db) {
     let (src_wb, src_sheet) = extracted(&app, &space, 5).await;
     let (dst_wb, dst_sheet) = destination(&app, &space).await;
     // A mapping created but not run yet: nobody may move it to ready or executing by hand.
-    let (_, job) = app
-        .post_json(
-            "/jobs",
-            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual"),
-        )
-        .await;
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = start_mapping(&app, map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual")).await;
     for status in ["executing", "ready"] {
         let (code, body) = app
             .patch_json(&format!("/jobs/{id}"), &json!({"status": status}))
@@ -214,13 +212,7 @@ async fn a_guest_cannot_drive_a_mapping_into_another_space(db: Db) {
     let theirs = app.bare_space("Other").await;
     let (src_wb, src_sheet) = extracted(&app, &mine, 3).await;
     let (dst_wb, dst_sheet) = destination(&app, &theirs).await;
-    let (_, job) = app
-        .post_json(
-            "/jobs",
-            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual"),
-        )
-        .await;
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = start_mapping(&app, map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual")).await;
     let token = guest_token(&app, &mine).await;
     let as_guest = |method: Method, path: &str| {
         app.client
@@ -262,13 +254,11 @@ async fn a_mapping_says_when_its_source_or_destination_was_deleted(db: Db) {
     let space = app.bare_space("Deleted").await;
     let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
     let (dst_wb, dst_sheet) = destination(&app, &space).await;
-    let (_, job) = app
-        .post_json(
-            "/jobs",
-            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
-        )
-        .await;
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
     wait_running(&app, &id).await;
     let (code, body) = app.delete(&format!("/workbooks/{src_wb}")).await;
     assert_eq!(code, 200, "{body}");
@@ -286,13 +276,11 @@ async fn a_mapping_says_when_its_source_or_destination_was_deleted(db: Db) {
     );
 
     let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
-    let (_, job) = app
-        .post_json(
-            "/jobs",
-            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
-        )
-        .await;
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
     wait_running(&app, &id).await;
     let (code, body) = app.delete(&format!("/sheets/{dst_sheet}")).await;
     assert_eq!(code, 200, "{body}");
