@@ -54,6 +54,9 @@ pub struct Application {
     port: u16,
     server: Server,
     setup_link: Option<String>,
+    /// For handing this process's running jobs back when it stops.
+    pool: Pool,
+    worker_id: String,
 }
 
 impl Application {
@@ -73,6 +76,7 @@ impl Application {
         let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
         let mail = crate::mail::Mailer::from_settings(&settings)?;
         let jobs = crate::jobs::Queue::default();
+        let worker_id = jobs.worker_id.clone();
         let webhooks = crate::workers::webhooks::start(crate::workers::webhooks::Context {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -99,6 +103,7 @@ impl Application {
             state.settings.event_retention_days,
         )?;
         let keep_alive = state.settings.keep_alive_seconds;
+        let stopping_pool = state.pool.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(security_headers().add(("Keep-Alive", format!("timeout={keep_alive}"))))
@@ -114,6 +119,8 @@ impl Application {
             port,
             server,
             setup_link,
+            pool: stopping_pool,
+            worker_id,
         })
     }
 
@@ -128,7 +135,22 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM; requests in flight are allowed to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // A stop asked for (SIGTERM, Ctrl-C) hands the jobs it was running back to the queue
+        // at once, uncounted: only a process that died under a job counts against it.
+        let (pool, worker_id) = (self.pool, self.worker_id);
+        let handed_back = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let mut conn = pool.get()?;
+            Ok(crate::model::job_queue::hand_back(&mut conn, &worker_id)?)
+        })
+        .await;
+        match handed_back {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(jobs = n, "running jobs handed back for the next start"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not hand running jobs back"),
+            Err(e) => tracing::warn!(error = %e, "could not hand running jobs back"),
+        }
+        served
     }
 }
 

@@ -205,3 +205,20 @@ pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) 
         .execute(c),
     }
 }
+
+/// Hands the jobs a stopping process was running back to the queue, without counting a
+/// crash against them (see [`release_orphans`], for a process that died instead). A worker
+/// still writing a batch loses it: its writes are fenced to its attempt.
+pub fn hand_back(conn: &mut AnyConnection, worker: &str) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::status.eq(status::EXECUTING))
+            .filter(jobs::claimed_by.eq(worker)),
+    )
+    .set((
+        jobs::status.eq(status::READY),
+        jobs::claimed_by.eq(None::<String>),
+        jobs::heartbeat_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+}

@@ -87,6 +87,36 @@ impl Server {
         (space_id, file_id, job_id)
     }
 
+    /// A stop asked for (SIGTERM, as a service manager sends), waited for.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let exit = self.child.wait().expect("reaped");
+        assert!(exit.success(), "a stopped server exits cleanly: {exit}");
+    }
+
+    /// Waits until a job runs again in this process (progress of its own, after `before`,
+    /// the job's last update by the previous process).
+    async fn wait_rerun(&self, job_id: &str, before: &Value) {
+        let start = Instant::now();
+        loop {
+            let job = self.get(&format!("/jobs/{job_id}")).await["data"].clone();
+            assert_ne!(job["status"], "complete", "{job}");
+            let rerun = job["updatedAt"].as_str() > before.as_str();
+            if rerun && job["status"] == "executing" && job["progress"].as_i64().unwrap_or(0) >= 10 {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "never ran again: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// `kill -9`: no chance to finish anything.
     fn kill(mut self) {
         self.child.kill().expect("kill");
@@ -236,20 +266,7 @@ async fn a_job_that_stopped_the_server_twice_is_not_run_again(db: Db) {
     server.kill();
     // The second run is cut off too, once it has made progress of its own.
     let server = Server::start(&settings, &key).await;
-    let start = Instant::now();
-    loop {
-        let job = server.get(&format!("/jobs/{job_id}")).await["data"].clone();
-        assert_ne!(job["status"], "complete", "{job}");
-        let rerun = job["updatedAt"].as_str() > before.as_str();
-        if rerun && job["status"] == "executing" && job["progress"].as_i64().unwrap_or(0) >= 10 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "never ran again: {job}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    server.wait_rerun(&job_id, &before).await;
     server.kill();
 
     let server = Server::start(&settings, &key).await;
@@ -274,7 +291,30 @@ async fn a_job_that_stopped_the_server_twice_is_not_run_again(db: Db) {
     server.kill();
 }
 
+/// Stops asked for (a deploy's restarts) are not crashes: a job stopped that way twice
+/// still runs to the end.
+async fn a_job_stopped_gracefully_twice_still_completes(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let key = created_key(&settings);
+    let mut server = Server::start(&settings, &key).await;
+    let (_, file_id, job_id) = server.upload_big("Restarts").await;
+    for _ in 0..2 {
+        server.wait_midway(&job_id, 10).await;
+        let before = server.get(&format!("/jobs/{job_id}")).await["data"]["updatedAt"].clone();
+        server.stop();
+        let next = Server::start(&settings, &key).await;
+        next.wait_rerun(&job_id, &before).await;
+        server = next;
+    }
+    let job = server.wait_done(&job_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    let file = server.get(&format!("/files/{file_id}")).await;
+    assert_eq!(file["data"]["status"], "complete", "{file}");
+    server.kill();
+}
+
 on_both!(
+    a_job_stopped_gracefully_twice_still_completes,
     a_job_cut_off_by_kill_runs_again_after_restart,
     a_job_that_stopped_the_server_twice_is_not_run_again
 );
