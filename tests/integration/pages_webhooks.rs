@@ -289,7 +289,8 @@ async fn members_guests_and_forged_forms_are_refused(db: Db) {
     let (_, hook) = app
         .post_json(
             "/webhooks",
-            &json!({"url": "http://127.0.0.1:9/x", "description": "kept"}),
+            // Test pings only: the log's paging counts them.
+            &json!({"url": "http://127.0.0.1:9/x", "topics": ["nothing:here"], "description": "kept"}),
         )
         .await;
     let id = hook["data"]["id"].as_str().unwrap().to_string();
@@ -309,7 +310,18 @@ async fn members_guests_and_forged_forms_are_refused(db: Db) {
         .await
         .unwrap();
     assert_eq!(show.status().as_u16(), 403);
-    for path in ["disable", "delete", "rotate-secret", "test"] {
+    let (_, _) = app.post_json(&format!("/webhooks/{id}/test"), &json!({})).await;
+    let (_, log) = app.get_json(&format!("/webhooks/{id}/deliveries")).await;
+    let delivery = log["data"][0]["id"].as_str().expect("a delivery").to_string();
+    let retry = format!("deliveries/{delivery}/retry");
+    for path in [
+        "disable",
+        "enable",
+        "delete",
+        "rotate-secret",
+        "test",
+        retry.as_str(),
+    ] {
         let r = post_form(
             &app,
             &format!("/webhooks/{id}/{path}"),
@@ -362,6 +374,24 @@ async fn members_guests_and_forged_forms_are_refused(db: Db) {
     let (_, all) = app.get_json("/webhooks").await;
     assert_eq!(all["data"].as_array().unwrap().len(), 1, "{all}");
     assert!(app.page("/webhooks").await.contains("kept"));
+
+    // The log comes 20 deliveries a page, newest first.
+    for _ in 0..20 {
+        let (st, b) = app.post_json(&format!("/webhooks/{id}/test"), &json!({})).await;
+        assert_eq!(st, 200, "{b}");
+    }
+    let first = app.page(&format!("/webhooks/{id}")).await;
+    assert_eq!(first.matches("Send again</button>").count(), 20);
+    assert!(
+        first.contains(&format!("href=\"/webhooks/{id}?page=2\">Older")),
+        "{first}"
+    );
+    assert!(!first.contains(&delivery), "the oldest is on page 2");
+    let second = app.page(&format!("/webhooks/{id}?page=2")).await;
+    assert_eq!(second.matches("Send again</button>").count(), 1);
+    assert!(second.contains(&format!("webhook-id: {delivery}")), "{second}");
+    assert!(second.contains(&format!("href=\"/webhooks/{id}?page=1\">← Newer")));
+    assert!(!second.contains("Older"));
 }
 
 on_both!(
