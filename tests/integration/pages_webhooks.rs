@@ -239,6 +239,10 @@ async fn admins_manage_webhooks_on_the_dashboard(db: Db) {
         "the request: {log}"
     );
     assert!(log.contains("<td>200</td>"), "{log}");
+    assert!(
+        log.contains(&format!("action=\"/webhooks/{id}/test\"")),
+        "Send test here too"
+    );
     assert!(!log.contains(&secret));
     assert!(
         app.page("/webhooks").await.contains("delivered (HTTP 200)"),
