@@ -152,6 +152,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/invites/{token}", web::post().to(pages::people::accept))
             .route("/outbox", web::get().to(pages::outbox::list))
             .route("/outbox/{name}", web::get().to(pages::outbox::show))
+            .route("/webhooks", web::get().to(pages::webhooks::list))
+            .route("/webhooks", web::post().to(pages::webhooks::create))
+            .route("/webhooks/{id}", web::get().to(pages::webhooks::show))
+            .route("/webhooks/{id}/enable", web::post().to(pages::webhooks::enable))
+            .route("/webhooks/{id}/disable", web::post().to(pages::webhooks::disable))
+            .route("/webhooks/{id}/delete", web::post().to(pages::webhooks::delete))
+            .route(
+                "/webhooks/{id}/rotate-secret",
+                web::post().to(pages::webhooks::rotate_secret),
+            )
+            .route("/webhooks/{id}/test", web::post().to(pages::webhooks::test))
+            .route(
+                "/webhooks/{id}/deliveries/{delivery}/retry",
+                web::post().to(pages::webhooks::retry),
+            )
             .route("/switch-environment", web::post().to(pages::environments::switch))
             .route("/space-configs", web::get().to(pages::space_configs::list))
             .route("/space-configs", web::post().to(pages::space_configs::deploy))

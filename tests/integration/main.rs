@@ -38,6 +38,7 @@ mod pages_files;
 mod pages_grid;
 mod pages_names;
 mod pages_security;
+mod pages_webhooks;
 mod people;
 mod people_rules;
 mod processes;

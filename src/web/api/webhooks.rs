@@ -82,7 +82,8 @@ fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppE
 }
 
 /// The receiver's URL, checked; an address that is never allowed is refused at once.
-fn checked_url(text: &str) -> Result<String, AppError> {
+/// (The dashboard's Webhooks page checks with these too, so both say the same.)
+pub(crate) fn checked_url(text: &str) -> Result<String, AppError> {
     let url = webhook::check_url(text).map_err(|m| AppError::invalid("url", m))?;
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::from(ip)),
@@ -101,7 +102,7 @@ fn checked_url(text: &str) -> Result<String, AppError> {
     Ok(url.to_string())
 }
 
-fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
+pub(crate) fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
     webhook::check_topics(topics).map_err(|m| AppError::invalid("topics", m))
 }
 

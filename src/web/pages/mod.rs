@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod people;
 pub mod space_configs;
 pub mod spaces;
+pub mod webhooks;
 
 use crate::auth::CurrentUser;
 use crate::web::error::AppError;
