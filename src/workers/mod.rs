@@ -1,4 +1,4 @@
-//! Background loops, each on a narrow context (never the web's `AppState`), startable
+//! Background loops, each on a narrow context (never the web's state), startable
 //! alone in a test.
 
 pub mod event_retention;
