@@ -95,7 +95,15 @@ impl Application {
             webhooks,
         });
         state.live.watch(state.pool.clone());
-        crate::jobs::start(&state.clone().into_inner())?;
+        crate::jobs::start(crate::jobs::Context {
+            pool: state.pool.clone(),
+            storage: state.storage.clone(),
+            indexer: state.indexer.clone(),
+            queue: state.jobs.clone(),
+            announce: std::sync::Arc::new(LiveAnnounce(std::sync::Arc::downgrade(
+                &state.clone().into_inner(),
+            ))),
+        })?;
         crate::web::mail_retry::start(&state.clone().into_inner())?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
@@ -151,6 +159,28 @@ impl Application {
             Err(e) => tracing::warn!(error = %e, "could not hand running jobs back"),
         }
         served
+    }
+}
+
+/// The job workers' announcements, as the pages' live updates; the state is held weakly,
+/// so the workers stop once the server is gone.
+struct LiveAnnounce(std::sync::Weak<AppState>);
+
+impl crate::jobs::Announce for LiveAnnounce {
+    fn running(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
+    fn sheet_changed(&self, sheet: &crate::ids::SheetId) {
+        if let Some(state) = self.0.upgrade() {
+            state.live.publish(sheet, None);
+        }
+    }
+
+    fn job_changed(&self, job: &crate::ids::JobId, space: Option<&crate::ids::SpaceId>) {
+        if let Some(state) = self.0.upgrade() {
+            state.live.publish_job(job, space);
+        }
     }
 }
 

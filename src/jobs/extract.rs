@@ -4,7 +4,6 @@
 //! A failed or cut-off extraction leaves no workbook behind.
 
 use super::{JobError, Progress, BATCH};
-use crate::app::AppState;
 use crate::blueprint::{self, slugify};
 use crate::db::AnyConnection;
 use crate::extract::{self, Reject, Table};
@@ -17,7 +16,7 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let file_id = job
         .file_id
         .clone()
@@ -35,9 +34,9 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         ..Default::default()
     };
     file::update(conn, &f.id, analyzing, actor)?;
-    let mut progress = Progress::new(state, job, worker);
+    let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Retrieving file")?;
-    let outcome = extract_into_workbook(state, conn, job, &f, &mut progress).and_then(|summary| {
+    let outcome = extract_into_workbook(cx, conn, job, &f, &mut progress).and_then(|summary| {
         let changes = FileChanges {
             status: Some(status::COMPLETE.into()),
             message: Some(summary.note.clone()),
@@ -57,7 +56,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         Ok(summary) => {
             // Its first searches and sorts should not wait for indexes.
             for (seq, fields) in summary.sheets {
-                state.indexer.request_all(&state.pool, seq, fields);
+                cx.indexer.request_all(&cx.pool, seq, fields);
             }
             return Ok(());
         }
@@ -77,7 +76,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         JobError::Lost => "the extraction was canceled".into(),
         JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
     };
-    let _ = state.storage.delete(&f.rejects_key());
+    let _ = cx.storage.delete(&f.rejects_key());
     let failed = FileChanges {
         status: Some(status::FAILED.into()),
         workbook_id: Some(None),
@@ -178,7 +177,7 @@ fn sheet_configs(tables: &[Table]) -> Result<Vec<blueprint::SheetConfig>, JobErr
 }
 
 fn extract_into_workbook(
-    state: &AppState,
+    cx: &super::Context,
     conn: &mut AnyConnection,
     job: &Job,
     f: &File,
@@ -186,7 +185,7 @@ fn extract_into_workbook(
 ) -> Result<Summary, JobError> {
     let actor = job.created_by.as_str();
     super::refuse_crash_loop(job)?;
-    let path = state
+    let path = cx
         .storage
         .local_path(&f.storage_key)
         .map_err(|e| JobError::Internal(e.into()))?;
@@ -225,7 +224,7 @@ fn extract_into_workbook(
         actor,
     )?;
     let sheets = sheet::list_in_workbook(conn, &wb.id)?;
-    let mut rejects_out = state
+    let mut rejects_out = cx
         .storage
         .begin_blocking(&f.rejects_key())
         .map(|w| csv::WriterBuilder::new().flexible(true).from_writer(w))
@@ -256,7 +255,7 @@ fn extract_into_workbook(
                 }
                 if !batch.is_empty() {
                     progress.fenced(conn, |conn| Ok(record::insert(conn, &sheet_ctx, batch, actor)?))?;
-                    state.live.publish(&sh.id, None);
+                    cx.announce.sheet_changed(&sh.id);
                 }
                 let done = match format {
                     extract::Format::Delimited | extract::Format::Json | extract::Format::JsonLines => {

@@ -6,7 +6,6 @@
 
 use super::plan::{self, text_of};
 use super::{JobError, Progress, BATCH};
-use crate::app::AppState;
 use crate::db::AnyConnection;
 use crate::ids::RecordId;
 use crate::model::job::{self, Job, JobChanges};
@@ -44,7 +43,7 @@ impl Checkpoint {
     }
 }
 
-pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let actor = job.created_by.as_str();
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let sheets = plan::sheets(
@@ -66,20 +65,9 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default();
-    let mut progress = Progress::new(state, job, worker);
+    let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
-        .and_then(|()| {
-            map_batches(
-                state,
-                conn,
-                job,
-                &sheets,
-                &resolved,
-                &dest,
-                &mut cp,
-                &mut progress,
-            )
-        })
+        .and_then(|()| map_batches(cx, conn, job, &sheets, &resolved, &dest, &mut cp, &mut progress))
         .and_then(|()| complete(conn, job, worker, &sheets, &resolved, cp.processed));
     if let Err(e) = result {
         // Take back what this attempt wrote, unless a newer attempt has the job (retried
@@ -88,7 +76,7 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         let dest_kept = sheet::exists(conn, dest.sheet.seq)?;
         if job::release_checkpoint(conn, job)?.is_some() && dest_kept {
             take_back(conn, &dest, &cp, actor)?;
-            state.live.publish(&dest.sheet.id, None);
+            cx.announce.sheet_changed(&dest.sheet.id);
         }
         // A write into a sheet deleted meanwhile fails as a database error: say what happened.
         if !dest_kept && !matches!(e, JobError::Lost) {
@@ -97,9 +85,8 @@ pub fn run(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) 
         return Err(e);
     }
     // Its first searches and sorts should not wait for indexes.
-    state
-        .indexer
-        .request_all(&state.pool, dest.sheet.seq, dest.config.fields.len());
+    cx.indexer
+        .request_all(&cx.pool, dest.sheet.seq, dest.config.fields.len());
     Ok(())
 }
 
@@ -131,7 +118,7 @@ fn complete(
 
 #[allow(clippy::too_many_arguments)]
 fn map_batches(
-    state: &AppState,
+    cx: &super::Context,
     conn: &mut AnyConnection,
     job: &Job,
     sheets: &plan::Sheets,
@@ -158,8 +145,10 @@ fn map_batches(
             Ok(written.also_changed)
         })?;
         *cp = next;
-        state.live.publish(&dest.sheet.id, None);
-        state.live.publish_each(&also_changed);
+        cx.announce.sheet_changed(&dest.sheet.id);
+        for sheet in &also_changed {
+            cx.announce.sheet_changed(sheet);
+        }
         let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
         progress.report(conn, percent, "Mapping records")?;
     }

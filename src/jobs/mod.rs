@@ -6,19 +6,21 @@
 //! (several processes share the queue) as soon as no session holds the job's advisory lock,
 //! which the database drops when the process that ran it dies. An extraction starts over on
 //! a fresh workbook; a mapping resumes after the last batch it committed; so no record is
-//! lost or written twice.
+//! lost or written twice. The workers run on a narrow [`Context`] (pool, storage, indexer,
+//! queue, and an [`Announce`] the web implements), never on the web's state.
 
 pub mod extract;
 pub mod map;
 pub mod plan;
 
-use crate::app::AppState;
-use crate::db::{AnyConnection, Backend};
-use crate::ids::JobId;
+use crate::db::{AnyConnection, Backend, Pool};
+use crate::ids::{JobId, SheetId, SpaceId};
 use crate::model::job::{self, Job, JobChanges};
+use crate::model::record::indexer::Indexer;
 use crate::model::{file, now, ModelError};
+use crate::storage::Storage;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Workers per process.
@@ -135,33 +137,54 @@ impl From<diesel::r2d2::PoolError> for JobError {
     }
 }
 
-/// Releases jobs cut off by a stopped process, then starts the workers. They hold the
-/// state weakly and stop once the server is gone.
-pub fn start(state: &Arc<AppState>) -> anyhow::Result<()> {
+/// What the job workers need from the server, and nothing of the web: they run on this
+/// alone, so a test can start them without a web server.
+#[derive(Clone)]
+pub struct Context {
+    pub pool: Pool,
+    pub storage: Storage,
+    pub indexer: Indexer,
+    pub queue: Queue,
+    pub announce: Arc<dyn Announce>,
+}
+
+/// How the workers tell whoever shows jobs and sheets that something changed, and learn
+/// that the server is gone.
+pub trait Announce: Send + Sync {
+    /// False once the server stopped: the workers end.
+    fn running(&self) -> bool;
+    /// A sheet's records changed.
+    fn sheet_changed(&self, sheet: &SheetId);
+    /// A job moved (status, progress).
+    fn job_changed(&self, job: &JobId, space: Option<&SpaceId>);
+}
+
+/// Releases jobs cut off by a stopped process, then starts the workers; they stop once
+/// `ctx.announce` says the server is gone.
+pub fn start(ctx: Context) -> anyhow::Result<()> {
     {
-        let mut conn = state.pool.get()?;
+        let mut conn = ctx.pool.get()?;
         let n = job::release_orphans(&mut conn, now() - CLAIM_GRACE)?;
         if n > 0 {
             tracing::warn!(jobs = n, "jobs cut off by a stop run again");
         }
     }
     for i in 0..WORKERS {
-        let weak = Arc::downgrade(state);
-        let queue = state.jobs.clone();
+        let ctx = ctx.clone();
         std::thread::Builder::new()
             .name(format!("wharf-worker-{i}"))
-            .spawn(move || work(weak, queue))?;
+            .spawn(move || work(ctx))?;
     }
-    state.jobs.wake();
+    ctx.queue.wake();
     Ok(())
 }
 
-fn work(state: Weak<AppState>, queue: Queue) {
+fn work(ctx: Context) {
+    let queue = &ctx.queue;
     let mut last_sweep = Instant::now();
-    loop {
+    while ctx.announce.running() {
         let seen = queue.current();
-        let Some(st) = state.upgrade() else { return };
-        match st.pool.get() {
+        match ctx.pool.get() {
             Ok(mut conn) => {
                 // SQLite's orphans were all released at start; PostgreSQL's may appear any
                 // time another process stops.
@@ -174,10 +197,10 @@ fn work(state: Weak<AppState>, queue: Queue) {
                 }
                 match job::claim(&mut conn, &queue.worker_id, &queue.left_to_others()) {
                     Ok(Some(job)) => {
-                        if !stored_here(&st, &queue, &job, &mut conn) {
+                        if !stored_here(&ctx, &job, &mut conn) {
                             continue;
                         }
-                        run(&st, &queue.worker_id, job, &mut conn);
+                        run(&ctx, job, &mut conn);
                         continue;
                     }
                     Ok(None) => {}
@@ -186,7 +209,6 @@ fn work(state: Weak<AppState>, queue: Queue) {
             }
             Err(e) => tracing::warn!(error = %e, "no database connection for the job workers"),
         }
-        drop(st);
         queue.wait(seen, Duration::from_secs(1));
     }
 }
@@ -195,14 +217,15 @@ fn work(state: Weak<AppState>, queue: Queue) {
 /// data folder each hold only what they received: one that claimed another's file puts the
 /// job back for the others instead of failing it (and fails it only once none could read
 /// it for a long while).
-fn stored_here(state: &AppState, queue: &Queue, job: &Job, conn: &mut AnyConnection) -> bool {
+fn stored_here(ctx: &Context, job: &Job, conn: &mut AnyConnection) -> bool {
+    let queue = &ctx.queue;
     if !(job.job_type == "file" && job.operation == "extract") {
         return true;
     }
     let Some(f) = job.file_id.as_ref().and_then(|id| file::get(conn, id).ok()) else {
         return true; // run() says the file is gone
     };
-    if state.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
+    if ctx.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
         return true; // run() reads it, or says it could not
     }
     tracing::info!(job = %job.id, "the file is not in this process's storage; leaving the job to others");
@@ -215,22 +238,23 @@ fn stored_here(state: &AppState, queue: &Queue, job: &Job, conn: &mut AnyConnect
 }
 
 /// Runs a claimed job on the connection that claimed it, holding its lock meanwhile.
-fn run(state: &AppState, worker: &str, job: Job, conn: &mut AnyConnection) {
+fn run(ctx: &Context, job: Job, conn: &mut AnyConnection) {
+    let worker = ctx.queue.worker_id.as_str();
     tracing::info!(job = %job.id, name = %job.name(), attempt = job.attempts, "job started");
     if let Err(e) = job::hold(conn, &job.id) {
         tracing::warn!(job = %job.id, error = %e, "could not lock the job");
     }
     let _ = job::emit(conn, &job, "job:updated", &job.created_by);
-    run_held(state, worker, &job, conn);
+    run_held(ctx, worker, &job, conn);
     if let Err(e) = job::let_go(conn, &job.id) {
         tracing::warn!(job = %job.id, error = %e, "could not unlock the job");
     }
 }
 
-fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection) {
+fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
     let result = match (job.job_type.as_str(), job.operation.as_str()) {
-        ("file", "extract") => extract::run(state, worker, job, conn),
-        ("workbook", "map") => map::run(state, worker, job, conn),
+        ("file", "extract") => extract::run(ctx, worker, job, conn),
+        ("workbook", "map") => map::run(ctx, worker, job, conn),
         _ => Err(JobError::Failed(format!(
             "Wharf has no worker for {}",
             job.name()
@@ -239,12 +263,12 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
     let message = match result {
         Ok(()) => {
             tracing::info!(job = %job.id, "job complete");
-            state.live.publish_job(&job.id, job.space_id.as_ref());
+            ctx.announce.job_changed(&job.id, job.space_id.as_ref());
             return;
         }
         Err(JobError::Lost) => {
             tracing::info!(job = %job.id, "job stopped: no longer ours");
-            state.live.publish_job(&job.id, job.space_id.as_ref());
+            ctx.announce.job_changed(&job.id, job.space_id.as_ref());
             return;
         }
         Err(JobError::Failed(m)) => m,
@@ -266,7 +290,7 @@ fn run_held(state: &AppState, worker: &str, job: &Job, conn: &mut AnyConnection)
         Ok(_) | Err(ModelError::Conflict(_)) => {}
         Err(e) => tracing::error!(job = %job.id, error = %e, "recording a job failure failed"),
     }
-    state.live.publish_job(&job.id, job.space_id.as_ref());
+    ctx.announce.job_changed(&job.id, job.space_id.as_ref());
 }
 
 /// Completes a job with its outcome. One canceled (or failed) meanwhile, after its last
@@ -332,7 +356,7 @@ pub fn fenced<T>(
 /// Reports progress (at most about once a second, and always at 100), refreshing the
 /// claim; `Err(Lost)` when the job is no longer this worker's.
 pub struct Progress<'a> {
-    state: &'a AppState,
+    ctx: &'a Context,
     job: &'a Job,
     worker: &'a str,
     last: Option<(Instant, i32)>,
@@ -348,9 +372,9 @@ impl<'a> Progress<'a> {
         fenced(conn, self.job, self.worker, write)
     }
 
-    pub fn new(state: &'a AppState, job: &'a Job, worker: &'a str) -> Self {
+    pub fn new(ctx: &'a Context, job: &'a Job, worker: &'a str) -> Self {
         Progress {
-            state,
+            ctx,
             job,
             worker,
             last: None,
@@ -384,9 +408,9 @@ impl<'a> Progress<'a> {
                 &self.job.created_by,
             )?;
             self.last = Some((Instant::now(), percent));
-            self.state
-                .live
-                .publish_job(&self.job.id, self.job.space_id.as_ref());
+            self.ctx
+                .announce
+                .job_changed(&self.job.id, self.job.space_id.as_ref());
         }
         Ok(())
     }
