@@ -173,14 +173,18 @@ pub fn insert(
     };
     let created_at = events::created_at.eq(diesel::dsl::sql::<diesel::sql_types::Timestamp>(stamp));
     // The event and its webhook deliveries (the outbox) commit together or not at all.
-    crate::db::write_tx(conn, |conn| {
+    let (id, queued) = crate::db::write_tx::<_, diesel::result::Error, _>(conn, |conn| {
         let id: i64 = crate::on_backend!(conn, c => diesel::insert_into(events::table)
             .values((&row, created_at.clone()))
             .returning(events::id)
             .get_result(c))?;
-        super::webhook::enqueue(conn, &ctx.environment_id, topic, &payload, id)?;
-        Ok(EventId(id))
-    })
+        let queued = super::webhook::enqueue(conn, &ctx.environment_id, topic, &payload, id)?;
+        Ok((EventId(id), queued))
+    })?;
+    if queued > 0 {
+        super::webhook::ENQUEUED.notify_one();
+    }
+    Ok(id)
 }
 
 /// Which events to list.

@@ -17,6 +17,10 @@ pub const TEST_TOPIC: &str = "webhook:test";
 pub const ROTATION_OVERLAP: TimeDelta = TimeDelta::hours(24);
 /// Standard Webhooks' secret prefix.
 pub const SECRET_PREFIX: &str = "whsec_";
+/// Woken when an event has queued deliveries, so this process's worker claims them at once
+/// instead of at its next poll (an event written inside a larger transaction may wake it
+/// early; the poll then finds them).
+pub static ENQUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
@@ -275,24 +279,25 @@ pub fn disable(conn: &mut AnyConnection, id: &WebhookId, reason: &str) -> QueryR
 }
 
 /// The outbox step, run in the event's own transaction: one pending delivery per enabled
-/// webhook of the environment whose topics match. With no webhook it costs one indexed
-/// query. A `webhook:test` ping goes only to the webhook it names.
+/// webhook of the environment whose topics match; returns how many. With no webhook it
+/// costs one indexed query. A `webhook:test` ping goes only to the webhook it names.
 pub fn enqueue(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     topic: &str,
     payload: &serde_json::Value,
     event_id: i64,
-) -> QueryResult<()> {
+) -> QueryResult<usize> {
     let hooks: Vec<(WebhookId, String)> = webhooks::table
         .filter(webhooks::environment_id.eq(env))
         .filter(webhooks::enabled.eq(true))
         .select((webhooks::id, webhooks::topics))
         .load(conn)?;
     if hooks.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let t = now();
+    let mut queued = 0;
     for (id, topics) in hooks {
         let wanted = if topic == TEST_TOPIC {
             payload.get("webhookId").and_then(|v| v.as_str()) == Some(id.as_str())
@@ -311,9 +316,10 @@ pub fn enqueue(
                     webhook_deliveries::created_at.eq(t),
                 ))
                 .execute(conn)?;
+            queued += 1;
         }
     }
-    Ok(())
+    Ok(queued)
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use crate::settings::Settings;
 use base64::Engine;
 use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// Pauses after each failed try: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
@@ -34,8 +35,11 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 const KEEP_BYTES: usize = 2048;
 /// Deliveries claimed at once (and sent side by side).
 const BATCH: i64 = 32;
-/// How often an idle worker looks for due deliveries.
+/// How often an idle worker looks for due deliveries (those of other processes, retries);
+/// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
+/// HTTP clients kept, by destination.
+const MAX_CLIENTS: usize = 256;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: i64 = 24 * 3600;
 
@@ -71,14 +75,21 @@ pub fn start(ctx: Context) -> anyhow::Result<Running> {
 }
 
 async fn run(ctx: Arc<Context>, alive: Weak<()>) {
+    let clients = Clients::default();
     while alive.strong_count() > 0 {
         let worker = ctx.worker_id.clone();
         let claimed = db(&ctx, move |c| delivery::claim_due(c, &worker, LEASE, BATCH)).await;
         match claimed {
             Ok(due) if !due.is_empty() => {
-                futures_util::future::join_all(due.into_iter().map(|d| deliver(&ctx, d))).await;
+                let sends = due.into_iter().map(|d| deliver(&ctx, &clients, d));
+                futures_util::future::join_all(sends).await;
             }
-            Ok(_) => tokio::time::sleep(POLL).await,
+            Ok(_) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = webhook::ENQUEUED.notified() => {}
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "webhooks: claiming deliveries failed");
                 tokio::time::sleep(POLL * 4).await;
@@ -100,7 +111,7 @@ async fn db<T: Send + 'static>(
     .await?
 }
 
-async fn deliver(ctx: &Context, d: Delivery) {
+async fn deliver(ctx: &Context, clients: &Clients, d: Delivery) {
     let (hook_id, event_id) = (d.webhook_id.clone(), EventId(d.event_id));
     let found = db(ctx, move |c| {
         let Some(hook) = webhook::find_any(c, &hook_id)? else {
@@ -120,7 +131,7 @@ async fn deliver(ctx: &Context, d: Delivery) {
         Ok(Some((_, None))) => gave_up("the event no longer exists"),
         Ok(Some((hook, Some(ev)))) => {
             let body = (ctx.render)(&ev).to_string();
-            let (attempt, retry_after) = send(ctx, &hook, &d, body).await;
+            let (attempt, retry_after) = send(ctx, clients, &hook, &d, body).await;
             let next = next_step(&d, &attempt, retry_after);
             (attempt, next)
         }
@@ -191,7 +202,13 @@ pub fn signature(secrets: &[&str], msg_id: &str, timestamp: i64, body: &str) -> 
 
 /// One try: resolve and check the address, POST to the address checked, keep the start of
 /// the answer. Returns the try and the receiver's `Retry-After`, in seconds.
-async fn send(ctx: &Context, hook: &Webhook, d: &Delivery, body: String) -> (Attempt, Option<i64>) {
+async fn send(
+    ctx: &Context,
+    clients: &Clients,
+    hook: &Webhook,
+    d: &Delivery,
+    body: String,
+) -> (Attempt, Option<i64>) {
     let at = now();
     let failed = |error: String| {
         let attempt = Attempt {
@@ -209,15 +226,7 @@ async fn send(ctx: &Context, hook: &Webhook, d: &Delivery, body: String) -> (Att
         Ok(a) => a,
         Err(e) => return failed(e),
     };
-    let mut client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
-        .no_proxy();
-    if let Some(url::Host::Domain(name)) = url.host() {
-        // Connect only to the addresses just checked: a second lookup could answer others.
-        client = client.resolve_to_addrs(name, &addrs);
-    }
-    let client = match client.build() {
+    let client = match clients.get(&url, &addrs) {
         Ok(c) => c,
         Err(e) => return failed(format!("the HTTP client could not start: {e}")),
     };
@@ -269,6 +278,43 @@ async fn send(ctx: &Context, hook: &Webhook, d: &Delivery, body: String) -> (Att
         error,
     };
     (attempt, retry_after)
+}
+
+/// HTTP clients by destination (host name and the addresses checked for it): building one
+/// costs more than a delivery, and a kept one keeps its connections open. A client reaches
+/// only the addresses of its key, so the check at each delivery still decides.
+#[derive(Default)]
+struct Clients(Mutex<HashMap<Destination, reqwest::Client>>);
+
+/// A URL's host name (none for an address) and the addresses allowed for it.
+type Destination = (Option<String>, Vec<SocketAddr>);
+
+impl Clients {
+    fn get(&self, url: &reqwest::Url, addrs: &[SocketAddr]) -> reqwest::Result<reqwest::Client> {
+        let name = match url.host() {
+            Some(url::Host::Domain(name)) => Some(name.to_string()),
+            _ => None,
+        };
+        let key = (name, addrs.to_vec());
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = kept.get(&key) {
+            return Ok(c.clone());
+        }
+        let mut client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .no_proxy();
+        if let Some(name) = &key.0 {
+            // Connect only to the addresses just checked: a second lookup could answer others.
+            client = client.resolve_to_addrs(name, addrs);
+        }
+        let client = client.build()?;
+        if kept.len() >= MAX_CLIENTS {
+            kept.clear();
+        }
+        kept.insert(key, client.clone());
+        Ok(client)
+    }
 }
 
 /// The addresses to connect to: the URL's host resolved, keeping those the rules allow; an

@@ -50,3 +50,4 @@ mod search_backfill;
 mod security_matrix;
 mod smtp;
 mod webhooks;
+mod webhooks_crash;
