@@ -110,7 +110,7 @@ impl Server {
                 return;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(120),
+                start.elapsed() < Duration::from_secs(300),
                 "never ran again: {job}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -126,7 +126,7 @@ impl Server {
     /// Waits until the job is executing and past `percent`; panics if it finished first.
     async fn wait_midway(&self, job_id: &str, percent: i64) {
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(120) {
+        while start.elapsed() < Duration::from_secs(300) {
             let job = self.get(&format!("/jobs/{job_id}")).await;
             let status = job["data"]["status"].as_str().unwrap_or("").to_string();
             assert!(
@@ -143,7 +143,7 @@ impl Server {
 
     async fn wait_done(&self, job_id: &str) -> Value {
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(180) {
+        while start.elapsed() < Duration::from_secs(420) {
             let job = self.get(&format!("/jobs/{job_id}")).await;
             if ["complete", "failed", "canceled"].contains(&job["data"]["status"].as_str().unwrap_or("")) {
                 return job["data"].clone();
@@ -314,7 +314,7 @@ async fn a_job_stopped_gracefully_twice_still_completes(db: Db) {
                 break;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(120),
+                start.elapsed() < Duration::from_secs(300),
                 "never ran again: {job}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -223,7 +223,7 @@ async fn no_delivery_is_lost_when_the_server_is_killed(db: Db) {
     println!("{EVENTS} events in {:?}", started.elapsed());
     receiver.gate.send_replace(true);
     while receiver.got().len() < KILL_AFTER {
-        assert!(started.elapsed() < Duration::from_secs(120), "deliveries stalled");
+        assert!(started.elapsed() < Duration::from_secs(300), "deliveries stalled");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill();
@@ -241,7 +241,7 @@ async fn no_delivery_is_lost_when_the_server_is_killed(db: Db) {
             break;
         }
         assert!(
-            restarted.elapsed() < Duration::from_secs(150),
+            restarted.elapsed() < Duration::from_secs(300),
             "only {} of {EVENTS} events arrived",
             seen.len()
         );
@@ -280,7 +280,7 @@ async fn no_delivery_is_lost_when_the_server_is_killed(db: Db) {
         let failed: Vec<&Value> = log.iter().filter(|d| d["status"] == "failed").collect();
         assert!(failed.is_empty(), "{:?}", failed.first());
         assert!(
-            restarted.elapsed() < Duration::from_secs(180),
+            restarted.elapsed() < Duration::from_secs(360),
             "{waiting} deliveries still not marked delivered"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
