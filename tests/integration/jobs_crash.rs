@@ -3,68 +3,15 @@
 
 use crate::helpers::*;
 use crate::on_both;
+use crate::real_binary::{created_key, Server};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Rows of the test file: enough that extraction and mapping take a few seconds.
 const ROWS: usize = 150_000;
 
-struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-    key: String,
-}
-
 impl Server {
-    async fn start(settings: &wharf::settings::Settings, key: &str) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .arg("serve")
-            .env("DATABASE_URL", &settings.database_url)
-            .env("WHARF_DATA_DIR", &settings.data_dir)
-            .env("WHARF_BIND", format!("127.0.0.1:{port}"))
-            .env("WHARF_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("wharf serve starts");
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-            key: key.to_string(),
-        };
-        for _ in 0..200 {
-            if server
-                .client
-                .get(format!("{}/health", server.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("wharf serve did not answer");
-    }
-
-    fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}/v1{path}", self.base))
-            .bearer_auth(&self.key)
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        send(self.api(reqwest::Method::GET, path)).await.1
-    }
-
     /// A new space with the big CSV uploaded: (space, file, its extraction job).
     async fn upload_big(&self, space_name: &str) -> (String, String, String) {
         let (_, space) = send(
@@ -117,12 +64,6 @@ impl Server {
         }
     }
 
-    /// `kill -9`: no chance to finish anything.
-    fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("reaped");
-    }
-
     /// Waits until the job is executing and past `percent`; panics if it finished first.
     async fn wait_midway(&self, job_id: &str, percent: i64) {
         let start = Instant::now();
@@ -160,17 +101,6 @@ fn big_csv() -> Vec<u8> {
         out.push_str(&format!("user{i}@x.org,Person {i},n{i}\n"));
     }
     out.into_bytes()
-}
-
-fn created_key(settings: &wharf::settings::Settings) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .args(["key", "create", "--env", "development"])
-        .env("DATABASE_URL", &settings.database_url)
-        .env("WHARF_DATA_DIR", &settings.data_dir)
-        .output()
-        .expect("wharf key create");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Checks a sheet holds exactly the file's rows, once each, in order.

@@ -43,6 +43,7 @@ mod people;
 mod people_rules;
 mod processes;
 mod processes_files;
+mod real_binary;
 mod records_concurrency;
 mod records_integrity;
 mod records_search;

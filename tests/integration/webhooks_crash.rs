@@ -4,11 +4,11 @@
 
 use crate::helpers::*;
 use crate::on_both;
+use crate::real_binary::{created_key, Server};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,77 +16,6 @@ use std::time::{Duration, Instant};
 const EVENTS: usize = 10_000;
 /// Deliveries the receiver has taken when the server is killed.
 const KILL_AFTER: usize = 2_000;
-
-struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-    key: String,
-}
-
-impl Server {
-    async fn start(settings: &wharf::settings::Settings, key: &str) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .arg("serve")
-            .env("DATABASE_URL", &settings.database_url)
-            .env("WHARF_DATA_DIR", &settings.data_dir)
-            .env("WHARF_BIND", format!("127.0.0.1:{port}"))
-            .env("WHARF_WEBHOOK_PRIVATE", "allow")
-            .env("WHARF_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("wharf serve starts");
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-            key: key.to_string(),
-        };
-        for _ in 0..200 {
-            let health = server.client.get(format!("{}/health", server.base)).send();
-            if health.await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("wharf serve did not answer");
-    }
-
-    fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}/v1{path}", self.base))
-            .bearer_auth(&self.key)
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, body) = send(self.api(reqwest::Method::GET, path)).await;
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
-    }
-
-    /// `kill -9`: no chance to finish anything.
-    fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("reaped");
-    }
-}
-
-fn created_key(settings: &wharf::settings::Settings) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .args(["key", "create", "--env", "development"])
-        .env("DATABASE_URL", &settings.database_url)
-        .env("WHARF_DATA_DIR", &settings.data_dir)
-        .output()
-        .expect("wharf key create");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 /// What the receiver shares with its handler.
 struct Shared {
