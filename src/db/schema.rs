@@ -108,6 +108,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    secrets (id) {
+        id -> Text,
+        environment_id -> Text,
+        space_id -> Nullable<Text>,
+        scope -> Text,
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     commits (id) {
         id -> Text,
         environment_id -> Text,
@@ -411,6 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sheets,
     records,
     commits,
+    secrets,
     cell_keys,
     events,
     sessions,

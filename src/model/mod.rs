@@ -13,6 +13,7 @@ pub mod job_queue;
 pub mod mail_retry;
 pub mod mapping_memory;
 pub mod record;
+pub mod secret;
 pub mod session;
 pub mod setup_token;
 pub mod sheet;

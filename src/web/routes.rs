@@ -1,7 +1,7 @@
 //! Every route, in one table.
 
 use super::api::{
-    changes, commits, environments, events, files, guests, health, job_plan, jobs, records, sheets,
+    changes, commits, environments, events, files, guests, health, job_plan, jobs, records, secrets, sheets,
     space_configs, spaces, webhooks, workbooks,
 };
 use super::error::AppError;
@@ -84,6 +84,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/invitations", web::post().to(guests::invite))
             .route("/commits/{id}", web::get().to(commits::get))
             .route("/commits/{id}/complete", web::post().to(commits::complete))
+            .route("/secrets", web::get().to(secrets::list))
+            .route("/secrets", web::post().to(secrets::create))
+            .route("/secrets/{id}", web::delete().to(secrets::delete))
             .route("/events", web::get().to(events::list))
             .route("/events", web::post().to(events::create))
             .route("/events/{id}", web::get().to(events::get))

@@ -326,21 +326,28 @@ async fn hook_answers_and_writes_at_once(db: Db) {
                 .await;
                 assert_eq!(status, 200, "{body}");
                 let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
-                let (_, ev) = send(
-                    client
-                        .get(format!(
-                            "{base}/v1/events?topic=commit:created&pageSize=1000&includeAcknowledged=true"
-                        ))
-                        .bearer_auth(&key),
-                )
-                .await;
-                let url = ev["data"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|e| e["payload"]["count"] == 1 && e["dataUrl"].is_string())
-                    .map(|e| e["dataUrl"].as_str().unwrap().to_string())
-                    .expect("a commit");
+                // On PostgreSQL a listing holds back events while older writes are still
+                // in flight (so pollers miss none): ask again until one shows.
+                let mut url = None;
+                for _ in 0..100 {
+                    let (_, ev) = send(
+                        client
+                            .get(format!("{base}/v1/events?topic=commit:created&pageSize=1000&includeAcknowledged=true"))
+                            .bearer_auth(&key),
+                    )
+                    .await;
+                    url = ev["data"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|e| e["payload"]["count"] == 1 && e["dataUrl"].is_string())
+                        .map(|e| e["dataUrl"].as_str().unwrap().to_string());
+                    if url.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                let url = url.expect("a commit");
                 let answer = json!([{"id": id, "values": {"name": {"value": "checked", "messages": [
                     {"message": "flagged", "type": if i % 2 == 0 { "error" } else { "warn" }}]}}}]);
                 let (status, body) = send(
@@ -374,7 +381,42 @@ async fn hook_answers_and_writes_at_once(db: Db) {
     assert_eq!(page["data"]["counts"]["valid"], 20, "{page}");
 }
 
+/// `settings.trackChanges`: the grid marks records whose commit waits for the hook, and
+/// shows the labels of checks listener code makes.
+async fn the_grid_marks_records_being_checked(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let mut blueprint = contacts_blueprint();
+    let companies = &mut blueprint["workbooks"][0]["sheets"][0];
+    companies["settings"] = json!({"trackChanges": true});
+    companies["fields"][1]["constraints"] =
+        json!([{"type": "external", "validator": "name-check", "label": "Registry <check>"}]);
+    let (status, config) = app.post_json("/space-configs", &blueprint).await;
+    assert_eq!(status, 200, "{config}");
+    let body = json!({"name": "Tracked", "spaceConfigId": config["data"]["id"]});
+    let (_, space) = app.post_json("/spaces", &body).await;
+    let space = space["data"].clone();
+    let sheet = app.sheet_id(&space, "companies").await;
+    insert(&app, &sheet, json!([{"code": "A"}]), &[]).await;
+    let created = events_of(&app, "commit:created").await;
+    assert_eq!(created[0]["payload"]["trackChanges"], true);
+    let commit = created[0]["context"]["commitId"].as_str().unwrap().to_string();
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(page.contains("class=\"checking\"") || page.contains(" checking\""), "{page}");
+    assert!(page.contains("Registry &#60;check&#62;") || page.contains("Registry &lt;check&gt;"), "escaped label: {page}");
+    let (status, _) = app.post_json(&format!("/commits/{commit}/complete"), &json!({})).await;
+    assert_eq!(status, 200);
+    let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(!page.contains("aria-busy=\"true\""), "no longer checking");
+}
+
 on_both!(
+    the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,
     disable_and_force_hooks_headers,
     completing_a_commit_without_changes,

@@ -49,6 +49,7 @@ mod records_concurrency;
 mod records_integrity;
 mod records_search;
 mod search_backfill;
+mod secrets;
 mod security_matrix;
 mod smtp;
 mod webhooks;

@@ -11,6 +11,7 @@ pub mod job_plan;
 pub mod jobs;
 pub mod record_view;
 pub mod records;
+pub mod secrets;
 pub mod sheets;
 pub mod space_configs;
 pub mod spaces;

@@ -5,7 +5,8 @@ use super::{is_htmx, render, Layout};
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::{FieldType, SheetConfig};
-use crate::ids::{SheetId, WorkbookId};
+use crate::ids::{RecordId, SheetId, WorkbookId};
+use crate::model::commit;
 use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::model::sheet::{self, Counts, SheetContext};
@@ -126,6 +127,8 @@ pub struct Column {
     pub required: bool,
     pub sorted: &'static str,
     pub errors: i64,
+    /// Labels of the checks listener code makes (`external` and `stored` constraints).
+    pub checks: Vec<String>,
 }
 
 pub struct CellView {
@@ -142,6 +145,8 @@ pub struct RowView {
     pub id: String,
     pub valid: bool,
     pub cells: Vec<CellView>,
+    /// A commit of the record waits for listener code (`settings.trackChanges`).
+    pub checking: bool,
 }
 
 #[derive(Template)]
@@ -210,6 +215,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
         id: row.record_id().to_string(),
         valid: row.valid,
         cells,
+        checking: false,
     }
 }
 
@@ -229,7 +235,23 @@ fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
                 _ => "none",
             },
             errors: counts.errors_by_field.get(&f.key).copied().unwrap_or(0),
+            checks: listener_checks(&ctx.config, &f.key),
         })
+        .collect()
+}
+
+/// The labels (else validators) of a field's `external` and `stored` constraints.
+fn listener_checks(config: &SheetConfig, key: &str) -> Vec<String> {
+    let fields = config.json.get("fields").and_then(|f| f.as_array());
+    let Some(field) = fields.and_then(|fs| fs.iter().find(|f| f["key"] == key)) else {
+        return Vec::new();
+    };
+    let constraints = field.get("constraints").and_then(|c| c.as_array());
+    constraints
+        .into_iter()
+        .flatten()
+        .filter(|c| matches!(c["type"].as_str(), Some("external" | "stored")))
+        .filter_map(|c| c["label"].as_str().or(c["validator"].as_str()).map(str::to_string))
         .collect()
 }
 
@@ -274,7 +296,15 @@ pub async fn load(
             let q = query_for(&ctx.config, &view)?;
             indexer.request_for(&pool, ctx.sheet.seq, &q);
             let rows = record::query(conn, &ctx, &q)?;
-            let table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
+            let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
+            if commit::tracks_changes(&ctx) {
+                let pending: std::collections::HashSet<i64> =
+                    commit::pending_ids(conn, &ctx.sheet.id)?.into_iter().collect();
+                for row in &mut table.rows {
+                    let id = RecordId::parse(&row.id).map_or(0, |r| r.0);
+                    row.checking = pending.contains(&id);
+                }
+            }
             Ok::<_, AppError>(Loaded {
                 space_name,
                 workbook,

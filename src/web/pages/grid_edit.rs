@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
-use crate::model::commit::Hooks;
+use crate::model::commit::{self, Hooks};
 use crate::model::record::{self, history, RecordUpdate};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
@@ -212,9 +212,11 @@ pub async fn save(
     state.live.publish(&sid, origin(&req));
     state.live.publish_each(&written.also_changed);
     let row = written.rows.first().ok_or(AppError::NotFound("record"))?;
+    let mut view = row_view(&ctx.config, row);
+    view.checking = written.commit.is_some() && commit::tracks_changes(&ctx);
     render(&Saved {
         sheet_id: sid.to_string(),
-        row: row_view(&ctx.config, row),
+        row: view,
         counts,
     })
 }

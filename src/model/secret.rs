@@ -1,0 +1,129 @@
+//! Secrets for listener code (`event.secrets(name)`), per environment or per space.
+
+use super::now;
+use crate::db::schema::secrets;
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, SecretId, SpaceId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// Longest name and value kept.
+pub const MAX_NAME: usize = 255;
+pub const MAX_VALUE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = secrets)]
+pub struct Secret {
+    pub id: SecretId,
+    pub environment_id: EnvironmentId,
+    pub space_id: Option<SpaceId>,
+    pub name: String,
+    pub value: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = secrets)]
+struct NewSecret<'a> {
+    id: &'a SecretId,
+    environment_id: &'a EnvironmentId,
+    space_id: Option<&'a SpaceId>,
+    scope: &'a str,
+    name: &'a str,
+    value: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Why a name or value is refused, in words a person can act on.
+pub fn check(name: &str, value: &str) -> Result<(), (&'static str, String)> {
+    if name.trim().is_empty() {
+        return Err(("name", "a secret needs a name".into()));
+    }
+    if name.len() > MAX_NAME {
+        return Err(("name", format!("a secret's name is at most {MAX_NAME} bytes")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(("name", "a secret's name cannot hold line breaks or other control characters".into()));
+    }
+    if value.is_empty() {
+        return Err(("value", "a secret needs a value".into()));
+    }
+    if value.len() > MAX_VALUE {
+        return Err(("value", format!("a secret's value is at most {MAX_VALUE} bytes")));
+    }
+    Ok(())
+}
+
+/// Sets a secret (a second one of the same name and scope replaces the value).
+pub fn set(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    space: Option<&SpaceId>,
+    name: &str,
+    value: &str,
+) -> QueryResult<()> {
+    let t = now();
+    let id = SecretId::generate();
+    let row = NewSecret {
+        id: &id,
+        environment_id: env,
+        space_id: space,
+        scope: space.map_or("", SpaceId::as_str),
+        name,
+        value,
+        created_at: t,
+        updated_at: t,
+    };
+    let query = diesel::insert_into(secrets::table)
+        .values(&row)
+        .on_conflict((secrets::environment_id, secrets::scope, secrets::name))
+        .do_update()
+        .set((secrets::value.eq(value), secrets::updated_at.eq(t)));
+    crate::on_backend!(conn, c => query.execute(c))?;
+    Ok(())
+}
+
+/// The secrets listener code sees: the environment's, and with a space, the space's
+/// standing before the environment's of the same name. Sorted by name.
+pub fn visible(conn: &mut AnyConnection, env: &EnvironmentId, space: Option<&SpaceId>) -> QueryResult<Vec<Secret>> {
+    let scopes: Vec<&str> = match space {
+        Some(s) => vec!["", s.as_str()],
+        None => vec![""],
+    };
+    let mut all: Vec<Secret> = secrets::table
+        .filter(secrets::environment_id.eq(env))
+        .filter(secrets::scope.eq_any(scopes))
+        .select(Secret::as_select())
+        .load(conn)?;
+    // Space secrets sort after the environment's of the same name, then win the dedup.
+    all.sort_by(|a, b| (&a.name, a.space_id.is_some()).cmp(&(&b.name, b.space_id.is_some())));
+    let mut out: Vec<Secret> = Vec::with_capacity(all.len());
+    for s in all {
+        match out.last_mut() {
+            Some(last) if last.name == s.name => *last = s,
+            _ => out.push(s),
+        }
+    }
+    Ok(out)
+}
+
+pub fn find(conn: &mut AnyConnection, env: &EnvironmentId, id: &SecretId) -> QueryResult<Option<Secret>> {
+    secrets::table
+        .filter(secrets::environment_id.eq(env))
+        .filter(secrets::id.eq(id))
+        .select(Secret::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn delete(conn: &mut AnyConnection, env: &EnvironmentId, id: &SecretId) -> QueryResult<bool> {
+    let n = diesel::delete(
+        secrets::table
+            .filter(secrets::environment_id.eq(env))
+            .filter(secrets::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
