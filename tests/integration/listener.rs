@@ -1,0 +1,230 @@
+//! Flatfile listener code runs unchanged against Wharf: the example in examples/listener
+//! (published `@flatfile/listener`, `plugin-record-hook`, `plugin-job-handler`) receives
+//! Wharf's signed webhooks (serve.mjs) or polls its events (poll.mjs), and its record hook
+//! and job handler act on Wharf's data.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// `node <script>` from examples/listener, killed when dropped (even when the test panics).
+struct NodeListener {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Drop for NodeListener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeListener {
+    /// What it printed so far (for failure messages).
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+fn example_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/listener");
+    assert!(
+        dir.join("node_modules/@flatfile/listener").exists(),
+        "examples/listener/node_modules is missing: run `npm ci --prefix examples/listener` \
+         (scripts/test.sh does)"
+    );
+    dir
+}
+
+/// Starts `node <script>` with `env` and waits (up to 30 s) for a line starting with
+/// `ready`; returns the process and that line.
+fn start_node(script: &str, env: &[(&str, String)], ready: &str) -> (NodeListener, String) {
+    let mut child = Command::new("node")
+        .arg(script)
+        .current_dir(example_dir())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let output = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    // Both pipes are drained for the whole run: a full pipe would stall the listener.
+    for (pipe, tx) in [
+        (
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Some(tx),
+        ),
+        (Box::new(child.stderr.take().unwrap()), None),
+    ] {
+        let output = output.clone();
+        let ready = ready.to_string();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(tx) = &tx {
+                    if line.starts_with(&ready) {
+                        let _ = tx.send(line.clone());
+                    }
+                }
+                let mut out = output.lock().unwrap();
+                out.push_str(&line);
+                out.push('\n');
+            }
+        });
+    }
+    let node = NodeListener { child, output };
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) => (node, line),
+        Err(_) => panic!("node {script} did not start:\n{}", node.output()),
+    }
+}
+
+fn wharf_env(app: &TestApp) -> Vec<(&'static str, String)> {
+    vec![
+        ("WHARF_URL", app.base.clone()),
+        ("WHARF_API_KEY", app.key.clone()),
+    ]
+}
+
+/// A webhook for every topic to serve.mjs, and serve.mjs running with its secret.
+async fn serve_listener(app: &TestApp) -> NodeListener {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let body = json!({"environmentId": app.env_id, "url": format!("http://127.0.0.1:{port}/"),
+                      "description": "examples/listener"});
+    let (status, hook) = app.post_json("/webhooks", &body).await;
+    assert_eq!(status, 200, "{hook}");
+    let secret = hook["data"]["secret"].as_str().expect("a secret").to_string();
+    let mut env = wharf_env(app);
+    env.push(("WHARF_WEBHOOK_SECRET", secret));
+    env.push(("PORT", port.to_string()));
+    let (node, line) = start_node("serve.mjs", &env, "listening on ");
+    assert_eq!(line, format!("listening on {port}"));
+    node
+}
+
+/// The contacts sheet with two records written by the API without hooks: one valid, one
+/// missing its required email. Returns (workbook id, contacts sheet id).
+async fn workbook_with_records(app: &TestApp) -> (String, String) {
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        app.api(reqwest::Method::POST, &format!("/sheets/{contacts}/records"))
+            .header("X-Disable-Hooks", "true")
+            .json(&json!([{"email": "ada@acme.com", "name": "Ada"}, {"name": "Nameless"}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (wb, contacts)
+}
+
+/// Creates an `export-crm` job on the workbook; the listener's `jobHandler` must run and
+/// complete it with its outcome.
+async fn export_job_completes(app: &TestApp, wb: &str, listener: &NodeListener) {
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "export-crm", "source": wb, "trigger": "immediate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job_id = job["data"]["id"].as_str().unwrap();
+    let mut job = Value::Null;
+    for _ in 0..600 {
+        job = app.get_json(&format!("/jobs/{job_id}")).await.1["data"].take();
+        if job["status"] == "complete" || job["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        job["status"],
+        "complete",
+        "the listener did not complete the job in 60 s: {job}\nlistener output:\n{}",
+        listener.output()
+    );
+    assert_eq!(
+        job["outcome"]["message"], "Sent 1 valid records of Customers to the CRM; 1 with errors held back.",
+        "{job}"
+    );
+    assert_eq!(job["progress"], 100, "the handler's progress ticks: {job}");
+}
+
+async fn a_job_handler_completes_a_workbook_job_by_webhook(db: Db) {
+    let app = spawn_app(db).await;
+    let listener = serve_listener(&app).await;
+    let (wb, _) = workbook_with_records(&app).await;
+    export_job_completes(&app, &wb, &listener).await;
+}
+
+async fn the_poll_mode_runs_the_same_job_handler(db: Db) {
+    let app = spawn_app(db).await;
+    let mut env = wharf_env(&app);
+    env.push(("WHARF_ENVIRONMENT_ID", app.env_id.to_string()));
+    let (listener, _) = start_node("poll.mjs", &env, "polling ");
+    let (wb, _) = workbook_with_records(&app).await;
+    export_job_completes(&app, &wb, &listener).await;
+}
+
+/// serve.mjs runs only what Wharf signed: a forged delivery is answered 401 and does nothing.
+async fn serve_refuses_an_unsigned_or_forged_delivery(db: Db) {
+    let app = spawn_app(db).await;
+    let listener = serve_listener(&app).await;
+    let (wb, _) = workbook_with_records(&app).await;
+    // A job nobody announced: only a forged job:ready could make the listener run it.
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "export-crm", "source": wb}),
+        )
+        .await;
+    let job_id = job["data"]["id"].as_str().unwrap();
+    let port = listener_port(&listener);
+    let forged = json!({"id": "us_evt_forged", "topic": "job:ready", "domain": "job",
+        "context": {"environmentId": app.env_id, "accountId": "us_acc_x", "jobId": job_id, "workbookId": wb},
+        "payload": {"job": "workbook:export-crm", "domain": "workbook", "operation": "export-crm", "status": "ready"},
+        "createdAt": "2026-01-01T00:00:00.000Z"});
+    let now = chrono::Utc::now().timestamp().to_string();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/");
+    let unsigned = client.post(&url).json(&forged).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401, "an unsigned delivery");
+    let forged_sig = client
+        .post(&url)
+        .header("webhook-id", "msg_forged")
+        .header("webhook-timestamp", now)
+        .header("webhook-signature", "v1,bm90IHRoZSBzaWduYXR1cmU=")
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged_sig.status(), 401, "a wrong signature");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(job["data"]["status"], "created", "{job}");
+}
+
+fn listener_port(listener: &NodeListener) -> u16 {
+    let out = listener.output();
+    let line = out.lines().find(|l| l.starts_with("listening on ")).unwrap();
+    line["listening on ".len()..].parse().unwrap()
+}
+
+on_both!(
+    a_job_handler_completes_a_workbook_job_by_webhook,
+    the_poll_mode_runs_the_same_job_handler,
+    serve_refuses_an_unsigned_or_forged_delivery,
+);
