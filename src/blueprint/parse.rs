@@ -282,9 +282,24 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
                     });
                     field.unique_note = constraint_note(c, &cpath, p);
                 }
+                // Checked by listener code (`@flatfile/plugin-constraints`): kept as given in
+                // the sheet's config; the listener's messages are what mark cells.
+                Some("external") | Some("stored") => {
+                    if c.get("validator")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        p.push(
+                            &format!("{cpath}.validator"),
+                            "an external or stored constraint names its validator",
+                        );
+                    }
+                }
                 Some(other) => p.push(
                     &format!("{cpath}.type"),
-                    &format!("unknown constraint `{other}`; use required, unique or computed"),
+                    &format!(
+                        "unknown constraint `{other}`; use required, unique, computed, external or stored"
+                    ),
                 ),
                 None => p.push(&format!("{cpath}.type"), "a constraint needs a type"),
             }

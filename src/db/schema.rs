@@ -103,6 +103,21 @@ diesel::table! {
         error_fields -> Nullable<Text>,
         metadata -> Nullable<Text>,
         version -> BigInt,
+        custom -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    commits (id) {
+        id -> Text,
+        environment_id -> Text,
+        sheet_id -> Text,
+        record_ids -> Text,
+        track_changes -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+        completed_by -> Nullable<Text>,
     }
 }
 
@@ -395,6 +410,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     workbooks,
     sheets,
     records,
+    commits,
     cell_keys,
     events,
     sessions,

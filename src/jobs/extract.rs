@@ -8,6 +8,7 @@ use crate::blueprint::{self, slugify};
 use crate::db::AnyConnection;
 use crate::extract::{self, Reject, Table};
 use crate::ids::{FileId, WorkbookId};
+use crate::model::commit::Hooks;
 use crate::model::event::Context;
 use crate::model::file::{self, status, File, FileChanges};
 use crate::model::job::{self, Job, JobChanges};
@@ -254,7 +255,9 @@ fn extract_into_workbook(
                     rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
                 if !batch.is_empty() {
-                    progress.fenced(conn, |conn| Ok(record::insert(conn, &sheet_ctx, batch, actor)?))?;
+                    progress.fenced(conn, |conn| {
+                        Ok(record::insert(conn, &sheet_ctx, batch, actor, &Hooks::Skip)?)
+                    })?;
                     cx.announce.sheet_changed(&sh.id);
                 }
                 let done = match format {

@@ -8,6 +8,7 @@ use super::plan::{self, text_of};
 use super::{JobError, Progress, BATCH};
 use crate::db::AnyConnection;
 use crate::ids::RecordId;
+use crate::model::commit::Hooks;
 use crate::model::job::{self, Job, JobChanges};
 use crate::model::sheet::{self, SheetContext};
 use crate::model::{mapping_memory, record};
@@ -133,7 +134,7 @@ fn map_batches(
     while let Some(batch) = next_batch(conn, sheets.source.seq, cp.after, resolved)? {
         let mut next = cp.clone();
         let also_changed = progress.fenced(conn, |conn| {
-            let written = record::insert(conn, dest, batch.inputs, actor)?;
+            let written = record::insert(conn, dest, batch.inputs, actor, &Hooks::Run)?;
             next.after = batch.last;
             next.processed += batch.count;
             next.add_written(written.rows.iter().map(|r| r.id));

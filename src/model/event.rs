@@ -14,7 +14,7 @@
 use super::now;
 use crate::db::schema::events;
 use crate::db::AnyConnection;
-use crate::ids::{EnvironmentId, EventId, FileId, JobId, SheetId, SpaceId, WorkbookId};
+use crate::ids::{CommitId, EnvironmentId, EventId, FileId, JobId, SheetId, SpaceId, WorkbookId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
@@ -95,6 +95,13 @@ impl Context {
 
     pub fn job(mut self, id: &JobId) -> Self {
         self.extra.insert("jobId".into(), json!(id));
+        self
+    }
+
+    /// A commit's id, and its version: Wharf's commits are the versions (`versionId`).
+    pub fn commit(mut self, id: &CommitId) -> Self {
+        self.extra.insert("commitId".into(), json!(id));
+        self.extra.insert("versionId".into(), json!(id));
         self
     }
 

@@ -1,6 +1,7 @@
 //! The domain, one file per aggregate: structs and the queries that read and write them.
 
 pub mod api_key;
+pub mod commit;
 pub mod environment;
 pub mod event;
 pub mod event_topics;

@@ -71,12 +71,14 @@ impl Message {
 }
 
 /// A validated record as stored: typed values in field order, the original input where it
-/// differs from the typed value, and messages by field index.
+/// differs from the typed value, Wharf's messages by field index, and the messages listener
+/// code put on cells (`custom`), kept apart so re-checking a record never loses them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Checked {
     pub vals: Vec<Value>,
     pub raw: BTreeMap<usize, Value>,
     pub messages: BTreeMap<usize, Vec<Message>>,
+    pub custom: BTreeMap<usize, Vec<Message>>,
 }
 
 impl Checked {
@@ -84,16 +86,31 @@ impl Checked {
         !self
             .messages
             .values()
+            .chain(self.custom.values())
             .flatten()
             .any(|m| m.kind == MessageType::Error)
     }
 
-    /// Indexes of fields holding at least one error.
+    /// Indexes of fields holding at least one error, Wharf's or a listener's.
     pub fn error_fields(&self) -> Vec<usize> {
-        self.messages
+        let has_error = |ms: &Vec<Message>| ms.iter().any(|m| m.kind == MessageType::Error);
+        let mut fields: Vec<usize> = self
+            .messages
             .iter()
-            .filter(|(_, ms)| ms.iter().any(|m| m.kind == MessageType::Error))
+            .chain(self.custom.iter())
+            .filter(|(_, ms)| has_error(ms))
             .map(|(i, _)| *i)
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        fields
+    }
+
+    /// Every message of one cell: Wharf's first, then the listener's.
+    pub fn cell_messages(&self, index: usize) -> Vec<Message> {
+        let own = self.messages.get(&index).into_iter().flatten();
+        own.chain(self.custom.get(&index).into_iter().flatten())
+            .cloned()
             .collect()
     }
 

@@ -1,8 +1,8 @@
 //! Every route, in one table.
 
 use super::api::{
-    changes, environments, events, files, guests, health, job_plan, jobs, records, sheets, space_configs,
-    spaces, webhooks, workbooks,
+    changes, commits, environments, events, files, guests, health, job_plan, jobs, records, sheets,
+    space_configs, spaces, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -82,6 +82,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/guests/{id}", web::delete().to(guests::delete))
             .route("/guests/{id}/token", web::get().to(guests::token))
             .route("/invitations", web::post().to(guests::invite))
+            .route("/commits/{id}", web::get().to(commits::get))
+            .route("/commits/{id}/complete", web::post().to(commits::complete))
             .route("/events", web::get().to(events::list))
             .route("/events", web::post().to(events::create))
             .route("/events/{id}", web::get().to(events::get))

@@ -1,8 +1,8 @@
-//! Deletes events older than `WHARF_EVENT_RETENTION_DAYS`, at start and every hour, in
+//! Deletes events (and commits) older than `WHARF_EVENT_RETENTION_DAYS`, at start and every hour, in
 //! batches so no transaction holds the table for long.
 
 use crate::db::{AnyConnection, Pool};
-use crate::model::{event, now};
+use crate::model::{commit, event, now};
 use std::time::{Duration, Instant};
 
 /// Events deleted per statement: a short transaction each.
@@ -15,6 +15,8 @@ const TICK: Duration = Duration::from_secs(5);
 pub fn prune(conn: &mut AnyConnection, days: i64) -> diesel::QueryResult<usize> {
     let cutoff = now() - chrono::Duration::days(days);
     let mut total = 0;
+    // Commits are kept as long as the events that name them.
+    while commit::prune_batch(conn, cutoff, BATCH)? as i64 == BATCH {}
     loop {
         let n = event::prune_batch(conn, cutoff, BATCH)?;
         total += n;

@@ -13,6 +13,7 @@ mod browser;
 mod browser_files;
 mod browser_guests;
 mod cli;
+mod commits;
 mod connections;
 mod constraints;
 mod downloads;

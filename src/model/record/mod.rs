@@ -36,6 +36,8 @@ pub struct RecordRow {
     pub error_fields: Option<String>,
     pub metadata: Option<String>,
     pub version: i64,
+    /// Messages listener code put on cells (sparse, like `messages`).
+    pub custom: Option<String>,
 }
 
 impl RecordRow {
@@ -50,15 +52,20 @@ impl RecordRow {
             vals: serde_json::from_str(&self.vals).unwrap_or_default(),
             raw: decode_sparse(self.raw.as_deref()),
             messages: decode_sparse(self.messages.as_deref()),
+            custom: decode_sparse(self.custom.as_deref()),
         }
     }
 
-    /// The sparse raw input and messages, by field index.
+    /// The sparse raw input and every message (Wharf's, then listener code's), by field index.
     pub fn sparse(&self) -> (BTreeMap<usize, Value>, BTreeMap<usize, Vec<Message>>) {
-        (
-            decode_sparse(self.raw.as_deref()),
-            decode_sparse(self.messages.as_deref()),
-        )
+        let mut messages: BTreeMap<usize, Vec<Message>> = decode_sparse(self.messages.as_deref());
+        if self.custom.is_some() {
+            let custom: BTreeMap<usize, Vec<Message>> = decode_sparse(self.custom.as_deref());
+            for (i, list) in custom {
+                messages.entry(i).or_default().extend(list);
+            }
+        }
+        (decode_sparse(self.raw.as_deref()), messages)
     }
 
     /// What a person typed for each field: the raw input where kept, else the value.
@@ -86,6 +93,7 @@ pub(crate) struct Encoded {
     pub vals: String,
     pub raw: Option<String>,
     pub messages: Option<String>,
+    pub custom: Option<String>,
     pub valid: bool,
     pub error_fields: Option<String>,
 }
@@ -96,6 +104,7 @@ pub(crate) fn encode(checked: &Checked) -> Encoded {
         vals: serde_json::to_string(&checked.vals).unwrap_or_else(|_| "[]".into()),
         raw: encode_sparse(&checked.raw),
         messages: encode_sparse(&checked.messages),
+        custom: encode_sparse(&checked.custom),
         valid: errors.is_empty(),
         error_fields: (!errors.is_empty()).then(|| {
             let list: Vec<String> = errors.iter().map(|i| i.to_string()).collect();

@@ -9,11 +9,12 @@ use super::unique;
 use super::{encode, error_keys, Encoded, RecordRow};
 use crate::db::schema::records;
 use crate::db::AnyConnection;
-use crate::ids::{RecordId, SheetId};
+use crate::ids::{CommitId, RecordId, SheetId};
+use crate::model::commit::{self, Hooks};
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::{check_record, check_values, Checked};
+use crate::validate::{check_record, check_values, Checked, Message, Source};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +38,8 @@ struct NewRecord<'a> {
 pub struct Written<T> {
     pub rows: T,
     pub also_changed: Vec<SheetId>,
+    /// The commit the write made, when it was one (see [`Hooks`]).
+    pub commit: Option<CommitId>,
 }
 
 /// Inserts records given as values in field order; returns them as stored.
@@ -45,6 +48,7 @@ pub fn insert(
     ctx: &SheetContext,
     inputs: Vec<Vec<Value>>,
     actor: &str,
+    hooks: &Hooks,
 ) -> ModelResult<Written<Vec<RecordRow>>> {
     let mut checked = check_all(ctx, inputs);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
@@ -66,6 +70,7 @@ pub fn insert(
             delta.add(1, rec.valid(), error_keys(&ctx.config, rec));
         }
         finish(conn, ctx, actor, "records:created", ids.len(), &delta)?;
+        let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
         let mut touched = Touched::new();
         references::target_norms(ctx, &checked, &mut touched);
         let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
@@ -74,6 +79,7 @@ pub fn insert(
             return Ok(Written {
                 rows: load(conn, ctx.sheet.seq, &ids)?,
                 also_changed,
+                commit,
             });
         }
         // The rows as stored, built here rather than read back.
@@ -90,17 +96,24 @@ pub fn insert(
                 error_fields: e.error_fields,
                 metadata: None,
                 version: 1,
+                custom: None,
             })
             .collect();
-        Ok(Written { rows, also_changed })
+        Ok(Written {
+            rows,
+            also_changed,
+            commit,
+        })
     })
 }
 
-/// A change to one record: new input values by field key (others stay as they are).
+/// A change to one record: new input values by field key (others stay as they are), and
+/// the messages listener code puts on cells by field key (replacing its earlier ones there).
 #[derive(Debug, Clone)]
 pub struct RecordUpdate {
     pub id: RecordId,
     pub values: BTreeMap<String, Value>,
+    pub messages: BTreeMap<String, Vec<Message>>,
     pub metadata: Option<Value>,
 }
 
@@ -113,6 +126,7 @@ fn merge_repeated(updates: &[RecordUpdate]) -> Vec<RecordUpdate> {
         match at.get(&u.id) {
             Some(&i) => {
                 merged[i].values.extend(u.values.clone());
+                merged[i].messages.extend(u.messages.clone());
                 if u.metadata.is_some() {
                     merged[i].metadata = u.metadata.clone();
                 }
@@ -133,6 +147,7 @@ pub fn update(
     ctx: &SheetContext,
     updates: &[RecordUpdate],
     actor: &str,
+    hooks: &Hooks,
 ) -> ModelResult<Written<Vec<RecordRow>>> {
     let updates = merge_repeated(updates);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
@@ -148,11 +163,16 @@ pub fn update(
             let old = row.checked();
             delta.add(-1, row.valid, error_keys(&ctx.config, &old));
             let mut input = row.inputs(&ctx.config);
+            let mut custom = old.custom.clone();
             for (key, new) in &u.values {
                 let before = input.get(key).unwrap_or(&Value::Null);
                 // A change is what people see change: saving a cell as it was (an empty
                 // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
                 let changed = crate::validate::display(before) != crate::validate::display(new);
+                if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
+                    // A new value clears what a hook said of the old one; it says it again.
+                    custom.remove(&i);
+                }
                 if changed && ctx.config.field_index(key).is_some() {
                     changes.push(NewChange::new(
                         &ctx.sheet.id,
@@ -166,7 +186,10 @@ pub fn update(
                 }
             }
             input.extend(u.values.clone());
-            checked.push(check_record(&ctx.config, &input));
+            let mut rec = check_record(&ctx.config, &input);
+            set_custom(&ctx.config, &mut custom, &rec, &u.messages);
+            rec.custom = custom;
+            checked.push(rec);
         }
         history::write(conn, &changes)?;
         references::check(conn, ctx, &mut checked)?;
@@ -189,12 +212,14 @@ pub fn update(
         }
         search_index::reindex(conn, ctx.sheet.seq, &ids)?;
         finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
+        let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
         let mut touched = old_norms;
         references::target_norms(ctx, &checked, &mut touched);
         let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
         Ok(Written {
             rows: load(conn, ctx.sheet.seq, &ids)?,
             also_changed,
+            commit,
         })
     })
 }
@@ -238,8 +263,56 @@ pub fn delete(
         Ok(Written {
             rows: rows.len(),
             also_changed,
+            commit: None,
         })
     })
+}
+
+/// Makes the write a commit, or completes the commit it answers (module `commit`).
+fn commit_for(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    hooks: &Hooks,
+    ids: &[i64],
+) -> ModelResult<Option<CommitId>> {
+    match hooks {
+        Hooks::Run if !ids.is_empty() => Ok(Some(commit::create(conn, ctx, actor, ids)?)),
+        Hooks::Answer(id) => {
+            commit::complete(conn, ctx, id, actor)?;
+            Ok(Some(id.clone()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Puts the messages listener code sent for some cells in place of its earlier ones there.
+/// Messages of Wharf's own kinds (required, unique, options, references), or equal to what
+/// Wharf's check says of the cell now, are Wharf's to give: a hook echoing them back does
+/// not make them stick after the value is fixed.
+fn set_custom(
+    config: &crate::blueprint::SheetConfig,
+    custom: &mut BTreeMap<usize, Vec<Message>>,
+    rec: &Checked,
+    given: &BTreeMap<String, Vec<Message>>,
+) {
+    for (key, list) in given {
+        let Some(i) = config.field_index(key) else {
+            continue;
+        };
+        let own = rec.messages.get(&i);
+        let keep: Vec<Message> = list
+            .iter()
+            .filter(|m| m.source == Source::CustomLogic)
+            .filter(|m| !own.is_some_and(|o| o.contains(m)))
+            .cloned()
+            .collect();
+        if keep.is_empty() {
+            custom.remove(&i);
+        } else {
+            custom.insert(i, keep);
+        }
+    }
 }
 
 /// Validation is pure CPU work: large batches are split across the cores.
@@ -405,6 +478,7 @@ pub(super) fn write_row(
         records::vals.eq(e.vals),
         records::raw.eq(e.raw),
         records::messages.eq(e.messages),
+        records::custom.eq(e.custom),
         records::valid.eq(e.valid),
         records::error_fields.eq(e.error_fields),
     );

@@ -1,6 +1,7 @@
 //! The JSON API under /v1, in the shapes of Flatfile's Platform API v1.
 
 pub mod changes;
+pub mod commits;
 pub mod environments;
 pub mod events;
 pub mod files;
@@ -132,8 +133,48 @@ where
         }
         body.extend_from_slice(&chunk);
     }
+    let body = match encoding_of(req)? {
+        Encoding::Identity => body,
+        Encoding::Gzip => gunzip(&body)?,
+    };
     super::input::refuse_json_nul(&body)?;
     Ok(body)
+}
+
+enum Encoding {
+    Identity,
+    Gzip,
+}
+
+fn encoding_of(req: &actix_web::HttpRequest) -> Result<Encoding, AppError> {
+    let Some(value) = req.headers().get("content-encoding") else {
+        return Ok(Encoding::Identity);
+    };
+    match value.to_str().unwrap_or("").trim().to_ascii_lowercase().as_str() {
+        "" | "identity" => Ok(Encoding::Identity),
+        "gzip" | "x-gzip" => Ok(Encoding::Gzip),
+        other => Err(AppError::bad_request(
+            "Content-Encoding",
+            format!("Content-Encoding `{other}` is not supported; send the body plain or gzip"),
+        )),
+    }
+}
+
+/// Inflates a gzip body, refusing with 413 once the inflated text passes [`JSON_LIMIT`]
+/// (a small bomb costs no more than the limit).
+fn gunzip(body: &[u8]) -> Result<actix_web::web::BytesMut, AppError> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut reader = flate2::read::MultiGzDecoder::new(body).take(JSON_LIMIT as u64 + 1);
+    reader
+        .read_to_end(&mut out)
+        .map_err(|e| AppError::bad_request("body", format!("the gzip body could not be inflated: {e}")))?;
+    if out.len() > JSON_LIMIT {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the body inflates to more than the limit of {JSON_LIMIT} bytes; send records in smaller batches"
+        )));
+    }
+    Ok(actix_web::web::BytesMut::from(&out[..]))
 }
 
 /// Stored JSON text back to a value (an unreadable column shows as null, not a failure).

@@ -5,7 +5,7 @@
 use crate::blueprint::SheetConfig;
 use crate::model::record::RecordRow;
 use crate::model::sheet::Counts;
-use crate::validate::{Message, MessageType};
+use crate::validate::{Message, MessageType, Source};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -178,6 +178,82 @@ impl<'de> Deserialize<'de> for CellInput {
             }
         }
         d.deserialize_any(Visit)
+    }
+}
+
+/// A cell in an update: `{"value": ..., "messages": [...]}` (either may be left out: a cell
+/// sent with messages only keeps its value) or a bare value.
+pub struct CellUpdate {
+    pub value: Option<Value>,
+    pub messages: Option<Vec<Message>>,
+}
+
+/// A message as listener code sends it: `{message, type, source?}`. Sources other than
+/// Wharf's own kinds are listener code's (`custom-logic`).
+#[derive(Deserialize)]
+struct SentMessage {
+    message: String,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+impl SentMessage {
+    fn into_message<E: serde::de::Error>(self) -> Result<Message, E> {
+        let kind = match self.kind.as_deref().unwrap_or("error") {
+            "error" => MessageType::Error,
+            "warn" | "warning" => MessageType::Warn,
+            "info" => MessageType::Info,
+            other => {
+                return Err(E::custom(format!(
+                    "message type `{other}` is not one of error, warn, info"
+                )))
+            }
+        };
+        let source = self
+            .source
+            .and_then(|s| serde_json::from_value::<Source>(Value::String(s)).ok())
+            .unwrap_or(Source::CustomLogic);
+        Ok(Message {
+            kind,
+            message: self.message,
+            source,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for CellUpdate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::Object(mut cell) if cell.contains_key("value") || cell.contains_key("messages") => {
+                let messages = match cell.remove("messages") {
+                    None | Some(Value::Null) => None,
+                    Some(list) => {
+                        let sent: Vec<SentMessage> =
+                            serde_json::from_value(list).map_err(D::Error::custom)?;
+                        Some(
+                            sent.into_iter()
+                                .map(SentMessage::into_message)
+                                .collect::<Result<_, D::Error>>()?,
+                        )
+                    }
+                };
+                Ok(CellUpdate {
+                    value: cell.remove("value"),
+                    messages,
+                })
+            }
+            Value::Object(_) => Ok(CellUpdate {
+                value: Some(Value::Null),
+                messages: None,
+            }),
+            plain => Ok(CellUpdate {
+                value: Some(plain),
+                messages: None,
+            }),
+        }
     }
 }
 

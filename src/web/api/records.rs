@@ -1,16 +1,19 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_view::{CellInput, RecordsEnvelope, RecordsSeed};
+use super::record_view::{CellUpdate, RecordsEnvelope, RecordsSeed};
 use super::success;
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
 use crate::blueprint::SheetConfig;
+use crate::ids::CommitId;
 use crate::ids::{RecordId, SheetId};
+use crate::model::commit::{self, Commit, Hooks};
 use crate::model::record::{self, Filter, RecordQuery, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
+use crate::validate::Message;
 use crate::web::error::{AppError, ErrorItem};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -104,6 +107,37 @@ fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(Rec
     Ok((q, include_counts))
 }
 
+/// Whether a write runs record hooks: every listener call sends `X-Disable-Hooks: true`
+/// (so a hook's own writes do not loop); `X-Force-Hooks: true` asks for them anyway.
+fn hooks_of(req: &HttpRequest) -> Hooks {
+    let on = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    if on("x-disable-hooks") && !on("x-force-hooks") {
+        Hooks::Skip
+    } else {
+        Hooks::Run
+    }
+}
+
+/// The commit named by `commitId`, which must be of this sheet.
+async fn commit_of(state: &AppState, ctx: &SheetContext, raw: &str) -> Result<Commit, AppError> {
+    let id = CommitId::parse(raw)
+        .ok_or_else(|| AppError::bad_request("commitId", format!("`{raw}` is not a commit id")))?;
+    let env = ctx.environment_id.clone();
+    let found = state.db(move |conn| commit::find(conn, &env, &id)).await?;
+    found
+        .filter(|c| c.sheet_id == ctx.sheet.id)
+        .ok_or(AppError::NotFound("commit"))
+}
+
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
 pub async fn list(
     caller: SpaceCaller,
     state: web::Data<AppState>,
@@ -111,7 +145,18 @@ pub async fn list(
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
-    let (q, include_counts) = parse_query(&ctx.config, &params)?;
+    let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
+    if let Some(raw) = param(&params, "commitId") {
+        // A commit's records (what a record hook reads), paged over the commit's ids.
+        let ids = commit_of(&state, &ctx, raw).await?.ids();
+        let from = ((q.page_number - 1) * q.page_size) as usize;
+        let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
+        q.ids = Some(match q.ids.take() {
+            Some(only) => page.into_iter().filter(|id| only.contains(id)).collect(),
+            None => page,
+        });
+        q.page_number = 1;
+    }
     state.indexer.request_for(&state.pool, ctx.sheet.seq, &q);
     let counts = ctx.sheet.counts();
     let config = ctx.config.clone();
@@ -123,15 +168,16 @@ pub async fn list(
     Ok(envelope.respond())
 }
 
-/// Turns `{key: cell}` into inputs, refusing keys the sheet does not have.
-fn inputs(
+/// Turns `{key: cell}` into new values and messages by key, refusing keys the sheet does
+/// not have.
+fn cell_updates(
     config: &SheetConfig,
-    values: BTreeMap<String, CellInput>,
+    values: BTreeMap<String, CellUpdate>,
     path: &str,
     problems: &mut Vec<ErrorItem>,
-) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for (key, v) in values {
+) -> (BTreeMap<String, Value>, BTreeMap<String, Vec<Message>>) {
+    let (mut out, mut messages) = (BTreeMap::new(), BTreeMap::new());
+    for (key, cell) in values {
         if config.field_index(&key).is_none() {
             problems.push(ErrorItem {
                 key: format!("{path}.{key}"),
@@ -139,9 +185,14 @@ fn inputs(
             });
             continue;
         }
-        out.insert(key, v.0);
+        if let Some(list) = cell.messages {
+            messages.insert(key.clone(), list);
+        }
+        if let Some(value) = cell.value {
+            out.insert(key, value);
+        }
     }
-    out
+    (out, messages)
 }
 
 fn check_batch(len: usize) -> Result<(), AppError> {
@@ -156,7 +207,7 @@ fn check_batch(len: usize) -> Result<(), AppError> {
 /// Inserts records. The body is read straight into field-ordered values (no map per
 /// record), so a 10,000-record batch costs little more than its JSON.
 pub async fn insert(
-    req: actix_web::HttpRequest,
+    req: HttpRequest,
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -177,11 +228,12 @@ pub async fn insert(
         return Err(AppError::Invalid(problems));
     }
     check_batch(rows.len())?;
+    let hooks = hooks_of(&req);
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
     let written = state
-        .db(move |conn| record::insert(conn, &ctx, rows, &actor))
+        .db(move |conn| record::insert(conn, &ctx, rows, &actor, &hooks))
         .await?;
     state.live.publish(&sheet_id, None);
     state.live.publish_each(&written.also_changed);
@@ -192,17 +244,26 @@ pub async fn insert(
 pub struct UpdateItem {
     id: String,
     #[serde(default)]
-    values: BTreeMap<String, CellInput>,
+    values: BTreeMap<String, CellUpdate>,
     metadata: Option<Value>,
 }
 
+/// `PUT /v1/sheets/{id}/records`: changes values and the messages listener code puts on
+/// cells. With `?commitId=` (a record hook's answer, at the commit's `dataUrl`) it starts no
+/// new commit and completes that one.
 pub async fn update(
+    req: HttpRequest,
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
     body: crate::web::input::Json<Vec<UpdateItem>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
+    let hooks = match param(&params, "commitId") {
+        Some(raw) => Hooks::Answer(commit_of(&state, &ctx, raw).await?.id),
+        None => hooks_of(&req),
+    };
     let body = body.into_inner();
     check_batch(body.len())?;
     let mut problems = Vec::new();
@@ -215,10 +276,12 @@ pub async fn update(
             });
             continue;
         };
-        let values = inputs(&ctx.config, item.values, &format!("$[{i}].values"), &mut problems);
+        let path = format!("$[{i}].values");
+        let (values, messages) = cell_updates(&ctx.config, item.values, &path, &mut problems);
         updates.push(RecordUpdate {
             id,
             values,
+            messages,
             metadata: item.metadata,
         });
     }
@@ -229,7 +292,7 @@ pub async fn update(
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
     let written = state
-        .db(move |conn| record::update(conn, &ctx, &updates, &actor))
+        .db(move |conn| record::update(conn, &ctx, &updates, &actor, &hooks))
         .await?;
     state.live.publish(&sheet_id, None);
     state.live.publish_each(&written.also_changed);

@@ -189,7 +189,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let msgs = checked.messages.get(&i).map(Vec::as_slice).unwrap_or_default();
+            let msgs = checked.cell_messages(i);
             let join = |kind: MessageType| {
                 msgs.iter()
                     .filter(|m| m.kind == kind)

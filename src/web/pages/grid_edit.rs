@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
+use crate::model::commit::Hooks;
 use crate::model::record::{self, history, RecordUpdate};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
@@ -190,6 +191,7 @@ pub async fn save(
     let update = RecordUpdate {
         id: rid,
         values,
+        messages: BTreeMap::new(),
         metadata: None,
     };
     let actor = user.actor();
@@ -201,7 +203,7 @@ pub async fn save(
                     sheet::lock_for_write(conn, &ctx2.write_set())?;
                     refuse_stale(conn, &ctx2, rid, &field, &label, base, &actor)?;
                 }
-                let written = record::update(conn, &ctx2, &[update], &actor)?;
+                let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
                 let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
                 Ok::<_, crate::model::ModelError>((written, counts))
             })
@@ -254,7 +256,7 @@ pub async fn add_row(
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
     let written = state
-        .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor))
+        .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor, &Hooks::Run))
         .await?;
     state.live.publish(&sid, origin(&req));
     state.live.publish_each(&written.also_changed);

@@ -7,6 +7,7 @@ use super::render;
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::ids::RecordId;
+use crate::model::commit::Hooks;
 use crate::model::record::history::{self, Change};
 use crate::model::record::{self, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
@@ -148,9 +149,10 @@ pub async fn undo(
                 let update = RecordUpdate {
                     id: rid,
                     values: BTreeMap::from([(change.field.clone(), change.old())]),
+                    messages: BTreeMap::new(),
                     metadata: None,
                 };
-                let written = record::update(conn, &ctx2, &[update], &actor)?;
+                let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
                 Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
             })
         })

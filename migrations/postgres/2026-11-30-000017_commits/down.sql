@@ -1,0 +1,2 @@
+DROP TABLE commits;
+ALTER TABLE records DROP COLUMN custom;

@@ -1,0 +1,264 @@
+//! Commits: each write of records that a person or an import makes, which record hooks
+//! (listener code) answer. Creating one emits `commit:created` with a `dataUrl` the hook
+//! reads the records from; the hook's `PUT` on that URL, or `POST /v1/commits/{id}/complete`,
+//! completes it (`commit:completed`).
+
+use super::event::{self, Context, Extras};
+use super::now;
+use super::sheet::SheetContext;
+use crate::db::schema::commits;
+use crate::db::AnyConnection;
+use crate::ids::{CommitId, EnvironmentId, SheetId};
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde_json::json;
+
+/// A commit not completed within this long no longer blocks anything (the grid marks it).
+pub const COMPLETE_WITHIN: TimeDelta = TimeDelta::minutes(2);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = commits)]
+pub struct Commit {
+    pub id: CommitId,
+    pub environment_id: EnvironmentId,
+    pub sheet_id: SheetId,
+    pub record_ids: String,
+    pub track_changes: bool,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+    pub completed_by: Option<String>,
+}
+
+impl Commit {
+    /// The ids of the records written, in order.
+    pub fn ids(&self) -> Vec<i64> {
+        expand_ranges(&self.record_ids)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = commits)]
+struct NewCommit<'a> {
+    id: &'a CommitId,
+    environment_id: &'a EnvironmentId,
+    sheet_id: &'a SheetId,
+    record_ids: &'a str,
+    track_changes: bool,
+    created_by: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Whether a write of records is a commit that hooks answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hooks {
+    /// A person's or an import's write: a commit, and `commit:created` for the hooks.
+    Run,
+    /// A write marked `X-Disable-Hooks: true` (as every listener call is): no commit.
+    Skip,
+    /// A hook's answer to this commit: no new commit; this one completes.
+    Answer(CommitId),
+}
+
+/// True when the sheet's or its workbook's `settings.trackChanges` is on.
+pub fn tracks_changes(ctx: &SheetContext) -> bool {
+    ctx.config
+        .json
+        .pointer("/settings/trackChanges")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The relative URL a hook reads and answers the commit's records at (no leading slash,
+/// with a `?`: the listener appends `&k=v`).
+pub fn data_url(sheet: &SheetId, id: &CommitId) -> String {
+    format!("v1/sheets/{sheet}/records?commitId={id}")
+}
+
+/// Records a commit of the records `ids` and emits `commit:created`, in the caller's
+/// transaction.
+pub fn create(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    ids: &[i64],
+) -> QueryResult<CommitId> {
+    let id = CommitId::generate();
+    let track_changes = tracks_changes(ctx);
+    let ranges = compress_ranges(ids);
+    diesel::insert_into(commits::table)
+        .values(NewCommit {
+            id: &id,
+            environment_id: &ctx.environment_id,
+            sheet_id: &ctx.sheet.id,
+            record_ids: &ranges,
+            track_changes,
+            created_by: actor,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    let url = data_url(&ctx.sheet.id, &id);
+    let payload = json!({
+        "sheetId": ctx.sheet.id,
+        "workbookId": ctx.sheet.workbook_id,
+        "trackChanges": track_changes,
+        "count": ids.len(),
+    });
+    let extras = Extras {
+        data_url: Some(&url),
+        ..Default::default()
+    };
+    event::insert(
+        conn,
+        &event_context(ctx, actor, &id),
+        "commit:created",
+        payload,
+        &extras,
+    )?;
+    Ok(id)
+}
+
+fn event_context(ctx: &SheetContext, actor: &str, id: &CommitId) -> Context {
+    Context::new(&ctx.environment_id, actor)
+        .space(&ctx.space_id)
+        .workbook(&ctx.sheet.workbook_id)
+        .sheet(&ctx.sheet.id)
+        .sheet_slug(&ctx.sheet.slug)
+        .commit(id)
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &CommitId,
+) -> QueryResult<Option<Commit>> {
+    commits::table
+        .filter(commits::environment_id.eq(environment_id))
+        .filter(commits::id.eq(id))
+        .select(Commit::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Completes a commit (again: nothing more happens) and emits `commit:completed` the first
+/// time. `false`: it was already complete.
+pub fn complete(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    id: &CommitId,
+    actor: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        commits::table
+            .filter(commits::id.eq(id))
+            .filter(commits::completed_at.is_null()),
+    )
+    .set((
+        commits::completed_at.eq(Some(now())),
+        commits::completed_by.eq(Some(actor)),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let url = data_url(&ctx.sheet.id, id);
+    let extras = Extras {
+        data_url: Some(&url),
+        ..Default::default()
+    };
+    let payload = json!({"sheetId": ctx.sheet.id, "workbookId": ctx.sheet.workbook_id});
+    event::insert(
+        conn,
+        &event_context(ctx, actor, id),
+        "commit:completed",
+        payload,
+        &extras,
+    )?;
+    Ok(true)
+}
+
+/// Ids of the records of a sheet whose latest tracked commit is still open and young:
+/// the grid marks them as being checked.
+pub fn pending_ids(conn: &mut AnyConnection, sheet: &SheetId) -> QueryResult<Vec<i64>> {
+    let since = now() - COMPLETE_WITHIN;
+    let open: Vec<String> = commits::table
+        .filter(commits::sheet_id.eq(sheet))
+        .filter(commits::track_changes.eq(true))
+        .filter(commits::completed_at.is_null())
+        .filter(commits::created_at.gt(since))
+        .select(commits::record_ids)
+        .load(conn)?;
+    Ok(open.iter().flat_map(|r| expand_ranges(r)).collect())
+}
+
+/// Deletes up to `batch` commits created before `cutoff`; how many went.
+pub fn prune_batch(conn: &mut AnyConnection, cutoff: NaiveDateTime, batch: i64) -> QueryResult<usize> {
+    let old: Vec<CommitId> = commits::table
+        .filter(commits::created_at.lt(cutoff))
+        .select(commits::id)
+        .limit(batch)
+        .load(conn)?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(commits::table.filter(commits::id.eq_any(&old))).execute(conn)
+}
+
+/// `[1,2,3,7,9,10]` as `"1-3,7,9-10"`: an import's batch is one range.
+pub fn compress_ranges(ids: &[i64]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let start = ids[i];
+        let mut end = start;
+        while i + 1 < ids.len() && ids[i + 1] == end + 1 {
+            i += 1;
+            end = ids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}-{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The inverse of [`compress_ranges`]; parts that cannot be read are skipped.
+pub fn expand_ranges(text: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for part in text.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) {
+                    ids.extend(a..=b);
+                }
+            }
+            None => ids.extend(part.parse::<i64>().ok()),
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_round_trip() {
+        let ids = vec![1, 2, 3, 7, 9, 10, 20];
+        let text = compress_ranges(&ids);
+        assert_eq!(text, "1-3,7,9-10,20");
+        assert_eq!(expand_ranges(&text), ids);
+        assert_eq!(compress_ranges(&[]), "");
+        assert!(expand_ranges("").is_empty());
+        assert_eq!(
+            expand_ranges(&compress_ranges(&(1..=5000).collect::<Vec<_>>())).len(),
+            5000
+        );
+    }
+}
