@@ -3,8 +3,10 @@
 //! Wharf's signed webhooks (serve.mjs) or polls its events (poll.mjs), and its record hook
 //! and job handler act on Wharf's data.
 
+use crate::browser::{edit_cell, sign_in_form, start_browser, text, wait_for};
 use crate::helpers::*;
 use crate::on_both;
+use fantoccini::Locator;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -223,8 +225,178 @@ fn listener_port(listener: &NodeListener) -> u16 {
     line["listening on ".len()..].parse().unwrap()
 }
 
+/// Polls the contacts records until `done` holds (up to 60 s); returns them.
+async fn wait_records(
+    app: &TestApp,
+    sheet: &str,
+    listener: &NodeListener,
+    what: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..600 {
+        let (_, recs) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+        last = recs["data"]["records"].as_array().cloned().unwrap_or_default();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{what} never showed in the records: {}\nlistener output:\n{}",
+        Value::Array(last),
+        listener.output()
+    );
+}
+
+fn by_name<'a>(records: &'a [Value], name: &str) -> Option<&'a Value> {
+    records.iter().find(|r| r["values"]["name"]["value"] == name)
+}
+
+fn hook_message(record: &Value) -> Option<&Value> {
+    record["values"]["email"]["messages"]
+        .as_array()?
+        .iter()
+        .find(|m| {
+            m["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("must be a company address")
+        })
+}
+
+/// A CSV mapped into the contacts sheet goes through the listener's `recordHook`: it
+/// lower-cases the emails and marks a free-mail address as an error, which counts.
+async fn a_record_hook_fixes_and_flags_mapped_records(db: Db) {
+    let app = spawn_app(db).await;
+    let listener = serve_listener(&app).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space_id}")).await;
+    let dest_wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let csv = "Email,Name\nAda@Acme.COM,Ada\nbob@gmail.com,Bob\n";
+    let file = app
+        .upload_and_extract(space_id, "people.csv", csv.as_bytes().to_vec())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let src_wb = file["workbookId"].as_str().unwrap();
+    let (_, wb) = app.get_json(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
+                    "managed": true, "config": {"sourceSheetId": src_sheet, "destinationSheetId": contacts}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job_id = job["data"]["id"].as_str().unwrap();
+    let (status, _) = app
+        .post_json(&format!("/jobs/{job_id}/execute"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let job = app.wait_job(job_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+
+    let records = wait_records(&app, &contacts, &listener, "the hook's changes", |recs| {
+        let ada = by_name(recs, "Ada").map(|r| r["values"]["email"]["value"] == "ada@acme.com");
+        let bob = by_name(recs, "Bob").and_then(hook_message);
+        ada == Some(true) && bob.is_some()
+    })
+    .await;
+    let bob = by_name(&records, "Bob").unwrap();
+    assert_eq!(hook_message(bob).unwrap()["type"], "error", "{bob}");
+    assert_eq!(bob["values"]["email"]["valid"], false, "{bob}");
+    assert_eq!(
+        bob["valid"], false,
+        "the hook's error makes the record invalid: {bob}"
+    );
+    let ada = by_name(&records, "Ada").unwrap();
+    assert_eq!(ada["valid"], true, "{ada}");
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 1, "{counts}");
+
+    // The grid shows the same: the fixed value and the hook's message.
+    app.make_user("admin@acme.com", true);
+    app.sign_in("admin@acme.com", PASSWORD).await;
+    let grid = app.page(&format!("/workbooks/{dest_wb}?sheet={contacts}")).await;
+    assert!(grid.contains("ada@acme.com"), "the grid shows the hook's value");
+    assert!(
+        grid.contains("must be a company address, not gmail.com"),
+        "the grid shows the hook's message"
+    );
+}
+
+/// In the grid, a person's edit is a commit too: the hook runs again on it and the grid
+/// shows its result without a reload.
+async fn a_cell_edited_in_the_browser_runs_the_hook_again(db: Db) {
+    let app = spawn_app(db).await;
+    let listener = serve_listener(&app).await;
+    app.make_user("admin@acme.com", true);
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "Ada@Acme.com", "name": "Ada"}, {"email": "cy@acme.com", "name": "Cy"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let records = wait_records(&app, &contacts, &listener, "the hook on an API write", |recs| {
+        by_name(recs, "Ada").is_some_and(|r| r["values"]["email"]["value"] == "ada@acme.com")
+    })
+    .await;
+    let ada = by_name(&records, "Ada").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "admin@acme.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={contacts}")))
+        .await
+        .unwrap();
+    let cell = format!("#row-{ada} td.cell[data-field='email']");
+    wait_for(
+        c,
+        &format!("document.querySelector(\"{cell}\")"),
+        "Ada's email cell",
+    )
+    .await;
+    c.execute("window.__marker = 'same page';", vec![]).await.unwrap();
+    let email = c.find(Locator::Css(&cell)).await.unwrap();
+    edit_cell(c, &email, "Ada@GMAIL.com").await;
+    let shows = format!(
+        "(() => {{ const td = document.querySelector(\"{cell}\"); return td \
+           && td.querySelector('.value')?.textContent === 'ada@gmail.com' \
+           && (td.getAttribute('aria-description') || '').includes('must be a company address, not gmail.com'); }})()"
+    );
+    wait_for(c, &shows, "the hook's value and message in the edited cell").await;
+    assert_eq!(text(c, "#count-error").await, "1");
+    assert_eq!(
+        c.execute("return window.__marker;", vec![]).await.unwrap(),
+        json!("same page"),
+        "the grid updated without a reload"
+    );
+    let (_, rec) = app
+        .get_json(&format!("/sheets/{contacts}/records?ids={ada}"))
+        .await;
+    let rec = &rec["data"]["records"][0];
+    assert_eq!(rec["values"]["email"]["value"], "ada@gmail.com", "{rec}");
+    assert!(hook_message(rec).is_some(), "{rec}");
+}
+
 on_both!(
     a_job_handler_completes_a_workbook_job_by_webhook,
     the_poll_mode_runs_the_same_job_handler,
     serve_refuses_an_unsigned_or_forged_delivery,
+    a_record_hook_fixes_and_flags_mapped_records,
+    a_cell_edited_in_the_browser_runs_the_hook_again,
 );
