@@ -316,6 +316,20 @@ async fn a_record_hook_fixes_and_flags_mapped_records(db: Db) {
     assert_eq!(ada["valid"], true, "{ada}");
     let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
     assert_eq!(counts["data"]["counts"]["error"], 1, "{counts}");
+    // The hook's answer completed the mapping's commit, and started none of its own.
+    let (_, created) = app
+        .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
+        .await;
+    let commits: Vec<&Value> = created["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["context"]["sheetId"] == contacts.as_str())
+        .collect();
+    assert_eq!(commits.len(), 1, "one commit for the mapping: {created}");
+    let commit_id = commits[0]["context"]["commitId"].as_str().unwrap();
+    let (_, commit) = app.get_json(&format!("/commits/{commit_id}")).await;
+    assert!(commit["data"]["completedAt"].is_string(), "{commit}");
 
     // The grid shows the same: the fixed value and the hook's message.
     app.make_user("admin@acme.com", true);
