@@ -32,6 +32,8 @@ fi
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The example Flatfile listener (examples/listener) the listener tests run.
+npm ci --prefix examples/listener --no-audit --no-fund --loglevel=error
 
 if [ -z "${TEST_PG_ADMIN_URL:-}" ]; then
   pgdir=$(mktemp -d /tmp/wharf-pg.XXXXXX)

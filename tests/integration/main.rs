@@ -29,6 +29,7 @@ mod health_and_migrations;
 mod history_deleted;
 mod jobs_crash;
 mod jobs_hardening;
+mod listener;
 mod live_access;
 mod live_processes;
 mod mail;

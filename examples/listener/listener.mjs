@@ -1,0 +1,56 @@
+// The team's own rules, written exactly as for Flatfile: nothing in this file knows Wharf.
+// serve.mjs (webhooks) or poll.mjs (polling) hands it the events.
+import { FlatfileClient } from "@flatfile/api";
+import { jobHandler } from "@flatfile/plugin-job-handler";
+import { recordHook } from "@flatfile/plugin-record-hook";
+
+const api = new FlatfileClient();
+const SHEET = process.env.SHEET_SLUG || "contacts";
+const FREE_MAIL = new Set(["gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "aol.com"]);
+
+export default function (listener) {
+  // Runs on every commit of the sheet: an import's batch, a person's edit in the grid.
+  listener.use(
+    recordHook(SHEET, (record) => {
+      const email = record.get("email");
+      if (typeof email !== "string") return record;
+      const clean = email.trim().toLowerCase();
+      if (clean !== email) record.set("email", clean);
+      const domain = clean.split("@")[1];
+      if (FREE_MAIL.has(domain)) record.addError("email", `must be a company address, not ${domain}`);
+      return record;
+    })
+  );
+
+  // A workbook action `export-crm` (or POST /v1/jobs {operation: "export-crm", trigger: "immediate"}).
+  listener.use(
+    jobHandler("workbook:export-crm", async (event, tick) => {
+      const { jobId } = event.context;
+      const workbookId = event.context.workbookId ?? (await api.jobs.get(jobId)).data.source;
+      const { data: workbook } = await api.workbooks.get(workbookId);
+      let sent = 0;
+      let held = 0;
+      for (const [i, sheet] of workbook.sheets.entries()) {
+        const { data } = await api.records.get(sheet.id, { filter: "valid", includeCounts: true });
+        if (process.env.CRM_URL && data.records.length > 0) {
+          const rows = data.records.map((r) => Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, v.value])));
+          const res = await fetch(process.env.CRM_URL, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ sheet: sheet.slug, rows }),
+          });
+          if (!res.ok) throw new Error(`The CRM refused ${sheet.name}: ${res.status}`);
+        }
+        sent += data.records.length;
+        held += data.counts?.error ?? 0;
+        await tick(Math.round(((i + 1) / workbook.sheets.length) * 100), `Sent ${sheet.name}`);
+      }
+      return {
+        outcome: {
+          acknowledge: true,
+          message: `Sent ${sent} valid records of ${workbook.name} to the CRM; ${held} with errors held back.`,
+        },
+      };
+    })
+  );
+}

@@ -1,0 +1,87 @@
+// Receives Wharf's webhook deliveries (Standard Webhooks), checks each signature and hands
+// the event to the listener in listener.mjs. Point a webhook at it:
+//   POST /v1/webhooks {"environmentId": "...", "url": "http://this-host:8787/", "topics": ["**"]}
+// and start it with the secret that answer gave:
+//   WHARF_URL=... WHARF_API_KEY=sk_... WHARF_WEBHOOK_SECRET=whsec_... node serve.mjs
+import http from "node:http";
+import { Webhook } from "standardwebhooks";
+import { configure } from "./config.mjs";
+
+configure();
+const secret = process.env.WHARF_WEBHOOK_SECRET ?? "";
+if (!secret.startsWith("whsec_")) {
+  console.error("Set WHARF_WEBHOOK_SECRET to the webhook's secret (whsec_...), shown once when it was created.");
+  process.exit(2);
+}
+const webhook = new Webhook(secret);
+
+// Only now: the Flatfile packages read the variables configure() set when they load.
+const { FlatfileListener } = await import("@flatfile/listener");
+const { default: setup } = await import("./listener.mjs");
+const listener = FlatfileListener.create(setup);
+
+const MAX_BODY = 5 * 1024 * 1024;
+// A delivery Wharf retries (our answer came after its 15 s timeout, say) keeps its
+// `webhook-id`: run each event once, and let a retry wait for the run under way.
+const runs = new Map();
+const KEEP_RUNS = 10_000;
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on("data", (c) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error("too large"));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+const server = http.createServer(async (req, res) => {
+  if (req.method !== "POST") {
+    res.writeHead(405, { allow: "POST" }).end();
+    return;
+  }
+  let body;
+  try {
+    body = await readBody(req);
+  } catch {
+    res.writeHead(413).end("too large");
+    return;
+  }
+  let event;
+  try {
+    event = webhook.verify(body, req.headers);
+  } catch (e) {
+    res.writeHead(401).end(`signature refused: ${e.message}`);
+    return;
+  }
+  const id = req.headers["webhook-id"];
+  let run = runs.get(id);
+  if (!run) {
+    console.log(`event ${event.topic} ${event.id}`);
+    run = listener.dispatchEvent(event);
+    runs.set(id, run);
+    if (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value);
+  }
+  try {
+    await run;
+    res.writeHead(200).end("ok");
+  } catch (e) {
+    // Wharf sends it again later: run it again then.
+    runs.delete(id);
+    console.error(`event ${event.topic} ${event.id} failed:`, e);
+    res.writeHead(500).end("the listener failed");
+  }
+});
+
+server.listen(Number(process.env.PORT ?? 8787), process.env.HOST ?? "127.0.0.1", () => {
+  // Tests start this with PORT=0 and read the port from this line.
+  console.log(`listening on ${server.address().port}`);
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.close(() => process.exit(0)));
