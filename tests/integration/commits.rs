@@ -148,6 +148,32 @@ async fn a_hook_reads_and_answers_a_commit(db: Db) {
     assert_eq!(page["data"]["counts"]["error"], 0, "{page}");
 }
 
+/// A hook reads its `dataUrl` once, with no page size: a commit of 12,000 records
+/// (more than a page) comes back whole.
+async fn a_big_commit_reads_whole(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..12_000).map(|i| json!({"code": format!("C{i}")})).collect();
+    insert(&app, &sheet, Value::Array(rows), &[]).await;
+    let url = events_of(&app, "commit:created").await[0]["dataUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, read) = send(app.client.get(app.url(&format!("/{url}"))).bearer_auth(&app.key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(read["data"]["records"].as_array().unwrap().len(), 12_000);
+    let (_, page) = send(
+        app.client
+            .get(app.url(&format!("/{url}&pageSize=5000&pageNumber=3")))
+            .bearer_auth(&app.key),
+    )
+    .await;
+    let recs = page["data"]["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2_000);
+    assert_eq!(recs[0]["values"]["code"]["value"], "C10000");
+}
+
 async fn disable_and_force_hooks_headers(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -418,6 +444,7 @@ async fn the_grid_marks_records_being_checked(db: Db) {
 on_both!(
     the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,
+    a_big_commit_reads_whole,
     disable_and_force_hooks_headers,
     completing_a_commit_without_changes,
     hooks_cannot_pin_wharfs_own_messages,

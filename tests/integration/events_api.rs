@@ -20,13 +20,14 @@ fn ids(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Adds a record as listener code would (`X-Disable-Hooks`: no commit, one event).
 async fn add_company(app: &TestApp, sheet: &str, code: &str) {
-    let (status, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"code": {"value": code}}]),
-        )
-        .await;
+    let (status, body) = send(
+        app.api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
+            .header("x-disable-hooks", "true")
+            .json(&json!([{"code": {"value": code}}])),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 }
 

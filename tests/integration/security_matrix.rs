@@ -89,6 +89,7 @@ fn open_to_other_key(method: &str, path: &str) -> bool {
                     | "/v1/environments"
                     | "/v1/environments/{id}"
                     | "/v1/webhooks"
+                    | "/v1/secrets"
             ) | ("POST", "/v1/environments")
         )
 }
@@ -123,6 +124,8 @@ impl Other {
                     "jobs" => &self.ids["job"],
                     "guest" => &self.ids["space"],
                     "webhooks" => &self.ids["webhook"],
+                    "commits" => &self.ids["commit"],
+                    "secrets" => &self.ids["secret"],
                     other => panic!("no object for {{id}} under /{other}: add one to the matrix"),
                 },
                 "{sheet}" => &self.ids["sheet"],
@@ -142,7 +145,7 @@ impl Other {
 
     /// Texts that must not appear in an answer to the caller.
     fn secrets(&self) -> Vec<&str> {
-        ["space", "workbook", "sheet", "guest", "file", "job", "webhook"]
+        ["space", "workbook", "sheet", "guest", "file", "job", "webhook", "commit", "secret_value"]
             .iter()
             .map(|k| self.ids[k].as_str())
             .collect()
@@ -207,7 +210,21 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     ))
     .await;
     let delivery = log["data"][0]["id"].as_str().expect("delivery").to_string();
+    let (_, commits) = send(api(reqwest::Method::GET, "/events?topic=commit:created")).await;
+    let commit = commits["data"][0]["context"]["commitId"]
+        .as_str()
+        .expect("commit")
+        .to_string();
+    let (_, secrets) = send(
+        api(reqwest::Method::POST, "/secrets")
+            .json(&json!({"name": "CRM", "value": "other-secret-value", "spaceId": sid})),
+    )
+    .await;
+    let secret = secrets["data"][0]["id"].as_str().expect("secret").to_string();
     let mut ids = HashMap::new();
+    ids.insert("commit", commit);
+    ids.insert("secret", secret);
+    ids.insert("secret_value", "other-secret-value".to_string());
     ids.insert("webhook", webhook);
     ids.insert("delivery", delivery);
     ids.insert("space", sid);
@@ -237,7 +254,10 @@ async fn snapshot(app: &TestApp, key: &str, other: &Other) -> Value {
     let (_, files) = get(format!("/files?spaceId={}", other.ids["space"])).await;
     let (_, jobs) = get(format!("/jobs?spaceId={}", other.ids["space"])).await;
     let (_, hook) = get(format!("/webhooks/{}", other.ids["webhook"])).await;
+    let (_, commit) = get(format!("/commits/{}", other.ids["commit"])).await;
+    let (_, secrets) = get(format!("/secrets?spaceId={}", other.ids["space"])).await;
     json!({
+        "commit": commit["data"], "secrets": secrets["data"],
         "webhook": [&hook["data"]["url"], &hook["data"]["topics"], &hook["data"]["enabled"], &hook["data"]["description"]],
         "name": space["data"]["name"], "archived": space["data"]["archivedAt"],
         "records": records["data"]["records"], "guest": guest["data"],

@@ -147,8 +147,13 @@ pub async fn list(
     let ctx = context(&state, &caller, &path).await?;
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
     if let Some(raw) = param(&params, "commitId") {
-        // A commit's records (what a record hook reads), paged over the commit's ids.
+        // A commit's records (what a record hook reads), paged over the commit's ids. The
+        // hook reads its `dataUrl` once, without a page size: then it gets all of them (a
+        // commit is one write, at most MAX_BATCH records).
         let ids = commit_of(&state, &ctx, raw).await?.ids();
+        if param(&params, "pageSize").is_none() {
+            q.page_size = ids.len().clamp(1, MAX_BATCH) as i64;
+        }
         let from = ((q.page_number - 1) * q.page_size) as usize;
         let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
         q.ids = Some(match q.ids.take() {
