@@ -6,7 +6,7 @@ use super::event::{self, Context};
 use super::{now, ModelError, ModelResult};
 use crate::db::schema::jobs;
 use crate::db::AnyConnection;
-use crate::ids::{EnvironmentId, FileId, JobId, SpaceId};
+use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId, WorkbookId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -190,6 +190,12 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
     }
     if let Some(file) = &job.file_id {
         ctx = ctx.file(file);
+    }
+    // Listener code reads `context.workbookId` (and `sheetId`) of a workbook or sheet job.
+    if let Some(wb) = WorkbookId::parse(&job.source) {
+        ctx = ctx.workbook(&wb);
+    } else if let Some(sheet) = SheetId::parse(&job.source) {
+        ctx = ctx.sheet(&sheet);
     }
     let payload = json!({
         "domain": job.job_type,

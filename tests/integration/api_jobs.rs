@@ -141,9 +141,32 @@ async fn jobs_fail_cancel_list_and_delete(db: Db) {
     assert_eq!(status, 422);
 }
 
+/// Listener code reads `context.workbookId` of a workbook job's events.
+async fn workbook_job_events_name_their_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "export", "source": wb, "trigger": "immediate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let (_, events) = app.get_json("/events?topic=job:ready").await;
+    let ready = &events["data"][0];
+    assert_eq!(ready["context"]["workbookId"], wb.as_str(), "{ready}");
+    assert_eq!(ready["context"]["jobId"], job["data"]["id"]);
+    assert_eq!(ready["payload"]["job"], "workbook:export");
+}
+
 on_both!(
     a_custom_job_goes_through_its_lifecycle,
-    jobs_fail_cancel_list_and_delete
+    jobs_fail_cancel_list_and_delete,
+    workbook_job_events_name_their_workbook
 );
 
 /// Two Wharf processes on one PostgreSQL database share the queue: every job runs once.
