@@ -174,6 +174,39 @@ async fn a_big_commit_reads_whole(db: Db) {
     assert_eq!(recs[0]["values"]["code"]["value"], "C10000");
 }
 
+/// Messages of a bad shape are refused in words; nothing is written.
+async fn bad_messages_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let body = insert(&app, &sheet, json!([{"code": "A"}]), &[]).await;
+    let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let many: Vec<Value> = (0..101).map(|i| json!({"message": format!("m{i}")})).collect();
+    for (cell, words) in [
+        (
+            json!({"value": "B", "messages": [{"message": "x", "type": "fatal"}]}),
+            "fatal",
+        ),
+        (json!({"value": "B", "messages": [{"type": "error"}]}), "message"),
+        (
+            json!({"value": "B", "messages": [{"message": "x".repeat(10_001)}]}),
+            "10000 characters",
+        ),
+        (json!({"value": "B", "messages": many}), "100 messages"),
+    ] {
+        let (status, resp) = app
+            .put_json(
+                &format!("/sheets/{sheet}/records"),
+                &json!([{"id": id, "values": {"code": cell}}]),
+            )
+            .await;
+        assert_eq!(status, 400, "{resp}");
+        assert!(resp.to_string().contains(words), "{words}: {resp}");
+    }
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"][0]["values"]["code"]["value"], "A");
+}
+
 async fn disable_and_force_hooks_headers(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -433,9 +466,17 @@ async fn the_grid_marks_records_being_checked(db: Db) {
         .await;
     let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
     let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
-    assert!(page.contains("class=\"checking\"") || page.contains(" checking\""), "{page}");
-    assert!(page.contains("Registry &#60;check&#62;") || page.contains("Registry &lt;check&gt;"), "escaped label: {page}");
-    let (status, _) = app.post_json(&format!("/commits/{commit}/complete"), &json!({})).await;
+    assert!(
+        page.contains("class=\"checking\"") || page.contains(" checking\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("Registry &#60;check&#62;") || page.contains("Registry &lt;check&gt;"),
+        "escaped label: {page}"
+    );
+    let (status, _) = app
+        .post_json(&format!("/commits/{commit}/complete"), &json!({}))
+        .await;
     assert_eq!(status, 200);
     let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
     assert!(!page.contains("aria-busy=\"true\""), "no longer checking");
@@ -445,6 +486,7 @@ on_both!(
     the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,
     a_big_commit_reads_whole,
+    bad_messages_are_refused,
     disable_and_force_hooks_headers,
     completing_a_commit_without_changes,
     hooks_cannot_pin_wharfs_own_messages,

@@ -199,8 +199,17 @@ struct SentMessage {
     source: Option<String>,
 }
 
+/// Bounds on what listener code may pin to one cell (each message is stored with the record).
+const MAX_MESSAGES: usize = 100;
+const MAX_MESSAGE_CHARS: usize = 10_000;
+
 impl SentMessage {
     fn into_message<E: serde::de::Error>(self) -> Result<Message, E> {
+        if self.message.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(E::custom(format!(
+                "a message is at most {MAX_MESSAGE_CHARS} characters"
+            )));
+        }
         let kind = match self.kind.as_deref().unwrap_or("error") {
             "error" => MessageType::Error,
             "warn" | "warning" => MessageType::Warn,
@@ -233,6 +242,11 @@ impl<'de> Deserialize<'de> for CellUpdate {
                     Some(list) => {
                         let sent: Vec<SentMessage> =
                             serde_json::from_value(list).map_err(D::Error::custom)?;
+                        if sent.len() > MAX_MESSAGES {
+                            return Err(D::Error::custom(format!(
+                                "a cell takes at most {MAX_MESSAGES} messages"
+                            )));
+                        }
                         Some(
                             sent.into_iter()
                                 .map(SentMessage::into_message)
