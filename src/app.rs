@@ -18,7 +18,7 @@ pub struct AppState {
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
     /// A sheet's sort and search indexes, built in the background on first use.
-    pub indexer: crate::model::record::indexer::Indexer,
+    pub indexer: crate::workers::indexes::Indexer,
     /// Uploaded files' bytes.
     pub storage: crate::storage::Storage,
     /// Wakes the job workers.
@@ -67,7 +67,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
-        drop_orphan_indexes(&pool);
+        crate::workers::indexes::drop_orphans(&pool);
         // Several processes may share a PostgreSQL database: their pages hear each other.
         let live = match db::Backend::from_url(&settings.database_url) {
             Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
@@ -197,22 +197,6 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
-}
-
-/// Indexes of deleted sheets go in the background, without holding up the start.
-fn drop_orphan_indexes(pool: &Pool) {
-    let pool = pool.clone();
-    std::thread::spawn(move || {
-        let dropped = pool
-            .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| crate::model::record::indexer::drop_orphans(&mut c).map_err(|e| e.to_string()));
-        match dropped {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(n, "dropped the indexes of deleted sheets"),
-            Err(e) => tracing::warn!(error = %e, "dropping unused indexes failed"),
-        }
-    });
 }
 
 /// With no user yet, a random one-time link to create the first admin; its hash is kept
