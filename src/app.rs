@@ -24,12 +24,23 @@ pub struct AppState {
     /// Wakes the job workers.
     pub jobs: crate::jobs::Queue,
     /// Outgoing mail: SMTP, or the outbox folder.
-    pub mail: crate::mail::Mailer,
+    pub mail: std::sync::Arc<crate::mail::Mailer>,
     /// The webhook delivery worker; it stops when the state is dropped.
-    pub webhooks: crate::workers::webhooks::Running,
+    pub webhooks: crate::workers::Running,
+    /// The invitations' mail retries; they stop when the state is dropped.
+    pub mail_retry: crate::workers::Running,
 }
 
 impl AppState {
+    /// What the shared steps (`ops`) need, lent from the state.
+    pub fn ops(&self) -> crate::ops::Context<'_> {
+        crate::ops::Context {
+            pool: &self.pool,
+            mail: &self.mail,
+            settings: &self.settings,
+        }
+    }
+
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
     pub async fn db<T, E, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -74,7 +85,7 @@ impl Application {
             _ => Default::default(),
         };
         let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
-        let mail = crate::mail::Mailer::from_settings(&settings)?;
+        let mail = std::sync::Arc::new(crate::mail::Mailer::from_settings(&settings)?);
         let jobs = crate::jobs::Queue::default();
         let worker_id = jobs.worker_id.clone();
         let webhooks = crate::workers::webhooks::start(crate::workers::webhooks::Context {
@@ -82,6 +93,11 @@ impl Application {
             settings: settings.clone(),
             render: crate::web::api::events::event_json,
             worker_id: jobs.worker_id.clone(),
+        })?;
+        let mail_retry = crate::workers::mail_retry::start(crate::workers::mail_retry::Context {
+            pool: pool.clone(),
+            mail: mail.clone(),
+            settings: settings.clone(),
         })?;
         let state = web::Data::new(AppState {
             pool,
@@ -93,6 +109,7 @@ impl Application {
             jobs,
             mail,
             webhooks,
+            mail_retry,
         });
         state.live.watch(state.pool.clone());
         crate::jobs::start(crate::jobs::Context {
@@ -104,7 +121,6 @@ impl Application {
                 &state.clone().into_inner(),
             ))),
         })?;
-        crate::web::mail_retry::start(&state.clone().into_inner())?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
             move || weak.upgrade().map(|s| s.pool.clone()),

@@ -55,13 +55,11 @@ pub struct Context {
     pub worker_id: String,
 }
 
-/// Keeps the worker running; dropping it stops the loop.
-pub struct Running(#[allow(dead_code)] Arc<()>);
+pub use super::Running;
 
 /// Starts the loop on its own thread.
 pub fn start(ctx: Context) -> anyhow::Result<Running> {
-    let alive = Arc::new(());
-    let weak = Arc::downgrade(&alive);
+    let (running, weak) = Running::new();
     std::thread::Builder::new()
         .name("wharf-webhooks".into())
         .spawn(move || {
@@ -71,7 +69,7 @@ pub fn start(ctx: Context) -> anyhow::Result<Running> {
             };
             rt.block_on(run(Arc::new(ctx), weak));
         })?;
-    Ok(Running(alive))
+    Ok(running)
 }
 
 async fn run(ctx: Arc<Context>, alive: Weak<()>) {
