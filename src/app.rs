@@ -93,6 +93,7 @@ impl Application {
             settings: settings.clone(),
             render: crate::web::api::events::event_json,
             worker_id: jobs.worker_id.clone(),
+            mail: mail.clone(),
         })?;
         let mail_retry = crate::workers::mail_retry::start(crate::workers::mail_retry::Context {
             pool: pool.clone(),

@@ -5,6 +5,7 @@ pub mod event_retention;
 pub mod indexes;
 pub mod mail_retry;
 pub mod webhook_address;
+pub mod webhook_alert;
 pub mod webhooks;
 
 use std::sync::{Arc, Weak};

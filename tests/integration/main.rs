@@ -51,4 +51,5 @@ mod search_backfill;
 mod security_matrix;
 mod smtp;
 mod webhooks;
+mod webhooks_alert;
 mod webhooks_crash;
