@@ -32,6 +32,7 @@ mod live_access;
 mod live_processes;
 mod mail;
 mod mail_failures;
+mod mail_retry_worker;
 mod pages;
 mod pages_admin;
 mod pages_files;
