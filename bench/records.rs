@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let sheet_seq = wharf::model::sheet::get(&mut conn, &wharf::ids::SheetId(sheet.clone()))?.seq;
     let ready = |conn: &mut wharf::db::AnyConnection| -> anyhow::Result<bool> {
-        use wharf::model::record::{indexer::catalog_has, search_index};
+        use wharf::model::record::{indexes::catalog_has, search_index};
         Ok(search_index::exists(conn, sheet_seq)?
             && catalog_has(conn, &format!("records_sort_{sheet_seq}_3"))?
             && catalog_has(conn, &format!("records_sort_{sheet_seq}_8"))?)

@@ -18,18 +18,29 @@ pub struct AppState {
     /// Live updates for open grids.
     pub live: crate::web::live::Live,
     /// A sheet's sort and search indexes, built in the background on first use.
-    pub indexer: crate::model::record::indexer::Indexer,
+    pub indexer: crate::workers::indexes::Indexer,
     /// Uploaded files' bytes.
     pub storage: crate::storage::Storage,
     /// Wakes the job workers.
     pub jobs: crate::jobs::Queue,
     /// Outgoing mail: SMTP, or the outbox folder.
-    pub mail: crate::mail::Mailer,
+    pub mail: std::sync::Arc<crate::mail::Mailer>,
     /// The webhook delivery worker; it stops when the state is dropped.
-    pub webhooks: crate::workers::webhooks::Running,
+    pub webhooks: crate::workers::Running,
+    /// The invitations' mail retries; they stop when the state is dropped.
+    pub mail_retry: crate::workers::Running,
 }
 
 impl AppState {
+    /// What the shared steps (`ops`) need, lent from the state.
+    pub fn ops(&self) -> crate::ops::Context<'_> {
+        crate::ops::Context {
+            pool: &self.pool,
+            mail: &self.mail,
+            settings: &self.settings,
+        }
+    }
+
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
     pub async fn db<T, E, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -67,14 +78,14 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
-        drop_orphan_indexes(&pool);
+        crate::workers::indexes::drop_orphans(&pool);
         // Several processes may share a PostgreSQL database: their pages hear each other.
         let live = match db::Backend::from_url(&settings.database_url) {
             Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
             _ => Default::default(),
         };
         let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
-        let mail = crate::mail::Mailer::from_settings(&settings)?;
+        let mail = std::sync::Arc::new(crate::mail::Mailer::from_settings(&settings)?);
         let jobs = crate::jobs::Queue::default();
         let worker_id = jobs.worker_id.clone();
         let webhooks = crate::workers::webhooks::start(crate::workers::webhooks::Context {
@@ -82,6 +93,12 @@ impl Application {
             settings: settings.clone(),
             render: crate::web::api::events::event_json,
             worker_id: jobs.worker_id.clone(),
+            mail: mail.clone(),
+        })?;
+        let mail_retry = crate::workers::mail_retry::start(crate::workers::mail_retry::Context {
+            pool: pool.clone(),
+            mail: mail.clone(),
+            settings: settings.clone(),
         })?;
         let state = web::Data::new(AppState {
             pool,
@@ -93,6 +110,7 @@ impl Application {
             jobs,
             mail,
             webhooks,
+            mail_retry,
         });
         state.live.watch(state.pool.clone());
         crate::jobs::start(crate::jobs::Context {
@@ -104,7 +122,6 @@ impl Application {
                 &state.clone().into_inner(),
             ))),
         })?;
-        crate::web::mail_retry::start(&state.clone().into_inner())?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
             move || weak.upgrade().map(|s| s.pool.clone()),
@@ -197,22 +214,6 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
-}
-
-/// Indexes of deleted sheets go in the background, without holding up the start.
-fn drop_orphan_indexes(pool: &Pool) {
-    let pool = pool.clone();
-    std::thread::spawn(move || {
-        let dropped = pool
-            .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| crate::model::record::indexer::drop_orphans(&mut c).map_err(|e| e.to_string()));
-        match dropped {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(n, "dropped the indexes of deleted sheets"),
-            Err(e) => tracing::warn!(error = %e, "dropping unused indexes failed"),
-        }
-    });
 }
 
 /// With no user yet, a random one-time link to create the first admin; its hash is kept

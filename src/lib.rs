@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod mapping;
 pub mod model;
+pub mod ops;
 pub mod settings;
 pub mod storage;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite and PostgreSQL, a pool, and migrations.
 
 pub mod schema;
+pub mod sqlite_functions;
 mod tx;
 
 pub use tx::{is_busy, write_tx};
@@ -103,8 +104,7 @@ impl ManageConnection for Manager {
                      PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                crate::model::record::search::register_sqlite_functions(&mut conn)
-                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                sqlite_functions::register(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

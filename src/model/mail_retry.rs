@@ -1,6 +1,6 @@
 //! Invitations waiting for the mail server: when SMTP does not take an invitation, the
 //! person who sent it is told at once and the invitation waits here, to be tried again in
-//! the background (`web::mail_retry`) until it goes or its link would have expired. A row
+//! the background (`workers::mail_retry`) until it goes or its link would have expired. A row
 //! holds what to send and to whom, never a link: each try makes a fresh one.
 
 use super::now;

@@ -195,8 +195,20 @@ pub enum Next {
     },
 }
 
+/// A webhook turned off because every delivery failed for the whole window, so that its
+/// admins are told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedTooLong {
+    pub webhook_id: WebhookId,
+    /// When the failing began.
+    pub since: NaiveDateTime,
+    /// The disabled reason noted.
+    pub reason: String,
+}
+
 /// Notes a try of a delivery this worker claimed. Failures count toward the webhook's
-/// failing streak; a webhook whose deliveries all failed for `disable_after` is disabled.
+/// failing streak; a webhook whose deliveries all failed for `disable_after` is disabled,
+/// and then (only then: once, whichever process notes it) it is returned.
 pub fn record(
     conn: &mut AnyConnection,
     d: &Delivery,
@@ -204,7 +216,7 @@ pub fn record(
     attempt: &Attempt,
     next: &Next,
     disable_after: TimeDelta,
-) -> QueryResult<()> {
+) -> QueryResult<Option<FailedTooLong>> {
     let (state, next_at) = match next {
         Next::Delivered => (status::DELIVERED, None),
         Next::RetryAt(t) => (status::PENDING, Some(*t)),
@@ -231,7 +243,7 @@ pub fn record(
         .execute(conn)?;
         if n == 0 {
             // Another process took it over after our lease ran out; its try counts.
-            return Ok(());
+            return Ok(None);
         }
         diesel::insert_into(webhook_attempts::table)
             .values((
@@ -270,20 +282,32 @@ pub fn record(
                             .execute(conn)?;
                     }
                     Some(Some(since)) if attempt.at - since >= disable_after => {
-                        super::webhook::disable(
-                            conn,
-                            &d.webhook_id,
-                            &format!(
-                                "every delivery failed for {} days; last error: {}",
-                                disable_after.num_days(),
-                                attempt.error.as_deref().unwrap_or("unknown")
-                            ),
-                        )?;
+                        let reason = format!(
+                            "every delivery failed for {} days; last error: {}",
+                            disable_after.num_days(),
+                            attempt.error.as_deref().unwrap_or("unknown")
+                        );
+                        // Only while still on: two processes noting failures at once turn
+                        // it off (and tell the admins) once.
+                        let turned_off = diesel::update(hook.filter(webhooks::enabled.eq(true)))
+                            .set((
+                                webhooks::enabled.eq(false),
+                                webhooks::disabled_reason.eq(Some(&reason)),
+                                webhooks::updated_at.eq(now()),
+                            ))
+                            .execute(conn)?;
+                        if turned_off == 1 {
+                            return Ok(Some(FailedTooLong {
+                                webhook_id: d.webhook_id.clone(),
+                                since,
+                                reason,
+                            }));
+                        }
                     }
                     Some(_) => {}
                 }
             }
         }
-        Ok(())
+        Ok(None)
     })
 }

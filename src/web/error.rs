@@ -128,7 +128,7 @@ impl From<crate::mail::MailError> for AppError {
         use crate::mail::MailError;
         match e {
             MailError::Address(_) => AppError::invalid("email", e.to_string()),
-            // Callers that queue the mail for another try say so (`web::mail_retry`). An
+            // Callers that queue the mail for another try say so (`ops::invitations`). An
             // outbox that cannot be written is a failed hand-over like a server that is down.
             MailError::Smtp { .. }
             | MailError::Refused { .. }
@@ -152,6 +152,18 @@ impl From<crate::model::ModelError> for AppError {
                     .map(|(key, message)| ErrorItem { key, message })
                     .collect(),
             ),
+        }
+    }
+}
+
+impl From<crate::ops::Error> for AppError {
+    fn from(e: crate::ops::Error) -> Self {
+        use crate::ops::Error;
+        match e {
+            Error::Mail(shown) => AppError::Mail(shown),
+            Error::Model(m) => m.into(),
+            Error::Unavailable => AppError::Unavailable,
+            Error::Internal(e) => AppError::Internal(e),
         }
     }
 }

@@ -2,5 +2,22 @@
 //! alone in a test.
 
 pub mod event_retention;
+pub mod indexes;
+pub mod mail_retry;
 pub mod webhook_address;
+pub mod webhook_alert;
 pub mod webhooks;
+
+use std::sync::{Arc, Weak};
+
+/// Keeps a worker running; dropping it stops the loop (at its next look).
+pub struct Running(#[allow(dead_code)] Arc<()>);
+
+impl Running {
+    /// The handle, and what the loop watches: it ends once the handle is gone.
+    fn new() -> (Running, Weak<()>) {
+        let alive = Arc::new(());
+        let weak = Arc::downgrade(&alive);
+        (Running(alive), weak)
+    }
+}

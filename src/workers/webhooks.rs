@@ -1,12 +1,13 @@
 //! The webhook delivery worker: claims due deliveries from the outbox, POSTs each event's
 //! JSON signed as Standard Webhooks asks (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`), and notes what came of it. Failures are tried again on a schedule
-//! like Svix's; a `410 Gone` answer disables the webhook, as do five days of failures.
+//! like Svix's; a `410 Gone` answer disables the webhook, as do five days of failures (and
+//! then the admins are told by mail, `webhook_alert`).
 //!
-//! It runs on a narrow context (pool, settings, and how to render an event), so a test can
+//! It runs on a narrow context (pool, settings, mailer, how to render an event), so a test can
 //! start it alone; every process may run it, the claims keep them apart.
 
-use super::webhook_address;
+use super::{webhook_address, webhook_alert};
 use crate::db::{AnyConnection, Pool};
 use crate::ids::EventId;
 use crate::model::event::{self, Event};
@@ -53,15 +54,15 @@ pub struct Context {
     pub render: fn(&Event) -> serde_json::Value,
     /// This process's name in claims.
     pub worker_id: String,
+    /// Tells the admins when a webhook is turned off after five failing days.
+    pub mail: Arc<crate::mail::Mailer>,
 }
 
-/// Keeps the worker running; dropping it stops the loop.
-pub struct Running(#[allow(dead_code)] Arc<()>);
+pub use super::Running;
 
 /// Starts the loop on its own thread.
 pub fn start(ctx: Context) -> anyhow::Result<Running> {
-    let alive = Arc::new(());
-    let weak = Arc::downgrade(&alive);
+    let (running, weak) = Running::new();
     std::thread::Builder::new()
         .name("wharf-webhooks".into())
         .spawn(move || {
@@ -71,7 +72,7 @@ pub fn start(ctx: Context) -> anyhow::Result<Running> {
             };
             rt.block_on(run(Arc::new(ctx), weak));
         })?;
-    Ok(Running(alive))
+    Ok(running)
 }
 
 async fn run(ctx: Arc<Context>, alive: Weak<()>) {
@@ -144,9 +145,13 @@ async fn deliver(ctx: &Context, clients: &Clients, d: Delivery) {
         delivery::record(c, &d, &worker, &attempt, &next, DISABLE_AFTER)
     })
     .await;
-    if let Err(e) = noted {
+    match noted {
+        Ok(None) => {}
+        Ok(Some(off)) => {
+            webhook_alert::tell_admins(&ctx.pool, &ctx.mail, &ctx.settings, &off).await;
+        }
         // The claim's lease runs out and the delivery is tried again: at least once.
-        tracing::warn!(error = %e, "webhooks: noting a delivery failed");
+        Err(e) => tracing::warn!(error = %e, "webhooks: noting a delivery failed"),
     }
 }
 

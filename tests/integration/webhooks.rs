@@ -522,6 +522,7 @@ async fn deliveries_of_a_dead_process_are_sent_and_five_failing_days_disable(db:
         settings: settings.clone(),
         render: wharf::web::api::events::event_json,
         worker_id: "alive".into(),
+        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
     })
     .unwrap();
     let got = receiver.wait_for(1).await;
@@ -575,6 +576,7 @@ async fn two_workers_send_each_delivery_once(db: Db) {
             settings: settings.clone(),
             render: wharf::web::api::events::event_json,
             worker_id: name.into(),
+            mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
         })
         .unwrap()
     };

@@ -2,7 +2,7 @@
 //! raw input and messages), shown in Flatfile's `{key: {value, valid, messages}}` shape.
 
 pub mod history;
-pub mod indexer;
+pub mod indexes;
 mod keys;
 mod query;
 mod references;

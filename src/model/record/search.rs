@@ -5,43 +5,14 @@
 //! Each backend first narrows with a cheap LIKE over the stored row text (a superset:
 //! it looks only for a piece of the term that the stored text holds verbatim, whatever
 //! its case), then checks the cells exactly: SQLite through a function registered on
-//! each connection, PostgreSQL in SQL with ICU's case folding (independent of the
+//! each connection (`db::sqlite_functions`), PostgreSQL in SQL with ICU's case folding (independent of the
 //! database's locale).
 
 use crate::db::Backend;
-use crate::validate::display;
 use diesel::sql_types::{BigInt, Text};
-use serde_json::Value;
 
-diesel::define_sql_function! {
-    /// True when a cell (field `field`, or any field when it is -1) of a stored record
-    /// shows `term` (already folded).
-    fn wharf_cells_contain(vals: Text, field: BigInt, term: Text) -> Bool;
-}
-
-diesel::define_sql_function! {
-    /// What the search index holds for a record (see [`search_text`]).
-    fn wharf_search_text(vals: Text) -> Text;
-}
-
-/// Registers the SQLite functions the search needs on a new connection (the search
-/// index's triggers call `wharf_search_text`).
-pub fn register_sqlite_functions(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
-    wharf_cells_contain_utils::register_impl(conn, |vals: String, field: i64, term: String| {
-        cells_contain(&vals, usize::try_from(field).ok(), &term)
-    })?;
-    wharf_search_text_utils::register_impl(conn, |vals: String| search_text(&vals))
-}
-
-/// The record's cells as shown, folded, separated by U+001F (so no match spans two cells).
-pub fn search_text(vals: &str) -> String {
-    let values: Vec<Value> = serde_json::from_str(vals).unwrap_or_default();
-    values
-        .iter()
-        .map(|v| fold(&display(v)))
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
-}
+// Terms fold as the SQLite functions fold cells, so both sides agree.
+use crate::db::sqlite_functions::fold;
 
 /// Candidates beyond which reading records in order finds a page sooner than the index.
 const COMMON: i64 = 5000;
@@ -123,24 +94,6 @@ pub fn index_condition(
     })
 }
 
-/// The folded form both sides are compared in.
-pub fn fold(text: &str) -> String {
-    text.to_lowercase()
-}
-
-/// Whether the stored values (a JSON array in field order) show `folded_term` in one
-/// field or in any.
-pub fn cells_contain(vals: &str, field: Option<usize>, folded_term: &str) -> bool {
-    let Ok(values) = serde_json::from_str::<Vec<Value>>(vals) else {
-        return false;
-    };
-    let shows = |v: &Value| fold(&display(v)).contains(folded_term);
-    match field {
-        Some(i) => values.get(i).is_some_and(shows),
-        None => values.iter().any(shows),
-    }
-}
-
 /// A search term, ready for SQL.
 #[derive(Debug, Clone)]
 pub struct Term {
@@ -211,31 +164,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matches_what_cells_show_not_the_json() {
-        let vals = r#"["Ada","john_doe@x.io",1234,true,null,"Müller 100%"]"#;
-        assert!(cells_contain(vals, None, "ada"));
-        assert!(cells_contain(vals, None, "john_doe"));
-        assert!(!cells_contain(vals, None, "john%doe"));
-        assert!(cells_contain(vals, Some(2), "123"));
-        assert!(cells_contain(vals, Some(3), "true"));
-        assert!(cells_contain(vals, None, &fold("MÜLLER")));
-        assert!(cells_contain(vals, None, "100%"));
-        assert!(!cells_contain(vals, None, "null"));
-        assert!(!cells_contain(vals, None, "\",\""));
-        assert!(!cells_contain(vals, Some(0), "john"));
-    }
-
-    #[test]
     fn the_index_is_asked_for_every_trigram_of_longer_terms() {
         let (_, q, _) = index_condition(Backend::Sqlite, 1, &Term::new("Say \"hi")).unwrap();
         assert_eq!(q, r#""say" AND "ay " AND "y """ AND " ""h" AND """hi""#);
         assert!(index_condition(Backend::Sqlite, 1, &Term::new("ab")).is_none());
         let (_, q, _) = index_condition(Backend::Sqlite, 1, &Term::new(&"x".repeat(40))).unwrap();
         assert_eq!(q, r#""xxx""#, "repeated trigrams are asked once");
-        assert_eq!(
-            search_text(r#"["Ada",null,12,true]"#),
-            "ada\u{1f}\u{1f}12\u{1f}true"
-        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! A sheet's search index, built by the `indexer` on the sheet's first search: on SQLite an
-//! FTS5 trigram table of its own (contentless: the exact check reads the record), filled in
-//! short batches; on PostgreSQL a partial `pg_trgm` GIN index. Once it exists, the sheet's
-//! writes keep it in their own transaction (PostgreSQL does so by itself); reads use it once
-//! it is complete.
+//! A sheet's search index, built in the background (`workers::indexes`) on the sheet's
+//! first search: on SQLite an FTS5 trigram table of its own (contentless: the exact check
+//! reads the record), filled in short batches; on PostgreSQL a partial `pg_trgm` GIN index.
+//! Once it exists, the sheet's writes keep it in their own transaction (PostgreSQL does so
+//! by itself); reads use it once it is complete.
 
-use super::indexer::catalog_has;
+use super::indexes::catalog_has;
 use crate::db::schema::{records, search_backfills};
 use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
@@ -56,7 +56,7 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
             if exists(conn, sheet_seq)? {
                 return Ok(());
             }
-            super::indexer::drop_invalid(conn, &pg_name(sheet_seq))?;
+            super::indexes::drop_invalid(conn, &pg_name(sheet_seq))?;
             conn.batch_execute(&format!(
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON records \
              USING gin (wharf_search_text(vals) gin_trgm_ops) WHERE sheet_seq = {sheet_seq}",

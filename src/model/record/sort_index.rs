@@ -1,5 +1,5 @@
-//! Sort indexes: one partial index per sheet and field, built by the `indexer` on the
-//! first sort by that field.
+//! Sort indexes: one partial index per sheet and field, built in the background
+//! (`workers::indexes`) on the first sort by that field.
 
 use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
@@ -21,10 +21,10 @@ fn name(sheet_seq: i64, i: usize) -> String {
 pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<()> {
     let backend = backend_of(conn);
     let name = name(sheet_seq, i);
-    if super::indexer::catalog_has(conn, &name)? {
+    if super::indexes::catalog_has(conn, &name)? {
         return Ok(());
     }
-    super::indexer::drop_invalid(conn, &name)?;
+    super::indexes::drop_invalid(conn, &name)?;
     let expr = expression(backend, i);
     // Led by the sheet number, so a sheet's sorted page is an ordered range of the index
     // whatever the planner's statistics say; partial, so it costs only that sheet's writes.

@@ -8,9 +8,9 @@ use crate::auth::ApiCaller;
 use crate::ids::{EnvironmentId, GuestId, SpaceId};
 use crate::model::guest::{self, Guest, GuestSpace};
 use crate::model::{guest_link, iso, space, ModelError};
+use crate::ops::invitations::{self, Invitation};
 use crate::web::error::AppError;
 use crate::web::input::Json;
-use crate::web::invitations::{self, Invitation};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -300,7 +300,7 @@ pub async fn invite(
             })
             .await?;
         invitations::send(
-            &state,
+            &state.ops(),
             &g,
             &s,
             Invitation {

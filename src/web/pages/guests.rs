@@ -10,8 +10,8 @@ use crate::ids::{GuestId, SpaceId};
 use crate::model::guest::{self, Guest};
 use crate::model::space::{self, Space};
 use crate::model::{iso, mail_retry, ModelError};
+use crate::ops::invitations::{self, Invitation};
 use crate::web::error::AppError;
-use crate::web::invitations::{self, Invitation};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -21,7 +21,7 @@ pub struct GuestRow {
     pub email: String,
     pub added: String,
     pub last_accessed: Option<String>,
-    /// An invitation the mail server has not taken yet (see `web::mail_retry`).
+    /// An invitation the mail server has not taken yet (see `workers::mail_retry`).
     pub mail: Option<String>,
 }
 
@@ -106,7 +106,8 @@ async fn send(
         from_name: Some(&user.user.name),
         message: Some(message),
     };
-    match invitations::send(state, g, s, inv, &user.actor()).await {
+    let sent = invitations::send(&state.ops(), g, s, inv, &user.actor()).await;
+    match sent.map_err(AppError::from) {
         Ok(()) => Ok(see_other(&tab(&s.id))),
         Err(AppError::Invalid(items)) => {
             let text: Vec<String> = items.into_iter().map(|i| i.message).collect();

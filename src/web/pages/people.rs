@@ -10,9 +10,8 @@ use crate::ids::UserId;
 use crate::model::mail_retry::{Target, Waiting};
 use crate::model::user::{self, User};
 use crate::model::{iso, team, ModelError};
+use crate::ops::invitations::{self, Failure};
 use crate::web::error::AppError;
-use crate::web::invitations::Failure;
-use crate::web::mail_retry;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -26,7 +25,7 @@ pub struct PersonRow {
     pub pending: bool,
     pub is_me: bool,
     pub since: String,
-    /// An invitation the mail server has not taken yet (see `web::mail_retry`).
+    /// An invitation the mail server has not taken yet (see `workers::mail_retry`).
     pub mail: Option<String>,
 }
 
@@ -152,8 +151,9 @@ pub async fn invite(
 
 async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Result<HttpResponse, AppError> {
     let target = Target::Member(person.id.clone());
-    match deliver_invite(state, &user.user.email, person).await {
-        Ok(()) => mail_retry::forget(state, target).await?,
+    let ops = state.ops();
+    match invitations::deliver_member(&ops, &user.user.email, person).await {
+        Ok(()) => invitations::forget(&ops, target).await?,
         Err(Failure::Mail(error)) => {
             let waiting = Waiting {
                 target,
@@ -162,10 +162,10 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
                 invited_by: user.user.email.clone(),
                 permanent: error.is_permanent(),
                 error: error.to_string(),
-                delay: mail_retry::first_delay(state),
+                delay: invitations::first_delay(&ops),
                 lifetime: chrono::TimeDelta::hours(state.settings.guest_link_hours),
             };
-            let why = mail_retry::queue(state, waiting).await;
+            let why = AppError::from(invitations::queue(&ops, waiting).await);
             let shown = format!(
                 "{} was added, but the invitation was not sent: {why}",
                 person.email
@@ -173,39 +173,12 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
             return page(user, state, Some(shown)).await;
         }
         Err(Failure::Other(e)) => {
+            let e = AppError::from(e);
             let shown = format!("{} was added, but the invitation was not sent: {e}", person.email);
             return page(user, state, Some(shown)).await;
         }
     }
     Ok(see_other("/people"))
-}
-
-/// One try at mailing `person` a link to join, from `inviter` (an email address); once
-/// the server took it, the link's hash is stored and the earlier links stop working.
-pub async fn deliver_invite(state: &AppState, inviter: &str, person: &User) -> Result<(), Failure> {
-    let token = crate::model::guest_link::new_token();
-    let hours = state.settings.guest_link_hours;
-    let link = format!("{}/invites/{token}", state.settings.base_url);
-    let role = if person.is_admin { "an admin" } else { "a member" };
-    let text = format!(
-        "Hello,\n\n{inviter} invited you to the team on Wharf, as {role}.\n\n\
-         Set your password with this link. It works once, for {hours} hours:\n\n{link}\n\n\
-         If it has expired or was already used, ask {inviter} to send you a new one.\n"
-    );
-    state
-        .mail
-        .send(&crate::mail::Mail {
-            to: person.email.clone(),
-            to_name: None,
-            subject: format!("{inviter} invited you to Wharf"),
-            text,
-        })
-        .await?;
-    let id = person.id.clone();
-    state
-        .db(move |conn| team::store_invite(conn, &token, &id, hours))
-        .await?;
-    Ok(())
 }
 
 fn person_id(raw: &str) -> Result<UserId, AppError> {

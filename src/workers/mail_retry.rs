@@ -3,13 +3,16 @@
 //! they go or the link they would carry would have expired. Each try makes a fresh link.
 //! The Guests tab and the People page show what is waiting and why. Every process may run
 //! this loop; a try is claimed in the database first, so one process makes it.
+//!
+//! It runs on a narrow [`Context`] (pool, mailer, settings), so a test can start it alone.
 
-use crate::app::AppState;
-use crate::mail::MailError;
-use crate::model::mail_retry::{self, MailRetry, Target, Waiting};
+use super::Running;
+use crate::db::Pool;
+use crate::mail::{MailError, Mailer};
+use crate::model::mail_retry::{self, MailRetry, Target};
 use crate::model::{guest, space, team, user, ModelError};
-use crate::web::error::AppError;
-use crate::web::invitations::{self, Failure, Invitation};
+use crate::ops::invitations::{self, Failure, Invitation};
+use crate::settings::Settings;
 use chrono::TimeDelta;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -21,8 +24,22 @@ const HOLD: TimeDelta = TimeDelta::minutes(5);
 /// The longest pause between two tries.
 const MAX_DELAY: TimeDelta = TimeDelta::hours(1);
 
-pub fn first_delay(state: &AppState) -> TimeDelta {
-    TimeDelta::seconds(state.settings.mail_retry_seconds as i64)
+/// What the loop needs, and nothing of the web.
+#[derive(Clone)]
+pub struct Context {
+    pub pool: Pool,
+    pub mail: Arc<Mailer>,
+    pub settings: Settings,
+}
+
+impl Context {
+    fn ops(&self) -> crate::ops::Context<'_> {
+        crate::ops::Context {
+            pool: &self.pool,
+            mail: &self.mail,
+            settings: &self.settings,
+        }
+    }
 }
 
 /// The pause after `tries` failed tries, the first pause being `first`.
@@ -31,37 +48,11 @@ fn delay_after(first: TimeDelta, tries: i32) -> TimeDelta {
     (first * 2i32.pow(doublings)).min(MAX_DELAY)
 }
 
-/// Keeps the invitation for another try and answers the error the person sees.
-pub async fn queue(state: &AppState, waiting: Waiting) -> AppError {
-    let shown = if waiting.permanent {
-        format!(
-            "{}. Nothing was sent, and Wharf does not try again: correct what it says, then \
-             send a new link.",
-            waiting.error.trim_end_matches('.')
-        )
-    } else {
-        format!(
-            "{}. Nothing was sent yet; Wharf tries again in the background for the next {} hours \
-             and shows the invitation as waiting until it goes.",
-            waiting.error.trim_end_matches('.'),
-            waiting.lifetime.num_hours()
-        )
-    };
-    match state.db(move |conn| mail_retry::queue(conn, &waiting)).await {
-        Ok(()) => AppError::Mail(shown),
-        Err(e) => e,
-    }
-}
-
-/// The invitation went (or is no longer wanted): nothing waits for `target` any more.
-pub async fn forget(state: &AppState, target: Target) -> Result<(), AppError> {
-    state.db(move |conn| mail_retry::clear(conn, &target)).await
-}
-
-/// Starts the loop that makes the tries due; it ends with the application.
-pub fn start(state: &Arc<AppState>) -> anyhow::Result<()> {
-    let weak = Arc::downgrade(state);
-    let tick = Duration::from_secs(state.settings.mail_retry_seconds.clamp(1, 15));
+/// Starts the loop on its own thread; it makes the tries due until the returned handle is
+/// dropped.
+pub fn start(ctx: Context) -> anyhow::Result<Running> {
+    let (running, alive) = Running::new();
+    let tick = Duration::from_secs(ctx.settings.mail_retry_seconds.clamp(1, 15));
     std::thread::Builder::new()
         .name("wharf-mail-retry".into())
         .spawn(move || {
@@ -69,16 +60,18 @@ pub fn start(state: &Arc<AppState>) -> anyhow::Result<()> {
                 Ok(rt) => rt,
                 Err(e) => return tracing::error!(error = %e, "mail retries cannot start"),
             };
-            rt.block_on(run(weak, tick));
+            rt.block_on(run(ctx, alive, tick));
         })?;
-    Ok(())
+    Ok(running)
 }
 
-async fn run(state: Weak<AppState>, tick: Duration) {
+async fn run(ctx: Context, alive: Weak<()>, tick: Duration) {
     loop {
         tokio::time::sleep(tick).await;
-        let Some(st) = state.upgrade() else { return };
-        let due = match st.db(|conn| mail_retry::claim_due(conn, HOLD, 20)).await {
+        if alive.strong_count() == 0 {
+            return;
+        }
+        let due = match ctx.ops().db(|conn| mail_retry::claim_due(conn, HOLD, 20)).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::warn!(error = %e, "mail retries: reading the waiting invitations failed");
@@ -86,7 +79,7 @@ async fn run(state: Weak<AppState>, tick: Duration) {
             }
         };
         for r in due {
-            try_again(&st, r).await;
+            try_again(&ctx, r).await;
         }
     }
 }
@@ -98,13 +91,14 @@ enum Outcome {
     NotWanted,
 }
 
-async fn try_again(state: &AppState, r: MailRetry) {
+async fn try_again(ctx: &Context, r: MailRetry) {
+    let ops = ctx.ops();
     // One try that panics (a bug, a library's) is a failed try; it must not end the loop,
     // which would leave every later invitation waiting, after each restart too.
     let attempt = AssertUnwindSafe(async {
         match Target::parse(&r.target) {
-            Some(Target::Guest(g, s)) => guest_again(state, &r, g, s).await,
-            Some(Target::Member(u)) => member_again(state, &r, u).await,
+            Some(Target::Guest(g, s)) => guest_again(&ops, &r, g, s).await,
+            Some(Target::Member(u)) => member_again(&ops, &r, u).await,
             None => Ok(Outcome::NotWanted),
         }
     })
@@ -126,7 +120,7 @@ async fn try_again(state: &AppState, r: MailRetry) {
             if matches!(outcome, Outcome::Sent) {
                 tracing::info!(target = %r.target, tries = r.tries + 1, "a waiting invitation was sent");
             }
-            state.db(move |conn| mail_retry::done(conn, id)).await
+            ops.db(move |conn| mail_retry::done(conn, id)).await
         }
         Err(e) => {
             let (error, permanent) = match e {
@@ -134,10 +128,9 @@ async fn try_again(state: &AppState, r: MailRetry) {
                 Failure::Other(other) => (other.to_string(), false),
             };
             tracing::warn!(target = %r.target, tries = r.tries + 1, error = %error, permanent, "a waiting invitation failed again");
-            let next =
-                (!permanent).then(|| crate::model::now() + delay_after(first_delay(state), r.tries + 1));
-            state
-                .db(move |conn| mail_retry::tried(conn, &r, &error, next))
+            let first = invitations::first_delay(&ops);
+            let next = (!permanent).then(|| crate::model::now() + delay_after(first, r.tries + 1));
+            ops.db(move |conn| mail_retry::tried(conn, &r, &error, next))
                 .await
         }
     };
@@ -147,12 +140,12 @@ async fn try_again(state: &AppState, r: MailRetry) {
 }
 
 async fn guest_again(
-    state: &AppState,
+    ops: &crate::ops::Context<'_>,
     r: &MailRetry,
     gid: crate::ids::GuestId,
     sid: crate::ids::SpaceId,
 ) -> Result<Outcome, Failure> {
-    let found = state
+    let found = ops
         .db(move |conn| {
             let Some(g) = guest::find_any(conn, &gid)? else {
                 return Ok::<_, ModelError>(None);
@@ -170,12 +163,16 @@ async fn guest_again(
         from_name: r.from_name.as_deref(),
         message: r.message.as_deref(),
     };
-    invitations::deliver(state, &g, &s, &inv).await?;
+    invitations::deliver(ops, &g, &s, &inv).await?;
     Ok(Outcome::Sent)
 }
 
-async fn member_again(state: &AppState, r: &MailRetry, uid: crate::ids::UserId) -> Result<Outcome, Failure> {
-    let found = state
+async fn member_again(
+    ops: &crate::ops::Context<'_>,
+    r: &MailRetry,
+    uid: crate::ids::UserId,
+) -> Result<Outcome, Failure> {
+    let found = ops
         .db(move |conn| {
             let Some(u) = team::find(conn, &uid)? else {
                 return Ok::<_, ModelError>(None);
@@ -186,7 +183,7 @@ async fn member_again(state: &AppState, r: &MailRetry, uid: crate::ids::UserId) 
     let Some(person): Option<user::User> = found else {
         return Ok(Outcome::NotWanted);
     };
-    crate::web::pages::people::deliver_invite(state, &r.invited_by, &person).await?;
+    invitations::deliver_member(ops, &r.invited_by, &person).await?;
     Ok(Outcome::Sent)
 }
 

@@ -1,0 +1,84 @@
+//! SQL functions Wharf registers on each SQLite connection: the record search's exact cell
+//! check and the text its index holds. PostgreSQL has its own `wharf_search_text` (a
+//! migration) and checks cells in SQL. Both sides fold text alike ([`fold`]), so a term
+//! folded in Rust compares with what these functions return.
+
+use crate::validate::display;
+use diesel::sql_types::{BigInt, Text};
+use serde_json::Value;
+
+diesel::define_sql_function! {
+    /// True when a cell (field `field`, or any field when it is -1) of a stored record
+    /// shows `term` (already folded).
+    fn wharf_cells_contain(vals: Text, field: BigInt, term: Text) -> Bool;
+}
+
+diesel::define_sql_function! {
+    /// What the search index holds for a record (see [`search_text`]).
+    fn wharf_search_text(vals: Text) -> Text;
+}
+
+/// Registers the functions on a new connection (the search index's triggers call
+/// `wharf_search_text`).
+pub fn register(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
+    wharf_cells_contain_utils::register_impl(conn, |vals: String, field: i64, term: String| {
+        cells_contain(&vals, usize::try_from(field).ok(), &term)
+    })?;
+    wharf_search_text_utils::register_impl(conn, |vals: String| search_text(&vals))
+}
+
+/// The record's cells as shown, folded, separated by U+001F (so no match spans two cells).
+pub fn search_text(vals: &str) -> String {
+    let values: Vec<Value> = serde_json::from_str(vals).unwrap_or_default();
+    values
+        .iter()
+        .map(|v| fold(&display(v)))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// The folded form both sides are compared in.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Whether the stored values (a JSON array in field order) show `folded_term` in one
+/// field or in any.
+pub fn cells_contain(vals: &str, field: Option<usize>, folded_term: &str) -> bool {
+    let Ok(values) = serde_json::from_str::<Vec<Value>>(vals) else {
+        return false;
+    };
+    let shows = |v: &Value| fold(&display(v)).contains(folded_term);
+    match field {
+        Some(i) => values.get(i).is_some_and(shows),
+        None => values.iter().any(shows),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_what_cells_show_not_the_json() {
+        let vals = r#"["Ada","john_doe@x.io",1234,true,null,"Müller 100%"]"#;
+        assert!(cells_contain(vals, None, "ada"));
+        assert!(cells_contain(vals, None, "john_doe"));
+        assert!(!cells_contain(vals, None, "john%doe"));
+        assert!(cells_contain(vals, Some(2), "123"));
+        assert!(cells_contain(vals, Some(3), "true"));
+        assert!(cells_contain(vals, None, &fold("MÜLLER")));
+        assert!(cells_contain(vals, None, "100%"));
+        assert!(!cells_contain(vals, None, "null"));
+        assert!(!cells_contain(vals, None, "\",\""));
+        assert!(!cells_contain(vals, Some(0), "john"));
+    }
+
+    #[test]
+    fn the_index_holds_each_cell_as_shown() {
+        assert_eq!(
+            search_text(r#"["Ada",null,12,true]"#),
+            "ada\u{1f}\u{1f}12\u{1f}true"
+        );
+    }
+}

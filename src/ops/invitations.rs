@@ -1,0 +1,188 @@
+//! Mailing invitations: a guest's link to a space (`POST /v1/invitations`, the Space page's
+//! Guests tab) and a team member's link to set a password (the People page), and the
+//! background retries of both (`workers::mail_retry`). A link's token is stored only after
+//! the mail was handed over, so a mail server that is down leaves the earlier link working;
+//! the caller hears the error and the invitation waits to be tried again.
+
+use super::{Context, Error};
+use crate::mail::{Mail, MailError};
+use crate::model::guest::Guest;
+use crate::model::mail_retry::{self, Target, Waiting};
+use crate::model::space::Space;
+use crate::model::user::User;
+use crate::model::{guest_link, team};
+use chrono::TimeDelta;
+
+/// Who invites, and what they add.
+pub struct Invitation<'a> {
+    pub from_name: Option<&'a str>,
+    pub message: Option<&'a str>,
+}
+
+/// Why one try at an invitation did not go.
+pub enum Failure {
+    /// The mail was not handed over; the invitation waits for another try (unless the
+    /// error is permanent).
+    Mail(MailError),
+    /// Anything else (the database): nothing to try again.
+    Other(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+impl From<MailError> for Failure {
+    fn from(e: MailError) -> Self {
+        Failure::Mail(e)
+    }
+}
+
+/// The pause before the first retry (`WHARF_MAIL_RETRY_SECONDS`).
+pub fn first_delay(ctx: &Context<'_>) -> TimeDelta {
+    TimeDelta::seconds(ctx.settings.mail_retry_seconds as i64)
+}
+
+/// The guest mail's text. The link is on a line of its own.
+pub fn mail_text(
+    guest: &Guest,
+    space: &Space,
+    inv: &Invitation<'_>,
+    link: &str,
+    hours: i64,
+) -> (String, String) {
+    let from = inv
+        .from_name
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .unwrap_or("The team");
+    let subject = format!("{from} invited you to {}", space.name);
+    let mut text = format!(
+        "Hello {},\n\n{from} invited you to the space \"{}\" on Wharf, to see and edit its workbooks.\n",
+        guest.name, space.name
+    );
+    if let Some(message) = inv.message.map(str::trim).filter(|m| !m.is_empty()) {
+        text.push_str(&format!("\n{from} wrote:\n"));
+        for line in message.lines() {
+            text.push_str(&format!("> {line}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "\nOpen the space with this link. It works once, in one browser, for {hours} hours:\n\n{link}\n\n\
+         If it has expired or was already used, ask {from} to invite you again for a new link.\n"
+    ));
+    (subject, text)
+}
+
+/// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space
+/// stop working once it is sent. When the mail server does not take it, the invitation
+/// waits to be tried again in the background and the caller hears so
+/// ([`Error::Mail`]).
+pub async fn send(
+    ctx: &Context<'_>,
+    guest: &Guest,
+    space: &Space,
+    inv: Invitation<'_>,
+    invited_by: &str,
+) -> Result<(), Error> {
+    let target = Target::Guest(guest.id.clone(), space.id.clone());
+    match deliver(ctx, guest, space, &inv).await {
+        Err(Failure::Mail(error)) => {
+            let waiting = Waiting {
+                target,
+                from_name: inv.from_name.map(String::from),
+                message: inv.message.map(String::from),
+                invited_by: invited_by.to_string(),
+                permanent: error.is_permanent(),
+                error: error.to_string(),
+                delay: first_delay(ctx),
+                lifetime: TimeDelta::hours(ctx.settings.guest_link_hours),
+            };
+            Err(queue(ctx, waiting).await)
+        }
+        Ok(()) => forget(ctx, target).await,
+        Err(Failure::Other(e)) => Err(e),
+    }
+}
+
+/// One try at a guest's invitation: a new link, the mail, and (once the server took it)
+/// the link's hash stored, which voids the earlier ones.
+pub async fn deliver(
+    ctx: &Context<'_>,
+    guest: &Guest,
+    space: &Space,
+    inv: &Invitation<'_>,
+) -> Result<(), Failure> {
+    let token = guest_link::new_token();
+    let hours = ctx.settings.guest_link_hours;
+    let link = format!("{}/guest-links/{token}", ctx.settings.base_url);
+    let (subject, text) = mail_text(guest, space, inv, &link, hours);
+    ctx.mail
+        .send(&Mail {
+            to: guest.email.clone(),
+            to_name: Some(guest.name.clone()),
+            subject,
+            text,
+        })
+        .await?;
+    let (gid, sid) = (guest.id.clone(), space.id.clone());
+    ctx.db(move |conn| guest_link::store(conn, &token, &gid, &sid, false, hours))
+        .await?;
+    Ok(())
+}
+
+/// One try at mailing `person` a link to join the team, from `inviter` (an email
+/// address); once the server took it, the link's hash is stored and the earlier links
+/// stop working.
+pub async fn deliver_member(ctx: &Context<'_>, inviter: &str, person: &User) -> Result<(), Failure> {
+    let token = guest_link::new_token();
+    let hours = ctx.settings.guest_link_hours;
+    let link = format!("{}/invites/{token}", ctx.settings.base_url);
+    let role = if person.is_admin { "an admin" } else { "a member" };
+    let text = format!(
+        "Hello,\n\n{inviter} invited you to the team on Wharf, as {role}.\n\n\
+         Set your password with this link. It works once, for {hours} hours:\n\n{link}\n\n\
+         If it has expired or was already used, ask {inviter} to send you a new one.\n"
+    );
+    ctx.mail
+        .send(&Mail {
+            to: person.email.clone(),
+            to_name: None,
+            subject: format!("{inviter} invited you to Wharf"),
+            text,
+        })
+        .await?;
+    let id = person.id.clone();
+    ctx.db(move |conn| team::store_invite(conn, &token, &id, hours))
+        .await?;
+    Ok(())
+}
+
+/// Keeps the invitation for another try and answers the error the person sees.
+pub async fn queue(ctx: &Context<'_>, waiting: Waiting) -> Error {
+    let shown = if waiting.permanent {
+        format!(
+            "{}. Nothing was sent, and Wharf does not try again: correct what it says, then \
+             send a new link.",
+            waiting.error.trim_end_matches('.')
+        )
+    } else {
+        format!(
+            "{}. Nothing was sent yet; Wharf tries again in the background for the next {} hours \
+             and shows the invitation as waiting until it goes.",
+            waiting.error.trim_end_matches('.'),
+            waiting.lifetime.num_hours()
+        )
+    };
+    match ctx.db(move |conn| mail_retry::queue(conn, &waiting)).await {
+        Ok(()) => Error::Mail(shown),
+        Err(e) => e,
+    }
+}
+
+/// The invitation went (or is no longer wanted): nothing waits for `target` any more.
+pub async fn forget(ctx: &Context<'_>, target: Target) -> Result<(), Error> {
+    ctx.db(move |conn| mail_retry::clear(conn, &target)).await
+}
