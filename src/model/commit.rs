@@ -177,18 +177,38 @@ pub fn complete(
     Ok(true)
 }
 
-/// Ids of the records of a sheet whose latest tracked commit is still open and young:
-/// the grid marks them as being checked.
-pub fn pending_ids(conn: &mut AnyConnection, sheet: &SheetId) -> QueryResult<Vec<i64>> {
-    let since = now() - COMPLETE_WITHIN;
-    let open: Vec<String> = commits::table
+/// Records of a sheet in tracked commits still open: those of the last [`COMPLETE_WITHIN`]
+/// are being checked; older ones (of the last day) were never answered. The grid marks both;
+/// only the first block anything.
+#[derive(Debug, Default)]
+pub struct Open {
+    pub checking: std::collections::HashSet<i64>,
+    pub unanswered: std::collections::HashSet<i64>,
+}
+
+pub fn open_records(conn: &mut AnyConnection, sheet: &SheetId) -> QueryResult<Open> {
+    let t = now();
+    let open: Vec<(String, NaiveDateTime)> = commits::table
         .filter(commits::sheet_id.eq(sheet))
         .filter(commits::track_changes.eq(true))
         .filter(commits::completed_at.is_null())
-        .filter(commits::created_at.gt(since))
-        .select(commits::record_ids)
+        .filter(commits::created_at.gt(t - TimeDelta::days(1)))
+        .order(commits::created_at.asc())
+        .select((commits::record_ids, commits::created_at))
         .load(conn)?;
-    Ok(open.iter().flat_map(|r| expand_ranges(r)).collect())
+    let mut out = Open::default();
+    for (ids, at) in &open {
+        let young = *at > t - COMPLETE_WITHIN;
+        for id in expand_ranges(ids) {
+            if young {
+                out.unanswered.remove(&id);
+                out.checking.insert(id);
+            } else if !out.checking.contains(&id) {
+                out.unanswered.insert(id);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes up to `batch` commits created before `cutoff`; how many went.

@@ -480,6 +480,22 @@ async fn the_grid_marks_records_being_checked(db: Db) {
     assert_eq!(status, 200);
     let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
     assert!(!page.contains("aria-busy=\"true\""), "no longer checking");
+
+    // A commit the hook never answers stops blocking after two minutes, marked as such.
+    insert(&app, &sheet, json!([{"code": "B"}]), &[]).await;
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::commits;
+        let mut conn = app.pool.get().unwrap();
+        let old = wharf::model::now() - chrono::TimeDelta::minutes(3);
+        diesel::update(commits::table.filter(commits::completed_at.is_null()))
+            .set(commits::created_at.eq(old))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(!page.contains("aria-busy=\"true\""), "{page}");
+    assert!(page.contains(" unanswered\""), "{page}");
 }
 
 on_both!(

@@ -147,6 +147,8 @@ pub struct RowView {
     pub cells: Vec<CellView>,
     /// A commit of the record waits for listener code (`settings.trackChanges`).
     pub checking: bool,
+    /// Its commit was not answered within two minutes: it no longer waits.
+    pub unanswered: bool,
 }
 
 #[derive(Template)]
@@ -216,6 +218,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
         valid: row.valid,
         cells,
         checking: false,
+        unanswered: false,
     }
 }
 
@@ -303,11 +306,11 @@ pub async fn load(
             let rows = record::query(conn, &ctx, &q)?;
             let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
             if commit::tracks_changes(&ctx) {
-                let pending: std::collections::HashSet<i64> =
-                    commit::pending_ids(conn, &ctx.sheet.id)?.into_iter().collect();
+                let open = commit::open_records(conn, &ctx.sheet.id)?;
                 for row in &mut table.rows {
                     let id = RecordId::parse(&row.id).map_or(0, |r| r.0);
-                    row.checking = pending.contains(&id);
+                    row.checking = open.checking.contains(&id);
+                    row.unanswered = open.unanswered.contains(&id);
                 }
             }
             Ok::<_, AppError>(Loaded {
