@@ -105,6 +105,8 @@ impl ManageConnection for Manager {
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 crate::model::record::search::register_sqlite_functions(&mut conn)
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                crate::model::record::ffql_sql::register_sqlite_functions(&mut conn)
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

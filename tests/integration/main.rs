@@ -45,6 +45,7 @@ mod processes;
 mod processes_files;
 mod real_binary;
 mod records_concurrency;
+mod records_ffql;
 mod records_integrity;
 mod records_search;
 mod search_backfill;

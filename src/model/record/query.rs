@@ -3,10 +3,11 @@
 //! the first; sorting by a field uses the sheet's sort index once it is built (see
 //! `sort_index`).
 
+use super::ffql_sql::Condition;
 use super::{search, search_index, sort_index, RecordRow};
 use crate::db::schema::records;
 use crate::db::{backend_of, AnyConnection};
-use crate::model::sheet::SheetContext;
+use crate::model::sheet::{Counts, SheetContext};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
@@ -29,6 +30,8 @@ pub struct RecordQuery {
     /// Field index and descending?
     pub sort: Option<(usize, bool)>,
     pub ids: Option<Vec<i64>>,
+    /// An FFQL query (`q`), resolved against the sheet's fields.
+    pub ffql: Option<crate::ffql::Node>,
     pub page_size: i64,
     pub page_number: i64,
     /// Keyset paging in insertion order (unsorted views): records after or before an id,
@@ -52,8 +55,8 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         return Ok(Vec::new());
     };
     // With no search, the number of matching rows is known from the kept counts.
-    let known_total = match (&q.search_value, q.filter_field, &q.ids) {
-        (None, None, None) => Some(match q.filter {
+    let known_total = match (&q.search_value, q.filter_field, &q.ids, &q.ffql) {
+        (None, None, None, None) => Some(match q.filter {
             Filter::All => ctx.sheet.total_count,
             Filter::Valid => ctx.sheet.total_count - ctx.sheet.error_count,
             Filter::Error => ctx.sheet.error_count,
@@ -104,6 +107,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         && term.is_none()
         && q.filter_field.is_none()
         && q.ids.is_none()
+        && q.ffql.is_none()
         && matches!(q.filter, Filter::All | Filter::Error)
         && offset >= SEEK_FROM;
     let start = seek.then(|| {
@@ -150,6 +154,9 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         if let Some(ids) = &q.ids {
             stmt = stmt.filter(records::id.eq_any(ids.clone()));
+        }
+        if let Some(node) = &q.ffql {
+            stmt = stmt.filter(Condition::new(backend, node));
         }
         if let Some(start) = &start {
             stmt = stmt.filter(sql::<Bool>(start));
@@ -212,6 +219,33 @@ const SEEK_FROM: i64 = 10_000;
 
 /// Records a first page of search results is first looked for among (PostgreSQL).
 const SCAN_FIRST: i64 = 20_000;
+
+/// The counts of the records an FFQL query selects (for `includeCounts` with `q`): one
+/// pass, grouped by the fields in error, so the errors by field come with the totals.
+pub fn counts(conn: &mut AnyConnection, ctx: &SheetContext, node: &crate::ffql::Node) -> QueryResult<Counts> {
+    let backend = backend_of(conn);
+    let groups: Vec<(Option<String>, i64)> = records::table
+        .filter(sql::<Bool>(&format!("sheet_seq = {}", ctx.sheet.seq)))
+        .filter(Condition::new(backend, node))
+        .group_by(records::error_fields)
+        .select((records::error_fields, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut counts = Counts::default();
+    for (errors, n) in groups {
+        counts.total += n;
+        let Some(errors) = errors else {
+            counts.valid += n;
+            continue;
+        };
+        counts.error += n;
+        for i in errors.split(',').filter_map(|i| i.parse::<usize>().ok()) {
+            if let Some(f) = ctx.config.fields.get(i) {
+                *counts.errors_by_field.entry(f.key.clone()).or_insert(0) += n;
+            }
+        }
+    }
+    Ok(counts)
+}
 
 /// Whether a record is (still) in the sheet.
 pub fn exists(conn: &mut AnyConnection, sheet_seq: i64, id: i64) -> QueryResult<bool> {

@@ -358,6 +358,7 @@ fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError>
         search_field: field("qf", &view.qf)?,
         sort,
         ids: None,
+        ffql: None,
         // One extra record tells whether there is a next page.
         page_size: PAGE + 1,
         page_number: view.page.unwrap_or(1).max(1),
