@@ -234,3 +234,30 @@ on_both!(
     counts_follow_q,
     bad_queries_answer_400_saying_where_and_why
 );
+
+async fn the_flatfile_client_queries_with_q(db: Db) {
+    let app = spawn_app(db).await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = tokio::process::Command::new("node")
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "tests/flatfile-client/ffql.test.mjs",
+        ])
+        .current_dir(root)
+        .env("WHARF_API", app.url("/v1"))
+        .env("WHARF_KEY", &app.key)
+        .env("WHARF_ENV_ID", app.env_id.as_str())
+        .output()
+        .await
+        .expect("node runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "FFQL client test failed:\n{report}");
+    assert!(report.contains("pass 1") && report.contains("fail 0"), "{report}");
+}
+
+on_both!(the_flatfile_client_queries_with_q);
