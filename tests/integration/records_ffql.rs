@@ -29,6 +29,11 @@ fn blueprint() -> Value {
 /// A sheet of five people (one without an email, one with a bad age and date); returns
 /// the records path.
 async fn people(app: &TestApp) -> String {
+    people_in_space(app).await.2
+}
+
+/// The people sheet: (space id, sheet id, records path).
+async fn people_in_space(app: &TestApp) -> (String, String, String) {
     let (status, config) = app.post_json("/space-configs", &blueprint()).await;
     assert_eq!(status, 200, "{config}");
     let (status, space) = app
@@ -56,7 +61,7 @@ async fn people(app: &TestApp) -> String {
     ]);
     let (status, body) = app.post_json(&path, &rows).await;
     assert_eq!(status, 200, "{body}");
-    path
+    (space["data"]["id"].as_str().unwrap().to_string(), sheet, path)
 }
 
 fn urlencode(text: &str) -> String {
@@ -261,3 +266,44 @@ async fn the_flatfile_client_queries_with_q(db: Db) {
 }
 
 on_both!(the_flatfile_client_queries_with_q);
+
+async fn the_grid_search_box_takes_filter_queries(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let (space, sheet, _) = people_in_space(&app).await;
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let grid = |q: &str| format!("/workbooks/{wb}?sheet={sheet}&q={}", urlencode(q));
+    let shown = |html: &str| -> Vec<&str> {
+        ["a@x.io", "b@x.io", "c@x.io", "d@x.io"]
+            .into_iter()
+            .filter(|e| html.contains(&format!(">{e}<")))
+            .collect()
+    };
+
+    let html = app.page(&grid("filter: age gt 10 and is valid")).await;
+    assert_eq!(shown(&html), vec!["a@x.io", "d@x.io"]);
+    assert!(!html.contains("role=\"alert\""));
+    let html = app.page(&grid("  FILTER:\"Full Name\" ilike bender%")).await;
+    assert_eq!(shown(&html), vec!["a@x.io", "b@x.io"]);
+
+    // A query that cannot be read shows why under the box (positions count from the box's
+    // start), and no records.
+    let html = app.page(&grid("filter: age eq )")).await;
+    assert!(
+        html.contains("id=\"grid-q-error\" class=\"field-error\" role=\"alert\""),
+        "{html}"
+    );
+    assert!(html.contains("at 16; expected a value"), "{html}");
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert_eq!(shown(&html), Vec::<&str>::new());
+    let html = app.page(&grid("filter: emial eq x")).await;
+    assert!(html.contains("unknown field &#34;emial&#34; at 9"), "{html}");
+
+    // Without the prefix the box still searches.
+    let html = app.page(&grid("leela")).await;
+    assert_eq!(shown(&html), vec!["c@x.io"]);
+}
+
+on_both!(the_grid_search_box_takes_filter_queries);
