@@ -307,3 +307,63 @@ async fn the_grid_search_box_takes_filter_queries(db: Db) {
 }
 
 on_both!(the_grid_search_box_takes_filter_queries);
+
+/// The first column of a CSV body after its header.
+fn csv_emails(body: &str) -> Vec<String> {
+    body.lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn downloads_take_q(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let (space, sheet, _) = people_in_space(&app).await;
+    let api_csv = |q: &str| {
+        app.api(
+            reqwest::Method::GET,
+            &format!("/sheets/{sheet}/download?q={}", urlencode(q)),
+        )
+        .send()
+    };
+    let resp = api_csv("age gt 10 and is valid").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    assert!(body.starts_with("Email,Full Name,Age"), "{body}");
+    assert_eq!(csv_emails(&body), vec!["a@x.io", "d@x.io"]);
+    let resp = api_csv("age gt").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["message"],
+        "unexpected end of query at 7; expected a value"
+    );
+    // Without q, every record.
+    let resp = app
+        .api(reqwest::Method::GET, &format!("/sheets/{sheet}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv_emails(&resp.text().await.unwrap()).len(), 5);
+
+    // The grid's download link carries its filter, and the file holds what the grid shows.
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let html = app
+        .page(&format!(
+            "/workbooks/{wb}?sheet={sheet}&q={}",
+            urlencode("filter: is error")
+        ))
+        .await;
+    let start = html
+        .find(&format!("/grid/{sheet}/download.csv?q="))
+        .expect("a filtered download link");
+    let href = html[start..start + html[start..].find('"').unwrap()].replace("&#38;", "&");
+    let resp = app.client.get(app.url(&href)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(csv_emails(&resp.text().await.unwrap()), vec!["c@x.io", ""]);
+}
+
+on_both!(downloads_take_q);

@@ -108,13 +108,23 @@ pub async fn delete(
     Ok(success())
 }
 
-/// Streams the sheet as CSV.
+/// Streams the sheet as CSV; with `q`, the records it selects.
 pub async fn download(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
-    Ok(crate::web::export::csv_response(state.pool.clone(), s, config))
+    let ffql = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
+        Some((_, text)) => Some(super::records::ffql_of(&config, text)?),
+        None => None,
+    };
+    Ok(crate::web::export::csv_response(
+        state.pool.clone(),
+        s,
+        config,
+        ffql,
+    ))
 }

@@ -97,6 +97,14 @@ impl View {
         encode(&pairs)
     }
 
+    /// The CSV download's query: the view's `filter:` query, so the file holds what is shown.
+    pub fn download_query(&self) -> String {
+        match box_filter(&self.q) {
+            Some(f) if !f.trim().is_empty() => format!("?{}", encode(&[("q", f.trim().to_string())])),
+            _ => String::new(),
+        }
+    }
+
     pub fn current(&self) -> String {
         let mut pairs = self.base_pairs();
         if let Some(a) = self.after {
