@@ -64,8 +64,10 @@ impl Cmp {
 /// What one cell is tested for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellTest {
-    /// The text the cell shows (empty for an empty cell), compared by code point.
+    /// The cell's text (empty for an empty cell), compared by code point; not a list.
     Text(Cmp, String),
+    /// The text a list cell shows (its items joined by `, `).
+    Shown(Cmp, String),
     /// Only cells holding a number take part.
     Number(Cmp, serde_json::Number),
     /// Only cells holding a date take part; the value is `YYYY-MM-DD`.
@@ -247,6 +249,6 @@ fn cell_test(kind: Kind, op: Op, value: &str) -> Result<CellTest, String> {
             _ => CellTest::Text(cmp, value.to_string()),
         },
         Kind::List if ordering => return Err(format!("{} cannot order lists", op.name())),
-        Kind::List => CellTest::Text(cmp, value.to_string()),
+        Kind::List => CellTest::Shown(cmp, value.to_string()),
     })
 }

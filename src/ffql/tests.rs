@@ -130,7 +130,10 @@ fn no_field_means_any_field_it_can_compare() {
             num(1, Cmp::Eq, 5),
             text(2, Cmp::Eq, "5"),
             text(3, Cmp::Eq, "5"),
-            text(4, Cmp::Eq, "5"),
+            Node::Cell {
+                field: 4,
+                test: CellTest::Shown(Cmp::Eq, "5".into())
+            },
         ])
     );
     // Numbers only where a number is given.

@@ -5,9 +5,10 @@
 //! A cell's shown text is what search and the grid show (`validate::display`): empty for
 //! an empty cell, `true`/`false`, numbers as written, a list's items joined by `, `.
 
+use super::sort_index;
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::db::Backend;
-use crate::ffql::{CellTest, FieldSpec, Kind, Node, Status};
+use crate::ffql::{CellTest, Cmp, FieldSpec, Kind, Node, Status};
 use diesel::backend::Backend as DieselBackend;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -155,7 +156,25 @@ impl Builder {
             format!("((vals::jsonb)->>{i})")
         };
         match test {
-            CellTest::Text(cmp, value) => {
+            // Equality with text, in a field that is not a list: the text cells against the
+            // value, the form the sheet's sort index on the field serves. (Only an enum's
+            // raw input kept as a number or list could show the text otherwise, and `eq`
+            // does not find it.)
+            CellTest::Text(Cmp::Eq, value) if !value.is_empty() => {
+                if sqlite {
+                    self.sql(format!("({typ} = 'text' AND {raw} = "));
+                    self.text(value);
+                    self.sql(")");
+                } else {
+                    self.sql(format!(
+                        "({} = to_jsonb(CAST(",
+                        sort_index::expression(self.backend, i)
+                    ));
+                    self.text(value);
+                    self.sql(" AS text)))");
+                }
+            }
+            CellTest::Text(cmp, value) | CellTest::Shown(cmp, value) => {
                 let collate = if sqlite { "" } else { " COLLATE \"C\"" };
                 self.sql(format!("({}{collate} {} ", shown(self.backend, i), cmp.sql()));
                 self.param_text(value);
@@ -167,13 +186,16 @@ impl Builder {
                     self.parts.push(Part::Double(n.as_f64().unwrap_or(f64::NAN)));
                     self.sql(")");
                 } else {
-                    // numeric on both sides: exact, whatever the number's size.
+                    // jsonb orders numbers as numeric (exact, whatever their size) and
+                    // places other types around them, hence the type test; the bare cell is
+                    // what the sort index on the field holds.
                     self.sql(format!(
-                        "(CASE WHEN {typ} = 'number' THEN {raw}::numeric END {} CAST(",
+                        "({typ} = 'number' AND {} {} to_jsonb(CAST(",
+                        sort_index::expression(self.backend, i),
                         cmp.sql()
                     ));
                     self.text(&n.to_string());
-                    self.sql(" AS numeric))");
+                    self.sql(" AS numeric)))");
                 }
             }
             CellTest::Date(cmp, day) => {
@@ -184,10 +206,18 @@ impl Builder {
                 } else {
                     format!("{typ} = 'string' AND {raw} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'")
                 };
-                let collate = if sqlite { "" } else { " COLLATE \"C\"" };
-                self.sql(format!("({is_date} AND {raw}{collate} {} ", cmp.sql()));
-                self.param_text(day);
-                self.sql(")");
+                if sqlite {
+                    self.sql(format!("({is_date} AND {raw} {} ", cmp.sql()));
+                    self.text(day);
+                    self.sql(")");
+                } else {
+                    // ISO dates order the same in any collation; the bare cell is what the
+                    // sort index holds.
+                    let cell = sort_index::expression(self.backend, i);
+                    self.sql(format!("({is_date} AND {cell} {} to_jsonb(CAST(", cmp.sql()));
+                    self.text(day);
+                    self.sql(" AS text)))");
+                }
             }
             CellTest::Bool(b) => {
                 self.sql(if sqlite {
@@ -295,5 +325,111 @@ where
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::schema::records;
+    use crate::ffql::compile;
+    use diesel::connection::SimpleConnection;
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::query_builder::Query;
+    use diesel::sqlite::{Sqlite, SqliteConnection};
+
+    /// `EXPLAIN QUERY PLAN` of a query, for SQLite.
+    struct Explain<Q>(Q);
+
+    impl<Q> QueryId for Explain<Q> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+    impl<Q> Query for Explain<Q> {
+        type SqlType = (
+            diesel::sql_types::Integer,
+            diesel::sql_types::Integer,
+            diesel::sql_types::Integer,
+            Text,
+        );
+    }
+    impl<Q> RunQueryDsl<SqliteConnection> for Explain<Q> {}
+    impl<Q: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Explain<Q> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+            out.push_sql("EXPLAIN QUERY PLAN ");
+            self.0.walk_ast(out.reborrow())
+        }
+    }
+
+    fn specs() -> Vec<FieldSpec> {
+        let f = |key: &str, kind| FieldSpec {
+            key: key.into(),
+            label: key.into(),
+            kind,
+        };
+        vec![
+            f("email", Kind::Text),
+            f("age", Kind::Number),
+            f("joined", Kind::Date),
+        ]
+    }
+
+    fn sheet() -> SqliteConnection {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        register_sqlite_functions(&mut conn).unwrap();
+        conn.batch_execute(
+            "CREATE TABLE records (id INTEGER PRIMARY KEY, sheet_seq BIGINT NOT NULL, vals TEXT NOT NULL, \
+             raw TEXT, messages TEXT, valid BOOLEAN NOT NULL, error_fields TEXT, metadata TEXT, \
+             version BIGINT NOT NULL);
+             INSERT INTO records (sheet_seq, vals, valid, version) VALUES
+               (1, '[\"a@x.io\", 40, \"2024-01-31\"]', 1, 1),
+               (1, '[\"b@x.io\", \"9\", \"someday\"]', 1, 1),
+               (1, '[null, 100, null]', 1, 1),
+               (2, '[\"a@x.io\", 40, \"2024-01-31\"]', 1, 1);",
+        )
+        .unwrap();
+        for i in 0..3 {
+            // As `sort_index::build` makes them.
+            let expr = sort_index::expression(Backend::Sqlite, i);
+            conn.batch_execute(&format!(
+                "CREATE INDEX records_sort_1_{i} ON records (sheet_seq, {expr}, id) WHERE sheet_seq = 1"
+            ))
+            .unwrap();
+        }
+        conn
+    }
+
+    fn select(
+        q: &str,
+    ) -> impl QueryFragment<Sqlite> + diesel::query_dsl::LoadQuery<'static, SqliteConnection, i64> {
+        let node = compile(q, &specs()).unwrap();
+        records::table
+            .select(records::id)
+            .filter(sql::<Bool>("sheet_seq = 1"))
+            .filter(Condition::new(Backend::Sqlite, &node))
+            .order(records::id)
+            .into_boxed::<Sqlite>()
+    }
+
+    #[test]
+    fn equality_and_ranges_are_served_by_the_fields_sort_index() {
+        let mut conn = sheet();
+        for (q, index, ids) in [
+            ("email eq a@x.io", "records_sort_1_0", vec![1]),
+            ("age gt 10", "records_sort_1_1", vec![1, 3]),
+            ("age lte 40", "records_sort_1_1", vec![1]),
+            ("joined lt 2025-01-01", "records_sort_1_2", vec![1]),
+        ] {
+            let plan: Vec<(i32, i32, i32, String)> = Explain(select(q)).load(&mut conn).unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|p| p.3).collect();
+            assert!(
+                plan.iter()
+                    .any(|d| d.starts_with("SEARCH") && d.contains(index) && d.contains("<expr>")),
+                "{q}: {plan:?}"
+            );
+            let found: Vec<i64> = select(q).load(&mut conn).unwrap();
+            assert_eq!(found, ids, "{q}");
+        }
     }
 }
