@@ -367,3 +367,57 @@ async fn downloads_take_q(db: Db) {
 }
 
 on_both!(downloads_take_q);
+
+/// The names of the sheets' sort indexes that exist and can be used.
+fn sort_indexes(app: &TestApp, db: Db) -> Vec<String> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let sql = match db {
+        Db::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'records_sort_%'",
+        Db::Postgres => {
+            "SELECT c.relname AS name FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid \
+             WHERE c.relname LIKE 'records_sort_%' AND i.indisvalid"
+        }
+    };
+    let mut conn = app.pool.get().expect("connection");
+    let mut names: Vec<String> = diesel::sql_query(sql)
+        .load::<Name>(&mut *conn)
+        .expect("catalog")
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    names.sort();
+    names
+}
+
+async fn a_query_asks_for_the_sort_indexes_that_serve_it(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    assert!(sort_indexes(&app, db).is_empty());
+    // age (2) and email (0) are compared; `is error` and `like` need no index.
+    let q = "(age gt 10 or email eq a@x.io) and is valid and name like B%";
+    assert_eq!(emails(&app, &path, q).await, vec!["a@x.io"]);
+    let mut waited = 0;
+    loop {
+        let names = sort_indexes(&app, db);
+        if names.len() == 2 {
+            assert!(names[0].ends_with("_0") && names[1].ends_with("_2"), "{names:?}");
+            break;
+        }
+        assert!(waited < 100, "the sort indexes were never built: {names:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    // The same answer through the indexes.
+    assert_eq!(emails(&app, &path, q).await, vec!["a@x.io"]);
+    assert_eq!(
+        emails(&app, &path, "age gt 10").await,
+        vec!["", "a@x.io", "d@x.io"]
+    );
+}
+
+on_both!(a_query_asks_for_the_sort_indexes_that_serve_it);

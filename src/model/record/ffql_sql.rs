@@ -48,6 +48,31 @@ pub fn field_specs(config: &SheetConfig) -> Vec<FieldSpec> {
         .collect()
 }
 
+/// The fields whose sort index would serve a query's tests (equality with text, number
+/// and date ranges), so a read can ask for them.
+pub fn indexed_fields(node: &Node) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n {
+            Node::And(items) | Node::Or(items) => stack.extend(items),
+            Node::Not(inner) => stack.push(inner),
+            Node::Cell { field, test } => {
+                let served = match test {
+                    CellTest::Text(Cmp::Eq, v) => !v.is_empty(),
+                    CellTest::Number(..) | CellTest::Date(..) => true,
+                    _ => false,
+                };
+                if served && !out.contains(field) {
+                    out.push(*field);
+                }
+            }
+            Node::Record(_) | Node::Field { .. } => {}
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 enum Part {
     Sql(String),

@@ -42,6 +42,11 @@ impl Indexer {
         {
             self.request(pool, sheet_seq, IndexKind::Search);
         }
+        if let Some(node) = &q.ffql {
+            for field in super::ffql_sql::indexed_fields(node) {
+                self.request(pool, sheet_seq, IndexKind::Sort(field));
+            }
+        }
     }
 
     /// Asks for every index a sheet's reads may want (search, and a sort per field), as an
