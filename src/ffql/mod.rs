@@ -16,6 +16,8 @@ mod parser;
 mod resolve;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_random;
 
 pub use like::like_matches;
 pub use parser::{parse, Cond, Expr, Op, Status, Test};
