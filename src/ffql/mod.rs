@@ -10,6 +10,7 @@
 //! deep and holds at most [`MAX_CONDITIONS`] conditions, so no query can exhaust the
 //! stack or build a statement too large for the database.
 
+pub mod eval;
 mod lexer;
 mod like;
 mod parser;

@@ -46,6 +46,7 @@ mod processes_files;
 mod real_binary;
 mod records_concurrency;
 mod records_ffql;
+mod records_ffql_random;
 mod records_integrity;
 mod records_search;
 mod search_backfill;

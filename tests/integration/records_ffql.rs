@@ -6,7 +6,7 @@ use crate::helpers::*;
 use crate::on_both;
 use serde_json::{json, Value};
 
-fn blueprint() -> Value {
+pub fn blueprint() -> Value {
     json!({
         "name": "People", "slug": "people",
         "workbooks": [{"name": "People", "sheets": [{"name": "People", "slug": "people", "fields": [
@@ -28,7 +28,7 @@ fn blueprint() -> Value {
 
 /// A sheet of five people (one without an email, one with a bad age and date); returns
 /// the records path.
-async fn people(app: &TestApp) -> String {
+pub async fn people(app: &TestApp) -> String {
     people_in_space(app).await.2
 }
 
@@ -64,7 +64,7 @@ async fn people_in_space(app: &TestApp) -> (String, String, String) {
     (space["data"]["id"].as_str().unwrap().to_string(), sheet, path)
 }
 
-fn urlencode(text: &str) -> String {
+pub fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
