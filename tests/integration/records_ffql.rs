@@ -421,3 +421,47 @@ async fn a_query_asks_for_the_sort_indexes_that_serve_it(db: Db) {
 }
 
 on_both!(a_query_asks_for_the_sort_indexes_that_serve_it);
+
+async fn the_grid_pages_through_a_filter(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let (space, sheet, path) = people_in_space(&app).await;
+    let rows: Vec<Value> = (0..250)
+        .map(|i| json!({"email": {"value": format!("p{i}@x.io")}, "age": {"value": i}}))
+        .collect();
+    let (status, body) = app.post_json(&path, &Value::Array(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let shown = |html: &str| -> Vec<String> {
+        html.split(">p")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("@x.io<").map(|(n, _)| format!("p{n}")))
+            .collect()
+    };
+    let next_link = |html: &str| -> Option<String> {
+        let end = html.find(">Next</a>")?;
+        let start = html[..end].rfind("href=\"")? + 6;
+        Some(
+            html[start..start + html[start..].find('"')?]
+                .replace("&#38;", "&")
+                .replace("&amp;", "&"),
+        )
+    };
+    // Ages 101 to 249 (the sheet's first five people are younger).
+    let first = app
+        .page(&format!(
+            "/workbooks/{wb}?sheet={sheet}&q={}",
+            urlencode("filter: age gte 101 and age lt 250")
+        ))
+        .await;
+    let want: Vec<String> = (101..201).map(|i| format!("p{i}")).collect();
+    assert_eq!(shown(&first), want);
+    let second = app.page(&next_link(&first).expect("a next page")).await;
+    let want: Vec<String> = (201..250).map(|i| format!("p{i}")).collect();
+    assert_eq!(shown(&second), want);
+    assert!(next_link(&second).is_none());
+}
+
+on_both!(the_grid_pages_through_a_filter);

@@ -88,8 +88,19 @@ pub struct Condition {
 
 impl Condition {
     pub fn new(backend: Backend, node: &Node) -> Condition {
+        Condition::build(backend, node, false)
+    }
+
+    /// The same condition with its ranges kept from the fields' sort indexes (SQLite's
+    /// unary `+`), for a read that walks the sheet in id order instead.
+    pub fn scanning(backend: Backend, node: &Node) -> Condition {
+        Condition::build(backend, node, true)
+    }
+
+    fn build(backend: Backend, node: &Node, scan: bool) -> Condition {
         let mut b = Builder {
             backend,
+            scan,
             parts: Vec::new(),
         };
         b.node(node);
@@ -97,8 +108,24 @@ impl Condition {
     }
 }
 
+/// Whether a query compares a range of numbers or dates (which SQLite's planner serves
+/// from a sort index even when the range holds most of the sheet).
+pub fn has_range(node: &Node) -> bool {
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().any(has_range),
+        Node::Not(inner) => has_range(inner),
+        Node::Cell {
+            test: CellTest::Number(cmp, _) | CellTest::Date(cmp, _),
+            ..
+        } => *cmp != Cmp::Eq,
+        _ => false,
+    }
+}
+
 struct Builder {
     backend: Backend,
+    /// Ranges stay off the sort indexes (see [`Condition::scanning`]).
+    scan: bool,
     parts: Vec<Part>,
 }
 
@@ -175,7 +202,10 @@ impl Builder {
         } else {
             format!("jsonb_typeof((vals::jsonb)->{i})")
         };
-        let raw = if sqlite {
+        let range = matches!(test, CellTest::Number(c, _) | CellTest::Date(c, _) if *c != Cmp::Eq);
+        let raw = if sqlite && self.scan && range {
+            format!("+json_extract(vals, '$[{i}]')")
+        } else if sqlite {
             format!("json_extract(vals, '$[{i}]')")
         } else {
             format!("((vals::jsonb)->>{i})")
@@ -456,5 +486,29 @@ mod tests {
             let found: Vec<i64> = select(q).load(&mut conn).unwrap();
             assert_eq!(found, ids, "{q}");
         }
+    }
+
+    #[test]
+    fn a_scanning_condition_keeps_ranges_off_the_sort_index() {
+        let mut conn = sheet();
+        conn.batch_execute("CREATE INDEX records_sheet ON records(sheet_seq, id)")
+            .unwrap();
+        let node = compile("age gt 10", &specs()).unwrap();
+        assert!(has_range(&node));
+        assert!(!has_range(&compile("age eq 10 or email eq a", &specs()).unwrap()));
+        let scan = records::table
+            .select(records::id)
+            .filter(sql::<Bool>("sheet_seq = 1"))
+            .filter(Condition::scanning(Backend::Sqlite, &node))
+            .order(records::id)
+            .into_boxed::<Sqlite>();
+        let plan: Vec<(i32, i32, i32, String)> = Explain(scan).load(&mut conn).unwrap();
+        assert!(plan.iter().all(|p| !p.3.contains("records_sort_")), "{plan:?}");
+        let scan = records::table
+            .select(records::id)
+            .filter(sql::<Bool>("sheet_seq = 1"))
+            .filter(Condition::scanning(Backend::Sqlite, &node))
+            .order(records::id);
+        assert_eq!(scan.load::<i64>(&mut conn).unwrap(), vec![1, 3]);
     }
 }
