@@ -246,7 +246,8 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
 /// From how many records in a page starts from the narrow index (see `seek`).
 const SEEK_FROM: i64 = 10_000;
 
-/// Records a first page of search results is first looked for among (PostgreSQL).
+/// Records a page is first looked for among, in id order: a first page of search results
+/// (PostgreSQL), a page of a query with a range (SQLite).
 const SCAN_FIRST: i64 = 20_000;
 
 /// The counts of the records an FFQL query selects (for `includeCounts` with `q`): one
