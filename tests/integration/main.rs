@@ -10,6 +10,7 @@ mod api_records;
 mod api_spaces;
 mod bad_input;
 mod browser;
+mod browser_ffql;
 mod browser_files;
 mod browser_guests;
 mod cli;

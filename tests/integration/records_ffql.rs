@@ -33,7 +33,7 @@ pub async fn people(app: &TestApp) -> String {
 }
 
 /// The people sheet: (space id, sheet id, records path).
-async fn people_in_space(app: &TestApp) -> (String, String, String) {
+pub async fn people_in_space(app: &TestApp) -> (String, String, String) {
     let (status, config) = app.post_json("/space-configs", &blueprint()).await;
     assert_eq!(status, 200, "{config}");
     let (status, space) = app
