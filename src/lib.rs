@@ -6,6 +6,7 @@ pub mod blueprint;
 pub mod cli;
 pub mod db;
 pub mod extract;
+pub mod ffql;
 pub mod ids;
 pub mod jobs;
 pub mod mail;

@@ -1,10 +1,10 @@
 //! SQL functions Wharf registers on each SQLite connection: the record search's exact cell
-//! check and the text its index holds. PostgreSQL has its own `wharf_search_text` (a
+//! check and the text its index holds, and FFQL's `like`. PostgreSQL has its own `wharf_search_text` (a
 //! migration) and checks cells in SQL. Both sides fold text alike ([`fold`]), so a term
 //! folded in Rust compares with what these functions return.
 
 use crate::validate::display;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use serde_json::Value;
 
 diesel::define_sql_function! {
@@ -18,13 +18,22 @@ diesel::define_sql_function! {
     fn wharf_search_text(vals: Text) -> Text;
 }
 
+diesel::define_sql_function! {
+    /// LIKE with `\` escapes, case-sensitive or not (SQLite's own LIKE ignores ASCII case
+    /// only, and always): FFQL's `like` and `ilike`.
+    fn wharf_like(text: Text, pattern: Text, case_insensitive: Bool) -> Bool;
+}
+
 /// Registers the functions on a new connection (the search index's triggers call
 /// `wharf_search_text`).
 pub fn register(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
     wharf_cells_contain_utils::register_impl(conn, |vals: String, field: i64, term: String| {
         cells_contain(&vals, usize::try_from(field).ok(), &term)
     })?;
-    wharf_search_text_utils::register_impl(conn, |vals: String| search_text(&vals))
+    wharf_search_text_utils::register_impl(conn, |vals: String| search_text(&vals))?;
+    wharf_like_utils::register_impl(conn, |text: String, pattern: String, ci: bool| {
+        crate::ffql::like_matches(&text, &pattern, ci)
+    })
 }
 
 /// The record's cells as shown, folded, separated by U+001F (so no match spans two cells).

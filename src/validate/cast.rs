@@ -71,6 +71,30 @@ pub fn display(value: &Value) -> String {
     }
 }
 
+/// A number as a number cell would read it (`1,234.5`, `-7`), for queries.
+pub fn parse_number(text: &str) -> Option<Number> {
+    match cast_number(&Value::String(text.to_string())) {
+        Ok(Value::Number(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// A date as a date cell would read it, in the stored form `YYYY-MM-DD`, for queries.
+pub fn parse_date(text: &str) -> Option<String> {
+    match cast_date(&Value::String(text.to_string())) {
+        Ok(Value::String(d)) => Some(d),
+        _ => None,
+    }
+}
+
+/// A boolean as a boolean cell would read it (`yes`, `true`, `1`, ...), for queries.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match cast_bool(&Value::String(text.to_string())) {
+        Ok(Value::Bool(b)) => Some(b),
+        _ => None,
+    }
+}
+
 fn cast_number(given: &Value) -> Result<Value, String> {
     let text = match given {
         Value::Number(n) => return Ok(Value::Number(n.clone())),

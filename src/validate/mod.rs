@@ -4,7 +4,7 @@
 
 mod cast;
 
-pub use cast::{cast_cell, display, normalize_key};
+pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number};
 
 use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig};
 use serde::{Deserialize, Serialize};

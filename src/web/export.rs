@@ -3,6 +3,7 @@
 
 use crate::blueprint::SheetConfig;
 use crate::db::Pool;
+use crate::ffql::Node;
 use crate::model::record::{self, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::validate::display;
@@ -54,7 +55,8 @@ pub fn attachment(name: &str) -> actix_web::http::header::ContentDisposition {
     }
 }
 
-pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig) -> HttpResponse {
+/// Streams a sheet as CSV: every record, or those an FFQL query selects.
+pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, ffql: Option<Node>) -> HttpResponse {
     let filename = format!("{}.csv", sheet.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
@@ -68,7 +70,7 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig) -> HttpRespon
         };
         let mut last = 0;
         loop {
-            match record::after(&mut conn, sheet.seq, last, 2000) {
+            match record::after_matching(&mut conn, sheet.seq, last, 2000, ffql.as_ref()) {
                 Ok(rows) if rows.is_empty() => break,
                 Ok(rows) => {
                     last = rows[rows.len() - 1].id;

@@ -35,6 +35,11 @@ impl Indexer {
         if q.search_value.as_ref().is_some_and(|t| search::index_serves(t)) {
             self.request(pool, sheet_seq, IndexKind::Search);
         }
+        if let Some(node) = &q.ffql {
+            for field in crate::model::record::ffql_sql::indexed_fields(node) {
+                self.request(pool, sheet_seq, IndexKind::Sort(field));
+            }
+        }
     }
 
     /// Asks for every index a sheet's reads may want (search, and a sort per field), as an

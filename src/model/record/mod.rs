@@ -1,6 +1,7 @@
 //! Records: stored compactly (a JSON array of typed values in field order, plus sparse
 //! raw input and messages), shown in Flatfile's `{key: {value, valid, messages}}` shape.
 
+pub mod ffql_sql;
 pub mod history;
 pub mod indexes;
 mod keys;
@@ -12,7 +13,7 @@ pub mod sort_index;
 mod unique;
 mod write;
 
-pub use query::{after, exists, query, Cursor, Filter, RecordQuery};
+pub use query::{after, after_matching, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
 pub use write::{delete, insert, update, RecordUpdate, Written};
 

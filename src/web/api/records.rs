@@ -38,6 +38,13 @@ fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, Ap
         .ok_or_else(|| AppError::bad_request(param, format!("this sheet has no field `{key}`")))
 }
 
+/// Reads an FFQL `q` against the sheet's fields; a malformed query or an unknown field is
+/// the caller's to fix (400, with where and why).
+pub(crate) fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, AppError> {
+    crate::ffql::compile(text, &record::ffql_sql::field_specs(config))
+        .map_err(|e| AppError::bad_request("q", e.message))
+}
+
 /// Reads Flatfile's record query parameters (`ids` may repeat).
 fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), AppError> {
     let mut q = RecordQuery {
@@ -86,6 +93,7 @@ fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(Rec
                 }
             }
             "includeCounts" => include_counts = v == "true",
+            "q" if !v.trim().is_empty() => q.ffql = Some(ffql_of(config, v)?),
             "ids" => {
                 let id = RecordId::parse(v)
                     .ok_or_else(|| AppError::bad_request("ids", format!("`{v}` is not a record id")))?;
@@ -163,9 +171,17 @@ pub async fn list(
         q.page_number = 1;
     }
     state.indexer.request_for(&state.pool, ctx.sheet.seq, &q);
-    let counts = ctx.sheet.counts();
     let config = ctx.config.clone();
-    let rows = state.db(move |conn| record::query(conn, &ctx, &q)).await?;
+    // With `q`, the counts are those of the records it selects.
+    let (rows, counts) = state
+        .db(move |conn| {
+            let counts = match (&q.ffql, include_counts) {
+                (Some(node), true) => record::counts(conn, &ctx, node)?,
+                _ => ctx.sheet.counts(),
+            };
+            Ok::<_, diesel::result::Error>((record::query(conn, &ctx, &q)?, counts))
+        })
+        .await?;
     let mut envelope = RecordsEnvelope::new(&rows, &config);
     if include_counts {
         envelope.data.counts = Some(counts);

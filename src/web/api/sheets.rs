@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::ids::{SheetId, WorkbookId};
 use crate::model::sheet::{self, Sheet};
-use crate::model::{iso, workbook, ModelError};
+use crate::model::{iso, record, workbook, ModelError};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -71,13 +71,27 @@ pub async fn get(
     Ok(ok(sheet_json(&load(&state, &caller, &path).await?)))
 }
 
+/// The sheet's counts; with `q`, the counts of the records it selects.
 pub async fn counts(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let s = load(&state, &caller, &path).await?;
-    Ok(ok(json!({"counts": s.counts(), "success": true})))
+    let q = params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty());
+    let Some((_, text)) = q else {
+        let s = load(&state, &caller, &path).await?;
+        return Ok(ok(json!({"counts": s.counts(), "success": true})));
+    };
+    let id = path_id(&path, SheetId::parse, "sheet")?;
+    let env = caller.environment_id.clone();
+    let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
+    caller
+        .check_reach(&ctx.space_id)
+        .map_err(|_| AppError::NotFound("sheet"))?;
+    let node = super::records::ffql_of(&ctx.config, text)?;
+    let counts = state.db(move |conn| record::counts(conn, &ctx, &node)).await?;
+    Ok(ok(json!({"counts": counts, "success": true})))
 }
 
 pub async fn delete(
@@ -94,13 +108,23 @@ pub async fn delete(
     Ok(success())
 }
 
-/// Streams the sheet as CSV.
+/// Streams the sheet as CSV; with `q`, the records it selects.
 pub async fn download(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
-    Ok(crate::web::export::csv_response(state.pool.clone(), s, config))
+    let ffql = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
+        Some((_, text)) => Some(super::records::ffql_of(&config, text)?),
+        None => None,
+    };
+    Ok(crate::web::export::csv_response(
+        state.pool.clone(),
+        s,
+        config,
+        ffql,
+    ))
 }

@@ -5,6 +5,7 @@ use super::{is_htmx, render, Layout};
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::{FieldType, SheetConfig};
+use crate::ffql;
 use crate::ids::{RecordId, SheetId, WorkbookId};
 use crate::model::commit;
 use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
@@ -97,6 +98,14 @@ impl View {
         encode(&pairs)
     }
 
+    /// The CSV download's query: the view's `filter:` query, so the file holds what is shown.
+    pub fn download_query(&self) -> String {
+        match box_filter(&self.q) {
+            Some(f) if !f.trim().is_empty() => format!("?{}", encode(&[("q", f.trim().to_string())])),
+            _ => String::new(),
+        }
+    }
+
     pub fn current(&self) -> String {
         let mut pairs = self.base_pairs();
         if let Some(a) = self.after {
@@ -174,6 +183,8 @@ pub struct TablePartial {
     pub page: i64,
     pub offset_paged: bool,
     pub csrf: String,
+    /// Why the search box's `filter:` query could not be read (shown under the box).
+    pub query_error: String,
 }
 
 #[derive(Template)]
@@ -301,10 +312,21 @@ pub async fn load(
                 .clone();
             let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
             view.sheet = ctx.sheet.id.to_string();
-            let q = query_for(&ctx.config, &view)?;
-            indexer.request_for(&pool, ctx.sheet.seq, &q);
-            let rows = record::query(conn, &ctx, &q)?;
+            let (q, query_error) = match query_for(&ctx.config, &view)? {
+                Ok(q) => (Some(q), String::new()),
+                Err(e) => (None, e.message),
+            };
+            // A query that cannot be read shows its error instead of records.
+            let q = q.unwrap_or_default();
+            let rows = match query_error.is_empty() {
+                true => {
+                    indexer.request_for(&pool, ctx.sheet.seq, &q);
+                    record::query(conn, &ctx, &q)?
+                }
+                false => Vec::new(),
+            };
             let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
+            table.query_error = query_error;
             if commit::tracks_changes(&ctx) {
                 let open = commit::open_records(conn, &ctx.sheet.id)?;
                 for row in &mut table.rows {
@@ -360,11 +382,25 @@ fn table_from(
         offset_paged,
         csrf,
         view: view.clone(),
+        query_error: String::new(),
     }
 }
 
-/// The record query for a view; unknown field keys are the person's mistake (400).
-fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError> {
+/// The FFQL part of a search box that starts with `filter:` (as Flatfile's does), with the
+/// prefix blanked so positions in errors count from the start of the box.
+fn box_filter(text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    let head = trimmed.get(..7)?;
+    if !head.eq_ignore_ascii_case("filter:") {
+        return None;
+    }
+    let lead = text.len() - trimmed.len();
+    Some(format!("{}{}", " ".repeat(lead + 7), &trimmed[7..]))
+}
+
+/// The record query for a view; unknown field keys are the person's mistake (400). A
+/// `filter:` query in the search box that cannot be read is the inner error, to show.
+fn query_for(config: &SheetConfig, view: &View) -> Result<Result<RecordQuery, ffql::Error>, AppError> {
     let field = |param: &str, key: &str| -> Result<Option<usize>, AppError> {
         if key.is_empty() {
             return Ok(None);
@@ -375,7 +411,15 @@ fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError>
             .ok_or_else(|| AppError::bad_request(param, format!("this sheet has no field `{key}`")))
     };
     let sort = field("sort", &view.sort)?.map(|i| (i, view.dir == "desc"));
-    let search_value = Some(view.q.trim().to_string()).filter(|s| !s.is_empty());
+    let filter_text = box_filter(&view.q);
+    let ffql = match filter_text.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(text) => match ffql::compile(text, &record::ffql_sql::field_specs(config)) {
+            Ok(node) => Some(node),
+            Err(e) => return Ok(Err(e)),
+        },
+        None => None,
+    };
+    let search_value = Some(view.q.trim().to_string()).filter(|s| !s.is_empty() && filter_text.is_none());
     let filter_field = field("field", &view.field)?;
     let offset_paged = sort.is_some() || search_value.is_some() || filter_field.is_some();
     let cursor = match (view.after, view.before, view.last) {
@@ -385,7 +429,7 @@ fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError>
         (_, _, true) => Cursor::Last,
         _ => Cursor::None,
     };
-    Ok(RecordQuery {
+    Ok(Ok(RecordQuery {
         filter: match view.filter.as_str() {
             "valid" => Filter::Valid,
             "error" => Filter::Error,
@@ -396,11 +440,12 @@ fn query_for(config: &SheetConfig, view: &View) -> Result<RecordQuery, AppError>
         search_field: field("qf", &view.qf)?,
         sort,
         ids: None,
+        ffql,
         // One extra record tells whether there is a next page.
         page_size: PAGE + 1,
         page_number: view.page.unwrap_or(1).max(1),
         cursor,
-    })
+    }))
 }
 
 pub async fn show(

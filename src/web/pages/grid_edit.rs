@@ -347,17 +347,24 @@ pub async fn live(
         ))
 }
 
-/// The sheet as CSV, for a signed-in person.
+/// The sheet as CSV, for a signed-in person; with `q` (the grid's `filter:` query), the
+/// records it selects.
 pub async fn download_csv(
     user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &user, &path).await?;
+    let ffql = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
+        Some((_, text)) => Some(crate::web::api::records::ffql_of(&ctx.config, text)?),
+        None => None,
+    };
     Ok(crate::web::export::csv_response(
         state.pool.clone(),
         ctx.sheet,
         ctx.config,
+        ffql,
     ))
 }
 

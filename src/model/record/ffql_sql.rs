@@ -1,0 +1,502 @@
+//! An FFQL tree as a SQL condition on `records`. The SQL text holds only what this module
+//! writes (field indexes are integers from the sheet's config); every value of the query
+//! is a bound parameter.
+//!
+//! A cell's shown text is what search and the grid show (`validate::display`): empty for
+//! an empty cell, `true`/`false`, numbers as written, a list's items joined by `, `.
+
+use super::sort_index;
+use crate::blueprint::{FieldType, SheetConfig};
+use crate::db::Backend;
+use crate::ffql::{CellTest, Cmp, FieldSpec, Kind, Node, Status};
+use diesel::backend::Backend as DieselBackend;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Bool, Double, HasSqlType, Text};
+use diesel::QueryResult;
+
+
+/// The fields of a sheet as FFQL names and compares them.
+pub fn field_specs(config: &SheetConfig) -> Vec<FieldSpec> {
+    config
+        .fields
+        .iter()
+        .map(|f| FieldSpec {
+            key: f.key.clone(),
+            label: f.label.clone(),
+            kind: match f.field_type {
+                FieldType::String | FieldType::Enum { .. } | FieldType::Reference { .. } => Kind::Text,
+                FieldType::Number { .. } => Kind::Number,
+                FieldType::Boolean => Kind::Boolean,
+                FieldType::Date => Kind::Date,
+                FieldType::StringList | FieldType::EnumList { .. } => Kind::List,
+            },
+        })
+        .collect()
+}
+
+/// The fields whose sort index would serve a query's tests (equality with text, number
+/// and date ranges), so a read can ask for them.
+pub fn indexed_fields(node: &Node) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n {
+            Node::And(items) | Node::Or(items) => stack.extend(items),
+            Node::Not(inner) => stack.push(inner),
+            Node::Cell { field, test } => {
+                let served = match test {
+                    CellTest::Text(Cmp::Eq, v) => !v.is_empty(),
+                    CellTest::Number(..) | CellTest::Date(..) => true,
+                    _ => false,
+                };
+                if served && !out.contains(field) {
+                    out.push(*field);
+                }
+            }
+            Node::Record(_) | Node::Field { .. } => {}
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Sql(String),
+    Text(String),
+    Double(f64),
+}
+
+/// A boolean SQL condition built from an FFQL tree, usable in `.filter()`.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    parts: Vec<Part>,
+}
+
+impl Condition {
+    pub fn new(backend: Backend, node: &Node) -> Condition {
+        Condition::build(backend, node, false)
+    }
+
+    /// The same condition with its ranges kept from the fields' sort indexes (SQLite's
+    /// unary `+`), for a read that walks the sheet in id order instead.
+    pub fn scanning(backend: Backend, node: &Node) -> Condition {
+        Condition::build(backend, node, true)
+    }
+
+    fn build(backend: Backend, node: &Node, scan: bool) -> Condition {
+        let mut b = Builder {
+            backend,
+            scan,
+            parts: Vec::new(),
+        };
+        b.node(node);
+        Condition { parts: b.parts }
+    }
+}
+
+/// Whether a query compares a range of numbers or dates (which SQLite's planner serves
+/// from a sort index even when the range holds most of the sheet).
+pub fn has_range(node: &Node) -> bool {
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().any(has_range),
+        Node::Not(inner) => has_range(inner),
+        Node::Cell {
+            test: CellTest::Number(cmp, _) | CellTest::Date(cmp, _),
+            ..
+        } => *cmp != Cmp::Eq,
+        _ => false,
+    }
+}
+
+struct Builder {
+    backend: Backend,
+    /// Ranges stay off the sort indexes (see [`Condition::scanning`]).
+    scan: bool,
+    parts: Vec<Part>,
+}
+
+impl Builder {
+    fn sql(&mut self, s: impl Into<String>) {
+        self.parts.push(Part::Sql(s.into()));
+    }
+
+    fn text(&mut self, t: &str) {
+        self.parts.push(Part::Text(t.to_string()));
+    }
+
+    fn node(&mut self, node: &Node) {
+        match node {
+            Node::And(items) | Node::Or(items) => {
+                let join = if matches!(node, Node::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                self.sql("(");
+                for (n, item) in items.iter().enumerate() {
+                    if n > 0 {
+                        self.sql(join);
+                    }
+                    self.node(item);
+                }
+                self.sql(")");
+            }
+            // A leaf may be NULL (a missing cell); "not" must still keep it.
+            Node::Not(inner) => {
+                self.sql("(NOT COALESCE(");
+                self.node(inner);
+                self.sql(", FALSE))");
+            }
+            Node::Cell { field, test } => self.cell(*field, test),
+            Node::Record(status) => {
+                let s = match (status, self.backend) {
+                    (Status::Error, _) => "(NOT valid)",
+                    (Status::Valid, _) => "(valid)",
+                    (Status::Warning, Backend::Sqlite) => {
+                        "EXISTS (SELECT 1 FROM json_each(COALESCE(messages, '{}')) AS f, \
+                         json_each(f.value) AS m WHERE json_extract(m.value, '$.type') = 'warn')"
+                    }
+                    (Status::Warning, Backend::Postgres) => {
+                        "EXISTS (SELECT 1 FROM jsonb_each(COALESCE(messages, '{}')::jsonb) AS f \
+                         WHERE f.value @> '[{\"type\":\"warn\"}]'::jsonb)"
+                    }
+                };
+                self.sql(s);
+            }
+            Node::Field { field: i, status } => {
+                let s = match (status, self.backend) {
+                    (Status::Error, _) => format!("(COALESCE(error_fields, '') LIKE '%,{i},%')"),
+                    (Status::Valid, _) => format!("(COALESCE(error_fields, '') NOT LIKE '%,{i},%')"),
+                    (Status::Warning, Backend::Sqlite) => format!(
+                        "EXISTS (SELECT 1 FROM json_each(COALESCE(messages, '{{}}'), '$.\"{i}\"') AS m \
+                         WHERE json_extract(m.value, '$.type') = 'warn')"
+                    ),
+                    (Status::Warning, Backend::Postgres) => format!(
+                        "COALESCE((messages::jsonb)->'{i}' @> '[{{\"type\":\"warn\"}}]'::jsonb, FALSE)"
+                    ),
+                };
+                self.sql(s);
+            }
+        }
+    }
+
+    /// The cell as JSON (PostgreSQL) and its JSON type's test.
+    fn cell(&mut self, i: usize, test: &CellTest) {
+        let sqlite = self.backend == Backend::Sqlite;
+        let typ = if sqlite {
+            format!("json_type(vals, '$[{i}]')")
+        } else {
+            format!("jsonb_typeof((vals::jsonb)->{i})")
+        };
+        let range = matches!(test, CellTest::Number(c, _) | CellTest::Date(c, _) if *c != Cmp::Eq);
+        let raw = if sqlite && self.scan && range {
+            format!("+json_extract(vals, '$[{i}]')")
+        } else if sqlite {
+            format!("json_extract(vals, '$[{i}]')")
+        } else {
+            format!("((vals::jsonb)->>{i})")
+        };
+        match test {
+            // Equality with text, in a field that is not a list: the text cells against the
+            // value, the form the sheet's sort index on the field serves. (Only an enum's
+            // raw input kept as a number or list could show the text otherwise, and `eq`
+            // does not find it.)
+            CellTest::Text(Cmp::Eq, value) if !value.is_empty() => {
+                if sqlite {
+                    self.sql(format!("({typ} = 'text' AND {raw} = "));
+                    self.text(value);
+                    self.sql(")");
+                } else {
+                    self.sql(format!(
+                        "({} = to_jsonb(CAST(",
+                        sort_index::expression(self.backend, i)
+                    ));
+                    self.text(value);
+                    self.sql(" AS text)))");
+                }
+            }
+            CellTest::Text(cmp, value) | CellTest::Shown(cmp, value) => {
+                let collate = if sqlite { "" } else { " COLLATE \"C\"" };
+                self.sql(format!("({}{collate} {} ", shown(self.backend, i), cmp.sql()));
+                self.param_text(value);
+                self.sql(")");
+            }
+            CellTest::Number(cmp, n) => {
+                if sqlite {
+                    self.sql(format!("({typ} IN ('integer', 'real') AND {raw} {} ", cmp.sql()));
+                    self.parts.push(Part::Double(n.as_f64().unwrap_or(f64::NAN)));
+                    self.sql(")");
+                } else {
+                    // jsonb orders numbers as numeric (exact, whatever their size) and
+                    // places other types around them, hence the type test; the bare cell is
+                    // what the sort index on the field holds.
+                    self.sql(format!(
+                        "({typ} = 'number' AND {} {} to_jsonb(CAST(",
+                        sort_index::expression(self.backend, i),
+                        cmp.sql()
+                    ));
+                    self.text(&n.to_string());
+                    self.sql(" AS numeric)))");
+                }
+            }
+            CellTest::Date(cmp, day) => {
+                // Cells that hold a date hold it as `YYYY-MM-DD`, which orders as text;
+                // a cell whose input was not a date keeps that input and takes no part.
+                let is_date = if sqlite {
+                    format!("{typ} = 'text' AND {raw} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'")
+                } else {
+                    format!("{typ} = 'string' AND {raw} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'")
+                };
+                if sqlite {
+                    self.sql(format!("({is_date} AND {raw} {} ", cmp.sql()));
+                    self.text(day);
+                    self.sql(")");
+                } else {
+                    // ISO dates order the same in any collation; the bare cell is what the
+                    // sort index holds.
+                    let cell = sort_index::expression(self.backend, i);
+                    self.sql(format!("({is_date} AND {cell} {} to_jsonb(CAST(", cmp.sql()));
+                    self.text(day);
+                    self.sql(" AS text)))");
+                }
+            }
+            CellTest::Bool(b) => {
+                self.sql(if sqlite {
+                    format!("({typ} = '{b}')")
+                } else {
+                    format!("((vals::jsonb)->{i} = '{b}'::jsonb)")
+                });
+            }
+            CellTest::Like {
+                pattern,
+                case_insensitive,
+            } => {
+                let shown = shown(self.backend, i);
+                if sqlite {
+                    self.sql(format!("wharf_like({shown}, "));
+                    self.text(pattern);
+                    self.sql(format!(", {})", if *case_insensitive { 1 } else { 0 }));
+                } else if *case_insensitive {
+                    self.sql(format!("(lower({shown} COLLATE \"und-x-icu\") LIKE lower(CAST("));
+                    self.text(pattern);
+                    self.sql(" AS text) COLLATE \"und-x-icu\") ESCAPE '\\')");
+                } else {
+                    self.sql(format!("({shown} LIKE CAST("));
+                    self.text(pattern);
+                    self.sql(" AS text) ESCAPE '\\')");
+                }
+            }
+            CellTest::Contains(item) => {
+                if sqlite {
+                    self.sql(format!(
+                        "({typ} = 'array' AND EXISTS (SELECT 1 FROM json_each(vals, '$[{i}]') AS j \
+                         WHERE j.type = 'text' AND j.value = "
+                    ));
+                    self.text(item);
+                    self.sql("))");
+                } else {
+                    self.sql(format!(
+                        "COALESCE({typ} = 'array' AND (vals::jsonb)->{i} @> jsonb_build_array(CAST("
+                    ));
+                    self.text(item);
+                    self.sql(" AS text)), FALSE)");
+                }
+            }
+        }
+    }
+
+    fn param_text(&mut self, value: &str) {
+        if self.backend == Backend::Sqlite {
+            self.text(value);
+        } else {
+            self.sql("CAST(");
+            self.text(value);
+            self.sql(" AS text)");
+        }
+    }
+}
+
+/// The text cell `i` shows, never NULL.
+fn shown(backend: Backend, i: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "COALESCE(CASE json_type(vals, '$[{i}]') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+             WHEN 'array' THEN (SELECT group_concat(CASE j.type WHEN 'true' THEN 'true' \
+             WHEN 'false' THEN 'false' ELSE j.value END, ', ') FROM json_each(vals, '$[{i}]') AS j) \
+             ELSE CAST(json_extract(vals, '$[{i}]') AS TEXT) END, '')"
+        ),
+        Backend::Postgres => format!(
+            "COALESCE(CASE jsonb_typeof((vals::jsonb)->{i}) WHEN 'array' THEN \
+             (SELECT string_agg(e.t, ', ' ORDER BY e.n) FROM \
+             jsonb_array_elements_text((vals::jsonb)->{i}) WITH ORDINALITY AS e(t, n)) \
+             ELSE (vals::jsonb)->>{i} END, '')"
+        ),
+    }
+}
+
+impl Expression for Condition {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for Condition {}
+impl<QS> SelectableExpression<QS> for Condition {}
+
+impl ValidGrouping<()> for Condition {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for Condition {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for Condition
+where
+    DB: DieselBackend + HasSqlType<Text> + HasSqlType<Double>,
+    String: ToSql<Text, DB>,
+    f64: ToSql<Double, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        for part in &self.parts {
+            match part {
+                Part::Sql(s) => out.push_sql(s),
+                Part::Text(t) => out.push_bind_param::<Text, String>(t)?,
+                Part::Double(d) => out.push_bind_param::<Double, f64>(d)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::schema::records;
+    use crate::ffql::compile;
+    use diesel::connection::SimpleConnection;
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::query_builder::Query;
+    use diesel::sqlite::{Sqlite, SqliteConnection};
+
+    /// `EXPLAIN QUERY PLAN` of a query, for SQLite.
+    struct Explain<Q>(Q);
+
+    impl<Q> QueryId for Explain<Q> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+    impl<Q> Query for Explain<Q> {
+        type SqlType = (
+            diesel::sql_types::Integer,
+            diesel::sql_types::Integer,
+            diesel::sql_types::Integer,
+            Text,
+        );
+    }
+    impl<Q> RunQueryDsl<SqliteConnection> for Explain<Q> {}
+    impl<Q: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Explain<Q> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+            out.push_sql("EXPLAIN QUERY PLAN ");
+            self.0.walk_ast(out.reborrow())
+        }
+    }
+
+    fn specs() -> Vec<FieldSpec> {
+        let f = |key: &str, kind| FieldSpec {
+            key: key.into(),
+            label: key.into(),
+            kind,
+        };
+        vec![
+            f("email", Kind::Text),
+            f("age", Kind::Number),
+            f("joined", Kind::Date),
+        ]
+    }
+
+    fn sheet() -> SqliteConnection {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        crate::db::sqlite_functions::register(&mut conn).unwrap();
+        conn.batch_execute(
+            "CREATE TABLE records (id INTEGER PRIMARY KEY, sheet_seq BIGINT NOT NULL, vals TEXT NOT NULL, \
+             raw TEXT, messages TEXT, valid BOOLEAN NOT NULL, error_fields TEXT, metadata TEXT, \
+             version BIGINT NOT NULL);
+             INSERT INTO records (sheet_seq, vals, valid, version) VALUES
+               (1, '[\"a@x.io\", 40, \"2024-01-31\"]', 1, 1),
+               (1, '[\"b@x.io\", \"9\", \"someday\"]', 1, 1),
+               (1, '[null, 100, null]', 1, 1),
+               (2, '[\"a@x.io\", 40, \"2024-01-31\"]', 1, 1);",
+        )
+        .unwrap();
+        for i in 0..3 {
+            // As `sort_index::build` makes them.
+            let expr = sort_index::expression(Backend::Sqlite, i);
+            conn.batch_execute(&format!(
+                "CREATE INDEX records_sort_1_{i} ON records (sheet_seq, {expr}, id) WHERE sheet_seq = 1"
+            ))
+            .unwrap();
+        }
+        conn
+    }
+
+    fn select(
+        q: &str,
+    ) -> impl QueryFragment<Sqlite> + diesel::query_dsl::LoadQuery<'static, SqliteConnection, i64> {
+        let node = compile(q, &specs()).unwrap();
+        records::table
+            .select(records::id)
+            .filter(sql::<Bool>("sheet_seq = 1"))
+            .filter(Condition::new(Backend::Sqlite, &node))
+            .order(records::id)
+            .into_boxed::<Sqlite>()
+    }
+
+    #[test]
+    fn equality_and_ranges_are_served_by_the_fields_sort_index() {
+        let mut conn = sheet();
+        for (q, index, ids) in [
+            ("email eq a@x.io", "records_sort_1_0", vec![1]),
+            ("age gt 10", "records_sort_1_1", vec![1, 3]),
+            ("age lte 40", "records_sort_1_1", vec![1]),
+            ("joined lt 2025-01-01", "records_sort_1_2", vec![1]),
+        ] {
+            let plan: Vec<(i32, i32, i32, String)> = Explain(select(q)).load(&mut conn).unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|p| p.3).collect();
+            assert!(
+                plan.iter()
+                    .any(|d| d.starts_with("SEARCH") && d.contains(index) && d.contains("<expr>")),
+                "{q}: {plan:?}"
+            );
+            let found: Vec<i64> = select(q).load(&mut conn).unwrap();
+            assert_eq!(found, ids, "{q}");
+        }
+    }
+
+    #[test]
+    fn a_scanning_condition_keeps_ranges_off_the_sort_index() {
+        let mut conn = sheet();
+        conn.batch_execute("CREATE INDEX records_sheet ON records(sheet_seq, id)")
+            .unwrap();
+        let node = compile("age gt 10", &specs()).unwrap();
+        assert!(has_range(&node));
+        assert!(!has_range(&compile("age eq 10 or email eq a", &specs()).unwrap()));
+        let scan = records::table
+            .select(records::id)
+            .filter(sql::<Bool>("sheet_seq = 1"))
+            .filter(Condition::scanning(Backend::Sqlite, &node))
+            .order(records::id)
+            .into_boxed::<Sqlite>();
+        let plan: Vec<(i32, i32, i32, String)> = Explain(scan).load(&mut conn).unwrap();
+        assert!(plan.iter().all(|p| !p.3.contains("records_sort_")), "{plan:?}");
+        let scan = records::table
+            .select(records::id)
+            .filter(sql::<Bool>("sheet_seq = 1"))
+            .filter(Condition::scanning(Backend::Sqlite, &node))
+            .order(records::id);
+        assert_eq!(scan.load::<i64>(&mut conn).unwrap(), vec![1, 3]);
+    }
+}

@@ -1,0 +1,67 @@
+// `q` (Flatfile Query Language) through the official @flatfile/api client, unchanged.
+// Started by tests/integration/records_ffql.rs with WHARF_API, WHARF_KEY and WHARF_ENV_ID.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+// Node 20's fetch refuses the client's `Keep-Alive` request header; drop that one header.
+const realFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  if (init.headers) {
+    const headers = new Headers(init.headers);
+    headers.delete("keep-alive");
+    init = { ...init, headers };
+  }
+  return realFetch(input, init);
+};
+const { FlatfileClient } = await import("@flatfile/api");
+
+const api = new FlatfileClient({ token: process.env.WHARF_KEY, environment: process.env.WHARF_API });
+const environmentId = process.env.WHARF_ENV_ID;
+
+test("records.get and sheets.getRecordCounts with q", async () => {
+  const space = await api.spaces.create({ name: "FFQL", environmentId });
+  const wb = await api.workbooks.create({
+    name: "People",
+    spaceId: space.data.id,
+    environmentId,
+    sheets: [
+      {
+        name: "People",
+        slug: "people",
+        fields: [
+          { key: "first_name", type: "string", label: "First Name", constraints: [{ type: "required" }] },
+          { key: "age", type: "number", label: "Age" },
+        ],
+      },
+    ],
+  });
+  const sheetId = wb.data.sheets[0].id;
+  await api.records.insert(sheetId, [
+    { first_name: { value: "Bender" }, age: { value: "4" } },
+    { first_name: { value: "Leela" }, age: { value: "25" } },
+    { first_name: { value: "" }, age: { value: "100" } },
+  ]);
+
+  const names = (res) => res.data.records.map((r) => r.values.first_name.value ?? "").sort();
+  assert.deepEqual(names(await api.records.get(sheetId, { q: "age gt 10" })), ["", "Leela"]);
+  assert.deepEqual(names(await api.records.get(sheetId, { q: '"First Name" eq Bender or is error' })), ["", "Bender"]);
+  const counted = await api.records.get(sheetId, { q: "age gte 4 and first_name ilike %e%", includeCounts: true });
+  assert.deepEqual(names(counted), ["Bender", "Leela"]);
+  assert.deepEqual(
+    { total: counted.data.counts.total, valid: counted.data.counts.valid, error: counted.data.counts.error },
+    { total: 2, valid: 2, error: 0 },
+  );
+  const counts = await api.sheets.getRecordCounts(sheetId, { q: "first_name is error" });
+  assert.equal(counts.data.counts.total, 1);
+
+  await assert.rejects(api.records.get(sheetId, { q: "age eq )" }), (e) => {
+    assert.equal(e.statusCode, 400);
+    assert.equal(e.body.errors[0].message, 'unexpected ")" at 8; expected a value');
+    return true;
+  });
+  await assert.rejects(api.records.get(sheetId, { q: "last_name eq x" }), (e) => {
+    assert.equal(e.statusCode, 400);
+    assert.match(e.body.errors[0].message, /unknown field "last_name"/);
+    return true;
+  });
+});

@@ -1,0 +1,60 @@
+//! The grid's search box with `filter: <FFQL>` in headless Chromium: a query that cannot be
+//! read shows why under the box, a good one shows its records.
+
+use crate::browser::{sign_in_form, start_browser, text, wait_for};
+use crate::helpers::*;
+use crate::on_both;
+use crate::records_ffql::people_in_space;
+use fantoccini::Locator;
+
+const ROWS: &str = "document.querySelectorAll('tbody tr[data-record]').length";
+
+async fn the_search_box_shows_why_a_filter_cannot_be_read(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let (space, sheet, _) = people_in_space(&app).await;
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for(c, &format!("{ROWS} === 5"), "the sheet's five records").await;
+
+    let search = |typed: &'static str| async move {
+        let input = c.find(Locator::Css("#grid-q")).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(&format!("{typed}\u{E007}")).await.unwrap();
+    };
+    search("filter: age eq )").await;
+    wait_for(
+        c,
+        "document.querySelector('#grid-q-error')",
+        "the error under the box",
+    )
+    .await;
+    assert_eq!(
+        text(c, "#grid-q-error").await,
+        "unexpected \")\" at 16; expected a value"
+    );
+    assert_eq!(c.execute(&format!("return {ROWS};"), vec![]).await.unwrap(), 0);
+    // What was typed stays in the box, to be corrected.
+    let typed = c
+        .execute("return document.querySelector('#grid-q').value;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(typed, "filter: age eq )");
+
+    search("filter: age gt 10 and is valid").await;
+    wait_for(
+        c,
+        &format!("{ROWS} === 2 && !document.querySelector('#grid-q-error')"),
+        "the two matching records and no error",
+    )
+    .await;
+}
+
+on_both!(the_search_box_shows_why_a_filter_cannot_be_read);
