@@ -1,8 +1,8 @@
 //! Every route, in one table.
 
 use super::api::{
-    changes, commits, environments, events, files, guests, health, job_plan, jobs, records, secrets, sheets,
-    space_configs, spaces, webhooks, workbooks,
+    cells, changes, commits, environments, events, files, guests, health, job_plan, jobs, records, secrets,
+    sheets, space_configs, spaces, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}/download", web::get().to(sheets::download))
             .route("/sheets/{id}/changes", web::get().to(changes::list))
             .route("/sheets/{id}/records", web::get().to(records::list))
+            .route("/sheets/{id}/cells", web::get().to(cells::list))
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))
             .route("/sheets/{id}/records", web::delete().to(records::delete))

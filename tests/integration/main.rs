@@ -13,6 +13,7 @@ mod browser;
 mod browser_ffql;
 mod browser_files;
 mod browser_guests;
+mod cells;
 mod cli;
 mod commits;
 mod connections;

@@ -16,7 +16,6 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, Double, HasSqlType, Text};
 use diesel::QueryResult;
 
-
 /// The fields of a sheet as FFQL names and compares them.
 pub fn field_specs(config: &SheetConfig) -> Vec<FieldSpec> {
     config

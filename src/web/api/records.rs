@@ -22,7 +22,11 @@ use std::collections::BTreeMap;
 const MAX_BATCH: usize = 50_000;
 
 /// A sheet the caller may reach (a guest: only in its spaces; others are not found).
-async fn context(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<SheetContext, AppError> {
+pub(super) async fn context(
+    state: &AppState,
+    caller: &SpaceCaller,
+    raw_id: &str,
+) -> Result<SheetContext, AppError> {
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
@@ -46,7 +50,10 @@ pub(crate) fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::N
 }
 
 /// Reads Flatfile's record query parameters (`ids` may repeat).
-fn parse_query(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), AppError> {
+pub(super) fn parse_query(
+    config: &SheetConfig,
+    params: &[(String, String)],
+) -> Result<(RecordQuery, bool), AppError> {
     let mut q = RecordQuery {
         page_size: 10_000,
         page_number: 1,
