@@ -65,3 +65,22 @@ test("records.get and sheets.getRecordCounts with q", async () => {
     return true;
   });
 });
+
+test("sheets.getCellValues: distinct values with counts", async () => {
+  const space = await api.spaces.create({ name: "Cells", environmentId });
+  const wb = await api.workbooks.create({
+    name: "Orders",
+    spaceId: space.data.id,
+    environmentId,
+    sheets: [{ name: "Orders", slug: "orders", fields: [{ key: "country", type: "string", label: "Country" }] }],
+  });
+  const sheetId = wb.data.sheets[0].id;
+  await api.records.insert(sheetId, ["FR", "FR", "DE", "FR", "DE", "IT"].map((c) => ({ country: { value: c } })));
+  const cells = await api.sheets.getCellValues(sheetId, { fieldKey: "country", distinct: true, includeCounts: true });
+  assert.deepEqual(
+    cells.data.country.map((c) => [c.value, c.counts.total]),
+    [["FR", 3], ["DE", 2], ["IT", 1]],
+  );
+  const some = await api.sheets.getCellValues(sheetId, { fieldKey: "country", distinct: true, includeCounts: true, searchValue: "r" });
+  assert.deepEqual(some.data.country.map((c) => c.value), ["FR"]);
+});
