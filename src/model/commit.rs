@@ -58,6 +58,9 @@ pub enum Hooks {
     Skip,
     /// A hook's answer to this commit: no new commit; this one completes.
     Answer(CommitId),
+    /// A bulk change marked `X-Disable-Hooks`: a commit (its id is the change's version),
+    /// complete at once, announced to no hook.
+    Quiet,
 }
 
 /// True when the sheet's or its workbook's `settings.trackChanges` is on.
@@ -83,20 +86,8 @@ pub fn create(
     actor: &str,
     ids: &[i64],
 ) -> QueryResult<CommitId> {
-    let id = CommitId::generate();
+    let id = record(conn, ctx, actor, ids)?;
     let track_changes = tracks_changes(ctx);
-    let ranges = compress_ranges(ids);
-    diesel::insert_into(commits::table)
-        .values(NewCommit {
-            id: &id,
-            environment_id: &ctx.environment_id,
-            sheet_id: &ctx.sheet.id,
-            record_ids: &ranges,
-            track_changes,
-            created_by: actor,
-            created_at: now(),
-        })
-        .execute(conn)?;
     let url = data_url(&ctx.sheet.id, &id);
     let payload = json!({
         "sheetId": ctx.sheet.id,
@@ -115,6 +106,39 @@ pub fn create(
         payload,
         &extras,
     )?;
+    Ok(id)
+}
+
+/// Records a commit without announcing it, complete at once (see [`Hooks::Quiet`]).
+pub fn create_quiet(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    ids: &[i64],
+) -> QueryResult<CommitId> {
+    let id = record(conn, ctx, actor, ids)?;
+    diesel::update(commits::table.find(&id))
+        .set((
+            commits::completed_at.eq(Some(now())),
+            commits::completed_by.eq(Some(actor)),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+fn record(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str, ids: &[i64]) -> QueryResult<CommitId> {
+    let id = CommitId::generate();
+    diesel::insert_into(commits::table)
+        .values(NewCommit {
+            id: &id,
+            environment_id: &ctx.environment_id,
+            sheet_id: &ctx.sheet.id,
+            record_ids: &compress_ranges(ids),
+            track_changes: tracks_changes(ctx),
+            created_by: actor,
+            created_at: now(),
+        })
+        .execute(conn)?;
     Ok(id)
 }
 

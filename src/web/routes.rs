@@ -1,8 +1,8 @@
 //! Every route, in one table.
 
 use super::api::{
-    cells, changes, commits, environments, events, files, guests, health, job_plan, jobs, records, secrets,
-    sheets, space_configs, spaces, webhooks, workbooks,
+    bulk, cells, changes, commits, environments, events, files, guests, health, job_plan, jobs, records,
+    secrets, sheets, space_configs, spaces, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -51,6 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}/changes", web::get().to(changes::list))
             .route("/sheets/{id}/records", web::get().to(records::list))
             .route("/sheets/{id}/cells", web::get().to(cells::list))
+            .route("/sheets/{id}/find-replace", web::put().to(bulk::find_replace))
+            .route(
+                "/sheets/{id}/records/bulk-update",
+                web::patch().to(bulk::bulk_update),
+            )
             .route("/sheets/{id}/records", web::post().to(records::insert))
             .route("/sheets/{id}/records", web::put().to(records::update))
             .route("/sheets/{id}/records", web::delete().to(records::delete))

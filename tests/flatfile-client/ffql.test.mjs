@@ -84,3 +84,21 @@ test("sheets.getCellValues: distinct values with counts", async () => {
   const some = await api.sheets.getCellValues(sheetId, { fieldKey: "country", distinct: true, includeCounts: true, searchValue: "r" });
   assert.deepEqual(some.data.country.map((c) => c.value), ["FR"]);
 });
+
+test("records.findAndReplace and records.bulkUpdate answer a version", async () => {
+  const space = await api.spaces.create({ name: "Bulk", environmentId });
+  const wb = await api.workbooks.create({
+    name: "Orders",
+    spaceId: space.data.id,
+    environmentId,
+    sheets: [{ name: "Orders", slug: "orders", fields: [{ key: "amount", type: "string", label: "Amount" }, { key: "n", type: "number", label: "N" }] }],
+  });
+  const sheetId = wb.data.sheets[0].id;
+  await api.records.insert(sheetId, ["N/A", "12", "N/A", "7"].map((a, i) => ({ amount: { value: a }, n: { value: i } })));
+  const replaced = await api.records.findAndReplace(sheetId, { find: '"N/A"', replace: "", fieldKey: "amount" });
+  assert.match(replaced.data.versionId, /^us_/);
+  const updated = await api.records.bulkUpdate(sheetId, { q: "n gte 2", fieldUpdates: { amount: { value: "0" } } });
+  assert.match(updated.data.versionId, /^us_/);
+  const rows = await api.records.get(sheetId);
+  assert.deepEqual(rows.data.records.map((r) => r.values.amount.value ?? null), [null, "12", "0", "0"]);
+});

@@ -13,6 +13,7 @@ mod browser;
 mod browser_ffql;
 mod browser_files;
 mod browser_guests;
+mod bulk;
 mod cells;
 mod cli;
 mod commits;

@@ -262,7 +262,7 @@ async fn the_flatfile_client_queries_with_q(db: Db) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "FFQL client test failed:\n{report}");
-    assert!(report.contains("pass 2") && report.contains("fail 0"), "{report}");
+    assert!(report.contains("pass 3") && report.contains("fail 0"), "{report}");
 }
 
 on_both!(the_flatfile_client_queries_with_q);

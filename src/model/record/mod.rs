@@ -1,6 +1,7 @@
 //! Records: stored compactly (a JSON array of typed values in field order, plus sparse
 //! raw input and messages), shown in Flatfile's `{key: {value, valid, messages}}` shape.
 
+pub mod bulk;
 pub mod cells;
 pub mod ffql_sql;
 pub mod history;

@@ -278,6 +278,7 @@ fn commit_for(
 ) -> ModelResult<Option<CommitId>> {
     match hooks {
         Hooks::Run if !ids.is_empty() => Ok(Some(commit::create(conn, ctx, actor, ids)?)),
+        Hooks::Quiet if !ids.is_empty() => Ok(Some(commit::create_quiet(conn, ctx, actor, ids)?)),
         Hooks::Answer(id) => {
             commit::complete(conn, ctx, id, actor)?;
             Ok(Some(id.clone()))

@@ -1,5 +1,6 @@
 //! The JSON API under /v1, in the shapes of Flatfile's Platform API v1.
 
+pub mod bulk;
 pub mod cells;
 pub mod changes;
 pub mod commits;

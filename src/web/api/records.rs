@@ -124,7 +124,7 @@ pub(super) fn parse_query(
 
 /// Whether a write runs record hooks: every listener call sends `X-Disable-Hooks: true`
 /// (so a hook's own writes do not loop); `X-Force-Hooks: true` asks for them anyway.
-fn hooks_of(req: &HttpRequest) -> Hooks {
+pub(super) fn hooks_of(req: &HttpRequest) -> Hooks {
     let on = |name: &str| {
         req.headers()
             .get(name)

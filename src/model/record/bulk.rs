@@ -1,0 +1,156 @@
+//! Bulk changes (`records.findAndReplace`, `records.bulkUpdate`): one field's values changed
+//! in every record a selection picks, in one write transaction, so it is all or nothing, is
+//! validated like any update (unique across the sheet, references, counts) and is one commit.
+
+use super::cells::each_selected;
+use super::write::{update, RecordUpdate};
+use super::RecordQuery;
+use crate::db::AnyConnection;
+use crate::ids::CommitId;
+use crate::model::commit::Hooks;
+use crate::model::sheet::{self, SheetContext};
+use crate::model::{ModelError, ModelResult};
+use crate::validate::display;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Most records one bulk change may touch in one request.
+pub const MAX_RECORDS: usize = 10_000;
+
+/// What happens to a field's cells.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Every selected cell takes this value (`bulkUpdate`; null clears).
+    Set(Value),
+    /// What the cell shows: `find` (the whole text when `whole`) becomes `replace`.
+    Replace {
+        find: String,
+        replace: String,
+        whole: bool,
+    },
+}
+
+/// What a bulk change did.
+pub struct Done {
+    pub changed: usize,
+    pub commit: Option<CommitId>,
+}
+
+/// Applies `changes` (field index, change) to the records `q` selects. More than
+/// [`MAX_RECORDS`] selected: refused, nothing changed.
+pub fn apply(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    q: &RecordQuery,
+    changes: &[(usize, Change)],
+    actor: &str,
+    hooks: &Hooks,
+) -> ModelResult<Done> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // Locked before reading, so the values replaced are the values written over.
+        sheet::lock_for_write(conn, &ctx.write_set())?;
+        let mut updates = Vec::new();
+        let mut selected = 0usize;
+        each_selected(conn, ctx.sheet.seq, q, |row| {
+            selected += 1;
+            if selected > MAX_RECORDS {
+                return false;
+            }
+            let inputs = row.inputs(&ctx.config);
+            let mut values = BTreeMap::new();
+            for (field, change) in changes {
+                let key = &ctx.config.fields[*field].key;
+                let before = inputs.get(key).cloned().unwrap_or(Value::Null);
+                if let Some(after) = changed(&before, change) {
+                    values.insert(key.clone(), after);
+                }
+            }
+            if !values.is_empty() {
+                updates.push(RecordUpdate {
+                    id: row.record_id(),
+                    values,
+                    messages: BTreeMap::new(),
+                    metadata: None,
+                });
+            }
+            true
+        })?;
+        if selected > MAX_RECORDS {
+            return Err(ModelError::Invalid(vec![(
+                "q".into(),
+                format!(
+                    "a bulk change takes at most {MAX_RECORDS} records at a time; narrow the selection \
+                     (filter, searchValue, ids or q) and run it in parts"
+                ),
+            )]));
+        }
+        if updates.is_empty() {
+            return Ok(Done {
+                changed: 0,
+                commit: None,
+            });
+        }
+        let written = update(conn, ctx, &updates, actor, hooks)?;
+        Ok(Done {
+            changed: updates.len(),
+            commit: written.commit,
+        })
+    })
+}
+
+/// The cell's new input, or `None` when the change leaves it as it is.
+fn changed(before: &Value, change: &Change) -> Option<Value> {
+    match change {
+        Change::Set(v) => (display(before) != display(v)).then(|| v.clone()),
+        Change::Replace { find, replace, whole } => {
+            let shown = display(before);
+            if *whole {
+                (shown == *find).then(|| text_or_empty(replace))
+            } else if !find.is_empty() && shown.contains(find.as_str()) {
+                Some(text_or_empty(&shown.replace(find.as_str(), replace)))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Replacing a whole value by nothing clears the cell.
+fn text_or_empty(text: &str) -> Value {
+    if text.is_empty() {
+        Value::Null
+    } else {
+        Value::String(text.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn replaces_parts_or_whole_values() {
+        let part = Change::Replace {
+            find: "N/A".into(),
+            replace: "".into(),
+            whole: false,
+        };
+        assert_eq!(changed(&json!("N/A"), &part), Some(Value::Null));
+        assert_eq!(changed(&json!("x N/A y"), &part), Some(json!("x  y")));
+        assert_eq!(changed(&json!("fine"), &part), None);
+        let whole = Change::Replace {
+            find: "US".into(),
+            replace: "United States".into(),
+            whole: true,
+        };
+        assert_eq!(changed(&json!("US"), &whole), Some(json!("United States")));
+        assert_eq!(changed(&json!("USA"), &whole), None);
+        assert_eq!(
+            changed(&json!(5), &Change::Set(json!("5"))),
+            None,
+            "the same shown value"
+        );
+        assert_eq!(changed(&json!(5), &Change::Set(Value::Null)), Some(Value::Null));
+    }
+}

@@ -1,0 +1,162 @@
+//! Bulk changes in Flatfile's shapes: `PUT /v1/sheets/{id}/find-replace`
+//! (`records.findAndReplace`) and `PATCH /v1/sheets/{id}/records/bulk-update`
+//! (`records.bulkUpdate`), over the usual selection (`filter`, `filterField`,
+//! `searchValue`, `searchField`, `ids`, `q`). Each is one transaction and one commit;
+//! the answer is its version (`{data: {versionId}}`, the commit's id).
+
+use super::records::{context, hooks_of, parse_query};
+use crate::app::AppState;
+use crate::auth::SpaceCaller;
+use crate::model::commit::Hooks;
+use crate::model::record::bulk::{self, Change};
+use crate::model::record::RecordQuery;
+use crate::model::sheet::SheetContext;
+use crate::web::error::AppError;
+use crate::web::input::Json;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The selection of a bulk change: the records query without paging or sort.
+fn selection(ctx: &SheetContext, params: &[(String, String)]) -> Result<RecordQuery, AppError> {
+    let kept: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "pageSize" | "pageNumber" | "sortField" | "sortDirection"
+            )
+        })
+        .cloned()
+        .collect();
+    Ok(parse_query(&ctx.config, &kept)?.0)
+}
+
+fn field(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
+    ctx.config
+        .field_index(key)
+        .ok_or_else(|| AppError::invalid("fieldKey", format!("this sheet has no field `{key}`")))
+}
+
+/// Runs the change; a commit not announced to hooks still gives the change its version.
+async fn run(
+    req: &HttpRequest,
+    caller: &SpaceCaller,
+    state: &AppState,
+    ctx: SheetContext,
+    q: RecordQuery,
+    changes: Vec<(usize, Change)>,
+) -> Result<HttpResponse, AppError> {
+    if ctx
+        .config
+        .fields
+        .iter()
+        .enumerate()
+        .any(|(i, f)| f.computed && changes.iter().any(|(c, _)| *c == i))
+    {
+        return Err(AppError::invalid(
+            "fieldKey",
+            "a computed field cannot be changed",
+        ));
+    }
+    let hooks = match hooks_of(req) {
+        Hooks::Skip => Hooks::Quiet,
+        other => other,
+    };
+    let actor = caller.actor();
+    let sheet_id = ctx.sheet.id.clone();
+    let done = state
+        .db(move |conn| bulk::apply(conn, &ctx, &q, &changes, &actor, &hooks))
+        .await?;
+    if done.changed > 0 {
+        state.live.publish(&sheet_id, None);
+    }
+    let version = done.commit.map(|c| c.to_string());
+    Ok(super::ok(json!({
+        "versionId": version.clone().unwrap_or_else(|| "us_vr_unchanged".into()),
+        "commitId": version,
+        "changed": done.changed,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindReplace {
+    find: Option<String>,
+    replace: Option<String>,
+    field_key: String,
+}
+
+pub async fn find_replace(
+    req: HttpRequest,
+    caller: SpaceCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
+    body: Json<FindReplace>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(&state, &caller, &path).await?;
+    let body = body.into_inner();
+    let index = field(&ctx, &body.field_key)?;
+    let find = body.find.unwrap_or_default();
+    // `"quoted"`: the whole value, as Flatfile's search takes it.
+    let (find, whole) = match find.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+        Some(inner) if find.len() >= 2 => (inner.to_string(), true),
+        _ => (find, false),
+    };
+    if find.is_empty() && !whole {
+        return Err(AppError::invalid(
+            "find",
+            "say what to find (\"\" finds empty cells)",
+        ));
+    }
+    let change = Change::Replace {
+        find,
+        replace: body.replace.unwrap_or_default(),
+        whole,
+    };
+    let q = selection(&ctx, &params)?;
+    run(&req, &caller, &state, ctx, q, vec![(index, change)]).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkUpdate {
+    field_updates: BTreeMap<String, Value>,
+}
+
+pub async fn bulk_update(
+    req: HttpRequest,
+    caller: SpaceCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<Vec<(String, String)>>,
+    body: Json<BulkUpdate>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(&state, &caller, &path).await?;
+    let body = body.into_inner();
+    if body.field_updates.is_empty() {
+        return Err(AppError::invalid(
+            "fieldUpdates",
+            "name at least one field to set",
+        ));
+    }
+    let mut changes = Vec::new();
+    for (key, cell) in body.field_updates {
+        let index = field(&ctx, &key).map_err(|_| {
+            AppError::invalid(
+                &format!("fieldUpdates.{key}"),
+                format!("this sheet has no field `{key}`"),
+            )
+        })?;
+        // Flatfile's `{value}` cell, or a bare value.
+        let value = match cell {
+            Value::Object(mut m) if m.contains_key("value") => m.remove("value").unwrap_or(Value::Null),
+            other => other,
+        };
+        changes.push((index, Change::Set(value)));
+    }
+    let q = selection(&ctx, &params)?;
+    run(&req, &caller, &state, ctx, q, changes).await
+}

@@ -1,0 +1,212 @@
+//! Bulk changes: `PUT /v1/sheets/{id}/find-replace` and `PATCH .../records/bulk-update`
+//! over a selection, all or nothing, validated, counted, one commit.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+async fn seeded(app: &TestApp) -> String {
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"email": format!("p{i}@x.io"), "name": if i % 2 == 0 { "N/A" } else { "Ann N/A Lee" },
+                   "tier": if i < 5 { "premium" } else { "silver" }, "age": i})
+        })
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    sheet
+}
+
+async fn page(app: &TestApp, sheet: &str) -> Value {
+    let (_, p) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?includeCounts=true&pageSize=100"
+        ))
+        .await;
+    p
+}
+
+async fn find_and_replace_over_a_selection(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = seeded(&app).await;
+    // Whole values only ("quoted"), in records whose age is 10 or more.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace?q=age%20gte%2010"),
+            &json!({"find": "\"N/A\"", "replace": "", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["changed"], 5, "{body}");
+    let version = body["data"]["versionId"].as_str().unwrap().to_string();
+    let p = page(&app, &sheet).await;
+    let names: Vec<Value> = p["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["name"]["value"].clone())
+        .collect();
+    assert_eq!(names[0], json!("N/A"), "age 0 is outside the selection");
+    assert_eq!(names[10], Value::Null, "emptied");
+    assert_eq!(names[11], json!("Ann N/A Lee"), "a part is not the whole value");
+    // The change is one commit of the records it changed, announced to hooks.
+    let (_, c) = app.get_json(&format!("/commits/{version}")).await;
+    assert_eq!(c["data"]["count"], 5, "{c}");
+    let (_, ev) = app
+        .get_json("/events?topic=commit:created&includeAcknowledged=true")
+        .await;
+    assert!(ev.to_string().contains(&version), "{ev}");
+
+    // Parts of values, everywhere.
+    let (_, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "N/A ", "replace": "", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(body["data"]["changed"], 10, "{body}");
+    let p = page(&app, &sheet).await;
+    assert_eq!(p["data"]["records"][1]["values"]["name"]["value"], "Ann Lee");
+}
+
+async fn bulk_update_validates_counts_and_is_all_or_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = seeded(&app).await;
+    // An enum by its alternative name becomes its value; an unknown one is an error.
+    let (status, body) = send(
+        app.api(
+            reqwest::Method::PATCH,
+            &format!("/sheets/{sheet}/records/bulk-update?filter=all&q=age%20lt%203"),
+        )
+        .header("x-disable-hooks", "true")
+        .json(&json!({"fieldUpdates": {"tier": {"value": "bronze"}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["changed"], 3);
+    let p = page(&app, &sheet).await;
+    assert_eq!(p["data"]["counts"]["error"], 3, "{p}");
+    assert_eq!(p["data"]["counts"]["errorsByField"]["tier"], 3, "{p}");
+    // X-Disable-Hooks: a version, no commit:created.
+    let (_, ev) = app
+        .get_json("/events?topic=commit:created&includeAcknowledged=true")
+        .await;
+    assert_eq!(ev["data"].as_array().unwrap().len(), 1, "only the insert's: {ev}");
+
+    // Setting one email on many records: the unique rule marks every holder.
+    let (_, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update?q=age%20gte%2018"),
+            &json!({"fieldUpdates": {"email": "same@x.io"}}),
+        )
+        .await;
+    assert_eq!(body["data"]["changed"], 2, "{body}");
+    let p = page(&app, &sheet).await;
+    assert_eq!(p["data"]["counts"]["errorsByField"]["email"], 2, "{p}");
+
+    // Mistakes: nothing changes.
+    for (path, body, status) in [
+        (
+            format!("/sheets/{sheet}/records/bulk-update"),
+            json!({"fieldUpdates": {"nope": 1}}),
+            422,
+        ),
+        (
+            format!("/sheets/{sheet}/records/bulk-update?q=age%20eq%20)"),
+            json!({"fieldUpdates": {"name": "x"}}),
+            400,
+        ),
+        (
+            format!("/sheets/{sheet}/records/bulk-update"),
+            json!({"fieldUpdates": {}}),
+            422,
+        ),
+    ] {
+        let (got, resp) = app.patch_json(&path, &body).await;
+        assert_eq!(got, status, "{path}: {resp}");
+    }
+    let after = page(&app, &sheet).await;
+    assert_eq!(after["data"]["records"], p["data"]["records"], "nothing changed");
+}
+
+async fn a_selection_over_the_limit_changes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..10_001)
+        .map(|i| json!({"code": format!("C{i}"), "name": "x"}))
+        .collect();
+    send(
+        app.api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
+            .header("x-disable-hooks", "true")
+            .json(&rows),
+    )
+    .await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "y"}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("10000"), "{body}");
+    let (_, cells) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/cells?fieldKey=name&distinct=true&includeCounts=true"
+        ))
+        .await;
+    assert_eq!(cells["data"]["name"][0]["value"], "x");
+    assert_eq!(cells["data"]["name"][0]["counts"]["total"], 10_001);
+}
+
+/// Bulk changes and single-record saves at once: none fails, counts equal the data.
+async fn bulk_changes_beside_writers(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = seeded(&app).await;
+    let mut tasks = Vec::new();
+    for w in 0..3 {
+        let (client, base, key, sheet) = (
+            app.client.clone(),
+            app.base.clone(),
+            app.key.clone(),
+            sheet.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in 0..6 {
+                let req = if w == 0 {
+                    client
+                        .patch(format!(
+                            "{base}/v1/sheets/{sheet}/records/bulk-update?q=age%20lt%2010"
+                        ))
+                        .json(&json!({"fieldUpdates": {"tier": if i % 2 == 0 { "gold" } else { "nope" }}}))
+                } else {
+                    client
+                        .post(format!("{base}/v1/sheets/{sheet}/records"))
+                        .json(&json!([{"email": format!("w{w}-{i}@x.io"), "age": 5}]))
+                };
+                let (status, body) = send(req.bearer_auth(&key)).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let p = page(&app, &sheet).await;
+    let recs = p["data"]["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 32);
+    let errors = recs.iter().filter(|r| r["valid"] == false).count() as i64;
+    assert_eq!(p["data"]["counts"]["error"], errors, "{p}");
+    assert_eq!(p["data"]["counts"]["total"], 32);
+}
+
+on_both!(
+    find_and_replace_over_a_selection,
+    bulk_update_validates_counts_and_is_all_or_nothing,
+    a_selection_over_the_limit_changes_nothing,
+    bulk_changes_beside_writers,
+);
