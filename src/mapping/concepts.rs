@@ -3,11 +3,48 @@
 //! `Billing First Name` and `Address 1 - City` each name one concept, and a field whose key
 //! or label names the same concept is the column's field.
 
-/// Words that say where a value comes from or which of several it is, not what it is.
-const NOISE: [&str; 14] = [
-    "billing", "mailing", "business", "primary", "home", "work", "contact", "customer", "personal", "main",
-    "value", "your", "the", "1",
+/// Words that say where a value comes from, whose it is or which of several, not what it
+/// is: `Guest Email`, `Parent Phone`, `Property City`, `Internal Notes`.
+const NOISE: [&str; 34] = [
+    "billing",
+    "mailing",
+    "business",
+    "primary",
+    "home",
+    "work",
+    "contact",
+    "customer",
+    "personal",
+    "main",
+    "value",
+    "your",
+    "the",
+    "1",
+    "guest",
+    "parent",
+    "student",
+    "attendee",
+    "employee",
+    "member",
+    "subscriber",
+    "lead",
+    "client",
+    "user",
+    "property",
+    "office",
+    "internal",
+    "special",
+    "agent",
+    "owner",
+    "buyer",
+    "shipping",
+    "delivery",
+    "private",
 ];
+
+/// Words that add nothing to another word that names a concept: `Mobile Phone Number`,
+/// `Registered On`, `Title/Position`.
+const FILLER: [&str; 8] = ["number", "name", "date", "on", "at", "of", "and", "or"];
 
 /// Short forms people write for a word.
 const SHORT: [(&str, &str); 8] = [
@@ -32,6 +69,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "mail",
             "mail address",
             "emailaddress",
+            "courriel",
+            "adresse email",
+            "adresse mail",
+            "correo",
+            "correo electrónico",
+            "e mail",
         ],
     ),
     (
@@ -44,6 +87,11 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "forename",
             "name first",
             "firstname",
+            "prénom",
+            "prenom",
+            "vorname",
+            "nombre",
+            "nome",
         ],
     ),
     (
@@ -56,6 +104,13 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "surname",
             "name last",
             "lastname",
+            "nom",
+            "nom de famille",
+            "nachname",
+            "familienname",
+            "apellido",
+            "apellidos",
+            "cognome",
         ],
     ),
     (
@@ -70,6 +125,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "cell",
             "cell phone",
             "mobile number",
+            "téléphone",
+            "telephone portable",
+            "telefon",
+            "teléfono",
+            "telefono",
+            "handy",
         ],
     ),
     (
@@ -84,6 +145,11 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "firma",
             "co",
             "business name",
+            "société",
+            "entreprise",
+            "empresa",
+            "unternehmen",
+            "azienda",
         ],
     ),
     (
@@ -97,6 +163,11 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "occupation",
             "job",
             "organization title",
+            "job role",
+            "poste",
+            "fonction",
+            "cargo",
+            "puesto",
         ],
     ),
     (
@@ -109,6 +180,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "address street",
             "street addr",
             "address line1",
+            "adresse",
+            "dirección",
+            "direccion",
+            "straße",
+            "strasse",
+            "indirizzo",
         ],
     ),
     (
@@ -121,6 +198,11 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "suburb",
             "city name",
             "address city",
+            "ville",
+            "ciudad",
+            "stadt",
+            "ort",
+            "città",
         ],
     ),
     (
@@ -136,6 +218,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "state code",
             "st",
             "address region",
+            "provincia",
+            "bundesland",
         ],
     ),
     (
@@ -151,6 +235,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "zip postal",
             "postal",
             "address postal code",
+            "code postal",
+            "código postal",
+            "codigo postal",
+            "plz",
+            "postleitzahl",
+            "cap",
         ],
     ),
     (
@@ -164,6 +254,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "ctry",
             "cc",
             "address country",
+            "nationality",
+            "pays",
+            "país",
+            "pais",
+            "land",
+            "paese",
         ],
     ),
     (
@@ -175,6 +271,10 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "birthday",
             "dob",
             "date birth",
+            "date de naissance",
+            "fecha de nacimiento",
+            "geburtsdatum",
+            "data di nascita",
         ],
     ),
     (
@@ -210,6 +310,17 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "create date",
             "date created",
             "created at",
+            "created",
+            "subscribed",
+            "subscribed on",
+            "enrollment date",
+            "enrolment date",
+            "enrolled",
+            "date added",
+            "added",
+            "since",
+            "registered on",
+            "registration",
         ],
     ),
     (
@@ -224,6 +335,16 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "description",
             "additional info",
             "internal note",
+            "requests",
+            "commentaires",
+            "commentaire",
+            "remarques",
+            "notas",
+            "comentarios",
+            "bemerkung",
+            "bemerkungen",
+            "notizen",
+            "note interne",
         ],
     ),
 ];
@@ -294,6 +415,32 @@ pub fn concept_of(name: &str) -> Option<&'static str> {
             Some((first, rest)) if first == "address" && !rest.is_empty() => lookup(&rest.join(" ")),
             _ => None,
         })
+        .or_else(|| agreed(&words))
+        .or_else(|| whose_number(name, &words))
+}
+
+/// Several words that each name the same concept, with nothing else but filler
+/// (`Title/Position`, `Mobile Phone Number`, `Job Role`).
+fn agreed(words: &[String]) -> Option<&'static str> {
+    let mut found = None;
+    for w in words {
+        match lookup(w) {
+            Some(c) if found.is_none_or(|f| f == c) => found = Some(c),
+            Some(_) => return None,
+            None if FILLER.contains(&w.as_str()) => {}
+            None => return None,
+        }
+    }
+    found
+}
+
+/// `Contact Number`, `Home Number`: whose number, with nothing else, is a phone number.
+fn whose_number(name: &str, words: &[String]) -> Option<&'static str> {
+    let said = name.to_lowercase();
+    let qualified = NOISE
+        .iter()
+        .any(|n| said.split(|c: char| !c.is_alphanumeric()).any(|w| w == *n));
+    (qualified && words == ["number"]).then_some("phone")
 }
 
 #[cfg(test)]
