@@ -89,6 +89,8 @@ diesel::table! {
         errors_by_field -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        locked_at -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
     }
 }
 

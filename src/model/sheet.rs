@@ -26,9 +26,24 @@ pub struct Sheet {
     pub errors_by_field: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Locked sheets take no changes from people or guests (listener code locks one while
+    /// it works on it).
+    pub locked_at: Option<NaiveDateTime>,
+    pub locked_by: Option<String>,
 }
 
 impl Sheet {
+    /// Refuses a change by a person or guest while the sheet is locked.
+    pub fn check_unlocked(&self) -> ModelResult<()> {
+        match &self.locked_at {
+            Some(_) => Err(ModelError::Conflict(format!(
+                "the sheet {} is locked while it is being worked on; try again once it is unlocked",
+                self.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub fn parsed_config(&self) -> ModelResult<SheetConfig> {
         let json: serde_json::Value = serde_json::from_str(&self.config)
             .map_err(|e| ModelError::Conflict(format!("stored sheet config is unreadable: {e}")))?;
@@ -406,4 +421,39 @@ pub fn context_from(
         refs,
         referrers,
     })
+}
+
+/// Locks a sheet (`by`: who) or unlocks it (`None`); emits `sheet:updated` when it changed.
+pub fn set_lock(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    by: Option<&str>,
+    actor: &str,
+) -> QueryResult<()> {
+    let target = sheets::table.find(&ctx.sheet.id);
+    let n = match by {
+        Some(who) => diesel::update(target.filter(sheets::locked_at.is_null()))
+            .set((sheets::locked_at.eq(Some(now())), sheets::locked_by.eq(Some(who))))
+            .execute(conn)?,
+        None => diesel::update(target.filter(sheets::locked_at.is_not_null()))
+            .set((
+                sheets::locked_at.eq(None::<NaiveDateTime>),
+                sheets::locked_by.eq(None::<String>),
+            ))
+            .execute(conn)?,
+    };
+    if n > 0 {
+        let ectx = Context::new(&ctx.environment_id, actor)
+            .space(&ctx.space_id)
+            .workbook(&ctx.sheet.workbook_id)
+            .sheet(&ctx.sheet.id)
+            .sheet_slug(&ctx.sheet.slug);
+        event::emit(
+            conn,
+            &ectx,
+            "sheet:updated",
+            serde_json::json!({"locked": by.is_some()}),
+        )?;
+    }
+    Ok(())
 }

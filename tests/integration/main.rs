@@ -58,6 +58,7 @@ mod records_search;
 mod search_backfill;
 mod secrets;
 mod security_matrix;
+mod sheet_locks;
 mod smtp;
 mod webhooks;
 mod webhooks_alert;

@@ -4,7 +4,7 @@
 //! `searchValue`, `searchField`, `ids`, `q`). Each is one transaction and one commit;
 //! the answer is its version (`{data: {versionId}}`, the commit's id).
 
-use super::records::{context, hooks_of, parse_query};
+use super::records::{hooks_of, parse_query, writable};
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
 use crate::model::commit::Hooks;
@@ -96,7 +96,7 @@ pub async fn find_replace(
     params: web::Query<Vec<(String, String)>>,
     body: Json<FindReplace>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
+    let ctx = writable(&state, &caller, &path).await?;
     let body = body.into_inner();
     let index = field(&ctx, &body.field_key)?;
     let find = body.find.unwrap_or_default();
@@ -134,7 +134,7 @@ pub async fn bulk_update(
     params: web::Query<Vec<(String, String)>>,
     body: Json<BulkUpdate>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
+    let ctx = writable(&state, &caller, &path).await?;
     let body = body.into_inner();
     if body.field_updates.is_empty() {
         return Err(AppError::invalid(

@@ -21,6 +21,19 @@ use std::collections::BTreeMap;
 /// Most records one request may read or write.
 const MAX_BATCH: usize = 50_000;
 
+/// A sheet the caller may change: while it is locked only secret keys may (guests not).
+pub(super) async fn writable(
+    state: &AppState,
+    caller: &SpaceCaller,
+    raw_id: &str,
+) -> Result<SheetContext, AppError> {
+    let ctx = context(state, caller, raw_id).await?;
+    if caller.guest_spaces().is_some() {
+        ctx.sheet.check_unlocked()?;
+    }
+    Ok(ctx)
+}
+
 /// A sheet the caller may reach (a guest: only in its spaces; others are not found).
 pub(super) async fn context(
     state: &AppState,
@@ -241,7 +254,7 @@ pub async fn insert(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
+    let ctx = writable(&state, &caller, &path).await?;
     let body = super::read_json_body(&req, payload).await?;
     let seed = RecordsSeed {
         config: &ctx.config,
@@ -287,7 +300,7 @@ pub async fn update(
     params: web::Query<Vec<(String, String)>>,
     body: crate::web::input::Json<Vec<UpdateItem>>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
+    let ctx = writable(&state, &caller, &path).await?;
     let hooks = match param(&params, "commitId") {
         Some(raw) => Hooks::Answer(commit_of(&state, &ctx, raw).await?.id),
         None => hooks_of(&req),
@@ -337,7 +350,7 @@ pub async fn delete(
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
+    let ctx = writable(&state, &caller, &path).await?;
     let mut ids = Vec::new();
     for (k, v) in params.iter().filter(|(k, _)| k == "ids") {
         for part in v.split(',').filter(|p| !p.is_empty()) {

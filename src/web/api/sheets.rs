@@ -21,7 +21,48 @@ pub fn sheet_json(s: &Sheet) -> Value {
         "recordCounts": s.counts(),
         "createdAt": iso(&s.created_at),
         "updatedAt": iso(&s.updated_at),
+        "lockedAt": s.locked_at.as_ref().map(iso),
+        "lockedBy": s.locked_by,
     })
+}
+
+/// `POST /v1/sheets/{id}/lock` and `.../unlock` (secret keys: listener code locks a sheet
+/// while it works on it; people and guests cannot change its records meanwhile).
+async fn set_lock(
+    caller: ApiCaller,
+    state: &AppState,
+    raw_id: &str,
+    lock: bool,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(raw_id, SheetId::parse, "sheet")?;
+    let env = caller.environment_id.clone();
+    let actor = caller.actor();
+    let sheet_id = id.clone();
+    state
+        .db(move |conn| {
+            let ctx = sheet::load_context(conn, &env, &id)?;
+            sheet::set_lock(conn, &ctx, lock.then_some(actor.as_str()), &actor)?;
+            Ok::<_, ModelError>(())
+        })
+        .await?;
+    state.live.publish(&sheet_id, None);
+    Ok(success())
+}
+
+pub async fn lock(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    set_lock(caller, &state, &path, true).await
+}
+
+pub async fn unlock(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    set_lock(caller, &state, &path, false).await
 }
 
 async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Sheet, AppError> {

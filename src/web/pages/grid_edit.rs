@@ -168,6 +168,8 @@ pub async fn save(
     user.check_csrf(&form.csrf_token)?;
     let (sheet_raw, record_raw) = path.into_inner();
     let ctx = context(&state, &user, &sheet_raw).await?;
+    // A locked sheet takes no changes from people.
+    ctx.sheet.check_unlocked()?;
     let rid = record_id(&record_raw)?;
     let form = form.into_inner();
     if ctx.config.field_index(&form.field).is_none() {
@@ -254,6 +256,8 @@ pub async fn add_row(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &user, &path).await?;
+    // A locked sheet takes no changes from people.
+    ctx.sheet.check_unlocked()?;
     let actor = user.actor();
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
@@ -286,6 +290,8 @@ pub async fn delete_rows(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &user, &path).await?;
+    // A locked sheet takes no changes from people.
+    ctx.sheet.check_unlocked()?;
     let ids: Vec<RecordId> = form
         .ids
         .split(',')

@@ -132,6 +132,8 @@ pub async fn undo(
     viewer.check_csrf(&form.csrf_token)?;
     let (sheet_raw, record_raw) = path.into_inner();
     let ctx = context(&state, &viewer, &sheet_raw).await?;
+    // A locked sheet takes no changes from people.
+    ctx.sheet.check_unlocked()?;
     let rid = record_id(&record_raw)?;
     let actor = viewer.actor();
     let ctx2 = ctx.clone();

@@ -1,0 +1,91 @@
+//! `POST /v1/sheets/{id}/lock` and `.../unlock`: while listener code holds a sheet locked,
+//! people (the grid) and guests cannot change its records; secret keys can.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sid = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "companies").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"code": "A", "name": "Acme"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let (_, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id, "email": "g@x.io", "name": "G", "spaces": [{"id": sid}]}]),
+        )
+        .await;
+    let gid = g["data"][0]["id"].as_str().unwrap();
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    assert!(got["data"]["lockedAt"].is_string(), "{got}");
+
+    // A person in the grid.
+    let save = |value: &'static str| {
+        app.client
+            .put(app.url(&format!("/grid/{sheet}/records/{rid}")))
+            .header("hx-request", "true")
+            .header("x-csrf-token", &csrf)
+            .form(&[("field", "name"), ("value", value)])
+            .send()
+    };
+    let r = save("Grid").await.unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("locked"));
+    // A guest through the API.
+    let (status, body) = send(
+        app.client
+            .put(app.url(&format!("/v1/sheets/{sheet}/records")))
+            .bearer_auth(&token)
+            .json(&json!([{"id": rid, "values": {"name": "Guest"}}])),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    // The listener (a secret key) works on it.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": rid, "values": {"name": "Listener"}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, _) = app
+        .post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let r = save("Grid").await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"][0]["values"]["name"]["value"], "Grid");
+    let (_, ev) = app
+        .get_json("/events?topic=sheet:updated&includeAcknowledged=true")
+        .await;
+    assert_eq!(ev["data"].as_array().unwrap().len(), 2, "locked, unlocked: {ev}");
+
+    // Guests cannot lock (secret keys only).
+    let (status, _) = send(
+        app.client
+            .post(app.url(&format!("/v1/sheets/{sheet}/lock")))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+on_both!(a_locked_sheet_takes_no_changes_from_people_or_guests);
