@@ -45,7 +45,10 @@ pub fn check(name: &str, value: &str) -> Result<(), (&'static str, String)> {
         return Err(("name", format!("a secret's name is at most {MAX_NAME} bytes")));
     }
     if name.chars().any(char::is_control) {
-        return Err(("name", "a secret's name cannot hold line breaks or other control characters".into()));
+        return Err((
+            "name",
+            "a secret's name cannot hold line breaks or other control characters".into(),
+        ));
     }
     if value.is_empty() {
         return Err(("value", "a secret needs a value".into()));
@@ -87,7 +90,11 @@ pub fn set(
 
 /// The secrets listener code sees: the environment's, and with a space, the space's
 /// standing before the environment's of the same name. Sorted by name.
-pub fn visible(conn: &mut AnyConnection, env: &EnvironmentId, space: Option<&SpaceId>) -> QueryResult<Vec<Secret>> {
+pub fn visible(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    space: Option<&SpaceId>,
+) -> QueryResult<Vec<Secret>> {
     let scopes: Vec<&str> = match space {
         Some(s) => vec!["", s.as_str()],
         None => vec![""],

@@ -161,7 +161,12 @@ async fn every_change_writes_an_event(db: Db) {
         .collect();
     assert_eq!(
         topics,
-        vec!["space:created", "workbook:created", "records:created", "commit:created"]
+        vec![
+            "space:created",
+            "workbook:created",
+            "records:created",
+            "commit:created"
+        ]
     );
     let last = &events["data"][2];
     assert_eq!(last["context"]["sheetId"], sheet.as_str());

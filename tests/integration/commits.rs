@@ -433,9 +433,17 @@ async fn the_grid_marks_records_being_checked(db: Db) {
         .await;
     let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
     let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
-    assert!(page.contains("class=\"checking\"") || page.contains(" checking\""), "{page}");
-    assert!(page.contains("Registry &#60;check&#62;") || page.contains("Registry &lt;check&gt;"), "escaped label: {page}");
-    let (status, _) = app.post_json(&format!("/commits/{commit}/complete"), &json!({})).await;
+    assert!(
+        page.contains("class=\"checking\"") || page.contains(" checking\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("Registry &#60;check&#62;") || page.contains("Registry &lt;check&gt;"),
+        "escaped label: {page}"
+    );
+    let (status, _) = app
+        .post_json(&format!("/commits/{commit}/complete"), &json!({}))
+        .await;
     assert_eq!(status, 200);
     let page = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
     assert!(!page.contains("aria-busy=\"true\""), "no longer checking");

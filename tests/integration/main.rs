@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod actions_api;
 mod api_auth;
 mod api_files;
 mod api_jobs;

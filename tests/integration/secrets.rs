@@ -19,7 +19,10 @@ async fn secrets_by_environment_and_space(db: Db) {
     let sid = app.bare_space("Acme").await;
     let env = app.env_id.to_string();
     let (status, body) = app
-        .post_json("/secrets", &json!({"name": "CRM_TOKEN", "value": "env-value", "environmentId": env}))
+        .post_json(
+            "/secrets",
+            &json!({"name": "CRM_TOKEN", "value": "env-value", "environmentId": env}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(named(&body, "CRM_TOKEN").as_deref(), Some("env-value"));
@@ -30,8 +33,11 @@ async fn secrets_by_environment_and_space(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    app.post_json("/secrets", &json!({"name": "OTHER", "value": "x", "environmentId": env}))
-        .await;
+    app.post_json(
+        "/secrets",
+        &json!({"name": "OTHER", "value": "x", "environmentId": env}),
+    )
+    .await;
 
     // What the listener asks: environmentId and spaceId; the space's value stands first.
     let (_, in_space) = app
@@ -44,8 +50,11 @@ async fn secrets_by_environment_and_space(db: Db) {
     assert_eq!(named(&env_only, "CRM_TOKEN").as_deref(), Some("env-value"));
 
     // Setting a name again replaces its value; deleting the space's brings back the other.
-    app.post_json("/secrets", &json!({"name": "CRM_TOKEN", "value": "rotated", "environmentId": env}))
-        .await;
+    app.post_json(
+        "/secrets",
+        &json!({"name": "CRM_TOKEN", "value": "rotated", "environmentId": env}),
+    )
+    .await;
     let (_, env_only) = app.get_json("/secrets").await;
     assert_eq!(named(&env_only, "CRM_TOKEN").as_deref(), Some("rotated"));
     let space_secret = in_space["data"]
@@ -65,7 +74,9 @@ async fn secrets_by_environment_and_space(db: Db) {
     assert_eq!(status, 404);
 
     // Values appear in no event.
-    let (_, events) = app.get_json("/events?pageSize=1000&includeAcknowledged=true").await;
+    let (_, events) = app
+        .get_json("/events?pageSize=1000&includeAcknowledged=true")
+        .await;
     let text = events.to_string();
     assert!(!text.contains("env-value") && !text.contains("rotated"), "{text}");
 }
@@ -117,7 +128,12 @@ async fn secrets_refuse_bad_input_and_other_callers(db: Db) {
     let gid = g["data"][0]["id"].as_str().unwrap();
     let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
     let token = token["data"]["token"].as_str().unwrap();
-    let (status, _) = send(app.client.get(app.url(&format!("/v1/secrets?spaceId={sid}"))).bearer_auth(token)).await;
+    let (status, _) = send(
+        app.client
+            .get(app.url(&format!("/v1/secrets?spaceId={sid}")))
+            .bearer_auth(token),
+    )
+    .await;
     assert!(matches!(status, 401 | 403 | 404), "{status}");
     app.make_user("admin@example.com", true);
     let admin = app.clone_with_new_client();

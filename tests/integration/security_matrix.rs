@@ -145,10 +145,20 @@ impl Other {
 
     /// Texts that must not appear in an answer to the caller.
     fn secrets(&self) -> Vec<&str> {
-        ["space", "workbook", "sheet", "guest", "file", "job", "webhook", "commit", "secret_value"]
-            .iter()
-            .map(|k| self.ids[k].as_str())
-            .collect()
+        [
+            "space",
+            "workbook",
+            "sheet",
+            "guest",
+            "file",
+            "job",
+            "webhook",
+            "commit",
+            "secret_value",
+        ]
+        .iter()
+        .map(|k| self.ids[k].as_str())
+        .collect()
     }
 }
 

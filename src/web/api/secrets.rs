@@ -48,7 +48,11 @@ async fn scope(
     found.map(|_| Some(id)).ok_or(AppError::NotFound("space"))
 }
 
-async fn visible(state: &AppState, env: EnvironmentId, space: Option<SpaceId>) -> Result<HttpResponse, AppError> {
+async fn visible(
+    state: &AppState,
+    env: EnvironmentId,
+    space: Option<SpaceId>,
+) -> Result<HttpResponse, AppError> {
     let list = state
         .db(move |conn| secret::visible(conn, &env, space.as_ref()))
         .await?;
@@ -67,7 +71,13 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let space = scope(&state, &caller, q.environment_id.as_deref(), q.space_id.as_deref()).await?;
+    let space = scope(
+        &state,
+        &caller,
+        q.environment_id.as_deref(),
+        q.space_id.as_deref(),
+    )
+    .await?;
     visible(&state, caller.environment_id.clone(), space).await
 }
 
@@ -88,7 +98,13 @@ pub async fn create(
     body: Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let space = scope(&state, &caller, body.environment_id.as_deref(), body.space_id.as_deref()).await?;
+    let space = scope(
+        &state,
+        &caller,
+        body.environment_id.as_deref(),
+        body.space_id.as_deref(),
+    )
+    .await?;
     let name = body.name.trim().to_string();
     secret::check(&name, &body.value).map_err(|(key, message)| AppError::invalid(key, message))?;
     let env = caller.environment_id.clone();

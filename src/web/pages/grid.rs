@@ -251,7 +251,12 @@ fn listener_checks(config: &SheetConfig, key: &str) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter(|c| matches!(c["type"].as_str(), Some("external" | "stored")))
-        .filter_map(|c| c["label"].as_str().or(c["validator"].as_str()).map(str::to_string))
+        .filter_map(|c| {
+            c["label"]
+                .as_str()
+                .or(c["validator"].as_str())
+                .map(str::to_string)
+        })
         .collect()
 }
 
