@@ -236,6 +236,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
             .route(
+                "/grid/{sheet}/actions",
+                web::post().to(pages::grid_action_jobs::run),
+            )
+            .route("/grid/jobs/{id}", web::get().to(pages::grid_action_jobs::status))
+            .route(
+                "/grid/jobs/{id}/ack",
+                web::post().to(pages::grid_action_jobs::acknowledge),
+            )
+            .route(
+                "/grid/jobs/{id}/retry",
+                web::post().to(pages::grid_action_jobs::retry),
+            )
+            .route(
                 "/grid/{sheet}/rows/delete",
                 web::post().to(pages::grid_edit::delete_rows),
             )

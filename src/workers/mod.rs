@@ -2,5 +2,6 @@
 //! alone in a test.
 
 pub mod event_retention;
+pub mod job_ack;
 pub mod webhook_address;
 pub mod webhooks;

@@ -1,0 +1,2 @@
+ALTER TABLE jobs DROP COLUMN estimated_completion_at;
+ALTER TABLE jobs DROP COLUMN subject;

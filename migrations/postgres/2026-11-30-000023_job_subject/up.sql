@@ -1,0 +1,4 @@
+-- What an action's job works on (Flatfile's `subject`: a sheet action's filter, search and
+-- selected ids) and when its listener expects it to end (`estimatedCompletionAt` of an ack).
+ALTER TABLE jobs ADD COLUMN subject TEXT;
+ALTER TABLE jobs ADD COLUMN estimated_completion_at TIMESTAMP;
