@@ -534,7 +534,114 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
     assert_eq!(acked["data"].as_array().unwrap().len(), 1, "{acked}");
 }
 
+/// In Chromium: a sheet action that needs a selection turns on when a row is selected; its
+/// `toolbarBlocking` job turns the toolbar off while it runs (progress shown live), and an
+/// outcome with `acknowledge: false` is a toast.
+async fn chromium_blocks_the_toolbar_and_toasts_the_outcome(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Toolbar").await;
+    let sheet = json!({"name": "Leads", "slug": "leads", "fields": [{"key": "email", "type": "string"}],
+                       "actions": [{"label": "Check selected", "operation": "check", "mode": "toolbarBlocking",
+                                    "constraints": [{"type": "hasSelection"}], "tooltip": "Checks the rows"}]});
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Leads", "spaceId": space, "sheets": [sheet]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let wb_id = wb["data"]["id"].as_str().unwrap().to_string();
+    let sheet_id = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (_, recs) = app
+        .post_json(
+            &format!("/sheets/{sheet_id}/records"),
+            &json!([{"email": "a@x.com"}, {"email": "b@x.com"}]),
+        )
+        .await;
+    let first = recs["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("admin@acme.com", true);
+
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "admin@acme.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb_id}"))).await.unwrap();
+    let button = "#sheet-actions button";
+    wait_for(
+        c,
+        &format!("document.querySelector('{button}')"),
+        "the sheet's action",
+    )
+    .await;
+    let state = format!(
+        "(() => {{ const b = document.querySelector('{button}'); return [b.disabled, b.title]; }})()"
+    );
+    let now = |c: &fantoccini::Client| {
+        let script = format!("return {state};");
+        let c = c.clone();
+        async move { c.execute(&script, vec![]).await.unwrap() }
+    };
+    assert_eq!(now(c).await, json!([true, "Select records first."]));
+    c.find(Locator::Css(&format!("#row-{first} [data-select]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        now(c).await,
+        json!([false, "Checks the rows"]),
+        "on once a row is selected"
+    );
+    c.find(Locator::Css(button)).await.unwrap().click().await.unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#action-job [data-blocks-toolbar]')",
+        "the running job",
+    )
+    .await;
+
+    let job = jobs_of(&app).await[0].clone();
+    assert_eq!(job["subject"]["query"]["ids"], json!([first]));
+    let id = job["id"].as_str().unwrap();
+    let (status, _) = app
+        .post_json(
+            &format!("/jobs/{id}/ack"),
+            &json!({"progress": 30, "info": "Checking"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_for(
+        c,
+        "document.querySelector('#action-job .job-percent')?.textContent === '30%'",
+        "the progress",
+    )
+    .await;
+    assert_eq!(now(c).await, json!([true, "Wait until the running action ends."]));
+    assert_eq!(
+        c.execute(
+            "return document.querySelector('.grid-actions form button').disabled;",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        json!(true),
+        "the toolbar is off"
+    );
+    let outcome = json!({"outcome": {"acknowledge": false, "message": "Checked 1 row"}});
+    let (status, _) = app.post_json(&format!("/jobs/{id}/complete"), &outcome).await;
+    assert_eq!(status, 200);
+    wait_for(c, "document.querySelector('#job-toast')", "the outcome's toast").await;
+    assert!(text(c, "#job-toast").await.contains("Checked 1 row"));
+    assert_eq!(
+        now(c).await,
+        json!([false, "Checks the rows"]),
+        "the toolbar is back"
+    );
+}
+
 on_both!(
+    chromium_blocks_the_toolbar_and_toasts_the_outcome,
     the_grid_shows_actions_and_why_one_is_off,
     a_sheet_action_makes_a_job_with_its_subject_and_data_url,
     a_workbook_action_checks_its_input_and_who_clicks,
