@@ -107,3 +107,21 @@ pub fn fail_unacknowledged(conn: &mut AnyConnection, seconds: i64) -> ModelResul
     }
     Ok(failed)
 }
+
+/// The newest action job someone started on a workbook (`sources`: its id and its sheets')
+/// whose outcome they have not acknowledged yet: the grid shows it again on a reload.
+pub fn latest_unacknowledged(
+    conn: &mut AnyConnection,
+    sources: &[String],
+    actor: &str,
+) -> diesel::QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::source.eq_any(sources))
+        .filter(jobs::created_by.eq(actor))
+        .filter(jobs::job_type.eq_any(["workbook", "sheet"]))
+        .filter(jobs::outcome_acknowledged_at.is_null())
+        .order((jobs::created_at.desc(), jobs::id.desc()))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}

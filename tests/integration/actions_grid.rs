@@ -398,6 +398,21 @@ async fn a_job_nobody_takes_fails(db: Db) {
     let panel = app.page(&format!("/grid/jobs/{id}")).await;
     assert!(panel.contains("No listener took this job"), "{panel}");
     assert!(panel.contains("id=\"outcome-ack\""), "{panel}");
+    // The grid shows the outcome until its button acknowledges it.
+    let html = app.page(&format!("/workbooks/{wb}")).await;
+    assert!(html.contains("id=\"job-outcome\""), "{html}");
+    let acked = app
+        .client
+        .post(app.url(&format!("/grid/jobs/{id}/ack")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status().as_u16(), 200);
+    let (_, job) = app.get_json(&format!("/jobs/{id}")).await;
+    assert!(job["data"]["outcomeAcknowledgedAt"].is_string(), "{job}");
+    let html = app.page(&format!("/workbooks/{wb}")).await;
+    assert!(!html.contains("id=\"job-outcome\""), "acknowledged: gone");
 }
 
 /// Done when: Chromium clicks a workbook action with a confirmation and an input form, sees

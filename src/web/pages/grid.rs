@@ -194,6 +194,8 @@ struct GridPage {
     dialogs: Vec<ActionView>,
     /// The counts of the workbook's other sheets (the page adds this one's, kept live).
     other_counts: Counts,
+    /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
+    job_panel: String,
 }
 
 pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
@@ -428,6 +430,13 @@ pub async fn show(
     if is_htmx(&req) {
         return render(&table);
     }
+    let mut sources: Vec<String> = sheets.iter().map(|s| s.id.to_string()).collect();
+    sources.push(workbook.id.to_string());
+    let actor = user.actor();
+    let pending = state
+        .db(move |conn| crate::model::job_subject::latest_unacknowledged(conn, &sources, &actor))
+        .await?;
+    let job_panel = super::grid_action_jobs::page_panel(pending, user.csrf())?;
     let other_counts = sum(sheets.iter().filter(|s| s.id != ctx.sheet.id).map(|s| s.counts()));
     let all_counts = sum(sheets.iter().map(|s| s.counts()));
     let stored: serde_json::Value = serde_json::from_str(&workbook.actions).unwrap_or_default();
@@ -453,6 +462,7 @@ pub async fn show(
         workbook_actions,
         dialogs,
         other_counts,
+        job_panel,
         table,
         client_id: rand::distributions::DistString::sample_string(
             &rand::distributions::Alphanumeric,

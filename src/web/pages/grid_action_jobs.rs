@@ -172,6 +172,19 @@ async fn render_panel(
     render(&panel(&j, user.csrf(), &sheets, whole))
 }
 
+/// The panel a grid page opens with: the viewer's action job still running, or its outcome
+/// dialog not yet acknowledged (a reload shows them again); else an empty panel.
+pub fn page_panel(job: Option<Job>, csrf: &str) -> Result<String, AppError> {
+    let empty = || "<div id=\"action-job\"></div>".to_string();
+    let Some(j) = job else { return Ok(empty()) };
+    let p = panel(&j, csrf, &HashMap::new(), true);
+    if !p.running && !p.dialog {
+        return Ok(empty());
+    }
+    p.render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template failed: {e}")))
+}
+
 /// An input form's values as `job.input`, typed; a required one left empty is refused.
 fn input_of(action: &ActionView, form: &HashMap<String, String>) -> Result<Value, AppError> {
     let mut input = Map::new();
