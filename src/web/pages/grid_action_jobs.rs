@@ -376,3 +376,37 @@ pub async fn retry(
     state.live.publish_job(&j.id, j.space_id.as_ref());
     render_panel(&state, &user, j, true).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_become_outcome_links() {
+        assert_eq!(web_address("https://x.io/r").as_deref(), Some("https://x.io/r"));
+        assert_eq!(
+            web_address("/workbooks/us_wb_1").as_deref(),
+            Some("/workbooks/us_wb_1")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "//evil.example/",
+            "data:text/html,x",
+            "JAVASCRIPT:x",
+        ] {
+            assert_eq!(web_address(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn next_id_leads_into_the_space() {
+        let wb = WorkbookId::generate();
+        let next = json!({"type": "id", "id": wb.to_string(), "query": "filter=error", "label": "Fix"});
+        let (href, label, file) = next_link(&next, &HashMap::new()).unwrap();
+        assert_eq!(href, format!("/workbooks/{wb}?filter=error"));
+        assert_eq!((label.as_str(), file.as_str()), ("Fix", ""));
+        let download = json!({"type": "download", "url": "https://x.io/f.csv", "fileName": "f.csv"});
+        assert_eq!(next_link(&download, &HashMap::new()).unwrap().2, "f.csv");
+        assert!(next_link(&json!({"type": "url", "url": "javascript:x"}), &HashMap::new()).is_none());
+    }
+}
