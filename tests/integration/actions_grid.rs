@@ -415,6 +415,56 @@ async fn a_job_nobody_takes_fails(db: Db) {
     assert!(!html.contains("id=\"job-outcome\""), "acknowledged: gone");
 }
 
+/// An outcome whose `next` is `retry` offers to run the job again; its button makes the job
+/// ready again (a new `job:ready`), outcome cleared.
+async fn an_outcome_may_offer_a_retry(db: Db) {
+    let app = spawn_app(db).await;
+    let (wb, contacts) = workbook_with_records(&app).await;
+    app.patch_json(
+        &format!("/workbooks/{wb}"),
+        &json!({"actions": [report_action()]}),
+    )
+    .await;
+    let token = signed_in(&app, &wb).await;
+    click(
+        &app,
+        &contacts,
+        &[
+            ("csrf_token", &token),
+            ("scope", "workbook"),
+            ("operation", "send-report"),
+            ("input:note", "x"),
+        ],
+    )
+    .await;
+    let id = jobs_of(&app).await[0]["id"].as_str().unwrap().to_string();
+    let failed = json!({"outcome": {"acknowledge": true, "heading": "CRM down", "message": "It answered 503",
+                                    "next": {"type": "retry", "label": "Try again"}}});
+    let (status, _) = app.post_json(&format!("/jobs/{id}/fail"), &failed).await;
+    assert_eq!(status, 200);
+    let panel = app.page(&format!("/grid/jobs/{id}")).await;
+    assert!(
+        panel.contains("CRM down") && panel.contains("It answered 503"),
+        "{panel}"
+    );
+    assert!(panel.contains("id=\"outcome-retry\">Try again<"), "{panel}");
+    let retried = app
+        .client
+        .post(app.url(&format!("/grid/jobs/{id}/retry")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status().as_u16(), 200);
+    let (_, job) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(job["data"]["status"], "ready", "{job}");
+    assert_eq!(job["data"]["outcome"], Value::Null);
+    let (_, ready) = app
+        .get_json("/events?topic=job:ready&includeAcknowledged=true")
+        .await;
+    assert_eq!(ready["data"].as_array().unwrap().len(), 2, "{ready}");
+}
+
 /// Done when: Chromium clicks a workbook action with a confirmation and an input form, sees
 /// the job's progress under the foreground overlay, then the outcome dialog, whose button
 /// acknowledges it; the example listener runs the job.
@@ -662,5 +712,6 @@ on_both!(
     a_workbook_action_checks_its_input_and_who_clicks,
     a_guest_runs_the_actions_of_its_space,
     a_job_nobody_takes_fails,
+    an_outcome_may_offer_a_retry,
     chromium_runs_a_workbook_action_through_the_listener,
 );

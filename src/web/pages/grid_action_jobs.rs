@@ -277,6 +277,11 @@ pub async fn run(
         crate::ids::RecordId::parse(id)
             .ok_or_else(|| AppError::bad_request("ids", format!("`{id}` is not a record id")))?;
     }
+    if scope == "workbook" && action.operation == "map" {
+        return Err(AppError::Conflict(
+            "`workbook:map` is Wharf's own import; an action cannot start it".into(),
+        ));
+    }
     let input = input_of(&action, &form)?;
     let subject = (scope == "sheet")
         .then(|| job_subject::records_subject(&get("filter"), &get("field"), &get("q"), &get("qf"), &ids));
