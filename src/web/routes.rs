@@ -239,13 +239,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/grid/{sheet}/actions",
                 web::post().to(pages::grid_action_jobs::run),
             )
-            .route("/grid/jobs/{id}", web::get().to(pages::grid_action_jobs::status))
+            .route("/grid/jobs/{job}", web::get().to(pages::grid_action_jobs::status))
             .route(
-                "/grid/jobs/{id}/ack",
+                "/grid/jobs/{job}/ack",
                 web::post().to(pages::grid_action_jobs::acknowledge),
             )
             .route(
-                "/grid/jobs/{id}/retry",
+                "/grid/jobs/{job}/retry",
                 web::post().to(pages::grid_action_jobs::retry),
             )
             .route(
