@@ -17,7 +17,8 @@ fn report_action() -> Value {
                {"key": "note", "label": "Title", "type": "string", "constraints": [{"type": "required"}]},
                {"key": "format", "label": "Format", "type": "enum", "defaultValue": "pdf",
                 "config": {"options": [{"value": "pdf", "label": "PDF"}, {"value": "csv", "label": "CSV"}]}},
-               {"key": "urgent", "label": "Urgent", "type": "boolean"}]}})
+               {"key": "urgent", "label": "Urgent", "type": "boolean"},
+               {"key": "copies", "label": "Copies", "type": "number", "defaultValue": 1}]}})
 }
 
 fn guarded_actions() -> Value {
@@ -231,6 +232,29 @@ async fn a_workbook_action_checks_its_input_and_who_clicks(db: Db) {
     )
     .await;
     assert_eq!(status, 400, "a required input left empty: {body}");
+    let (status, body) = click(
+        &app,
+        &contacts,
+        &with(&[
+            ("operation", "send-report"),
+            ("input:note", "x"),
+            ("input:copies", "two"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 400, "not a number: {body}");
+    assert!(body.contains("Copies must be a number"), "{body}");
+    let (status, _) = click(
+        &app,
+        &contacts,
+        &with(&[
+            ("operation", "send-report"),
+            ("input:note", "x"),
+            ("input:format", "xml"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 400, "not one of the options");
     let (status, _) = click(&app, &contacts, &with(&[("operation", "submit-all")])).await;
     assert_eq!(status, 409, "one record has errors");
     let (status, _) = click(&app, &contacts, &with(&[("operation", "paused")])).await;
@@ -590,7 +614,7 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
     assert_eq!(job["status"], "complete", "{job}");
     assert_eq!(
         job["input"],
-        json!({"note": "Q3 numbers", "format": "csv", "urgent": false})
+        json!({"note": "Q3 numbers", "format": "csv", "urgent": false, "copies": 1})
     );
     assert!(job["outcomeAcknowledgedAt"].is_string(), "{job}");
     let (_, acked) = app

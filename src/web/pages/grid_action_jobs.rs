@@ -205,7 +205,12 @@ fn input_of(action: &ActionView, form: &HashMap<String, String>) -> Result<Value
                 let n: f64 = given
                     .parse()
                     .map_err(|_| AppError::bad_request(&f.key, format!("{} must be a number", f.label)))?;
-                serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                // Whole numbers stay whole (`3`, not `3.0`), as a person typed them.
+                if n.fract() == 0.0 && n.abs() < 9e15 {
+                    json!(n as i64)
+                } else {
+                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                }
             }
             "enum" => {
                 if !f.options.iter().any(|(v, _, _)| v == given) {
