@@ -295,27 +295,13 @@ pub async fn run(
     } else {
         wb.id.to_string()
     };
-    let stored: Value = if scope == "sheet" {
-        ctx.config.json["actions"].clone()
-    } else {
-        serde_json::from_str(&wb.actions).unwrap_or(Value::Null)
-    };
-    let mode = stored
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|x| x["operation"] == operation.as_str() || x["slug"] == operation.as_str())
-        })
-        .and_then(|a| a["mode"].as_str())
-        .unwrap_or("background")
-        .to_string();
     let job_input = JobInput {
         job_type: scope.clone(),
         operation,
         source,
         status: status::READY.into(),
         trigger: "immediate".into(),
-        mode,
+        mode: action.mode.clone(),
         input: Some(input),
         subject,
         ..JobInput::new(&ctx.environment_id, Some(&ctx.space_id))

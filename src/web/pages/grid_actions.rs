@@ -34,6 +34,8 @@ pub struct ActionView {
     pub info: String,
     /// The constraint types, space-separated (`hasAllValid hasData`).
     pub constraints: String,
+    /// foreground, background (the default) or toolbarBlocking.
+    pub mode: String,
     pub fields: Vec<InputView>,
     /// Why the button is off at first paint (empty: it is on).
     pub off_because: String,
@@ -136,6 +138,7 @@ pub fn actions_of(json: &Value, scope: &'static str, counts: &Counts) -> Vec<Act
                     .unwrap_or_default(),
                 info: of_type("info").join(" "),
                 constraints,
+                mode: a["mode"].as_str().unwrap_or("background").to_string(),
                 fields: a["inputForm"]["fields"]
                     .as_array()
                     .into_iter()
