@@ -166,6 +166,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         keep_alive_seconds: 75,
         event_retention_days: 30,
         webhook_private: true,
+        job_ack_seconds: 300,
     }
 }
 

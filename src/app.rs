@@ -127,6 +127,17 @@ impl Application {
             move || weak.upgrade().map(|s| s.pool.clone()),
             state.settings.event_retention_days,
         )?;
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+        let heard = weak.clone();
+        crate::workers::job_ack::start(crate::workers::job_ack::Context {
+            pool: Box::new(move || weak.upgrade().map(|s| s.pool.clone())),
+            ack_seconds: state.settings.job_ack_seconds,
+            announce: std::sync::Arc::new(move |job, space| {
+                if let Some(s) = heard.upgrade() {
+                    s.live.publish_job(job, space);
+                }
+            }),
+        })?;
         let keep_alive = state.settings.keep_alive_seconds;
         let stopping_pool = state.pool.clone();
         let server = HttpServer::new(move || {

@@ -51,6 +51,10 @@ pub struct Settings {
     /// receiver on the same machine or network; `deny` (the default) refuses them.
     /// Link-local and cloud metadata addresses are refused either way.
     pub webhook_private: bool,
+    /// `WHARF_JOB_ACK_SECONDS`: a listener's job (an action's) that nobody acknowledges
+    /// within this many seconds fails with "No listener took this job". Default 300; from
+    /// 1 to 86400.
+    pub job_ack_seconds: u64,
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -156,6 +160,7 @@ impl Settings {
         };
         let mail_retry_seconds = seconds_in(&get, "WHARF_MAIL_RETRY_SECONDS", 1..=3600, 60)?;
         let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
+        let job_ack_seconds = seconds_in(&get, "WHARF_JOB_ACK_SECONDS", 1..=86400, 300)?;
         let event_retention_days = match non_empty(&get, "WHARF_EVENT_RETENTION_DAYS")? {
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if (1..=3650).contains(&n) => n,
@@ -192,6 +197,7 @@ impl Settings {
             keep_alive_seconds,
             event_retention_days,
             webhook_private,
+            job_ack_seconds,
         })
     }
 }
@@ -223,7 +229,7 @@ fn seconds_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 14] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -237,6 +243,7 @@ const KNOWN: [&str; 13] = [
     "WHARF_EVENT_RETENTION_DAYS",
     "WHARF_KEEP_ALIVE_SECONDS",
     "WHARF_WEBHOOK_PRIVATE",
+    "WHARF_JOB_ACK_SECONDS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.

@@ -208,3 +208,88 @@
     if (z) { e.preventDefault(); z.classList.remove("over"); uploadFiles(z, e.dataTransfer.files); }
   });
 })();
+
+// Actions: buttons on or off from the counts and the selection (with a tooltip saying why),
+// their dialogs (confirmation, input form), and the toolbar while a job blocks it.
+(function () {
+  "use strict";
+
+  function num(id) {
+    var el = document.getElementById(id);
+    return el ? parseInt(el.textContent, 10) || 0 : 0;
+  }
+
+  function selectedIds() {
+    var ids = document.getElementById("delete-ids");
+    return ids && ids.value ? ids.value.split(",").filter(Boolean) : [];
+  }
+
+  function offBecause(button, total, errors, selected) {
+    var has = (button.dataset.constraints || "").split(" ");
+    if (button.dataset.error) return button.dataset.error;
+    if (has.indexOf("hasData") >= 0 && total === 0) return "There are no records yet.";
+    if (has.indexOf("hasAllValid") >= 0 && errors > 0) return errors + " record(s) have errors; fix them first.";
+    if (has.indexOf("hasSelection") >= 0 && selected === 0) return "Select records first.";
+    return "";
+  }
+
+  function refreshActions() {
+    var total = num("count-all"), errors = num("count-error"), selected = selectedIds().length;
+    var bar = document.getElementById("workbook-actions");
+    var otherTotal = bar ? parseInt(bar.dataset.otherTotal, 10) || 0 : 0;
+    var otherErrors = bar ? parseInt(bar.dataset.otherErrors, 10) || 0 : 0;
+    var blocked = !!document.querySelector("#action-job [data-blocks-toolbar]");
+    document.querySelectorAll("button[data-action-dialog]").forEach(function (b) {
+      var wb = b.dataset.scope === "workbook";
+      var why = blocked ? "Wait until the running action ends."
+        : offBecause(b, wb ? total + otherTotal : total, wb ? errors + otherErrors : errors, selected);
+      b.disabled = !!why;
+      b.title = why || b.dataset.tooltip || "";
+    });
+    document.querySelectorAll(".grid-actions button, .grid-actions a.button").forEach(function (el) {
+      if (el.matches("[data-action-dialog]")) return;
+      if (blocked) { el.setAttribute("aria-disabled", "true"); el.classList.add("blocked"); if (el.tagName === "BUTTON") { el.dataset.wasBlocked = "1"; el.disabled = true; } }
+      else if (el.classList.contains("blocked")) {
+        el.removeAttribute("aria-disabled"); el.classList.remove("blocked");
+        if (el.dataset.wasBlocked) { delete el.dataset.wasBlocked; el.disabled = el.id === "delete-button" && selectedIds().length === 0; }
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", refreshActions);
+  document.addEventListener("htmx:afterSettle", refreshActions);
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-select], [data-select-all]")) refreshActions();
+  });
+
+  // The grid's view and selection travel with the click (a sheet action's subject).
+  function fill(form) {
+    var grid = document.getElementById("grid");
+    ["filter", "field", "q", "qf"].forEach(function (k) {
+      if (form.elements[k]) form.elements[k].value = grid ? grid.dataset[k] || "" : "";
+    });
+    if (form.elements.ids) form.elements.ids.value = selectedIds().join(",");
+  }
+
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-action-dialog]");
+    if (button) {
+      if (button.disabled) return;
+      var dialog = document.getElementById(button.dataset.actionDialog);
+      if (!dialog) return;
+      var form = dialog.querySelector("form");
+      fill(form);
+      if (dialog.hasAttribute("data-asks")) dialog.showModal();
+      else htmx.trigger(form, "submit");
+      return;
+    }
+    var close = e.target.closest && e.target.closest("[data-close-dialog]");
+    if (close) close.closest("dialog").close();
+  });
+
+  // A started action closes its dialog; its job shows in #action-job.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var dialog = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("dialog.action-dialog");
+    if (dialog && e.detail.successful && dialog.open) dialog.close();
+  });
+})();

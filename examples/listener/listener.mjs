@@ -53,4 +53,31 @@ export default function (listener) {
       };
     })
   );
+
+  // A workbook action with an input form (`note`, `format`): the values arrive in
+  // `job.input`; progress and the expected end show in the grid while it runs, and the
+  // outcome opens a dialog there.
+  listener.use(
+    jobHandler("workbook:send-report", async (event) => {
+      const { jobId } = event.context;
+      const { data: job } = await api.jobs.get(jobId);
+      const { note, format } = job.input ?? {};
+      await api.jobs.ack(jobId, {
+        info: `Preparing "${note}"`,
+        progress: 40,
+        estimatedCompletionAt: new Date(Date.now() + 3 * 60 * 1000),
+      });
+      // Stands for the real work (building and sending the report).
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return {
+        outcome: {
+          acknowledge: true,
+          heading: "Report sent",
+          message: `Sent "${note}" as ${String(format).toUpperCase()}.`,
+          buttonText: "Great",
+          next: { type: "url", url: "https://example.com/reports", label: "See reports" },
+        },
+      };
+    })
+  );
 }

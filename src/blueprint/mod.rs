@@ -3,8 +3,10 @@
 //! Parsing walks the JSON by hand so that every problem is reported, each with the JSON
 //! path of the value at fault, instead of stopping at the first one.
 
+pub mod actions;
 mod parse;
 
+pub use actions::check_actions;
 pub use parse::{parse_sheets, parse_space_config, parse_stored_sheet};
 
 use serde::Serialize;

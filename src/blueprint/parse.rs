@@ -55,9 +55,7 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
         .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
         .unwrap_or_default();
     let actions = obj.get("actions").cloned().unwrap_or(Value::Array(vec![]));
-    if !actions.is_array() {
-        p.push(&format!("{path}.actions"), "actions must be an array");
-    }
+    super::actions::check_at(&actions, &format!("{path}.actions"), p);
     let sheets = match obj.get("sheets") {
         Some(Value::Array(items)) => sheets_at(items, &format!("{path}.sheets"), p),
         Some(_) => {
@@ -97,6 +95,10 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
     let mut slugs = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let spath = format!("{path}[{i}]");
+        // Checked when written, not when a stored sheet is read back.
+        if let Some(actions) = item.get("actions") {
+            super::actions::check_at(actions, &format!("{spath}.actions"), p);
+        }
         if let Some(sheet) = parse_sheet(item, &spath, p) {
             if !slugs.insert(sheet.slug.clone()) {
                 p.push(
@@ -388,17 +390,22 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
 }
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(super) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn push(&mut self, path: &str, message: &str) {
+    pub(super) fn push(&mut self, path: &str, message: &str) {
         self.0.push(Problem {
             path: path.to_string(),
             message: message.to_string(),
         });
     }
 
-    fn required_string(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+    pub(super) fn required_string(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Option<String> {
         match obj.get(key) {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(Value::String(_)) => {
@@ -416,7 +423,7 @@ impl Problems {
         }
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
+    pub(super) fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
         if self.0.is_empty() {
             Ok(value)
         } else {

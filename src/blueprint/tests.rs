@@ -89,3 +89,44 @@ fn non_objects_and_missing_parts_are_explained() {
 fn slugs_are_derived_from_names() {
     assert_eq!(slugify("  My Contacts (2024) "), "my-contacts-2024");
 }
+
+#[test]
+fn actions_take_flatfile_shapes_and_name_each_bad_path() {
+    let good = json!([
+        {"label": "Old style", "slug": "legacy"},
+        {"label": "Full", "operation": "go", "mode": "toolbarBlocking", "primary": false,
+         "messages": [{"type": "error", "content": "Off"}],
+         "constraints": [{"type": "hasColumnEnabled"}],
+         "inputForm": {"type": "simple", "fields": [{"key": "t", "label": "T", "type": "textarea"}]},
+         "anything": {"else": 1}}
+    ]);
+    assert_eq!(check_actions(&good, "$.actions"), Ok(()));
+    let bad = json!([
+        {"label": "", "operation": "x", "messages": [{"type": "warn", "content": 3}]},
+        {"label": "E", "operation": "e", "inputForm": {"type": "wizard", "fields": [
+            {"key": "c", "label": "C", "type": "enum"},
+            {"key": "d", "label": "D", "type": "string", "constraints": [{"type": "unique"}]}]}},
+        "not an object"
+    ]);
+    let paths: Vec<String> = check_actions(&bad, "$.actions")
+        .unwrap_err()
+        .into_iter()
+        .map(|p| p.path)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "$.actions[0].label",
+            "$.actions[0].messages[0].type",
+            "$.actions[0].messages[0].content",
+            "$.actions[1].inputForm.type",
+            "$.actions[1].inputForm.fields[0].config.options",
+            "$.actions[1].inputForm.fields[1].constraints[0].type",
+            "$.actions[2]"
+        ]
+    );
+    assert!(
+        check_actions(&json!({"label": "x"}), "$.actions").is_err(),
+        "not an array"
+    );
+}

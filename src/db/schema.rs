@@ -248,6 +248,8 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         outcome_acknowledged_at -> Nullable<Timestamp>,
         crashes -> Integer,
+        subject -> Nullable<Text>,
+        estimated_completion_at -> Nullable<Timestamp>,
     }
 }
 

@@ -57,6 +57,10 @@ pub struct Job {
     pub outcome_acknowledged_at: Option<NaiveDateTime>,
     /// Times the process running this job stopped under it (see [`release_orphans`]).
     pub crashes: i32,
+    /// Flatfile's `subject` (JSON): what an action's job works on.
+    pub subject: Option<String>,
+    /// When its listener expects it to end (`estimatedCompletionAt` of an ack).
+    pub estimated_completion_at: Option<NaiveDateTime>,
 }
 
 impl Job {
@@ -111,6 +115,7 @@ struct NewJob {
     managed: bool,
     input: Option<String>,
     metadata: String,
+    subject: Option<String>,
     created_by: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -136,6 +141,7 @@ pub struct JobInput {
     pub managed: bool,
     pub input: Option<Value>,
     pub metadata: Value,
+    pub subject: Option<Value>,
 }
 
 impl JobInput {
@@ -158,6 +164,7 @@ impl JobInput {
             managed: false,
             input: None,
             metadata: json!({}),
+            subject: None,
         }
     }
 }
@@ -179,6 +186,7 @@ pub struct JobChanges {
     pub started_at: Option<Option<NaiveDateTime>>,
     pub finished_at: Option<Option<NaiveDateTime>>,
     pub outcome_acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub estimated_completion_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -207,7 +215,13 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
         "isPart": false,
         "input": job.input.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
     });
-    event::emit(conn, &ctx, topic, payload)
+    // A sheet action's job points listener code at the records it works on.
+    let url = super::job_subject::data_url(job);
+    let extras = event::Extras {
+        data_url: url.as_deref(),
+        ..Default::default()
+    };
+    event::insert(conn, &ctx, topic, payload, &extras).map(|_| ())
 }
 
 pub fn create(conn: &mut AnyConnection, input: JobInput, actor: &str) -> ModelResult<Job> {
@@ -234,6 +248,7 @@ pub fn create(conn: &mut AnyConnection, input: JobInput, actor: &str) -> ModelRe
                 managed: input.managed,
                 input: input.input.map(|v| v.to_string()),
                 metadata: input.metadata.to_string(),
+                subject: input.subject.map(|v| v.to_string()),
                 created_by: actor.to_string(),
                 created_at: t,
                 updated_at: t,
@@ -399,21 +414,24 @@ pub fn execute(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<
     change(conn, &job.id, changes, Some("job:ready"), actor)
 }
 
+/// What a listener's ack reports.
+#[derive(Debug, Default)]
+pub struct Ack {
+    pub info: Option<String>,
+    pub progress: Option<i32>,
+    pub estimated_completion_at: Option<NaiveDateTime>,
+}
+
 /// A listener reports progress; a ready job becomes executing.
-pub fn ack(
-    conn: &mut AnyConnection,
-    job: &Job,
-    info: Option<String>,
-    progress: Option<i32>,
-    actor: &str,
-) -> ModelResult<Job> {
+pub fn ack(conn: &mut AnyConnection, job: &Job, ack: Ack, actor: &str) -> ModelResult<Job> {
     not_final(job)?;
     let starting = job.status != status::EXECUTING;
     let changes = JobChanges {
         status: starting.then(|| status::EXECUTING.into()),
         started_at: (starting && job.started_at.is_none()).then(|| Some(now())),
-        progress,
-        info: info.map(Some),
+        progress: ack.progress,
+        info: ack.info.map(Some),
+        estimated_completion_at: ack.estimated_completion_at.map(Some),
         ..Default::default()
     };
     change(conn, &job.id, changes, Some("job:updated"), actor)

@@ -10,6 +10,7 @@ pub mod guest;
 pub mod guest_link;
 pub mod job;
 pub mod job_queue;
+pub mod job_subject;
 pub mod mail_retry;
 pub mod mapping_memory;
 pub mod record;

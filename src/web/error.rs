@@ -19,6 +19,9 @@ pub enum AppError {
     /// Input that parsed but breaks the rules; one entry per problem.
     #[error("the request has {} problem(s)", .0.len())]
     Invalid(Vec<ErrorItem>),
+    /// Input of the wrong shape (an action of a blueprint), one entry per JSON path: 400.
+    #[error("the request has {} problem(s)", .0.len())]
+    Malformed(Vec<ErrorItem>),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -59,7 +62,7 @@ impl AppError {
     /// The problems to show a person, as `(key, message)` pairs.
     pub fn items(&self) -> Vec<ErrorItem> {
         match self {
-            AppError::Invalid(items) => items.clone(),
+            AppError::Invalid(items) | AppError::Malformed(items) => items.clone(),
             AppError::BadRequest { key, message } => vec![ErrorItem {
                 key: key.clone(),
                 message: message.clone(),
@@ -85,7 +88,7 @@ impl AppError {
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
             AppError::SignInRequired => "unauthorized",
-            AppError::BadRequest { .. } | AppError::Invalid(_) => "invalid",
+            AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
             AppError::Internal(_) => "internal",
         }
     }
@@ -168,6 +171,21 @@ impl From<crate::ops::Error> for AppError {
     }
 }
 
+impl AppError {
+    /// Problems with an input's shape, each named by its JSON path (400).
+    pub fn malformed(problems: Vec<crate::blueprint::Problem>) -> Self {
+        AppError::Malformed(
+            problems
+                .into_iter()
+                .map(|p| ErrorItem {
+                    key: p.path,
+                    message: p.message,
+                })
+                .collect(),
+        )
+    }
+}
+
 /// How long a client should wait before retrying a request the database was too busy for.
 pub const RETRY_AFTER_SECONDS: &str = "1";
 
@@ -182,7 +200,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::BadRequest { .. } | AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

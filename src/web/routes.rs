@@ -244,6 +244,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
             .route(
+                "/grid/{sheet}/actions",
+                web::post().to(pages::grid_action_jobs::run),
+            )
+            .route("/grid/jobs/{job}", web::get().to(pages::grid_action_jobs::status))
+            .route(
+                "/grid/jobs/{job}/ack",
+                web::post().to(pages::grid_action_jobs::acknowledge),
+            )
+            .route(
+                "/grid/jobs/{job}/retry",
+                web::post().to(pages::grid_action_jobs::retry),
+            )
+            .route(
                 "/grid/{sheet}/rows/delete",
                 web::post().to(pages::grid_edit::delete_rows),
             )

@@ -119,6 +119,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         keep_alive_seconds: 75,
         event_retention_days: 30,
         webhook_private: true,
+        job_ack_seconds: 300,
     };
     (settings, dir)
 }

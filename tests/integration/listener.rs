@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// `node <script>` from examples/listener, killed when dropped (even when the test panics).
-struct NodeListener {
+pub(crate) struct NodeListener {
     child: Child,
     output: Arc<Mutex<String>>,
 }
@@ -29,7 +29,7 @@ impl Drop for NodeListener {
 
 impl NodeListener {
     /// What it printed so far (for failure messages).
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 }
@@ -95,7 +95,7 @@ fn wharf_env(app: &TestApp) -> Vec<(&'static str, String)> {
 }
 
 /// A webhook for every topic to serve.mjs, and serve.mjs running with its secret.
-async fn serve_listener(app: &TestApp) -> NodeListener {
+pub(crate) async fn serve_listener(app: &TestApp) -> NodeListener {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -116,7 +116,7 @@ async fn serve_listener(app: &TestApp) -> NodeListener {
 
 /// The contacts sheet with two records written by the API without hooks: one valid, one
 /// missing its required email. Returns (workbook id, contacts sheet id).
-async fn workbook_with_records(app: &TestApp) -> (String, String) {
+pub(crate) async fn workbook_with_records(app: &TestApp) -> (String, String) {
     let space = app.space_from_blueprint().await;
     let contacts = app.sheet_id(&space, "contacts").await;
     let (_, wbs) = app

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod actions_api;
+mod actions_grid;
 mod api_auth;
 mod api_files;
 mod api_jobs;

@@ -130,6 +130,7 @@ impl Other {
                 },
                 "{sheet}" => &self.ids["sheet"],
                 "{record}" => &self.ids["record"],
+                "{job}" => &self.ids["job"],
                 "{guest}" => &self.ids["guest"],
                 "{delivery}" => &self.ids["delivery"],
                 "{name}" => &self.ids["mail"],

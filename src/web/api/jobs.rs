@@ -42,6 +42,8 @@ pub fn job_json(j: &Job) -> Value {
         "startedAt": j.started_at.as_ref().map(iso),
         "finishedAt": j.finished_at.as_ref().map(iso),
         "outcomeAcknowledgedAt": j.outcome_acknowledged_at.as_ref().map(iso),
+        "subject": opt(&j.subject),
+        "estimatedCompletionAt": j.estimated_completion_at.as_ref().map(iso),
     })
 }
 
@@ -139,6 +141,7 @@ pub struct CreateBody {
     managed: Option<bool>,
     environment_id: Option<String>,
     metadata: Option<Value>,
+    subject: Option<Value>,
 }
 
 const TYPES: [&str; 9] = [
@@ -269,6 +272,7 @@ pub async fn create(
                 managed: b.managed.unwrap_or(false),
                 input: b.input,
                 metadata: b.metadata.unwrap_or_else(|| json!({})),
+                subject: b.subject,
                 ..JobInput::new(&env, space_id.as_ref())
             };
             if input.job_type == "workbook" && input.operation == "map" {
@@ -317,6 +321,7 @@ pub struct UpdateBody {
     progress: Option<i32>,
     info: Option<String>,
     metadata: Option<Value>,
+    estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn update(
@@ -341,6 +346,7 @@ pub async fn update(
         progress: b.progress,
         info: b.info.map(Some),
         metadata: b.metadata.map(|m| m.to_string()),
+        estimated_completion_at: b.estimated_completion_at.map(|t| Some(t.naive_utc())),
         ..Default::default()
     };
     let actor = caller.actor();
@@ -434,6 +440,7 @@ pub async fn retry(
 pub struct AckBody {
     info: Option<String>,
     progress: Option<i32>,
+    estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn ack(
@@ -445,7 +452,12 @@ pub async fn ack(
     let b: AckBody = optional_json(&body)?;
     let j = transition(caller.into(), state, &path, move |conn, j, actor| {
         j.refuse_if_built_in("ack")?;
-        job::ack(conn, j, b.info, b.progress, actor)
+        let ack = job::Ack {
+            info: b.info,
+            progress: b.progress,
+            estimated_completion_at: b.estimated_completion_at.map(|t| t.naive_utc()),
+        };
+        job::ack(conn, j, ack, actor)
     })
     .await?;
     Ok(ok(job_json(&j)))

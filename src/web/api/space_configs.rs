@@ -50,6 +50,7 @@ pub async fn create(
     body: crate::web::input::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    crate::blueprint::actions::check_space_config_actions(&body).map_err(AppError::malformed)?;
     let (config, _) = state
         .db(move |conn| space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from))
         .await?;

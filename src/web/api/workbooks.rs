@@ -104,6 +104,15 @@ pub async fn create(
         return Err(AppError::invalid("name", "a workbook needs a name"));
     }
     let space_id = given_id(&body.space_id, SpaceId::parse, "spaceId")?;
+    if let Some(actions) = &body.actions {
+        blueprint::check_actions(actions, "$.actions").map_err(AppError::malformed)?;
+    }
+    for (i, sheet) in body.sheets.iter().enumerate() {
+        if let Some(actions) = sheet.get("actions") {
+            let path = format!("$.sheets[{i}].actions");
+            blueprint::check_actions(actions, &path).map_err(AppError::malformed)?;
+        }
+    }
     let sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
     let actor = caller.actor();
     let env = caller.environment_id.clone();
@@ -153,6 +162,9 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let body = body.into_inner();
+    if let Some(actions) = &body.actions {
+        blueprint::check_actions(actions, "$.actions").map_err(AppError::malformed)?;
+    }
     let changes = WorkbookChanges {
         name: body.name.map(|n| n.trim().to_string()),
         labels: body.labels.map(|l| json!(l).to_string()),

@@ -1,6 +1,7 @@
 //! The workbook grid: sheet tabs, 100 records a page with keyset navigation, filters with
 //! counts, search, sort, and the view state kept in the URL.
 
+use super::grid_actions::{actions_of, sum, ActionView};
 use super::{is_htmx, render, Layout};
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
@@ -185,6 +186,7 @@ pub struct TablePartial {
     pub csrf: String,
     /// Why the search box's `filter:` query could not be read (shown under the box).
     pub query_error: String,
+    pub sheet_actions: Vec<ActionView>,
 }
 
 #[derive(Template)]
@@ -198,6 +200,15 @@ struct GridPage {
     tabs: Vec<(String, String, bool)>,
     table: TablePartial,
     client_id: String,
+    sheet_id: String,
+    csrf: String,
+    workbook_actions: Vec<ActionView>,
+    /// Every action's dialog, workbook and sheet.
+    dialogs: Vec<ActionView>,
+    /// The counts of the workbook's other sheets (the page adds this one's, kept live).
+    other_counts: Counts,
+    /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
+    job_panel: String,
 }
 
 pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
@@ -369,6 +380,7 @@ fn table_from(
         Cursor::Last => (more, false),
     };
     TablePartial {
+        sheet_actions: actions_of(&ctx.config.json["actions"], "sheet", &ctx.sheet.counts()),
         workbook_id,
         sheet_id: ctx.sheet.id.to_string(),
         columns: columns(ctx, view),
@@ -466,6 +478,22 @@ pub async fn show(
     if is_htmx(&req) {
         return render(&table);
     }
+    let mut sources: Vec<String> = sheets.iter().map(|s| s.id.to_string()).collect();
+    sources.push(workbook.id.to_string());
+    let actor = user.actor();
+    let pending = state
+        .db(move |conn| crate::model::job_subject::latest_unacknowledged(conn, &sources, &actor))
+        .await?;
+    let job_panel = super::grid_action_jobs::page_panel(pending, user.csrf())?;
+    let other_counts = sum(sheets.iter().filter(|s| s.id != ctx.sheet.id).map(|s| s.counts()));
+    let all_counts = sum(sheets.iter().map(|s| s.counts()));
+    let stored: serde_json::Value = serde_json::from_str(&workbook.actions).unwrap_or_default();
+    let workbook_actions = actions_of(&stored, "workbook", &all_counts);
+    let sheet_dialogs = actions_of(&ctx.config.json["actions"], "sheet", &ctx.sheet.counts());
+    let dialogs = actions_of(&stored, "workbook", &all_counts)
+        .into_iter()
+        .chain(sheet_dialogs)
+        .collect();
     let tabs = sheets
         .into_iter()
         .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
@@ -477,6 +505,12 @@ pub async fn show(
         workbook_name: workbook.name,
         workbook_id: workbook.id.to_string(),
         tabs,
+        sheet_id: table.sheet_id.clone(),
+        csrf: table.csrf.clone(),
+        workbook_actions,
+        dialogs,
+        other_counts,
+        job_panel,
         table,
         client_id: rand::distributions::DistString::sample_string(
             &rand::distributions::Alphanumeric,

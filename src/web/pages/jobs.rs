@@ -82,7 +82,7 @@ fn status_of(j: &Job) -> StatusPartial {
 
 /// A job of a space the viewer may reach (a guest: never one of no space), at both ends
 /// of a mapping.
-async fn load(state: &AppState, user: &Viewer, raw_id: &str) -> Result<Job, AppError> {
+pub(super) async fn load(state: &AppState, user: &Viewer, raw_id: &str) -> Result<Job, AppError> {
     let id = JobId::parse(raw_id).ok_or(AppError::NotFound("job"))?;
     let env = user.environment_id().clone();
     let found = state

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod environments;
 pub mod files;
 pub mod grid;
+pub mod grid_action_jobs;
+pub mod grid_actions;
 pub mod grid_edit;
 pub mod grid_history;
 pub mod guest_links;

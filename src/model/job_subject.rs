@@ -1,0 +1,127 @@
+//! What an action's job works on (its `subject`), the `dataUrl` its events carry, and the
+//! jobs no listener took.
+
+use super::job::{self, status, Job};
+use super::{now, ModelResult};
+use crate::db::schema::jobs;
+use crate::db::AnyConnection;
+use crate::ids::SheetId;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// What a job nobody acknowledged says.
+pub const NOT_TAKEN: &str = "No listener took this job";
+
+/// `subject` of a sheet action: the grid's filter, search and selected ids.
+pub fn records_subject(
+    filter: &str,
+    filter_field: &str,
+    search_value: &str,
+    search_field: &str,
+    ids: &[String],
+) -> Value {
+    let mut query = serde_json::Map::new();
+    for (k, v) in [
+        ("filter", filter),
+        ("filterField", filter_field),
+        ("searchValue", search_value),
+        ("searchField", search_field),
+    ] {
+        if !v.is_empty() {
+            query.insert(k.into(), json!(v));
+        }
+    }
+    if !ids.is_empty() {
+        query.insert("ids".into(), json!(ids));
+    }
+    json!({"type": "collection", "resource": "records", "query": query})
+}
+
+/// For a sheet job on a collection of records: the records API address, relative and
+/// with `?` (listener code appends `&k=v`), returning just those records.
+pub fn data_url(job: &Job) -> Option<String> {
+    let sheet = SheetId::parse(&job.source)?;
+    let subject: Value = serde_json::from_str(job.subject.as_deref()?).ok()?;
+    if subject["type"] != "collection" || subject["resource"] != "records" {
+        return None;
+    }
+    let q = &subject["query"];
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for key in ["filter", "filterField", "searchValue", "searchField"] {
+        if let Some(v) = q[key].as_str().filter(|v| !v.is_empty() && *v != "all") {
+            pairs.push((key, v.to_string()));
+        }
+    }
+    for id in q["ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        pairs.push(("ids", id.to_string()));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    Some(format!("v1/sheets/{sheet}/records?{query}"))
+}
+
+/// Fails the listener jobs left `ready` (nobody acknowledged them) for `seconds`; returns
+/// them as they ended.
+pub fn fail_unacknowledged(conn: &mut AnyConnection, seconds: i64) -> ModelResult<Vec<Job>> {
+    let cutoff = now() - chrono::Duration::seconds(seconds);
+    let waiting: Vec<Job> = jobs::table
+        .filter(jobs::status.eq(status::READY))
+        .filter(jobs::updated_at.lt(cutoff))
+        .select(Job::as_select())
+        .limit(500)
+        .load(conn)?;
+    let outcome = json!({"acknowledge": true, "heading": "Not run", "message": NOT_TAKEN});
+    let mut failed = Vec::new();
+    for j in waiting.iter().filter(|j| !j.is_built_in()) {
+        let t = now();
+        let changes = job::JobChanges {
+            status: Some(status::FAILED.into()),
+            outcome: Some(Some(outcome.to_string())),
+            info: Some(Some(NOT_TAKEN.to_string())),
+            finished_at: Some(Some(t)),
+            updated_at: Some(t),
+            ..Default::default()
+        };
+        let done = crate::db::write_tx::<_, super::ModelError, _>(conn, |conn| {
+            // Only if still unacknowledged: an ack that came meanwhile wins.
+            let changed = diesel::update(
+                jobs::table
+                    .find(&j.id)
+                    .filter(jobs::status.eq(status::READY))
+                    .filter(jobs::updated_at.lt(cutoff)),
+            )
+            .set(&changes)
+            .execute(conn)?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            let current = job::get(conn, &j.id)?;
+            job::emit(conn, &current, "job:failed", "wharf")?;
+            Ok(Some(current))
+        })?;
+        failed.extend(done);
+    }
+    Ok(failed)
+}
+
+/// The newest action job someone started on a workbook (`sources`: its id and its sheets')
+/// whose outcome they have not acknowledged yet: the grid shows it again on a reload.
+pub fn latest_unacknowledged(
+    conn: &mut AnyConnection,
+    sources: &[String],
+    actor: &str,
+) -> diesel::QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::source.eq_any(sources))
+        .filter(jobs::created_by.eq(actor))
+        .filter(jobs::job_type.eq_any(["workbook", "sheet"]))
+        .filter(jobs::outcome_acknowledged_at.is_null())
+        .order((jobs::created_at.desc(), jobs::id.desc()))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,408 @@
+//! A click on an action: checks, the job (`job:ready` for listener code), then the job's
+//! panel on the grid: live progress, the foreground overlay, and the outcome (a toast, or
+//! a dialog whose button acknowledges it).
+
+use super::grid_actions::{actions_of, off_because, sum, ActionView};
+use super::jobs::load as load_job;
+use super::render;
+use crate::app::AppState;
+use crate::auth::{SpaceScope, Viewer};
+use crate::ids::{SheetId, WorkbookId};
+use crate::model::job::{self, status, Job, JobChanges, JobInput};
+use crate::model::{job_subject, now, sheet, workbook, ModelError};
+use crate::web::error::AppError;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+#[derive(Template)]
+#[template(path = "grid/_action_job.html")]
+pub struct JobPanel {
+    pub id: String,
+    pub csrf: String,
+    pub running: bool,
+    pub foreground: bool,
+    pub blocks_toolbar: bool,
+    pub progress: i32,
+    pub info: String,
+    pub time_left: String,
+    pub failed: bool,
+    /// Outcome shown as a dialog (else a toast), until acknowledged.
+    pub dialog: bool,
+    pub toast: bool,
+    pub heading: String,
+    pub message: String,
+    pub button_text: String,
+    /// Where `next` leads (empty: nowhere), its label, and a download's file name.
+    pub next_href: String,
+    pub next_label: String,
+    pub next_file: String,
+    pub retry: String,
+    /// The whole panel (with its live connection), else only what changes in it.
+    pub whole: bool,
+}
+
+fn time_left(j: &Job) -> String {
+    let Some(eta) = j.estimated_completion_at else {
+        return String::new();
+    };
+    let seconds = (eta - now()).num_seconds();
+    match seconds {
+        s if s <= 60 => "less than a minute left".into(),
+        s if s < 3600 => format!("about {} minutes left", (s + 59) / 60),
+        s => format!("about {} hours left", (s + 1799) / 3600),
+    }
+}
+
+/// Only web addresses become links (never `javascript:`).
+fn web_address(url: &str) -> Option<String> {
+    let ok = url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/');
+    (ok && !url.starts_with("//")).then(|| url.to_string())
+}
+
+/// Where `next` leads: a place in the space (`id`), a web address, a download.
+fn next_link(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> Option<(String, String, String)> {
+    let label = |default: &str| next["label"].as_str().unwrap_or(default).to_string();
+    match next["type"].as_str()? {
+        "id" => {
+            let id = next["id"].as_str()?;
+            let query = next["query"].as_str().unwrap_or_default();
+            let href = if let Some(wb) = WorkbookId::parse(id) {
+                format!(
+                    "/workbooks/{wb}{}",
+                    if query.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{query}")
+                    }
+                )
+            } else {
+                let sheet = SheetId::parse(id)?;
+                let wb = sheets.get(&sheet)?;
+                let extra = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("&{query}")
+                };
+                format!("/workbooks/{wb}?sheet={sheet}{extra}")
+            };
+            Some((href, label("Open"), String::new()))
+        }
+        "url" => Some((web_address(next["url"].as_str()?)?, label("Open"), String::new())),
+        "download" => {
+            let name = next["fileName"].as_str().unwrap_or("download").to_string();
+            Some((web_address(next["url"].as_str()?)?, label("Download"), name))
+        }
+        _ => None,
+    }
+}
+
+pub fn panel(j: &Job, csrf: &str, sheets: &HashMap<SheetId, WorkbookId>, whole: bool) -> JobPanel {
+    let outcome: Value = j
+        .outcome
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null);
+    let running = !j.is_final();
+    let failed = j.status == status::FAILED;
+    let acknowledged = j.outcome_acknowledged_at.is_some();
+    // A failure always asks to be read; otherwise `acknowledge: true` makes a dialog.
+    let dialog = !running && !acknowledged && (failed || outcome["acknowledge"] == true);
+    let next = &outcome["next"];
+    let (next_href, next_label, next_file) = next_link(next, sheets).unwrap_or_default();
+    let default_heading = match j.status.as_str() {
+        status::FAILED => "The action failed",
+        status::CANCELED => "The action was canceled",
+        _ => "Done",
+    };
+    JobPanel {
+        id: j.id.to_string(),
+        csrf: csrf.to_string(),
+        running,
+        foreground: running && j.mode == "foreground",
+        blocks_toolbar: running && j.mode == "toolbarBlocking",
+        progress: j.progress,
+        info: j.info.clone().unwrap_or_default(),
+        time_left: if running { time_left(j) } else { String::new() },
+        failed,
+        dialog,
+        toast: !running && !dialog && !acknowledged,
+        heading: outcome["heading"].as_str().unwrap_or(default_heading).to_string(),
+        message: outcome["message"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| (failed || !running).then(|| j.info.clone().unwrap_or_default()))
+            .unwrap_or_default(),
+        button_text: outcome["buttonText"].as_str().unwrap_or("OK").to_string(),
+        next_href,
+        next_label,
+        next_file,
+        whole,
+        retry: if next["type"] == "retry" {
+            next["label"].as_str().unwrap_or("Try again").to_string()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// The panel for a job the viewer reaches.
+async fn render_panel(
+    state: &AppState,
+    user: &Viewer,
+    j: Job,
+    whole: bool,
+) -> Result<HttpResponse, AppError> {
+    let env = user.environment_id().clone();
+    let next_sheet = j
+        .outcome
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|o| o["next"]["id"].as_str().and_then(SheetId::parse));
+    let mut sheets = HashMap::new();
+    if let Some(sid) = next_sheet {
+        let found = state.db(move |conn| sheet::find(conn, &env, &sid)).await?;
+        if let Some((s, space)) = found {
+            if user.reaches_object_of(Some(&space)) {
+                sheets.insert(s.id.clone(), s.workbook_id.clone());
+            }
+        }
+    }
+    render(&panel(&j, user.csrf(), &sheets, whole))
+}
+
+/// The panel a grid page opens with: the viewer's action job still running, or its outcome
+/// dialog not yet acknowledged (a reload shows them again); else an empty panel.
+pub fn page_panel(job: Option<Job>, csrf: &str) -> Result<String, AppError> {
+    let empty = || "<div id=\"action-job\"></div>".to_string();
+    let Some(j) = job else { return Ok(empty()) };
+    let p = panel(&j, csrf, &HashMap::new(), true);
+    if !p.running && !p.dialog {
+        return Ok(empty());
+    }
+    p.render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template failed: {e}")))
+}
+
+/// An input form's values as `job.input`, typed; a required one left empty is refused.
+fn input_of(action: &ActionView, form: &HashMap<String, String>) -> Result<Value, AppError> {
+    let mut input = Map::new();
+    for f in &action.fields {
+        let given = form
+            .get(&format!("input:{}", f.key))
+            .map(|s| s.trim())
+            .unwrap_or("");
+        let value = match f.kind.as_str() {
+            "boolean" => json!(matches!(given, "on" | "true")),
+            _ if given.is_empty() => {
+                if f.required {
+                    return Err(AppError::bad_request(&f.key, format!("{} is required", f.label)));
+                }
+                continue;
+            }
+            "number" => {
+                let n: f64 = given
+                    .parse()
+                    .map_err(|_| AppError::bad_request(&f.key, format!("{} must be a number", f.label)))?;
+                // Whole numbers stay whole (`3`, not `3.0`), as a person typed them.
+                if n.fract() == 0.0 && n.abs() < 9e15 {
+                    json!(n as i64)
+                } else {
+                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                }
+            }
+            "enum" => {
+                if !f.options.iter().any(|(v, _, _)| v == given) {
+                    return Err(AppError::bad_request(
+                        &f.key,
+                        format!("{} must be one of the choices", f.label),
+                    ));
+                }
+                json!(given)
+            }
+            _ => json!(given),
+        };
+        input.insert(f.key.clone(), value);
+    }
+    Ok(Value::Object(input))
+}
+
+/// Runs a workbook or sheet action from the grid of `sheet` (form: `scope`, `operation`,
+/// `input:<key>` values, and the grid's `filter`, `field`, `q`, `qf`, `ids`).
+pub async fn run(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let form: HashMap<String, String> = form.into_inner().into_iter().collect();
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    user.check_csrf(&get("csrf_token"))?;
+    // Reach is checked here: someone without access gets "not found", and no job.
+    let ctx = super::grid_edit::context(&state, &user, &path).await?;
+    let scope = get("scope");
+    let operation = get("operation");
+    let ids: Vec<String> = get("ids")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let env = user.environment_id().clone();
+    let wid = ctx.sheet.workbook_id.clone();
+    let (wb, sheets) = state
+        .db(move |conn| {
+            let wb = workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
+            Ok::<_, ModelError>((wb, sheet::list_in_workbook(conn, &wid)?))
+        })
+        .await?;
+    let (actions, counts) = match scope.as_str() {
+        "workbook" => {
+            let counts = sum(sheets.iter().map(|s| s.counts()));
+            let stored = serde_json::from_str(&wb.actions).unwrap_or(Value::Null);
+            (actions_of(&stored, "workbook", &counts), counts)
+        }
+        "sheet" => {
+            let counts = ctx.sheet.counts();
+            (actions_of(&ctx.config.json["actions"], "sheet", &counts), counts)
+        }
+        _ => return Err(AppError::bad_request("scope", "scope is `workbook` or `sheet`")),
+    };
+    let action = actions
+        .into_iter()
+        .find(|a| a.operation == operation)
+        .ok_or(AppError::NotFound("action"))?;
+    if let Some(why) = off_because(&action, &counts, ids.len()) {
+        return Err(AppError::Conflict(format!(
+            "{} cannot run now: {why}",
+            action.label
+        )));
+    }
+    for id in &ids {
+        crate::ids::RecordId::parse(id)
+            .ok_or_else(|| AppError::bad_request("ids", format!("`{id}` is not a record id")))?;
+    }
+    if scope == "workbook" && action.operation == "map" {
+        return Err(AppError::Conflict(
+            "`workbook:map` is Wharf's own import; an action cannot start it".into(),
+        ));
+    }
+    let input = input_of(&action, &form)?;
+    let subject = (scope == "sheet")
+        .then(|| job_subject::records_subject(&get("filter"), &get("field"), &get("q"), &get("qf"), &ids));
+    let source = if scope == "sheet" {
+        ctx.sheet.id.to_string()
+    } else {
+        wb.id.to_string()
+    };
+    let job_input = JobInput {
+        job_type: scope.clone(),
+        operation,
+        source,
+        status: status::READY.into(),
+        trigger: "immediate".into(),
+        mode: action.mode.clone(),
+        input: Some(input),
+        subject,
+        ..JobInput::new(&ctx.environment_id, Some(&ctx.space_id))
+    };
+    let actor = user.actor();
+    let j = state.db(move |conn| job::create(conn, job_input, &actor)).await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    render_panel(&state, &user, j, true).await
+}
+
+/// The panel of one job (fetched on each live `changed`).
+pub async fn status(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let j = load_job(&state, &user, &path).await?;
+    render_panel(&state, &user, j, false).await
+}
+
+/// The outcome dialog's button: acknowledges the outcome (`job:outcome-acknowledged`) and
+/// empties the panel.
+pub async fn acknowledge(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let j = load_job(&state, &user, &path).await?;
+    let actor = user.actor();
+    let j = state.db(move |conn| job::ack_outcome(conn, &j, &actor)).await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body("<div id=\"action-job\"></div>"))
+}
+
+/// `next: retry`: runs the failed job again.
+pub async fn retry(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let j = load_job(&state, &user, &path).await?;
+    let actor = user.actor();
+    let j = state
+        .db(move |conn| {
+            if j.status != status::FAILED && j.status != status::CANCELED {
+                return Err(ModelError::Conflict(format!(
+                    "the job is {}; only a failed one runs again",
+                    j.status
+                )));
+            }
+            let changes = JobChanges {
+                status: Some(status::READY.into()),
+                progress: Some(0),
+                finished_at: Some(None),
+                outcome: Some(None),
+                outcome_acknowledged_at: Some(None),
+                ..Default::default()
+            };
+            job::change(conn, &j.id, changes, Some("job:ready"), &actor)
+        })
+        .await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    render_panel(&state, &user, j, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_become_outcome_links() {
+        assert_eq!(web_address("https://x.io/r").as_deref(), Some("https://x.io/r"));
+        assert_eq!(
+            web_address("/workbooks/us_wb_1").as_deref(),
+            Some("/workbooks/us_wb_1")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "//evil.example/",
+            "data:text/html,x",
+            "JAVASCRIPT:x",
+        ] {
+            assert_eq!(web_address(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn next_id_leads_into_the_space() {
+        let wb = WorkbookId::generate();
+        let next = json!({"type": "id", "id": wb.to_string(), "query": "filter=error", "label": "Fix"});
+        let (href, label, file) = next_link(&next, &HashMap::new()).unwrap();
+        assert_eq!(href, format!("/workbooks/{wb}?filter=error"));
+        assert_eq!((label.as_str(), file.as_str()), ("Fix", ""));
+        let download = json!({"type": "download", "url": "https://x.io/f.csv", "fileName": "f.csv"});
+        assert_eq!(next_link(&download, &HashMap::new()).unwrap().2, "f.csv");
+        assert!(next_link(&json!({"type": "url", "url": "javascript:x"}), &HashMap::new()).is_none());
+    }
+}
