@@ -44,6 +44,12 @@ async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
             .form(&[("field", "name"), ("value", value)])
             .send()
     };
+    let wb = got["data"]["workbookId"].as_str().unwrap().to_string();
+    let grid = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(
+        grid.contains("id=\"sheet-locked\""),
+        "the grid says the sheet is locked"
+    );
     let r = save("Grid").await.unwrap();
     assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().await.unwrap().contains("locked"));
@@ -71,6 +77,8 @@ async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
     assert_eq!(status, 200);
     let r = save("Grid").await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    let grid = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(!grid.contains("id=\"sheet-locked\""));
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     assert_eq!(page["data"]["records"][0]["values"]["name"]["value"], "Grid");
     let (_, ev) = app

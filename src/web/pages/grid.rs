@@ -186,6 +186,8 @@ pub struct TablePartial {
     pub csrf: String,
     /// Why the search box's `filter:` query could not be read (shown under the box).
     pub query_error: String,
+    /// The sheet is locked (no changes from people meanwhile).
+    pub locked: bool,
     pub sheet_actions: Vec<ActionView>,
 }
 
@@ -395,6 +397,7 @@ fn table_from(
         csrf,
         view: view.clone(),
         query_error: String::new(),
+        locked: ctx.sheet.locked_at.is_some(),
     }
 }
 
