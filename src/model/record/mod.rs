@@ -11,13 +11,14 @@ mod query;
 mod references;
 pub mod search;
 pub mod search_index;
+pub mod selection;
 pub mod sort_index;
 mod unique;
 mod write;
 
 pub use query::{after, after_matching, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
-pub use write::{delete, insert, update, RecordUpdate, Written};
+pub use write::{delete, delete_present, insert, update, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;

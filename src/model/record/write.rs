@@ -224,12 +224,34 @@ pub fn update(
     })
 }
 
-/// Deletes records by id; returns how many there were.
+/// Deletes records by id; returns how many there were. One that does not exist: 404,
+/// nothing deleted.
 pub fn delete(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     ids: &[RecordId],
     actor: &str,
+) -> ModelResult<Written<usize>> {
+    delete_rows(conn, ctx, ids, actor, true)
+}
+
+/// Deletes those of the records that still exist (a job deleting a selection that people
+/// may be deleting from too).
+pub fn delete_present(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[RecordId],
+    actor: &str,
+) -> ModelResult<Written<usize>> {
+    delete_rows(conn, ctx, ids, actor, false)
+}
+
+fn delete_rows(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[RecordId],
+    actor: &str,
+    all_must_exist: bool,
 ) -> ModelResult<Written<usize>> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_for_write(conn, &ctx.write_set())?;
@@ -238,7 +260,18 @@ pub fn delete(
         ids.dedup();
         let rows = load(conn, ctx.sheet.seq, &ids)?;
         if rows.len() != ids.len() {
-            return Err(ModelError::NotFound("record"));
+            if all_must_exist {
+                return Err(ModelError::NotFound("record"));
+            }
+            ids = rows.iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+        }
+        if ids.is_empty() {
+            return Ok(Written {
+                rows: 0,
+                also_changed: Vec::new(),
+                commit: None,
+            });
         }
         let mut delta = CountDelta::default();
         for row in &rows {

@@ -9,7 +9,7 @@ use crate::blueprint::SheetConfig;
 use crate::ids::CommitId;
 use crate::ids::{RecordId, SheetId};
 use crate::model::commit::{self, Commit, Hooks};
-use crate::model::record::{self, Filter, RecordQuery, RecordUpdate};
+use crate::model::record::{self, selection, RecordQuery, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
 use crate::validate::Message;
 use crate::web::error::{AppError, ErrorItem};
@@ -49,17 +49,10 @@ pub(super) async fn context(
     Ok(ctx)
 }
 
-fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, AppError> {
-    config
-        .field_index(key)
-        .ok_or_else(|| AppError::bad_request(param, format!("this sheet has no field `{key}`")))
-}
-
 /// Reads an FFQL `q` against the sheet's fields; a malformed query or an unknown field is
 /// the caller's to fix (400, with where and why).
 pub(crate) fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, AppError> {
-    crate::ffql::compile(text, &record::ffql_sql::field_specs(config))
-        .map_err(|e| AppError::bad_request("q", e.message))
+    selection::ffql_of(config, text).map_err(mistake)
 }
 
 /// Reads Flatfile's record query parameters (`ids` may repeat).
@@ -67,72 +60,11 @@ pub(super) fn parse_query(
     config: &SheetConfig,
     params: &[(String, String)],
 ) -> Result<(RecordQuery, bool), AppError> {
-    let mut q = RecordQuery {
-        page_size: 10_000,
-        page_number: 1,
-        ..Default::default()
-    };
-    let mut include_counts = false;
-    let mut sort_field = None;
-    let mut descending = false;
-    let number = |k: &str, v: &str| {
-        v.parse::<i64>()
-            .map_err(|_| AppError::bad_request(k, format!("{k} must be a whole number")))
-    };
-    for (k, v) in params {
-        match k.as_str() {
-            "pageSize" => q.page_size = number(k, v)?,
-            "pageNumber" => q.page_number = number(k, v)?,
-            "filter" => {
-                q.filter = match v.as_str() {
-                    "valid" => Filter::Valid,
-                    "error" => Filter::Error,
-                    "all" | "none" => Filter::All,
-                    other => {
-                        return Err(AppError::bad_request(
-                            "filter",
-                            format!("filter `{other}` is not one of valid, error, all"),
-                        ))
-                    }
-                }
-            }
-            "filterField" => q.filter_field = Some(field_index(config, k, v)?),
-            "searchValue" => q.search_value = Some(v.clone()),
-            "searchField" => q.search_field = Some(field_index(config, k, v)?),
-            "sortField" => sort_field = Some(field_index(config, k, v)?),
-            "sortDirection" => {
-                descending = match v.as_str() {
-                    "asc" => false,
-                    "desc" => true,
-                    other => {
-                        return Err(AppError::bad_request(
-                            "sortDirection",
-                            format!("sortDirection `{other}` is not asc or desc"),
-                        ))
-                    }
-                }
-            }
-            "includeCounts" => include_counts = v == "true",
-            "q" if !v.trim().is_empty() => q.ffql = Some(ffql_of(config, v)?),
-            "ids" => {
-                let id = RecordId::parse(v)
-                    .ok_or_else(|| AppError::bad_request("ids", format!("`{v}` is not a record id")))?;
-                q.ids.get_or_insert_with(Vec::new).push(id.0);
-            }
-            _ => {}
-        }
-    }
-    if !(1..=MAX_BATCH as i64).contains(&q.page_size) {
-        return Err(AppError::bad_request(
-            "pageSize",
-            format!("pageSize must be between 1 and {MAX_BATCH}"),
-        ));
-    }
-    if q.page_number < 1 {
-        return Err(AppError::bad_request("pageNumber", "pageNumber starts at 1"));
-    }
-    q.sort = sort_field.map(|f| (f, descending));
-    Ok((q, include_counts))
+    selection::parse(config, params).map_err(mistake)
+}
+
+fn mistake(m: selection::Mistake) -> AppError {
+    AppError::bad_request(&m.key, m.message)
 }
 
 /// Whether a write runs record hooks: every listener call sends `X-Disable-Hooks: true`

@@ -1,0 +1,110 @@
+//! Flatfile's record selection and paging parameters (`filter`, `filterField`,
+//! `searchValue`, `searchField`, `sortField`, `sortDirection`, `ids`, `q`, `pageSize`,
+//! `pageNumber`, `includeCounts`) read into a [`RecordQuery`], for the API, the grid's
+//! bulk changes and jobs alike.
+
+use super::{Filter, RecordQuery};
+use crate::blueprint::SheetConfig;
+use crate::ids::RecordId;
+
+/// The largest page one read may ask for.
+pub const MAX_PAGE: usize = 50_000;
+
+/// A parameter the caller must fix: which, and why.
+#[derive(Debug, Clone)]
+pub struct Mistake {
+    pub key: String,
+    pub message: String,
+}
+
+impl Mistake {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        Mistake {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, Mistake> {
+    config
+        .field_index(key)
+        .ok_or_else(|| Mistake::new(param, format!("this sheet has no field `{key}`")))
+}
+
+/// Reads an FFQL `q` against the sheet's fields; a malformed query or an unknown field is
+/// the caller's to fix (400, with where and why).
+pub fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, Mistake> {
+    crate::ffql::compile(text, &super::ffql_sql::field_specs(config)).map_err(|e| Mistake::new("q", e.message))
+}
+
+/// Reads Flatfile's record query parameters (`ids` may repeat).
+pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), Mistake> {
+    let mut q = RecordQuery {
+        page_size: 10_000,
+        page_number: 1,
+        ..Default::default()
+    };
+    let mut include_counts = false;
+    let mut sort_field = None;
+    let mut descending = false;
+    let number = |k: &str, v: &str| {
+        v.parse::<i64>()
+            .map_err(|_| Mistake::new(k, format!("{k} must be a whole number")))
+    };
+    for (k, v) in params {
+        match k.as_str() {
+            "pageSize" => q.page_size = number(k, v)?,
+            "pageNumber" => q.page_number = number(k, v)?,
+            "filter" => {
+                q.filter = match v.as_str() {
+                    "valid" => Filter::Valid,
+                    "error" => Filter::Error,
+                    "all" | "none" => Filter::All,
+                    other => {
+                        return Err(Mistake::new(
+                            "filter",
+                            format!("filter `{other}` is not one of valid, error, all"),
+                        ))
+                    }
+                }
+            }
+            "filterField" => q.filter_field = Some(field_index(config, k, v)?),
+            "searchValue" => q.search_value = Some(v.clone()),
+            "searchField" => q.search_field = Some(field_index(config, k, v)?),
+            "sortField" => sort_field = Some(field_index(config, k, v)?),
+            "sortDirection" => {
+                descending = match v.as_str() {
+                    "asc" => false,
+                    "desc" => true,
+                    other => {
+                        return Err(Mistake::new(
+                            "sortDirection",
+                            format!("sortDirection `{other}` is not asc or desc"),
+                        ))
+                    }
+                }
+            }
+            "includeCounts" => include_counts = v == "true",
+            "q" if !v.trim().is_empty() => q.ffql = Some(ffql_of(config, v)?),
+            "ids" => {
+                let id = RecordId::parse(v)
+                    .ok_or_else(|| Mistake::new("ids", format!("`{v}` is not a record id")))?;
+                q.ids.get_or_insert_with(Vec::new).push(id.0);
+            }
+            _ => {}
+        }
+    }
+    if !(1..=MAX_PAGE as i64).contains(&q.page_size) {
+        return Err(Mistake::new(
+            "pageSize",
+            format!("pageSize must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    if q.page_number < 1 {
+        return Err(Mistake::new("pageNumber", "pageNumber starts at 1"));
+    }
+    q.sort = sort_field.map(|f| (f, descending));
+    Ok((q, include_counts))
+}
+
