@@ -11,7 +11,7 @@ use crate::db::{AnyConnection, Backend};
 use crate::ids::{WebhookDeliveryId, WebhookId};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 mod streaks;
 
@@ -137,21 +137,23 @@ pub fn claim_due(
          ORDER BY next_attempt_at LIMIT $4{lock}) RETURNING *"
     );
     let t = now();
-    // A read first: an idle worker polls often, and on SQLite even an UPDATE that changes
-    // nothing takes the write lock for a moment.
-    let due = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(status::PENDING))
-        .filter(webhook_deliveries::next_attempt_at.le(t))
-        .filter(
-            webhook_deliveries::claimed_at
-                .is_null()
-                .or(webhook_deliveries::claimed_at.lt(t - lease)),
-        )
-        .select(webhook_deliveries::id)
-        .first::<WebhookDeliveryId>(conn)
-        .optional()?;
-    if due.is_none() {
-        return Ok(Vec::new());
+    // On SQLite a read first: an idle worker polls often, and even an UPDATE that changes
+    // nothing takes the write lock for a moment. PostgreSQL's UPDATE just finds nothing.
+    if crate::db::backend_of(conn) == Backend::Sqlite {
+        let due = webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(status::PENDING))
+            .filter(webhook_deliveries::next_attempt_at.le(t))
+            .filter(
+                webhook_deliveries::claimed_at
+                    .is_null()
+                    .or(webhook_deliveries::claimed_at.lt(t - lease)),
+            )
+            .select(webhook_deliveries::id)
+            .first::<WebhookDeliveryId>(conn)
+            .optional()?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
     }
     let mut claimed: Vec<Delivery> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
         .bind::<Text, _>(worker)
@@ -253,9 +255,14 @@ pub fn record_all(
 ) -> QueryResult<Vec<FailedTooLong>> {
     crate::db::write_tx(conn, |conn| {
         let mut noted = Vec::with_capacity(outcomes.len());
-        for o in outcomes {
-            if note_delivery(conn, worker, o)? {
-                noted.push(o);
+        if let AnyConnection::Postgres(pg) = conn {
+            let ids = note_deliveries_pg(pg, worker, outcomes)?;
+            noted.extend(outcomes.iter().filter(|o| ids.contains(o.delivery.id.as_str())));
+        } else {
+            for o in outcomes {
+                if note_delivery(conn, worker, o)? {
+                    noted.push(o);
+                }
             }
         }
         if noted.is_empty() {
@@ -283,11 +290,7 @@ pub fn record_all(
 /// Notes one try on its delivery row; `false` when another process took the delivery over
 /// after this worker's lease ran out (its try counts, not this one).
 fn note_delivery(conn: &mut AnyConnection, worker: &str, o: &Outcome) -> QueryResult<bool> {
-    let (state, next_at) = match o.next {
-        Next::Delivered => (status::DELIVERED, None),
-        Next::RetryAt(t) => (status::PENDING, Some(t)),
-        Next::GiveUp { .. } => (status::FAILED, None),
-    };
+    let (state, next_at) = state_after(&o.next);
     let a = &o.attempt;
     let n = diesel::update(
         webhook_deliveries::table
@@ -308,4 +311,66 @@ fn note_delivery(conn: &mut AnyConnection, worker: &str, o: &Outcome) -> QueryRe
     ))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// A delivery's status and next try after a try.
+fn state_after(next: &Next) -> (&'static str, Option<NaiveDateTime>) {
+    match next {
+        Next::Delivered => (status::DELIVERED, None),
+        Next::RetryAt(t) => (status::PENDING, Some(*t)),
+        Next::GiveUp { .. } => (status::FAILED, None),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Noted {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// PostgreSQL: `note_delivery` for the whole batch in one statement, as a round trip per
+/// delivery adds up there (the server shares the cores). Returns the ids noted: those still
+/// claimed by `worker`.
+fn note_deliveries_pg(
+    pg: &mut diesel::PgConnection,
+    worker: &str,
+    outcomes: &[Outcome],
+) -> QueryResult<HashSet<String>> {
+    use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+    if outcomes.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<String> = (0..outcomes.len())
+        .map(|i| {
+            let params: Vec<String> = (0..8).map(|k| format!("${}", 2 + i * 8 + k)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries AS d SET status = v.status, attempts = d.attempts + 1, \
+         next_attempt_at = v.next_at, last_attempt_at = v.at, last_status_code = v.code, \
+         last_duration_ms = v.ms, last_response = v.resp, last_error = v.err, \
+         claimed_by = NULL, claimed_at = NULL \
+         FROM (VALUES {}) AS v(id, status, next_at, at, code, ms, resp, err) \
+         WHERE d.id = v.id AND d.claimed_by = $1 RETURNING d.id",
+        rows.join(", ")
+    );
+    let mut q = diesel::sql_query(sql)
+        .into_boxed::<diesel::pg::Pg>()
+        .bind::<Text, _>(worker.to_string());
+    for o in outcomes {
+        let (state, next_at) = state_after(&o.next);
+        let a = &o.attempt;
+        q = q
+            .bind::<Text, _>(o.delivery.id.as_str().to_string())
+            .bind::<Text, _>(state)
+            .bind::<Nullable<Timestamp>, _>(next_at)
+            .bind::<Timestamp, _>(a.at)
+            .bind::<Nullable<Integer>, _>(a.status_code)
+            .bind::<Nullable<Integer>, _>(a.duration_ms)
+            .bind::<Nullable<Text>, _>(a.response.clone())
+            .bind::<Nullable<Text>, _>(a.error.clone());
+    }
+    let noted: Vec<Noted> = q.load(pg)?;
+    Ok(noted.into_iter().map(|n| n.id).collect())
 }
