@@ -9,6 +9,7 @@
 
 use super::{webhook_address, webhook_alert};
 use crate::db::{AnyConnection, Pool};
+use crate::ids::WebhookId;
 use crate::model::event::Event;
 use crate::model::now;
 use crate::model::webhook::{self, Webhook, SECRET_PREFIX};
@@ -34,7 +35,7 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
 /// Deliveries claimed at once (and sent side by side).
-const BATCH: i64 = 32;
+const BATCH: i64 = 64;
 /// How often an idle worker looks for due deliveries (those of other processes, retries);
 /// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
@@ -80,23 +81,33 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
     let mut noting: Option<tokio::task::JoinHandle<()>> = None;
     while alive.strong_count() > 0 {
         let worker = ctx.worker_id.clone();
-        let claimed = db(&ctx, move |c| delivery::claim_due(c, &worker, LEASE, BATCH)).await;
+        // The claim and the batch's webhooks and events, on one connection.
+        let claimed = db(&ctx, move |c| {
+            let due = delivery::claim_due(c, &worker, LEASE, BATCH)?;
+            if due.is_empty() {
+                return Ok(None);
+            }
+            let (hooks, events) = delivery::webhooks_and_events(c, &due)?;
+            Ok(Some(Batch { due, hooks, events }))
+        })
+        .await;
         match claimed {
-            Ok(due) if !due.is_empty() => {
-                let outcomes = deliver(&ctx, &clients, due).await;
+            Ok(Some(batch)) => {
+                let outcomes = deliver(&ctx, &clients, batch).await;
                 // One batch noted at a time: the next waits for the one before.
                 if let Some(previous) = noting.take() {
                     let _ = previous.await;
                 }
                 noting = Some(tokio::spawn(note(ctx.clone(), outcomes)));
             }
-            Ok(_) => {
+            Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(POLL) => {}
                     _ = webhook::ENQUEUED.notified() => {}
                 }
             }
             Err(e) => {
+                // Claims made before a failed read run out and are taken up again.
                 tracing::warn!(error = %e, "webhooks: claiming deliveries failed");
                 tokio::time::sleep(POLL * 4).await;
             }
@@ -120,24 +131,19 @@ async fn db<T: Send + 'static>(
     .await?
 }
 
-/// Sends a claimed batch side by side. The database sees a batch three times, whatever
-/// its size: its webhooks and events are read in one query each, and all its tries are
+/// Claimed deliveries with their webhooks and events.
+struct Batch {
+    due: Vec<Delivery>,
+    hooks: HashMap<WebhookId, Webhook>,
+    events: HashMap<i64, Event>,
+}
+
+/// Sends a claimed batch side by side. The database sees a batch twice, whatever its size:
+/// the claim (with its webhooks and events read in one query each), and all its tries
 /// noted in one write transaction (`note`; SQLite has one writer, which events' inserts
-/// wait for too).
-async fn deliver(ctx: &Context, clients: &Clients, due: Vec<Delivery>) -> Vec<Outcome> {
-    let found = db(ctx, move |c| {
-        let (hooks, events) = delivery::webhooks_and_events(c, &due)?;
-        Ok((due, hooks, events))
-    })
-    .await;
-    let (due, hooks, events) = match found {
-        Ok(found) => found,
-        Err(e) => {
-            // The claims' lease runs out and the deliveries are tried again: at least once.
-            tracing::warn!(error = %e, "webhooks: reading deliveries failed");
-            return Vec::new();
-        }
-    };
+/// wait for too). A failed read or note leaves the claims to run out: at least once.
+async fn deliver(ctx: &Context, clients: &Clients, batch: Batch) -> Vec<Outcome> {
+    let Batch { due, hooks, events } = batch;
     let tries = due.into_iter().filter_map(|d| {
         // A webhook deleted took its deliveries with it: nothing to note.
         let hook = hooks.get(&d.webhook_id)?;
