@@ -3,12 +3,17 @@
 //! by a process that died is claimed again once the lease has run out, so every delivery is
 //! tried at least once, crash or not.
 
+use super::event::Event;
 use super::now;
-use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
+use super::webhook::Webhook;
+use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::{AnyConnection, Backend};
 use crate::ids::{WebhookDeliveryId, WebhookId};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+mod streaks;
 
 pub mod status {
     pub const PENDING: &str = "pending";
@@ -16,7 +21,7 @@ pub mod status {
     pub const FAILED: &str = "failed";
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
 pub struct Delivery {
     pub id: WebhookDeliveryId,
@@ -110,16 +115,10 @@ pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId) -> QueryResult<()
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-}
-
-/// Takes up to `limit` due deliveries for `worker`: pending, due, and not claimed, or
-/// claimed longer than `lease` ago (by a process that died). On PostgreSQL several
-/// processes share them (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the one
-/// statement atomic.
+/// Takes up to `limit` due deliveries for `worker`, oldest due first: pending, due, and not
+/// claimed, or claimed longer than `lease` ago (by a process that died). On PostgreSQL
+/// several processes share them (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes
+/// the one statement atomic. The claimed rows come back from the claim itself.
 pub fn claim_due(
     conn: &mut AnyConnection,
     worker: &str,
@@ -135,41 +134,59 @@ pub fn claim_due(
         "UPDATE webhook_deliveries SET claimed_by = $1, claimed_at = $2 \
          WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' \
          AND next_attempt_at <= $2 AND (claimed_at IS NULL OR claimed_at < $3) \
-         ORDER BY next_attempt_at LIMIT $4{lock}) RETURNING id"
+         ORDER BY next_attempt_at LIMIT $4{lock}) RETURNING *"
     );
     let t = now();
-    // A read first: an idle worker polls often, and on SQLite even an UPDATE that changes
-    // nothing takes the write lock for a moment.
-    let due = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(status::PENDING))
-        .filter(webhook_deliveries::next_attempt_at.le(t))
-        .filter(
-            webhook_deliveries::claimed_at
-                .is_null()
-                .or(webhook_deliveries::claimed_at.lt(t - lease)),
-        )
-        .select(webhook_deliveries::id)
-        .first::<WebhookDeliveryId>(conn)
-        .optional()?;
-    if due.is_none() {
-        return Ok(Vec::new());
+    // On SQLite a read first: an idle worker polls often, and even an UPDATE that changes
+    // nothing takes the write lock for a moment. PostgreSQL's UPDATE just finds nothing.
+    if crate::db::backend_of(conn) == Backend::Sqlite {
+        let due = webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(status::PENDING))
+            .filter(webhook_deliveries::next_attempt_at.le(t))
+            .filter(
+                webhook_deliveries::claimed_at
+                    .is_null()
+                    .or(webhook_deliveries::claimed_at.lt(t - lease)),
+            )
+            .select(webhook_deliveries::id)
+            .first::<WebhookDeliveryId>(conn)
+            .optional()?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
     }
-    let claimed: Vec<Claimed> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
+    let mut claimed: Vec<Delivery> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(t)
         .bind::<Timestamp, _>(t - lease)
         .bind::<BigInt, _>(limit)
         .load(c))?;
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = claimed.into_iter().map(|c| c.id).collect();
-    webhook_deliveries::table
-        .filter(webhook_deliveries::id.eq_any(ids))
-        .filter(webhook_deliveries::claimed_by.eq(worker))
-        .order(webhook_deliveries::next_attempt_at.asc())
-        .select(Delivery::as_select())
-        .load(conn)
+    claimed.sort_by_key(|d| d.next_attempt_at);
+    Ok(claimed)
+}
+
+/// What a batch of claimed deliveries needs to be sent: their webhooks and events, read in
+/// one query each. An event is only its own webhook environment's (checked by the caller).
+pub fn webhooks_and_events(
+    conn: &mut AnyConnection,
+    batch: &[Delivery],
+) -> QueryResult<(HashMap<WebhookId, Webhook>, HashMap<i64, Event>)> {
+    let mut hook_ids: Vec<&WebhookId> = batch.iter().map(|d| &d.webhook_id).collect();
+    hook_ids.sort();
+    hook_ids.dedup();
+    let hooks: Vec<Webhook> = webhooks::table
+        .filter(webhooks::id.eq_any(hook_ids))
+        .select(Webhook::as_select())
+        .load(conn)?;
+    let event_ids: Vec<i64> = batch.iter().map(|d| d.event_id).collect();
+    let events: Vec<Event> = events::table
+        .filter(events::id.eq_any(event_ids))
+        .select(Event::as_select())
+        .load(conn)?;
+    Ok((
+        hooks.into_iter().map(|h| (h.id.clone(), h)).collect(),
+        events.into_iter().map(|e| (e.id, e)).collect(),
+    ))
 }
 
 /// What one try came to.
@@ -206,108 +223,154 @@ pub struct FailedTooLong {
     pub reason: String,
 }
 
-/// Notes a try of a delivery this worker claimed. Failures count toward the webhook's
-/// failing streak; a webhook whose deliveries all failed for `disable_after` is disabled,
-/// and then (only then: once, whichever process notes it) it is returned.
-pub fn record(
+/// A claimed delivery, its try, and what follows.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub delivery: Delivery,
+    pub attempt: Attempt,
+    pub next: Next,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = webhook_attempts)]
+struct NewAttempt<'a> {
+    delivery_id: &'a WebhookDeliveryId,
+    attempted_at: NaiveDateTime,
+    status_code: Option<i32>,
+    duration_ms: Option<i32>,
+    response: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// Notes the tries of a batch of deliveries this worker claimed, in one write transaction
+/// (on SQLite every write transaction waits for the one writer, events' inserts too).
+/// Failures count toward each webhook's failing streak; a webhook whose deliveries all
+/// failed for `disable_after` is disabled, and then (only then: once, whichever process
+/// notes it) it is returned.
+pub fn record_all(
     conn: &mut AnyConnection,
-    d: &Delivery,
     worker: &str,
-    attempt: &Attempt,
-    next: &Next,
+    outcomes: &[Outcome],
     disable_after: TimeDelta,
-) -> QueryResult<Option<FailedTooLong>> {
-    let (state, next_at) = match next {
-        Next::Delivered => (status::DELIVERED, None),
-        Next::RetryAt(t) => (status::PENDING, Some(*t)),
-        Next::GiveUp { .. } => (status::FAILED, None),
-    };
+) -> QueryResult<Vec<FailedTooLong>> {
     crate::db::write_tx(conn, |conn| {
-        let n = diesel::update(
-            webhook_deliveries::table
-                .find(&d.id)
-                .filter(webhook_deliveries::claimed_by.eq(worker)),
-        )
-        .set((
-            webhook_deliveries::status.eq(state),
-            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
-            webhook_deliveries::next_attempt_at.eq(next_at),
-            webhook_deliveries::last_attempt_at.eq(Some(attempt.at)),
-            webhook_deliveries::last_status_code.eq(attempt.status_code),
-            webhook_deliveries::last_duration_ms.eq(attempt.duration_ms),
-            webhook_deliveries::last_response.eq(&attempt.response),
-            webhook_deliveries::last_error.eq(&attempt.error),
-            webhook_deliveries::claimed_by.eq(None::<String>),
-            webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            // Another process took it over after our lease ran out; its try counts.
-            return Ok(None);
-        }
-        diesel::insert_into(webhook_attempts::table)
-            .values((
-                webhook_attempts::delivery_id.eq(&d.id),
-                webhook_attempts::attempted_at.eq(attempt.at),
-                webhook_attempts::status_code.eq(attempt.status_code),
-                webhook_attempts::duration_ms.eq(attempt.duration_ms),
-                webhook_attempts::response.eq(&attempt.response),
-                webhook_attempts::error.eq(&attempt.error),
-            ))
-            .execute(conn)?;
-        let hook = webhooks::table.find(&d.webhook_id);
-        match next {
-            Next::Delivered => {
-                diesel::update(hook)
-                    .set(webhooks::failing_since.eq(None::<NaiveDateTime>))
-                    .execute(conn)?;
-            }
-            Next::GiveUp {
-                disable: Some(reason),
-            } => {
-                super::webhook::disable(conn, &d.webhook_id, reason)?;
-            }
-            _ => {
-                // A webhook already off keeps the reason it was turned off for.
-                let since: Option<Option<NaiveDateTime>> = hook
-                    .filter(webhooks::enabled.eq(true))
-                    .select(webhooks::failing_since)
-                    .first(conn)
-                    .optional()?;
-                match since {
-                    None => {}
-                    Some(None) => {
-                        diesel::update(hook)
-                            .set(webhooks::failing_since.eq(Some(attempt.at)))
-                            .execute(conn)?;
-                    }
-                    Some(Some(since)) if attempt.at - since >= disable_after => {
-                        let reason = format!(
-                            "every delivery failed for {} days; last error: {}",
-                            disable_after.num_days(),
-                            attempt.error.as_deref().unwrap_or("unknown")
-                        );
-                        // Only while still on: two processes noting failures at once turn
-                        // it off (and tell the admins) once.
-                        let turned_off = diesel::update(hook.filter(webhooks::enabled.eq(true)))
-                            .set((
-                                webhooks::enabled.eq(false),
-                                webhooks::disabled_reason.eq(Some(&reason)),
-                                webhooks::updated_at.eq(now()),
-                            ))
-                            .execute(conn)?;
-                        if turned_off == 1 {
-                            return Ok(Some(FailedTooLong {
-                                webhook_id: d.webhook_id.clone(),
-                                since,
-                                reason,
-                            }));
-                        }
-                    }
-                    Some(_) => {}
+        let mut noted = Vec::with_capacity(outcomes.len());
+        if let AnyConnection::Postgres(pg) = conn {
+            let ids = note_deliveries_pg(pg, worker, outcomes)?;
+            noted.extend(outcomes.iter().filter(|o| ids.contains(o.delivery.id.as_str())));
+        } else {
+            for o in outcomes {
+                if note_delivery(conn, worker, o)? {
+                    noted.push(o);
                 }
             }
         }
-        Ok(None)
+        if noted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<NewAttempt> = noted
+            .iter()
+            .map(|o| NewAttempt {
+                delivery_id: &o.delivery.id,
+                attempted_at: o.attempt.at,
+                status_code: o.attempt.status_code,
+                duration_ms: o.attempt.duration_ms,
+                response: o.attempt.response.as_deref(),
+                error: o.attempt.error.as_deref(),
+            })
+            .collect();
+        crate::on_backend!(conn, c => diesel::insert_into(webhook_attempts::table)
+            .values(&rows)
+            .execute(c))?;
+        noted.sort_by_key(|o| o.attempt.at);
+        streaks::note(conn, &noted, disable_after)
     })
+}
+
+/// Notes one try on its delivery row; `false` when another process took the delivery over
+/// after this worker's lease ran out (its try counts, not this one).
+fn note_delivery(conn: &mut AnyConnection, worker: &str, o: &Outcome) -> QueryResult<bool> {
+    let (state, next_at) = state_after(&o.next);
+    let a = &o.attempt;
+    let n = diesel::update(
+        webhook_deliveries::table
+            .find(&o.delivery.id)
+            .filter(webhook_deliveries::claimed_by.eq(worker)),
+    )
+    .set((
+        webhook_deliveries::status.eq(state),
+        webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+        webhook_deliveries::next_attempt_at.eq(next_at),
+        webhook_deliveries::last_attempt_at.eq(Some(a.at)),
+        webhook_deliveries::last_status_code.eq(a.status_code),
+        webhook_deliveries::last_duration_ms.eq(a.duration_ms),
+        webhook_deliveries::last_response.eq(&a.response),
+        webhook_deliveries::last_error.eq(&a.error),
+        webhook_deliveries::claimed_by.eq(None::<String>),
+        webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A delivery's status and next try after a try.
+fn state_after(next: &Next) -> (&'static str, Option<NaiveDateTime>) {
+    match next {
+        Next::Delivered => (status::DELIVERED, None),
+        Next::RetryAt(t) => (status::PENDING, Some(*t)),
+        Next::GiveUp { .. } => (status::FAILED, None),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Noted {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// PostgreSQL: `note_delivery` for the whole batch in one statement, as a round trip per
+/// delivery adds up there (the server shares the cores). Returns the ids noted: those still
+/// claimed by `worker`.
+fn note_deliveries_pg(
+    pg: &mut diesel::PgConnection,
+    worker: &str,
+    outcomes: &[Outcome],
+) -> QueryResult<HashSet<String>> {
+    use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+    if outcomes.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<String> = (0..outcomes.len())
+        .map(|i| {
+            let params: Vec<String> = (0..8).map(|k| format!("${}", 2 + i * 8 + k)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries AS d SET status = v.status, attempts = d.attempts + 1, \
+         next_attempt_at = v.next_at, last_attempt_at = v.at, last_status_code = v.code, \
+         last_duration_ms = v.ms, last_response = v.resp, last_error = v.err, \
+         claimed_by = NULL, claimed_at = NULL \
+         FROM (VALUES {}) AS v(id, status, next_at, at, code, ms, resp, err) \
+         WHERE d.id = v.id AND d.claimed_by = $1 RETURNING d.id",
+        rows.join(", ")
+    );
+    let mut q = diesel::sql_query(sql)
+        .into_boxed::<diesel::pg::Pg>()
+        .bind::<Text, _>(worker.to_string());
+    for o in outcomes {
+        let (state, next_at) = state_after(&o.next);
+        let a = &o.attempt;
+        q = q
+            .bind::<Text, _>(o.delivery.id.as_str().to_string())
+            .bind::<Text, _>(state)
+            .bind::<Nullable<Timestamp>, _>(next_at)
+            .bind::<Timestamp, _>(a.at)
+            .bind::<Nullable<Integer>, _>(a.status_code)
+            .bind::<Nullable<Integer>, _>(a.duration_ms)
+            .bind::<Nullable<Text>, _>(a.response.clone())
+            .bind::<Nullable<Text>, _>(a.error.clone());
+    }
+    let noted: Vec<Noted> = q.load(pg)?;
+    Ok(noted.into_iter().map(|n| n.id).collect())
 }

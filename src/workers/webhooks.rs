@@ -9,11 +9,11 @@
 
 use super::{webhook_address, webhook_alert};
 use crate::db::{AnyConnection, Pool};
-use crate::ids::EventId;
-use crate::model::event::{self, Event};
+use crate::ids::WebhookId;
+use crate::model::event::Event;
 use crate::model::now;
 use crate::model::webhook::{self, Webhook, SECRET_PREFIX};
-use crate::model::webhook_delivery::{self as delivery, Attempt, Delivery, Next};
+use crate::model::webhook_delivery::{self as delivery, Attempt, Delivery, Next, Outcome};
 use crate::settings::Settings;
 use base64::Engine;
 use chrono::TimeDelta;
@@ -35,7 +35,7 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
 /// Deliveries claimed at once (and sent side by side).
-const BATCH: i64 = 32;
+const BATCH: i64 = 64;
 /// How often an idle worker looks for due deliveries (those of other processes, retries);
 /// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
@@ -77,25 +77,44 @@ pub fn start(ctx: Context) -> anyhow::Result<Running> {
 
 async fn run(ctx: Arc<Context>, alive: Weak<()>) {
     let clients = Clients::default();
+    // The tries of the batch sent last, being noted while the next batch is sent.
+    let mut noting: Option<tokio::task::JoinHandle<()>> = None;
     while alive.strong_count() > 0 {
         let worker = ctx.worker_id.clone();
-        let claimed = db(&ctx, move |c| delivery::claim_due(c, &worker, LEASE, BATCH)).await;
-        match claimed {
-            Ok(due) if !due.is_empty() => {
-                let sends = due.into_iter().map(|d| deliver(&ctx, &clients, d));
-                futures_util::future::join_all(sends).await;
+        // The claim and the batch's webhooks and events, on one connection.
+        let claimed = db(&ctx, move |c| {
+            let due = delivery::claim_due(c, &worker, LEASE, BATCH)?;
+            if due.is_empty() {
+                return Ok(None);
             }
-            Ok(_) => {
+            let (hooks, events) = delivery::webhooks_and_events(c, &due)?;
+            Ok(Some(Batch { due, hooks, events }))
+        })
+        .await;
+        match claimed {
+            Ok(Some(batch)) => {
+                let outcomes = deliver(&ctx, &clients, batch).await;
+                // One batch noted at a time: the next waits for the one before.
+                if let Some(previous) = noting.take() {
+                    let _ = previous.await;
+                }
+                noting = Some(tokio::spawn(note(ctx.clone(), outcomes)));
+            }
+            Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(POLL) => {}
                     _ = webhook::ENQUEUED.notified() => {}
                 }
             }
             Err(e) => {
+                // Claims made before a failed read run out and are taken up again.
                 tracing::warn!(error = %e, "webhooks: claiming deliveries failed");
                 tokio::time::sleep(POLL * 4).await;
             }
         }
+    }
+    if let Some(last) = noting {
+        let _ = last.await;
     }
 }
 
@@ -112,46 +131,79 @@ async fn db<T: Send + 'static>(
     .await?
 }
 
-async fn deliver(ctx: &Context, clients: &Clients, d: Delivery) {
-    let (hook_id, event_id) = (d.webhook_id.clone(), EventId(d.event_id));
-    let found = db(ctx, move |c| {
-        let Some(hook) = webhook::find_any(c, &hook_id)? else {
-            return Ok(None);
-        };
-        let ev = event::find(c, &hook.environment_id, event_id)?;
-        Ok(Some((hook, ev)))
+/// Claimed deliveries with their webhooks and events.
+struct Batch {
+    due: Vec<Delivery>,
+    hooks: HashMap<WebhookId, Webhook>,
+    events: HashMap<i64, Event>,
+}
+
+/// Sends a claimed batch side by side. The database sees a batch twice, whatever its size:
+/// the claim (with its webhooks and events read in one query each), and all its tries
+/// noted in one write transaction (`note`; SQLite has one writer, which events' inserts
+/// wait for too). A failed read or note leaves the claims to run out: at least once.
+async fn deliver(ctx: &Context, clients: &Clients, batch: Batch) -> Vec<Outcome> {
+    let Batch { due, hooks, events } = batch;
+    let tries = due.into_iter().filter_map(|d| {
+        // A webhook deleted took its deliveries with it: nothing to note.
+        let hook = hooks.get(&d.webhook_id)?;
+        let event = events
+            .get(&d.event_id)
+            .filter(|e| e.environment_id == hook.environment_id);
+        Some(try_once(ctx, clients, d, hook, event))
+    });
+    futures_util::future::join_all(tries).await
+}
+
+/// Notes a batch's tries in one write transaction; tells the admins of a webhook this
+/// turned off for failing too long.
+async fn note(ctx: Arc<Context>, outcomes: Vec<Outcome>) {
+    for o in &outcomes {
+        if let Some(e) = &o.attempt.error {
+            tracing::info!(webhook = %o.delivery.webhook_id, delivery = %o.delivery.id, error = %e, "webhook delivery failed");
+        }
+    }
+    if outcomes.is_empty() {
+        return;
+    }
+    let worker = ctx.worker_id.clone();
+    let noted = db(&ctx, move |c| {
+        delivery::record_all(c, &worker, &outcomes, DISABLE_AFTER)
     })
     .await;
-    let (attempt, next) = match found {
-        Err(e) => {
-            tracing::warn!(error = %e, "webhooks: reading a delivery failed");
-            return;
+    match noted {
+        Ok(off) => {
+            for off in off {
+                webhook_alert::tell_admins(&ctx.pool, &ctx.mail, &ctx.settings, &off).await;
+            }
         }
-        Ok(None) => return, // The webhook was deleted, and its deliveries with it.
-        Ok(Some((hook, _))) if !hook.enabled => gave_up("the webhook is disabled"),
-        Ok(Some((_, None))) => gave_up("the event no longer exists"),
-        Ok(Some((hook, Some(ev)))) => {
-            let body = (ctx.render)(&ev).to_string();
-            let (attempt, retry_after) = send(ctx, clients, &hook, &d, body).await;
+        // The claims' lease runs out and the deliveries are tried again: at least once.
+        Err(e) => tracing::warn!(error = %e, "webhooks: noting deliveries failed"),
+    }
+}
+
+/// One delivery's try, or why there was none.
+async fn try_once(
+    ctx: &Context,
+    clients: &Clients,
+    d: Delivery,
+    hook: &Webhook,
+    event: Option<&Event>,
+) -> Outcome {
+    let (attempt, next) = match event {
+        _ if !hook.enabled => gave_up("the webhook is disabled"),
+        None => gave_up("the event no longer exists"),
+        Some(ev) => {
+            let body = (ctx.render)(ev).to_string();
+            let (attempt, retry_after) = send(ctx, clients, hook, &d, body).await;
             let next = next_step(&d, &attempt, retry_after);
             (attempt, next)
         }
     };
-    if let Some(e) = &attempt.error {
-        tracing::info!(webhook = %d.webhook_id, delivery = %d.id, error = %e, "webhook delivery failed");
-    }
-    let worker = ctx.worker_id.clone();
-    let noted = db(ctx, move |c| {
-        delivery::record(c, &d, &worker, &attempt, &next, DISABLE_AFTER)
-    })
-    .await;
-    match noted {
-        Ok(None) => {}
-        Ok(Some(off)) => {
-            webhook_alert::tell_admins(&ctx.pool, &ctx.mail, &ctx.settings, &off).await;
-        }
-        // The claim's lease runs out and the delivery is tried again: at least once.
-        Err(e) => tracing::warn!(error = %e, "webhooks: noting a delivery failed"),
+    Outcome {
+        delivery: d,
+        attempt,
+        next,
     }
 }
 
