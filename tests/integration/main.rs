@@ -21,6 +21,7 @@ mod cli;
 mod commits;
 mod connections;
 mod constraints;
+mod delete_records;
 mod downloads;
 mod editing;
 mod events_api;

@@ -35,7 +35,8 @@ fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, Mi
 /// Reads an FFQL `q` against the sheet's fields; a malformed query or an unknown field is
 /// the caller's to fix (400, with where and why).
 pub fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, Mistake> {
-    crate::ffql::compile(text, &super::ffql_sql::field_specs(config)).map_err(|e| Mistake::new("q", e.message))
+    crate::ffql::compile(text, &super::ffql_sql::field_specs(config))
+        .map_err(|e| Mistake::new("q", e.message))
 }
 
 /// Reads Flatfile's record query parameters (`ids` may repeat).
@@ -107,4 +108,3 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
     q.sort = sort_field.map(|f| (f, descending));
     Ok((q, include_counts))
 }
-

@@ -295,6 +295,15 @@ pub async fn create(
                 input.config["destinationSheetId"] = json!(sheets.destination.id);
                 input.plan = Some(plan::initial(conn, &sheets)?);
             }
+            if input.job_type == "workbook" && input.operation == "delete-records" {
+                // The sheet must be the workbook's, and the selection readable, before a
+                // job is made.
+                let (ctx, _) = crate::jobs::delete::target(conn, &env, &input.source, &input.config)
+                    .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
+                if outside(&ctx.space_id) {
+                    return Err(ModelError::NotFound("sheet"));
+                }
+            }
             job::create(conn, input, &actor)
         })
         .await?;

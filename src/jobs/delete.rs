@@ -1,0 +1,83 @@
+//! `workbook:delete-records` (Flatfile's job: `{type: "workbook", operation:
+//! "delete-records", source: <workbook>, config: {sheet, filter, filterField, searchValue,
+//! searchField, ids, q}}`): deletes the records a selection picks, in batches, each its own
+//! short transaction fenced to the job's attempt, with progress. The selection is taken
+//! when the job starts; records deleted by someone else meanwhile are skipped. Canceled
+//! midway, it stops after the batch in hand: what it deleted stays deleted (the outcome and
+//! the events say how many).
+
+use super::{JobError, Progress, BATCH};
+use crate::db::AnyConnection;
+use crate::ids::{RecordId, SheetId};
+use crate::model::job::Job;
+use crate::model::record::{self, cells, selection};
+use crate::model::sheet::{self, SheetContext};
+use serde_json::{json, Value};
+
+/// The sheet a delete-records job works on, checked to be of its workbook, and its selection.
+pub fn target(
+    conn: &mut AnyConnection,
+    job_env: &crate::ids::EnvironmentId,
+    source: &str,
+    config: &Value,
+) -> Result<(SheetContext, record::RecordQuery), String> {
+    let raw = config.get("sheet").and_then(Value::as_str).unwrap_or_default();
+    let id = SheetId::parse(raw).ok_or_else(|| format!("config.sheet `{raw}` is not a sheet id"))?;
+    let ctx =
+        sheet::load_context(conn, job_env, &id).map_err(|_| format!("the sheet {raw} does not exist"))?;
+    if ctx.sheet.workbook_id.as_str() != source {
+        return Err(format!("the sheet {raw} is not in the job's workbook {source}"));
+    }
+    let q = selection::parse(&ctx.config, &params_of(config))
+        .map_err(|m| format!("config.{}: {}", m.key, m.message))?
+        .0;
+    Ok((ctx, q))
+}
+
+/// The selection keys of a config as query parameters (`ids` a list or one id).
+pub fn params_of(config: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for key in ["filter", "filterField", "searchValue", "searchField", "q"] {
+        if let Some(v) = config.get(key).and_then(Value::as_str) {
+            out.push((key.to_string(), v.to_string()));
+        }
+    }
+    match config.get("ids") {
+        Some(Value::Array(ids)) => out.extend(
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(|id| ("ids".to_string(), id.to_string())),
+        ),
+        Some(Value::String(id)) => out.push(("ids".into(), id.clone())),
+        _ => {}
+    }
+    out
+}
+
+pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+    super::refuse_crash_loop(job)?;
+    let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
+    let (ctx, q) = target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
+    let mut ids = Vec::new();
+    cells::each_selected(conn, ctx.sheet.seq, &q, |row| {
+        ids.push(RecordId(row.id));
+        true
+    })?;
+    let total = ids.len().max(1);
+    let mut progress = Progress::new(cx, job, worker);
+    let mut deleted = 0usize;
+    for (n, chunk) in ids.chunks(BATCH).enumerate() {
+        let gone = progress.fenced(conn, |conn| {
+            Ok(record::delete_present(conn, &ctx, chunk, &job.created_by)?)
+        })?;
+        deleted += gone.rows;
+        cx.announce.sheet_changed(&ctx.sheet.id);
+        for other in &gone.also_changed {
+            cx.announce.sheet_changed(other);
+        }
+        let done = (n + 1) * BATCH;
+        progress.report(conn, (done.min(total) * 99 / total) as i32, "Deleting records")?;
+    }
+    let message = format!("Deleted {deleted} record(s) from {}", ctx.sheet.name);
+    super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
+}

@@ -1,0 +1,100 @@
+//! `workbook:delete-records` jobs, as Flatfile's: the records a selection picks are deleted
+//! in batches with progress; a bad selection is refused before a job is made.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+async fn workbook_of(app: &TestApp, space: &Value) -> String {
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    wbs["data"][0]["id"].as_str().unwrap().to_string()
+}
+
+async fn counts(app: &TestApp, sheet: &str) -> Value {
+    let (_, c) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    c["data"]["counts"].clone()
+}
+
+async fn delete_records_by_query_and_ids(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let wb = workbook_of(&app, &space).await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..12_000)
+        .map(|i| json!({"email": format!("p{i}@x.io"), "age": i % 100}))
+        .collect();
+    let (status, body) = send(
+        app.api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
+            .header("x-disable-hooks", "true")
+            .json(&rows),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let first = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+
+    // More than a batch: ages 40 and up, 7,200 records.
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": wb, "trigger": "immediate",
+                    "config": {"sheet": sheet, "q": "age gte 40"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert!(
+        done["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Deleted 7200"),
+        "{done}"
+    );
+    assert_eq!(counts(&app, &sheet).await["total"], 4_800);
+
+    // By ids, one of them already gone.
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": wb, "trigger": "immediate",
+                    "config": {"sheet": sheet, "ids": [first, "us_rc_999999999"]}}),
+        )
+        .await;
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(counts(&app, &sheet).await["total"], 4_799);
+
+    // Refused before a job is made: another workbook's sheet, a query that cannot be read.
+    let other = app.bare_space("Other").await;
+    let (_, owb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "O", "spaceId": other, "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    let other_sheet = owb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    for (config, words) in [
+        (json!({"sheet": other_sheet}), "not in the job's workbook"),
+        (json!({"sheet": sheet, "q": "age eq )"}), "expected a value"),
+        (json!({"sheet": "nope"}), "not a sheet id"),
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "workbook", "operation": "delete-records", "source": wb, "trigger": "immediate", "config": config}),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains(words), "{words}: {body}");
+    }
+    assert_eq!(counts(&app, &sheet).await["total"], 4_799, "nothing more deleted");
+    // A listener cannot complete Wharf's own job.
+    let (_, jobs) = app.get_json(&format!("/jobs?workbookId={wb}")).await;
+    let id = jobs["data"][0]["id"].as_str().unwrap();
+    let (status, _) = app.post_json(&format!("/jobs/{id}/complete"), &json!({})).await;
+    assert_eq!(status, 409);
+}
+
+on_both!(delete_records_by_query_and_ids);
