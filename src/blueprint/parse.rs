@@ -56,7 +56,7 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
         .unwrap_or_default();
     let actions = obj.get("actions").cloned().unwrap_or(Value::Array(vec![]));
     super::actions::check_at(&actions, &format!("{path}.actions"), p);
-    let sheets = match obj.get("sheets") {
+    let mut sheets = match obj.get("sheets") {
         Some(Value::Array(items)) => sheets_at(items, &format!("{path}.sheets"), p),
         Some(_) => {
             p.push(&format!("{path}.sheets"), "sheets must be an array");
@@ -64,12 +64,35 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
         }
         None => vec![],
     };
+    inherit_settings(obj.get("settings"), &mut sheets);
     Some(WorkbookBlueprint {
         name,
         labels,
         actions,
         sheets,
     })
+}
+
+/// A workbook's `settings.trackChanges` holds for each of its sheets that does not say
+/// otherwise (kept in the sheet's config, where the write path reads it).
+pub fn inherit_settings(workbook_settings: Option<&Value>, sheets: &mut [SheetConfig]) {
+    let Some(track) = workbook_settings
+        .and_then(|s| s.get("trackChanges"))
+        .and_then(Value::as_bool)
+    else {
+        return;
+    };
+    for sheet in sheets {
+        let Some(obj) = sheet.json.as_object_mut() else {
+            continue;
+        };
+        let settings = obj
+            .entry("settings")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(s) = settings.as_object_mut() {
+            s.entry("trackChanges").or_insert(Value::Bool(track));
+        }
+    }
 }
 
 /// Parses the `sheets` of a workbook (for example the body of `POST /v1/workbooks`).

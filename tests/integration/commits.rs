@@ -148,6 +148,31 @@ async fn a_hook_reads_and_answers_a_commit(db: Db) {
     assert_eq!(page["data"]["counts"]["error"], 0, "{page}");
 }
 
+/// A workbook's `settings.trackChanges` holds for its sheets (unless one says otherwise).
+async fn workbook_settings_track_changes(db: Db) {
+    let app = spawn_app(db).await;
+    let sid = app.bare_space("Tracked").await;
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "W", "spaceId": sid, "settings": {"trackChanges": true}, "sheets": [
+                {"name": "A", "slug": "a", "fields": [{"key": "x", "type": "string"}]},
+                {"name": "B", "slug": "b", "settings": {"trackChanges": false}, "fields": [{"key": "x", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    for (i, tracked) in [(0, true), (1, false)] {
+        let sheet = wb["data"]["sheets"][i]["id"].as_str().unwrap().to_string();
+        insert(&app, &sheet, json!([{"x": "1"}]), &[]).await;
+        let created = events_of(&app, "commit:created").await;
+        let event = created
+            .iter()
+            .find(|e| e["context"]["sheetId"] == sheet.as_str())
+            .unwrap();
+        assert_eq!(event["payload"]["trackChanges"], tracked, "{event}");
+    }
+}
+
 /// A hook reads its `dataUrl` once, with no page size: a commit of 12,000 records
 /// (more than a page) comes back whole.
 async fn a_big_commit_reads_whole(db: Db) {
@@ -502,6 +527,7 @@ on_both!(
     the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,
     a_big_commit_reads_whole,
+    workbook_settings_track_changes,
     bad_messages_are_refused,
     disable_and_force_hooks_headers,
     completing_a_commit_without_changes,

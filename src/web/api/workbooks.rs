@@ -92,6 +92,8 @@ pub struct CreateBody {
     sheets: Vec<Value>,
     actions: Option<Value>,
     metadata: Option<Value>,
+    /// `{trackChanges}`: held by each sheet that does not say otherwise.
+    settings: Option<Value>,
 }
 
 pub async fn create(
@@ -113,7 +115,8 @@ pub async fn create(
             blueprint::check_actions(actions, &path).map_err(AppError::malformed)?;
         }
     }
-    let sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
+    let mut sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
+    blueprint::inherit_settings(body.settings.as_ref(), &mut sheets);
     let actor = caller.actor();
     let env = caller.environment_id.clone();
     let w = state
