@@ -4,8 +4,9 @@
 use crate::helpers::*;
 use crate::on_both;
 
-async fn the_flatfile_client_runs_unchanged(db: Db) {
-    let app = spawn_app(db).await;
+/// Runs one of tests/flatfile-client's suites against `app`; returns node's report once
+/// it passed.
+pub async fn run_client_suite(app: &TestApp, suite: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     assert!(
         std::path::Path::new(root)
@@ -17,7 +18,7 @@ async fn the_flatfile_client_runs_unchanged(db: Db) {
         .args([
             "--test",
             "--test-reporter=spec",
-            "tests/flatfile-client/client.test.mjs",
+            &format!("tests/flatfile-client/{suite}"),
         ])
         .current_dir(root)
         .env("WHARF_API", app.url("/v1"))
@@ -31,7 +32,16 @@ async fn the_flatfile_client_runs_unchanged(db: Db) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "Flatfile client suite failed:\n{report}");
+    assert!(
+        out.status.success(),
+        "Flatfile client suite {suite} failed:\n{report}"
+    );
+    report
+}
+
+async fn the_flatfile_client_runs_unchanged(db: Db) {
+    let app = spawn_app(db).await;
+    let report = run_client_suite(&app, "client.test.mjs").await;
     assert!(
         report.contains("pass 5") && report.contains("fail 0"),
         "expected five passing client tests:\n{report}"

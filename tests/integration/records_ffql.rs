@@ -72,19 +72,7 @@ pub fn urlencode(text: &str) -> String {
 async fn emails(app: &TestApp, path: &str, q: &str) -> Vec<String> {
     let (status, body) = app.get_json(&format!("{path}?q={}", urlencode(q))).await;
     assert_eq!(status, 200, "q={q}: {body}");
-    let mut out: Vec<String> = body["data"]["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .map(|r| {
-            r["values"]["email"]["value"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-    out.sort();
-    out
+    crate::records_search::emails(&body)
 }
 
 async fn q_selects_records_by_typed_comparisons(db: Db) {
@@ -242,26 +230,7 @@ on_both!(
 
 async fn the_flatfile_client_queries_with_q(db: Db) {
     let app = spawn_app(db).await;
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = tokio::process::Command::new("node")
-        .args([
-            "--test",
-            "--test-reporter=spec",
-            "tests/flatfile-client/ffql.test.mjs",
-        ])
-        .current_dir(root)
-        .env("WHARF_API", app.url("/v1"))
-        .env("WHARF_KEY", &app.key)
-        .env("WHARF_ENV_ID", app.env_id.as_str())
-        .output()
-        .await
-        .expect("node runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "FFQL client test failed:\n{report}");
+    let report = crate::flatfile_client::run_client_suite(&app, "ffql.test.mjs").await;
     assert!(report.contains("pass 3") && report.contains("fail 0"), "{report}");
 }
 

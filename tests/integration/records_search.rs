@@ -5,7 +5,7 @@ use crate::on_both;
 use crate::records_concurrency::all_records;
 use serde_json::{json, Value};
 
-fn emails(body: &Value) -> Vec<String> {
+pub(crate) fn emails(body: &Value) -> Vec<String> {
     let mut out: Vec<String> = body["data"]["records"]
         .as_array()
         .expect("records")
