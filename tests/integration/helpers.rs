@@ -323,6 +323,15 @@ impl TestApp {
         html[start..start + html[start..].find('"').expect("end")].to_string()
     }
 
+    /// A new secret key of the `production` environment (another environment than `key`'s).
+    pub fn production_key(&self) -> String {
+        let mut conn = self.pool.get().unwrap();
+        let prod = wharf::model::environment::find_by_name(&mut conn, "production")
+            .unwrap()
+            .unwrap();
+        wharf::model::api_key::create(&mut conn, &prod.id).unwrap().1
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

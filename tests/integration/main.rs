@@ -3,6 +3,7 @@
 mod helpers;
 
 mod actions_api;
+mod actions_browser;
 mod actions_grid;
 mod api_auth;
 mod api_files;

@@ -97,13 +97,7 @@ async fn secrets_refuse_bad_input_and_other_callers(db: Db) {
     assert_eq!(list["data"], json!([]), "nothing kept");
 
     // Another environment's space, and another environment's key.
-    let prod_key = {
-        let mut conn = app.pool.get().unwrap();
-        let prod = wharf::model::environment::find_by_name(&mut conn, "production")
-            .unwrap()
-            .unwrap();
-        wharf::model::api_key::create(&mut conn, &prod.id).unwrap().1
-    };
+    let prod_key = app.production_key();
     let sid = app.bare_space("Mine").await;
     app.post_json("/secrets", &json!({"name": "T", "value": "v", "spaceId": sid}))
         .await;

@@ -480,13 +480,7 @@ async fn every_route_refuses_callers_outside_its_scope(db: Db) {
     .await;
 
     // A key of another environment, for every object of this one's other side.
-    let prod_key = {
-        let mut conn = app.pool.get().unwrap();
-        let prod = wharf::model::environment::find_by_name(&mut conn, "production")
-            .unwrap()
-            .unwrap();
-        wharf::model::api_key::create(&mut conn, &prod.id).unwrap().1
-    };
+    let prod_key = app.production_key();
     let key_auth = move |req: reqwest::RequestBuilder, _: bool| req.bearer_auth(&prod_key);
     sweep(
         &app,

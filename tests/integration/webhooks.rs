@@ -400,13 +400,7 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
     assert_eq!(made.status().as_u16(), 401);
 
     // A key of another environment sees none of it.
-    let prod_key = {
-        let mut conn = app.pool.get().unwrap();
-        let prod = wharf::model::environment::find_by_name(&mut conn, "production")
-            .unwrap()
-            .unwrap();
-        wharf::model::api_key::create(&mut conn, &prod.id).unwrap().1
-    };
+    let prod_key = app.production_key();
     let r = app
         .client
         .get(app.url(&format!("/v1/webhooks/{id}")))
