@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets/{id}/changes", web::get().to(changes::list))
             .route("/sheets/{id}/records", web::get().to(records::list))
             .route("/sheets/{id}/cells", web::get().to(cells::list))
+            .route("/sheets/{id}/validate", web::post().to(bulk::validate))
             .route("/sheets/{id}/lock", web::post().to(sheets::lock))
             .route("/sheets/{id}/unlock", web::post().to(sheets::unlock))
             .route("/sheets/{id}/find-replace", web::put().to(bulk::find_replace))

@@ -204,7 +204,74 @@ async fn bulk_changes_beside_writers(db: Db) {
     assert_eq!(p["data"]["counts"]["total"], 32);
 }
 
+/// `POST /v1/sheets/{id}/validate` re-checks every record from what was given: a record
+/// whose stored check was lost gets it back, listener messages stay, counts follow.
+async fn validate_rechecks_every_record(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::{records, sheets};
+    let app = spawn_app(db).await;
+    let sheet = seeded(&app).await;
+    let (_, bronze) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "b@x.io", "tier": "bronze"}]),
+        )
+        .await;
+    let bronze = bronze["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (_, p) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let flagged = p["data"]["records"][3]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": flagged, "values": {"name": {"messages": [{"message": "check me", "type": "error"}]}}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The bronze record's stored check is lost (and the counts with it).
+    {
+        let n: i64 = bronze.trim_start_matches("us_rc_").parse().unwrap();
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(records::table.find(n))
+            .set((
+                records::valid.eq(true),
+                records::error_fields.eq(None::<String>),
+                records::messages.eq(None::<String>),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::update(sheets::table)
+            .set((
+                sheets::error_count.eq(1),
+                sheets::errors_by_field.eq(r#"{"name":1}"#),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/validate"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["checked"], 21);
+    let (_, p) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?includeCounts=true&filter=error"
+        ))
+        .await;
+    let recs = p["data"]["records"].as_array().unwrap();
+    let ids: Vec<&str> = recs.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![flagged.as_str(), bronze.as_str()], "{p}");
+    assert_eq!(recs[0]["values"]["name"]["messages"][0]["message"], "check me");
+    assert_eq!(recs[1]["values"]["tier"]["valid"], false);
+    assert_eq!(p["data"]["counts"]["error"], 2, "{p}");
+    assert_eq!(
+        p["data"]["counts"]["errorsByField"],
+        json!({"name": 1, "tier": 1}),
+        "{p}"
+    );
+}
+
 on_both!(
+    validate_rechecks_every_record,
     find_and_replace_over_a_selection,
     bulk_update_validates_counts_and_is_all_or_nothing,
     a_selection_over_the_limit_changes_nothing,

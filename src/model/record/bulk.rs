@@ -98,6 +98,46 @@ pub fn apply(
     })
 }
 
+/// Records re-checked per transaction by [`revalidate`].
+const RECHECK_BATCH: i64 = 5_000;
+
+/// Re-checks every record of a sheet (`POST /v1/sheets/{id}/validate`) from what was given:
+/// types, required, options, unique across the sheet, references. A batch at a time, each
+/// its own short transaction, so the counts are true at every moment and people's saves
+/// wait for one batch at most. Listener code's messages stay. Returns how many were checked.
+pub fn revalidate(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<usize> {
+    let mut after = 0;
+    let mut checked = 0;
+    loop {
+        let start = after;
+        let rows = super::after(conn, ctx.sheet.seq, after, RECHECK_BATCH)?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        let updates: Vec<RecordUpdate> = rows
+            .iter()
+            .map(|r| RecordUpdate {
+                id: r.record_id(),
+                values: BTreeMap::new(),
+                messages: BTreeMap::new(),
+                metadata: None,
+            })
+            .collect();
+        // A record deleted since the read: the batch is read again, without it.
+        match update(conn, ctx, &updates, actor, &Hooks::Skip) {
+            Ok(_) => checked += updates.len(),
+            Err(ModelError::NotFound(_)) => {
+                after = start;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        if (rows.len() as i64) < RECHECK_BATCH {
+            break;
+        }
+    }
+    Ok(checked)
+}
+
 /// The cell's new input, or `None` when the change leaves it as it is.
 fn changed(before: &Value, change: &Change) -> Option<Value> {
     match change {

@@ -160,3 +160,17 @@ pub async fn bulk_update(
     let q = selection(&ctx, &params)?;
     run(&req, &caller, &state, ctx, q, changes).await
 }
+
+/// `POST /v1/sheets/{id}/validate`: re-checks every record of the sheet.
+pub async fn validate(
+    caller: SpaceCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = writable(&state, &caller, &path).await?;
+    let actor = caller.actor();
+    let sheet_id = ctx.sheet.id.clone();
+    let checked = state.db(move |conn| bulk::revalidate(conn, &ctx, &actor)).await?;
+    state.live.publish(&sheet_id, None);
+    Ok(super::ok(json!({"success": true, "checked": checked})))
+}
