@@ -3,20 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-// Node 20's fetch refuses the client's `Keep-Alive` request header; drop that one header.
-const realFetch = globalThis.fetch;
-globalThis.fetch = (input, init = {}) => {
-  if (init.headers) {
-    const headers = new Headers(init.headers);
-    headers.delete("keep-alive");
-    init = { ...init, headers };
-  }
-  return realFetch(input, init);
-};
-const { FlatfileClient } = await import("@flatfile/api");
-
-const api = new FlatfileClient({ token: process.env.WHARF_KEY, environment: process.env.WHARF_API });
-const environmentId = process.env.WHARF_ENV_ID;
+import { api, environmentId } from "./wharf-client.mjs";
 
 test("records.get and sheets.getRecordCounts with q", async () => {
   const space = await api.spaces.create({ name: "FFQL", environmentId });
