@@ -86,8 +86,7 @@ pub fn create(
     actor: &str,
     ids: &[i64],
 ) -> QueryResult<CommitId> {
-    let id = record(conn, ctx, actor, ids)?;
-    let track_changes = tracks_changes(ctx);
+    let (id, track_changes) = record(conn, ctx, actor, ids)?;
     let url = data_url(&ctx.sheet.id, &id);
     let payload = json!({
         "sheetId": ctx.sheet.id,
@@ -116,7 +115,7 @@ pub fn create_quiet(
     actor: &str,
     ids: &[i64],
 ) -> QueryResult<CommitId> {
-    let id = record(conn, ctx, actor, ids)?;
+    let (id, _) = record(conn, ctx, actor, ids)?;
     diesel::update(commits::table.find(&id))
         .set((
             commits::completed_at.eq(Some(now())),
@@ -126,20 +125,27 @@ pub fn create_quiet(
     Ok(id)
 }
 
-fn record(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str, ids: &[i64]) -> QueryResult<CommitId> {
+/// Inserts the commit row; its id, and whether its sheet tracks changes.
+fn record(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    ids: &[i64],
+) -> QueryResult<(CommitId, bool)> {
     let id = CommitId::generate();
+    let track_changes = tracks_changes(ctx);
     diesel::insert_into(commits::table)
         .values(NewCommit {
             id: &id,
             environment_id: &ctx.environment_id,
             sheet_id: &ctx.sheet.id,
             record_ids: &compress_ranges(ids),
-            track_changes: tracks_changes(ctx),
+            track_changes,
             created_by: actor,
             created_at: now(),
         })
         .execute(conn)?;
-    Ok(id)
+    Ok((id, track_changes))
 }
 
 fn event_context(ctx: &SheetContext, actor: &str, id: &CommitId) -> Context {

@@ -59,6 +59,7 @@ pub fn each_selected(
     let folded = q.search_value.as_deref().map(fold);
     let only: Option<std::collections::HashSet<i64>> =
         q.ids.as_ref().map(|ids| ids.iter().copied().collect());
+    let field_marker = q.filter_field.map(|f| format!(",{f},"));
     let mut after = 0;
     loop {
         let rows = after_matching(conn, sheet_seq, after, BATCH, q.ffql.as_ref())?;
@@ -69,11 +70,10 @@ pub fn each_selected(
                 Filter::All => true,
                 Filter::Valid => row.valid,
                 Filter::Error => !row.valid,
-            } && q.filter_field.is_none_or(|f| {
-                row.error_fields
-                    .as_deref()
-                    .is_some_and(|e| e.contains(&format!(",{f},")))
-            }) && only.as_ref().is_none_or(|ids| ids.contains(&row.id))
+            } && field_marker
+                .as_deref()
+                .is_none_or(|m| row.error_fields.as_deref().is_some_and(|e| e.contains(m)))
+                && only.as_ref().is_none_or(|ids| ids.contains(&row.id))
                 && folded
                     .as_deref()
                     .is_none_or(|term| cells_contain(&row.vals, q.search_field, term));

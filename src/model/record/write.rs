@@ -172,8 +172,6 @@ pub fn update(
                 if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                     // A new value clears what a hook said of the old one; it says it again.
                     custom.remove(&i);
-                }
-                if changed && ctx.config.field_index(key).is_some() {
                     changes.push(NewChange::new(
                         &ctx.sheet.id,
                         row.id,

@@ -4,7 +4,7 @@
 //! `searchValue`, `searchField`, `ids`, `q`). Each is one transaction and one commit;
 //! the answer is its version (`{data: {versionId}}`, the commit's id).
 
-use super::records::{hooks_of, parse_query, writable};
+use super::records::{hooks_of, parse_selection, writable};
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
 use crate::model::commit::Hooks;
@@ -17,21 +17,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-/// The selection of a bulk change: the records query without paging or sort.
-fn selection(ctx: &SheetContext, params: &[(String, String)]) -> Result<RecordQuery, AppError> {
-    let kept: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "pageSize" | "pageNumber" | "sortField" | "sortDirection"
-            )
-        })
-        .cloned()
-        .collect();
-    Ok(parse_query(&ctx.config, &kept)?.0)
-}
 
 fn field(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
     ctx.config
@@ -116,7 +101,7 @@ pub async fn find_replace(
         replace: body.replace.unwrap_or_default(),
         whole,
     };
-    let q = selection(&ctx, &params)?;
+    let q = parse_selection(&ctx.config, &params)?.0;
     run(&req, &caller, &state, ctx, q, vec![(index, change)]).await
 }
 
@@ -157,7 +142,7 @@ pub async fn bulk_update(
         };
         changes.push((index, Change::Set(value)));
     }
-    let q = selection(&ctx, &params)?;
+    let q = parse_selection(&ctx.config, &params)?.0;
     run(&req, &caller, &state, ctx, q, changes).await
 }
 

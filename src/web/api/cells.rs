@@ -2,7 +2,7 @@
 //! with how many records hold each, over the records the usual selection picks (`filter`,
 //! `filterField`, `searchValue`, `searchField`, `ids`, `q`).
 
-use super::records::{context, parse_query};
+use super::records::{context, parse_selection};
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
 use crate::model::record::cells::{self, ValueCount};
@@ -48,18 +48,7 @@ pub async fn list(
             "only distinct values are listed: distinct=true",
         ));
     }
-    // The selection reads as for records; its paging and sort are the values' own.
-    let selection: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "pageSize" | "pageNumber" | "sortField" | "sortDirection"
-            )
-        })
-        .cloned()
-        .collect();
-    let (q, include_counts) = parse_query(&ctx.config, &selection)?;
+    let (q, include_counts) = parse_selection(&ctx.config, &params)?;
     let number = |k: &str, default: usize| -> Result<usize, AppError> {
         match get(k) {
             None => Ok(default),

@@ -63,6 +63,26 @@ pub(super) fn parse_query(
     selection::parse(config, params).map_err(mistake)
 }
 
+/// The selection parameters alone (`filter`, `filterField`, `searchValue`, `searchField`,
+/// `ids`, `q`, `includeCounts`): paging and sort, where given, are the caller's own
+/// (distinct values, bulk changes).
+pub(super) fn parse_selection(
+    config: &SheetConfig,
+    params: &[(String, String)],
+) -> Result<(RecordQuery, bool), AppError> {
+    let kept: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "pageSize" | "pageNumber" | "sortField" | "sortDirection"
+            )
+        })
+        .cloned()
+        .collect();
+    parse_query(config, &kept)
+}
+
 fn mistake(m: selection::Mistake) -> AppError {
     AppError::bad_request(&m.key, m.message)
 }
