@@ -293,3 +293,61 @@
     if (dialog && e.detail.successful && dialog.open) dialog.close();
   });
 })();
+
+// Bulk fixes: a column's menu (find and replace, set, clear, its values) and deleting
+// what the view shows. The view and the selection travel with each form.
+(function () {
+  "use strict";
+
+  function view() {
+    var grid = document.getElementById("grid");
+    var ids = document.getElementById("delete-ids");
+    return {
+      filter: grid ? grid.dataset.filter || "" : "",
+      field: grid ? grid.dataset.field || "" : "",
+      q: grid ? grid.dataset.q || "" : "",
+      qf: grid ? grid.dataset.qf || "" : "",
+      ids: ids ? ids.value : "",
+    };
+  }
+
+  function query(v) {
+    return Object.keys(v).map(function (k) { return k + "=" + encodeURIComponent(v[k]); }).join("&");
+  }
+
+  document.addEventListener("click", function (e) {
+    var menu = e.target.closest && e.target.closest("[data-column-menu]");
+    if (menu) {
+      var dialog = document.getElementById("column-dialog");
+      var v = view();
+      dialog.querySelector("[data-column-label]").textContent = menu.dataset.columnLabel;
+      var selected = v.ids ? v.ids.split(",").length : 0;
+      dialog.querySelector("[data-scope-note]").textContent = selected
+        ? "Changes apply to the " + selected + " selected record(s)."
+        : "Changes apply to every record this view shows.";
+      dialog.querySelectorAll("form").forEach(function (form) {
+        form.elements.column.value = menu.dataset.columnMenu;
+        Object.keys(v).forEach(function (k) { if (form.elements[k]) form.elements[k].value = v[k]; });
+      });
+      var sheet = dialog.dataset.sheet;
+      htmx.ajax("GET", "/grid/" + sheet + "/values?column=" + encodeURIComponent(menu.dataset.columnMenu) + "&" + query(v),
+        { target: "#column-values", swap: "innerHTML" });
+      dialog.showModal();
+      return;
+    }
+    var del = e.target.closest && e.target.closest("[data-delete-shown]");
+    if (del) {
+      var d = document.getElementById("delete-dialog");
+      var grid = document.getElementById("grid");
+      htmx.ajax("GET", "/grid/" + grid.dataset.sheet + "/bulk/delete?" + query(view()),
+        { target: "#delete-confirm", swap: "innerHTML" });
+      d.showModal();
+    }
+  });
+
+  // A bulk change sent closes its dialog; its toast shows in #bulk-status.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var dialog = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("dialog.bulk-dialog");
+    if (dialog && e.detail.successful && dialog.open && e.detail.elt.tagName === "FORM") dialog.close();
+  });
+})();

@@ -327,6 +327,21 @@ diesel::table! {
         new_value -> Text,
         actor -> Text,
         created_at -> Timestamp,
+        bulk_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    bulk_changes (id) {
+        id -> Text,
+        sheet_id -> Text,
+        actor -> Text,
+        summary -> Text,
+        changed -> BigInt,
+        job_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        undone_at -> Nullable<Timestamp>,
+        undone_by -> Nullable<Text>,
     }
 }
 
@@ -443,6 +458,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     guest_sessions,
     user_invites,
     record_changes,
+    bulk_changes,
     mail_retries,
     search_backfills,
     webhooks,

@@ -9,6 +9,7 @@
 //! lost or written twice. The workers run on a narrow [`Context`] (pool, storage, indexer,
 //! queue, and an [`Announce`] the web implements), never on the web's state.
 
+pub mod bulk_change;
 pub mod delete;
 pub mod extract;
 pub mod map;
@@ -257,6 +258,7 @@ fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
         ("file", "extract") => extract::run(ctx, worker, job, conn),
         ("workbook", "map") => map::run(ctx, worker, job, conn),
         ("workbook", "delete-records") => delete::run(ctx, worker, job, conn),
+        ("workbook", "bulk-change") => bulk_change::run(ctx, worker, job, conn),
         _ => Err(JobError::Failed(format!(
             "Wharf has no worker for {}",
             job.name()

@@ -261,6 +261,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/grid/{sheet}/rows/delete",
                 web::post().to(pages::grid_edit::delete_rows),
             )
+            .route("/grid/{sheet}/bulk", web::post().to(pages::grid_bulk::change))
+            .route(
+                "/grid/{sheet}/bulk/delete",
+                web::get().to(pages::grid_bulk::delete_confirm),
+            )
+            .route(
+                "/grid/{sheet}/bulk/delete",
+                web::post().to(pages::grid_bulk::delete),
+            )
+            .route(
+                "/grid/{sheet}/bulk/jobs/{job}",
+                web::get().to(pages::grid_bulk::job_status),
+            )
+            .route(
+                "/grid/{sheet}/bulk/jobs/{job}/cancel",
+                web::post().to(pages::grid_bulk::cancel),
+            )
+            .route(
+                "/grid/{sheet}/bulk/{bulk}/undo",
+                web::post().to(pages::grid_bulk::undo),
+            )
+            .route("/grid/{sheet}/values", web::get().to(pages::grid_bulk::values))
             .route("/grid/{sheet}/live", web::get().to(pages::grid_edit::live))
             .route(
                 "/grid/{sheet}/download.csv",

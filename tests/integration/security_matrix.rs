@@ -131,6 +131,7 @@ impl Other {
                 "{sheet}" => &self.ids["sheet"],
                 "{record}" => &self.ids["record"],
                 "{job}" => &self.ids["job"],
+                "{bulk}" => &self.ids["bulk"],
                 "{guest}" => &self.ids["guest"],
                 "{delivery}" => &self.ids["delivery"],
                 "{name}" => &self.ids["mail"],
@@ -232,7 +233,20 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     )
     .await;
     let secret = secrets["data"][0]["id"].as_str().expect("secret").to_string();
+    let (_, bulk) = send(
+        api(
+            reqwest::Method::PATCH,
+            &format!("/sheets/{sheet}/records/bulk-update"),
+        )
+        .json(&json!({"fieldUpdates": {"name": "Other again"}})),
+    )
+    .await;
+    let bulk = bulk["data"]["bulkChangeId"]
+        .as_str()
+        .expect("bulk change")
+        .to_string();
     let mut ids = HashMap::new();
+    ids.insert("bulk", bulk);
     ids.insert("commit", commit);
     ids.insert("secret", secret);
     ids.insert("secret_value", "other-secret-value".to_string());

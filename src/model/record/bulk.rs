@@ -2,11 +2,12 @@
 //! in every record a selection picks, in one write transaction, so it is all or nothing, is
 //! validated like any update (unique across the sheet, references, counts) and is one commit.
 
+use super::bulk_history;
 use super::cells::each_selected;
-use super::write::{update, RecordUpdate};
+use super::write::{update, update_tagged, RecordUpdate, Written};
 use super::RecordQuery;
 use crate::db::AnyConnection;
-use crate::ids::CommitId;
+use crate::ids::{BulkChangeId, CommitId};
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, SheetContext};
 use crate::model::{ModelError, ModelResult};
@@ -30,10 +31,55 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The change in words, for the history and the toast.
+    fn describe(&self, label: &str) -> String {
+        match self {
+            Change::Set(v) if display(v).is_empty() => format!("Cleared {label}"),
+            Change::Set(v) => format!("Set {label} to “{}”", display(v)),
+            Change::Replace { find, replace, .. } if replace.is_empty() => {
+                format!("Replaced “{find}” with nothing in {label}")
+            }
+            Change::Replace { find, replace, .. } => format!("Replaced “{find}” with “{replace}” in {label}"),
+        }
+    }
+
+    /// What the toast says was done to the values ("Replaced 4,210 values").
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Change::Set(v) if display(v).is_empty() => "Cleared",
+            Change::Set(_) => "Set",
+            Change::Replace { .. } => "Replaced",
+        }
+    }
+}
+
+/// The changes in words ("Replaced “N/A” with nothing in Amount; Cleared Notes").
+pub fn describe(ctx: &SheetContext, changes: &[(usize, Change)]) -> String {
+    changes
+        .iter()
+        .map(|(i, c)| c.describe(ctx.config.fields[*i].display_name()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// What a bulk change did.
 pub struct Done {
     pub changed: usize,
     pub commit: Option<CommitId>,
+    /// Its history entry, which one click undoes.
+    pub bulk: Option<BulkChangeId>,
+}
+
+/// Whether the selection holds more than [`MAX_RECORDS`] records (then the change runs as
+/// a job, in batches).
+pub fn over_limit(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> ModelResult<bool> {
+    let mut n = 0usize;
+    each_selected(conn, ctx.sheet.seq, q, |_| {
+        n += 1;
+        n <= MAX_RECORDS
+    })?;
+    Ok(n > MAX_RECORDS)
 }
 
 /// Applies `changes` (field index, change) to the records `q` selects. More than
@@ -56,23 +102,7 @@ pub fn apply(
             if selected > MAX_RECORDS {
                 return false;
             }
-            let inputs = row.inputs(&ctx.config);
-            let mut values = BTreeMap::new();
-            for (field, change) in changes {
-                let key = &ctx.config.fields[*field].key;
-                let before = inputs.get(key).cloned().unwrap_or(Value::Null);
-                if let Some(after) = changed(&before, change) {
-                    values.insert(key.clone(), after);
-                }
-            }
-            if !values.is_empty() {
-                updates.push(RecordUpdate {
-                    id: row.record_id(),
-                    values,
-                    messages: BTreeMap::new(),
-                    metadata: None,
-                });
-            }
+            updates.extend(update_of(ctx, row, changes));
             true
         })?;
         if selected > MAX_RECORDS {
@@ -88,14 +118,60 @@ pub fn apply(
             return Ok(Done {
                 changed: 0,
                 commit: None,
+                bulk: None,
             });
         }
-        let written = update(conn, ctx, &updates, actor, hooks)?;
+        let bulk = bulk_history::create(conn, &ctx.sheet.id, actor, &describe(ctx, changes), None)?;
+        bulk_history::add_changed(conn, &bulk, updates.len())?;
+        let written = update_tagged(conn, ctx, &updates, actor, hooks, Some(bulk.as_str()))?;
         Ok(Done {
             changed: updates.len(),
             commit: written.commit,
+            bulk: Some(bulk),
         })
     })
+}
+
+/// The update that makes `changes` to one record, if it changes anything.
+fn update_of(
+    ctx: &SheetContext,
+    row: &super::RecordRow,
+    changes: &[(usize, Change)],
+) -> Option<RecordUpdate> {
+    let inputs = row.inputs(&ctx.config);
+    let mut values = BTreeMap::new();
+    for (field, change) in changes {
+        let key = &ctx.config.fields[*field].key;
+        let before = inputs.get(key).cloned().unwrap_or(Value::Null);
+        if let Some(after) = changed(&before, change) {
+            values.insert(key.clone(), after);
+        }
+    }
+    (!values.is_empty()).then(|| RecordUpdate {
+        id: row.record_id(),
+        values,
+        messages: BTreeMap::new(),
+        metadata: None,
+    })
+}
+
+/// One batch of a bulk change run as a job: `changes` made to the records `ids` still
+/// present, written under the entry `bulk` with no commit of their own (the job makes one
+/// commit of everything at the end). The caller holds the write transaction. Returns the
+/// ids changed.
+pub fn apply_batch(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[i64],
+    changes: &[(usize, Change)],
+    actor: &str,
+    bulk: &BulkChangeId,
+) -> ModelResult<Written<Vec<super::RecordRow>>> {
+    sheet::lock_for_write(conn, &ctx.write_set())?;
+    let rows = super::write::load(conn, ctx.sheet.seq, ids)?;
+    let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
+    bulk_history::add_changed(conn, bulk, updates.len())?;
+    update_tagged(conn, ctx, &updates, actor, &Hooks::Skip, Some(bulk.as_str()))
 }
 
 /// Records re-checked per transaction by [`revalidate`].

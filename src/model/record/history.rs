@@ -23,6 +23,8 @@ pub struct Change {
     pub new_value: String,
     pub actor: String,
     pub created_at: NaiveDateTime,
+    /// The bulk change this cell's change was part of.
+    pub bulk_id: Option<String>,
 }
 
 impl Change {
@@ -46,6 +48,7 @@ pub(super) struct NewChange<'a> {
     pub new_value: String,
     pub actor: &'a str,
     pub created_at: NaiveDateTime,
+    pub bulk_id: Option<&'a str>,
 }
 
 impl<'a> NewChange<'a> {
@@ -67,6 +70,7 @@ impl<'a> NewChange<'a> {
             new_value: new.to_string(),
             actor,
             created_at: now(),
+            bulk_id: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! raw input and messages), shown in Flatfile's `{key: {value, valid, messages}}` shape.
 
 pub mod bulk;
+pub mod bulk_history;
 pub mod cells;
 pub mod ffql_sql;
 pub mod history;
@@ -18,7 +19,7 @@ mod write;
 
 pub use query::{after, after_matching, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
-pub use write::{delete, delete_present, insert, update, RecordUpdate, Written};
+pub use write::{delete, delete_present, insert, update, update_tagged, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;

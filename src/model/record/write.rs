@@ -149,6 +149,18 @@ pub fn update(
     actor: &str,
     hooks: &Hooks,
 ) -> ModelResult<Written<Vec<RecordRow>>> {
+    update_tagged(conn, ctx, updates, actor, hooks, None)
+}
+
+/// [`update`], its history marked as part of the bulk change `bulk` (undone together).
+pub fn update_tagged(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    updates: &[RecordUpdate],
+    actor: &str,
+    hooks: &Hooks,
+    bulk: Option<&str>,
+) -> ModelResult<Written<Vec<RecordRow>>> {
     let updates = merge_repeated(updates);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_for_write(conn, &ctx.write_set())?;
@@ -172,15 +184,10 @@ pub fn update(
                 if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                     // A new value clears what a hook said of the old one; it says it again.
                     custom.remove(&i);
-                    changes.push(NewChange::new(
-                        &ctx.sheet.id,
-                        row.id,
-                        row.version + 1,
-                        key,
-                        before,
-                        new,
-                        actor,
-                    ));
+                    let mut change =
+                        NewChange::new(&ctx.sheet.id, row.id, row.version + 1, key, before, new, actor);
+                    change.bulk_id = bulk;
+                    changes.push(change);
                 }
             }
             input.extend(u.values.clone());

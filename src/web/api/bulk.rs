@@ -7,9 +7,10 @@
 use super::records::{hooks_of, parse_selection, writable};
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
+use crate::jobs::bulk_change;
 use crate::model::commit::Hooks;
+use crate::model::job;
 use crate::model::record::bulk::{self, Change};
-use crate::model::record::RecordQuery;
 use crate::model::sheet::SheetContext;
 use crate::web::error::AppError;
 use crate::web::input::Json;
@@ -25,14 +26,17 @@ fn field(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
 }
 
 /// Runs the change; a commit not announced to hooks still gives the change its version.
+/// More records than one transaction takes: a `workbook:bulk-change` job, answered 202
+/// with its id (the version is the job's).
 async fn run(
     req: &HttpRequest,
     caller: &SpaceCaller,
     state: &AppState,
     ctx: SheetContext,
-    q: RecordQuery,
+    params: &[(String, String)],
     changes: Vec<(usize, Change)>,
 ) -> Result<HttpResponse, AppError> {
+    let q = parse_selection(&ctx.config, params)?.0;
     if ctx
         .config
         .fields
@@ -51,6 +55,13 @@ async fn run(
     };
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
+    let (ctx, q) = {
+        let (c, q2) = (ctx.clone(), q.clone());
+        if state.db(move |conn| bulk::over_limit(conn, &c, &q2)).await? {
+            return start_job(state, &actor, ctx, params, changes).await;
+        }
+        (ctx, q)
+    };
     let done = state
         .db(move |conn| bulk::apply(conn, &ctx, &q, &changes, &actor, &hooks))
         .await?;
@@ -62,7 +73,33 @@ async fn run(
         "versionId": version.clone().unwrap_or_else(|| "us_vr_unchanged".into()),
         "commitId": version,
         "changed": done.changed,
+        "bulkChangeId": done.bulk,
     })))
+}
+
+async fn start_job(
+    state: &AppState,
+    actor: &str,
+    ctx: SheetContext,
+    params: &[(String, String)],
+    changes: Vec<(usize, Change)>,
+) -> Result<HttpResponse, AppError> {
+    let named: Vec<(String, Change)> = changes
+        .into_iter()
+        .map(|(i, c)| (ctx.config.fields[i].key.clone(), c))
+        .collect();
+    let config = bulk_change::config(ctx.sheet.id.as_str(), &named, params);
+    let input = bulk_change::job_input(&ctx, "bulk-change", config);
+    let actor = actor.to_string();
+    let job = state.db(move |conn| job::create(conn, input, &actor)).await?;
+    state.jobs.wake();
+    state.live.publish_job(&job.id, job.space_id.as_ref());
+    Ok(HttpResponse::Accepted().json(json!({"data": {
+        "versionId": job.id,
+        "commitId": null,
+        "jobId": job.id,
+        "changed": null,
+    }})))
 }
 
 #[derive(Deserialize)]
@@ -101,8 +138,7 @@ pub async fn find_replace(
         replace: body.replace.unwrap_or_default(),
         whole,
     };
-    let q = parse_selection(&ctx.config, &params)?.0;
-    run(&req, &caller, &state, ctx, q, vec![(index, change)]).await
+    run(&req, &caller, &state, ctx, &params, vec![(index, change)]).await
 }
 
 #[derive(Deserialize)]
@@ -142,8 +178,7 @@ pub async fn bulk_update(
         };
         changes.push((index, Change::Set(value)));
     }
-    let q = parse_selection(&ctx.config, &params)?.0;
-    run(&req, &caller, &state, ctx, q, changes).await
+    run(&req, &caller, &state, ctx, &params, changes).await
 }
 
 /// `POST /v1/sheets/{id}/validate`: re-checks every record of the sheet.

@@ -295,7 +295,9 @@ pub async fn create(
                 input.config["destinationSheetId"] = json!(sheets.destination.id);
                 input.plan = Some(plan::initial(conn, &sheets)?);
             }
-            if input.job_type == "workbook" && input.operation == "delete-records" {
+            if input.job_type == "workbook"
+                && matches!(input.operation.as_str(), "delete-records" | "bulk-change")
+            {
                 // The sheet must be the workbook's, and the selection readable, before a
                 // job is made.
                 let (ctx, _) = crate::jobs::delete::target(conn, &env, &input.source, &input.config)

@@ -66,7 +66,7 @@ pub(super) fn parse_query(
 /// The selection parameters alone (`filter`, `filterField`, `searchValue`, `searchField`,
 /// `ids`, `q`, `includeCounts`): paging and sort, where given, are the caller's own
 /// (distinct values, bulk changes).
-pub(super) fn parse_selection(
+pub(crate) fn parse_selection(
     config: &SheetConfig,
     params: &[(String, String)],
 ) -> Result<(RecordQuery, bool), AppError> {

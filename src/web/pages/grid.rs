@@ -139,6 +139,8 @@ pub struct Column {
     pub errors: i64,
     /// Labels of the checks listener code makes (`external` and `stored` constraints).
     pub checks: Vec<String>,
+    /// Computed or read-only: no bulk changes from its menu.
+    pub computed: bool,
 }
 
 pub struct CellView {
@@ -263,6 +265,7 @@ fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
             },
             errors: counts.errors_by_field.get(&f.key).copied().unwrap_or(0),
             checks: listener_checks(&ctx.config, &f.key),
+            computed: f.computed || f.readonly,
         })
         .collect()
 }
@@ -403,7 +406,7 @@ fn table_from(
 
 /// The FFQL part of a search box that starts with `filter:` (as Flatfile's does), with the
 /// prefix blanked so positions in errors count from the start of the box.
-fn box_filter(text: &str) -> Option<String> {
+pub(super) fn box_filter(text: &str) -> Option<String> {
     let trimmed = text.trim_start();
     let head = trimmed.get(..7)?;
     if !head.eq_ignore_ascii_case("filter:") {

@@ -9,6 +9,7 @@ pub mod files;
 pub mod grid;
 pub mod grid_action_jobs;
 pub mod grid_actions;
+pub mod grid_bulk;
 pub mod grid_edit;
 pub mod grid_history;
 pub mod guest_links;

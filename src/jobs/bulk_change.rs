@@ -1,0 +1,193 @@
+//! `workbook:bulk-change`: a find and replace or a bulk update of more records than one
+//! request takes (`records::bulk::MAX_RECORDS`), and the undo of one. Config: `{sheet,
+//! changes: [{field, set} | {field, find, replace, whole}], <selection>}` or `{sheet, undo:
+//! <bulk change id>}`. Batches of 5,000, each its own transaction fenced to the attempt, so people
+//! editing meanwhile wait for one batch at most. All or nothing: canceled or failed midway,
+//! the job takes back every cell it changed that nobody changed since. The cells are one
+//! history entry (which one click undoes) and, at the end, one commit.
+
+use super::{delete, JobError, Progress, BATCH};
+use crate::db::AnyConnection;
+use crate::extract::thousands;
+use crate::ids::BulkChangeId;
+use crate::model::commit;
+use crate::model::job::{self, Job, JobInput};
+use crate::model::record::bulk::{self, Change};
+use crate::model::record::{bulk_history, cells};
+use crate::model::sheet::SheetContext;
+use serde_json::{json, Value};
+
+/// The config of a bulk change job.
+pub fn config(sheet: &str, changes: &[(String, Change)], params: &[(String, String)]) -> Value {
+    let mut config = json!({
+        "sheet": sheet,
+        "changes": changes.iter().map(|(field, c)| match c {
+            Change::Set(v) => json!({"field": field, "set": v}),
+            Change::Replace { find, replace, whole } =>
+                json!({"field": field, "find": find, "replace": replace, "whole": whole}),
+        }).collect::<Vec<_>>(),
+    });
+    let mut ids = Vec::new();
+    for (k, v) in params {
+        match k.as_str() {
+            "ids" => ids.push(v.clone()),
+            "filter" | "filterField" | "searchValue" | "searchField" | "q" => config[k] = json!(v),
+            _ => {}
+        }
+    }
+    if !ids.is_empty() {
+        config["ids"] = json!(ids);
+    }
+    config
+}
+
+/// A job on the sheet's workbook, run by Wharf in the background (`bulk-change` or
+/// `delete-records`).
+pub fn job_input(ctx: &SheetContext, operation: &str, config: Value) -> JobInput {
+    let mut input = JobInput::new(&ctx.environment_id, Some(&ctx.space_id));
+    input.job_type = "workbook".into();
+    input.operation = operation.into();
+    input.source = ctx.sheet.workbook_id.to_string();
+    input.config = config;
+    input.status = job::status::READY.into();
+    input.trigger = "immediate".into();
+    input.mode = "background".into();
+    input
+}
+
+fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
+    let list = config["changes"].as_array().ok_or("config.changes is missing")?;
+    list.iter()
+        .map(|c| {
+            let key = c["field"].as_str().unwrap_or_default();
+            let i = ctx
+                .config
+                .field_index(key)
+                .ok_or_else(|| format!("the sheet {} has no field `{key}` any more", ctx.sheet.name))?;
+            let change = match c.get("set") {
+                Some(v) => Change::Set(v.clone()),
+                None => Change::Replace {
+                    find: c["find"].as_str().unwrap_or_default().to_string(),
+                    replace: c["replace"].as_str().unwrap_or_default().to_string(),
+                    whole: c["whole"].as_bool().unwrap_or(false),
+                },
+            };
+            Ok((i, change))
+        })
+        .collect()
+}
+
+pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+    super::refuse_crash_loop(job)?;
+    let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
+    let (ctx, q) =
+        delete::target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
+    let actor = job.created_by.as_str();
+    if let Some(undo) = config["undo"].as_str() {
+        return undo_run(cx, worker, job, conn, &ctx, undo);
+    }
+    let changes = changes_of(&ctx, &config).map_err(JobError::Failed)?;
+    // One entry per attempt: a stopped attempt takes back its own cells only.
+    let bulk = bulk_history::create(
+        conn,
+        &ctx.sheet.id,
+        actor,
+        &bulk::describe(&ctx, &changes),
+        Some(&job.id),
+    )?;
+    let mut ids = Vec::new();
+    cells::each_selected(conn, ctx.sheet.seq, &q, |row| {
+        ids.push(row.id);
+        true
+    })?;
+    let total = ids.len().max(1);
+    let mut progress = Progress::new(cx, job, worker);
+    let mut changed: Vec<i64> = Vec::new();
+    let verb = changes.first().map_or("Changed", |(_, c)| c.verb());
+    let result = (|| {
+        for (n, chunk) in ids.chunks(BATCH).enumerate() {
+            let written = progress.fenced(conn, |conn| {
+                Ok(bulk::apply_batch(conn, &ctx, chunk, &changes, actor, &bulk)?)
+            })?;
+            changed.extend(written.rows.iter().map(|r| r.id));
+            cx.announce.sheet_changed(&ctx.sheet.id);
+            for other in &written.also_changed {
+                cx.announce.sheet_changed(other);
+            }
+            let done = ((n + 1) * BATCH).min(total);
+            let info = format!(
+                "{verb} values in {} of {} records",
+                thousands(done as u64),
+                thousands(total as u64)
+            );
+            progress.report(conn, (done * 99 / total) as i32, &info)?;
+        }
+        // Listener code hears of it once, as one commit of every record changed.
+        progress.fenced(conn, |conn| {
+            if !changed.is_empty() {
+                commit::create(conn, &ctx, actor, &changed)?;
+            }
+            Ok(())
+        })?;
+        let message = format!(
+            "{verb} {} value(s) in {}: {}",
+            thousands(changed.len() as u64),
+            ctx.sheet.name,
+            bulk::describe(&ctx, &changes)
+        );
+        super::complete(
+            conn,
+            job,
+            worker,
+            json!({"message": message, "bulkId": bulk}),
+            &message,
+        )
+    })();
+    if result.is_err() {
+        // Canceled, failed or retried meanwhile: nothing half done stays.
+        take_back(conn, &ctx, &bulk, actor);
+        cx.announce.sheet_changed(&ctx.sheet.id);
+    }
+    result
+}
+
+/// Takes back what an unfinished attempt changed (a failure is logged: the cells stay
+/// undoable from the history).
+fn take_back(conn: &mut AnyConnection, ctx: &SheetContext, bulk: &BulkChangeId, actor: &str) {
+    if let Err(e) = bulk_history::undo(conn, ctx, bulk, actor) {
+        tracing::warn!(bulk = %bulk.as_str(), error = %e, "taking back a stopped bulk change failed");
+    }
+}
+
+fn undo_run(
+    cx: &super::Context,
+    worker: &str,
+    job: &Job,
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    undo: &str,
+) -> Result<(), JobError> {
+    let id = BulkChangeId::parse(undo)
+        .ok_or_else(|| JobError::Failed(format!("`{undo}` is not a bulk change")))?;
+    let mut progress = Progress::new(cx, job, worker);
+    progress.report(conn, 1, "Undoing")?;
+    let done = bulk_history::undo(conn, ctx, &id, &job.created_by)?;
+    cx.announce.sheet_changed(&ctx.sheet.id);
+    for other in &done.also_changed {
+        cx.announce.sheet_changed(other);
+    }
+    let message = undone_message(done.restored, done.kept);
+    super::complete(conn, job, worker, json!({"message": message}), &message)
+}
+
+/// What an undo says it did.
+pub fn undone_message(restored: usize, kept: usize) -> String {
+    let mut m = format!("Undone: {} value(s) put back", thousands(restored as u64));
+    if kept > 0 {
+        m.push_str(&format!(
+            "; {} changed by someone since (or deleted) kept as they are",
+            thousands(kept as u64)
+        ));
+    }
+    m
+}

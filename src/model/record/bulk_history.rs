@@ -1,0 +1,237 @@
+//! A bulk change (find and replace, set or clear a column) is one entry in a sheet's
+//! history, whatever the number of cells: each cell's change carries the entry's id, and
+//! one click undoes them all. Undo puts back every cell nobody changed since; cells changed
+//! after the bulk change keep the newer value and are counted, so no one's save is lost.
+
+use super::write::{update_tagged, RecordUpdate};
+use crate::db::schema::{bulk_changes, record_changes, records};
+use crate::db::AnyConnection;
+use crate::ids::{BulkChangeId, JobId, RecordId, SheetId};
+use crate::model::commit::Hooks;
+use crate::model::sheet::{self, SheetContext};
+use crate::model::{now, ModelError, ModelResult};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bulk_changes)]
+pub struct BulkChange {
+    pub id: BulkChangeId,
+    pub sheet_id: SheetId,
+    pub actor: String,
+    /// What it did, in words ("Replaced “N/A” with nothing in Amount").
+    pub summary: String,
+    /// How many records it changed.
+    pub changed: i64,
+    pub job_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub undone_at: Option<NaiveDateTime>,
+    pub undone_by: Option<String>,
+}
+
+/// Starts an entry; its cells are tagged with the id as they are written.
+pub fn create(
+    conn: &mut AnyConnection,
+    sheet: &SheetId,
+    actor: &str,
+    summary: &str,
+    job: Option<&JobId>,
+) -> QueryResult<BulkChangeId> {
+    let id = BulkChangeId::generate();
+    diesel::insert_into(bulk_changes::table)
+        .values((
+            bulk_changes::id.eq(&id),
+            bulk_changes::sheet_id.eq(sheet),
+            bulk_changes::actor.eq(actor),
+            bulk_changes::summary.eq(summary),
+            bulk_changes::changed.eq(0i64),
+            bulk_changes::job_id.eq(job.map(|j| j.as_str())),
+            bulk_changes::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Counts records written under the entry (in the transaction that wrote them).
+pub fn add_changed(conn: &mut AnyConnection, id: &BulkChangeId, n: usize) -> QueryResult<()> {
+    diesel::update(bulk_changes::table.find(id))
+        .set(bulk_changes::changed.eq(bulk_changes::changed + n as i64))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut AnyConnection, sheet: &SheetId, id: &str) -> QueryResult<Option<BulkChange>> {
+    bulk_changes::table
+        .filter(bulk_changes::id.eq(id))
+        .filter(bulk_changes::sheet_id.eq(sheet))
+        .select(BulkChange::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The entry a job wrote (one per attempt; the newest).
+pub fn of_job(conn: &mut AnyConnection, job: &JobId) -> QueryResult<Option<BulkChange>> {
+    bulk_changes::table
+        .filter(bulk_changes::job_id.eq(job.as_str()))
+        .order(bulk_changes::created_at.desc())
+        .select(BulkChange::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A sheet's newest entries, newest first.
+pub fn recent(conn: &mut AnyConnection, sheet: &SheetId, limit: i64) -> QueryResult<Vec<BulkChange>> {
+    bulk_changes::table
+        .filter(bulk_changes::sheet_id.eq(sheet))
+        .order((bulk_changes::created_at.desc(), bulk_changes::id.desc()))
+        .limit(limit)
+        .select(BulkChange::as_select())
+        .load(conn)
+}
+
+/// What an undo did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Undone {
+    /// Cells put back.
+    pub restored: usize,
+    /// Cells someone changed after the bulk change (or whose record was deleted): kept.
+    pub kept: usize,
+    pub also_changed: Vec<SheetId>,
+}
+
+/// Cells undone per transaction: an API-sized bulk change (10,000 records) is one.
+const UNDO_BATCH: i64 = 10_000;
+
+/// Undoes the entry `id` as `actor`. Claimed first, so two clicks undo it once; then a
+/// batch at a time, each its own transaction, so people's saves wait for one batch at most.
+pub fn undo(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    id: &BulkChangeId,
+    actor: &str,
+) -> ModelResult<Undone> {
+    let claimed = diesel::update(
+        bulk_changes::table
+            .filter(bulk_changes::id.eq(id))
+            .filter(bulk_changes::sheet_id.eq(&ctx.sheet.id))
+            .filter(bulk_changes::undone_at.is_null()),
+    )
+    .set((
+        bulk_changes::undone_at.eq(Some(now())),
+        bulk_changes::undone_by.eq(Some(actor)),
+    ))
+    .execute(conn)?;
+    if claimed == 0 {
+        return match find(conn, &ctx.sheet.id, id.as_str())? {
+            Some(_) => Err(ModelError::Conflict("this change was already undone".into())),
+            None => Err(ModelError::NotFound("bulk change")),
+        };
+    }
+    revert(conn, ctx, id, actor)
+}
+
+/// Puts back the cells of `id` that nobody changed since (undo, and a canceled bulk job
+/// taking back what it wrote).
+pub fn revert(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    id: &BulkChangeId,
+    actor: &str,
+) -> ModelResult<Undone> {
+    let mut done = Undone::default();
+    let mut after = 0i64;
+    loop {
+        let batch: Vec<(i64, i64, String, String)> = record_changes::table
+            .filter(record_changes::bulk_id.eq(id.as_str()))
+            .filter(record_changes::id.gt(after))
+            .order(record_changes::id.asc())
+            .limit(UNDO_BATCH)
+            .select((
+                record_changes::id,
+                record_changes::record_id,
+                record_changes::field,
+                record_changes::old_value,
+            ))
+            .load(conn)?;
+        let Some(last) = batch.last() else { break };
+        after = last.0;
+        let full = batch.len() as i64 == UNDO_BATCH;
+        crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+            sheet::lock_for_write(conn, &ctx.write_set())?;
+            let (updates, kept) = restorable(conn, ctx, &batch)?;
+            done.kept += kept;
+            if !updates.is_empty() {
+                let cells: usize = updates.iter().map(|u| u.values.len()).sum();
+                let written = update_tagged(conn, ctx, &updates, actor, &Hooks::Run, None)?;
+                done.restored += cells;
+                done.also_changed.extend(written.also_changed);
+            }
+            Ok(())
+        })?;
+        if !full {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// The updates that put back a batch's cells, and how many cells are kept as they are.
+/// Runs under the sheet's write lock, so what it reads is what it writes over.
+fn restorable(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    batch: &[(i64, i64, String, String)],
+) -> ModelResult<(Vec<RecordUpdate>, usize)> {
+    let ids: Vec<i64> = batch
+        .iter()
+        .map(|c| c.1)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let first = batch.first().map_or(0, |c| c.0);
+    let present: HashSet<i64> = records::table
+        .filter(records::sheet_seq.eq(ctx.sheet.seq))
+        .filter(records::id.eq_any(&ids))
+        .select(records::id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    // The newest change of each cell since the bulk change began.
+    let mut newest: HashMap<(i64, String), i64> = HashMap::new();
+    let later: Vec<(i64, i64, String)> = record_changes::table
+        .filter(record_changes::sheet_id.eq(&ctx.sheet.id))
+        .filter(record_changes::record_id.eq_any(&ids))
+        .filter(record_changes::id.gt(first))
+        .select((
+            record_changes::id,
+            record_changes::record_id,
+            record_changes::field,
+        ))
+        .load(conn)?;
+    for (cid, rid, field) in later {
+        let e = newest.entry((rid, field)).or_insert(cid);
+        *e = (*e).max(cid);
+    }
+    let mut by_record: BTreeMap<i64, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
+    let mut kept = 0;
+    for (cid, rid, field, old) in batch {
+        let overtaken = newest.get(&(*rid, field.clone())).is_some_and(|n| n > cid);
+        if overtaken || !present.contains(rid) || ctx.config.field_index(field).is_none() {
+            kept += 1;
+            continue;
+        }
+        let old = serde_json::from_str(old).unwrap_or(serde_json::Value::Null);
+        by_record.entry(*rid).or_default().insert(field.clone(), old);
+    }
+    let updates = by_record
+        .into_iter()
+        .map(|(rid, values)| RecordUpdate {
+            id: RecordId(rid),
+            values,
+            messages: BTreeMap::new(),
+            metadata: None,
+        })
+        .collect();
+    Ok((updates, kept))
+}

@@ -1,0 +1,441 @@
+//! Bulk fixes from the grid: a column's menu finds and replaces, sets or clears its values
+//! in the filtered or selected records and lists its values with counts; the toolbar
+//! deletes the filtered records. Each answers with a toast in `#bulk-status` ("Replaced
+//! 4,210 values. Undo"); more than one transaction takes runs as a job that the toast
+//! follows until it ends.
+
+use super::grid_edit::context;
+use super::{render, CsrfForm};
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::extract::thousands;
+use crate::ids::{BulkChangeId, JobId};
+use crate::jobs::bulk_change;
+use crate::model::commit::Hooks;
+use crate::model::job::{self, status, Job};
+use crate::model::record::bulk::{self, Change, MAX_RECORDS};
+use crate::model::record::{bulk_history, cells, RecordQuery};
+use crate::model::sheet::SheetContext;
+use crate::model::ModelError;
+use crate::web::api::records::parse_selection;
+use crate::web::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The grid's view and selection, as the forms carry them.
+#[derive(Debug, Default, Deserialize)]
+pub struct ViewForm {
+    #[serde(default)]
+    filter: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    qf: String,
+    #[serde(default)]
+    ids: String,
+}
+
+impl ViewForm {
+    /// The API's selection parameters for this view (a `filter:` box is FFQL).
+    fn params(&self) -> Vec<(String, String)> {
+        let mut p = Vec::new();
+        if matches!(self.filter.as_str(), "valid" | "error") {
+            p.push(("filter".into(), self.filter.clone()));
+        }
+        if !self.field.is_empty() {
+            p.push(("filterField".into(), self.field.clone()));
+        }
+        match super::grid::box_filter(&self.q) {
+            Some(text) if !text.trim().is_empty() => p.push(("q".into(), text.trim().to_string())),
+            Some(_) => {}
+            None if !self.q.trim().is_empty() => p.push(("searchValue".into(), self.q.trim().to_string())),
+            None => {}
+        }
+        if !self.qf.is_empty() {
+            p.push(("searchField".into(), self.qf.clone()));
+        }
+        for id in self.ids.split(',').filter(|s| !s.is_empty()) {
+            p.push(("ids".into(), id.to_string()));
+        }
+        p
+    }
+
+    fn query(&self, ctx: &SheetContext) -> Result<RecordQuery, AppError> {
+        Ok(parse_selection(&ctx.config, &self.params())?.0)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "grid/_bulk_toast.html")]
+struct Toast {
+    sheet_id: String,
+    csrf: String,
+    message: String,
+    /// A bulk change the viewer may undo.
+    undo: Option<String>,
+    /// A job still running: the toast asks again in a second.
+    job: Option<String>,
+    failed: bool,
+}
+
+fn toast(ctx: &SheetContext, viewer: &Viewer, message: String) -> Toast {
+    Toast {
+        sheet_id: ctx.sheet.id.to_string(),
+        csrf: viewer.csrf().to_string(),
+        message,
+        undo: None,
+        job: None,
+        failed: false,
+    }
+}
+
+/// A job's toast: its progress while it runs, its outcome after.
+fn job_toast(ctx: &SheetContext, viewer: &Viewer, j: &Job) -> Toast {
+    let mut t = toast(ctx, viewer, String::new());
+    let outcome: Value = j
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    if !j.is_final() {
+        let info = j.info.clone().unwrap_or_else(|| "Waiting to start".into());
+        t.message = format!("{info} ({}%)", j.progress);
+        t.job = Some(j.id.to_string());
+        return t;
+    }
+    t.message = outcome["message"]
+        .as_str()
+        .map_or_else(|| j.status.clone(), str::to_string);
+    match j.status.as_str() {
+        status::COMPLETE => t.undo = outcome["bulkId"].as_str().map(str::to_string),
+        status::CANCELED => t.message = "Canceled: nothing was changed.".into(),
+        _ => t.failed = true,
+    }
+    t
+}
+
+fn field_of(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
+    let i = ctx
+        .config
+        .field_index(key)
+        .ok_or_else(|| AppError::bad_request("field", format!("this sheet has no field `{key}`")))?;
+    if ctx.config.fields[i].computed || ctx.config.fields[i].readonly {
+        return Err(AppError::bad_request(
+            "field",
+            format!("{} cannot be changed here", ctx.config.fields[i].display_name()),
+        ));
+    }
+    Ok(i)
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    csrf_token: String,
+    /// `replace`, `set` or `clear`.
+    op: String,
+    column: String,
+    #[serde(default)]
+    find: String,
+    #[serde(default)]
+    replace: String,
+    #[serde(default)]
+    value: String,
+    whole: Option<String>,
+    #[serde(flatten)]
+    view: ViewForm,
+}
+
+/// `POST /grid/{sheet}/bulk`: one change to a column over the view or the selection.
+pub async fn change(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<ChangeForm>,
+) -> Result<HttpResponse, AppError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let ctx = context(&state, &viewer, &path).await?;
+    ctx.sheet.check_unlocked()?;
+    let index = field_of(&ctx, &form.column)?;
+    let change = match form.op.as_str() {
+        "replace" if form.find.is_empty() && form.whole.is_none() => {
+            return Err(AppError::bad_request(
+                "find",
+                "say what to find (tick “whole value” to find empty cells)",
+            ))
+        }
+        "replace" => Change::Replace {
+            find: form.find.clone(),
+            replace: form.replace.clone(),
+            whole: form.whole.is_some(),
+        },
+        "set" if form.value.is_empty() => Change::Set(Value::Null),
+        "set" => Change::Set(Value::String(form.value.clone())),
+        "clear" => Change::Set(Value::Null),
+        other => return Err(AppError::bad_request("op", format!("`{other}` is not a change"))),
+    };
+    let q = form.view.query(&ctx)?;
+    let actor = viewer.actor();
+    let (c, q2) = (ctx.clone(), q.clone());
+    if state.db(move |conn| bulk::over_limit(conn, &c, &q2)).await? {
+        let named = vec![(form.column.clone(), change)];
+        let config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
+        return start(&state, &viewer, &ctx, "bulk-change", config).await;
+    }
+    let verb = change.verb();
+    let c = ctx.clone();
+    let done = state
+        .db(move |conn| bulk::apply(conn, &c, &q, &[(index, change)], &actor, &Hooks::Run))
+        .await?;
+    if done.changed > 0 {
+        state.live.publish(&ctx.sheet.id, super::grid_edit::origin(&req));
+    }
+    let mut t = toast(&ctx, &viewer, String::new());
+    t.message = match done.changed {
+        0 => "No value matched: nothing changed.".into(),
+        n => format!("{verb} {} value(s).", thousands(n as u64)),
+    };
+    t.undo = done.bulk.map(|b| b.to_string());
+    render(&t)
+}
+
+/// Starts a built-in job on the sheet and answers with the toast that follows it.
+async fn start(
+    state: &AppState,
+    viewer: &Viewer,
+    ctx: &SheetContext,
+    operation: &str,
+    config: Value,
+) -> Result<HttpResponse, AppError> {
+    let input = bulk_change::job_input(ctx, operation, config);
+    let actor = viewer.actor();
+    let j = state.db(move |conn| job::create(conn, input, &actor)).await?;
+    state.jobs.wake();
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    render(&job_toast(ctx, viewer, &j))
+}
+
+/// The job of this sheet named in the path (another sheet's or space's: 404).
+async fn sheet_job(state: &AppState, ctx: &SheetContext, raw: &str) -> Result<Job, AppError> {
+    let id = JobId::parse(raw).ok_or(AppError::NotFound("job"))?;
+    let env = ctx.environment_id.clone();
+    let j = state
+        .db(move |conn| job::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
+    if config["sheet"].as_str() != Some(ctx.sheet.id.as_str()) {
+        return Err(AppError::NotFound("job"));
+    }
+    Ok(j)
+}
+
+/// `GET /grid/{sheet}/bulk/jobs/{job}`: the toast of a running bulk job.
+pub async fn job_status(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (sheet, raw) = path.into_inner();
+    let ctx = context(&state, &viewer, &sheet).await?;
+    let j = sheet_job(&state, &ctx, &raw).await?;
+    render(&job_toast(&ctx, &viewer, &j))
+}
+
+/// `POST /grid/{sheet}/bulk/jobs/{job}/cancel`: stops it; what it changed is taken back.
+pub async fn cancel(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: crate::web::input::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let (sheet, raw) = path.into_inner();
+    let ctx = context(&state, &viewer, &sheet).await?;
+    let j = sheet_job(&state, &ctx, &raw).await?;
+    let actor = viewer.actor();
+    let j = state
+        .db(move |conn| job::finish(conn, &j, status::CANCELED, None, None, &actor))
+        .await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    let mut t = toast(
+        &ctx,
+        &viewer,
+        "Canceling: what was changed is being put back.".into(),
+    );
+    t.job = None;
+    render(&t)
+}
+
+/// `POST /grid/{sheet}/bulk/{bulk}/undo`: undoes the viewer's bulk change, in a job when
+/// it is bigger than one transaction takes.
+pub async fn undo(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: crate::web::input::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let (sheet, raw) = path.into_inner();
+    let ctx = context(&state, &viewer, &sheet).await?;
+    ctx.sheet.check_unlocked()?;
+    let id = BulkChangeId::parse(&raw).ok_or(AppError::NotFound("bulk change"))?;
+    let (sid, key) = (ctx.sheet.id.clone(), id.to_string());
+    let entry = state
+        .db(move |conn| bulk_history::find(conn, &sid, &key))
+        .await?
+        .ok_or(AppError::NotFound("bulk change"))?;
+    if entry.actor != viewer.actor() {
+        return Err(AppError::Forbidden(
+            "only the person who made a bulk change can undo it from here".into(),
+        ));
+    }
+    if entry.changed > MAX_RECORDS as i64 {
+        let config = serde_json::json!({"sheet": ctx.sheet.id, "undo": id});
+        return start(&state, &viewer, &ctx, "bulk-change", config).await;
+    }
+    let actor = viewer.actor();
+    let c = ctx.clone();
+    let done = state
+        .db(move |conn| bulk_history::undo(conn, &c, &id, &actor))
+        .await?;
+    state.live.publish(&ctx.sheet.id, super::grid_edit::origin(&req));
+    state.live.publish_each(&done.also_changed);
+    render(&toast(
+        &ctx,
+        &viewer,
+        bulk_change::undone_message(done.restored, done.kept),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "grid/_column_values.html")]
+struct Values {
+    workbook_id: String,
+    sheet_id: String,
+    label: String,
+    values: Vec<(String, String, i64, i64)>,
+    more: usize,
+}
+
+/// Values listed in a column's menu.
+const VALUES_SHOWN: usize = 50;
+
+#[derive(Deserialize)]
+pub struct ValuesQuery {
+    column: String,
+    #[serde(flatten)]
+    view: ViewForm,
+}
+
+/// `GET /grid/{sheet}/values`: a column's distinct values with how many records hold
+/// each, most held first; each filters the grid by it.
+pub async fn values(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ValuesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(&state, &viewer, &path).await?;
+    let index = ctx.config.field_index(&query.column).ok_or_else(|| {
+        AppError::bad_request("column", format!("this sheet has no field `{}`", query.column))
+    })?;
+    let q = query.view.query(&ctx)?;
+    let seq = ctx.sheet.seq;
+    let all = state
+        .db(move |conn| cells::distinct(conn, seq, index, &q))
+        .await?;
+    let key = ctx.config.fields[index].key.clone();
+    let values = all
+        .iter()
+        .take(VALUES_SHOWN)
+        .map(|v| {
+            let parsed: Value = serde_json::from_str(&v.value).unwrap_or(Value::Null);
+            let shown = crate::validate::display(&parsed);
+            let escaped = shown.replace('\\', "\\\\").replace('"', "\\\"");
+            let filter = format!("filter: {key} eq \"{escaped}\"");
+            (shown, filter, v.total, v.errors)
+        })
+        .collect();
+    render(&Values {
+        workbook_id: ctx.sheet.workbook_id.to_string(),
+        sheet_id: ctx.sheet.id.to_string(),
+        label: ctx.config.fields[index].display_name().to_string(),
+        values,
+        more: all.len().saturating_sub(VALUES_SHOWN),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "grid/_delete_confirm.html")]
+struct DeleteConfirm {
+    sheet_id: String,
+    csrf: String,
+    count: String,
+    view: ViewForm,
+}
+
+/// `GET /grid/{sheet}/bulk/delete`: how many records the view holds, and a button that
+/// deletes them.
+pub async fn delete_confirm(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    view: web::Query<ViewForm>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(&state, &viewer, &path).await?;
+    let q = view.query(&ctx)?;
+    let seq = ctx.sheet.seq;
+    let n = state
+        .db(move |conn| {
+            let mut n = 0u64;
+            cells::each_selected(conn, seq, &q, |_| {
+                n += 1;
+                true
+            })?;
+            Ok::<_, ModelError>(n)
+        })
+        .await?;
+    render(&DeleteConfirm {
+        sheet_id: ctx.sheet.id.to_string(),
+        csrf: viewer.csrf().to_string(),
+        count: thousands(n),
+        view: view.into_inner(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf_token: String,
+    #[serde(flatten)]
+    view: ViewForm,
+}
+
+/// `POST /grid/{sheet}/bulk/delete`: a `delete-records` job over the view.
+pub async fn delete(
+    viewer: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    viewer.check_csrf(&form.csrf_token)?;
+    let ctx = context(&state, &viewer, &path).await?;
+    ctx.sheet.check_unlocked()?;
+    // Read now, so a mistake is told here rather than by a failed job.
+    form.view.query(&ctx)?;
+    let mut config = serde_json::json!({"sheet": ctx.sheet.id});
+    for (k, v) in form.view.params() {
+        if k == "ids" {
+            let list = config["ids"].as_array().cloned().unwrap_or_default();
+            config["ids"] = Value::Array([list, vec![Value::String(v)]].concat());
+        } else {
+            config[k.as_str()] = Value::String(v);
+        }
+    }
+    start(&state, &viewer, &ctx, "delete-records", config).await
+}

@@ -1,0 +1,288 @@
+//! Bulk changes bigger than one transaction run as jobs (all or nothing: a cancel takes
+//! back what was changed), and a bulk change from the grid is one history entry that one
+//! click undoes, keeping what others changed since.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+/// A companies sheet of `n` records named `name`, written without hooks.
+async fn companies(app: &TestApp, n: usize, name: &str) -> String {
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    for start in (0..n).step_by(5_000) {
+        let rows: Vec<Value> = (start..(start + 5_000).min(n))
+            .map(|i| json!({"code": format!("C{i}"), "name": name}))
+            .collect();
+        let (status, body) = send(
+            app.api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
+                .header("x-disable-hooks", "true")
+                .json(&rows),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    sheet
+}
+
+/// The distinct values of a field with their counts.
+async fn values(app: &TestApp, sheet: &str, field: &str) -> Vec<(Value, i64)> {
+    let (status, cells) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/cells?fieldKey={field}&distinct=true&includeCounts=true"
+        ))
+        .await;
+    assert_eq!(status, 200, "{cells}");
+    cells["data"][field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["value"].clone(), c["counts"]["total"].as_i64().unwrap()))
+        .collect()
+}
+
+async fn a_selection_over_the_limit_runs_as_a_job(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = companies(&app, 12_000, "N/A").await;
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "N/A", "replace": "Acme", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let job_id = body["data"]["jobId"].as_str().expect("a job").to_string();
+    assert_eq!(body["data"]["versionId"], job_id.as_str());
+    let job = app.wait_job(&job_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert!(
+        job["outcome"]["message"].as_str().unwrap().contains("12,000"),
+        "{job}"
+    );
+    assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Acme"), 12_000)]);
+    // One commit for listener code, holding every record.
+    let (_, events) = app.get_json("/events?topic=commit:created&pageSize=100").await;
+    let commits: Vec<&Value> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["context"]["sheetId"] == sheet.as_str())
+        .collect();
+    assert_eq!(commits.len(), 1, "{events}");
+    let url = commits[0]["dataUrl"].as_str().unwrap();
+    let (status, page) = app.get_json(url.trim_start_matches("v1")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 12_000);
+}
+
+/// A bulk job canceled midway takes back every value it changed: nothing half done.
+async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = companies(&app, 40_000, "x").await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "y"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let job_id = body["data"]["jobId"].as_str().unwrap().to_string();
+    // Cancel once the first batch is in.
+    let mut canceled_midway = false;
+    for _ in 0..600 {
+        let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+        let progress = job["data"]["progress"].as_i64().unwrap_or(0);
+        if job["data"]["status"] != "executing" && job["data"]["status"] != "ready" {
+            break;
+        }
+        if progress > 0 {
+            let (status, body) = app.post_json(&format!("/jobs/{job_id}/cancel"), &json!({})).await;
+            assert_eq!(status, 200, "{body}");
+            canceled_midway = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(canceled_midway, "the job ended before it could be canceled");
+    let job = app.wait_job(&job_id).await;
+    assert_eq!(job["status"], "canceled", "{job}");
+    // The worker notices at its next batch and takes back what it wrote.
+    let mut last = Vec::new();
+    for _ in 0..600 {
+        last = values(&app, &sheet, "name").await;
+        if last == vec![(json!("x"), 40_000)] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last, vec![(json!("x"), 40_000)]);
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 40_000, "{counts}");
+}
+
+async fn signed_in_contacts(db: Db) -> (TestApp, String) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"email": format!("p{i}@x.io"), "name": if i % 2 == 0 { "N/A" } else { "Ann Lee" },
+                   "tier": if i < 5 { "premium" } else { "silver" }, "age": i})
+        })
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (app, sheet)
+}
+
+async fn grid_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let token = app.csrf("/spaces").await;
+    let mut fields = vec![("csrf_token", token.as_str())];
+    fields.extend_from_slice(form);
+    let resp = app
+        .client
+        .post(app.url(path))
+        .header("HX-Request", "true")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+fn undo_path(toast: &str) -> String {
+    let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
+    toast[start..start + toast[start..].find('"').unwrap()].to_string()
+}
+
+async fn names(app: &TestApp, sheet: &str) -> Vec<String> {
+    let (_, page) = app
+        .get_json(&format!("/sheets/{sheet}/records?pageSize=100"))
+        .await;
+    page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["name"]["value"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Replace from a column's menu, someone edits one replaced cell, one click undoes the
+/// rest and says what it kept.
+async fn a_grid_bulk_change_is_undone_in_one_click(db: Db) {
+    let (app, sheet) = signed_in_contacts(db).await;
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[
+            ("op", "replace"),
+            ("column", "name"),
+            ("find", "N/A"),
+            ("replace", "Unknown"),
+            ("whole", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
+    assert!(toast.contains("Replaced 10 value(s)."), "{toast}");
+    let undo = undo_path(&toast);
+    let after = names(&app, &sheet).await;
+    assert_eq!(after.iter().filter(|n| *n == "Unknown").count(), 10);
+    // Someone else changes one of the replaced cells.
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records?pageSize=1")).await;
+    let first = page["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": first, "values": {"name": {"value": "Grace"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, toast) = grid_post(&app, &undo, &[]).await;
+    assert_eq!(status, 200, "{toast}");
+    assert!(toast.contains("9 value(s) put back"), "{toast}");
+    assert!(toast.contains("1 changed by someone since"), "{toast}");
+    let back = names(&app, &sheet).await;
+    assert_eq!(back.iter().filter(|n| *n == "N/A").count(), 9);
+    assert_eq!(back[0], "Grace");
+    assert_eq!(back.iter().filter(|n| *n == "Unknown").count(), 0);
+    // Twice: refused, nothing changes.
+    let (status, body) = grid_post(&app, &undo, &[]).await;
+    assert_eq!(status, 409, "{body}");
+    // Another person cannot undo it.
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[("op", "clear"), ("column", "tier"), ("q", "filter: age lt 3")],
+    )
+    .await;
+    assert!(toast.contains("Cleared 3 value(s)."), "{status} {toast}");
+    let other = app.clone_with_new_client();
+    app.make_user("bob@example.com", true);
+    other.sign_in("bob@example.com", PASSWORD).await;
+    let token = other.csrf("/spaces").await;
+    let resp = other
+        .client
+        .post(format!("{}{}", other.base, undo_path(&toast)))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+}
+
+/// The column menu lists values with counts; "Delete all shown" counts, then deletes.
+async fn grid_values_and_delete_shown(db: Db) {
+    let (app, sheet) = signed_in_contacts(db).await;
+    let html = app.page(&format!("/grid/{sheet}/values?column=tier")).await;
+    let silver = html.find("silver").expect("silver listed");
+    // "premium" is stored as the option it stands for.
+    let gold = html.find("gold").unwrap_or_else(|| panic!("gold listed: {html}"));
+    assert!(silver < gold, "most held first: {html}");
+    assert!(html.contains("<span class=\"count\">15</span>"), "{html}");
+    let view = "q=filter%3A%20tier%20eq%20gold";
+    let confirm = app.page(&format!("/grid/{sheet}/bulk/delete?{view}")).await;
+    assert!(
+        confirm.contains("<strong id=\"delete-count\">5</strong>"),
+        "{confirm}"
+    );
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk/delete"),
+        &[("q", "filter: tier eq gold")],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
+    let (_, jobs) = app.get_json("/jobs?pageSize=50").await;
+    let job = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["operation"] == "delete-records")
+        .expect("a delete job")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.wait_job(&job).await["status"], "complete");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 15, "{counts}");
+    // A malformed filter is told, and no job is made.
+    let (status, body) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk/delete"),
+        &[("q", "filter: tier eq (")],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+on_both!(
+    a_selection_over_the_limit_runs_as_a_job,
+    a_canceled_bulk_job_leaves_nothing_changed,
+    a_grid_bulk_change_is_undone_in_one_click,
+    grid_values_and_delete_shown
+);
