@@ -231,17 +231,27 @@ pub fn hold(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
 }
 
 /// Marks activity on spaces a write holds (see [`hold`]); at most once a second each, so
-/// concurrent writers of one space seldom wait on its row. On PostgreSQL this upgrades the
-/// transaction's own `KEY SHARE` lock, which never waits behind a deletion queued on it.
+/// concurrent writers of one space seldom touch its row. On PostgreSQL it never waits: a
+/// space another writer is marking right now is skipped (that writer marks it anyway), as
+/// waiting there could deadlock with the sheet locks a nested write already holds.
 pub fn touch_some(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
     let t = now();
-    diesel::update(
-        spaces::table
-            .filter(spaces::id.eq_any(ids))
-            .filter(spaces::last_activity_at.lt(t - chrono::Duration::seconds(1))),
-    )
-    .set(spaces::last_activity_at.eq(t))
-    .execute(conn)?;
+    let stale = spaces::table
+        .filter(spaces::id.eq_any(ids))
+        .filter(spaces::last_activity_at.lt(t - chrono::Duration::seconds(1)));
+    let ids: Vec<SpaceId> = match conn {
+        AnyConnection::Postgres(pg) => stale
+            .select(spaces::id)
+            .for_no_key_update()
+            .skip_locked()
+            .load(pg)?,
+        _ => stale.select(spaces::id).load(conn)?,
+    };
+    if !ids.is_empty() {
+        diesel::update(spaces::table.filter(spaces::id.eq_any(&ids)))
+            .set(spaces::last_activity_at.eq(t))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ mod browser_ffql;
 mod browser_files;
 mod browser_guests;
 mod bulk;
+mod bulk_editors;
 mod bulk_jobs;
 mod cells;
 mod cli;
