@@ -13,6 +13,7 @@ mod api_records;
 mod api_spaces;
 mod bad_input;
 mod browser;
+mod browser_bulk;
 mod browser_ffql;
 mod browser_files;
 mod browser_guests;

@@ -19,7 +19,7 @@ use crate::model::sheet::SheetContext;
 use crate::model::ModelError;
 use crate::web::api::records::parse_selection;
 use crate::web::error::AppError;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use serde_json::Value;
@@ -151,7 +151,6 @@ pub struct ChangeForm {
 
 /// `POST /grid/{sheet}/bulk`: one change to a column over the view or the selection.
 pub async fn change(
-    req: HttpRequest,
     viewer: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -191,8 +190,9 @@ pub async fn change(
     let done = state
         .db(move |conn| bulk::apply(conn, &c, &q, &[(index, change)], &actor, &Hooks::Run))
         .await?;
+    // Every open grid shows the change, this one included (the rows are not in the answer).
     if done.changed > 0 {
-        state.live.publish(&ctx.sheet.id, super::grid_edit::origin(&req));
+        state.live.publish(&ctx.sheet.id, None);
     }
     let mut t = toast(&ctx, &viewer, String::new());
     t.message = match done.changed {
@@ -274,7 +274,6 @@ pub async fn cancel(
 /// `POST /grid/{sheet}/bulk/{bulk}/undo`: undoes the viewer's bulk change, in a job when
 /// it is bigger than one transaction takes.
 pub async fn undo(
-    req: HttpRequest,
     viewer: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -304,7 +303,7 @@ pub async fn undo(
     let done = state
         .db(move |conn| bulk_history::undo(conn, &c, &id, &actor))
         .await?;
-    state.live.publish(&ctx.sheet.id, super::grid_edit::origin(&req));
+    state.live.publish(&ctx.sheet.id, None);
     state.live.publish_each(&done.also_changed);
     render(&toast(
         &ctx,

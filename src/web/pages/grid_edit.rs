@@ -53,7 +53,7 @@ struct Saved {
 }
 
 /// The grid (page) that made a request, so its own writes are not echoed back to it.
-pub(super) fn origin(req: &HttpRequest) -> Option<&str> {
+fn origin(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get("x-wharf-client")
         .and_then(|v| v.to_str().ok())

@@ -1,0 +1,163 @@
+//! Bulk fixes in headless Chromium: a column's menu lists its values, replaces one (the
+//! error count follows), the toast's Undo puts it back, and "Delete all shown" deletes the
+//! filtered rows after saying how many.
+
+use crate::browser::{sign_in_form, start_browser, text, wait_for};
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::Locator;
+use serde_json::{json, Value};
+
+const ERRORS: &str = "document.querySelector('#count-error').textContent.trim()";
+const ALL: &str = "document.querySelector('#count-all').textContent.trim()";
+const TOAST: &str = "(document.querySelector('#bulk-status') || {}).textContent || ''";
+
+async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    // Three tiers that are no option (errors), five premium, twelve silver.
+    let rows: Vec<Value> = (0..20)
+        .map(|i| {
+            let tier = match i {
+                0..=2 => "platinum",
+                3..=7 => "premium",
+                _ => "silver",
+            };
+            json!({"email": format!("p{i}@x.io"), "name": format!("P{i}"), "tier": tier})
+        })
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for(c, &format!("{ERRORS} === '3'"), "three errors").await;
+
+    // The Tier column's menu: its values with counts, most held first.
+    c.find(Locator::Css("[data-column-menu='tier']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#column-dialog').open",
+        "the column menu",
+    )
+    .await;
+    wait_for(
+        c,
+        "document.querySelectorAll('#column-values li').length === 3",
+        "the values",
+    )
+    .await;
+    let first = text(c, "#column-values li").await;
+    assert!(first.starts_with("silver") && first.contains("12"), "{first}");
+
+    // Replace the bad tier: the errors go.
+    c.find(Locator::Css("#bulk-find"))
+        .await
+        .unwrap()
+        .send_keys("platinum")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#bulk-replace"))
+        .await
+        .unwrap()
+        .send_keys("gold")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#bulk-replace-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!("{TOAST}.includes('Replaced 3 value(s).')"),
+        "the toast",
+    )
+    .await;
+    wait_for(
+        c,
+        "!document.querySelector('#column-dialog').open",
+        "the menu to close",
+    )
+    .await;
+    wait_for(c, &format!("{ERRORS} === '0'"), "no errors after the replace").await;
+
+    // One click undoes it all.
+    c.find(Locator::Css("[data-bulk-undo]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!("{TOAST}.includes('Undone: 3 value(s) put back')"),
+        "the undo",
+    )
+    .await;
+    wait_for(c, &format!("{ERRORS} === '3'"), "the errors back").await;
+
+    // Filter to the errors, delete all shown: the count is asked first.
+    let search = c.find(Locator::Css("#grid-q")).await.unwrap();
+    search.send_keys("filter: is error\u{E007}").await.unwrap();
+    wait_for(
+        c,
+        "document.querySelectorAll('tbody tr[data-record]').length === 3 && document.querySelector('#delete-shown')",
+        "three error rows and the delete button",
+    )
+    .await;
+    c.find(Locator::Css("#delete-shown"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#delete-count')",
+        "the count to confirm",
+    )
+    .await;
+    assert_eq!(text(c, "#delete-count").await, "3");
+    c.find(Locator::Css("[data-confirm-delete]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!("{TOAST}.includes('Deleted 3 record')"),
+        "the deletion's outcome",
+    )
+    .await;
+    wait_for(
+        c,
+        &format!("{ALL} === '17' && {ERRORS} === '0'"),
+        "the counts to follow",
+    )
+    .await;
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 17);
+}
+
+on_both!(chromium_replaces_undoes_and_deletes_shown_rows);
