@@ -39,6 +39,7 @@ mod health_and_migrations;
 mod history_deleted;
 mod jobs_crash;
 mod jobs_hardening;
+mod keys_plan;
 mod listener;
 mod live_access;
 mod live_processes;

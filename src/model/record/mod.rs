@@ -17,6 +17,7 @@ pub mod sort_index;
 mod unique;
 mod write;
 
+pub use keys::HOLDERS_PG;
 pub use query::{after, after_matching, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
 pub use write::{delete, delete_present, insert, update, update_tagged, RecordUpdate, Written};
