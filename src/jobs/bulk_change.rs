@@ -169,6 +169,21 @@ fn undo_run(
 ) -> Result<(), JobError> {
     let id = BulkChangeId::parse(undo)
         .ok_or_else(|| JobError::Failed(format!("`{undo}` is not a bulk change")))?;
+    // Only its author undoes a bulk change, as in the grid.
+    match bulk_history::find(conn, &ctx.sheet.id, id.as_str())? {
+        Some(entry) if entry.actor == job.created_by => {}
+        Some(_) => {
+            return Err(JobError::Failed(
+                "only the person who made a bulk change can undo it".into(),
+            ))
+        }
+        None => {
+            return Err(JobError::Failed(format!(
+                "the sheet {} has no bulk change {undo}",
+                ctx.sheet.name
+            )))
+        }
+    }
     let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Undoing")?;
     let done = bulk_history::undo(conn, ctx, &id, &job.created_by)?;

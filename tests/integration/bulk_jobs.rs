@@ -235,6 +235,41 @@ async fn a_grid_bulk_change_is_undone_in_one_click(db: Db) {
     assert_eq!(resp.status().as_u16(), 403);
 }
 
+/// An undo job through the API undoes only its caller's own bulk change.
+async fn an_undo_job_takes_only_ones_own_change(db: Db) {
+    let (app, sheet) = signed_in_contacts(db).await;
+    let (_, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[("op", "set"), ("column", "name"), ("value", "Same")],
+    )
+    .await;
+    let bulk = undo_path(&toast).split('/').nth(4).unwrap().to_string();
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
+                    "config": {"sheet": sheet, "undo": bulk}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only the person"),
+        "{done}"
+    );
+    assert!(names(&app, &sheet).await.iter().all(|n| n == "Same"));
+}
+
 /// The column menu lists values with counts; "Delete all shown" counts, then deletes.
 async fn grid_values_and_delete_shown(db: Db) {
     let (app, sheet) = signed_in_contacts(db).await;
@@ -284,5 +319,6 @@ on_both!(
     a_selection_over_the_limit_runs_as_a_job,
     a_canceled_bulk_job_leaves_nothing_changed,
     a_grid_bulk_change_is_undone_in_one_click,
+    an_undo_job_takes_only_ones_own_change,
     grid_values_and_delete_shown
 );
