@@ -5,7 +5,10 @@
 
 /// Words that say where a value comes from, whose it is or which of several, not what it
 /// is: `Guest Email`, `Parent Phone`, `Property City`, `Internal Notes`.
-const NOISE: [&str; 34] = [
+const NOISE: [&str; 37] = [
+    "default",
+    "person",
+    "patient",
     "billing",
     "mailing",
     "business",
@@ -43,8 +46,8 @@ const NOISE: [&str; 34] = [
 ];
 
 /// Words that add nothing to another word that names a concept: `Mobile Phone Number`,
-/// `Registered On`, `Title/Position`.
-const FILLER: [&str; 8] = ["number", "name", "date", "on", "at", "of", "and", "or"];
+/// `Registered On`, `Title/Position`, `Country Code`.
+const FILLER: [&str; 9] = ["number", "name", "date", "on", "at", "of", "and", "or", "code"];
 
 /// Short forms people write for a word.
 const SHORT: [(&str, &str); 8] = [
@@ -80,6 +83,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "first name",
         &[
+            "voornaam",
             "first name",
             "first",
             "fname",
@@ -97,6 +101,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "last name",
         &[
+            "achternaam",
             "last name",
             "last",
             "lname",
@@ -116,6 +121,9 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "phone",
         &[
+            "direct line",
+            "telefoonnummer",
+            "telefoon",
             "phone",
             "phone number",
             "telephone",
@@ -136,6 +144,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "company",
         &[
+            "account",
             "company",
             "company name",
             "organization",
@@ -173,6 +182,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "street",
         &[
+            "address1",
             "street",
             "street address",
             "address",
@@ -191,6 +201,9 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "city",
         &[
+            "village",
+            "woonplaats",
+            "plaats",
             "city",
             "town",
             "city town",
@@ -294,6 +307,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "signup date",
         &[
+            "membership start",
+            "member since",
             "signup date",
             "sign up date",
             "signup",
@@ -412,11 +427,30 @@ pub fn concept_of(name: &str) -> Option<&'static str> {
     lookup(&words.join(" "))
         .or_else(|| lookup(&words.concat()))
         .or_else(|| match words.split_first() {
-            Some((first, rest)) if first == "address" && !rest.is_empty() => lookup(&rest.join(" ")),
+            Some((first, rest)) if first == "address" && !rest.is_empty() => {
+                lookup(&rest.join(" ")).or_else(|| agreed(rest))
+            }
             _ => None,
         })
         .or_else(|| agreed(&words))
         .or_else(|| whose_number(name, &words))
+        .or_else(|| last_part(name))
+}
+
+/// A header in parts (`Person - Postal address - ZIP/Postal code`, `Contact: Email`): the
+/// last part that names a concept, the most specific one.
+fn last_part(name: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = name
+        .split([':', '|', '>'])
+        .flat_map(|p| p.split(" - "))
+        .flat_map(|p| p.split(" – "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() < 2 {
+        return None;
+    }
+    parts.iter().rev().find_map(|p| concept_of(p))
 }
 
 /// Several words that each name the same concept, with nothing else but filler
@@ -462,17 +496,14 @@ mod tests {
             ("firstName", "first name"),
             ("State / Region", "region"),
             ("signup_date", "signup date"),
+            ("Province Code", "region"),
+            ("Default Address Zip", "postal code"),
+            ("Person - Email - Work", "email"),
+            ("Person - Postal address - City/town/village/locality", "city"),
         ] {
             assert_eq!(concept_of(name), Some(concept), "{name}");
         }
-        for name in [
-            "Address2",
-            "Province Code",
-            "Customer ID",
-            "Order Total",
-            "Lead Source",
-            "",
-        ] {
+        for name in ["Address2", "Customer ID", "Order Total", "Lead Source", ""] {
             assert_eq!(concept_of(name), None, "{name}");
         }
     }

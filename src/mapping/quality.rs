@@ -175,3 +175,13 @@ fn automap_quality_on_third_held_out_headers() {
         include_str!("testdata/headers_holdout3.txt"),
     );
 }
+
+/// A fourth set of exports automap had not seen (Salesforce, HubSpot, Shopify, Mailchimp,
+/// Google Contacts, Pipedrive and a hand-made sheet).
+#[test]
+fn automap_quality_on_fourth_held_out_headers() {
+    check_held_out(
+        "automap, held out 4",
+        include_str!("testdata/headers_holdout4.txt"),
+    );
+}
