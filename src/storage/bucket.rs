@@ -12,10 +12,11 @@ use crate::settings::BucketSettings;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::buffered::BufWriter;
 use object_store::client::SpawnedReqwestConnector;
 use object_store::path::{Path as ObjectPath, PathPart};
-use object_store::{ClientConfigKey, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{
+    ClientConfigKey, ObjectStore, ObjectStoreExt, PutPayloadMut, RetryConfig, WriteMultipart,
+};
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -62,15 +63,6 @@ fn failed(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
         other => io::Error::other(StoreFailure(other.to_string())),
-    }
-}
-
-/// An `io::Error` met while talking to the store (a write through the buffered writer).
-fn failed_io(e: io::Error) -> io::Error {
-    if super::is_store_failure(&e) {
-        e
-    } else {
-        io::Error::other(StoreFailure(e.to_string()))
     }
 }
 
@@ -160,10 +152,10 @@ impl Bucket {
     }
 
     pub(super) fn begin(&self, key: &str) -> Upload {
-        let writer = BufWriter::with_capacity(self.store.clone(), self.path(key), PART)
-            .with_max_concurrency(IN_FLIGHT);
         Upload {
-            writer: Some(writer),
+            store: self.store.clone(),
+            path: self.path(key),
+            state: Some(State::Buffer(PutPayloadMut::new())),
             io: self.io.handle().cloned(),
         }
     }
@@ -241,35 +233,64 @@ impl Bucket {
     }
 }
 
-/// An object being sent to the bucket; aborted (its parts deleted) when dropped uncommitted.
+/// An object being sent to the bucket: one part is buffered, then it goes up in parts.
+/// Dropped uncommitted, its parts are deleted (after those in flight land, so none arrives
+/// after the abort).
 pub(super) struct Upload {
-    writer: Option<BufWriter>,
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    state: Option<State>,
     io: Option<tokio::runtime::Handle>,
+}
+
+enum State {
+    Buffer(PutPayloadMut),
+    Parts(WriteMultipart),
 }
 
 impl Upload {
     pub(super) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self.writer.as_mut() {
-            Some(w) => w.put(Bytes::copy_from_slice(bytes)).await.map_err(failed),
-            None => Err(io::Error::other("upload already finished")),
+        if let Some(State::Buffer(buf)) = &mut self.state {
+            if buf.content_length() + bytes.len() < PART {
+                buf.extend_from_slice(bytes);
+                return Ok(());
+            }
+            // Past one part: the rest goes up in parts while it arrives.
+            let buffered = std::mem::take(buf).freeze();
+            let upload = self.store.put_multipart(&self.path).await.map_err(failed)?;
+            let mut parts = WriteMultipart::new_with_chunk_size(upload, PART);
+            for chunk in buffered {
+                parts.put(chunk);
+            }
+            self.state = Some(State::Parts(parts));
+        }
+        match &mut self.state {
+            Some(State::Parts(parts)) => {
+                parts.wait_for_capacity(IN_FLIGHT).await.map_err(failed)?;
+                parts.write(bytes);
+                Ok(())
+            }
+            _ => Err(io::Error::other("upload already finished")),
         }
     }
 
     /// Sends what is buffered and completes the upload: only now is the object there.
     pub(super) async fn commit(mut self) -> io::Result<()> {
-        let mut writer = self
-            .writer
-            .take()
-            .ok_or_else(|| io::Error::other("upload already finished"))?;
-        writer.shutdown().await.map_err(failed_io)
+        match self.state.take() {
+            Some(State::Buffer(buf)) => self.store.put(&self.path, buf.freeze()).await.map(drop),
+            Some(State::Parts(parts)) => parts.finish().await.map(drop),
+            None => return Err(io::Error::other("upload already finished")),
+        }
+        .map_err(failed)
     }
 }
 
 impl Drop for Upload {
     fn drop(&mut self) {
-        if let (Some(mut writer), Some(io)) = (self.writer.take(), self.io.as_ref()) {
+        if let (Some(State::Parts(mut parts)), Some(io)) = (self.state.take(), self.io.as_ref()) {
             io.spawn(async move {
-                if let Err(e) = writer.abort().await {
+                let _ = parts.wait_for_capacity(0).await;
+                if let Err(e) = parts.abort().await {
                     tracing::warn!(error = %e, "aborting an unfinished upload failed");
                 }
             });
