@@ -28,6 +28,12 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     || python3 -m pip install --quiet --break-system-packages aiosmtpd
 fi
 
+# The S3-compatible server the object-storage tests start (tests/integration/storage_s3.rs).
+# Pinned: later versions need a newer Rust than this project's.
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  cargo install --locked --quiet s3s-fs@0.14.1 --features binary
+fi
+
 # Front-end and API-client packages, exactly as pinned in package-lock.json.
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -84,7 +84,7 @@ impl Application {
             Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
             _ => Default::default(),
         };
-        let storage = crate::storage::Storage::local(settings.data_dir.join("storage"));
+        let storage = crate::storage::Storage::from_settings(&settings)?;
         let mail = std::sync::Arc::new(crate::mail::Mailer::from_settings(&settings)?);
         let jobs = crate::jobs::Queue::default();
         let worker_id = jobs.worker_id.clone();
@@ -167,6 +167,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// This process's name in job claims (`jobs.claimed_by`).
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
     }
 
     /// Serves until SIGINT or SIGTERM; requests in flight are allowed to finish.

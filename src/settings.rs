@@ -55,6 +55,63 @@ pub struct Settings {
     /// within this many seconds fails with "No listener took this job". Default 300; from
     /// 1 to 86400.
     pub job_ack_seconds: u64,
+    /// `WHARF_STORAGE_URL`: `s3://bucket/prefix` keeps uploaded files in an S3-compatible
+    /// bucket (credentials and endpoint from the usual `AWS_*` variables), which every
+    /// process sharing the database shares. Unset: files live in `WHARF_DATA_DIR/storage/`.
+    pub storage: Option<BucketSettings>,
+}
+
+/// An S3-compatible bucket for uploaded files.
+#[derive(Clone)]
+pub struct BucketSettings {
+    /// The URL as given, for messages.
+    pub url: String,
+    pub bucket: String,
+    /// Where Wharf's objects go in the bucket (may be empty).
+    pub prefix: String,
+    /// `object_store` S3 options (`aws_endpoint`, `aws_access_key_id`, ...) on top of the
+    /// `AWS_*` variables of the environment, which the store reads itself.
+    pub options: Vec<(String, String)>,
+}
+
+impl BucketSettings {
+    /// Reads `s3://bucket` or `s3://bucket/prefix`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("`{url}` must look like s3://bucket/prefix"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !bucket_ok {
+            return Err(format!(
+                "`{bucket}` is not a bucket name (3 to 63 lowercase letters, digits, `-` and `.`)"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
+            return Err(format!("`{prefix}` is not a usable prefix"));
+        }
+        Ok(BucketSettings {
+            url: url.to_string(),
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            options: Vec::new(),
+        })
+    }
+}
+
+/// Never prints the option values: they hold secrets.
+impl std::fmt::Debug for BucketSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.options.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("BucketSettings")
+            .field("url", &self.url)
+            .field("options", &names)
+            .finish()
+    }
 }
 
 /// A setting that could not be read; names the variable so the operator can fix it.
@@ -183,6 +240,13 @@ impl Settings {
                 })
             }
         };
+        let storage = match non_empty(&get, "WHARF_STORAGE_URL")? {
+            Some(url) => Some(BucketSettings::parse(&url).map_err(|problem| SettingsError {
+                var: "WHARF_STORAGE_URL",
+                problem,
+            })?),
+            None => None,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -198,6 +262,7 @@ impl Settings {
             event_retention_days,
             webhook_private,
             job_ack_seconds,
+            storage,
         })
     }
 }
@@ -229,7 +294,7 @@ fn seconds_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 15] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -244,6 +309,7 @@ const KNOWN: [&str; 14] = [
     "WHARF_KEEP_ALIVE_SECONDS",
     "WHARF_WEBHOOK_PRIVATE",
     "WHARF_JOB_ACK_SECONDS",
+    "WHARF_STORAGE_URL",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -339,5 +405,31 @@ mod tests {
         assert!(reject_unknown(["WHARF_EVENT_RETENTION_DAYS".to_string()].into_iter()).is_ok());
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
         assert!(e.problem.contains("WHARF_BINDD"));
+    }
+
+    #[test]
+    fn a_storage_url_names_a_bucket_and_a_prefix() {
+        assert!(
+            settings(&[]).unwrap().storage.is_none(),
+            "the data folder is the default"
+        );
+        let s = settings(&[("WHARF_STORAGE_URL", "s3://wharf-files/prod/eu")]).unwrap();
+        let b = s.storage.unwrap();
+        assert_eq!((b.bucket.as_str(), b.prefix.as_str()), ("wharf-files", "prod/eu"));
+        let b = settings(&[("WHARF_STORAGE_URL", "s3://wharf-files")])
+            .unwrap()
+            .storage
+            .unwrap();
+        assert_eq!(b.prefix, "");
+        for bad in [
+            "/var/files",
+            "https://example.com/x",
+            "s3://",
+            "s3://Bad_Bucket/x",
+            "s3://ok-bucket/a/../b",
+        ] {
+            let e = settings(&[("WHARF_STORAGE_URL", bad)]).unwrap_err();
+            assert_eq!(e.var, "WHARF_STORAGE_URL", "{bad}");
+        }
     }
 }

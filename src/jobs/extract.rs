@@ -77,7 +77,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         JobError::Lost => "the extraction was canceled".into(),
         JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
     };
-    let _ = cx.storage.delete(&f.rejects_key());
+    let _ = cx.storage.delete_blocking(&f.rejects_key());
     let failed = FileChanges {
         status: Some(status::FAILED.into()),
         workbook_id: Some(None),
@@ -186,13 +186,10 @@ fn extract_into_workbook(
 ) -> Result<Summary, JobError> {
     let actor = job.created_by.as_str();
     super::refuse_crash_loop(job)?;
-    let path = cx
-        .storage
-        .local_path(&f.storage_key)
-        .map_err(|e| JobError::Internal(e.into()))?;
+    let copy = cx.storage.local_copy(&f.storage_key).map_err(unreadable)?;
     progress.report(conn, 3, "Parsing sheets")?;
     // The message may quote the file (a sheet's name): NUL cannot be stored.
-    let extraction = extract::open(&path, &f.name)
+    let extraction = extract::open(copy.path(), &f.name)
         .map_err(|e| JobError::Failed(e.to_string().replace('\0', "\u{FFFD}")))?;
     progress.report(conn, 5, "Creating workbook")?;
     let configs = sheet_configs(&extraction.tables)?;
@@ -229,7 +226,7 @@ fn extract_into_workbook(
         .storage
         .begin_blocking(&f.rejects_key())
         .map(|w| csv::WriterBuilder::new().flexible(true).from_writer(w))
-        .map_err(|e| JobError::Internal(e.into()))?;
+        .map_err(unreadable)?;
     let csv_err = |e: csv::Error| JobError::Internal(e.into());
     rejects_out
         .write_record(["sheet", "line", "problem", "values"])
@@ -279,7 +276,7 @@ fn extract_into_workbook(
     let upload = rejects_out
         .into_inner()
         .map_err(|e| JobError::Internal(anyhow::anyhow!("writing rejects: {e}")))?;
-    upload.commit().map_err(|e| JobError::Internal(e.into()))?;
+    upload.commit().map_err(unreadable)?;
     let replaced = extraction.replaced.load(Ordering::Relaxed);
     let mut notes = Vec::new();
     if rejects > 0 {
@@ -305,6 +302,19 @@ fn extract_into_workbook(
         rejects,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
+}
+
+/// A storage failure: the store's own (down, refusing) is said plainly, with the cause in
+/// the log; a missing object or a local disk problem is ours.
+fn unreadable(e: std::io::Error) -> JobError {
+    if crate::storage::is_store_failure(&e) {
+        tracing::warn!(error = %e, "the file storage failed during an extraction");
+        JobError::Failed("the file storage did not answer; run the extraction again later".into())
+    } else if e.kind() == std::io::ErrorKind::NotFound {
+        JobError::Failed("the uploaded file is no longer in storage".into())
+    } else {
+        JobError::Internal(e.into())
+    }
 }
 
 /// Rejects handed over at once: a file of rejects streams to storage instead of piling up

@@ -227,7 +227,8 @@ fn stored_here(ctx: &Context, job: &Job, conn: &mut AnyConnection) -> bool {
     let Some(f) = job.file_id.as_ref().and_then(|id| file::get(conn, id).ok()) else {
         return true; // run() says the file is gone
     };
-    if ctx.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
+    // A bucket is every process's: no need to ask it.
+    if ctx.storage.shared() || ctx.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
         return true; // run() reads it, or says it could not
     }
     tracing::info!(job = %job.id, "the file is not in this process's storage; leaving the job to others");

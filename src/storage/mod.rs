@@ -1,19 +1,29 @@
-//! File bytes, kept apart from the database: a folder under the data directory today.
+//! File bytes, kept apart from the database: a folder under the data directory by default,
+//! or an S3-compatible bucket (`WHARF_STORAGE_URL=s3://bucket/prefix`, see [`bucket`]) that
+//! several processes on several machines share.
 //!
-//! Everything goes through these few calls (write a stream under a key, read it back, get a
-//! local path for readers that must seek, delete), so an S3-compatible bucket can serve
-//! them later (for example with the `object_store` crate, downloading to a temp file for
-//! `local_path`). Writes land in a temp file and are renamed into place only when
-//! complete: an aborted upload leaves nothing behind.
+//! Everything goes through these few calls: write a stream under a key, read it back as a
+//! stream, get a local file for readers that must seek, delete. Nothing is visible under a
+//! key until its write is complete: an aborted upload leaves nothing behind (a temp file
+//! renamed into place in the folder; a multipart upload completed only at the end in a
+//! bucket).
 
-use sha2::{Digest, Sha256};
-use std::io::{self, Write};
+mod bucket;
+mod local;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use std::io;
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
+
+/// Where file bytes live; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Storage(Inner);
 
 #[derive(Debug, Clone)]
-pub struct Storage {
-    root: PathBuf,
+enum Inner {
+    Local(local::Folder),
+    Bucket(std::sync::Arc<bucket::Bucket>),
 }
 
 /// What a finished write stored.
@@ -21,6 +31,27 @@ pub struct Storage {
 pub struct Stored {
     pub size: u64,
     pub sha256: String,
+}
+
+/// An object's bytes as they arrive.
+pub type Chunks = BoxStream<'static, io::Result<Bytes>>;
+
+/// The object store failed (unreachable, refused, errored): not the caller's fault, and
+/// worth trying again later. Carried inside the `io::Error`s of a bucket-backed storage.
+#[derive(Debug)]
+pub struct StoreFailure(pub String);
+
+impl std::fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the object store failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreFailure {}
+
+/// Whether an error came from the object store rather than from this machine.
+pub fn is_store_failure(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<StoreFailure>())
 }
 
 fn check_key(key: &str) -> io::Result<()> {
@@ -46,93 +77,173 @@ fn temp_name() -> String {
 impl Storage {
     /// Objects under `root` (created as needed).
     pub fn local(root: impl Into<PathBuf>) -> Self {
-        Storage { root: root.into() }
+        Storage(Inner::Local(local::Folder::new(root.into())))
     }
 
-    /// Where the object of `key` lives on disk, for readers that need a file (spreadsheet
-    /// readers seek). A bucket-backed storage would download into a temp file here.
-    pub fn local_path(&self, key: &str) -> io::Result<PathBuf> {
+    /// Objects in a bucket; `scratch` is a local folder for temp files (the copies readers
+    /// that seek need). Checks at once that the bucket can be written and deleted from,
+    /// so a wrong name or credentials stop the start with a clear message.
+    pub fn bucket(
+        settings: &crate::settings::BucketSettings,
+        scratch: impl Into<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let b = bucket::Bucket::connect(settings, scratch.into())?;
+        Ok(Storage(Inner::Bucket(std::sync::Arc::new(b))))
+    }
+
+    /// The bucket when one is set, else the `storage/` folder of the data directory.
+    pub fn from_settings(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
+        let folder = settings.data_dir.join("storage");
+        match &settings.storage {
+            Some(b) => Self::bucket(b, folder.join("tmp")),
+            None => Ok(Self::local(folder)),
+        }
+    }
+
+    /// Whether every process using the same settings reads the same objects (a bucket); a
+    /// folder holds only what this process (or those sharing its folder) received.
+    pub fn shared(&self) -> bool {
+        matches!(self.0, Inner::Bucket(_))
+    }
+
+    /// A local file with the object's bytes, for readers that need a file (spreadsheet
+    /// readers seek). From a bucket it is a temp download, removed when the copy is dropped.
+    /// Blocking: for worker threads.
+    pub fn local_copy(&self, key: &str) -> io::Result<LocalCopy> {
         check_key(key)?;
-        Ok(self.root.join(key))
-    }
-
-    fn temp_path(&self) -> PathBuf {
-        self.root.join("tmp").join(format!("{}.part", temp_name()))
+        match &self.0 {
+            Inner::Local(f) => Ok(LocalCopy {
+                path: f.path(key),
+                _temp: None,
+            }),
+            Inner::Bucket(b) => {
+                let temp = b.download(key)?;
+                Ok(LocalCopy {
+                    path: temp.path().to_path_buf(),
+                    _temp: Some(temp),
+                })
+            }
+        }
     }
 
     /// Starts an asynchronous write of `key`; nothing is visible under the key until
-    /// [`Upload::commit`], and a dropped upload deletes its temp file.
+    /// [`Upload::commit`], and a dropped upload leaves nothing behind.
     pub async fn begin(&self, key: &str) -> io::Result<Upload> {
-        let dest = self.local_path(key)?;
-        let tmp = self.temp_path();
-        tokio::fs::create_dir_all(tmp.parent().unwrap_or(&self.root)).await?;
-        let file = tokio::fs::File::create(&tmp).await?;
+        check_key(key)?;
+        let sink = match &self.0 {
+            Inner::Local(f) => Sink::Local(f.begin(key).await?),
+            Inner::Bucket(b) => Sink::Bucket(b.begin(key)),
+        };
         Ok(Upload {
-            file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
-            tmp,
-            dest,
+            sink,
             size: 0,
-            hasher: Sha256::new(),
-            committed: false,
+            hasher: Default::default(),
         })
     }
 
-    /// A blocking write of `key`, for workers on their own threads.
+    /// A blocking write of `key`, for workers on their own threads. It goes to a local temp
+    /// file first; [`BlockingUpload::commit`] puts it under its key.
     pub fn begin_blocking(&self, key: &str) -> io::Result<BlockingUpload> {
-        let dest = self.local_path(key)?;
-        let tmp = self.temp_path();
-        std::fs::create_dir_all(tmp.parent().unwrap_or(&self.root))?;
-        let file = std::fs::File::create(&tmp)?;
+        check_key(key)?;
+        let (folder, bucket) = match &self.0 {
+            Inner::Local(f) => (f.clone(), None),
+            Inner::Bucket(b) => (local::Folder::new(b.scratch().to_path_buf()), Some(b.clone())),
+        };
         Ok(BlockingUpload {
-            file: Some(io::BufWriter::new(file)),
-            tmp,
-            dest,
-            committed: false,
+            file: folder.begin_blocking(key)?,
+            bucket,
+            key: key.to_string(),
         })
     }
 
-    /// Opens an object for reading.
-    pub async fn open(&self, key: &str) -> io::Result<tokio::fs::File> {
-        tokio::fs::File::open(self.local_path(key)?).await
+    /// Reads an object as a stream of chunks; `NotFound` when there is none.
+    pub async fn open(&self, key: &str) -> io::Result<Chunks> {
+        check_key(key)?;
+        match &self.0 {
+            Inner::Local(f) => f.open(key).await,
+            Inner::Bucket(b) => b.open(key).await,
+        }
     }
 
+    /// Whether an object is there. Blocking: for worker threads.
     pub fn exists(&self, key: &str) -> bool {
-        self.local_path(key).map(|p| p.is_file()).unwrap_or(false)
+        if check_key(key).is_err() {
+            return false;
+        }
+        match &self.0 {
+            Inner::Local(f) => f.path(key).is_file(),
+            Inner::Bucket(b) => b.exists(key),
+        }
     }
 
     /// Deletes an object; one that is not there is already deleted.
-    pub fn delete(&self, key: &str) -> io::Result<()> {
-        match std::fs::remove_file(self.local_path(key)?) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+    pub async fn delete(&self, key: &str) -> io::Result<()> {
+        check_key(key)?;
+        match &self.0 {
+            Inner::Local(f) => f.delete(key),
+            Inner::Bucket(b) => b.delete(key).await,
+        }
+    }
+
+    /// [`Storage::delete`] for worker threads.
+    pub fn delete_blocking(&self, key: &str) -> io::Result<()> {
+        check_key(key)?;
+        match &self.0 {
+            Inner::Local(f) => f.delete(key),
+            Inner::Bucket(b) => b.delete_blocking(key),
+        }
+    }
+
+    /// Deletes an object in the background (from code that cannot wait, a `Drop`); a
+    /// failure is logged.
+    pub fn delete_soon(&self, key: &str) {
+        if check_key(key).is_err() {
+            return;
+        }
+        match &self.0 {
+            Inner::Local(f) => {
+                if let Err(e) = f.delete(key) {
+                    tracing::warn!(key, error = %e, "deleting stored bytes failed");
+                }
+            }
+            Inner::Bucket(b) => b.delete_soon(key),
         }
     }
 }
 
-fn place(tmp: &Path, dest: &Path) -> io::Result<()> {
-    if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir)?;
+/// A local file with an object's bytes; a temp download is removed on drop.
+#[derive(Debug)]
+pub struct LocalCopy {
+    path: PathBuf,
+    _temp: Option<local::TempFile>,
+}
+
+impl LocalCopy {
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    std::fs::rename(tmp, dest)
+}
+
+enum Sink {
+    Local(local::Upload),
+    Bucket(bucket::Upload),
 }
 
 /// An object being written from an async stream; counts bytes and hashes as they pass.
 pub struct Upload {
-    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
-    tmp: PathBuf,
-    dest: PathBuf,
+    sink: Sink,
     size: u64,
-    hasher: Sha256,
-    committed: bool,
+    hasher: sha2::Sha256,
 }
 
 impl Upload {
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use sha2::Digest;
         self.hasher.update(bytes);
         self.size += bytes.len() as u64;
-        match self.file.as_mut() {
-            Some(f) => f.write_all(bytes).await,
-            None => Err(io::Error::other("upload already finished")),
+        match &mut self.sink {
+            Sink::Local(u) => u.write(bytes).await,
+            Sink::Bucket(u) => u.write(bytes).await,
         }
     }
 
@@ -141,76 +252,43 @@ impl Upload {
         self.size
     }
 
-    /// Flushes to disk and puts the object under its key.
-    pub async fn commit(mut self) -> io::Result<Stored> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("upload already finished"))?;
-        file.flush().await?;
-        file.get_mut().sync_all().await?;
-        drop(file);
-        let (tmp, dest) = (self.tmp.clone(), self.dest.clone());
-        tokio::task::spawn_blocking(move || place(&tmp, &dest))
-            .await
-            .map_err(io::Error::other)??;
-        self.committed = true;
+    /// Puts the object under its key (flushed to disk, or the last part sent).
+    pub async fn commit(self) -> io::Result<Stored> {
+        use sha2::Digest;
+        match self.sink {
+            Sink::Local(u) => u.commit().await?,
+            Sink::Bucket(u) => u.commit().await?,
+        }
         Ok(Stored {
             size: self.size,
-            sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
+            sha256: hex::encode(self.hasher.finalize()),
         })
     }
 }
 
-impl Drop for Upload {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// An object being written by blocking code.
+/// An object being written by blocking code, through a local temp file.
 pub struct BlockingUpload {
-    file: Option<io::BufWriter<std::fs::File>>,
-    tmp: PathBuf,
-    dest: PathBuf,
-    committed: bool,
+    file: local::BlockingUpload,
+    bucket: Option<std::sync::Arc<bucket::Bucket>>,
+    key: String,
 }
 
-impl Write for BlockingUpload {
+impl io::Write for BlockingUpload {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.file.as_mut() {
-            Some(f) => f.write(buf),
-            None => Err(io::Error::other("upload already finished")),
-        }
+        self.file.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(f) => f.flush(),
-            None => Ok(()),
-        }
+        self.file.flush()
     }
 }
 
 impl BlockingUpload {
-    pub fn commit(mut self) -> io::Result<()> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("upload already finished"))?;
-        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        place(&self.tmp, &self.dest)?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for BlockingUpload {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
+    pub fn commit(self) -> io::Result<()> {
+        match self.bucket {
+            None => self.file.commit(),
+            // The temp file goes up, then away (when `file` drops, uncommitted).
+            Some(b) => b.upload_file(&self.key, self.file.finish()?),
         }
     }
 }
@@ -218,6 +296,12 @@ impl Drop for BlockingUpload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::TryStreamExt;
+
+    async fn read_all(storage: &Storage, key: &str) -> Vec<u8> {
+        let chunks: Vec<Bytes> = storage.open(key).await.unwrap().try_collect().await.unwrap();
+        chunks.concat()
+    }
 
     #[tokio::test]
     async fn objects_appear_only_when_committed() {
@@ -233,9 +317,13 @@ mod tests {
             stored.sha256,
             "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
-        assert_eq!(
-            std::fs::read(storage.local_path("files/a").unwrap()).unwrap(),
-            b"hello world"
+        assert_eq!(read_all(&storage, "files/a").await, b"hello world");
+        let copy = storage.local_copy("files/a").unwrap();
+        assert_eq!(std::fs::read(copy.path()).unwrap(), b"hello world");
+        drop(copy);
+        assert!(
+            storage.exists("files/a"),
+            "a folder's own file is not a temp copy"
         );
 
         let mut dropped = storage.begin("files/b").await.unwrap();
@@ -245,8 +333,29 @@ mod tests {
         let leftovers = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
         assert_eq!(leftovers, 0, "no temp file is left behind");
 
-        storage.delete("files/a").unwrap();
-        storage.delete("files/a").unwrap();
-        assert!(storage.local_path("../etc/passwd").is_err());
+        storage.delete("files/a").await.unwrap();
+        storage.delete("files/a").await.unwrap();
+        assert_eq!(
+            storage.open("files/a").await.err().map(|e| e.kind()),
+            Some(io::ErrorKind::NotFound)
+        );
+        assert!(storage.local_copy("../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn blocking_writes_appear_only_when_committed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path());
+        let mut up = storage.begin_blocking("files/r").unwrap();
+        up.write_all(b"a,b\n").unwrap();
+        assert!(!storage.exists("files/r"));
+        up.commit().unwrap();
+        assert!(storage.exists("files/r"));
+        let mut dropped = storage.begin_blocking("files/s").unwrap();
+        dropped.write_all(b"x").unwrap();
+        drop(dropped);
+        assert!(!storage.exists("files/s"));
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 }

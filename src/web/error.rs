@@ -31,6 +31,9 @@ pub enum AppError {
     /// Mail could not be handed over (after retries); nothing was lost silently.
     #[error("{0}")]
     Mail(String),
+    /// The file storage (a bucket) failed: 502, the cause logged.
+    #[error("the file storage did not answer; try again shortly")]
+    Storage,
     /// A page needs a signed-in person; pages redirect to the sign-in form.
     #[error("sign in to continue")]
     SignInRequired,
@@ -49,6 +52,16 @@ impl AppError {
         AppError::BadRequest {
             key: key.to_string(),
             message: message.into(),
+        }
+    }
+
+    /// A storage error: the object store's own failure is a 502, anything else a 500.
+    pub fn storage(e: std::io::Error) -> Self {
+        if crate::storage::is_store_failure(&e) {
+            tracing::warn!(error = %e, "the file storage failed");
+            AppError::Storage
+        } else {
+            AppError::Internal(e.into())
         }
     }
 
@@ -87,6 +100,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
+            AppError::Storage => "storage",
             AppError::SignInRequired => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
             AppError::Internal(_) => "internal",
@@ -205,7 +219,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Mail(_) => StatusCode::BAD_GATEWAY,
+            AppError::Mail(_) | AppError::Storage => StatusCode::BAD_GATEWAY,
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -120,6 +120,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         event_retention_days: 30,
         webhook_private: true,
         job_ack_seconds: 300,
+        storage: None,
     };
     (settings, dir)
 }

@@ -68,6 +68,7 @@ mod secrets;
 mod security_matrix;
 mod sheet_locks;
 mod smtp;
+mod storage_s3;
 mod webhooks;
 mod webhooks_alert;
 mod webhooks_crash;

@@ -63,7 +63,7 @@ struct Cleanup<'a> {
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let _ = self.state.storage.delete(&self.key);
+            self.state.storage.delete_soon(&self.key);
         }
     }
 }
@@ -155,7 +155,7 @@ pub async fn receive(
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| "blob".into());
             let mimetype = field.content_type().map(|m| m.essence_str().to_string());
-            let mut upload = state.storage.begin(&key).await.map_err(anyhow::Error::from)?;
+            let mut upload = state.storage.begin(&key).await.map_err(AppError::storage)?;
             let mut over = false;
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(cut)?;
@@ -164,12 +164,12 @@ pub async fn receive(
                     over = true;
                     continue;
                 }
-                upload.write(&chunk).await.map_err(anyhow::Error::from)?;
+                upload.write(&chunk).await.map_err(AppError::storage)?;
             }
             if over {
                 return Err(too_large(state));
             }
-            let stored = upload.commit().await.map_err(anyhow::Error::from)?;
+            let stored = upload.commit().await.map_err(AppError::storage)?;
             received = Some(Received {
                 size: stored.size,
                 sha256: stored.sha256,
@@ -386,7 +386,7 @@ pub async fn delete(
     let row = f.clone();
     state.db(move |conn| file::delete(conn, &row, &actor)).await?;
     for key in [f.storage_key.clone(), f.rejects_key()] {
-        if let Err(e) = state.storage.delete(&key) {
+        if let Err(e) = state.storage.delete(&key).await {
             tracing::warn!(key, error = %e, "deleting stored bytes failed");
         }
     }
@@ -400,25 +400,13 @@ pub async fn stream_object(
     content_type: &str,
     download_name: &str,
 ) -> Result<HttpResponse, AppError> {
-    use tokio::io::AsyncReadExt;
-    let file = match state.storage.open(key).await {
-        Ok(f) => f,
+    let body = match state.storage.open(key).await {
+        Ok(chunks) => chunks,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(AppError::NotFound("file contents"))
         }
-        Err(e) => return Err(AppError::Internal(e.into())),
+        Err(e) => return Err(AppError::storage(e)),
     };
-    let body = futures_util::stream::unfold(file, |mut file| async move {
-        let mut buf = vec![0u8; 256 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(web::Bytes::from(buf)), file))
-            }
-            Err(e) => Some((Err(e), file)),
-        }
-    });
     Ok(HttpResponse::Ok()
         .content_type(content_type.to_string())
         .insert_header(crate::web::export::attachment(download_name))

@@ -259,7 +259,7 @@ pub async fn delete(
         .await?;
     // The rows went with the space; their bytes go now.
     for key in keys {
-        if let Err(e) = state.storage.delete(&key) {
+        if let Err(e) = state.storage.delete(&key).await {
             tracing::warn!(key, error = %e, "deleting stored bytes failed");
         }
     }

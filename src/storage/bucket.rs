@@ -1,0 +1,299 @@
+//! Objects in an S3-compatible bucket, through the `object_store` crate.
+//!
+//! Uploads stream: up to one part (8 MiB) is buffered, then parts go up as a multipart
+//! upload while the rest arrives (two in flight at most), completed only on commit and
+//! aborted when the upload is dropped. Reads stream the object's body. All HTTP runs on a
+//! small runtime of its own, so the web's single-threaded runtimes and the job workers'
+//! plain threads can both use the store.
+
+use super::local::TempFile;
+use super::{temp_name, Chunks, StoreFailure};
+use crate::settings::BucketSettings;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::client::SpawnedReqwestConnector;
+use object_store::path::{Path as ObjectPath, PathPart};
+use object_store::{
+    ClientConfigKey, ObjectStore, ObjectStoreExt, PutPayloadMut, RetryConfig, WriteMultipart,
+};
+use std::future::Future;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Bytes buffered before an upload goes multipart, and the size of each part (S3 wants
+/// at least 5 MiB).
+const PART: usize = 8 * 1024 * 1024;
+/// Parts sent at once by one upload: bounds its memory to a few parts.
+const IN_FLIGHT: usize = 2;
+
+#[derive(Debug)]
+pub(super) struct Bucket {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    scratch: PathBuf,
+    io: IoRuntime,
+}
+
+/// The runtime the store's HTTP runs on; shut down without waiting when dropped (it may be
+/// dropped inside another runtime).
+#[derive(Debug)]
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(|rt| rt.handle())
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// An object store error as an `io::Error`: a missing object is `NotFound`, anything else
+/// a [`StoreFailure`].
+fn failed(e: object_store::Error) -> io::Error {
+    match e {
+        object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
+        other => io::Error::other(StoreFailure(other.to_string())),
+    }
+}
+
+impl Bucket {
+    pub(super) fn connect(settings: &BucketSettings, scratch: PathBuf) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wharf-storage")
+            .enable_all()
+            .build()?;
+        let connector = SpawnedReqwestConnector::new(runtime.handle().clone());
+        let io = IoRuntime(Some(runtime));
+        // The usual AWS_* variables, then Wharf's own (tests name them), then the bucket.
+        let mut builder = AmazonS3Builder::from_env()
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "5s");
+        for (key, value) in &settings.options {
+            let key: AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL: unknown S3 option `{key}`: {e}"))?;
+            builder = builder.with_config(key, value);
+        }
+        // A store that is down answers within seconds rather than after minutes of retries.
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(20),
+            ..Default::default()
+        };
+        let store = builder
+            .with_bucket_name(&settings.bucket)
+            .with_retry(retry)
+            .with_http_connector(connector)
+            .build()
+            .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
+        let prefix = ObjectPath::from_iter(settings.prefix.split('/').filter(|p| !p.is_empty()));
+        let bucket = Bucket {
+            store: Arc::new(store),
+            prefix,
+            scratch,
+            io,
+        };
+        bucket.probe().map_err(|e| {
+            anyhow::anyhow!(
+                "WHARF_STORAGE_URL {}: the bucket is not usable ({e}); check the bucket name, \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_REGION, and AWS_ENDPOINT_URL \
+                 (with AWS_ALLOW_HTTP=true for an http:// endpoint)",
+                settings.url
+            )
+        })?;
+        Ok(bucket)
+    }
+
+    /// Lists the prefix (the bucket exists; some stores create one on a first write), then
+    /// writes and deletes a small object (the credentials may write).
+    fn probe(&self) -> io::Result<()> {
+        let path = self.path(&format!("tmp/probe-{}", temp_name()));
+        let prefix = (!self.prefix.as_ref().is_empty()).then(|| self.prefix.clone());
+        let store = self.store.clone();
+        self.block(async move {
+            store.list_with_delimiter(prefix.as_ref()).await?;
+            store.put(&path, Bytes::from_static(b"wharf").into()).await?;
+            store.delete(&path).await
+        })?
+        .map_err(failed)
+    }
+
+    pub(super) fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
+    fn path(&self, key: &str) -> ObjectPath {
+        let parts = self.prefix.parts().chain(key.split('/').map(PathPart::from));
+        ObjectPath::from_iter(parts)
+    }
+
+    /// Runs `fut` on the store's runtime and waits for it, from a plain thread (or, at start,
+    /// from inside another runtime, through a thread of its own).
+    fn block<T: Send>(&self, fut: impl Future<Output = T> + Send) -> io::Result<T> {
+        let handle = self
+            .io
+            .handle()
+            .ok_or_else(|| io::Error::other("the storage runtime is stopped"))?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(handle.block_on(fut));
+        }
+        std::thread::scope(|s| s.spawn(|| handle.block_on(fut)).join())
+            .map_err(|_| io::Error::other("a storage call panicked"))
+    }
+
+    pub(super) fn begin(&self, key: &str) -> Upload {
+        Upload {
+            store: self.store.clone(),
+            path: self.path(key),
+            state: Some(State::Buffer(PutPayloadMut::new())),
+            io: self.io.handle().cloned(),
+        }
+    }
+
+    pub(super) async fn open(&self, key: &str) -> io::Result<Chunks> {
+        let got = self.store.get(&self.path(key)).await.map_err(failed)?;
+        Ok(Box::pin(got.into_stream().map_err(failed)))
+    }
+
+    /// Downloads an object into a temp file in the scratch folder.
+    pub(super) fn download(&self, key: &str) -> io::Result<TempFile> {
+        std::fs::create_dir_all(&self.scratch)?;
+        let tmp = TempFile::new(self.scratch.join(format!("{}.download", temp_name())));
+        let (store, path, dest) = (self.store.clone(), self.path(key), tmp.path().to_path_buf());
+        self.block(async move {
+            let mut body = store.get(&path).await.map_err(failed)?.into_stream();
+            let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&dest).await?);
+            while let Some(chunk) = body.next().await {
+                file.write_all(&chunk.map_err(failed)?).await?;
+            }
+            file.flush().await
+        })??;
+        Ok(tmp)
+    }
+
+    /// Sends a local file up under `key`.
+    pub(super) fn upload_file(&self, key: &str, file: TempFile) -> io::Result<()> {
+        let mut upload = self.begin(key);
+        self.block(async move {
+            let mut source = tokio::fs::File::open(file.path()).await?;
+            let mut buf = vec![0u8; 1024 * 1024];
+            loop {
+                let n = source.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                upload.write(&buf[..n]).await?;
+            }
+            upload.commit().await
+        })?
+    }
+
+    pub(super) fn exists(&self, key: &str) -> bool {
+        let (store, path) = (self.store.clone(), self.path(key));
+        matches!(self.block(async move { store.head(&path).await }), Ok(Ok(_)))
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> io::Result<()> {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    pub(super) fn delete_blocking(&self, key: &str) -> io::Result<()> {
+        let (store, path) = (self.store.clone(), self.path(key));
+        self.block(async move {
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(failed(e)),
+            }
+        })?
+    }
+
+    pub(super) fn delete_soon(&self, key: &str) {
+        let (store, path) = (self.store.clone(), self.path(key));
+        if let Some(io) = self.io.handle() {
+            io.spawn(async move {
+                match store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => tracing::warn!(key = %path, error = %e, "deleting stored bytes failed"),
+                }
+            });
+        }
+    }
+}
+
+/// An object being sent to the bucket: one part is buffered, then it goes up in parts.
+/// Dropped uncommitted, its parts are deleted (after those in flight land, so none arrives
+/// after the abort).
+pub(super) struct Upload {
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    state: Option<State>,
+    io: Option<tokio::runtime::Handle>,
+}
+
+enum State {
+    Buffer(PutPayloadMut),
+    Parts(WriteMultipart),
+}
+
+impl Upload {
+    pub(super) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(State::Buffer(buf)) = &mut self.state {
+            if buf.content_length() + bytes.len() < PART {
+                buf.extend_from_slice(bytes);
+                return Ok(());
+            }
+            // Past one part: the rest goes up in parts while it arrives.
+            let buffered = std::mem::take(buf).freeze();
+            let upload = self.store.put_multipart(&self.path).await.map_err(failed)?;
+            let mut parts = WriteMultipart::new_with_chunk_size(upload, PART);
+            for chunk in buffered {
+                parts.put(chunk);
+            }
+            self.state = Some(State::Parts(parts));
+        }
+        match &mut self.state {
+            Some(State::Parts(parts)) => {
+                parts.wait_for_capacity(IN_FLIGHT).await.map_err(failed)?;
+                parts.write(bytes);
+                Ok(())
+            }
+            _ => Err(io::Error::other("upload already finished")),
+        }
+    }
+
+    /// Sends what is buffered and completes the upload: only now is the object there.
+    pub(super) async fn commit(mut self) -> io::Result<()> {
+        match self.state.take() {
+            Some(State::Buffer(buf)) => self.store.put(&self.path, buf.freeze()).await.map(drop),
+            Some(State::Parts(parts)) => parts.finish().await.map(drop),
+            None => return Err(io::Error::other("upload already finished")),
+        }
+        .map_err(failed)
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let (Some(State::Parts(mut parts)), Some(io)) = (self.state.take(), self.io.as_ref()) {
+            io.spawn(async move {
+                let _ = parts.wait_for_capacity(0).await;
+                if let Err(e) = parts.abort().await {
+                    tracing::warn!(error = %e, "aborting an unfinished upload failed");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Objects as files in a folder. Writes land in `tmp/` and are renamed into place only when
+//! complete.
+
+use super::{temp_name, Chunks};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+#[derive(Debug, Clone)]
+pub(super) struct Folder {
+    root: PathBuf,
+}
+
+impl Folder {
+    pub(super) fn new(root: PathBuf) -> Self {
+        Folder { root }
+    }
+
+    /// Where the object of a (checked) key lives.
+    pub(super) fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.root.join("tmp").join(format!("{}.part", temp_name()))
+    }
+
+    pub(super) async fn begin(&self, key: &str) -> io::Result<Upload> {
+        let tmp = self.temp_path();
+        tokio::fs::create_dir_all(tmp.parent().unwrap_or(&self.root)).await?;
+        let file = tokio::fs::File::create(&tmp).await?;
+        Ok(Upload {
+            file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
+            tmp: TempFile(tmp),
+            dest: self.path(key),
+        })
+    }
+
+    pub(super) fn begin_blocking(&self, key: &str) -> io::Result<BlockingUpload> {
+        let tmp = self.temp_path();
+        std::fs::create_dir_all(tmp.parent().unwrap_or(&self.root))?;
+        let file = std::fs::File::create(&tmp)?;
+        Ok(BlockingUpload {
+            file: Some(io::BufWriter::new(file)),
+            tmp: TempFile(tmp),
+            dest: self.path(key),
+        })
+    }
+
+    pub(super) async fn open(&self, key: &str) -> io::Result<Chunks> {
+        use tokio::io::AsyncReadExt;
+        let file = tokio::fs::File::open(self.path(key)).await?;
+        let chunks = futures_util::stream::unfold(file, |mut file| async move {
+            let mut buf = vec![0u8; 256 * 1024];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(bytes::Bytes::from(buf)), file))
+                }
+                Err(e) => Some((Err(e), file)),
+            }
+        });
+        Ok(Box::pin(chunks))
+    }
+
+    pub(super) fn delete(&self, key: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.path(key)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A temp file, removed when dropped unless it was moved into place.
+#[derive(Debug)]
+pub(super) struct TempFile(PathBuf);
+
+impl TempFile {
+    pub(super) fn new(path: PathBuf) -> Self {
+        TempFile(path)
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Renames it to `dest`; it is no longer a temp file then.
+    fn place(self, dest: &Path) -> io::Result<()> {
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::rename(&self.0, dest)?;
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// An object being written from an async stream.
+pub(super) struct Upload {
+    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    tmp: TempFile,
+    dest: PathBuf,
+}
+
+impl Upload {
+    pub(super) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.write_all(bytes).await,
+            None => Err(io::Error::other("upload already finished")),
+        }
+    }
+
+    /// Flushes to disk and puts the object under its key.
+    pub(super) async fn commit(mut self) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        file.flush().await?;
+        file.get_mut().sync_all().await?;
+        drop(file);
+        let (tmp, dest) = (self.tmp, self.dest);
+        tokio::task::spawn_blocking(move || tmp.place(&dest))
+            .await
+            .map_err(io::Error::other)?
+    }
+}
+
+/// An object being written by blocking code.
+pub(super) struct BlockingUpload {
+    file: Option<io::BufWriter<std::fs::File>>,
+    tmp: TempFile,
+    dest: PathBuf,
+}
+
+impl Write for BlockingUpload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("upload already finished")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl BlockingUpload {
+    /// Flushes and closes the temp file and hands it over (removed when dropped).
+    pub(super) fn finish(mut self) -> io::Result<TempFile> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(self.tmp)
+    }
+
+    /// Puts the object under its key.
+    pub(super) fn commit(self) -> io::Result<()> {
+        let dest = self.dest.clone();
+        self.finish()?.place(&dest)
+    }
+}

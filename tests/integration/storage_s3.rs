@@ -1,0 +1,424 @@
+//! Uploaded files in an S3-compatible bucket (`WHARF_STORAGE_URL`), against a real S3 server
+//! the test starts: `s3s-fs`, which scripts/test.sh installs with cargo.
+
+use crate::helpers::*;
+use crate::on_both;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use wharf::app::Application;
+use wharf::settings::BucketSettings;
+
+const ACCESS_KEY: &str = "wharf-test";
+const SECRET_KEY: &str = "wharf-test-secret";
+const BUCKET: &str = "wharf-files";
+
+/// The s3s-fs binary: `S3S_FS`, else on PATH, else in cargo's bin folder.
+fn s3s_fs() -> PathBuf {
+    if let Some(path) = std::env::var_os("S3S_FS") {
+        return path.into();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    std::env::split_paths(&path)
+        .chain(cargo_home.map(|c| c.join("bin")))
+        .map(|dir| dir.join("s3s-fs"))
+        .find(|p| p.is_file())
+        .expect("s3s-fs is not installed: run ./scripts/test.sh, or cargo install --locked s3s-fs@0.14.1 --features binary")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// An s3s-fs server on a free port, serving one empty bucket from a temp folder.
+pub struct S3Server {
+    child: Option<Child>,
+    pub endpoint: String,
+    root: tempfile::TempDir,
+}
+
+impl S3Server {
+    pub async fn start() -> S3Server {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join(BUCKET)).expect("bucket folder");
+        let port = free_port();
+        let mut child = Command::new(s3s_fs())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting s3s-fs");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return S3Server {
+                    child: Some(child),
+                    endpoint: format!("http://127.0.0.1:{port}"),
+                    root,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("s3s-fs did not start");
+    }
+
+    /// The bucket under `prefix`, with this server's endpoint and credentials.
+    pub fn bucket(&self, prefix: &str) -> BucketSettings {
+        let mut b = BucketSettings::parse(&format!("s3://{BUCKET}/{prefix}")).expect("bucket url");
+        b.options = [
+            ("aws_access_key_id", ACCESS_KEY),
+            ("aws_secret_access_key", SECRET_KEY),
+            ("aws_endpoint", &self.endpoint),
+            ("aws_allow_http", "true"),
+            ("aws_region", "us-east-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        b
+    }
+
+    /// A client of the bucket, to look at objects the way any S3 tool would.
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET_KEY)
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .build()
+            .expect("client")
+    }
+
+    /// Multipart parts the server still keeps (of uploads neither completed nor aborted).
+    fn pending_parts(&self) -> usize {
+        std::fs::read_dir(self.root.path())
+            .expect("root")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".upload_id-"))
+            .count()
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Files of a folder and its subfolders.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p)
+            } else {
+                vec![p]
+            }
+        })
+        .collect()
+}
+
+async fn download(client: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16, Vec<u8>) {
+    let resp = client
+        .get(format!("{base}/v1{path}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("download");
+    let status = resp.status().as_u16();
+    (status, resp.bytes().await.expect("body").to_vec())
+}
+
+fn csv_of(rows: usize, tag: &str) -> Vec<u8> {
+    let mut csv = String::from("Email,Name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{tag}-{i}@x.org,Person {i} of {tag}\n"));
+    }
+    csv.into_bytes()
+}
+
+/// The workers running extractions now (a process that does not
+/// hold a file claims its job only to put it back, before any progress).
+fn running_claims(app: &TestApp) -> Vec<String> {
+    use diesel::prelude::*;
+    use wharf::db::schema::jobs;
+    let mut conn = app.pool.get().expect("conn");
+    jobs::table
+        .filter(jobs::status.eq("executing"))
+        .filter(jobs::progress.ge(1))
+        .select(jobs::claimed_by)
+        .load::<Option<String>>(&mut conn)
+        .expect("claims")
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Two processes on one PostgreSQL database (SQLite has one process), each with its own
+/// empty data folder, sharing the bucket: files uploaded to the first are extracted by the
+/// second (as by the first) and download identically through either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_bucket() {
+    let s3 = S3Server::start().await;
+    let first = spawn_app_with(Db::Postgres, |s| s.storage = Some(s3.bucket("shared"))).await;
+    let second_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = first.settings.clone();
+    settings.data_dir = second_dir.path().to_path_buf();
+    let second = Application::build(settings).expect("second process builds");
+    let second_worker = second.worker_id().to_string();
+    let second_base = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+
+    let space = first.bare_space("Two machines").await;
+    let mut claimers = HashSet::new();
+    let mut uploaded: Vec<(String, Vec<u8>)> = Vec::new();
+    // Each batch keeps the first process's workers busy, so the second claims some; a few
+    // batches make sure it did.
+    for batch in 0..4 {
+        let mut jobs = Vec::new();
+        for n in 0..6 {
+            let bytes = csv_of(10_000, &format!("b{batch}f{n}"));
+            let (status, file) = first
+                .upload(&space, &format!("b{batch}f{n}.csv"), bytes.clone())
+                .await;
+            assert_eq!(status, 200, "{file}");
+            let id = file["data"]["id"].as_str().unwrap().to_string();
+            let (_, found) = first.get_json(&format!("/jobs?fileId={id}")).await;
+            jobs.push(found["data"][0]["id"].as_str().unwrap().to_string());
+            uploaded.push((id, bytes));
+        }
+        // Who runs the jobs (a job's claim is cleared when it ends, so watch while they run).
+        for tick in 0.. {
+            assert!(tick < 6000, "the extractions did not finish in two minutes");
+            claimers.extend(running_claims(&first));
+            let mut all_done = true;
+            for id in &jobs {
+                let (_, job) = first.get_json(&format!("/jobs/{id}")).await;
+                let status = job["data"]["status"].as_str().unwrap_or("").to_string();
+                assert_ne!(status, "failed", "{job}");
+                all_done &= status == "complete";
+            }
+            if all_done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if claimers.contains(&second_worker) {
+            break;
+        }
+    }
+    assert!(
+        claimers.contains(&second_worker),
+        "the second process extracted none of the files the first received: {claimers:?}"
+    );
+
+    for (id, bytes) in &uploaded {
+        let (_, file) = first.get_json(&format!("/files/{id}")).await;
+        assert_eq!(file["data"]["status"], "complete", "{file}");
+        for base in [&first.base, &second_base] {
+            let (status, body) =
+                download(&first.client, base, &first.key, &format!("/files/{id}/download")).await;
+            assert_eq!(status, 200);
+            assert!(
+                body == *bytes,
+                "the bytes downloaded through {base} differ from the upload"
+            );
+            let (status, rejects) =
+                download(&first.client, base, &first.key, &format!("/files/{id}/rejects")).await;
+            assert_eq!(status, 200);
+            assert!(rejects.starts_with(b"sheet,line,problem,values"));
+        }
+    }
+    // Every byte is in the bucket: the data folders hold no file (temp copies are gone).
+    for dir in [&first.data_dir, &second_dir.path().to_path_buf()] {
+        let held = files_under(&dir.join("storage"));
+        assert!(held.is_empty(), "{held:?}");
+    }
+}
+
+/// A 30 MB upload goes up in 8 MiB parts while it arrives and downloads identically.
+async fn a_big_upload_goes_up_in_parts(db: Db) {
+    let s3 = S3Server::start().await;
+    let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("big"))).await;
+    let space = app.bare_space("Big").await;
+    let bytes: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
+    let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name("big.bin");
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("spaceId", space.clone())
+        .text("mode", "export");
+    let (status, file) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 200, "{file}");
+    let id = file["data"]["id"].as_str().unwrap();
+    assert_eq!(file["data"]["size"], 30_000_000);
+    use sha2::Digest;
+    assert_eq!(file["data"]["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+
+    let meta = s3
+        .client()
+        .head(&format!("big/files/{id}").into())
+        .await
+        .expect("the object is in the bucket");
+    assert_eq!(meta.size, 30_000_000);
+    let etag = meta.e_tag.unwrap_or_default();
+    assert!(
+        etag.trim_matches('"').ends_with("-4"),
+        "a multipart upload of 4 parts: {etag}"
+    );
+    assert_eq!(s3.pending_parts(), 0);
+
+    let (status, body) = download(&app.client, &app.base, &app.key, &format!("/files/{id}/download")).await;
+    assert_eq!(status, 200);
+    assert!(body == bytes, "the download differs from the upload");
+}
+
+/// An upload over the limit, cut off after parts went up, leaves nothing in the bucket.
+async fn an_upload_over_the_limit_leaves_no_parts(db: Db) {
+    let s3 = S3Server::start().await;
+    let app = spawn_app_with(db, |s| {
+        s.storage = Some(s3.bucket("limit"));
+        s.max_upload_mb = 20;
+    })
+    .await;
+    let space = app.bare_space("Limit").await;
+    // Just over the limit: read (not refused by its length), with two parts sent meanwhile.
+    let part =
+        reqwest::multipart::Part::bytes(vec![b'x'; 20 * 1024 * 1024 + 512 * 1024]).file_name("big.csv");
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("spaceId", space.clone());
+    let (status, body) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 413, "{body}");
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(files["data"], Value::Array(vec![]));
+    // The multipart upload is aborted in the background.
+    for _ in 0..100 {
+        if s3.pending_parts() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s3.pending_parts(), 0, "the aborted upload's parts are deleted");
+    let listed: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(s3.client().list(None))
+        .await
+        .expect("list");
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+/// A store that stopped answering: downloads and uploads answer 502 with a message, no
+/// file is half-recorded, and an extraction fails saying why; nothing panics.
+async fn a_stopped_store_gives_clear_errors(db: Db) {
+    let mut s3 = S3Server::start().await;
+    let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("down"))).await;
+    let space = app.bare_space("Down").await;
+    let file = app
+        .upload_and_extract(&space, "people.csv", csv_of(50, "d"))
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let id = file["id"].as_str().unwrap().to_string();
+
+    s3.stop();
+    let (status, body) = app.get_json(&format!("/files/{id}/download")).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the file storage did not answer; try again shortly"
+    );
+    let (status, body) = app.upload(&space, "more.csv", csv_of(50, "e")).await;
+    assert_eq!(status, 502, "{body}");
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(files["data"].as_array().map(Vec::len), Some(1), "{files}");
+
+    // Extracting the stored file again while the store is down.
+    let body =
+        serde_json::json!({"type": "file", "operation": "extract", "source": id, "trigger": "immediate"});
+    let (status, job) = app.post_json("/jobs", &body).await;
+    assert_eq!(status, 200, "{job}");
+    let job = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(
+        job["outcome"]["message"],
+        "the file storage did not answer; run the extraction again later"
+    );
+    let (_, file) = app.get_json(&format!("/files/{id}")).await;
+    assert_eq!(file["data"]["status"], "failed");
+    let (status, _) = app.get_json("/files").await;
+    assert_eq!(status, 200, "the server still answers");
+}
+
+on_both!(
+    a_big_upload_goes_up_in_parts,
+    an_upload_over_the_limit_leaves_no_parts,
+    a_stopped_store_gives_clear_errors
+);
+
+/// A bucket that is missing, or refuses the credentials, stops the start with a message
+/// naming the setting (and the real binary exits non-zero).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_bucket_or_credentials_stop_the_start() {
+    let s3 = S3Server::start().await;
+    let (mut settings, _dir) = test_settings(Db::Sqlite);
+    let mut missing = s3.bucket("x");
+    missing.bucket = "no-such-bucket".into();
+    let mut refused = s3.bucket("x");
+    refused.options.retain(|(k, _)| k != "aws_secret_access_key");
+    refused
+        .options
+        .push(("aws_secret_access_key".into(), "wrong".into()));
+    for bucket in [missing, refused] {
+        settings.storage = Some(bucket);
+        let e = Application::build(settings.clone())
+            .err()
+            .expect("the start fails");
+        let message = format!("{e:#}");
+        assert!(message.contains("WHARF_STORAGE_URL"), "{message}");
+        assert!(message.contains("the bucket is not usable"), "{message}");
+    }
+
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .arg("serve")
+        .env("DATABASE_URL", &settings.database_url)
+        .env("WHARF_DATA_DIR", &settings.data_dir)
+        .env("WHARF_BIND", "127.0.0.1:0")
+        .env("WHARF_STORAGE_URL", "s3://wharf-files/x")
+        .env("AWS_ENDPOINT_URL", &nobody)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("wharf serve runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WHARF_STORAGE_URL s3://wharf-files/x: the bucket is not usable"),
+        "{stderr}"
+    );
+}
