@@ -16,7 +16,7 @@ pub mod sort_index;
 mod unique;
 mod write;
 
-pub use query::{after, after_matching, counts, exists, query, Cursor, Filter, RecordQuery};
+pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
 pub use write::{delete, delete_present, insert, update, RecordUpdate, Written};
 
