@@ -210,7 +210,14 @@ async fn outcomes_lead_to_files_a_view_or_a_wait(db: Db) {
         panel.contains("Your data is on its way") && panel.contains("Please wait"),
         "{panel}"
     );
-    assert!(!panel.contains("outcome-ack"), "no button while waiting: {panel}");
+    assert!(
+        !panel.contains("outcome-ack"),
+        "no OK button while waiting: {panel}"
+    );
+    assert!(
+        panel.contains("id=\"outcome-stop-waiting\""),
+        "but a way out: {panel}"
+    );
     assert!(
         panel.contains(&format!("hx-post=\"/grid/jobs/{id}/follow\"")),
         "{panel}"

@@ -44,7 +44,7 @@ pub struct JobPanel {
     pub next_file: String,
     /// `next: files`: a link for each file (href, label).
     pub next_files: Vec<(String, String)>,
-    /// `next: wait`: the dialog stays up, with no button, until a follow-up job shows;
+    /// `next: wait`: the dialog stays up, without its OK button, until a follow-up job shows;
     /// `fade` and `confetti` as Flatfile's options.
     pub waiting: bool,
     pub fade: bool,
