@@ -230,6 +230,49 @@ async fn every_page_with_a_time_says_it_in_words(db: Db) {
     }
 }
 
+async fn record_changes_fold_into_one_line_per_run(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Runs").await;
+    let body = json!({"name": "W", "spaceId": space,
+        "sheets": [{"name": "People", "slug": "people", "fields": [{"key": "name", "type": "string"}]}]});
+    let (_, wb) = app.post_json("/workbooks", &body).await;
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/sheets/{sheet}/records");
+    let (_, first) = app.post_json(&path, &json!([{"name": "A"}, {"name": "B"}])).await;
+    app.post_json(&path, &json!([{"name": "C"}, {"name": "D"}, {"name": "E"}]))
+        .await;
+    let a = first["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    for name in ["A1", "A2", "A3"] {
+        let (status, _) = app
+            .put_json(&path, &json!([{"id": a, "values": {"name": {"value": name}}}]))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = app.delete(&format!("{path}?ids={a}")).await;
+    assert_eq!(status, 200);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let lines = lines(&app.page(&format!("/spaces/{space}?tab=activity")).await);
+    let wb = wb["data"]["id"].as_str().unwrap();
+    let people = format!("<a href=\"/workbooks/{wb}?sheet={sheet}\">People</a>");
+    let said: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split("An API key</strong> ").nth(1))
+        .map(|l| l.split("</span>").next().unwrap())
+        .collect();
+    assert_eq!(
+        said,
+        vec![
+            format!("deleted 1 record from {people}"),
+            format!("made 3 record changes in {people}"),
+            format!("added 5 records to {people}"),
+            format!("added the workbook <a href=\"/workbooks/{wb}\">W</a>"),
+            "created this space".to_string(),
+        ],
+        "{lines:#?}"
+    );
+}
+
 async fn the_activity_pages_fifty_lines_at_a_time(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Busy").await;
@@ -267,4 +310,5 @@ on_both!(
     names_people_chose_show_as_text,
     the_activity_pages_fifty_lines_at_a_time,
     every_page_with_a_time_says_it_in_words,
+    record_changes_fold_into_one_line_per_run,
 );

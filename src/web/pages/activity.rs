@@ -37,6 +37,8 @@ pub enum Item {
         sheet: String,
         actor: String,
         count: i64,
+        /// Writes folded into the line (changes to one record count once per write).
+        writes: usize,
     },
     Event(Box<Event>),
 }
@@ -56,15 +58,18 @@ impl Entry {
                     sheet,
                     actor,
                     count,
+                    writes,
                 },
                 Item::Records {
                     topic: t,
                     sheet: s,
                     actor: a,
                     count: c,
+                    ..
                 },
             ) if topic == t && sheet == s && actor == a => {
                 *count += c;
+                *writes += 1;
                 true
             }
             _ => false,
@@ -176,6 +181,7 @@ pub fn classify(e: &Event, names: &Names) -> Option<Item> {
             sheet: sheet.to_string(),
             actor: e.actor.clone(),
             count: json(&e.payload)["count"].as_i64().unwrap_or(0),
+            writes: 1,
         }),
         _ => Some(Item::Event(Box::new(e.clone()))),
     }

@@ -155,17 +155,16 @@ pub fn line(entry: &Entry, names: &Names, space: &SpaceId, now: &NaiveDateTime) 
             sheet: id,
             actor,
             count: n,
+            writes,
         } => {
-            let (verb, prep) = match topic.as_str() {
-                "records:created" => (" added ", " to "),
-                "records:deleted" => (" deleted ", " from "),
-                _ => (" changed ", " in "),
+            let what = match topic.as_str() {
+                "records:created" => format!(" added {} to ", records(*n)),
+                "records:deleted" => format!(" deleted {} from ", records(*n)),
+                // Several saves may change the same record: say changes, not records.
+                _ if *writes > 1 => format!(" made {} record changes in ", count(*n)),
+                _ => format!(" changed {} in ", records(*n)),
             };
-            vec![
-                person(actor, names),
-                text(format!("{verb}{}{prep}", records(*n))),
-                sheet(id, names),
-            ]
+            vec![person(actor, names), text(what), sheet(id, names)]
         }
         Item::Event(e) => event_words(e, names, space),
     };
