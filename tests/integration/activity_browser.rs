@@ -1,5 +1,6 @@
-//! In headless Chromium: times read as words with the exact time on hover, and a sheet
-//! action's `hasAllValid` following the selection live.
+//! In headless Chromium: times read as words with the exact time on hover, a sheet
+//! action's `hasAllValid` following the selection live, and actions coming on live once
+//! tracked changes are checked.
 
 use crate::actions_grid_rules::sheet_with_checked_action;
 use crate::browser::{sign_in_form, start_browser, wait_for};
@@ -87,7 +88,56 @@ async fn chromium_checks_has_all_valid_against_the_selection(db: Db) {
     );
 }
 
+async fn chromium_turns_actions_on_once_tracked_changes_are_checked(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Tracked").await;
+    let body = json!({"name": "W", "spaceId": space, "settings": {"trackChanges": true},
+        "actions": [{"label": "Go", "operation": "go"}],
+        "sheets": [{"name": "A", "slug": "a", "fields": [{"key": "x", "type": "string"}]}]});
+    let (status, wb) = app.post_json("/workbooks", &body).await;
+    assert_eq!(status, 200, "{wb}");
+    let wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&json!({"id": space}), "a").await;
+    let (status, _) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"x": "1"}]))
+        .await;
+    assert_eq!(status, 200);
+    app.make_user("ada@example.com", true);
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}"))).await.unwrap();
+    let button = "document.querySelector('#workbook-actions button')";
+    wait_for(c, button, "the workbook's action").await;
+    let title = c
+        .execute(&format!("return [{button}.disabled, {button}.title];"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        title,
+        json!([
+            true,
+            "Wait until your team's record hook has checked 1 changed record(s)."
+        ])
+    );
+    // The hook answers: the grid refreshes live and the action comes on.
+    let (_, created) = app
+        .get_json("/events?topic=commit:created&includeAcknowledged=true")
+        .await;
+    let commit = created["data"][0]["context"]["commitId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = app
+        .post_json(&format!("/commits/{commit}/complete"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    wait_for(c, &format!("!{button}.disabled"), "the action on once checked").await;
+}
+
 on_both!(
     chromium_shows_times_in_words_with_the_exact_time_on_hover,
     chromium_checks_has_all_valid_against_the_selection,
+    chromium_turns_actions_on_once_tracked_changes_are_checked,
 );
