@@ -224,25 +224,56 @@
     return ids && ids.value ? ids.value.split(",").filter(Boolean) : [];
   }
 
-  function offBecause(button, total, errors, selected) {
+  // The selected rows that show errors (the grid marks them `invalid`).
+  function selectedErrors() {
+    var rows = document.querySelectorAll("#grid [data-select]:checked");
+    return Array.prototype.filter.call(rows, function (b) {
+      var tr = b.closest("tr");
+      return tr && tr.classList.contains("invalid");
+    }).length;
+  }
+
+  // Records whose changes the record hook is still checking (trackChanges): the sheet's,
+  // as the server counted them, or at least the rows shown as checking.
+  function checkingCount() {
+    var grid = document.getElementById("grid");
+    var counted = grid ? parseInt(grid.dataset.checking, 10) || 0 : 0;
+    return Math.max(counted, document.querySelectorAll("#grid tr.checking").length);
+  }
+
+  // The same checks, in the same order, as grid_actions::off_because.
+  function offBecause(button, s) {
     var has = (button.dataset.constraints || "").split(" ");
     if (button.dataset.error) return button.dataset.error;
-    if (has.indexOf("hasData") >= 0 && total === 0) return "There are no records yet.";
-    if (has.indexOf("hasAllValid") >= 0 && errors > 0) return errors + " record(s) have errors; fix them first.";
-    if (has.indexOf("hasSelection") >= 0 && selected === 0) return "Select records first.";
+    if (s.checking > 0) return "Wait until your team's record hook has checked " + s.checking + " changed record(s).";
+    if (has.indexOf("hasData") >= 0 && s.total === 0) return "There are no records yet.";
+    if (has.indexOf("hasAllValid") >= 0) {
+      var onSelection = button.dataset.scope === "sheet" && s.selected > 0 && !button.hasAttribute("data-ignore-selection");
+      if (onSelection && s.selectedErrors > 0) return s.selectedErrors + " selected record(s) have errors; fix them first.";
+      if (!onSelection && s.errors > 0) return s.errors + " record(s) have errors; fix them first.";
+    }
+    if (has.indexOf("hasSelection") >= 0 && s.selected === 0) return "Select records first.";
     return "";
   }
 
   function refreshActions() {
     var total = num("count-all"), errors = num("count-error"), selected = selectedIds().length;
+    var bad = selectedErrors(), checking = checkingCount();
     var bar = document.getElementById("workbook-actions");
     var otherTotal = bar ? parseInt(bar.dataset.otherTotal, 10) || 0 : 0;
     var otherErrors = bar ? parseInt(bar.dataset.otherErrors, 10) || 0 : 0;
+    var otherChecking = bar ? parseInt(bar.dataset.otherChecking, 10) || 0 : 0;
     var blocked = !!document.querySelector("#action-job [data-blocks-toolbar]");
     document.querySelectorAll("button[data-action-dialog]").forEach(function (b) {
       var wb = b.dataset.scope === "workbook";
       var why = blocked ? "Wait until the running action ends."
-        : offBecause(b, wb ? total + otherTotal : total, wb ? errors + otherErrors : errors, selected);
+        : offBecause(b, {
+          total: wb ? total + otherTotal : total,
+          errors: wb ? errors + otherErrors : errors,
+          selected: selected,
+          selectedErrors: bad,
+          checking: wb ? checking + otherChecking : checking,
+        });
       b.disabled = !!why;
       b.title = why || b.dataset.tooltip || "";
     });

@@ -108,6 +108,25 @@ pub fn fail_unacknowledged(conn: &mut AnyConnection, seconds: i64) -> ModelResul
     Ok(failed)
 }
 
+/// The oldest action job on a workbook (`sources`: its id and its sheets') other than
+/// `not`, created at or after `since`: what an outcome's `next: wait` waits for.
+pub fn started_after(
+    conn: &mut AnyConnection,
+    sources: &[String],
+    not: &crate::ids::JobId,
+    since: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::source.eq_any(sources))
+        .filter(jobs::id.ne(not))
+        .filter(jobs::job_type.eq_any(["workbook", "sheet"]))
+        .filter(jobs::created_at.ge(since))
+        .order((jobs::created_at.asc(), jobs::id.asc()))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The newest action job someone started on a workbook (`sources`: its id and its sheets')
 /// whose outcome they have not acknowledged yet: the grid shows it again on a reload.
 pub fn latest_unacknowledged(

@@ -1,5 +1,6 @@
 //! The domain, one file per aggregate: structs and the queries that read and write them.
 
+pub mod activity;
 pub mod api_key;
 pub mod commit;
 pub mod environment;

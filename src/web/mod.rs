@@ -10,3 +10,4 @@ pub mod live_notes;
 pub mod pages;
 pub mod presence;
 pub mod routes;
+pub mod when;

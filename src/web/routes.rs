@@ -258,6 +258,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(pages::grid_action_jobs::retry),
             )
             .route(
+                "/grid/jobs/{job}/follow",
+                web::post().to(pages::grid_action_jobs::follow),
+            )
+            .route(
                 "/grid/{sheet}/rows/delete",
                 web::post().to(pages::grid_edit::delete_rows),
             )

@@ -28,13 +28,13 @@ pub(crate) fn guarded_actions() -> Value {
 }
 
 /// A signed-in admin's page client on the grid; returns its CSRF token.
-async fn signed_in(app: &TestApp, wb: &str) -> String {
+pub(crate) async fn signed_in(app: &TestApp, wb: &str) -> String {
     app.make_user("admin@acme.com", true);
     app.sign_in("admin@acme.com", PASSWORD).await;
     app.csrf(&format!("/workbooks/{wb}")).await
 }
 
-async fn click(app: &TestApp, sheet: &str, fields: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn click(app: &TestApp, sheet: &str, fields: &[(&str, &str)]) -> (u16, String) {
     let resp = app
         .client
         .post(app.url(&format!("/grid/{sheet}/actions")))

@@ -375,10 +375,16 @@ async fn activity_shows_the_latest_events_acknowledged_or_not(db: Db) {
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
     let html = app.page(&format!("/spaces/{sid}?tab=activity")).await;
-    let expired = html.find("space:expired").expect("the newest event is shown");
-    let archived = html.find("space:archived").expect("older events follow");
+    // In words (see activity.rs): "This space expired", "archived this space".
+    let expired = html
+        .find("This space expired")
+        .expect("the newest event is shown");
+    let archived = html.find("archived this space").expect("older events follow");
     assert!(expired < archived, "newest first");
-    assert!(!html.contains("space:created"), "200 events at most, the latest");
+    assert!(
+        !html.contains("created this space"),
+        "50 lines a page, the latest"
+    );
 
     let sid2 = app.bare_space("Quiet").await;
     let (_, e) = app
@@ -392,7 +398,7 @@ async fn activity_shows_the_latest_events_acknowledged_or_not(db: Db) {
     app.post_json(&format!("/events/{id}/ack"), &json!(null)).await;
     let html = app.page(&format!("/spaces/{sid2}?tab=activity")).await;
     assert!(
-        html.contains("space:updated"),
+        html.contains("changed this space"),
         "acknowledged events stay in the activity"
     );
 }

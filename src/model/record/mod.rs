@@ -18,7 +18,7 @@ mod unique;
 mod write;
 
 pub use keys::HOLDERS_PG;
-pub use query::{after, after_matching, counts, exists, query, Cursor, Filter, RecordQuery};
+pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
 pub use write::{delete, delete_present, insert, update, update_tagged, RecordUpdate, Written};
 

@@ -287,6 +287,17 @@ pub fn exists(conn: &mut AnyConnection, sheet_seq: i64, id: i64) -> QueryResult<
     .get_result(conn)
 }
 
+/// How many of these records of the sheet have errors (an action's `hasAllValid` on a
+/// selection).
+pub fn count_invalid(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<i64> {
+    records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .filter(records::id.eq_any(ids))
+        .filter(records::valid.eq(false))
+        .count()
+        .get_result(conn)
+}
+
 /// The next `limit` records after `after_id`, in insertion order (for exports).
 pub fn after(
     conn: &mut AnyConnection,

@@ -6,8 +6,9 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::ids::{ApiKeyId, EnvironmentId};
 use crate::model::environment::{self, EnvironmentChanges};
-use crate::model::{api_key, iso, session, ModelError};
+use crate::model::{api_key, session, ModelError};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -22,7 +23,7 @@ pub struct EnvRow {
 pub struct KeyRow {
     pub id: String,
     pub hint: String,
-    pub created: String,
+    pub created: crate::web::when::When,
     pub revoked: bool,
 }
 
@@ -51,7 +52,7 @@ async fn page(
                     .map(|k| KeyRow {
                         id: k.id.to_string(),
                         hint: k.hint,
-                        created: iso(&k.created_at),
+                        created: When::new(&k.created_at),
                         revoked: k.revoked_at.is_some(),
                     })
                     .collect();

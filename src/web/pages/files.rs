@@ -20,6 +20,7 @@ pub struct FileRow {
     pub id: String,
     pub name: String,
     pub size: String,
+    pub uploaded: crate::web::when::When,
     pub status: String,
     pub message: String,
     pub workbook_id: String,
@@ -84,6 +85,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                     FileRow {
                         id: f.id.to_string(),
                         size: human_size(f.size),
+                        uploaded: crate::web::when::When::new(&f.created_at),
                         status: f.status,
                         message: f.message.unwrap_or_default(),
                         workbook_id: f.workbook_id.map(|w| w.to_string()).unwrap_or_default(),

@@ -1,7 +1,7 @@
 //! The workbook grid: sheet tabs, 100 records a page with keyset navigation, filters with
 //! counts, search, sort, and the view state kept in the URL.
 
-use super::grid_actions::{actions_of, sum, ActionView};
+use super::grid_actions::{actions_in, actions_of, recheck, sum, ActionView, Situation};
 use super::{is_htmx, render, Layout};
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
@@ -191,6 +191,8 @@ pub struct TablePartial {
     /// The sheet is locked (no changes from people meanwhile).
     pub locked: bool,
     pub sheet_actions: Vec<ActionView>,
+    /// Records of the sheet whose changes the record hook is still checking (actions wait).
+    pub checking: usize,
 }
 
 #[derive(Template)]
@@ -211,6 +213,8 @@ struct GridPage {
     dialogs: Vec<ActionView>,
     /// The counts of the workbook's other sheets (the page adds this one's, kept live).
     other_counts: Counts,
+    /// Records of the other sheets still being checked (`trackChanges`).
+    other_checking: usize,
     /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
     job_panel: String,
 }
@@ -350,6 +354,12 @@ pub async fn load(
                     row.checking = open.checking.contains(&id);
                     row.unanswered = open.unanswered.contains(&id);
                 }
+                table.checking = open.checking.len();
+                let now = Situation {
+                    checking: table.checking,
+                    ..Situation::of(&table.counts)
+                };
+                recheck(&mut table.sheet_actions, &now);
             }
             Ok::<_, AppError>(Loaded {
                 space_name,
@@ -401,6 +411,7 @@ fn table_from(
         view: view.clone(),
         query_error: String::new(),
         locked: ctx.sheet.locked_at.is_some(),
+        checking: 0,
     }
 }
 
@@ -491,10 +502,29 @@ pub async fn show(
         .db(move |conn| crate::model::job_subject::latest_unacknowledged(conn, &sources, &actor))
         .await?;
     let job_panel = super::grid_action_jobs::page_panel(pending, user.csrf())?;
+    // `trackChanges` commits still being checked in the other sheets hold workbook actions.
+    let others: Vec<SheetId> = sheets
+        .iter()
+        .filter(|s| s.id != ctx.sheet.id)
+        .map(|s| s.id.clone())
+        .collect();
+    let other_checking = state
+        .db(move |conn| {
+            let mut n = 0;
+            for id in &others {
+                n += commit::open_records(conn, id)?.checking.len();
+            }
+            Ok::<_, diesel::result::Error>(n)
+        })
+        .await?;
     let other_counts = sum(sheets.iter().filter(|s| s.id != ctx.sheet.id).map(|s| s.counts()));
     let all_counts = sum(sheets.iter().map(|s| s.counts()));
     let stored: serde_json::Value = serde_json::from_str(&workbook.actions).unwrap_or_default();
-    let workbook_actions = actions_of(&stored, "workbook", &all_counts);
+    let workbook_now = Situation {
+        checking: other_checking + table.checking,
+        ..Situation::of(&all_counts)
+    };
+    let workbook_actions = actions_in(&stored, "workbook", &workbook_now);
     let sheet_dialogs = actions_of(&ctx.config.json["actions"], "sheet", &ctx.sheet.counts());
     let dialogs = actions_of(&stored, "workbook", &all_counts)
         .into_iter()
@@ -516,6 +546,7 @@ pub async fn show(
         workbook_actions,
         dialogs,
         other_counts,
+        other_checking,
         job_panel,
         table,
         client_id: rand::distributions::DistString::sample_string(

@@ -2,14 +2,18 @@
 //! panel on the grid: live progress, the foreground overlay, and the outcome (a toast, or
 //! a dialog whose button acknowledges it).
 
-use super::grid_actions::{actions_of, off_because, sum, ActionView};
+use super::grid_action_outcome::{file_links, next_link, Targets};
+use super::grid_actions::{actions_in, off_because, sum, ActionView, Situation};
 use super::jobs::load as load_job;
 use super::render;
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
-use crate::ids::{SheetId, WorkbookId};
+use crate::ids::{FileId, SheetId, WorkbookId};
 use crate::model::job::{self, status, Job, JobChanges, JobInput};
-use crate::model::{job_subject, now, sheet, workbook, ModelError};
+use crate::model::{commit, file, job_subject, now, record, sheet, workbook, ModelError};
+
+/// Files an outcome's `next: files` may list.
+const MAX_FILES: usize = 20;
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -38,6 +42,13 @@ pub struct JobPanel {
     pub next_href: String,
     pub next_label: String,
     pub next_file: String,
+    /// `next: files`: a link for each file (href, label).
+    pub next_files: Vec<(String, String)>,
+    /// `next: wait`: the dialog stays up, without its OK button, until a follow-up job shows;
+    /// `fade` and `confetti` as Flatfile's options.
+    pub waiting: bool,
+    pub fade: bool,
+    pub confetti: bool,
     pub retry: String,
     /// The whole panel (with its live connection), else only what changes in it.
     pub whole: bool,
@@ -55,50 +66,8 @@ fn time_left(j: &Job) -> String {
     }
 }
 
-/// Only web addresses become links (never `javascript:`).
-fn web_address(url: &str) -> Option<String> {
-    let ok = url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/');
-    (ok && !url.starts_with("//")).then(|| url.to_string())
-}
-
-/// Where `next` leads: a place in the space (`id`), a web address, a download.
-fn next_link(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> Option<(String, String, String)> {
-    let label = |default: &str| next["label"].as_str().unwrap_or(default).to_string();
-    match next["type"].as_str()? {
-        "id" => {
-            let id = next["id"].as_str()?;
-            let query = next["query"].as_str().unwrap_or_default();
-            let href = if let Some(wb) = WorkbookId::parse(id) {
-                format!(
-                    "/workbooks/{wb}{}",
-                    if query.is_empty() {
-                        String::new()
-                    } else {
-                        format!("?{query}")
-                    }
-                )
-            } else {
-                let sheet = SheetId::parse(id)?;
-                let wb = sheets.get(&sheet)?;
-                let extra = if query.is_empty() {
-                    String::new()
-                } else {
-                    format!("&{query}")
-                };
-                format!("/workbooks/{wb}?sheet={sheet}{extra}")
-            };
-            Some((href, label("Open"), String::new()))
-        }
-        "url" => Some((web_address(next["url"].as_str()?)?, label("Open"), String::new())),
-        "download" => {
-            let name = next["fileName"].as_str().unwrap_or("download").to_string();
-            Some((web_address(next["url"].as_str()?)?, label("Download"), name))
-        }
-        _ => None,
-    }
-}
-
-pub fn panel(j: &Job, csrf: &str, sheets: &HashMap<SheetId, WorkbookId>, whole: bool) -> JobPanel {
+pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
+    let sheets = &targets.sheets;
     let outcome: Value = j
         .outcome
         .as_deref()
@@ -108,9 +77,12 @@ pub fn panel(j: &Job, csrf: &str, sheets: &HashMap<SheetId, WorkbookId>, whole: 
     let failed = j.status == status::FAILED;
     let acknowledged = j.outcome_acknowledged_at.is_some();
     // A failure always asks to be read; otherwise `acknowledge: true` makes a dialog.
-    let dialog = !running && !acknowledged && (failed || outcome["acknowledge"] == true);
+    let dialog = !running
+        && !acknowledged
+        && (failed || outcome["acknowledge"] == true || outcome["next"]["type"] == "wait");
     let next = &outcome["next"];
     let (next_href, next_label, next_file) = next_link(next, sheets).unwrap_or_default();
+    let waiting = !running && next["type"] == "wait";
     let default_heading = match j.status.as_str() {
         status::FAILED => "The action failed",
         status::CANCELED => "The action was canceled",
@@ -138,6 +110,10 @@ pub fn panel(j: &Job, csrf: &str, sheets: &HashMap<SheetId, WorkbookId>, whole: 
         next_href,
         next_label,
         next_file,
+        next_files: file_links(next, &targets.files),
+        waiting,
+        fade: waiting && next["fade"] == true,
+        confetti: waiting && next["confetti"] == true,
         whole,
         retry: if next["type"] == "retry" {
             next["label"].as_str().unwrap_or("Try again").to_string()
@@ -155,21 +131,49 @@ async fn render_panel(
     whole: bool,
 ) -> Result<HttpResponse, AppError> {
     let env = user.environment_id().clone();
-    let next_sheet = j
+    let next = j
         .outcome
         .as_deref()
         .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|o| o["next"]["id"].as_str().and_then(SheetId::parse));
-    let mut sheets = HashMap::new();
-    if let Some(sid) = next_sheet {
-        let found = state.db(move |conn| sheet::find(conn, &env, &sid)).await?;
-        if let Some((s, space)) = found {
-            if user.reaches_object_of(Some(&space)) {
-                sheets.insert(s.id.clone(), s.workbook_id.clone());
+        .map(|o| o["next"].clone())
+        .unwrap_or(Value::Null);
+    let next_sheet = next["id"]
+        .as_str()
+        .or(next["sheetId"].as_str())
+        .and_then(SheetId::parse);
+    let file_ids: Vec<FileId> = next["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["fileId"].as_str().and_then(FileId::parse))
+        .take(MAX_FILES)
+        .collect();
+    let (sheet_found, files) = state
+        .db(move |conn| {
+            let sheet_found = match next_sheet {
+                Some(sid) => sheet::find(conn, &env, &sid)?,
+                None => None,
+            };
+            let mut files = Vec::new();
+            for id in &file_ids {
+                files.extend(file::find(conn, &env, id)?);
             }
+            Ok::<_, ModelError>((sheet_found, files))
+        })
+        .await?;
+    let mut targets = Targets::default();
+    if let Some((s, space)) = sheet_found {
+        if user.reaches_object_of(Some(&space)) {
+            targets.sheets.insert(s.id.clone(), s.workbook_id.clone());
         }
     }
-    render(&panel(&j, user.csrf(), &sheets, whole))
+    // Only files the viewer may open become links.
+    for f in files {
+        if user.reaches_object_of(Some(&f.space_id)) {
+            targets.files.insert(f.id.to_string(), f.name);
+        }
+    }
+    render(&panel(&j, user.csrf(), &targets, whole))
 }
 
 /// The panel a grid page opens with: the viewer's action job still running, or its outcome
@@ -177,7 +181,7 @@ async fn render_panel(
 pub fn page_panel(job: Option<Job>, csrf: &str) -> Result<String, AppError> {
     let empty = || "<div id=\"action-job\"></div>".to_string();
     let Some(j) = job else { return Ok(empty()) };
-    let p = panel(&j, csrf, &HashMap::new(), true);
+    let p = panel(&j, csrf, &Targets::default(), true);
     if !p.running && !p.dialog {
         return Ok(empty());
     }
@@ -248,39 +252,58 @@ pub async fn run(
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
+    let mut record_ids = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let rid = crate::ids::RecordId::parse(id)
+            .ok_or_else(|| AppError::bad_request("ids", format!("`{id}` is not a record id")))?;
+        record_ids.push(rid.0);
+    }
+    if scope != "workbook" && scope != "sheet" {
+        return Err(AppError::bad_request("scope", "scope is `workbook` or `sheet`"));
+    }
     let env = user.environment_id().clone();
     let wid = ctx.sheet.workbook_id.clone();
-    let (wb, sheets) = state
+    let (this_sheet, seq) = (ctx.sheet.id.clone(), ctx.sheet.seq);
+    let whole_workbook = scope == "workbook";
+    let (wb, sheets, checking, selected_errors) = state
         .db(move |conn| {
             let wb = workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
-            Ok::<_, ModelError>((wb, sheet::list_in_workbook(conn, &wid)?))
+            let sheets = sheet::list_in_workbook(conn, &wid)?;
+            // `trackChanges`: commits still being checked hold the actions back.
+            let mut checking = 0;
+            for s in sheets.iter().filter(|s| whole_workbook || s.id == this_sheet) {
+                checking += commit::open_records(conn, &s.id)?.checking.len();
+            }
+            let selected_errors = match record_ids.is_empty() {
+                true => 0,
+                false => record::count_invalid(conn, seq, &record_ids)?,
+            };
+            Ok::<_, ModelError>((wb, sheets, checking, selected_errors))
         })
         .await?;
-    let (actions, counts) = match scope.as_str() {
-        "workbook" => {
-            let counts = sum(sheets.iter().map(|s| s.counts()));
-            let stored = serde_json::from_str(&wb.actions).unwrap_or(Value::Null);
-            (actions_of(&stored, "workbook", &counts), counts)
-        }
-        "sheet" => {
-            let counts = ctx.sheet.counts();
-            (actions_of(&ctx.config.json["actions"], "sheet", &counts), counts)
-        }
-        _ => return Err(AppError::bad_request("scope", "scope is `workbook` or `sheet`")),
+    let mut now = Situation {
+        selected: ids.len(),
+        selected_errors: usize::try_from(selected_errors).unwrap_or(usize::MAX),
+        checking,
+        ..Default::default()
+    };
+    let actions = if whole_workbook {
+        now.counts = sum(sheets.iter().map(|s| s.counts()));
+        let stored = serde_json::from_str(&wb.actions).unwrap_or(Value::Null);
+        actions_in(&stored, "workbook", &now)
+    } else {
+        now.counts = ctx.sheet.counts();
+        actions_in(&ctx.config.json["actions"], "sheet", &now)
     };
     let action = actions
         .into_iter()
         .find(|a| a.operation == operation)
         .ok_or(AppError::NotFound("action"))?;
-    if let Some(why) = off_because(&action, &counts, ids.len()) {
+    if let Some(why) = off_because(&action, &now) {
         return Err(AppError::Conflict(format!(
             "{} cannot run now: {why}",
             action.label
         )));
-    }
-    for id in &ids {
-        crate::ids::RecordId::parse(id)
-            .ok_or_else(|| AppError::bad_request("ids", format!("`{id}` is not a record id")))?;
     }
     if scope == "workbook" && action.operation == "map" {
         return Err(AppError::Conflict(
@@ -373,36 +396,48 @@ pub async fn retry(
     render_panel(&state, &user, j, true).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_web_addresses_become_outcome_links() {
-        assert_eq!(web_address("https://x.io/r").as_deref(), Some("https://x.io/r"));
-        assert_eq!(
-            web_address("/workbooks/us_wb_1").as_deref(),
-            Some("/workbooks/us_wb_1")
-        );
-        for bad in [
-            "javascript:alert(1)",
-            "//evil.example/",
-            "data:text/html,x",
-            "JAVASCRIPT:x",
-        ] {
-            assert_eq!(web_address(bad), None, "{bad}");
+/// `next: wait`: the dialog asks (a POST: it may mark the outcome read) every few seconds whether a follow-up job (a newer action
+/// job on the same workbook, started by the listener or anyone) has begun; then it gives
+/// way to that job's panel, and the waiting outcome counts as read. Until then: 204.
+pub async fn follow(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let j = load_job(&state, &user, &path).await?;
+    let env = user.environment_id().clone();
+    let actor = user.actor();
+    let waited = j.clone();
+    let next = state
+        .db(move |conn| {
+            let wid = match (WorkbookId::parse(&j.source), SheetId::parse(&j.source)) {
+                (Some(wb), _) => Some(wb),
+                (None, Some(sid)) => sheet::find(conn, &env, &sid)?.map(|(s, _)| s.workbook_id),
+                _ => None,
+            };
+            let Some(wid) = wid else { return Ok(None) };
+            let mut sources: Vec<String> = sheet::list_in_workbook(conn, &wid)?
+                .into_iter()
+                .map(|s| s.id.to_string())
+                .collect();
+            sources.push(wid.to_string());
+            let since = j.finished_at.unwrap_or(j.updated_at);
+            let Some(next) = job_subject::started_after(conn, &sources, &j.id, since)? else {
+                return Ok(None);
+            };
+            if j.outcome_acknowledged_at.is_none() {
+                job::ack_outcome(conn, &j, &actor)?;
+            }
+            Ok::<_, ModelError>(Some(next))
+        })
+        .await?;
+    match next {
+        Some(n) => {
+            state.live.publish_job(&waited.id, waited.space_id.as_ref());
+            render_panel(&state, &user, n, true).await
         }
-    }
-
-    #[test]
-    fn next_id_leads_into_the_space() {
-        let wb = WorkbookId::generate();
-        let next = json!({"type": "id", "id": wb.to_string(), "query": "filter=error", "label": "Fix"});
-        let (href, label, file) = next_link(&next, &HashMap::new()).unwrap();
-        assert_eq!(href, format!("/workbooks/{wb}?filter=error"));
-        assert_eq!((label.as_str(), file.as_str()), ("Fix", ""));
-        let download = json!({"type": "download", "url": "https://x.io/f.csv", "fileName": "f.csv"});
-        assert_eq!(next_link(&download, &HashMap::new()).unwrap().2, "f.csv");
-        assert!(next_link(&json!({"type": "url", "url": "javascript:x"}), &HashMap::new()).is_none());
+        None => Ok(HttpResponse::NoContent().finish()),
     }
 }

@@ -34,6 +34,12 @@ pub struct ActionView {
     pub info: String,
     /// The constraint types, space-separated (`hasAllValid hasData`).
     pub constraints: String,
+    /// `hasAllValid` with `ignoreSelection: true`: the whole sheet counts even when records
+    /// are selected.
+    pub ignore_selection: bool,
+    /// Flatfile's icon name, and the symbol shown for it (empty for a name we do not know).
+    pub icon: String,
+    pub icon_glyph: &'static str,
     /// foreground, background (the default) or toolbarBlocking.
     pub mode: String,
     pub fields: Vec<InputView>,
@@ -59,6 +65,55 @@ impl ActionView {
 
     pub fn has(&self, constraint: &str) -> bool {
         self.constraints.split(' ').any(|c| c == constraint)
+    }
+}
+
+/// What the buttons' state depends on at one moment.
+#[derive(Debug, Default, Clone)]
+pub struct Situation {
+    /// The sheet's counts (a workbook action: all its sheets').
+    pub counts: Counts,
+    /// Records selected in the grid, and how many of them have errors.
+    pub selected: usize,
+    pub selected_errors: usize,
+    /// Records whose changes the team's record hook is still checking (`trackChanges`).
+    pub checking: usize,
+}
+
+impl Situation {
+    pub fn of(counts: &Counts) -> Self {
+        Situation {
+            counts: counts.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The symbol shown for one of Flatfile's icon names (`check`, `lock`, `download`...):
+/// Wharf has no icon font, so the button carries a character.
+pub fn icon_glyph(name: &str) -> &'static str {
+    match name.to_ascii_lowercase().as_str() {
+        "check" | "checkmark" | "done" | "success" => "\u{2713}",
+        "lock" | "locked" => "\u{1F512}",
+        "unlock" => "\u{1F513}",
+        "download" | "export" => "\u{2B07}",
+        "upload" | "import" => "\u{2B06}",
+        "send" | "submit" | "paper-plane" | "paperplane" => "\u{27A4}",
+        "refresh" | "sync" | "reload" | "retry" => "\u{27F3}",
+        "trash" | "delete" | "remove" => "\u{1F5D1}",
+        "sparkles" | "magic" | "ai" => "\u{2728}",
+        "mail" | "email" | "envelope" => "\u{2709}",
+        "warning" | "alert" => "\u{26A0}",
+        "star" => "\u{2605}",
+        "plus" | "add" => "+",
+        "edit" | "pencil" => "\u{270E}",
+        "search" => "\u{1F50D}",
+        "file" | "document" => "\u{1F4C4}",
+        "link" => "\u{1F517}",
+        "settings" | "gear" | "cog" => "\u{2699}",
+        "info" => "\u{2139}",
+        "bolt" | "lightning" => "\u{26A1}",
+        _ => "",
     }
 }
 
@@ -101,6 +156,11 @@ fn input_view(f: &Value) -> InputView {
 /// The actions of a stored `actions` array, with the buttons' state for `counts`
 /// (nothing selected yet).
 pub fn actions_of(json: &Value, scope: &'static str, counts: &Counts) -> Vec<ActionView> {
+    actions_in(json, scope, &Situation::of(counts))
+}
+
+/// The actions of a stored `actions` array, with the buttons' state in `now`.
+pub fn actions_in(json: &Value, scope: &'static str, now: &Situation) -> Vec<ActionView> {
     let items = json.as_array().map(Vec::as_slice).unwrap_or_default();
     items
         .iter()
@@ -113,13 +173,16 @@ pub fn actions_of(json: &Value, scope: &'static str, counts: &Counts) -> Vec<Act
                     .filter_map(|m| m["content"].as_str())
                     .collect::<Vec<_>>()
             };
-            let constraints = a["constraints"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let listed = a["constraints"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let constraints = listed
+                .iter()
                 .filter_map(|c| c["type"].as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
+            let ignore_selection = listed
+                .iter()
+                .any(|c| c["type"] == "hasAllValid" && c["ignoreSelection"] == true);
+            let icon = a["icon"].as_str().unwrap_or_default().to_string();
             let mut view = ActionView {
                 scope,
                 operation: a["operation"]
@@ -138,6 +201,9 @@ pub fn actions_of(json: &Value, scope: &'static str, counts: &Counts) -> Vec<Act
                     .unwrap_or_default(),
                 info: of_type("info").join(" "),
                 constraints,
+                ignore_selection,
+                icon_glyph: icon_glyph(&icon),
+                icon,
                 mode: a["mode"].as_str().unwrap_or("background").to_string(),
                 fields: a["inputForm"]["fields"]
                     .as_array()
@@ -147,27 +213,54 @@ pub fn actions_of(json: &Value, scope: &'static str, counts: &Counts) -> Vec<Act
                     .collect(),
                 off_because: String::new(),
             };
-            view.off_because = off_because(&view, counts, 0).unwrap_or_default();
+            view.off_because = off_because(&view, now).unwrap_or_default();
             view
         })
         .collect()
 }
 
 /// Why an action cannot run now, in words for its tooltip (the same checks as app.js).
-pub fn off_because(a: &ActionView, counts: &Counts, selected: usize) -> Option<String> {
+pub fn off_because(a: &ActionView, now: &Situation) -> Option<String> {
     if !a.error.is_empty() {
         return Some(a.error.clone());
     }
-    if a.has("hasData") && counts.total == 0 {
+    // `trackChanges`: actions wait until every commit has been checked.
+    if now.checking > 0 {
+        return Some(format!(
+            "Wait until your team's record hook has checked {} changed record(s).",
+            now.checking
+        ));
+    }
+    if a.has("hasData") && now.counts.total == 0 {
         return Some("There are no records yet.".into());
     }
-    if a.has("hasAllValid") && counts.error > 0 {
-        return Some(format!("{} record(s) have errors; fix them first.", counts.error));
+    if a.has("hasAllValid") {
+        // A sheet action runs on the selection when there is one: only it must be valid.
+        let on_selection = a.scope == "sheet" && now.selected > 0 && !a.ignore_selection;
+        if on_selection && now.selected_errors > 0 {
+            return Some(format!(
+                "{} selected record(s) have errors; fix them first.",
+                now.selected_errors
+            ));
+        }
+        if !on_selection && now.counts.error > 0 {
+            return Some(format!(
+                "{} record(s) have errors; fix them first.",
+                now.counts.error
+            ));
+        }
     }
-    if a.has("hasSelection") && selected == 0 {
+    if a.has("hasSelection") && now.selected == 0 {
         return Some("Select records first.".into());
     }
     None
+}
+
+/// Works out again whether each button is on, in `now`.
+pub fn recheck(actions: &mut [ActionView], now: &Situation) {
+    for a in actions {
+        a.off_because = off_because(a, now).unwrap_or_default();
+    }
 }
 
 /// The counts of several sheets together (a workbook's).
@@ -178,4 +271,65 @@ pub fn sum(counts: impl Iterator<Item = Counts>) -> Counts {
         acc.valid += c.valid;
         acc
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn action(constraints: Value) -> ActionView {
+        let json = json!([{"label": "Go", "operation": "go", "constraints": constraints}]);
+        actions_of(&json, "sheet", &Counts::default()).remove(0)
+    }
+
+    fn with_errors(error: i64, selected: usize, selected_errors: usize) -> Situation {
+        Situation {
+            counts: Counts {
+                total: 10,
+                valid: 10 - error,
+                error,
+                ..Default::default()
+            },
+            selected,
+            selected_errors,
+            checking: 0,
+        }
+    }
+
+    #[test]
+    fn has_all_valid_looks_at_the_selection_when_there_is_one() {
+        let a = action(json!([{"type": "hasAllValid"}]));
+        assert!(off_because(&a, &with_errors(3, 0, 0))
+            .unwrap()
+            .starts_with("3 record(s)"));
+        assert_eq!(
+            off_because(&a, &with_errors(3, 2, 0)),
+            None,
+            "the two selected are valid"
+        );
+        assert!(off_because(&a, &with_errors(3, 2, 1))
+            .unwrap()
+            .starts_with("1 selected record(s)"));
+        let whole = action(json!([{"type": "hasAllValid", "ignoreSelection": true}]));
+        assert!(off_because(&whole, &with_errors(3, 2, 0)).is_some());
+    }
+
+    #[test]
+    fn actions_wait_for_pending_checks() {
+        let a = action(json!([]));
+        let mut now = with_errors(0, 0, 0);
+        assert_eq!(off_because(&a, &now), None);
+        now.checking = 4;
+        assert!(off_because(&a, &now)
+            .unwrap()
+            .contains("checked 4 changed record(s)"));
+    }
+
+    #[test]
+    fn known_icons_have_a_symbol() {
+        assert_eq!(icon_glyph("check"), "\u{2713}");
+        assert_eq!(icon_glyph("Lock"), "\u{1F512}");
+        assert_eq!(icon_glyph("no-such-icon"), "");
+    }
 }

@@ -23,7 +23,7 @@ const SHOWN: i64 = 100;
 
 pub struct ChangeRow {
     pub who: String,
-    pub at: String,
+    pub at: crate::web::when::When,
     pub field: String,
     pub old: String,
     pub new: String,
@@ -69,7 +69,7 @@ fn label(ctx: &SheetContext, key: &str) -> String {
 fn row(conn: &mut crate::db::AnyConnection, ctx: &SheetContext, c: &Change) -> Result<ChangeRow, ModelError> {
     Ok(ChangeRow {
         who: history::actor_name(conn, &c.actor)?,
-        at: crate::model::iso(&c.created_at),
+        at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
         old: display(&c.old()),
         new: display(&c.new_value()),

@@ -9,9 +9,10 @@ use crate::db::AnyConnection;
 use crate::ids::{GuestId, SpaceId};
 use crate::model::guest::{self, Guest};
 use crate::model::space::{self, Space};
-use crate::model::{iso, mail_retry, ModelError};
+use crate::model::{mail_retry, ModelError};
 use crate::ops::invitations::{self, Invitation};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -19,8 +20,8 @@ pub struct GuestRow {
     pub id: String,
     pub name: String,
     pub email: String,
-    pub added: String,
-    pub last_accessed: Option<String>,
+    pub added: Option<crate::web::when::When>,
+    pub last_accessed: Option<crate::web::when::When>,
     /// An invitation the mail server has not taken yet (see `workers::mail_retry`).
     pub mail: Option<String>,
 }
@@ -39,11 +40,8 @@ pub fn rows(conn: &mut AnyConnection, s: &Space) -> Result<Vec<GuestRow>, ModelE
             id: g.id.to_string(),
             name: g.name,
             email: g.email,
-            added: membership
-                .as_ref()
-                .map(|m| iso(&m.created_at))
-                .unwrap_or_default(),
-            last_accessed: membership.and_then(|m| m.last_accessed_at.as_ref().map(iso)),
+            added: membership.as_ref().map(|m| When::new(&m.created_at)),
+            last_accessed: membership.and_then(|m| m.last_accessed_at.as_ref().map(When::new)),
         });
     }
     Ok(out)

@@ -9,8 +9,9 @@ use crate::blueprint::FieldType;
 use crate::ids::{JobId, WorkbookId};
 use crate::jobs::plan;
 use crate::model::job::{self, status, Job, JobChanges};
-use crate::model::{iso, ModelError};
+use crate::model::ModelError;
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ pub struct StatusPartial {
     pub message: String,
     pub link: String,
     pub link_label: String,
-    pub updated: String,
+    pub updated: crate::web::when::When,
 }
 
 pub struct EnumRow {
@@ -76,7 +77,7 @@ fn status_of(j: &Job) -> StatusPartial {
         message: outcome["message"].as_str().unwrap_or_default().to_string(),
         link,
         link_label,
-        updated: iso(&j.updated_at),
+        updated: When::new(&j.updated_at),
     }
 }
 

@@ -2,12 +2,15 @@
 //! partial alone and a plain request with the whole page; errors become a real page, a
 //! toast for htmx, or a redirect to sign in.
 
+pub mod activity;
+pub mod activity_words;
 pub mod assets;
 pub mod auth;
 pub mod environments;
 pub mod files;
 pub mod grid;
 pub mod grid_action_jobs;
+pub mod grid_action_outcome;
 pub mod grid_actions;
 pub mod grid_bulk;
 pub mod grid_edit;

@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::mail::outbox::{self, ReadMail};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
@@ -17,7 +18,8 @@ const SHOWN: usize = 200;
 struct OutboxPage {
     layout: Layout,
     uses_outbox: bool,
-    mails: Vec<ReadMail>,
+    /// Each message with its `Date` header read as a time (none when it cannot be read).
+    mails: Vec<(ReadMail, Option<When>)>,
 }
 
 #[derive(Template)]
@@ -37,8 +39,20 @@ pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
     render(&OutboxPage {
         layout: Layout::new(&user, "Outbox", "outbox"),
         uses_outbox: state.mail.uses_outbox(),
-        mails,
+        mails: mails
+            .into_iter()
+            .map(|m| {
+                let when = mail_date(&m.date);
+                (m, when)
+            })
+            .collect(),
     })
+}
+
+/// A mail's `Date` header (RFC 2822) as a time.
+fn mail_date(header: &str) -> Option<When> {
+    let t = chrono::DateTime::parse_from_rfc2822(header.trim()).ok()?;
+    Some(When::new(&t.naive_utc()))
 }
 
 pub async fn show(

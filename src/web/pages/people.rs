@@ -9,9 +9,10 @@ use crate::auth::{password, CurrentUser};
 use crate::ids::UserId;
 use crate::model::mail_retry::{Target, Waiting};
 use crate::model::user::{self, User};
-use crate::model::{iso, team, ModelError};
+use crate::model::{team, ModelError};
 use crate::ops::invitations::{self, Failure};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -24,7 +25,7 @@ pub struct PersonRow {
     pub is_admin: bool,
     pub pending: bool,
     pub is_me: bool,
-    pub since: String,
+    pub since: crate::web::when::When,
     /// An invitation the mail server has not taken yet (see `workers::mail_retry`).
     pub mail: Option<String>,
 }
@@ -72,7 +73,7 @@ async fn page_with(
                             email: u.email,
                             name: u.name,
                             is_admin: u.is_admin,
-                            since: iso(&u.created_at),
+                            since: When::new(&u.created_at),
                         }
                     })
                     .collect(),

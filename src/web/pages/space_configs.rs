@@ -4,8 +4,9 @@ use super::{render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::blueprint::Problem;
-use crate::model::{iso, space_config};
+use crate::model::space_config;
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_multipart::form::{bytes::Bytes, text::Text, MultipartForm};
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -14,7 +15,7 @@ pub struct ConfigRow {
     pub id: String,
     pub name: String,
     pub slug: String,
-    pub updated: String,
+    pub updated: crate::web::when::When,
 }
 
 #[derive(Template)]
@@ -41,7 +42,7 @@ async fn page(
             id: c.id.to_string(),
             name: c.name,
             slug: c.slug,
-            updated: iso(&c.updated_at),
+            updated: When::new(&c.updated_at),
         })
         .collect();
     let failed = !problems.is_empty();

@@ -1,15 +1,17 @@
 //! The Spaces tab, "Create New Space", and a space's page.
 
+use super::activity_words::Part;
 use super::CsrfForm;
 use super::{is_htmx, render, render_checked, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::blueprint;
 use crate::ids::{SpaceConfigId, SpaceId};
-use crate::model::event::{self, Context, Filter as EventFilter};
+use crate::model::event::Context;
 use crate::model::space::{self, Filter, SpaceChanges, SpaceInput};
-use crate::model::{iso, now, sheet, space_config, workbook, ModelError};
+use crate::model::{now, sheet, space_config, workbook, ModelError};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -23,7 +25,7 @@ pub struct SpaceRow {
     pub config: String,
     pub workbooks: usize,
     pub files: i64,
-    pub last_activity: String,
+    pub last_activity: crate::web::when::When,
     pub archived: bool,
 }
 
@@ -98,7 +100,7 @@ pub async fn list(
                     config,
                     workbooks: workbooks.get(&s.id).map_or(0, Vec::len),
                     files: files.get(&s.id).copied().unwrap_or(0),
-                    last_activity: iso(&s.last_activity_at),
+                    last_activity: When::new(&s.last_activity_at),
                     archived: s.archived_at.is_some(),
                 });
             }
@@ -228,12 +230,6 @@ pub struct WorkbookRow {
     pub sheets: Vec<(String, i64, i64)>,
 }
 
-pub struct EventRow {
-    pub topic: String,
-    pub actor: String,
-    pub at: String,
-}
-
 #[derive(Template)]
 #[template(path = "spaces/show.html")]
 struct SpacePage {
@@ -243,7 +239,7 @@ struct SpacePage {
     archived: bool,
     tab: String,
     workbooks: Vec<WorkbookRow>,
-    events: Vec<EventRow>,
+    activity: Option<super::activity::Page>,
     guests: Vec<super::guests::GuestRow>,
     error: Option<String>,
 }
@@ -251,6 +247,8 @@ struct SpacePage {
 #[derive(Deserialize)]
 pub struct ShowQuery {
     tab: Option<String>,
+    /// The Activity continues before this event (its "Older" link).
+    before: Option<i64>,
 }
 
 pub(super) async fn show_page(
@@ -260,10 +258,22 @@ pub(super) async fn show_page(
     tab: String,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    show_tab(user, state, raw_id, tab, error, None).await
+}
+
+async fn show_tab(
+    user: &CurrentUser,
+    state: &AppState,
+    raw_id: &str,
+    tab: String,
+    error: Option<String>,
+    before: Option<i64>,
+) -> Result<HttpResponse, AppError> {
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
     let want_guests = tab == "guests";
-    let (s, workbooks, events, guests) = state
+    let want_activity = tab == "activity";
+    let (s, workbooks, activity, guests) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
             let guests = if want_guests {
@@ -283,24 +293,12 @@ pub(super) async fn show_page(
                     sheets,
                 });
             }
-            // The latest 200, acknowledged or not, newest first.
-            let filter = EventFilter {
-                space_id: Some(s.id.clone()),
-                include_acknowledged: true,
-                newest_first: true,
-                page_size: 200,
-                page_number: 1,
-                ..Default::default()
+            let activity = if want_activity {
+                Some(super::activity::page(conn, &s.id, before)?)
+            } else {
+                None
             };
-            let events = event::list(conn, &env, &filter)?
-                .into_iter()
-                .map(|e| EventRow {
-                    topic: e.topic,
-                    actor: e.actor,
-                    at: iso(&e.created_at),
-                })
-                .collect();
-            Ok::<_, ModelError>((s, workbooks, events, guests))
+            Ok::<_, ModelError>((s, workbooks, activity, guests))
         })
         .await?;
     let failed = error.is_some();
@@ -312,7 +310,7 @@ pub(super) async fn show_page(
             archived: s.archived_at.is_some(),
             tab,
             workbooks,
-            events,
+            activity,
             guests,
             error,
         },
@@ -330,7 +328,7 @@ pub async fn show(
         Some(t @ ("files" | "guests" | "activity")) => t.to_string(),
         _ => "workbooks".to_string(),
     };
-    show_page(&user, &state, &path, tab, None).await
+    show_tab(&user, &state, &path, tab, None, q.before).await
 }
 
 async fn set_archived(

@@ -8,12 +8,12 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::ids::{EventId, WebhookDeliveryId, WebhookId};
 use crate::model::event::{self, Context};
-use crate::model::iso;
 use crate::model::webhook::{self, Webhook, WebhookChanges};
 use crate::model::webhook_delivery::{self as delivery, AttemptRow, Delivery};
 use crate::web::api::events::event_json;
 use crate::web::api::webhooks::{checked_topics, checked_url};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -76,7 +76,7 @@ struct ListPage {
 }
 
 pub struct TryRow {
-    pub at: String,
+    pub at: When,
     pub status_code: String,
     pub duration: String,
     pub response: String,
@@ -88,8 +88,8 @@ pub struct DeliveryRow {
     pub topic: String,
     pub status: String,
     pub attempts: i32,
-    pub created: String,
-    pub next_attempt: Option<String>,
+    pub created: crate::web::when::When,
+    pub next_attempt: Option<crate::web::when::When>,
     /// The event JSON that is sent, pretty-printed.
     pub request: String,
     pub tries: Vec<TryRow>,
@@ -116,7 +116,7 @@ fn head(text: &str, max: usize) -> &str {
 
 fn try_row(a: &AttemptRow) -> TryRow {
     TryRow {
-        at: iso(&a.attempted_at),
+        at: When::new(&a.attempted_at),
         status_code: a.status_code.map(|c| c.to_string()).unwrap_or_default(),
         duration: a.duration_ms.map(|d| format!("{d} ms")).unwrap_or_default(),
         response: head(a.response.as_deref().unwrap_or_default(), ANSWER_SHOWN).to_string(),
@@ -381,8 +381,8 @@ pub async fn show(
                     .unwrap_or_else(|| "(event no longer kept)".into()),
                 status: d.status.clone(),
                 attempts: d.attempts,
-                created: iso(&d.created_at),
-                next_attempt: d.next_attempt_at.as_ref().map(iso),
+                created: When::new(&d.created_at),
+                next_attempt: d.next_attempt_at.as_ref().map(When::new),
                 request: ev
                     .and_then(|e| serde_json::to_string_pretty(&event_json(e)).ok())
                     .unwrap_or_default(),
