@@ -244,6 +244,9 @@ pub struct SheetContext {
     pub refs: Vec<Option<RefTarget>>,
     /// Fields of sheets (this one included) whose references point at this sheet.
     pub referrers: Vec<Referrer>,
+    /// A fingerprint of the workbook's sheets and fields this context was built from (see
+    /// [`check_fresh`]).
+    pub stamp: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +314,46 @@ pub fn lock_for_write(conn: &mut AnyConnection, seqs: &[i64]) -> QueryResult<()>
             .load::<i64>(pg)?;
     }
     Ok(())
+}
+
+/// Takes the write locks of the sheets a write to `ctx`'s sheet may change (see
+/// [`lock_for_write`]), then makes sure their fields are still the ones `ctx` was built
+/// from: a write checked against fields that changed meanwhile (a field added or removed)
+/// would store values in the wrong places, so it is refused instead.
+pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
+    lock_for_write(conn, &ctx.write_set())?;
+    check_fresh(conn, ctx)
+}
+
+/// Refuses (409) a context whose workbook's sheets or fields changed since it was loaded.
+/// Field changes lock the sheets they touch, so after [`lock_for_write`] this sees them.
+pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
+    let now: Vec<(SheetId, String, String)> = sheets::table
+        .filter(sheets::workbook_id.eq(&ctx.sheet.workbook_id))
+        .order(sheets::position.asc())
+        .select((sheets::id, sheets::slug, sheets::config))
+        .load(conn)?;
+    if stamp_of(now.iter().map(|(id, slug, config)| (id, slug, config))) != ctx.stamp {
+        return Err(ModelError::Conflict(format!(
+            "the fields of {} changed while this change was being made; reload and try again",
+            ctx.sheet.name
+        )));
+    }
+    Ok(())
+}
+
+/// The fingerprint of some sheets' ids, slugs and fields (names and metadata left out:
+/// renaming a sheet changes nothing a record write depends on).
+fn stamp_of<'a>(sheets: impl Iterator<Item = (&'a SheetId, &'a String, &'a String)>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (id, slug, config) in sheets {
+        let fields = serde_json::from_str::<serde_json::Value>(config)
+            .map(|v| v["fields"].to_string())
+            .unwrap_or_default();
+        (id.as_str(), slug, fields).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Case rule for a field's kept keys: its unique config; exact match when it is only a
@@ -413,6 +456,7 @@ pub fn context_from(
         }
     }
     Ok(SheetContext {
+        stamp: stamp_of(siblings.iter().map(|s| (&s.id, &s.slug, &s.config))),
         sheet,
         environment_id,
         space_id,

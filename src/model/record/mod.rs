@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod cells;
 pub mod ffql_sql;
+pub mod fields;
 pub mod history;
 pub mod indexes;
 mod keys;
