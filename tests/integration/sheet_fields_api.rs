@@ -238,3 +238,55 @@ async fn the_flatfile_client_changes_fields(db: Db) {
 }
 
 on_both!(the_flatfile_client_changes_fields);
+
+/// A write checked against a sheet's fields as they were before a field change (a request
+/// that loaded the sheet just before) is refused, and writes nothing.
+async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
+    use wharf::ids::{RecordId, SheetId};
+    use wharf::model::commit::Hooks;
+    use wharf::model::record::{self, RecordUpdate};
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ada", "age": 36}]),
+        )
+        .await;
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let mut conn = app.pool.get().unwrap();
+    let id = SheetId::parse(&sheet).unwrap();
+    let stale = wharf::model::sheet::load_context(&mut conn, &app.env_id, &id).unwrap();
+
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    let update = RecordUpdate {
+        id: RecordId::parse(&rid).unwrap(),
+        values: [("age".to_string(), json!(37))].into_iter().collect(),
+        messages: Default::default(),
+        metadata: None,
+    };
+    let refused = record::update(&mut conn, &stale, &[update], "test", &Hooks::Skip);
+    assert!(
+        matches!(&refused, Err(wharf::model::ModelError::Conflict(m)) if m.contains("changed")),
+        "{:?}",
+        refused.err()
+    );
+    let refused = record::insert(
+        &mut conn,
+        &stale,
+        vec![vec![json!("b@x.io"), json!("Bo")]],
+        "test",
+        &Hooks::Skip,
+    );
+    assert!(matches!(refused, Err(wharf::model::ModelError::Conflict(_))));
+    drop(conn);
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let records = page["data"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["values"]["age"]["value"], 36, "{page}");
+    assert_eq!(records[0]["values"]["email"]["value"], "a@x.io", "{page}");
+}
+
+on_both!(a_write_on_fields_that_changed_meanwhile_is_refused);
