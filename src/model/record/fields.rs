@@ -4,10 +4,10 @@
 //! batch at a time (`sheet:recheck-records`).
 
 use super::keys::{self, norm_for, NewKey};
-use super::write::{update, write_row, RecordUpdate};
-use super::{encode, error_keys, search_index, RecordRow};
+use super::write::{update, RecordUpdate};
+use super::{decode_sparse, encode, error_keys, search_index, Encoded, RecordRow};
 use crate::blueprint::SheetConfig;
-use crate::db::schema::cell_keys;
+use crate::db::schema::{cell_keys, records};
 use crate::db::AnyConnection;
 use crate::ids::SheetId;
 use crate::model::commit::Hooks;
@@ -22,30 +22,92 @@ const REWRITE_BATCH: i64 = 5_000;
 
 /// Takes field `r` out of every record of the sheet, inside the caller's write transaction
 /// (the sheets locked, the config already without the field, given as `after`): values
-/// and the sparse raw input and messages move down one place past `r`, validity and error
-/// fields follow from the messages left, the kept keys of `r` go and later fields' keys
-/// move down, the counts change by exactly what the records did, and the search index
-/// follows. Returns how many records were rewritten.
+/// move down one place past `r` (one statement for the sheet), and so do the sparse raw
+/// input and messages of the records that have any; validity and error fields follow from
+/// the messages left, the kept keys of `r` go and later fields' keys move down, the counts
+/// change by exactly what the records did, and the search index follows. Returns how many
+/// records had messages or raw input to rewrite.
 pub fn drop_field(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     after: &SheetConfig,
     r: usize,
 ) -> ModelResult<usize> {
-    let sid = &ctx.sheet.id;
-    let r32 = r as i32;
+    shift_keys(conn, &ctx.sheet.id, r)?;
+    drop_values(conn, ctx.sheet.seq, r)?;
+    let mut delta = CountDelta::default();
+    let mut done = 0;
+    let mut last_id = 0;
+    loop {
+        let rows: Vec<Sparse> = records::table
+            .filter(records::sheet_seq.eq(ctx.sheet.seq))
+            .filter(records::id.gt(last_id))
+            .filter(
+                records::raw
+                    .is_not_null()
+                    .or(records::messages.is_not_null())
+                    .or(records::custom.is_not_null()),
+            )
+            .order(records::id.asc())
+            .limit(REWRITE_BATCH)
+            .select((
+                records::id,
+                records::raw,
+                records::messages,
+                records::custom,
+                records::valid,
+            ))
+            .load(conn)?;
+        let Some(last) = rows.last() else { break };
+        last_id = last.0;
+        let mut rewritten = Vec::with_capacity(rows.len());
+        for (id, raw, messages, custom, valid) in &rows {
+            let old = Checked {
+                vals: Vec::new(),
+                raw: decode_sparse(raw.as_deref()),
+                messages: decode_sparse(messages.as_deref()),
+                custom: decode_sparse(custom.as_deref()),
+            };
+            delta.add(-1, *valid, error_keys(&ctx.config, &old));
+            let new = without_field(old, r);
+            delta.add(1, new.valid(), error_keys(after, &new));
+            rewritten.push((*id, encode(&new)));
+        }
+        write_sparse(conn, &rewritten)?;
+        done += rows.len();
+        if (rows.len() as i64) < REWRITE_BATCH {
+            break;
+        }
+    }
+    sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
+    if matches!(conn, AnyConnection::Sqlite(_)) {
+        // PostgreSQL's search index is on the values themselves and follows by itself.
+        let ids: Vec<i64> = records::table
+            .filter(records::sheet_seq.eq(ctx.sheet.seq))
+            .select(records::id)
+            .load(conn)?;
+        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
+    }
+    Ok(done)
+}
+
+type Sparse = (i64, Option<String>, Option<String>, Option<String>, bool);
+
+/// Drops the kept keys of field `r`; later fields' keys move down one place. Renumbered
+/// through negative numbers: moving k to k - 1 in place could meet a key of field k - 1
+/// not moved yet (the primary key includes the field index).
+fn shift_keys(conn: &mut AnyConnection, sid: &SheetId, r: usize) -> QueryResult<()> {
+    let r = r as i32;
     diesel::delete(
         cell_keys::table
             .filter(cell_keys::sheet_id.eq(sid))
-            .filter(cell_keys::field_index.eq(r32)),
+            .filter(cell_keys::field_index.eq(r)),
     )
     .execute(conn)?;
-    // Renumbered through negative numbers: moving k to k - 1 in place could meet a key
-    // of field k - 1 not moved yet (the primary key includes the field index).
     diesel::update(
         cell_keys::table
             .filter(cell_keys::sheet_id.eq(sid))
-            .filter(cell_keys::field_index.gt(r32)),
+            .filter(cell_keys::field_index.gt(r)),
     )
     .set(cell_keys::field_index.eq(cell_keys::field_index * -1))
     .execute(conn)?;
@@ -56,32 +118,29 @@ pub fn drop_field(
     )
     .set(cell_keys::field_index.eq(cell_keys::field_index * -1 - 1))
     .execute(conn)?;
+    Ok(())
+}
 
-    let mut delta = CountDelta::default();
-    let mut done = 0;
-    let mut last_id = 0;
-    loop {
-        let rows = super::after(conn, ctx.sheet.seq, last_id, REWRITE_BATCH)?;
-        let Some(last) = rows.last() else { break };
-        last_id = last.id;
-        let mut rewritten = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let old = row.checked();
-            delta.add(-1, row.valid, error_keys(&ctx.config, &old));
-            let new = without_field(old, r);
-            delta.add(1, new.valid(), error_keys(after, &new));
-            rewritten.push((row.id, new));
+/// Takes value `r` out of every record's value list, in the database (records stored
+/// before the field existed are shorter and stay as they are). The position is a number
+/// from the config, never text from a request.
+fn drop_values(conn: &mut AnyConnection, sheet_seq: i64, r: usize) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Integer, Text};
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            diesel::sql_query("UPDATE records SET vals = json_remove(vals, ?) WHERE sheet_seq = ?")
+                .bind::<Text, _>(format!("$[{r}]"))
+                .bind::<BigInt, _>(sheet_seq)
+                .execute(c)?
         }
-        write_rows(conn, &rewritten)?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
-        done += rows.len();
-        if (rows.len() as i64) < REWRITE_BATCH {
-            break;
+        AnyConnection::Postgres(c) => {
+            diesel::sql_query("UPDATE records SET vals = (vals::jsonb - $1)::text WHERE sheet_seq = $2")
+                .bind::<Integer, _>(r as i32)
+                .bind::<BigInt, _>(sheet_seq)
+                .execute(c)?
         }
-    }
-    sheet::add_counts(conn, sid, &delta)?;
-    Ok(done)
+    };
+    Ok(())
 }
 
 /// A record's stored form without field `r`; fields after it move down one place.
@@ -102,48 +161,38 @@ fn shift_down<T>(map: BTreeMap<usize, T>, r: usize) -> BTreeMap<usize, T> {
         .collect()
 }
 
-/// Writes rewritten records (version unchanged: what people typed did not change).
+/// Writes rewritten raw input, messages and validity (values and version unchanged).
 /// PostgreSQL: one statement per batch from arrays, not a round trip per row.
-fn write_rows(conn: &mut AnyConnection, rows: &[(i64, Checked)]) -> QueryResult<()> {
+fn write_sparse(conn: &mut AnyConnection, rows: &[(i64, Encoded)]) -> QueryResult<()> {
     let AnyConnection::Postgres(pg) = conn else {
-        for (id, checked) in rows {
-            write_row(conn, *id, checked, false)?;
+        for (id, e) in rows {
+            diesel::update(records::table.find(id))
+                .set((
+                    records::raw.eq(&e.raw),
+                    records::messages.eq(&e.messages),
+                    records::custom.eq(&e.custom),
+                    records::valid.eq(e.valid),
+                    records::error_fields.eq(&e.error_fields),
+                ))
+                .execute(conn)?;
         }
         return Ok(());
     };
     use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
-    let mut ids = Vec::with_capacity(rows.len());
-    let (mut vals, mut raw, mut messages, mut custom, mut valid, mut errors) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    for (id, checked) in rows {
-        let e = encode(checked);
-        ids.push(*id);
-        vals.push(e.vals);
-        raw.push(e.raw);
-        messages.push(e.messages);
-        custom.push(e.custom);
-        valid.push(e.valid);
-        errors.push(e.error_fields);
-    }
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    let column = |f: fn(&Encoded) -> Option<String>| rows.iter().map(|(_, e)| f(e)).collect::<Vec<_>>();
     diesel::sql_query(
-        "UPDATE records SET vals = n.vals, raw = n.raw, messages = n.messages, custom = n.custom, \
+        "UPDATE records SET raw = n.raw, messages = n.messages, custom = n.custom, \
          valid = n.valid, error_fields = n.error_fields \
-         FROM unnest($1, $2, $3, $4, $5, $6, $7) AS n(id, vals, raw, messages, custom, valid, error_fields) \
+         FROM unnest($1, $2, $3, $4, $5, $6) AS n(id, raw, messages, custom, valid, error_fields) \
          WHERE records.id = n.id",
     )
     .bind::<Array<BigInt>, _>(ids)
-    .bind::<Array<Text>, _>(vals)
-    .bind::<Array<Nullable<Text>>, _>(raw)
-    .bind::<Array<Nullable<Text>>, _>(messages)
-    .bind::<Array<Nullable<Text>>, _>(custom)
-    .bind::<Array<Bool>, _>(valid)
-    .bind::<Array<Nullable<Text>>, _>(errors)
+    .bind::<Array<Nullable<Text>>, _>(column(|e| e.raw.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(|e| e.messages.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(|e| e.custom.clone()))
+    .bind::<Array<Bool>, _>(rows.iter().map(|(_, e)| e.valid).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(column(|e| e.error_fields.clone()))
     .execute(pg)?;
     Ok(())
 }
