@@ -97,10 +97,21 @@ async fn add_field_refuses_bad_fields_taken_keys_and_inner_positions(db: Db) {
     let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
     assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);
 
-    // At the end, named or not.
-    let (status, body) = add(json!({"key": "x", "type": "string"}), "?insertAtIndex=7").await;
+    // At the end, named or not; the grid shows it on the next load.
+    let field = json!({"key": "x", "type": "string", "label": "Xylophone"});
+    let (status, body) = add(field.clone(), "?insertAtIndex=7").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], json!({"key": "x", "type": "string"}));
+    assert_eq!(body["data"], field);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = got["data"]["workbookId"].as_str().unwrap();
+    let grid = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(grid.contains("Xylophone"), "the grid shows the new column");
+    let (status, _) = app.delete(&format!("/sheets/{sheet}/fields/x")).await;
+    assert_eq!(status, 200);
+    let grid = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(!grid.contains("Xylophone"), "and no longer once removed");
 }
 
 async fn a_new_reference_finds_its_targets_at_once(db: Db) {

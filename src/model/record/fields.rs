@@ -33,7 +33,7 @@ pub fn drop_field(
     after: &SheetConfig,
     r: usize,
 ) -> ModelResult<usize> {
-    shift_keys(conn, &ctx.sheet.id, r)?;
+    shift_keys(conn, &ctx.sheet.id, r, ctx.config.fields.len())?;
     drop_values(conn, ctx.sheet.seq, r)?;
     let mut delta = CountDelta::default();
     let mut done = 0;
@@ -93,31 +93,21 @@ pub fn drop_field(
 
 type Sparse = (i64, Option<String>, Option<String>, Option<String>, bool);
 
-/// Drops the kept keys of field `r`; later fields' keys move down one place. Renumbered
-/// through negative numbers: moving k to k - 1 in place could meet a key of field k - 1
-/// not moved yet (the primary key includes the field index).
-fn shift_keys(conn: &mut AnyConnection, sid: &SheetId, r: usize) -> QueryResult<()> {
-    let r = r as i32;
-    diesel::delete(
+/// Drops the kept keys of field `r`; later fields' keys move down one place, a field at a
+/// time in ascending order, so a key never lands where one not moved yet still is (the
+/// primary key includes the field index).
+fn shift_keys(conn: &mut AnyConnection, sid: &SheetId, r: usize, fields: usize) -> QueryResult<()> {
+    let keys_of = |k: usize| {
         cell_keys::table
             .filter(cell_keys::sheet_id.eq(sid))
-            .filter(cell_keys::field_index.eq(r)),
-    )
-    .execute(conn)?;
-    diesel::update(
-        cell_keys::table
-            .filter(cell_keys::sheet_id.eq(sid))
-            .filter(cell_keys::field_index.gt(r)),
-    )
-    .set(cell_keys::field_index.eq(cell_keys::field_index * -1))
-    .execute(conn)?;
-    diesel::update(
-        cell_keys::table
-            .filter(cell_keys::sheet_id.eq(sid))
-            .filter(cell_keys::field_index.lt(0)),
-    )
-    .set(cell_keys::field_index.eq(cell_keys::field_index * -1 - 1))
-    .execute(conn)?;
+            .filter(cell_keys::field_index.eq(k as i32))
+    };
+    diesel::delete(keys_of(r)).execute(conn)?;
+    for k in r + 1..fields {
+        diesel::update(keys_of(k))
+            .set(cell_keys::field_index.eq((k - 1) as i32))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
