@@ -244,9 +244,9 @@ pub struct SheetContext {
     pub refs: Vec<Option<RefTarget>>,
     /// Fields of sheets (this one included) whose references point at this sheet.
     pub referrers: Vec<Referrer>,
-    /// A fingerprint of the workbook's sheets and fields this context was built from (see
-    /// [`check_fresh`]).
-    pub stamp: u64,
+    /// A fingerprint of each sheet of the workbook (its slug and fields) as this context
+    /// was built from them (see [`check_fresh`]).
+    pub stamp: Vec<(SheetId, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -325,15 +325,21 @@ pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult
     check_fresh(conn, ctx)
 }
 
-/// Refuses (409) a context whose workbook's sheets or fields changed since it was loaded.
-/// Field changes lock the sheets they touch, so after [`lock_for_write`] this sees them.
+/// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
+/// fields, since the context was loaded (a sheet deleted meanwhile changes nothing a write
+/// relies on). Field changes lock the sheets they touch, so after [`lock_for_write`] this
+/// sees them.
 pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
     let now: Vec<(SheetId, String, String)> = sheets::table
         .filter(sheets::workbook_id.eq(&ctx.sheet.workbook_id))
-        .order(sheets::position.asc())
         .select((sheets::id, sheets::slug, sheets::config))
         .load(conn)?;
-    if stamp_of(now.iter().map(|(id, slug, config)| (id, slug, config))) != ctx.stamp {
+    let unchanged = now.iter().all(|(id, slug, config)| {
+        ctx.stamp
+            .iter()
+            .any(|(seen, stamp)| seen == id && *stamp == stamp_of(slug, config))
+    });
+    if !unchanged {
         return Err(ModelError::Conflict(format!(
             "the fields of {} changed while this change was being made; reload and try again",
             ctx.sheet.name
@@ -342,17 +348,15 @@ pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<
     Ok(())
 }
 
-/// The fingerprint of some sheets' ids, slugs and fields (names and metadata left out:
-/// renaming a sheet changes nothing a record write depends on).
-fn stamp_of<'a>(sheets: impl Iterator<Item = (&'a SheetId, &'a String, &'a String)>) -> u64 {
+/// The fingerprint of a sheet's slug and fields (its name and metadata left out: renaming
+/// a sheet changes nothing a record write depends on).
+fn stamp_of(slug: &str, config: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for (id, slug, config) in sheets {
-        let fields = serde_json::from_str::<serde_json::Value>(config)
-            .map(|v| v["fields"].to_string())
-            .unwrap_or_default();
-        (id.as_str(), slug, fields).hash(&mut h);
-    }
+    let fields = serde_json::from_str::<serde_json::Value>(config)
+        .map(|v| v["fields"].to_string())
+        .unwrap_or_default();
+    (slug, fields).hash(&mut h);
     h.finish()
 }
 
@@ -456,7 +460,10 @@ pub fn context_from(
         }
     }
     Ok(SheetContext {
-        stamp: stamp_of(siblings.iter().map(|s| (&s.id, &s.slug, &s.config))),
+        stamp: siblings
+            .iter()
+            .map(|s| (s.id.clone(), stamp_of(&s.slug, &s.config)))
+            .collect(),
         sheet,
         environment_id,
         space_id,

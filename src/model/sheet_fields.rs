@@ -81,7 +81,7 @@ pub fn add_field(
         }
         // The target's records must keep keys for the reference to find them.
         if let FieldType::Reference { sheet: slug, key } = &field.field_type {
-            let target = reference_target(conn, &ctx, slug, key)?;
+            let target = reference_target(conn, &ctx, slug, key, &field.key)?;
             match target {
                 Some((target_id, index)) => {
                     let target_ctx = sheet::load_context(conn, env, &target_id)?;
@@ -109,6 +109,7 @@ fn reference_target(
     ctx: &SheetContext,
     slug: &str,
     key: &str,
+    new_key: &str,
 ) -> ModelResult<Option<(SheetId, usize)>> {
     let siblings = sheet::list_in_workbook(conn, &ctx.sheet.workbook_id)?;
     let Some(target) = siblings.iter().find(|s| s.slug == slug) else {
@@ -120,7 +121,7 @@ fn reference_target(
     let target_config = target.parsed_config()?;
     match target_config.field_index(key) {
         Some(index) => Ok(Some((target.id.clone(), index))),
-        None if target.id == ctx.sheet.id => Ok(None),
+        None if target.id == ctx.sheet.id && key == new_key => Ok(None),
         None => Err(ModelError::Invalid(vec![(
             "$.config.key".into(),
             format!("sheet `{slug}` has no field `{key}`"),
