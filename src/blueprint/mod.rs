@@ -7,7 +7,7 @@ pub mod actions;
 mod parse;
 
 pub use actions::check_actions;
-pub use parse::{inherit_settings, parse_sheets, parse_space_config, parse_stored_sheet};
+pub use parse::{inherit_settings, parse_one_field, parse_sheets, parse_space_config, parse_stored_sheet};
 
 use serde::Serialize;
 

@@ -113,6 +113,17 @@ pub fn parse_stored_sheet(json: &Value) -> Result<SheetConfig, Vec<Problem>> {
     }
 }
 
+/// Parses one field given on its own (`sheets.addField`), its problems named by their path
+/// under `path` (such as `$` for a request body). References are the caller's to check
+/// against the workbook.
+pub fn parse_one_field(json: &Value, path: &str) -> Result<Field, Vec<Problem>> {
+    let mut p = Problems::default();
+    match parse_field(json, path, &mut p) {
+        Some(field) => p.finish(field),
+        None => Err(p.0),
+    }
+}
+
 fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> {
     let mut sheets = Vec::new();
     let mut slugs = HashSet::new();

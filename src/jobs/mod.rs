@@ -14,6 +14,7 @@ pub mod delete;
 pub mod extract;
 pub mod map;
 pub mod plan;
+pub mod recheck;
 
 use crate::db::{AnyConnection, Backend, Pool};
 use crate::ids::{JobId, SheetId, SpaceId};
@@ -260,6 +261,7 @@ fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
         ("workbook", "map") => map::run(ctx, worker, job, conn),
         ("workbook", "delete-records") => delete::run(ctx, worker, job, conn),
         ("workbook", "bulk-change") => bulk_change::run(ctx, worker, job, conn),
+        ("sheet", "recheck-records") => recheck::run(ctx, worker, job, conn),
         _ => Err(JobError::Failed(format!(
             "Wharf has no worker for {}",
             job.name()

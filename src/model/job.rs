@@ -77,7 +77,10 @@ impl Job {
     pub fn is_built_in(&self) -> bool {
         matches!(
             (self.job_type.as_str(), self.operation.as_str()),
-            ("file", "extract") | ("workbook", "map") | ("workbook", "delete-records" | "bulk-change")
+            ("file", "extract")
+                | ("workbook", "map")
+                | ("workbook", "delete-records" | "bulk-change")
+                | ("sheet", "recheck-records")
         )
     }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// Operations the in-server workers run (as [`Job::is_built_in`]).
 const BUILT_IN: &str =
-    "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation IN ('map', 'delete-records', 'bulk-change')))";
+    "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation IN ('map', 'delete-records', 'bulk-change')) OR (job_type = 'sheet' AND operation = 'recheck-records'))";
 
 #[derive(QueryableByName)]
 struct Claimed {

@@ -19,6 +19,7 @@ pub mod secret;
 pub mod session;
 pub mod setup_token;
 pub mod sheet;
+pub mod sheet_fields;
 pub mod sign_in_attempt;
 pub mod space;
 pub mod space_config;

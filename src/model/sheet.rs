@@ -244,6 +244,9 @@ pub struct SheetContext {
     pub refs: Vec<Option<RefTarget>>,
     /// Fields of sheets (this one included) whose references point at this sheet.
     pub referrers: Vec<Referrer>,
+    /// A fingerprint of each sheet of the workbook (its slug and fields) as this context
+    /// was built from them (see [`check_fresh`]).
+    pub stamp: Vec<(SheetId, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +314,50 @@ pub fn lock_for_write(conn: &mut AnyConnection, seqs: &[i64]) -> QueryResult<()>
             .load::<i64>(pg)?;
     }
     Ok(())
+}
+
+/// Takes the write locks of the sheets a write to `ctx`'s sheet may change (see
+/// [`lock_for_write`]), then makes sure their fields are still the ones `ctx` was built
+/// from: a write checked against fields that changed meanwhile (a field added or removed)
+/// would store values in the wrong places, so it is refused instead.
+pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
+    lock_for_write(conn, &ctx.write_set())?;
+    check_fresh(conn, ctx)
+}
+
+/// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
+/// fields, since the context was loaded (a sheet deleted meanwhile changes nothing a write
+/// relies on). Field changes lock the sheets they touch, so after [`lock_for_write`] this
+/// sees them.
+pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
+    let now: Vec<(SheetId, String, String)> = sheets::table
+        .filter(sheets::workbook_id.eq(&ctx.sheet.workbook_id))
+        .select((sheets::id, sheets::slug, sheets::config))
+        .load(conn)?;
+    let unchanged = now.iter().all(|(id, slug, config)| {
+        ctx.stamp
+            .iter()
+            .any(|(seen, stamp)| seen == id && *stamp == stamp_of(slug, config))
+    });
+    if !unchanged {
+        return Err(ModelError::Conflict(format!(
+            "the fields of {} changed while this change was being made; reload and try again",
+            ctx.sheet.name
+        )));
+    }
+    Ok(())
+}
+
+/// The fingerprint of a sheet's slug and fields (its name and metadata left out: renaming
+/// a sheet changes nothing a record write depends on).
+fn stamp_of(slug: &str, config: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let fields = serde_json::from_str::<serde_json::Value>(config)
+        .map(|v| v["fields"].to_string())
+        .unwrap_or_default();
+    (slug, fields).hash(&mut h);
+    h.finish()
 }
 
 /// Case rule for a field's kept keys: its unique config; exact match when it is only a
@@ -413,6 +460,10 @@ pub fn context_from(
         }
     }
     Ok(SheetContext {
+        stamp: siblings
+            .iter()
+            .map(|s| (s.id.clone(), stamp_of(&s.slug, &s.config)))
+            .collect(),
         sheet,
         environment_id,
         space_id,

@@ -2,7 +2,7 @@
 
 use super::api::{
     bulk, cells, changes, commits, environments, events, files, guests, health, job_plan, jobs, records,
-    secrets, sheets, space_configs, spaces, webhooks, workbooks,
+    secrets, sheet_fields, sheets, space_configs, spaces, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -46,6 +46,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sheets", web::get().to(sheets::list))
             .route("/sheets/{id}", web::get().to(sheets::get))
             .route("/sheets/{id}", web::delete().to(sheets::delete))
+            .route("/sheets/{id}", web::patch().to(sheet_fields::update))
+            .route("/sheets/{id}/fields", web::post().to(sheet_fields::add))
+            .route(
+                "/sheets/{id}/fields/{key}",
+                web::delete().to(sheet_fields::remove),
+            )
             .route("/sheets/{id}/counts", web::get().to(sheets::counts))
             .route("/sheets/{id}/download", web::get().to(sheets::download))
             .route("/sheets/{id}/changes", web::get().to(changes::list))

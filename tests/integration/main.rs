@@ -69,6 +69,8 @@ mod records_search;
 mod search_backfill;
 mod secrets;
 mod security_matrix;
+mod sheet_fields;
+mod sheet_fields_api;
 mod sheet_locks;
 mod smtp;
 mod storage_s3;

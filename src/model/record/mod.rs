@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod bulk_history;
 pub mod cells;
 pub mod ffql_sql;
+pub mod fields;
 pub mod history;
 pub mod indexes;
 mod keys;

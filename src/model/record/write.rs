@@ -52,7 +52,7 @@ pub fn insert(
 ) -> ModelResult<Written<Vec<RecordRow>>> {
     let mut checked = check_all(ctx, inputs);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        sheet::lock_for_write(conn, &ctx.write_set())?;
+        sheet::lock_context(conn, ctx)?;
         references::check(conn, ctx, &mut checked)?;
         let mut encoded: Vec<Encoded> = checked.iter().map(encode).collect();
         let ids = insert_rows(conn, ctx, &encoded)?;
@@ -163,7 +163,7 @@ pub fn update_tagged(
 ) -> ModelResult<Written<Vec<RecordRow>>> {
     let updates = merge_repeated(updates);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        sheet::lock_for_write(conn, &ctx.write_set())?;
+        sheet::lock_context(conn, ctx)?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
         let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
@@ -259,7 +259,7 @@ fn delete_rows(
     all_must_exist: bool,
 ) -> ModelResult<Written<usize>> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        sheet::lock_for_write(conn, &ctx.write_set())?;
+        sheet::lock_context(conn, ctx)?;
         let mut ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
         ids.sort_unstable();
         ids.dedup();

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod record_view;
 pub mod records;
 pub mod secrets;
+pub mod sheet_fields;
 pub mod sheets;
 pub mod space_configs;
 pub mod spaces;

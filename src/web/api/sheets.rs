@@ -18,6 +18,7 @@ pub fn sheet_json(s: &Sheet) -> Value {
         "name": s.name,
         "slug": s.slug,
         "config": stored_json(&s.config),
+        "metadata": stored_json(&s.config).get("metadata").cloned().unwrap_or(json!({})),
         "recordCounts": s.counts(),
         "createdAt": iso(&s.created_at),
         "updatedAt": iso(&s.updated_at),

@@ -1,0 +1,64 @@
+//! `sheet:recheck-records` (queued by a field change, source: the sheet): re-checks every
+//! record of the sheet under its fields as they are when each batch runs, a batch per
+//! transaction fenced to the job's attempt, so counts equal the stored records at every
+//! moment and people's saves wait for one batch at most. The last record done is kept in
+//! the job's checkpoint with each batch: a job cut off by a stop resumes after it.
+
+use super::{JobError, Progress, BATCH};
+use crate::db::AnyConnection;
+use crate::ids::SheetId;
+use crate::model::job::{self, Job, JobChanges};
+use crate::model::record::fields::recheck_batch;
+use crate::model::sheet_fields::context_for_write;
+use crate::model::ModelError;
+use serde_json::{json, Value};
+
+pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
+    super::refuse_crash_loop(job)?;
+    let id = SheetId::parse(&job.source)
+        .ok_or_else(|| JobError::Failed(format!("`{}` is not a sheet id", job.source)))?;
+    let env = &job.environment_id;
+    let mut after: i64 = job
+        .checkpoint
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|c| c["after"].as_i64())
+        .unwrap_or(0);
+    let mut progress = Progress::new(cx, job, worker);
+    let mut checked = 0usize;
+    let mut name = String::new();
+    loop {
+        let step = progress.fenced(conn, |conn| {
+            let ctx = match context_for_write(conn, env, &id) {
+                Ok(ctx) => ctx,
+                Err(ModelError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let done = recheck_batch(conn, &ctx, after, BATCH as i64, &job.created_by)?;
+            if let Some(d) = &done {
+                let changes = JobChanges {
+                    checkpoint: Some(Some(json!({"after": d.last_id}).to_string())),
+                    ..Default::default()
+                };
+                job::change(conn, &job.id, changes, None, &job.created_by)?;
+            }
+            Ok(Some((ctx.sheet.name.clone(), ctx.sheet.total_count, done)))
+        })?;
+        // The sheet was deleted meanwhile: nothing is left to check.
+        let Some((sheet_name, total, done)) = step else {
+            break;
+        };
+        name = sheet_name;
+        let Some(done) = done else { break };
+        after = done.last_id;
+        checked += done.count;
+        cx.announce.sheet_changed(&id);
+        for other in &done.also_changed {
+            cx.announce.sheet_changed(other);
+        }
+        let total = total.max(1) as usize;
+        progress.report(conn, (checked.min(total) * 99 / total) as i32, "Checking records")?;
+    }
+    let message = format!("Checked {checked} record(s) of {name} against its fields");
+    super::complete(conn, job, worker, json!({"message": message}), "Records checked")
+}

@@ -1,0 +1,304 @@
+//! Changing a sheet's fields and names (`sheets.addField`, `sheets.removeField`,
+//! `sheets.updateSheet`). Each change is one write transaction that keeps records and
+//! config in step: a field is added at the end (records stored before it read as empty
+//! there), a removed field is taken out of every record in the same transaction. Then a
+//! `sheet:recheck-records` job re-checks every record under the new fields in the
+//! background, a batch per transaction, so the counts are true at every moment.
+
+use super::event::{self, Context};
+use super::job::{self, Job, JobInput};
+use super::record::fields as record_fields;
+use super::sheet::{self, Sheet, SheetContext};
+use super::{now, ModelError, ModelResult};
+use crate::blueprint::{self, FieldType};
+use crate::db::schema::sheets;
+use crate::db::AnyConnection;
+use crate::ids::{EnvironmentId, SheetId};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// The job operation that re-checks a sheet's records (job type `sheet`).
+pub const RECHECK: &str = "recheck-records";
+
+/// The sheet's context as it is once every sheet of its workbook is locked: field changes
+/// lock them all (references may point anywhere in the workbook), so no record write or
+/// other field change runs on fields older than this.
+pub fn locked_context(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &SheetId,
+) -> ModelResult<SheetContext> {
+    let first = sheet::load_context(conn, env, id)?;
+    let seqs: Vec<i64> = sheet::list_in_workbook(conn, &first.sheet.workbook_id)?
+        .iter()
+        .map(|s| s.seq)
+        .collect();
+    sheet::lock_for_write(conn, &seqs)?;
+    sheet::load_context(conn, env, id)
+}
+
+/// The sheet's context with the write locks its records' writes take, read after taking
+/// them (a re-check batch): a field change that committed meanwhile is seen.
+pub fn context_for_write(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &SheetId,
+) -> ModelResult<SheetContext> {
+    let mut ctx = sheet::load_context(conn, env, id)?;
+    loop {
+        sheet::lock_for_write(conn, &ctx.write_set())?;
+        let again = sheet::load_context(conn, env, id)?;
+        if again.write_set().iter().all(|s| ctx.write_set().contains(s)) {
+            return Ok(again);
+        }
+        ctx = again;
+    }
+}
+
+/// Adds a field (already parsed from `json`, its shape checked) at the end of the sheet's
+/// fields and queues the re-check of its records. A key the sheet has: 409. A reference
+/// to a sheet or field the workbook lacks: 422.
+pub fn add_field(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &SheetId,
+    json: &Value,
+    actor: &str,
+) -> ModelResult<Job> {
+    let field = blueprint::parse_one_field(json, "$")?;
+    crate::db::write_tx(conn, |conn| {
+        let ctx = locked_context(conn, env, id)?;
+        if ctx.config.field_index(&field.key).is_some() {
+            return Err(ModelError::Conflict(format!(
+                "the sheet {} already has a field `{}`; give the new field another key",
+                ctx.sheet.name, field.key
+            )));
+        }
+        let mut config = ctx.config.json.clone();
+        match config["fields"].as_array_mut() {
+            Some(fields) => fields.push(json.clone()),
+            None => config["fields"] = json!([json]),
+        }
+        // The target's records must keep keys for the reference to find them.
+        if let FieldType::Reference { sheet: slug, key } = &field.field_type {
+            let target = reference_target(conn, &ctx, slug, key, &field.key)?;
+            match target {
+                Some((target_id, index)) => {
+                    let target_ctx = sheet::load_context(conn, env, &target_id)?;
+                    record_fields::keep_target_keys(conn, &target_ctx, index)?;
+                }
+                // The sheet refers to itself: the new field is its own target.
+                None => {
+                    return Err(ModelError::Invalid(vec![(
+                        "$.config.key".into(),
+                        "a reference field cannot point at itself".into(),
+                    )]))
+                }
+            }
+        }
+        store_config(conn, &ctx.sheet, &config, None)?;
+        emit_updated(conn, &ctx, actor, json!({"fieldAdded": field.key}))?;
+        queue_recheck(conn, &ctx, actor)
+    })
+}
+
+/// Where a new reference points: the target sheet and field index. `None` when it names
+/// the new field itself. A target the workbook lacks: 422 naming the config key.
+fn reference_target(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    slug: &str,
+    key: &str,
+    new_key: &str,
+) -> ModelResult<Option<(SheetId, usize)>> {
+    let siblings = sheet::list_in_workbook(conn, &ctx.sheet.workbook_id)?;
+    let Some(target) = siblings.iter().find(|s| s.slug == slug) else {
+        return Err(ModelError::Invalid(vec![(
+            "$.config.ref".into(),
+            format!("reference to sheet `{slug}`, which is not in this workbook"),
+        )]));
+    };
+    let target_config = target.parsed_config()?;
+    match target_config.field_index(key) {
+        Some(index) => Ok(Some((target.id.clone(), index))),
+        None if target.id == ctx.sheet.id && key == new_key => Ok(None),
+        None => Err(ModelError::Invalid(vec![(
+            "$.config.key".into(),
+            format!("sheet `{slug}` has no field `{key}`"),
+        )])),
+    }
+}
+
+/// Removes a field: the config and every record of the sheet in one transaction, then
+/// queues the re-check. The last field, or one a reference points at: 422, nothing changed.
+pub fn remove_field(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &SheetId,
+    key: &str,
+    actor: &str,
+) -> ModelResult<Job> {
+    crate::db::write_tx(conn, |conn| {
+        let ctx = locked_context(conn, env, id)?;
+        let r = ctx.config.field_index(key).ok_or(ModelError::NotFound("field"))?;
+        if ctx.config.fields.len() == 1 {
+            return Err(ModelError::Invalid(vec![(
+                "fieldKey".into(),
+                format!(
+                    "`{key}` is the only field of {}; a sheet keeps at least one field",
+                    ctx.sheet.name
+                ),
+            )]));
+        }
+        let siblings = sheet::list_in_workbook(conn, &ctx.sheet.workbook_id)?;
+        for rf in &ctx.referrers {
+            if rf.target_field != r || (rf.sheet_id == ctx.sheet.id && rf.field_index == r) {
+                continue;
+            }
+            let Some(s) = siblings.iter().find(|s| s.id == rf.sheet_id) else {
+                continue;
+            };
+            let referring = s.parsed_config()?.fields[rf.field_index].key.clone();
+            return Err(ModelError::Invalid(vec![(
+                "fieldKey".into(),
+                format!(
+                    "field `{referring}` of sheet {} refers to `{key}`; remove or change that reference first",
+                    s.name
+                ),
+            )]));
+        }
+        let mut config = ctx.config.json.clone();
+        if let Some(fields) = config["fields"].as_array_mut() {
+            fields.retain(|f| f["key"].as_str() != Some(key));
+        }
+        let after = blueprint::parse_stored_sheet(&config)?;
+        store_config(conn, &ctx.sheet, &config, None)?;
+        record_fields::drop_field(conn, &ctx, &after, r)?;
+        emit_updated(conn, &ctx, actor, json!({"fieldRemoved": key}))?;
+        queue_recheck(conn, &ctx, actor)
+    })
+}
+
+/// `sheets.updateSheet`: what may change.
+#[derive(Debug, Default)]
+pub struct SheetUpdate {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub metadata: Option<Value>,
+}
+
+/// Renames a sheet, changes its slug (unique in the workbook: 409; not while a reference
+/// names the sheet by it: 422) or its metadata; emits `sheet:updated`.
+pub fn update_sheet(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &SheetId,
+    change: SheetUpdate,
+    actor: &str,
+) -> ModelResult<Sheet> {
+    crate::db::write_tx(conn, |conn| {
+        let ctx = locked_context(conn, env, id)?;
+        let mut config = ctx.config.json.clone();
+        if let Some(name) = &change.name {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(ModelError::Invalid(vec![(
+                    "name".into(),
+                    "a sheet's name cannot be empty".into(),
+                )]));
+            }
+            config["name"] = json!(name);
+        }
+        let mut slug = None;
+        if let Some(new) = change.slug.as_deref().map(str::trim) {
+            if new.is_empty() {
+                return Err(ModelError::Invalid(vec![(
+                    "slug".into(),
+                    "a sheet's slug cannot be empty".into(),
+                )]));
+            }
+            if new != ctx.sheet.slug {
+                check_new_slug(conn, &ctx, new)?;
+                config["slug"] = json!(new);
+                slug = Some(new.to_string());
+            }
+        }
+        if let Some(metadata) = &change.metadata {
+            config["metadata"] = metadata.clone();
+        }
+        blueprint::parse_stored_sheet(&config)?;
+        store_config(conn, &ctx.sheet, &config, slug.as_deref())?;
+        emit_updated(
+            conn,
+            &ctx,
+            actor,
+            json!({"name": config["name"], "slug": config["slug"]}),
+        )?;
+        Ok(sheet::get(conn, id)?)
+    })
+}
+
+/// A new slug must be free in the workbook, and no reference may name the old one.
+fn check_new_slug(conn: &mut AnyConnection, ctx: &SheetContext, new: &str) -> ModelResult<()> {
+    let siblings = sheet::list_in_workbook(conn, &ctx.sheet.workbook_id)?;
+    if let Some(other) = siblings.iter().find(|s| s.slug == new && s.id != ctx.sheet.id) {
+        return Err(ModelError::Conflict(format!(
+            "the sheet {} of this workbook already has the slug `{new}`; pick another",
+            other.name
+        )));
+    }
+    if let Some(rf) = ctx.referrers.first() {
+        let name = siblings
+            .iter()
+            .find(|s| s.id == rf.sheet_id)
+            .map_or_else(|| rf.sheet_id.to_string(), |s| s.name.clone());
+        return Err(ModelError::Invalid(vec![(
+            "slug".into(),
+            format!(
+                "a reference field of sheet {name} names this sheet by its slug `{}`; change that reference first",
+                ctx.sheet.slug
+            ),
+        )]));
+    }
+    Ok(())
+}
+
+fn store_config(conn: &mut AnyConnection, s: &Sheet, config: &Value, slug: Option<&str>) -> QueryResult<()> {
+    let name = config["name"].as_str().unwrap_or(&s.name);
+    diesel::update(sheets::table.find(&s.id))
+        .set((
+            sheets::config.eq(config.to_string()),
+            sheets::name.eq(name),
+            sheets::slug.eq(slug.unwrap_or(&s.slug)),
+            sheets::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn emit_updated(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    payload: Value,
+) -> QueryResult<()> {
+    let ectx = Context::new(&ctx.environment_id, actor)
+        .space(&ctx.space_id)
+        .workbook(&ctx.sheet.workbook_id)
+        .sheet(&ctx.sheet.id)
+        .sheet_slug(&ctx.sheet.slug);
+    event::emit(conn, &ectx, "sheet:updated", payload).map(|_| ())
+}
+
+/// Queues `sheet:recheck-records` for the sheet, in the caller's transaction: once the
+/// field change is committed, so is the job that finishes it, and a restart runs it.
+fn queue_recheck(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<Job> {
+    let mut input = JobInput::new(&ctx.environment_id, Some(&ctx.space_id));
+    input.job_type = "sheet".into();
+    input.operation = RECHECK.into();
+    input.source = ctx.sheet.id.to_string();
+    input.status = job::status::READY.into();
+    input.trigger = "immediate".into();
+    input.mode = "background".into();
+    job::create(conn, input, actor)
+}

@@ -1,0 +1,303 @@
+//! `sheets.updateSheet`, and what `sheets.addField` and `sheets.removeField` refuse: bad
+//! fields (400 naming the path), taken keys, positions other than the end, callers who may
+//! not write the sheet.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn update_sheet_changes_name_slug_and_metadata(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let companies = app.sheet_id(&space, "companies").await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{contacts}"),
+            &json!({"name": "People", "slug": "people", "metadata": {"rowHeaders": [1]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["name"], "People");
+    assert_eq!(body["data"]["slug"], "people");
+    assert_eq!(body["data"]["metadata"], json!({"rowHeaders": [1]}));
+    let (_, got) = app.get_json(&format!("/sheets/{contacts}")).await;
+    assert_eq!(got["data"]["name"], "People");
+    assert_eq!(got["data"]["config"]["slug"], "people");
+    assert_eq!(got["data"]["metadata"]["rowHeaders"], json!([1]));
+    // Its references still resolve: a contact of a known company is valid.
+    app.post_json(&format!("/sheets/{companies}/records"), &json!([{"code": "A"}]))
+        .await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "a@x.io", "company": "A"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["records"][0]["valid"], true, "{body}");
+
+    // A slug another sheet has: 409. The slug a reference names the sheet by: 422.
+    let (status, body) = app
+        .patch_json(&format!("/sheets/{contacts}"), &json!({"slug": "companies"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = app
+        .patch_json(&format!("/sheets/{companies}"), &json!({"slug": "firms"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"][0]["message"].as_str().unwrap().contains("People"),
+        "{body}"
+    );
+    let (status, body) = app
+        .patch_json(&format!("/sheets/{companies}"), &json!({"name": "  "}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .patch_json(&format!("/sheets/{companies}"), &json!({"name": "Firms"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, ev) = app
+        .get_json("/events?topic=sheet:updated&includeAcknowledged=true")
+        .await;
+    assert_eq!(ev["data"].as_array().unwrap().len(), 2, "{ev}");
+}
+
+async fn add_field_refuses_bad_fields_taken_keys_and_inner_positions(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let add = |body: serde_json::Value, query: &'static str| {
+        let path = format!("/sheets/{sheet}/fields{query}");
+        let app = &app;
+        async move { app.post_json(&path, &body).await }
+    };
+    let (status, body) = add(json!({"key": "x", "type": "colour"}), "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$.type", "{body}");
+    let (status, body) = add(json!({"type": "string"}), "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$.key", "{body}");
+    let (status, body) = add(json!({"key": "email", "type": "string"}), "").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("email"));
+    let (status, body) = add(json!({"key": "x", "type": "string"}), "?insertAtIndex=0").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("end"));
+    let (status, body) = add(
+        json!({"key": "x", "type": "reference", "config": {"ref": "nowhere", "key": "code"}}),
+        "",
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$.config.ref", "{body}");
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);
+
+    // At the end, named or not; the grid shows it on the next load.
+    let field = json!({"key": "x", "type": "string", "label": "Xylophone"});
+    let (status, body) = add(field.clone(), "?insertAtIndex=7").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], field);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = got["data"]["workbookId"].as_str().unwrap();
+    let grid = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(grid.contains("Xylophone"), "the grid shows the new column");
+    let (status, _) = app.delete(&format!("/sheets/{sheet}/fields/x")).await;
+    assert_eq!(status, 200);
+    let grid = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    assert!(!grid.contains("Xylophone"), "and no longer once removed");
+}
+
+async fn a_new_reference_finds_its_targets_at_once(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let companies = app.sheet_id(&space, "companies").await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    app.post_json(
+        &format!("/sheets/{companies}/records"),
+        &json!([{"code": "A", "name": "Acme"}, {"code": "B", "name": "Bolt"}]),
+    )
+    .await;
+    app.post_json(
+        &format!("/sheets/{contacts}/records"),
+        &json!([{"email": "a@x.io", "name": "Acme"}, {"email": "b@x.io", "name": "Nobody"}]),
+    )
+    .await;
+    // Companies' names were neither unique nor referenced: no keys were kept for them.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/fields"),
+            &json!({"key": "employer", "type": "reference", "config": {"ref": "companies", "key": "name"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, jobs) = app.get_json("/jobs").await;
+    let job = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["operation"] == "recheck-records")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.wait_job(&job).await["status"], "complete");
+    let (_, page) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let records = page["data"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    // Set the new reference: a known company name is valid, an unknown one is not.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"id": records[0]["id"], "values": {"employer": "Acme"}},
+                    {"id": records[1]["id"], "values": {"employer": "Nobody"}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let records = page["data"]["records"].as_array().unwrap();
+    assert_eq!(records[0]["valid"], true, "{}", records[0]);
+    assert_eq!(records[1]["valid"], false, "{}", records[1]);
+}
+
+async fn only_writers_of_the_space_change_fields(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sid = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let other = app.bare_space("Elsewhere").await;
+    let token = |space: String| {
+        let app = &app;
+        async move {
+            let (_, g) = app
+                .post_json(
+                    "/guests",
+                    &json!([{"environmentId": app.env_id, "email": format!("g-{space}@x.io"), "name": "G",
+                             "spaces": [{"id": space}]}]),
+                )
+                .await;
+            let gid = g["data"][0]["id"].as_str().unwrap().to_string();
+            let (_, t) = app
+                .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
+                .await;
+            t["data"]["token"].as_str().unwrap().to_string()
+        }
+    };
+    let outsider = token(other).await;
+    let guest = token(sid).await;
+    let call = |method: reqwest::Method, path: String, who: &str, body: serde_json::Value| {
+        send(
+            app.client
+                .request(method, app.url(&format!("/v1{path}")))
+                .bearer_auth(who)
+                .json(&body),
+        )
+    };
+    let field = json!({"key": "x", "type": "string"});
+    let fields = format!("/sheets/{sheet}/fields");
+    // Another space's guest: the sheet does not exist.
+    let (status, _) = call(reqwest::Method::POST, fields.clone(), &outsider, field.clone()).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        format!("{fields}/name"),
+        &outsider,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        reqwest::Method::PATCH,
+        format!("/sheets/{sheet}"),
+        &outsider,
+        json!({"name": "Mine"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Locked: the space's guest is refused, a secret key is not.
+    app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
+    let (status, body) = call(reqwest::Method::POST, fields.clone(), &guest, field.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("locked"));
+    let (status, body) = app.post_json(&fields, &field).await;
+    assert_eq!(status, 200, "{body}");
+    app.post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))
+        .await;
+    let (status, body) = call(reqwest::Method::DELETE, format!("{fields}/x"), &guest, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);
+}
+
+on_both!(
+    update_sheet_changes_name_slug_and_metadata,
+    add_field_refuses_bad_fields_taken_keys_and_inner_positions,
+    a_new_reference_finds_its_targets_at_once,
+    only_writers_of_the_space_change_fields
+);
+
+async fn the_flatfile_client_changes_fields(db: Db) {
+    let app = spawn_app(db).await;
+    let report = crate::flatfile_client::run_client_suite(&app, "fields.test.mjs").await;
+    assert!(report.contains("pass 1") && report.contains("fail 0"), "{report}");
+}
+
+on_both!(the_flatfile_client_changes_fields);
+
+/// A write checked against a sheet's fields as they were before a field change (a request
+/// that loaded the sheet just before) is refused, and writes nothing.
+async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
+    use wharf::ids::{RecordId, SheetId};
+    use wharf::model::commit::Hooks;
+    use wharf::model::record::{self, RecordUpdate};
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ada", "age": 36}]),
+        )
+        .await;
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let mut conn = app.pool.get().unwrap();
+    let id = SheetId::parse(&sheet).unwrap();
+    let stale = wharf::model::sheet::load_context(&mut conn, &app.env_id, &id).unwrap();
+
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    let update = RecordUpdate {
+        id: RecordId::parse(&rid).unwrap(),
+        values: [("age".to_string(), json!(37))].into_iter().collect(),
+        messages: Default::default(),
+        metadata: None,
+    };
+    let refused = record::update(&mut conn, &stale, &[update], "test", &Hooks::Skip);
+    assert!(
+        matches!(&refused, Err(wharf::model::ModelError::Conflict(m)) if m.contains("changed")),
+        "{:?}",
+        refused.err()
+    );
+    let refused = record::insert(
+        &mut conn,
+        &stale,
+        vec![vec![json!("b@x.io"), json!("Bo")]],
+        "test",
+        &Hooks::Skip,
+    );
+    assert!(matches!(refused, Err(wharf::model::ModelError::Conflict(_))));
+    drop(conn);
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let records = page["data"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["values"]["age"]["value"], 36, "{page}");
+    assert_eq!(records[0]["values"]["email"]["value"], "a@x.io", "{page}");
+}
+
+on_both!(a_write_on_fields_that_changed_meanwhile_is_refused);
