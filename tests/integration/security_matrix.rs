@@ -135,7 +135,7 @@ impl Other {
                 "{guest}" => &self.ids["guest"],
                 "{delivery}" => &self.ids["delivery"],
                 "{name}" => &self.ids["mail"],
-                "{field}" => "name",
+                "{field}" | "{key}" => "name",
                 "{token}" => &self.ids["token"],
                 s if s.starts_with('{') => panic!("unknown parameter {s} in {path}: add it to the matrix"),
                 s => s,
