@@ -13,6 +13,7 @@ pub mod delete;
 pub mod extract;
 pub mod map;
 pub mod plan;
+pub mod submit;
 
 use crate::db::{AnyConnection, Backend, Pool};
 use crate::ids::{JobId, SheetId, SpaceId};
@@ -257,6 +258,7 @@ fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
         ("file", "extract") => extract::run(ctx, worker, job, conn),
         ("workbook", "map") => map::run(ctx, worker, job, conn),
         ("workbook", "delete-records") => delete::run(ctx, worker, job, conn),
+        ("workbook" | "sheet", "submit") => submit::run(ctx, worker, job, conn),
         _ => Err(JobError::Failed(format!(
             "Wharf has no worker for {}",
             job.name()

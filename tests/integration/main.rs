@@ -64,6 +64,8 @@ mod secrets;
 mod security_matrix;
 mod sheet_locks;
 mod smtp;
+mod submit;
+mod submit_receiver;
 mod webhooks;
 mod webhooks_alert;
 mod webhooks_crash;

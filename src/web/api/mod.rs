@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod sheets;
 pub mod space_configs;
 pub mod spaces;
+pub mod submissions;
 pub mod webhooks;
 pub mod workbooks;
 
