@@ -65,6 +65,8 @@ mod security_matrix;
 mod sheet_locks;
 mod smtp;
 mod submit;
+mod submit_crash;
+mod submit_links;
 mod submit_receiver;
 mod webhooks;
 mod webhooks_alert;

@@ -1,6 +1,7 @@
 //! A local Submit receiver for the tests: an actix server on 127.0.0.1 (its own thread)
 //! that answers each delivery with the next scripted `(status, body)` (200 and no body once
-//! the script is used up) and keeps what it got.
+//! the script is used up) and keeps what it got; the webhook's other events are taken
+//! and dropped.
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::Engine;
@@ -104,15 +105,20 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
             .unwrap_or_default()
             .to_string()
     };
+    let body = String::from_utf8_lossy(&body).into_owned();
     if header("webhook-id").is_empty() {
         // A stray request to a reused port is not a delivery.
         return HttpResponse::NotFound().finish();
+    }
+    if !body.contains("\"workbook.submitted\"") {
+        // The webhook's events (it may subscribe to any): taken, not kept.
+        return HttpResponse::Ok().finish();
     }
     shared.got.lock().unwrap().push(Got {
         webhook_id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body,
     });
     let (status, answer) = shared
         .script
