@@ -211,3 +211,72 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
 }
 
 on_both!(a_submit_is_retried_until_delivered_and_marks_the_rejected_records);
+
+/// When every try fails the job fails, saying so; an admin's "Send again" runs it again
+/// (the same id) and it completes.
+async fn exhausted_tries_fail_the_job_and_an_admin_can_send_it_again(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::submissions;
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, _) = workbook_with_records(&app).await;
+    app.patch_json(
+        &format!("/workbooks/{wb}"),
+        &json!({"actions": [submit_action("crm")]}),
+    )
+    .await;
+    receiver.answer_next(&[(502, ""), (502, "")]);
+    let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (_, job) = app.post_json("/jobs", &body).await;
+    let job_id = job["data"]["id"].as_str().unwrap().to_string();
+    receiver.wait_for(1, 30).await;
+    wait_job_until(&app, &job_id, 10, |j| {
+        j["info"].as_str().is_some_and(|i| i.contains("502"))
+    })
+    .await;
+    // As if six more tries had failed: the next one is the last of the schedule.
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(submissions::table)
+            .set((
+                submissions::attempts.eq(7),
+                submissions::next_attempt_at.eq(Some(chrono::Utc::now().naive_utc())),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let failed = wait_job_until(&app, &job_id, 30, |j| j["status"] != "executing").await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let message = failed["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("was not delivered: the receiver answered 502"),
+        "{message}"
+    );
+    assert!(message.contains("tried 8 times"), "{message}");
+
+    let space = failed["spaceId"].as_str().unwrap();
+    app.make_user("admin@acme.com", true);
+    app.sign_in("admin@acme.com", PASSWORD).await;
+    let block = app.page(&format!("/spaces/{space}/submissions")).await;
+    assert!(block.contains("not delivered: every try failed"), "{block}");
+    let got = receiver.got();
+    let token = app.csrf(&format!("/spaces/{space}")).await;
+    let sent = app
+        .client
+        .post(app.url(&format!("/spaces/{space}/submissions/{}/send", got[0].webhook_id)))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_redirection(), "{}", sent.status());
+    let done = wait_job_until(&app, &job_id, 30, |j| j["status"] == "complete").await;
+    assert!(done["outcome"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2 record(s) went to crm"));
+    let all = receiver.wait_for(3, 10).await;
+    assert!(all.iter().all(|g| g.webhook_id == got[0].webhook_id));
+}
+
+on_both!(exhausted_tries_fail_the_job_and_an_admin_can_send_it_again);

@@ -67,6 +67,34 @@ async fn a_missing_slug_fails_the_job_and_sends_nothing(db: Db) {
         .patch_json(&format!("/webhooks/{other_id}"), &json!({"slug": ""}))
         .await;
     assert_eq!(body["data"]["slug"], Value::Null, "an empty slug removes it");
+    // The Webhooks page shows slugs and edits them, with the same checks.
+    app.make_user("admin@acme.com", true);
+    app.sign_in("admin@acme.com", PASSWORD).await;
+    let token = app.csrf("/webhooks").await;
+    let page = app.page("/webhooks").await;
+    assert!(page.contains("value=\"crm\""), "the slug is shown");
+    let set = |slug: &'static str| {
+        let path = format!("/webhooks/{other_id}/slug");
+        let token = token.clone();
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(app.url(&path))
+                .form(&[("csrf_token", token.as_str()), ("slug", slug)])
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let (status, html) = set("crm").await;
+    assert_eq!(status, 422, "taken");
+    assert!(html.contains("is already"), "{html}");
+    let (status, _) = set("billing").await;
+    assert!(status < 400, "{status}");
+    let (_, hook) = app.get_json(&format!("/webhooks/{other_id}")).await;
+    assert_eq!(hook["data"]["slug"], "billing");
 
     // The slug is looked up when the job runs: none has it, the job fails, nothing goes.
     app.patch_json(
