@@ -35,9 +35,13 @@ fn start_receiver(shared: Arc<Shared>) -> anyhow::Result<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
-                .workers(1)
-                .bind(("127.0.0.1", 0))?;
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .default_service(web::to(receive))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", 0))?;
             let _ = tx.send(server.addrs()[0]);
             server.run().await
         })
@@ -67,7 +71,9 @@ async fn receive(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
             } else {
                 link
             };
-            let Ok(mut resp) = client.get(url).send().await else { return };
+            let Ok(mut resp) = client.get(url).send().await else {
+                return;
+            };
             while let Ok(Some(chunk)) = resp.chunk().await {
                 lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
             }
@@ -128,11 +134,17 @@ async fn main() -> anyhow::Result<()> {
         .json(&actions)
         .send()
         .await?;
-    anyhow::ensure!(patched.status().is_success(), "actions: {}", patched.text().await?);
+    anyhow::ensure!(
+        patched.status().is_success(),
+        "actions: {}",
+        patched.text().await?
+    );
 
     let started = Instant::now();
     let job: Value = api(reqwest::Method::POST, "/jobs")
-        .json(&json!({"type": "workbook", "operation": "submit", "source": p.workbook, "trigger": "immediate"}))
+        .json(
+            &json!({"type": "workbook", "operation": "submit", "source": p.workbook, "trigger": "immediate"}),
+        )
         .send()
         .await?
         .json()
@@ -142,12 +154,18 @@ async fn main() -> anyhow::Result<()> {
         if let Some(at) = *shared.done.lock().expect("lock") {
             break at;
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "the delivery did not end");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "the delivery did not end"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let whole = finished - started;
     let lines = *shared.lines.lock().expect("lock");
-    anyhow::ensure!(lines == rows as u64, "the receiver read {lines} records, not {rows}");
+    anyhow::ensure!(
+        lines == rows as u64,
+        "the receiver read {lines} records, not {rows}"
+    );
 
     // Freezing: the job's claim to its submission row.
     let pool = wharf::app::prepare_database(&p.settings)?;
