@@ -29,7 +29,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // frozen then are what goes, again under the same id.
     if let Some(s) = submission::of_job(conn, &job.id)? {
         return hand_over(conn, job, worker, &slug, |conn| {
-            submission::send_again(conn, &s.id)?;
+            submission::send_again_to(conn, &s.id, &hook.id)?;
             Ok(())
         });
     }

@@ -303,6 +303,20 @@ pub fn note(
 /// Queues a submission to be sent again now, from the same frozen records and with the
 /// same id, with a fresh retry schedule.
 pub fn send_again(conn: &mut AnyConnection, id: &SubmissionId) -> QueryResult<()> {
+    queue_again(conn, id, None)
+}
+
+/// [`send_again`], to the webhook that has the slug now (a job run again looks it up anew).
+pub fn send_again_to(conn: &mut AnyConnection, id: &SubmissionId, webhook: &WebhookId) -> QueryResult<()> {
+    queue_again(conn, id, Some(webhook))
+}
+
+fn queue_again(conn: &mut AnyConnection, id: &SubmissionId, webhook: Option<&WebhookId>) -> QueryResult<()> {
+    if let Some(w) = webhook {
+        diesel::update(submissions::table.find(id))
+            .set(submissions::webhook_id.eq(w))
+            .execute(conn)?;
+    }
     diesel::update(submissions::table.find(id))
         .set((
             submissions::status.eq(status::PENDING),
