@@ -214,28 +214,28 @@ fn note_all(
     answer: &str,
     why: &str,
 ) -> anyhow::Result<Moved> {
-    let s = s.clone();
     let mut next = next;
     let mut sheets = Vec::new();
     let outcome = match &next {
         Next::Delivered { .. } => {
             let r = ops::rejections_of(answer);
-            let applied = ops::apply_rejections(c, &s, &r)?;
+            let applied = ops::apply_rejections(c, s, &r)?;
             sheets.extend(r.sheets.iter().filter_map(|x| SheetId::parse(&x.sheet_id)));
             next = Next::Delivered {
                 rejected: i32::try_from(applied.records).unwrap_or(i32::MAX),
             };
-            Some(ops::delivered_outcome(&s, &r, &applied))
+            Some(ops::delivered_outcome(s, &r, &applied))
         }
         _ => None,
     };
-    if !submission::note(c, &s, worker, tried, &next)? {
-        return Ok((None, sheets));
+    if !submission::note(c, s, worker, tried, &next)? {
+        // Taken over (a lease that ran out): the rejections are taken back with the rest.
+        anyhow::bail!("submission {} is no longer this worker's", s.id);
     }
     let j = match (&next, outcome) {
         (Next::Delivered { .. }, Some(outcome)) => ops::finish_job(
             c,
-            &s,
+            s,
             job_status::COMPLETE,
             outcome,
             &format!("Delivered to {}", s.slug),
@@ -253,13 +253,14 @@ fn note_all(
         }
         (Next::GiveUp, _) => {
             let message = format!(
-                    "The submission to {} was not delivered: {why}. Wharf tried {} times and stopped; an admin can send it again from the space's Activity.",
-                    s.slug,
-                    s.attempts + 1
-                );
+                "The submission to {} was not delivered: {why}. Wharf tried {} times and \
+                 stopped; an admin can send it again from the space's Activity.",
+                s.slug,
+                s.attempts + 1
+            );
             let outcome =
                 serde_json::json!({"acknowledge": true, "heading": "Not delivered", "message": message});
-            ops::finish_job(c, &s, job_status::FAILED, outcome, &message)?
+            ops::finish_job(c, s, job_status::FAILED, outcome, &message)?
         }
         _ => None,
     };
