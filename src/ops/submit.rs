@@ -83,6 +83,9 @@ pub struct Answer {
 pub struct Rejections {
     #[serde(default)]
     pub message: Option<String>,
+    /// Delete the submitted records that were not rejected.
+    #[serde(default)]
+    pub delete_submitted: bool,
     #[serde(default)]
     pub sheets: Vec<RejectedSheet>,
 }
@@ -122,16 +125,20 @@ pub fn rejections_of(body: &str) -> Rejections {
 pub struct Applied {
     pub records: usize,
     pub first_sheet: Option<String>,
+    /// Submitted records deleted (`deleteSubmitted`).
+    pub deleted: usize,
 }
 
 /// Puts the rejections' messages (source `submit`) on the records of the submission's
 /// sheets, one commit per sheet; records deleted meanwhile and fields the sheet does not
-/// have are skipped.
+/// have are skipped. With `deleteSubmitted`, the submitted records that were not rejected
+/// are deleted.
 pub fn apply_rejections(
     conn: &mut AnyConnection,
+    storage: &Storage,
     s: &Submission,
     r: &Rejections,
-) -> Result<Applied, ModelError> {
+) -> anyhow::Result<Applied> {
     let ours: Vec<String> = s.frozen_sheets().into_iter().map(|f| f.id).collect();
     let mut applied = Applied::default();
     for rs in r.sheets.iter().filter(|rs| ours.contains(&rs.sheet_id)) {
@@ -174,7 +181,43 @@ pub fn apply_rejections(
         applied.records += updates.len();
         applied.first_sheet.get_or_insert(rs.sheet_id.clone());
     }
+    if r.delete_submitted {
+        applied.deleted = delete_submitted(conn, storage, s, r)?;
+    }
     Ok(applied)
+}
+
+/// Deletes the records of the submission that were not rejected (those still there).
+fn delete_submitted(
+    conn: &mut AnyConnection,
+    storage: &Storage,
+    s: &Submission,
+    r: &Rejections,
+) -> anyhow::Result<usize> {
+    let actor = format!("submit:{}", s.slug);
+    let mut deleted = 0;
+    for f in s.frozen_sheets() {
+        let Some(id) = crate::ids::SheetId::parse(&f.id) else {
+            continue;
+        };
+        let rejected: std::collections::HashSet<&str> = r
+            .sheets
+            .iter()
+            .filter(|x| x.sheet_id == f.id)
+            .flat_map(|x| x.rejected_records.iter().map(|rr| rr.id.as_str()))
+            .collect();
+        let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
+        let ids: Vec<RecordId> = read_records(storage, &f)?
+            .iter()
+            .filter_map(|rec| rec["id"].as_str())
+            .filter(|rid| !rejected.contains(rid))
+            .filter_map(RecordId::parse)
+            .collect();
+        for chunk in ids.chunks(5000) {
+            deleted += record::delete_present(conn, &ctx, chunk, &actor)?.rows;
+        }
+    }
+    Ok(deleted)
 }
 
 /// The outcome of a delivered submission: how many went and came back, with a link to
@@ -183,6 +226,9 @@ pub fn delivered_outcome(s: &Submission, r: &Rejections, applied: &Applied) -> V
     let mut message = format!("{} record(s) went to {}", s.record_count, s.slug);
     if applied.records > 0 {
         message.push_str(&format!("; {} came back rejected", applied.records));
+    }
+    if applied.deleted > 0 {
+        message.push_str(&format!("; {} submitted record(s) were deleted", applied.deleted));
     }
     message.push('.');
     if let Some(m) = r.message.as_deref().filter(|m| !m.is_empty()) {
@@ -194,6 +240,7 @@ pub fn delivered_outcome(s: &Submission, r: &Rejections, applied: &Applied) -> V
         "message": message,
         "submitted": s.record_count,
         "rejected": applied.records,
+        "deleted": applied.deleted,
     });
     if let Some(sheet) = &applied.first_sheet {
         // The workbook, opened on that sheet's records in error (the rejected among them).

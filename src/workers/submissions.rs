@@ -178,13 +178,14 @@ async fn conclude(
     answer: String,
 ) {
     let worker = ctx.worker_id.clone();
+    let storage = ctx.storage.clone();
     let sheet_moved = ctx.sheet_moved.clone();
     let why = tried.as_ref().and_then(|t| t.error.clone()).unwrap_or_default();
     let done = db(pool, move |c| {
         // The rejections, the try and the job in one transaction: a lost claim takes back
         // the rejections too.
         crate::db::write_tx::<_, anyhow::Error, _>(c, |c| {
-            note_all(c, &s, &worker, tried, next, &answer, &why)
+            note_all(c, &storage, &s, &worker, tried, next, &answer, &why)
         })
     })
     .await;
@@ -205,8 +206,10 @@ async fn conclude(
 /// The job that moved (if one did) and the sheets whose records got messages.
 type Moved = (Option<crate::model::job::Job>, Vec<SheetId>);
 
+#[allow(clippy::too_many_arguments)]
 fn note_all(
     c: &mut AnyConnection,
+    storage: &Storage,
     s: &Submission,
     worker: &str,
     tried: Option<Try>,
@@ -219,8 +222,11 @@ fn note_all(
     let outcome = match &next {
         Next::Delivered { .. } => {
             let r = ops::rejections_of(answer);
-            let applied = ops::apply_rejections(c, s, &r)?;
+            let applied = ops::apply_rejections(c, storage, s, &r)?;
             sheets.extend(r.sheets.iter().filter_map(|x| SheetId::parse(&x.sheet_id)));
+            if applied.deleted > 0 {
+                sheets.extend(s.frozen_sheets().iter().filter_map(|f| SheetId::parse(&f.id)));
+            }
             next = Next::Delivered {
                 rejected: i32::try_from(applied.records).unwrap_or(i32::MAX),
             };

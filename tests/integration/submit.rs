@@ -280,3 +280,45 @@ async fn exhausted_tries_fail_the_job_and_an_admin_can_send_it_again(db: Db) {
 }
 
 on_both!(exhausted_tries_fail_the_job_and_an_admin_can_send_it_again);
+
+/// `deleteSubmitted`: the records that went and were not rejected are deleted; the rejected
+/// one stays, with its message.
+async fn delete_submitted_keeps_only_the_rejected_records(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, contacts) = workbook_with_records(&app).await;
+    app.patch_json(
+        &format!("/workbooks/{wb}"),
+        &json!({"actions": [submit_action("crm")]}),
+    )
+    .await;
+    let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let kept = records["data"]["records"][1]["id"].as_str().unwrap().to_string();
+    let answer = json!({"rejections": {"id": "rj", "deleteSubmitted": true, "sheets": [{"sheetId": contacts,
+        "rejectedRecords": [{"id": kept, "values": [{"field": "name", "message": "needs a real name"}]}]}]}});
+    receiver.answer_next(&[(200, &answer.to_string())]);
+    let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (_, job) = app.post_json("/jobs", &body).await;
+    let job_id = job["data"]["id"].as_str().unwrap().to_string();
+    let done = wait_job_until(&app, &job_id, 30, |j| {
+        j["status"] != "executing" && j["status"] != "ready"
+    })
+    .await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 came back rejected; 1 submitted record(s) were deleted"),
+        "{message}"
+    );
+    let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let left = records["data"]["records"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["id"], kept.as_str());
+    assert_eq!(
+        left[0]["values"]["name"]["messages"][0]["message"],
+        "needs a real name"
+    );
+}
+
+on_both!(delete_submitted_keeps_only_the_rejected_records);
