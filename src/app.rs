@@ -138,6 +138,30 @@ impl Application {
                 }
             }),
         })?;
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+        let (heard, seen) = (weak.clone(), weak.clone());
+        crate::workers::submissions::start(crate::workers::submissions::Context {
+            pool: Box::new(move || weak.upgrade().map(|s| s.pool.clone())),
+            settings: state.settings.clone(),
+            // Records links lead here; a server bound to port 0 (tests) names its port.
+            base_url: if state.settings.bind.port() == 0 {
+                format!("http://{}:{port}", state.settings.bind.ip())
+            } else {
+                state.settings.base_url.clone()
+            },
+            storage: state.storage.clone(),
+            worker_id: state.jobs.worker_id.clone(),
+            job_moved: std::sync::Arc::new(move |job, space| {
+                if let Some(s) = heard.upgrade() {
+                    s.live.publish_job(job, space);
+                }
+            }),
+            sheet_moved: std::sync::Arc::new(move |sheet| {
+                if let Some(s) = seen.upgrade() {
+                    s.live.publish(sheet, None);
+                }
+            }),
+        })?;
         let keep_alive = state.settings.keep_alive_seconds;
         let stopping_pool = state.pool.clone();
         let server = HttpServer::new(move || {

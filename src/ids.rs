@@ -93,6 +93,8 @@ text_id!(BulkChangeId, "us_bk_");
 // A delivery's id is the receiver's idempotency key (`webhook-id`), and there are many:
 // long enough that two never meet.
 text_id!(WebhookDeliveryId, "us_whd_", 24);
+// A submission's id is its `webhook-id` too: the receiver's idempotency key.
+text_id!(SubmissionId, "us_sb_", 24);
 
 fn random_suffix(len: usize) -> String {
     Alphanumeric

@@ -47,6 +47,16 @@ fn check_action(json: &Value, path: &str, p: &mut Problems) {
             p.push(&format!("{path}.{key}"), &format!("{key} must be a string"));
         }
     }
+    // Wharf's own key: a Submit delivers to the webhook with this slug.
+    if obj
+        .get("deliverTo")
+        .is_some_and(|v| v.as_str().is_none_or(|s| s.trim().is_empty()))
+    {
+        p.push(
+            &format!("{path}.deliverTo"),
+            "deliverTo must name a webhook by its slug (a non-empty string)",
+        );
+    }
     if let Some(mode) = obj.get("mode") {
         if !mode.as_str().is_some_and(|m| MODES.contains(&m)) {
             p.push(

@@ -396,6 +396,7 @@ diesel::table! {
         failing_since -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        slug -> Nullable<Text>,
     }
 }
 
@@ -427,6 +428,37 @@ diesel::table! {
         duration_ms -> Nullable<Integer>,
         response -> Nullable<Text>,
         error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> Text,
+        environment_id -> Text,
+        space_id -> Text,
+        workbook_id -> Text,
+        job_id -> Text,
+        webhook_id -> Text,
+        slug -> Text,
+        sheets -> Text,
+        record_count -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        tries -> Text,
+        next_attempt_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        rejected -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -464,4 +496,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     webhook_attempts,
+    submissions,
+    server_keys,
 );

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod map;
 pub mod plan;
 pub mod recheck;
+pub mod submit;
 
 use crate::db::{AnyConnection, Backend, Pool};
 use crate::ids::{JobId, SheetId, SpaceId};
@@ -262,6 +263,7 @@ fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
         ("workbook", "delete-records") => delete::run(ctx, worker, job, conn),
         ("workbook", "bulk-change") => bulk_change::run(ctx, worker, job, conn),
         ("sheet", "recheck-records") => recheck::run(ctx, worker, job, conn),
+        ("workbook" | "sheet", "submit") => submit::run(ctx, worker, job, conn),
         _ => Err(JobError::Failed(format!(
             "Wharf has no worker for {}",
             job.name()

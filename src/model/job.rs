@@ -81,7 +81,7 @@ impl Job {
                 | ("workbook", "map")
                 | ("workbook", "delete-records" | "bulk-change")
                 | ("sheet", "recheck-records")
-        )
+        ) || super::submission::deliver_to(&self.job_type, &self.operation, &self.config).is_some()
     }
 
     /// Refuses a listener's call (ack, complete, fail, a status change) on a job that
@@ -227,8 +227,17 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
     event::insert(conn, &ctx, topic, payload, &extras).map(|_| ())
 }
 
-pub fn create(conn: &mut AnyConnection, input: JobInput, actor: &str) -> ModelResult<Job> {
+pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> ModelResult<Job> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // A Submit action naming a webhook (`deliverTo`) is Wharf's to run, however the
+        // job was made; the slug is looked up when the job runs.
+        if input.operation == "submit" {
+            let slug =
+                super::submission::action_slug(conn, &input.environment_id, &input.job_type, &input.source)?;
+            if let (Some(slug), Some(config)) = (slug, input.config.as_object_mut()) {
+                config.insert("deliverTo".into(), json!(slug));
+            }
+        }
         let t = now();
         let id = JobId::generate();
         diesel::insert_into(jobs::table)

@@ -11,9 +11,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-/// Operations the in-server workers run (as [`Job::is_built_in`]).
+/// Operations the in-server workers run (as [`Job::is_built_in`]): a Submit is Wharf's when
+/// its config names a webhook (`deliverTo`, written by serde_json without spaces).
 const BUILT_IN: &str =
-    "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation IN ('map', 'delete-records', 'bulk-change')) OR (job_type = 'sheet' AND operation = 'recheck-records'))";
+    "((job_type = 'file' AND operation = 'extract') OR (job_type = 'workbook' AND operation IN ('map', 'delete-records', 'bulk-change')) \
+     OR (job_type = 'sheet' AND operation = 'recheck-records') \
+     OR (job_type IN ('workbook', 'sheet') AND operation = 'submit' AND config LIKE '%\"deliverTo\":\"%'))";
 
 #[derive(QueryableByName)]
 struct Claimed {

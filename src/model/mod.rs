@@ -24,6 +24,7 @@ pub mod sign_in_attempt;
 pub mod space;
 pub mod space_config;
 pub mod stream_access;
+pub mod submission;
 pub mod team;
 pub mod user;
 pub mod webhook;

@@ -40,6 +40,8 @@ pub struct Webhook {
     pub failing_since: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Names the webhook in a Submit action's `deliverTo`; unique in its environment.
+    pub slug: Option<String>,
 }
 
 /// Written by hand so that no secret reaches a log through `{:?}`.
@@ -164,6 +166,7 @@ pub struct NewWebhook<'a> {
     pub secret: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub slug: Option<&'a str>,
 }
 
 #[derive(AsChangeset, Default)]
@@ -177,6 +180,59 @@ pub struct WebhookChanges {
     pub disabled_reason: Option<Option<String>>,
     pub failing_since: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+    /// `Some(None)` removes the slug.
+    pub slug: Option<Option<String>>,
+}
+
+/// Checks a slug as given: 1 to 64 lowercase letters, digits, `-` and `_`, starting with a
+/// letter or digit. Empty means none.
+pub fn check_slug(text: &str) -> Result<Option<String>, String> {
+    let slug = text.trim();
+    if slug.is_empty() {
+        return Ok(None);
+    }
+    let ok = slug.len() <= 64
+        && slug.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(format!(
+            "`{slug}` is not a slug: use up to 64 lowercase letters, digits, `-` and `_` (like `crm` or `erp-orders`)"
+        ));
+    }
+    Ok(Some(slug.to_string()))
+}
+
+/// The webhook of the environment with this slug.
+pub fn find_by_slug(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    slug: &str,
+) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .filter(webhooks::environment_id.eq(env))
+        .filter(webhooks::slug.eq(slug))
+        .select(Webhook::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Why a slug cannot be given to the webhook `except` (another of the environment has it).
+pub fn slug_taken(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    slug: &str,
+    except: Option<&WebhookId>,
+) -> QueryResult<Option<String>> {
+    Ok(find_by_slug(conn, env, slug)?
+        .filter(|w| Some(&w.id) != except)
+        .map(|w| {
+            format!(
+                "the slug `{slug}` is already the webhook {}'s in this environment",
+                w.id
+            )
+        }))
 }
 
 /// Creates a webhook; the caller shows its `secret` once.
@@ -186,6 +242,18 @@ pub fn create(
     url: &str,
     topics: &[String],
     description: &str,
+) -> QueryResult<Webhook> {
+    create_with_slug(conn, env, url, topics, description, None)
+}
+
+/// [`create`] with a slug (checked by the caller with [`check_slug`] and [`slug_taken`]).
+pub fn create_with_slug(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    url: &str,
+    topics: &[String],
+    description: &str,
+    slug: Option<&str>,
 ) -> QueryResult<Webhook> {
     let id = WebhookId::generate();
     let secret = new_secret();
@@ -201,6 +269,7 @@ pub fn create(
             secret: &secret,
             created_at: t,
             updated_at: t,
+            slug,
         })
         .execute(conn)?;
     get(conn, &id)

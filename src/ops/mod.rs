@@ -3,6 +3,7 @@
 //! web converts into its own.
 
 pub mod invitations;
+pub mod submit;
 
 use crate::db::{AnyConnection, Pool};
 use crate::mail::Mailer;

@@ -32,6 +32,9 @@ pub enum Source {
     Unlinked,
     #[serde(rename = "custom-logic")]
     CustomLogic,
+    /// A Submit's receiver rejected the value.
+    #[serde(rename = "submit")]
+    Submit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use super::api::{
     bulk, cells, changes, commits, environments, events, files, guests, health, job_plan, jobs, records,
-    secrets, sheet_fields, sheets, space_configs, spaces, webhooks, workbooks,
+    secrets, sheet_fields, sheets, space_configs, spaces, submissions, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -121,6 +121,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(webhooks::retry),
             )
             .route("/webhooks/{id}/test", web::post().to(webhooks::test))
+            .route(
+                "/submissions/{id}/sheets/{sheet}/records",
+                web::get().to(submissions::records),
+            )
             .default_service(web::to(not_found)),
     )
     .service(
@@ -176,6 +180,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/webhooks", web::post().to(pages::webhooks::create))
             .route("/webhooks/{id}", web::get().to(pages::webhooks::show))
             .route("/webhooks/{id}/enable", web::post().to(pages::webhooks::enable))
+            .route("/webhooks/{id}/slug", web::post().to(pages::webhooks::set_slug))
             .route("/webhooks/{id}/disable", web::post().to(pages::webhooks::disable))
             .route("/webhooks/{id}/delete", web::post().to(pages::webhooks::delete))
             .route(
@@ -199,6 +204,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/spaces/{id}/workbooks",
                 web::post().to(pages::spaces::add_workbook),
+            )
+            .route(
+                "/spaces/{id}/submissions",
+                web::get().to(pages::submissions::block),
+            )
+            .route(
+                "/spaces/{id}/submissions/{submission}/send",
+                web::post().to(pages::submissions::send_again),
             )
             .route("/spaces/{id}/files", web::get().to(pages::files::list))
             .route("/spaces/{id}/files", web::post().to(pages::files::upload))

@@ -5,6 +5,7 @@ pub mod event_retention;
 pub mod indexes;
 pub mod job_ack;
 pub mod mail_retry;
+pub mod submissions;
 pub mod webhook_address;
 pub mod webhook_alert;
 pub mod webhooks;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// Pauses after each failed try: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
 /// (eight tries), each ±10%.
-const SCHEDULE: [i64; 7] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+pub(crate) const SCHEDULE: [i64; 7] = [5, 300, 1800, 7200, 18000, 36000, 36000];
 /// A delivery claimed longer ago than this belongs to a process that died.
 pub const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// A webhook whose deliveries all failed for this long is disabled.
@@ -376,7 +376,10 @@ impl Clients {
 
 /// The addresses to connect to: the URL's host resolved, keeping those the rules allow; an
 /// error naming the host and why when none is.
-async fn checked_addresses(url: &reqwest::Url, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+pub(crate) async fn checked_addresses(
+    url: &reqwest::Url,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
     let port = url.port_or_known_default().ok_or("the URL has no port")?;
     let addrs: Vec<SocketAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
@@ -412,7 +415,7 @@ async fn checked_addresses(url: &reqwest::Url, allow_private: bool) -> Result<Ve
     })
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

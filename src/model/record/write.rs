@@ -342,7 +342,7 @@ fn set_custom(
         let own = rec.messages.get(&i);
         let keep: Vec<Message> = list
             .iter()
-            .filter(|m| m.source == Source::CustomLogic)
+            .filter(|m| matches!(m.source, Source::CustomLogic | Source::Submit))
             .filter(|m| !own.is_some_and(|o| o.contains(m)))
             .cloned()
             .collect();

@@ -18,6 +18,7 @@ pub mod sheet_fields;
 pub mod sheets;
 pub mod space_configs;
 pub mod spaces;
+pub mod submissions;
 pub mod webhooks;
 pub mod workbooks;
 

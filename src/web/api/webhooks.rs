@@ -25,6 +25,7 @@ fn webhook_json(w: &Webhook) -> Value {
         "url": w.url,
         "topics": w.topic_list(),
         "description": w.description,
+        "slug": w.slug,
         "enabled": w.enabled,
         "disabledReason": w.disabled_reason,
         "previousSecretValidUntil": w.previous_secret_until.as_ref().map(iso),
@@ -102,6 +103,26 @@ pub(crate) fn checked_url(text: &str) -> Result<String, AppError> {
     Ok(url.to_string())
 }
 
+pub(crate) fn checked_slug(text: &str) -> Result<Option<String>, AppError> {
+    webhook::check_slug(text).map_err(|m| AppError::invalid("slug", m))
+}
+
+/// Refuses a slug another webhook of the environment has (409, naming it).
+pub(crate) fn refuse_taken_slug(
+    conn: &mut crate::db::AnyConnection,
+    env: &EnvironmentId,
+    slug: Option<&str>,
+    except: Option<&WebhookId>,
+) -> crate::model::ModelResult<()> {
+    match slug {
+        Some(slug) => match webhook::slug_taken(conn, env, slug, except)? {
+            Some(why) => Err(crate::model::ModelError::Conflict(why)),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
     webhook::check_topics(topics).map_err(|m| AppError::invalid("topics", m))
 }
@@ -140,6 +161,7 @@ pub struct CreateBody {
     url: String,
     topics: Option<Vec<String>>,
     description: Option<String>,
+    slug: Option<String>,
 }
 
 pub async fn create(
@@ -152,9 +174,20 @@ pub async fn create(
     let url = checked_url(&body.url)?;
     let topics = checked_topics(body.topics)?;
     let description = body.description.unwrap_or_default();
+    let slug = checked_slug(body.slug.as_deref().unwrap_or_default())?;
     let env = caller.environment_id.clone();
     let w = state
-        .db(move |conn| webhook::create(conn, &env, &url, &topics, &description))
+        .db(move |conn| {
+            refuse_taken_slug(conn, &env, slug.as_deref(), None)?;
+            Ok::<_, crate::model::ModelError>(webhook::create_with_slug(
+                conn,
+                &env,
+                &url,
+                &topics,
+                &description,
+                slug.as_deref(),
+            )?)
+        })
         .await?;
     Ok(with_secret(&w))
 }
@@ -175,6 +208,8 @@ pub struct UpdateBody {
     topics: Option<Vec<String>>,
     description: Option<String>,
     enabled: Option<bool>,
+    /// `""` removes it.
+    slug: Option<String>,
 }
 
 pub async fn update(
@@ -196,10 +231,16 @@ pub async fn update(
         // Enabling again clears why it was off, and its failing streak.
         disabled_reason: (body.enabled == Some(true)).then_some(None),
         failing_since: (body.enabled == Some(true)).then_some(None),
+        slug: body.slug.as_deref().map(checked_slug).transpose()?,
         ..Default::default()
     };
     let w = state
-        .db(move |conn| webhook::update(conn, &w.id, changes))
+        .db(move |conn| {
+            if let Some(slug) = &changes.slug {
+                refuse_taken_slug(conn, &w.environment_id, slug.as_deref(), Some(&w.id))?;
+            }
+            Ok::<_, crate::model::ModelError>(webhook::update(conn, &w.id, changes)?)
+        })
         .await?;
     Ok(ok(webhook_json(&w)))
 }

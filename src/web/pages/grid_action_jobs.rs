@@ -331,6 +331,10 @@ pub async fn run(
     };
     let actor = user.actor();
     let j = state.db(move |conn| job::create(conn, job_input, &actor)).await?;
+    if j.is_built_in() {
+        // A Submit that names a webhook: Wharf's workers run it.
+        state.jobs.wake();
+    }
     state.live.publish_job(&j.id, j.space_id.as_ref());
     render_panel(&state, &user, j, true).await
 }
@@ -392,6 +396,7 @@ pub async fn retry(
             job::change(conn, &j.id, changes, Some("job:ready"), &actor)
         })
         .await?;
+    state.jobs.wake();
     state.live.publish_job(&j.id, j.space_id.as_ref());
     render_panel(&state, &user, j, true).await
 }

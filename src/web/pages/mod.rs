@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod people;
 pub mod space_configs;
 pub mod spaces;
+pub mod submissions;
 pub mod webhooks;
 
 use crate::auth::CurrentUser;

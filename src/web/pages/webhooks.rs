@@ -11,7 +11,7 @@ use crate::model::event::{self, Context};
 use crate::model::webhook::{self, Webhook, WebhookChanges};
 use crate::model::webhook_delivery::{self as delivery, AttemptRow, Delivery};
 use crate::web::api::events::event_json;
-use crate::web::api::webhooks::{checked_topics, checked_url};
+use crate::web::api::webhooks::{checked_slug, checked_topics, checked_url, refuse_taken_slug};
 use crate::web::error::AppError;
 use crate::web::when::When;
 use actix_web::{web, HttpResponse};
@@ -28,6 +28,8 @@ pub struct HookRow {
     pub url: String,
     pub topics: String,
     pub description: String,
+    /// Empty when it has none.
+    pub slug: String,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// The newest delivery's status and answer code, if any.
@@ -41,6 +43,7 @@ impl HookRow {
             url: w.url.clone(),
             topics: w.topic_list().join(", "),
             description: w.description.clone(),
+            slug: w.slug.clone().unwrap_or_default(),
             enabled: w.enabled,
             disabled_reason: w.disabled_reason.clone(),
             last: last.map(|d| match d.last_status_code {
@@ -62,6 +65,8 @@ pub struct NewForm {
     topics: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    slug: String,
 }
 
 #[derive(Template)]
@@ -216,16 +221,36 @@ pub async fn create(
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
-    let checked = checked_url(&form.url).and_then(|url| Ok((url, checked_topics(topics_of(&form.topics))?)));
-    let (url, topics) = match checked {
+    let checked = checked_url(&form.url).and_then(|url| {
+        Ok((
+            url,
+            checked_topics(topics_of(&form.topics))?,
+            checked_slug(&form.slug)?,
+        ))
+    });
+    let (url, topics, slug) = match checked {
         Ok(v) => v,
         Err(e) => return refused(user, &state, e, form).await,
     };
     let env = user.environment.id.clone();
     let description = form.description.trim().to_string();
-    let w = state
-        .db(move |conn| webhook::create(conn, &env, &url, &topics, &description))
-        .await?;
+    let made = state
+        .db(move |conn| {
+            refuse_taken_slug(conn, &env, slug.as_deref(), None)?;
+            Ok::<_, crate::model::ModelError>(webhook::create_with_slug(
+                conn,
+                &env,
+                &url,
+                &topics,
+                &description,
+                slug.as_deref(),
+            )?)
+        })
+        .await;
+    let w = match made {
+        Ok(w) => w,
+        Err(e) => return refused(user, &state, e, form).await,
+    };
     list_page(user, &state, Some((w.url, w.secret)), None, NewForm::default()).await
 }
 
@@ -266,6 +291,41 @@ pub async fn disable(
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     set_enabled(user, state, path, form, false).await
+}
+
+#[derive(Deserialize)]
+pub struct SlugForm {
+    csrf_token: String,
+    #[serde(default)]
+    slug: String,
+}
+
+/// Gives the webhook a slug (Submit actions name it in `deliverTo`), or removes it.
+pub async fn set_slug(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<SlugForm>,
+) -> Result<HttpResponse, AppError> {
+    let w = load(&user, &state, &path, Some(&form.csrf_token)).await?;
+    let slug = match checked_slug(&form.slug) {
+        Ok(s) => s,
+        Err(e) => return refused(user, &state, e, NewForm::default()).await,
+    };
+    let changed = state
+        .db(move |conn| {
+            refuse_taken_slug(conn, &w.environment_id, slug.as_deref(), Some(&w.id))?;
+            let changes = WebhookChanges {
+                slug: Some(slug),
+                ..Default::default()
+            };
+            Ok::<_, crate::model::ModelError>(webhook::update(conn, &w.id, changes)?)
+        })
+        .await;
+    match changed {
+        Ok(_) => Ok(see_other("/webhooks")),
+        Err(e) => refused(user, &state, e, NewForm::default()).await,
+    }
 }
 
 /// Deletes a webhook with its delivery log (the page asks to confirm first).

@@ -1,0 +1,316 @@
+//! A Submit's delivery, written once for the worker that sends it and the link that serves
+//! its records: the signed payload, the receiver's rejections put on the records, the
+//! job's outcome, and the frozen records as JSON Lines or CSV.
+
+use crate::db::AnyConnection;
+use crate::ids::RecordId;
+use crate::model::commit::Hooks;
+use crate::model::job::{self, Job};
+use crate::model::record::{self, RecordUpdate};
+use crate::model::submission::{self, FrozenSheet, Submission};
+use crate::model::{iso, sheet, space, workbook, ModelError};
+use crate::storage::Storage;
+use crate::validate::{Message, Source};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+/// Records sent inside the payload, in all; a larger submission sends only links.
+pub const INLINE_MAX: i64 = 10_000;
+
+/// The `workbook.submitted` payload: each sheet's counts and `recordsUrl` (valid 24 hours
+/// from now), and its records inline when the whole submission has at most
+/// [`INLINE_MAX`].
+pub fn payload(
+    conn: &mut AnyConnection,
+    storage: &Storage,
+    base_url: &str,
+    s: &Submission,
+) -> anyhow::Result<Value> {
+    let key = submission::link_key(conn)?;
+    let space_name = space::find(conn, &s.environment_id, &s.space_id)?.map(|sp| sp.name);
+    let wb_name = workbook::find(conn, &s.environment_id, &s.workbook_id)?.map(|w| w.name);
+    let inline = s.record_count <= INLINE_MAX;
+    let base = base_url.trim_end_matches('/');
+    let mut sheets = Vec::new();
+    for f in s.frozen_sheets() {
+        let mut v = json!({
+            "id": f.id,
+            "slug": f.slug,
+            "name": f.name,
+            "counts": {"total": f.total, "valid": f.valid, "error": f.error},
+            "recordsUrl": format!("{base}{}", submission::records_path(&key, &s.id, &f.id, crate::model::now())),
+        });
+        if inline {
+            v["records"] = Value::Array(read_records(storage, &f)?);
+        }
+        sheets.push(v);
+    }
+    Ok(json!({
+        "type": "workbook.submitted",
+        "timestamp": iso(&s.created_at),
+        "data": {
+            "submissionId": s.id,
+            "space": {"id": s.space_id, "name": space_name},
+            "workbook": {"id": s.workbook_id, "name": wb_name},
+            "sheets": sheets,
+        },
+    }))
+}
+
+fn read_records(storage: &Storage, f: &FrozenSheet) -> anyhow::Result<Vec<Value>> {
+    let copy = storage.local_copy(&f.storage_key)?;
+    let file = std::fs::File::open(copy.path())?;
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line?;
+        if !line.is_empty() {
+            out.push(serde_json::from_str(&line)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Flatfile's rejection answer.
+#[derive(Debug, Default, Deserialize)]
+pub struct Answer {
+    #[serde(default)]
+    pub rejections: Option<Rejections>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejections {
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Delete the submitted records that were not rejected.
+    #[serde(default)]
+    pub delete_submitted: bool,
+    #[serde(default)]
+    pub sheets: Vec<RejectedSheet>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedSheet {
+    pub sheet_id: String,
+    #[serde(default)]
+    pub rejected_records: Vec<RejectedRecord>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RejectedRecord {
+    pub id: String,
+    #[serde(default)]
+    pub values: Vec<RejectedValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RejectedValue {
+    pub field: String,
+    pub message: String,
+}
+
+/// Reads a receiver's answer body: rejections when it sent Flatfile's shape, none for
+/// anything else (an empty or plain-text 2xx is a plain success).
+pub fn rejections_of(body: &str) -> Rejections {
+    serde_json::from_str::<Answer>(body)
+        .ok()
+        .and_then(|a| a.rejections)
+        .unwrap_or_default()
+}
+
+/// What the rejections did: how many records got messages, and the first sheet of them.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub records: usize,
+    pub first_sheet: Option<String>,
+    /// Submitted records deleted (`deleteSubmitted`).
+    pub deleted: usize,
+}
+
+/// Puts the rejections' messages (source `submit`) on the records of the submission's
+/// sheets, one commit per sheet; records deleted meanwhile and fields the sheet does not
+/// have are skipped. With `deleteSubmitted`, the submitted records that were not rejected
+/// are deleted.
+pub fn apply_rejections(
+    conn: &mut AnyConnection,
+    storage: &Storage,
+    s: &Submission,
+    r: &Rejections,
+) -> anyhow::Result<Applied> {
+    let ours: Vec<String> = s.frozen_sheets().into_iter().map(|f| f.id).collect();
+    let mut applied = Applied::default();
+    for rs in r.sheets.iter().filter(|rs| ours.contains(&rs.sheet_id)) {
+        let Some(id) = crate::ids::SheetId::parse(&rs.sheet_id) else {
+            continue;
+        };
+        let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
+        let mut updates = Vec::new();
+        for rec in &rs.rejected_records {
+            let Some(rid) = RecordId::parse(&rec.id) else {
+                continue;
+            };
+            if !record::exists(conn, ctx.sheet.seq, rid.0)? {
+                continue;
+            }
+            let mut messages: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+            for v in rec
+                .values
+                .iter()
+                .filter(|v| ctx.config.field_index(&v.field).is_some())
+            {
+                messages
+                    .entry(v.field.clone())
+                    .or_default()
+                    .push(Message::error(Source::Submit, v.message.clone()));
+            }
+            if !messages.is_empty() {
+                updates.push(RecordUpdate {
+                    id: rid,
+                    values: BTreeMap::new(),
+                    messages,
+                    metadata: None,
+                });
+            }
+        }
+        if updates.is_empty() {
+            continue;
+        }
+        record::update(conn, &ctx, &updates, &format!("submit:{}", s.slug), &Hooks::Quiet)?;
+        applied.records += updates.len();
+        applied.first_sheet.get_or_insert(rs.sheet_id.clone());
+    }
+    if r.delete_submitted {
+        applied.deleted = delete_submitted(conn, storage, s, r)?;
+    }
+    Ok(applied)
+}
+
+/// Deletes the records of the submission that were not rejected (those still there).
+fn delete_submitted(
+    conn: &mut AnyConnection,
+    storage: &Storage,
+    s: &Submission,
+    r: &Rejections,
+) -> anyhow::Result<usize> {
+    let actor = format!("submit:{}", s.slug);
+    let mut deleted = 0;
+    for f in s.frozen_sheets() {
+        let Some(id) = crate::ids::SheetId::parse(&f.id) else {
+            continue;
+        };
+        let rejected: std::collections::HashSet<&str> = r
+            .sheets
+            .iter()
+            .filter(|x| x.sheet_id == f.id)
+            .flat_map(|x| x.rejected_records.iter().map(|rr| rr.id.as_str()))
+            .collect();
+        let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
+        let ids: Vec<RecordId> = read_records(storage, &f)?
+            .iter()
+            .filter_map(|rec| rec["id"].as_str())
+            .filter(|rid| !rejected.contains(rid))
+            .filter_map(RecordId::parse)
+            .collect();
+        for chunk in ids.chunks(5000) {
+            deleted += record::delete_present(conn, &ctx, chunk, &actor)?.rows;
+        }
+    }
+    Ok(deleted)
+}
+
+/// The outcome of a delivered submission: how many went and came back, with a link to
+/// the rejected ones.
+pub fn delivered_outcome(s: &Submission, r: &Rejections, applied: &Applied) -> Value {
+    let mut message = format!("{} record(s) went to {}", s.record_count, s.slug);
+    if applied.records > 0 {
+        message.push_str(&format!("; {} came back rejected", applied.records));
+    }
+    if applied.deleted > 0 {
+        message.push_str(&format!("; {} submitted record(s) were deleted", applied.deleted));
+    }
+    message.push('.');
+    if let Some(m) = r.message.as_deref().filter(|m| !m.is_empty()) {
+        message.push_str(&format!(" The receiver says: {m}"));
+    }
+    let mut outcome = json!({
+        "acknowledge": true,
+        "heading": if applied.records > 0 { "Submitted, with rejections" } else { "Submitted" },
+        "message": message,
+        "submitted": s.record_count,
+        "rejected": applied.records,
+        "deleted": applied.deleted,
+    });
+    if let Some(sheet) = &applied.first_sheet {
+        // The workbook, opened on that sheet's records in error (the rejected among them).
+        outcome["next"] = json!({
+            "type": "id",
+            "id": s.workbook_id,
+            "query": format!("sheet={sheet}&filter=error"),
+            "label": "See the rejected records",
+        });
+    }
+    outcome
+}
+
+/// Ends the submission's job (unless it already ended: a submission sent again by an
+/// admin after its job was over leaves the job as it was).
+pub fn finish_job(
+    conn: &mut AnyConnection,
+    s: &Submission,
+    final_status: &str,
+    outcome: Value,
+    info: &str,
+) -> Result<Option<Job>, ModelError> {
+    let j = job::get(conn, &s.job_id)?;
+    if j.is_final() {
+        return Ok(None);
+    }
+    match job::finish(
+        conn,
+        &j,
+        final_status,
+        Some(outcome),
+        Some(info.to_string()),
+        "wharf",
+    ) {
+        Ok(j) => Ok(Some(j)),
+        Err(ModelError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a frozen sheet's records as CSV (`id` and the field keys as columns; a message
+/// column would not round-trip) from its JSON Lines.
+pub fn jsonl_to_csv(
+    f: &FrozenSheet,
+    input: impl BufRead,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["id".to_string()];
+    header.extend(f.fields.iter().cloned());
+    w.write_record(&header)?;
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    for line in input.lines() {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        let rec: Value = serde_json::from_str(&line)?;
+        row.clear();
+        row.push(rec["id"].as_str().unwrap_or_default().to_string());
+        for k in &f.fields {
+            row.push(match &rec["values"][k] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! The built-in Submit: an action `{operation: "submit", deliverTo: "<slug>"}` freezes the
+//! workbook's records and delivers them, signed, to the webhook with that slug, retrying
+//! until a 2xx; the receiver's rejections land on the records and the outcome says so.
+//! Bad shapes and the records link: submit_links.rs; a kill during the retries:
+//! submit_crash.rs.
+
+use crate::helpers::*;
+use crate::listener::workbook_with_records;
+use crate::on_both;
+use crate::submit_receiver::Receiver;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub(crate) fn submit_action(slug: &str) -> Value {
+    json!({"label": "Submit", "operation": "submit", "deliverTo": slug, "primary": true,
+           "mode": "foreground", "description": "Send everything to the CRM"})
+}
+
+/// A webhook with `slug` to the receiver; returns it (with its secret).
+pub(crate) async fn hook_with_slug(app: &TestApp, url: &str, slug: &str) -> Value {
+    let body = json!({"url": url, "slug": slug, "topics": ["job:completed"]});
+    let (status, hook) = app.post_json("/webhooks", &body).await;
+    assert_eq!(status, 200, "{hook}");
+    assert_eq!(hook["data"]["slug"], slug);
+    hook["data"].clone()
+}
+
+/// Polls a job until `done` holds (up to `seconds`).
+pub(crate) async fn wait_job_until(
+    app: &TestApp,
+    id: &str,
+    seconds: u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..seconds * 10 {
+        last = app.get_json(&format!("/jobs/{id}")).await.1["data"].take();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the job never got there: {last}");
+}
+
+/// The Rejection answer for these records (by id), one message on `email` each.
+fn rejections(sheet: &str, ids: &[&str]) -> String {
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "values": [{"field": "email", "message": "the CRM knows no such address"}]}))
+        .collect();
+    json!({"rejections": {"id": "rj_1", "message": "2 contacts bounced", "deleteSubmitted": false,
+           "sheets": [{"sheetId": sheet, "rejectedRecords": records}]}})
+    .to_string()
+}
+
+async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    let hook = hook_with_slug(&app, &receiver.url, "crm").await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let (wb, contacts) = workbook_with_records(&app).await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/workbooks/{wb}"),
+            &json!({"actions": [submit_action("crm")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["actions"][0]["deliverTo"], "crm",
+        "kept beside Flatfile's keys"
+    );
+    let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let ids: Vec<String> = records["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    receiver.answer_next(&[(503, "busy"), (200, &rejections(&contacts, &[&ids[0], &ids[1]]))]);
+
+    // A click in the grid, by a signed-in admin.
+    app.make_user("admin@acme.com", true);
+    app.sign_in("admin@acme.com", PASSWORD).await;
+    let token = app.csrf(&format!("/workbooks/{wb}")).await;
+    let clicked = app
+        .client
+        .post(app.url(&format!("/grid/{contacts}/actions")))
+        .header("HX-Request", "true")
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("scope", "workbook"),
+            ("operation", "submit"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), 200, "{}", clicked.text().await.unwrap());
+    let (_, jobs) = app.get_json("/jobs?pageSize=10").await;
+    let job = jobs["data"][0].clone();
+    assert_eq!(
+        (job["type"].as_str(), job["operation"].as_str()),
+        (Some("workbook"), Some("submit"))
+    );
+    assert_eq!(job["config"]["deliverTo"], "crm");
+    let job_id = job["id"].as_str().unwrap().to_string();
+
+    // The first try is answered 503: the job stays executing and says why and when.
+    let first = receiver.wait_for(1, 30).await;
+    let waiting = wait_job_until(&app, &job_id, 10, |j| {
+        j["info"].as_str().is_some_and(|i| i.contains("503"))
+    })
+    .await;
+    assert_eq!(waiting["status"], "executing");
+    assert!(
+        waiting["info"]
+            .as_str()
+            .unwrap()
+            .contains("the receiver answered 503; next try at"),
+        "{waiting}"
+    );
+    // An edit after the click changes nothing of what is delivered: the records are frozen.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"id": ids[0], "values": {"name": {"value": "Changed later"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let got = receiver.wait_for(2, 30).await;
+    let done = wait_job_until(&app, &job_id, 30, |j| j["status"] != "executing").await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(got.len(), 2, "delivered once after the 503");
+    for g in &got {
+        assert!(g.signed_by(&secret), "every copy is signed");
+        assert_eq!(
+            g.webhook_id, first[0].webhook_id,
+            "the same webhook-id on every try"
+        );
+    }
+    let payload = got[1].json();
+    assert_eq!(payload["type"], "workbook.submitted");
+    assert_eq!(payload["data"]["submissionId"], got[1].webhook_id.as_str());
+    assert_eq!(payload["data"]["workbook"]["id"], wb.as_str());
+    let sheets = payload["data"]["sheets"].as_array().unwrap();
+    let sheet = sheets.iter().find(|s| s["id"] == contacts.as_str()).unwrap();
+    assert_eq!(sheet["slug"], "contacts");
+    assert_eq!(sheet["counts"]["total"], 2);
+    assert_eq!(sheet["counts"]["error"], 1);
+    let delivered = sheet["records"].as_array().unwrap();
+    assert_eq!(delivered.len(), 2, "records inline");
+    let ada = delivered.iter().find(|r| r["id"] == ids[0].as_str()).unwrap();
+    assert_eq!(ada["values"]["name"], "Ada", "as it was at the click: {ada}");
+    assert_eq!(ada["values"]["email"], "ada@acme.com");
+    let nameless = delivered.iter().find(|r| r["id"] == ids[1].as_str()).unwrap();
+    assert_eq!(nameless["messages"][0]["field"], "email", "{nameless}");
+    assert!(sheet["recordsUrl"].as_str().unwrap().contains("signature="));
+
+    // The outcome: how many went, how many came back, and where they are.
+    let outcome = &done["outcome"];
+    let message = outcome["message"].as_str().unwrap();
+    assert!(
+        message.contains("2 record(s) went to crm; 2 came back rejected"),
+        "{message}"
+    );
+    assert!(
+        message.contains("2 contacts bounced"),
+        "the receiver's words: {message}"
+    );
+    assert_eq!(outcome["next"]["type"], "id");
+    assert_eq!(outcome["next"]["id"], wb.as_str());
+    assert_eq!(outcome["next"]["query"], format!("sheet={contacts}&filter=error"));
+
+    // Both records carry the receiver's message, from `submit`.
+    let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    for r in records["data"]["records"].as_array().unwrap() {
+        let messages = r["values"]["email"]["messages"].as_array().unwrap();
+        assert!(
+            messages.iter().any(|m| m["source"] == "submit"
+                && m["type"] == "error"
+                && m["message"] == "the CRM knows no such address"),
+            "{r}"
+        );
+        assert_eq!(r["valid"], false);
+    }
+
+    // The grid shows the outcome, with the link to the rejected records.
+    let html = app.page(&format!("/workbooks/{wb}?sheet={contacts}")).await;
+    assert!(html.contains("came back rejected"), "{html}");
+    assert!(html.contains("See the rejected records"));
+    assert!(
+        html.contains(&format!("/workbooks/{wb}?sheet={contacts}&#38;filter=error")),
+        "{html}"
+    );
+
+    // The space's Activity lists the submission with its tries.
+    let space = done["spaceId"].as_str().unwrap();
+    let activity = app.page(&format!("/spaces/{space}?tab=activity")).await;
+    assert!(
+        activity.contains(&format!("/spaces/{space}/submissions")),
+        "the block is loaded"
+    );
+    let block = app.page(&format!("/spaces/{space}/submissions")).await;
+    assert!(block.contains("delivered: 2 sent, 2 rejected"), "{block}");
+    assert!(block.contains("the receiver answered 503"));
+    assert!(block.contains("answered 200"));
+    assert!(block.contains("Send again"), "an admin may send it again");
+}
+
+on_both!(a_submit_is_retried_until_delivered_and_marks_the_rejected_records);
+
+/// When every try fails the job fails, saying so; an admin's "Send again" runs it again
+/// (the same id) and it completes.
+async fn exhausted_tries_fail_the_job_and_an_admin_can_send_it_again(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::submissions;
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, _) = workbook_with_records(&app).await;
+    app.patch_json(
+        &format!("/workbooks/{wb}"),
+        &json!({"actions": [submit_action("crm")]}),
+    )
+    .await;
+    receiver.answer_next(&[(502, ""), (502, "")]);
+    let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (_, job) = app.post_json("/jobs", &body).await;
+    let job_id = job["data"]["id"].as_str().unwrap().to_string();
+    receiver.wait_for(1, 30).await;
+    wait_job_until(&app, &job_id, 10, |j| {
+        j["info"].as_str().is_some_and(|i| i.contains("502"))
+    })
+    .await;
+    // As if six more tries had failed: the next one is the last of the schedule.
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(submissions::table)
+            .set((
+                submissions::attempts.eq(7),
+                submissions::next_attempt_at.eq(Some(chrono::Utc::now().naive_utc())),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let failed = wait_job_until(&app, &job_id, 30, |j| j["status"] != "executing").await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let message = failed["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("was not delivered: the receiver answered 502"),
+        "{message}"
+    );
+    assert!(message.contains("tried 8 times"), "{message}");
+
+    let space = failed["spaceId"].as_str().unwrap();
+    app.make_user("admin@acme.com", true);
+    app.sign_in("admin@acme.com", PASSWORD).await;
+    let block = app.page(&format!("/spaces/{space}/submissions")).await;
+    assert!(block.contains("not delivered: every try failed"), "{block}");
+    let got = receiver.got();
+    let token = app.csrf(&format!("/spaces/{space}")).await;
+    let sent = app
+        .client
+        .post(app.url(&format!("/spaces/{space}/submissions/{}/send", got[0].webhook_id)))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_redirection(), "{}", sent.status());
+    let done = wait_job_until(&app, &job_id, 30, |j| j["status"] == "complete").await;
+    assert!(done["outcome"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2 record(s) went to crm"));
+    let all = receiver.wait_for(3, 10).await;
+    assert!(all.iter().all(|g| g.webhook_id == got[0].webhook_id));
+}
+
+on_both!(exhausted_tries_fail_the_job_and_an_admin_can_send_it_again);
+
+/// `deleteSubmitted`: the records that went and were not rejected are deleted; the rejected
+/// one stays, with its message.
+async fn delete_submitted_keeps_only_the_rejected_records(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, contacts) = workbook_with_records(&app).await;
+    app.patch_json(
+        &format!("/workbooks/{wb}"),
+        &json!({"actions": [submit_action("crm")]}),
+    )
+    .await;
+    let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let kept = records["data"]["records"][1]["id"].as_str().unwrap().to_string();
+    let answer = json!({"rejections": {"id": "rj", "deleteSubmitted": true, "sheets": [{"sheetId": contacts,
+        "rejectedRecords": [{"id": kept, "values": [{"field": "name", "message": "needs a real name"}]}]}]}});
+    receiver.answer_next(&[(200, &answer.to_string())]);
+    let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (_, job) = app.post_json("/jobs", &body).await;
+    let job_id = job["data"]["id"].as_str().unwrap().to_string();
+    let done = wait_job_until(&app, &job_id, 30, |j| {
+        j["status"] != "executing" && j["status"] != "ready"
+    })
+    .await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 came back rejected; 1 submitted record(s) were deleted"),
+        "{message}"
+    );
+    let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let left = records["data"]["records"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["id"], kept.as_str());
+    assert_eq!(
+        left[0]["values"]["name"]["messages"][0]["message"],
+        "needs a real name"
+    );
+}
+
+on_both!(delete_submitted_keeps_only_the_rejected_records);
