@@ -126,12 +126,14 @@ impl Other {
                     "webhooks" => &self.ids["webhook"],
                     "commits" => &self.ids["commit"],
                     "secrets" => &self.ids["secret"],
+                    "submissions" => &self.ids["submission"],
                     other => panic!("no object for {{id}} under /{other}: add one to the matrix"),
                 },
                 "{sheet}" => &self.ids["sheet"],
                 "{record}" => &self.ids["record"],
                 "{job}" => &self.ids["job"],
                 "{bulk}" => &self.ids["bulk"],
+                "{submission}" => &self.ids["submission"],
                 "{guest}" => &self.ids["guest"],
                 "{delivery}" => &self.ids["delivery"],
                 "{name}" => &self.ids["mail"],
@@ -245,7 +247,26 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
         .as_str()
         .expect("bulk change")
         .to_string();
+    // A Submit delivered from that space (its receiver answers 200, so the job settles).
+    let receiver = crate::submit_receiver::Receiver::start();
+    send(api(reqwest::Method::POST, "/webhooks").json(&json!({"url": receiver.url, "slug": "other-crm"})))
+        .await;
+    send(
+        api(reqwest::Method::PATCH, &format!("/workbooks/{wid}")).json(
+            &json!({"actions": [{"label": "Submit", "operation": "submit", "deliverTo": "other-crm"}]}),
+        ),
+    )
+    .await;
+    let (_, submit) = send(
+        api(reqwest::Method::POST, "/jobs")
+            .json(&json!({"type": "workbook", "operation": "submit", "source": wid, "trigger": "immediate"})),
+    )
+    .await;
+    let submit_job = submit["data"]["id"].as_str().expect("a submit job").to_string();
+    assert_eq!(app.wait_job(&submit_job).await["status"], "complete");
+    let submission = receiver.wait_for(1, 30).await[0].webhook_id.clone();
     let mut ids = HashMap::new();
+    ids.insert("submission", submission);
     ids.insert("bulk", bulk);
     ids.insert("commit", commit);
     ids.insert("secret", secret);
