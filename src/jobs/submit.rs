@@ -70,7 +70,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     if made.is_err() {
         // Nothing refers to the files: they go.
         for s in &frozen {
-            let _ = cx.storage.delete(&s.storage_key);
+            let _ = cx.storage.delete_blocking(&s.storage_key);
         }
     }
     made?;
