@@ -5,7 +5,7 @@
 //! schedule, the job's `info` saying why and when, until the tries run out and the job
 //! fails. Everything it needs to go on is in the database, so a restart resumes it.
 
-use super::webhooks::{checked_addresses, error_chain, signature, SCHEDULE};
+use super::webhooks::{checked_addresses, error_chain, signed_post, SCHEDULE};
 use crate::db::{AnyConnection, Backend, Pool};
 use crate::ids::{JobId, SheetId, SpaceId};
 use crate::model::job::{self, status as job_status, JobChanges};
@@ -309,18 +309,16 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
         Ok(c) => c,
         Err(e) => return failed(format!("the HTTP client could not start: {e}")),
     };
-    let timestamp = chrono::Utc::now().timestamp();
-    let sig = signature(&hook.signing_secrets(at), s.id.as_str(), timestamp, &body);
-    let sent = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("user-agent", "Wharf-Submit")
-        .header("webhook-id", s.id.as_str())
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", sig)
-        .body(body)
-        .send()
-        .await;
+    let sent = signed_post(
+        &client,
+        url,
+        "Wharf-Submit",
+        s.id.as_str(),
+        &hook.signing_secrets(at),
+        body,
+    )
+    .send()
+    .await;
     let mut resp = match sent {
         Ok(r) => r,
         Err(e) if e.is_timeout() => return failed(format!("no answer within {} s", TIMEOUT.as_secs())),

@@ -240,6 +240,28 @@ fn next_step(d: &Delivery, a: &Attempt, retry_after: Option<i64>) -> Next {
 }
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` for each secret, space-separated.
+/// A JSON POST signed as Standard Webhooks asks, ready to send; `id` is the receiver's
+/// idempotency key.
+pub(crate) fn signed_post(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+    agent: &str,
+    id: &str,
+    secrets: &[&str],
+    body: String,
+) -> reqwest::RequestBuilder {
+    let timestamp = chrono::Utc::now().timestamp();
+    let sig = signature(secrets, id, timestamp, &body);
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("user-agent", agent)
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", sig)
+        .body(body)
+}
+
 pub fn signature(secrets: &[&str], msg_id: &str, timestamp: i64, body: &str) -> String {
     secrets
         .iter()
@@ -287,19 +309,17 @@ async fn send(
         Ok(c) => c,
         Err(e) => return failed(format!("the HTTP client could not start: {e}")),
     };
-    let timestamp = chrono::Utc::now().timestamp();
-    let signature = signature(&hook.signing_secrets(at), d.id.as_str(), timestamp, &body);
     let started = Instant::now();
-    let sent = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("user-agent", "Wharf-Webhooks")
-        .header("webhook-id", d.id.as_str())
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await;
+    let sent = signed_post(
+        &client,
+        url,
+        "Wharf-Webhooks",
+        d.id.as_str(),
+        &hook.signing_secrets(at),
+        body,
+    )
+    .send()
+    .await;
     let mut resp = match sent {
         Ok(r) => r,
         Err(e) if e.is_timeout() => return failed(format!("no answer within {} s", TIMEOUT.as_secs())),
