@@ -109,7 +109,8 @@ impl Cli {
 
 impl Drop for Cli {
     fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "\\q");
+        let quit = if self.name == "sqlite3" { ".quit" } else { "\\q" };
+        let _ = writeln!(self.stdin, "{quit}");
         let _ = self.child.wait();
     }
 }
