@@ -177,7 +177,7 @@ pub fn bench_postgres(dir: &std::path::Path, name: &str) -> anyhow::Result<Strin
 }
 
 /// The reference loader: `psql \copy` of the CSV into a fresh table of text columns.
-fn psql_copy(admin: &str, csv_path: &std::path::Path) -> anyhow::Result<Duration> {
+pub fn psql_copy(admin: &str, csv_path: &std::path::Path) -> anyhow::Result<Duration> {
     let url = fresh_postgres_database(admin, "bench_copy")?;
     let columns: Vec<String> = FIELDS.iter().map(|f| format!("{f} text")).collect();
     let create = format!("CREATE TABLE people ({})", columns.join(", "));
