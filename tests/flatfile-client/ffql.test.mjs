@@ -89,3 +89,20 @@ test("records.findAndReplace and records.bulkUpdate answer a version", async () 
   const rows = await api.records.get(sheetId);
   assert.deepEqual(rows.data.records.map((r) => r.values.amount.value ?? null), [null, "12", "0", "0"]);
 });
+
+test("sheets.validate re-checks every record", async () => {
+  const space = await api.spaces.create({ name: "Validate", environmentId });
+  const wb = await api.workbooks.create({
+    name: "Checked",
+    spaceId: space.data.id,
+    environmentId,
+    sheets: [{ name: "Checked", slug: "checked", fields: [{ key: "code", type: "string", label: "Code", constraints: [{ type: "required" }] }] }],
+  });
+  const sheetId = wb.data.sheets[0].id;
+  await api.records.insert(sheetId, [{ code: { value: "A" } }, { code: { value: "" } }]);
+  const answer = await api.sheets.validate(sheetId);
+  assert.equal(answer.data.success, true);
+  const counts = await api.sheets.getRecordCounts(sheetId);
+  assert.equal(counts.data.counts.total, 2);
+  assert.equal(counts.data.counts.error, 1);
+});

@@ -231,7 +231,7 @@ on_both!(
 async fn the_flatfile_client_queries_with_q(db: Db) {
     let app = spawn_app(db).await;
     let report = crate::flatfile_client::run_client_suite(&app, "ffql.test.mjs").await;
-    assert!(report.contains("pass 3") && report.contains("fail 0"), "{report}");
+    assert!(report.contains("pass 4") && report.contains("fail 0"), "{report}");
 }
 
 on_both!(the_flatfile_client_queries_with_q);
