@@ -79,43 +79,67 @@ async fn a_selection_over_the_limit_runs_as_a_job(db: Db) {
 async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     let app = spawn_app(db).await;
     let sheet = companies(&app, 40_000, "x").await;
-    let (status, body) = app
-        .patch_json(
-            &format!("/sheets/{sheet}/records/bulk-update"),
-            &json!({"fieldUpdates": {"name": "y"}}),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let job_id = body["data"]["jobId"].as_str().unwrap().to_string();
-    // Cancel once the first batch is in.
+    // What every record holds before the job that gets canceled; a job that finishes
+    // before its cancel lands (a fast run) makes its value the new baseline, and we try again.
+    let mut baseline = "x".to_string();
+    let mut seen = 0i64;
     let mut canceled_midway = false;
-    for _ in 0..600 {
-        let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
-        let progress = job["data"]["progress"].as_i64().unwrap_or(0);
-        if job["data"]["status"] != "executing" && job["data"]["status"] != "ready" {
+    for attempt in 0..6 {
+        let value = format!("y{attempt}");
+        let (status, body) = app
+            .patch_json(
+                &format!("/sheets/{sheet}/records/bulk-update"),
+                &json!({"fieldUpdates": {"name": value}}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let job_id = body["data"]["jobId"].as_str().unwrap().to_string();
+        // Cancel once its first batch is written (its cells show in the sheet's changes).
+        for _ in 0..3000 {
+            let (_, changes) = app
+                .get_json(&format!("/sheets/{sheet}/changes?pageSize=1&afterId={seen}"))
+                .await;
+            if changes["data"].as_array().is_some_and(|c| !c.is_empty()) {
+                let (status, _) = app.post_json(&format!("/jobs/{job_id}/cancel"), &json!({})).await;
+                canceled_midway = status == 200;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let job = app.wait_job(&job_id).await;
+        if canceled_midway {
+            assert_eq!(job["status"], "canceled", "{job}");
             break;
         }
-        if progress > 0 {
-            let (status, body) = app.post_json(&format!("/jobs/{job_id}/cancel"), &json!({})).await;
-            assert_eq!(status, 200, "{body}");
-            canceled_midway = true;
-            break;
+        assert_eq!(job["status"], "complete", "{job}");
+        baseline = value;
+        // Past this job's changes, so the next attempt watches for its own.
+        let mut after = seen;
+        while let Some(last) = {
+            let (_, page) = app
+                .get_json(&format!("/sheets/{sheet}/changes?pageSize=10000&afterId={after}"))
+                .await;
+            page["data"]
+                .as_array()
+                .and_then(|c| c.last())
+                .and_then(|c| c["id"].as_i64())
+        } {
+            after = last;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        seen = after;
     }
-    assert!(canceled_midway, "the job ended before it could be canceled");
-    let job = app.wait_job(&job_id).await;
-    assert_eq!(job["status"], "canceled", "{job}");
+    assert!(canceled_midway, "every job ended before its cancel landed");
     // The worker notices at its next batch and takes back what it wrote.
+    let want = vec![(json!(baseline), 40_000)];
     let mut last = Vec::new();
     for _ in 0..600 {
         last = values(&app, &sheet, "name").await;
-        if last == vec![(json!("x"), 40_000)] {
+        if last == want {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(last, vec![(json!("x"), 40_000)]);
+    assert_eq!(last, want);
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 40_000, "{counts}");
 }
