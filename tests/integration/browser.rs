@@ -171,6 +171,11 @@ pub(crate) async fn csp_violations(c: &Client) -> serde_json::Value {
     .unwrap()
 }
 
+/// Clicks the element `css` finds.
+pub(crate) async fn click_css(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
 pub(crate) async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }

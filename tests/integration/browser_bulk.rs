@@ -2,7 +2,7 @@
 //! error count follows), the toast's Undo puts it back, and "Delete all shown" deletes the
 //! filtered rows after saying how many.
 
-use crate::browser::{sign_in_form, start_browser, text, wait_for};
+use crate::browser::{click_css, sign_in_form, start_browser, text, wait_for};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::Locator;
@@ -47,12 +47,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
     wait_for(c, &format!("{ERRORS} === '3'"), "three errors").await;
 
     // The Tier column's menu: its values with counts, most held first.
-    c.find(Locator::Css("[data-column-menu='tier']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(c, "[data-column-menu='tier']").await;
     wait_for(
         c,
         "document.querySelector('#column-dialog').open",
@@ -81,12 +76,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
         .send_keys("gold")
         .await
         .unwrap();
-    c.find(Locator::Css("#bulk-replace-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(c, "#bulk-replace-button").await;
     wait_for(
         c,
         &format!("{TOAST}.includes('Replaced 3 value(s).')"),
@@ -102,12 +92,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
     wait_for(c, &format!("{ERRORS} === '0'"), "no errors after the replace").await;
 
     // One click undoes it all.
-    c.find(Locator::Css("[data-bulk-undo]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(c, "[data-bulk-undo]").await;
     wait_for(
         c,
         &format!("{TOAST}.includes('Undone: 3 value(s) put back')"),
@@ -125,12 +110,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
         "three error rows and the delete button",
     )
     .await;
-    c.find(Locator::Css("#delete-shown"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(c, "#delete-shown").await;
     wait_for(
         c,
         "document.querySelector('#delete-count')",
@@ -138,12 +118,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
     )
     .await;
     assert_eq!(text(c, "#delete-count").await, "3");
-    c.find(Locator::Css("[data-confirm-delete]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(c, "[data-confirm-delete]").await;
     wait_for(
         c,
         &format!("{TOAST}.includes('Deleted 3 record')"),

@@ -212,20 +212,29 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
 
 on_both!(a_submit_is_retried_until_delivered_and_marks_the_rejected_records);
 
+/// A receiver, a webhook `crm` to it, and a workbook of records whose Submit delivers there;
+/// returns (receiver, workbook, contacts sheet).
+pub async fn submit_ready(app: &TestApp) -> (Receiver, String, String) {
+    let receiver = Receiver::start();
+    hook_with_slug(app, &receiver.url, "crm").await;
+    let (wb, contacts) = workbook_with_records(app).await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/workbooks/{wb}"),
+            &json!({"actions": [submit_action("crm")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (receiver, wb, contacts)
+}
+
 /// When every try fails the job fails, saying so; an admin's "Send again" runs it again
 /// (the same id) and it completes.
 async fn exhausted_tries_fail_the_job_and_an_admin_can_send_it_again(db: Db) {
     use diesel::prelude::*;
     use wharf::db::schema::submissions;
     let app = spawn_app(db).await;
-    let receiver = Receiver::start();
-    hook_with_slug(&app, &receiver.url, "crm").await;
-    let (wb, _) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [submit_action("crm")]}),
-    )
-    .await;
+    let (receiver, wb, _) = submit_ready(&app).await;
     receiver.answer_next(&[(502, ""), (502, "")]);
     let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
     let (_, job) = app.post_json("/jobs", &body).await;
@@ -285,14 +294,7 @@ on_both!(exhausted_tries_fail_the_job_and_an_admin_can_send_it_again);
 /// one stays, with its message.
 async fn delete_submitted_keeps_only_the_rejected_records(db: Db) {
     let app = spawn_app(db).await;
-    let receiver = Receiver::start();
-    hook_with_slug(&app, &receiver.url, "crm").await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [submit_action("crm")]}),
-    )
-    .await;
+    let (receiver, wb, contacts) = submit_ready(&app).await;
     let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
     let kept = records["data"]["records"][1]["id"].as_str().unwrap().to_string();
     let answer = json!({"rejections": {"id": "rj", "deleteSubmitted": true, "sheets": [{"sheetId": contacts,

@@ -6,7 +6,7 @@
 use crate::helpers::*;
 use crate::listener::workbook_with_records;
 use crate::on_both;
-use crate::submit::{hook_with_slug, submit_action, wait_job_until};
+use crate::submit::{hook_with_slug, submit_action, submit_ready, wait_job_until};
 use crate::submit_receiver::Receiver;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -113,14 +113,7 @@ async fn a_missing_slug_fails_the_job_and_sends_nothing(db: Db) {
 
 async fn the_records_link_serves_only_its_own_submission_until_it_expires(db: Db) {
     let app = spawn_app(db).await;
-    let receiver = Receiver::start();
-    hook_with_slug(&app, &receiver.url, "crm").await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [submit_action("crm")]}),
-    )
-    .await;
+    let (receiver, wb, contacts) = submit_ready(&app).await;
     let first = submit_via_api(&app, &wb).await;
     assert_eq!(first["status"], "complete", "{first}");
     let second = submit_via_api(&app, &wb).await;
