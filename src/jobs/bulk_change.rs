@@ -13,7 +13,7 @@ use crate::ids::BulkChangeId;
 use crate::model::commit;
 use crate::model::job::{self, Job, JobInput};
 use crate::model::record::bulk::{self, Change};
-use crate::model::record::{bulk_history, cells};
+use crate::model::record::bulk_history;
 use crate::model::sheet::SheetContext;
 use serde_json::{json, Value};
 
@@ -95,11 +95,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         &bulk::describe(&ctx, &changes),
         Some(&job.id),
     )?;
-    let mut ids = Vec::new();
-    cells::each_selected(conn, ctx.sheet.seq, &q, |row| {
-        ids.push(row.id);
-        true
-    })?;
+    let ids = bulk::selected(conn, &ctx, &q, &changes, None)?;
     let total = ids.len().max(1);
     let mut progress = Progress::new(cx, job, worker);
     let mut changed: Vec<i64> = Vec::new();
@@ -109,7 +105,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             let written = progress.fenced(conn, |conn| {
                 Ok(bulk::apply_batch(conn, &ctx, chunk, &changes, actor, &bulk)?)
             })?;
-            changed.extend(written.rows.iter().map(|r| r.id));
+            changed.extend(written.rows);
             cx.announce.sheet_changed(&ctx.sheet.id);
             for other in &written.also_changed {
                 cx.announce.sheet_changed(other);

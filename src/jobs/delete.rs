@@ -58,11 +58,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let (ctx, q) = target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
-    let mut ids = Vec::new();
-    cells::each_selected(conn, ctx.sheet.seq, &q, |row| {
-        ids.push(RecordId(row.id));
-        true
-    })?;
+    let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
+        .into_iter()
+        .map(RecordId)
+        .collect();
     let total = ids.len().max(1);
     let mut progress = Progress::new(cx, job, worker);
     let mut deleted = 0usize;

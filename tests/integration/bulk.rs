@@ -240,7 +240,63 @@ async fn validate_rechecks_every_record(db: Db) {
     );
 }
 
+/// Find and replace reads only the records whose stored text holds what is found: text
+/// that JSON escapes (quotes, backslashes, line breaks), text beyond ASCII, and inputs kept
+/// as typed because they are not valid must all still be found.
+async fn find_and_replace_finds_escaped_text_and_kept_inputs(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows = json!([
+        {"email": "a@x.io", "name": "Café \"Le\" \\ Bar\nTwo", "tier": "platnum", "age": 1},
+        {"email": "b@x.io", "name": "Le Bar", "tier": "premium", "age": 2},
+        {"email": "c@x.io", "name": "Ünïcode \"Le\" \\ x", "tier": "platnum", "age": 3},
+    ]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(page(&app, &sheet).await["data"]["counts"]["error"], 2);
+
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "\"Le\" \\", "replace": "la", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["changed"], 2, "{body}");
+    // An option that is not one of the field's stays as typed; it is found and fixed.
+    let (_, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "platnum", "replace": "Silver", "fieldKey": "tier"}),
+        )
+        .await;
+    assert_eq!(body["data"]["changed"], 2, "{body}");
+    // An option given by another name is stored as its value (`gold`) and shows what was
+    // typed (`premium`): what is typed is found.
+    let (_, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "premium", "replace": "Silver", "fieldKey": "tier"}),
+        )
+        .await;
+    assert_eq!(body["data"]["changed"], 1, "{body}");
+    let p = page(&app, &sheet).await;
+    let names: Vec<&str> = p["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["name"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Café la Bar\nTwo", "Le Bar", "Ünïcode la x"]);
+    assert_eq!(p["data"]["counts"]["error"], 0, "{p}");
+    for r in p["data"]["records"].as_array().unwrap() {
+        assert_eq!(r["values"]["tier"]["value"], "silver", "{r}");
+    }
+}
+
 on_both!(
+    find_and_replace_finds_escaped_text_and_kept_inputs,
     validate_rechecks_every_record,
     find_and_replace_over_a_selection,
     bulk_update_validates_counts_and_is_all_or_nothing,

@@ -3,15 +3,18 @@
 //! validated like any update (unique across the sheet, references, counts) and is one commit.
 
 use super::bulk_history;
-use super::cells::each_selected;
-use super::write::{update, update_tagged, RecordUpdate, Written};
+use super::cells;
+use super::ffql_sql::Condition;
+use super::write::{update, update_loaded, update_tagged, RecordUpdate, Written};
 use super::RecordQuery;
+use crate::blueprint::FieldType;
 use crate::db::AnyConnection;
 use crate::ids::{BulkChangeId, CommitId};
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, SheetContext};
 use crate::model::{ModelError, ModelResult};
 use crate::validate::display;
+use diesel::QueryResult;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -71,15 +74,42 @@ pub struct Done {
     pub bulk: Option<BulkChangeId>,
 }
 
-/// Whether the selection holds more than [`MAX_RECORDS`] records (then the change runs as
-/// a job, in batches).
-pub fn over_limit(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> ModelResult<bool> {
-    let mut n = 0usize;
-    each_selected(conn, ctx.sheet.seq, q, |_| {
-        n += 1;
-        n <= MAX_RECORDS
-    })?;
-    Ok(n > MAX_RECORDS)
+/// Whether the selection holds more than [`MAX_RECORDS`] records the change may touch
+/// (then the change runs as a job, in batches).
+pub fn over_limit(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    q: &RecordQuery,
+    changes: &[(usize, Change)],
+) -> ModelResult<bool> {
+    Ok(selected(conn, ctx, q, changes, Some(MAX_RECORDS as i64 + 1))?.len() > MAX_RECORDS)
+}
+
+/// The ids of the records `q` selects that the change may touch, in id order, at most
+/// `limit`: a find and replace in a text field reads only the records that hold the text.
+pub fn selected(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    q: &RecordQuery,
+    changes: &[(usize, Change)],
+    limit: Option<i64>,
+) -> QueryResult<Vec<i64>> {
+    let narrowing = match changes {
+        [(field, Change::Replace { find, .. })] if !find.is_empty() && shows_text_as_stored(ctx, *field) => {
+            Some(Condition::holds_text(crate::db::backend_of(conn), find))
+        }
+        _ => None,
+    };
+    cells::selected_ids(conn, ctx.sheet.seq, q, narrowing.as_ref(), limit)
+}
+
+/// Whether a field's cells show their stored JSON text as it is (text, options, references),
+/// so text found in a cell is found in the stored record too (see `Condition::holds_text`).
+fn shows_text_as_stored(ctx: &SheetContext, field: usize) -> bool {
+    matches!(
+        ctx.config.fields[field].field_type,
+        FieldType::String | FieldType::Enum { .. } | FieldType::Reference { .. }
+    )
 }
 
 /// Applies `changes` (field index, change) to the records `q` selects. More than
@@ -95,17 +125,8 @@ pub fn apply(
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Locked before reading, so the values replaced are the values written over.
         sheet::lock_for_write(conn, &ctx.write_set())?;
-        let mut updates = Vec::new();
-        let mut selected = 0usize;
-        each_selected(conn, ctx.sheet.seq, q, |row| {
-            selected += 1;
-            if selected > MAX_RECORDS {
-                return false;
-            }
-            updates.extend(update_of(ctx, row, changes));
-            true
-        })?;
-        if selected > MAX_RECORDS {
+        let ids = selected(conn, ctx, q, changes, Some(MAX_RECORDS as i64 + 1))?;
+        if ids.len() > MAX_RECORDS {
             return Err(ModelError::Invalid(vec![(
                 "q".into(),
                 format!(
@@ -114,6 +135,8 @@ pub fn apply(
                 ),
             )]));
         }
+        let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
+        let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
         if updates.is_empty() {
             return Ok(Done {
                 changed: 0,
@@ -166,12 +189,25 @@ pub fn apply_batch(
     changes: &[(usize, Change)],
     actor: &str,
     bulk: &BulkChangeId,
-) -> ModelResult<Written<Vec<super::RecordRow>>> {
-    sheet::lock_for_write(conn, &ctx.write_set())?;
+) -> ModelResult<Written<Vec<i64>>> {
+    sheet::lock_context(conn, ctx)?;
     let rows = super::write::load(conn, ctx.sheet.seq, ids)?;
     let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
     bulk_history::add_changed(conn, bulk, updates.len())?;
-    update_tagged(conn, ctx, &updates, actor, &Hooks::Skip, Some(bulk.as_str()))
+    let written = update_loaded(
+        conn,
+        ctx,
+        &updates,
+        &rows,
+        actor,
+        &Hooks::Skip,
+        Some(bulk.as_str()),
+    )?;
+    Ok(Written {
+        rows: updates.iter().map(|u| u.id.0).collect(),
+        also_changed: written.also_changed,
+        commit: written.commit,
+    })
 }
 
 /// Records re-checked per transaction by [`revalidate`].

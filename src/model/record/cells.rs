@@ -1,12 +1,15 @@
-//! The distinct values of one field with how many records hold each (`sheets.getCellValues`),
-//! over the records a query selects. The records are read once, in id order, a batch at a
-//! time; the selection's other parts (status, errors in a field, search, ids) are checked
-//! on each record as it passes, so any selection costs one pass.
+//! The records a selection picks (`filter`, `filterField`, `searchValue`, `ids`, `q`) for
+//! passes over a sheet: bulk changes, deletes, Submit, and the distinct values of one field
+//! with how many records hold each (`sheets.getCellValues`). Every part of the selection is
+//! SQL, so a pass reads only the records it picks, in id order, a batch at a time.
 
-use super::{after_matching, Filter, RecordQuery, RecordRow};
-use crate::db::sqlite_functions::{cells_contain, fold};
-use crate::db::AnyConnection;
-use diesel::QueryResult;
+use super::ffql_sql::Condition;
+use super::{search, Filter, RecordQuery, RecordRow};
+use crate::db::schema::records;
+use crate::db::{backend_of, AnyConnection, Backend, MultiBackend};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 
@@ -56,34 +59,129 @@ pub fn each_selected(
     q: &RecordQuery,
     mut f: impl FnMut(&RecordRow) -> bool,
 ) -> QueryResult<()> {
-    let folded = q.search_value.as_deref().map(fold);
-    let only: Option<std::collections::HashSet<i64>> =
-        q.ids.as_ref().map(|ids| ids.iter().copied().collect());
-    let field_marker = q.filter_field.map(|f| format!(",{f},"));
-    let mut after = 0;
-    loop {
-        let rows = after_matching(conn, sheet_seq, after, BATCH, q.ffql.as_ref())?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        for row in &rows {
-            let selected = match q.filter {
-                Filter::All => true,
-                Filter::Valid => row.valid,
-                Filter::Error => !row.valid,
-            } && field_marker
-                .as_deref()
-                .is_none_or(|m| row.error_fields.as_deref().is_some_and(|e| e.contains(m)))
-                && only.as_ref().is_none_or(|ids| ids.contains(&row.id))
-                && folded
-                    .as_deref()
-                    .is_none_or(|term| cells_contain(&row.vals, q.search_field, term));
-            if selected && !f(row) {
-                return Ok(());
+    let backend = backend_of(conn);
+    for ids in id_chunks(q) {
+        let mut after = 0;
+        loop {
+            let rows: Vec<RecordRow> = selection(backend, sheet_seq, q, ids.as_deref(), None)
+                .filter(records::id.gt(after))
+                .order(records::id.asc())
+                .limit(BATCH)
+                .select(RecordRow::as_select())
+                .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in &rows {
+                if !f(row) {
+                    return Ok(());
+                }
             }
-        }
-        if (rows.len() as i64) < BATCH {
-            break;
+            if (rows.len() as i64) < BATCH {
+                break;
+            }
         }
     }
     Ok(())
+}
+
+/// The ids of the records `q` selects that also meet `extra`, in id order; at most `limit`.
+/// One narrow read: a bulk change or a delete of a million records reads no record whole
+/// to find them.
+pub fn selected_ids(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    q: &RecordQuery,
+    extra: Option<&Condition>,
+    limit: Option<i64>,
+) -> QueryResult<Vec<i64>> {
+    let backend = backend_of(conn);
+    let mut out = Vec::new();
+    for ids in id_chunks(q) {
+        let mut stmt = selection(backend, sheet_seq, q, ids.as_deref(), extra)
+            .select(records::id)
+            .order(records::id.asc());
+        if let Some(limit) = limit {
+            stmt = stmt.limit(limit - out.len() as i64);
+        }
+        out.extend(stmt.load::<i64>(conn)?);
+        if limit.is_some_and(|l| out.len() as i64 >= l) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// How many records `q` selects.
+pub fn count_selected(conn: &mut AnyConnection, sheet_seq: i64, q: &RecordQuery) -> QueryResult<i64> {
+    let backend = backend_of(conn);
+    let mut total = 0;
+    for ids in id_chunks(q) {
+        total += selection(backend, sheet_seq, q, ids.as_deref(), None)
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(total)
+}
+
+/// Ids named in one statement at most (bound parameters have a limit).
+const IDS_PER_READ: usize = 1_000;
+
+/// The selection's ids in sorted parts of [`IDS_PER_READ`], or one pass over the sheet
+/// when it names none.
+fn id_chunks(q: &RecordQuery) -> Vec<Option<Vec<i64>>> {
+    let Some(ids) = &q.ids else { return vec![None] };
+    let mut ids = ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.chunks(IDS_PER_READ).map(|c| Some(c.to_vec())).collect()
+}
+
+/// Every part of `q`'s selection as SQL on the sheet's records: status, errors in a field,
+/// `ids` (one part of `q.ids`), search and FFQL, and `extra`. FFQL ranges are read in id
+/// order rather than from a field's sort index, as a pass walks the sheet in id order.
+fn selection(
+    backend: Backend,
+    seq: i64,
+    q: &RecordQuery,
+    ids: Option<&[i64]>,
+    extra: Option<&Condition>,
+) -> records::BoxedQuery<'static, MultiBackend> {
+    // A literal sheet number (an integer from the database), so the planner can use the
+    // sheet's partial indexes.
+    let mut stmt = records::table
+        .filter(sql::<Bool>(&format!("sheet_seq = {seq}")))
+        .into_boxed();
+    stmt = match q.filter {
+        Filter::All => stmt,
+        Filter::Valid => stmt.filter(records::valid.eq(true)),
+        // Literal, so the partial index of invalid records serves it.
+        Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
+    };
+    if let Some(field) = q.filter_field {
+        stmt = stmt
+            .filter(sql::<Bool>("NOT valid"))
+            .filter(records::error_fields.like(format!("%,{field},%")));
+    }
+    if let Some(ids) = ids {
+        stmt = stmt.filter(records::id.eq_any(ids.to_vec()));
+    }
+    if let Some(node) = &q.ffql {
+        stmt = stmt.filter(Condition::scanning(backend, node));
+    }
+    if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
+        let term = search::Term::new(term);
+        if let Some(pattern) = term.prefilter {
+            stmt = stmt.filter(
+                sql::<Bool>(search::prefilter_condition(backend))
+                    .bind::<Text, _>(pattern)
+                    .sql(" ESCAPE '\\'"),
+            );
+        }
+        let (before, after) = search::exact_condition(backend, q.search_field);
+        stmt = stmt.filter(sql::<Bool>(&before).bind::<Text, _>(term.folded).sql(after));
+    }
+    if let Some(extra) = extra {
+        stmt = stmt.filter(extra.clone());
+    }
+    stmt
 }

@@ -92,9 +92,12 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     };
     // SQLite's planner serves a range of a field (`age gt 30`) from the field's sort index
     // and then sorts what it finds by id: seconds when the range holds half the sheet. A
-    // page in id order is first looked for among the next records without that index.
+    // page in id order is first looked for among the next records without that index; so
+    // is a page of an `IN`, which an index serves only when the first records do not.
+    let in_list =
+        backend == crate::db::Backend::Sqlite && q.ffql.as_ref().is_some_and(ffql_sql::in_list_leads);
     let scan_ranges = backend == crate::db::Backend::Sqlite
-        && q.ffql.as_ref().is_some_and(ffql_sql::has_range)
+        && q.ffql.as_ref().is_some_and(|n| ffql_sql::has_range(n) || in_list)
         && term.is_none()
         && q.sort.is_none()
         && !reverse
@@ -168,7 +171,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         if let Some(node) = &q.ffql {
             stmt = stmt.filter(match bounded {
                 true => Condition::scanning(backend, node),
-                false => Condition::new(backend, node),
+                false => Condition::for_page(backend, node),
             });
         }
         if bounded && scan_ranges {
@@ -226,6 +229,12 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
                 "{} {dir}, id {dir}",
                 sort_index::expression(backend, i)
             ))),
+            // Found by an `IN` on a field's index (see `ffql_sql::in_list_leads`), then sorted.
+            None if in_list && !bounded => stmt.order(sql::<diesel::sql_types::BigInt>(if descending {
+                "+id DESC"
+            } else {
+                "+id ASC"
+            })),
             None if descending => stmt.order(records::id.desc()),
             None => stmt.order(records::id.asc()),
         };

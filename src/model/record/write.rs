@@ -166,11 +166,34 @@ pub fn update_tagged(
         sheet::lock_context(conn, ctx)?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
+        let written = update_loaded(conn, ctx, &updates, &old_rows, actor, hooks, bulk)?;
+        Ok(Written {
+            rows: load(conn, ctx.sheet.seq, &ids)?,
+            also_changed: written.also_changed,
+            commit: written.commit,
+        })
+    })
+}
+
+/// The heart of [`update`]: `updates` (one per record) made to `old_rows`, the records as
+/// read under the sheet's lock, which the caller holds in its write transaction. The
+/// records as stored afterwards are not read back.
+pub(super) fn update_loaded(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    updates: &[RecordUpdate],
+    old_rows: &[RecordRow],
+    actor: &str,
+    hooks: &Hooks,
+    bulk: Option<&str>,
+) -> ModelResult<Written<()>> {
+    {
+        let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
         let mut delta = CountDelta::default();
         let mut checked = Vec::with_capacity(updates.len());
         let mut changes = Vec::new();
-        for u in &updates {
+        for u in updates {
             let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
             let old = row.checked();
             delta.add(-1, row.valid, error_keys(&ctx.config, &old));
@@ -222,11 +245,11 @@ pub fn update_tagged(
         references::target_norms(ctx, &checked, &mut touched);
         let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
         Ok(Written {
-            rows: load(conn, ctx.sheet.seq, &ids)?,
+            rows: (),
             also_changed,
             commit,
         })
-    })
+    }
 }
 
 /// Deletes records by id; returns how many there were. One that does not exist: 404,

@@ -56,8 +56,8 @@ async fn run(
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
     let (ctx, q) = {
-        let (c, q2) = (ctx.clone(), q.clone());
-        if state.db(move |conn| bulk::over_limit(conn, &c, &q2)).await? {
+        let (c, q2, ch) = (ctx.clone(), q.clone(), changes.clone());
+        if state.db(move |conn| bulk::over_limit(conn, &c, &q2, &ch)).await? {
             return start_job(state, &actor, ctx, params, changes).await;
         }
         (ctx, q)

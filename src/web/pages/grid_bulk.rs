@@ -179,8 +179,8 @@ pub async fn change(
     };
     let q = form.view.query(&ctx)?;
     let actor = viewer.actor();
-    let (c, q2) = (ctx.clone(), q.clone());
-    if state.db(move |conn| bulk::over_limit(conn, &c, &q2)).await? {
+    let (c, q2, ch) = (ctx.clone(), q.clone(), vec![(index, change.clone())]);
+    if state.db(move |conn| bulk::over_limit(conn, &c, &q2, &ch)).await? {
         let named = vec![(form.column.clone(), change)];
         let config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
         return start(&state, &viewer, &ctx, "bulk-change", config).await;
@@ -391,14 +391,7 @@ pub async fn delete_confirm(
     let q = view.query(&ctx)?;
     let seq = ctx.sheet.seq;
     let n = state
-        .db(move |conn| {
-            let mut n = 0u64;
-            cells::each_selected(conn, seq, &q, |_| {
-                n += 1;
-                true
-            })?;
-            Ok::<_, ModelError>(n)
-        })
+        .db(move |conn| Ok::<_, ModelError>(cells::count_selected(conn, seq, &q)? as u64))
         .await?;
     render(&DeleteConfirm {
         sheet_id: ctx.sheet.id.to_string(),
