@@ -5,7 +5,7 @@
 
 /// Words that say where a value comes from, whose it is or which of several, not what it
 /// is: `Guest Email`, `Parent Phone`, `Property City`, `Internal Notes`.
-const NOISE: [&str; 37] = [
+const NOISE: [&str; 41] = [
     "default",
     "person",
     "patient",
@@ -43,11 +43,18 @@ const NOISE: [&str; 37] = [
     "shipping",
     "delivery",
     "private",
+    "profile",
+    // A question as a header (`What's your role?`) and a possessive (`Member's Phone`).
+    "what",
+    "s",
+    "you",
 ];
 
 /// Words that add nothing to another word that names a concept: `Mobile Phone Number`,
-/// `Registered On`, `Title/Position`, `Country Code`.
-const FILLER: [&str; 9] = ["number", "name", "date", "on", "at", "of", "and", "or", "code"];
+/// `Registered On`, `Title/Position`, `Country Code`, `Created Time (UTC)`.
+const FILLER: [&str; 11] = [
+    "number", "name", "date", "time", "utc", "on", "at", "of", "and", "or", "code",
+];
 
 /// Short forms people write for a word.
 const SHORT: [(&str, &str); 8] = [
@@ -116,6 +123,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "apellido",
             "apellidos",
             "cognome",
+            "sobrenome",
         ],
     ),
     (
@@ -139,6 +147,9 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "teléfono",
             "telefono",
             "handy",
+            "telefone",
+            "celular",
+            "cellulare",
         ],
     ),
     (
@@ -196,6 +207,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "straße",
             "strasse",
             "indirizzo",
+            "endereço",
+            "endereco",
         ],
     ),
     (
@@ -216,6 +229,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "stadt",
             "ort",
             "città",
+            "cidade",
         ],
     ),
     (
@@ -233,6 +247,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "address region",
             "provincia",
             "bundesland",
+            "estado",
         ],
     ),
     (
@@ -254,6 +269,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "plz",
             "postleitzahl",
             "cap",
+            "cep",
         ],
     ),
     (
@@ -273,6 +289,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "pais",
             "land",
             "paese",
+            "nazione",
         ],
     ),
     (
@@ -288,6 +305,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "fecha de nacimiento",
             "geburtsdatum",
             "data di nascita",
+            "data de nascimento",
         ],
     ),
     (
@@ -336,6 +354,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "since",
             "registered on",
             "registration",
+            "data de cadastro",
+            "cadastro",
+            "data iscrizione",
+            "iscrizione",
+            "data di iscrizione",
+            "data di registrazione",
         ],
     ),
     (

@@ -71,6 +71,7 @@ async fn unique_stays_right_as_records_change(db: Db) {
         )
         .await;
     let first = r["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let second = r["data"]["records"][1]["id"].as_str().unwrap().to_string();
     // A later record with the same email (case ignored, as configured) makes both invalid.
     let (_, r) = app
         .post_json(&path, &json!([{"email": {"value": "A@X.IO"}}]))
@@ -105,6 +106,34 @@ async fn unique_stays_right_as_records_change(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 3);
 
     // Making them equal again, then deleting one, leaves the other valid.
+    app.put_json(
+        &path,
+        &json!([{"id": third, "values": {"email": {"value": "b@x.io"}}}]),
+    )
+    .await;
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 2);
+    // A change to another field of a duplicate leaves it a duplicate.
+    let (status, r) = app
+        .put_json(&path, &json!([{"id": second, "values": {"age": {"value": 33}}}]))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        cell(&r["data"]["records"][0], "email")["messages"][0]["source"],
+        "unique-constraint",
+        "{r}"
+    );
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 2);
+    // One request moving the third away and touching the second's other field: both valid.
+    app.put_json(
+        &path,
+        &json!([{"id": second, "values": {"age": {"value": 34}}},
+                {"id": third, "values": {"email": {"value": "d@x.io"}}}]),
+    )
+    .await;
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 0, "{counts}");
     app.put_json(
         &path,
         &json!([{"id": third, "values": {"email": {"value": "b@x.io"}}}]),

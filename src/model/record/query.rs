@@ -265,7 +265,7 @@ pub fn counts(conn: &mut AnyConnection, ctx: &SheetContext, node: &crate::ffql::
     let backend = backend_of(conn);
     let groups: Vec<(Option<String>, i64)> = records::table
         .filter(sql::<Bool>(&format!("sheet_seq = {}", ctx.sheet.seq)))
-        .filter(Condition::new(backend, node))
+        .filter(Condition::for_page(backend, node))
         .group_by(records::error_fields)
         .select((records::error_fields, diesel::dsl::count_star()))
         .load(conn)?;
@@ -330,7 +330,7 @@ pub fn after_matching(
         .filter(records::id.gt(after_id))
         .into_boxed();
     if let Some(node) = ffql {
-        stmt = stmt.filter(Condition::new(backend_of(conn), node));
+        stmt = stmt.filter(Condition::scanning(backend_of(conn), node));
     }
     stmt.order(records::id.asc())
         .limit(limit)

@@ -32,6 +32,59 @@ pub(super) fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> V
     out
 }
 
+/// The records of an update (`olds` as they were, `checked` as they will be) whose kept keys
+/// change, or whose key in some field is a value another record's change takes or leaves:
+/// their indexes, in order. Every other record's keys and the holders of its values stay as
+/// they are, so it keeps the unique messages it had (put back on it here, since `checked`
+/// was checked without the other records).
+pub(super) fn rekeyed(ctx: &SheetContext, olds: &[Checked], checked: &mut [Checked]) -> Vec<usize> {
+    let keys = |rec: &Checked| -> Vec<Option<String>> {
+        ctx.keyed
+            .iter()
+            .enumerate()
+            .map(|(fi, rule)| {
+                let keep_empty = ctx.config.fields[fi].unique_keeps_empty();
+                // A record from before a field was added holds no value for it.
+                let value = rec.vals.get(fi).unwrap_or(&serde_json::Value::Null);
+                rule.and_then(|case_sensitive| norm_for(value, case_sensitive, keep_empty))
+            })
+            .collect()
+    };
+    let before: Vec<Vec<Option<String>>> = olds.iter().map(keys).collect();
+    let after: Vec<Vec<Option<String>>> = checked.iter().map(keys).collect();
+    let mut moved: HashMap<usize, HashSet<&str>> = HashMap::new();
+    for (b, a) in before.iter().zip(&after) {
+        for (fi, (old, new)) in b.iter().zip(a).enumerate() {
+            if old != new {
+                let set = moved.entry(fi).or_default();
+                set.extend(old.as_deref());
+                set.extend(new.as_deref());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, rec) in checked.iter_mut().enumerate() {
+        let shares = after[k].iter().enumerate().any(|(fi, norm)| {
+            norm.as_deref()
+                .is_some_and(|n| moved.get(&fi).is_some_and(|set| set.contains(n)))
+        });
+        if before[k] != after[k] || shares {
+            out.push(k);
+            continue;
+        }
+        for (fi, field) in ctx.config.fields.iter().enumerate() {
+            if field.unique.is_some() {
+                let had = olds[k]
+                    .messages
+                    .get(&fi)
+                    .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
+                rec.set_constraint(fi, Source::Unique, had.then(|| unique_message(field)));
+            }
+        }
+    }
+    out
+}
+
 /// Brings unique messages in line with the kept keys, for the records just written (`ids`,
 /// `checked`, fixed in memory) and for every other record whose status their values changed.
 /// `old_norms` are keys the written or deleted records held before. Returns the indexes of

@@ -192,6 +192,7 @@ pub(super) fn update_loaded(
         let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
         let mut delta = CountDelta::default();
         let mut checked = Vec::with_capacity(updates.len());
+        let mut olds = Vec::with_capacity(updates.len());
         let mut changes = Vec::new();
         for u in updates {
             let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
@@ -218,17 +219,28 @@ pub(super) fn update_loaded(
             set_custom(&ctx.config, &mut custom, &rec, &u.messages);
             rec.custom = custom;
             checked.push(rec);
+            olds.push(old);
         }
         history::write(conn, &changes)?;
         references::check(conn, ctx, &mut checked)?;
+        // Only the records whose kept keys change, and those sharing a value with them, are
+        // checked against the keys again; the others keep their unique status.
+        let rekeyed = unique::rekeyed(ctx, &olds, &mut checked);
+        let sub_ids: Vec<i64> = rekeyed.iter().map(|&k| ids[k]).collect();
+        let mut sub: Vec<Checked> = rekeyed.iter().map(|&k| std::mem::take(&mut checked[k])).collect();
         // Old keys matter too: the record that held a value alone may now be its last holder.
         let mut old_norms = Touched::new();
-        for (_, field, norm) in keys::of_records(conn, &ctx.sheet.id, &ids)? {
+        for (_, field, norm) in keys::of_records(conn, &ctx.sheet.id, &sub_ids)? {
             old_norms.entry(field as usize).or_default().insert(norm);
         }
-        keys::delete_of_records(conn, &ctx.sheet.id, &ids)?;
-        keys::insert(conn, &unique::keys_of(ctx, &ids, &checked))?;
-        unique::settle(conn, ctx, &ids, &mut checked, &old_norms, &mut delta)?;
+        keys::delete_of_records(conn, &ctx.sheet.id, &sub_ids)?;
+        keys::insert(conn, &unique::keys_of(ctx, &sub_ids, &sub))?;
+        unique::settle(conn, ctx, &sub_ids, &mut sub, &old_norms, &mut delta)?;
+        let mut touched = old_norms;
+        references::target_norms(ctx, &sub, &mut touched);
+        for (k, rec) in rekeyed.into_iter().zip(sub) {
+            checked[k] = rec;
+        }
         for (k, u) in updates.iter().enumerate() {
             write_row(conn, ids[k], &checked[k], true)?;
             if let Some(meta) = &u.metadata {
@@ -241,8 +253,6 @@ pub(super) fn update_loaded(
         search_index::reindex(conn, ctx.sheet.seq, &ids)?;
         finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
         let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
-        let mut touched = old_norms;
-        references::target_norms(ctx, &checked, &mut touched);
         let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
         Ok(Written {
             rows: (),
