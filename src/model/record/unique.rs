@@ -74,15 +74,38 @@ pub(super) fn rekeyed(ctx: &SheetContext, olds: &[Checked], checked: &mut [Check
         }
         for (fi, field) in ctx.config.fields.iter().enumerate() {
             if field.unique.is_some() {
-                let had = olds[k]
-                    .messages
-                    .get(&fi)
-                    .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
+                let had = has_unique_message(&olds[k], fi);
                 rec.set_constraint(fi, Source::Unique, had.then(|| unique_message(field)));
             }
         }
     }
     out
+}
+
+/// Of the keys some records held (`(record, field, norm)`), those of unique fields that
+/// another record may hold too: a record whose field had no unique message held its value
+/// alone, so its leaving that value changes no other record. `flagged` says whether a
+/// record had a unique message in a field.
+pub(super) fn shared(
+    ctx: &SheetContext,
+    held: &[(i64, i32, String)],
+    flagged: impl Fn(i64, usize) -> bool,
+) -> HashMap<usize, HashSet<String>> {
+    let mut out: HashMap<usize, HashSet<String>> = HashMap::new();
+    for (record, field, norm) in held {
+        let fi = *field as usize;
+        if ctx.config.fields.get(fi).is_some_and(|f| f.unique.is_some()) && flagged(*record, fi) {
+            out.entry(fi).or_default().insert(norm.clone());
+        }
+    }
+    out
+}
+
+/// Whether a record's messages say its value in field `fi` is not unique.
+pub(super) fn has_unique_message(rec: &Checked, fi: usize) -> bool {
+    rec.messages
+        .get(&fi)
+        .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique))
 }
 
 /// Brings unique messages in line with the kept keys, for the records just written (`ids`,

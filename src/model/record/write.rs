@@ -228,15 +228,19 @@ pub(super) fn update_loaded(
         let rekeyed = unique::rekeyed(ctx, &olds, &mut checked);
         let sub_ids: Vec<i64> = rekeyed.iter().map(|&k| ids[k]).collect();
         let mut sub: Vec<Checked> = rekeyed.iter().map(|&k| std::mem::take(&mut checked[k])).collect();
-        // Old keys matter too: the record that held a value alone may now be its last holder.
-        let mut old_norms = Touched::new();
-        for (_, field, norm) in keys::of_records(conn, &ctx.sheet.id, &sub_ids)? {
-            old_norms.entry(field as usize).or_default().insert(norm);
-        }
+        // Old keys matter too: a record that shared a value may leave its last holder.
+        let held = keys::of_records(conn, &ctx.sheet.id, &sub_ids)?;
+        let old_of: HashMap<i64, &Checked> = rekeyed.iter().map(|&k| (ids[k], &olds[k])).collect();
+        let shared = unique::shared(ctx, &held, |id, fi| {
+            old_of.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
+        });
         keys::delete_of_records(conn, &ctx.sheet.id, &sub_ids)?;
         keys::insert(conn, &unique::keys_of(ctx, &sub_ids, &sub))?;
-        unique::settle(conn, ctx, &sub_ids, &mut sub, &old_norms, &mut delta)?;
-        let mut touched = old_norms;
+        unique::settle(conn, ctx, &sub_ids, &mut sub, &shared, &mut delta)?;
+        let mut touched = Touched::new();
+        for (_, field, norm) in held {
+            touched.entry(field as usize).or_default().insert(norm);
+        }
         references::target_norms(ctx, &sub, &mut touched);
         for (k, rec) in rekeyed.into_iter().zip(sub) {
             checked[k] = rec;
@@ -312,11 +316,19 @@ fn delete_rows(
             });
         }
         let mut delta = CountDelta::default();
+        let mut olds = HashMap::with_capacity(rows.len());
         for row in &rows {
-            delta.add(-1, row.valid, error_keys(&ctx.config, &row.checked()));
+            let old = row.checked();
+            delta.add(-1, row.valid, error_keys(&ctx.config, &old));
+            olds.insert(row.id, old);
         }
+        let held = keys::of_records(conn, &ctx.sheet.id, &ids)?;
+        // Only a value the deleted records shared can leave another record its last holder.
+        let shared = unique::shared(ctx, &held, |id, fi| {
+            olds.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
+        });
         let mut old_norms = Touched::new();
-        for (_, field, norm) in keys::of_records(conn, &ctx.sheet.id, &ids)? {
+        for (_, field, norm) in held {
             old_norms.entry(field as usize).or_default().insert(norm);
         }
         keys::delete_of_records(conn, &ctx.sheet.id, &ids)?;
@@ -328,7 +340,7 @@ fn delete_rows(
             )
             .execute(conn)?;
         }
-        unique::settle(conn, ctx, &[], &mut [], &old_norms, &mut delta)?;
+        unique::settle(conn, ctx, &[], &mut [], &shared, &mut delta)?;
         finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
         let also_changed = references::recheck_referrers(conn, ctx, Some(&old_norms), actor)?;
         Ok(Written {
