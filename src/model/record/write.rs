@@ -245,8 +245,9 @@ pub(super) fn update_loaded(
         for (k, rec) in rekeyed.into_iter().zip(sub) {
             checked[k] = rec;
         }
+        let stored: Vec<(i64, &Checked)> = ids.iter().copied().zip(&checked).collect();
+        write_rows(conn, &stored, true)?;
         for (k, u) in updates.iter().enumerate() {
-            write_row(conn, ids[k], &checked[k], true)?;
             if let Some(meta) = &u.metadata {
                 diesel::update(records::table.find(ids[k]))
                     .set(records::metadata.eq(meta.to_string()))
@@ -572,6 +573,73 @@ pub(super) fn write_row(
             .execute(conn)?;
     } else {
         diesel::update(target).set(cols).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A record's stored form, as [`write_rows`] sends it.
+#[derive(serde::Serialize)]
+struct Stored {
+    id: i64,
+    v: String,
+    r: Option<String>,
+    m: Option<String>,
+    c: Option<String>,
+    ok: bool,
+    e: Option<String>,
+}
+
+/// Records per statement of [`write_rows`].
+const WRITE_CHUNK: usize = 1000;
+
+/// Writes checked records back, many per statement: their stored forms go as one JSON
+/// parameter that the statement reads as rows. (A statement per record cost 10 us a record
+/// on SQLite, and a round trip each on PostgreSQL.)
+pub(super) fn write_rows(
+    conn: &mut AnyConnection,
+    rows: &[(i64, &Checked)],
+    bump_version: bool,
+) -> QueryResult<()> {
+    let bump = if bump_version {
+        ", version = records.version + 1"
+    } else {
+        ""
+    };
+    for chunk in rows.chunks(WRITE_CHUNK) {
+        let items: Vec<Stored> = chunk
+            .iter()
+            .map(|(id, checked)| {
+                let e = encode(checked);
+                Stored {
+                    id: *id,
+                    v: e.vals,
+                    r: e.raw,
+                    m: e.messages,
+                    c: e.custom,
+                    ok: e.valid,
+                    e: e.error_fields,
+                }
+            })
+            .collect();
+        let items =
+            serde_json::to_string(&items).map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+        match conn {
+            AnyConnection::Sqlite(c) => diesel::sql_query(format!(
+                "UPDATE records SET vals = json_extract(j.value, '$.v'), raw = json_extract(j.value, '$.r'), \
+                 messages = json_extract(j.value, '$.m'), custom = json_extract(j.value, '$.c'), \
+                 valid = json_extract(j.value, '$.ok'), error_fields = json_extract(j.value, '$.e'){bump} \
+                 FROM json_each(?) AS j WHERE records.id = json_extract(j.value, '$.id')"
+            ))
+            .bind::<diesel::sql_types::Text, _>(items)
+            .execute(c)?,
+            AnyConnection::Postgres(c) => diesel::sql_query(format!(
+                "UPDATE records SET vals = j.v, raw = j.r, messages = j.m, custom = j.c, valid = j.ok, \
+                 error_fields = j.e{bump} FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
+                 AS j(id bigint, v text, r text, m text, c text, ok boolean, e text) WHERE records.id = j.id"
+            ))
+            .bind::<diesel::sql_types::Text, _>(items)
+            .execute(c)?,
+        };
     }
     Ok(())
 }
