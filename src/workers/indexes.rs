@@ -1,13 +1,14 @@
 //! Index builds: a sheet's sort index per field and its search index, built in the
-//! background when an import into the sheet ends or the first time a read of that sheet
-//! wants one, never inside a person's request; the model's writes keep them afterwards
+//! background when an import or a load through the API into the sheet ends, or the first
+//! time a read of that sheet wants one, never inside a person's request; the model's writes keep them afterwards
 //! (`model::record::{sort_index, search_index}`). Until an index exists, the read is
 //! answered from a scan: correct, only slower.
 
 use crate::db::Pool;
 use crate::model::record::{indexes, search, search_index, sort_index, RecordQuery};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// An index of one sheet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,7 +25,17 @@ pub enum IndexKind {
 pub struct Indexer {
     requested: Arc<Mutex<HashSet<(i64, IndexKind)>>>,
     building: Arc<Mutex<()>>,
+    /// Sheets being loaded through the API, and when each was last written to.
+    loading: Arc<Mutex<HashMap<i64, Instant>>>,
 }
+
+/// Records a sheet must hold for a load into it to start its indexes: a smaller sheet is
+/// read fast enough by a scan.
+const INDEX_FROM: i64 = 20_000;
+
+/// How long a sheet's writes must pause before its indexes start: the load has ended then.
+/// Building sooner would slow the load, as every index is kept up on each insert.
+const QUIET: Duration = Duration::from_secs(2);
 
 impl Indexer {
     /// Asks for the indexes a read of a sheet would use.
@@ -49,6 +60,51 @@ impl Indexer {
         for field in 0..fields {
             self.request(pool, sheet_seq, IndexKind::Sort(field));
         }
+    }
+
+    /// Notes a write of many records into a sheet through the API (a load in batches). Once
+    /// the sheet holds [`INDEX_FROM`] records and its writes pause for [`QUIET`], every index
+    /// its reads may want starts, as after an import.
+    pub fn after_load_batch(&self, pool: &Pool, sheet_seq: i64, fields: usize, total: i64) {
+        if total < INDEX_FROM || self.all_requested(sheet_seq, fields) {
+            return;
+        }
+        let already_waiting = self
+            .loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sheet_seq, Instant::now())
+            .is_some();
+        if already_waiting {
+            return;
+        }
+        let (this, pool) = (self.clone(), pool.clone());
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(QUIET);
+                let mut loading = this.loading.lock().unwrap_or_else(|p| p.into_inner());
+                if loading.get(&sheet_seq).is_none_or(|last| last.elapsed() >= QUIET) {
+                    loading.remove(&sheet_seq);
+                    break;
+                }
+            }
+            this.request_all(&pool, sheet_seq, fields);
+        });
+    }
+
+    /// Notes that a write into a sheet begins, so a load whose batches each take a while
+    /// is not taken for ended.
+    pub fn load_batch_begins(&self, sheet_seq: i64) {
+        let mut loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = loading.get_mut(&sheet_seq) {
+            *last = Instant::now();
+        }
+    }
+
+    fn all_requested(&self, sheet_seq: i64, fields: usize) -> bool {
+        let requested = self.requested.lock().unwrap_or_else(|p| p.into_inner());
+        requested.contains(&(sheet_seq, IndexKind::Search))
+            && (0..fields).all(|i| requested.contains(&(sheet_seq, IndexKind::Sort(i))))
     }
 
     /// Makes sure an index of a sheet exists or is being built; returns at once.

@@ -46,6 +46,7 @@ mod keys_plan;
 mod listener;
 mod live_access;
 mod live_processes;
+mod load_indexes;
 mod mail;
 mod mail_failures;
 mod mail_retry_worker;

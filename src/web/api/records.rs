@@ -225,9 +225,15 @@ pub async fn insert(
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
+    let (seq, before) = (ctx.sheet.seq, ctx.sheet.total_count);
+    state.indexer.load_batch_begins(seq);
     let written = state
         .db(move |conn| record::insert(conn, &ctx, rows, &actor, &hooks))
         .await?;
+    let total = before + written.rows.len() as i64;
+    state
+        .indexer
+        .after_load_batch(&state.pool, seq, config.fields.len(), total);
     state.live.publish(&sheet_id, None);
     state.live.publish_each(&written.also_changed);
     Ok(RecordsEnvelope::new(&written.rows, &config).respond())

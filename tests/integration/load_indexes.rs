@@ -1,0 +1,105 @@
+//! A load of many records through `POST /v1/sheets/{id}/records` starts the sheet's search
+//! index and a sort index per field once its writes pause, as an import does, so the first
+//! search and sort after the load find them ready; a small sheet gets none.
+
+use crate::helpers::*;
+use crate::on_both;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// The contacts sheet's fields (see `contacts_blueprint`).
+const FIELDS: usize = 7;
+
+fn seq_of(app: &TestApp, sheet: &str) -> i64 {
+    use wharf::db::schema::sheets;
+    let mut conn = app.pool.get().expect("conn");
+    sheets::table
+        .filter(sheets::id.eq(sheet))
+        .select(sheets::seq)
+        .first(&mut *conn)
+        .expect("sheet")
+}
+
+/// How many of the sheet's sort indexes exist, and whether its search index is complete.
+fn built(app: &TestApp, seq: i64) -> (usize, bool) {
+    use wharf::model::record::{indexes::catalog_has, search_index};
+    let mut conn = app.pool.get().expect("conn");
+    let sorts = (0..FIELDS)
+        .filter(|i| catalog_has(&mut conn, &format!("records_sort_{seq}_{i}")).expect("catalog"))
+        .count();
+    (sorts, search_index::exists(&mut conn, seq).expect("catalog"))
+}
+
+async fn load(app: &TestApp, sheet: &str, from: usize, count: usize) {
+    let rows: Vec<Value> = (from..from + count)
+        .map(|i| json!({"email": {"value": format!("p{i}@x.org")}, "name": {"value": format!("Name {}", i % 97)}, "age": {"value": i % 90}}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn a_load_through_the_api_starts_the_sheets_indexes(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let seq = seq_of(&app, &sheet);
+    for batch in 0..6 {
+        load(&app, &sheet, batch * 4000, 4000).await;
+    }
+    // A small sheet of the same space stays without indexes.
+    let other = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Small", "spaceId": space["id"], "sheets": [
+        {"name": "Few", "slug": "few", "fields": [{"key": "email", "type": "string", "label": "Email"}]}]}),
+        )
+        .await;
+    assert_eq!(other.0, 200, "{}", other.1);
+    let small = other.1["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{small}/records"),
+            &json!([{"email": {"value": "a@x.org"}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // No read has asked for any index: the load's end starts them all.
+    let started = Instant::now();
+    loop {
+        let (sorts, search) = built(&app, seq);
+        if sorts == FIELDS && search {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "after the load: {sorts} of {FIELDS} sort indexes, search index {search}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(built(&app, seq_of(&app, &small)), (0, false));
+    // Reads through them answer as a scan would.
+    let (_, page) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?sortField=age&sortDirection=desc&pageSize=3"
+        ))
+        .await;
+    let ages: Vec<&Value> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["values"]["age"]["value"])
+        .collect();
+    assert_eq!(ages, [&json!(89), &json!(89), &json!(89)], "{page}");
+    let (_, found) = app
+        .get_json(&format!("/sheets/{sheet}/records?searchValue=p12345@x.org"))
+        .await;
+    let found = found["data"]["records"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["values"]["email"]["value"], "p12345@x.org");
+}
+
+on_both!(a_load_through_the_api_starts_the_sheets_indexes);
