@@ -55,14 +55,16 @@ pub fn context_for_write(
     }
 }
 
-/// Adds a field (already parsed from `json`, its shape checked) at the end of the sheet's
-/// fields and queues the re-check of its records. A key the sheet has: 409. A reference
-/// to a sheet or field the workbook lacks: 422.
+/// Adds a field (already parsed from `json`, its shape checked) at position `at` of the
+/// sheet's fields (`None`: at the end) and queues the re-check of its records. A key the
+/// sheet has: 409. A reference to a sheet or field the workbook lacks, or a position past
+/// the end: 422.
 pub fn add_field(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     id: &SheetId,
     json: &Value,
+    at: Option<usize>,
     actor: &str,
 ) -> ModelResult<Job> {
     let field = blueprint::parse_one_field(json, "$")?;
@@ -74,9 +76,20 @@ pub fn add_field(
                 ctx.sheet.name, field.key
             )));
         }
+        let count = ctx.config.fields.len();
+        let at = at.unwrap_or(count);
+        if at > count {
+            return Err(ModelError::Invalid(vec![(
+                "insertAtIndex".into(),
+                format!(
+                    "insertAtIndex {at} is past the end: the sheet {} has {count} fields (0 puts the new one first, {count} last)",
+                    ctx.sheet.name
+                ),
+            )]));
+        }
         let mut config = ctx.config.json.clone();
         match config["fields"].as_array_mut() {
-            Some(fields) => fields.push(json.clone()),
+            Some(fields) => fields.insert(at, json.clone()),
             None => config["fields"] = json!([json]),
         }
         // The target's records must keep keys for the reference to find them.
@@ -97,6 +110,9 @@ pub fn add_field(
             }
         }
         store_config(conn, &ctx.sheet, &config, None)?;
+        if at < count {
+            record_fields::insert_field(conn, &ctx, at)?;
+        }
         emit_updated(conn, &ctx, actor, json!({"fieldAdded": field.key}))?;
         queue_recheck(conn, &ctx, actor)
     })

@@ -1,4 +1,5 @@
-// sheets.addField, sheets.removeField and sheets.updateSheet through the official
+// sheets.addField (at the end and with insertAtIndex), sheets.removeField and
+// sheets.updateSheet through the official
 // @flatfile/api client, unchanged. Started by tests/integration/sheet_fields_api.rs with
 // WHARF_API, WHARF_KEY and WHARF_ENV_ID.
 import { test } from "node:test";
@@ -63,6 +64,25 @@ test("sheets.addField, sheets.removeField and sheets.updateSheet", async () => {
     records.data.records.map((r) => [r.values.name.value, r.values.age.value, r.values.nickname]),
     [["Bender", 4, undefined], ["Leela", 25, undefined]],
   );
+
+  // A field put first: every value stays with its field.
+  const first = await api.sheets.addField(sheetId, {
+    insertAtIndex: 0,
+    body: { key: "rank", type: "number", label: "Rank" },
+  });
+  assert.equal(first.data.key, "rank");
+  await rechecked(space.data.id);
+  assert.deepEqual(
+    (await api.sheets.get(sheetId)).data.config.fields.map((f) => f.key),
+    ["rank", "name", "age", "email"],
+  );
+  const moved = await api.records.get(sheetId);
+  assert.deepEqual(
+    moved.data.records.map((r) => [r.values.rank?.value, r.values.name.value, r.values.age.value]),
+    [[undefined, "Bender", 4], [undefined, "Leela", 25]],
+  );
+  counts = (await api.sheets.getRecordCounts(sheetId)).data.counts;
+  assert.deepEqual({ total: counts.total, error: counts.error }, { total: 2, error: 2 });
 
   const updated = await api.sheets.updateSheet(sheetId, { name: "Crew", slug: "crew", metadata: { rowHeaders: [1] } });
   assert.equal(updated.data.name, "Crew");

@@ -1,6 +1,6 @@
 //! `sheets.updateSheet`, and what `sheets.addField` and `sheets.removeField` refuse: bad
-//! fields (400 naming the path), taken keys, positions other than the end, callers who may
-//! not write the sheet.
+//! fields (400 naming the path), taken keys, positions past the end, callers who may not
+//! write the sheet; a field inserted before the others keeps every value in place.
 
 use crate::helpers::*;
 use crate::on_both;
@@ -84,9 +84,14 @@ async fn add_field_refuses_bad_fields_taken_keys_and_inner_positions(db: Db) {
     let (status, body) = add(json!({"key": "email", "type": "string"}), "").await;
     assert_eq!(status, 409, "{body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("email"));
-    let (status, body) = add(json!({"key": "x", "type": "string"}), "?insertAtIndex=0").await;
+    let (status, body) = add(json!({"key": "x", "type": "string"}), "?insertAtIndex=8").await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("end"));
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("past the end"));
+    let (status, body) = add(json!({"key": "x", "type": "string"}), "?insertAtIndex=first").await;
+    assert_eq!(status, 400, "{body}");
     let (status, body) = add(
         json!({"key": "x", "type": "reference", "config": {"ref": "nowhere", "key": "code"}}),
         "",
@@ -235,7 +240,110 @@ async fn only_writers_of_the_space_change_fields(db: Db) {
     assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);
 }
 
+/// `insertAtIndex=0`: every record's values, kept inputs, messages and unique keys move up
+/// one place with their fields, so reads, searches, sorts and unique checks find them where
+/// they were, and the counts stay as they are.
+async fn a_field_inserted_first_keeps_every_value_in_place(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{sheet}/records");
+    let (status, body) = app
+        .post_json(
+            &path,
+            &json!([
+                {"email": "a@x.io", "name": "Ann", "age": "n/a", "tier": "premium"},
+                {"email": "A@X.IO", "name": "Bob", "age": 30},
+                {"email": "c@x.io", "name": "Cy", "age": 40},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let counts_before = app.get_json(&format!("/sheets/{sheet}/counts")).await.1["data"]["counts"].clone();
+    assert_eq!(counts_before["error"], 2, "{counts_before}");
+
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields?insertAtIndex=0"),
+            &json!({"key": "nick", "type": "string", "label": "Nickname"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    assert_eq!(got["data"]["config"]["fields"][0]["key"], "nick");
+    assert_eq!(got["data"]["config"]["fields"][1]["key"], "email");
+    let check = |page: &serde_json::Value| {
+        let r = &page["data"]["records"];
+        assert_eq!(r[0]["values"]["nick"]["value"], serde_json::Value::Null, "{page}");
+        assert_eq!(r[0]["values"]["name"]["value"], "Ann", "{page}");
+        assert_eq!(r[0]["values"]["age"]["value"], "n/a", "{page}");
+        assert_eq!(r[0]["values"]["age"]["valid"], false, "{page}");
+        assert_eq!(r[0]["values"]["tier"]["value"], "gold", "{page}");
+        assert_eq!(
+            r[0]["values"]["email"]["messages"][0]["source"], "unique-constraint",
+            "{page}"
+        );
+        assert_eq!(
+            r[1]["values"]["email"]["messages"][0]["source"], "unique-constraint",
+            "{page}"
+        );
+        assert_eq!(r[2]["values"]["email"]["valid"], true, "{page}");
+        assert_eq!(r[2]["values"]["age"]["value"], 40, "{page}");
+    };
+    check(&app.get_json(&path).await.1);
+    let counts = app.get_json(&format!("/sheets/{sheet}/counts")).await.1["data"]["counts"].clone();
+    assert_eq!(counts, counts_before);
+    // The re-check the new field queues agrees.
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    let recheck = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["operation"] == "recheck-records")
+        .map(|j| j["id"].as_str().unwrap().to_string());
+    if let Some(job) = recheck {
+        app.wait_job(&job).await;
+    }
+    check(&app.get_json(&path).await.1);
+    let counts = app.get_json(&format!("/sheets/{sheet}/counts")).await.1["data"]["counts"].clone();
+    assert_eq!(counts, counts_before);
+
+    // Search and sort find the moved values; the unique keys moved with their field.
+    let (_, found) = app
+        .get_json(&format!("{path}?searchField=name&searchValue=Bob"))
+        .await;
+    assert_eq!(found["data"]["records"][0]["id"], ids[1].as_str(), "{found}");
+    let (_, sorted) = app
+        .get_json(&format!("{path}?sortField=name&sortDirection=desc&pageSize=2"))
+        .await;
+    assert_eq!(sorted["data"]["records"][0]["id"], ids[2].as_str(), "{sorted}");
+    let (status, body) = app
+        .put_json(
+            &path,
+            &json!([{"id": ids[2], "values": {"email": {"value": "a@X.io"}, "nick": {"value": "C"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["records"][0]["values"]["email"]["messages"][0]["source"], "unique-constraint",
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["records"][0]["values"]["nick"]["value"], "C",
+        "{body}"
+    );
+    let counts = app.get_json(&format!("/sheets/{sheet}/counts")).await.1["data"]["counts"].clone();
+    assert_eq!(counts["error"], 3, "{counts}");
+}
+
 on_both!(
+    a_field_inserted_first_keeps_every_value_in_place,
     update_sheet_changes_name_slug_and_metadata,
     add_field_refuses_bad_fields_taken_keys_and_inner_positions,
     a_new_reference_finds_its_targets_at_once,

@@ -1,5 +1,6 @@
 //! What a change of a sheet's fields does to its stored records: a removed field taken out
-//! of every record (values, raw input, messages, kept keys, counts), keys kept for a field
+//! of every record (values, raw input, messages, kept keys, counts), room made for a field
+//! inserted among the others, keys kept for a field
 //! that became a reference target, and the re-check of records under the current fields a
 //! batch at a time (`sheet:recheck-records`).
 
@@ -89,6 +90,88 @@ pub fn drop_field(
         search_index::reindex(conn, ctx.sheet.seq, &ids)?;
     }
     Ok(done)
+}
+
+/// Makes room for a field inserted at position `at` in every record of the sheet, inside
+/// the caller's write transaction (the sheets locked, the config already with the field):
+/// values from `at` on move up one place and the new field's cell is empty, and so do the
+/// sparse raw input, messages and kept keys. Validity and counts do not change (the new
+/// field is re-checked afterwards, as any added field). Returns how many records were
+/// rewritten.
+pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> ModelResult<usize> {
+    shift_keys_up(conn, &ctx.sheet.id, at, ctx.config.fields.len())?;
+    let mut done = 0;
+    let mut last_id = 0;
+    loop {
+        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> = records::table
+            .filter(records::sheet_seq.eq(ctx.sheet.seq))
+            .filter(records::id.gt(last_id))
+            .order(records::id.asc())
+            .limit(REWRITE_BATCH)
+            .select((
+                records::id,
+                records::vals,
+                records::raw,
+                records::messages,
+                records::custom,
+            ))
+            .load(conn)?;
+        let Some(last) = rows.last() else { break };
+        last_id = last.0;
+        let moved: Vec<(i64, Checked)> = rows
+            .iter()
+            .map(|(id, vals, raw, messages, custom)| {
+                let mut vals: Vec<serde_json::Value> = serde_json::from_str(vals).unwrap_or_default();
+                // A record stored before later fields existed is shorter: nothing moves.
+                if at < vals.len() {
+                    vals.insert(at, serde_json::Value::Null);
+                }
+                let moved = Checked {
+                    vals,
+                    raw: shift_up(decode_sparse(raw.as_deref()), at),
+                    messages: shift_up(decode_sparse(messages.as_deref()), at),
+                    custom: shift_up(decode_sparse(custom.as_deref()), at),
+                };
+                (*id, moved)
+            })
+            .collect();
+        let refs: Vec<(i64, &Checked)> = moved.iter().map(|(id, c)| (*id, c)).collect();
+        super::write::write_rows(conn, &refs, false)?;
+        done += rows.len();
+        if (rows.len() as i64) < REWRITE_BATCH {
+            break;
+        }
+    }
+    if matches!(conn, AnyConnection::Sqlite(_)) {
+        // The search index holds each record's cells in field order.
+        let ids: Vec<i64> = records::table
+            .filter(records::sheet_seq.eq(ctx.sheet.seq))
+            .select(records::id)
+            .load(conn)?;
+        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
+    }
+    Ok(done)
+}
+
+/// Kept keys of fields from `at` on move up one place, the last field first, so a key never
+/// lands where one not moved yet still is (the primary key includes the field index).
+fn shift_keys_up(conn: &mut AnyConnection, sid: &SheetId, at: usize, fields: usize) -> QueryResult<()> {
+    for k in (at..fields).rev() {
+        diesel::update(
+            cell_keys::table
+                .filter(cell_keys::sheet_id.eq(sid))
+                .filter(cell_keys::field_index.eq(k as i32)),
+        )
+        .set(cell_keys::field_index.eq((k + 1) as i32))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn shift_up<T>(map: BTreeMap<usize, T>, at: usize) -> BTreeMap<usize, T> {
+    map.into_iter()
+        .map(|(k, v)| (if k >= at { k + 1 } else { k }, v))
+        .collect()
 }
 
 type Sparse = (i64, Option<String>, Option<String>, Option<String>, bool);

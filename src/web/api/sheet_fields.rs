@@ -22,7 +22,8 @@ pub struct AddFieldQuery {
     insert_at_index: Option<String>,
 }
 
-/// Adds a field at the end of the sheet's fields; answers `{data: Property}`.
+/// Adds a field at `insertAtIndex` of the sheet's fields (the end when not given); answers
+/// `{data: Property}`.
 pub async fn add(
     caller: SpaceCaller,
     state: web::Data<AppState>,
@@ -33,29 +34,19 @@ pub async fn add(
     let ctx = writable(&state, &caller, &path).await?;
     let property = body.into_inner();
     crate::blueprint::parse_one_field(&property, "$").map_err(AppError::malformed)?;
-    if let Some(raw) = query.insert_at_index.as_deref() {
-        let at: usize = raw.trim().parse().map_err(|_| {
+    let at = match query.insert_at_index.as_deref() {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<usize>().map_err(|_| {
             AppError::bad_request(
                 "insertAtIndex",
                 format!("`{raw}` is not a field position (0, 1, ...)"),
             )
-        })?;
-        // Records keep values in field order: a field in the middle would move every
-        // later value of every record, so for now fields go at the end.
-        if at != ctx.config.fields.len() {
-            return Err(AppError::invalid(
-                "insertAtIndex",
-                format!(
-                    "fields are added at the end for now (insertAtIndex {}); leave insertAtIndex out",
-                    ctx.config.fields.len()
-                ),
-            ));
-        }
-    }
+        })?),
+    };
     let (env, id, actor) = (ctx.environment_id.clone(), ctx.sheet.id.clone(), caller.actor());
     let stored = property.clone();
     let job = state
-        .db(move |conn| sheet_fields::add_field(conn, &env, &id, &property, &actor))
+        .db(move |conn| sheet_fields::add_field(conn, &env, &id, &property, at, &actor))
         .await?;
     started(&state, &job, &ctx.sheet.id);
     Ok(super::ok(stored))
