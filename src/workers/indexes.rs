@@ -56,7 +56,6 @@ impl Indexer {
     /// Asks for every index a sheet's reads may want (search, and a sort per field), as an
     /// import into it ends, so that its first searches and sorts find them ready.
     pub fn request_all(&self, pool: &Pool, sheet_seq: i64, fields: usize) {
-        self.tidy(pool);
         // The sort indexes first: each builds in about a second at a million records, where
         // the search index takes longer and a search without it is the cheaper scan.
         for field in 0..fields {
@@ -65,11 +64,15 @@ impl Indexer {
         self.request(pool, sheet_seq, IndexKind::Search);
     }
 
-    /// PostgreSQL, after a load: `VACUUM (ANALYZE) records` in the background, one build at a
-    /// time with the indexes. It marks the new rows' pages all-visible, so a deep page walks
-    /// the narrow `(sheet, id)` index without visiting rows, and gives the planner statistics
-    /// that count the new records; autovacuum would, but minutes later.
-    fn tidy(&self, pool: &Pool) {
+    /// PostgreSQL, after a load or an import of [`INDEX_FROM`] records or more: `VACUUM
+    /// (ANALYZE) records` in the background, one build at a time with the indexes. It marks
+    /// the new rows' pages all-visible, so a deep page walks the narrow `(sheet, id)` index
+    /// without visiting rows, and gives the planner statistics that count the new records;
+    /// autovacuum would, but minutes later. Smaller writes leave it to autovacuum.
+    pub fn tidy_after_load(&self, pool: &Pool, records: i64) {
+        if records < INDEX_FROM {
+            return;
+        }
         let (pool, building) = (pool.clone(), self.building.clone());
         std::thread::spawn(move || {
             let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
@@ -109,6 +112,7 @@ impl Indexer {
                     break;
                 }
             }
+            this.tidy_after_load(&pool, INDEX_FROM);
             this.request_all(&pool, sheet_seq, fields);
         });
     }
