@@ -103,7 +103,7 @@ pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> 
     let mut done = 0;
     let mut last_id = 0;
     loop {
-        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> = records::table
+        let rows: Vec<Stored> = records::table
             .filter(records::sheet_seq.eq(ctx.sheet.seq))
             .filter(records::id.gt(last_id))
             .order(records::id.asc())
@@ -175,6 +175,9 @@ fn shift_up<T>(map: BTreeMap<usize, T>, at: usize) -> BTreeMap<usize, T> {
 }
 
 type Sparse = (i64, Option<String>, Option<String>, Option<String>, bool);
+
+/// A record's id, values, raw input, messages and listener messages as stored.
+type Stored = (i64, String, Option<String>, Option<String>, Option<String>);
 
 /// Drops the kept keys of field `r`; later fields' keys move down one place, a field at a
 /// time in ascending order, so a key never lands where one not moved yet still is (the
