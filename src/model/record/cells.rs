@@ -136,6 +136,29 @@ fn id_chunks(q: &RecordQuery) -> Vec<Option<Vec<i64>>> {
     ids.chunks(IDS_PER_READ).map(|c| Some(c.to_vec())).collect()
 }
 
+/// The sheet's records (`seq` written literally, an integer from the database, so the
+/// planner can use the sheet's partial indexes) with the status `q` asks for: valid, in
+/// error, in error in one field.
+pub(super) fn of_sheet_with_status(seq: i64, q: &RecordQuery) -> records::BoxedQuery<'static, MultiBackend> {
+    let stmt = records::table
+        .filter(sql::<Bool>(&format!("sheet_seq = {seq}")))
+        .into_boxed();
+    let stmt = match q.filter {
+        Filter::All => stmt,
+        Filter::Valid => stmt.filter(records::valid.eq(true)),
+        // Literal, not a bound parameter, so the partial index of invalid records serves it.
+        Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
+    };
+    match q.filter_field {
+        // A record with an error in a field is invalid: the partial index of invalid
+        // records narrows before the field is looked at.
+        Some(field) => stmt
+            .filter(sql::<Bool>("NOT valid"))
+            .filter(records::error_fields.like(format!("%,{field},%"))),
+        None => stmt,
+    }
+}
+
 /// Every part of `q`'s selection as SQL on the sheet's records: status, errors in a field,
 /// `ids` (one part of `q.ids`), search and FFQL, and `extra`. FFQL ranges are read in id
 /// order rather than from a field's sort index, as a pass walks the sheet in id order.
@@ -146,22 +169,7 @@ fn selection(
     ids: Option<&[i64]>,
     extra: Option<&Condition>,
 ) -> records::BoxedQuery<'static, MultiBackend> {
-    // A literal sheet number (an integer from the database), so the planner can use the
-    // sheet's partial indexes.
-    let mut stmt = records::table
-        .filter(sql::<Bool>(&format!("sheet_seq = {seq}")))
-        .into_boxed();
-    stmt = match q.filter {
-        Filter::All => stmt,
-        Filter::Valid => stmt.filter(records::valid.eq(true)),
-        // Literal, so the partial index of invalid records serves it.
-        Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
-    };
-    if let Some(field) = q.filter_field {
-        stmt = stmt
-            .filter(sql::<Bool>("NOT valid"))
-            .filter(records::error_fields.like(format!("%,{field},%")));
-    }
+    let mut stmt = of_sheet_with_status(seq, q);
     if let Some(ids) = ids {
         stmt = stmt.filter(records::id.eq_any(ids.to_vec()));
     }

@@ -81,15 +81,21 @@ pub fn drop_field(
         }
     }
     sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
+    reindex_search(conn, ctx.sheet.seq)?;
+    Ok(done)
+}
+
+/// SQLite: the sheet's search index holds each record's cells in field order, so it is
+/// rewritten when fields move. PostgreSQL's is on the values themselves and follows.
+fn reindex_search(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     if matches!(conn, AnyConnection::Sqlite(_)) {
-        // PostgreSQL's search index is on the values themselves and follows by itself.
         let ids: Vec<i64> = records::table
-            .filter(records::sheet_seq.eq(ctx.sheet.seq))
+            .filter(records::sheet_seq.eq(sheet_seq))
             .select(records::id)
             .load(conn)?;
-        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
+        search_index::reindex(conn, sheet_seq, &ids)?;
     }
-    Ok(done)
+    Ok(())
 }
 
 /// Makes room for a field inserted at position `at` in every record of the sheet, inside
@@ -142,14 +148,7 @@ pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> 
             break;
         }
     }
-    if matches!(conn, AnyConnection::Sqlite(_)) {
-        // The search index holds each record's cells in field order.
-        let ids: Vec<i64> = records::table
-            .filter(records::sheet_seq.eq(ctx.sheet.seq))
-            .select(records::id)
-            .load(conn)?;
-        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
-    }
+    reindex_search(conn, ctx.sheet.seq)?;
     Ok(done)
 }
 

@@ -141,23 +141,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         if bounded && !scan_first {
             continue;
         }
-        let mut stmt = records::table.select(RecordRow::as_select()).into_boxed();
-        // A literal sheet number (an integer from the database), so the planner can use the
-        // sheet's partial indexes.
-        stmt = stmt.filter(sql::<Bool>(&format!("sheet_seq = {seq}")));
-        stmt = match q.filter {
-            Filter::All => stmt,
-            Filter::Valid => stmt.filter(records::valid.eq(true)),
-            // Literal, not a bound parameter, so the planner can use the partial index.
-            Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
-        };
-        if let Some(field) = q.filter_field {
-            // A record with an error in a field is invalid: the partial index of invalid
-            // records narrows before the field is looked at.
-            stmt = stmt
-                .filter(sql::<Bool>("NOT valid"))
-                .filter(records::error_fields.like(format!("%,{field},%")));
-        }
+        let mut stmt = super::cells::of_sheet_with_status(seq, q);
         if keyset {
             stmt = match q.cursor {
                 Cursor::After(id) => stmt.filter(records::id.gt(id)),
@@ -238,7 +222,11 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
             None if descending => stmt.order(records::id.desc()),
             None => stmt.order(records::id.asc()),
         };
-        let mut rows = stmt.limit(limit).offset(offset).load(conn)?;
+        let mut rows = stmt
+            .select(RecordRow::as_select())
+            .limit(limit)
+            .offset(offset)
+            .load(conn)?;
         if bounded && (rows.len() as i64) < limit {
             // Not a full page among the first records: the index finds the rest.
             continue;
