@@ -113,15 +113,18 @@ impl Application {
             mail_retry,
         });
         state.live.watch(state.pool.clone());
-        crate::jobs::start(crate::jobs::Context {
-            pool: state.pool.clone(),
-            storage: state.storage.clone(),
-            indexer: state.indexer.clone(),
-            queue: state.jobs.clone(),
-            announce: std::sync::Arc::new(LiveAnnounce(std::sync::Arc::downgrade(
-                &state.clone().into_inner(),
-            ))),
-        })?;
+        crate::jobs::start(
+            crate::jobs::Context {
+                pool: state.pool.clone(),
+                storage: state.storage.clone(),
+                indexer: state.indexer.clone(),
+                queue: state.jobs.clone(),
+                announce: std::sync::Arc::new(LiveAnnounce(std::sync::Arc::downgrade(
+                    &state.clone().into_inner(),
+                ))),
+            },
+            state.settings.job_workers,
+        )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
             move || weak.upgrade().map(|s| s.pool.clone()),

@@ -43,6 +43,10 @@ pub struct Settings {
     /// is usual), so a client reusing a connection never writes into one Wharf closed.
     /// Default 75; from 1 to 3600.
     pub keep_alive_seconds: u64,
+    /// `WHARF_JOB_WORKERS`: how many built-in jobs (extractions, mappings, bulk changes)
+    /// this process runs at once. 0 makes a process that serves requests only, leaving the
+    /// jobs to other processes on the same PostgreSQL database. Default 2; from 0 to 64.
+    pub job_workers: usize,
     /// `WHARF_EVENT_RETENTION_DAYS`: events older than this many days are deleted in the
     /// background (checked at start and every hour). Default 30; from 1 to 3650.
     pub event_retention_days: i64,
@@ -217,6 +221,7 @@ impl Settings {
         };
         let mail_retry_seconds = seconds_in(&get, "WHARF_MAIL_RETRY_SECONDS", 1..=3600, 60)?;
         let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
+        let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
         let job_ack_seconds = seconds_in(&get, "WHARF_JOB_ACK_SECONDS", 1..=86400, 300)?;
         let event_retention_days = match non_empty(&get, "WHARF_EVENT_RETENTION_DAYS")? {
             Some(text) => match text.parse::<i64>() {
@@ -259,6 +264,7 @@ impl Settings {
             guest_link_hours,
             mail_retry_seconds,
             keep_alive_seconds,
+            job_workers,
             event_retention_days,
             webhook_private,
             job_ack_seconds,
@@ -274,13 +280,24 @@ fn seconds_in(
     range: std::ops::RangeInclusive<u64>,
     default: u64,
 ) -> Result<u64, SettingsError> {
+    whole_number_in(get, var, range, default, "seconds")
+}
+
+/// A whole number (of `unit`) within `range`, or `default` when the variable is unset.
+fn whole_number_in(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    default: u64,
+    unit: &str,
+) -> Result<u64, SettingsError> {
     match non_empty(get, var)? {
         Some(text) => match text.parse::<u64>() {
             Ok(n) if range.contains(&n) => Ok(n),
             _ => Err(SettingsError {
                 var,
                 problem: format!(
-                    "`{text}` must be a whole number of seconds from {} to {}",
+                    "`{text}` must be a whole number of {unit} from {} to {}",
                     range.start(),
                     range.end()
                 ),
@@ -294,7 +311,7 @@ fn seconds_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 15] = [
+const KNOWN: [&str; 16] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -310,6 +327,7 @@ const KNOWN: [&str; 15] = [
     "WHARF_WEBHOOK_PRIVATE",
     "WHARF_JOB_ACK_SECONDS",
     "WHARF_STORAGE_URL",
+    "WHARF_JOB_WORKERS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -371,6 +389,11 @@ mod tests {
         assert_eq!(s.event_retention_days, 30);
         let idle = settings(&[("WHARF_KEEP_ALIVE_SECONDS", "120")]).unwrap();
         assert_eq!(idle.keep_alive_seconds, 120);
+        assert_eq!(s.job_workers, 2);
+        assert_eq!(settings(&[("WHARF_JOB_WORKERS", "0")]).unwrap().job_workers, 0);
+        let e = settings(&[("WHARF_JOB_WORKERS", "many")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_JOB_WORKERS");
+        assert!(e.problem.contains("whole number of workers"), "{}", e.problem);
         let days = settings(&[("WHARF_EVENT_RETENTION_DAYS", "7")]).unwrap();
         assert_eq!(days.event_retention_days, 7);
         assert!(!s.webhook_private);

@@ -27,8 +27,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Workers per process.
-pub const WORKERS: usize = 2;
 /// How often PostgreSQL workers look for jobs orphaned by a stopped process.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// A job claimed more recently than this is not yet an orphan (its worker may be about to
@@ -165,7 +163,7 @@ pub trait Announce: Send + Sync {
 
 /// Releases jobs cut off by a stopped process, then starts the workers; they stop once
 /// `ctx.announce` says the server is gone.
-pub fn start(ctx: Context) -> anyhow::Result<()> {
+pub fn start(ctx: Context, workers: usize) -> anyhow::Result<()> {
     {
         let mut conn = ctx.pool.get()?;
         let n = job::release_orphans(&mut conn, now() - CLAIM_GRACE)?;
@@ -173,7 +171,7 @@ pub fn start(ctx: Context) -> anyhow::Result<()> {
             tracing::warn!(jobs = n, "jobs cut off by a stop run again");
         }
     }
-    for i in 0..WORKERS {
+    for i in 0..workers {
         let ctx = ctx.clone();
         std::thread::Builder::new()
             .name(format!("wharf-worker-{i}"))

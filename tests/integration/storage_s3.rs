@@ -5,7 +5,6 @@ use crate::helpers::*;
 use crate::on_both;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::Value;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -163,80 +162,48 @@ fn csv_of(rows: usize, tag: &str) -> Vec<u8> {
     csv.into_bytes()
 }
 
-/// The workers running extractions now (a process that does not
-/// hold a file claims its job only to put it back, before any progress).
-fn running_claims(app: &TestApp) -> Vec<String> {
-    use diesel::prelude::*;
-    use wharf::db::schema::jobs;
-    let mut conn = app.pool.get().expect("conn");
-    jobs::table
-        .filter(jobs::status.eq("executing"))
-        .filter(jobs::progress.ge(1))
-        .select(jobs::claimed_by)
-        .load::<Option<String>>(&mut conn)
-        .expect("claims")
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
 /// Two processes on one PostgreSQL database (SQLite has one process), each with its own
-/// empty data folder, sharing the bucket: files uploaded to the first are extracted by the
-/// second (as by the first) and download identically through either.
+/// empty data folder, sharing the bucket. The first serves requests only
+/// (`WHARF_JOB_WORKERS=0`), so every file uploaded to it is extracted by the second, and
+/// downloads identically through either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_bucket() {
     let s3 = S3Server::start().await;
-    let first = spawn_app_with(Db::Postgres, |s| s.storage = Some(s3.bucket("shared"))).await;
+    let first = spawn_app_with(Db::Postgres, |s| {
+        s.storage = Some(s3.bucket("shared"));
+        s.job_workers = 0;
+    })
+    .await;
+    let space = first.bare_space("Two machines").await;
+    let mut uploaded: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut jobs = Vec::new();
+    for n in 0..6 {
+        let bytes = csv_of(10_000, &format!("f{n}"));
+        let (status, file) = first.upload(&space, &format!("f{n}.csv"), bytes.clone()).await;
+        assert_eq!(status, 200, "{file}");
+        let id = file["data"]["id"].as_str().unwrap().to_string();
+        let (_, found) = first.get_json(&format!("/jobs?fileId={id}")).await;
+        jobs.push(found["data"][0]["id"].as_str().unwrap().to_string());
+        uploaded.push((id, bytes));
+    }
+    // No process runs jobs yet: they wait.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for id in &jobs {
+        let (_, job) = first.get_json(&format!("/jobs/{id}")).await;
+        assert_eq!(job["data"]["status"], "ready", "{job}");
+    }
+    // The second process, with workers and its own empty data folder, extracts them all.
     let second_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = first.settings.clone();
     settings.data_dir = second_dir.path().to_path_buf();
+    settings.job_workers = 2;
     let second = Application::build(settings).expect("second process builds");
-    let second_worker = second.worker_id().to_string();
     let second_base = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until_stopped());
-
-    let space = first.bare_space("Two machines").await;
-    let mut claimers = HashSet::new();
-    let mut uploaded: Vec<(String, Vec<u8>)> = Vec::new();
-    // Each batch keeps the first process's workers busy, so the second claims some; a few
-    // batches make sure it did.
-    for batch in 0..4 {
-        let mut jobs = Vec::new();
-        for n in 0..6 {
-            let bytes = csv_of(10_000, &format!("b{batch}f{n}"));
-            let (status, file) = first
-                .upload(&space, &format!("b{batch}f{n}.csv"), bytes.clone())
-                .await;
-            assert_eq!(status, 200, "{file}");
-            let id = file["data"]["id"].as_str().unwrap().to_string();
-            let (_, found) = first.get_json(&format!("/jobs?fileId={id}")).await;
-            jobs.push(found["data"][0]["id"].as_str().unwrap().to_string());
-            uploaded.push((id, bytes));
-        }
-        // Who runs the jobs (a job's claim is cleared when it ends, so watch while they run).
-        for tick in 0.. {
-            assert!(tick < 6000, "the extractions did not finish in two minutes");
-            claimers.extend(running_claims(&first));
-            let mut all_done = true;
-            for id in &jobs {
-                let (_, job) = first.get_json(&format!("/jobs/{id}")).await;
-                let status = job["data"]["status"].as_str().unwrap_or("").to_string();
-                assert_ne!(status, "failed", "{job}");
-                all_done &= status == "complete";
-            }
-            if all_done {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if claimers.contains(&second_worker) {
-            break;
-        }
+    for id in &jobs {
+        let job = first.wait_job(id).await;
+        assert_eq!(job["status"], "complete", "{job}");
     }
-    assert!(
-        claimers.contains(&second_worker),
-        "the second process extracted none of the files the first received: {claimers:?}"
-    );
 
     for (id, bytes) in &uploaded {
         let (_, file) = first.get_json(&format!("/files/{id}")).await;
