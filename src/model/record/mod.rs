@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod bulk_history;
 pub mod cells;
+mod delete;
 pub mod ffql_sql;
 pub mod fields;
 pub mod history;
@@ -18,10 +19,11 @@ pub mod sort_index;
 mod unique;
 mod write;
 
+pub use delete::{delete, delete_present};
 pub use keys::HOLDERS_PG;
 pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
-pub use write::{delete, delete_present, insert, update, update_tagged, RecordUpdate, Written};
+pub use write::{insert, update, update_tagged, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
 /// Rows per INSERT: 7 columns each, well under SQLite's bound-parameter limit.
-const INSERT_CHUNK: usize = 2000;
+pub(super) const INSERT_CHUNK: usize = 2000;
 
 #[derive(Insertable)]
 #[diesel(table_name = records)]
@@ -267,91 +267,6 @@ pub(super) fn update_loaded(
     }
 }
 
-/// Deletes records by id; returns how many there were. One that does not exist: 404,
-/// nothing deleted.
-pub fn delete(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    ids: &[RecordId],
-    actor: &str,
-) -> ModelResult<Written<usize>> {
-    delete_rows(conn, ctx, ids, actor, true)
-}
-
-/// Deletes those of the records that still exist (a job deleting a selection that people
-/// may be deleting from too).
-pub fn delete_present(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    ids: &[RecordId],
-    actor: &str,
-) -> ModelResult<Written<usize>> {
-    delete_rows(conn, ctx, ids, actor, false)
-}
-
-fn delete_rows(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    ids: &[RecordId],
-    actor: &str,
-    all_must_exist: bool,
-) -> ModelResult<Written<usize>> {
-    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        sheet::lock_context(conn, ctx)?;
-        let mut ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let rows = load(conn, ctx.sheet.seq, &ids)?;
-        if rows.len() != ids.len() {
-            if all_must_exist {
-                return Err(ModelError::NotFound("record"));
-            }
-            ids = rows.iter().map(|r| r.id).collect();
-            ids.sort_unstable();
-        }
-        if ids.is_empty() {
-            return Ok(Written {
-                rows: 0,
-                also_changed: Vec::new(),
-                commit: None,
-            });
-        }
-        let mut delta = CountDelta::default();
-        let mut olds = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let old = row.checked();
-            delta.add(-1, row.valid, error_keys(&ctx.config, &old));
-            olds.insert(row.id, old);
-        }
-        let held = keys::of_records(conn, &ctx.sheet.id, &ids)?;
-        // Only a value the deleted records shared can leave another record its last holder.
-        let shared = unique::shared(ctx, &held, |id, fi| {
-            olds.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
-        });
-        let mut old_norms = Touched::new();
-        for (_, field, norm) in held {
-            old_norms.entry(field as usize).or_default().insert(norm);
-        }
-        keys::delete_of_records(conn, &ctx.sheet.id, &ids)?;
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            diesel::delete(
-                records::table
-                    .filter(records::sheet_seq.eq(ctx.sheet.seq))
-                    .filter(records::id.eq_any(chunk)),
-            )
-            .execute(conn)?;
-        }
-        unique::settle(conn, ctx, &[], &mut [], &shared, &mut delta)?;
-        finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
-        let also_changed = references::recheck_referrers(conn, ctx, Some(&old_norms), actor)?;
-        Ok(Written {
-            rows: rows.len(),
-            also_changed,
-            commit: None,
-        })
-    })
-}
-
 /// Makes the write a commit, or completes the commit it answers (module `commit`).
 fn commit_for(
     conn: &mut AnyConnection,
@@ -435,7 +350,7 @@ fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
     })
 }
 
-fn finish(
+pub(super) fn finish(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     actor: &str,
