@@ -2,7 +2,8 @@
 # Starts a throwaway PostgreSQL 15 cluster on a free port and prints its URL.
 # Usage: pg-test-cluster.sh DIR [WATCH_PID]
 #   DIR        an empty folder for the cluster (created if missing)
-#   WATCH_PID  stop the cluster once this process is gone (the test binary, or CI's shell)
+#   WATCH_PID  stop the cluster and remove DIR once this process is gone (the test
+#              binary, or CI's shell)
 set -euo pipefail
 dir=$1
 watch_pid=${2:-}
@@ -20,6 +21,7 @@ fi
   -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
   start >/dev/null
 if [ -n "$watch_pid" ]; then
-  nohup "${as_pg[@]}" sh -c "while [ -d /proc/$watch_pid ]; do sleep 1; done; '$bin/pg_ctl' -D '$dir/data' stop -m immediate" >/dev/null 2>&1 &
+  # Stopped and removed: a cluster of the whole suite holds gigabytes.
+  nohup "${as_pg[@]}" sh -c "while [ -d /proc/$watch_pid ]; do sleep 1; done; '$bin/pg_ctl' -D '$dir/data' stop -m immediate; rm -rf '$dir'" >/dev/null 2>&1 &
 fi
 echo "postgres://postgres@127.0.0.1:$port/postgres"
