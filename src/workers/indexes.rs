@@ -1,7 +1,7 @@
 //! Index builds: a sheet's sort index per field and its search index, built in the
 //! background when an import or a load through the API into the sheet ends, or the first
-//! time a read of that sheet wants one, never inside a person's request; the model's writes keep them afterwards
-//! (`model::record::{sort_index, search_index}`). Until an index exists, the read is
+//! time a read of that sheet wants one, never inside a person's request; the model's
+//! writes keep them afterwards (`model::record::{sort_index, search_index}`). Until an index exists, the read is
 //! answered from a scan: correct, only slower.
 
 use crate::db::Pool;
@@ -53,8 +53,8 @@ impl Indexer {
         }
     }
 
-    /// Asks for every index a sheet's reads may want (search, and a sort per field), as an
-    /// import into it ends, so that its first searches and sorts find them ready.
+    /// Asks for every index a sheet's reads may want (a sort per field, and search), as an
+    /// import or a load into it ends, so that its first searches and sorts find them ready.
     pub fn request_all(&self, pool: &Pool, sheet_seq: i64, fields: usize) {
         // The sort indexes first: each builds in about a second at a million records, where
         // the search index takes longer and a search without it is the cheaper scan.
@@ -70,9 +70,12 @@ impl Indexer {
     /// without visiting rows, and gives the planner statistics that count the new records;
     /// autovacuum would, but minutes later. Smaller writes leave it to autovacuum.
     pub fn tidy_after_load(&self, pool: &Pool, records: i64) {
-        if records < INDEX_FROM {
-            return;
+        if records >= INDEX_FROM {
+            self.vacuum(pool);
         }
+    }
+
+    fn vacuum(&self, pool: &Pool) {
         let (pool, building) = (pool.clone(), self.building.clone());
         std::thread::spawn(move || {
             let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
@@ -112,7 +115,8 @@ impl Indexer {
                     break;
                 }
             }
-            this.tidy_after_load(&pool, INDEX_FROM);
+            // The sheet holds INDEX_FROM records or more: the load was a big one.
+            this.vacuum(&pool);
             this.request_all(&pool, sheet_seq, fields);
         });
     }

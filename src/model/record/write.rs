@@ -187,84 +187,82 @@ pub(super) fn update_loaded(
     hooks: &Hooks,
     bulk: Option<&str>,
 ) -> ModelResult<Written<()>> {
-    {
-        let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
-        let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
-        let mut delta = CountDelta::default();
-        let mut checked = Vec::with_capacity(updates.len());
-        let mut olds = Vec::with_capacity(updates.len());
-        let mut changes = Vec::new();
-        for u in updates {
-            let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
-            let old = row.checked();
-            delta.add(-1, row.valid, error_keys(&ctx.config, &old));
-            let mut input = row.inputs(&ctx.config);
-            let mut custom = old.custom.clone();
-            for (key, new) in &u.values {
-                let before = input.get(key).unwrap_or(&Value::Null);
-                // A change is what people see change: saving a cell as it was (an empty
-                // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
-                let changed = crate::validate::display(before) != crate::validate::display(new);
-                if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
-                    // A new value clears what a hook said of the old one; it says it again.
-                    custom.remove(&i);
-                    let mut change =
-                        NewChange::new(&ctx.sheet.id, row.id, row.version + 1, key, before, new, actor);
-                    change.bulk_id = bulk;
-                    changes.push(change);
-                }
+    let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
+    let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
+    let mut delta = CountDelta::default();
+    let mut checked = Vec::with_capacity(updates.len());
+    let mut olds = Vec::with_capacity(updates.len());
+    let mut changes = Vec::new();
+    for u in updates {
+        let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
+        let old = row.checked();
+        delta.add(-1, row.valid, error_keys(&ctx.config, &old));
+        let mut input = row.inputs(&ctx.config);
+        let mut custom = old.custom.clone();
+        for (key, new) in &u.values {
+            let before = input.get(key).unwrap_or(&Value::Null);
+            // A change is what people see change: saving a cell as it was (an empty
+            // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
+            let changed = crate::validate::display(before) != crate::validate::display(new);
+            if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
+                // A new value clears what a hook said of the old one; it says it again.
+                custom.remove(&i);
+                let mut change =
+                    NewChange::new(&ctx.sheet.id, row.id, row.version + 1, key, before, new, actor);
+                change.bulk_id = bulk;
+                changes.push(change);
             }
-            input.extend(u.values.clone());
-            let mut rec = check_record(&ctx.config, &input);
-            set_custom(&ctx.config, &mut custom, &rec, &u.messages);
-            rec.custom = custom;
-            checked.push(rec);
-            olds.push(old);
         }
-        history::write(conn, &changes)?;
-        references::check(conn, ctx, &mut checked)?;
-        // Only the records whose kept keys change, and those sharing a value with them, are
-        // checked against the keys again; the others keep their unique status.
-        let rekeyed = unique::rekeyed(ctx, &olds, &mut checked);
-        let sub_ids: Vec<i64> = rekeyed.iter().map(|&k| ids[k]).collect();
-        let mut sub: Vec<Checked> = rekeyed.iter().map(|&k| std::mem::take(&mut checked[k])).collect();
-        // Old keys matter too: a record that shared a value may leave its last holder.
-        let held = keys::of_records(conn, &ctx.sheet.id, &sub_ids)?;
-        let old_of: HashMap<i64, &Checked> = rekeyed.iter().map(|&k| (ids[k], &olds[k])).collect();
-        let shared = unique::shared(ctx, &held, |id, fi| {
-            old_of.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
-        });
-        keys::delete_of_records(conn, &ctx.sheet.id, &sub_ids)?;
-        keys::insert(conn, &unique::keys_of(ctx, &sub_ids, &sub))?;
-        unique::settle(conn, ctx, &sub_ids, &mut sub, &shared, &mut delta)?;
-        let mut touched = Touched::new();
-        for (_, field, norm) in held {
-            touched.entry(field as usize).or_default().insert(norm);
-        }
-        references::target_norms(ctx, &sub, &mut touched);
-        for (k, rec) in rekeyed.into_iter().zip(sub) {
-            checked[k] = rec;
-        }
-        let stored: Vec<(i64, &Checked)> = ids.iter().copied().zip(&checked).collect();
-        write_rows(conn, &stored, true)?;
-        for (k, u) in updates.iter().enumerate() {
-            if let Some(meta) = &u.metadata {
-                diesel::update(records::table.find(ids[k]))
-                    .set(records::metadata.eq(meta.to_string()))
-                    .execute(conn)?;
-            }
-            delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
-        }
-        search_index::reindex(conn, ctx.sheet.seq, &ids)?;
-        finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
-        let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
-        let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
-        Ok(Written {
-            rows: (),
-            also_changed,
-            commit,
-        })
+        input.extend(u.values.clone());
+        let mut rec = check_record(&ctx.config, &input);
+        set_custom(&ctx.config, &mut custom, &rec, &u.messages);
+        rec.custom = custom;
+        checked.push(rec);
+        olds.push(old);
     }
+    history::write(conn, &changes)?;
+    references::check(conn, ctx, &mut checked)?;
+    // Only the records whose kept keys change, and those sharing a value with them, are
+    // checked against the keys again; the others keep their unique status.
+    let rekeyed = unique::rekeyed(ctx, &olds, &mut checked);
+    let sub_ids: Vec<i64> = rekeyed.iter().map(|&k| ids[k]).collect();
+    let mut sub: Vec<Checked> = rekeyed.iter().map(|&k| std::mem::take(&mut checked[k])).collect();
+    // Old keys matter too: a record that shared a value may leave its last holder.
+    let held = keys::of_records(conn, &ctx.sheet.id, &sub_ids)?;
+    let old_of: HashMap<i64, &Checked> = rekeyed.iter().map(|&k| (ids[k], &olds[k])).collect();
+    let shared = unique::shared(ctx, &held, |id, fi| {
+        old_of.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
+    });
+    keys::delete_of_records(conn, &ctx.sheet.id, &sub_ids)?;
+    keys::insert(conn, &unique::keys_of(ctx, &sub_ids, &sub))?;
+    unique::settle(conn, ctx, &sub_ids, &mut sub, &shared, &mut delta)?;
+    let mut touched = Touched::new();
+    for (_, field, norm) in held {
+        touched.entry(field as usize).or_default().insert(norm);
+    }
+    references::target_norms(ctx, &sub, &mut touched);
+    for (k, rec) in rekeyed.into_iter().zip(sub) {
+        checked[k] = rec;
+    }
+    let stored: Vec<(i64, &Checked)> = ids.iter().copied().zip(&checked).collect();
+    write_rows(conn, &stored, true)?;
+    for (k, u) in updates.iter().enumerate() {
+        if let Some(meta) = &u.metadata {
+            diesel::update(records::table.find(ids[k]))
+                .set(records::metadata.eq(meta.to_string()))
+                .execute(conn)?;
+        }
+        delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
+    }
+    search_index::reindex(conn, ctx.sheet.seq, &ids)?;
+    finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
+    let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
+    let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
+    Ok(Written {
+        rows: (),
+        also_changed,
+        commit,
+    })
 }
 
 /// Makes the write a commit, or completes the commit it answers (module `commit`).
