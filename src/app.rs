@@ -126,6 +126,8 @@ impl Application {
             state.settings.job_workers,
         )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+        crate::workers::indexes::start_merging(move || weak.upgrade().map(|s| s.pool.clone()))?;
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
             move || weak.upgrade().map(|s| s.pool.clone()),
             state.settings.event_retention_days,

@@ -166,6 +166,40 @@ impl Indexer {
     }
 }
 
+/// Merges the segments of the SQLite search indexes in the background, each sheet's once
+/// its writes have paused for [`QUIET`] (see `search_index::merge_step`), in short write
+/// transactions so a save waits for one step at most. `pool` gives the pool while the
+/// application lives and `None` once it has gone, which ends the loop.
+pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("wharf-search-merge".into())
+        .spawn(move || {
+            let mut file = None;
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                let Some(pool) = pool() else { return };
+                if file.is_none() {
+                    let Ok(mut conn) = pool.get() else { continue };
+                    if !matches!(*conn, crate::db::AnyConnection::Sqlite(_)) {
+                        return;
+                    }
+                    file = search_index::database_file(&mut conn).ok();
+                }
+                let Some(file) = &file else { continue };
+                for sheet_seq in search_index::merges_due(file, QUIET) {
+                    let merged = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                        while search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {}
+                        Ok(())
+                    });
+                    if let Err(e) = merged {
+                        tracing::warn!(error = %e, sheet_seq, "merging a search index failed");
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
 /// Drops the indexes of deleted sheets in the background, without holding up the start.
 pub fn drop_orphans(pool: &Pool) {
     let pool = pool.clone();

@@ -106,3 +106,72 @@ async fn the_search_index_fills_in_batches_beside_writers(db: Db) {
 }
 
 on_both!(the_search_index_fills_in_batches_beside_writers);
+
+fn seq_of(app: &TestApp, sheet_id: &str) -> i64 {
+    use diesel::prelude::*;
+    use wharf::db::schema::sheets;
+    let mut conn = app.pool.get().expect("conn");
+    sheets::table
+        .filter(sheets::id.eq(sheet_id))
+        .select(sheets::seq)
+        .first(&mut *conn)
+        .expect("sheet")
+}
+
+/// SQLite's search index merges its segments in the background once a sheet's writes pause
+/// (not a little on every write), and searches stay right before and after.
+async fn the_search_index_is_merged_once_writes_pause(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{sheet}/records");
+    let rows: Vec<Value> = (0..2000)
+        .map(|i| json!({"email": {"value": format!("m{i}@x.org")}, "name": {"value": "Plain"}}))
+        .collect();
+    let (status, body) = app.post_json(&path, &json!(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(search_ids(&app, &sheet, "walrus").await.is_empty());
+    for _ in 0..300 {
+        if index_complete(&app, &sheet) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(index_complete(&app, &sheet), "the index was never completed");
+    // Twelve writes, each its own transaction: twelve new segments in the index.
+    let mut edited = Vec::new();
+    for (n, id) in ids.iter().step_by(150).take(12).enumerate() {
+        let update = json!([{"id": id, "values": {"name": {"value": format!("walrus {n}")}}}]);
+        let (status, body) = app.put_json(&path, &update).await;
+        assert_eq!(status, 200, "{body}");
+        edited.push(id.clone());
+    }
+    edited.sort();
+    assert_eq!(search_ids(&app, &sheet, "walrus").await, edited);
+    // The writes have paused: the background merges (quiet 2 s, a look every 0.5 s).
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    if db == Db::Sqlite {
+        let mut conn = app.pool.get().expect("conn");
+        let seq = seq_of(&app, &sheet);
+        let more = wharf::model::record::search_index::merge_step(&mut conn, seq).expect("merge");
+        assert!(!more, "the search index was left unmerged");
+    }
+    assert_eq!(search_ids(&app, &sheet, "walrus").await, edited);
+    assert_eq!(
+        search_ids(&app, &sheet, "walrus%205").await,
+        vec![edited_id(&ids, 5)]
+    );
+    assert_eq!(search_ids(&app, &sheet, "plain").await.len(), 2000 - 12);
+}
+
+fn edited_id(ids: &[String], n: usize) -> String {
+    ids.iter().step_by(150).nth(n).unwrap().clone()
+}
+
+on_both!(the_search_index_is_merged_once_writes_pause);

@@ -3,6 +3,12 @@
 //! reads the record), filled in short batches; on PostgreSQL a partial `pg_trgm` GIN index.
 //! Once it exists, the sheet's writes keep it in their own transaction (PostgreSQL does so
 //! by itself); reads use it once it is complete.
+//!
+//! The FTS5 table merges its segments only when asked ([`merge_step`], run by
+//! `workers::indexes` once the sheet's writes pause), not a little on every write: FTS5's
+//! default "automerge" made re-indexing a changed record cost about 40 us, two thirds of it
+//! merging, in the middle of a bulk change. FTS5 still merges by itself when a level holds
+//! 16 segments, which bounds what a search reads meanwhile.
 
 use super::indexes::catalog_has;
 use crate::db::schema::{records, search_backfills};
@@ -10,6 +16,9 @@ use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 /// The FTS5 table of a sheet (SQLite).
 pub fn name(sheet_seq: i64) -> String {
@@ -69,7 +78,7 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
             // transaction for a million records held every writer for seconds). A build cut
             // off by a stop resumes here at the next request.
             while crate::db::write_tx(conn, |conn| backfill_batch(conn, sheet_seq))? {}
-            Ok(())
+            merge_later(conn, sheet_seq)
         }
     }
 }
@@ -85,6 +94,7 @@ fn create_sqlite_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<
         conn.batch_execute(&format!(
             "CREATE VIRTUAL TABLE {t} USING fts5(body, content='', contentless_delete=1, \
                  detail='none', tokenize='trigram case_sensitive 1');
+             INSERT INTO {t}({t}, rank) VALUES('automerge', 0);
              CREATE TRIGGER {t}_delete AFTER DELETE ON records WHEN old.sheet_seq = {sheet_seq} \
                  BEGIN DELETE FROM {t} WHERE rowid = old.id; END;"
         ))?;
@@ -154,7 +164,7 @@ pub fn index_inserted(conn: &mut AnyConnection, sheet_seq: i64, first: i64, last
     .bind::<BigInt, _>(first)
     .bind::<BigInt, _>(last)
     .execute(c))?;
-    Ok(())
+    merge_later(conn, sheet_seq)
 }
 
 /// Brings the sheet's SQLite search index in step with some records' changed values.
@@ -179,5 +189,86 @@ pub fn reindex(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryRe
              INSERT INTO {t}(rowid, body) SELECT id, wharf_search_text(vals) FROM records WHERE id IN ({list});"
         ))?;
     }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    merge_later(conn, sheet_seq)
+}
+
+/// Sheets whose SQLite search index was written to, by database file, and when last: their
+/// segments are merged once the writes pause. (By file: one process may run several
+/// applications, each on its own database, as the tests do.)
+static MERGES_DUE: LazyLock<Mutex<HashMap<(String, i64), Instant>>> = LazyLock::new(Default::default);
+
+fn merge_later(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
+    let file = database_file(conn)?;
+    MERGES_DUE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert((file, sheet_seq), Instant::now());
     Ok(())
+}
+
+/// The file of the SQLite database a connection is open on.
+pub fn database_file(conn: &mut AnyConnection) -> QueryResult<String> {
+    #[derive(QueryableByName)]
+    struct File {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    crate::on_backend!(conn, c => diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .get_result::<File>(c))
+    .map(|f| f.file)
+}
+
+/// The sheets of the database in `file` whose search index has not been written to for
+/// `quiet` since a write left it to merge; each is handed out once per pause.
+pub fn merges_due(file: &str, quiet: Duration) -> Vec<i64> {
+    let mut due = MERGES_DUE.lock().unwrap_or_else(|p| p.into_inner());
+    let ready: Vec<(String, i64)> = due
+        .iter()
+        .filter(|((f, _), last)| f == file && last.elapsed() >= quiet)
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in &ready {
+        due.remove(key);
+    }
+    ready.into_iter().map(|(_, seq)| seq).collect()
+}
+
+/// Pages of merged segments one [`merge_step`] writes: a short write transaction.
+const MERGE_PAGES: i64 = 500;
+
+/// Merges some of the sheet's search-index segments (SQLite); false once there is nothing
+/// left to merge, or no index. FTS5 says a merge did work when it changed two rows or more.
+pub fn merge_step(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Changes {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return Ok(false);
+    }
+    let t = name(sheet_seq);
+    crate::db::write_tx(conn, |conn| {
+        if !table_exists(conn, sheet_seq)? {
+            return Ok(false);
+        }
+        let AnyConnection::Sqlite(c) = conn else {
+            unreachable!("checked above")
+        };
+        let changes = |c: &mut diesel::SqliteConnection| {
+            diesel::sql_query("SELECT total_changes() AS n")
+                .get_result::<Changes>(c)
+                .map(|r| r.n)
+        };
+        // Tables made before merges moved to the background still merge on every write.
+        c.batch_execute(&format!("INSERT INTO {t}({t}, rank) VALUES('automerge', 0)"))?;
+        let before = changes(c)?;
+        c.batch_execute(&format!(
+            "INSERT INTO {t}({t}, rank) VALUES('merge', {MERGE_PAGES})"
+        ))?;
+        Ok(changes(c)? - before >= 2)
+    })
 }
