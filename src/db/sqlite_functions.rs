@@ -46,6 +46,16 @@ pub fn search_text(vals: &str) -> String {
         .join("\u{1f}")
 }
 
+/// Whether two records' values give the same [`search_text`], so the search index need not
+/// hear of the change (a change of case, or of messages alone).
+pub fn same_search_text(old: &[Value], new: &[Value]) -> bool {
+    old.len() == new.len()
+        && old
+            .iter()
+            .zip(new)
+            .all(|(a, b)| a == b || fold(&display(a)) == fold(&display(b)))
+}
+
 /// The folded form both sides are compared in.
 pub fn fold(text: &str) -> String {
     text.to_lowercase()
@@ -81,6 +91,25 @@ mod tests {
         assert!(!cells_contain(vals, None, "null"));
         assert!(!cells_contain(vals, None, "\",\""));
         assert!(!cells_contain(vals, Some(0), "john"));
+    }
+
+    #[test]
+    fn the_same_search_text_is_what_the_index_would_hold_again() {
+        use serde_json::json;
+        let same = |a: Value, b: Value| {
+            let (a, b) = (a.as_array().unwrap().clone(), b.as_array().unwrap().clone());
+            let text = |v: &[Value]| search_text(&Value::Array(v.to_vec()).to_string());
+            assert_eq!(same_search_text(&a, &b), text(&a) == text(&b), "{a:?} {b:?}");
+            same_search_text(&a, &b)
+        };
+        assert!(same(json!(["Silver", 3]), json!(["silver", 3])));
+        assert!(same(json!(["Ada", 5]), json!(["Ada", "5"])));
+        assert!(same(json!(["MÜLLER", null]), json!(["müller", null])));
+        assert!(!same(json!(["Ada", 5]), json!(["Ada", 6])));
+        // An empty cell shows nothing, whether null or "": checked against the text above.
+        same(json!(["Ada", null]), json!(["Ada", ""]));
+        assert!(!same(json!(["Ada"]), json!(["Ada", null])));
+        assert!(!same(json!(["Ada"]), json!(["Adam"])));
     }
 
     #[test]

@@ -254,7 +254,13 @@ pub(super) fn update_loaded(
         }
         delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
     }
-    search_index::reindex(conn, ctx.sheet.seq, &ids)?;
+    let shown_anew: Vec<i64> = ids
+        .iter()
+        .zip(olds.iter().zip(&checked))
+        .filter(|(_, (old, new))| !crate::db::sqlite_functions::same_search_text(&old.vals, &new.vals))
+        .map(|(id, _)| *id)
+        .collect();
+    search_index::reindex(conn, ctx.sheet.seq, &shown_anew)?;
     finish(conn, ctx, actor, "records:updated", ids.len(), &delta)?;
     let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
     let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
