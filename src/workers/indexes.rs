@@ -69,17 +69,24 @@ impl Indexer {
     /// the new rows' pages all-visible, so a deep page walks the narrow `(sheet, id)` index
     /// without visiting rows, and gives the planner statistics that count the new records;
     /// autovacuum would, but minutes later. Smaller writes leave it to autovacuum.
-    pub fn tidy_after_load(&self, pool: &Pool, records: i64) {
+    pub fn tidy_after_load(&self, pool: &Pool, records: i64, fields: usize) {
         if records >= INDEX_FROM {
-            self.vacuum(pool);
+            self.vacuum(pool, fields);
         }
     }
 
-    fn vacuum(&self, pool: &Pool) {
+    /// The analysis also gathers the statistics of the sheet's cells (see
+    /// `sort_index::statistics`), made first.
+    fn vacuum(&self, pool: &Pool, fields: usize) {
         let (pool, building) = (pool.clone(), self.building.clone());
         std::thread::spawn(move || {
             let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
             let Ok(mut conn) = pool.get() else { return };
+            for i in 0..fields {
+                if let Err(e) = sort_index::statistics(&mut conn, i) {
+                    tracing::warn!(error = %e, "making the statistics of a field's cells failed");
+                }
+            }
             if let crate::db::AnyConnection::Postgres(pg) = &mut *conn {
                 use diesel::connection::SimpleConnection;
                 if let Err(e) = pg.batch_execute("VACUUM (ANALYZE) records") {
@@ -116,7 +123,7 @@ impl Indexer {
                 }
             }
             // The sheet holds INDEX_FROM records or more: the load was a big one.
-            this.vacuum(&pool);
+            this.vacuum(&pool, fields);
             this.request_all(&pool, sheet_seq, fields);
         });
     }
