@@ -240,20 +240,31 @@ fn extract_into_workbook(
             sheet::context_from(sh.clone(), f.environment_id.clone(), f.space_id.clone(), &sheets)?;
         let table_name = table.name.clone();
         let (rows, table_done) = (table.rows, table.done);
-        // One thread reads and decodes the next batch while this one writes the last.
+        // While this thread writes a batch, one reads and decodes the next and another
+        // checks and encodes the one after it.
         std::thread::scope(|scope| -> Result<(), JobError> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
+            let (tx, read) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
             scope.spawn(move || read_batches(rows, tx));
-            for (batch, batch_rejects) in rx {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, record::Prepared, Vec<Reject>)>(1);
+            let prepare_ctx = &sheet_ctx;
+            scope.spawn(move || {
+                for (batch, rejects) in read {
+                    let n = batch.len();
+                    if tx.send((n, record::prepare(prepare_ctx, batch), rejects)).is_err() {
+                        return;
+                    }
+                }
+            });
+            for (n, batch, batch_rejects) in rx {
                 for rej in batch_rejects {
                     rejects += 1;
                     let mut rec = vec![table_name.clone(), rej.line.to_string(), rej.message];
                     rec.extend(rej.values);
                     rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
-                if !batch.is_empty() {
+                if n > 0 {
                     progress.fenced(conn, |conn| {
-                        Ok(record::insert(conn, &sheet_ctx, batch, actor, &Hooks::Skip)?)
+                        Ok(record::insert_prepared(conn, &sheet_ctx, batch, actor, &Hooks::Skip)?)
                     })?;
                     cx.announce.sheet_changed(&sh.id);
                 }

@@ -23,7 +23,7 @@ pub use delete::{delete, delete_present};
 pub use keys::HOLDERS_PG;
 pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
-pub use write::{insert, update, update_tagged, RecordUpdate, Written};
+pub use write::{insert, insert_prepared, prepare, update, update_tagged, Prepared, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;

@@ -50,11 +50,42 @@ pub fn insert(
     actor: &str,
     hooks: &Hooks,
 ) -> ModelResult<Written<Vec<RecordRow>>> {
-    let mut checked = check_all(ctx, inputs);
+    insert_prepared(conn, ctx, prepare(ctx, inputs), actor, hooks)
+}
+
+/// Records checked and encoded ahead of their write transaction: the work that needs no
+/// database, which a caller may do for its next batch while the last one is written.
+pub struct Prepared {
+    checked: Vec<Checked>,
+    encoded: Vec<Encoded>,
+}
+
+/// Checks and encodes records given as values in field order, for [`insert_prepared`].
+pub fn prepare(ctx: &SheetContext, inputs: Vec<Vec<Value>>) -> Prepared {
+    let checked = check_all(ctx, inputs);
+    let encoded = checked.iter().map(encode).collect();
+    Prepared { checked, encoded }
+}
+
+/// [`insert`] of records [`prepare`]d for the same sheet.
+pub fn insert_prepared(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    prepared: Prepared,
+    actor: &str,
+    hooks: &Hooks,
+) -> ModelResult<Written<Vec<RecordRow>>> {
+    let Prepared {
+        mut checked,
+        mut encoded,
+    } = prepared;
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
-        references::check(conn, ctx, &mut checked)?;
-        let mut encoded: Vec<Encoded> = checked.iter().map(encode).collect();
+        // References are checked against the records as they are now, in the transaction.
+        if ctx.refs.iter().any(Option::is_some) {
+            references::check(conn, ctx, &mut checked)?;
+            encoded = checked.iter().map(encode).collect();
+        }
         let ids = insert_rows(conn, ctx, &encoded)?;
         if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
             search_index::index_inserted(conn, ctx.sheet.seq, *first, *last)?;
