@@ -55,9 +55,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let outcome = outcome.and_then(|summary| complete(conn, job, worker, &summary).map(|()| summary));
     let e = match outcome {
         Ok(summary) => {
-            // Its first searches and sorts should not wait for indexes.
-            for (seq, fields) in summary.sheets {
-                cx.indexer.request_all(&cx.pool, seq, fields);
+            for (seq, fields, records) in summary.sheets {
+                cx.indexer.after_extraction(&cx.pool, seq, fields, records);
             }
             return Ok(());
         }
@@ -108,8 +107,8 @@ fn complete(conn: &mut AnyConnection, job: &Job, worker: &str, summary: &Summary
 
 struct Summary {
     workbook_id: WorkbookId,
-    /// Each sheet made: its number and how many fields it has.
-    sheets: Vec<(i64, usize)>,
+    /// Each sheet made: its number, how many fields it has and how many records it holds.
+    sheets: Vec<(i64, usize, i64)>,
     rejects: u64,
     note: Option<String>,
 }
@@ -232,6 +231,7 @@ fn extract_into_workbook(
         .write_record(["sheet", "line", "problem", "values"])
         .map_err(csv_err)?;
     let mut rejects = 0u64;
+    let mut written = vec![0i64; sheets.len()];
     let table_count = extraction.tables.len().max(1);
     let size = f.size.max(1) as u64;
     let (format, bytes_read) = (extraction.format, extraction.bytes_read.clone());
@@ -250,7 +250,10 @@ fn extract_into_workbook(
             scope.spawn(move || {
                 for (batch, rejects) in read {
                     let n = batch.len();
-                    if tx.send((n, record::prepare(prepare_ctx, batch), rejects)).is_err() {
+                    if tx
+                        .send((n, record::prepare(prepare_ctx, batch), rejects))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -262,9 +265,16 @@ fn extract_into_workbook(
                     rec.extend(rej.values);
                     rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
+                written[index] += n as i64;
                 if n > 0 {
                     progress.fenced(conn, |conn| {
-                        Ok(record::insert_prepared(conn, &sheet_ctx, batch, actor, &Hooks::Skip)?)
+                        Ok(record::insert_prepared(
+                            conn,
+                            &sheet_ctx,
+                            batch,
+                            actor,
+                            &Hooks::Skip,
+                        )?)
                     })?;
                     cx.announce.sheet_changed(&sh.id);
                 }
@@ -308,7 +318,8 @@ fn extract_into_workbook(
         sheets: sheets
             .iter()
             .zip(&configs)
-            .map(|(sh, config)| (sh.seq, config.fields.len()))
+            .zip(&written)
+            .map(|((sh, config), records)| (sh.seq, config.fields.len(), *records))
             .collect(),
         rejects,
         note: (!notes.is_empty()).then(|| notes.join("; ")),

@@ -64,6 +64,16 @@ impl Indexer {
         self.request(pool, sheet_seq, IndexKind::Search);
     }
 
+    /// After an extraction into a `[file]` sheet: its indexes start now when it is small;
+    /// a big one's wait for its first search or sort. Built at once, they held up the
+    /// mapping that usually follows (1,000,000 rows: mapping 36 s instead of 10 s, and
+    /// 576 MiB instead of 202); the mapping's destination gets its own as it ends.
+    pub fn after_extraction(&self, pool: &Pool, sheet_seq: i64, fields: usize, records: i64) {
+        if records < INDEX_FROM {
+            self.request_all(pool, sheet_seq, fields);
+        }
+    }
+
     /// PostgreSQL, after a load or an import of [`INDEX_FROM`] records or more: `VACUUM
     /// (ANALYZE) records` in the background, one build at a time with the indexes. It marks
     /// the new rows' pages all-visible, so a deep page walks the narrow `(sheet, id)` index

@@ -277,7 +277,36 @@ async fn an_import_builds_its_sheets_indexes(db: Db) {
     assert!(ready, "the destination's search index was built");
 }
 
+/// A big extraction leaves its `[file]` sheet's indexes to its first search or sort (built
+/// at once they held up the mapping that follows); they come when a sort asks.
+async fn a_big_extraction_leaves_its_indexes_to_first_use(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let mut csv = String::from("Email,Name\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("p{i}@x.org,Name {}\n", i % 97));
+    }
+    let file = app
+        .upload_and_extract(space_id, "big.csv", csv.into_bytes())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let wb = file["workbookId"].as_str().unwrap();
+    let (_, wb) = app.get_json(&format!("/workbooks/{wb}")).await;
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(index_count(&app, db, "sort"), 0, "sort indexes were built");
+    assert!(!index_exists(&app, db, "search"), "the search index was built");
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/records?sortField=name&pageSize=1"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["records"][0]["values"]["name"]["value"], "Name 0");
+    wait_for_index(&app, db, "sort").await;
+}
+
 on_both!(
     sorts_answer_before_and_after_their_index,
-    an_import_builds_its_sheets_indexes
+    an_import_builds_its_sheets_indexes,
+    a_big_extraction_leaves_its_indexes_to_first_use
 );
