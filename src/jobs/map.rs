@@ -133,21 +133,45 @@ fn map_batches(
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
     progress.report(conn, 1, "Mapping records")?;
-    while let Some(batch) = next_batch(conn, sheets.source.seq, cp.after, resolved)? {
-        let mut next = cp.clone();
-        let also_changed = progress.fenced(conn, |conn| {
-            let written = record::insert(conn, dest, batch.inputs, actor, &Hooks::Run)?;
-            next.after = batch.last;
-            next.processed += batch.count;
-            next.add_written(written.rows.iter().map(|r| r.id));
-            let changes = JobChanges {
-                checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
-                ..Default::default()
-            };
-            job::change(conn, &job.id, changes, None, actor)?;
-            Ok(written.also_changed)
-        })?;
-        *cp = next;
+    let mut current = next_batch(conn, sheets.source.seq, cp.after, resolved)?.map(|mut b| {
+        let prepared = record::prepare(dest, std::mem::take(&mut b.inputs));
+        (b, prepared)
+    });
+    while let Some((batch, prepared)) = current.take() {
+        // The next batch is read now, and checked on a thread of its own while this one is
+        // written.
+        let following = next_batch(conn, sheets.source.seq, batch.last, resolved)?;
+        let (also_changed, following) = std::thread::scope(|scope| {
+            let ahead = following.map(|mut b| {
+                let inputs = std::mem::take(&mut b.inputs);
+                (b, scope.spawn(move || record::prepare(dest, inputs)))
+            });
+            let mut next = cp.clone();
+            let also_changed = progress.fenced(conn, |conn| {
+                let written = record::insert_prepared(conn, dest, prepared, actor, &Hooks::Run)?;
+                next.after = batch.last;
+                next.processed += batch.count;
+                next.add_written(written.rows.iter().map(|r| r.id));
+                let changes = JobChanges {
+                    checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
+                    ..Default::default()
+                };
+                job::change(conn, &job.id, changes, None, actor)?;
+                Ok(written.also_changed)
+            });
+            let following = ahead.map(|(b, checking)| {
+                let prepared = checking
+                    .join()
+                    .map_err(|_| JobError::Internal(anyhow::anyhow!("checking a batch panicked")))?;
+                Ok::<_, JobError>((b, prepared))
+            });
+            if also_changed.is_ok() {
+                *cp = next;
+            }
+            (also_changed, following.transpose())
+        });
+        let also_changed = also_changed?;
+        current = following?;
         cx.announce.sheet_changed(&dest.sheet.id);
         for sheet in &also_changed {
             cx.announce.sheet_changed(sheet);

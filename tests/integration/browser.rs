@@ -6,6 +6,7 @@ use crate::helpers::*;
 use crate::on_both;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -16,7 +17,12 @@ pub struct Driver {
 }
 
 impl Drop for Driver {
+    /// Ends ChromeDriver and the Chromium it started (its process group): killing
+    /// ChromeDriver alone left every test's Chromium running.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.process.id())])
+            .status();
         let _ = self.process.kill();
     }
 }
@@ -33,6 +39,8 @@ pub async fn start_browser() -> Driver {
     let port = free_port();
     let process = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        // A group of its own, which Drop ends whole.
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
