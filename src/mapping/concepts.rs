@@ -5,7 +5,7 @@
 
 /// Words that say where a value comes from, whose it is or which of several, not what it
 /// is: `Guest Email`, `Parent Phone`, `Property City`, `Internal Notes`.
-const NOISE: [&str; 41] = [
+const NOISE: [&str; 50] = [
     "default",
     "person",
     "patient",
@@ -44,16 +44,26 @@ const NOISE: [&str; 41] = [
     "delivery",
     "private",
     "profile",
-    // A question as a header (`What's your role?`) and a possessive (`Member's Phone`).
+    "badge",
+    "invitee",
+    "purchase",
+    // A question as a header (`What's your role?`, `Which company do you work for?`, `Best
+    // email to reach you`) and a possessive (`Member's Phone`).
     "what",
+    "which",
+    "do",
+    "for",
+    "best",
+    "to",
+    "reach",
     "s",
     "you",
 ];
 
 /// Words that add nothing to another word that names a concept: `Mobile Phone Number`,
 /// `Registered On`, `Title/Position`, `Country Code`, `Created Time (UTC)`.
-const FILLER: [&str; 11] = [
-    "number", "name", "date", "time", "utc", "on", "at", "of", "and", "or", "code",
+const FILLER: [&str; 12] = [
+    "number", "name", "date", "time", "utc", "gmt", "on", "at", "of", "and", "or", "code",
 ];
 
 /// Short forms people write for a word.
@@ -85,6 +95,9 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "correo",
             "correo electrónico",
             "e mail",
+            "e post",
+            "epost",
+            "adres email",
         ],
     ),
     (
@@ -103,6 +116,9 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "vorname",
             "nombre",
             "nome",
+            "förnamn",
+            "imię",
+            "imie",
         ],
     ),
     (
@@ -124,6 +140,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "apellidos",
             "cognome",
             "sobrenome",
+            "efternamn",
+            "nazwisko",
         ],
     ),
     (
@@ -150,6 +168,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "telefone",
             "celular",
             "cellulare",
+            "sms",
+            "telefonnummer",
         ],
     ),
     (
@@ -209,6 +229,10 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "indirizzo",
             "endereço",
             "endereco",
+            "adress",
+            "gatuadress",
+            "ulica",
+            "adres",
         ],
     ),
     (
@@ -230,6 +254,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "ort",
             "città",
             "cidade",
+            "miasto",
+            "postort",
         ],
     ),
     (
@@ -270,6 +296,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "postleitzahl",
             "cap",
             "cep",
+            "postnummer",
+            "kod pocztowy",
         ],
     ),
     (
@@ -290,6 +318,7 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "land",
             "paese",
             "nazione",
+            "kraj",
         ],
     ),
     (
@@ -306,6 +335,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "geburtsdatum",
             "data di nascita",
             "data de nascimento",
+            "födelsedatum",
+            "data urodzenia",
         ],
     ),
     (
@@ -360,6 +391,12 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "iscrizione",
             "data di iscrizione",
             "data di registrazione",
+            "creation date",
+            "creation",
+            "submit date",
+            "submitted",
+            "medlem sedan",
+            "data rejestracji",
         ],
     ),
     (
@@ -384,6 +421,8 @@ const CONCEPTS: [(&str, &[&str]); 15] = [
             "bemerkungen",
             "notizen",
             "note interne",
+            "anteckningar",
+            "uwagi",
         ],
     ),
 ];
@@ -486,8 +525,16 @@ fn agreed(words: &[String]) -> Option<&'static str> {
             Some(c) if found.is_none_or(|f| f == c) => found = Some(c),
             Some(_) => return None,
             None if FILLER.contains(&w.as_str()) => {}
+            // A time zone's offset: `Created At (UTC+0)`.
+            None if w.chars().all(|c| c.is_ascii_digit())
+                && words.iter().any(|w| w == "utc" || w == "gmt") => {}
             None => return None,
         }
+    }
+    // A number of anything but a phone is an identifier: `Account Number`, `Registration
+    // Number`.
+    if words.iter().any(|w| w == "number") && found != Some("phone") {
+        return None;
     }
     found
 }
@@ -527,7 +574,15 @@ mod tests {
         ] {
             assert_eq!(concept_of(name), Some(concept), "{name}");
         }
-        for name in ["Address2", "Customer ID", "Order Total", "Lead Source", ""] {
+        for name in [
+            "Address2",
+            "Customer ID",
+            "Order Total",
+            "Lead Source",
+            "AccountNumber",
+            "Registration Number",
+            "",
+        ] {
             assert_eq!(concept_of(name), None, "{name}");
         }
     }
