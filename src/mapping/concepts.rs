@@ -500,6 +500,14 @@ pub fn concept_of(name: &str) -> Option<&'static str> {
         .or_else(|| last_part(name))
 }
 
+/// Whether a name is only words that add to others (`Name`, `Date`, `Number`): such a
+/// column is like any field whose name ends that way (`Name` and `Last name`), and none in
+/// particular.
+pub fn says_nothing(name: &str) -> bool {
+    let words = words(name);
+    !words.is_empty() && words.iter().all(|w| FILLER.contains(&w.as_str()))
+}
+
 /// A header in parts (`Person - Postal address - ZIP/Postal code`, `Contact: Email`): the
 /// last part that names a concept, the most specific one.
 fn last_part(name: &str) -> Option<&'static str> {
@@ -585,5 +593,7 @@ mod tests {
         ] {
             assert_eq!(concept_of(name), None, "{name}");
         }
+        assert!(says_nothing("Name") && says_nothing("Date (UTC)"));
+        assert!(!says_nothing("Full Name") && !says_nothing("Customer"));
     }
 }

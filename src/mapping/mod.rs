@@ -122,6 +122,10 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     {
         return Some((Certainty::Strong, 0.85));
     }
+    // `Name` is as near `Last name` as to `First name`, and is neither.
+    if names.iter().all(|n| concepts::says_nothing(n)) {
+        return None;
+    }
     let best = std::iter::once(target.key.as_str())
         .chain(std::iter::once(target.label.as_str()))
         .chain(target.alternative_names.iter().map(String::as_str))
