@@ -4,6 +4,7 @@
 use super::error_keys;
 use super::keys;
 use super::references::{self, Touched};
+use super::search_index;
 use super::unique;
 use super::write::{finish, load, Written, INSERT_CHUNK};
 use crate::db::schema::records;
@@ -88,6 +89,7 @@ fn delete_rows(
             )
             .execute(conn)?;
         }
+        search_index::unindex_deleted(conn, ctx.sheet.seq, &ids)?;
         unique::settle(conn, ctx, &[], &mut [], &shared, &mut delta)?;
         finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
         let also_changed = references::recheck_referrers(conn, ctx, Some(&old_norms), actor)?;

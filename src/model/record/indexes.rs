@@ -41,7 +41,8 @@ pub fn drop_invalid(conn: &mut AnyConnection, name: &str) -> QueryResult<()> {
 }
 
 /// Drops the indexes of sheets that no longer exist (deleting a sheet leaves its indexes
-/// empty; dropping them inside that transaction would lock the records table).
+/// empty; dropping them inside that transaction would lock the records table), and the
+/// delete triggers that search indexes used to have.
 pub fn drop_orphans(conn: &mut AnyConnection) -> QueryResult<usize> {
     #[derive(QueryableByName)]
     struct Name {
@@ -82,7 +83,9 @@ pub fn drop_orphans(conn: &mut AnyConnection) -> QueryResult<usize> {
         let global_sort = name.starts_with("records_sort_") && name.matches('_').count() == 2;
         // FTS5's own shadow tables (record_search_{seq}_data, ...) go with their table.
         let shadow = kind == "table" && seq.is_some_and(|seq| name != search_index::name(seq));
-        if !(orphan || global_sort) || shadow {
+        // Search indexes no longer have a delete trigger (see `search_index::unindex_deleted`).
+        let retired = kind == "trigger";
+        if !(orphan || global_sort || retired) || shadow {
             continue;
         }
         let how = if backend == Backend::Postgres {
