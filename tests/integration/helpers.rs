@@ -384,6 +384,28 @@ impl TestApp {
         let sheet = sheets.iter().find(|s| s["slug"] == slug).expect("sheet by slug");
         sheet["id"].as_str().unwrap().to_string()
     }
+
+    /// A sheet's number, which names its indexes.
+    pub fn sheet_seq(&self, sheet_id: &str) -> i64 {
+        use diesel::prelude::*;
+        use wharf::db::schema::sheets;
+        let mut conn = self.pool.get().expect("conn");
+        sheets::table
+            .filter(sheets::id.eq(sheet_id))
+            .select(sheets::seq)
+            .first(&mut *conn)
+            .expect("sheet")
+    }
+}
+
+/// The ids of the records a write answered with.
+pub fn record_ids(body: &serde_json::Value) -> Vec<String> {
+    body["data"]["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 impl TestApp {

@@ -12,16 +12,6 @@ use std::time::{Duration, Instant};
 /// The contacts sheet's fields (see `contacts_blueprint`).
 const FIELDS: usize = 7;
 
-fn seq_of(app: &TestApp, sheet: &str) -> i64 {
-    use wharf::db::schema::sheets;
-    let mut conn = app.pool.get().expect("conn");
-    sheets::table
-        .filter(sheets::id.eq(sheet))
-        .select(sheets::seq)
-        .first(&mut *conn)
-        .expect("sheet")
-}
-
 /// How many of the sheet's sort indexes exist, and whether its search index is complete.
 fn built(app: &TestApp, seq: i64) -> (usize, bool) {
     use wharf::model::record::{indexes::catalog_has, search_index};
@@ -91,7 +81,7 @@ async fn a_load_through_the_api_starts_the_sheets_indexes(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
-    let seq = seq_of(&app, &sheet);
+    let seq = app.sheet_seq(&sheet);
     for batch in 0..6 {
         load(&app, &sheet, batch * 4000, 4000).await;
     }
@@ -127,7 +117,7 @@ async fn a_load_through_the_api_starts_the_sheets_indexes(db: Db) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(built(&app, seq_of(&app, &small)), (0, false));
+    assert_eq!(built(&app, app.sheet_seq(&small)), (0, false));
     if db == Db::Postgres {
         // The planner knows how many records hold a value (it took every equality for 0.5%
         // of the records, and read common values whole from the sort index to sort them).

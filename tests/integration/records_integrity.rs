@@ -14,15 +14,6 @@ async fn setup(db: Db) -> (TestApp, String, String) {
     (app, companies, contacts)
 }
 
-fn ids(body: &Value) -> Vec<String> {
-    body["data"]["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn repeated_ids_in_one_update_apply_in_order(db: Db) {
     let (app, _, contacts) = setup(db).await;
     let path = format!("/sheets/{contacts}/records");
@@ -32,7 +23,7 @@ async fn repeated_ids_in_one_update_apply_in_order(db: Db) {
             &json!([{"email": {"value": "a@x.io"}}, {"email": {"value": "b@x.io"}}]),
         )
         .await;
-    let inserted = ids(&body);
+    let inserted = record_ids(&body);
     let same = &inserted[0];
     // Three changes to one record: the email is emptied (an error), then the name set,
     // then the email fixed. As if applied one after another.
@@ -74,7 +65,7 @@ async fn repeated_ids_in_one_update_apply_in_order(db: Db) {
     );
     let (_, errors) = app.get_json(&format!("{path}?filter=error")).await;
     assert_eq!(
-        ids(&errors),
+        record_ids(&errors),
         vec![same.clone()],
         "the Error filter shows the invalid record"
     );
@@ -90,13 +81,13 @@ async fn record_ids_are_never_reused(db: Db) {
             &json!([{"email": {"value": "a@x.io"}}, {"email": {"value": "b@x.io"}}]),
         )
         .await;
-    let newest = ids(&body)[1].clone();
+    let newest = record_ids(&body)[1].clone();
     let (status, _) = app.delete(&format!("{path}?ids={newest}")).await;
     assert_eq!(status, 200);
     let (_, body) = app
         .post_json(&path, &json!([{"email": {"value": "c@x.io"}}]))
         .await;
-    let next = ids(&body)[0].clone();
+    let next = record_ids(&body)[0].clone();
     assert_ne!(next, newest, "a deleted record's id went to a new record");
     // A stale update of the deleted record finds nothing rather than another record.
     let (status, _) = app
@@ -132,7 +123,7 @@ async fn references_follow_their_targets(db: Db) {
             &json!([{"code": {"value": "ACME"}}, {"code": {"value": "GLOBEX"}}]),
         )
         .await;
-    let company_ids = ids(&body);
+    let company_ids = record_ids(&body);
     app.post_json(
         &path,
         &json!([

@@ -10,14 +10,8 @@ const ROWS: usize = 30_000;
 
 /// Whether the sheet's search index is complete (reads use it from then on).
 fn index_complete(app: &TestApp, sheet_id: &str) -> bool {
-    use diesel::prelude::*;
-    use wharf::db::schema::sheets;
+    let seq = app.sheet_seq(sheet_id);
     let mut conn = app.pool.get().expect("conn");
-    let seq: i64 = sheets::table
-        .filter(sheets::id.eq(sheet_id))
-        .select(sheets::seq)
-        .first(&mut *conn)
-        .expect("sheet");
     wharf::model::record::search_index::exists(&mut conn, seq).expect("catalog")
 }
 
@@ -107,15 +101,14 @@ async fn the_search_index_fills_in_batches_beside_writers(db: Db) {
 
 on_both!(the_search_index_fills_in_batches_beside_writers);
 
-fn seq_of(app: &TestApp, sheet_id: &str) -> i64 {
-    use diesel::prelude::*;
-    use wharf::db::schema::sheets;
-    let mut conn = app.pool.get().expect("conn");
-    sheets::table
-        .filter(sheets::id.eq(sheet_id))
-        .select(sheets::seq)
-        .first(&mut *conn)
-        .expect("sheet")
+async fn wait_until_complete(app: &TestApp, sheet: &str) {
+    for _ in 0..300 {
+        if index_complete(app, sheet) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the index was never completed");
 }
 
 /// SQLite's search index merges its segments in the background once a sheet's writes pause
@@ -130,20 +123,9 @@ async fn the_search_index_is_merged_once_writes_pause(db: Db) {
         .collect();
     let (status, body) = app.post_json(&path, &json!(rows)).await;
     assert_eq!(status, 200, "{body}");
-    let ids: Vec<String> = body["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = record_ids(&body);
     assert!(search_ids(&app, &sheet, "walrus").await.is_empty());
-    for _ in 0..300 {
-        if index_complete(&app, &sheet) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(index_complete(&app, &sheet), "the index was never completed");
+    wait_until_complete(&app, &sheet).await;
     // Twelve writes, each its own transaction: twelve new segments in the index.
     let mut edited = Vec::new();
     for (n, id) in ids.iter().step_by(150).take(12).enumerate() {
@@ -158,7 +140,7 @@ async fn the_search_index_is_merged_once_writes_pause(db: Db) {
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
     if db == Db::Sqlite {
         let mut conn = app.pool.get().expect("conn");
-        let seq = seq_of(&app, &sheet);
+        let seq = app.sheet_seq(&sheet);
         let more = wharf::model::record::search_index::merge_step(&mut conn, seq).expect("merge");
         assert!(!more, "the search index was left unmerged");
     }
@@ -207,20 +189,9 @@ async fn deleted_records_leave_the_search_index(db: Db) {
         .collect();
     let (status, body) = app.post_json(&path, &json!(rows)).await;
     assert_eq!(status, 200, "{body}");
-    let ids: Vec<String> = body["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = record_ids(&body);
     assert_eq!(search_ids(&app, &sheet, "okapi").await.len(), 300);
-    for _ in 0..300 {
-        if index_complete(&app, &sheet) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(index_complete(&app, &sheet), "the index was never completed");
+    wait_until_complete(&app, &sheet).await;
     let gone: Vec<&String> = ids.iter().step_by(3).collect();
     let query = gone
         .iter()
@@ -231,7 +202,7 @@ async fn deleted_records_leave_the_search_index(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(search_ids(&app, &sheet, "okapi").await.len(), 200);
     if db == Db::Sqlite {
-        let seq = seq_of(&app, &sheet);
+        let seq = app.sheet_seq(&sheet);
         assert_eq!(indexed_for(&app, seq, "kap"), 200);
         // A database from before keeps its row-by-row delete trigger until the next start.
         use diesel::connection::SimpleConnection;
