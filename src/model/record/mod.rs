@@ -9,6 +9,7 @@ pub mod ffql_sql;
 pub mod fields;
 pub mod history;
 pub mod indexes;
+mod insert;
 mod keys;
 mod query;
 mod references;
@@ -20,10 +21,11 @@ mod unique;
 mod write;
 
 pub use delete::{delete, delete_present};
+pub use insert::{insert, insert_prepared, prepare, Prepared};
 pub use keys::HOLDERS_PG;
 pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
-pub use write::{insert, insert_prepared, prepare, update, update_tagged, Prepared, RecordUpdate, Written};
+pub use write::{update, update_tagged, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;
