@@ -245,28 +245,24 @@ fn extract_into_workbook(
         std::thread::scope(|scope| -> Result<(), JobError> {
             let (tx, read) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
             scope.spawn(move || read_batches(rows, tx));
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, record::Prepared, Vec<Reject>)>(1);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(record::Prepared, Vec<Reject>)>(1);
             let prepare_ctx = &sheet_ctx;
             scope.spawn(move || {
                 for (batch, rejects) in read {
-                    let n = batch.len();
-                    if tx
-                        .send((n, record::prepare(prepare_ctx, batch), rejects))
-                        .is_err()
-                    {
+                    if tx.send((record::prepare(prepare_ctx, batch), rejects)).is_err() {
                         return;
                     }
                 }
             });
-            for (n, batch, batch_rejects) in rx {
+            for (batch, batch_rejects) in rx {
                 for rej in batch_rejects {
                     rejects += 1;
                     let mut rec = vec![table_name.clone(), rej.line.to_string(), rej.message];
                     rec.extend(rej.values);
                     rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
-                written[index] += n as i64;
-                if n > 0 {
+                written[index] += batch.len() as i64;
+                if !batch.is_empty() {
                     progress.fenced(conn, |conn| {
                         Ok(record::insert_prepared(
                             conn,

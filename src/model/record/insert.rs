@@ -36,6 +36,17 @@ pub struct Prepared {
     encoded: Vec<Encoded>,
 }
 
+impl Prepared {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.checked.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.checked.is_empty()
+    }
+}
+
 /// Checks and encodes records given as values in field order, for [`insert_prepared`].
 pub fn prepare(ctx: &SheetContext, inputs: Vec<Vec<Value>>) -> Prepared {
     let checked = check_all(ctx, inputs);
