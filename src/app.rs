@@ -284,6 +284,9 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     let pool = db::build_pool(&settings.database_url, settings.pool_size)?;
     let mut conn = pool.get()?;
     db::run_migrations(&mut conn)?;
+    // Before any sort index is looked for: those a version before the key columns left.
+    crate::model::record::sort_keys::drop_expression_indexes(&mut conn)
+        .map_err(|e| anyhow::anyhow!("dropping old sort indexes: {e}"))?;
     environment::ensure_defaults(&mut conn)
         .map_err(|e| anyhow::anyhow!("creating default environments: {e}"))?;
     Ok(pool)

@@ -54,6 +54,33 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Every test on SQLite ends by checking that each record's sort keys still equal its
+/// values (`sort_keys`): whatever the test wrote, no write path left them behind.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() || !self.database_url.starts_with("sqlite://") {
+            return;
+        }
+        let Ok(mut conn) = self.pool.get_timeout(std::time::Duration::from_secs(5)) else {
+            return;
+        };
+        #[derive(diesel::QueryableByName)]
+        struct Stale {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let differ: Vec<String> = (0..wharf::model::record::sort_keys::KEYED)
+            .map(|i| format!("sort_key_{i} IS NOT json_extract(vals, '$[{i}]')"))
+            .collect();
+        let stale: Stale = wharf::on_backend!(&mut *conn, c => diesel::RunQueryDsl::get_result(
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM records WHERE {}", differ.join(" OR "))),
+            c
+        ))
+        .expect("sort keys checked");
+        assert_eq!(stale.n, 0, "records whose sort keys differ from their values");
+    }
+}
+
 fn pg_admin_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {

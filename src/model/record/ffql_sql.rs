@@ -217,7 +217,8 @@ impl Builder {
         if let (Backend::Sqlite, Some((field, values))) = (self.backend, same_field_equalities(node)) {
             // One `IN` the field's sort index serves (SQLite plans an `or` of them as a scan).
             self.sql(format!(
-                "(json_type(vals, '$[{field}]') = 'text' AND json_extract(vals, '$[{field}]') IN ("
+                "(json_type(vals, '$[{field}]') = 'text' AND {} IN (",
+                sort_index::expression(self.backend, field)
             ));
             for (n, v) in values.iter().enumerate() {
                 if n > 0 {
@@ -293,9 +294,9 @@ impl Builder {
         };
         let range = matches!(test, CellTest::Number(c, _) | CellTest::Date(c, _) if *c != Cmp::Eq);
         let raw = if sqlite && self.scan && range {
-            format!("+json_extract(vals, '$[{i}]')")
+            format!("+{}", sort_index::expression(self.backend, i))
         } else if sqlite {
-            format!("json_extract(vals, '$[{i}]')")
+            sort_index::expression(self.backend, i)
         } else {
             format!("((vals::jsonb)->>{i})")
         };

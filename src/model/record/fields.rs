@@ -6,7 +6,7 @@
 
 use super::keys::{self, norm_for, NewKey};
 use super::write::{update, RecordUpdate};
-use super::{decode_sparse, encode, error_keys, search_index, Encoded, RecordRow};
+use super::{decode_sparse, encode, error_keys, search_index, sort_keys, Encoded, RecordRow};
 use crate::blueprint::SheetConfig;
 use crate::db::schema::{cell_keys, records};
 use crate::db::AnyConnection;
@@ -142,7 +142,7 @@ pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> 
             })
             .collect();
         let refs: Vec<(i64, &Checked)> = moved.iter().map(|(id, c)| (*id, c)).collect();
-        super::write::write_rows(conn, &refs, false)?;
+        super::write::write_rows(conn, &refs, false, &(at..sort_keys::KEYED).collect::<Vec<_>>())?;
         done += rows.len();
         if (rows.len() as i64) < REWRITE_BATCH {
             break;
@@ -202,12 +202,13 @@ fn shift_keys(conn: &mut AnyConnection, sid: &SheetId, r: usize, fields: usize) 
 fn drop_values(conn: &mut AnyConnection, sheet_seq: i64, r: usize) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Integer, Text};
     match conn {
-        AnyConnection::Sqlite(c) => {
-            diesel::sql_query("UPDATE records SET vals = json_remove(vals, ?) WHERE sheet_seq = ?")
-                .bind::<Text, _>(format!("$[{r}]"))
-                .bind::<BigInt, _>(sheet_seq)
-                .execute(c)?
-        }
+        AnyConnection::Sqlite(c) => diesel::sql_query(format!(
+            "UPDATE records SET vals = json_remove(vals, ?){} WHERE sheet_seq = ?",
+            sort_keys::shifted_down(r)
+        ))
+        .bind::<Text, _>(format!("$[{r}]"))
+        .bind::<BigInt, _>(sheet_seq)
+        .execute(c)?,
         AnyConnection::Postgres(c) => {
             diesel::sql_query("UPDATE records SET vals = (vals::jsonb - $1)::text WHERE sheet_seq = $2")
                 .bind::<Integer, _>(r as i32)

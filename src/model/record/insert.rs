@@ -5,8 +5,9 @@
 use super::keys;
 use super::references::{self, Touched};
 use super::search_index;
+use super::sort_keys::{self, InsertRow};
 use super::unique;
-use super::write::{commit_for, finish, load, write_row, Written};
+use super::write::{commit_for, finish, load, write_checks, Written};
 use super::{encode, error_keys, Encoded, RecordRow};
 use crate::db::schema::records;
 use crate::db::AnyConnection;
@@ -73,7 +74,7 @@ pub fn insert_prepared(
             references::check(conn, ctx, &mut checked)?;
             encoded = checked.iter().map(encode).collect();
         }
-        let ids = insert_rows(conn, ctx, &encoded)?;
+        let ids = insert_rows(conn, ctx, &checked, &encoded)?;
         if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
             search_index::index_inserted(conn, ctx.sheet.seq, *first, *last)?;
         }
@@ -81,7 +82,7 @@ pub fn insert_prepared(
         let mut delta = CountDelta::default();
         let changed = unique::settle(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)?;
         for k in changed {
-            write_row(conn, ids[k], &checked[k], false)?;
+            write_checks(conn, ids[k], &checked[k], false)?;
             encoded[k] = encode(&checked[k]);
         }
         for rec in &checked {
@@ -160,20 +161,14 @@ fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
     })
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = records)]
-struct NewRecord<'a> {
-    sheet_seq: i64,
-    vals: &'a str,
-    raw: Option<&'a str>,
-    messages: Option<&'a str>,
-    valid: bool,
-    error_fields: Option<&'a str>,
-}
-
-fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]) -> QueryResult<Vec<i64>> {
+fn insert_rows(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    checked: &[Checked],
+    encoded: &[Encoded],
+) -> QueryResult<Vec<i64>> {
     match conn {
-        AnyConnection::Sqlite(c) => sqlite_insert_rows(c, ctx.sheet.seq, encoded),
+        AnyConnection::Sqlite(c) => sqlite_insert_rows(c, ctx.sheet.seq, checked, encoded),
         AnyConnection::Postgres(c) => copy_rows(c, ctx.sheet.seq, encoded),
     }
 }
@@ -185,6 +180,7 @@ fn insert_rows(conn: &mut AnyConnection, ctx: &SheetContext, encoded: &[Encoded]
 fn sqlite_insert_rows(
     c: &mut diesel::SqliteConnection,
     sheet_seq: i64,
+    checked: &[Checked],
     encoded: &[Encoded],
 ) -> QueryResult<Vec<i64>> {
     let last_id = |c: &mut diesel::SqliteConnection| {
@@ -194,17 +190,17 @@ fn sqlite_insert_rows(
         .get_result::<i64>(c)
     };
     let mut first = None;
-    for e in encoded {
-        diesel::insert_into(records::table)
-            .values(NewRecord {
-                sheet_seq,
-                vals: &e.vals,
-                raw: e.raw.as_deref(),
-                messages: e.messages.as_deref(),
-                valid: e.valid,
-                error_fields: e.error_fields.as_deref(),
-            })
-            .execute(c)?;
+    for (rec, e) in checked.iter().zip(encoded) {
+        InsertRow {
+            sheet_seq,
+            vals: &e.vals,
+            raw: e.raw.as_deref(),
+            messages: e.messages.as_deref(),
+            valid: e.valid,
+            error_fields: e.error_fields.as_deref(),
+            keys: sort_keys::keys(&rec.vals),
+        }
+        .execute(c)?;
         if first.is_none() {
             first = Some(last_id(c)?);
         }

@@ -17,6 +17,7 @@ pub mod search;
 pub mod search_index;
 pub mod selection;
 pub mod sort_index;
+pub mod sort_keys;
 mod unique;
 mod write;
 

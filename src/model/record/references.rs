@@ -5,7 +5,7 @@
 
 use super::error_keys;
 use super::keys::{self, norm_for};
-use super::write::{load, write_row};
+use super::write::{load, write_checks};
 use crate::db::AnyConnection;
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
@@ -145,7 +145,7 @@ fn recheck_records(
         }
         delta.add(-1, old.valid(), error_keys(&ctx.config, old));
         delta.add(1, new.valid(), error_keys(&ctx.config, new));
-        write_row(conn, row.id, new, true)?;
+        write_checks(conn, row.id, new, true)?;
         changed += 1;
     }
     if changed > 0 {

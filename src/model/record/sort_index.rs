@@ -6,10 +6,13 @@ use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-/// The expression a sort by field `i` orders on; identical text to the index's.
+/// The expression a sort by field `i` orders on; identical text to the index's. On SQLite
+/// the first fields' values have a column of their own (module `sort_keys`).
 pub fn expression(backend: Backend, i: usize) -> String {
     match backend {
-        Backend::Sqlite => format!("json_extract(vals, '$[{i}]')"),
+        Backend::Sqlite => {
+            super::sort_keys::column(i).unwrap_or_else(|| format!("json_extract(vals, '$[{i}]')"))
+        }
         Backend::Postgres => format!("((vals::jsonb)->{i})"),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::error_keys;
 use super::keys::{self, norm_for, NewKey};
-use super::write::{load, write_row};
+use super::write::{load, write_checks};
 use crate::db::AnyConnection;
 use crate::model::sheet::{CountDelta, SheetContext};
 use crate::model::ModelResult;
@@ -163,7 +163,7 @@ pub(super) fn settle(
                 delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));
                 rec.set_constraint(fi, Source::Unique, want.then(|| unique_message(field)));
                 delta.add(1, rec.valid(), error_keys(&ctx.config, &rec));
-                write_row(conn, row.id, &rec, true)?;
+                write_checks(conn, row.id, &rec, true)?;
             }
         }
     }

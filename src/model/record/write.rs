@@ -6,6 +6,7 @@ use super::history::{self, NewChange};
 use super::keys;
 use super::references::{self, Touched};
 use super::search_index;
+use super::sort_keys;
 use super::unique;
 use super::{encode, error_keys, RecordRow};
 use crate::db::schema::records;
@@ -170,7 +171,14 @@ pub(super) fn update_loaded(
         checked[k] = rec;
     }
     let stored: Vec<(i64, &Checked)> = ids.iter().copied().zip(&checked).collect();
-    write_rows(conn, &stored, true)?;
+    let mut moved: Vec<usize> = olds
+        .iter()
+        .zip(&checked)
+        .flat_map(|(old, new)| sort_keys::changed(&old.vals, &new.vals))
+        .collect();
+    moved.sort_unstable();
+    moved.dedup();
+    write_rows(conn, &stored, true, &moved)?;
     for (k, u) in updates.iter().enumerate() {
         if let Some(meta) = &u.metadata {
             diesel::update(records::table.find(ids[k]))
@@ -263,7 +271,9 @@ pub(super) fn finish(
     Ok(())
 }
 
-pub(super) fn write_row(
+/// Writes what the checks of a record say (messages and validity) after a constraint that
+/// needs other records settled; its values, and so its sort keys, stay as stored.
+pub(super) fn write_checks(
     conn: &mut AnyConnection,
     id: i64,
     checked: &Checked,
@@ -272,8 +282,6 @@ pub(super) fn write_row(
     let e = encode(checked);
     let target = records::table.find(id);
     let cols = (
-        records::vals.eq(e.vals),
-        records::raw.eq(e.raw),
         records::messages.eq(e.messages),
         records::custom.eq(e.custom),
         records::valid.eq(e.valid),
@@ -306,11 +314,14 @@ const WRITE_CHUNK: usize = 1000;
 
 /// Writes checked records back, many per statement: their stored forms go as one JSON
 /// parameter that the statement reads as rows. (A statement per record cost 10 us a record
-/// on SQLite, and a round trip each on PostgreSQL.)
+/// on SQLite, and a round trip each on PostgreSQL.) `moved` are the positions whose values
+/// may differ from the stored ones: on SQLite their sort keys are written too, and only
+/// theirs, so the sort indexes of other fields are left alone.
 pub(super) fn write_rows(
     conn: &mut AnyConnection,
     rows: &[(i64, &Checked)],
     bump_version: bool,
+    moved: &[usize],
 ) -> QueryResult<()> {
     let bump = if bump_version {
         ", version = records.version + 1"
@@ -339,8 +350,9 @@ pub(super) fn write_rows(
             AnyConnection::Sqlite(c) => diesel::sql_query(format!(
                 "UPDATE records SET vals = json_extract(j.value, '$.v'), raw = json_extract(j.value, '$.r'), \
                  messages = json_extract(j.value, '$.m'), custom = json_extract(j.value, '$.c'), \
-                 valid = json_extract(j.value, '$.ok'), error_fields = json_extract(j.value, '$.e'){bump} \
-                 FROM json_each(?) AS j WHERE records.id = json_extract(j.value, '$.id')"
+                 valid = json_extract(j.value, '$.ok'), error_fields = json_extract(j.value, '$.e'){bump}{keys} \
+                 FROM json_each(?) AS j WHERE records.id = json_extract(j.value, '$.id')",
+                keys = sort_keys::assignments("json_extract(j.value, '$.v')", moved.iter().copied())
             ))
             .bind::<diesel::sql_types::Text, _>(items)
             .execute(c)?,

@@ -1,0 +1,16 @@
+ALTER TABLE records DROP COLUMN sort_key_0;
+ALTER TABLE records DROP COLUMN sort_key_1;
+ALTER TABLE records DROP COLUMN sort_key_2;
+ALTER TABLE records DROP COLUMN sort_key_3;
+ALTER TABLE records DROP COLUMN sort_key_4;
+ALTER TABLE records DROP COLUMN sort_key_5;
+ALTER TABLE records DROP COLUMN sort_key_6;
+ALTER TABLE records DROP COLUMN sort_key_7;
+ALTER TABLE records DROP COLUMN sort_key_8;
+ALTER TABLE records DROP COLUMN sort_key_9;
+ALTER TABLE records DROP COLUMN sort_key_10;
+ALTER TABLE records DROP COLUMN sort_key_11;
+ALTER TABLE records DROP COLUMN sort_key_12;
+ALTER TABLE records DROP COLUMN sort_key_13;
+ALTER TABLE records DROP COLUMN sort_key_14;
+ALTER TABLE records DROP COLUMN sort_key_15;
