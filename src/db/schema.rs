@@ -91,6 +91,7 @@ diesel::table! {
         updated_at -> Timestamp,
         locked_at -> Nullable<Timestamp>,
         locked_by -> Nullable<Text>,
+        sort_keys -> Integer,
     }
 }
 

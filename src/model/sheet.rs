@@ -30,6 +30,8 @@ pub struct Sheet {
     /// it works on it).
     pub locked_at: Option<NaiveDateTime>,
     pub locked_by: Option<String>,
+    /// SQLite: whether the records keep their sort keys in columns (`record::sort_keys`).
+    pub sort_keys: i32,
 }
 
 impl Sheet {

@@ -74,6 +74,7 @@ mod sheet_fields;
 mod sheet_fields_api;
 mod sheet_locks;
 mod smtp;
+mod sort_keys;
 mod storage_s3;
 mod submit;
 mod submit_crash;

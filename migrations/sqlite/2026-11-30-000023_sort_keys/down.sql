@@ -1,3 +1,4 @@
+ALTER TABLE sheets DROP COLUMN sort_keys;
 ALTER TABLE records DROP COLUMN sort_key_0;
 ALTER TABLE records DROP COLUMN sort_key_1;
 ALTER TABLE records DROP COLUMN sort_key_2;

@@ -1,8 +1,8 @@
--- SQLite: each of a record's first 16 cells also in a column of its own, equal to
--- json_extract(vals, '$[i]') at every moment. A sheet's sort index on a field is an index
--- on that column, so an update rewrites only the sort indexes of the fields whose values it
--- changes (an index on an expression of vals was rewritten on every update of vals). Later
--- fields keep expression indexes. PostgreSQL has no such columns.
+-- SQLite: a record's first 16 cells can also be kept in columns of their own, equal to
+-- json_extract(vals, '$[i]'). A sheet's sort index on such a field is an index on the
+-- column, so an update rewrites only the sort indexes of the fields whose values it changes
+-- (an index on an expression of vals was rewritten on every update of vals). Later fields
+-- keep expression indexes.
 ALTER TABLE records ADD COLUMN sort_key_0;
 ALTER TABLE records ADD COLUMN sort_key_1;
 ALTER TABLE records ADD COLUMN sort_key_2;
@@ -19,21 +19,7 @@ ALTER TABLE records ADD COLUMN sort_key_12;
 ALTER TABLE records ADD COLUMN sort_key_13;
 ALTER TABLE records ADD COLUMN sort_key_14;
 ALTER TABLE records ADD COLUMN sort_key_15;
-UPDATE records SET sort_key_0 = json_extract(vals, '$[0]'),
-    sort_key_1 = json_extract(vals, '$[1]'),
-    sort_key_2 = json_extract(vals, '$[2]'),
-    sort_key_3 = json_extract(vals, '$[3]'),
-    sort_key_4 = json_extract(vals, '$[4]'),
-    sort_key_5 = json_extract(vals, '$[5]'),
-    sort_key_6 = json_extract(vals, '$[6]'),
-    sort_key_7 = json_extract(vals, '$[7]'),
-    sort_key_8 = json_extract(vals, '$[8]'),
-    sort_key_9 = json_extract(vals, '$[9]'),
-    sort_key_10 = json_extract(vals, '$[10]'),
-    sort_key_11 = json_extract(vals, '$[11]'),
-    sort_key_12 = json_extract(vals, '$[12]'),
-    sort_key_13 = json_extract(vals, '$[13]'),
-    sort_key_14 = json_extract(vals, '$[14]'),
-    sort_key_15 = json_extract(vals, '$[15]');
--- The expression sort indexes of those fields are dropped; each is built again on the
--- column when next used (`sort_index::build`).
+-- Whether a sheet's records keep them: 0 not kept (a sheet nobody sorted: loads do not
+-- pay for them), 1 kept by every write while older records are being filled in, 2 every
+-- record has them (reads may use them). The first sort index of a sheet fills them.
+ALTER TABLE sheets ADD COLUMN sort_keys INTEGER NOT NULL DEFAULT 0;

@@ -4,6 +4,7 @@
 //! SQL, so a pass reads only the records it picks, in id order, a batch at a time.
 
 use super::ffql_sql::Condition;
+use super::sort_index::Cells;
 use super::{search, Filter, RecordQuery, RecordRow};
 use crate::db::schema::records;
 use crate::db::{backend_of, AnyConnection, Backend, MultiBackend};
@@ -174,7 +175,7 @@ fn selection(
         stmt = stmt.filter(records::id.eq_any(ids.to_vec()));
     }
     if let Some(node) = &q.ffql {
-        stmt = stmt.filter(Condition::scanning(backend, node));
+        stmt = stmt.filter(Condition::scanning(Cells::from_values(backend), node));
     }
     if let Some(term) = q.search_value.as_deref().filter(|t| !t.is_empty()) {
         let term = search::Term::new(term);

@@ -5,7 +5,7 @@
 //! A cell's shown text is what search and the grid show (`validate::display`): empty for
 //! an empty cell, `true`/`false`, numbers as written, a list's items joined by `, `.
 
-use super::sort_index;
+use super::sort_index::Cells;
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::db::Backend;
 use crate::ffql::{CellTest, Cmp, FieldSpec, Kind, Node, Status};
@@ -74,22 +74,22 @@ pub struct Condition {
 }
 
 impl Condition {
-    pub fn new(backend: Backend, node: &Node) -> Condition {
-        Condition::build(backend, node, false)
+    pub fn new(cells: Cells, node: &Node) -> Condition {
+        Condition::build(cells, node, false)
     }
 
     /// The same condition with its ranges kept from the fields' sort indexes (SQLite's
     /// unary `+`), for a read that walks the sheet in id order instead.
-    pub fn scanning(backend: Backend, node: &Node) -> Condition {
-        Condition::build(backend, node, true)
+    pub fn scanning(cells: Cells, node: &Node) -> Condition {
+        Condition::build(cells, node, true)
     }
 
     /// The condition a page of records is read with. SQLite's planner, without statistics,
     /// prefers a range's sort index to equalities of text (3.2 s for `(email eq a or email
     /// eq b) and age gte 30` at a million records): when the query's top level holds such
     /// equalities, its ranges stay off the sort indexes and the equalities lead.
-    pub fn for_page(backend: Backend, node: &Node) -> Condition {
-        Condition::build(backend, node, equalities_lead(node))
+    pub fn for_page(cells: Cells, node: &Node) -> Condition {
+        Condition::build(cells, node, equalities_lead(node))
     }
 
     /// The records whose stored values or kept inputs hold `text` as JSON writes it. JSON
@@ -119,9 +119,10 @@ impl Condition {
         Condition { parts }
     }
 
-    fn build(backend: Backend, node: &Node, scan: bool) -> Condition {
+    fn build(cells: Cells, node: &Node, scan: bool) -> Condition {
         let mut b = Builder {
-            backend,
+            backend: cells.backend,
+            cells,
             scan,
             parts: Vec::new(),
         };
@@ -199,6 +200,8 @@ fn equalities_lead(node: &Node) -> bool {
 
 struct Builder {
     backend: Backend,
+    /// How the sheet's cells are read (its sort keys' columns on SQLite).
+    cells: Cells,
     /// Ranges stay off the sort indexes (see [`Condition::scanning`]).
     scan: bool,
     parts: Vec<Part>,
@@ -218,7 +221,7 @@ impl Builder {
             // One `IN` the field's sort index serves (SQLite plans an `or` of them as a scan).
             self.sql(format!(
                 "(json_type(vals, '$[{field}]') = 'text' AND {} IN (",
-                sort_index::expression(self.backend, field)
+                self.cells.expression(field)
             ));
             for (n, v) in values.iter().enumerate() {
                 if n > 0 {
@@ -294,9 +297,9 @@ impl Builder {
         };
         let range = matches!(test, CellTest::Number(c, _) | CellTest::Date(c, _) if *c != Cmp::Eq);
         let raw = if sqlite && self.scan && range {
-            format!("+{}", sort_index::expression(self.backend, i))
+            format!("+{}", self.cells.expression(i))
         } else if sqlite {
-            sort_index::expression(self.backend, i)
+            self.cells.expression(i)
         } else {
             format!("((vals::jsonb)->>{i})")
         };
@@ -311,10 +314,7 @@ impl Builder {
                     self.text(value);
                     self.sql(")");
                 } else {
-                    self.sql(format!(
-                        "({} = to_jsonb(CAST(",
-                        sort_index::expression(self.backend, i)
-                    ));
+                    self.sql(format!("({} = to_jsonb(CAST(", self.cells.expression(i)));
                     self.text(value);
                     self.sql(" AS text)))");
                 }
@@ -336,7 +336,7 @@ impl Builder {
                     // what the sort index on the field holds.
                     self.sql(format!(
                         "({typ} = 'number' AND {} {} to_jsonb(CAST(",
-                        sort_index::expression(self.backend, i),
+                        self.cells.expression(i),
                         cmp.sql()
                     ));
                     self.text(&n.to_string());
@@ -358,7 +358,7 @@ impl Builder {
                 } else {
                     // ISO dates order the same in any collation; the bare cell is what the
                     // sort index holds.
-                    let cell = sort_index::expression(self.backend, i);
+                    let cell = self.cells.expression(i);
                     self.sql(format!("({is_date} AND {cell} {} to_jsonb(CAST(", cmp.sql()));
                     self.text(day);
                     self.sql(" AS text)))");

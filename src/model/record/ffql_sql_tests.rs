@@ -32,6 +32,12 @@ impl<Q: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Explain<Q> {
     }
 }
 
+/// A sheet whose records keep their sort keys (`sort_keys`), as a sorted sheet's do.
+const KEYED_SQLITE: Cells = Cells {
+    backend: Backend::Sqlite,
+    keyed: true,
+};
+
 fn specs() -> Vec<FieldSpec> {
     let f = |key: &str, kind| FieldSpec {
         key: key.into(),
@@ -63,7 +69,7 @@ fn sheet() -> SqliteConnection {
     .unwrap();
     for i in 0..3 {
         // As `sort_index::build` makes them.
-        let expr = sort_index::expression(Backend::Sqlite, i);
+        let expr = KEYED_SQLITE.expression(i);
         conn.batch_execute(&format!(
             "CREATE INDEX records_sort_1_{i} ON records (sheet_seq, {expr}, id) WHERE sheet_seq = 1"
         ))
@@ -79,7 +85,7 @@ fn select(
     records::table
         .select(records::id)
         .filter(sql::<Bool>("sheet_seq = 1"))
-        .filter(Condition::new(Backend::Sqlite, &node))
+        .filter(Condition::new(KEYED_SQLITE, &node))
         .order(records::id)
         .into_boxed::<Sqlite>()
 }
@@ -115,7 +121,7 @@ fn an_or_of_equalities_leads_the_plan_over_a_range() {
     let page = records::table
         .select(records::id)
         .filter(sql::<Bool>("sheet_seq = 1"))
-        .filter(Condition::for_page(Backend::Sqlite, &node))
+        .filter(Condition::for_page(KEYED_SQLITE, &node))
         .order(sql::<diesel::sql_types::BigInt>("+id"))
         .into_boxed::<Sqlite>();
     assert!(in_list_leads(&node));
@@ -141,7 +147,7 @@ fn a_scanning_condition_keeps_ranges_off_the_sort_index() {
     let scan = records::table
         .select(records::id)
         .filter(sql::<Bool>("sheet_seq = 1"))
-        .filter(Condition::scanning(Backend::Sqlite, &node))
+        .filter(Condition::scanning(KEYED_SQLITE, &node))
         .order(records::id)
         .into_boxed::<Sqlite>();
     let plan: Vec<(i32, i32, i32, String)> = Explain(scan).load(&mut conn).unwrap();
@@ -149,7 +155,7 @@ fn a_scanning_condition_keeps_ranges_off_the_sort_index() {
     let scan = records::table
         .select(records::id)
         .filter(sql::<Bool>("sheet_seq = 1"))
-        .filter(Condition::scanning(Backend::Sqlite, &node))
+        .filter(Condition::scanning(KEYED_SQLITE, &node))
         .order(records::id);
     assert_eq!(scan.load::<i64>(&mut conn).unwrap(), vec![1, 3]);
 }

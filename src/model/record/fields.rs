@@ -106,6 +106,10 @@ fn reindex_search(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
 /// rewritten.
 pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> ModelResult<usize> {
     shift_keys_up(conn, &ctx.sheet.id, at, ctx.config.fields.len())?;
+    let moved_keys: Vec<usize> = match sort_keys::kept(conn, ctx.sheet.seq)? {
+        true => (at..sort_keys::KEYED).collect(),
+        false => Vec::new(),
+    };
     let mut done = 0;
     let mut last_id = 0;
     loop {
@@ -142,7 +146,7 @@ pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> 
             })
             .collect();
         let refs: Vec<(i64, &Checked)> = moved.iter().map(|(id, c)| (*id, c)).collect();
-        super::write::write_rows(conn, &refs, false, &(at..sort_keys::KEYED).collect::<Vec<_>>())?;
+        super::write::write_rows(conn, &refs, false, &moved_keys)?;
         done += rows.len();
         if (rows.len() as i64) < REWRITE_BATCH {
             break;
@@ -201,10 +205,13 @@ fn shift_keys(conn: &mut AnyConnection, sid: &SheetId, r: usize, fields: usize) 
 /// from the config, never text from a request.
 fn drop_values(conn: &mut AnyConnection, sheet_seq: i64, r: usize) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Integer, Text};
+    let keys = match sort_keys::kept(conn, sheet_seq)? {
+        true => sort_keys::shifted_down(r),
+        false => String::new(),
+    };
     match conn {
         AnyConnection::Sqlite(c) => diesel::sql_query(format!(
-            "UPDATE records SET vals = json_remove(vals, ?){} WHERE sheet_seq = ?",
-            sort_keys::shifted_down(r)
+            "UPDATE records SET vals = json_remove(vals, ?){keys} WHERE sheet_seq = ?"
         ))
         .bind::<Text, _>(format!("$[{r}]"))
         .bind::<BigInt, _>(sheet_seq)

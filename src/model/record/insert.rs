@@ -167,8 +167,9 @@ fn insert_rows(
     checked: &[Checked],
     encoded: &[Encoded],
 ) -> QueryResult<Vec<i64>> {
+    let kept = sort_keys::kept(conn, ctx.sheet.seq)?;
     match conn {
-        AnyConnection::Sqlite(c) => sqlite_insert_rows(c, ctx.sheet.seq, checked, encoded),
+        AnyConnection::Sqlite(c) => sqlite_insert_rows(c, ctx.sheet.seq, kept.then_some(checked), encoded),
         AnyConnection::Postgres(c) => copy_rows(c, ctx.sheet.seq, encoded),
     }
 }
@@ -180,7 +181,7 @@ fn insert_rows(
 fn sqlite_insert_rows(
     c: &mut diesel::SqliteConnection,
     sheet_seq: i64,
-    checked: &[Checked],
+    keyed: Option<&[Checked]>,
     encoded: &[Encoded],
 ) -> QueryResult<Vec<i64>> {
     let last_id = |c: &mut diesel::SqliteConnection| {
@@ -190,7 +191,7 @@ fn sqlite_insert_rows(
         .get_result::<i64>(c)
     };
     let mut first = None;
-    for (rec, e) in checked.iter().zip(encoded) {
+    for (k, e) in encoded.iter().enumerate() {
         InsertRow {
             sheet_seq,
             vals: &e.vals,
@@ -198,7 +199,11 @@ fn sqlite_insert_rows(
             messages: e.messages.as_deref(),
             valid: e.valid,
             error_fields: e.error_fields.as_deref(),
-            keys: sort_keys::keys(&rec.vals),
+            // The sort keys, when the sheet keeps them (`sort_keys::kept`).
+            keys: match keyed {
+                Some(checked) => sort_keys::keys(&checked[k].vals),
+                None => std::array::from_fn(|_| sort_keys::Key::Null),
+            },
         }
         .execute(c)?;
         if first.is_none() {

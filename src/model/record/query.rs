@@ -4,7 +4,8 @@
 //! `sort_index`).
 
 use super::ffql_sql::{self, Condition};
-use super::{search, search_index, sort_index, RecordRow};
+use super::sort_index::Cells;
+use super::{search, search_index, RecordRow};
 use crate::db::schema::records;
 use crate::db::{backend_of, AnyConnection};
 use crate::model::sheet::{Counts, SheetContext};
@@ -50,6 +51,7 @@ pub enum Cursor {
 
 pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> QueryResult<Vec<RecordRow>> {
     let backend = backend_of(conn);
+    let cells = Cells::of(backend, &ctx.sheet);
     // A page past the end of what i64 can count is simply past the end.
     let Some(offset) = (q.page_number.max(1) - 1).checked_mul(q.page_size) else {
         return Ok(Vec::new());
@@ -154,8 +156,8 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         }
         if let Some(node) = &q.ffql {
             stmt = stmt.filter(match bounded {
-                true => Condition::scanning(backend, node),
-                false => Condition::for_page(backend, node),
+                true => Condition::scanning(cells, node),
+                false => Condition::for_page(cells, node),
             });
         }
         if bounded && scan_ranges {
@@ -209,10 +211,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
         let dir = if descending { "DESC" } else { "ASC" };
         stmt = match q.sort {
-            Some((i, _)) => stmt.order(sql::<Text>(&format!(
-                "{} {dir}, id {dir}",
-                sort_index::expression(backend, i)
-            ))),
+            Some((i, _)) => stmt.order(sql::<Text>(&format!("{} {dir}, id {dir}", cells.expression(i)))),
             // Found by an `IN` on a field's index (see `ffql_sql::in_list_leads`), then sorted.
             None if in_list && !bounded => stmt.order(sql::<diesel::sql_types::BigInt>(if descending {
                 "+id DESC"
@@ -253,7 +252,7 @@ pub fn counts(conn: &mut AnyConnection, ctx: &SheetContext, node: &crate::ffql::
     let backend = backend_of(conn);
     let groups: Vec<(Option<String>, i64)> = records::table
         .filter(sql::<Bool>(&format!("sheet_seq = {}", ctx.sheet.seq)))
-        .filter(Condition::for_page(backend, node))
+        .filter(Condition::for_page(Cells::of(backend, &ctx.sheet), node))
         .group_by(records::error_fields)
         .select((records::error_fields, diesel::dsl::count_star()))
         .load(conn)?;
@@ -318,7 +317,7 @@ pub fn after_matching(
         .filter(records::id.gt(after_id))
         .into_boxed();
     if let Some(node) = ffql {
-        stmt = stmt.filter(Condition::scanning(backend_of(conn), node));
+        stmt = stmt.filter(Condition::scanning(Cells::from_values(backend_of(conn)), node));
     }
     stmt.order(records::id.asc())
         .limit(limit)

@@ -6,14 +6,39 @@ use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-/// The expression a sort by field `i` orders on; identical text to the index's. On SQLite
-/// the first fields' values have a column of their own (module `sort_keys`).
-pub fn expression(backend: Backend, i: usize) -> String {
-    match backend {
-        Backend::Sqlite => {
-            super::sort_keys::column(i).unwrap_or_else(|| format!("json_extract(vals, '$[{i}]')"))
+/// How a sheet's cells are read: which database, and on SQLite whether its records have
+/// their sort keys in columns (`sort_keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cells {
+    pub backend: Backend,
+    pub keyed: bool,
+}
+
+impl Cells {
+    pub fn of(backend: Backend, sheet: &crate::model::sheet::Sheet) -> Cells {
+        Cells {
+            backend,
+            keyed: backend == Backend::Sqlite && sheet.sort_keys == super::sort_keys::READY,
         }
-        Backend::Postgres => format!("((vals::jsonb)->{i})"),
+    }
+
+    /// The cells as `vals` holds them, whatever the sheet keeps: always right, and what a
+    /// walk of the sheet in id order reads.
+    pub fn from_values(backend: Backend) -> Cells {
+        Cells {
+            backend,
+            keyed: false,
+        }
+    }
+
+    /// The expression a sort by field `i` orders on; identical text to the index's.
+    pub fn expression(self, i: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => super::sort_keys::column(i)
+                .filter(|_| self.keyed)
+                .unwrap_or_else(|| format!("json_extract(vals, '$[{i}]')")),
+            Backend::Postgres => format!("((vals::jsonb)->{i})"),
+        }
     }
 }
 
@@ -29,7 +54,12 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
         return Ok(());
     }
     super::indexes::drop_invalid(conn, &name)?;
-    let expr = expression(backend, i);
+    // A field with a key column is indexed on it, once the sheet's records have theirs.
+    let keyed = backend == Backend::Sqlite && i < super::sort_keys::KEYED;
+    if keyed {
+        super::sort_keys::fill(conn, sheet_seq)?;
+    }
+    let expr = Cells { backend, keyed }.expression(i);
     // Led by the sheet number, so a sheet's sorted page is an ordered range of the index
     // whatever the planner's statistics say; partial, so it costs only that sheet's writes.
     // The sheet number is an integer from the database, never text from a request.
@@ -51,7 +81,11 @@ pub fn statistics(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
     if backend_of(conn) != Backend::Postgres {
         return Ok(());
     }
-    let expr = expression(Backend::Postgres, i);
+    let expr = Cells {
+        backend: Backend::Postgres,
+        keyed: false,
+    }
+    .expression(i);
     let made = conn.batch_execute(&format!(
         "CREATE STATISTICS IF NOT EXISTS records_cells_{i} ON ({expr}) FROM records"
     ));

@@ -1,10 +1,14 @@
 //! SQLite: a record's first [`KEYED`] cells, each also in a column of its own
-//! (`sort_key_{i}`), equal to `json_extract(vals, '$[i]')` at every moment. A sheet's sort
-//! index on such a field is an index on the column, so an update rewrites only the indexes
-//! of the fields whose values it changes; an index on an expression of `vals` was rewritten
-//! on every update of `vals`, whichever field changed (50,000 updates of one field: 1.4 s
-//! with ten of them, 0.16 s with ten column indexes). Every write of `vals` on SQLite goes
-//! through this module's columns; PostgreSQL has none and keeps expression indexes.
+//! (`sort_key_{i}`), equal to `json_extract(vals, '$[i]')`. A sheet's sort index on such a
+//! field is an index on the column, so an update rewrites only the indexes of the fields
+//! whose values it changes; an index on an expression of `vals` was rewritten on every
+//! update of `vals`, whichever field changed (50,000 updates of one field: 1.4 s with ten
+//! of them, 0.16 s with ten column indexes).
+//!
+//! A sheet keeps them only once it is sorted: its first sort index fills them in ([`fill`]),
+//! and from then on every write of `vals` keeps them ([`kept`]). A load into a sheet nobody
+//! sorted does not pay for them (2 us a record). PostgreSQL has none and keeps expression
+//! indexes.
 
 use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
@@ -16,6 +20,16 @@ use serde_json::Value;
 
 /// How many leading fields have a key column.
 pub const KEYED: usize = 16;
+
+/// `sheets.sort_keys`: the records do not keep them.
+pub const NOT_KEPT: i32 = 0;
+/// Every write keeps them; older records are being filled in.
+pub const FILLING: i32 = 1;
+/// Every record has them: reads may use the columns.
+pub const READY: i32 = 2;
+
+/// Records filled in per write transaction, so no save waits long behind a fill.
+const FILL_BATCH: i64 = 20_000;
 
 /// The key column of field `i`, if it has one.
 pub fn column(i: usize) -> Option<String> {
@@ -140,21 +154,74 @@ pub fn shifted_down(r: usize) -> String {
         .collect()
 }
 
-/// Sets every key column of these records from their stored values (a write that could not
-/// say which values changed).
-pub fn refresh(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<()> {
-    if backend_of(conn) != Backend::Sqlite || ids.is_empty() {
+/// Whether writes to the sheet keep its sort keys; read inside the write's transaction,
+/// after which [`fill`] cannot change it. Never on PostgreSQL.
+pub fn kept(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
+    if backend_of(conn) != Backend::Sqlite {
+        return Ok(false);
+    }
+    use crate::db::schema::sheets;
+    let state: Option<i32> = sheets::table
+        .filter(sheets::seq.eq(sheet_seq))
+        .select(sheets::sort_keys)
+        .first(conn)
+        .optional()?;
+    Ok(state.is_some_and(|s| s != NOT_KEPT))
+}
+
+/// Makes the sheet keep its sort keys (SQLite): writes keep them from the first step on,
+/// then the records already there get theirs, [`FILL_BATCH`] to a write transaction, and
+/// the sheet reads as [`READY`]. Safe to run twice at once: each step writes what `vals`
+/// says.
+pub fn fill(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
+    use crate::db::schema::sheets;
+    if backend_of(conn) != Backend::Sqlite {
         return Ok(());
     }
-    let set = assignments("vals", 0..KEYED);
-    for chunk in ids.chunks(1000) {
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        conn.batch_execute(&format!(
-            "UPDATE records SET version = version{set} WHERE id IN ({})",
-            list.join(",")
-        ))?;
+    let state = |conn: &mut AnyConnection| {
+        sheets::table
+            .filter(sheets::seq.eq(sheet_seq))
+            .select(sheets::sort_keys)
+            .first::<i32>(conn)
+            .optional()
+    };
+    match state(conn)? {
+        None | Some(READY) => return Ok(()),
+        Some(_) => {}
     }
-    Ok(())
+    let set_state = |conn: &mut AnyConnection, to: i32| {
+        crate::db::write_tx(conn, |c| {
+            diesel::update(sheets::table.filter(sheets::seq.eq(sheet_seq)))
+                .set(sheets::sort_keys.eq(to))
+                .execute(c)
+        })
+    };
+    set_state(conn, FILLING)?;
+    let set = assignments("vals", 0..KEYED);
+    let mut after = 0i64;
+    loop {
+        // The batch's last id, found before the write so the step is a range of ids.
+        let last: Option<i64> = crate::db::schema::records::table
+            .filter(crate::db::schema::records::sheet_seq.eq(sheet_seq))
+            .filter(crate::db::schema::records::id.gt(after))
+            .order(crate::db::schema::records::id.asc())
+            .offset(FILL_BATCH - 1)
+            .select(crate::db::schema::records::id)
+            .first(conn)
+            .optional()?;
+        let upto = last.unwrap_or(i64::MAX);
+        crate::db::write_tx(conn, |c| {
+            c.batch_execute(&format!(
+                "UPDATE records SET version = version{set} \
+                 WHERE sheet_seq = {sheet_seq} AND id > {after} AND id <= {upto}"
+            ))
+        })?;
+        match last {
+            Some(id) => after = id,
+            None => break,
+        }
+    }
+    set_state(conn, READY).map(|_| ())
 }
 
 /// Drops the sort indexes on expressions of `vals` for fields that have a key column (left

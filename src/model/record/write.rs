@@ -171,11 +171,14 @@ pub(super) fn update_loaded(
         checked[k] = rec;
     }
     let stored: Vec<(i64, &Checked)> = ids.iter().copied().zip(&checked).collect();
-    let mut moved: Vec<usize> = olds
-        .iter()
-        .zip(&checked)
-        .flat_map(|(old, new)| sort_keys::changed(&old.vals, &new.vals))
-        .collect();
+    let mut moved: Vec<usize> = match sort_keys::kept(conn, ctx.sheet.seq)? {
+        true => olds
+            .iter()
+            .zip(&checked)
+            .flat_map(|(old, new)| sort_keys::changed(&old.vals, &new.vals))
+            .collect(),
+        false => Vec::new(),
+    };
     moved.sort_unstable();
     moved.dedup();
     write_rows(conn, &stored, true, &moved)?;
