@@ -11,6 +11,7 @@ mod concepts;
 mod quality;
 #[cfg(test)]
 mod tests;
+mod vocabulary;
 
 use serde::{Deserialize, Serialize};
 
