@@ -161,6 +161,17 @@ fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
     })
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = records)]
+struct NewRecord<'a> {
+    sheet_seq: i64,
+    vals: &'a str,
+    raw: Option<&'a str>,
+    messages: Option<&'a str>,
+    valid: bool,
+    error_fields: Option<&'a str>,
+}
+
 fn insert_rows(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -192,20 +203,29 @@ fn sqlite_insert_rows(
     };
     let mut first = None;
     for (k, e) in encoded.iter().enumerate() {
-        InsertRow {
-            sheet_seq,
-            vals: &e.vals,
-            raw: e.raw.as_deref(),
-            messages: e.messages.as_deref(),
-            valid: e.valid,
-            error_fields: e.error_fields.as_deref(),
-            // The sort keys, when the sheet keeps them (`sort_keys::kept`).
-            keys: match keyed {
-                Some(checked) => sort_keys::keys(&checked[k].vals),
-                None => std::array::from_fn(|_| sort_keys::Key::Null),
-            },
-        }
-        .execute(c)?;
+        match keyed {
+            // With the sort keys, when the sheet keeps them (`sort_keys::kept`).
+            Some(checked) => InsertRow {
+                sheet_seq,
+                vals: &e.vals,
+                raw: e.raw.as_deref(),
+                messages: e.messages.as_deref(),
+                valid: e.valid,
+                error_fields: e.error_fields.as_deref(),
+                keys: sort_keys::keys(&checked[k].vals),
+            }
+            .execute(c)?,
+            None => diesel::insert_into(records::table)
+                .values(NewRecord {
+                    sheet_seq,
+                    vals: &e.vals,
+                    raw: e.raw.as_deref(),
+                    messages: e.messages.as_deref(),
+                    valid: e.valid,
+                    error_fields: e.error_fields.as_deref(),
+                })
+                .execute(c)?,
+        };
         if first.is_none() {
             first = Some(last_id(c)?);
         }

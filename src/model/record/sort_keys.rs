@@ -98,11 +98,13 @@ impl QueryId for InsertRow<'_> {
 
 impl QueryFragment<Sqlite> for InsertRow<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("INSERT INTO records (sheet_seq, vals, raw, messages, valid, error_fields");
-        for i in 0..KEYED {
-            out.push_sql(&format!(", sort_key_{i}"));
-        }
-        out.push_sql(") VALUES (");
+        static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let keys: String = (0..KEYED).map(|i| format!(", sort_key_{i}")).collect();
+            format!(
+                "INSERT INTO records (sheet_seq, vals, raw, messages, valid, error_fields{keys}) VALUES ("
+            )
+        });
+        out.push_sql(&COLUMNS);
         out.push_bind_param::<BigInt, _>(&self.sheet_seq)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.vals)?;
