@@ -3,17 +3,19 @@
 //! `Billing First Name` and `Address 1 - City` each name one concept, and a field whose key
 //! or label names the same concept is the column's field.
 
-use super::vocabulary::{CONCEPTS, FILLER, NOISE, SHORT};
+use super::vocabulary::{CONCEPTS, FILLER, NOISE, QUESTIONS, SHORT};
 
-/// The words of a name, lowercase: split at punctuation, spaces and camelCase, `e-mail`
-/// joined, short forms written out, and words that only say which one dropped.
-fn words(name: &str) -> Vec<String> {
+/// The words of a name, lowercase: split at punctuation, spaces, camelCase and a number
+/// after letters (`ADDR1`), `e-mail` joined and short forms written out.
+fn tokens(name: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;
     for c in name.chars() {
         if c.is_alphanumeric() {
-            if c.is_uppercase() && prev_lower && !current.is_empty() {
+            let case_turns = c.is_uppercase() && prev_lower;
+            let number_starts = c.is_ascii_digit() && current.chars().last().is_some_and(char::is_alphabetic);
+            if (case_turns || number_starts) && !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
             prev_lower = c.is_lowercase() || c.is_ascii_digit();
@@ -46,6 +48,14 @@ fn words(name: &str) -> Vec<String> {
                 .find(|(short, _)| *short == w)
                 .map_or(w, |(_, long)| long.to_string())
         })
+        .collect()
+}
+
+/// The words of a name that say what it is: its [`tokens`] without those that only say
+/// which one.
+fn words(name: &str) -> Vec<String> {
+    tokens(name)
+        .into_iter()
         .filter(|w| !NOISE.contains(&w.as_str()))
         .collect()
 }
@@ -61,6 +71,11 @@ fn lookup(phrase: &str) -> Option<&'static str> {
 /// ones: its words as a phrase, else run together (`D.O.B.`), else without a leading
 /// `address` (`Address 1 - City`).
 pub fn concept_of(name: &str) -> Option<&'static str> {
+    let tokens = tokens(name);
+    let asks = |q: &[&str]| tokens.len() >= q.len() && q.iter().zip(&tokens).all(|(a, b)| a == b);
+    if let Some((_, concept)) = QUESTIONS.iter().find(|(q, _)| asks(q)) {
+        return Some(concept);
+    }
     let words = words(name);
     if words.is_empty() {
         return None;
@@ -76,6 +91,21 @@ pub fn concept_of(name: &str) -> Option<&'static str> {
         .or_else(|| agreed(&words))
         .or_else(|| whose_number(name, &words))
         .or_else(|| last_part(name))
+        .or_else(|| without_remarks(name).and_then(|n| concept_of(&n)))
+}
+
+/// A name without what it says in parentheses (`Mobile number (with country code)`).
+fn without_remarks(name: &str) -> Option<String> {
+    let open = name.find('(')?;
+    let close = name[open..].find(')').map_or(name.len(), |c| open + c + 1);
+    let rest = format!("{}{}", &name[..open], &name[close..]);
+    (!rest.trim().is_empty()).then_some(rest)
+}
+
+/// A word that names the concept as often as something else: a `Title` may be a job's or a
+/// courtesy title (`Mr`), a `Role` a job's or one in an app (`admin`).
+pub fn ambiguous(name: &str) -> bool {
+    matches!(words(name).as_slice(), [w] if w == "title" || w == "role")
 }
 
 /// Whether a name is only words that add to others (`Name`, `Date`, `Number`): such a
@@ -157,6 +187,13 @@ mod tests {
             ("Default Address Zip", "postal code"),
             ("Person - Email - Work", "email"),
             ("Person - Postal address - City/town/village/locality", "city"),
+            ("ADDR1", "street"),
+            ("PH1", "phone"),
+            ("ZIP+4", "postal code"),
+            ("Mobile number (with country code)", "phone"),
+            ("Where do you work?", "company"),
+            ("Anything else you'd like us to know?", "notes"),
+            ("Ship State", "region"),
         ] {
             assert_eq!(concept_of(name), Some(concept), "{name}");
         }
@@ -171,6 +208,8 @@ mod tests {
         ] {
             assert_eq!(concept_of(name), None, "{name}");
         }
+        assert_eq!(concept_of("ADDR2"), None, "a second address line");
+        assert!(ambiguous("Title") && ambiguous("role") && !ambiguous("Job Title"));
         assert!(says_nothing("Name") && says_nothing("Date (UTC)"));
         assert!(!says_nothing("Full Name") && !says_nothing("Customer"));
     }

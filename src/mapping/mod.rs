@@ -121,6 +121,10 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
             .iter()
             .any(|t| concepts::concept_of(t) == concept)
     {
+        // A bare `Title` or `Role` is proposed, as no more than a guess.
+        if names.iter().any(|n| concepts::ambiguous(n)) {
+            return Some((Certainty::Weak, WEAK_AT));
+        }
         return Some((Certainty::Strong, 0.85));
     }
     // `Name` is as near `Last name` as to `First name`, and is neither.

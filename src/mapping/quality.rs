@@ -207,3 +207,16 @@ fn automap_quality_on_sixth_held_out_headers() {
         include_str!("testdata/headers_holdout6.txt"),
     );
 }
+
+/// A seventh set (Outlook, Zendesk, Close, Keap, Constant Contact, Odoo, SugarCRM, Etsy,
+/// Jotform, Google Forms, a Portuguese, a Japanese and a Turkish sheet, a wedding guest
+/// list, an alumni list in capitals, a legacy system's abbreviations), written by a session
+/// that had seen neither the matching rules nor the other sets; measured once as written
+/// (97.9%, 70.6%) and then used for a change.
+#[test]
+fn automap_quality_on_seventh_held_out_headers() {
+    check_held_out(
+        "automap, held out 7",
+        include_str!("testdata/headers_holdout7.txt"),
+    );
+}

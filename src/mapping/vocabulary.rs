@@ -4,7 +4,7 @@
 
 /// Words that say where a value comes from, whose it is or which of several, not what it
 /// is: `Guest Email`, `Parent Phone`, `Property City`, `Internal Notes`.
-pub(super) const NOISE: [&str; 50] = [
+pub(super) const NOISE: [&str; 56] = [
     "default",
     "person",
     "patient",
@@ -57,16 +57,34 @@ pub(super) const NOISE: [&str; 50] = [
     "reach",
     "s",
     "you",
+    "there",
+    "live",
+    "ship",
+    "optional",
+    "required",
+    "assn",
 ];
 
 /// Words that add nothing to another word that names a concept: `Mobile Phone Number`,
 /// `Registered On`, `Title/Position`, `Country Code`, `Created Time (UTC)`.
-pub(super) const FILLER: [&str; 12] = [
-    "number", "name", "date", "time", "utc", "gmt", "on", "at", "of", "and", "or", "code",
+pub(super) const FILLER: [&str; 14] = [
+    "number", "name", "date", "time", "utc", "gmt", "on", "at", "of", "and", "or", "code", "in", "with",
+];
+
+/// Questions as headers, by their first words, and what they ask for.
+pub(super) const QUESTIONS: [(&[&str], &str); 4] = [
+    (&["where", "do", "you", "work"], "company"),
+    (&["where", "do", "you", "live"], "city"),
+    (&["anything", "else"], "notes"),
+    (&["anything", "we", "should", "know"], "notes"),
 ];
 
 /// Short forms people write for a word.
-pub(super) const SHORT: [(&str, &str); 8] = [
+pub(super) const SHORT: [(&str, &str); 12] = [
+    ("ph", "phone"),
+    ("prov", "province"),
+    ("cmnts", "comments"),
+    ("dt", "date"),
     ("addr", "address"),
     ("tel", "telephone"),
     ("no", "number"),
@@ -82,6 +100,15 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "email",
         &[
+            "correio eletrónico",
+            "correio electrónico",
+            "correio eletronico",
+            "e posta",
+            "eposta",
+            "meru adoresu",
+            "meeru adoresu",
+            "メールアドレス",
+            "メール",
             "email",
             "email address",
             "email addr",
@@ -102,6 +129,13 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "first name",
         &[
+            "nome próprio",
+            "nome proprio",
+            "primeiro nome",
+            "ad",
+            "adı",
+            "mei",
+            "名",
             "voornaam",
             "first name",
             "first",
@@ -123,6 +157,13 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "last name",
         &[
+            "apelido",
+            "apelidos",
+            "soyad",
+            "soyadı",
+            "soyadi",
+            "sei",
+            "姓",
             "achternaam",
             "last name",
             "last",
@@ -146,6 +187,14 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "phone",
         &[
+            "telemóvel",
+            "telemovel",
+            "cep telefonu",
+            "telefon numarası",
+            "denwa bango",
+            "denwa bangou",
+            "電話番号",
+            "携帯電話",
             "direct line",
             "telefoonnummer",
             "telefoon",
@@ -174,6 +223,12 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "company",
         &[
+            "şirket",
+            "sirket",
+            "şirket adı",
+            "kaisha mei",
+            "kaisha",
+            "会社名",
             "account",
             "company",
             "company name",
@@ -194,6 +249,11 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "job title",
         &[
+            "function",
+            "unvan",
+            "ünvan",
+            "yakushoku",
+            "役職",
             "job title",
             "title",
             "position",
@@ -212,6 +272,10 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "street",
         &[
+            "morada",
+            "banchi",
+            "jusho",
+            "住所",
             "address1",
             "street",
             "street address",
@@ -237,6 +301,11 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "city",
         &[
+            "localidade",
+            "şehir",
+            "sehir",
+            "shikuchoson",
+            "市区町村",
             "village",
             "woonplaats",
             "plaats",
@@ -260,6 +329,11 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "region",
         &[
+            "distrito",
+            "state id",
+            "todofuken",
+            "都道府県",
+            "il",
             "state",
             "region",
             "state region",
@@ -278,6 +352,12 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "postal code",
         &[
+            "zip 4",
+            "zip4",
+            "posta kodu",
+            "yubin bango",
+            "yubin bangou",
+            "郵便番号",
             "postal code",
             "zip",
             "zip code",
@@ -302,6 +382,11 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "country",
         &[
+            "country id",
+            "ülke",
+            "ulke",
+            "kuni",
+            "国",
             "country",
             "country region",
             "country code",
@@ -323,6 +408,10 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "date of birth",
         &[
+            "doğum tarihi",
+            "dogum tarihi",
+            "seinengappi",
+            "生年月日",
             "date of birth",
             "birth date",
             "birthdate",
@@ -341,6 +430,12 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "website",
         &[
+            "portfolio",
+            "sítio web",
+            "sitio web",
+            "homupeji",
+            "ホームページ",
+            "web sitesi",
             "website",
             "website url",
             "web site",
@@ -355,6 +450,15 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "signup date",
         &[
+            "submission date",
+            "submission",
+            "data de registo",
+            "kayıt tarihi",
+            "kayit tarihi",
+            "toroku bi",
+            "torokubi",
+            "登録日",
+            "add date",
             "membership start",
             "member since",
             "signup date",
@@ -401,6 +505,11 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
     (
         "notes",
         &[
+            "observações",
+            "observacoes",
+            "notlar",
+            "biko",
+            "備考",
             "notes",
             "note",
             "comments",
