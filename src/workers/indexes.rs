@@ -204,13 +204,21 @@ pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::i
                 }
                 let Some(file) = &file else { continue };
                 for sheet_seq in search_index::merges_due(file, QUIET) {
+                    let started = std::time::Instant::now();
+                    // Step by step while the sheet's records stay unwritten: a write
+                    // (a bulk change, a load) puts the rest off to its next pause.
                     let merged = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                        while search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {}
-                        Ok(())
+                        while search_index::still_quiet(file, sheet_seq, QUIET) {
+                            if !search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {
+                                return Ok(true);
+                            }
+                        }
+                        Ok(false)
                     });
-                    if let Err(e) = merged {
+                    if let Err(e) = &merged {
                         tracing::warn!(error = %e, sheet_seq, "merging a search index failed");
                     }
+                    search_index::merge_ended(file, sheet_seq, merged.unwrap_or(false), started);
                 }
             }
         })?;

@@ -76,11 +76,23 @@ impl<'a> NewChange<'a> {
 }
 
 pub(super) fn write(conn: &mut AnyConnection, changes: &[NewChange<'_>]) -> QueryResult<()> {
-    // Batch inserts need the concrete backend.
-    for chunk in changes.chunks(1000) {
-        crate::on_backend!(&mut *conn, c => diesel::insert_into(record_changes::table)
-            .values(chunk)
-            .execute(c))?;
+    match conn {
+        // One cached statement run per change: parsing a new statement of 1,000 rows for
+        // every chunk cost more than the rows.
+        AnyConnection::Sqlite(c) => {
+            for change in changes {
+                diesel::insert_into(record_changes::table)
+                    .values(change)
+                    .execute(c)?;
+            }
+        }
+        AnyConnection::Postgres(c) => {
+            for chunk in changes.chunks(1000) {
+                diesel::insert_into(record_changes::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }

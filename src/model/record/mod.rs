@@ -82,22 +82,30 @@ impl RecordRow {
 
     /// What a person typed for each field: the raw input where kept, else the value.
     pub fn inputs(&self, config: &SheetConfig) -> BTreeMap<String, Value> {
-        let checked = self.checked();
-        config
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let v = checked
-                    .raw
-                    .get(&i)
-                    .or_else(|| checked.vals.get(i))
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                (f.key.clone(), v)
-            })
-            .collect()
+        let vals: Vec<Value> = serde_json::from_str(&self.vals).unwrap_or_default();
+        inputs_of(config, &vals, &decode_sparse(self.raw.as_deref()))
     }
+}
+
+/// A record's inputs from its decoded values and raw input (see [`RecordRow::inputs`]).
+pub(crate) fn inputs_of(
+    config: &SheetConfig,
+    vals: &[Value],
+    raw: &BTreeMap<usize, Value>,
+) -> BTreeMap<String, Value> {
+    config
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let v = raw
+                .get(&i)
+                .or_else(|| vals.get(i))
+                .cloned()
+                .unwrap_or(Value::Null);
+            (f.key.clone(), v)
+        })
+        .collect()
 }
 
 /// The stored form of a checked record.

@@ -209,17 +209,43 @@ pub fn unindex_deleted(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) ->
     merge_later(conn, sheet_seq)
 }
 
-/// Sheets whose SQLite search index was written to, by database file, and when last: their
-/// segments are merged once the writes pause. (By file: one process may run several
-/// applications, each on its own database, as the tests do.)
-static MERGES_DUE: LazyLock<Mutex<HashMap<(String, i64), Instant>>> = LazyLock::new(Default::default);
+/// Sheets whose SQLite search index was written to, by database file, with when their
+/// records were last written and whether a merge is running: their segments are merged once
+/// the writes pause. (By file: one process may run several applications, each on its own
+/// database, as the tests do.)
+static MERGES_DUE: LazyLock<Mutex<HashMap<(String, i64), Due>>> = LazyLock::new(Default::default);
+
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    last_write: Instant,
+    merging: bool,
+}
+
+fn merges() -> std::sync::MutexGuard<'static, HashMap<(String, i64), Due>> {
+    MERGES_DUE.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn merge_later(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     let file = database_file(conn)?;
-    MERGES_DUE
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert((file, sheet_seq), Instant::now());
+    let mut due = merges();
+    let entry = due.entry((file, sheet_seq)).or_insert(Due {
+        last_write: Instant::now(),
+        merging: false,
+    });
+    entry.last_write = Instant::now();
+    Ok(())
+}
+
+/// Any write of the sheet's records puts off a merge due on its search index (which would
+/// otherwise compete with a bulk change that leaves the index as it is for the write lock).
+pub fn postpone_merge(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return Ok(());
+    }
+    let file = database_file(conn)?;
+    if let Some(entry) = merges().get_mut(&(file, sheet_seq)) {
+        entry.last_write = Instant::now();
+    }
     Ok(())
 }
 
@@ -235,19 +261,42 @@ pub fn database_file(conn: &mut AnyConnection) -> QueryResult<String> {
     .map(|f| f.file)
 }
 
-/// The sheets of the database in `file` whose search index has not been written to for
-/// `quiet` since a write left it to merge; each is handed out once per pause.
+/// The sheets of the database in `file` whose records have not been written for `quiet`
+/// since a write left their search index to merge; each is handed out once per pause, and
+/// is merging until [`merge_ended`].
 pub fn merges_due(file: &str, quiet: Duration) -> Vec<i64> {
-    let mut due = MERGES_DUE.lock().unwrap_or_else(|p| p.into_inner());
-    let ready: Vec<(String, i64)> = due
-        .iter()
-        .filter(|((f, _), last)| f == file && last.elapsed() >= quiet)
-        .map(|(key, _)| key.clone())
-        .collect();
-    for key in &ready {
-        due.remove(key);
+    let mut due = merges();
+    let mut ready = Vec::new();
+    for ((f, seq), entry) in due.iter_mut() {
+        if f == file && !entry.merging && entry.last_write.elapsed() >= quiet {
+            entry.merging = true;
+            ready.push(*seq);
+        }
     }
-    ready.into_iter().map(|(_, seq)| seq).collect()
+    ready
+}
+
+/// Whether the sheet's records are still unwritten for `quiet`: a merge goes on only while
+/// they are.
+pub fn still_quiet(file: &str, sheet_seq: i64, quiet: Duration) -> bool {
+    merges()
+        .get(&(file.to_string(), sheet_seq))
+        .is_none_or(|e| e.last_write.elapsed() >= quiet)
+}
+
+/// A merge handed out by [`merges_due`] stopped: `finished` when nothing was left to
+/// merge as of `started`; otherwise it is due again after the next pause.
+pub fn merge_ended(file: &str, sheet_seq: i64, finished: bool, started: Instant) {
+    let mut due = merges();
+    let key = (file.to_string(), sheet_seq);
+    let written_since = due.get(&key).is_some_and(|e| e.last_write > started);
+    match (finished && !written_since, due.get_mut(&key)) {
+        (true, _) => {
+            due.remove(&key);
+        }
+        (false, Some(entry)) => entry.merging = false,
+        (false, None) => {}
+    }
 }
 
 /// Pages of merged segments one [`merge_step`] writes: a short write transaction.
@@ -285,4 +334,45 @@ pub fn merge_step(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool>
         ))?;
         Ok(changes(c)? - before >= 2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::Connection;
+
+    /// A write of the sheet's records puts off a merge, whether it is due or running; a
+    /// merge cut short is due again after the next pause.
+    #[test]
+    fn writes_put_merges_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("merges.db");
+        let mut conn = AnyConnection::Sqlite(
+            diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap(),
+        );
+        let file = database_file(&mut conn).unwrap();
+        let quiet = Duration::from_millis(100);
+        merge_later(&mut conn, 7).unwrap();
+        assert!(merges_due(&file, quiet).is_empty(), "not quiet yet");
+        std::thread::sleep(quiet);
+        postpone_merge(&mut conn, 7).unwrap();
+        assert!(merges_due(&file, quiet).is_empty(), "a write put it off");
+        std::thread::sleep(quiet);
+        assert_eq!(merges_due(&file, quiet), vec![7]);
+        assert!(merges_due(&file, quiet).is_empty(), "handed out once");
+        let started = Instant::now();
+        assert!(still_quiet(&file, 7, quiet));
+        postpone_merge(&mut conn, 7).unwrap();
+        assert!(!still_quiet(&file, 7, quiet), "a write while it merges stops it");
+        merge_ended(&file, 7, false, started);
+        std::thread::sleep(quiet);
+        assert_eq!(merges_due(&file, quiet), vec![7], "due again after the pause");
+        merge_ended(&file, 7, true, Instant::now());
+        std::thread::sleep(quiet);
+        assert!(merges_due(&file, quiet).is_empty(), "done");
+        // A sheet with no merge due is not put on the list by a write.
+        postpone_merge(&mut conn, 8).unwrap();
+        std::thread::sleep(quiet);
+        assert!(merges_due(&file, quiet).is_empty());
+    }
 }

@@ -123,7 +123,8 @@ pub(super) fn update_loaded(
         let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
         let old = row.checked();
         delta.add(-1, row.valid, error_keys(&ctx.config, &old));
-        let mut input = row.inputs(&ctx.config);
+        // Decoded once: the old record is read for its values, raw input and messages.
+        let mut input = super::inputs_of(&ctx.config, &old.vals, &old.raw);
         let mut custom = old.custom.clone();
         for (key, new) in &u.values {
             let before = input.get(key).unwrap_or(&Value::Null);
@@ -264,6 +265,7 @@ pub(super) fn finish(
     delta: &CountDelta,
 ) -> ModelResult<()> {
     sheet::add_counts(conn, &ctx.sheet.id, delta)?;
+    search_index::postpone_merge(conn, ctx.sheet.seq)?;
     let ectx = Context::new(&ctx.environment_id, actor)
         .space(&ctx.space_id)
         .workbook(&ctx.sheet.workbook_id)
