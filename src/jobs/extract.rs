@@ -263,7 +263,7 @@ fn extract_into_workbook(
                 }
                 written[index] += batch.len() as i64;
                 if !batch.is_empty() {
-                    progress.fenced(conn, |conn| {
+                    let written = progress.fenced(conn, |conn| {
                         Ok(record::insert_prepared(
                             conn,
                             &sheet_ctx,
@@ -272,6 +272,7 @@ fn extract_into_workbook(
                             &Hooks::Skip,
                         )?)
                     })?;
+                    record::drop_elsewhere(written.rows);
                     cx.announce.sheet_changed(&sh.id);
                 }
                 let done = match format {

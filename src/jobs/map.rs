@@ -152,6 +152,7 @@ fn map_batches(
                 next.after = batch.last;
                 next.processed += batch.count;
                 next.add_written(written.rows.iter().map(|r| r.id));
+                record::drop_elsewhere(written.rows);
                 let changes = JobChanges {
                     checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
                     ..Default::default()

@@ -22,7 +22,7 @@ mod unique;
 mod write;
 
 pub use delete::{delete, delete_present};
-pub use insert::{insert, insert_prepared, prepare, Prepared};
+pub use insert::{drop_elsewhere, insert, insert_prepared, prepare, Prepared};
 pub use keys::HOLDERS_PG;
 pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;

@@ -347,9 +347,8 @@ mod tests {
     fn writes_put_merges_off() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("merges.db");
-        let mut conn = AnyConnection::Sqlite(
-            diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap(),
-        );
+        let mut conn =
+            AnyConnection::Sqlite(diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap());
         let file = database_file(&mut conn).unwrap();
         let quiet = Duration::from_millis(100);
         merge_later(&mut conn, 7).unwrap();
