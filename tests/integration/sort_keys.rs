@@ -111,7 +111,7 @@ fn contact(i: usize) -> Value {
         json!(i * 7 % 90)
     };
     json!({"email": {"value": format!("p{}@x.org", i % 38)}, "name": {"value": format!("Name {}", i % 7)},
-           "age": {"value": age}, "tier": {"value": if i % 2 == 0 { "gold" } else { "silver" }}})
+           "age": {"value": age}, "tier": {"value": if i.is_multiple_of(2) { "gold" } else { "silver" }}})
 }
 
 async fn every_write_keeps_a_sorted_sheets_keys(db: Db) {
