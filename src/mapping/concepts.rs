@@ -194,6 +194,10 @@ mod tests {
             ("Where do you work?", "company"),
             ("Anything else you'd like us to know?", "notes"),
             ("Ship State", "region"),
+            ("メールアドレス", "email"),
+            ("郵便番号", "postal code"),
+            ("Soyadı", "last name"),
+            ("Correio eletrónico", "email"),
         ] {
             assert_eq!(concept_of(name), Some(concept), "{name}");
         }

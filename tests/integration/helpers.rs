@@ -64,26 +64,38 @@ impl Drop for TestApp {
         let Ok(mut conn) = self.pool.get_timeout(std::time::Duration::from_secs(5)) else {
             return;
         };
-        #[derive(diesel::QueryableByName)]
-        struct Stale {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let differ: Vec<String> = (0..wharf::model::record::sort_keys::KEYED)
-            .map(|i| format!("sort_key_{i} IS NOT json_extract(vals, '$[{i}]')"))
-            .collect();
-        let stale: Stale = wharf::on_backend!(&mut *conn, c => diesel::RunQueryDsl::get_result(
-            diesel::sql_query(format!(
-                "SELECT COUNT(*) AS n FROM records WHERE sheet_seq IN \
-                 (SELECT seq FROM sheets WHERE sort_keys = {}) AND ({})",
-                wharf::model::record::sort_keys::READY,
-                differ.join(" OR ")
-            )),
-            c
-        ))
-        .expect("sort keys checked");
-        assert_eq!(stale.n, 0, "records whose sort keys differ from their values");
+        let ready = format!(
+            "SELECT seq FROM sheets WHERE sort_keys = {}",
+            wharf::model::record::sort_keys::READY
+        );
+        assert_eq!(
+            stale_sort_keys(&mut conn, &ready),
+            0,
+            "records whose sort keys differ from their values"
+        );
     }
+}
+
+/// SQLite: how many records of the sheets `sheets` (SQL giving sheet numbers) have a sort
+/// key that is not their value.
+pub fn stale_sort_keys(conn: &mut wharf::db::AnyConnection, sheets: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Stale {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let differ: Vec<String> = (0..wharf::model::record::sort_keys::KEYED)
+        .map(|i| format!("sort_key_{i} IS NOT json_extract(vals, '$[{i}]')"))
+        .collect();
+    let stale: Stale = wharf::on_backend!(conn, c => diesel::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM records WHERE sheet_seq IN ({sheets}) AND ({})",
+            differ.join(" OR ")
+        )),
+        c
+    ))
+    .expect("sort keys checked");
+    stale.n
 }
 
 fn pg_admin_url() -> &'static str {

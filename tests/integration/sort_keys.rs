@@ -194,22 +194,8 @@ async fn every_write_keeps_a_sorted_sheets_keys(db: Db) {
 
     if db == Db::Sqlite {
         // Checked here as well as at the end: every record's keys are its values.
-        let differ: Vec<String> = (0..sort_keys::KEYED)
-            .map(|i| format!("sort_key_{i} IS NOT json_extract(vals, '$[{i}]')"))
-            .collect();
         let mut conn = app.pool.get().expect("conn");
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let stale: Count = wharf::on_backend!(&mut *conn, c => diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM records WHERE sheet_seq = {seq} AND ({})",
-            differ.join(" OR ")
-        ))
-        .get_result(c))
-        .expect("count");
-        assert_eq!(stale.n, 0);
+        assert_eq!(stale_sort_keys(&mut conn, &seq.to_string()), 0);
     }
 }
 
