@@ -239,7 +239,8 @@ fn merge_later(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
 /// Any write of the sheet's records puts off a merge due on its search index (which would
 /// otherwise compete with a bulk change that leaves the index as it is for the write lock).
 pub fn postpone_merge(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
-    if !matches!(conn, AnyConnection::Sqlite(_)) {
+    // Most writes find no merge due anywhere, and need not ask which file they are on.
+    if !matches!(conn, AnyConnection::Sqlite(_)) || merges().is_empty() {
         return Ok(());
     }
     let file = database_file(conn)?;

@@ -81,11 +81,7 @@ pub fn statistics(conn: &mut AnyConnection, i: usize) -> QueryResult<()> {
     if backend_of(conn) != Backend::Postgres {
         return Ok(());
     }
-    let expr = Cells {
-        backend: Backend::Postgres,
-        keyed: false,
-    }
-    .expression(i);
+    let expr = Cells::from_values(Backend::Postgres).expression(i);
     let made = conn.batch_execute(&format!(
         "CREATE STATISTICS IF NOT EXISTS records_cells_{i} ON ({expr}) FROM records"
     ));

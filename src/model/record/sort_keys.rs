@@ -10,6 +10,7 @@
 //! sorted does not pay for them (2 us a record). PostgreSQL has none and keeps expression
 //! indexes.
 
+use crate::db::schema::{records, sheets};
 use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -156,19 +157,22 @@ pub fn shifted_down(r: usize) -> String {
         .collect()
 }
 
+/// The sheet's `sort_keys` state, if the sheet exists.
+fn state(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<Option<i32>> {
+    sheets::table
+        .filter(sheets::seq.eq(sheet_seq))
+        .select(sheets::sort_keys)
+        .first(conn)
+        .optional()
+}
+
 /// Whether writes to the sheet keep its sort keys; read inside the write's transaction,
 /// after which [`fill`] cannot change it. Never on PostgreSQL.
 pub fn kept(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
     if backend_of(conn) != Backend::Sqlite {
         return Ok(false);
     }
-    use crate::db::schema::sheets;
-    let state: Option<i32> = sheets::table
-        .filter(sheets::seq.eq(sheet_seq))
-        .select(sheets::sort_keys)
-        .first(conn)
-        .optional()?;
-    Ok(state.is_some_and(|s| s != NOT_KEPT))
+    Ok(state(conn, sheet_seq)?.is_some_and(|s| s != NOT_KEPT))
 }
 
 /// Makes the sheet keep its sort keys (SQLite): writes keep them from the first step on,
@@ -176,18 +180,10 @@ pub fn kept(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
 /// the sheet reads as [`READY`]. Safe to run twice at once: each step writes what `vals`
 /// says.
 pub fn fill(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
-    use crate::db::schema::sheets;
     if backend_of(conn) != Backend::Sqlite {
         return Ok(());
     }
-    let state = |conn: &mut AnyConnection| {
-        sheets::table
-            .filter(sheets::seq.eq(sheet_seq))
-            .select(sheets::sort_keys)
-            .first::<i32>(conn)
-            .optional()
-    };
-    match state(conn)? {
+    match state(conn, sheet_seq)? {
         None | Some(READY) => return Ok(()),
         Some(_) => {}
     }
@@ -203,12 +199,12 @@ pub fn fill(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     let mut after = 0i64;
     loop {
         // The batch's last id, found before the write so the step is a range of ids.
-        let last: Option<i64> = crate::db::schema::records::table
-            .filter(crate::db::schema::records::sheet_seq.eq(sheet_seq))
-            .filter(crate::db::schema::records::id.gt(after))
-            .order(crate::db::schema::records::id.asc())
+        let last: Option<i64> = records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.gt(after))
+            .order(records::id.asc())
             .offset(FILL_BATCH - 1)
-            .select(crate::db::schema::records::id)
+            .select(records::id)
             .first(conn)
             .optional()?;
         let upto = last.unwrap_or(i64::MAX);
