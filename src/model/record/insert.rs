@@ -5,7 +5,7 @@
 use super::keys;
 use super::references::{self, Touched};
 use super::search_index;
-use super::sort_keys::{self, InsertRow};
+use super::sort_keys::{self, InsertRow, Key};
 use super::unique;
 use super::write::{commit_for, finish, load, write_checks, Written};
 use super::{encode, error_keys, Encoded, RecordRow};
@@ -171,17 +171,6 @@ fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
     })
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = records)]
-struct NewRecord<'a> {
-    sheet_seq: i64,
-    vals: &'a str,
-    raw: Option<&'a str>,
-    messages: Option<&'a str>,
-    valid: bool,
-    error_fields: Option<&'a str>,
-}
-
 fn insert_rows(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -213,28 +202,10 @@ fn sqlite_insert_rows(
     };
     let mut first = None;
     for (k, e) in encoded.iter().enumerate() {
+        // With the sort keys when the sheet keeps them (`sort_keys::kept`).
         match keyed {
-            // With the sort keys, when the sheet keeps them (`sort_keys::kept`).
-            Some(checked) => InsertRow {
-                sheet_seq,
-                vals: &e.vals,
-                raw: e.raw.as_deref(),
-                messages: e.messages.as_deref(),
-                valid: e.valid,
-                error_fields: e.error_fields.as_deref(),
-                keys: sort_keys::keys(&checked[k].vals),
-            }
-            .execute(c)?,
-            None => diesel::insert_into(records::table)
-                .values(NewRecord {
-                    sheet_seq,
-                    vals: &e.vals,
-                    raw: e.raw.as_deref(),
-                    messages: e.messages.as_deref(),
-                    valid: e.valid,
-                    error_fields: e.error_fields.as_deref(),
-                })
-                .execute(c)?,
+            Some(checked) => row_of::<true>(sheet_seq, e, sort_keys::keys(&checked[k].vals)).execute(c)?,
+            None => row_of::<false>(sheet_seq, e, [const { Key::Null }; sort_keys::KEYED]).execute(c)?,
         };
         if first.is_none() {
             first = Some(last_id(c)?);
@@ -250,6 +221,22 @@ fn sqlite_insert_rows(
         ));
     }
     Ok((first..=last).collect())
+}
+
+fn row_of<'a, const KEYS: bool>(
+    sheet_seq: i64,
+    e: &'a Encoded,
+    keys: [Key<'a>; sort_keys::KEYED],
+) -> InsertRow<'a, KEYS> {
+    InsertRow {
+        sheet_seq,
+        vals: &e.vals,
+        raw: e.raw.as_deref(),
+        messages: e.messages.as_deref(),
+        valid: e.valid,
+        error_fields: e.error_fields.as_deref(),
+        keys,
+    }
 }
 
 #[derive(Insertable)]

@@ -81,8 +81,10 @@ pub fn keys(vals: &[Value]) -> [Key<'_>; KEYED] {
     std::array::from_fn(|i| vals.get(i).map_or(Key::Null, Key::of))
 }
 
-/// One record's row with its keys: SQLite's insert of a record, one cached statement.
-pub struct InsertRow<'a> {
+/// One record's row, SQLite's insert of a record as one cached statement (diesel's own
+/// insert built and hashed its SQL text again for every row). `KEYS`: with the sort keys,
+/// for a sheet that keeps them ([`kept`]); without, `keys` is not written.
+pub struct InsertRow<'a, const KEYS: bool> {
     pub sheet_seq: i64,
     pub vals: &'a str,
     pub raw: Option<&'a str>,
@@ -92,20 +94,20 @@ pub struct InsertRow<'a> {
     pub keys: [Key<'a>; KEYED],
 }
 
-impl QueryId for InsertRow<'_> {
-    type QueryId = InsertRow<'static>;
+impl<const KEYS: bool> QueryId for InsertRow<'_, KEYS> {
+    type QueryId = InsertRow<'static, KEYS>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Sqlite> for InsertRow<'_> {
+impl<const KEYS: bool> QueryFragment<Sqlite> for InsertRow<'_, KEYS> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        static COLUMNS: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
             let keys: String = (0..KEYED).map(|i| format!(", sort_key_{i}")).collect();
-            format!(
-                "INSERT INTO records (sheet_seq, vals, raw, messages, valid, error_fields{keys}) VALUES ("
-            )
+            [String::new(), keys].map(|keys| {
+                format!("INSERT INTO records (sheet_seq, vals, raw, messages, valid, error_fields{keys}) VALUES (")
+            })
         });
-        out.push_sql(&COLUMNS);
+        out.push_sql(&COLUMNS[KEYS as usize]);
         out.push_bind_param::<BigInt, _>(&self.sheet_seq)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.vals)?;
@@ -117,16 +119,18 @@ impl QueryFragment<Sqlite> for InsertRow<'_> {
         out.push_bind_param::<Bool, _>(&self.valid)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&self.error_fields)?;
-        for key in &self.keys {
-            out.push_sql(", ");
-            key.bind(&mut out)?;
+        if KEYS {
+            for key in &self.keys {
+                out.push_sql(", ");
+                key.bind(&mut out)?;
+            }
         }
         out.push_sql(")");
         Ok(())
     }
 }
 
-impl RunQueryDsl<diesel::SqliteConnection> for InsertRow<'_> {}
+impl<const KEYS: bool> RunQueryDsl<diesel::SqliteConnection> for InsertRow<'_, KEYS> {}
 
 /// Key positions whose value differs between two versions of a record.
 pub fn changed(old: &[Value], new: &[Value]) -> Vec<usize> {
@@ -273,7 +277,7 @@ mod tests {
         for text in rows {
             let vals: Vec<Value> = serde_json::from_str(text).unwrap();
             let stored = serde_json::to_string(&vals).unwrap();
-            InsertRow {
+            InsertRow::<true> {
                 sheet_seq: 1,
                 vals: &stored,
                 raw: None,
