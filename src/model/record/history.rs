@@ -37,8 +37,10 @@ impl Change {
     }
 }
 
+/// `bulk_id` binds NULL rather than leaving the column to its default, so every change is
+/// the same statement text, which diesel caches by type instead of building it again.
 #[derive(Insertable)]
-#[diesel(table_name = record_changes)]
+#[diesel(table_name = record_changes, treat_none_as_default_value = false)]
 pub(super) struct NewChange<'a> {
     pub sheet_id: &'a SheetId,
     pub record_id: i64,
@@ -179,4 +181,23 @@ pub fn actor_name(conn: &mut AnyConnection, actor: &str) -> QueryResult<String> 
         return Ok("an API key".into());
     }
     Ok(actor.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::query_builder::QueryId;
+
+    fn cached_by_type<Q: QueryId>(_: &Q) -> bool {
+        Q::HAS_STATIC_QUERY_ID
+    }
+
+    #[test]
+    fn a_change_is_one_statement_diesel_caches_by_type() {
+        let sheet = SheetId::generate();
+        let change = NewChange::new(&sheet, 1, 2, "age", &Value::Null, &Value::from(3), "me");
+        assert!(cached_by_type(
+            &diesel::insert_into(record_changes::table).values(&change)
+        ));
+    }
 }
