@@ -78,7 +78,6 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let setup_link = first_admin_link(&pool, &settings, port)?;
-        crate::workers::indexes::drop_orphans(&pool);
         // Several processes may share a PostgreSQL database: their pages hear each other.
         let live = match db::Backend::from_url(&settings.database_url) {
             Ok(db::Backend::Postgres) => crate::web::live::Live::across_processes(&settings.database_url),
@@ -100,12 +99,13 @@ impl Application {
             mail: mail.clone(),
             settings: settings.clone(),
         })?;
+        let indexer = crate::workers::indexes::Indexer::new(settings.index_from_records);
         let state = web::Data::new(AppState {
             pool,
             settings,
             throttle: Default::default(),
             live,
-            indexer: Default::default(),
+            indexer,
             storage,
             jobs,
             mail,

@@ -63,6 +63,11 @@ pub struct Settings {
     /// bucket (credentials and endpoint from the usual `AWS_*` variables), which every
     /// process sharing the database shares. Unset: files live in `WHARF_DATA_DIR/storage/`.
     pub storage: Option<BucketSettings>,
+    /// `WHARF_INDEX_FROM_RECORDS`: a sheet gets sort and search indexes once it holds this
+    /// many records; a smaller one is read by scans, fast at that size. On SQLite every
+    /// sort index of any sheet costs each record insert of every sheet a little. Default
+    /// 20000; from 0 to 1000000000.
+    pub index_from_records: i64,
 }
 
 /// An S3-compatible bucket for uploaded files.
@@ -223,6 +228,13 @@ impl Settings {
         let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
         let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
         let job_ack_seconds = seconds_in(&get, "WHARF_JOB_ACK_SECONDS", 1..=86400, 300)?;
+        let index_from_records = whole_number_in(
+            &get,
+            "WHARF_INDEX_FROM_RECORDS",
+            0..=1_000_000_000,
+            20_000,
+            "records",
+        )? as i64;
         let event_retention_days = match non_empty(&get, "WHARF_EVENT_RETENTION_DAYS")? {
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if (1..=3650).contains(&n) => n,
@@ -269,6 +281,7 @@ impl Settings {
             webhook_private,
             job_ack_seconds,
             storage,
+            index_from_records,
         })
     }
 }
@@ -311,7 +324,7 @@ fn whole_number_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -328,6 +341,7 @@ const KNOWN: [&str; 16] = [
     "WHARF_JOB_ACK_SECONDS",
     "WHARF_STORAGE_URL",
     "WHARF_JOB_WORKERS",
+    "WHARF_INDEX_FROM_RECORDS",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.

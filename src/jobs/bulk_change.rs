@@ -82,12 +82,19 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let (ctx, q) =
         delete::target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
+    delete::refuse_locked(&ctx, &job.created_by)?;
     let actor = job.created_by.as_str();
     if let Some(undo) = config["undo"].as_str() {
         return undo_run(cx, worker, job, conn, &ctx, undo);
     }
     let changes = changes_of(&ctx, &config).map_err(JobError::Failed)?;
-    // One entry per attempt: a stopped attempt takes back its own cells only.
+    // One entry per attempt: a stopped attempt takes back its own cells only. An attempt
+    // cut off by a crash had no chance to: its cells are put back first, so the change
+    // ends as one entry that one undo takes back.
+    if let Some(dead) = bulk_history::of_job(conn, &job.id)?.filter(|b| b.undone_at.is_none()) {
+        bulk_history::undo(conn, &ctx, &dead.id, actor)?;
+        cx.announce.sheet_changed(&ctx.sheet.id);
+    }
     let bulk = bulk_history::create(
         conn,
         &ctx.sheet.id,

@@ -8,13 +8,14 @@
 
 use super::{JobError, Progress, BATCH};
 use crate::db::AnyConnection;
-use crate::ids::{RecordId, SheetId};
+use crate::ids::{ApiKeyId, RecordId, SheetId};
 use crate::model::job::Job;
 use crate::model::record::{self, cells, selection};
 use crate::model::sheet::{self, SheetContext};
 use serde_json::{json, Value};
 
-/// The sheet a delete-records job works on, checked to be of its workbook, and its selection.
+/// The sheet a delete-records (or bulk-change) job works on, checked to be of its
+/// workbook, and its selection.
 pub fn target(
     conn: &mut AnyConnection,
     job_env: &crate::ids::EnvironmentId,
@@ -32,6 +33,15 @@ pub fn target(
         .map_err(|m| format!("config.{}: {}", m.key, m.message))?
         .0;
     Ok((ctx, q))
+}
+
+/// While a sheet is locked only secret keys change its records, as everywhere else: a job
+/// a person or a guest makes (`actor`) is refused.
+pub fn refuse_locked(ctx: &SheetContext, actor: &str) -> crate::model::ModelResult<()> {
+    match ApiKeyId::parse(actor) {
+        Some(_) => Ok(()),
+        None => ctx.sheet.check_unlocked(),
+    }
 }
 
 /// The selection keys of a config as query parameters (`ids` a list or one id).
@@ -58,6 +68,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let (ctx, q) = target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
+    refuse_locked(&ctx, &job.created_by)?;
     let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
         .into_iter()
         .map(RecordId)
@@ -67,6 +78,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let mut deleted = 0usize;
     for (n, chunk) in ids.chunks(BATCH).enumerate() {
         let gone = progress.fenced(conn, |conn| {
+            // The sheet as it is now (a field change between batches does not stop it).
+            let ctx = sheet::relock_fresh(conn, &ctx)?;
             Ok(record::delete_present(conn, &ctx, chunk, &job.created_by)?)
         })?;
         deleted += gone.rows;

@@ -89,7 +89,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     cx.indexer
         .tidy_after_load(&cx.pool, cp.processed, dest.config.fields.len());
     cx.indexer
-        .request_all(&cx.pool, dest.sheet.seq, dest.config.fields.len());
+        .request_all(&cx.pool, dest.sheet.seq, dest.config.fields.len(), cp.processed);
     Ok(())
 }
 

@@ -327,24 +327,35 @@ pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult
     check_fresh(conn, ctx)
 }
 
+/// For work done batch by batch (bulk changes, deletes, undo): takes the write locks of
+/// `ctx`'s sheets and returns the sheet's context as it is now, so a field added or removed
+/// between two batches changes what the next batch works with instead of stopping it.
+pub fn relock_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<SheetContext> {
+    lock_for_write(conn, &ctx.write_set())?;
+    let fresh = load_context(conn, &ctx.environment_id, &ctx.sheet.id)?;
+    if fresh.write_set() != ctx.write_set() {
+        lock_for_write(conn, &fresh.write_set())?;
+    }
+    Ok(fresh)
+}
+
 /// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
 /// fields, since the context was loaded (a sheet deleted meanwhile changes nothing a write
 /// relies on). Field changes lock the sheets they touch, so after [`lock_for_write`] this
 /// sees them.
 pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
-    let now: Vec<(SheetId, String, String)> = sheets::table
+    let now: Vec<(SheetId, String, String, String)> = sheets::table
         .filter(sheets::workbook_id.eq(&ctx.sheet.workbook_id))
-        .select((sheets::id, sheets::slug, sheets::config))
+        .select((sheets::id, sheets::name, sheets::slug, sheets::config))
         .load(conn)?;
-    let unchanged = now.iter().all(|(id, slug, config)| {
-        ctx.stamp
+    let changed = now.iter().find(|(id, _, slug, config)| {
+        !ctx.stamp
             .iter()
             .any(|(seen, stamp)| seen == id && *stamp == stamp_of(slug, config))
     });
-    if !unchanged {
+    if let Some((_, name, _, _)) = changed {
         return Err(ModelError::Conflict(format!(
-            "the fields of {} changed while this change was being made; reload and try again",
-            ctx.sheet.name
+            "the fields of {name} changed while this change was being made; reload and try again"
         )));
     }
     Ok(())

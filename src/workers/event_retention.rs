@@ -1,5 +1,6 @@
 //! Deletes events (and commits) older than `WHARF_EVENT_RETENTION_DAYS`, at start and every hour, in
-//! batches so no transaction holds the table for long.
+//! batches so no transaction holds the table for long; and, as often, the indexes of sheets
+//! deleted since (each index costs the records table's writes).
 
 use crate::db::{AnyConnection, Pool};
 use crate::model::{commit, event, now};
@@ -37,6 +38,7 @@ pub fn start(pool: impl Fn() -> Option<Pool> + Send + 'static, days: i64) -> std
                 let Some(pool) = pool() else { return };
                 if Instant::now() >= next {
                     next = Instant::now() + EVERY;
+                    crate::workers::indexes::drop_orphans(&pool);
                     match pool
                         .get()
                         .map_err(|e| e.to_string())

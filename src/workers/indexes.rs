@@ -21,8 +21,10 @@ pub enum IndexKind {
 /// Indexes known to exist or being built, so reads schedule each at most once. Builds
 /// run one at a time: two `CREATE INDEX CONCURRENTLY` on one table wait for each other and
 /// one of them fails as a deadlock.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Indexer {
+    /// Records a sheet must hold to get indexes (`WHARF_INDEX_FROM_RECORDS`).
+    from: i64,
     requested: Arc<Mutex<HashSet<(i64, IndexKind)>>>,
     building: Arc<Mutex<()>>,
     /// Sheets being loaded through the API, and when each was last written to.
@@ -33,13 +35,37 @@ pub struct Indexer {
 /// read fast enough by a scan.
 const INDEX_FROM: i64 = 20_000;
 
+/// Fields of a sheet that may have a sort index: the first ones (those with a key column
+/// on SQLite). Sorting by a later field scans. Every index costs writes, and a file of a
+/// thousand columns asked for a thousand.
+const SORTED_FIELDS: usize = crate::model::record::sort_keys::KEYED;
+
+/// SQLite: most sort indexes the records table carries, all sheets together. Each partial
+/// index costs every insert into the table, more than linearly (10,000 inserts: 1.5 us a
+/// record with none, 3.0 with 16, 24 with 100, 260 with 300; SQLite 3.51), so past this a
+/// sort scans instead.
+const SQLITE_MOST_SORT_INDEXES: i64 = 64;
+
 /// How long a sheet's writes must pause before its indexes start: the load has ended then.
 /// Building sooner would slow the load, as every index is kept up on each insert.
 const QUIET: Duration = Duration::from_secs(2);
 
 impl Indexer {
-    /// Asks for the indexes a read of a sheet would use.
-    pub fn request_for(&self, pool: &Pool, sheet_seq: i64, q: &RecordQuery) {
+    /// `from`: records a sheet must hold to get indexes (`WHARF_INDEX_FROM_RECORDS`).
+    pub fn new(from: i64) -> Self {
+        Indexer {
+            from,
+            requested: Default::default(),
+            building: Default::default(),
+            loading: Default::default(),
+        }
+    }
+
+    /// Asks for the indexes a read of a sheet of `records` records would use.
+    pub fn request_for(&self, pool: &Pool, sheet_seq: i64, records: i64, q: &RecordQuery) {
+        if records < self.from {
+            return;
+        }
         if let Some((field, _)) = q.sort {
             self.request(pool, sheet_seq, IndexKind::Sort(field));
         }
@@ -55,7 +81,10 @@ impl Indexer {
 
     /// Asks for every index a sheet's reads may want (a sort per field, and search), as an
     /// import or a load into it ends, so that its first searches and sorts find them ready.
-    pub fn request_all(&self, pool: &Pool, sheet_seq: i64, fields: usize) {
+    pub fn request_all(&self, pool: &Pool, sheet_seq: i64, fields: usize, records: i64) {
+        if records < self.from {
+            return;
+        }
         // The sort indexes first: each builds in about a second at a million records, where
         // the search index takes longer and a search without it is the cheaper scan.
         for field in 0..fields {
@@ -70,7 +99,7 @@ impl Indexer {
     /// 576 MiB instead of 202); the mapping's destination gets its own as it ends.
     pub fn after_extraction(&self, pool: &Pool, sheet_seq: i64, fields: usize, records: i64) {
         if records < INDEX_FROM {
-            self.request_all(pool, sheet_seq, fields);
+            self.request_all(pool, sheet_seq, fields, records);
         }
     }
 
@@ -134,7 +163,7 @@ impl Indexer {
             }
             // The sheet holds INDEX_FROM records or more: the load was a big one.
             this.vacuum(&pool, fields);
-            this.request_all(&pool, sheet_seq, fields);
+            this.request_all(&pool, sheet_seq, fields, total);
         });
     }
 
@@ -155,6 +184,9 @@ impl Indexer {
 
     /// Makes sure an index of a sheet exists or is being built; returns at once.
     pub fn request(&self, pool: &Pool, sheet_seq: i64, kind: IndexKind) {
+        if matches!(kind, IndexKind::Sort(i) if i >= SORTED_FIELDS) {
+            return;
+        }
         let key = (sheet_seq, kind);
         if !self
             .requested
@@ -167,19 +199,32 @@ impl Indexer {
         let (pool, requested, building) = (pool.clone(), self.requested.clone(), self.building.clone());
         std::thread::spawn(move || {
             let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
-            let built = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                match kind {
-                    IndexKind::Sort(i) => sort_index::build(&mut conn, sheet_seq, i),
-                    IndexKind::Search => search_index::build(&mut conn, sheet_seq),
-                }
+            let built = pool
+                .get()
                 .map_err(|e| e.to_string())
-            });
+                .and_then(|mut conn| build(&mut conn, sheet_seq, kind).map_err(|e| e.to_string()));
             if let Err(e) = built {
                 tracing::warn!(error = %e, sheet_seq, ?kind, "building an index failed");
                 // Let a later read try again.
                 requested.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
             }
         });
+    }
+}
+
+fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -> diesel::QueryResult<()> {
+    match kind {
+        IndexKind::Sort(i) if sort_index::count_on_sqlite(conn)? < SQLITE_MOST_SORT_INDEXES => {
+            sort_index::build(conn, sheet_seq, i)
+        }
+        IndexKind::Sort(_) => {
+            tracing::warn!(
+                sheet_seq,
+                "no sort index built: the database has {SQLITE_MOST_SORT_INDEXES} already"
+            );
+            Ok(())
+        }
+        IndexKind::Search => search_index::build(conn, sheet_seq),
     }
 }
 

@@ -166,6 +166,8 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         webhook_private: true,
         job_ack_seconds: 300,
         storage: None,
+        // Small test sheets get their indexes as big ones do.
+        index_from_records: 0,
     };
     (settings, dir)
 }

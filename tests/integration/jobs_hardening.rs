@@ -189,7 +189,7 @@ async fn a_job_source_that_is_not_an_id_is_refused(db: Db) {
 }
 
 /// A guest token, for `space` only.
-async fn guest_token(app: &TestApp, space: &str) -> String {
+pub(crate) async fn guest_token(app: &TestApp, space: &str) -> String {
     let (status, g) = app
         .post_json(
             "/guests",

@@ -22,6 +22,7 @@ mod browser_files;
 mod browser_guests;
 mod bulk;
 mod bulk_editors;
+mod bulk_hardening;
 mod bulk_jobs;
 mod cells;
 mod cli;

@@ -305,8 +305,70 @@ async fn a_big_extraction_leaves_its_indexes_to_first_use(db: Db) {
     wait_for_index(&app, db, "sort").await;
 }
 
+/// Indexes where they pay: a sheet smaller than `WHARF_INDEX_FROM_RECORDS` is read by
+/// scans and gets none, and only a sheet's first 16 fields get sort indexes (a file of a
+/// thousand columns asked for a thousand, which slowed every insert of every sheet).
+async fn indexes_only_for_big_sheets_and_first_fields(db: Db) {
+    let app = spawn_app_with(db, |s| s.index_from_records = 20_000).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let people =
+        json!([{"email": {"value": "ada@x.io"}, "age": {"value": 36}}, {"email": {"value": "bo@x.io"}}]);
+    let (status, body) = app
+        .post_json(&format!("/sheets/{contacts}/records"), &people)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for query in ["sortField=age", "searchValue=ada"] {
+        let (status, body) = app.get_json(&format!("/sheets/{contacts}/records?{query}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        (index_count(&app, db, "sort"), index_count(&app, db, "search")),
+        (0, 0)
+    );
+
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Wide").await;
+    let fields: Vec<Value> = (0..20)
+        .map(|i| json!({"key": format!("f{i}"), "type": "string"}))
+        .collect();
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Wide", "spaceId": space, "sheets": [{"name": "W", "slug": "w", "fields": fields}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let rows: Vec<Value> = ["b", "c", "a"]
+        .iter()
+        .map(|v| json!({"f1": {"value": v}, "f18": {"value": v}}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for field in ["f18", "f1"] {
+        let (_, page) = app
+            .get_json(&format!("/sheets/{sheet}/records?sortField={field}"))
+            .await;
+        let shown: Vec<&str> = page["data"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["values"][field]["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(shown, ["a", "b", "c"], "sorted by {field}");
+    }
+    wait_for_indexes(&app, db, "sort", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(index_count(&app, db, "sort"), 1, "f1's index only");
+}
+
 on_both!(
     sorts_answer_before_and_after_their_index,
     an_import_builds_its_sheets_indexes,
-    a_big_extraction_leaves_its_indexes_to_first_use
+    a_big_extraction_leaves_its_indexes_to_first_use,
+    indexes_only_for_big_sheets_and_first_fields
 );

@@ -190,9 +190,13 @@ pub fn apply_batch(
     actor: &str,
     bulk: &BulkChangeId,
 ) -> ModelResult<Written<Vec<i64>>> {
-    sheet::lock_context(conn, ctx)?;
+    // The sheet as it is now: a field added or removed since the job began moves the
+    // changed fields, which are found again by key.
+    let fresh = sheet::relock_fresh(conn, ctx)?;
+    let changes = refound(ctx, &fresh, changes)?;
+    let ctx = &fresh;
     let rows = super::write::load(conn, ctx.sheet.seq, ids)?;
-    let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
+    let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, &changes)).collect();
     bulk_history::add_changed(conn, bulk, updates.len())?;
     let written = update_loaded(
         conn,
@@ -208,6 +212,29 @@ pub fn apply_batch(
         also_changed: written.also_changed,
         commit: written.commit,
     })
+}
+
+/// `changes` (made against `was`) with their fields found again in `now` by key; a field
+/// removed since ends the change.
+fn refound(
+    was: &SheetContext,
+    now: &SheetContext,
+    changes: &[(usize, Change)],
+) -> ModelResult<Vec<(usize, Change)>> {
+    changes
+        .iter()
+        .map(|(i, change)| {
+            let field = &was.config.fields[*i];
+            match now.config.field_index(&field.key) {
+                Some(j) => Ok((j, change.clone())),
+                None => Err(ModelError::Conflict(format!(
+                    "the field {} was removed from {} while this change was being made",
+                    field.display_name(),
+                    now.sheet.name
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// Records re-checked per transaction by [`revalidate`].

@@ -128,7 +128,18 @@ pub fn undo(
             None => Err(ModelError::NotFound("bulk change")),
         };
     }
-    revert(conn, ctx, id, actor)
+    let done = revert(conn, ctx, id, actor);
+    if done.is_err() {
+        // Not undone after all: the entry may be undone again (cells already put back
+        // count as changed since, so they are not put back twice).
+        diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(id)))
+            .set((
+                bulk_changes::undone_at.eq(None::<chrono::NaiveDateTime>),
+                bulk_changes::undone_by.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
+    done
 }
 
 /// Puts back the cells of `id` that nobody changed since (undo, and a canceled bulk job
@@ -158,7 +169,9 @@ pub fn revert(
         after = last.0;
         let full = batch.len() as i64 == UNDO_BATCH;
         crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-            sheet::lock_for_write(conn, &ctx.write_set())?;
+            // The sheet as it is now: a field changed since the bulk change does not stop
+            // its undo (a removed field's cells are kept as they are).
+            let ctx = &sheet::relock_fresh(conn, ctx)?;
             let (updates, kept) = restorable(conn, ctx, &batch)?;
             done.kept += kept;
             if !updates.is_empty() {

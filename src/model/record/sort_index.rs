@@ -46,6 +46,25 @@ fn name(sheet_seq: i64, i: usize) -> String {
     format!("records_sort_{sheet_seq}_{i}")
 }
 
+/// SQLite: how many sort indexes the records table has, all sheets together (0 on
+/// PostgreSQL, whose inserts do not slow down with them as SQLite's do).
+pub fn count_on_sqlite(conn: &mut AnyConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => Ok(diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' \
+             AND name LIKE 'records\\_sort\\_%' ESCAPE '\\'",
+        )
+        .get_result::<Count>(c)?
+        .n),
+        AnyConnection::Postgres(_) => Ok(0),
+    }
+}
+
 /// Builds the index unless the catalog has it.
 pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<()> {
     let backend = backend_of(conn);

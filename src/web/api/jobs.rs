@@ -305,6 +305,7 @@ pub async fn create(
                 if outside(&ctx.space_id) {
                     return Err(ModelError::NotFound("sheet"));
                 }
+                crate::jobs::delete::refuse_locked(&ctx, &actor)?;
             }
             job::create(conn, input, &actor)
         })
@@ -368,6 +369,14 @@ pub async fn update(
             }
             if changes.status.is_some() {
                 j.refuse_if_built_in("status")?;
+            }
+            let checked =
+                j.job_type == "workbook" && matches!(j.operation.as_str(), "delete-records" | "bulk-change");
+            if let (true, Some(config)) = (checked, &changes.config) {
+                // A new config is checked as a new job's is.
+                let config: Value = serde_json::from_str(config).unwrap_or_default();
+                crate::jobs::delete::target(conn, &j.environment_id, &j.source, &config)
+                    .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
             }
             job::change(conn, &j.id, changes, Some("job:updated"), &actor)
         })

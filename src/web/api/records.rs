@@ -142,7 +142,9 @@ pub async fn list(
         });
         q.page_number = 1;
     }
-    state.indexer.request_for(&state.pool, ctx.sheet.seq, &q);
+    state
+        .indexer
+        .request_for(&state.pool, ctx.sheet.seq, ctx.sheet.counts().total, &q);
     let config = ctx.config.clone();
     // With `q`, the counts are those of the records it selects.
     let (rows, counts) = state

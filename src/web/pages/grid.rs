@@ -340,7 +340,7 @@ pub async fn load(
             let q = q.unwrap_or_default();
             let rows = match query_error.is_empty() {
                 true => {
-                    indexer.request_for(&pool, ctx.sheet.seq, &q);
+                    indexer.request_for(&pool, ctx.sheet.seq, ctx.sheet.counts().total, &q);
                     record::query(conn, &ctx, &q)?
                 }
                 false => Vec::new(),

@@ -1,0 +1,161 @@
+//! Bulk changes and delete jobs against a changing sheet and a locked one: a field added
+//! between two batches moves the changed field, not the change; an undo finds its fields
+//! again by key; a guest's job may not change a locked sheet.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use wharf::db::write_tx;
+use wharf::ids::{RecordId, SheetId};
+use wharf::model::record::bulk::{self, Change};
+use wharf::model::record::bulk_history;
+use wharf::model::{sheet, ModelError};
+
+/// A companies sheet of three records, and their ids.
+async fn three_companies(app: &TestApp) -> (Value, String, Vec<i64>) {
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..3)
+        .map(|i| json!({"code": {"value": format!("C{i}")}, "name": {"value": "Old"}}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| RecordId::parse(r["id"].as_str().unwrap()).unwrap().0)
+        .collect();
+    (space, sheet, ids)
+}
+
+/// Each record's cells by field key, in id order.
+async fn cells(app: &TestApp, sheet: &str) -> Vec<Value> {
+    let (status, body) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"].clone())
+        .collect()
+}
+
+/// A bulk job's batch and an undo work from the sheet as it is when they run: a field added
+/// first in the sheet after the job read it (its context) shifts every field by one, and
+/// the change still lands in `name`, then the undo puts `name` back.
+async fn a_field_added_meanwhile_moves_the_field_not_the_change(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, sheet, ids) = three_companies(&app).await;
+    let sheet_id = SheetId::parse(&sheet).unwrap();
+    let mut conn = app.pool.get().expect("conn");
+    let before = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
+    let name = before.config.field_index("name").unwrap();
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields"),
+            &json!({"key": "note", "type": "string", "label": "Note", "insertAtIndex": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Set Name", None).expect("entry");
+    let changes = [(name, Change::Set(json!("New")))];
+    write_tx::<_, ModelError, _>(&mut conn, |conn| {
+        bulk::apply_batch(conn, &before, &ids, &changes, "tester", &entry).map(|_| ())
+    })
+    .expect("the batch follows the new fields");
+    for record in cells(&app, &sheet).await {
+        assert_eq!(record["name"]["value"], "New", "{record}");
+        assert_eq!(record["note"]["value"], Value::Null, "{record}");
+        assert!(
+            record["code"]["value"].as_str().unwrap().starts_with('C'),
+            "{record}"
+        );
+    }
+    let undone = bulk_history::undo(&mut conn, &before, &entry, "tester").expect("undone");
+    assert_eq!(undone.restored, 3);
+    for record in cells(&app, &sheet).await {
+        assert_eq!(record["name"]["value"], "Old", "{record}");
+    }
+}
+
+/// While a sheet is locked, a guest's delete-records or bulk-change job is refused (409) as
+/// its direct calls are, and nothing changes; a secret key's job still runs.
+async fn a_guests_job_may_not_change_a_locked_sheet(db: Db) {
+    let app = spawn_app(db).await;
+    let (space, sheet, _) = three_companies(&app).await;
+    let space_id = space["id"].as_str().unwrap();
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let guest = crate::jobs_hardening::guest_token(&app, space_id).await;
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    for config in [
+        json!({"sheet": sheet}),
+        json!({"sheet": sheet, "changes": [{"field": "name", "set": "Guest"}]}),
+    ] {
+        let operation = if config.get("changes").is_some() {
+            "bulk-change"
+        } else {
+            "delete-records"
+        };
+        let (status, body) = send(app.client.post(app.url("/v1/jobs")).bearer_auth(&guest).json(
+            &json!({"type": "workbook", "operation": operation, "source": workbook,
+                              "trigger": "immediate", "config": config}),
+        ))
+        .await;
+        assert_eq!(status, 409, "{operation}: {body}");
+        assert!(body.to_string().contains("locked"), "{body}");
+    }
+    let names: Vec<Value> = cells(&app, &sheet)
+        .await
+        .iter()
+        .map(|r| r["name"]["value"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Old"); 3]);
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": workbook,
+                    "trigger": "immediate", "config": {"sheet": sheet}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert!(cells(&app, &sheet).await.is_empty());
+}
+
+/// A delete-records job's config replaced by an unreadable one is refused (422) as a new
+/// job's would be.
+async fn a_jobs_config_is_checked_when_it_changes(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, sheet, _) = three_companies(&app).await;
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": workbook,
+                    "config": {"sheet": sheet, "q": "name eq Nobody"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap();
+    let (status, body) = app
+        .patch_json(
+            &format!("/jobs/{id}"),
+            &json!({"config": {"sheet": sheet, "q": "(((("}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("config"), "{body}");
+}
+
+on_both!(
+    a_field_added_meanwhile_moves_the_field_not_the_change,
+    a_guests_job_may_not_change_a_locked_sheet,
+    a_jobs_config_is_checked_when_it_changes
+);
