@@ -2,7 +2,8 @@
 //!
 //! Uploads stream: up to one part (8 MiB) is buffered, then parts go up as a multipart
 //! upload while the rest arrives (two in flight at most), completed only on commit and
-//! aborted when the upload is dropped. Reads stream the object's body. All HTTP runs on a
+//! aborted when the upload is dropped. Reads stream the object's body, a few chunks ahead
+//! of the reader at most. All HTTP runs on a
 //! small runtime of its own, so the web's single-threaded runtimes and the job workers'
 //! plain threads can both use the store.
 
@@ -10,7 +11,7 @@ use super::local::TempFile;
 use super::{temp_name, Chunks, StoreFailure};
 use crate::settings::BucketSettings;
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::client::SpawnedReqwestConnector;
 use object_store::path::{Path as ObjectPath, PathPart};
@@ -29,10 +30,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const PART: usize = 8 * 1024 * 1024;
 /// Parts sent at once by one upload: bounds its memory to a few parts.
 const IN_FLIGHT: usize = 2;
+/// Chunks of an object read ahead of the one who reads it (a chunk is what the network
+/// gave, tens of KiB): bounds a download's memory whatever the client's speed.
+const READ_AHEAD: usize = 8;
 
 #[derive(Debug)]
 pub(super) struct Bucket {
     store: Arc<dyn ObjectStore>,
+    /// The same bucket for reads, its HTTP driven by the task that reads (on the storage
+    /// runtime): the store above hands bodies over through an unbounded channel, which
+    /// read a whole object into memory ahead of a slow client.
+    reader: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     scratch: PathBuf,
     io: IoRuntime,
@@ -90,15 +98,19 @@ impl Bucket {
             retry_timeout: Duration::from_secs(20),
             ..Default::default()
         };
+        let builder = builder.with_bucket_name(&settings.bucket).with_retry(retry);
+        let reader = builder
+            .clone()
+            .build()
+            .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
         let store = builder
-            .with_bucket_name(&settings.bucket)
-            .with_retry(retry)
             .with_http_connector(connector)
             .build()
             .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
         let prefix = ObjectPath::from_iter(settings.prefix.split('/').filter(|p| !p.is_empty()));
         let bucket = Bucket {
             store: Arc::new(store),
+            reader: Arc::new(reader),
             prefix,
             scratch,
             io,
@@ -160,16 +172,49 @@ impl Bucket {
         }
     }
 
+    /// Streams an object: a task on the storage runtime reads it, at most [`READ_AHEAD`]
+    /// chunks ahead of the caller, so a slow client slows the read instead of filling memory.
     pub(super) async fn open(&self, key: &str) -> io::Result<Chunks> {
-        let got = self.store.get(&self.path(key)).await.map_err(failed)?;
-        Ok(Box::pin(got.into_stream().map_err(failed)))
+        let io = self
+            .io
+            .handle()
+            .ok_or_else(|| io::Error::other("the storage runtime is stopped"))?;
+        let (reader, path) = (self.reader.clone(), self.path(key));
+        let (found, opened) = tokio::sync::oneshot::channel();
+        let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+        io.spawn(async move {
+            let mut body = match reader.get(&path).await {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    let _ = found.send(Err(failed(e)));
+                    return;
+                }
+            };
+            if found.send(Ok(())).is_err() {
+                return;
+            }
+            while let Some(chunk) = body.next().await {
+                let stop = chunk.is_err();
+                // The reader gone (a client that left) ends the read.
+                if tx.send(chunk.map_err(failed)).await.is_err() || stop {
+                    return;
+                }
+            }
+        });
+        opened
+            .await
+            .map_err(|_| io::Error::other("reading from the bucket stopped"))??;
+        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        })))
     }
 
     /// Downloads an object into a temp file in the scratch folder.
     pub(super) fn download(&self, key: &str) -> io::Result<TempFile> {
         std::fs::create_dir_all(&self.scratch)?;
         let tmp = TempFile::new(self.scratch.join(format!("{}.download", temp_name())));
-        let (store, path, dest) = (self.store.clone(), self.path(key), tmp.path().to_path_buf());
+        // Read by the task that writes the file: no faster than the disk takes it.
+        let (store, path, dest) = (self.reader.clone(), self.path(key), tmp.path().to_path_buf());
         self.block(async move {
             let mut body = store.get(&path).await.map_err(failed)?.into_stream();
             let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&dest).await?);

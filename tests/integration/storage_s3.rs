@@ -229,9 +229,11 @@ async fn two_processes_share_one_bucket() {
     }
 }
 
-/// A 30 MB upload goes up in 8 MiB parts while it arrives and downloads identically.
+/// A 30 MB upload goes up in 8 MiB parts while it arrives and downloads identically; a
+/// slow download reads the bucket no faster than its client (the bucket stopped once the
+/// client took a first chunk, the rest never comes: it was not read ahead into memory).
 async fn a_big_upload_goes_up_in_parts(db: Db) {
-    let s3 = S3Server::start().await;
+    let mut s3 = S3Server::start().await;
     let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("big"))).await;
     let space = app.bare_space("Big").await;
     let bytes: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -263,6 +265,19 @@ async fn a_big_upload_goes_up_in_parts(db: Db) {
     let (status, body) = download(&app.client, &app.base, &app.key, &format!("/files/{id}/download")).await;
     assert_eq!(status, 200);
     assert!(body == bytes, "the download differs from the upload");
+
+    let mut slow = app
+        .api(reqwest::Method::GET, &format!("/files/{id}/download"))
+        .send()
+        .await
+        .expect("download");
+    let mut got = slow.chunk().await.expect("a first chunk").map_or(0, |c| c.len());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    s3.stop();
+    while let Ok(Some(chunk)) = slow.chunk().await {
+        got += chunk.len();
+    }
+    assert!(got < 30_000_000, "the whole file was read ahead of a slow client");
 }
 
 /// An upload over the limit, cut off after parts went up, leaves nothing in the bucket.
