@@ -101,16 +101,68 @@ pub enum Node {
     },
 }
 
+/// Most comparisons of cells one query may make of a record. A condition without a field
+/// compares every field: 100 of them on a sheet of 400 fields made a statement too big for
+/// the database, and one that took seconds a record to plan and run.
+pub const MAX_CELL_TESTS: usize = 1_000;
+
 pub fn resolve(query: &Query, fields: &[FieldSpec]) -> Result<Node, Error> {
-    expr(&query.expr, fields)
+    expr(&query.expr, fields, &mut 0)
 }
 
-fn expr(e: &Expr, fields: &[FieldSpec]) -> Result<Node, Error> {
+/// `tests`: the cell comparisons so far.
+fn expr(e: &Expr, fields: &[FieldSpec], tests: &mut usize) -> Result<Node, Error> {
+    let mut all = |items: &[Expr]| {
+        items
+            .iter()
+            .map(|i| expr(i, fields, tests))
+            .collect::<Result<_, _>>()
+    };
     Ok(match e {
-        Expr::And(items) => Node::And(items.iter().map(|i| expr(i, fields)).collect::<Result<_, _>>()?),
-        Expr::Or(items) => Node::Or(items.iter().map(|i| expr(i, fields)).collect::<Result<_, _>>()?),
-        Expr::Cond(c) => cond(c, fields)?,
+        Expr::And(items) => Node::And(all(items)?),
+        Expr::Or(items) => Node::Or(all(items)?),
+        Expr::Cond(c) => {
+            let node = cond(c, fields)?;
+            *tests += cell_tests(&node);
+            if *tests > MAX_CELL_TESTS {
+                let pos = c.field.as_ref().map(|(_, pos)| *pos).or(match &c.test {
+                    Test::Compare { pos, .. } => Some(*pos),
+                    Test::Is(_) => None,
+                });
+                let pos = pos.unwrap_or(Pos { offset: 0, column: 1 });
+                return Err(Error::new(
+                    pos,
+                    format!(
+                        "this query compares more than {MAX_CELL_TESTS} cells of each record (a \
+                         condition without a field compares every field) at {}; name the field of \
+                         each condition",
+                        pos.column
+                    ),
+                ));
+            }
+            node
+        }
     })
+}
+
+/// A LIKE pattern whose last backslash escapes nothing, with that backslash escaped: it
+/// stands for itself (PostgreSQL refuses a pattern that ends in an escape).
+fn closed_escape(pattern: &str) -> String {
+    let trailing = pattern.chars().rev().take_while(|c| *c == '\\').count();
+    let mut out = pattern.to_string();
+    if trailing % 2 == 1 {
+        out.push('\\');
+    }
+    out
+}
+
+/// How many cell comparisons a resolved condition makes.
+fn cell_tests(node: &Node) -> usize {
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().map(cell_tests).sum(),
+        Node::Not(inner) => cell_tests(inner),
+        _ => 1,
+    }
 }
 
 fn find_field(fields: &[FieldSpec], name: &str, pos: Pos) -> Result<usize, Error> {
@@ -218,7 +270,7 @@ fn cell_test(kind: Kind, op: Op, value: &str) -> Result<CellTest, String> {
         Op::Gte => Cmp::Gte,
         Op::Like | Op::Ilike => {
             return Ok(CellTest::Like {
-                pattern: value.to_string(),
+                pattern: closed_escape(value),
                 case_insensitive: op == Op::Ilike,
             })
         }

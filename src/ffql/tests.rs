@@ -356,4 +356,32 @@ fn like_matches_as_sql_does() {
     // No exponential blow-up on many wildcards.
     let text = "a".repeat(5000);
     assert!(!like_matches(&text, &format!("{}b", "%a".repeat(200)), false));
+    // A long plain segment against a long cell: their sum, not their product.
+    let cell = "a".repeat(200_000);
+    assert!(!like_matches(&cell, &format!("%{}b", "a".repeat(4000)), false));
+    assert!(like_matches(&cell, &format!("%{}", "a".repeat(4000)), false));
+    assert!(like_matches("abcabd", "%abd", false));
+    assert!(like_matches("xabcy", "%b_%", false));
+    assert!(!like_matches("ab", "a%%b_", false));
+    assert!(like_matches("ab", "a%%b", false));
+    assert!(like_matches("aaa", "a%a", false));
+    assert!(!like_matches("a", "a%a", false));
+}
+
+#[test]
+fn a_query_compares_a_bounded_number_of_cells() {
+    let wide: Vec<FieldSpec> = (0..400)
+        .map(|i| FieldSpec {
+            key: format!("f{i}"),
+            label: format!("F{i}"),
+            kind: Kind::Text,
+        })
+        .collect();
+    assert!(compile("eq a or ne b", &wide).is_ok(), "800 comparisons");
+    let e = compile("eq a or ne b or f1 eq c or eq d", &wide).unwrap_err();
+    assert!(e.message.contains("more than 1000 cells"), "{e}");
+    assert_eq!(e.pos.column, 31, "the value of the condition that went over: {e}");
+    // Named fields cost one comparison each.
+    let named: Vec<String> = (0..100).map(|i| format!("f{i} eq x")).collect();
+    assert!(compile(&named.join(" or "), &wide).is_ok());
 }
