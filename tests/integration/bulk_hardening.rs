@@ -154,7 +154,47 @@ async fn a_jobs_config_is_checked_when_it_changes(db: Db) {
     assert!(body.to_string().contains("config"), "{body}");
 }
 
+/// Find and replace works on what a cell shows, not on the input kept beside it: an option
+/// given in another spelling, a padded number, a date written another way, `yes` for true.
+async fn find_and_replace_sees_what_cells_show(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows = json!([
+        {"email": {"value": "a@x.io"}, "tier": {"value": "Gold"}, "age": {"value": " 12 "}},
+        {"email": {"value": "b@x.io"}, "tier": {"value": "premium"}, "joined": {"value": "01/02/2024"}},
+        {"email": {"value": "c@x.io"}, "subscribed": {"value": "yes"}},
+    ]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let replace =
+        |find: &str, replace: &str, field: &str| json!({"find": find, "replace": replace, "fieldKey": field});
+    for (body, changed) in [
+        (replace("gold", "silver", "tier"), 2),
+        (replace("\"12\"", "13", "age"), 1),
+        (replace("2024-01", "2023-12", "joined"), 1),
+        (replace("\"true\"", "false", "subscribed"), 1),
+        // "Gold" was given, but "gold" is shown: nothing holds "Go".
+        (replace("Go", "Ba", "tier"), 0),
+    ] {
+        let (status, answer) = app
+            .put_json(&format!("/sheets/{sheet}/find-replace"), &body)
+            .await;
+        assert_eq!(status, 200, "{body}: {answer}");
+        assert_eq!(answer["data"]["changed"], changed, "{body}: {answer}");
+    }
+    let records = cells(&app, &sheet).await;
+    assert_eq!(records[0]["tier"]["value"], "silver");
+    assert_eq!(records[0]["age"]["value"], 13);
+    assert_eq!(records[1]["tier"]["value"], "silver");
+    assert_eq!(records[1]["joined"]["value"], "2023-12-02");
+    assert_eq!(records[2]["subscribed"]["value"], false);
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 0, "{counts}");
+}
+
 on_both!(
+    find_and_replace_sees_what_cells_show,
     a_field_added_meanwhile_moves_the_field_not_the_change,
     a_guests_job_may_not_change_a_locked_sheet,
     a_jobs_config_is_checked_when_it_changes

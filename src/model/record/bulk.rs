@@ -155,19 +155,23 @@ pub fn apply(
     })
 }
 
-/// The update that makes `changes` to one record, if it changes anything.
+/// The update that makes `changes` to one record, if it changes anything. A change works on
+/// what the cell shows: its value, or what was given when that could not be read (the
+/// input kept beside a value, an option's other spelling or a padded number, is not shown).
 fn update_of(
     ctx: &SheetContext,
     row: &super::RecordRow,
     changes: &[(usize, Change)],
 ) -> Option<RecordUpdate> {
-    let inputs = row.inputs(&ctx.config);
+    let checked = row.checked();
     let mut values = BTreeMap::new();
     for (field, change) in changes {
-        let key = &ctx.config.fields[*field].key;
-        let before = inputs.get(key).cloned().unwrap_or(Value::Null);
-        if let Some(after) = changed(&before, change) {
-            values.insert(key.clone(), after);
+        let shown = match checked.vals.get(*field) {
+            Some(v) if !v.is_null() => v,
+            _ => checked.raw.get(field).unwrap_or(&Value::Null),
+        };
+        if let Some(after) = changed(shown, change) {
+            values.insert(ctx.config.fields[*field].key.clone(), after);
         }
     }
     (!values.is_empty()).then(|| RecordUpdate {
@@ -277,20 +281,46 @@ pub fn revalidate(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> 
     Ok(checked)
 }
 
-/// The cell's new input, or `None` when the change leaves it as it is.
+/// The cell's new input, or `None` when the change leaves it as it is. A list is changed
+/// item by item (its items may hold the ", " that joins them where it is shown); an item
+/// replaced by nothing leaves the list.
 fn changed(before: &Value, change: &Change) -> Option<Value> {
-    match change {
-        Change::Set(v) => (display(before) != display(v)).then(|| v.clone()),
-        Change::Replace { find, replace, whole } => {
-            let shown = display(before);
-            if *whole {
-                (shown == *find).then(|| text_or_empty(replace))
-            } else if !find.is_empty() && shown.contains(find.as_str()) {
-                Some(text_or_empty(&shown.replace(find.as_str(), replace)))
-            } else {
-                None
-            }
+    match (change, before) {
+        (Change::Set(v), _) => (display(before) != display(v)).then(|| v.clone()),
+        (Change::Replace { find, replace, whole }, Value::Array(items)) => {
+            let mut any = false;
+            let after: Vec<Value> = items
+                .iter()
+                .filter_map(|item| match replaced(&display(item), find, replace, *whole) {
+                    Some(new) => {
+                        any = true;
+                        (!new.is_empty()).then_some(Value::String(new))
+                    }
+                    None => Some(item.clone()),
+                })
+                .collect();
+            any.then(|| {
+                if after.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Array(after)
+                }
+            })
         }
+        (Change::Replace { find, replace, whole }, _) => {
+            replaced(&display(before), find, replace, *whole).map(|new| text_or_empty(&new))
+        }
+    }
+}
+
+/// `shown` with `find` replaced, if it holds it (all of it, when `whole`).
+fn replaced(shown: &str, find: &str, replace: &str, whole: bool) -> Option<String> {
+    if whole {
+        (shown == find).then(|| replace.to_string())
+    } else if !find.is_empty() && shown.contains(find) {
+        Some(shown.replace(find, replace))
+    } else {
+        None
     }
 }
 
@@ -331,5 +361,31 @@ mod tests {
             "the same shown value"
         );
         assert_eq!(changed(&json!(5), &Change::Set(Value::Null)), Some(Value::Null));
+    }
+
+    #[test]
+    fn a_list_is_changed_item_by_item() {
+        let jane = Change::Replace {
+            find: "Jane".into(),
+            replace: "Janet".into(),
+            whole: false,
+        };
+        assert_eq!(
+            changed(&json!(["Smith, John", "Doe, Jane"]), &jane),
+            Some(json!(["Smith, John", "Doe, Janet"]))
+        );
+        let across = Change::Replace {
+            find: "a, b".into(),
+            replace: "z".into(),
+            whole: false,
+        };
+        assert_eq!(changed(&json!(["a", "b"]), &across), None, "not across items");
+        let gone = Change::Replace {
+            find: "red".into(),
+            replace: "".into(),
+            whole: true,
+        };
+        assert_eq!(changed(&json!(["red", "green"]), &gone), Some(json!(["green"])));
+        assert_eq!(changed(&json!(["red"]), &gone), Some(Value::Null));
     }
 }
