@@ -129,7 +129,7 @@ impl Application {
         crate::workers::indexes::start_merging(move || weak.upgrade().map(|s| s.pool.clone()))?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
-            move || weak.upgrade().map(|s| s.pool.clone()),
+            move || weak.upgrade().map(|s| (s.pool.clone(), s.storage.clone())),
             state.settings.event_retention_days,
         )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());

@@ -55,6 +55,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let outcome = outcome.and_then(|summary| complete(conn, job, worker, &summary).map(|()| summary));
     let e = match outcome {
         Ok(summary) => {
+            // Extracted again: the workbook of the extraction before goes (one per file).
+            if let Some(before) = f.workbook_id.as_ref().filter(|w| **w != summary.workbook_id) {
+                drop_extracted(conn, before, &f.id, actor)?;
+            }
             for (seq, fields, records) in summary.sheets {
                 cx.indexer.after_extraction(&cx.pool, seq, fields, records);
             }
@@ -138,6 +142,31 @@ fn drop_workbook(conn: &mut AnyConnection, id: Option<&str>, actor: &str) -> Res
         workbook::delete(conn, &wb, actor)?;
     }
     Ok(())
+}
+
+/// Deletes the workbook an earlier extraction of the file made (never one it was mapped
+/// into: only a workbook whose metadata names the file as its source).
+fn drop_extracted(
+    conn: &mut AnyConnection,
+    id: &WorkbookId,
+    file: &FileId,
+    actor: &str,
+) -> Result<(), JobError> {
+    let made_from_file = {
+        use crate::db::schema::workbooks;
+        use diesel::prelude::*;
+        workbooks::table
+            .find(id)
+            .select(workbooks::metadata)
+            .first::<String>(conn)
+            .optional()?
+            .and_then(|m| serde_json::from_str::<Value>(&m).ok())
+            .is_some_and(|m| m["fileId"].as_str() == Some(file.as_str()))
+    };
+    match made_from_file {
+        true => drop_workbook(conn, Some(id.as_str()), actor),
+        false => Ok(()),
+    }
 }
 
 /// The `[file]` workbook's sheet configs: string fields labelled by the headers.

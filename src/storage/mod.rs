@@ -100,6 +100,29 @@ impl Storage {
         }
     }
 
+    /// Removes temp files (uploads in progress, local copies of bucket objects) that nobody
+    /// has written for `older_than`: a process killed mid-upload or mid-extraction leaves
+    /// its own, as big as the file. (An open file removed stays readable to whoever has
+    /// it open.) Returns how many went.
+    pub fn sweep_temp(&self, older_than: std::time::Duration) -> usize {
+        let dir = match &self.0 {
+            Inner::Local(f) => f.path("tmp"),
+            Inner::Bucket(b) => b.scratch().to_path_buf(),
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= older_than))
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     /// Whether every process using the same settings reads the same objects (a bucket); a
     /// folder holds only what this process (or those sharing its folder) received.
     pub fn shared(&self) -> bool {
@@ -357,5 +380,25 @@ mod tests {
         drop(dropped);
         assert!(!storage.exists("files/s"));
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn temp_files_left_behind_are_swept_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path());
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let (old, fresh) = (tmp.join("a.download"), tmp.join("b.part"));
+        std::fs::write(&old, b"left by a killed process").unwrap();
+        std::fs::write(&fresh, b"an upload in progress").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        assert_eq!(storage.sweep_temp(std::time::Duration::from_secs(3600)), 1);
+        assert!(!old.exists() && fresh.exists());
     }
 }

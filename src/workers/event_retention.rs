@@ -1,9 +1,11 @@
 //! Deletes events (and commits) older than `WHARF_EVENT_RETENTION_DAYS`, at start and every hour, in
 //! batches so no transaction holds the table for long; and, as often, the indexes of sheets
-//! deleted since (each index costs the records table's writes).
+//! deleted since (each index costs the records table's writes), and temp files left by a
+//! process that was killed.
 
 use crate::db::{AnyConnection, Pool};
 use crate::model::{commit, event, now};
+use crate::storage::Storage;
 use std::time::{Duration, Instant};
 
 /// Events deleted per statement: a short transaction each.
@@ -29,16 +31,23 @@ pub fn prune(conn: &mut AnyConnection, days: i64) -> diesel::QueryResult<usize> 
 
 /// Starts the loop on its own thread. `pool` gives the pool while the application lives
 /// and `None` once it has gone, which ends the loop (it holds no connection in between).
-pub fn start(pool: impl Fn() -> Option<Pool> + Send + 'static, days: i64) -> std::io::Result<()> {
+/// Temp files nobody wrote for this long are a killed process's leftovers.
+const TEMP_KEPT: Duration = Duration::from_secs(3600);
+
+pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static, days: i64) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wharf-event-retention".into())
         .spawn(move || {
             let mut next = Instant::now();
             loop {
-                let Some(pool) = pool() else { return };
+                let Some((pool, storage)) = pool() else { return };
                 if Instant::now() >= next {
                     next = Instant::now() + EVERY;
                     crate::workers::indexes::drop_orphans(&pool);
+                    let swept = storage.sweep_temp(TEMP_KEPT);
+                    if swept > 0 {
+                        tracing::info!(swept, "removed temp files left by stopped processes");
+                    }
                     match pool
                         .get()
                         .map_err(|e| e.to_string())

@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use crate::on_both;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::Write;
 
 async fn extract(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
@@ -177,7 +177,35 @@ async fn json_with_a_bom_keeps_numbers_as_written(db: Db) {
     );
 }
 
+/// A file extracted again keeps one workbook: the new one, the earlier one dropped.
+async fn a_file_extracted_again_keeps_one_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Again").await;
+    let file = app
+        .upload_and_extract(&space, "again.csv", b"Name\nAda\nBo\n".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap().to_string();
+    let first = file["workbookId"].as_str().unwrap().to_string();
+    let body = json!({"type": "file", "operation": "extract", "source": id, "trigger": "immediate"});
+    let (status, job) = app.post_json("/jobs", &body).await;
+    assert_eq!(status, 200, "{job}");
+    let job = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    let (_, file) = app.get_json(&format!("/files/{id}")).await;
+    let second = file["data"]["workbookId"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    let (_, workbooks) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let ids: Vec<&str> = workbooks["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str()], "{workbooks}");
+}
+
 on_both!(
+    a_file_extracted_again_keeps_one_workbook,
     an_xlsx_spanning_the_whole_grid_extracts_its_cells,
     a_zip_lying_about_its_sizes_is_refused,
     nul_characters_in_files_are_replaced_and_the_sheet_still_searches,
