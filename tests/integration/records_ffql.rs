@@ -238,6 +238,31 @@ async fn the_flatfile_client_queries_with_q(db: Db) {
 
 on_both!(the_flatfile_client_queries_with_q);
 
+/// `is warning` finds the warnings listener code (or any API client) put on cells too.
+async fn is_warning_finds_warnings_put_on_cells(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let (_, page) = app
+        .get_json(&format!("{path}?q={}", urlencode("email eq b@x.io")))
+        .await;
+    let id = page["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let warned = json!([{"id": id, "values": {"name": {"value": "Bender", "messages": [{"type": "warn", "message": "hmm"}]}}}]);
+    let before = emails(&app, &path, "is warning").await;
+    assert!(!before.contains(&"b@x.io".to_string()), "{before:?}");
+    let (status, body) = app.put_json(&path, &warned).await;
+    assert_eq!(status, 200, "{body}");
+    let mut after = before.clone();
+    after.push("b@x.io".into());
+    after.sort();
+    assert_eq!(emails(&app, &path, "is warning").await, after);
+    assert!(emails(&app, &path, "name is warning")
+        .await
+        .contains(&"b@x.io".to_string()));
+    assert!(emails(&app, &path, "age is warning").await.is_empty());
+}
+
+on_both!(is_warning_finds_warnings_put_on_cells);
+
 async fn the_grid_search_box_takes_filter_queries(db: Db) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", true);

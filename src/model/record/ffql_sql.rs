@@ -257,16 +257,9 @@ impl Builder {
             Node::Cell { field, test } => self.cell(*field, test),
             Node::Record(status) => {
                 let s = match (status, self.backend) {
-                    (Status::Error, _) => "(NOT valid)",
-                    (Status::Valid, _) => "(valid)",
-                    (Status::Warning, Backend::Sqlite) => {
-                        "EXISTS (SELECT 1 FROM json_each(COALESCE(messages, '{}')) AS f, \
-                         json_each(f.value) AS m WHERE json_extract(m.value, '$.type') = 'warn')"
-                    }
-                    (Status::Warning, Backend::Postgres) => {
-                        "EXISTS (SELECT 1 FROM jsonb_each(COALESCE(messages, '{}')::jsonb) AS f \
-                         WHERE f.value @> '[{\"type\":\"warn\"}]'::jsonb)"
-                    }
+                    (Status::Error, _) => "(NOT valid)".to_string(),
+                    (Status::Valid, _) => "(valid)".to_string(),
+                    (Status::Warning, backend) => any_warning(backend, &record_warning),
                 };
                 self.sql(s);
             }
@@ -274,13 +267,9 @@ impl Builder {
                 let s = match (status, self.backend) {
                     (Status::Error, _) => format!("(COALESCE(error_fields, '') LIKE '%,{i},%')"),
                     (Status::Valid, _) => format!("(COALESCE(error_fields, '') NOT LIKE '%,{i},%')"),
-                    (Status::Warning, Backend::Sqlite) => format!(
-                        "EXISTS (SELECT 1 FROM json_each(COALESCE(messages, '{{}}'), '$.\"{i}\"') AS m \
-                         WHERE json_extract(m.value, '$.type') = 'warn')"
-                    ),
-                    (Status::Warning, Backend::Postgres) => format!(
-                        "COALESCE((messages::jsonb)->'{i}' @> '[{{\"type\":\"warn\"}}]'::jsonb, FALSE)"
-                    ),
+                    (Status::Warning, backend) => {
+                        any_warning(backend, &|b, column| cell_warning(b, column, *i))
+                    }
                 };
                 self.sql(s);
             }
@@ -470,6 +459,38 @@ where
             }
         }
         Ok(())
+    }
+}
+
+/// A warning in Wharf's messages or in those listener code put on cells (`custom`).
+fn any_warning(backend: Backend, test: &dyn Fn(Backend, &str) -> String) -> String {
+    format!("({} OR {})", test(backend, "messages"), test(backend, "custom"))
+}
+
+/// Whether any cell's messages in `column` hold a warning.
+fn record_warning(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "EXISTS (SELECT 1 FROM json_each(COALESCE({column}, '{{}}')) AS f, \
+             json_each(f.value) AS m WHERE json_extract(m.value, '$.type') = 'warn')"
+        ),
+        Backend::Postgres => format!(
+            "EXISTS (SELECT 1 FROM jsonb_each(COALESCE({column}, '{{}}')::jsonb) AS f \
+             WHERE f.value @> '[{{\"type\":\"warn\"}}]'::jsonb)"
+        ),
+    }
+}
+
+/// Whether field `i`'s messages in `column` hold a warning.
+fn cell_warning(backend: Backend, column: &str, i: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "EXISTS (SELECT 1 FROM json_each(COALESCE({column}, '{{}}'), '$.\"{i}\"') AS m \
+             WHERE json_extract(m.value, '$.type') = 'warn')"
+        ),
+        Backend::Postgres => {
+            format!("COALESCE(({column}::jsonb)->'{i}' @> '[{{\"type\":\"warn\"}}]'::jsonb, FALSE)")
+        }
     }
 }
 
