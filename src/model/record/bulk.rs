@@ -113,7 +113,8 @@ fn shows_text_as_stored(ctx: &SheetContext, field: usize) -> bool {
 }
 
 /// Applies `changes` (field index, change) to the records `q` selects. More than
-/// [`MAX_RECORDS`] selected: refused, nothing changed.
+/// [`MAX_RECORDS`] selected (it may have grown since [`over_limit`] counted): `None`,
+/// nothing changed, for the caller to run the change as a job.
 pub fn apply(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -121,37 +122,31 @@ pub fn apply(
     changes: &[(usize, Change)],
     actor: &str,
     hooks: &Hooks,
-) -> ModelResult<Done> {
+) -> ModelResult<Option<Done>> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Locked before reading, so the values replaced are the values written over.
         sheet::lock_for_write(conn, &ctx.write_set())?;
         let ids = selected(conn, ctx, q, changes, Some(MAX_RECORDS as i64 + 1))?;
         if ids.len() > MAX_RECORDS {
-            return Err(ModelError::Invalid(vec![(
-                "q".into(),
-                format!(
-                    "a bulk change takes at most {MAX_RECORDS} records at a time; narrow the selection \
-                     (filter, searchValue, ids or q) and run it in parts"
-                ),
-            )]));
+            return Ok(None);
         }
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
         let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
         if updates.is_empty() {
-            return Ok(Done {
+            return Ok(Some(Done {
                 changed: 0,
                 commit: None,
                 bulk: None,
-            });
+            }));
         }
         let bulk = bulk_history::create(conn, &ctx.sheet.id, actor, &describe(ctx, changes), None)?;
         bulk_history::add_changed(conn, &bulk, updates.len())?;
         let written = update_tagged(conn, ctx, &updates, actor, hooks, Some(bulk.as_str()))?;
-        Ok(Done {
+        Ok(Some(Done {
             changed: updates.len(),
             commit: written.commit,
             bulk: Some(bulk),
-        })
+        }))
     })
 }
 

@@ -55,16 +55,17 @@ async fn run(
     };
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
-    let (ctx, q) = {
-        let (c, q2, ch) = (ctx.clone(), q.clone(), changes.clone());
-        if state.db(move |conn| bulk::over_limit(conn, &c, &q2, &ch)).await? {
-            return start_job(state, &actor, ctx, params, changes).await;
-        }
-        (ctx, q)
-    };
+    let (c, ch, who) = (ctx.clone(), changes.clone(), actor.clone());
     let done = state
-        .db(move |conn| bulk::apply(conn, &ctx, &q, &changes, &actor, &hooks))
+        .db(move |conn| match bulk::over_limit(conn, &c, &q, &ch)? {
+            true => Ok(None),
+            false => bulk::apply(conn, &c, &q, &ch, &who, &hooks),
+        })
         .await?;
+    // Too many records (or more than a moment ago): a job, in batches.
+    let Some(done) = done else {
+        return start_job(state, &actor, ctx, params, changes).await;
+    };
     if done.changed > 0 {
         state.live.publish(&sheet_id, None);
     }

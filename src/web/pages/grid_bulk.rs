@@ -179,17 +179,20 @@ pub async fn change(
     };
     let q = form.view.query(&ctx)?;
     let actor = viewer.actor();
-    let (c, q2, ch) = (ctx.clone(), q.clone(), vec![(index, change.clone())]);
-    if state.db(move |conn| bulk::over_limit(conn, &c, &q2, &ch)).await? {
+    let (c, ch) = (ctx.clone(), vec![(index, change.clone())]);
+    let done = state
+        .db(move |conn| match bulk::over_limit(conn, &c, &q, &ch)? {
+            true => Ok(None),
+            false => bulk::apply(conn, &c, &q, &ch, &actor, &Hooks::Run),
+        })
+        .await?;
+    // Too many records (or more than a moment ago): a job, in batches.
+    let Some(done) = done else {
         let named = vec![(form.column.clone(), change)];
         let config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
         return start(&state, &viewer, &ctx, "bulk-change", config).await;
-    }
+    };
     let verb = change.verb();
-    let c = ctx.clone();
-    let done = state
-        .db(move |conn| bulk::apply(conn, &c, &q, &[(index, change)], &actor, &Hooks::Run))
-        .await?;
     // Every open grid shows the change, this one included (the rows are not in the answer).
     if done.changed > 0 {
         state.live.publish(&ctx.sheet.id, None);
