@@ -96,21 +96,23 @@ fn wharf_env(app: &TestApp) -> Vec<(&'static str, String)> {
 
 /// A webhook for every topic to serve.mjs, and serve.mjs running with its secret.
 pub(crate) async fn serve_listener(app: &TestApp) -> NodeListener {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let body = json!({"environmentId": app.env_id, "url": format!("http://127.0.0.1:{port}/"),
+    // serve.mjs picks its own port (PORT=0): a port chosen here and released could be
+    // taken by another test before node listens on it.
+    let body = json!({"environmentId": app.env_id, "url": "http://127.0.0.1:9/",
                       "description": "examples/listener"});
     let (status, hook) = app.post_json("/webhooks", &body).await;
     assert_eq!(status, 200, "{hook}");
     let secret = hook["data"]["secret"].as_str().expect("a secret").to_string();
     let mut env = wharf_env(app);
     env.push(("WHARF_WEBHOOK_SECRET", secret));
-    env.push(("PORT", port.to_string()));
+    env.push(("PORT", "0".to_string()));
     let (node, line) = start_node("serve.mjs", &env, "listening on ");
-    assert_eq!(line, format!("listening on {port}"));
+    let port: u16 = line["listening on ".len()..].parse().expect("a port");
+    let url = format!("http://127.0.0.1:{port}/");
+    let id = hook["data"]["id"].as_str().unwrap();
+    let (status, hook) = app.patch_json(&format!("/webhooks/{id}"), &json!({"url": url})).await;
+    assert_eq!(status, 200, "{hook}");
+    assert_eq!(hook["data"]["url"], url.as_str());
     node
 }
 
