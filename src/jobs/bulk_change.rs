@@ -55,7 +55,8 @@ pub fn job_input(ctx: &SheetContext, operation: &str, config: Value) -> JobInput
     input
 }
 
-fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
+/// The changes a config names, checked as the bulk calls check theirs.
+pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
     let list = config["changes"].as_array().ok_or("config.changes is missing")?;
     list.iter()
         .map(|c| {
@@ -64,6 +65,9 @@ fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>
                 .config
                 .field_index(key)
                 .ok_or_else(|| format!("the sheet {} has no field `{key}` any more", ctx.sheet.name))?;
+            if ctx.config.fields[i].computed {
+                return Err(format!("{key} is a computed field: it cannot be changed"));
+            }
             let change = match c.get("set") {
                 Some(v) => Change::Set(v.clone()),
                 None => Change::Replace {
@@ -88,11 +92,13 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         return undo_run(cx, worker, job, conn, &ctx, undo);
     }
     let changes = changes_of(&ctx, &config).map_err(JobError::Failed)?;
-    // One entry per attempt: a stopped attempt takes back its own cells only. An attempt
-    // cut off by a crash had no chance to: its cells are put back first, so the change
-    // ends as one entry that one undo takes back.
-    if let Some(dead) = bulk_history::of_job(conn, &job.id)?.filter(|b| b.undone_at.is_none()) {
-        bulk_history::undo(conn, &ctx, &dead.id, actor)?;
+    // One entry per attempt. Earlier attempts' cells are put back first, every one's: one
+    // cut off by a crash never took its own back, and a canceled one's take-back may still
+    // be running (a cancel answers at once), which would undo this attempt's work behind
+    // it. Cells already put back count as changed since, so none is put back twice, and
+    // the change ends as one entry that one undo takes back.
+    for earlier in bulk_history::of_job(conn, &job.id)? {
+        bulk_history::take_back(conn, &ctx, &earlier.id, actor)?;
         cx.announce.sheet_changed(&ctx.sheet.id);
     }
     let bulk = bulk_history::create(
@@ -157,7 +163,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
 /// Takes back what an unfinished attempt changed (a failure is logged: the cells stay
 /// undoable from the history).
 fn take_back(conn: &mut AnyConnection, ctx: &SheetContext, bulk: &BulkChangeId, actor: &str) {
-    if let Err(e) = bulk_history::undo(conn, ctx, bulk, actor) {
+    if let Err(e) = bulk_history::take_back(conn, ctx, bulk, actor) {
         tracing::warn!(bulk = %bulk.as_str(), error = %e, "taking back a stopped bulk change failed");
     }
 }

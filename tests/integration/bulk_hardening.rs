@@ -152,6 +152,16 @@ async fn a_jobs_config_is_checked_when_it_changes(db: Db) {
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("config"), "{body}");
+    // A bulk change's own checks hold for one made as a job.
+    let (status, body) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "config": {"sheet": sheet, "changes": [{"field": "nope", "set": "x"}]}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("nope"), "{body}");
 }
 
 /// Find and replace works on what a cell shows, not on the input kept beside it: an option
@@ -193,7 +203,78 @@ async fn find_and_replace_sees_what_cells_show(db: Db) {
     assert_eq!(counts["data"]["counts"]["error"], 0, "{counts}");
 }
 
+/// A bulk job run again (after a crash, or canceled and retried while its take-back may
+/// still be running) first puts back what every earlier attempt changed, even one already
+/// marked undone: one undo of the finished job then takes everything back.
+async fn a_rerun_takes_back_earlier_attempts_first(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::bulk_changes;
+    let app = spawn_app(db).await;
+    let (_, sheet, ids) = three_companies(&app).await;
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let set = json!({"sheet": sheet, "changes": [{"field": "name", "set": "Job"}]});
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook, "config": set}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job_id = wharf::ids::JobId::parse(job["data"]["id"].as_str().unwrap()).unwrap();
+    let actor = job["data"]["createdBy"].as_str().unwrap().to_string();
+    // An earlier attempt changed two records, and its take-back was claimed, not done.
+    let sheet_id = SheetId::parse(&sheet).unwrap();
+    let mut conn = app.pool.get().expect("conn");
+    let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
+    let name = ctx.config.field_index("name").unwrap();
+    let dead = bulk_history::create(&mut conn, &sheet_id, &actor, "Set Name", Some(&job_id)).expect("entry");
+    write_tx::<_, ModelError, _>(&mut conn, |conn| {
+        bulk::apply_batch(
+            conn,
+            &ctx,
+            &ids[..2],
+            &[(name, Change::Set(json!("Job")))],
+            &actor,
+            &dead,
+        )
+        .map(|_| ())
+    })
+    .expect("the earlier attempt's batch");
+    diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(&dead)))
+        .set(bulk_changes::undone_at.eq(Some(chrono::Utc::now().naive_utc())))
+        .execute(&mut *conn)
+        .expect("claimed");
+    drop(conn);
+
+    let (status, body) = app
+        .post_json(&format!("/jobs/{job_id}/execute"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(job_id.as_str()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let names = |records: Vec<Value>| {
+        records
+            .iter()
+            .map(|r| r["name"]["value"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(cells(&app, &sheet).await), vec![json!("Job"); 3]);
+    let undo = json!({"sheet": sheet, "undo": done["outcome"]["bulkId"]});
+    let (status, undo_job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook, "trigger": "immediate", "config": undo}),
+        )
+        .await;
+    assert_eq!(status, 200, "{undo_job}");
+    let undone = app.wait_job(undo_job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(undone["status"], "complete", "{undone}");
+    assert_eq!(names(cells(&app, &sheet).await), vec![json!("Old"); 3]);
+}
+
 on_both!(
+    a_rerun_takes_back_earlier_attempts_first,
     find_and_replace_sees_what_cells_show,
     a_field_added_meanwhile_moves_the_field_not_the_change,
     a_guests_job_may_not_change_a_locked_sheet,

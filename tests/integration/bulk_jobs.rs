@@ -142,6 +142,36 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     assert_eq!(last, want);
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 40_000, "{counts}");
+
+    // Canceled and at once retried, while the canceled attempt's take-back may still run:
+    // the retry ends with every record changed, and stays so.
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "z"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let job_id = body["data"]["jobId"].as_str().unwrap().to_string();
+    for _ in 0..3000 {
+        let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+        if job["data"]["progress"].as_i64().unwrap_or(0) > 0 || job["data"]["status"] == "complete" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.post_json(&format!("/jobs/{job_id}/cancel"), &json!({})).await;
+    let (status, body) = app.post_json(&format!("/jobs/{job_id}/retry"), &json!({})).await;
+    if status == 200 {
+        let job = app.wait_job(&job_id).await;
+        assert_eq!(job["status"], "complete", "{job}");
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(
+            values(&app, &sheet, "name").await,
+            vec![(json!("z"), 40_000)],
+            "{body}"
+        );
+    }
 }
 
 async fn signed_in_contacts(db: Db) -> (TestApp, String) {

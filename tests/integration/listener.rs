@@ -110,7 +110,9 @@ pub(crate) async fn serve_listener(app: &TestApp) -> NodeListener {
     let port: u16 = line["listening on ".len()..].parse().expect("a port");
     let url = format!("http://127.0.0.1:{port}/");
     let id = hook["data"]["id"].as_str().unwrap();
-    let (status, hook) = app.patch_json(&format!("/webhooks/{id}"), &json!({"url": url})).await;
+    let (status, hook) = app
+        .patch_json(&format!("/webhooks/{id}"), &json!({"url": url}))
+        .await;
     assert_eq!(status, 200, "{hook}");
     assert_eq!(hook["data"]["url"], url.as_str());
     node

@@ -70,14 +70,13 @@ pub fn find(conn: &mut AnyConnection, sheet: &SheetId, id: &str) -> QueryResult<
         .optional()
 }
 
-/// The entry a job wrote (one per attempt; the newest).
-pub fn of_job(conn: &mut AnyConnection, job: &JobId) -> QueryResult<Option<BulkChange>> {
+/// The entries a job wrote (one per attempt), oldest first.
+pub fn of_job(conn: &mut AnyConnection, job: &JobId) -> QueryResult<Vec<BulkChange>> {
     bulk_changes::table
         .filter(bulk_changes::job_id.eq(job.as_str()))
-        .order(bulk_changes::created_at.desc())
+        .order((bulk_changes::created_at.asc(), bulk_changes::id.asc()))
         .select(BulkChange::as_select())
-        .first(conn)
-        .optional()
+        .load(conn)
 }
 
 /// A sheet's newest entries, newest first.
@@ -140,6 +139,28 @@ pub fn undo(
             .execute(conn)?;
     }
     done
+}
+
+/// A stopped bulk job's entry: marked undone (if it was not) and its cells nobody changed
+/// since put back, even when another take-back of it ran or runs (what that one put back
+/// counts as changed since, so nothing is put back twice).
+pub fn take_back(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    id: &BulkChangeId,
+    actor: &str,
+) -> ModelResult<Undone> {
+    diesel::update(
+        bulk_changes::table
+            .filter(bulk_changes::id.eq(id))
+            .filter(bulk_changes::undone_at.is_null()),
+    )
+    .set((
+        bulk_changes::undone_at.eq(Some(now())),
+        bulk_changes::undone_by.eq(Some(actor)),
+    ))
+    .execute(conn)?;
+    revert(conn, ctx, id, actor)
 }
 
 /// Puts back the cells of `id` that nobody changed since (undo, and a canceled bulk job

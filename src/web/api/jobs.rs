@@ -306,6 +306,10 @@ pub async fn create(
                     return Err(ModelError::NotFound("sheet"));
                 }
                 crate::jobs::delete::refuse_locked(&ctx, &actor)?;
+                if input.operation == "bulk-change" && input.config.get("undo").is_none() {
+                    crate::jobs::bulk_change::changes_of(&ctx, &input.config)
+                        .map_err(|m| ModelError::Invalid(vec![("config.changes".into(), m)]))?;
+                }
             }
             job::create(conn, input, &actor)
         })
