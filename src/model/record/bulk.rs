@@ -74,17 +74,6 @@ pub struct Done {
     pub bulk: Option<BulkChangeId>,
 }
 
-/// Whether the selection holds more than [`MAX_RECORDS`] records the change may touch
-/// (then the change runs as a job, in batches).
-pub fn over_limit(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    q: &RecordQuery,
-    changes: &[(usize, Change)],
-) -> ModelResult<bool> {
-    Ok(selected(conn, ctx, q, changes, Some(MAX_RECORDS as i64 + 1))?.len() > MAX_RECORDS)
-}
-
 /// The ids of the records `q` selects that the change may touch, in id order, at most
 /// `limit`: a find and replace in a text field reads only the records that hold the text.
 pub fn selected(
@@ -113,8 +102,12 @@ fn shows_text_as_stored(ctx: &SheetContext, field: usize) -> bool {
 }
 
 /// Applies `changes` (field index, change) to the records `q` selects. More than
-/// [`MAX_RECORDS`] selected (it may have grown since [`over_limit`] counted): `None`,
-/// nothing changed, for the caller to run the change as a job.
+/// [`MAX_RECORDS`] selected: `None`, nothing changed, for the caller to run the change as
+/// a job.
+///
+/// The selection is read before the write lock is taken (a slow query held up every
+/// writer of the database on SQLite), then, under the lock, those records are checked
+/// against it again by id: the records it picks when the change starts, still picked.
 pub fn apply(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -123,13 +116,18 @@ pub fn apply(
     actor: &str,
     hooks: &Hooks,
 ) -> ModelResult<Option<Done>> {
+    let picked = selected(conn, ctx, q, changes, Some(MAX_RECORDS as i64 + 1))?;
+    if picked.len() > MAX_RECORDS {
+        return Ok(None);
+    }
+    let q = RecordQuery {
+        ids: Some(picked),
+        ..q.clone()
+    };
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Locked before reading, so the values replaced are the values written over.
         sheet::lock_for_write(conn, &ctx.write_set())?;
-        let ids = selected(conn, ctx, q, changes, Some(MAX_RECORDS as i64 + 1))?;
-        if ids.len() > MAX_RECORDS {
-            return Ok(None);
-        }
+        let ids = selected(conn, ctx, &q, changes, None)?;
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
         let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
         if updates.is_empty() {

@@ -57,10 +57,7 @@ async fn run(
     let sheet_id = ctx.sheet.id.clone();
     let (c, ch, who) = (ctx.clone(), changes.clone(), actor.clone());
     let done = state
-        .db(move |conn| match bulk::over_limit(conn, &c, &q, &ch)? {
-            true => Ok(None),
-            false => bulk::apply(conn, &c, &q, &ch, &who, &hooks),
-        })
+        .db(move |conn| bulk::apply(conn, &c, &q, &ch, &who, &hooks))
         .await?;
     // Too many records (or more than a moment ago): a job, in batches.
     let Some(done) = done else {

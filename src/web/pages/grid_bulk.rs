@@ -181,10 +181,7 @@ pub async fn change(
     let actor = viewer.actor();
     let (c, ch) = (ctx.clone(), vec![(index, change.clone())]);
     let done = state
-        .db(move |conn| match bulk::over_limit(conn, &c, &q, &ch)? {
-            true => Ok(None),
-            false => bulk::apply(conn, &c, &q, &ch, &actor, &Hooks::Run),
-        })
+        .db(move |conn| bulk::apply(conn, &c, &q, &ch, &actor, &Hooks::Run))
         .await?;
     // Too many records (or more than a moment ago): a job, in batches.
     let Some(done) = done else {
