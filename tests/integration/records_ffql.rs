@@ -263,6 +263,20 @@ async fn is_warning_finds_warnings_put_on_cells(db: Db) {
 
 on_both!(is_warning_finds_warnings_put_on_cells);
 
+/// Whole numbers compare exactly, past what a double holds (2^53 + 1).
+async fn big_whole_numbers_compare_exactly(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let big = json!([{"email": {"value": "big@x.io"}, "age": {"value": 9007199254740993_i64}}]);
+    let (status, body) = app.post_json(&path, &big).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(emails(&app, &path, "age eq 9007199254740993").await, ["big@x.io"]);
+    assert!(emails(&app, &path, "age eq 9007199254740992").await.is_empty());
+    assert_eq!(emails(&app, &path, "age gt 9007199254740992").await, ["big@x.io"]);
+}
+
+on_both!(big_whole_numbers_compare_exactly);
+
 async fn the_grid_search_box_takes_filter_queries(db: Db) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", true);

@@ -13,7 +13,7 @@ use diesel::backend::Backend as DieselBackend;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Bool, Double, HasSqlType, Text};
+use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, Text};
 use diesel::QueryResult;
 
 /// The fields of a sheet as FFQL names and compares them.
@@ -65,6 +65,8 @@ enum Part {
     Sql(String),
     Text(String),
     Double(f64),
+    /// A whole number that fits: compared exactly (as a double, 2^53 + 1 was 2^53).
+    Integer(i64),
 }
 
 /// A boolean SQL condition built from an FFQL tree, usable in `.filter()`.
@@ -317,7 +319,10 @@ impl Builder {
             CellTest::Number(cmp, n) => {
                 if sqlite {
                     self.sql(format!("({typ} IN ('integer', 'real') AND {raw} {} ", cmp.sql()));
-                    self.parts.push(Part::Double(n.as_f64().unwrap_or(f64::NAN)));
+                    self.parts.push(match n.as_i64() {
+                        Some(whole) => Part::Integer(whole),
+                        None => Part::Double(n.as_f64().unwrap_or(f64::NAN)),
+                    });
                     self.sql(")");
                 } else {
                     // jsonb orders numbers as numeric (exact, whatever their size) and
@@ -445,9 +450,10 @@ impl QueryId for Condition {
 
 impl<DB> QueryFragment<DB> for Condition
 where
-    DB: DieselBackend + HasSqlType<Text> + HasSqlType<Double>,
+    DB: DieselBackend + HasSqlType<Text> + HasSqlType<Double> + HasSqlType<BigInt>,
     String: ToSql<Text, DB>,
     f64: ToSql<Double, DB>,
+    i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.unsafe_to_cache_prepared();
@@ -456,6 +462,7 @@ where
                 Part::Sql(s) => out.push_sql(s),
                 Part::Text(t) => out.push_bind_param::<Text, String>(t)?,
                 Part::Double(d) => out.push_bind_param::<Double, f64>(d)?,
+                Part::Integer(n) => out.push_bind_param::<BigInt, i64>(n)?,
             }
         }
         Ok(())
