@@ -229,11 +229,9 @@ async fn two_processes_share_one_bucket() {
     }
 }
 
-/// A 30 MB upload goes up in 8 MiB parts while it arrives and downloads identically; a
-/// slow download reads the bucket no faster than its client (the bucket stopped once the
-/// client took a first chunk, the rest never comes: it was not read ahead into memory).
+/// A 30 MB upload goes up in 8 MiB parts while it arrives and downloads identically.
 async fn a_big_upload_goes_up_in_parts(db: Db) {
-    let mut s3 = S3Server::start().await;
+    let s3 = S3Server::start().await;
     let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("big"))).await;
     let space = app.bare_space("Big").await;
     let bytes: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -265,12 +263,32 @@ async fn a_big_upload_goes_up_in_parts(db: Db) {
     let (status, body) = download(&app.client, &app.base, &app.key, &format!("/files/{id}/download")).await;
     assert_eq!(status, 200);
     assert!(body == bytes, "the download differs from the upload");
+}
 
-    let mut slow = app
-        .api(reqwest::Method::GET, &format!("/files/{id}/download"))
+/// A slow download reads the bucket no faster than its client: the bucket stopped once the
+/// client took a first chunk, the rest of 30 MB never comes (it was not read ahead into
+/// memory). Fresh connections on both sides: one that carried a whole file before has
+/// grown socket buffers that could hold this one.
+async fn a_slow_download_reads_no_faster_than_its_client(db: Db) {
+    let mut s3 = S3Server::start().await;
+    let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("slow"))).await;
+    let space = app.bare_space("Slow").await;
+    let bytes: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
+    let part = reqwest::multipart::Part::bytes(bytes).file_name("big.bin");
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("spaceId", space.clone())
+        .text("mode", "export");
+    let (status, file) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 200, "{file}");
+    let id = file["data"]["id"].as_str().unwrap();
+    let mut slow = reqwest::Client::new()
+        .get(app.url(&format!("/v1/files/{id}/download")))
+        .bearer_auth(&app.key)
         .send()
         .await
         .expect("download");
+    assert_eq!(slow.status(), 200);
     let mut got = slow.chunk().await.expect("a first chunk").map_or(0, |c| c.len());
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     s3.stop();
@@ -356,6 +374,7 @@ async fn a_stopped_store_gives_clear_errors(db: Db) {
 
 on_both!(
     a_big_upload_goes_up_in_parts,
+    a_slow_download_reads_no_faster_than_its_client,
     an_upload_over_the_limit_leaves_no_parts,
     a_stopped_store_gives_clear_errors
 );
