@@ -1,6 +1,6 @@
 //! Issue 16's figures, side by side in one run, on N records (default 1,000,000) of the
 //! typed 10-field sheet, each step after the one before (so both sides hold the same rows):
-//! 1. find and replace in one field (tier `Silver` -> `silver`, a third of the records);
+//! 1. find and replace in one field (tier `silver` -> `gold`, a third of the records);
 //! 2. bulk update of the error records (`filter=error`, age set to 40);
 //! 3. delete by query (a `delete-records` job, `q=age lt 30`);
 //! 4. pages of 100 records for a `q` with `and`/`or`: p50/p95 over 50 requests.
@@ -260,10 +260,12 @@ async fn main() -> anyhow::Result<()> {
     // Only the number fields are compared as numbers: text that is not a number is no age.
     let steps: Vec<(&str, Statement)> = vec![
         (
-            "1. find and replace: tier `Silver` -> `silver`",
+            // The cells show `silver` (the option's value; `Silver`, its label, is the
+            // input kept beside it); the plain table holds the input.
+            "1. find and replace: tier `silver` -> `gold`",
             Statement {
-                sqlite: "UPDATE people SET tier = replace(tier, 'Silver', 'silver') WHERE instr(tier, 'Silver') > 0".into(),
-                psql: "UPDATE people SET tier = replace(tier, 'Silver', 'silver') WHERE strpos(tier, 'Silver') > 0".into(),
+                sqlite: "UPDATE people SET tier = replace(tier, 'Silver', 'gold') WHERE instr(tier, 'Silver') > 0".into(),
+                psql: "UPDATE people SET tier = replace(tier, 'Silver', 'gold') WHERE strpos(tier, 'Silver') > 0".into(),
             },
         ),
         (
@@ -287,7 +289,7 @@ async fn main() -> anyhow::Result<()> {
         let answer = match n {
             0 => {
                 let req = p.client.put(api.url(&format!("/sheets/{sheet}/find-replace")));
-                api.bulk(req.json(&json!({"find": "Silver", "replace": "silver", "fieldKey": "tier"})))
+                api.bulk(req.json(&json!({"find": "silver", "replace": "gold", "fieldKey": "tier"})))
                     .await?
             }
             1 => {
@@ -310,6 +312,11 @@ async fn main() -> anyhow::Result<()> {
         let wharf = started.elapsed();
         let after = api.total().await?;
         let (s_time, s_rows) = sqlite.change(&statement.sqlite)?;
+        // Both sides must have done the same thing for the ratio to mean anything.
+        anyhow::ensure!(
+            answer == s_rows,
+            "{name}: Wharf changed {answer} records, sqlite3 {s_rows} rows"
+        );
         let mut line = format!(
             "| {name} | {:.2} s | {answer} ({before} -> {after} records) | {:.2} s | {s_rows} | **{}** |",
             wharf.as_secs_f64(),
