@@ -229,19 +229,30 @@ async fn two_processes_share_one_bucket() {
     }
 }
 
+/// 30 MB that no two neighbouring parts repeat.
+fn thirty_megabytes() -> Vec<u8> {
+    (0..30_000_000u32).map(|i| (i % 251) as u8).collect()
+}
+
+/// Uploads `bytes` as an export file of `space`; the file as answered.
+async fn upload_export(app: &TestApp, space: &str, bytes: Vec<u8>) -> Value {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name("big.bin");
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("spaceId", space.to_string())
+        .text("mode", "export");
+    let (status, file) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 200, "{file}");
+    file
+}
+
 /// A 30 MB upload goes up in 8 MiB parts while it arrives and downloads identically.
 async fn a_big_upload_goes_up_in_parts(db: Db) {
     let s3 = S3Server::start().await;
     let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("big"))).await;
     let space = app.bare_space("Big").await;
-    let bytes: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
-    let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name("big.bin");
-    let form = reqwest::multipart::Form::new()
-        .part("file", part)
-        .text("spaceId", space.clone())
-        .text("mode", "export");
-    let (status, file) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
-    assert_eq!(status, 200, "{file}");
+    let bytes = thirty_megabytes();
+    let file = upload_export(&app, &space, bytes.clone()).await;
     let id = file["data"]["id"].as_str().unwrap();
     assert_eq!(file["data"]["size"], 30_000_000);
     use sha2::Digest;
@@ -273,14 +284,7 @@ async fn a_slow_download_reads_no_faster_than_its_client(db: Db) {
     let mut s3 = S3Server::start().await;
     let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("slow"))).await;
     let space = app.bare_space("Slow").await;
-    let bytes: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
-    let part = reqwest::multipart::Part::bytes(bytes).file_name("big.bin");
-    let form = reqwest::multipart::Form::new()
-        .part("file", part)
-        .text("spaceId", space.clone())
-        .text("mode", "export");
-    let (status, file) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
-    assert_eq!(status, 200, "{file}");
+    let file = upload_export(&app, &space, thirty_megabytes()).await;
     let id = file["data"]["id"].as_str().unwrap();
     let mut slow = reqwest::Client::new()
         .get(app.url(&format!("/v1/files/{id}/download")))
