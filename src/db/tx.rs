@@ -4,9 +4,18 @@
 //! when it begins (`BEGIN IMMEDIATE`), waiting its turn behind the busy timeout; readers
 //! never wait (WAL). PostgreSQL needs nothing more here: row locks are taken where a
 //! write depends on what it read (see `model::sheet::lock_for_write`).
+//!
+//! SQLite's own wait is a poll: a waiter sleeps up to 100 ms between tries, and a job that
+//! writes batch after batch takes the lock again within microseconds of releasing it, so a
+//! save could miss every gap and fail after the busy timeout. The writers of this process
+//! therefore take turns in the order they asked ([`WriteTurn`]) before asking SQLite.
 
 use super::AnyConnection;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+use diesel::result::{DatabaseErrorKind, Error};
+use std::cell::Cell;
+use std::sync::LazyLock;
+use std::time::Duration;
 
 type Manager = <AnyConnection as Connection>::TransactionManager;
 
@@ -23,6 +32,7 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
+    let _turn = WriteTurn::take()?;
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {
@@ -36,10 +46,75 @@ where
     }
 }
 
+/// Runs a short write (a statement or a few) in the caller's transaction when one is open,
+/// else, on SQLite, in a write transaction of its own so that it takes its turn with the
+/// others (a lone statement would poll for SQLite's lock, and could starve). PostgreSQL
+/// runs it as it comes.
+pub fn write<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        return f(conn);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+        .transaction_depth()?
+        .is_some()
+    {
+        return f(conn);
+    }
+    write_tx(conn, f)
+}
+
+/// How long a writer waits for its turn: SQLite's busy timeout (`db::Manager::connect`).
+const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The queue of this process's SQLite writers: a fair lock hands itself to the writer that
+/// has waited longest. One per process: a process serves one database.
+static TURNS: LazyLock<parking_lot::FairMutex<()>> = LazyLock::new(|| parking_lot::FairMutex::new(()));
+
+thread_local! {
+    /// Whether this thread holds the turn (a write transaction on another connection of the
+    /// same thread then fails after the timeout, as it would waiting on SQLite's lock).
+    static HOLDS_TURN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A writer's turn, held for its whole transaction.
+pub struct WriteTurn {
+    _guard: parking_lot::FairMutexGuard<'static, ()>,
+}
+
+impl WriteTurn {
+    /// Waits for this writer's turn, or fails as busy after the timeout.
+    pub fn take() -> Result<WriteTurn, Error> {
+        let guard = TURNS.try_lock_for(TURN_TIMEOUT).ok_or_else(|| {
+            Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(String::from(
+                    "database is locked (no write turn within the busy timeout)",
+                )),
+            )
+        })?;
+        HOLDS_TURN.with(|h| h.set(true));
+        Ok(WriteTurn { _guard: guard })
+    }
+
+    /// Whether the calling thread holds a turn.
+    pub fn held() -> bool {
+        HOLDS_TURN.with(Cell::get)
+    }
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        HOLDS_TURN.with(|h| h.set(false));
+    }
+}
+
 /// Whether an error means the database stayed busy past the wait: SQLite's write lock
 /// held too long, or a PostgreSQL lock or deadlock timeout. Such a request is worth retrying.
 pub fn is_busy(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
     match e {
         Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
         Error::DatabaseError(_, info) => {

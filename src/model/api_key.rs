@@ -39,15 +39,17 @@ pub fn hash_secret(secret: &str) -> String {
 pub fn create(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> ModelResult<(ApiKey, String)> {
     let secret = format!("sk_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 40));
     let id = ApiKeyId::generate();
-    diesel::insert_into(api_keys::table)
-        .values(NewApiKey {
-            id: id.clone(),
-            environment_id,
-            secret_hash: hash_secret(&secret),
-            hint: secret[secret.len() - 4..].to_string(),
-            created_at: now(),
-        })
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(api_keys::table)
+            .values(NewApiKey {
+                id: id.clone(),
+                environment_id,
+                secret_hash: hash_secret(&secret),
+                hint: secret[secret.len() - 4..].to_string(),
+                created_at: now(),
+            })
+            .execute(conn)
+    })?;
     let key = api_keys::table
         .find(&id)
         .select(ApiKey::as_select())

@@ -141,7 +141,9 @@ fn update_in_tx(
 }
 
 pub fn delete(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
-    let n = diesel::delete(environments::table.find(id)).execute(conn)?;
+    let n = crate::db::write(conn, |conn| {
+        diesel::delete(environments::table.find(id)).execute(conn)
+    })?;
     if n == 0 {
         return Err(ModelError::NotFound("environment"));
     }

@@ -287,29 +287,33 @@ pub fn acknowledge(
     id: EventId,
     actor: &str,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        events::table
-            .filter(events::environment_id.eq(environment_id))
-            .filter(events::id.eq(id.0)),
-    )
-    .set((
-        events::acknowledged_at.eq(Some(now())),
-        events::acknowledged_by.eq(Some(actor)),
-    ))
-    .execute(conn)?;
-    Ok(n > 0)
+    crate::db::write(conn, |conn| {
+        let n = diesel::update(
+            events::table
+                .filter(events::environment_id.eq(environment_id))
+                .filter(events::id.eq(id.0)),
+        )
+        .set((
+            events::acknowledged_at.eq(Some(now())),
+            events::acknowledged_by.eq(Some(actor)),
+        ))
+        .execute(conn)?;
+        Ok(n > 0)
+    })
 }
 
 /// Deletes up to `batch` events created before `cutoff`; how many went.
 pub fn prune_batch(conn: &mut AnyConnection, cutoff: NaiveDateTime, batch: i64) -> QueryResult<usize> {
-    let old: Vec<i64> = events::table
-        .filter(events::created_at.lt(cutoff))
-        .select(events::id)
-        .order(events::created_at.asc())
-        .limit(batch)
-        .load(conn)?;
-    if old.is_empty() {
-        return Ok(0);
-    }
-    diesel::delete(events::table.filter(events::id.eq_any(&old))).execute(conn)
+    crate::db::write(conn, |conn| {
+        let old: Vec<i64> = events::table
+            .filter(events::created_at.lt(cutoff))
+            .select(events::id)
+            .order(events::created_at.asc())
+            .limit(batch)
+            .load(conn)?;
+        if old.is_empty() {
+            return Ok(0);
+        }
+        diesel::delete(events::table.filter(events::id.eq_any(&old))).execute(conn)
+    })
 }

@@ -373,34 +373,38 @@ pub fn note_access(
     had: &[GuestSpace],
     used: &[SpaceId],
 ) -> QueryResult<()> {
-    let since = now() - ACCESS_PRECISION;
-    let stale: Vec<&SpaceId> = had
-        .iter()
-        .filter(|s| used.contains(&s.space_id))
-        .filter(|s| s.last_accessed_at.is_none_or(|t| t < since))
-        .map(|s| &s.space_id)
-        .collect();
-    if stale.is_empty() {
-        return Ok(());
-    }
-    diesel::update(
-        guest_spaces::table
-            .filter(guest_spaces::guest_id.eq(id))
-            .filter(guest_spaces::space_id.eq_any(stale)),
-    )
-    .set(guest_spaces::last_accessed_at.eq(now()))
-    .execute(conn)?;
-    Ok(())
+    crate::db::write(conn, |conn| {
+        let since = now() - ACCESS_PRECISION;
+        let stale: Vec<&SpaceId> = had
+            .iter()
+            .filter(|s| used.contains(&s.space_id))
+            .filter(|s| s.last_accessed_at.is_none_or(|t| t < since))
+            .map(|s| &s.space_id)
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        diesel::update(
+            guest_spaces::table
+                .filter(guest_spaces::guest_id.eq(id))
+                .filter(guest_spaces::space_id.eq_any(stale)),
+        )
+        .set(guest_spaces::last_accessed_at.eq(now()))
+        .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Notes when a guest last opened a space.
 pub fn touch_space(conn: &mut AnyConnection, id: &GuestId, space: &SpaceId) -> QueryResult<()> {
-    diesel::update(
-        guest_spaces::table
-            .filter(guest_spaces::guest_id.eq(id))
-            .filter(guest_spaces::space_id.eq(space)),
-    )
-    .set(guest_spaces::last_accessed_at.eq(now()))
-    .execute(conn)?;
-    Ok(())
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            guest_spaces::table
+                .filter(guest_spaces::guest_id.eq(id))
+                .filter(guest_spaces::space_id.eq(space)),
+        )
+        .set(guest_spaces::last_accessed_at.eq(now()))
+        .execute(conn)?;
+        Ok(())
+    })
 }

@@ -55,10 +55,12 @@ pub fn claim(conn: &mut AnyConnection, worker: &str, except: &[JobId]) -> QueryR
          ORDER BY created_at, id LIMIT 1{lock}) RETURNING id"
     );
     let t = now();
-    let claimed: Vec<Claimed> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(t)
-        .load(c))?;
+    let claimed: Vec<Claimed> = crate::db::write(conn, |conn| {
+        crate::on_backend!(conn, c => diesel::sql_query(&sql)
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(t)
+            .load(c))
+    })?;
     match claimed.into_iter().next() {
         Some(c) => get(conn, &JobId(c.id)).map(Some),
         None => Ok(None),
@@ -69,15 +71,17 @@ pub fn claim(conn: &mut AnyConnection, worker: &str, except: &[JobId]) -> QueryR
 /// failed by a listener, or taken over). The claim is this attempt's: a job canceled,
 /// retried and claimed again (by this process's other worker, say) is not this one's.
 pub fn heartbeat(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult<bool> {
-    let n = diesel::update(
-        jobs::table
-            .find(&job.id)
-            .filter(jobs::status.eq(status::EXECUTING))
-            .filter(jobs::claimed_by.eq(worker))
-            .filter(jobs::attempts.eq(job.attempts)),
-    )
-    .set(jobs::heartbeat_at.eq(now()))
-    .execute(conn)?;
+    let n = crate::db::write(conn, |conn| {
+        diesel::update(
+            jobs::table
+                .find(&job.id)
+                .filter(jobs::status.eq(status::EXECUTING))
+                .filter(jobs::claimed_by.eq(worker))
+                .filter(jobs::attempts.eq(job.attempts)),
+        )
+        .set(jobs::heartbeat_at.eq(now()))
+        .execute(conn)
+    })?;
     Ok(n == 1)
 }
 
@@ -144,19 +148,21 @@ fn get_locked(conn: &mut AnyConnection, id: &JobId) -> QueryResult<Job> {
 
 /// Puts a job this attempt claimed back in the queue, untouched, for another process.
 pub fn unclaim(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult<bool> {
-    let n = diesel::update(
-        jobs::table
-            .find(&job.id)
-            .filter(jobs::status.eq(status::EXECUTING))
-            .filter(jobs::claimed_by.eq(worker))
-            .filter(jobs::attempts.eq(job.attempts)),
-    )
-    .set((
-        jobs::status.eq(status::READY),
-        jobs::claimed_by.eq(None::<String>),
-        jobs::heartbeat_at.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)?;
+    let n = crate::db::write(conn, |conn| {
+        diesel::update(
+            jobs::table
+                .find(&job.id)
+                .filter(jobs::status.eq(status::EXECUTING))
+                .filter(jobs::claimed_by.eq(worker))
+                .filter(jobs::attempts.eq(job.attempts)),
+        )
+        .set((
+            jobs::status.eq(status::READY),
+            jobs::claimed_by.eq(None::<String>),
+            jobs::heartbeat_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+    })?;
     Ok(n == 1)
 }
 
@@ -191,7 +197,7 @@ pub fn let_go(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
 /// jobs claimed a moment ago, whose worker may not have taken the lock yet.
 pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) -> QueryResult<usize> {
     use diesel::sql_types::{Integer, Timestamp};
-    match conn {
+    crate::db::write(conn, |conn| match conn {
         AnyConnection::Sqlite(c) => diesel::sql_query(format!(
             "UPDATE jobs SET status = 'ready', claimed_by = NULL, crashes = crashes + 1 \
              WHERE status = 'executing' AND claimed_by IS NOT NULL AND {BUILT_IN}"
@@ -206,22 +212,24 @@ pub fn release_orphans(conn: &mut AnyConnection, claimed_before: NaiveDateTime) 
         .bind::<Timestamp, _>(claimed_before)
         .bind::<Integer, _>(LOCK_SPACE)
         .execute(c),
-    }
+    })
 }
 
 /// Hands the jobs a stopping process was running back to the queue, without counting a
 /// crash against them (see [`release_orphans`], for a process that died instead). A worker
 /// still writing a batch loses it: its writes are fenced to its attempt.
 pub fn hand_back(conn: &mut AnyConnection, worker: &str) -> QueryResult<usize> {
-    diesel::update(
-        jobs::table
-            .filter(jobs::status.eq(status::EXECUTING))
-            .filter(jobs::claimed_by.eq(worker)),
-    )
-    .set((
-        jobs::status.eq(status::READY),
-        jobs::claimed_by.eq(None::<String>),
-        jobs::heartbeat_at.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            jobs::table
+                .filter(jobs::status.eq(status::EXECUTING))
+                .filter(jobs::claimed_by.eq(worker)),
+        )
+        .set((
+            jobs::status.eq(status::READY),
+            jobs::claimed_by.eq(None::<String>),
+            jobs::heartbeat_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+    })
 }

@@ -132,7 +132,9 @@ pub fn queue(conn: &mut AnyConnection, w: &Waiting) -> QueryResult<()> {
 
 /// Forgets what waits for `target` (its invitation went, or it is no longer wanted).
 pub fn clear(conn: &mut AnyConnection, target: &Target) -> QueryResult<()> {
-    diesel::delete(mail_retries::table.filter(mail_retries::target.eq(target.key()))).execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::delete(mail_retries::table.filter(mail_retries::target.eq(target.key()))).execute(conn)
+    })?;
     Ok(())
 }
 
@@ -190,7 +192,9 @@ pub fn tried(
 
 /// The try of `id` went (or was not wanted any more).
 pub fn done(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(mail_retries::table.find(id)).execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::delete(mail_retries::table.find(id)).execute(conn)
+    })?;
     Ok(())
 }
 

@@ -84,7 +84,7 @@ pub fn set(
         .on_conflict((secrets::environment_id, secrets::scope, secrets::name))
         .do_update()
         .set((secrets::value.eq(value), secrets::updated_at.eq(t)));
-    crate::on_backend!(conn, c => query.execute(c))?;
+    crate::db::write(conn, |conn| crate::on_backend!(conn, c => query.execute(c)))?;
     Ok(())
 }
 
@@ -126,11 +126,13 @@ pub fn find(conn: &mut AnyConnection, env: &EnvironmentId, id: &SecretId) -> Que
 }
 
 pub fn delete(conn: &mut AnyConnection, env: &EnvironmentId, id: &SecretId) -> QueryResult<bool> {
-    let n = diesel::delete(
-        secrets::table
-            .filter(secrets::environment_id.eq(env))
-            .filter(secrets::id.eq(id)),
-    )
-    .execute(conn)?;
+    let n = crate::db::write(conn, |conn| {
+        diesel::delete(
+            secrets::table
+                .filter(secrets::environment_id.eq(env))
+                .filter(secrets::id.eq(id)),
+        )
+        .execute(conn)
+    })?;
     Ok(n > 0)
 }

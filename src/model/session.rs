@@ -40,18 +40,20 @@ fn random_token() -> String {
 
 /// Starts a session; returns the cookie token (not stored).
 pub fn create(conn: &mut AnyConnection, user_id: &UserId) -> QueryResult<String> {
-    let token = random_token();
-    let t = now();
-    diesel::insert_into(sessions::table)
-        .values(NewSession {
-            token_hash: hash_secret(&token),
-            user_id,
-            csrf_token: random_token(),
-            created_at: t,
-            expires_at: t + chrono::Duration::days(LIFETIME_DAYS),
-        })
-        .execute(conn)?;
-    Ok(token)
+    crate::db::write(conn, |conn| {
+        let token = random_token();
+        let t = now();
+        diesel::insert_into(sessions::table)
+            .values(NewSession {
+                token_hash: hash_secret(&token),
+                user_id,
+                csrf_token: random_token(),
+                created_at: t,
+                expires_at: t + chrono::Duration::days(LIFETIME_DAYS),
+            })
+            .execute(conn)?;
+        Ok(token)
+    })
 }
 
 /// The live session for a cookie token, with its user.
@@ -66,19 +68,25 @@ pub fn find(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<(Sessio
 }
 
 pub fn set_environment(conn: &mut AnyConnection, token_hash: &str, env: &EnvironmentId) -> QueryResult<()> {
-    diesel::update(sessions::table.find(token_hash))
-        .set(sessions::environment_id.eq(env))
-        .execute(conn)?;
-    Ok(())
+    crate::db::write(conn, |conn| {
+        diesel::update(sessions::table.find(token_hash))
+            .set(sessions::environment_id.eq(env))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 pub fn delete(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.find(token_hash)).execute(conn)?;
-    Ok(())
+    crate::db::write(conn, |conn| {
+        diesel::delete(sessions::table.find(token_hash)).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Ends every session of a person (removed, or their password was set anew).
 pub fn end_all(conn: &mut AnyConnection, user_id: &UserId) -> QueryResult<()> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
-    Ok(())
+    crate::db::write(conn, |conn| {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+        Ok(())
+    })
 }

@@ -8,12 +8,14 @@ use diesel::prelude::*;
 
 /// Keeps a new link's hash.
 pub fn add(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
-    diesel::insert_into(setup_tokens::table)
-        .values((
-            setup_tokens::token_hash.eq(token_hash),
-            setup_tokens::created_at.eq(now()),
-        ))
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(setup_tokens::table)
+            .values((
+                setup_tokens::token_hash.eq(token_hash),
+                setup_tokens::created_at.eq(now()),
+            ))
+            .execute(conn)
+    })?;
     Ok(())
 }
 

@@ -494,30 +494,32 @@ pub fn set_lock(
     by: Option<&str>,
     actor: &str,
 ) -> QueryResult<()> {
-    let target = sheets::table.find(&ctx.sheet.id);
-    let n = match by {
-        Some(who) => diesel::update(target.filter(sheets::locked_at.is_null()))
-            .set((sheets::locked_at.eq(Some(now())), sheets::locked_by.eq(Some(who))))
-            .execute(conn)?,
-        None => diesel::update(target.filter(sheets::locked_at.is_not_null()))
-            .set((
-                sheets::locked_at.eq(None::<NaiveDateTime>),
-                sheets::locked_by.eq(None::<String>),
-            ))
-            .execute(conn)?,
-    };
-    if n > 0 {
-        let ectx = Context::new(&ctx.environment_id, actor)
-            .space(&ctx.space_id)
-            .workbook(&ctx.sheet.workbook_id)
-            .sheet(&ctx.sheet.id)
-            .sheet_slug(&ctx.sheet.slug);
-        event::emit(
-            conn,
-            &ectx,
-            "sheet:updated",
-            serde_json::json!({"locked": by.is_some()}),
-        )?;
-    }
-    Ok(())
+    crate::db::write(conn, |conn| {
+        let target = sheets::table.find(&ctx.sheet.id);
+        let n = match by {
+            Some(who) => diesel::update(target.filter(sheets::locked_at.is_null()))
+                .set((sheets::locked_at.eq(Some(now())), sheets::locked_by.eq(Some(who))))
+                .execute(conn)?,
+            None => diesel::update(target.filter(sheets::locked_at.is_not_null()))
+                .set((
+                    sheets::locked_at.eq(None::<NaiveDateTime>),
+                    sheets::locked_by.eq(None::<String>),
+                ))
+                .execute(conn)?,
+        };
+        if n > 0 {
+            let ectx = Context::new(&ctx.environment_id, actor)
+                .space(&ctx.space_id)
+                .workbook(&ctx.sheet.workbook_id)
+                .sheet(&ctx.sheet.id)
+                .sheet_slug(&ctx.sheet.slug);
+            event::emit(
+                conn,
+                &ectx,
+                "sheet:updated",
+                serde_json::json!({"locked": by.is_some()}),
+            )?;
+        }
+        Ok(())
+    })
 }

@@ -235,30 +235,34 @@ pub fn hold(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
 /// space another writer is marking right now is skipped (that writer marks it anyway), as
 /// waiting there could deadlock with the sheet locks a nested write already holds.
 pub fn touch_some(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
-    let t = now();
-    let stale = spaces::table
-        .filter(spaces::id.eq_any(ids))
-        .filter(spaces::last_activity_at.lt(t - chrono::Duration::seconds(1)));
-    let ids: Vec<SpaceId> = match conn {
-        AnyConnection::Postgres(pg) => stale
-            .select(spaces::id)
-            .for_no_key_update()
-            .skip_locked()
-            .load(pg)?,
-        _ => stale.select(spaces::id).load(conn)?,
-    };
-    if !ids.is_empty() {
-        diesel::update(spaces::table.filter(spaces::id.eq_any(&ids)))
-            .set(spaces::last_activity_at.eq(t))
-            .execute(conn)?;
-    }
-    Ok(())
+    crate::db::write(conn, |conn| {
+        let t = now();
+        let stale = spaces::table
+            .filter(spaces::id.eq_any(ids))
+            .filter(spaces::last_activity_at.lt(t - chrono::Duration::seconds(1)));
+        let ids: Vec<SpaceId> = match conn {
+            AnyConnection::Postgres(pg) => stale
+                .select(spaces::id)
+                .for_no_key_update()
+                .skip_locked()
+                .load(pg)?,
+            _ => stale.select(spaces::id).load(conn)?,
+        };
+        if !ids.is_empty() {
+            diesel::update(spaces::table.filter(spaces::id.eq_any(&ids)))
+                .set(spaces::last_activity_at.eq(t))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
 }
 
 /// Marks activity so the Spaces tab can show it.
 pub fn touch(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
-    diesel::update(spaces::table.find(id))
-        .set(spaces::last_activity_at.eq(now()))
-        .execute(conn)?;
-    Ok(())
+    crate::db::write(conn, |conn| {
+        diesel::update(spaces::table.find(id))
+            .set(spaces::last_activity_at.eq(now()))
+            .execute(conn)?;
+        Ok(())
+    })
 }

@@ -231,11 +231,13 @@ pub fn claim_due(
         #[diesel(sql_type = Text)]
         id: String,
     }
-    let claimed: Vec<Claimed> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
+    let claimed: Vec<Claimed> = crate::db::write(conn, |conn| {
+        crate::on_backend!(conn, c => diesel::sql_query(&sql)
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(t)
         .bind::<Timestamp, _>(t - lease)
-        .load(c))?;
+        .load(c))
+    })?;
     match claimed.into_iter().next() {
         Some(c) => get(conn, &SubmissionId(c.id)),
         None => Ok(None),
@@ -245,12 +247,14 @@ pub fn claim_due(
 /// Lets go of every claim (SQLite, at start: one process owns the database, so any claim
 /// is of a process that stopped).
 pub fn release_claims(conn: &mut AnyConnection) -> QueryResult<usize> {
-    diesel::update(submissions::table.filter(submissions::claimed_by.is_not_null()))
-        .set((
-            submissions::claimed_by.eq(None::<String>),
-            submissions::claimed_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)
+    crate::db::write(conn, |conn| {
+        diesel::update(submissions::table.filter(submissions::claimed_by.is_not_null()))
+            .set((
+                submissions::claimed_by.eq(None::<String>),
+                submissions::claimed_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
+    })
 }
 
 /// What came of a try.
@@ -344,9 +348,11 @@ pub fn link_key(conn: &mut AnyConnection) -> QueryResult<Vec<u8>> {
         None => {
             let fresh = hex::encode(rand::random::<[u8; 32]>());
             // Two processes may race: the first insert wins, both read it back.
-            let inserted = diesel::insert_into(server_keys::table)
-                .values((server_keys::name.eq(LINK_KEY), server_keys::value.eq(&fresh)))
-                .execute(conn);
+            let inserted = crate::db::write(conn, |conn| {
+                diesel::insert_into(server_keys::table)
+                    .values((server_keys::name.eq(LINK_KEY), server_keys::value.eq(&fresh)))
+                    .execute(conn)
+            });
             if let Err(e) = inserted {
                 tracing::debug!(error = %e, "the records-link key was made by another process");
             }

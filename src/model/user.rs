@@ -97,17 +97,19 @@ fn insert(
     }
     let id = UserId::generate();
     let name = email.split('@').next().unwrap_or_default().to_string();
-    diesel::insert_into(users::table)
-        .values(NewUser {
-            id: id.clone(),
-            email: &email,
-            name: &name,
-            password_hash,
-            is_admin,
-            created_at: now(),
-            password_set_at,
-        })
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(users::table)
+            .values(NewUser {
+                id: id.clone(),
+                email: &email,
+                name: &name,
+                password_hash,
+                is_admin,
+                created_at: now(),
+                password_set_at,
+            })
+            .execute(conn)
+    })?;
     Ok(users::table.find(&id).select(User::as_select()).first(conn)?)
 }
 

@@ -258,20 +258,22 @@ pub fn create_with_slug(
     let id = WebhookId::generate();
     let secret = new_secret();
     let t = now();
-    diesel::insert_into(webhooks::table)
-        .values(NewWebhook {
-            id: &id,
-            environment_id: env,
-            url,
-            topics: serde_json::json!(topics).to_string(),
-            description,
-            enabled: true,
-            secret: &secret,
-            created_at: t,
-            updated_at: t,
-            slug,
-        })
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(webhooks::table)
+            .values(NewWebhook {
+                id: &id,
+                environment_id: env,
+                url,
+                topics: serde_json::json!(topics).to_string(),
+                description,
+                enabled: true,
+                secret: &secret,
+                created_at: t,
+                updated_at: t,
+                slug,
+            })
+            .execute(conn)
+    })?;
     get(conn, &id)
 }
 
@@ -303,9 +305,11 @@ pub fn list(conn: &mut AnyConnection, env: &EnvironmentId) -> QueryResult<Vec<We
 
 pub fn update(conn: &mut AnyConnection, id: &WebhookId, mut changes: WebhookChanges) -> QueryResult<Webhook> {
     changes.updated_at = Some(now());
-    diesel::update(webhooks::table.find(id))
-        .set(changes)
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::update(webhooks::table.find(id))
+            .set(changes)
+            .execute(conn)
+    })?;
     get(conn, id)
 }
 

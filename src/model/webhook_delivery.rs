@@ -104,14 +104,16 @@ pub fn find(
 
 /// Queues a delivery for one more try now, whatever became of it (the same `webhook-id`).
 pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId) -> QueryResult<()> {
-    diesel::update(webhook_deliveries::table.find(id))
-        .set((
-            webhook_deliveries::status.eq(status::PENDING),
-            webhook_deliveries::next_attempt_at.eq(Some(now())),
-            webhook_deliveries::claimed_by.eq(None::<String>),
-            webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::update(webhook_deliveries::table.find(id))
+            .set((
+                webhook_deliveries::status.eq(status::PENDING),
+                webhook_deliveries::next_attempt_at.eq(Some(now())),
+                webhook_deliveries::claimed_by.eq(None::<String>),
+                webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
+    })?;
     Ok(())
 }
 
@@ -155,12 +157,14 @@ pub fn claim_due(
             return Ok(Vec::new());
         }
     }
-    let mut claimed: Vec<Delivery> = crate::on_backend!(conn, c => diesel::sql_query(&sql)
+    let mut claimed: Vec<Delivery> = crate::db::write(conn, |conn| {
+        crate::on_backend!(conn, c => diesel::sql_query(&sql)
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(t)
         .bind::<Timestamp, _>(t - lease)
         .bind::<BigInt, _>(limit)
-        .load(c))?;
+        .load(c))
+    })?;
     claimed.sort_by_key(|d| d.next_attempt_at);
     Ok(claimed)
 }

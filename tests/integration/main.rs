@@ -84,3 +84,4 @@ mod submit_receiver;
 mod webhooks;
 mod webhooks_alert;
 mod webhooks_crash;
+mod write_turns;

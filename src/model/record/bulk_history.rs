@@ -39,17 +39,19 @@ pub fn create(
     job: Option<&JobId>,
 ) -> QueryResult<BulkChangeId> {
     let id = BulkChangeId::generate();
-    diesel::insert_into(bulk_changes::table)
-        .values((
-            bulk_changes::id.eq(&id),
-            bulk_changes::sheet_id.eq(sheet),
-            bulk_changes::actor.eq(actor),
-            bulk_changes::summary.eq(summary),
-            bulk_changes::changed.eq(0i64),
-            bulk_changes::job_id.eq(job.map(|j| j.as_str())),
-            bulk_changes::created_at.eq(now()),
-        ))
-        .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(bulk_changes::table)
+            .values((
+                bulk_changes::id.eq(&id),
+                bulk_changes::sheet_id.eq(sheet),
+                bulk_changes::actor.eq(actor),
+                bulk_changes::summary.eq(summary),
+                bulk_changes::changed.eq(0i64),
+                bulk_changes::job_id.eq(job.map(|j| j.as_str())),
+                bulk_changes::created_at.eq(now()),
+            ))
+            .execute(conn)
+    })?;
     Ok(id)
 }
 
@@ -110,17 +112,19 @@ pub fn undo(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    let claimed = diesel::update(
-        bulk_changes::table
-            .filter(bulk_changes::id.eq(id))
-            .filter(bulk_changes::sheet_id.eq(&ctx.sheet.id))
-            .filter(bulk_changes::undone_at.is_null()),
-    )
-    .set((
-        bulk_changes::undone_at.eq(Some(now())),
-        bulk_changes::undone_by.eq(Some(actor)),
-    ))
-    .execute(conn)?;
+    let claimed = crate::db::write(conn, |conn| {
+        diesel::update(
+            bulk_changes::table
+                .filter(bulk_changes::id.eq(id))
+                .filter(bulk_changes::sheet_id.eq(&ctx.sheet.id))
+                .filter(bulk_changes::undone_at.is_null()),
+        )
+        .set((
+            bulk_changes::undone_at.eq(Some(now())),
+            bulk_changes::undone_by.eq(Some(actor)),
+        ))
+        .execute(conn)
+    })?;
     if claimed == 0 {
         return match find(conn, &ctx.sheet.id, id.as_str())? {
             Some(_) => Err(ModelError::Conflict("this change was already undone".into())),
@@ -131,12 +135,14 @@ pub fn undo(
     if done.is_err() {
         // Not undone after all: the entry may be undone again (cells already put back
         // count as changed since, so they are not put back twice).
-        diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(id)))
-            .set((
-                bulk_changes::undone_at.eq(None::<chrono::NaiveDateTime>),
-                bulk_changes::undone_by.eq(None::<String>),
-            ))
-            .execute(conn)?;
+        crate::db::write(conn, |conn| {
+            diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(id)))
+                .set((
+                    bulk_changes::undone_at.eq(None::<chrono::NaiveDateTime>),
+                    bulk_changes::undone_by.eq(None::<String>),
+                ))
+                .execute(conn)
+        })?;
     }
     done
 }
@@ -150,16 +156,18 @@ pub fn take_back(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    diesel::update(
-        bulk_changes::table
-            .filter(bulk_changes::id.eq(id))
-            .filter(bulk_changes::undone_at.is_null()),
-    )
-    .set((
-        bulk_changes::undone_at.eq(Some(now())),
-        bulk_changes::undone_by.eq(Some(actor)),
-    ))
-    .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            bulk_changes::table
+                .filter(bulk_changes::id.eq(id))
+                .filter(bulk_changes::undone_at.is_null()),
+        )
+        .set((
+            bulk_changes::undone_at.eq(Some(now())),
+            bulk_changes::undone_by.eq(Some(actor)),
+        ))
+        .execute(conn)
+    })?;
     revert(conn, ctx, id, actor)
 }
 

@@ -83,10 +83,15 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
     // whatever the planner's statistics say; partial, so it costs only that sheet's writes.
     // The sheet number is an integer from the database, never text from a request.
     let create = format!("ON records (sheet_seq, {expr}, id) WHERE sheet_seq = {sheet_seq}");
-    conn.batch_execute(&match backend {
-        Backend::Postgres => format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"),
-        Backend::Sqlite => format!("CREATE INDEX IF NOT EXISTS {name} {create}"),
-    })?;
+    match backend {
+        Backend::Postgres => conn.batch_execute(&format!(
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"
+        ))?,
+        // In its turn, so writers queue behind the build instead of polling past it.
+        Backend::Sqlite => crate::db::write(conn, |conn| {
+            conn.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {create}"))
+        })?,
+    }
     statistics(conn, i)
 }
 

@@ -1,0 +1,73 @@
+//! Writers take turns: a save made while a job writes batch after batch waits for one
+//! batch, not for the whole job (on SQLite a waiter polling for the lock used to miss the
+//! instant between two batches again and again, and failed after the 10 s busy timeout).
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long each of the job's batches holds the write lock.
+const BATCH: Duration = Duration::from_millis(200);
+
+async fn a_save_beside_a_job_waits_for_one_batch_not_the_job(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{sheet}/records");
+    let (status, body) = app
+        .post_json(&path, &json!([{"email": {"value": "a@x.io"}}]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+
+    // A job's batches, back to back, each its own write transaction.
+    let done = Arc::new(AtomicBool::new(false));
+    let job = {
+        let (pool, done) = (app.pool.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut conn = pool.get().expect("conn");
+            let mut batches = 0;
+            while !done.load(Ordering::Relaxed) {
+                wharf::db::write_tx(&mut conn, |_| {
+                    std::thread::sleep(BATCH);
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .expect("a batch");
+                batches += 1;
+            }
+            batches
+        })
+    };
+    tokio::time::sleep(BATCH).await;
+
+    let mut waits = Vec::new();
+    for i in 0..5 {
+        let started = Instant::now();
+        let (status, body) = app
+            .put_json(
+                &path,
+                &json!([{"id": id, "values": {"name": {"value": format!("n{i}")}}}]),
+            )
+            .await;
+        waits.push(started.elapsed());
+        assert_eq!(status, 200, "save {i}: {body}");
+    }
+    done.store(true, Ordering::Relaxed);
+    let batches = tokio::task::spawn_blocking(move || job.join().expect("job thread"))
+        .await
+        .unwrap();
+    assert!(batches >= 1, "the job wrote ({batches} batches)");
+    // A save takes a few writes of its own; each waits for the batch in progress at most.
+    let slowest = waits.iter().max().unwrap();
+    assert!(
+        *slowest < BATCH * 5,
+        "a save waited {slowest:?} beside batches of {BATCH:?}: {waits:?}"
+    );
+    let (_, body) = app.get_json(&path).await;
+    assert_eq!(body["data"]["records"][0]["values"]["name"]["value"], "n4");
+}
+
+on_both!(a_save_beside_a_job_waits_for_one_batch_not_the_job);
