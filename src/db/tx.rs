@@ -14,12 +14,14 @@ use super::AnyConnection;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error};
 use std::cell::Cell;
+use std::panic::Location;
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type Manager = <AnyConnection as Connection>::TransactionManager;
 
 /// Runs `f` in a write transaction (a savepoint when one is already open).
+#[track_caller]
 pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -50,6 +52,7 @@ where
 /// else, on SQLite, in a write transaction of its own so that it takes its turn with the
 /// others (a lone statement would poll for SQLite's lock, and could starve). PostgreSQL
 /// runs it as it comes.
+#[track_caller]
 pub fn write<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -83,10 +86,17 @@ thread_local! {
 /// A writer's turn, held for its whole transaction.
 pub struct WriteTurn {
     _guard: parking_lot::FairMutexGuard<'static, ()>,
+    since: Instant,
+    by: &'static Location<'static>,
 }
+
+/// A turn held longer than this is logged with where it was taken: every other writer,
+/// people's saves included, waited that long.
+const LONG_TURN: Duration = Duration::from_secs(2);
 
 impl WriteTurn {
     /// Waits for this writer's turn, or fails as busy after the timeout.
+    #[track_caller]
     pub fn take() -> Result<WriteTurn, Error> {
         let guard = TURNS.try_lock_for(TURN_TIMEOUT).ok_or_else(|| {
             Error::DatabaseError(
@@ -97,7 +107,11 @@ impl WriteTurn {
             )
         })?;
         HOLDS_TURN.with(|h| h.set(true));
-        Ok(WriteTurn { _guard: guard })
+        Ok(WriteTurn {
+            _guard: guard,
+            since: Instant::now(),
+            by: Location::caller(),
+        })
     }
 
     /// Whether the calling thread holds a turn.
@@ -109,6 +123,10 @@ impl WriteTurn {
 impl Drop for WriteTurn {
     fn drop(&mut self) {
         HOLDS_TURN.with(|h| h.set(false));
+        let held = self.since.elapsed();
+        if held > LONG_TURN {
+            tracing::warn!(held_ms = held.as_millis() as u64, at = %self.by, "a write transaction held SQLite's lock");
+        }
     }
 }
 
