@@ -34,11 +34,13 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
-    let _turn = WriteTurn::take()?;
+    let mut turn = WriteTurn::take()?;
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {
+            let committing = Instant::now();
             Manager::commit_transaction(conn)?;
+            turn.commit = committing.elapsed();
             Ok(value)
         }
         Err(error) => match Manager::rollback_transaction(conn) {
@@ -88,6 +90,8 @@ pub struct WriteTurn {
     _guard: parking_lot::FairMutexGuard<'static, ()>,
     since: Instant,
     by: &'static Location<'static>,
+    /// How long its commit took (copying the log back into the database happens there).
+    commit: Duration,
 }
 
 /// A turn held longer than this is logged with where it was taken: every other writer,
@@ -111,6 +115,7 @@ impl WriteTurn {
             _guard: guard,
             since: Instant::now(),
             by: Location::caller(),
+            commit: Duration::ZERO,
         })
     }
 
@@ -125,7 +130,10 @@ impl Drop for WriteTurn {
         HOLDS_TURN.with(|h| h.set(false));
         let held = self.since.elapsed();
         if held > LONG_TURN {
-            tracing::warn!(held_ms = held.as_millis() as u64, at = %self.by, "a write transaction held SQLite's lock");
+            tracing::warn!(
+                held_ms = held.as_millis() as u64,
+                commit_ms = self.commit.as_millis() as u64,
+                at = %self.by, "a write transaction held SQLite's lock");
         }
     }
 }

@@ -24,12 +24,15 @@ pub fn target(
 ) -> Result<(SheetContext, record::RecordQuery), String> {
     let raw = config.get("sheet").and_then(Value::as_str).unwrap_or_default();
     let id = SheetId::parse(raw).ok_or_else(|| format!("config.sheet `{raw}` is not a sheet id"))?;
-    let ctx =
-        sheet::load_context(conn, job_env, &id).map_err(|_| format!("the sheet {raw} does not exist"))?;
+    // One answer whether the sheet is elsewhere or nowhere: a guest learns nothing of
+    // sheets outside its spaces.
+    let not_here = || format!("config.sheet: the workbook {source} has no sheet {raw}");
+    let ctx = sheet::load_context(conn, job_env, &id).map_err(|_| not_here())?;
     if ctx.sheet.workbook_id.as_str() != source {
-        return Err(format!("the sheet {raw} is not in the job's workbook {source}"));
+        return Err(not_here());
     }
-    let q = selection::parse(&ctx.config, &params_of(config))
+    let params = params_of(config).map_err(|m| format!("config.{m}"))?;
+    let q = selection::parse(&ctx.config, &params)
         .map_err(|m| format!("config.{}: {}", m.key, m.message))?
         .0;
     Ok((ctx, q))
@@ -44,24 +47,39 @@ pub fn refuse_locked(ctx: &SheetContext, actor: &str) -> crate::model::ModelResu
     }
 }
 
-/// The selection keys of a config as query parameters (`ids` a list or one id).
-pub fn params_of(config: &Value) -> Vec<(String, String)> {
+/// The selection keys of a config as query parameters (`ids` a list or one id). A value of
+/// the wrong type is refused, never dropped: what is left of a selection could select
+/// every record.
+pub fn params_of(config: &Value) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for key in ["filter", "filterField", "searchValue", "searchField", "q"] {
-        if let Some(v) = config.get(key).and_then(Value::as_str) {
-            out.push((key.to_string(), v.to_string()));
+        match config.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(v)) => out.push((key.to_string(), v.clone())),
+            Some(other) => return Err(format!("{key} must be a string, not {other}")),
         }
     }
     match config.get("ids") {
-        Some(Value::Array(ids)) => out.extend(
-            ids.iter()
-                .filter_map(Value::as_str)
-                .map(|id| ("ids".to_string(), id.to_string())),
-        ),
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ids)) if ids.is_empty() => {
+            return Err(
+                "ids is an empty list, which selects no record; leave it out to select \
+                 every record"
+                    .into(),
+            )
+        }
+        Some(Value::Array(ids)) => {
+            for (i, id) in ids.iter().enumerate() {
+                let id = id.as_str().ok_or_else(|| {
+                    format!("ids[{i}] must be a record id (a string such as \"us_rc_1\"), not {id}")
+                })?;
+                out.push(("ids".to_string(), id.to_string()));
+            }
+        }
         Some(Value::String(id)) => out.push(("ids".into(), id.clone())),
-        _ => {}
+        Some(other) => return Err(format!("ids must be a list of record ids, not {other}")),
     }
-    out
+    Ok(out)
 }
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {

@@ -118,7 +118,8 @@ fn targets(
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or(Value::Null);
-        let params = super::delete::params_of(&subject["query"]);
+        let params = super::delete::params_of(&subject["query"])
+            .map_err(|m| JobError::Failed(format!("subject.query.{m}")))?;
         let q = selection::parse(&ctx.config, &params)
             .map_err(|m| JobError::Failed(format!("subject.query.{}: {}", m.key, m.message)))?
             .0;

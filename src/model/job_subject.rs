@@ -12,12 +12,13 @@ use serde_json::{json, Value};
 /// What a job nobody acknowledged says.
 pub const NOT_TAKEN: &str = "No listener took this job";
 
-/// `subject` of a sheet action: the grid's filter, search and selected ids.
+/// `subject` of a sheet action: the grid's filter, search (or FFQL `q`) and selected ids.
 pub fn records_subject(
     filter: &str,
     filter_field: &str,
     search_value: &str,
     search_field: &str,
+    q: &str,
     ids: &[String],
 ) -> Value {
     let mut query = serde_json::Map::new();
@@ -26,6 +27,7 @@ pub fn records_subject(
         ("filterField", filter_field),
         ("searchValue", search_value),
         ("searchField", search_field),
+        ("q", q),
     ] {
         if !v.is_empty() {
             query.insert(k.into(), json!(v));
@@ -47,7 +49,7 @@ pub fn data_url(job: &Job) -> Option<String> {
     }
     let q = &subject["query"];
     let mut pairs: Vec<(&str, String)> = Vec::new();
-    for key in ["filter", "filterField", "searchValue", "searchField"] {
+    for key in ["filter", "filterField", "searchValue", "searchField", "q"] {
         if let Some(v) = q[key].as_str().filter(|v| !v.is_empty() && *v != "all") {
             pairs.push((key, v.to_string()));
         }

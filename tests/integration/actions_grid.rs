@@ -204,6 +204,48 @@ async fn a_sheet_action_makes_a_job_with_its_subject_and_data_url(db: Db) {
         [ids2[0].as_str(), ids2[2].as_str()],
         "just the selected records"
     );
+
+    // A `filter:` search box is FFQL: the subject carries it as `q`, and so does the dataUrl.
+    let everyone = ids2.join(",");
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("scope", "sheet"),
+        ("operation", "check"),
+        ("q", "filter: name eq \"B\""),
+        ("ids", everyone.as_str()),
+    ];
+    let (status, panel) = click(&app, &sheet2, &fields).await;
+    assert_eq!(status, 200, "{panel}");
+    let jobs = jobs_of(&app).await;
+    let job = jobs
+        .iter()
+        .find(|j| j["subject"]["query"]["q"].is_string())
+        .expect("the second click's job");
+    assert_eq!(job["subject"]["query"]["q"], "name eq \"B\"", "{job}");
+    assert!(job["subject"]["query"].get("searchValue").is_none(), "{job}");
+    let (_, events) = app
+        .get_json("/events?topic=job:ready&includeAcknowledged=true")
+        .await;
+    let ready = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["context"]["jobId"] == job["id"])
+        .expect("its job:ready");
+    let data_url = ready["dataUrl"].as_str().expect("a dataUrl");
+    let (_, got) = send(
+        app.client
+            .get(format!("{}/{data_url}&pageSize=50", app.base))
+            .bearer_auth(&app.key),
+    )
+    .await;
+    let got_ids: Vec<&str> = got["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got_ids, [ids2[1].as_str()], "what the grid showed: {data_url}");
     let _ = wb2;
 }
 

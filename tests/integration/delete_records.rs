@@ -76,9 +76,24 @@ async fn delete_records_by_query_and_ids(db: Db) {
         .await;
     let other_sheet = owb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
     for (config, words) in [
-        (json!({"sheet": other_sheet}), "not in the job's workbook"),
+        (json!({"sheet": other_sheet}), "has no sheet"),
+        // A sheet that does not exist gets the same answer as another space's.
+        (json!({"sheet": "us_sh_nothere"}), "has no sheet"),
         (json!({"sheet": sheet, "q": "age eq )"}), "expected a value"),
         (json!({"sheet": "nope"}), "not a sheet id"),
+        // A selection of the wrong type is refused, not dropped (what is left of it would
+        // select every record).
+        (
+            json!({"sheet": sheet, "ids": [1, 2]}),
+            "config.ids[0] must be a record id",
+        ),
+        (json!({"sheet": sheet, "ids": []}), "config.ids is an empty list"),
+        (json!({"sheet": sheet, "ids": 7}), "config.ids must be a list"),
+        (json!({"sheet": sheet, "q": 5}), "config.q must be a string"),
+        (
+            json!({"sheet": sheet, "searchValue": {"x": 1}}),
+            "config.searchValue must be a string",
+        ),
     ] {
         let (status, body) = app
             .post_json(

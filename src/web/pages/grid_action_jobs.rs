@@ -311,8 +311,14 @@ pub async fn run(
         ));
     }
     let input = input_of(&action, &form)?;
-    let subject = (scope == "sheet")
-        .then(|| job_subject::records_subject(&get("filter"), &get("field"), &get("q"), &get("qf"), &ids));
+    let subject = (scope == "sheet").then(|| {
+        // A `filter:` search box is FFQL, which the subject carries as `q`.
+        let (search, ffql) = match super::grid::box_filter(&get("q")) {
+            Some(text) => (String::new(), text.trim().to_string()),
+            None => (get("q"), String::new()),
+        };
+        job_subject::records_subject(&get("filter"), &get("field"), &search, &get("qf"), &ffql, &ids)
+    });
     let source = if scope == "sheet" {
         ctx.sheet.id.to_string()
     } else {
