@@ -402,6 +402,44 @@ pub fn change(
     })
 }
 
+/// [`change`] of a job as the caller saw it: applied only while its status and attempt are
+/// still what the caller checked, so of two calls at once (an ack and a complete, two
+/// retries, a restart and a cancel) the one that comes second hears 409 instead of undoing
+/// the first.
+pub fn change_from(
+    conn: &mut AnyConnection,
+    seen: &Job,
+    mut changes: JobChanges,
+    topic: Option<&str>,
+    actor: &str,
+) -> ModelResult<Job> {
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        changes.updated_at = Some(now());
+        if let Some(p) = changes.progress.as_mut() {
+            *p = (*p).clamp(0, 100);
+        }
+        let changed = diesel::update(
+            jobs::table
+                .find(&seen.id)
+                .filter(jobs::status.eq(&seen.status))
+                .filter(jobs::attempts.eq(seen.attempts)),
+        )
+        .set(&changes)
+        .execute(conn)?;
+        let job = get(conn, &seen.id)?;
+        if changed == 0 {
+            return Err(ModelError::Conflict(format!(
+                "the job changed meanwhile (it is now {}); read it again",
+                job.status
+            )));
+        }
+        if let Some(topic) = topic {
+            emit(conn, &job, topic, actor)?;
+        }
+        Ok(job)
+    })
+}
+
 fn not_final(job: &Job) -> ModelResult<()> {
     if job.is_final() {
         return Err(ModelError::Conflict(format!(
@@ -423,7 +461,7 @@ pub fn execute(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<
         status: Some(status::READY.into()),
         ..Default::default()
     };
-    change(conn, &job.id, changes, Some("job:ready"), actor)
+    change_from(conn, job, changes, Some("job:ready"), actor)
 }
 
 /// What a listener's ack reports.
@@ -446,7 +484,7 @@ pub fn ack(conn: &mut AnyConnection, job: &Job, ack: Ack, actor: &str) -> ModelR
         estimated_completion_at: ack.estimated_completion_at.map(Some),
         ..Default::default()
     };
-    change(conn, &job.id, changes, Some("job:updated"), actor)
+    change_from(conn, job, changes, Some("job:updated"), actor)
 }
 
 /// Ends a job: complete, failed or canceled, with its outcome.
@@ -506,12 +544,23 @@ pub fn delete(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<(
     })
 }
 
+/// Someone saw the job's outcome: once it has one (a job still running has none), and once
+/// (a repeat answers the job as it is, with no second event).
 pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
+    if !job.is_final() {
+        return Err(ModelError::Conflict(format!(
+            "the job is {}; its outcome can be acknowledged once it has ended",
+            job.status
+        )));
+    }
+    if job.outcome_acknowledged_at.is_some() {
+        return Ok(job.clone());
+    }
     let changes = JobChanges {
         outcome_acknowledged_at: Some(Some(now())),
         ..Default::default()
     };
-    change(conn, &job.id, changes, Some("job:outcome-acknowledged"), actor)
+    change_from(conn, job, changes, Some("job:outcome-acknowledged"), actor)
 }
 
 pub use super::job_queue::{

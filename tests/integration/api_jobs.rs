@@ -163,7 +163,131 @@ async fn workbook_job_events_name_their_workbook(db: Db) {
     assert_eq!(ready["payload"]["job"], "workbook:export");
 }
 
+/// The topics of a job's events, oldest first.
+async fn job_topics(app: &TestApp, space: &str, id: &str) -> Vec<String> {
+    let (_, events) = app
+        .get_json(&format!(
+            "/events?spaceId={space}&domain=job&pageSize=1000&includeAcknowledged=true"
+        ))
+        .await;
+    let mut topics: Vec<(String, String)> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["context"]["jobId"] == id)
+        .map(|e| {
+            (
+                e["createdAt"].as_str().unwrap_or_default().to_string(),
+                e["topic"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    topics.sort();
+    topics.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Two calls on one job at once: the second to arrive never undoes the first. An ack racing
+/// a complete cannot bring the job back to `executing`; two retries make one new run.
+async fn lifecycle_calls_at_once_never_undo_each_other(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Races").await;
+    for round in 0..12 {
+        let (_, job) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "space", "operation": "race", "source": space, "trigger": "immediate"}),
+            )
+            .await;
+        let id = job["data"]["id"].as_str().unwrap().to_string();
+        let (ack_path, done_path) = (format!("/jobs/{id}/ack"), format!("/jobs/{id}/complete"));
+        let (ack_body, done_body) = (json!({"progress": 5}), json!({"outcome": {"message": "ok"}}));
+        let (ack, done) = tokio::join!(
+            app.post_json(&ack_path, &ack_body),
+            app.post_json(&done_path, &done_body),
+        );
+        assert_eq!(done.0, 200, "round {round}: {}", done.1);
+        assert!(ack.0 == 200 || ack.0 == 409, "round {round}: {}", ack.1);
+        let (_, got) = app.get_json(&format!("/jobs/{id}")).await;
+        assert_eq!(got["data"]["status"], "complete", "round {round}: {got}");
+
+        // Failed, then two retries at once: one runs it again.
+        let (_, job) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "space", "operation": "race", "source": space, "trigger": "immediate"}),
+            )
+            .await;
+        let id = job["data"]["id"].as_str().unwrap().to_string();
+        let (status, _) = app.post_json(&format!("/jobs/{id}/fail"), &json!({})).await;
+        assert_eq!(status, 200);
+        let (retry, empty) = (format!("/jobs/{id}/retry"), json!({}));
+        let (a, b) = tokio::join!(app.post_json(&retry, &empty), app.post_json(&retry, &empty));
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "round {round}: {} / {}", a.1, b.1);
+        let topics = job_topics(&app, &space, &id).await;
+        let ready = topics.iter().filter(|t| *t == "job:ready").count();
+        assert_eq!(ready, 2, "the first run and one retry: {topics:?}");
+    }
+}
+
+/// A retried job starts clean: the last run's acknowledged outcome does not hide the new
+/// one. An outcome is acknowledged once the job has one, and once. Progress may be a
+/// fraction, as Flatfile's handlers report it.
+async fn a_retry_starts_clean_and_outcomes_are_acknowledged_once(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Retry").await;
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "again", "source": space, "trigger": "immediate"}),
+        )
+        .await;
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(&format!("/jobs/{id}/outcome/ack"), &json!({}))
+        .await;
+    assert_eq!(status, 409, "no outcome yet: {body}");
+    let (status, acked) = app
+        .post_json(
+            &format!("/jobs/{id}/ack"),
+            &json!({"progress": 50.5, "info": "half"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["data"]["progress"], 51);
+    app.post_json(
+        &format!("/jobs/{id}/fail"),
+        &json!({"outcome": {"message": "no"}}),
+    )
+    .await;
+    for _ in 0..2 {
+        let (status, body) = app
+            .post_json(&format!("/jobs/{id}/outcome/ack"), &json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let topics = job_topics(&app, &space, &id).await;
+    let acks = topics.iter().filter(|t| *t == "job:outcome-acknowledged").count();
+    assert_eq!(acks, 1, "{topics:?}");
+    let (status, retried) = app.post_json(&format!("/jobs/{id}/retry"), &json!({})).await;
+    assert_eq!(status, 200, "{retried}");
+    let r = &retried["data"];
+    assert_eq!(r["status"], "ready");
+    for key in [
+        "outcomeAcknowledgedAt",
+        "outcome",
+        "info",
+        "startedAt",
+        "finishedAt",
+    ] {
+        assert!(r[key].is_null(), "{key} kept from the last run: {r}");
+    }
+}
+
 on_both!(
+    lifecycle_calls_at_once_never_undo_each_other,
+    a_retry_starts_clean_and_outcomes_are_acknowledged_once,
     a_custom_job_goes_through_its_lifecycle,
     jobs_fail_cancel_list_and_delete,
     workbook_job_events_name_their_workbook

@@ -93,7 +93,7 @@ async fn store(
                 plan: Some(Some(plan.to_string())),
                 ..Default::default()
             };
-            job::change(conn, &j.id, changes, Some("job:updated"), &actor)
+            job::change_from(conn, &j, changes, Some("job:updated"), &actor)
         })
         .await?;
     Ok(respond(&j))

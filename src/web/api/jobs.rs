@@ -76,6 +76,22 @@ pub async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Resul
     }
 }
 
+/// A job's progress as given: Flatfile's handlers pass computed percentages through
+/// (`50.5`), kept as the whole percent.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(transparent)]
+pub struct Percent(f64);
+
+impl Percent {
+    fn whole(self) -> i32 {
+        if self.0.is_finite() {
+            self.0.round().clamp(0.0, 100.0) as i32
+        } else {
+            0
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
@@ -133,7 +149,7 @@ pub struct CreateBody {
     config: Option<Value>,
     trigger: Option<String>,
     status: Option<String>,
-    progress: Option<i32>,
+    progress: Option<Percent>,
     file_id: Option<String>,
     mode: Option<String>,
     input: Option<Value>,
@@ -265,7 +281,7 @@ pub async fn create(
                 file_id,
                 config: b.config.unwrap_or_else(|| json!({})),
                 status: initial.into(),
-                progress: b.progress.unwrap_or(0),
+                progress: b.progress.map_or(0, Percent::whole),
                 info: b.info,
                 trigger,
                 mode: b.mode.unwrap_or_else(|| "foreground".into()),
@@ -334,7 +350,7 @@ pub async fn get(
 pub struct UpdateBody {
     config: Option<Value>,
     status: Option<String>,
-    progress: Option<i32>,
+    progress: Option<Percent>,
     info: Option<String>,
     metadata: Option<Value>,
     estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -359,7 +375,7 @@ pub async fn update(
     let changes = JobChanges {
         config: b.config.map(|c| c.to_string()),
         status: b.status,
-        progress: b.progress,
+        progress: b.progress.map(Percent::whole),
         info: b.info.map(Some),
         metadata: b.metadata.map(|m| m.to_string()),
         estimated_completion_at: b.estimated_completion_at.map(|t| Some(t.naive_utc())),
@@ -382,7 +398,7 @@ pub async fn update(
                 crate::jobs::delete::target(conn, &j.environment_id, &j.source, &config)
                     .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
             }
-            job::change(conn, &j.id, changes, Some("job:updated"), &actor)
+            job::change_from(conn, &j, changes, Some("job:updated"), &actor)
         })
         .await?;
     if j.status == status::READY {
@@ -446,14 +462,20 @@ pub async fn retry(
                 j.status
             )));
         }
+        // A new run: nothing of the last one's outcome stays (its acknowledgement would
+        // hide the new outcome from the grid).
         let changes = JobChanges {
             status: Some(status::READY.into()),
             progress: Some(0),
             finished_at: Some(None),
             outcome: Some(None),
+            outcome_acknowledged_at: Some(None),
+            info: Some(None),
+            started_at: Some(None),
+            estimated_completion_at: Some(None),
             ..Default::default()
         };
-        job::change(conn, &j.id, changes, Some("job:ready"), actor)
+        job::change_from(conn, j, changes, Some("job:ready"), actor)
     })
     .await?;
     Ok(ok(job_json(&j)))
@@ -463,7 +485,7 @@ pub async fn retry(
 #[serde(rename_all = "camelCase")]
 pub struct AckBody {
     info: Option<String>,
-    progress: Option<i32>,
+    progress: Option<Percent>,
     estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -478,7 +500,7 @@ pub async fn ack(
         j.refuse_if_built_in("ack")?;
         let ack = job::Ack {
             info: b.info,
-            progress: b.progress,
+            progress: b.progress.map(Percent::whole),
             estimated_completion_at: b.estimated_completion_at.map(|t| t.naive_utc()),
         };
         job::ack(conn, j, ack, actor)

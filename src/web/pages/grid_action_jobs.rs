@@ -397,9 +397,12 @@ pub async fn retry(
                 finished_at: Some(None),
                 outcome: Some(None),
                 outcome_acknowledged_at: Some(None),
+                info: Some(None),
+                started_at: Some(None),
+                estimated_completion_at: Some(None),
                 ..Default::default()
             };
-            job::change(conn, &j.id, changes, Some("job:ready"), &actor)
+            job::change_from(conn, &j, changes, Some("job:ready"), &actor)
         })
         .await?;
     state.jobs.wake();

@@ -344,7 +344,7 @@ pub async fn run_plan(
                 plan: Some(Some(new_plan.to_string())),
                 ..Default::default()
             };
-            let j = job::change(conn, &j.id, changes, Some("job:updated"), &actor)?;
+            let j = job::change_from(conn, &j, changes, Some("job:updated"), &actor)?;
             job::execute(conn, &j, &actor)
         })
         .await?;
