@@ -384,22 +384,11 @@ pub fn list(
 pub fn change(
     conn: &mut AnyConnection,
     id: &JobId,
-    mut changes: JobChanges,
+    changes: JobChanges,
     topic: Option<&str>,
     actor: &str,
 ) -> ModelResult<Job> {
-    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        changes.updated_at = Some(now());
-        if let Some(p) = changes.progress.as_mut() {
-            *p = (*p).clamp(0, 100);
-        }
-        diesel::update(jobs::table.find(id)).set(&changes).execute(conn)?;
-        let job = get(conn, id)?;
-        if let Some(topic) = topic {
-            emit(conn, &job, topic, actor)?;
-        }
-        Ok(job)
-    })
+    apply(conn, id, None, changes, topic, actor)
 }
 
 /// [`change`] of a job as the caller saw it: applied only while its status and attempt are
@@ -409,6 +398,26 @@ pub fn change(
 pub fn change_from(
     conn: &mut AnyConnection,
     seen: &Job,
+    changes: JobChanges,
+    topic: Option<&str>,
+    actor: &str,
+) -> ModelResult<Job> {
+    apply(
+        conn,
+        &seen.id,
+        Some((&seen.status, seen.attempts)),
+        changes,
+        topic,
+        actor,
+    )
+}
+
+/// Writes the changes (only while the job's status and attempt are `expected`, when given)
+/// and `topic`, in one transaction.
+fn apply(
+    conn: &mut AnyConnection,
+    id: &JobId,
+    expected: Option<(&str, i32)>,
     mut changes: JobChanges,
     topic: Option<&str>,
     actor: &str,
@@ -418,16 +427,19 @@ pub fn change_from(
         if let Some(p) = changes.progress.as_mut() {
             *p = (*p).clamp(0, 100);
         }
-        let changed = diesel::update(
-            jobs::table
-                .find(&seen.id)
-                .filter(jobs::status.eq(&seen.status))
-                .filter(jobs::attempts.eq(seen.attempts)),
-        )
-        .set(&changes)
-        .execute(conn)?;
-        let job = get(conn, &seen.id)?;
-        if changed == 0 {
+        let changed = match expected {
+            None => diesel::update(jobs::table.find(id)).set(&changes).execute(conn)?,
+            Some((status, attempts)) => diesel::update(
+                jobs::table
+                    .find(id)
+                    .filter(jobs::status.eq(status))
+                    .filter(jobs::attempts.eq(attempts)),
+            )
+            .set(&changes)
+            .execute(conn)?,
+        };
+        let job = get(conn, id)?;
+        if changed == 0 && expected.is_some() {
             return Err(ModelError::Conflict(format!(
                 "the job changed meanwhile (it is now {}); read it again",
                 job.status
