@@ -14,7 +14,7 @@ use crate::model::commit;
 use crate::model::job::{self, Job, JobInput};
 use crate::model::record::bulk::{self, Change};
 use crate::model::record::bulk_history;
-use crate::model::sheet::SheetContext;
+use crate::model::sheet::{self, SheetContext};
 use serde_json::{json, Value};
 
 /// The config of a bulk change job.
@@ -116,6 +116,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let result = (|| {
         for (n, chunk) in ids.chunks(BATCH).enumerate() {
             let written = progress.fenced(conn, |conn| {
+                let fresh = sheet::relock_fresh(conn, &ctx)?;
+                delete::stop_if_locked(&fresh, actor, || "and put back the values it had changed".into())?;
                 Ok(bulk::apply_batch(conn, &ctx, chunk, &changes, actor, &bulk)?)
             })?;
             changed.extend(written.rows);

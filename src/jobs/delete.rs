@@ -47,6 +47,22 @@ pub fn refuse_locked(ctx: &SheetContext, actor: &str) -> crate::model::ModelResu
     }
 }
 
+/// A lock taken while a person's or guest's job runs stops it at its next batch, with
+/// words on what it had done (`done`).
+pub fn stop_if_locked(
+    ctx: &SheetContext,
+    actor: &str,
+    done: impl FnOnce() -> String,
+) -> Result<(), JobError> {
+    refuse_locked(ctx, actor).map_err(|_| {
+        JobError::Failed(format!(
+            "the sheet {} was locked while this job ran, so it stopped {}",
+            ctx.sheet.name,
+            done()
+        ))
+    })
+}
+
 /// The selection keys of a config as query parameters (`ids` a list or one id). A value of
 /// the wrong type is refused, never dropped: what is left of a selection could select
 /// every record.
@@ -92,12 +108,18 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         .map(RecordId)
         .collect();
     let total = ids.len().max(1);
+    // After a crash the selection is what was left: progress goes on from where it was.
+    let floor = usize::try_from(job.progress.clamp(0, 99)).unwrap_or(0);
     let mut progress = Progress::new(cx, job, worker);
     let mut deleted = 0usize;
     for (n, chunk) in ids.chunks(BATCH).enumerate() {
         let gone = progress.fenced(conn, |conn| {
-            // The sheet as it is now (a field change between batches does not stop it).
+            // The sheet as it is now (a field change between batches does not stop it;
+            // a lock does).
             let ctx = sheet::relock_fresh(conn, &ctx)?;
+            stop_if_locked(&ctx, &job.created_by, || {
+                format!("after deleting {deleted} of {} record(s)", ids.len())
+            })?;
             Ok(record::delete_present(conn, &ctx, chunk, &job.created_by)?)
         })?;
         deleted += gone.rows;
@@ -106,8 +128,16 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             cx.announce.sheet_changed(other);
         }
         let done = (n + 1) * BATCH;
-        progress.report(conn, (done.min(total) * 99 / total) as i32, "Deleting records")?;
+        let percent = floor + (99 - floor) * done.min(total) / total;
+        progress.report(conn, percent as i32, "Deleting records")?;
     }
-    let message = format!("Deleted {deleted} record(s) from {}", ctx.sheet.name);
+    let message = if job.crashes > 0 {
+        format!(
+            "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
+            ctx.sheet.name
+        )
+    } else {
+        format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
+    };
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
 }

@@ -240,7 +240,7 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter
         q.order((events::created_at.asc(), events::id.asc()))
     };
     q.limit(f.page_size)
-        .offset((f.page_number - 1) * f.page_size)
+        .offset((f.page_number - 1).saturating_mul(f.page_size))
         .load(conn)
 }
 

@@ -195,7 +195,7 @@ pub fn list(
     };
     let items = q
         .limit(f.page_size)
-        .offset((f.page_number - 1) * f.page_size)
+        .offset((f.page_number - 1).saturating_mul(f.page_size))
         .select(File::as_select())
         .load(conn)?;
     Ok((items, total))

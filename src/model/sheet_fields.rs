@@ -7,6 +7,7 @@
 
 use super::event::{self, Context};
 use super::job::{self, Job, JobInput};
+use super::record::bulk_history;
 use super::record::fields as record_fields;
 use super::sheet::{self, Sheet, SheetContext};
 use super::{now, ModelError, ModelResult};
@@ -190,6 +191,7 @@ pub fn remove_field(
         let after = blueprint::parse_stored_sheet(&config)?;
         store_config(conn, &ctx.sheet, &config, None)?;
         record_fields::drop_field(conn, &ctx, &after, r)?;
+        bulk_history::forget_field(conn, &ctx.sheet.id, key)?;
         emit_updated(conn, &ctx, actor, json!({"fieldRemoved": key}))?;
         queue_recheck(conn, &ctx, actor)
     })

@@ -127,6 +127,15 @@ pub fn check_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, String> 
                 "`{t}` is not a topic: use names like `records:created`, globs like `job:*`, or `**`"
             ));
         }
+        // A misspelt topic would be a webhook that never hears anything.
+        if !super::event_topics::TOPICS
+            .iter()
+            .any(|known| topic_matches(t, known))
+        {
+            return Err(format!(
+                "`{t}` matches no event topic: use names like `records:created`, globs like `job:*`, or `**`"
+            ));
+        }
     }
     Ok(topics)
 }

@@ -7,7 +7,7 @@ use super::event::Event;
 use super::now;
 use super::webhook::Webhook;
 use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhooks};
-use crate::db::{AnyConnection, Backend};
+use crate::db::AnyConnection;
 use crate::ids::{WebhookDeliveryId, WebhookId};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -84,7 +84,7 @@ pub fn list(
             webhook_deliveries::id.desc(),
         ))
         .limit(page_size)
-        .offset((page_number - 1) * page_size)
+        .offset((page_number - 1).saturating_mul(page_size))
         .select(Delivery::as_select())
         .load(conn)
 }
@@ -118,31 +118,21 @@ pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId) -> QueryResult<()
 }
 
 /// Takes up to `limit` due deliveries for `worker`, oldest due first: pending, due, and not
-/// claimed, or claimed longer than `lease` ago (by a process that died). On PostgreSQL
-/// several processes share them (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes
-/// the one statement atomic. The claimed rows come back from the claim itself.
+/// claimed, or claimed longer than `lease` ago (by a process that died). At most `per_hook`
+/// of one webhook counting those it has `flying` already, so one slow receiver cannot
+/// take every place. Picked from a read, then claimed by an update that checks again that
+/// each is claimable: of two processes (PostgreSQL) picking one, one claims it.
 pub fn claim_due(
     conn: &mut AnyConnection,
     worker: &str,
     lease: TimeDelta,
     limit: i64,
+    per_hook: usize,
+    flying: &HashMap<WebhookId, usize>,
 ) -> QueryResult<Vec<Delivery>> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
-    let lock = match crate::db::backend_of(conn) {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "UPDATE webhook_deliveries SET claimed_by = $1, claimed_at = $2 \
-         WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' \
-         AND next_attempt_at <= $2 AND (claimed_at IS NULL OR claimed_at < $3) \
-         ORDER BY next_attempt_at LIMIT $4{lock}) RETURNING *"
-    );
     let t = now();
-    // On SQLite a read first: an idle worker polls often, and even an UPDATE that changes
-    // nothing takes the write lock for a moment. PostgreSQL's UPDATE just finds nothing.
-    if crate::db::backend_of(conn) == Backend::Sqlite {
-        let due = webhook_deliveries::table
+    let due = || {
+        webhook_deliveries::table
             .filter(webhook_deliveries::status.eq(status::PENDING))
             .filter(webhook_deliveries::next_attempt_at.le(t))
             .filter(
@@ -150,21 +140,47 @@ pub fn claim_due(
                     .is_null()
                     .or(webhook_deliveries::claimed_at.lt(t - lease)),
             )
-            .select(webhook_deliveries::id)
-            .first::<WebhookDeliveryId>(conn)
-            .optional()?;
-        if due.is_none() {
-            return Ok(Vec::new());
-        }
+    };
+    // A read first: an idle worker polls often, and on SQLite even an update that changes
+    // nothing takes the write lock for a moment.
+    let candidates: Vec<(WebhookDeliveryId, WebhookId)> = due()
+        .order((
+            webhook_deliveries::next_attempt_at.asc(),
+            webhook_deliveries::id.asc(),
+        ))
+        .limit(limit.saturating_mul(4))
+        .select((webhook_deliveries::id, webhook_deliveries::webhook_id))
+        .load(conn)?;
+    let mut places: HashMap<&WebhookId, usize> = HashMap::new();
+    let picked: Vec<&WebhookDeliveryId> = candidates
+        .iter()
+        .filter(|(_, hook)| {
+            let n = places
+                .entry(hook)
+                .or_insert_with(|| flying.get(hook).copied().unwrap_or(0));
+            *n += 1;
+            *n <= per_hook
+        })
+        .map(|(id, _)| id)
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    if picked.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut claimed: Vec<Delivery> = crate::db::write(conn, |conn| {
-        crate::on_backend!(conn, c => diesel::sql_query(&sql)
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(t)
-        .bind::<Timestamp, _>(t - lease)
-        .bind::<BigInt, _>(limit)
-        .load(c))
+    crate::db::write(conn, |conn| {
+        diesel::update(due().filter(webhook_deliveries::id.eq_any(&picked)))
+            .set((
+                webhook_deliveries::claimed_by.eq(worker),
+                webhook_deliveries::claimed_at.eq(t),
+            ))
+            .execute(conn)
     })?;
+    let mut claimed: Vec<Delivery> = webhook_deliveries::table
+        .filter(webhook_deliveries::id.eq_any(&picked))
+        .filter(webhook_deliveries::status.eq(status::PENDING))
+        .filter(webhook_deliveries::claimed_by.eq(worker))
+        .select(Delivery::as_select())
+        .load(conn)?;
     claimed.sort_by_key(|d| d.next_attempt_at);
     Ok(claimed)
 }

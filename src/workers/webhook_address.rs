@@ -40,7 +40,10 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
     if (first & 0xffc0) == 0xfe80 || ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
         return Some("link-local or cloud metadata");
     }
-    if ip.is_unspecified() || ip.is_multicast() {
+    // `::a.b.c.d` (IPv4-compatible, deprecated) is nothing a receiver uses; a system that
+    // still routes it would reach the IPv4 address unjudged.
+    let v4_compatible = ip.segments()[..6] == [0; 6] && !ip.is_loopback();
+    if ip.is_unspecified() || ip.is_multicast() || v4_compatible {
         return Some("unspecified, multicast or reserved");
     }
     // fc00::/7 unique local addresses are this network's private ones.
@@ -78,6 +81,9 @@ mod tests {
             "255.255.255.255",
             "::",
             "ff02::1",
+            "::169.254.169.254",
+            "::a9fe:a9fe",
+            "::127.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
         ] {

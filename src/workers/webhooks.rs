@@ -17,6 +17,7 @@ use crate::model::webhook_delivery::{self as delivery, Attempt, Delivery, Next, 
 use crate::settings::Settings;
 use base64::Engine;
 use chrono::TimeDelta;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use hmac::{Hmac, Mac};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,8 +35,11 @@ pub const DISABLE_AFTER: TimeDelta = TimeDelta::days(5);
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
-/// Deliveries claimed at once (and sent side by side).
-const BATCH: i64 = 64;
+/// Deliveries in flight at once, side by side.
+const IN_FLIGHT: usize = 64;
+/// Of those, at most this many to one webhook: a receiver that never answers holds these
+/// places for its timeout, and the others' deliveries go on in the rest.
+const PER_HOOK: usize = 8;
 /// How often an idle worker looks for due deliveries (those of other processes, retries);
 /// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
@@ -75,47 +79,96 @@ pub fn start(ctx: Context) -> anyhow::Result<Running> {
     Ok(running)
 }
 
+/// A pipeline: deliveries are claimed as places free up, each is noted as soon as one
+/// note is not already being written, so a slow receiver delays no one else's.
 async fn run(ctx: Arc<Context>, alive: Weak<()>) {
-    let clients = Clients::default();
-    // The tries of the batch sent last, being noted while the next batch is sent.
+    let clients = Arc::new(Clients::default());
+    let mut flying = FuturesUnordered::new();
+    let mut per_hook: HashMap<WebhookId, usize> = HashMap::new();
+    let mut done: Vec<Outcome> = Vec::new();
+    // The note being written; the next waits for it.
     let mut noting: Option<tokio::task::JoinHandle<()>> = None;
     while alive.strong_count() > 0 {
-        let worker = ctx.worker_id.clone();
-        // The claim and the batch's webhooks and events, on one connection.
-        let claimed = db(&ctx, move |c| {
-            let due = delivery::claim_due(c, &worker, LEASE, BATCH)?;
-            if due.is_empty() {
-                return Ok(None);
-            }
-            let (hooks, events) = delivery::webhooks_and_events(c, &due)?;
-            Ok(Some(Batch { due, hooks, events }))
-        })
-        .await;
-        match claimed {
-            Ok(Some(batch)) => {
-                let outcomes = deliver(&ctx, &clients, batch).await;
-                // One batch noted at a time: the next waits for the one before.
-                if let Some(previous) = noting.take() {
-                    let _ = previous.await;
+        // Enough places free: claim (each wake-up below is a reason to look; a claim per
+        // delivery would be a write per delivery).
+        let room = IN_FLIGHT - flying.len();
+        if flying.is_empty() || room >= IN_FLIGHT / 4 {
+            match claim(&ctx, room, per_hook.clone()).await {
+                Ok(tries) => {
+                    for t in tries {
+                        *per_hook.entry(t.hook.id.clone()).or_default() += 1;
+                        flying.push(try_once(ctx.clone(), clients.clone(), t));
+                    }
                 }
-                noting = Some(tokio::spawn(note(ctx.clone(), outcomes)));
-            }
-            Ok(None) => {
-                tokio::select! {
-                    _ = tokio::time::sleep(POLL) => {}
-                    _ = webhook::ENQUEUED.notified() => {}
+                Err(e) => {
+                    // Claims made before a failed read run out and are taken up again.
+                    tracing::warn!(error = %e, "webhooks: claiming deliveries failed");
+                    tokio::time::sleep(POLL * 4).await;
                 }
-            }
-            Err(e) => {
-                // Claims made before a failed read run out and are taken up again.
-                tracing::warn!(error = %e, "webhooks: claiming deliveries failed");
-                tokio::time::sleep(POLL * 4).await;
             }
         }
+        if !done.is_empty() && noting.as_ref().is_none_or(|n| n.is_finished()) {
+            noting = Some(tokio::spawn(note(ctx.clone(), std::mem::take(&mut done))));
+        }
+        tokio::select! {
+            Some(outcome) = flying.next(), if !flying.is_empty() => {
+                let hook = &outcome.delivery.webhook_id;
+                if let Some(n) = per_hook.get_mut(hook) {
+                    *n -= 1;
+                    if *n == 0 {
+                        per_hook.remove(hook);
+                    }
+                }
+                done.push(outcome);
+            }
+            _ = tokio::time::sleep(POLL) => {}
+            _ = webhook::ENQUEUED.notified() => {}
+        }
     }
+    // Tries cut off here are claimed again once their lease runs out: at least once.
     if let Some(last) = noting {
         let _ = last.await;
     }
+    note(ctx, done).await;
+}
+
+/// A claimed delivery with what sending it needs.
+struct Try {
+    delivery: Delivery,
+    hook: Webhook,
+    event: Option<Event>,
+}
+
+/// Claims up to `room` due deliveries (see [`delivery::claim_due`]), with their webhooks
+/// and events read in one query each.
+async fn claim(ctx: &Context, room: usize, flying: HashMap<WebhookId, usize>) -> anyhow::Result<Vec<Try>> {
+    let worker = ctx.worker_id.clone();
+    let limit = i64::try_from(room).unwrap_or(0);
+    db(ctx, move |c| {
+        let due = delivery::claim_due(c, &worker, LEASE, limit, PER_HOOK, &flying)?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (hooks, events) = delivery::webhooks_and_events(c, &due)?;
+        Ok(due
+            .into_iter()
+            .filter_map(|d| {
+                // A webhook deleted took its deliveries with it: nothing to note.
+                let hook = hooks.get(&d.webhook_id)?.clone();
+                // An event is only its own webhook environment's.
+                let event = events
+                    .get(&d.event_id)
+                    .filter(|e| e.environment_id == hook.environment_id)
+                    .cloned();
+                Some(Try {
+                    delivery: d,
+                    hook,
+                    event,
+                })
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Runs blocking database work off the loop's thread.
@@ -131,31 +184,8 @@ async fn db<T: Send + 'static>(
     .await?
 }
 
-/// Claimed deliveries with their webhooks and events.
-struct Batch {
-    due: Vec<Delivery>,
-    hooks: HashMap<WebhookId, Webhook>,
-    events: HashMap<i64, Event>,
-}
-
-/// Sends a claimed batch side by side. The database sees a batch twice, whatever its size:
-/// the claim (with its webhooks and events read in one query each), and all its tries
-/// noted in one write transaction (`note`; SQLite has one writer, which events' inserts
-/// wait for too). A failed read or note leaves the claims to run out: at least once.
-async fn deliver(ctx: &Context, clients: &Clients, batch: Batch) -> Vec<Outcome> {
-    let Batch { due, hooks, events } = batch;
-    let tries = due.into_iter().filter_map(|d| {
-        // A webhook deleted took its deliveries with it: nothing to note.
-        let hook = hooks.get(&d.webhook_id)?;
-        let event = events
-            .get(&d.event_id)
-            .filter(|e| e.environment_id == hook.environment_id);
-        Some(try_once(ctx, clients, d, hook, event))
-    });
-    futures_util::future::join_all(tries).await
-}
-
-/// Notes a batch's tries in one write transaction; tells the admins of a webhook this
+/// Notes tries in one write transaction (SQLite has one writer, which events' inserts
+/// wait for too; a failed note leaves the claims to run out: at least once); tells the admins of a webhook this
 /// turned off for failing too long.
 async fn note(ctx: Arc<Context>, outcomes: Vec<Outcome>) {
     for o in &outcomes {
@@ -183,19 +213,18 @@ async fn note(ctx: Arc<Context>, outcomes: Vec<Outcome>) {
 }
 
 /// One delivery's try, or why there was none.
-async fn try_once(
-    ctx: &Context,
-    clients: &Clients,
-    d: Delivery,
-    hook: &Webhook,
-    event: Option<&Event>,
-) -> Outcome {
+async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> Outcome {
+    let Try {
+        delivery: d,
+        hook,
+        event,
+    } = t;
     let (attempt, next) = match event {
         _ if !hook.enabled => gave_up("the webhook is disabled"),
         None => gave_up("the event no longer exists"),
         Some(ev) => {
-            let body = (ctx.render)(ev).to_string();
-            let (attempt, retry_after) = send(ctx, clients, hook, &d, body).await;
+            let body = (ctx.render)(&ev).to_string();
+            let (attempt, retry_after) = send(&ctx, &clients, &hook, &d, body).await;
             let next = next_step(&d, &attempt, retry_after);
             (attempt, next)
         }

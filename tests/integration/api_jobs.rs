@@ -139,6 +139,29 @@ async fn jobs_fail_cancel_list_and_delete(db: Db) {
         )
         .await;
     assert_eq!(status, 422);
+    // Flatfile's enums and shapes, checked: a wrong one is named, and no job is made.
+    for (key, value) in [
+        ("trigger", json!("soon")),
+        ("mode", json!("fast")),
+        ("config", json!([1, 2])),
+        ("config", json!("x")),
+        ("input", json!("x")),
+        ("metadata", json!(5)),
+    ] {
+        let mut body = json!({"type": "space", "operation": "odd", "source": space});
+        body[key] = value.clone();
+        let (status, answer) = app.post_json("/jobs", &body).await;
+        assert_eq!(status, 422, "{key} {value}: {answer}");
+        assert_eq!(answer["errors"][0]["key"], key, "{answer}");
+    }
+    let (_, list) = app.get_json(&format!("/jobs?spaceId={space}")).await;
+    assert_eq!(list["pagination"]["totalCount"], 2, "{list}");
+    let (status, answer) = app
+        .patch_json(&format!("/jobs/{}", ids[0]), &json!({"config": [1]}))
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let (_, kept) = app.get_json(&format!("/jobs/{}", ids[0])).await;
+    assert_eq!(kept["data"]["config"], json!({}), "{kept}");
 }
 
 /// Listener code reads `context.workbookId` of a workbook job's events.

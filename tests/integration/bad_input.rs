@@ -75,6 +75,37 @@ async fn huge_page_numbers_give_empty_pages(db: Db) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"], json!([]));
+    // Every other list, and a commit's records (a hook's dataUrl), the same way.
+    let space = space["id"].as_str().unwrap();
+    let lists = [
+        format!(
+            "/events?environmentId={}&spaceId={space}&pageNumber={max}",
+            app.env_id
+        ),
+        format!(
+            "/jobs?environmentId={}&pageNumber={max}&pageSize=1000",
+            app.env_id
+        ),
+        format!("/files?spaceId={space}&pageNumber={max}&pageSize=1000"),
+        format!("/environments?pageNumber={max}&pageSize=1000"),
+    ];
+    for path in lists {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["data"], json!([]), "{path}");
+    }
+    let (_, events) = app
+        .get_json("/events?topic=commit:created&includeAcknowledged=true")
+        .await;
+    let commit = events["data"][0]["context"]["commitId"]
+        .as_str()
+        .expect("a commit");
+    for size in ["", "&pageSize=1000"] {
+        let path = format!("/sheets/{contacts}/records?commitId={commit}&pageNumber={max}{size}");
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["data"]["records"], json!([]), "{path}");
+    }
 }
 
 async fn conflicts_speak_of_things_not_tables(db: Db) {

@@ -273,10 +273,148 @@ async fn a_rerun_takes_back_earlier_attempts_first(db: Db) {
     assert_eq!(names(cells(&app, &sheet).await), vec![json!("Old"); 3]);
 }
 
+/// Records in `sheet` that `q` selects.
+async fn count(app: &TestApp, sheet: &str, q: &str) -> i64 {
+    let q = crate::records_ffql::urlencode(q);
+    let (status, body) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?includeCounts=true&pageSize=1&q={q}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["counts"]["total"].as_i64().expect("a total")
+}
+
+/// A lock taken while a guest's job runs stops it at its next batch (only its start used
+/// to check): a bulk change puts back what it had changed, a delete keeps what it had
+/// deleted and says how many.
+async fn a_lock_stops_a_guests_running_job(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let sheet = app.sheet_id(&space, "companies").await;
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    // Four batches' worth.
+    const TOTAL: i64 = 20_000;
+    for part in 0..2 {
+        let rows: Vec<Value> = (0..TOTAL / 2)
+            .map(|i| json!({"code": {"value": format!("C{part}-{i}")}, "name": {"value": "Old"}}))
+            .collect();
+        let (status, body) = app
+            .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let guest = crate::jobs_hardening::guest_token(&app, space_id).await;
+    for config in [
+        json!({"sheet": sheet, "changes": [{"field": "name", "set": "Guest"}]}),
+        json!({"sheet": sheet}),
+    ] {
+        let operation = if config.get("changes").is_some() {
+            "bulk-change"
+        } else {
+            "delete-records"
+        };
+        let (status, job) = send(app.client.post(app.url("/v1/jobs")).bearer_auth(&guest).json(
+            &json!({"type": "workbook", "operation": operation, "source": workbook,
+                    "trigger": "immediate", "config": config}),
+        ))
+        .await;
+        assert_eq!(status, 200, "{operation}: {job}");
+        let id = job["data"]["id"].as_str().unwrap().to_string();
+        // Lock once the first batch is written and reported.
+        let started = std::time::Instant::now();
+        loop {
+            let (_, now) = app.get_json(&format!("/jobs/{id}")).await;
+            let progress = now["data"]["progress"].as_i64().unwrap_or(0);
+            let status = now["data"]["status"].as_str().unwrap_or_default().to_string();
+            assert!(
+                !["complete", "failed", "canceled"].contains(&status.as_str()),
+                "{operation} ended first: {now}"
+            );
+            if progress > 0 {
+                break;
+            }
+            assert!(started.elapsed().as_secs() < 60, "{operation} never began: {now}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let (status, body) = app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        let done = app.wait_job(&id).await;
+        assert_eq!(done["status"], "failed", "{operation}: {done}");
+        let said = done["outcome"]["message"].to_string() + &done["info"].to_string();
+        assert!(said.contains("was locked while this job ran"), "{done}");
+        if operation == "bulk-change" {
+            assert_eq!(count(&app, &sheet, r#"name eq "Old""#).await, TOTAL, "{done}");
+        } else {
+            let left = count(&app, &sheet, r#"name eq "Old""#).await;
+            assert!(left > 0 && left < TOTAL, "stopped between batches: {left} left");
+            assert!(
+                said.contains(&format!("after deleting {} of {TOTAL}", TOTAL - left)),
+                "{done}"
+            );
+        }
+        let (status, body) = app
+            .post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// An undo after its field was removed and added again under the same key leaves the new
+/// field alone: the removed field's old values do not come back into it.
+async fn an_undo_skips_a_field_removed_and_added_again(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, sheet, _) = three_companies(&app).await;
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "New"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bulk_id = body["data"]["bulkChangeId"]
+        .as_str()
+        .expect("an entry")
+        .to_string();
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields"),
+            &json!({"key": "name", "type": "string", "label": "Name"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let undo = json!({"sheet": sheet, "undo": bulk_id});
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "trigger": "immediate", "config": undo}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let undone = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(undone["status"], "complete", "{undone}");
+    for record in cells(&app, &sheet).await {
+        assert!(
+            record["name"]["value"].is_null(),
+            "the new field stays empty: {record}"
+        );
+        assert!(record["code"]["value"].is_string(), "{record}");
+    }
+}
+
 on_both!(
     a_rerun_takes_back_earlier_attempts_first,
     find_and_replace_sees_what_cells_show,
     a_field_added_meanwhile_moves_the_field_not_the_change,
     a_guests_job_may_not_change_a_locked_sheet,
-    a_jobs_config_is_checked_when_it_changes
+    a_jobs_config_is_checked_when_it_changes,
+    a_lock_stops_a_guests_running_job,
+    an_undo_skips_a_field_removed_and_added_again,
 );

@@ -523,6 +523,60 @@ async fn the_grid_marks_records_being_checked(db: Db) {
     assert!(page.contains(" unanswered\""), "{page}");
 }
 
+/// Record hooks are the team's rules: a guest's token cannot skip them (`X-Disable-Hooks`),
+/// nor answer or complete a commit, which would mark its records checked unchecked.
+async fn a_guest_cannot_skip_or_answer_hooks(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let guest = crate::jobs_hardening::guest_token(&app, space["id"].as_str().unwrap()).await;
+    let as_guest = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(&format!("/v1{path}")))
+            .bearer_auth(&guest)
+    };
+    let (status, body) = send(
+        as_guest(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
+            .header("x-disable-hooks", "true")
+            .json(&json!([{"code": "G"}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let created = events_of(&app, "commit:created").await;
+    assert_eq!(
+        created.len(),
+        1,
+        "the guest's write still ran the hooks: {created:?}"
+    );
+    let commit = created[0]["context"]["commitId"].as_str().unwrap().to_string();
+    let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = send(
+        as_guest(
+            reqwest::Method::PUT,
+            &format!("/sheets/{sheet}/records?commitId={commit}"),
+        )
+        .json(&json!([{"id": id, "values": {"code": {"value": "H"}}}])),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("API key"), "{body}");
+    let (status, body) =
+        send(as_guest(reqwest::Method::POST, &format!("/commits/{commit}/complete")).json(&json!({}))).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(events_of(&app, "commit:completed").await.is_empty());
+    let (_, c) = app.get_json(&format!("/commits/{commit}")).await;
+    assert!(c["data"]["completedAt"].is_null(), "{c}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"][0]["values"]["code"]["value"], "G");
+
+    // The team's key still answers it.
+    let (status, body) = app
+        .post_json(&format!("/commits/{commit}/complete"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 on_both!(
     the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,
@@ -535,4 +589,5 @@ on_both!(
     a_gzip_bomb_is_refused_and_nothing_is_stored,
     external_constraints_are_kept,
     hook_answers_and_writes_at_once,
+    a_guest_cannot_skip_or_answer_hooks,
 );

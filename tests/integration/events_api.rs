@@ -184,6 +184,28 @@ async fn custom_events_and_acknowledgement(db: Db) {
         let (status, answer) = app.post_json("/events", &bad).await;
         assert_eq!(status, want, "{bad} -> {answer}");
     }
+    // Bodies that are not an event get the API's JSON errors too, never plain text.
+    let nul = json!({"topic": "space:updated", "domain": "space",
+                     "context": {"environmentId": env}, "payload": {"note": "a\u{0}b"}});
+    let big = json!({"topic": "space:updated", "domain": "space",
+                     "context": {"environmentId": env}, "payload": {"note": "x".repeat(2 << 20)}});
+    for (body, want) in [
+        (nul.to_string(), 422),
+        ("{\"topic\": ".to_string(), 400),
+        (json!({"domain": "space"}).to_string(), 400),
+        (big.to_string(), 413),
+    ] {
+        let resp = app
+            .api(reqwest::Method::POST, "/events")
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), want, "{}", &body[..body.len().min(80)]);
+        let answer: Value = resp.json().await.expect("a JSON answer");
+        assert!(answer["errors"][0]["message"].as_str().is_some(), "{answer}");
+    }
     let (_, updated) = app
         .get_json("/events?topic=space:updated&includeAcknowledged=true")
         .await;

@@ -294,7 +294,7 @@ async fn members_guests_and_forged_forms_are_refused(db: Db) {
         .post_json(
             "/webhooks",
             // Test pings only: the log's paging counts them.
-            &json!({"url": "http://127.0.0.1:9/x", "topics": ["nothing:here"], "description": "kept"}),
+            &json!({"url": "http://127.0.0.1:9/x", "topics": ["layer:created"], "description": "kept"}),
         )
         .await;
     let id = hook["data"]["id"].as_str().unwrap().to_string();

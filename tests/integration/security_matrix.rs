@@ -213,7 +213,7 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     // A webhook with one delivery (a test ping; port 9 answers nothing, so it stays pending).
     let (_, hook) = send(
         api(reqwest::Method::POST, "/webhooks")
-            .json(&json!({"url": "http://127.0.0.1:9/other", "topics": ["nothing:here"]})),
+            .json(&json!({"url": "http://127.0.0.1:9/other", "topics": ["layer:created"]})),
     )
     .await;
     let webhook = hook["data"]["id"].as_str().expect("webhook").to_string();

@@ -424,13 +424,16 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
             "{body}"
         );
     }
-    let (status, body) = app
-        .post_json(
-            "/webhooks",
-            &json!({"url": "https://example.com", "topics": ["bad topic"]}),
-        )
-        .await;
-    assert_eq!(status, 422, "{body}");
+    for topic in ["bad topic", "records:craeted", "jobs:*"] {
+        let (status, body) = app
+            .post_json(
+                "/webhooks",
+                &json!({"url": "https://example.com", "topics": [topic]}),
+            )
+            .await;
+        assert_eq!(status, 422, "{topic}: {body}");
+        assert!(body.to_string().contains(topic), "{body}");
+    }
     let (status, _) = app
         .patch_json(&format!("/webhooks/{id}"), &json!({"url": "gopher://x"}))
         .await;
@@ -585,6 +588,53 @@ async fn two_workers_send_each_delivery_once(db: Db) {
     drop((a, b));
 }
 
+/// A receiver that never answers holds a few places for its timeout, not the worker: the
+/// other webhook's deliveries all arrive meanwhile (they used to wait in batches behind it,
+/// 15 s each).
+async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
+    use wharf::model::{event, webhook};
+    let (settings, _dir) = test_settings(db);
+    let pool = wharf::app::prepare_database(&settings).unwrap();
+    let receiver = Receiver::start().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://127.0.0.1:{}/hook", silent.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let mut conn = pool.get().unwrap();
+    let env = wharf::model::environment::find_by_name(&mut conn, "development")
+        .unwrap()
+        .unwrap()
+        .id;
+    // The silent one first: its deliveries are the older, claimed first.
+    webhook::create(&mut conn, &env, &silent_url, &["**".to_string()], "").unwrap();
+    webhook::create(&mut conn, &env, &receiver.url, &["**".to_string()], "").unwrap();
+    let ctx = event::Context::new(&env, "test");
+    for n in 0..100 {
+        event::emit(&mut conn, &ctx, "space:updated", json!({"n": n})).unwrap();
+    }
+    drop(conn);
+    let worker = wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
+        pool: pool.clone(),
+        settings: settings.clone(),
+        render: wharf::web::api::events::event_json,
+        worker_id: "one".into(),
+        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    receiver.wait_for(100).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the answering receiver waited {:?} behind the silent one",
+        started.elapsed()
+    );
+    drop(worker);
+}
+
 on_both!(
     two_workers_send_each_delivery_once,
     signed_deliveries_retry_with_the_same_id_and_410_disables,
@@ -592,4 +642,5 @@ on_both!(
     only_secret_keys_manage_webhooks_and_urls_are_checked,
     private_addresses_are_refused_unless_allowed,
     deliveries_of_a_dead_process_are_sent_and_five_failing_days_disable,
+    a_silent_receiver_delays_no_other_webhook,
 );

@@ -101,6 +101,21 @@ pub struct Undone {
     pub also_changed: Vec<SheetId>,
 }
 
+/// A field removed from the sheet leaves every bulk change of it: undoing one must not
+/// write the removed field's old values into a later field given the same key.
+pub fn forget_field(conn: &mut AnyConnection, sheet: &SheetId, field: &str) -> QueryResult<usize> {
+    let of_sheet = bulk_changes::table
+        .filter(bulk_changes::sheet_id.eq(sheet))
+        .select(bulk_changes::id.nullable());
+    diesel::update(
+        record_changes::table
+            .filter(record_changes::bulk_id.eq_any(of_sheet))
+            .filter(record_changes::field.eq(field)),
+    )
+    .set(record_changes::bulk_id.eq(None::<String>))
+    .execute(conn)
+}
+
 /// Cells undone per transaction: an API-sized bulk change (10,000 records) is one.
 const UNDO_BATCH: i64 = 10_000;
 

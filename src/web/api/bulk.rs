@@ -49,7 +49,7 @@ async fn run(
             "a computed field cannot be changed",
         ));
     }
-    let hooks = match hooks_of(req) {
+    let hooks = match hooks_of(req, caller) {
         Hooks::Skip => Hooks::Quiet,
         other => other,
     };

@@ -62,6 +62,7 @@ pub async fn complete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let (c, ctx) = reach(&state, &caller, &path).await?;
+    super::records::refuse_guest(&caller, "complete a commit")?;
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
     state

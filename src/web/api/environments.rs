@@ -43,7 +43,7 @@ pub async fn list(
     let total = all.len() as i64;
     let page: Vec<Value> = all
         .iter()
-        .skip(((number - 1) * size) as usize)
+        .skip((number - 1).saturating_mul(size) as usize)
         .take(size as usize)
         .map(environment_json)
         .collect();

@@ -153,6 +153,9 @@ pub struct NewEvent {
     namespaces: Option<Vec<String>>,
 }
 
+/// Largest payload of an event an API caller creates, as JSON.
+const MAX_PAYLOAD: usize = 1024 * 1024;
+
 /// Context keys kept as given (strings); the ids Wharf checks are handled apart, and
 /// `actorId` is always the caller.
 const FREE_CONTEXT_KEYS: [&str; 10] = [
@@ -171,7 +174,7 @@ const FREE_CONTEXT_KEYS: [&str; 10] = [
 pub async fn create(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<NewEvent>,
+    body: crate::web::input::Json<NewEvent>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     if !TOPICS.contains(&b.topic.as_str()) {
@@ -226,6 +229,14 @@ pub async fn create(
         ctx.extra.insert("slugs".into(), slugs.clone());
     }
     let payload = Value::Object(b.payload);
+    // An event is a signal, fanned out to every listener and webhook: data belongs in
+    // records or files.
+    if payload.to_string().len() > MAX_PAYLOAD {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the event's payload is over {} KiB; put data in records or files and send its id",
+            MAX_PAYLOAD / 1024
+        )));
+    }
     let created = state
         .db(move |conn| {
             let ctx = place(conn, ctx, space_id, workbook_id, sheet_id)?;

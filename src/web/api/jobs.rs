@@ -172,6 +172,40 @@ const TYPES: [&str; 9] = [
     "onboarding",
 ];
 
+/// Flatfile's `Trigger` and `JobMode`.
+const TRIGGERS: [&str; 2] = ["manual", "immediate"];
+const MODES: [&str; 4] = ["foreground", "background", "toolbarBlocking", "hidden"];
+
+fn one_of(key: &str, given: &str, allowed: &[&str]) -> Result<(), AppError> {
+    if allowed.contains(&given) {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        key,
+        format!("`{given}` is not a {key}; use one of: {}", allowed.join(", ")),
+    ))
+}
+
+/// A config or metadata: an object, `{}` when left out or null.
+fn object_or_empty(key: &str, given: Option<Value>) -> Result<Value, AppError> {
+    match given {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(v) if v.is_object() => Ok(v),
+        Some(other) => {
+            let kind = match other {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                _ => "true or false",
+            };
+            Err(AppError::invalid(
+                key,
+                format!("{key} must be an object, not {kind}"),
+            ))
+        }
+    }
+}
+
 /// The space a job's source lives in, checking the source is in the environment.
 fn source_space(
     conn: &mut AnyConnection,
@@ -243,6 +277,16 @@ pub async fn create(
         }
     }
     let trigger = b.trigger.unwrap_or_else(|| "manual".into());
+    one_of("trigger", &trigger, &TRIGGERS)?;
+    let mode = b.mode.unwrap_or_else(|| "foreground".into());
+    one_of("mode", &mode, &MODES)?;
+    let config = object_or_empty("config", b.config)?;
+    let metadata = object_or_empty("metadata", b.metadata)?;
+    let job_input = match b.input {
+        None | Some(Value::Null) => None,
+        Some(v) if v.is_object() => Some(v),
+        Some(_) => return Err(AppError::invalid("input", "input must be an object")),
+    };
     let wanted = b.status.unwrap_or_else(|| status::CREATED.into());
     let initial = if trigger == "immediate" || wanted == status::READY {
         status::READY
@@ -279,15 +323,15 @@ pub async fn create(
                 source: b.source,
                 destination: b.destination,
                 file_id,
-                config: b.config.unwrap_or_else(|| json!({})),
+                config,
                 status: initial.into(),
                 progress: b.progress.map_or(0, Percent::whole),
                 info: b.info,
                 trigger,
-                mode: b.mode.unwrap_or_else(|| "foreground".into()),
+                mode,
                 managed: b.managed.unwrap_or(false),
-                input: b.input,
-                metadata: b.metadata.unwrap_or_else(|| json!({})),
+                input: job_input,
+                metadata,
                 subject: b.subject,
                 ..JobInput::new(&env, space_id.as_ref())
             };
@@ -372,12 +416,17 @@ pub async fn update(
             ));
         }
     }
+    let config = b.config.map(|c| object_or_empty("config", Some(c))).transpose()?;
+    let metadata = b
+        .metadata
+        .map(|m| object_or_empty("metadata", Some(m)))
+        .transpose()?;
     let changes = JobChanges {
-        config: b.config.map(|c| c.to_string()),
+        config: config.map(|c| c.to_string()),
         status: b.status,
         progress: b.progress.map(Percent::whole),
         info: b.info.map(Some),
-        metadata: b.metadata.map(|m| m.to_string()),
+        metadata: metadata.map(|m| m.to_string()),
         estimated_completion_at: b.estimated_completion_at.map(|t| Some(t.naive_utc())),
         ..Default::default()
     };

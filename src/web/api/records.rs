@@ -89,7 +89,12 @@ fn mistake(m: selection::Mistake) -> AppError {
 
 /// Whether a write runs record hooks: every listener call sends `X-Disable-Hooks: true`
 /// (so a hook's own writes do not loop); `X-Force-Hooks: true` asks for them anyway.
-pub(super) fn hooks_of(req: &HttpRequest) -> Hooks {
+/// Hooks are the team's rules, so only the team's keys may skip them: a guest's writes
+/// always run them.
+pub(super) fn hooks_of(req: &HttpRequest, caller: &SpaceCaller) -> Hooks {
+    if caller.guest_spaces().is_some() {
+        return Hooks::Run;
+    }
     let on = |name: &str| {
         req.headers()
             .get(name)
@@ -100,6 +105,16 @@ pub(super) fn hooks_of(req: &HttpRequest) -> Hooks {
         Hooks::Skip
     } else {
         Hooks::Run
+    }
+}
+
+/// Answering a commit is a record hook's part, which runs with the team's API key.
+pub(super) fn refuse_guest(caller: &SpaceCaller, what: &str) -> Result<(), AppError> {
+    match caller.guest_spaces() {
+        Some(_) => Err(AppError::Forbidden(format!(
+            "a guest token cannot {what}: that takes the team's API key (`sk_...`)"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -134,7 +149,7 @@ pub async fn list(
         if param(&params, "pageSize").is_none() {
             q.page_size = ids.len().clamp(1, MAX_BATCH) as i64;
         }
-        let from = ((q.page_number - 1) * q.page_size) as usize;
+        let from = (q.page_number - 1).saturating_mul(q.page_size) as usize;
         let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
         q.ids = Some(match q.ids.take() {
             Some(only) => page.into_iter().filter(|id| only.contains(id)).collect(),
@@ -223,7 +238,7 @@ pub async fn insert(
         return Err(AppError::Invalid(problems));
     }
     check_batch(rows.len())?;
-    let hooks = hooks_of(&req);
+    let hooks = hooks_of(&req, &caller);
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
@@ -262,8 +277,11 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
     let hooks = match param(&params, "commitId") {
-        Some(raw) => Hooks::Answer(commit_of(&state, &ctx, raw).await?.id),
-        None => hooks_of(&req),
+        Some(raw) => {
+            refuse_guest(&caller, "answer a commit (`commitId`)")?;
+            Hooks::Answer(commit_of(&state, &ctx, raw).await?.id)
+        }
+        None => hooks_of(&req, &caller),
     };
     let body = body.into_inner();
     check_batch(body.len())?;
