@@ -148,6 +148,11 @@ fn map_batches(
             });
             let mut next = cp.clone();
             let also_changed = progress.fenced(conn, |conn| {
+                // A lock taken meanwhile stops a person's or guest's import.
+                let fresh = sheet::relock_fresh(conn, dest)?;
+                super::delete::stop_if_locked(&fresh, actor, || {
+                    "and took back the records it had mapped".into()
+                })?;
                 let written = record::insert_prepared(conn, dest, prepared, actor, &Hooks::Run)?;
                 next.after = batch.last;
                 next.processed += batch.count;

@@ -12,6 +12,7 @@
 pub mod bulk_change;
 pub mod delete;
 pub mod extract;
+pub mod guard;
 pub mod map;
 pub mod plan;
 pub mod recheck;

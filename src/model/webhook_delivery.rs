@@ -143,7 +143,15 @@ pub fn claim_due(
     };
     // A read first: an idle worker polls often, and on SQLite even an update that changes
     // nothing takes the write lock for a moment.
+    // Webhooks at their cap are left out of the read, not after it: a long backlog of one
+    // would otherwise fill the read and hide every other webhook's deliveries behind it.
+    let full: Vec<&WebhookId> = flying
+        .iter()
+        .filter(|(_, n)| **n >= per_hook)
+        .map(|(hook, _)| hook)
+        .collect();
     let candidates: Vec<(WebhookDeliveryId, WebhookId)> = due()
+        .filter(webhook_deliveries::webhook_id.ne_all(&full))
         .order((
             webhook_deliveries::next_attempt_at.asc(),
             webhook_deliveries::id.asc(),

@@ -319,6 +319,126 @@ async fn a_space_is_deleted_while_its_file_is_extracted(db: Db) {
     assert_eq!(code, 200, "the server keeps serving");
 }
 
+/// While a sheet is locked, whoever sets a job going that writes it is judged, not the
+/// job's author: a guest's mapping into it, a guest executing the team's mapping, a guest
+/// retrying the team's delete job all get 409 and write nothing; a guest cannot start a
+/// re-check at all; a key still can run its own.
+async fn a_lock_holds_whoever_starts_the_job(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Locked").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, 3).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let token = guest_token(&app, &space).await;
+    let as_guest = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(&format!("/v1{path}")))
+            .bearer_auth(&token)
+    };
+    // The team's jobs, made before the lock: a mapping waiting, a delete canceled.
+    let team_map = start_mapping(&app, map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual")).await;
+    let (status, del) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": src_wb,
+                    "config": {"sheet": src_sheet}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{del}");
+    let team_delete = del["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(&format!("/jobs/{team_delete}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for sheet in [&dst_sheet, &src_sheet] {
+        let (status, body) = app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let (code, body) = send(as_guest(Method::POST, "/jobs").json(&map_body(
+        &src_wb,
+        &src_sheet,
+        &dst_wb,
+        &dst_sheet,
+        "immediate",
+    )))
+    .await;
+    assert_eq!(code, 409, "a guest's mapping: {body}");
+    assert!(body.to_string().contains("locked"), "{body}");
+    let (code, body) = send(as_guest(Method::POST, &format!("/jobs/{team_map}/execute"))).await;
+    assert_eq!(code, 409, "a guest executing the team's mapping: {body}");
+    let (code, body) = send(as_guest(Method::POST, &format!("/jobs/{team_delete}/retry"))).await;
+    assert_eq!(code, 409, "a guest retrying the team's delete: {body}");
+    let (code, body) = send(as_guest(Method::POST, "/jobs").json(
+        &json!({"type": "sheet", "operation": "recheck-records", "source": dst_sheet, "trigger": "immediate"}),
+    ))
+    .await;
+    assert_eq!(code, 403, "a guest's re-check: {body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 0);
+    assert_eq!(counts(&app, &src_sheet).await["total"], 3);
+    let (_, j) = app.get_json(&format!("/jobs/{team_map}")).await;
+    assert_eq!(j["data"]["status"], "created", "{j}");
+
+    // The key that locked it still imports.
+    let (status, body) = app
+        .post_json(&format!("/jobs/{team_map}/execute"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = wait_status(&app, &team_map, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 3);
+}
+
+/// A lock taken while a guest's mapping runs stops it at its next batch and takes back
+/// what it had written.
+async fn a_lock_stops_a_guests_running_mapping(db: Db) {
+    const ROWS: usize = 40_000;
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Import").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let token = guest_token(&app, &space).await;
+    let (code, job) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&token)
+            .json(&map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate")),
+    )
+    .await;
+    assert_eq!(code, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    wait_running(&app, &id).await;
+    let (status, body) = app
+        .post_json(&format!("/sheets/{dst_sheet}/lock"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["outcome"]["message"].to_string().contains("was locked"),
+        "{done}"
+    );
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 0, "taken back");
+}
+
+/// A file's workbook can only be one of the file's space: pointing it at another space's
+/// would let the file's guests import that space's records through the dashboard.
+async fn a_files_workbook_stays_in_its_space(db: Db) {
+    let app = spawn_app(db).await;
+    let mine = app.bare_space("Mine").await;
+    let theirs = app.bare_space("Theirs").await;
+    let (own_wb, _) = extracted(&app, &mine, 2).await;
+    let (other_wb, _) = destination(&app, &theirs).await;
+    let (_, files) = app.get_json(&format!("/files?spaceId={mine}")).await;
+    let file = files["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .patch_json(&format!("/files/{file}"), &json!({"workbookId": other_wb}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (_, f) = app.get_json(&format!("/files/{file}")).await;
+    assert_eq!(f["data"]["workbookId"], own_wb.as_str());
+}
+
 on_both!(
     a_space_is_deleted_while_its_file_is_extracted,
     a_mapping_onto_its_own_source_sheet_is_refused,
@@ -327,4 +447,7 @@ on_both!(
     a_job_source_that_is_not_an_id_is_refused,
     a_guest_cannot_drive_a_mapping_into_another_space,
     a_mapping_says_when_its_source_or_destination_was_deleted,
+    a_lock_holds_whoever_starts_the_job,
+    a_lock_stops_a_guests_running_mapping,
+    a_files_workbook_stays_in_its_space,
 );

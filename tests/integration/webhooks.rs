@@ -609,12 +609,23 @@ async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
         .unwrap()
         .unwrap()
         .id;
-    // The silent one first: its deliveries are the older, claimed first.
-    webhook::create(&mut conn, &env, &silent_url, &["**".to_string()], "").unwrap();
-    webhook::create(&mut conn, &env, &receiver.url, &["**".to_string()], "").unwrap();
+    // The silent one's backlog first, longer than any one claim reads: its deliveries are
+    // the older, and every other webhook's come after all of them.
+    webhook::create(&mut conn, &env, &silent_url, &["space:updated".to_string()], "").unwrap();
+    webhook::create(
+        &mut conn,
+        &env,
+        &receiver.url,
+        &["workbook:updated".to_string()],
+        "",
+    )
+    .unwrap();
     let ctx = event::Context::new(&env, "test");
-    for n in 0..100 {
+    for n in 0..400 {
         event::emit(&mut conn, &ctx, "space:updated", json!({"n": n})).unwrap();
+    }
+    for n in 0..100 {
+        event::emit(&mut conn, &ctx, "workbook:updated", json!({"n": n})).unwrap();
     }
     drop(conn);
     let worker = wharf::workers::webhooks::start(wharf::workers::webhooks::Context {

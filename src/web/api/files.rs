@@ -365,9 +365,11 @@ pub async fn update(
     let reach = caller.clone();
     let f = state
         .db(move |conn| {
+            // A file's workbook is of the file's space: one of another space would open
+            // that space's records to the file's guests (imports read it).
             if let Some(wb) = &workbook_id {
                 crate::model::workbook::find(conn, &env, wb)?
-                    .filter(|w| reach.reaches(&w.space_id))
+                    .filter(|w| reach.reaches(&w.space_id) && w.space_id == f.space_id)
                     .ok_or(ModelError::NotFound("workbook"))?;
             }
             file::update(conn, &f.id, changes, &actor)

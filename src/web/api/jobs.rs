@@ -271,6 +271,15 @@ pub async fn create(
     if b.operation.trim().is_empty() {
         return Err(AppError::invalid("operation", "a job needs an operation"));
     }
+    // Wharf queues its re-check itself when fields change; a guest may not run it at will.
+    if caller.only_spaces().is_some()
+        && b.job_type == "sheet"
+        && b.operation == crate::model::sheet_fields::RECHECK
+    {
+        return Err(AppError::Forbidden(
+            "a guest cannot start a re-check: Wharf runs one itself when the sheet's fields change".into(),
+        ));
+    }
     if let Some(env) = &b.environment_id {
         if given_id(env, EnvironmentId::parse, "environmentId")? != caller.environment_id {
             return Err(AppError::NotFound("environment"));
@@ -371,6 +380,15 @@ pub async fn create(
                         .map_err(|m| ModelError::Invalid(vec![("config.changes".into(), m)]))?;
                 }
             }
+            crate::jobs::guard::refuse_locked_start(
+                conn,
+                &env,
+                &input.job_type,
+                &input.operation,
+                &input.source,
+                &input.config,
+                &actor,
+            )?;
             job::create(conn, input, &actor)
         })
         .await?;
@@ -495,7 +513,11 @@ pub async fn execute(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    transition(caller, state, &path, job::execute).await?;
+    transition(caller, state, &path, |conn, j, actor| {
+        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+        job::execute(conn, j, actor)
+    })
+    .await?;
     Ok(success())
 }
 
@@ -511,6 +533,7 @@ pub async fn retry(
                 j.status
             )));
         }
+        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
         // A new run: nothing of the last one's outcome stays (its acknowledgement would
         // hide the new outcome from the grid).
         let changes = JobChanges {

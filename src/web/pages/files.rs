@@ -247,6 +247,10 @@ pub async fn import(
     let j = state
         .db(move |conn| {
             let source = f.workbook_id.ok_or_else(|| ModelError::Conflict("the file has no extracted workbook".into()))?;
+            // Only the file's own workbook is read (never another space's).
+            crate::model::workbook::find(conn, &env, &source)?
+                .filter(|w| w.space_id == f.space_id)
+                .ok_or(ModelError::NotFound("workbook"))?;
             let dest = crate::ids::SheetId::parse(&dest_sheet)
                 .and_then(|sid| sheet::find(conn, &env, &sid).transpose())
                 .transpose()?
@@ -266,6 +270,15 @@ pub async fn import(
                 plan: Some(plan::initial(conn, &sheets)?),
                 ..JobInput::new(&env, Some(&f.space_id))
             };
+            crate::jobs::guard::refuse_locked_start(
+                conn,
+                &env,
+                &input.job_type,
+                &input.operation,
+                &input.source,
+                &input.config,
+                &actor,
+            )?;
             job::create(conn, input, &actor)
         })
         .await?;

@@ -391,6 +391,7 @@ pub async fn retry(
                     j.status
                 )));
             }
+            crate::jobs::guard::refuse_locked_job(conn, &j, &actor)?;
             let changes = JobChanges {
                 status: Some(status::READY.into()),
                 progress: Some(0),

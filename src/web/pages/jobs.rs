@@ -345,6 +345,7 @@ pub async fn run_plan(
                 ..Default::default()
             };
             let j = job::change_from(conn, &j, changes, Some("job:updated"), &actor)?;
+            crate::jobs::guard::refuse_locked_job(conn, &j, &actor)?;
             job::execute(conn, &j, &actor)
         })
         .await?;
