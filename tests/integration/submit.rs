@@ -324,3 +324,68 @@ async fn delete_submitted_keeps_only_the_rejected_records(db: Db) {
 }
 
 on_both!(delete_submitted_keeps_only_the_rejected_records);
+
+/// A guest runs the actions its workbook offers, held to what holds the button back, and
+/// no other: no Submit to a webhook of its choosing, none while a record has errors, and
+/// it cannot clear the messages that make them errors.
+async fn a_guest_submits_only_as_the_button_would(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    hook_with_slug(&app, &receiver.url, "billing").await;
+    let (wb, contacts) = workbook_with_records(&app).await;
+    let mut action = submit_action("crm");
+    action["constraints"] = json!([{"type": "hasAllValid"}]);
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": [action]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let space = body["data"]["spaceId"].as_str().unwrap().to_string();
+    let guest = crate::jobs_hardening::guest_token(&app, &space).await;
+    let as_guest = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(&format!("/v1{path}")))
+            .bearer_auth(&guest)
+    };
+    let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&json!({
+        "type": "sheet", "operation": "submit", "source": contacts, "trigger": "immediate",
+        "config": {"deliverTo": "billing"}})))
+    .await;
+    assert_eq!(status, 422, "no Submit on the sheet: {body}");
+    let submit = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&submit)).await;
+    assert_eq!(status, 409, "a record has errors: {body}");
+    assert!(body.to_string().contains("errors"), "{body}");
+    let (_, records) = app
+        .get_json(&format!("/sheets/{contacts}/records?filter=error"))
+        .await;
+    let bad = records["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        as_guest(reqwest::Method::PUT, &format!("/sheets/{contacts}/records"))
+            .json(&json!([{"id": bad, "values": {"email": {"messages": []}}}])),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (_, jobs) = app.get_json(&format!("/jobs?spaceId={space}")).await;
+    assert!(
+        jobs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["operation"] != "submit"),
+        "{jobs}"
+    );
+
+    // Fixed, it runs, to the action's webhook.
+    let (status, body) = send(
+        as_guest(reqwest::Method::PUT, &format!("/sheets/{contacts}/records"))
+            .json(&json!([{"id": bad, "values": {"email": "grace@acme.com"}}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&submit)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["config"]["deliverTo"], "crm", "{body}");
+}
+
+on_both!(a_guest_submits_only_as_the_button_would);

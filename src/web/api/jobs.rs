@@ -254,6 +254,64 @@ fn source_space(
     })
 }
 
+/// Wharf's own jobs a guest starts from the grid or an import, beside the actions.
+const GUEST_BUILT_INS: [&str; 3] = ["map", "delete-records", "bulk-change"];
+
+/// A guest runs the actions of its spaces, held to what holds the button back (its
+/// constraints, its error messages, records still being checked), and Wharf's own jobs
+/// the grid starts; not a workbook or sheet job the team never offered it (a Submit to a
+/// webhook of its choosing, say).
+fn guest_may_start(conn: &mut AnyConnection, env: &EnvironmentId, input: &JobInput) -> ModelResult<()> {
+    use crate::web::pages::action_now::{judge, Place};
+    let scope: &'static str = match input.job_type.as_str() {
+        "workbook" => "workbook",
+        "sheet" => "sheet",
+        _ => return Ok(()),
+    };
+    if scope == "workbook" && GUEST_BUILT_INS.contains(&input.operation.as_str()) {
+        return Ok(());
+    }
+    let (workbook_id, sheet_row) = match scope {
+        "sheet" => {
+            let id = SheetId::parse(&input.source).ok_or(ModelError::NotFound("sheet"))?;
+            let (s, _) = sheet::find(conn, env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
+            (s.workbook_id.clone(), Some(s))
+        }
+        _ => (
+            WorkbookId::parse(&input.source).ok_or(ModelError::NotFound("workbook"))?,
+            None,
+        ),
+    };
+    let selected: Vec<i64> = input
+        .subject
+        .as_ref()
+        .and_then(|s| s["query"]["ids"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|id| crate::ids::RecordId::parse(id.as_str()?).map(|r| r.0))
+        .collect();
+    let place = Place {
+        scope,
+        workbook: &workbook_id,
+        sheet: sheet_row.as_ref(),
+        selected: &selected,
+    };
+    match judge(conn, env, &place, &input.operation)? {
+        Some((_, None)) => Ok(()),
+        Some((action, Some(why))) => Err(ModelError::Conflict(format!(
+            "{} cannot run now: {why}",
+            action.label
+        ))),
+        None => Err(ModelError::Invalid(vec![(
+            "operation".into(),
+            format!(
+                "this {scope} offers no action `{}` for a guest to run",
+                input.operation
+            ),
+        )])),
+    }
+}
+
 /// A guest may start jobs on its own spaces' files, workbooks and sheets only (a mapping
 /// job's destination included).
 pub async fn create(
@@ -389,6 +447,9 @@ pub async fn create(
                 &input.config,
                 &actor,
             )?;
+            if reach.only_spaces().is_some() {
+                guest_may_start(conn, &env, &input)?;
+            }
             job::create(conn, input, &actor)
         })
         .await?;

@@ -108,7 +108,8 @@ pub(super) fn hooks_of(req: &HttpRequest, caller: &SpaceCaller) -> Hooks {
     }
 }
 
-/// Answering a commit is a record hook's part, which runs with the team's API key.
+/// What only the team's listener does (answer a commit, put messages on cells) takes the
+/// team's API key.
 pub(super) fn refuse_guest(caller: &SpaceCaller, what: &str) -> Result<(), AppError> {
     match caller.guest_spaces() {
         Some(_) => Err(AppError::Forbidden(format!(
@@ -306,6 +307,11 @@ pub async fn update(
     }
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems));
+    }
+    // Cell messages are the team's listener's say on the data (an error it found holds a
+    // Submit back): a guest may not clear or write them.
+    if updates.iter().any(|u| !u.messages.is_empty()) {
+        refuse_guest(&caller, "write cell messages (`messages`)")?;
     }
     let actor = caller.actor();
     let config = ctx.config.clone();

@@ -2,15 +2,16 @@
 //! panel on the grid: live progress, the foreground overlay, and the outcome (a toast, or
 //! a dialog whose button acknowledges it).
 
+use super::action_now::{self, Place};
 use super::grid_action_outcome::{file_links, next_link, Targets};
-use super::grid_actions::{actions_in, off_because, sum, ActionView, Situation};
+use super::grid_actions::ActionView;
 use super::jobs::load as load_job;
 use super::render;
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::ids::{FileId, SheetId, WorkbookId};
 use crate::model::job::{self, status, Job, JobChanges, JobInput};
-use crate::model::{commit, file, job_subject, now, record, sheet, workbook, ModelError};
+use crate::model::{file, job_subject, now, sheet, ModelError};
 
 /// Files an outcome's `next: files` may list.
 const MAX_FILES: usize = 20;
@@ -262,44 +263,22 @@ pub async fn run(
         return Err(AppError::bad_request("scope", "scope is `workbook` or `sheet`"));
     }
     let env = user.environment_id().clone();
-    let wid = ctx.sheet.workbook_id.clone();
-    let (this_sheet, seq) = (ctx.sheet.id.clone(), ctx.sheet.seq);
-    let whole_workbook = scope == "workbook";
-    let (wb, sheets, checking, selected_errors) = state
+    let (sheet_row, wid) = (ctx.sheet.clone(), ctx.sheet.workbook_id.clone());
+    let place_scope: &'static str = if scope == "workbook" { "workbook" } else { "sheet" };
+    let op = operation.clone();
+    let judged = state
         .db(move |conn| {
-            let wb = workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
-            let sheets = sheet::list_in_workbook(conn, &wid)?;
-            // `trackChanges`: commits still being checked hold the actions back.
-            let mut checking = 0;
-            for s in sheets.iter().filter(|s| whole_workbook || s.id == this_sheet) {
-                checking += commit::open_records(conn, &s.id)?.checking.len();
-            }
-            let selected_errors = match record_ids.is_empty() {
-                true => 0,
-                false => record::count_invalid(conn, seq, &record_ids)?,
+            let place = Place {
+                scope: place_scope,
+                workbook: &wid,
+                sheet: Some(&sheet_row),
+                selected: &record_ids,
             };
-            Ok::<_, ModelError>((wb, sheets, checking, selected_errors))
+            action_now::judge(conn, &env, &place, &op)
         })
         .await?;
-    let mut now = Situation {
-        selected: ids.len(),
-        selected_errors: usize::try_from(selected_errors).unwrap_or(usize::MAX),
-        checking,
-        ..Default::default()
-    };
-    let actions = if whole_workbook {
-        now.counts = sum(sheets.iter().map(|s| s.counts()));
-        let stored = serde_json::from_str(&wb.actions).unwrap_or(Value::Null);
-        actions_in(&stored, "workbook", &now)
-    } else {
-        now.counts = ctx.sheet.counts();
-        actions_in(&ctx.config.json["actions"], "sheet", &now)
-    };
-    let action = actions
-        .into_iter()
-        .find(|a| a.operation == operation)
-        .ok_or(AppError::NotFound("action"))?;
-    if let Some(why) = off_because(&action, &now) {
+    let (action, off) = judged.ok_or(AppError::NotFound("action"))?;
+    if let Some(why) = off {
         return Err(AppError::Conflict(format!(
             "{} cannot run now: {why}",
             action.label
@@ -322,7 +301,7 @@ pub async fn run(
     let source = if scope == "sheet" {
         ctx.sheet.id.to_string()
     } else {
-        wb.id.to_string()
+        ctx.sheet.workbook_id.to_string()
     };
     let job_input = JobInput {
         job_type: scope.clone(),

@@ -2,6 +2,7 @@
 //! partial alone and a plain request with the whole page; errors become a real page, a
 //! toast for htmx, or a redirect to sign in.
 
+pub mod action_now;
 pub mod activity;
 pub mod activity_words;
 pub mod assets;
