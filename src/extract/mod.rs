@@ -225,6 +225,16 @@ pub enum ExtractError {
 }
 
 /// 1234567 as "1,234,567".
+/// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection):
+/// for every CSV Wharf writes (downloads, a file's rejects).
+pub fn safe_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();

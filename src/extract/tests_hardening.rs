@@ -504,3 +504,12 @@ fn rows_that_cannot_be_read_are_not_gathered_while_the_header_is_looked_for() {
     let _ = header::tabulate("t".into(), Box::new(rows), &Notes::default());
     assert!(gathered.load(Ordering::Relaxed) <= 1001, "{gathered:?}");
 }
+
+#[test]
+fn formulas_are_defused_but_numbers_are_not() {
+    use super::safe_cell;
+    assert_eq!(safe_cell("=SUM(A1)"), "'=SUM(A1)");
+    assert_eq!(safe_cell("@cmd"), "'@cmd");
+    assert_eq!(safe_cell("-5"), "-5");
+    assert_eq!(safe_cell("plain"), "plain");
+}

@@ -286,8 +286,13 @@ fn extract_into_workbook(
             for (batch, batch_rejects) in rx {
                 for rej in batch_rejects {
                     rejects += 1;
-                    let mut rec = vec![table_name.clone(), rej.line.to_string(), rej.message];
-                    rec.extend(rej.values);
+                    // An admin opens this file in a spreadsheet: formulas defused.
+                    let mut rec = vec![
+                        crate::extract::safe_cell(&table_name),
+                        rej.line.to_string(),
+                        crate::extract::safe_cell(&rej.message),
+                    ];
+                    rec.extend(rej.values.iter().map(|v| crate::extract::safe_cell(v)));
                     rejects_out.write_record(&rec).map_err(csv_err)?;
                 }
                 written[index] += batch.len() as i64;

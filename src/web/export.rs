@@ -113,14 +113,7 @@ fn csv_rows(config: &SheetConfig, rows: Option<&[RecordRow]>) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-/// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection).
-pub fn safe_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
+pub use crate::extract::safe_cell;
 
 /// Excel's last row; a larger sheet cannot be exported to XLSX.
 const XLSX_MAX_ROWS: i64 = 1_048_575;
@@ -235,7 +228,7 @@ fn utf16_prefix(s: &str, units: usize) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{safe_cell, worksheet_names};
+    use super::worksheet_names;
 
     #[test]
     fn worksheet_names_are_valid_and_unique_ignoring_case() {
@@ -279,13 +272,5 @@ mod tests {
         for name in &names {
             rust_xlsxwriter::utility::check_sheet_name(name).unwrap();
         }
-    }
-
-    #[test]
-    fn formulas_are_defused_but_numbers_are_not() {
-        assert_eq!(safe_cell("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(safe_cell("@cmd"), "'@cmd");
-        assert_eq!(safe_cell("-5"), "-5");
-        assert_eq!(safe_cell("plain"), "plain");
     }
 }

@@ -189,7 +189,11 @@ async fn custom_events_and_acknowledgement(db: Db) {
                      "context": {"environmentId": env}, "payload": {"note": "a\u{0}b"}});
     let big = json!({"topic": "space:updated", "domain": "space",
                      "context": {"environmentId": env}, "payload": {"note": "x".repeat(2 << 20)}});
+    let big_url = json!({"topic": "space:updated", "domain": "space",
+                         "context": {"environmentId": env, "sheetSlug": "s".repeat(1 << 20)},
+                         "dataUrl": "u".repeat(1 << 20)});
     for (body, want) in [
+        (big_url.to_string(), 413),
         (nul.to_string(), 422),
         ("{\"topic\": ".to_string(), 400),
         (json!({"domain": "space"}).to_string(), 400),

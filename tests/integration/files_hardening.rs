@@ -50,7 +50,8 @@ async fn an_xlsx_spanning_the_whole_grid_extracts_its_cells(db: Db) {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.write(0, 0, "name").unwrap();
-    sheet.write(1_048_575, 16_383, "far away").unwrap();
+    sheet.write(1_048_575, 16_382, "far away").unwrap();
+    sheet.write(1_048_575, 16_383, "=cmd|x").unwrap();
     let bytes = book.save_to_buffer().unwrap();
     assert!(bytes.len() < 10_000);
     let file = extract(&app, "corners.xlsx", bytes).await;
@@ -68,7 +69,12 @@ async fn an_xlsx_spanning_the_whole_grid_extracts_its_cells(db: Db) {
         .await
         .unwrap();
     assert!(
-        rejects.contains("column 16384") && rejects.contains("far away"),
+        rejects.contains("column 1638") && rejects.contains("far away"),
+        "{rejects}"
+    );
+    // An admin opens the rejects in a spreadsheet: formulas defused (CSV injection).
+    assert!(
+        rejects.contains("'=cmd|x") && !rejects.contains(",=cmd"),
         "{rejects}"
     );
     let (_, labels) = first_sheet(&app, &file).await;

@@ -153,8 +153,8 @@ pub struct NewEvent {
     namespaces: Option<Vec<String>>,
 }
 
-/// Largest payload of an event an API caller creates, as JSON.
-const MAX_PAYLOAD: usize = 1024 * 1024;
+/// Largest event an API caller creates, as JSON (payload, context, dataUrl, namespaces).
+const MAX_EVENT: usize = 1024 * 1024;
 
 /// Context keys kept as given (strings); the ids Wharf checks are handled apart, and
 /// `actorId` is always the caller.
@@ -230,11 +230,15 @@ pub async fn create(
     }
     let payload = Value::Object(b.payload);
     // An event is a signal, fanned out to every listener and webhook: data belongs in
-    // records or files.
-    if payload.to_string().len() > MAX_PAYLOAD {
+    // records or files. Every part counts, not the payload alone.
+    let size = payload.to_string().len()
+        + Value::Object(b.context.clone()).to_string().len()
+        + b.data_url.as_ref().map_or(0, String::len)
+        + b.namespaces.iter().flatten().map(String::len).sum::<usize>();
+    if size > MAX_EVENT {
         return Err(AppError::PayloadTooLarge(format!(
-            "the event's payload is over {} KiB; put data in records or files and send its id",
-            MAX_PAYLOAD / 1024
+            "the event is over {} KiB; put data in records or files and send its id",
+            MAX_EVENT / 1024
         )));
     }
     let created = state
