@@ -24,6 +24,12 @@ pub fn sniff_delimiter(sample: &str) -> u8 {
         let Some((&count, &agree)) = freq.iter().max_by_key(|(c, n)| (**n, **c)) else {
             continue;
         };
+        // More records without it than split by it: a `;` in a few addresses of a
+        // one-column file is text (a title line above a header is one such record).
+        let without = counts.iter().filter(|c| **c == 0).count();
+        if agree <= without {
+            continue;
+        }
         if (agree, count) > (best.1, best.2) {
             best = (d, agree, count);
         }

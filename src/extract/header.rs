@@ -33,13 +33,21 @@ fn label_like(value: &str) -> bool {
 
 /// A row whose filled cells all read as labels, none twice.
 fn labels_only(values: &[String]) -> bool {
-    let filled: Vec<&str> = values
+    let filled = filled_cells(values);
+    let distinct: HashSet<String> = filled.iter().map(|v| v.to_lowercase()).collect();
+    all_labels(&filled) && distinct.len() == filled.len()
+}
+
+fn filled_cells(values: &[String]) -> Vec<&str> {
+    values
         .iter()
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
-        .collect();
-    let distinct: HashSet<String> = filled.iter().map(|v| v.to_lowercase()).collect();
-    !filled.is_empty() && filled.iter().all(|v| label_like(v)) && distinct.len() == filled.len()
+        .collect()
+}
+
+fn all_labels(filled: &[&str]) -> bool {
+    !filled.is_empty() && filled.iter().all(|v| label_like(v))
 }
 
 /// The index of the header among sample rows. The first row that fills as many cells as
@@ -63,7 +71,9 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
     let header_like = |row: &Vec<String>| {
         let n = filled(row);
         let enough = n >= typical.div_ceil(2) && (n >= 2 || row.first().is_some_and(|v| v.trim().is_empty()));
-        enough && labels_only(row)
+        // Above a data row, a repeated label is still a header (`Name,Name,,Phone`): the
+        // columns get unique keys.
+        enough && all_labels(&filled_cells(row))
     };
     match above {
         Some(a) if header_like(&sample[a]) => Some(a),

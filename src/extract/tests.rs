@@ -84,6 +84,23 @@ fn delimiters_are_sniffed() {
     assert_eq!(delimited::sniff_delimiter("a|b\n1|2\n"), b'|');
     assert_eq!(delimited::sniff_delimiter("\"x,y\";b\n\"1,2\";3\n"), b';');
     assert_eq!(delimited::sniff_delimiter("single\nvalue\n"), b',');
+    // One column whose text holds a `;`, `|` or tab now and then: not a delimiter.
+    let addresses = "address\n12 Main St; Apt 4\n9 Elm Rd\n3 Oak Ave\n";
+    assert_eq!(delimited::sniff_delimiter(addresses), b',');
+    assert_eq!(delimited::sniff_delimiter("note\na\tb\n"), b',');
+    assert_eq!(delimited::sniff_delimiter("note\nx | y\n"), b',');
+    // A title line above a `;` header still leaves `;` the delimiter.
+    assert_eq!(delimited::sniff_delimiter("Report\nName;Email\n1;2\n"), b';');
+}
+
+#[test]
+fn a_header_with_a_repeated_and_a_blank_label_is_the_header() {
+    let sample = vec![
+        strings(&["Name", "Name", "", "Phone"]),
+        strings(&["Ada", "Lovelace", "x", "555 0100"]),
+        strings(&["Grace", "Hopper", "y", "555 0101"]),
+    ];
+    assert_eq!(header::header_index(&sample), Some(0));
 }
 
 #[test]
