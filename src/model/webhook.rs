@@ -160,6 +160,9 @@ pub fn check_url(text: &str) -> Result<url::Url, String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("put no user name or password in the URL; check the signature instead".into());
     }
+    if url.port() == Some(0) {
+        return Err(format!("`{text}` names port 0, which no receiver listens on"));
+    }
     Ok(url)
 }
 

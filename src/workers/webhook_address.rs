@@ -10,8 +10,13 @@ pub fn refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => refusal_v4(v4, allow_private),
         IpAddr::V6(v6) => {
-            // An IPv4 address in IPv6 clothing (`::ffff:a.b.c.d`, NAT64) is judged as IPv4.
-            if let Some(v4) = v6.to_ipv4_mapped().or_else(|| nat64(v6)) {
+            // An IPv4 address in IPv6 clothing (`::ffff:a.b.c.d`, `::ffff:0:a.b.c.d`,
+            // NAT64) is judged as IPv4.
+            if let Some(v4) = v6
+                .to_ipv4_mapped()
+                .or_else(|| translated(v6))
+                .or_else(|| nat64(v6))
+            {
                 return refusal_v4(v4, allow_private);
             }
             refusal_v6(v6, allow_private)
@@ -40,10 +45,12 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
     if (first & 0xffc0) == 0xfe80 || ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
         return Some("link-local or cloud metadata");
     }
-    // `::a.b.c.d` (IPv4-compatible, deprecated) is nothing a receiver uses; a system that
-    // still routes it would reach the IPv4 address unjudged.
+    // `::a.b.c.d` (IPv4-compatible, deprecated) and 64:ff9b:1::/48 (local-use NAT64, its
+    // IPv4 placed by the local translator's prefix length) are nothing a receiver uses; a
+    // network that routes them would reach an IPv4 address unjudged.
     let v4_compatible = ip.segments()[..6] == [0; 6] && !ip.is_loopback();
-    if ip.is_unspecified() || ip.is_multicast() || v4_compatible {
+    let local_nat64 = ip.segments()[..3] == [0x64, 0xff9b, 1];
+    if ip.is_unspecified() || ip.is_multicast() || v4_compatible || local_nat64 {
         return Some("unspecified, multicast or reserved");
     }
     // fc00::/7 unique local addresses are this network's private ones.
@@ -51,14 +58,22 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
     (private && !allow_private).then_some("loopback or private")
 }
 
+/// The IPv4 address in the last 32 bits of `ip`.
+fn last_32(ip: Ipv6Addr) -> Ipv4Addr {
+    let s = ip.segments();
+    let [a, b] = s[6].to_be_bytes();
+    let [c, d] = s[7].to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
 /// The IPv4 address inside a NAT64 address (64:ff9b::/96).
 fn nat64(ip: Ipv6Addr) -> Option<Ipv4Addr> {
-    let s = ip.segments();
-    (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| {
-        let [a, b] = s[6].to_be_bytes();
-        let [c, d] = s[7].to_be_bytes();
-        Ipv4Addr::new(a, b, c, d)
-    })
+    (ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| last_32(ip))
+}
+
+/// The IPv4 address inside an IPv4-translated address (`::ffff:0:a.b.c.d`, SIIT).
+fn translated(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    (ip.segments()[..6] == [0, 0, 0, 0, 0xffff, 0]).then(|| last_32(ip))
 }
 
 #[cfg(test)]
@@ -84,6 +99,8 @@ mod tests {
             "::169.254.169.254",
             "::a9fe:a9fe",
             "::127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b:1::a9fe:a9fe",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
         ] {

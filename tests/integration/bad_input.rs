@@ -135,8 +135,39 @@ async fn conflicts_speak_of_things_not_tables(db: Db) {
     assert_eq!(created, 1);
 }
 
+/// A cell holds at most what a file's cell may (1 MiB), by API as by file: a bigger
+/// value is 422 naming it, and nothing is stored.
+async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{contacts}/records");
+    let huge = "x".repeat((1 << 20) + 1);
+    let (status, body) = app
+        .post_json(&path, &json!([{"email": "a@x.io", "name": huge}]))
+        .await;
+    assert_eq!(
+        status,
+        422,
+        "{}",
+        &body.to_string()[..200.min(body.to_string().len())]
+    );
+    assert_eq!(body["errors"][0]["key"], "$[0].name", "{}", body["errors"][0]);
+    let (status, body) = app.post_json(&path, &json!([{"email": "a@x.io"}])).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .put_json(&path, &json!([{"id": id, "values": {"name": {"value": huge}}}]))
+        .await;
+    assert_eq!(status, 422, "{}", body["errors"][0]);
+    let (_, page) = app.get_json(&path).await;
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 1);
+    assert!(page["data"]["records"][0]["values"]["name"]["value"].is_null());
+}
+
 on_both!(
     nul_characters_are_refused_alike,
     huge_page_numbers_give_empty_pages,
     conflicts_speak_of_things_not_tables,
+    a_cell_bigger_than_a_files_is_refused,
 );

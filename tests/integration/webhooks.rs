@@ -416,6 +416,7 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
         ("not a url", "not a URL"),
         ("http://169.254.169.254/latest", "cannot reach"),
         ("https://user:pw@example.com/", "password"),
+        ("https://example.com:0/hook", "port 0"),
     ] {
         let (status, body) = app.post_json("/webhooks", &json!({"url": url})).await;
         assert_eq!(status, 422, "{url}: {body}");

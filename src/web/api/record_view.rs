@@ -330,7 +330,19 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
         let mut values = vec![Value::Null; fields.len()];
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match fields.iter().position(|f| f.key == key) {
-                Some(i) => values[i] = map.next_value::<CellInput>()?.0,
+                Some(i) => {
+                    let value = map.next_value::<CellInput>()?.0;
+                    if let Some(message) = too_big(&value) {
+                        self.outer
+                            .problems
+                            .borrow_mut()
+                            .push(crate::web::error::ErrorItem {
+                                key: format!("$[{}].{key}", self.index),
+                                message,
+                            });
+                    }
+                    values[i] = value;
+                }
                 None => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                     self.outer
@@ -345,4 +357,21 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
         }
         Ok(values)
     }
+}
+
+/// A value longer than a file's cell may be (1 MiB) is refused, whatever brings it: one
+/// such cell makes every page that shows it megabytes.
+pub fn too_big(value: &Value) -> Option<String> {
+    let len = match value {
+        Value::String(text) => text.len(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        other => other.to_string().len(),
+    };
+    (len > crate::extract::MAX_CELL_BYTES).then(|| {
+        format!(
+            "the value is {} KiB; a cell holds at most {} KiB",
+            len / 1024,
+            crate::extract::MAX_CELL_BYTES / 1024
+        )
+    })
 }

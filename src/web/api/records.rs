@@ -200,6 +200,12 @@ fn cell_updates(
             messages.insert(key.clone(), list);
         }
         if let Some(value) = cell.value {
+            if let Some(message) = super::record_view::too_big(&value) {
+                problems.push(ErrorItem {
+                    key: format!("{path}.{key}"),
+                    message,
+                });
+            }
             out.insert(key, value);
         }
     }

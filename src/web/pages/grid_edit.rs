@@ -189,7 +189,11 @@ pub async fn save(
     let label = ctx.config.fields[ctx.config.field_index(&field).unwrap_or_default()]
         .display_name()
         .to_string();
-    let values = BTreeMap::from([(form.field.clone(), Value::String(form.value))]);
+    let value = Value::String(form.value);
+    if let Some(message) = crate::web::api::record_view::too_big(&value) {
+        return Err(AppError::invalid("value", message));
+    }
+    let values = BTreeMap::from([(form.field.clone(), value)]);
     let update = RecordUpdate {
         id: rid,
         values,
