@@ -55,8 +55,16 @@ pub fn attachment(name: &str) -> actix_web::http::header::ContentDisposition {
     }
 }
 
-/// Streams a sheet as CSV: every record, or those an FFQL query selects.
-pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, ffql: Option<Node>) -> HttpResponse {
+/// What a CSV download holds: every record, those an FFQL query selects, or those the
+/// records API's selection picks (`filter`, `searchValue`, `ids`... beside `q`).
+pub enum Rows {
+    All,
+    Ffql(Node),
+    Selected(record::RecordQuery),
+}
+
+/// Streams a sheet as CSV.
+pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -> HttpResponse {
     let filename = format!("{}.csv", sheet.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
@@ -67,6 +75,33 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, ffql: Option<
         let Ok(mut conn) = pool.get() else {
             let _ = tx.blocking_send(Err(std::io::Error::other("database unavailable")));
             return;
+        };
+        if let Rows::Selected(q) = &rows {
+            // The selection's ids first (a million are 8 MB), then their rows a page at a time.
+            let ids = match record::cells::selected_ids(&mut conn, sheet.seq, q, None, None) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed");
+                    let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+                    return;
+                }
+            };
+            for chunk in ids.chunks(2000) {
+                match record::load_rows(&mut conn, sheet.seq, chunk) {
+                    Ok(rows) if send(csv_rows(&config, Some(&rows))) => {}
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::error!(error = %e, "CSV export failed");
+                        let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+                        return;
+                    }
+                }
+            }
+            return;
+        }
+        let ffql = match rows {
+            Rows::Ffql(node) => Some(node),
+            _ => None,
         };
         let mut last = 0;
         loop {

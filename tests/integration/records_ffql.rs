@@ -357,6 +357,53 @@ async fn downloads_take_q(db: Db) {
         .await
         .unwrap();
     assert_eq!(csv_emails(&resp.text().await.unwrap()).len(), 5);
+    // The records API's selection too (`filter`, `ids`...), for the file and its counts.
+    let (_, in_error) = app
+        .get_json(&format!("/sheets/{sheet}/records?filter=error"))
+        .await;
+    let want: Vec<String> = in_error["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["values"]["email"]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(!want.is_empty() && want.len() < 5, "{in_error}");
+    for query in ["filter=error", "q=&filter=error"] {
+        let resp = app
+            .api(reqwest::Method::GET, &format!("/sheets/{sheet}/download?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csv_emails(&resp.text().await.unwrap()), want, "{query}");
+    }
+    let first = in_error["data"]["records"][0]["id"].as_str().unwrap();
+    let resp = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/sheets/{sheet}/download?ids={first}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv_emails(&resp.text().await.unwrap()), want[..1].to_vec());
+    let (_, counts) = app
+        .get_json(&format!("/sheets/{sheet}/counts?filter=error"))
+        .await;
+    assert_eq!(counts["data"]["counts"]["total"], want.len(), "{counts}");
+    assert_eq!(counts["data"]["counts"]["valid"], 0, "{counts}");
+    for bad in ["download?filter=bogus", "counts?filter=bogus"] {
+        let resp = app
+            .api(reqwest::Method::GET, &format!("/sheets/{sheet}/{bad}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{bad}");
+    }
 
     // The grid's download link carries its filter, and the file holds what the grid shows.
     let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;

@@ -124,6 +124,26 @@ pub fn count_selected(conn: &mut AnyConnection, sheet_seq: i64, q: &RecordQuery)
     Ok(total)
 }
 
+/// The counts (total, valid, in error, by field) of the records `q` selects.
+pub fn selection_counts(
+    conn: &mut AnyConnection,
+    ctx: &crate::model::sheet::SheetContext,
+    q: &RecordQuery,
+) -> QueryResult<crate::model::sheet::Counts> {
+    let backend = backend_of(conn);
+    // One narrow column read (the selection is a boxed query, which cannot be grouped).
+    let mut groups: HashMap<Option<String>, i64> = HashMap::new();
+    for ids in id_chunks(q) {
+        let errors: Vec<Option<String>> = selection(backend, ctx.sheet.seq, q, ids.as_deref(), None)
+            .select(records::error_fields)
+            .load(conn)?;
+        for e in errors {
+            *groups.entry(e).or_insert(0) += 1;
+        }
+    }
+    Ok(super::query::fold_counts(ctx, groups.into_iter().collect()))
+}
+
 /// Ids named in one statement at most (bound parameters have a limit).
 const IDS_PER_READ: usize = 1_000;
 

@@ -26,7 +26,7 @@ pub use insert::{drop_elsewhere, insert, insert_prepared, prepare, Prepared};
 pub use keys::HOLDERS_PG;
 pub use query::{after, after_matching, count_invalid, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
-pub use write::{update, update_tagged, RecordUpdate, Written};
+pub use write::{load as load_rows, update, update_tagged, RecordUpdate, Written};
 
 use crate::blueprint::SheetConfig;
 use crate::db::schema::records;

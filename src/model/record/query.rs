@@ -256,6 +256,11 @@ pub fn counts(conn: &mut AnyConnection, ctx: &SheetContext, node: &crate::ffql::
         .group_by(records::error_fields)
         .select((records::error_fields, diesel::dsl::count_star()))
         .load(conn)?;
+    Ok(fold_counts(ctx, groups))
+}
+
+/// Counts from record totals grouped by their fields in error.
+pub(super) fn fold_counts(ctx: &SheetContext, groups: Vec<(Option<String>, i64)>) -> Counts {
     let mut counts = Counts::default();
     for (errors, n) in groups {
         counts.total += n;
@@ -270,7 +275,7 @@ pub fn counts(conn: &mut AnyConnection, ctx: &SheetContext, node: &crate::ffql::
             }
         }
     }
-    Ok(counts)
+    counts
 }
 
 /// Whether a record is (still) in the sheet.

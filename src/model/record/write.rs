@@ -373,7 +373,8 @@ pub(super) fn write_rows(
     Ok(())
 }
 
-pub(super) fn load(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<Vec<RecordRow>> {
+/// The records of these ids in the sheet, in the order given.
+pub fn load(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<Vec<RecordRow>> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(INSERT_CHUNK) {
         rows.extend(

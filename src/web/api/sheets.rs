@@ -7,6 +7,7 @@ use crate::ids::{SheetId, WorkbookId};
 use crate::model::sheet::{self, Sheet};
 use crate::model::{iso, record, workbook, ModelError};
 use crate::web::error::AppError;
+use crate::web::export::Rows;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -114,25 +115,29 @@ pub async fn get(
 }
 
 /// The sheet's counts; with `q`, the counts of the records it selects.
+/// The query keys that select records (as `GET .../records` reads them).
+const SELECTION: [&str; 6] = ["filter", "filterField", "searchValue", "searchField", "ids", "q"];
+
 pub async fn counts(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let q = params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty());
-    let Some((_, text)) = q else {
+    if !params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
         let s = load(&state, &caller, &path).await?;
         return Ok(ok(json!({"counts": s.counts(), "success": true})));
-    };
+    }
     let id = path_id(&path, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     caller
         .check_reach(&ctx.space_id)
         .map_err(|_| AppError::NotFound("sheet"))?;
-    let node = super::records::ffql_of(&ctx.config, text)?;
-    let counts = state.db(move |conn| record::counts(conn, &ctx, &node)).await?;
+    let (q, _) = super::records::parse_selection(&ctx.config, &params)?;
+    let counts = state
+        .db(move |conn| record::cells::selection_counts(conn, &ctx, &q))
+        .await?;
     Ok(ok(json!({"counts": counts, "success": true})))
 }
 
@@ -159,14 +164,16 @@ pub async fn download(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
-    let ffql = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
-        Some((_, text)) => Some(super::records::ffql_of(&config, text)?),
-        None => None,
+    // Flatfile's `getRecordsAsCsv` selection, as the records API reads it.
+    let rows = if params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
+        Rows::Selected(super::records::parse_selection(&config, &params)?.0)
+    } else {
+        Rows::All
     };
     Ok(crate::web::export::csv_response(
         state.pool.clone(),
         s,
         config,
-        ffql,
+        rows,
     ))
 }

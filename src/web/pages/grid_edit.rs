@@ -12,6 +12,7 @@ use crate::model::commit::{self, Hooks};
 use crate::model::record::{self, history, RecordUpdate};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
+use crate::web::export::Rows;
 use crate::web::live_access::Opener;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -366,15 +367,15 @@ pub async fn download_csv(
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &user, &path).await?;
-    let ffql = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
-        Some((_, text)) => Some(crate::web::api::records::ffql_of(&ctx.config, text)?),
-        None => None,
+    let rows = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
+        Some((_, text)) => Rows::Ffql(crate::web::api::records::ffql_of(&ctx.config, text)?),
+        None => Rows::All,
     };
     Ok(crate::web::export::csv_response(
         state.pool.clone(),
         ctx.sheet,
         ctx.config,
-        ffql,
+        rows,
     ))
 }
 
