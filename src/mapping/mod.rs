@@ -114,6 +114,25 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     if target.alternative_names.iter().any(|n| equals(n)) {
         return Some((Certainty::Strong, 0.9));
     }
+    let targets = || {
+        std::iter::once(target.key.as_str())
+            .chain(std::iter::once(target.label.as_str()))
+            .chain(target.alternative_names.iter().map(String::as_str))
+    };
+    // What a name says in parentheses is a remark: `AGE (years)` is `Age`.
+    let bare: Vec<String> = names
+        .iter()
+        .filter_map(|n| concepts::without_remarks(n))
+        .map(|n| normalise(&n))
+        .filter(|n| !n.is_empty())
+        .collect();
+    if targets().any(|t| !normalise(t).is_empty() && bare.contains(&normalise(t))) {
+        return Some((Certainty::Strong, 0.9));
+    }
+    // `Unsubscribed` is as near `Subscribed` as a name gets, and means the opposite.
+    if names.iter().any(|n| targets().any(|t| concepts::opposite(n, t))) {
+        return None;
+    }
     // The usual names of the usual fields (`E-mail Address` for `Email`, `Tel.` for `Phone`).
     let concept = names.iter().find_map(|n| concepts::concept_of(n));
     if concept.is_some()
@@ -131,12 +150,15 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     if names.iter().all(|n| concepts::says_nothing(n)) {
         return None;
     }
-    let best = std::iter::once(target.key.as_str())
-        .chain(std::iter::once(target.label.as_str()))
-        .chain(target.alternative_names.iter().map(String::as_str))
+    let best = targets()
         .flat_map(|t| names.iter().map(move |n| similarity(n, t)))
         .fold(0.0_f64, f64::max);
-    if best >= MODERATE_AT {
+    // `Subscribed date` and `Subscribed` share their letters, not their kind of value: a
+    // guess at most.
+    let other_kind = names
+        .iter()
+        .any(|n| targets().any(|t| concepts::differ_in_kind(n, t)));
+    if best >= MODERATE_AT && !other_kind {
         Some((Certainty::Moderate, round2(best)))
     } else if best >= WEAK_AT {
         Some((Certainty::Weak, round2(best)))

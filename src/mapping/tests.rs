@@ -126,3 +126,31 @@ fn fingerprints_ignore_order_and_case() {
     );
     assert_ne!(header_fingerprint(["Name"]), header_fingerprint(["Name", "Age"]));
 }
+
+#[test]
+fn opposites_other_kinds_and_remarks() {
+    let subscribed = field("subscribed", "Subscribed", &[]);
+    for name in [
+        "Unsubscribed",
+        "Not subscribed",
+        "is_unsubscribed",
+        "Non subscribed",
+    ] {
+        assert_eq!(score(&src(&[name])[0], &subscribed), None, "{name}");
+    }
+    let kind = score(&src(&["Subscribed Date"])[0], &subscribed);
+    assert!(kind.is_none_or(|(c, _)| c == Certainty::Weak), "{kind:?}");
+    let active = field("active", "Active", &[]);
+    assert_eq!(score(&src(&["Inactive"])[0], &active), None);
+    let age = field("age", "Age", &[]);
+    assert_eq!(
+        score(&src(&["AGE (years)"])[0], &age),
+        Some((Certainty::Strong, 0.9))
+    );
+    // Words that merely start like a negation stay themselves.
+    let t = field("income", "Income", &[]);
+    assert!(score(&src(&["Incomes"])[0], &t).is_some());
+    let mapped = automap(&src(&["Unsubscribed", "Subscribed"]), &[subscribed]);
+    assert_eq!(mapped.len(), 1);
+    assert_eq!(mapped[0].source, 1);
+}

@@ -478,7 +478,6 @@ pub(super) const CONCEPTS: [(&str, &[&str]); 15] = [
             "date created",
             "created at",
             "created",
-            "subscribed",
             "subscribed on",
             "enrollment date",
             "enrolment date",
