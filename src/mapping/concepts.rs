@@ -164,6 +164,44 @@ fn whose_number(name: &str, words: &[String]) -> Option<&'static str> {
     (qualified && words == ["number"]).then_some("phone")
 }
 
+/// Words that undo a word: `Unsubscribed`, `Not subscribed`, `Inactive`, `Opted out`.
+const NEGATIONS: [&str; 6] = ["un", "non", "not", "no", "dis", "in"];
+
+/// Whether one name says the opposite of the other (`Unsubscribed` and `Subscribed`,
+/// `Not active` and `Active`): letters alike, meaning reversed.
+pub fn opposite(a: &str, b: &str) -> bool {
+    let (ta, tb) = (tokens(a), tokens(b));
+    let negates = |x: &[String], y: &[String]| {
+        // A word of x is a negated word of y (`unsubscribed` / `subscribed`), or x has a
+        // negation word y lacks before the same words.
+        x.iter().any(|w| {
+            NEGATIONS.iter().any(|n| {
+                w.strip_prefix(n)
+                    .is_some_and(|rest| rest.len() >= 3 && y.iter().any(|v| v == rest))
+            })
+        }) || (x.iter().any(|w| matches!(w.as_str(), "not" | "no" | "non"))
+            && !y.iter().any(|w| matches!(w.as_str(), "not" | "no" | "non"))
+            && y.iter().all(|w| x.contains(w)))
+    };
+    negates(&ta, &tb) || negates(&tb, &ta)
+}
+
+/// Whether two names differ only by words that say what kind of value it is (`Subscribed`
+/// and `Subscribed date`: a yes or no, and a date).
+pub fn differ_in_kind(a: &str, b: &str) -> bool {
+    const KIND: [&str; 9] = [
+        "date", "time", "at", "on", "number", "count", "code", "id", "amount",
+    ];
+    let (ta, tb) = (tokens(a), tokens(b));
+    let core = |t: &[String]| -> Vec<String> {
+        t.iter()
+            .filter(|w| !KIND.contains(&w.as_str()))
+            .cloned()
+            .collect()
+    };
+    ta != tb && !core(&ta).is_empty() && core(&ta) == core(&tb)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,42 +255,4 @@ mod tests {
         assert!(says_nothing("Name") && says_nothing("Date (UTC)"));
         assert!(!says_nothing("Full Name") && !says_nothing("Customer"));
     }
-}
-
-/// Words that undo a word: `Unsubscribed`, `Not subscribed`, `Inactive`, `Opted out`.
-const NEGATIONS: [&str; 6] = ["un", "non", "not", "no", "dis", "in"];
-
-/// Whether one name says the opposite of the other (`Unsubscribed` and `Subscribed`,
-/// `Not active` and `Active`): letters alike, meaning reversed.
-pub fn opposite(a: &str, b: &str) -> bool {
-    let (ta, tb) = (tokens(a), tokens(b));
-    let negates = |x: &[String], y: &[String]| {
-        // A word of x is a negated word of y (`unsubscribed` / `subscribed`), or x has a
-        // negation word y lacks before the same words.
-        x.iter().any(|w| {
-            NEGATIONS.iter().any(|n| {
-                w.strip_prefix(n)
-                    .is_some_and(|rest| rest.len() >= 3 && y.iter().any(|v| v == rest))
-            })
-        }) || (x.iter().any(|w| matches!(w.as_str(), "not" | "no" | "non"))
-            && !y.iter().any(|w| matches!(w.as_str(), "not" | "no" | "non"))
-            && y.iter().all(|w| x.contains(w)))
-    };
-    negates(&ta, &tb) || negates(&tb, &ta)
-}
-
-/// Whether two names differ only by words that say what kind of value it is (`Subscribed`
-/// and `Subscribed date`: a yes or no, and a date).
-pub fn differ_in_kind(a: &str, b: &str) -> bool {
-    const KIND: [&str; 9] = [
-        "date", "time", "at", "on", "number", "count", "code", "id", "amount",
-    ];
-    let (ta, tb) = (tokens(a), tokens(b));
-    let core = |t: &[String]| -> Vec<String> {
-        t.iter()
-            .filter(|w| !KIND.contains(&w.as_str()))
-            .cloned()
-            .collect()
-    };
-    ta != tb && !core(&ta).is_empty() && core(&ta) == core(&tb)
 }
