@@ -208,6 +208,8 @@ pub enum ExtractError {
     TooWide(usize),
     #[error("sheet {sheet} claims {} rows by {} columns; Wharf reads at most {} cells of an ODS or XLS file", thousands(*.rows), thousands(*.columns), thousands(zipped::MAX_RECT_CELLS))]
     SheetTooLarge { sheet: String, rows: u64, columns: u64 },
+    #[error("sheet {sheet} repeats its cells into more than {} MB of text; Wharf reads at most that much of an ODS file", .limit / (1024 * 1024))]
+    SheetTextTooLarge { sheet: String, limit: u64 },
     #[error("this is {0}, not a spreadsheet; upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotSpreadsheet(String),
     #[error("the file is protected by a password; save a copy without one and upload that")]

@@ -115,6 +115,26 @@ fn an_ods_that_repeats_a_cell_without_end_is_refused() {
     );
 }
 
+/// 6,001 rows by 1,000 columns of a long text: far under the cell limit, over the text
+/// limit, and the refusal names the limit that was met.
+#[test]
+fn an_ods_repeating_long_text_names_the_text_limit() {
+    let text = "y".repeat(200);
+    let content = format!(
+        r#"<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Wide"><table:table-row table:number-rows-repeated="6001"><table:table-cell office:value-type="string" table:number-columns-repeated="1000"><text:p>{text}</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let zip = zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("content.xml", content.as_bytes()),
+    ]);
+    let e = fail(&zip, "wide.ods");
+    assert!(
+        e.to_string()
+            .starts_with("sheet Wide repeats its cells into more than 512 MB"),
+        "{e}"
+    );
+}
+
 #[test]
 fn an_xls_claiming_a_huge_sheet_is_refused() {
     // A BIFF8 stream: globals, then a sheet with cells at A1 and IV65536.

@@ -241,13 +241,17 @@ fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError
                         .saturating_add(row_bytes.saturating_mul(row_repeat.saturating_add(1)));
                 }
                 let rect = table.rows.saturating_mul(table.width);
-                if cells.saturating_add(rect) > MAX_RECT_CELLS
-                    || bytes.saturating_add(table.bytes) > MAX_RECT_BYTES
-                {
+                if cells.saturating_add(rect) > MAX_RECT_CELLS {
                     return Err(ExtractError::SheetTooLarge {
                         sheet: table.name.clone(),
                         rows: table.rows,
                         columns: table.width,
+                    });
+                }
+                if bytes.saturating_add(table.bytes) > MAX_RECT_BYTES {
+                    return Err(ExtractError::SheetTextTooLarge {
+                        sheet: table.name.clone(),
+                        limit: MAX_RECT_BYTES,
                     });
                 }
             }
