@@ -376,6 +376,12 @@ async fn a_guest_submits_only_as_the_button_would(db: Db) {
         "{jobs}"
     );
 
+    // Space jobs are the team's listener's.
+    let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&json!({
+        "type": "space", "operation": "configure", "source": space, "trigger": "immediate"})))
+    .await;
+    assert_eq!(status, 422, "a guest's space job: {body}");
+
     // Fixed, it runs, to the action's webhook.
     let (status, body) = send(
         as_guest(reqwest::Method::PUT, &format!("/sheets/{contacts}/records"))
@@ -386,6 +392,74 @@ async fn a_guest_submits_only_as_the_button_would(db: Db) {
     let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&submit)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["config"]["deliverTo"], "crm", "{body}");
+
+    // A job made while the records were valid is judged again at its start.
+    let manual = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "manual"});
+    let (status, made) = send(as_guest(reqwest::Method::POST, "/jobs").json(&manual)).await;
+    assert_eq!(status, 200, "{made}");
+    let made = made["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        as_guest(reqwest::Method::POST, &format!("/sheets/{contacts}/records"))
+            .json(&json!([{"name": "No email"}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(as_guest(reqwest::Method::POST, &format!("/jobs/{made}/execute"))).await;
+    assert_eq!(status, 409, "{body}");
+    // A guest cancels without writing the job's outcome (the team's grid shows it).
+    let (status, body) = send(
+        as_guest(reqwest::Method::POST, &format!("/jobs/{made}/cancel")).json(
+            &json!({"outcome": {"heading": "Session expired", "message": "sign in again",
+                      "next": {"type": "url", "url": "https://evil.example/login"}}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = send(as_guest(reqwest::Method::POST, &format!("/jobs/{made}/cancel"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["outcome"].is_null(), "{body}");
 }
+
+/// When the Submit action names no webhook (the team's listener answers it), a guest
+/// cannot name one: Wharf would send the workbook there itself.
+async fn a_guest_cannot_name_where_a_submit_goes(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, _) = workbook_with_records(&app).await;
+    let action = json!({"label": "Submit", "operation": "submit", "mode": "foreground"});
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": [action]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let space = body["data"]["spaceId"].as_str().unwrap().to_string();
+    let guest = crate::jobs_hardening::guest_token(&app, &space).await;
+    let (status, body) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&guest)
+            .json(&json!({
+        "type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate",
+        "config": {"deliverTo": "crm"}})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "config.deliverTo", "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.got().is_empty(), "nothing was sent");
+    // Without it, the listener's Submit starts, as the button's would.
+    let (status, body) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&guest)
+            .json(&json!({
+        "type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["config"].get("deliverTo").is_none(), "{body}");
+}
+
+on_both!(a_guest_cannot_name_where_a_submit_goes);
 
 on_both!(a_guest_submits_only_as_the_button_would);

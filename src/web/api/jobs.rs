@@ -257,34 +257,71 @@ fn source_space(
 /// Wharf's own jobs a guest starts from the grid or an import, beside the actions.
 const GUEST_BUILT_INS: [&str; 3] = ["map", "delete-records", "bulk-change"];
 
+/// What a job starts: enough to judge whether a guest may start it.
+struct Start<'a> {
+    job_type: &'a str,
+    operation: &'a str,
+    source: &'a str,
+    config: &'a Value,
+    subject: Option<&'a Value>,
+}
+
+impl<'a> From<&'a Job> for Start<'a> {
+    fn from(j: &'a Job) -> Self {
+        Start {
+            job_type: &j.job_type,
+            operation: &j.operation,
+            source: &j.source,
+            config: &Value::Null,
+            subject: None,
+        }
+    }
+}
+
 /// A guest runs the actions of its spaces, held to what holds the button back (its
 /// constraints, its error messages, records still being checked), and Wharf's own jobs
-/// the grid starts; not a workbook or sheet job the team never offered it (a Submit to a
-/// webhook of its choosing, say).
-fn guest_may_start(conn: &mut AnyConnection, env: &EnvironmentId, input: &JobInput) -> ModelResult<()> {
+/// the grid starts; not a job the team never offered it (a Submit to a webhook of its
+/// choosing, a space job its listener answers). Judged at each start: create, execute,
+/// retry.
+fn guest_may_start(conn: &mut AnyConnection, env: &EnvironmentId, start: &Start) -> ModelResult<()> {
     use crate::web::pages::action_now::{judge, Place};
-    let scope: &'static str = match input.job_type.as_str() {
+    let refuse = |key: &str, message: String| Err(ModelError::Invalid(vec![(key.into(), message)]));
+    let scope: &'static str = match start.job_type {
         "workbook" => "workbook",
         "sheet" => "sheet",
-        _ => return Ok(()),
+        other => {
+            return refuse(
+                "type",
+                format!("a guest starts the actions its workbooks and sheets offer, not {other} jobs"),
+            )
+        }
     };
-    if scope == "workbook" && GUEST_BUILT_INS.contains(&input.operation.as_str()) {
+    if scope == "workbook" && GUEST_BUILT_INS.contains(&start.operation) {
         return Ok(());
+    }
+    // Where a Submit goes is the action's to say (a listener's Submit names none).
+    if let Some(given) = start.config.get("deliverTo").filter(|v| !v.is_null()) {
+        let offered = crate::model::submission::action_slug(conn, env, start.job_type, start.source)?;
+        if offered.as_deref() != given.as_str() {
+            return refuse(
+                "config.deliverTo",
+                "where a Submit goes is its action's to say, not the guest's".into(),
+            );
+        }
     }
     let (workbook_id, sheet_row) = match scope {
         "sheet" => {
-            let id = SheetId::parse(&input.source).ok_or(ModelError::NotFound("sheet"))?;
+            let id = SheetId::parse(start.source).ok_or(ModelError::NotFound("sheet"))?;
             let (s, _) = sheet::find(conn, env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
             (s.workbook_id.clone(), Some(s))
         }
         _ => (
-            WorkbookId::parse(&input.source).ok_or(ModelError::NotFound("workbook"))?,
+            WorkbookId::parse(start.source).ok_or(ModelError::NotFound("workbook"))?,
             None,
         ),
     };
-    let selected: Vec<i64> = input
+    let selected: Vec<i64> = start
         .subject
-        .as_ref()
         .and_then(|s| s["query"]["ids"].as_array())
         .into_iter()
         .flatten()
@@ -296,20 +333,32 @@ fn guest_may_start(conn: &mut AnyConnection, env: &EnvironmentId, input: &JobInp
         sheet: sheet_row.as_ref(),
         selected: &selected,
     };
-    match judge(conn, env, &place, &input.operation)? {
+    match judge(conn, env, &place, start.operation)? {
         Some((_, None)) => Ok(()),
         Some((action, Some(why))) => Err(ModelError::Conflict(format!(
             "{} cannot run now: {why}",
             action.label
         ))),
-        None => Err(ModelError::Invalid(vec![(
-            "operation".into(),
+        None => refuse(
+            "operation",
             format!(
                 "this {scope} offers no action `{}` for a guest to run",
-                input.operation
+                start.operation
             ),
-        )])),
+        ),
     }
+}
+
+/// [`guest_may_start`] for a stored job being executed or retried.
+fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResult<()> {
+    let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
+    let subject: Option<Value> = j.subject.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let start = Start {
+        config: &config,
+        subject: subject.as_ref(),
+        ..Start::from(j)
+    };
+    guest_may_start(conn, &j.environment_id, &start)
 }
 
 /// A guest may start jobs on its own spaces' files, workbooks and sheets only (a mapping
@@ -448,7 +497,14 @@ pub async fn create(
                 &actor,
             )?;
             if reach.only_spaces().is_some() {
-                guest_may_start(conn, &env, &input)?;
+                let start = Start {
+                    job_type: &input.job_type,
+                    operation: &input.operation,
+                    source: &input.source,
+                    config: &input.config,
+                    subject: input.subject.as_ref(),
+                };
+                guest_may_start(conn, &env, &start)?;
             }
             job::create(conn, input, &actor)
         })
@@ -574,8 +630,12 @@ pub async fn execute(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    transition(caller, state, &path, |conn, j, actor| {
+    let guest = caller.only_spaces().is_some();
+    transition(caller, state, &path, move |conn, j, actor| {
         crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+        if guest {
+            guest_may_restart(conn, j)?;
+        }
         job::execute(conn, j, actor)
     })
     .await?;
@@ -587,7 +647,8 @@ pub async fn retry(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let j = transition(caller, state, &path, |conn, j, actor| {
+    let guest = caller.only_spaces().is_some();
+    let j = transition(caller, state, &path, move |conn, j, actor| {
         if j.status != status::FAILED && j.status != status::CANCELED {
             return Err(ModelError::Conflict(format!(
                 "only a failed or canceled job can be retried; this one is {}",
@@ -595,6 +656,9 @@ pub async fn retry(
             )));
         }
         crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+        if guest {
+            guest_may_restart(conn, j)?;
+        }
         // A new run: nothing of the last one's outcome stays (its acknowledgement would
         // hide the new outcome from the grid).
         let changes = JobChanges {
@@ -657,6 +721,12 @@ async fn finish_with(
     final_status: &'static str,
 ) -> Result<HttpResponse, AppError> {
     let b: FinishBody = optional_json(body)?;
+    // An outcome and its words are the job handler's: a guest only cancels.
+    if caller.only_spaces().is_some() && (b.outcome.is_some() || b.info.is_some()) {
+        return Err(AppError::Forbidden(
+            "a guest cancels a job without an outcome or info: those are its handler's".into(),
+        ));
+    }
     let j = transition(caller, state, raw_id, move |conn, j, actor| {
         if final_status != status::CANCELED {
             j.refuse_if_built_in(if final_status == status::COMPLETE {
