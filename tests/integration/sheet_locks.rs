@@ -97,3 +97,36 @@ async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
 }
 
 on_both!(a_locked_sheet_takes_no_changes_from_people_or_guests);
+
+/// A guest's write whose body is still arriving when the team locks the sheet is refused:
+/// the lock is checked again as the records are written, not only when the request began.
+async fn a_lock_taken_while_a_guests_body_arrives_holds(db: Db) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sid = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "companies").await;
+    let token = crate::jobs_hardening::guest_token(&app, &sid).await;
+    let body = json!([{"code": "G", "name": "Guest"}]).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/sheets/{sheet}/records HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(first.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, locked) = app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
+    assert_eq!(status, 200, "{locked}");
+    sock.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"], json!([]), "nothing written");
+}
+
+on_both!(a_lock_taken_while_a_guests_body_arrives_holds);

@@ -34,6 +34,19 @@ pub(super) async fn writable(
     Ok(ctx)
 }
 
+/// A guest's write checks the lock again as it writes: its body may have taken long to
+/// arrive, and the team may have locked the sheet meanwhile.
+fn still_unlocked(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &SheetContext,
+    guest: bool,
+) -> crate::model::ModelResult<()> {
+    if guest {
+        sheet::get(conn, &ctx.sheet.id)?.check_unlocked()?;
+    }
+    Ok(())
+}
+
 /// A sheet the caller may reach (a guest: only in its spaces; others are not found).
 pub(super) async fn context(
     state: &AppState,
@@ -251,8 +264,12 @@ pub async fn insert(
     let sheet_id = ctx.sheet.id.clone();
     let (seq, before) = (ctx.sheet.seq, ctx.sheet.total_count);
     state.indexer.load_batch_begins(seq);
+    let guest = caller.guest_spaces().is_some();
     let written = state
-        .db(move |conn| record::insert(conn, &ctx, rows, &actor, &hooks))
+        .db(move |conn| {
+            still_unlocked(conn, &ctx, guest)?;
+            record::insert(conn, &ctx, rows, &actor, &hooks)
+        })
         .await?;
     let total = before + written.rows.len() as i64;
     state
@@ -322,8 +339,12 @@ pub async fn update(
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
+    let guest = caller.guest_spaces().is_some();
     let written = state
-        .db(move |conn| record::update(conn, &ctx, &updates, &actor, &hooks))
+        .db(move |conn| {
+            still_unlocked(conn, &ctx, guest)?;
+            record::update(conn, &ctx, &updates, &actor, &hooks)
+        })
         .await?;
     state.live.publish(&sheet_id, None);
     state.live.publish_each(&written.also_changed);
