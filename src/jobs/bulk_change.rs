@@ -76,6 +76,9 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
                     whole: c["whole"].as_bool().unwrap_or(false),
                 },
             };
+            if let Some(message) = change.too_big() {
+                return Err(format!("{key}: {message}"));
+            }
             Ok((i, change))
         })
         .collect()

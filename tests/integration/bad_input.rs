@@ -160,9 +160,39 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
         .put_json(&path, &json!([{"id": id, "values": {"name": {"value": huge}}}]))
         .await;
     assert_eq!(status, 422, "{}", body["errors"][0]);
+    // Bulk changes alike: a value too big is refused; a replacement that would make a
+    // cell too big leaves it as it is.
+    let (status, body) = app
+        .patch_json(
+            &format!("{path}/bulk-update"),
+            &json!({"fieldUpdates": {"name": huge}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{}", body["errors"][0]);
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/find-replace"),
+            &json!({"find": "a", "replace": huge, "fieldKey": "email"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{}", body["errors"][0]);
+    // Within the limit itself, too big once put in the cell ("a@" + it + ".io").
+    let grows = "y".repeat((1 << 20) - 2);
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/find-replace"),
+            &json!({"find": "x", "replace": grows, "fieldKey": "email"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{}", body["errors"][0]);
     let (_, page) = app.get_json(&path).await;
     assert_eq!(page["data"]["records"].as_array().unwrap().len(), 1);
     assert!(page["data"]["records"][0]["values"]["name"]["value"].is_null());
+    let email = page["data"]["records"][0]["values"]["email"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(email == "a@x.io", "the cell grew to {} bytes", email.len());
 }
 
 on_both!(

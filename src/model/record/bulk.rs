@@ -35,6 +35,22 @@ pub enum Change {
 }
 
 impl Change {
+    /// Why its own values cannot go in a cell (over 1 MiB, as a file's cell may be), if so.
+    pub fn too_big(&self) -> Option<String> {
+        let len = match self {
+            Change::Set(Value::String(text)) => text.len(),
+            Change::Set(other) => other.to_string().len(),
+            Change::Replace { replace, .. } => replace.len(),
+        };
+        (len > crate::extract::MAX_CELL_BYTES).then(|| {
+            format!(
+                "the new value is {} KiB; a cell holds at most {} KiB",
+                len / 1024,
+                crate::extract::MAX_CELL_BYTES / 1024
+            )
+        })
+    }
+
     /// The change in words, for the history and the toast.
     fn describe(&self, label: &str) -> String {
         match self {
@@ -300,9 +316,10 @@ fn changed(before: &Value, change: &Change) -> Option<Value> {
                 }
             })
         }
-        (Change::Replace { find, replace, whole }, _) => {
-            replaced(&display(before), find, replace, *whole).map(|new| text_or_empty(&new))
-        }
+        // A replacement that would make a cell bigger than a cell may be leaves it as it is.
+        (Change::Replace { find, replace, whole }, _) => replaced(&display(before), find, replace, *whole)
+            .filter(|new| new.len() <= crate::extract::MAX_CELL_BYTES)
+            .map(|new| text_or_empty(&new)),
     }
 }
 

@@ -37,6 +37,9 @@ async fn run(
     changes: Vec<(usize, Change)>,
 ) -> Result<HttpResponse, AppError> {
     let q = parse_selection(&ctx.config, params)?.0;
+    if let Some(message) = changes.iter().find_map(|(_, c)| c.too_big()) {
+        return Err(AppError::invalid("value", message));
+    }
     if ctx
         .config
         .fields

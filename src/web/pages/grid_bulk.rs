@@ -177,6 +177,9 @@ pub async fn change(
         "clear" => Change::Set(Value::Null),
         other => return Err(AppError::bad_request("op", format!("`{other}` is not a change"))),
     };
+    if let Some(message) = change.too_big() {
+        return Err(AppError::invalid("value", message));
+    }
     let q = form.view.query(&ctx)?;
     let actor = viewer.actor();
     let (c, ch) = (ctx.clone(), vec![(index, change.clone())]);
