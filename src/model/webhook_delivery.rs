@@ -118,7 +118,7 @@ pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId) -> QueryResult<()
 }
 
 /// Takes up to `limit` due deliveries for `worker`, oldest due first: pending, due, and not
-/// claimed, or claimed longer than `lease` ago (by a process that died). At most `per_hook`
+/// claimed, or claimed longer than `lease` ago (by a process that died). At most `per_hook(hook)`
 /// of one webhook counting those it has `flying` already, so one slow receiver cannot
 /// take every place. Picked from a read, then claimed by an update that checks again that
 /// each is claimable: of two processes (PostgreSQL) picking one, one claims it.
@@ -127,7 +127,7 @@ pub fn claim_due(
     worker: &str,
     lease: TimeDelta,
     limit: i64,
-    per_hook: usize,
+    per_hook: &dyn Fn(&WebhookId) -> usize,
     flying: &HashMap<WebhookId, usize>,
 ) -> QueryResult<Vec<Delivery>> {
     let t = now();
@@ -147,7 +147,7 @@ pub fn claim_due(
     // would otherwise fill the read and hide every other webhook's deliveries behind it.
     let full: Vec<&WebhookId> = flying
         .iter()
-        .filter(|(_, n)| **n >= per_hook)
+        .filter(|(hook, n)| **n >= per_hook(hook))
         .map(|(hook, _)| hook)
         .collect();
     let candidates: Vec<(WebhookDeliveryId, WebhookId)> = due()
@@ -167,7 +167,7 @@ pub fn claim_due(
                 .entry(hook)
                 .or_insert_with(|| flying.get(hook).copied().unwrap_or(0));
             *n += 1;
-            *n <= per_hook
+            *n <= per_hook(hook)
         })
         .map(|(id, _)| id)
         .take(usize::try_from(limit).unwrap_or(0))

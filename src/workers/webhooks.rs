@@ -19,7 +19,7 @@ use base64::Engine;
 use chrono::TimeDelta;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use hmac::{Hmac, Mac};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -36,10 +36,13 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
 /// Deliveries in flight at once, side by side.
-const IN_FLIGHT: usize = 64;
+const IN_FLIGHT: usize = 128;
 /// Of those, at most this many to one webhook: a receiver that never answers holds these
 /// places for its timeout, and the others' deliveries go on in the rest.
 const PER_HOOK: usize = 8;
+/// A webhook whose last try took this long is slow: one delivery at a time until it
+/// answers quickly again, so a few stalled receivers cannot fill every place.
+const SLOW: Duration = Duration::from_secs(5);
 /// How often an idle worker looks for due deliveries (those of other processes, retries);
 /// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
@@ -85,6 +88,7 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
     let clients = Arc::new(Clients::default());
     let mut flying = FuturesUnordered::new();
     let mut per_hook: HashMap<WebhookId, usize> = HashMap::new();
+    let mut slow: HashSet<WebhookId> = HashSet::new();
     let mut done: Vec<Outcome> = Vec::new();
     // The note being written; the next waits for it.
     let mut noting: Option<tokio::task::JoinHandle<()>> = None;
@@ -93,7 +97,7 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
         // delivery would be a write per delivery).
         let room = IN_FLIGHT - flying.len();
         if flying.is_empty() || room >= IN_FLIGHT / 4 {
-            match claim(&ctx, room, per_hook.clone()).await {
+            match claim(&ctx, room, per_hook.clone(), slow.clone()).await {
                 Ok(tries) => {
                     for t in tries {
                         *per_hook.entry(t.hook.id.clone()).or_default() += 1;
@@ -111,8 +115,13 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
             noting = Some(tokio::spawn(note(ctx.clone(), std::mem::take(&mut done))));
         }
         tokio::select! {
-            Some(outcome) = flying.next(), if !flying.is_empty() => {
+            Some((outcome, took)) = flying.next(), if !flying.is_empty() => {
                 let hook = &outcome.delivery.webhook_id;
+                if took >= SLOW {
+                    slow.insert(hook.clone());
+                } else {
+                    slow.remove(hook);
+                }
                 if let Some(n) = per_hook.get_mut(hook) {
                     *n -= 1;
                     if *n == 0 {
@@ -141,11 +150,17 @@ struct Try {
 
 /// Claims up to `room` due deliveries (see [`delivery::claim_due`]), with their webhooks
 /// and events read in one query each.
-async fn claim(ctx: &Context, room: usize, flying: HashMap<WebhookId, usize>) -> anyhow::Result<Vec<Try>> {
+async fn claim(
+    ctx: &Context,
+    room: usize,
+    flying: HashMap<WebhookId, usize>,
+    slow: HashSet<WebhookId>,
+) -> anyhow::Result<Vec<Try>> {
     let worker = ctx.worker_id.clone();
     let limit = i64::try_from(room).unwrap_or(0);
     db(ctx, move |c| {
-        let due = delivery::claim_due(c, &worker, LEASE, limit, PER_HOOK, &flying)?;
+        let cap = |hook: &WebhookId| if slow.contains(hook) { 1 } else { PER_HOOK };
+        let due = delivery::claim_due(c, &worker, LEASE, limit, &cap, &flying)?;
         if due.is_empty() {
             return Ok(Vec::new());
         }
@@ -212,8 +227,9 @@ async fn note(ctx: Arc<Context>, outcomes: Vec<Outcome>) {
     }
 }
 
-/// One delivery's try, or why there was none.
-async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> Outcome {
+/// One delivery's try, or why there was none, and how long it took.
+async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> (Outcome, Duration) {
+    let started = Instant::now();
     let Try {
         delivery: d,
         hook,
@@ -229,11 +245,12 @@ async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> Outcome {
             (attempt, next)
         }
     };
-    Outcome {
+    let outcome = Outcome {
         delivery: d,
         attempt,
         next,
-    }
+    };
+    (outcome, started.elapsed())
 }
 
 fn gave_up(why: &str) -> (Attempt, Next) {

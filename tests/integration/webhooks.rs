@@ -647,6 +647,58 @@ async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
     drop(worker);
 }
 
+/// The claim leaves out webhooks at their cap, a slow one's cap being one: however long
+/// a stalled receiver's backlog, the next claim holds the others' deliveries.
+async fn a_claim_skips_webhooks_at_their_cap(db: Db) {
+    use wharf::model::{event, webhook, webhook_delivery};
+    let (settings, _dir) = test_settings(db);
+    let pool = wharf::app::prepare_database(&settings).unwrap();
+    let mut conn = pool.get().unwrap();
+    let env = wharf::model::environment::find_by_name(&mut conn, "development")
+        .unwrap()
+        .unwrap()
+        .id;
+    let stalled = webhook::create(
+        &mut conn,
+        &env,
+        "http://127.0.0.1:9/a",
+        &["space:updated".to_string()],
+        "",
+    )
+    .unwrap();
+    let other = webhook::create(
+        &mut conn,
+        &env,
+        "http://127.0.0.1:9/b",
+        &["workbook:updated".to_string()],
+        "",
+    )
+    .unwrap();
+    let ctx = event::Context::new(&env, "test");
+    for n in 0..300 {
+        event::emit(&mut conn, &ctx, "space:updated", json!({"n": n})).unwrap();
+    }
+    event::emit(&mut conn, &ctx, "workbook:updated", json!({})).unwrap();
+    let lease = chrono::TimeDelta::seconds(60);
+    let cap = |hook: &wharf::ids::WebhookId| if *hook == stalled.id { 1 } else { 8 };
+    let mut flying = std::collections::HashMap::new();
+    let first = webhook_delivery::claim_due(&mut conn, "w", lease, 64, &cap, &flying).unwrap();
+    assert_eq!(
+        first.len(),
+        1,
+        "the slow one gets one place, and the other's is past the read"
+    );
+    assert_eq!(first[0].webhook_id, stalled.id);
+    flying.insert(stalled.id.clone(), 1);
+    let next = webhook_delivery::claim_due(&mut conn, "w", lease, 64, &cap, &flying).unwrap();
+    let hooks: Vec<_> = next.iter().map(|d| d.webhook_id.clone()).collect();
+    assert_eq!(
+        hooks,
+        vec![other.id.clone()],
+        "the stalled one's backlog hides nothing"
+    );
+}
+
 on_both!(
     two_workers_send_each_delivery_once,
     signed_deliveries_retry_with_the_same_id_and_410_disables,
@@ -655,4 +707,5 @@ on_both!(
     private_addresses_are_refused_unless_allowed,
     deliveries_of_a_dead_process_are_sent_and_five_failing_days_disable,
     a_silent_receiver_delays_no_other_webhook,
+    a_claim_skips_webhooks_at_their_cap,
 );
