@@ -234,7 +234,35 @@ async fn only_writers_of_the_space_change_fields(db: Db) {
     assert_eq!(status, 200, "{body}");
     app.post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))
         .await;
+    // A guest adds a field; removing one (a required one would beat `hasAllValid`) and
+    // renaming the sheet are the team's.
     let (status, body) = call(reqwest::Method::DELETE, format!("{fields}/x"), &guest, json!({})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = call(
+        reqwest::Method::DELETE,
+        format!("{fields}/email"),
+        &guest,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = call(
+        reqwest::Method::PATCH,
+        format!("/sheets/{sheet}"),
+        &guest,
+        json!({"metadata": {"x": 1}}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = call(
+        reqwest::Method::POST,
+        fields.clone(),
+        &guest,
+        json!({"key": "y", "type": "string", "description": "d".repeat(100 * 1024)}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app.delete(&format!("{fields}/x")).await;
     assert_eq!(status, 200, "{body}");
     let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
     assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);

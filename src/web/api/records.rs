@@ -321,6 +321,12 @@ pub async fn update(
         };
         let path = format!("$[{i}].values");
         let (values, messages) = cell_updates(&ctx.config, item.values, &path, &mut problems);
+        if let Some(message) = item.metadata.as_ref().and_then(super::record_view::too_big) {
+            problems.push(ErrorItem {
+                key: format!("$[{i}].metadata"),
+                message,
+            });
+        }
         updates.push(RecordUpdate {
             id,
             values,

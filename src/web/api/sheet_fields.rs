@@ -1,7 +1,8 @@
 //! A sheet's fields and names: `POST /v1/sheets/{id}/fields` (`sheets.addField`),
 //! `DELETE /v1/sheets/{id}/fields/{key}` (`sheets.removeField`) and `PATCH
 //! /v1/sheets/{id}` (`sheets.updateSheet`). Callers who may write the sheet's records may
-//! change it (a locked sheet: secret keys only). Field changes queue a
+//! add fields (a locked sheet: secret keys only); removing fields and renaming the sheet are
+//! the team's (a guest removing a required field would beat `hasAllValid`). Field changes queue a
 //! `sheet:recheck-records` job that re-checks every record in the background.
 
 use super::records::writable;
@@ -15,6 +16,19 @@ use crate::web::input::Json;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// Largest field a caller adds, as JSON (a blueprint's field is a few hundred bytes).
+const MAX_FIELD: usize = 64 * 1024;
+
+/// The sheet's shape is the team's blueprint: a guest adds a field at most.
+fn team_only(caller: &SpaceCaller, what: &str) -> Result<(), AppError> {
+    match caller.guest_spaces() {
+        Some(_) => Err(AppError::Forbidden(format!(
+            "a guest cannot {what}: the sheet's fields are the team's"
+        ))),
+        None => Ok(()),
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,6 +47,12 @@ pub async fn add(
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
     let property = body.into_inner();
+    if property.to_string().len() > MAX_FIELD {
+        return Err(AppError::invalid(
+            "$",
+            format!("a field is at most {} KiB of JSON", MAX_FIELD / 1024),
+        ));
+    }
     crate::blueprint::parse_one_field(&property, "$").map_err(AppError::malformed)?;
     let at = match query.insert_at_index.as_deref() {
         None => None,
@@ -60,6 +80,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let (raw_id, key) = path.into_inner();
     let ctx = writable(&state, &caller, &raw_id).await?;
+    team_only(&caller, "remove a field")?;
     let (env, id, actor) = (ctx.environment_id.clone(), ctx.sheet.id.clone(), caller.actor());
     let job = state
         .db(move |conn| sheet_fields::remove_field(conn, &env, &id, &key, &actor))
@@ -84,7 +105,18 @@ pub async fn update(
     body: Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    team_only(&caller, "rename a sheet or change its metadata")?;
     let body = body.into_inner();
+    if body
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > crate::extract::MAX_CELL_BYTES)
+    {
+        return Err(AppError::invalid(
+            "metadata",
+            "a sheet's metadata is at most 1 MiB of JSON",
+        ));
+    }
     let change = SheetUpdate {
         name: body.name,
         slug: body.slug,
