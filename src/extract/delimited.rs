@@ -24,10 +24,12 @@ pub fn sniff_delimiter(sample: &str) -> u8 {
         let Some((&count, &agree)) = freq.iter().max_by_key(|(c, n)| (**n, **c)) else {
             continue;
         };
-        // More records without it than split by it: a `;` in a few addresses of a
-        // one-column file is text (a title line above a header is one such record).
-        let without = counts.iter().filter(|c| **c == 0).count();
-        if agree <= without {
+        // Records without it after the first it splits (lines above that one are titles):
+        // more of those than records it splits, and a `;` in a few addresses of a
+        // one-column file is text. Split only in the last record, with lines above it: text.
+        let first = counts.iter().position(|c| *c > 0).unwrap_or(0);
+        let without = counts[first..].iter().filter(|c| **c == 0).count();
+        if agree <= without || (first > 0 && first + 1 == counts.len()) {
             continue;
         }
         if (agree, count) > (best.1, best.2) {

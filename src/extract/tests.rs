@@ -89,8 +89,13 @@ fn delimiters_are_sniffed() {
     assert_eq!(delimited::sniff_delimiter(addresses), b',');
     assert_eq!(delimited::sniff_delimiter("note\na\tb\n"), b',');
     assert_eq!(delimited::sniff_delimiter("note\nx | y\n"), b',');
-    // A title line above a `;` header still leaves `;` the delimiter.
+    // Title lines above a `;` header still leave `;` the delimiter.
     assert_eq!(delimited::sniff_delimiter("Report\nName;Email\n1;2\n"), b';');
+    assert_eq!(delimited::sniff_delimiter("Report\nQ3\nName;Email\n1;2\n"), b';');
+    assert_eq!(
+        delimited::sniff_delimiter("Report\nQ3\nby\nName\tEmail\n1\t2\n3\t4\n"),
+        b'\t'
+    );
 }
 
 #[test]

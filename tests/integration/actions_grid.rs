@@ -149,6 +149,21 @@ async fn a_sheet_action_makes_a_job_with_its_subject_and_data_url(db: Db) {
     )
     .await;
     assert_eq!(status, 403);
+    // Ids of another sheet's records select nothing here.
+    let elsewhere = format!("{},us_rc_999999999", ids[0]);
+    let (status, _) = click(
+        &app,
+        &sheet2,
+        &[
+            ("csrf_token", &token),
+            ("scope", "sheet"),
+            ("operation", "check"),
+            ("ids", &elsewhere),
+        ],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(jobs_of(&app).await.is_empty());
     let fields = [
         ("csrf_token", token.as_str()),
         ("scope", "sheet"),

@@ -291,12 +291,30 @@ pub fn exists(conn: &mut AnyConnection, sheet_seq: i64, id: i64) -> QueryResult<
 /// How many of these records of the sheet have errors (an action's `hasAllValid` on a
 /// selection).
 pub fn count_invalid(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<i64> {
-    records::table
-        .filter(records::sheet_seq.eq(sheet_seq))
-        .filter(records::id.eq_any(ids))
-        .filter(records::valid.eq(false))
-        .count()
-        .get_result(conn)
+    let mut n = 0;
+    for chunk in ids.chunks(1000) {
+        n += records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.eq_any(chunk))
+            .filter(records::valid.eq(false))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(n)
+}
+
+/// How many of these ids are records of the sheet (a selection naming others selects
+/// only its own).
+pub fn count_present(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<i64> {
+    let mut n = 0;
+    for chunk in ids.chunks(1000) {
+        n += records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.eq_any(chunk))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(n)
 }
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).

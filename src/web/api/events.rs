@@ -234,7 +234,7 @@ pub async fn create(
     let size = payload.to_string().len()
         + Value::Object(b.context.clone()).to_string().len()
         + b.data_url.as_ref().map_or(0, String::len)
-        + b.namespaces.iter().flatten().map(String::len).sum::<usize>();
+        + serde_json::to_string(&b.namespaces).map_or(0, |n| n.len());
     if size > MAX_EVENT {
         return Err(AppError::PayloadTooLarge(format!(
             "the event is over {} KiB; put data in records or files and send its id",

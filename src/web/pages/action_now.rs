@@ -36,12 +36,16 @@ pub fn judge(
     for s in sheets.iter().filter(|s| whole || Some(&s.id) == this.as_ref()) {
         checking += commit::open_records(conn, &s.id)?.checking.len();
     }
-    let selected_errors = match (place.sheet, place.selected.is_empty()) {
-        (Some(s), false) => record::count_invalid(conn, s.seq, place.selected)?,
-        _ => 0,
+    // Only ids of records of the sheet count as selected.
+    let (selected, selected_errors) = match (place.sheet, place.selected.is_empty()) {
+        (Some(s), false) => (
+            record::count_present(conn, s.seq, place.selected)?,
+            record::count_invalid(conn, s.seq, place.selected)?,
+        ),
+        _ => (0, 0),
     };
     let mut now = Situation {
-        selected: place.selected.len(),
+        selected: usize::try_from(selected).unwrap_or(usize::MAX),
         selected_errors: usize::try_from(selected_errors).unwrap_or(usize::MAX),
         checking,
         ..Default::default()
