@@ -155,7 +155,7 @@ async fn deliver(ctx: &Arc<Context>, pool: &Pool, s: Submission) {
     };
     let (tried, answer) = send(ctx, &hook, &s, p.body).await;
     let next = match tried.status_code {
-        Some(code) if (200..300).contains(&code) => Next::Delivered { rejected: 0 },
+        Some(code) if (200..300).contains(&code) && tried.error.is_none() => Next::Delivered { rejected: 0 },
         _ => match SCHEDULE.get(usize::try_from(s.attempts).unwrap_or(0)) {
             Some(pause) => {
                 let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0.9..1.1);
@@ -326,13 +326,23 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
     };
     let code = resp.status().as_u16();
     let mut kept = Vec::new();
-    while kept.len() < KEEP_BYTES {
+    let mut cut = false;
+    loop {
         match resp.chunk().await {
+            Ok(Some(_)) if kept.len() >= KEEP_BYTES => {
+                cut = true;
+                break;
+            }
             Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
             _ => break,
         }
     }
     let error = match code {
+        // Half an answer would drop the rejections past the cut: not a delivery.
+        200..=299 if cut || kept.len() > KEEP_BYTES => Some(format!(
+            "the receiver's answer is over {} MiB, more than Wharf reads; its rejections were not applied",
+            KEEP_BYTES / (1024 * 1024)
+        )),
         200..=299 => None,
         _ => Some(format!("the receiver answered {code}")),
     };

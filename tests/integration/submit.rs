@@ -463,3 +463,37 @@ async fn a_guest_cannot_name_where_a_submit_goes(db: Db) {
 on_both!(a_guest_cannot_name_where_a_submit_goes);
 
 on_both!(a_guest_submits_only_as_the_button_would);
+
+/// An answer longer than Wharf reads is not taken for a clean delivery: the rejections
+/// past the cut would be lost. The job stays waiting and says why.
+async fn an_answer_too_long_to_read_is_not_a_delivery(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, contacts) = workbook_with_records(&app).await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/workbooks/{wb}"),
+            &json!({"actions": [submit_action("crm")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut long = rejections(&contacts, &[]);
+    long.insert_str(1, &format!("\"padding\": \"{}\", ", "p".repeat(5 << 20)));
+    receiver.answer_next(&[(200, &long)]);
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let waiting = wait_job_until(&app, &id, 30, |j| {
+        j["info"].as_str().is_some_and(|i| i.contains("over 4 MiB"))
+    })
+    .await;
+    assert_eq!(waiting["status"], "executing", "{waiting}");
+}
+
+on_both!(an_answer_too_long_to_read_is_not_a_delivery);
