@@ -325,13 +325,15 @@ fn changed(before: &Value, change: &Change) -> Option<Value> {
 
 /// `shown` with `find` replaced, if it holds it (all of it, when `whole`).
 fn replaced(shown: &str, find: &str, replace: &str, whole: bool) -> Option<String> {
-    if whole {
+    let new = if whole {
         (shown == find).then(|| replace.to_string())
     } else if !find.is_empty() && shown.contains(find) {
         Some(shown.replace(find, replace))
     } else {
         None
-    }
+    };
+    // `n` for `n` changes nothing: no commit, no history entry for it.
+    new.filter(|n| n != shown)
 }
 
 /// Replacing a whole value by nothing clears the cell.
@@ -347,6 +349,14 @@ fn text_or_empty(text: &str) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_replacement_that_changes_nothing_is_none() {
+        assert_eq!(replaced("n", "n", "n", false), None);
+        assert_eq!(replaced("n", "n", "n", true), None);
+        assert_eq!(replaced("ab", "a", "a", false), None);
+        assert_eq!(replaced("ab", "a", "A", false), Some("Ab".into()));
+    }
 
     #[test]
     fn replaces_parts_or_whole_values() {
