@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod mail;
 pub mod mapping;
 pub mod model;
+pub mod names;
 pub mod ops;
 pub mod settings;
 pub mod storage;

@@ -247,6 +247,7 @@ fn refusal(server: &str, to: &str, e: &lettre::transport::smtp::Error) -> MailEr
 fn one_line(text: &str) -> String {
     let cleaned: String = text
         .chars()
+        .filter(|c| !crate::names::is_bidi_control(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -71,10 +71,10 @@ fn normalize(email: &str, name: &str) -> ModelResult<(String, String)> {
             "name".into(),
             "a guest needs a name of 1 to 200 characters".into(),
         ));
-    } else if name.chars().any(char::is_control) {
+    } else if crate::names::misleads(&name) {
         problems.push((
             "name".into(),
-            "a guest's name is one line: no line breaks, tabs or other control characters".into(),
+            "a guest's name is one line: no line breaks, tabs, control or text-direction characters".into(),
         ));
     }
     if problems.is_empty() {

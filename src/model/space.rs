@@ -84,6 +84,7 @@ pub fn create(
                 "a space name must be at most 200 characters".into(),
             )]));
         }
+        refuse_misleading(&name)?;
         let t = now();
         let id = SpaceId::generate();
         diesel::insert_into(spaces::table)
@@ -171,6 +172,18 @@ pub fn list(
     Ok((items, total))
 }
 
+/// A space's name shows in lists, pages and invitation subjects: one line, nothing that
+/// turns the text around it.
+fn refuse_misleading(name: &str) -> ModelResult<()> {
+    if crate::names::misleads(name) {
+        return Err(ModelError::Invalid(vec![(
+            "name".into(),
+            "a space name is one line: no line breaks, tabs, control or text-direction characters".into(),
+        )]));
+    }
+    Ok(())
+}
+
 pub fn update(
     conn: &mut AnyConnection,
     space: &Space,
@@ -186,6 +199,7 @@ pub fn update(
                     "a space name must be 1 to 200 characters".into(),
                 )]));
             }
+            refuse_misleading(name)?;
             changes.name = Some(name.to_string());
         }
         changes.updated_at = Some(now());

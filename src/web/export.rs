@@ -11,16 +11,10 @@ use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde_json::Value;
 
-/// Characters that reorder how text is shown (right-to-left overrides and the like): in a
-/// file name they disguise its extension (`invoice\u{202E}fdp.exe` shows as `...exe.pdf`).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
 /// A file name as people should see it: no control or reordering characters.
 pub fn clean_file_name(name: &str) -> String {
     name.chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .filter(|c| !c.is_control() && !crate::names::is_bidi_control(*c))
         .collect()
 }
 

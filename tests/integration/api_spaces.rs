@@ -92,6 +92,15 @@ async fn spaces_list_search_update_archive_and_delete(db: Db) {
         .patch_json(&format!("/spaces/{id}"), &json!({"name": "  "}))
         .await;
     assert_eq!(status, 422);
+    // A name that would turn the text after it around, or break a line, is refused.
+    for name in ["Invoices \u{202E}gnp.exe", "Two\nlines"] {
+        let (status, body) = app
+            .patch_json(&format!("/spaces/{id}"), &json!({"name": name}))
+            .await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        let (status, body) = app.post_json("/spaces", &json!({"name": name})).await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+    }
 
     let (status, _) = app.post_json(&format!("/spaces/{id}/archive"), &json!({})).await;
     assert_eq!(status, 200);

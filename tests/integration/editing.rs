@@ -270,6 +270,20 @@ async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
     assert_eq!(resp.status().as_u16(), 409);
     let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Yann");
+
+    // Another sheet's record has no history here.
+    let companies = app.sheet_id(&space, "companies").await;
+    let (_, other) = app
+        .post_json(&format!("/sheets/{companies}/records"), &json!([{"code": "A"}]))
+        .await;
+    let other = other["data"]["records"][0]["id"].as_str().unwrap();
+    let resp = app
+        .client
+        .get(app.url(&format!("/grid/{sheet}/records/{other}/history")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
 }
 
 /// Reads an SSE response until its text so far contains `needle` (20 s at most).

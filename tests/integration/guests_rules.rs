@@ -46,7 +46,12 @@ async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwes
 async fn names_with_line_breaks_are_refused(db: Db) {
     let app = spawn_app(db).await;
     let sid = app.bare_space("Onboarding").await;
-    for name in ["Ada\nBcc: victim@other.io", "Ada\r\nLovelace", "Tab\there"] {
+    for name in [
+        "Ada\nBcc: victim@other.io",
+        "Ada\r\nLovelace",
+        "Tab\there",
+        "Ada\u{202E}moc.evil",
+    ] {
         let (status, body) = add_guest(&app, "ada@example.com", name, &sid).await;
         assert_eq!(status, 422, "{name:?}: {body}");
         assert!(body.to_string().contains("line breaks"), "{body}");

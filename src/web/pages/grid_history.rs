@@ -91,6 +91,10 @@ async fn panel(
                 .iter()
                 .map(|c| row(conn, &ctx, c))
                 .collect::<Result<Vec<_>, _>>()?;
+            // Neither in the sheet nor in its history (another sheet's record): not here.
+            if changes.is_empty() && !crate::model::record::exists(conn, ctx.sheet.seq, rid.0)? {
+                return Err(ModelError::NotFound("record"));
+            }
             let undo = match undoable(conn, &ctx, rid, &actor)? {
                 Some(c) => Some(row(conn, &ctx, &c)?),
                 None => None,
