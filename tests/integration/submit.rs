@@ -43,6 +43,18 @@ pub(crate) async fn wait_job_until(
     panic!("the job never got there: {last}");
 }
 
+/// The listener tests' workbook with these workbook `actions`: (workbook, contacts sheet,
+/// space).
+async fn workbook_with_actions(app: &TestApp, actions: Value) -> (String, String, String) {
+    let (wb, contacts) = workbook_with_records(app).await;
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": actions}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let space = body["data"]["spaceId"].as_str().unwrap().to_string();
+    (wb, contacts, space)
+}
+
 /// The Rejection answer for these records (by id), one message on `email` each.
 fn rejections(sheet: &str, ids: &[&str]) -> String {
     let records: Vec<Value> = ids
@@ -333,14 +345,9 @@ async fn a_guest_submits_only_as_the_button_would(db: Db) {
     let receiver = Receiver::start();
     hook_with_slug(&app, &receiver.url, "crm").await;
     hook_with_slug(&app, &receiver.url, "billing").await;
-    let (wb, contacts) = workbook_with_records(&app).await;
     let mut action = submit_action("crm");
     action["constraints"] = json!([{"type": "hasAllValid"}]);
-    let (status, body) = app
-        .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": [action]}))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let space = body["data"]["spaceId"].as_str().unwrap().to_string();
+    let (wb, contacts, space) = workbook_with_actions(&app, json!([action])).await;
     let guest = crate::jobs_hardening::guest_token(&app, &space).await;
     let as_guest = |method: reqwest::Method, path: &str| {
         app.client
@@ -426,13 +433,8 @@ async fn a_guest_cannot_name_where_a_submit_goes(db: Db) {
     let app = spawn_app(db).await;
     let receiver = Receiver::start();
     hook_with_slug(&app, &receiver.url, "crm").await;
-    let (wb, _) = workbook_with_records(&app).await;
     let action = json!({"label": "Submit", "operation": "submit", "mode": "foreground"});
-    let (status, body) = app
-        .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": [action]}))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let space = body["data"]["spaceId"].as_str().unwrap().to_string();
+    let (wb, _, space) = workbook_with_actions(&app, json!([action])).await;
     let guest = crate::jobs_hardening::guest_token(&app, &space).await;
     let (status, body) = send(
         app.client
@@ -470,14 +472,7 @@ async fn an_answer_too_long_to_read_is_not_a_delivery(db: Db) {
     let app = spawn_app(db).await;
     let receiver = Receiver::start();
     hook_with_slug(&app, &receiver.url, "crm").await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    let (status, body) = app
-        .patch_json(
-            &format!("/workbooks/{wb}"),
-            &json!({"actions": [submit_action("crm")]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (wb, contacts, _) = workbook_with_actions(&app, json!([submit_action("crm")])).await;
     let mut long = rejections(&contacts, &[]);
     long.insert_str(1, &format!("\"padding\": \"{}\", ", "p".repeat(5 << 20)));
     receiver.answer_next(&[(200, &long)]);

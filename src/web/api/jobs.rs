@@ -487,15 +487,7 @@ pub async fn create(
                         .map_err(|m| ModelError::Invalid(vec![("config.changes".into(), m)]))?;
                 }
             }
-            crate::jobs::guard::refuse_locked_start(
-                conn,
-                &env,
-                &input.job_type,
-                &input.operation,
-                &input.source,
-                &input.config,
-                &actor,
-            )?;
+            crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             if reach.only_spaces().is_some() {
                 let start = Start {
                     job_type: &input.job_type,

@@ -270,15 +270,7 @@ pub async fn import(
                 plan: Some(plan::initial(conn, &sheets)?),
                 ..JobInput::new(&env, Some(&f.space_id))
             };
-            crate::jobs::guard::refuse_locked_start(
-                conn,
-                &env,
-                &input.job_type,
-                &input.operation,
-                &input.source,
-                &input.config,
-                &actor,
-            )?;
+            crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             job::create(conn, input, &actor)
         })
         .await?;
