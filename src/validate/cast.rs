@@ -2,7 +2,7 @@
 
 use super::{is_empty, Message, Source};
 use crate::blueprint::{EnumOption, Field, FieldType};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Number, Value};
 
 /// The typed value of a cell and what is wrong with it. When a cast fails the value stays
@@ -122,6 +122,10 @@ fn strip_grouping(text: &str) -> Option<String> {
         Some(rest) => ("-", rest),
         None => ("", text.strip_prefix('+').unwrap_or(text)),
     };
+    // One sign at most: `+-1` is not a number.
+    if body.starts_with(['-', '+']) {
+        return None;
+    }
     let sep = [',', ' ', '\u{a0}', '_'].into_iter().find(|c| body.contains(*c));
     let Some(sep) = sep else {
         return Some(format!("{sign}{body}"));
@@ -164,7 +168,10 @@ fn cast_bool(given: &Value) -> Result<Value, String> {
 }
 
 /// Common date spellings, tried in order; month-first wins over day-first when both fit.
-const DATE_FORMATS: [&str; 12] = [
+/// A `%Y` year has four digits (chrono's `%Y` takes any number: `1/2/24` read as the year
+/// 24); two-digit years (`1/2/24`, `31.12.99`) are read by the `%y` forms after them, as
+/// spreadsheets write them: 00-68 in the 2000s, 69-99 in the 1900s.
+const DATE_FORMATS: [&str; 17] = [
     "%Y-%m-%d",
     "%Y/%m/%d",
     "%m/%d/%Y",
@@ -177,6 +184,11 @@ const DATE_FORMATS: [&str; 12] = [
     "%d %b %Y",
     "%d %B %Y",
     "%Y%m%d",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%d.%m.%y",
+    "%m-%d-%y",
+    "%d-%m-%y",
 ];
 
 fn cast_date(given: &Value) -> Result<Value, String> {
@@ -191,7 +203,11 @@ fn cast_date(given: &Value) -> Result<Value, String> {
     };
     DATE_FORMATS
         .iter()
-        .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok())
+        .find_map(|f| {
+            NaiveDate::parse_from_str(date_part, f)
+                .ok()
+                .filter(|d| f.contains("%y") || (1000..=9999).contains(&d.year()))
+        })
         .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
         .ok_or_else(|| format!("\"{text}\" is not a date; use a format such as 2024-01-31"))
 }

@@ -88,6 +88,27 @@ fn dates_are_normalised_to_iso() {
     let cell = cast(FieldType::Date, json!("2024-02-30"));
     assert_eq!(cell.value, json!("2024-02-30"));
     assert!(cell.messages[0].message.contains("is not a date"));
+    // Two-digit years are this century's (or, from 69, the last's), never the year 24.
+    for (given, want) in [
+        ("1/2/24", "2024-01-02"),
+        ("12/31/24", "2024-12-31"),
+        ("31/12/24", "2024-12-31"),
+        ("31.12.99", "1999-12-31"),
+        ("3/5/2024", "2024-03-05"),
+    ] {
+        assert_eq!(cast(FieldType::Date, json!(given)).value, json!(want), "{given}");
+    }
+    for bad in ["0-1-1", "1/2/3/4", "0024-01-02"] {
+        let cell = cast(FieldType::Date, json!(bad));
+        assert!(!cell.messages.is_empty(), "{bad} -> {}", cell.value);
+    }
+}
+
+#[test]
+fn one_sign_at_most() {
+    assert!(!cast(number(), json!("+-1")).messages.is_empty());
+    assert_eq!(cast(number(), json!("+1")).value, json!(1));
+    assert_eq!(cast(number(), json!("-1,000")).value, json!(-1000));
 }
 
 fn options() -> Vec<EnumOption> {

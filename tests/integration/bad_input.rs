@@ -160,6 +160,11 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
         .put_json(&path, &json!([{"id": id, "values": {"name": {"value": huge}}}]))
         .await;
     assert_eq!(status, 422, "{}", body["errors"][0]);
+    // A cell object with neither value nor messages says nothing: refused, not cleared.
+    let (status, body) = app
+        .put_json(&path, &json!([{"id": id, "values": {"email": {"valid": true}}}]))
+        .await;
+    assert_eq!(status, 400, "{body}");
     // Bulk changes alike: a value too big is refused; a replacement that would make a
     // cell too big leaves it as it is.
     let (status, body) = app

@@ -259,10 +259,11 @@ impl<'de> Deserialize<'de> for CellUpdate {
                     messages,
                 })
             }
-            Value::Object(_) => Ok(CellUpdate {
-                value: Some(Value::Null),
-                messages: None,
-            }),
+            // `{}` or `{"valid": true}` says nothing to do: taken as a value, it would clear
+            // the cell that leaving `value` out keeps.
+            Value::Object(_) => Err(D::Error::custom(
+                "a cell is {\"value\": ..., \"messages\": [...]} (either may be left out, not both) or a plain value",
+            )),
             plain => Ok(CellUpdate {
                 value: Some(plain),
                 messages: None,
