@@ -517,3 +517,26 @@ async fn the_grid_pages_through_a_filter(db: Db) {
 }
 
 on_both!(the_grid_pages_through_a_filter);
+
+/// A list cell is found by the text it shows (`vip, new`), in the whole row or its field,
+/// as FFQL finds it.
+async fn a_list_cell_is_found_by_what_it_shows(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    for query in [
+        "searchValue=vip,%20new",
+        "searchValue=vip,%20new&searchField=tags",
+    ] {
+        let (status, page) = app.get_json(&format!("{path}?{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            crate::records_search::emails(&page),
+            vec!["a@x.io".to_string()],
+            "{query}"
+        );
+    }
+    let by_ffql = emails(&app, &path, r#"tags eq "vip, new""#).await;
+    assert_eq!(by_ffql, vec!["a@x.io".to_string()]);
+}
+
+on_both!(a_list_cell_is_found_by_what_it_shows);

@@ -88,7 +88,15 @@ pub fn index_condition(
                 "id = ANY(ARRAY(SELECT id FROM records WHERE sheet_seq = {sheet_seq} \
                  AND wharf_search_text(vals) LIKE "
             ),
-            format!("%{}%", escape_like(&term.folded)),
+            // A list's items are stored apart (`["vip", "new"]`), shown joined by `, `.
+            format!(
+                "%{}%",
+                term.folded
+                    .split(", ")
+                    .map(escape_like)
+                    .collect::<Vec<_>>()
+                    .join("%")
+            ),
             " ESCAPE '\\'))",
         ),
     })
@@ -113,8 +121,11 @@ impl Term {
 
 /// The longest piece of the term that the stored JSON text holds verbatim and that LIKE
 /// compares without regard to case: ASCII, and nothing JSON escapes (`"`, `\`, controls).
+/// Nor a comma with what is around it: a list cell shows `vip, new` and is stored as
+/// `["vip","new"]`.
 fn verbatim_piece(term: &str) -> Option<&str> {
-    term.split(|c: char| !c.is_ascii() || c == '"' || c == '\\' || c.is_ascii_control())
+    term.split(|c: char| !c.is_ascii() || c == '"' || c == '\\' || c == ',' || c.is_ascii_control())
+        .map(|p| p.trim_matches(' '))
         .max_by_key(|p| p.len())
         .filter(|p| !p.is_empty())
 }
@@ -139,16 +150,31 @@ pub fn exact_condition(backend: Backend, field: Option<usize>) -> (String, &'sta
             ")",
         ),
         (Backend::Postgres, Some(i)) => (
-            format!("strpos(lower(((vals::jsonb)->>{i}) COLLATE \"und-x-icu\"), "),
+            format!(
+                "strpos(lower({} COLLATE \"und-x-icu\"), ",
+                pg_shown(&format!("((vals::jsonb)->{i})"))
+            ),
             ") > 0",
         ),
         (Backend::Postgres, None) => (
-            "EXISTS (SELECT 1 FROM jsonb_array_elements_text(vals::jsonb) AS cell(t) \
-             WHERE strpos(lower(cell.t COLLATE \"und-x-icu\"), "
-                .to_string(),
+            format!(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(vals::jsonb) AS cell(j) \
+                 WHERE strpos(lower({} COLLATE \"und-x-icu\"), ",
+                pg_shown("cell.j")
+            ),
             ") > 0)",
         ),
     }
+}
+
+/// A stored cell (jsonb) as the grid shows it, in PostgreSQL: a list's items joined by
+/// `, ` (`vip, new`), anything else as its text.
+fn pg_shown(cell: &str) -> String {
+    format!(
+        "(CASE WHEN jsonb_typeof({cell}) = 'array' \
+         THEN (SELECT string_agg(item, ', ') FROM jsonb_array_elements_text({cell}) AS items(item)) \
+         ELSE {cell} #>> '{{}}' END)"
+    )
 }
 
 /// The cheap narrowing condition: LIKE without regard to (ASCII) case.
@@ -179,5 +205,8 @@ mod tests {
         assert_eq!(Term::new("東京").prefilter, None);
         assert_eq!(Term::new("a\"bc").prefilter.as_deref(), Some("%bc%"));
         assert_eq!(Term::new("100%").prefilter.as_deref(), Some("%100\\%%"));
+        // A list cell shows its items joined by ", ".
+        assert_eq!(Term::new("vip, news").prefilter.as_deref(), Some("%news%"));
+        assert_eq!(Term::new("a, bcd").prefilter.as_deref(), Some("%bcd%"));
     }
 }
