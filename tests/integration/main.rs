@@ -84,4 +84,5 @@ mod submit_receiver;
 mod webhooks;
 mod webhooks_alert;
 mod webhooks_crash;
+mod webhooks_fairness;
 mod write_turns;

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -36,14 +36,14 @@ impl Received {
 /// A tiny HTTP/1.1 receiver: answers each request with the next scripted status (200 once
 /// the script is used up) and keeps what it got.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
         let r = Receiver {
@@ -124,7 +124,7 @@ impl Receiver {
     }
 
     /// Waits until `n` requests came in (up to 30 s).
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..300 {
             if self.got().len() >= n {
                 return self.got();
@@ -589,116 +589,6 @@ async fn two_workers_send_each_delivery_once(db: Db) {
     drop((a, b));
 }
 
-/// A receiver that never answers holds a few places for its timeout, not the worker: the
-/// other webhook's deliveries all arrive meanwhile (they used to wait in batches behind it,
-/// 15 s each).
-async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
-    use wharf::model::{event, webhook};
-    let (settings, _dir) = test_settings(db);
-    let pool = wharf::app::prepare_database(&settings).unwrap();
-    let receiver = Receiver::start().await;
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_url = format!("http://127.0.0.1:{}/hook", silent.local_addr().unwrap().port());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = silent.accept().await {
-            held.push(sock);
-        }
-    });
-    let mut conn = pool.get().unwrap();
-    let env = wharf::model::environment::find_by_name(&mut conn, "development")
-        .unwrap()
-        .unwrap()
-        .id;
-    // The silent one's backlog first, longer than any one claim reads: its deliveries are
-    // the older, and every other webhook's come after all of them.
-    webhook::create(&mut conn, &env, &silent_url, &["space:updated".to_string()], "").unwrap();
-    webhook::create(
-        &mut conn,
-        &env,
-        &receiver.url,
-        &["workbook:updated".to_string()],
-        "",
-    )
-    .unwrap();
-    let ctx = event::Context::new(&env, "test");
-    for n in 0..400 {
-        event::emit(&mut conn, &ctx, "space:updated", json!({"n": n})).unwrap();
-    }
-    for n in 0..100 {
-        event::emit(&mut conn, &ctx, "workbook:updated", json!({"n": n})).unwrap();
-    }
-    drop(conn);
-    let worker = wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
-        pool: pool.clone(),
-        settings: settings.clone(),
-        render: wharf::web::api::events::event_json,
-        worker_id: "one".into(),
-        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
-    })
-    .unwrap();
-    let started = std::time::Instant::now();
-    receiver.wait_for(100).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the answering receiver waited {:?} behind the silent one",
-        started.elapsed()
-    );
-    drop(worker);
-}
-
-/// The claim leaves out webhooks at their cap, a slow one's cap being one: however long
-/// a stalled receiver's backlog, the next claim holds the others' deliveries.
-async fn a_claim_skips_webhooks_at_their_cap(db: Db) {
-    use wharf::model::{event, webhook, webhook_delivery};
-    let (settings, _dir) = test_settings(db);
-    let pool = wharf::app::prepare_database(&settings).unwrap();
-    let mut conn = pool.get().unwrap();
-    let env = wharf::model::environment::find_by_name(&mut conn, "development")
-        .unwrap()
-        .unwrap()
-        .id;
-    let stalled = webhook::create(
-        &mut conn,
-        &env,
-        "http://127.0.0.1:9/a",
-        &["space:updated".to_string()],
-        "",
-    )
-    .unwrap();
-    let other = webhook::create(
-        &mut conn,
-        &env,
-        "http://127.0.0.1:9/b",
-        &["workbook:updated".to_string()],
-        "",
-    )
-    .unwrap();
-    let ctx = event::Context::new(&env, "test");
-    for n in 0..300 {
-        event::emit(&mut conn, &ctx, "space:updated", json!({"n": n})).unwrap();
-    }
-    event::emit(&mut conn, &ctx, "workbook:updated", json!({})).unwrap();
-    let lease = chrono::TimeDelta::seconds(60);
-    let cap = |hook: &wharf::ids::WebhookId| if *hook == stalled.id { 1 } else { 8 };
-    let mut flying = std::collections::HashMap::new();
-    let first = webhook_delivery::claim_due(&mut conn, "w", lease, 64, &cap, &flying).unwrap();
-    assert_eq!(
-        first.len(),
-        1,
-        "the slow one gets one place, and the other's is past the read"
-    );
-    assert_eq!(first[0].webhook_id, stalled.id);
-    flying.insert(stalled.id.clone(), 1);
-    let next = webhook_delivery::claim_due(&mut conn, "w", lease, 64, &cap, &flying).unwrap();
-    let hooks: Vec<_> = next.iter().map(|d| d.webhook_id.clone()).collect();
-    assert_eq!(
-        hooks,
-        vec![other.id.clone()],
-        "the stalled one's backlog hides nothing"
-    );
-}
-
 on_both!(
     two_workers_send_each_delivery_once,
     signed_deliveries_retry_with_the_same_id_and_410_disables,
@@ -706,6 +596,4 @@ on_both!(
     only_secret_keys_manage_webhooks_and_urls_are_checked,
     private_addresses_are_refused_unless_allowed,
     deliveries_of_a_dead_process_are_sent_and_five_failing_days_disable,
-    a_silent_receiver_delays_no_other_webhook,
-    a_claim_skips_webhooks_at_their_cap,
 );

@@ -1,14 +1,17 @@
 //! Jobs: list, create, get, update, delete, and the lifecycle calls (execute, ack,
 //! complete, fail, cancel, outcome/ack, retry).
 
+use super::job_starts::{
+    guest_may_restart, guest_may_start, object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
+};
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::db::AnyConnection;
-use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId, WorkbookId};
+use crate::ids::{EnvironmentId, FileId, JobId, SpaceId};
 use crate::jobs::plan;
 use crate::model::job::{self, status, Filter, Job, JobChanges, JobInput};
-use crate::model::{file, iso, sheet, space, workbook, ModelError, ModelResult};
+use crate::model::{file, iso, workbook, ModelError, ModelResult};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
@@ -160,207 +163,6 @@ pub struct CreateBody {
     subject: Option<Value>,
 }
 
-const TYPES: [&str; 9] = [
-    "file",
-    "workbook",
-    "sheet",
-    "space",
-    "document",
-    "app",
-    "agent",
-    "autobuild",
-    "onboarding",
-];
-
-/// Flatfile's `Trigger` and `JobMode`.
-const TRIGGERS: [&str; 2] = ["manual", "immediate"];
-const MODES: [&str; 4] = ["foreground", "background", "toolbarBlocking", "hidden"];
-
-fn one_of(key: &str, given: &str, allowed: &[&str]) -> Result<(), AppError> {
-    if allowed.contains(&given) {
-        return Ok(());
-    }
-    Err(AppError::invalid(
-        key,
-        format!("`{given}` is not a {key}; use one of: {}", allowed.join(", ")),
-    ))
-}
-
-/// A config or metadata: an object, `{}` when left out or null.
-fn object_or_empty(key: &str, given: Option<Value>) -> Result<Value, AppError> {
-    match given {
-        None | Some(Value::Null) => Ok(json!({})),
-        Some(v) if v.is_object() => Ok(v),
-        Some(other) => {
-            let kind = match other {
-                Value::Array(_) => "a list",
-                Value::String(_) => "a string",
-                Value::Number(_) => "a number",
-                _ => "true or false",
-            };
-            Err(AppError::invalid(
-                key,
-                format!("{key} must be an object, not {kind}"),
-            ))
-        }
-    }
-}
-
-/// The space a job's source lives in, checking the source is in the environment.
-fn source_space(
-    conn: &mut AnyConnection,
-    env: &EnvironmentId,
-    job_type: &str,
-    source: &str,
-) -> ModelResult<Option<SpaceId>> {
-    let missing = |what: &str| {
-        ModelError::Invalid(vec![(
-            "source".into(),
-            format!("no {what} `{source}` in this environment"),
-        )])
-    };
-    let not_an_id = |what: &str| {
-        ModelError::Invalid(vec![(
-            "source".into(),
-            format!("`{source}` is not a {what} id; a {job_type} job's source is the id of a {what}"),
-        )])
-    };
-    Ok(match job_type {
-        "file" => match FileId::parse(source) {
-            Some(id) => Some(
-                file::find(conn, env, &id)?
-                    .ok_or_else(|| missing("file"))?
-                    .space_id,
-            ),
-            None => return Err(not_an_id("file")),
-        },
-        "workbook" => match WorkbookId::parse(source) {
-            Some(id) => Some(
-                workbook::find(conn, env, &id)?
-                    .ok_or_else(|| missing("workbook"))?
-                    .space_id,
-            ),
-            None => return Err(not_an_id("workbook")),
-        },
-        "sheet" => match SheetId::parse(source) {
-            Some(id) => Some(sheet::find(conn, env, &id)?.ok_or_else(|| missing("sheet"))?.1),
-            None => return Err(not_an_id("sheet")),
-        },
-        "space" => match SpaceId::parse(source) {
-            Some(id) => Some(space::find(conn, env, &id)?.ok_or_else(|| missing("space"))?.id),
-            None => return Err(not_an_id("space")),
-        },
-        _ => None,
-    })
-}
-
-/// Wharf's own jobs a guest starts from the grid or an import, beside the actions.
-const GUEST_BUILT_INS: [&str; 3] = ["map", "delete-records", "bulk-change"];
-
-/// What a job starts: enough to judge whether a guest may start it.
-struct Start<'a> {
-    job_type: &'a str,
-    operation: &'a str,
-    source: &'a str,
-    config: &'a Value,
-    subject: Option<&'a Value>,
-}
-
-impl<'a> From<&'a Job> for Start<'a> {
-    fn from(j: &'a Job) -> Self {
-        Start {
-            job_type: &j.job_type,
-            operation: &j.operation,
-            source: &j.source,
-            config: &Value::Null,
-            subject: None,
-        }
-    }
-}
-
-/// A guest runs the actions of its spaces, held to what holds the button back (its
-/// constraints, its error messages, records still being checked), and Wharf's own jobs
-/// the grid starts; not a job the team never offered it (a Submit to a webhook of its
-/// choosing, a space job its listener answers). Judged at each start: create, execute,
-/// retry.
-fn guest_may_start(conn: &mut AnyConnection, env: &EnvironmentId, start: &Start) -> ModelResult<()> {
-    use crate::web::pages::action_now::{judge, Place};
-    let refuse = |key: &str, message: String| Err(ModelError::Invalid(vec![(key.into(), message)]));
-    let scope: &'static str = match start.job_type {
-        "workbook" => "workbook",
-        "sheet" => "sheet",
-        other => {
-            return refuse(
-                "type",
-                format!("a guest starts the actions its workbooks and sheets offer, not {other} jobs"),
-            )
-        }
-    };
-    if scope == "workbook" && GUEST_BUILT_INS.contains(&start.operation) {
-        return Ok(());
-    }
-    // Where a Submit goes is the action's to say (a listener's Submit names none).
-    if let Some(given) = start.config.get("deliverTo").filter(|v| !v.is_null()) {
-        let offered = crate::model::submission::action_slug(conn, env, start.job_type, start.source)?;
-        if offered.as_deref() != given.as_str() {
-            return refuse(
-                "config.deliverTo",
-                "where a Submit goes is its action's to say, not the guest's".into(),
-            );
-        }
-    }
-    let (workbook_id, sheet_row) = match scope {
-        "sheet" => {
-            let id = SheetId::parse(start.source).ok_or(ModelError::NotFound("sheet"))?;
-            let (s, _) = sheet::find(conn, env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
-            (s.workbook_id.clone(), Some(s))
-        }
-        _ => (
-            WorkbookId::parse(start.source).ok_or(ModelError::NotFound("workbook"))?,
-            None,
-        ),
-    };
-    let selected: Vec<i64> = start
-        .subject
-        .and_then(|s| s["query"]["ids"].as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|id| crate::ids::RecordId::parse(id.as_str()?).map(|r| r.0))
-        .collect();
-    let place = Place {
-        scope,
-        workbook: &workbook_id,
-        sheet: sheet_row.as_ref(),
-        selected: &selected,
-    };
-    match judge(conn, env, &place, start.operation)? {
-        Some((_, None)) => Ok(()),
-        Some((action, Some(why))) => Err(ModelError::Conflict(format!(
-            "{} cannot run now: {why}",
-            action.label
-        ))),
-        None => refuse(
-            "operation",
-            format!(
-                "this {scope} offers no action `{}` for a guest to run",
-                start.operation
-            ),
-        ),
-    }
-}
-
-/// [`guest_may_start`] for a stored job being executed or retried.
-fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResult<()> {
-    let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
-    let subject: Option<Value> = j.subject.as_deref().and_then(|s| serde_json::from_str(s).ok());
-    let start = Start {
-        config: &config,
-        subject: subject.as_ref(),
-        ..Start::from(j)
-    };
-    guest_may_start(conn, &j.environment_id, &start)
-}
-
 /// A guest may start jobs on its own spaces' files, workbooks and sheets only (a mapping
 /// job's destination included).
 pub async fn create(
@@ -489,14 +291,7 @@ pub async fn create(
             }
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             if reach.only_spaces().is_some() {
-                let start = Start {
-                    job_type: &input.job_type,
-                    operation: &input.operation,
-                    source: &input.source,
-                    config: &input.config,
-                    subject: input.subject.as_ref(),
-                };
-                guest_may_start(conn, &env, &start)?;
+                guest_may_start(conn, &env, &Start::from(&input))?;
             }
             job::create(conn, input, &actor)
         })
