@@ -378,6 +378,10 @@ fn a_query_compares_a_bounded_number_of_cells() {
         })
         .collect();
     assert!(compile("eq a or ne b", &wide).is_ok(), "800 comparisons");
+    // A LIKE counts as five: 400 fields of one `like` is 2,000.
+    let e = compile(r#"like "%a%b%""#, &wide).unwrap_err();
+    assert!(e.message.contains("more than 1000 cells"), "{e}");
+    assert!(compile(r#"f1 like "%a%b%""#, &wide).is_ok());
     let e = compile("eq a or ne b or f1 eq c or eq d", &wide).unwrap_err();
     assert!(e.message.contains("more than 1000 cells"), "{e}");
     assert_eq!(e.pos.column, 31, "the value of the condition that went over: {e}");
