@@ -209,19 +209,25 @@ async fn job_topics(app: &TestApp, space: &str, id: &str) -> Vec<String> {
     topics.into_iter().map(|(_, t)| t).collect()
 }
 
+/// A ready custom job of `space`; its id.
+async fn race_job(app: &TestApp, space: &str) -> String {
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "race", "source": space, "trigger": "immediate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    job["data"]["id"].as_str().unwrap().to_string()
+}
+
 /// Two calls on one job at once: the second to arrive never undoes the first. An ack racing
 /// a complete cannot bring the job back to `executing`; two retries make one new run.
 async fn lifecycle_calls_at_once_never_undo_each_other(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Races").await;
     for round in 0..12 {
-        let (_, job) = app
-            .post_json(
-                "/jobs",
-                &json!({"type": "space", "operation": "race", "source": space, "trigger": "immediate"}),
-            )
-            .await;
-        let id = job["data"]["id"].as_str().unwrap().to_string();
+        let id = race_job(&app, &space).await;
         let (ack_path, done_path) = (format!("/jobs/{id}/ack"), format!("/jobs/{id}/complete"));
         let (ack_body, done_body) = (json!({"progress": 5}), json!({"outcome": {"message": "ok"}}));
         let (ack, done) = tokio::join!(
@@ -234,13 +240,7 @@ async fn lifecycle_calls_at_once_never_undo_each_other(db: Db) {
         assert_eq!(got["data"]["status"], "complete", "round {round}: {got}");
 
         // Failed, then two retries at once: one runs it again.
-        let (_, job) = app
-            .post_json(
-                "/jobs",
-                &json!({"type": "space", "operation": "race", "source": space, "trigger": "immediate"}),
-            )
-            .await;
-        let id = job["data"]["id"].as_str().unwrap().to_string();
+        let id = race_job(&app, &space).await;
         let (status, _) = app.post_json(&format!("/jobs/{id}/fail"), &json!({})).await;
         assert_eq!(status, 200);
         let (retry, empty) = (format!("/jobs/{id}/retry"), json!({}));
