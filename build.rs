@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
+    // The migrations are embedded in the binary (`db::run_migrations`).
+    println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=package-lock.json");
     println!("cargo:rerun-if-changed=node_modules/htmx.org/package.json");
     if Path::new("node_modules/htmx.org/dist/htmx.min.js").exists()

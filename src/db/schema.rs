@@ -375,6 +375,13 @@ diesel::joinable!(guest_spaces -> spaces (space_id));
 diesel::joinable!(guest_sessions -> guests (guest_id));
 
 diesel::table! {
+    search_pending (sheet_seq, record_id) {
+        sheet_seq -> BigInt,
+        record_id -> BigInt,
+    }
+}
+
+diesel::table! {
     search_backfills (sheet_seq) {
         sheet_seq -> BigInt,
         done_upto -> BigInt,
@@ -494,6 +501,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulk_changes,
     mail_retries,
     search_backfills,
+    search_pending,
     webhooks,
     webhook_deliveries,
     webhook_attempts,

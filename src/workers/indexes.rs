@@ -228,8 +228,9 @@ fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -
     }
 }
 
-/// Merges the segments of the SQLite search indexes in the background, each sheet's once
-/// its writes have paused for [`QUIET`] (see `search_index::merge_step`), in short write
+/// Brings the SQLite search indexes up to date with the records changed since
+/// (`search_index::catch_up_step`) and merges their segments (`search_index::merge_step`)
+/// in the background, each sheet's once its writes have paused for [`QUIET`], in short write
 /// transactions so a save waits for one step at most. `pool` gives the pool while the
 /// application lives and `None` once it has gone, which ends the loop.
 pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::io::Result<()> {
@@ -246,6 +247,10 @@ pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::i
                         return;
                     }
                     file = search_index::database_file(&mut conn).ok();
+                    // Records a bulk change left waiting before a restart are due again.
+                    if let Err(e) = search_index::sheets_pending(&mut conn) {
+                        tracing::warn!(error = %e, "listing sheets waiting for their search index failed");
+                    }
                 }
                 let Some(file) = &file else { continue };
                 for sheet_seq in search_index::merges_due(file, QUIET) {
@@ -254,6 +259,10 @@ pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::i
                     // (a bulk change, a load) puts the rest off to its next pause.
                     let merged = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
                         while search_index::still_quiet(file, sheet_seq, QUIET) {
+                            // Records waiting for the index first, then its segments.
+                            if search_index::catch_up_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {
+                                continue;
+                            }
                             if !search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {
                                 return Ok(true);
                             }

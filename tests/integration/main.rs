@@ -69,6 +69,7 @@ mod records_ffql_random;
 mod records_integrity;
 mod records_search;
 mod search_backfill;
+mod search_pending;
 mod secrets;
 mod security_matrix;
 mod sheet_fields;

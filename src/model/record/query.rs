@@ -189,7 +189,11 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
             }
             match (&indexed, bounded) {
                 (Some((before, bind, after)), false) => {
-                    stmt = stmt.filter(sql::<Bool>(before).bind::<Text, _>(bind.clone()).sql(after));
+                    stmt = stmt.filter(
+                        sql::<Bool>(before)
+                            .bind::<Text, _>(bind.clone())
+                            .sql(after.as_str()),
+                    );
                 }
                 _ => {
                     if let Some(pattern) = &term.prefilter {

@@ -36,7 +36,9 @@ pub fn index_pays(
     };
     let t = super::search_index::name(sheet_seq);
     let found: N = diesel::sql_query(format!(
-        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM {t} WHERE {t} MATCH ? LIMIT {COMMON})"
+        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM {t} WHERE {t} MATCH ? \
+         UNION ALL {} LIMIT {COMMON})",
+        pending(sheet_seq)
     ))
     .bind::<Text, _>(index_query)
     .get_result(c)?;
@@ -53,11 +55,7 @@ const MAX_TRIGRAMS: usize = 12;
 
 /// The sheet's index narrowing for a term it can serve (three characters or more), around the
 /// one bind: `(before, bind, after)`. Candidates only; the exact check decides.
-pub fn index_condition(
-    backend: Backend,
-    sheet_seq: i64,
-    term: &Term,
-) -> Option<(String, String, &'static str)> {
+pub fn index_condition(backend: Backend, sheet_seq: i64, term: &Term) -> Option<(String, String, String)> {
     if !index_serves(&term.folded) {
         return None;
     }
@@ -76,7 +74,8 @@ pub fn index_condition(
             (
                 format!("id IN (SELECT rowid FROM {t} WHERE {t} MATCH "),
                 picked.join(" AND "),
-                ")",
+                // Records changed since the index last saw them are candidates too.
+                format!(" UNION ALL {})", pending(sheet_seq)),
             )
         }
         // The matches' ids first (an array computed once, through the index), then those
@@ -97,9 +96,14 @@ pub fn index_condition(
                     .collect::<Vec<_>>()
                     .join("%")
             ),
-            " ESCAPE '\\'))",
+            " ESCAPE '\\'))".to_string(),
         ),
     })
+}
+
+/// The sheet's records waiting for its SQLite search index (`search_index::reindex`).
+fn pending(sheet_seq: i64) -> String {
+    format!("SELECT record_id FROM search_pending WHERE sheet_seq = {sheet_seq}")
 }
 
 /// A search term, ready for SQL.
