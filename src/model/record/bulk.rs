@@ -13,7 +13,7 @@ use crate::ids::{BulkChangeId, CommitId};
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::display;
+use crate::validate::{display, Checked};
 use diesel::QueryResult;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -145,7 +145,11 @@ pub fn apply(
         sheet::lock_for_write(conn, &ctx.write_set())?;
         let ids = selected(conn, ctx, &q, changes, None)?;
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
-        let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, changes)).collect();
+        let updates: Vec<RecordUpdate> = rows
+            .iter()
+            .filter_map(|r| update_of(ctx, r, changes))
+            .map(|(u, _)| u)
+            .collect();
         if updates.is_empty() {
             return Ok(Some(Done {
                 changed: 0,
@@ -171,7 +175,7 @@ fn update_of(
     ctx: &SheetContext,
     row: &super::RecordRow,
     changes: &[(usize, Change)],
-) -> Option<RecordUpdate> {
+) -> Option<(RecordUpdate, Checked)> {
     let checked = row.checked();
     let mut values = BTreeMap::new();
     for (field, change) in changes {
@@ -183,11 +187,14 @@ fn update_of(
             values.insert(ctx.config.fields[*field].key.clone(), after);
         }
     }
-    (!values.is_empty()).then(|| RecordUpdate {
-        id: row.record_id(),
-        values,
-        messages: BTreeMap::new(),
-        metadata: None,
+    (!values.is_empty()).then(|| {
+        let update = RecordUpdate {
+            id: row.record_id(),
+            values,
+            messages: BTreeMap::new(),
+            metadata: None,
+        };
+        (update, checked)
     })
 }
 
@@ -209,13 +216,17 @@ pub fn apply_batch(
     let changes = refound(ctx, &fresh, changes)?;
     let ctx = &fresh;
     let rows = super::write::load(conn, ctx.sheet.seq, ids)?;
-    let updates: Vec<RecordUpdate> = rows.iter().filter_map(|r| update_of(ctx, r, &changes)).collect();
+    // Each record decoded once: for the change, and as the old record the update replaces.
+    let (updates, olds): (Vec<RecordUpdate>, Vec<_>) = rows
+        .iter()
+        .filter_map(|r| update_of(ctx, r, &changes).map(|(u, old)| (u, (r, old))))
+        .unzip();
     bulk_history::add_changed(conn, bulk, updates.len())?;
     let written = update_loaded(
         conn,
         ctx,
         &updates,
-        &rows,
+        olds,
         actor,
         &Hooks::Skip,
         Some(bulk.as_str()),

@@ -92,7 +92,8 @@ pub fn update_tagged(
         sheet::lock_context(conn, ctx)?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
-        let written = update_loaded(conn, ctx, &updates, &old_rows, actor, hooks, bulk)?;
+        let olds = olds_of(&updates, &old_rows)?;
+        let written = update_loaded(conn, ctx, &updates, olds, actor, hooks, bulk)?;
         Ok(Written {
             rows: load(conn, ctx.sheet.seq, &ids)?,
             also_changed: written.also_changed,
@@ -101,27 +102,41 @@ pub fn update_tagged(
     })
 }
 
-/// The heart of [`update`]: `updates` (one per record) made to `old_rows`, the records as
-/// read under the sheet's lock, which the caller holds in its write transaction. The
-/// records as stored afterwards are not read back.
+/// The records `updates` change, among `rows` (as read under the sheet's lock), each
+/// decoded, in the order of `updates`; one missing is 404.
+fn olds_of<'r>(
+    updates: &[RecordUpdate],
+    rows: &'r [RecordRow],
+) -> ModelResult<Vec<(&'r RecordRow, Checked)>> {
+    let by_id: HashMap<i64, &RecordRow> = rows.iter().map(|r| (r.id, r)).collect();
+    updates
+        .iter()
+        .map(|u| {
+            let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
+            Ok((*row, row.checked()))
+        })
+        .collect()
+}
+
+/// The heart of [`update`]: `updates` (one per record) made to `old`, the records as read
+/// under the sheet's lock with their decoded form, in the order of `updates`; the caller
+/// holds the write transaction. The records as stored afterwards are not read back.
 pub(super) fn update_loaded(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     updates: &[RecordUpdate],
-    old_rows: &[RecordRow],
+    old: Vec<(&RecordRow, Checked)>,
     actor: &str,
     hooks: &Hooks,
     bulk: Option<&str>,
 ) -> ModelResult<Written<()>> {
     let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
-    let by_id: HashMap<i64, &RecordRow> = old_rows.iter().map(|r| (r.id, r)).collect();
     let mut delta = CountDelta::default();
     let mut checked = Vec::with_capacity(updates.len());
     let mut olds = Vec::with_capacity(updates.len());
     let mut changes = Vec::new();
-    for u in updates {
-        let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
-        let old = row.checked();
+    for (u, (row, old)) in updates.iter().zip(old) {
+        debug_assert_eq!(u.id.0, row.id, "the old records in the order of the updates");
         delta.add(-1, row.valid, error_keys(&ctx.config, &old));
         // Decoded once: the old record is read for its values, raw input and messages.
         let mut input = super::inputs_of(&ctx.config, &old.vals, &old.raw);
