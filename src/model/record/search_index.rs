@@ -124,9 +124,6 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
             pg_name(sheet_seq),
             name(sheet_seq)
         ))?;
-        // With no statistics of the new table the planner read it whole for a term that
-        // matches nothing (50 ms at 300,000 records) instead of asking the index.
-        conn.batch_execute(&format!("ANALYZE {}", name(sheet_seq)))?;
     }
     merge_later(conn, sheet_seq)
 }
