@@ -228,7 +228,7 @@ fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -
     }
 }
 
-/// Brings the search indexes up to date with the records changed since
+/// Brings the SQLite search indexes up to date with the records changed since
 /// (`search_index::catch_up_step`) and merges their segments (`search_index::merge_step`)
 /// in the background, each sheet's once its writes have paused for [`QUIET`], in short write
 /// transactions so a save waits for one step at most. `pool` gives the pool while the
@@ -243,6 +243,9 @@ pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::i
                 let Some(pool) = pool() else { return };
                 if file.is_none() {
                     let Ok(mut conn) = pool.get() else { continue };
+                    if !matches!(*conn, crate::db::AnyConnection::Sqlite(_)) {
+                        return;
+                    }
                     file = search_index::database_file(&mut conn).ok();
                     // Records a bulk change left waiting before a restart are due again.
                     if let Err(e) = search_index::sheets_pending(&mut conn) {

@@ -57,14 +57,9 @@ pub fn drop_orphans(conn: &mut AnyConnection) -> QueryResult<usize> {
             "SELECT name, type AS kind FROM sqlite_master WHERE type IN ('index', 'table', 'trigger') \
              AND (name LIKE 'records\\_sort\\_%' ESCAPE '\\' OR name LIKE 'record\\_search\\_%' ESCAPE '\\')"
         }
-        // A search index on the records table itself is an older version's: searches
-        // use the sheet's search table now (`search_index`), whose build replaces it.
         Backend::Postgres => {
-            "SELECT indexname AS name, CASE WHEN tablename = 'records' AND indexname LIKE \
-             'records\\_search\\_%' THEN 'retired' ELSE 'index' END AS kind FROM pg_indexes \
-             WHERE indexname LIKE 'records\\_sort\\_%' OR indexname LIKE 'records\\_search\\_%' \
-             UNION ALL SELECT tablename AS name, 'table' AS kind FROM pg_tables \
-             WHERE tablename LIKE 'record\\_search\\_%'"
+            "SELECT indexname AS name, 'index' AS kind FROM pg_indexes \
+             WHERE indexname LIKE 'records\\_sort\\_%' OR indexname LIKE 'records\\_search\\_%'"
         }
     };
     let names: Vec<Name> = crate::on_backend!(conn, c => diesel::sql_query(catalog).load(c))?;
@@ -88,9 +83,8 @@ pub fn drop_orphans(conn: &mut AnyConnection) -> QueryResult<usize> {
         let global_sort = name.starts_with("records_sort_") && name.matches('_').count() == 2;
         // FTS5's own shadow tables (record_search_{seq}_data, ...) go with their table.
         let shadow = kind == "table" && seq.is_some_and(|seq| name != search_index::name(seq));
-        // Search indexes no longer have a delete trigger (see `search_index::unindex_deleted`),
-        // nor, on PostgreSQL, an index on the records table.
-        let retired = kind == "trigger" || kind == "retired";
+        // Search indexes no longer have a delete trigger (see `search_index::unindex_deleted`).
+        let retired = kind == "trigger";
         if !(orphan || global_sort || retired) || shadow {
             continue;
         }

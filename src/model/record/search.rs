@@ -84,8 +84,8 @@ pub fn index_condition(backend: Backend, sheet_seq: i64, term: &Term) -> Option<
         // nothing.
         Backend::Postgres => (
             format!(
-                "id = ANY(ARRAY(SELECT rowid FROM {} WHERE body LIKE ",
-                super::search_index::name(sheet_seq)
+                "id = ANY(ARRAY(SELECT id FROM records WHERE sheet_seq = {sheet_seq} \
+                 AND wharf_search_text(vals) LIKE "
             ),
             // A list's items are stored apart (`["vip", "new"]`), shown joined by `, `.
             format!(
@@ -96,12 +96,12 @@ pub fn index_condition(backend: Backend, sheet_seq: i64, term: &Term) -> Option<
                     .collect::<Vec<_>>()
                     .join("%")
             ),
-            format!(" ESCAPE '\\' UNION ALL {}))", pending(sheet_seq)),
+            " ESCAPE '\\'))".to_string(),
         ),
     })
 }
 
-/// The sheet's records waiting for its search index (`search_index::reindex`).
+/// The sheet's records waiting for its SQLite search index (`search_index::reindex`).
 fn pending(sheet_seq: i64) -> String {
     format!("SELECT record_id FROM search_pending WHERE sheet_seq = {sheet_seq}")
 }

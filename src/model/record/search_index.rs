@@ -1,16 +1,8 @@
 //! A sheet's search index, built in the background (`workers::indexes`) on the sheet's
-//! first search or when a load ends: a table of its own holding each record's shown text
-//! (`rowid`, `body`), filled in short batches. On SQLite it is an FTS5 trigram table
-//! (contentless: the exact check reads the record); on PostgreSQL a plain table with a
-//! `pg_trgm` GIN index, built once the table is filled. From the table's creation on, the
-//! sheet's inserts add to it in their own transaction; changed and deleted records are
-//! noted in `search_pending` ([`reindex`]) and brought in by [`catch_up_step`] once the
-//! sheet's writes pause. Reads use the index once it is complete, with the pending records
-//! beside it.
-//!
-//! Why a table apart on PostgreSQL too: a GIN index on the records table itself made every
-//! update of a record write its 80 or so trigrams in the update's own transaction (10,000
-//! updates took 2.0 s with it, 0.85 s without), and no update could be HOT.
+//! first search: on SQLite an FTS5 trigram table of its own (contentless: the exact check
+//! reads the record), filled in short batches; on PostgreSQL a partial `pg_trgm` GIN index.
+//! Once it exists, the sheet's writes keep it in their own transaction (PostgreSQL does so
+//! by itself); reads use it once it is complete.
 //!
 //! The FTS5 table merges its segments only when asked ([`merge_step`], run by
 //! `workers::indexes` once the sheet's writes pause), not a little on every write: FTS5's
@@ -23,72 +15,33 @@ use crate::db::schema::{records, search_backfills, search_pending};
 use crate::db::{backend_of, AnyConnection, Backend};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-/// The search table of a sheet (on SQLite, FTS5's).
+/// The FTS5 table of a sheet (SQLite).
 pub fn name(sheet_seq: i64) -> String {
     format!("record_search_{sheet_seq}")
 }
 
-/// The GIN index on a sheet's search table (PostgreSQL). Before the table, an index of
-/// this name was on the records table itself; a build drops that one first.
+/// The GIN index of a sheet (PostgreSQL).
 fn pg_name(sheet_seq: i64) -> String {
     format!("records_search_{sheet_seq}")
 }
 
 /// Whether the sheet's search index is complete, so reads may use it.
 pub fn exists(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
-    let filled = table_exists(conn, sheet_seq)? && backfilled_upto(conn, sheet_seq)?.is_none();
     match backend_of(conn) {
-        Backend::Sqlite => Ok(filled),
-        Backend::Postgres => Ok(filled && pg_index_on_table(conn, sheet_seq)?),
+        Backend::Sqlite => Ok(table_exists(conn, sheet_seq)? && backfilled_upto(conn, sheet_seq)?.is_none()),
+        Backend::Postgres => catalog_has(conn, &pg_name(sheet_seq)),
     }
 }
 
-/// Whether the sheet's search table exists (complete or still being filled): from then on
-/// the sheet's writes keep it.
+/// Whether the sheet's SQLite FTS table exists (complete or still being filled): from then
+/// on the sheet's writes keep it.
 fn table_exists(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
-    match backend_of(conn) {
-        Backend::Sqlite => catalog_has(conn, &name(sheet_seq)),
-        Backend::Postgres => {
-            #[derive(QueryableByName)]
-            struct Found {
-                #[diesel(sql_type = diesel::sql_types::Bool)]
-                found: bool,
-            }
-            let AnyConnection::Postgres(c) = conn else {
-                unreachable!("PostgreSQL")
-            };
-            diesel::sql_query("SELECT to_regclass($1) IS NOT NULL AS found")
-                .bind::<Text, _>(name(sheet_seq))
-                .get_result::<Found>(c)
-                .map(|f| f.found)
-        }
-    }
-}
-
-/// Whether the sheet's GIN index is built, valid, on its search table (not the index of
-/// that name that older versions put on the records table).
-fn pg_index_on_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let AnyConnection::Postgres(c) = conn else {
-        return Ok(false);
-    };
-    let found: Count = diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid \
-         JOIN pg_class t ON t.oid = i.indrelid WHERE c.relname = $1 AND t.relname = $2 AND i.indisvalid",
-    )
-    .bind::<Text, _>(pg_name(sheet_seq))
-    .bind::<Text, _>(name(sheet_seq))
-    .get_result(c)?;
-    Ok(found.n > 0)
+    catalog_has(conn, &name(sheet_seq))
 }
 
 /// While the sheet's index is being filled: (records done up to, the last record the
@@ -107,55 +60,46 @@ const BACKFILL_BATCH: i64 = 5000;
 /// Builds the sheet's search index unless it exists. The sheet number is an integer from
 /// the database, never text from a request.
 pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
-    if exists(conn, sheet_seq)? {
-        return Ok(());
+    match backend_of(conn) {
+        Backend::Postgres => {
+            if exists(conn, sheet_seq)? {
+                return Ok(());
+            }
+            super::indexes::drop_invalid(conn, &pg_name(sheet_seq))?;
+            conn.batch_execute(&format!(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON records \
+             USING gin (wharf_search_text(vals) gin_trgm_ops) WHERE sheet_seq = {sheet_seq}",
+                pg_name(sheet_seq)
+            ))
+        }
+        Backend::Sqlite => {
+            create_sqlite_table(conn, sheet_seq)?;
+            // Then filled batch by batch, each its own short write transaction (one
+            // transaction for a million records held every writer for seconds). A build cut
+            // off by a stop resumes here at the next request.
+            while crate::db::write_tx(conn, |conn| backfill_batch(conn, sheet_seq))? {}
+            merge_later(conn, sheet_seq)
+        }
     }
-    create_table(conn, sheet_seq)?;
-    // Then filled batch by batch, each its own short write transaction (one transaction
-    // for a million records held every writer for seconds). A build cut off by a stop
-    // resumes here at the next request.
-    while crate::db::write_tx(conn, |conn| backfill_batch(conn, sheet_seq))? {}
-    if backend_of(conn) == Backend::Postgres {
-        // Built in one pass once the table is full (inserting row by row into a GIN index
-        // costs several times more), without holding up the sheet's writers.
-        super::indexes::drop_invalid(conn, &pg_name(sheet_seq))?;
-        conn.batch_execute(&format!(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING gin (body gin_trgm_ops)",
-            pg_name(sheet_seq),
-            name(sheet_seq)
-        ))?;
-    }
-    merge_later(conn, sheet_seq)
 }
 
-/// Creates the empty search table (on SQLite FTS5's) and the note of what is left to fill,
+/// Creates the empty FTS table, its delete trigger and the note of what is left to fill,
 /// in one short write transaction; records written from then on index themselves.
-fn create_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
+fn create_sqlite_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     crate::db::write_tx(conn, |conn| {
         if table_exists(conn, sheet_seq)? {
             return Ok(());
         }
         let t = name(sheet_seq);
-        match backend_of(conn) {
-            Backend::Sqlite => conn.batch_execute(&format!(
-                "CREATE VIRTUAL TABLE {t} USING fts5(body, content='', contentless_delete=1, \
+        conn.batch_execute(&format!(
+            "CREATE VIRTUAL TABLE {t} USING fts5(body, content='', contentless_delete=1, \
                  detail='none', tokenize='trigram case_sensitive 1');
-                 INSERT INTO {t}({t}, rank) VALUES('automerge', 0);"
-            ))?,
-            // The sheet's row is locked first, as its record writes lock it: no insert into
-            // the sheet can pass between the table's creation and the note of where the
-            // filling ends.
-            Backend::Postgres => conn.batch_execute(&format!(
-                "SELECT 1 FROM sheets WHERE seq = {sheet_seq} FOR UPDATE;
-                 CREATE TABLE IF NOT EXISTS {t} (rowid BIGINT PRIMARY KEY, body TEXT NOT NULL);"
-            ))?,
-        }
+             INSERT INTO {t}({t}, rank) VALUES('automerge', 0);"
+        ))?;
         let until: Option<i64> = records::table
             .filter(records::sheet_seq.eq(sheet_seq))
             .select(diesel::dsl::max(records::id))
             .first(conn)?;
-        // A note left by a table since dropped would stand for this one.
-        diesel::delete(search_backfills::table.find(sheet_seq)).execute(conn)?;
         diesel::insert_into(search_backfills::table)
             .values((
                 search_backfills::sheet_seq.eq(sheet_seq),
@@ -167,10 +111,9 @@ fn create_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     })
 }
 
-/// Fills the next batch; false once the table is full (and says so by forgetting the
+/// Fills the next batch; false once the index is complete (and says so by forgetting the
 /// backfill).
 fn backfill_batch(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
-    lock_sheet(conn, sheet_seq)?;
     let Some((done, until)) = backfilled_upto(conn, sheet_seq)? else {
         return Ok(false);
     };
@@ -187,9 +130,11 @@ fn backfill_batch(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool>
     if upto > done {
         crate::on_backend!(conn, c => diesel::sql_query(format!(
             "INSERT INTO {}(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
-             WHERE sheet_seq = {sheet_seq} AND id > {done} AND id <= {upto}",
+             WHERE sheet_seq = {sheet_seq} AND id > ? AND id <= ?",
             name(sheet_seq)
         ))
+        .bind::<BigInt, _>(done)
+        .bind::<BigInt, _>(upto)
         .execute(c))?;
     }
     if upto >= until {
@@ -203,40 +148,31 @@ fn backfill_batch(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool>
 }
 
 /// Adds newly inserted records (ids `first..=last` of one sheet, written by this
-/// transaction alone, which holds the sheet's write lock) to the sheet's search table, when
-/// it has one: one statement for the batch (an FTS5 insert per row from a trigger would
-/// flush a segment per row).
+/// transaction alone) to the sheet's SQLite search index, when it has one: one statement
+/// for the batch (an FTS5 insert per row from a trigger would flush a segment per row).
 pub fn index_inserted(conn: &mut AnyConnection, sheet_seq: i64, first: i64, last: i64) -> QueryResult<()> {
-    if !table_exists(conn, sheet_seq)? {
+    if !matches!(conn, AnyConnection::Sqlite(_)) || !table_exists(conn, sheet_seq)? {
         return Ok(());
     }
-    conn.batch_execute(&format!(
-        "INSERT INTO {}(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
-         WHERE sheet_seq = {sheet_seq} AND id BETWEEN {first} AND {last}",
-        name(sheet_seq)
-    ))?;
+    let t = name(sheet_seq);
+    crate::on_backend!(conn, c => diesel::sql_query(format!(
+        "INSERT INTO {t}(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
+         WHERE sheet_seq = {sheet_seq} AND id BETWEEN ? AND ?"
+    ))
+    .bind::<BigInt, _>(first)
+    .bind::<BigInt, _>(last)
+    .execute(c))?;
     merge_later(conn, sheet_seq)
 }
 
-/// On PostgreSQL, takes the sheet's row lock, as its record writes do first: the filling
-/// and the catching up of its search table see no write of its records half done.
-fn lock_sheet(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
-    if backend_of(conn) == Backend::Postgres {
-        conn.batch_execute(&format!(
-            "SELECT 1 FROM sheets WHERE seq = {sheet_seq} FOR UPDATE"
-        ))?;
-    }
-    Ok(())
-}
-
-/// Notes records whose shown text changed as waiting for the sheet's search index
+/// Notes records whose shown text changed as waiting for the sheet's SQLite search index
 /// (`search_pending`); searches read them beside the index until [`catch_up_step`] brings
 /// it up to date once the sheet's writes pause. Rewriting the index inside the change cost
 /// a bulk change a third of its time (FTS5 deletes and inserts about 40 us a record), and
 /// held SQLite's one write lock meanwhile. Records the backfill has yet to reach are left
 /// to it: it reads their values then.
 pub fn reindex(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<()> {
-    if ids.is_empty() || !table_exists(conn, sheet_seq)? {
+    if !matches!(conn, AnyConnection::Sqlite(_)) || ids.is_empty() || !table_exists(conn, sheet_seq)? {
         return Ok(());
     }
     let ids: Vec<i64> = match backfilled_upto(conn, sheet_seq)? {
@@ -250,11 +186,11 @@ pub fn reindex(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryRe
     note_pending(conn, sheet_seq, &ids)
 }
 
-/// Deleted records leave the sheet's search index the same way: noted, and taken
+/// Deleted records leave the sheet's SQLite search index the same way: noted, and taken
 /// out by [`catch_up_step`]. Until then the index may name them, and a search reads only
 /// the records its index names that exist (record ids are never reused).
 pub fn unindex_deleted(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<()> {
-    if ids.is_empty() || !table_exists(conn, sheet_seq)? {
+    if !matches!(conn, AnyConnection::Sqlite(_)) || ids.is_empty() || !table_exists(conn, sheet_seq)? {
         return Ok(());
     }
     note_pending(conn, sheet_seq, ids)
@@ -275,7 +211,7 @@ fn note_pending(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryR
             .collect::<Vec<_>>()
             .join(",");
         conn.batch_execute(&format!(
-            "INSERT INTO search_pending (sheet_seq, record_id) VALUES {rows} ON CONFLICT DO NOTHING"
+            "INSERT OR IGNORE INTO search_pending (sheet_seq, record_id) VALUES {rows}"
         ))?;
     }
     merge_later(conn, sheet_seq)
@@ -284,12 +220,14 @@ fn note_pending(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryR
 /// Records brought into the index per [`catch_up_step`]: a short write transaction.
 const CATCH_UP_BATCH: i64 = 5000;
 
-/// Brings some of the sheet's pending records into its search table (their old entries
-/// out, their text as it is now in, the deleted ones only out), in one write transaction;
-/// false once none are pending.
+/// Brings some of the sheet's pending records into its SQLite search index (their old
+/// entries out, their text as it is now in, the deleted ones only out), in one write
+/// transaction; false once none are pending.
 pub fn catch_up_step(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return Ok(false);
+    }
     crate::db::write_tx(conn, |conn| {
-        lock_sheet(conn, sheet_seq)?;
         let ids: Vec<i64> = search_pending::table
             .filter(search_pending::sheet_seq.eq(sheet_seq))
             .order(search_pending::record_id.asc())
@@ -318,9 +256,12 @@ pub fn catch_up_step(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bo
     })
 }
 
-/// The sheets with records waiting for their search index: after a restart they are due
-/// for [`catch_up_step`] again.
+/// The sheets with records waiting for their search index (SQLite): after a restart they
+/// are due for [`catch_up_step`] again.
 pub fn sheets_pending(conn: &mut AnyConnection) -> QueryResult<Vec<i64>> {
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return Ok(Vec::new());
+    }
     let seqs: Vec<i64> = search_pending::table
         .select(search_pending::sheet_seq)
         .distinct()
@@ -331,7 +272,7 @@ pub fn sheets_pending(conn: &mut AnyConnection) -> QueryResult<Vec<i64>> {
     Ok(seqs)
 }
 
-/// Sheets whose search index was written to, by database, with when their
+/// Sheets whose SQLite search index was written to, by database file, with when their
 /// records were last written and whether a merge is running: their segments are merged once
 /// the writes pause. (By file: one process may run several applications, each on its own
 /// database, as the tests do.)
@@ -362,7 +303,7 @@ fn merge_later(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
 /// otherwise compete with a bulk change that leaves the index as it is for the write lock).
 pub fn postpone_merge(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     // Most writes find no merge due anywhere, and need not ask which file they are on.
-    if merges().is_empty() {
+    if !matches!(conn, AnyConnection::Sqlite(_)) || merges().is_empty() {
         return Ok(());
     }
     let file = database_file(conn)?;
@@ -372,18 +313,16 @@ pub fn postpone_merge(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<(
     Ok(())
 }
 
-/// The database a connection is open on: SQLite's file, PostgreSQL's database name.
+/// The file of the SQLite database a connection is open on.
 pub fn database_file(conn: &mut AnyConnection) -> QueryResult<String> {
     #[derive(QueryableByName)]
     struct File {
         #[diesel(sql_type = diesel::sql_types::Text)]
         file: String,
     }
-    let sql = match backend_of(conn) {
-        Backend::Sqlite => "SELECT file FROM pragma_database_list WHERE name = 'main'",
-        Backend::Postgres => "SELECT current_database()::text AS file",
-    };
-    crate::on_backend!(conn, c => diesel::sql_query(sql).get_result::<File>(c)).map(|f| f.file)
+    crate::on_backend!(conn, c => diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .get_result::<File>(c))
+    .map(|f| f.file)
 }
 
 /// The sheets of the database in `file` whose records have not been written for `quiet`
