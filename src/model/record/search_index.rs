@@ -165,12 +165,18 @@ pub fn index_inserted(conn: &mut AnyConnection, sheet_seq: i64, first: i64, last
     merge_later(conn, sheet_seq)
 }
 
-/// Notes records whose shown text changed as waiting for the sheet's SQLite search index
-/// (`search_pending`); searches read them beside the index until [`catch_up_step`] brings
-/// it up to date once the sheet's writes pause. Rewriting the index inside the change cost
-/// a bulk change a third of its time (FTS5 deletes and inserts about 40 us a record), and
-/// held SQLite's one write lock meanwhile. Records the backfill has yet to reach are left
-/// to it: it reads their values then.
+/// Writes of at most this many records bring the SQLite search index up to date in their
+/// own transaction (a few ms); bigger ones leave it to the background. People's edits
+/// then never pile up as pending on a sheet whose writes never pause.
+const REINDEX_AT_ONCE: usize = 500;
+
+/// Brings the sheet's SQLite search index in step with records whose shown text changed:
+/// at once for a few ([`REINDEX_AT_ONCE`]); more are noted as waiting (`search_pending`),
+/// and searches read them beside the index until [`catch_up_step`] brings it up to date
+/// once the sheet's writes pause. Rewriting the index inside a bulk change cost it a third
+/// of its time (FTS5 deletes and inserts about 40 us a record), holding SQLite's one write
+/// lock meanwhile. Records the backfill has yet to reach are left to it: it reads their
+/// values then.
 pub fn reindex(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<()> {
     if !matches!(conn, AnyConnection::Sqlite(_)) || ids.is_empty() || !table_exists(conn, sheet_seq)? {
         return Ok(());
@@ -183,17 +189,43 @@ pub fn reindex(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryRe
             .collect(),
         None => ids.to_vec(),
     };
-    note_pending(conn, sheet_seq, &ids)
+    match ids.len() {
+        0 => Ok(()),
+        n if n <= REINDEX_AT_ONCE => {
+            rewrite(conn, sheet_seq, &ids)?;
+            merge_later(conn, sheet_seq)
+        }
+        _ => note_pending(conn, sheet_seq, &ids),
+    }
 }
 
-/// Deleted records leave the sheet's SQLite search index the same way: noted, and taken
-/// out by [`catch_up_step`]. Until then the index may name them, and a search reads only
-/// the records its index names that exist (record ids are never reused).
+/// Deleted records leave the sheet's SQLite search index the same way: a few at once, more
+/// noted and taken out by [`catch_up_step`]. Until then the index may name them, and a
+/// search reads only the records its index names that exist (record ids are never reused).
 pub fn unindex_deleted(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<()> {
     if !matches!(conn, AnyConnection::Sqlite(_)) || ids.is_empty() || !table_exists(conn, sheet_seq)? {
         return Ok(());
     }
-    note_pending(conn, sheet_seq, ids)
+    match ids.len() <= REINDEX_AT_ONCE {
+        true => {
+            rewrite(conn, sheet_seq, ids)?;
+            merge_later(conn, sheet_seq)
+        }
+        false => note_pending(conn, sheet_seq, ids),
+    }
+}
+
+/// Takes records out of the sheet's FTS table and puts back the text of those that exist.
+/// (The caller marks the index for merging, or not: a catch-up must not put itself off.)
+fn rewrite(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<()> {
+    let t = name(sheet_seq);
+    // Integers from the database, never text from a request.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    conn.batch_execute(&format!(
+        "DELETE FROM {t} WHERE rowid IN ({list});
+         INSERT INTO {t}(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
+         WHERE sheet_seq = {sheet_seq} AND id IN ({list});"
+    ))
 }
 
 /// Rows per statement noting pending records: 2 parameters each.
@@ -238,13 +270,7 @@ pub fn catch_up_step(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bo
             return Ok(false);
         };
         if table_exists(conn, sheet_seq)? {
-            let t = name(sheet_seq);
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            conn.batch_execute(&format!(
-                "DELETE FROM {t} WHERE rowid IN ({list});
-                 INSERT INTO {t}(rowid, body) SELECT id, wharf_search_text(vals) FROM records \
-                 WHERE sheet_seq = {sheet_seq} AND id IN ({list});"
-            ))?;
+            rewrite(conn, sheet_seq, &ids)?;
         }
         diesel::delete(
             search_pending::table
