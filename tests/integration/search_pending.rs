@@ -176,3 +176,34 @@ async fn a_restart_catches_up_what_was_left_pending() {
     assert_eq!(search_count(&app, &sheet, "zebra").await, 10);
     assert_eq!(search_count(&app, &sheet, "okapi").await, 40);
 }
+
+/// More records waiting than the index is worth asking beside (5,000): a search reads the
+/// sheet instead, and still finds exactly the records that show the term.
+async fn a_search_beside_many_pending_records_is_still_exact(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let seq = app.sheet_seq(&sheet);
+    let path = format!("/sheets/{sheet}/records");
+    let rows: Vec<Value> = (0..6000)
+        .map(|i| json!({"email": {"value": format!("m{i}@x.org")}, "name": {"value": format!("okapi {i}")}}))
+        .collect();
+    let (status, body) = app.post_json(&path, &json!(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(search_count(&app, &sheet, "okapi%205999").await, 1);
+    wait_for_index(&app, seq).await;
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "okapi", "replace": "tapir", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["changed"], 6000, "{body}");
+    assert_eq!(search_count(&app, &sheet, "tapir%205999").await, 1);
+    assert_eq!(search_count(&app, &sheet, "tapir%201234").await, 1);
+    assert_eq!(search_count(&app, &sheet, "okapi").await, 0);
+    assert_eq!(search_count(&app, &sheet, "tapir").await, 5000, "a full page");
+}
+
+on_both!(a_search_beside_many_pending_records_is_still_exact);

@@ -1,8 +1,11 @@
 //! A sheet's search index, built in the background (`workers::indexes`) on the sheet's
 //! first search: on SQLite an FTS5 trigram table of its own (contentless: the exact check
 //! reads the record), filled in short batches; on PostgreSQL a partial `pg_trgm` GIN index.
-//! Once it exists, the sheet's writes keep it in their own transaction (PostgreSQL does so
-//! by itself); reads use it once it is complete.
+//! Once it exists, reads use it once it is complete. PostgreSQL keeps it in each write's
+//! transaction by itself. On SQLite inserts and small writes keep it in their own
+//! transaction; bigger updates and deletes note their records in `search_pending`, which
+//! searches read beside the index until [`catch_up_step`] brings it up to date once the
+//! sheet's writes pause.
 //!
 //! The FTS5 table merges its segments only when asked ([`merge_step`], run by
 //! `workers::indexes` once the sheet's writes pause), not a little on every write: FTS5's
