@@ -71,22 +71,20 @@ async fn wait_for_index(app: &TestApp, seq: i64) {
     panic!("the search index was never built");
 }
 
-async fn bulk_changes_leave_the_search_index_to_catch_up(db: Db) {
-    let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let seq = app.sheet_seq(&sheet);
-    let path = format!("/sheets/{sheet}/records");
-    let rows: Vec<Value> = (0..600)
+/// Puts `n` records named `okapi {i}` in the sheet; their ids.
+async fn add_okapis(app: &TestApp, sheet: &str, n: usize) -> Vec<String> {
+    let rows: Vec<Value> = (0..n)
         .map(|i| json!({"email": {"value": format!("p{i}@x.org")}, "name": {"value": format!("okapi {i}")}}))
         .collect();
-    let (status, body) = app.post_json(&path, &json!(rows)).await;
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
     assert_eq!(status, 200, "{body}");
-    let ids = record_ids(&body);
-    assert_eq!(search_count(&app, &sheet, "okapi").await, 600);
-    wait_for_index(&app, seq).await;
+    record_ids(&body)
+}
 
-    // A find and replace over every record: searches see the new text at once.
+/// Replaces `okapi` with `tapir` in every name of the sheet (one request); how many changed.
+async fn okapis_to_tapirs(app: &TestApp, sheet: &str) -> Value {
     let (status, body) = app
         .put_json(
             &format!("/sheets/{sheet}/find-replace"),
@@ -94,7 +92,21 @@ async fn bulk_changes_leave_the_search_index_to_catch_up(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["changed"], 600, "{body}");
+    body["data"]["changed"].clone()
+}
+
+async fn bulk_changes_leave_the_search_index_to_catch_up(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let seq = app.sheet_seq(&sheet);
+    let path = format!("/sheets/{sheet}/records");
+    let ids = add_okapis(&app, &sheet, 600).await;
+    assert_eq!(search_count(&app, &sheet, "okapi").await, 600);
+    wait_for_index(&app, seq).await;
+
+    // A find and replace over every record: searches see the new text at once.
+    assert_eq!(okapis_to_tapirs(&app, &sheet).await, 600);
     assert_eq!(search_count(&app, &sheet, "tapir").await, 600);
     assert_eq!(search_count(&app, &sheet, "okapi").await, 0);
     assert_eq!(search_count(&app, &sheet, "tapir%20599").await, 1);
@@ -142,13 +154,7 @@ async fn a_restart_catches_up_what_was_left_pending() {
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
     let seq = app.sheet_seq(&sheet);
-    let rows: Vec<Value> = (0..50)
-        .map(|i| json!({"email": {"value": format!("r{i}@x.org")}, "name": {"value": format!("okapi {i}")}}))
-        .collect();
-    let (status, body) = app
-        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    add_okapis(&app, &sheet, 50).await;
     assert_eq!(search_count(&app, &sheet, "okapi").await, 50);
     wait_for_index(&app, seq).await;
     // As a process cut off after a bulk change left them: ten records changed, the index
@@ -184,22 +190,10 @@ async fn a_search_beside_many_pending_records_is_still_exact(db: Db) {
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
     let seq = app.sheet_seq(&sheet);
-    let path = format!("/sheets/{sheet}/records");
-    let rows: Vec<Value> = (0..6000)
-        .map(|i| json!({"email": {"value": format!("m{i}@x.org")}, "name": {"value": format!("okapi {i}")}}))
-        .collect();
-    let (status, body) = app.post_json(&path, &json!(rows)).await;
-    assert_eq!(status, 200, "{body}");
+    add_okapis(&app, &sheet, 6000).await;
     assert_eq!(search_count(&app, &sheet, "okapi%205999").await, 1);
     wait_for_index(&app, seq).await;
-    let (status, body) = app
-        .put_json(
-            &format!("/sheets/{sheet}/find-replace"),
-            &json!({"find": "okapi", "replace": "tapir", "fieldKey": "name"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["changed"], 6000, "{body}");
+    assert_eq!(okapis_to_tapirs(&app, &sheet).await, 6000);
     assert_eq!(search_count(&app, &sheet, "tapir%205999").await, 1);
     assert_eq!(search_count(&app, &sheet, "tapir%201234").await, 1);
     assert_eq!(search_count(&app, &sheet, "okapi").await, 0);
