@@ -71,8 +71,10 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -
             return;
         };
         if let Rows::Selected(q) = &rows {
-            // The selection's ids first (a million are 8 MB), then their rows a page at a time.
-            let ids = match record::cells::selected_ids(&mut conn, sheet.seq, q, None, None) {
+            // The selection's ids first (a million are 8 MB), in the order of its sort if it
+            // has one, then their rows a page at a time.
+            let cells = record::sort_index::Cells::of(crate::db::backend_of(&mut conn), &sheet);
+            let ids = match record::cells::sorted_ids(&mut conn, cells, sheet.seq, q) {
                 Ok(ids) => ids,
                 Err(e) => {
                     tracing::error!(error = %e, "CSV export failed");

@@ -304,6 +304,84 @@ async fn csv_download_escapes_formulas(db: Db) {
     assert_eq!(lines[3], "\"'=HYPERLINK(\"\"x\"\")\",\"Evil, Inc.\"");
 }
 
+/// `getRecordsAsCsv` with `sortField`: the rows come in the sort's order, whichever way,
+/// with the selection beside it (`filter`, `ids`).
+async fn csv_download_follows_the_sort(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([
+                {"email": "b@x.io", "age": 40},
+                {"email": "d@x.io", "age": 7},
+                {"email": "a@x.io", "age": 120},
+                {"email": "c@x.io", "age": "old"}
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let emails = |query: String| {
+        let app = &app;
+        let contacts = &contacts;
+        async move {
+            let resp = app
+                .api(
+                    reqwest::Method::GET,
+                    &format!("/sheets/{contacts}/download?{query}"),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200, "{query}");
+            let text = resp.text().await.unwrap();
+            text.lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        emails("sortField=email".into()).await,
+        ["a@x.io", "b@x.io", "c@x.io", "d@x.io"]
+    );
+    assert_eq!(
+        emails("sortField=email&sortDirection=desc".into()).await,
+        ["d@x.io", "c@x.io", "b@x.io", "a@x.io"]
+    );
+    // Numbers sort as numbers (7 before 40 before 120), as a sorted page does.
+    assert_eq!(
+        emails("sortField=age&filter=valid".into()).await,
+        ["d@x.io", "b@x.io", "a@x.io"]
+    );
+    assert_eq!(
+        emails(format!(
+            "sortField=email&sortDirection=desc&ids={}&ids={}",
+            ids[2], ids[0]
+        ))
+        .await,
+        ["b@x.io", "a@x.io"]
+    );
+    let resp = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/sheets/{contacts}/download?sortField=nope"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "an unknown sort field is named, not ignored"
+    );
+}
+
 async fn deleting_a_sheet_removes_its_records(db: Db) {
     let (app, companies, _) = setup(db).await;
     let (status, _) = app.delete(&format!("/sheets/{companies}")).await;
@@ -398,5 +476,6 @@ on_both!(
     reads_page_filter_search_and_sort,
     bad_writes_are_refused_whole,
     csv_download_escapes_formulas,
+    csv_download_follows_the_sort,
     deleting_a_sheet_removes_its_records,
 );

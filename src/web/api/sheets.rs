@@ -164,9 +164,10 @@ pub async fn download(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
-    // Flatfile's `getRecordsAsCsv` selection, as the records API reads it.
-    let rows = if params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
-        Rows::Selected(super::records::parse_selection(&config, &params)?.0)
+    // Flatfile's `getRecordsAsCsv` selection and sort, as the records API reads them.
+    let sorted = params.iter().any(|(k, _)| k == "sortField");
+    let rows = if sorted || params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
+        Rows::Selected(super::records::parse_query(&config, &params)?.0)
     } else {
         Rows::All
     };
