@@ -45,7 +45,8 @@ fn holds(cmp: Cmp, ord: Ordering) -> bool {
     }
 }
 
-fn is_iso_date(s: &str) -> bool {
+/// A day of the calendar written `YYYY-MM-DD`, as date cells hold one (`2024-02-30` is not).
+pub(super) fn is_iso_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
         && b.iter().enumerate().all(|(i, c)| {
@@ -55,6 +56,7 @@ fn is_iso_date(s: &str) -> bool {
                 c.is_ascii_digit()
             }
         })
+        && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 fn cell(v: &Value, test: &CellTest) -> bool {

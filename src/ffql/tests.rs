@@ -389,3 +389,13 @@ fn a_query_compares_a_bounded_number_of_cells() {
     let named: Vec<String> = (0..100).map(|i| format!("f{i} eq x")).collect();
     assert!(compile(&named.join(" or "), &wide).is_ok());
 }
+
+#[test]
+fn only_days_of_the_calendar_are_dates() {
+    for day in ["2024-02-29", "2000-02-29", "2024-12-31", "0001-01-01"] {
+        assert!(super::eval::is_iso_date(day), "{day}");
+    }
+    for day in ["2024-02-30", "2023-02-29", "1900-02-29", "2024-04-31", "2024-13-01", "2024-1-01", "24-01-01"] {
+        assert!(!super::eval::is_iso_date(day), "{day}");
+    }
+}

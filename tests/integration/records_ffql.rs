@@ -277,6 +277,38 @@ async fn big_whole_numbers_compare_exactly(db: Db) {
 
 on_both!(big_whole_numbers_compare_exactly);
 
+/// A date cell whose input only looked like a date (`2024-02-30`, the 29th of February of
+/// a year that has none) keeps that input, is in error, and takes no part in date ranges;
+/// real days, leap days among them, do.
+async fn date_ranges_leave_out_days_the_calendar_lacks(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let rows: Vec<Value> = ["2024-02-30", "2023-02-29", "1900-02-29", "2024-04-31", "2000-02-29", "2024-12-31"]
+        .iter()
+        .map(|day| json!({"email": {"value": format!("{day}@x.io")}, "joined": {"value": day}}))
+        .collect();
+    let (status, body) = app.post_json(&path, &json!(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let valid: Vec<bool> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["joined"]["valid"].as_bool().unwrap())
+        .collect();
+    assert_eq!(valid, [false, false, false, false, true, true]);
+    assert_eq!(
+        emails(&app, &path, "joined gt 1800-01-01 and email like \"%-%\"").await,
+        ["2000-02-29@x.io", "2024-12-31@x.io"]
+    );
+    assert_eq!(
+        emails(&app, &path, "joined lte 2024-12-31 and joined gte 2024-02-01").await,
+        // d@x.io joined on 2024-02-29.
+        ["2024-12-31@x.io", "d@x.io"]
+    );
+}
+
+on_both!(date_ranges_leave_out_days_the_calendar_lacks);
+
 async fn the_grid_search_box_takes_filter_queries(db: Db) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", true);
