@@ -277,16 +277,47 @@ async fn big_whole_numbers_compare_exactly(db: Db) {
 
 on_both!(big_whole_numbers_compare_exactly);
 
+/// `like` sees a number as the grid shows it, however large or small.
+async fn like_sees_numbers_as_shown(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let rows = json!([
+        {"email": {"value": "huge@x.io"}, "age": {"value": 1e20}},
+        {"email": {"value": "tiny@x.io"}, "age": {"value": "0.0000001"}}
+    ]);
+    let (status, body) = app.post_json(&path, &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app
+        .get_json(&format!("{path}?q={}", urlencode("email eq huge@x.io")))
+        .await;
+    let shown = wharf::validate::display(&page["data"]["records"][0]["values"]["age"]["value"]);
+    assert_eq!(
+        emails(&app, &path, &format!("age like \"{shown}\"")).await,
+        ["huge@x.io"]
+    );
+    assert_eq!(emails(&app, &path, "age like \"%e-7\"").await, ["tiny@x.io"]);
+    assert!(emails(&app, &path, "age like \"%.0e+20\"").await.is_empty());
+}
+
+on_both!(like_sees_numbers_as_shown);
+
 /// A date cell whose input only looked like a date (`2024-02-30`, the 29th of February of
 /// a year that has none) keeps that input, is in error, and takes no part in date ranges;
 /// real days, leap days among them, do.
 async fn date_ranges_leave_out_days_the_calendar_lacks(db: Db) {
     let app = spawn_app(db).await;
     let path = people(&app).await;
-    let rows: Vec<Value> = ["2024-02-30", "2023-02-29", "1900-02-29", "2024-04-31", "2000-02-29", "2024-12-31"]
-        .iter()
-        .map(|day| json!({"email": {"value": format!("{day}@x.io")}, "joined": {"value": day}}))
-        .collect();
+    let rows: Vec<Value> = [
+        "2024-02-30",
+        "2023-02-29",
+        "1900-02-29",
+        "2024-04-31",
+        "2000-02-29",
+        "2024-12-31",
+    ]
+    .iter()
+    .map(|day| json!({"email": {"value": format!("{day}@x.io")}, "joined": {"value": day}}))
+    .collect();
     let (status, body) = app.post_json(&path, &json!(rows)).await;
     assert_eq!(status, 200, "{body}");
     let valid: Vec<bool> = body["data"]["records"]

@@ -423,20 +423,23 @@ impl Builder {
     }
 }
 
-/// The text cell `i` shows, never NULL.
+/// The text cell `i` shows, never NULL, as the grid shows it (`validate::display`): a real
+/// number as its JSON text (`1e20`; SQLite's own text of it is `1.0e+20`).
 fn shown(backend: Backend, i: usize) -> String {
     match backend {
         Backend::Sqlite => format!(
             "COALESCE(CASE json_type(vals, '$[{i}]') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
              WHEN 'array' THEN (SELECT group_concat(CASE j.type WHEN 'true' THEN 'true' \
              WHEN 'false' THEN 'false' ELSE j.value END, ', ') FROM json_each(vals, '$[{i}]') AS j) \
+             WHEN 'real' THEN vals -> '$[{i}]' \
              ELSE CAST(json_extract(vals, '$[{i}]') AS TEXT) END, '')"
         ),
+        // `json`, not `jsonb`: a number shows as written (`1e20`), not as jsonb rewrites it.
         Backend::Postgres => format!(
-            "COALESCE(CASE jsonb_typeof((vals::jsonb)->{i}) WHEN 'array' THEN \
+            "COALESCE(CASE json_typeof((vals::json)->{i}) WHEN 'array' THEN \
              (SELECT string_agg(e.t, ', ' ORDER BY e.n) FROM \
-             jsonb_array_elements_text((vals::jsonb)->{i}) WITH ORDINALITY AS e(t, n)) \
-             ELSE (vals::jsonb)->>{i} END, '')"
+             json_array_elements_text((vals::json)->{i}) WITH ORDINALITY AS e(t, n)) \
+             ELSE (vals::json)->>{i} END, '')"
         ),
     }
 }
