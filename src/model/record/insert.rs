@@ -50,8 +50,7 @@ impl Prepared {
 
 /// Checks and encodes records given as values in field order, for [`insert_prepared`].
 pub fn prepare(ctx: &SheetContext, inputs: Vec<Vec<Value>>) -> Prepared {
-    let checked = check_all(ctx, inputs);
-    let encoded = checked.iter().map(encode).collect();
+    let (checked, encoded) = check_all(ctx, inputs).into_iter().unzip();
     Prepared { checked, encoded }
 }
 
@@ -136,14 +135,16 @@ pub fn drop_elsewhere<T: Send + 'static>(batch: Vec<T>) {
     }
 }
 
-/// Validation is pure CPU work: large batches are split across the cores.
-fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
+/// Checking and encoding are pure CPU work: large batches are split across the cores.
+fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<(Checked, Encoded)> {
+    let one = |values: Vec<Value>| {
+        let checked = check_values(&ctx.config, values);
+        let encoded = encode(&checked);
+        (checked, encoded)
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if inputs.len() < 2000 || threads < 2 {
-        return inputs
-            .into_iter()
-            .map(|values| check_values(&ctx.config, values))
-            .collect();
+        return inputs.into_iter().map(one).collect();
     }
     let per = inputs.len().div_ceil(threads);
     let mut parts = Vec::with_capacity(threads);
@@ -155,13 +156,7 @@ fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<Checked> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
-            .map(|part| {
-                scope.spawn(|| {
-                    part.into_iter()
-                        .map(|values| check_values(&ctx.config, values))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(|| part.into_iter().map(one).collect::<Vec<_>>()))
             .collect();
         // A panic in validation is a bug; surface it rather than lose records.
         handles

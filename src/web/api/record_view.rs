@@ -114,14 +114,69 @@ impl<'a> RecordsEnvelope<'a> {
     }
 
     pub fn respond(&self) -> actix_web::HttpResponse {
-        match serde_json::to_vec(self) {
-            Ok(body) => actix_web::HttpResponse::Ok()
-                .content_type("application/json")
-                .body(body),
-            Err(e) => {
-                actix_web::ResponseError::error_response(&crate::web::error::AppError::Internal(e.into()))
-            }
+        json_response(self.to_json())
+    }
+
+    /// The answer as JSON. A big one is written in parts, one per core: records are
+    /// independent, so the list is the parts joined by commas (a 10,000-record answer took
+    /// a fifth of an insert's time on one core).
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let records = &self.data.records;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if records.len() < PARALLEL_FROM || threads < 2 {
+            return serde_json::to_vec(self);
         }
+        let parts: Vec<serde_json::Result<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = records
+                .chunks(records.len().div_ceil(threads))
+                .map(|part| scope.spawn(move || serde_json::to_vec(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("serializing records panicked"))
+                .collect()
+        });
+        // The envelope around an empty list, the parts' items spliced into it.
+        let shell = serde_json::to_vec(&RecordsEnvelope {
+            data: RecordsData {
+                success: self.data.success,
+                records: Vec::new(),
+                counts: self.data.counts.clone(),
+                version_id: self.data.version_id.clone(),
+            },
+        })?;
+        const EMPTY: &[u8] = b"\"records\":[]";
+        let at = shell
+            .windows(EMPTY.len())
+            .position(|w| w == EMPTY)
+            .expect("the envelope holds a records list")
+            + EMPTY.len()
+            - 1;
+        let mut out = Vec::with_capacity(shell.len() + parts.iter().flatten().map(Vec::len).sum::<usize>());
+        out.extend_from_slice(&shell[..at]);
+        for (k, part) in parts.into_iter().enumerate() {
+            let part = part?;
+            if k > 0 {
+                out.push(b',');
+            }
+            // `[...]`: the items without their brackets.
+            out.extend_from_slice(&part[1..part.len() - 1]);
+        }
+        out.extend_from_slice(&shell[at..]);
+        Ok(out)
+    }
+}
+
+/// Records from which an answer is written on every core.
+const PARALLEL_FROM: usize = 2000;
+
+/// A JSON answer of bytes written ahead (see [`RecordsEnvelope::to_json`]).
+pub fn json_response(body: serde_json::Result<Vec<u8>>) -> actix_web::HttpResponse {
+    match body {
+        Ok(body) => actix_web::HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body),
+        Err(e) => actix_web::ResponseError::error_response(&crate::web::error::AppError::Internal(e.into())),
     }
 }
 
@@ -375,4 +430,63 @@ pub fn too_big(value: &Value) -> Option<String> {
             crate::extract::MAX_CELL_BYTES / 1024
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows(config: &SheetConfig, n: usize) -> Vec<RecordRow> {
+        (0..n)
+            .map(|i| {
+                let age = if i % 7 == 0 { json!("old") } else { json!(i) };
+                let checked = crate::validate::check_values(config, vec![json!(format!("p{i}@x.io")), age]);
+                let e = crate::model::record::encode(&checked);
+                RecordRow {
+                    id: i as i64 + 1,
+                    sheet_seq: 1,
+                    vals: e.vals,
+                    raw: e.raw,
+                    messages: e.messages,
+                    valid: e.valid,
+                    error_fields: e.error_fields,
+                    metadata: (i % 3 == 0).then(|| r#"{"n":1}"#.to_string()),
+                    version: 1,
+                    custom: None,
+                }
+            })
+            .collect()
+    }
+
+    /// The answer written in parts is byte for byte what one pass writes, with the
+    /// envelope's other members too.
+    #[test]
+    fn an_answer_written_in_parts_is_the_one_written_whole() {
+        let config = crate::blueprint::parse_stored_sheet(&json!({
+            "name": "People", "slug": "people", "fields": [
+                {"key": "email", "type": "string", "constraints": [{"type": "required"}]},
+                {"key": "age", "type": "number"}
+            ]
+        }))
+        .unwrap();
+        for n in [0, 3, PARALLEL_FROM - 1, PARALLEL_FROM, 5001] {
+            let rows = rows(&config, n);
+            let mut envelope = RecordsEnvelope::new(&rows, &config);
+            assert_eq!(
+                envelope.to_json().unwrap(),
+                serde_json::to_vec(&envelope).unwrap(),
+                "{n}"
+            );
+            envelope.data.counts = Some(Counts {
+                total: 9,
+                ..Default::default()
+            });
+            envelope.data.version_id = Some("us_vr_2".into());
+            let whole = serde_json::to_vec(&envelope).unwrap();
+            assert_eq!(envelope.to_json().unwrap(), whole, "{n}");
+            let parsed: Value = serde_json::from_slice(&whole).unwrap();
+            assert_eq!(parsed["data"]["records"].as_array().unwrap().len(), n);
+        }
+    }
 }

@@ -277,7 +277,11 @@ pub async fn insert(
         .after_load_batch(&state.pool, seq, config.fields.len(), total);
     state.live.publish(&sheet_id, None);
     state.live.publish_each(&written.also_changed);
-    Ok(RecordsEnvelope::new(&written.rows, &config).respond())
+    // Written (and the records freed) off the server's own thread.
+    let body = web::block(move || RecordsEnvelope::new(&written.rows, &config).to_json())
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+    Ok(super::record_view::json_response(body))
 }
 
 #[derive(Deserialize)]
