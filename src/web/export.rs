@@ -73,7 +73,7 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -
         if let Rows::Selected(q) = &rows {
             // The selection's ids first (a million are 8 MB), in the order of its sort if it
             // has one, then their rows a page at a time.
-            let cells = record::sort_index::Cells::of(crate::db::backend_of(&mut conn), &sheet);
+            let cells = record::sort_index::Cells::of(crate::db::backend_of(&conn), &sheet);
             let ids = match record::cells::sorted_ids(&mut conn, cells, sheet.seq, q) {
                 Ok(ids) => ids,
                 Err(e) => {
