@@ -114,6 +114,9 @@ pub fn add_field(
         if at < count {
             record_fields::insert_field(conn, &ctx, at)?;
         }
+        if field.unique_keeps_empty() {
+            record_fields::keep_empty_keys(conn, &ctx, at)?;
+        }
         emit_updated(conn, &ctx, actor, json!({"fieldAdded": field.key}))?;
         queue_recheck(conn, &ctx, actor)
     })

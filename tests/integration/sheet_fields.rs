@@ -113,6 +113,62 @@ async fn a_required_field_added_marks_every_record_with_counts_true_throughout(d
     assert_eq!(fields.last().unwrap()["key"], "country");
 }
 
+/// A unique field added to a sheet with records: every record holds it empty, so each is
+/// flagged (empty cells take part unless `ignoreEmpty`), the counts say so, and filling the
+/// cells with distinct values clears them all; with `ignoreEmpty` none is flagged.
+async fn a_unique_field_added_checks_the_empty_cells_already_there(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..3).map(|i| json!({"email": format!("p{i}@x.io")})).collect();
+    let ids = insert(&app, &sheet, &rows).await;
+    for (key, ignore_empty) in [("badge", false), ("locker", true)] {
+        let (status, body) = app
+            .post_json(
+                &format!("/sheets/{sheet}/fields"),
+                &json!({"key": key, "type": "string",
+                        "constraints": [{"type": "unique", "config": {"ignoreEmpty": ignore_empty}}]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        wait_rechecks(&app, &sheet).await;
+    }
+    let c = counts(&app, &sheet).await;
+    assert_eq!(c["errorsByField"]["badge"], 3, "{c}");
+    assert_eq!(c["errorsByField"].get("locker"), None, "{c}");
+    assert_eq!(c["error"], 3, "{c}");
+    let flagged = all_records(&app, &sheet, "").await;
+    assert!(flagged.iter().all(|r| has_error(r, "badge")));
+    // Records added afterwards hold the same empty value, and are flagged alike.
+    insert(&app, &sheet, &[json!({"email": "late@x.io"})]).await;
+    assert_eq!(counts(&app, &sheet).await["errorsByField"]["badge"], 4);
+    let updates: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({"id": id, "values": {"badge": {"value": format!("B{i}")}}}))
+        .collect();
+    let (status, body) = send(
+        app.api(reqwest::Method::PUT, &format!("/sheets/{sheet}/records"))
+            .json(&updates),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let c = counts(&app, &sheet).await;
+    // Only the late record is left empty, alone now.
+    assert_eq!(c["error"], 0, "{c}");
+}
+
+/// Waits for every recheck job of the sheet to complete.
+async fn wait_rechecks(app: &TestApp, sheet: &str) {
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    for job in jobs["data"].as_array().unwrap() {
+        if job["operation"] == "recheck-records" && job["source"] == sheet {
+            let done = app.wait_job(job["id"].as_str().unwrap()).await;
+            assert_eq!(done["status"], "complete", "{done}");
+        }
+    }
+}
+
 fn people_workbook(app: &TestApp, space: &str) -> Value {
     json!({"name": "People", "spaceId": space, "environmentId": app.env_id, "sheets": [
         {"name": "People", "slug": "people", "fields": [
@@ -314,6 +370,7 @@ async fn writers_during_a_recheck_lose_nothing(db: Db) {
 
 on_both!(
     a_required_field_added_marks_every_record_with_counts_true_throughout,
+    a_unique_field_added_checks_the_empty_cells_already_there,
     removing_a_field_keeps_later_values_in_place_and_counts_right,
     a_reference_the_last_field_or_an_unknown_one_blocks_removal,
     writers_during_a_recheck_lose_nothing

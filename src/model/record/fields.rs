@@ -315,6 +315,32 @@ pub fn keep_target_keys(conn: &mut AnyConnection, target: &SheetContext, index: 
     Ok(())
 }
 
+/// Keys for a new unique field at `index` whose empty cells take part in the check: every
+/// record holds it empty, so each keeps the empty key, and the re-check that follows the
+/// field's addition flags them ([`recheck_batch`]). Inside the caller's transaction.
+pub fn keep_empty_keys(conn: &mut AnyConnection, ctx: &SheetContext, index: usize) -> QueryResult<usize> {
+    use diesel::sql_types::{Integer, Text};
+    use diesel::IntoSql;
+    let every = records::table
+        .filter(records::sheet_seq.eq(ctx.sheet.seq))
+        .select((
+            ctx.sheet.id.to_string().into_sql::<Text>(),
+            (index as i32).into_sql::<Integer>(),
+            String::new().into_sql::<Text>(),
+            records::id,
+        ));
+    let columns = (
+        cell_keys::sheet_id,
+        cell_keys::field_index,
+        cell_keys::norm,
+        cell_keys::record_id,
+    );
+    crate::on_backend!(conn, c => diesel::insert_into(cell_keys::table)
+        .values(every)
+        .into_columns(columns)
+        .execute(c))
+}
+
 /// What one re-check batch did.
 pub struct Rechecked {
     /// The last record checked: the next batch starts after it.
@@ -349,6 +375,10 @@ pub fn recheck_batch(
         })
         .collect();
     let written = update(conn, ctx, &updates, actor, &Hooks::Skip)?;
+    // An update keeps the unique status of a record whose keys it did not change; under
+    // new fields that status may be stale (a new unique field: every record empty there).
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    super::unique::resettle(conn, ctx, &ids)?;
     Ok(Some(Rechecked {
         last_id,
         count: rows.len(),

@@ -108,6 +108,33 @@ pub(super) fn has_unique_message(rec: &Checked, fi: usize) -> bool {
         .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique))
 }
 
+/// Brings the unique messages of these records (and of the lone other holders of their
+/// values) in line with the kept keys, whatever they said before, and the sheet's counts
+/// with them: a re-check after the sheet's fields changed.
+pub(super) fn resettle(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[i64]) -> ModelResult<()> {
+    if ctx.config.fields.iter().all(|f| f.unique.is_none()) {
+        return Ok(());
+    }
+    let rows = load(conn, ctx.sheet.seq, ids)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut checked: Vec<Checked> = rows.iter().map(|r| r.checked()).collect();
+    let mut delta = CountDelta::default();
+    let before: Vec<(bool, Vec<String>)> = checked
+        .iter()
+        .map(|c| (c.valid(), error_keys(&ctx.config, c)))
+        .collect();
+    for k in settle(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)? {
+        let (valid, errors) = before[k].clone();
+        delta.add(-1, valid, errors);
+        delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
+        write_checks(conn, ids[k], &checked[k], true)?;
+    }
+    if !delta.is_zero() {
+        crate::model::sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
+    }
+    Ok(())
+}
+
 /// Brings unique messages in line with the kept keys, for the records just written (`ids`,
 /// `checked`, fixed in memory) and for every other record whose status their values changed.
 /// `old_norms` are keys the written or deleted records held before. Returns the indexes of
