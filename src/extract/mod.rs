@@ -29,6 +29,25 @@ use std::sync::{Arc, Mutex};
 pub const MAX_COLUMNS: usize = 1000;
 /// Largest single value; a row holding a larger one is a reject.
 pub const MAX_CELL_BYTES: usize = 1024 * 1024;
+
+/// Why a value of `len` bytes cannot go in a cell, if it cannot (exact bytes: a value one
+/// byte over must not read as the limit itself).
+pub fn cell_too_big(len: usize) -> Option<String> {
+    (len > MAX_CELL_BYTES)
+        .then(|| format!("the value is {len} bytes; a cell holds at most {MAX_CELL_BYTES} bytes (1 MiB)"))
+}
+
+/// A value longer than a file's cell may be (1 MiB) is refused, whatever brings it (a
+/// request, a bulk change): one such cell makes every page that shows it megabytes.
+pub fn value_too_big(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let len = match value {
+        Value::String(text) => text.len(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        other => other.to_string().len(),
+    };
+    cell_too_big(len)
+}
 /// Longest header a column may have.
 pub const MAX_HEADER_BYTES: usize = 1024;
 /// Bytes read to sniff encoding and delimiter.

@@ -181,7 +181,8 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
         )
         .await;
     assert_eq!(status, 422, "{}", body["errors"][0]);
-    // Within the limit itself, too big once put in the cell ("a@" + it + ".io").
+    // Within the limit itself, too big once put in the cell ("a@" + it + ".io"): the
+    // change is refused whole, naming the cell.
     let grows = "y".repeat((1 << 20) - 2);
     let (status, body) = app
         .put_json(
@@ -189,7 +190,15 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
             &json!({"find": "x", "replace": grows, "fieldKey": "email"}),
         )
         .await;
-    assert_eq!(status, 200, "{}", body["errors"][0]);
+    assert_eq!(status, 422, "{}", body["errors"][0]);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Email cell of record"),
+        "{}",
+        body["errors"][0]
+    );
     let (_, page) = app.get_json(&path).await;
     assert_eq!(page["data"]["records"].as_array().unwrap().len(), 1);
     assert!(page["data"]["records"][0]["values"]["name"]["value"].is_null());

@@ -203,6 +203,47 @@ async fn find_and_replace_sees_what_cells_show(db: Db) {
     assert_eq!(counts["data"]["counts"]["error"], 0, "{counts}");
 }
 
+/// A find and replace that would make one cell bigger than a cell may be (1 MiB) changes
+/// nothing and says which record and field, rather than leave that cell out unsaid.
+async fn a_replacement_too_big_for_a_cell_changes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, sheet, ids) = three_companies(&app).await;
+    let big = "a".repeat(600_000);
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"code": {"value": "BIG"}, "name": {"value": big}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let big_id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, answer) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "a", "replace": "aa", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&big_id) && message.contains("1200000 bytes"),
+        "{message}"
+    );
+    // "Old" holds no "a"; the big cell is as it was.
+    let records = cells(&app, &sheet).await;
+    assert_eq!(records.len(), ids.len() + 1);
+    assert_eq!(records[3]["name"]["value"].as_str().unwrap().len(), 600_000);
+    // One byte under the limit is fine.
+    let (status, answer) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": big, "replace": "b".repeat(1024 * 1024), "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["changed"], 1, "{answer}");
+}
+
 /// A bulk job run again (after a crash, or canceled and retried while its take-back may
 /// still be running) first puts back what every earlier attempt changed, even one already
 /// marked undone: one undo of the finished job then takes everything back.
@@ -411,6 +452,7 @@ async fn an_undo_skips_a_field_removed_and_added_again(db: Db) {
 
 on_both!(
     a_rerun_takes_back_earlier_attempts_first,
+    a_replacement_too_big_for_a_cell_changes_nothing,
     find_and_replace_sees_what_cells_show,
     a_field_added_meanwhile_moves_the_field_not_the_change,
     a_guests_job_may_not_change_a_locked_sheet,

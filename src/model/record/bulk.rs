@@ -42,13 +42,7 @@ impl Change {
             Change::Set(other) => other.to_string().len(),
             Change::Replace { replace, .. } => replace.len(),
         };
-        (len > crate::extract::MAX_CELL_BYTES).then(|| {
-            format!(
-                "the new value is {} KiB; a cell holds at most {} KiB",
-                len / 1024,
-                crate::extract::MAX_CELL_BYTES / 1024
-            )
-        })
+        crate::extract::cell_too_big(len)
     }
 
     /// The change in words, for the history and the toast.
@@ -145,11 +139,10 @@ pub fn apply(
         sheet::lock_for_write(conn, &ctx.write_set())?;
         let ids = selected(conn, ctx, &q, changes, None)?;
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
-        let updates: Vec<RecordUpdate> = rows
-            .iter()
-            .filter_map(|r| update_of(ctx, r, changes))
-            .map(|(u, _)| u)
-            .collect();
+        let mut updates: Vec<RecordUpdate> = Vec::new();
+        for row in &rows {
+            updates.extend(update_of(ctx, row, changes)?.map(|(u, _)| u));
+        }
         if updates.is_empty() {
             return Ok(Some(Done {
                 changed: 0,
@@ -171,11 +164,13 @@ pub fn apply(
 /// The update that makes `changes` to one record, if it changes anything. A change works on
 /// what the cell shows: its value, or what was given when that could not be read (the
 /// input kept beside a value, an option's other spelling or a padded number, is not shown).
+/// A replacement that would make a cell bigger than a cell may be refuses the whole change,
+/// naming the record and the field (422), rather than leave that cell out unsaid.
 fn update_of(
     ctx: &SheetContext,
     row: &super::RecordRow,
     changes: &[(usize, Change)],
-) -> Option<(RecordUpdate, Checked)> {
+) -> ModelResult<Option<(RecordUpdate, Checked)>> {
     let checked = row.checked();
     let mut values = BTreeMap::new();
     for (field, change) in changes {
@@ -184,10 +179,21 @@ fn update_of(
             _ => checked.raw.get(field).unwrap_or(&Value::Null),
         };
         if let Some(after) = changed(shown, change) {
-            values.insert(ctx.config.fields[*field].key.clone(), after);
+            let key = &ctx.config.fields[*field].key;
+            if let Some(why) = crate::extract::value_too_big(&after) {
+                return Err(ModelError::Invalid(vec![(
+                    format!("{key}"),
+                    format!(
+                        "the change would make the {} cell of record {} too big: {why}; nothing was changed",
+                        ctx.config.fields[*field].display_name(),
+                        row.record_id()
+                    ),
+                )]));
+            }
+            values.insert(key.clone(), after);
         }
     }
-    (!values.is_empty()).then(|| {
+    Ok((!values.is_empty()).then(|| {
         let update = RecordUpdate {
             id: row.record_id(),
             values,
@@ -195,7 +201,7 @@ fn update_of(
             metadata: None,
         };
         (update, checked)
-    })
+    }))
 }
 
 /// One batch of a bulk change run as a job: `changes` made to the records `ids` still
@@ -217,10 +223,14 @@ pub fn apply_batch(
     let ctx = &fresh;
     let rows = super::write::load(conn, ctx.sheet.seq, ids)?;
     // Each record decoded once: for the change, and as the old record the update replaces.
-    let (updates, olds): (Vec<RecordUpdate>, Vec<_>) = rows
-        .iter()
-        .filter_map(|r| update_of(ctx, r, &changes).map(|(u, old)| (u, (r, old))))
-        .unzip();
+    let mut updates = Vec::new();
+    let mut olds = Vec::new();
+    for row in &rows {
+        if let Some((update, old)) = update_of(ctx, row, &changes)? {
+            updates.push(update);
+            olds.push((row, old));
+        }
+    }
     bulk_history::add_changed(conn, bulk, updates.len())?;
     let written = update_loaded(
         conn,
@@ -327,10 +337,9 @@ fn changed(before: &Value, change: &Change) -> Option<Value> {
                 }
             })
         }
-        // A replacement that would make a cell bigger than a cell may be leaves it as it is.
-        (Change::Replace { find, replace, whole }, _) => replaced(&display(before), find, replace, *whole)
-            .filter(|new| new.len() <= crate::extract::MAX_CELL_BYTES)
-            .map(|new| text_or_empty(&new)),
+        (Change::Replace { find, replace, whole }, _) => {
+            replaced(&display(before), find, replace, *whole).map(|new| text_or_empty(&new))
+        }
     }
 }
 

@@ -415,22 +415,7 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
     }
 }
 
-/// A value longer than a file's cell may be (1 MiB) is refused, whatever brings it: one
-/// such cell makes every page that shows it megabytes.
-pub fn too_big(value: &Value) -> Option<String> {
-    let len = match value {
-        Value::String(text) => text.len(),
-        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
-        other => other.to_string().len(),
-    };
-    (len > crate::extract::MAX_CELL_BYTES).then(|| {
-        format!(
-            "the value is {} KiB; a cell holds at most {} KiB",
-            len / 1024,
-            crate::extract::MAX_CELL_BYTES / 1024
-        )
-    })
-}
+pub use crate::extract::value_too_big as too_big;
 
 #[cfg(test)]
 mod tests {
