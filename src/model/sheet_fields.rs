@@ -228,6 +228,14 @@ pub fn update_sheet(
                     "a sheet's name cannot be empty".into(),
                 )]));
             }
+            // It shows in tabs, lists and mail: one line, nothing that turns text around.
+            if crate::names::misleads(name) {
+                return Err(ModelError::Invalid(vec![(
+                    "name".into(),
+                    "a sheet's name is one line: no line breaks, tabs, control or text-direction characters"
+                        .into(),
+                )]));
+            }
             config["name"] = json!(name);
         }
         let mut slug = None;

@@ -55,6 +55,14 @@ async fn update_sheet_changes_name_slug_and_metadata(db: Db) {
         .patch_json(&format!("/sheets/{companies}"), &json!({"name": "  "}))
         .await;
     assert_eq!(status, 422, "{body}");
+    // A name shows in tabs and lists: one line, nothing that turns the text around it.
+    for name in ["a\nb", "tab\there", "x\u{202e}gnp.exe", "\u{7}bell"] {
+        let (status, body) = app
+            .patch_json(&format!("/sheets/{companies}"), &json!({ "name": name }))
+            .await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("one line"), "{body}");
+    }
     let (status, body) = app
         .patch_json(&format!("/sheets/{companies}"), &json!({"name": "Firms"}))
         .await;
