@@ -45,7 +45,8 @@ fn holds(cmp: Cmp, ord: Ordering) -> bool {
     }
 }
 
-/// A day of the calendar written `YYYY-MM-DD`, as date cells hold one (`2024-02-30` is not).
+/// A day of the calendar written `YYYY-MM-DD` in the years 1000-9999, as date cells hold
+/// one (`2024-02-30` and `0001-01-01` are not).
 pub(super) fn is_iso_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
@@ -56,6 +57,7 @@ pub(super) fn is_iso_date(s: &str) -> bool {
                 c.is_ascii_digit()
             }
         })
+        && b[0] != b'0'
         && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 

@@ -61,7 +61,13 @@ async fn update_sheet_changes_name_slug_and_metadata(db: Db) {
             .patch_json(&format!("/sheets/{companies}"), &json!({ "name": name }))
             .await;
         assert_eq!(status, 422, "{name:?}: {body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains("one line"), "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("one line"),
+            "{body}"
+        );
     }
     let (status, body) = app
         .patch_json(&format!("/sheets/{companies}"), &json!({"name": "Firms"}))

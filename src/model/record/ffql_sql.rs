@@ -16,9 +16,10 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, Text};
 use diesel::QueryResult;
 
-/// A PostgreSQL pattern for a day of the calendar as `YYYY-MM-DD`: months of 31, 30 and 28
-/// days, and the 29th of February in leap years (divisible by 4, by 400 for centuries).
-const PG_CALENDAR_DATE: &str = "^[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))$|^([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29$";
+/// A PostgreSQL pattern for a day a date cell may hold, `YYYY-MM-DD` in the years 1000-9999
+/// (as validation reads dates): months of 31, 30 and 28 days, and the 29th of February in
+/// leap years (divisible by 4, by 400 for centuries).
+const PG_CALENDAR_DATE: &str = "^[1-9][0-9]{3}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))$|^([1-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26])00)-02-29$";
 
 /// The fields of a sheet as FFQL names and compares them.
 pub fn field_specs(config: &SheetConfig) -> Vec<FieldSpec> {
@@ -348,7 +349,7 @@ impl Builder {
                 // March with a modifier; PostgreSQL's pattern knows the calendar).
                 let is_date = if sqlite {
                     format!(
-                        "{typ} = 'text' AND {raw} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' \
+                        "{typ} = 'text' AND {raw} GLOB '[1-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' \
                          AND date({raw}, '+0 days') = {raw}"
                     )
                 } else {
