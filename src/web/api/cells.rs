@@ -67,16 +67,16 @@ pub async fn list(
         .db(move |conn| cells::distinct(conn, seq, field, &q))
         .await?;
     if by_value {
-        // Numbers as numbers (stored JSON text would put 10 before 9), else as text.
+        // As a sort of the records orders them: numbers (and true/false as 1/0) as numbers,
+        // before text, text by what it says (stored JSON would order `"a` by its escape).
         // Empty cells last either way.
-        values.sort_by(|a, b| {
-            let order = match (a.value.parse::<f64>(), b.value.parse::<f64>()) {
-                (Ok(x), Ok(y)) => x.total_cmp(&y),
-                _ => a.value.cmp(&b.value),
-            };
+        let mut keyed: Vec<(SortKey, _)> = values.into_iter().map(|v| (SortKey::of(&v.value), v)).collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            let order = a.cmp(b);
             let order = if descending { order.reverse() } else { order };
-            (a.value == "null").cmp(&(b.value == "null")).then(order)
+            (*a == SortKey::Empty).cmp(&(*b == SortKey::Empty)).then(order)
         });
+        values = keyed.into_iter().map(|(_, v)| v).collect();
     }
     let shown: Vec<Value> = values
         .iter()
@@ -85,4 +85,68 @@ pub async fn list(
         .map(|v| value_json(v, include_counts))
         .collect();
     Ok(super::ok(json!({ key: shown })))
+}
+
+/// A stored cell as a sort orders it.
+#[derive(Debug, PartialEq)]
+enum SortKey {
+    Number(f64),
+    Text(String),
+    Empty,
+}
+
+impl SortKey {
+    fn of(stored: &str) -> SortKey {
+        match serde_json::from_str::<Value>(stored) {
+            Ok(Value::Null) | Err(_) => SortKey::Empty,
+            Ok(Value::Number(n)) => SortKey::Number(n.as_f64().unwrap_or(f64::NAN)),
+            Ok(Value::Bool(b)) => SortKey::Number(f64::from(u8::from(b))),
+            Ok(Value::String(text)) => SortKey::Text(text),
+            Ok(other) => SortKey::Text(other.to_string()),
+        }
+    }
+
+    fn cmp(&self, other: &SortKey) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self, other) {
+            (SortKey::Number(x), SortKey::Number(y)) => x.total_cmp(y),
+            (SortKey::Text(x), SortKey::Text(y)) => x.cmp(y),
+            (SortKey::Number(_), _) | (SortKey::Text(_), SortKey::Empty) => Ordering::Less,
+            (SortKey::Empty, SortKey::Empty) => Ordering::Equal,
+            _ => Ordering::Greater,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SortKey;
+
+    #[test]
+    fn values_sort_as_records_do() {
+        let mut stored = [
+            r#""a\tb""#,
+            r#""\"quoted""#,
+            "10",
+            "null",
+            r##""#hash""##,
+            "9",
+            "true",
+            r#""$dollar""#,
+        ];
+        stored.sort_by(|a, b| SortKey::of(a).cmp(&SortKey::of(b)));
+        assert_eq!(
+            stored,
+            [
+                "true",
+                "9",
+                "10",
+                r#""\"quoted""#,
+                r##""#hash""##,
+                r#""$dollar""#,
+                r#""a\tb""#,
+                "null"
+            ]
+        );
+    }
 }

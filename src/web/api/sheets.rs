@@ -165,7 +165,9 @@ pub async fn download(
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
     // Flatfile's `getRecordsAsCsv` selection and sort, as the records API reads them.
-    let sorted = params.iter().any(|(k, _)| k == "sortField");
+    let sorted = params
+        .iter()
+        .any(|(k, _)| k == "sortField" || k == "sortDirection");
     let rows = if sorted || params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
         Rows::Selected(super::records::parse_query(&config, &params)?.0)
     } else {
