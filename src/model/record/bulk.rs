@@ -182,7 +182,7 @@ fn update_of(
             let key = &ctx.config.fields[*field].key;
             if let Some(why) = crate::extract::value_too_big(&after) {
                 return Err(ModelError::Invalid(vec![(
-                    format!("{key}"),
+                    key.to_string(),
                     format!(
                         "the change would make the {} cell of record {} too big: {why}; nothing was changed",
                         ctx.config.fields[*field].display_name(),
