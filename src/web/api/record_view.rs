@@ -331,6 +331,8 @@ impl<'de> Deserialize<'de> for CellUpdate {
 /// with no map per record; keys the sheet does not have are collected as problems.
 pub struct RecordsSeed<'a> {
     pub config: &'a SheetConfig,
+    /// The body's index of the first record read (a part of a body starts past 0).
+    pub first: usize,
     pub problems: std::cell::RefCell<Vec<crate::web::error::ErrorItem>>,
 }
 
@@ -393,7 +395,7 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
                             .problems
                             .borrow_mut()
                             .push(crate::web::error::ErrorItem {
-                                key: format!("$[{}].{key}", self.index),
+                                key: format!("$[{}].{key}", self.outer.first + self.index),
                                 message,
                             });
                     }
@@ -405,7 +407,7 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
                         .problems
                         .borrow_mut()
                         .push(crate::web::error::ErrorItem {
-                            key: format!("$[{}].{key}", self.index),
+                            key: format!("$[{}].{key}", self.outer.first + self.index),
                             message: format!("this sheet has no field `{key}`"),
                         });
                 }
