@@ -320,12 +320,7 @@ async fn csv_download_follows_the_sort(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let ids: Vec<String> = body["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = record_ids(&body);
     let emails = |query: String| {
         let app = &app;
         let contacts = &contacts;
@@ -367,19 +362,18 @@ async fn csv_download_follows_the_sort(db: Db) {
         .await,
         ["b@x.io", "a@x.io"]
     );
-    let resp = app
-        .api(
-            reqwest::Method::GET,
-            &format!("/sheets/{contacts}/download?sortField=nope"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        resp.status().as_u16(),
-        400,
-        "an unknown sort field is named, not ignored"
-    );
+    // An unknown field or direction is named, not ignored.
+    for query in ["sortField=nope", "sortDirection=sideways"] {
+        let resp = app
+            .api(
+                reqwest::Method::GET,
+                &format!("/sheets/{contacts}/download?{query}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{query}");
+    }
 }
 
 async fn deleting_a_sheet_removes_its_records(db: Db) {
