@@ -322,19 +322,10 @@ async fn csv_download_follows_the_sort(db: Db) {
     assert_eq!(status, 200, "{body}");
     let ids = record_ids(&body);
     let emails = |query: String| {
-        let app = &app;
-        let contacts = &contacts;
+        let (app, contacts) = (&app, &contacts);
         async move {
-            let resp = app
-                .api(
-                    reqwest::Method::GET,
-                    &format!("/sheets/{contacts}/download?{query}"),
-                )
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status().as_u16(), 200, "{query}");
-            let text = resp.text().await.unwrap();
+            let (status, text) = download(app, contacts, &query).await;
+            assert_eq!(status, 200, "{query}");
             text.lines()
                 .skip(1)
                 .map(|l| l.split(',').next().unwrap().to_string())
@@ -364,16 +355,18 @@ async fn csv_download_follows_the_sort(db: Db) {
     );
     // An unknown field or direction is named, not ignored.
     for query in ["sortField=nope", "sortDirection=sideways"] {
-        let resp = app
-            .api(
-                reqwest::Method::GET,
-                &format!("/sheets/{contacts}/download?{query}"),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 400, "{query}");
+        assert_eq!(download(&app, &contacts, query).await.0, 400, "{query}");
     }
+}
+
+/// `GET /v1/sheets/{id}/download?{query}`: status and text.
+async fn download(app: &TestApp, sheet: &str, query: &str) -> (u16, String) {
+    let resp = app
+        .api(reqwest::Method::GET, &format!("/sheets/{sheet}/download?{query}"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
 async fn deleting_a_sheet_removes_its_records(db: Db) {
