@@ -153,8 +153,10 @@ pub fn tabulate(
         return Err(ExtractError::Empty);
     }
     if let (true, Some(first)) = (sample.is_empty(), early_rejects.first()) {
-        let why = format!("no row could be read; line {}: {}", first.line, first.message);
-        return Err(ExtractError::Corrupt(why));
+        return Err(ExtractError::NoRowRead {
+            line: first.line,
+            why: first.message.clone(),
+        });
     }
     let values: Vec<Vec<String>> = sample.iter().map(|r| r.values.clone()).collect();
     let Some(at) = header_index(&values) else {

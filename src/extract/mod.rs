@@ -221,6 +221,9 @@ pub enum ExtractError {
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
+    /// Every row read so far was refused, the first for a reason it names.
+    #[error("no row of the file could be read; line {line}: {why}")]
+    NoRowRead { line: u64, why: String },
     #[error("the spreadsheet would unpack to more than {} MB, far more than any real spreadsheet of its size; it was not opened", .0 / (1024 * 1024))]
     Bomb(u64),
     #[error("the file has {0} columns; at most {MAX_COLUMNS} can be read")]

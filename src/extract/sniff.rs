@@ -59,14 +59,19 @@ pub fn sniff(
         {
             return Err(ExtractError::WebPage);
         }
-        return Err(ExtractError::NotSpreadsheet("an XML document".into()));
+        // A CSV may start with `<Customer ID>,Name` or `<=50K,...`: XML starts with its
+        // declaration, a comment, or a tag followed by another.
+        if looks_like_xml(&lower) {
+            return Err(ExtractError::NotSpreadsheet("an XML document".into()));
+        }
     }
     let ext = file_name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     let lines_ext = matches!(ext.as_str(), "jsonl" | "ndjson");
-    if looks_like_json(start) {
+    let json_ext = lines_ext || ext == "json";
+    if looks_like_json(start, json_ext) {
         return text(if lines_ext || (start.starts_with('{') && is_json_lines(start)) {
             Format::JsonLines
         } else {
@@ -88,20 +93,41 @@ fn looks_binary(sample: &str) -> bool {
         .filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
         .count();
     let nuls = sample.matches('\0').count();
-    // A stray NUL is a bad value (replaced later); many are binary data.
-    nuls * 100 > total || control * 20 > total || sample.matches('\u{FFFD}').count() * 10 > total
+    let undecodable = sample.matches('\u{FFFD}').count();
+    // A stray NUL is a bad value (replaced later); many are binary data. A few are strays
+    // however short the file (one NUL in a 30-byte file is over 1% of it).
+    let many = |n: usize, per: usize| n > STRAYS && n * per > total;
+    many(nuls, 100) || many(control, 20) || many(undecodable, 10)
 }
 
-/// `[` or `{` followed by what can follow them in JSON (a CSV may start with `[id]`).
-fn looks_like_json(start: &str) -> bool {
+/// Control characters, NULs or undecodable bytes a text file may hold as stray values.
+const STRAYS: usize = 4;
+
+/// `[` or `{` followed by what can follow them in JSON. A CSV may start with `[id]` or
+/// `[2020] Revenue`: a list of plain values (no table) is taken as JSON only in a file
+/// named as JSON, while rows (`[{`, `[[`) are JSON whatever the name.
+fn looks_like_json(start: &str, json_ext: bool) -> bool {
     let mut chars = start.chars();
     let first = chars.next();
     let next = chars.find(|c| !c.is_whitespace());
     match (first, next) {
-        (Some('['), Some(c)) => matches!(c, '{' | '[' | '"' | ']' | '-' | '0'..='9' | 't' | 'f' | 'n'),
+        (Some('['), Some(c)) => {
+            matches!(c, '{' | '[' | ']') || (json_ext && matches!(c, '"' | '-' | '0'..='9' | 't' | 'f' | 'n'))
+        }
         (Some('{'), Some(c)) => matches!(c, '"' | '}'),
         _ => false,
     }
+}
+
+/// Text starting with `<` (lowercased) that reads as XML: a declaration, a comment, or a
+/// first tag closed and followed by another.
+fn looks_like_xml(lower: &str) -> bool {
+    if lower.starts_with("<?xml") || lower.starts_with("<!--") {
+        return true;
+    }
+    lower
+        .find('>')
+        .is_some_and(|end| lower[end + 1..].trim_start().starts_with('<'))
 }
 
 /// An object that ends on its first line, with more after it: JSON Lines.

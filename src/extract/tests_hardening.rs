@@ -252,6 +252,32 @@ fn formats_are_told_by_their_bytes_not_their_names() {
     assert!(fail(b"%PDF-1.4 ...", "scan.csv").to_string().contains("PDF"));
 }
 
+/// Text that only starts like another format is read as the CSV it is: a header in angle
+/// brackets, a first header starting `[2020]`, a short file with one stray NUL or two
+/// control characters. XML, JSON rows and binary data are still told apart.
+#[test]
+fn csv_that_starts_like_another_format_is_read_as_csv() {
+    for (bytes, name, first, rows_read) in [
+        (&b"<Customer ID>,Name\n1,Bob\n"[..], "lt.csv", "<Customer ID>", 1),
+        (b"<=50K,income\n1,2\n", "census.csv", "<=50K", 1),
+        (b"[2020] Revenue,Cost\n1,2\n", "yr.csv", "[2020] Revenue", 1),
+        (b"[1],b\n1,2\n", "ids.txt", "[1]", 1),
+        (b"name,city\nAda,Lon\x00don\nBob,Paris\n", "x.csv", "name", 2),
+        (b"name,city\nAda,Lon\x01\x02don\nBob,Paris\n", "y.csv", "name", 2),
+    ] {
+        let (labels, rows, _, _) = read(bytes, name);
+        assert_eq!(labels[0], first, "{name}");
+        assert_eq!(rows.len(), rows_read, "{name}");
+    }
+    assert!(fail(b"<?xml version=\"1.0\"?><a/>", "data.csv")
+        .to_string()
+        .contains("XML"));
+    assert!(fail(b"<root>\n  <row>1</row>\n</root>", "data.csv")
+        .to_string()
+        .contains("XML"));
+    assert_eq!(fail(&[0u8; 64], "zeros.csv"), ExtractError::NotText);
+}
+
 #[test]
 fn an_ods_named_xlsx_is_read_as_ods() {
     let content = br#"<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="T"><table:table-row><table:table-cell office:value-type="string"><text:p>City</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="time" office:time-value="PT12H30M00S"><text:p>12:30</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
@@ -362,6 +388,39 @@ fn xlsx_with(rows: &str) -> Vec<u8> {
         ("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
         ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
     ])
+}
+
+/// A spreadsheet whose header row reaches past the columns Wharf reads says so; it is not
+/// called damaged.
+#[test]
+fn a_spreadsheet_too_wide_to_read_says_why() {
+    let header: String = (1..=MAX_COLUMNS + 1)
+        .map(|i| {
+            format!(
+                r#"<c r="{}1" t="inlineStr"><is><t>h{i}</t></is></c>"#,
+                column_letters(i)
+            )
+        })
+        .collect();
+    let e = fail(&xlsx_with(&format!(r#"<row r="1">{header}</row>"#)), "wide.xlsx");
+    let message = e.to_string();
+    assert!(
+        message.contains("column 1001") && message.contains("at most 1000"),
+        "{message}"
+    );
+    assert!(!message.contains("damaged"), "{message}");
+}
+
+/// 1 -> A, 27 -> AA.
+fn column_letters(mut n: usize) -> String {
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(b'A' + (n % 26) as u8);
+        n /= 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
 }
 
 #[test]

@@ -369,6 +369,36 @@ async fn download(app: &TestApp, sheet: &str, query: &str) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// A record's metadata is an object: anything else is a 422 naming it and nothing is
+/// written; `null` empties it.
+async fn record_metadata_is_an_object(db: Db) {
+    let (app, companies, _) = setup(db).await;
+    let path = format!("/sheets/{companies}/records");
+    let (_, page) = app.get_json(&path).await;
+    let id = page["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let metadata = || async {
+        let (_, page) = app.get_json(&path).await;
+        page["data"]["records"][0]["metadata"].clone()
+    };
+    let (status, body) = app
+        .put_json(&path, &json!([{"id": id, "metadata": {"source": "crm"}}]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for bad in [json!("str"), json!(5), json!([1, 2]), json!(true)] {
+        let (status, body) = app.put_json(&path, &json!([{"id": id, "metadata": bad}])).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(body["errors"][0]["key"], "$[0].metadata", "{body}");
+        assert_eq!(metadata().await, json!({"source": "crm"}));
+    }
+    // Not given: kept; null: emptied.
+    let (status, _) = app.put_json(&path, &json!([{"id": id, "values": {}}])).await;
+    assert_eq!(status, 200);
+    assert_eq!(metadata().await, json!({"source": "crm"}));
+    let (status, _) = app.put_json(&path, &json!([{"id": id, "metadata": null}])).await;
+    assert_eq!(status, 200);
+    assert_eq!(metadata().await, json!({}));
+}
+
 async fn deleting_a_sheet_removes_its_records(db: Db) {
     let (app, companies, _) = setup(db).await;
     let (status, _) = app.delete(&format!("/sheets/{companies}")).await;
@@ -464,5 +494,6 @@ on_both!(
     bad_writes_are_refused_whole,
     csv_download_escapes_formulas,
     csv_download_follows_the_sort,
+    record_metadata_is_an_object,
     deleting_a_sheet_removes_its_records,
 );

@@ -282,7 +282,14 @@ pub struct UpdateItem {
     id: String,
     #[serde(default)]
     values: BTreeMap<String, CellUpdate>,
+    /// `Some(Null)` when given as `null`, `None` when not given.
+    #[serde(default, deserialize_with = "given")]
     metadata: Option<Value>,
+}
+
+/// A member that is present, even as `null`.
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// `PUT /v1/sheets/{id}/records`: changes values and the messages listener code puts on
@@ -318,7 +325,25 @@ pub async fn update(
         };
         let path = format!("$[{i}].values");
         let (values, messages) = cell_updates(&ctx.config, item.values, &path, &mut problems);
-        if let Some(message) = item.metadata.as_ref().and_then(super::record_view::too_big) {
+        // Flatfile's record metadata is an object; `null` empties it.
+        let metadata = match item.metadata {
+            Some(Value::Null) => Some(Value::Object(Default::default())),
+            other => other,
+        };
+        let metadata_problem = match &metadata {
+            Some(m) if !m.is_object() => Some(format!(
+                "metadata is an object, such as {{\"source\": \"crm\"}}, not {}",
+                match m {
+                    Value::Array(_) => "a list",
+                    Value::String(_) => "text",
+                    Value::Number(_) => "a number",
+                    _ => "true or false",
+                }
+            )),
+            Some(m) => super::record_view::too_big(m),
+            None => None,
+        };
+        if let Some(message) = metadata_problem {
             problems.push(ErrorItem {
                 key: format!("$[{i}].metadata"),
                 message,
@@ -328,7 +353,7 @@ pub async fn update(
             id,
             values,
             messages,
-            metadata: item.metadata,
+            metadata,
         });
     }
     if !problems.is_empty() {
