@@ -340,14 +340,19 @@ pub fn relock_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult
 }
 
 /// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
-/// fields, since the context was loaded (a sheet deleted meanwhile changes nothing a write
-/// relies on). Field changes lock the sheets they touch, so after [`lock_for_write`] this
+/// fields, since the context was loaded (another sheet deleted meanwhile changes nothing a
+/// write relies on; the sheet itself deleted is a 404). Field changes lock the sheets they touch, so after [`lock_for_write`] this
 /// sees them.
 pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
     let now: Vec<(SheetId, String, String, String)> = sheets::table
         .filter(sheets::workbook_id.eq(&ctx.sheet.workbook_id))
         .select((sheets::id, sheets::name, sheets::slug, sheets::config))
         .load(conn)?;
+    // The sheet itself deleted meanwhile: nothing may be written into it (on PostgreSQL no
+    // foreign key would stop the records).
+    if !now.iter().any(|(id, ..)| *id == ctx.sheet.id) {
+        return Err(ModelError::NotFound("sheet"));
+    }
     let changed = now.iter().find(|(id, _, slug, config)| {
         !ctx.stamp
             .iter()

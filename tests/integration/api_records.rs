@@ -399,6 +399,52 @@ async fn record_metadata_is_an_object(db: Db) {
     assert_eq!(metadata().await, json!({}));
 }
 
+/// Deleting a sheet, a workbook or a space deletes the records under it from the database,
+/// and a write that reaches a sheet deleted meanwhile stores nothing.
+async fn deletes_leave_no_records_behind(db: Db) {
+    let app = spawn_app(db).await;
+    let stored = |seq: i64| {
+        use diesel::prelude::*;
+        use wharf::db::schema::records;
+        let mut conn = app.pool.get().expect("conn");
+        records::table
+            .filter(records::sheet_seq.eq(seq))
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .unwrap()
+    };
+    let mut seqs = Vec::new();
+    for gone in ["sheet", "workbook", "space"] {
+        let space = app.space_from_blueprint().await;
+        let sheet = app.sheet_id(&space, "companies").await;
+        let seq = app.sheet_seq(&sheet);
+        let rows: Vec<Value> = (0..50).map(|i| json!({"code": format!("C{i}")})).collect();
+        let (status, body) = app
+            .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(stored(seq), 50);
+        let path = match gone {
+            "sheet" => format!("/sheets/{sheet}"),
+            "workbook" => {
+                let (_, s) = app.get_json(&format!("/sheets/{sheet}")).await;
+                format!("/workbooks/{}", s["data"]["workbookId"].as_str().unwrap())
+            }
+            _ => format!("/spaces/{}", space["id"].as_str().unwrap()),
+        };
+        let (status, body) = app.delete(&path).await;
+        assert_eq!(status, 200, "{gone}: {body}");
+        assert_eq!(stored(seq), 0, "records left after deleting the {gone}");
+        seqs.push((sheet, seq));
+    }
+    let (sheet, seq) = &seqs[0];
+    let (status, _) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"code": "late"}]))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(stored(*seq), 0);
+}
+
 async fn deleting_a_sheet_removes_its_records(db: Db) {
     let (app, companies, _) = setup(db).await;
     let (status, _) = app.delete(&format!("/sheets/{companies}")).await;
@@ -495,5 +541,6 @@ on_both!(
     csv_download_escapes_formulas,
     csv_download_follows_the_sort,
     record_metadata_is_an_object,
+    deletes_leave_no_records_behind,
     deleting_a_sheet_removes_its_records,
 );
