@@ -66,6 +66,7 @@ mod real_binary;
 mod records_concurrency;
 mod records_ffql;
 mod records_ffql_random;
+mod records_ffql_values;
 mod records_integrity;
 mod records_search;
 mod search_backfill;

@@ -1,0 +1,86 @@
+//! FFQL on values at the edges of their types, on both databases: whole numbers past what
+//! a double holds, numbers as the grid shows them, and date cells that only look like dates.
+
+use crate::helpers::*;
+use crate::on_both;
+use crate::records_ffql::{emails, people, urlencode};
+use serde_json::{json, Value};
+
+/// Whole numbers compare exactly, past what a double holds (2^53 + 1).
+async fn big_whole_numbers_compare_exactly(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let big = json!([{"email": {"value": "big@x.io"}, "age": {"value": 9007199254740993_i64}}]);
+    let (status, body) = app.post_json(&path, &big).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(emails(&app, &path, "age eq 9007199254740993").await, ["big@x.io"]);
+    assert!(emails(&app, &path, "age eq 9007199254740992").await.is_empty());
+    assert_eq!(emails(&app, &path, "age gt 9007199254740992").await, ["big@x.io"]);
+}
+
+on_both!(big_whole_numbers_compare_exactly);
+
+/// `like` sees a number as the grid shows it, however large or small.
+async fn like_sees_numbers_as_shown(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let rows = json!([
+        {"email": {"value": "huge@x.io"}, "age": {"value": 1e20}},
+        {"email": {"value": "tiny@x.io"}, "age": {"value": "0.0000001"}}
+    ]);
+    let (status, body) = app.post_json(&path, &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app
+        .get_json(&format!("{path}?q={}", urlencode("email eq huge@x.io")))
+        .await;
+    let shown = wharf::validate::display(&page["data"]["records"][0]["values"]["age"]["value"]);
+    assert_eq!(
+        emails(&app, &path, &format!("age like \"{shown}\"")).await,
+        ["huge@x.io"]
+    );
+    assert_eq!(emails(&app, &path, "age like \"%e-7\"").await, ["tiny@x.io"]);
+    assert!(emails(&app, &path, "age like \"%.0e+20\"").await.is_empty());
+}
+
+on_both!(like_sees_numbers_as_shown);
+
+/// A date cell whose input only looked like a date (`2024-02-30`, the 29th of February of
+/// a year that has none, a year before 1000) keeps that input, is in error, and takes no
+/// part in date ranges; real days, leap days among them, do.
+async fn date_ranges_leave_out_days_the_calendar_lacks(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let rows: Vec<Value> = [
+        "2024-02-30",
+        "2023-02-29",
+        "1900-02-29",
+        "2024-04-31",
+        "0001-01-01",
+        "2000-02-29",
+        "2024-12-31",
+    ]
+    .iter()
+    .map(|day| json!({"email": {"value": format!("{day}@x.io")}, "joined": {"value": day}}))
+    .collect();
+    let (status, body) = app.post_json(&path, &json!(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let valid: Vec<bool> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["joined"]["valid"].as_bool().unwrap())
+        .collect();
+    assert_eq!(valid, [false, false, false, false, false, true, true]);
+    assert_eq!(
+        emails(&app, &path, "joined gt 1000-01-01 and email like \"%-%\"").await,
+        ["2000-02-29@x.io", "2024-12-31@x.io"]
+    );
+    assert!(emails(&app, &path, "joined lt 1000-01-02").await.is_empty());
+    assert_eq!(
+        emails(&app, &path, "joined lte 2024-12-31 and joined gte 2024-02-01").await,
+        // d@x.io joined on 2024-02-29.
+        ["2024-12-31@x.io", "d@x.io"]
+    );
+}
+
+on_both!(date_ranges_leave_out_days_the_calendar_lacks);
