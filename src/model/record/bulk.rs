@@ -5,7 +5,7 @@
 use super::bulk_history;
 use super::cells;
 use super::ffql_sql::Condition;
-use super::write::{update, update_loaded, update_tagged, RecordUpdate, Written};
+use super::write::{update_loaded, update_tagged, RecordUpdate, Written};
 use super::RecordQuery;
 use crate::blueprint::FieldType;
 use crate::db::AnyConnection;
@@ -282,30 +282,23 @@ pub fn revalidate(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> 
     let mut after = 0;
     let mut checked = 0;
     loop {
-        let start = after;
-        let rows = super::after(conn, ctx.sheet.seq, after, RECHECK_BATCH)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let updates: Vec<RecordUpdate> = rows
-            .iter()
-            .map(|r| RecordUpdate {
-                id: r.record_id(),
-                values: BTreeMap::new(),
-                messages: BTreeMap::new(),
-                metadata: None,
-            })
-            .collect();
-        // A record deleted since the read: the batch is read again, without it.
-        match update(conn, ctx, &updates, actor, &Hooks::Skip) {
-            Ok(_) => checked += updates.len(),
-            Err(ModelError::NotFound(_)) => {
-                after = start;
-                continue;
+        // The re-check a field change runs, a batch to a transaction.
+        let batch = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+            super::fields::recheck_batch(conn, ctx, after, RECHECK_BATCH, actor)
+        });
+        match batch {
+            Ok(Some(done)) => {
+                checked += done.count;
+                after = done.last_id;
+                if (done.count as i64) < RECHECK_BATCH {
+                    break;
+                }
             }
+            Ok(None) => break,
+            // A record deleted since the batch was read: the batch is read again, without
+            // it. (The sheet itself gone is an error like any other.)
+            Err(ModelError::NotFound("record")) => continue,
             Err(e) => return Err(e),
-        }
-        if (rows.len() as i64) < RECHECK_BATCH {
-            break;
         }
     }
     Ok(checked)

@@ -125,13 +125,7 @@ pub fn sorted_ids(
         return selected_ids(conn, sheet_seq, q, None, None);
     };
     let dir = if descending { "DESC" } else { "ASC" };
-    let ids = q.ids.as_ref().map(|ids| {
-        let mut ids = ids.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    });
-    selection(cells.backend, sheet_seq, q, ids.as_deref(), None)
+    selection(cells.backend, sheet_seq, q, distinct_ids(q).as_deref(), None)
         .select(records::id)
         .order(sql::<Text>(&format!(
             "{} {dir}, id {dir}",
@@ -178,11 +172,18 @@ const IDS_PER_READ: usize = 1_000;
 /// The selection's ids in sorted parts of [`IDS_PER_READ`], or one pass over the sheet
 /// when it names none.
 fn id_chunks(q: &RecordQuery) -> Vec<Option<Vec<i64>>> {
-    let Some(ids) = &q.ids else { return vec![None] };
-    let mut ids = ids.clone();
+    let Some(ids) = distinct_ids(q) else {
+        return vec![None];
+    };
+    ids.chunks(IDS_PER_READ).map(|c| Some(c.to_vec())).collect()
+}
+
+/// The ids the selection names, sorted, each once.
+fn distinct_ids(q: &RecordQuery) -> Option<Vec<i64>> {
+    let mut ids = q.ids.clone()?;
     ids.sort_unstable();
     ids.dedup();
-    ids.chunks(IDS_PER_READ).map(|c| Some(c.to_vec())).collect()
+    Some(ids)
 }
 
 /// The sheet's records (`seq` written literally, an integer from the database, so the
