@@ -40,6 +40,9 @@ pub enum ModelError {
     Db(#[from] diesel::result::Error),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Not found, with the whole message naming what was asked for (`record us_rc_9 not found`).
+    #[error("{0}")]
+    NotFoundNamed(String),
     #[error("{0}")]
     Conflict(String),
     /// Input problems as `(key, message)`.

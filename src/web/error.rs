@@ -10,6 +10,9 @@ use serde::Serialize;
 pub enum AppError {
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A 404 whose message names what was asked for.
+    #[error("{0}")]
+    NotFoundNamed(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -93,7 +96,7 @@ impl AppError {
 
     fn key(&self) -> &'static str {
         match self {
-            AppError::NotFound(_) => "not_found",
+            AppError::NotFound(_) | AppError::NotFoundNamed(_) => "not_found",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) => "conflict",
@@ -162,6 +165,7 @@ impl From<crate::model::ModelError> for AppError {
         match e {
             ModelError::Db(db) => db.into(),
             ModelError::NotFound(what) => AppError::NotFound(what),
+            ModelError::NotFoundNamed(message) => AppError::NotFoundNamed(message),
             ModelError::Conflict(msg) => AppError::Conflict(msg),
             ModelError::Invalid(items) => AppError::Invalid(
                 items
@@ -211,7 +215,7 @@ struct ErrorBody {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::NotFoundNamed(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest { .. } | AppError::Malformed(_) => StatusCode::BAD_REQUEST,

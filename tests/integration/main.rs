@@ -15,6 +15,7 @@ mod api_mapping;
 mod api_records;
 mod api_spaces;
 mod bad_input;
+mod bad_input_names;
 mod browser;
 mod browser_bulk;
 mod browser_ffql;

@@ -81,7 +81,12 @@ fn delete_rows(
         let rows = load_gone(conn, ctx.sheet.seq, &ids)?;
         if rows.len() != ids.len() {
             if all_must_exist {
-                return Err(ModelError::NotFound("record"));
+                let found: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
+                let missing = ids.iter().find(|id| !found.contains(id)).copied().unwrap_or(0);
+                return Err(ModelError::NotFoundNamed(format!(
+                    "record {} not found",
+                    RecordId(missing)
+                )));
             }
             ids = rows.iter().map(|r| r.id).collect();
             ids.sort_unstable();

@@ -86,7 +86,18 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
                     }
                 }
             }
-            "includeCounts" => include_counts = v == "true",
+            "includeCounts" => {
+                include_counts = match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(Mistake::new(
+                            "includeCounts",
+                            format!("includeCounts `{other}` is not true or false"),
+                        ))
+                    }
+                }
+            }
             "q" if !v.trim().is_empty() => q.ffql = Some(ffql_of(config, v)?),
             "ids" => {
                 let id = RecordId::parse(v)

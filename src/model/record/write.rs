@@ -112,7 +112,9 @@ fn olds_of<'r>(
     updates
         .iter()
         .map(|u| {
-            let row = by_id.get(&u.id.0).ok_or(ModelError::NotFound("record"))?;
+            let row = by_id
+                .get(&u.id.0)
+                .ok_or_else(|| ModelError::NotFoundNamed(format!("record {} not found", u.id)))?;
             Ok((*row, row.checked()))
         })
         .collect()

@@ -60,8 +60,28 @@ pub async fn list(
         }
     };
     let (size, page) = (number("pageSize", PAGE)?.min(10_000), number("pageNumber", 1)?);
-    let by_value = get("sortField") == Some(key.as_str());
-    let descending = get("sortDirection") == Some("desc");
+    // Values are listed most held first, or by value when sortField names this field:
+    // another field has no order among one field's values.
+    let by_value = match get("sortField") {
+        None => false,
+        Some(f) if f == key => true,
+        Some(f) => {
+            return Err(AppError::bad_request(
+                "sortField",
+                format!("values of `{key}` can be sorted by `{key}` only (not `{f}`); without sortField, the most held come first"),
+            ))
+        }
+    };
+    let descending = match get("sortDirection") {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "sortDirection",
+                format!("sortDirection `{other}` is not asc or desc"),
+            ))
+        }
+    };
     let seq = ctx.sheet.seq;
     let mut values = state
         .db(move |conn| cells::distinct(conn, seq, field, &q))

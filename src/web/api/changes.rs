@@ -30,7 +30,8 @@ pub fn change_json(c: &Change) -> Value {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangesQuery {
-    after_id: Option<i64>,
+    /// Read as text so that a number past 64 bits gets a message naming the parameter.
+    after_id: Option<String>,
     since: Option<String>,
     page_size: Option<i64>,
 }
@@ -53,6 +54,18 @@ pub async fn list(
                 .map_err(|_| AppError::bad_request("since", format!("`{t}` is not an ISO 8601 time")))
         })
         .transpose()?;
+    let after_id = q
+        .after_id
+        .as_deref()
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                AppError::bad_request(
+                    "afterId",
+                    format!("`{a}` is not a change id: use an `id` from this list"),
+                )
+            })
+        })
+        .transpose()?;
     let env = caller.environment_id.clone();
     let changes = state
         .db(move |conn| {
@@ -60,7 +73,7 @@ pub async fn list(
                 Some((_, space)) if caller.reaches(&space) => {}
                 _ => return Err(AppError::NotFound("sheet")),
             }
-            Ok(history::of_sheet(conn, &id, q.after_id, since, size)?)
+            Ok(history::of_sheet(conn, &id, after_id, since, size)?)
         })
         .await?;
     Ok(ok(changes.iter().map(change_json).collect::<Vec<_>>()))

@@ -136,7 +136,15 @@ pub async fn list(
         page_number: number,
     };
     let env = caller.environment_id.clone();
-    let (items, total) = state.db(move |conn| job::list(conn, &env, &filter)).await?;
+    let (items, total) = state
+        .db(move |conn| {
+            // A space of another environment (or none) is a 404, as for workbooks.
+            if let Some(sid) = &filter.space_id {
+                crate::model::space::find(conn, &env, sid)?.ok_or(AppError::NotFound("space"))?;
+            }
+            Ok::<_, AppError>(job::list(conn, &env, &filter)?)
+        })
+        .await?;
     let data: Vec<Value> = items.iter().map(job_json).collect();
     Ok(HttpResponse::Ok().json(json!({"pagination": pagination(total, size, number), "data": data})))
 }

@@ -112,7 +112,16 @@ where
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.starts_with("application/json") {
+    // The media type before any parameters (`; charset=utf-8`), in any case.
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"));
+    if !json {
         return Err(AppError::bad_request(
             "body",
             "send JSON with `Content-Type: application/json`",

@@ -1,0 +1,132 @@
+//! Mistakes in a request get an answer that names what was wrong: an unknown record id,
+//! a parameter out of range, another environment's space, a body that is not JSON.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+async fn an_unknown_record_is_named(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{contacts}/records");
+    let (_, body) = app
+        .post_json(&path, &json!([{"email": {"value": "a@x.io"}}]))
+        .await;
+    let known = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let unknown = "us_rc_987654321";
+    let (status, body) = app
+        .put_json(
+            &path,
+            &json!([
+                {"id": known, "values": {"name": {"value": "Ada"}}},
+                {"id": unknown, "values": {"name": {"value": "Bob"}}},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        format!("record {unknown} not found"),
+        "{body}"
+    );
+    let (status, body) = app.delete(&format!("{path}?ids={known}&ids={unknown}")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        format!("record {unknown} not found"),
+        "{body}"
+    );
+    // All or nothing: the known record kept its value and is still there.
+    let (_, page) = app.get_json(&path).await;
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 1, "{page}");
+    assert!(page["data"]["records"][0]["values"]["name"]["value"].is_null());
+}
+
+async fn parameters_out_of_range_are_named(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/changes?afterId=99999999999999999999"
+        ))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["key"], "afterId", "{body}");
+    for (query, key) in [
+        ("includeCounts=maybe", "includeCounts"),
+        ("sortField=name", "sortField"),
+        ("sortField=nope", "sortField"),
+        ("sortField=email&sortDirection=up", "sortDirection"),
+    ] {
+        let (status, body) = app
+            .get_json(&format!("/sheets/{contacts}/cells?fieldKey=email&{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["errors"][0]["key"], key, "{query}: {body}");
+    }
+    let (status, body) = app
+        .get_json(&format!("/sheets/{contacts}/records?includeCounts=yes"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/cells?fieldKey=email&sortField=email&sortDirection=desc&includeCounts=false"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn another_environments_space_is_not_found(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let production = app.production_key();
+    for list in ["files", "jobs", "workbooks"] {
+        let (status, body) = send(
+            app.client
+                .get(app.url(&format!("/v1/{list}?spaceId={space_id}")))
+                .bearer_auth(&production),
+        )
+        .await;
+        assert_eq!(status, 404, "{list}: {body}");
+        // The space's own environment lists it (empty so far, but found).
+        let (status, body) = app.get_json(&format!("/{list}?spaceId={space_id}")).await;
+        assert_eq!(status, 200, "{list}: {body}");
+    }
+    let (status, _) = app.get_json("/files?spaceId=us_sp_nothere1").await;
+    assert_eq!(status, 404);
+}
+
+async fn only_json_bodies_are_read_as_json(db: Db) {
+    let app = spawn_app(db).await;
+    let body = json!({"name": "Typed right"}).to_string();
+    for (content_type, expected) in [
+        ("application/jsonfoo", 400),
+        ("text/json", 400),
+        ("application/x-www-form-urlencoded", 400),
+        ("application/json", 200),
+        ("Application/JSON; charset=utf-8", 200),
+        ("application/merge-patch+json", 200),
+    ] {
+        let (status, answer) = send(
+            app.api(reqwest::Method::POST, "/spaces")
+                .header("content-type", content_type)
+                .body(body.clone()),
+        )
+        .await;
+        assert_eq!(status, expected, "{content_type}: {answer}");
+    }
+    let (_, spaces) = app
+        .get_json(&format!("/spaces?environmentId={}", app.env_id))
+        .await;
+    assert_eq!(spaces["data"].as_array().unwrap().len(), 3, "{spaces}");
+}
+
+on_both!(
+    an_unknown_record_is_named,
+    parameters_out_of_range_are_named,
+    another_environments_space_is_not_found,
+    only_json_bodies_are_read_as_json,
+);
