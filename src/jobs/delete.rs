@@ -1,6 +1,7 @@
 //! `workbook:delete-records` (Flatfile's job: `{type: "workbook", operation:
 //! "delete-records", source: <workbook>, config: {sheet, filter, filterField, searchValue,
-//! searchField, ids, q}}`): deletes the records a selection picks, in batches, each its own
+//! searchField, ids, q, exceptions}}`): deletes the records a selection picks but for the
+//! `exceptions`, in batches, each its own
 //! short transaction fenced to the job's attempt, with progress. The selection is taken
 //! when the job starts; records deleted by someone else meanwhile are skipped. Canceled
 //! midway, it stops after the batch in hand: what it deleted stays deleted (the outcome and
@@ -13,6 +14,7 @@ use crate::model::job::Job;
 use crate::model::record::{self, cells, selection};
 use crate::model::sheet::{self, SheetContext};
 use serde_json::{json, Value};
+use std::collections::HashSet;
 
 /// The sheet a delete-records (or bulk-change) job works on, checked to be of its
 /// workbook, and its selection.
@@ -32,6 +34,7 @@ pub fn target(
         return Err(not_here());
     }
     let params = params_of(config).map_err(|m| format!("config.{m}"))?;
+    exceptions_of(config).map_err(|m| format!("config.{m}"))?;
     let q = selection::parse(&ctx.config, &params)
         .map_err(|m| format!("config.{}: {}", m.key, m.message))?
         .0;
@@ -98,13 +101,33 @@ pub fn params_of(config: &Value) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
+/// Flatfile's `exceptions`: record ids the selection keeps (not deleted). A malformed one
+/// is refused: dropping it would delete a record someone meant to keep.
+pub fn exceptions_of(config: &Value) -> Result<HashSet<i64>, String> {
+    match config.get("exceptions") {
+        None | Some(Value::Null) => Ok(HashSet::new()),
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                id.as_str().and_then(RecordId::parse).map(|r| r.0).ok_or_else(|| {
+                    format!("exceptions[{i}] must be a record id (a string such as \"us_rc_1\"), not {id}")
+                })
+            })
+            .collect(),
+        Some(other) => Err(format!("exceptions must be a list of record ids, not {other}")),
+    }
+}
+
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let (ctx, q) = target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
     refuse_locked(&ctx, &job.created_by)?;
+    let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
         .into_iter()
+        .filter(|id| !kept.contains(id))
         .map(RecordId)
         .collect();
     let total = ids.len().max(1);

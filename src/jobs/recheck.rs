@@ -9,7 +9,7 @@ use crate::db::AnyConnection;
 use crate::ids::SheetId;
 use crate::model::job::{self, Job, JobChanges};
 use crate::model::record::fields::recheck_batch;
-use crate::model::sheet_fields::context_for_write;
+use crate::model::sheet_fields::locked_context;
 use crate::model::ModelError;
 use serde_json::{json, Value};
 
@@ -29,7 +29,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let mut name = String::new();
     loop {
         let step = progress.fenced(conn, |conn| {
-            let ctx = match context_for_write(conn, env, &id) {
+            let ctx = match locked_context(conn, env, &id) {
                 Ok(ctx) => ctx,
                 Err(ModelError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),

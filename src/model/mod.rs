@@ -45,6 +45,10 @@ pub enum ModelError {
     NotFoundNamed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The write was prepared against fields of a sheet that changed before it took its
+    /// locks: made again on the fields as they are now, it may succeed.
+    #[error("{0}")]
+    Stale(String),
     /// Input problems as `(key, message)`.
     #[error("invalid input")]
     Invalid(Vec<(String, String)>),

@@ -327,16 +327,25 @@ pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult
     check_fresh(conn, ctx)
 }
 
-/// For work done batch by batch (bulk changes, deletes, undo): takes the write locks of
-/// `ctx`'s sheets and returns the sheet's context as it is now, so a field added or removed
-/// between two batches changes what the next batch works with instead of stopping it.
+/// For work done batch by batch (bulk changes, deletes, undo, re-checks): takes the write
+/// locks of every sheet of `ctx`'s workbook and returns the sheet's context as it is now, so
+/// a field added or removed between two batches changes what the next batch works with
+/// instead of stopping it. Every sheet, in one ordered statement: a reference added
+/// meanwhile would grow the context's own set after some of it was held, out of order with
+/// a field change's locks (a deadlock on PostgreSQL); a sheet created later has a higher
+/// `seq`, so locking it after the others keeps the order.
 pub fn relock_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<SheetContext> {
-    lock_for_write(conn, &ctx.write_set())?;
+    lock_workbook(conn, &ctx.sheet.workbook_id)?;
     let fresh = load_context(conn, &ctx.environment_id, &ctx.sheet.id)?;
-    if fresh.write_set() != ctx.write_set() {
-        lock_for_write(conn, &fresh.write_set())?;
-    }
+    // A sheet created since the list (a referrer now) comes after the others.
+    lock_for_write(conn, &fresh.write_set())?;
     Ok(fresh)
+}
+
+/// Takes the write locks of every sheet of a workbook (see [`lock_for_write`]).
+pub fn lock_workbook(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryResult<()> {
+    let seqs: Vec<i64> = list_in_workbook(conn, workbook)?.iter().map(|s| s.seq).collect();
+    lock_for_write(conn, &seqs)
 }
 
 /// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
@@ -359,7 +368,7 @@ pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<
             .any(|(seen, stamp)| seen == id && *stamp == stamp_of(slug, config))
     });
     if let Some((_, name, _, _)) = changed {
-        return Err(ModelError::Conflict(format!(
+        return Err(ModelError::Stale(format!(
             "the fields of {name} changed while this change was being made; reload and try again"
         )));
     }

@@ -30,30 +30,8 @@ pub fn locked_context(
     id: &SheetId,
 ) -> ModelResult<SheetContext> {
     let first = sheet::load_context(conn, env, id)?;
-    let seqs: Vec<i64> = sheet::list_in_workbook(conn, &first.sheet.workbook_id)?
-        .iter()
-        .map(|s| s.seq)
-        .collect();
-    sheet::lock_for_write(conn, &seqs)?;
+    sheet::lock_workbook(conn, &first.sheet.workbook_id)?;
     sheet::load_context(conn, env, id)
-}
-
-/// The sheet's context with the write locks its records' writes take, read after taking
-/// them (a re-check batch): a field change that committed meanwhile is seen.
-pub fn context_for_write(
-    conn: &mut AnyConnection,
-    env: &EnvironmentId,
-    id: &SheetId,
-) -> ModelResult<SheetContext> {
-    let mut ctx = sheet::load_context(conn, env, id)?;
-    loop {
-        sheet::lock_for_write(conn, &ctx.write_set())?;
-        let again = sheet::load_context(conn, env, id)?;
-        if again.write_set().iter().all(|s| ctx.write_set().contains(s)) {
-            return Ok(again);
-        }
-        ctx = again;
-    }
 }
 
 /// Adds a field (already parsed from `json`, its shape checked) at position `at` of the
@@ -158,6 +136,11 @@ pub fn remove_field(
     key: &str,
     actor: &str,
 ) -> ModelResult<Job> {
+    // A key the sheet lacks is told at once, without waiting for the workbook's locks.
+    let seen = sheet::load_context(conn, env, id)?;
+    seen.config
+        .field_index(key)
+        .ok_or(ModelError::NotFound("field"))?;
     crate::db::write_tx(conn, |conn| {
         let ctx = locked_context(conn, env, id)?;
         let r = ctx.config.field_index(key).ok_or(ModelError::NotFound("field"))?;

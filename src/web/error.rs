@@ -27,6 +27,10 @@ pub enum AppError {
     Malformed(Vec<ErrorItem>),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a field change (see `ModelError::Stale`): the API tries the write
+    /// again on the fields as they are now before answering it.
+    #[error("{0}")]
+    Stale(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("the database is busy; try again shortly")]
@@ -99,7 +103,7 @@ impl AppError {
             AppError::NotFound(_) | AppError::NotFoundNamed(_) => "not_found",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::Stale(_) => "conflict",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
@@ -167,6 +171,7 @@ impl From<crate::model::ModelError> for AppError {
             ModelError::NotFound(what) => AppError::NotFound(what),
             ModelError::NotFoundNamed(message) => AppError::NotFoundNamed(message),
             ModelError::Conflict(msg) => AppError::Conflict(msg),
+            ModelError::Stale(msg) => AppError::Stale(msg),
             ModelError::Invalid(items) => AppError::Invalid(
                 items
                     .into_iter()
@@ -220,7 +225,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest { .. } | AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Stale(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Mail(_) | AppError::Storage => StatusCode::BAD_GATEWAY,

@@ -112,4 +112,59 @@ async fn delete_records_by_query_and_ids(db: Db) {
     assert_eq!(status, 409);
 }
 
-on_both!(delete_records_by_query_and_ids);
+/// Flatfile's `exceptions`: the records listed stay, whatever the selection picks; a
+/// malformed one is refused before a job is made.
+async fn exceptions_are_kept(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let wb = workbook_of(&app, &space).await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..5).map(|i| json!({"email": format!("k{i}@x.io")})).collect();
+    let (_, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    let ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let job = |config: Value| json!({"type": "workbook", "operation": "delete-records", "source": wb, "trigger": "immediate", "config": config});
+    for (bad, words) in [
+        (json!([1]), "config.exceptions[0] must be a record id"),
+        (json!("us_rc_1"), "config.exceptions must be a list"),
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/jobs",
+                &job(json!({"sheet": sheet, "filter": "all", "exceptions": bad})),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains(words), "{words}: {body}");
+    }
+    let (status, created) = app
+        .post_json(
+            "/jobs",
+            &job(json!({"sheet": sheet, "filter": "all", "exceptions": [ids[0], ids[3]], "snapshotLabel": "before"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let done = app.wait_job(created["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert!(
+        done["outcome"]["message"].as_str().unwrap().contains("Deleted 3"),
+        "{done}"
+    );
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let left: Vec<&str> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, vec![ids[0].as_str(), ids[3].as_str()]);
+    assert_eq!(counts(&app, &sheet).await["total"], 2);
+}
+
+on_both!(delete_records_by_query_and_ids, exceptions_are_kept);

@@ -34,6 +34,7 @@ mod delete_records;
 mod downloads;
 mod editing;
 mod events_api;
+mod field_changes_beside_writes;
 mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;

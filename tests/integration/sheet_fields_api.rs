@@ -430,7 +430,7 @@ async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
     };
     let refused = record::update(&mut conn, &stale, &[update], "test", &Hooks::Skip);
     assert!(
-        matches!(&refused, Err(wharf::model::ModelError::Conflict(m)) if m.contains("changed")),
+        matches!(&refused, Err(wharf::model::ModelError::Stale(m)) if m.contains("changed")),
         "{:?}",
         refused.err()
     );
@@ -441,7 +441,7 @@ async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
         "test",
         &Hooks::Skip,
     );
-    assert!(matches!(refused, Err(wharf::model::ModelError::Conflict(_))));
+    assert!(matches!(refused, Err(wharf::model::ModelError::Stale(_))));
     drop(conn);
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let records = page["data"]["records"].as_array().unwrap();

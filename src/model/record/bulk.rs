@@ -284,7 +284,9 @@ pub fn revalidate(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> 
     loop {
         // The re-check a field change runs, a batch to a transaction.
         let batch = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-            super::fields::recheck_batch(conn, ctx, after, RECHECK_BATCH, actor)
+            // The fields as they are now: one changed meanwhile does not stop the re-check.
+            let fresh = sheet::relock_fresh(conn, ctx)?;
+            super::fields::recheck_batch(conn, &fresh, after, RECHECK_BATCH, actor)
         });
         match batch {
             Ok(Some(done)) => {

@@ -4,7 +4,7 @@
 //! `searchValue`, `searchField`, `ids`, `q`). Each is one transaction and one commit;
 //! the answer is its version (`{data: {versionId}}`, the commit's id).
 
-use super::records::{hooks_of, parse_selection, writable};
+use super::records::{hooks_of, on_fresh_fields, parse_selection, writable};
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
 use crate::jobs::bulk_change;
@@ -121,7 +121,6 @@ pub async fn find_replace(
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
     let body = body.into_inner();
-    let index = field(&ctx, &body.field_key)?;
     let find = body.find.unwrap_or_default();
     // `"quoted"`: the whole value, as Flatfile's search takes it.
     let (find, whole) = match find.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
@@ -134,12 +133,17 @@ pub async fn find_replace(
             "say what to find (\"\" finds empty cells)",
         ));
     }
-    let change = Change::Replace {
-        find,
-        replace: body.replace.unwrap_or_default(),
-        whole,
-    };
-    run(&req, &caller, &state, ctx, &params, vec![(index, change)]).await
+    let replace = body.replace.unwrap_or_default();
+    on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
+        let index = field(&ctx, &body.field_key)?;
+        let change = Change::Replace {
+            find: find.clone(),
+            replace: replace.clone(),
+            whole,
+        };
+        run(&req, &caller, &state, ctx, &params, vec![(index, change)]).await
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -164,22 +168,25 @@ pub async fn bulk_update(
             "name at least one field to set",
         ));
     }
-    let mut changes = Vec::new();
-    for (key, cell) in body.field_updates {
-        let index = field(&ctx, &key).map_err(|_| {
-            AppError::invalid(
-                &format!("fieldUpdates.{key}"),
-                format!("this sheet has no field `{key}`"),
-            )
-        })?;
-        // Flatfile's `{value}` cell, or a bare value.
-        let value = match cell {
-            Value::Object(mut m) if m.contains_key("value") => m.remove("value").unwrap_or(Value::Null),
-            other => other,
-        };
-        changes.push((index, Change::Set(value)));
-    }
-    run(&req, &caller, &state, ctx, &params, changes).await
+    on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
+        let mut changes = Vec::new();
+        for (key, cell) in &body.field_updates {
+            let index = field(&ctx, key).map_err(|_| {
+                AppError::invalid(
+                    &format!("fieldUpdates.{key}"),
+                    format!("this sheet has no field `{key}`"),
+                )
+            })?;
+            // Flatfile's `{value}` cell, or a bare value.
+            let value = match cell {
+                Value::Object(m) if m.contains_key("value") => m["value"].clone(),
+                other => other.clone(),
+            };
+            changes.push((index, Change::Set(value)));
+        }
+        run(&req, &caller, &state, ctx, &params, changes).await
+    })
+    .await
 }
 
 /// `POST /v1/sheets/{id}/validate`: re-checks every record of the sheet.

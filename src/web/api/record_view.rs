@@ -238,6 +238,7 @@ impl<'de> Deserialize<'de> for CellInput {
 
 /// A cell in an update: `{"value": ..., "messages": [...]}` (either may be left out: a cell
 /// sent with messages only keeps its value) or a bare value.
+#[derive(Clone)]
 pub struct CellUpdate {
     pub value: Option<Value>,
     pub messages: Option<Vec<Message>>,

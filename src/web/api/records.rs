@@ -34,6 +34,32 @@ pub(super) async fn writable(
     Ok(ctx)
 }
 
+/// How many times a write is made while field changes keep overtaking it.
+const FRESH_TRIES: usize = 5;
+
+/// Makes a write of a sheet's records, prepared against its fields as read in `first`;
+/// when a field change commits between that read and the write's locks
+/// ([`AppError::Stale`]), the sheet is read again and the write made again from the
+/// request, so a field added or removed beside it delays the write instead of failing it.
+pub(super) async fn on_fresh_fields<T>(
+    state: &AppState,
+    caller: &SpaceCaller,
+    raw_id: &str,
+    first: SheetContext,
+    mut write: impl AsyncFnMut(SheetContext) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (mut ctx, mut tries) = (first, 1);
+    loop {
+        match write(ctx).await {
+            Err(AppError::Stale(_)) if tries < FRESH_TRIES => {
+                tries += 1;
+                ctx = writable(state, caller, raw_id).await?;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// A guest's write checks the lock again as it writes: its body may have taken long to
 /// arrive, and the team may have locked the sheet meanwhile.
 fn still_unlocked(
@@ -244,40 +270,43 @@ pub async fn insert(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
-    let body = super::read_json_body(&req, payload).await?;
-    // Read off the server's own thread, on every core for a big body.
-    let reading = ctx.config.clone();
-    let rows = web::block(move || super::records_body::parse(&body, &reading))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))??;
-    check_batch(rows.len())?;
+    let body = super::read_json_body(&req, payload).await?.freeze();
     let hooks = hooks_of(&req, &caller);
-    let actor = caller.actor();
-    let config = ctx.config.clone();
-    let sheet_id = ctx.sheet.id.clone();
-    let (seq, before) = (ctx.sheet.seq, ctx.sheet.total_count);
-    state.indexer.load_batch_begins(seq);
     let guest = caller.guest_spaces().is_some();
-    let written = state
-        .db(move |conn| {
-            still_unlocked(conn, &ctx, guest)?;
-            record::insert(conn, &ctx, rows, &actor, &hooks)
-        })
-        .await?;
-    let total = before + written.rows.len() as i64;
-    state
-        .indexer
-        .after_load_batch(&state.pool, seq, config.fields.len(), total);
-    state.live.publish(&sheet_id, None);
-    state.live.publish_each(&written.also_changed);
-    // Written (and the records freed) off the server's own thread.
-    let body = web::block(move || RecordsEnvelope::new(&written.rows, &config).to_json())
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
-    Ok(super::record_view::json_response(body))
+    on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
+        // Read off the server's own thread, on every core for a big body.
+        let (reading, body) = (ctx.config.clone(), body.clone());
+        let rows = web::block(move || super::records_body::parse(&body, &reading))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))??;
+        check_batch(rows.len())?;
+        let (actor, hooks) = (caller.actor(), hooks.clone());
+        let config = ctx.config.clone();
+        let sheet_id = ctx.sheet.id.clone();
+        let (seq, before) = (ctx.sheet.seq, ctx.sheet.total_count);
+        state.indexer.load_batch_begins(seq);
+        let written = state
+            .db(move |conn| {
+                still_unlocked(conn, &ctx, guest)?;
+                record::insert(conn, &ctx, rows, &actor, &hooks)
+            })
+            .await?;
+        let total = before + written.rows.len() as i64;
+        state
+            .indexer
+            .after_load_batch(&state.pool, seq, config.fields.len(), total);
+        state.live.publish(&sheet_id, None);
+        state.live.publish_each(&written.also_changed);
+        // Written (and the records freed) off the server's own thread.
+        let body = web::block(move || RecordsEnvelope::new(&written.rows, &config).to_json())
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+        Ok(super::record_view::json_response(body))
+    })
+    .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct UpdateItem {
     id: String,
     #[serde(default)]
@@ -313,6 +342,20 @@ pub async fn update(
     };
     let body = body.into_inner();
     check_batch(body.len())?;
+    on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
+        update_once(&state, &caller, ctx, body.clone(), hooks.clone()).await
+    })
+    .await
+}
+
+/// An update read against the sheet's fields in `ctx`, and made.
+async fn update_once(
+    state: &AppState,
+    caller: &SpaceCaller,
+    ctx: SheetContext,
+    body: Vec<UpdateItem>,
+    hooks: Hooks,
+) -> Result<HttpResponse, AppError> {
     let mut problems = Vec::new();
     let mut updates = Vec::with_capacity(body.len());
     for (i, item) in body.into_iter().enumerate() {
@@ -362,7 +405,7 @@ pub async fn update(
     // Cell messages are the team's listener's say on the data (an error it found holds a
     // Submit back): a guest may not clear or write them.
     if updates.iter().any(|u| !u.messages.is_empty()) {
-        refuse_guest(&caller, "write cell messages (`messages`)")?;
+        refuse_guest(caller, "write cell messages (`messages`)")?;
     }
     let actor = caller.actor();
     let config = ctx.config.clone();
@@ -406,12 +449,15 @@ pub async fn delete(
         ));
     }
     check_batch(ids.len())?;
-    let actor = caller.actor();
-    let sheet_id = ctx.sheet.id.clone();
-    let written = state
-        .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
-        .await?;
-    state.live.publish(&sheet_id, None);
-    state.live.publish_each(&written.also_changed);
-    Ok(success())
+    on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
+        let (actor, ids) = (caller.actor(), ids.clone());
+        let sheet_id = ctx.sheet.id.clone();
+        let written = state
+            .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
+            .await?;
+        state.live.publish(&sheet_id, None);
+        state.live.publish_each(&written.also_changed);
+        Ok(success())
+    })
+    .await
 }

@@ -1,0 +1,154 @@
+//! Field changes beside record writes: a write prepared on the fields as they were is made
+//! again on the fields as they are (no 409 for a change the writer never saw), and a field
+//! change never deadlocks with the re-checks that earlier changes queued.
+
+use crate::helpers::*;
+use crate::on_both;
+use crate::records_concurrency::assert_counts_match;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Waits until no job of the space is waiting or running.
+async fn jobs_settled(app: &TestApp, space: &str) {
+    for _ in 0..600 {
+        let (_, jobs) = app
+            .get_json(&format!("/jobs?spaceId={space}&pageSize=1000"))
+            .await;
+        let busy = jobs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| matches!(j["status"].as_str(), Some("ready" | "executing" | "planning")));
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("jobs still running");
+}
+
+async fn writes_beside_field_changes_all_succeed(db: Db) {
+    let app = Arc::new(spawn_app(db).await);
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{sheet}/records");
+    let seed: Vec<Value> = (0..60).map(|i| json!({"email": format!("s{i}@x.io")})).collect();
+    let (_, body) = app.post_json(&path, &json!(seed)).await;
+    let ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+
+    let mut writers = Vec::new();
+    for w in 0..2 {
+        let (app, path) = (app.clone(), path.clone());
+        writers.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for b in 0..8 {
+                let rows: Vec<Value> = (0..20)
+                    .map(|i| json!({"email": format!("w{w}b{b}i{i}@x.io"), "name": "New"}))
+                    .collect();
+                statuses.push(app.post_json(&path, &json!(rows)).await);
+            }
+            statuses
+        }));
+    }
+    {
+        let (app, path, ids) = (app.clone(), path.clone(), ids.clone());
+        writers.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for (n, id) in ids[..20].iter().enumerate() {
+                let update = json!([{"id": id, "values": {"name": {"value": format!("n{n}")}}}]);
+                statuses.push(app.put_json(&path, &update).await);
+            }
+            statuses
+        }));
+    }
+    {
+        let (app, path, ids) = (app.clone(), path.clone(), ids.clone());
+        writers.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for id in &ids[40..50] {
+                statuses.push(app.delete(&format!("{path}?ids={id}")).await);
+            }
+            for _ in 0..4 {
+                statuses.push(
+                    app.patch_json(
+                        &format!("{path}/bulk-update?searchValue=New"),
+                        &json!({"fieldUpdates": {"name": "Bulk"}}),
+                    )
+                    .await,
+                );
+            }
+            statuses
+        }));
+    }
+    // Meanwhile fields come and go, at the end and at the front.
+    for (n, at) in [None, Some(0), None].into_iter().enumerate() {
+        let mut field = json!({"key": format!("extra{n}"), "type": "string", "label": format!("Extra {n}")});
+        if let Some(at) = at {
+            field["insertAtIndex"] = json!(at);
+        }
+        let (status, body) = app.post_json(&format!("/sheets/{sheet}/fields"), &field).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for n in 0..3 {
+        let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/extra{n}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for w in writers {
+        for (status, body) in w.await.expect("writer") {
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    jobs_settled(&app, &space_id).await;
+    let total = assert_counts_match(&app, &sheet).await;
+    assert_eq!(total, 60 + 2 * 8 * 20 - 10);
+    let (_, named) = app
+        .get_json(&format!("{path}?searchValue=n19&searchField=name"))
+        .await;
+    assert_eq!(named["data"]["records"].as_array().unwrap().len(), 1, "{named}");
+}
+
+/// A reference added to another sheet while re-checks of this one wait: removing a field
+/// (or asking for one the sheet lacks) answers at once, never "busy" from a deadlock.
+async fn field_changes_do_not_deadlock_with_rechecks(db: Db) {
+    let app = spawn_app(db).await;
+    for round in 0..5 {
+        let space = app.space_from_blueprint().await;
+        let contacts = app.sheet_id(&space, "contacts").await;
+        let companies = app.sheet_id(&space, "companies").await;
+        app.post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "a@x.io", "name": "Ada"}, {"email": "b@x.io", "name": "Bo"}]),
+        )
+        .await;
+        for key in ["c", "d", "u"] {
+            let (status, body) = app
+                .post_json(
+                    &format!("/sheets/{contacts}/fields"),
+                    &json!({"key": key, "type": "string"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let reference = json!({"key": "contact", "type": "reference",
+                               "config": {"ref": "contacts", "key": "email", "relationship": "has-one"}});
+        let (status, body) = app
+            .post_json(&format!("/sheets/{companies}/fields"), &reference)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = app.delete(&format!("/sheets/{contacts}/fields/zz")).await;
+        assert_eq!(status, 404, "round {round}: {body}");
+        let (status, body) = app.delete(&format!("/sheets/{contacts}/fields/c")).await;
+        assert_eq!(status, 200, "round {round}: {body}");
+    }
+}
+
+on_both!(
+    writes_beside_field_changes_all_succeed,
+    field_changes_do_not_deadlock_with_rechecks,
+);
