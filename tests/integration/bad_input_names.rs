@@ -124,7 +124,81 @@ async fn only_json_bodies_are_read_as_json(db: Db) {
     assert_eq!(spaces["data"].as_array().unwrap().len(), 3, "{spaces}");
 }
 
+/// What is no cell is refused instead of stored as nothing; ids may be listed with commas
+/// in every selection, and an empty list selects nothing rather than everything.
+async fn cells_and_id_lists_read_one_way(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{contacts}/records");
+    let (status, body) = app
+        .post_json(&path, &json!([{"email": "a@x.io", "name": {"nested": [1]}}]))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("`nested` is not a member of a cell"),
+        "{body}"
+    );
+    // A cell read back and sent again (value, valid, messages) is a cell.
+    let (status, body) = app
+        .post_json(
+            &path,
+            &json!([{"email": {"value": "a@x.io", "valid": true, "messages": []}}, {"email": "b@x.io"}, {"email": "c@x.io"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<String> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let (status, body) = app
+        .patch_json(
+            &format!("{path}/bulk-update"),
+            &json!({"fieldUpdates": {"name": {"foo": 1}}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "fieldUpdates.name", "{body}");
+
+    let both = format!("{},{}", ids[0], ids[2]);
+    let (status, page) = app.get_json(&format!("{path}?ids={both}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 2, "{page}");
+    let (status, body) = app
+        .patch_json(
+            &format!("{path}/bulk-update?ids={both}"),
+            &json!({"fieldUpdates": {"name": "Picked"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, picked) = app
+        .get_json(&format!("{path}?searchValue=Picked&searchField=name"))
+        .await;
+    assert_eq!(picked["data"]["records"].as_array().unwrap().len(), 2, "{picked}");
+    for empty in ["", ",", ",,"] {
+        let (status, body) = app
+            .patch_json(
+                &format!("{path}/bulk-update?ids={empty}"),
+                &json!({"fieldUpdates": {"name": "All"}}),
+            )
+            .await;
+        assert_eq!(status, 400, "ids={empty}: {body}");
+    }
+    let (_, all) = app
+        .get_json(&format!("{path}?searchValue=All&searchField=name"))
+        .await;
+    assert_eq!(all["data"]["records"].as_array().unwrap().len(), 0, "{all}");
+    let (status, body) = app
+        .get_json(&format!("{path}?pageNumber=9223372036854775808"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("past the largest"), "{body}");
+}
+
 on_both!(
+    cells_and_id_lists_read_one_way,
     an_unknown_record_is_named,
     parameters_out_of_range_are_named,
     another_environments_space_is_not_found,

@@ -50,8 +50,14 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
     let mut sort_field = None;
     let mut descending = false;
     let number = |k: &str, v: &str| {
-        v.parse::<i64>()
-            .map_err(|_| Mistake::new(k, format!("{k} must be a whole number")))
+        v.parse::<i64>().map_err(|e| {
+            use std::num::IntErrorKind::{NegOverflow, PosOverflow};
+            let why = match e.kind() {
+                PosOverflow | NegOverflow => format!("{k} `{v}` is past the largest, {}", i64::MAX),
+                _ => format!("{k} must be a whole number, not `{v}`"),
+            };
+            Mistake::new(k, why)
+        })
     };
     for (k, v) in params {
         match k.as_str() {
@@ -99,10 +105,17 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
                 }
             }
             "q" if !v.trim().is_empty() => q.ffql = Some(ffql_of(config, v)?),
+            // Repeated (`ids=a&ids=b`) or comma-separated (`ids=a,b`), as a delete takes them.
+            // An empty one is refused: selecting nothing must not read as selecting all.
             "ids" => {
-                let id = RecordId::parse(v)
-                    .ok_or_else(|| Mistake::new("ids", format!("`{v}` is not a record id")))?;
-                q.ids.get_or_insert_with(Vec::new).push(id.0);
+                if v.split(',').all(|p| p.is_empty()) {
+                    return Err(Mistake::new("ids", "ids is empty; name records as ids=us_rc_..."));
+                }
+                for part in v.split(',').filter(|p| !p.is_empty()) {
+                    let id = RecordId::parse(part)
+                        .ok_or_else(|| Mistake::new("ids", format!("`{part}` is not a record id")))?;
+                    q.ids.get_or_insert_with(Vec::new).push(id.0);
+                }
             }
             _ => {}
         }

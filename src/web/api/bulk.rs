@@ -180,6 +180,12 @@ pub async fn bulk_update(
             // Flatfile's `{value}` cell, or a bare value.
             let value = match cell {
                 Value::Object(m) if m.contains_key("value") => m["value"].clone(),
+                Value::Object(_) => {
+                    return Err(AppError::invalid(
+                        &format!("fieldUpdates.{key}"),
+                        "a value is {\"value\": ...} or a plain value (null clears the cells), not another object",
+                    ))
+                }
                 other => other.clone(),
             };
             changes.push((index, Change::Set(value)));

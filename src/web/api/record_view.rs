@@ -180,6 +180,18 @@ pub fn json_response(body: serde_json::Result<Vec<u8>>) -> actix_web::HttpRespon
     }
 }
 
+/// The members of a Flatfile cell as records are read back (`value` is the one an insert
+/// keeps; the others are what a client copying records sends along).
+const CELL_MEMBERS: [&str; 7] = [
+    "value",
+    "messages",
+    "valid",
+    "metadata",
+    "updatedAt",
+    "layer",
+    "links",
+];
+
 /// A cell in a request: Flatfile's `{"value": ...}` or a bare value; read without building
 /// a map for the wrapper.
 pub struct CellInput(pub Value);
@@ -194,14 +206,27 @@ impl<'de> Deserialize<'de> for CellInput {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CellInput, A::Error> {
                 let mut value = Value::Null;
+                let mut stranger = None;
+                let mut known = false;
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == "value" {
                         value = map.next_value()?;
                     } else {
                         map.next_value::<serde::de::IgnoredAny>()?;
                     }
+                    if CELL_MEMBERS.contains(&key.as_ref()) {
+                        known = true;
+                    } else if stranger.is_none() {
+                        stranger = Some(key.into_owned());
+                    }
                 }
-                Ok(CellInput(value))
+                // An object that is no cell (`{"nested": [1]}`) would be stored as nothing.
+                match stranger {
+                    Some(key) if !known => Err(serde::de::Error::custom(format!(
+                        "a cell is {{\"value\": ...}} or a plain value; `{key}` is not a member of a cell"
+                    ))),
+                    _ => Ok(CellInput(value)),
+                }
             }
             fn visit_str<E>(self, v: &str) -> Result<CellInput, E> {
                 Ok(CellInput(Value::String(v.to_string())))
