@@ -3,7 +3,6 @@
 
 use crate::blueprint::SheetConfig;
 use crate::db::Pool;
-use crate::ffql::Node;
 use crate::model::record::{self, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::validate::display;
@@ -49,11 +48,10 @@ pub fn attachment(name: &str) -> actix_web::http::header::ContentDisposition {
     }
 }
 
-/// What a CSV download holds: every record, those an FFQL query selects, or those the
-/// records API's selection picks (`filter`, `searchValue`, `ids`... beside `q`).
+/// What a CSV download holds: every record, or those the records API's selection picks
+/// (`filter`, `searchValue`, `ids`, `q`...), in its sort's order.
 pub enum Rows {
     All,
-    Ffql(Node),
     Selected(record::RecordQuery),
 }
 
@@ -95,13 +93,9 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -
             }
             return;
         }
-        let ffql = match rows {
-            Rows::Ffql(node) => Some(node),
-            _ => None,
-        };
         let mut last = 0;
         loop {
-            match record::after_matching(&mut conn, sheet.seq, last, 2000, ffql.as_ref()) {
+            match record::after(&mut conn, sheet.seq, last, 2000) {
                 Ok(rows) if rows.is_empty() => break,
                 Ok(rows) => {
                     last = rows[rows.len() - 1].id;

@@ -24,9 +24,7 @@ mod write;
 pub use delete::{delete, delete_present};
 pub use insert::{drop_elsewhere, insert, insert_prepared, prepare, Prepared};
 pub use keys::HOLDERS_PG;
-pub use query::{
-    after, after_matching, count_invalid, count_present, counts, exists, query, Cursor, Filter, RecordQuery,
-};
+pub use query::{after, count_invalid, count_present, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;
 pub use write::{load as load_rows, update, update_tagged, RecordUpdate, Written};
 

@@ -328,25 +328,10 @@ pub fn after(
     after_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<RecordRow>> {
-    after_matching(conn, sheet_seq, after_id, limit, None)
-}
-
-/// As [`after`], keeping only the records an FFQL query selects (a download with `q`).
-pub fn after_matching(
-    conn: &mut AnyConnection,
-    sheet_seq: i64,
-    after_id: i64,
-    limit: i64,
-    ffql: Option<&crate::ffql::Node>,
-) -> QueryResult<Vec<RecordRow>> {
-    let mut stmt = records::table
+    records::table
         .filter(records::sheet_seq.eq(sheet_seq))
         .filter(records::id.gt(after_id))
-        .into_boxed();
-    if let Some(node) = ffql {
-        stmt = stmt.filter(Condition::scanning(Cells::from_values(backend_of(conn)), node));
-    }
-    stmt.order(records::id.asc())
+        .order(records::id.asc())
         .limit(limit)
         .select(RecordRow::as_select())
         .load(conn)

@@ -88,12 +88,6 @@ pub(super) async fn context(
     Ok(ctx)
 }
 
-/// Reads an FFQL `q` against the sheet's fields; a malformed query or an unknown field is
-/// the caller's to fix (400, with where and why).
-pub(crate) fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, AppError> {
-    selection::ffql_of(config, text).map_err(mistake)
-}
-
 /// Reads Flatfile's record query parameters (`ids` may repeat).
 pub(super) fn parse_query(
     config: &SheetConfig,

@@ -99,11 +99,18 @@ impl View {
         encode(&pairs)
     }
 
-    /// The CSV download's query: the view's `filter:` query, so the file holds what is shown.
+    /// The CSV download's query: the view's tab, search, `filter:` query and sort, so the
+    /// file holds what is shown, in its order.
     pub fn download_query(&self) -> String {
-        match box_filter(&self.q) {
-            Some(f) if !f.trim().is_empty() => format!("?{}", encode(&[("q", f.trim().to_string())])),
-            _ => String::new(),
+        let pairs: Vec<(&str, String)> = self
+            .base_pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != "sheet")
+            .collect();
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", encode(&pairs))
         }
     }
 
@@ -429,7 +436,10 @@ pub(super) fn box_filter(text: &str) -> Option<String> {
 
 /// The record query for a view; unknown field keys are the person's mistake (400). A
 /// `filter:` query in the search box that cannot be read is the inner error, to show.
-fn query_for(config: &SheetConfig, view: &View) -> Result<Result<RecordQuery, ffql::Error>, AppError> {
+pub(super) fn query_for(
+    config: &SheetConfig,
+    view: &View,
+) -> Result<Result<RecordQuery, ffql::Error>, AppError> {
     let field = |param: &str, key: &str| -> Result<Option<usize>, AppError> {
         if key.is_empty() {
             return Ok(None);

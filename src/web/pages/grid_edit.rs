@@ -364,13 +364,17 @@ pub async fn download_csv(
     user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<Vec<(String, String)>>,
+    view: web::Query<super::grid::View>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &user, &path).await?;
-    let rows = match params.iter().find(|(k, v)| k == "q" && !v.trim().is_empty()) {
-        Some((_, text)) => Rows::Ffql(crate::web::api::records::ffql_of(&ctx.config, text)?),
-        None => Rows::All,
-    };
+    // What the grid shows with this view (its tab, search, `filter:` query and sort).
+    let q = super::grid::query_for(&ctx.config, &view)?.map_err(|e| AppError::bad_request("q", e.message))?;
+    let everything = q.filter == crate::model::record::Filter::All
+        && q.filter_field.is_none()
+        && q.search_value.is_none()
+        && q.ffql.is_none()
+        && q.sort.is_none();
+    let rows = if everything { Rows::All } else { Rows::Selected(q) };
     Ok(crate::web::export::csv_response(
         state.pool.clone(),
         ctx.sheet,
