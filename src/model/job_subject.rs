@@ -2,8 +2,8 @@
 //! jobs no listener took.
 
 use super::job::{self, status, Job};
-use super::{now, ModelResult};
-use crate::db::schema::jobs;
+use super::{now, ModelError, ModelResult};
+use crate::db::schema::{jobs, records};
 use crate::db::AnyConnection;
 use crate::ids::SheetId;
 use diesel::prelude::*;
@@ -37,6 +37,61 @@ pub fn records_subject(
         query.insert("ids".into(), json!(ids));
     }
     json!({"type": "collection", "resource": "records", "query": query})
+}
+
+/// The subject a guest (or the grid) gives a job: nothing, or the records of the job's own sheet in
+/// Flatfile's shape (`{type: collection, resource: records, query: {filter, filterField,
+/// searchValue, searchField, q, ids}}`), rebuilt from those members alone, its `ids` each a
+/// record of that sheet. Listener code reads the subject with its own key, so a guest must
+/// not name there what it cannot reach.
+pub fn within_sheet(
+    conn: &mut AnyConnection,
+    sheet_seq: Option<i64>,
+    given: Option<&Value>,
+) -> ModelResult<Option<Value>> {
+    let Some(given) = given.filter(|s| !s.is_null()) else {
+        return Ok(None);
+    };
+    let invalid = |m: &str| ModelError::Invalid(vec![("subject".into(), m.to_string())]);
+    let Some(seq) = sheet_seq else {
+        return Err(invalid(
+            "a guest's workbook job has no subject; a sheet action's names its records",
+        ));
+    };
+    if given["type"] != "collection" || given["resource"] != "records" {
+        return Err(invalid(
+            "a guest's job subject is {\"type\": \"collection\", \"resource\": \"records\", \"query\": {...}}",
+        ));
+    }
+    let text = |k: &str| given["query"][k].as_str().unwrap_or_default().to_string();
+    let mut ids = Vec::new();
+    for (i, id) in given["query"]["ids"].as_array().into_iter().flatten().enumerate() {
+        let id = id
+            .as_str()
+            .and_then(crate::ids::RecordId::parse)
+            .ok_or_else(|| invalid(&format!("query.ids[{i}] is not a record id")))?;
+        ids.push(id);
+    }
+    let mut wanted: Vec<i64> = ids.iter().map(|r| r.0).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let found: i64 = records::table
+        .filter(records::sheet_seq.eq(seq))
+        .filter(records::id.eq_any(&wanted))
+        .count()
+        .get_result(conn)?;
+    if found != wanted.len() as i64 {
+        return Err(invalid("query.ids names records that are not this sheet's"));
+    }
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    Ok(Some(records_subject(
+        &text("filter"),
+        &text("filterField"),
+        &text("searchValue"),
+        &text("searchField"),
+        &text("q"),
+        &ids,
+    )))
 }
 
 /// For a sheet job on a collection of records: the records API address, relative and

@@ -43,8 +43,20 @@ struct NewUser<'a> {
 /// takes as it is (checked by `lettre`, which sends the mail): a plain `name@domain.tld`,
 /// no display name, list, quoted local part or markup.
 pub fn normalize_email(email: &str) -> Result<String, String> {
+    // The address as sent (control characters written as escapes), not as lowercased.
+    let shown: String = email
+        .trim()
+        .chars()
+        .take(100)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     let email = email.trim().to_lowercase();
-    let shown: String = email.chars().filter(|c| !c.is_control()).take(100).collect();
     let problem = format!("`{shown}` is not an email address like name@example.com");
     let Ok(address) = email.parse::<lettre::Address>() else {
         return Err(problem);

@@ -43,6 +43,7 @@ mod guests_files;
 mod guests_rules;
 mod health_and_migrations;
 mod history_deleted;
+mod job_inputs;
 mod jobs_crash;
 mod jobs_hardening;
 mod keys_plan;

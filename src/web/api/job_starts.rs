@@ -4,9 +4,10 @@
 
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, FileId, SheetId, SpaceId, WorkbookId};
-use crate::model::job::{Job, JobInput};
+use crate::model::job::{Job, JobChanges, JobInput};
 use crate::model::{file, sheet, space, workbook, ModelError, ModelResult};
 use crate::web::error::AppError;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub(super) const TYPES: [&str; 9] = [
@@ -224,4 +225,50 @@ pub(super) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResul
         ..Start::from(j)
     };
     guest_may_start(conn, &j.environment_id, &start)
+}
+
+/// A new config for a mapping job (`PATCH /v1/jobs/{id}`): its sheets are checked as a new
+/// job's are, and other sheets get a new plan, as the old one maps fields they may lack.
+pub(super) fn map_config_change(
+    conn: &mut AnyConnection,
+    j: &Job,
+    changes: &mut JobChanges,
+) -> ModelResult<()> {
+    let Some(config) = &changes.config else {
+        return Ok(());
+    };
+    let mut config: Value = serde_json::from_str(config).unwrap_or_default();
+    let sheets = crate::jobs::plan::sheets(
+        conn,
+        &j.environment_id,
+        &j.source,
+        j.destination.as_deref(),
+        &config,
+    )?;
+    let before: Value = serde_json::from_str(&j.config).unwrap_or_default();
+    let same = before["sourceSheetId"] == json!(sheets.source.id)
+        && before["destinationSheetId"] == json!(sheets.destination.id);
+    config["sourceSheetId"] = json!(sheets.source.id);
+    config["destinationSheetId"] = json!(sheets.destination.id);
+    changes.config = Some(config.to_string());
+    if !same {
+        changes.plan = Some(Some(crate::jobs::plan::initial(conn, &sheets)?.to_string()));
+    }
+    Ok(())
+}
+
+/// `estimatedCompletionAt`, with a message that names it and the form it takes.
+pub(super) fn iso_time<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.with_timezone(&chrono::Utc)))
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "estimatedCompletionAt `{text}` is not an ISO 8601 time such as 2026-12-01T18:00:00Z"
+            ))
+        })
 }

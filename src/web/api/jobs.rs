@@ -2,16 +2,17 @@
 //! complete, fail, cancel, outcome/ack, retry).
 
 use super::job_starts::{
-    guest_may_restart, guest_may_start, object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
+    guest_may_restart, guest_may_start, iso_time, map_config_change, object_or_empty, one_of, source_space,
+    Start, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::db::AnyConnection;
-use crate::ids::{EnvironmentId, FileId, JobId, SpaceId};
+use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId};
 use crate::jobs::plan;
 use crate::model::job::{self, status, Filter, Job, JobChanges, JobInput};
-use crate::model::{file, iso, workbook, ModelError, ModelResult};
+use crate::model::{file, iso, sheet, workbook, ModelError, ModelResult};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
@@ -300,6 +301,13 @@ pub async fn create(
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             if reach.only_spaces().is_some() {
                 guest_may_start(conn, &env, &Start::from(&input))?;
+                let sheet = match SheetId::parse(&input.source) {
+                    Some(id) if input.job_type == "sheet" => {
+                        sheet::find(conn, &env, &id)?.map(|(s, _)| s.seq)
+                    }
+                    _ => None,
+                };
+                input.subject = crate::model::job_subject::within_sheet(conn, sheet, input.subject.as_ref())?;
             }
             job::create(conn, input, &actor)
         })
@@ -327,6 +335,7 @@ pub struct UpdateBody {
     progress: Option<Percent>,
     info: Option<String>,
     metadata: Option<Value>,
+    #[serde(default, deserialize_with = "iso_time")]
     estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -376,6 +385,10 @@ pub async fn update(
                 let config: Value = serde_json::from_str(config).unwrap_or_default();
                 crate::jobs::delete::target(conn, &j.environment_id, &j.source, &config)
                     .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
+            }
+            let mut changes = changes;
+            if j.job_type == "workbook" && j.operation == "map" {
+                map_config_change(conn, &j, &mut changes)?;
             }
             job::change_from(conn, &j, changes, Some("job:updated"), &actor)
         })
@@ -478,6 +491,7 @@ pub async fn retry(
 pub struct AckBody {
     info: Option<String>,
     progress: Option<Percent>,
+    #[serde(default, deserialize_with = "iso_time")]
     estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

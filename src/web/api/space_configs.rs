@@ -50,6 +50,18 @@ pub async fn create(
     body: crate::web::input::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    // A key deploys into its own environment; naming another is a mistake, not a hint.
+    if let Some(given) = body.get("environmentId").filter(|v| !v.is_null()) {
+        let named = given
+            .as_str()
+            .and_then(crate::ids::EnvironmentId::parse)
+            .ok_or_else(|| {
+                AppError::bad_request("environmentId", format!("{given} is not an environment id"))
+            })?;
+        if named != caller.environment_id {
+            return Err(AppError::NotFound("environment"));
+        }
+    }
     crate::blueprint::actions::check_space_config_actions(&body).map_err(AppError::malformed)?;
     let (config, _) = state
         .db(move |conn| space_config::deploy(conn, &caller.environment_id, &body).map_err(AppError::from))

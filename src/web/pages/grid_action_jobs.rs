@@ -315,7 +315,15 @@ pub async fn run(
         ..JobInput::new(&ctx.environment_id, Some(&ctx.space_id))
     };
     let actor = user.actor();
-    let j = state.db(move |conn| job::create(conn, job_input, &actor)).await?;
+    let seq = (scope == "sheet").then_some(ctx.sheet.seq);
+    let j = state
+        .db(move |conn| {
+            let mut job_input = job_input;
+            // The selected ids must be this sheet's records.
+            job_input.subject = job_subject::within_sheet(conn, seq, job_input.subject.as_ref())?;
+            job::create(conn, job_input, &actor)
+        })
+        .await?;
     if j.is_built_in() {
         // A Submit that names a webhook: Wharf's workers run it.
         state.jobs.wake();

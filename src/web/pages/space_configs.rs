@@ -73,8 +73,15 @@ pub struct DeployForm {
 pub async fn deploy(
     user: CurrentUser,
     state: web::Data<AppState>,
-    form: MultipartForm<DeployForm>,
+    form: Result<MultipartForm<DeployForm>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
+    // A body that is no multipart form at all never reaches the form config's handler.
+    let form = form.map_err(|e| {
+        AppError::bad_request(
+            "form",
+            format!("the blueprint form could not be read ({e}); send it as multipart/form-data, as the page does"),
+        )
+    })?;
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let text = match form.file.filter(|f| !f.data.is_empty()) {
