@@ -33,7 +33,11 @@ async fn search_matches_cell_text_case_aside(db: Db) {
                 {"email": {"value": "john_doe@x.io"}, "name": {"value": "MÜLLER"}},
                 {"email": {"value": "johnxdoe@x.io"}, "name": {"value": "Ångström"}, "age": {"value": "42"}},
                 {"email": {"value": "c@x.io"}, "name": {"value": "100% sure"}, "subscribed": {"value": "yes"}},
-                {"email": {"value": "d@x.io"}, "name": {"value": "東京"}}
+                {"email": {"value": "d@x.io"}, "name": {"value": "東京"}},
+                // Numbers as the grid shows them, which PostgreSQL's jsonb would rewrite.
+                {"email": {"value": "e@x.io"}, "age": {"value": 1e21}},
+                {"email": {"value": "f@x.io"}, "age": {"value": 1e-7}},
+                {"email": {"value": "g@x.io"}, "age": {"value": -0.0}}
             ]),
         )
         .await;
@@ -56,6 +60,9 @@ async fn search_matches_cell_text_case_aside(db: Db) {
         ("東京", None, vec!["d@x.io"]),
         ("42", Some("age"), vec!["johnxdoe@x.io"]),
         ("true", Some("subscribed"), vec!["c@x.io"]),
+        ("E+21", Some("age"), vec!["e@x.io"]),
+        ("1e-7", None, vec!["f@x.io"]),
+        ("-0.0", Some("age"), vec!["g@x.io"]),
         // Stored JSON is not what a person sees.
         ("null", None, vec![]),
         (",", None, vec![]),

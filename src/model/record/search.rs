@@ -156,13 +156,13 @@ pub fn exact_condition(backend: Backend, field: Option<usize>) -> (String, &'sta
         (Backend::Postgres, Some(i)) => (
             format!(
                 "strpos(lower({} COLLATE \"und-x-icu\"), ",
-                pg_shown(&format!("((vals::jsonb)->{i})"))
+                pg_shown(&format!("((vals::json)->{i})"))
             ),
             ") > 0",
         ),
         (Backend::Postgres, None) => (
             format!(
-                "EXISTS (SELECT 1 FROM jsonb_array_elements(vals::jsonb) AS cell(j) \
+                "EXISTS (SELECT 1 FROM json_array_elements(vals::json) AS cell(j) \
                  WHERE strpos(lower({} COLLATE \"und-x-icu\"), ",
                 pg_shown("cell.j")
             ),
@@ -171,12 +171,13 @@ pub fn exact_condition(backend: Backend, field: Option<usize>) -> (String, &'sta
     }
 }
 
-/// A stored cell (jsonb) as the grid shows it, in PostgreSQL: a list's items joined by
-/// `, ` (`vip, new`), anything else as its text.
+/// A stored cell (`json`, so a number reads as written, `1e+21`, where `jsonb` rewrites
+/// it) as the grid shows it, in PostgreSQL: a list's items joined by `, ` (`vip, new`),
+/// anything else as its text. `wharf_search_text` (migration 000026) reads cells the same way.
 fn pg_shown(cell: &str) -> String {
     format!(
-        "(CASE WHEN jsonb_typeof({cell}) = 'array' \
-         THEN (SELECT string_agg(item, ', ') FROM jsonb_array_elements_text({cell}) AS items(item)) \
+        "(CASE WHEN json_typeof({cell}) = 'array' \
+         THEN (SELECT string_agg(item, ', ' ORDER BY n) FROM json_array_elements_text({cell}) WITH ORDINALITY AS items(item, n)) \
          ELSE {cell} #>> '{{}}' END)"
     )
 }
