@@ -124,13 +124,9 @@ pub fn sorted_ids(
     let Some((field, descending)) = q.sort else {
         return selected_ids(conn, sheet_seq, q, None, None);
     };
-    let dir = if descending { "DESC" } else { "ASC" };
     selection(cells.backend, sheet_seq, q, distinct_ids(q).as_deref(), None)
         .select(records::id)
-        .order(sql::<Text>(&format!(
-            "{} {dir}, id {dir}",
-            cells.expression(field)
-        )))
+        .order(sql::<Text>(&cells.order_by(field, descending)))
         .load(conn)
 }
 

@@ -5,7 +5,7 @@
 //! A cell's shown text is what search and the grid show (`validate::display`): empty for
 //! an empty cell, `true`/`false`, numbers as written, a list's items joined by `, `.
 
-use super::sort_index::Cells;
+use super::sort_index::{pg_kind, Cells};
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::db::Backend;
 use crate::ffql::{CellTest, Cmp, FieldSpec, Kind, Node, Status};
@@ -310,7 +310,12 @@ impl Builder {
                     self.text(value);
                     self.sql(")");
                 } else {
-                    self.sql(format!("({} = to_jsonb(CAST(", self.cells.expression(i)));
+                    // Led by the cell's kind, as the sort index is.
+                    self.sql(format!(
+                        "({} = 2 AND {} = to_jsonb(CAST(",
+                        pg_kind(i),
+                        self.cells.expression(i)
+                    ));
                     self.text(value);
                     self.sql(" AS text)))");
                 }
@@ -331,10 +336,11 @@ impl Builder {
                     self.sql(")");
                 } else {
                     // jsonb orders numbers as numeric (exact, whatever their size) and
-                    // places other types around them, hence the type test; the bare cell is
-                    // what the sort index on the field holds.
+                    // places other types around them, hence the type test; the cell's kind
+                    // and the bare cell are what the sort index on the field holds.
                     self.sql(format!(
-                        "({typ} = 'number' AND {} {} to_jsonb(CAST(",
+                        "({typ} = 'number' AND {} = 1 AND {} {} to_jsonb(CAST(",
+                        pg_kind(i),
                         self.cells.expression(i),
                         cmp.sql()
                     ));
@@ -360,10 +366,13 @@ impl Builder {
                     self.text(day);
                     self.sql(")");
                 } else {
-                    // ISO dates order the same in any collation; the bare cell is what the
-                    // sort index holds.
-                    let cell = self.cells.expression(i);
-                    self.sql(format!("({is_date} AND {cell} {} to_jsonb(CAST(", cmp.sql()));
+                    // ISO dates order the same in any collation; the cell's kind and the bare
+                    // cell are what the sort index holds.
+                    let (kind, cell) = (pg_kind(i), self.cells.expression(i));
+                    self.sql(format!(
+                        "({is_date} AND {kind} = 2 AND {cell} {} to_jsonb(CAST(",
+                        cmp.sql()
+                    ));
                     self.text(day);
                     self.sql(" AS text)))");
                 }

@@ -213,9 +213,8 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
             );
         }
         let descending = q.sort.is_some_and(|(_, d)| d) != reverse;
-        let dir = if descending { "DESC" } else { "ASC" };
         stmt = match q.sort {
-            Some((i, _)) => stmt.order(sql::<Text>(&format!("{} {dir}, id {dir}", cells.expression(i)))),
+            Some((i, _)) => stmt.order(sql::<Text>(&cells.order_by(i, descending))),
             // Found by an `IN` on a field's index (see `ffql_sql::in_list_leads`), then sorted.
             None if in_list && !bounded => stmt.order(sql::<diesel::sql_types::BigInt>(if descending {
                 "+id DESC"

@@ -42,6 +42,41 @@ impl Cells {
     }
 }
 
+impl Cells {
+    /// What a sort by field `i` orders on, in order (and what its index holds after the
+    /// sheet number): on PostgreSQL the cell's kind first ([`pg_kind`]), so that empty
+    /// cells, then numbers, then text come as SQLite's types order them (jsonb alone puts
+    /// text before numbers).
+    pub fn sort_keys(self, i: usize) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => vec![self.expression(i)],
+            Backend::Postgres => vec![pg_kind(i), self.expression(i)],
+        }
+    }
+
+    /// `ORDER BY` of a sort by field `i`, ties by id.
+    pub fn order_by(self, i: usize, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let mut keys: Vec<String> = self
+            .sort_keys(i)
+            .into_iter()
+            .map(|k| format!("{k} {dir}"))
+            .collect();
+        keys.push(format!("id {dir}"));
+        keys.join(", ")
+    }
+}
+
+/// PostgreSQL: a cell's kind as a sort ranks it: 0 empty, 1 a number (or true/false, which
+/// SQLite holds as 1/0), 2 text, 3 a list or object. FFQL tests name it too, so that the
+/// sort index serves them.
+pub fn pg_kind(i: usize) -> String {
+    format!(
+        "(CASE jsonb_typeof((vals::jsonb)->{i}) WHEN 'number' THEN 1 WHEN 'boolean' THEN 1 \
+         WHEN 'string' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 3 ELSE 0 END)"
+    )
+}
+
 fn name(sheet_seq: i64, i: usize) -> String {
     format!("records_sort_{sheet_seq}_{i}")
 }
@@ -78,7 +113,7 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
     if keyed {
         super::sort_keys::fill(conn, sheet_seq)?;
     }
-    let expr = Cells { backend, keyed }.expression(i);
+    let expr = Cells { backend, keyed }.sort_keys(i).join(", ");
     // Led by the sheet number, so a sheet's sorted page is an ordered range of the index
     // whatever the planner's statistics say; partial, so it costs only that sheet's writes.
     // The sheet number is an integer from the database, never text from a request.

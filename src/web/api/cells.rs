@@ -87,14 +87,17 @@ pub async fn list(
         .db(move |conn| cells::distinct(conn, seq, field, &q))
         .await?;
     if by_value {
-        // As a sort of the records orders them: numbers (and true/false as 1/0) as numbers,
-        // before text, text by what it says (stored JSON would order `"a` by its escape).
-        // Empty cells last either way.
+        // As a sort of the records orders them: empty cells, then numbers (and true/false
+        // as 1/0) as numbers, then text by what it says (stored JSON would order `"a` by
+        // its escape); descending the other way round.
         let mut keyed: Vec<(SortKey, _)> = values.into_iter().map(|v| (SortKey::of(&v.value), v)).collect();
         keyed.sort_by(|(a, _), (b, _)| {
             let order = a.cmp(b);
-            let order = if descending { order.reverse() } else { order };
-            (*a == SortKey::Empty).cmp(&(*b == SortKey::Empty)).then(order)
+            if descending {
+                order.reverse()
+            } else {
+                order
+            }
         });
         values = keyed.into_iter().map(|(_, v)| v).collect();
     }
@@ -131,8 +134,8 @@ impl SortKey {
         match (self, other) {
             (SortKey::Number(x), SortKey::Number(y)) => x.total_cmp(y),
             (SortKey::Text(x), SortKey::Text(y)) => x.cmp(y),
-            (SortKey::Number(_), _) | (SortKey::Text(_), SortKey::Empty) => Ordering::Less,
             (SortKey::Empty, SortKey::Empty) => Ordering::Equal,
+            (SortKey::Empty, _) | (SortKey::Number(_), SortKey::Text(_)) => Ordering::Less,
             _ => Ordering::Greater,
         }
     }
@@ -158,6 +161,7 @@ mod tests {
         assert_eq!(
             stored,
             [
+                "null",
                 "true",
                 "9",
                 "10",
@@ -165,7 +169,6 @@ mod tests {
                 r##""#hash""##,
                 r#""$dollar""#,
                 r#""a\tb""#,
-                "null"
             ]
         );
     }
