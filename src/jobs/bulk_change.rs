@@ -159,17 +159,33 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     })();
     if result.is_err() {
         // Canceled, failed or retried meanwhile: nothing half done stays.
-        take_back(conn, &ctx, &bulk, actor);
+        let restored = take_back(conn, &ctx, &bulk, actor);
         cx.announce.sheet_changed(&ctx.sheet.id);
+        if let (Err(JobError::Lost), Some(n)) = (&result, restored) {
+            let said = format!(
+                "Stopped: put back the {} value(s) it had changed",
+                thousands(n as u64)
+            );
+            super::say_after_end(cx, conn, job, &said);
+        }
     }
     result
 }
 
-/// Takes back what an unfinished attempt changed (a failure is logged: the cells stay
-/// undoable from the history).
-fn take_back(conn: &mut AnyConnection, ctx: &SheetContext, bulk: &BulkChangeId, actor: &str) {
-    if let Err(e) = bulk_history::take_back(conn, ctx, bulk, actor) {
-        tracing::warn!(bulk = %bulk.as_str(), error = %e, "taking back a stopped bulk change failed");
+/// Takes back what an unfinished attempt changed; how many cells were put back (a failure
+/// is logged: the cells stay undoable from the history).
+fn take_back(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    bulk: &BulkChangeId,
+    actor: &str,
+) -> Option<usize> {
+    match bulk_history::take_back(conn, ctx, bulk, actor) {
+        Ok(undone) => Some(undone.restored),
+        Err(e) => {
+            tracing::warn!(bulk = %bulk.as_str(), error = %e, "taking back a stopped bulk change failed");
+            None
+        }
     }
 }
 

@@ -78,6 +78,14 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         if job::release_checkpoint(conn, job)?.is_some() && dest_kept {
             take_back(conn, &dest, &cp, actor)?;
             cx.announce.sheet_changed(&dest.sheet.id);
+            if matches!(e, JobError::Lost) {
+                let n = cp.written_ids().len() as u64;
+                let said = format!(
+                    "Stopped: took back the {} record(s) it had mapped",
+                    crate::extract::thousands(n)
+                );
+                super::say_after_end(cx, conn, job, &said);
+            }
         }
         // A write into a sheet deleted meanwhile fails as a database error: say what happened.
         if !dest_kept && !matches!(e, JobError::Lost) {

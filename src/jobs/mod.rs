@@ -423,3 +423,24 @@ impl<'a> Progress<'a> {
         Ok(())
     }
 }
+
+/// Says on a job that has ended (canceled, or failed) what its worker did after: a cancel
+/// answers at once, and the take-back of what the job had written ends later. Only the
+/// job's words change; a job still running (a newer attempt) keeps its own.
+pub fn say_after_end(ctx: &Context, conn: &mut AnyConnection, job: &Job, info: &str) {
+    use crate::db::schema::jobs;
+    use diesel::prelude::*;
+    let said = crate::db::write(conn, |conn| {
+        diesel::update(
+            jobs::table
+                .find(&job.id)
+                .filter(jobs::status.eq_any([job::status::CANCELED, job::status::FAILED])),
+        )
+        .set((jobs::info.eq(info), jobs::updated_at.eq(now())))
+        .execute(conn)
+    });
+    match said {
+        Ok(_) => ctx.announce.job_changed(&job.id, job.space_id.as_ref()),
+        Err(e) => tracing::warn!(job = %job.id, error = %e, "noting a job's take-back failed"),
+    }
+}

@@ -84,6 +84,7 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     let mut baseline = "x".to_string();
     let mut seen = 0i64;
     let mut canceled_midway = false;
+    let mut canceled_job = String::new();
     for attempt in 0..6 {
         let value = format!("y{attempt}");
         let (status, body) = app
@@ -109,6 +110,7 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
         let job = app.wait_job(&job_id).await;
         if canceled_midway {
             assert_eq!(job["status"], "canceled", "{job}");
+            canceled_job = job_id;
             break;
         }
         assert_eq!(job["status"], "complete", "{job}");
@@ -142,6 +144,24 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     assert_eq!(last, want);
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 40_000, "{counts}");
+    // The job said it was taking back, then that it had.
+    let mut info = Value::Null;
+    for _ in 0..100 {
+        let (_, job) = app.get_json(&format!("/jobs/{canceled_job}")).await;
+        info = job["data"]["info"].clone();
+        if info
+            .as_str()
+            .is_some_and(|i| i.starts_with("Stopped: put back the"))
+        {
+            break;
+        }
+        assert_eq!(info, "Canceled: taking back what it had written", "{job}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        info.as_str().unwrap().starts_with("Stopped: put back the"),
+        "{info}"
+    );
 
     // Canceled and at once retried, while the canceled attempt's take-back may still run:
     // the retry ends with every record changed, and stays so.

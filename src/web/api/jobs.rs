@@ -544,7 +544,16 @@ async fn finish_with(
                 "fail"
             })?;
         }
-        job::finish(conn, j, final_status, b.outcome, b.info, actor)
+        // A running import or bulk change takes back what it wrote once it stops: say so
+        // until it has (see `jobs::say_after_end`).
+        let taking_back = final_status == status::CANCELED
+            && j.status == status::EXECUTING
+            && j.job_type == "workbook"
+            && matches!(j.operation.as_str(), "map" | "bulk-change");
+        let info = b
+            .info
+            .or_else(|| taking_back.then(|| "Canceled: taking back what it had written".to_string()));
+        job::finish(conn, j, final_status, b.outcome, info, actor)
     })
     .await?;
     Ok(ok(job_json(&j)))
