@@ -1,16 +1,39 @@
-//! Names people read (of spaces, guests, files, in pages and mail): one line, and nothing
-//! that reorders how the text around them is shown.
+//! Names people read (of spaces, workbooks, sheets, fields, environments, guests, files, in
+//! pages and mail): one line, not too long, and nothing that reorders how the text around
+//! them is shown.
 
-/// Characters that reorder how text is shown (right-to-left overrides and the like): in a
-/// name they disguise what follows (`invoice\u{202E}fdp.exe` shows as `...exe.pdf`, and an
-/// override in a guest's name turns the rest of the line around).
+/// How long a name or label may be unless its kind has its own limit: long enough for any
+/// real name, short enough for a title, a tab or a mail subject.
+pub const MAX_CHARS: usize = 200;
+
+/// Characters that reorder how text is shown (right-to-left overrides and the like, Unicode's
+/// `Bidi_Control`): in a name they disguise what follows (`invoice\u{202E}fdp.exe` shows as
+/// `...exe.pdf`, and an override in a guest's name turns the rest of the line around).
 pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
-/// Whether a name holds line breaks, other control characters or reordering ones.
+/// Whether a name holds line breaks (Unicode's line and paragraph separators too), other
+/// control characters or reordering ones.
 pub fn misleads(name: &str) -> bool {
-    name.chars().any(|c| c.is_control() || is_bidi_control(c))
+    name.chars()
+        .any(|c| c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}'))
+}
+
+/// What is wrong with a name people will read, if anything, in one message for every case:
+/// `what` says whose name it is ("a workbook name"). Whether it may be empty is the
+/// caller's to say.
+pub fn problem(what: &str, name: &str, max_chars: usize) -> Option<String> {
+    if name.chars().count() <= max_chars && !misleads(name) {
+        return None;
+    }
+    Some(format!(
+        "{what} is one line of at most {} characters: no line breaks, tabs, control or text-direction characters",
+        crate::extract::thousands(max_chars as u64)
+    ))
 }
 
 #[cfg(test)]
@@ -19,11 +42,42 @@ mod tests {
 
     #[test]
     fn overrides_and_breaks_mislead_letters_do_not() {
-        for name in ["a\u{202E}gnp.exe", "Ada\nBcc: x", "x\u{2066}y", "tab\there"] {
+        for name in [
+            "a\u{202E}gnp.exe",
+            "Ada\nBcc: x",
+            "x\u{2066}y",
+            "tab\there",
+            "one\u{2028}two",
+            "\u{061C}x",
+            "cr\r",
+            "nel\u{85}",
+        ] {
             assert!(misleads(name), "{name:?}");
         }
-        for name in ["Ada Lovelace", "Søren Kierkegaard", "محمد", "日本"] {
+        for name in ["Ada Lovelace", "Søren Kierkegaard", "محمد", "日本", "Ῥόδος 🚢"] {
             assert!(!misleads(name), "{name:?}");
         }
+    }
+
+    #[test]
+    fn a_problem_names_the_kind_and_the_limit() {
+        assert_eq!(problem("a workbook name", "Orders 2025", MAX_CHARS), None);
+        assert_eq!(problem("a workbook name", "محمد", MAX_CHARS), None);
+        let said = problem("a workbook name", "x\u{202E}y", MAX_CHARS).unwrap();
+        assert_eq!(
+            said,
+            "a workbook name is one line of at most 200 characters: no line breaks, tabs, \
+             control or text-direction characters"
+        );
+        assert!(problem("a label", "a\nb", MAX_CHARS).is_some());
+        assert!(problem("a description", &"d".repeat(1000), 1000).is_none());
+        let long = problem("a description", &"d".repeat(1001), 1000).unwrap();
+        assert!(long.contains("at most 1,000 characters"), "{long}");
+    }
+
+    #[test]
+    fn the_limit_counts_characters_not_bytes() {
+        assert_eq!(problem("a name", &"ø".repeat(200), MAX_CHARS), None);
+        assert!(problem("a name", &"ø".repeat(201), MAX_CHARS).is_some());
     }
 }

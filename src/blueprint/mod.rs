@@ -7,7 +7,10 @@ pub mod actions;
 mod parse;
 
 pub use actions::check_actions;
-pub use parse::{inherit_settings, parse_one_field, parse_sheets, parse_space_config, parse_stored_sheet};
+pub use parse::{
+    inherit_settings, parse_extracted_sheets, parse_one_field, parse_sheets, parse_space_config,
+    parse_stored_sheet, parse_stored_space_config,
+};
 
 use serde::Serialize;
 
@@ -142,6 +145,26 @@ pub struct EnumOption {
     pub value: String,
     pub label: String,
     pub alternative_names: Vec<String>,
+}
+
+/// The longest slug a sheet may be given.
+pub const SLUG_MAX: usize = 64;
+
+/// What is wrong with a sheet's slug as given, if anything. It names the sheet in
+/// references, events, URLs and file names: 1 to 64 ASCII letters, digits, `-` and `_`,
+/// starting with a letter or digit (upper case too, as blueprints written for Flatfile may
+/// have it).
+pub fn slug_problem(slug: &str) -> Option<String> {
+    let fits = slug.len() <= SLUG_MAX
+        && slug.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (!fits).then(|| {
+        format!(
+            "a sheet's slug is 1 to {SLUG_MAX} letters (a-z, A-Z), digits, `-` and `_`, starting with a letter or digit (like `contacts` or `purchase-orders`)"
+        )
+    })
 }
 
 /// Lowercase letters, digits and dashes: what a slug should look like.

@@ -4,9 +4,18 @@ use super::*;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
-/// Parses a space config file: `{name, slug, workbooks: [{name, sheets, actions?}]}`.
+/// Parses a space config file being deployed: `{name, slug, workbooks: [{name, sheets,
+/// actions?}]}`, its names and sheet slugs checked.
 pub fn parse_space_config(json: &Value) -> Result<SpaceConfigBlueprint, Vec<Problem>> {
-    let mut p = Problems::default();
+    space_config_with(json, Problems::written())
+}
+
+/// Parses a space config as stored when it was deployed (names then unchecked stay as given).
+pub fn parse_stored_space_config(json: &Value) -> Result<SpaceConfigBlueprint, Vec<Problem>> {
+    space_config_with(json, Problems::default())
+}
+
+fn space_config_with(json: &Value, mut p: Problems) -> Result<SpaceConfigBlueprint, Vec<Problem>> {
     let Some(obj) = json.as_object() else {
         return Err(vec![Problem {
             path: "$".into(),
@@ -14,6 +23,7 @@ pub fn parse_space_config(json: &Value) -> Result<SpaceConfigBlueprint, Vec<Prob
         }]);
     };
     let name = p.required_string(obj, "$", "name").unwrap_or_default();
+    p.name_at("$.name", "a space config's name", &name);
     let slug = match obj.get("slug") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         Some(Value::String(_)) | None => slugify(&name),
@@ -49,6 +59,7 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
         return None;
     };
     let name = p.required_string(obj, path, "name").unwrap_or_default();
+    p.name_at(&format!("{path}.name"), "a workbook name", &name);
     let labels = obj
         .get("labels")
         .and_then(Value::as_array)
@@ -95,9 +106,17 @@ pub fn inherit_settings(workbook_settings: Option<&Value>, sheets: &mut [SheetCo
     }
 }
 
-/// Parses the `sheets` of a workbook (for example the body of `POST /v1/workbooks`).
-/// `path` is where the array sits, such as `$.sheets`.
+/// Parses the `sheets` of a workbook (for example the body of `POST /v1/workbooks`), their
+/// names, slugs and labels checked. `path` is where the array sits, such as `$.sheets`.
 pub fn parse_sheets(items: &[Value], path: &str) -> Result<Vec<SheetConfig>, Vec<Problem>> {
+    let mut p = Problems::written();
+    let sheets = sheets_at(items, path, &mut p);
+    p.finish(sheets)
+}
+
+/// [`parse_sheets`] for the sheets made from a file's tables: their names and labels are
+/// the file's own (a header cell may hold a line break), kept so that mapping sees them.
+pub fn parse_extracted_sheets(items: &[Value], path: &str) -> Result<Vec<SheetConfig>, Vec<Problem>> {
     let mut p = Problems::default();
     let sheets = sheets_at(items, path, &mut p);
     p.finish(sheets)
@@ -109,7 +128,7 @@ pub fn parse_stored_sheet(json: &Value) -> Result<SheetConfig, Vec<Problem>> {
     let sheet = parse_sheet(json, "$", &mut p);
     match sheet {
         Some(sheet) => p.finish(sheet),
-        None => Err(p.0),
+        None => Err(p.found),
     }
 }
 
@@ -117,10 +136,10 @@ pub fn parse_stored_sheet(json: &Value) -> Result<SheetConfig, Vec<Problem>> {
 /// under `path` (such as `$` for a request body). References are the caller's to check
 /// against the workbook.
 pub fn parse_one_field(json: &Value, path: &str) -> Result<Field, Vec<Problem>> {
-    let mut p = Problems::default();
+    let mut p = Problems::written();
     match parse_field(json, path, &mut p) {
         Some(field) => p.finish(field),
-        None => Err(p.0),
+        None => Err(p.found),
     }
 }
 
@@ -182,8 +201,12 @@ fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig
         return None;
     };
     let name = p.required_string(obj, path, "name").unwrap_or_default();
+    p.name_at(&format!("{path}.name"), "a sheet name", &name);
     let slug = match obj.get("slug").and_then(Value::as_str) {
-        Some(s) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(s) if !s.trim().is_empty() => {
+            p.slug_at(&format!("{path}.slug"), s.trim());
+            s.trim().to_string()
+        }
         _ => slugify(&name),
     };
     let mut fields = Vec::new();
@@ -228,6 +251,8 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    // Shown as the grid's column header.
+    p.name_at(&format!("{path}.label"), "a field label", &label);
     let type_name = p.required_string(obj, path, "type")?;
     let config = obj.get("config").cloned().unwrap_or(Value::Null);
     let cpath = format!("{path}.config");
@@ -424,14 +449,43 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
 }
 
 #[derive(Default)]
-pub(super) struct Problems(Vec<Problem>);
+pub(super) struct Problems {
+    found: Vec<Problem>,
+    /// Whether names people read and sheet slugs are checked: in what is written now, not
+    /// in what was stored before those rules, nor in the names a file gives its tables.
+    written: bool,
+}
 
 impl Problems {
+    fn written() -> Self {
+        Problems {
+            found: Vec::new(),
+            written: true,
+        }
+    }
+
     pub(super) fn push(&mut self, path: &str, message: &str) {
-        self.0.push(Problem {
+        self.found.push(Problem {
             path: path.to_string(),
             message: message.to_string(),
         });
+    }
+
+    /// A name shown in titles, tabs, column headers and mail (see [`crate::names`]).
+    fn name_at(&mut self, path: &str, what: &str, name: &str) {
+        if let Some(message) = self
+            .written
+            .then(|| crate::names::problem(what, name, crate::names::MAX_CHARS))
+            .flatten()
+        {
+            self.push(path, &message);
+        }
+    }
+
+    fn slug_at(&mut self, path: &str, slug: &str) {
+        if let Some(message) = self.written.then(|| super::slug_problem(slug)).flatten() {
+            self.push(path, &message);
+        }
     }
 
     pub(super) fn required_string(
@@ -458,10 +512,10 @@ impl Problems {
     }
 
     pub(super) fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
-        if self.0.is_empty() {
+        if self.found.is_empty() {
             Ok(value)
         } else {
-            Err(self.0)
+            Err(self.found)
         }
     }
 }

@@ -130,3 +130,59 @@ fn actions_take_flatfile_shapes_and_name_each_bad_path() {
         "not an array"
     );
 }
+
+#[test]
+fn names_labels_and_slugs_are_checked_when_written_not_when_read_back() {
+    let mut bad = contacts();
+    bad["name"] = json!("Onboarding\u{202E}");
+    bad["workbooks"][0]["name"] = json!("w".repeat(201));
+    bad["workbooks"][0]["sheets"][0]["name"] = json!("Companies\nBcc: x");
+    bad["workbooks"][0]["sheets"][1]["slug"] = json!("Bad Slug!");
+    bad["workbooks"][0]["sheets"][1]["fields"][0]["label"] = json!("E\tmail");
+    let problems = parse_space_config(&bad).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "$.name",
+            "$.workbooks[0].name",
+            "$.workbooks[0].sheets[0].name",
+            "$.workbooks[0].sheets[1].slug",
+            "$.workbooks[0].sheets[1].fields[0].label",
+        ]
+    );
+    assert!(problems[0]
+        .message
+        .starts_with("a space config's name is one line of at most 200"));
+    assert!(problems[3].message.contains("1 to 64 letters"));
+    // What was stored before the rule, and a file's own headers, are read as they are.
+    assert!(parse_stored_space_config(&bad).is_ok());
+    let sheet = &bad["workbooks"][0]["sheets"][0];
+    assert!(parse_stored_sheet(sheet).is_ok());
+    assert!(parse_extracted_sheets(std::slice::from_ref(sheet), "$.sheets").is_ok());
+    let problems = parse_sheets(std::slice::from_ref(sheet), "$.sheets").unwrap_err();
+    assert_eq!(problems[0].path, "$.sheets[0].name");
+    let field = json!({"key": "k", "type": "string", "label": "l".repeat(201)});
+    assert_eq!(parse_one_field(&field, "$").unwrap_err()[0].path, "$.label");
+    let field = json!({"key": "k", "type": "string", "label": "Имя"});
+    assert!(parse_one_field(&field, "$").is_ok());
+}
+
+#[test]
+fn a_given_slug_is_letters_digits_dashes_and_underscores() {
+    for good in ["contacts", "Purchase_Orders-2", "a", "9lives", &"s".repeat(64)] {
+        assert_eq!(slug_problem(good), None, "{good}");
+    }
+    for bad in [
+        "",
+        "-x",
+        "_x",
+        "Bad Slug!",
+        "søren",
+        "a.b",
+        "a\u{202E}b",
+        &"s".repeat(65),
+    ] {
+        assert!(slug_problem(bad).is_some(), "{bad:?}");
+    }
+}

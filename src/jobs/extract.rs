@@ -200,7 +200,7 @@ fn sheet_configs(tables: &[Table]) -> Result<Vec<blueprint::SheetConfig>, JobErr
             json!({"name": name, "slug": slug, "fields": fields})
         })
         .collect();
-    blueprint::parse_sheets(&json, "$.sheets").map_err(|problems| {
+    blueprint::parse_extracted_sheets(&json, "$.sheets").map_err(|problems| {
         JobError::Internal(anyhow::anyhow!("extracted sheets do not parse: {problems:?}"))
     })
 }

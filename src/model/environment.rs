@@ -61,13 +61,20 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<
         .optional()
 }
 
-/// Checks a name people will type on the command line and see in the switcher.
+/// The longest environment name: it is typed on the command line and shown in the switcher.
+pub const NAME_MAX: usize = 64;
+
+/// Checks a name people will type on the command line and see in the switcher, in pages
+/// and in mail (the API, the dashboard and `wharf env create` all come here).
 pub fn check_name(name: &str) -> Result<&str, String> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 64 {
-        return Err("an environment name must be 1 to 64 characters".into());
+    if name.is_empty() {
+        return Err(format!("an environment name must be 1 to {NAME_MAX} characters"));
     }
-    Ok(name)
+    match crate::names::problem("an environment name", name, NAME_MAX) {
+        Some(message) => Err(message),
+        None => Ok(name),
+    }
 }
 
 pub fn create(

@@ -71,11 +71,8 @@ fn normalize(email: &str, name: &str) -> ModelResult<(String, String)> {
             "name".into(),
             "a guest needs a name of 1 to 200 characters".into(),
         ));
-    } else if crate::names::misleads(&name) {
-        problems.push((
-            "name".into(),
-            "a guest's name is one line: no line breaks, tabs, control or text-direction characters".into(),
-        ));
+    } else if let Some(message) = crate::names::problem("a guest's name", &name, crate::names::MAX_CHARS) {
+        problems.push(("name".into(), message));
     }
     if problems.is_empty() {
         Ok((email, name))

@@ -212,12 +212,8 @@ pub fn update_sheet(
                 )]));
             }
             // It shows in tabs, lists and mail: one line, nothing that turns text around.
-            if crate::names::misleads(name) {
-                return Err(ModelError::Invalid(vec![(
-                    "name".into(),
-                    "a sheet's name is one line: no line breaks, tabs, control or text-direction characters"
-                        .into(),
-                )]));
+            if let Some(message) = crate::names::problem("a sheet name", name, crate::names::MAX_CHARS) {
+                return Err(ModelError::Invalid(vec![("name".into(), message)]));
             }
             config["name"] = json!(name);
         }
@@ -230,12 +226,18 @@ pub fn update_sheet(
                 )]));
             }
             if new != ctx.sheet.slug {
+                // The form first: a reference naming the sheet is beside the point of a
+                // slug that could never be one.
+                if let Some(message) = blueprint::slug_problem(new) {
+                    return Err(ModelError::Invalid(vec![("slug".into(), message)]));
+                }
                 check_new_slug(conn, &ctx, new)?;
                 config["slug"] = json!(new);
                 slug = Some(new.to_string());
             }
         }
         if let Some(metadata) = &change.metadata {
+            // Checked by the caller: an object (`null` was made `{}`).
             config["metadata"] = metadata.clone();
         }
         blueprint::parse_stored_sheet(&config)?;

@@ -175,13 +175,10 @@ pub fn list(
 /// A space's name shows in lists, pages and invitation subjects: one line, nothing that
 /// turns the text around it.
 fn refuse_misleading(name: &str) -> ModelResult<()> {
-    if crate::names::misleads(name) {
-        return Err(ModelError::Invalid(vec![(
-            "name".into(),
-            "a space name is one line: no line breaks, tabs, control or text-direction characters".into(),
-        )]));
+    match crate::names::problem("a space name", name, crate::names::MAX_CHARS) {
+        Some(message) => Err(ModelError::Invalid(vec![("name".into(), message)])),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub fn update(

@@ -25,7 +25,7 @@ impl SpaceConfig {
     pub fn parsed(&self) -> ModelResult<SpaceConfigBlueprint> {
         let json: serde_json::Value = serde_json::from_str(&self.blueprint)
             .map_err(|e| ModelError::Conflict(format!("stored blueprint is unreadable: {e}")))?;
-        Ok(blueprint::parse_space_config(&json)?)
+        Ok(blueprint::parse_stored_space_config(&json)?)
     }
 }
 

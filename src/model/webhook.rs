@@ -196,6 +196,18 @@ pub struct WebhookChanges {
     pub slug: Option<Option<String>>,
 }
 
+/// The longest description a webhook may have.
+pub const DESCRIPTION_MAX: usize = 1000;
+
+/// A description shows in the webhook list and its page: like a name, one line without
+/// control or text-direction characters, only longer.
+pub fn check_description(text: &str) -> Result<(), String> {
+    match crate::names::problem("a webhook's description", text, DESCRIPTION_MAX) {
+        Some(message) => Err(message),
+        None => Ok(()),
+    }
+}
+
 /// Checks a slug as given: 1 to 64 lowercase letters, digits, `-` and `_`, starting with a
 /// letter or digit. Empty means none.
 pub fn check_slug(text: &str) -> Result<Option<String>, String> {

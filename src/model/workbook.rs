@@ -48,6 +48,17 @@ pub struct WorkbookChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
+/// What is wrong with a workbook name given by someone, if anything: it shows in page
+/// titles, breadcrumbs, a guest's home page and the Activity tab. Names made by Wharf (a
+/// file's workbook) and names stored before this rule are not checked.
+pub fn name_problem(name: &str) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Some("a workbook needs a name".into());
+    }
+    crate::names::problem("a workbook name", name, crate::names::MAX_CHARS)
+}
+
 /// Creates a workbook and its sheets in the space named by `ctx`.
 pub fn create(
     conn: &mut AnyConnection,
@@ -141,11 +152,8 @@ pub fn update(
     actor: &str,
 ) -> ModelResult<Workbook> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        if changes.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            return Err(ModelError::Invalid(vec![(
-                "name".into(),
-                "a workbook name must not be empty".into(),
-            )]));
+        if let Some(message) = changes.name.as_deref().and_then(name_problem) {
+            return Err(ModelError::Invalid(vec![("name".into(), message)]));
         }
         changes.updated_at = Some(now());
         diesel::update(workbooks::table.find(&wb.id))

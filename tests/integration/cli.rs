@@ -2,7 +2,11 @@ use crate::helpers::*;
 use crate::on_both;
 use std::process::{Command, Stdio};
 
-fn wharf(settings: &wharf::settings::Settings, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+pub(crate) fn wharf(
+    settings: &wharf::settings::Settings,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
         .args(args)
         .env("DATABASE_URL", &settings.database_url)

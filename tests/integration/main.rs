@@ -54,6 +54,8 @@ mod load_indexes;
 mod mail;
 mod mail_failures;
 mod mail_retry_worker;
+mod names_everywhere;
+mod names_everywhere_admin;
 mod pages;
 mod pages_admin;
 mod pages_files;

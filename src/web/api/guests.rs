@@ -271,16 +271,14 @@ pub async fn invite(
     body: Json<Vec<Invite>>,
 ) -> Result<HttpResponse, AppError> {
     let invitations = body.into_inner();
-    // Checked for all before any is sent.
-    if invitations.iter().any(|inv| {
-        inv.from_name
-            .as_deref()
-            .is_some_and(|f| f.chars().any(char::is_control))
-    }) {
-        return Err(AppError::invalid(
-            "fromName",
-            "fromName is one line: no line breaks, tabs or other control characters",
-        ));
+    // Checked for all before any is sent: it goes into the mail's subject and body.
+    let from_problem = invitations.iter().enumerate().find_map(|(i, inv)| {
+        let from = inv.from_name.as_deref()?;
+        let message = crate::names::problem("fromName", from, crate::names::MAX_CHARS)?;
+        Some((i, message))
+    });
+    if let Some((i, message)) = from_problem {
+        return Err(AppError::invalid(&format!("$[{i}].fromName"), message));
     }
     for inv in invitations {
         let gid = given_id(&inv.guest_id, GuestId::parse, "guestId")?;

@@ -311,8 +311,23 @@ pub struct UpdateItem {
 }
 
 /// A member that is present, even as `null`.
-fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+pub(super) fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
+}
+
+/// Metadata (of a record, of a sheet) is an object, as in Flatfile's API.
+pub(super) fn not_an_object(metadata: &Value) -> Option<String> {
+    let what = match metadata {
+        Value::Object(_) => return None,
+        Value::Array(_) => "a list",
+        Value::String(_) => "text",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "true or false",
+        Value::Null => "null",
+    };
+    Some(format!(
+        "metadata is an object, such as {{\"source\": \"crm\"}}, not {what}"
+    ))
 }
 
 /// `PUT /v1/sheets/{id}/records`: changes values and the messages listener code puts on
@@ -368,16 +383,7 @@ async fn update_once(
             other => other,
         };
         let metadata_problem = match &metadata {
-            Some(m) if !m.is_object() => Some(format!(
-                "metadata is an object, such as {{\"source\": \"crm\"}}, not {}",
-                match m {
-                    Value::Array(_) => "a list",
-                    Value::String(_) => "text",
-                    Value::Number(_) => "a number",
-                    _ => "true or false",
-                }
-            )),
-            Some(m) => super::record_view::too_big(m),
+            Some(m) => not_an_object(m).or_else(|| super::record_view::too_big(m)),
             None => None,
         };
         if let Some(message) = metadata_problem {

@@ -94,6 +94,8 @@ pub async fn remove(
 pub struct UpdateBody {
     name: Option<String>,
     slug: Option<String>,
+    /// `Some(Null)` when given as `null` (which empties it), `None` when not given.
+    #[serde(default, deserialize_with = "super::records::given")]
     metadata: Option<Value>,
 }
 
@@ -106,7 +108,13 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
     team_only(&caller, "rename a sheet or change its metadata")?;
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    if body.metadata == Some(Value::Null) {
+        body.metadata = Some(json!({}));
+    }
+    if let Some(message) = body.metadata.as_ref().and_then(super::records::not_an_object) {
+        return Err(AppError::invalid("metadata", message));
+    }
     if body
         .metadata
         .as_ref()

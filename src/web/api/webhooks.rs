@@ -103,6 +103,10 @@ pub(crate) fn checked_url(text: &str) -> Result<String, AppError> {
     Ok(url.to_string())
 }
 
+pub(crate) fn checked_description(text: &str) -> Result<(), AppError> {
+    webhook::check_description(text).map_err(|m| AppError::invalid("description", m))
+}
+
 pub(crate) fn checked_slug(text: &str) -> Result<Option<String>, AppError> {
     webhook::check_slug(text).map_err(|m| AppError::invalid("slug", m))
 }
@@ -174,6 +178,7 @@ pub async fn create(
     let url = checked_url(&body.url)?;
     let topics = checked_topics(body.topics)?;
     let description = body.description.unwrap_or_default();
+    checked_description(&description)?;
     let slug = checked_slug(body.slug.as_deref().unwrap_or_default())?;
     let env = caller.environment_id.clone();
     let w = state
@@ -220,6 +225,9 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &caller, &path).await?;
     let body = body.into_inner();
+    if let Some(description) = &body.description {
+        checked_description(description)?;
+    }
     let changes = WebhookChanges {
         url: body.url.as_deref().map(checked_url).transpose()?,
         topics: match body.topics {

@@ -102,8 +102,8 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    if body.name.trim().is_empty() {
-        return Err(AppError::invalid("name", "a workbook needs a name"));
+    if let Some(message) = workbook::name_problem(&body.name) {
+        return Err(AppError::invalid("name", message));
     }
     let space_id = given_id(&body.space_id, SpaceId::parse, "spaceId")?;
     if let Some(actions) = &body.actions {

@@ -398,6 +398,9 @@ pub async fn add_workbook(
     if form.name.trim().is_empty() {
         return fail("Give the workbook a name.".into()).await;
     }
+    if let Some(message) = workbook::name_problem(&form.name) {
+        return fail(message).await;
+    }
     let sheets_json: Vec<serde_json::Value> = match serde_json::from_str(&form.sheets) {
         Ok(serde_json::Value::Array(items)) => items,
         _ => return fail("Sheets must be a JSON array of sheet configs.".into()).await,

@@ -11,7 +11,9 @@ use crate::model::event::{self, Context};
 use crate::model::webhook::{self, Webhook, WebhookChanges};
 use crate::model::webhook_delivery::{self as delivery, AttemptRow, Delivery};
 use crate::web::api::events::event_json;
-use crate::web::api::webhooks::{checked_slug, checked_topics, checked_url, refuse_taken_slug};
+use crate::web::api::webhooks::{
+    checked_description, checked_slug, checked_topics, checked_url, refuse_taken_slug,
+};
 use crate::web::error::AppError;
 use crate::web::when::When;
 use actix_web::{web, HttpResponse};
@@ -222,6 +224,7 @@ pub async fn create(
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let checked = checked_url(&form.url).and_then(|url| {
+        checked_description(form.description.trim())?;
         Ok((
             url,
             checked_topics(topics_of(&form.topics))?,
