@@ -68,7 +68,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     };
     // A newer attempt has the job (retried at once, or taken over): it drops this
     // attempt's workbook when it starts; nothing here is ours to undo.
-    let Some(checkpoint) = job::release_checkpoint(conn, job)? else {
+    let Some(checkpoint) = job::release_checkpoint(conn, job, |_| None)? else {
         return Err(e);
     };
     // The job may have been deleted meanwhile; then its workbook stays, named after the

@@ -24,6 +24,10 @@ struct Checkpoint {
     processed: i64,
     /// Destination records written, as inclusive id ranges.
     written: Vec<(i64, i64)>,
+    /// The attempt stopped (canceled or failed): `written` are the records still to take
+    /// back (see `take_back`).
+    #[serde(default, rename = "takingBack")]
+    taking_back: bool,
 }
 
 impl Checkpoint {
@@ -45,7 +49,6 @@ impl Checkpoint {
 }
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
-    let actor = job.created_by.as_str();
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let sheets = plan::sheets(
         conn,
@@ -61,11 +64,13 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         ));
     }
     let dest = sheet::load_context(conn, &job.environment_id, &sheets.destination.id)?;
-    let mut cp: Checkpoint = job
-        .checkpoint
-        .as_deref()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or_default();
+    let mut cp = checkpoint_of(job);
+    if cp.taking_back {
+        // A retry of a stopped attempt whose take-back did not finish: finish it, then map
+        // from the start.
+        take_back(cx, conn, job, &cp)?;
+        cp = Checkpoint::default();
+    }
     let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
         .and_then(|()| map_batches(cx, conn, job, &sheets, &resolved, &dest, &mut cp, &mut progress))
@@ -73,11 +78,22 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     if let Err(e) = result {
         // Take back what this attempt wrote, unless a newer attempt has the job (retried
         // at once, or taken over): that one resumes after the same checkpoint instead.
-        // The batches were fenced, so `cp` is exactly what this attempt committed.
+        // The batches were fenced, so `cp` is exactly what this attempt committed; it stays
+        // in the checkpoint, marked, until taken back, so a stop meanwhile loses nothing.
         let dest_kept = sheet::exists(conn, dest.sheet.seq)?;
-        if job::release_checkpoint(conn, job)?.is_some() && dest_kept {
-            take_back(conn, &dest, &cp, actor)?;
-            cx.announce.sheet_changed(&dest.sheet.id);
+        let marked = Checkpoint {
+            taking_back: true,
+            ..cp.clone()
+        };
+        let marked_text =
+            (dest_kept && !cp.written.is_empty()).then(|| serde_json::to_string(&marked).unwrap_or_default());
+        let keep = marked_text.clone();
+        if job::release_checkpoint(conn, job, |_| keep)?.is_some() && dest_kept {
+            let marked_job = Job {
+                checkpoint: marked_text,
+                ..job.clone()
+            };
+            take_back(cx, conn, &marked_job, &marked)?;
             if matches!(e, JobError::Lost) {
                 let n = cp.written_ids().len() as u64;
                 let said = format!(
@@ -161,7 +177,16 @@ fn map_batches(
                 super::delete::stop_if_locked(&fresh, actor, || {
                     "and took back the records it had mapped".into()
                 })?;
-                let written = record::insert_prepared(conn, dest, prepared, actor, &Hooks::Run)?;
+                // The batch was checked against the destination's fields: changed since,
+                // the plan no longer says where its values go. (Another sheet of the
+                // workbook changing changes nothing here.)
+                if fresh.config.json["fields"] != dest.config.json["fields"] {
+                    return Err(JobError::Failed(format!(
+                        "the fields of {} changed while records were being mapped into it; the records mapped were taken back: start the import again",
+                        dest.sheet.name
+                    )));
+                }
+                let written = record::insert_prepared(conn, &fresh, prepared, actor, &Hooks::Run)?;
                 next.after = batch.last;
                 next.processed += batch.count;
                 next.add_written(written.rows.iter().map(|r| r.id));
@@ -259,15 +284,96 @@ fn map_row(r: &record::RecordRow, resolved: &plan::Resolved) -> Vec<Value> {
         .collect()
 }
 
-/// Deletes the records an attempt wrote (its checkpoint already released).
+fn checkpoint_of(job: &Job) -> Checkpoint {
+    job.checkpoint
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
+}
+
+/// Deletes the records a stopped attempt wrote (`cp`, marked `takingBack` in the job's
+/// checkpoint), keeping the checkpoint to what is left after each batch and clearing it at
+/// the end.
 fn take_back(
+    cx: &super::Context,
     conn: &mut AnyConnection,
-    dest: &SheetContext,
+    job: &Job,
     cp: &Checkpoint,
-    actor: &str,
 ) -> Result<(), JobError> {
-    for chunk in cp.written_ids().chunks(BATCH) {
-        record::delete(conn, dest, chunk, actor)?;
+    let config: Value = serde_json::from_str(&job.config).unwrap_or_default();
+    let Some(dest) = config["destinationSheetId"]
+        .as_str()
+        .and_then(crate::ids::SheetId::parse)
+    else {
+        return Ok(());
+    };
+    let left_in = |conn: &mut AnyConnection, left: &[RecordId]| {
+        let mut rest = Checkpoint {
+            taking_back: true,
+            ..Checkpoint::default()
+        };
+        rest.add_written(left.iter().map(|r| r.0));
+        super::take_back::set_checkpoint(conn, job, Some(serde_json::to_string(&rest).unwrap_or_default()))
+    };
+    super::take_back::delete_records(
+        conn,
+        &job.environment_id,
+        &dest,
+        &cp.written_ids(),
+        &job.created_by,
+        left_in,
+    )?;
+    super::take_back::set_checkpoint(conn, job, None)?;
+    cx.announce.sheet_changed(&dest);
+    Ok(())
+}
+
+/// A job found stopped, its checkpoint marked for taking back (in one statement that a
+/// retry meanwhile makes miss: the retry then takes back itself); `None` when it was not
+/// this caller's to mark.
+pub(super) fn marked_for_take_back(conn: &mut AnyConnection, job: Job) -> Result<Option<Job>, JobError> {
+    let cp = checkpoint_of(&job);
+    if cp.taking_back {
+        return Ok(Some(job));
     }
+    use crate::db::schema::jobs;
+    use diesel::prelude::*;
+    let marked = serde_json::to_string(&Checkpoint {
+        taking_back: true,
+        ..cp
+    })
+    .unwrap_or_default();
+    let changed = crate::db::write(conn, |conn| {
+        diesel::update(
+            jobs::table
+                .find(&job.id)
+                .filter(jobs::attempts.eq(job.attempts))
+                .filter(jobs::status.eq(&job.status))
+                .filter(jobs::checkpoint.eq(&job.checkpoint)),
+        )
+        .set(jobs::checkpoint.eq(Some(&marked)))
+        .execute(conn)
+    })?;
+    Ok((changed == 1).then(|| Job {
+        checkpoint: Some(marked),
+        ..job
+    }))
+}
+
+/// [`take_back`] of a job found stopped with records still to take back (its process
+/// stopped first), and it says so.
+pub(super) fn finish_take_back(
+    cx: &super::Context,
+    conn: &mut AnyConnection,
+    job: &Job,
+) -> Result<(), JobError> {
+    let cp = checkpoint_of(job);
+    take_back(cx, conn, job, &cp)?;
+    let n = cp.written_ids().len() as u64;
+    let said = format!(
+        "Stopped: took back the {} record(s) it had mapped",
+        crate::extract::thousands(n)
+    );
+    super::say_after_end(cx, conn, job, &said);
     Ok(())
 }

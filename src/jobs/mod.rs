@@ -17,6 +17,7 @@ pub mod map;
 pub mod plan;
 pub mod recheck;
 pub mod submit;
+pub mod take_back;
 
 use crate::db::{AnyConnection, Backend, Pool};
 use crate::ids::{JobId, SheetId, SpaceId};
@@ -172,6 +173,13 @@ pub fn start(ctx: Context, workers: usize) -> anyhow::Result<()> {
             tracing::warn!(jobs = n, "jobs cut off by a stop run again");
         }
     }
+    {
+        // Take-backs a stop cut off, finished in the background.
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("wharf-take-back".into())
+            .spawn(move || sweep_take_backs(&ctx))?;
+    }
     for i in 0..workers {
         let ctx = ctx.clone();
         std::thread::Builder::new()
@@ -197,6 +205,7 @@ fn work(ctx: Context) {
                     if let Err(e) = job::release_orphans(&mut conn, now() - CLAIM_GRACE) {
                         tracing::warn!(error = %e, "releasing orphaned jobs failed");
                     }
+                    sweep_take_backs(&ctx);
                 }
                 match job::claim(&mut conn, &queue.worker_id, &queue.left_to_others()) {
                     Ok(Some(job)) => {
@@ -442,5 +451,18 @@ pub fn say_after_end(ctx: &Context, conn: &mut AnyConnection, job: &Job, info: &
     match said {
         Ok(_) => ctx.announce.job_changed(&job.id, job.space_id.as_ref()),
         Err(e) => tracing::warn!(job = %job.id, error = %e, "noting a job's take-back failed"),
+    }
+}
+
+/// Finishes the take-backs of stopped imports and bulk changes whose process stopped first.
+fn sweep_take_backs(ctx: &Context) {
+    let swept = match ctx.pool.get() {
+        Ok(mut conn) => take_back::sweep(ctx, &mut conn),
+        Err(e) => Err(e.into()),
+    };
+    match swept {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(jobs = n, "took back what stopped jobs had written"),
+        Err(e) => tracing::warn!(error = ?e, "finishing take-backs failed"),
     }
 }

@@ -116,7 +116,13 @@ pub fn finish_attempt(
 /// again), which resumes from the checkpoint instead. Deciding and clearing in one
 /// transaction is what keeps a cancel and an instant retry from writing a batch twice or
 /// losing one. A job deleted meanwhile is this attempt's to undo, with no checkpoint left.
-pub fn release_checkpoint(conn: &mut AnyConnection, job: &Job) -> ModelResult<Option<Option<String>>> {
+/// What stays in its place is `keep(current)` (an import keeps the records still to take
+/// back there, so a stop midway does not lose them).
+pub fn release_checkpoint(
+    conn: &mut AnyConnection,
+    job: &Job,
+    keep: impl FnOnce(Option<&str>) -> Option<String>,
+) -> ModelResult<Option<Option<String>>> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         let current = match get_locked(conn, &job.id) {
             Ok(c) => c,
@@ -127,7 +133,7 @@ pub fn release_checkpoint(conn: &mut AnyConnection, job: &Job) -> ModelResult<Op
             return Ok(None);
         }
         diesel::update(jobs::table.find(&job.id))
-            .set(jobs::checkpoint.eq(None::<String>))
+            .set(jobs::checkpoint.eq(keep(current.checkpoint.as_deref())))
             .execute(conn)?;
         Ok(Some(current.checkpoint))
     })

@@ -301,4 +301,111 @@ async fn a_canceled_mapping_takes_back_what_it_wrote(db: Db) {
     assert_eq!(job["data"]["status"], "canceled");
 }
 
-on_both!(a_canceled_mapping_takes_back_what_it_wrote);
+/// Fields of the destination changed while a mapping runs: another sheet of the workbook
+/// changes nothing; the destination's own fields stop it, and what it wrote is taken back,
+/// so that its retry imports every row once.
+async fn a_mapping_beside_field_changes_stops_cleanly(db: Db) {
+    let app = spawn_app(db).await;
+    let rows = 60_000;
+    let mut csv = String::from("E-mail,Full Name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("u{i}@x.org,User {i}\n"));
+    }
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
+    let (_, wb) = app.get_json(&format!("/workbooks/{dest_wb}")).await;
+    let companies = wb["data"]["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "companies")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let execute = |id: String| {
+        send(
+            app.api(reqwest::Method::POST, &format!("/jobs/{id}/execute"))
+                .header("content-length", "0"),
+        )
+    };
+    assert_eq!(execute(job_id.clone()).await.0, 200);
+    let midway = || async {
+        for _ in 0..1000 {
+            let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+            let written = counts["data"]["counts"]["total"].as_i64().unwrap();
+            if written > 0 {
+                return written;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        0
+    };
+    assert!(midway().await > 0);
+    // Another sheet of the workbook: the mapping goes on.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{companies}/fields"),
+            &json!({"key": "extra", "type": "string"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&job_id).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], rows, "{counts}");
+
+    // The destination's own fields: stopped, taken back.
+    let second = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&second, "contacts").await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", second["id"].as_str().unwrap()))
+        .await;
+    let dest_wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    assert_eq!(execute(job_id.clone()).await.0, 200);
+    assert!(midway().await > 0);
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/fields"),
+            &json!({"key": "extra", "type": "string"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&job_id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["outcome"]
+            .to_string()
+            .contains("changed while records were being mapped"),
+        "{done}"
+    );
+    let mut left = -1;
+    for _ in 0..300 {
+        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+        left = counts["data"]["counts"]["total"].as_i64().unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "what the stopped mapping wrote is taken back");
+    let (status, body) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/retry"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&job_id).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    assert_eq!(
+        counts["data"]["counts"]["total"], rows,
+        "every row once: {counts}"
+    );
+}
+
+on_both!(
+    a_canceled_mapping_takes_back_what_it_wrote,
+    a_mapping_beside_field_changes_stops_cleanly
+);

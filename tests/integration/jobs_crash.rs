@@ -184,6 +184,64 @@ async fn a_job_cut_off_by_kill_runs_again_after_restart(db: Db) {
     server.kill();
 }
 
+/// A mapping canceled and then cut off by `kill -9` before its take-back ends: the next
+/// start takes back what it wrote (nothing half imported stays), and says so; a retry then
+/// imports every row once.
+async fn a_cancel_cut_off_by_kill_is_taken_back_after_restart(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let key = created_key(&settings);
+    let server = Server::start(&settings, &key).await;
+    let (space_id, file_id, extract_id) = server.upload_big("Cancel").await;
+    let job = server.wait_done(&extract_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    let file = server.get(&format!("/files/{file_id}")).await;
+    let wb_id = file["data"]["workbookId"].as_str().unwrap().to_string();
+    let wb = server.get(&format!("/workbooks/{wb_id}")).await;
+    let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (_, dest) = send(server.api(reqwest::Method::POST, "/workbooks").json(&json!({
+        "name": "Target", "spaceId": space_id,
+        "sheets": [{"name": "People", "slug": "people", "fields": [
+            {"key": "email", "type": "string", "label": "Email", "constraints": [{"type": "unique"}]}]}]
+    })))
+    .await;
+    let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
+    let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&json!({
+        "type": "workbook", "operation": "map", "source": wb_id, "destination": dest_wb,
+        "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
+    })))
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let map_id = job["data"]["id"].as_str().unwrap().to_string();
+    server.wait_midway(&map_id, 20).await;
+    let (status, _) = send(server.api(reqwest::Method::POST, &format!("/jobs/{map_id}/cancel"))).await;
+    assert_eq!(status, 200);
+    server.kill();
+
+    let server = Server::start(&settings, &key).await;
+    let start = Instant::now();
+    let (mut total, mut info) = (Value::Null, Value::Null);
+    while start.elapsed() < Duration::from_secs(120) {
+        total = server.get(&format!("/sheets/{dest_sheet}/counts")).await["data"]["counts"]["total"].clone();
+        info = server.get(&format!("/jobs/{map_id}")).await["data"]["info"].clone();
+        if total == 0 && info.as_str().is_some_and(|i| i.starts_with("Stopped: took back")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(total, 0, "what the canceled mapping wrote is taken back");
+    assert!(
+        info.as_str().is_some_and(|i| i.starts_with("Stopped: took back")),
+        "{info}"
+    );
+    let (status, body) = send(server.api(reqwest::Method::POST, &format!("/jobs/{map_id}/retry"))).await;
+    assert_eq!(status, 200, "{body}");
+    let job = server.wait_done(&map_id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert_all_rows_once(&server, &dest_sheet, "email").await;
+    server.kill();
+}
+
 /// A job that stops the server twice (a file built to exhaust memory, say) is failed with a
 /// message at the next start instead of stopping it a third time.
 async fn a_job_that_stopped_the_server_twice_is_not_run_again(db: Db) {
@@ -258,6 +316,7 @@ async fn a_job_stopped_gracefully_twice_still_completes(db: Db) {
 }
 
 on_both!(
+    a_cancel_cut_off_by_kill_is_taken_back_after_restart,
     a_job_stopped_gracefully_twice_still_completes,
     a_job_cut_off_by_kill_runs_again_after_restart,
     a_job_that_stopped_the_server_twice_is_not_run_again

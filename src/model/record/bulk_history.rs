@@ -162,15 +162,17 @@ pub fn undo(
     done
 }
 
-/// A stopped bulk job's entry: marked undone (if it was not) and its cells nobody changed
-/// since put back, even when another take-back of it ran or runs (what that one put back
-/// counts as changed since, so nothing is put back twice).
+/// A stopped bulk job's entry: its cells nobody changed since put back, even when another
+/// take-back of it ran or runs (what that one put back counts as changed since, so nothing
+/// is put back twice), then marked undone (if it was not). Marked last, so a take-back cut
+/// off by a stop is found again (`jobs::take_back::sweep`).
 pub fn take_back(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
+    let undone = revert(conn, ctx, id, actor)?;
     crate::db::write(conn, |conn| {
         diesel::update(
             bulk_changes::table
@@ -183,7 +185,7 @@ pub fn take_back(
         ))
         .execute(conn)
     })?;
-    revert(conn, ctx, id, actor)
+    Ok(undone)
 }
 
 /// Puts back the cells of `id` that nobody changed since (undo, and a canceled bulk job
