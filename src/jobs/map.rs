@@ -354,7 +354,7 @@ pub(super) fn marked_for_take_back(conn: &mut AnyConnection, job: Job) -> Result
         .set(jobs::checkpoint.eq(Some(&marked)))
         .execute(conn)
     })?;
-    Ok((changed == 1).then(|| Job {
+    Ok((changed == 1).then_some(Job {
         checkpoint: Some(marked),
         ..job
     }))
