@@ -188,7 +188,65 @@ async fn the_files_tab_shows_newest_first_and_pages(db: Db) {
     assert!(second.contains("Newer files") && !second.contains("Older files"));
 }
 
+/// A spreadsheet with several sheets: the import page asks which of them, and the mapping
+/// reads the one chosen.
+async fn one_sheet_of_a_workbook_file_is_imported_from_the_dashboard(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let s = book.add_worksheet().set_name("Notes").unwrap();
+    s.write(0, 0, "Note").unwrap();
+    s.write(1, 0, "hello").unwrap();
+    let s = book.add_worksheet().set_name("People").unwrap();
+    for (c, h) in ["E-mail", "Full Name"].iter().enumerate() {
+        s.write(0, c as u16, *h).unwrap();
+    }
+    s.write(1, 0, "ada@x.org").unwrap();
+    s.write(1, 1, "Ada").unwrap();
+    let file = app
+        .upload_and_extract(&space_id, "book.xlsx", book.save_to_buffer().unwrap())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let import = format!("/files/{}/import", file["id"].as_str().unwrap());
+    let page = app.page(&import).await;
+    assert!(page.contains("Sheet of the file"), "{page}");
+    let (_, wb) = app
+        .get_json(&format!("/workbooks/{}", file["workbookId"].as_str().unwrap()))
+        .await;
+    let people = wb["data"]["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "People")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(page.contains(&people), "the People sheet is offered: {page}");
+    let csrf = app.csrf(&format!("/spaces/{space_id}")).await;
+    let resp = app
+        .client
+        .post(app.url(&import))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("sheet", contacts.as_str()),
+            ("source", people.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let job_url = resp.headers()["location"].to_str().unwrap().to_string();
+    let screen = app.page(&job_url).await;
+    assert!(screen.contains("ada@x.org"), "the People sheet's rows: {screen}");
+}
+
 on_both!(
+    one_sheet_of_a_workbook_file_is_imported_from_the_dashboard,
     a_file_is_uploaded_extracted_and_imported_from_the_dashboard,
     the_files_tab_shows_newest_first_and_pages
 );

@@ -180,6 +180,8 @@ struct ImportPage {
     file_id: String,
     file_name: String,
     destinations: Vec<Destination>,
+    /// The file's own sheets (an XLSX with several): which one to import.
+    sources: Vec<Destination>,
 }
 
 /// "Import into...": choose the sheet a file's rows go to.
@@ -190,7 +192,7 @@ pub async fn import_form(
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
     let env = user.environment_id().clone();
-    let (f, space_name, destinations) = state
+    let (f, space_name, destinations, sources) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &f.space_id)?.ok_or(ModelError::NotFound("space"))?;
             let mut destinations = Vec::new();
@@ -206,7 +208,20 @@ pub async fn import_form(
                     });
                 }
             }
-            Ok::<_, ModelError>((f, s.name, destinations))
+            let mut sources = Vec::new();
+            if let Some(source) = &f.workbook_id {
+                for sh in sheet::list_in_workbook(conn, source)? {
+                    sources.push(Destination {
+                        sheet_id: sh.id.to_string(),
+                        label: format!(
+                            "{} ({} rows)",
+                            sh.name,
+                            crate::extract::thousands(sh.total_count.max(0) as u64)
+                        ),
+                    });
+                }
+            }
+            Ok::<_, ModelError>((f, s.name, destinations, sources))
         })
         .await?;
     if f.workbook_id.is_none() {
@@ -221,6 +236,7 @@ pub async fn import_form(
         file_id: f.id.to_string(),
         file_name: f.name,
         destinations,
+        sources,
     })
 }
 
@@ -229,6 +245,9 @@ pub struct ImportForm {
     #[serde(default)]
     csrf_token: String,
     sheet: String,
+    /// Which of the file's sheets, when it has several.
+    #[serde(default)]
+    source: String,
 }
 
 /// Creates the mapping job (with its automatic plan) and opens it.
@@ -243,7 +262,8 @@ pub async fn import(
     let env = user.environment_id().clone();
     let actor = user.actor();
     let reach = user.clone();
-    let dest_sheet = form.into_inner().sheet;
+    let form = form.into_inner();
+    let (dest_sheet, source_sheet) = (form.sheet, form.source);
     let j = state
         .db(move |conn| {
             let source = f.workbook_id.ok_or_else(|| ModelError::Conflict("the file has no extracted workbook".into()))?;
@@ -257,7 +277,11 @@ pub async fn import(
                 .filter(|(_, space)| reach.reaches(space))
                 .ok_or(ModelError::NotFound("sheet"))?
                 .0;
-            let config = json!({"destinationSheetId": dest.id});
+            let mut config = json!({"destinationSheetId": dest.id});
+            if !source_sheet.is_empty() {
+                // Checked to be a sheet of the file's workbook by `plan::sheets`.
+                config["sourceSheetId"] = json!(source_sheet);
+            }
             let sheets = plan::sheets(conn, &env, source.as_str(), Some(dest.workbook_id.as_str()), &config)?;
             let input = JobInput {
                 job_type: "workbook".into(),
