@@ -18,14 +18,15 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let id = SheetId::parse(&job.source)
         .ok_or_else(|| JobError::Failed(format!("`{}` is not a sheet id", job.source)))?;
     let env = &job.environment_id;
-    let mut after: i64 = job
+    // Where an attempt cut off by a stop got to, and how many it had checked.
+    let checkpoint: Value = job
         .checkpoint
         .as_deref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|c| c["after"].as_i64())
-        .unwrap_or(0);
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let mut after = checkpoint["after"].as_i64().unwrap_or(0);
+    let mut checked = checkpoint["checked"].as_u64().unwrap_or(0) as usize;
     let mut progress = Progress::new(cx, job, worker);
-    let mut checked = 0usize;
     let mut name = String::new();
     loop {
         let step = progress.fenced(conn, |conn| {
@@ -36,8 +37,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             };
             let done = recheck_batch(conn, &ctx, after, BATCH as i64, &job.created_by)?;
             if let Some(d) = &done {
+                let so_far = checked + d.count;
                 let changes = JobChanges {
-                    checkpoint: Some(Some(json!({"after": d.last_id}).to_string())),
+                    checkpoint: Some(Some(json!({"after": d.last_id, "checked": so_far}).to_string())),
                     ..Default::default()
                 };
                 job::change(conn, &job.id, changes, None, &job.created_by)?;

@@ -168,7 +168,35 @@ async fn the_deploy_page_explains_a_form_it_cannot_read(db: Db) {
     assert!(text.contains("multipart/form-data"), "{text}");
 }
 
+/// Wharf's re-check after a field change keeps counts true: it is not canceled halfway.
+async fn a_recheck_cannot_be_canceled(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    app.post_json(
+        &format!("/sheets/{contacts}/records"),
+        &json!([{"email": "a@x.io"}]),
+    )
+    .await;
+    let (status, body) = app.delete(&format!("/sheets/{contacts}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    let job = body["data"]["jobId"].as_str().unwrap().to_string();
+    let (status, body) = app.post_json(&format!("/jobs/{job}/cancel"), &json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("cannot be canceled"), "{body}");
+    let done = app.wait_job(&job).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert!(
+        done["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Checked 1 record"),
+        "{done}"
+    );
+}
+
 on_both!(
+    a_recheck_cannot_be_canceled,
     a_guests_subject_names_only_its_sheets_records,
     a_mappings_new_config_is_checked,
     a_space_config_lands_in_the_keys_environment,

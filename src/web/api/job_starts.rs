@@ -272,3 +272,21 @@ pub(super) fn iso_time<'de, D: serde::Deserializer<'de>>(
             ))
         })
 }
+
+/// What a cancel says on a job (`given`, or words of Wharf's own), or why it may not be
+/// canceled.
+pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<String>> {
+    // Stopped halfway, a re-check would leave records checked against fields they no
+    // longer have, and counts that call them valid.
+    if j.job_type == "sheet" && j.operation == crate::model::sheet_fields::RECHECK {
+        return Err(ModelError::Conflict(
+            "a re-check after a field change keeps the sheet's records and counts true; it cannot be canceled (it takes 5,000 records a transaction, so saves wait for one batch at most)".into(),
+        ));
+    }
+    // A running import or bulk change takes back what it wrote once it stops: say so
+    // until it has (see `jobs::say_after_end`).
+    let taking_back = j.status == crate::model::job::status::EXECUTING
+        && j.job_type == "workbook"
+        && matches!(j.operation.as_str(), "map" | "bulk-change");
+    Ok(given.or_else(|| taking_back.then(|| "Canceled: taking back what it had written".to_string())))
+}

@@ -2,8 +2,8 @@
 //! complete, fail, cancel, outcome/ack, retry).
 
 use super::job_starts::{
-    guest_may_restart, guest_may_start, iso_time, map_config_change, object_or_empty, one_of, source_space,
-    Start, MODES, TRIGGERS, TYPES,
+    cancel_info, guest_may_restart, guest_may_start, iso_time, map_config_change, object_or_empty, one_of,
+    source_space, Start, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
@@ -544,15 +544,10 @@ async fn finish_with(
                 "fail"
             })?;
         }
-        // A running import or bulk change takes back what it wrote once it stops: say so
-        // until it has (see `jobs::say_after_end`).
-        let taking_back = final_status == status::CANCELED
-            && j.status == status::EXECUTING
-            && j.job_type == "workbook"
-            && matches!(j.operation.as_str(), "map" | "bulk-change");
-        let info = b
-            .info
-            .or_else(|| taking_back.then(|| "Canceled: taking back what it had written".to_string()));
+        let info = match final_status {
+            status::CANCELED => cancel_info(j, b.info)?,
+            _ => b.info,
+        };
         job::finish(conn, j, final_status, b.outcome, info, actor)
     })
     .await?;

@@ -10,7 +10,7 @@ pub mod files;
 pub mod guests;
 pub mod health;
 pub mod job_plan;
-mod job_starts;
+pub(crate) mod job_starts;
 pub mod jobs;
 pub mod record_view;
 pub mod records;

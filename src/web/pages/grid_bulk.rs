@@ -262,7 +262,10 @@ pub async fn cancel(
     let j = sheet_job(&state, &ctx, &raw).await?;
     let actor = viewer.actor();
     let j = state
-        .db(move |conn| job::finish(conn, &j, status::CANCELED, None, None, &actor))
+        .db(move |conn| {
+            let info = crate::web::api::job_starts::cancel_info(&j, None)?;
+            job::finish(conn, &j, status::CANCELED, None, info, &actor)
+        })
         .await?;
     state.live.publish_job(&j.id, j.space_id.as_ref());
     let mut t = toast(
