@@ -247,9 +247,7 @@ pub fn shape(raw: RawRow, count: usize) -> Result<Row, Reject> {
         return Err(Reject {
             line,
             message: format!(
-                "a value on this row is {} MB; values are limited to {} MB",
-                size / (1024 * 1024),
-                MAX_CELL_BYTES / (1024 * 1024)
+                "a value on this row is {size} bytes; a cell holds at most {MAX_CELL_BYTES} bytes (1 MiB)"
             ),
             values: values
                 .into_iter()

@@ -279,7 +279,12 @@ fn map_row(r: &record::RecordRow, resolved: &plan::Resolved) -> Vec<Value> {
                 .or_else(|| checked.vals.get(*si))
                 .cloned()
                 .unwrap_or(Value::Null);
-            resolved.enums[di].get(&text_of(&v)).cloned().unwrap_or(v)
+            let text = text_of(&v);
+            resolved.enums[di]
+                .get(&text)
+                .cloned()
+                .or_else(|| resolved.unseen[di].as_ref().and_then(|u| u.translate(&text)))
+                .unwrap_or(v)
         })
         .collect()
 }

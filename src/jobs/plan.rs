@@ -267,8 +267,39 @@ pub struct Resolved {
     pub columns: Vec<Option<usize>>,
     /// Per destination field: source value → destination value.
     pub enums: Vec<HashMap<String, Value>>,
+    /// Per enum destination field: its options, the source values the plan speaks of
+    /// (translated or left as they are), and what values it never saw (the plan samples a
+    /// file's first rows) translate to, found as the plan finds them.
+    pub unseen: Vec<Option<UnseenValues>>,
     /// Source header → destination key, for remembering.
     pub remembered: mapping_memory::Remembered,
+}
+
+/// An enum field's translation of the values its plan never saw.
+#[derive(Debug, Clone)]
+pub struct UnseenValues {
+    choices: Vec<EnumChoice>,
+    spoken: HashSet<String>,
+    found: std::cell::RefCell<HashMap<String, Option<Value>>>,
+}
+
+impl UnseenValues {
+    /// The option a value the plan does not speak of translates to, as the plan's own
+    /// translations are found (`GOLD.` → `gold`); `None` for one it left as it is.
+    pub fn translate(&self, text: &str) -> Option<Value> {
+        if text.trim().is_empty() || self.spoken.contains(text) {
+            return None;
+        }
+        self.found
+            .borrow_mut()
+            .entry(text.to_string())
+            .or_insert_with(|| {
+                mapping::map_enum_values(&[text.to_string()], &self.choices)
+                    .pop()
+                    .and_then(|(_, to)| to.map(Value::String))
+            })
+            .clone()
+    }
 }
 
 /// Checks a plan against the two sheets: known keys, no destination field taken twice.
@@ -278,6 +309,7 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
     let mut out = Resolved {
         columns: vec![None; dst.fields.len()],
         enums: vec![HashMap::new(); dst.fields.len()],
+        unseen: vec![None; dst.fields.len()],
         remembered: Default::default(),
     };
     let edges = plan["fieldMapping"]
@@ -325,6 +357,26 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
             FieldType::Enum { options } | FieldType::EnumList { options } => Some(options),
             _ => None,
         };
+        if let Some(choices) = enum_options(&dst.fields[di].field_type) {
+            let spoken = edge["enumDetails"]["mapping"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("sourceValue"))
+                .chain(
+                    edge["enumDetails"]["unusedSourceValues"]
+                        .as_array()
+                        .into_iter()
+                        .flatten(),
+                )
+                .map(text_of)
+                .collect();
+            out.unseen[di] = Some(UnseenValues {
+                choices,
+                spoken,
+                found: Default::default(),
+            });
+        }
         if let Some(pairs) = edge["enumDetails"]["mapping"].as_array() {
             for (m, p) in pairs.iter().enumerate() {
                 if let (Some(from), Some(to)) = (p.get("sourceValue"), p.get("destinationValue")) {

@@ -225,9 +225,14 @@ pub async fn import_form(
         })
         .await?;
     if f.workbook_id.is_none() {
-        return Err(AppError::Conflict(
-            "this file has not been extracted; it cannot be imported".into(),
-        ));
+        let why = match (f.status.as_str(), &f.message) {
+            (file::status::FAILED, Some(m)) => {
+                format!("this file could not be read ({m}); fix it and upload it again")
+            }
+            (file::status::FAILED, None) => "this file could not be read; fix it and upload it again".into(),
+            _ => "this file is still being read; import it once its rows are in".into(),
+        };
+        return Err(AppError::Conflict(why));
     }
     render(&ImportPage {
         layout: user.layout(format!("Import {}", f.name), "spaces"),
