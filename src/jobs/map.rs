@@ -87,13 +87,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         };
         let marked_text =
             (dest_kept && !cp.written.is_empty()).then(|| serde_json::to_string(&marked).unwrap_or_default());
-        let keep = marked_text.clone();
-        if job::release_checkpoint(conn, job, |_| keep)?.is_some() && dest_kept {
-            let marked_job = Job {
-                checkpoint: marked_text,
-                ..job.clone()
-            };
-            take_back(cx, conn, &marked_job, &marked)?;
+        if job::release_checkpoint(conn, job, |_| marked_text)?.is_some() && dest_kept {
+            take_back(cx, conn, job, &marked)?;
             if matches!(e, JobError::Lost) {
                 let n = cp.written_ids().len() as u64;
                 let said = format!(
