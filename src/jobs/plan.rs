@@ -302,6 +302,38 @@ impl UnseenValues {
     }
 }
 
+/// Sets a changed plan's lists of what it leaves unmapped as its `fieldMapping` has them:
+/// the source columns no edge reads (with the preview `before`, the plan as it was, had for
+/// them) and the writable destination fields no edge fills.
+pub fn set_unmapped(plan: &mut Value, before: &Value, s: &Sheets, resolved: &Resolved) {
+    let (src, dst) = (&s.source_config, &s.destination_config);
+    let previews: HashMap<String, Value> = ["fieldMapping", "unmappedSourceFields"]
+        .iter()
+        .flat_map(|part| before[*part].as_array().into_iter().flatten())
+        .filter_map(|e| {
+            Some((
+                e["sourceField"]["key"].as_str()?.to_string(),
+                e["preview"].clone(),
+            ))
+        })
+        .collect();
+    let mapped: HashSet<usize> = resolved.columns.iter().flatten().copied().collect();
+    plan["unmappedSourceFields"] = (0..src.fields.len())
+        .filter(|i| !mapped.contains(i))
+        .map(|i| {
+            let preview = previews
+                .get(&src.fields[i].key)
+                .cloned()
+                .unwrap_or_else(|| json!([]));
+            json!({"sourceField": source_json(src, i), "preview": preview})
+        })
+        .collect();
+    plan["unmappedDestinationFields"] = (0..dst.fields.len())
+        .filter(|&i| resolved.columns[i].is_none() && !dst.fields[i].readonly && !dst.fields[i].computed)
+        .map(|i| json!({"destinationField": destination_json(dst, i)}))
+        .collect();
+}
+
 /// Checks a plan against the two sheets: known keys, no destination field taken twice.
 pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
     let src = &s.source_config;

@@ -445,7 +445,47 @@ async fn enum_values_past_the_sample_translate_alike(db: Db) {
     );
 }
 
+/// A plan changed by PATCH or PUT lists as unmapped what its edges leave, with the previews
+/// it had; one that maps nothing is refused when sent, not when run.
+async fn a_changed_plan_lists_what_it_leaves_unmapped(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, CSV).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let only_email = json!({"fieldMapping": [
+        {"sourceField": {"key": "e_mail"}, "destinationField": {"key": "email"}}]});
+    let (status, body) = app.patch_json(&format!("/jobs/{job_id}/plan"), &only_email).await;
+    assert_eq!(status, 200, "{body}");
+    let plan = &body["data"]["plan"];
+    let unmapped: Vec<&str> = plan["unmappedSourceFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["sourceField"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(unmapped, vec!["full_name", "age", "tier", "notes"], "{plan}");
+    let name_preview = &plan["unmappedSourceFields"][0]["preview"];
+    assert_eq!(name_preview, &json!(["Ada", "Bob"]), "{plan}");
+    let open: Vec<&str> = plan["unmappedDestinationFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["destinationField"]["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        open.contains(&"name") && open.contains(&"age") && !open.contains(&"email"),
+        "{plan}"
+    );
+    let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &only_email).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .put_json(&format!("/jobs/{job_id}/plan"), &json!({"fieldMapping": []}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("maps no column"), "{body}");
+}
+
 on_both!(
+    a_changed_plan_lists_what_it_leaves_unmapped,
     enum_values_past_the_sample_translate_alike,
     a_canceled_mapping_takes_back_what_it_wrote,
     a_mapping_beside_field_changes_stops_cleanly

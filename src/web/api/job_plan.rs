@@ -51,21 +51,14 @@ async fn store(
     let Some(given) = body.as_object() else {
         return Err(AppError::bad_request("body", "send the plan as a JSON object"));
     };
-    if replace {
-        for key in &PARTS[..3] {
-            if !given.get(*key).is_some_and(Value::is_array) {
-                return Err(AppError::invalid(
-                    key,
-                    format!("{key} is required and must be an array"),
-                ));
-            }
-        }
+    if replace && !given.get("fieldMapping").is_some_and(Value::is_array) {
+        return Err(AppError::invalid(
+            "fieldMapping",
+            "fieldMapping is required and must be an array",
+        ));
     }
-    let mut plan = if replace {
-        json!({})
-    } else {
-        plan::stored(j.plan.as_deref())
-    };
+    let before = plan::stored(j.plan.as_deref());
+    let mut plan = if replace { json!({}) } else { before.clone() };
     for key in PARTS {
         if let Some(v) = given.get(key) {
             plan[key] = v.clone();
@@ -88,7 +81,16 @@ async fn store(
                 j.destination.as_deref(),
                 &config,
             )?;
-            plan::resolve(&plan, &sheets)?;
+            let resolved = plan::resolve(&plan, &sheets)?;
+            // Refused now rather than when it runs.
+            if resolved.columns.iter().all(Option::is_none) {
+                return Err(ModelError::Invalid(vec![(
+                    "fieldMapping".into(),
+                    "the plan maps no column to a field; map at least one".into(),
+                )]));
+            }
+            // What is left unmapped follows from the edges, whatever was sent for it.
+            plan::set_unmapped(&mut plan, &before, &sheets, &resolved);
             let changes = JobChanges {
                 plan: Some(Some(plan.to_string())),
                 ..Default::default()
