@@ -162,14 +162,18 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         let restored = take_back(conn, &ctx, &bulk, actor);
         cx.announce.sheet_changed(&ctx.sheet.id);
         if let (Err(JobError::Lost), Some(n)) = (&result, restored) {
-            let said = format!(
-                "Stopped: put back the {} value(s) it had changed",
-                thousands(n as u64)
-            );
-            super::say_after_end(cx, conn, job, &said);
+            super::say_after_end(cx, conn, job, &put_back_words(n));
         }
     }
     result
+}
+
+/// What a stopped bulk change's job says once its cells are back.
+pub(super) fn put_back_words(cells: usize) -> String {
+    format!(
+        "Stopped: put back the {} value(s) it had changed",
+        thousands(cells as u64)
+    )
 }
 
 /// Takes back what an unfinished attempt changed; how many cells were put back (a failure

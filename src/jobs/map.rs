@@ -50,13 +50,7 @@ impl Checkpoint {
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let sheets = plan::sheets(
-        conn,
-        &job.environment_id,
-        &job.source,
-        job.destination.as_deref(),
-        &config,
-    )?;
+    let sheets = plan::sheets_of_job(conn, job, &config)?;
     let resolved = plan::resolve(&plan::stored(job.plan.as_deref()), &sheets)?;
     if resolved.columns.iter().all(Option::is_none) {
         return Err(JobError::Failed(
@@ -90,12 +84,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         if job::release_checkpoint(conn, job, |_| marked_text)?.is_some() && dest_kept {
             take_back(cx, conn, job, &marked)?;
             if matches!(e, JobError::Lost) {
-                let n = cp.written_ids().len() as u64;
-                let said = format!(
-                    "Stopped: took back the {} record(s) it had mapped",
-                    crate::extract::thousands(n)
-                );
-                super::say_after_end(cx, conn, job, &said);
+                super::say_after_end(cx, conn, job, &taken_back_words(&cp));
             }
         }
         // A write into a sheet deleted meanwhile fails as a database error: say what happened.
@@ -369,11 +358,15 @@ pub(super) fn finish_take_back(
 ) -> Result<(), JobError> {
     let cp = checkpoint_of(job);
     take_back(cx, conn, job, &cp)?;
+    super::say_after_end(cx, conn, job, &taken_back_words(&cp));
+    Ok(())
+}
+
+/// What a stopped mapping's job says once the records it wrote are gone.
+fn taken_back_words(cp: &Checkpoint) -> String {
     let n = cp.written_ids().len() as u64;
-    let said = format!(
+    format!(
         "Stopped: took back the {} record(s) it had mapped",
         crate::extract::thousands(n)
-    );
-    super::say_after_end(cx, conn, job, &said);
-    Ok(())
+    )
 }

@@ -62,6 +62,21 @@ fn sheet_in(
     }
 }
 
+/// [`sheets`] of a stored mapping job, with `config` (its own, or a new one to check).
+pub fn sheets_of_job(
+    conn: &mut AnyConnection,
+    job: &crate::model::job::Job,
+    config: &Value,
+) -> ModelResult<Sheets> {
+    sheets(
+        conn,
+        &job.environment_id,
+        &job.source,
+        job.destination.as_deref(),
+        config,
+    )
+}
+
 /// Resolves and checks the sheets named by a mapping job's source, destination and config.
 pub fn sheets(
     conn: &mut AnyConnection,

@@ -99,11 +99,12 @@ pub fn sweep(cx: &super::Context, conn: &mut AnyConnection) -> Result<usize, sup
         };
         let undone = bulk_history::take_back(conn, &ctx, &bulk, &job.created_by)?;
         cx.announce.sheet_changed(&ctx.sheet.id);
-        let said = format!(
-            "Stopped: put back the {} value(s) it had changed",
-            crate::extract::thousands(undone.restored as u64)
+        super::say_after_end(
+            cx,
+            conn,
+            &job,
+            &super::bulk_change::put_back_words(undone.restored),
         );
-        super::say_after_end(cx, conn, &job, &said);
         finished += 1;
     }
     Ok(finished)

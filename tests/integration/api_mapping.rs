@@ -279,18 +279,24 @@ async fn a_canceled_mapping_takes_back_what_it_wrote(db: Db) {
         .post_json(&format!("/jobs/{job_id}/cancel"), &json!({"info": "stop"}))
         .await;
     assert_eq!(status, 200, "{canceled}");
+    let left = records_left(&app, &contacts).await;
+    assert_eq!(left, 0, "no partial records stay behind");
+    let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(job["data"]["status"], "canceled");
+}
+
+/// How many records a sheet holds once it holds none, or after 15 s (a take-back runs on).
+async fn records_left(app: &TestApp, sheet: &str) -> i64 {
     let mut left = -1;
     for _ in 0..300 {
-        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+        let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
         left = counts["data"]["counts"]["total"].as_i64().unwrap();
         if left == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(left, 0, "no partial records stay behind");
-    let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
-    assert_eq!(job["data"]["status"], "canceled");
+    left
 }
 
 /// How many records a sheet holds once it holds some (0 when none came within 10 s).
@@ -383,15 +389,7 @@ async fn a_mapping_beside_field_changes_stops_cleanly(db: Db) {
             .contains("changed while records were being mapped"),
         "{done}"
     );
-    let mut left = -1;
-    for _ in 0..300 {
-        let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
-        left = counts["data"]["counts"]["total"].as_i64().unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let left = records_left(&app, &contacts).await;
     assert_eq!(left, 0, "what the stopped mapping wrote is taken back");
     let (status, body) = send(
         app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/retry"))

@@ -74,13 +74,7 @@ async fn store(
                 )));
             }
             let config: Value = serde_json::from_str(&j.config).unwrap_or_else(|_| json!({}));
-            let sheets = plan::sheets(
-                conn,
-                &j.environment_id,
-                &j.source,
-                j.destination.as_deref(),
-                &config,
-            )?;
+            let sheets = plan::sheets_of_job(conn, &j, &config)?;
             let resolved = plan::resolve(&plan, &sheets)?;
             // Refused now rather than when it runs.
             if resolved.columns.iter().all(Option::is_none) {

@@ -238,13 +238,7 @@ pub(super) fn map_config_change(
         return Ok(());
     };
     let mut config: Value = serde_json::from_str(config).unwrap_or_default();
-    let sheets = crate::jobs::plan::sheets(
-        conn,
-        &j.environment_id,
-        &j.source,
-        j.destination.as_deref(),
-        &config,
-    )?;
+    let sheets = crate::jobs::plan::sheets_of_job(conn, j, &config)?;
     let before: Value = serde_json::from_str(&j.config).unwrap_or_default();
     let same = before["sourceSheetId"] == json!(sheets.source.id)
         && before["destinationSheetId"] == json!(sheets.destination.id);
