@@ -314,6 +314,7 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         .step_by(BATCH)
         .map(|s| batch_body(s, (s + BATCH).min(rows)))
         .collect();
+    println!("inserting {rows} records");
     let started = Instant::now();
     for body in bodies {
         let resp = client

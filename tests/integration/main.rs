@@ -73,6 +73,7 @@ mod records_ffql;
 mod records_ffql_random;
 mod records_ffql_values;
 mod records_integrity;
+mod records_pipelined;
 mod records_search;
 mod search_backfill;
 mod search_pending;

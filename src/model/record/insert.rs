@@ -46,6 +46,32 @@ impl Prepared {
     pub fn is_empty(&self) -> bool {
         self.checked.is_empty()
     }
+
+    /// Calls `f` with the rows these records will be stored as, but for their ids (0).
+    pub fn with_rows<T>(&mut self, sheet_seq: i64, f: impl FnOnce(&[RecordRow]) -> T) -> T {
+        // The encoded columns lent to the rows and taken back: no copy of a big batch.
+        let rows: Vec<RecordRow> = self
+            .encoded
+            .iter_mut()
+            .map(|e| RecordRow {
+                id: 0,
+                sheet_seq,
+                vals: std::mem::take(&mut e.vals),
+                raw: e.raw.take(),
+                messages: e.messages.take(),
+                valid: e.valid,
+                error_fields: e.error_fields.take(),
+                metadata: None,
+                version: 1,
+                custom: None,
+            })
+            .collect();
+        let out = f(&rows);
+        for (e, row) in self.encoded.iter_mut().zip(rows) {
+            (e.vals, e.raw, e.messages, e.error_fields) = (row.vals, row.raw, row.messages, row.error_fields);
+        }
+        out
+    }
 }
 
 /// Checks and encodes records given as values in field order, for [`insert_prepared`].
@@ -62,69 +88,143 @@ pub fn insert_prepared(
     actor: &str,
     hooks: &Hooks,
 ) -> ModelResult<Written<Vec<RecordRow>>> {
-    let Prepared {
-        mut checked,
-        mut encoded,
-    } = prepared;
-    let written = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+    let inserted = insert_batches(conn, ctx, std::iter::once(Some(prepared)), actor, hooks)?;
+    Ok(inserted.expect("a batch given whole is never unreadable").written)
+}
+
+/// Records inserted, and whether they are stored exactly as they were prepared (no
+/// unique key or reference changed any on the way).
+pub struct Inserted {
+    pub written: Written<Vec<RecordRow>>,
+    pub as_prepared: bool,
+}
+
+/// [`insert`] of records arriving in batches, in order: each is written as soon as it
+/// comes, so the next can be read and checked on other threads meanwhile, and all are one
+/// write (one commit, one event), all or nothing. A `None` batch is one that could not be
+/// read: what was written is rolled back and the answer is `None`. Not for sheets with
+/// references, whose checks read the records already there (a later batch would see the
+/// earlier ones, where one whole batch sees none of itself).
+pub fn insert_batches(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    batches: impl IntoIterator<Item = Option<Prepared>>,
+    actor: &str,
+    hooks: &Hooks,
+) -> ModelResult<Option<Inserted>> {
+    let (mut checked, mut encoded) = (Vec::new(), Vec::new());
+    let mut ids = Vec::new();
+    let written = crate::db::write_tx::<_, Abandon, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
-        // References are checked against the records as they are now, in the transaction.
-        if ctx.refs.iter().any(Option::is_some) {
-            references::check(conn, ctx, &mut checked)?;
-            encoded = checked.iter().map(encode).collect();
+        for batch in batches {
+            let Prepared {
+                checked: mut batch_checked,
+                encoded: mut batch_encoded,
+            } = batch.ok_or(Abandon::Unreadable)?;
+            // References are checked against the records as they are now, in the transaction.
+            if ctx.refs.iter().any(Option::is_some) {
+                references::check(conn, ctx, &mut batch_checked)?;
+                batch_encoded = batch_checked.iter().map(encode).collect();
+            }
+            ids.extend(insert_rows(conn, ctx, &batch_checked, &batch_encoded)?);
+            checked.append(&mut batch_checked);
+            encoded.append(&mut batch_encoded);
         }
-        let ids = insert_rows(conn, ctx, &checked, &encoded)?;
-        if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
-            search_index::index_inserted(conn, ctx.sheet.seq, *first, *last)?;
-        }
-        keys::insert(conn, &unique::keys_of(ctx, &ids, &checked))?;
-        let mut delta = CountDelta::default();
-        let changed = unique::settle(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)?;
-        for k in changed {
-            write_checks(conn, ids[k], &checked[k], false)?;
-            encoded[k] = encode(&checked[k]);
-        }
-        for rec in &checked {
-            delta.add(1, rec.valid(), error_keys(&ctx.config, rec));
-        }
-        finish(conn, ctx, actor, "records:created", ids.len(), &delta)?;
-        let commit = commit_for(conn, ctx, actor, hooks, &ids)?;
-        let mut touched = Touched::new();
-        references::target_norms(ctx, &checked, &mut touched);
-        let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
-        if also_changed.contains(&ctx.sheet.id) {
-            // The sheet refers to itself and some new records settled others' references.
-            return Ok(Written {
-                rows: load(conn, ctx.sheet.seq, &ids)?,
-                also_changed,
-                commit,
-            });
-        }
-        // The rows as stored, built here rather than read back.
-        let rows = ids
-            .iter()
-            .zip(encoded)
-            .map(|(id, e)| RecordRow {
-                id: *id,
-                sheet_seq: ctx.sheet.seq,
-                vals: e.vals,
-                raw: e.raw,
-                messages: e.messages,
-                valid: e.valid,
-                error_fields: e.error_fields,
-                metadata: None,
-                version: 1,
-                custom: None,
-            })
-            .collect();
-        Ok(Written {
-            rows,
-            also_changed,
-            commit,
-        })
+        Ok(finish_insert(
+            conn,
+            ctx,
+            &ids,
+            &mut checked,
+            &mut encoded,
+            actor,
+            hooks,
+        )?)
     });
     drop_elsewhere(checked);
-    written
+    match written {
+        Ok(inserted) => Ok(Some(inserted)),
+        Err(Abandon::Unreadable) => Ok(None),
+        Err(Abandon::Model(e)) => Err(e),
+    }
+}
+
+/// Why a write of batches stopped.
+enum Abandon {
+    Unreadable,
+    Model(ModelError),
+}
+
+impl<E: Into<ModelError>> From<E> for Abandon {
+    fn from(e: E) -> Self {
+        Abandon::Model(e.into())
+    }
+}
+
+/// What follows the rows of an insert in its transaction: unique keys, counts, the commit,
+/// references to the new records; the rows as stored.
+fn finish_insert(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[i64],
+    checked: &mut [Checked],
+    encoded: &mut Vec<Encoded>,
+    actor: &str,
+    hooks: &Hooks,
+) -> ModelResult<Inserted> {
+    if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+        search_index::index_inserted(conn, ctx.sheet.seq, *first, *last)?;
+    }
+    keys::insert(conn, &unique::keys_of(ctx, ids, checked))?;
+    let mut delta = CountDelta::default();
+    let changed = unique::settle(conn, ctx, ids, checked, &HashMap::new(), &mut delta)?;
+    let as_prepared = changed.is_empty();
+    for k in changed {
+        write_checks(conn, ids[k], &checked[k], false)?;
+        encoded[k] = encode(&checked[k]);
+    }
+    for rec in checked.iter() {
+        delta.add(1, rec.valid(), error_keys(&ctx.config, rec));
+    }
+    finish(conn, ctx, actor, "records:created", ids.len(), &delta)?;
+    let commit = commit_for(conn, ctx, actor, hooks, ids)?;
+    let mut touched = Touched::new();
+    references::target_norms(ctx, checked, &mut touched);
+    let also_changed = references::recheck_referrers(conn, ctx, Some(&touched), actor)?;
+    if also_changed.contains(&ctx.sheet.id) {
+        // The sheet refers to itself and some new records settled others' references.
+        let written = Written {
+            rows: load(conn, ctx.sheet.seq, ids)?,
+            also_changed,
+            commit,
+        };
+        return Ok(Inserted {
+            written,
+            as_prepared: false,
+        });
+    }
+    // The rows as stored, built here rather than read back.
+    let rows = ids
+        .iter()
+        .zip(std::mem::take(encoded))
+        .map(|(id, e)| RecordRow {
+            id: *id,
+            sheet_seq: ctx.sheet.seq,
+            vals: e.vals,
+            raw: e.raw,
+            messages: e.messages,
+            valid: e.valid,
+            error_fields: e.error_fields,
+            metadata: None,
+            version: 1,
+            custom: None,
+        })
+        .collect();
+    let written = Written {
+        rows,
+        also_changed,
+        commit,
+    };
+    Ok(Inserted { written, as_prepared })
 }
 
 /// Frees a big batch on a thread of its own: freeing thousands of checked records took a

@@ -22,7 +22,7 @@ mod unique;
 mod write;
 
 pub use delete::{delete, delete_present};
-pub use insert::{drop_elsewhere, insert, insert_prepared, prepare, Prepared};
+pub use insert::{drop_elsewhere, insert, insert_batches, insert_prepared, prepare, Inserted, Prepared};
 pub use keys::HOLDERS_PG;
 pub use query::{after, count_invalid, count_present, counts, exists, query, Cursor, Filter, RecordQuery};
 pub use references::recheck_referrers;

@@ -3,6 +3,7 @@
 //! most of an insert's cost otherwise.
 
 use crate::blueprint::SheetConfig;
+use crate::ids::RecordId;
 use crate::model::record::RecordRow;
 use crate::model::sheet::Counts;
 use crate::validate::{Message, MessageType, Source};
@@ -136,7 +137,40 @@ impl<'a> RecordsEnvelope<'a> {
                 .map(|h| h.join().expect("serializing records panicked"))
                 .collect()
         });
-        // The envelope around an empty list, the parts' items spliced into it.
+        let parts = parts.into_iter().collect::<serde_json::Result<Vec<_>>>()?;
+        let size = parts.iter().map(Vec::len).sum();
+        self.spliced(size, |out| {
+            for (k, part) in parts.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                // `[...]`: the items without their brackets.
+                out.extend_from_slice(&part[1..part.len() - 1]);
+            }
+        })
+    }
+
+    /// The answer for records written ahead of their ids ([`RecordsAhead`]), `ids` being
+    /// theirs in order: each record's text, its id written in front.
+    pub fn with_ahead(&self, ids: &[i64], ahead: &[RecordsAhead]) -> serde_json::Result<Vec<u8>> {
+        use std::io::Write;
+        let size = ahead.iter().map(|a| a.bytes.len()).sum::<usize>() + ids.len() * 32;
+        self.spliced(size, |out| {
+            let spans = ahead
+                .iter()
+                .flat_map(|a| a.spans.iter().map(|&(from, to)| &a.bytes[from..to]));
+            for (k, (id, rest)) in ids.iter().zip(spans).enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                let _ = write!(out, "{{\"id\":\"{}\",", RecordId(*id));
+                out.extend_from_slice(rest);
+            }
+        })
+    }
+
+    /// The envelope around an empty list, with the items `write` writes spliced into it.
+    fn spliced(&self, size: usize, write: impl FnOnce(&mut Vec<u8>)) -> serde_json::Result<Vec<u8>> {
         let shell = serde_json::to_vec(&RecordsEnvelope {
             data: RecordsData {
                 success: self.data.success,
@@ -152,18 +186,40 @@ impl<'a> RecordsEnvelope<'a> {
             .expect("the envelope holds a records list")
             + EMPTY.len()
             - 1;
-        let mut out = Vec::with_capacity(shell.len() + parts.iter().flatten().map(Vec::len).sum::<usize>());
+        let mut out = Vec::with_capacity(shell.len() + size);
         out.extend_from_slice(&shell[..at]);
-        for (k, part) in parts.into_iter().enumerate() {
-            let part = part?;
-            if k > 0 {
-                out.push(b',');
-            }
-            // `[...]`: the items without their brackets.
-            out.extend_from_slice(&part[1..part.len() - 1]);
-        }
+        write(&mut out);
         out.extend_from_slice(&shell[at..]);
         Ok(out)
+    }
+}
+
+/// Records written as the answer shows them before they have ids (an insert's, on the
+/// threads that read them, while earlier records are being written): each record's text
+/// after its id.
+pub struct RecordsAhead {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl RecordsAhead {
+    /// `rows` as stored but for their ids.
+    pub fn write(rows: &[RecordRow], config: &SheetConfig) -> serde_json::Result<Self> {
+        let placeholder = format!("{{\"id\":\"{}\",", RecordId(0));
+        let mut bytes = Vec::with_capacity(rows.len() * 256);
+        let mut spans = Vec::with_capacity(rows.len());
+        for row in rows {
+            let from = bytes.len();
+            serde_json::to_writer(&mut bytes, &RecordView { row, config })?;
+            debug_assert!(bytes[from..].starts_with(placeholder.as_bytes()));
+            spans.push((from + placeholder.len(), bytes.len()));
+        }
+        Ok(RecordsAhead { bytes, spans })
+    }
+
+    /// How many records.
+    pub fn records(&self) -> usize {
+        self.spans.len()
     }
 }
 

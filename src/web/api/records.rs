@@ -1,7 +1,7 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_view::{CellUpdate, RecordsEnvelope};
+use super::record_view::{CellUpdate, RecordsAhead, RecordsEnvelope};
 use super::success;
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
@@ -268,33 +268,58 @@ pub async fn insert(
     let hooks = hooks_of(&req, &caller);
     let guest = caller.guest_spaces().is_some();
     on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
-        // Read off the server's own thread, on every core for a big body.
-        let (reading, body) = (ctx.config.clone(), body.clone());
-        let rows = web::block(move || super::records_body::parse(&body, &reading))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))??;
-        check_batch(rows.len())?;
-        let (actor, hooks) = (caller.actor(), hooks.clone());
+        let (actor, hooks, body) = (caller.actor(), hooks.clone(), body.clone());
         let config = ctx.config.clone();
         let sheet_id = ctx.sheet.id.clone();
         let (seq, before) = (ctx.sheet.seq, ctx.sheet.total_count);
         state.indexer.load_batch_begins(seq);
+        // Read off the server's own thread, on every core for a big body.
         let written = state
             .db(move |conn| {
                 still_unlocked(conn, &ctx, guest)?;
-                record::insert(conn, &ctx, rows, &actor, &hooks)
+                // A sheet with references checks them against the records already there,
+                // so its records are read whole before any is written.
+                if !ctx.refs.iter().any(Option::is_some) {
+                    let write = |batches: &mut dyn Iterator<Item = _>| {
+                        record::insert_batches(conn, &ctx, batches, &actor, &hooks)
+                    };
+                    if let Some((inserted, ahead)) =
+                        super::records_body::pipelined(&body, &ctx, MAX_BATCH, write)
+                    {
+                        if let Some(inserted) = inserted? {
+                            return Ok((inserted, ahead));
+                        }
+                    }
+                }
+                let rows = super::records_body::parse(&body, &ctx.config)?;
+                check_batch(rows.len())?;
+                let written = record::insert(conn, &ctx, rows, &actor, &hooks)?;
+                let inserted = record::Inserted {
+                    written,
+                    as_prepared: false,
+                };
+                Ok::<_, AppError>((inserted, Vec::new()))
             })
             .await?;
+        let (record::Inserted { written, as_prepared }, ahead) = written;
         let total = before + written.rows.len() as i64;
         state
             .indexer
             .after_load_batch(&state.pool, seq, config.fields.len(), total);
         state.live.publish(&sheet_id, None);
         state.live.publish_each(&written.also_changed);
-        // Written (and the records freed) off the server's own thread.
-        let body = web::block(move || RecordsEnvelope::new(&written.rows, &config).to_json())
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+        // Written (and the records freed) off the server's own thread; from the records
+        // written ahead when they are stored as they were read.
+        let body = web::block(move || {
+            let envelope = RecordsEnvelope::new(&[], &config);
+            let ready = ahead.iter().map(RecordsAhead::records).sum::<usize>() == written.rows.len();
+            match as_prepared && ready {
+                true => envelope.with_ahead(&written.rows.iter().map(|r| r.id).collect::<Vec<_>>(), &ahead),
+                false => RecordsEnvelope::new(&written.rows, &config).to_json(),
+            }
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
         Ok(super::record_view::json_response(body))
     })
     .await

@@ -1,15 +1,25 @@
 //! The body of `POST /v1/sheets/{id}/records` read into values in field order. A big body
 //! is read in parts, one per core: its top-level array is cut between records (a scan that
 //! follows strings, so a comma inside a value never cuts), and each part read as an array
-//! of its own. Reading took a fifth of a 10,000-record insert on one core.
+//! of its own. Reading took a fifth of a 10,000-record insert on one core. A big body of a
+//! sheet without references is read, checked and written as a pipeline ([`pipelined`]).
 
-use super::record_view::RecordsSeed;
+use super::record_view::{RecordsAhead, RecordsSeed};
 use crate::blueprint::SheetConfig;
+use crate::model::record::{self, Prepared};
+use crate::model::sheet::SheetContext;
 use crate::web::error::{AppError, ErrorItem};
 use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// Bodies from this size are read in parts.
 const PARALLEL_FROM: usize = 256 * 1024;
+
+/// About this many bytes of a body make one part of a pipelined insert: small enough that
+/// the writer starts soon, big enough that a part costs little more than its records.
+const PIPELINE_PART: usize = 128 * 1024;
 
 /// Records read, and the problems of their cells (keys the sheet lacks, cells too big).
 type Read = (Vec<Vec<Value>>, Vec<ErrorItem>);
@@ -34,6 +44,110 @@ pub fn parse(body: &[u8], config: &SheetConfig) -> Result<Vec<Vec<Value>>, AppEr
     match problems.is_empty() {
         true => Ok(rows),
         false => Err(AppError::Invalid(problems)),
+    }
+}
+
+/// A big body read in parts, each part's records checked, on every core, and handed to
+/// `write` in order as they become ready, so that the first are written while the rest
+/// are read: the write transaction overlaps the reading instead of following it. A batch
+/// is `None` when its part cannot be read as it is (bad JSON, a cell the sheet cannot
+/// take) or the body holds more than `max_records`: the writer then gives up, and the
+/// caller reads the body whole for the exact error. The readers also write each record as
+/// the answer shows it, but for its id ([`RecordsAhead`], one per batch written). `None`
+/// when the body is too small to cut, or cannot be cut.
+pub fn pipelined<T>(
+    body: &[u8],
+    ctx: &SheetContext,
+    max_records: usize,
+    write: impl FnOnce(&mut dyn Iterator<Item = Option<Prepared>>) -> T,
+) -> Option<(T, Vec<RecordsAhead>)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if body.len() < PARALLEL_FROM || threads < 2 {
+        return None;
+    }
+    let parts = cut(body, (body.len() / PIPELINE_PART).max(threads))?;
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let (sender, receiver) = mpsc::channel();
+    Some(std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (sender, parts, next, stop) = (sender.clone(), &parts, &next, &stop);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= parts.len() || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (first, part) = &parts[i];
+                let ready = read_part(part, *first, &ctx.config)
+                    .ok()
+                    .filter(|(rows, problems)| !rows.is_empty() && problems.is_empty())
+                    .and_then(|(rows, _)| {
+                        let mut prepared = record::prepare(ctx, rows);
+                        let ahead =
+                            prepared.with_rows(ctx.sheet.seq, |rows| RecordsAhead::write(rows, &ctx.config));
+                        Some((prepared, ahead.ok()?))
+                    });
+                if sender.send((i, ready)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut batches = InOrder {
+            receiver,
+            waiting: BTreeMap::new(),
+            next: 0,
+            parts: parts.len(),
+            records: 0,
+            max_records,
+            ahead: Vec::new(),
+        };
+        let written = write(&mut batches);
+        // A writer that gave up leaves parts unread: the readers stop at their next part.
+        stop.store(true, Ordering::Relaxed);
+        (written, batches.ahead)
+    }))
+}
+
+/// A part's records checked, and written as the answer shows them.
+type Ready = Option<(Prepared, RecordsAhead)>;
+
+/// Parts checked on several threads, in the body's order.
+struct InOrder {
+    receiver: mpsc::Receiver<(usize, Ready)>,
+    waiting: BTreeMap<usize, Ready>,
+    next: usize,
+    parts: usize,
+    records: usize,
+    max_records: usize,
+    ahead: Vec<RecordsAhead>,
+}
+
+impl Iterator for InOrder {
+    type Item = Option<Prepared>;
+
+    fn next(&mut self) -> Option<Option<Prepared>> {
+        if self.next == self.parts {
+            return None;
+        }
+        let batch = loop {
+            if let Some(batch) = self.waiting.remove(&self.next) {
+                break batch;
+            }
+            match self.receiver.recv() {
+                Ok((i, batch)) => {
+                    self.waiting.insert(i, batch);
+                }
+                // The readers stopped before this part: nothing more can come.
+                Err(_) => break None,
+            }
+        };
+        self.next += 1;
+        let Some((prepared, ahead)) = batch else {
+            return Some(None);
+        };
+        self.records += prepared.len();
+        self.ahead.push(ahead);
+        Some(Some(prepared).filter(|_| self.records <= self.max_records))
     }
 }
 
