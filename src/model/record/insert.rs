@@ -47,30 +47,9 @@ impl Prepared {
         self.checked.is_empty()
     }
 
-    /// Calls `f` with the rows these records will be stored as, but for their ids (0).
-    pub fn with_rows<T>(&mut self, sheet_seq: i64, f: impl FnOnce(&[RecordRow]) -> T) -> T {
-        // The encoded columns lent to the rows and taken back: no copy of a big batch.
-        let rows: Vec<RecordRow> = self
-            .encoded
-            .iter_mut()
-            .map(|e| RecordRow {
-                id: 0,
-                sheet_seq,
-                vals: std::mem::take(&mut e.vals),
-                raw: e.raw.take(),
-                messages: e.messages.take(),
-                valid: e.valid,
-                error_fields: e.error_fields.take(),
-                metadata: None,
-                version: 1,
-                custom: None,
-            })
-            .collect();
-        let out = f(&rows);
-        for (e, row) in self.encoded.iter_mut().zip(rows) {
-            (e.vals, e.raw, e.messages, e.error_fields) = (row.vals, row.raw, row.messages, row.error_fields);
-        }
-        out
+    /// The records as checked.
+    pub fn checked(&self) -> &[Checked] {
+        &self.checked
     }
 }
 

@@ -6,7 +6,7 @@ use crate::blueprint::SheetConfig;
 use crate::ids::RecordId;
 use crate::model::record::RecordRow;
 use crate::model::sheet::Counts;
-use crate::validate::{Message, MessageType, Source};
+use crate::validate::{Checked, Message, MessageType, Source};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -19,31 +19,31 @@ pub struct RecordView<'a> {
 }
 
 #[derive(Serialize)]
-struct CellView<'a> {
-    value: &'a RawValue,
+struct CellView<'a, V> {
+    /// `null` when the record has no value there.
+    value: Option<&'a V>,
     valid: bool,
     messages: &'a [Message],
     #[serde(skip_serializing_if = "Option::is_none")]
     raw: Option<&'a Value>,
 }
 
-struct ValuesView<'a> {
+/// A record's values by field key, each a value as stored (raw JSON text, or a value just
+/// checked) with its messages.
+struct ValuesView<'a, V> {
     config: &'a SheetConfig,
-    vals: &'a [&'a RawValue],
+    vals: &'a [V],
     raw: &'a BTreeMap<usize, Value>,
     messages: &'a BTreeMap<usize, Vec<Message>>,
 }
 
-const NULL: &str = "null";
-
-impl Serialize for ValuesView<'_> {
+impl<V: Serialize> Serialize for ValuesView<'_, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let null: &RawValue = serde_json::from_str(NULL).map_err(serde::ser::Error::custom)?;
         let mut map = s.serialize_map(Some(self.config.fields.len()))?;
         for (i, field) in self.config.fields.iter().enumerate() {
             let messages = self.messages.get(&i).map(Vec::as_slice).unwrap_or_default();
             let cell = CellView {
-                value: self.vals.get(i).copied().unwrap_or(null),
+                value: self.vals.get(i),
                 valid: !messages.iter().any(|m| m.kind == MessageType::Error),
                 messages,
                 raw: self.raw.get(&i),
@@ -52,6 +52,28 @@ impl Serialize for ValuesView<'_> {
         }
         map.end()
     }
+}
+
+/// A record in Flatfile's shape.
+fn serialize_record<S: Serializer, V: Serialize>(
+    s: S,
+    id: RecordId,
+    values: ValuesView<'_, V>,
+    valid: bool,
+    metadata: Option<&RawValue>,
+    version: i64,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(6))?;
+    map.serialize_entry("id", &id)?;
+    map.serialize_entry("values", &values)?;
+    map.serialize_entry("valid", &valid)?;
+    map.serialize_entry("messages", &[] as &[Message])?;
+    match metadata {
+        Some(m) => map.serialize_entry("metadata", m)?,
+        None => map.serialize_entry("metadata", &serde_json::Map::new())?,
+    }
+    map.serialize_entry("versionId", &format!("us_vr_{version}"))?;
+    map.end()
 }
 
 impl Serialize for RecordView<'_> {
@@ -63,25 +85,54 @@ impl Serialize for RecordView<'_> {
             .metadata
             .as_deref()
             .and_then(|m| serde_json::from_str(m).ok());
-        let mut map = s.serialize_map(Some(6))?;
-        map.serialize_entry("id", &self.row.record_id())?;
-        map.serialize_entry(
-            "values",
-            &ValuesView {
-                config: self.config,
-                vals: &vals,
-                raw: &raw,
-                messages: &messages,
-            },
-        )?;
-        map.serialize_entry("valid", &self.row.valid)?;
-        map.serialize_entry("messages", &[] as &[Message])?;
-        match metadata {
-            Some(m) => map.serialize_entry("metadata", m)?,
-            None => map.serialize_entry("metadata", &serde_json::Map::new())?,
-        }
-        map.serialize_entry("versionId", &format!("us_vr_{}", self.row.version))?;
-        map.end()
+        let values = ValuesView {
+            config: self.config,
+            vals: &vals,
+            raw: &raw,
+            messages: &messages,
+        };
+        serialize_record(
+            s,
+            self.row.record_id(),
+            values,
+            self.row.valid,
+            metadata,
+            self.row.version,
+        )
+    }
+}
+
+/// A record just checked, as [`RecordView`] shows it once stored as it is (first version,
+/// no metadata), under the id given.
+struct CheckedView<'a> {
+    id: RecordId,
+    checked: &'a Checked,
+    config: &'a SheetConfig,
+}
+
+impl Serialize for CheckedView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.checked;
+        // A listener's messages show beside Wharf's, as `RecordRow::sparse` joins them.
+        let joined;
+        let messages = match c.custom.is_empty() {
+            true => &c.messages,
+            false => {
+                let mut all = c.messages.clone();
+                for (i, list) in &c.custom {
+                    all.entry(*i).or_default().extend(list.iter().cloned());
+                }
+                joined = all;
+                &joined
+            }
+        };
+        let values = ValuesView {
+            config: self.config,
+            vals: &c.vals,
+            raw: &c.raw,
+            messages,
+        };
+        serialize_record(s, self.id, values, c.valid(), None, 1)
     }
 }
 
@@ -203,14 +254,15 @@ pub struct RecordsAhead {
 }
 
 impl RecordsAhead {
-    /// `rows` as stored but for their ids.
-    pub fn write(rows: &[RecordRow], config: &SheetConfig) -> serde_json::Result<Self> {
+    /// Records checked, as they will be stored if nothing changes them on the way.
+    pub fn write(records: &[Checked], config: &SheetConfig) -> serde_json::Result<Self> {
         let placeholder = format!("{{\"id\":\"{}\",", RecordId(0));
-        let mut bytes = Vec::with_capacity(rows.len() * 256);
-        let mut spans = Vec::with_capacity(rows.len());
-        for row in rows {
+        let mut bytes = Vec::with_capacity(records.len() * 256);
+        let mut spans = Vec::with_capacity(records.len());
+        for checked in records {
             let from = bytes.len();
-            serde_json::to_writer(&mut bytes, &RecordView { row, config })?;
+            let id = RecordId(0);
+            serde_json::to_writer(&mut bytes, &CheckedView { id, checked, config })?;
             debug_assert!(bytes[from..].starts_with(placeholder.as_bytes()));
             spans.push((from + placeholder.len(), bytes.len()));
         }

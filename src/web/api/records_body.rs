@@ -81,10 +81,9 @@ pub fn pipelined<T>(
                     .ok()
                     .filter(|(rows, problems)| !rows.is_empty() && problems.is_empty())
                     .and_then(|(rows, _)| {
-                        let mut prepared = record::prepare(ctx, rows);
-                        let ahead =
-                            prepared.with_rows(ctx.sheet.seq, |rows| RecordsAhead::write(rows, &ctx.config));
-                        Some((prepared, ahead.ok()?))
+                        let prepared = record::prepare(ctx, rows);
+                        let ahead = RecordsAhead::write(prepared.checked(), &ctx.config).ok()?;
+                        Some((prepared, ahead))
                     });
                 if sender.send((i, ready)).is_err() {
                     break;
