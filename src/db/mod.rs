@@ -1,5 +1,6 @@
 //! Database access: one connection type over SQLite and PostgreSQL, a pool, and migrations.
 
+mod checkpoint;
 pub mod schema;
 pub mod sqlite_functions;
 mod tx;
@@ -64,6 +65,8 @@ impl Backend {
 pub struct Manager {
     backend: Backend,
     target: String,
+    /// A SQLite file's checkpoints run while the manager (the pool) lives.
+    checkpoints: Option<std::sync::Arc<()>>,
 }
 
 impl Manager {
@@ -73,7 +76,13 @@ impl Manager {
             Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_string(),
             Backend::Postgres => url.to_string(),
         };
-        Ok(Manager { backend, target })
+        let mut manager = Manager {
+            backend,
+            target,
+            checkpoints: None,
+        };
+        manager.checkpoints = manager.sqlite_path().map(checkpoint::start);
+        Ok(manager)
     }
 
     pub fn backend(&self) -> Backend {
@@ -104,6 +113,11 @@ impl ManageConnection for Manager {
                      PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                // A file's checkpoints are the checkpoint thread's, off the writes' path.
+                if self.checkpoints.is_some() {
+                    conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
                 sqlite_functions::register(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
