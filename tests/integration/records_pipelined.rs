@@ -147,7 +147,42 @@ async fn a_bad_record_late_in_a_big_body_leaves_nothing(db: Db) {
     assert_eq!(assert_counts_match(&app, &sheet).await, 0, "nothing was kept");
 }
 
+/// Big inserts from several clients at once, beside small ones and a bad big one: none
+/// fails because another is writing, and the counts equal the records kept.
+async fn big_inserts_at_once_all_land(db: Db) {
+    let (app, sheet) = setup(db).await;
+    let app = std::sync::Arc::new(app);
+    let path = format!("/sheets/{sheet}/records");
+    let mut clients = Vec::new();
+    for c in 0..4 {
+        let (app, path) = (app.clone(), path.clone());
+        clients.push(tokio::spawn(async move {
+            for round in 0..2 {
+                let batch = format!("c{c}r{round}");
+                let body: Vec<Value> = (0..3000).map(|i| person(&batch, i)).collect();
+                let (status, answer) = app.post_json(&path, &json!(body)).await;
+                assert_eq!(status, 200, "{answer}");
+                assert_eq!(answer["data"]["records"].as_array().map(Vec::len), Some(3000));
+                // A small insert and a big one that is refused, between the big ones.
+                let (status, answer) = app
+                    .post_json(&path, &json!([person(&format!("{batch}s"), 1)]))
+                    .await;
+                assert_eq!(status, 200, "{answer}");
+                let mut bad: Vec<Value> = (0..3000).map(|i| person(&format!("{batch}x"), i)).collect();
+                bad[2000]["nickname"] = json!({"value": "x"});
+                let (status, answer) = app.post_json(&path, &json!(bad)).await;
+                assert_eq!(status, 422, "{answer}");
+            }
+        }));
+    }
+    for client in clients {
+        client.await.expect("client");
+    }
+    assert_eq!(assert_counts_match(&app, &sheet).await, 4 * 2 * 3001);
+}
+
 on_both!(
     a_big_insert_answers_with_the_records_as_stored,
     a_bad_record_late_in_a_big_body_leaves_nothing,
+    big_inserts_at_once_all_land,
 );
