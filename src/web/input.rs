@@ -36,7 +36,7 @@ fn urlencoded_has_nul(text: &[u8]) -> bool {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Refuses a JSON body holding a NUL character, with 422.

@@ -199,14 +199,24 @@ fn cut(body: &[u8], parts: usize) -> Option<Vec<(usize, Vec<u8>)>> {
     let mut commas: Vec<(usize, usize)> = Vec::new();
     let (mut depth, mut in_string, mut escaped, mut records) = (0usize, false, false, 0usize);
     let mut next = step;
-    for (i, &c) in body.iter().enumerate().skip(open) {
+    let mut i = open;
+    while i < body.len() {
+        let c = body[i];
         if in_string {
             match c {
                 _ if escaped => escaped = false,
                 b'\\' => escaped = true,
                 b'"' => in_string = false,
-                _ => {}
+                // Most of a body is text: jump to its next quote or backslash.
+                _ => match memchr::memchr2(b'"', b'\\', &body[i..]) {
+                    Some(skip) => {
+                        i += skip;
+                        continue;
+                    }
+                    None => return None,
+                },
             }
+            i += 1;
             continue;
         }
         match c {
@@ -225,6 +235,7 @@ fn cut(body: &[u8], parts: usize) -> Option<Vec<(usize, Vec<u8>)>> {
             }
             _ => {}
         }
+        i += 1;
     }
     if commas.is_empty() {
         return None;
