@@ -14,6 +14,7 @@ pub(crate) mod job_starts;
 pub mod jobs;
 pub mod record_view;
 pub mod records;
+mod records_ahead;
 mod records_body;
 pub mod secrets;
 pub mod sheet_fields;

@@ -2,11 +2,12 @@
 //! (values are copied as raw JSON, never rebuilt as trees): a 10,000-record answer is
 //! most of an insert's cost otherwise.
 
+use super::records_ahead::RecordsAhead;
 use crate::blueprint::SheetConfig;
 use crate::ids::RecordId;
 use crate::model::record::RecordRow;
 use crate::model::sheet::Counts;
-use crate::validate::{Checked, Message, MessageType, Source};
+use crate::validate::{Message, MessageType, Source};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -30,11 +31,11 @@ struct CellView<'a, V> {
 
 /// A record's values by field key, each a value as stored (raw JSON text, or a value just
 /// checked) with its messages.
-struct ValuesView<'a, V> {
-    config: &'a SheetConfig,
-    vals: &'a [V],
-    raw: &'a BTreeMap<usize, Value>,
-    messages: &'a BTreeMap<usize, Vec<Message>>,
+pub(super) struct ValuesView<'a, V> {
+    pub config: &'a SheetConfig,
+    pub vals: &'a [V],
+    pub raw: &'a BTreeMap<usize, Value>,
+    pub messages: &'a BTreeMap<usize, Vec<Message>>,
 }
 
 impl<V: Serialize> Serialize for ValuesView<'_, V> {
@@ -55,7 +56,7 @@ impl<V: Serialize> Serialize for ValuesView<'_, V> {
 }
 
 /// A record in Flatfile's shape.
-fn serialize_record<S: Serializer, V: Serialize>(
+pub(super) fn serialize_record<S: Serializer, V: Serialize>(
     s: S,
     id: RecordId,
     values: ValuesView<'_, V>,
@@ -99,40 +100,6 @@ impl Serialize for RecordView<'_> {
             metadata,
             self.row.version,
         )
-    }
-}
-
-/// A record just checked, as [`RecordView`] shows it once stored as it is (first version,
-/// no metadata), under the id given.
-struct CheckedView<'a> {
-    id: RecordId,
-    checked: &'a Checked,
-    config: &'a SheetConfig,
-}
-
-impl Serialize for CheckedView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.checked;
-        // A listener's messages show beside Wharf's, as `RecordRow::sparse` joins them.
-        let joined;
-        let messages = match c.custom.is_empty() {
-            true => &c.messages,
-            false => {
-                let mut all = c.messages.clone();
-                for (i, list) in &c.custom {
-                    all.entry(*i).or_default().extend(list.iter().cloned());
-                }
-                joined = all;
-                &joined
-            }
-        };
-        let values = ValuesView {
-            config: self.config,
-            vals: &c.vals,
-            raw: &c.raw,
-            messages,
-        };
-        serialize_record(s, self.id, values, c.valid(), None, 1)
     }
 }
 
@@ -205,11 +172,9 @@ impl<'a> RecordsEnvelope<'a> {
     /// theirs in order: each record's text, its id written in front.
     pub fn with_ahead(&self, ids: &[i64], ahead: &[RecordsAhead]) -> serde_json::Result<Vec<u8>> {
         use std::io::Write;
-        let size = ahead.iter().map(|a| a.bytes.len()).sum::<usize>() + ids.len() * 32;
+        let size = ahead.iter().map(RecordsAhead::bytes).sum::<usize>() + ids.len() * 32;
         self.spliced(size, |out| {
-            let spans = ahead
-                .iter()
-                .flat_map(|a| a.spans.iter().map(|&(from, to)| &a.bytes[from..to]));
+            let spans = ahead.iter().flat_map(RecordsAhead::texts);
             for (k, (id, rest)) in ids.iter().zip(spans).enumerate() {
                 if k > 0 {
                     out.push(b',');
@@ -242,36 +207,6 @@ impl<'a> RecordsEnvelope<'a> {
         write(&mut out);
         out.extend_from_slice(&shell[at..]);
         Ok(out)
-    }
-}
-
-/// Records written as the answer shows them before they have ids (an insert's, on the
-/// threads that read them, while earlier records are being written): each record's text
-/// after its id.
-pub struct RecordsAhead {
-    bytes: Vec<u8>,
-    spans: Vec<(usize, usize)>,
-}
-
-impl RecordsAhead {
-    /// Records checked, as they will be stored if nothing changes them on the way.
-    pub fn write(records: &[Checked], config: &SheetConfig) -> serde_json::Result<Self> {
-        let placeholder = format!("{{\"id\":\"{}\",", RecordId(0));
-        let mut bytes = Vec::with_capacity(records.len() * 256);
-        let mut spans = Vec::with_capacity(records.len());
-        for checked in records {
-            let from = bytes.len();
-            let id = RecordId(0);
-            serde_json::to_writer(&mut bytes, &CheckedView { id, checked, config })?;
-            debug_assert!(bytes[from..].starts_with(placeholder.as_bytes()));
-            spans.push((from + placeholder.len(), bytes.len()));
-        }
-        Ok(RecordsAhead { bytes, spans })
-    }
-
-    /// How many records.
-    pub fn records(&self) -> usize {
-        self.spans.len()
     }
 }
 

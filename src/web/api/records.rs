@@ -1,7 +1,8 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_view::{CellUpdate, RecordsAhead, RecordsEnvelope};
+use super::record_view::{CellUpdate, RecordsEnvelope};
+use super::records_ahead::RecordsAhead;
 use super::success;
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
