@@ -168,18 +168,18 @@ impl<'a> RecordsEnvelope<'a> {
         })
     }
 
-    /// The answer for records written ahead of their ids ([`RecordsAhead`]), `ids` being
-    /// theirs in order: each record's text, its id written in front.
-    pub fn with_ahead(&self, ids: &[i64], ahead: &[RecordsAhead]) -> serde_json::Result<Vec<u8>> {
+    /// The answer for records written ahead of their ids ([`RecordsAhead`]), `rows` being
+    /// the same records as stored, in order: each record's text, its id written in front.
+    pub fn with_ahead(&self, rows: &[RecordRow], ahead: &[RecordsAhead]) -> serde_json::Result<Vec<u8>> {
         use std::io::Write;
-        let size = ahead.iter().map(RecordsAhead::bytes).sum::<usize>() + ids.len() * 32;
+        let size = ahead.iter().map(RecordsAhead::bytes).sum::<usize>() + rows.len() * 32;
         self.spliced(size, |out| {
             let spans = ahead.iter().flat_map(RecordsAhead::texts);
-            for (k, (id, rest)) in ids.iter().zip(spans).enumerate() {
+            for (k, (row, rest)) in rows.iter().zip(spans).enumerate() {
                 if k > 0 {
                     out.push(b',');
                 }
-                let _ = write!(out, "{{\"id\":\"{}\",", RecordId(*id));
+                let _ = write!(out, "{{\"id\":\"{}\",", row.record_id());
                 out.extend_from_slice(rest);
             }
         })

@@ -315,7 +315,7 @@ pub async fn insert(
             let envelope = RecordsEnvelope::new(&[], &config);
             let ready = ahead.iter().map(RecordsAhead::records).sum::<usize>() == written.rows.len();
             match as_prepared && ready {
-                true => envelope.with_ahead(&written.rows.iter().map(|r| r.id).collect::<Vec<_>>(), &ahead),
+                true => envelope.with_ahead(&written.rows, &ahead),
                 false => RecordsEnvelope::new(&written.rows, &config).to_json(),
             }
         })

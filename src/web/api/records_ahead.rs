@@ -8,9 +8,8 @@ use crate::validate::Checked;
 use serde::{Serialize, Serializer};
 
 /// A record just checked, as [`super::record_view::RecordView`] shows it once stored as it
-/// is (first version, no metadata), under the id given.
+/// is (first version, no metadata), under the placeholder id 0.
 struct CheckedView<'a> {
-    id: RecordId,
     checked: &'a Checked,
     config: &'a SheetConfig,
 }
@@ -37,7 +36,7 @@ impl Serialize for CheckedView<'_> {
             raw: &c.raw,
             messages,
         };
-        serialize_record(s, self.id, values, c.valid(), None, 1)
+        serialize_record(s, RecordId(0), values, c.valid(), None, 1)
     }
 }
 
@@ -57,8 +56,7 @@ impl RecordsAhead {
         let mut spans = Vec::with_capacity(records.len());
         for checked in records {
             let from = bytes.len();
-            let id = RecordId(0);
-            serde_json::to_writer(&mut bytes, &CheckedView { id, checked, config })?;
+            serde_json::to_writer(&mut bytes, &CheckedView { checked, config })?;
             debug_assert!(bytes[from..].starts_with(placeholder.as_bytes()));
             spans.push((from + placeholder.len(), bytes.len()));
         }
