@@ -138,7 +138,7 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::Env {
             action: EnvAction::Create { name, prod },
         } => {
-            let e = environment::create(&mut conn, &name, prod, "{}").map_err(model_err)?;
+            let e = environment::create(&mut conn, &name, prod, "{}", None).map_err(model_err)?;
             println!("{}", e.id);
         }
         Command::Key {

@@ -8,6 +8,7 @@ diesel::table! {
         metadata -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        created_by_key -> Nullable<Text>,
     }
 }
 

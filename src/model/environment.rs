@@ -16,6 +16,8 @@ pub struct Environment {
     pub metadata: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The API key that created it through the API, if one did.
+    pub created_by_key: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -27,6 +29,7 @@ pub struct NewEnvironment<'a> {
     pub metadata: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub created_by_key: Option<&'a str>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -77,13 +80,17 @@ pub fn check_name(name: &str) -> Result<&str, String> {
     }
 }
 
+/// Creates an environment; `created_by_key` is the API key asking, when one does.
 pub fn create(
     conn: &mut AnyConnection,
     name: &str,
     is_prod: bool,
     metadata: &str,
+    created_by_key: Option<&str>,
 ) -> ModelResult<Environment> {
-    crate::db::write_tx(conn, |conn| create_in_tx(conn, name, is_prod, metadata))
+    crate::db::write_tx(conn, |conn| {
+        create_in_tx(conn, name, is_prod, metadata, created_by_key)
+    })
 }
 
 fn create_in_tx(
@@ -91,6 +98,7 @@ fn create_in_tx(
     name: &str,
     is_prod: bool,
     metadata: &str,
+    created_by_key: Option<&str>,
 ) -> ModelResult<Environment> {
     let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?;
     if find_by_name(conn, name)?.is_some() {
@@ -108,6 +116,7 @@ fn create_in_tx(
             metadata,
             created_at: t,
             updated_at: t,
+            created_by_key,
         })
         .execute(conn)?;
     find(conn, &id)?.ok_or(ModelError::NotFound("environment"))
@@ -121,7 +130,8 @@ pub fn update(
     crate::db::write_tx(conn, |conn| update_in_tx(conn, id, changes))
 }
 
-fn update_in_tx(
+/// [`update`] inside a transaction the caller holds.
+pub fn update_in_tx(
     conn: &mut AnyConnection,
     id: &EnvironmentId,
     mut changes: EnvironmentChanges,
@@ -201,12 +211,34 @@ pub fn is_empty(conn: &mut AnyConnection, id: &EnvironmentId) -> QueryResult<boo
     Ok(spaces == 0 && keys == 0)
 }
 
+/// True when nothing lives in an environment: no keys, space configs, spaces, secrets,
+/// webhooks, guests, files or jobs (its events are only its history).
+pub fn holds_nothing(conn: &mut AnyConnection, id: &EnvironmentId) -> QueryResult<bool> {
+    use crate::db::schema::{api_keys, files, guests, jobs, secrets, space_configs, webhooks};
+    macro_rules! none_in {
+        ($table:ident) => {
+            !diesel::select(diesel::dsl::exists(
+                $table::table.filter($table::environment_id.eq(id)),
+            ))
+            .get_result::<bool>(conn)?
+        };
+    }
+    Ok(is_empty(conn, id)?
+        && none_in!(api_keys)
+        && none_in!(space_configs)
+        && none_in!(secrets)
+        && none_in!(webhooks)
+        && none_in!(guests)
+        && none_in!(files)
+        && none_in!(jobs))
+}
+
 /// On first start, `development` and `production` exist.
 pub fn ensure_defaults(conn: &mut AnyConnection) -> ModelResult<()> {
     let existing: i64 = environments::table.count().get_result(conn)?;
     if existing == 0 {
-        create(conn, "development", false, "{}")?;
-        create(conn, "production", true, "{}")?;
+        create(conn, "development", false, "{}", None)?;
+        create(conn, "production", true, "{}", None)?;
     }
     Ok(())
 }

@@ -134,7 +134,96 @@ async fn a_key_cannot_change_an_environment_that_holds_data(db: Db) {
     assert_eq!(status, 200, "an empty environment it just made is fine");
 }
 
+/// A key of one environment cannot rename or delete another that holds no space or key but
+/// does hold what an admin set up (a deployed space config, a webhook), nor an empty one it
+/// did not create; one it created itself only while that holds nothing.
+async fn a_key_manages_only_environments_it_created_and_left_empty(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, envs) = app.get_json("/environments").await;
+    let prod = envs["data"][1]["id"].as_str().unwrap().to_string();
+    // The default production environment holds nothing yet, but this key did not make it.
+    let (status, body) = app
+        .patch_json(
+            &format!("/environments/{prod}"),
+            &serde_json::json!({"name": "mine"}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("its own environment"));
+    let (status, _) = app.delete(&format!("/environments/{prod}")).await;
+    assert_eq!(status, 403);
+    // An admin deploys a space config and sets a webhook into production.
+    {
+        let mut conn = app.pool.get().unwrap();
+        let env = wharf::ids::EnvironmentId(prod.clone());
+        wharf::model::space_config::deploy(&mut conn, &env, &contacts_blueprint()).unwrap();
+    }
+    let prod_key = app.production_key();
+    let (status, _) = send(
+        app.client
+            .post(app.url("/v1/webhooks"))
+            .bearer_auth(&prod_key)
+            .json(&serde_json::json!({"environmentId": prod, "url": "https://example.com/hook", "topics": ["space:created"]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.delete(&format!("/environments/{prod}")).await;
+    assert_eq!(status, 403);
+    let (_, still) = app.get_json(&format!("/environments/{prod}")).await;
+    assert_eq!(still["data"]["name"], "production");
+    let (_, configs) = send(
+        app.client
+            .get(app.url("/v1/space-configs"))
+            .bearer_auth(&prod_key),
+    )
+    .await;
+    assert_eq!(configs["data"].as_array().unwrap().len(), 1, "{configs}");
+    // One it created: renamed while empty; once it holds a space config, no longer.
+    let (_, created) = app
+        .post_json("/environments", &serde_json::json!({"name": "scratch"}))
+        .await;
+    let scratch = created["data"]["id"].as_str().unwrap().to_string();
+    let (status, renamed) = app
+        .patch_json(
+            &format!("/environments/{scratch}"),
+            &serde_json::json!({"name": "scratch-2"}),
+        )
+        .await;
+    assert_eq!(
+        (status, renamed["name"].as_str()),
+        (200, Some("scratch-2")),
+        "{renamed}"
+    );
+    {
+        let mut conn = app.pool.get().unwrap();
+        let env = wharf::ids::EnvironmentId(scratch.clone());
+        wharf::model::space_config::deploy(&mut conn, &env, &contacts_blueprint()).unwrap();
+    }
+    let (status, _) = app.delete(&format!("/environments/{scratch}")).await;
+    assert_eq!(status, 403);
+    // Another key of this environment did not create it either.
+    let (_, other) = app
+        .post_json("/environments", &serde_json::json!({"name": "scratch-3"}))
+        .await;
+    let other_key = {
+        let mut conn = app.pool.get().unwrap();
+        api_key::create(&mut conn, &app.env_id).unwrap().1
+    };
+    let other_id = other["data"]["id"].as_str().unwrap();
+    let (status, _) = send(
+        app.client
+            .delete(app.url(&format!("/v1/environments/{other_id}")))
+            .bearer_auth(&other_key),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
 on_both!(
+    a_key_manages_only_environments_it_created_and_left_empty,
     a_key_cannot_change_an_environment_that_holds_data,
     requests_without_a_live_key_are_refused,
     keys_are_stored_hashed,

@@ -20,7 +20,7 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
     app.make_user("max@example.com", false);
     let (staging, staging_key) = {
         let mut conn = app.pool.get().unwrap();
-        let env = environment::create(&mut conn, "staging", false, "{}").unwrap();
+        let env = environment::create(&mut conn, "staging", false, "{}", None).unwrap();
         let (_, key) = api_key::create(&mut conn, &env.id).unwrap();
         (env.id.to_string(), key)
     };

@@ -4,6 +4,7 @@
 use super::{ok, paging, path_id, stored_json, success};
 use crate::app::AppState;
 use crate::auth::ApiCaller;
+use crate::db::AnyConnection;
 use crate::ids::EnvironmentId;
 use crate::model::environment::{self, Environment, EnvironmentChanges};
 use crate::web::error::AppError;
@@ -60,14 +61,22 @@ pub struct CreateBody {
 }
 
 pub async fn create(
-    _caller: ApiCaller,
+    caller: ApiCaller,
     state: web::Data<AppState>,
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
     let env = state
-        .db(move |conn| environment::create(conn, &body.name, body.is_prod, &metadata))
+        .db(move |conn| {
+            environment::create(
+                conn,
+                &body.name,
+                body.is_prod,
+                &metadata,
+                Some(caller.key_id.as_str()),
+            )
+        })
         .await?;
     Ok(ok(environment_json(&env)))
 }
@@ -93,31 +102,33 @@ pub struct UpdateBody {
     metadata: Option<Value>,
 }
 
-/// Flatfile answers an environment update with the bare environment, not in `data`.
-/// A key manages its own environment; another one only while it is empty (say, one the key
-/// just created). Anything more is for an admin in the dashboard.
-async fn check_may_manage(state: &AppState, caller: &ApiCaller, id: &EnvironmentId) -> Result<(), AppError> {
+/// A key manages its own environment; another one only while that one holds nothing and
+/// this key created it (say, through `environments.create` a moment ago). Anything more is
+/// for an admin in the dashboard. Checked in the write's transaction, so nothing can move in
+/// between.
+fn check_may_manage(
+    conn: &mut AnyConnection,
+    caller: &ApiCaller,
+    id: &EnvironmentId,
+) -> Result<(), AppError> {
     if id == &caller.environment_id {
         return Ok(());
     }
-    let target = id.clone();
-    let (exists, empty) = state
-        .db(move |conn| {
-            let exists = environment::find(conn, &target)?.is_some();
-            Ok::<_, diesel::result::Error>((exists, exists && environment::is_empty(conn, &target)?))
-        })
-        .await?;
-    if !exists {
-        return Err(AppError::NotFound("environment"));
-    }
-    if !empty {
+    let env = environment::find(conn, id)?.ok_or(AppError::NotFound("environment"))?;
+    if env.created_by_key.as_deref() != Some(caller.key_id.as_str()) {
         return Err(AppError::Forbidden(
-            "this key belongs to another environment, and that one holds spaces or keys; an admin can change it, or delete it once it holds no spaces, on the dashboard's Environments page".into(),
+            "this key belongs to another environment; a key changes or deletes only its own environment, or one it created that holds nothing yet. An admin manages the others on the dashboard's Environments page".into(),
+        ));
+    }
+    if !environment::holds_nothing(conn, id)? {
+        return Err(AppError::Forbidden(
+            "this environment already holds keys, space configs, spaces, secrets, webhooks, guests, files or jobs; a key of another environment can no longer change or delete it. An admin can, on the dashboard's Environments page".into(),
         ));
     }
     Ok(())
 }
 
+/// Flatfile answers an environment update with the bare environment, not in `data`.
 pub async fn update(
     caller: ApiCaller,
     state: web::Data<AppState>,
@@ -125,7 +136,6 @@ pub async fn update(
     body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
-    check_may_manage(&state, &caller, &id).await?;
     let body = body.into_inner();
     let changes = EnvironmentChanges {
         name: body.name,
@@ -134,7 +144,12 @@ pub async fn update(
         updated_at: None,
     };
     let env = state
-        .db(move |conn| environment::update(conn, &id, changes))
+        .db(move |conn| {
+            crate::db::write_tx::<_, AppError, _>(conn, |conn| {
+                check_may_manage(conn, &caller, &id)?;
+                Ok(environment::update_in_tx(conn, &id, changes)?)
+            })
+        })
         .await?;
     Ok(HttpResponse::Ok().json(environment_json(&env)))
 }
@@ -150,7 +165,13 @@ pub async fn delete(
             "a key cannot delete its own environment; an admin can delete it on the dashboard's Environments page once it holds no spaces".into(),
         ));
     }
-    check_may_manage(&state, &caller, &id).await?;
-    state.db(move |conn| environment::delete(conn, &id)).await?;
+    state
+        .db(move |conn| {
+            crate::db::write_tx::<_, AppError, _>(conn, |conn| {
+                check_may_manage(conn, &caller, &id)?;
+                Ok(environment::delete(conn, &id)?)
+            })
+        })
+        .await?;
     Ok(success())
 }

@@ -116,7 +116,7 @@ pub async fn create(
     let form = form.into_inner();
     let prod = form.is_prod.is_some();
     let done = state
-        .db(move |conn| environment::create(conn, &form.name, prod, "{}"))
+        .db(move |conn| environment::create(conn, &form.name, prod, "{}", None))
         .await;
     after_change(user, &state, done).await
 }
