@@ -246,6 +246,57 @@ async fn a_guest_cannot_drive_a_mapping_into_another_space(db: Db) {
     assert_eq!(counts(&app, &dst_sheet).await["total"], 0);
 }
 
+/// A guest cancels, or acknowledges the outcome of, only jobs it started or could start: not
+/// the team's space jobs nor a workbook job for an action not offered to guests.
+async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
+    let app = spawn_app(db).await;
+    let mine = app.bare_space("Guest's").await;
+    let (src_wb, src_sheet) = extracted(&app, &mine, 3).await;
+    let (dst_wb, dst_sheet) = destination(&app, &mine).await;
+    let token = guest_token(&app, &mine).await;
+    let as_guest = |path: &str| {
+        app.client
+            .post(app.url(&format!("/v1{path}")))
+            .bearer_auth(&token)
+            .json(&json!({}))
+    };
+    let (_, space_job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "configure", "source": mine, "trigger": "immediate"}),
+        )
+        .await;
+    let (_, team_job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "team-only-export", "source": dst_wb, "trigger": "immediate"}),
+        )
+        .await;
+    for j in [&space_job, &team_job] {
+        let id = j["data"]["id"].as_str().unwrap();
+        for call in ["cancel", "outcome/ack"] {
+            let (code, body) = send(as_guest(&format!("/jobs/{id}/{call}"))).await;
+            assert_eq!(code, 422, "{call} {id}: {body}");
+        }
+        let (_, now) = app.get_json(&format!("/jobs/{id}")).await;
+        assert_eq!(now["data"]["status"], "ready", "{now}");
+        assert_eq!(now["data"]["outcomeAcknowledgedAt"], Value::Null, "{now}");
+    }
+    // Its own import, not yet run, it may cancel.
+    let (code, own) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&token)
+            .json(&map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual")),
+    )
+    .await;
+    assert_eq!(code, 200, "{own}");
+    let own = own["data"]["id"].as_str().unwrap();
+    let (code, body) = send(as_guest(&format!("/jobs/{own}/cancel"))).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["data"]["status"], "canceled");
+}
+
 /// The source workbook deleted while a mapping runs: the job fails saying so, and the
 /// records it wrote are taken back. The destination sheet deleted: it fails saying so.
 async fn a_mapping_says_when_its_source_or_destination_was_deleted(db: Db) {
@@ -446,6 +497,7 @@ on_both!(
     listener_calls_on_built_in_jobs_are_refused,
     a_job_source_that_is_not_an_id_is_refused,
     a_guest_cannot_drive_a_mapping_into_another_space,
+    a_guest_cannot_stop_the_teams_jobs,
     a_mapping_says_when_its_source_or_destination_was_deleted,
     a_lock_holds_whoever_starts_the_job,
     a_lock_stops_a_guests_running_mapping,

@@ -216,7 +216,7 @@ pub(super) fn guest_may_start(
 }
 
 /// [`guest_may_start`] for a stored job being executed or retried.
-pub(super) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResult<()> {
+pub(crate) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResult<()> {
     let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
     let subject: Option<Value> = j.subject.as_deref().and_then(|s| serde_json::from_str(s).ok());
     let start = Start {
@@ -225,6 +225,20 @@ pub(super) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResul
         ..Start::from(j)
     };
     guest_may_start(conn, &j.environment_id, &start)
+}
+
+/// Whether a guest may cancel a stored job or acknowledge its outcome: one it started, or
+/// one it could start (an action its workbook or sheet offers guests, an import, delete or
+/// bulk change), even while that action's button is off. A team's other jobs are not its
+/// to stop.
+pub(crate) fn guest_may_handle(conn: &mut AnyConnection, j: &Job, actor: &str) -> ModelResult<()> {
+    if j.created_by == actor {
+        return Ok(());
+    }
+    match guest_may_restart(conn, j) {
+        Err(ModelError::Conflict(_)) => Ok(()),
+        other => other,
+    }
 }
 
 /// A new config for a mapping job (`PATCH /v1/jobs/{id}`): its sheets are checked as a new

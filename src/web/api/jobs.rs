@@ -2,8 +2,8 @@
 //! complete, fail, cancel, outcome/ack, retry).
 
 use super::job_starts::{
-    cancel_info, guest_may_restart, guest_may_start, iso_time, map_config_change, object_or_empty, one_of,
-    source_space, Start, MODES, TRIGGERS, TYPES,
+    cancel_info, guest_may_handle, guest_may_restart, guest_may_start, iso_time, map_config_change,
+    object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
@@ -536,7 +536,11 @@ async fn finish_with(
             "a guest cancels a job without an outcome or info: those are its handler's".into(),
         ));
     }
+    let guest = caller.only_spaces().is_some();
     let j = transition(caller, state, raw_id, move |conn, j, actor| {
+        if guest {
+            guest_may_handle(conn, j, actor)?;
+        }
         if final_status != status::CANCELED {
             j.refuse_if_built_in(if final_status == status::COMPLETE {
                 "complete"
@@ -586,6 +590,13 @@ pub async fn ack_outcome(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let j = transition(caller, state, &path, job::ack_outcome).await?;
+    let guest = caller.only_spaces().is_some();
+    let j = transition(caller, state, &path, move |conn, j, actor| {
+        if guest {
+            guest_may_handle(conn, j, actor)?;
+        }
+        job::ack_outcome(conn, j, actor)
+    })
+    .await?;
     Ok(ok(job_json(&j)))
 }

@@ -353,7 +353,15 @@ pub async fn acknowledge(
     user.check_csrf(&form.csrf_token)?;
     let j = load_job(&state, &user, &path).await?;
     let actor = user.actor();
-    let j = state.db(move |conn| job::ack_outcome(conn, &j, &actor)).await?;
+    let guest = matches!(user, Viewer::Guest(_));
+    let j = state
+        .db(move |conn| {
+            if guest {
+                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
+            }
+            job::ack_outcome(conn, &j, &actor)
+        })
+        .await?;
     state.live.publish_job(&j.id, j.space_id.as_ref());
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -370,8 +378,12 @@ pub async fn retry(
     user.check_csrf(&form.csrf_token)?;
     let j = load_job(&state, &user, &path).await?;
     let actor = user.actor();
+    let guest = matches!(user, Viewer::Guest(_));
     let j = state
         .db(move |conn| {
+            if guest {
+                crate::web::api::job_starts::guest_may_restart(conn, &j)?;
+            }
             if j.status != status::FAILED && j.status != status::CANCELED {
                 return Err(ModelError::Conflict(format!(
                     "the job is {}; only a failed one runs again",
