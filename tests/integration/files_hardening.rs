@@ -210,7 +210,50 @@ async fn a_file_extracted_again_keeps_one_workbook(db: Db) {
     assert_eq!(ids, [second.as_str()], "{workbooks}");
 }
 
+/// A file is served with the type it was uploaded with only when that is a data type: a
+/// part sent as a script or a page comes back as plain bytes, so an upload can never be
+/// a script or page of Wharf's own origin.
+async fn uploads_are_served_as_data_never_as_scripts_or_pages(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Types").await;
+    for (name, sent, served) in [
+        ("x.js", "application/javascript", "application/octet-stream"),
+        ("x.html", "text/html", "application/octet-stream"),
+        ("x.svg", "image/svg+xml", "application/octet-stream"),
+        ("people.csv", "text/csv", "text/csv"),
+    ] {
+        let part = reqwest::multipart::Part::bytes(b"a,b\n1,2\n".to_vec())
+            .file_name(name)
+            .mime_str(sent)
+            .unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("spaceId", space.clone())
+            .part("file", part);
+        let (status, file) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
+        assert_eq!(status, 200, "{file}");
+        assert_eq!(
+            file["data"]["mimetype"], sent,
+            "the file says what it was sent as"
+        );
+        let id = file["data"]["id"].as_str().unwrap();
+        let resp = app
+            .api(reqwest::Method::GET, &format!("/files/{id}/download"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let headers = resp.headers();
+        assert_eq!(headers["content-type"], served, "{name}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+    }
+}
+
 on_both!(
+    uploads_are_served_as_data_never_as_scripts_or_pages,
     a_file_extracted_again_keeps_one_workbook,
     an_xlsx_spanning_the_whole_grid_extracts_its_cells,
     a_zip_lying_about_its_sizes_is_refused,

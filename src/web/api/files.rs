@@ -53,6 +53,22 @@ fn mimetype_for(ext: &str) -> &'static str {
     }
 }
 
+/// The type a stored file is served with: the type it was uploaded with when that is one of
+/// the data types above, else `application/octet-stream`. An uploader picks its part's
+/// type; served as `text/html` or `application/javascript` from this origin, a guest's
+/// upload would be a script the pages' `script-src 'self'` lets run.
+fn served_type(stored: &str) -> &str {
+    let essence = stored.split(';').next().unwrap_or("").trim();
+    let known = ["csv", "tsv", "txt", "json", "jsonl", "xlsx", "xls", "ods"]
+        .iter()
+        .any(|ext| mimetype_for(ext).eq_ignore_ascii_case(essence));
+    if known {
+        stored
+    } else {
+        "application/octet-stream"
+    }
+}
+
 /// Deletes a stored object unless the upload went through.
 struct Cleanup<'a> {
     state: &'a AppState,
@@ -404,6 +420,11 @@ pub async fn delete(
 }
 
 /// Streams a stored object in chunks.
+/// [`stream_object`] of a file's original bytes, with a type safe to serve.
+pub async fn stream_file(state: &AppState, f: &crate::model::file::File) -> Result<HttpResponse, AppError> {
+    stream_object(state, &f.storage_key, served_type(&f.mimetype), &f.name).await
+}
+
 pub async fn stream_object(
     state: &AppState,
     key: &str,
@@ -429,7 +450,7 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
-    stream_object(&state, &f.storage_key, &f.mimetype, &f.name).await
+    stream_file(&state, &f).await
 }
 
 /// The rows extraction could not read, as CSV: sheet, line, problem, values.

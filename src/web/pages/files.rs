@@ -324,7 +324,7 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
-    crate::web::api::files::stream_object(&state, &f.storage_key, &f.mimetype, &f.name).await
+    crate::web::api::files::stream_file(&state, &f).await
 }
 
 /// The rows extraction could not read, as CSV.
