@@ -164,6 +164,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         guest_link_hours: 24,
         mail_retry_seconds: 60,
         keep_alive_seconds: 75,
+        read_budget: std::time::Duration::from_secs(10),
         job_workers: 2,
         event_retention_days: 30,
         webhook_private: true,

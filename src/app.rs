@@ -29,6 +29,9 @@ pub struct AppState {
     pub webhooks: crate::workers::Running,
     /// The invitations' mail retries; they stop when the state is dropped.
     pub mail_retry: crate::workers::Running,
+    /// Reads whose cost the request decides take one of these first: half the pool, so
+    /// saves, jobs and `/health` always find a connection.
+    pub read_gate: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -58,6 +61,35 @@ impl AppState {
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// [`db`](Self::db) for a read whose cost the request decides (a page of records with
+    /// a query or search, its counts, a field's values): it waits for the read gate, and
+    /// stops once it has run for `WHARF_READ_SECONDS` (422 saying how to ask for less).
+    pub async fn read_db<T, E, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        E: Into<AppError> + From<diesel::result::Error>,
+        T: Send + 'static,
+    {
+        // Waiting reads queue behind those running, each of which ends within its budget.
+        let wait = self.settings.read_budget * 3;
+        let _permit = match tokio::time::timeout(wait, self.read_gate.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(AppError::Unavailable),
+        };
+        let budget = self.settings.read_budget;
+        self.db(move |conn| match db::budget::within(conn, budget, f) {
+            db::budget::Budgeted::Done(result) => result.map_err(Into::into),
+            db::budget::Budgeted::OverBudget => Err(AppError::invalid(
+                "query",
+                format!(
+                    "this read was stopped after {} s (WHARF_READ_SECONDS); ask for less at once: fewer conditions in `q`, a field to search in (`searchField`), a smaller page",
+                    budget.as_secs_f64()
+                ),
+            )),
+        })
+        .await
     }
 }
 
@@ -100,7 +132,9 @@ impl Application {
             settings: settings.clone(),
         })?;
         let indexer = crate::workers::indexes::Indexer::new(settings.index_from_records);
+        let read_gate = tokio::sync::Semaphore::new((settings.pool_size as usize / 2).max(1));
         let state = web::Data::new(AppState {
+            read_gate,
             pool,
             settings,
             throttle: Default::default(),

@@ -43,6 +43,11 @@ pub struct Settings {
     /// is usual), so a client reusing a connection never writes into one Wharf closed.
     /// Default 75; from 1 to 3600.
     pub keep_alive_seconds: u64,
+    /// `WHARF_READ_SECONDS`: a read whose cost the request decides (a page of records with
+    /// a query or search, its counts, a field's values) is stopped after this long and
+    /// answered 422, instead of holding a database connection for minutes. Default 10;
+    /// from 1 to 3600.
+    pub read_budget: std::time::Duration,
     /// `WHARF_JOB_WORKERS`: how many built-in jobs (extractions, mappings, bulk changes)
     /// this process runs at once. 0 makes a process that serves requests only, leaving the
     /// jobs to other processes on the same PostgreSQL database. Default 2; from 0 to 64.
@@ -226,6 +231,8 @@ impl Settings {
         };
         let mail_retry_seconds = seconds_in(&get, "WHARF_MAIL_RETRY_SECONDS", 1..=3600, 60)?;
         let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
+        let read_budget =
+            std::time::Duration::from_secs(seconds_in(&get, "WHARF_READ_SECONDS", 1..=3600, 10)?);
         let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
         let job_ack_seconds = seconds_in(&get, "WHARF_JOB_ACK_SECONDS", 1..=86400, 300)?;
         let index_from_records = whole_number_in(
@@ -276,6 +283,7 @@ impl Settings {
             guest_link_hours,
             mail_retry_seconds,
             keep_alive_seconds,
+            read_budget,
             job_workers,
             event_retention_days,
             webhook_private,

@@ -1,5 +1,6 @@
 //! Database access: one connection type over SQLite and PostgreSQL, a pool, and migrations.
 
+pub mod budget;
 mod checkpoint;
 pub mod schema;
 pub mod sqlite_functions;
@@ -103,6 +104,7 @@ impl ManageConnection for Manager {
         match self.backend {
             Backend::Postgres => PgConnection::establish(&self.target).map(AnyConnection::Postgres),
             Backend::Sqlite => {
+                budget::install();
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the writer; busy_timeout waits instead of failing.
                 // busy_timeout comes first: switching to WAL takes a lock that other new

@@ -64,9 +64,6 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
     }
     let (&typical, _) = freq.iter().max_by_key(|(n, count)| (**count, **n))?;
     let first = sample.iter().position(|row| filled(row) >= typical)?;
-    if labels_only(&sample[first]) {
-        return Some(first);
-    }
     let above = sample[..first].iter().rposition(|row| filled(row) > 0);
     let header_like = |row: &Vec<String>| {
         let n = filled(row);
@@ -75,10 +72,21 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
         // columns get unique keys.
         enough && all_labels(&filled_cells(row))
     };
-    match above {
-        Some(a) if header_like(&sample[a]) => Some(a),
-        _ => Some(first),
+    let header_above = above.filter(|a| header_like(&sample[*a]));
+    if labels_only(&sample[first]) {
+        // A row of text with rows of text below it is data like them when the row above
+        // reads as a header with a gap (`Name,,City` over `Ann,Smith,Paris`). Over rows
+        // with numbers, dates or addresses it is the header itself (under a group title).
+        let text_below = sample[first + 1..]
+            .iter()
+            .filter(|row| filled(row) > 0)
+            .all(|row| all_labels(&filled_cells(row)));
+        return Some(match header_above {
+            Some(a) if text_below => a,
+            _ => first,
+        });
     }
+    Some(header_above.unwrap_or(first))
 }
 
 /// Unique, non-blank labels (the header as written where it can be) and keys made from them.

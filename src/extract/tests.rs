@@ -109,6 +109,33 @@ fn a_header_with_a_repeated_and_a_blank_label_is_the_header() {
 }
 
 #[test]
+fn a_header_with_a_gap_over_rows_of_text_is_the_header() {
+    // Every data row reads as labels too: the first is not the header, nothing is lost.
+    let (labels, rows, _, _) = read(
+        b"Name,,City\nAnn,Smith,Paris\nBob,Jones,Rome\nCid,Lee,Oslo\n",
+        "t.csv",
+    );
+    assert_eq!(labels, strings(&["Name", "Column 2", "City"]));
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0], strings(&["Ann", "Smith", "Paris"]));
+    let (labels, rows, _, _) = read(b"email,email,,name,\na,b,c,d,e\n", "one.csv");
+    assert_eq!(labels[..2], strings(&["email", "email (2)"]));
+    assert_eq!(rows, vec![strings(&["a", "b", "c", "d", "e"])]);
+}
+
+#[test]
+fn a_group_title_over_the_header_is_left_out() {
+    // Over rows with numbers and addresses, the full row of labels is the header.
+    let sample = vec![
+        strings(&["Contact", "", "Address"]),
+        strings(&["Name", "Email", "City"]),
+        strings(&["Ada", "ada@x.org", "London"]),
+        strings(&["Bob", "bob@x.org", "Oslo"]),
+    ];
+    assert_eq!(header::header_index(&sample), Some(1));
+}
+
+#[test]
 fn the_header_is_found_under_title_and_blank_rows() {
     let text = "Quarterly report,,\n,,\nName,Email,Age\nAda,ada@x.org,36\nBob,,41\n";
     let (labels, rows, _, _) = read(text.as_bytes(), "r.csv");

@@ -2,13 +2,14 @@
 //! flat, with cells that a spreadsheet would run as formulas defused.
 
 use crate::blueprint::SheetConfig;
-use crate::db::Pool;
+use crate::db::{budget, AnyConnection, Pool};
 use crate::model::record::{self, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::validate::display;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde_json::Value;
+use std::time::Duration;
 
 /// A file name as people should see it: no control or reordering characters.
 pub fn clean_file_name(name: &str) -> String {
@@ -55,47 +56,58 @@ pub enum Rows {
     Selected(record::RecordQuery),
 }
 
-/// Streams a sheet as CSV.
-pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -> HttpResponse {
+/// Streams a sheet as CSV. A connection is taken for each page and given back before the
+/// page is sent, so a slow client holds none; the selection's ids are read within `budget`.
+pub fn csv_response(
+    pool: Pool,
+    sheet: Sheet,
+    config: SheetConfig,
+    rows: Rows,
+    limit: Duration,
+) -> HttpResponse {
     let filename = format!("{}.csv", sheet.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
+        let fail = |why: &dyn std::fmt::Display| {
+            tracing::error!(error = %why, "CSV export failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        };
         if !send(csv_rows(&config, None)) {
             return;
         }
-        let Ok(mut conn) = pool.get() else {
-            let _ = tx.blocking_send(Err(std::io::Error::other("database unavailable")));
-            return;
+        let page = |read: &mut dyn FnMut(&mut AnyConnection) -> diesel::QueryResult<Vec<RecordRow>>| {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            read(&mut conn).map_err(|e| e.to_string())
         };
         if let Rows::Selected(q) = &rows {
             // The selection's ids first (a million are 8 MB), in the order of its sort if it
             // has one, then their rows a page at a time.
-            let cells = record::sort_index::Cells::of(crate::db::backend_of(&conn), &sheet);
-            let ids = match record::cells::sorted_ids(&mut conn, cells, sheet.seq, q) {
-                Ok(ids) => ids,
-                Err(e) => {
-                    tracing::error!(error = %e, "CSV export failed");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-                    return;
+            let ids = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                let cells = record::sort_index::Cells::of(crate::db::backend_of(&conn), &sheet);
+                match budget::within(&mut conn, limit, |c| {
+                    record::cells::sorted_ids(c, cells, sheet.seq, q)
+                }) {
+                    budget::Budgeted::Done(ids) => ids.map_err(|e| e.to_string()),
+                    budget::Budgeted::OverBudget => Err(format!("the selection took over {limit:?}")),
                 }
+            });
+            let ids = match ids {
+                Ok(ids) => ids,
+                Err(e) => return fail(&e),
             };
             for chunk in ids.chunks(2000) {
-                match record::load_rows(&mut conn, sheet.seq, chunk) {
+                match page(&mut |conn| record::load_rows(conn, sheet.seq, chunk)) {
                     Ok(rows) if send(csv_rows(&config, Some(&rows))) => {}
                     Ok(_) => return,
-                    Err(e) => {
-                        tracing::error!(error = %e, "CSV export failed");
-                        let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-                        return;
-                    }
+                    Err(e) => return fail(&e),
                 }
             }
             return;
         }
         let mut last = 0;
         loop {
-            match record::after(&mut conn, sheet.seq, last, 2000) {
+            match page(&mut |conn| record::after(conn, sheet.seq, last, 2000)) {
                 Ok(rows) if rows.is_empty() => break,
                 Ok(rows) => {
                     last = rows[rows.len() - 1].id;
@@ -103,11 +115,7 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -
                         break;
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "CSV export failed");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-                    break;
-                }
+                Err(e) => return fail(&e),
             }
         }
     });

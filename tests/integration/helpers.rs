@@ -161,6 +161,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         guest_link_hours: 24,
         mail_retry_seconds: 60,
         keep_alive_seconds: 75,
+        read_budget: std::time::Duration::from_secs(10),
         job_workers: 2,
         event_retention_days: 30,
         webhook_private: true,

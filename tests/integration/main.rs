@@ -67,6 +67,7 @@ mod people;
 mod people_rules;
 mod processes;
 mod processes_files;
+mod read_budget;
 mod real_binary;
 mod records_concurrency;
 mod records_ffql;

@@ -84,7 +84,7 @@ pub async fn list(
     };
     let seq = ctx.sheet.seq;
     let mut values = state
-        .db(move |conn| cells::distinct(conn, seq, field, &q))
+        .read_db(move |conn| cells::distinct(conn, seq, field, &q))
         .await?;
     if by_value {
         // As a sort of the records orders them: empty cells, then numbers (and true/false

@@ -198,7 +198,7 @@ pub async fn list(
     let config = ctx.config.clone();
     // With `q`, the counts are those of the records it selects.
     let (rows, counts) = state
-        .db(move |conn| {
+        .read_db(move |conn| {
             let counts = match (&q.ffql, include_counts) {
                 (Some(node), true) => record::counts(conn, &ctx, node)?,
                 _ => ctx.sheet.counts(),

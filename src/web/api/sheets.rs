@@ -136,7 +136,7 @@ pub async fn counts(
         .map_err(|_| AppError::NotFound("sheet"))?;
     let (q, _) = super::records::parse_selection(&ctx.config, &params)?;
     let counts = state
-        .db(move |conn| record::cells::selection_counts(conn, &ctx, &q))
+        .read_db(move |conn| record::cells::selection_counts(conn, &ctx, &q))
         .await?;
     Ok(ok(json!({"counts": counts, "success": true})))
 }
@@ -178,5 +178,6 @@ pub async fn download(
         s,
         config,
         rows,
+        state.settings.read_budget,
     ))
 }

@@ -323,7 +323,7 @@ pub async fn load(
     let viewer = viewer.clone();
     let (indexer, pool) = (state.indexer.clone(), state.pool.clone());
     state
-        .db(move |conn| {
+        .read_db(move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
             viewer
                 .check_reach(&workbook.space_id)

@@ -353,7 +353,7 @@ pub async fn values(
     let q = query.view.query(&ctx)?;
     let seq = ctx.sheet.seq;
     let all = state
-        .db(move |conn| cells::distinct(conn, seq, index, &q))
+        .read_db(move |conn| cells::distinct(conn, seq, index, &q))
         .await?;
     let key = ctx.config.fields[index].key.clone();
     let values = all

@@ -380,6 +380,7 @@ pub async fn download_csv(
         ctx.sheet,
         ctx.config,
         rows,
+        state.settings.read_budget,
     ))
 }
 

@@ -1,0 +1,116 @@
+//! Reads whose cost the request decides have a time budget (`WHARF_READ_SECONDS`) and take at
+//! most half the pool: queries made to be slow are stopped with a message, and meanwhile
+//! `/health`, saves and plain pages go on.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use wharf::db::budget::{self, Budgeted};
+
+/// A statement that would run for long is stopped once the budget is spent, on the
+/// connection it ran on, which then serves the next read as usual.
+async fn a_read_past_its_budget_is_stopped(db: Db) {
+    let app = spawn_app(db).await;
+    let mut conn = app.pool.get().unwrap();
+    let slow = match db {
+        Db::Sqlite => {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+        }
+        Db::Postgres => "SELECT pg_sleep(30)",
+    };
+    let started = Instant::now();
+    let got = budget::within(&mut conn, Duration::from_millis(300), |c| {
+        diesel::RunQueryDsl::execute(diesel::sql_query(slow), c)
+    });
+    assert!(matches!(got, Budgeted::OverBudget), "{got:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The budget ends with the read: the same connection runs on without one.
+    let fine = budget::within(&mut conn, Duration::from_secs(5), |c| {
+        diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), c)
+    });
+    assert!(matches!(fine, Budgeted::Done(Ok(_))), "{fine:?}");
+    let outside = diesel::RunQueryDsl::execute(
+        diesel::sql_query(match db {
+            Db::Sqlite => "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) FROM n",
+            Db::Postgres => "SELECT pg_sleep(0.5)",
+        }),
+        &mut conn,
+    );
+    assert!(outside.is_ok(), "no budget outside a budgeted read: {outside:?}");
+}
+
+/// Three clients send a `q` of 80 `ilike` conditions made to be slow on a sheet of long
+/// values: each is answered 422 saying what to do once the budget is spent, and meanwhile
+/// `/health`, an insert and a plain page answer at once.
+async fn slow_queries_are_stopped_and_leave_the_rest_served(db: Db) {
+    let app = spawn_app_with(db, |s| s.read_budget = Duration::from_millis(500)).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let long = "a".repeat(400);
+    for batch in 0..4 {
+        let records: Vec<_> = (0..1000)
+            .map(|i| json!({"email": format!("p{batch}-{i}@x.org"), "name": format!("{long}{i}")}))
+            .collect();
+        let (status, body) = app
+            .post_json(&format!("/sheets/{sheet}/records"), &json!(records))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Each condition its own, so no planner folds them into one.
+    let q = (0..80)
+        .map(|i| format!("name ilike \"%{}z{i}\"", "%a".repeat(14)))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let slow = |app: &TestApp| {
+        let req = app
+            .api(reqwest::Method::GET, &format!("/sheets/{sheet}/records"))
+            .query(&[("q", q.as_str()), ("pageSize", "5")]);
+        async move {
+            let started = Instant::now();
+            let answer = send(req).await;
+            (answer, started.elapsed())
+        }
+    };
+    let slow_ones = futures_util::future::join_all((0..3).map(|_| slow(&app)));
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = Instant::now();
+        let health = app.client.get(app.url("/health")).send().await.unwrap().status();
+        let (inserted, body) = app
+            .post_json(
+                &format!("/sheets/{sheet}/records"),
+                &json!([{"email": "late@x.org", "name": "Late"}]),
+            )
+            .await;
+        assert_eq!(inserted, 200, "{body}");
+        let (plain, _) = app.get_json(&format!("/sheets/{sheet}/records?pageSize=5")).await;
+        (health, plain, started.elapsed())
+    };
+    let (slow_answers, (health, plain, others_took)) = tokio::join!(slow_ones, others);
+    assert_eq!(health, 200);
+    assert_eq!(plain, 200);
+    assert!(
+        others_took < Duration::from_secs(3),
+        "others waited {others_took:?}"
+    );
+    for ((status, body), took) in slow_answers {
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["key"], "query", "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("stopped after 0.5 s"), "{message}");
+        // Two run at once (half of the tests' pool of 4), the third after them.
+        assert!(took < Duration::from_secs(8), "{took:?}");
+    }
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 4001);
+}
+
+on_both!(
+    a_read_past_its_budget_is_stopped,
+    slow_queries_are_stopped_and_leave_the_rest_served,
+);
