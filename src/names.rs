@@ -26,6 +26,22 @@ pub fn misleads(name: &str) -> bool {
 /// What is wrong with a name people will read, if anything, in one message for every case:
 /// `what` says whose name it is ("a workbook name"). Whether it may be empty is the
 /// caller's to say.
+/// A space's or workbook's `namespace` (`portal`, `red`, `onboarding-v2`): what listeners
+/// match as `space:<namespace>`; empty means none. `Err` says what is wrong with it.
+pub fn namespace(given: Option<String>) -> Result<Option<String>, String> {
+    let Some(ns) = given.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let fine = ns.len() <= 64
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    match fine {
+        true => Ok(Some(ns)),
+        false => Err("a namespace is 1 to 64 ASCII letters, digits, `-`, `_` and `.`".into()),
+    }
+}
+
 pub fn problem(what: &str, name: &str, max_chars: usize) -> Option<String> {
     if name.chars().count() <= max_chars && !misleads(name) {
         return None;

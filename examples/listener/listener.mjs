@@ -80,4 +80,14 @@ export default function (listener) {
       };
     })
   );
+
+  // Handlers of one namespace run only for events in a space (or workbook) of that
+  // namespace, as in Flatfile projects that serve several portals from one listener.
+  listener.namespace(["space:portal"], (portal) => {
+    portal.use(
+      jobHandler("workbook:portal-hello", async (event) => ({
+        outcome: { acknowledge: false, message: `Hello from ${event.namespace.join(", ")}` },
+      }))
+    );
+  });
 }

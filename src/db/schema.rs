@@ -59,6 +59,7 @@ diesel::table! {
         last_activity_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        namespace -> Nullable<Text>,
     }
 }
 
@@ -73,6 +74,7 @@ diesel::table! {
         actions -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        namespace -> Nullable<Text>,
     }
 }
 

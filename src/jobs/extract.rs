@@ -223,15 +223,14 @@ fn extract_into_workbook(
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
     let wb = progress.fenced(conn, |conn| {
-        let wb = workbook::create(
-            conn,
-            &ctx,
-            &format!("[file] {}", f.name),
-            &["file".to_string()],
-            &json!([]),
-            &configs,
-            &json!({"treatments": ["EXTRACTED_FROM_SOURCE"], "fileId": f.id}).to_string(),
-        )?;
+        let name = format!("[file] {}", f.name);
+        let metadata = json!({"treatments": ["EXTRACTED_FROM_SOURCE"], "fileId": f.id}).to_string();
+        let spec = workbook::Spec {
+            labels: &["file".to_string()],
+            metadata: &metadata,
+            ..workbook::Spec::new(&name, &configs)
+        };
+        let wb = workbook::create(conn, &ctx, spec)?;
         let changes = JobChanges {
             destination: Some(Some(wb.id.to_string())),
             checkpoint: Some(Some(json!({"workbookId": wb.id}).to_string())),

@@ -159,6 +159,10 @@ pub fn insert(
     payload: Value,
     extras: &Extras,
 ) -> QueryResult<EventId> {
+    let namespaces = match extras.namespaces {
+        Some(given) => Some(json!(given).to_string()),
+        None => namespaces_of(conn, ctx)?,
+    };
     let row = NewEvent {
         environment_id: &ctx.environment_id,
         space_id: ctx.space_id.as_ref(),
@@ -170,7 +174,7 @@ pub fn insert(
         payload: payload.to_string(),
         context: Value::Object(ctx.extra.clone()).to_string(),
         data_url: extras.data_url,
-        namespaces: extras.namespaces.map(|n| json!(n).to_string()),
+        namespaces,
     };
     // The database stamps the time (module note): SQLite evaluates `now` once the statement
     // holds the write lock; on PostgreSQL a trigger fills it in.
@@ -192,6 +196,31 @@ pub fn insert(
         super::webhook::ENQUEUED.notify_one();
     }
     Ok(id)
+}
+
+/// The namespaces of the space and workbook an event happened in, as Flatfile's events
+/// carry them (`["space:portal", "workbook:staging"]`), for listeners' `namespace(...)`
+/// filters; `None` when neither has one.
+fn namespaces_of(conn: &mut AnyConnection, ctx: &Context) -> QueryResult<Option<String>> {
+    use crate::db::schema::{spaces, workbooks};
+    let mut found = Vec::new();
+    if let Some(space) = &ctx.space_id {
+        let ns: Option<Option<String>> = spaces::table
+            .find(space)
+            .select(spaces::namespace)
+            .first(conn)
+            .optional()?;
+        found.extend(ns.flatten().map(|n| format!("space:{n}")));
+    }
+    if let Some(wb) = &ctx.workbook_id {
+        let ns: Option<Option<String>> = workbooks::table
+            .find(wb)
+            .select(workbooks::namespace)
+            .first(conn)
+            .optional()?;
+        found.extend(ns.flatten().map(|n| format!("workbook:{n}")));
+    }
+    Ok((!found.is_empty()).then(|| json!(found).to_string()))
 }
 
 /// Which events to list.

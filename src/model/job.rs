@@ -206,6 +206,16 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
     if let Some(wb) = WorkbookId::parse(&job.source) {
         ctx = ctx.workbook(&wb);
     } else if let Some(sheet) = SheetId::parse(&job.source) {
+        // A sheet action's handler reads `workbookId` too (`api.workbooks.get(workbookId)`).
+        use crate::db::schema::sheets;
+        let workbook: Option<WorkbookId> = sheets::table
+            .find(&sheet)
+            .select(sheets::workbook_id)
+            .first(conn)
+            .optional()?;
+        if let Some(wb) = workbook {
+            ctx = ctx.workbook(&wb);
+        }
         ctx = ctx.sheet(&sheet);
     }
     let payload = json!({

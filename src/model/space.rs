@@ -22,6 +22,8 @@ pub struct Space {
     pub last_activity_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Flatfile's `namespace`: events in the space carry `space:<namespace>`.
+    pub namespace: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -36,6 +38,7 @@ struct NewSpace<'a> {
     last_activity_at: NaiveDateTime,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    namespace: Option<&'a str>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -45,6 +48,7 @@ pub struct SpaceChanges {
     pub metadata: Option<String>,
     pub archived_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub namespace: Option<Option<String>>,
 }
 
 /// What a new space is made from.
@@ -52,6 +56,7 @@ pub struct SpaceInput<'a> {
     pub name: Option<&'a str>,
     pub space_config_id: Option<&'a SpaceConfigId>,
     pub metadata: &'a str,
+    pub namespace: Option<&'a str>,
 }
 
 /// Creates a space and, when it comes from a space config, the config's workbooks.
@@ -98,13 +103,19 @@ pub fn create(
                 last_activity_at: t,
                 created_at: t,
                 updated_at: t,
+                namespace: input.namespace,
             })
             .execute(conn)?;
         let ctx = Context::new(environment_id, actor).space(&id);
         event::emit(conn, &ctx, "space:created", json!({"name": name}))?;
         if let Some(config) = config {
             for wb in config.parsed()?.workbooks {
-                workbook::create(conn, &ctx, &wb.name, &wb.labels, &wb.actions, &wb.sheets, "{}")?;
+                let spec = workbook::Spec {
+                    labels: &wb.labels,
+                    actions: &wb.actions,
+                    ..workbook::Spec::new(&wb.name, &wb.sheets)
+                };
+                workbook::create(conn, &ctx, spec)?;
             }
         }
         find(conn, environment_id, &id)?.ok_or(ModelError::NotFound("space"))
@@ -133,6 +144,7 @@ diesel::define_sql_function! {
 #[derive(Debug, Default)]
 pub struct Filter {
     pub search: Option<String>,
+    pub namespace: Option<String>,
     pub archived: bool,
     pub page_size: i64,
     pub page_number: i64,
@@ -155,6 +167,9 @@ pub fn list(
         if let Some(s) = f.search.as_deref().filter(|s| !s.trim().is_empty()) {
             let pattern = format!("%{}%", s.trim().to_lowercase().replace(['%', '_'], ""));
             q = q.filter(lower(spaces::name).like(pattern));
+        }
+        if let Some(ns) = &f.namespace {
+            q = q.filter(spaces::namespace.eq(ns.clone()));
         }
         q
     };

@@ -22,6 +22,8 @@ pub struct Workbook {
     pub actions: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Flatfile's `namespace`: events in the workbook carry `workbook:<namespace>`.
+    pub namespace: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -36,6 +38,7 @@ struct NewWorkbook<'a> {
     actions: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    namespace: Option<&'a str>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -46,6 +49,7 @@ pub struct WorkbookChanges {
     pub metadata: Option<String>,
     pub actions: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    pub namespace: Option<Option<String>>,
 }
 
 /// What is wrong with a workbook name given by someone, if anything: it shows in page
@@ -59,16 +63,42 @@ pub fn name_problem(name: &str) -> Option<String> {
     crate::names::problem("a workbook name", name, crate::names::MAX_CHARS)
 }
 
+/// What a new workbook is made of.
+pub struct Spec<'a> {
+    pub name: &'a str,
+    pub labels: &'a [String],
+    pub actions: &'a serde_json::Value,
+    pub sheets: &'a [SheetConfig],
+    pub metadata: &'a str,
+    pub namespace: Option<&'a str>,
+}
+
+impl<'a> Spec<'a> {
+    /// A workbook of these sheets, without labels, actions, metadata or namespace.
+    pub fn new(name: &'a str, sheets: &'a [SheetConfig]) -> Self {
+        static NO_ACTIONS: serde_json::Value = serde_json::Value::Null;
+        Spec {
+            name,
+            labels: &[],
+            actions: &NO_ACTIONS,
+            sheets,
+            metadata: "{}",
+            namespace: None,
+        }
+    }
+}
+
 /// Creates a workbook and its sheets in the space named by `ctx`.
-pub fn create(
-    conn: &mut AnyConnection,
-    ctx: &Context,
-    name: &str,
-    labels: &[String],
-    actions: &serde_json::Value,
-    sheets: &[SheetConfig],
-    metadata: &str,
-) -> ModelResult<Workbook> {
+pub fn create(conn: &mut AnyConnection, ctx: &Context, spec: Spec<'_>) -> ModelResult<Workbook> {
+    let Spec {
+        name,
+        labels,
+        actions,
+        sheets,
+        metadata,
+        namespace,
+    } = spec;
+    let actions = if actions.is_null() { &json!([]) } else { actions };
     let space_id = ctx.space_id.as_ref().ok_or(ModelError::NotFound("space"))?;
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         let t = now();
@@ -84,6 +114,7 @@ pub fn create(
                 actions: actions.to_string(),
                 created_at: t,
                 updated_at: t,
+                namespace,
             })
             .execute(conn)?;
         let ctx = ctx.clone().workbook(&id);

@@ -286,6 +286,7 @@ async fn an_upload_into_another_environments_space_is_not_found(db: Db) {
             name: Some("Theirs"),
             space_config_id: None,
             metadata: "{}",
+            namespace: None,
         };
         wharf::model::space::create(&mut conn, &env_id, input, "test")
             .unwrap()

@@ -195,7 +195,87 @@ async fn every_change_writes_an_event(db: Db) {
     assert_eq!(one["data"]["payload"]["count"], 1);
 }
 
+/// A space's and a workbook's `namespace` are kept, listed by, and carried by every event in
+/// them as Flatfile's are (`namespaces` and `context.namespaces`); a sheet job's events name
+/// its workbook too.
+async fn namespaces_are_kept_and_carried_by_events(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, bad) = app
+        .post_json("/spaces", &json!({"name": "S", "namespace": "two words"}))
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(bad["errors"][0]["key"], "namespace");
+    let (status, space) = app
+        .post_json("/spaces", &json!({"name": "Portal", "namespace": "portal"}))
+        .await;
+    assert_eq!(status, 200, "{space}");
+    assert_eq!(space["data"]["namespace"], "portal");
+    let space_id = space["data"]["id"].as_str().unwrap();
+    app.post_json("/spaces", &json!({"name": "Plain"})).await;
+    let (_, listed) = app.get_json("/spaces?namespace=portal").await;
+    let names: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Portal"]);
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Orders", "spaceId": space_id, "namespace": "staging",
+                    "sheets": [{"name": "Orders", "slug": "orders", "fields": [{"key": "n", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    assert_eq!(wb["data"]["namespace"], "staging");
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap();
+    app.post_json(&format!("/sheets/{sheet}/records"), &json!([{"n": "1"}]))
+        .await;
+    app.post_json(
+        "/jobs",
+        &json!({"type": "sheet", "operation": "tidy", "source": sheet, "trigger": "immediate"}),
+    )
+    .await;
+    let (_, events) = app
+        .get_json(&format!(
+            "/events?spaceId={space_id}&pageSize=50&includeAcknowledged=true"
+        ))
+        .await;
+    let by_topic = |topic: &str| {
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["topic"] == topic)
+            .unwrap_or_else(|| panic!("no {topic} in {events}"))
+            .clone()
+    };
+    assert_eq!(by_topic("space:created")["namespaces"], json!(["space:portal"]));
+    let created = by_topic("workbook:created");
+    assert_eq!(created["namespaces"], json!(["space:portal", "workbook:staging"]));
+    assert_eq!(
+        created["context"]["namespaces"],
+        json!(["space:portal", "workbook:staging"])
+    );
+    let ready = by_topic("job:ready");
+    assert_eq!(ready["context"]["sheetId"], sheet);
+    assert_eq!(ready["context"]["workbookId"], wb["data"]["id"], "{ready}");
+    assert_eq!(ready["namespaces"], json!(["space:portal", "workbook:staging"]));
+    // Taken away: later events carry none.
+    let (status, changed) = app
+        .patch_json(&format!("/spaces/{space_id}"), &json!({"namespace": ""}))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert!(changed["data"].get("namespace").is_none(), "{changed}");
+    let (_, events) = app
+        .get_json(&format!("/events?spaceId={space_id}&topic=space:updated"))
+        .await;
+    assert!(events["data"][0].get("namespaces").is_none(), "{events}");
+}
+
 on_both!(
+    namespaces_are_kept_and_carried_by_events,
     a_space_from_a_config_gets_its_workbooks,
     an_invalid_blueprint_lists_every_problem_with_its_path,
     redeploying_a_slug_updates_it,

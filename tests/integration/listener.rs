@@ -411,7 +411,59 @@ async fn a_cell_edited_in_the_browser_runs_the_hook_again(db: Db) {
     assert!(hook_message(rec).is_some(), "{rec}");
 }
 
+/// A handler inside `listener.namespace(["space:portal"], ...)` runs for a job in a space
+/// of namespace `portal`, and not for the same job in a space without it.
+async fn a_namespaced_handler_runs_only_in_its_namespace(db: Db) {
+    let app = spawn_app(db).await;
+    let mut env = wharf_env(&app);
+    env.push(("WHARF_ENVIRONMENT_ID", app.env_id.to_string()));
+    let (listener, _) = start_node("poll.mjs", &env, "polling ");
+    let mut jobs = Vec::new();
+    for namespace in ["portal", ""] {
+        let (status, space) = app
+            .post_json("/spaces", &json!({"name": "Portal", "namespace": namespace}))
+            .await;
+        assert_eq!(status, 200, "{space}");
+        let (status, wb) = app
+            .post_json(
+                "/workbooks",
+                &json!({"name": "Orders", "spaceId": space["data"]["id"],
+                        "sheets": [{"name": "Orders", "slug": "orders", "fields": [{"key": "n", "type": "string"}]}]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{wb}");
+        let (status, job) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "workbook", "operation": "portal-hello", "source": wb["data"]["id"], "trigger": "immediate"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{job}");
+        jobs.push(job["data"]["id"].as_str().unwrap().to_string());
+    }
+    let mut done = Value::Null;
+    for _ in 0..300 {
+        done = app.get_json(&format!("/jobs/{}", jobs[0])).await.1["data"].take();
+        if done["status"] != "ready" && done["status"] != "executing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        done["status"],
+        "complete",
+        "{done}\nlistener output:\n{}",
+        listener.output()
+    );
+    assert_eq!(done["outcome"]["message"], "Hello from space:portal", "{done}");
+    // The listener has polled past the other job's events by now (it polls every second).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, other) = app.get_json(&format!("/jobs/{}", jobs[1])).await;
+    assert_eq!(other["data"]["status"], "ready", "{other}");
+}
+
 on_both!(
+    a_namespaced_handler_runs_only_in_its_namespace,
     a_job_handler_completes_a_workbook_job_by_webhook,
     the_poll_mode_runs_the_same_job_handler,
     serve_refuses_an_unsigned_or_forged_delivery,

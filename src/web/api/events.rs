@@ -48,6 +48,7 @@ pub fn event_json(e: &Event) -> Value {
     }
     if let Some(namespaces) = &e.namespaces {
         v["namespaces"] = stored_json(namespaces);
+        v["context"]["namespaces"] = stored_json(namespaces);
     }
     v
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
-    json!({
+    let mut v = json!({
         "id": s.id,
         "environmentId": s.environment_id,
         "spaceConfigId": s.space_config_id,
@@ -27,7 +27,16 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
         "lastActivityAt": iso(&s.last_activity_at),
         "createdAt": iso(&s.created_at),
         "updatedAt": iso(&s.updated_at),
-    })
+    });
+    if let Some(ns) = &s.namespace {
+        v["namespace"] = json!(ns);
+    }
+    v
+}
+
+/// A `namespace` given in a body, checked (422 naming it).
+pub(super) fn namespace_given(given: Option<String>) -> Result<Option<String>, AppError> {
+    crate::names::namespace(given).map_err(|m| AppError::invalid("namespace", m))
 }
 
 /// A space in the caller's environment, or 404.
@@ -72,6 +81,7 @@ pub struct ListQuery {
     page_size: Option<i64>,
     page_number: Option<i64>,
     search: Option<String>,
+    namespace: Option<String>,
     archived: Option<bool>,
 }
 
@@ -85,6 +95,7 @@ pub async fn list(
     let q = q.into_inner();
     let filter = Filter {
         search: q.search,
+        namespace: q.namespace.filter(|n| !n.is_empty()),
         archived: q.archived.unwrap_or(false),
         page_size: size,
         page_number: number,
@@ -123,6 +134,7 @@ pub struct CreateBody {
     space_config_id: Option<String>,
     environment_id: Option<String>,
     metadata: Option<Value>,
+    namespace: Option<String>,
 }
 
 pub async fn create(
@@ -138,6 +150,7 @@ pub async fn create(
         .map(|t| given_id(t, SpaceConfigId::parse, "spaceConfigId"))
         .transpose()?;
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
+    let namespace = namespace_given(body.namespace)?;
     let actor = caller.actor();
     let env = caller.environment_id.clone();
     let s = state
@@ -146,6 +159,7 @@ pub async fn create(
                 name: body.name.as_deref(),
                 space_config_id: config_id.as_ref(),
                 metadata: &metadata,
+                namespace: namespace.as_deref(),
             };
             space::create(conn, &env, input, &actor)
         })
@@ -174,6 +188,8 @@ pub async fn get(
 pub struct UpdateBody {
     name: Option<String>,
     metadata: Option<Value>,
+    /// `""` takes the namespace away.
+    namespace: Option<String>,
 }
 
 pub async fn update(
@@ -184,9 +200,14 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let body = body.into_inner();
+    let namespace = match body.namespace {
+        Some(given) => Some(namespace_given(Some(given))?),
+        None => None,
+    };
     let changes = SpaceChanges {
         name: body.name,
         metadata: body.metadata.map(|m| m.to_string()),
+        namespace,
         ..Default::default()
     };
     change(&state, &caller, s, changes).await

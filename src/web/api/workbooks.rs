@@ -20,7 +20,7 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
         .iter()
         .map(sheet_json)
         .collect();
-    Ok(json!({
+    let mut v = json!({
         "id": w.id,
         "name": w.name,
         "spaceId": w.space_id,
@@ -31,7 +31,11 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
         "metadata": stored_json(&w.metadata),
         "createdAt": iso(&w.created_at),
         "updatedAt": iso(&w.updated_at),
-    }))
+    });
+    if let Some(ns) = &w.namespace {
+        v["namespace"] = json!(ns);
+    }
+    Ok(v)
 }
 
 async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Workbook, AppError> {
@@ -94,6 +98,7 @@ pub struct CreateBody {
     metadata: Option<Value>,
     /// `{trackChanges}`: held by each sheet that does not say otherwise.
     settings: Option<Value>,
+    namespace: Option<String>,
 }
 
 pub async fn create(
@@ -115,6 +120,7 @@ pub async fn create(
             blueprint::check_actions(actions, &path).map_err(AppError::malformed)?;
         }
     }
+    let namespace = super::spaces::namespace_given(body.namespace.clone())?;
     let mut sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
     blueprint::inherit_settings(body.settings.as_ref(), &mut sheets);
     let actor = caller.actor();
@@ -125,15 +131,14 @@ pub async fn create(
             let ctx = Context::new(&env, &actor).space(&space_id);
             let actions = body.actions.unwrap_or(json!([]));
             let metadata = body.metadata.unwrap_or(json!({})).to_string();
-            workbook::create(
-                conn,
-                &ctx,
-                body.name.trim(),
-                &body.labels,
-                &actions,
-                &sheets,
-                &metadata,
-            )
+            let spec = workbook::Spec {
+                labels: &body.labels,
+                actions: &actions,
+                metadata: &metadata,
+                namespace: namespace.as_deref(),
+                ..workbook::Spec::new(body.name.trim(), &sheets)
+            };
+            workbook::create(conn, &ctx, spec)
         })
         .await?;
     render(&state, w).await
@@ -155,6 +160,8 @@ pub struct UpdateBody {
     labels: Option<Vec<String>>,
     actions: Option<Value>,
     metadata: Option<Value>,
+    /// `""` takes the namespace away.
+    namespace: Option<String>,
 }
 
 pub async fn update(
@@ -168,7 +175,12 @@ pub async fn update(
     if let Some(actions) = &body.actions {
         blueprint::check_actions(actions, "$.actions").map_err(AppError::malformed)?;
     }
+    let namespace = match body.namespace {
+        Some(given) => Some(super::spaces::namespace_given(Some(given))?),
+        None => None,
+    };
     let changes = WorkbookChanges {
+        namespace,
         name: body.name.map(|n| n.trim().to_string()),
         labels: body.labels.map(|l| json!(l).to_string()),
         actions: body.actions.map(|a| a.to_string()),

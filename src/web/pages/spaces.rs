@@ -15,7 +15,6 @@ use crate::web::when::When;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::json;
 
 const PAGE_SIZE: i64 = 20;
 
@@ -74,6 +73,7 @@ pub async fn list(
     let page = q.page.unwrap_or(1).max(1);
     let filter = Filter {
         search: Some(q.q.clone()),
+        namespace: None,
         archived: q.archived,
         page_size: PAGE_SIZE,
         page_number: page,
@@ -210,6 +210,7 @@ pub async fn create(
                 name: Some(&name),
                 space_config_id: config_id.as_ref(),
                 metadata: "{}",
+                namespace: None,
             };
             space::create(conn, &env, input, &actor)
         })
@@ -421,7 +422,7 @@ pub async fn add_workbook(
         .db(move |conn| {
             space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
             let ctx = Context::new(&env, &actor).space(&id);
-            workbook::create(conn, &ctx, form.name.trim(), &[], &json!([]), &sheets, "{}")
+            workbook::create(conn, &ctx, workbook::Spec::new(form.name.trim(), &sheets))
         })
         .await?;
     Ok(see_other(&format!("/workbooks/{}", wb.id)))

@@ -1,0 +1,2 @@
+ALTER TABLE workbooks DROP COLUMN namespace;
+ALTER TABLE spaces DROP COLUMN namespace;
