@@ -1,8 +1,12 @@
 // The team's own rules, written exactly as for Flatfile: nothing in this file knows Wharf.
 // serve.mjs (webhooks) or poll.mjs (polling) hands it the events.
 import { FlatfileClient } from "@flatfile/api";
+import automapPlugin from "@flatfile/plugin-automap";
 import { jobHandler } from "@flatfile/plugin-job-handler";
 import { recordHook } from "@flatfile/plugin-record-hook";
+
+// A CommonJS package: Node hands its exports over as the default.
+const { automap } = automapPlugin;
 
 const api = new FlatfileClient();
 const SHEET = process.env.SHEET_SLUG || "contacts";
@@ -80,6 +84,12 @@ export default function (listener) {
       };
     })
   );
+
+  // Maps every extracted file onto the sheet AUTOMAP_SHEET names (its name or slug) when the
+  // plan is confident: the plugin waits for the mapping job to reach `planning`.
+  if (process.env.AUTOMAP_SHEET) {
+    listener.use(automap({ accuracy: "confident", defaultTargetSheet: process.env.AUTOMAP_SHEET }));
+  }
 
   // Handlers of one namespace run only for events in a space (or workbook) of that
   // namespace, as in Flatfile projects that serve several portals from one listener.

@@ -13,6 +13,11 @@ use serde_json::{json, Value};
 
 pub mod status {
     pub const CREATED: &str = "created";
+    /// A mapping whose plan is made, waiting to be executed (what `@flatfile/plugin-automap`
+    /// waits for before it executes one).
+    pub const PLANNING: &str = "planning";
+    pub const SCHEDULED: &str = "scheduled";
+    pub const WAITING: &str = "waiting";
     pub const READY: &str = "ready";
     pub const EXECUTING: &str = "executing";
     pub const COMPLETE: &str = "complete";
@@ -280,6 +285,18 @@ pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> Mod
         emit(conn, &job, "job:created", actor)?;
         if job.status == status::READY {
             emit(conn, &job, "job:ready", actor)?;
+        }
+        // As Flatfile's: a mapping made with its plan moves on to `planning` at once.
+        if job.status == status::CREATED
+            && job.job_type == "workbook"
+            && job.operation == "map"
+            && job.plan.is_some()
+        {
+            let changes = JobChanges {
+                status: Some(status::PLANNING.into()),
+                ..Default::default()
+            };
+            return change_from(conn, &job, changes, Some("job:updated"), actor);
         }
         Ok(job)
     })

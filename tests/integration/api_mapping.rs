@@ -39,7 +39,8 @@ async fn create_map_job(
         )
         .await;
     assert_eq!(status, 200, "{job}");
-    assert_eq!(job["data"]["status"], "created");
+    // Its plan is made with it: `planning`, as Flatfile's, waiting to be executed.
+    assert_eq!(job["data"]["status"], "planning");
     job["data"]["id"].as_str().unwrap().to_string()
 }
 

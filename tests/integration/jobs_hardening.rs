@@ -161,7 +161,7 @@ async fn listener_calls_on_built_in_jobs_are_refused(db: Db) {
         assert_eq!(code, 409, "{call}: {body}");
     }
     let (_, j) = app.get_json(&format!("/jobs/{id}")).await;
-    assert_eq!(j["data"]["status"], "created", "{j}");
+    assert_eq!(j["data"]["status"], "planning", "{j}");
     let (code, _) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
     assert_eq!(code, 200);
     let done = wait_status(&app, &id, &["complete", "failed"]).await;
@@ -242,7 +242,7 @@ async fn a_guest_cannot_drive_a_mapping_into_another_space(db: Db) {
     assert!(!listed.contains(&id.as_str()), "{list}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, j) = app.get_json(&format!("/jobs/{id}")).await;
-    assert_eq!(j["data"]["status"], "created", "{j}");
+    assert_eq!(j["data"]["status"], "planning", "{j}");
     assert_eq!(counts(&app, &dst_sheet).await["total"], 0);
 }
 
@@ -428,7 +428,7 @@ async fn a_lock_holds_whoever_starts_the_job(db: Db) {
     assert_eq!(counts(&app, &dst_sheet).await["total"], 0);
     assert_eq!(counts(&app, &src_sheet).await["total"], 3);
     let (_, j) = app.get_json(&format!("/jobs/{team_map}")).await;
-    assert_eq!(j["data"]["status"], "created", "{j}");
+    assert_eq!(j["data"]["status"], "planning", "{j}");
 
     // The key that locked it still imports.
     let (status, body) = app

@@ -462,7 +462,54 @@ async fn a_namespaced_handler_runs_only_in_its_namespace(db: Db) {
     assert_eq!(other["data"]["status"], "ready", "{other}");
 }
 
+/// `@flatfile/plugin-automap` 0.4 maps an uploaded file by itself: on the extraction's
+/// `job:completed` it makes a mapping job, waits for it to reach `planning`, reads its plan
+/// and executes it.
+async fn the_automap_plugin_maps_an_uploaded_file(db: Db) {
+    let app = spawn_app(db).await;
+    let mut env = wharf_env(&app);
+    env.push(("WHARF_ENVIRONMENT_ID", app.env_id.to_string()));
+    env.push(("AUTOMAP_SHEET", "contacts".to_string()));
+    let (listener, _) = start_node("poll.mjs", &env, "polling ");
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let csv = "Email,Name\nada@acme.com,Ada\ngrace@acme.com,Grace\nalan@acme.com,Alan\n";
+    let (status, file) = app
+        .upload(
+            space["id"].as_str().unwrap(),
+            "people.csv",
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{file}");
+    let mut total = Value::Null;
+    for _ in 0..300 {
+        total = app.get_json(&format!("/sheets/{contacts}/counts")).await.1["data"]["counts"]["total"].take();
+        if total == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(total, 3, "listener output:\n{}", listener.output());
+    let (_, jobs) = app.get_json("/jobs?pageSize=50").await;
+    let map = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["operation"] == "map")
+        .expect("the plugin's mapping job");
+    assert_eq!(map["input"]["isAutomap"], true, "{map}");
+    assert_eq!(map["managed"], true, "{map}");
+    let file_id = file["data"]["id"].as_str().unwrap();
+    let (_, file) = app.get_json(&format!("/files/{file_id}")).await;
+    assert!(
+        file["data"]["name"].as_str().unwrap().starts_with("\u{26A1}"),
+        "the plugin renames the file: {file}"
+    );
+}
+
 on_both!(
+    the_automap_plugin_maps_an_uploaded_file,
     a_namespaced_handler_runs_only_in_its_namespace,
     a_job_handler_completes_a_workbook_job_by_webhook,
     the_poll_mode_runs_the_same_job_handler,

@@ -348,10 +348,26 @@ pub async fn update(
     let j = load(&state, &caller.clone().into(), &path).await?;
     let b = body.into_inner();
     if let Some(s) = &b.status {
-        if ![status::CREATED, status::READY, status::EXECUTING].contains(&s.as_str()) {
+        if status::FINAL.contains(&s.as_str()) {
             return Err(AppError::invalid(
                 "status",
                 "set `complete`, `failed` or `canceled` with the complete, fail and cancel calls",
+            ));
+        }
+        let known = [
+            status::CREATED,
+            status::PLANNING,
+            status::SCHEDULED,
+            status::WAITING,
+            status::READY,
+            status::EXECUTING,
+        ];
+        if !known.contains(&s.as_str()) {
+            return Err(AppError::invalid(
+                "status",
+                format!(
+                    "`{s}` is not a job status: created, planning, scheduled, waiting, ready or executing"
+                ),
             ));
         }
     }

@@ -126,8 +126,10 @@ pub async fn show(
         return render(&status_of(&j));
     }
     let is_map = j.job_type == "workbook" && j.operation == "map";
-    let editable =
-        is_map && (j.status == status::CREATED || j.status == status::READY && j.started_at.is_none());
+    let editable = is_map
+        && (j.status == status::PLANNING
+            || j.status == status::CREATED
+            || j.status == status::READY && j.started_at.is_none());
     let (mut sources, mut destinations, mut required_unmapped) = (Vec::new(), Vec::new(), Vec::new());
     if is_map {
         let job = j.clone();
@@ -281,7 +283,7 @@ pub async fn run_plan(
     let env = user.environment_id().clone();
     let j = state
         .db(move |conn| {
-            if j.status != status::CREATED && j.status != status::READY {
+            if ![status::CREATED, status::PLANNING, status::READY].contains(&j.status.as_str()) {
                 return Err(ModelError::Conflict(format!("the job is {}; it has already run", j.status)));
             }
             let config: Value = serde_json::from_str(&j.config).unwrap_or_else(|_| json!({}));
