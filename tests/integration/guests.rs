@@ -51,11 +51,33 @@ async fn the_api_speaks_flatfiles_guest_shapes(db: Db) {
     let (sa, sb) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
     let env = app.env_id.as_str();
 
+    // A grant of some workbooks or sheets of a space is refused, not widened to the space.
+    for narrower in [
+        json!({"id": sa, "workbooks": [{"id": "us_wb_x"}]}),
+        json!({"id": sa, "sheets": [{"id": "us_sh_x"}]}),
+    ] {
+        let (status, refused) = app
+            .post_json(
+                "/guests",
+                &json!([{"environmentId": env, "email": "Ada@Example.com", "name": "Ada", "spaces": [narrower]}]),
+            )
+            .await;
+        assert_eq!(status, 422, "{refused}");
+        assert!(
+            refused["errors"][0]["key"]
+                .as_str()
+                .unwrap()
+                .starts_with("spaces[0]."),
+            "{refused}"
+        );
+    }
+    let (_, none) = app.get_json("/guests").await;
+    assert_eq!(none["data"], json!([]), "nothing was made");
     let (status, created) = app
         .post_json(
             "/guests",
             &json!([{"environmentId": env, "email": "Ada@Example.com", "name": "Ada",
-                     "spaces": [{"id": sa, "workbooks": [{"id": "us_wb_x"}]}]}]),
+                     "spaces": [{"id": sa, "workbooks": []}]}]),
         )
         .await;
     assert_eq!(status, 200, "{created}");

@@ -42,11 +42,28 @@ fn render(conn: &mut crate::db::AnyConnection, g: &Guest) -> Result<Value, Model
 #[derive(Deserialize)]
 pub struct SpaceRef {
     id: String,
+    /// Flatfile lets a guest see only some workbooks or sheets of a space; Wharf gives a
+    /// guest whole spaces, so a narrower grant is refused rather than widened.
+    #[serde(default)]
+    workbooks: Vec<Value>,
+    #[serde(default)]
+    sheets: Vec<Value>,
 }
 
 fn space_ids(refs: &[SpaceRef]) -> Result<Vec<SpaceId>, AppError> {
     refs.iter()
-        .map(|r| given_id(&r.id, SpaceId::parse, "spaces.id"))
+        .enumerate()
+        .map(|(i, r)| {
+            for (key, given) in [("workbooks", &r.workbooks), ("sheets", &r.sheets)] {
+                if !given.is_empty() {
+                    return Err(AppError::invalid(
+                        &format!("spaces[{i}].{key}"),
+                        "a guest reaches whole spaces in Wharf; leave out `workbooks` and `sheets` (Wharf would otherwise show the guest more than you asked for)",
+                    ));
+                }
+            }
+            given_id(&r.id, SpaceId::parse, "spaces.id")
+        })
         .collect()
 }
 
