@@ -223,7 +223,11 @@ fn extract_into_workbook(
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
     let wb = progress.fenced(conn, |conn| {
-        let name = format!("[file] {}", f.name);
+        // A workbook name is at most 200 characters; a file's may be 255.
+        let name: String = format!("[file] {}", f.name)
+            .chars()
+            .take(crate::names::MAX_CHARS)
+            .collect();
         let metadata = json!({"treatments": ["EXTRACTED_FROM_SOURCE"], "fileId": f.id}).to_string();
         let spec = workbook::Spec {
             labels: &["file".to_string()],

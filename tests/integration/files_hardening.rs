@@ -252,7 +252,71 @@ async fn uploads_are_served_as_data_never_as_scripts_or_pages(db: Db) {
     }
 }
 
+/// The upload form's other parts are held to the rules of JSON bodies: no NUL, actions shaped
+/// as a workbook's (a list in one part is a list, not one action), bounded; a file's name is
+/// one line of at most 255 characters. Nothing of a refused upload is kept.
+async fn an_uploads_form_fields_are_checked_like_a_body(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Fields").await;
+    let upload = |fields: Vec<(&'static str, String)>, name: String| {
+        let part = reqwest::multipart::Part::bytes(b"a,b\n1,2\n".to_vec()).file_name(name);
+        let mut form = reqwest::multipart::Form::new().text("spaceId", space.clone());
+        for (k, v) in fields {
+            form = form.text(k, v);
+        }
+        send(
+            app.api(reqwest::Method::POST, "/files")
+                .multipart(form.part("file", part)),
+        )
+    };
+    let refused = [
+        (
+            vec![("origin", "a\0b".to_string())],
+            "x.csv".to_string(),
+            422,
+            "origin",
+        ),
+        (
+            vec![("actions", r#"{"operation":"x","label":"a\u0000b"}"#.to_string())],
+            "x.csv".into(),
+            422,
+            "actions",
+        ),
+        (
+            vec![("actions", r#"{"label":"no operation"}"#.to_string())],
+            "x.csv".into(),
+            400,
+            "$.actions[0].operation",
+        ),
+        (vec![], format!("{}.csv", "L".repeat(300)), 422, "file"),
+    ];
+    for (fields, name, status, key) in refused {
+        let (got, body) = upload(fields, name).await;
+        assert_eq!(got, status, "{body}");
+        assert_eq!(body["errors"][0]["key"], key, "{body}");
+    }
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(files["data"], json!([]), "nothing of a refused upload is kept");
+    let many = json!([{"operation": "a", "label": "A"}, {"operation": "b", "label": "B"}]).to_string();
+    let (status, file) = upload(vec![("actions", many)], "ok.csv".into()).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["data"]["actions"].as_array().unwrap().len(), 2, "{file}");
+    let id = file["data"]["id"].as_str().unwrap();
+    for (change, key) in [
+        (json!({"name": "evil\nname.csv"}), "name"),
+        (json!({"name": "x".repeat(256)}), "name"),
+        (json!({"status": "weird"}), "status"),
+    ] {
+        let (status, body) = app.patch_json(&format!("/files/{id}"), &change).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["key"], key, "{body}");
+    }
+    let (_, kept) = app.get_json(&format!("/files/{id}")).await;
+    assert_eq!(kept["data"]["name"], "ok.csv");
+}
+
 on_both!(
+    an_uploads_form_fields_are_checked_like_a_body,
     uploads_are_served_as_data_never_as_scripts_or_pages,
     a_file_extracted_again_keeps_one_workbook,
     an_xlsx_spanning_the_whole_grid_extracts_its_cells,

@@ -87,6 +87,40 @@ impl Drop for Cleanup<'_> {
 /// Largest text field of the form.
 const FIELD_LIMIT: usize = 64 * 1024;
 
+/// The longest file name kept, in characters (what file systems allow).
+const NAME_MAX: usize = 255;
+
+/// A file's name as given by an upload or an update: one line of at most [`NAME_MAX`]
+/// characters, nothing that turns the text around it.
+fn checked_name(given: &str, key: &str) -> Result<String, AppError> {
+    let name = given.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid(key, "a file name must not be empty"));
+    }
+    match crate::names::problem("a file name", name, NAME_MAX) {
+        Some(message) => Err(AppError::invalid(key, message)),
+        None => Ok(name.to_string()),
+    }
+}
+
+/// A file's actions, as `PATCH` and an upload's `actions` parts give them: shaped as a
+/// workbook's are (400 naming the path), and at most [`FIELD_LIMIT`] bytes in all.
+fn checked_actions(actions: &[Value]) -> Result<String, AppError> {
+    let all = Value::Array(actions.to_vec());
+    crate::blueprint::check_actions(&all, "$.actions").map_err(AppError::malformed)?;
+    let text = all.to_string();
+    if text.len() > FIELD_LIMIT {
+        return Err(AppError::invalid(
+            "actions",
+            format!(
+                "a file's actions take {} bytes; at most {FIELD_LIMIT}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 struct Received {
     size: u64,
     sha256: String,
@@ -170,6 +204,15 @@ pub async fn receive(
                 .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(n)))
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| "blob".into());
+            if filename.chars().count() > NAME_MAX {
+                return Err(AppError::invalid(
+                    "file",
+                    format!(
+                        "the file's name is {} characters long; at most {NAME_MAX}",
+                        filename.chars().count()
+                    ),
+                ));
+            }
             let mimetype = field.content_type().map(|m| m.essence_str().to_string());
             let mut upload = state.storage.begin(&key).await.map_err(AppError::storage)?;
             let mut over = false;
@@ -202,10 +245,24 @@ pub async fn receive(
                 text.extend_from_slice(&chunk);
             }
             let text = String::from_utf8_lossy(&text).into_owned();
+            // As in a JSON body: PostgreSQL cannot store NUL, and nothing is stored.
+            if text.contains('\0') || text.contains("\\u0000") {
+                return Err(AppError::invalid(
+                    &name,
+                    format!("`{name}` holds a NUL character"),
+                ));
+            }
             if name == "actions" {
                 let action: Value = serde_json::from_str(&text)
                     .map_err(|e| AppError::bad_request("actions", format!("an action is not JSON: {e}")))?;
-                actions.push(action);
+                // One part may hold one action or a list of them.
+                match action {
+                    Value::Array(list) => actions.extend(list),
+                    one => actions.push(one),
+                }
+                if actions.len() > 100 {
+                    return Err(AppError::invalid("actions", "a file has at most 100 actions"));
+                }
             } else {
                 if name == "spaceId" {
                     caller.check_reach(&given_id(&text, SpaceId::parse, "spaceId")?)?;
@@ -244,6 +301,7 @@ pub async fn receive(
         .mimetype
         .filter(|m| m != "application/octet-stream")
         .unwrap_or_else(|| mimetype_for(&ext).to_string());
+    let actions = checked_actions(&actions)?;
     let t = now();
     let new = NewFile {
         id,
@@ -264,7 +322,7 @@ pub async fn receive(
         bytes_received: received.size as i64,
         sha256: received.sha256,
         storage_key: key,
-        actions: Value::Array(actions).to_string(),
+        actions,
         origin: fields.get("origin").cloned(),
         created_at: t,
         updated_at: t,
@@ -360,10 +418,22 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
     let body = body.into_inner();
-    let name = body.name.as_deref().map(crate::web::export::clean_file_name);
-    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        return Err(AppError::invalid("name", "a file name must not be empty"));
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| checked_name(n, "name"))
+        .transpose()?;
+    if body
+        .status
+        .as_deref()
+        .is_some_and(|s| !file::status::ALL.contains(&s))
+    {
+        return Err(AppError::invalid(
+            "status",
+            format!("a file's status is one of {}", file::status::ALL.join(", ")),
+        ));
     }
+    let actions = body.actions.as_deref().map(checked_actions).transpose()?;
     if body
         .mode
         .as_deref()
@@ -381,7 +451,7 @@ pub async fn update(
         workbook_id: workbook_id.clone().map(Some),
         status: body.status,
         mode: body.mode,
-        actions: body.actions.map(|a| Value::Array(a).to_string()),
+        actions,
         ..Default::default()
     };
     let actor = caller.actor();
