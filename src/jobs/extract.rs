@@ -26,6 +26,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
     let actor = job.created_by.as_str();
+    refuse_second_extraction(conn, job, &f.id)?;
     // A previous attempt's workbook goes; the file is read again from the start.
     drop_workbook(conn, made_by(job).as_deref(), actor)?;
     let analyzing = FileChanges {
@@ -93,6 +94,36 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         Err(other) => return Err(other.into()),
     }
     Err(e)
+}
+
+/// One extraction of a file at a time: two would each make a workbook and only one would be
+/// the file's. Of two run at once (running, or about to), the one made first goes on.
+fn refuse_second_extraction(conn: &mut AnyConnection, job: &Job, file: &FileId) -> Result<(), JobError> {
+    use crate::db::schema::jobs;
+    use diesel::prelude::*;
+    let running: Vec<(String, chrono::NaiveDateTime)> = jobs::table
+        .filter(jobs::job_type.eq("file"))
+        .filter(jobs::operation.eq("extract"))
+        .filter(jobs::file_id.eq(file.as_str()))
+        .filter(jobs::status.eq_any([
+            crate::model::job::status::EXECUTING,
+            crate::model::job::status::READY,
+        ]))
+        .filter(jobs::id.ne(job.id.as_str()))
+        .select((jobs::id, jobs::created_at))
+        .load(conn)
+        .map_err(|e| JobError::Internal(e.into()))?;
+    let first = running
+        .iter()
+        .filter(|(id, at)| (*at, id.as_str()) < (job.created_at, job.id.as_str()))
+        .map(|(id, _)| id)
+        .next();
+    match first {
+        Some(other) => Err(JobError::Failed(format!(
+            "the file is being extracted by job {other}; one extraction of a file runs at a time"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Completes the job; one canceled meanwhile (after the last batch) is lost, so what it

@@ -315,7 +315,59 @@ async fn an_uploads_form_fields_are_checked_like_a_body(db: Db) {
     assert_eq!(kept["data"]["name"], "ok.csv");
 }
 
+/// Two extractions of one file run at once: the file ends with one workbook, its own, and no
+/// other `[file]` workbook of it is left behind.
+async fn two_extractions_of_a_file_leave_one_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Twice").await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("p{i}@x.org,Person {i}\n"));
+    }
+    let file = app
+        .upload_and_extract(&space, "twice.csv", csv.into_bytes())
+        .await;
+    let file_id = file["id"].as_str().unwrap().to_string();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, job) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "file", "operation": "extract", "source": file_id}),
+            )
+            .await;
+        assert_eq!(status, 200, "{job}");
+        ids.push(job["data"]["id"].as_str().unwrap().to_string());
+    }
+    let (paths, empty) = (
+        ids.iter()
+            .map(|id| format!("/jobs/{id}/execute"))
+            .collect::<Vec<_>>(),
+        json!({}),
+    );
+    let (a, b) = tokio::join!(app.post_json(&paths[0], &empty), app.post_json(&paths[1], &empty));
+    assert_eq!((a.0, b.0), (200, 200));
+    for id in &ids {
+        app.wait_job(id).await;
+    }
+    let (_, f) = app.get_json(&format!("/files/{file_id}")).await;
+    assert_eq!(f["data"]["status"], "complete", "{f}");
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let of_file: Vec<&Value> = wbs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["name"] == "[file] twice.csv")
+        .collect();
+    assert_eq!(of_file.len(), 1, "{wbs}");
+    assert_eq!(of_file[0]["id"], f["data"]["workbookId"]);
+    let sheet = of_file[0]["sheets"][0]["id"].as_str().unwrap();
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 20_000);
+}
+
 on_both!(
+    two_extractions_of_a_file_leave_one_workbook,
     an_uploads_form_fields_are_checked_like_a_body,
     uploads_are_served_as_data_never_as_scripts_or_pages,
     a_file_extracted_again_keeps_one_workbook,
