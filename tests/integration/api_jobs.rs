@@ -308,7 +308,37 @@ async fn a_retry_starts_clean_and_outcomes_are_acknowledged_once(db: Db) {
     }
 }
 
+/// `jobs.list` takes Flatfile's filters: `parentId` (Wharf's jobs have no parts: none), a
+/// `sortDirection` of `asc` or `desc` only; events' `since` may leave out the offset (UTC).
+async fn list_filters_read_as_flatfiles(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Jobs").await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "tidy", "source": space}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let (_, all) = app.get_json("/jobs").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1);
+    let id = job["data"]["id"].as_str().unwrap();
+    let (status, parts) = app.get_json(&format!("/jobs?parentId={id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(parts["data"], json!([]), "{parts}");
+    let (status, body) = app.get_json("/jobs?sortDirection=up").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "sortDirection");
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(5)).format("%Y-%m-%dT%H:%M:%S%.3f");
+    let (status, events) = app
+        .get_json(&format!("/events?since={since}&topic=job:created"))
+        .await;
+    assert_eq!(status, 200, "{events}");
+    assert_eq!(events["data"].as_array().unwrap().len(), 1, "{events}");
+}
+
 on_both!(
+    list_filters_read_as_flatfiles,
     lifecycle_calls_at_once_never_undo_each_other,
     a_retry_starts_clean_and_outcomes_are_acknowledged_once,
     a_custom_job_goes_through_its_lifecycle,

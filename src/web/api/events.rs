@@ -79,9 +79,16 @@ pub async fn list(
         .since
         .as_deref()
         .map(|s| {
+            // A time without an offset (`2026-12-02T00:13:24.438`) is UTC, as Wharf's are.
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| d.naive_utc())
-                .map_err(|_| AppError::bad_request("since", format!("`{s}` is not an ISO 8601 timestamp")))
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+                .map_err(|_| {
+                    AppError::bad_request(
+                        "since",
+                        format!("`{s}` is not an ISO 8601 time such as 2026-12-02T00:13:24.438Z"),
+                    )
+                })
         })
         .transpose()?;
     let filter = Filter {

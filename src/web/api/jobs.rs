@@ -107,6 +107,8 @@ pub struct ListQuery {
     page_size: Option<i64>,
     page_number: Option<i64>,
     sort_direction: Option<String>,
+    /// Wharf's jobs have no parts: the parts of any job are none.
+    parent_id: Option<String>,
 }
 
 /// A guest lists the jobs of its own spaces only.
@@ -116,6 +118,12 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
+    if let Some(direction) = q.sort_direction.as_deref() {
+        one_of("sortDirection", direction, &["asc", "desc"])?;
+    }
+    if q.parent_id.is_some() {
+        return Ok(HttpResponse::Ok().json(json!({"pagination": pagination(0, size, number), "data": []})));
+    }
     if let Some(env) = &q.environment_id {
         if given_id(env, EnvironmentId::parse, "environmentId")? != caller.environment_id {
             return Err(AppError::NotFound("environment"));
