@@ -195,11 +195,21 @@ impl Present {
 }
 
 /// The `presence` event for the person `me`: everyone else on the sheet, the first
-/// [`SHOWN`] by name and how many more.
+/// [`SHOWN`] by name and how many more. A guest sees the team's people as "Team member":
+/// their names are their email addresses, which are not a guest's to see.
 pub fn event(people: &[Person], me: &str) -> Bytes {
+    let to_guest = crate::ids::GuestId::parse(me).is_some();
     let others = people.iter().filter(|p| p.key != me);
     let total = others.clone().count();
-    let names: Vec<&str> = others.take(SHOWN).map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = others
+        .take(SHOWN)
+        .map(
+            |p| match to_guest && crate::ids::GuestId::parse(&p.key).is_none() {
+                true => "Team member",
+                false => p.name.as_str(),
+            },
+        )
+        .collect();
     let more = total - names.len();
     let html = PresencePartial { names, more }.render().unwrap_or_default();
     let one_line = html.replace(['\r', '\n'], " ");
@@ -237,6 +247,23 @@ mod tests {
         drop(second);
         assert_eq!(*left.lock().unwrap(), 1);
         assert!(present.people(&sheet).is_empty());
+    }
+
+    #[test]
+    fn a_guest_sees_the_team_without_its_addresses() {
+        let people = vec![
+            person("us_usr_a", "ada@example.com"),
+            person("us_g_b", "Bea (guest)"),
+            person("us_g_c", "Cy (guest)"),
+        ];
+        let to_guest = String::from_utf8(event(&people, "us_g_c").to_vec()).unwrap();
+        assert!(!to_guest.contains("ada@example.com"), "{to_guest}");
+        assert!(
+            to_guest.contains(">Team member<") && to_guest.contains(">Bea (guest)<"),
+            "{to_guest}"
+        );
+        let to_team = String::from_utf8(event(&people, "us_usr_z").to_vec()).unwrap();
+        assert!(to_team.contains(">ada@example.com<"), "{to_team}");
     }
 
     #[test]
