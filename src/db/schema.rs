@@ -217,6 +217,7 @@ diesel::table! {
         reject_count -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        extracting_job -> Nullable<Text>,
     }
 }
 

@@ -23,10 +23,12 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         .clone()
         .or_else(|| FileId::parse(&job.source))
         .ok_or_else(|| JobError::Failed(format!("`{}` is not a file id", job.source)))?;
+    // Before the file is read: an extraction that ended meanwhile has pointed the file at
+    // its workbook, which this one then replaces.
+    refuse_second_extraction(conn, job, &file_id)?;
     let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
     let actor = job.created_by.as_str();
-    refuse_second_extraction(conn, job, &f.id)?;
     // A previous attempt's workbook goes; the file is read again from the start.
     drop_workbook(conn, made_by(job).as_deref(), actor)?;
     let analyzing = FileChanges {
@@ -53,13 +55,16 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             other => other.map(|_| summary).map_err(JobError::from),
         }
     });
-    let outcome = outcome.and_then(|summary| complete(conn, job, worker, &summary).map(|()| summary));
+    let outcome = outcome.and_then(|summary| {
+        // Extracted again: the workbook of the extraction before goes (one per file), before
+        // the job says it is done.
+        if let Some(before) = f.workbook_id.as_ref().filter(|w| **w != summary.workbook_id) {
+            drop_extracted(conn, before, &f.id, actor)?;
+        }
+        complete(conn, job, worker, &summary).map(|()| summary)
+    });
     let e = match outcome {
         Ok(summary) => {
-            // Extracted again: the workbook of the extraction before goes (one per file).
-            if let Some(before) = f.workbook_id.as_ref().filter(|w| **w != summary.workbook_id) {
-                drop_extracted(conn, before, &f.id, actor)?;
-            }
             for (seq, fields, records) in summary.sheets {
                 cx.indexer.after_extraction(&cx.pool, seq, fields, records);
             }
@@ -97,32 +102,40 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
 }
 
 /// One extraction of a file at a time: two would each make a workbook and only one would be
-/// the file's. Of two run at once (running, or about to), the one made first goes on.
+/// the file's. The file names the job extracting it; another takes it over only once that
+/// job no longer runs (a retry of the same job keeps it).
 fn refuse_second_extraction(conn: &mut AnyConnection, job: &Job, file: &FileId) -> Result<(), JobError> {
-    use crate::db::schema::jobs;
+    use crate::db::schema::{files, jobs};
+    use diesel::dsl::{exists, not};
     use diesel::prelude::*;
-    let running: Vec<(String, chrono::NaiveDateTime)> = jobs::table
-        .filter(jobs::job_type.eq("file"))
-        .filter(jobs::operation.eq("extract"))
-        .filter(jobs::file_id.eq(file.as_str()))
-        .filter(jobs::status.eq_any([
-            crate::model::job::status::EXECUTING,
-            crate::model::job::status::READY,
-        ]))
-        .filter(jobs::id.ne(job.id.as_str()))
-        .select((jobs::id, jobs::created_at))
-        .load(conn)
+    let holder_runs = exists(
+        jobs::table
+            .filter(jobs::id.nullable().eq(files::extracting_job))
+            .filter(jobs::id.ne(job.id.as_str()))
+            .filter(jobs::status.eq(crate::model::job::status::EXECUTING)),
+    );
+    let taken = crate::db::write(conn, |conn| {
+        diesel::update(files::table.find(file.as_str()).filter(not(holder_runs)))
+            .set(files::extracting_job.eq(job.id.as_str()))
+            .execute(conn)
+    })
+    .map_err(|e| JobError::Internal(e.into()))?;
+    if taken == 1 {
+        return Ok(());
+    }
+    let holder: Option<Option<String>> = files::table
+        .find(file.as_str())
+        .select(files::extracting_job)
+        .first(conn)
+        .optional()
         .map_err(|e| JobError::Internal(e.into()))?;
-    let first = running
-        .iter()
-        .filter(|(id, at)| (*at, id.as_str()) < (job.created_at, job.id.as_str()))
-        .map(|(id, _)| id)
-        .next();
-    match first {
-        Some(other) => Err(JobError::Failed(format!(
-            "the file is being extracted by job {other}; one extraction of a file runs at a time"
-        ))),
+    match holder {
+        // A deleted file fails where it is read.
         None => Ok(()),
+        Some(other) => Err(JobError::Failed(format!(
+            "the file is being extracted by job {}; one extraction of a file runs at a time",
+            other.unwrap_or_default()
+        ))),
     }
 }
 

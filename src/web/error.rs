@@ -120,6 +120,9 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::NotFound("object"),
+            Error::QueryBuilderError(ref why) if why.is::<crate::model::record::PageTooBig>() => {
+                AppError::invalid("pageSize", why.to_string())
+            }
             ref busy if crate::db::is_busy(busy) => {
                 tracing::warn!(error = %busy, "database busy past the wait");
                 AppError::Unavailable

@@ -347,8 +347,9 @@ async fn two_extractions_of_a_file_leave_one_workbook(db: Db) {
     );
     let (a, b) = tokio::join!(app.post_json(&paths[0], &empty), app.post_json(&paths[1], &empty));
     assert_eq!((a.0, b.0), (200, 200));
+    let mut ended = Vec::new();
     for id in &ids {
-        app.wait_job(id).await;
+        ended.push(app.wait_job(id).await);
     }
     let (_, f) = app.get_json(&format!("/files/{file_id}")).await;
     assert_eq!(f["data"]["status"], "complete", "{f}");
@@ -359,7 +360,12 @@ async fn two_extractions_of_a_file_leave_one_workbook(db: Db) {
         .iter()
         .filter(|w| w["name"] == "[file] twice.csv")
         .collect();
-    assert_eq!(of_file.len(), 1, "{wbs}");
+    assert_eq!(
+        of_file.len(),
+        1,
+        "first {}\n{wbs}\njobs: {ended:?}",
+        file["workbookId"]
+    );
     assert_eq!(of_file[0]["id"], f["data"]["workbookId"]);
     let sheet = of_file[0]["sheets"][0]["id"].as_str().unwrap();
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;

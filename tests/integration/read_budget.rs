@@ -110,7 +110,51 @@ async fn slow_queries_are_stopped_and_leave_the_rest_served(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 4001);
 }
 
+/// A page of records holds at most 64 MiB of values: one asking for more records of huge
+/// cells is answered 422 saying to ask for fewer, and a smaller page is read as usual.
+async fn a_page_of_huge_cells_is_bounded_in_bytes(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let huge = "n".repeat(1024 * 1024 - 16);
+    for batch in 0..5 {
+        let records: Vec<_> = (0..16)
+            .map(|i| json!({"email": format!("h{batch}-{i}@x.org"), "name": huge}))
+            .collect();
+        let (status, body) = app
+            .post_json(&format!("/sheets/{sheet}/records"), &json!(records))
+            .await;
+        assert_eq!(
+            status,
+            200,
+            "{}",
+            &body.to_string()[..200.min(body.to_string().len())]
+        );
+    }
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/records?pageSize=80"))
+        .await;
+    assert_eq!(
+        status,
+        422,
+        "{}",
+        &body.to_string()[..300.min(body.to_string().len())]
+    );
+    assert_eq!(body["errors"][0]["key"], "pageSize", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("more than 64 MiB") && message.contains("fewer records"),
+        "{message}"
+    );
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/records?pageSize=40"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["records"].as_array().unwrap().len(), 40);
+}
+
 on_both!(
+    a_page_of_huge_cells_is_bounded_in_bytes,
     a_read_past_its_budget_is_stopped,
     slow_queries_are_stopped_and_leave_the_rest_served,
 );

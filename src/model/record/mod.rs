@@ -24,7 +24,10 @@ mod write;
 pub use delete::{delete, delete_present};
 pub use insert::{drop_elsewhere, insert, insert_batches, insert_prepared, prepare, Inserted, Prepared};
 pub use keys::HOLDERS_PG;
-pub use query::{after, count_invalid, count_present, counts, exists, query, Cursor, Filter, RecordQuery};
+pub use query::{
+    after, count_invalid, count_present, counts, exists, query, Cursor, Filter, PageTooBig, RecordQuery,
+    PAGE_BYTES,
+};
 pub use references::recheck_referrers;
 pub use write::{load as load_rows, update, update_tagged, RecordUpdate, Written};
 
@@ -53,6 +56,12 @@ pub struct RecordRow {
 }
 
 impl RecordRow {
+    /// The bytes of text it keeps, roughly what it takes to send.
+    pub fn stored_bytes(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        self.vals.len() + text(&self.raw) + text(&self.messages) + text(&self.metadata) + text(&self.custom)
+    }
+
     pub fn record_id(&self) -> RecordId {
         RecordId(self.id)
     }

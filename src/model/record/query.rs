@@ -224,11 +224,25 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
             None if descending => stmt.order(records::id.desc()),
             None => stmt.order(records::id.asc()),
         };
-        let mut rows = stmt
+        // Read row by row, so a page of huge cells stops at its byte budget instead of
+        // being held whole (SQLite streams; PostgreSQL's client holds the result once).
+        let mut rows = Vec::new();
+        let mut bytes = 0;
+        let found = stmt
             .select(RecordRow::as_select())
             .limit(limit)
             .offset(offset)
-            .load(conn)?;
+            .load_iter::<RecordRow, diesel::connection::DefaultLoadingMode>(conn)?;
+        for row in found {
+            let row = row?;
+            bytes += row.stored_bytes();
+            if bytes > PAGE_BYTES {
+                return Err(diesel::result::Error::QueryBuilderError(Box::new(PageTooBig {
+                    records: rows.len(),
+                })));
+            }
+            rows.push(row);
+        }
         if bounded && (rows.len() as i64) < limit {
             // Not a full page among the first records: the index finds the rest.
             continue;
@@ -241,6 +255,30 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     // The loop's last pass (unbounded) always returns.
     unreachable!("the unbounded pass always returns")
 }
+
+/// The most stored text (values, inputs, messages) one page of records may hold: 64 MiB,
+/// 64 records of cells as big as a cell may be, thousands of usual ones.
+pub const PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A page would hold more than [`PAGE_BYTES`]: the reader asks for fewer records at once.
+#[derive(Debug)]
+pub struct PageTooBig {
+    /// Records that fit before the budget ran out.
+    pub records: usize,
+}
+
+impl std::fmt::Display for PageTooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "this page would hold more than {} MiB of values (its first {} records fit); ask for fewer records at once (`pageSize`)",
+            PAGE_BYTES / (1024 * 1024),
+            self.records
+        )
+    }
+}
+
+impl std::error::Error for PageTooBig {}
 
 /// From how many records in a page starts from the narrow index (see `seek`).
 const SEEK_FROM: i64 = 10_000;
