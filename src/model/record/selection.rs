@@ -117,6 +117,15 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
                     q.ids.get_or_insert_with(Vec::new).push(id.0);
                 }
             }
+            // Flatfile's reads of what changed since a version: Wharf keeps no versions of
+            // records, and reading every record instead would hand back the whole sheet as
+            // if all of it had changed.
+            "sinceVersionId" | "sinceCommitId" | "for" => {
+                return Err(Mistake::new(
+                    k,
+                    format!("Wharf does not read records changed since a version (`{k}`); read a commit's records with `commitId` (a `commit:created` event's `dataUrl` names it), or the sheet's changes with GET /v1/sheets/{{id}}/changes"),
+                ))
+            }
             _ => {}
         }
     }

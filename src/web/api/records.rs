@@ -176,7 +176,8 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
-    if let Some(raw) = param(&params, "commitId") {
+    // Wharf's versions are its commits (events carry the same id as both).
+    if let Some(raw) = param(&params, "commitId").or_else(|| param(&params, "versionId")) {
         // A commit's records (what a record hook reads), paged over the commit's ids. The
         // hook reads its `dataUrl` once, without a page size: then it gets all of them (a
         // commit is one write, at most MAX_BATCH records).
