@@ -33,6 +33,9 @@ pub enum AppError {
     Stale(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A Flatfile call Wharf does not offer (501).
+    #[error("{0}")]
+    NotSupported(String),
     #[error("the database is busy; try again shortly")]
     Unavailable,
     /// Mail could not be handed over (after retries); nothing was lost silently.
@@ -105,6 +108,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) | AppError::Stale(_) => "conflict",
             AppError::PayloadTooLarge(_) => "too_large",
+            AppError::NotSupported(_) => "not_supported",
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
             AppError::Storage => "storage",
@@ -230,6 +234,7 @@ impl ResponseError for AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::Stale(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Mail(_) | AppError::Storage => StatusCode::BAD_GATEWAY,
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,

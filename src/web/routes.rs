@@ -315,6 +315,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::NotFound("route"))
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+    match super::api::unsupported::explain(req.path()) {
+        Some(why) => Err(AppError::NotSupported(why.into())),
+        None => Err(AppError::NotFound("route")),
+    }
 }

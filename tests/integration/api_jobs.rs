@@ -337,7 +337,34 @@ async fn list_filters_read_as_flatfiles(db: Db) {
     assert_eq!(events["data"].as_array().unwrap().len(), 1, "{events}");
 }
 
+/// A Flatfile call Wharf does not offer answers 501 saying so and what to do instead; an
+/// unknown path stays a 404.
+async fn flatfile_calls_wharf_lacks_say_so(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Calls").await;
+    for path in [
+        "/actions",
+        &format!("/spaces/{space}/documents"),
+        "/subscription",
+        "/guests/us_g_x/roles",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 501, "{path}: {body}");
+        assert_eq!(body["errors"][0]["key"], "not_supported", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Wharf"),
+            "{body}"
+        );
+    }
+    let (status, body) = app.get_json("/no-such-call").await;
+    assert_eq!(status, 404, "{body}");
+}
+
 on_both!(
+    flatfile_calls_wharf_lacks_say_so,
     list_filters_read_as_flatfiles,
     lifecycle_calls_at_once_never_undo_each_other,
     a_retry_starts_clean_and_outcomes_are_acknowledged_once,

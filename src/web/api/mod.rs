@@ -22,6 +22,7 @@ pub mod sheets;
 pub mod space_configs;
 pub mod spaces;
 pub mod submissions;
+pub mod unsupported;
 pub mod webhooks;
 pub mod workbooks;
 
