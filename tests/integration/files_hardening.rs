@@ -372,7 +372,30 @@ async fn two_extractions_of_a_file_leave_one_workbook(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 20_000);
 }
 
+/// A file Wharf cannot read (a PDF) that a listener's extractor then completes no longer
+/// says why Wharf could not read it.
+async fn a_file_a_listener_completes_drops_wharfs_failure(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Pdf").await;
+    let file = app
+        .upload_and_extract(&space, "doc.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n".to_vec())
+        .await;
+    assert_eq!(file["status"], "failed", "{file}");
+    assert!(
+        file["message"].as_str().is_some_and(|m| m.contains("PDF")),
+        "{file}"
+    );
+    let id = file["id"].as_str().unwrap();
+    let (status, done) = app
+        .patch_json(&format!("/files/{id}"), &json!({"status": "complete"}))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["data"]["status"], "complete");
+    assert!(done["data"].get("message").is_none_or(Value::is_null), "{done}");
+}
+
 on_both!(
+    a_file_a_listener_completes_drops_wharfs_failure,
     two_extractions_of_a_file_leave_one_workbook,
     an_uploads_form_fields_are_checked_like_a_body,
     uploads_are_served_as_data_never_as_scripts_or_pages,

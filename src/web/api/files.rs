@@ -446,8 +446,12 @@ pub async fn update(
         .as_deref()
         .map(|t| given_id(t, WorkbookId::parse, "workbookId"))
         .transpose()?;
+    // A file a listener's extractor completes no longer says why Wharf's own extraction
+    // could not read it.
+    let message = (body.status.as_deref() == Some(file::status::COMPLETE)).then_some(None);
     let changes = FileChanges {
         name,
+        message,
         workbook_id: workbook_id.clone().map(Some),
         status: body.status,
         mode: body.mode,
