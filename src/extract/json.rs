@@ -109,13 +109,10 @@ fn for_each_item(
     })
     .deserialize(&mut de)
     .and_then(|_| if stopped { Ok(()) } else { de.end() })
-    .map_err(|e| {
-        let hint = if e.classify() == serde_json::error::Category::Data {
-            " (a JSON file must hold a list of records: [{\"name\": \"Ada\"}, ...])"
-        } else {
-            ""
-        };
-        ExtractError::Corrupt(format!("the JSON could not be read: {e}{hint}"))
+    .map_err(|e| match e.classify() {
+        // Well-formed JSON of another shape (an object, a list of numbers): not damaged.
+        serde_json::error::Category::Data => ExtractError::JsonShape(e.to_string()),
+        _ => ExtractError::Corrupt(format!("the JSON could not be read: {e}")),
     })
 }
 
@@ -133,12 +130,13 @@ impl Keys {
             }
             if self.seen.insert(k.clone()) {
                 self.list.push(k.clone());
-                if self.list.len() > MAX_COLUMNS {
-                    return Err(ExtractError::TooWide(self.list.len()));
-                }
             }
         }
-        Ok(())
+        // Counted whole, so the message says how many columns the file has.
+        match self.list.len() {
+            n if n > MAX_COLUMNS => Err(ExtractError::TooWide(n)),
+            _ => Ok(()),
+        }
     }
 }
 

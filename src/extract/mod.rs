@@ -221,6 +221,8 @@ pub enum ExtractError {
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
+    #[error("the JSON is not a list of records ({0}); a JSON file must hold [{{\"name\": \"Ada\"}}, ...], or one record per line (JSON Lines)")]
+    JsonShape(String),
     /// Every row read so far was refused, the first for a reason it names.
     #[error("no row of the file could be read; line {line}: {why}")]
     NoRowRead { line: u64, why: String },
