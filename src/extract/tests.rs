@@ -326,3 +326,23 @@ fn an_ods_is_read() {
     let rows: Vec<Vec<String>> = table.rows.map(|r| r.unwrap().values).collect();
     assert_eq!(rows, vec![strings(&["Ada", "36"])]);
 }
+
+fn open_failure(bytes: &[u8], name: &str) -> ExtractError {
+    let (_dir, path) = file_with(bytes, name);
+    match open(&path, name) {
+        Ok(_) => panic!("{name} should fail"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn json_of_another_shape_is_named_as_such_and_wide_json_counts_its_columns() {
+    let shape = open_failure(br#"{"email": "a@b.com"}"#, "one.json");
+    assert!(matches!(shape, ExtractError::JsonShape(_)), "{shape}");
+    assert!(shape.to_string().contains("not a list of records"), "{shape}");
+    assert!(!shape.to_string().contains("damaged"), "{shape}");
+    let keys: Vec<String> = (0..5000).map(|i| format!("\"k{i}\": {i}")).collect();
+    let wide = format!("[{{{}}}]", keys.join(","));
+    let too_wide = open_failure(wide.as_bytes(), "wide.json");
+    assert_eq!(too_wide, ExtractError::TooWide(5000), "{too_wide}");
+}

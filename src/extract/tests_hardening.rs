@@ -596,15 +596,3 @@ fn formulas_are_defused_but_numbers_are_not() {
     assert_eq!(safe_cell("-5"), "-5");
     assert_eq!(safe_cell("plain"), "plain");
 }
-
-#[test]
-fn json_of_another_shape_is_named_as_such_and_wide_json_counts_its_columns() {
-    let shape = fail(br#"{"email": "a@b.com"}"#, "one.json");
-    assert!(matches!(shape, ExtractError::JsonShape(_)), "{shape}");
-    assert!(shape.to_string().contains("not a list of records"), "{shape}");
-    assert!(!shape.to_string().contains("damaged"), "{shape}");
-    let keys: Vec<String> = (0..5000).map(|i| format!("\"k{i}\": {i}")).collect();
-    let wide = format!("[{{{}}}]", keys.join(","));
-    let too_wide = fail(wide.as_bytes(), "wide.json");
-    assert_eq!(too_wide, ExtractError::TooWide(5000), "{too_wide}");
-}

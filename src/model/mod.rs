@@ -10,6 +10,7 @@ pub mod file;
 pub mod guest;
 pub mod guest_link;
 pub mod job;
+mod job_list;
 pub mod job_queue;
 pub mod job_subject;
 pub mod mail_retry;

@@ -1,8 +1,8 @@
 //! Every route, in one table.
 
 use super::api::{
-    bulk, cells, changes, commits, environments, events, files, guests, health, job_plan, jobs, records,
-    secrets, sheet_fields, sheets, space_configs, spaces, submissions, webhooks, workbooks,
+    bulk, cells, changes, commits, environments, events, files, guests, health, job_list, job_plan, jobs,
+    records, secrets, sheet_fields, sheets, space_configs, spaces, submissions, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -75,7 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/files/{id}", web::delete().to(files::delete))
             .route("/files/{id}/download", web::get().to(files::download))
             .route("/files/{id}/rejects", web::get().to(files::rejects))
-            .route("/jobs", web::get().to(jobs::list))
+            .route("/jobs", web::get().to(job_list::list))
             .route("/jobs", web::post().to(jobs::create))
             .route("/jobs/{id}", web::get().to(jobs::get))
             .route("/jobs/{id}", web::patch().to(jobs::update))

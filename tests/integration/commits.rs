@@ -8,7 +8,7 @@ use flate2::write::GzEncoder;
 use serde_json::{json, Value};
 use std::io::Write;
 
-async fn events_of(app: &TestApp, topic: &str) -> Vec<Value> {
+pub(crate) async fn events_of(app: &TestApp, topic: &str) -> Vec<Value> {
     let (status, body) = app
         .get_json(&format!(
             "/events?topic={topic}&includeAcknowledged=true&pageSize=1000"
@@ -18,7 +18,7 @@ async fn events_of(app: &TestApp, topic: &str) -> Vec<Value> {
     body["data"].as_array().expect("events").clone()
 }
 
-async fn insert(app: &TestApp, sheet: &str, records: Value, headers: &[(&str, &str)]) -> Value {
+pub(crate) async fn insert(app: &TestApp, sheet: &str, records: Value, headers: &[(&str, &str)]) -> Value {
     let mut req = app
         .api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
         .json(&records);
@@ -86,24 +86,6 @@ async fn a_hook_reads_and_answers_a_commit(db: Db) {
     assert_eq!(records.len(), 2);
     assert_eq!(records[1]["values"]["age"]["value"], Value::Null);
     assert!(records[1]["values"].as_object().unwrap().contains_key("company"));
-    // Older listener code reads the event's `versionId`: the same records.
-    let version = ctx["versionId"].as_str().unwrap();
-    let (_, by_version) = app
-        .get_json(&format!("/sheets/{sheet}/records?versionId={version}"))
-        .await;
-    assert_eq!(
-        by_version["data"]["records"].as_array().unwrap().len(),
-        2,
-        "{by_version}"
-    );
-    // What changed since a version, Wharf cannot say: refused, not answered with everything.
-    for key in ["sinceVersionId", "sinceCommitId"] {
-        let (status, body) = app
-            .get_json(&format!("/sheets/{sheet}/records?{key}={version}"))
-            .await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(body["errors"][0]["key"], key, "{body}");
-    }
 
     // It answers: a changed value and an error message of its own, gzip.
     let ada = records[0]["id"].as_str().unwrap().to_string();

@@ -28,6 +28,7 @@ mod bulk_jobs;
 mod cells;
 mod cli;
 mod commits;
+mod commits_versions;
 mod connections;
 mod constraints;
 mod delete_records;

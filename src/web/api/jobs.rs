@@ -1,17 +1,17 @@
-//! Jobs: list, create, get, update, delete, and the lifecycle calls (execute, ack,
-//! complete, fail, cancel, outcome/ack, retry).
+//! Jobs: create, get, update, delete, and the lifecycle calls (execute, ack, complete,
+//! fail, cancel, outcome/ack, retry); the list is `job_list`.
 
 use super::job_starts::{
     cancel_info, guest_may_handle, guest_may_restart, guest_may_start, iso_time, map_config_change,
     object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
 };
-use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
+use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId};
 use crate::jobs::plan;
-use crate::model::job::{self, status, Filter, Job, JobChanges, JobInput};
+use crate::model::job::{self, status, Job, JobChanges, JobInput};
 use crate::model::{file, iso, sheet, workbook, ModelError, ModelResult};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
@@ -94,68 +94,6 @@ impl Percent {
             0
         }
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    environment_id: Option<String>,
-    space_id: Option<String>,
-    file_id: Option<String>,
-    workbook_id: Option<String>,
-    source: Option<String>,
-    page_size: Option<i64>,
-    page_number: Option<i64>,
-    sort_direction: Option<String>,
-    /// Wharf's jobs have no parts: the parts of any job are none.
-    parent_id: Option<String>,
-}
-
-/// A guest lists the jobs of its own spaces only.
-pub async fn list(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
-    let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
-    if let Some(direction) = q.sort_direction.as_deref() {
-        one_of("sortDirection", direction, &["asc", "desc"])?;
-    }
-    if q.parent_id.is_some() {
-        return Ok(HttpResponse::Ok().json(json!({"pagination": pagination(0, size, number), "data": []})));
-    }
-    if let Some(env) = &q.environment_id {
-        if given_id(env, EnvironmentId::parse, "environmentId")? != caller.environment_id {
-            return Err(AppError::NotFound("environment"));
-        }
-    }
-    let space_id = space_filter(&caller, q.space_id.as_deref())?;
-    let filter = Filter {
-        space_id,
-        only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),
-        file_id: q
-            .file_id
-            .as_deref()
-            .map(|t| given_id(t, FileId::parse, "fileId"))
-            .transpose()?,
-        source: q.source.clone(),
-        workbook: q.workbook_id.clone(),
-        newest_first: q.sort_direction.as_deref() == Some("desc"),
-        page_size: size,
-        page_number: number,
-    };
-    let env = caller.environment_id.clone();
-    let (items, total) = state
-        .db(move |conn| {
-            // A space of another environment (or none) is a 404, as for workbooks.
-            if let Some(sid) = &filter.space_id {
-                crate::model::space::find(conn, &env, sid)?.ok_or(AppError::NotFound("space"))?;
-            }
-            Ok::<_, AppError>(job::list(conn, &env, &filter)?)
-        })
-        .await?;
-    let data: Vec<Value> = items.iter().map(job_json).collect();
-    Ok(HttpResponse::Ok().json(json!({"pagination": pagination(total, size, number), "data": data})))
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ pub mod events;
 pub mod files;
 pub mod guests;
 pub mod health;
+pub mod job_list;
 pub mod job_plan;
 pub(crate) mod job_starts;
 pub mod jobs;
