@@ -16,6 +16,9 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
     if let Some((enc, _)) = Encoding::for_bom(head) {
         return enc;
     }
+    if let Some(enc) = utf16_without_bom(head) {
+        return enc;
+    }
     let (good_multibyte, bad) = utf8_shape(head, whole_file);
     if bad == 0 || good_multibyte >= bad {
         return UTF_8;
@@ -23,6 +26,25 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(head, whole_file);
     detector.guess(None, true)
+}
+
+/// UTF-16 saved without a byte-order mark: text of mostly Latin letters has a zero byte in
+/// every other place (the odd ones little-endian, the even ones big-endian) and almost none
+/// in the others. Binary data has zeros in both or in neither.
+fn utf16_without_bom(head: &[u8]) -> Option<&'static Encoding> {
+    let pairs: Vec<&[u8]> = head[..head.len().min(4096) & !1].chunks_exact(2).collect();
+    if pairs.len() < 8 {
+        return None;
+    }
+    let zeros_at = |i: usize| pairs.iter().filter(|p| p[i] == 0).count();
+    let (even, odd, n) = (zeros_at(0), zeros_at(1), pairs.len());
+    let most = |zeros: usize| zeros * 10 >= n * 4;
+    let few = |zeros: usize| zeros * 20 <= n;
+    match (most(odd) && few(even), most(even) && few(odd)) {
+        (true, false) => Some(encoding_rs::UTF_16LE),
+        (false, true) => Some(encoding_rs::UTF_16BE),
+        _ => None,
+    }
 }
 
 /// Counts well-formed non-ASCII UTF-8 sequences and bytes that break UTF-8. A sequence cut

@@ -346,3 +346,15 @@ fn json_of_another_shape_is_named_as_such_and_wide_json_counts_its_columns() {
     let too_wide = open_failure(wide.as_bytes(), "wide.json");
     assert_eq!(too_wide, ExtractError::TooWide(5000), "{too_wide}");
 }
+
+#[test]
+fn utf16_without_a_byte_order_mark_is_read_as_text() {
+    let text = "email,name\nä@b.com,Äpfel\nbob@b.com,Bob\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for (bytes, name) in [(le, "le.csv"), (be, "be.csv")] {
+        let (labels, rows, _, _) = read(&bytes, name);
+        assert_eq!(labels, strings(&["email", "name"]), "{name}");
+        assert_eq!(rows[0], strings(&["ä@b.com", "Äpfel"]), "{name}");
+    }
+}
