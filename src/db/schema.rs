@@ -166,6 +166,7 @@ diesel::table! {
         namespaces -> Nullable<Text>,
         acknowledged_at -> Nullable<Timestamp>,
         acknowledged_by -> Nullable<Text>,
+        envelope -> Nullable<Text>,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Event {
     pub created_at: NaiveDateTime,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub acknowledged_by: Option<String>,
+    /// A custom event's `attributes`, `target`, `origin` and `callbackUrl`, as a JSON object.
+    pub envelope: Option<String>,
 }
 
 impl Event {
@@ -125,6 +127,7 @@ struct NewEvent<'a> {
     context: String,
     data_url: Option<&'a str>,
     namespaces: Option<String>,
+    envelope: Option<&'a str>,
 }
 
 /// What a custom event (`POST /v1/events`) adds to a context and payload.
@@ -133,6 +136,8 @@ pub struct Extras<'a> {
     pub domain: Option<&'a str>,
     pub data_url: Option<&'a str>,
     pub namespaces: Option<&'a [String]>,
+    /// The envelope's other keys, a JSON object.
+    pub envelope: Option<&'a str>,
 }
 
 /// The domain of a topic: its prefix when that is one of Flatfile's domains; records
@@ -175,6 +180,7 @@ pub fn insert(
         context: Value::Object(ctx.extra.clone()).to_string(),
         data_url: extras.data_url,
         namespaces,
+        envelope: extras.envelope,
     };
     // The database stamps the time (module note): SQLite evaluates `now` once the statement
     // holds the write lock; on PostgreSQL a trigger fills it in.

@@ -429,7 +429,32 @@ async fn activity_shows_the_latest_events_acknowledged_or_not(db: Db) {
     );
 }
 
+/// A custom event's `attributes`, `target`, `origin` and `callbackUrl` come back as sent, in
+/// the answer and when read again (listener code reads `event.target` and `event.origin`).
+async fn a_custom_events_whole_envelope_is_kept(db: Db) {
+    let app = spawn_app(db).await;
+    let sent = json!({
+        "topic": "workbook:updated", "domain": "workbook",
+        "context": {"environmentId": app.env_id.as_str()},
+        "payload": {"a": 1},
+        "attributes": {"progress": {"current": 1, "total": 2}},
+        "target": "sheet:contacts",
+        "origin": {"id": "us_x", "slug": "crm"},
+        "callbackUrl": "https://example.com/done",
+    });
+    let (status, made) = app.post_json("/events", &sent).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["data"]["id"].as_str().unwrap();
+    let (_, read) = app.get_json(&format!("/events/{id}")).await;
+    for e in [&made["data"], &read["data"]] {
+        for key in ["attributes", "target", "origin", "callbackUrl"] {
+            assert_eq!(e[key], sent[key], "{key}: {e}");
+        }
+    }
+}
+
 on_both!(
+    a_custom_events_whole_envelope_is_kept,
     activity_shows_the_latest_events_acknowledged_or_not,
     lists_filter_and_page,
     custom_events_and_acknowledgement,

@@ -43,6 +43,11 @@ pub fn event_json(e: &Event) -> Value {
         "acknowledgedAt": e.acknowledged_at.as_ref().map(iso),
         "acknowledgedBy": e.acknowledged_by,
     });
+    if let Some(Value::Object(extra)) = e.envelope.as_deref().map(stored_json) {
+        for (key, value) in extra {
+            v[key.as_str()] = value;
+        }
+    }
     if let Some(url) = &e.data_url {
         v["dataUrl"] = json!(url);
     }
@@ -148,7 +153,7 @@ pub async fn ack(
     Ok(success())
 }
 
-/// `CreateEventConfig`; keys Wharf does not keep (`attributes`, `callbackUrl`...) are ignored.
+/// `CreateEventConfig`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewEvent {
@@ -159,6 +164,10 @@ pub struct NewEvent {
     payload: Map<String, Value>,
     data_url: Option<String>,
     namespaces: Option<Vec<String>>,
+    attributes: Option<Map<String, Value>>,
+    target: Option<String>,
+    origin: Option<Map<String, Value>>,
+    callback_url: Option<String>,
 }
 
 /// Largest event an API caller creates, as JSON (payload, context, dataUrl, namespaces).
@@ -237,12 +246,27 @@ pub async fn create(
         ctx.extra.insert("slugs".into(), slugs.clone());
     }
     let payload = Value::Object(b.payload);
+    // The envelope's other keys, kept and given back as sent.
+    let mut envelope = Map::new();
+    let given = [
+        ("attributes", b.attributes.map(Value::Object)),
+        ("target", b.target.map(Value::String)),
+        ("origin", b.origin.map(Value::Object)),
+        ("callbackUrl", b.callback_url.map(Value::String)),
+    ];
+    for (key, value) in given {
+        if let Some(value) = value {
+            envelope.insert(key.into(), value);
+        }
+    }
+    let envelope = (!envelope.is_empty()).then(|| Value::Object(envelope).to_string());
     // An event is a signal, fanned out to every listener and webhook: data belongs in
     // records or files. Every part counts, not the payload alone.
     let size = payload.to_string().len()
         + Value::Object(b.context.clone()).to_string().len()
         + b.data_url.as_ref().map_or(0, String::len)
-        + serde_json::to_string(&b.namespaces).map_or(0, |n| n.len());
+        + serde_json::to_string(&b.namespaces).map_or(0, |n| n.len())
+        + envelope.as_ref().map_or(0, String::len);
     if size > MAX_EVENT {
         return Err(AppError::PayloadTooLarge(format!(
             "the event is over {} KiB; put data in records or files and send its id",
@@ -256,6 +280,7 @@ pub async fn create(
                 domain: Some(&b.domain),
                 data_url: b.data_url.as_deref(),
                 namespaces: b.namespaces.as_deref(),
+                envelope: envelope.as_deref(),
             };
             let id = event::insert(conn, &ctx, &b.topic, payload, &extras)?;
             event::find(conn, &ctx.environment_id, id)?.ok_or(AppError::NotFound("event"))
