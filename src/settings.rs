@@ -332,7 +332,7 @@ fn whole_number_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 18] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -345,6 +345,7 @@ const KNOWN: [&str; 17] = [
     "WHARF_MAIL_RETRY_SECONDS",
     "WHARF_EVENT_RETENTION_DAYS",
     "WHARF_KEEP_ALIVE_SECONDS",
+    "WHARF_READ_SECONDS",
     "WHARF_WEBHOOK_PRIVATE",
     "WHARF_JOB_ACK_SECONDS",
     "WHARF_STORAGE_URL",
@@ -408,6 +409,10 @@ mod tests {
         assert_eq!(s.guest_link_hours, 24);
         assert_eq!(s.mail_retry_seconds, 60);
         assert_eq!(s.keep_alive_seconds, 75);
+        assert_eq!(s.read_budget, std::time::Duration::from_secs(10));
+        let quick = settings(&[("WHARF_READ_SECONDS", "2")]).unwrap();
+        assert_eq!(quick.read_budget, std::time::Duration::from_secs(2));
+        assert!(reject_unknown(["WHARF_READ_SECONDS".to_string()].into_iter()).is_ok());
         assert_eq!(s.event_retention_days, 30);
         let idle = settings(&[("WHARF_KEEP_ALIVE_SECONDS", "120")]).unwrap();
         assert_eq!(idle.keep_alive_seconds, 120);
@@ -475,6 +480,24 @@ mod tests {
         ] {
             let e = settings(&[("WHARF_STORAGE_URL", bad)]).unwrap_err();
             assert_eq!(e.var, "WHARF_STORAGE_URL", "{bad}");
+        }
+    }
+
+    /// A variable read here but missing from `KNOWN` would stop every start with "unknown
+    /// variable" once someone sets it.
+    #[test]
+    fn every_variable_read_is_known() {
+        let whole = include_str!("settings.rs");
+        // The tests below name misspelt variables on purpose.
+        let source = &whole[..whole.find("#[cfg(test)]").unwrap_or(whole.len())];
+        for (at, _) in source.match_indices("\"WHARF_") {
+            let name: String = source[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            if name != "WHARF_" {
+                assert!(KNOWN.contains(&name.as_str()), "{name} is read but not in KNOWN");
+            }
         }
     }
 }
