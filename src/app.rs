@@ -63,6 +63,21 @@ impl AppState {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
+    /// [`read_db`](Self::read_db) when `costly` (a query, a search or a sort decides what
+    /// the read costs), else [`db`](Self::db): a plain page or a read by ids never waits
+    /// behind slow queries.
+    pub async fn read_db_if<T, E, F>(&self, costly: bool, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        E: Into<AppError> + From<diesel::result::Error>,
+        T: Send + 'static,
+    {
+        match costly {
+            true => self.read_db(f).await,
+            false => self.db(f).await,
+        }
+    }
+
     /// [`db`](Self::db) for a read whose cost the request decides (a page of records with
     /// a query or search, its counts, a field's values): it waits for the read gate, and
     /// stops once it has run for `WHARF_READ_SECONDS` (422 saying how to ask for less).

@@ -1,15 +1,16 @@
 //! Downloads: a sheet as CSV, streamed a few thousand records at a time so memory stays
 //! flat, with cells that a spreadsheet would run as formulas defused.
 
+use crate::app::AppState;
 use crate::blueprint::SheetConfig;
-use crate::db::{budget, AnyConnection, Pool};
+use crate::db::{AnyConnection, Pool};
 use crate::model::record::{self, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::validate::display;
+use crate::web::error::AppError;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde_json::Value;
-use std::time::Duration;
 
 /// A file name as people should see it: no control or reordering characters.
 pub fn clean_file_name(name: &str) -> String {
@@ -49,22 +50,31 @@ pub fn attachment(name: &str) -> actix_web::http::header::ContentDisposition {
     }
 }
 
-/// What a CSV download holds: every record, or those the records API's selection picks
-/// (`filter`, `searchValue`, `ids`, `q`...), in its sort's order.
+/// What a CSV download holds: every record, or the ids a selection picked (see
+/// [`selected`]), in its order.
 pub enum Rows {
     All,
-    Selected(record::RecordQuery),
+    Selected(Vec<i64>),
+}
+
+/// The ids the records API's selection (`filter`, `searchValue`, `ids`, `q`...) picks, in
+/// its sort's order (a million are 8 MB). Read before the answer starts, and like a page
+/// (within the read budget, a slow one behind the read gate), so a selection too slow is a
+/// 422 rather than a download cut off after its header.
+pub async fn selected(state: &AppState, sheet: &Sheet, q: record::RecordQuery) -> Result<Rows, AppError> {
+    let sheet = sheet.clone();
+    let ids = state
+        .read_db_if(q.is_costly(), move |conn| {
+            let cells = record::sort_index::Cells::of(crate::db::backend_of(conn), &sheet);
+            record::cells::sorted_ids(conn, cells, sheet.seq, &q)
+        })
+        .await?;
+    Ok(Rows::Selected(ids))
 }
 
 /// Streams a sheet as CSV. A connection is taken for each page and given back before the
-/// page is sent, so a slow client holds none; the selection's ids are read within `budget`.
-pub fn csv_response(
-    pool: Pool,
-    sheet: Sheet,
-    config: SheetConfig,
-    rows: Rows,
-    limit: Duration,
-) -> HttpResponse {
+/// page is sent, so a slow client holds none.
+pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -> HttpResponse {
     let filename = format!("{}.csv", sheet.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
@@ -80,22 +90,7 @@ pub fn csv_response(
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             read(&mut conn).map_err(|e| e.to_string())
         };
-        if let Rows::Selected(q) = &rows {
-            // The selection's ids first (a million are 8 MB), in the order of its sort if it
-            // has one, then their rows a page at a time.
-            let ids = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                let cells = record::sort_index::Cells::of(crate::db::backend_of(&conn), &sheet);
-                match budget::within(&mut conn, limit, |c| {
-                    record::cells::sorted_ids(c, cells, sheet.seq, q)
-                }) {
-                    budget::Budgeted::Done(ids) => ids.map_err(|e| e.to_string()),
-                    budget::Budgeted::OverBudget => Err(format!("the selection took over {limit:?}")),
-                }
-            });
-            let ids = match ids {
-                Ok(ids) => ids,
-                Err(e) => return fail(&e),
-            };
+        if let Rows::Selected(ids) = &rows {
             for chunk in ids.chunks(2000) {
                 match page(&mut |conn| record::load_rows(conn, sheet.seq, chunk)) {
                     Ok(rows) if send(csv_rows(&config, Some(&rows))) => {}

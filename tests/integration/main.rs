@@ -39,6 +39,7 @@ mod field_changes_beside_writes;
 mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;
+mod guest_job_pages;
 mod guests;
 mod guests_files;
 mod guests_rules;

@@ -76,7 +76,7 @@ async fn slow_queries_are_stopped_and_leave_the_rest_served(db: Db) {
             (answer, started.elapsed())
         }
     };
-    let slow_ones = futures_util::future::join_all((0..3).map(|_| slow(&app)));
+    let slow_ones = futures_util::future::join_all((0..6).map(|_| slow(&app)));
     let others = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let started = Instant::now();
@@ -88,7 +88,21 @@ async fn slow_queries_are_stopped_and_leave_the_rest_served(db: Db) {
             )
             .await;
         assert_eq!(inserted, 200, "{body}");
-        let (plain, _) = app.get_json(&format!("/sheets/{sheet}/records?pageSize=5")).await;
+        // A plain page and a read by ids wait for no slow query (four are queued for the
+        // gate now, behind two running).
+        let plain_started = Instant::now();
+        let (plain, page) = app.get_json(&format!("/sheets/{sheet}/records?pageSize=5")).await;
+        let id = page["data"]["records"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (by_id, _) = app.get_json(&format!("/sheets/{sheet}/records?ids={id}")).await;
+        assert_eq!(by_id, 200);
+        let plain_took = plain_started.elapsed();
+        assert!(
+            plain_took < Duration::from_millis(800),
+            "plain reads waited {plain_took:?}"
+        );
         (health, plain, started.elapsed())
     };
     let (slow_answers, (health, plain, others_took)) = tokio::join!(slow_ones, others);
@@ -103,11 +117,20 @@ async fn slow_queries_are_stopped_and_leave_the_rest_served(db: Db) {
         assert_eq!(body["errors"][0]["key"], "query", "{body}");
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains("stopped after 0.5 s"), "{message}");
-        // Two run at once (half of the tests' pool of 4), the third after them.
+        // Two run at once (half of the tests' pool of 4), the others after them.
         assert!(took < Duration::from_secs(8), "{took:?}");
     }
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 4001);
+    // A download of the slow selection says so before it starts, rather than stopping
+    // after its header row.
+    let (status, body) = send(
+        app.api(reqwest::Method::GET, &format!("/sheets/{sheet}/download"))
+            .query(&[("q", q.as_str())]),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "query", "{body}");
 }
 
 /// A page of records holds at most 64 MiB of values: one asking for more records of huge

@@ -40,6 +40,14 @@ pub struct RecordQuery {
     pub cursor: Cursor,
 }
 
+impl RecordQuery {
+    /// Whether what the caller asked decides what the read costs (a query, a search or a
+    /// sort may scan the sheet); a plain page, a filter or ids read along indexes.
+    pub fn is_costly(&self) -> bool {
+        self.ffql.is_some() || self.search_value.is_some() || self.sort.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Cursor {
     #[default]

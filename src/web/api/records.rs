@@ -154,9 +154,13 @@ pub(super) fn refuse_guest(caller: &SpaceCaller, what: &str) -> Result<(), AppEr
 }
 
 /// The commit named by `commitId`, which must be of this sheet.
-async fn commit_of(state: &AppState, ctx: &SheetContext, raw: &str) -> Result<Commit, AppError> {
-    let id = CommitId::parse(raw)
-        .ok_or_else(|| AppError::bad_request("commitId", format!("`{raw}` is not a commit id")))?;
+async fn commit_of(state: &AppState, ctx: &SheetContext, key: &str, raw: &str) -> Result<Commit, AppError> {
+    let id = CommitId::parse(raw).ok_or_else(|| {
+        AppError::bad_request(
+            key,
+            format!("`{raw}` is not a commit id; a `commit:created` event names one (`context.commitId`)"),
+        )
+    })?;
     let env = ctx.environment_id.clone();
     let found = state.db(move |conn| commit::find(conn, &env, &id)).await?;
     found
@@ -177,11 +181,17 @@ pub async fn list(
     let ctx = context(&state, &caller, &path).await?;
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
     // Wharf's versions are its commits (events carry the same id as both).
-    if let Some(raw) = param(&params, "commitId").or_else(|| param(&params, "versionId")) {
+    let commit = [
+        ("commitId", param(&params, "commitId")),
+        ("versionId", param(&params, "versionId")),
+    ]
+    .into_iter()
+    .find_map(|(key, raw)| Some((key, raw?)));
+    if let Some((key, raw)) = commit {
         // A commit's records (what a record hook reads), paged over the commit's ids. The
         // hook reads its `dataUrl` once, without a page size: then it gets all of them (a
         // commit is one write, at most MAX_BATCH records).
-        let ids = commit_of(&state, &ctx, raw).await?.ids();
+        let ids = commit_of(&state, &ctx, key, raw).await?.ids();
         if param(&params, "pageSize").is_none() {
             q.page_size = ids.len().clamp(1, MAX_BATCH) as i64;
         }
@@ -199,7 +209,7 @@ pub async fn list(
     let config = ctx.config.clone();
     // With `q`, the counts are those of the records it selects.
     let (rows, counts) = state
-        .read_db(move |conn| {
+        .read_db_if(q.is_costly(), move |conn| {
             let counts = match (&q.ffql, include_counts) {
                 (Some(node), true) => record::counts(conn, &ctx, node)?,
                 _ => ctx.sheet.counts(),
@@ -372,7 +382,7 @@ pub async fn update(
     let hooks = match param(&params, "commitId") {
         Some(raw) => {
             refuse_guest(&caller, "answer a commit (`commitId`)")?;
-            Hooks::Answer(commit_of(&state, &ctx, raw).await?.id)
+            Hooks::Answer(commit_of(&state, &ctx, "commitId", raw).await?.id)
         }
         None => hooks_of(&req, &caller),
     };

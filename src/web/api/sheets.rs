@@ -136,7 +136,9 @@ pub async fn counts(
         .map_err(|_| AppError::NotFound("sheet"))?;
     let (q, _) = super::records::parse_selection(&ctx.config, &params)?;
     let counts = state
-        .read_db(move |conn| record::cells::selection_counts(conn, &ctx, &q))
+        .read_db_if(q.is_costly(), move |conn| {
+            record::cells::selection_counts(conn, &ctx, &q)
+        })
         .await?;
     Ok(ok(json!({"counts": counts, "success": true})))
 }
@@ -169,7 +171,8 @@ pub async fn download(
         .iter()
         .any(|(k, _)| k == "sortField" || k == "sortDirection");
     let rows = if sorted || params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
-        Rows::Selected(super::records::parse_query(&config, &params)?.0)
+        let q = super::records::parse_query(&config, &params)?.0;
+        crate::web::export::selected(&state, &s, q).await?
     } else {
         Rows::All
     };
@@ -178,6 +181,5 @@ pub async fn download(
         s,
         config,
         rows,
-        state.settings.read_budget,
     ))
 }

@@ -322,8 +322,9 @@ pub async fn load(
     let csrf = viewer.csrf().to_string();
     let viewer = viewer.clone();
     let (indexer, pool) = (state.indexer.clone(), state.pool.clone());
+    let costly = !view.q.trim().is_empty() || !view.sort.is_empty();
     state
-        .read_db(move |conn| {
+        .read_db_if(costly, move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
             viewer
                 .check_reach(&workbook.space_id)

@@ -423,9 +423,13 @@ pub async fn follow(
     let j = load_job(&state, &user, &path).await?;
     let env = user.environment_id().clone();
     let actor = user.actor();
+    let guest = matches!(user, Viewer::Guest(_));
     let waited = j.clone();
     let next = state
         .db(move |conn| {
+            if guest {
+                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
+            }
             let wid = match (WorkbookId::parse(&j.source), SheetId::parse(&j.source)) {
                 (Some(wb), _) => Some(wb),
                 (None, Some(sid)) => sheet::find(conn, &env, &sid)?.map(|(s, _)| s.workbook_id),

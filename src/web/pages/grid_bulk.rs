@@ -230,8 +230,11 @@ async fn sheet_job(state: &AppState, ctx: &SheetContext, raw: &str) -> Result<Jo
         .db(move |conn| job::find(conn, &env, &id))
         .await?
         .ok_or(AppError::NotFound("job"))?;
+    // Only this sheet's bulk changes and deletes are the toast's (any job can name a sheet
+    // in its config).
     let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
-    if config["sheet"].as_str() != Some(ctx.sheet.id.as_str()) {
+    let bulk = j.job_type == "workbook" && matches!(j.operation.as_str(), "bulk-change" | "delete-records");
+    if !bulk || config["sheet"].as_str() != Some(ctx.sheet.id.as_str()) {
         return Err(AppError::NotFound("job"));
     }
     Ok(j)
@@ -261,8 +264,12 @@ pub async fn cancel(
     let ctx = context(&state, &viewer, &sheet).await?;
     let j = sheet_job(&state, &ctx, &raw).await?;
     let actor = viewer.actor();
+    let guest = matches!(viewer, Viewer::Guest(_));
     let j = state
         .db(move |conn| {
+            if guest {
+                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
+            }
             let info = crate::web::api::job_starts::cancel_info(&j, None)?;
             job::finish(conn, &j, status::CANCELED, None, info, &actor)
         })

@@ -374,13 +374,15 @@ pub async fn download_csv(
         && q.search_value.is_none()
         && q.ffql.is_none()
         && q.sort.is_none();
-    let rows = if everything { Rows::All } else { Rows::Selected(q) };
+    let rows = match everything {
+        true => Rows::All,
+        false => crate::web::export::selected(&state, &ctx.sheet, q).await?,
+    };
     Ok(crate::web::export::csv_response(
         state.pool.clone(),
         ctx.sheet,
         ctx.config,
         rows,
-        state.settings.read_budget,
     ))
 }
 

@@ -1,0 +1,59 @@
+//! A guest's pages stop or mark read only the jobs a guest may: a team's job that names the
+//! guest's sheet in its config is not a bulk change of that sheet, nor the guest's to follow.
+
+use crate::helpers::*;
+use crate::live_access::{guest_browser, guest_with_token};
+use crate::on_both;
+use serde_json::{json, Value};
+
+async fn a_guests_pages_cannot_stop_or_follow_the_teams_jobs(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space_id}")).await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, team) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "team-only-export", "source": wb,
+                    "trigger": "immediate", "config": {"sheet": sheet}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{team}");
+    let job = team["data"]["id"].as_str().unwrap();
+    let (_, token) = guest_with_token(&app, "g@x.org", "G", &[space_id]).await;
+    let browser = guest_browser(&app, &token).await;
+    let page = browser
+        .get(app.url(&format!("/workbooks/{wb}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+    let csrf = &page[start..start + page[start..].find('"').unwrap()];
+    for path in [
+        format!("/grid/{sheet}/bulk/jobs/{job}/cancel"),
+        format!("/grid/jobs/{job}/follow"),
+    ] {
+        let resp = browser
+            .post(app.url(&path))
+            .form(&[("csrf_token", csrf)])
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert!(
+            status == 404 || status == 422,
+            "{path}: {status} {}",
+            resp.text().await.unwrap()
+        );
+    }
+    let (_, now) = app.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(now["data"]["status"], "ready", "{now}");
+    assert_eq!(now["data"]["outcomeAcknowledgedAt"], Value::Null, "{now}");
+}
+
+on_both!(a_guests_pages_cannot_stop_or_follow_the_teams_jobs);
