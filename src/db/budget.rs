@@ -90,7 +90,8 @@ pub fn within<T, E: From<Error>>(
             }
             let started = Instant::now();
             let result = f(conn);
-            let reset = conn.batch_execute("SET statement_timeout = 0");
+            // RESET, not 0: back to what the server or role sets, if anything.
+            let reset = conn.batch_execute("RESET statement_timeout");
             match reset {
                 Err(e) => Budgeted::Done(Err(e.into())),
                 // A statement canceled for its timeout is the error that ends a read
