@@ -32,8 +32,7 @@ async fn a_guests_pages_cannot_stop_or_follow_the_teams_jobs(db: Db) {
         .text()
         .await
         .unwrap();
-    let start = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-    let csrf = &page[start..start + page[start..].find('"').unwrap()];
+    let csrf = &meta_csrf(&page);
     for path in [
         format!("/grid/{sheet}/bulk/jobs/{job}/cancel"),
         format!("/grid/jobs/{job}/follow"),

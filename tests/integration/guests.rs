@@ -255,8 +255,7 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
         .text()
         .await
         .unwrap();
-    let start = grid.find("name=\"csrf-token\" content=\"").unwrap() + 27;
-    let token = &grid[start..start + grid[start..].find('"').unwrap()];
+    let token = &meta_csrf(&grid);
     let saved = guest
         .put(app.url(&format!("/grid/{sheet_a}/records/{rec_a}")))
         .header("hx-request", "true")

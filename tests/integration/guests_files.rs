@@ -245,10 +245,7 @@ async fn a_guest_imports_a_file_from_its_pages(db: Db) {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("id=\"file-input\""), "the upload zone: {page}");
     assert!(page.contains(&format!("sse-connect=\"/spaces/{sa}/files/live\"")));
-    let csrf = {
-        let start = page.find("name=\"csrf-token\" content=\"").unwrap() + 27;
-        page[start..start + page[start..].find('"').unwrap()].to_string()
-    };
+    let csrf = meta_csrf(&page);
     let upload = |space: &str| {
         browser
             .post(app.url(&format!("/spaces/{space}/files")))

@@ -239,10 +239,15 @@ impl BrowserHandle {
     }
 
     pub async fn csrf(&self, path: &str) -> String {
-        let html = self.page(path).await;
-        let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-        html[start..start + html[start..].find('"').expect("end")].to_string()
+        meta_csrf(&self.page(path).await)
     }
+}
+
+/// A page's CSRF token, from its `csrf-token` meta tag.
+pub fn meta_csrf(html: &str) -> String {
+    let needle = "name=\"csrf-token\" content=\"";
+    let start = html.find(needle).expect("csrf meta") + needle.len();
+    html[start..start + html[start..].find('"').expect("end")].to_string()
 }
 
 /// The value of a form's `csrf_token` field.
@@ -368,8 +373,7 @@ impl TestApp {
             .text()
             .await
             .expect("html");
-        let start = html.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-        html[start..start + html[start..].find('"').expect("end")].to_string()
+        meta_csrf(&html)
     }
 
     /// A new secret key of the `production` environment (another environment than `key`'s).

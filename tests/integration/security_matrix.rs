@@ -482,8 +482,7 @@ async fn every_route_refuses_callers_outside_its_scope(db: Db) {
         .text()
         .await
         .unwrap();
-    let start = home.find("name=\"csrf-token\" content=\"").unwrap() + 27;
-    let csrf = home[start..start + home[start..].find('"').unwrap()].to_string();
+    let csrf = meta_csrf(&home);
     let guest_auth = move |req: reqwest::RequestBuilder, v1: bool| {
         if v1 {
             req.bearer_auth(&token)
