@@ -196,6 +196,14 @@ pub fn latest_unacknowledged(
         .filter(jobs::created_by.eq(actor))
         .filter(jobs::job_type.eq_any(["workbook", "sheet"]))
         .filter(jobs::outcome_acknowledged_at.is_null())
+        // A job not yet run (a mapping waiting in `planning`) is not the grid's to show as
+        // running, nor to block the workbook.
+        .filter(jobs::status.ne_all([
+            crate::model::job::status::CREATED,
+            crate::model::job::status::PLANNING,
+            crate::model::job::status::SCHEDULED,
+            crate::model::job::status::WAITING,
+        ]))
         .order((jobs::created_at.desc(), jobs::id.desc()))
         .select(Job::as_select())
         .first(conn)

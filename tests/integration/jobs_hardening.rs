@@ -490,7 +490,34 @@ async fn a_files_workbook_stays_in_its_space(db: Db) {
     assert_eq!(f["data"]["workbookId"], own_wb.as_str());
 }
 
+/// A job not run yet (a listener's job still `created`, a mapping waiting in `planning`) is
+/// not the grid's running job: it neither shows as running nor blocks the workbook.
+async fn a_job_not_run_yet_is_not_the_grids_running_job(db: Db) {
+    use wharf::model::job::{self, JobInput};
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Grid").await;
+    let (wb, _) = destination(&app, &space).await;
+    let space_id = wharf::ids::SpaceId(space.clone());
+    let mut conn = app.pool.get().unwrap();
+    let make = |status: &str| JobInput {
+        job_type: "workbook".into(),
+        operation: "tidy".into(),
+        source: wb.clone(),
+        status: status.into(),
+        ..JobInput::new(&app.env_id, Some(&space_id))
+    };
+    let shown = |conn: &mut wharf::db::AnyConnection| {
+        wharf::model::job_subject::latest_unacknowledged(conn, std::slice::from_ref(&wb), "us_usr_ada")
+            .unwrap()
+    };
+    job::create(&mut conn, make("created"), "us_usr_ada").unwrap();
+    assert!(shown(&mut conn).is_none(), "a job not run yet");
+    let ready = job::create(&mut conn, make("ready"), "us_usr_ada").unwrap();
+    assert_eq!(shown(&mut conn).map(|j| j.id), Some(ready.id));
+}
+
 on_both!(
+    a_job_not_run_yet_is_not_the_grids_running_job,
     a_space_is_deleted_while_its_file_is_extracted,
     a_mapping_onto_its_own_source_sheet_is_refused,
     cancel_and_instant_retry_write_each_record_once,
