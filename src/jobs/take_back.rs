@@ -13,8 +13,9 @@ use crate::model::sheet;
 use crate::model::{now, ModelError, ModelResult};
 use diesel::prelude::*;
 
-/// How many times a batch is tried while field changes keep overtaking it.
-const TRIES: usize = 5;
+/// How long a batch is tried again while field changes keep overtaking it (each retry
+/// follows a committed field change, so this bounds the wait, not the changes met).
+const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Deletes `ids` from a sheet in batches, each on the sheet's fields of the moment (records
 /// deleted meanwhile by others are skipped); after each batch `left` hears what remains.
@@ -28,7 +29,7 @@ pub fn delete_records(
 ) -> ModelResult<usize> {
     let mut deleted = 0;
     for (n, chunk) in ids.chunks(super::BATCH).enumerate() {
-        let mut tries = 0;
+        let started = std::time::Instant::now();
         let gone = loop {
             let ctx = match sheet::load_context(conn, env, sheet_id) {
                 Ok(ctx) => ctx,
@@ -37,7 +38,7 @@ pub fn delete_records(
                 Err(e) => return Err(e),
             };
             match record::delete_present(conn, &ctx, chunk, actor) {
-                Err(ModelError::Stale(_)) if tries < TRIES => tries += 1,
+                Err(ModelError::Stale(_)) if started.elapsed() < FRESH_FOR => {}
                 Err(ModelError::NotFound("sheet")) => return Ok(deleted),
                 other => break other?,
             }

@@ -35,8 +35,11 @@ pub(super) async fn writable(
     Ok(ctx)
 }
 
-/// How many times a write is made while field changes keep overtaking it.
-const FRESH_TRIES: usize = 5;
+/// How long a write is made again while field changes keep overtaking it. A retry happens
+/// only when a field change committed meanwhile, so this bounds a write's wait behind a
+/// stream of field changes, not the number of changes it may meet: under load one write
+/// can be overtaken by every change of a burst.
+const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Makes a write of a sheet's records, prepared against its fields as read in `first`;
 /// when a field change commits between that read and the write's locks
@@ -49,11 +52,10 @@ pub(super) async fn on_fresh_fields<T>(
     first: SheetContext,
     mut write: impl AsyncFnMut(SheetContext) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    let (mut ctx, mut tries) = (first, 1);
+    let (mut ctx, started) = (first, std::time::Instant::now());
     loop {
         match write(ctx).await {
-            Err(AppError::Stale(_)) if tries < FRESH_TRIES => {
-                tries += 1;
+            Err(AppError::Stale(_)) if started.elapsed() < FRESH_FOR => {
                 ctx = writable(state, caller, raw_id).await?;
             }
             done => return done,
