@@ -127,6 +127,10 @@ fn complete(
     Ok(())
 }
 
+/// Maps the source's records in three steps running at once, each on a thread of its own:
+/// a reader (its own connection) reads and maps the next batch, a checker checks the one
+/// before, and this thread writes the one before that. Each hands on one batch at a time,
+/// so at most three are in memory.
 #[allow(clippy::too_many_arguments)]
 fn map_batches(
     cx: &super::Context,
@@ -138,73 +142,114 @@ fn map_batches(
     cp: &mut Checkpoint,
     progress: &mut Progress,
 ) -> Result<(), JobError> {
+    progress.report(conn, 1, "Mapping records")?;
+    let mut reader = cx
+        .pool
+        .get()
+        .map_err(|e| JobError::Internal(anyhow::anyhow!("no connection to read the source: {e}")))?;
+    let (source, start) = (sheets.source.seq, cp.after);
+    // The reader's own copy: its translations of unseen enum values are a cache.
+    let resolved = resolved.clone();
+    std::thread::scope(|scope| {
+        let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Result<Batch, JobError>>(0);
+        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel(0);
+        let reading = scope.spawn(move || {
+            let mut after = start;
+            loop {
+                let next = match next_batch(&mut reader, source, after, &resolved) {
+                    Ok(Some(b)) => b,
+                    // The end: dropping the sender tells the checker, and it the writer.
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = read_tx.send(Err(e));
+                        return;
+                    }
+                };
+                after = next.last;
+                // The writer gone (it stopped or failed) ends the reader too.
+                if read_tx.send(Ok(next)).is_err() {
+                    return;
+                }
+            }
+        });
+        let checking = scope.spawn(move || {
+            for batch in read_rx {
+                let checked = batch.map(|mut b| {
+                    let inputs = std::mem::take(&mut b.inputs);
+                    (b, record::prepare(dest, inputs))
+                });
+                if checked_tx.send(checked).is_err() {
+                    return;
+                }
+            }
+        });
+        // `checked_rx` is moved in: once writing stops, for whatever reason, the checker's
+        // and then the reader's next hand-over fails and they end.
+        let written = write_batches(cx, conn, job, sheets, dest, cp, progress, checked_rx);
+        // A reader or checker that panicked closed its channel as the end would: the
+        // mapping is then not complete.
+        if reading.join().is_err() || checking.join().is_err() {
+            return Err(JobError::Internal(anyhow::anyhow!("reading or checking a batch panicked")));
+        }
+        written
+    })?;
+    // A deleted source reads as one with no more records: say so rather than complete.
+    if !sheet::exists(conn, sheets.source.seq)? {
+        return Err(source_gone(sheets));
+    }
+    Ok(())
+}
+
+/// Writes the checked batches as they come, each in a transaction with the job's
+/// checkpoint, until the checker's channel closes.
+#[allow(clippy::too_many_arguments)]
+fn write_batches(
+    cx: &super::Context,
+    conn: &mut AnyConnection,
+    job: &Job,
+    sheets: &plan::Sheets,
+    dest: &SheetContext,
+    cp: &mut Checkpoint,
+    progress: &mut Progress,
+    checked: std::sync::mpsc::Receiver<Result<(Batch, record::Prepared), JobError>>,
+) -> Result<(), JobError> {
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
-    progress.report(conn, 1, "Mapping records")?;
-    let mut current = next_batch(conn, sheets.source.seq, cp.after, resolved)?.map(|mut b| {
-        let prepared = record::prepare(dest, std::mem::take(&mut b.inputs));
-        (b, prepared)
-    });
-    while let Some((batch, prepared)) = current.take() {
-        // The next batch is read now, and checked on a thread of its own while this one is
-        // written.
-        let following = next_batch(conn, sheets.source.seq, batch.last, resolved)?;
-        let (also_changed, following) = std::thread::scope(|scope| {
-            let ahead = following.map(|mut b| {
-                let inputs = std::mem::take(&mut b.inputs);
-                (b, scope.spawn(move || record::prepare(dest, inputs)))
-            });
-            let mut next = cp.clone();
-            let also_changed = progress.fenced(conn, |conn| {
-                // A lock taken meanwhile stops a person's or guest's import.
-                let fresh = sheet::relock_fresh(conn, dest)?;
-                super::delete::stop_if_locked(&fresh, actor, || {
-                    "and took back the records it had mapped".into()
-                })?;
-                // The batch was checked against the destination's fields: changed since,
-                // the plan no longer says where its values go. (Another sheet of the
-                // workbook changing changes nothing here.)
-                if fresh.config.json["fields"] != dest.config.json["fields"] {
-                    return Err(JobError::Failed(format!(
-                        "the fields of {} changed while records were being mapped into it; the records mapped were taken back: start the import again",
-                        dest.sheet.name
-                    )));
-                }
-                let written = record::insert_prepared(conn, &fresh, prepared, actor, &Hooks::Run)?;
-                next.after = batch.last;
-                next.processed += batch.count;
-                next.add_written(written.rows.iter().map(|r| r.id));
-                record::drop_elsewhere(written.rows);
-                let changes = JobChanges {
-                    checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
-                    ..Default::default()
-                };
-                job::change(conn, &job.id, changes, None, actor)?;
-                Ok(written.also_changed)
-            });
-            let following = ahead.map(|(b, checking)| {
-                let prepared = checking
-                    .join()
-                    .map_err(|_| JobError::Internal(anyhow::anyhow!("checking a batch panicked")))?;
-                Ok::<_, JobError>((b, prepared))
-            });
-            if also_changed.is_ok() {
-                *cp = next;
+    for item in checked {
+        let (batch, prepared) = item?;
+        let mut next = cp.clone();
+        let also_changed = progress.fenced(conn, |conn| {
+            // A lock taken meanwhile stops a person's or guest's import.
+            let fresh = sheet::relock_fresh(conn, dest)?;
+            super::delete::stop_if_locked(&fresh, actor, || "and took back the records it had mapped".into())?;
+            // The batch was checked against the destination's fields: changed since, the
+            // plan no longer says where its values go. (Another sheet of the workbook
+            // changing changes nothing here.)
+            if fresh.config.json["fields"] != dest.config.json["fields"] {
+                return Err(JobError::Failed(format!(
+                    "the fields of {} changed while records were being mapped into it; the records mapped were taken back: start the import again",
+                    dest.sheet.name
+                )));
             }
-            (also_changed, following.transpose())
-        });
-        let also_changed = also_changed?;
-        current = following?;
+            let written = record::insert_prepared(conn, &fresh, prepared, actor, &Hooks::Run)?;
+            next.after = batch.last;
+            next.processed += batch.count;
+            next.add_written(written.rows.iter().map(|r| r.id));
+            record::drop_elsewhere(written.rows);
+            let changes = JobChanges {
+                checkpoint: Some(Some(serde_json::to_string(&next).unwrap_or_default())),
+                ..Default::default()
+            };
+            job::change(conn, &job.id, changes, None, actor)?;
+            Ok(written.also_changed)
+        })?;
+        *cp = next;
         cx.announce.sheet_changed(&dest.sheet.id);
         for sheet in &also_changed {
             cx.announce.sheet_changed(sheet);
         }
         let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
         progress.report(conn, percent, "Mapping records")?;
-    }
-    // A deleted source reads as one with no more records: say so rather than complete.
-    if !sheet::exists(conn, sheets.source.seq)? {
-        return Err(source_gone(sheets));
     }
     Ok(())
 }
@@ -237,32 +282,27 @@ fn next_batch(
     after: i64,
     resolved: &plan::Resolved,
 ) -> Result<Option<Batch>, JobError> {
-    let rows = record::after(conn, source_seq, after, BATCH as i64)?;
-    let Some(last) = rows.last().map(|r| r.id) else {
+    let rows = record::inputs_after(conn, source_seq, after, BATCH as i64)?;
+    let Some(last) = rows.last().map(|(id, _)| *id) else {
         return Ok(None);
     };
     Ok(Some(Batch {
         last,
         count: rows.len() as i64,
-        inputs: rows.iter().map(|r| map_row(r, resolved)).collect(),
+        inputs: rows.into_iter().map(|(_, inputs)| map_row(&inputs, resolved)).collect(),
     }))
 }
 
-/// One source record's values in the destination's field order, enum values mapped.
-fn map_row(r: &record::RecordRow, resolved: &plan::Resolved) -> Vec<Value> {
-    let checked = r.checked();
+/// One source record's inputs in the destination's field order, enum values mapped.
+fn map_row(inputs: &[Value], resolved: &plan::Resolved) -> Vec<Value> {
     resolved
         .columns
         .iter()
         .enumerate()
         .map(|(di, si)| {
-            let Some(si) = si else { return Value::Null };
-            let v = checked
-                .raw
-                .get(si)
-                .or_else(|| checked.vals.get(*si))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let Some(v) = si.and_then(|si| inputs.get(si)).cloned() else {
+                return Value::Null;
+            };
             let text = text_of(&v);
             resolved.enums[di]
                 .get(&text)

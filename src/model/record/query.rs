@@ -367,6 +367,36 @@ pub fn count_present(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> Q
 }
 
 /// The next `limit` records after `after_id`, in insertion order (for exports).
+/// [`after`], reading only what a mapping needs of each record: its id, values and raw
+/// input, decoded (the raw input where kept, else the value, by field index).
+pub fn inputs_after(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Vec<serde_json::Value>)>> {
+    let rows: Vec<(i64, String, Option<String>)> = records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .filter(records::id.gt(after_id))
+        .order(records::id.asc())
+        .limit(limit)
+        .select((records::id, records::vals, records::raw))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, vals, raw)| {
+            let mut vals: Vec<serde_json::Value> = serde_json::from_str(&vals).unwrap_or_default();
+            for (i, input) in super::decode_sparse::<serde_json::Value>(raw.as_deref()) {
+                if vals.len() <= i {
+                    vals.resize(i + 1, serde_json::Value::Null);
+                }
+                vals[i] = input;
+            }
+            (id, vals)
+        })
+        .collect())
+}
+
 pub fn after(
     conn: &mut AnyConnection,
     sheet_seq: i64,
