@@ -189,7 +189,9 @@ fn map_batches(
         // A reader or checker that panicked closed its channel as the end would: the
         // mapping is then not complete.
         if reading.join().is_err() || checking.join().is_err() {
-            return Err(JobError::Internal(anyhow::anyhow!("reading or checking a batch panicked")));
+            return Err(JobError::Internal(anyhow::anyhow!(
+                "reading or checking a batch panicked"
+            )));
         }
         written
     })?;
@@ -289,25 +291,37 @@ fn next_batch(
     Ok(Some(Batch {
         last,
         count: rows.len() as i64,
-        inputs: rows.into_iter().map(|(_, inputs)| map_row(&inputs, resolved)).collect(),
+        inputs: rows
+            .into_iter()
+            .map(|(_, inputs)| map_row(inputs, resolved))
+            .collect(),
     }))
 }
 
-/// One source record's inputs in the destination's field order, enum values mapped.
-fn map_row(inputs: &[Value], resolved: &plan::Resolved) -> Vec<Value> {
-    resolved
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(di, si)| {
-            let Some(v) = si.and_then(|si| inputs.get(si)).cloned() else {
+/// One source record's inputs in the destination's field order, enum values mapped. A
+/// source column mapped once is moved, not copied.
+fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved) -> Vec<Value> {
+    let columns = &resolved.columns;
+    (0..columns.len())
+        .map(|di| {
+            let Some(si) = columns[di] else { return Value::Null };
+            let Some(input) = inputs.get_mut(si) else {
                 return Value::Null;
             };
+            let v = if columns[di + 1..].contains(&Some(si)) {
+                input.clone()
+            } else {
+                std::mem::take(input)
+            };
+            let unseen = resolved.unseen[di].as_ref();
+            if resolved.enums[di].is_empty() && unseen.is_none() {
+                return v;
+            }
             let text = text_of(&v);
             resolved.enums[di]
                 .get(&text)
                 .cloned()
-                .or_else(|| resolved.unseen[di].as_ref().and_then(|u| u.translate(&text)))
+                .or_else(|| unseen.and_then(|u| u.translate(&text)))
                 .unwrap_or(v)
         })
         .collect()
