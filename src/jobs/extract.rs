@@ -29,36 +29,39 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
     let actor = job.created_by.as_str();
+    // The workbook of an earlier extraction stays the file's until this one's replaces
+    // it, and stays if this one fails.
+    let before = earlier_workbook(job, &f);
     // A previous attempt's workbook goes; the file is read again from the start.
     drop_workbook(conn, made_by(job).as_deref(), actor)?;
     let analyzing = FileChanges {
         status: Some(status::ANALYZING.into()),
-        workbook_id: Some(None),
         message: Some(None),
         ..Default::default()
     };
     file::update(conn, &f.id, analyzing, actor)?;
     let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Retrieving file")?;
-    let outcome = extract_into_workbook(cx, conn, job, &f, &mut progress).and_then(|summary| {
-        let changes = FileChanges {
-            status: Some(status::COMPLETE.into()),
-            message: Some(summary.note.clone()),
-            reject_count: Some(summary.rejects as i64),
-            ..Default::default()
-        };
-        // The file may have been deleted while it was read: then nothing of it stays.
-        match file::update(conn, &f.id, changes, actor) {
-            Err(ModelError::Db(diesel::result::Error::NotFound)) => Err(JobError::Failed(
-                "the file was deleted while it was being extracted".into(),
-            )),
-            other => other.map(|_| summary).map_err(JobError::from),
-        }
-    });
+    let outcome =
+        extract_into_workbook(cx, conn, job, &f, before.as_ref(), &mut progress).and_then(|summary| {
+            let changes = FileChanges {
+                status: Some(status::COMPLETE.into()),
+                message: Some(summary.note.clone()),
+                reject_count: Some(summary.rejects as i64),
+                ..Default::default()
+            };
+            // The file may have been deleted while it was read: then nothing of it stays.
+            match file::update(conn, &f.id, changes, actor) {
+                Err(ModelError::Db(diesel::result::Error::NotFound)) => Err(JobError::Failed(
+                    "the file was deleted while it was being extracted".into(),
+                )),
+                other => other.map(|_| summary).map_err(JobError::from),
+            }
+        });
     let outcome = outcome.and_then(|summary| {
         // Extracted again: the workbook of the extraction before goes (one per file), before
         // the job says it is done.
-        if let Some(before) = f.workbook_id.as_ref().filter(|w| **w != summary.workbook_id) {
+        if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {
             drop_extracted(conn, before, &f.id, actor)?;
         }
         complete(conn, job, worker, &summary).map(|()| summary)
@@ -81,15 +84,22 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // file, for a person to remove.
     let made = checkpoint.and_then(|c| serde_json::from_str::<Value>(&c).ok());
     drop_workbook(conn, made.as_ref().and_then(|c| c["workbookId"].as_str()), actor)?;
-    let message = match &e {
+    let mut message = match &e {
         JobError::Failed(m) => m.clone(),
         JobError::Lost => "the extraction was canceled".into(),
         JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
     };
+    let kept = match before {
+        Some(id) if workbook_exists(conn, &id)? => Some(id),
+        _ => None,
+    };
+    if kept.is_some() {
+        message.push_str("; the workbook of the earlier extraction is kept");
+    }
     let _ = cx.storage.delete_blocking(&f.rejects_key());
     let failed = FileChanges {
         status: Some(status::FAILED.into()),
-        workbook_id: Some(None),
+        workbook_id: Some(kept),
         message: Some(Some(message)),
         ..Default::default()
     };
@@ -159,6 +169,26 @@ struct Summary {
     sheets: Vec<(i64, usize, i64)>,
     rejects: u64,
     note: Option<String>,
+}
+
+/// The workbook of the file's extraction before this job: kept in the job's checkpoint once
+/// this job made its own (which the file then names), else the file's.
+fn earlier_workbook(job: &Job, f: &File) -> Option<WorkbookId> {
+    let checkpoint = job
+        .checkpoint
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Value>(c).ok());
+    match checkpoint {
+        Some(c) if c.get("workbookId").is_some() => c["before"].as_str().and_then(WorkbookId::parse),
+        _ => f.workbook_id.clone(),
+    }
+}
+
+fn workbook_exists(conn: &mut AnyConnection, id: &WorkbookId) -> Result<bool, JobError> {
+    use crate::db::schema::workbooks;
+    use diesel::dsl::exists;
+    use diesel::prelude::*;
+    Ok(diesel::select(exists(workbooks::table.find(id))).get_result(conn)?)
 }
 
 /// The workbook an attempt of this job made (kept in its checkpoint, written in the same
@@ -254,6 +284,7 @@ fn extract_into_workbook(
     conn: &mut AnyConnection,
     job: &Job,
     f: &File,
+    before: Option<&WorkbookId>,
     progress: &mut Progress,
 ) -> Result<Summary, JobError> {
     let actor = job.created_by.as_str();
@@ -281,7 +312,7 @@ fn extract_into_workbook(
         let wb = workbook::create(conn, &ctx, spec)?;
         let changes = JobChanges {
             destination: Some(Some(wb.id.to_string())),
-            checkpoint: Some(Some(json!({"workbookId": wb.id}).to_string())),
+            checkpoint: Some(Some(json!({"workbookId": wb.id, "before": before}).to_string())),
             ..Default::default()
         };
         job::change(conn, &job.id, changes, None, actor)?;

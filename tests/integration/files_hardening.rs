@@ -394,7 +394,54 @@ async fn a_file_a_listener_completes_drops_wharfs_failure(db: Db) {
     assert!(done["data"].get("message").is_none_or(Value::is_null), "{done}");
 }
 
+/// An extraction run again that fails leaves the file with the workbook of the one before,
+/// whole, and says so; before, the file lost it (still in the space, linked to nothing).
+async fn a_failed_extraction_again_keeps_the_earlier_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Again").await;
+    let file = app
+        .upload_and_extract(
+            &space,
+            "again.csv",
+            b"email,name\na@x.org,Ann\nb@x.org,Bo\n".to_vec(),
+        )
+        .await;
+    let (file_id, first) = (file["id"].as_str().unwrap(), file["workbookId"].clone());
+    assert!(first.is_string(), "{file}");
+    // The stored bytes are damaged since: the next extraction cannot read them.
+    std::fs::write(
+        app.data_dir.join("storage/files").join(file_id),
+        b"\0\x01\x02PK\0\0",
+    )
+    .unwrap();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "file", "operation": "extract", "source": file_id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap();
+    let (status, _) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    assert_eq!(status, 200);
+    let ended = app.wait_job(id).await;
+    assert_eq!(ended["status"], "failed", "{ended}");
+    let (_, f) = app.get_json(&format!("/files/{file_id}")).await;
+    assert_eq!(f["data"]["workbookId"], first, "{f}");
+    assert_eq!(f["data"]["status"], "failed", "{f}");
+    let message = f["data"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("earlier extraction is kept"), "{message}");
+    let (status, wb) = app
+        .get_json(&format!("/workbooks/{}", first.as_str().unwrap()))
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap();
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 2, "{counts}");
+}
+
 on_both!(
+    a_failed_extraction_again_keeps_the_earlier_workbook,
     a_file_a_listener_completes_drops_wharfs_failure,
     two_extractions_of_a_file_leave_one_workbook,
     an_uploads_form_fields_are_checked_like_a_body,
