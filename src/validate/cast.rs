@@ -29,9 +29,10 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
         };
     }
     let result = match &field.field_type {
-        FieldType::String | FieldType::Reference { .. } => {
-            Ok(Value::String(display(given).trim().to_string()))
-        }
+        FieldType::String | FieldType::Reference { .. } => Ok(Value::String(match given {
+            Value::String(s) => s.trim().to_string(),
+            other => display(other).trim().to_string(),
+        })),
         FieldType::Number { .. } => cast_number(given),
         FieldType::Boolean => cast_bool(given),
         FieldType::Date => cast_date(given),
@@ -102,6 +103,10 @@ fn cast_number(given: &Value) -> Result<Value, String> {
         Value::String(s) => s.trim(),
         Value::Null => unreachable!("empty cells return early"),
     };
+    // Most cells are plain integers: no copy without separators to strip.
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(Value::Number(n.into()));
+    }
     let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
     if let Ok(n) = cleaned.parse::<i64>() {
         return Ok(Value::Number(n.into()));
@@ -201,6 +206,10 @@ fn cast_date(given: &Value) -> Result<Value, String> {
         Some(10) => &text[..10],
         _ => text,
     };
+    // The stored form itself, most common by far, without trying formats.
+    if let Some(d) = iso_date(date_part) {
+        return Ok(Value::String(d));
+    }
     DATE_FORMATS
         .iter()
         .find_map(|f| {
@@ -210,6 +219,23 @@ fn cast_date(given: &Value) -> Result<Value, String> {
         })
         .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
         .ok_or_else(|| format!("\"{text}\" is not a date; use a format such as 2024-01-31"))
+}
+
+/// `YYYY-MM-DD` of a real day, as it is stored.
+fn iso_date(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return None;
+    }
+    let (y, m, d) = (
+        text[..4].parse().ok()?,
+        text[5..7].parse().ok()?,
+        text[8..].parse().ok()?,
+    );
+    NaiveDate::from_ymd_opt(y, m, d)
+        .filter(|d| d.year() >= 1000)
+        .map(|_| text.to_string())
 }
 
 /// Matches an option by value, then by label or alternative name, ignoring case.
