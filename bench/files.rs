@@ -132,7 +132,8 @@ async fn main() -> anyhow::Result<()> {
         .to_string();
     let before = peak_mib();
 
-    // Upload with curl, streamed from disk.
+    // Upload with curl, streamed from disk (marked for a profiler started from outside).
+    println!("upload");
     let started = Instant::now();
     let out = tokio::process::Command::new("curl")
         .args(["-sS", "-f", "-H"])

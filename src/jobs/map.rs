@@ -130,7 +130,8 @@ fn complete(
 /// Maps the source's records in three steps running at once, each on a thread of its own:
 /// a reader (its own connection) reads and maps the next batch, a checker checks the one
 /// before, and this thread writes the one before that. Each hands on one batch at a time,
-/// so at most three are in memory.
+/// so at most three are in memory. The reader takes a pooled connection for each batch
+/// only, so a mapping holds one connection for long, as other jobs do.
 #[allow(clippy::too_many_arguments)]
 fn map_batches(
     cx: &super::Context,
@@ -143,10 +144,6 @@ fn map_batches(
     progress: &mut Progress,
 ) -> Result<(), JobError> {
     progress.report(conn, 1, "Mapping records")?;
-    let mut reader = cx
-        .pool
-        .get()
-        .map_err(|e| JobError::Internal(anyhow::anyhow!("no connection to read the source: {e}")))?;
     let (source, start) = (sheets.source.seq, cp.after);
     // The reader's own copy: its translations of unseen enum values are a cache.
     let resolved = resolved.clone();
@@ -156,7 +153,9 @@ fn map_batches(
         let reading = scope.spawn(move || {
             let mut after = start;
             loop {
-                let next = match next_batch(&mut reader, source, after, &resolved) {
+                let next = match read_connection(&cx.pool)
+                    .and_then(|mut conn| next_batch(&mut conn, source, after, &resolved))
+                {
                     Ok(Some(b)) => b,
                     // The end: dropping the sender tells the checker, and it the writer.
                     Ok(None) => return,
@@ -200,6 +199,23 @@ fn map_batches(
         return Err(source_gone(sheets));
     }
     Ok(())
+}
+
+/// A pooled connection for the reader: a busy pool delays the mapping (a minute at most)
+/// rather than failing it.
+fn read_connection(pool: &crate::db::Pool) -> Result<crate::db::PooledConn, JobError> {
+    let started = std::time::Instant::now();
+    loop {
+        match pool.get() {
+            Ok(conn) => return Ok(conn),
+            Err(e) if started.elapsed() > std::time::Duration::from_secs(60) => {
+                return Err(JobError::Internal(anyhow::anyhow!(
+                    "no connection to read the source: {e}"
+                )))
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// Writes the checked batches as they come, each in a transaction with the job's
