@@ -2,7 +2,8 @@
 //! - `sqlite3 .import` of an N-row CSV (default 1,000,000 rows, 10 columns) into a fresh
 //!   database: the reference;
 //! - the same CSV uploaded to Wharf (curl, streamed from disk), then extracted by the
-//!   `file:extract` job into a `[file]` workbook, on SQLite;
+//!   `file:extract` job into a `[file]` workbook, on SQLite (`BENCH_DB=postgres`: on
+//!   PostgreSQL, beside `psql \copy` of the CSV into a table of text columns);
 //! - the mapping of that sheet onto the typed 10-field sheet (every cell cast and validated);
 //! - the process's peak memory after each step, to show it stays flat in the file's size.
 //!
@@ -72,26 +73,33 @@ async fn main() -> anyhow::Result<()> {
         dir.path().display()
     );
 
-    let import_db = dir.path().join("import.db");
-    let started = Instant::now();
-    let mut child = std::process::Command::new("sqlite3")
-        .arg(&import_db)
-        .stdin(std::process::Stdio::piped())
-        .spawn()?;
-    writeln!(
-        child.stdin.take().expect("stdin"),
-        "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people",
-        csv_path.display()
-    )?;
-    anyhow::ensure!(child.wait()?.success(), "sqlite3 .import failed");
-    let import_time = started.elapsed();
+    // The reference loader, and the database Wharf runs on: SQLite's file beside
+    // `sqlite3 .import`, or PostgreSQL (`BENCH_DB=postgres`) beside `psql \copy`.
+    let (reference, import_time, database_url) = if bench_on_postgres() {
+        let admin = postgres_admin_url(dir.path())?;
+        let took = psql_copy(&admin, &csv_path)?;
+        let url = fresh_postgres_database(&admin, &format!("bench_files_{}", std::process::id()))?;
+        ("`psql \\copy`", took, url)
+    } else {
+        let import_db = dir.path().join("import.db");
+        let started = Instant::now();
+        let mut child = std::process::Command::new("sqlite3")
+            .arg(&import_db)
+            .stdin(std::process::Stdio::piped())
+            .spawn()?;
+        writeln!(
+            child.stdin.take().expect("stdin"),
+            "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people",
+            csv_path.display()
+        )?;
+        anyhow::ensure!(child.wait()?.success(), "sqlite3 .import failed");
+        let url = format!("sqlite://{}", dir.path().join("wharf.db").display());
+        ("`sqlite3 .import`", started.elapsed(), url)
+    };
 
     let settings = Settings {
         pool_size: 4,
-        ..bench_settings(
-            format!("sqlite://{}", dir.path().join("wharf.db").display()),
-            dir.path(),
-        )
+        ..bench_settings(database_url, dir.path())
     };
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());
@@ -197,7 +205,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| step | wall time | rows/s | peak memory after |");
     println!("| --- | --- | --- | --- |");
     println!(
-        "| `sqlite3 .import` (reference) | {:.2} s | {:.0} | |",
+        "| {reference} (reference) | {:.2} s | {:.0} | |",
         import_time.as_secs_f64(),
         per_s(import_time)
     );
@@ -217,8 +225,12 @@ async fn main() -> anyhow::Result<()> {
         per_s(map_time)
     );
     println!(
-        "| extraction / `sqlite3 .import` | {:.1}x | | |",
+        "| extraction / {reference} | {:.1}x | | |",
         extract_time.as_secs_f64() / import_time.as_secs_f64()
+    );
+    println!(
+        "| upload + extraction + mapping / {reference} | {:.1}x | | |",
+        (upload_time + extract_time + map_time).as_secs_f64() / import_time.as_secs_f64()
     );
     Ok(())
 }

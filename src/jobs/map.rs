@@ -145,6 +145,8 @@ fn map_batches(
 ) -> Result<(), JobError> {
     progress.report(conn, 1, "Mapping records")?;
     let (source, start) = (sheets.source.seq, cp.after);
+    // Set once writing stops: a reader waiting for a connection gives up at once.
+    let stopped = &std::sync::atomic::AtomicBool::new(false);
     // The reader's own copy: its translations of unseen enum values are a cache.
     let resolved = resolved.clone();
     std::thread::scope(|scope| {
@@ -153,7 +155,7 @@ fn map_batches(
         let reading = scope.spawn(move || {
             let mut after = start;
             loop {
-                let next = match read_connection(&cx.pool)
+                let next = match read_connection(&cx.pool, stopped)
                     .and_then(|mut conn| next_batch(&mut conn, source, after, &resolved))
                 {
                     Ok(Some(b)) => b,
@@ -185,6 +187,7 @@ fn map_batches(
         // `checked_rx` is moved in: once writing stops, for whatever reason, the checker's
         // and then the reader's next hand-over fails and they end.
         let written = write_batches(cx, conn, job, sheets, dest, cp, progress, checked_rx);
+        stopped.store(true, std::sync::atomic::Ordering::Relaxed);
         // A reader or checker that panicked closed its channel as the end would: the
         // mapping is then not complete.
         if reading.join().is_err() || checking.join().is_err() {
@@ -202,12 +205,16 @@ fn map_batches(
 }
 
 /// A pooled connection for the reader: a busy pool delays the mapping (a minute at most)
-/// rather than failing it.
-fn read_connection(pool: &crate::db::Pool) -> Result<crate::db::PooledConn, JobError> {
+/// rather than failing it, unless writing has stopped meanwhile.
+fn read_connection(
+    pool: &crate::db::Pool,
+    stopped: &std::sync::atomic::AtomicBool,
+) -> Result<crate::db::PooledConn, JobError> {
     let started = std::time::Instant::now();
     loop {
-        match pool.get() {
+        match pool.get_timeout(std::time::Duration::from_secs(1)) {
             Ok(conn) => return Ok(conn),
+            Err(_) if stopped.load(std::sync::atomic::Ordering::Relaxed) => return Err(JobError::Lost),
             Err(e) if started.elapsed() > std::time::Duration::from_secs(60) => {
                 return Err(JobError::Internal(anyhow::anyhow!(
                     "no connection to read the source: {e}"

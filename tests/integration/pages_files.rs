@@ -93,6 +93,28 @@ async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
         "enum values are mapped: {screen}"
     );
 
+    // Nothing mapped: refused on the screen, and the job is not run (nor failed).
+    let nothing = [
+        ("csrf_token", csrf.as_str()),
+        ("map:e_mail", ""),
+        ("map:full_name", ""),
+    ];
+    let resp = app
+        .client
+        .post(app.url(&format!("{job_url}/plan")))
+        .form(&nothing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let said = resp.text().await.unwrap();
+    assert!(said.contains("no column is mapped to a field"), "{said}");
+    let (_, unrun) = app
+        .get_json(&format!("/jobs{}", job_url.trim_start_matches("/jobs")))
+        .await;
+    assert_ne!(unrun["data"]["status"], "failed", "{unrun}");
+    assert_ne!(unrun["data"]["status"], "executing", "{unrun}");
+
     let form = vec![
         ("csrf_token", csrf.clone()),
         ("map:e_mail", "email".into()),

@@ -341,7 +341,13 @@ pub async fn run_plan(
                 "unmappedSourceFields": unmapped_sources,
                 "unmappedDestinationFields": unmapped_destinations,
             });
-            plan::resolve(&new_plan, &sheets)?;
+            // Refused here, where it can be fixed, rather than as a failed job.
+            if plan::resolve(&new_plan, &sheets)?.columns.iter().all(Option::is_none) {
+                return Err(ModelError::Invalid(vec![(
+                    "fieldMapping".into(),
+                    "no column is mapped to a field: choose a field for at least one column".into(),
+                )]));
+            }
             let changes = JobChanges {
                 plan: Some(Some(new_plan.to_string())),
                 ..Default::default()
