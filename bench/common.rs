@@ -171,6 +171,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         job_ack_seconds: 300,
         storage: None,
         index_from_records: 20_000,
+        extract: None,
     }
 }
 

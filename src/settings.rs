@@ -73,6 +73,21 @@ pub struct Settings {
     /// sort index of any sheet costs each record insert of every sheet a little. Default
     /// 20000; from 0 to 1000000000.
     pub index_from_records: i64,
+    /// `WHARF_EXTRACT`: the file name extensions whose uploads Wharf extracts itself,
+    /// comma-separated (`csv,tsv`). Uploads of other types stay `partial` for a listener's
+    /// extractor (Flatfile's extractor plugins choose files by extension): without this, a
+    /// listener using one would extract such a file a second time, and automap map it twice.
+    /// Unset or `all`: Wharf extracts every upload.
+    pub extract: Option<Vec<String>>,
+}
+
+impl Settings {
+    /// Whether Wharf extracts an upload with this extension itself (see `extract`).
+    pub fn extracts(&self, ext: &str) -> bool {
+        self.extract
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+    }
 }
 
 /// An S3-compatible bucket for uploaded files.
@@ -271,6 +286,11 @@ impl Settings {
             })?),
             None => None,
         };
+        let extract = match non_empty(&get, "WHARF_EXTRACT")? {
+            Some(text) if text.eq_ignore_ascii_case("all") => None,
+            Some(text) => Some(extensions(&text)?),
+            None => None,
+        };
         Ok(Settings {
             database_url,
             data_dir,
@@ -290,8 +310,27 @@ impl Settings {
             job_ack_seconds,
             storage,
             index_from_records,
+            extract,
         })
     }
+}
+
+/// `csv, .TSV` as `["csv", "tsv"]`: letters and digits only.
+fn extensions(text: &str) -> Result<Vec<String>, SettingsError> {
+    text.split(',')
+        .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+        .map(
+            |e| match !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                true => Ok(e),
+                false => Err(SettingsError {
+                    var: "WHARF_EXTRACT",
+                    problem: format!(
+                        "`{text}` must be `all` or file extensions separated by commas, such as `csv,tsv`"
+                    ),
+                }),
+            },
+        )
+        .collect()
 }
 
 /// A whole number of seconds within `range`, or `default` when the variable is unset.
@@ -332,7 +371,7 @@ fn whole_number_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 18] = [
+const KNOWN: [&str; 19] = [
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",
@@ -351,6 +390,7 @@ const KNOWN: [&str; 18] = [
     "WHARF_STORAGE_URL",
     "WHARF_JOB_WORKERS",
     "WHARF_INDEX_FROM_RECORDS",
+    "WHARF_EXTRACT",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.
@@ -455,6 +495,20 @@ mod tests {
         assert!(reject_unknown(["WHARF_EVENT_RETENTION_DAYS".to_string()].into_iter()).is_ok());
         let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
         assert!(e.problem.contains("WHARF_BINDD"));
+    }
+
+    #[test]
+    fn extract_names_the_types_wharf_extracts_itself() {
+        let all = settings(&[]).unwrap();
+        assert!(all.extracts("xlsx") && all.extracts(""));
+        assert!(settings(&[("WHARF_EXTRACT", "all")]).unwrap().extracts("pdf"));
+        let some = settings(&[("WHARF_EXTRACT", "csv, .TSV")]).unwrap();
+        assert!(some.extracts("csv") && some.extracts("tsv") && some.extracts("CSV"));
+        assert!(!some.extracts("xlsx") && !some.extracts(""));
+        for bad in ["csv,", "csv;tsv", "*.csv"] {
+            let e = settings(&[("WHARF_EXTRACT", bad)]).unwrap_err();
+            assert_eq!(e.var, "WHARF_EXTRACT", "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 import { FlatfileClient } from "@flatfile/api";
 import automapPlugin from "@flatfile/plugin-automap";
 import { jobHandler } from "@flatfile/plugin-job-handler";
+import { JSONExtractor } from "@flatfile/plugin-json-extractor";
 import { recordHook } from "@flatfile/plugin-record-hook";
 
 // A CommonJS package: Node hands its exports over as the default.
@@ -84,6 +85,12 @@ export default function (listener) {
       };
     })
   );
+
+  // Extracts JSON uploads itself, as Flatfile's extractor plugins do: set WHARF_EXTRACT on
+  // the server (`csv,tsv`) to leave JSON to it, or each JSON file is extracted twice.
+  if (process.env.JSON_EXTRACTOR) {
+    listener.use(JSONExtractor());
+  }
 
   // Maps every extracted file onto the sheet AUTOMAP_SHEET names (its name or slug) when the
   // plan is confident: the plugin waits for the mapping job to reach `planning`.

@@ -104,9 +104,14 @@ fn context(f: &File, actor: &str) -> Context {
         .file(&f.id)
 }
 
-/// Records an uploaded file and, for an import, the extract job that runs at once; one
-/// transaction, so there is never a file without its job.
-pub fn create(conn: &mut AnyConnection, new: NewFile, actor: &str) -> ModelResult<(File, Option<job::Job>)> {
+/// Records an uploaded file and, for an import Wharf extracts itself (`extract`), the
+/// extract job that runs at once; one transaction, so there is never a file without its job.
+pub fn create(
+    conn: &mut AnyConnection,
+    new: NewFile,
+    extract: bool,
+    actor: &str,
+) -> ModelResult<(File, Option<job::Job>)> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         diesel::insert_into(files::table).values(&new).execute(conn)?;
         let f = get(conn, &new.id)?;
@@ -116,7 +121,7 @@ pub fn create(conn: &mut AnyConnection, new: NewFile, actor: &str) -> ModelResul
             "file:created",
             json!({"fileId": f.id, "status": f.status, "name": f.name}),
         )?;
-        let job = if f.mode == "import" {
+        let job = if f.mode == "import" && extract {
             let input = job::JobInput {
                 job_type: "file".into(),
                 operation: "extract".into(),

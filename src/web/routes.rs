@@ -1,8 +1,9 @@
 //! Every route, in one table.
 
 use super::api::{
-    bulk, cells, changes, commits, environments, events, files, guests, health, job_list, job_plan, jobs,
-    records, secrets, sheet_fields, sheets, space_configs, spaces, submissions, webhooks, workbooks,
+    bulk, cells, changes, commits, entitlements, environments, events, files, guests, health, job_list,
+    job_plan, jobs, records, secrets, sheet_fields, sheets, space_configs, spaces, submissions, webhooks,
+    workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 Ok(()) => Either::Left(srv.call(req)),
                 Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
             })
+            .route("/entitlements", web::get().to(entitlements::list))
             .route("/environments", web::get().to(environments::list))
             .route("/environments", web::post().to(environments::create))
             .route("/environments/{id}", web::get().to(environments::get))

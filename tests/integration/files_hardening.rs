@@ -440,7 +440,59 @@ async fn a_failed_extraction_again_keeps_the_earlier_workbook(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 2, "{counts}");
 }
 
+/// With `WHARF_EXTRACT=csv`, a JSON upload is left `partial` for a listener's extractor
+/// (no job of Wharf's, no `[file]` workbook), while a CSV is extracted as always.
+async fn uploads_of_types_left_to_listeners_are_not_extracted(db: Db) {
+    let app = spawn_app_with(db, |s| s.extract = Some(vec!["csv".into()])).await;
+    let space = app.bare_space("Plugins").await;
+    let (status, up) = app
+        .upload(&space, "people.json", br#"[{"email": "a@x.org"}]"#.to_vec())
+        .await;
+    assert_eq!(status, 200, "{up}");
+    let json_file = up["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(up["data"]["status"], "partial", "{up}");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let list = app.page(&format!("/spaces/{space}/files")).await;
+    assert!(list.contains("Waiting for a listener to extract it"), "{list}");
+    // A listener's extractor takes it, as Flatfile's plugins do.
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "file", "operation": "extract-plugin-json", "source": json_file, "status": "ready"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let csv = app
+        .upload_and_extract(&space, "people.csv", b"email\nb@x.org\n".to_vec())
+        .await;
+    assert_eq!(csv["status"], "complete", "{csv}");
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={json_file}")).await;
+    let operations: Vec<&str> = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(operations, ["extract-plugin-json"], "{jobs}");
+    let (_, f) = app.get_json(&format!("/files/{json_file}")).await;
+    assert_eq!(f["data"]["status"], "partial", "{f}");
+    assert!(f["data"]["workbookId"].is_null(), "{f}");
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let names: Vec<&str> = wbs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["[file] people.csv"], "{wbs}");
+    // What Flatfile's extractor plugins ask before they extract: Wharf has no entitlements.
+    let (status, entitled) = app.get_json(&format!("/entitlements?resourceId={space}")).await;
+    assert_eq!((status, entitled), (200, json!({"data": []})));
+}
+
 on_both!(
+    uploads_of_types_left_to_listeners_are_not_extracted,
     a_failed_extraction_again_keeps_the_earlier_workbook,
     a_file_a_listener_completes_drops_wharfs_failure,
     two_extractions_of_a_file_leave_one_workbook,

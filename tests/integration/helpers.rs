@@ -169,6 +169,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         storage: None,
         // Small test sheets get their indexes as big ones do.
         index_from_records: 0,
+        extract: None,
     };
     (settings, dir)
 }

@@ -46,7 +46,7 @@ fn example_dir() -> PathBuf {
 
 /// Starts `node <script>` with `env` and waits (up to 30 s) for a line starting with
 /// `ready`; returns the process and that line.
-fn start_node(script: &str, env: &[(&str, String)], ready: &str) -> (NodeListener, String) {
+pub(crate) fn start_node(script: &str, env: &[(&str, String)], ready: &str) -> (NodeListener, String) {
     let mut child = Command::new("node")
         .arg(script)
         .current_dir(example_dir())
@@ -87,7 +87,7 @@ fn start_node(script: &str, env: &[(&str, String)], ready: &str) -> (NodeListene
     }
 }
 
-fn wharf_env(app: &TestApp) -> Vec<(&'static str, String)> {
+pub(crate) fn wharf_env(app: &TestApp) -> Vec<(&'static str, String)> {
     vec![
         ("WHARF_URL", app.base.clone()),
         ("WHARF_API_KEY", app.key.clone()),

@@ -50,6 +50,7 @@ mod jobs_crash;
 mod jobs_hardening;
 mod keys_plan;
 mod listener;
+mod listener_extractors;
 mod live_access;
 mod live_processes;
 mod load_indexes;

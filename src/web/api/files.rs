@@ -329,10 +329,12 @@ pub async fn receive(
     };
     let actor = caller.actor();
     let env = environment_id.clone();
+    // Other types are left to a listener's extractor (`WHARF_EXTRACT`).
+    let extract = state.settings.extracts(&new.ext);
     let (f, job) = state
         .db(move |conn| {
             space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
-            file::create(conn, new, &actor)
+            file::create(conn, new, extract, &actor)
         })
         .await?;
     cleanup.armed = false;

@@ -4,6 +4,7 @@ pub mod bulk;
 pub mod cells;
 pub mod changes;
 pub mod commits;
+pub mod entitlements;
 pub mod environments;
 pub mod events;
 pub mod files;
