@@ -180,6 +180,23 @@ pub fn bench_postgres(dir: &std::path::Path, name: &str) -> anyhow::Result<Strin
     fresh_postgres_database(&postgres_admin_url(dir)?, name)
 }
 
+/// The reference loader on SQLite: `sqlite3 .import` of the CSV into a fresh database file.
+pub fn sqlite_import(db: &std::path::Path, csv_path: &std::path::Path) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut child = std::process::Command::new("sqlite3")
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("sqlite3 is needed for the reference (apt-get install sqlite3): {e}"))?;
+    writeln!(
+        child.stdin.take().expect("stdin"),
+        "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people",
+        csv_path.display()
+    )?;
+    anyhow::ensure!(child.wait()?.success(), "sqlite3 .import failed");
+    Ok(started.elapsed())
+}
+
 /// The reference loader: `psql \copy` of the CSV into a fresh table of text columns.
 pub fn psql_copy(admin: &str, csv_path: &std::path::Path) -> anyhow::Result<Duration> {
     let url = fresh_postgres_database(admin, "bench_copy")?;
@@ -238,19 +255,7 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         }
         None => None,
     };
-    let started = Instant::now();
-    let mut child = std::process::Command::new("sqlite3")
-        .arg(&import_db)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("sqlite3 is needed for the reference (apt-get install sqlite3): {e}"))?;
-    writeln!(
-        child.stdin.take().expect("stdin"),
-        "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people",
-        csv_path.display()
-    )?;
-    anyhow::ensure!(child.wait()?.success(), "sqlite3 .import failed");
-    let import_time = started.elapsed();
+    let import_time = sqlite_import(&import_db, &csv_path)?;
     println!("sqlite3 .import: {:.2} s", import_time.as_secs_f64());
 
     // Wharf on a fresh SQLite file.

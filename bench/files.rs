@@ -14,7 +14,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::time::{Duration, Instant};
 use wharf::app::{prepare_database, Application};
 use wharf::model::{api_key, environment};
@@ -81,20 +80,9 @@ async fn main() -> anyhow::Result<()> {
         let url = fresh_postgres_database(&admin, &format!("bench_files_{}", std::process::id()))?;
         ("`psql \\copy`", took, url)
     } else {
-        let import_db = dir.path().join("import.db");
-        let started = Instant::now();
-        let mut child = std::process::Command::new("sqlite3")
-            .arg(&import_db)
-            .stdin(std::process::Stdio::piped())
-            .spawn()?;
-        writeln!(
-            child.stdin.take().expect("stdin"),
-            "PRAGMA journal_mode=WAL;\n.mode csv\n.import {} people",
-            csv_path.display()
-        )?;
-        anyhow::ensure!(child.wait()?.success(), "sqlite3 .import failed");
+        let took = sqlite_import(&dir.path().join("import.db"), &csv_path)?;
         let url = format!("sqlite://{}", dir.path().join("wharf.db").display());
-        ("`sqlite3 .import`", started.elapsed(), url)
+        ("`sqlite3 .import`", took, url)
     };
 
     let settings = Settings {

@@ -128,10 +128,10 @@ fn complete(
 }
 
 /// Maps the source's records in three steps running at once, each on a thread of its own:
-/// a reader (its own connection) reads and maps the next batch, a checker checks the one
-/// before, and this thread writes the one before that. Each hands on one batch at a time,
-/// so at most three are in memory. The reader takes a pooled connection for each batch
-/// only, so a mapping holds one connection for long, as other jobs do.
+/// a reader reads and maps the next batch, a checker checks the one before, and this
+/// thread writes the one before that. Each hands on one batch at a time, so at most three
+/// are in memory. The reader takes a pooled connection for each batch only, so a mapping
+/// holds one connection for long, as other jobs do.
 #[allow(clippy::too_many_arguments)]
 fn map_batches(
     cx: &super::Context,

@@ -71,8 +71,8 @@ fn open_to_guest(method: &str, path: &str) -> bool {
 }
 
 /// Routes a key of another environment may answer with a 2xx: its own lists (checked to
-/// hold nothing of the other side), and environments, which are account-level (any key
-/// reads them; see api/environments.rs).
+/// hold nothing of the other side), environments, which are account-level (any key reads
+/// them; see api/environments.rs), and entitlements, an empty list for every key.
 fn open_to_other_key(method: &str, path: &str) -> bool {
     open_to_all(method, path)
         || matches!(
@@ -90,6 +90,7 @@ fn open_to_other_key(method: &str, path: &str) -> bool {
                     | "/v1/environments/{id}"
                     | "/v1/webhooks"
                     | "/v1/secrets"
+                    | "/v1/entitlements"
             ) | ("POST", "/v1/environments")
         )
 }
