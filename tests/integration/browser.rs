@@ -184,8 +184,17 @@ pub(crate) async fn click_css(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
+/// The text of the element `css` finds. A live update may swap the element between finding
+/// it and reading it (WebDriver's "stale element"): it is then found again.
 pub(crate) async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    use fantoccini::error::{CmdError, ErrorStatus};
+    for _ in 0..5 {
+        match c.find(Locator::Css(css)).await.unwrap().text().await {
+            Err(CmdError::Standard(e)) if e.error == ErrorStatus::StaleElementReference => continue,
+            read => return read.unwrap(),
+        }
+    }
+    panic!("{css} kept being replaced while its text was read");
 }
 
 async fn a_person_fixes_data_in_the_grid(db: Db) {
