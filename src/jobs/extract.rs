@@ -90,7 +90,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
     };
     let kept = match before {
-        Some(id) if workbook_exists(conn, &id)? => Some(id),
+        Some(id) if workbook::find(conn, &f.environment_id, &id)?.is_some() => Some(id),
         _ => None,
     };
     if kept.is_some() {
@@ -182,13 +182,6 @@ fn earlier_workbook(job: &Job, f: &File) -> Option<WorkbookId> {
         Some(c) if c.get("workbookId").is_some() => c["before"].as_str().and_then(WorkbookId::parse),
         _ => f.workbook_id.clone(),
     }
-}
-
-fn workbook_exists(conn: &mut AnyConnection, id: &WorkbookId) -> Result<bool, JobError> {
-    use crate::db::schema::workbooks;
-    use diesel::dsl::exists;
-    use diesel::prelude::*;
-    Ok(diesel::select(exists(workbooks::table.find(id))).get_result(conn)?)
 }
 
 /// The workbook an attempt of this job made (kept in its checkpoint, written in the same

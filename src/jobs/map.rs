@@ -311,19 +311,24 @@ fn next_batch(
     let Some(last) = rows.last().map(|(id, _)| *id) else {
         return Ok(None);
     };
+    // Per destination field: whether it is its source column's last use (then moved).
+    let columns = &resolved.columns;
+    let moves: Vec<bool> = (0..columns.len())
+        .map(|di| !columns[di + 1..].contains(&columns[di]))
+        .collect();
     Ok(Some(Batch {
         last,
         count: rows.len() as i64,
         inputs: rows
             .into_iter()
-            .map(|(_, inputs)| map_row(inputs, resolved))
+            .map(|(_, inputs)| map_row(inputs, resolved, &moves))
             .collect(),
     }))
 }
 
 /// One source record's inputs in the destination's field order, enum values mapped. A
-/// source column mapped once is moved, not copied.
-fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved) -> Vec<Value> {
+/// source column is moved into its last use (`moves`) and copied into any use before it.
+fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved, moves: &[bool]) -> Vec<Value> {
     let columns = &resolved.columns;
     (0..columns.len())
         .map(|di| {
@@ -331,10 +336,9 @@ fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved) -> Vec<Value> {
             let Some(input) = inputs.get_mut(si) else {
                 return Value::Null;
             };
-            let v = if columns[di + 1..].contains(&Some(si)) {
-                input.clone()
-            } else {
-                std::mem::take(input)
+            let v = match moves[di] {
+                true => std::mem::take(input),
+                false => input.clone(),
             };
             let unseen = resolved.unseen[di].as_ref();
             if resolved.enums[di].is_empty() && unseen.is_none() {
