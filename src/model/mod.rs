@@ -46,6 +46,9 @@ pub enum ModelError {
     NotFoundNamed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (a guest asking for what only the team does).
+    #[error("{0}")]
+    Forbidden(String),
     /// The write was prepared against fields of a sheet that changed before it took its
     /// locks: made again on the fields as they are now, it may succeed.
     #[error("{0}")]

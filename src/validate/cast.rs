@@ -98,7 +98,7 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 
 fn cast_number(given: &Value) -> Result<Value, String> {
     let text = match given {
-        Value::Number(n) => return Ok(Value::Number(n.clone())),
+        Value::Number(n) => return Ok(Value::Number(whole(n).unwrap_or_else(|| n.clone()))),
         Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
         Value::String(s) => s.trim(),
         Value::Null => unreachable!("empty cells return early"),
@@ -111,14 +111,25 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     if let Ok(n) = cleaned.parse::<i64>() {
         return Ok(Value::Number(n.into()));
     }
-    cleaned
+    let f = cleaned
         .parse::<f64>()
         .ok()
         .filter(|f| f.is_finite())
-        .and_then(Number::from_f64)
-        .map(Value::Number)
+        .ok_or_else(|| format!("\"{text}\" is not a number"))?;
+    Number::from_f64(f)
+        .map(|n| Value::Number(whole(&n).unwrap_or(n)))
         .ok_or_else(|| format!("\"{text}\" is not a number"))
 }
+
+/// A whole number written another way (`1e3`, `12.0`) as that integer, as JavaScript
+/// reads it: it shows and downloads as `1000`, not `1000.0`.
+fn whole(n: &Number) -> Option<Number> {
+    let f = n.as_f64().filter(|_| n.is_f64())?;
+    (f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER).then(|| (f as i64).into())
+}
+
+/// The largest integer a double holds exactly (JavaScript's `Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Removes thousands separators (`1,234,567.89`, `1 234`) only where they group by three,
 /// so `1,5` is refused rather than read as 15.

@@ -31,6 +31,16 @@ fn numbers_accept_thousands_separators_and_refuse_garbage() {
     assert_eq!(cast(number(), json!(" -1 234.5 ")).value, json!(-1234.5));
     assert_eq!(cast(number(), json!(42)).value, json!(42));
     assert_eq!(cast(number(), json!("3.25")).value, json!(3.25));
+    // A whole number in another spelling is that integer (`1000`, never `1000.0`).
+    for whole in [json!("1e3"), json!("1,000.00"), json!(1000.0), json!("1E3")] {
+        let value = cast(number(), whole.clone()).value;
+        assert_eq!(value.to_string(), "1000", "{whole}");
+    }
+    assert_eq!(cast(number(), json!("2.5e1")).value.to_string(), "25");
+    assert!(
+        cast(number(), json!("1e300")).value.is_f64(),
+        "too big to be exact: kept a double"
+    );
     for bad in ["1,5", "12,34,567", "abc", "1.2.3", "NaN", "inf"] {
         let cell = cast(number(), json!(bad));
         assert_eq!(cell.value, json!(bad), "raw kept for {bad}");

@@ -178,6 +178,7 @@ impl From<crate::model::ModelError> for AppError {
             ModelError::NotFound(what) => AppError::NotFound(what),
             ModelError::NotFoundNamed(message) => AppError::NotFoundNamed(message),
             ModelError::Conflict(msg) => AppError::Conflict(msg),
+            ModelError::Forbidden(msg) => AppError::Forbidden(msg),
             ModelError::Stale(msg) => AppError::Stale(msg),
             ModelError::Invalid(items) => AppError::Invalid(
                 items

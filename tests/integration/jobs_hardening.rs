@@ -276,7 +276,7 @@ async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
         let id = j["data"]["id"].as_str().unwrap();
         for call in ["cancel", "outcome/ack"] {
             let (code, body) = send(as_guest(&format!("/jobs/{id}/{call}"))).await;
-            assert_eq!(code, 422, "{call} {id}: {body}");
+            assert_eq!(code, 403, "{call} {id}: {body}");
         }
         let (_, now) = app.get_json(&format!("/jobs/{id}")).await;
         assert_eq!(now["data"]["status"], "ready", "{now}");

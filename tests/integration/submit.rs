@@ -358,7 +358,7 @@ async fn a_guest_submits_only_as_the_button_would(db: Db) {
         "type": "sheet", "operation": "submit", "source": contacts, "trigger": "immediate",
         "config": {"deliverTo": "billing"}})))
     .await;
-    assert_eq!(status, 422, "no Submit on the sheet: {body}");
+    assert_eq!(status, 403, "no Submit on the sheet: {body}");
     let submit = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
     let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&submit)).await;
     assert_eq!(status, 409, "a record has errors: {body}");
@@ -387,7 +387,7 @@ async fn a_guest_submits_only_as_the_button_would(db: Db) {
     let (status, body) = send(as_guest(reqwest::Method::POST, "/jobs").json(&json!({
         "type": "space", "operation": "configure", "source": space, "trigger": "immediate"})))
     .await;
-    assert_eq!(status, 422, "a guest's space job: {body}");
+    assert_eq!(status, 403, "a guest's space job: {body}");
 
     // Fixed, it runs, to the action's webhook.
     let (status, body) = send(
@@ -445,8 +445,14 @@ async fn a_guest_cannot_name_where_a_submit_goes(db: Db) {
         "config": {"deliverTo": "crm"}})),
     )
     .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["errors"][0]["key"], "config.deliverTo", "{body}");
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("where a Submit goes"),
+        "{body}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.got().is_empty(), "nothing was sent");
     // Without it, the listener's Submit starts, as the button's would.

@@ -151,15 +151,15 @@ pub(super) fn guest_may_start(
     start: &Start,
 ) -> ModelResult<()> {
     use crate::web::pages::action_now::{judge, Place};
-    let refuse = |key: &str, message: String| Err(ModelError::Invalid(vec![(key.into(), message)]));
+    // Each refusal is a permission (403): what the team offers guests, not the input's shape.
+    let refuse = |message: String| Err(ModelError::Forbidden(message));
     let scope: &'static str = match start.job_type {
         "workbook" => "workbook",
         "sheet" => "sheet",
         other => {
-            return refuse(
-                "type",
-                format!("a guest starts the actions its workbooks and sheets offer, not {other} jobs"),
-            )
+            return refuse(format!(
+                "a guest starts the actions its workbooks and sheets offer, not {other} jobs"
+            ))
         }
     };
     if scope == "workbook" && GUEST_BUILT_INS.contains(&start.operation) {
@@ -169,10 +169,7 @@ pub(super) fn guest_may_start(
     if let Some(given) = start.config.get("deliverTo").filter(|v| !v.is_null()) {
         let offered = crate::model::submission::action_slug(conn, env, start.job_type, start.source)?;
         if offered.as_deref() != given.as_str() {
-            return refuse(
-                "config.deliverTo",
-                "where a Submit goes is its action's to say, not the guest's".into(),
-            );
+            return refuse("where a Submit goes is its action's to say, not the guest's".into());
         }
     }
     let (workbook_id, sheet_row) = match scope {
@@ -205,13 +202,10 @@ pub(super) fn guest_may_start(
             "{} cannot run now: {why}",
             action.label
         ))),
-        None => refuse(
-            "operation",
-            format!(
-                "this {scope} offers no action `{}` for a guest to run",
-                start.operation
-            ),
-        ),
+        None => refuse(format!(
+            "this {scope} offers no action `{}` for a guest to run",
+            start.operation
+        )),
     }
 }
 

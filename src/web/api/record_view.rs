@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 pub struct RecordView<'a> {
     pub row: &'a RecordRow,
     pub config: &'a SheetConfig,
+    /// The fields a read asked for (`fields`), by position; all when `None`.
+    pub only: Option<&'a [bool]>,
 }
 
 #[derive(Serialize)]
@@ -36,12 +38,20 @@ pub(super) struct ValuesView<'a, V> {
     pub vals: &'a [V],
     pub raw: &'a BTreeMap<usize, Value>,
     pub messages: &'a BTreeMap<usize, Vec<Message>>,
+    /// The fields to write, by position; all when `None`.
+    pub only: Option<&'a [bool]>,
 }
 
 impl<V: Serialize> Serialize for ValuesView<'_, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.config.fields.len()))?;
+        let mut map = s.serialize_map(None)?;
         for (i, field) in self.config.fields.iter().enumerate() {
+            if self
+                .only
+                .is_some_and(|only| !only.get(i).copied().unwrap_or(false))
+            {
+                continue;
+            }
             let messages = self.messages.get(&i).map(Vec::as_slice).unwrap_or_default();
             let cell = CellView {
                 value: self.vals.get(i),
@@ -91,6 +101,7 @@ impl Serialize for RecordView<'_> {
             vals: &vals,
             raw: &raw,
             messages: &messages,
+            only: self.only,
         };
         serialize_record(
             s,
@@ -125,11 +136,26 @@ impl<'a> RecordsEnvelope<'a> {
         RecordsEnvelope {
             data: RecordsData {
                 success: true,
-                records: rows.iter().map(|row| RecordView { row, config }).collect(),
+                records: rows
+                    .iter()
+                    .map(|row| RecordView {
+                        row,
+                        config,
+                        only: None,
+                    })
+                    .collect(),
                 counts: None,
                 version_id: None,
             },
         }
+    }
+
+    /// Writes only the fields marked in `only` (a read's `fields`).
+    pub fn only(mut self, only: Option<&'a [bool]>) -> Self {
+        for record in &mut self.data.records {
+            record.only = only;
+        }
+        self
     }
 
     pub fn respond(&self) -> actix_web::HttpResponse {

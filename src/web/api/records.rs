@@ -182,6 +182,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
+    let only = only_fields(&ctx.config, &params)?;
     // Wharf's versions are its commits (events carry the same id as both).
     let commit = [
         ("commitId", param(&params, "commitId")),
@@ -219,11 +220,30 @@ pub async fn list(
             Ok::<_, diesel::result::Error>((record::query(conn, &ctx, &q)?, counts))
         })
         .await?;
-    let mut envelope = RecordsEnvelope::new(&rows, &config);
+    let mut envelope = RecordsEnvelope::new(&rows, &config).only(only.as_deref());
     if include_counts {
         envelope.data.counts = Some(counts);
     }
     Ok(envelope.respond())
+}
+
+/// The fields a read asks for (`fields`, repeated or comma-separated, as the official
+/// client sends a list), by position; `None` without the parameter.
+fn only_fields(config: &SheetConfig, params: &[(String, String)]) -> Result<Option<Vec<bool>>, AppError> {
+    let mut only: Option<Vec<bool>> = None;
+    for (_, list) in params.iter().filter(|(k, _)| k == "fields") {
+        let marks = only.get_or_insert_with(|| vec![false; config.fields.len()]);
+        for key in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let Some(i) = config.field_index(key) else {
+                return Err(AppError::bad_request(
+                    "fields",
+                    format!("this sheet has no field `{key}`"),
+                ));
+            };
+            marks[i] = true;
+        }
+    }
+    Ok(only)
 }
 
 /// Turns `{key: cell}` into new values and messages by key, refusing keys the sheet does

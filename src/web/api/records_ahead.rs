@@ -35,6 +35,7 @@ impl Serialize for CheckedView<'_> {
             vals: &c.vals,
             raw: &c.raw,
             messages,
+            only: None,
         };
         serialize_record(s, RecordId(0), values, c.valid(), None, 1)
     }
