@@ -74,7 +74,7 @@ pub fn drop_field(
             delta.add(1, new.valid(), error_keys(after, &new));
             rewritten.push((*id, encode(&new)));
         }
-        write_sparse(conn, &rewritten)?;
+        write_sparse(conn, ctx.sheet.seq, &rewritten)?;
         done += rows.len();
         if (rows.len() as i64) < REWRITE_BATCH {
             break;
@@ -146,7 +146,7 @@ pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> 
             })
             .collect();
         let refs: Vec<(i64, &Checked)> = moved.iter().map(|(id, c)| (*id, c)).collect();
-        super::write::write_rows(conn, &refs, false, &moved_keys)?;
+        super::write::write_rows(conn, ctx.sheet.seq, &refs, false, &moved_keys)?;
         done += rows.len();
         if (rows.len() as i64) < REWRITE_BATCH {
             break;
@@ -246,18 +246,22 @@ fn shift_down<T>(map: BTreeMap<usize, T>, r: usize) -> BTreeMap<usize, T> {
 
 /// Writes rewritten raw input, messages and validity (values and version unchanged).
 /// PostgreSQL: one statement per batch from arrays, not a round trip per row.
-fn write_sparse(conn: &mut AnyConnection, rows: &[(i64, Encoded)]) -> QueryResult<()> {
+fn write_sparse(conn: &mut AnyConnection, sheet_seq: i64, rows: &[(i64, Encoded)]) -> QueryResult<()> {
     let AnyConnection::Postgres(pg) = conn else {
         for (id, e) in rows {
-            diesel::update(records::table.find(id))
-                .set((
-                    records::raw.eq(&e.raw),
-                    records::messages.eq(&e.messages),
-                    records::custom.eq(&e.custom),
-                    records::valid.eq(e.valid),
-                    records::error_fields.eq(&e.error_fields),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                records::table
+                    .filter(records::sheet_seq.eq(sheet_seq))
+                    .filter(records::id.eq(id)),
+            )
+            .set((
+                records::raw.eq(&e.raw),
+                records::messages.eq(&e.messages),
+                records::custom.eq(&e.custom),
+                records::valid.eq(e.valid),
+                records::error_fields.eq(&e.error_fields),
+            ))
+            .execute(conn)?;
         }
         return Ok(());
     };
@@ -268,7 +272,7 @@ fn write_sparse(conn: &mut AnyConnection, rows: &[(i64, Encoded)]) -> QueryResul
         "UPDATE records SET raw = n.raw, messages = n.messages, custom = n.custom, \
          valid = n.valid, error_fields = n.error_fields \
          FROM unnest($1, $2, $3, $4, $5, $6) AS n(id, raw, messages, custom, valid, error_fields) \
-         WHERE records.id = n.id",
+         WHERE records.sheet_seq = $7 AND records.id = n.id",
     )
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Array<Nullable<Text>>, _>(column(|e| e.raw.clone()))
@@ -276,6 +280,7 @@ fn write_sparse(conn: &mut AnyConnection, rows: &[(i64, Encoded)]) -> QueryResul
     .bind::<Array<Nullable<Text>>, _>(column(|e| e.custom.clone()))
     .bind::<Array<Bool>, _>(rows.iter().map(|(_, e)| e.valid).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(column(|e| e.error_fields.clone()))
+    .bind::<BigInt, _>(sheet_seq)
     .execute(pg)?;
     Ok(())
 }

@@ -158,7 +158,7 @@ fn finish_insert(
     let changed = unique::settle(conn, ctx, ids, checked, &HashMap::new(), &mut delta)?;
     let as_prepared = changed.is_empty();
     for k in changed {
-        write_checks(conn, ids[k], &checked[k], false)?;
+        write_checks(conn, ctx.sheet.seq, ids[k], &checked[k], false)?;
         encoded[k] = encode(&checked[k]);
     }
     for rec in checked.iter() {

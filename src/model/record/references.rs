@@ -145,7 +145,7 @@ fn recheck_records(
         }
         delta.add(-1, old.valid(), error_keys(&ctx.config, old));
         delta.add(1, new.valid(), error_keys(&ctx.config, new));
-        write_checks(conn, row.id, new, true)?;
+        write_checks(conn, ctx.sheet.seq, row.id, new, true)?;
         changed += 1;
     }
     if changed > 0 {

@@ -127,7 +127,7 @@ pub(super) fn resettle(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[i64]
         let (valid, errors) = before[k].clone();
         delta.add(-1, valid, errors);
         delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
-        write_checks(conn, ids[k], &checked[k], true)?;
+        write_checks(conn, ctx.sheet.seq, ids[k], &checked[k], true)?;
     }
     if !delta.is_zero() {
         crate::model::sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
@@ -190,7 +190,7 @@ pub(super) fn settle(
                 delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));
                 rec.set_constraint(fi, Source::Unique, want.then(|| unique_message(field)));
                 delta.add(1, rec.valid(), error_keys(&ctx.config, &rec));
-                write_checks(conn, row.id, &rec, true)?;
+                write_checks(conn, ctx.sheet.seq, row.id, &rec, true)?;
             }
         }
     }

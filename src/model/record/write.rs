@@ -199,12 +199,16 @@ pub(super) fn update_loaded(
     };
     moved.sort_unstable();
     moved.dedup();
-    write_rows(conn, &stored, true, &moved)?;
+    write_rows(conn, ctx.sheet.seq, &stored, true, &moved)?;
     for (k, u) in updates.iter().enumerate() {
         if let Some(meta) = &u.metadata {
-            diesel::update(records::table.find(ids[k]))
-                .set(records::metadata.eq(meta.to_string()))
-                .execute(conn)?;
+            diesel::update(
+                records::table
+                    .filter(records::sheet_seq.eq(ctx.sheet.seq))
+                    .filter(records::id.eq(ids[k])),
+            )
+            .set(records::metadata.eq(meta.to_string()))
+            .execute(conn)?;
         }
         delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
     }
@@ -297,12 +301,16 @@ pub(super) fn finish(
 /// needs other records settled; its values, and so its sort keys, stay as stored.
 pub(super) fn write_checks(
     conn: &mut AnyConnection,
+    sheet_seq: i64,
     id: i64,
     checked: &Checked,
     bump_version: bool,
 ) -> QueryResult<()> {
     let e = encode(checked);
-    let target = records::table.find(id);
+    // Every write names the record's sheet: PostgreSQL's key is (sheet_seq, id).
+    let target = records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .filter(records::id.eq(id));
     let cols = (
         records::messages.eq(e.messages),
         records::custom.eq(e.custom),
@@ -341,6 +349,7 @@ const WRITE_CHUNK: usize = 1000;
 /// theirs, so the sort indexes of other fields are left alone.
 pub(super) fn write_rows(
     conn: &mut AnyConnection,
+    sheet_seq: i64,
     rows: &[(i64, &Checked)],
     bump_version: bool,
     moved: &[usize],
@@ -381,9 +390,11 @@ pub(super) fn write_rows(
             AnyConnection::Postgres(c) => diesel::sql_query(format!(
                 "UPDATE records SET vals = j.v, raw = j.r, messages = j.m, custom = j.c, valid = j.ok, \
                  error_fields = j.e{bump} FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
-                 AS j(id bigint, v text, r text, m text, c text, ok boolean, e text) WHERE records.id = j.id"
+                 AS j(id bigint, v text, r text, m text, c text, ok boolean, e text) \
+                 WHERE records.sheet_seq = $2 AND records.id = j.id"
             ))
             .bind::<diesel::sql_types::Text, _>(items)
+            .bind::<diesel::sql_types::BigInt, _>(sheet_seq)
             .execute(c)?,
         };
     }
