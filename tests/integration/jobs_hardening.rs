@@ -247,7 +247,8 @@ async fn a_guest_cannot_drive_a_mapping_into_another_space(db: Db) {
 }
 
 /// A guest cancels, or acknowledges the outcome of, only jobs it started or could start: not
-/// the team's space jobs nor a workbook job for an action not offered to guests.
+/// the team's space jobs nor a workbook job for an action not offered to guests. It runs
+/// (executes or retries) only jobs it started.
 async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
     let app = spawn_app(db).await;
     let mine = app.bare_space("Guest's").await;
@@ -282,6 +283,28 @@ async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
         assert_eq!(now["data"]["status"], "ready", "{now}");
         assert_eq!(now["data"]["outcomeAcknowledgedAt"], Value::Null, "{now}");
     }
+    // The team's import it may cancel (it could start one), but not run: a job runs as
+    // whoever made it, so the guest would write as the team.
+    let (code, teams) = app
+        .post_json(
+            "/jobs",
+            &map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual"),
+        )
+        .await;
+    assert_eq!(code, 200, "{teams}");
+    let teams = teams["data"]["id"].as_str().unwrap();
+    let (code, body) = send(as_guest(&format!("/jobs/{teams}/execute"))).await;
+    assert_eq!(code, 403, "{body}");
+    let (code, body) = send(as_guest(&format!("/jobs/{teams}/cancel"))).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = send(as_guest(&format!("/jobs/{teams}/retry"))).await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.to_string().contains("the team's"), "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, now) = app.get_json(&format!("/jobs/{teams}")).await;
+    assert_eq!(now["data"]["status"], "canceled", "{now}");
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 0, "nothing was written");
+
     // Its own import, not yet run, it may cancel.
     let (code, own) = send(
         app.client

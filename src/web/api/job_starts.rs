@@ -221,6 +221,18 @@ pub(crate) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResul
     guest_may_start(conn, &j.environment_id, &start)
 }
 
+/// Whether a guest may run a stored job (execute or retry it): only one it made, judged
+/// again as at its start. A job runs as whoever made it, so a guest starting the team's
+/// job would write as the team (its history, its undo, past a lock that holds guests).
+pub(crate) fn guest_may_rerun(conn: &mut AnyConnection, j: &Job, actor: &str) -> ModelResult<()> {
+    if j.created_by != actor {
+        return Err(ModelError::Forbidden(
+            "a guest runs only the jobs it started; this one is the team's".into(),
+        ));
+    }
+    guest_may_restart(conn, j)
+}
+
 /// Whether a guest may cancel a stored job or acknowledge its outcome: one it started, or
 /// one it could start (an action its workbook or sheet offers guests, an import, delete or
 /// bulk change), even while that action's button is off. A team's other jobs are not its

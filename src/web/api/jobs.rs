@@ -2,7 +2,7 @@
 //! fail, cancel, outcome/ack, retry); the list is `job_list`.
 
 use super::job_starts::{
-    cancel_info, guest_may_handle, guest_may_restart, guest_may_start, iso_time, map_config_change,
+    cancel_info, guest_may_handle, guest_may_rerun, guest_may_start, iso_time, map_config_change,
     object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
@@ -404,7 +404,7 @@ pub async fn execute(
     transition(caller, state, &path, move |conn, j, actor| {
         crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
         if guest {
-            guest_may_restart(conn, j)?;
+            guest_may_rerun(conn, j, actor)?;
         }
         job::execute(conn, j, actor)
     })
@@ -427,7 +427,7 @@ pub async fn retry(
         }
         crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
         if guest {
-            guest_may_restart(conn, j)?;
+            guest_may_rerun(conn, j, actor)?;
         }
         // A new run: nothing of the last one's outcome stays (its acknowledgement would
         // hide the new outcome from the grid).

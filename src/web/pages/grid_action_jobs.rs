@@ -382,7 +382,7 @@ pub async fn retry(
     let j = state
         .db(move |conn| {
             if guest {
-                crate::web::api::job_starts::guest_may_restart(conn, &j)?;
+                crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
             }
             if j.status != status::FAILED && j.status != status::CANCELED {
                 return Err(ModelError::Conflict(format!(
