@@ -25,7 +25,7 @@ impl Token {
             Tok::Open => "\"(\"".into(),
             Tok::Close => "\")\"".into(),
             Tok::Word(w) => format!("\"{w}\""),
-            Tok::Quoted(q) => format!("the quoted text \"{q}\""),
+            Tok::Quoted(q) => format!("quoted text \"{q}\""),
         }
     }
 }

@@ -107,6 +107,10 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     if let Ok(n) = text.parse::<i64>() {
         return Ok(Value::Number(n.into()));
     }
+    // Past i64, a whole number that fits u64 stays exact, as a JSON number given does.
+    if let Ok(n) = text.parse::<u64>() {
+        return Ok(Value::Number(n.into()));
+    }
     let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
     if let Ok(n) = cleaned.parse::<i64>() {
         return Ok(Value::Number(n.into()));

@@ -575,6 +575,19 @@ async fn a_read_returns_only_the_fields_asked_for(db: Db) {
     let (status, refused) = app.get_json(&format!("{path}?fields=email,nope")).await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused.to_string().contains("`nope`"), "{refused}");
+    for empty in ["fields=", "fields=,"] {
+        let (status, refused) = app.get_json(&format!("{path}?{empty}")).await;
+        assert_eq!(status, 400, "{empty}: {refused}");
+    }
+
+    // A key with a comma in it is named whole.
+    let field = json!({"key": "x,y", "type": "string", "label": "Comma"});
+    let (status, body) = app.post_json(&format!("/sheets/{contacts}/fields"), &field).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, page) = app.get_json(&format!("{path}?fields=x%2Cy")).await;
+    assert_eq!(status, 200, "{page}");
+    let values = page["data"]["records"][0]["values"].as_object().unwrap();
+    assert_eq!(values.keys().collect::<Vec<_>>(), ["x,y"], "{page}");
 }
 
 on_both!(

@@ -106,6 +106,10 @@ async fn add_field_refuses_bad_fields_taken_keys_and_inner_positions(db: Db) {
         .contains("past the end"));
     let (status, body) = add(json!({"key": "x", "type": "string"}), "?insertAtIndex=first").await;
     assert_eq!(status, 400, "{body}");
+    // In the body, where a client building the field may put it, it is the position too.
+    let (status, body) = add(json!({"key": "x", "type": "string", "insertAtIndex": -1}), "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["key"], "insertAtIndex", "{body}");
     let (status, body) = add(
         json!({"key": "x", "type": "reference", "config": {"ref": "nowhere", "key": "code"}}),
         "",
@@ -282,6 +286,23 @@ async fn only_writers_of_the_space_change_fields(db: Db) {
     assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);
 }
 
+/// `insertAtIndex` in the body (where a client building the field may put it) is the
+/// field's position, as in the query, and not kept as part of the field.
+async fn a_position_in_the_body_places_the_field(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let field = json!({"key": "nick", "type": "string", "label": "Nickname", "insertAtIndex": 1});
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/fields"), &field).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"].get("insertAtIndex").is_none(), "{body}");
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let fields = &got["data"]["config"]["fields"];
+    assert_eq!(fields[0]["key"], "email", "{got}");
+    assert_eq!(fields[1]["key"], "nick", "{got}");
+    assert!(fields[1].get("insertAtIndex").is_none(), "{got}");
+}
+
 /// `insertAtIndex=0`: every record's values, kept inputs, messages and unique keys move up
 /// one place with their fields, so reads, searches, sorts and unique checks find them where
 /// they were, and the counts stay as they are.
@@ -385,6 +406,7 @@ async fn a_field_inserted_first_keeps_every_value_in_place(db: Db) {
 }
 
 on_both!(
+    a_position_in_the_body_places_the_field,
     a_field_inserted_first_keeps_every_value_in_place,
     update_sheet_changes_name_slug_and_metadata,
     add_field_refuses_bad_fields_taken_keys_and_inner_positions,

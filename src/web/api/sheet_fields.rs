@@ -46,7 +46,10 @@ pub async fn add(
     body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
-    let property = body.into_inner();
+    let mut property = body.into_inner();
+    // A client building the field may put its position in the body rather than the query:
+    // it is the position either way, never part of the field.
+    let in_body = property.as_object_mut().and_then(|p| p.remove("insertAtIndex"));
     if property.to_string().len() > MAX_FIELD {
         return Err(AppError::invalid(
             "$",
@@ -54,7 +57,13 @@ pub async fn add(
         ));
     }
     crate::blueprint::parse_one_field(&property, "$").map_err(AppError::malformed)?;
-    let at = match query.insert_at_index.as_deref() {
+    let given = match (query.insert_at_index.clone(), in_body) {
+        (Some(raw), _) => Some(raw),
+        (None, None | Some(Value::Null)) => None,
+        (None, Some(Value::String(raw))) => Some(raw),
+        (None, Some(other)) => Some(other.to_string()),
+    };
+    let at = match given.as_deref() {
         None => None,
         Some(raw) => Some(raw.trim().parse::<usize>().map_err(|_| {
             AppError::bad_request(
