@@ -246,6 +246,14 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
         return None;
     };
     let key = p.required_string(obj, path, "key")?;
+    // Records, queries and removals name a field by its key as read here (trimmed): a
+    // written key must already be that, or the stored config and the records would differ.
+    if p.written && obj["key"].as_str() != Some(key.as_str()) {
+        p.push(
+            &format!("{path}.key"),
+            &format!("a field key has no spaces or line breaks around it: use `{key}`"),
+        );
+    }
     let label = obj
         .get("label")
         .and_then(Value::as_str)

@@ -172,7 +172,9 @@ pub fn remove_field(
         }
         let mut config = ctx.config.json.clone();
         if let Some(fields) = config["fields"].as_array_mut() {
-            fields.retain(|f| f["key"].as_str() != Some(key));
+            // As the parsed config reads a key (trimmed), so the removed field is the one
+            // whose values go.
+            fields.retain(|f| f["key"].as_str().map(str::trim) != Some(key));
         }
         let after = blueprint::parse_stored_sheet(&config)?;
         store_config(conn, &ctx.sheet, &config, None)?;

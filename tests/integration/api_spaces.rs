@@ -139,6 +139,11 @@ async fn workbooks_are_created_with_sheets_and_checked(db: Db) {
     let (status, err) = app.post_json("/workbooks", &bad).await;
     assert_eq!(status, 422);
     assert_eq!(err["errors"][0]["key"], "$.sheets[0].fields[0].type");
+    let spaced = json!({"name": "Bad", "spaceId": space_id, "sheets": [{"name": "S", "fields": [
+        {"key": "a", "type": "string"}, {"key": " b", "type": "string"}]}]});
+    let (status, err) = app.post_json("/workbooks", &spaced).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["errors"][0]["key"], "$.sheets[0].fields[1].key", "{err}");
 
     let (status, renamed) = app
         .patch_json(&format!("/workbooks/{wb_id}"), &json!({"name": "Orders 2024"}))

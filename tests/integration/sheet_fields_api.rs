@@ -95,6 +95,12 @@ async fn add_field_refuses_bad_fields_taken_keys_and_inner_positions(db: Db) {
     let (status, body) = add(json!({"type": "string"}), "").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["key"], "$.key", "{body}");
+    // A key with spaces around it would be stored as sent and read trimmed: refused.
+    for key in [" x", "x ", "x\n"] {
+        let (status, body) = add(json!({"key": key, "type": "string"}), "").await;
+        assert_eq!(status, 400, "{key:?}: {body}");
+        assert_eq!(body["errors"][0]["key"], "$.key", "{body}");
+    }
     let (status, body) = add(json!({"key": "email", "type": "string"}), "").await;
     assert_eq!(status, 409, "{body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("email"));
