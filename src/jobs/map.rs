@@ -240,6 +240,7 @@ fn write_batches(
 ) -> Result<(), JobError> {
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
+    let source_fields = fields_in(&sheets.source.config);
     for item in checked {
         let (batch, prepared) = item?;
         let mut next = cp.clone();
@@ -254,6 +255,16 @@ fn write_batches(
                 return Err(JobError::Failed(format!(
                     "the fields of {} changed while records were being mapped into it; the records mapped were taken back: start the import again",
                     dest.sheet.name
+                )));
+            }
+            // The source is read by column position: a field added or removed there since
+            // the start moves every later value to another column. (The change commits
+            // before the reader reads on under it, so this write sees it.)
+            let source_now = sheet::config_of(conn, sheets.source.seq)?;
+            if source_now.is_some_and(|now| fields_in(&now) != source_fields) {
+                return Err(JobError::Failed(format!(
+                    "the fields of the source sheet {} changed while it was being mapped; the records mapped were taken back: start the import again",
+                    sheets.source.name
                 )));
             }
             let written = record::insert_prepared(conn, &fresh, prepared, actor, &Hooks::Run)?;
@@ -277,6 +288,13 @@ fn write_batches(
         progress.report(conn, percent, "Mapping records")?;
     }
     Ok(())
+}
+
+/// The fields of a stored sheet config, as JSON.
+fn fields_in(config: &str) -> Value {
+    serde_json::from_str::<Value>(config)
+        .map(|mut c| c["fields"].take())
+        .unwrap_or_default()
 }
 
 fn source_gone(sheets: &plan::Sheets) -> JobError {

@@ -287,6 +287,15 @@ impl SheetContext {
 
 /// Whether the sheet still exists (a job running on it checks after a deletion may have
 /// cascaded under it).
+/// A sheet's stored config (`None`: the sheet is gone).
+pub fn config_of(conn: &mut AnyConnection, seq: i64) -> QueryResult<Option<String>> {
+    sheets::table
+        .filter(sheets::seq.eq(seq))
+        .select(sheets::config)
+        .first(conn)
+        .optional()
+}
+
 pub fn exists(conn: &mut AnyConnection, seq: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(sheets::table.filter(sheets::seq.eq(seq)))).get_result(conn)
 }

@@ -367,6 +367,55 @@ async fn a_mapping_says_when_its_source_or_destination_was_deleted(db: Db) {
     );
 }
 
+/// A field added to the source sheet while it is mapped (here by the space's guest, at the
+/// front): the source is read by column position, so the mapping stops and takes back what
+/// it wrote rather than map later rows' values into the wrong fields.
+async fn a_source_field_change_stops_the_mapping(db: Db) {
+    const ROWS: usize = 60_000;
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Shifted").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let token = guest_token(&app, &space).await;
+    let id = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
+    wait_running(&app, &id).await;
+    let (code, body) = send(
+        app.client
+            .post(app.url(&format!("/v1/sheets/{src_sheet}/fields?insertAtIndex=0")))
+            .bearer_auth(&token)
+            .json(&json!({"key": "zzz", "type": "string"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    if done["status"] == "complete" {
+        // The mapping ended before the change: no value moved to another field.
+        let (_, page) = app
+            .get_json(&format!(
+                "/sheets/{dst_sheet}/records?q=name%20like%20%22user%25%22&pageSize=1"
+            ))
+            .await;
+        let shifted = &page["data"]["records"];
+        assert_eq!(shifted.as_array().unwrap().len(), 0, "{shifted}");
+        assert_eq!(counts(&app, &dst_sheet).await["total"], ROWS);
+        return;
+    }
+    let message = done["outcome"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("source") && message.contains("changed"),
+        "{message}"
+    );
+    assert_eq!(
+        counts(&app, &dst_sheet).await["total"],
+        0,
+        "what it wrote is taken back"
+    );
+}
+
 /// Deleting a space while a file is extracted into it goes through at once (on
 /// PostgreSQL the deletion and each batch's write deadlocked: 503 after a second).
 async fn a_space_is_deleted_while_its_file_is_extracted(db: Db) {
@@ -540,6 +589,7 @@ async fn a_job_not_run_yet_is_not_the_grids_running_job(db: Db) {
 }
 
 on_both!(
+    a_source_field_change_stops_the_mapping,
     a_job_not_run_yet_is_not_the_grids_running_job,
     a_space_is_deleted_while_its_file_is_extracted,
     a_mapping_onto_its_own_source_sheet_is_refused,
