@@ -342,8 +342,8 @@ const MAX_CRASHES: i32 = 2;
 pub fn refuse_crash_loop(job: &Job) -> Result<(), JobError> {
     if job.crashes >= MAX_CRASHES {
         return Err(JobError::Failed(format!(
-            "Wharf stopped {} times while running this job, so it was not run again; \
-             the file may be one Wharf cannot read safely (the server log has details)",
+            "Wharf stopped {} times while running this job, so it was not run again on its own \
+             (what it reads may be what stops Wharf: the server log has details); retry it to run it again",
             job.crashes
         )));
     }

@@ -198,6 +198,8 @@ pub struct JobChanges {
     pub outcome_acknowledged_at: Option<Option<NaiveDateTime>>,
     pub estimated_completion_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+    /// How many times the process stopped under the job: a person's retry starts at 0.
+    pub crashes: Option<i32>,
 }
 
 /// Writes a `job:*` event with Flatfile's payload.

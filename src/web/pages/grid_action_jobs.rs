@@ -394,6 +394,9 @@ pub async fn retry(
             let changes = JobChanges {
                 status: Some(status::READY.into()),
                 progress: Some(0),
+                // A person's retry is a deliberate new run, not the crash loop the count
+                // guards against.
+                crashes: Some(0),
                 finished_at: Some(None),
                 outcome: Some(None),
                 outcome_acknowledged_at: Some(None),
