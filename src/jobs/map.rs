@@ -28,6 +28,11 @@ struct Checkpoint {
     /// back (see `take_back`).
     #[serde(default, rename = "takingBack")]
     taking_back: bool,
+    /// The last source record when the mapping started: it maps those, not records
+    /// written into the source meanwhile (two sheets mapped into each other would feed
+    /// each other without end).
+    #[serde(default)]
+    upto: Option<i64>,
 }
 
 impl Checkpoint {
@@ -64,6 +69,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         // from the start.
         take_back(cx, conn, job, &cp)?;
         cp = Checkpoint::default();
+    }
+    if cp.upto.is_none() {
+        cp.upto = Some(record::last_id(conn, sheets.source.seq)?);
     }
     let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
@@ -144,7 +152,7 @@ fn map_batches(
     progress: &mut Progress,
 ) -> Result<(), JobError> {
     progress.report(conn, 1, "Mapping records")?;
-    let (source, start) = (sheets.source.seq, cp.after);
+    let (source, start, upto) = (sheets.source.seq, cp.after, cp.upto.unwrap_or(i64::MAX));
     // Set once writing stops: a reader waiting for a connection gives up at once.
     let stopped = &std::sync::atomic::AtomicBool::new(false);
     // The reader's own copy: its translations of unseen enum values are a cache.
@@ -156,7 +164,7 @@ fn map_batches(
             let mut after = start;
             loop {
                 let next = match read_connection(&cx.pool, stopped)
-                    .and_then(|mut conn| next_batch(&mut conn, source, after, &resolved))
+                    .and_then(|mut conn| next_batch(&mut conn, source, (after, upto), &resolved))
                 {
                     Ok(Some(b)) => b,
                     // The end: dropping the sender tells the checker, and it the writer.
@@ -318,14 +326,14 @@ struct Batch {
     inputs: Vec<Vec<Value>>,
 }
 
-/// The next [`BATCH`] source records after `after`, mapped; `None` at the end.
+/// The next [`BATCH`] source records after `after` up to `upto`, mapped; `None` at the end.
 fn next_batch(
     conn: &mut AnyConnection,
     source_seq: i64,
-    after: i64,
+    after_upto: (i64, i64),
     resolved: &plan::Resolved,
 ) -> Result<Option<Batch>, JobError> {
-    let rows = record::inputs_after(conn, source_seq, after, BATCH as i64)?;
+    let rows = record::inputs_after(conn, source_seq, after_upto, BATCH as i64)?;
     let Some(last) = rows.last().map(|(id, _)| *id) else {
         return Ok(None);
     };

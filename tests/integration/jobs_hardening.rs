@@ -416,6 +416,47 @@ async fn a_source_field_change_stops_the_mapping(db: Db) {
     );
 }
 
+/// Two sheets mapped into each other at once: each maps the records its source held when
+/// it started, not the other's output (which fed each other without end).
+async fn mappings_in_opposite_directions_both_end(db: Db) {
+    const ROWS: usize = 30_000;
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Both ways").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let mut rows = Vec::new();
+    for i in 0..ROWS {
+        rows.push(json!({"email": format!("other{i}@x.org"), "name": format!("Other {i}")}));
+    }
+    for chunk in rows.chunks(10_000) {
+        let (status, body) = app
+            .post_json(&format!("/sheets/{dst_sheet}/records"), &json!(chunk))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let there = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
+    let back = start_mapping(
+        &app,
+        map_body(&dst_wb, &dst_sheet, &src_wb, &src_sheet, "immediate"),
+    )
+    .await;
+    for id in [&there, &back] {
+        let done = wait_status(&app, id, &["complete", "failed"]).await;
+        assert_eq!(done["status"], "complete", "{done}");
+    }
+    for sheet in [&src_sheet, &dst_sheet] {
+        assert_eq!(
+            counts(&app, sheet).await["total"],
+            2 * ROWS,
+            "its own records and the other's, once"
+        );
+    }
+}
+
 /// Deleting a space while a file is extracted into it goes through at once (on
 /// PostgreSQL the deletion and each batch's write deadlocked: 503 after a second).
 async fn a_space_is_deleted_while_its_file_is_extracted(db: Db) {
@@ -589,6 +630,7 @@ async fn a_job_not_run_yet_is_not_the_grids_running_job(db: Db) {
 }
 
 on_both!(
+    mappings_in_opposite_directions_both_end,
     a_source_field_change_stops_the_mapping,
     a_job_not_run_yet_is_not_the_grids_running_job,
     a_space_is_deleted_while_its_file_is_extracted,

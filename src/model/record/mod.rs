@@ -25,8 +25,8 @@ pub use delete::{delete, delete_present};
 pub use insert::{drop_elsewhere, insert, insert_batches, insert_prepared, prepare, Inserted, Prepared};
 pub use keys::HOLDERS_PG;
 pub use query::{
-    after, count_invalid, count_present, counts, exists, inputs_after, query, Cursor, Filter, PageTooBig,
-    RecordQuery, PAGE_BYTES,
+    after, count_invalid, count_present, counts, exists, inputs_after, last_id, query, Cursor, Filter,
+    PageTooBig, RecordQuery, PAGE_BYTES,
 };
 pub use references::recheck_referrers;
 pub use write::{load as load_rows, update, update_tagged, RecordUpdate, Written};

@@ -369,15 +369,25 @@ pub fn count_present(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> Q
 /// The next `limit` records after `after_id`, in insertion order (for exports).
 /// [`after`], reading only what a mapping needs of each record: its id, values and raw
 /// input, decoded (the raw input where kept, else the value, by field index).
+/// The highest record id of a sheet (0 when it has none).
+pub fn last_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
+    let last: Option<i64> = records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .select(diesel::dsl::max(records::id))
+        .first(conn)?;
+    Ok(last.unwrap_or(0))
+}
+
 pub fn inputs_after(
     conn: &mut AnyConnection,
     sheet_seq: i64,
-    after_id: i64,
+    (after_id, upto): (i64, i64),
     limit: i64,
 ) -> QueryResult<Vec<(i64, Vec<serde_json::Value>)>> {
     let rows: Vec<(i64, String, Option<String>)> = records::table
         .filter(records::sheet_seq.eq(sheet_seq))
         .filter(records::id.gt(after_id))
+        .filter(records::id.le(upto))
         .order(records::id.asc())
         .limit(limit)
         .select((records::id, records::vals, records::raw))
