@@ -249,6 +249,19 @@ impl Settings {
         let read_budget =
             std::time::Duration::from_secs(seconds_in(&get, "WHARF_READ_SECONDS", 1..=3600, 10)?);
         let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
+        // Each running job holds a connection and reads with another now and then, and
+        // requests need one: fewer, and two mappings at once starve each other and the API.
+        let needed = job_workers as u32 + 2;
+        if job_workers > 0 && pool_size < needed {
+            return Err(SettingsError {
+                var: "WHARF_DB_POOL_SIZE",
+                problem: format!(
+                    "`{pool_size}` connections are too few for {job_workers} job worker(s) (WHARF_JOB_WORKERS): \
+                     each running job holds one and reads with another, and requests need one; \
+                     use at least {needed}, or fewer workers"
+                ),
+            });
+        }
         let job_ack_seconds = seconds_in(&get, "WHARF_JOB_ACK_SECONDS", 1..=86400, 300)?;
         let index_from_records = whole_number_in(
             &get,
@@ -458,6 +471,11 @@ mod tests {
         assert_eq!(idle.keep_alive_seconds, 120);
         assert_eq!(s.job_workers, 2);
         assert_eq!(settings(&[("WHARF_JOB_WORKERS", "0")]).unwrap().job_workers, 0);
+        let e = settings(&[("WHARF_DB_POOL_SIZE", "2")]).unwrap_err();
+        assert_eq!(e.var, "WHARF_DB_POOL_SIZE");
+        assert!(e.problem.contains("at least 4"), "{}", e.problem);
+        let few = [("WHARF_DB_POOL_SIZE", "2"), ("WHARF_JOB_WORKERS", "0")];
+        assert_eq!(settings(&few).unwrap().pool_size, 2, "requests only");
         let e = settings(&[("WHARF_JOB_WORKERS", "many")]).unwrap_err();
         assert_eq!(e.var, "WHARF_JOB_WORKERS");
         assert!(e.problem.contains("whole number of workers"), "{}", e.problem);
