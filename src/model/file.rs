@@ -240,9 +240,24 @@ pub fn update(
     })
 }
 
-/// Deletes the row (the caller deletes the bytes) and writes `file:deleted`.
+/// Deletes the row (the caller deletes the bytes) and the `[file]` workbook its extraction
+/// made, with its records (as Flatfile does: a person deleting an upload expects its rows
+/// gone, not a copy left in the space linked to nothing), and writes `file:deleted`.
 pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let made = match &f.workbook_id {
+            Some(id) => crate::model::workbook::find(conn, &f.environment_id, id)?,
+            None => None,
+        };
+        // Only the file's own workbook (labelled `file`, as extractions label theirs): a
+        // listener may point `workbookId` at any workbook of the space.
+        let owned = |wb: &crate::model::workbook::Workbook| {
+            let labels: Vec<String> = serde_json::from_str(&wb.labels).unwrap_or_default();
+            wb.space_id == f.space_id && labels.iter().any(|l| l == "file")
+        };
+        if let Some(wb) = made.filter(owned) {
+            crate::model::workbook::delete(conn, &wb, actor)?;
+        }
         diesel::delete(files::table.find(&f.id)).execute(conn)?;
         event::emit(conn, &context(f, actor), "file:deleted", json!({"fileId": f.id}))?;
         Ok(())

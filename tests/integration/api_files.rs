@@ -225,6 +225,60 @@ async fn files_are_listed_updated_and_deleted(db: Db) {
     assert_eq!(stored_files(&app), 0);
 }
 
+/// Deleting a file deletes the `[file]` workbook its extraction made, records and all; a
+/// workbook of the team's that a listener pointed the file at stays.
+async fn deleting_a_file_deletes_its_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Imports").await;
+    let f = app
+        .upload_and_extract(
+            &space,
+            "people.csv",
+            b"email,name
+a@x.io,A
+b@x.io,B
+"
+            .to_vec(),
+        )
+        .await;
+    let (file, wb) = (f["id"].as_str().unwrap(), f["workbookId"].as_str().unwrap());
+    let (status, body) = app.delete(&format!("/files/{file}")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app.get_json(&format!("/workbooks/{wb}")).await;
+    assert_eq!(status, 404, "the file's workbook went with it");
+    let (_, left) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert_eq!(left["data"].as_array().unwrap().len(), 0, "{left}");
+
+    let (status, team) = app
+        .post_json(
+            "/workbooks",
+            &serde_json::json!({"name": "Team", "spaceId": space, "sheets": [
+                {"name": "S", "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{team}");
+    let team = team["data"]["id"].as_str().unwrap();
+    let (_, f) = app.upload(&space, "other.csv", b"x\n1\n".to_vec()).await;
+    let other = f["data"]["id"].as_str().unwrap().to_string();
+    app.wait_job(
+        &app.get_json(&format!("/jobs?fileId={other}")).await.1["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+    .await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/files/{other}"),
+            &serde_json::json!({"workbookId": team}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.delete(&format!("/files/{other}")).await.0, 200);
+    let (status, _) = app.get_json(&format!("/workbooks/{team}")).await;
+    assert_eq!(status, 200, "a team's workbook is not the file's to delete");
+}
+
 /// Files in the data directory's storage, temp files included.
 pub fn stored_files(app: &TestApp) -> usize {
     fn count(dir: &std::path::Path) -> usize {
@@ -344,6 +398,7 @@ async fn json_lines_and_legacy_encodings_are_extracted(db: Db) {
 }
 
 on_both!(
+    deleting_a_file_deletes_its_workbook,
     json_lines_and_legacy_encodings_are_extracted,
     a_csv_upload_is_extracted_into_a_file_workbook,
     every_sheet_of_an_xlsx_becomes_a_sheet,
