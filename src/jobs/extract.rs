@@ -58,11 +58,14 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 other => other.map(|_| summary).map_err(JobError::from),
             }
         });
-    let outcome = outcome.and_then(|summary| {
+    let outcome = outcome.and_then(|mut summary| {
         // Extracted again: the workbook of the extraction before goes (one per file), before
-        // the job says it is done.
+        // the job says it is done, and its rejected rows with it.
         if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {
             drop_extracted(conn, before, &f.id, actor)?;
+        }
+        if let Some(rejects) = summary.rejects_out.take() {
+            rejects.commit().map_err(unreadable)?;
         }
         complete(conn, job, worker, &summary).map(|()| summary)
     });
@@ -80,10 +83,18 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let Some(checkpoint) = job::release_checkpoint(conn, job, |_| None)? else {
         return Err(e);
     };
-    // The job may have been deleted meanwhile; then its workbook stays, named after the
-    // file, for a person to remove.
     let made = checkpoint.and_then(|c| serde_json::from_str::<Value>(&c).ok());
-    drop_workbook(conn, made.as_ref().and_then(|c| c["workbookId"].as_str()), actor)?;
+    let made = match made.as_ref().and_then(|c| c["workbookId"].as_str()) {
+        Some(id) => Some(id.to_string()),
+        // The job was deleted meanwhile (its checkpoint with it): the file names the
+        // workbook this attempt made, unless it still names the earlier one. (One
+        // extraction of a file runs at a time.)
+        None => file::find(conn, &f.environment_id, &f.id)?
+            .and_then(|now| now.workbook_id)
+            .filter(|id| Some(id) != before.as_ref())
+            .map(|id| id.to_string()),
+    };
+    drop_workbook(conn, made.as_deref(), actor)?;
     let mut message = match &e {
         JobError::Failed(m) => m.clone(),
         JobError::Lost => "the extraction was canceled".into(),
@@ -95,8 +106,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     };
     if kept.is_some() {
         message.push_str("; the workbook of the earlier extraction is kept");
+    } else {
+        // Rejected rows of an extraction whose workbook is gone belong to nothing.
+        let _ = cx.storage.delete_blocking(&f.rejects_key());
     }
-    let _ = cx.storage.delete_blocking(&f.rejects_key());
     let failed = FileChanges {
         status: Some(status::FAILED.into()),
         workbook_id: Some(kept),
@@ -168,6 +181,10 @@ struct Summary {
     /// Each sheet made: its number, how many fields it has and how many records it holds.
     sheets: Vec<(i64, usize, i64)>,
     rejects: u64,
+    /// The rejected rows, written but not yet in place: they replace the file's earlier
+    /// ones only when this extraction completes (a failed one keeps the earlier workbook,
+    /// so its rejects too).
+    rejects_out: Option<crate::storage::BlockingUpload>,
     note: Option<String>,
 }
 
@@ -399,7 +416,6 @@ fn extract_into_workbook(
     let upload = rejects_out
         .into_inner()
         .map_err(|e| JobError::Internal(anyhow::anyhow!("writing rejects: {e}")))?;
-    upload.commit().map_err(unreadable)?;
     let replaced = extraction.replaced.load(Ordering::Relaxed);
     let mut notes = Vec::new();
     if rejects > 0 {
@@ -424,6 +440,7 @@ fn extract_into_workbook(
             .map(|((sh, config), records)| (sh.seq, config.fields.len(), *records))
             .collect(),
         rejects,
+        rejects_out: Some(upload),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
 }

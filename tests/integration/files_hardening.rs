@@ -403,11 +403,12 @@ async fn a_failed_extraction_again_keeps_the_earlier_workbook(db: Db) {
         .upload_and_extract(
             &space,
             "again.csv",
-            b"email,name\na@x.org,Ann\nb@x.org,Bo\n".to_vec(),
+            b"email,name\na@x.org,Ann\nb@x.org,Bo\nc@x.org,Cy,one too many\n".to_vec(),
         )
         .await;
     let (file_id, first) = (file["id"].as_str().unwrap(), file["workbookId"].clone());
     assert!(first.is_string(), "{file}");
+    assert_eq!(file["rejectCount"], 1, "{file}");
     // The stored bytes are damaged since: the next extraction cannot read them.
     std::fs::write(
         app.data_dir.join("storage/files").join(file_id),
@@ -438,6 +439,15 @@ async fn a_failed_extraction_again_keeps_the_earlier_workbook(db: Db) {
     let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap();
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 2, "{counts}");
+    // The kept workbook keeps its rejected rows.
+    assert_eq!(f["data"]["rejectCount"], 1, "{f}");
+    let rejects = app
+        .api(reqwest::Method::GET, &format!("/files/{file_id}/rejects"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejects.status(), 200);
+    assert!(rejects.text().await.unwrap().contains("c@x.org"));
 }
 
 /// With `WHARF_EXTRACT=csv`, a JSON upload is left `partial` for a listener's extractor

@@ -457,6 +457,41 @@ async fn mappings_in_opposite_directions_both_end(db: Db) {
     }
 }
 
+/// Deleting an extraction job while it runs: the file says the extraction stopped and the
+/// partial `[file]` workbook goes, as after a cancel (it stayed, linked to nothing).
+async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Deleted job").await;
+    let mut csv = String::from("Email,Name\n");
+    for i in 0..150_000 {
+        csv.push_str(&format!("user{i}@x.org,Person {i}\n"));
+    }
+    let (status, file) = app.upload(&space, "big.csv", csv.into_bytes()).await;
+    assert_eq!(status, 200, "{file}");
+    let file = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={file}")).await;
+    let job = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    wait_running(&app, &job).await;
+    let (code, body) = app.delete(&format!("/jobs/{job}")).await;
+    assert_eq!(code, 200, "{body}");
+    let start = Instant::now();
+    let f = loop {
+        let (_, f) = app.get_json(&format!("/files/{file}")).await;
+        let running = ["partial", "analyzing"].contains(&f["data"]["status"].as_str().unwrap_or(""));
+        if !running || start.elapsed() > Duration::from_secs(60) {
+            break f;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    if f["data"]["status"] == "complete" {
+        return; // the extraction ended before the deletion reached it
+    }
+    assert_eq!(f["data"]["status"], "failed", "{f}");
+    assert_eq!(f["data"]["workbookId"], Value::Null, "{f}");
+    let (_, left) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert_eq!(left["data"].as_array().unwrap().len(), 0, "{left}");
+}
+
 /// Deleting a space while a file is extracted into it goes through at once (on
 /// PostgreSQL the deletion and each batch's write deadlocked: 503 after a second).
 async fn a_space_is_deleted_while_its_file_is_extracted(db: Db) {
@@ -630,6 +665,7 @@ async fn a_job_not_run_yet_is_not_the_grids_running_job(db: Db) {
 }
 
 on_both!(
+    deleting_a_running_extraction_leaves_no_workbook,
     mappings_in_opposite_directions_both_end,
     a_source_field_change_stops_the_mapping,
     a_job_not_run_yet_is_not_the_grids_running_job,
