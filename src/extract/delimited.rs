@@ -153,9 +153,17 @@ pub fn rows<R: Read + Send + 'static>(
         match reader.read_byte_record(&mut record) {
             Ok(false) => None,
             Ok(true) => {
-                let start = record.position().map_or(0, |p| p.byte());
-                let line = line_at(start);
+                // Where the record starts counts the blank lines the reader skipped before
+                // it; its last line less the line breaks inside its values does not (but
+                // an unclosed quote takes the file's last line break into a value).
+                // (`line_at` reads on from where it was: earlier offsets first.)
+                let start = line_at(record.position().map_or(0, |p| p.byte()));
                 let next_line = line_at(reader.position().byte().saturating_sub(1));
+                let inside: usize = record
+                    .iter()
+                    .map(|v| v.iter().filter(|&&b| b == b'\n').count())
+                    .sum();
+                let line = start.max(next_line.saturating_sub(inside as u64));
                 if let Some(quotes) = shape_of_end(&reader) {
                     if quotes % 2 == 1 && next_line > line {
                         notes.add(format!(

@@ -183,6 +183,15 @@ fn short_rows_are_padded_long_rows_rejected_with_line_numbers() {
     assert!(rejects[0].message.contains("4 values"), "{}", rejects[0].message);
 }
 
+/// A row's line is where a person finds it in the file, blank lines above it counted.
+#[test]
+fn line_numbers_count_blank_lines() {
+    let text = "a,b\n\n\n1,2,3\n4,5\n\"multi\nline\",6\n7,8,9\n";
+    let (_, _, rejects, _) = read(text.as_bytes(), "blank.csv");
+    let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [4, 8]);
+}
+
 #[test]
 fn a_huge_value_is_a_reject() {
     let mut text = String::from("a,b\n1,");

@@ -93,6 +93,12 @@ pub fn sweep(cx: &super::Context, conn: &mut AnyConnection) -> Result<usize, sup
         let Some(bulk) = BulkChangeId::parse(&bulk) else {
             continue;
         };
+        // Its own worker is still taking it back (a cancel reaches it at its next batch):
+        // two take-backs at once each said how many cells they put back, the last word
+        // winning ("put back 0" after 15,000).
+        if crate::model::job_queue::is_held(conn, &job.id)? {
+            continue;
+        }
         let ctx = match sheet::load_context(conn, &job.environment_id, &sheet_id) {
             Ok(ctx) => ctx,
             Err(ModelError::NotFound(_)) => continue,

@@ -173,11 +173,20 @@ pub fn unclaim(conn: &mut AnyConnection, job: &Job, worker: &str) -> QueryResult
 }
 
 /// Advisory-lock namespace of running jobs on PostgreSQL.
-const LOCK_SPACE: i32 = 4242;
+pub const LOCK_SPACE: i32 = 4242;
+
+/// Jobs this process runs now (SQLite has one process; PostgreSQL's advisory locks tell
+/// it across processes).
+static HELD_HERE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn held_here() -> std::sync::MutexGuard<'static, Vec<String>> {
+    HELD_HERE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Marks the job as run by this connection's process until [`let_go`]: on PostgreSQL a
 /// session advisory lock, which the server drops by itself when the process dies.
 pub fn hold(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    held_here().push(id.to_string());
     if let AnyConnection::Postgres(c) = conn {
         diesel::sql_query("SELECT pg_advisory_lock($1, hashtext($2))")
             .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
@@ -188,6 +197,12 @@ pub fn hold(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
 }
 
 pub fn let_go(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
+    {
+        let mut held = held_here();
+        if let Some(i) = held.iter().position(|h| h == id.as_str()) {
+            held.swap_remove(i);
+        }
+    }
     if let AnyConnection::Postgres(c) = conn {
         diesel::sql_query("SELECT pg_advisory_unlock($1, hashtext($2))")
             .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
@@ -195,6 +210,31 @@ pub fn let_go(conn: &mut AnyConnection, id: &JobId) -> QueryResult<()> {
             .execute(c)?;
     }
     Ok(())
+}
+
+/// Whether a worker runs the job now, in this process or (PostgreSQL) another: then it
+/// finishes what the job leaves to do itself (a canceled job's take-back), and a sweep
+/// doing it too would race it.
+pub fn is_held(conn: &mut AnyConnection, id: &JobId) -> QueryResult<bool> {
+    if held_here().iter().any(|h| h == id.as_str()) {
+        return Ok(true);
+    }
+    let AnyConnection::Postgres(c) = conn else {
+        return Ok(false);
+    };
+    #[derive(QueryableByName)]
+    struct Free {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        free: bool,
+    }
+    // Taken for the transaction only: free means no session holds it.
+    let free: Free = c.transaction(|c| {
+        diesel::sql_query("SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS free")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .get_result(c)
+    })?;
+    Ok(!free.free)
 }
 
 /// Puts back in the queue the built-in jobs whose process stopped while running them.

@@ -120,6 +120,21 @@ fn cast_number(given: &Value) -> Result<Value, String> {
         .ok()
         .filter(|f| f.is_finite())
         .ok_or_else(|| format!("\"{text}\" is not a number"))?;
+    // Kept as a double, these would silently be another number: refused, with the input
+    // kept as typed, as any value that is not a number is.
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let mantissa = cleaned.split(['e', 'E']).next().unwrap_or_default();
+    if f == 0.0 && digits(mantissa).chars().any(|d| d != '0') {
+        return Err(format!("\"{text}\" is too close to zero to be kept as a number"));
+    }
+    if cleaned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
+    {
+        return Err(format!(
+            "\"{text}\" has more digits than a number keeps exactly; make the field a text field to keep them"
+        ));
+    }
     Number::from_f64(f)
         .map(|n| Value::Number(whole(&n).unwrap_or(n)))
         .ok_or_else(|| format!("\"{text}\" is not a number"))

@@ -492,6 +492,38 @@ async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
     assert_eq!(left["data"].as_array().unwrap().len(), 0, "{left}");
 }
 
+/// A job a worker runs is known as held, from any connection (on PostgreSQL any process):
+/// the sweep that finishes stopped jobs' take-backs leaves such a job to its worker (both
+/// taking a canceled bulk change back at once ended with "put back 0 values").
+async fn a_running_job_is_held_from_every_connection(db: Db) {
+    use wharf::ids::JobId;
+    use wharf::model::job_queue::{hold, is_held, let_go};
+    let app = spawn_app(db).await;
+    let id = JobId::parse("us_jb_heldtest").unwrap();
+    let mut worker = app.pool.get().unwrap();
+    let mut other = app.pool.get().unwrap();
+    assert!(!is_held(&mut other, &id).unwrap());
+    hold(&mut worker, &id).unwrap();
+    assert!(is_held(&mut other, &id).unwrap());
+    assert!(is_held(&mut other, &id).unwrap(), "asking does not take it");
+    let_go(&mut worker, &id).unwrap();
+    assert!(!is_held(&mut other, &id).unwrap());
+    // Another process's worker: only its session's advisory lock says so.
+    if let wharf::db::AnyConnection::Postgres(c) = &mut *worker {
+        use diesel::RunQueryDsl;
+        let lock = format!(
+            "SELECT pg_advisory_lock({}, hashtext('{id}'))",
+            wharf::model::job_queue::LOCK_SPACE
+        );
+        diesel::sql_query(lock).execute(c).unwrap();
+        assert!(is_held(&mut other, &id).unwrap());
+        diesel::sql_query("SELECT pg_advisory_unlock_all()")
+            .execute(c)
+            .unwrap();
+        assert!(!is_held(&mut other, &id).unwrap());
+    }
+}
+
 /// Deleting a space while a file is extracted into it goes through at once (on
 /// PostgreSQL the deletion and each batch's write deadlocked: 503 after a second).
 async fn a_space_is_deleted_while_its_file_is_extracted(db: Db) {
@@ -665,6 +697,7 @@ async fn a_job_not_run_yet_is_not_the_grids_running_job(db: Db) {
 }
 
 on_both!(
+    a_running_job_is_held_from_every_connection,
     deleting_a_running_extraction_leaves_no_workbook,
     mappings_in_opposite_directions_both_end,
     a_source_field_change_stops_the_mapping,
