@@ -172,16 +172,31 @@ pub fn tabulate(
     };
     let first_filled = values.iter().position(|v| filled(v) > 0);
     let header_row = sample.remove(at);
+    // What is left out above the header goes to the rejected rows: a title most often,
+    // but when the guess was wrong (one column of values holding commas), the real header
+    // and first rows, which must not vanish.
+    let above: Vec<Reject> = sample
+        .drain(..at)
+        .filter(|r| filled(&r.values) > 0)
+        .map(|r| Reject {
+            line: r.line,
+            message: format!(
+                "left out: above row {}, which was taken as the header",
+                header_row.line
+            ),
+            values: r.values,
+        })
+        .collect();
     if first_filled != Some(at) {
         notes.add(format!(
-            "row {} was taken as the header of {name}; the rows above it were left out",
+            "row {} was taken as the header of {name}; the rows above it were left out (they are with the rejected rows)",
             header_row.line
         ));
     }
     if let Some(long) = header_row.values.iter().find(|v| v.len() > MAX_HEADER_BYTES) {
         return Err(ExtractError::HeaderTooLong(long.len()));
     }
-    let below: Vec<RawRow> = sample.split_off(at);
+    let below: Vec<RawRow> = sample;
     let lead = std::iter::once(&header_row)
         .chain(&below)
         .filter_map(|r| r.values.iter().position(|v| !v.trim().is_empty()))
@@ -203,8 +218,9 @@ pub fn tabulate(
         return Err(ExtractError::TooWide(count));
     }
     let columns = columns(header_values, count);
-    let mut pending: VecDeque<Result<RawRow, Reject>> = early_rejects
+    let mut pending: VecDeque<Result<RawRow, Reject>> = above
         .into_iter()
+        .chain(early_rejects)
         .map(Err)
         .chain(below.into_iter().map(Ok))
         .collect();

@@ -183,6 +183,20 @@ fn short_rows_are_padded_long_rows_rejected_with_line_numbers() {
     assert!(rejects[0].message.contains("4 values"), "{}", rejects[0].message);
 }
 
+/// Rows left out above the row taken as the header are rejected rows, not lost: here the
+/// guess is wrong (one column whose values hold commas), and the real header is among them.
+#[test]
+fn rows_above_the_header_are_rejected_rows() {
+    let (_, _, rejects, ex) = read(b"name\nDoe, John\nSmith, Ann\n", "names.csv");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(
+        (rejects[0].line, rejects[0].values.clone()),
+        (1, strings(&["name"]))
+    );
+    let notes = ex.notes.list();
+    assert!(notes.iter().any(|n| n.contains("rejected rows")), "{notes:?}");
+}
+
 /// A row's line is where a person finds it in the file, blank lines above it counted.
 #[test]
 fn line_numbers_count_blank_lines() {
@@ -288,7 +302,14 @@ fn every_sheet_of_an_xlsx_is_read() {
     let mut tables = ex.tables;
     let people = tables.remove(0);
     assert_eq!(people.header_line, Some(3));
-    let rows: Vec<Row> = people.rows.map(|r| r.unwrap()).collect();
+    let (rows, above): (Vec<_>, Vec<_>) = people.rows.partition(Result::is_ok);
+    // The title above the header is left out, with the rejected rows.
+    let above: Vec<Reject> = above.into_iter().map(|r| r.unwrap_err()).collect();
+    assert_eq!(
+        (above[0].line, above[0].values.clone()),
+        (1, strings(&["Report"]))
+    );
+    let rows: Vec<Row> = rows.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(rows[0].values, strings(&["Ada", "36"]));
     assert_eq!(rows[1].values, strings(&["Bob", "41.5"]));
     assert_eq!(rows[1].line, 5);

@@ -420,7 +420,7 @@ fn extract_into_workbook(
     let mut notes = Vec::new();
     if rejects > 0 {
         notes.push(format!(
-            "{rejects} row(s) could not be read: they are the file's rejected rows (\"Rejected rows\" on the Files tab, `GET /v1/files/{}/rejects` in the API)",
+            "{rejects} row(s) were not taken into the sheet: they are the file's rejected rows (\"Rejected rows\" on the Files tab, `GET /v1/files/{}/rejects` in the API)",
             f.id
         ));
     }

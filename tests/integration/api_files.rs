@@ -41,7 +41,11 @@ async fn a_csv_upload_is_extracted_into_a_file_workbook(db: Db) {
     // The title and blank rows above the header are left out, and the file says so.
     assert_eq!(
         job["outcome"]["message"],
-        "Extracted file; row 3 was taken as the header of people; the rows above it were left out"
+        format!(
+            "Extracted file; 1 row(s) were not taken into the sheet: they are the file's rejected rows \
+             (\"Rejected rows\" on the Files tab, `GET /v1/files/{file_id}/rejects` in the API); \
+             row 3 was taken as the header of people; the rows above it were left out (they are with the rejected rows)"
+        )
     );
 
     let (_, file) = app.get_json(&format!("/files/{file_id}")).await;

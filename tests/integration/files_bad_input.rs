@@ -128,7 +128,10 @@ async fn a_100_mb_field_is_a_reject_with_its_line(db: Db) {
     assert_eq!(file["status"], "complete", "{file}");
     assert_eq!(file["rejectCount"], 1);
     assert!(
-        file["message"].as_str().unwrap().contains("could not be read"),
+        file["message"]
+            .as_str()
+            .unwrap()
+            .contains("were not taken into the sheet"),
         "{file}"
     );
     assert_eq!(rows_of(&app, &file).await, vec![vec!["2", "3"]]);
