@@ -264,13 +264,8 @@ b@x.io,B
     let team = team["data"]["id"].as_str().unwrap();
     let (_, f) = app.upload(&space, "other.csv", b"x\n1\n".to_vec()).await;
     let other = f["data"]["id"].as_str().unwrap().to_string();
-    app.wait_job(
-        &app.get_json(&format!("/jobs?fileId={other}")).await.1["data"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-    )
-    .await;
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={other}")).await;
+    app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
     let (status, body) = app
         .patch_json(
             &format!("/files/{other}"),
