@@ -123,6 +123,9 @@ impl From<ModelError> for JobError {
     fn from(e: ModelError) -> Self {
         match e {
             ModelError::Db(db) => db.into(),
+            // Nothing to reload for a job: what it wrote is taken back (or its workbook
+            // dropped), and a new run reads the fields as they are.
+            ModelError::Stale(m) => JobError::Failed(format!("{m}; run it again")),
             ModelError::Invalid(items) => JobError::Failed(
                 items
                     .into_iter()

@@ -378,7 +378,7 @@ pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<
     });
     if let Some((_, name, _, _)) = changed {
         return Err(ModelError::Stale(format!(
-            "the fields of {name} changed while this change was being made; reload and try again"
+            "the fields of {name} changed while this change was being made"
         )));
     }
     Ok(())

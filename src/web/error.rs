@@ -29,7 +29,7 @@ pub enum AppError {
     Conflict(String),
     /// A conflict with a field change (see `ModelError::Stale`): the API tries the write
     /// again on the fields as they are now before answering it.
-    #[error("{0}")]
+    #[error("{0}; reload and try again")]
     Stale(String),
     #[error("{0}")]
     PayloadTooLarge(String),
