@@ -245,18 +245,18 @@ pub fn update(
 /// gone, not a copy left in the space linked to nothing), and writes `file:deleted`.
 pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        let made = match &f.workbook_id {
-            Some(id) => crate::model::workbook::find(conn, &f.environment_id, id)?,
-            None => None,
-        };
-        // Only the file's own workbook (labelled `file`, as extractions label theirs): a
-        // listener may point `workbookId` at any workbook of the space.
-        let owned = |wb: &crate::model::workbook::Workbook| {
+        // The workbooks its extraction made: labelled `file` and naming the file in their
+        // metadata, as Wharf's extraction writes them. Not whatever `workbookId` points at
+        // (a listener, or a client, may point it at any workbook of the space).
+        let made = |wb: &crate::model::workbook::Workbook| {
             let labels: Vec<String> = serde_json::from_str(&wb.labels).unwrap_or_default();
-            wb.space_id == f.space_id && labels.iter().any(|l| l == "file")
+            let metadata: serde_json::Value = serde_json::from_str(&wb.metadata).unwrap_or_default();
+            labels.iter().any(|l| l == "file") && metadata["fileId"] == f.id.as_str()
         };
-        if let Some(wb) = made.filter(owned) {
-            crate::model::workbook::delete(conn, &wb, actor)?;
+        for wb in crate::model::workbook::list_in_space(conn, &f.space_id)? {
+            if made(&wb) {
+                crate::model::workbook::delete(conn, &wb, actor)?;
+            }
         }
         diesel::delete(files::table.find(&f.id)).execute(conn)?;
         event::emit(conn, &context(f, actor), "file:deleted", json!({"fileId": f.id}))?;

@@ -266,6 +266,7 @@ b@x.io,B
     let other = f["data"]["id"].as_str().unwrap().to_string();
     let (_, jobs) = app.get_json(&format!("/jobs?fileId={other}")).await;
     app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    let own = app.get_json(&format!("/files/{other}")).await.1["data"]["workbookId"].clone();
     let (status, body) = app
         .patch_json(
             &format!("/files/{other}"),
@@ -276,6 +277,25 @@ b@x.io,B
     assert_eq!(app.delete(&format!("/files/{other}")).await.0, 200);
     let (status, _) = app.get_json(&format!("/workbooks/{team}")).await;
     assert_eq!(status, 200, "a team's workbook is not the file's to delete");
+    let (status, _) = app
+        .get_json(&format!("/workbooks/{}", own.as_str().unwrap()))
+        .await;
+    assert_eq!(status, 404, "the file's own workbook went, re-pointed or not");
+
+    // Another file's workbook, even labelled `file`, is not this file's.
+    let a = app.upload_and_extract(&space, "a.csv", b"x\n1\n".to_vec()).await;
+    let b = app.upload_and_extract(&space, "b.csv", b"x\n2\n".to_vec()).await;
+    let (a_id, b_wb) = (a["id"].as_str().unwrap(), b["workbookId"].as_str().unwrap());
+    let (status, body) = app
+        .patch_json(
+            &format!("/files/{a_id}"),
+            &serde_json::json!({"workbookId": b_wb}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.delete(&format!("/files/{a_id}")).await.0, 200);
+    let (status, _) = app.get_json(&format!("/workbooks/{b_wb}")).await;
+    assert_eq!(status, 200, "b.csv keeps its workbook");
 }
 
 /// Files in the data directory's storage, temp files included.

@@ -53,6 +53,30 @@ async fn a_guests_pages_cannot_stop_or_follow_the_teams_jobs(db: Db) {
     let (_, now) = app.get_json(&format!("/jobs/{job}")).await;
     assert_eq!(now["data"]["status"], "ready", "{now}");
     assert_eq!(now["data"]["outcomeAcknowledgedAt"], Value::Null, "{now}");
+
+    // The team's import, waiting for its plan: the guest's import page does not run it
+    // (a job runs as whoever made it).
+    let companies = app.sheet_id(&space, "companies").await;
+    let (status, import) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "map", "source": wb, "destination": wb,
+                    "trigger": "manual",
+                    "config": {"sourceSheetId": companies, "destinationSheetId": sheet}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{import}");
+    let import = import["data"]["id"].as_str().unwrap();
+    let resp = browser
+        .post(app.url(&format!("/jobs/{import}/plan")))
+        .form(&[("csrf_token", csrf.as_str()), ("map:name", "name")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "{}", resp.text().await.unwrap());
+    let (_, now) = app.get_json(&format!("/jobs/{import}")).await;
+    assert_ne!(now["data"]["status"], "ready", "{now}");
+    assert_ne!(now["data"]["status"], "complete", "{now}");
 }
 
 on_both!(a_guests_pages_cannot_stop_or_follow_the_teams_jobs);

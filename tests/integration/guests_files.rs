@@ -204,6 +204,11 @@ async fn a_guest_token_uploads_maps_and_downloads_in_its_own_space_only(db: Db) 
     );
     assert_eq!(send(guest(Method::DELETE, &format!("/jobs/{job}"))).await.0, 401);
 
+    // Not change it: its workbook, status and actions are the team's to say.
+    let (status, body) =
+        send(guest(Method::PATCH, &format!("/files/{file}")).json(&json!({"name": "x.csv"}))).await;
+    assert_eq!(status, 403, "{body}");
+
     // Its own file it may delete.
     assert_eq!(
         send(guest(Method::DELETE, &format!("/files/{file}"))).await.0,

@@ -295,6 +295,15 @@ async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
     let teams = teams["data"]["id"].as_str().unwrap();
     let (code, body) = send(as_guest(&format!("/jobs/{teams}/execute"))).await;
     assert_eq!(code, 403, "{body}");
+    // Nor re-plan it: where the team's import puts each column is the team's to say.
+    let (code, body) = send(
+        app.client
+            .patch(app.url(&format!("/v1/jobs/{teams}/plan")))
+            .bearer_auth(&token)
+            .json(&json!({"fieldMapping": []})),
+    )
+    .await;
+    assert_eq!(code, 403, "{body}");
     let (code, body) = send(as_guest(&format!("/jobs/{teams}/cancel"))).await;
     assert_eq!(code, 200, "{body}");
     let (code, body) = send(as_guest(&format!("/jobs/{teams}/retry"))).await;

@@ -419,6 +419,12 @@ pub async fn update(
     body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
+    // A file's workbook, status and actions are the team's and its listener's to say.
+    if caller.guest_spaces().is_some() {
+        return Err(AppError::Forbidden(
+            "a guest uploads, reads and deletes files; changing one takes the team's API key".into(),
+        ));
+    }
     let body = body.into_inner();
     let name = body
         .name

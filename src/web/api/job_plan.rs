@@ -65,8 +65,15 @@ async fn store(
         }
     }
     let actor = caller.actor();
+    let guest = caller.guest_spaces().is_some();
     let j = state
         .db(move |conn| {
+            // Where the team's import puts each column is the team's to say.
+            if guest && j.created_by != actor {
+                return Err(ModelError::Forbidden(
+                    "a guest plans only the imports it started; this one is the team's".into(),
+                ));
+            }
             if j.status == status::EXECUTING || j.is_final() {
                 return Err(ModelError::Conflict(format!(
                     "the job is {}; its plan can no longer change",

@@ -281,8 +281,13 @@ pub async fn run_plan(
     let j = load(&state, &user, &path).await?;
     let actor = user.actor();
     let env = user.environment_id().clone();
+    let guest = matches!(user, Viewer::Guest(_));
     let j = state
         .db(move |conn| {
+            // Running the plan runs the job, as whoever made it: a guest only its own.
+            if guest {
+                crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
+            }
             if ![status::CREATED, status::PLANNING, status::READY].contains(&j.status.as_str()) {
                 return Err(ModelError::Conflict(format!("the job is {}; it has already run", j.status)));
             }
