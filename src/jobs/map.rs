@@ -55,15 +55,26 @@ impl Checkpoint {
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let sheets = plan::sheets_of_job(conn, job, &config)?;
-    let resolved = plan::resolve(&plan::stored(job.plan.as_deref()), &sheets)?;
-    if resolved.columns.iter().all(Option::is_none) {
-        return Err(JobError::Failed(
-            "the plan maps no column to a field; map at least one".into(),
-        ));
-    }
-    let dest = sheet::load_context(conn, &job.environment_id, &sheets.destination.id)?;
     let mut cp = checkpoint_of(job);
+    let (sheets, resolved, dest) = match prepare(conn, job, &config) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            // A resumed attempt whose plan no longer holds (a mapped field removed while
+            // the job was stopped): what the earlier attempt wrote goes back, as after a
+            // failure mid-way, so running the import again makes no duplicates.
+            if !cp.written.is_empty() {
+                let marked = Checkpoint {
+                    taking_back: true,
+                    ..cp
+                };
+                let text = serde_json::to_string(&marked).unwrap_or_default();
+                if job::release_checkpoint(conn, job, |_| Some(text))?.is_some() {
+                    take_back(cx, conn, job, &marked)?;
+                }
+            }
+            return Err(e);
+        }
+    };
     if cp.taking_back {
         // A retry of a stopped attempt whose take-back did not finish: finish it, then map
         // from the start.
@@ -107,6 +118,23 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     cx.indexer
         .request_all(&cx.pool, dest.sheet.seq, dest.config.fields.len(), cp.processed);
     Ok(())
+}
+
+/// The job's sheets, its plan resolved on them, and the destination's context.
+fn prepare(
+    conn: &mut AnyConnection,
+    job: &Job,
+    config: &Value,
+) -> Result<(plan::Sheets, plan::Resolved, SheetContext), JobError> {
+    let sheets = plan::sheets_of_job(conn, job, config)?;
+    let resolved = plan::resolve(&plan::stored(job.plan.as_deref()), &sheets)?;
+    if resolved.columns.iter().all(Option::is_none) {
+        return Err(JobError::Failed(
+            "the plan maps no column to a field; map at least one".into(),
+        ));
+    }
+    let dest = sheet::load_context(conn, &job.environment_id, &sheets.destination.id)?;
+    Ok((sheets, resolved, dest))
 }
 
 /// Completes the job and remembers the mapping; one canceled meanwhile (after the last
@@ -155,6 +183,8 @@ fn map_batches(
     let (source, start, upto) = (sheets.source.seq, cp.after, cp.upto.unwrap_or(i64::MAX));
     // Set once writing stops: a reader waiting for a connection gives up at once.
     let stopped = &std::sync::atomic::AtomicBool::new(false);
+    // The source columns the plan reads, for the writer to see them move.
+    let columns = resolved.columns.clone();
     // The reader's own copy: its translations of unseen enum values are a cache.
     let resolved = resolved.clone();
     std::thread::scope(|scope| {
@@ -194,7 +224,7 @@ fn map_batches(
         });
         // `checked_rx` is moved in: once writing stops, for whatever reason, the checker's
         // and then the reader's next hand-over fails and they end.
-        let written = write_batches(cx, conn, job, sheets, dest, cp, progress, checked_rx);
+        let written = write_batches(cx, conn, job, (sheets, &columns), dest, cp, progress, checked_rx);
         stopped.store(true, std::sync::atomic::Ordering::Relaxed);
         // A reader or checker that panicked closed its channel as the end would: the
         // mapping is then not complete.
@@ -240,7 +270,7 @@ fn write_batches(
     cx: &super::Context,
     conn: &mut AnyConnection,
     job: &Job,
-    sheets: &plan::Sheets,
+    (sheets, columns): (&plan::Sheets, &[Option<usize>]),
     dest: &SheetContext,
     cp: &mut Checkpoint,
     progress: &mut Progress,
@@ -248,7 +278,7 @@ fn write_batches(
 ) -> Result<(), JobError> {
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
-    let source_fields = fields_in(&sheets.source.config);
+    let read_keys = keys_read(&sheets.source.config, columns);
     for item in checked {
         let (batch, prepared) = item?;
         let mut next = cp.clone();
@@ -265,11 +295,12 @@ fn write_batches(
                     dest.sheet.name
                 )));
             }
-            // The source is read by column position: a field added or removed there since
-            // the start moves every later value to another column. (The change commits
-            // before the reader reads on under it, so this write sees it.)
+            // The source is read by column position: a field added or removed before a
+            // column the plan reads, or in its place, since this attempt started moves
+            // values to other columns. (The change commits before the reader reads on
+            // under it, so this write sees it.)
             let source_now = sheet::config_of(conn, sheets.source.seq)?;
-            if source_now.is_some_and(|now| fields_in(&now) != source_fields) {
+            if source_now.is_some_and(|now| keys_read(&now, columns) != read_keys) {
                 return Err(JobError::Failed(format!(
                     "the fields of the source sheet {} changed while it was being mapped; the records mapped were taken back: start the import again",
                     sheets.source.name
@@ -298,11 +329,15 @@ fn write_batches(
     Ok(())
 }
 
-/// The fields of a stored sheet config, as JSON.
-fn fields_in(config: &str) -> Value {
-    serde_json::from_str::<Value>(config)
-        .map(|mut c| c["fields"].take())
-        .unwrap_or_default()
+/// The keys a stored source config has at the columns the plan reads: a field added after
+/// them moves no value; one added or removed before them, or in their place, does.
+fn keys_read(config: &str, columns: &[Option<usize>]) -> Vec<Value> {
+    let config: Value = serde_json::from_str(config).unwrap_or_default();
+    columns
+        .iter()
+        .flatten()
+        .map(|&c| config["fields"][c]["key"].clone())
+        .collect()
 }
 
 fn source_gone(sheets: &plan::Sheets) -> JobError {

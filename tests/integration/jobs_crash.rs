@@ -242,6 +242,66 @@ async fn a_cancel_cut_off_by_kill_is_taken_back_after_restart(db: Db) {
     server.kill();
 }
 
+/// A mapping cut off by `kill -9` whose plan no longer holds when it runs again (a mapped
+/// field of its destination removed while it waited): it fails and takes back what the
+/// first attempt wrote, so running the import again makes no duplicates.
+async fn a_resumed_mapping_whose_plan_broke_takes_back_its_records(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let key = created_key(&settings);
+    let server = Server::start(&settings, &key).await;
+    let (space_id, file_id, extract_id) = server.upload_big("Broken plan").await;
+    assert_eq!(server.wait_done(&extract_id).await["status"], "complete");
+    let file = server.get(&format!("/files/{file_id}")).await;
+    let src_wb = file["data"]["workbookId"].as_str().unwrap().to_string();
+    let wb = server.get(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, dest) = send(server.api(reqwest::Method::POST, "/workbooks").json(&json!({
+        "name": "Target", "spaceId": space_id,
+        "sheets": [{"name": "People", "slug": "people", "fields": [
+            {"key": "email", "type": "string", "label": "Email"},
+            {"key": "name", "type": "string", "label": "Name"}]}]
+    })))
+    .await;
+    assert_eq!(status, 200, "{dest}");
+    let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
+    let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&json!({
+        "type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
+        "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
+    })))
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let map_id = job["data"]["id"].as_str().unwrap().to_string();
+    server.wait_midway(&map_id, 20).await;
+    server.kill();
+
+    // Up again without job workers: the job waits while its destination loses a field.
+    let idle = wharf::settings::Settings {
+        job_workers: 0,
+        ..settings.clone()
+    };
+    let server = Server::start(&idle, &key).await;
+    let counts = server.get(&format!("/sheets/{dest_sheet}/counts")).await;
+    assert!(
+        counts["data"]["counts"]["total"].as_i64().unwrap() > 0,
+        "{counts}"
+    );
+    let (status, body) = send(server.api(
+        reqwest::Method::DELETE,
+        &format!("/sheets/{dest_sheet}/fields/name"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    server.kill();
+
+    let server = Server::start(&settings, &key).await;
+    let job = server.wait_done(&map_id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let counts = server.get(&format!("/sheets/{dest_sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 0, "taken back: {counts}");
+    server.kill();
+}
+
 /// A job that stops the server twice (a file built to exhaust memory, say) is failed with a
 /// message at the next start instead of stopping it a third time; a person's retry runs it.
 async fn a_job_that_stopped_the_server_twice_is_not_run_again(db: Db) {
@@ -319,6 +379,7 @@ async fn a_job_stopped_gracefully_twice_still_completes(db: Db) {
 }
 
 on_both!(
+    a_resumed_mapping_whose_plan_broke_takes_back_its_records,
     a_cancel_cut_off_by_kill_is_taken_back_after_restart,
     a_job_stopped_gracefully_twice_still_completes,
     a_job_cut_off_by_kill_runs_again_after_restart,

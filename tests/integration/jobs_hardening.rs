@@ -378,7 +378,8 @@ async fn a_mapping_says_when_its_source_or_destination_was_deleted(db: Db) {
 
 /// A field added to the source sheet while it is mapped (here by the space's guest, at the
 /// front): the source is read by column position, so the mapping stops and takes back what
-/// it wrote rather than map later rows' values into the wrong fields.
+/// it wrote rather than map later rows' values into the wrong fields. One added after the
+/// columns it reads moves nothing: the mapping goes on.
 async fn a_source_field_change_stops_the_mapping(db: Db) {
     const ROWS: usize = 60_000;
     let app = spawn_app(db).await;
@@ -401,6 +402,23 @@ async fn a_source_field_change_stops_the_mapping(db: Db) {
     .await;
     assert_eq!(code, 200, "{body}");
     let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    let (other_wb, other_sheet) = destination(&app, &space).await;
+    let appended = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &other_wb, &other_sheet, "immediate"),
+    )
+    .await;
+    wait_running(&app, &appended).await;
+    let (code, body) = app
+        .post_json(
+            &format!("/sheets/{src_sheet}/fields"),
+            &json!({"key": "last", "type": "string"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let after = wait_status(&app, &appended, &["complete", "failed"]).await;
+    assert_eq!(after["status"], "complete", "{after}");
+    assert_eq!(counts(&app, &other_sheet).await["total"], ROWS);
     if done["status"] == "complete" {
         // The mapping ended before the change: no value moved to another field.
         let (_, page) = app

@@ -29,6 +29,7 @@ impl Server {
             .env("WHARF_BIND", format!("127.0.0.1:{port}"))
             .env("WHARF_WEBHOOK_PRIVATE", "allow")
             .env("WHARF_LOG", "warn")
+            .env("WHARF_JOB_WORKERS", settings.job_workers.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
