@@ -34,6 +34,28 @@ impl Server {
         (space_id, file_id, job_id)
     }
 
+    /// A new workbook of people (a unique email, a name) in the space, and a mapping of the
+    /// source sheet into it, started: (its sheet, the mapping job).
+    async fn map_into_new_sheet(&self, space_id: &str, src_wb: &str, src_sheet: &str) -> (String, String) {
+        let (status, dest) = send(self.api(reqwest::Method::POST, "/workbooks").json(&json!({
+            "name": "Target", "spaceId": space_id,
+            "sheets": [{"name": "People", "slug": "people", "fields": [
+                {"key": "email", "type": "string", "label": "Email", "constraints": [{"type": "unique"}]},
+                {"key": "name", "type": "string", "label": "Name"}]}]
+        })))
+        .await;
+        assert_eq!(status, 200, "{dest}");
+        let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
+        let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+        let (status, job) = send(self.api(reqwest::Method::POST, "/jobs").json(&json!({
+            "type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
+            "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
+        })))
+        .await;
+        assert_eq!(status, 200, "{job}");
+        (dest_sheet, job["data"]["id"].as_str().unwrap().to_string())
+    }
+
     /// A stop asked for (SIGTERM, as a service manager sends), waited for.
     fn stop(mut self) {
         let status = Command::new("kill")
@@ -152,23 +174,7 @@ async fn a_job_cut_off_by_kill_runs_again_after_restart(db: Db) {
     assert_all_rows_once(&server, &src_sheet, "email").await;
 
     // A mapping into a new workbook, killed midway.
-    let (status, dest) = send(server.api(reqwest::Method::POST, "/workbooks").json(&json!({
-        "name": "Target", "spaceId": space_id,
-        "sheets": [{"name": "People", "slug": "people", "fields": [
-            {"key": "email", "type": "string", "label": "Email", "constraints": [{"type": "unique"}]},
-            {"key": "name", "type": "string", "label": "Name"}]}]
-    })))
-    .await;
-    assert_eq!(status, 200, "{dest}");
-    let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
-    let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&json!({
-        "type": "workbook", "operation": "map", "source": wb_id, "destination": dest_wb,
-        "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
-    })))
-    .await;
-    assert_eq!(status, 200, "{job}");
-    let map_id = job["data"]["id"].as_str().unwrap().to_string();
+    let (dest_sheet, map_id) = server.map_into_new_sheet(&space_id, &wb_id, &src_sheet).await;
     server.wait_midway(&map_id, 20).await;
     server.kill();
 
@@ -198,21 +204,7 @@ async fn a_cancel_cut_off_by_kill_is_taken_back_after_restart(db: Db) {
     let wb_id = file["data"]["workbookId"].as_str().unwrap().to_string();
     let wb = server.get(&format!("/workbooks/{wb_id}")).await;
     let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let (_, dest) = send(server.api(reqwest::Method::POST, "/workbooks").json(&json!({
-        "name": "Target", "spaceId": space_id,
-        "sheets": [{"name": "People", "slug": "people", "fields": [
-            {"key": "email", "type": "string", "label": "Email", "constraints": [{"type": "unique"}]}]}]
-    })))
-    .await;
-    let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
-    let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&json!({
-        "type": "workbook", "operation": "map", "source": wb_id, "destination": dest_wb,
-        "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
-    })))
-    .await;
-    assert_eq!(status, 200, "{job}");
-    let map_id = job["data"]["id"].as_str().unwrap().to_string();
+    let (dest_sheet, map_id) = server.map_into_new_sheet(&space_id, &wb_id, &src_sheet).await;
     server.wait_midway(&map_id, 20).await;
     let (status, _) = send(server.api(reqwest::Method::POST, &format!("/jobs/{map_id}/cancel"))).await;
     assert_eq!(status, 200);
@@ -255,23 +247,7 @@ async fn a_resumed_mapping_whose_plan_broke_takes_back_its_records(db: Db) {
     let src_wb = file["data"]["workbookId"].as_str().unwrap().to_string();
     let wb = server.get(&format!("/workbooks/{src_wb}")).await;
     let src_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let (status, dest) = send(server.api(reqwest::Method::POST, "/workbooks").json(&json!({
-        "name": "Target", "spaceId": space_id,
-        "sheets": [{"name": "People", "slug": "people", "fields": [
-            {"key": "email", "type": "string", "label": "Email"},
-            {"key": "name", "type": "string", "label": "Name"}]}]
-    })))
-    .await;
-    assert_eq!(status, 200, "{dest}");
-    let dest_wb = dest["data"]["id"].as_str().unwrap().to_string();
-    let dest_sheet = dest["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&json!({
-        "type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
-        "trigger": "immediate", "config": {"sourceSheetId": src_sheet, "destinationSheetId": dest_sheet}
-    })))
-    .await;
-    assert_eq!(status, 200, "{job}");
-    let map_id = job["data"]["id"].as_str().unwrap().to_string();
+    let (dest_sheet, map_id) = server.map_into_new_sheet(&space_id, &src_wb, &src_sheet).await;
     server.wait_midway(&map_id, 20).await;
     server.kill();
 
