@@ -42,6 +42,35 @@ pub enum SheetEvent {
     Presence { sheet: SheetId, people: People },
 }
 
+/// When each sheet's records last changed, in milliseconds since the epoch, as this
+/// process heard it: a grid whose stream opens after a change its page did not show is
+/// told at once (the change fell between the page's read and the stream's start).
+#[derive(Clone, Default)]
+pub struct LastChanges(Arc<Mutex<std::collections::HashMap<SheetId, u64>>>);
+
+impl LastChanges {
+    pub fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    pub fn note(&self, sheet: &SheetId) {
+        let now = Self::now_ms();
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the last minute matters (a page opens its stream within seconds).
+        if all.len() > 10_000 {
+            all.retain(|_, at| now.saturating_sub(*at) < 60_000);
+        }
+        all.insert(sheet.clone(), now);
+    }
+
+    fn since(&self, sheet: &SheetId, since: u64) -> bool {
+        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(sheet).is_some_and(|at| *at >= since)
+    }
+}
+
 /// A change to a job's status or progress.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobChange {
@@ -79,6 +108,7 @@ pub struct Live {
     jobs: broadcast::Sender<JobChange>,
     present: Present,
     streams: Streams,
+    last_changes: LastChanges,
     process: String,
     /// Notes to the other processes (PostgreSQL only); the notifier ends with it.
     notes: Option<Outbox>,
@@ -106,6 +136,7 @@ impl Default for Live {
             jobs: broadcast::channel(256).0,
             present: Default::default(),
             streams: Default::default(),
+            last_changes: Default::default(),
             process: Alphanumeric.sample_string(&mut rand::thread_rng(), 12),
             notes: None,
             wake,
@@ -130,6 +161,7 @@ impl Live {
                 sheets: live.sheets.clone(),
                 jobs: live.jobs.clone(),
                 present: live.present.clone(),
+                last_changes: live.last_changes.clone(),
                 me: live.process.clone(),
                 listening: live.listening.clone(),
                 wake: live.wake.clone(),
@@ -183,6 +215,7 @@ impl Live {
                 origin: origin.map(String::from),
             });
         }
+        self.last_changes.note(sheet);
         let _ = self.sheets.send(SheetEvent::Records {
             sheet: sheet.clone(),
             origin: origin.map(String::from),
@@ -225,10 +258,12 @@ impl Live {
     /// An SSE stream for one sheet and the person who opened it: `changed` events,
     /// skipping the grid `client`'s own writes, and `presence` events when someone opens
     /// or leaves the sheet. It ends when `admission` says the access ended.
+    /// `since`: when the page read what it shows (ms since the epoch); a change after it
+    /// is announced as the stream opens.
     pub fn stream(
         &self,
         sheet: SheetId,
-        client: Option<String>,
+        (client, since): (Option<String>, Option<u64>),
         opener: &Opener,
         admission: Admission,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
@@ -245,6 +280,9 @@ impl Live {
         let me = opener.person.key.clone();
         let mut hello = b": connected\n\n".to_vec();
         hello.extend_from_slice(&presence::event(&self.present.people(&sheet), &me));
+        if since.is_some_and(|since| self.last_changes.since(&sheet, since)) {
+            hello.extend_from_slice(CHANGED);
+        }
         let state = Tail {
             rx,
             admission,

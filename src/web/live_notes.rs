@@ -217,6 +217,7 @@ pub struct Heard {
     pub sheets: broadcast::Sender<SheetEvent>,
     pub jobs: broadcast::Sender<JobChange>,
     pub present: Present,
+    pub last_changes: super::live::LastChanges,
     pub me: String,
     pub listening: Arc<AtomicBool>,
     /// Wakes the check of the open streams' access.
@@ -226,6 +227,7 @@ pub struct Heard {
 impl Heard {
     fn take(&self, note: Note) {
         if let Some(c) = note.sheet {
+            self.last_changes.note(&c.sheet);
             let _ = self.sheets.send(SheetEvent::Records {
                 sheet: c.sheet,
                 origin: c.origin,

@@ -213,6 +213,8 @@ struct GridPage {
     tabs: Vec<(String, String, bool)>,
     table: TablePartial,
     client_id: String,
+    /// When the page began reading what it shows (see `Live::stream`).
+    since: u64,
     sheet_id: String,
     csrf: String,
     workbook_actions: Vec<ActionView>,
@@ -495,6 +497,7 @@ pub async fn show(
     path: web::Path<String>,
     view: web::Query<View>,
 ) -> Result<HttpResponse, AppError> {
+    let since = crate::web::live::LastChanges::now_ms();
     let wid = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
     let Loaded {
         space_name,
@@ -560,6 +563,7 @@ pub async fn show(
         other_checking,
         job_panel,
         table,
+        since,
         client_id: rand::distributions::DistString::sample_string(
             &rand::distributions::Alphanumeric,
             &mut rand::thread_rng(),

@@ -333,6 +333,8 @@ fn refresh_to(req: &HttpRequest, location: &str) -> HttpResponse {
 #[derive(Deserialize)]
 pub struct LiveQuery {
     client: Option<String>,
+    /// When the page read what it shows (ms since the epoch).
+    since: Option<u64>,
 }
 
 /// Server-sent `changed` events for a sheet, for every open grid.
@@ -354,7 +356,7 @@ pub async fn live(
         .streaming(
             state
                 .live
-                .stream(ctx.sheet.id, q.into_inner().client, &opener, admission),
+                .stream(ctx.sheet.id, (q.client.clone(), q.since), &opener, admission),
         ))
 }
 
