@@ -2,14 +2,15 @@
 //! record of the sheet under its fields as they are when each batch runs, a batch per
 //! transaction fenced to the job's attempt, so counts equal the stored records at every
 //! moment and people's saves wait for one batch at most. The last record done is kept in
-//! the job's checkpoint with each batch: a job cut off by a stop resumes after it.
+//! the job's checkpoint with each batch: a job cut off by a stop resumes after it. A job
+//! overtaken by a later field change's stops at its next batch: the later one checks all.
 
 use super::{JobError, Progress, BATCH};
 use crate::db::AnyConnection;
 use crate::ids::SheetId;
 use crate::model::job::{self, Job, JobChanges};
 use crate::model::record::fields::recheck_batch;
-use crate::model::sheet_fields::locked_context;
+use crate::model::sheet_fields::{later_recheck, locked_context};
 use crate::model::ModelError;
 use serde_json::{json, Value};
 
@@ -28,6 +29,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let mut checked = checkpoint["checked"].as_u64().unwrap_or(0) as usize;
     let mut progress = Progress::new(cx, job, worker);
     let mut name = String::new();
+    let mut later = None;
     loop {
         let step = progress.fenced(conn, |conn| {
             let ctx = match locked_context(conn, env, &id) {
@@ -35,6 +37,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 Err(ModelError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
+            // A later field change's job checks every record again: no need to go on.
+            if let Some(id) = later_recheck(conn, job)? {
+                return Ok(Some((ctx.sheet.name.clone(), ctx.sheet.total_count, Err(id))));
+            }
             let done = recheck_batch(conn, &ctx, after, BATCH as i64, &job.created_by)?;
             if let Some(d) = &done {
                 let so_far = checked + d.count;
@@ -44,14 +50,21 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 };
                 job::change(conn, &job.id, changes, None, &job.created_by)?;
             }
-            Ok(Some((ctx.sheet.name.clone(), ctx.sheet.total_count, done)))
+            Ok(Some((ctx.sheet.name.clone(), ctx.sheet.total_count, Ok(done))))
         })?;
         // The sheet was deleted meanwhile: nothing is left to check.
         let Some((sheet_name, total, done)) = step else {
             break;
         };
         name = sheet_name;
-        let Some(done) = done else { break };
+        let done = match done {
+            Ok(Some(done)) => done,
+            Ok(None) => break,
+            Err(id) => {
+                later = Some(id);
+                break;
+            }
+        };
         after = done.last_id;
         checked += done.count;
         cx.announce.sheet_changed(&id);
@@ -61,6 +74,11 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         let total = total.max(1) as usize;
         progress.report(conn, (checked.min(total) * 99 / total) as i32, "Checking records")?;
     }
-    let message = format!("Checked {checked} record(s) of {name} against its fields");
+    let message = match later {
+        Some(id) => format!(
+            "Checked {checked} record(s) of {name}, then stopped: its fields changed again, and job {id} checks every record against them"
+        ),
+        None => format!("Checked {checked} record(s) of {name} against its fields"),
+    };
     super::complete(conn, job, worker, json!({"message": message}), "Records checked")
 }

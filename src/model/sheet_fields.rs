@@ -306,6 +306,25 @@ fn emit_updated(
     event::emit(conn, &ectx, "sheet:updated", payload).map(|_| ())
 }
 
+/// A re-check of the same sheet queued after `job` and not over yet, if any. It checks every
+/// record under the fields as they are now (fields change only under the workbook's locks,
+/// each change queueing its own), so `job` can stop where it is instead of checking records
+/// under fields that are no longer the sheet's, a second time.
+pub fn later_recheck(conn: &mut AnyConnection, job: &Job) -> QueryResult<Option<String>> {
+    use crate::db::schema::jobs;
+    jobs::table
+        .filter(jobs::source.eq(&job.source))
+        .filter(jobs::created_at.gt(job.created_at))
+        .filter(jobs::job_type.eq("sheet"))
+        .filter(jobs::operation.eq(RECHECK))
+        .filter(jobs::environment_id.eq(&job.environment_id))
+        .filter(jobs::status.eq_any([job::status::READY, job::status::EXECUTING]))
+        .order(jobs::created_at.desc())
+        .select(jobs::id)
+        .first(conn)
+        .optional()
+}
+
 /// Queues `sheet:recheck-records` for the sheet, in the caller's transaction: once the
 /// field change is committed, so is the job that finishes it, and a restart runs it.
 fn queue_recheck(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<Job> {

@@ -368,7 +368,56 @@ async fn writers_during_a_recheck_lose_nothing(db: Db) {
     assert_eq!(c["errorsByField"]["country"], 12_000 - saved.len(), "{c}");
 }
 
+/// Two field changes queue two re-checks; the first stops at its next batch, since the
+/// second checks every record against both, and the counts are those of both fields.
+async fn a_later_field_change_overtakes_a_waiting_recheck(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..12_000)
+        .map(|i| json!({"email": format!("p{i}@x.io")}))
+        .collect();
+    insert(&app, &sheet, &rows).await;
+    for key in ["country", "region"] {
+        let field = json!({"key": key, "type": "string", "constraints": [{"type": "required"}]});
+        let (status, body) = app.post_json(&format!("/sheets/{sheet}/fields"), &field).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, listed) = app
+        .get_json(&format!("/jobs?source={sheet}&sortDirection=asc"))
+        .await;
+    let jobs: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["operation"] == "recheck-records")
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(jobs.len(), 2, "{listed}");
+    // A process with workers takes them up: the older first.
+    let mut settings = app.settings.clone();
+    settings.job_workers = 2;
+    let worker = wharf::app::Application::build(settings).expect("worker process");
+    tokio::spawn(worker.run_until_stopped());
+    let last = app.wait_job(jobs[1]).await;
+    assert_eq!(last["status"], "complete", "{last}");
+    let message = last["outcome"]["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("Checked 12000 record(s)"), "{message}");
+    let overtaken = app.wait_job(jobs[0]).await;
+    assert_eq!(overtaken["status"], "complete", "{overtaken}");
+    let message = overtaken["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("job {} checks every record", jobs[1])),
+        "{message}"
+    );
+    let c = counts(&app, &sheet).await;
+    assert_eq!(c["error"], 12_000, "{c}");
+    assert_eq!(c["errorsByField"]["country"], 12_000, "{c}");
+    assert_eq!(c["errorsByField"]["region"], 12_000, "{c}");
+}
+
 on_both!(
+    a_later_field_change_overtakes_a_waiting_recheck,
     a_required_field_added_marks_every_record_with_counts_true_throughout,
     a_unique_field_added_checks_the_empty_cells_already_there,
     removing_a_field_keeps_later_values_in_place_and_counts_right,
