@@ -221,7 +221,10 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(security_headers().add(("Keep-Alive", format!("timeout={keep_alive}"))))
-                .wrap(middleware::Logger::new("%r %s %Dms"))
+                .wrap(
+                    middleware::Logger::new("%{line}xi %s %Dms")
+                        .custom_request_replace("line", crate::web::access_log::request_line),
+                )
                 .app_data(state.clone())
                 .configure(routes::configure)
         })

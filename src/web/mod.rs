@@ -1,5 +1,6 @@
 //! HTTP: the route table, the JSON API, and errors.
 
+pub mod access_log;
 pub mod api;
 pub mod error;
 pub mod export;

@@ -109,4 +109,58 @@ fn a_malformed_setting_stops_the_start_with_its_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WHARF_BIND"));
 }
 
-on_both!(cli_manages_environments_keys_users_and_deploys);
+/// The access log names each request without the tokens some links carry (guest links,
+/// team invitations, the first-admin link, Submit records links): they work as passwords.
+async fn the_access_log_leaves_out_link_tokens(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = settings.data_dir.join("server.log");
+    std::fs::create_dir_all(&settings.data_dir).unwrap();
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .arg("serve")
+        .env("DATABASE_URL", &settings.database_url)
+        .env("WHARF_DATA_DIR", &settings.data_dir)
+        .env("WHARF_BIND", format!("127.0.0.1:{port}"))
+        .env("WHARF_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "wharf serve did not answer");
+    for path in [
+        "/guest-links/gt_sekrit1",
+        "/invites/gt_sekrit2",
+        "/setup?token=sekrit3",
+        "/v1/submissions/us_sb_1/sheets/us_sh_1/records?expires=1&signature=sekrit4",
+    ] {
+        client.get(format!("{base}{path}")).send().await.unwrap();
+    }
+    // The last line is written once the answer is; give the logger a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("GET /guest-links/[hidden] HTTP/1.1"), "{text}");
+    assert!(text.contains("signature=[hidden]"), "{text}");
+    assert!(!text.contains("sekrit"), "{text}");
+}
+
+on_both!(
+    cli_manages_environments_keys_users_and_deploys,
+    the_access_log_leaves_out_link_tokens
+);
