@@ -1,14 +1,25 @@
 //! The one-time links that create the first admin while no user exists. Kept by hash in
-//! the database, so any Wharf process sharing it accepts a link another one printed.
+//! the database, so any Wharf process sharing it accepts a link another one printed. A link
+//! is good for [`VALID_HOURS`]: one printed in an old log or terminal does not stay a key to
+//! the first admin account for ever (each start prints a fresh one while no user exists).
 
 use super::{now, user, ModelError, ModelResult};
 use crate::db::schema::setup_tokens;
 use crate::db::AnyConnection;
 use diesel::prelude::*;
 
-/// Keeps a new link's hash.
+/// How long a first-admin link is good for.
+pub const VALID_HOURS: i64 = 24;
+
+fn oldest_valid() -> chrono::NaiveDateTime {
+    now() - chrono::Duration::hours(VALID_HOURS)
+}
+
+/// Keeps a new link's hash (and forgets links too old to use).
 pub fn add(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
     crate::db::write(conn, |conn| {
+        diesel::delete(setup_tokens::table.filter(setup_tokens::created_at.lt(oldest_valid())))
+            .execute(conn)?;
         diesel::insert_into(setup_tokens::table)
             .values((
                 setup_tokens::token_hash.eq(token_hash),
@@ -19,13 +30,14 @@ pub fn add(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// Whether a link is still good: its hash is kept and no user exists yet.
+/// Whether a link is still good: its hash is kept, it is not too old, and no user exists yet.
 pub fn is_valid(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<bool> {
     if user::count(conn)? > 0 {
         return Ok(false);
     }
     let found: i64 = setup_tokens::table
         .filter(setup_tokens::token_hash.eq(token_hash))
+        .filter(setup_tokens::created_at.ge(oldest_valid()))
         .count()
         .get_result(conn)?;
     Ok(found > 0)

@@ -20,6 +20,9 @@ pub struct User {
     pub password_set_at: Option<NaiveDateTime>,
 }
 
+/// The longest address an account may have (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
 impl User {
     /// Whether this person has a password (joined through a link, or was made with one).
     pub fn has_password(&self) -> bool {
@@ -61,7 +64,7 @@ pub fn normalize_email(email: &str) -> Result<String, String> {
     let Ok(address) = email.parse::<lettre::Address>() else {
         return Err(problem);
     };
-    let plain = email.len() <= 254
+    let plain = email.len() <= MAX_EMAIL_LEN
         && email.is_ascii()
         && !address.user().starts_with('"')
         && address.domain().contains('.')

@@ -26,7 +26,11 @@ fn redact_path(path: &str) -> String {
     let mut out = Vec::new();
     let mut hide_next = false;
     for segment in path.split('/') {
-        out.push(if hide_next && !segment.is_empty() { HIDDEN } else { segment });
+        out.push(if hide_next && !segment.is_empty() {
+            HIDDEN
+        } else {
+            segment
+        });
         hide_next = TOKEN_AFTER.contains(&segment);
     }
     out.join("/")

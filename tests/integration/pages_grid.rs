@@ -236,7 +236,39 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
     assert!(html.contains("No spaces yet"));
 }
 
+/// A first-admin link printed more than a day ago no longer creates the admin, and says why.
+async fn a_first_admin_link_is_good_for_a_day(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::setup_tokens;
+    let app = spawn_app(db).await;
+    let link = app.setup_link.clone().expect("no user yet, so a setup link");
+    let path = &link[link.find("/setup").unwrap()..];
+    let token = &path[path.find("token=").unwrap() + 6..];
+    let day_ago = chrono::Utc::now().naive_utc() - chrono::Duration::hours(25);
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(setup_tokens::table)
+        .set(setup_tokens::created_at.eq(day_ago))
+        .execute(&mut *conn)
+        .unwrap();
+    let page = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 404);
+    assert!(page.text().await.unwrap().contains("more than 24 hours old"));
+    let refused = app
+        .client
+        .post(app.url("/setup"))
+        .form(&[
+            ("token", token),
+            ("email", "root@example.com"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 404);
+}
+
 on_both!(
+    a_first_admin_link_is_good_for_a_day,
     the_grid_pages_by_keyset_first_next_previous_last,
     rows_are_added_and_deleted_from_the_grid,
     the_first_admin_is_created_through_a_one_time_link,

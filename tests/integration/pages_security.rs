@@ -151,7 +151,26 @@ async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: D
     assert!(t.elapsed().as_secs() < 3, "{:?}", t.elapsed());
 }
 
+/// A sign-in with an address longer than any account's is refused without being stored or
+/// shown back: each counted try is a row, and megabyte addresses filled the database.
+async fn an_overlong_address_is_refused_and_not_kept(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::sign_in_attempts;
+    let app = spawn_app(db).await;
+    let token = app.sign_in_token().await;
+    let long = format!("{}@example.com", "x".repeat(300_000));
+    let resp = app.sign_in_with(&token, &long, "a long enough password").await;
+    assert_eq!(resp.status().as_u16(), 401);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("That email and password do not match an account."));
+    assert!(!page.contains("xxxxxxxxxx"), "the address is not shown back");
+    let mut conn = app.pool.get().unwrap();
+    let kept: i64 = sign_in_attempts::table.count().get_result(&mut *conn).unwrap();
+    assert_eq!(kept, 0);
+}
+
 on_both!(
+    an_overlong_address_is_refused_and_not_kept,
     sign_in_needs_the_token_of_its_own_form,
     sign_in_refuses_at_once_over_the_limit_without_locking_out_others,
     every_page_refuses_framing_and_sniffing_under_a_strict_policy,

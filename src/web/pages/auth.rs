@@ -109,6 +109,17 @@ pub async fn sign_in(
             StatusCode::FORBIDDEN,
         );
     }
+    // No account has a longer address (they are checked at creation), so such a try is
+    // answered at once, neither counted nor shown back: each counted try is a stored row.
+    if email.len() > user::MAX_EMAIL_LEN {
+        return sign_in_page(
+            &state,
+            sign_in_token(&req),
+            String::new(),
+            Some("That email and password do not match an account.".into()),
+            StatusCode::UNAUTHORIZED,
+        );
+    }
     // Counted before the password is checked; over a limit the answer is immediate.
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let (account, s) = (email.clone(), state.clone());
@@ -211,7 +222,7 @@ pub async fn setup_form(
     let token = q.token.clone().unwrap_or_default();
     if !setup_token_ok(&state, &token).await? {
         return Err(AppError::NotFound(
-            "setup link (it was used already, or Wharf restarted)",
+            "setup link (it was used already, or it is more than 24 hours old: restart Wharf for a new one)",
         ));
     }
     render(&SetupPage {
@@ -235,7 +246,7 @@ pub async fn setup(
     let form = form.into_inner();
     if !setup_token_ok(&state, &form.token).await? {
         return Err(AppError::NotFound(
-            "setup link (it was used already, or Wharf restarted)",
+            "setup link (it was used already, or it is more than 24 hours old: restart Wharf for a new one)",
         ));
     }
     if let Err(problem) = password::check_strength(&form.password) {
