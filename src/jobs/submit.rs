@@ -71,6 +71,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         // Nothing refers to the files: they go.
         for s in &frozen {
             let _ = cx.storage.delete_blocking(&s.storage_key);
+            if let Some(key) = &s.versions_key {
+                let _ = cx.storage.delete_blocking(key);
+            }
         }
     }
     made?;
@@ -144,9 +147,14 @@ fn freeze(
     q: &RecordQuery,
 ) -> Result<FrozenSheet, JobError> {
     let key = format!("submissions/{id}/{}.jsonl", ctx.sheet.id);
+    let versions_key = format!("submissions/{id}/{}.versions", ctx.sheet.id);
     let mut out = cx
         .storage
         .begin_blocking(&key)
+        .map_err(|e| JobError::Internal(e.into()))?;
+    let mut versions = cx
+        .storage
+        .begin_blocking(&versions_key)
         .map_err(|e| JobError::Internal(e.into()))?;
     let fields: Vec<String> = ctx.config.fields.iter().map(|f| f.key.clone()).collect();
     // Field keys as JSON strings, written once.
@@ -185,7 +193,11 @@ fn freeze(
             }
         }
         line.push_str("]}\n");
-        if let Err(e) = out.write_all(line.as_bytes()) {
+        let version = format!("{} {}\n", row.id, row.version);
+        if let Err(e) = out
+            .write_all(line.as_bytes())
+            .and_then(|_| versions.write_all(version.as_bytes()))
+        {
             failed = Some(e);
             return false;
         }
@@ -197,6 +209,7 @@ fn freeze(
         return Err(JobError::Internal(e.into()));
     }
     out.commit().map_err(|e| JobError::Internal(e.into()))?;
+    versions.commit().map_err(|e| JobError::Internal(e.into()))?;
     Ok(FrozenSheet {
         id: ctx.sheet.id.to_string(),
         slug: ctx.sheet.slug.clone(),
@@ -206,5 +219,6 @@ fn freeze(
         valid,
         error: total - valid,
         storage_key: key,
+        versions_key: Some(versions_key),
     })
 }

@@ -64,6 +64,11 @@ pub struct FrozenSheet {
     pub valid: i64,
     pub error: i64,
     pub storage_key: String,
+    /// The stored file of each frozen record's id and version (`id version` lines), so
+    /// what the receiver answers touches only records that went, as they went. Absent in
+    /// submissions frozen before it existed.
+    #[serde(default)]
+    pub versions_key: Option<String>,
 }
 
 /// One try of a delivery, as the Activity tab lists it.

@@ -13,8 +13,14 @@ use crate::storage::Storage;
 use crate::validate::{Message, Source};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
+
+/// The longest message a receiver's rejection puts on a cell, as for listener code's
+/// messages; a longer one is cut.
+const MESSAGE_MAX_CHARS: usize = 10_000;
+/// The longest part of the receiver's own `message` that the job's outcome quotes.
+const SAYS_MAX_CHARS: usize = 2_000;
 
 /// Records sent inside the payload, in all; a larger submission sends only links.
 pub const INLINE_MAX: i64 = 10_000;
@@ -70,6 +76,31 @@ fn read_records(storage: &Storage, f: &FrozenSheet) -> anyhow::Result<Vec<Value>
         }
     }
     Ok(out)
+}
+
+/// Each frozen record's id and version, when the submission kept them (`None`: frozen
+/// before they were kept).
+fn frozen_versions(storage: &Storage, f: &FrozenSheet) -> anyhow::Result<Option<HashMap<i64, i64>>> {
+    let Some(key) = &f.versions_key else {
+        return Ok(None);
+    };
+    let copy = storage.local_copy(key)?;
+    let mut out = HashMap::new();
+    for line in std::io::BufReader::new(std::fs::File::open(copy.path())?).lines() {
+        let line = line?;
+        if let Some((id, version)) = line.split_once(' ') {
+            out.insert(id.parse()?, version.parse()?);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// `text` cut to `max` characters, saying so.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}… (cut at {max} characters)", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Flatfile's rejection answer.
@@ -128,12 +159,14 @@ pub struct Applied {
     pub first_sheet: Option<String>,
     /// Submitted records deleted (`deleteSubmitted`).
     pub deleted: usize,
+    /// Submitted records `deleteSubmitted` left because they changed since they went.
+    pub kept_changed: usize,
 }
 
 /// Puts the rejections' messages (source `submit`) on the records of the submission's
-/// sheets, one commit per sheet; records deleted meanwhile and fields the sheet does not
-/// have are skipped. With `deleteSubmitted`, the submitted records that were not rejected
-/// are deleted.
+/// sheets, one commit per sheet; records that did not go, records deleted meanwhile and
+/// fields the sheet does not have are skipped. With `deleteSubmitted`, the submitted
+/// records that were not rejected and did not change since they went are deleted.
 pub fn apply_rejections(
     conn: &mut AnyConnection,
     storage: &Storage,
@@ -147,11 +180,18 @@ pub fn apply_rejections(
             continue;
         };
         let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
+        let went = match s.frozen_sheets().into_iter().find(|f| f.id == rs.sheet_id) {
+            Some(f) => frozen_versions(storage, &f)?,
+            None => None,
+        };
         let mut updates = Vec::new();
         for rec in &rs.rejected_records {
             let Some(rid) = RecordId::parse(&rec.id) else {
                 continue;
             };
+            if went.as_ref().is_some_and(|w| !w.contains_key(&rid.0)) {
+                continue;
+            }
             if !record::exists(conn, ctx.sheet.seq, rid.0)? {
                 continue;
             }
@@ -164,7 +204,7 @@ pub fn apply_rejections(
                 messages
                     .entry(v.field.clone())
                     .or_default()
-                    .push(Message::error(Source::Submit, v.message.clone()));
+                    .push(Message::error(Source::Submit, cut(&v.message, MESSAGE_MAX_CHARS)));
             }
             if !messages.is_empty() {
                 updates.push(RecordUpdate {
@@ -183,20 +223,22 @@ pub fn apply_rejections(
         applied.first_sheet.get_or_insert(rs.sheet_id.clone());
     }
     if r.delete_submitted {
-        applied.deleted = delete_submitted(conn, storage, s, r)?;
+        (applied.deleted, applied.kept_changed) = delete_submitted(conn, storage, s, r)?;
     }
     Ok(applied)
 }
 
-/// Deletes the records of the submission that were not rejected (those still there).
+/// Deletes the records of the submission that were not rejected (those still there, and
+/// still as they went: a record edited since keeps what was never sent). Returns how many
+/// were deleted and how many were kept for a change.
 fn delete_submitted(
     conn: &mut AnyConnection,
     storage: &Storage,
     s: &Submission,
     r: &Rejections,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, usize)> {
     let actor = format!("submit:{}", s.slug);
-    let mut deleted = 0;
+    let (mut deleted, mut kept_changed) = (0, 0);
     for f in s.frozen_sheets() {
         let Some(id) = crate::ids::SheetId::parse(&f.id) else {
             continue;
@@ -208,6 +250,20 @@ fn delete_submitted(
             .flat_map(|x| x.rejected_records.iter().map(|rr| rr.id.as_str()))
             .collect();
         let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
+        if let Some(went) = frozen_versions(storage, &f)? {
+            let mut ids: Vec<(i64, i64)> = went
+                .into_iter()
+                .filter(|(id, _)| !rejected.contains(RecordId(*id).to_string().as_str()))
+                .collect();
+            ids.sort_unstable();
+            for chunk in ids.chunks(5000) {
+                let versions: HashMap<i64, i64> = chunk.iter().copied().collect();
+                let (gone, changed) = record::delete_unchanged(conn, &ctx, &versions, &actor)?;
+                deleted += gone.rows;
+                kept_changed += changed;
+            }
+            continue;
+        }
         let ids: Vec<RecordId> = read_records(storage, &f)?
             .iter()
             .filter_map(|rec| rec["id"].as_str())
@@ -218,7 +274,7 @@ fn delete_submitted(
             deleted += record::delete_present(conn, &ctx, chunk, &actor)?.rows;
         }
     }
-    Ok(deleted)
+    Ok((deleted, kept_changed))
 }
 
 /// The outcome of a delivered submission: how many went and came back, with a link to
@@ -231,9 +287,15 @@ pub fn delivered_outcome(s: &Submission, r: &Rejections, applied: &Applied) -> V
     if applied.deleted > 0 {
         message.push_str(&format!("; {} submitted record(s) were deleted", applied.deleted));
     }
+    if applied.kept_changed > 0 {
+        message.push_str(&format!(
+            "; {} changed since they went and were kept",
+            applied.kept_changed
+        ));
+    }
     message.push('.');
     if let Some(m) = r.message.as_deref().filter(|m| !m.is_empty()) {
-        message.push_str(&format!(" The receiver says: {m}"));
+        message.push_str(&format!(" The receiver says: {}", cut(m, SAYS_MAX_CHARS)));
     }
     let mut outcome = json!({
         "acknowledge": true,

@@ -219,7 +219,29 @@ fn note_all(
 ) -> anyhow::Result<Moved> {
     let mut next = next;
     let mut sheets = Vec::new();
+    // A job canceled while the receiver was answering: the records went, but a cancel
+    // means "change nothing more", so its rejections and deletions are not applied, and
+    // the canceled job says so.
+    let canceled =
+        matches!(next, Next::Delivered { .. }) && job::get(c, &s.job_id)?.status == job_status::CANCELED;
+    let mut moved = None;
+    if canceled {
+        let message = format!(
+            "Canceled, but the records had gone to {} before the cancel reached Wharf; what it answered (rejections, deletions) was not applied.",
+            s.slug
+        );
+        let changes = JobChanges {
+            outcome: Some(Some(
+                serde_json::json!({"acknowledge": true, "heading": "Canceled after delivery", "message": message})
+                    .to_string(),
+            )),
+            info: Some(Some(message)),
+            ..Default::default()
+        };
+        moved = Some(job::change(c, &s.job_id, changes, Some("job:updated"), "wharf")?);
+    }
     let outcome = match &next {
+        Next::Delivered { .. } if canceled => None,
         Next::Delivered { .. } => {
             let r = ops::rejections_of(answer);
             let applied = ops::apply_rejections(c, storage, s, &r)?;
@@ -270,7 +292,7 @@ fn note_all(
         }
         _ => None,
     };
-    Ok((j, sheets))
+    Ok((j.or(moved), sheets))
 }
 
 /// One POST; the try and the answer's body.

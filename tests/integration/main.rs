@@ -92,6 +92,7 @@ mod smtp;
 mod sort_keys;
 mod storage_s3;
 mod submit;
+mod submit_answers;
 mod submit_crash;
 mod submit_links;
 mod submit_receiver;

@@ -42,7 +42,7 @@ impl Got {
 #[derive(Default)]
 struct Shared {
     got: Mutex<Vec<Got>>,
-    script: Mutex<VecDeque<(u16, String)>>,
+    script: Mutex<VecDeque<(u16, String, Duration)>>,
 }
 
 pub struct Receiver {
@@ -78,7 +78,13 @@ impl Receiver {
 
     pub fn answer_next(&self, answers: &[(u16, &str)]) {
         let mut script = self.shared.script.lock().unwrap();
-        script.extend(answers.iter().map(|(s, b)| (*s, b.to_string())));
+        script.extend(answers.iter().map(|(s, b)| (*s, b.to_string(), Duration::ZERO)));
+    }
+
+    /// The next delivery is answered only after `pause` (a receiver still working).
+    pub fn answer_next_after(&self, pause: Duration, status: u16, body: &str) {
+        let mut script = self.shared.script.lock().unwrap();
+        script.push_back((status, body.to_string(), pause));
     }
 
     pub fn got(&self) -> Vec<Got> {
@@ -120,12 +126,9 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
         signature: header("webhook-signature"),
         body,
     });
-    let (status, answer) = shared
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or((200, String::new()));
+    let next = shared.script.lock().unwrap().pop_front();
+    let (status, answer, pause) = next.unwrap_or((200, String::new(), Duration::ZERO));
+    actix_web::rt::time::sleep(pause).await;
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
         .content_type("application/json")
         .body(answer)

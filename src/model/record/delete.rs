@@ -23,6 +23,7 @@ struct Gone {
     valid: bool,
     error_fields: Option<String>,
     messages: Option<String>,
+    version: i64,
 }
 
 fn load_gone(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<Vec<Gone>> {
@@ -37,6 +38,7 @@ fn load_gone(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResu
                     records::valid,
                     records::error_fields,
                     records::messages,
+                    records::version,
                 ))
                 .load::<Gone>(conn)?,
         );
@@ -52,7 +54,7 @@ pub fn delete(
     ids: &[RecordId],
     actor: &str,
 ) -> ModelResult<Written<usize>> {
-    delete_rows(conn, ctx, ids, actor, true)
+    delete_rows(conn, ctx, ids, actor, Which::AllMustExist).map(|(w, _)| w)
 }
 
 /// Deletes those of the records that still exist (a job deleting a selection that people
@@ -63,7 +65,30 @@ pub fn delete_present(
     ids: &[RecordId],
     actor: &str,
 ) -> ModelResult<Written<usize>> {
-    delete_rows(conn, ctx, ids, actor, false)
+    delete_rows(conn, ctx, ids, actor, Which::Present).map(|(w, _)| w)
+}
+
+/// Deletes those of the records that are still at the given version (id, version): a
+/// record changed since it was read (and sent somewhere as it was) stays. Returns what was
+/// deleted and how many records were left for a change.
+pub fn delete_unchanged(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    versions: &HashMap<i64, i64>,
+    actor: &str,
+) -> ModelResult<(Written<usize>, usize)> {
+    let ids: Vec<RecordId> = versions.keys().map(|id| RecordId(*id)).collect();
+    delete_rows(conn, ctx, &ids, actor, Which::Unchanged(versions))
+}
+
+/// Which of the records named a delete takes.
+enum Which<'a> {
+    /// All, and one missing refuses the whole delete.
+    AllMustExist,
+    /// Those that exist.
+    Present,
+    /// Those that exist at these versions.
+    Unchanged(&'a HashMap<i64, i64>),
 }
 
 fn delete_rows(
@@ -71,16 +96,21 @@ fn delete_rows(
     ctx: &SheetContext,
     ids: &[RecordId],
     actor: &str,
-    all_must_exist: bool,
-) -> ModelResult<Written<usize>> {
+    which: Which,
+) -> ModelResult<(Written<usize>, usize)> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
         let mut ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
         ids.sort_unstable();
         ids.dedup();
-        let rows = load_gone(conn, ctx.sheet.seq, &ids)?;
+        let mut rows = load_gone(conn, ctx.sheet.seq, &ids)?;
+        let present = rows.len();
+        if let Which::Unchanged(versions) = which {
+            rows.retain(|r| versions.get(&r.id) == Some(&r.version));
+        }
+        let changed = present - rows.len();
         if rows.len() != ids.len() {
-            if all_must_exist {
+            if matches!(which, Which::AllMustExist) {
                 let found: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
                 let missing = ids.iter().find(|id| !found.contains(id)).copied().unwrap_or(0);
                 return Err(ModelError::NotFoundNamed(format!(
@@ -92,11 +122,12 @@ fn delete_rows(
             ids.sort_unstable();
         }
         if ids.is_empty() {
-            return Ok(Written {
+            let none = Written {
                 rows: 0,
                 also_changed: Vec::new(),
                 commit: None,
-            });
+            };
+            return Ok((none, changed));
         }
         let mut delta = CountDelta::default();
         let has_unique = ctx.config.fields.iter().any(|f| f.unique.is_some());
@@ -140,10 +171,11 @@ fn delete_rows(
         unique::settle(conn, ctx, &[], &mut [], &shared, &mut delta)?;
         finish(conn, ctx, actor, "records:deleted", rows.len(), &delta)?;
         let also_changed = references::recheck_referrers(conn, ctx, Some(&old_norms), actor)?;
-        Ok(Written {
+        let written = Written {
             rows: rows.len(),
             also_changed,
             commit: None,
-        })
+        };
+        Ok((written, changed))
     })
 }

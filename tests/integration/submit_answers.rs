@@ -1,0 +1,123 @@
+//! What a receiver's answer may do to the records after a Submit: only to the records that
+//! went, as they went. A record edited while the delivery waited for its retries is not
+//! deleted by `deleteSubmitted` (its new values were never sent), a record that did not go
+//! gets no rejection, a rejection's message is cut to the length of any other message, and
+//! an answer that comes after the job was canceled changes nothing.
+
+use crate::helpers::*;
+use crate::on_both;
+use crate::submit::{submit_ready, wait_job_until};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn records_of(app: &TestApp, sheet: &str) -> Vec<Value> {
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    records["data"]["records"].as_array().unwrap().clone()
+}
+
+fn id_of(record: &Value) -> String {
+    record["id"].as_str().unwrap().to_string()
+}
+
+async fn start_submit(app: &TestApp, wb: &str) -> String {
+    let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (status, job) = app.post_json("/jobs", &body).await;
+    assert_eq!(status, 200, "{job}");
+    job["data"]["id"].as_str().unwrap().to_string()
+}
+
+async fn delete_submitted_spares_what_changed_or_never_went(db: Db) {
+    let app = spawn_app(db).await;
+    let (receiver, wb, contacts) = submit_ready(&app).await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "third@acme.com", "name": "Third"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let went = records_of(&app, &contacts).await;
+    assert_eq!(went.len(), 3);
+    let (rejected, edited, plain) = (id_of(&went[0]), id_of(&went[1]), id_of(&went[2]));
+
+    // The first try fails; the second, 5 s later, asks for the records to be deleted.
+    receiver.answer_next(&[(502, "")]);
+    let job = start_submit(&app, &wb).await;
+    receiver.wait_for(1, 30).await;
+    let edit = json!([{"id": edited, "values": {"name": {"value": "Edited after it went"}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &edit).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "late@acme.com", "name": "Late"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let late = id_of(&body["data"]["records"][0]);
+    let long = "x".repeat(20_000);
+    let answer = json!({"rejections": {"id": "rj", "deleteSubmitted": true, "message": "y".repeat(50_000),
+        "sheets": [{"sheetId": contacts, "rejectedRecords": [
+            {"id": rejected, "values": [{"field": "name", "message": long}]},
+            {"id": late, "values": [{"field": "name", "message": "never went"}]}]}]}});
+    receiver.answer_next(&[(200, &answer.to_string())]);
+    let done = wait_job_until(&app, &job, 40, |j| {
+        j["status"] != "executing" && j["status"] != "ready"
+    })
+    .await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 came back rejected; 1 submitted record(s) were deleted; 1 changed since they went and were kept"),
+        "{message}"
+    );
+    assert!(
+        message.len() < 3_000,
+        "the receiver's message is quoted cut: {}",
+        message.len()
+    );
+
+    let left = records_of(&app, &contacts).await;
+    let ids: Vec<String> = left.iter().map(id_of).collect();
+    assert_eq!(
+        ids,
+        [rejected.clone(), edited.clone(), late.clone()],
+        "{plain} went"
+    );
+    let shown = left[0]["values"]["name"]["messages"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        shown.starts_with(&"x".repeat(10_000)) && shown.len() < 10_100,
+        "{}",
+        shown.len()
+    );
+    assert_eq!(left[1]["values"]["name"]["value"], "Edited after it went");
+    assert_eq!(left[2]["values"]["name"]["messages"], json!([]), "{}", left[2]);
+}
+
+async fn an_answer_after_a_cancel_changes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let (receiver, wb, contacts) = submit_ready(&app).await;
+    let answer = json!({"rejections": {"id": "rj", "deleteSubmitted": true, "sheets": []}});
+    receiver.answer_next_after(Duration::from_secs(3), 200, &answer.to_string());
+    let job = start_submit(&app, &wb).await;
+    receiver.wait_for(1, 30).await;
+    let (status, body) = app.post_json(&format!("/jobs/{job}/cancel"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let done = wait_job_until(&app, &job, 30, |j| {
+        j["outcome"]["heading"] == "Canceled after delivery"
+    })
+    .await;
+    assert_eq!(done["status"], "canceled", "{done}");
+    assert!(done["outcome"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("was not applied"));
+    assert_eq!(records_of(&app, &contacts).await.len(), 2, "nothing was deleted");
+}
+
+on_both!(
+    delete_submitted_spares_what_changed_or_never_went,
+    an_answer_after_a_cancel_changes_nothing
+);
