@@ -167,8 +167,9 @@ pub fn delete(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
     Ok(())
 }
 
-/// Deletes an environment with its API keys and space configs (the dashboard asks to
-/// confirm). Refused while it holds spaces, archived ones too, and for the last environment.
+/// Deletes an environment with its API keys, space configs and guests (the dashboard asks to
+/// confirm). Refused while it holds spaces, archived ones too, webhooks or secrets, and for
+/// the last environment.
 pub fn delete_if_unused(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelResult<()> {
     use crate::db::schema::spaces;
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
@@ -186,6 +187,7 @@ pub fn delete_if_unused(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelRe
                 if held == 1 { "it" } else { "them" },
             )));
         }
+        refuse_while_it_keeps_secrets(conn, &env)?;
         let total: i64 = environments::table.count().get_result(conn)?;
         if total <= 1 {
             return Err(ModelError::Conflict(format!(
@@ -195,6 +197,32 @@ pub fn delete_if_unused(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelRe
         }
         delete(conn, id)
     })
+}
+
+/// Webhooks (with their signing secrets and delivery logs) and listener secrets cannot be
+/// recovered once gone: an environment keeping any is deleted only after them, by hand.
+fn refuse_while_it_keeps_secrets(conn: &mut AnyConnection, env: &Environment) -> ModelResult<()> {
+    use crate::db::schema::{secrets, webhooks};
+    let hooks: i64 = webhooks::table
+        .filter(webhooks::environment_id.eq(&env.id))
+        .count()
+        .get_result(conn)?;
+    let kept: i64 = secrets::table
+        .filter(secrets::environment_id.eq(&env.id))
+        .count()
+        .get_result(conn)?;
+    let plural = |n: i64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let held = match (hooks, kept) {
+        (0, 0) => return Ok(()),
+        (h, 0) => plural(h, "webhook"),
+        (0, k) => plural(k, "secret"),
+        (h, k) => format!("{} and {}", plural(h, "webhook"), plural(k, "secret")),
+    };
+    Err(ModelError::Conflict(format!(
+        "“{}” still has {held}, which cannot be recovered once deleted; delete them first \
+         (the Webhooks page; secrets through the API: DELETE /v1/secrets/{{id}}), then delete the environment",
+        env.name
+    )))
 }
 
 /// True when an environment holds no spaces and no API keys (nothing to lose by changing it).

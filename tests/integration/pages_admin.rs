@@ -47,7 +47,7 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
     assert!(
         page.contains(&format!("action=\"/environments/{staging}/delete\""))
             && page.contains(
-                "data-confirm=\"Delete the environment “staging” with its API keys and space configs?"
+                "data-confirm=\"Delete the environment “staging” with its API keys, space configs and guests?"
             ),
         "{page}"
     );
@@ -85,13 +85,35 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
         "{err}"
     );
 
-    // Empty, it goes, with its keys.
+    // Without spaces, but with a webhook and a secret: refused, naming them.
     let (status, _) = send(in_staging(
         reqwest::Method::DELETE,
         &format!("/spaces/{space_id}"),
     ))
     .await;
     assert_eq!(status, 200);
+    let hook = json!({"url": "https://example.com/hook", "topics": ["**"]});
+    let (status, hook) = send(in_staging(reqwest::Method::POST, "/webhooks").json(&hook)).await;
+    assert_eq!(status, 200, "{hook}");
+    let secret = json!({"name": "CRM_TOKEN", "value": "s3cret"});
+    let (status, secret) = send(in_staging(reqwest::Method::POST, "/secrets").json(&secret)).await;
+    assert_eq!(status, 200, "{secret}");
+    let refused = post_delete(&app, &staging, &token).await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("“staging” still has 1 webhook and 1 secret, which cannot be recovered once deleted"),
+        "{html}"
+    );
+    for path in [
+        format!("/webhooks/{}", hook["data"]["id"].as_str().unwrap()),
+        format!("/secrets/{}", secret["data"][0]["id"].as_str().unwrap()),
+    ] {
+        let (status, body) = send(in_staging(reqwest::Method::DELETE, &path)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+
+    // Empty, it goes, with its keys.
     let deleted = post_delete(&app, &staging, &token).await;
     assert_eq!(deleted.status().as_u16(), 303);
     assert!(!app.page("/environments").await.contains(&staging));
