@@ -333,6 +333,7 @@ fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Resu
 
 /// Pool, migrations and first-start data; shared by `serve` and the CLI commands.
 pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    keep_private(&settings.data_dir)?;
     let pool = db::build_pool(&settings.database_url, settings.pool_size)?;
     let mut conn = pool.get()?;
     db::run_migrations(&mut conn)?;
@@ -342,4 +343,41 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     environment::ensure_defaults(&mut conn)
         .map_err(|e| anyhow::anyhow!("creating default environments: {e}"))?;
     Ok(pool)
+}
+
+/// The data folder holds the SQLite database (webhook and listener secrets in clear, as
+/// they must be sent), uploaded files and the mail outbox (links that open accounts): only
+/// Wharf's own user may enter it, whatever the umask made of it.
+fn keep_private(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700 | 0o700))
+                .map_err(|e| anyhow::anyhow!("cannot make the data folder {} private: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let new = root.path().join("data");
+        super::keep_private(&new).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&new), 0o700);
+        let open = root.path().join("shared");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        super::keep_private(&open).unwrap();
+        assert_eq!(mode(&open), 0o700);
+    }
 }
