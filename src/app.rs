@@ -311,6 +311,9 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
+        // Pages show secrets once (a new key's, a webhook's) and people's data: no cache
+        // keeps them. Assets and live streams say otherwise for themselves.
+        .add(("Cache-Control", "no-store"))
 }
 
 /// With no user yet, a random one-time link to create the first admin; its hash is kept

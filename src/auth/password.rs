@@ -31,8 +31,8 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
 
 /// A password must be long enough to be worth hashing.
 pub fn check_strength(password: &str) -> Result<(), String> {
-    if password.chars().count() < 10 {
-        return Err("a password needs at least 10 characters".into());
+    if password.chars().filter(|c| !c.is_whitespace()).count() < 10 {
+        return Err("a password needs at least 10 characters other than spaces".into());
     }
     Ok(())
 }
@@ -40,6 +40,13 @@ pub fn check_strength(password: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spaces_do_not_count_toward_a_password() {
+        assert!(check_strength("          ").is_err());
+        assert!(check_strength("a b c d e f g h i").is_err());
+        assert!(check_strength("correct horse battery").is_ok());
+    }
 
     #[test]
     fn a_hash_verifies_only_its_password() {

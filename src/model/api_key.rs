@@ -80,3 +80,8 @@ pub fn revoke(conn: &mut AnyConnection, id: &ApiKeyId) -> QueryResult<usize> {
         .set(api_keys::revoked_at.eq(now()))
         .execute(conn)
 }
+
+/// Whether a key of this id was ever made (revoked or not).
+pub fn exists(conn: &mut AnyConnection, id: &ApiKeyId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(api_keys::table.find(id))).get_result(conn)
+}

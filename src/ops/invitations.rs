@@ -76,6 +76,15 @@ pub fn mail_text(
     (subject, text)
 }
 
+/// The longest personal message an invitation carries (it is quoted in the mail).
+pub const MESSAGE_MAX_CHARS: usize = 5_000;
+
+/// What is wrong with an invitation's personal message, if anything.
+pub fn message_problem(message: &str) -> Option<String> {
+    (message.chars().count() > MESSAGE_MAX_CHARS)
+        .then(|| format!("the message is at most {MESSAGE_MAX_CHARS} characters"))
+}
+
 /// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space
 /// stop working once it is sent. When the mail server does not take it, the invitation
 /// waits to be tried again in the background and the caller hears so

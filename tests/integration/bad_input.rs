@@ -209,7 +209,66 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
     assert!(email == "a@x.io", "the cell grew to {} bytes", email.len());
 }
 
+/// Bodies and parameters the API cannot honour are refused, not quietly ignored: sheets
+/// in a workbook update, metadata that is not an object, space configs of another
+/// environment.
+async fn what_cannot_be_honoured_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Refusals").await;
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "W", "spaceId": space, "sheets": [{"name": "S", "slug": "s",
+                    "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let wb_id = wb["data"]["id"].as_str().unwrap();
+    let (status, body) = app
+        .patch_json(
+            &format!("/workbooks/{wb_id}"),
+            &json!({"name": "W2", "sheets": [{"name": "Renamed", "slug": "s", "fields": []}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "sheets", "{body}");
+    let (_, got) = app.get_json(&format!("/workbooks/{wb_id}")).await;
+    assert_eq!(got["data"]["name"], "W", "nothing changed: {got}");
+
+    let (status, body) = app
+        .post_json(
+            "/environments",
+            &json!({"name": "meta", "metadata": "not an object"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "metadata");
+    let (status, body) = app
+        .patch_json(
+            &format!("/environments/{}", app.env_id),
+            &json!({"metadata": [1]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    let other = {
+        let mut conn = app.pool.get().unwrap();
+        wharf::model::environment::create(&mut conn, "elsewhere", false, "{}", None)
+            .unwrap()
+            .id
+    };
+    let (status, body) = app
+        .get_json(&format!("/space-configs?environmentId={other}"))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = app
+        .get_json(&format!("/space-configs?environmentId={}", app.env_id))
+        .await;
+    assert_eq!(status, 200);
+}
+
 on_both!(
+    what_cannot_be_honoured_is_refused,
     nul_characters_are_refused_alike,
     huge_page_numbers_give_empty_pages,
     conflicts_speak_of_things_not_tables,

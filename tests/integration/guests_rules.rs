@@ -70,6 +70,16 @@ async fn names_with_line_breaks_are_refused(db: Db) {
         )
         .await;
     assert_eq!(status, 422, "{body}");
+    // A personal message is quoted in the mail: a few pages at most.
+    let long = "word ".repeat(2_000);
+    let (status, body) = app
+        .post_json(
+            "/invitations",
+            &json!([{"guestId": gid, "spaceId": sid, "message": long}]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$[0].message", "{body}");
     let (_, listed) = app.get_json("/guests").await;
     assert_eq!(listed["data"][0]["name"], "Ada");
 
@@ -84,6 +94,18 @@ async fn names_with_line_breaks_are_refused(db: Db) {
     .await;
     assert_eq!(resp.status().as_u16(), 422);
     assert!(resp.text().await.unwrap().contains("line breaks"));
+    let resp = post_form(
+        &app,
+        &format!("/spaces/{sid}/guests"),
+        &[("email", "bob@example.com"), ("name", "Bob"), ("message", &long)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("the message is at most 5000 characters"));
     let (_, listed) = app.get_json("/guests").await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
 }

@@ -53,6 +53,15 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
     );
     let token = app.csrf("/environments").await;
     assert_eq!(post_delete(&app, &staging, "forged").await.status().as_u16(), 403);
+    // Revoking a key that never was is not reported done.
+    let unknown = app
+        .client
+        .post(app.url("/keys/us_key_nonexist/revoke"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
 
     // Refused while it holds a space (archived or not), with the reason on the page.
     send(in_staging(

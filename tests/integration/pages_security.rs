@@ -83,6 +83,12 @@ async fn every_page_refuses_framing_and_sniffing_under_a_strict_policy(db: Db) {
             assert!(csp.contains(part), "{what}: {csp}");
         }
         assert!(!csp.contains("unsafe-"), "{what}: {csp}");
+        // Pages (a new key's secret among them) are kept in no cache; only assets are.
+        let cache = h["cache-control"].to_str().unwrap();
+        match what.starts_with("/assets/") {
+            true => assert!(cache.starts_with("public"), "{what}: {cache}"),
+            false => assert_eq!(cache, "no-store", "{what}"),
+        }
     };
     check(&app.client.get(app.url("/sign-in")).send().await.unwrap());
     app.sign_in("ada@example.com", PASSWORD).await;

@@ -66,6 +66,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    check_metadata(body.metadata.as_ref())?;
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
     let env = state
         .db(move |conn| {
@@ -128,6 +129,14 @@ fn check_may_manage(
     Ok(())
 }
 
+/// An environment's `metadata` is an object, as every other object's is.
+fn check_metadata(metadata: Option<&Value>) -> Result<(), AppError> {
+    match metadata {
+        Some(m) if !m.is_object() => Err(AppError::invalid("metadata", "metadata must be an object")),
+        _ => Ok(()),
+    }
+}
+
 /// Flatfile answers an environment update with the bare environment, not in `data`.
 pub async fn update(
     caller: ApiCaller,
@@ -137,6 +146,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     let body = body.into_inner();
+    check_metadata(body.metadata.as_ref())?;
     let changes = EnvironmentChanges {
         name: body.name,
         is_prod: body.is_prod,

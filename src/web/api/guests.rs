@@ -297,6 +297,15 @@ pub async fn invite(
     if let Some((i, message)) = from_problem {
         return Err(AppError::invalid(&format!("$[{i}].fromName"), message));
     }
+    let message_problem = invitations.iter().enumerate().find_map(|(i, inv)| {
+        Some((
+            i,
+            crate::ops::invitations::message_problem(inv.message.as_deref()?)?,
+        ))
+    });
+    if let Some((i, problem)) = message_problem {
+        return Err(AppError::invalid(&format!("$[{i}].message"), problem));
+    }
     for inv in invitations {
         let gid = given_id(&inv.guest_id, GuestId::parse, "guestId")?;
         let sid = given_id(&inv.space_id, SpaceId::parse, "spaceId")?;

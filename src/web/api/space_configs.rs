@@ -23,7 +23,19 @@ pub fn space_config_json(c: &SpaceConfig) -> Value {
     })
 }
 
-pub async fn list(caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    environment_id: Option<String>,
+}
+
+/// The key's environment's space configs; another environment named is not found.
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    super::spaces::check_environment(&caller, q.environment_id.as_deref())?;
     let configs = state
         .db(move |conn| space_config::list(conn, &caller.environment_id))
         .await?;

@@ -65,7 +65,7 @@ async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
 }
 
 /// An `environmentId` that names another environment is not found, not forbidden.
-fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
+pub(super) fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
     match given {
         Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
             Err(AppError::NotFound("environment"))

@@ -162,6 +162,8 @@ pub struct UpdateBody {
     metadata: Option<Value>,
     /// `""` takes the namespace away.
     namespace: Option<String>,
+    /// Not taken here: refused rather than ignored.
+    sheets: Option<Value>,
 }
 
 pub async fn update(
@@ -172,6 +174,12 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let body = body.into_inner();
+    if body.sheets.is_some() {
+        return Err(AppError::invalid(
+            "sheets",
+            "a workbook's sheets are not changed through PATCH /v1/workbooks/{id}: add and remove fields with POST /v1/sheets/{id}/fields and DELETE /v1/sheets/{id}/fields/{key}, rename with PATCH /v1/sheets/{id}",
+        ));
+    }
     if let Some(actions) = &body.actions {
         blueprint::check_actions(actions, "$.actions").map_err(AppError::malformed)?;
     }

@@ -188,7 +188,13 @@ pub async fn revoke_key(
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
     let id = ApiKeyId::parse(&path).ok_or(AppError::NotFound("key"))?;
-    state.db(move |conn| api_key::revoke(conn, &id)).await?;
+    // Revoking a revoked key again is done; a key that never was is said so.
+    let known = state
+        .db(move |conn| Ok::<_, ModelError>(api_key::revoke(conn, &id)? > 0 || api_key::exists(conn, &id)?))
+        .await?;
+    if !known {
+        return Err(AppError::NotFound("key"));
+    }
     Ok(see_other("/environments"))
 }
 

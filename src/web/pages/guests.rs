@@ -70,6 +70,9 @@ pub async fn invite(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
+    if let Some(problem) = invitations::message_problem(&form.message) {
+        return show_page(&user, &state, &path, "guests".into(), Some(problem)).await;
+    }
     let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
     let actor = user.actor();
