@@ -57,7 +57,7 @@ impl AppState {
                 tracing::warn!(error = %e, "no database connection available");
                 AppError::Unavailable
             })?;
-            f(&mut conn).map_err(Into::into)
+            db::serving_request(|| f(&mut conn).map_err(Into::into))
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?

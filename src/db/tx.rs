@@ -28,7 +28,17 @@ where
     E: From<diesel::result::Error>,
 {
     let AnyConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(f);
+        if !SERVING_REQUEST.with(Cell::get) {
+            return conn.transaction(f);
+        }
+        // A request waits for row locks as long as a SQLite writer waits for its turn,
+        // then answers busy (503, retry): parked behind a long field change, writers
+        // would otherwise hold the pool's connections until nothing else got one.
+        return conn.transaction(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&format!("SET LOCAL lock_timeout = {}", TURN_TIMEOUT.as_millis()))?;
+            f(conn)
+        });
     };
     let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
     if depth.is_some() {
@@ -72,6 +82,18 @@ where
     write_tx(conn, f)
 }
 
+/// Runs `f` as a request's database work (see [`write_tx`]).
+pub fn serving_request<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SERVING_REQUEST.with(|s| s.set(self.0));
+        }
+    }
+    let _reset = Reset(SERVING_REQUEST.with(|s| s.replace(true)));
+    f()
+}
+
 /// How long a writer waits for its turn: SQLite's busy timeout (`db::Manager::connect`).
 const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,6 +102,9 @@ const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 static TURNS: LazyLock<parking_lot::FairMutex<()>> = LazyLock::new(|| parking_lot::FairMutex::new(()));
 
 thread_local! {
+    /// Whether this thread is doing a request's database work (jobs wait for their locks
+    /// as long as it takes: a batch given up would fail the job).
+    static SERVING_REQUEST: Cell<bool> = const { Cell::new(false) };
     /// Whether this thread holds the turn (a write transaction on another connection of the
     /// same thread then fails after the timeout, as it would waiting on SQLite's lock).
     static HOLDS_TURN: Cell<bool> = const { Cell::new(false) };

@@ -70,4 +70,64 @@ async fn a_save_beside_a_job_waits_for_one_batch_not_the_job(db: Db) {
     assert_eq!(body["data"]["records"][0]["values"]["name"]["value"], "n4");
 }
 
-on_both!(a_save_beside_a_job_waits_for_one_batch_not_the_job);
+/// A save behind a sheet held longer than the busy wait (a field change on a big sheet, a
+/// process stuck) answers 503 with `Retry-After` after about 10 s, on both databases,
+/// instead of holding its connection until the sheet is free; `/health` answers meanwhile.
+async fn a_save_behind_a_held_sheet_answers_busy_in_time(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/sheets/{sheet}/records");
+    let held = Arc::new(AtomicBool::new(false));
+    let holder = {
+        let (pool, held, sheet) = (app.pool.clone(), held.clone(), sheet.clone());
+        std::thread::spawn(move || {
+            use diesel::connection::SimpleConnection;
+            let mut conn = pool.get().expect("conn");
+            let hold = match &mut *conn {
+                wharf::db::AnyConnection::Sqlite(_) => "BEGIN IMMEDIATE".to_string(),
+                wharf::db::AnyConnection::Postgres(_) => {
+                    format!("BEGIN; SELECT seq FROM sheets WHERE id = '{sheet}' FOR UPDATE")
+                }
+            };
+            conn.batch_execute(&hold).expect("held");
+            held.store(true, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_secs(16));
+            conn.batch_execute("ROLLBACK").expect("let go");
+        })
+    };
+    while !held.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    let save = app
+        .api(reqwest::Method::POST, &path)
+        .json(&json!([{"email": {"value": "late@x.io"}}]))
+        .send();
+    let health = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let t = Instant::now();
+        let resp = app.client.get(app.url("/health")).send().await.unwrap();
+        (resp.status().as_u16(), t.elapsed())
+    };
+    let (save, (health, health_took)) = tokio::join!(save, health);
+    let save = save.unwrap();
+    let took = started.elapsed();
+    assert_eq!(save.status().as_u16(), 503, "after {took:?}");
+    assert_eq!(save.headers()["retry-after"], "1");
+    assert!(took < Duration::from_secs(14), "answered after {took:?}");
+    assert_eq!(health, 200);
+    assert!(health_took < Duration::from_secs(1), "{health_took:?}");
+    tokio::task::spawn_blocking(move || holder.join().unwrap())
+        .await
+        .unwrap();
+    let (status, body) = app
+        .post_json(&path, &json!([{"email": {"value": "late@x.io"}}]))
+        .await;
+    assert_eq!(status, 200, "the retry goes through: {body}");
+}
+
+on_both!(
+    a_save_beside_a_job_waits_for_one_batch_not_the_job,
+    a_save_behind_a_held_sheet_answers_busy_in_time
+);
