@@ -121,17 +121,20 @@ impl Indexer {
         std::thread::spawn(move || {
             let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
             let Ok(mut conn) = pool.get() else { return };
-            for i in 0..fields {
-                if let Err(e) = sort_index::statistics(&mut conn, i) {
-                    tracing::warn!(error = %e, "making the statistics of a field's cells failed");
+            let _ = across_processes(&mut conn, |conn| {
+                for i in 0..fields {
+                    if let Err(e) = sort_index::statistics(conn, i) {
+                        tracing::warn!(error = %e, "making the statistics of a field's cells failed");
+                    }
                 }
-            }
-            if let crate::db::AnyConnection::Postgres(pg) = &mut *conn {
-                use diesel::connection::SimpleConnection;
-                if let Err(e) = pg.batch_execute("VACUUM (ANALYZE) records") {
-                    tracing::warn!(error = %e, "vacuuming the records after a load failed");
+                if let crate::db::AnyConnection::Postgres(pg) = conn {
+                    use diesel::connection::SimpleConnection;
+                    if let Err(e) = pg.batch_execute("VACUUM (ANALYZE) records") {
+                        tracing::warn!(error = %e, "vacuuming the records after a load failed");
+                    }
                 }
-            }
+                Ok(())
+            });
         });
     }
 
@@ -199,10 +202,9 @@ impl Indexer {
         let (pool, requested, building) = (pool.clone(), self.requested.clone(), self.building.clone());
         std::thread::spawn(move || {
             let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
-            let built = pool
-                .get()
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| build(&mut conn, sheet_seq, kind).map_err(|e| e.to_string()));
+            let built = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                across_processes(&mut conn, |conn| build(conn, sheet_seq, kind)).map_err(|e| e.to_string())
+            });
             if let Err(e) = built {
                 tracing::warn!(error = %e, sheet_seq, ?kind, "building an index failed");
                 // Let a later read try again.
@@ -210,6 +212,44 @@ impl Indexer {
             }
         });
     }
+}
+
+/// PostgreSQL: the processes sharing the database build indexes (and vacuum) one at a time,
+/// as each process does on its own: two builds of one sheet's index at once deadlocked each
+/// other. The lock is asked for without waiting, again every half second: a session waiting
+/// inside `pg_advisory_lock` holds a snapshot that the holder's `CREATE INDEX
+/// CONCURRENTLY` would wait for in turn.
+pub fn across_processes<T>(
+    conn: &mut crate::db::AnyConnection,
+    f: impl FnOnce(&mut crate::db::AnyConnection) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Bool};
+    #[derive(diesel::QueryableByName)]
+    struct Free {
+        #[diesel(sql_type = Bool)]
+        free: bool,
+    }
+    const KEY: i64 = 7_326_002;
+    let crate::db::AnyConnection::Postgres(pg) = conn else {
+        return f(conn);
+    };
+    loop {
+        let got: Free = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS free")
+            .bind::<BigInt, _>(KEY)
+            .get_result(pg)?;
+        if got.free {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let done = f(conn);
+    if let crate::db::AnyConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<BigInt, _>(KEY)
+            .execute(pg)?;
+    }
+    done
 }
 
 fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -> diesel::QueryResult<()> {

@@ -149,3 +149,30 @@ async fn a_load_through_the_api_starts_the_sheets_indexes(db: Db) {
 }
 
 on_both!(a_load_through_the_api_starts_the_sheets_indexes);
+
+/// Processes sharing a PostgreSQL database build indexes one at a time (two builds of one
+/// sheet's index at once deadlocked): two connections, as two processes, never overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_builds_take_turns_across_processes() {
+    let (settings, _dir) = test_settings(Db::Postgres);
+    let pool = wharf::app::prepare_database(&settings).expect("pool");
+    let spans: Vec<(std::time::Instant, std::time::Instant)> = (0..2)
+        .map(|_| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                wharf::workers::indexes::across_processes(&mut conn, |_| {
+                    let start = std::time::Instant::now();
+                    std::thread::sleep(std::time::Duration::from_millis(700));
+                    Ok((start, std::time::Instant::now()))
+                })
+                .unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let (a, b) = (spans[0], spans[1]);
+    assert!(a.1 <= b.0 || b.1 <= a.0, "the two overlapped: {spans:?}");
+}
