@@ -325,6 +325,12 @@ pub fn later_recheck(conn: &mut AnyConnection, job: &Job) -> QueryResult<Option<
         .optional()
 }
 
+/// `sheets.validate` of a sheet too big to re-check within a request: the re-check a field
+/// change queues, as its own transaction.
+pub fn queue_validation(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<Job> {
+    crate::db::write_tx(conn, |conn| queue_recheck(conn, ctx, actor))
+}
+
 /// Queues `sheet:recheck-records` for the sheet, in the caller's transaction: once the
 /// field change is committed, so is the job that finishes it, and a restart runs it.
 fn queue_recheck(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<Job> {

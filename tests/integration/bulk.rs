@@ -299,7 +299,66 @@ async fn find_and_replace_finds_escaped_text_and_kept_inputs(db: Db) {
     assert_eq!(tiers, [&json!("silver"), &json!("gold"), &json!("silver")]);
 }
 
+/// A sheet of more than 10,000 records is validated in the background: 202 with the
+/// `sheet:recheck-records` job, which puts back a stored check that was lost.
+async fn validating_a_big_sheet_is_a_job(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::records;
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..10_001)
+        .map(|i| json!({"email": format!("p{i}@x.io"), "tier": if i == 7 { "bronze" } else { "silver" }}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, c) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(c["data"]["counts"]["error"], 1, "{c}");
+    // The bronze record's stored check is lost, and the counts with it.
+    {
+        use wharf::db::schema::sheets;
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(records::table.filter(records::valid.eq(false)))
+            .set((
+                records::valid.eq(true),
+                records::error_fields.eq(None::<String>),
+                records::messages.eq(None::<String>),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::update(sheets::table)
+            .set((sheets::error_count.eq(0), sheets::errors_by_field.eq("{}")))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let (_, c) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(c["data"]["counts"]["error"], 0, "{c}");
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/validate"), &json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["data"]["success"], true);
+    let job = body["data"]["jobId"].as_str().unwrap();
+    let done = app.wait_job(job).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert!(done["outcome"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Checked 10001 record(s)"));
+    let (_, p) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?filter=error&includeCounts=true"
+        ))
+        .await;
+    assert_eq!(p["data"]["records"].as_array().unwrap().len(), 1, "{p}");
+    assert_eq!(p["data"]["records"][0]["values"]["tier"]["valid"], false);
+    assert_eq!(p["data"]["counts"]["error"], 1, "{p}");
+}
+
 on_both!(
+    validating_a_big_sheet_is_a_job,
     find_and_replace_finds_escaped_text_and_kept_inputs,
     validate_rechecks_every_record,
     find_and_replace_over_a_selection,

@@ -204,6 +204,15 @@ pub async fn validate(
     let ctx = writable(&state, &caller, &path).await?;
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
+    // A big sheet is re-checked in the background, as a field change's records are: a
+    // request of minutes would outlast the load balancer and the client both.
+    if ctx.sheet.total_count > bulk::MAX_RECORDS as i64 {
+        let job = state
+            .db(move |conn| crate::model::sheet_fields::queue_validation(conn, &ctx, &actor))
+            .await?;
+        state.jobs.wake();
+        return Ok(HttpResponse::Accepted().json(json!({"data": {"success": true, "jobId": job.id}})));
+    }
     let checked = state.db(move |conn| bulk::revalidate(conn, &ctx, &actor)).await?;
     state.live.publish(&sheet_id, None);
     Ok(super::ok(json!({"success": true, "checked": checked})))
