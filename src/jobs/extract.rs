@@ -78,6 +78,14 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         }
         Err(e) => e,
     };
+    // A file deleted meanwhile took its workbook with it: say so, not what that broke
+    // ("sheet not found").
+    let e = match file::find(conn, &f.environment_id, &f.id)? {
+        None if !matches!(e, JobError::Lost) => {
+            JobError::Failed("the file was deleted while it was being extracted".into())
+        }
+        _ => e,
+    };
     // A newer attempt has the job (retried at once, or taken over): it drops this
     // attempt's workbook when it starts; nothing here is ours to undo.
     let Some(checkpoint) = job::release_checkpoint(conn, job, |_| None)? else {

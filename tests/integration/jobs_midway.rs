@@ -152,6 +152,35 @@ async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
     assert_eq!(left["data"].as_array().unwrap().len(), 0, "{left}");
 }
 
+/// Deleting a file while it is extracted fails its job saying so (it said "sheet not
+/// found", the workbook having gone with the file).
+async fn deleting_a_file_mid_extraction_says_so(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Deleted file").await;
+    let mut csv = String::from("Email,Name\n");
+    for i in 0..150_000 {
+        csv.push_str(&format!("user{i}@x.org,Person {i}\n"));
+    }
+    let (status, file) = app.upload(&space, "big.csv", csv.into_bytes()).await;
+    assert_eq!(status, 200, "{file}");
+    let file = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={file}")).await;
+    let job = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    wait_running(&app, &job).await;
+    let (code, body) = app.delete(&format!("/files/{file}")).await;
+    assert_eq!(code, 200, "{body}");
+    let done = app.wait_job(&job).await;
+    if done["status"] == "complete" {
+        return; // the extraction ended before the deletion reached it
+    }
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done.to_string()
+            .contains("the file was deleted while it was being extracted"),
+        "{done}"
+    );
+}
+
 /// A job a worker runs is known as held, from any connection (on PostgreSQL any process):
 /// the sweep that finishes stopped jobs' take-backs leaves such a job to its worker (both
 /// taking a canceled bulk change back at once ended with "put back 0 values").
@@ -188,5 +217,6 @@ on_both!(
     a_source_field_change_stops_the_mapping,
     mappings_in_opposite_directions_both_end,
     deleting_a_running_extraction_leaves_no_workbook,
+    deleting_a_file_mid_extraction_says_so,
     a_running_job_is_held_from_every_connection,
 );
