@@ -18,6 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| AppError::bad_request("query", e.to_string()).into()),
     )
     .route("/health", web::get().to(health::health))
+    // Uptime checks often ask with HEAD.
+    .route("/health", web::head().to(health::health))
     .service(
         web::scope("/v1")
             .wrap_fn(|req, srv| match input::refuse_query_nul(&req) {

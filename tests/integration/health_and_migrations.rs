@@ -9,6 +9,9 @@ async fn health_answers_ok(db: Db) {
     assert_eq!(resp.status().as_u16(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "ok");
+    let head = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert!(head.bytes().await.unwrap().is_empty());
 }
 
 async fn migrations_go_up_down_and_up_again(db: Db) {

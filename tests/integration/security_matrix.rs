@@ -49,7 +49,7 @@ fn routes() -> Vec<(String, String)> {
 fn open_to_all(method: &str, path: &str) -> bool {
     matches!(
         (method, path),
-        ("GET", "/health")
+        ("GET" | "HEAD", "/health")
             | ("GET", "/v1/health")
             | ("GET", "/sign-in")
             | ("GET", "/setup")
