@@ -13,10 +13,16 @@ use actix_web::web;
 use futures_util::future::{ready, Either};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::QueryConfig::default()
-            .error_handler(|e, _| AppError::bad_request("query", e.to_string()).into()),
-    )
+    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
+        // serde's words without actix's prefix ("Query deserialize error: ...").
+        let why = e.to_string();
+        let why = why.strip_prefix("Query deserialize error: ").unwrap_or(&why);
+        AppError::bad_request(
+            "query",
+            format!("a parameter of the address could not be read: {why}"),
+        )
+        .into()
+    }))
     .route("/health", web::get().to(health::health))
     // Uptime checks often ask with HEAD.
     .route("/health", web::head().to(health::health))

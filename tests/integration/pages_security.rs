@@ -175,7 +175,34 @@ async fn an_overlong_address_is_refused_and_not_kept(db: Db) {
     assert_eq!(kept, 0);
 }
 
+/// A form sent without its token is refused as one with a wrong token (403), and an
+/// address with a parameter that cannot be read says which words failed, without
+/// actix's internals.
+async fn a_form_without_its_token_is_forbidden(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let resp = app
+        .client
+        .post(app.url("/environments"))
+        .form(&[("name", "sneaky")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert!(!app.page("/environments").await.contains("sneaky"));
+    let resp = app.client.get(app.url("/spaces?page=abc")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("a parameter of the address could not be read"),
+        "{text}"
+    );
+    assert!(!text.contains("Query deserialize error"), "{text}");
+}
+
 on_both!(
+    a_form_without_its_token_is_forbidden,
     an_overlong_address_is_refused_and_not_kept,
     sign_in_needs_the_token_of_its_own_form,
     sign_in_refuses_at_once_over_the_limit_without_locking_out_others,

@@ -100,6 +100,8 @@ pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
 
 #[derive(Deserialize)]
 pub struct EnvForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     name: String,
     #[serde(default)]
@@ -200,6 +202,8 @@ pub async fn revoke_key(
 
 #[derive(Deserialize)]
 pub struct SwitchForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     environment_id: String,
 }

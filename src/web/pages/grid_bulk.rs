@@ -134,6 +134,8 @@ fn field_of(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
 
 #[derive(Deserialize)]
 pub struct ChangeForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     /// `replace`, `set` or `clear`.
     op: String,
@@ -416,6 +418,8 @@ pub async fn delete_confirm(
 
 #[derive(Deserialize)]
 pub struct DeleteForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     #[serde(flatten)]
     view: ViewForm,

@@ -168,6 +168,8 @@ pub async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<H
 
 #[derive(Deserialize)]
 pub struct CreateForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     name: String,
     #[serde(default)]
@@ -380,6 +382,8 @@ pub async fn unarchive(
 
 #[derive(Deserialize)]
 pub struct WorkbookForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     name: String,
     sheets: String,

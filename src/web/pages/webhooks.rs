@@ -298,6 +298,8 @@ pub async fn disable(
 
 #[derive(Deserialize)]
 pub struct SlugForm {
+    /// Missing, it is checked as a wrong token (403), not a malformed form.
+    #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     slug: String,
