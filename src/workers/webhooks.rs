@@ -325,6 +325,21 @@ pub fn signature(secrets: &[&str], msg_id: &str, timestamp: i64, body: &str) -> 
         .join(" ")
 }
 
+/// A `Retry-After` in seconds, or as an HTTP date (RFC 9110 allows both): how many seconds
+/// from now.
+fn retry_after_seconds(value: &str) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Some(seconds);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .num_seconds()
+            .max(0),
+    )
+}
+
 /// One try: resolve and check the address, POST to the address checked, keep the start of
 /// the answer. Returns the try and the receiver's `Retry-After`, in seconds.
 async fn send(
@@ -368,7 +383,11 @@ async fn send(
     .await;
     let mut resp = match sent {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return failed(format!("no answer within {} s", TIMEOUT.as_secs())),
+        Err(e) if e.is_timeout() => {
+            let (mut attempt, none) = failed(format!("no answer within {} s", TIMEOUT.as_secs()));
+            attempt.duration_ms = Some(started.elapsed().as_millis() as i32);
+            return (attempt, none);
+        }
         Err(e) => return failed(format!("the request failed: {}", error_chain(&e.without_url()))),
     };
     let code = resp.status().as_u16();
@@ -376,7 +395,7 @@ async fn send(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+        .and_then(retry_after_seconds);
     let mut kept = Vec::new();
     while kept.len() < KEEP_BYTES {
         match tokio::time::timeout(TIMEOUT.saturating_sub(started.elapsed()), resp.chunk()).await {
@@ -495,6 +514,17 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date() {
+        assert_eq!(retry_after_seconds(" 120 "), Some(120));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(600)).to_rfc2822();
+        let later = later.replace("+0000", "GMT");
+        let got = retry_after_seconds(&later).unwrap();
+        assert!((590..=600).contains(&got), "{later}: {got}");
+        assert_eq!(retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT"), Some(0));
+        assert_eq!(retry_after_seconds("soon"), None);
+    }
 
     #[test]
     fn signatures_follow_standard_webhooks() {
