@@ -397,6 +397,12 @@ impl TestApp {
             .bearer_auth(&self.key)
     }
 
+    /// A GET's body as text, as sent (numbers spelled as Wharf wrote them).
+    pub async fn get_text(&self, path: &str) -> String {
+        let resp = self.api(reqwest::Method::GET, path).send().await.expect("GET");
+        resp.text().await.expect("body")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         send(self.api(reqwest::Method::GET, path)).await
     }

@@ -117,11 +117,9 @@ async fn mappings_in_opposite_directions_both_end(db: Db) {
     }
 }
 
-/// Deleting an extraction job while it runs: the file says the extraction stopped and the
-/// partial `[file]` workbook goes, as after a cancel (it stayed, linked to nothing).
-async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
-    let app = spawn_app(db).await;
-    let space = app.bare_space("Deleted job").await;
+/// A new space with a file of 150,000 rows whose extraction is running: (space, file, job).
+async fn big_file_extracting(app: &TestApp, space_name: &str) -> (String, String, String) {
+    let space = app.bare_space(space_name).await;
     let mut csv = String::from("Email,Name\n");
     for i in 0..150_000 {
         csv.push_str(&format!("user{i}@x.org,Person {i}\n"));
@@ -131,7 +129,15 @@ async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
     let file = file["data"]["id"].as_str().unwrap().to_string();
     let (_, jobs) = app.get_json(&format!("/jobs?fileId={file}")).await;
     let job = jobs["data"][0]["id"].as_str().unwrap().to_string();
-    wait_running(&app, &job).await;
+    wait_running(app, &job).await;
+    (space, file, job)
+}
+
+/// Deleting an extraction job while it runs: the file says the extraction stopped and the
+/// partial `[file]` workbook goes, as after a cancel (it stayed, linked to nothing).
+async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let (space, file, job) = big_file_extracting(&app, "Deleted job").await;
     let (code, body) = app.delete(&format!("/jobs/{job}")).await;
     assert_eq!(code, 200, "{body}");
     let start = Instant::now();
@@ -156,17 +162,7 @@ async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
 /// found", the workbook having gone with the file).
 async fn deleting_a_file_mid_extraction_says_so(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.bare_space("Deleted file").await;
-    let mut csv = String::from("Email,Name\n");
-    for i in 0..150_000 {
-        csv.push_str(&format!("user{i}@x.org,Person {i}\n"));
-    }
-    let (status, file) = app.upload(&space, "big.csv", csv.into_bytes()).await;
-    assert_eq!(status, 200, "{file}");
-    let file = file["data"]["id"].as_str().unwrap().to_string();
-    let (_, jobs) = app.get_json(&format!("/jobs?fileId={file}")).await;
-    let job = jobs["data"][0]["id"].as_str().unwrap().to_string();
-    wait_running(&app, &job).await;
+    let (_, file, job) = big_file_extracting(&app, "Deleted file").await;
     let (code, body) = app.delete(&format!("/files/{file}")).await;
     assert_eq!(code, 200, "{body}");
     let done = app.wait_job(&job).await;

@@ -152,6 +152,20 @@ async fn rows_are_added_and_deleted_from_the_grid(db: Db) {
     assert_eq!(none.status().as_u16(), 400);
 }
 
+/// Sends the first-admin form with this link's token.
+async fn create_first_admin(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/setup"))
+        .form(&[
+            ("token", token),
+            ("email", "root@example.com"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn the_first_admin_is_created_through_a_one_time_link(db: Db) {
     let app = spawn_app(db).await;
     let link = app.setup_link.clone().expect("no user yet, so a setup link");
@@ -177,17 +191,7 @@ async fn the_first_admin_is_created_through_a_one_time_link(db: Db) {
             .as_u16(),
         404
     );
-    let done = app
-        .client
-        .post(app.url("/setup"))
-        .form(&[
-            ("token", token),
-            ("email", "root@example.com"),
-            ("password", "a long enough password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let done = create_first_admin(&app, token).await;
     assert_eq!(done.status().as_u16(), 303);
     let envs = app.client.get(app.url("/environments")).send().await.unwrap();
     assert_eq!(envs.status().as_u16(), 200, "the new admin is signed in");
@@ -253,17 +257,7 @@ async fn a_first_admin_link_is_good_for_a_day(db: Db) {
     let page = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 404);
     assert!(page.text().await.unwrap().contains("more than 24 hours old"));
-    let refused = app
-        .client
-        .post(app.url("/setup"))
-        .form(&[
-            ("token", token),
-            ("email", "root@example.com"),
-            ("password", "a long enough password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = create_first_admin(&app, token).await;
     assert_eq!(refused.status().as_u16(), 404);
 }
 

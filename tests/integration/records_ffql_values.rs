@@ -36,26 +36,12 @@ async fn numbers_of_seventeen_digits_come_back_exactly(db: Db) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let page = app
-        .api(reqwest::Method::GET, &path)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&path).await;
     for spelled in ["125225785.65342857", "130176911.46685715"] {
         assert!(page.contains(spelled), "{spelled} in {page}");
     }
     let sheet = path.trim_end_matches("/records");
-    let csv = app
-        .api(reqwest::Method::GET, &format!("{sheet}/download"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.get_text(&format!("{sheet}/download")).await;
     assert!(
         csv.contains("125225785.65342857") && csv.contains("130176911.46685715"),
         "{csv}"
