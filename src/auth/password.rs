@@ -31,8 +31,13 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
 
 /// A password must be long enough to be worth hashing.
 pub fn check_strength(password: &str) -> Result<(), String> {
-    if password.chars().filter(|c| !c.is_whitespace()).count() < 10 {
-        return Err("a password needs at least 10 characters other than spaces".into());
+    // Spaces and invisible characters (zero-width spaces, joiners, soft hyphens) add nothing.
+    let invisible = |c: &char| {
+        c.is_whitespace()
+            || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    };
+    if password.chars().filter(|c| !invisible(c)).count() < 10 {
+        return Err("a password needs at least 10 visible characters other than spaces".into());
     }
     Ok(())
 }
@@ -45,6 +50,7 @@ mod tests {
     fn spaces_do_not_count_toward_a_password() {
         assert!(check_strength("          ").is_err());
         assert!(check_strength("a b c d e f g h i").is_err());
+        assert!(check_strength(&"\u{200B}".repeat(12)).is_err());
         assert!(check_strength("correct horse battery").is_ok());
     }
 

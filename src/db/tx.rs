@@ -63,7 +63,8 @@ where
 /// Runs a short write (a statement or a few) in the caller's transaction when one is open,
 /// else, on SQLite, in a write transaction of its own so that it takes its turn with the
 /// others (a lone statement would poll for SQLite's lock, and could starve). PostgreSQL
-/// runs it as it comes.
+/// runs it as it comes, in a transaction of its own (or a savepoint) when a request's, so
+/// that it waits for row locks no longer than [`write_tx`] lets a request.
 #[track_caller]
 pub fn write<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
@@ -71,7 +72,11 @@ where
     E: From<diesel::result::Error>,
 {
     let AnyConnection::Sqlite(sqlite) = conn else {
-        return f(conn);
+        // A request's short write waits for locks no longer than its transactions do.
+        return match SERVING_REQUEST.with(Cell::get) {
+            true => write_tx(conn, f),
+            false => f(conn),
+        };
     };
     if AnsiTransactionManager::transaction_manager_status_mut(sqlite)
         .transaction_depth()?

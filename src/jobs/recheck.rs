@@ -76,7 +76,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     }
     let message = match later {
         Some(id) => format!(
-            "Checked {checked} record(s) of {name}, then stopped: its fields changed again, and job {id} checks every record against them"
+            "Checked {checked} record(s) of {name}, then stopped: a later re-check (job {id}, after a field change or a validation) checks every record again"
         ),
         None => format!("Checked {checked} record(s) of {name} against its fields"),
     };

@@ -67,7 +67,7 @@ impl Context<'_> {
                 tracing::warn!(error = %e, "no database connection available");
                 Error::Unavailable
             })?;
-            f(&mut conn).map_err(Into::into)
+            crate::db::serving_request(|| f(&mut conn).map_err(Into::into))
         })
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?

@@ -407,7 +407,7 @@ async fn a_later_field_change_overtakes_a_waiting_recheck(db: Db) {
     assert_eq!(overtaken["status"], "complete", "{overtaken}");
     let message = overtaken["outcome"]["message"].as_str().unwrap();
     assert!(
-        message.contains(&format!("job {} checks every record", jobs[1])),
+        message.contains(&format!("a later re-check (job {}", jobs[1])),
         "{message}"
     );
     let c = counts(&app, &sheet).await;

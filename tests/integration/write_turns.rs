@@ -74,7 +74,8 @@ async fn a_save_beside_a_job_waits_for_one_batch_not_the_job(db: Db) {
 /// process stuck) answers 503 with `Retry-After` after about 10 s, on both databases,
 /// instead of holding its connection until the sheet is free; `/health` answers meanwhile.
 async fn a_save_behind_a_held_sheet_answers_busy_in_time(db: Db) {
-    let app = spawn_app(db).await;
+    // The default pool: the job workers' claims wait for the held database too.
+    let app = spawn_app_with(db, |s| s.pool_size = 8).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
     let path = format!("/sheets/{sheet}/records");
@@ -92,7 +93,7 @@ async fn a_save_behind_a_held_sheet_answers_busy_in_time(db: Db) {
             };
             conn.batch_execute(&hold).expect("held");
             held.store(true, Ordering::Relaxed);
-            std::thread::sleep(Duration::from_secs(16));
+            std::thread::sleep(Duration::from_secs(26));
             conn.batch_execute("ROLLBACK").expect("let go");
         })
     };
@@ -118,6 +119,16 @@ async fn a_save_behind_a_held_sheet_answers_busy_in_time(db: Db) {
     assert!(took < Duration::from_secs(14), "answered after {took:?}");
     assert_eq!(health, 200);
     assert!(health_took < Duration::from_secs(1), "{health_took:?}");
+    // Locking the sheet is a short write of its row, outside the write transactions on
+    // PostgreSQL until this test: it waited for as long as the sheet was held.
+    let t = Instant::now();
+    let lock = app
+        .api(reqwest::Method::POST, &format!("/sheets/{sheet}/lock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lock.status().as_u16(), 503, "after {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(14), "{:?}", t.elapsed());
     tokio::task::spawn_blocking(move || holder.join().unwrap())
         .await
         .unwrap();
