@@ -72,8 +72,15 @@ where
     E: From<diesel::result::Error>,
 {
     let AnyConnection::Sqlite(sqlite) = conn else {
-        // A request's short write waits for locks no longer than its transactions do.
-        return match SERVING_REQUEST.with(Cell::get) {
+        // A request's short write waits for locks no longer than its transactions do
+        // (inside one, the transaction's limit holds already).
+        let in_tx = match conn {
+            AnyConnection::Postgres(pg) => AnsiTransactionManager::transaction_manager_status_mut(pg)
+                .transaction_depth()?
+                .is_some(),
+            AnyConnection::Sqlite(_) => false,
+        };
+        return match SERVING_REQUEST.with(Cell::get) && !in_tx {
             true => write_tx(conn, f),
             false => f(conn),
         };
