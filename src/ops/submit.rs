@@ -173,23 +173,24 @@ pub fn apply_rejections(
     s: &Submission,
     r: &Rejections,
 ) -> anyhow::Result<Applied> {
-    let ours: Vec<String> = s.frozen_sheets().into_iter().map(|f| f.id).collect();
+    // Each sheet's frozen versions, read once (from the bucket, it is a download).
+    let mut went: HashMap<String, Option<HashMap<i64, i64>>> = HashMap::new();
+    for f in s.frozen_sheets() {
+        went.insert(f.id.clone(), frozen_versions(storage, &f)?);
+    }
     let mut applied = Applied::default();
-    for rs in r.sheets.iter().filter(|rs| ours.contains(&rs.sheet_id)) {
+    for rs in r.sheets.iter().filter(|rs| went.contains_key(&rs.sheet_id)) {
         let Some(id) = crate::ids::SheetId::parse(&rs.sheet_id) else {
             continue;
         };
         let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
-        let went = match s.frozen_sheets().into_iter().find(|f| f.id == rs.sheet_id) {
-            Some(f) => frozen_versions(storage, &f)?,
-            None => None,
-        };
+        let sheet_went = went.get(&rs.sheet_id).and_then(Option::as_ref);
         let mut updates = Vec::new();
         for rec in &rs.rejected_records {
             let Some(rid) = RecordId::parse(&rec.id) else {
                 continue;
             };
-            if went.as_ref().is_some_and(|w| !w.contains_key(&rid.0)) {
+            if sheet_went.is_some_and(|w| !w.contains_key(&rid.0)) {
                 continue;
             }
             if !record::exists(conn, ctx.sheet.seq, rid.0)? {
@@ -223,7 +224,7 @@ pub fn apply_rejections(
         applied.first_sheet.get_or_insert(rs.sheet_id.clone());
     }
     if r.delete_submitted {
-        (applied.deleted, applied.kept_changed) = delete_submitted(conn, storage, s, r)?;
+        (applied.deleted, applied.kept_changed) = delete_submitted(conn, storage, s, r, &mut went)?;
     }
     Ok(applied)
 }
@@ -236,6 +237,7 @@ fn delete_submitted(
     storage: &Storage,
     s: &Submission,
     r: &Rejections,
+    went: &mut HashMap<String, Option<HashMap<i64, i64>>>,
 ) -> anyhow::Result<(usize, usize)> {
     let actor = format!("submit:{}", s.slug);
     let (mut deleted, mut kept_changed) = (0, 0);
@@ -243,17 +245,18 @@ fn delete_submitted(
         let Some(id) = crate::ids::SheetId::parse(&f.id) else {
             continue;
         };
-        let rejected: std::collections::HashSet<&str> = r
+        let rejected: std::collections::HashSet<i64> = r
             .sheets
             .iter()
             .filter(|x| x.sheet_id == f.id)
-            .flat_map(|x| x.rejected_records.iter().map(|rr| rr.id.as_str()))
+            .flat_map(|x| x.rejected_records.iter().filter_map(|rr| RecordId::parse(&rr.id)))
+            .map(|rid| rid.0)
             .collect();
         let ctx = sheet::load_context(conn, &s.environment_id, &id)?;
-        if let Some(went) = frozen_versions(storage, &f)? {
-            let mut ids: Vec<(i64, i64)> = went
+        if let Some(versions) = went.remove(&f.id).flatten() {
+            let mut ids: Vec<(i64, i64)> = versions
                 .into_iter()
-                .filter(|(id, _)| !rejected.contains(RecordId(*id).to_string().as_str()))
+                .filter(|(id, _)| !rejected.contains(id))
                 .collect();
             ids.sort_unstable();
             for chunk in ids.chunks(5000) {
@@ -267,8 +270,8 @@ fn delete_submitted(
         let ids: Vec<RecordId> = read_records(storage, &f)?
             .iter()
             .filter_map(|rec| rec["id"].as_str())
-            .filter(|rid| !rejected.contains(rid))
             .filter_map(RecordId::parse)
+            .filter(|rid| !rejected.contains(&rid.0))
             .collect();
         for chunk in ids.chunks(5000) {
             deleted += record::delete_present(conn, &ctx, chunk, &actor)?.rows;
