@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::ids::{ApiKeyId, EnvironmentId};
-use crate::model::api_key;
+use crate::model::{api_key, guest_link};
 use crate::web::error::AppError;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -43,10 +43,18 @@ impl FromRequest for ApiCaller {
                     AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into())
                 })?
                 .to_string();
-            if secret.starts_with(crate::model::guest_link::TOKEN_PREFIX) {
-                return Err(AppError::Unauthorized(
-                    "guest tokens cannot call this route: it takes an API key (`sk_...`)".into(),
-                ));
+            if secret.starts_with(guest_link::TOKEN_PREFIX) {
+                // A live guest token is a known caller without the right (403); any other
+                // is no caller at all (401).
+                let guest = state
+                    .db(move |conn| guest_link::authenticate(conn, &secret))
+                    .await?;
+                return Err(match guest {
+                    Some(_) => AppError::Forbidden(
+                        "guest tokens cannot call this route: it takes an API key (`sk_...`)".into(),
+                    ),
+                    None => AppError::Unauthorized("that guest token is unknown or expired".into()),
+                });
             }
             let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
             let key =

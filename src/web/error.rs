@@ -33,6 +33,10 @@ pub enum AppError {
     Stale(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A known address asked with a method it does not take (405); the methods it takes,
+    /// as the `Allow` header lists them.
+    #[error("this address takes {0}, not this method")]
+    MethodNotAllowed(String),
     /// A Flatfile call Wharf does not offer (501).
     #[error("{0}")]
     NotSupported(String),
@@ -109,6 +113,7 @@ impl AppError {
             AppError::Conflict(_) | AppError::Stale(_) => "conflict",
             AppError::PayloadTooLarge(_) => "too_large",
             AppError::NotSupported(_) => "not_supported",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
             AppError::Storage => "storage",
@@ -236,6 +241,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) | AppError::Stale(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Mail(_) | AppError::Storage => StatusCode::BAD_GATEWAY,
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
@@ -250,6 +256,9 @@ impl ResponseError for AppError {
         let mut response = HttpResponse::build(self.status_code());
         if let AppError::Unavailable = self {
             response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        if let AppError::MethodNotAllowed(allow) = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
         response.json(ErrorBody { errors: self.items() })
     }

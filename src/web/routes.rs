@@ -8,8 +8,11 @@ use super::api::{
 use super::error::AppError;
 use super::input;
 use super::pages;
-use actix_web::dev::Service;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{header, StatusCode};
 use actix_web::web;
+use actix_web::HttpResponse;
 use futures_util::future::{ready, Either};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,118 +26,141 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .into()
     }))
-    .route("/health", web::get().to(health::health))
     // Uptime checks often ask with HEAD.
-    .route("/health", web::head().to(health::health))
+    .service(web::resource("/health").get(health::health).head(health::health))
     .service(
         web::scope("/v1")
-            .wrap_fn(|req, srv| match input::refuse_query_nul(&req) {
-                Ok(()) => Either::Left(srv.call(req)),
-                Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
+            .wrap_fn(|req, srv| {
+                let fut = match input::refuse_query_nul(&req) {
+                    Ok(()) => Either::Left(srv.call(req)),
+                    Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
+                };
+                async move { Ok(method_not_allowed(fut.await?)) }
             })
-            .route("/entitlements", web::get().to(entitlements::list))
-            .route("/environments", web::get().to(environments::list))
-            .route("/environments", web::post().to(environments::create))
-            .route("/environments/{id}", web::get().to(environments::get))
-            .route("/environments/{id}", web::patch().to(environments::update))
-            .route("/environments/{id}", web::delete().to(environments::delete))
-            .route("/space-configs", web::get().to(space_configs::list))
-            .route("/space-configs", web::post().to(space_configs::create))
-            .route("/space-configs/{id}", web::get().to(space_configs::get))
-            .route("/spaces", web::get().to(spaces::list))
-            .route("/spaces", web::post().to(spaces::create))
-            .route("/spaces/{id}", web::get().to(spaces::get))
-            .route("/spaces/{id}", web::patch().to(spaces::update))
-            .route("/spaces/{id}", web::delete().to(spaces::delete))
-            .route("/spaces/{id}/archive", web::post().to(spaces::archive))
-            .route("/spaces/{id}/unarchive", web::post().to(spaces::unarchive))
-            .route("/workbooks", web::get().to(workbooks::list))
-            .route("/workbooks", web::post().to(workbooks::create))
-            .route("/workbooks/{id}", web::get().to(workbooks::get))
-            .route("/workbooks/{id}", web::patch().to(workbooks::update))
-            .route("/workbooks/{id}", web::delete().to(workbooks::delete))
-            .route("/sheets", web::get().to(sheets::list))
-            .route("/sheets/{id}", web::get().to(sheets::get))
-            .route("/sheets/{id}", web::delete().to(sheets::delete))
-            .route("/sheets/{id}", web::patch().to(sheet_fields::update))
-            .route("/sheets/{id}/fields", web::post().to(sheet_fields::add))
-            .route(
-                "/sheets/{id}/fields/{key}",
-                web::delete().to(sheet_fields::remove),
+            .service(web::resource("/entitlements").get(entitlements::list))
+            .service(
+                web::resource("/environments")
+                    .get(environments::list)
+                    .post(environments::create),
             )
-            .route("/sheets/{id}/counts", web::get().to(sheets::counts))
-            .route("/sheets/{id}/download", web::get().to(sheets::download))
-            .route("/sheets/{id}/changes", web::get().to(changes::list))
-            .route("/sheets/{id}/records", web::get().to(records::list))
-            .route("/sheets/{id}/cells", web::get().to(cells::list))
-            .route("/sheets/{id}/validate", web::post().to(bulk::validate))
-            .route("/sheets/{id}/lock", web::post().to(sheets::lock))
-            .route("/sheets/{id}/unlock", web::post().to(sheets::unlock))
-            .route("/sheets/{id}/find-replace", web::put().to(bulk::find_replace))
-            .route(
-                "/sheets/{id}/records/bulk-update",
-                web::patch().to(bulk::bulk_update),
+            .service(
+                web::resource("/environments/{id}")
+                    .get(environments::get)
+                    .patch(environments::update)
+                    .delete(environments::delete),
             )
-            .route("/sheets/{id}/records", web::post().to(records::insert))
-            .route("/sheets/{id}/records", web::put().to(records::update))
-            .route("/sheets/{id}/records", web::delete().to(records::delete))
-            .route("/files", web::get().to(files::list))
-            .route("/files", web::post().to(files::upload))
-            .route("/files/{id}", web::get().to(files::get))
-            .route("/files/{id}", web::patch().to(files::update))
-            .route("/files/{id}", web::delete().to(files::delete))
-            .route("/files/{id}/download", web::get().to(files::download))
-            .route("/files/{id}/rejects", web::get().to(files::rejects))
-            .route("/jobs", web::get().to(job_list::list))
-            .route("/jobs", web::post().to(jobs::create))
-            .route("/jobs/{id}", web::get().to(jobs::get))
-            .route("/jobs/{id}", web::patch().to(jobs::update))
-            .route("/jobs/{id}", web::delete().to(jobs::delete))
-            .route("/jobs/{id}/plan", web::get().to(job_plan::get))
-            .route("/jobs/{id}/plan", web::put().to(job_plan::put))
-            .route("/jobs/{id}/plan", web::patch().to(job_plan::patch))
-            .route("/jobs/{id}/execute", web::post().to(jobs::execute))
-            .route("/jobs/{id}/ack", web::post().to(jobs::ack))
-            .route("/jobs/{id}/complete", web::post().to(jobs::complete))
-            .route("/jobs/{id}/fail", web::post().to(jobs::fail))
-            .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
-            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
-            .route("/jobs/{id}/outcome/ack", web::post().to(jobs::ack_outcome))
-            .route("/guests", web::get().to(guests::list))
-            .route("/guests", web::post().to(guests::create))
-            .route("/guests/{id}", web::get().to(guests::get))
-            .route("/guests/{id}", web::patch().to(guests::update))
-            .route("/guests/{id}", web::delete().to(guests::delete))
-            .route("/guests/{id}/token", web::get().to(guests::token))
-            .route("/invitations", web::post().to(guests::invite))
-            .route("/commits/{id}", web::get().to(commits::get))
-            .route("/commits/{id}/complete", web::post().to(commits::complete))
-            .route("/secrets", web::get().to(secrets::list))
-            .route("/secrets", web::post().to(secrets::create))
-            .route("/secrets/{id}", web::delete().to(secrets::delete))
-            .route("/events", web::get().to(events::list))
-            .route("/events", web::post().to(events::create))
-            .route("/events/{id}", web::get().to(events::get))
-            .route("/events/{id}/ack", web::post().to(events::ack))
-            .route("/webhooks", web::get().to(webhooks::list))
-            .route("/webhooks", web::post().to(webhooks::create))
-            .route("/webhooks/{id}", web::get().to(webhooks::get))
-            .route("/webhooks/{id}", web::patch().to(webhooks::update))
-            .route("/webhooks/{id}", web::delete().to(webhooks::delete))
-            .route(
-                "/webhooks/{id}/rotate-secret",
-                web::post().to(webhooks::rotate_secret),
+            .service(
+                web::resource("/space-configs")
+                    .get(space_configs::list)
+                    .post(space_configs::create),
             )
-            .route("/webhooks/{id}/deliveries", web::get().to(webhooks::deliveries))
-            .route(
-                "/webhooks/{id}/deliveries/{delivery}/retry",
-                web::post().to(webhooks::retry),
+            .service(web::resource("/space-configs/{id}").get(space_configs::get))
+            .service(web::resource("/spaces").get(spaces::list).post(spaces::create))
+            .service(
+                web::resource("/spaces/{id}")
+                    .get(spaces::get)
+                    .patch(spaces::update)
+                    .delete(spaces::delete),
             )
-            .route("/webhooks/{id}/test", web::post().to(webhooks::test))
-            .route(
-                "/submissions/{id}/sheets/{sheet}/records",
-                web::get().to(submissions::records),
+            .service(web::resource("/spaces/{id}/archive").post(spaces::archive))
+            .service(web::resource("/spaces/{id}/unarchive").post(spaces::unarchive))
+            .service(
+                web::resource("/workbooks")
+                    .get(workbooks::list)
+                    .post(workbooks::create),
             )
+            .service(
+                web::resource("/workbooks/{id}")
+                    .get(workbooks::get)
+                    .patch(workbooks::update)
+                    .delete(workbooks::delete),
+            )
+            .service(web::resource("/sheets").get(sheets::list))
+            .service(
+                web::resource("/sheets/{id}")
+                    .get(sheets::get)
+                    .delete(sheets::delete)
+                    .patch(sheet_fields::update),
+            )
+            .service(web::resource("/sheets/{id}/fields").post(sheet_fields::add))
+            .service(web::resource("/sheets/{id}/fields/{key}").delete(sheet_fields::remove))
+            .service(web::resource("/sheets/{id}/counts").get(sheets::counts))
+            .service(web::resource("/sheets/{id}/download").get(sheets::download))
+            .service(web::resource("/sheets/{id}/changes").get(changes::list))
+            .service(
+                web::resource("/sheets/{id}/records")
+                    .get(records::list)
+                    .post(records::insert)
+                    .put(records::update)
+                    .delete(records::delete),
+            )
+            .service(web::resource("/sheets/{id}/cells").get(cells::list))
+            .service(web::resource("/sheets/{id}/validate").post(bulk::validate))
+            .service(web::resource("/sheets/{id}/lock").post(sheets::lock))
+            .service(web::resource("/sheets/{id}/unlock").post(sheets::unlock))
+            .service(web::resource("/sheets/{id}/find-replace").put(bulk::find_replace))
+            .service(web::resource("/sheets/{id}/records/bulk-update").patch(bulk::bulk_update))
+            .service(web::resource("/files").get(files::list).post(files::upload))
+            .service(
+                web::resource("/files/{id}")
+                    .get(files::get)
+                    .patch(files::update)
+                    .delete(files::delete),
+            )
+            .service(web::resource("/files/{id}/download").get(files::download))
+            .service(web::resource("/files/{id}/rejects").get(files::rejects))
+            .service(web::resource("/jobs").get(job_list::list).post(jobs::create))
+            .service(
+                web::resource("/jobs/{id}")
+                    .get(jobs::get)
+                    .patch(jobs::update)
+                    .delete(jobs::delete),
+            )
+            .service(
+                web::resource("/jobs/{id}/plan")
+                    .get(job_plan::get)
+                    .put(job_plan::put)
+                    .patch(job_plan::patch),
+            )
+            .service(web::resource("/jobs/{id}/execute").post(jobs::execute))
+            .service(web::resource("/jobs/{id}/ack").post(jobs::ack))
+            .service(web::resource("/jobs/{id}/complete").post(jobs::complete))
+            .service(web::resource("/jobs/{id}/fail").post(jobs::fail))
+            .service(web::resource("/jobs/{id}/cancel").post(jobs::cancel))
+            .service(web::resource("/jobs/{id}/retry").post(jobs::retry))
+            .service(web::resource("/jobs/{id}/outcome/ack").post(jobs::ack_outcome))
+            .service(web::resource("/guests").get(guests::list).post(guests::create))
+            .service(
+                web::resource("/guests/{id}")
+                    .get(guests::get)
+                    .patch(guests::update)
+                    .delete(guests::delete),
+            )
+            .service(web::resource("/guests/{id}/token").get(guests::token))
+            .service(web::resource("/invitations").post(guests::invite))
+            .service(web::resource("/commits/{id}").get(commits::get))
+            .service(web::resource("/commits/{id}/complete").post(commits::complete))
+            .service(web::resource("/secrets").get(secrets::list).post(secrets::create))
+            .service(web::resource("/secrets/{id}").delete(secrets::delete))
+            .service(web::resource("/events").get(events::list).post(events::create))
+            .service(web::resource("/events/{id}").get(events::get))
+            .service(web::resource("/events/{id}/ack").post(events::ack))
+            .service(
+                web::resource("/webhooks")
+                    .get(webhooks::list)
+                    .post(webhooks::create),
+            )
+            .service(
+                web::resource("/webhooks/{id}")
+                    .get(webhooks::get)
+                    .patch(webhooks::update)
+                    .delete(webhooks::delete),
+            )
+            .service(web::resource("/webhooks/{id}/rotate-secret").post(webhooks::rotate_secret))
+            .service(web::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries))
+            .service(web::resource("/webhooks/{id}/deliveries/{delivery}/retry").post(webhooks::retry))
+            .service(web::resource("/webhooks/{id}/test").post(webhooks::test))
+            .service(web::resource("/submissions/{id}/sheets/{sheet}/records").get(submissions::records))
             .default_service(web::to(not_found)),
     )
     .service(
@@ -145,184 +171,167 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     Ok(()) => Either::Left(srv.call(req)),
                     Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
                 };
-                async move { Ok(pages::page_errors(fut.await?, htmx)) }
+                async move { Ok(pages::page_errors(method_not_allowed(fut.await?), htmx)) }
             })
             .app_data(
                 actix_multipart::form::MultipartFormConfig::default()
                     .total_limit(input::FORM_LIMIT)
                     .error_handler(|e, _| AppError::bad_request("upload", e.to_string()).into()),
             )
-            .route("/", web::get().to(pages::spaces::home))
-            .route("/assets/htmx.min.js", web::get().to(pages::assets::htmx))
-            .route("/assets/sse.min.js", web::get().to(pages::assets::htmx_sse))
-            .route("/assets/app.css", web::get().to(pages::assets::css))
-            .route("/assets/app.js", web::get().to(pages::assets::js))
-            .route("/sign-in", web::get().to(pages::auth::sign_in_form))
-            .route("/sign-in", web::post().to(pages::auth::sign_in))
-            .route("/sign-out", web::post().to(pages::auth::sign_out))
-            .route("/setup", web::get().to(pages::auth::setup_form))
-            .route("/setup", web::post().to(pages::auth::setup))
-            .route("/environments", web::get().to(pages::environments::list))
-            .route("/environments", web::post().to(pages::environments::create))
-            .route("/environments/{id}", web::post().to(pages::environments::update))
-            .route(
-                "/environments/{id}/delete",
-                web::post().to(pages::environments::delete),
+            .service(web::resource("/").get(pages::spaces::home))
+            .service(web::resource("/assets/htmx.min.js").get(pages::assets::htmx))
+            .service(web::resource("/assets/sse.min.js").get(pages::assets::htmx_sse))
+            .service(web::resource("/assets/app.css").get(pages::assets::css))
+            .service(web::resource("/assets/app.js").get(pages::assets::js))
+            .service(
+                web::resource("/sign-in")
+                    .get(pages::auth::sign_in_form)
+                    .post(pages::auth::sign_in),
             )
-            .route(
-                "/environments/{id}/keys",
-                web::post().to(pages::environments::create_key),
+            .service(web::resource("/sign-out").post(pages::auth::sign_out))
+            .service(
+                web::resource("/setup")
+                    .get(pages::auth::setup_form)
+                    .post(pages::auth::setup),
             )
-            .route(
-                "/keys/{id}/revoke",
-                web::post().to(pages::environments::revoke_key),
+            .service(
+                web::resource("/environments")
+                    .get(pages::environments::list)
+                    .post(pages::environments::create),
             )
-            .route("/people", web::get().to(pages::people::list))
-            .route("/people", web::post().to(pages::people::invite))
-            .route("/people/{id}/role", web::post().to(pages::people::set_role))
-            .route("/people/{id}/invite", web::post().to(pages::people::resend))
-            .route("/people/{id}/remove", web::post().to(pages::people::remove))
-            .route("/invites/{token}", web::get().to(pages::people::accept_form))
-            .route("/invites/{token}", web::post().to(pages::people::accept))
-            .route("/outbox", web::get().to(pages::outbox::list))
-            .route("/outbox/{name}", web::get().to(pages::outbox::show))
-            .route("/webhooks", web::get().to(pages::webhooks::list))
-            .route("/webhooks", web::post().to(pages::webhooks::create))
-            .route("/webhooks/{id}", web::get().to(pages::webhooks::show))
-            .route("/webhooks/{id}/enable", web::post().to(pages::webhooks::enable))
-            .route("/webhooks/{id}/slug", web::post().to(pages::webhooks::set_slug))
-            .route("/webhooks/{id}/disable", web::post().to(pages::webhooks::disable))
-            .route("/webhooks/{id}/delete", web::post().to(pages::webhooks::delete))
-            .route(
-                "/webhooks/{id}/rotate-secret",
-                web::post().to(pages::webhooks::rotate_secret),
+            .service(web::resource("/environments/{id}").post(pages::environments::update))
+            .service(web::resource("/environments/{id}/delete").post(pages::environments::delete))
+            .service(web::resource("/environments/{id}/keys").post(pages::environments::create_key))
+            .service(web::resource("/keys/{id}/revoke").post(pages::environments::revoke_key))
+            .service(
+                web::resource("/people")
+                    .get(pages::people::list)
+                    .post(pages::people::invite),
             )
-            .route("/webhooks/{id}/test", web::post().to(pages::webhooks::test))
-            .route(
-                "/webhooks/{id}/deliveries/{delivery}/retry",
-                web::post().to(pages::webhooks::retry),
+            .service(web::resource("/people/{id}/role").post(pages::people::set_role))
+            .service(web::resource("/people/{id}/invite").post(pages::people::resend))
+            .service(web::resource("/people/{id}/remove").post(pages::people::remove))
+            .service(
+                web::resource("/invites/{token}")
+                    .get(pages::people::accept_form)
+                    .post(pages::people::accept),
             )
-            .route("/switch-environment", web::post().to(pages::environments::switch))
-            .route("/space-configs", web::get().to(pages::space_configs::list))
-            .route("/space-configs", web::post().to(pages::space_configs::deploy))
-            .route("/spaces", web::get().to(pages::spaces::list))
-            .route("/spaces", web::post().to(pages::spaces::create))
-            .route("/spaces/new", web::get().to(pages::spaces::new_form))
-            .route("/spaces/{id}", web::get().to(pages::spaces::show))
-            .route("/spaces/{id}/archive", web::post().to(pages::spaces::archive))
-            .route("/spaces/{id}/unarchive", web::post().to(pages::spaces::unarchive))
-            .route(
-                "/spaces/{id}/workbooks",
-                web::post().to(pages::spaces::add_workbook),
+            .service(web::resource("/outbox").get(pages::outbox::list))
+            .service(web::resource("/outbox/{name}").get(pages::outbox::show))
+            .service(
+                web::resource("/webhooks")
+                    .get(pages::webhooks::list)
+                    .post(pages::webhooks::create),
             )
-            .route(
-                "/spaces/{id}/submissions",
-                web::get().to(pages::submissions::block),
+            .service(web::resource("/webhooks/{id}").get(pages::webhooks::show))
+            .service(web::resource("/webhooks/{id}/enable").post(pages::webhooks::enable))
+            .service(web::resource("/webhooks/{id}/slug").post(pages::webhooks::set_slug))
+            .service(web::resource("/webhooks/{id}/disable").post(pages::webhooks::disable))
+            .service(web::resource("/webhooks/{id}/delete").post(pages::webhooks::delete))
+            .service(web::resource("/webhooks/{id}/rotate-secret").post(pages::webhooks::rotate_secret))
+            .service(web::resource("/webhooks/{id}/test").post(pages::webhooks::test))
+            .service(web::resource("/webhooks/{id}/deliveries/{delivery}/retry").post(pages::webhooks::retry))
+            .service(web::resource("/switch-environment").post(pages::environments::switch))
+            .service(
+                web::resource("/space-configs")
+                    .get(pages::space_configs::list)
+                    .post(pages::space_configs::deploy),
             )
-            .route(
-                "/spaces/{id}/submissions/{submission}/send",
-                web::post().to(pages::submissions::send_again),
+            .service(
+                web::resource("/spaces")
+                    .get(pages::spaces::list)
+                    .post(pages::spaces::create),
             )
-            .route("/spaces/{id}/files", web::get().to(pages::files::list))
-            .route("/spaces/{id}/files", web::post().to(pages::files::upload))
-            .route("/spaces/{id}/files/live", web::get().to(pages::files::live))
-            .route("/files/{id}/import", web::get().to(pages::files::import_form))
-            .route("/files/{id}/import", web::post().to(pages::files::import))
-            .route("/files/{id}/download", web::get().to(pages::files::download))
-            .route("/files/{id}/rejects.csv", web::get().to(pages::files::rejects))
-            .route("/jobs/{id}", web::get().to(pages::jobs::show))
-            .route("/jobs/{id}/live", web::get().to(pages::jobs::live))
-            .route("/jobs/{id}/plan", web::post().to(pages::jobs::run_plan))
-            .route("/spaces/{id}/guests", web::post().to(pages::guests::invite))
-            .route(
-                "/spaces/{id}/guests/{guest}/invite",
-                web::post().to(pages::guests::resend),
+            .service(web::resource("/spaces/new").get(pages::spaces::new_form))
+            .service(web::resource("/spaces/{id}").get(pages::spaces::show))
+            .service(web::resource("/spaces/{id}/archive").post(pages::spaces::archive))
+            .service(web::resource("/spaces/{id}/unarchive").post(pages::spaces::unarchive))
+            .service(web::resource("/spaces/{id}/workbooks").post(pages::spaces::add_workbook))
+            .service(web::resource("/spaces/{id}/submissions").get(pages::submissions::block))
+            .service(
+                web::resource("/spaces/{id}/submissions/{submission}/send")
+                    .post(pages::submissions::send_again),
             )
-            .route(
-                "/spaces/{id}/guests/{guest}/remove",
-                web::post().to(pages::guests::remove),
+            .service(
+                web::resource("/spaces/{id}/files")
+                    .get(pages::files::list)
+                    .post(pages::files::upload),
             )
-            .route("/guest-links/{token}", web::get().to(pages::guest_links::show))
-            .route("/guest-links/{token}", web::post().to(pages::guest_links::open))
-            .route("/guest", web::get().to(pages::guest_links::home))
-            .route("/guest/sign-out", web::post().to(pages::guest_links::sign_out))
-            .route("/guest/spaces/{id}", web::get().to(pages::guest_space::show))
-            .route("/workbooks/{id}", web::get().to(pages::grid::show))
-            .route(
-                "/workbooks/{id}/download.xlsx",
-                web::get().to(pages::grid_edit::download_xlsx),
+            .service(web::resource("/spaces/{id}/files/live").get(pages::files::live))
+            .service(
+                web::resource("/files/{id}/import")
+                    .get(pages::files::import_form)
+                    .post(pages::files::import),
             )
-            .route(
-                "/grid/{sheet}/records/{record}",
-                web::get().to(pages::grid_edit::row),
+            .service(web::resource("/files/{id}/download").get(pages::files::download))
+            .service(web::resource("/files/{id}/rejects.csv").get(pages::files::rejects))
+            .service(web::resource("/jobs/{id}").get(pages::jobs::show))
+            .service(web::resource("/jobs/{id}/live").get(pages::jobs::live))
+            .service(web::resource("/jobs/{id}/plan").post(pages::jobs::run_plan))
+            .service(web::resource("/spaces/{id}/guests").post(pages::guests::invite))
+            .service(web::resource("/spaces/{id}/guests/{guest}/invite").post(pages::guests::resend))
+            .service(web::resource("/spaces/{id}/guests/{guest}/remove").post(pages::guests::remove))
+            .service(
+                web::resource("/guest-links/{token}")
+                    .get(pages::guest_links::show)
+                    .post(pages::guest_links::open),
             )
-            .route(
-                "/grid/{sheet}/records/{record}",
-                web::put().to(pages::grid_edit::save),
+            .service(web::resource("/guest").get(pages::guest_links::home))
+            .service(web::resource("/guest/sign-out").post(pages::guest_links::sign_out))
+            .service(web::resource("/guest/spaces/{id}").get(pages::guest_space::show))
+            .service(web::resource("/workbooks/{id}").get(pages::grid::show))
+            .service(web::resource("/workbooks/{id}/download.xlsx").get(pages::grid_edit::download_xlsx))
+            .service(
+                web::resource("/grid/{sheet}/records/{record}")
+                    .get(pages::grid_edit::row)
+                    .put(pages::grid_edit::save),
             )
-            .route(
-                "/grid/{sheet}/records/{record}/edit",
-                web::get().to(pages::grid_edit::edit),
+            .service(web::resource("/grid/{sheet}/records/{record}/edit").get(pages::grid_edit::edit))
+            .service(web::resource("/grid/{sheet}/records/{record}/history").get(pages::grid_history::show))
+            .service(web::resource("/grid/{sheet}/records/{record}/undo").post(pages::grid_history::undo))
+            .service(web::resource("/grid/{sheet}/rows").post(pages::grid_edit::add_row))
+            .service(web::resource("/grid/{sheet}/actions").post(pages::grid_action_jobs::run))
+            .service(web::resource("/grid/jobs/{job}").get(pages::grid_action_jobs::status))
+            .service(web::resource("/grid/jobs/{job}/ack").post(pages::grid_action_jobs::acknowledge))
+            .service(web::resource("/grid/jobs/{job}/retry").post(pages::grid_action_jobs::retry))
+            .service(web::resource("/grid/jobs/{job}/follow").post(pages::grid_action_jobs::follow))
+            .service(web::resource("/grid/{sheet}/rows/delete").post(pages::grid_edit::delete_rows))
+            .service(web::resource("/grid/{sheet}/bulk").post(pages::grid_bulk::change))
+            .service(
+                web::resource("/grid/{sheet}/bulk/delete")
+                    .get(pages::grid_bulk::delete_confirm)
+                    .post(pages::grid_bulk::delete),
             )
-            .route(
-                "/grid/{sheet}/records/{record}/history",
-                web::get().to(pages::grid_history::show),
-            )
-            .route(
-                "/grid/{sheet}/records/{record}/undo",
-                web::post().to(pages::grid_history::undo),
-            )
-            .route("/grid/{sheet}/rows", web::post().to(pages::grid_edit::add_row))
-            .route(
-                "/grid/{sheet}/actions",
-                web::post().to(pages::grid_action_jobs::run),
-            )
-            .route("/grid/jobs/{job}", web::get().to(pages::grid_action_jobs::status))
-            .route(
-                "/grid/jobs/{job}/ack",
-                web::post().to(pages::grid_action_jobs::acknowledge),
-            )
-            .route(
-                "/grid/jobs/{job}/retry",
-                web::post().to(pages::grid_action_jobs::retry),
-            )
-            .route(
-                "/grid/jobs/{job}/follow",
-                web::post().to(pages::grid_action_jobs::follow),
-            )
-            .route(
-                "/grid/{sheet}/rows/delete",
-                web::post().to(pages::grid_edit::delete_rows),
-            )
-            .route("/grid/{sheet}/bulk", web::post().to(pages::grid_bulk::change))
-            .route(
-                "/grid/{sheet}/bulk/delete",
-                web::get().to(pages::grid_bulk::delete_confirm),
-            )
-            .route(
-                "/grid/{sheet}/bulk/delete",
-                web::post().to(pages::grid_bulk::delete),
-            )
-            .route(
-                "/grid/{sheet}/bulk/jobs/{job}",
-                web::get().to(pages::grid_bulk::job_status),
-            )
-            .route(
-                "/grid/{sheet}/bulk/jobs/{job}/cancel",
-                web::post().to(pages::grid_bulk::cancel),
-            )
-            .route(
-                "/grid/{sheet}/bulk/{bulk}/undo",
-                web::post().to(pages::grid_bulk::undo),
-            )
-            .route("/grid/{sheet}/values", web::get().to(pages::grid_bulk::values))
-            .route("/grid/{sheet}/live", web::get().to(pages::grid_edit::live))
-            .route(
-                "/grid/{sheet}/download.csv",
-                web::get().to(pages::grid_edit::download_csv),
-            )
+            .service(web::resource("/grid/{sheet}/bulk/jobs/{job}").get(pages::grid_bulk::job_status))
+            .service(web::resource("/grid/{sheet}/bulk/jobs/{job}/cancel").post(pages::grid_bulk::cancel))
+            .service(web::resource("/grid/{sheet}/bulk/{bulk}/undo").post(pages::grid_bulk::undo))
+            .service(web::resource("/grid/{sheet}/values").get(pages::grid_bulk::values))
+            .service(web::resource("/grid/{sheet}/live").get(pages::grid_edit::live))
+            .service(web::resource("/grid/{sheet}/download.csv").get(pages::grid_edit::download_csv))
             .default_service(web::to(pages::not_found)),
     );
+}
+
+/// A known address asked with a method it does not take: its resource answers 405 with
+/// `Allow` and no body. Say so as every other error is said (JSON for the API, a page for
+/// the dashboard), or as 501 for a Flatfile call Wharf does not offer.
+fn method_not_allowed<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ServiceResponse<BoxBody> {
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED || res.response().error().is_some() {
+        return res.map_into_boxed_body();
+    }
+    let allow = res
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (req, _) = res.into_parts();
+    let flatfile_call = req.path().starts_with("/v1/");
+    let err = match super::api::unsupported::explain(req.path()).filter(|_| flatfile_call) {
+        Some(why) => AppError::NotSupported(why.into()),
+        None => AppError::MethodNotAllowed(allow),
+    };
+    ServiceResponse::new(req, HttpResponse::from_error(err))
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, AppError> {

@@ -361,10 +361,59 @@ async fn flatfile_calls_wharf_lacks_say_so(db: Db) {
     }
     let (status, body) = app.get_json("/no-such-call").await;
     assert_eq!(status, 404, "{body}");
+    // A Flatfile call on a known address keeps its explanation, whatever the method.
+    let resp = app
+        .client
+        .post(app.url("/v1/jobs/preview-mutation"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 501);
+}
+
+/// A known address asked with a method it does not take answers 405 with `Allow`, in the
+/// API's error shape and as a page on the dashboard; the address itself still works.
+async fn a_wrong_method_is_405_with_what_the_address_takes(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Methods").await;
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/spaces/{space}")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    let allow = |r: &reqwest::Response| r.headers().get("allow").map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        allow(&resp).as_deref(),
+        Some("GET, PATCH, DELETE"),
+        "{:?}",
+        resp.headers()
+    );
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["errors"][0]["key"], "method_not_allowed", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GET, PATCH, DELETE"),
+        "{body}"
+    );
+    let page = app.client.delete(app.url("/sign-in")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 405);
+    assert_eq!(allow(&page).as_deref(), Some("GET, POST"));
+    assert!(page.text().await.unwrap().contains("takes GET, POST"));
+    let (status, _) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 200);
+    let head = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
 }
 
 on_both!(
     flatfile_calls_wharf_lacks_say_so,
+    a_wrong_method_is_405_with_what_the_address_takes,
     list_filters_read_as_flatfiles,
     lifecycle_calls_at_once_never_undo_each_other,
     a_retry_starts_clean_and_outcomes_are_acknowledged_once,

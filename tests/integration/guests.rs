@@ -455,9 +455,9 @@ async fn a_guest_token_reaches_only_its_spaces_through_the_api(db: Db) {
     .await;
     assert_eq!(status, 404);
     for path in ["/environments", "/spaces", "/space-configs", "/guests", "/events"] {
-        assert_eq!(get(path.to_string()).await.0, 401, "{path}");
+        assert_eq!(get(path.to_string()).await.0, 403, "{path}");
     }
-    assert_eq!(get(format!("/guests/{gid}")).await.0, 401);
+    assert_eq!(get(format!("/guests/{gid}")).await.0, 403);
 
     // Another site's form cannot use a link in someone's browser: it lacks the page's token.
     let victim = new_client();

@@ -194,15 +194,15 @@ async fn a_guest_token_uploads_maps_and_downloads_in_its_own_space_only(db: Db) 
         format!("/jobs/{job}/complete"),
         format!("/jobs/{job}/fail"),
     ] {
-        assert_eq!(send(guest(Method::POST, &path)).await.0, 401, "{path}");
+        assert_eq!(send(guest(Method::POST, &path)).await.0, 403, "{path}");
     }
     assert_eq!(
         send(guest(Method::PATCH, &format!("/jobs/{job}")).json(&json!({"info": "x"})))
             .await
             .0,
-        401
+        403
     );
-    assert_eq!(send(guest(Method::DELETE, &format!("/jobs/{job}"))).await.0, 401);
+    assert_eq!(send(guest(Method::DELETE, &format!("/jobs/{job}"))).await.0, 403);
 
     // Not change it: its workbook, status and actions are the team's to say.
     let (status, body) =

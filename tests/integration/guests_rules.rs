@@ -247,9 +247,19 @@ async fn a_guest_token_is_told_it_cannot_call_a_key_route(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 401);
+    // A live guest token is a known caller refused the route: 403, not "who are you?".
+    assert_eq!(resp.status().as_u16(), 403);
     let body = resp.text().await.unwrap();
     assert!(body.contains("guest tokens cannot call this route"), "{body}");
+    let made_up = app
+        .client
+        .get(app.url("/v1/guests"))
+        .bearer_auth("gt_not_a_token_anyone_was_given")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made_up.status().as_u16(), 401);
+    assert!(made_up.text().await.unwrap().contains("unknown or expired"));
 
     // Its link page does not claim it works once: it opens as often as needed.
     let page = new_client()

@@ -93,7 +93,7 @@ async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
             .bearer_auth(&token),
     )
     .await;
-    assert_eq!(status, 401);
+    assert_eq!(status, 403);
 }
 
 on_both!(a_locked_sheet_takes_no_changes_from_people_or_guests);

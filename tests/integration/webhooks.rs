@@ -383,7 +383,7 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
             .send()
             .await
             .unwrap();
-        assert!(matches!(as_guest.status().as_u16(), 401 | 404), "{path}");
+        assert!(matches!(as_guest.status().as_u16(), 403 | 404), "{path}");
         for b in [&member, &admin] {
             let r = b.client.get(app.url(&path)).send().await.unwrap();
             assert!(matches!(r.status().as_u16(), 401 | 404), "{path}");
@@ -397,7 +397,7 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(made.status().as_u16(), 401);
+    assert_eq!(made.status().as_u16(), 403);
 
     // A key of another environment sees none of it.
     let prod_key = app.production_key();

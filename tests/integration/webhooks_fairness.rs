@@ -117,7 +117,38 @@ async fn a_claim_skips_webhooks_at_their_cap(db: Db) {
     );
 }
 
+/// Every event is matched against each webhook of its environment inside its write, so an
+/// environment holds at most 100: the 101st is refused saying why, and deleting one makes
+/// room again.
+async fn an_environment_holds_at_most_a_hundred_webhooks(db: Db) {
+    let app = spawn_app(db).await;
+    let body = |i: usize| json!({"url": format!("http://127.0.0.1:9/hook{i}"), "topics": ["**"]});
+    let mut first = String::new();
+    for i in 0..100 {
+        let (status, made) = app.post_json("/webhooks", &body(i)).await;
+        assert_eq!(status, 200, "{made}");
+        if i == 0 {
+            first = made["data"]["id"].as_str().unwrap().to_string();
+        }
+    }
+    let (status, refused) = app.post_json("/webhooks", &body(100)).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 100 webhooks"),
+        "{refused}"
+    );
+    let (_, listed) = app.get_json("/webhooks").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 100);
+    assert_eq!(app.delete(&format!("/webhooks/{first}")).await.0, 200);
+    let (status, made) = app.post_json("/webhooks", &body(100)).await;
+    assert_eq!(status, 200, "{made}");
+}
+
 on_both!(
+    an_environment_holds_at_most_a_hundred_webhooks,
     a_silent_receiver_delays_no_other_webhook,
     a_claim_skips_webhooks_at_their_cap,
 );

@@ -148,7 +148,7 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
     };
     let status = actix_web::ResponseError::status_code(err);
     let messages: Vec<String> = err.items().into_iter().map(|i| i.message).collect();
-    let response = if matches!(err, AppError::SignInRequired) {
+    let mut response = if matches!(err, AppError::SignInRequired) {
         if htmx {
             HttpResponse::Ok()
                 .insert_header(("HX-Redirect", "/sign-in"))
@@ -166,7 +166,7 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
     } else {
         let heading = match status.as_u16() {
             404 => "Not found",
-            403 => "Not allowed",
+            403 | 405 => "Not allowed",
             400 | 422 => "Please check what you entered",
             _ => "Something went wrong",
         };
@@ -181,6 +181,13 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
             .content_type("text/html; charset=utf-8")
             .body(html)
     };
+    if let AppError::MethodNotAllowed(allow) = err {
+        if let Ok(allow) = actix_web::http::header::HeaderValue::from_str(allow) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, allow);
+        }
+    }
     let (req, _) = res.into_parts();
     ServiceResponse::new(req, response)
 }
