@@ -12,7 +12,7 @@
 //! the request until the job reads as finished.
 //!
 //! Run: `cargo bench --bench bulk` (`BENCH_ROWS=100000` for a quick run; `BENCH_DB=postgres`
-//! runs Wharf on PostgreSQL).
+//! runs Wharf on PostgreSQL; `BENCH_STEPS=2` runs only step 2, to profile it).
 
 #[path = "common.rs"]
 mod common;
@@ -283,7 +283,14 @@ async fn main() -> anyhow::Result<()> {
             },
         ),
     ];
+    // `BENCH_STEPS=2` (or `1,3`) runs only those steps, to profile one.
+    let only: Option<Vec<usize>> = std::env::var("BENCH_STEPS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect());
     for (n, (name, statement)) in steps.into_iter().enumerate() {
+        if only.as_ref().is_some_and(|o| !o.contains(&(n + 1))) {
+            continue;
+        }
         let before = api.total().await?;
         let started = Instant::now();
         let answer = match n {

@@ -1,6 +1,7 @@
 //! `ApiCaller`: a request authorised by `Authorization: Bearer sk_...`. A handler that takes
 //! one cannot run without a live key, and sees only that key's environment.
 
+use super::bearer::{self, Known};
 use crate::app::AppState;
 use crate::ids::{ApiKeyId, EnvironmentId};
 use crate::model::{api_key, guest_link};
@@ -27,42 +28,39 @@ impl FromRequest for ApiCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+        let known = bearer::known(req);
+        let secret = bearer::bearer(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
-            let secret = header
-                .as_deref()
-                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into())
-                })?
-                .to_string();
-            if secret.starts_with(guest_link::TOKEN_PREFIX) {
-                // A live guest token is a known caller without the right (403); any other
-                // is no caller at all (401).
-                let guest = state
-                    .db(move |conn| guest_link::authenticate(conn, &secret))
-                    .await?;
-                return Err(match guest {
-                    Some(_) => AppError::Forbidden(
-                        "guest tokens cannot call this route: it takes an API key (`sk_...`)".into(),
-                    ),
-                    None => AppError::Unauthorized("that guest token is unknown or expired".into()),
-                });
+            let found = match known {
+                // The `/v1` scope looked the credential up before the body was read.
+                Some(known) => known,
+                None => {
+                    let state =
+                        state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+                    let secret = secret.ok_or_else(|| {
+                        AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into())
+                    })?;
+                    let is_guest = secret.starts_with(guest_link::TOKEN_PREFIX);
+                    match state.db(move |conn| api_key::authenticate(conn, &secret)).await? {
+                        Some(key) if !is_guest => Known::Key(key),
+                        _ => {
+                            return Err(AppError::Unauthorized(
+                                "that API key is unknown or revoked".into(),
+                            ))
+                        }
+                    }
+                }
+            };
+            match found {
+                Known::Key(key) => Ok(ApiCaller {
+                    environment_id: key.environment_id,
+                    key_id: key.id,
+                }),
+                // A live guest token is a known caller without the right (403).
+                Known::GuestToken => Err(AppError::Forbidden(
+                    "guest tokens cannot call this route: it takes an API key (`sk_...`)".into(),
+                )),
             }
-            let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
-            let key =
-                key.ok_or_else(|| AppError::Unauthorized("that API key is unknown or revoked".into()))?;
-            Ok(ApiCaller {
-                environment_id: key.environment_id,
-                key_id: key.id,
-            })
         })
     }
 }

@@ -2,6 +2,7 @@
 //! sessions, passwords, and the sign-in throttle.
 
 mod api_caller;
+pub mod bearer;
 mod current_user;
 mod guest_access;
 pub mod password;

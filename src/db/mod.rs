@@ -121,6 +121,8 @@ impl ManageConnection for Manager {
                         .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 }
                 sqlite_functions::register(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+                tx::register_queue(&mut conn, &self.target)
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

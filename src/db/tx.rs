@@ -44,7 +44,7 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
-    let mut turn = WriteTurn::take()?;
+    let mut turn = WriteTurn::take(queue_of(sqlite))?;
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {
@@ -109,9 +109,41 @@ pub fn serving_request<T>(f: impl FnOnce() -> T) -> T {
 /// How long a writer waits for its turn: SQLite's busy timeout (`db::Manager::connect`).
 const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The queue of this process's SQLite writers: a fair lock hands itself to the writer that
-/// has waited longest. One per process: a process serves one database.
-static TURNS: LazyLock<parking_lot::FairMutex<()>> = LazyLock::new(|| parking_lot::FairMutex::new(()));
+/// The queues of this process's SQLite writers, one per database file: a fair lock hands
+/// itself to the writer that has waited longest. A server opens one database; tests open
+/// many, and one held database must not stall the writers of another.
+static QUEUES: LazyLock<parking_lot::Mutex<Vec<(String, &'static Queue)>>> = LazyLock::new(Default::default);
+
+type Queue = parking_lot::FairMutex<()>;
+
+diesel::define_sql_function! {
+    /// Which of [`QUEUES`] this connection's writers wait in (registered per connection).
+    fn wharf_write_queue() -> diesel::sql_types::BigInt;
+}
+
+/// Gives a new connection to the SQLite database `target` its writers' queue.
+pub fn register_queue(conn: &mut diesel::SqliteConnection, target: &str) -> diesel::QueryResult<()> {
+    let mut queues = QUEUES.lock();
+    let index = match queues.iter().position(|(t, _)| t == target) {
+        Some(i) => i,
+        None => {
+            queues.push((target.to_string(), Box::leak(Box::new(Queue::new(())))));
+            queues.len() - 1
+        }
+    };
+    wharf_write_queue_utils::register_impl(conn, move || index as i64)
+}
+
+/// The queue of the connection's database (a connection made without one shares the first).
+fn queue_of(conn: &mut diesel::SqliteConnection) -> &'static Queue {
+    use diesel::RunQueryDsl;
+    static UNREGISTERED: Queue = Queue::new(());
+    let index: Option<i64> = diesel::select(wharf_write_queue()).get_result(conn).ok();
+    let queues = QUEUES.lock();
+    index
+        .and_then(|i| queues.get(usize::try_from(i).ok()?))
+        .map_or(&UNREGISTERED, |(_, q)| *q)
+}
 
 thread_local! {
     /// Whether this thread is doing a request's database work (jobs wait for their locks
@@ -138,8 +170,8 @@ const LONG_TURN: Duration = Duration::from_secs(2);
 impl WriteTurn {
     /// Waits for this writer's turn, or fails as busy after the timeout.
     #[track_caller]
-    pub fn take() -> Result<WriteTurn, Error> {
-        let guard = TURNS.try_lock_for(TURN_TIMEOUT).ok_or_else(|| {
+    fn take(queue: &'static Queue) -> Result<WriteTurn, Error> {
+        let guard = queue.try_lock_for(TURN_TIMEOUT).ok_or_else(|| {
             Error::DatabaseError(
                 DatabaseErrorKind::Unknown,
                 Box::new(String::from(

@@ -37,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 };
                 async move { Ok(method_not_allowed(fut.await?)) }
             })
+            // Outermost: a credential nobody knows is refused before anything else is read.
+            .wrap(actix_web::middleware::from_fn(crate::auth::bearer::check_first))
             .service(web::resource("/entitlements").get(entitlements::list))
             .service(
                 web::resource("/environments")

@@ -42,6 +42,52 @@ async fn requests_without_a_live_key_are_refused(db: Db) {
     assert_eq!(resp.status().as_u16(), 401);
 }
 
+/// A caller nobody knows is refused before its body is read: a malformed body with a bad
+/// key is a 401 (not the body's 400), and a body declared huge but never sent is answered at
+/// once, while the same request with a live key waits for the body it was promised.
+async fn an_unknown_key_is_refused_before_the_body_is_read(db: Db) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let path = format!("/v1/sheets/{sheet}/records");
+    let resp = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth("sk_not_a_real_key")
+        .header("content-type", "application/json")
+        .body("[{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let promise = |key: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n[",
+        )
+    };
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(promise("sk_not_a_real_key").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(promise(&app.key).as_bytes()).await.unwrap();
+    let mut more = vec![0u8; 4096];
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut more)).await;
+    assert!(waited.is_err(), "a live key's request waits for its body");
+    assert!(app.sheet_rows(&sheet).await.is_empty());
+}
+
 async fn keys_are_stored_hashed(db: Db) {
     let app = spawn_app(db).await;
     let mut conn = app.pool.get().unwrap();
@@ -223,6 +269,7 @@ async fn a_key_manages_only_environments_it_created_and_left_empty(db: Db) {
 }
 
 on_both!(
+    an_unknown_key_is_refused_before_the_body_is_read,
     a_key_manages_only_environments_it_created_and_left_empty,
     a_key_cannot_change_an_environment_that_holds_data,
     requests_without_a_live_key_are_refused,

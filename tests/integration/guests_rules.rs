@@ -259,7 +259,11 @@ async fn a_guest_token_is_told_it_cannot_call_a_key_route(db: Db) {
         .await
         .unwrap();
     assert_eq!(made_up.status().as_u16(), 401);
-    assert!(made_up.text().await.unwrap().contains("unknown or expired"));
+    assert!(made_up
+        .text()
+        .await
+        .unwrap()
+        .contains("unknown, expired or revoked"));
 
     // Its link page does not claim it works once: it opens as often as needed.
     let page = new_client()

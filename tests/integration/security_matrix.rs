@@ -16,30 +16,30 @@ use std::collections::HashMap;
 
 const ROUTES: &str = include_str!("../../src/web/routes.rs");
 
-/// Every `(method, path)` of the route table, `/v1` routes with their prefix.
+/// Every `(method, path)` of the route table (`web::resource(path).get(..).post(..)`), `/v1`
+/// routes with their prefix.
 fn routes() -> Vec<(String, String)> {
     let v1_start = ROUTES.find("web::scope(\"/v1\")").expect("the /v1 scope");
     let pages_start = ROUTES.find("web::scope(\"\")").expect("the pages scope");
+    let starts: Vec<usize> = ROUTES.match_indices("web::resource(\"").map(|(i, _)| i).collect();
     let mut out = Vec::new();
-    let mut rest = ROUTES;
-    let mut offset = 0;
-    while let Some(i) = rest.find(".route(") {
-        let at = offset + i;
-        let tail = &ROUTES[at + 7..];
-        let path_start = tail.find('"').expect("path") + 1;
-        let path_len = tail[path_start..].find('"').expect("path end");
-        let path = &tail[path_start..path_start + path_len];
-        let after = &tail[path_start + path_len..];
-        let method_at = after.find("web::").expect("method") + 5;
-        let method = after[method_at..].split('(').next().unwrap().to_uppercase();
+    for (n, &at) in starts.iter().enumerate() {
+        let tail = &ROUTES[at + "web::resource(\"".len()..];
+        let path = &tail[..tail.find('"').expect("path end")];
+        // The resource's methods: up to the next resource, the scope's end or the table's.
+        let until = starts.get(n + 1).copied().unwrap_or(ROUTES.len());
+        let own = &ROUTES[at..until];
+        let own = &own[..own.find(".default_service").unwrap_or(own.len())];
         let full = if at > v1_start && at < pages_start {
             format!("/v1{path}")
         } else {
             path.to_string()
         };
-        out.push((method, full));
-        offset = at + 7;
-        rest = &ROUTES[offset..];
+        for method in ["get", "post", "put", "patch", "delete", "head"] {
+            if own.contains(&format!(".{method}(")) {
+                out.push((method.to_uppercase(), full.clone()));
+            }
+        }
     }
     assert!(out.len() > 50, "the route table was read: {out:?}");
     out

@@ -142,3 +142,56 @@ on_both!(
     a_save_beside_a_job_waits_for_one_batch_not_the_job,
     a_save_behind_a_held_sheet_answers_busy_in_time
 );
+
+/// Writers take turns per database: a process with two SQLite databases (the test suite
+/// opens one per test) lets one write while the other is held past the busy wait. With one
+/// queue for the process, the held database's waiting writers stalled the other's too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_database_does_not_hold_another() {
+    let held = spawn_app(Db::Sqlite).await;
+    let free = spawn_app(Db::Sqlite).await;
+    let space = free.space_from_blueprint().await;
+    let sheet = free.sheet_id(&space, "contacts").await;
+    // The held database's writer holds its turn (and SQLite's lock) for 12 s.
+    let holder = {
+        let pool = held.pool.clone();
+        std::thread::spawn(move || {
+            let mut conn = pool.get().expect("conn");
+            wharf::db::write_tx(&mut conn, |_| {
+                std::thread::sleep(Duration::from_secs(12));
+                Ok::<_, diesel::result::Error>(())
+            })
+            .expect("held")
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A second writer of the held database queues behind it...
+    let waiting = {
+        let pool = held.pool.clone();
+        std::thread::spawn(move || {
+            let mut conn = pool.get().expect("conn");
+            wharf::db::write_tx(&mut conn, |_| Ok::<_, diesel::result::Error>(()))
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...while the other database takes saves at once.
+    let started = Instant::now();
+    let (status, body) = free
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": {"value": "a@x.io"}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::task::spawn_blocking(move || {
+        holder.join().unwrap();
+        let _ = waiting.join().unwrap();
+    })
+    .await
+    .unwrap();
+}

@@ -184,14 +184,7 @@ pub async fn create(
     let w = state
         .db(move |conn| {
             refuse_taken_slug(conn, &env, slug.as_deref(), None)?;
-            Ok::<_, crate::model::ModelError>(webhook::create_with_slug(
-                conn,
-                &env,
-                &url,
-                &topics,
-                &description,
-                slug.as_deref(),
-            )?)
+            webhook::create_with_slug(conn, &env, &url, &topics, &description, slug.as_deref())
         })
         .await?;
     Ok(with_secret(&w))

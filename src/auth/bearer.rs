@@ -1,0 +1,75 @@
+//! The JSON API's bearer credential, checked before anything else of the request is read:
+//! an unknown or revoked key or token is answered 401 at once, so a caller nobody knows
+//! cannot make the server read and parse a body (up to the upload limits) only to be
+//! refused. What was found is kept in the request for the handler's `ApiCaller` or
+//! `SpaceCaller`, which then asks the database no more.
+
+use crate::app::AppState;
+use crate::model::{api_key, guest_link};
+use crate::web::error::AppError;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest};
+
+/// A live credential the request carries, found before its handler ran.
+#[derive(Debug, Clone)]
+pub(crate) enum Known {
+    Key(api_key::ApiKey),
+    /// A live guest token; `SpaceCaller` reads its spaces.
+    GuestToken,
+}
+
+/// The bearer credential of a request, if it carries one.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// What an earlier look found, if the request had one.
+pub(crate) fn known(req: &HttpRequest) -> Option<Known> {
+    req.extensions().get::<Known>().cloned()
+}
+
+/// Middleware of the `/v1` scope. A request without a credential goes on (its handler says
+/// what it takes; Submit's signed links take none).
+pub async fn check_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let Some(secret) = bearer(req.request()) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    match look_up(&state, secret).await {
+        Ok(known) => {
+            req.extensions_mut().insert(known);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(e) => Ok(req.error_response(e)),
+    }
+}
+
+async fn look_up(state: &AppState, secret: String) -> Result<Known, AppError> {
+    if secret.starts_with(guest_link::TOKEN_PREFIX) {
+        let live = state
+            .db(move |conn| guest_link::authenticate(conn, &secret))
+            .await?;
+        return match live {
+            Some(_) => Ok(Known::GuestToken),
+            None => Err(AppError::Unauthorized(
+                "that guest token is unknown, expired or revoked".into(),
+            )),
+        };
+    }
+    let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
+    key.map(Known::Key)
+        .ok_or_else(|| AppError::Unauthorized("that API key is unknown or revoked".into()))
+}
