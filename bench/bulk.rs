@@ -241,6 +241,11 @@ async fn main() -> anyhow::Result<()> {
         "search index and 10 sort indexes, started by the load's end, built after {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    // `BENCH_SETTLE=30` waits that many seconds more, so the steps run after the background
+    // work that follows the builds (merging the search index) has ended.
+    if let Some(settle) = std::env::var("BENCH_SETTLE").ok().and_then(|v| v.parse().ok()) {
+        tokio::time::sleep(Duration::from_secs(settle)).await;
+    }
     let mut sqlite = Cli::sqlite(&p.import_db)?;
     let mut psql = psql_reference(&p)?;
     let sheet = &p.sheet;
