@@ -134,7 +134,8 @@ pub fn register_queue(conn: &mut diesel::SqliteConnection, target: &str) -> dies
     wharf_write_queue_utils::register_impl(conn, move || index as i64)
 }
 
-/// The queue of the connection's database (a connection made without one shares the first).
+/// The queue of the connection's database (connections made without one share a queue of
+/// their own).
 fn queue_of(conn: &mut diesel::SqliteConnection) -> &'static Queue {
     use diesel::RunQueryDsl;
     static UNREGISTERED: Queue = Queue::new(());

@@ -297,7 +297,14 @@ pub fn create_with_slug(
     let id = WebhookId::generate();
     let secret = new_secret();
     let t = now();
-    crate::db::write(conn, |conn| {
+    crate::db::write_tx(conn, |conn| {
+        // PostgreSQL: creates in one environment take turns, so two at 99 cannot both count
+        // 99 (SQLite's writers take turns already).
+        if let AnyConnection::Postgres(_) = conn {
+            diesel::sql_query("SELECT 1 FROM environments WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(env.as_str())
+                .execute(conn)?;
+        }
         let held: i64 = webhooks::table
             .filter(webhooks::environment_id.eq(env))
             .count()

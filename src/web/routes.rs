@@ -27,7 +27,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .into()
     }))
     // Uptime checks often ask with HEAD.
-    .service(web::resource("/health").get(health::health).head(health::health))
+    .service(
+        web::resource("/health")
+            .get(health::health)
+            .head(health::health)
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(AppError::MethodNotAllowed("GET, HEAD".into()))
+            })),
+    )
     .service(
         web::scope("/v1")
             .wrap_fn(|req, srv| {

@@ -409,6 +409,9 @@ async fn a_wrong_method_is_405_with_what_the_address_takes(db: Db) {
     assert_eq!(status, 200);
     let head = app.client.head(app.url("/health")).send().await.unwrap();
     assert_eq!(head.status().as_u16(), 200);
+    let post = app.client.post(app.url("/health")).send().await.unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+    assert_eq!(allow(&post).as_deref(), Some("GET, HEAD"));
 }
 
 on_both!(

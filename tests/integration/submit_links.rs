@@ -144,6 +144,16 @@ async fn the_records_link_serves_only_its_own_submission_until_it_expires(db: Db
     let mut rows = csv.lines();
     assert!(rows.next().unwrap().starts_with("id,email,name"), "{csv}");
     assert!(rows.next().unwrap().contains("ada@acme.com"));
+    // The link takes no credential: a revoked key the receiver's client sends anyway is
+    // not what decides.
+    let with_stale_key = app
+        .client
+        .get(&link)
+        .bearer_auth("sk_revoked_long_ago")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_stale_key.status().as_u16(), 200);
 
     // A changed signature, another submission's path, an expired link: nothing.
     let altered = if link.ends_with('0') {
