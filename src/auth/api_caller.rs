@@ -4,7 +4,6 @@
 use super::bearer::{self, Known};
 use crate::app::AppState;
 use crate::ids::{ApiKeyId, EnvironmentId};
-use crate::model::{api_key, guest_link};
 use crate::web::error::AppError;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -40,15 +39,7 @@ impl FromRequest for ApiCaller {
                     let secret = secret.ok_or_else(|| {
                         AppError::Unauthorized("send an API key as `Authorization: Bearer sk_...`".into())
                     })?;
-                    let is_guest = secret.starts_with(guest_link::TOKEN_PREFIX);
-                    match state.db(move |conn| api_key::authenticate(conn, &secret)).await? {
-                        Some(key) if !is_guest => Known::Key(key),
-                        _ => {
-                            return Err(AppError::Unauthorized(
-                                "that API key is unknown or revoked".into(),
-                            ))
-                        }
-                    }
+                    bearer::look_up(&state, secret).await?
                 }
             };
             match found {

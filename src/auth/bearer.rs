@@ -60,7 +60,8 @@ pub async fn check_first(
     }
 }
 
-async fn look_up(state: &AppState, secret: String) -> Result<Known, AppError> {
+/// The live key or guest token `secret` is, or the 401 that says it is neither.
+pub(crate) async fn look_up(state: &AppState, secret: String) -> Result<Known, AppError> {
     if secret.starts_with(guest_link::TOKEN_PREFIX) {
         let live = state
             .db(move |conn| guest_link::authenticate(conn, &secret))
