@@ -48,7 +48,7 @@ impl FromRequest for ApiCaller {
                     key_id: key.id,
                 }),
                 // A live guest token is a known caller without the right (403).
-                Known::GuestToken => Err(AppError::Forbidden(
+                Known::GuestToken(..) => Err(AppError::Forbidden(
                     "guest tokens cannot call this route: it takes an API key (`sk_...`)".into(),
                 )),
             }

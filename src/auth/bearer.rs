@@ -5,6 +5,8 @@
 //! `SpaceCaller`, which then asks the database no more.
 
 use crate::app::AppState;
+use crate::ids::SpaceId;
+use crate::model::guest::Guest;
 use crate::model::{api_key, guest_link};
 use crate::web::error::AppError;
 use actix_web::body::MessageBody;
@@ -16,8 +18,9 @@ use actix_web::{web, HttpMessage, HttpRequest};
 #[derive(Debug, Clone)]
 pub(crate) enum Known {
     Key(api_key::ApiKey),
-    /// A live guest token; `SpaceCaller` reads its spaces.
-    GuestToken,
+    /// A live guest token: its guest and the space it was issued for (`SpaceCaller` reads
+    /// the guest's spaces).
+    GuestToken(Box<Guest>, SpaceId),
 }
 
 /// The bearer credential of a request, if it carries one.
@@ -67,7 +70,7 @@ pub(crate) async fn look_up(state: &AppState, secret: String) -> Result<Known, A
             .db(move |conn| guest_link::authenticate(conn, &secret))
             .await?;
         return match live {
-            Some(_) => Ok(Known::GuestToken),
+            Some((guest, space)) => Ok(Known::GuestToken(Box::new(guest), space)),
             None => Err(AppError::Unauthorized(
                 "that guest token is unknown, expired or revoked".into(),
             )),

@@ -3,6 +3,7 @@
 //! (`Authorization: Bearer gt_...`, only the guest's spaces). Every other API route takes
 //! `ApiCaller`, which refuses guest tokens.
 
+use super::bearer::{self, Known};
 use super::ApiCaller;
 use crate::app::AppState;
 use crate::ids::{EnvironmentId, SpaceId};
@@ -58,11 +59,20 @@ impl FromRequest for SpaceCaller {
             return Box::pin(async move { key.await.map(SpaceCaller::from) });
         };
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        // The `/v1` scope found the token's guest already.
+        let known = match bearer::known(req) {
+            Some(Known::GuestToken(g, space)) => Some((*g, space)),
+            _ => None,
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let found = state
                 .db(move |conn| {
-                    let Some((g, token_space)) = guest_link::authenticate(conn, &token)? else {
+                    let found = match known {
+                        Some(found) => Some(found),
+                        None => guest_link::authenticate(conn, &token)?,
+                    };
+                    let Some((g, token_space)) = found else {
                         return Ok::<_, diesel::result::Error>(None);
                     };
                     let had = guest::spaces_of(conn, &g.id)?;
