@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 /// How far a mapping job got, saved with every batch.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
 struct Checkpoint {
     /// The last source record mapped.
     after: i64,
@@ -28,10 +29,9 @@ struct Checkpoint {
     /// back (see `take_back`).
     #[serde(default, rename = "takingBack")]
     taking_back: bool,
-    /// The last source record when the mapping started: it maps those, not records
-    /// written into the source meanwhile (two sheets mapped into each other would feed
-    /// each other without end).
-    #[serde(default)]
+    /// The last source record when the mapping was asked to run (`job_queue::
+    /// fix_map_ceiling`), or else when it started: it maps those, not records written into
+    /// the source meanwhile (two sheets mapped into each other would feed each other).
     upto: Option<i64>,
 }
 

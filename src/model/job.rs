@@ -286,6 +286,7 @@ pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> Mod
             })
             .execute(conn)?;
         let job = get(conn, &id)?;
+        let job = super::job_queue::fix_map_ceiling(conn, job)?;
         emit(conn, &job, "job:created", actor)?;
         if job.status == status::READY {
             emit(conn, &job, "job:ready", actor)?;
@@ -406,6 +407,7 @@ fn apply(
             .execute(conn)?,
         };
         let job = get(conn, id)?;
+        let job = super::job_queue::fix_map_ceiling(conn, job)?;
         if changed == 0 && expected.is_some() {
             return Err(ModelError::Conflict(format!(
                 "the job changed meanwhile (it is now {}); read it again",

@@ -279,3 +279,35 @@ pub fn hand_back(conn: &mut AnyConnection, worker: &str) -> QueryResult<usize> {
         .execute(conn)
     })
 }
+
+/// A mapping maps the records its source sheet holds when it is asked to run, not those
+/// written into the source by the time a worker takes it: two sheets mapped into each other
+/// at once would otherwise copy each other's new records. The ceiling is kept in the
+/// checkpoint as `upto`, which `jobs::map` reads; a source it cannot name now is left to the
+/// job, which fails saying why.
+pub(super) fn fix_map_ceiling(conn: &mut AnyConnection, job: Job) -> QueryResult<Job> {
+    use super::{record, sheet};
+    use crate::ids::WorkbookId;
+    let is_map = job.job_type == "workbook" && job.operation == "map";
+    if !is_map || job.status != status::READY || job.checkpoint.is_some() {
+        return Ok(job);
+    }
+    let Some(workbook) = WorkbookId::parse(&job.source) else {
+        return Ok(job);
+    };
+    let config: Value = serde_json::from_str(&job.config).unwrap_or(Value::Null);
+    let sheets = sheet::list_in_workbook(conn, &workbook)?;
+    let source = match config["sourceSheetId"].as_str() {
+        Some(id) => sheets.iter().find(|s| s.id.as_str() == id),
+        None if sheets.len() == 1 => sheets.first(),
+        None => None,
+    };
+    let Some(source) = source else {
+        return Ok(job);
+    };
+    let upto = record::last_id(conn, source.seq)?;
+    diesel::update(jobs::table.find(&job.id).filter(jobs::checkpoint.is_null()))
+        .set(jobs::checkpoint.eq(serde_json::json!({ "upto": upto }).to_string()))
+        .execute(conn)?;
+    get(conn, &job.id)
+}

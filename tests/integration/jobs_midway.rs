@@ -209,7 +209,45 @@ async fn a_running_job_is_held_from_every_connection(db: Db) {
     }
 }
 
+/// A mapping maps the records its source held when it was asked to run: records written
+/// into the source before a worker takes the job are not its to copy (two opposite mappings
+/// started at once copied each other's new records on a loaded machine).
+async fn a_mapping_maps_the_records_its_source_held_when_asked(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.bare_space("Ceiling").await;
+    let (src_wb, src_sheet) = destination(&app, &space).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let batch = |from: usize| {
+        json!((from..from + 50)
+            .map(|i| json!({"email": format!("p{i}@x.org"), "name": format!("P {i}")}))
+            .collect::<Vec<_>>())
+    };
+    let (status, body) = app
+        .post_json(&format!("/sheets/{src_sheet}/records"), &batch(0))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
+    // Written after the mapping was asked for, before any worker took it.
+    let (status, body) = app
+        .post_json(&format!("/sheets/{src_sheet}/records"), &batch(50))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut working = app.settings.clone();
+    working.job_workers = 2;
+    let sibling = wharf::app::Application::build(working).expect("a process with workers");
+    tokio::spawn(sibling.run_until_stopped());
+    let done = wait_status(&app, &id, &["complete", "failed"]).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(counts(&app, &dst_sheet).await["total"], 50, "only the first 50");
+    assert_eq!(counts(&app, &src_sheet).await["total"], 100);
+}
+
 on_both!(
+    a_mapping_maps_the_records_its_source_held_when_asked,
     a_source_field_change_stops_the_mapping,
     mappings_in_opposite_directions_both_end,
     deleting_a_running_extraction_leaves_no_workbook,
