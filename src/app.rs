@@ -5,7 +5,8 @@ use crate::db::{self, AnyConnection, Pool};
 use crate::model::environment;
 use crate::settings::Settings;
 use crate::web::{error::AppError, routes};
-use actix_web::dev::Server;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{Server, Service};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
 
@@ -220,6 +221,26 @@ impl Application {
         let stopping_pool = state.pool.clone();
         let server = HttpServer::new(move || {
             App::new()
+                // HEAD is answered as GET is, without the body (RFC 9110 9.3.2): routes name
+                // GET only, and the connection's codec, which read the request as HEAD,
+                // leaves the body out.
+                .wrap_fn(|mut req, srv| {
+                    let head = req.method() == actix_web::http::Method::HEAD;
+                    if head {
+                        req.head_mut().method = actix_web::http::Method::GET;
+                    }
+                    let answer = srv.call(req);
+                    async move {
+                        let res = answer.await?;
+                        // A streamed body (live updates, a download) is not run for HEAD:
+                        // live updates never end.
+                        let streamed = matches!(res.response().body().size(), BodySize::Stream);
+                        Ok(match head && streamed {
+                            true => res.map_body(|_, _| BoxBody::new(())),
+                            false => res.map_into_boxed_body(),
+                        })
+                    }
+                })
                 .wrap(security_headers().add(("Keep-Alive", format!("timeout={keep_alive}"))))
                 .wrap(
                     middleware::Logger::new("%{line}xi %s %Dms")

@@ -26,11 +26,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .into()
     }))
-    // Uptime checks often ask with HEAD.
+    // Uptime checks often ask with HEAD (answered as GET: `app.rs`).
     .service(
         web::resource("/health")
             .get(health::health)
-            .head(health::health)
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(AppError::MethodNotAllowed("GET, HEAD".into()))
             })),
@@ -52,6 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(environments::list)
                     .post(environments::create),
             )
+            // Flatfile's, not an environment's id: its 501 says what to use instead.
+            .service(web::resource("/environments/subscription-token").to(not_found))
             .service(
                 web::resource("/environments/{id}")
                     .get(environments::get)
@@ -334,6 +335,11 @@ fn method_not_allowed<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Serv
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    // Every GET address answers HEAD too (`app.rs`).
+    let allow = match allow.contains("GET") && !allow.contains("HEAD") {
+        true => format!("{allow}, HEAD"),
+        false => allow,
+    };
     let (req, _) = res.into_parts();
     let flatfile_call = req.path().starts_with("/v1/");
     let err = match super::api::unsupported::explain(req.path()).filter(|_| flatfile_call) {

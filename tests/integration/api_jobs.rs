@@ -346,6 +346,7 @@ async fn flatfile_calls_wharf_lacks_say_so(db: Db) {
         "/actions",
         &format!("/spaces/{space}/documents"),
         "/subscription",
+        "/environments/subscription-token",
         "/guests/us_g_x/roles",
     ] {
         let (status, body) = app.get_json(path).await;
@@ -370,6 +371,16 @@ async fn flatfile_calls_wharf_lacks_say_so(db: Db) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 501);
+    // Spelled with a percent-encoded character, as routing reads it.
+    let resp = app
+        .client
+        .post(app.url("/v1/files/detect%2Dheader"))
+        .bearer_auth(&app.key)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 501);
 }
 
 /// A known address asked with a method it does not take answers 405 with `Allow`, in the
@@ -388,7 +399,7 @@ async fn a_wrong_method_is_405_with_what_the_address_takes(db: Db) {
     let allow = |r: &reqwest::Response| r.headers().get("allow").map(|v| v.to_str().unwrap().to_string());
     assert_eq!(
         allow(&resp).as_deref(),
-        Some("GET, PATCH, DELETE"),
+        Some("GET, PATCH, DELETE, HEAD"),
         "{:?}",
         resp.headers()
     );
@@ -398,17 +409,53 @@ async fn a_wrong_method_is_405_with_what_the_address_takes(db: Db) {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("GET, PATCH, DELETE"),
+            .contains("GET, PATCH, DELETE, HEAD"),
         "{body}"
     );
     let page = app.client.delete(app.url("/sign-in")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 405);
-    assert_eq!(allow(&page).as_deref(), Some("GET, POST"));
-    assert!(page.text().await.unwrap().contains("takes GET, POST"));
+    assert_eq!(allow(&page).as_deref(), Some("GET, POST, HEAD"));
+    assert!(page.text().await.unwrap().contains("takes GET, POST, HEAD"));
     let (status, _) = app.get_json(&format!("/spaces/{space}")).await;
     assert_eq!(status, 200);
     let head = app.client.head(app.url("/health")).send().await.unwrap();
     assert_eq!(head.status().as_u16(), 200);
+    // Every GET address answers HEAD as GET, without the body, and checks the caller alike.
+    let url = app.url(&format!("/v1/spaces/{space}"));
+    let get = app.client.get(&url).bearer_auth(&app.key).send().await.unwrap();
+    let length = get.bytes().await.unwrap().len();
+    let head = app.client.head(&url).bearer_auth(&app.key).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    let said = head
+        .headers()
+        .get("content-length")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(said, Some(length.to_string()), "{:?}", head.headers());
+    assert!(head.bytes().await.unwrap().is_empty());
+    let head = app.client.head(&url).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 401);
+    // A live stream answers HEAD with its head only, at once (the stream never ends).
+    let sheet = app.sheet_id(&app.space_from_blueprint().await, "contacts").await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let live = app.client.head(app.url(&format!("/grid/{sheet}/live")));
+    let live = tokio::time::timeout(std::time::Duration::from_secs(10), live.send())
+        .await
+        .expect("HEAD of a live stream answers at once")
+        .unwrap();
+    assert_eq!(live.status().as_u16(), 200);
+    assert!(live.bytes().await.unwrap().is_empty());
+    // ... and its connection is free for the next request (the client reuses it).
+    let next = app.client.get(app.url("/health")).send();
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), next)
+        .await
+        .expect("the connection after a HEAD is answered")
+        .unwrap();
+    assert_eq!(next.status().as_u16(), 200);
+    // A POST-only address does not take HEAD.
+    let head = app.client.head(app.url("/sign-out")).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 405);
+    assert_eq!(allow(&head).as_deref(), Some("POST"));
     let post = app.client.post(app.url("/health")).send().await.unwrap();
     assert_eq!(post.status().as_u16(), 405);
     assert_eq!(allow(&post).as_deref(), Some("GET, HEAD"));

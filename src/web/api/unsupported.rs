@@ -2,7 +2,10 @@
 //! 404 a typed client reads as "object not found".
 
 /// What Wharf says about a Flatfile path it does not serve, if it is one.
+/// The path is read as routing reads it, percent-decoded (`detect%2Dheader` is
+/// `detect-header`).
 pub fn explain(path: &str) -> Option<&'static str> {
+    let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     let parts: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
     Some(match parts.as_slice() {
         ["actions", ..] => {
@@ -31,6 +34,7 @@ mod tests {
         assert!(explain("/v1/actions").is_some());
         assert!(explain("/v1/spaces/us_sp_1/documents").is_some());
         assert!(explain("/v1/guests/us_g_1/roles").is_some());
+        assert!(explain("/v1/files/detect%2Dheader").is_some());
         assert!(explain("/v1/no-such-thing").is_none());
         assert!(explain("/v1/spaces/us_sp_1/nothing").is_none());
     }
