@@ -37,6 +37,7 @@ mod downloads;
 mod editing;
 mod events_api;
 mod field_changes_beside_writes;
+mod field_rewrites;
 mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;

@@ -103,3 +103,26 @@ pub fn drop_orphans(conn: &mut AnyConnection) -> QueryResult<usize> {
     }
     Ok(dropped)
 }
+
+/// PostgreSQL: drops a sheet's sort and search indexes, each `CONCURRENTLY` (no write waits
+/// on it); returns how many went.
+pub fn drop_of_sheet(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<usize> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let AnyConnection::Postgres(pg) = conn else {
+        return Ok(0);
+    };
+    // The sheet number is an integer from the database, never text from a request.
+    let names: Vec<Name> = diesel::sql_query(format!(
+        "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'records' \
+         AND (indexname LIKE 'records\\_sort\\_{sheet_seq}\\_%' OR indexname = 'records_search_{sheet_seq}')"
+    ))
+    .load(pg)?;
+    for Name { name } in &names {
+        pg.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+    }
+    Ok(names.len())
+}

@@ -91,9 +91,20 @@ pub async fn remove(
     let ctx = writable(&state, &caller, &raw_id).await?;
     team_only(&caller, "remove a field")?;
     let (env, id, actor) = (ctx.environment_id.clone(), ctx.sheet.id.clone(), caller.actor());
-    let job = state
-        .db(move |conn| sheet_fields::remove_field(conn, &env, &id, &key, &actor))
+    let (seq, records) = (ctx.sheet.seq, ctx.sheet.total_count);
+    let indexer = state.indexer.clone();
+    let (aside, removed) = state
+        .db(move |conn| {
+            // Every record is rewritten: its indexes are built again after, not kept up.
+            let aside = indexer.set_aside(conn, seq, records)?;
+            Ok::<_, AppError>((aside, sheet_fields::remove_field(conn, &env, &id, &key, &actor)))
+        })
         .await?;
+    if aside {
+        let fields = ctx.config.fields.len().saturating_sub(removed.is_ok() as usize);
+        state.indexer.request_all(&state.pool, seq, fields, records);
+    }
+    let job = removed?;
     started(&state, &job, &ctx.sheet.id);
     Ok(super::ok(json!({"success": true, "jobId": job.id})))
 }

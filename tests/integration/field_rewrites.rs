@@ -1,0 +1,181 @@
+//! What a field change or a validation rewrites: a re-check leaves the records it finds
+//! unchanged as they were (their version too), and a removal's rewrite of every record on
+//! PostgreSQL sets the sheet's indexes aside and builds them again after, with reads right
+//! throughout.
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn sheet_with(app: &TestApp, name: &str, fields: Value) -> String {
+    let space = app.bare_space(name).await;
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": name, "spaceId": space, "sheets": [{"name": name, "slug": "s", "fields": fields}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// Every record of the sheet in id order: (id, versionId, valid).
+async fn versions(app: &TestApp, sheet: &str) -> Vec<(String, String, bool)> {
+    let (status, page) = app
+        .get_json(&format!("/sheets/{sheet}/records?pageSize=1000"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap().to_string();
+            (text("id"), text("versionId"), r["valid"].as_bool().unwrap())
+        })
+        .collect()
+}
+
+/// Waits for every `recheck-records` job of the sheet to complete.
+async fn rechecked(app: &TestApp, sheet: &str) {
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    for job in jobs["data"].as_array().unwrap() {
+        if job["operation"] == "recheck-records" && job["source"] == sheet {
+            let done = app.wait_job(job["id"].as_str().unwrap()).await;
+            assert_eq!(done["status"], "complete", "{done}");
+        }
+    }
+}
+
+/// A validation that finds nothing new writes no record: each keeps its version, so no one
+/// editing it meanwhile is told it changed. A field that changes the records' checks
+/// (required, so every record misses it) writes them all.
+async fn a_recheck_leaves_unchanged_records_as_they_were(db: Db) {
+    let app = spawn_app(db).await;
+    let fields = json!([{"key": "name", "type": "string"}, {"key": "age", "type": "number"}]);
+    let sheet = sheet_with(&app, "Rechecked", fields).await;
+    let rows = json!([{"name": "Ada", "age": 36}, {"name": "Bob", "age": "old"}, {"name": "Cy"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let before = versions(&app, &sheet).await;
+    assert_eq!(before.iter().filter(|r| !r.2).count(), 1, "{before:?}");
+
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/validate"), &json!({}))
+        .await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    rechecked(&app, &sheet).await;
+    assert_eq!(
+        versions(&app, &sheet).await,
+        before,
+        "a validation that finds nothing new"
+    );
+
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields"),
+            &json!({"key": "email", "type": "string", "constraints": [{"type": "required"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    rechecked(&app, &sheet).await;
+    let after = versions(&app, &sheet).await;
+    for (old, new) in before.iter().zip(&after) {
+        assert_ne!(old.1, new.1, "every record changed: {after:?}");
+        assert!(!new.2, "{after:?}");
+    }
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["error"], 3, "{counts}");
+    assert_eq!(counts["data"]["counts"]["errorsByField"]["email"], 3, "{counts}");
+}
+
+/// Whether the sheet has the sort indexes of these positions and its search index, on
+/// PostgreSQL (SQLite: not looked at).
+fn pg_has(app: &TestApp, seq: i64, sorts: &[usize]) -> bool {
+    use wharf::model::record::{indexes::catalog_has, search_index};
+    let mut conn = app.pool.get().expect("conn");
+    if !matches!(&*conn, wharf::db::AnyConnection::Postgres(_)) {
+        return true;
+    }
+    sorts
+        .iter()
+        .all(|i| catalog_has(&mut conn, &format!("records_sort_{seq}_{i}")).expect("catalog"))
+        && search_index::exists(&mut conn, seq).expect("catalog")
+}
+
+async fn wait_indexes(app: &TestApp, seq: i64, sorts: &[usize]) {
+    let start = Instant::now();
+    while !pg_has(app, seq, sorts) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "indexes {sorts:?} and search"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The three highest `n` (a sort), and how many records a search finds.
+async fn reads(app: &TestApp, sheet: &str) -> (Vec<Value>, usize) {
+    let (status, page) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?sortField=n&sortDirection=desc&pageSize=3"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let top = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["n"]["value"].clone())
+        .collect();
+    let (_, found) = app
+        .get_json(&format!("/sheets/{sheet}/records?searchValue=town7&pageSize=100"))
+        .await;
+    (top, found["data"]["records"].as_array().unwrap().len())
+}
+
+/// Removing a field rewrites every record; on PostgreSQL the sheet's indexes are dropped
+/// first and built again after (kept, each rewritten record updated all of them). Sorts
+/// and searches answer right before, right after, and once the indexes are back.
+async fn a_removal_builds_the_indexes_again(db: Db) {
+    let app = spawn_app(db).await;
+    let fields = json!([{"key": "a", "type": "string"}, {"key": "gone", "type": "string"},
+                        {"key": "n", "type": "number"}, {"key": "city", "type": "string"}]);
+    let sheet = sheet_with(&app, "Aside", fields).await;
+    let rows: Vec<Value> = (0..600)
+        .map(|i| json!({"a": format!("a{i}"), "gone": format!("g{i}"), "n": (i * 7) % 600, "city": format!("town{}", i % 50)}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let seq = app.sheet_seq(&sheet);
+    let _ = app
+        .get_json(&format!("/sheets/{sheet}/records?sortField=n&searchValue=town7"))
+        .await;
+    wait_indexes(&app, seq, &[2]).await;
+    let expected = (vec![json!(599), json!(598), json!(597)], 12);
+    assert_eq!(reads(&app, &sheet).await, expected);
+
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/gone")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(reads(&app, &sheet).await, expected, "right after the removal");
+    // All of them this time: every read may want one after a rewrite.
+    wait_indexes(&app, seq, &[0, 1, 2]).await;
+    assert_eq!(reads(&app, &sheet).await, expected, "with the indexes back");
+    let (_, page) = app
+        .get_json(&format!("/sheets/{sheet}/records?searchValue=g7"))
+        .await;
+    assert_eq!(
+        page["data"]["records"],
+        json!([]),
+        "the removed field's values are not found"
+    );
+    rechecked(&app, &sheet).await;
+}
+
+on_both!(
+    a_recheck_leaves_unchanged_records_as_they_were,
+    a_removal_builds_the_indexes_again,
+);
