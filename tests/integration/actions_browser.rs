@@ -53,7 +53,7 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
         .click()
         .await
         .unwrap();
-    let dialog = "#action-workbook-send-report";
+    let dialog = "#action-workbook-73656e642d7265706f7274";
     wait_for(
         c,
         &format!("document.querySelector('{dialog}').open"),
@@ -98,7 +98,7 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
     assert!(text(c, "#action-job .job-eta").await.contains("minutes left"));
     assert_eq!(
         c.execute(
-            "return document.querySelector('#action-workbook-send-report').open;",
+            "return document.querySelector('#action-workbook-73656e642d7265706f7274').open;",
             vec![]
         )
         .await

@@ -94,7 +94,8 @@ async fn the_grid_shows_actions_and_why_one_is_off(db: Db) {
         "{html}"
     );
     assert!(html.contains("title=\"Closed for the day\" disabled"));
-    assert!(html.contains("class=\"action primary\" data-action-dialog=\"action-workbook-send-report\""));
+    assert!(html
+        .contains("class=\"action primary\" data-action-dialog=\"action-workbook-73656e642d7265706f7274\""));
     assert!(
         html.contains("Send the report to the whole team?"),
         "the confirmation's text"
@@ -440,7 +441,7 @@ async fn a_guest_runs_the_actions_of_its_space(db: Db) {
     let insider = guest_browser(&app, guest_id, &space).await;
     let html = insider.page(&format!("/workbooks/{wb}")).await;
     assert!(
-        html.contains("data-action-dialog=\"action-workbook-send-report\""),
+        html.contains("data-action-dialog=\"action-workbook-73656e642d7265706f7274\""),
         "the guest sees the action"
     );
     let token = insider.csrf(&format!("/workbooks/{wb}")).await;

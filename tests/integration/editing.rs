@@ -400,7 +400,75 @@ async fn a_change_before_the_stream_opens_is_announced(db: Db) {
     assert!(!seen.contains("event: changed"), "{seen}");
 }
 
+/// Computed and read-only fields are shown in the grid, not edited there: no editor opens
+/// on their cells and a save sent anyway is refused, the value kept. Other cells save.
+async fn read_only_and_computed_cells_are_not_edited_in_the_grid(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Fixed").await;
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Fixed", "spaceId": space, "sheets": [{"name": "C", "slug": "c", "fields": [
+                {"key": "n", "type": "string"},
+                {"key": "total", "type": "string", "constraints": [{"type": "computed"}]},
+                {"key": "ro", "type": "string", "readonly": true}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"n": "a", "total": "42", "ro": "fixed"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let grid = app
+        .page(&format!(
+            "/workbooks/{}?sheet={sheet}",
+            wb["data"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        grid.contains(&format!("/grid/{sheet}/records/{rid}/edit?field=n")),
+        "{grid}"
+    );
+    assert!(!grid.contains(&format!("/grid/{sheet}/records/{rid}/edit?field=total")));
+    assert!(!grid.contains(&format!("/grid/{sheet}/records/{rid}/edit?field=ro")));
+    let cell = format!("/grid/{sheet}/records/{rid}");
+    for field in ["total", "ro"] {
+        let (status, toast) = save(
+            &app.client,
+            &app,
+            &csrf,
+            &cell,
+            &[("field", field), ("value", "999")],
+        )
+        .await;
+        assert_eq!(status, 400, "{toast}");
+        assert!(toast.contains("read-only"), "{toast}");
+        let editor = app
+            .client
+            .get(app.url(&format!("{cell}/edit?field={field}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(editor.status().as_u16(), 400);
+    }
+    let (status, _) = save(&app.client, &app, &csrf, &cell, &[("field", "n"), ("value", "b")]).await;
+    assert_eq!(status, 200);
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let values = &page["data"]["records"][0]["values"];
+    assert_eq!(values["total"]["value"], "42");
+    assert_eq!(values["ro"]["value"], "fixed");
+    assert_eq!(values["n"]["value"], "b");
+}
+
 on_both!(
+    read_only_and_computed_cells_are_not_edited_in_the_grid,
     a_change_before_the_stream_opens_is_announced,
     the_grid_shows_who_else_has_the_sheet_open,
     a_stale_save_is_refused_and_every_change_is_kept,

@@ -158,6 +158,8 @@ pub struct CellView {
     pub text: String,
     pub error: String,
     pub warn: String,
+    /// Computed or read-only: shown, not edited in the grid.
+    pub fixed: bool,
 }
 
 pub struct RowView {
@@ -249,6 +251,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                 text: checked.vals.get(i).map(display).unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
+                fixed: f.computed || f.readonly,
             }
         })
         .collect();

@@ -48,14 +48,12 @@ pub struct ActionView {
 }
 
 impl ActionView {
-    /// The id of its dialog (and form) on the page.
+    /// The id of its dialog (and form) on the page: the operation's bytes in hex, so two
+    /// operations never share one (`承認` and `削除`, `export:csv` and `export-csv` did when
+    /// other characters became `-`, and a click on one ran the other).
     pub fn dialog_id(&self) -> String {
-        let safe: String = self
-            .operation
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        format!("action-{}-{safe}", self.scope)
+        let hex: String = self.operation.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("action-{}-{hex}", self.scope)
     }
 
     /// Whether a click asks something first (a confirmation or an input form).
@@ -324,6 +322,21 @@ mod tests {
         assert!(off_because(&a, &now)
             .unwrap()
             .contains("checked 4 changed record(s)"));
+    }
+
+    #[test]
+    fn every_operation_has_a_dialog_of_its_own() {
+        let ids: std::collections::HashSet<String> =
+            ["承認", "削除", "export:csv", "export-csv", "a_b", "a-b"]
+                .iter()
+                .map(|op| {
+                    let json = json!([{"label": "Go", "operation": op}]);
+                    actions_of(&json, "workbook", &Counts::default())
+                        .remove(0)
+                        .dialog_id()
+                })
+                .collect();
+        assert_eq!(ids.len(), 6, "{ids:?}");
     }
 
     #[test]

@@ -96,6 +96,7 @@ pub async fn edit(
     let rid = record_id(&record_raw)?;
     let index = ctx.config.field_index(&key).ok_or(AppError::NotFound("field"))?;
     let field = ctx.config.fields[index].clone();
+    refuse_fixed(&field)?;
     let sid = ctx.sheet.id.clone();
     let row = &load_row(&state, ctx, rid).await?;
     let checked = row.checked();
@@ -159,6 +160,18 @@ pub struct CellForm {
 }
 
 /// Saves one cell: the record is re-validated, the row and the counts come back.
+/// Computed and read-only fields are shown in the grid, not changed there (listener code
+/// and the API write them).
+fn refuse_fixed(field: &crate::blueprint::Field) -> Result<(), AppError> {
+    match field.computed || field.readonly {
+        true => Err(AppError::bad_request(
+            "field",
+            format!("{} is read-only: it cannot be changed here", field.display_name()),
+        )),
+        false => Ok(()),
+    }
+}
+
 pub async fn save(
     req: HttpRequest,
     user: Viewer,
@@ -173,12 +186,13 @@ pub async fn save(
     ctx.sheet.check_unlocked()?;
     let rid = record_id(&record_raw)?;
     let form = form.into_inner();
-    if ctx.config.field_index(&form.field).is_none() {
+    let Some(index) = ctx.config.field_index(&form.field) else {
         return Err(AppError::bad_request(
             "field",
             format!("this sheet has no field `{}`", form.field),
         ));
-    }
+    };
+    refuse_fixed(&ctx.config.fields[index])?;
     let base = match form.version.trim() {
         "" => None,
         v => Some(
