@@ -33,6 +33,15 @@ pub fn target(
     if ctx.sheet.workbook_id.as_str() != source {
         return Err(not_here());
     }
+    if let Some(key) = config
+        .as_object()
+        .and_then(|c| c.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())))
+    {
+        return Err(format!(
+            "config.{key} is not a key of this job (it takes {}); left out, the selection would be every record",
+            CONFIG_KEYS.join(", ")
+        ));
+    }
     let params = params_of(config).map_err(|m| format!("config.{m}"))?;
     exceptions_of(config).map_err(|m| format!("config.{m}"))?;
     let q = selection::parse(&ctx.config, &params)
@@ -65,6 +74,21 @@ pub fn stop_if_locked(
         ))
     })
 }
+
+/// The keys of a `delete-records` or `bulk-change` config. Any other is refused: one
+/// misspelt (`recordIds`) was dropped, and what was left deleted every record.
+const CONFIG_KEYS: [&str; 10] = [
+    "sheet",
+    "filter",
+    "filterField",
+    "searchValue",
+    "searchField",
+    "q",
+    "ids",
+    "exceptions",
+    "changes",
+    "undo",
+];
 
 /// The selection keys of a config as query parameters (`ids` a list or one id). A value of
 /// the wrong type is refused, never dropped: what is left of a selection could select

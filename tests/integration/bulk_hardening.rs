@@ -162,6 +162,42 @@ async fn a_jobs_config_is_checked_when_it_changes(db: Db) {
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("nope"), "{body}");
+    // A misspelt selection is refused, not dropped (left out, it selected every record).
+    let (status, body) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": workbook,
+                    "config": {"sheet": sheet, "recordIds": ["us_rc_1"]}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("config.recordIds"), "{body}");
+    for misspelt in ["query=name%20eq%20Nobody", "fliter=valid"] {
+        let (status, body) = app
+            .patch_json(
+                &format!("/sheets/{sheet}/records/bulk-update?{misspelt}"),
+                &json!({"fieldUpdates": {"name": {"value": "Everyone"}}}),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let (status, body) = send(
+            app.api(
+                reqwest::Method::PUT,
+                &format!("/sheets/{sheet}/find-replace?{misspelt}"),
+            )
+            .json(&json!({"find": "Old", "replace": "Everyone", "fieldKey": "name"})),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+    }
+    assert_eq!(cells(&app, &sheet).await.len(), 3, "nothing deleted");
+    assert!(
+        cells(&app, &sheet)
+            .await
+            .iter()
+            .all(|c| c["name"]["value"] == "Old"),
+        "nothing changed"
+    );
 }
 
 /// Find and replace works on what a cell shows, not on the input kept beside it: an option

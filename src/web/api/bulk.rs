@@ -25,6 +25,33 @@ fn field(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
         .ok_or_else(|| AppError::invalid("fieldKey", format!("this sheet has no field `{key}`")))
 }
 
+/// The parameters the official client sends with a bulk change. Any other is refused: one
+/// misspelt (`fliter`, `query`) was dropped, and what was left changed every record.
+const KNOWN_PARAMS: [&str; 9] = [
+    "filter",
+    "filterField",
+    "searchValue",
+    "searchField",
+    "ids",
+    "q",
+    "sortField",
+    "sortDirection",
+    "silent",
+];
+
+fn refuse_unknown(params: &[(String, String)]) -> Result<(), AppError> {
+    match params.iter().find(|(k, _)| !KNOWN_PARAMS.contains(&k.as_str())) {
+        Some((k, _)) => Err(AppError::bad_request(
+            k,
+            format!(
+                "`{k}` is not a parameter of a bulk change (it takes {}); left out, the change would select every record",
+                KNOWN_PARAMS.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs the change; a commit not announced to hooks still gives the change its version.
 /// More records than one transaction takes: a `workbook:bulk-change` job, answered 202
 /// with its id (the version is the job's).
@@ -36,6 +63,7 @@ async fn run(
     params: &[(String, String)],
     changes: Vec<(usize, Change)>,
 ) -> Result<HttpResponse, AppError> {
+    refuse_unknown(params)?;
     let q = parse_selection(&ctx.config, params)?.0;
     if let Some(message) = changes.iter().find_map(|(_, c)| c.too_big()) {
         return Err(AppError::invalid("value", message));
