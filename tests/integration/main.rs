@@ -26,6 +26,7 @@ mod bulk;
 mod bulk_editors;
 mod bulk_hardening;
 mod bulk_jobs;
+mod bulk_undo;
 mod cells;
 mod cli;
 mod commits;

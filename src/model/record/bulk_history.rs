@@ -199,7 +199,7 @@ pub fn revert(
     let mut done = Undone::default();
     let mut after = 0i64;
     loop {
-        let batch: Vec<(i64, i64, String, String)> = record_changes::table
+        let batch: Vec<Cell> = record_changes::table
             .filter(record_changes::bulk_id.eq(id.as_str()))
             .filter(record_changes::id.gt(after))
             .order(record_changes::id.asc())
@@ -209,6 +209,7 @@ pub fn revert(
                 record_changes::record_id,
                 record_changes::field,
                 record_changes::old_value,
+                record_changes::new_value,
             ))
             .load(conn)?;
         let Some(last) = batch.last() else { break };
@@ -235,12 +236,16 @@ pub fn revert(
     Ok(done)
 }
 
+/// A cell a bulk change wrote: its change's id, the record, the field, the value before
+/// and the value written.
+type Cell = (i64, i64, String, String, String);
+
 /// The updates that put back a batch's cells, and how many cells are kept as they are.
 /// Runs under the sheet's write lock, so what it reads is what it writes over.
 fn restorable(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
-    batch: &[(i64, i64, String, String)],
+    batch: &[Cell],
 ) -> ModelResult<(Vec<RecordUpdate>, usize)> {
     let ids: Vec<i64> = batch
         .iter()
@@ -256,9 +261,9 @@ fn restorable(
         .load::<i64>(conn)?
         .into_iter()
         .collect();
-    // The newest change of each cell since the bulk change began.
-    let mut newest: HashMap<(i64, String), i64> = HashMap::new();
-    let later: Vec<(i64, i64, String)> = record_changes::table
+    // The newest change of each cell since the bulk change began, and the value it wrote.
+    let mut newest: HashMap<(i64, String), (i64, String)> = HashMap::new();
+    let later: Vec<(i64, i64, String, String)> = record_changes::table
         .filter(record_changes::sheet_id.eq(&ctx.sheet.id))
         .filter(record_changes::record_id.eq_any(&ids))
         .filter(record_changes::id.gt(first))
@@ -266,16 +271,24 @@ fn restorable(
             record_changes::id,
             record_changes::record_id,
             record_changes::field,
+            record_changes::new_value,
         ))
         .load(conn)?;
-    for (cid, rid, field) in later {
-        let e = newest.entry((rid, field)).or_insert(cid);
-        *e = (*e).max(cid);
+    for (cid, rid, field, new) in later {
+        let e = newest.entry((rid, field)).or_insert((cid, String::new()));
+        if cid >= e.0 {
+            *e = (cid, new);
+        }
     }
+    let shows = |text: &str| crate::validate::display(&serde_json::from_str(text).unwrap_or_default());
     let mut by_record: BTreeMap<i64, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
     let mut kept = 0;
-    for (cid, rid, field, old) in batch {
-        let overtaken = newest.get(&(*rid, field.clone())).is_some_and(|n| n > cid);
+    for (cid, rid, field, old, wrote) in batch {
+        // Changed since only if the cell no longer shows what the bulk change wrote: an undo
+        // of a later change, or a canceled one's take-back, puts that back and blocks nothing.
+        let overtaken = newest
+            .get(&(*rid, field.clone()))
+            .is_some_and(|(n, now)| n > cid && shows(now) != shows(wrote));
         if overtaken || !present.contains(rid) || ctx.config.field_index(field).is_none() {
             kept += 1;
             continue;
