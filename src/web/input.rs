@@ -29,10 +29,12 @@ pub fn json_has_nul(body: &[u8]) -> bool {
     false
 }
 
-/// True when URL-encoded text holds `%00`.
+/// True when URL-encoded text holds `%00`, or a NUL byte sent as it is (decoding keeps it).
 fn urlencoded_has_nul(text: &[u8]) -> bool {
-    text.windows(3)
-        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    text.contains(&0)
+        || text
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -143,6 +145,7 @@ mod tests {
         assert!(!json_has_nul(br#"{"a":"\\u0000"}"#));
         assert!(!json_has_nul(br#"{"a":"u0000"}"#));
         assert!(urlencoded_has_nul(b"name=a%00b"));
+        assert!(urlencoded_has_nul(b"name=a\0b"), "a NUL byte sent as it is");
         assert!(!urlencoded_has_nul(b"name=a%2500b"));
     }
 }

@@ -364,15 +364,16 @@ pub async fn values(
     let all = state
         .read_db(move |conn| cells::distinct(conn, seq, index, &q))
         .await?;
-    let key = ctx.config.fields[index].key.clone();
+    // Quoted: a key may hold spaces or be a word of FFQL (`or`, `eq`).
+    let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+    let key = quote(&ctx.config.fields[index].key);
     let values = all
         .iter()
         .take(VALUES_SHOWN)
         .map(|v| {
             let parsed: Value = serde_json::from_str(&v.value).unwrap_or(Value::Null);
             let shown = crate::validate::display(&parsed);
-            let escaped = shown.replace('\\', "\\\\").replace('"', "\\\"");
-            let filter = format!("filter: {key} eq \"{escaped}\"");
+            let filter = format!("filter: {key} eq {}", quote(&shown));
             (shown, filter, v.total, v.errors)
         })
         .collect();
