@@ -44,6 +44,20 @@ impl CurrentUser {
         }
     }
 
+    /// A form shown for one environment (`shown_for`, its hidden `environment_id`) and sent
+    /// after another tab switched environment, or after the environment went, is refused:
+    /// applied to the environment of the moment, a webhook meant for development listened
+    /// to production. An old form without the field is taken as before.
+    pub fn check_environment(&self, shown_for: &str) -> Result<(), AppError> {
+        if shown_for.is_empty() || shown_for == self.environment.id.as_str() {
+            return Ok(());
+        }
+        Err(AppError::Conflict(format!(
+            "this page was opened for another environment, and you now work in {} (switched in another tab, or that environment was deleted); nothing was made: reload the page and try again",
+            self.environment.name
+        )))
+    }
+
     /// Checks the CSRF token given in a form (or already in the header) against the session's.
     pub fn check_csrf(&self, given: &str) -> Result<(), AppError> {
         if self.header_csrf_ok || constant_time_eq(given.as_bytes(), self.session.csrf_token.as_bytes()) {

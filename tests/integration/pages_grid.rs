@@ -213,6 +213,16 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
     app.post_json("/spaces", &json!({"name": "Dev only"})).await;
     let html = app.page("/spaces").await;
     assert!(html.contains("Dev only"));
+    // Another tab keeps the forms it showed for development.
+    let new_space = app.page("/spaces/new").await;
+    let webhooks = app.page("/webhooks").await;
+    let shown_for = |html: &str| {
+        let needle = "name=\"environment_id\" value=\"";
+        let start = html.find(needle).expect("the form names its environment") + needle.len();
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    };
+    let dev = shown_for(&new_space);
+    assert_eq!(shown_for(&webhooks), dev);
     let token = app.csrf("/spaces").await;
     let (_, envs) = app.get_json("/environments").await;
     let prod = envs["data"]
@@ -238,6 +248,56 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
         "production does not show development's spaces"
     );
     assert!(html.contains("No spaces yet"));
+    // The development tab's forms, sent now: refused, nothing made in production.
+    let post = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let client = app.client.clone();
+        let url = app.url(path);
+        async move { client.post(url).form(&fields).send().await.unwrap() }
+    };
+    let stale = post(
+        "/spaces",
+        vec![
+            ("csrf_token", token.clone()),
+            ("name", "Meant for dev".into()),
+            ("environment_id", dev.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(stale.status().as_u16(), 409);
+    assert!(stale.text().await.unwrap().contains("reload the page"));
+    let stale = post(
+        "/webhooks",
+        vec![
+            ("csrf_token", token.clone()),
+            ("url", "http://127.0.0.1:9/dev-receiver".into()),
+            ("topics", "**".into()),
+            ("environment_id", dev.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(stale.status().as_u16(), 409);
+    let hooks: i64 = {
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        wharf::db::schema::webhooks::table
+            .count()
+            .get_result(&mut *conn)
+            .unwrap()
+    };
+    assert_eq!(hooks, 0, "no webhook in any environment");
+    assert!(app.page("/spaces").await.contains("No spaces yet"));
+    // The same form shown for production goes through.
+    let made = post(
+        "/spaces",
+        vec![
+            ("csrf_token", token.clone()),
+            ("name", "Prod one".into()),
+            ("environment_id", prod.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(made.status().as_u16(), 303);
+    assert!(app.page("/spaces").await.contains("Prod one"));
 }
 
 /// A first-admin link printed more than a day ago no longer creates the admin, and says why.

@@ -174,6 +174,9 @@ pub struct CreateForm {
     name: String,
     #[serde(default)]
     space_config_id: String,
+    /// The environment the form was shown for.
+    #[serde(default)]
+    environment_id: String,
 }
 
 pub async fn create(
@@ -182,6 +185,7 @@ pub async fn create(
     form: crate::web::input::Form<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
+    user.check_environment(&form.environment_id)?;
     let form = form.into_inner();
     let mut errors = Vec::new();
     if form.name.trim().is_empty() {

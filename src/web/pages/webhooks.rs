@@ -69,6 +69,9 @@ pub struct NewForm {
     description: String,
     #[serde(default)]
     slug: String,
+    /// The environment the form was shown for.
+    #[serde(default)]
+    environment_id: String,
 }
 
 #[derive(Template)]
@@ -222,6 +225,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     user.check_csrf(&form.csrf_token)?;
+    user.check_environment(&form.environment_id)?;
     let form = form.into_inner();
     let checked = checked_url(&form.url).and_then(|url| {
         checked_description(form.description.trim())?;
