@@ -220,7 +220,22 @@ fn undo_run(
     }
     let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Undoing")?;
-    let done = bulk_history::undo(conn, ctx, &id, &job.created_by)?;
+    // A lock taken meanwhile stops a person's or guest's undo at its next batch; the
+    // change may be undone again once the sheet is unlocked.
+    let actor = job.created_by.as_str();
+    let done = bulk_history::undo_checked(conn, ctx, &id, actor, &mut |fresh, restored| {
+        delete::refuse_locked(fresh, actor).map_err(|_| {
+            crate::model::ModelError::Conflict(format!(
+                "the sheet {} was locked while this undo ran, so it stopped after putting back {} value(s); undo the change again once the sheet is unlocked to put back the rest",
+                fresh.sheet.name,
+                thousands(restored as u64)
+            ))
+        })
+    });
+    let done = done.map_err(|e| match e {
+        crate::model::ModelError::Conflict(m) => JobError::Failed(m),
+        other => other.into(),
+    })?;
     cx.announce.sheet_changed(&ctx.sheet.id);
     for other in &done.also_changed {
         cx.announce.sheet_changed(other);

@@ -90,4 +90,125 @@ async fn bulk_changes_undo_in_turn(db: Db) {
     );
 }
 
-on_both!(bulk_changes_undo_in_turn);
+/// An undo stopped between two batches (a lock taken on a guest's undo job) keeps what it
+/// put back, and the change may be undone again: the rest comes back then.
+async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
+    use wharf::db::write_tx;
+    use wharf::ids::{RecordId, SheetId};
+    use wharf::model::record::bulk::{self, Change};
+    use wharf::model::record::bulk_history;
+    use wharf::model::{sheet, ModelError};
+    const TOTAL: usize = 12_000;
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..TOTAL)
+        .map(|i| json!({"code": {"value": format!("C{i}")}, "name": {"value": "Old"}}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<i64> = record_ids(&body)
+        .iter()
+        .map(|id| RecordId::parse(id).unwrap().0)
+        .collect();
+    let sheet_id = SheetId::parse(&sheet).unwrap();
+    let mut conn = app.pool.get().expect("conn");
+    let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
+    let name = ctx.config.field_index("name").unwrap();
+    let entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Set Name", None).expect("entry");
+    write_tx::<_, ModelError, _>(&mut conn, |conn| {
+        bulk::apply_batch(
+            conn,
+            &ctx,
+            &ids,
+            &[(name, Change::Set(json!("New")))],
+            "tester",
+            &entry,
+        )
+        .map(|_| ())
+    })
+    .expect("the change");
+    let stopped =
+        bulk_history::undo_checked(
+            &mut conn,
+            &ctx,
+            &entry,
+            "tester",
+            &mut |_, restored| match restored {
+                0 => Ok(()),
+                _ => Err(ModelError::Conflict("locked".into())),
+            },
+        );
+    assert!(stopped.is_err(), "stopped before its second batch");
+    let put_back = names_count(&app, &sheet, "Old").await;
+    assert!(put_back > 0 && put_back < TOTAL as i64, "{put_back} put back");
+    let done = bulk_history::undo(&mut conn, &ctx, &entry, "tester").expect("undone again");
+    assert_eq!(done.restored as i64, TOTAL as i64 - put_back);
+    assert_eq!(names_count(&app, &sheet, "Old").await, TOTAL as i64);
+}
+
+/// An undo that has started runs to its end: a cancel is refused (stopped halfway it would
+/// leave the change half undone); one not yet started may be canceled.
+async fn a_running_undo_is_not_canceled(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"code": "C1", "name": "Old"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let bulk = set_names(&app, &sheet, "New").await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let set_status = |to: &'static str| {
+        use diesel::prelude::*;
+        use wharf::db::schema::jobs;
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(jobs::table.filter(jobs::id.eq(&id)))
+            .set(jobs::status.eq(to))
+            .execute(&mut *conn)
+            .unwrap();
+    };
+    // As a worker that took it.
+    set_status("executing");
+    let (status, body) = app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("runs to its end"), "{body}");
+    set_status("ready");
+    let (status, body) = app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// How many records have this name.
+async fn names_count(app: &TestApp, sheet: &str, name: &str) -> i64 {
+    let q = format!("name eq \"{name}\"");
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/counts?q={}", urlencoding(&q)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["counts"]["total"].as_i64().expect("a total")
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+on_both!(
+    bulk_changes_undo_in_turn,
+    an_undo_stopped_between_batches_may_be_undone_again,
+    a_running_undo_is_not_canceled,
+);

@@ -127,6 +127,19 @@ pub fn undo(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
+    undo_checked(conn, ctx, id, actor, &mut |_, _| Ok(()))
+}
+
+/// [`undo`], asking `go_on` before each batch (in its transaction, with the sheet as it is
+/// then and what was put back so far): an error stops the undo there, and the entry may be
+/// undone again later (a lock taken on a guest's undo job).
+pub fn undo_checked(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    id: &BulkChangeId,
+    actor: &str,
+    go_on: &mut dyn FnMut(&SheetContext, usize) -> ModelResult<()>,
+) -> ModelResult<Undone> {
     let claimed = crate::db::write(conn, |conn| {
         diesel::update(
             bulk_changes::table
@@ -146,7 +159,7 @@ pub fn undo(
             None => Err(ModelError::NotFound("bulk change")),
         };
     }
-    let done = revert(conn, ctx, id, actor);
+    let done = revert_checked(conn, ctx, id, actor, go_on);
     if done.is_err() {
         // Not undone after all: the entry may be undone again (cells already put back
         // count as changed since, so they are not put back twice).
@@ -196,6 +209,16 @@ pub fn revert(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
+    revert_checked(conn, ctx, id, actor, &mut |_, _| Ok(()))
+}
+
+fn revert_checked(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    id: &BulkChangeId,
+    actor: &str,
+    go_on: &mut dyn FnMut(&SheetContext, usize) -> ModelResult<()>,
+) -> ModelResult<Undone> {
     let mut done = Undone::default();
     let mut after = 0i64;
     loop {
@@ -219,6 +242,7 @@ pub fn revert(
             // The sheet as it is now: a field changed since the bulk change does not stop
             // its undo (a removed field's cells are kept as they are).
             let ctx = &sheet::relock_fresh(conn, ctx)?;
+            go_on(ctx, done.restored)?;
             let (updates, kept) = restorable(conn, ctx, &batch)?;
             done.kept += kept;
             if !updates.is_empty() {

@@ -297,6 +297,16 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
             "a re-check after a field change keeps the sheet's records and counts true; it cannot be canceled (it takes 5,000 records a transaction, so saves wait for one batch at most)".into(),
         ));
     }
+    // An undo stopped halfway would leave the change half undone, with nothing to take
+    // back: once running, it runs to its end.
+    let undoing = j.status == crate::model::job::status::EXECUTING
+        && j.operation == "bulk-change"
+        && serde_json::from_str::<serde_json::Value>(&j.config).is_ok_and(|c| c.get("undo").is_some());
+    if undoing {
+        return Err(ModelError::Conflict(
+            "an undo that has started runs to its end: stopped halfway, it would leave the change half undone (it puts back 10,000 values a transaction, so saves wait for one batch at most)".into(),
+        ));
+    }
     // A running import or bulk change takes back what it wrote once it stops: say so
     // until it has (see `jobs::say_after_end`).
     let taking_back = j.status == crate::model::job::status::EXECUTING
