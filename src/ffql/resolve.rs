@@ -176,12 +176,35 @@ const LIKE_COST: usize = 5;
 
 fn find_field(fields: &[FieldSpec], name: &str, pos: Pos) -> Result<usize, Error> {
     let lower = name.to_lowercase();
-    let found = fields
-        .iter()
-        .position(|f| f.key == name)
-        .or_else(|| fields.iter().position(|f| f.label == name))
-        .or_else(|| fields.iter().position(|f| f.key.to_lowercase() == lower))
-        .or_else(|| fields.iter().position(|f| f.label.to_lowercase() == lower));
+    // By key, then label, then either in any case: the first rule that names any field
+    // decides, and it must name one (two fields labelled alike: say so, not pick one).
+    let rules: [&dyn Fn(&FieldSpec) -> bool; 4] = [
+        &|f| f.key == name,
+        &|f| f.label == name,
+        &|f| f.key.to_lowercase() == lower,
+        &|f| f.label.to_lowercase() == lower,
+    ];
+    let mut found = None;
+    for rule in rules {
+        let named: Vec<usize> = (0..fields.len()).filter(|&i| rule(&fields[i])).collect();
+        match named.as_slice() {
+            [] => continue,
+            [one] => found = Some(*one),
+            many => {
+                let keys: Vec<&str> = many.iter().map(|&i| fields[i].key.as_str()).collect();
+                return Err(Error::new(
+                    pos,
+                    format!(
+                        "\"{name}\" at {} names {} fields ({}); name one by its key",
+                        pos.column,
+                        many.len(),
+                        keys.join(", ")
+                    ),
+                ));
+            }
+        }
+        break;
+    }
     found.ok_or_else(|| {
         let keys: Vec<&str> = fields.iter().take(20).map(|f| f.key.as_str()).collect();
         let more = if fields.len() > 20 { ", ..." } else { "" };

@@ -48,6 +48,24 @@ fn a_field_by_key_or_label_quoted_or_not_any_case() {
 }
 
 #[test]
+fn a_label_two_fields_share_is_refused_not_guessed() {
+    let f = |key: &str, label: &str, kind| FieldSpec {
+        key: key.into(),
+        label: label.into(),
+        kind,
+    };
+    let twins = vec![f("a", "Dup Label", Kind::Text), f("b", "Dup Label", Kind::Number)];
+    let e = compile("\"Dup Label\" eq 1", &twins).unwrap_err();
+    assert!(e.message.contains("names 2 fields (a, b)"), "{e}");
+    // A key still names its own field, even where a label says the same.
+    let key_and_label = vec![f("b", "Other", Kind::Text), f("c", "b", Kind::Number)];
+    assert!(matches!(
+        compile("b eq x", &key_and_label).unwrap(),
+        Node::Cell { field: 0, .. }
+    ));
+}
+
+#[test]
 fn every_operator() {
     assert_eq!(ok("amount lt 5"), num(1, Cmp::Lt, 5));
     assert_eq!(ok("amount lte 5"), num(1, Cmp::Lte, 5));

@@ -112,6 +112,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         Some(&job.id),
     )?;
     let ids = bulk::selected(conn, &ctx, &q, &changes, None)?;
+    let params = delete::params_of(&config).map_err(JobError::Failed)?;
     let total = ids.len().max(1);
     let mut progress = Progress::new(cx, job, worker);
     let mut changed: Vec<i64> = Vec::new();
@@ -120,8 +121,12 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         for (n, chunk) in ids.chunks(BATCH).enumerate() {
             let written = progress.fenced(conn, |conn| {
                 let fresh = sheet::relock_fresh(conn, &ctx)?;
-                delete::stop_if_locked(&fresh, actor, || "and put back the values it had changed".into())?;
-                Ok(bulk::apply_batch(conn, &ctx, chunk, &changes, actor, &bulk)?)
+                delete::stop_if_refused(conn, &fresh, actor, || {
+                    "and put back the values it had changed".into()
+                })?;
+                Ok(bulk::apply_batch(
+                    conn, &ctx, chunk, &params, &changes, actor, &bulk,
+                )?)
             })?;
             changed.extend(written.rows);
             cx.announce.sheet_changed(&ctx.sheet.id);
@@ -203,12 +208,14 @@ fn undo_run(
 ) -> Result<(), JobError> {
     let id = BulkChangeId::parse(undo)
         .ok_or_else(|| JobError::Failed(format!("`{undo}` is not a bulk change")))?;
-    // Only its author undoes a bulk change, as in the grid.
+    // Its author undoes a bulk change, as in the grid, and so may a secret key (the team's
+    // own: a guest removed from the space could not undo its change, nor anyone else).
+    let by_key = crate::ids::ApiKeyId::parse(&job.created_by).is_some();
     match bulk_history::find(conn, &ctx.sheet.id, id.as_str())? {
-        Some(entry) if entry.actor == job.created_by => {}
+        Some(entry) if entry.actor == job.created_by || by_key => {}
         Some(_) => {
             return Err(JobError::Failed(
-                "only the person who made a bulk change can undo it".into(),
+                "only the person who made a bulk change, or a secret key, can undo it".into(),
             ))
         }
         None => {
@@ -223,13 +230,17 @@ fn undo_run(
     // A lock taken meanwhile stops a person's or guest's undo at its next batch; the
     // change may be undone again once the sheet is unlocked.
     let actor = job.created_by.as_str();
-    let done = bulk_history::undo_checked(conn, ctx, &id, actor, &mut |fresh, restored| {
-        delete::refuse_locked(fresh, actor).map_err(|_| {
-            crate::model::ModelError::Conflict(format!(
-                "the sheet {} was locked while this undo ran, so it stopped after putting back {} value(s); undo the change again once the sheet is unlocked to put back the rest",
-                fresh.sheet.name,
+    let done = bulk_history::undo_checked(conn, ctx, &id, actor, &mut |conn, fresh, restored| {
+        let done = || {
+            format!(
+                "after putting back {} value(s); the change may be undone again to put back the rest",
                 thousands(restored as u64)
-            ))
+            )
+        };
+        delete::stop_if_refused(conn, fresh, actor, done).map_err(|e| match e {
+            JobError::Failed(m) => crate::model::ModelError::Conflict(m),
+            JobError::Lost => crate::model::ModelError::Conflict("the job was stopped".into()),
+            JobError::Internal(e) => crate::model::ModelError::Conflict(e.to_string()),
         })
     });
     let done = done.map_err(|e| match e {

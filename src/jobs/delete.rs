@@ -59,13 +59,24 @@ pub fn refuse_locked(ctx: &SheetContext, actor: &str) -> crate::model::ModelResu
     }
 }
 
-/// A lock taken while a person's or guest's job runs stops it at its next batch, with
-/// words on what it had done (`done`).
-pub fn stop_if_locked(
+/// A lock taken while a person's or guest's job runs stops it at its next batch, and so
+/// does its guest losing the space (removed from it, or deleted: its job went on to the
+/// end), with words on what it had done (`done`).
+pub fn stop_if_refused(
+    conn: &mut AnyConnection,
     ctx: &SheetContext,
     actor: &str,
     done: impl FnOnce() -> String,
 ) -> Result<(), JobError> {
+    if let Some(guest) = crate::ids::GuestId::parse(actor) {
+        let spaces = crate::model::guest::spaces_of(conn, &guest)?;
+        if !spaces.iter().any(|s| s.space_id == ctx.space_id) {
+            return Err(JobError::Failed(format!(
+                "the guest who started this job no longer reaches its space, so it stopped {}",
+                done()
+            )));
+        }
+    }
     refuse_locked(ctx, actor).map_err(|_| {
         JobError::Failed(format!(
             "the sheet {} was locked while this job ran, so it stopped {}",
@@ -77,8 +88,10 @@ pub fn stop_if_locked(
 
 /// The keys of a `delete-records` or `bulk-change` config. Any other is refused: one
 /// misspelt (`recordIds`) was dropped, and what was left deleted every record.
-const CONFIG_KEYS: [&str; 10] = [
+const CONFIG_KEYS: [&str; 11] = [
     "sheet",
+    // Flatfile's, naming the snapshot it takes first; Wharf keeps history instead.
+    "snapshotLabel",
     "filter",
     "filterField",
     "searchValue",
@@ -154,30 +167,20 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         .filter(|id| !kept.contains(id))
         .map(RecordId)
         .collect();
-    let total = ids.len().max(1);
     // After a crash the selection is what was left: progress goes on from where it was.
     let floor = usize::try_from(job.progress.clamp(0, 99)).unwrap_or(0);
     let mut progress = Progress::new(cx, job, worker);
     let mut deleted = 0usize;
-    for (n, chunk) in ids.chunks(BATCH).enumerate() {
-        let gone = progress.fenced(conn, |conn| {
-            // The sheet as it is now (a field change between batches does not stop it;
-            // a lock does).
-            let ctx = sheet::relock_fresh(conn, &ctx)?;
-            stop_if_locked(&ctx, &job.created_by, || {
-                format!("after deleting {deleted} of {} record(s)", ids.len())
-            })?;
-            Ok(record::delete_present(conn, &ctx, chunk, &job.created_by)?)
-        })?;
-        deleted += gone.rows;
-        cx.announce.sheet_changed(&ctx.sheet.id);
-        for other in &gone.also_changed {
-            cx.announce.sheet_changed(other);
-        }
-        let done = (n + 1) * BATCH;
-        let percent = floor + (99 - floor) * done.min(total) / total;
-        progress.report(conn, percent as i32, "Deleting records")?;
+    let ran = delete_batches(cx, conn, job, &ctx, &ids, floor, &mut progress, &mut deleted);
+    if let Err(JobError::Lost) = &ran {
+        // Canceled (or taken over): what it deleted stays deleted; say how many.
+        let words = format!(
+            "Stopped after deleting {deleted} of {} record(s); those stay deleted",
+            ids.len()
+        );
+        super::say_after_end(cx, conn, job, &words);
     }
+    ran?;
     let message = if job.crashes > 0 {
         format!(
             "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
@@ -187,4 +190,40 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
     };
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
+}
+
+/// Deletes `ids` a batch at a time, counting into `deleted` as each commits.
+#[allow(clippy::too_many_arguments)]
+fn delete_batches(
+    cx: &super::Context,
+    conn: &mut AnyConnection,
+    job: &Job,
+    ctx: &SheetContext,
+    ids: &[RecordId],
+    floor: usize,
+    progress: &mut Progress,
+    deleted: &mut usize,
+) -> Result<(), JobError> {
+    let total = ids.len().max(1);
+    for (n, chunk) in ids.chunks(BATCH).enumerate() {
+        let so_far = *deleted;
+        let gone = progress.fenced(conn, |conn| {
+            // The sheet as it is now (a field change between batches does not stop it;
+            // a lock does).
+            let ctx = sheet::relock_fresh(conn, ctx)?;
+            stop_if_refused(conn, &ctx, &job.created_by, || {
+                format!("after deleting {so_far} of {} record(s)", ids.len())
+            })?;
+            Ok(record::delete_present(conn, &ctx, chunk, &job.created_by)?)
+        })?;
+        *deleted += gone.rows;
+        cx.announce.sheet_changed(&ctx.sheet.id);
+        for other in &gone.also_changed {
+            cx.announce.sheet_changed(other);
+        }
+        let done = (n + 1) * BATCH;
+        let percent = floor + (99 - floor) * done.min(total) / total;
+        progress.report(conn, percent as i32, "Deleting records")?;
+    }
+    Ok(())
 }

@@ -285,7 +285,7 @@ fn write_batches(
         let also_changed = progress.fenced(conn, |conn| {
             // A lock taken meanwhile stops a person's or guest's import.
             let fresh = sheet::relock_fresh(conn, dest)?;
-            super::delete::stop_if_locked(&fresh, actor, || "and took back the records it had mapped".into())?;
+            super::delete::stop_if_refused(conn, &fresh, actor, || "and took back the records it had mapped".into())?;
             // The batch was checked against the destination's fields: changed since, the
             // plan no longer says where its values go. (Another sheet of the workbook
             // changing changes nothing here.)

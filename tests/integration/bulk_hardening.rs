@@ -63,7 +63,7 @@ async fn a_field_added_meanwhile_moves_the_field_not_the_change(db: Db) {
     let entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Set Name", None).expect("entry");
     let changes = [(name, Change::Set(json!("New")))];
     write_tx::<_, ModelError, _>(&mut conn, |conn| {
-        bulk::apply_batch(conn, &before, &ids, &changes, "tester", &entry).map(|_| ())
+        bulk::apply_batch(conn, &before, &ids, &[], &changes, "tester", &entry).map(|_| ())
     })
     .expect("the batch follows the new fields");
     for record in cells(&app, &sheet).await {
@@ -311,6 +311,7 @@ async fn a_rerun_takes_back_earlier_attempts_first(db: Db) {
             conn,
             &ctx,
             &ids[..2],
+            &[],
             &[(name, Change::Set(json!("Job")))],
             &actor,
             &dead,

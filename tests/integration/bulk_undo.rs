@@ -123,6 +123,7 @@ async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
             conn,
             &ctx,
             &ids,
+            &[],
             &[(name, Change::Set(json!("New")))],
             "tester",
             &entry,
@@ -136,7 +137,7 @@ async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
             &ctx,
             &entry,
             "tester",
-            &mut |_, restored| match restored {
+            &mut |_, _, restored| match restored {
                 0 => Ok(()),
                 _ => Err(ModelError::Conflict("locked".into())),
             },

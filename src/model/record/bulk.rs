@@ -204,14 +204,15 @@ fn update_of(
     }))
 }
 
-/// One batch of a bulk change run as a job: `changes` made to the records `ids` still
-/// present, written under the entry `bulk` with no commit of their own (the job makes one
-/// commit of everything at the end). The caller holds the write transaction. Returns the
-/// ids changed.
+/// One batch of a bulk change run as a job: `changes` made to the records `ids` that the
+/// selection (`params`, the job's) still picks, written under the entry `bulk` with no
+/// commit of their own (the job makes one commit of everything at the end). The caller
+/// holds the write transaction. Returns the ids changed.
 pub fn apply_batch(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     ids: &[i64],
+    params: &[(String, String)],
     changes: &[(usize, Change)],
     actor: &str,
     bulk: &BulkChangeId,
@@ -221,7 +222,16 @@ pub fn apply_batch(
     let fresh = sheet::relock_fresh(conn, ctx)?;
     let changes = refound(ctx, &fresh, changes)?;
     let ctx = &fresh;
-    let rows = super::write::load(conn, ctx.sheet.seq, ids)?;
+    // Still picked, read under the lock: a record someone changed since the job began so
+    // that the selection no longer picks it keeps their change (as a change of one request).
+    let (q, _) = super::selection::parse(&ctx.config, params)
+        .map_err(|m| ModelError::Invalid(vec![(m.key, m.message)]))?;
+    let q = RecordQuery {
+        ids: Some(ids.to_vec()),
+        ..q
+    };
+    let ids = selected(conn, ctx, &q, &changes, None)?;
+    let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
     // Each record decoded once: for the change, and as the old record the update replaces.
     let mut updates = Vec::new();
     let mut olds = Vec::new();

@@ -127,7 +127,7 @@ pub fn undo(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    undo_checked(conn, ctx, id, actor, &mut |_, _| Ok(()))
+    undo_checked(conn, ctx, id, actor, &mut |_, _, _| Ok(()))
 }
 
 /// [`undo`], asking `go_on` before each batch (in its transaction, with the sheet as it is
@@ -138,7 +138,7 @@ pub fn undo_checked(
     ctx: &SheetContext,
     id: &BulkChangeId,
     actor: &str,
-    go_on: &mut dyn FnMut(&SheetContext, usize) -> ModelResult<()>,
+    go_on: &mut dyn FnMut(&mut AnyConnection, &SheetContext, usize) -> ModelResult<()>,
 ) -> ModelResult<Undone> {
     let claimed = crate::db::write(conn, |conn| {
         diesel::update(
@@ -209,7 +209,7 @@ pub fn revert(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    revert_checked(conn, ctx, id, actor, &mut |_, _| Ok(()))
+    revert_checked(conn, ctx, id, actor, &mut |_, _, _| Ok(()))
 }
 
 fn revert_checked(
@@ -217,7 +217,7 @@ fn revert_checked(
     ctx: &SheetContext,
     id: &BulkChangeId,
     actor: &str,
-    go_on: &mut dyn FnMut(&SheetContext, usize) -> ModelResult<()>,
+    go_on: &mut dyn FnMut(&mut AnyConnection, &SheetContext, usize) -> ModelResult<()>,
 ) -> ModelResult<Undone> {
     let mut done = Undone::default();
     let mut after = 0i64;
@@ -242,7 +242,7 @@ fn revert_checked(
             // The sheet as it is now: a field changed since the bulk change does not stop
             // its undo (a removed field's cells are kept as they are).
             let ctx = &sheet::relock_fresh(conn, ctx)?;
-            go_on(ctx, done.restored)?;
+            go_on(conn, ctx, done.restored)?;
             let (updates, kept) = restorable(conn, ctx, &batch)?;
             done.kept += kept;
             if !updates.is_empty() {
