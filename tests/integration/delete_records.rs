@@ -167,4 +167,56 @@ async fn exceptions_are_kept(db: Db) {
     assert_eq!(counts(&app, &sheet).await["total"], 2);
 }
 
-on_both!(delete_records_by_query_and_ids, exceptions_are_kept);
+/// A delete canceled midway keeps what it deleted and says how many.
+async fn a_canceled_delete_says_how_many_it_deleted(db: Db) {
+    const TOTAL: i64 = 20_000;
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let wb = workbook_of(&app, &space).await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..TOTAL).map(|i| json!({"email": format!("c{i}@x.io")})).collect();
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &json!(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": wb,
+                    "trigger": "immediate", "config": {"sheet": sheet, "filter": "all"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    // Cancel once the first batch is gone.
+    let start = std::time::Instant::now();
+    while counts(&app, &sheet).await["total"].as_i64().unwrap() == TOTAL {
+        assert!(start.elapsed().as_secs() < 60, "the delete never began");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (status, body) = app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await;
+    if status != 200 {
+        // It ended first (a fast machine): nothing to say about a cancel.
+        assert_eq!(counts(&app, &sheet).await["total"], 0, "{body}");
+        return;
+    }
+    let mut said = String::new();
+    for _ in 0..600 {
+        let (_, now) = app.get_json(&format!("/jobs/{id}")).await;
+        said = now["data"]["info"].as_str().unwrap_or_default().to_string();
+        if said.starts_with("Stopped after deleting") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let left = counts(&app, &sheet).await["total"].as_i64().unwrap();
+    assert!(left > 0, "canceled midway");
+    assert_eq!(
+        said,
+        format!("Stopped after deleting {} of {TOTAL} record(s); those stay deleted", TOTAL - left)
+    );
+}
+
+on_both!(
+    delete_records_by_query_and_ids,
+    exceptions_are_kept,
+    a_canceled_delete_says_how_many_it_deleted
+);
