@@ -174,8 +174,12 @@ async fn a_canceled_delete_says_how_many_it_deleted(db: Db) {
     let space = app.space_from_blueprint().await;
     let wb = workbook_of(&app, &space).await;
     let sheet = app.sheet_id(&space, "contacts").await;
-    let rows: Vec<Value> = (0..TOTAL).map(|i| json!({"email": format!("c{i}@x.io")})).collect();
-    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &json!(rows)).await;
+    let rows: Vec<Value> = (0..TOTAL)
+        .map(|i| json!({"email": format!("c{i}@x.io")}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, job) = app
         .post_json(
@@ -211,7 +215,10 @@ async fn a_canceled_delete_says_how_many_it_deleted(db: Db) {
     assert!(left > 0, "canceled midway");
     assert_eq!(
         said,
-        format!("Stopped after deleting {} of {TOTAL} record(s); those stay deleted", TOTAL - left)
+        format!(
+            "Stopped after deleting {} of {TOTAL} record(s); those stay deleted",
+            TOTAL - left
+        )
     );
 }
 

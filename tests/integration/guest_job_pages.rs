@@ -67,6 +67,19 @@ async fn a_guests_pages_cannot_stop_or_follow_the_teams_jobs(db: Db) {
         .await;
     assert_eq!(status, 200, "{import}");
     let import = import["data"]["id"].as_str().unwrap();
+    // Its page shows the import without a form the guest could not send.
+    let shown = browser
+        .get(app.url(&format!("/jobs/{import}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status().as_u16(), 200);
+    let shown = shown.text().await.unwrap();
+    assert!(
+        !shown.contains(&format!("action=\"/jobs/{import}/plan\"")),
+        "{shown}"
+    );
+    assert!(shown.contains("Your team started this import"), "{shown}");
     let resp = browser
         .post(app.url(&format!("/jobs/{import}/plan")))
         .form(&[("csrf_token", csrf.as_str()), ("map:name", "name")])

@@ -53,6 +53,8 @@ struct JobPage {
     name: String,
     status: StatusPartial,
     editable: bool,
+    /// A guest looking at the team's import: shown, not run (a guest runs only its own).
+    teams_import: bool,
     sources: Vec<SourceRow>,
     destinations: Vec<(String, String)>,
     required_unmapped: Vec<String>,
@@ -126,7 +128,9 @@ pub async fn show(
         return render(&status_of(&j));
     }
     let is_map = j.job_type == "workbook" && j.operation == "map";
+    let teams_import = is_map && matches!(user, Viewer::Guest(_)) && j.created_by != user.actor();
     let editable = is_map
+        && !teams_import
         && (j.status == status::PLANNING
             || j.status == status::CREATED
             || j.status == status::READY && j.started_at.is_none());
@@ -242,6 +246,7 @@ pub async fn show(
         name: j.name(),
         status: status_of(&j),
         editable,
+        teams_import,
         sources,
         destinations,
         required_unmapped,
