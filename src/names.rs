@@ -17,10 +17,14 @@ pub fn is_bidi_control(c: char) -> bool {
 }
 
 /// Whether a name holds line breaks (Unicode's line and paragraph separators too), other
-/// control characters or reordering ones.
+/// control characters, reordering ones, or invisible ones that make two names look alike
+/// (`Acme` and `Ac\u{200B}me`; the joiners some scripts and emoji need stay allowed).
 pub fn misleads(name: &str) -> bool {
-    name.chars()
-        .any(|c| c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}'))
+    name.chars().any(|c| {
+        c.is_control()
+            || is_bidi_control(c)
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+    })
 }
 
 /// What is wrong with a name people will read, if anything, in one message for every case:
@@ -47,7 +51,7 @@ pub fn problem(what: &str, name: &str, max_chars: usize) -> Option<String> {
         return None;
     }
     Some(format!(
-        "{what} is one line of at most {} characters: no line breaks, tabs, control or text-direction characters",
+        "{what} is one line of at most {} characters: no line breaks, tabs, control, invisible or text-direction characters",
         crate::extract::thousands(max_chars as u64)
     ))
 }
@@ -67,10 +71,20 @@ mod tests {
             "\u{061C}x",
             "cr\r",
             "nel\u{85}",
+            "Ac\u{200B}me",
+            "\u{FEFF}Acme",
         ] {
             assert!(misleads(name), "{name:?}");
         }
-        for name in ["Ada Lovelace", "Søren Kierkegaard", "محمد", "日本", "Ῥόδος 🚢"] {
+        for name in [
+            "Ada Lovelace",
+            "Søren Kierkegaard",
+            "محمد",
+            "日本",
+            "Ῥόδος 🚢",
+            "👨\u{200D}👩\u{200D}👧",
+            "می\u{200C}خواهم",
+        ] {
             assert!(!misleads(name), "{name:?}");
         }
     }
@@ -83,7 +97,7 @@ mod tests {
         assert_eq!(
             said,
             "a workbook name is one line of at most 200 characters: no line breaks, tabs, \
-             control or text-direction characters"
+             control, invisible or text-direction characters"
         );
         assert!(problem("a label", "a\nb", MAX_CHARS).is_some());
         assert!(problem("a description", &"d".repeat(1000), 1000).is_none());

@@ -439,12 +439,15 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
                 &format!("duplicate option value `{value}`"),
             );
         }
+        let label = o
+            .get("label")
+            .and_then(Value::as_str)
+            .unwrap_or(&value)
+            .to_string();
+        // Shown in the grid's editor, the mapping page and action dialogs, as a name is.
+        p.name_at(&format!("{opath}.label"), "an option label", &label);
         options.push(EnumOption {
-            label: o
-                .get("label")
-                .and_then(Value::as_str)
-                .unwrap_or(&value)
-                .to_string(),
+            label,
             alternative_names: o
                 .get("alternativeNames")
                 .and_then(Value::as_array)

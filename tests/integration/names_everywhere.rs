@@ -12,6 +12,7 @@ pub(crate) fn bad_names(max: usize) -> Vec<(&'static str, String)> {
     vec![
         ("a line break", "Ada\nLovelace".to_string()),
         ("an override", "invoice\u{202E}fdp.exe".to_string()),
+        ("an invisible character", "Ac\u{200B}me".to_string()),
         ("too long", "n".repeat(max + 1)),
     ]
 }
@@ -86,6 +87,17 @@ async fn sheet_names_slugs_and_labels_are_checked_in_new_workbooks(db: Db) {
         ]);
         let (status, body) = app.post_json("/workbooks", &create(sheets)).await;
         refused_at(status, &body, 422, "$.sheets[1].fields[0].label", case);
+        // An option's label is shown as a field's is (the grid's editor, the mapping page).
+        let options = json!([{"name": "Orders", "slug": "orders", "fields": [{"key": "tier", "type": "enum",
+            "label": "Tier", "config": {"options": [{"value": "a", "label": "A"}, {"value": "b", "label": bad}]}}]}]);
+        let (status, body) = app.post_json("/workbooks", &create(options)).await;
+        refused_at(
+            status,
+            &body,
+            422,
+            "$.sheets[0].fields[0].config.options[1].label",
+            case,
+        );
     }
     for slug in [
         "Bad Slug!".to_string(),
