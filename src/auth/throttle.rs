@@ -1,12 +1,16 @@
-//! Limits sign-in attempts per account and per address, and refuses at once over a limit
-//! (the page answers 429 with `Retry-After`) rather than making anyone wait.
+//! Limits sign-in attempts per account from one address, per account from everywhere, and
+//! per address, and refuses at once over a limit (the page answers 429 with `Retry-After`)
+//! rather than making anyone wait.
 //!
 //! Every attempt is counted *before* its password is checked, so a burst of parallel guesses
 //! cannot all slip through, and a refusal costs no password hash. A correct password forgives
-//! the account's failures and gives its attempt back to the address. An account's budget is
-//! small, so guessing one password stops quickly; an address's is ten times larger, so one
-//! person guessing at one account does not lock out everyone else behind the same address (an
-//! office, a NAT), while someone cycling through many accounts from one address is stopped.
+//! the account's failures and gives its attempt back to the address. An account's budget from
+//! one address is small, so guessing one password stops quickly, and it holds only that
+//! address: a stranger who knows an admin's email cannot lock the admin out from elsewhere
+//! (the whole account stops only after ten times as many guesses, from many addresses). An
+//! address's budget is ten times larger too, so one person guessing at one account does not
+//! lock out everyone else behind the same address (an office, a NAT), while someone cycling
+//! through many accounts from one address is stopped.
 //! Attempts are counted in the database, so several Wharf processes behind one address
 //! apply the same limits, and a restart forgives nothing.
 
@@ -19,7 +23,10 @@ use std::time::Duration;
 /// How many attempts an account and an address get within a sliding window.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// An account's attempts from one address.
     pub per_account: usize,
+    /// An account's attempts from every address together.
+    pub per_account_everywhere: usize,
     pub per_address: usize,
     pub window: Duration,
 }
@@ -28,6 +35,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             per_account: 10,
+            per_account_everywhere: 100,
             per_address: 100,
             window: Duration::from_secs(15 * 60),
         }
@@ -43,6 +51,7 @@ pub struct Throttle {
 #[derive(Debug)]
 pub struct Attempt {
     account: String,
+    address: String,
     /// The counted row of the address.
     address_row: i64,
 }
@@ -61,14 +70,16 @@ impl Throttle {
         address: &str,
     ) -> QueryResult<Result<Attempt, Duration>> {
         let keys = [
-            (account_key(account), self.limits.per_account),
+            (pair_key(account, address), self.limits.per_account),
+            (account_key(account), self.limits.per_account_everywhere),
             (address_key(address), self.limits.per_address),
         ];
         let window = TimeDelta::from_std(self.limits.window).unwrap_or(TimeDelta::MAX);
         Ok(match sign_in_attempt::begin(conn, &keys, window)? {
             Ok(ids) => Ok(Attempt {
                 account: account.to_string(),
-                address_row: ids[1],
+                address: address.to_string(),
+                address_row: ids[2],
             }),
             // At least a second, so a client never retries at once.
             Err(wait) => Err(wait.to_std().unwrap_or_default().max(Duration::from_secs(1))),
@@ -78,8 +89,16 @@ impl Throttle {
     /// The password was right: the account's failures are forgiven, and the address gets
     /// this attempt back (signing in is not guessing).
     pub fn succeeded(&self, conn: &mut AnyConnection, attempt: Attempt) -> QueryResult<()> {
-        sign_in_attempt::forgive(conn, &account_key(&attempt.account), attempt.address_row)
+        let keys = [
+            pair_key(&attempt.account, &attempt.address),
+            account_key(&attempt.account),
+        ];
+        sign_in_attempt::forgive(conn, &keys, attempt.address_row)
     }
+}
+
+fn pair_key(account: &str, address: &str) -> String {
+    format!("account:{account} from:{address}")
 }
 
 fn account_key(account: &str) -> String {
@@ -107,6 +126,7 @@ mod tests {
     fn small() -> Throttle {
         Throttle::new(Limits {
             per_account: 3,
+            per_account_everywhere: 5,
             per_address: 5,
             window: Duration::from_secs(60),
         })
@@ -126,8 +146,17 @@ mod tests {
             .unwrap()
             .expect_err("over the account budget");
         assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60));
-        // From another address too: the budget is the account's.
-        assert!(t.begin(&mut c, "ada@x.io", "10.0.0.2").unwrap().is_err());
+        // From another address the account is not locked (a stranger cannot lock it out)...
+        let own = t
+            .begin(&mut c, "ada@x.io", "10.0.0.2")
+            .unwrap()
+            .expect("from elsewhere");
+        t.begin(&mut c, "ada@x.io", "10.0.0.3")
+            .unwrap()
+            .expect("from elsewhere");
+        // ... until guesses from everywhere spend its whole budget.
+        assert!(t.begin(&mut c, "ada@x.io", "10.0.0.4").unwrap().is_err());
+        drop(own);
         // Refusals are not counted: someone else behind the same address still signs in.
         for _ in 0..10 {
             assert!(t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().is_err());
@@ -184,6 +213,7 @@ mod tests {
         let (_dir, mut c) = db();
         let t = Throttle::new(Limits {
             per_account: 1,
+            per_account_everywhere: 10,
             per_address: 10,
             window: Duration::from_millis(50),
         });

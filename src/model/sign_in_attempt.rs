@@ -52,10 +52,10 @@ pub fn begin(
     })
 }
 
-/// Forgets every attempt under `key`, and the one attempt `id`.
-pub fn forgive(conn: &mut AnyConnection, key: &str, id: i64) -> QueryResult<()> {
+/// Forgets every attempt under `keys`, and the one attempt `id`.
+pub fn forgive(conn: &mut AnyConnection, keys: &[String], id: i64) -> QueryResult<()> {
     crate::db::write_tx(conn, |conn| {
-        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::key.eq(key))).execute(conn)?;
+        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::key.eq_any(keys))).execute(conn)?;
         diesel::delete(sign_in_attempts::table.find(id)).execute(conn)?;
         Ok(())
     })

@@ -150,6 +150,37 @@ async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: D
         .unwrap()
         .contains("Too many failed sign-ins. Try again in 15 minutes."));
 
+    // Ada herself, from another address, signs in: guesses from one address lock the
+    // account there only (a stranger who knows her email cannot lock her out).
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = elsewhere
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    let own_token = &html[start..start + html[start..].find('"').unwrap()];
+    let ada = elsewhere
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("csrf_token", own_token),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ada.status().as_u16(), 303);
+
     // Someone else behind the same address signs into their own account at once.
     let t = std::time::Instant::now();
     let bob = app.sign_in_with(&token, "bob@example.com", PASSWORD).await;
