@@ -82,6 +82,23 @@ pub enum UserAction {
         #[arg(long)]
         admin: bool,
     },
+    /// Set a user's password anew (a forgotten one); reads it from stdin and ends the
+    /// user's sessions.
+    Password {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// A password read from stdin (one line), checked as the pages check one, and its hash.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from stdin")?;
+    let pass = input.trim_end_matches(['\n', '\r']);
+    password::check_strength(pass).map_err(|m| anyhow!(m))?;
+    password::hash(pass)
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
@@ -151,15 +168,19 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::User {
             action: UserAction::Create { email, admin },
         } => {
-            let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .context("reading the password from stdin")?;
-            let pass = input.trim_end_matches(['\n', '\r']);
-            password::check_strength(pass).map_err(|m| anyhow!(m))?;
-            let hash = password::hash(pass)?;
+            let hash = password_from_stdin()?;
             let u = user::create(&mut conn, &email, &hash, admin).map_err(model_err)?;
             println!("{}", u.id);
+        }
+        Command::User {
+            action: UserAction::Password { email },
+        } => {
+            let normal = user::normalize_email(&email).map_err(|m| anyhow!(m))?;
+            let hash = password_from_stdin()?;
+            if !user::set_password(&mut conn, &normal, &hash)? {
+                bail!("no user has the email address {normal}");
+            }
+            eprintln!("the password of {normal} is set; their sessions ended");
         }
         Command::Deploy { file, env } => {
             let text =

@@ -128,6 +128,24 @@ fn insert(
     Ok(users::table.find(&id).select(User::as_select()).first(conn)?)
 }
 
+/// Sets a person's password anew (an admin's answer to a forgotten one, `wharf user
+/// password`) and ends their sessions. `Ok(false)`: no such person.
+pub fn set_password(conn: &mut AnyConnection, email: &str, password_hash: &str) -> QueryResult<bool> {
+    let Some(user) = find_by_email(conn, email)? else {
+        return Ok(false);
+    };
+    crate::db::write_tx(conn, |conn| {
+        diesel::update(users::table.find(&user.id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::password_set_at.eq(Some(super::now())),
+            ))
+            .execute(conn)?;
+        super::session::end_all(conn, &user.id)
+    })?;
+    Ok(true)
+}
+
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email.trim().to_lowercase()))

@@ -59,6 +59,31 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     );
     assert!(ok);
     assert!(out.trim().starts_with("us_usr_"));
+    // A forgotten password is set anew by an admin on the server.
+    let (ok, _, err) = wharf(
+        &settings,
+        &["user", "password", "--email", "Ada@Example.com"],
+        Some("another long password\n"),
+    );
+    assert!(ok, "{err}");
+    let mut conn = wharf::app::prepare_database(&settings).unwrap().get().unwrap();
+    let ada = wharf::model::user::find_by_email(&mut conn, "ada@example.com")
+        .unwrap()
+        .unwrap();
+    assert!(wharf::auth::password::verify(
+        "another long password",
+        Some(&ada.password_hash)
+    ));
+    let (ok, _, err) = wharf(
+        &settings,
+        &["user", "password", "--email", "nobody@example.com"],
+        Some("another long password\n"),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("no user has the email address nobody@example.com"),
+        "{err}"
+    );
 
     let file = dir.path().join("blueprint.json");
     std::fs::write(&file, contacts_blueprint().to_string()).unwrap();

@@ -97,6 +97,14 @@ async fn an_invited_member_sets_a_password_once_and_signs_in(db: Db) {
         200,
         "the link signed Bob in"
     );
+    // Opened again, the used invitation says to sign in with that password.
+    let again = new_client().get(app.url(&link)).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 410);
+    let again = again.text().await.unwrap();
+    assert!(
+        again.contains("sign in with your email") && again.contains("wharf user password"),
+        "{again}"
+    );
     assert_eq!(
         outsider
             .get(app.url("/people"))

@@ -34,6 +34,22 @@ struct ProblemPage {
     explanation: &'static str,
 }
 
+/// The page of a team invitation that does not open: as a guest link's, but a used one set
+/// a password, which signs in (a guest link's words sent the person to ask for another
+/// invitation, which an admin cannot send to someone with a password).
+pub(super) fn team_problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
+    if !matches!(p, LinkProblem::Used) {
+        return problem_page(p);
+    }
+    let mut resp = render(&ProblemPage {
+        problem: "used",
+        heading: "This invitation was already used",
+        explanation: "Its password is set: sign in with your email and that password. If you forgot it, ask an admin to set a new one (wharf user password --email <your email>).",
+    })?;
+    *resp.status_mut() = StatusCode::GONE;
+    Ok(resp)
+}
+
 /// The page of a link that does not open (guest links and team invitations alike).
 pub(super) fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
     let (problem, heading, explanation, status) = match p {

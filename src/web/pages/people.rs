@@ -2,7 +2,7 @@
 //! that lets them set their password, change roles, remove people. The last admin can be
 //! neither removed nor demoted. Also the invitation link's own pages.
 
-use super::guest_links::problem_page;
+use super::guest_links::team_problem_page;
 use super::{render, see_other, CsrfForm, Layout};
 use crate::app::AppState;
 use crate::auth::{password, CurrentUser};
@@ -298,7 +298,7 @@ pub async fn accept_form(
     let t = token.clone();
     match state.db(move |conn| team::check_invite(conn, &t)).await? {
         Ok((_, person)) => accept_page(&req, &state, token, person.email, None, StatusCode::OK),
-        Err(p) => problem_page(p),
+        Err(p) => team_problem_page(p),
     }
 }
 
@@ -338,7 +338,7 @@ pub async fn accept(
                 };
                 accept_page(&req, &state, token, person.email, Some(problem), status)
             }
-            Err(p) => problem_page(p),
+            Err(p) => team_problem_page(p),
         };
     }
     let hash = web::block(move || password::hash(&form.password))
@@ -349,7 +349,7 @@ pub async fn accept(
         .await?
     {
         Ok(s) => s,
-        Err(p) => return problem_page(p),
+        Err(p) => return team_problem_page(p),
     };
     let cookie = super::auth::session_cookie(&state, session_token);
     let mut resp = see_other("/spaces");
