@@ -293,6 +293,21 @@ fn hint(kind: Kind) -> &'static str {
 }
 
 /// The test of one cell of a field of `kind`, or why the value cannot be compared so.
+/// A whole number past what a cell keeps exactly (`100000000000000000000`): a cell refuses
+/// it as typed, but one given as a JSON number holds the nearest double, which a query
+/// compares with it (`eq` found nothing, and ordering said "not a number").
+fn beyond_exact(value: &str) -> Option<serde_json::Number> {
+    let text = value.trim();
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(serde_json::Number::from_f64)
+}
+
 fn cell_test(kind: Kind, op: Op, value: &str) -> Result<CellTest, String> {
     let cmp = match op {
         Op::Eq | Op::Ne => Cmp::Eq,
@@ -316,7 +331,7 @@ fn cell_test(kind: Kind, op: Op, value: &str) -> Result<CellTest, String> {
     let ordering = cmp != Cmp::Eq;
     Ok(match kind {
         Kind::Text => CellTest::Text(cmp, value.to_string()),
-        Kind::Number => match parse_number(value) {
+        Kind::Number => match parse_number(value).or_else(|| beyond_exact(value)) {
             Some(n) => CellTest::Number(cmp, n),
             // `amount eq "N/A"` finds the cells that hold that text.
             None if !ordering => CellTest::Text(cmp, value.to_string()),

@@ -66,6 +66,25 @@ fn a_label_two_fields_share_is_refused_not_guessed() {
 }
 
 #[test]
+fn a_whole_number_past_what_cells_keep_exactly_is_still_a_number() {
+    let big = serde_json::Number::from_f64(1e20).unwrap();
+    assert_eq!(
+        ok("amount eq 100000000000000000000"),
+        Node::Cell {
+            field: 1,
+            test: CellTest::Number(Cmp::Eq, big.clone())
+        }
+    );
+    assert_eq!(
+        ok("amount gt 100000000000000000000"),
+        Node::Cell {
+            field: 1,
+            test: CellTest::Number(Cmp::Gt, big)
+        }
+    );
+}
+
+#[test]
 fn every_operator() {
     assert_eq!(ok("amount lt 5"), num(1, Cmp::Lt, 5));
     assert_eq!(ok("amount lte 5"), num(1, Cmp::Lte, 5));

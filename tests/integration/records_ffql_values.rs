@@ -20,6 +20,44 @@ async fn big_whole_numbers_compare_exactly(db: Db) {
 
 on_both!(big_whole_numbers_compare_exactly);
 
+/// A whole number past what a cell keeps exactly, sent as a JSON number, is kept as the
+/// nearest double; a query naming it in digits finds it (it found nothing, and `gt` said
+/// "not a number").
+async fn whole_numbers_past_exact_are_found_by_their_digits(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let rows = r#"[{"email": {"value": "huge@x.io"}, "age": {"value": 100000000000000000000}},
+                   {"email": {"value": "small@x.io"}, "age": {"value": 5}}]"#;
+    let resp = app
+        .api(reqwest::Method::POST, &path)
+        .header("content-type", "application/json")
+        .body(rows)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        emails(&app, &path, "age eq 100000000000000000000").await,
+        ["huge@x.io"]
+    );
+    let others = emails(&app, &path, "age ne 100000000000000000000").await;
+    assert!(
+        others.contains(&"small@x.io".to_string()) && !others.contains(&"huge@x.io".to_string()),
+        "{others:?}"
+    );
+    assert_eq!(
+        emails(&app, &path, "age gt 99999999999999999999").await.len(),
+        0,
+        "the same double"
+    );
+    assert_eq!(
+        emails(&app, &path, "age gt 10000000000000000000").await,
+        ["huge@x.io"]
+    );
+}
+
+on_both!(whole_numbers_past_exact_are_found_by_their_digits);
+
 /// A number of 17 significant digits comes back as it was given, whether typed as text or
 /// sent as a JSON number: stored values are read back exactly (not 1 ulp away, which a
 /// fast float parser gives for about one such number in seven).
