@@ -197,6 +197,26 @@ async fn admins_manage_webhooks_on_the_dashboard(db: Db) {
         "shown once"
     );
     assert!(reload.contains("<code>records:*, job:*</code>"), "{reload}");
+    // The same form sent again (a reload of the page that showed the secret, a double
+    // click): refused, no second webhook to deliver every event twice.
+    let again = post_form(
+        &app,
+        "/webhooks",
+        &[
+            ("csrf_token", &token),
+            ("url", &receiver.url),
+            ("topics", "job:*, records:*"),
+            ("description", "CRM <script>alert(1)</script>"),
+        ],
+    )
+    .await;
+    let again = again.text().await.unwrap();
+    assert!(
+        again.contains("a webhook to this URL with these topics is already here"),
+        "{again}"
+    );
+    let (_, listed) = app.get_json("/webhooks").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
 
     // Disabled, then enabled again.
     let r = post_form(

@@ -206,6 +206,34 @@ pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
     list_page(user, &state, None, None, NewForm::default()).await
 }
 
+/// A webhook like one the environment has (same URL, same topics) would get every event
+/// twice: the form sent again (a reload of the page that showed the secret, a double
+/// click) is refused, saying where the first one is.
+fn refuse_twin(
+    conn: &mut crate::db::AnyConnection,
+    env: &crate::ids::EnvironmentId,
+    url: &str,
+    topics: &[String],
+) -> crate::model::ModelResult<()> {
+    let wanted: std::collections::BTreeSet<&str> = topics.iter().map(String::as_str).collect();
+    let twin = webhook::list(conn, env)?.into_iter().find(|w| {
+        let theirs: Vec<String> = serde_json::from_str(&w.topics).unwrap_or_default();
+        w.url == url
+            && theirs
+                .iter()
+                .map(String::as_str)
+                .collect::<std::collections::BTreeSet<_>>()
+                == wanted
+    });
+    match twin {
+        Some(w) => Err(crate::model::ModelError::Conflict(format!(
+            "a webhook to this URL with these topics is already here (added {}); rotate its secret to see a new one",
+            w.created_at.format("%Y-%m-%d %H:%M UTC")
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Topics as typed: separated by commas or lines; none given means all (`**`).
 fn topics_of(text: &str) -> Option<Vec<String>> {
     let topics: Vec<String> = text
@@ -244,6 +272,7 @@ pub async fn create(
     let made = state
         .db(move |conn| {
             refuse_taken_slug(conn, &env, slug.as_deref(), None)?;
+            refuse_twin(conn, &env, &url, &topics)?;
             webhook::create_with_slug(conn, &env, &url, &topics, &description, slug.as_deref())
         })
         .await;
