@@ -50,6 +50,30 @@ impl SheetConfig {
     pub fn field_index(&self, key: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.key == key)
     }
+
+    /// Flatfile's sheet `access`: whether people and guests may `add`, `edit`, `delete` or
+    /// `import` records, in the dashboard and with a guest token (`*` is all of them;
+    /// `readonly: true` none). Not given: all. Secret keys, and so listener code, may always.
+    pub fn allows(&self, what: &str) -> bool {
+        if self.json["readonly"] == serde_json::Value::Bool(true) {
+            return false;
+        }
+        match self.json.get("access").and_then(serde_json::Value::as_array) {
+            None => true,
+            Some(list) => list.iter().any(|a| a == "*" || a == what),
+        }
+    }
+
+    /// [`Self::allows`] as an answer: 403 saying what the sheet does not let people do.
+    pub fn refuse_unless(&self, what: &str) -> Result<(), String> {
+        match self.allows(what) {
+            true => Ok(()),
+            false => Err(format!(
+                "the sheet {} does not let people {what} records (its access setting); a secret key can",
+                self.name
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

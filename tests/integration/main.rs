@@ -89,6 +89,7 @@ mod search_backfill;
 mod search_pending;
 mod secrets;
 mod security_matrix;
+mod sheet_access;
 mod sheet_fields;
 mod sheet_fields_api;
 mod sheet_locks;

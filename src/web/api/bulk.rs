@@ -4,7 +4,7 @@
 //! `searchValue`, `searchField`, `ids`, `q`). Each is one transaction and one commit;
 //! the answer is its version (`{data: {versionId}}`, the commit's id).
 
-use super::records::{hooks_of, on_fresh_fields, parse_selection, writable};
+use super::records::{check_access, hooks_of, on_fresh_fields, parse_selection, writable};
 use crate::app::AppState;
 use crate::auth::SpaceCaller;
 use crate::jobs::bulk_change;
@@ -148,6 +148,7 @@ pub async fn find_replace(
     body: Json<FindReplace>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    check_access(&caller, &ctx, "edit")?;
     let body = body.into_inner();
     let find = body.find.unwrap_or_default();
     // `"quoted"`: the whole value, as Flatfile's search takes it.
@@ -189,6 +190,7 @@ pub async fn bulk_update(
     body: Json<BulkUpdate>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    check_access(&caller, &ctx, "edit")?;
     let body = body.into_inner();
     if body.field_updates.is_empty() {
         return Err(AppError::invalid(

@@ -163,6 +163,23 @@ pub(super) fn guest_may_start(
         }
     };
     if scope == "workbook" && GUEST_BUILT_INS.contains(&start.operation) {
+        // As the sheet's `access` lets people: import into it, delete or change records.
+        let (key, what) = match start.operation {
+            "map" => ("destinationSheetId", "import"),
+            "delete-records" => ("sheet", "delete"),
+            _ => ("sheet", "edit"),
+        };
+        let named = start
+            .config
+            .get(key)
+            .and_then(|v| v.as_str())
+            .and_then(SheetId::parse);
+        if let Some((sheet, _)) = named.map(|id| sheet::find(conn, env, &id)).transpose()?.flatten() {
+            sheet
+                .parsed_config()?
+                .refuse_unless(what)
+                .map_err(ModelError::Forbidden)?;
+        }
         return Ok(());
     }
     // Where a Submit goes is the action's to say (a listener's Submit names none).

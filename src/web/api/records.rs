@@ -22,6 +22,15 @@ use std::collections::BTreeMap;
 /// Most records one request may read or write.
 const MAX_BATCH: usize = 50_000;
 
+/// A guest token changes records only as the sheet's `access` allows (`add`, `edit`,
+/// `delete`); a secret key may always.
+pub(super) fn check_access(caller: &SpaceCaller, ctx: &SheetContext, what: &str) -> Result<(), AppError> {
+    match caller.guest_spaces() {
+        Some(_) => ctx.config.refuse_unless(what).map_err(AppError::Forbidden),
+        None => Ok(()),
+    }
+}
+
 /// A sheet the caller may change: while it is locked only secret keys may (guests not).
 pub(super) async fn writable(
     state: &AppState,
@@ -309,6 +318,7 @@ pub async fn insert(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    check_access(&caller, &ctx, "add")?;
     let body = super::read_json_body(&req, payload).await?.freeze();
     let hooks = hooks_of(&req, &caller);
     let guest = caller.guest_spaces().is_some();
@@ -412,6 +422,7 @@ pub async fn update(
     body: crate::web::input::Json<Vec<UpdateItem>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    check_access(&caller, &ctx, "edit")?;
     let hooks = match param(&params, "commitId") {
         Some(raw) => {
             refuse_guest(&caller, "answer a commit (`commitId`)")?;
@@ -503,6 +514,7 @@ pub async fn delete(
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    check_access(&caller, &ctx, "delete")?;
     let mut ids = Vec::new();
     for (k, v) in params.iter().filter(|(k, _)| k == "ids") {
         for part in v.split(',').filter(|p| !p.is_empty()) {

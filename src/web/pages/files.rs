@@ -288,6 +288,10 @@ pub async fn import(
                 config["sourceSheetId"] = json!(source_sheet);
             }
             let sheets = plan::sheets(conn, &env, source.as_str(), Some(dest.workbook_id.as_str()), &config)?;
+            sheets
+                .destination_config
+                .refuse_unless("import")
+                .map_err(ModelError::Forbidden)?;
             let input = JobInput {
                 job_type: "workbook".into(),
                 operation: "map".into(),

@@ -251,7 +251,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                 text: checked.vals.get(i).map(display).unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
-                fixed: f.computed || f.readonly,
+                fixed: f.computed || f.readonly || !config.allows("edit"),
             }
         })
         .collect();

@@ -161,6 +161,7 @@ pub async fn change(
     viewer.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &viewer, &path).await?;
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let index = field_of(&ctx, &form.column)?;
     let change = match form.op.as_str() {
         "replace" if form.find.is_empty() && form.whole.is_none() => {
@@ -298,6 +299,7 @@ pub async fn undo(
     let (sheet, raw) = path.into_inner();
     let ctx = context(&state, &viewer, &sheet).await?;
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let id = BulkChangeId::parse(&raw).ok_or(AppError::NotFound("bulk change"))?;
     let (sid, key) = (ctx.sheet.id.clone(), id.to_string());
     let entry = state
@@ -436,6 +438,7 @@ pub async fn delete(
     viewer.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &viewer, &path).await?;
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("delete").map_err(AppError::Forbidden)?;
     // Read now, so a mistake is told here rather than by a failed job.
     form.view.query(&ctx)?;
     let mut config = serde_json::json!({"sheet": ctx.sheet.id});

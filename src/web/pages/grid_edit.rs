@@ -184,6 +184,7 @@ pub async fn save(
     let ctx = context(&state, &user, &sheet_raw).await?;
     // A locked sheet takes no changes from people.
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let rid = record_id(&record_raw)?;
     let form = form.into_inner();
     let Some(index) = ctx.config.field_index(&form.field) else {
@@ -277,6 +278,7 @@ pub async fn add_row(
     let ctx = context(&state, &user, &path).await?;
     // A locked sheet takes no changes from people.
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("add").map_err(AppError::Forbidden)?;
     let actor = user.actor();
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
@@ -311,6 +313,7 @@ pub async fn delete_rows(
     let ctx = context(&state, &user, &path).await?;
     // A locked sheet takes no changes from people.
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("delete").map_err(AppError::Forbidden)?;
     let ids: Vec<RecordId> = form
         .ids
         .split(',')

@@ -138,6 +138,7 @@ pub async fn undo(
     let ctx = context(&state, &viewer, &sheet_raw).await?;
     // A locked sheet takes no changes from people.
     ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let rid = record_id(&record_raw)?;
     let actor = viewer.actor();
     let ctx2 = ctx.clone();
