@@ -228,15 +228,17 @@ impl Application {
                     let head = req.method() == actix_web::http::Method::HEAD;
                     if head {
                         req.head_mut().method = actix_web::http::Method::GET;
+                        // For the few GETs that make something (a guest token).
+                        actix_web::HttpMessage::extensions_mut(&req).insert(crate::web::AskedWithHead);
                     }
                     let answer = srv.call(req);
                     async move {
                         let res = answer.await?;
                         // A streamed body (live updates, a download) is not run for HEAD:
-                        // live updates never end.
+                        // live updates never end. GET sends no length for it, nor does HEAD.
                         let streamed = matches!(res.response().body().size(), BodySize::Stream);
                         Ok(match head && streamed {
-                            true => res.map_body(|_, _| BoxBody::new(())),
+                            true => res.map_body(|_, _| BoxBody::new(actix_web::body::None::new())),
                             false => res.map_into_boxed_body(),
                         })
                     }

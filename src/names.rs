@@ -16,6 +16,30 @@ pub fn is_bidi_control(c: char) -> bool {
     )
 }
 
+/// Characters that show nothing (Unicode's default-ignorable ones, and the Hangul fillers
+/// that show as blanks), but for the joiners (U+200C, U+200D), variation selectors and tags
+/// that scripts, emoji and flags need.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+    )
+}
+
 /// Whether a name holds line breaks (Unicode's line and paragraph separators too), other
 /// control characters, reordering ones, or invisible ones that make two names look alike
 /// (`Acme` and `Ac\u{200B}me`; the joiners some scripts and emoji need stay allowed).
@@ -23,7 +47,8 @@ pub fn misleads(name: &str) -> bool {
     name.chars().any(|c| {
         c.is_control()
             || is_bidi_control(c)
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+            || matches!(c, '\u{2028}' | '\u{2029}')
+            || is_invisible(c)
     })
 }
 
@@ -73,6 +98,9 @@ mod tests {
             "nel\u{85}",
             "Ac\u{200B}me",
             "\u{FEFF}Acme",
+            "Ac\u{2063}me",
+            "Ac\u{00AD}me",
+            "\u{3164}",
         ] {
             assert!(misleads(name), "{name:?}");
         }

@@ -421,6 +421,7 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
         );
     }
     let mut seen = HashSet::new();
+    let mut labels = HashSet::new();
     let mut options = Vec::new();
     for (i, o) in items.iter().enumerate() {
         let opath = format!("{path}.options[{i}]");
@@ -444,8 +445,15 @@ fn parse_options(config: &Value, path: &str, p: &mut Problems) -> Vec<EnumOption
             .and_then(Value::as_str)
             .unwrap_or(&value)
             .to_string();
-        // Shown in the grid's editor, the mapping page and action dialogs, as a name is.
+        // Shown in the grid's editor, the mapping page and action dialogs, as a name is;
+        // and a cell typed as a label takes that option, so two may not share one.
         p.name_at(&format!("{opath}.label"), "an option label", &label);
+        if p.written && !labels.insert(label.clone()) {
+            p.push(
+                &format!("{opath}.label"),
+                &format!("two options are labelled `{label}`; a cell typed so could not say which it means"),
+            );
+        }
         options.push(EnumOption {
             label,
             alternative_names: o

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 pub fn target(
     conn: &mut AnyConnection,
     job_env: &crate::ids::EnvironmentId,
+    operation: &str,
     source: &str,
     config: &Value,
 ) -> Result<(SheetContext, record::RecordQuery), String> {
@@ -33,13 +34,16 @@ pub fn target(
     if ctx.sheet.workbook_id.as_str() != source {
         return Err(not_here());
     }
-    if let Some(key) = config
-        .as_object()
-        .and_then(|c| c.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())))
-    {
+    let own: &[&str] = match operation {
+        "delete-records" => &DELETE_KEYS,
+        _ => &BULK_CHANGE_KEYS,
+    };
+    let known = |k: &str| SELECTION_KEYS.contains(&k) || own.contains(&k);
+    if let Some(key) = config.as_object().and_then(|c| c.keys().find(|k| !known(k))) {
+        let takes: Vec<&str> = SELECTION_KEYS.iter().chain(own).copied().collect();
         return Err(format!(
-            "config.{key} is not a key of this job (it takes {}); left out, the selection would be every record",
-            CONFIG_KEYS.join(", ")
+            "config.{key} is not a key of a {operation} job (it takes {}); left out, the selection would be every record",
+            takes.join(", ")
         ));
     }
     let params = params_of(config).map_err(|m| format!("config.{m}"))?;
@@ -86,22 +90,16 @@ pub fn stop_if_refused(
     })
 }
 
-/// The keys of a `delete-records` or `bulk-change` config. Any other is refused: one
-/// misspelt (`recordIds`) was dropped, and what was left deleted every record.
-const CONFIG_KEYS: [&str; 11] = [
-    "sheet",
+/// The keys of a `delete-records` config (Flatfile's, and `ids`), and of a `bulk-change`
+/// one. Any other is refused: one misspelt (`recordIds`) was dropped and what was left
+/// deleted every record, and a bulk change's config sent as a delete deleted them all.
+const SELECTION_KEYS: [&str; 7] = ["sheet", "filter", "filterField", "searchValue", "searchField", "q", "ids"];
+const DELETE_KEYS: [&str; 2] = [
+    "exceptions",
     // Flatfile's, naming the snapshot it takes first; Wharf keeps history instead.
     "snapshotLabel",
-    "filter",
-    "filterField",
-    "searchValue",
-    "searchField",
-    "q",
-    "ids",
-    "exceptions",
-    "changes",
-    "undo",
 ];
+const BULK_CHANGE_KEYS: [&str; 2] = ["changes", "undo"];
 
 /// The selection keys of a config as query parameters (`ids` a list or one id). A value of
 /// the wrong type is refused, never dropped: what is left of a selection could select
@@ -159,7 +157,7 @@ pub fn exceptions_of(config: &Value) -> Result<HashSet<i64>, String> {
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let (ctx, q) = target(conn, &job.environment_id, &job.source, &config).map_err(JobError::Failed)?;
+    let (ctx, q) = target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?

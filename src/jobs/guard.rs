@@ -23,7 +23,7 @@ struct Target<'a> {
 fn written_sheet(conn: &mut AnyConnection, t: &Target) -> Option<sheet::SheetContext> {
     let id = match (t.job_type, t.operation) {
         ("workbook", "delete-records" | "bulk-change") => {
-            return super::delete::target(conn, t.env, t.source, t.config)
+            return super::delete::target(conn, t.env, t.operation, t.source, t.config)
                 .ok()
                 .map(|(ctx, _)| ctx);
         }

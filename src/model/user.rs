@@ -129,7 +129,8 @@ fn insert(
 }
 
 /// Sets a person's password anew (an admin's answer to a forgotten one, `wharf user
-/// password`) and ends their sessions. `Ok(false)`: no such person.
+/// password`), ends their sessions and forgets the sign-in attempts held against them
+/// (guesses by someone else would keep the new password out). `Ok(false)`: no such person.
 pub fn set_password(conn: &mut AnyConnection, email: &str, password_hash: &str) -> QueryResult<bool> {
     let Some(user) = find_by_email(conn, email)? else {
         return Ok(false);
@@ -141,7 +142,8 @@ pub fn set_password(conn: &mut AnyConnection, email: &str, password_hash: &str) 
                 users::password_set_at.eq(Some(super::now())),
             ))
             .execute(conn)?;
-        super::session::end_all(conn, &user.id)
+        super::session::end_all(conn, &user.id)?;
+        super::sign_in_attempt::forget_account(conn, email)
     })?;
     Ok(true)
 }

@@ -12,3 +12,8 @@ pub mod pages;
 pub mod presence;
 pub mod routes;
 pub mod when;
+
+/// Marks a request asked with HEAD and answered as GET (`app.rs`): a GET that makes
+/// something (a guest token) makes nothing for it.
+#[derive(Clone, Copy)]
+pub struct AskedWithHead;

@@ -195,12 +195,14 @@ impl Indexer {
         if backend_of(conn) != Backend::Postgres || records < self.from {
             return Ok(false);
         }
+        // In turn with the builds: a build and a drop of one index at once could deadlock.
+        across_processes(conn, |conn| indexes::drop_of_sheet(conn, sheet_seq))?;
+        // Forgotten after the drop, not before: a removal beside this one may have asked
+        // for them again meanwhile, and would otherwise be taken as building them.
         self.requested
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(seq, _)| *seq != sheet_seq);
-        // In turn with the builds: a build and a drop of one index at once could deadlock.
-        across_processes(conn, |conn| indexes::drop_of_sheet(conn, sheet_seq))?;
         Ok(true)
     }
 

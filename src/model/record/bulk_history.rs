@@ -285,9 +285,10 @@ fn restorable(
         .load::<i64>(conn)?
         .into_iter()
         .collect();
-    // The newest change of each cell since the bulk change began, and the value it wrote.
-    let mut newest: HashMap<(i64, String), (i64, String)> = HashMap::new();
-    let later: Vec<(i64, i64, String, String)> = record_changes::table
+    // The newest change of each cell since the bulk change began, the value it wrote, and
+    // whether it was another bulk change's.
+    let mut newest: HashMap<(i64, String), (i64, String, bool)> = HashMap::new();
+    let later: Vec<(i64, i64, String, String, Option<String>)> = record_changes::table
         .filter(record_changes::sheet_id.eq(&ctx.sheet.id))
         .filter(record_changes::record_id.eq_any(&ids))
         .filter(record_changes::id.gt(first))
@@ -296,23 +297,26 @@ fn restorable(
             record_changes::record_id,
             record_changes::field,
             record_changes::new_value,
+            record_changes::bulk_id,
         ))
         .load(conn)?;
-    for (cid, rid, field, new) in later {
-        let e = newest.entry((rid, field)).or_insert((cid, String::new()));
+    for (cid, rid, field, new, bulk) in later {
+        let e = newest.entry((rid, field)).or_insert((cid, String::new(), false));
         if cid >= e.0 {
-            *e = (cid, new);
+            *e = (cid, new, bulk.is_some());
         }
     }
     let shows = |text: &str| crate::validate::display(&serde_json::from_str(text).unwrap_or_default());
     let mut by_record: BTreeMap<i64, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
     let mut kept = 0;
     for (cid, rid, field, old, wrote) in batch {
-        // Changed since only if the cell no longer shows what the bulk change wrote: an undo
-        // of a later change, or a canceled one's take-back, puts that back and blocks nothing.
+        // Changed since if another bulk change wrote the cell last (whatever it wrote: its
+        // own undo puts back what was there before it), or if the cell no longer shows what
+        // this change wrote. An undo of a later change, or a canceled one's take-back, puts
+        // that back and blocks nothing.
         let overtaken = newest
             .get(&(*rid, field.clone()))
-            .is_some_and(|(n, now)| n > cid && shows(now) != shows(wrote));
+            .is_some_and(|(n, now, by_bulk)| n > cid && (*by_bulk || shows(now) != shows(wrote)));
         if overtaken || !present.contains(rid) || ctx.config.field_index(field).is_none() {
             kept += 1;
             continue;

@@ -80,6 +80,20 @@ async fn run(
             "a computed field cannot be changed",
         ));
     }
+    // Read-only fields are the team's (and its listener code's) to change.
+    let guest = caller.guest_spaces().is_some();
+    if let Some((_, f)) = ctx
+        .config
+        .fields
+        .iter()
+        .enumerate()
+        .find(|(i, f)| guest && f.readonly && changes.iter().any(|(c, _)| c == i))
+    {
+        return Err(AppError::Forbidden(format!(
+            "{} is read-only: a guest cannot change it",
+            f.display_name()
+        )));
+    }
     let hooks = match hooks_of(req, caller) {
         Hooks::Skip => Hooks::Quiet,
         other => other,

@@ -238,11 +238,17 @@ pub async fn delete(
 /// opens the guest's access as a link (`/guest-links/{token}`) and as a Bearer token,
 /// until `WHARF_GUEST_LINK_HOURS` pass.
 pub async fn token(
+    req: actix_web::HttpRequest,
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<SpaceQuery>,
 ) -> Result<HttpResponse, AppError> {
+    // A HEAD (a link checker, a monitor) makes no sign-in token nobody sees.
+    if actix_web::HttpMessage::extensions(&req).get::<crate::web::AskedWithHead>().is_some() {
+        load(&state, &caller, &path).await?;
+        return Ok(HttpResponse::Ok().finish());
+    }
     let space_id = q
         .space_id
         .as_deref()

@@ -175,10 +175,15 @@ pub(super) fn guest_may_start(
             .and_then(|v| v.as_str())
             .and_then(SheetId::parse);
         if let Some((sheet, _)) = named.map(|id| sheet::find(conn, env, &id)).transpose()?.flatten() {
-            sheet
-                .parsed_config()?
-                .refuse_unless(what)
-                .map_err(ModelError::Forbidden)?;
+            let config = sheet.parsed_config()?;
+            config.refuse_unless(what).map_err(ModelError::Forbidden)?;
+            // Read-only and computed fields are the team's to change.
+            let changed = start.config["changes"].as_array().into_iter().flatten();
+            for key in changed.filter_map(|c| c["field"].as_str()) {
+                if let Some(f) = config.fields.iter().find(|f| f.key == key && (f.readonly || f.computed)) {
+                    return refuse(format!("{} is read-only: a guest cannot change it", f.display_name()));
+                }
+            }
         }
         return Ok(());
     }

@@ -233,7 +233,7 @@ pub async fn create(
             {
                 // The sheet must be the workbook's, and the selection readable, before a
                 // job is made.
-                let (ctx, _) = crate::jobs::delete::target(conn, &env, &input.source, &input.config)
+                let (ctx, _) = crate::jobs::delete::target(conn, &env, &input.operation, &input.source, &input.config)
                     .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
                 if outside(&ctx.space_id) {
                     return Err(ModelError::NotFound("sheet"));
@@ -345,7 +345,7 @@ pub async fn update(
             if let (true, Some(config)) = (checked, &changes.config) {
                 // A new config is checked as a new job's is.
                 let config: Value = serde_json::from_str(config).unwrap_or_default();
-                crate::jobs::delete::target(conn, &j.environment_id, &j.source, &config)
+                crate::jobs::delete::target(conn, &j.environment_id, &j.operation, &j.source, &config)
                     .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
             }
             let mut changes = changes;
@@ -368,6 +368,11 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let j = load(&state, &caller.clone().into(), &path).await?;
+    // What may not be canceled may not be deleted under its worker either (a running
+    // undo, a re-check).
+    if !j.is_final() {
+        cancel_info(&j, None)?;
+    }
     let actor = caller.actor();
     state.db(move |conn| job::delete(conn, &j, &actor)).await?;
     Ok(success())

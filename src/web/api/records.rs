@@ -458,6 +458,17 @@ async fn update_once(
         };
         let path = format!("$[{i}].values");
         let (values, messages) = cell_updates(&ctx.config, item.values, &path, &mut problems);
+        // Read-only and computed cells are the team's (and its listener code's) to write.
+        if caller.guest_spaces().is_some() {
+            for key in values.keys() {
+                if let Some(f) = ctx.config.fields.iter().find(|f| &f.key == key && (f.readonly || f.computed)) {
+                    return Err(AppError::Forbidden(format!(
+                        "{} is read-only: a guest cannot change it ({path}.{key})",
+                        f.display_name()
+                    )));
+                }
+            }
+        }
         // Flatfile's record metadata is an object; `null` empties it.
         let metadata = match item.metadata {
             Some(Value::Null) => Some(Value::Object(Default::default())),

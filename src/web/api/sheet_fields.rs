@@ -92,11 +92,13 @@ pub async fn remove(
     team_only(&caller, "remove a field")?;
     let (env, id, actor) = (ctx.environment_id.clone(), ctx.sheet.id.clone(), caller.actor());
     let (seq, records) = (ctx.sheet.seq, ctx.sheet.total_count);
+    // A removal refused at once (a key the sheet lacks, its last field) sets nothing aside.
+    let removable = ctx.config.field_index(&key).is_some() && ctx.config.fields.len() > 1;
     let indexer = state.indexer.clone();
     let (aside, removed) = state
         .db(move |conn| {
             // Every record is rewritten: its indexes are built again after, not kept up.
-            let aside = indexer.set_aside(conn, seq, records)?;
+            let aside = removable && indexer.set_aside(conn, seq, records)?;
             Ok::<_, AppError>((aside, sheet_fields::remove_field(conn, &env, &id, &key, &actor)))
         })
         .await?;
