@@ -45,10 +45,7 @@ fn is_invisible(c: char) -> bool {
 /// (`Acme` and `Ac\u{200B}me`; the joiners some scripts and emoji need stay allowed).
 pub fn misleads(name: &str) -> bool {
     name.chars().any(|c| {
-        c.is_control()
-            || is_bidi_control(c)
-            || matches!(c, '\u{2028}' | '\u{2029}')
-            || is_invisible(c)
+        c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}') || is_invisible(c)
     })
 }
 

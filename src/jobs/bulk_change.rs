@@ -87,8 +87,8 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let (ctx, q) =
-        delete::target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
+    let (ctx, q) = delete::target(conn, &job.environment_id, &job.operation, &job.source, &config)
+        .map_err(JobError::Failed)?;
     delete::refuse_locked(&ctx, &job.created_by)?;
     let actor = job.created_by.as_str();
     if let Some(undo) = config["undo"].as_str() {

@@ -93,7 +93,15 @@ pub fn stop_if_refused(
 /// The keys of a `delete-records` config (Flatfile's, and `ids`), and of a `bulk-change`
 /// one. Any other is refused: one misspelt (`recordIds`) was dropped and what was left
 /// deleted every record, and a bulk change's config sent as a delete deleted them all.
-const SELECTION_KEYS: [&str; 7] = ["sheet", "filter", "filterField", "searchValue", "searchField", "q", "ids"];
+const SELECTION_KEYS: [&str; 7] = [
+    "sheet",
+    "filter",
+    "filterField",
+    "searchValue",
+    "searchField",
+    "q",
+    "ids",
+];
 const DELETE_KEYS: [&str; 2] = [
     "exceptions",
     // Flatfile's, naming the snapshot it takes first; Wharf keeps history instead.
@@ -157,7 +165,8 @@ pub fn exceptions_of(config: &Value) -> Result<HashSet<i64>, String> {
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let (ctx, q) = target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
+    let (ctx, q) =
+        target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?

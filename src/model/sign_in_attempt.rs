@@ -64,12 +64,17 @@ pub fn forgive(conn: &mut AnyConnection, keys: &[String], id: i64) -> QueryResul
 /// Forgets every attempt counted against an account, from any address (its password was
 /// set anew). The key forms are `auth::throttle`'s.
 pub fn forget_account(conn: &mut AnyConnection, account: &str) -> QueryResult<()> {
-    let escaped = account.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = account
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     diesel::delete(
         sign_in_attempts::table.filter(
             sign_in_attempts::key
                 .eq(format!("account:{account}"))
-                .or(sign_in_attempts::key.like(format!("account:{escaped} from:%")).escape('\\')),
+                .or(sign_in_attempts::key
+                    .like(format!("account:{escaped} from:%"))
+                    .escape('\\')),
         ),
     )
     .execute(conn)?;

@@ -452,6 +452,41 @@ async fn a_wrong_method_is_405_with_what_the_address_takes(db: Db) {
         .expect("the connection after a HEAD is answered")
         .unwrap();
     assert_eq!(next.status().as_u16(), 200);
+    // A download is streamed: HEAD, as GET, says no length (never a length of 0).
+    let csv = app
+        .client
+        .head(app.url(&format!("/grid/{sheet}/download.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    assert_eq!(csv.headers().get("content-length"), None, "{:?}", csv.headers());
+    // A HEAD makes no guest token nobody sees.
+    let (_, g) = app
+        .post_json(
+            "/guests",
+            &serde_json::json!([{"environmentId": app.env_id.as_str(), "email": "h@x.org", "name": "H", "spaces": [{"id": space}]}]),
+        )
+        .await;
+    let gid = g["data"][0]["id"].as_str().unwrap().to_string();
+    let links = || {
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        wharf::db::schema::guest_links::table
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .unwrap()
+    };
+    let before = links();
+    let head = app
+        .client
+        .head(app.url(&format!("/v1/guests/{gid}/token?spaceId={space}")))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(links(), before, "no token made by a HEAD");
     // A POST-only address does not take HEAD.
     let head = app.client.head(app.url("/sign-out")).send().await.unwrap();
     assert_eq!(head.status().as_u16(), 405);

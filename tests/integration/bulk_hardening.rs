@@ -172,6 +172,25 @@ async fn a_jobs_config_is_checked_when_it_changes(db: Db) {
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("config.recordIds"), "{body}");
+    // Each operation takes its own keys: a bulk change's config sent as a delete is refused.
+    for (operation, config) in [
+        (
+            "delete-records",
+            json!({"sheet": sheet, "changes": [{"field": "name", "set": "x"}]}),
+        ),
+        (
+            "bulk-change",
+            json!({"sheet": sheet, "changes": [{"field": "name", "set": "x"}], "exceptions": ["us_rc_1"]}),
+        ),
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "workbook", "operation": operation, "source": workbook, "config": config}),
+            )
+            .await;
+        assert_eq!(status, 422, "{operation}: {body}");
+    }
     for misspelt in ["query=name%20eq%20Nobody", "fliter=valid"] {
         let (status, body) = app
             .patch_json(

@@ -90,6 +90,54 @@ async fn bulk_changes_undo_in_turn(db: Db) {
     );
 }
 
+/// A cell another bulk change wrote last counts as changed since, even when it wrote the
+/// same value: undoing the earlier change leaves it, and the later change's undo puts back
+/// what was there before it (a person's edit).
+async fn an_undo_leaves_what_a_later_bulk_change_wrote(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..3)
+        .map(|i| json!({"code": {"value": format!("C{i}")}, "name": {"value": "Old"}}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let first = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let a = set_names(&app, &sheet, "X").await;
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": first, "values": {"name": {"value": "Mine"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update?ids={first}"),
+            &json!({"fieldUpdates": {"name": "X"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let b = body["data"]["bulkChangeId"]
+        .as_str()
+        .expect("an entry")
+        .to_string();
+    undo(&app, &workbook, &sheet, &a).await;
+    assert_eq!(
+        names(&app, &sheet).await,
+        vec![json!("X"), json!("Old"), json!("Old")]
+    );
+    undo(&app, &workbook, &sheet, &b).await;
+    assert_eq!(
+        names(&app, &sheet).await,
+        vec![json!("Mine"), json!("Old"), json!("Old")]
+    );
+}
+
 /// An undo stopped between two batches (a lock taken on a guest's undo job) keeps what it
 /// put back, and the change may be undone again: the rest comes back then.
 async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
@@ -189,6 +237,9 @@ async fn a_running_undo_is_not_canceled(db: Db) {
     let (status, body) = app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.to_string().contains("runs to its end"), "{body}");
+    // Nor deleted under its worker.
+    let (status, body) = app.delete(&format!("/jobs/{id}")).await;
+    assert_eq!(status, 409, "{body}");
     set_status("ready");
     let (status, body) = app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await;
     assert_eq!(status, 200, "{body}");
@@ -210,6 +261,7 @@ fn urlencoding(text: &str) -> String {
 
 on_both!(
     bulk_changes_undo_in_turn,
+    an_undo_leaves_what_a_later_bulk_change_wrote,
     an_undo_stopped_between_batches_may_be_undone_again,
     a_running_undo_is_not_canceled,
 );

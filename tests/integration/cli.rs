@@ -67,6 +67,30 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     );
     assert!(ok, "{err}");
     let mut conn = wharf::app::prepare_database(&settings).unwrap().get().unwrap();
+    // Guesses held against the account (from anywhere) go with the old password.
+    let throttle = wharf::auth::throttle::Throttle::default();
+    for i in 0..10 {
+        let address = format!("10.0.0.{i}");
+        throttle
+            .begin(&mut conn, "ada@example.com", &address)
+            .unwrap()
+            .unwrap();
+    }
+    let (ok, _, err) = wharf(
+        &settings,
+        &["user", "password", "--email", "ada@example.com"],
+        Some("another long password\n"),
+    );
+    assert!(ok, "{err}");
+    let left: i64 = {
+        use diesel::prelude::*;
+        wharf::db::schema::sign_in_attempts::table
+            .filter(wharf::db::schema::sign_in_attempts::key.like("account:%"))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap()
+    };
+    assert_eq!(left, 0, "the account's attempts are forgotten");
     let ada = wharf::model::user::find_by_email(&mut conn, "ada@example.com")
         .unwrap()
         .unwrap();

@@ -173,6 +173,24 @@ async fn a_removal_builds_the_indexes_again(db: Db) {
         "the removed field's values are not found"
     );
     rechecked(&app, &sheet).await;
+
+    // Two removals at once: the indexes of what is left come back all the same.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields"),
+            &json!({"key": "x", "type": "string"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (a, x) = (
+        format!("/sheets/{sheet}/fields/a"),
+        format!("/sheets/{sheet}/fields/x"),
+    );
+    let (one, two) = tokio::join!(app.delete(&a), app.delete(&x));
+    assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
+    wait_indexes(&app, seq, &[0, 1]).await;
+    assert_eq!(reads(&app, &sheet).await, expected, "after two removals at once");
+    rechecked(&app, &sheet).await;
 }
 
 on_both!(

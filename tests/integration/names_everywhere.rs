@@ -99,6 +99,14 @@ async fn sheet_names_slugs_and_labels_are_checked_in_new_workbooks(db: Db) {
             case,
         );
     }
+    let twins = json!([{"name": "Orders", "slug": "orders", "fields": [{"key": "tier", "type": "enum",
+        "label": "Tier", "config": {"options": [{"value": "a", "label": "Red"}, {"value": "b", "label": "Red"}]}}]}]);
+    let (status, body) = app.post_json("/workbooks", &create(twins)).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["key"], "$.sheets[0].fields[0].config.options[1].label",
+        "{body}"
+    );
     for slug in [
         "Bad Slug!".to_string(),
         "s".repeat(65),

@@ -24,7 +24,9 @@ async fn a_sheets_access_holds_people_and_guests_not_keys(db: Db) {
                 sheet("closed", json!({"access": []})),
                 sheet("adding", json!({"access": ["add"]})),
                 sheet("frozen", json!({"readonly": true})),
-                sheet("open", json!({}))]}),
+                sheet("open", json!({})),
+                {"name": "fixed", "slug": "fixed", "fields": [{"key": "name", "type": "string"},
+                    {"key": "ro", "type": "string", "readonly": true}]}]}),
         )
         .await;
     assert_eq!(status, 200, "{wb}");
@@ -96,6 +98,29 @@ async fn a_sheets_access_holds_people_and_guests_not_keys(db: Db) {
     // No `access`: everything.
     let edit = json!([{"id": first[3], "values": {"name": {"value": "Changed"}}}]);
     let (status, body) = guest(Method::PUT, format!("/sheets/{open}/records"), edit).await;
+    assert_eq!(status, 200, "{body}");
+    // A read-only field is the team's, through a guest token too (the grid refuses it).
+    let fixed = id(4);
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{fixed}/records"),
+            &json!([{"name": "n", "ro": "team"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rid = record_ids(&body)[0].clone();
+    let edit = json!([{"id": rid, "values": {"ro": {"value": "guest"}}}]);
+    let (status, body) = guest(Method::PUT, format!("/sheets/{fixed}/records"), edit).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = guest(
+        Method::PATCH,
+        format!("/sheets/{fixed}/records/bulk-update?ids={rid}"),
+        json!({"fieldUpdates": {"ro": {"value": "guest"}}}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let edit = json!([{"id": rid, "values": {"name": {"value": "fine"}}}]);
+    let (status, body) = guest(Method::PUT, format!("/sheets/{fixed}/records"), edit).await;
     assert_eq!(status, 200, "{body}");
     // The key still may.
     let edit = json!([{"id": first[0], "values": {"name": {"value": "By key"}}}]);

@@ -245,7 +245,10 @@ pub async fn token(
     q: web::Query<SpaceQuery>,
 ) -> Result<HttpResponse, AppError> {
     // A HEAD (a link checker, a monitor) makes no sign-in token nobody sees.
-    if actix_web::HttpMessage::extensions(&req).get::<crate::web::AskedWithHead>().is_some() {
+    if actix_web::HttpMessage::extensions(&req)
+        .get::<crate::web::AskedWithHead>()
+        .is_some()
+    {
         load(&state, &caller, &path).await?;
         return Ok(HttpResponse::Ok().finish());
     }

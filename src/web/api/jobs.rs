@@ -233,8 +233,9 @@ pub async fn create(
             {
                 // The sheet must be the workbook's, and the selection readable, before a
                 // job is made.
-                let (ctx, _) = crate::jobs::delete::target(conn, &env, &input.operation, &input.source, &input.config)
-                    .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
+                let (ctx, _) =
+                    crate::jobs::delete::target(conn, &env, &input.operation, &input.source, &input.config)
+                        .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
                 if outside(&ctx.space_id) {
                     return Err(ModelError::NotFound("sheet"));
                 }
