@@ -136,7 +136,8 @@
       }
       var ids = Array.prototype.map.call(grid.querySelectorAll("[data-select]:checked"), function (b) { return b.value; });
       grid.querySelector("#delete-ids").value = ids.join(",");
-      grid.querySelector("#delete-button").disabled = ids.length === 0;
+      var del = grid.querySelector("#delete-button");
+      if (del) del.disabled = ids.length === 0;
     }
   });
 })();

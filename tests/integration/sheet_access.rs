@@ -136,6 +136,14 @@ async fn a_sheets_access_holds_people_and_guests_not_keys(db: Db) {
         !grid.contains(&format!("/grid/{closed}/records/{}/edit", first[0])),
         "{grid}"
     );
+    assert!(
+        !grid.contains(">Add row<") && !grid.contains("id=\"delete-button\""),
+        "{grid}"
+    );
+    let adding_grid = app.page(&format!("/workbooks/{wb_id}?sheet={adding}")).await;
+    assert!(adding_grid.contains(">Add row<") && !adding_grid.contains("id=\"delete-button\""));
+    let open_grid = app.page(&format!("/workbooks/{wb_id}?sheet={open}")).await;
+    assert!(open_grid.contains(">Add row<") && open_grid.contains("id=\"delete-button\""));
     let saved = app
         .client
         .put(app.url(&format!("/grid/{closed}/records/{}", first[0])))

@@ -199,6 +199,9 @@ pub struct TablePartial {
     pub query_error: String,
     /// The sheet is locked (no changes from people meanwhile).
     pub locked: bool,
+    /// What the sheet's `access` lets people do: the buttons shown.
+    pub may_add: bool,
+    pub may_delete: bool,
     pub sheet_actions: Vec<ActionView>,
     /// Records of the sheet whose changes the record hook is still checking (actions wait).
     pub checking: usize,
@@ -424,6 +427,8 @@ fn table_from(
         view: view.clone(),
         query_error: String::new(),
         locked: ctx.sheet.locked_at.is_some(),
+        may_add: ctx.config.allows("add"),
+        may_delete: ctx.config.allows("delete"),
         checking: 0,
     }
 }
