@@ -95,6 +95,12 @@ pub struct Field {
 }
 
 impl Field {
+    /// Read-only or computed: the team's and its listener code's to write, shown to people
+    /// and guests but not changed by them.
+    pub fn fixed(&self) -> bool {
+        self.readonly || self.computed
+    }
+
     /// The name people see: the label, or the key when there is none.
     pub fn display_name(&self) -> &str {
         if self.label.is_empty() {

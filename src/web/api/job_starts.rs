@@ -180,11 +180,7 @@ pub(super) fn guest_may_start(
             // Read-only and computed fields are the team's to change.
             let changed = start.config["changes"].as_array().into_iter().flatten();
             for key in changed.filter_map(|c| c["field"].as_str()) {
-                if let Some(f) = config
-                    .fields
-                    .iter()
-                    .find(|f| f.key == key && (f.readonly || f.computed))
-                {
+                if let Some(f) = config.fields.iter().find(|f| f.key == key && f.fixed()) {
                     return refuse(format!(
                         "{} is read-only: a guest cannot change it",
                         f.display_name()

@@ -461,12 +461,7 @@ async fn update_once(
         // Read-only and computed cells are the team's (and its listener code's) to write.
         if caller.guest_spaces().is_some() {
             for key in values.keys() {
-                if let Some(f) = ctx
-                    .config
-                    .fields
-                    .iter()
-                    .find(|f| &f.key == key && (f.readonly || f.computed))
-                {
+                if let Some(f) = ctx.config.fields.iter().find(|f| &f.key == key && f.fixed()) {
                     return Err(AppError::Forbidden(format!(
                         "{} is read-only: a guest cannot change it ({path}.{key})",
                         f.display_name()

@@ -254,7 +254,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                 text: checked.vals.get(i).map(display).unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
-                fixed: f.computed || f.readonly || !config.allows("edit"),
+                fixed: f.fixed() || !config.allows("edit"),
             }
         })
         .collect();
@@ -284,7 +284,7 @@ fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
             },
             errors: counts.errors_by_field.get(&f.key).copied().unwrap_or(0),
             checks: listener_checks(&ctx.config, &f.key),
-            computed: f.computed || f.readonly,
+            computed: f.fixed(),
         })
         .collect()
 }

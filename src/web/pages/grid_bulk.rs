@@ -123,7 +123,7 @@ fn field_of(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
         .config
         .field_index(key)
         .ok_or_else(|| AppError::bad_request("field", format!("this sheet has no field `{key}`")))?;
-    if ctx.config.fields[i].computed || ctx.config.fields[i].readonly {
+    if ctx.config.fields[i].fixed() {
         return Err(AppError::bad_request(
             "field",
             format!("{} cannot be changed here", ctx.config.fields[i].display_name()),

@@ -163,7 +163,7 @@ pub struct CellForm {
 /// Computed and read-only fields are shown in the grid, not changed there (listener code
 /// and the API write them).
 fn refuse_fixed(field: &crate::blueprint::Field) -> Result<(), AppError> {
-    match field.computed || field.readonly {
+    match field.fixed() {
         true => Err(AppError::bad_request(
             "field",
             format!("{} is read-only: it cannot be changed here", field.display_name()),

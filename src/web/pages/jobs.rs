@@ -170,7 +170,7 @@ pub async fn show(
         destinations = dst
             .fields
             .iter()
-            .filter(|f| !f.readonly && !f.computed)
+            .filter(|f| !f.fixed())
             .map(|f| (f.key.clone(), f.display_name().to_string()))
             .collect();
         let mut mapped = Vec::new();
