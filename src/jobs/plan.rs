@@ -172,7 +172,7 @@ pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
     let dst = &s.destination_config;
     let sample: Vec<Vec<Value>> = record::after(conn, s.source.seq, 0, ENUM_SAMPLE)?
         .iter()
-        .map(|r| r.checked().vals)
+        .map(|r| r.checked(src).vals)
         .collect();
     let column_values = |i: usize| -> Vec<String> {
         sample

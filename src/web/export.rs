@@ -128,7 +128,7 @@ fn csv_rows(config: &SheetConfig, rows: Option<&[RecordRow]>) -> Vec<u8> {
     let result = match rows {
         None => w.write_record(config.fields.iter().map(|f| safe_cell(f.display_name()))),
         Some(rows) => rows.iter().try_for_each(|r| {
-            let checked = r.checked();
+            let checked = r.checked(config);
             w.write_record(
                 (0..config.fields.len())
                     .map(|i| safe_cell(&checked.vals.get(i).map(display).unwrap_or_default())),
@@ -179,7 +179,7 @@ pub fn xlsx_bytes(
             let Some(tail) = rows.last() else { break };
             last = tail.id;
             for r in &rows {
-                let checked = r.checked();
+                let checked = r.checked(config);
                 for (col, v) in checked.vals.iter().enumerate().take(config.fields.len()) {
                     let col = col as u16;
                     match v {

@@ -193,7 +193,124 @@ async fn a_removal_builds_the_indexes_again(db: Db) {
     rechecked(&app, &sheet).await;
 }
 
+/// Adding an optional field rewrites no record (each keeps its version), and the records
+/// stored before it read, sort, filter, change, export and take further field changes as
+/// records written after it do.
+async fn an_added_optional_field_rewrites_no_record(db: Db) {
+    let app = spawn_app(db).await;
+    let fields = json!([{"key": "name", "type": "string"}, {"key": "age", "type": "number"}]);
+    let sheet = sheet_with(&app, "Added", fields).await;
+    let rows = json!([{"name": "Ada", "age": 36}, {"name": "Bob", "age": "old"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let before = versions(&app, &sheet).await;
+
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields"),
+            &json!({"key": "note", "type": "string"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    rechecked(&app, &sheet).await;
+    assert_eq!(versions(&app, &sheet).await, before, "an optional field added");
+
+    // A record written now holds every field; an old one reads the same where both are empty.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"name": "Cy", "age": 5}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let records = page["data"]["records"].as_array().unwrap().clone();
+    assert_eq!(
+        records[0]["values"]["note"], records[2]["values"]["note"],
+        "{page}"
+    );
+
+    // The old records take a value in the new field, by id and in bulk.
+    let ada = records[0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": ada, "values": {"note": {"value": "first"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update?q=name%20eq%20Bob"),
+            &json!({"fieldUpdates": {"note": "second"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let notes = |page: &Value| -> Vec<Value> {
+        page["data"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["values"]["note"]["value"].clone())
+            .collect()
+    };
+    let (_, page) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?sortField=note&sortDirection=desc"
+        ))
+        .await;
+    assert_eq!(
+        notes(&page),
+        vec![json!("second"), json!("first"), Value::Null],
+        "{page}"
+    );
+    let (_, page) = app
+        .get_json(&format!("/sheets/{sheet}/records?q=note%20eq%20first"))
+        .await;
+    assert_eq!(notes(&page), vec![json!("first")], "{page}");
+
+    // Further changes over the short records: a unique field at the end, one put first,
+    // and the first added one removed.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields"),
+            &json!({"key": "code", "type": "string", "constraints": [{"type": "unique"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields?insertAtIndex=0"),
+            &json!({"key": "first", "type": "string"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    rechecked(&app, &sheet).await;
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/note")).await;
+    assert_eq!(status, 200, "{body}");
+    rechecked(&app, &sheet).await;
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let names: Vec<&Value> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["values"]["name"]["value"])
+        .collect();
+    assert_eq!(names, [&json!("Ada"), &json!("Bob"), &json!("Cy")], "{page}");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 3, "{counts}");
+    // Empty codes are duplicates of one another (no `ignoreEmpty`), as in new records.
+    assert_eq!(
+        counts["data"]["counts"]["errorsByField"],
+        json!({"age": 1, "code": 3}),
+        "{counts}"
+    );
+    let csv = app.get_text(&format!("/sheets/{sheet}/download")).await;
+    assert!(csv.lines().nth(1).unwrap().ends_with(",Ada,36,"), "{csv}");
+}
+
 on_both!(
+    an_added_optional_field_rewrites_no_record,
     a_recheck_leaves_unchanged_records_as_they_were,
     a_removal_builds_the_indexes_again,
 );

@@ -171,7 +171,7 @@ fn update_of(
     row: &super::RecordRow,
     changes: &[(usize, Change)],
 ) -> ModelResult<Option<(RecordUpdate, Checked)>> {
-    let checked = row.checked();
+    let checked = row.checked(&ctx.config);
     let mut values = BTreeMap::new();
     for (field, change) in changes {
         let shown = match checked.vals.get(*field) {

@@ -66,11 +66,17 @@ impl RecordRow {
         RecordId(self.id)
     }
 
-    /// Decodes the stored columns; a column that cannot be read counts as empty rather
-    /// than failing a whole page.
-    pub fn checked(&self) -> Checked {
+    /// Decodes the stored columns under the sheet's fields; a column that cannot be read
+    /// counts as empty rather than failing a whole page. A record stored before a field was
+    /// added at the end has fewer values than fields (adding one rewrites no record): the
+    /// missing places read as empty.
+    pub fn checked(&self, config: &SheetConfig) -> Checked {
+        let mut vals: Vec<Value> = serde_json::from_str(&self.vals).unwrap_or_default();
+        if vals.len() < config.fields.len() {
+            vals.resize(config.fields.len(), Value::Null);
+        }
         Checked {
-            vals: serde_json::from_str(&self.vals).unwrap_or_default(),
+            vals,
             raw: decode_sparse(self.raw.as_deref()),
             messages: decode_sparse(self.messages.as_deref()),
             custom: decode_sparse(self.custom.as_deref()),

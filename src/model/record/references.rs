@@ -134,7 +134,7 @@ fn recheck_records(
     actor: &str,
 ) -> ModelResult<usize> {
     let rows = load(conn, ctx.sheet.seq, ids)?;
-    let mut checked: Vec<Checked> = rows.iter().map(|r| r.checked()).collect();
+    let mut checked: Vec<Checked> = rows.iter().map(|r| r.checked(&ctx.config)).collect();
     let before = checked.clone();
     check_field(conn, ctx, field_index, &mut checked)?;
     let mut delta = CountDelta::default();

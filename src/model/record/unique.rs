@@ -117,7 +117,7 @@ pub(super) fn resettle(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[i64]
     }
     let rows = load(conn, ctx.sheet.seq, ids)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut checked: Vec<Checked> = rows.iter().map(|r| r.checked()).collect();
+    let mut checked: Vec<Checked> = rows.iter().map(|r| r.checked(&ctx.config)).collect();
     let mut delta = CountDelta::default();
     let before: Vec<(bool, Vec<String>)> = checked
         .iter()
@@ -180,7 +180,7 @@ pub(super) fn settle(
         let should: HashMap<i64, bool> = others.iter().copied().collect();
         let ids_to_check: Vec<i64> = should.keys().copied().collect();
         for row in load(conn, ctx.sheet.seq, &ids_to_check)? {
-            let mut rec = row.checked();
+            let mut rec = row.checked(&ctx.config);
             let has = rec
                 .messages
                 .get(&fi)

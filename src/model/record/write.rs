@@ -92,7 +92,7 @@ pub fn update_tagged(
         sheet::lock_context(conn, ctx)?;
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
-        let olds = olds_of(&updates, &old_rows)?;
+        let olds = olds_of(&ctx.config, &updates, &old_rows)?;
         let written = update_loaded(conn, ctx, &updates, olds, actor, hooks, bulk)?;
         Ok(Written {
             rows: load(conn, ctx.sheet.seq, &ids)?,
@@ -105,6 +105,7 @@ pub fn update_tagged(
 /// The records `updates` change, among `rows` (as read under the sheet's lock), each
 /// decoded, in the order of `updates`; one missing is 404.
 fn olds_of<'r>(
+    config: &crate::blueprint::SheetConfig,
     updates: &[RecordUpdate],
     rows: &'r [RecordRow],
 ) -> ModelResult<Vec<(&'r RecordRow, Checked)>> {
@@ -115,7 +116,7 @@ fn olds_of<'r>(
             let row = by_id
                 .get(&u.id.0)
                 .ok_or_else(|| ModelError::NotFoundNamed(format!("record {} not found", u.id)))?;
-            Ok((*row, row.checked()))
+            Ok((*row, row.checked(config)))
         })
         .collect()
 }
@@ -240,9 +241,9 @@ pub(super) fn update_loaded(
 }
 
 /// Whether a record as stored (`row`, decoded as `old`) already says what `checked` does.
-/// Compared decoded: PostgreSQL's `jsonb` writes the same values with other spacing. (A
-/// record stored before a field was added at the end is shorter: it is written, as code
-/// reading stored records counts on every field having its place.)
+/// Compared decoded: PostgreSQL's `jsonb` writes the same values with other spacing. A
+/// record stored before a field was added at the end stays shorter: read, its missing
+/// places are empty ([`RecordRow::checked`]), so adding an optional field rewrites nothing.
 fn is_stored_as(row: &RecordRow, old: &Checked, checked: &Checked) -> bool {
     let e = encode(checked);
     old == checked && row.valid == e.valid && row.error_fields == e.error_fields

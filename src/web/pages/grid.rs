@@ -234,7 +234,7 @@ struct GridPage {
 }
 
 pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
-    let checked = row.checked();
+    let checked = row.checked(config);
     let cells = config
         .fields
         .iter()

@@ -61,16 +61,23 @@ fn origin(req: &HttpRequest) -> Option<&str> {
         .filter(|v| v.len() <= 64)
 }
 
-/// One record of the sheet.
-async fn load_row(state: &AppState, ctx: SheetContext, rid: RecordId) -> Result<record::RecordRow, AppError> {
+/// One record of the sheet, and the sheet's context back.
+async fn load_row(
+    state: &AppState,
+    ctx: SheetContext,
+    rid: RecordId,
+) -> Result<(record::RecordRow, SheetContext), AppError> {
     let query = record::RecordQuery {
         ids: Some(vec![rid.0]),
         page_size: 1,
         page_number: 1,
         ..Default::default()
     };
-    let rows = state.db(move |conn| record::query(conn, &ctx, &query)).await?;
-    rows.into_iter().next().ok_or(AppError::NotFound("record"))
+    let (rows, ctx) = state
+        .db(move |conn| record::query(conn, &ctx, &query).map(|rows| (rows, ctx)))
+        .await?;
+    let row = rows.into_iter().next().ok_or(AppError::NotFound("record"))?;
+    Ok((row, ctx))
 }
 
 fn record_id(raw: &str) -> Result<RecordId, AppError> {
@@ -98,8 +105,8 @@ pub async fn edit(
     let field = ctx.config.fields[index].clone();
     refuse_fixed(&field)?;
     let sid = ctx.sheet.id.clone();
-    let row = &load_row(&state, ctx, rid).await?;
-    let checked = row.checked();
+    let (row, ctx) = &load_row(&state, ctx, rid).await?;
+    let checked = row.checked(&ctx.config);
     let shown = checked
         .raw
         .get(&index)
@@ -139,7 +146,7 @@ pub async fn row(
     let rid = record_id(&record_raw)?;
     let config = ctx.config.clone();
     let sid = ctx.sheet.id.to_string();
-    let row = &load_row(&state, ctx, rid).await?;
+    let (row, _) = &load_row(&state, ctx, rid).await?;
     render(&RowPartial {
         sheet_id: sid,
         row: row_view(&config, row),
