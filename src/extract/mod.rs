@@ -18,6 +18,8 @@ pub mod zipped;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_books;
+#[cfg(test)]
 mod tests_hardening;
 
 use std::io::Read;

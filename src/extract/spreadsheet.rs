@@ -90,28 +90,60 @@ pub fn tables(path: &Path, format: Format, notes: &Notes) -> Result<Vec<Table>, 
     let out = if format == Format::Xlsx {
         guarded(|| xlsx::tables(path, notes))?
     } else {
-        let mut out = Vec::new();
+        let mut read = SheetsRead::default();
         for (name, hidden, range) in sheets {
-            match range_table(name.clone(), range, notes) {
-                Ok(table) => {
-                    if hidden {
-                        notes.add(format!(
-                            "sheet {name} is hidden in the file; it was extracted too"
-                        ));
-                    }
-                    out.push(table)
-                }
-                // A blank tab among others is skipped; a book of blank tabs is empty.
-                Err(ExtractError::Empty | ExtractError::NoHeader) => continue,
-                Err(e) => return Err(e),
-            }
+            read.add(&name, hidden, range_table(name.clone(), range, notes), notes)?;
         }
-        out
+        read.finish()?
     };
     if out.is_empty() {
         return Err(ExtractError::Empty);
     }
     Ok(out)
+}
+
+/// The sheets of a book read so far. A blank sheet is skipped. One Wharf cannot read
+/// (too wide, or no row of it readable) is left out with a note saying why, so the book's
+/// other sheets still arrive; the file fails for it only when no sheet could be read.
+#[derive(Default)]
+pub struct SheetsRead {
+    tables: Vec<Table>,
+    left_out: Option<ExtractError>,
+}
+
+impl SheetsRead {
+    pub fn add(
+        &mut self,
+        name: &str,
+        hidden: bool,
+        outcome: Result<Table, ExtractError>,
+        notes: &Notes,
+    ) -> Result<(), ExtractError> {
+        match outcome {
+            Ok(table) => {
+                if hidden {
+                    notes.add(format!(
+                        "sheet {name} is hidden in the file; it was extracted too"
+                    ));
+                }
+                self.tables.push(table);
+            }
+            Err(ExtractError::Empty | ExtractError::NoHeader) => {}
+            Err(e @ (ExtractError::TooWide(_) | ExtractError::NoRowRead { .. })) => {
+                notes.add(format!("sheet {name} was not extracted: {e}"));
+                self.left_out.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Vec<Table>, ExtractError> {
+        match (self.tables.is_empty(), self.left_out) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(self.tables),
+        }
+    }
 }
 
 type SheetRange = (String, bool, calamine::Range<Data>);

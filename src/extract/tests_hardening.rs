@@ -11,7 +11,7 @@ fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf
 }
 
 /// Labels, rows, rejects and notes of the first table of a file.
-fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>, Vec<String>) {
+pub(super) fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>, Vec<String>) {
     let (_dir, path) = file_with(bytes, name);
     let mut ex = open(&path, name).unwrap_or_else(|e| panic!("{name}: {e}"));
     let table = ex.tables.remove(0);
@@ -26,7 +26,7 @@ fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>
     (labels, rows, rejects, ex.notes.list())
 }
 
-fn fail(bytes: &[u8], name: &str) -> ExtractError {
+pub(super) fn fail(bytes: &[u8], name: &str) -> ExtractError {
     let (_dir, path) = file_with(bytes, name);
     match open(&path, name) {
         Ok(_) => panic!("{name} should fail"),
@@ -382,49 +382,48 @@ fn lines_are_counted_in_files_with_cr_line_endings() {
 
 /// A one-sheet XLSX whose sheetData is `rows` (cells with inline strings, values, formulas).
 fn xlsx_with(rows: &str) -> Vec<u8> {
-    let sheet = format!(
-        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#
-    );
-    zip_of(&[
-        ("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#),
-        ("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
-        ("xl/workbook.xml", br#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
-        ("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
-        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
-    ])
+    xlsx_book(&[("S", rows)])
 }
 
-/// A spreadsheet whose header row reaches past the columns Wharf reads says so; it is not
-/// called damaged.
-#[test]
-fn a_spreadsheet_too_wide_to_read_says_why() {
-    let header: String = (1..=MAX_COLUMNS + 1)
+/// An XLSX book of these sheets (name, rows' XML), in order.
+pub(super) fn xlsx_book(sheets: &[(&str, &str)]) -> Vec<u8> {
+    let entries: String = (1..=sheets.len())
         .map(|i| {
             format!(
-                r#"<c r="{}1" t="inlineStr"><is><t>h{i}</t></is></c>"#,
-                column_letters(i)
+                r#"<sheet name="{}" sheetId="{i}" r:id="rId{i}"/>"#,
+                sheets[i - 1].0
             )
         })
         .collect();
-    let e = fail(&xlsx_with(&format!(r#"<row r="1">{header}</row>"#)), "wide.xlsx");
-    let message = e.to_string();
-    assert!(
-        message.contains("column 1001") && message.contains("at most 1000"),
-        "{message}"
+    let rels: String = (1..=sheets.len())
+        .map(|i| format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#))
+        .collect();
+    let book = format!(
+        r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{entries}</sheets></workbook>"#
     );
-    assert!(!message.contains("damaged"), "{message}");
-}
-
-/// 1 -> A, 27 -> AA.
-fn column_letters(mut n: usize) -> String {
-    let mut out = Vec::new();
-    while n > 0 {
-        n -= 1;
-        out.push(b'A' + (n % 26) as u8);
-        n /= 26;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap()
+    let book_rels = format!(
+        r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#
+    );
+    let names: Vec<String> = (1..=sheets.len())
+        .map(|i| format!("xl/worksheets/sheet{i}.xml"))
+        .collect();
+    let xml: Vec<String> = sheets
+        .iter()
+        .map(|(_, rows)| format!(r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#))
+        .collect();
+    let mut parts: Vec<(&str, &[u8])> = vec![
+        ("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#),
+        ("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+        ("xl/workbook.xml", book.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", book_rels.as_bytes()),
+    ];
+    parts.extend(
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(xml.iter().map(String::as_bytes)),
+    );
+    zip_of(&parts)
 }
 
 #[test]

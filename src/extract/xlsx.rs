@@ -3,7 +3,7 @@
 //! first rows of each sheet are read to find its header; the rest stream from a thread that
 //! opens the file again when they are asked for.
 
-use super::spreadsheet::cell_text;
+use super::spreadsheet::{cell_text, SheetsRead};
 use super::{header, ExtractError, Notes, RawRow, Reject, Table, MAX_COLUMNS};
 use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
 use std::fs::File;
@@ -96,7 +96,7 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
         .filter(|s| s.typ == SheetType::WorkSheet)
         .map(|s| (s.name.clone(), s.visible != SheetVisible::Visible))
         .collect();
-    let mut out = Vec::new();
+    let mut read = SheetsRead::default();
     for (name, hidden) in sheets {
         let mut sample = Vec::new();
         let mut more = false;
@@ -121,21 +121,13 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
             Box::new(std::iter::empty())
         };
         let rows = Box::new(sample.into_iter().chain(rest));
-        match header::tabulate(name.clone(), rows, notes) {
-            Ok(mut table) => {
-                table.done = done;
-                if hidden {
-                    notes.add(format!(
-                        "sheet {name} is hidden in the file; it was extracted too"
-                    ));
-                }
-                out.push(table)
-            }
-            Err(ExtractError::Empty | ExtractError::NoHeader) => continue,
-            Err(e) => return Err(e),
-        }
+        let table = header::tabulate(name.clone(), rows, notes).map(|mut table| {
+            table.done = done;
+            table
+        });
+        read.add(&name, hidden, table, notes)?;
     }
-    Ok(out)
+    read.finish()
 }
 
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
