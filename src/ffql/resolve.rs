@@ -293,9 +293,10 @@ fn hint(kind: Kind) -> &'static str {
 }
 
 /// The test of one cell of a field of `kind`, or why the value cannot be compared so.
-/// A whole number past what a cell keeps exactly (`100000000000000000000`): a cell refuses
-/// it as typed, but one given as a JSON number holds the nearest double, which a query
-/// compares with it (`eq` found nothing, and ordering said "not a number").
+/// A whole number past what a cell keeps exactly (`123456789012345678901`): a cell refuses
+/// it as typed where a double loses its digits, but one given as a JSON number holds the
+/// nearest double, which a query compares with it (`eq` found nothing, and ordering said
+/// "not a number").
 fn beyond_exact(value: &str) -> Option<serde_json::Number> {
     let text = value.trim();
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);

@@ -127,10 +127,9 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     if f == 0.0 && digits(mantissa).chars().any(|d| d != '0') {
         return Err(format!("\"{text}\" is too close to zero to be kept as a number"));
     }
-    if cleaned
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
-    {
+    // Past 2^53 a double has no room for every digit: a spelling whose digits it does not
+    // keep (`…345.0`, `…e0` as much as a plain 25-digit integer) would read as a neighbour.
+    if f.abs() > MAX_SAFE_INTEGER && significant(mantissa) != significant(&format!("{:e}", f.abs())) {
         return Err(format!(
             "\"{text}\" has more digits than a number keeps exactly; make the field a text field to keep them"
         ));
@@ -138,6 +137,14 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     Number::from_f64(f)
         .map(|n| Value::Number(whole(&n).unwrap_or(n)))
         .ok_or_else(|| format!("\"{text}\" is not a number"))
+}
+
+/// The significant digits of a number's spelling (its part before any exponent): `0012.30`
+/// and `1.23e5` give `123`.
+fn significant(spelled: &str) -> String {
+    let mantissa = spelled.split(['e', 'E']).next().unwrap_or_default();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').to_string()
 }
 
 /// A whole number written another way (`1e3`, `12.0`) as that integer, as JavaScript

@@ -49,6 +49,44 @@ fn numbers_accept_thousands_separators_and_refuse_garbage() {
     }
 }
 
+/// Past 2^53 a number is kept only when a double holds every digit it was written with,
+/// whatever the spelling; a refused one keeps its input, with a message saying why.
+#[test]
+fn numbers_past_exact_keep_every_digit_or_are_refused() {
+    for lossy in [
+        "1234567890123456789012345.0",
+        "1234567890123456789012345e0",
+        "1.234567890123456789012345e24",
+        "9007199254740993.0",
+        "-9,007,199,254,740,993.00",
+    ] {
+        let cell = cast(number(), json!(lossy));
+        assert_eq!(cell.value, json!(lossy), "raw kept for {lossy}");
+        assert!(
+            cell.messages[0]
+                .message
+                .contains("more digits than a number keeps exactly"),
+            "{lossy}: {:?}",
+            cell.messages
+        );
+    }
+    for exact in [
+        "9007199254740992.0",
+        "1.5e20",
+        "1e300",
+        "4.5e30",
+        "-12,345,678,901,234,567,000",
+    ] {
+        let cell = cast(number(), json!(exact));
+        assert!(cell.messages.is_empty(), "{exact}: {:?}", cell.messages);
+    }
+    assert_eq!(
+        cast(number(), json!("0.12345678901234567891")).messages,
+        vec![],
+        "a long fraction rounds, as in JavaScript"
+    );
+}
+
 #[test]
 fn booleans_read_the_usual_spellings() {
     for (given, want) in [
