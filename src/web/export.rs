@@ -184,6 +184,11 @@ pub fn xlsx_bytes(
                     let col = col as u16;
                     match v {
                         Value::Null => {}
+                        // Excel keeps numbers as doubles: a whole number past 2^53 goes as
+                        // its digits, text, rather than as a neighbour of itself.
+                        Value::Number(n) if !n.is_f64() && !n.as_f64().is_some_and(exact_in_excel) => {
+                            ws.write_string(row_no, col, n.to_string()).map_err(fail)?;
+                        }
                         Value::Number(n) => {
                             ws.write_number(row_no, col, n.as_f64().unwrap_or_default())
                                 .map_err(fail)?;
@@ -202,6 +207,11 @@ pub fn xlsx_bytes(
         }
     }
     book.save_to_buffer().map_err(fail)
+}
+
+/// Whether a whole number is one a double (so an Excel cell) holds exactly.
+fn exact_in_excel(f: f64) -> bool {
+    f.abs() <= 9_007_199_254_740_991.0
 }
 
 /// Excel's longest worksheet name, in UTF-16 code units.

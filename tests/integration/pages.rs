@@ -300,6 +300,15 @@ async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
         &json!([{"code": "=1+2", "name": "Evil"}, {"code": "ACME", "name": "Acme"}]),
     )
     .await;
+    // A whole number past 2^53 goes as its digits: an Excel number would be a neighbour.
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "big@x.io", "age": "18446744073709551615"}, {"email": "n@x.io", "age": 42}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     app.sign_in("ada@example.com", PASSWORD).await;
     let (_, wbs) = app
         .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
@@ -322,6 +331,12 @@ async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
     assert_eq!(range.get((0, 0)), Some(&Data::String("Code".into())));
     assert_eq!(range.get((1, 0)), Some(&Data::String("'=1+2".into())));
     assert_eq!(range.get((2, 1)), Some(&Data::String("Acme".into())));
+    let range = book.worksheet_range("Contacts").unwrap();
+    assert_eq!(
+        range.get((1, 2)),
+        Some(&Data::String("18446744073709551615".into()))
+    );
+    assert_eq!(range.get((2, 2)), Some(&Data::Float(42.0)));
 }
 
 on_both!(a_workbook_downloads_as_xlsx_with_formulas_defused);
