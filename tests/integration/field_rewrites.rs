@@ -229,6 +229,25 @@ async fn an_added_optional_field_rewrites_no_record(db: Db) {
         records[0]["values"]["note"], records[2]["values"]["note"],
         "{page}"
     );
+    // Empty in the new field, old and new records alike: ties in id order, either way.
+    for (direction, order) in [("asc", ["Ada", "Bob", "Cy"]), ("desc", ["Cy", "Bob", "Ada"])] {
+        let (_, page) = app
+            .get_json(&format!(
+                "/sheets/{sheet}/records?sortField=note&sortDirection={direction}"
+            ))
+            .await;
+        let names: Vec<&Value> = page["data"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["values"]["name"]["value"])
+            .collect();
+        assert_eq!(
+            names,
+            order.map(|n| json!(n)).iter().collect::<Vec<_>>(),
+            "{direction}"
+        );
+    }
 
     // The old records take a value in the new field, by id and in bulk.
     let ada = records[0]["id"].as_str().unwrap();

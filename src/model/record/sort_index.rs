@@ -37,7 +37,9 @@ impl Cells {
             Backend::Sqlite => super::sort_keys::column(i)
                 .filter(|_| self.keyed)
                 .unwrap_or_else(|| format!("json_extract(vals, '$[{i}]')")),
-            Backend::Postgres => format!("((vals::jsonb)->{i})"),
+            // A record stored before field `i` was added has no place `i` (SQL NULL) where
+            // one written after holds a JSON null: both are empty, and tie by id.
+            Backend::Postgres => format!("NULLIF((vals::jsonb)->{i}, 'null'::jsonb)"),
         }
     }
 }

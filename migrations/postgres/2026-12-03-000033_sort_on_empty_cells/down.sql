@@ -1,0 +1,1 @@
+-- Nothing to undo: sorts build their indexes again on the expression they use.
