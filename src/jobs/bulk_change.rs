@@ -57,7 +57,11 @@ pub fn job_input(ctx: &SheetContext, operation: &str, config: Value) -> JobInput
 
 /// The changes a config names, checked as the bulk calls check theirs.
 pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
-    let list = config["changes"].as_array().ok_or("config.changes is missing")?;
+    let list = match &config["changes"] {
+        Value::Array(list) => list,
+        Value::Null => return Err("config.changes is missing".into()),
+        _ => return Err("config.changes must be a list of changes: [{\"field\": ..., \"set\": ...}]".into()),
+    };
     list.iter()
         .map(|c| {
             let key = c["field"].as_str().unwrap_or_default();

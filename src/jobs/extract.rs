@@ -59,13 +59,15 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             }
         });
     let outcome = outcome.and_then(|mut summary| {
-        // Extracted again: the workbook of the extraction before goes (one per file), before
-        // the job says it is done, and its rejected rows with it.
-        if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {
-            drop_extracted(conn, before, &f.id, actor)?;
-        }
+        // The rejected rows go to storage first: a store that fails now fails the job
+        // while the earlier extraction's workbook is still there to keep.
         if let Some(rejects) = summary.rejects_out.take() {
             rejects.commit().map_err(unreadable)?;
+        }
+        // Extracted again: the workbook of the extraction before goes (one per file), before
+        // the job says it is done.
+        if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {
+            drop_extracted(conn, before, &f.id, actor)?;
         }
         complete(conn, job, worker, &summary).map(|()| summary)
     });

@@ -105,22 +105,13 @@ impl Storage {
     /// its own, as big as the file. (An open file removed stays readable to whoever has
     /// it open.) Returns how many went.
     pub fn sweep_temp(&self, older_than: std::time::Duration) -> usize {
-        let dir = match &self.0 {
-            Inner::Local(f) => f.path("tmp"),
-            Inner::Bucket(b) => b.scratch().to_path_buf(),
+        let dirs = match &self.0 {
+            Inner::Local(f) => vec![f.path("tmp")],
+            // Downloads sit in the scratch folder; files written before they go up to the
+            // bucket (an extraction's rejected rows) in its own `tmp`.
+            Inner::Bucket(b) => vec![b.scratch().to_path_buf(), b.scratch().join("tmp")],
         };
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return 0;
-        };
-        entries
-            .flatten()
-            .filter(|e| {
-                e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= older_than))
-            })
-            .filter(|e| std::fs::remove_file(e.path()).is_ok())
-            .count()
+        dirs.iter().map(|dir| sweep_files(dir, older_than)).sum()
     }
 
     /// Whether every process using the same settings reads the same objects (a bucket); a
@@ -314,6 +305,23 @@ impl BlockingUpload {
             Some(b) => b.upload_file(&self.key, self.file.finish()?),
         }
     }
+}
+
+/// Removes the files (not folders) in `dir` last changed at least `older_than` ago.
+fn sweep_files(dir: &std::path::Path, older_than: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= older_than))
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod api;
 pub mod error;
 pub mod export;
+pub mod fresh_fields;
 pub mod input;
 pub mod live;
 pub mod live_access;

@@ -328,7 +328,50 @@ async fn an_added_optional_field_rewrites_no_record(db: Db) {
     assert!(csv.lines().nth(1).unwrap().ends_with(",Ada,36,"), "{csv}");
 }
 
+/// Removing a field leaves every other cell as it was written: PostgreSQL's `jsonb` wrote
+/// `1e20` back as `100000000000000000000`, which the grid did not show nor searches find.
+async fn a_removal_keeps_the_other_cells_as_written(db: Db) {
+    let app = spawn_app(db).await;
+    let fields = json!([{"key": "gone", "type": "string"}, {"key": "n", "type": "number"}, {"key": "t", "type": "string"}]);
+    let sheet = sheet_with(&app, "Kept", fields).await;
+    let rows = json!([{"gone": "x", "n": 1e20, "t": "a"}, {"gone": "y", "n": 1.5, "t": "b"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let cells = |page: &Value| -> Vec<(String, String)> {
+        page["data"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["values"]["n"]["value"].to_string(),
+                    r["values"]["t"]["value"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let (_, before) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/gone")).await;
+    assert_eq!(status, 200, "{body}");
+    rechecked(&app, &sheet).await;
+    let (_, after) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(cells(&after), cells(&before), "{after}");
+    let shown = before["data"]["records"][0]["values"]["n"]["value"].to_string();
+    let (_, found) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?searchValue={}",
+            shown.replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(
+        found["data"]["records"].as_array().unwrap().len(),
+        1,
+        "{shown}: {found}"
+    );
+}
+
 on_both!(
+    a_removal_keeps_the_other_cells_as_written,
     an_added_optional_field_rewrites_no_record,
     a_recheck_leaves_unchanged_records_as_they_were,
     a_removal_builds_the_indexes_again,

@@ -53,7 +53,10 @@ fn name_estimate(app: &TestApp, seq: i64, value: &str) -> (f64, f64) {
         n: i64,
     }
     let mut conn = app.pool.get().expect("conn");
-    let condition = format!("sheet_seq = {seq} AND ((vals::jsonb)->1) = to_jsonb(CAST('{value}' AS text))");
+    // The cell as sorts and their statistics read it.
+    let cell =
+        wharf::model::record::sort_index::Cells::from_values(wharf::db::Backend::Postgres).expression(1);
+    let condition = format!("sheet_seq = {seq} AND {cell} = to_jsonb(CAST('{value}' AS text))");
     let plan: Plan = diesel::sql_query(format!(
         "EXPLAIN (FORMAT JSON) SELECT id FROM records WHERE {condition}"
     ))

@@ -1,1 +1,2 @@
 -- Nothing to undo: sorts build their indexes again on the expression they use.
+SELECT 1;

@@ -216,12 +216,17 @@ fn drop_values(conn: &mut AnyConnection, sheet_seq: i64, r: usize) -> QueryResul
         .bind::<Text, _>(format!("$[{r}]"))
         .bind::<BigInt, _>(sheet_seq)
         .execute(c)?,
-        AnyConnection::Postgres(c) => {
-            diesel::sql_query("UPDATE records SET vals = (vals::jsonb - $1)::text WHERE sheet_seq = $2")
-                .bind::<Integer, _>(r as i32)
-                .bind::<BigInt, _>(sheet_seq)
-                .execute(c)?
-        }
+        // Through `json`, which keeps each value's text: `jsonb` would rewrite the other
+        // cells' numbers (`1e+20` read back as `100000000000000000000`, no longer what the
+        // grid shows and searches find).
+        AnyConnection::Postgres(c) => diesel::sql_query(
+            "UPDATE records SET vals = (SELECT COALESCE(json_agg(t.e ORDER BY t.n), '[]'::json)::text \
+             FROM json_array_elements(vals::json) WITH ORDINALITY AS t(e, n) WHERE t.n <> $1 + 1) \
+             WHERE sheet_seq = $2",
+        )
+        .bind::<Integer, _>(r as i32)
+        .bind::<BigInt, _>(sheet_seq)
+        .execute(c)?,
     };
     Ok(())
 }

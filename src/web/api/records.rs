@@ -44,32 +44,17 @@ pub(super) async fn writable(
     Ok(ctx)
 }
 
-/// How long a write is made again while field changes keep overtaking it. A retry happens
-/// only when a field change committed meanwhile, so this bounds a write's wait behind a
-/// stream of field changes, not the number of changes it may meet: under load one write
-/// can be overtaken by every change of a burst.
-const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Makes a write of a sheet's records, prepared against its fields as read in `first`;
-/// when a field change commits between that read and the write's locks
-/// ([`AppError::Stale`]), the sheet is read again and the write made again from the
-/// request, so a field added or removed beside it delays the write instead of failing it.
+/// Makes a write of a sheet's records, prepared against its fields as read in `first`,
+/// again on the fields as they are when a field change overtakes it
+/// ([`crate::web::fresh_fields`]).
 pub(super) async fn on_fresh_fields<T>(
     state: &AppState,
     caller: &SpaceCaller,
     raw_id: &str,
     first: SheetContext,
-    mut write: impl AsyncFnMut(SheetContext) -> Result<T, AppError>,
+    write: impl AsyncFnMut(SheetContext) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    let (mut ctx, started) = (first, std::time::Instant::now());
-    loop {
-        match write(ctx).await {
-            Err(AppError::Stale(_)) if started.elapsed() < FRESH_FOR => {
-                ctx = writable(state, caller, raw_id).await?;
-            }
-            done => return done,
-        }
-    }
+    crate::web::fresh_fields::retry(first, async || writable(state, caller, raw_id).await, write).await
 }
 
 /// A guest's write checks the lock again as it writes: its body may have taken long to

@@ -19,6 +19,7 @@ use crate::model::sheet::SheetContext;
 use crate::model::ModelError;
 use crate::web::api::records::parse_selection;
 use crate::web::error::AppError;
+use crate::web::fresh_fields;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -160,9 +161,44 @@ pub async fn change(
 ) -> Result<HttpResponse, AppError> {
     viewer.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &viewer, &path).await?;
+    // Made again on the fields as they are when a field change overtakes it.
+    let reload = async || context(&state, &viewer, &path).await;
+    let (ctx, change, done) = fresh_fields::retry(ctx, reload, async |ctx| {
+        let (change, done) = change_column(&state, &viewer, &ctx, &form).await?;
+        Ok((ctx, change, done))
+    })
+    .await?;
+    // Too many records (or more than a moment ago): a job, in batches.
+    let Some(done) = done else {
+        let named = vec![(form.column.clone(), change)];
+        let config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
+        return start(&state, &viewer, &ctx, "bulk-change", config).await;
+    };
+    let verb = change.verb();
+    // Every open grid shows the change, this one included (the rows are not in the answer).
+    if done.changed > 0 {
+        state.live.publish(&ctx.sheet.id, None);
+    }
+    let mut t = toast(&ctx, &viewer, String::new());
+    t.message = match done.changed {
+        0 => "No value matched: nothing changed.".into(),
+        n => format!("{verb} {} value(s).", thousands(n as u64)),
+    };
+    t.undo = done.bulk.map(|b| b.to_string());
+    render(&t)
+}
+
+/// The change the form asks for, made on the sheet as `ctx` read it: `None` when it is
+/// too big for one request (a job then makes it).
+async fn change_column(
+    state: &AppState,
+    viewer: &Viewer,
+    ctx: &SheetContext,
+    form: &ChangeForm,
+) -> Result<(Change, Option<bulk::Done>), AppError> {
     ctx.sheet.check_unlocked()?;
     ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
-    let index = field_of(&ctx, &form.column)?;
+    let index = field_of(ctx, &form.column)?;
     let change = match form.op.as_str() {
         "replace" if form.find.is_empty() && form.whole.is_none() => {
             return Err(AppError::bad_request(
@@ -183,30 +219,13 @@ pub async fn change(
     if let Some(message) = change.too_big() {
         return Err(AppError::invalid("value", message));
     }
-    let q = form.view.query(&ctx)?;
+    let q = form.view.query(ctx)?;
     let actor = viewer.actor();
     let (c, ch) = (ctx.clone(), vec![(index, change.clone())]);
     let done = state
         .db(move |conn| bulk::apply(conn, &c, &q, &ch, &actor, &Hooks::Run))
         .await?;
-    // Too many records (or more than a moment ago): a job, in batches.
-    let Some(done) = done else {
-        let named = vec![(form.column.clone(), change)];
-        let config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
-        return start(&state, &viewer, &ctx, "bulk-change", config).await;
-    };
-    let verb = change.verb();
-    // Every open grid shows the change, this one included (the rows are not in the answer).
-    if done.changed > 0 {
-        state.live.publish(&ctx.sheet.id, None);
-    }
-    let mut t = toast(&ctx, &viewer, String::new());
-    t.message = match done.changed {
-        0 => "No value matched: nothing changed.".into(),
-        n => format!("{verb} {} value(s).", thousands(n as u64)),
-    };
-    t.undo = done.bulk.map(|b| b.to_string());
-    render(&t)
+    Ok((change, done))
 }
 
 /// Starts a built-in job on the sheet and answers with the toast that follows it.

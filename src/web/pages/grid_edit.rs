@@ -9,10 +9,11 @@ use crate::auth::{SpaceScope, Viewer};
 use crate::blueprint::FieldType;
 use crate::ids::{RecordId, SheetId};
 use crate::model::commit::{self, Hooks};
-use crate::model::record::{self, history, RecordUpdate};
+use crate::model::record::{self, history, RecordUpdate, Written};
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::web::error::AppError;
 use crate::web::export::Rows;
+use crate::web::fresh_fields;
 use crate::web::live_access::Opener;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -188,19 +189,8 @@ pub async fn save(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let (sheet_raw, record_raw) = path.into_inner();
-    let ctx = context(&state, &user, &sheet_raw).await?;
-    // A locked sheet takes no changes from people.
-    ctx.sheet.check_unlocked()?;
-    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let rid = record_id(&record_raw)?;
     let form = form.into_inner();
-    let Some(index) = ctx.config.field_index(&form.field) else {
-        return Err(AppError::bad_request(
-            "field",
-            format!("this sheet has no field `{}`", form.field),
-        ));
-    };
-    refuse_fixed(&ctx.config.fields[index])?;
     let base = match form.version.trim() {
         "" => None,
         v => Some(
@@ -208,46 +198,73 @@ pub async fn save(
                 .map_err(|_| AppError::bad_request("version", "version must be a whole number"))?,
         ),
     };
-    let field = form.field.clone();
-    let label = ctx.config.fields[ctx.config.field_index(&field).unwrap_or_default()]
-        .display_name()
-        .to_string();
     let value = Value::String(form.value);
     if let Some(message) = crate::web::api::record_view::too_big(&value) {
         return Err(AppError::invalid("value", message));
     }
-    let values = BTreeMap::from([(form.field.clone(), value)]);
-    let update = RecordUpdate {
-        id: rid,
-        values,
-        messages: BTreeMap::new(),
-        metadata: None,
-    };
-    let actor = user.actor();
-    let (ctx2, sid) = (ctx.clone(), ctx.sheet.id.clone());
-    let (written, counts) = state
-        .db(move |conn| {
-            crate::db::write_tx(conn, |conn| {
-                if let Some(base) = base {
-                    sheet::lock_for_write(conn, &ctx2.write_set())?;
-                    refuse_stale(conn, &ctx2, rid, &field, &label, base, &actor)?;
-                }
-                let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
-                let counts = sheet::get(conn, &ctx2.sheet.id)?.counts();
-                Ok::<_, crate::model::ModelError>((written, counts))
-            })
-        })
-        .await?;
-    state.live.publish(&sid, origin(&req));
+    let ctx = context(&state, &user, &sheet_raw).await?;
+    // Made again on the fields as they are when a field change overtakes it.
+    let reload = async || context(&state, &user, &sheet_raw).await;
+    let (ctx, written, counts) = fresh_fields::retry(ctx, reload, async |ctx| {
+        save_cell(&state, &user, ctx, rid, &form.field, &value, base).await
+    })
+    .await?;
+    state.live.publish(&ctx.sheet.id, origin(&req));
     state.live.publish_each(&written.also_changed);
     let row = written.rows.first().ok_or(AppError::NotFound("record"))?;
     let mut view = row_view(&ctx.config, row);
     view.checking = written.commit.is_some() && commit::tracks_changes(&ctx);
     render(&Saved {
-        sheet_id: sid.to_string(),
+        sheet_id: ctx.sheet.id.to_string(),
         row: view,
         counts,
     })
+}
+
+/// One cell's save under the sheet's fields as `ctx` read them: the written record and the
+/// sheet's counts after it.
+async fn save_cell(
+    state: &AppState,
+    user: &Viewer,
+    ctx: SheetContext,
+    rid: RecordId,
+    field: &str,
+    value: &Value,
+    base: Option<i64>,
+) -> Result<(SheetContext, Written<Vec<record::RecordRow>>, Counts), AppError> {
+    // A locked sheet takes no changes from people.
+    ctx.sheet.check_unlocked()?;
+    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
+    let Some(index) = ctx.config.field_index(field) else {
+        return Err(AppError::bad_request(
+            "field",
+            format!("this sheet has no field `{field}`"),
+        ));
+    };
+    refuse_fixed(&ctx.config.fields[index])?;
+    let label = ctx.config.fields[index].display_name().to_string();
+    let update = RecordUpdate {
+        id: rid,
+        values: BTreeMap::from([(field.to_string(), value.clone())]),
+        messages: BTreeMap::new(),
+        metadata: None,
+    };
+    let (actor, field) = (user.actor(), field.to_string());
+    let (written, counts, ctx) = state
+        .db(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                if let Some(base) = base {
+                    sheet::lock_for_write(conn, &ctx.write_set())?;
+                    refuse_stale(conn, &ctx, rid, &field, &label, base, &actor)?;
+                }
+                let written = record::update(conn, &ctx, &[update], &actor, &Hooks::Run)?;
+                let counts = sheet::get(conn, &ctx.sheet.id)?.counts();
+                Ok::<_, crate::model::ModelError>((written, counts))
+            })
+            .map(|(written, counts)| (written, counts, ctx))
+        })
+        .await?;
+    Ok((ctx, written, counts))
 }
 
 /// Refuses a save made on `base` when someone else changed the cell since, naming who,
