@@ -390,6 +390,36 @@ on_both!(
     a_stopped_store_gives_clear_errors
 );
 
+/// With a bucket, what a killed process left in its scratch folder is swept: downloads in
+/// it, and the files waiting to go up (an extraction's rejected rows) in its `tmp/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temp_files_a_killed_process_left_are_swept_with_a_bucket() {
+    let s3 = S3Server::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scratch = dir.path().join("scratch");
+    let settings = s3.bucket("sweep");
+    let storage = tokio::task::spawn_blocking(move || wharf::storage::Storage::bucket(&settings, scratch))
+        .await
+        .expect("join")
+        .expect("bucket");
+    let up = dir.path().join("scratch/tmp");
+    std::fs::create_dir_all(&up).expect("tmp");
+    let old = [dir.path().join("scratch/a.download"), up.join("b.part")];
+    let fresh = up.join("c.part");
+    let hours_ago = std::time::SystemTime::now() - Duration::from_secs(3 * 3600);
+    for path in &old {
+        std::fs::write(path, b"left by a killed process").expect("write");
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(hours_ago))
+            .expect("age");
+    }
+    std::fs::write(&fresh, b"rejected rows being written").expect("write");
+    assert_eq!(storage.sweep_temp(Duration::from_secs(3600)), 2);
+    assert!(old.iter().all(|p| !p.exists()) && fresh.exists());
+}
+
 /// A bucket that is missing, or refuses the credentials, stops the start with a message
 /// naming the setting (and the real binary exits non-zero).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
