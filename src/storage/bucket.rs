@@ -67,6 +67,64 @@ impl Drop for IoRuntime {
 
 /// An object store error as an `io::Error`: a missing object is `NotFound`, anything else
 /// a [`StoreFailure`].
+/// An object's body read to its end, however long that takes. The store client's request
+/// timeout covers a whole body, and its retries stop 20 s after the first request, so a read
+/// paced by a slow client (a download at 3 MB/s of a 200 MB file) was cut off after about
+/// 30 s: a body that breaks is read on from where it got to, by a ranged request of the same
+/// object version (`If-Match`). A store that is down fails that request, which ends the
+/// read; a few resumes in a row that bring nothing end it too.
+struct Resumed {
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    body: futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    size: u64,
+    e_tag: Option<String>,
+    /// Bytes read so far, and resumes since the last bytes came.
+    offset: u64,
+    stalls: u32,
+}
+
+impl Resumed {
+    async fn get(store: Arc<dyn ObjectStore>, path: ObjectPath) -> object_store::Result<Resumed> {
+        let got = store.get(&path).await?;
+        let (size, e_tag) = (got.meta.size, got.meta.e_tag.clone());
+        Ok(Resumed {
+            store,
+            path,
+            body: got.into_stream(),
+            size,
+            e_tag,
+            offset: 0,
+            stalls: 0,
+        })
+    }
+
+    async fn next(&mut self) -> Option<object_store::Result<Bytes>> {
+        loop {
+            match self.body.next().await {
+                Some(Ok(bytes)) => {
+                    self.offset += bytes.len() as u64;
+                    self.stalls = 0;
+                    return Some(Ok(bytes));
+                }
+                Some(Err(e)) if self.offset < self.size && self.stalls < 3 => {
+                    self.stalls += 1;
+                    let options = object_store::GetOptions {
+                        range: Some((self.offset..self.size).into()),
+                        if_match: self.e_tag.clone(),
+                        ..Default::default()
+                    };
+                    match self.store.get_opts(&self.path, options).await {
+                        Ok(got) => self.body = got.into_stream(),
+                        Err(_) => return Some(Err(e)),
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 fn failed(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
@@ -183,8 +241,8 @@ impl Bucket {
         let (found, opened) = tokio::sync::oneshot::channel();
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
         io.spawn(async move {
-            let mut body = match reader.get(&path).await {
-                Ok(got) => got.into_stream(),
+            let mut body = match Resumed::get(reader, path).await {
+                Ok(body) => body,
                 Err(e) => {
                     let _ = found.send(Err(failed(e)));
                     return;
@@ -216,7 +274,7 @@ impl Bucket {
         // Read by the task that writes the file: no faster than the disk takes it.
         let (store, path, dest) = (self.reader.clone(), self.path(key), tmp.path().to_path_buf());
         self.block(async move {
-            let mut body = store.get(&path).await.map_err(failed)?.into_stream();
+            let mut body = Resumed::get(store, path).await.map_err(failed)?;
             let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&dest).await?);
             while let Some(chunk) = body.next().await {
                 file.write_all(&chunk.map_err(failed)?).await?;

@@ -309,6 +309,39 @@ async fn a_slow_download_reads_no_faster_than_its_client(db: Db) {
     );
 }
 
+/// A download slower than the store client allows a request (a 1 s timeout here, 30 s by
+/// default, covering a whole body; its own retries end 20 s after the first request)
+/// arrives whole: the read goes on from where it broke off. It was cut off, so a 200 MB file
+/// could not be downloaded below about 7 MB/s. The client pauses for 25 s after its first
+/// chunk; the file is larger than the socket buffers on the way hold (see the test above),
+/// so the bucket's read is still under way then.
+async fn a_download_slower_than_the_store_timeout_arrives_whole(db: Db) {
+    const SIZE: u32 = 100_000_000;
+    let s3 = S3Server::start().await;
+    let mut bucket = s3.bucket("paced");
+    bucket.options.push(("timeout".into(), "1s".into()));
+    let app = spawn_app_with(db, |s| s.storage = Some(bucket)).await;
+    let space = app.bare_space("Paced").await;
+    let bytes: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    let file = upload_export(&app, &space, bytes.clone()).await;
+    let id = file["data"]["id"].as_str().unwrap();
+    let mut paced = reqwest::Client::new()
+        .get(app.url(&format!("/v1/files/{id}/download")))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(paced.status(), 200);
+    let mut got = Vec::with_capacity(SIZE as usize);
+    got.extend_from_slice(&paced.chunk().await.expect("a first chunk").unwrap_or_default());
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    while let Some(chunk) = paced.chunk().await.expect("the download went on to its end") {
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got.len(), SIZE as usize);
+    assert!(got == bytes, "the download differs from the upload");
+}
+
 /// An upload over the limit, cut off after parts went up, leaves nothing in the bucket.
 async fn an_upload_over_the_limit_leaves_no_parts(db: Db) {
     let s3 = S3Server::start().await;
@@ -386,6 +419,7 @@ async fn a_stopped_store_gives_clear_errors(db: Db) {
 on_both!(
     a_big_upload_goes_up_in_parts,
     a_slow_download_reads_no_faster_than_its_client,
+    a_download_slower_than_the_store_timeout_arrives_whole,
     an_upload_over_the_limit_leaves_no_parts,
     a_stopped_store_gives_clear_errors
 );
