@@ -43,7 +43,13 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Retrieving file")?;
     let outcome =
-        extract_into_workbook(cx, conn, job, &f, before.as_ref(), &mut progress).and_then(|summary| {
+        extract_into_workbook(cx, conn, job, &f, before.as_ref(), &mut progress).and_then(|mut summary| {
+            // The rejected rows go to storage first: a store that fails now fails the job
+            // while the earlier extraction's workbook is still there to keep, and a file
+            // deleted meanwhile is found by the update below (its rejects then go too).
+            if let Some(rejects) = summary.rejects_out.take() {
+                rejects.commit().map_err(unreadable)?;
+            }
             let changes = FileChanges {
                 status: Some(status::COMPLETE.into()),
                 message: Some(summary.note.clone()),
@@ -58,12 +64,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 other => other.map(|_| summary).map_err(JobError::from),
             }
         });
-    let outcome = outcome.and_then(|mut summary| {
-        // The rejected rows go to storage first: a store that fails now fails the job
-        // while the earlier extraction's workbook is still there to keep.
-        if let Some(rejects) = summary.rejects_out.take() {
-            rejects.commit().map_err(unreadable)?;
-        }
+    let outcome = outcome.and_then(|summary| {
         // Extracted again: the workbook of the extraction before goes (one per file), before
         // the job says it is done.
         if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {

@@ -33,6 +33,9 @@ pub enum AppError {
     Stale(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A request body that stopped arriving (408).
+    #[error("{0}")]
+    TimedOut(String),
     /// A known address asked with a method it does not take (405); the methods it takes,
     /// as the `Allow` header lists them.
     #[error("this address takes {0}, not this method")]
@@ -112,6 +115,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) | AppError::Stale(_) => "conflict",
             AppError::PayloadTooLarge(_) => "too_large",
+            AppError::TimedOut(_) => "timed_out",
             AppError::NotSupported(_) => "not_supported",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Unavailable => "unavailable",
@@ -240,6 +244,7 @@ impl ResponseError for AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::Stale(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

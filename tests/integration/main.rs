@@ -101,6 +101,7 @@ mod submit_answers;
 mod submit_crash;
 mod submit_links;
 mod submit_receiver;
+mod upload_endings;
 mod webhooks;
 mod webhooks_alert;
 mod webhooks_crash;

@@ -188,10 +188,22 @@ pub async fn receive(
     let cut = |e: actix_multipart::MultipartError| {
         AppError::bad_request("file", format!("the upload was cut off or malformed: {e}"))
     };
+    // A body that stops arriving holds a connection and a part buffer (and, past a part,
+    // a multipart upload in the bucket): it is stopped once idle as long as a connection.
+    let idle = std::time::Duration::from_secs(state.settings.keep_alive_seconds);
+    let stalled = || {
+        AppError::TimedOut(format!(
+            "the upload sent nothing for {} s and was stopped; upload the file again",
+            idle.as_secs()
+        ))
+    };
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut actions: Vec<Value> = Vec::new();
     let mut received: Option<Received> = None;
-    while let Some(field) = form.next().await {
+    while let Some(field) = tokio::time::timeout(idle, form.next())
+        .await
+        .map_err(|_| stalled())?
+    {
         let mut field = field.map_err(cut)?;
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -216,7 +228,10 @@ pub async fn receive(
             let mimetype = field.content_type().map(|m| m.essence_str().to_string());
             let mut upload = state.storage.begin(&key).await.map_err(AppError::storage)?;
             let mut over = false;
-            while let Some(chunk) = field.next().await {
+            while let Some(chunk) = tokio::time::timeout(idle, field.next())
+                .await
+                .map_err(|_| stalled())?
+            {
                 let chunk = chunk.map_err(cut)?;
                 if over || upload.size() + chunk.len() as u64 > limit {
                     // Keep reading so the client sees the answer, but store nothing more.
@@ -237,7 +252,10 @@ pub async fn receive(
             });
         } else {
             let mut text = Vec::new();
-            while let Some(chunk) = field.next().await {
+            while let Some(chunk) = tokio::time::timeout(idle, field.next())
+                .await
+                .map_err(|_| stalled())?
+            {
                 let chunk = chunk.map_err(cut)?;
                 if text.len() + chunk.len() > FIELD_LIMIT {
                     return Err(AppError::bad_request(&name, format!("`{name}` is too long")));
@@ -321,7 +339,7 @@ pub async fn receive(
         size: received.size as i64,
         bytes_received: received.size as i64,
         sha256: received.sha256,
-        storage_key: key,
+        storage_key: key.clone(),
         actions,
         origin: fields.get("origin").cloned(),
         created_at: t,
@@ -331,13 +349,28 @@ pub async fn receive(
     let env = environment_id.clone();
     // Other types are left to a listener's extractor (`WHARF_EXTRACT`).
     let extract = state.settings.extracts(&new.ext);
-    let (f, job) = state
-        .db(move |conn| {
-            space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
-            file::create(conn, new, extract, &actor)
-        })
-        .await?;
+    // From here the write decides whether the bytes stay, and it runs to its end even when
+    // the client leaves and this request is dropped: the guard, dropped then, deleted the
+    // bytes of a file whose row the write went on to make.
     cleanup.armed = false;
+    let (storage, stored_key) = (state.storage.clone(), new.storage_key.clone());
+    let made = state
+        .db(move |conn| {
+            let made = (|| {
+                space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
+                file::create(conn, new, extract, &actor)
+            })();
+            if made.is_err() {
+                storage.delete_soon(&stored_key);
+            }
+            made
+        })
+        .await;
+    // No connection to write with: the closure never ran (deleting twice is harmless).
+    if made.is_err() {
+        state.storage.delete_soon(&key);
+    }
+    let (f, job) = made?;
     if let Some(job) = job {
         state.jobs.wake();
         state.live.publish_job(&job.id, job.space_id.as_ref());
