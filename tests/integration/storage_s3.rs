@@ -414,6 +414,17 @@ async fn a_stopped_store_gives_clear_errors(db: Db) {
     assert_eq!(file["data"]["status"], "failed");
     let (status, _) = app.get_json("/files").await;
     assert_eq!(status, 200, "the server still answers");
+
+    // Deletes say the store failed and delete nothing (they answered 200 and left the
+    // bytes in the bucket for good).
+    let (status, body) = app.delete(&format!("/files/{id}")).await;
+    assert_eq!(status, 502, "{body}");
+    let (status, _) = app.get_json(&format!("/files/{id}")).await;
+    assert_eq!(status, 200, "the file is still there");
+    let (status, body) = app.delete(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 502, "{body}");
+    let (status, _) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 200, "the space is still there");
 }
 
 on_both!(

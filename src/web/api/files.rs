@@ -524,14 +524,24 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    let row = f.clone();
-    state.db(move |conn| file::delete(conn, &row, &actor)).await?;
-    for key in [f.storage_key.clone(), f.rejects_key()] {
-        if let Err(e) = state.storage.delete(&key).await {
-            tracing::warn!(key, error = %e, "deleting stored bytes failed");
-        }
-    }
+    let storage = state.storage.clone();
+    // The bytes first, then the row, in one step that runs to its end even when the client
+    // leaves: a store that is down answers 502 with nothing deleted (it answered 200 and
+    // left the bytes in the bucket for good), and no file is left without its bytes.
+    state
+        .db(move |conn| {
+            delete_bytes(&storage, &[f.storage_key.clone(), f.rejects_key()])?;
+            file::delete(conn, &f, &actor).map_err(AppError::from)
+        })
+        .await?;
     Ok(success())
+}
+
+/// Deletes stored objects (those already gone count as deleted); a store that fails is a
+/// 502. Blocking: for the database's worker threads.
+pub fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) -> Result<(), AppError> {
+    keys.iter()
+        .try_for_each(|key| storage.delete_blocking(key).map_err(AppError::storage))
 }
 
 /// Streams a stored object in chunks.

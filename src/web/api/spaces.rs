@@ -271,18 +271,22 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    let keys = state
+    let storage = state.storage.clone();
+    // As a file's delete: the bytes first (a store that is down is a 502 with nothing
+    // deleted), then the rows, in one step that runs to its end even when the client leaves.
+    state
         .db(move |conn| {
             let keys = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            super::files::delete_bytes(&storage, &keys)?;
+            let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
             space::delete(conn, &s, &actor)?;
-            Ok::<_, crate::model::ModelError>(keys)
+            // A file uploaded meanwhile went with the space: its bytes go too.
+            let late: Vec<String> = now.into_iter().filter(|k| !keys.contains(k)).collect();
+            if let Err(e) = super::files::delete_bytes(&storage, &late) {
+                tracing::warn!(error = %e, "deleting stored bytes failed");
+            }
+            Ok::<_, AppError>(())
         })
         .await?;
-    // The rows went with the space; their bytes go now.
-    for key in keys {
-        if let Err(e) = state.storage.delete(&key).await {
-            tracing::warn!(key, error = %e, "deleting stored bytes failed");
-        }
-    }
     Ok(success())
 }
