@@ -89,6 +89,8 @@ pub struct NewFile {
 #[diesel(table_name = files)]
 pub struct FileChanges {
     pub name: Option<String>,
+    /// Follows the name (lower case, without the dot).
+    pub ext: Option<String>,
     pub workbook_id: Option<Option<WorkbookId>>,
     pub status: Option<String>,
     pub mode: Option<String>,
@@ -142,6 +144,23 @@ pub fn create(
 
 pub fn get(conn: &mut AnyConnection, id: &FileId) -> QueryResult<File> {
     files::table.find(id).select(File::as_select()).first(conn)
+}
+
+/// A file whose extraction was canceled before it started says so, as one canceled while
+/// running does (`failed`, "the extraction was canceled"), instead of reading `partial`
+/// for good. A file extracted before keeps what it says.
+pub fn extraction_canceled(conn: &mut AnyConnection, id: &FileId, actor: &str) -> ModelResult<()> {
+    match get(conn, id).optional()? {
+        Some(f) if f.status == status::PARTIAL => {
+            let changes = FileChanges {
+                status: Some(status::FAILED.into()),
+                message: Some(Some("the extraction was canceled".into())),
+                ..Default::default()
+            };
+            update(conn, id, changes, actor).map(|_| ())
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn find(

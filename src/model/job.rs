@@ -512,6 +512,12 @@ pub fn finish(
             )));
         }
         emit(conn, &current, topic, actor)?;
+        // A running extraction marks its file as it stops; one that never started cannot.
+        if let (status::CANCELED, Some(file)) = (final_status, &job.file_id) {
+            if job.job_type == "file" && job.operation == "extract" && job.status != status::EXECUTING {
+                crate::model::file::extraction_canceled(conn, file, actor)?;
+            }
+        }
         Ok(current)
     })
 }

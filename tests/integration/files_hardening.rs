@@ -306,6 +306,9 @@ async fn an_uploads_form_fields_are_checked_like_a_body(db: Db) {
         (json!({"name": "evil\nname.csv"}), "name"),
         (json!({"name": "x".repeat(256)}), "name"),
         (json!({"status": "weird"}), "status"),
+        // A name, not a path, as an upload keeps only a path's last part.
+        (json!({"name": "../../x.csv"}), "name"),
+        (json!({"name": ".."}), "name"),
     ] {
         let (status, body) = app.patch_json(&format!("/files/{id}"), &change).await;
         assert_eq!(status, 422, "{body}");
@@ -313,6 +316,11 @@ async fn an_uploads_form_fields_are_checked_like_a_body(db: Db) {
     }
     let (_, kept) = app.get_json(&format!("/files/{id}")).await;
     assert_eq!(kept["data"]["name"], "ok.csv");
+    let (status, renamed) = app
+        .patch_json(&format!("/files/{id}"), &json!({"name": "Report.XLSX"}))
+        .await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["data"]["ext"], "xlsx", "the extension follows the name");
 }
 
 /// Two extractions of one file run at once: the file ends with one workbook, its own, and no

@@ -98,7 +98,27 @@ async fn a_client_that_leaves_after_sending_leaves_no_file_without_bytes(db: Db)
     }
 }
 
+/// An extraction canceled before any worker took it leaves its file saying so, as one
+/// canceled while running does; the file read `partial` for good.
+async fn an_extraction_canceled_before_it_starts_says_so(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.bare_space("Canceled").await;
+    let (status, body) = app.upload(&space, "people.csv", b"a,b\n1,2\n".to_vec()).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["id"].as_str().unwrap();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={id}")).await;
+    let job = jobs["data"][0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .post_json(&format!("/jobs/{job}/cancel"), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, file) = app.get_json(&format!("/files/{id}")).await;
+    assert_eq!(file["data"]["status"], "failed", "{file}");
+    assert_eq!(file["data"]["message"], "the extraction was canceled", "{file}");
+}
+
 on_both!(
+    an_extraction_canceled_before_it_starts_says_so,
     a_stalled_upload_is_answered_408_and_leaves_nothing,
     a_client_that_leaves_after_sending_leaves_no_file_without_bytes,
 );

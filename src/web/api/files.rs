@@ -84,6 +84,13 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// A file name's extension, lower case, without the dot (`""` when it has none).
+fn extension_of(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 /// Largest text field of the form.
 const FIELD_LIMIT: usize = 64 * 1024;
 
@@ -96,6 +103,13 @@ fn checked_name(given: &str, key: &str) -> Result<String, AppError> {
     let name = given.trim();
     if name.is_empty() {
         return Err(AppError::invalid(key, "a file name must not be empty"));
+    }
+    // As an upload keeps only the last part of a path: a name is never one.
+    if name.contains(['/', '\\']) || name == "." || name == ".." {
+        return Err(AppError::invalid(
+            key,
+            "a file name is a name, not a path: no `/`, `\\`, `.` or `..`",
+        ));
     }
     match crate::names::problem("a file name", name, NAME_MAX) {
         Some(message) => Err(AppError::invalid(key, message)),
@@ -214,7 +228,7 @@ pub async fn receive(
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
                 .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(n)))
-                .filter(|n| !n.trim().is_empty())
+                .filter(|n| !n.trim().is_empty() && !matches!(n.trim(), "." | ".."))
                 .unwrap_or_else(|| "blob".into());
             if filename.chars().count() > NAME_MAX {
                 return Err(AppError::invalid(
@@ -310,11 +324,7 @@ pub async fn receive(
     if mode != "import" && mode != "export" {
         return Err(AppError::bad_request("mode", "mode is `import` or `export`"));
     }
-    let ext = received
-        .name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = extension_of(&received.name);
     let mimetype = received
         .mimetype
         .filter(|m| m != "application/octet-stream")
@@ -491,6 +501,7 @@ pub async fn update(
     // could not read it.
     let message = (body.status.as_deref() == Some(file::status::COMPLETE)).then_some(None);
     let changes = FileChanges {
+        ext: name.as_deref().map(extension_of),
         name,
         message,
         workbook_id: workbook_id.clone().map(Some),
