@@ -162,35 +162,51 @@ fn a_malformed_setting_stops_the_start_with_its_name() {
 /// team invitations, the first-admin link, Submit records links): they work as passwords.
 async fn the_access_log_leaves_out_link_tokens(db: Db) {
     let (settings, _dir) = test_settings(db);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let log_path = settings.data_dir.join("server.log");
     std::fs::create_dir_all(&settings.data_dir).unwrap();
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .arg("serve")
-        .env("DATABASE_URL", &settings.database_url)
-        .env("WHARF_DATA_DIR", &settings.data_dir)
-        .env("WHARF_BIND", format!("127.0.0.1:{port}"))
-        .env("WHARF_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            up = true;
+    // A free port may be taken by another test before the server binds it (the server then
+    // exits, and another test's server answers there): try another.
+    let mut up = None;
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .arg("serve")
+            .env("DATABASE_URL", &settings.database_url)
+            .env("WHARF_DATA_DIR", &settings.data_dir)
+            .env("WHARF_BIND", format!("127.0.0.1:{port}"))
+            .env("WHARF_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            // Its own log says it listens: a health answer alone may be another server's.
+            let listening =
+                std::fs::read_to_string(&log_path).is_ok_and(|t| t.contains("Wharf is listening"));
+            if listening && client.get(format!("{base}/health")).send().await.is_ok() {
+                up = Some((child, base));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if up.is_some() {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(up, "wharf serve did not answer");
+    let Some((mut child, base)) = up else {
+        panic!("wharf serve did not answer");
+    };
+
     for path in [
         "/guest-links/gt_sekrit1",
         "/invites/gt_sekrit2",

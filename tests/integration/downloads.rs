@@ -28,7 +28,8 @@ async fn download_names_are_exact_and_safe(db: Db) {
     let (status, body) = app
         .patch_json(
             &format!("/files/{id}"),
-            &json!({"name": "Übersicht \"Q1\" évil\\"}),
+            // (A backslash is refused in a file name, which is never a path.)
+            &json!({"name": "Übersicht \"Q1\" évil"}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -41,11 +42,11 @@ async fn download_names_are_exact_and_safe(db: Db) {
     let header = disposition(&resp);
     assert!(header.starts_with("attachment"), "{header}");
     assert!(
-        header.contains("filename=\"_bersicht _Q1_ _vil_\""),
-        "ASCII fallback without quotes or backslashes: {header}"
+        header.contains("filename=\"_bersicht _Q1_ _vil\""),
+        "ASCII fallback without quotes: {header}"
     );
     assert!(
-        header.contains("filename*=UTF-8''%C3%9Cbersicht%20%22Q1%22%20%C3%A9vil%5C"),
+        header.contains("filename*=UTF-8''%C3%9Cbersicht%20%22Q1%22%20%C3%A9vil"),
         "the exact name, percent-encoded: {header}"
     );
 }
