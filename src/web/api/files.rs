@@ -1,6 +1,7 @@
 //! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
 //! and the rows extraction could not read.
 
+use super::file_bytes::{delete_bytes, mimetype_for, stream_file, stream_object};
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
@@ -36,37 +37,6 @@ pub fn file_json(f: &File) -> Value {
         "createdAt": iso(&f.created_at),
         "updatedAt": iso(&f.updated_at),
     })
-}
-
-/// A file's type by its name, when the upload did not say.
-fn mimetype_for(ext: &str) -> &'static str {
-    match ext {
-        "csv" => "text/csv",
-        "tsv" | "tab" => "text/tab-separated-values",
-        "txt" | "psv" => "text/plain",
-        "json" => "application/json",
-        "jsonl" | "ndjson" => "application/x-ndjson",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "xls" => "application/vnd.ms-excel",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The type a stored file is served with: the type it was uploaded with when that is one of
-/// the data types above, else `application/octet-stream`. An uploader picks its part's
-/// type; served as `text/html` or `application/javascript` from this origin, a guest's
-/// upload would be a script the pages' `script-src 'self'` lets run.
-fn served_type(stored: &str) -> &str {
-    let essence = stored.split(';').next().unwrap_or("").trim();
-    let known = ["csv", "tsv", "txt", "json", "jsonl", "xlsx", "xls", "ods"]
-        .iter()
-        .any(|ext| mimetype_for(ext).eq_ignore_ascii_case(essence));
-    if known {
-        stored
-    } else {
-        "application/octet-stream"
-    }
 }
 
 /// Deletes a stored object unless the upload went through.
@@ -546,38 +516,6 @@ pub async fn delete(
         })
         .await?;
     Ok(success())
-}
-
-/// Deletes stored objects (those already gone count as deleted); a store that fails is a
-/// 502. Blocking: for the database's worker threads.
-pub fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) -> Result<(), AppError> {
-    keys.iter()
-        .try_for_each(|key| storage.delete_blocking(key).map_err(AppError::storage))
-}
-
-/// Streams a stored object in chunks.
-/// [`stream_object`] of a file's original bytes, with a type safe to serve.
-pub async fn stream_file(state: &AppState, f: &crate::model::file::File) -> Result<HttpResponse, AppError> {
-    stream_object(state, &f.storage_key, served_type(&f.mimetype), &f.name).await
-}
-
-pub async fn stream_object(
-    state: &AppState,
-    key: &str,
-    content_type: &str,
-    download_name: &str,
-) -> Result<HttpResponse, AppError> {
-    let body = match state.storage.open(key).await {
-        Ok(chunks) => chunks,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(AppError::NotFound("file contents"))
-        }
-        Err(e) => return Err(AppError::storage(e)),
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type.to_string())
-        .insert_header(crate::web::export::attachment(download_name))
-        .streaming(body))
 }
 
 pub async fn download(

@@ -7,6 +7,7 @@ pub mod commits;
 pub mod entitlements;
 pub mod environments;
 pub mod events;
+pub mod file_bytes;
 pub mod files;
 pub mod guests;
 pub mod health;

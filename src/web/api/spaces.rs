@@ -277,12 +277,12 @@ pub async fn delete(
     state
         .db(move |conn| {
             let keys = crate::model::file::storage_keys_in_space(conn, &s.id)?;
-            super::files::delete_bytes(&storage, &keys)?;
+            super::file_bytes::delete_bytes(&storage, &keys)?;
             let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
             space::delete(conn, &s, &actor)?;
             // A file uploaded meanwhile went with the space: its bytes go too.
             let late: Vec<String> = now.into_iter().filter(|k| !keys.contains(k)).collect();
-            if let Err(e) = super::files::delete_bytes(&storage, &late) {
+            if let Err(e) = super::file_bytes::delete_bytes(&storage, &late) {
                 tracing::warn!(error = %e, "deleting stored bytes failed");
             }
             Ok::<_, AppError>(())

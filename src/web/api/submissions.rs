@@ -78,7 +78,7 @@ pub async fn records(
         .ok_or(AppError::NotFound("sheet in this submission"))?;
     if !csv {
         let name = format!("{}.jsonl", frozen.slug);
-        return crate::web::api::files::stream_object(
+        return crate::web::api::file_bytes::stream_object(
             &state,
             &frozen.storage_key,
             "application/jsonl",

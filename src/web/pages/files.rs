@@ -328,7 +328,7 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
-    crate::web::api::files::stream_file(&state, &f).await
+    crate::web::api::file_bytes::stream_file(&state, &f).await
 }
 
 /// The rows extraction could not read, as CSV.
@@ -339,5 +339,6 @@ pub async fn rejects(
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
     let name = format!("{} rejects.csv", f.name);
-    crate::web::api::files::stream_object(&state, &f.rejects_key(), "text/csv; charset=utf-8", &name).await
+    crate::web::api::file_bytes::stream_object(&state, &f.rejects_key(), "text/csv; charset=utf-8", &name)
+        .await
 }
