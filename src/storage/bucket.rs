@@ -360,7 +360,7 @@ impl Upload {
             }
             // Past one part: the rest goes up in parts while it arrives.
             let buffered = std::mem::take(buf).freeze();
-            let upload = self.store.put_multipart(&self.path).await.map_err(failed)?;
+            let upload = started_multipart(self.io.clone(), self.store.clone(), self.path.clone()).await?;
             let mut parts = WriteMultipart::new_with_chunk_size(upload, PART);
             for chunk in buffered {
                 parts.put(chunk);
@@ -377,15 +377,53 @@ impl Upload {
         }
     }
 
-    /// Sends what is buffered and completes the upload: only now is the object there.
+    /// Sends what is buffered and completes the upload: only now is the object there. The
+    /// last step runs on the storage runtime to its end: were the request dropped inside it,
+    /// the parts would stay in the bucket, neither completed nor aborted. An object completed
+    /// for a request that is gone belongs to no file and is deleted.
     pub(super) async fn commit(mut self) -> io::Result<()> {
-        match self.state.take() {
-            Some(State::Buffer(buf)) => self.store.put(&self.path, buf.freeze()).await.map(drop),
-            Some(State::Parts(parts)) => parts.finish().await.map(drop),
-            None => return Err(io::Error::other("upload already finished")),
-        }
-        .map_err(failed)
+        let io = self
+            .io
+            .clone()
+            .ok_or_else(|| io::Error::other("the storage runtime is stopped"))?;
+        let (store, path) = (self.store.clone(), self.path.clone());
+        let last = self.state.take();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        io.spawn(async move {
+            let done = match last {
+                Some(State::Buffer(buf)) => store.put(&path, buf.freeze()).await.map(drop),
+                Some(State::Parts(parts)) => parts.finish().await.map(drop),
+                None => Ok(()),
+            };
+            if let Err(Ok(())) = tx.send(done) {
+                let _ = store.delete(&path).await;
+            }
+        });
+        rx.await
+            .map_err(|_| io::Error::other("the upload stopped"))?
+            .map_err(failed)
     }
+}
+
+/// Starts the multipart upload on the storage runtime: a request dropped meanwhile (its
+/// client reset) would lose the upload's handle, and its parts would stay in the bucket.
+/// The task then aborts what it started.
+async fn started_multipart(
+    io: Option<tokio::runtime::Handle>,
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+) -> io::Result<Box<dyn object_store::MultipartUpload>> {
+    let io = io.ok_or_else(|| io::Error::other("the storage runtime is stopped"))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    io.spawn(async move {
+        let started = store.put_multipart(&path).await;
+        if let Err(Ok(mut orphan)) = tx.send(started) {
+            let _ = orphan.abort().await;
+        }
+    });
+    rx.await
+        .map_err(|_| io::Error::other("the upload stopped"))?
+        .map_err(failed)
 }
 
 impl Drop for Upload {

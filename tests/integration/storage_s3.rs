@@ -103,7 +103,7 @@ impl S3Server {
     }
 
     /// Multipart parts the server still keeps (of uploads neither completed nor aborted).
-    fn pending_parts(&self) -> usize {
+    pub fn pending_parts(&self) -> usize {
         std::fs::read_dir(self.root.path())
             .expect("root")
             .filter_map(Result::ok)

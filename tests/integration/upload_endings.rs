@@ -64,9 +64,12 @@ async fn a_client_that_leaves_after_sending_leaves_no_file_without_bytes(db: Db)
     let app = spawn_app_with(db, |s| s.storage = Some(s3.bucket("left"))).await;
     let space = app.bare_space("Left").await;
     let addr = app.base.trim_start_matches("http://").to_string();
-    let body = "a,b\n1,2\n\r\n--XyZ--\r\n";
-    let closers = (0..60u64).map(|n| {
+    // Small ones, and some past a part (8 MiB), which go up as multipart uploads.
+    let small = "a,b\n1,2\n\r\n--XyZ--\r\n".to_string();
+    let big = format!("a,b\n{}\r\n--XyZ--\r\n", "1,2\n".repeat(2_400_000));
+    let closers = (0..66u64).map(|n| {
         let (addr, head) = (addr.clone(), upload_head(&app, &space, 0));
+        let body = if n < 60 { small.clone() } else { big.clone() };
         async move {
             let head = head.replace("Content-Length: 0", "Content-Length: LEN");
             let part_start = head.find("\r\n\r\n").unwrap() + 4;
@@ -98,6 +101,7 @@ async fn a_client_that_leaves_after_sending_leaves_no_file_without_bytes(db: Db)
             .unwrap();
         assert_eq!(resp.status().as_u16(), 200, "file {id} has its bytes");
     }
+    assert_eq!(s3.pending_parts(), 0, "no multipart upload is left open");
 }
 
 /// An extraction canceled before any worker took it leaves its file saying so, as one
