@@ -58,9 +58,13 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             };
             // The file may have been deleted while it was read: then nothing of it stays.
             match file::update(conn, &f.id, changes, actor) {
-                Err(ModelError::Db(diesel::result::Error::NotFound)) => Err(JobError::Failed(
-                    "the file was deleted while it was being extracted".into(),
-                )),
+                // Its delete may have run before the rejected rows went up: they go now.
+                Err(ModelError::Db(diesel::result::Error::NotFound)) => {
+                    let _ = cx.storage.delete_blocking(&f.rejects_key());
+                    Err(JobError::Failed(
+                        "the file was deleted while it was being extracted".into(),
+                    ))
+                }
                 other => other.map(|_| summary).map_err(JobError::from),
             }
         });

@@ -12,6 +12,7 @@ pub mod live_notes;
 pub mod pages;
 pub mod presence;
 pub mod routes;
+pub mod upload_pace;
 pub mod when;
 
 /// Marks a request asked with HEAD and answered as GET (`app.rs`): a GET that makes

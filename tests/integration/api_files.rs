@@ -226,7 +226,24 @@ async fn files_are_listed_updated_and_deleted(db: Db) {
         let (status, _) = app.delete(&format!("/spaces/{s}")).await;
         assert_eq!(status, 200);
     }
-    assert_eq!(stored_files(&app), 0);
+    let left: Vec<_> = walkdir(&app.data_dir.join("storage"));
+    assert_eq!(stored_files(&app), 0, "{left:?}");
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .flat_map(|e| {
+                    if e.path().is_dir() {
+                        walkdir(&e.path())
+                    } else {
+                        vec![e.path().display().to_string()]
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Deleting a file deletes the `[file]` workbook its extraction made, records and all; a

@@ -148,7 +148,7 @@ async fn field_changes_do_not_deadlock_with_rechecks(db: Db) {
     }
 }
 
-/// The grid's cell saves and column changes are made again on the fields as they are when a
+/// The grid's cell saves, column changes and added rows are made again on the fields as they are when a
 /// field change overtakes them, as the API's writes are: none is refused for a change the
 /// person never saw (it was 409 "reload and try again", and the typed value was lost).
 async fn grid_writes_beside_field_changes_all_succeed(db: Db) {
@@ -200,12 +200,14 @@ async fn grid_writes_beside_field_changes_all_succeed(db: Db) {
         ];
         send(reqwest::Method::POST, format!("/grid/{sheet}/bulk"), form)
     });
+    let rows = (0..8).map(|_| send(reqwest::Method::POST, format!("/grid/{sheet}/rows"), vec![]));
     let writes = async {
-        let (saves, bulks) = tokio::join!(
+        let (saves, bulks, rows) = tokio::join!(
             futures_util::future::join_all(saves),
-            futures_util::future::join_all(bulks)
+            futures_util::future::join_all(bulks),
+            futures_util::future::join_all(rows)
         );
-        saves.into_iter().chain(bulks).collect::<Vec<_>>()
+        saves.into_iter().chain(bulks).chain(rows).collect::<Vec<_>>()
     };
     let changes = async {
         for n in 0..6 {

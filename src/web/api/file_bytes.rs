@@ -35,11 +35,24 @@ fn served_type(stored: &str) -> &str {
     }
 }
 
-/// Deletes stored objects (those already gone count as deleted); a store that fails is a
-/// 502. Blocking: for the database's worker threads.
-pub fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) -> Result<(), AppError> {
-    keys.iter()
-        .try_for_each(|key| storage.delete_blocking(key).map_err(AppError::storage))
+/// Deletes stored objects in order (those already gone count as deleted); a store that
+/// fails is a 502, and the objects after it stay.
+pub async fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) -> Result<(), AppError> {
+    for key in keys {
+        storage.delete(key).await.map_err(AppError::storage)?;
+    }
+    Ok(())
+}
+
+/// Runs `work` to its end whether or not the request that asked for it still waits (a
+/// client that leaves drops its request): a delete must not stop between its bytes and its
+/// rows. Store calls inside it hold no database connection.
+pub async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+) -> Result<T, AppError> {
+    actix_web::rt::spawn(work)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("a delete stopped: {e}")))?
 }
 
 /// [`stream_object`] of a file's original bytes, with a type safe to serve.

@@ -1,7 +1,7 @@
 //! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
 //! and the rows extraction could not read.
 
-use super::file_bytes::{delete_bytes, mimetype_for, stream_file, stream_object};
+use super::file_bytes::{delete_bytes, mimetype_for, stream_file, stream_object, to_the_end};
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
@@ -9,9 +9,9 @@ use crate::ids::{EnvironmentId, FileId, SpaceId, WorkbookId};
 use crate::model::file::{self, File, FileChanges, Filter, NewFile};
 use crate::model::{iso, now, space, ModelError};
 use crate::web::error::AppError;
+use crate::web::upload_pace::Pace;
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -172,22 +172,11 @@ pub async fn receive(
     let cut = |e: actix_multipart::MultipartError| {
         AppError::bad_request("file", format!("the upload was cut off or malformed: {e}"))
     };
-    // A body that stops arriving holds a connection and a part buffer (and, past a part,
-    // a multipart upload in the bucket): it is stopped once idle as long as a connection.
-    let idle = std::time::Duration::from_secs(state.settings.keep_alive_seconds);
-    let stalled = || {
-        AppError::TimedOut(format!(
-            "the upload sent nothing for {} s and was stopped; upload the file again",
-            idle.as_secs()
-        ))
-    };
+    let mut pace = Pace::new(std::time::Duration::from_secs(state.settings.keep_alive_seconds));
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut actions: Vec<Value> = Vec::new();
     let mut received: Option<Received> = None;
-    while let Some(field) = tokio::time::timeout(idle, form.next())
-        .await
-        .map_err(|_| stalled())?
-    {
+    while let Some(field) = pace.next(&mut form).await? {
         let mut field = field.map_err(cut)?;
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -212,11 +201,9 @@ pub async fn receive(
             let mimetype = field.content_type().map(|m| m.essence_str().to_string());
             let mut upload = state.storage.begin(&key).await.map_err(AppError::storage)?;
             let mut over = false;
-            while let Some(chunk) = tokio::time::timeout(idle, field.next())
-                .await
-                .map_err(|_| stalled())?
-            {
+            while let Some(chunk) = pace.next(&mut field).await? {
                 let chunk = chunk.map_err(cut)?;
+                pace.got(chunk.len());
                 if over || upload.size() + chunk.len() as u64 > limit {
                     // Keep reading so the client sees the answer, but store nothing more.
                     over = true;
@@ -236,11 +223,9 @@ pub async fn receive(
             });
         } else {
             let mut text = Vec::new();
-            while let Some(chunk) = tokio::time::timeout(idle, field.next())
-                .await
-                .map_err(|_| stalled())?
-            {
+            while let Some(chunk) = pace.next(&mut field).await? {
                 let chunk = chunk.map_err(cut)?;
+                pace.got(chunk.len());
                 if text.len() + chunk.len() > FIELD_LIMIT {
                     return Err(AppError::bad_request(&name, format!("`{name}` is too long")));
                 }
@@ -505,16 +490,22 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    let storage = state.storage.clone();
-    // The bytes first, then the row, in one step that runs to its end even when the client
-    // leaves: a store that is down answers 502 with nothing deleted (it answered 200 and
-    // left the bytes in the bucket for good), and no file is left without its bytes.
-    state
-        .db(move |conn| {
-            delete_bytes(&storage, &[f.storage_key.clone(), f.rejects_key()])?;
-            file::delete(conn, &f, &actor).map_err(AppError::from)
-        })
-        .await?;
+    let state = state.into_inner();
+    // The bytes first, then the row, to the end even when the client leaves: a store that
+    // is down answers 502 and the file stays (it answered 200 and left the bytes in the
+    // bucket for good). The rejected rows go before the file's own bytes, so a store that
+    // fails between the two leaves a file that still downloads.
+    to_the_end(async move {
+        let rejects = f.rejects_key();
+        delete_bytes(&state.storage, &[rejects.clone(), f.storage_key.clone()]).await?;
+        state.db(move |conn| file::delete(conn, &f, &actor)).await?;
+        // An extraction finishing meanwhile may have put its rejected rows back.
+        if let Err(e) = delete_bytes(&state.storage, &[rejects]).await {
+            tracing::warn!(error = %e, "deleting stored bytes failed");
+        }
+        Ok(())
+    })
+    .await?;
     Ok(success())
 }
 

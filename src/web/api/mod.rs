@@ -111,7 +111,6 @@ pub async fn read_json_body<S>(
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
 {
-    use futures_util::StreamExt;
     let content_type = req
         .headers()
         .get("content-type")
@@ -145,10 +144,17 @@ where
     if expected.is_some_and(|n| n > JSON_LIMIT) {
         return Err(too_large());
     }
-    let mut body = actix_web::web::BytesMut::with_capacity(expected.unwrap_or(8192));
-    while let Some(chunk) = payload.next().await {
+    // Room for what arrived, not for what a header promised: twelve stalled bodies that
+    // claimed 64 MiB each held 720 MB.
+    let mut body = actix_web::web::BytesMut::with_capacity(expected.unwrap_or(8192).min(1 << 20));
+    let idle = req
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .map_or(75, |state| state.settings.keep_alive_seconds);
+    let mut pace = crate::web::upload_pace::Pace::new(std::time::Duration::from_secs(idle));
+    while let Some(chunk) = pace.next(&mut payload).await? {
         let chunk =
             chunk.map_err(|e| AppError::bad_request("body", format!("the body could not be read: {e}")))?;
+        pace.got(chunk.len());
         if body.len() + chunk.len() > JSON_LIMIT {
             return Err(too_large());
         }

@@ -271,22 +271,33 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let actor = caller.actor();
-    let storage = state.storage.clone();
-    // As a file's delete: the bytes first (a store that is down is a 502 with nothing
-    // deleted), then the rows, in one step that runs to its end even when the client leaves.
-    state
-        .db(move |conn| {
-            let keys = crate::model::file::storage_keys_in_space(conn, &s.id)?;
-            super::file_bytes::delete_bytes(&storage, &keys)?;
-            let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
-            space::delete(conn, &s, &actor)?;
-            // A file uploaded meanwhile went with the space: its bytes go too.
-            let late: Vec<String> = now.into_iter().filter(|k| !keys.contains(k)).collect();
-            if let Err(e) = super::file_bytes::delete_bytes(&storage, &late) {
-                tracing::warn!(error = %e, "deleting stored bytes failed");
-            }
-            Ok::<_, AppError>(())
-        })
-        .await?;
+    let state = state.into_inner();
+    // As a file's delete: the bytes first (a store that is down is a 502 and the space
+    // stays), then the rows, to the end even when the client leaves.
+    super::file_bytes::to_the_end(async move {
+        let id = s.id.clone();
+        let keys = state
+            .db(move |conn| crate::model::file::storage_keys_in_space(conn, &id))
+            .await?;
+        super::file_bytes::delete_bytes(&state.storage, &keys).await?;
+        let now = state
+            .db(move |conn| {
+                let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+                space::delete(conn, &s, &actor)?;
+                Ok::<_, crate::model::ModelError>(now)
+            })
+            .await?;
+        // A file uploaded meanwhile went with the space: its bytes go too, and so do rejected
+        // rows an extraction finishing meanwhile put back.
+        let late: Vec<String> = now
+            .into_iter()
+            .filter(|k| !keys.contains(k) || k.ends_with(".rejects.csv"))
+            .collect();
+        if let Err(e) = super::file_bytes::delete_bytes(&state.storage, &late).await {
+            tracing::warn!(error = %e, "deleting stored bytes failed");
+        }
+        Ok(())
+    })
+    .await?;
     Ok(success())
 }

@@ -300,15 +300,19 @@ pub async fn add_row(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let ctx = context(&state, &user, &path).await?;
-    // A locked sheet takes no changes from people.
-    ctx.sheet.check_unlocked()?;
-    ctx.config.refuse_unless("add").map_err(AppError::Forbidden)?;
-    let actor = user.actor();
-    let sid = ctx.sheet.id.clone();
-    let wid = ctx.sheet.workbook_id.clone();
-    let written = state
-        .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor, &Hooks::Run))
-        .await?;
+    let (sid, wid) = (ctx.sheet.id.clone(), ctx.sheet.workbook_id.clone());
+    // Made again on the fields as they are when a field change overtakes it.
+    let reload = async || context(&state, &user, &path).await;
+    let written = fresh_fields::retry(ctx, reload, async |ctx| {
+        // A locked sheet takes no changes from people.
+        ctx.sheet.check_unlocked()?;
+        ctx.config.refuse_unless("add").map_err(AppError::Forbidden)?;
+        let actor = user.actor();
+        state
+            .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor, &Hooks::Run))
+            .await
+    })
+    .await?;
     state.live.publish(&sid, origin(&req));
     state.live.publish_each(&written.also_changed);
     Ok(refresh_to(

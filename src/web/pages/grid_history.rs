@@ -135,35 +135,40 @@ pub async fn undo(
 ) -> Result<HttpResponse, AppError> {
     viewer.check_csrf(&form.csrf_token)?;
     let (sheet_raw, record_raw) = path.into_inner();
-    let ctx = context(&state, &viewer, &sheet_raw).await?;
-    // A locked sheet takes no changes from people.
-    ctx.sheet.check_unlocked()?;
-    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let rid = record_id(&record_raw)?;
-    let actor = viewer.actor();
-    let ctx2 = ctx.clone();
-    let written = state
-        .db(move |conn| {
-            crate::db::write_tx(conn, |conn| {
-                sheet::lock_for_write(conn, &ctx2.write_set())?;
-                let change = undoable(conn, &ctx2, rid, &actor)?.ok_or_else(|| {
-                    ModelError::Conflict(
-                        "nothing to undo: you have no change here, someone changed that cell after you, \
+    let ctx = context(&state, &viewer, &sheet_raw).await?;
+    // Made again on the fields as they are when a field change overtakes it.
+    let reload = async || context(&state, &viewer, &sheet_raw).await;
+    let (ctx, written) = crate::web::fresh_fields::retry(ctx, reload, async |ctx| {
+        // A locked sheet takes no changes from people.
+        ctx.sheet.check_unlocked()?;
+        ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
+        let (actor, ctx2) = (viewer.actor(), ctx.clone());
+        let written = state
+            .db(move |conn| {
+                crate::db::write_tx(conn, |conn| {
+                    sheet::lock_for_write(conn, &ctx2.write_set())?;
+                    let change = undoable(conn, &ctx2, rid, &actor)?.ok_or_else(|| {
+                        ModelError::Conflict(
+                            "nothing to undo: you have no change here, someone changed that cell after you, \
                          or the record was deleted"
-                            .into(),
-                    )
-                })?;
-                let update = RecordUpdate {
-                    id: rid,
-                    values: BTreeMap::from([(change.field.clone(), change.old())]),
-                    messages: BTreeMap::new(),
-                    metadata: None,
-                };
-                let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
-                Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
+                                .into(),
+                        )
+                    })?;
+                    let update = RecordUpdate {
+                        id: rid,
+                        values: BTreeMap::from([(change.field.clone(), change.old())]),
+                        messages: BTreeMap::new(),
+                        metadata: None,
+                    };
+                    let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
+                    Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
+                })
             })
-        })
-        .await?;
+            .await?;
+        Ok((ctx, written))
+    })
+    .await?;
     let (also_changed, field) = written;
     // Every open grid of the sheet shows the row again, this one included.
     state.live.publish(&ctx.sheet.id, None);
