@@ -109,6 +109,9 @@ pub fn serving_request<T>(f: impl FnOnce() -> T) -> T {
 /// How long a writer waits for its turn: SQLite's busy timeout (`db::Manager::connect`).
 const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a background writer (a job's batch) waits for its turn.
+const BACKGROUND_TURN_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The queues of this process's SQLite writers, one per database file: a fair lock hands
 /// itself to the writer that has waited longest. A server opens one database; tests open
 /// many, and one held database must not stall the writers of another.
@@ -172,7 +175,16 @@ impl WriteTurn {
     /// Waits for this writer's turn, or fails as busy after the timeout.
     #[track_caller]
     fn take(queue: &'static Queue) -> Result<WriteTurn, Error> {
-        let guard = queue.try_lock_for(TURN_TIMEOUT).ok_or_else(|| {
+        // A request answers busy (503, retry) after the timeout; a job's batch waits longer,
+        // as on PostgreSQL: given up, it would fail the job (seen on a loaded machine). A
+        // thread holding a turn already would wait for itself, so it fails as a request.
+        let background = !SERVING_REQUEST.with(Cell::get) && !HOLDS_TURN.with(Cell::get);
+        let wait = if background {
+            BACKGROUND_TURN_TIMEOUT
+        } else {
+            TURN_TIMEOUT
+        };
+        let guard = queue.try_lock_for(wait).ok_or_else(|| {
             Error::DatabaseError(
                 DatabaseErrorKind::Unknown,
                 Box::new(String::from(

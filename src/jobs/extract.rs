@@ -32,18 +32,12 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // The workbook of an earlier extraction stays the file's until this one's replaces
     // it, and stays if this one fails.
     let before = earlier_workbook(job, &f);
-    // A previous attempt's workbook goes; the file is read again from the start.
-    drop_workbook(conn, made_by(job).as_deref(), actor)?;
-    let analyzing = FileChanges {
-        status: Some(status::ANALYZING.into()),
-        message: Some(None),
-        ..Default::default()
-    };
-    file::update(conn, &f.id, analyzing, actor)?;
     let mut progress = Progress::new(cx, job, worker);
-    progress.report(conn, 1, "Retrieving file")?;
-    let outcome =
-        extract_into_workbook(cx, conn, job, &f, before.as_ref(), &mut progress).and_then(|mut summary| {
+    // A cancel landing between these steps goes through the error path below too, which
+    // marks the file (it would otherwise read `analyzing` for good).
+    let outcome = start(conn, job, &f, &mut progress)
+        .and_then(|()| extract_into_workbook(cx, conn, job, &f, before.as_ref(), &mut progress))
+        .and_then(|mut summary| {
             // The rejected rows go to storage first: a store that fails now fails the job
             // while the earlier extraction's workbook is still there to keep, and a file
             // deleted meanwhile is found by the update below (its rejects then go too).
@@ -142,6 +136,20 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
 /// One extraction of a file at a time: two would each make a workbook and only one would be
 /// the file's. The file names the job extracting it; another takes it over only once that
 /// job no longer runs (a retry of the same job keeps it).
+/// Drops a previous attempt's workbook (the file is read again from the start), marks the
+/// file `analyzing` and reports the first progress.
+fn start(conn: &mut AnyConnection, job: &Job, f: &File, progress: &mut Progress) -> Result<(), JobError> {
+    let actor = job.created_by.as_str();
+    drop_workbook(conn, made_by(job).as_deref(), actor)?;
+    let analyzing = FileChanges {
+        status: Some(status::ANALYZING.into()),
+        message: Some(None),
+        ..Default::default()
+    };
+    file::update(conn, &f.id, analyzing, actor)?;
+    progress.report(conn, 1, "Retrieving file")
+}
+
 fn refuse_second_extraction(conn: &mut AnyConnection, job: &Job, file: &FileId) -> Result<(), JobError> {
     use crate::db::schema::{files, jobs};
     use diesel::dsl::{exists, not};
@@ -152,7 +160,13 @@ fn refuse_second_extraction(conn: &mut AnyConnection, job: &Job, file: &FileId) 
             .filter(jobs::id.ne(job.id.as_str()))
             .filter(jobs::status.eq(crate::model::job::status::EXECUTING)),
     );
-    let taken = crate::db::write(conn, |conn| {
+    // The file's row is locked first, and the holder read by a later statement: on
+    // PostgreSQL, one statement waiting on the lock would judge the holder's job by the
+    // snapshot it took before that job's claim was committed, and both would run.
+    let taken = crate::db::write_tx(conn, |conn| {
+        diesel::update(files::table.find(file.as_str()))
+            .set(files::extracting_job.eq(files::extracting_job))
+            .execute(conn)?;
         diesel::update(files::table.find(file.as_str()).filter(not(holder_runs)))
             .set(files::extracting_job.eq(job.id.as_str()))
             .execute(conn)

@@ -55,19 +55,22 @@ pub(crate) async fn start_mapping(app: &TestApp, body: Value) -> String {
 
 pub(crate) async fn wait_status(app: &TestApp, job: &str, wanted: &[&str]) -> Value {
     let start = Instant::now();
+    let mut last = Value::Null;
     while start.elapsed() < Duration::from_secs(120) {
         let (_, j) = app.get_json(&format!("/jobs/{job}")).await;
         if wanted.contains(&j["data"]["status"].as_str().unwrap_or("")) {
             return j["data"].clone();
         }
+        last = j;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("job {job} never reached {wanted:?}");
+    panic!("job {job} never reached {wanted:?}: {last}");
 }
 
 /// Waits until a job is executing with some progress (a batch or more written).
 pub(crate) async fn wait_running(app: &TestApp, job: &str) {
     let start = Instant::now();
+    let mut last = Value::Null;
     while start.elapsed() < Duration::from_secs(120) {
         let (_, j) = app.get_json(&format!("/jobs/{job}")).await;
         let status = j["data"]["status"].as_str().unwrap_or("").to_string();
@@ -78,9 +81,10 @@ pub(crate) async fn wait_running(app: &TestApp, job: &str) {
         if status == "executing" && j["data"]["progress"].as_i64().unwrap_or(0) > 1 {
             return;
         }
+        last = j;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    panic!("job {job} never ran");
+    panic!("job {job} never ran: {last}");
 }
 
 pub(crate) async fn counts(app: &TestApp, sheet: &str) -> Value {
