@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
+const FILE_DELETED: &str = "the file was deleted while it was being extracted";
+
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let file_id = job
         .file_id
@@ -44,32 +46,37 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             if let Some(rejects) = summary.rejects_out.take() {
                 rejects.commit().map_err(unreadable)?;
             }
-            let changes = FileChanges {
-                status: Some(status::COMPLETE.into()),
-                message: Some(summary.note.clone()),
-                reject_count: Some(summary.rejects as i64),
-                ..Default::default()
-            };
-            // The file may have been deleted while it was read: then nothing of it stays.
-            match file::update(conn, &f.id, changes, actor) {
-                // Its delete may have run before the rejected rows went up: they go now.
-                Err(ModelError::Db(diesel::result::Error::NotFound)) => {
-                    let _ = cx.storage.delete_blocking(&f.rejects_key());
-                    Err(JobError::Failed(
-                        "the file was deleted while it was being extracted".into(),
-                    ))
+            // The file, the earlier workbook and the job change in one transaction: a
+            // cancel landing first leaves all three as they were (the job then takes back
+            // its workbook below), so the job and its file never tell different stories.
+            let finished = crate::db::write_tx(conn, |conn| {
+                // The job's row first, as a cancel locks it before the file's.
+                complete(conn, job, worker, &summary)?;
+                let changes = FileChanges {
+                    status: Some(status::COMPLETE.into()),
+                    message: Some(summary.note.clone()),
+                    reject_count: Some(summary.rejects as i64),
+                    ..Default::default()
+                };
+                match file::update(conn, &f.id, changes, actor) {
+                    Err(ModelError::Db(diesel::result::Error::NotFound)) => {
+                        return Err(JobError::Failed(FILE_DELETED.into()))
+                    }
+                    other => other?,
+                };
+                // Extracted again: the workbook of the extraction before goes (one per file).
+                if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {
+                    drop_extracted(conn, before, &f.id, actor)?;
                 }
-                other => other.map(|_| summary).map_err(JobError::from),
+                Ok(())
+            });
+            // The file was deleted while it was read: nothing of it stays (its delete may
+            // have run before the rejected rows went up: they go now).
+            if matches!(&finished, Err(JobError::Failed(m)) if m == FILE_DELETED) {
+                let _ = cx.storage.delete_blocking(&f.rejects_key());
             }
+            finished.map(|()| summary)
         });
-    let outcome = outcome.and_then(|summary| {
-        // Extracted again: the workbook of the extraction before goes (one per file), before
-        // the job says it is done.
-        if let Some(before) = before.as_ref().filter(|w| **w != summary.workbook_id) {
-            drop_extracted(conn, before, &f.id, actor)?;
-        }
-        complete(conn, job, worker, &summary).map(|()| summary)
-    });
     let e = match outcome {
         Ok(summary) => {
             for (seq, fields, records) in summary.sheets {
@@ -82,9 +89,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // A file deleted meanwhile took its workbook with it: say so, not what that broke
     // ("sheet not found").
     let e = match file::find(conn, &f.environment_id, &f.id)? {
-        None if !matches!(e, JobError::Lost) => {
-            JobError::Failed("the file was deleted while it was being extracted".into())
-        }
+        None if !matches!(e, JobError::Lost) => JobError::Failed(FILE_DELETED.into()),
         _ => e,
     };
     // A newer attempt has the job (retried at once, or taken over): it drops this

@@ -6,6 +6,7 @@
 use crate::api_files::stored_files;
 use crate::helpers::*;
 use crate::on_both;
+use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -123,6 +124,50 @@ async fn an_extraction_canceled_before_it_starts_says_so(db: Db) {
     assert_eq!(file["data"]["message"], "the extraction was canceled", "{file}");
 }
 
+/// An extraction canceled at any moment of its run leaves its file saying so (`failed`,
+/// "the extraction was canceled") or, canceled too late, extracted: never `analyzing` for
+/// good (a cancel landing just after the file was marked left it so).
+async fn extractions_canceled_at_any_moment_leave_their_file_ended(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Cancel at any moment").await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..3_000 {
+        csv.push_str(&format!("p{i}@x.org,Person {i}\n"));
+    }
+    for round in 0..12u64 {
+        let (status, body) = app.upload(&space, "people.csv", csv.clone().into_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+        let id = body["data"]["id"].as_str().unwrap().to_string();
+        let (_, jobs) = app.get_json(&format!("/jobs?fileId={id}")).await;
+        let job = jobs["data"][0]["id"].as_str().unwrap().to_string();
+        tokio::time::sleep(Duration::from_millis(round * 7)).await;
+        let (status, body) = app
+            .post_json(&format!("/jobs/{job}/cancel"), &serde_json::json!({}))
+            .await;
+        let ended = app.wait_job(&job).await;
+        // A running extraction marks its file when its worker notices the cancel.
+        let mut file = Value::Null;
+        for _ in 0..100 {
+            file = app.get_json(&format!("/files/{id}")).await.1["data"].clone();
+            if file["status"] != "analyzing" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        match ended["status"].as_str() {
+            Some("canceled") => {
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(file["status"], "failed", "round {round}: {file}");
+                assert_eq!(file["message"], "the extraction was canceled", "{file}");
+            }
+            _ => {
+                assert_eq!(ended["status"], "complete", "{ended}");
+                assert_eq!(file["status"], "complete", "round {round}: {file}");
+            }
+        }
+    }
+}
+
 /// A body that trickles a byte now and then (never idle for the whole period) is stopped
 /// too: it must send 64 KiB each period (a slow-loris client held its upload open for good).
 async fn a_trickling_upload_is_answered_408(db: Db) {
@@ -176,6 +221,7 @@ on_both!(
     a_stalled_json_body_is_answered_408,
     a_trickling_upload_is_answered_408,
     an_extraction_canceled_before_it_starts_says_so,
+    extractions_canceled_at_any_moment_leave_their_file_ended,
     a_stalled_upload_is_answered_408_and_leaves_nothing,
     a_client_that_leaves_after_sending_leaves_no_file_without_bytes,
 );
