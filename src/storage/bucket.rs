@@ -8,7 +8,7 @@
 //! plain threads can both use the store.
 
 use super::local::TempFile;
-use super::{temp_name, Chunks, StoreFailure};
+use super::{temp_name, wanted, Opened, Span, StoreFailure};
 use crate::settings::BucketSettings;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -65,8 +65,6 @@ impl Drop for IoRuntime {
     }
 }
 
-/// An object store error as an `io::Error`: a missing object is `NotFound`, anything else
-/// a [`StoreFailure`].
 /// An object's body read to its end, however long that takes. The store client's request
 /// timeout covers a whole body, and its retries stop 20 s after the first request, so a read
 /// paced by a slow client (a download at 3 MB/s of a 200 MB file) was cut off after about
@@ -77,24 +75,45 @@ struct Resumed {
     store: Arc<dyn ObjectStore>,
     path: ObjectPath,
     body: futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    /// The whole object's size, and the end of the bytes read (exclusive).
     size: u64,
+    end: u64,
     e_tag: Option<String>,
-    /// Bytes read so far, and resumes since the last bytes came.
+    /// The next byte to read, and resumes since the last bytes came.
     offset: u64,
     stalls: u32,
 }
 
 impl Resumed {
-    async fn get(store: Arc<dyn ObjectStore>, path: ObjectPath) -> object_store::Result<Resumed> {
-        let got = store.get(&path).await?;
-        let (size, e_tag) = (got.meta.size, got.meta.e_tag.clone());
+    /// Opens the object, or the span of it asked for (its size then comes from a `HEAD`
+    /// first, and the read takes only the version that answered it).
+    async fn get(store: Arc<dyn ObjectStore>, path: ObjectPath, span: Option<Span>) -> io::Result<Resumed> {
+        let (size, range, got) = match span {
+            None => {
+                let got = store.get(&path).await.map_err(failed)?;
+                (got.meta.size, 0..got.meta.size, got)
+            }
+            Some(span) => {
+                let meta = store.head(&path).await.map_err(failed)?;
+                let range = wanted(Some(span), meta.size)?;
+                let options = object_store::GetOptions {
+                    range: Some(range.clone().into()),
+                    if_match: meta.e_tag.clone(),
+                    ..Default::default()
+                };
+                let got = store.get_opts(&path, options).await.map_err(failed)?;
+                (meta.size, range, got)
+            }
+        };
+        let e_tag = got.meta.e_tag.clone();
         Ok(Resumed {
             store,
             path,
             body: got.into_stream(),
             size,
+            end: range.end,
             e_tag,
-            offset: 0,
+            offset: range.start,
             stalls: 0,
         })
     }
@@ -108,11 +127,11 @@ impl Resumed {
                     return Some(Ok(bytes));
                 }
                 // Every byte came: a break before the body's end says nothing more.
-                Some(Err(_)) if self.offset >= self.size => return None,
+                Some(Err(_)) if self.offset >= self.end => return None,
                 Some(Err(e)) if self.stalls < 3 => {
                     self.stalls += 1;
                     let options = object_store::GetOptions {
-                        range: Some((self.offset..self.size).into()),
+                        range: Some((self.offset..self.end).into()),
                         if_match: self.e_tag.clone(),
                         ..Default::default()
                     };
@@ -236,7 +255,7 @@ impl Bucket {
 
     /// Streams an object: a task on the storage runtime reads it, at most [`READ_AHEAD`]
     /// chunks ahead of the caller, so a slow client slows the read instead of filling memory.
-    pub(super) async fn open(&self, key: &str) -> io::Result<Chunks> {
+    pub(super) async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
         let io = self
             .io
             .handle()
@@ -245,14 +264,14 @@ impl Bucket {
         let (found, opened) = tokio::sync::oneshot::channel();
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
         io.spawn(async move {
-            let mut body = match Resumed::get(reader, path).await {
+            let mut body = match Resumed::get(reader, path, span).await {
                 Ok(body) => body,
                 Err(e) => {
-                    let _ = found.send(Err(failed(e)));
+                    let _ = found.send(Err(e));
                     return;
                 }
             };
-            if found.send(Ok(())).is_err() {
+            if found.send(Ok((body.size, body.offset..body.end))).is_err() {
                 return;
             }
             while let Some(chunk) = body.next().await {
@@ -263,12 +282,19 @@ impl Bucket {
                 }
             }
         });
-        opened
+        let (size, range) = opened
             .await
             .map_err(|_| io::Error::other("reading from the bucket stopped"))??;
-        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        })))
+        let chunks =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) },
+            );
+        Ok(Opened {
+            size,
+            range,
+            chunks: Box::pin(chunks),
+        })
     }
 
     /// Downloads an object into a temp file in the scratch folder.
@@ -278,7 +304,7 @@ impl Bucket {
         // Read by the task that writes the file: no faster than the disk takes it.
         let (store, path, dest) = (self.reader.clone(), self.path(key), tmp.path().to_path_buf());
         self.block(async move {
-            let mut body = Resumed::get(store, path).await.map_err(failed)?;
+            let mut body = Resumed::get(store, path, None).await?;
             let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&dest).await?);
             while let Some(chunk) = body.next().await {
                 file.write_all(&chunk.map_err(failed)?).await?;

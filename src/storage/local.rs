@@ -1,7 +1,7 @@
 //! Objects as files in a folder. Writes land in `tmp/` and are renamed into place only when
 //! complete.
 
-use super::{temp_name, Chunks};
+use super::{temp_name, wanted, Opened, Span};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
@@ -47,9 +47,13 @@ impl Folder {
         })
     }
 
-    pub(super) async fn open(&self, key: &str) -> io::Result<Chunks> {
-        use tokio::io::AsyncReadExt;
-        let file = tokio::fs::File::open(self.path(key)).await?;
+    pub(super) async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.path(key)).await?;
+        let size = file.metadata().await?.len();
+        let range = wanted(span, size)?;
+        file.seek(io::SeekFrom::Start(range.start)).await?;
+        let file = file.take(range.end - range.start);
         let chunks = futures_util::stream::unfold(file, |mut file| async move {
             let mut buf = vec![0u8; 256 * 1024];
             match file.read(&mut buf).await {
@@ -61,7 +65,11 @@ impl Folder {
                 Err(e) => Some((Err(e), file)),
             }
         });
-        Ok(Box::pin(chunks))
+        Ok(Opened {
+            size,
+            range,
+            chunks: Box::pin(chunks),
+        })
     }
 
     pub(super) fn delete(&self, key: &str) -> io::Result<()> {

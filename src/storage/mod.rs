@@ -36,6 +36,66 @@ pub struct Stored {
 /// An object's bytes as they arrive.
 pub type Chunks = BoxStream<'static, io::Result<Bytes>>;
 
+/// Which bytes of an object a reader wants (the one span of an HTTP `Range`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// From this offset to the end.
+    From(u64),
+    /// The last this many bytes.
+    Last(u64),
+    /// From the first offset to the second, both included.
+    Between(u64, u64),
+}
+
+impl Span {
+    /// The bytes `start..end` of an object of `size` bytes this span asks for; `None` when
+    /// the object holds none of them.
+    pub fn resolve(self, size: u64) -> Option<std::ops::Range<u64>> {
+        match self {
+            _ if size == 0 => None,
+            Span::From(a) => (a < size).then_some(a..size),
+            Span::Last(n) => (n > 0).then(|| size.saturating_sub(n)..size),
+            Span::Between(a, b) => (a < size && a <= b).then(|| a..b.min(size - 1) + 1),
+        }
+    }
+}
+
+/// An object opened for reading: its size, and the bytes its chunks carry.
+pub struct Opened {
+    pub size: u64,
+    pub range: std::ops::Range<u64>,
+    pub chunks: Chunks,
+}
+
+/// The object holds none of the bytes asked for; carried in an `InvalidInput` error.
+#[derive(Debug)]
+pub struct Unsatisfiable {
+    pub size: u64,
+}
+
+impl std::fmt::Display for Unsatisfiable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the object has {} bytes: none of those asked for", self.size)
+    }
+}
+
+impl std::error::Error for Unsatisfiable {}
+
+/// The range of `size` bytes a reader asked for (all of them when it named none).
+fn wanted(span: Option<Span>, size: u64) -> io::Result<std::ops::Range<u64>> {
+    match span {
+        None => Ok(0..size),
+        Some(span) => span
+            .resolve(size)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, Unsatisfiable { size })),
+    }
+}
+
+/// The size of the object whose bytes a reader asked for were not there.
+pub fn unsatisfiable(e: &io::Error) -> Option<u64> {
+    e.get_ref()?.downcast_ref::<Unsatisfiable>().map(|u| u.size)
+}
+
 /// The object store failed (unreachable, refused, errored): not the caller's fault, and
 /// worth trying again later. Carried inside the `io::Error`s of a bucket-backed storage.
 #[derive(Debug)]
@@ -170,12 +230,13 @@ impl Storage {
         })
     }
 
-    /// Reads an object as a stream of chunks; `NotFound` when there is none.
-    pub async fn open(&self, key: &str) -> io::Result<Chunks> {
+    /// Reads an object (or the span of it asked for) as a stream of chunks; `NotFound` when
+    /// there is none, [`Unsatisfiable`] when it holds none of the span.
+    pub async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
         check_key(key)?;
         match &self.0 {
-            Inner::Local(f) => f.open(key).await,
-            Inner::Bucket(b) => b.open(key).await,
+            Inner::Local(f) => f.open(key, span).await,
+            Inner::Bucket(b) => b.open(key, span).await,
         }
     }
 
@@ -330,8 +391,42 @@ mod tests {
     use futures_util::TryStreamExt;
 
     async fn read_all(storage: &Storage, key: &str) -> Vec<u8> {
-        let chunks: Vec<Bytes> = storage.open(key).await.unwrap().try_collect().await.unwrap();
+        read_span(storage, key, None).await
+    }
+
+    async fn read_span(storage: &Storage, key: &str, span: Option<Span>) -> Vec<u8> {
+        let opened = storage.open(key, span).await.unwrap();
+        let chunks: Vec<Bytes> = opened.chunks.try_collect().await.unwrap();
         chunks.concat()
+    }
+
+    #[tokio::test]
+    async fn spans_read_the_bytes_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path());
+        let mut up = storage.begin("files/s").await.unwrap();
+        up.write(b"0123456789").await.unwrap();
+        up.commit().await.unwrap();
+        let cases = [
+            (Span::Between(2, 4), &b"234"[..]),
+            (Span::Between(8, 100), b"89"),
+            (Span::From(7), b"789"),
+            (Span::Last(3), b"789"),
+            (Span::Last(50), b"0123456789"),
+        ];
+        for (span, bytes) in cases {
+            assert_eq!(
+                read_span(&storage, "files/s", Some(span)).await,
+                bytes,
+                "{span:?}"
+            );
+        }
+        for span in [Span::From(10), Span::Between(5, 4), Span::Last(0)] {
+            let e = storage.open("files/s", Some(span)).await.err().unwrap();
+            assert_eq!(unsatisfiable(&e), Some(10), "{span:?}");
+        }
+        let opened = storage.open("files/s", Some(Span::Between(2, 4))).await.unwrap();
+        assert_eq!((opened.size, opened.range), (10, 2..5));
     }
 
     #[tokio::test]
@@ -367,7 +462,7 @@ mod tests {
         storage.delete("files/a").await.unwrap();
         storage.delete("files/a").await.unwrap();
         assert_eq!(
-            storage.open("files/a").await.err().map(|e| e.kind()),
+            storage.open("files/a", None).await.err().map(|e| e.kind()),
             Some(io::ErrorKind::NotFound)
         );
         assert!(storage.local_copy("../etc/passwd").is_err());

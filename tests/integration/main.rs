@@ -35,6 +35,7 @@ mod commits_versions;
 mod connections;
 mod constraints;
 mod delete_records;
+mod download_ranges;
 mod downloads;
 mod editing;
 mod events_api;

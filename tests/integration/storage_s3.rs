@@ -1,6 +1,7 @@
 //! Uploaded files in an S3-compatible bucket (`WHARF_STORAGE_URL`), against a real S3 server
 //! the test starts: `s3s-fs`, which scripts/test.sh installs with cargo.
 
+use crate::download_ranges::get_with;
 use crate::helpers::*;
 use crate::on_both;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -274,6 +275,19 @@ async fn a_big_upload_goes_up_in_parts(db: Db) {
     let (status, body) = download(&app.client, &app.base, &app.key, &format!("/files/{id}/download")).await;
     assert_eq!(status, 200);
     assert!(body == bytes, "the download differs from the upload");
+
+    // A span across a part's end, and the rest from there, read from the bucket.
+    let path = format!("/files/{id}/download");
+    let (status, headers, span) = get_with(&app, &path, &[("range", "bytes=8388000-8389999")]).await;
+    assert_eq!(status, 206);
+    assert_eq!(headers["content-range"], "bytes 8388000-8389999/30000000");
+    assert!(span == bytes[8_388_000..8_390_000]);
+    let (status, _, rest) = get_with(&app, &path, &[("range", "bytes=29999000-")]).await;
+    assert_eq!(status, 206);
+    assert!(rest == bytes[29_999_000..]);
+    let (status, headers, _) = get_with(&app, &path, &[("range", "bytes=30000000-")]).await;
+    assert_eq!(status, 416);
+    assert_eq!(headers["content-range"], "bytes */30000000");
 }
 
 /// A slow download reads the bucket no faster than its client: the bucket stopped once the

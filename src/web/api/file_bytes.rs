@@ -1,8 +1,10 @@
 //! A file's stored bytes: served with a safe type, streamed out, and deleted.
 
 use crate::app::AppState;
+use crate::storage::Span;
 use crate::web::error::AppError;
-use actix_web::HttpResponse;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
 
 /// A file's type by its name, when the upload did not say.
 pub(super) fn mimetype_for(ext: &str) -> &'static str {
@@ -55,27 +57,112 @@ pub async fn to_the_end<T: Send + 'static>(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("a delete stopped: {e}")))?
 }
 
-/// [`stream_object`] of a file's original bytes, with a type safe to serve.
-pub async fn stream_file(state: &AppState, f: &crate::model::file::File) -> Result<HttpResponse, AppError> {
-    stream_object(state, &f.storage_key, served_type(&f.mimetype), &f.name).await
+/// [`stream_object`] of a file's original bytes, with a type safe to serve; its SHA-256 is
+/// its `ETag`, so a download broken off resumes (`Range` with `If-Range`) on the same bytes.
+pub async fn stream_file(
+    state: &AppState,
+    req: &HttpRequest,
+    f: &crate::model::file::File,
+) -> Result<HttpResponse, AppError> {
+    let etag = (!f.sha256.is_empty()).then(|| format!("\"{}\"", f.sha256));
+    let object = Object {
+        key: &f.storage_key,
+        content_type: served_type(&f.mimetype),
+        download_name: &f.name,
+        etag: etag.as_deref(),
+    };
+    stream_object(state, req, object).await
 }
 
-/// Streams a stored object in chunks, as an attachment named `download_name`.
+/// The rows a file's extraction could not read, as CSV. They have no version: an
+/// extraction again replaces them under the same key.
+pub async fn stream_rejects(
+    state: &AppState,
+    req: &HttpRequest,
+    f: &crate::model::file::File,
+) -> Result<HttpResponse, AppError> {
+    let name = format!("{} rejects.csv", f.name);
+    let object = Object {
+        key: &f.rejects_key(),
+        content_type: "text/csv; charset=utf-8",
+        download_name: &name,
+        etag: None,
+    };
+    stream_object(state, req, object).await
+}
+
+/// A stored object as a download.
+pub struct Object<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub download_name: &'a str,
+    /// Its version, quoted, when it has one that never changes under the key.
+    pub etag: Option<&'a str>,
+}
+
+/// Streams a stored object in chunks, as an attachment, with its length; one span of it
+/// when the request's `Range` asks for one (206; 416 when the object holds none of it).
 pub async fn stream_object(
     state: &AppState,
-    key: &str,
-    content_type: &str,
-    download_name: &str,
+    req: &HttpRequest,
+    object: Object<'_>,
 ) -> Result<HttpResponse, AppError> {
-    let body = match state.storage.open(key).await {
-        Ok(chunks) => chunks,
+    let span = asked_span(req, object.etag);
+    let opened = match state.storage.open(object.key, span).await {
+        Ok(opened) => opened,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(AppError::NotFound("file contents"))
         }
-        Err(e) => return Err(AppError::storage(e)),
+        Err(e) => match crate::storage::unsatisfiable(&e) {
+            Some(size) => {
+                return Ok(HttpResponse::RangeNotSatisfiable()
+                    .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                    .finish())
+            }
+            None => return Err(AppError::storage(e)),
+        },
     };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type.to_string())
-        .insert_header(crate::web::export::attachment(download_name))
-        .streaming(body))
+    let (range, size) = (opened.range.clone(), opened.size);
+    let mut response = match span {
+        Some(_) => {
+            let mut partial = HttpResponse::PartialContent();
+            let last = range.end.saturating_sub(1);
+            partial.insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {}-{last}/{size}", range.start),
+            ));
+            partial
+        }
+        None => HttpResponse::Ok(),
+    };
+    if let Some(etag) = object.etag {
+        response.insert_header((header::ETAG, etag));
+    }
+    Ok(response
+        .content_type(object.content_type.to_string())
+        .insert_header(crate::web::export::attachment(object.download_name))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CONTENT_LENGTH, range.end - range.start))
+        .streaming(opened.chunks))
+}
+
+/// The one span of bytes a request asks for: none for several spans (the whole object is
+/// served), or when its `If-Range` names another version than `etag` (or a date: nothing
+/// here keeps one).
+fn asked_span(req: &HttpRequest, etag: Option<&str>) -> Option<Span> {
+    use actix_web::http::header::{ByteRangeSpec, Header, Range};
+    let Ok(Range::Bytes(specs)) = Range::parse(req) else {
+        return None;
+    };
+    if let Some(if_range) = req.headers().get(header::IF_RANGE) {
+        if etag.is_none_or(|etag| if_range.as_bytes() != etag.as_bytes()) {
+            return None;
+        }
+    }
+    match specs.as_slice() {
+        [ByteRangeSpec::FromTo(a, b)] => Some(Span::Between(*a, *b)),
+        [ByteRangeSpec::From(a)] => Some(Span::From(*a)),
+        [ByteRangeSpec::Last(n)] => Some(Span::Last(*n)),
+        _ => None,
+    }
 }

@@ -1,7 +1,7 @@
 //! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
 //! and the rows extraction could not read.
 
-use super::file_bytes::{delete_bytes, mimetype_for, stream_file, stream_object, to_the_end};
+use super::file_bytes::{delete_bytes, mimetype_for, stream_file, stream_rejects, to_the_end};
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
@@ -11,7 +11,7 @@ use crate::model::{iso, now, space, ModelError};
 use crate::web::error::AppError;
 use crate::web::upload_pace::Pace;
 use actix_multipart::Multipart;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -512,24 +512,20 @@ pub async fn delete(
 pub async fn download(
     caller: SpaceCaller,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
-    stream_file(&state, &f).await
+    stream_file(&state, &req, &f).await
 }
 
 /// The rows extraction could not read, as CSV: sheet, line, problem, values.
 pub async fn rejects(
     caller: SpaceCaller,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
-    stream_object(
-        &state,
-        &f.rejects_key(),
-        "text/csv; charset=utf-8",
-        &format!("{} rejects.csv", f.name),
-    )
-    .await
+    stream_rejects(&state, &req, &f).await
 }

@@ -7,7 +7,7 @@ use crate::ids::SubmissionId;
 use crate::model::submission::{self, LinkProblem};
 use crate::web::error::AppError;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -28,6 +28,7 @@ fn forbidden(message: &str) -> HttpResponse {
 
 pub async fn records(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     q: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -78,13 +79,13 @@ pub async fn records(
         .ok_or(AppError::NotFound("sheet in this submission"))?;
     if !csv {
         let name = format!("{}.jsonl", frozen.slug);
-        return crate::web::api::file_bytes::stream_object(
-            &state,
-            &frozen.storage_key,
-            "application/jsonl",
-            &name,
-        )
-        .await;
+        let object = crate::web::api::file_bytes::Object {
+            key: &frozen.storage_key,
+            content_type: "application/jsonl",
+            download_name: &name,
+            etag: None,
+        };
+        return crate::web::api::file_bytes::stream_object(&state, &req, object).await;
     }
     // A local file to read from (a temp download from a bucket, kept while it is read).
     let (storage, key) = (state.storage.clone(), frozen.storage_key.clone());

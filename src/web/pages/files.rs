@@ -325,20 +325,20 @@ async fn find_file(state: &AppState, user: &Viewer, raw_id: &str) -> Result<file
 pub async fn download(
     user: Viewer,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
-    crate::web::api::file_bytes::stream_file(&state, &f).await
+    crate::web::api::file_bytes::stream_file(&state, &req, &f).await
 }
 
 /// The rows extraction could not read, as CSV.
 pub async fn rejects(
     user: Viewer,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
-    let name = format!("{} rejects.csv", f.name);
-    crate::web::api::file_bytes::stream_object(&state, &f.rejects_key(), "text/csv; charset=utf-8", &name)
-        .await
+    crate::web::api::file_bytes::stream_rejects(&state, &req, &f).await
 }

@@ -1,0 +1,86 @@
+//! Downloads say their length and serve a span of bytes when asked (`Range`), so a client
+//! whose download broke off resumes it instead of starting again.
+
+use crate::helpers::*;
+use crate::on_both;
+use reqwest::header::HeaderMap;
+
+/// A GET with extra headers: (status, headers, body).
+pub(crate) async fn get_with(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, HeaderMap, Vec<u8>) {
+    let mut req = app.api(reqwest::Method::GET, path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = req.send().await.expect("download");
+    let (status, map) = (resp.status().as_u16(), resp.headers().clone());
+    (status, map, resp.bytes().await.expect("body").to_vec())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+async fn a_download_resumes_from_where_it_broke_off(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Ranges").await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("p{i}@x.org,Person {i}\n"));
+    }
+    let file = app
+        .upload_and_extract(&space, "people.csv", csv.clone().into_bytes())
+        .await;
+    let path = format!("/files/{}/download", file["id"].as_str().unwrap());
+    let size = csv.len();
+
+    let (status, headers, whole) = get_with(&app, &path, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-length"), size.to_string());
+    assert_eq!(header(&headers, "accept-ranges"), "bytes");
+    let etag = header(&headers, "etag").to_string();
+    assert_eq!(etag, format!("\"{}\"", file["sha256"].as_str().unwrap()));
+    assert!(whole == csv.as_bytes());
+
+    // The first part, then the rest from where it stopped, makes the file.
+    let (status, headers, head) = get_with(&app, &path, &[("range", "bytes=0-99999")]).await;
+    assert_eq!(status, 206);
+    assert_eq!(header(&headers, "content-range"), format!("bytes 0-99999/{size}"));
+    assert_eq!(header(&headers, "content-length"), "100000");
+    let (status, headers, rest) =
+        get_with(&app, &path, &[("range", "bytes=100000-"), ("if-range", &etag)]).await;
+    assert_eq!(status, 206);
+    assert_eq!(
+        header(&headers, "content-range"),
+        format!("bytes 100000-{}/{size}", size - 1)
+    );
+    assert!(
+        [head, rest].concat() == csv.as_bytes(),
+        "the two parts make the file"
+    );
+
+    let (status, _, tail) = get_with(&app, &path, &[("range", "bytes=-11")]).await;
+    assert_eq!(status, 206);
+    assert_eq!(tail, &csv.as_bytes()[size - 11..]);
+
+    // Another version named by If-Range, or several spans: the whole file, 200.
+    for asked in [
+        vec![("range", "bytes=10-20"), ("if-range", "\"another\"")],
+        vec![("range", "bytes=0-1,5-6")],
+        vec![("range", "lines=1-2")],
+    ] {
+        let (status, _, body) = get_with(&app, &path, &asked).await;
+        assert_eq!(status, 200, "{asked:?}");
+        assert!(body == csv.as_bytes(), "{asked:?}");
+    }
+
+    // A span past the end: 416 with the size.
+    let (status, headers, _) = get_with(&app, &path, &[("range", &format!("bytes={size}-"))]).await;
+    assert_eq!(status, 416);
+    assert_eq!(header(&headers, "content-range"), format!("bytes */{size}"));
+}
+
+on_both!(a_download_resumes_from_where_it_broke_off);
