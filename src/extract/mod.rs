@@ -250,6 +250,12 @@ pub enum ExtractError {
     KeyTooLong(usize),
     #[error("the stored file could not be read: {0}")]
     Io(String),
+    /// No sheet of a book could be read: the first one left out, and why.
+    #[error("no sheet could be extracted; sheet {sheet}: {problem}")]
+    NoSheetRead {
+        sheet: String,
+        problem: Box<ExtractError>,
+    },
 }
 
 /// 1234567 as "1,234,567".

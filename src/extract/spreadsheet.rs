@@ -108,7 +108,8 @@ pub fn tables(path: &Path, format: Format, notes: &Notes) -> Result<Vec<Table>, 
 #[derive(Default)]
 pub struct SheetsRead {
     tables: Vec<Table>,
-    left_out: Option<ExtractError>,
+    /// The first sheet left out, and why.
+    left_out: Option<(String, ExtractError)>,
 }
 
 impl SheetsRead {
@@ -131,7 +132,7 @@ impl SheetsRead {
             Err(ExtractError::Empty | ExtractError::NoHeader) => {}
             Err(e @ (ExtractError::TooWide(_) | ExtractError::NoRowRead { .. })) => {
                 notes.add(format!("sheet {name} was not extracted: {e}"));
-                self.left_out.get_or_insert(e);
+                self.left_out.get_or_insert((name.to_string(), e));
             }
             Err(e) => return Err(e),
         }
@@ -140,7 +141,10 @@ impl SheetsRead {
 
     pub fn finish(self) -> Result<Vec<Table>, ExtractError> {
         match (self.tables.is_empty(), self.left_out) {
-            (true, Some(e)) => Err(e),
+            (true, Some((sheet, problem))) => Err(ExtractError::NoSheetRead {
+                sheet,
+                problem: Box::new(problem),
+            }),
             _ => Ok(self.tables),
         }
     }

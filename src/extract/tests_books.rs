@@ -63,6 +63,18 @@ fn an_over_wide_sheet_is_left_out_and_the_others_arrive() {
     );
 }
 
+#[test]
+fn a_book_of_over_wide_sheets_names_the_sheet() {
+    let wide = format!(r#"<row r="1">{}</row>"#, wide_header());
+    let bytes = xlsx_book(&[("Blank", ""), ("Wide", &wide)]);
+    let message = fail(&bytes, "wide.xlsx").to_string();
+    assert!(
+        message.starts_with("no sheet could be extracted; sheet Wide: "),
+        "{message}"
+    );
+    assert!(message.contains("column 1001"), "{message}");
+}
+
 /// 1 -> A, 27 -> AA.
 fn column_letters(mut n: usize) -> String {
     let mut out = Vec::new();
