@@ -298,6 +298,15 @@ pub fn count_by_space(
 
 /// The storage keys of a space's files (their bytes and rejects), for cleaning up after the
 /// space is deleted.
+/// The files of a space, oldest first.
+pub fn in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<File>> {
+    files::table
+        .filter(files::space_id.eq(space_id))
+        .order((files::created_at, files::id))
+        .select(File::as_select())
+        .load(conn)
+}
+
 pub fn storage_keys_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<String>> {
     let keys: Vec<String> = files::table
         .filter(files::space_id.eq(space_id))

@@ -279,7 +279,61 @@ async fn namespaces_are_kept_and_carried_by_events(db: Db) {
     assert!(events["data"][0].get("namespaces").is_none(), "{events}");
 }
 
+/// A space delete whose storage fails part-way leaves no file listed without its bytes:
+/// the files whose bytes went are deleted whole, the 502 says how many, and the space with
+/// its other files stays until the delete is asked again.
+async fn a_space_delete_cut_off_by_its_storage_leaves_no_file_without_bytes(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Cut off").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let file = app
+            .upload_and_extract(&space, &format!("f{i}.csv"), format!("a,b\n{i},x\n").into_bytes())
+            .await;
+        ids.push(file["id"].as_str().unwrap().to_string());
+    }
+    // The second file's bytes cannot be deleted: a folder stands where its object was.
+    let second = app.data_dir.join("storage/files").join(&ids[1]);
+    std::fs::remove_file(&second).unwrap();
+    std::fs::create_dir_all(second.join("stuck")).unwrap();
+    let (status, body) = app.delete(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 502, "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("1 of the space's 3 files were deleted"),
+        "{body}"
+    );
+    let (status, _) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 200, "the space stays");
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    let left: Vec<&str> = files["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        [ids[1].as_str(), ids[2].as_str()],
+        "the first file went whole"
+    );
+    let download = app
+        .api(reqwest::Method::GET, &format!("/files/{}/download", ids[2]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200, "a file listed still downloads");
+
+    std::fs::remove_dir_all(&second).unwrap();
+    let (status, body) = app.delete(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 200, "asked again, the delete finishes: {body}");
+    let (status, _) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 404);
+    assert_eq!(crate::api_files::stored_files(&app), 0, "no bytes are left");
+}
+
 on_both!(
+    a_space_delete_cut_off_by_its_storage_leaves_no_file_without_bytes,
     namespaces_are_kept_and_carried_by_events,
     a_space_from_a_config_gets_its_workbooks,
     an_invalid_blueprint_lists_every_problem_with_its_path,

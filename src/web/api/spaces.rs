@@ -264,6 +264,42 @@ pub async fn unarchive(
     Ok(success())
 }
 
+/// Deletes the bytes of a space's files, file by file (its rejected rows, then its own).
+/// A store that fails part-way leaves no file listed without its bytes: the files whose
+/// bytes went are deleted whole, and the 502 says so; the space and its other files stay
+/// for the delete to be asked again. Returns the keys deleted.
+async fn delete_files_bytes(
+    state: &AppState,
+    files: Vec<crate::model::file::File>,
+    actor: &str,
+) -> Result<Vec<String>, AppError> {
+    let mut gone = Vec::new();
+    for f in &files {
+        let keys = [f.rejects_key(), f.storage_key.clone()];
+        if let Err(e) = super::file_bytes::delete_bytes(&state.storage, &keys).await {
+            if gone.is_empty() {
+                return Err(e);
+            }
+            let (n, total, actor) = (gone.len(), files.len(), actor.to_string());
+            state
+                .db(move |conn| {
+                    gone.iter()
+                        .try_for_each(|f| crate::model::file::delete(conn, f, &actor))
+                })
+                .await?;
+            return Err(AppError::StoragePartial(format!(
+                "the file storage failed part-way: {n} of the space's {total} files were deleted, \
+                 the space and its other files stay; delete the space again to finish"
+            )));
+        }
+        gone.push(f.clone());
+    }
+    Ok(files
+        .iter()
+        .flat_map(|f| [f.rejects_key(), f.storage_key.clone()])
+        .collect())
+}
+
 pub async fn delete(
     caller: ApiCaller,
     state: web::Data<AppState>,
@@ -276,10 +312,10 @@ pub async fn delete(
     // stays), then the rows, to the end even when the client leaves.
     super::file_bytes::to_the_end(async move {
         let id = s.id.clone();
-        let keys = state
-            .db(move |conn| crate::model::file::storage_keys_in_space(conn, &id))
+        let files = state
+            .db(move |conn| crate::model::file::in_space(conn, &id))
             .await?;
-        super::file_bytes::delete_bytes(&state.storage, &keys).await?;
+        let keys = delete_files_bytes(&state, files, &actor).await?;
         let now = state
             .db(move |conn| {
                 let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
