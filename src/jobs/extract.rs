@@ -27,6 +27,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         .ok_or_else(|| JobError::Failed(format!("`{}` is not a file id", job.source)))?;
     // Before the file is read: an extraction that ended meanwhile has pointed the file at
     // its workbook, which this one then replaces.
+    wait_for_the_last_holder(conn, job, worker, &file_id)?;
     refuse_second_extraction(conn, job, &file_id)?;
     let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
@@ -153,6 +154,49 @@ fn start(conn: &mut AnyConnection, job: &Job, f: &File, progress: &mut Progress)
     };
     file::update(conn, &f.id, analyzing, actor)?;
     progress.report(conn, 1, "Retrieving file")
+}
+
+/// How long an extraction waits for the one before it on the same file to end.
+const HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits while the file's last extraction, another job that has ended (canceled), is still
+/// run by its worker: that worker takes back its workbook and marks the file, which would
+/// otherwise interleave with this extraction (the file then named a workbook taken back,
+/// and the extraction before both stayed beside this one's).
+fn wait_for_the_last_holder(
+    conn: &mut AnyConnection,
+    job: &Job,
+    worker: &str,
+    file: &FileId,
+) -> Result<(), JobError> {
+    use crate::db::schema::files;
+    use diesel::prelude::*;
+    let started = std::time::Instant::now();
+    loop {
+        let holder: Option<Option<String>> = files::table
+            .find(file.as_str())
+            .select(files::extracting_job)
+            .first(conn)
+            .optional()?;
+        let Some(holder) = holder.flatten().and_then(|h| crate::ids::JobId::parse(&h)) else {
+            return Ok(());
+        };
+        // A holder still executing is refused below, at once.
+        let ended = match job::get(conn, &holder) {
+            Ok(h) => h.status != job::status::EXECUTING,
+            Err(diesel::result::Error::NotFound) => true,
+            Err(e) => return Err(e.into()),
+        };
+        let busy = holder != job.id && ended && crate::model::job_queue::is_held(conn, &holder)?;
+        if !busy || started.elapsed() > HOLDER_WAIT {
+            return Ok(());
+        }
+        // Canceled meanwhile itself: nothing was started.
+        if !job::heartbeat(conn, job, worker)? {
+            return Err(JobError::Lost);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn refuse_second_extraction(conn: &mut AnyConnection, job: &Job, file: &FileId) -> Result<(), JobError> {

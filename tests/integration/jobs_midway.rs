@@ -169,6 +169,33 @@ async fn deleting_a_running_extraction_leaves_no_workbook(db: Db) {
     assert_eq!(left["data"].as_array().unwrap().len(), 0, "{left}");
 }
 
+/// A running extraction canceled and a new one of the same file started at once (a second
+/// tab, "extract again"): the new one waits for the canceled one to take back its workbook,
+/// then ends with the file complete, naming its workbook, the only one of the file.
+async fn an_extraction_started_as_another_is_canceled_ends_alone(db: Db) {
+    let app = spawn_app(db).await;
+    let (space, file, job) = big_file_extracting(&app, "Cancel and again").await;
+    let (code, body) = app.post_json(&format!("/jobs/{job}/cancel"), &json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let again = json!({"type": "file", "operation": "extract", "source": file});
+    let (code, body) = app.post_json("/jobs", &again).await;
+    assert_eq!(code, 200, "{body}");
+    let second = body["data"]["id"].as_str().unwrap().to_string();
+    let (code, body) = app
+        .post_json(&format!("/jobs/{second}/execute"), &json!({}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let done = app.wait_job(&second).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let (_, f) = app.get_json(&format!("/files/{file}")).await;
+    assert_eq!(f["data"]["status"], "complete", "{f}");
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    let ids: Vec<&Value> = wbs["data"].as_array().unwrap().iter().map(|w| &w["id"]).collect();
+    assert_eq!(ids, [&f["data"]["workbookId"]], "{wbs}");
+    let sheet = wbs["data"][0]["sheets"][0]["id"].as_str().unwrap();
+    assert_eq!(counts(&app, sheet).await["total"], 150_000);
+}
+
 /// Deleting a file while it is extracted fails its job saying so (it said "sheet not
 /// found", the workbook having gone with the file).
 async fn deleting_a_file_mid_extraction_says_so(db: Db) {
@@ -258,6 +285,7 @@ async fn a_mapping_maps_the_records_its_source_held_when_asked(db: Db) {
 }
 
 on_both!(
+    an_extraction_started_as_another_is_canceled_ends_alone,
     a_mapping_maps_the_records_its_source_held_when_asked,
     a_source_field_change_stops_the_mapping,
     mappings_in_opposite_directions_both_end,
