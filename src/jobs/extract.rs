@@ -27,8 +27,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         .ok_or_else(|| JobError::Failed(format!("`{}` is not a file id", job.source)))?;
     // Before the file is read: an extraction that ended meanwhile has pointed the file at
     // its workbook, which this one then replaces.
-    wait_for_the_last_holder(conn, job, worker, &file_id)?;
-    refuse_second_extraction(conn, job, &file_id)?;
+    super::extract_turn::wait_for_the_last_holder(conn, job, worker, &file_id)?;
+    super::extract_turn::refuse_second_extraction(conn, job, &file_id)?;
     let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
     let actor = job.created_by.as_str();
@@ -154,90 +154,6 @@ fn start(conn: &mut AnyConnection, job: &Job, f: &File, progress: &mut Progress)
     };
     file::update(conn, &f.id, analyzing, actor)?;
     progress.report(conn, 1, "Retrieving file")
-}
-
-/// How long an extraction waits for the one before it on the same file to end.
-const HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Waits while the file's last extraction, another job that has ended (canceled), is still
-/// run by its worker: that worker takes back its workbook and marks the file, which would
-/// otherwise interleave with this extraction (the file then named a workbook taken back,
-/// and the extraction before both stayed beside this one's).
-fn wait_for_the_last_holder(
-    conn: &mut AnyConnection,
-    job: &Job,
-    worker: &str,
-    file: &FileId,
-) -> Result<(), JobError> {
-    use crate::db::schema::files;
-    use diesel::prelude::*;
-    let started = std::time::Instant::now();
-    loop {
-        let holder: Option<Option<String>> = files::table
-            .find(file.as_str())
-            .select(files::extracting_job)
-            .first(conn)
-            .optional()?;
-        let Some(holder) = holder.flatten().and_then(|h| crate::ids::JobId::parse(&h)) else {
-            return Ok(());
-        };
-        // A holder still executing is refused below, at once.
-        let ended = match job::get(conn, &holder) {
-            Ok(h) => h.status != job::status::EXECUTING,
-            Err(diesel::result::Error::NotFound) => true,
-            Err(e) => return Err(e.into()),
-        };
-        let busy = holder != job.id && ended && crate::model::job_queue::is_held(conn, &holder)?;
-        if !busy || started.elapsed() > HOLDER_WAIT {
-            return Ok(());
-        }
-        // Canceled meanwhile itself: nothing was started.
-        if !job::heartbeat(conn, job, worker)? {
-            return Err(JobError::Lost);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-fn refuse_second_extraction(conn: &mut AnyConnection, job: &Job, file: &FileId) -> Result<(), JobError> {
-    use crate::db::schema::{files, jobs};
-    use diesel::dsl::{exists, not};
-    use diesel::prelude::*;
-    let holder_runs = exists(
-        jobs::table
-            .filter(jobs::id.nullable().eq(files::extracting_job))
-            .filter(jobs::id.ne(job.id.as_str()))
-            .filter(jobs::status.eq(crate::model::job::status::EXECUTING)),
-    );
-    // The file's row is locked first, and the holder read by a later statement: on
-    // PostgreSQL, one statement waiting on the lock would judge the holder's job by the
-    // snapshot it took before that job's claim was committed, and both would run.
-    let taken = crate::db::write_tx(conn, |conn| {
-        diesel::update(files::table.find(file.as_str()))
-            .set(files::extracting_job.eq(files::extracting_job))
-            .execute(conn)?;
-        diesel::update(files::table.find(file.as_str()).filter(not(holder_runs)))
-            .set(files::extracting_job.eq(job.id.as_str()))
-            .execute(conn)
-    })
-    .map_err(|e| JobError::Internal(e.into()))?;
-    if taken == 1 {
-        return Ok(());
-    }
-    let holder: Option<Option<String>> = files::table
-        .find(file.as_str())
-        .select(files::extracting_job)
-        .first(conn)
-        .optional()
-        .map_err(|e| JobError::Internal(e.into()))?;
-    match holder {
-        // A deleted file fails where it is read.
-        None => Ok(()),
-        Some(other) => Err(JobError::Failed(format!(
-            "the file is being extracted by job {}; one extraction of a file runs at a time",
-            other.unwrap_or_default()
-        ))),
-    }
 }
 
 /// Completes the job; one canceled meanwhile (after the last batch) is lost, so what it

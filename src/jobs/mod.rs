@@ -12,6 +12,7 @@
 pub mod bulk_change;
 pub mod delete;
 pub mod extract;
+mod extract_turn;
 pub mod guard;
 pub mod map;
 pub mod plan;
@@ -306,8 +307,9 @@ fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
         Some(outcome),
         Some(message),
     ) {
-        // Canceled, or retried into a newer attempt, meanwhile: not this one's to fail.
-        Ok(_) | Err(ModelError::Conflict(_)) => {}
+        // Canceled, or retried into a newer attempt, meanwhile: not this one's to fail; or
+        // deleted (with its space), with nothing left to mark.
+        Ok(_) | Err(ModelError::Conflict(_)) | Err(ModelError::Db(diesel::result::Error::NotFound)) => {}
         Err(e) => tracing::error!(job = %job.id, error = %e, "recording a job failure failed"),
     }
     ctx.announce.job_changed(&job.id, job.space_id.as_ref());
