@@ -336,6 +336,14 @@ impl Bucket {
         matches!(self.block(async move { store.head(&path).await }), Ok(Ok(_)))
     }
 
+    pub(super) async fn size(&self, key: &str) -> io::Result<u64> {
+        self.store
+            .head(&self.path(key))
+            .await
+            .map(|meta| meta.size)
+            .map_err(failed)
+    }
+
     pub(super) async fn delete(&self, key: &str) -> io::Result<()> {
         match self.store.delete(&self.path(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

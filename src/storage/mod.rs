@@ -82,7 +82,7 @@ impl std::fmt::Display for Unsatisfiable {
 impl std::error::Error for Unsatisfiable {}
 
 /// The range of `size` bytes a reader asked for (all of them when it named none).
-fn wanted(span: Option<Span>, size: u64) -> io::Result<std::ops::Range<u64>> {
+pub fn wanted(span: Option<Span>, size: u64) -> io::Result<std::ops::Range<u64>> {
     match span {
         None => Ok(0..size),
         Some(span) => span
@@ -237,6 +237,15 @@ impl Storage {
         match &self.0 {
             Inner::Local(f) => f.open(key, span).await,
             Inner::Bucket(b) => b.open(key, span).await,
+        }
+    }
+
+    /// An object's size; `NotFound` when there is none.
+    pub async fn size(&self, key: &str) -> io::Result<u64> {
+        check_key(key)?;
+        match &self.0 {
+            Inner::Local(f) => Ok(tokio::fs::metadata(f.path(key)).await?.len()),
+            Inner::Bucket(b) => b.size(key).await,
         }
     }
 

@@ -117,8 +117,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(files::update)
                     .delete(files::delete),
             )
-            .service(web::resource("/files/{id}/download").get(files::download))
-            .service(web::resource("/files/{id}/rejects").get(files::rejects))
+            .service(
+                web::resource("/files/{id}/download")
+                    .get(files::download)
+                    .head(files::download),
+            )
+            .service(
+                web::resource("/files/{id}/rejects")
+                    .get(files::rejects)
+                    .head(files::rejects),
+            )
             .service(web::resource("/jobs").get(job_list::list).post(jobs::create))
             .service(
                 web::resource("/jobs/{id}")
@@ -273,8 +281,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(pages::files::import_form)
                     .post(pages::files::import),
             )
-            .service(web::resource("/files/{id}/download").get(pages::files::download))
-            .service(web::resource("/files/{id}/rejects.csv").get(pages::files::rejects))
+            .service(
+                web::resource("/files/{id}/download")
+                    .get(pages::files::download)
+                    .head(pages::files::download),
+            )
+            .service(
+                web::resource("/files/{id}/rejects.csv")
+                    .get(pages::files::rejects)
+                    .head(pages::files::rejects),
+            )
             .service(web::resource("/jobs/{id}").get(pages::jobs::show))
             .service(web::resource("/jobs/{id}/live").get(pages::jobs::live))
             .service(web::resource("/jobs/{id}/plan").post(pages::jobs::run_plan))

@@ -77,6 +77,23 @@ async fn a_download_resumes_from_where_it_broke_off(db: Db) {
         assert!(body == csv.as_bytes(), "{asked:?}");
     }
 
+    // A HEAD says the same without a body.
+    let head = |range: Option<&str>| {
+        let mut req = app.api(reqwest::Method::HEAD, &path);
+        if let Some(range) = range {
+            req = req.header("range", range);
+        }
+        req.send()
+    };
+    let resp = head(None).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-length"], size.to_string().as_str());
+    assert_eq!(resp.headers()["etag"], etag.as_str());
+    assert!(resp.bytes().await.unwrap().is_empty());
+    let resp = head(Some("bytes=10-19")).await.unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-length"], "10");
+
     // A span past the end: 416 with the size.
     let (status, headers, _) = get_with(&app, &path, &[("range", &format!("bytes={size}-"))]).await;
     assert_eq!(status, 416);

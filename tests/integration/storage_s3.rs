@@ -288,6 +288,12 @@ async fn a_big_upload_goes_up_in_parts(db: Db) {
     let (status, headers, _) = get_with(&app, &path, &[("range", "bytes=30000000-")]).await;
     assert_eq!(status, 416);
     assert_eq!(headers["content-range"], "bytes */30000000");
+    let head = app.api(reqwest::Method::HEAD, &path).send().await.unwrap();
+    assert_eq!(
+        head.headers()["content-length"],
+        "30000000",
+        "a HEAD asks the bucket its size"
+    );
 }
 
 /// A slow download reads the bucket no faster than its client: the bucket stopped once the

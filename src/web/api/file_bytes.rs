@@ -108,7 +108,20 @@ pub async fn stream_object(
     object: Object<'_>,
 ) -> Result<HttpResponse, AppError> {
     let span = asked_span(req, object.etag);
-    let opened = match state.storage.open(object.key, span).await {
+    let head = req.method() == actix_web::http::Method::HEAD;
+    // A HEAD asks the size only: no body is read.
+    let opened = match head {
+        true => match state.storage.size(object.key).await {
+            Ok(size) => crate::storage::wanted(span, size).map(|range| crate::storage::Opened {
+                size,
+                range,
+                chunks: Box::pin(futures_util::stream::empty()),
+            }),
+            Err(e) => Err(e),
+        },
+        false => state.storage.open(object.key, span).await,
+    };
+    let opened = match opened {
         Ok(opened) => opened,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(AppError::NotFound("file contents"))
@@ -138,12 +151,13 @@ pub async fn stream_object(
     if let Some(etag) = object.etag {
         response.insert_header((header::ETAG, etag));
     }
-    Ok(response
+    let length = range.end - range.start;
+    response
         .content_type(object.content_type.to_string())
         .insert_header(crate::web::export::attachment(object.download_name))
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::CONTENT_LENGTH, range.end - range.start))
-        .streaming(opened.chunks))
+        .insert_header((header::ACCEPT_RANGES, "bytes"));
+    // The length the body will have, which a HEAD's (empty) body does not.
+    Ok(response.body(actix_web::body::SizedStream::new(length, opened.chunks)))
 }
 
 /// The one span of bytes a request asks for: none for several spans (the whole object is
