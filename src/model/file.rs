@@ -272,12 +272,16 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()
             let metadata: serde_json::Value = serde_json::from_str(&wb.metadata).unwrap_or_default();
             labels.iter().any(|l| l == "file") && metadata["fileId"] == f.id.as_str()
         };
+        // The row first: of two deletes at once, the second waits for it and then finds
+        // nothing to delete (and says nothing: `file:deleted` went out once).
+        if diesel::delete(files::table.find(&f.id)).execute(conn)? == 0 {
+            return Ok(());
+        }
         for wb in crate::model::workbook::list_in_space(conn, &f.space_id)? {
             if made(&wb) {
                 crate::model::workbook::delete(conn, &wb, actor)?;
             }
         }
-        diesel::delete(files::table.find(&f.id)).execute(conn)?;
         event::emit(conn, &context(f, actor), "file:deleted", json!({"fileId": f.id}))?;
         Ok(())
     })

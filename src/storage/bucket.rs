@@ -344,6 +344,18 @@ impl Bucket {
             .map_err(failed)
     }
 
+    pub(super) async fn version(&self, key: &str) -> io::Result<String> {
+        let meta = self.store.head(&self.path(key)).await.map_err(failed)?;
+        Ok(match meta.e_tag {
+            Some(tag) => tag.trim_matches('"').to_string(),
+            None => format!(
+                "{}-{}",
+                meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+                meta.size
+            ),
+        })
+    }
+
     pub(super) async fn delete(&self, key: &str) -> io::Result<()> {
         match self.store.delete(&self.path(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

@@ -50,7 +50,12 @@ impl Folder {
     pub(super) async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let mut file = tokio::fs::File::open(self.path(key)).await?;
-        let size = file.metadata().await?.len();
+        let meta = file.metadata().await?;
+        // Only a file is an object (a folder opens too).
+        if !meta.is_file() {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        let size = meta.len();
         let range = wanted(span, size)?;
         file.seek(io::SeekFrom::Start(range.start)).await?;
         let file = file.take(range.end - range.start);

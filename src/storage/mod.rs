@@ -244,8 +244,34 @@ impl Storage {
     pub async fn size(&self, key: &str) -> io::Result<u64> {
         check_key(key)?;
         match &self.0 {
-            Inner::Local(f) => Ok(tokio::fs::metadata(f.path(key)).await?.len()),
+            Inner::Local(f) => match tokio::fs::metadata(f.path(key)).await? {
+                meta if meta.is_file() => Ok(meta.len()),
+                _ => Err(io::ErrorKind::NotFound.into()),
+            },
             Inner::Bucket(b) => b.size(key).await,
+        }
+    }
+
+    /// A word that changes whenever the object under `key` is replaced (an HTTP validator
+    /// for objects written again under their key); `NotFound` when there is none.
+    pub async fn version(&self, key: &str) -> io::Result<String> {
+        check_key(key)?;
+        match &self.0 {
+            Inner::Local(f) => {
+                use std::os::unix::fs::MetadataExt;
+                match tokio::fs::metadata(f.path(key)).await? {
+                    // Written to a temp file and renamed into place: a new inode each time.
+                    m if m.is_file() => Ok(format!(
+                        "{:x}-{:x}.{:x}-{:x}",
+                        m.ino(),
+                        m.mtime(),
+                        m.mtime_nsec(),
+                        m.len()
+                    )),
+                    _ => Err(io::ErrorKind::NotFound.into()),
+                }
+            }
+            Inner::Bucket(b) => b.version(key).await,
         }
     }
 

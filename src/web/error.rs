@@ -51,9 +51,10 @@ pub enum AppError {
     /// The file storage (a bucket) failed: 502, the cause logged.
     #[error("the file storage did not answer; try again shortly")]
     Storage,
-    /// The file storage failed part-way through a delete: 502, saying what was deleted.
-    #[error("{0}")]
-    StoragePartial(String),
+    /// The file storage failed part-way through a delete, saying what was deleted: 502 for
+    /// a store's failure, 500 for this machine's disk (`ours`).
+    #[error("{message}")]
+    StoragePartial { message: String, ours: bool },
     /// A page needs a signed-in person; pages redirect to the sign-in form.
     #[error("sign in to continue")]
     SignInRequired,
@@ -123,7 +124,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
-            AppError::Storage | AppError::StoragePartial(_) => "storage",
+            AppError::Storage | AppError::StoragePartial { .. } => "storage",
             AppError::SignInRequired => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
             AppError::Internal(_) => "internal",
@@ -251,7 +252,10 @@ impl ResponseError for AppError {
             AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Mail(_) | AppError::Storage | AppError::StoragePartial(_) => StatusCode::BAD_GATEWAY,
+            AppError::StoragePartial { ours: true, .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Mail(_) | AppError::Storage | AppError::StoragePartial { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

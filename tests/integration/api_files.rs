@@ -433,7 +433,41 @@ async fn json_lines_and_legacy_encodings_are_extracted(db: Db) {
     }
 }
 
+/// Two deletes of one file at once: both end well, and `file:deleted` (with its workbook's
+/// `workbook:deleted`) goes out once.
+async fn a_file_deleted_twice_at_once_says_so_once(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Twice").await;
+    let file = app
+        .upload_and_extract(&space, "t.csv", b"a,b\n1,2\n".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap();
+    let path = format!("/files/{id}");
+    let (a, b) = tokio::join!(app.delete(&path), app.delete(&path));
+    for (status, body) in [&a, &b] {
+        assert!([200, 404].contains(status), "{body}");
+    }
+    assert!(a.0 == 200 || b.0 == 200);
+    let (_, events) = app
+        .get_json(&format!("/events?spaceId={space}&pageSize=100"))
+        .await;
+    let count = |topic: &str| {
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["topic"] == topic)
+            .count()
+    };
+    assert_eq!(
+        (count("file:deleted"), count("workbook:deleted")),
+        (1, 1),
+        "{events}"
+    );
+}
+
 on_both!(
+    a_file_deleted_twice_at_once_says_so_once,
     deleting_a_file_deletes_its_workbook,
     json_lines_and_legacy_encodings_are_extracted,
     a_csv_upload_is_extracted_into_a_file_workbook,

@@ -1,6 +1,7 @@
 //! A file's stored bytes: served with a safe type, streamed out, and deleted.
 
 use crate::app::AppState;
+use crate::model::file::{self, File, FileChanges};
 use crate::storage::Span;
 use crate::web::error::AppError;
 use actix_web::http::header;
@@ -46,6 +47,27 @@ pub async fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) ->
     Ok(())
 }
 
+/// Deletes a file's stored bytes: its rejected rows first, then its own, so that a store
+/// failing between the two leaves a file that still downloads (its rejected rows, gone,
+/// then count 0).
+pub async fn delete_file_bytes(state: &AppState, f: &File, actor: &str) -> Result<(), AppError> {
+    delete_bytes(&state.storage, &[f.rejects_key()]).await?;
+    let Err(e) = delete_bytes(&state.storage, std::slice::from_ref(&f.storage_key)).await else {
+        return Ok(());
+    };
+    if f.reject_count > 0 {
+        let (id, actor) = (f.id.clone(), actor.to_string());
+        let none = FileChanges {
+            reject_count: Some(0),
+            ..Default::default()
+        };
+        if let Err(e) = state.db(move |conn| file::update(conn, &id, none, &actor)).await {
+            tracing::warn!(error = %e, "noting a file's deleted rejected rows failed");
+        }
+    }
+    Err(e)
+}
+
 /// Runs `work` to its end whether or not the request that asked for it still waits (a
 /// client that leaves drops its request): a delete must not stop between its bytes and its
 /// rows. Store calls inside it hold no database connection.
@@ -74,19 +96,27 @@ pub async fn stream_file(
     stream_object(state, req, object).await
 }
 
-/// The rows a file's extraction could not read, as CSV. They have no version: an
-/// extraction again replaces them under the same key.
+/// The rows a file's extraction could not read, as CSV. An extraction again replaces them
+/// under the same key, so their `ETag` is the stored object's version: a download resumed
+/// across a re-extraction gets the new rows whole, never two versions spliced.
 pub async fn stream_rejects(
     state: &AppState,
     req: &HttpRequest,
     f: &crate::model::file::File,
 ) -> Result<HttpResponse, AppError> {
-    let name = format!("{} rejects.csv", f.name);
+    let (name, key) = (format!("{} rejects.csv", f.name), f.rejects_key());
+    let etag = match state.storage.version(&key).await {
+        Ok(version) => format!("\"{version}\""),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AppError::NotFound("file contents"))
+        }
+        Err(e) => return Err(AppError::storage(e)),
+    };
     let object = Object {
-        key: &f.rejects_key(),
+        key: &key,
         content_type: "text/csv; charset=utf-8",
         download_name: &name,
-        etag: None,
+        etag: Some(&etag),
     };
     stream_object(state, req, object).await
 }

@@ -1,7 +1,9 @@
 //! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
 //! and the rows extraction could not read.
 
-use super::file_bytes::{delete_bytes, mimetype_for, stream_file, stream_rejects, to_the_end};
+use super::file_bytes::{
+    delete_bytes, delete_file_bytes, mimetype_for, stream_file, stream_rejects, to_the_end,
+};
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
@@ -497,7 +499,7 @@ pub async fn delete(
     // fails between the two leaves a file that still downloads.
     to_the_end(async move {
         let rejects = f.rejects_key();
-        delete_bytes(&state.storage, &[rejects.clone(), f.storage_key.clone()]).await?;
+        delete_file_bytes(&state, &f, &actor).await?;
         state.db(move |conn| file::delete(conn, &f, &actor)).await?;
         // An extraction finishing meanwhile may have put its rejected rows back.
         if let Err(e) = delete_bytes(&state.storage, &[rejects]).await {

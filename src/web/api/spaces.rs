@@ -264,10 +264,10 @@ pub async fn unarchive(
     Ok(success())
 }
 
-/// Deletes the bytes of a space's files, file by file (its rejected rows, then its own).
-/// A store that fails part-way leaves no file listed without its bytes: the files whose
-/// bytes went are deleted whole, and the 502 says so; the space and its other files stay
-/// for the delete to be asked again. Returns the keys deleted.
+/// Deletes the bytes of a space's files, file by file. A store that fails part-way leaves
+/// no file listed without its bytes: the files whose bytes went are deleted whole, and the
+/// error says so; the space and its other files stay for the delete to be asked again.
+/// Returns the keys deleted.
 async fn delete_files_bytes(
     state: &AppState,
     files: Vec<crate::model::file::File>,
@@ -275,8 +275,7 @@ async fn delete_files_bytes(
 ) -> Result<Vec<String>, AppError> {
     let mut gone = Vec::new();
     for f in &files {
-        let keys = [f.rejects_key(), f.storage_key.clone()];
-        if let Err(e) = super::file_bytes::delete_bytes(&state.storage, &keys).await {
+        if let Err(e) = super::file_bytes::delete_file_bytes(state, f, actor).await {
             if gone.is_empty() {
                 return Err(e);
             }
@@ -287,10 +286,13 @@ async fn delete_files_bytes(
                         .try_for_each(|f| crate::model::file::delete(conn, f, &actor))
                 })
                 .await?;
-            return Err(AppError::StoragePartial(format!(
-                "the file storage failed part-way: {n} of the space's {total} files were deleted, \
-                 the space and its other files stay; delete the space again to finish"
-            )));
+            return Err(AppError::StoragePartial {
+                message: format!(
+                    "the file storage failed part-way: {n} of the space's {total} files were \
+                     deleted, the space and its other files stay; delete the space again to finish"
+                ),
+                ours: !matches!(e, AppError::Storage),
+            });
         }
         gone.push(f.clone());
     }
