@@ -98,44 +98,12 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let Some(checkpoint) = job::release_checkpoint(conn, job, |_| None)? else {
         return Err(e);
     };
-    let made = checkpoint.and_then(|c| serde_json::from_str::<Value>(&c).ok());
-    let made = match made.as_ref().and_then(|c| c["workbookId"].as_str()) {
-        Some(id) => Some(id.to_string()),
-        // The job was deleted meanwhile (its checkpoint with it): the file names the
-        // workbook this attempt made, unless it still names the earlier one. (One
-        // extraction of a file runs at a time.)
-        None => file::find(conn, &f.environment_id, &f.id)?
-            .and_then(|now| now.workbook_id)
-            .filter(|id| Some(id) != before.as_ref())
-            .map(|id| id.to_string()),
-    };
-    drop_workbook(conn, made.as_deref(), actor)?;
-    let mut message = match &e {
+    let message = match &e {
         JobError::Failed(m) => m.clone(),
         JobError::Lost => "the extraction was canceled".into(),
         JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
     };
-    let kept = match before {
-        Some(id) if workbook::find(conn, &f.environment_id, &id)?.is_some() => Some(id),
-        _ => None,
-    };
-    if kept.is_some() {
-        message.push_str("; the workbook of the earlier extraction is kept");
-    } else {
-        // Rejected rows of an extraction whose workbook is gone belong to nothing.
-        let _ = cx.storage.delete_blocking(&f.rejects_key());
-    }
-    let failed = FileChanges {
-        status: Some(status::FAILED.into()),
-        workbook_id: Some(kept),
-        message: Some(Some(message)),
-        ..Default::default()
-    };
-    // A deleted file has nothing left to mark.
-    match file::update(conn, &f.id, failed, actor) {
-        Err(ModelError::Db(diesel::result::Error::NotFound)) | Ok(_) => {}
-        Err(other) => return Err(other.into()),
-    }
+    take_back(cx, conn, &f, before, checkpoint.as_deref(), message, actor)?;
     Err(e)
 }
 
@@ -154,6 +122,97 @@ fn start(conn: &mut AnyConnection, job: &Job, f: &File, progress: &mut Progress)
     };
     file::update(conn, &f.id, analyzing, actor)?;
     progress.report(conn, 1, "Retrieving file")
+}
+
+/// Takes back what a stopped extraction made: its workbook (named in its `checkpoint`) goes,
+/// and the file, failed with `message`, names the earlier extraction's workbook when it is
+/// still there.
+fn take_back(
+    cx: &super::Context,
+    conn: &mut AnyConnection,
+    f: &File,
+    before: Option<WorkbookId>,
+    checkpoint: Option<&str>,
+    mut message: String,
+    actor: &str,
+) -> Result<(), JobError> {
+    let made = checkpoint.and_then(|c| serde_json::from_str::<Value>(c).ok());
+    let made = match made.as_ref().and_then(|c| c["workbookId"].as_str()) {
+        Some(id) => Some(id.to_string()),
+        // The job was deleted meanwhile (its checkpoint with it): the file names the
+        // workbook this attempt made, unless it still names the earlier one. (One
+        // extraction of a file runs at a time.)
+        None => file::find(conn, &f.environment_id, &f.id)?
+            .and_then(|now| now.workbook_id)
+            .filter(|id| Some(id) != before.as_ref())
+            .map(|id| id.to_string()),
+    };
+    drop_workbook(conn, made.as_deref(), actor)?;
+    let kept = match before {
+        Some(id) if workbook::find(conn, &f.environment_id, &id)?.is_some() => Some(id),
+        _ => None,
+    };
+    if kept.is_some() {
+        message.push_str("; the workbook of the earlier extraction is kept");
+    } else {
+        // Rejected rows of an extraction whose workbook is gone belong to nothing.
+        let _ = cx.storage.delete_blocking(&f.rejects_key());
+    }
+    let failed = FileChanges {
+        status: Some(status::FAILED.into()),
+        workbook_id: Some(kept),
+        message: Some(Some(message)),
+        ..Default::default()
+    };
+    // A deleted file has nothing left to mark.
+    match file::update(conn, &f.id, failed, actor) {
+        Err(ModelError::Db(diesel::result::Error::NotFound)) | Ok(_) => Ok(()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Finishes extractions canceled (or failed) whose process stopped before their worker had
+/// taken back what they made (`kill -9` during a cancel): their file read `analyzing` for
+/// good, and a new extraction took the half-made workbook for the earlier one. Returns how
+/// many it finished.
+pub fn sweep_stopped(cx: &super::Context, conn: &mut AnyConnection) -> Result<usize, JobError> {
+    use crate::db::schema::{files, jobs};
+    use diesel::prelude::*;
+    let stopped: Vec<(File, Job)> = files::table
+        .inner_join(jobs::table.on(files::extracting_job.eq(jobs::id.nullable())))
+        .filter(files::status.eq(status::ANALYZING))
+        .filter(jobs::status.eq_any([job::status::CANCELED, job::status::FAILED]))
+        .select((File::as_select(), Job::as_select()))
+        .load(conn)?;
+    let mut finished = 0;
+    for (f, stopped) in stopped {
+        // Its worker is still at it.
+        if crate::model::job_queue::is_held(conn, &stopped.id)? {
+            continue;
+        }
+        let message = match stopped.status.as_str() {
+            job::status::CANCELED => "the extraction was canceled",
+            _ => "the extraction stopped before it ended",
+        };
+        let before = earlier_workbook(&stopped, &f);
+        let actor = stopped.created_by.as_str();
+        take_back(
+            cx,
+            conn,
+            &f,
+            before,
+            stopped.checkpoint.as_deref(),
+            message.into(),
+            actor,
+        )?;
+        crate::db::write(conn, |conn| {
+            diesel::update(jobs::table.find(&stopped.id))
+                .set(jobs::checkpoint.eq(None::<String>))
+                .execute(conn)
+        })?;
+        finished += 1;
+    }
+    Ok(finished)
 }
 
 /// Completes the job; one canceled meanwhile (after the last batch) is lost, so what it

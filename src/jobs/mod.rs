@@ -176,6 +176,13 @@ pub fn start(ctx: Context, workers: usize) -> anyhow::Result<()> {
         if n > 0 {
             tracing::warn!(jobs = n, "jobs cut off by a stop run again");
         }
+        // Before any worker runs: a new extraction of their file would take their
+        // half-made workbook for the earlier one.
+        match extract::sweep_stopped(&ctx, &mut conn) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(files = n, "took back extractions a stop cut off"),
+            Err(e) => tracing::warn!(error = ?e, "taking back extractions a stop cut off failed"),
+        }
     }
     {
         // Take-backs a stop cut off, finished in the background.

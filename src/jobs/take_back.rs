@@ -59,11 +59,11 @@ pub fn set_checkpoint(conn: &mut AnyConnection, job: &Job, checkpoint: Option<St
     Ok(())
 }
 
-/// Finishes what stopped imports and bulk changes left to take back (their process stopped
-/// before it had). Returns how many jobs it finished.
+/// Finishes what stopped imports, bulk changes and extractions left to take back (their
+/// process stopped before it had). Returns how many jobs it finished.
 pub fn sweep(cx: &super::Context, conn: &mut AnyConnection) -> Result<usize, super::JobError> {
     let ended = [status::CANCELED, status::FAILED];
-    let mut finished = 0;
+    let mut finished = super::extract::sweep_stopped(cx, conn)?;
     // Marked by a worker that stopped while taking back; or canceled with records written
     // and no worker left to notice the cancel.
     let maps: Vec<Job> = jobs::table

@@ -354,7 +354,50 @@ async fn a_job_stopped_gracefully_twice_still_completes(db: Db) {
     server.kill();
 }
 
+/// A re-extraction canceled, then `kill -9` before its worker took back its workbook: after
+/// the restart the file is failed, names the earlier extraction's workbook, and that is the
+/// file's only workbook (the file read `analyzing` for good beside two workbooks).
+async fn a_canceled_extraction_cut_off_by_kill_is_taken_back_after_restart(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let key = created_key(&settings);
+    let server = Server::start(&settings, &key).await;
+    let (space_id, file_id, extract_id) = server.upload_big("Cancel extraction").await;
+    assert_eq!(server.wait_done(&extract_id).await["status"], "complete");
+    let first = server.get(&format!("/files/{file_id}")).await["data"]["workbookId"].clone();
+    let again = json!({"type": "file", "operation": "extract", "source": file_id});
+    let (status, job) = send(server.api(reqwest::Method::POST, "/jobs").json(&again)).await;
+    assert_eq!(status, 200, "{job}");
+    let again_id = job["data"]["id"].as_str().unwrap().to_string();
+    send(server.api(reqwest::Method::POST, &format!("/jobs/{again_id}/execute"))).await;
+    server.wait_midway(&again_id, 20).await;
+    let (status, _) = send(server.api(reqwest::Method::POST, &format!("/jobs/{again_id}/cancel"))).await;
+    assert_eq!(status, 200);
+    server.kill();
+
+    let server = Server::start(&settings, &key).await;
+    let start = Instant::now();
+    let mut file = Value::Null;
+    while start.elapsed() < Duration::from_secs(60) {
+        file = server.get(&format!("/files/{file_id}")).await["data"].clone();
+        if file["status"] != "analyzing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(file["status"], "failed", "{file}");
+    assert_eq!(
+        file["message"],
+        "the extraction was canceled; the workbook of the earlier extraction is kept"
+    );
+    assert_eq!(file["workbookId"], first, "{file}");
+    let wbs = server.get(&format!("/workbooks?spaceId={space_id}")).await;
+    let ids: Vec<&Value> = wbs["data"].as_array().unwrap().iter().map(|w| &w["id"]).collect();
+    assert_eq!(ids, [&first], "{wbs}");
+    server.kill();
+}
+
 on_both!(
+    a_canceled_extraction_cut_off_by_kill_is_taken_back_after_restart,
     a_resumed_mapping_whose_plan_broke_takes_back_its_records,
     a_cancel_cut_off_by_kill_is_taken_back_after_restart,
     a_job_stopped_gracefully_twice_still_completes,
