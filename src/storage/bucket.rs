@@ -8,7 +8,7 @@
 //! plain threads can both use the store.
 
 use super::local::TempFile;
-use super::{temp_name, wanted, Opened, Span, StoreFailure};
+use super::{temp_name, wanted, Asked, Opened, StoreFailure};
 use crate::settings::BucketSettings;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -72,6 +72,9 @@ impl Drop for IoRuntime {
 /// object version (`If-Match`). A store that is down fails that request, which ends the
 /// read; a few resumes in a row that bring nothing end it too.
 struct Resumed {
+    /// The object's version, and whether the read is the span asked for.
+    version: String,
+    spanned: bool,
     store: Arc<dyn ObjectStore>,
     path: ObjectPath,
     body: futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>,
@@ -85,28 +88,31 @@ struct Resumed {
 }
 
 impl Resumed {
-    /// Opens the object, or the span of it asked for (its size then comes from a `HEAD`
-    /// first, and the read takes only the version that answered it).
-    async fn get(store: Arc<dyn ObjectStore>, path: ObjectPath, span: Option<Span>) -> io::Result<Resumed> {
-        let (size, range, got) = match span {
+    /// Opens the object, or the span of it asked for (its size and version then come from
+    /// a `HEAD` first, and the read takes only the version that answered it).
+    async fn get(store: Arc<dyn ObjectStore>, path: ObjectPath, asked: Asked<'_>) -> io::Result<Resumed> {
+        let (size, range, spanned, got) = match asked.span {
             None => {
                 let got = store.get(&path).await.map_err(failed)?;
-                (got.meta.size, 0..got.meta.size, got)
+                (got.meta.size, 0..got.meta.size, false, got)
             }
-            Some(span) => {
+            Some(_) => {
                 let meta = store.head(&path).await.map_err(failed)?;
-                let range = wanted(Some(span), meta.size)?;
+                let span = asked.span_for(&version_of(&meta));
+                let range = wanted(span, meta.size)?;
                 let options = object_store::GetOptions {
                     range: Some(range.clone().into()),
                     if_match: meta.e_tag.clone(),
                     ..Default::default()
                 };
                 let got = store.get_opts(&path, options).await.map_err(failed)?;
-                (meta.size, range, got)
+                (meta.size, range, span.is_some(), got)
             }
         };
         let e_tag = got.meta.e_tag.clone();
         Ok(Resumed {
+            version: version_of(&got.meta),
+            spanned,
             store,
             path,
             body: got.into_stream(),
@@ -145,6 +151,18 @@ impl Resumed {
                 other => return other,
             }
         }
+    }
+}
+
+/// An object's version: its ETag, else when it was written and its size.
+fn version_of(meta: &object_store::ObjectMeta) -> String {
+    match &meta.e_tag {
+        Some(tag) => tag.trim_matches('"').to_string(),
+        None => format!(
+            "{}-{}",
+            meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+            meta.size
+        ),
     }
 }
 
@@ -255,7 +273,7 @@ impl Bucket {
 
     /// Streams an object: a task on the storage runtime reads it, at most [`READ_AHEAD`]
     /// chunks ahead of the caller, so a slow client slows the read instead of filling memory.
-    pub(super) async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
+    pub(super) async fn open(&self, key: &str, asked: Asked<'_>) -> io::Result<Opened> {
         let io = self
             .io
             .handle()
@@ -263,15 +281,26 @@ impl Bucket {
         let (reader, path) = (self.reader.clone(), self.path(key));
         let (found, opened) = tokio::sync::oneshot::channel();
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+        let (span, if_version) = (asked.span, asked.if_version.map(String::from));
         io.spawn(async move {
-            let mut body = match Resumed::get(reader, path, span).await {
+            let asked = Asked {
+                span,
+                if_version: if_version.as_deref(),
+            };
+            let mut body = match Resumed::get(reader, path, asked).await {
                 Ok(body) => body,
                 Err(e) => {
                     let _ = found.send(Err(e));
                     return;
                 }
             };
-            if found.send(Ok((body.size, body.offset..body.end))).is_err() {
+            let head = (
+                body.size,
+                body.offset..body.end,
+                body.spanned,
+                body.version.clone(),
+            );
+            if found.send(Ok(head)).is_err() {
                 return;
             }
             while let Some(chunk) = body.next().await {
@@ -282,7 +311,7 @@ impl Bucket {
                 }
             }
         });
-        let (size, range) = opened
+        let (size, range, spanned, version) = opened
             .await
             .map_err(|_| io::Error::other("reading from the bucket stopped"))??;
         let chunks =
@@ -293,6 +322,8 @@ impl Bucket {
         Ok(Opened {
             size,
             range,
+            spanned,
+            version,
             chunks: Box::pin(chunks),
         })
     }
@@ -304,7 +335,7 @@ impl Bucket {
         // Read by the task that writes the file: no faster than the disk takes it.
         let (store, path, dest) = (self.reader.clone(), self.path(key), tmp.path().to_path_buf());
         self.block(async move {
-            let mut body = Resumed::get(store, path, None).await?;
+            let mut body = Resumed::get(store, path, Asked::default()).await?;
             let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&dest).await?);
             while let Some(chunk) = body.next().await {
                 file.write_all(&chunk.map_err(failed)?).await?;
@@ -336,24 +367,9 @@ impl Bucket {
         matches!(self.block(async move { store.head(&path).await }), Ok(Ok(_)))
     }
 
-    pub(super) async fn size(&self, key: &str) -> io::Result<u64> {
-        self.store
-            .head(&self.path(key))
-            .await
-            .map(|meta| meta.size)
-            .map_err(failed)
-    }
-
-    pub(super) async fn version(&self, key: &str) -> io::Result<String> {
+    pub(super) async fn stat(&self, key: &str) -> io::Result<(u64, String)> {
         let meta = self.store.head(&self.path(key)).await.map_err(failed)?;
-        Ok(match meta.e_tag {
-            Some(tag) => tag.trim_matches('"').to_string(),
-            None => format!(
-                "{}-{}",
-                meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
-                meta.size
-            ),
-        })
+        Ok((meta.size, version_of(&meta)))
     }
 
     pub(super) async fn delete(&self, key: &str) -> io::Result<()> {

@@ -1,7 +1,7 @@
 //! Objects as files in a folder. Writes land in `tmp/` and are renamed into place only when
 //! complete.
 
-use super::{temp_name, wanted, Opened, Span};
+use super::{local_version, temp_name, wanted, Asked, Opened};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
@@ -47,15 +47,17 @@ impl Folder {
         })
     }
 
-    pub(super) async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
+    pub(super) async fn open(&self, key: &str, asked: Asked<'_>) -> io::Result<Opened> {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let mut file = tokio::fs::File::open(self.path(key)).await?;
+        // The version of the file opened, whatever is renamed into place meanwhile.
         let meta = file.metadata().await?;
         // Only a file is an object (a folder opens too).
         if !meta.is_file() {
             return Err(io::ErrorKind::NotFound.into());
         }
-        let size = meta.len();
+        let (size, version) = (meta.len(), local_version(&meta));
+        let span = asked.span_for(&version);
         let range = wanted(span, size)?;
         file.seek(io::SeekFrom::Start(range.start)).await?;
         let file = file.take(range.end - range.start);
@@ -73,6 +75,8 @@ impl Folder {
         Ok(Opened {
             size,
             range,
+            spanned: span.is_some(),
+            version,
             chunks: Box::pin(chunks),
         })
     }

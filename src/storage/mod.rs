@@ -64,7 +64,33 @@ impl Span {
 pub struct Opened {
     pub size: u64,
     pub range: std::ops::Range<u64>,
+    /// Whether the range is the span asked for (else the whole object).
+    pub spanned: bool,
+    /// The version of the object the chunks come from (see [`Storage::stat`]).
+    pub version: String,
     pub chunks: Chunks,
+}
+
+/// The span a reader asked for, if any, and the object version it holds for it (HTTP's
+/// `If-Range`): of another version, the whole object is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked<'a> {
+    pub span: Option<Span>,
+    pub if_version: Option<&'a str>,
+}
+
+impl Asked<'_> {
+    /// The span that applies to an object of this version.
+    pub fn span_for(&self, version: &str) -> Option<Span> {
+        self.span.filter(|_| self.if_version.is_none_or(|v| v == version))
+    }
+}
+
+/// A folder object's version: written to a temp file and renamed into place, it has a new
+/// inode each time.
+fn local_version(m: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!("{:x}-{:x}.{:x}-{:x}", m.ino(), m.mtime(), m.mtime_nsec(), m.len())
 }
 
 /// The object holds none of the bytes asked for; carried in an `InvalidInput` error.
@@ -231,47 +257,27 @@ impl Storage {
     }
 
     /// Reads an object (or the span of it asked for) as a stream of chunks; `NotFound` when
-    /// there is none, [`Unsatisfiable`] when it holds none of the span.
-    pub async fn open(&self, key: &str, span: Option<Span>) -> io::Result<Opened> {
+    /// there is none, [`Unsatisfiable`] when it holds none of the span. The version it
+    /// answers is that of the bytes it reads.
+    pub async fn open(&self, key: &str, asked: Asked<'_>) -> io::Result<Opened> {
         check_key(key)?;
         match &self.0 {
-            Inner::Local(f) => f.open(key, span).await,
-            Inner::Bucket(b) => b.open(key, span).await,
+            Inner::Local(f) => f.open(key, asked).await,
+            Inner::Bucket(b) => b.open(key, asked).await,
         }
     }
 
-    /// An object's size; `NotFound` when there is none.
-    pub async fn size(&self, key: &str) -> io::Result<u64> {
+    /// An object's size and version, a word that changes whenever the object under `key`
+    /// is replaced (an HTTP validator for objects written again under their key);
+    /// `NotFound` when there is none.
+    pub async fn stat(&self, key: &str) -> io::Result<(u64, String)> {
         check_key(key)?;
         match &self.0 {
             Inner::Local(f) => match tokio::fs::metadata(f.path(key)).await? {
-                meta if meta.is_file() => Ok(meta.len()),
+                m if m.is_file() => Ok((m.len(), local_version(&m))),
                 _ => Err(io::ErrorKind::NotFound.into()),
             },
-            Inner::Bucket(b) => b.size(key).await,
-        }
-    }
-
-    /// A word that changes whenever the object under `key` is replaced (an HTTP validator
-    /// for objects written again under their key); `NotFound` when there is none.
-    pub async fn version(&self, key: &str) -> io::Result<String> {
-        check_key(key)?;
-        match &self.0 {
-            Inner::Local(f) => {
-                use std::os::unix::fs::MetadataExt;
-                match tokio::fs::metadata(f.path(key)).await? {
-                    // Written to a temp file and renamed into place: a new inode each time.
-                    m if m.is_file() => Ok(format!(
-                        "{:x}-{:x}.{:x}-{:x}",
-                        m.ino(),
-                        m.mtime(),
-                        m.mtime_nsec(),
-                        m.len()
-                    )),
-                    _ => Err(io::ErrorKind::NotFound.into()),
-                }
-            }
-            Inner::Bucket(b) => b.version(key).await,
+            Inner::Bucket(b) => b.stat(key).await,
         }
     }
 
@@ -430,7 +436,11 @@ mod tests {
     }
 
     async fn read_span(storage: &Storage, key: &str, span: Option<Span>) -> Vec<u8> {
-        let opened = storage.open(key, span).await.unwrap();
+        let asked = Asked {
+            span,
+            if_version: None,
+        };
+        let opened = storage.open(key, asked).await.unwrap();
         let chunks: Vec<Bytes> = opened.chunks.try_collect().await.unwrap();
         chunks.concat()
     }
@@ -457,11 +467,37 @@ mod tests {
             );
         }
         for span in [Span::From(10), Span::Between(5, 4), Span::Last(0)] {
-            let e = storage.open("files/s", Some(span)).await.err().unwrap();
+            let asked = Asked {
+                span: Some(span),
+                if_version: None,
+            };
+            let e = storage.open("files/s", asked).await.err().unwrap();
             assert_eq!(unsatisfiable(&e), Some(10), "{span:?}");
         }
-        let opened = storage.open("files/s", Some(Span::Between(2, 4))).await.unwrap();
-        assert_eq!((opened.size, opened.range), (10, 2..5));
+        let span = Some(Span::Between(2, 4));
+        let opened = storage
+            .open(
+                "files/s",
+                Asked {
+                    span,
+                    if_version: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((opened.size, opened.range, opened.spanned), (10, 2..5, true));
+        let (_, version) = storage.stat("files/s").await.unwrap();
+        assert_eq!(opened.version, version);
+        let other = Asked {
+            span,
+            if_version: Some("another"),
+        };
+        let whole = storage.open("files/s", other).await.unwrap();
+        assert_eq!(
+            (whole.range, whole.spanned),
+            (0..10, false),
+            "another version is read whole"
+        );
     }
 
     #[tokio::test]
@@ -497,7 +533,11 @@ mod tests {
         storage.delete("files/a").await.unwrap();
         storage.delete("files/a").await.unwrap();
         assert_eq!(
-            storage.open("files/a", None).await.err().map(|e| e.kind()),
+            storage
+                .open("files/a", Asked::default())
+                .await
+                .err()
+                .map(|e| e.kind()),
             Some(io::ErrorKind::NotFound)
         );
         assert!(storage.local_copy("../etc/passwd").is_err());

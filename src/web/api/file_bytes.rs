@@ -2,7 +2,7 @@
 
 use crate::app::AppState;
 use crate::model::file::{self, File, FileChanges};
-use crate::storage::Span;
+use crate::storage::{Asked, Span};
 use crate::web::error::AppError;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -105,18 +105,11 @@ pub async fn stream_rejects(
     f: &crate::model::file::File,
 ) -> Result<HttpResponse, AppError> {
     let (name, key) = (format!("{} rejects.csv", f.name), f.rejects_key());
-    let etag = match state.storage.version(&key).await {
-        Ok(version) => format!("\"{version}\""),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(AppError::NotFound("file contents"))
-        }
-        Err(e) => return Err(AppError::storage(e)),
-    };
     let object = Object {
         key: &key,
         content_type: "text/csv; charset=utf-8",
         download_name: &name,
-        etag: Some(&etag),
+        etag: None,
     };
     stream_object(state, req, object).await
 }
@@ -126,7 +119,8 @@ pub struct Object<'a> {
     pub key: &'a str,
     pub content_type: &'a str,
     pub download_name: &'a str,
-    /// Its version, quoted, when it has one that never changes under the key.
+    /// Its version, quoted, when it has one that never changes under the key; else the
+    /// stored object's version is its `ETag`, read with the bytes it labels.
     pub etag: Option<&'a str>,
 }
 
@@ -137,19 +131,24 @@ pub async fn stream_object(
     req: &HttpRequest,
     object: Object<'_>,
 ) -> Result<HttpResponse, AppError> {
-    let span = asked_span(req, object.etag);
+    let asked = asked(req, object.etag);
     let head = req.method() == actix_web::http::Method::HEAD;
     // A HEAD asks the size only: no body is read.
     let opened = match head {
-        true => match state.storage.size(object.key).await {
-            Ok(size) => crate::storage::wanted(span, size).map(|range| crate::storage::Opened {
-                size,
-                range,
-                chunks: Box::pin(futures_util::stream::empty()),
-            }),
+        true => match state.storage.stat(object.key).await {
+            Ok((size, version)) => {
+                let span = asked.span_for(&version);
+                crate::storage::wanted(span, size).map(|range| crate::storage::Opened {
+                    size,
+                    range,
+                    spanned: span.is_some(),
+                    version,
+                    chunks: Box::pin(futures_util::stream::empty()),
+                })
+            }
             Err(e) => Err(e),
         },
-        false => state.storage.open(object.key, span).await,
+        false => state.storage.open(object.key, asked).await,
     };
     let opened = match opened {
         Ok(opened) => opened,
@@ -166,8 +165,8 @@ pub async fn stream_object(
         },
     };
     let (range, size) = (opened.range.clone(), opened.size);
-    let mut response = match span {
-        Some(_) => {
+    let mut response = match opened.spanned {
+        true => {
             let mut partial = HttpResponse::PartialContent();
             let last = range.end.saturating_sub(1);
             partial.insert_header((
@@ -176,11 +175,12 @@ pub async fn stream_object(
             ));
             partial
         }
-        None => HttpResponse::Ok(),
+        false => HttpResponse::Ok(),
     };
-    if let Some(etag) = object.etag {
-        response.insert_header((header::ETAG, etag));
-    }
+    match object.etag {
+        Some(etag) => response.insert_header((header::ETAG, etag)),
+        None => response.insert_header((header::ETAG, format!("\"{}\"", opened.version))),
+    };
     let length = range.end - range.start;
     response
         .content_type(object.content_type.to_string())
@@ -190,23 +190,42 @@ pub async fn stream_object(
     Ok(response.body(actix_web::body::SizedStream::new(length, opened.chunks)))
 }
 
-/// The one span of bytes a request asks for: none for several spans (the whole object is
-/// served), or when its `If-Range` names another version than `etag` (or a date: nothing
-/// here keeps one).
-fn asked_span(req: &HttpRequest, etag: Option<&str>) -> Option<Span> {
+/// The one span of bytes a request asks for (none for several spans: the whole object is
+/// served), and the version its `If-Range` holds it for. Against a fixed `etag` that is
+/// decided here; else the store compares it with the version of the bytes it reads. An
+/// `If-Range` that is a date, or weak, never matches: nothing here keeps dates.
+fn asked<'a>(req: &'a HttpRequest, etag: Option<&str>) -> Asked<'a> {
     use actix_web::http::header::{ByteRangeSpec, Header, Range};
     let Ok(Range::Bytes(specs)) = Range::parse(req) else {
-        return None;
+        return Asked::default();
     };
-    if let Some(if_range) = req.headers().get(header::IF_RANGE) {
-        if etag.is_none_or(|etag| if_range.as_bytes() != etag.as_bytes()) {
-            return None;
-        }
-    }
-    match specs.as_slice() {
+    let span = match specs.as_slice() {
         [ByteRangeSpec::FromTo(a, b)] => Some(Span::Between(*a, *b)),
         [ByteRangeSpec::From(a)] => Some(Span::From(*a)),
         [ByteRangeSpec::Last(n)] => Some(Span::Last(*n)),
         _ => None,
+    };
+    let Some(if_range) = req.headers().get(header::IF_RANGE) else {
+        return Asked {
+            span,
+            if_version: None,
+        };
+    };
+    let if_range = if_range.to_str().unwrap_or("");
+    match etag {
+        Some(etag) => Asked {
+            span: span.filter(|_| if_range == etag),
+            if_version: None,
+        },
+        None => Asked {
+            span,
+            // Quoted, as the ETag went out; anything else (never empty) names no version of ours.
+            if_version: Some(
+                if_range
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(""),
+            ),
+        },
     }
 }
