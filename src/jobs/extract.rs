@@ -107,9 +107,6 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     Err(e)
 }
 
-/// One extraction of a file at a time: two would each make a workbook and only one would be
-/// the file's. The file names the job extracting it; another takes it over only once that
-/// job no longer runs (a retry of the same job keeps it).
 /// Drops a previous attempt's workbook (the file is read again from the start), marks the
 /// file `analyzing` and reports the first progress.
 fn start(conn: &mut AnyConnection, job: &Job, f: &File, progress: &mut Progress) -> Result<(), JobError> {

@@ -50,6 +50,9 @@ pub(super) fn wait_for_the_last_holder(
     }
 }
 
+/// One extraction of a file at a time: two would each make a workbook and only one would be
+/// the file's. The file names the job extracting it; another takes it over only once that
+/// job no longer runs (a retry of the same job keeps it).
 pub(super) fn refuse_second_extraction(
     conn: &mut AnyConnection,
     job: &Job,

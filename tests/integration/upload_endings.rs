@@ -23,15 +23,21 @@ fn upload_head(app: &TestApp, space: &str, length: usize) -> String {
     )
 }
 
+/// A connection that has sent an upload's head, promising a 10 MB body.
+async fn upload_started(app: &TestApp, space: &str) -> tokio::net::TcpStream {
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(upload_head(app, space, 10_000_000).as_bytes())
+        .await
+        .unwrap();
+    stream
+}
+
 async fn a_stalled_upload_is_answered_408_and_leaves_nothing(db: Db) {
     let app = spawn_app_with(db, |s| s.keep_alive_seconds = 1).await;
     let space = app.bare_space("Stalled").await;
-    let addr = app.base.trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    stream
-        .write_all(upload_head(&app, &space, 10_000_000).as_bytes())
-        .await
-        .unwrap();
+    let mut stream = upload_started(&app, &space).await;
     stream.write_all(&[b'a'; 300_000]).await.unwrap();
     stream.flush().await.unwrap();
     let mut answer = vec![0u8; 4096];
@@ -173,12 +179,7 @@ async fn extractions_canceled_at_any_moment_leave_their_file_ended(db: Db) {
 async fn a_trickling_upload_is_answered_408(db: Db) {
     let app = spawn_app_with(db, |s| s.keep_alive_seconds = 1).await;
     let space = app.bare_space("Trickle").await;
-    let addr = app.base.trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    stream
-        .write_all(upload_head(&app, &space, 10_000_000).as_bytes())
-        .await
-        .unwrap();
+    let mut stream = upload_started(&app, &space).await;
     let started = std::time::Instant::now();
     let mut answer = vec![0u8; 4096];
     let n = loop {
