@@ -19,9 +19,16 @@ pub const GUEST_COOKIE: &str = "wharf_guest";
 pub struct GuestAccess {
     pub guest: Guest,
     pub session: GuestSession,
+    /// The spaces it may open: those it was invited to that are not archived.
     pub spaces: Vec<SpaceId>,
+    /// Spaces it was invited to that are archived, closed until brought back.
+    pub archived: Vec<SpaceId>,
     pub header_csrf_ok: bool,
 }
+
+/// What a guest is told of a space it was invited to that was archived since.
+pub const ARCHIVED_SPACE: &str =
+    "this space was archived; ask the person who invited you to bring it back";
 
 impl GuestAccess {
     pub fn actor(&self) -> String {
@@ -32,6 +39,8 @@ impl GuestAccess {
     pub fn check_space(&self, space: &SpaceId) -> Result<(), AppError> {
         if self.spaces.contains(space) {
             Ok(())
+        } else if self.archived.contains(space) {
+            Err(AppError::Forbidden(ARCHIVED_SPACE.into()))
         } else {
             Err(AppError::NotFound("space"))
         }
@@ -86,20 +95,20 @@ impl FromRequest for GuestAccess {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let token = token.ok_or(AppError::SignInRequired)?;
-            let (session, guest, spaces) = state
+            let (session, guest, reach) = state
                 .db(move |conn| {
                     let (session, guest) =
                         guest_link::find_session(conn, &token)?.ok_or(ModelError::NotFound("session"))?;
-                    let had = guest::spaces_of(conn, &guest.id)?;
+                    let reach = guest::reach_of(conn, &guest.id)?;
                     // The space this request is about: the one its path names, or the
                     // guest's only one.
-                    let used = match (&named[..], &had[..]) {
-                        ([], [only]) => vec![only.space_id.clone()],
+                    let used = match (&named[..], &reach.open[..]) {
+                        ([], [only]) => vec![only.clone()],
                         _ => named,
                     };
-                    guest::note_access(conn, &guest.id, &had, &used)?;
-                    let spaces = had.into_iter().map(|s| s.space_id).collect();
-                    Ok::<_, ModelError>((session, guest, spaces))
+                    let used: Vec<SpaceId> = used.into_iter().filter(|s| reach.open.contains(s)).collect();
+                    guest::note_access(conn, &guest.id, &reach.memberships, &used)?;
+                    Ok::<_, ModelError>((session, guest, reach))
                 })
                 .await
                 .map_err(|e| match e {
@@ -117,7 +126,8 @@ impl FromRequest for GuestAccess {
             Ok(GuestAccess {
                 guest,
                 session,
-                spaces,
+                spaces: reach.open,
+                archived: reach.archived,
                 header_csrf_ok,
             })
         })

@@ -13,6 +13,9 @@ pub trait SpaceScope {
     /// `Some` for a guest: the only spaces it may reach. `None`: the whole environment.
     fn only_spaces(&self) -> Option<&[SpaceId]>;
 
+    /// A guest's spaces that were archived: closed to it, with a message saying why.
+    fn archived_spaces(&self) -> &[SpaceId];
+
     fn reaches(&self, space: &SpaceId) -> bool {
         self.only_spaces().is_none_or(|spaces| spaces.contains(space))
     }
@@ -25,13 +28,24 @@ pub trait SpaceScope {
         }
     }
 
-    /// Another space's objects do not exist for a guest: 404, as for a wrong id.
+    /// Another space's objects do not exist for a guest: 404, as for a wrong id. Its own
+    /// space archived: 403 saying so.
     fn check_reach(&self, space: &SpaceId) -> Result<(), AppError> {
         if self.reaches(space) {
             Ok(())
+        } else if self.archived_spaces().contains(space) {
+            Err(AppError::Forbidden(super::guest_access::ARCHIVED_SPACE.into()))
         } else {
             Err(AppError::NotFound("space"))
         }
+    }
+
+    /// [`Self::check_reach`] for an object of `space` that a wrong id would call `what`.
+    fn check_reach_as(&self, space: &SpaceId, what: &'static str) -> Result<(), AppError> {
+        self.check_reach(space).map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound(what),
+            other => other,
+        })
     }
 }
 
@@ -46,6 +60,10 @@ impl SpaceScope for super::SpaceCaller {
 
     fn only_spaces(&self) -> Option<&[SpaceId]> {
         self.guest_spaces()
+    }
+
+    fn archived_spaces(&self) -> &[SpaceId] {
+        self.guest_archived()
     }
 }
 
@@ -62,6 +80,13 @@ impl SpaceScope for super::Viewer {
         match self {
             super::Viewer::User(_) => None,
             super::Viewer::Guest(g) => Some(&g.spaces),
+        }
+    }
+
+    fn archived_spaces(&self) -> &[SpaceId] {
+        match self {
+            super::Viewer::User(_) => &[],
+            super::Viewer::Guest(g) => &g.archived,
         }
     }
 }

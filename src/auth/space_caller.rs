@@ -18,6 +18,8 @@ pub struct SpaceCaller {
     actor: String,
     /// `Some` for a guest: the only spaces it may reach.
     guest_spaces: Option<Vec<SpaceId>>,
+    /// A guest's spaces that are archived, closed until brought back.
+    guest_archived: Vec<SpaceId>,
 }
 
 impl SpaceCaller {
@@ -29,6 +31,10 @@ impl SpaceCaller {
     pub fn guest_spaces(&self) -> Option<&[SpaceId]> {
         self.guest_spaces.as_deref()
     }
+
+    pub fn guest_archived(&self) -> &[SpaceId] {
+        &self.guest_archived
+    }
 }
 
 impl From<ApiCaller> for SpaceCaller {
@@ -37,6 +43,7 @@ impl From<ApiCaller> for SpaceCaller {
             actor: key.actor(),
             environment_id: key.environment_id,
             guest_spaces: None,
+            guest_archived: Vec::new(),
         }
     }
 }
@@ -75,19 +82,21 @@ impl FromRequest for SpaceCaller {
                     let Some((g, token_space)) = found else {
                         return Ok::<_, diesel::result::Error>(None);
                     };
-                    let had = guest::spaces_of(conn, &g.id)?;
-                    guest::note_access(conn, &g.id, &had, &[token_space])?;
-                    let spaces = had.into_iter().map(|s| s.space_id).collect::<Vec<_>>();
-                    Ok(Some((g, spaces)))
+                    let reach = guest::reach_of(conn, &g.id)?;
+                    if reach.open.contains(&token_space) {
+                        guest::note_access(conn, &g.id, &reach.memberships, &[token_space])?;
+                    }
+                    Ok(Some((g, reach)))
                 })
                 .await?;
-            let (g, spaces) = found.ok_or_else(|| {
+            let (g, reach) = found.ok_or_else(|| {
                 AppError::Unauthorized("that guest token is unknown, expired or revoked".into())
             })?;
             Ok(SpaceCaller {
                 environment_id: g.environment_id,
                 actor: g.id.to_string(),
-                guest_spaces: Some(spaces),
+                guest_spaces: Some(reach.open),
+                guest_archived: reach.archived,
             })
         })
     }

@@ -255,6 +255,33 @@ pub fn spaces_of(conn: &mut AnyConnection, id: &GuestId) -> QueryResult<Vec<Gues
         .load(conn)
 }
 
+/// The spaces a guest was invited to, split by whether they are archived: an archived
+/// space is closed to its guests until it is brought back.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    pub memberships: Vec<GuestSpace>,
+    pub open: Vec<SpaceId>,
+    pub archived: Vec<SpaceId>,
+}
+
+pub fn reach_of(conn: &mut AnyConnection, id: &GuestId) -> QueryResult<Reach> {
+    let rows: Vec<(GuestSpace, Option<NaiveDateTime>)> = guest_spaces::table
+        .inner_join(spaces::table.on(spaces::id.eq(guest_spaces::space_id)))
+        .filter(guest_spaces::guest_id.eq(id))
+        .order(guest_spaces::created_at.asc())
+        .select((GuestSpace::as_select(), spaces::archived_at))
+        .load(conn)?;
+    let mut reach = Reach::default();
+    for (membership, archived_at) in rows {
+        match archived_at {
+            None => reach.open.push(membership.space_id.clone()),
+            Some(_) => reach.archived.push(membership.space_id.clone()),
+        }
+        reach.memberships.push(membership);
+    }
+    Ok(reach)
+}
+
 /// Changes name or email; with `spaces`, the guest has exactly those spaces afterwards.
 /// A new email ends what was sent to the old one: its links, API guest tokens and
 /// browser sessions stop working (a link mailed to a mistyped address stays dead).

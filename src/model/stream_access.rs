@@ -1,6 +1,6 @@
 //! Whether open live streams may still run: their sessions still live (not signed out,
 //! expired, or of a removed person or guest), their guests still invited to their spaces,
-//! and their spaces still there. Asked in bulk for every stream of a process at once.
+//! and their spaces still there (and, for guests, not archived). Asked in bulk for every stream of a process at once.
 
 use super::now;
 use crate::db::schema::{guest_sessions, guest_spaces, guests, sessions, spaces, users};
@@ -60,8 +60,11 @@ pub fn still(
         .into_iter()
         .collect();
     for part in guest_ids.chunks(CHUNK) {
+        // An archived space is closed to its guests.
         let reach: Vec<(GuestId, SpaceId)> = guest_spaces::table
+            .inner_join(spaces::table.on(spaces::id.eq(guest_spaces::space_id)))
             .filter(guest_spaces::guest_id.eq_any(part))
+            .filter(spaces::archived_at.is_null())
             .select((guest_spaces::guest_id, guest_spaces::space_id))
             .load(conn)?;
         out.guest_spaces.extend(reach);

@@ -372,7 +372,69 @@ async fn last_accessed_follows_the_guests_requests(db: Db) {
     );
 }
 
+async fn an_archived_space_is_closed_to_its_guests(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sid = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let other = app.bare_space("Other").await;
+    let (_, created) = add_guest(&app, "ada@example.com", "Ada", &sid).await;
+    let gid = created["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, again) = add_guest(&app, "ada@example.com", "Ada", &other).await;
+    assert_eq!(status, 200, "a second space keeps the session alive: {again}");
+    assert_eq!(invite(&app, &gid, &sid).await.0, 200);
+    let browser = new_client();
+    let link = link_path(&newest_mail(&app).body);
+    assert_eq!(open_link(&browser, &app.url(&link), &[]).await.status().as_u16(), 303);
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
+    let token = token["data"]["token"].as_str().expect("token").to_string();
+    let records = |token: &str| {
+        app.client
+            .get(app.url(&format!("/v1/sheets/{sheet}/records")))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await, 200);
+    assert_eq!(records(&token).await.unwrap().status().as_u16(), 200);
+
+    assert_eq!(app.post_json(&format!("/spaces/{sid}/archive"), &json!({})).await.0, 200);
+    let page = browser
+        .get(app.url(&format!("/guest/spaces/{sid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 403);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("this space was archived"), "{text}");
+    let home = browser.get(app.url("/guest")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Other") && !home.contains("Acme onboarding"), "{home}");
+    let api = records(&token).await.unwrap();
+    assert_eq!(api.status().as_u16(), 403);
+    assert!(api.text().await.unwrap().contains("this space was archived"));
+    let upload = app
+        .client
+        .post(app.url("/v1/files"))
+        .bearer_auth(&token)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("spaceId", sid.clone())
+                .text("environmentId", app.env_id.to_string())
+                .part("file", reqwest::multipart::Part::bytes(b"a\n1\n".to_vec()).file_name("x.csv")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status().as_u16(), 403, "no upload into it either");
+    let (_, files) = app.get_json(&format!("/files?spaceId={sid}")).await;
+    assert_eq!(files["data"].as_array().unwrap().len(), 0);
+
+    assert_eq!(app.post_json(&format!("/spaces/{sid}/unarchive"), &json!({})).await.0, 200);
+    assert_eq!(status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await, 200);
+    assert_eq!(records(&token).await.unwrap().status().as_u16(), 200);
+}
+
 on_both!(
+    an_archived_space_is_closed_to_its_guests,
     last_accessed_follows_the_guests_requests,
     names_with_line_breaks_are_refused,
     addresses_are_checked_before_anything_is_made,

@@ -69,11 +69,9 @@ pub async fn list(
     let env = caller.environment_id.clone();
     let changes = state
         .db(move |conn| {
-            match sheet::find(conn, &env, &id)? {
-                Some((_, space)) if caller.reaches(&space) => {}
-                _ => return Err(AppError::NotFound("sheet")),
-            }
-            Ok(history::of_sheet(conn, &id, after_id, since, size)?)
+            let (_, space) = sheet::find(conn, &env, &id)?.ok_or(AppError::NotFound("sheet"))?;
+            caller.check_reach_as(&space, "sheet")?;
+            Ok::<_, AppError>(history::of_sheet(conn, &id, after_id, since, size)?)
         })
         .await?;
     Ok(ok(changes.iter().map(change_json).collect::<Vec<_>>()))

@@ -33,8 +33,7 @@ async fn reach(
         return Err(AppError::NotFound("commit"));
     };
     caller
-        .check_reach(&ctx.space_id)
-        .map_err(|_| AppError::NotFound("commit"))?;
+        .check_reach_as(&ctx.space_id, "commit")?;
     Ok((found, ctx))
 }
 

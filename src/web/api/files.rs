@@ -348,10 +348,12 @@ pub async fn receive(
 async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<File, AppError> {
     let id = path_id(raw_id, FileId::parse, "file")?;
     let env = caller.environment_id.clone();
-    match state.db(move |conn| file::find(conn, &env, &id)).await? {
-        Some(f) if caller.reaches(&f.space_id) => Ok(f),
-        _ => Err(AppError::NotFound("file")),
-    }
+    let f = state
+        .db(move |conn| file::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("file"))?;
+    caller.check_reach_as(&f.space_id, "file")?;
+    Ok(f)
 }
 
 #[derive(Deserialize)]

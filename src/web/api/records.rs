@@ -80,8 +80,7 @@ pub(super) async fn context(
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     caller
-        .check_reach(&ctx.space_id)
-        .map_err(|_| AppError::NotFound("sheet"))?;
+        .check_reach_as(&ctx.space_id, "sheet")?;
     Ok(ctx)
 }
 

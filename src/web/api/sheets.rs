@@ -71,10 +71,9 @@ async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Sh
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let found = state.db(move |conn| sheet::find(conn, &env, &id)).await?;
-    match found {
-        Some((s, space)) if caller.reaches(&space) => Ok(s),
-        _ => Err(AppError::NotFound("sheet")),
-    }
+    let (s, space) = found.ok_or(AppError::NotFound("sheet"))?;
+    caller.check_reach_as(&space, "sheet")?;
+    Ok(s)
 }
 
 #[derive(Deserialize)]
@@ -97,10 +96,8 @@ pub async fn list(
     let sheets = state
         .db(move |conn| {
             let wb = workbook::find(conn, &env, &wid)?.ok_or(ModelError::NotFound("workbook"))?;
-            caller
-                .check_reach(&wb.space_id)
-                .map_err(|_| ModelError::NotFound("workbook"))?;
-            Ok::<_, ModelError>(sheet::list_in_workbook(conn, &wid)?)
+            caller.check_reach_as(&wb.space_id, "workbook")?;
+            Ok::<_, AppError>(sheet::list_in_workbook(conn, &wid)?)
         })
         .await?;
     Ok(ok(sheets.iter().map(sheet_json).collect::<Vec<_>>()))
@@ -132,8 +129,7 @@ pub async fn counts(
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     caller
-        .check_reach(&ctx.space_id)
-        .map_err(|_| AppError::NotFound("sheet"))?;
+        .check_reach_as(&ctx.space_id, "sheet")?;
     let (q, _) = super::records::parse_selection(&ctx.config, &params)?;
     let counts = state
         .read_db_if(q.is_costly(), move |conn| {

@@ -220,9 +220,14 @@ async fn change(
     changes: SpaceChanges,
 ) -> Result<HttpResponse, AppError> {
     let actor = caller.actor();
+    let archiving = matches!(changes.archived_at, Some(Some(_)));
     let s = state
         .db(move |conn| space::update(conn, &s, changes, &actor))
         .await?;
+    if archiving {
+        // Its guests' open pages close.
+        state.live.access_changed().await;
+    }
     render(state, s).await
 }
 

@@ -41,10 +41,12 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
 async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Workbook, AppError> {
     let id = path_id(raw_id, WorkbookId::parse, "workbook")?;
     let env = caller.environment_id.clone();
-    match state.db(move |conn| workbook::find(conn, &env, &id)).await? {
-        Some(w) if caller.reaches(&w.space_id) => Ok(w),
-        _ => Err(AppError::NotFound("workbook")),
-    }
+    let w = state
+        .db(move |conn| workbook::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("workbook"))?;
+    caller.check_reach_as(&w.space_id, "workbook")?;
+    Ok(w)
 }
 
 async fn render(state: &AppState, w: Workbook) -> Result<HttpResponse, AppError> {

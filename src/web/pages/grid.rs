@@ -334,9 +334,7 @@ pub async fn load(
     state
         .read_db_if(costly, move |conn| {
             let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
-            viewer
-                .check_reach(&workbook.space_id)
-                .map_err(|_| AppError::NotFound("workbook"))?;
+            viewer.check_reach_as(&workbook.space_id, "workbook")?;
             let space_name = crate::model::space::find(conn, &env, &workbook.space_id)?
                 .map(|s| s.name)
                 .unwrap_or_default();

@@ -357,6 +357,10 @@ async fn set_archived(
             space::update(conn, &s, changes, &actor)
         })
         .await?;
+    if archived {
+        // Its guests' open pages close.
+        state.live.access_changed().await;
+    }
     Ok(see_other(if archived {
         "/spaces"
     } else {
