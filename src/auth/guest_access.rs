@@ -27,8 +27,7 @@ pub struct GuestAccess {
 }
 
 /// What a guest is told of a space it was invited to that was archived since.
-pub const ARCHIVED_SPACE: &str =
-    "this space was archived; ask the person who invited you to bring it back";
+pub const ARCHIVED_SPACE: &str = "this space was archived; ask the person who invited you to bring it back";
 
 impl GuestAccess {
     pub fn actor(&self) -> String {

@@ -7,10 +7,12 @@
 //! the account's failures and gives its attempt back to the address. An account's budget from
 //! one address is small, so guessing one password stops quickly, and it holds only that
 //! address: a stranger who knows an admin's email cannot lock the admin out from elsewhere
-//! (the whole account stops only after ten times as many guesses, from many addresses). An
+//! (the whole account stops only after ten times as many guesses, from many addresses, and
+//! even then not for an address it signed in from within 30 days: its owner's). An
 //! address's budget is ten times larger too, so one person guessing at one account does not
 //! lock out everyone else behind the same address (an office, a NAT), while someone cycling
 //! through many accounts from one address is stopped.
+//! An IPv6 address counts by its /64, which one machine usually holds whole.
 //! Attempts are counted in the database, so several Wharf processes behind one address
 //! apply the same limits, and a restart forgives nothing.
 
@@ -69,17 +71,20 @@ impl Throttle {
         account: &str,
         address: &str,
     ) -> QueryResult<Result<Attempt, Duration>> {
-        let keys = [
-            (pair_key(account, address), self.limits.per_account),
-            (account_key(account), self.limits.per_account_everywhere),
+        let mut keys = vec![
             (address_key(address), self.limits.per_address),
+            (pair_key(account, address), self.limits.per_account),
         ];
+        // Guesses from everywhere else do not lock the owner out of a known address.
+        if !sign_in_attempt::is_known(conn, &known_key(account, address))? {
+            keys.push((account_key(account), self.limits.per_account_everywhere));
+        }
         let window = TimeDelta::from_std(self.limits.window).unwrap_or(TimeDelta::MAX);
         Ok(match sign_in_attempt::begin(conn, &keys, window)? {
             Ok(ids) => Ok(Attempt {
                 account: account.to_string(),
                 address: address.to_string(),
-                address_row: ids[2],
+                address_row: ids[0],
             }),
             // At least a second, so a client never retries at once.
             Err(wait) => Err(wait.to_std().unwrap_or_default().max(Duration::from_secs(1))),
@@ -93,8 +98,29 @@ impl Throttle {
             pair_key(&attempt.account, &attempt.address),
             account_key(&attempt.account),
         ];
-        sign_in_attempt::forgive(conn, &keys, attempt.address_row)
+        sign_in_attempt::forgive(conn, &keys, attempt.address_row)?;
+        sign_in_attempt::remember(conn, &known_key(&attempt.account, &attempt.address))
     }
+}
+
+/// The address a sign-in is counted under: an IPv4 address whole, an IPv6 one by its /64
+/// (a machine or a home network holds a whole /64, so counting single addresses would give
+/// it 2^64 budgets).
+pub fn address_of(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        v4 => v4.to_string(),
+    }
+}
+
+fn known_key(account: &str, address: &str) -> String {
+    format!("{}{account} from:{address}", sign_in_attempt::KNOWN_PREFIX)
 }
 
 fn pair_key(account: &str, address: &str) -> String {
@@ -206,6 +232,45 @@ mod tests {
                 .expect("2 failures + 3 more = the address's 5");
         }
         assert!(t.begin(&mut c, "e@x.io", "10.0.0.1").unwrap().is_err());
+    }
+
+    #[test]
+    fn guesses_from_everywhere_do_not_lock_the_owner_out_of_a_known_address() {
+        let (_dir, mut c) = db();
+        let t = small();
+        let own = t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().unwrap();
+        t.succeeded(&mut c, own).unwrap();
+        // A stranger spends the account's whole budget from five addresses.
+        for i in 2..7 {
+            t.begin(&mut c, "ada@x.io", &format!("10.0.0.{i}"))
+                .unwrap()
+                .unwrap();
+        }
+        assert!(
+            t.begin(&mut c, "ada@x.io", "10.0.0.8").unwrap().is_err(),
+            "a new address is refused"
+        );
+        let back = t
+            .begin(&mut c, "ada@x.io", "10.0.0.1")
+            .unwrap()
+            .expect("the owner's known address still gets in");
+        t.succeeded(&mut c, back).unwrap();
+        // The known address's own budget still stops guessing from it.
+        for _ in 0..3 {
+            t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().unwrap();
+        }
+        assert!(t.begin(&mut c, "ada@x.io", "10.0.0.1").unwrap().is_err());
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: std::net::IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_of(a), address_of(b));
+        assert_ne!(address_of(a), address_of(c));
+        assert_eq!(address_of("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
+        assert_eq!(address_of("10.0.0.1".parse().unwrap()), "10.0.0.1");
     }
 
     #[test]

@@ -22,7 +22,12 @@ pub fn begin(
         }
         let t = now();
         let since = t - window;
-        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::at.lt(since))).execute(conn)?;
+        diesel::delete(
+            sign_in_attempts::table
+                .filter(sign_in_attempts::at.lt(since))
+                .filter(sign_in_attempts::key.not_like(format!("{KNOWN_PREFIX}%"))),
+        )
+        .execute(conn)?;
         let mut wait = TimeDelta::zero();
         for (key, limit) in keys {
             let times: Vec<NaiveDateTime> = sign_in_attempts::table
@@ -49,6 +54,38 @@ pub fn begin(
             );
         }
         Ok(Ok(ids))
+    })
+}
+
+/// Keys of sign-ins that succeeded (`auth::throttle`'s known addresses): kept for
+/// [`KNOWN_FOR`], not the attempts' window.
+pub const KNOWN_PREFIX: &str = "known:";
+
+/// How long a successful sign-in makes its address known.
+pub const KNOWN_FOR: TimeDelta = TimeDelta::days(30);
+
+/// Whether a sign-in under `key` (which starts with [`KNOWN_PREFIX`]) succeeded within
+/// [`KNOWN_FOR`].
+pub fn is_known(conn: &mut AnyConnection, key: &str) -> QueryResult<bool> {
+    let n: i64 = sign_in_attempts::table
+        .filter(sign_in_attempts::key.eq(key))
+        .filter(sign_in_attempts::at.gt(now() - KNOWN_FOR))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Notes a successful sign-in under `key`, once per key; known keys past [`KNOWN_FOR`] go.
+pub fn remember(conn: &mut AnyConnection, key: &str) -> QueryResult<()> {
+    crate::db::write_tx(conn, |conn| {
+        let stale = sign_in_attempts::key.eq(key).or(sign_in_attempts::key
+            .like(format!("{KNOWN_PREFIX}%"))
+            .and(sign_in_attempts::at.lt(now() - KNOWN_FOR)));
+        diesel::delete(sign_in_attempts::table.filter(stale)).execute(conn)?;
+        diesel::insert_into(sign_in_attempts::table)
+            .values((sign_in_attempts::key.eq(key), sign_in_attempts::at.eq(now())))
+            .execute(conn)?;
+        Ok(())
     })
 }
 

@@ -385,7 +385,10 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
     assert_eq!(invite(&app, &gid, &sid).await.0, 200);
     let browser = new_client();
     let link = link_path(&newest_mail(&app).body);
-    assert_eq!(open_link(&browser, &app.url(&link), &[]).await.status().as_u16(), 303);
+    assert_eq!(
+        open_link(&browser, &app.url(&link), &[]).await.status().as_u16(),
+        303
+    );
     let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={sid}")).await;
     let token = token["data"]["token"].as_str().expect("token").to_string();
     let records = |token: &str| {
@@ -394,10 +397,18 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
             .bearer_auth(token)
             .send()
     };
-    assert_eq!(status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await, 200);
+    assert_eq!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200
+    );
     assert_eq!(records(&token).await.unwrap().status().as_u16(), 200);
 
-    assert_eq!(app.post_json(&format!("/spaces/{sid}/archive"), &json!({})).await.0, 200);
+    assert_eq!(
+        app.post_json(&format!("/spaces/{sid}/archive"), &json!({}))
+            .await
+            .0,
+        200
+    );
     let page = browser
         .get(app.url(&format!("/guest/spaces/{sid}")))
         .send()
@@ -406,8 +417,18 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
     assert_eq!(page.status().as_u16(), 403);
     let text = page.text().await.unwrap();
     assert!(text.contains("this space was archived"), "{text}");
-    let home = browser.get(app.url("/guest")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("Other") && !home.contains("Acme onboarding"), "{home}");
+    let home = browser
+        .get(app.url("/guest"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("Other") && !home.contains("Acme onboarding"),
+        "{home}"
+    );
     let api = records(&token).await.unwrap();
     assert_eq!(api.status().as_u16(), 403);
     assert!(api.text().await.unwrap().contains("this space was archived"));
@@ -419,7 +440,10 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
             reqwest::multipart::Form::new()
                 .text("spaceId", sid.clone())
                 .text("environmentId", app.env_id.to_string())
-                .part("file", reqwest::multipart::Part::bytes(b"a\n1\n".to_vec()).file_name("x.csv")),
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"a\n1\n".to_vec()).file_name("x.csv"),
+                ),
         )
         .send()
         .await
@@ -428,8 +452,16 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
     let (_, files) = app.get_json(&format!("/files?spaceId={sid}")).await;
     assert_eq!(files["data"].as_array().unwrap().len(), 0);
 
-    assert_eq!(app.post_json(&format!("/spaces/{sid}/unarchive"), &json!({})).await.0, 200);
-    assert_eq!(status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await, 200);
+    assert_eq!(
+        app.post_json(&format!("/spaces/{sid}/unarchive"), &json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        status_of(&browser, app.url(&format!("/guest/spaces/{sid}"))).await,
+        200
+    );
     assert_eq!(records(&token).await.unwrap().status().as_u16(), 200);
 }
 

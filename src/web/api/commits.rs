@@ -32,8 +32,7 @@ async fn reach(
     let (Some(found), Some(ctx)) = (found, ctx) else {
         return Err(AppError::NotFound("commit"));
     };
-    caller
-        .check_reach_as(&ctx.space_id, "commit")?;
+    caller.check_reach_as(&ctx.space_id, "commit")?;
     Ok((found, ctx))
 }
 

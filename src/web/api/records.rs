@@ -79,8 +79,7 @@ pub(super) async fn context(
     let id = path_id(raw_id, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
-    caller
-        .check_reach_as(&ctx.space_id, "sheet")?;
+    caller.check_reach_as(&ctx.space_id, "sheet")?;
     Ok(ctx)
 }
 

@@ -128,8 +128,7 @@ pub async fn counts(
     let id = path_id(&path, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
-    caller
-        .check_reach_as(&ctx.space_id, "sheet")?;
+    caller.check_reach_as(&ctx.space_id, "sheet")?;
     let (q, _) = super::records::parse_selection(&ctx.config, &params)?;
     let counts = state
         .read_db_if(q.is_costly(), move |conn| {

@@ -121,7 +121,10 @@ pub async fn sign_in(
         );
     }
     // Counted before the password is checked; over a limit the answer is immediate.
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address = req
+        .peer_addr()
+        .map(|a| crate::auth::throttle::address_of(a.ip()))
+        .unwrap_or_default();
     let (account, s) = (email.clone(), state.clone());
     let counted = state
         .db(move |conn| s.throttle.begin(conn, &account, &address))
