@@ -1,19 +1,21 @@
-//! JSON (an array of objects) and JSON Lines (one object per line), decoded like delimited
-//! text (BOM, UTF-16, legacy encodings). Columns are the keys in the order they first
-//! appear, found in a first pass; a second pass yields the rows, so neither pass holds the
-//! whole file. Values keep the text they were written with (`1.50` stays `1.50`).
+//! JSON records (see `json_lists` for where a JSON file keeps them) and JSON Lines (one
+//! object per line), decoded like delimited text (BOM, UTF-16, legacy encodings). Columns
+//! are the keys in the order they first appear, found in a first pass; a second pass yields
+//! the rows, so neither pass holds the whole file. A nested object's keys are columns of
+//! their own, `address.city`, as Flatfile's JSON extractor names them; a list stays one
+//! value. Values keep the text they were written with (`1.50` stays `1.50`).
 
 use super::{
     header, ExtractError, Notes, RawRow, Reject, Row, RowIter, Table, TextSource, MAX_COLUMNS,
     MAX_HEADER_BYTES,
 };
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 /// An object's members in the order written, values as their JSON text.
-struct RawObject(Vec<(String, Box<RawValue>)>);
+pub(super) struct RawObject(Vec<(String, Box<RawValue>)>);
 
 impl<'de> serde::Deserialize<'de> for RawObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -68,63 +70,50 @@ fn compact(text: &str) -> String {
     out
 }
 
-/// Calls `each` with every item of a top-level JSON array, one at a time.
-struct EachItem<F>(F);
-
-impl<'de, F: FnMut(Box<RawValue>) -> bool> Visitor<'de> for EachItem<F> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of objects")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(v) = seq.next_element::<Box<RawValue>>()? {
-            if !(self.0)(v) {
-                return Ok(());
+/// A record's members with a nested object's members in its place, named
+/// `outer.inner` (deeper ones `a.b.c`); a later member of the same name wins, as in any
+/// JSON reader. An empty object leaves nothing.
+pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
+    fn into(
+        prefix: Option<&str>,
+        obj: RawObject,
+        out: &mut Vec<(String, Box<RawValue>)>,
+        at: &mut HashMap<String, usize>,
+    ) {
+        for (k, v) in obj.0 {
+            let key = match prefix {
+                Some(p) => format!("{p}.{k}"),
+                None => k,
+            };
+            if v.get().starts_with('{') {
+                if let Ok(inner) = serde_json::from_str::<RawObject>(v.get()) {
+                    into(Some(&key), inner, out, at);
+                    continue;
+                }
+            }
+            match at.get(&key) {
+                Some(&i) => out[i].1 = v,
+                None => {
+                    at.insert(key.clone(), out.len());
+                    out.push((key, v));
+                }
             }
         }
-        Ok(())
     }
-}
-
-impl<'de, F: FnMut(Box<RawValue>) -> bool> DeserializeSeed<'de> for EachItem<F> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-/// Reads the array item by item; `each` returns false to stop early.
-fn for_each_item(
-    source: &TextSource,
-    counted: bool,
-    each: impl FnMut(Box<RawValue>) -> bool,
-) -> Result<(), ExtractError> {
-    let mut de = serde_json::Deserializer::from_reader(source.open(counted)?);
-    let mut stopped = false;
-    let mut each = each;
-    EachItem(|v| {
-        let go = each(v);
-        stopped |= !go;
-        go
-    })
-    .deserialize(&mut de)
-    .and_then(|_| if stopped { Ok(()) } else { de.end() })
-    .map_err(|e| match e.classify() {
-        // Well-formed JSON of another shape (an object, a list of numbers): not damaged.
-        serde_json::error::Category::Data => ExtractError::JsonShape(e.to_string()),
-        _ => ExtractError::Corrupt(format!("the JSON could not be read: {e}")),
-    })
+    let (mut out, mut at) = (Vec::with_capacity(obj.0.len()), HashMap::new());
+    into(None, obj, &mut out, &mut at);
+    out
 }
 
 #[derive(Default)]
-struct Keys {
-    list: Vec<String>,
+pub(super) struct Keys {
+    pub list: Vec<String>,
     seen: HashSet<String>,
 }
 
 impl Keys {
-    fn add(&mut self, obj: &RawObject) -> Result<(), ExtractError> {
-        for (k, _) in &obj.0 {
+    pub fn add(&mut self, members: &[(String, Box<RawValue>)]) -> Result<(), ExtractError> {
+        for (k, _) in members {
             if k.len() > MAX_HEADER_BYTES {
                 return Err(ExtractError::KeyTooLong(k.len()));
             }
@@ -140,7 +129,7 @@ impl Keys {
     }
 }
 
-fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Table, ExtractError> {
+pub(super) fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Table, ExtractError> {
     if keys.is_empty() {
         return Err(ExtractError::NoFields);
     }
@@ -158,18 +147,15 @@ fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Table, Extrac
     })
 }
 
-fn row_of(line: u64, item: &RawValue, keys: &[String]) -> Result<Row, Reject> {
+/// A record's values in the order of `keys`; "line" numbers are item numbers, from 1.
+pub(super) fn row_of(line: u64, item: &RawValue, keys: &[String]) -> Result<Row, Reject> {
     match serde_json::from_str::<RawObject>(item.get()) {
         Ok(obj) => {
+            let members = flattened(obj);
+            let by_key: HashMap<&str, &RawValue> = members.iter().map(|(k, v)| (k.as_str(), &**v)).collect();
             let values = keys
                 .iter()
-                .map(|k| {
-                    obj.0
-                        .iter()
-                        .find(|(key, _)| key == k)
-                        .map(|(_, v)| value_text(v))
-                        .unwrap_or_default()
-                })
+                .map(|k| by_key.get(k.as_str()).map(|v| value_text(v)).unwrap_or_default())
                 .collect();
             // The same limits as every other reader (a value over 1 MB is a reject).
             header::shape(RawRow { line, values }, keys.len())
@@ -182,48 +168,13 @@ fn row_of(line: u64, item: &RawValue, keys: &[String]) -> Result<Row, Reject> {
     }
 }
 
-/// A JSON array of objects; "line" numbers are item numbers, from 1.
-pub fn array_table(source: &TextSource, name: String, _notes: &Notes) -> Result<Table, ExtractError> {
-    let (mut keys, mut count, mut failed) = (Keys::default(), 0usize, None);
-    let read = for_each_item(source, false, |v| {
-        count += 1;
-        if let Ok(obj) = serde_json::from_str::<RawObject>(v.get()) {
-            if let Err(e) = keys.add(&obj) {
-                failed = Some(e);
-                return false;
-            }
-        }
-        true
-    });
-    // Stopping early leaves the array unfinished: the reason to stop is the error to show.
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    read?;
-    if count == 0 {
-        return Err(ExtractError::Empty);
-    }
-    // Second pass on a thread, handing rows over a bounded channel.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Row, Reject>>(1024);
-    let (source2, row_keys) = (source.clone(), keys.list.clone());
-    let rows_table = table(name, keys.list, Box::new(rx.into_iter()))?;
-    std::thread::spawn(move || {
-        let mut n = 0u64;
-        let _ = for_each_item(&source2, true, |v| {
-            n += 1;
-            tx.send(row_of(n, &v, &row_keys)).is_ok()
-        });
-    });
-    Ok(rows_table)
-}
-
 /// JSON Lines: one object per line; blank lines are skipped, unreadable ones are rejects.
 pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<Table, ExtractError> {
     let (mut keys, mut count) = (Keys::default(), 0usize);
     for line in std::io::BufReader::new(source.open(false)?).lines() {
         let line = line.map_err(|e| ExtractError::Io(e.to_string()))?;
         if let Ok(obj) = serde_json::from_str::<RawObject>(&line) {
-            keys.add(&obj)?;
+            keys.add(&flattened(obj))?;
             count += 1;
         }
     }

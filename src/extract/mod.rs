@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod encoding;
 pub mod header;
 pub mod json;
+pub mod json_lists;
 pub mod sniff;
 pub mod spreadsheet;
 pub mod xls;
@@ -223,7 +224,7 @@ pub enum ExtractError {
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
-    #[error("the JSON is not a list of records ({0}); a JSON file must hold [{{\"name\": \"Ada\"}}, ...], or one record per line (JSON Lines)")]
+    #[error("the JSON is not a list of records ({0}); a JSON file must hold [{{\"name\": \"Ada\"}}, ...], an object whose keys hold such lists (one sheet each), or one record per line (JSON Lines)")]
     JsonShape(String),
     /// Every row read so far was refused, the first for a reason it names.
     #[error("no row of the file could be read; line {line}: {why}")]
@@ -325,7 +326,7 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
     };
     let tables = match (sniffed.format, sniffed.encoding) {
         (Format::Xlsx | Format::Xls | Format::Ods, _) => spreadsheet::tables(path, sniffed.format, &notes)?,
-        (Format::Json, Some(enc)) => vec![json::array_table(&source(enc), name, &notes)?],
+        (Format::Json, Some(enc)) => json_lists::tables(&source(enc), name, &notes)?,
         (Format::JsonLines, Some(enc)) => vec![json::lines_table(&source(enc), name, &notes)?],
         (_, enc) => {
             let enc = enc.unwrap_or(encoding_rs::UTF_8);

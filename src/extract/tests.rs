@@ -279,6 +279,103 @@ fn json_arrays_and_lines_become_tables() {
     assert_eq!(rejects[0].line, 3);
 }
 
+/// Every table of a file: its name, labels, rows and rejects' lines, read in order.
+fn read_all(
+    bytes: &[u8],
+    name: &str,
+) -> (
+    Vec<(String, Vec<String>, Vec<Vec<String>>, Vec<u64>)>,
+    Vec<String>,
+) {
+    let (_dir, path) = file_with(bytes, name);
+    let ex = open(&path, name).unwrap();
+    let notes = ex.notes.clone();
+    let tables = ex
+        .tables
+        .into_iter()
+        .map(|t| {
+            let labels = t.columns.iter().map(|c| c.label.clone()).collect();
+            let (mut rows, mut rejects) = (vec![], vec![]);
+            for r in t.rows {
+                match r {
+                    Ok(row) => rows.push(row.values),
+                    Err(rej) => rejects.push(rej.line),
+                }
+            }
+            (t.name, labels, rows, rejects)
+        })
+        .collect();
+    (tables, notes.list())
+}
+
+#[test]
+fn an_object_of_lists_is_a_sheet_per_list_and_nested_objects_are_columns() {
+    let text = r#"{
+        "meta": {"exported": "2026-12-01", "by": {"name": "crm"}},
+        "contacts": [
+            {"name": "Ada", "address": {"city": "Paris", "geo": {"lat": 48.8}}, "tags": ["a", "b"]},
+            {"name": "Bob", "address": {}, "extra": null},
+            "not a record"
+        ],
+        "count": 2,
+        "ids": [1, 2, 3],
+        "companies": [{"code": "A1"}],
+        "contacts": [{"name": "Again"}],
+        "Line\nbreak \u202e name": [{"x": 1}]
+    }"#;
+    let (tables, notes) = read_all(text.as_bytes(), "export.json");
+    let names: Vec<&str> = tables.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(names, ["contacts", "companies", "Line break name"]);
+    let (_, labels, rows, rejects) = &tables[0];
+    assert_eq!(
+        labels,
+        &strings(&["name", "address.city", "address.geo.lat", "tags", "extra"])
+    );
+    assert_eq!(
+        rows,
+        &vec![
+            strings(&["Ada", "Paris", "48.8", "[\"a\",\"b\"]", ""]),
+            strings(&["Bob", "", "", "", ""])
+        ]
+    );
+    assert_eq!(rejects, &vec![3]);
+    assert_eq!(tables[1].2, vec![strings(&["A1"])]);
+    assert_eq!(tables[2].2, vec![strings(&["1"])]);
+    assert!(
+        notes.iter().any(|n| n.contains("“contacts” more than once")),
+        "{notes:?}"
+    );
+    // A top-level array keeps the file's name; an object of no lists says what it is.
+    let (tables, _) = read_all(br#"[{"a": {"b": 1}}]"#, "people.json");
+    assert_eq!(
+        (tables[0].0.as_str(), &tables[0].1),
+        ("people", &strings(&["a.b"]))
+    );
+    let none = open_failure(br#"{"email": "a@b.com", "n": {"x": 1}}"#, "one.json");
+    assert!(
+        none.to_string().contains("none of its keys holds a list"),
+        "{none}"
+    );
+    assert_eq!(
+        open_failure(br#"{"contacts": [], "ids": [1]}"#, "e.json"),
+        ExtractError::NoFields
+    );
+    assert_eq!(open_failure(b"[]", "e.json"), ExtractError::Empty);
+}
+
+#[test]
+fn an_object_of_many_lists_reads_the_first_hundred() {
+    let lists: Vec<String> = (0..105).map(|i| format!("\"l{i}\": [{{\"n\": {i}}}]")).collect();
+    let text = format!("{{{}}}", lists.join(","));
+    let (tables, notes) = read_all(text.as_bytes(), "many.json");
+    assert_eq!(tables.len(), 100);
+    assert_eq!(
+        (tables[99].0.as_str(), &tables[99].2),
+        ("l99", &vec![strings(&["99"])])
+    );
+    assert!(notes.iter().any(|n| n.contains("105 lists")), "{notes:?}");
+}
+
 #[test]
 fn every_sheet_of_an_xlsx_is_read() {
     let mut book = rust_xlsxwriter::Workbook::new();

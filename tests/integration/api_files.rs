@@ -433,6 +433,46 @@ async fn json_lines_and_legacy_encodings_are_extracted(db: Db) {
     }
 }
 
+/// `{"contacts": [...], "companies": [...]}`, as APIs and CRMs export: a sheet per list,
+/// nested objects as `address.city` columns, every row in its own sheet.
+async fn a_json_object_of_lists_is_a_sheet_per_list(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Export").await;
+    let contacts: Vec<Value> = (0..6_000)
+        .map(|i| serde_json::json!({"name": format!("P{i}"), "address": {"city": format!("C{i}")}}))
+        .collect();
+    let companies: Vec<Value> = (0..1_500).map(|i| serde_json::json!({"code": i})).collect();
+    let body = serde_json::json!({"exported": "today", "contacts": contacts, "companies": companies});
+    let file = app
+        .upload_and_extract(&space, "crm.json", body.to_string().into_bytes())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let (_, wb) = app
+        .get_json(&format!("/workbooks/{}", file["workbookId"].as_str().unwrap()))
+        .await;
+    let sheets = wb["data"]["sheets"].as_array().unwrap();
+    let names: Vec<&str> = sheets.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["contacts", "companies"]);
+    let labels: Vec<&str> = sheets[0]["config"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["name", "address.city"]);
+    for (sheet, total, last) in [
+        (&sheets[0], 6_000, vec!["P5999", "C5999"]),
+        (&sheets[1], 1_500, vec!["1499"]),
+    ] {
+        let id = sheet["id"].as_str().unwrap();
+        let (_, counts) = app.get_json(&format!("/sheets/{id}/counts")).await;
+        assert_eq!(counts["data"]["counts"]["total"], total, "{counts}");
+        let rows = app.sheet_rows(id).await;
+        assert_eq!(rows.len(), total as usize);
+        assert_eq!(rows.last().unwrap(), &last);
+    }
+}
+
 /// Two deletes of one file at once: both end well, and `file:deleted` (with its workbook's
 /// `workbook:deleted`) goes out once.
 async fn a_file_deleted_twice_at_once_says_so_once(db: Db) {
@@ -467,6 +507,7 @@ async fn a_file_deleted_twice_at_once_says_so_once(db: Db) {
 }
 
 on_both!(
+    a_json_object_of_lists_is_a_sheet_per_list,
     a_file_deleted_twice_at_once_says_so_once,
     deleting_a_file_deletes_its_workbook,
     json_lines_and_legacy_encodings_are_extracted,
