@@ -279,14 +279,11 @@ fn json_arrays_and_lines_become_tables() {
     assert_eq!(rejects[0].line, 3);
 }
 
-/// Every table of a file: its name, labels, rows and rejects' lines, read in order.
-fn read_all(
-    bytes: &[u8],
-    name: &str,
-) -> (
-    Vec<(String, Vec<String>, Vec<Vec<String>>, Vec<u64>)>,
-    Vec<String>,
-) {
+/// A table as read: its name, labels, rows and rejects' lines.
+type ReadTable = (String, Vec<String>, Vec<Vec<String>>, Vec<u64>);
+
+/// Every table of a file, read in order, and the file's notes.
+fn read_all(bytes: &[u8], name: &str) -> (Vec<ReadTable>, Vec<String>) {
     let (_dir, path) = file_with(bytes, name);
     let ex = open(&path, name).unwrap();
     let notes = ex.notes.clone();
