@@ -326,9 +326,27 @@ pub fn later_recheck(conn: &mut AnyConnection, job: &Job) -> QueryResult<Option<
 }
 
 /// `sheets.validate` of a sheet too big to re-check within a request: the re-check a field
-/// change queues, as its own transaction.
+/// change queues, as its own transaction. A re-check of the sheet queued and not started
+/// yet will check every record as it is when it starts, so it is the answer instead of
+/// another (a client asking again and again queues one).
 pub fn queue_validation(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<Job> {
-    crate::db::write_tx(conn, |conn| queue_recheck(conn, ctx, actor))
+    use crate::db::schema::jobs;
+    crate::db::write_tx(conn, |conn| {
+        let waiting: Option<String> = jobs::table
+            .filter(jobs::source.eq(ctx.sheet.id.as_str()))
+            .filter(jobs::job_type.eq("sheet"))
+            .filter(jobs::operation.eq(RECHECK))
+            .filter(jobs::environment_id.eq(&ctx.environment_id))
+            .filter(jobs::status.eq(job::status::READY))
+            .filter(jobs::claimed_by.is_null())
+            .select(jobs::id)
+            .first(conn)
+            .optional()?;
+        match waiting.and_then(|id| crate::ids::JobId::parse(&id)) {
+            Some(id) => Ok(job::get(conn, &id)?),
+            None => queue_recheck(conn, ctx, actor),
+        }
+    })
 }
 
 /// Queues `sheet:recheck-records` for the sheet, in the caller's transaction: once the

@@ -348,7 +348,8 @@ pub fn finish_job(
 }
 
 /// Writes a frozen sheet's records as CSV (`id` and the field keys as columns; a message
-/// column would not round-trip) from its JSON Lines.
+/// column would not round-trip) from its JSON Lines; text a spreadsheet would run as a
+/// formula gets a leading apostrophe, as in every CSV Wharf writes (the JSON Lines keep it).
 pub fn jsonl_to_csv(
     f: &FrozenSheet,
     input: impl BufRead,
@@ -370,7 +371,8 @@ pub fn jsonl_to_csv(
         for k in &f.fields {
             row.push(match &rec["values"][k] {
                 Value::Null => String::new(),
-                Value::String(s) => s.clone(),
+                // Opened in a spreadsheet like every CSV Wharf writes: formulas defused.
+                Value::String(s) => crate::extract::safe_cell(s),
                 other => other.to_string(),
             });
         }
@@ -378,4 +380,33 @@ pub fn jsonl_to_csv(
     }
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csv_of_a_submission_defuses_formulas_and_keeps_numbers() {
+        let sheet = FrozenSheet {
+            id: "us_sh_1".into(),
+            slug: "contacts".into(),
+            name: "Contacts".into(),
+            fields: vec!["name".into(), "amount".into(), "note".into()],
+            total: 1,
+            valid: 1,
+            error: 0,
+            storage_key: String::new(),
+            versions_key: None,
+        };
+        let jsonl =
+            r#"{"id":"us_rc_1","values":{"name":"=HYPERLINK(\"http://x\")","amount":-5,"note":"-12.5"}}"#;
+        let mut out = Vec::new();
+        jsonl_to_csv(&sheet, jsonl.as_bytes(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "id,name,amount,note\nus_rc_1,\"'=HYPERLINK(\"\"http://x\"\")\",-5,-12.5\n"
+        );
+    }
 }

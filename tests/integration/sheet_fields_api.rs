@@ -292,6 +292,58 @@ async fn only_writers_of_the_space_change_fields(db: Db) {
     assert_eq!(got["data"]["config"]["fields"].as_array().unwrap().len(), 7);
 }
 
+/// A guest adds a field only to a sheet whose records it may edit: a new required field
+/// makes every record an error, which a read-only or add-only sheet does not let it do.
+async fn a_guest_adds_no_field_to_a_sheet_it_may_not_edit(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Rules").await;
+    let sheet = |slug: &str, access: serde_json::Value| json!({"name": slug, "slug": slug, "access": access, "fields": [{"key": "name", "type": "string"}]});
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "W", "spaceId": space, "sheets": [
+                sheet("readonly", json!([])), sheet("addonly", json!(["add"])), sheet("open", json!(["*"]))]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let (_, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id, "email": "g@x.io", "name": "G", "spaces": [{"id": space}]}]),
+        )
+        .await;
+    let gid = g["data"][0]["id"].as_str().unwrap();
+    let (_, t) = app
+        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
+        .await;
+    let guest = t["data"]["token"].as_str().unwrap().to_string();
+    let post = |path: String, body: serde_json::Value| {
+        send(
+            app.client
+                .post(app.url(&format!("/v1{path}")))
+                .bearer_auth(&guest)
+                .json(&body),
+        )
+    };
+    let required = json!({"key": "x", "type": "string", "constraints": [{"type": "required"}]});
+    for s in wb["data"]["sheets"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        let (status, body) = post(format!("/sheets/{id}/fields"), required.clone()).await;
+        let expected = if s["slug"] == "open" { 200 } else { 403 };
+        assert_eq!(status, expected, "{}: {body}", s["slug"]);
+        let (_, got) = app.get_json(&format!("/sheets/{id}")).await;
+        let count = got["data"]["config"]["fields"].as_array().unwrap().len();
+        assert_eq!(count, if expected == 200 { 2 } else { 1 }, "{}", s["slug"]);
+    }
+    // A job's source that is nowhere reads to a guest as one of another space: not found.
+    let (status, body) = post(
+        "/jobs".into(),
+        json!({"type": "workbook", "operation": "map", "source": "us_wb_nowhere1"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+}
+
 /// `insertAtIndex` in the body (where a client building the field may put it) is the
 /// field's position, as in the query, and not kept as part of the field.
 async fn a_position_in_the_body_places_the_field(db: Db) {
@@ -412,6 +464,7 @@ async fn a_field_inserted_first_keeps_every_value_in_place(db: Db) {
 }
 
 on_both!(
+    a_guest_adds_no_field_to_a_sheet_it_may_not_edit,
     a_position_in_the_body_places_the_field,
     a_field_inserted_first_keeps_every_value_in_place,
     update_sheet_changes_name_slug_and_metadata,

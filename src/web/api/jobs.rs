@@ -179,7 +179,14 @@ pub async fn create(
     let reach = caller.clone();
     let job = state
         .db(move |conn| {
-            let space_id = source_space(conn, &env, &b.job_type, &b.source)?;
+            let guest = reach.only_spaces().is_some();
+            let space_id = source_space(conn, &env, &b.job_type, &b.source).map_err(|e| match e {
+                // A guest is told the same of an id that is nowhere as of another space's.
+                ModelError::Invalid(v) if guest && v.iter().any(|(_, m)| m.starts_with("no ")) => {
+                    ModelError::NotFound("source")
+                }
+                other => other,
+            })?;
             let outside = |space: &SpaceId| !reach.reaches(space);
             if reach.only_spaces().is_some() && space_id.as_ref().is_none_or(outside) {
                 return Err(ModelError::NotFound("source"));

@@ -46,6 +46,9 @@ pub async fn add(
     body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    // A field changes every record (a required one makes each an error): a guest needs to
+    // be let edit the sheet's records.
+    super::records::check_access(&caller, &ctx, "edit")?;
     let mut property = body.into_inner();
     // A client building the field may put its position in the body rather than the query:
     // it is the position either way, never part of the field.
