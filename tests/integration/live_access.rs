@@ -142,6 +142,26 @@ async fn a_deleted_guest_stops_hearing(db: Db) {
     ends_without_changes(&mut grid, "the deleted guest").await;
 }
 
+async fn a_guest_of_an_archived_space_stops_hearing(db: Db) {
+    let app = spawn_app(db).await;
+    let a = app.space_from_blueprint().await;
+    let sa = a["id"].as_str().unwrap();
+    let sheet = app.sheet_id(&a, "contacts").await;
+    let (_, token) = guest_with_token(&app, "gus@partner.example", "Gus", &[sa]).await;
+    let gus = guest_browser(&app, &token).await;
+    let mut grid = open_stream(&gus, app.url(&format!("/grid/{sheet}/live"))).await;
+    let (status, body) = app.post_json(&format!("/spaces/{sa}/archive"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    write_a_record(&app, &sheet).await;
+    ends_without_changes(&mut grid, "the archived space's guest").await;
+    let again = gus
+        .get(app.url(&format!("/grid/{sheet}/live")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 403, "no new stream either");
+}
+
 async fn a_member_who_signs_out_or_is_removed_stops_hearing(db: Db) {
     let app = spawn_app(db).await;
     let a = app.space_from_blueprint().await;
@@ -307,6 +327,7 @@ async fn many_open_streams_leave_the_server_responsive(db: Db) {
 }
 
 on_both!(
+    a_guest_of_an_archived_space_stops_hearing,
     many_open_streams_leave_the_server_responsive,
     a_guest_removed_from_the_space_stops_hearing_and_leaves_presence,
     a_deleted_guest_stops_hearing,

@@ -27,8 +27,7 @@ pub(super) async fn context(state: &AppState, user: &Viewer, raw: &str) -> Resul
     let id = SheetId::parse(raw).ok_or(AppError::NotFound("sheet"))?;
     let env = user.environment_id().clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
-    user.check_reach(&ctx.space_id)
-        .map_err(|_| AppError::NotFound("sheet"))?;
+    user.check_reach_as(&ctx.space_id, "sheet")?;
     Ok(ctx)
 }
 
@@ -444,8 +443,7 @@ pub async fn download_xlsx(
     let (name, bytes) = state
         .db(move |conn| {
             let wb = crate::model::workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
-            user.check_reach(&wb.space_id)
-                .map_err(|_| AppError::NotFound("workbook"))?;
+            user.check_reach_as(&wb.space_id, "workbook")?;
             let sheets = sheet::list_in_workbook(conn, &wb.id)?
                 .into_iter()
                 .map(|s| s.parsed_config().map(|c| (s, c)))
