@@ -51,7 +51,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             // cancel landing first leaves all three as they were (the job then takes back
             // its workbook below), so the job and its file never tell different stories.
             let finished = crate::db::write_tx(conn, |conn| {
-                // The job's row first, as a cancel locks it before the file's.
+                // The space, then the job's row, as a deletion of the space takes them
+                // and a cancel locks the job before the file.
+                crate::model::space::hold(conn, &[f.space_id.clone()])?;
                 complete(conn, job, worker, &summary)?;
                 let changes = FileChanges {
                     status: Some(status::COMPLETE.into()),

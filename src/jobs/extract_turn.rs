@@ -71,6 +71,8 @@ pub(super) fn refuse_second_extraction(
     // PostgreSQL, one statement waiting on the lock would judge the holder's job by the
     // snapshot it took before that job's claim was committed, and both would run.
     let taken = crate::db::write_tx(conn, |conn| {
+        // The space first, as its deletion takes them (see `space::hold`).
+        crate::model::file::hold_space_of(conn, file)?;
         diesel::update(files::table.find(file.as_str()))
             .set(files::extracting_job.eq(files::extracting_job))
             .execute(conn)?;

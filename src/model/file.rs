@@ -115,6 +115,7 @@ pub fn create(
     actor: &str,
 ) -> ModelResult<(File, Option<job::Job>)> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        super::space::hold_to_add(conn, &[new.space_id.clone()])?;
         diesel::insert_into(files::table).values(&new).execute(conn)?;
         let f = get(conn, &new.id)?;
         event::emit(
@@ -244,6 +245,8 @@ pub fn update(
         }
     }
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // Its space first, as the space's deletion takes them (see `space::hold`).
+        hold_space_of(conn, id)?;
         changes.updated_at = Some(now());
         diesel::update(files::table.find(id))
             .set(&changes)
@@ -259,11 +262,27 @@ pub fn update(
     })
 }
 
+/// Holds the space of a file, if the file is still there (see `space::hold`): a write that
+/// then locks the file's row cannot deadlock with the space's deletion.
+pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {
+    if crate::db::backend_of(conn) != crate::db::Backend::Postgres {
+        return Ok(());
+    }
+    let space: Option<SpaceId> = files::table
+        .find(id)
+        .select(files::space_id)
+        .first(conn)
+        .optional()?;
+    super::space::hold(conn, &space.into_iter().collect::<Vec<_>>())
+}
+
 /// Deletes the row (the caller deletes the bytes) and the `[file]` workbook its extraction
 /// made, with its records (as Flatfile does: a person deleting an upload expects its rows
 /// gone, not a copy left in the space linked to nothing), and writes `file:deleted`.
 pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // Its space first, as the space's deletion takes them (see `space::hold`).
+        super::space::hold(conn, &[f.space_id.clone()])?;
         // The workbooks its extraction made: labelled `file` and naming the file in their
         // metadata, as Wharf's extraction writes them. Not whatever `workbookId` points at
         // (a listener, or a client, may point it at any workbook of the space).

@@ -83,6 +83,8 @@ fn normalize(email: &str, name: &str) -> ModelResult<(String, String)> {
 
 /// Spaces of this environment, or NotFound for the first that is not one.
 fn check_spaces(conn: &mut AnyConnection, env: &EnvironmentId, ids: &[SpaceId]) -> ModelResult<()> {
+    // Held, so none is deleted before the guest is added to it.
+    super::space::hold_to_add(conn, ids)?;
     for id in ids {
         let found: i64 = spaces::table
             .filter(spaces::id.eq(id))
@@ -110,6 +112,13 @@ pub fn create(
     let (email, name) = normalize(email, name)?;
     write_tx(conn, |conn| {
         check_spaces(conn, env, space_ids)?;
+        // PostgreSQL: one adder of an email at a time, so a second finds the guest the first
+        // made instead of breaking the unique email (SQLite's write lock does this).
+        if let AnyConnection::Postgres(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7326002, hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(format!("{env} {email}"))
+                .execute(pg)?;
+        }
         let guest = match find_by_email(conn, env, &email)? {
             Some(g) if g.name == name => g,
             Some(g) => {

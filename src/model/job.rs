@@ -248,6 +248,9 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
 
 pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> ModelResult<Job> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        if let Some(space) = &input.space_id {
+            super::space::hold_to_add(conn, std::slice::from_ref(space))?;
+        }
         // A Submit action naming a webhook (`deliverTo`) is Wharf's to run, however the
         // job was made; the slug is looked up when the job runs.
         if input.operation == "submit" {

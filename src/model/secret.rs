@@ -66,7 +66,7 @@ pub fn set(
     space: Option<&SpaceId>,
     name: &str,
     value: &str,
-) -> QueryResult<()> {
+) -> super::ModelResult<()> {
     let t = now();
     let id = SecretId::generate();
     let row = NewSecret {
@@ -84,8 +84,14 @@ pub fn set(
         .on_conflict((secrets::environment_id, secrets::scope, secrets::name))
         .do_update()
         .set((secrets::value.eq(value), secrets::updated_at.eq(t)));
-    crate::db::write(conn, |conn| crate::on_backend!(conn, c => query.execute(c)))?;
-    Ok(())
+    crate::db::write_tx::<_, super::ModelError, _>(conn, |conn| {
+        // A space deleted meanwhile is not found, not a broken foreign key.
+        if let Some(space) = space {
+            super::space::hold_to_add(conn, std::slice::from_ref(space))?;
+        }
+        crate::on_backend!(conn, c => query.execute(c))?;
+        Ok(())
+    })
 }
 
 /// The secrets listener code sees: the environment's, and with a space, the space's

@@ -259,6 +259,23 @@ pub fn hold(conn: &mut AnyConnection, ids: &[SpaceId]) -> QueryResult<()> {
     Ok(())
 }
 
+/// [`hold`] for a write that adds to spaces: each must still be there. A space deleted
+/// meanwhile is not found (404), where the insert would break its foreign key (500).
+pub fn hold_to_add(conn: &mut AnyConnection, ids: &[SpaceId]) -> super::ModelResult<()> {
+    let query = spaces::table
+        .filter(spaces::id.eq_any(ids))
+        .order(spaces::id.asc())
+        .select(spaces::id);
+    let found: Vec<SpaceId> = match conn {
+        AnyConnection::Postgres(pg) => query.for_key_share().load(pg)?,
+        _ => query.load(conn)?,
+    };
+    match ids.iter().all(|id| found.contains(id)) {
+        true => Ok(()),
+        false => Err(super::ModelError::NotFound("space")),
+    }
+}
+
 /// Marks activity on spaces a write holds (see [`hold`]); at most once a second each, so
 /// concurrent writers of one space seldom touch its row. On PostgreSQL it never waits: a
 /// space another writer is marking right now is skipped (that writer marks it anyway), as

@@ -101,6 +101,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Context, spec: Spec<'_>) -> ModelR
     let actions = if actions.is_null() { &json!([]) } else { actions };
     let space_id = ctx.space_id.as_ref().ok_or(ModelError::NotFound("space"))?;
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        super::space::hold_to_add(conn, std::slice::from_ref(space_id))?;
         let t = now();
         let id = WorkbookId::generate();
         diesel::insert_into(workbooks::table)
@@ -200,6 +201,8 @@ pub fn update(
 
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // Its space first, as the space's deletion takes them (see `space::hold`).
+        super::space::hold(conn, &[wb.space_id.clone()])?;
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
         let ctx = Context::new(&wb.environment_id, actor)
             .space(&wb.space_id)

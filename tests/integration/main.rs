@@ -96,6 +96,7 @@ mod sheet_fields_api;
 mod sheet_locks;
 mod smtp;
 mod sort_keys;
+mod space_races;
 mod storage_s3;
 mod submit;
 mod submit_answers;

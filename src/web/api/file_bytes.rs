@@ -79,6 +79,30 @@ pub async fn to_the_end<T: Send + 'static>(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("a delete stopped: {e}")))?
 }
 
+/// The rows' part of a delete whose bytes are gone already: a database busy for a moment
+/// (a lock or deadlock timeout beside an extraction) is asked again, for up to about 10 s,
+/// rather than leave rows whose bytes are deleted.
+pub async fn rows_after_bytes<T, E>(
+    state: &AppState,
+    work: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, E> + Clone + Send + 'static,
+) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    E: Into<AppError>,
+{
+    let mut pause = std::time::Duration::from_millis(50);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match state.db(work.clone()).await {
+            Err(AppError::Unavailable) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// [`stream_object`] of a file's original bytes, with a type safe to serve; its SHA-256 is
 /// its `ETag`, so a download broken off resumes (`Range` with `If-Range`) on the same bytes.
 pub async fn stream_file(

@@ -2,7 +2,7 @@
 //! and the rows extraction could not read.
 
 use super::file_bytes::{
-    delete_bytes, delete_file_bytes, mimetype_for, stream_file, stream_rejects, to_the_end,
+    delete_bytes, delete_file_bytes, mimetype_for, rows_after_bytes, stream_file, stream_rejects, to_the_end,
 };
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
@@ -502,7 +502,8 @@ pub async fn delete(
     to_the_end(async move {
         let rejects = f.rejects_key();
         delete_file_bytes(&state, &f, &actor).await?;
-        state.db(move |conn| file::delete(conn, &f, &actor)).await?;
+        let (row, by) = (f.clone(), actor.clone());
+        rows_after_bytes(&state, move |conn| file::delete(conn, &row, &by)).await?;
         // An extraction finishing meanwhile may have put its rejected rows back.
         if let Err(e) = delete_bytes(&state.storage, &[rejects]).await {
             tracing::warn!(error = %e, "deleting stored bytes failed");

@@ -323,13 +323,12 @@ pub async fn delete(
             .db(move |conn| crate::model::file::in_space(conn, &id))
             .await?;
         let keys = delete_files_bytes(&state, files, &actor).await?;
-        let now = state
-            .db(move |conn| {
-                let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
-                space::delete(conn, &s, &actor)?;
-                Ok::<_, crate::model::ModelError>(now)
-            })
-            .await?;
+        let now = super::file_bytes::rows_after_bytes(&state, move |conn| {
+            let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            space::delete(conn, &s, &actor)?;
+            Ok::<_, crate::model::ModelError>(now)
+        })
+        .await?;
         // A file uploaded meanwhile went with the space: its bytes go too, and so do rejected
         // rows an extraction finishing meanwhile put back.
         let late: Vec<String> = now

@@ -1,0 +1,132 @@
+//! A space deleted while people and clients add to it, and one guest invited to many spaces
+//! at once: every request ends as 200 or 404 (never a broken foreign key's 500 or a
+//! deadlock's 503), and what is kept equals what was answered.
+
+use crate::helpers::*;
+use crate::on_both;
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+/// A CSV of `rows` rows, big enough that its extraction runs for a while.
+fn csv(rows: usize) -> Vec<u8> {
+    let mut text = String::from("name,email,city\n");
+    for i in 0..rows {
+        text.push_str(&format!("P{i},p{i}@x.io,C{i}\n"));
+    }
+    text.into_bytes()
+}
+
+/// Uploads, workbooks, secrets and jobs sent into a space while it is deleted, then the
+/// delete: every answer is 200 or 404, and nothing of the space is left.
+async fn a_space_deleted_while_clients_add_to_it_leaves_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let bytes = csv(3_000);
+    for round in 0..6 {
+        let space = app.bare_space(&format!("Doomed {round}")).await;
+        let adds = (0..8).map(|i| {
+            let (app, space, bytes) = (&app, space.clone(), bytes.clone());
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5 * i)).await;
+                let (status, body) = match i % 4 {
+                    0 | 1 => app.upload(&space, &format!("f{i}.csv"), bytes).await,
+                    2 => {
+                        app.post_json(
+                            "/workbooks",
+                            &json!({"name": format!("W{i}"), "spaceId": space,
+                                    "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}),
+                        )
+                        .await
+                    }
+                    _ => {
+                        app.post_json(
+                            "/secrets",
+                            &json!({"name": format!("K{i}"), "value": "v", "environmentId": app.env_id,
+                                    "spaceId": space}),
+                        )
+                        .await
+                    }
+                };
+                (status, body)
+            }
+        });
+        let delete = async {
+            tokio::time::sleep(std::time::Duration::from_millis(20 + 15 * round)).await;
+            app.delete(&format!("/spaces/{space}")).await
+        };
+        let (added, deleted) = tokio::join!(join_all(adds), delete);
+        for (status, body) in &added {
+            assert!(*status == 200 || *status == 404, "round {round}: {status} {body}");
+        }
+        assert_eq!(deleted.0, 200, "round {round}: {}", deleted.1);
+        assert_eq!(app.get_json(&format!("/spaces/{space}")).await.0, 404);
+        let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+        assert_eq!(files["data"].as_array().map_or(0, Vec::len), 0, "{files}");
+        let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+        assert_eq!(wbs["data"].as_array().map_or(0, Vec::len), 0, "{wbs}");
+    }
+    // Every file whose row went lost its bytes too.
+    let stored = walkdir(&app.data_dir.join("storage"));
+    let (_, files) = app.get_json("/files?pageSize=1000").await;
+    assert_eq!(files["data"].as_array().unwrap().len(), 0);
+    assert!(
+        stored.iter().all(|p| !p.ends_with(".csv")),
+        "bytes of deleted files left: {stored:?}"
+    );
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walkdir(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Sixteen invitations of one email (in mixed case) to sixteen spaces at once: all 200, and
+/// one guest holds every space, as when they are sent one after another.
+async fn one_email_invited_to_many_spaces_at_once_is_one_guest(db: Db) {
+    let app = spawn_app(db).await;
+    let mut spaces = Vec::new();
+    for i in 0..16 {
+        spaces.push(app.bare_space(&format!("S{i}")).await);
+    }
+    for round in 0..5 {
+        let answers = join_all(spaces.iter().enumerate().map(|(i, space)| {
+            let app = &app;
+            let email = match i % 3 {
+                0 => format!("Gus{round}@Partner.io"),
+                _ => format!("gus{round}@partner.io"),
+            };
+            async move {
+                app.post_json(
+                    "/guests",
+                    &json!([{"environmentId": app.env_id, "email": email, "name": "Gus", "spaces": [{"id": space}]}]),
+                )
+                .await
+            }
+        }))
+        .await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "round {round}: {body}");
+        }
+        let (_, guests) = app
+            .get_json(&format!("/guests?email=gus{round}@partner.io"))
+            .await;
+        let list = guests["data"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{guests}");
+        let held: Vec<&Value> = list[0]["spaces"].as_array().unwrap().iter().collect();
+        assert_eq!(held.len(), 16, "{guests}");
+    }
+}
+
+on_both!(
+    a_space_deleted_while_clients_add_to_it_leaves_nothing,
+    one_email_invited_to_many_spaces_at_once_is_one_guest,
+);
