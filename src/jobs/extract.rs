@@ -53,7 +53,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             let finished = crate::db::write_tx(conn, |conn| {
                 // The space, then the job's row, as a deletion of the space takes them
                 // and a cancel locks the job before the file.
-                crate::model::space::hold(conn, &[f.space_id.clone()])?;
+                crate::model::space::hold(conn, std::slice::from_ref(&f.space_id))?;
                 complete(conn, job, worker, &summary)?;
                 let changes = FileChanges {
                     status: Some(status::COMPLETE.into()),

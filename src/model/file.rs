@@ -115,7 +115,7 @@ pub fn create(
     actor: &str,
 ) -> ModelResult<(File, Option<job::Job>)> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        super::space::hold_to_add(conn, &[new.space_id.clone()])?;
+        super::space::hold_to_add(conn, std::slice::from_ref(&new.space_id))?;
         diesel::insert_into(files::table).values(&new).execute(conn)?;
         let f = get(conn, &new.id)?;
         event::emit(
@@ -282,7 +282,7 @@ pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {
 pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
-        super::space::hold(conn, &[f.space_id.clone()])?;
+        super::space::hold(conn, std::slice::from_ref(&f.space_id))?;
         // The workbooks its extraction made: labelled `file` and naming the file in their
         // metadata, as Wharf's extraction writes them. Not whatever `workbookId` points at
         // (a listener, or a client, may point it at any workbook of the space).

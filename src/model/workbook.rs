@@ -202,7 +202,7 @@ pub fn update(
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
-        super::space::hold(conn, &[wb.space_id.clone()])?;
+        super::space::hold(conn, std::slice::from_ref(&wb.space_id))?;
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
         let ctx = Context::new(&wb.environment_id, actor)
             .space(&wb.space_id)
