@@ -160,7 +160,16 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
             };
         }
         if let Some(ids) = &q.ids {
-            stmt = stmt.filter(records::id.eq_any(ids.clone()));
+            stmt = match backend {
+                // One bound list: SQLite binds at most 32,766 values, and a commit's records
+                // (a record hook's read) may be 50,000.
+                crate::db::Backend::Sqlite if ids.len() > 1_000 => stmt.filter(
+                    sql::<Bool>("id IN (SELECT value FROM json_each(")
+                        .bind::<diesel::sql_types::Text, _>(serde_json::to_string(ids).unwrap_or_default())
+                        .sql("))"),
+                ),
+                _ => stmt.filter(records::id.eq_any(ids.clone())),
+            };
         }
         if let Some(node) = &q.ffql {
             stmt = stmt.filter(match bounded {
