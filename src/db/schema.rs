@@ -60,6 +60,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         namespace -> Nullable<Text>,
+        auto_configure -> Bool,
     }
 }
 

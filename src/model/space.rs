@@ -24,6 +24,8 @@ pub struct Space {
     pub updated_at: NaiveDateTime,
     /// Flatfile's `namespace`: events in the space carry `space:<namespace>`.
     pub namespace: Option<String>,
+    /// Flatfile's `autoConfigure`: made with it, the space got a `space:configure` job.
+    pub auto_configure: bool,
 }
 
 #[derive(Insertable)]
@@ -39,6 +41,7 @@ struct NewSpace<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     namespace: Option<&'a str>,
+    auto_configure: bool,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -57,6 +60,9 @@ pub struct SpaceInput<'a> {
     pub space_config_id: Option<&'a SpaceConfigId>,
     pub metadata: &'a str,
     pub namespace: Option<&'a str>,
+    /// Flatfile's `autoConfigure`: a `space:configure` job is made with the space, for
+    /// listener code (`@flatfile/plugin-space-configure`) to set it up.
+    pub auto_configure: bool,
 }
 
 /// Creates a space and, when it comes from a space config, the config's workbooks.
@@ -104,10 +110,22 @@ pub fn create(
                 created_at: t,
                 updated_at: t,
                 namespace: input.namespace,
+                auto_configure: input.auto_configure,
             })
             .execute(conn)?;
         let ctx = Context::new(environment_id, actor).space(&id);
         event::emit(conn, &ctx, "space:created", json!({"name": name}))?;
+        if input.auto_configure {
+            let job = super::job::JobInput {
+                job_type: "space".into(),
+                operation: "configure".into(),
+                source: id.to_string(),
+                status: super::job::status::READY.into(),
+                trigger: "immediate".into(),
+                ..super::job::JobInput::new(environment_id, Some(&id))
+            };
+            super::job::create(conn, job, actor)?;
+        }
         if let Some(config) = config {
             for wb in config.parsed()?.workbooks {
                 let spec = workbook::Spec {

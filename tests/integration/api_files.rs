@@ -377,6 +377,7 @@ async fn an_upload_into_another_environments_space_is_not_found(db: Db) {
             space_config_id: None,
             metadata: "{}",
             namespace: None,
+            auto_configure: false,
         };
         wharf::model::space::create(&mut conn, &env_id, input, "test")
             .unwrap()

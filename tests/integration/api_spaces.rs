@@ -339,7 +339,95 @@ async fn a_space_delete_cut_off_by_its_storage_leaves_no_file_without_bytes(db: 
     assert_eq!(crate::api_files::stored_files(&app), 0, "no bytes are left");
 }
 
+/// `autoConfigure: true` (Flatfile's, which `@flatfile/plugin-space-configure` listens for):
+/// the space gets a `space:configure` job, ready, that listener code acknowledges, sets the
+/// space up under and completes. Without it, no job.
+async fn a_space_made_with_auto_configure_gets_its_configure_job(db: Db) {
+    let app = spawn_app(db).await;
+    let (status, plain) = app.post_json("/spaces", &json!({"name": "Plain"})).await;
+    assert_eq!(status, 200, "{plain}");
+    assert_eq!(plain["data"]["autoConfigure"], false);
+    let (status, made) = app
+        .post_json("/spaces", &json!({"name": "Auto", "autoConfigure": true}))
+        .await;
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["data"]["autoConfigure"], true);
+    let space = made["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    let jobs = jobs["data"].as_array().unwrap();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "only the auto-configured space has a job: {jobs:?}"
+    );
+    let job = &jobs[0];
+    assert_eq!(
+        (job["type"].as_str(), job["operation"].as_str()),
+        (Some("space"), Some("configure"))
+    );
+    assert_eq!(
+        (job["source"].as_str(), job["status"].as_str()),
+        (Some(space.as_str()), Some("ready"))
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    let mut ready = None;
+    for _ in 0..100 {
+        let (_, events) = app
+            .get_json("/events?topic=job:ready&includeAcknowledged=true&pageSize=100")
+            .await;
+        ready = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["context"]["jobId"] == id.as_str())
+            .cloned();
+        if ready.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let ready = ready.expect("job:ready");
+    assert_eq!(ready["payload"]["job"], "space:configure", "{ready}");
+    assert_eq!(ready["context"]["spaceId"], space.as_str());
+
+    // What `configureSpace` does with it.
+    assert_eq!(
+        app.post_json(&format!("/jobs/{id}/ack"), &json!({"info": "Configuring"}))
+            .await
+            .0,
+        200
+    );
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Contacts", "spaceId": space,
+                    "sheets": [{"name": "Contacts", "slug": "contacts", "fields": [{"key": "email", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let wb_id = wb["data"]["id"].as_str().unwrap();
+    let (status, _) = app
+        .patch_json(
+            &format!("/spaces/{space}"),
+            &json!({"metadata": {"configured": true}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, done) = app
+        .post_json(
+            &format!("/jobs/{id}/complete"),
+            &json!({"outcome": {"message": "Set up"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    let (_, job) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(job["data"]["status"], "complete");
+    let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(got["data"]["primaryWorkbookId"], wb_id);
+}
+
 on_both!(
+    a_space_made_with_auto_configure_gets_its_configure_job,
     a_space_delete_cut_off_by_its_storage_leaves_no_file_without_bytes,
     namespaces_are_kept_and_carried_by_events,
     a_space_from_a_config_gets_its_workbooks,

@@ -23,6 +23,7 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
         "workbooksCount": workbook_ids.len(),
         "createdByUserId": s.created_by,
         "guestAuthentication": ["magic_link"],
+        "autoConfigure": s.auto_configure,
         "archivedAt": s.archived_at.as_ref().map(iso),
         "lastActivityAt": iso(&s.last_activity_at),
         "createdAt": iso(&s.created_at),
@@ -135,6 +136,7 @@ pub struct CreateBody {
     environment_id: Option<String>,
     metadata: Option<Value>,
     namespace: Option<String>,
+    auto_configure: Option<bool>,
 }
 
 pub async fn create(
@@ -160,6 +162,7 @@ pub async fn create(
                 space_config_id: config_id.as_ref(),
                 metadata: &metadata,
                 namespace: namespace.as_deref(),
+                auto_configure: body.auto_configure.unwrap_or(false),
             };
             space::create(conn, &env, input, &actor)
         })

@@ -217,6 +217,7 @@ pub async fn create(
                 space_config_id: config_id.as_ref(),
                 metadata: "{}",
                 namespace: None,
+                auto_configure: false,
             };
             space::create(conn, &env, input, &actor)
         })
