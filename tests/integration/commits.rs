@@ -175,6 +175,51 @@ async fn workbook_settings_track_changes(db: Db) {
 
 /// A hook reads its `dataUrl` once, with no page size: a commit of 12,000 records
 /// (more than a page) comes back whole.
+/// A hook's answer that comes after a person corrected a cell (the hook took a few seconds)
+/// leaves the correction: only the cells not written since its commit take the answer.
+async fn a_late_hook_answer_keeps_a_later_correction(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let body = insert(
+        &app,
+        &sheet,
+        json!([{"email": "FIRST@X.COM", "name": "ada"}]),
+        &[],
+    )
+    .await;
+    let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let first = events_of(&app, "commit:created").await[0]["dataUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A person fixes the email meanwhile (a commit of its own).
+    let (status, fixed) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "values": {"email": {"value": "second@y.com"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{fixed}");
+    // The hook's answer to the first commit: the email as it read it, lower-cased, and a
+    // capitalised name, with a message on each.
+    let note = |m: &str| json!([{"message": m, "type": "warning", "source": "custom-logic"}]);
+    let answer = json!([{"id": id, "values": {
+        "email": {"value": "first@x.com", "messages": note("lower-cased")},
+        "name": {"value": "Ada", "messages": note("capitalised")}}}]);
+    let (status, body) = put_gzip(&app, &first, &answer).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let rec = &page["data"]["records"][0]["values"];
+    assert_eq!(
+        rec["email"]["value"], "second@y.com",
+        "the correction stays: {rec}"
+    );
+    assert_eq!(rec["email"]["messages"], json!([]), "{rec}");
+    assert_eq!(rec["name"]["value"], "Ada", "the rest of the answer holds: {rec}");
+    assert_eq!(rec["name"]["messages"][0]["message"], "capitalised", "{rec}");
+}
+
 /// A commit past SQLite's 32,766 bound values (a record hook reads its `dataUrl` whole).
 async fn a_big_commit_reads_whole(db: Db) {
     let app = spawn_app(db).await;
@@ -581,6 +626,7 @@ async fn a_guest_cannot_skip_or_answer_hooks(db: Db) {
 }
 
 on_both!(
+    a_late_hook_answer_keeps_a_later_correction,
     the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,
     a_big_commit_reads_whole,

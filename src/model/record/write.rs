@@ -90,6 +90,10 @@ pub fn update_tagged(
     let updates = merge_repeated(updates);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
+        let updates = match hooks {
+            Hooks::Answer(commit) => without_later_changes(conn, ctx, commit, updates.clone())?,
+            _ => updates.clone(),
+        };
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
         let olds = olds_of(&ctx.config, &updates, &old_rows)?;
@@ -100,6 +104,46 @@ pub fn update_tagged(
             commit: written.commit,
         })
     })
+}
+
+/// A hook's answer to a commit, without the cells written since the commit was made (a
+/// person's correction saved while the hook ran): the hook's value and messages there were
+/// about what the commit wrote, which the cell no longer holds, and would silently undo the
+/// correction. Read under the sheet's lock, so no write slips in between.
+fn without_later_changes(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    commit: &CommitId,
+    mut updates: Vec<RecordUpdate>,
+) -> ModelResult<Vec<RecordUpdate>> {
+    use crate::db::schema::{commits, record_changes};
+    let since: Option<chrono::NaiveDateTime> = commits::table
+        .find(commit)
+        .select(commits::created_at)
+        .first(conn)
+        .optional()?;
+    let Some(since) = since else {
+        return Ok(updates);
+    };
+    let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
+    let mut later: std::collections::HashSet<(i64, String)> = Default::default();
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let rows: Vec<(i64, String)> = record_changes::table
+            .filter(record_changes::record_id.eq_any(chunk))
+            .filter(record_changes::sheet_id.eq(&ctx.sheet.id))
+            .filter(record_changes::created_at.gt(since))
+            .select((record_changes::record_id, record_changes::field))
+            .load(conn)?;
+        later.extend(rows);
+    }
+    if !later.is_empty() {
+        for u in &mut updates {
+            let id = u.id.0;
+            u.values.retain(|k, _| !later.contains(&(id, k.clone())));
+            u.messages.retain(|k, _| !later.contains(&(id, k.clone())));
+        }
+    }
+    Ok(updates)
 }
 
 /// The records `updates` change, among `rows` (as read under the sheet's lock), each
