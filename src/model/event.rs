@@ -245,11 +245,22 @@ pub struct Filter {
 
 /// Events oldest first, leaving out those something could still slip in front of.
 pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter) -> QueryResult<Vec<Event>> {
+    let ids = list_ids(conn, environment_id, f)?;
+    by_ids(conn, &ids)
+}
+
+/// The ids of the events [`list`] gives, in its order: a page of big events is then read a
+/// few at a time (`GET /v1/events` streams it).
+pub fn list_ids(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    f: &Filter,
+) -> QueryResult<Vec<i64>> {
     // Taken in its own statement before the listing's snapshot (module note).
     let settled = settled_before(conn)?;
     let mut q = events::table
         .filter(events::environment_id.eq(environment_id))
-        .select(Event::as_select())
+        .select(events::id)
         .into_boxed();
     if let Some(before) = settled {
         q = q.filter(events::created_at.lt(before));
@@ -277,6 +288,22 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId, f: &Filter
     q.limit(f.page_size)
         .offset((f.page_number - 1).saturating_mul(f.page_size))
         .load(conn)
+}
+
+/// These events, in the order of `ids` (those gone meanwhile left out).
+pub fn by_ids(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<Event>> {
+    let mut found: Vec<Event> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        found.extend(
+            events::table
+                .filter(events::id.eq_any(chunk))
+                .select(Event::as_select())
+                .load::<Event>(conn)?,
+        );
+    }
+    let at: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    found.sort_by_key(|e| at.get(&e.id).copied().unwrap_or(usize::MAX));
+    Ok(found)
 }
 
 #[derive(QueryableByName)]
