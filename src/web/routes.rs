@@ -320,6 +320,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/grid/jobs/{job}").get(pages::grid_action_jobs::status))
             .service(web::resource("/grid/jobs/{job}/ack").post(pages::grid_action_jobs::acknowledge))
             .service(web::resource("/grid/jobs/{job}/retry").post(pages::grid_action_jobs::retry))
+            .service(web::resource("/grid/jobs/{job}/cancel").post(pages::grid_action_jobs::cancel))
             .service(web::resource("/grid/jobs/{job}/follow").post(pages::grid_action_jobs::follow))
             .service(web::resource("/grid/{sheet}/rows/delete").post(pages::grid_edit::delete_rows))
             .service(web::resource("/grid/{sheet}/bulk").post(pages::grid_bulk::change))

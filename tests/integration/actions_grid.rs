@@ -358,6 +358,65 @@ async fn a_workbook_action_checks_its_input_and_who_clicks(db: Db) {
     assert_eq!(jobs[0]["subject"], Value::Null);
 }
 
+/// A foreground action's job a listener took and then dropped: the team cancels it from
+/// the running card, which the overlay otherwise keeps up for good.
+async fn a_running_action_is_canceled_from_its_card(db: Db) {
+    let app = spawn_app(db).await;
+    let (wb, contacts) = workbook_with_records(&app).await;
+    app.patch_json(
+        &format!("/workbooks/{wb}"),
+        &json!({"actions": [report_action()]}),
+    )
+    .await;
+    let token = signed_in(&app, &wb).await;
+    let (status, body) = click(
+        &app,
+        &contacts,
+        &[
+            ("csrf_token", token.as_str()),
+            ("scope", "workbook"),
+            ("operation", "send-report"),
+            ("input:note", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let job = jobs_of(&app).await[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.post_json(&format!("/jobs/{job}/ack"), &json!({"progress": 40}))
+            .await
+            .0,
+        200
+    );
+    let card = app.page(&format!("/grid/jobs/{job}")).await;
+    assert!(
+        card.contains("read-only until this ends") && card.contains("action-job-cancel"),
+        "{card}"
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/grid/jobs/{job}/cancel")))
+        .header("HX-Request", "true")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let (_, got) = app.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(got["data"]["status"], "canceled", "{got}");
+    let card = app.page(&format!("/grid/jobs/{job}")).await;
+    assert!(!card.contains("read-only until this ends"), "{card}");
+    // Without the form's token: refused.
+    let forged = app
+        .client
+        .post(app.url(&format!("/grid/jobs/{job}/cancel")))
+        .form(&[("csrf_token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+}
+
 /// A browser with the guest's session, opened by its link.
 async fn guest_browser(app: &TestApp, guest_id: &str, space: &str) -> BrowserHandle {
     let (status, token) = app
@@ -553,6 +612,7 @@ async fn an_outcome_may_offer_a_retry(db: Db) {
 }
 
 on_both!(
+    a_running_action_is_canceled_from_its_card,
     the_grid_shows_actions_and_why_one_is_off,
     a_sheet_action_makes_a_job_with_its_subject_and_data_url,
     a_workbook_action_checks_its_input_and_who_clicks,

@@ -421,6 +421,32 @@ pub async fn retry(
     render_panel(&state, &user, j, true).await
 }
 
+/// The running card's Cancel: stops an action's job (a listener that took it and then stopped
+/// answering would otherwise hold a foreground job's overlay, and the workbook, for good).
+/// The team cancels any; a guest those it may handle, as through the API.
+pub async fn cancel(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let j = load_job(&state, &user, &path).await?;
+    let actor = user.actor();
+    let guest = matches!(user, Viewer::Guest(_));
+    let j = state
+        .db(move |conn| {
+            if guest {
+                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
+            }
+            let info = crate::web::api::job_starts::cancel_info(&j, None)?;
+            job::finish(conn, &j, status::CANCELED, None, info, &actor)
+        })
+        .await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    render_panel(&state, &user, j, true).await
+}
+
 /// `next: wait`: the dialog asks (a POST: it may mark the outcome read) every few seconds whether a follow-up job (a newer action
 /// job on the same workbook, started by the listener or anyone) has begun; then it gives
 /// way to that job's panel, and the waiting outcome counts as read. Until then: 204.
