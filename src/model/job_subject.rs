@@ -94,16 +94,31 @@ pub fn within_sheet(
     )))
 }
 
+/// Selected records past which a `dataUrl` names the job (`subjectOf=`) instead of listing
+/// their ids: 6,000 ids made an address of 89,000 characters, past what the HTTP layer reads.
+const IDS_IN_URL: usize = 200;
+
 /// For a sheet job on a collection of records: the records API address, relative and
 /// with `?` (listener code appends `&k=v`), returning just those records.
 pub fn data_url(job: &Job) -> Option<String> {
     let sheet = SheetId::parse(&job.source)?;
+    let pairs = subject_query(job)?;
+    if pairs.iter().filter(|(k, _)| *k == "ids").count() > IDS_IN_URL {
+        return Some(format!("v1/sheets/{sheet}/records?subjectOf={}", job.id));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    Some(format!("v1/sheets/{sheet}/records?{query}"))
+}
+
+/// A records subject's selection as the records API's query parameters (`filter`, ...,
+/// `ids` once per record); `None` when the job's subject is no collection of records.
+pub fn subject_query(job: &Job) -> Option<Vec<(&'static str, String)>> {
     let subject: Value = serde_json::from_str(job.subject.as_deref()?).ok()?;
     if subject["type"] != "collection" || subject["resource"] != "records" {
         return None;
     }
     let q = &subject["query"];
-    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut pairs: Vec<(&'static str, String)> = Vec::new();
     for key in ["filter", "filterField", "searchValue", "searchField", "q"] {
         if let Some(v) = q[key].as_str().filter(|v| !v.is_empty() && *v != "all") {
             pairs.push((key, v.to_string()));
@@ -117,8 +132,7 @@ pub fn data_url(job: &Job) -> Option<String> {
     {
         pairs.push(("ids", id.to_string()));
     }
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    Some(format!("v1/sheets/{sheet}/records?{query}"))
+    Some(pairs)
 }
 
 /// Fails the listener jobs left `ready` (nobody acknowledged them) for `seconds`; returns

@@ -358,6 +358,48 @@ async fn a_workbook_action_checks_its_input_and_who_clicks(db: Db) {
     assert_eq!(jobs[0]["subject"], Value::Null);
 }
 
+/// A sheet action on many selected records: its `dataUrl` names the job rather than every
+/// id (6,000 ids made an address the HTTP layer refuses), and reads just those records.
+async fn a_big_selection_has_a_short_data_url(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = app.sheet_id(&app.space_from_blueprint().await, "companies").await;
+    let rows: Vec<Value> = (0..600).map(|i| json!({"code": format!("C{i}")})).collect();
+    let (status, made) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<String> = record_ids(&made).into_iter().step_by(2).collect();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "sheet", "operation": "export-selected", "source": sheet, "trigger": "immediate",
+                    "subject": {"type": "collection", "resource": "records", "query": {"ids": ids}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job = job["data"]["id"].as_str().unwrap().to_string();
+    let event = ready_event_of(&app, &job).await;
+    let url = event["dataUrl"].as_str().unwrap().to_string();
+    assert_eq!(url, format!("v1/sheets/{sheet}/records?subjectOf={job}"));
+    let read = |extra: &'static str| {
+        let url = format!("/{url}{extra}");
+        let app = &app;
+        async move { send(app.client.get(app.url(&url)).bearer_auth(&app.key)).await }
+    };
+    let (status, all) = read("&pageSize=1000").await;
+    assert_eq!(status, 200, "{all}");
+    let got: Vec<String> = all["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, ids);
+    let (_, page) = read("&pageSize=100&pageNumber=3").await;
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 100);
+    assert_eq!(page["data"]["records"][0]["id"], ids[200].as_str());
+}
+
 /// A foreground action's job a listener took and then dropped: the team cancels it from
 /// the running card, which the overlay otherwise keeps up for good.
 async fn a_running_action_is_canceled_from_its_card(db: Db) {
@@ -612,6 +654,7 @@ async fn an_outcome_may_offer_a_retry(db: Db) {
 }
 
 on_both!(
+    a_big_selection_has_a_short_data_url,
     a_running_action_is_canceled_from_its_card,
     the_grid_shows_actions_and_why_one_is_off,
     a_sheet_action_makes_a_job_with_its_subject_and_data_url,
