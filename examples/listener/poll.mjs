@@ -53,7 +53,9 @@ async function pollOnce() {
       if (at < startAt || seen.has(event.id)) continue;
       seen.set(event.id, at);
       console.log(`event ${event.topic} ${event.id}`);
-      await listener.dispatchEvent(event);
+      // Handled side by side, as Flatfile delivers events: a long job handler must not
+      // hold up a record hook or another action behind it.
+      listener.dispatchEvent(event).catch((e) => console.error(`handling ${event.topic} failed: ${e.message}`));
     }
     if (events.length < PAGE_SIZE) break;
   }

@@ -135,6 +135,22 @@ pub fn subject_query(job: &Job) -> Option<Vec<(&'static str, String)>> {
     Some(pairs)
 }
 
+/// Whether a webhook delivery of the job's `job:ready` is still to be tried again.
+fn ready_still_on_its_way(conn: &mut AnyConnection, j: &Job) -> QueryResult<bool> {
+    use crate::db::schema::{events, webhook_deliveries};
+    // Job ids are letters, digits and `_`, which the pattern escapes.
+    let pattern = format!("%\"jobId\":\"{}\"%", j.id.as_str().replace('_', "\\_"));
+    let pending: i64 = webhook_deliveries::table
+        .inner_join(events::table.on(events::id.eq(webhook_deliveries::event_id)))
+        .filter(webhook_deliveries::status.eq(super::webhook_delivery::status::PENDING))
+        .filter(events::environment_id.eq(&j.environment_id))
+        .filter(events::topic.eq("job:ready"))
+        .filter(events::context.like(pattern).escape('\\'))
+        .count()
+        .get_result(conn)?;
+    Ok(pending > 0)
+}
+
 /// Fails the listener jobs left `ready` (nobody acknowledged them) for `seconds`; returns
 /// them as they ended.
 pub fn fail_unacknowledged(conn: &mut AnyConnection, seconds: i64) -> ModelResult<Vec<Job>> {
@@ -147,7 +163,14 @@ pub fn fail_unacknowledged(conn: &mut AnyConnection, seconds: i64) -> ModelResul
         .load(conn)?;
     let outcome = json!({"acknowledge": true, "heading": "Not run", "message": NOT_TAKEN});
     let mut failed = Vec::new();
+    let twice = now() - chrono::Duration::seconds(seconds.saturating_mul(2));
     for j in waiting.iter().filter(|j| !j.is_built_in()) {
+        // A `job:ready` a webhook is still trying to deliver (its listener restarting, its
+        // next try 5 minutes after the first two) gets twice as long: failing the job just
+        // before the try that would reach the listener helps no one.
+        if j.updated_at >= twice && ready_still_on_its_way(conn, j)? {
+            continue;
+        }
         let t = now();
         let changes = job::JobChanges {
             status: Some(status::FAILED.into()),

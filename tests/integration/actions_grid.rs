@@ -603,6 +603,51 @@ async fn a_job_nobody_takes_fails(db: Db) {
     assert!(!html.contains("id=\"job-outcome\""), "acknowledged: gone");
 }
 
+/// A `job:ready` a webhook is still trying to deliver (its listener restarting) gives the
+/// job twice the time to be taken before it fails "No listener took this job".
+async fn a_job_whose_ready_event_is_on_its_way_waits_longer(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.job_ack_seconds = 2;
+        s.webhook_private = true;
+    })
+    .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let (status, hook) = app
+        .post_json(
+            "/webhooks",
+            &json!({"environmentId": app.env_id, "url": url, "topics": ["job:ready"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{hook}");
+    let (wb, _) = workbook_with_records(&app).await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "send-report", "source": wb, "trigger": "immediate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut ended = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        let (_, job) = app.get_json(&format!("/jobs/{id}")).await;
+        if job["data"]["status"] != "ready" {
+            ended = Some((started.elapsed(), job["data"]["info"].clone()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (after, info) = ended.expect("the job fails in the end");
+    assert_eq!(info, "No listener took this job");
+    assert!(
+        after >= Duration::from_millis(3_500),
+        "failed after {after:?}, its delivery still pending"
+    );
+}
+
 /// An outcome whose `next` is `retry` offers to run the job again; its button makes the job
 /// ready again (a new `job:ready`), outcome cleared.
 async fn an_outcome_may_offer_a_retry(db: Db) {
@@ -654,6 +699,7 @@ async fn an_outcome_may_offer_a_retry(db: Db) {
 }
 
 on_both!(
+    a_job_whose_ready_event_is_on_its_way_waits_longer,
     a_big_selection_has_a_short_data_url,
     a_running_action_is_canceled_from_its_card,
     the_grid_shows_actions_and_why_one_is_off,

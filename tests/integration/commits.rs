@@ -220,6 +220,46 @@ async fn a_late_hook_answer_keeps_a_later_correction(db: Db) {
     assert_eq!(rec["name"]["messages"][0]["message"], "capitalised", "{rec}");
 }
 
+/// A record deleted while its hook ran: the answer for the others is kept and the commit
+/// completes (it was refused whole, 404, and the commit never completed).
+async fn a_hook_answer_passes_over_a_record_deleted_meanwhile(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let body = insert(
+        &app,
+        &sheet,
+        json!([{"email": "A1@X.COM"}, {"email": "A2@X.COM"}, {"email": "A3@X.COM"}]),
+        &[],
+    )
+    .await;
+    let ids = record_ids(&body);
+    let event = events_of(&app, "commit:created").await[0].clone();
+    let url = event["dataUrl"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .delete(&format!("/sheets/{sheet}/records?ids={}", ids[2]))
+        .await;
+    assert_eq!(status, 200);
+    let answer: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({"id": id, "values": {"email": {"value": format!("a{}@x.com", i + 1)}}}))
+        .collect();
+    let (status, body) = put_gzip(&app, &url, &Value::Array(answer)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let emails: Vec<&str> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["email"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["a1@x.com", "a2@x.com"]);
+    let commit = event["context"]["commitId"].as_str().unwrap();
+    let (_, c) = app.get_json(&format!("/commits/{commit}")).await;
+    assert!(c["data"]["completedAt"].is_string(), "{c}");
+}
+
 /// A commit past SQLite's 32,766 bound values (a record hook reads its `dataUrl` whole).
 async fn a_big_commit_reads_whole(db: Db) {
     let app = spawn_app(db).await;
@@ -626,6 +666,7 @@ async fn a_guest_cannot_skip_or_answer_hooks(db: Db) {
 }
 
 on_both!(
+    a_hook_answer_passes_over_a_record_deleted_meanwhile,
     a_late_hook_answer_keeps_a_later_correction,
     the_grid_marks_records_being_checked,
     a_hook_reads_and_answers_a_commit,

@@ -96,6 +96,19 @@ pub fn update_tagged(
         };
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
+        // A hook answers for the records its commit wrote: one deleted since (a person
+        // tidying the import while the hook ran) is passed over, not a reason to refuse the
+        // answer for all the others and leave the commit unanswered.
+        let (updates, ids) = match hooks {
+            Hooks::Answer(_) if old_rows.len() < ids.len() => {
+                let there: std::collections::HashSet<i64> = old_rows.iter().map(|r| r.id).collect();
+                let kept: Vec<RecordUpdate> =
+                    updates.into_iter().filter(|u| there.contains(&u.id.0)).collect();
+                let ids = kept.iter().map(|u| u.id.0).collect();
+                (kept, ids)
+            }
+            _ => (updates, ids),
+        };
         let olds = olds_of(&ctx.config, &updates, &old_rows)?;
         let written = update_loaded(conn, ctx, &updates, olds, actor, hooks, bulk)?;
         Ok(Written {
