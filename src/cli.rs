@@ -117,7 +117,15 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<PooledConn> {
-    Ok(prepare_database(settings)?.get()?)
+    let mut conn = prepare_database(settings)?.get()?;
+    // A command beside a running server waits for SQLite's write lock as long as a person
+    // at a terminal would, rather than the server's 10 s: a server loading records takes
+    // the lock between its batches first most of the time.
+    if let crate::db::AnyConnection::Sqlite(c) = &mut *conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("PRAGMA busy_timeout = 120000;")?;
+    }
+    Ok(conn)
 }
 
 fn env_named(conn: &mut PooledConn, name: &str) -> anyhow::Result<environment::Environment> {

@@ -235,3 +235,18 @@ pub fn is_busy(e: &diesel::result::Error) -> bool {
         _ => false,
     }
 }
+
+/// PostgreSQL: holds, until the transaction ends, the right to write `key` of a kind
+/// (`kind` tells kinds apart), so a find-then-insert by a unique name (a guest's email, a
+/// space config's slug) finds what another writer just made instead of breaking the unique
+/// index. SQLite's write lock already does this.
+pub fn one_writer_of(conn: &mut AnyConnection, kind: i32, key: &str) -> diesel::QueryResult<()> {
+    if let AnyConnection::Postgres(pg) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(kind)
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}

@@ -162,7 +162,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             conn,
             job,
             worker,
-            json!({"message": message, "bulkId": bulk}),
+            json!({"message": message, "bulkChangeId": bulk, "bulkId": bulk}),
             &message,
         )
     })();

@@ -114,11 +114,7 @@ pub fn create(
         check_spaces(conn, env, space_ids)?;
         // PostgreSQL: one adder of an email at a time, so a second finds the guest the first
         // made instead of breaking the unique email (SQLite's write lock does this).
-        if let AnyConnection::Postgres(pg) = conn {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(7326002, hashtext($1))")
-                .bind::<diesel::sql_types::Text, _>(format!("{env} {email}"))
-                .execute(pg)?;
-        }
+        crate::db::one_writer_of(conn, 7326002, &format!("{env} {email}"))?;
         let guest = match find_by_email(conn, env, &email)? {
             Some(g) if g.name == name => g,
             Some(g) => {

@@ -60,6 +60,8 @@ fn deploy_parsed(
 ) -> ModelResult<(SpaceConfig, bool)> {
     let text = json.to_string();
     let t = now();
+    // Two deploys of one slug at once: the second updates what the first made.
+    crate::db::one_writer_of(conn, 7326003, &format!("{environment_id} {}", parsed.slug))?;
     let existing = space_configs::table
         .filter(space_configs::environment_id.eq(environment_id))
         .filter(space_configs::slug.eq(&parsed.slug))

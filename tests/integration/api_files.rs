@@ -474,6 +474,37 @@ async fn a_json_object_of_lists_is_a_sheet_per_list(db: Db) {
     }
 }
 
+/// A listing is of uploads unless it asks for exports (`mode` defaults to `import`, as
+/// Flatfile's), so listener code processing a space's uploads does not pick up its exports.
+async fn a_file_listing_is_of_imports_unless_asked(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Modes").await;
+    let (status, _) = app.upload(&space, "in.csv", b"a\n1\n".to_vec()).await;
+    assert_eq!(status, 200);
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"a\n2\n".to_vec()).file_name("out.csv"),
+        )
+        .text("spaceId", space.clone())
+        .text("environmentId", app.env_id.to_string())
+        .text("mode", "export");
+    let (status, body) = send(app.api(reqwest::Method::POST, "/files").multipart(form)).await;
+    assert_eq!(status, 200, "{body}");
+    let names = |v: &Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, list) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(names(&list), ["in.csv"]);
+    let (_, list) = app.get_json(&format!("/files?spaceId={space}&mode=export")).await;
+    assert_eq!(names(&list), ["out.csv"]);
+}
+
 /// Two deletes of one file at once: both end well, and `file:deleted` (with its workbook's
 /// `workbook:deleted`) goes out once.
 async fn a_file_deleted_twice_at_once_says_so_once(db: Db) {
@@ -508,6 +539,7 @@ async fn a_file_deleted_twice_at_once_says_so_once(db: Db) {
 }
 
 on_both!(
+    a_file_listing_is_of_imports_unless_asked,
     a_json_object_of_lists_is_a_sheet_per_list,
     a_file_deleted_twice_at_once_says_so_once,
     deleting_a_file_deletes_its_workbook,

@@ -126,7 +126,27 @@ async fn one_email_invited_to_many_spaces_at_once_is_one_guest(db: Db) {
     }
 }
 
+/// One blueprint deployed by several clients at once (a CI job run twice): all succeed, and
+/// its slug is one space config.
+async fn one_slug_deployed_at_once_is_one_space_config(db: Db) {
+    let app = spawn_app(db).await;
+    for round in 0..4 {
+        let mut blueprint = contacts_blueprint();
+        blueprint["slug"] = json!(format!("onboarding-{round}"));
+        let answers = join_all((0..8).map(|_| app.post_json("/space-configs", &blueprint))).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "round {round}: {body}");
+        }
+        let ids: std::collections::HashSet<&str> = answers
+            .iter()
+            .map(|(_, b)| b["data"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 1, "round {round}: {ids:?}");
+    }
+}
+
 on_both!(
+    one_slug_deployed_at_once_is_one_space_config,
     a_space_deleted_while_clients_add_to_it_leaves_nothing,
     one_email_invited_to_many_spaces_at_once_is_one_guest,
 );

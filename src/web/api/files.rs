@@ -376,7 +376,8 @@ pub async fn list(
     let filter = Filter {
         space_id,
         only_spaces: caller.only_spaces().map(<[SpaceId]>::to_vec),
-        mode: q.mode.clone(),
+        // As Flatfile's: a listing is of uploads (`import`) unless it asks for exports.
+        mode: Some(q.mode.clone().unwrap_or_else(|| "import".into())),
         newest_first: false,
         page_size: size,
         page_number: number,
