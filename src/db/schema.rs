@@ -111,6 +111,7 @@ diesel::table! {
         metadata -> Nullable<Text>,
         version -> BigInt,
         custom -> Nullable<Text>,
+        config -> Nullable<Text>,
     }
 }
 

@@ -213,6 +213,7 @@ pub fn apply_rejections(
                     values: BTreeMap::new(),
                     messages,
                     metadata: None,
+                    config: None,
                 });
             }
         }

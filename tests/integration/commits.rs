@@ -260,6 +260,107 @@ async fn a_hook_answer_passes_over_a_record_deleted_meanwhile(db: Db) {
     assert!(c["data"]["completedAt"].is_string(), "{c}");
 }
 
+/// `record.setReadOnly()` in a hook: the answer's record `config` is kept and shown, the
+/// grid shows the cell read-only and refuses to edit it, a guest cannot change it, and the
+/// team's key (listener code) still can; `null` unlocks it.
+async fn a_hook_locks_cells_with_the_records_config(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let body = insert(&app, &sheet, json!([{"email": "a@x.io", "age": 120}]), &[]).await;
+    let id = record_ids(&body)[0].clone();
+    let url = events_of(&app, "commit:created").await[0]["dataUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lock = json!({"readonly": false, "fields": {"age": {"readonly": true}}});
+    let (status, body) = put_gzip(&app, &url, &json!([{"id": id, "values": {}, "config": lock}])).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(
+        page["data"]["records"][0]["config"],
+        json!({"fields": {"age": {"readonly": true}}}),
+        "{page}"
+    );
+    // The grid: the cell is shown read-only, its editor refused, a save refused.
+    app.make_user("ada@acme.com", true);
+    app.sign_in("ada@acme.com", PASSWORD).await;
+    let row = app.page(&format!("/grid/{sheet}/records/{id}")).await;
+    assert_eq!(
+        row.matches("aria-readonly=\"true\"").count(),
+        1,
+        "only the age cell: {row}"
+    );
+    let editor = app
+        .client
+        .get(app.url(&format!("/grid/{sheet}/records/{id}/edit?field=age")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(editor.status().as_u16(), 403);
+    let csrf = app.csrf("/spaces").await;
+    let save = app
+        .client
+        .put(app.url(&format!("/grid/{sheet}/records/{id}")))
+        .form(&[("csrf_token", csrf.as_str()), ("field", "age"), ("value", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(save.status().as_u16(), 403);
+    // A guest's token: refused the locked cell and the config itself.
+    let (_, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id, "email": "g@x.io", "name": "G", "spaces": [{"id": space["id"]}]}]),
+        )
+        .await;
+    let gid = g["data"][0]["id"].as_str().unwrap();
+    let (_, t) = app.get_json(&format!("/guests/{gid}/token")).await;
+    let guest = t["data"]["token"].as_str().unwrap().to_string();
+    let as_guest = |body: Value| {
+        send(
+            app.client
+                .put(app.url(&format!("/v1/sheets/{sheet}/records")))
+                .bearer_auth(&guest)
+                .json(&body),
+        )
+    };
+    let (status, body) = as_guest(json!([{"id": id, "values": {"age": {"value": 3}}}])).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("read-only"), "{body}");
+    let (status, _) = as_guest(json!([{"id": id, "values": {}, "config": null}])).await;
+    assert_eq!(status, 403);
+    let (status, _) = as_guest(json!([{"id": id, "values": {"email": {"value": "b@x.io"}}}])).await;
+    assert_eq!(status, 200, "other cells stay open");
+    // The team's key writes it; a config of a bad shape is refused; `null` unlocks.
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "values": {"age": {"value": 40}}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "config": {"fields": {"nope": {"readonly": true}}}}]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$[0].config", "{body}");
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "config": null}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert!(page["data"]["records"][0].get("config").is_none(), "{page}");
+    let (status, _) = as_guest(json!([{"id": id, "values": {"age": {"value": 5}}}])).await;
+    assert_eq!(status, 200, "unlocked");
+}
+
 /// A commit past SQLite's 32,766 bound values (a record hook reads its `dataUrl` whole).
 async fn a_big_commit_reads_whole(db: Db) {
     let app = spawn_app(db).await;
@@ -666,6 +767,7 @@ async fn a_guest_cannot_skip_or_answer_hooks(db: Db) {
 }
 
 on_both!(
+    a_hook_locks_cells_with_the_records_config,
     a_hook_answer_passes_over_a_record_deleted_meanwhile,
     a_late_hook_answer_keeps_a_later_correction,
     the_grid_marks_records_being_checked,

@@ -508,6 +508,7 @@ async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
         values: [("age".to_string(), json!(37))].into_iter().collect(),
         messages: Default::default(),
         metadata: None,
+        config: None,
     };
     let refused = record::update(&mut conn, &stale, &[update], "test", &Hooks::Skip);
     assert!(

@@ -199,6 +199,7 @@ fn update_of(
             values,
             messages: BTreeMap::new(),
             metadata: None,
+            config: None,
         };
         (update, checked)
     }))

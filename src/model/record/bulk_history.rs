@@ -331,6 +331,7 @@ fn restorable(
             values,
             messages: BTreeMap::new(),
             metadata: None,
+            config: None,
         })
         .collect();
     Ok((updates, kept))

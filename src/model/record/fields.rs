@@ -382,6 +382,7 @@ pub fn recheck_batch(
             values: BTreeMap::new(),
             messages: BTreeMap::new(),
             metadata: None,
+            config: None,
         })
         .collect();
     let written = update(conn, ctx, &updates, actor, &Hooks::Skip)?;

@@ -196,6 +196,7 @@ fn finish_insert(
             metadata: None,
             version: 1,
             custom: None,
+            config: None,
         })
         .collect();
     let written = Written {

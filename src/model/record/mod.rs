@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod bulk_history;
 pub mod cells;
+pub mod config;
 mod delete;
 pub mod ffql_sql;
 pub mod fields;
@@ -53,6 +54,8 @@ pub struct RecordRow {
     pub version: i64,
     /// Messages listener code put on cells (sparse, like `messages`).
     pub custom: Option<String>,
+    /// Flatfile's record `config`: cells listener code made read-only (module `config`).
+    pub config: Option<String>,
 }
 
 impl RecordRow {

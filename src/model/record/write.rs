@@ -41,6 +41,8 @@ pub struct RecordUpdate {
     pub values: BTreeMap<String, Value>,
     pub messages: BTreeMap<String, Vec<Message>>,
     pub metadata: Option<Value>,
+    /// A new record `config` as stored (`Some(None)` takes it away; module `config`).
+    pub config: Option<Option<String>>,
 }
 
 /// Folds changes that name the same record into one, in request order: later values of a
@@ -55,6 +57,9 @@ fn merge_repeated(updates: &[RecordUpdate]) -> Vec<RecordUpdate> {
                 merged[i].messages.extend(u.messages.clone());
                 if u.metadata.is_some() {
                     merged[i].metadata = u.metadata.clone();
+                }
+                if u.config.is_some() {
+                    merged[i].config = u.config.clone();
                 }
             }
             None => {
@@ -252,7 +257,8 @@ pub(super) fn update_loaded(
     // sheet's re-check rewrote every record (200,000 on PostgreSQL: 33 s, its indexes kept).
     let stored: Vec<(i64, &Checked)> = (0..ids.len())
         .filter(|&k| {
-            let recheck = updates[k].values.is_empty() && updates[k].metadata.is_none();
+            let recheck =
+                updates[k].values.is_empty() && updates[k].metadata.is_none() && updates[k].config.is_none();
             !(recheck && is_stored_as(rows[k], &olds[k], &checked[k]))
         })
         .map(|k| (ids[k], &checked[k]))
@@ -276,6 +282,15 @@ pub(super) fn update_loaded(
                     .filter(records::id.eq(ids[k])),
             )
             .set(records::metadata.eq(meta.to_string()))
+            .execute(conn)?;
+        }
+        if let Some(config) = &u.config {
+            diesel::update(
+                records::table
+                    .filter(records::sheet_seq.eq(ctx.sheet.seq))
+                    .filter(records::id.eq(ids[k])),
+            )
+            .set(records::config.eq(config))
             .execute(conn)?;
         }
         delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));

@@ -73,8 +73,9 @@ pub(super) fn serialize_record<S: Serializer, V: Serialize>(
     valid: bool,
     metadata: Option<&RawValue>,
     version: i64,
+    config: Option<&RawValue>,
 ) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(6))?;
+    let mut map = s.serialize_map(Some(6 + config.is_some() as usize))?;
     map.serialize_entry("id", &id)?;
     map.serialize_entry("values", &values)?;
     map.serialize_entry("valid", &valid)?;
@@ -84,6 +85,9 @@ pub(super) fn serialize_record<S: Serializer, V: Serialize>(
         None => map.serialize_entry("metadata", &serde_json::Map::new())?,
     }
     map.serialize_entry("versionId", &format!("us_vr_{version}"))?;
+    if let Some(config) = config {
+        map.serialize_entry("config", config)?;
+    }
     map.end()
 }
 
@@ -110,6 +114,10 @@ impl Serialize for RecordView<'_> {
             self.row.valid,
             metadata,
             self.row.version,
+            self.row
+                .config
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok()),
         )
     }
 }
@@ -536,6 +544,7 @@ mod tests {
                     metadata: (i % 3 == 0).then(|| r#"{"n":1}"#.to_string()),
                     version: 1,
                     custom: None,
+                    config: None,
                 }
             })
             .collect()

@@ -403,6 +403,9 @@ pub struct UpdateItem {
     /// `Some(Null)` when given as `null`, `None` when not given.
     #[serde(default, deserialize_with = "given")]
     metadata: Option<Value>,
+    /// Flatfile's record `config` (`record.setReadOnly()`); listener code's to set.
+    #[serde(default, deserialize_with = "given")]
+    config: Option<Value>,
 }
 
 /// A member that is present, even as `null`.
@@ -499,15 +502,35 @@ async fn update_once(
                 message,
             });
         }
+        let config = match item
+            .config
+            .as_ref()
+            .map(|c| record::config::parse(c, &ctx.config))
+        {
+            None => None,
+            Some(Ok(stored)) => Some(stored),
+            Some(Err(message)) => {
+                problems.push(ErrorItem {
+                    key: format!("$[{i}].config"),
+                    message,
+                });
+                None
+            }
+        };
         updates.push(RecordUpdate {
             id,
             values,
             messages,
             metadata,
+            config,
         });
     }
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems));
+    }
+    // Which cells are read-only is the team's listener's to say.
+    if updates.iter().any(|u| u.config.is_some()) {
+        refuse_guest(caller, "lock records (`config`)")?;
     }
     // Cell messages are the team's listener's say on the data (an error it found holds a
     // Submit back): a guest may not clear or write them.
@@ -521,6 +544,10 @@ async fn update_once(
     let written = state
         .db(move |conn| {
             still_unlocked(conn, &ctx, guest)?;
+            // Cells listener code locked are not a guest's to change.
+            if guest {
+                record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
+            }
             record::update(conn, &ctx, &updates, &actor, &hooks)
         })
         .await?;

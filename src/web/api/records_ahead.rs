@@ -37,7 +37,7 @@ impl Serialize for CheckedView<'_> {
             messages,
             only: None,
         };
-        serialize_record(s, RecordId(0), values, c.valid(), None, 1)
+        serialize_record(s, RecordId(0), values, c.valid(), None, 1, None)
     }
 }
 

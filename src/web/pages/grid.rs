@@ -254,7 +254,9 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                 text: checked.vals.get(i).map(display).unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
-                fixed: f.fixed() || !config.allows("edit"),
+                fixed: f.fixed()
+                    || !config.allows("edit")
+                    || crate::model::record::config::locks(row.config.as_deref(), &f.key),
             }
         })
         .collect();

@@ -106,6 +106,12 @@ pub async fn edit(
     refuse_fixed(&field)?;
     let sid = ctx.sheet.id.clone();
     let (row, ctx) = &load_row(&state, ctx, rid).await?;
+    if record::config::locks(row.config.as_deref(), &field.key) {
+        return Err(AppError::Forbidden(format!(
+            "{} is read-only in this record (the sheet's listener locked it)",
+            field.display_name()
+        )));
+    }
     let checked = row.checked(&ctx.config);
     let shown = checked
         .raw
@@ -247,6 +253,7 @@ async fn save_cell(
         values: BTreeMap::from([(field.to_string(), value.clone())]),
         messages: BTreeMap::new(),
         metadata: None,
+        config: None,
     };
     let (actor, field) = (user.actor(), field.to_string());
     let (written, counts, ctx) = state
@@ -256,6 +263,8 @@ async fn save_cell(
                     sheet::lock_for_write(conn, &ctx.write_set())?;
                     refuse_stale(conn, &ctx, rid, &field, &label, base, &actor)?;
                 }
+                // A cell the sheet's listener locked is not a person's to change.
+                record::config::refuse_locked(conn, ctx.sheet.seq, std::slice::from_ref(&update))?;
                 let written = record::update(conn, &ctx, &[update], &actor, &Hooks::Run)?;
                 let counts = sheet::get(conn, &ctx.sheet.id)?.counts();
                 Ok::<_, crate::model::ModelError>((written, counts))

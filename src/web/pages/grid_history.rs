@@ -160,6 +160,7 @@ pub async fn undo(
                         values: BTreeMap::from([(change.field.clone(), change.old())]),
                         messages: BTreeMap::new(),
                         metadata: None,
+                        config: None,
                     };
                     let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
                     Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
