@@ -6,7 +6,7 @@
 //! order. Neither pass holds the whole file.
 
 use super::json::{flattened, row_of, table, Keys, RawObject};
-use super::{ExtractError, Notes, Reject, Row, Table, TextSource};
+use super::{thousands, ExtractError, Notes, Reject, Row, Table, TextSource};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 use serde_json::value::RawValue;
@@ -169,12 +169,16 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
     // For each list the walk meets, in order: the index in `found` of the one read.
     let mut read_as: Vec<Option<usize>> = Vec::new();
     let (mut names, mut repeated, mut beyond, mut failed) = (HashSet::new(), Vec::new(), 0usize, None);
+    let mut lists_seen = 0usize;
     walk(source, false, &mut |step| match step {
         Step::List(name) => {
+            lists_seen += 1;
             let fresh = name.as_ref().is_none_or(|n| names.insert(n.clone()));
             let take = fresh && found.len() < MAX_LISTS;
             match (fresh, take) {
-                (false, _) => repeated.push(name.clone().unwrap_or_default()),
+                // Only the first is named: a file of many repeats is one note.
+                (false, _) if repeated.is_empty() => repeated.push(name.clone().unwrap_or_default()),
+                (false, _) => repeated.push(String::new()),
                 (true, false) => beyond += 1,
                 (true, true) => {}
             }
@@ -199,30 +203,52 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
             }
             true
         }
-        Step::End => true,
+        // A list under a key that held no record (`"ids": [1, 2]`, `[]`) is no sheet and
+        // does not count toward the cap.
+        Step::End => {
+            if found
+                .last()
+                .is_some_and(|f| f.name.is_some() && f.keys.list.is_empty())
+            {
+                found.pop();
+                if let Some(last) = read_as.last_mut() {
+                    *last = None;
+                }
+            }
+            true
+        }
     })?;
     // Stopping early leaves the file unfinished: the reason to stop is the error to show.
     if let Some(e) = failed {
         return Err(e);
     }
-    for name in repeated {
+    if let Some(first) = repeated.first() {
+        let more = match repeated.len() {
+            1 => String::new(),
+            n => format!(
+                " (and {} other list{} too)",
+                thousands(n as u64 - 1),
+                if n == 2 { "" } else { "s" }
+            ),
+        };
         notes.add(format!(
-            "the JSON holds the list “{}” more than once; only its first was read",
-            sheet_name(&name)
+            "the JSON holds the list “{}” more than once{more}; only the first of each was read",
+            sheet_name(first)
         ));
     }
     if beyond > 0 {
         notes.add(format!(
-            "the JSON holds {} lists of records; the first {MAX_LISTS} were read",
+            "the JSON holds {} lists; the first {MAX_LISTS} lists of records were read",
             MAX_LISTS + beyond
         ));
     }
     match found.first() {
-        None => {
+        None if lists_seen == 0 => {
             return Err(ExtractError::JsonShape(
                 "it is an object, and none of its keys holds a list".into(),
             ))
         }
+        None => return Err(ExtractError::NoFields),
         Some(Found {
             name: None, items: 0, ..
         }) => return Err(ExtractError::Empty),

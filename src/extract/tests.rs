@@ -373,6 +373,52 @@ fn an_object_of_many_lists_reads_the_first_hundred() {
     assert!(notes.iter().any(|n| n.contains("105 lists")), "{notes:?}");
 }
 
+/// Hostile shapes read in bounded time and stack: nesting deeper than the flattening goes
+/// (it overflowed the stack and aborted the process), thousands of repeated list names (one
+/// note, not one each), and lists of no records before the real one (they do not use up
+/// the cap on lists).
+#[test]
+fn hostile_json_shapes_stay_bounded() {
+    let deep = format!("{{\"rows\": [{}1{}]}}", "{\"a\":".repeat(5000), "}".repeat(5000));
+    let (tables, _) = read_all(deep.as_bytes(), "deep.json");
+    let labels = &tables[0].1;
+    assert_eq!(labels.len(), 1);
+    assert_eq!(
+        labels[0].matches('a').count(),
+        17,
+        "16 levels brought up: {}",
+        labels[0]
+    );
+    assert!(
+        tables[0].2[0][0].starts_with("{\"a\":{\"a\":"),
+        "deeper stays JSON"
+    );
+
+    let mut many = String::from("{\"real\": [{\"x\": 1}]");
+    for i in 0..20_000 {
+        many.push_str(&format!(", \"k{i}\": [{{\"y\": 1}}], \"k{i}\": []"));
+    }
+    many.push('}');
+    let started = std::time::Instant::now();
+    let (_, notes) = read_all(many.as_bytes(), "repeats.json");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let repeated: Vec<&String> = notes.iter().filter(|n| n.contains("more than once")).collect();
+    assert_eq!(repeated.len(), 1, "{notes:?}");
+    assert!(repeated[0].contains("19,999 other lists"), "{}", repeated[0]);
+
+    let mut past = String::from("{");
+    for i in 0..150 {
+        past.push_str(&format!("\"ids{i}\": [1, 2], \"e{i}\": [], "));
+    }
+    past.push_str("\"real\": [{\"x\": 1}]}");
+    let (tables, _) = read_all(past.as_bytes(), "past.json");
+    assert_eq!(tables.len(), 1);
+    assert_eq!(
+        (tables[0].0.as_str(), &tables[0].2),
+        ("real", &vec![strings(&["1"])])
+    );
+}
+
 #[test]
 fn every_sheet_of_an_xlsx_is_read() {
     let mut book = rust_xlsxwriter::Workbook::new();

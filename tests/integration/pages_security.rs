@@ -201,6 +201,13 @@ async fn an_overlong_address_is_refused_and_not_kept(db: Db) {
     let page = resp.text().await.unwrap();
     assert!(page.contains("That email and password do not match an account."));
     assert!(!page.contains("xxxxxxxxxx"), "the address is not shown back");
+    // An address with a space is no account's either: a try as `owner@x.io from:1.2.3.4`
+    // would otherwise have spent the owner's budget from that address.
+    let token = app.sign_in_token().await;
+    let resp = app
+        .sign_in_with(&token, "owner@x.io from:127.0.0.1", "a long enough password")
+        .await;
+    assert_eq!(resp.status().as_u16(), 401);
     let mut conn = app.pool.get().unwrap();
     let kept: i64 = sign_in_attempts::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(kept, 0);

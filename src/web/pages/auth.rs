@@ -109,9 +109,11 @@ pub async fn sign_in(
             StatusCode::FORBIDDEN,
         );
     }
-    // No account has a longer address (they are checked at creation), so such a try is
-    // answered at once, neither counted nor shown back: each counted try is a stored row.
-    if email.len() > user::MAX_EMAIL_LEN {
+    // No account has a longer address, or one with spaces or control characters (they are
+    // checked at creation), so such a try is answered at once, neither counted nor shown
+    // back: each counted try is a stored row, and a space could make one account's key
+    // read as another's (`owner@x.io from:10.0.0.1`).
+    if email.len() > user::MAX_EMAIL_LEN || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return sign_in_page(
             &state,
             sign_in_token(&req),
