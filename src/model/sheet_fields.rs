@@ -326,9 +326,9 @@ pub fn later_recheck(conn: &mut AnyConnection, job: &Job) -> QueryResult<Option<
 }
 
 /// `sheets.validate` of a sheet too big to re-check within a request: the re-check a field
-/// change queues, as its own transaction. A re-check of the sheet queued and not started
-/// yet will check every record as it is when it starts, so it is the answer instead of
-/// another (a client asking again and again queues one).
+/// change queues, as its own transaction. A re-check of the sheet queued or running is the
+/// answer instead of another (a client asking again and again queues one): what it has not
+/// reached yet it checks as it is then, and what it passed was checked by its own write.
 pub fn queue_validation(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<Job> {
     use crate::db::schema::jobs;
     crate::db::write_tx(conn, |conn| {
@@ -337,8 +337,7 @@ pub fn queue_validation(conn: &mut AnyConnection, ctx: &SheetContext, actor: &st
             .filter(jobs::job_type.eq("sheet"))
             .filter(jobs::operation.eq(RECHECK))
             .filter(jobs::environment_id.eq(&ctx.environment_id))
-            .filter(jobs::status.eq(job::status::READY))
-            .filter(jobs::claimed_by.is_null())
+            .filter(jobs::status.eq_any([job::status::READY, job::status::EXECUTING]))
             .select(jobs::id)
             .first(conn)
             .optional()?;

@@ -503,6 +503,8 @@ async fn a_file_listing_is_of_imports_unless_asked(db: Db) {
     assert_eq!(names(&list), ["in.csv"]);
     let (_, list) = app.get_json(&format!("/files?spaceId={space}&mode=export")).await;
     assert_eq!(names(&list), ["out.csv"]);
+    let (status, body) = app.get_json(&format!("/files?spaceId={space}&mode=all")).await;
+    assert_eq!(status, 400, "{body}");
 }
 
 /// Two deletes of one file at once: both end well, and `file:deleted` (with its workbook's

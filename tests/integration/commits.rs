@@ -175,8 +175,9 @@ async fn workbook_settings_track_changes(db: Db) {
 
 /// A hook reads its `dataUrl` once, with no page size: a commit of 12,000 records
 /// (more than a page) comes back whole.
-/// A hook's answer that comes after a person corrected a cell (the hook took a few seconds)
-/// leaves the correction: only the cells not written since its commit take the answer.
+/// A hook's answer that comes after a person corrected the record (the hook took a few
+/// seconds) leaves the correction: a record a later commit wrote is that commit's hook's
+/// to answer, and that answer (deriving a cell from the corrected one) holds whole.
 async fn a_late_hook_answer_keeps_a_later_correction(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -189,35 +190,54 @@ async fn a_late_hook_answer_keeps_a_later_correction(db: Db) {
     )
     .await;
     let id = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
-    let first = events_of(&app, "commit:created").await[0]["dataUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url_of = |n: usize| {
+        let app = &app;
+        async move {
+            events_of(app, "commit:created").await[n]["dataUrl"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let first = url_of(0).await;
     // A person fixes the email meanwhile (a commit of its own).
     let (status, fixed) = app
         .put_json(
             &format!("/sheets/{sheet}/records"),
-            &json!([{"id": id, "values": {"email": {"value": "second@y.com"}}}]),
+            &json!([{"id": id, "values": {"email": {"value": "Second@Y.COM"}}}]),
         )
         .await;
     assert_eq!(status, 200, "{fixed}");
-    // The hook's answer to the first commit: the email as it read it, lower-cased, and a
-    // capitalised name, with a message on each.
+    let second = url_of(1).await;
+    // The hook lower-cases the email and derives the name from it: its late answer to the
+    // first commit, then its answer to the second.
     let note = |m: &str| json!([{"message": m, "type": "warning", "source": "custom-logic"}]);
-    let answer = json!([{"id": id, "values": {
-        "email": {"value": "first@x.com", "messages": note("lower-cased")},
-        "name": {"value": "Ada", "messages": note("capitalised")}}}]);
-    let (status, body) = put_gzip(&app, &first, &answer).await;
+    let answer = |email: &str, name: &str| {
+        json!([{"id": id, "values": {
+            "email": {"value": email, "messages": note("lower-cased")},
+            "name": {"value": name}}}])
+    };
+    let (status, body) = put_gzip(&app, &first, &answer("first@x.com", "first")).await;
     assert_eq!(status, 200, "{body}");
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let rec = &page["data"]["records"][0]["values"];
     assert_eq!(
-        rec["email"]["value"], "second@y.com",
+        rec["email"]["value"], "Second@Y.COM",
         "the correction stays: {rec}"
     );
-    assert_eq!(rec["email"]["messages"], json!([]), "{rec}");
-    assert_eq!(rec["name"]["value"], "Ada", "the rest of the answer holds: {rec}");
-    assert_eq!(rec["name"]["messages"][0]["message"], "capitalised", "{rec}");
+    assert_eq!(rec["name"]["value"], "ada", "{rec}");
+    let (status, body) = put_gzip(&app, &second, &answer("second@y.com", "second")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let rec = &page["data"]["records"][0]["values"];
+    assert_eq!(rec["email"]["value"], "second@y.com", "{rec}");
+    assert_eq!(
+        rec["name"]["value"], "second",
+        "the later answer holds whole: {rec}"
+    );
+    assert_eq!(rec["email"]["messages"][0]["message"], "lower-cased", "{rec}");
+    // Both commits completed.
+    assert_eq!(events_of(&app, "commit:completed").await.len(), 2);
 }
 
 /// A record deleted while its hook ran: the answer for the others is kept and the commit
@@ -244,6 +264,16 @@ async fn a_hook_answer_passes_over_a_record_deleted_meanwhile(db: Db) {
         .iter()
         .enumerate()
         .map(|(i, id)| json!({"id": id, "values": {"email": {"value": format!("a{}@x.com", i + 1)}}}))
+        .collect();
+    // A field removed while the hook ran: the answer's cells of it say nothing.
+    let (status, _) = app.delete(&format!("/sheets/{sheet}/fields/tier")).await;
+    assert_eq!(status, 200);
+    let answer: Vec<Value> = answer
+        .into_iter()
+        .map(|mut a| {
+            a["values"]["tier"] = json!({"value": "gold"});
+            a
+        })
         .collect();
     let (status, body) = put_gzip(&app, &url, &Value::Array(answer)).await;
     assert_eq!(status, 200, "{body}");
@@ -359,6 +389,49 @@ async fn a_hook_locks_cells_with_the_records_config(db: Db) {
     assert!(page["data"]["records"][0].get("config").is_none(), "{page}");
     let (status, _) = as_guest(json!([{"id": id, "values": {"age": {"value": 5}}}])).await;
     assert_eq!(status, 200, "unlocked");
+}
+
+/// A commit of more than one answer's 50,000 records (a big bulk change's): its `dataUrl`
+/// read whole says to page it (422) instead of answering the first 50,000 as if all, and
+/// pages read every record.
+async fn a_commit_past_one_answer_is_read_in_pages(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    for part in 0..2 {
+        let rows: Vec<Value> = (0..25_001)
+            .map(|i| json!({"code": format!("C{part}-{i}")}))
+            .collect();
+        insert(&app, &sheet, Value::Array(rows), &[("X-Disable-Hooks", "true")]).await;
+    }
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": {"value": "Acme"}}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let job = app.wait_job(body["data"]["jobId"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    let url = events_of(&app, "commit:created").await[0]["dataUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, whole) = send(app.client.get(app.url(&format!("/{url}"))).bearer_auth(&app.key)).await;
+    assert_eq!(status, 422, "{whole}");
+    assert!(whole.to_string().contains("50,002 records"), "{whole}");
+    let mut read = 0;
+    for page in 1..=2 {
+        let (status, body) = send(
+            app.client
+                .get(app.url(&format!("/{url}&pageSize=50000&pageNumber={page}")))
+                .bearer_auth(&app.key),
+        )
+        .await;
+        assert_eq!(status, 200);
+        read += body["data"]["records"].as_array().unwrap().len();
+    }
+    assert_eq!(read, 50_002);
 }
 
 /// A commit past SQLite's 32,766 bound values (a record hook reads its `dataUrl` whole).
@@ -767,6 +840,7 @@ async fn a_guest_cannot_skip_or_answer_hooks(db: Db) {
 }
 
 on_both!(
+    a_commit_past_one_answer_is_read_in_pages,
     a_hook_locks_cells_with_the_records_config,
     a_hook_answer_passes_over_a_record_deleted_meanwhile,
     a_late_hook_answer_keeps_a_later_correction,

@@ -96,7 +96,7 @@ pub fn update_tagged(
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
         let updates = match hooks {
-            Hooks::Answer(commit) => without_later_changes(conn, ctx, commit, updates.clone())?,
+            Hooks::Answer(commit) => without_later_commits(conn, ctx, commit, updates.clone())?,
             _ => updates.clone(),
         };
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
@@ -124,42 +124,40 @@ pub fn update_tagged(
     })
 }
 
-/// A hook's answer to a commit, without the cells written since the commit was made (a
-/// person's correction saved while the hook ran): the hook's value and messages there were
-/// about what the commit wrote, which the cell no longer holds, and would silently undo the
-/// correction. Read under the sheet's lock, so no write slips in between.
-fn without_later_changes(
+/// A hook's answer to a commit, without the records a later commit wrote (a person's
+/// correction saved while the hook ran): the hook read them as that commit left them, and
+/// would silently undo the correction; the later commit's own answer speaks for them.
+/// Later hook answers make no commit, so they do not hold back one another. Read under the
+/// sheet's lock, so no write slips in between.
+fn without_later_commits(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     commit: &CommitId,
     mut updates: Vec<RecordUpdate>,
 ) -> ModelResult<Vec<RecordUpdate>> {
-    use crate::db::schema::{commits, record_changes};
-    let since: Option<chrono::NaiveDateTime> = commits::table
+    use crate::db::schema::commits;
+    let answered: Option<(chrono::NaiveDateTime, String)> = commits::table
         .find(commit)
-        .select(commits::created_at)
+        .select((commits::created_at, commits::record_ids))
         .first(conn)
         .optional()?;
-    let Some(since) = since else {
+    let Some((since, its_ids)) = answered else {
         return Ok(updates);
     };
-    let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
-    let mut later: std::collections::HashSet<(i64, String)> = Default::default();
-    for chunk in ids.chunks(INSERT_CHUNK) {
-        let rows: Vec<(i64, String)> = record_changes::table
-            .filter(record_changes::record_id.eq_any(chunk))
-            .filter(record_changes::sheet_id.eq(&ctx.sheet.id))
-            .filter(record_changes::created_at.gt(since))
-            .select((record_changes::record_id, record_changes::field))
-            .load(conn)?;
-        later.extend(rows);
-    }
+    let later: Vec<String> = commits::table
+        .filter(commits::sheet_id.eq(&ctx.sheet.id))
+        .filter(commits::created_at.gt(since))
+        .select(commits::record_ids)
+        .load(conn)?;
     if !later.is_empty() {
-        for u in &mut updates {
-            let id = u.id.0;
-            u.values.retain(|k, _| !later.contains(&(id, k.clone())));
-            u.messages.retain(|k, _| !later.contains(&(id, k.clone())));
-        }
+        // Only the commit's own records: an answer naming others is applied as given.
+        let its: std::collections::HashSet<i64> = commit::expand_ranges(&its_ids).into_iter().collect();
+        let written: std::collections::HashSet<i64> = later
+            .iter()
+            .flat_map(|ids| commit::expand_ranges(ids))
+            .filter(|id| its.contains(id))
+            .collect();
+        updates.retain(|u| !written.contains(&u.id.0));
     }
     Ok(updates)
 }

@@ -246,6 +246,8 @@ pub async fn validate(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
+    // A re-check rewrites the sheet's records: a guest needs to be let edit them.
+    super::records::check_access(&caller, &ctx, "edit")?;
     let actor = caller.actor();
     let sheet_id = ctx.sheet.id.clone();
     // A big sheet is re-checked in the background, as a field change's records are: a

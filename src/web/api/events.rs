@@ -112,57 +112,86 @@ pub async fn list(
     };
     let env = caller.environment_id.clone();
     let ids = state.db(move |conn| event::list_ids(conn, &env, &filter)).await?;
-    Ok(stream_page(state.pool.clone(), ids))
+    Ok(stream_page(state, ids))
 }
 
 /// Events read per step of [`stream_page`]: an event may be 1 MiB, so a page of a thousand
 /// is never held whole (eight readers of such pages took the process to 5.7 GB).
 const EVENTS_PER_STEP: usize = 8;
 
-/// `{"data": [...]}` of these events, read and written a few at a time; a connection is
-/// taken for each step and given back before its events are sent, so a slow reader holds
-/// none.
-fn stream_page(pool: crate::db::Pool, ids: Vec<i64>) -> HttpResponse {
+/// Where [`stream_page`] is.
+struct Page {
+    state: web::Data<AppState>,
+    ids: Vec<i64>,
+    next: usize,
+    opened: bool,
+    written: bool,
+    closed: bool,
+}
+
+/// `{"data": [...]}` of these events, a few read and written at a time as the reader takes
+/// them: a reader that stops reading holds no thread and no connection, only this step.
+fn stream_page(state: web::Data<AppState>, ids: Vec<i64>) -> HttpResponse {
     use actix_web::web::Bytes;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
-    tokio::task::spawn_blocking(move || {
-        let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
-        if !send(b"{\"data\":[".to_vec()) {
-            return;
+    let page = Page {
+        state,
+        ids,
+        next: 0,
+        opened: false,
+        written: false,
+        closed: false,
+    };
+    let stream = futures_util::stream::unfold(page, |mut p| async move {
+        if p.closed {
+            return None;
         }
-        let mut first = true;
-        for chunk in ids.chunks(EVENTS_PER_STEP) {
-            let read = pool
-                .get()
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| event::by_ids(&mut conn, chunk).map_err(|e| e.to_string()));
-            let events = match read {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::error!(error = %e, "listing events failed midway");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("listing events failed")));
-                    return;
+        if !std::mem::replace(&mut p.opened, true) {
+            return Some((Ok(Bytes::from_static(b"{\"data\":[")), p));
+        }
+        if p.next >= p.ids.len() {
+            p.closed = true;
+            return Some((Ok(Bytes::from_static(b"]}")), p));
+        }
+        let chunk = p.ids[p.next..(p.next + EVENTS_PER_STEP).min(p.ids.len())].to_vec();
+        p.next += chunk.len();
+        match read_events(&p.state, chunk).await {
+            Ok(events) => {
+                let mut out = Vec::new();
+                for e in &events {
+                    if std::mem::replace(&mut p.written, true) {
+                        out.push(b',');
+                    }
+                    // A Value of strings and numbers always serializes.
+                    let _ = serde_json::to_writer(&mut out, &event_json(e));
                 }
-            };
-            let mut out = Vec::new();
-            for e in &events {
-                if !std::mem::take(&mut first) {
-                    out.push(b',');
-                }
-                // A Value of strings and numbers always serializes.
-                let _ = serde_json::to_writer(&mut out, &event_json(e));
+                Some((Ok(Bytes::from(out)), p))
             }
-            if !send(out) {
-                return;
+            Err(e) => {
+                tracing::error!(error = %e, "listing events failed midway");
+                p.closed = true;
+                Some((Err(std::io::Error::other("listing events failed")), p))
             }
         }
-        send(b"]}".to_vec());
     });
-    let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     HttpResponse::Ok()
         .content_type("application/json")
         .streaming(stream)
+}
+
+/// Some events of a page being sent; a database busy for a moment is asked again, as the
+/// answer has begun and can no longer say 503.
+async fn read_events(state: &AppState, ids: Vec<i64>) -> Result<Vec<Event>, AppError> {
+    let mut tries = 0;
+    loop {
+        let asked = ids.clone();
+        match state.db(move |conn| event::by_ids(conn, &asked)).await {
+            Err(AppError::Unavailable) if tries < 5 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// An API key sees one environment: any other is not found for it.

@@ -372,6 +372,12 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
+    if let Some(mode) = q.mode.as_deref().filter(|m| !matches!(*m, "import" | "export")) {
+        return Err(AppError::bad_request(
+            "mode",
+            format!("`{mode}` is not a mode: `import` (the default) or `export`"),
+        ));
+    }
     let space_id = space_filter(&caller, q.space_id.as_deref())?;
     let filter = Filter {
         space_id,

@@ -220,7 +220,19 @@ pub async fn list(
         // commit is one write, at most MAX_BATCH records).
         let ids = commit_of(&state, &ctx, key, raw).await?.ids();
         if param(&params, "pageSize").is_none() {
-            q.page_size = ids.len().clamp(1, MAX_BATCH) as i64;
+            // A reader of one answer is told when it would miss records, rather than
+            // handed the first 50,000 of a bigger commit (a bulk change's) as if all.
+            if ids.len() > MAX_BATCH {
+                return Err(AppError::invalid(
+                    "pageSize",
+                    format!(
+                        "this commit holds {} records, more than one answer carries ({}); read it in pages (pageSize, pageNumber)",
+                        crate::extract::thousands(ids.len() as u64),
+                        crate::extract::thousands(MAX_BATCH as u64)
+                    ),
+                ));
+            }
+            q.page_size = ids.len().max(1) as i64;
         }
         let from = (q.page_number - 1).saturating_mul(q.page_size) as usize;
         let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
@@ -475,7 +487,18 @@ async fn update_once(
             continue;
         };
         let path = format!("$[{i}].values");
-        let (values, messages) = cell_updates(&ctx.config, item.values, &path, &mut problems);
+        let mut given = item.values;
+        let mut given_config = item.config;
+        // A hook's answer naming a field removed while it ran says nothing of the others.
+        if matches!(hooks, Hooks::Answer(_)) {
+            given.retain(|k, _| ctx.config.field_index(k).is_some());
+            if let Some(Value::Object(c)) = &mut given_config {
+                if let Some(Value::Object(fields)) = c.get_mut("fields") {
+                    fields.retain(|k, _| ctx.config.field_index(k).is_some());
+                }
+            }
+        }
+        let (values, messages) = cell_updates(&ctx.config, given, &path, &mut problems);
         // Read-only and computed cells are the team's (and its listener code's) to write.
         if caller.guest_spaces().is_some() {
             for key in values.keys() {
@@ -502,8 +525,7 @@ async fn update_once(
                 message,
             });
         }
-        let config = match item
-            .config
+        let config = match given_config
             .as_ref()
             .map(|c| record::config::parse(c, &ctx.config))
         {
