@@ -350,6 +350,31 @@ pub async fn status(
     render_panel(&state, &user, j, false).await
 }
 
+/// A card's form on a job the viewer may handle (a guest: those it may through the API):
+/// checks the form's token, makes `change` to the job and tells whoever watches it.
+async fn change_job(
+    user: &Viewer,
+    state: &AppState,
+    path: &str,
+    csrf: &str,
+    change: impl FnOnce(&mut crate::db::AnyConnection, &Job, &str) -> Result<Job, ModelError> + Send + 'static,
+) -> Result<Job, AppError> {
+    user.check_csrf(csrf)?;
+    let j = load_job(state, user, path).await?;
+    let actor = user.actor();
+    let guest = matches!(user, Viewer::Guest(_));
+    let j = state
+        .db(move |conn| {
+            if guest {
+                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
+            }
+            change(conn, &j, &actor)
+        })
+        .await?;
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    Ok(j)
+}
+
 /// The outcome dialog's button: acknowledges the outcome (`job:outcome-acknowledged`) and
 /// empties the panel.
 pub async fn acknowledge(
@@ -358,19 +383,7 @@ pub async fn acknowledge(
     path: web::Path<String>,
     form: crate::web::input::Form<super::CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.check_csrf(&form.csrf_token)?;
-    let j = load_job(&state, &user, &path).await?;
-    let actor = user.actor();
-    let guest = matches!(user, Viewer::Guest(_));
-    let j = state
-        .db(move |conn| {
-            if guest {
-                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
-            }
-            job::ack_outcome(conn, &j, &actor)
-        })
-        .await?;
-    state.live.publish_job(&j.id, j.space_id.as_ref());
+    change_job(&user, &state, &path, &form.csrf_token, job::ack_outcome).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body("<div id=\"action-job\"></div>"))
@@ -430,20 +443,11 @@ pub async fn cancel(
     path: web::Path<String>,
     form: crate::web::input::Form<super::CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.check_csrf(&form.csrf_token)?;
-    let j = load_job(&state, &user, &path).await?;
-    let actor = user.actor();
-    let guest = matches!(user, Viewer::Guest(_));
-    let j = state
-        .db(move |conn| {
-            if guest {
-                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
-            }
-            let info = crate::web::api::job_starts::cancel_info(&j, None)?;
-            job::finish(conn, &j, status::CANCELED, None, info, &actor)
-        })
-        .await?;
-    state.live.publish_job(&j.id, j.space_id.as_ref());
+    let j = change_job(&user, &state, &path, &form.csrf_token, |conn, j, actor| {
+        let info = crate::web::api::job_starts::cancel_info(j, None)?;
+        job::finish(conn, j, status::CANCELED, None, info, actor)
+    })
+    .await?;
     render_panel(&state, &user, j, true).await
 }
 
