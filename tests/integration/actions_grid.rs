@@ -48,7 +48,7 @@ pub(crate) async fn click(app: &TestApp, sheet: &str, fields: &[(&str, &str)]) -
 
 /// A job's `job:ready` event. On PostgreSQL a listing holds back events a transaction still
 /// running could slip in front of (`event::list`), so it is asked for until it shows.
-async fn ready_event_of(app: &TestApp, job: &str) -> Value {
+pub(crate) async fn ready_event_of(app: &TestApp, job: &str) -> Value {
     for _ in 0..100 {
         let (_, events) = app
             .get_json("/events?topic=job:ready&includeAcknowledged=true&pageSize=100")
@@ -358,107 +358,6 @@ async fn a_workbook_action_checks_its_input_and_who_clicks(db: Db) {
     assert_eq!(jobs[0]["subject"], Value::Null);
 }
 
-/// A sheet action on many selected records: its `dataUrl` names the job rather than every
-/// id (6,000 ids made an address the HTTP layer refuses), and reads just those records.
-async fn a_big_selection_has_a_short_data_url(db: Db) {
-    let app = spawn_app(db).await;
-    let sheet = app.sheet_id(&app.space_from_blueprint().await, "companies").await;
-    let rows: Vec<Value> = (0..600).map(|i| json!({"code": format!("C{i}")})).collect();
-    let (status, made) = app
-        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
-        .await;
-    assert_eq!(status, 200);
-    let ids: Vec<String> = record_ids(&made).into_iter().step_by(2).collect();
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &json!({"type": "sheet", "operation": "export-selected", "source": sheet, "trigger": "immediate",
-                    "subject": {"type": "collection", "resource": "records", "query": {"ids": ids}}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let job = job["data"]["id"].as_str().unwrap().to_string();
-    let event = ready_event_of(&app, &job).await;
-    let url = event["dataUrl"].as_str().unwrap().to_string();
-    assert_eq!(url, format!("v1/sheets/{sheet}/records?subjectOf={job}"));
-    let read = |extra: &'static str| {
-        let url = format!("/{url}{extra}");
-        let app = &app;
-        async move { send(app.client.get(app.url(&url)).bearer_auth(&app.key)).await }
-    };
-    let (status, all) = read("&pageSize=1000").await;
-    assert_eq!(status, 200, "{all}");
-    let got: Vec<String> = all["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(got, ids);
-    let (_, page) = read("&pageSize=100&pageNumber=3").await;
-    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 100);
-    assert_eq!(page["data"]["records"][0]["id"], ids[200].as_str());
-}
-
-/// A foreground action's job a listener took and then dropped: the team cancels it from
-/// the running card, which the overlay otherwise keeps up for good.
-async fn a_running_action_is_canceled_from_its_card(db: Db) {
-    let app = spawn_app(db).await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
-    let token = signed_in(&app, &wb).await;
-    let (status, body) = click(
-        &app,
-        &contacts,
-        &[
-            ("csrf_token", token.as_str()),
-            ("scope", "workbook"),
-            ("operation", "send-report"),
-            ("input:note", "x"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let job = jobs_of(&app).await[0]["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        app.post_json(&format!("/jobs/{job}/ack"), &json!({"progress": 40}))
-            .await
-            .0,
-        200
-    );
-    let card = app.page(&format!("/grid/jobs/{job}")).await;
-    assert!(
-        card.contains("read-only until this ends") && card.contains("action-job-cancel"),
-        "{card}"
-    );
-    let resp = app
-        .client
-        .post(app.url(&format!("/grid/jobs/{job}/cancel")))
-        .header("HX-Request", "true")
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let (_, got) = app.get_json(&format!("/jobs/{job}")).await;
-    assert_eq!(got["data"]["status"], "canceled", "{got}");
-    let card = app.page(&format!("/grid/jobs/{job}")).await;
-    assert!(!card.contains("read-only until this ends"), "{card}");
-    // Without the form's token: refused.
-    let forged = app
-        .client
-        .post(app.url(&format!("/grid/jobs/{job}/cancel")))
-        .form(&[("csrf_token", "nope")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status().as_u16(), 403);
-}
-
 /// A browser with the guest's session, opened by its link.
 async fn guest_browser(app: &TestApp, guest_id: &str, space: &str) -> BrowserHandle {
     let (status, token) = app
@@ -603,51 +502,6 @@ async fn a_job_nobody_takes_fails(db: Db) {
     assert!(!html.contains("id=\"job-outcome\""), "acknowledged: gone");
 }
 
-/// A `job:ready` a webhook is still trying to deliver (its listener restarting) gives the
-/// job twice the time to be taken before it fails "No listener took this job".
-async fn a_job_whose_ready_event_is_on_its_way_waits_longer(db: Db) {
-    let app = spawn_app_with(db, |s| {
-        s.job_ack_seconds = 2;
-        s.webhook_private = true;
-    })
-    .await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", closed.local_addr().unwrap());
-    drop(closed);
-    let (status, hook) = app
-        .post_json(
-            "/webhooks",
-            &json!({"environmentId": app.env_id, "url": url, "topics": ["job:ready"]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{hook}");
-    let (wb, _) = workbook_with_records(&app).await;
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &json!({"type": "workbook", "operation": "send-report", "source": wb, "trigger": "immediate"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
-    let started = std::time::Instant::now();
-    let mut ended = None;
-    while started.elapsed() < Duration::from_secs(15) {
-        let (_, job) = app.get_json(&format!("/jobs/{id}")).await;
-        if job["data"]["status"] != "ready" {
-            ended = Some((started.elapsed(), job["data"]["info"].clone()));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (after, info) = ended.expect("the job fails in the end");
-    assert_eq!(info, "No listener took this job");
-    assert!(
-        after >= Duration::from_millis(3_500),
-        "failed after {after:?}, its delivery still pending"
-    );
-}
-
 /// An outcome whose `next` is `retry` offers to run the job again; its button makes the job
 /// ready again (a new `job:ready`), outcome cleared.
 async fn an_outcome_may_offer_a_retry(db: Db) {
@@ -699,9 +553,6 @@ async fn an_outcome_may_offer_a_retry(db: Db) {
 }
 
 on_both!(
-    a_job_whose_ready_event_is_on_its_way_waits_longer,
-    a_big_selection_has_a_short_data_url,
-    a_running_action_is_canceled_from_its_card,
     the_grid_shows_actions_and_why_one_is_off,
     a_sheet_action_makes_a_job_with_its_subject_and_data_url,
     a_workbook_action_checks_its_input_and_who_clicks,

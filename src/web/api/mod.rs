@@ -19,6 +19,7 @@ pub mod record_view;
 pub mod records;
 mod records_ahead;
 mod records_body;
+mod records_subject;
 pub mod secrets;
 pub mod sheet_fields;
 pub mod sheets;

@@ -162,34 +162,6 @@ async fn commit_of(state: &AppState, ctx: &SheetContext, key: &str, raw: &str) -
         .ok_or(AppError::NotFound("commit"))
 }
 
-/// `subjectOf=<job>` (the `dataUrl` of a sheet action on many selected records): the job's
-/// selection in place of the parameter, with the caller's others (`pageSize`, `fields`...).
-async fn subject_params(
-    state: &AppState,
-    caller: &SpaceCaller,
-    ctx: &SheetContext,
-    raw: &str,
-    given: &[(String, String)],
-) -> Result<Vec<(String, String)>, AppError> {
-    let id = crate::ids::JobId::parse(raw)
-        .ok_or_else(|| AppError::bad_request("subjectOf", format!("`{raw}` is not a job id")))?;
-    let env = caller.environment_id.clone();
-    let job = state
-        .db(move |conn| crate::model::job::find(conn, &env, &id))
-        .await?
-        .filter(|j| j.source == ctx.sheet.id.as_str())
-        .ok_or(AppError::NotFound("job"))?;
-    let selection = crate::model::job_subject::subject_query(&job).ok_or_else(|| {
-        AppError::bad_request(
-            "subjectOf",
-            "that job's subject is no selection of records".to_string(),
-        )
-    })?;
-    let mut out: Vec<(String, String)> = selection.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    out.extend(given.iter().filter(|(k, _)| k != "subjectOf").cloned());
-    Ok(out)
-}
-
 fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
@@ -202,7 +174,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &caller, &path).await?;
     let params = match param(&params, "subjectOf") {
-        Some(job) => subject_params(&state, &caller, &ctx, job, &params).await?,
+        Some(job) => super::records_subject::params(&state, &caller, &ctx, job, &params).await?,
         None => params.into_inner(),
     };
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
