@@ -96,8 +96,8 @@ pub fn update_tagged(
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
         let updates = match hooks {
-            Hooks::Answer(commit) => without_later_commits(conn, ctx, commit, updates.clone())?,
-            _ => updates.clone(),
+            Hooks::Answer(commit) => without_later_commits(conn, ctx, commit, updates)?,
+            _ => updates,
         };
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
         let old_rows = load(conn, ctx.sheet.seq, &ids)?;
