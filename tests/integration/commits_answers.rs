@@ -8,8 +8,6 @@ use crate::helpers::*;
 use crate::on_both;
 use serde_json::{json, Value};
 
-/// A hook reads its `dataUrl` once, with no page size: a commit of 12,000 records
-/// (more than a page) comes back whole.
 /// A hook's answer that comes after a person corrected the record (the hook took a few
 /// seconds) leaves the correction: a record a later commit wrote is that commit's hook's
 /// to answer, and that answer (deriving a cell from the corrected one) holds whole.
