@@ -17,6 +17,9 @@ export default function (listener) {
   // Runs on every commit of the sheet: an import's batch, a person's edit in the grid.
   listener.use(
     recordHook(SHEET, (record) => {
+      // A contact without a name is named after the company its reference points at.
+      const [company] = record.getLinks("company") ?? [];
+      if (company && !record.get("name")) record.set("name", `Someone at ${company.name}`);
       const email = record.get("email");
       if (typeof email !== "string") return record;
       const clean = email.trim().toLowerCase();

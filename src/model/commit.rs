@@ -73,9 +73,14 @@ pub fn tracks_changes(ctx: &SheetContext) -> bool {
 }
 
 /// The relative URL a hook reads and answers the commit's records at (no leading slash,
-/// with a `?`: the listener appends `&k=v`).
-pub fn data_url(sheet: &SheetId, id: &CommitId) -> String {
-    format!("v1/sheets/{sheet}/records?commitId={id}")
+/// with a `?`: the listener appends `&k=v`). A sheet with reference fields asks for their
+/// linked records, which `record.getLinks()` reads.
+pub fn data_url(ctx: &SheetContext, id: &CommitId) -> String {
+    let sheet = &ctx.sheet.id;
+    match ctx.refs.iter().any(Option::is_some) {
+        true => format!("v1/sheets/{sheet}/records?commitId={id}&includeLinks=true"),
+        false => format!("v1/sheets/{sheet}/records?commitId={id}"),
+    }
 }
 
 /// Records a commit of the records `ids` and emits `commit:created`, in the caller's
@@ -87,7 +92,7 @@ pub fn create(
     ids: &[i64],
 ) -> QueryResult<CommitId> {
     let (id, track_changes) = record(conn, ctx, actor, ids)?;
-    let url = data_url(&ctx.sheet.id, &id);
+    let url = data_url(ctx, &id);
     let payload = json!({
         "sheetId": ctx.sheet.id,
         "workbookId": ctx.sheet.workbook_id,
@@ -191,7 +196,7 @@ pub fn complete(
     if n == 0 {
         return Ok(false);
     }
-    let url = data_url(&ctx.sheet.id, id);
+    let url = data_url(ctx, id);
     let extras = Extras {
         data_url: Some(&url),
         ..Default::default()

@@ -87,6 +87,13 @@ test("spaces, workbooks, sheets, records and events", async () => {
   assert.equal(counts.data.counts.error, 0);
   assert.equal(counts.data.counts.valid, 2);
 
+  // A reference cell's linked records, parsed by the client as RecordsWithLinks.
+  const linked = await api.records.get(contacts, { includeLinks: true });
+  for (const record of linked.data.records) {
+    const [company] = record.values.company.links;
+    assert.equal(company.values.code.value, "ACME");
+  }
+
   const sorted = await api.records.get(contacts, { sortField: "age", sortDirection: "asc", pageSize: 1 });
   assert.equal(sorted.data.records[0].values.email.value, "bob@example.com");
   const found = await api.records.get(contacts, { searchValue: "ada", searchField: "email" });

@@ -346,6 +346,41 @@ async fn a_record_hook_fixes_and_flags_mapped_records(db: Db) {
     );
 }
 
+/// The hook reads a reference's linked record (`record.getLinks("company")`, from the
+/// commit's `dataUrl`) and names a nameless contact after it.
+async fn a_record_hook_reads_the_linked_records_of_a_reference(db: Db) {
+    let app = spawn_app(db).await;
+    let listener = serve_listener(&app).await;
+    let space = app.space_from_blueprint().await;
+    let companies = app.sheet_id(&space, "companies").await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let (status, body) = send(
+        app.api(reqwest::Method::POST, &format!("/sheets/{companies}/records"))
+            .header("X-Disable-Hooks", "true")
+            .json(&json!([{"code": "ACME", "name": "Acme Corp"}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "ada@acme.com", "company": "ACME"},
+                    {"email": "bo@acme.com", "name": "Bo", "company": "ACME"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let records = wait_records(&app, &contacts, &listener, "the linked company's name", |recs| {
+        by_name(recs, "Someone at Acme Corp").is_some()
+    })
+    .await;
+    let ada = by_name(&records, "Someone at Acme Corp").unwrap();
+    assert_eq!(ada["values"]["email"]["value"], "ada@acme.com", "{ada}");
+    assert!(
+        by_name(&records, "Bo").is_some(),
+        "a named contact keeps its name: {records:?}"
+    );
+}
+
 /// In the grid, a person's edit is a commit too: the hook runs again on it and the grid
 /// shows its result without a reload.
 async fn a_cell_edited_in_the_browser_runs_the_hook_again(db: Db) {
@@ -515,5 +550,6 @@ on_both!(
     the_poll_mode_runs_the_same_job_handler,
     serve_refuses_an_unsigned_or_forged_delivery,
     a_record_hook_fixes_and_flags_mapped_records,
+    a_record_hook_reads_the_linked_records_of_a_reference,
     a_cell_edited_in_the_browser_runs_the_hook_again,
 );

@@ -81,6 +81,7 @@ mod processes;
 mod processes_files;
 mod read_budget;
 mod real_binary;
+mod record_links;
 mod records_concurrency;
 mod records_ffql;
 mod records_ffql_random;

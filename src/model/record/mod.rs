@@ -12,6 +12,7 @@ pub mod history;
 pub mod indexes;
 mod insert;
 mod keys;
+pub mod links;
 mod query;
 mod references;
 pub mod search;

@@ -1,7 +1,8 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_view::{CellUpdate, RecordsEnvelope};
+use super::record_input::CellUpdate;
+use super::record_view::RecordsEnvelope;
 use super::records_ahead::RecordsAhead;
 use super::success;
 use crate::app::AppState;
@@ -178,7 +179,8 @@ pub async fn list(
         None => params.into_inner(),
     };
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
-    let only = only_fields(&ctx.config, &params)?;
+    let only = super::records_shape::only_fields(&ctx.config, &params)?;
+    let include_links = super::records_shape::include_links(&params)?;
     // Wharf's versions are its commits (events carry the same id as both).
     let commit = [
         ("commitId", param(&params, "commitId")),
@@ -219,50 +221,27 @@ pub async fn list(
         .request_for(&state.pool, ctx.sheet.seq, ctx.sheet.counts().total, &q);
     let config = ctx.config.clone();
     // With `q`, the counts are those of the records it selects.
-    let (rows, counts) = state
+    let (rows, counts, links) = state
         .read_db_if(q.is_costly(), move |conn| {
             let counts = match (&q.ffql, include_counts) {
                 (Some(node), true) => record::counts(conn, &ctx, node)?,
                 _ => ctx.sheet.counts(),
             };
-            Ok::<_, diesel::result::Error>((record::query(conn, &ctx, &q)?, counts))
+            let rows = record::query(conn, &ctx, &q)?;
+            let links = match include_links {
+                true => Some(record::links::of(conn, &ctx, &rows)?),
+                false => None,
+            };
+            Ok::<_, crate::model::ModelError>((rows, counts, links))
         })
         .await?;
-    let mut envelope = RecordsEnvelope::new(&rows, &config).only(only.as_deref());
+    let mut envelope = RecordsEnvelope::new(&rows, &config)
+        .only(only.as_deref())
+        .links(links.as_ref());
     if include_counts {
         envelope.data.counts = Some(counts);
     }
     Ok(envelope.respond())
-}
-
-/// The fields a read asks for (`fields`, repeated or comma-separated, as the official
-/// client sends a list), by position; `None` without the parameter.
-fn only_fields(config: &SheetConfig, params: &[(String, String)]) -> Result<Option<Vec<bool>>, AppError> {
-    let mut only: Option<Vec<bool>> = None;
-    for (_, list) in params.iter().filter(|(k, _)| k == "fields") {
-        let marks = only.get_or_insert_with(|| vec![false; config.fields.len()]);
-        // A value that is a key whole names that field, even a key with a comma in it.
-        let keys: Vec<&str> = match config.field_index(list) {
-            Some(_) => vec![list.as_str()],
-            None => list.split(',').map(str::trim).filter(|k| !k.is_empty()).collect(),
-        };
-        for key in keys {
-            let Some(i) = config.field_index(key) else {
-                return Err(AppError::bad_request(
-                    "fields",
-                    format!("this sheet has no field `{key}`"),
-                ));
-            };
-            marks[i] = true;
-        }
-    }
-    if only.as_ref().is_some_and(|marks| !marks.contains(&true)) {
-        return Err(AppError::bad_request(
-            "fields",
-            "name at least one field, or leave `fields` out for all of them",
-        ));
-    }
-    Ok(only)
 }
 
 /// Turns `{key: cell}` into new values and messages by key, refusing keys the sheet does
@@ -286,7 +265,7 @@ fn cell_updates(
             messages.insert(key.clone(), list);
         }
         if let Some(value) = cell.value {
-            if let Some(message) = super::record_view::too_big(&value) {
+            if let Some(message) = super::record_input::too_big(&value) {
                 problems.push(ErrorItem {
                     key: format!("{path}.{key}"),
                     message,
@@ -488,7 +467,7 @@ async fn update_once(
             other => other,
         };
         let metadata_problem = match &metadata {
-            Some(m) => not_an_object(m).or_else(|| super::record_view::too_big(m)),
+            Some(m) => not_an_object(m).or_else(|| super::record_input::too_big(m)),
             None => None,
         };
         if let Some(message) = metadata_problem {

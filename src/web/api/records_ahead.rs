@@ -36,6 +36,7 @@ impl Serialize for CheckedView<'_> {
             raw: &c.raw,
             messages,
             only: None,
+            links: None,
         };
         serialize_record(s, RecordId(0), values, c.valid(), None, 1, None)
     }

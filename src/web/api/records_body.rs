@@ -4,7 +4,7 @@
 //! of its own. Reading took a fifth of a 10,000-record insert on one core. A big body of a
 //! sheet without references is read, checked and written as a pipeline ([`pipelined`]).
 
-use super::record_view::RecordsSeed;
+use super::record_input::RecordsSeed;
 use super::records_ahead::RecordsAhead;
 use crate::blueprint::SheetConfig;
 use crate::model::record::{self, Prepared};

@@ -204,7 +204,7 @@ pub async fn save(
         ),
     };
     let value = Value::String(form.value);
-    if let Some(message) = crate::web::api::record_view::too_big(&value) {
+    if let Some(message) = crate::web::api::record_input::too_big(&value) {
         return Err(AppError::invalid("value", message));
     }
     let ctx = context(&state, &user, &sheet_raw).await?;
