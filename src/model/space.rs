@@ -166,6 +166,29 @@ pub struct Filter {
     pub archived: bool,
     pub page_size: i64,
     pub page_number: i64,
+    /// Flatfile's `sortField` and whether `sortDirection` is `desc`; newest first without.
+    pub sort: Option<(SortField, bool)>,
+}
+
+/// The `sortField`s of Flatfile's that a space list follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Name,
+    CreatedAt,
+    LastActivityAt,
+    EnvironmentId,
+}
+
+impl SortField {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "name" => Self::Name,
+            "createdAt" => Self::CreatedAt,
+            "lastActivityAt" => Self::LastActivityAt,
+            "environmentId" => Self::EnvironmentId,
+            _ => return None,
+        })
+    }
 }
 
 pub fn list(
@@ -196,8 +219,28 @@ pub fn list(
     let Some(offset) = (f.page_number - 1).checked_mul(f.page_size) else {
         return Ok((Vec::new(), total));
     };
-    let items = base()
-        .order((spaces::created_at.desc(), spaces::id.desc()))
+    let ordered = match f.sort {
+        None => base().order((spaces::created_at.desc(), spaces::id.desc())),
+        Some((field, desc)) => {
+            let q = base();
+            let q = match (field, desc) {
+                (SortField::Name, false) => q.order(spaces::name.asc()),
+                (SortField::Name, true) => q.order(spaces::name.desc()),
+                (SortField::CreatedAt, false) => q.order(spaces::created_at.asc()),
+                (SortField::CreatedAt, true) => q.order(spaces::created_at.desc()),
+                (SortField::LastActivityAt, false) => q.order(spaces::last_activity_at.asc()),
+                (SortField::LastActivityAt, true) => q.order(spaces::last_activity_at.desc()),
+                (SortField::EnvironmentId, false) => q.order(spaces::environment_id.asc()),
+                (SortField::EnvironmentId, true) => q.order(spaces::environment_id.desc()),
+            };
+            // Ties in a stable order, so pages neither repeat nor skip a space.
+            match desc {
+                false => q.then_order_by(spaces::id.asc()),
+                true => q.then_order_by(spaces::id.desc()),
+            }
+        }
+    };
+    let items = ordered
         .limit(f.page_size)
         .offset(offset)
         .select(Space::as_select())
@@ -237,7 +280,20 @@ pub fn update(
             .set(&changes)
             .execute(conn)?;
         let ctx = Context::new(&space.environment_id, actor).space(&space.id);
-        event::emit(conn, &ctx, "space:updated", json!({}))?;
+        // Archiving and bringing back are Flatfile's events of their own; other changes
+        // are `space:updated`.
+        let archiving = match changes.archived_at {
+            Some(Some(_)) if space.archived_at.is_none() => Some("space:archived"),
+            Some(None) if space.archived_at.is_some() => Some("space:unarchived"),
+            _ => None,
+        };
+        let other = changes.name.is_some() || changes.metadata.is_some() || changes.namespace.is_some();
+        if let Some(topic) = archiving {
+            event::emit(conn, &ctx, topic, json!({}))?;
+        }
+        if other || archiving.is_none() {
+            event::emit(conn, &ctx, "space:updated", json!({}))?;
+        }
         find(conn, &space.environment_id, &space.id)?.ok_or(ModelError::NotFound("space"))
     })
 }

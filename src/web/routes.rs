@@ -359,7 +359,7 @@ fn method_not_allowed<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Serv
     };
     let (req, _) = res.into_parts();
     let flatfile_call = req.path().starts_with("/v1/");
-    let err = match super::api::unsupported::explain(req.path()).filter(|_| flatfile_call) {
+    let err = match super::api::unsupported::explain(req.method(), req.path()).filter(|_| flatfile_call) {
         Some(why) => AppError::NotSupported(why.into()),
         None => AppError::MethodNotAllowed(allow),
     };
@@ -367,7 +367,7 @@ fn method_not_allowed<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Serv
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
-    match super::api::unsupported::explain(req.path()) {
+    match super::api::unsupported::explain(req.method(), req.path()) {
         Some(why) => Err(AppError::NotSupported(why.into())),
         None => Err(AppError::NotFound("route")),
     }

@@ -12,6 +12,7 @@ mod activity_browser;
 mod api_auth;
 mod api_files;
 mod api_jobs;
+mod api_listings;
 mod api_mapping;
 mod api_records;
 mod api_records_fields;

@@ -20,6 +20,7 @@ pub mod record_view;
 pub mod records;
 mod records_ahead;
 mod records_body;
+mod records_commit;
 mod records_shape;
 mod records_subject;
 pub mod secrets;

@@ -8,9 +8,8 @@ use super::success;
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
 use crate::blueprint::SheetConfig;
-use crate::ids::CommitId;
 use crate::ids::{RecordId, SheetId};
-use crate::model::commit::{self, Commit, Hooks};
+use crate::model::commit::Hooks;
 use crate::model::record::{self, selection, RecordQuery, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
 use crate::validate::Message;
@@ -21,7 +20,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Most records one request may read or write.
-const MAX_BATCH: usize = 50_000;
+pub(super) const MAX_BATCH: usize = 50_000;
 
 /// A guest token changes records only as the sheet's `access` allows (`add`, `edit`,
 /// `delete`); a secret key may always.
@@ -148,21 +147,6 @@ pub(super) fn refuse_guest(caller: &SpaceCaller, what: &str) -> Result<(), AppEr
     }
 }
 
-/// The commit named by `commitId`, which must be of this sheet.
-async fn commit_of(state: &AppState, ctx: &SheetContext, key: &str, raw: &str) -> Result<Commit, AppError> {
-    let id = CommitId::parse(raw).ok_or_else(|| {
-        AppError::bad_request(
-            key,
-            format!("`{raw}` is not a commit id; a `commit:created` event names one (`context.commitId`)"),
-        )
-    })?;
-    let env = ctx.environment_id.clone();
-    let found = state.db(move |conn| commit::find(conn, &env, &id)).await?;
-    found
-        .filter(|c| c.sheet_id == ctx.sheet.id)
-        .ok_or(AppError::NotFound("commit"))
-}
-
 fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
@@ -181,40 +165,16 @@ pub async fn list(
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
     let only = super::records_shape::only_fields(&ctx.config, &params)?;
     let include_links = super::records_shape::include_links(&params)?;
-    // Wharf's versions are its commits (events carry the same id as both).
-    let commit = [
-        ("commitId", param(&params, "commitId")),
-        ("versionId", param(&params, "versionId")),
-    ]
-    .into_iter()
-    .find_map(|(key, raw)| Some((key, raw?)));
-    if let Some((key, raw)) = commit {
-        // A commit's records (what a record hook reads), paged over the commit's ids. The
-        // hook reads its `dataUrl` once, without a page size: then it gets all of them (a
-        // commit is one write, at most MAX_BATCH records).
-        let ids = commit_of(&state, &ctx, key, raw).await?.ids();
-        if param(&params, "pageSize").is_none() {
-            // A reader of one answer is told when it would miss records, rather than
-            // handed the first 50,000 of a bigger commit (a bulk change's) as if all.
-            if ids.len() > MAX_BATCH {
-                return Err(AppError::invalid(
-                    "pageSize",
-                    format!(
-                        "this commit holds {} records, more than one answer carries ({}); read it in pages (pageSize, pageNumber)",
-                        crate::extract::thousands(ids.len() as u64),
-                        crate::extract::thousands(MAX_BATCH as u64)
-                    ),
-                ));
-            }
-            q.page_size = ids.len().max(1) as i64;
+    // A commit's records (what a record hook reads at its `dataUrl`), paged over its ids;
+    // with `includeCounts`, the counts are those of all of them.
+    let mut counted = None;
+    if let Some(ids) = super::records_commit::ids_of(&state, &ctx, &params).await? {
+        if include_counts {
+            let mut all = q.clone();
+            all.ids = Some(super::records_commit::within(ids.clone(), all.ids.take()));
+            counted = Some(all);
         }
-        let from = (q.page_number - 1).saturating_mul(q.page_size) as usize;
-        let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
-        q.ids = Some(match q.ids.take() {
-            Some(only) => page.into_iter().filter(|id| only.contains(id)).collect(),
-            None => page,
-        });
-        q.page_number = 1;
+        super::records_commit::page(&mut q, ids, param(&params, "pageSize").is_some(), MAX_BATCH)?;
     }
     state
         .indexer
@@ -223,8 +183,9 @@ pub async fn list(
     // With `q`, the counts are those of the records it selects.
     let (rows, counts, links) = state
         .read_db_if(q.is_costly(), move |conn| {
-            let counts = match (&q.ffql, include_counts) {
-                (Some(node), true) => record::counts(conn, &ctx, node)?,
+            let counts = match (counted, &q.ffql, include_counts) {
+                (Some(all), _, true) => record::cells::selection_counts(conn, &ctx, &all)?,
+                (None, Some(node), true) => record::counts(conn, &ctx, node)?,
                 _ => ctx.sheet.counts(),
             };
             let rows = record::query(conn, &ctx, &q)?;
@@ -407,7 +368,11 @@ pub async fn update(
     let hooks = match param(&params, "commitId") {
         Some(raw) => {
             refuse_guest(&caller, "answer a commit (`commitId`)")?;
-            Hooks::Answer(commit_of(&state, &ctx, "commitId", raw).await?.id)
+            Hooks::Answer(
+                super::records_commit::commit_of(&state, &ctx, "commitId", raw)
+                    .await?
+                    .id,
+            )
         }
         None => hooks_of(&req, &caller),
     };

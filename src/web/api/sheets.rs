@@ -115,13 +115,18 @@ pub async fn get(
 /// The query keys that select records (as `GET .../records` reads them).
 const SELECTION: [&str; 6] = ["filter", "filterField", "searchValue", "searchField", "ids", "q"];
 
+/// Counts read over some records rather than the sheet's kept ones: a selection, a commit
+/// (`commitId`, `versionId`), or what is refused as a records read refuses it.
+const COUNTED_OVER: [&str; 5] = ["commitId", "versionId", "sinceVersionId", "sinceCommitId", "for"];
+
 pub async fn counts(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    if !params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
+    let over = |k: &String| SELECTION.contains(&k.as_str()) || COUNTED_OVER.contains(&k.as_str());
+    if !params.iter().any(|(k, _)| over(k)) {
         let s = load(&state, &caller, &path).await?;
         return Ok(ok(json!({"counts": s.counts(), "success": true})));
     }
@@ -129,7 +134,10 @@ pub async fn counts(
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     caller.check_reach_as(&ctx.space_id, "sheet")?;
-    let (q, _) = super::records::parse_selection(&ctx.config, &params)?;
+    let (mut q, _) = super::records::parse_selection(&ctx.config, &params)?;
+    if let Some(ids) = super::records_commit::ids_of(&state, &ctx, &params).await? {
+        q.ids = Some(super::records_commit::within(ids, q.ids.take()));
+    }
     let counts = state
         .read_db_if(q.is_costly(), move |conn| {
             record::cells::selection_counts(conn, &ctx, &q)

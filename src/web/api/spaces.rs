@@ -84,6 +84,31 @@ pub struct ListQuery {
     search: Option<String>,
     namespace: Option<String>,
     archived: Option<bool>,
+    sort_field: Option<String>,
+    sort_direction: Option<String>,
+}
+
+/// Flatfile's `sortField` / `sortDirection` (ascending unless `desc`).
+fn sort_of(q: &ListQuery) -> Result<Option<(space::SortField, bool)>, AppError> {
+    let desc = match q.sort_direction.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "sortDirection",
+                format!("sortDirection `{other}` is not asc or desc"),
+            ))
+        }
+    };
+    match q.sort_field.as_deref() {
+        None => Ok(None),
+        Some(text) => space::SortField::parse(text).map(|f| Some((f, desc))).ok_or_else(|| {
+            AppError::bad_request(
+                "sortField",
+                format!("Wharf sorts spaces by name, createdAt, lastActivityAt or environmentId, not `{text}`"),
+            )
+        }),
+    }
 }
 
 pub async fn list(
@@ -93,8 +118,10 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     check_environment(&caller, q.environment_id.as_deref())?;
     let (size, number) = paging(q.page_size, q.page_number, 10, 1000)?;
+    let sort = sort_of(&q)?;
     let q = q.into_inner();
     let filter = Filter {
+        sort,
         search: q.search,
         namespace: q.namespace.filter(|n| !n.is_empty()),
         archived: q.archived.unwrap_or(false),

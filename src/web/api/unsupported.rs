@@ -1,10 +1,10 @@
 //! Flatfile Platform API calls Wharf does not offer: a clear 501 saying so, rather than the
 //! 404 a typed client reads as "object not found".
 
-/// What Wharf says about a Flatfile path it does not serve, if it is one.
-/// The path is read as routing reads it, percent-decoded (`detect%2Dheader` is
+/// What Wharf says about a Flatfile call (method and path) it does not serve, if it is
+/// one. The path is read as routing reads it, percent-decoded (`detect%2Dheader` is
 /// `detect-header`).
-pub fn explain(path: &str) -> Option<&'static str> {
+pub fn explain(method: &actix_web::http::Method, path: &str) -> Option<&'static str> {
     let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     let parts: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
     Some(match parts.as_slice() {
@@ -21,13 +21,27 @@ pub fn explain(path: &str) -> Option<&'static str> {
         ["jobs", _, "split"] | ["jobs", "preview-mutation"] => "Wharf's jobs have no parts or mutation previews",
         ["commits", _, "replay"] => "Wharf does not replay commits",
         ["guests", _, "roles", ..] | ["roles", ..] => "Wharf has no roles: a guest reaches the spaces it is invited to",
+        ["sheets", _, "commits"] | ["workbooks", _, "commits"] => {
+            "Wharf lists no commits of a sheet or workbook: each has its `commit:created` event (GET /v1/events?topic=commit:created), and GET /v1/commits/{id} reads one"
+        }
+        ["sheets", _, "calculations"] => "Wharf computes no sheet calculations",
+        ["sheets", _, "records", "indices"] => {
+            "Wharf does not give records' positions; read them in pages (pageSize, pageNumber)"
+        }
+        ["spaces"] if method == actix_web::http::Method::DELETE => {
+            "Wharf does not delete spaces in bulk; DELETE /v1/spaces/{id} for each"
+        }
         _ => return None,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::explain;
+    use actix_web::http::Method;
+
+    fn explain(path: &str) -> Option<&'static str> {
+        super::explain(&Method::GET, path)
+    }
 
     #[test]
     fn flatfile_calls_wharf_lacks_are_named_and_others_are_not() {
@@ -35,6 +49,12 @@ mod tests {
         assert!(explain("/v1/spaces/us_sp_1/documents").is_some());
         assert!(explain("/v1/guests/us_g_1/roles").is_some());
         assert!(explain("/v1/files/detect%2Dheader").is_some());
+        assert!(explain("/v1/sheets/us_sh_1/commits").is_some());
+        assert!(explain("/v1/workbooks/us_wb_1/commits").is_some());
+        assert!(explain("/v1/sheets/us_sh_1/calculations").is_some());
+        assert!(explain("/v1/sheets/us_sh_1/records/indices").is_some());
+        assert!(super::explain(&Method::DELETE, "/v1/spaces").is_some());
+        assert!(super::explain(&Method::PUT, "/v1/spaces").is_none());
         assert!(explain("/v1/no-such-thing").is_none());
         assert!(explain("/v1/spaces/us_sp_1/nothing").is_none());
     }

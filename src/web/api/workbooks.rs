@@ -35,6 +35,10 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
     if let Some(ns) = &w.namespace {
         v["namespace"] = json!(ns);
     }
+    let treatments = treatments(w);
+    if !treatments.is_empty() {
+        v["treatments"] = json!(treatments);
+    }
     Ok(v)
 }
 
@@ -58,6 +62,43 @@ async fn render(state: &AppState, w: Workbook) -> Result<HttpResponse, AppError>
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     space_id: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    label: Option<String>,
+    treatment: Option<String>,
+    include_sheets: Option<bool>,
+}
+
+/// Flatfile's list filters: `name`, `namespace` and `label` match exactly, or with a
+/// leading `-` exclude; `treatment` (`EXTRACTED_FROM_SOURCE`: a file's workbook) keeps
+/// the workbooks that have it. Listener code finds "its" workbook by name or label this
+/// way and takes the first answer.
+fn wanted(q: &ListQuery, w: &Workbook) -> bool {
+    fn matches(filter: &Option<String>, holds: impl Fn(&str) -> bool) -> bool {
+        match filter.as_deref() {
+            None => true,
+            Some(f) => match f.strip_prefix('-') {
+                Some(not) => !holds(not),
+                None => holds(f),
+            },
+        }
+    }
+    let labels: Vec<String> = serde_json::from_str(&w.labels).unwrap_or_default();
+    matches(&q.name, |n| w.name == n)
+        && matches(&q.namespace, |n| w.namespace.as_deref() == Some(n))
+        && matches(&q.label, |l| labels.iter().any(|x| x == l))
+        && q.treatment
+            .as_deref()
+            .is_none_or(|t| treatments(w).iter().any(|x| x == t))
+}
+
+/// A workbook's treatments (a file's workbook is `EXTRACTED_FROM_SOURCE`), kept in its
+/// metadata.
+fn treatments(w: &Workbook) -> Vec<String> {
+    serde_json::from_str::<Value>(&w.metadata)
+        .ok()
+        .and_then(|m| serde_json::from_value(m.get("treatments")?.clone()).ok())
+        .unwrap_or_default()
 }
 
 pub async fn list(
@@ -77,9 +118,15 @@ pub async fn list(
                 None => workbook::list_in_environment(conn, &env)?,
             };
             // A guest sees the workbooks of its own spaces only.
-            wbs.retain(|w| caller.reaches(&w.space_id));
+            wbs.retain(|w| caller.reaches(&w.space_id) && wanted(&q, w));
             wbs.iter()
-                .map(|w| workbook_json(conn, w))
+                .map(|w| {
+                    let mut v = workbook_json(conn, w)?;
+                    if q.include_sheets == Some(false) {
+                        v.as_object_mut().map(|o| o.remove("sheets"));
+                    }
+                    Ok(v)
+                })
                 .collect::<QueryResult<Vec<_>>>()
                 .map_err(ModelError::from)
         })

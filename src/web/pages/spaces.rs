@@ -77,6 +77,7 @@ pub async fn list(
         archived: q.archived,
         page_size: PAGE_SIZE,
         page_number: page,
+        sort: None,
     };
     let env = user.environment.id.clone();
     let (rows, total) = state

@@ -1,0 +1,78 @@
+//! A commit's records: `commitId` (or `versionId`, the same id) on a read of records or
+//! their counts, as a record hook reads the commit's `dataUrl`.
+
+use crate::app::AppState;
+use crate::ids::CommitId;
+use crate::model::commit::{self, Commit};
+use crate::model::record::RecordQuery;
+use crate::model::sheet::SheetContext;
+use crate::web::error::AppError;
+
+/// The commit named by `commitId`, which must be of this sheet.
+pub(super) async fn commit_of(
+    state: &AppState,
+    ctx: &SheetContext,
+    key: &str,
+    raw: &str,
+) -> Result<Commit, AppError> {
+    let id = CommitId::parse(raw).ok_or_else(|| {
+        AppError::bad_request(
+            key,
+            format!("`{raw}` is not a commit id; a `commit:created` event names one (`context.commitId`)"),
+        )
+    })?;
+    let env = ctx.environment_id.clone();
+    let found = state.db(move |conn| commit::find(conn, &env, &id)).await?;
+    found
+        .filter(|c| c.sheet_id == ctx.sheet.id)
+        .ok_or(AppError::NotFound("commit"))
+}
+
+/// The ids of the commit a read names (`commitId`, or `versionId`: Wharf's versions are
+/// its commits, and events carry the same id as both); `None` when it names none.
+pub(super) async fn ids_of(
+    state: &AppState,
+    ctx: &SheetContext,
+    params: &[(String, String)],
+) -> Result<Option<Vec<i64>>, AppError> {
+    let named = ["commitId", "versionId"]
+        .into_iter()
+        .find_map(|key| Some((key, params.iter().find(|(k, _)| k == key)?.1.as_str())));
+    match named {
+        Some((key, raw)) => Ok(Some(commit_of(state, ctx, key, raw).await?.ids())),
+        None => Ok(None),
+    }
+}
+
+/// The commit's ids, only those also named by `ids` when given.
+pub(super) fn within(commit: Vec<i64>, named: Option<Vec<i64>>) -> Vec<i64> {
+    match named {
+        Some(only) => commit.into_iter().filter(|id| only.contains(id)).collect(),
+        None => commit,
+    }
+}
+
+/// Narrows `q` to its page of the commit's records. Read without a page size (a hook reads
+/// its `dataUrl` once), the page is the whole commit, up to `max` records: a reader of one
+/// answer is told when it would miss records, rather than handed the first `max` of a
+/// bigger commit (a bulk change's) as if all.
+pub(super) fn page(q: &mut RecordQuery, ids: Vec<i64>, sized: bool, max: usize) -> Result<(), AppError> {
+    if !sized {
+        if ids.len() > max {
+            return Err(AppError::invalid(
+                "pageSize",
+                format!(
+                    "this commit holds {} records, more than one answer carries ({}); read it in pages (pageSize, pageNumber)",
+                    crate::extract::thousands(ids.len() as u64),
+                    crate::extract::thousands(max as u64)
+                ),
+            ));
+        }
+        q.page_size = ids.len().max(1) as i64;
+    }
+    let from = (q.page_number - 1).saturating_mul(q.page_size) as usize;
+    let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
+    q.ids = Some(within(page, q.ids.take()));
+    q.page_number = 1;
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! What Flatfile's client asks of lists and counts, answered as asked: workbooks found by
+//! name, namespace, label or treatment; spaces sorted; a commit's counts; archiving's own
+//! events; and 501 for calls Wharf does not offer, rather than a 404 the client reads as
+//! "not found".
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+fn names(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {body}"))
+        .iter()
+        .map(|w| w["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn workbooks_are_found_by_name_namespace_label_and_treatment(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Lists").await;
+    for (name, namespace, labels) in [
+        ("CRM", None, json!([])),
+        ("Staging WB", Some("staging"), json!(["pinned"])),
+        ("Extra", None, json!(["pinned", "other"])),
+    ] {
+        let mut body = json!({"name": name, "spaceId": space, "labels": labels,
+                              "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]});
+        if let Some(ns) = namespace {
+            body["namespace"] = json!(ns);
+        }
+        let (status, wb) = app.post_json("/workbooks", &body).await;
+        assert_eq!(status, 200, "{wb}");
+    }
+    let file = app
+        .upload_and_extract(&space, "people.csv", b"a,b\n1,2\n".to_vec())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let list = |query: &str| {
+        let app = &app;
+        let url = format!("/workbooks?spaceId={space}&{query}");
+        async move {
+            let (status, body) = app.get_json(&url).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            let mut names = names(&body);
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(list("name=Staging%20WB").await, ["Staging WB"]);
+    assert_eq!(list("name=nothing").await, Vec::<String>::new());
+    assert_eq!(list("namespace=staging").await, ["Staging WB"]);
+    assert_eq!(list("label=pinned").await, ["Extra", "Staging WB"]);
+    assert_eq!(
+        list("label=-pinned").await.len(),
+        2,
+        "CRM and the file's workbook"
+    );
+    assert!(!list("label=-pinned").await.contains(&"Extra".to_string()));
+    let extracted = list("treatment=EXTRACTED_FROM_SOURCE").await;
+    assert_eq!(extracted.len(), 1, "{extracted:?}");
+    assert!(extracted[0].contains("people.csv"), "{extracted:?}");
+    // Without its sheets when asked; a malformed flag is refused.
+    let (_, body) = app
+        .get_json(&format!(
+            "/workbooks?spaceId={space}&name=CRM&includeSheets=false"
+        ))
+        .await;
+    assert!(body["data"][0].get("sheets").is_none(), "{body}");
+    let (status, body) = app
+        .get_json(&format!("/workbooks?spaceId={space}&includeSheets=maybe"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+async fn spaces_are_sorted_as_asked(db: Db) {
+    let app = spawn_app(db).await;
+    for name in ["Bravo", "alpha", "Charlie"] {
+        app.bare_space(name).await;
+    }
+    let sorted = |query: &str| {
+        let app = &app;
+        let url = format!("/spaces?{query}");
+        async move {
+            let (status, body) = app.get_json(&url).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            names(&body)
+        }
+    };
+    // Newest first without a sort.
+    assert_eq!(sorted("").await, ["Charlie", "alpha", "Bravo"]);
+    let by_name = sorted("sortField=name").await;
+    assert_eq!(by_name.len(), 3);
+    let mut desc = sorted("sortField=name&sortDirection=desc").await;
+    desc.reverse();
+    assert_eq!(by_name, desc);
+    assert_eq!(sorted("sortField=createdAt").await, ["Bravo", "alpha", "Charlie"]);
+    let (status, body) = app.get_json("/spaces?sortField=zzz").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("sortField"), "{body}");
+    let (status, body) = app.get_json("/spaces?sortField=name&sortDirection=up").await;
+    assert_eq!(status, 400, "{body}");
+}
+
+async fn a_commits_counts_are_of_its_records(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io"}, {"name": "no email"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"email": "b@x.io"}]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The first commit of the sheet: two records, one without its required email.
+    let mut first = None;
+    for _ in 0..300 {
+        let (_, events) = app
+            .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
+            .await;
+        let ids: Vec<String> = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["payload"]["count"] == 2)
+            .filter_map(|e| e["context"]["commitId"].as_str().map(str::to_string))
+            .collect();
+        if let Some(id) = ids.first() {
+            first = Some(id.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let commit = first.expect("the first insert's commit");
+    for key in ["commitId", "versionId"] {
+        let (status, body) = app
+            .get_json(&format!("/sheets/{sheet}/counts?{key}={commit}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let counts = &body["data"]["counts"];
+        assert_eq!(
+            (counts["total"].as_i64(), counts["error"].as_i64()),
+            (Some(2), Some(1)),
+            "{body}"
+        );
+    }
+    let (_, page) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?commitId={commit}&includeCounts=true&pageSize=1"
+        ))
+        .await;
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(
+        page["data"]["counts"]["total"], 2,
+        "the commit's, not the sheet's 3: {page}"
+    );
+    let (_, whole) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(whole["data"]["counts"]["total"], 3, "{whole}");
+    // A commit that is not there, or a read Wharf cannot answer, is said so.
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/counts?commitId=us_cm_zzzzzzzz"))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/counts?sinceVersionId={commit}"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+async fn archiving_a_space_has_its_own_events(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Archive me").await;
+    let (status, body) = app
+        .post_json(&format!("/spaces/{space}/archive"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(&format!("/spaces/{space}/unarchive"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut topics = Vec::new();
+    for _ in 0..300 {
+        let (_, events) = app
+            .get_json(&format!("/events?spaceId={space}&includeAcknowledged=true"))
+            .await;
+        topics = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["topic"].as_str().unwrap().to_string())
+            .collect();
+        if topics.contains(&"space:unarchived".to_string()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(topics.contains(&"space:archived".to_string()), "{topics:?}");
+    assert!(topics.contains(&"space:unarchived".to_string()), "{topics:?}");
+    assert!(!topics.contains(&"space:updated".to_string()), "{topics:?}");
+}
+
+async fn calls_wharf_lacks_answer_501_not_404(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    for path in [
+        format!("/sheets/{sheet}/commits"),
+        format!("/workbooks/{wb}/commits"),
+        format!("/sheets/{sheet}/calculations"),
+        format!("/sheets/{sheet}/records/indices"),
+    ] {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 501, "{path}: {body}");
+        assert_eq!(body["errors"][0]["key"], "not_supported", "{path}: {body}");
+    }
+    let (status, body) = app
+        .delete(&format!("/spaces?spaceIds={}", space["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 501, "{body}");
+    assert!(body.to_string().contains("DELETE /v1/spaces/{id}"), "{body}");
+}
+
+on_both!(
+    workbooks_are_found_by_name_namespace_label_and_treatment,
+    spaces_are_sorted_as_asked,
+    a_commits_counts_are_of_its_records,
+    archiving_a_space_has_its_own_events,
+    calls_wharf_lacks_answer_501_not_404,
+);
