@@ -229,7 +229,105 @@ async fn calls_wharf_lacks_answer_501_not_404(db: Db) {
     assert!(body.to_string().contains("DELETE /v1/spaces/{id}"), "{body}");
 }
 
+/// Flatfile's rule for `ids`: beside a filter (`filter` valid, error or all, a search, a
+/// `q`) they are the records left out; alone, the records picked. Code written for Flatfile
+/// that means "all but these" must not write exactly the records it meant to spare.
+async fn ids_beside_a_filter_are_left_out(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "n"}, {"email": "b@x.io", "name": "n"},
+                    {"email": "c@x.io", "name": "n"}, {"email": "d@y.io", "name": "n"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = record_ids(&body);
+    let emails = |query: String| {
+        let app = &app;
+        let sheet = &sheet;
+        async move {
+            let (status, page) = app.get_json(&format!("/sheets/{sheet}/records?{query}")).await;
+            assert_eq!(status, 200, "{query}: {page}");
+            let mut got: Vec<String> = page["data"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["values"]["email"]["value"].as_str().unwrap().to_string())
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    let a = &ids[0];
+    assert_eq!(emails(format!("ids={a}")).await, ["a@x.io"]);
+    assert_eq!(
+        emails(format!("filter=all&ids={a}")).await,
+        ["b@x.io", "c@x.io", "d@y.io"]
+    );
+    assert_eq!(
+        emails(format!("filter=valid&ids={a}&ids={}", ids[1])).await,
+        ["c@x.io", "d@y.io"]
+    );
+    assert_eq!(
+        emails(format!("searchValue=x.io&ids={a}")).await,
+        ["b@x.io", "c@x.io"]
+    );
+    assert_eq!(
+        emails(format!("q=name%20eq%20n&ids={a}")).await,
+        ["b@x.io", "c@x.io", "d@y.io"]
+    );
+    let (_, counts) = app
+        .get_json(&format!("/sheets/{sheet}/counts?filter=all&ids={a}"))
+        .await;
+    assert_eq!(counts["data"]["counts"]["total"], 3, "{counts}");
+    // A bulk update of all but one leaves that one as it was.
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update?filter=all&ids={a}"),
+            &json!({"fieldUpdates": {"name": {"value": "changed"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    for r in page["data"]["records"].as_array().unwrap() {
+        let spared = r["id"] == a.as_str();
+        let name = r["values"]["name"]["value"].as_str().unwrap();
+        assert_eq!(name, if spared { "n" } else { "changed" }, "{r}");
+    }
+    // So does a find and replace, and a delete-records job deletes all but them.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace?filter=all&ids={a}"),
+            &json!({"find": "x.io", "replace": "z.io", "fieldKey": "email"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        emails(String::new()).await,
+        ["a@x.io", "b@z.io", "c@z.io", "d@y.io"]
+    );
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": wb, "trigger": "immediate",
+                    "config": {"sheet": sheet, "filter": "all", "ids": [a]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert_eq!(emails(String::new()).await, ["a@x.io"]);
+}
+
 on_both!(
+    ids_beside_a_filter_are_left_out,
     workbooks_are_found_by_name_namespace_label_and_treatment,
     spaces_are_sorted_as_asked,
     a_commits_counts_are_of_its_records,

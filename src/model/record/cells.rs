@@ -184,11 +184,28 @@ fn distinct_ids(q: &RecordQuery) -> Option<Vec<i64>> {
 
 /// The sheet's records (`seq` written literally, an integer from the database, so the
 /// planner can use the sheet's partial indexes) with the status `q` asks for: valid, in
-/// error, in error in one field.
-pub(super) fn of_sheet_with_status(seq: i64, q: &RecordQuery) -> records::BoxedQuery<'static, MultiBackend> {
-    let stmt = records::table
+/// error, in error in one field; without those `q` leaves out.
+pub(super) fn of_sheet_with_status(
+    backend: Backend,
+    seq: i64,
+    q: &RecordQuery,
+) -> records::BoxedQuery<'static, MultiBackend> {
+    let mut stmt = records::table
         .filter(sql::<Bool>(&format!("sheet_seq = {seq}")))
         .into_boxed();
+    if let Some(except) = &q.except {
+        // One bound list, however long (SQLite binds at most 32,766 values).
+        let list = serde_json::to_string(except).unwrap_or_default();
+        let not_in = match backend {
+            Backend::Sqlite => "id NOT IN (SELECT value FROM json_each(",
+            Backend::Postgres => "id NOT IN (SELECT value::bigint FROM jsonb_array_elements_text(CAST(",
+        };
+        let close = match backend {
+            Backend::Sqlite => "))",
+            Backend::Postgres => " AS jsonb)))",
+        };
+        stmt = stmt.filter(sql::<Bool>(not_in).bind::<Text, _>(list).sql(close));
+    }
     let stmt = match q.filter {
         Filter::All => stmt,
         Filter::Valid => stmt.filter(records::valid.eq(true)),
@@ -215,7 +232,7 @@ fn selection(
     ids: Option<&[i64]>,
     extra: Option<&Condition>,
 ) -> records::BoxedQuery<'static, MultiBackend> {
-    let mut stmt = of_sheet_with_status(seq, q);
+    let mut stmt = of_sheet_with_status(backend, seq, q);
     if let Some(ids) = ids {
         stmt = stmt.filter(records::id.eq_any(ids.to_vec()));
     }

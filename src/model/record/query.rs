@@ -31,6 +31,8 @@ pub struct RecordQuery {
     /// Field index and descending?
     pub sort: Option<(usize, bool)>,
     pub ids: Option<Vec<i64>>,
+    /// Records left out of what the rest selects (Flatfile's `ids` beside a filter).
+    pub except: Option<Vec<i64>>,
     /// An FFQL query (`q`), resolved against the sheet's fields.
     pub ffql: Option<crate::ffql::Node>,
     pub page_size: i64,
@@ -66,7 +68,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
     };
     // With no search, the number of matching rows is known from the kept counts.
     let known_total = match (&q.search_value, q.filter_field, &q.ids, &q.ffql) {
-        (None, None, None, None) => Some(match q.filter {
+        (None, None, None, None) if q.except.is_none() => Some(match q.filter {
             Filter::All => ctx.sheet.total_count,
             Filter::Valid => ctx.sheet.total_count - ctx.sheet.error_count,
             Filter::Error => ctx.sheet.error_count,
@@ -130,6 +132,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         && term.is_none()
         && q.filter_field.is_none()
         && q.ids.is_none()
+        && q.except.is_none()
         && q.ffql.is_none()
         && matches!(q.filter, Filter::All | Filter::Error)
         && offset >= SEEK_FROM;
@@ -151,7 +154,7 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         if bounded && !scan_first {
             continue;
         }
-        let mut stmt = super::cells::of_sheet_with_status(seq, q);
+        let mut stmt = super::cells::of_sheet_with_status(backend, seq, q);
         if keyset {
             stmt = match q.cursor {
                 Cursor::After(id) => stmt.filter(records::id.gt(id)),

@@ -1,7 +1,8 @@
 //! Flatfile's record selection and paging parameters (`filter`, `filterField`,
 //! `searchValue`, `searchField`, `sortField`, `sortDirection`, `ids`, `q`, `pageSize`,
 //! `pageNumber`, `includeCounts`) read into a [`RecordQuery`], for the API, the grid's
-//! bulk changes and jobs alike.
+//! bulk changes and jobs alike. As in Flatfile, `ids` beside a filter, a search or a `q`
+//! are the records left out, and alone the records picked.
 
 use super::{Filter, RecordQuery};
 use crate::blueprint::SheetConfig;
@@ -139,5 +140,17 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
         return Err(Mistake::new("pageNumber", "pageNumber starts at 1"));
     }
     q.sort = sort_field.map(|f| (f, descending));
+    // Flatfile's rule for `ids`: with a query that filters the records (a `filter` of
+    // valid, error or all, a search, FFQL), the ids are the records it leaves out ("all
+    // these but those"); otherwise they are the records it picks.
+    let filtering = params.iter().any(|(k, v)| match k.as_str() {
+        "filter" => v != "none",
+        "filterField" => true,
+        "searchValue" | "q" => !v.trim().is_empty(),
+        _ => false,
+    });
+    if filtering {
+        q.except = q.ids.take();
+    }
     Ok((q, include_counts))
 }

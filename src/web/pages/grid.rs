@@ -490,6 +490,7 @@ pub(super) fn query_for(
         search_field: field("qf", &view.qf)?,
         sort,
         ids: None,
+        except: None,
         ffql,
         // One extra record tells whether there is a next page.
         page_size: PAGE + 1,

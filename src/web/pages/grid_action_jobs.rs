@@ -299,6 +299,11 @@ pub async fn run(
     }
     let input = input_of(&action, &form)?;
     let subject = (scope == "sheet").then(|| {
+        // Selected rows are the subject by their ids alone: beside a filter, Flatfile's
+        // `ids` are the records left out.
+        if !ids.is_empty() {
+            return job_subject::records_subject("", "", "", "", "", &ids);
+        }
         // A `filter:` search box is FFQL, which the subject carries as `q`.
         let (search, ffql) = match super::grid::box_filter(&get("q")) {
             Some(text) => (String::new(), text.trim().to_string()),

@@ -44,6 +44,12 @@ impl ViewForm {
     /// The API's selection parameters for this view (a `filter:` box is FFQL).
     fn params(&self) -> Vec<(String, String)> {
         let mut p = Vec::new();
+        // Selected rows are picked by their ids alone: beside a filter, Flatfile's `ids`
+        // are the records left out.
+        let ids: Vec<&str> = self.ids.split(',').filter(|s| !s.is_empty()).collect();
+        if !ids.is_empty() {
+            return ids.into_iter().map(|id| ("ids".into(), id.to_string())).collect();
+        }
         if matches!(self.filter.as_str(), "valid" | "error") {
             p.push(("filter".into(), self.filter.clone()));
         }
@@ -58,9 +64,6 @@ impl ViewForm {
         }
         if !self.qf.is_empty() {
             p.push(("searchField".into(), self.qf.clone()));
-        }
-        for id in self.ids.split(',').filter(|s| !s.is_empty()) {
-            p.push(("ids".into(), id.to_string()));
         }
         p
     }
