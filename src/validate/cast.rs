@@ -51,7 +51,7 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
         Err(problem) => {
             let source = match field.field_type {
                 FieldType::Enum { .. } | FieldType::EnumList { .. } => Source::InvalidOption,
-                _ => Source::CustomLogic,
+                _ => Source::Cast,
             };
             messages.push(Message::error(source, problem));
             Cell {

@@ -35,6 +35,22 @@ pub enum Source {
     /// A Submit's receiver rejected the value.
     #[serde(rename = "submit")]
     Submit,
+    /// The value does not cast to the field's type (a number, a date...). Flatfile's
+    /// sources have no word for it, so the message carries none: listener code (the record
+    /// hook plugin) takes `custom-logic` messages for its own, and would write back every
+    /// record holding one.
+    #[serde(rename = "cast")]
+    Cast,
+}
+
+impl Source {
+    fn is_cast(&self) -> bool {
+        *self == Source::Cast
+    }
+
+    fn cast() -> Self {
+        Source::Cast
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +58,9 @@ pub struct Message {
     #[serde(rename = "type")]
     pub kind: MessageType,
     pub message: String,
+    /// Left out for a cast message, and read back as one when absent (stored messages of
+    /// every other source carry theirs).
+    #[serde(skip_serializing_if = "Source::is_cast", default = "Source::cast")]
     pub source: Source,
 }
 

@@ -44,6 +44,25 @@ async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
     assert_eq!(cell(bad, "email")["messages"][0]["source"], "required-constraint");
     assert_eq!(cell(bad, "age")["value"], "old", "invalid input is kept as typed");
     assert_eq!(cell(bad, "age")["messages"][0]["type"], "error");
+    // Flatfile has no source for a value that does not cast; `custom-logic` is the
+    // listener's own, which the record hook plugin would write back on every commit.
+    assert!(cell(bad, "age")["messages"][0].get("source").is_none(), "{bad}");
+    // A client sending the record back as read pins none of Wharf's messages as its own.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"id": bad["id"], "values": {"age": cell(bad, "age")}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/records?ids={}",
+            bad["id"].as_str().unwrap()
+        ))
+        .await;
+    let age = cell(&page["data"]["records"][0], "age");
+    assert_eq!(age["messages"].as_array().unwrap().len(), 1, "{age}");
     assert_eq!(cell(bad, "tier")["messages"][0]["source"], "invalid-option");
     assert_eq!(cell(bad, "company")["messages"][0]["source"], "unlinked");
     assert!(cell(bad, "company")["messages"][0]["message"]

@@ -72,7 +72,11 @@ async fn a_hook_reads_and_answers_a_commit(db: Db) {
     assert!(ctx["versionId"].is_string());
     assert_eq!(event["payload"]["trackChanges"], false);
     let data_url = event["dataUrl"].as_str().expect("dataUrl");
-    assert_eq!(data_url, format!("v1/sheets/{sheet}/records?commitId={commit}"));
+    // The contacts sheet has a reference field: the hook reads its links too.
+    assert_eq!(
+        data_url,
+        format!("v1/sheets/{sheet}/records?commitId={commit}&includeLinks=true")
+    );
 
     // The hook reads the commit's records, every field listed (null where empty).
     let (status, read) = send(

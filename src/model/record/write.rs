@@ -356,7 +356,9 @@ fn set_custom(
         let keep: Vec<Message> = list
             .iter()
             .filter(|m| matches!(m.source, Source::CustomLogic | Source::Submit))
-            .filter(|m| !own.is_some_and(|o| o.contains(m)))
+            // A client sending back what it read (Wharf's own messages, a cast one without
+            // its source) pins nothing.
+            .filter(|m| !own.is_some_and(|o| o.iter().any(|x| x.kind == m.kind && x.message == m.message)))
             .cloned()
             .collect();
         if keep.is_empty() {
