@@ -22,6 +22,8 @@ mod tests;
 mod tests_books;
 #[cfg(test)]
 mod tests_hardening;
+#[cfg(test)]
+mod tests_xls;
 
 use std::io::Read;
 use std::path::Path;

@@ -503,68 +503,6 @@ fn json_and_spreadsheets_tell_how_far_they_have_read() {
 }
 
 #[test]
-fn an_xls_is_read_through_the_repacked_compound_file() {
-    let record = |typ: u16, data: &[u8]| {
-        let mut r = typ.to_le_bytes().to_vec();
-        r.extend((data.len() as u16).to_le_bytes());
-        r.extend(data);
-        r
-    };
-    let bof = |dt: u16| {
-        let mut d = 0x0600u16.to_le_bytes().to_vec();
-        d.extend(dt.to_le_bytes());
-        d.extend([0u8; 12]);
-        record(0x0809, &d)
-    };
-    let label = |row: u16, col: u16, s: &str| {
-        let mut d = row.to_le_bytes().to_vec();
-        d.extend(col.to_le_bytes());
-        d.extend([0, 0]);
-        d.extend((s.len() as u16).to_le_bytes());
-        d.push(0);
-        d.extend(s.as_bytes());
-        record(0x0204, &d)
-    };
-    let number = |row: u16, col: u16, v: f64| {
-        let mut d = row.to_le_bytes().to_vec();
-        d.extend(col.to_le_bytes());
-        d.extend([0, 0]);
-        d.extend(v.to_le_bytes());
-        record(0x0203, &d)
-    };
-    let boundsheet = |pos: u32| {
-        let mut d = pos.to_le_bytes().to_vec();
-        d.extend([0, 0, 6, 0]);
-        d.extend(b"People");
-        record(0x0085, &d)
-    };
-    let globals_len = bof(5).len() + boundsheet(0).len() + record(0x000A, &[]).len();
-    let mut stream = bof(5);
-    stream.extend(boundsheet(globals_len as u32));
-    stream.extend(record(0x000A, &[]));
-    stream.extend(bof(0x10));
-    stream.extend(record(0x0200, &[0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 2, 0, 0, 0]));
-    stream.extend(label(0, 0, "name"));
-    stream.extend(label(0, 1, "age"));
-    stream.extend(label(1, 0, "Ada"));
-    stream.extend(number(1, 1, 36.0));
-    stream.extend(label(2, 0, "Bob"));
-    stream.extend(number(2, 1, 41.5));
-    stream.extend(record(0x000A, &[]));
-    let mut compound = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
-    compound
-        .create_stream("/Workbook")
-        .unwrap()
-        .write_all(&stream)
-        .unwrap();
-    compound.flush().unwrap();
-    let bytes = compound.into_inner().into_inner();
-    let (labels, rows, _, _) = read(&bytes, "p.xls");
-    assert_eq!(labels, strings(&["name", "age"]));
-    assert_eq!(rows, vec![strings(&["Ada", "36"]), strings(&["Bob", "41.5"])]);
-}
-
-#[test]
 fn a_tiny_file_of_endlessly_repeated_rows_is_refused() {
     let rows = "<row><c><v>1</v></c></row>".repeat(200_000);
     let bytes = xlsx_with(&rows);

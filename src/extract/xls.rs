@@ -38,7 +38,10 @@ pub fn cleaned(path: &Path) -> Result<Vec<u8>, ExtractError> {
         .read_to_end(&mut stream)
         .map_err(corrupt)?;
     measure(&mut stream)?;
-    let mut out = cfb::CompoundFile::create(Cursor::new(Vec::new())).map_err(corrupt)?;
+    // Version 3 (512-byte sectors), as Excel writes: calamine misreads a version 4 file
+    // whose workbook stream is 4,096 bytes or more ("Empty Root directory").
+    let mut out =
+        cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new())).map_err(corrupt)?;
     out.create_stream("/Workbook")
         .and_then(|mut s| s.write_all(&stream))
         .map_err(corrupt)?;

@@ -238,9 +238,12 @@ fn cast_date(given: &Value) -> Result<Value, String> {
         return Err("expected a date such as 2024-01-31".into());
     };
     let text = text.trim();
-    // An ISO timestamp keeps its date part.
-    let date_part = match text.find('T') {
-        Some(10) => &text[..10],
+    // An ISO timestamp keeps its date part, with a `T` or a space before the time
+    // (`2021-02-28 13:45:00`, as spreadsheets' date-times are extracted).
+    let timed = |rest: &str| rest.as_bytes().first().is_some_and(u8::is_ascii_digit) && rest.contains(':');
+    let date_part = match text.as_bytes().get(10) {
+        Some(b'T') => &text[..10],
+        Some(b' ') if timed(&text[11..]) => &text[..10],
         _ => text,
     };
     // The stored form itself, most common by far, without trying formats.

@@ -120,6 +120,8 @@ fn dates_are_normalised_to_iso() {
         "Mar 5, 2024",
         "5 March 2024",
         "2024-03-05T10:11:12Z",
+        "2024-03-05 13:45:00",
+        "2024-03-05 13:45",
         "20240305",
     ] {
         assert_eq!(
@@ -135,6 +137,9 @@ fn dates_are_normalised_to_iso() {
     );
     let cell = cast(FieldType::Date, json!("2024-02-30"));
     assert_eq!(cell.value, json!("2024-02-30"));
+    assert!(!cast(FieldType::Date, json!("2024-03-05 and more"))
+        .messages
+        .is_empty());
     assert!(cell.messages[0].message.contains("is not a date"));
     // Two-digit years are this century's (or, from 69, the last's), never the year 24.
     for (given, want) in [
