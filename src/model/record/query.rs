@@ -37,6 +37,9 @@ pub struct RecordQuery {
     pub ffql: Option<crate::ffql::Node>,
     pub page_size: i64,
     pub page_number: i64,
+    /// One record past the page too, telling whether another follows (the grid's pages):
+    /// pages still start every `page_size` records.
+    pub peek: bool,
     /// Keyset paging in insertion order (unsorted views): records after or before an id,
     /// or the last page.
     pub cursor: Cursor,
@@ -76,18 +79,15 @@ pub fn query(conn: &mut AnyConnection, ctx: &SheetContext, q: &RecordQuery) -> Q
         _ => None,
     };
     let keyset = q.sort.is_none() && q.cursor != Cursor::None;
+    let size = q.page_size + i64::from(q.peek);
     let (reverse, offset, limit) = match known_total {
-        _ if keyset => (
-            matches!(q.cursor, Cursor::Before(_) | Cursor::Last),
-            0,
-            q.page_size,
-        ),
+        _ if keyset => (matches!(q.cursor, Cursor::Before(_) | Cursor::Last), 0, size),
         Some(total) if offset >= total => return Ok(vec![]),
         Some(total) if offset > total / 2 => {
-            let limit = q.page_size.min(total - offset);
+            let limit = size.min(total - offset);
             (true, total - offset - limit, limit)
         }
-        _ => (false, offset, q.page_size),
+        _ => (false, offset, size),
     };
     let term = q
         .search_value

@@ -492,8 +492,9 @@ pub(super) fn query_for(
         ids: None,
         except: None,
         ffql,
+        page_size: PAGE,
         // One extra record tells whether there is a next page.
-        page_size: PAGE + 1,
+        peek: true,
         page_number: view.page.unwrap_or(1).max(1),
         cursor,
     }))
