@@ -14,14 +14,32 @@
     }
   });
 
-  // A live update waits while a cell is being edited (it would replace the editor).
-  // (Here rather than as an hx-trigger filter: the Content-Security-Policy forbids eval.)
+  // A live update waits while a cell is being edited (it would replace the editor), and
+  // comes once the editor closes. (Here rather than as an hx-trigger filter: the
+  // Content-Security-Policy forbids eval.)
+  var liveWaiting = false;
+  // Where focus goes once the row (or grid) being swapped in settles.
+  var pendingFocus = null;
   document.addEventListener("htmx:beforeRequest", function (e) {
     var elt = e.detail.elt;
-    if (elt && elt.hasAttribute("data-live-refresh") && document.querySelector(".cell-editor")) {
+    if (!elt || !elt.hasAttribute("data-live-refresh")) return;
+    if (document.querySelector(".cell-editor")) {
       e.preventDefault();
+      liveWaiting = true;
+      return;
+    }
+    // The refreshed grid puts focus back on the cell that had it.
+    var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("td.cell");
+    if (focused && !pendingFocus) {
+      pendingFocus = { record: focused.parentElement.dataset.record, field: focused.dataset.field, dr: 0, dc: 0 };
     }
   });
+  function catchUpLive() {
+    if (!liveWaiting || document.querySelector(".cell-editor")) return;
+    var live = document.querySelector("[data-live-refresh]");
+    liveWaiting = false;
+    if (live) htmx.trigger(live, "sse:changed");
+  }
 
   // Forms that destroy something ask first (data-confirm holds the question).
   document.addEventListener("submit", function (e) {
@@ -48,6 +66,16 @@
     cell.focus();
   }
 
+  // Whether the editor still holds what it opened with.
+  function unchanged(editor) {
+    var input = editor.querySelector("[name=value]");
+    if (!input) return false;
+    if (input.tagName === "SELECT") {
+      return Array.prototype.every.call(input.options, function (o) { return o.selected === o.defaultSelected; });
+    }
+    return input.value === input.defaultValue;
+  }
+
   function move(cell, dr, dc) {
     var row = cell.parentElement;
     var idx = cells(row).indexOf(cell);
@@ -59,24 +87,24 @@
     }
   }
 
-  var pendingFocus = null;
-
   document.addEventListener("keydown", function (e) {
     var editor = e.target.closest && e.target.closest(".cell-editor");
     if (editor) {
       var td = editor.closest("td.cell");
       if (e.key === "Escape") {
         e.preventDefault();
-        var record = td.parentElement.dataset.record, field = td.dataset.field;
-        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" }).then(function () {
-          var row = document.getElementById("row-" + record);
-          if (row) focusCell(cells(row).find(function (c) { return c.dataset.field === field; }));
-        });
-      } else if (e.key === "Enter" || e.key === "Tab") {
+        pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
+        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+      } else if ((e.key === "Enter" && !(e.shiftKey && e.target.tagName === "TEXTAREA")) || e.key === "Tab") {
         e.preventDefault();
         var dc = e.key === "Tab" ? (e.shiftKey ? -1 : 1) : 0;
         pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: e.key === "Enter" ? 1 : 0, dc: dc };
-        htmx.trigger(editor, "submit");
+        // Nothing typed: the cell is left as it is, not saved again as the editor holds it.
+        if (unchanged(editor)) {
+          htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+        } else {
+          htmx.trigger(editor, "submit");
+        }
       }
       return;
     }
@@ -97,24 +125,29 @@
     if (cell && !e.target.closest(".cell-editor")) focusCell(cell);
   });
 
-  // An editor opened: focus its input. A row came back: put focus where the person was going.
+  // An editor opened: focus its input.
   document.addEventListener("htmx:afterSettle", function (e) {
     var editorInput = e.detail.target.querySelector && e.detail.target.querySelector(".cell-editor [name=value]");
     if (editorInput) {
       editorInput.focus();
       if (editorInput.select && editorInput.type === "text") editorInput.select();
-      return;
     }
-    if (pendingFocus) {
+  });
+
+  // A row (or the whole grid) came back: put focus where the person was going. `htmx:load`
+  // fires on the new element itself; the swapped-out one, where htmx's other events go,
+  // is no longer in the page (and a save's counts settle before its row).
+  document.addEventListener("htmx:load", function (e) {
+    var elt = e.detail.elt;
+    if (!elt || !elt.id) return;
+    if (pendingFocus && (elt.id === "row-" + pendingFocus.record || elt.id === "grid")) {
       var row = document.getElementById("row-" + pendingFocus.record);
       var f = pendingFocus;
       pendingFocus = null;
-      if (!row) return;
-      var all = cells(row);
-      var idx = all.findIndex(function (c) { return c.dataset.field === f.field; });
-      var target = all[idx];
+      var target = row && cells(row).find(function (c) { return c.dataset.field === f.field; });
       if (target) { focusCell(target); if (f.dr || f.dc) move(target, f.dr, f.dc); }
     }
+    if (elt.id.indexOf("row-") === 0 || elt.id === "grid") catchUpLive();
   });
 
   // Selects and date pickers save as soon as they change.

@@ -134,7 +134,18 @@ pub async fn edit(
         record_id: rid.to_string(),
         key: field.key.clone(),
         label: field.display_name().to_string(),
-        kind: editor_kind(&field.field_type),
+        kind: match editor_kind(&field.field_type) {
+            // An editor that cannot hold the value as it is would change it unasked: a
+            // line break in a one-line box, a date the date picker does not read.
+            _ if value.contains(['\n', '\r']) => "multiline",
+            "date"
+                if !value.is_empty()
+                    && crate::validate::parse_date(&value).as_deref() != Some(value.as_str()) =>
+            {
+                "text"
+            }
+            kind => kind,
+        },
         value,
         options,
         version: row.version,

@@ -1,0 +1,134 @@
+//! The grid's cell editor in Chromium changes nothing unasked: a cell left with Enter or
+//! Tab without typing keeps what it held (line breaks, a date the date picker cannot read,
+//! a boolean that is neither), and after a save the keyboard stays in the grid.
+
+use crate::browser::{sign_in_form, start_browser, wait_for};
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Opens the editor of `field` in the only row and leaves it with `key`.
+async fn open_and_leave(c: &Client, field: &str, key: &str) {
+    let cell = format!("tr[data-record] td.cell[data-field='{field}']");
+    c.execute(
+        &format!("document.querySelector(\"{cell}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('.cell-editor [name=value]') === document.activeElement",
+        "the cell editor",
+    )
+    .await;
+    c.active_element().await.unwrap().send_keys(key).await.unwrap();
+    // The editor closes and the keyboard is back in the grid.
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor') && document.activeElement.matches('td.cell')",
+        "the editor to close, focus on a cell",
+    )
+    .await;
+}
+
+async fn record(app: &TestApp, sheet: &str) -> Value {
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    page["data"]["records"][0].clone()
+}
+
+async fn the_editor_changes_nothing_unasked(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "ada@x.io", "name": "line1\nline2\r\nline3",
+                     "joined": "15/03/2024", "subscribed": "maybe", "age": 5}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let before = record(&app, &sheet).await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap();
+
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('tr[data-record]')", "the row").await;
+    for (field, key) in [
+        ("name", ENTER),
+        ("name", TAB),
+        ("joined", TAB),
+        ("subscribed", TAB),
+        ("joined", ENTER),
+    ] {
+        open_and_leave(c, field, key).await;
+    }
+    let after = record(&app, &sheet).await;
+    assert_eq!(
+        after["versionId"], before["versionId"],
+        "nothing was saved: {after}"
+    );
+    assert_eq!(after["values"], before["values"], "{after}");
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert!(
+        !changes.to_string().contains("ada@example.com"),
+        "no change is the person's: {changes}"
+    );
+
+    // A multi-line cell is edited in a box that keeps line breaks (Shift+Enter adds one).
+    let cell = "tr[data-record] td.cell[data-field='name']";
+    c.execute(
+        &format!("document.querySelector(\"{cell}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.activeElement.tagName === 'TEXTAREA'",
+        "a multi-line editor",
+    )
+    .await;
+    c.execute(
+        "const t = document.activeElement; t.selectionStart = t.selectionEnd = t.value.length;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let input = c.find(Locator::Css(".cell-editor textarea")).await.unwrap();
+    input
+        .send_keys(&format!("\u{E008}{ENTER}\u{E008}end{ENTER}"))
+        .await
+        .unwrap();
+    wait_for(c, "!document.querySelector('.cell-editor')", "the save").await;
+    // After a save the keyboard stays in the grid, on the cell below or beside.
+    wait_for(
+        c,
+        "document.activeElement && document.activeElement.matches('td.cell')",
+        "focus on a cell after the save",
+    )
+    .await;
+    // (A browser sends a text box's line breaks as CR LF.)
+    let after = record(&app, &sheet).await;
+    let name = after["values"]["name"]["value"]
+        .as_str()
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert_eq!(name, "line1\nline2\nline3\nend", "{after}");
+}
+
+on_both!(the_editor_changes_nothing_unasked);
