@@ -131,4 +131,76 @@ async fn the_editor_changes_nothing_unasked(db: Db) {
     assert_eq!(name, "line1\nline2\nline3\nend", "{after}");
 }
 
-on_both!(the_editor_changes_nothing_unasked);
+/// A change someone else makes while a cell editor is open shows once the editor closes
+/// (the live update waited for it, and was dropped).
+async fn a_change_made_while_editing_shows_when_the_editor_closes(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "ada@x.io", "name": "Ada"}, {"email": "bo@x.io", "name": "Bo"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = record_ids(&body);
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap();
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('#grid [sse-connect]') || document.querySelector('tr[data-record]')",
+        "the grid",
+    )
+    .await;
+    let first = format!("#row-{} td.cell[data-field='name']", ids[0]);
+    c.execute(
+        &format!("document.querySelector(\"{first}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.activeElement.closest('.cell-editor')",
+        "the cell editor",
+    )
+    .await;
+    // Someone else renames Bo meanwhile; the open editor holds the update back.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": ids[1], "values": {"name": {"value": "Bo Renamed"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    let second = format!("#row-{} td.cell[data-field='name']", ids[1]);
+    wait_for(
+        c,
+        &format!("!document.querySelector('.cell-editor') && document.querySelector(\"{second}\").textContent.includes('Bo Renamed')"),
+        "the held-back change once the editor closed",
+    )
+    .await;
+}
+
+on_both!(
+    the_editor_changes_nothing_unasked,
+    a_change_made_while_editing_shows_when_the_editor_closes,
+);
