@@ -162,6 +162,11 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
         info.as_str().unwrap().starts_with("Stopped: put back the"),
         "{info}"
     );
+    // The grid's toast for the job says so too (it said "nothing was changed").
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let toast = app.page(&format!("/grid/{sheet}/bulk/jobs/{canceled_job}")).await;
+    assert!(toast.contains("Stopped: put back the"), "{toast}");
 
     // Canceled and at once retried, while the canceled attempt's take-back may still run:
     // the retry ends with every record changed, and stays so.

@@ -116,7 +116,16 @@ fn job_toast(ctx: &SheetContext, viewer: &Viewer, j: &Job) -> Toast {
         .map_or_else(|| j.status.clone(), str::to_string);
     match j.status.as_str() {
         status::COMPLETE => t.undo = outcome["bulkId"].as_str().map(str::to_string),
-        status::CANCELED => t.message = "Canceled: nothing was changed.".into(),
+        // What a canceled change wrote is put back after the cancel: the toast follows
+        // that to its end, then says what it put back.
+        status::CANCELED => match j.info.as_deref().unwrap_or_default() {
+            info if info.starts_with("Canceled: taking back") => {
+                t.message = "Canceling: what was changed is being put back.".into();
+                t.job = Some(j.id.to_string());
+            }
+            "" => t.message = "Canceled: nothing was changed.".into(),
+            info => t.message = info.to_string(),
+        },
         _ => t.failed = true,
     }
     t
@@ -300,13 +309,7 @@ pub async fn cancel(
         })
         .await?;
     state.live.publish_job(&j.id, j.space_id.as_ref());
-    let mut t = toast(
-        &ctx,
-        &viewer,
-        "Canceling: what was changed is being put back.".into(),
-    );
-    t.job = None;
-    render(&t)
+    render(&job_toast(&ctx, &viewer, &j))
 }
 
 /// `POST /grid/{sheet}/bulk/{bulk}/undo`: undoes the viewer's bulk change, in a job when
