@@ -23,9 +23,11 @@ pub const RECHECK: Duration = Duration::from_secs(5);
 /// Streams one browser session may hold at once. A person with more tabs than this gets
 /// 429 in the newest (rather than the oldest tab losing its updates): htmx's SSE
 /// extension then retries with backoff, so the new tab connects by itself as soon as
-/// another tab closes, and no two tabs take turns pushing each other out. (Browsers allow
-/// 6 connections per host over HTTP/1.1, so this is never less than a browser can use.)
-pub const PER_SESSION: usize = 8;
+/// another tab closes, and no two tabs take turns pushing each other out. Browsers allow
+/// 6 connections per host over HTTP/1.1 and a stream holds one for good: with 6 streams
+/// open, no other page of Wharf loads in that browser (seen with 6 grid tabs), so one is
+/// always left for pages and saves.
+pub const PER_SESSION: usize = 5;
 /// Streams one sheet may have in this process; more are answered 503 with Retry-After.
 pub const PER_SHEET: usize = 500;
 
