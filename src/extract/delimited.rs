@@ -80,7 +80,13 @@ struct Shape {
     quotes: u64,
     offset: u64,
     after_cr: bool,
+    /// Where the row being read starts (the end of the one before).
+    row_start: u64,
 }
+
+/// Longest row read: a cell holds at most 1 MiB, and a row past this is a quote never
+/// closed (or no CSV at all), which would otherwise hold the rest of the file in memory.
+const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Shape {
     /// The line (from 1) the byte at `offset` is on; offsets must be asked in order.
@@ -105,6 +111,14 @@ impl<R: Read> Read for Watched<R> {
         let Ok(mut shape) = self.shape.lock() else {
             return Ok(n);
         };
+        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES {
+            let from = shape.row_start;
+            let line = shape.line_at(from);
+            return Err(std::io::Error::other(format!(
+                "the row starting on line {line} runs past {} MiB; a quote opened there is probably never closed, so the rest of the file was not read",
+                MAX_ROW_BYTES >> 20
+            )));
+        }
         for &b in &buf[..n] {
             shape.offset += 1;
             match b {
@@ -171,6 +185,9 @@ pub fn rows<R: Read + Send + 'static>(
                         ));
                     }
                 }
+                if let Ok(mut shape) = reader.get_ref().shape.lock() {
+                    shape.row_start = reader.position().byte();
+                }
                 let values = record
                     .iter()
                     .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -180,8 +197,11 @@ pub fn rows<R: Read + Send + 'static>(
             Err(e) => {
                 let line = e.position().map_or(0, |p| line_at(p.byte()));
                 // A read error ends the file; anything else is one bad row.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                if let csv::ErrorKind::Io(io) = e.kind() {
                     failed = true;
+                    if io.kind() == std::io::ErrorKind::Other {
+                        notes.add(io.to_string());
+                    }
                 }
                 Some(Err(Reject {
                     line,

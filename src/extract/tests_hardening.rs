@@ -369,6 +369,22 @@ fn an_unclosed_quote_is_noted_with_its_line() {
     );
     let (_, _, _, notes) = read(b"name,note\nAda,\"two\nlines\"\nBob,5\" pipe\n", "fine.csv");
     assert!(notes.is_empty(), "{notes:?}");
+    // A quote that swallows more than a row may hold stops the reading there, rather than
+    // holding the rest of the file in memory as one value.
+    let mut big = b"name,note\nAda,fine\nBob,\"never closed\n".to_vec();
+    big.extend(b"Cy,ok\n".repeat(3_000_000));
+    let (_, rows, rejects, notes) = read(&big, "big.csv");
+    assert_eq!(rows.len(), 1, "{rejects:?}");
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r.message.contains("line 3 runs past 16 MiB")),
+        "{rejects:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("probably never closed")),
+        "{notes:?}"
+    );
 }
 
 #[test]
