@@ -44,9 +44,12 @@ fn is_invisible(c: char) -> bool {
 /// control characters, reordering ones, or invisible ones that make two names look alike
 /// (`Acme` and `Ac\u{200B}me`; the joiners some scripts and emoji need stay allowed).
 pub fn misleads(name: &str) -> bool {
-    name.chars().any(|c| {
-        c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}') || is_invisible(c)
-    })
+    name.chars().any(misleading)
+}
+
+/// One character of those [`misleads`] refuses.
+pub fn misleading(c: char) -> bool {
+    c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}') || is_invisible(c)
 }
 
 /// What is wrong with a name people will read, if anything, in one message for every case:

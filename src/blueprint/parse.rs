@@ -254,6 +254,8 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
             &format!("a field key has no spaces or line breaks around it: use `{key}`"),
         );
     }
+    // Shown where a field has no label (column headers, CSV headers) and named in queries.
+    p.name_at(&format!("{path}.key"), "a field key", &key);
     let label = obj
         .get("label")
         .and_then(Value::as_str)

@@ -166,6 +166,16 @@ fn names_labels_and_slugs_are_checked_when_written_not_when_read_back() {
     assert_eq!(parse_one_field(&field, "$").unwrap_err()[0].path, "$.label");
     let field = json!({"key": "k", "type": "string", "label": "Имя"});
     assert!(parse_one_field(&field, "$").is_ok());
+    // A key is shown where the field has no label (probe 40a D13).
+    for key in ["x\u{202E}gnp.exe", "a\nb", "zero\u{200B}width", &"k".repeat(201)] {
+        let field = json!({"key": key, "type": "string"});
+        assert_eq!(
+            parse_one_field(&field, "$").unwrap_err()[0].path,
+            "$.key",
+            "{key:?}"
+        );
+    }
+    assert!(parse_one_field(&json!({"key": "First Name", "type": "string"}), "$").is_ok());
 }
 
 #[test]

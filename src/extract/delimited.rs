@@ -77,15 +77,18 @@ struct Shape {
     breaks: std::collections::VecDeque<u64>,
     /// Lines that started before the offsets in `breaks`.
     lines_before: u64,
-    quotes: u64,
+    /// Where the quote characters not yet passed are (each offset one past its quote).
+    quotes: std::collections::VecDeque<u64>,
     offset: u64,
     after_cr: bool,
     /// Where the row being read starts (the end of the one before).
     row_start: u64,
+    /// The line of a row the reading stopped at (past [`MAX_ROW_BYTES`]).
+    stopped_on: Option<u64>,
 }
 
-/// Longest row read: a cell holds at most 1 MiB, and a row past this is a quote never
-/// closed (or no CSV at all), which would otherwise hold the rest of the file in memory.
+/// Longest row read with a quote open: a cell holds at most 1 MiB, and a quoted value past
+/// this is a quote never closed, which would otherwise hold the rest of the file in memory.
 const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Shape {
@@ -111,9 +114,13 @@ impl<R: Read> Read for Watched<R> {
         let Ok(mut shape) = self.shape.lock() else {
             return Ok(n);
         };
-        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES {
+        // Past the cap with a quote open since the row began: the rest of the file would
+        // be one value. (A long row without one is read through, and rejected whole.)
+        let open_quote = || shape.quotes.iter().filter(|q| **q > shape.row_start).count() % 2 == 1;
+        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES && open_quote() {
             let from = shape.row_start;
             let line = shape.line_at(from);
+            shape.stopped_on = Some(line);
             return Err(std::io::Error::other(format!(
                 "the row starting on line {line} runs past {} MiB; a quote opened there is probably never closed, so the rest of the file was not read",
                 MAX_ROW_BYTES >> 20
@@ -130,7 +137,10 @@ impl<R: Read> Read for Watched<R> {
                     let at = shape.offset;
                     shape.breaks.push_back(at);
                 }
-                b'"' => shape.quotes += 1,
+                b'"' => {
+                    let at = shape.offset;
+                    shape.quotes.push_back(at);
+                }
                 _ => {}
             }
             shape.after_cr = b == b'\r';
@@ -178,7 +188,8 @@ pub fn rows<R: Read + Send + 'static>(
                     .map(|v| v.iter().filter(|&&b| b == b'\n').count())
                     .sum();
                 let line = start.max(next_line.saturating_sub(inside as u64));
-                if let Some(quotes) = shape_of_end(&reader) {
+                let from = record.position().map_or(0, |p| p.byte());
+                if let Some(quotes) = shape_of_end(&reader, from) {
                     if quotes % 2 == 1 && next_line > line {
                         notes.add(format!(
                             "a quote opened on line {line} is never closed, so everything after it was read into one value; check the quotes on that line"
@@ -186,7 +197,11 @@ pub fn rows<R: Read + Send + 'static>(
                     }
                 }
                 if let Ok(mut shape) = reader.get_ref().shape.lock() {
-                    shape.row_start = reader.position().byte();
+                    let end = reader.position().byte();
+                    shape.row_start = end;
+                    while shape.quotes.front().is_some_and(|q| *q <= end) {
+                        shape.quotes.pop_front();
+                    }
                 }
                 let values = record
                     .iter()
@@ -195,7 +210,11 @@ pub fn rows<R: Read + Send + 'static>(
                 Some(Ok(RawRow { line, values }))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| line_at(p.byte()));
+                let stopped = reader.get_ref().shape.lock().ok().and_then(|s| s.stopped_on);
+                let line = match e.position() {
+                    Some(p) => line_at(p.byte()),
+                    None => stopped.unwrap_or(0),
+                };
                 // A read error ends the file; anything else is one bad row.
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     failed = true;
@@ -213,10 +232,15 @@ pub fn rows<R: Read + Send + 'static>(
     })
 }
 
-/// The quote count of the whole text once the reader has reached its end, else None.
-fn shape_end<R: Read>(shape: Arc<Mutex<Shape>>) -> impl Fn(&csv::Reader<Watched<R>>) -> Option<u64> + Send {
-    move |reader| {
+/// Once the reader has reached the end of the text: how many quotes the last record holds
+/// from `from` on (odd: it opened one it never closed, whatever quotes other lines hold,
+/// such as the inch marks of `15.6"`); else None.
+fn shape_end<R: Read>(
+    shape: Arc<Mutex<Shape>>,
+) -> impl Fn(&csv::Reader<Watched<R>>, u64) -> Option<usize> + Send {
+    move |reader, from| {
         let s = shape.lock().ok()?;
-        (reader.is_done() || reader.position().byte() >= s.offset).then_some(s.quotes)
+        let done = reader.is_done() || reader.position().byte() >= s.offset;
+        done.then(|| s.quotes.iter().filter(|q| **q > from).count())
     }
 }

@@ -378,11 +378,28 @@ fn an_unclosed_quote_is_noted_with_its_line() {
     assert!(
         rejects
             .iter()
-            .any(|r| r.message.contains("line 3 runs past 16 MiB")),
+            .any(|r| r.line == 3 && r.message.contains("line 3 runs past 16 MiB")),
         "{rejects:?}"
     );
+    // A long row with no quote open is read through (and rejected whole), and so are the
+    // rows after it.
+    let mut long = b"name,note\n".to_vec();
+    long.extend(b"x".repeat(17 * 1024 * 1024));
+    long.extend(b",y\nCy,ok\n");
+    let (_, rows, rejects, _) = read(&long, "long.csv");
+    assert_eq!(rows.len(), 1, "{}", rejects.len());
     assert!(
         notes.iter().any(|n| n.contains("probably never closed")),
+        "{notes:?}"
+    );
+    // An inch mark elsewhere (`15.6"`) does not hide it (the file's quotes are even).
+    let inch = b"sku,title,price\nA1,Laptop 15.6\" screen,999\nA3,\"unclosed title,7\nA4,ok,8\nA5,ok,9\n";
+    let (_, rows, _, notes) = read(inch, "inch.csv");
+    assert_eq!(rows.len(), 2);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("a quote opened on line 3 is never closed")),
         "{notes:?}"
     );
 }

@@ -119,8 +119,9 @@ pub fn subject_query(job: &Job) -> Option<Vec<(&'static str, String)>> {
     }
     let q = &subject["query"];
     let mut pairs: Vec<(&'static str, String)> = Vec::new();
+    // `filter=all` too: beside it, the ids are the records left out.
     for key in ["filter", "filterField", "searchValue", "searchField", "q"] {
-        if let Some(v) = q[key].as_str().filter(|v| !v.is_empty() && *v != "all") {
+        if let Some(v) = q[key].as_str().filter(|v| !v.is_empty()) {
             pairs.push((key, v.to_string()));
         }
     }

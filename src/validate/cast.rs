@@ -240,7 +240,11 @@ fn cast_date(given: &Value) -> Result<Value, String> {
     let text = text.trim();
     // An ISO timestamp keeps its date part, with a `T` or a space before the time
     // (`2021-02-28 13:45:00`, as spreadsheets' date-times are extracted).
-    let timed = |rest: &str| rest.as_bytes().first().is_some_and(u8::is_ascii_digit) && rest.contains(':');
+    let timed = |rest: &str| {
+        ["%H:%M:%S%.f", "%H:%M"]
+            .iter()
+            .any(|f| chrono::NaiveTime::parse_from_str(rest, f).is_ok())
+    };
     let date_part = match text.as_bytes().get(10) {
         Some(b'T') => &text[..10],
         Some(b' ') if timed(&text[11..]) => &text[..10],

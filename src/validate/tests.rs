@@ -137,9 +137,14 @@ fn dates_are_normalised_to_iso() {
     );
     let cell = cast(FieldType::Date, json!("2024-02-30"));
     assert_eq!(cell.value, json!("2024-02-30"));
-    assert!(!cast(FieldType::Date, json!("2024-03-05 and more"))
-        .messages
-        .is_empty());
+    for bad in [
+        "2024-03-05 and more",
+        "2021-02-28 25:00:00",
+        "2021-02-28 99:99",
+        "2021-02-28 13:45:00 garbage",
+    ] {
+        assert!(!cast(FieldType::Date, json!(bad)).messages.is_empty(), "{bad}");
+    }
     assert!(cell.messages[0].message.contains("is not a date"));
     // Two-digit years are this century's (or, from 69, the last's), never the year 24.
     for (given, want) in [

@@ -12,11 +12,10 @@ use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde_json::Value;
 
-/// A file name as people should see it: no control or reordering characters.
+/// A file name as people should see it: none of the characters a name may not hold
+/// (control, reordering, line-separator, invisible), which an upload's name drops.
 pub fn clean_file_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_control() && !crate::names::is_bidi_control(*c))
-        .collect()
+    name.chars().filter(|c| !crate::names::misleading(*c)).collect()
 }
 
 /// `Content-Disposition: attachment` for a name of any characters: an ASCII `filename`

@@ -71,6 +71,30 @@ async fn has_all_valid_looks_at_the_selected_records(db: Db) {
     let html = app.page(&format!("/workbooks/{wb}")).await;
     assert!(html.contains("data-constraints=\"hasAllValid\""), "{html}");
     assert!(html.contains("class=\"invalid\""), "{html}");
+
+    // A guest's job through the API is held to the same rule: beside `filter: all`, the
+    // subject's ids are the records left out, so the invalid one is in (probe 40d D3).
+    let (_, got) = app.get_json(&format!("/workbooks/{wb}")).await;
+    let space = got["data"]["spaceId"].as_str().unwrap().to_string();
+    let (_, guest) = crate::live_access::guest_with_token(&app, "g@x.org", "G", &[&space]).await;
+    let start = |query: Value| {
+        let body = json!({"type": "sheet", "operation": "send", "source": sheet, "trigger": "immediate",
+                          "subject": {"type": "collection", "resource": "records", "query": query}});
+        crate::helpers::send(
+            app.client
+                .post(app.url("/v1/jobs"))
+                .bearer_auth(&guest)
+                .json(&body),
+        )
+    };
+    let (status, body) = start(json!({"filter": "all", "ids": [valid]})).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = start(json!({"ids": [valid]})).await;
+    assert_eq!(status, 200, "{body}");
+    // Its dataUrl reads what the subject says: here, the one record.
+    let id = body["data"]["id"].as_str().unwrap();
+    let (_, job) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(job["data"]["subject"]["query"]["ids"], json!([valid]), "{job}");
 }
 
 async fn actions_wait_for_tracked_changes_to_be_checked(db: Db) {

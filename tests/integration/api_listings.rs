@@ -172,6 +172,50 @@ async fn a_commits_counts_are_of_its_records(db: Db) {
     assert_eq!(status, 400, "{body}");
 }
 
+/// `byField`: each field's records in error, valid there, and empty.
+async fn counts_by_field_say_errors_and_empties(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ann", "age": 5}, {"name": "No email", "age": "x"}, {"email": "c@x.io"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/counts?byField=true"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let by = &body["data"]["counts"]["byField"];
+    assert_eq!(
+        by["email"],
+        json!({"total": 3, "valid": 2, "error": 1, "empty": 1}),
+        "{body}"
+    );
+    assert_eq!(
+        by["age"],
+        json!({"total": 3, "valid": 2, "error": 1, "empty": 1}),
+        "{body}"
+    );
+    assert_eq!(by["name"]["empty"], 1, "{body}");
+    assert_eq!(by["tier"]["empty"], 3, "{body}");
+    // Over a selection too; without the flag, no byField; a malformed flag is refused.
+    let (_, body) = app
+        .get_json(&format!("/sheets/{sheet}/counts?byField=true&filter=valid"))
+        .await;
+    assert_eq!(
+        body["data"]["counts"]["byField"]["name"],
+        json!({"total": 2, "valid": 2, "error": 0, "empty": 1}),
+        "{body}"
+    );
+    let (_, body) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert!(body["data"]["counts"].get("byField").is_none(), "{body}");
+    let (status, _) = app.get_json(&format!("/sheets/{sheet}/counts?byField=1")).await;
+    assert_eq!(status, 400);
+}
+
 async fn archiving_a_space_has_its_own_events(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Archive me").await;
@@ -332,5 +376,6 @@ on_both!(
     spaces_are_sorted_as_asked,
     a_commits_counts_are_of_its_records,
     archiving_a_space_has_its_own_events,
+    counts_by_field_say_errors_and_empties,
     calls_wharf_lacks_answer_501_not_404,
 );

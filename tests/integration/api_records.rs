@@ -47,6 +47,22 @@ async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
     // Flatfile has no source for a value that does not cast; `custom-logic` is the
     // listener's own, which the record hook plugin would write back on every commit.
     assert!(cell(bad, "age")["messages"][0].get("source").is_none(), "{bad}");
+    assert_eq!(cell(bad, "tier")["messages"][0]["source"], "invalid-option");
+    assert_eq!(cell(bad, "company")["messages"][0]["source"], "unlinked");
+    assert!(cell(bad, "company")["messages"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("INITECH"));
+
+    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
+    let c = &counts["data"]["counts"];
+    assert_eq!(
+        (c["total"].as_i64(), c["valid"].as_i64(), c["error"].as_i64()),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(c["errorsByField"]["age"], 1);
+    assert_eq!(c["errorsByField"]["email"], 1);
+
     // A client sending the record back as read pins none of Wharf's messages as its own.
     let (status, body) = app
         .put_json(
@@ -63,21 +79,28 @@ async fn insert_casts_validates_and_keeps_raw_input(db: Db) {
         .await;
     let age = cell(&page["data"]["records"][0], "age");
     assert_eq!(age["messages"].as_array().unwrap().len(), 1, "{age}");
-    assert_eq!(cell(bad, "tier")["messages"][0]["source"], "invalid-option");
-    assert_eq!(cell(bad, "company")["messages"][0]["source"], "unlinked");
-    assert!(cell(bad, "company")["messages"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("INITECH"));
-
-    let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
-    let c = &counts["data"]["counts"];
+    // Nor does the same cell sent back fixed, beside the message it read.
+    let mut fixed = age.clone();
+    fixed["value"] = json!(42);
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"id": bad["id"], "values": {"age": fixed}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/records?ids={}",
+            bad["id"].as_str().unwrap()
+        ))
+        .await;
+    let age = cell(&page["data"]["records"][0], "age");
     assert_eq!(
-        (c["total"].as_i64(), c["valid"].as_i64(), c["error"].as_i64()),
-        (Some(2), Some(1), Some(1))
+        (age["value"].clone(), age["valid"].clone()),
+        (json!(42), json!(true)),
+        "{age}"
     );
-    assert_eq!(c["errorsByField"]["age"], 1);
-    assert_eq!(c["errorsByField"]["email"], 1);
 }
 
 async fn unique_stays_right_as_records_change(db: Db) {

@@ -24,6 +24,13 @@ async fn download_names_are_exact_and_safe(db: Db) {
     assert_eq!(status, 200, "{file}");
     assert_eq!(file["data"]["name"], "invoicefdp.exe", "the override is dropped");
     let id = file["data"]["id"].as_str().unwrap();
+    // A line separator and an invisible space are dropped too (a rename refuses them), and
+    // a quote a browser sent as `%22` is a quote.
+    let (status, other) = app
+        .upload(&space, "quote%22name\u{2028}x\u{200B}y.csv", b"A\n1\n".to_vec())
+        .await;
+    assert_eq!(status, 200, "{other}");
+    assert_eq!(other["data"]["name"], "quote\"namexy.csv", "{other}");
 
     let (status, body) = app
         .patch_json(

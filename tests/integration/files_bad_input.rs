@@ -196,7 +196,32 @@ async fn an_upload_cut_off_halfway_leaves_nothing(db: Db) {
     assert_eq!(resp.status().as_u16(), 200);
 }
 
+/// A compressed upload is refused with words on what to do (it was "cut off or
+/// malformed"), and nothing is kept.
+async fn a_compressed_upload_is_refused_clearly(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Gzip").await;
+    let form = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"spaceId\"\r\n\r\n{space}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\nA\n1\n\r\n--XyZ--\r\n"
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, form.as_bytes()).unwrap();
+    let (status, body) = send(
+        app.api(reqwest::Method::POST, "/files")
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .header("Content-Encoding", "gzip")
+            .body(gz.finish().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("Content-Encoding `gzip`"), "{body}");
+    assert_eq!(stored_files(&app), 0);
+}
+
 on_both!(
+    a_compressed_upload_is_refused_clearly,
     an_empty_file_fails,
     a_header_only_file_extracts_no_records,
     binary_junk_named_csv_fails,

@@ -65,6 +65,7 @@ mod listener_extractors;
 mod live_access;
 mod live_processes;
 mod load_indexes;
+mod long_keys;
 mod mail;
 mod mail_failures;
 mod mail_retry_worker;

@@ -131,4 +131,44 @@ async fn reference_cells_carry_their_linked_records(db: Db) {
     assert_eq!(records.len(), 3, "{commit}");
 }
 
-on_both!(reference_cells_carry_their_linked_records);
+/// Links count toward what one page may hold (each cell carries its records whole): a page
+/// past 64 MiB with them is refused with 422 saying to ask for fewer records, as a page of
+/// huge cells is (a 200-record page came to 572 MiB).
+async fn links_stay_within_a_pages_budget(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let companies = app.sheet_id(&space, "companies").await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let name = "n".repeat(900 * 1024);
+    insert(&app, &companies, json!([{"code": "BIG", "name": name}])).await;
+    let many: Vec<Value> = (0..80)
+        .map(|i| json!({"email": format!("p{i}@x.io"), "company": "BIG"}))
+        .collect();
+    insert(&app, &contacts, Value::Array(many)).await;
+    let (status, body) = app
+        .get_json(&format!("/sheets/{contacts}/records?includeLinks=true"))
+        .await;
+    assert_eq!(
+        status,
+        422,
+        "{}",
+        &body.to_string()[..300.min(body.to_string().len())]
+    );
+    assert!(body.to_string().contains("pageSize"), "{body}");
+    let (status, page) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/records?includeLinks=true&pageSize=10"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        page["data"]["records"][0]["values"]["company"]["links"][0]["values"]["code"]["value"],
+        "BIG"
+    );
+}
+
+on_both!(
+    reference_cells_carry_their_linked_records,
+    links_stay_within_a_pages_budget
+);

@@ -162,6 +162,27 @@ pub fn selection_counts(
     Ok(super::query::fold_counts(ctx, groups.into_iter().collect()))
 }
 
+/// For each field, how many of the records `q` selects hold nothing there (`null` or
+/// empty text; a record stored before a field was added holds nothing in it).
+pub fn empties_by_field(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    fields: usize,
+    q: &RecordQuery,
+) -> QueryResult<Vec<i64>> {
+    let mut empty = vec![0i64; fields];
+    each_selected(conn, sheet_seq, q, |row| {
+        let vals: Vec<&RawValue> = serde_json::from_str(&row.vals).unwrap_or_default();
+        for (i, count) in empty.iter_mut().enumerate() {
+            if vals.get(i).is_none_or(|v| matches!(v.get(), "null" | "\"\"")) {
+                *count += 1;
+            }
+        }
+        true
+    })?;
+    Ok(empty)
+}
+
 /// Ids named in one statement at most (bound parameters have a limit).
 const IDS_PER_READ: usize = 1_000;
 

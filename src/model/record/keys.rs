@@ -27,7 +27,21 @@ pub fn norm_for(value: &Value, case_sensitive: bool, keep_empty: bool) -> Option
     if is_empty(value) {
         return keep_empty.then(String::new);
     }
-    normalize_key(value, case_sensitive)
+    normalize_key(value, case_sensitive).map(fit_index)
+}
+
+/// Kept keys longer than this are kept as their digest: PostgreSQL's B-tree takes at most
+/// 2,704 bytes an entry, and a cell may hold 1 MiB.
+const MAX_KEY_BYTES: usize = 512;
+
+/// A key as the index can hold it: itself, or past [`MAX_KEY_BYTES`] a SHA-256 digest of it
+/// (equal keys, equal digests).
+fn fit_index(norm: String) -> String {
+    use sha2::Digest;
+    match norm.len() > MAX_KEY_BYTES {
+        true => format!("#sha256:{}", hex::encode(sha2::Sha256::digest(norm.as_bytes()))),
+        false => norm,
+    }
 }
 
 pub fn insert(conn: &mut AnyConnection, keys: &[NewKey]) -> QueryResult<()> {

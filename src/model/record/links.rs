@@ -5,7 +5,7 @@
 
 use super::keys::{self, norm_for};
 use super::write::load;
-use super::RecordRow;
+use super::{PageTooBig, RecordRow, PAGE_BYTES};
 use crate::blueprint::SheetConfig;
 use crate::db::AnyConnection;
 use crate::model::sheet::{self, SheetContext};
@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// At most this many linked records per cell: a reference to a field that is not unique
 /// could otherwise carry a whole sheet into every cell of a page.
-pub const MAX_PER_CELL: usize = 100;
+pub const MAX_PER_CELL: usize = 20;
 
 /// Linked records of one page.
 #[derive(Default)]
@@ -92,5 +92,29 @@ pub fn of(conn: &mut AnyConnection, ctx: &SheetContext, rows: &[RecordRow]) -> M
         }
         links.configs.insert(i, target_sheet.parsed_config()?);
     }
+    within_budget(rows, &links)?;
     Ok(links)
+}
+
+/// A page and the copies of linked records it carries stay within what one page may hold
+/// ([`PAGE_BYTES`]): each reference cell carries its records whole.
+fn within_budget(rows: &[RecordRow], links: &Links) -> ModelResult<()> {
+    let mut bytes = 0;
+    for (fit, row) in rows.iter().enumerate() {
+        bytes += row.stored_bytes();
+        for at in links
+            .cells
+            .get(&row.id)
+            .into_iter()
+            .flat_map(|c| c.values())
+            .flatten()
+        {
+            bytes += links.rows[*at].stored_bytes();
+        }
+        if bytes > PAGE_BYTES {
+            let too_big = PageTooBig { records: fit };
+            return Err(diesel::result::Error::QueryBuilderError(Box::new(too_big)).into());
+        }
+    }
+    Ok(())
 }

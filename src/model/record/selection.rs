@@ -40,6 +40,18 @@ pub fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, Mi
         .map_err(|e| Mistake::new("q", e.message))
 }
 
+/// Whether a selection parameter filters the records (as it is applied: a search for
+/// spaces is a search), which makes `ids` beside it the records left out.
+pub fn filters(key: &str, value: &str) -> bool {
+    match key {
+        "filter" => value != "none",
+        "filterField" => true,
+        "searchValue" => !value.is_empty(),
+        "q" => !value.trim().is_empty(),
+        _ => false,
+    }
+}
+
 /// Reads Flatfile's record query parameters (`ids` may repeat).
 pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), Mistake> {
     let mut q = RecordQuery {
@@ -143,13 +155,7 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
     // Flatfile's rule for `ids`: with a query that filters the records (a `filter` of
     // valid, error or all, a search, FFQL), the ids are the records it leaves out ("all
     // these but those"); otherwise they are the records it picks.
-    let filtering = params.iter().any(|(k, v)| match k.as_str() {
-        "filter" => v != "none",
-        "filterField" => true,
-        "searchValue" | "q" => !v.trim().is_empty(),
-        _ => false,
-    });
-    if filtering {
+    if params.iter().any(|(k, v)| filters(k, v)) {
         q.except = q.ids.take();
     }
     Ok((q, include_counts))

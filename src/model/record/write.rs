@@ -222,7 +222,12 @@ pub(super) fn update_loaded(
         }
         input.extend(u.values.clone());
         let mut rec = check_record(&ctx.config, &input);
-        set_custom(&ctx.config, &mut custom, &rec, &u.messages);
+        set_custom(
+            &ctx.config,
+            &mut custom,
+            [&rec.messages, &old.messages],
+            &u.messages,
+        );
         rec.custom = custom;
         checked.push(rec);
         olds.push(old);
@@ -340,25 +345,29 @@ pub(super) fn commit_for(
 
 /// Puts the messages listener code sent for some cells in place of its earlier ones there.
 /// Messages of Wharf's own kinds (required, unique, options, references), or equal to what
-/// Wharf's check says of the cell now, are Wharf's to give: a hook echoing them back does
-/// not make them stick after the value is fixed.
+/// Wharf's check says of the cell now or said of it before (`own`: a client sending back
+/// the record as it read it, a fixed value beside its old cast message), are Wharf's to
+/// give: echoed back, they do not stick.
 fn set_custom(
     config: &crate::blueprint::SheetConfig,
     custom: &mut BTreeMap<usize, Vec<Message>>,
-    rec: &Checked,
+    own: [&BTreeMap<usize, Vec<Message>>; 2],
     given: &BTreeMap<String, Vec<Message>>,
 ) {
     for (key, list) in given {
         let Some(i) = config.field_index(key) else {
             continue;
         };
-        let own = rec.messages.get(&i);
+        let echoes = |m: &Message| {
+            own.iter()
+                .filter_map(|o| o.get(&i))
+                .flatten()
+                .any(|x| x.kind == m.kind && x.message == m.message)
+        };
         let keep: Vec<Message> = list
             .iter()
             .filter(|m| matches!(m.source, Source::CustomLogic | Source::Submit))
-            // A client sending back what it read (Wharf's own messages, a cast one without
-            // its source) pins nothing.
-            .filter(|m| !own.is_some_and(|o| o.iter().any(|x| x.kind == m.kind && x.message == m.message)))
+            .filter(|m| !echoes(m))
             .cloned()
             .collect();
         if keep.is_empty() {

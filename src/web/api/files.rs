@@ -121,8 +121,27 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     refuse_oversized(&req, &state)?;
+    refuse_encoded(&req)?;
     let f = receive(&state, &caller, form, None).await?;
     Ok(ok(file_json(&f)))
+}
+
+/// An upload is read as it is sent: a compressed body (`Content-Encoding: gzip`, which
+/// JSON bodies may use) is refused with words on what to do, not read as a broken form.
+pub fn refuse_encoded(req: &actix_web::HttpRequest) -> Result<(), AppError> {
+    match req
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(e) if !e.trim().eq_ignore_ascii_case("identity") => Err(AppError::bad_request(
+            "file",
+            format!(
+                "an upload is taken as it is, not with Content-Encoding `{e}`: send the form uncompressed"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A body whose declared length is well past the limit is refused before it is read.
@@ -188,7 +207,9 @@ pub async fn receive(
             let filename = field
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
-                .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(n)))
+                // Browsers send a `"` in a file's name as `%22` (HTML's multipart rule).
+                .map(|n| n.replace("%22", "\""))
+                .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(&n)))
                 .filter(|n| !n.trim().is_empty() && !matches!(n.trim(), "." | ".."))
                 .unwrap_or_else(|| "blob".into());
             if filename.chars().count() > NAME_MAX {

@@ -208,9 +208,16 @@ pub(super) fn guest_may_start(
             None,
         ),
     };
-    let selected: Vec<i64> = start
-        .subject
-        .and_then(|s| s["query"]["ids"].as_array())
+    // Beside a filter, a subject's ids are the records it leaves out: no selection, and
+    // the whole sheet is held to the action's constraints.
+    let query = start.subject.map(|s| &s["query"]);
+    let filtered = query.and_then(Value::as_object).is_some_and(|q| {
+        q.iter()
+            .any(|(k, v)| crate::model::record::selection::filters(k, v.as_str().unwrap_or("x")))
+    });
+    let selected: Vec<i64> = query
+        .filter(|_| !filtered)
+        .and_then(|q| q["ids"].as_array())
         .into_iter()
         .flatten()
         .filter_map(|id| crate::ids::RecordId::parse(id.as_str()?).map(|r| r.0))

@@ -125,8 +125,23 @@ pub async fn counts(
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    let by_field = match params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "byField")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "byField",
+                format!("byField `{other}` is not true or false"),
+            ))
+        }
+    };
     let over = |k: &String| SELECTION.contains(&k.as_str()) || COUNTED_OVER.contains(&k.as_str());
-    if !params.iter().any(|(k, _)| over(k)) {
+    if !by_field && !params.iter().any(|(k, _)| over(k)) {
         let s = load(&state, &caller, &path).await?;
         return Ok(ok(json!({"counts": s.counts(), "success": true})));
     }
@@ -138,12 +153,32 @@ pub async fn counts(
     if let Some(ids) = super::records_commit::ids_of(&state, &ctx, &params).await? {
         q.ids = Some(super::records_commit::within(ids, q.ids.take()));
     }
-    let counts = state
-        .read_db_if(q.is_costly(), move |conn| {
-            record::cells::selection_counts(conn, &ctx, &q)
+    let (counts, by_field) = state
+        .read_db_if(q.is_costly() || by_field, move |conn| {
+            let counts = record::cells::selection_counts(conn, &ctx, &q)?;
+            if !by_field {
+                return Ok::<_, diesel::result::Error>((counts, None));
+            }
+            // Flatfile's `byField`: each field's records in error, valid there, and empty.
+            let keys: Vec<String> = ctx.config.fields.iter().map(|f| f.key.clone()).collect();
+            let empty = record::cells::empties_by_field(conn, ctx.sheet.seq, keys.len(), &q)?;
+            let per: serde_json::Map<String, Value> = keys
+                .into_iter()
+                .zip(empty)
+                .map(|(key, empty)| {
+                    let error = counts.errors_by_field.get(&key).copied().unwrap_or(0);
+                    let field = json!({"total": counts.total, "valid": counts.total - error, "error": error, "empty": empty});
+                    (key, field)
+                })
+                .collect();
+            Ok((counts, Some(per)))
         })
         .await?;
-    Ok(ok(json!({"counts": counts, "success": true})))
+    let mut body = json!({"counts": counts, "success": true});
+    if let Some(per) = by_field {
+        body["counts"]["byField"] = Value::Object(per);
+    }
+    Ok(ok(body))
 }
 
 pub async fn delete(

@@ -129,6 +129,7 @@ pub async fn upload(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf("")?;
     crate::web::api::files::refuse_oversized(&req, &state)?;
+    crate::web::api::files::refuse_encoded(&req)?;
     let space = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
     let f = crate::web::api::files::receive(&state, &user, form, Some(space)).await?;
     if is_htmx(&req) {
