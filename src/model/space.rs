@@ -206,8 +206,14 @@ pub fn list(
             q.filter(spaces::archived_at.is_null())
         };
         if let Some(s) = f.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            let pattern = format!("%{}%", s.trim().to_lowercase().replace(['%', '_'], ""));
-            q = q.filter(lower(spaces::name).like(pattern));
+            // `%` and `_` in a search are themselves, not wildcards.
+            let wanted = s
+                .trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(lower(spaces::name).like(format!("%{wanted}%")).escape('\\'));
         }
         if let Some(ns) = &f.namespace {
             q = q.filter(spaces::namespace.eq(ns.clone()));

@@ -100,6 +100,10 @@ async fn spaces_are_sorted_as_asked(db: Db) {
     assert!(body.to_string().contains("sortField"), "{body}");
     let (status, body) = app.get_json("/spaces?sortField=name&sortDirection=up").await;
     assert_eq!(status, 400, "{body}");
+    // A search for `%` or `_` is for those characters, not every space.
+    app.bare_space("100% done").await;
+    assert_eq!(sorted("search=%25").await, ["100% done"]);
+    assert_eq!(sorted("search=_").await, Vec::<String>::new());
 }
 
 async fn a_commits_counts_are_of_its_records(db: Db) {

@@ -5,7 +5,7 @@ use super::grid_actions::{actions_in, actions_of, recheck, sum, ActionView, Situ
 use super::{is_htmx, render, Layout};
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
-use crate::blueprint::{FieldType, SheetConfig};
+use crate::blueprint::SheetConfig;
 use crate::ffql;
 use crate::ids::{RecordId, SheetId, WorkbookId};
 use crate::model::commit;
@@ -13,11 +13,12 @@ use crate::model::record::{self, Cursor, Filter, RecordQuery, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::model::workbook::{self, Workbook};
-use crate::validate::{display, MessageType};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
+
+pub use super::grid_rows::{editor_kind, row_view, CellView, RowView};
 
 pub const PAGE: i64 = 100;
 
@@ -133,7 +134,7 @@ impl View {
 }
 
 /// A query string; serde_urlencoded does the escaping.
-fn encode(pairs: &[(&str, String)]) -> String {
+pub(super) fn encode(pairs: &[(&str, String)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
@@ -148,28 +149,6 @@ pub struct Column {
     pub checks: Vec<String>,
     /// Computed or read-only: no bulk changes from its menu.
     pub computed: bool,
-}
-
-pub struct CellView {
-    pub key: String,
-    /// `field=<key>`, escaped: a key may hold any character (`/`, `?`, `#`, `..`), so it
-    /// travels in the query string, never in the path.
-    pub field_query: String,
-    pub text: String,
-    pub error: String,
-    pub warn: String,
-    /// Computed or read-only: shown, not edited in the grid.
-    pub fixed: bool,
-}
-
-pub struct RowView {
-    pub id: String,
-    pub valid: bool,
-    pub cells: Vec<CellView>,
-    /// A commit of the record waits for listener code (`settings.trackChanges`).
-    pub checking: bool,
-    /// Its commit was not answered within two minutes: it no longer waits.
-    pub unanswered: bool,
 }
 
 #[derive(Template)]
@@ -231,42 +210,6 @@ struct GridPage {
     other_checking: usize,
     /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
     job_panel: String,
-}
-
-pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
-    let checked = row.checked(config);
-    let cells = config
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let msgs = checked.cell_messages(i);
-            let join = |kind: MessageType| {
-                msgs.iter()
-                    .filter(|m| m.kind == kind)
-                    .map(|m| m.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
-            CellView {
-                key: f.key.clone(),
-                field_query: encode(&[("field", f.key.clone())]),
-                text: checked.vals.get(i).map(display).unwrap_or_default(),
-                error: join(MessageType::Error),
-                warn: join(MessageType::Warn),
-                fixed: f.fixed()
-                    || !config.allows("edit")
-                    || crate::model::record::config::locks(row.config.as_deref(), &f.key),
-            }
-        })
-        .collect();
-    RowView {
-        id: row.record_id().to_string(),
-        valid: row.valid,
-        cells,
-        checking: false,
-        unanswered: false,
-    }
 }
 
 fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
@@ -580,15 +523,4 @@ pub async fn show(
             16,
         ),
     })
-}
-
-/// The input a cell editor uses for a field type.
-pub fn editor_kind(t: &FieldType) -> &'static str {
-    match t {
-        FieldType::Enum { .. } => "select",
-        FieldType::Date => "date",
-        FieldType::Number { .. } => "number",
-        FieldType::Boolean => "boolean",
-        _ => "text",
-    }
 }

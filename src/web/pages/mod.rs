@@ -16,6 +16,7 @@ pub mod grid_actions;
 pub mod grid_bulk;
 pub mod grid_edit;
 pub mod grid_history;
+pub mod grid_rows;
 pub mod guest_links;
 pub mod guest_space;
 pub mod guests;
