@@ -11,21 +11,50 @@ use serde_json::{json, Value};
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 
-/// Opens the editor of `field` in the only row and leaves it with `key`.
-async fn open_and_leave(c: &Client, field: &str, key: &str) {
-    let cell = format!("tr[data-record] td.cell[data-field='{field}']");
+/// The contacts sheet holding `records`, and a browser signed in on its grid; returns the
+/// browser, the sheet and the records' ids.
+async fn grid_with(app: &TestApp, records: Value) -> (crate::browser::Driver, String, Vec<String>) {
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &records).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('tr[data-record]')", "the grid's rows").await;
+    (driver, sheet, record_ids(&body))
+}
+
+/// Opens the editor of the cell `css` names, as a double click does.
+async fn open_editor(c: &Client, css: &str) {
     c.execute(
-        &format!("document.querySelector(\"{cell}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
+        &format!(
+            "document.querySelector(\"{css}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"
+        ),
         vec![],
     )
     .await
     .unwrap();
     wait_for(
         c,
-        "document.querySelector('.cell-editor [name=value]') === document.activeElement",
+        "document.activeElement.closest && document.activeElement.closest('.cell-editor')",
         "the cell editor",
     )
     .await;
+}
+
+/// Opens the editor of `field` in the only row and leaves it with `key`.
+async fn open_and_leave(c: &Client, field: &str, key: &str) {
+    open_editor(c, &format!("tr[data-record] td.cell[data-field='{field}']")).await;
     c.active_element().await.unwrap().send_keys(key).await.unwrap();
     // The editor closes and the keyboard is back in the grid.
     wait_for(
@@ -43,31 +72,11 @@ async fn record(app: &TestApp, sheet: &str) -> Value {
 
 async fn the_editor_changes_nothing_unasked(db: Db) {
     let app = spawn_app(db).await;
-    app.make_user("ada@example.com", true);
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (status, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "ada@x.io", "name": "line1\nline2\r\nline3",
-                     "joined": "15/03/2024", "subscribed": "maybe", "age": 5}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let before = record(&app, &sheet).await;
-    let (_, wbs) = app
-        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
-        .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap();
-
-    let driver = start_browser().await;
+    let records = json!([{"email": "ada@x.io", "name": "line1\nline2\r\nline3",
+                          "joined": "15/03/2024", "subscribed": "maybe", "age": 5}]);
+    let (driver, sheet, _) = grid_with(&app, records).await;
     let c = &driver.client;
-    c.goto(&app.url("/spaces")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .await
-        .unwrap();
-    wait_for(c, "document.querySelector('tr[data-record]')", "the row").await;
+    let before = record(&app, &sheet).await;
     for (field, key) in [
         ("name", ENTER),
         ("name", TAB),
@@ -90,13 +99,7 @@ async fn the_editor_changes_nothing_unasked(db: Db) {
     );
 
     // A multi-line cell is edited in a box that keeps line breaks (Shift+Enter adds one).
-    let cell = "tr[data-record] td.cell[data-field='name']";
-    c.execute(
-        &format!("document.querySelector(\"{cell}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    open_editor(c, "tr[data-record] td.cell[data-field='name']").await;
     wait_for(
         c,
         "document.activeElement.tagName === 'TEXTAREA'",
@@ -135,47 +138,10 @@ async fn the_editor_changes_nothing_unasked(db: Db) {
 /// (the live update waited for it, and was dropped).
 async fn a_change_made_while_editing_shows_when_the_editor_closes(db: Db) {
     let app = spawn_app(db).await;
-    app.make_user("ada@example.com", true);
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (status, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "ada@x.io", "name": "Ada"}, {"email": "bo@x.io", "name": "Bo"}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let ids = record_ids(&body);
-    let (_, wbs) = app
-        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
-        .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap();
-    let driver = start_browser().await;
+    let records = json!([{"email": "ada@x.io", "name": "Ada"}, {"email": "bo@x.io", "name": "Bo"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
     let c = &driver.client;
-    c.goto(&app.url("/spaces")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .await
-        .unwrap();
-    wait_for(
-        c,
-        "document.querySelector('#grid [sse-connect]') || document.querySelector('tr[data-record]')",
-        "the grid",
-    )
-    .await;
-    let first = format!("#row-{} td.cell[data-field='name']", ids[0]);
-    c.execute(
-        &format!("document.querySelector(\"{first}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
-        vec![],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.activeElement.closest('.cell-editor')",
-        "the cell editor",
-    )
-    .await;
+    open_editor(c, &format!("#row-{} td.cell[data-field='name']", ids[0])).await;
     // Someone else renames Bo meanwhile; the open editor holds the update back.
     let (status, body) = app
         .put_json(
