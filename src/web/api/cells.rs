@@ -72,16 +72,7 @@ pub async fn list(
             ))
         }
     };
-    let descending = match get("sortDirection") {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(AppError::bad_request(
-                "sortDirection",
-                format!("sortDirection `{other}` is not asc or desc"),
-            ))
-        }
-    };
+    let descending = super::descending(get("sortDirection"))?;
     let seq = ctx.sheet.seq;
     let mut values = state
         .read_db(move |conn| cells::distinct(conn, seq, field, &q))

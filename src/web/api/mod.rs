@@ -103,6 +103,36 @@ pub fn pagination(total: i64, size: i64, number: i64) -> serde_json::Value {
     })
 }
 
+/// Flatfile's `sortDirection`: whether it is `desc` (`asc` or none: ascending).
+pub fn descending(given: Option<&str>) -> Result<bool, AppError> {
+    match given {
+        None | Some("asc") => Ok(false),
+        Some("desc") => Ok(true),
+        Some(other) => Err(AppError::bad_request(
+            "sortDirection",
+            format!("sortDirection `{other}` is not asc or desc"),
+        )),
+    }
+}
+
+/// A `true`/`false` query flag (`includeLinks`, `byField`): false when not given, the last
+/// when repeated.
+pub fn flag(params: &[(String, String)], key: &str) -> Result<bool, AppError> {
+    match params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(AppError::bad_request(
+            key,
+            format!("{key} `{other}` is not true or false"),
+        )),
+    }
+}
+
 /// Largest JSON body: a batch of 10,000 records with ten fields fits with room to spare.
 pub const JSON_LIMIT: usize = 64 * 1024 * 1024;
 

@@ -164,7 +164,8 @@ pub async fn list(
     };
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
     let only = super::records_shape::only_fields(&ctx.config, &params)?;
-    let include_links = super::records_shape::include_links(&params)?;
+    // `includeLinks=true`: each reference cell carries the records it points at (`links`).
+    let include_links = super::flag(&params, "includeLinks")?;
     // A commit's records (what a record hook reads at its `dataUrl`), paged over its ids;
     // with `includeCounts`, the counts are those of all of them.
     let mut counted = None;

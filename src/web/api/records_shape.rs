@@ -1,5 +1,4 @@
-//! What a read of records asks of each record's shape: which fields (`fields`) and
-//! whether reference cells carry the records they point at (`includeLinks`).
+//! Which fields a read of records asks for in each record (`fields`).
 
 use crate::blueprint::SheetConfig;
 use crate::web::error::AppError;
@@ -35,21 +34,4 @@ pub(super) fn only_fields(
         ));
     }
     Ok(only)
-}
-
-/// `includeLinks=true`: each reference cell carries the records it points at (`links`).
-pub(super) fn include_links(params: &[(String, String)]) -> Result<bool, AppError> {
-    match params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "includeLinks")
-        .map(|(_, v)| v.as_str())
-    {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(AppError::bad_request(
-            "includeLinks",
-            format!("includeLinks `{other}` is not true or false"),
-        )),
-    }
 }

@@ -125,21 +125,7 @@ pub async fn counts(
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let by_field = match params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "byField")
-        .map(|(_, v)| v.as_str())
-    {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(AppError::bad_request(
-                "byField",
-                format!("byField `{other}` is not true or false"),
-            ))
-        }
-    };
+    let by_field = super::flag(&params, "byField")?;
     let over = |k: &String| SELECTION.contains(&k.as_str()) || COUNTED_OVER.contains(&k.as_str());
     if !by_field && !params.iter().any(|(k, _)| over(k)) {
         let s = load(&state, &caller, &path).await?;

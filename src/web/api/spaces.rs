@@ -90,16 +90,7 @@ pub struct ListQuery {
 
 /// Flatfile's `sortField` / `sortDirection` (ascending unless `desc`).
 fn sort_of(q: &ListQuery) -> Result<Option<(space::SortField, bool)>, AppError> {
-    let desc = match q.sort_direction.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(AppError::bad_request(
-                "sortDirection",
-                format!("sortDirection `{other}` is not asc or desc"),
-            ))
-        }
-    };
+    let desc = super::descending(q.sort_direction.as_deref())?;
     match q.sort_field.as_deref() {
         None => Ok(None),
         Some(text) => space::SortField::parse(text).map(|f| Some((f, desc))).ok_or_else(|| {
