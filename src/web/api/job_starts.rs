@@ -211,9 +211,12 @@ pub(super) fn guest_may_start(
     // Beside a filter, a subject's ids are the records it leaves out: no selection, and
     // the whole sheet is held to the action's constraints.
     let query = start.subject.map(|s| &s["query"]);
+    // (Read as the subject is read: text members only, as `job_subject::subject_query`.)
     let filtered = query.and_then(Value::as_object).is_some_and(|q| {
-        q.iter()
-            .any(|(k, v)| crate::model::record::selection::filters(k, v.as_str().unwrap_or("x")))
+        q.iter().any(|(k, v)| {
+            v.as_str()
+                .is_some_and(|v| crate::model::record::selection::filters(k, v))
+        })
     });
     let selected: Vec<i64> = query
         .filter(|_| !filtered)
