@@ -35,6 +35,8 @@ pub struct WorkbookBlueprint {
     pub labels: Vec<String>,
     pub actions: serde_json::Value,
     pub sheets: Vec<SheetConfig>,
+    /// The workbook's `settings` as given (an object), if any.
+    pub settings: Option<serde_json::Value>,
 }
 
 /// A sheet's fields, plus the JSON it came from (returned unchanged by the API).

@@ -75,12 +75,17 @@ fn parse_workbook(json: &Value, path: &str, p: &mut Problems) -> Option<Workbook
         }
         None => vec![],
     };
-    inherit_settings(obj.get("settings"), &mut sheets);
+    let settings = obj.get("settings").filter(|s| !s.is_null()).cloned();
+    if settings.as_ref().is_some_and(|s| !s.is_object()) {
+        p.push(&format!("{path}.settings"), "settings must be an object");
+    }
+    inherit_settings(settings.as_ref(), &mut sheets);
     Some(WorkbookBlueprint {
         name,
         labels,
         actions,
         sheets,
+        settings,
     })
 }
 

@@ -61,6 +61,8 @@ diesel::table! {
         updated_at -> Timestamp,
         namespace -> Nullable<Text>,
         auto_configure -> Bool,
+        primary_workbook_id -> Nullable<Text>,
+        extras -> Text,
     }
 }
 
@@ -76,6 +78,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         namespace -> Nullable<Text>,
+        settings -> Nullable<Text>,
     }
 }
 

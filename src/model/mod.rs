@@ -24,6 +24,7 @@ pub mod sheet_fields;
 pub mod sign_in_attempt;
 pub mod space;
 pub mod space_config;
+pub mod space_extras;
 pub mod stream_access;
 pub mod submission;
 pub mod team;

@@ -357,6 +357,15 @@ pub fn lock_workbook(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryRe
     lock_for_write(conn, &seqs)
 }
 
+/// Stores a sheet's config JSON as it is (its name and slug unchanged); the caller holds
+/// the workbook's lock ([`lock_workbook`]).
+pub fn store_config_json(conn: &mut AnyConnection, id: &SheetId, config: &serde_json::Value) -> QueryResult<()> {
+    diesel::update(sheets::table.find(id))
+        .set((sheets::config.eq(config.to_string()), sheets::updated_at.eq(super::now())))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
 /// fields, since the context was loaded (another sheet deleted meanwhile changes nothing a
 /// write relies on; the sheet itself deleted is a 404). Field changes lock the sheets they touch, so after [`lock_for_write`] this

@@ -4,7 +4,7 @@ use super::event::{self, Context};
 use super::{now, space_config, workbook, ModelError, ModelResult};
 use crate::db::schema::spaces;
 use crate::db::AnyConnection;
-use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId};
+use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId, WorkbookId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -26,6 +26,20 @@ pub struct Space {
     pub namespace: Option<String>,
     /// Flatfile's `autoConfigure`: made with it, the space got a `space:configure` job.
     pub auto_configure: bool,
+    /// Flatfile's `primaryWorkbookId` as set; see [`primary_workbook`].
+    pub primary_workbook_id: Option<WorkbookId>,
+    /// Flatfile's space fields kept as given (a JSON object; see `space_extras`).
+    pub extras: String,
+}
+
+/// The space's primary workbook among `workbooks` (its workbooks, oldest first): the one
+/// set, or the oldest when none is set or the one set was deleted.
+pub fn primary_workbook<'a>(space: &Space, workbooks: &'a [WorkbookId]) -> Option<&'a WorkbookId> {
+    space
+        .primary_workbook_id
+        .as_ref()
+        .and_then(|p| workbooks.iter().find(|w| *w == p))
+        .or_else(|| workbooks.first())
 }
 
 #[derive(Insertable)]
@@ -42,6 +56,7 @@ struct NewSpace<'a> {
     updated_at: NaiveDateTime,
     namespace: Option<&'a str>,
     auto_configure: bool,
+    extras: &'a str,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -52,6 +67,9 @@ pub struct SpaceChanges {
     pub archived_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
     pub namespace: Option<Option<String>>,
+    /// Set by [`update`] from its patch of the extras.
+    pub extras: Option<String>,
+    pub primary_workbook_id: Option<Option<WorkbookId>>,
 }
 
 /// What a new space is made from.
@@ -63,6 +81,8 @@ pub struct SpaceInput<'a> {
     /// Flatfile's `autoConfigure`: a `space:configure` job is made with the space, for
     /// listener code (`@flatfile/plugin-space-configure`) to set it up.
     pub auto_configure: bool,
+    /// Flatfile's fields kept as given (a checked JSON object, `space_extras`).
+    pub extras: &'a str,
 }
 
 /// Creates a space and, when it comes from a space config, the config's workbooks.
@@ -111,6 +131,7 @@ pub fn create(
                 updated_at: t,
                 namespace: input.namespace,
                 auto_configure: input.auto_configure,
+                extras: input.extras,
             })
             .execute(conn)?;
         let ctx = Context::new(environment_id, actor).space(&id);
@@ -131,6 +152,7 @@ pub fn create(
                 let spec = workbook::Spec {
                     labels: &wb.labels,
                     actions: &wb.actions,
+                    settings: wb.settings.as_ref(),
                     ..workbook::Spec::new(&wb.name, &wb.sheets)
                 };
                 workbook::create(conn, &ctx, spec)?;
@@ -263,13 +285,28 @@ fn refuse_misleading(name: &str) -> ModelResult<()> {
     }
 }
 
+/// Changes a space. `extras` are Flatfile fields to set (`null` takes one away), merged
+/// into those kept under the row's lock, so two updates of different fields keep both.
 pub fn update(
     conn: &mut AnyConnection,
     space: &Space,
     mut changes: SpaceChanges,
+    extras: Option<&super::space_extras::Extras>,
     actor: &str,
 ) -> ModelResult<Space> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        if let Some(patch) = extras {
+            let kept = lock_extras(conn, &space.id)?.ok_or(ModelError::NotFound("space"))?;
+            changes.extras = Some(super::space_extras::merged(&kept, patch));
+        }
+        if let Some(Some(wb)) = &changes.primary_workbook_id {
+            if !workbook::in_space(conn, &space.id, wb)? {
+                return Err(ModelError::Invalid(vec![(
+                    "primaryWorkbookId".into(),
+                    format!("{wb} is not a workbook of this space"),
+                )]));
+            }
+        }
         if let Some(name) = &changes.name {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
@@ -293,7 +330,11 @@ pub fn update(
             Some(None) if space.archived_at.is_some() => Some("space:unarchived"),
             _ => None,
         };
-        let other = changes.name.is_some() || changes.metadata.is_some() || changes.namespace.is_some();
+        let other = changes.name.is_some()
+            || changes.metadata.is_some()
+            || changes.namespace.is_some()
+            || changes.extras.is_some()
+            || changes.primary_workbook_id.is_some();
         if let Some(topic) = archiving {
             event::emit(conn, &ctx, topic, json!({}))?;
         }
@@ -302,6 +343,15 @@ pub fn update(
         }
         find(conn, &space.environment_id, &space.id)?.ok_or(ModelError::NotFound("space"))
     })
+}
+
+/// The space's kept extras, its row locked on PostgreSQL until the transaction ends.
+fn lock_extras(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<Option<String>> {
+    let q = spaces::table.find(id).select(spaces::extras);
+    match conn {
+        AnyConnection::Postgres(pg) => q.for_update().first(pg).optional(),
+        _ => q.first(conn).optional(),
+    }
 }
 
 pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResult<()> {

@@ -24,6 +24,9 @@ pub struct Workbook {
     pub updated_at: NaiveDateTime,
     /// Flatfile's `namespace`: events in the workbook carry `workbook:<namespace>`.
     pub namespace: Option<String>,
+    /// Flatfile's `settings` as given (a JSON object); `trackChanges` is also held by
+    /// each sheet's config, where the write path reads it.
+    pub settings: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -39,6 +42,7 @@ struct NewWorkbook<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     namespace: Option<&'a str>,
+    settings: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -50,6 +54,7 @@ pub struct WorkbookChanges {
     pub actions: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
     pub namespace: Option<Option<String>>,
+    pub settings: Option<Option<String>>,
 }
 
 /// What is wrong with a workbook name given by someone, if anything: it shows in page
@@ -71,6 +76,7 @@ pub struct Spec<'a> {
     pub sheets: &'a [SheetConfig],
     pub metadata: &'a str,
     pub namespace: Option<&'a str>,
+    pub settings: Option<&'a serde_json::Value>,
 }
 
 impl<'a> Spec<'a> {
@@ -84,6 +90,7 @@ impl<'a> Spec<'a> {
             sheets,
             metadata: "{}",
             namespace: None,
+            settings: None,
         }
     }
 }
@@ -97,6 +104,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Context, spec: Spec<'_>) -> ModelR
         sheets,
         metadata,
         namespace,
+        settings,
     } = spec;
     let actions = if actions.is_null() { &json!([]) } else { actions };
     let space_id = ctx.space_id.as_ref().ok_or(ModelError::NotFound("space"))?;
@@ -116,6 +124,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Context, spec: Spec<'_>) -> ModelR
                 created_at: t,
                 updated_at: t,
                 namespace,
+                settings: settings.map(|s| s.to_string()),
             })
             .execute(conn)?;
         let ctx = ctx.clone().workbook(&id);
@@ -147,6 +156,29 @@ pub fn list_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResul
         .order((workbooks::created_at.asc(), workbooks::id.asc()))
         .select(Workbook::as_select())
         .load(conn)
+}
+
+/// A space's workbooks as its pages list them: its primary workbook first (Flatfile's
+/// `primaryWorkbookId`, which listener code sets), then the others oldest first.
+pub fn list_for_pages(conn: &mut AnyConnection, space: &super::space::Space) -> QueryResult<Vec<Workbook>> {
+    let mut all = list_in_space(conn, &space.id)?;
+    let ids: Vec<WorkbookId> = all.iter().map(|w| w.id.clone()).collect();
+    if let Some(at) = super::space::primary_workbook(space, &ids).and_then(|p| ids.iter().position(|w| w == p)) {
+        let primary = all.remove(at);
+        all.insert(0, primary);
+    }
+    Ok(all)
+}
+
+/// True when `id` is a workbook of the space.
+pub fn in_space(conn: &mut AnyConnection, space_id: &SpaceId, id: &WorkbookId) -> QueryResult<bool> {
+    use diesel::dsl::{exists, select};
+    select(exists(
+        workbooks::table
+            .filter(workbooks::space_id.eq(space_id))
+            .filter(workbooks::id.eq(id)),
+    ))
+    .get_result(conn)
 }
 
 /// The workbook ids of several spaces, oldest first, in one query.
@@ -188,6 +220,9 @@ pub fn update(
             return Err(ModelError::Invalid(vec![("name".into(), message)]));
         }
         changes.updated_at = Some(now());
+        if let Some(Some(settings)) = &changes.settings {
+            track_changes_in_sheets(conn, &wb.id, settings)?;
+        }
         diesel::update(workbooks::table.find(&wb.id))
             .set(&changes)
             .execute(conn)?;
@@ -197,6 +232,30 @@ pub fn update(
         event::emit(conn, &ctx, "workbook:updated", json!({}))?;
         find(conn, &wb.environment_id, &wb.id)?.ok_or(ModelError::NotFound("workbook"))
     })
+}
+
+/// New `settings` with `trackChanges` hold it for every sheet of the workbook, as a
+/// workbook made with them does for its sheets.
+fn track_changes_in_sheets(conn: &mut AnyConnection, id: &WorkbookId, settings: &str) -> ModelResult<()> {
+    let Some(track) = serde_json::from_str::<serde_json::Value>(settings)
+        .ok()
+        .and_then(|s| s.get("trackChanges").and_then(serde_json::Value::as_bool))
+    else {
+        return Ok(());
+    };
+    sheet::lock_workbook(conn, id)?;
+    for s in sheet::list_in_workbook(conn, id)? {
+        let mut config: serde_json::Value = serde_json::from_str(&s.config).unwrap_or_else(|_| json!({}));
+        if config.pointer("/settings/trackChanges").and_then(serde_json::Value::as_bool) == Some(track) {
+            continue;
+        }
+        if !config["settings"].is_object() {
+            config["settings"] = json!({});
+        }
+        config["settings"]["trackChanges"] = json!(track);
+        sheet::store_config_json(conn, &s.id, &config)?;
+    }
+    Ok(())
 }
 
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {

@@ -378,6 +378,7 @@ async fn an_upload_into_another_environments_space_is_not_found(db: Db) {
             metadata: "{}",
             namespace: None,
             auto_configure: false,
+            extras: "{}",
         };
         wharf::model::space::create(&mut conn, &env_id, input, "test")
             .unwrap()

@@ -102,6 +102,7 @@ mod sheet_fields_api;
 mod sheet_locks;
 mod smtp;
 mod sort_keys;
+mod space_settings;
 mod space_races;
 mod storage_s3;
 mod submit;

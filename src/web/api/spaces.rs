@@ -4,9 +4,9 @@
 use super::{given_id, ok, pagination, paging, path_id, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
-use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId};
+use crate::ids::{EnvironmentId, SpaceConfigId, SpaceId, WorkbookId};
 use crate::model::space::{self, Filter, Space, SpaceChanges, SpaceInput};
-use crate::model::{iso, now, workbook};
+use crate::model::{iso, now, space_extras, workbook};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
         "id": s.id,
         "environmentId": s.environment_id,
         "spaceConfigId": s.space_config_id,
-        "primaryWorkbookId": workbook_ids.first(),
+        "primaryWorkbookId": primary(s, workbook_ids),
         "name": s.name,
         "metadata": stored_json(&s.metadata),
         "workbooksCount": workbook_ids.len(),
@@ -32,7 +32,26 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
     if let Some(ns) = &s.namespace {
         v["namespace"] = json!(ns);
     }
+    for (k, value) in space_extras::kept(&s.extras) {
+        v[k] = value;
+    }
     v
+}
+
+/// The workbook set as primary while it is one of the space's, else the oldest.
+fn primary<'a>(s: &Space, workbook_ids: &'a [String]) -> Option<&'a String> {
+    let set = s.primary_workbook_id.as_ref().map(|w| w.as_str());
+    workbook_ids
+        .iter()
+        .find(|w| Some(w.as_str()) == set)
+        .or_else(|| workbook_ids.first())
+}
+
+/// Flatfile's kept space fields among a body's others, checked (422 naming the field).
+fn extras_given(rest: &serde_json::Map<String, Value>) -> Result<space_extras::Extras, AppError> {
+    let extras = space_extras::pick(rest);
+    space_extras::check(&extras).map_err(|(field, message)| AppError::invalid(&field, message))?;
+    Ok(extras)
 }
 
 /// A `namespace` given in a body, checked (422 naming it).
@@ -155,6 +174,10 @@ pub struct CreateBody {
     metadata: Option<Value>,
     namespace: Option<String>,
     auto_configure: Option<bool>,
+    primary_workbook_id: Option<String>,
+    /// Flatfile's other fields, of which `space_extras::KEYS` are kept.
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
 }
 
 pub async fn create(
@@ -171,6 +194,13 @@ pub async fn create(
         .transpose()?;
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
     let namespace = namespace_given(body.namespace)?;
+    if body.primary_workbook_id.is_some() {
+        return Err(AppError::invalid(
+            "primaryWorkbookId",
+            "a new space has no workbooks yet: set primaryWorkbookId with PATCH /v1/spaces/{id} once its workbook exists",
+        ));
+    }
+    let extras = space_extras::initial(&extras_given(&body.rest)?);
     let actor = caller.actor();
     let env = caller.environment_id.clone();
     let s = state
@@ -181,6 +211,7 @@ pub async fn create(
                 metadata: &metadata,
                 namespace: namespace.as_deref(),
                 auto_configure: body.auto_configure.unwrap_or(false),
+                extras: &extras,
             };
             space::create(conn, &env, input, &actor)
         })
@@ -211,6 +242,12 @@ pub struct UpdateBody {
     metadata: Option<Value>,
     /// `""` takes the namespace away.
     namespace: Option<String>,
+    /// A workbook of the space; `null` goes back to the oldest.
+    #[serde(default, deserialize_with = "super::records::given")]
+    primary_workbook_id: Option<Value>,
+    /// Flatfile's other fields, of which `space_extras::KEYS` are kept.
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
 }
 
 pub async fn update(
@@ -225,13 +262,22 @@ pub async fn update(
         Some(given) => Some(namespace_given(Some(given))?),
         None => None,
     };
+    let primary_workbook_id = match body.primary_workbook_id {
+        Some(Value::String(text)) => Some(Some(given_id(&text, WorkbookId::parse, "primaryWorkbookId")?)),
+        Some(Value::Null) => Some(None),
+        Some(_) => return Err(AppError::invalid("primaryWorkbookId", "primaryWorkbookId must be a workbook's id")),
+        None => None,
+    };
+    let extras = extras_given(&body.rest)?;
     let changes = SpaceChanges {
         name: body.name,
         metadata: body.metadata.map(|m| m.to_string()),
         namespace,
+        primary_workbook_id,
         ..Default::default()
     };
-    change(&state, &caller, s, changes).await
+    let extras = (!extras.is_empty()).then_some(extras);
+    change(&state, &caller, s, changes, extras).await
 }
 
 async fn change(
@@ -239,11 +285,12 @@ async fn change(
     caller: &ApiCaller,
     s: Space,
     changes: SpaceChanges,
+    extras: Option<space_extras::Extras>,
 ) -> Result<HttpResponse, AppError> {
     let actor = caller.actor();
     let archiving = matches!(changes.archived_at, Some(Some(_)));
     let s = state
-        .db(move |conn| space::update(conn, &s, changes, &actor))
+        .db(move |conn| space::update(conn, &s, changes, extras.as_ref(), &actor))
         .await?;
     if archiving {
         // Its guests' open pages close.
@@ -266,6 +313,7 @@ pub async fn archive(
             archived_at: Some(Some(now())),
             ..Default::default()
         },
+        None,
     )
     .await?;
     Ok(success())
@@ -285,6 +333,7 @@ pub async fn unarchive(
             archived_at: Some(None),
             ..Default::default()
         },
+        None,
     )
     .await?;
     Ok(success())

@@ -35,6 +35,9 @@ fn workbook_json(conn: &mut crate::db::AnyConnection, w: &Workbook) -> QueryResu
     if let Some(ns) = &w.namespace {
         v["namespace"] = json!(ns);
     }
+    if let Some(settings) = &w.settings {
+        v["settings"] = stored_json(settings);
+    }
     let treatments = treatments(w);
     if !treatments.is_empty() {
         v["treatments"] = json!(treatments);
@@ -170,8 +173,9 @@ pub async fn create(
         }
     }
     let namespace = super::spaces::namespace_given(body.namespace.clone())?;
+    let settings = settings_given(body.settings.clone())?;
     let mut sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
-    blueprint::inherit_settings(body.settings.as_ref(), &mut sheets);
+    blueprint::inherit_settings(settings.as_ref(), &mut sheets);
     let actor = caller.actor();
     let env = caller.environment_id.clone();
     let w = state
@@ -185,6 +189,7 @@ pub async fn create(
                 actions: &actions,
                 metadata: &metadata,
                 namespace: namespace.as_deref(),
+                settings: settings.as_ref(),
                 ..workbook::Spec::new(body.name.trim(), &sheets)
             };
             workbook::create(conn, &ctx, spec)
@@ -213,6 +218,17 @@ pub struct UpdateBody {
     namespace: Option<String>,
     /// Not taken here: refused rather than ignored.
     sheets: Option<Value>,
+    /// Replaces the workbook's settings; `trackChanges` in them holds for every sheet.
+    settings: Option<Value>,
+}
+
+/// `settings` given in a body: an object (`null` is none).
+fn settings_given(given: Option<Value>) -> Result<Option<Value>, AppError> {
+    match given {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v)),
+        Some(_) => Err(AppError::invalid("settings", "a workbook's settings must be an object")),
+    }
 }
 
 pub async fn update(
@@ -242,6 +258,7 @@ pub async fn update(
         labels: body.labels.map(|l| json!(l).to_string()),
         actions: body.actions.map(|a| a.to_string()),
         metadata: body.metadata.map(|m| m.to_string()),
+        settings: settings_given(body.settings)?.map(|s| Some(s.to_string())),
         updated_at: None,
     };
     let actor = caller.actor();

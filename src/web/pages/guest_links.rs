@@ -199,7 +199,7 @@ pub async fn home(guest: GuestAccess, state: web::Data<AppState>) -> Result<Http
                     continue;
                 };
                 cards.push(SpaceCard {
-                    workbooks: super::guest_space::workbook_cards(conn, &s.id)?,
+                    workbooks: super::guest_space::workbook_cards(conn, &s)?,
                     id: s.id.to_string(),
                     name: s.name,
                 });

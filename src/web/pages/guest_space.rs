@@ -25,10 +25,10 @@ struct SpacePage {
 /// The workbooks of a space, for a guest's pages.
 pub fn workbook_cards(
     conn: &mut crate::db::AnyConnection,
-    space: &SpaceId,
+    space: &space::Space,
 ) -> Result<Vec<WorkbookCard>, ModelError> {
     let mut cards = Vec::new();
-    for w in workbook::list_in_space(conn, space)? {
+    for w in workbook::list_for_pages(conn, space)? {
         let sheets = sheet::list_in_workbook(conn, &w.id)?
             .into_iter()
             .map(|sh| (sh.name, sh.total_count))
@@ -49,7 +49,8 @@ pub async fn show(
     let (name, workbooks) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
-            Ok::<_, ModelError>((s.name, workbook_cards(conn, &s.id)?))
+            let cards = workbook_cards(conn, &s)?;
+            Ok::<_, ModelError>((s.name, cards))
         })
         .await?;
     render(&SpacePage {

@@ -219,6 +219,7 @@ pub async fn create(
                 metadata: "{}",
                 namespace: None,
                 auto_configure: false,
+                extras: "{}",
             };
             space::create(conn, &env, input, &actor)
         })
@@ -291,7 +292,7 @@ async fn show_tab(
                 Vec::new()
             };
             let mut workbooks = Vec::new();
-            for w in workbook::list_in_space(conn, &s.id)? {
+            for w in workbook::list_for_pages(conn, &s)? {
                 let sheets = sheet::list_in_workbook(conn, &w.id)?
                     .into_iter()
                     .map(|sh| (sh.name, sh.total_count, sh.error_count))
@@ -356,7 +357,7 @@ async fn set_archived(
                 archived_at: Some(archived.then(now)),
                 ..Default::default()
             };
-            space::update(conn, &s, changes, &actor)
+            space::update(conn, &s, changes, None, &actor)
         })
         .await?;
     if archived {
