@@ -233,6 +233,9 @@ pub enum ExtractError {
     NoRowRead { line: u64, why: String },
     #[error("the spreadsheet would unpack to more than {} MB, far more than any real spreadsheet of its size; it was not opened", .0 / (1024 * 1024))]
     Bomb(u64),
+    /// A part of a zip-based spreadsheet holds one text or tag longer than any cell may be.
+    #[error("a cell of the file holds more than {} MB of text ({part}); a cell holds at most 1 MB, so the file was not opened. Shorten or remove that cell and upload the file again", zipped::MAX_XML_RUN / (1024 * 1024))]
+    LongValue { part: String },
     #[error("the file has {0} columns; at most {MAX_COLUMNS} can be read")]
     TooWide(usize),
     #[error("sheet {sheet} claims {} rows by {} columns; Wharf reads at most {} cells of an ODS or XLS file", thousands(*.rows), thousands(*.columns), thousands(zipped::MAX_RECT_CELLS))]

@@ -1,5 +1,5 @@
-//! Books of several sheets: a sheet Wharf cannot read is left out with a note, and the
-//! others still arrive.
+//! Books of several sheets (a sheet Wharf cannot read is left out with a note, and the
+//! others still arrive), and a cell too long to read.
 
 use super::tests_hardening::{fail, read, xlsx_book};
 use super::MAX_COLUMNS;
@@ -85,4 +85,39 @@ fn column_letters(mut n: usize) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap()
+}
+
+/// Text that zips to about half its size, as real text does (a file that unpacks to more
+/// than 100 times its size is refused as a bomb before its cells are looked at).
+fn incompressible(len: usize) -> String {
+    let mut x: u32 = 2463534242;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            char::from(b'a' + (x % 16) as u8)
+        })
+        .collect()
+}
+
+/// A cell of 17 MiB is refused before any XML reader holds it whole: calamine had grown
+/// to 3.3 GB on one of 1,000 MiB. A cell past 1 MiB but under the limit is still read, its
+/// row refused with the cell limit.
+#[test]
+fn a_huge_cell_is_refused_before_it_is_read_whole() {
+    let huge = incompressible(17 * 1024 * 1024);
+    let book = xlsx_book(&[("S", &format!("{}{}", row(1, &["name"]), row(2, &[&huge])))]);
+    let e = fail(&book, "huge.xlsx");
+    assert!(matches!(e, super::ExtractError::LongValue { .. }), "{e:?}");
+    assert!(e.to_string().contains("at most 1 MB"), "{e}");
+
+    let long = incompressible(2 * 1024 * 1024);
+    let book = xlsx_book(&[(
+        "S",
+        &format!("{}{}{}", row(1, &["name"]), row(2, &[&long]), row(3, &["Ada"])),
+    )]);
+    let (_, rows, rejects, _) = read(&book, "long.xlsx");
+    assert_eq!(rows, vec![vec!["Ada".to_string()]]);
+    assert_eq!(rejects.len(), 1);
 }

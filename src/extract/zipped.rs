@@ -16,6 +16,10 @@ pub const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
 const FREE_UNPACKED: u64 = 1024 * 1024;
 /// ...and beyond that to at most this many times its size; real spreadsheets stay well below.
 const MAX_RATIO: u64 = 100;
+/// Longest run of an XML part without a `<` or `>`: a cell's text or a tag. A cell holds at
+/// most 1 MiB (6 MiB escaped as `&quot;`...), and the XML readers (ours, calamine's) hold
+/// a whole run in memory, so a longer one is refused before anything reads it whole.
+pub const MAX_XML_RUN: u64 = 16 * 1024 * 1024;
 /// Most cells calamine may expand an ODS's sheets to, all sheets together (it holds them all).
 pub const MAX_RECT_CELLS: u64 = 10_000_000;
 /// Most bytes of text those cells may hold once repeated values are copied out.
@@ -48,16 +52,27 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<ZipKind, ExtractError> {
         let is_sheet = kind == Ok(ZipKind::Xlsx)
             && entry.name().starts_with("xl/worksheets/")
             && entry.name().ends_with(".xml");
+        let part = entry.name().to_string();
+        let run = part.ends_with(".xml").then(Run::default);
         let mut counted = Counted {
             inner: entry,
             budget: &mut budget,
+            run,
         };
-        if is_content {
-            measure_ods(&mut counted)?;
+        let read = if is_content {
+            measure_ods(&mut counted)
         } else if is_sheet {
-            no_results += formulas_without_results(&mut counted)?;
+            formulas_without_results(&mut counted).map(|n| no_results += n)
+        } else {
+            Ok(())
+        };
+        let read = read.and_then(|()| {
+            std::io::copy(&mut counted, &mut std::io::sink()).map_err(|e| read_error(e, counted.budget))
+        });
+        if counted.run.as_ref().is_some_and(|r| r.longest > MAX_XML_RUN) {
+            return Err(ExtractError::LongValue { part });
         }
-        std::io::copy(&mut counted, &mut std::io::sink()).map_err(|e| read_error(e, &budget))?;
+        read?;
     }
     if no_results > 0 {
         notes.add(format!(
@@ -102,10 +117,32 @@ struct Budget {
     limit: u64,
 }
 
-/// A reader that fails once more than the budget has passed through it.
+/// A reader that fails once more than the budget has passed through it, or (XML parts) a
+/// run without `<` or `>` longer than [`MAX_XML_RUN`].
 struct Counted<'b, R> {
     inner: R,
     budget: &'b mut Budget,
+    run: Option<Run>,
+}
+
+/// The run of bytes since the last `<` or `>`, and the longest seen.
+#[derive(Default)]
+struct Run {
+    current: u64,
+    longest: u64,
+}
+
+impl Run {
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut from = 0;
+        for at in memchr::memchr2_iter(b'<', b'>', bytes) {
+            self.longest = self.longest.max(self.current + (at - from) as u64);
+            self.current = 0;
+            from = at + 1;
+        }
+        self.current += (bytes.len() - from) as u64;
+        self.longest = self.longest.max(self.current);
+    }
 }
 
 /// The marker error of an exhausted budget, told apart from a damaged part.
@@ -126,6 +163,12 @@ impl<R: Read> Read for Counted<'_, R> {
         self.budget.used += n as u64;
         if self.budget.used > self.budget.limit {
             return Err(std::io::Error::other(OverBudget));
+        }
+        if let Some(run) = &mut self.run {
+            run.scan(&buf[..n]);
+            if run.longest > MAX_XML_RUN {
+                return Err(std::io::Error::other(OverBudget));
+            }
         }
         Ok(n)
     }

@@ -359,9 +359,16 @@ pub fn lock_workbook(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryRe
 
 /// Stores a sheet's config JSON as it is (its name and slug unchanged); the caller holds
 /// the workbook's lock ([`lock_workbook`]).
-pub fn store_config_json(conn: &mut AnyConnection, id: &SheetId, config: &serde_json::Value) -> QueryResult<()> {
+pub fn store_config_json(
+    conn: &mut AnyConnection,
+    id: &SheetId,
+    config: &serde_json::Value,
+) -> QueryResult<()> {
     diesel::update(sheets::table.find(id))
-        .set((sheets::config.eq(config.to_string()), sheets::updated_at.eq(super::now())))
+        .set((
+            sheets::config.eq(config.to_string()),
+            sheets::updated_at.eq(super::now()),
+        ))
         .execute(conn)?;
     Ok(())
 }

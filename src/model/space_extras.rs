@@ -55,7 +55,10 @@ pub fn check(given: &Extras) -> Result<(), (String, String)> {
         }
     }
     if Value::Object(given.clone()).to_string().len() > MAX_BYTES {
-        return Err(("settings".into(), "a space's settings and labels must fit in 64 KiB".into()));
+        return Err((
+            "settings".into(),
+            "a space's settings and labels must fit in 64 KiB".into(),
+        ));
     }
     Ok(())
 }
@@ -112,6 +115,9 @@ mod tests {
         let err = check(&extras(json!({"access": ["*", "admin"]}))).unwrap_err();
         assert_eq!(err.0, "access");
         assert!(check(&extras(json!({"labels": "x"}))).is_err());
-        assert!(check(&extras(json!({"settings": {"sidebarConfig": {}}, "labels": null}))).is_ok());
+        assert!(check(&extras(
+            json!({"settings": {"sidebarConfig": {}}, "labels": null})
+        ))
+        .is_ok());
     }
 }

@@ -163,7 +163,9 @@ pub fn list_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResul
 pub fn list_for_pages(conn: &mut AnyConnection, space: &super::space::Space) -> QueryResult<Vec<Workbook>> {
     let mut all = list_in_space(conn, &space.id)?;
     let ids: Vec<WorkbookId> = all.iter().map(|w| w.id.clone()).collect();
-    if let Some(at) = super::space::primary_workbook(space, &ids).and_then(|p| ids.iter().position(|w| w == p)) {
+    if let Some(at) =
+        super::space::primary_workbook(space, &ids).and_then(|p| ids.iter().position(|w| w == p))
+    {
         let primary = all.remove(at);
         all.insert(0, primary);
     }
@@ -246,7 +248,11 @@ fn track_changes_in_sheets(conn: &mut AnyConnection, id: &WorkbookId, settings: 
     sheet::lock_workbook(conn, id)?;
     for s in sheet::list_in_workbook(conn, id)? {
         let mut config: serde_json::Value = serde_json::from_str(&s.config).unwrap_or_else(|_| json!({}));
-        if config.pointer("/settings/trackChanges").and_then(serde_json::Value::as_bool) == Some(track) {
+        if config
+            .pointer("/settings/trackChanges")
+            .and_then(serde_json::Value::as_bool)
+            == Some(track)
+        {
             continue;
         }
         if !config["settings"].is_object() {

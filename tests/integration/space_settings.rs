@@ -37,7 +37,11 @@ async fn a_space_keeps_its_flatfile_fields_and_primary_workbook(db: Db) {
     let first = workbook(&app, &space, "Alpha workbook").await;
     let second = workbook(&app, &space, "Beta workbook").await;
     let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
-    assert_eq!(got["data"]["primaryWorkbookId"], first.as_str(), "the oldest until one is set");
+    assert_eq!(
+        got["data"]["primaryWorkbookId"],
+        first.as_str(),
+        "the oldest until one is set"
+    );
     let (status, set) = app
         .patch_json(
             &format!("/spaces/{space}"),
@@ -47,10 +51,20 @@ async fn a_space_keeps_its_flatfile_fields_and_primary_workbook(db: Db) {
     assert_eq!(status, 200, "{set}");
     assert_eq!(set["data"]["primaryWorkbookId"], second.as_str());
     assert_eq!(set["data"]["languageOverride"], "fr");
-    assert!(set["data"].get("labels").is_none(), "null takes labels away: {set}");
-    assert_eq!(set["data"]["access"], json!(["*"]), "fields not given stay: {set}");
+    assert!(
+        set["data"].get("labels").is_none(),
+        "null takes labels away: {set}"
+    );
+    assert_eq!(
+        set["data"]["access"],
+        json!(["*"]),
+        "fields not given stay: {set}"
+    );
     let page = app.page(&format!("/spaces/{space}")).await;
-    let (a, b) = (page.find("Alpha workbook").unwrap(), page.find("Beta workbook").unwrap());
+    let (a, b) = (
+        page.find("Alpha workbook").unwrap(),
+        page.find("Beta workbook").unwrap(),
+    );
     assert!(b < a, "the primary workbook is listed first");
 
     // Another space's workbook, a bad shape, or a primary workbook for a space without any.
@@ -70,7 +84,11 @@ async fn a_space_keeps_its_flatfile_fields_and_primary_workbook(db: Db) {
         .await;
     assert_eq!(status, 422, "{refused}");
     let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
-    assert_eq!(got["data"]["primaryWorkbookId"], second.as_str(), "nothing refused was kept");
+    assert_eq!(
+        got["data"]["primaryWorkbookId"],
+        second.as_str(),
+        "nothing refused was kept"
+    );
 
     // Its primary workbook deleted, the space's oldest one is primary again.
     assert_eq!(app.delete(&format!("/workbooks/{second}")).await.0, 200);

@@ -265,7 +265,12 @@ pub async fn update(
     let primary_workbook_id = match body.primary_workbook_id {
         Some(Value::String(text)) => Some(Some(given_id(&text, WorkbookId::parse, "primaryWorkbookId")?)),
         Some(Value::Null) => Some(None),
-        Some(_) => return Err(AppError::invalid("primaryWorkbookId", "primaryWorkbookId must be a workbook's id")),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "primaryWorkbookId",
+                "primaryWorkbookId must be a workbook's id",
+            ))
+        }
         None => None,
     };
     let extras = extras_given(&body.rest)?;

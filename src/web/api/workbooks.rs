@@ -227,7 +227,10 @@ fn settings_given(given: Option<Value>) -> Result<Option<Value>, AppError> {
     match given {
         None | Some(Value::Null) => Ok(None),
         Some(v @ Value::Object(_)) => Ok(Some(v)),
-        Some(_) => Err(AppError::invalid("settings", "a workbook's settings must be an object")),
+        Some(_) => Err(AppError::invalid(
+            "settings",
+            "a workbook's settings must be an object",
+        )),
     }
 }
 
