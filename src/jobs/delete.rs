@@ -221,7 +221,12 @@ fn delete_batches(
             stop_if_refused(conn, &ctx, &job.created_by, || {
                 format!("after deleting {so_far} of {} record(s)", ids.len())
             })?;
-            Ok(record::delete_present(conn, &ctx, chunk, &job.created_by)?)
+            Ok(record::delete_present_unlocked(
+                conn,
+                &ctx,
+                chunk,
+                &job.created_by,
+            )?)
         })?;
         *deleted += gone.rows;
         cx.announce.sheet_changed(&ctx.sheet.id);

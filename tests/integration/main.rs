@@ -85,6 +85,7 @@ mod processes_files;
 mod read_budget;
 mod real_binary;
 mod record_links;
+mod record_locks;
 mod records_concurrency;
 mod records_ffql;
 mod records_ffql_random;

@@ -139,9 +139,10 @@ pub fn apply(
         sheet::lock_for_write(conn, &ctx.write_set())?;
         let ids = selected(conn, ctx, &q, changes, None)?;
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
+        let held = super::config::held(actor);
         let mut updates: Vec<RecordUpdate> = Vec::new();
         for row in &rows {
-            updates.extend(update_of(ctx, row, changes)?.map(|(u, _)| u));
+            updates.extend(update_of(ctx, row, changes, held)?.map(|(u, _)| u));
         }
         if updates.is_empty() {
             return Ok(Some(Done {
@@ -165,15 +166,21 @@ pub fn apply(
 /// what the cell shows: its value, or what was given when that could not be read (the
 /// input kept beside a value, an option's other spelling or a padded number, is not shown).
 /// A replacement that would make a cell bigger than a cell may be refuses the whole change,
-/// naming the record and the field (422), rather than leave that cell out unsaid.
+/// naming the record and the field (422), rather than leave that cell out unsaid. A cell
+/// listener code made read-only is left as it is when locks are `held` (a person's or a
+/// guest's change), as the grid leaves it.
 fn update_of(
     ctx: &SheetContext,
     row: &super::RecordRow,
     changes: &[(usize, Change)],
+    held: bool,
 ) -> ModelResult<Option<(RecordUpdate, Checked)>> {
     let checked = row.checked(&ctx.config);
     let mut values = BTreeMap::new();
     for (field, change) in changes {
+        if held && super::config::locks(row.config.as_deref(), &ctx.config.fields[*field].key) {
+            continue;
+        }
         let shown = match checked.vals.get(*field) {
             Some(v) if !v.is_null() => v,
             _ => checked.raw.get(field).unwrap_or(&Value::Null),
@@ -236,8 +243,9 @@ pub fn apply_batch(
     // Each record decoded once: for the change, and as the old record the update replaces.
     let mut updates = Vec::new();
     let mut olds = Vec::new();
+    let held = super::config::held(actor);
     for row in &rows {
-        if let Some((update, old)) = update_of(ctx, row, &changes)? {
+        if let Some((update, old)) = update_of(ctx, row, &changes, held)? {
             updates.push(update);
             olds.push((row, old));
         }

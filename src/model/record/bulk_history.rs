@@ -159,7 +159,8 @@ pub fn undo_checked(
             None => Err(ModelError::NotFound("bulk change")),
         };
     }
-    let done = revert_checked(conn, ctx, id, actor, go_on);
+    let held = super::config::held(actor);
+    let done = revert_checked(conn, ctx, id, actor, held, go_on);
     if done.is_err() {
         // Not undone after all: the entry may be undone again (cells already put back
         // count as changed since, so they are not put back twice).
@@ -209,14 +210,17 @@ pub fn revert(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    revert_checked(conn, ctx, id, actor, &mut |_, _, _| Ok(()))
+    revert_checked(conn, ctx, id, actor, false, &mut |_, _, _| Ok(()))
 }
 
+/// `held`: cells listener code made read-only since are kept as they are (a person's or
+/// guest's undo; a stopped job's take-back puts them back, as if it had never run).
 fn revert_checked(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     id: &BulkChangeId,
     actor: &str,
+    held: bool,
     go_on: &mut dyn FnMut(&mut AnyConnection, &SheetContext, usize) -> ModelResult<()>,
 ) -> ModelResult<Undone> {
     let mut done = Undone::default();
@@ -243,7 +247,7 @@ fn revert_checked(
             // its undo (a removed field's cells are kept as they are).
             let ctx = &sheet::relock_fresh(conn, ctx)?;
             go_on(conn, ctx, done.restored)?;
-            let (updates, kept) = restorable(conn, ctx, &batch)?;
+            let (updates, kept) = restorable(conn, ctx, &batch, held)?;
             done.kept += kept;
             if !updates.is_empty() {
                 let cells: usize = updates.iter().map(|u| u.values.len()).sum();
@@ -270,6 +274,7 @@ fn restorable(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     batch: &[Cell],
+    held: bool,
 ) -> ModelResult<(Vec<RecordUpdate>, usize)> {
     let ids: Vec<i64> = batch
         .iter()
@@ -278,13 +283,18 @@ fn restorable(
         .into_iter()
         .collect();
     let first = batch.first().map_or(0, |c| c.0);
-    let present: HashSet<i64> = records::table
+    let present: HashMap<i64, Option<String>> = records::table
         .filter(records::sheet_seq.eq(ctx.sheet.seq))
         .filter(records::id.eq_any(&ids))
-        .select(records::id)
-        .load::<i64>(conn)?
+        .select((records::id, records::config))
+        .load::<(i64, Option<String>)>(conn)?
         .into_iter()
         .collect();
+    let locked = |rid: &i64, field: &str| {
+        held && present
+            .get(rid)
+            .is_some_and(|c| super::config::locks(c.as_deref(), field))
+    };
     // The newest change of each cell since the bulk change began, the value it wrote, and
     // whether it was another bulk change's.
     let mut newest: HashMap<(i64, String), (i64, String, bool)> = HashMap::new();
@@ -317,7 +327,11 @@ fn restorable(
         let overtaken = newest
             .get(&(*rid, field.clone()))
             .is_some_and(|(n, now, by_bulk)| n > cid && (*by_bulk || shows(now) != shows(wrote)));
-        if overtaken || !present.contains(rid) || ctx.config.field_index(field).is_none() {
+        if overtaken
+            || !present.contains_key(rid)
+            || ctx.config.field_index(field).is_none()
+            || locked(rid, field)
+        {
             kept += 1;
             continue;
         }

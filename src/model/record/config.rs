@@ -69,6 +69,20 @@ pub fn locks(config: Option<&str>, key: &str) -> bool {
     v["readonly"] == true || v["fields"][key]["readonly"] == true
 }
 
+/// Whether locks hold for `actor`: people and guests, not listener code and secret keys
+/// (whose ids are the actors of their writes).
+pub fn held(actor: &str) -> bool {
+    crate::ids::ApiKeyId::parse(actor).is_none()
+}
+
+/// Whether a stored config makes the whole record read-only: people and guests do not
+/// delete it.
+pub fn locks_record(config: Option<&str>) -> bool {
+    config
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        .is_some_and(|v| v["readonly"] == true)
+}
+
 /// Refuses (403) a person's or guest's change to a cell its record's config made
 /// read-only, naming the first.
 pub fn refuse_locked(conn: &mut AnyConnection, sheet_seq: i64, updates: &[RecordUpdate]) -> ModelResult<()> {

@@ -24,6 +24,7 @@ struct Gone {
     error_fields: Option<String>,
     messages: Option<String>,
     version: i64,
+    config: Option<String>,
 }
 
 fn load_gone(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<Vec<Gone>> {
@@ -39,6 +40,7 @@ fn load_gone(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResu
                     records::error_fields,
                     records::messages,
                     records::version,
+                    records::config,
                 ))
                 .load::<Gone>(conn)?,
         );
@@ -47,7 +49,7 @@ fn load_gone(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResu
 }
 
 /// Deletes records by id; returns how many there were. One that does not exist: 404,
-/// nothing deleted.
+/// and a person or guest naming one listener code made read-only: 403; nothing deleted.
 pub fn delete(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -55,6 +57,17 @@ pub fn delete(
     actor: &str,
 ) -> ModelResult<Written<usize>> {
     delete_rows(conn, ctx, ids, actor, Which::AllMustExist).map(|(w, _)| w)
+}
+
+/// [`delete_present`] for a person's or guest's selection (a `delete-records` job): records
+/// listener code made read-only stay.
+pub fn delete_present_unlocked(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    ids: &[RecordId],
+    actor: &str,
+) -> ModelResult<Written<usize>> {
+    delete_rows(conn, ctx, ids, actor, Which::PresentUnlocked).map(|(w, _)| w)
 }
 
 /// Deletes those of the records that still exist (a job deleting a selection that people
@@ -87,6 +100,8 @@ enum Which<'a> {
     AllMustExist,
     /// Those that exist.
     Present,
+    /// Those that exist and (for a person or guest) are not read-only.
+    PresentUnlocked,
     /// Those that exist at these versions.
     Unchanged(&'a HashMap<i64, i64>),
 }
@@ -107,6 +122,21 @@ fn delete_rows(
         let present = rows.len();
         if let Which::Unchanged(versions) = which {
             rows.retain(|r| versions.get(&r.id) == Some(&r.version));
+        }
+        if super::config::held(actor) {
+            let locked = |r: &Gone| super::config::locks_record(r.config.as_deref());
+            match which {
+                Which::AllMustExist => {
+                    if let Some(r) = rows.iter().find(|r| locked(r)) {
+                        return Err(ModelError::Forbidden(format!(
+                            "record {} is read-only (the sheet's listener locked it): it cannot be deleted",
+                            RecordId(r.id)
+                        )));
+                    }
+                }
+                Which::PresentUnlocked => rows.retain(|r| !locked(r)),
+                _ => {}
+            }
         }
         let changed = present - rows.len();
         if rows.len() != ids.len() {

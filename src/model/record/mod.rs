@@ -23,7 +23,7 @@ pub mod sort_keys;
 mod unique;
 mod write;
 
-pub use delete::{delete, delete_present, delete_unchanged};
+pub use delete::{delete, delete_present, delete_present_unlocked, delete_unchanged};
 pub use insert::{drop_elsewhere, insert, insert_batches, insert_prepared, prepare, Inserted, Prepared};
 pub use keys::HOLDERS_PG;
 pub use query::{

@@ -162,6 +162,7 @@ pub async fn undo(
                         metadata: None,
                         config: None,
                     };
+                    record::config::refuse_locked(conn, ctx2.sheet.seq, std::slice::from_ref(&update))?;
                     let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
                     Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
                 })
