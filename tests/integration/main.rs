@@ -50,6 +50,7 @@ mod files_hardening;
 mod flatfile_client;
 mod guest_job_pages;
 mod guest_jobs_removed;
+mod guest_reach;
 mod guests;
 mod guests_files;
 mod guests_rules;

@@ -159,8 +159,14 @@ pub fn of_sheet(
     q.load(conn)
 }
 
-/// How a person reads an actor: a team member's email, a guest's name, or "an API key".
-pub fn actor_name(conn: &mut AnyConnection, actor: &str) -> QueryResult<String> {
+/// How `viewer` (an actor too) reads an actor: a team member's email, a guest's name, or
+/// "an API key". A guest reads the team's people as "Team member", as the presence line
+/// shows them: their addresses are the team's, not its guests'.
+pub fn actor_name(conn: &mut AnyConnection, actor: &str, viewer: &str) -> QueryResult<String> {
+    let to_guest = crate::ids::GuestId::parse(viewer).is_some();
+    if actor.starts_with(crate::ids::UserId::PREFIX) && to_guest {
+        return Ok("Team member".into());
+    }
     if actor.starts_with(crate::ids::UserId::PREFIX) {
         let email: Option<String> = users::table
             .find(actor)

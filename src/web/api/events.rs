@@ -378,6 +378,15 @@ fn place(
     sheet_id: Option<SheetId>,
 ) -> Result<Context, AppError> {
     let env = ctx.environment_id.clone();
+    // A job or file named by its id is one of the environment's: listener code acts on it
+    // with its own key.
+    let named = |key: &str| ctx.extra.get(key).and_then(Value::as_str).map(String::from);
+    if let Some(id) = named("jobId").as_deref().and_then(crate::ids::JobId::parse) {
+        crate::model::job::find(conn, &env, &id)?.ok_or(AppError::NotFound("job"))?;
+    }
+    if let Some(id) = named("fileId").as_deref().and_then(crate::ids::FileId::parse) {
+        crate::model::file::find(conn, &env, &id)?.ok_or(AppError::NotFound("file"))?;
+    }
     let mut space_id = space_id;
     let mut workbook_id = workbook_id;
     if let Some(id) = &sheet_id {

@@ -104,6 +104,52 @@ pub(super) fn source_space(
     })
 }
 
+/// Checks a job's `destination` and `fileId` against its space (`space`). A destination
+/// naming a workbook or sheet must be one of the environment's (404), and a guest's one of
+/// the job's own space: listener code answering the job with the team's key acts on it. A
+/// file must be of the job's space (422): its guests would otherwise see another space's
+/// file on it.
+pub(super) fn check_targets(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    space: Option<&SpaceId>,
+    destination: Option<&str>,
+    file: Option<&file::File>,
+    guest: bool,
+) -> ModelResult<()> {
+    if let Some(text) = destination {
+        let found = if let Some(id) = WorkbookId::parse(text) {
+            Some(workbook::find(conn, env, &id)?.map(|w| w.space_id))
+        } else {
+            SheetId::parse(text)
+                .map(|id| Ok::<_, diesel::result::Error>(sheet::find(conn, env, &id)?.map(|(_, sp)| sp)))
+                .transpose()?
+        };
+        match found {
+            Some(None) => return Err(ModelError::NotFound("destination")),
+            Some(Some(dest)) if guest && Some(&dest) != space => {
+                return Err(ModelError::NotFound("destination"))
+            }
+            None if guest => {
+                return Err(ModelError::Invalid(vec![(
+                    "destination".into(),
+                    "a guest's job names a workbook or sheet of its space as its destination".into(),
+                )]))
+            }
+            _ => {}
+        }
+    }
+    if let (Some(f), Some(space)) = (file, space) {
+        if &f.space_id != space {
+            return Err(ModelError::Invalid(vec![(
+                "fileId".into(),
+                format!("the file {} is in another space than the job", f.id),
+            )]));
+        }
+    }
+    Ok(())
+}
+
 /// Wharf's own jobs a guest starts from the grid or an import, beside the actions.
 const GUEST_BUILT_INS: [&str; 3] = ["map", "delete-records", "bulk-change"];
 

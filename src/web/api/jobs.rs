@@ -2,8 +2,8 @@
 //! fail, cancel, outcome/ack, retry); the list is `job_list`.
 
 use super::job_starts::{
-    cancel_info, guest_may_handle, guest_may_rerun, guest_may_start, iso_time, map_config_change,
-    object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
+    cancel_info, check_targets, guest_may_handle, guest_may_rerun, guest_may_start, iso_time,
+    map_config_change, object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -191,12 +191,15 @@ pub async fn create(
             if reach.only_spaces().is_some() && space_id.as_ref().is_none_or(outside) {
                 return Err(ModelError::NotFound("source"));
             }
-            if let Some(f) = &file_id {
-                let found = file::find(conn, &env, f)?;
-                if found.is_none_or(|f| outside(&f.space_id)) {
-                    return Err(ModelError::NotFound("file"));
-                }
-            }
+            let file = match &file_id {
+                Some(f) => match file::find(conn, &env, f)? {
+                    Some(found) if !outside(&found.space_id) => Some(found),
+                    _ => return Err(ModelError::NotFound("file")),
+                },
+                None => None,
+            };
+            let dest = b.destination.as_deref();
+            check_targets(conn, &env, space_id.as_ref(), dest, file.as_ref(), guest)?;
             let mut input = JobInput {
                 job_type: b.job_type,
                 operation: b.operation,

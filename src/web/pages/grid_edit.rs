@@ -300,7 +300,7 @@ fn refuse_stale(
     let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base, actor)? else {
         return Ok(());
     };
-    let who = history::actor_name(conn, &change.actor)?;
+    let who = history::actor_name(conn, &change.actor, actor)?;
     let now = crate::validate::display(&change.new_value());
     Err(crate::model::ModelError::Conflict(format!(
         "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \

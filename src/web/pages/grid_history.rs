@@ -66,9 +66,15 @@ fn label(ctx: &SheetContext, key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-fn row(conn: &mut crate::db::AnyConnection, ctx: &SheetContext, c: &Change) -> Result<ChangeRow, ModelError> {
+/// A change as `viewer` (its actor) reads it.
+fn row(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &SheetContext,
+    c: &Change,
+    viewer: &str,
+) -> Result<ChangeRow, ModelError> {
     Ok(ChangeRow {
-        who: history::actor_name(conn, &c.actor)?,
+        who: history::actor_name(conn, &c.actor, viewer)?,
         at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
         old: display(&c.old()),
@@ -89,14 +95,14 @@ async fn panel(
         .db(move |conn| {
             let changes = history::of_record(conn, &ctx.sheet.id, rid, SHOWN)?
                 .iter()
-                .map(|c| row(conn, &ctx, c))
+                .map(|c| row(conn, &ctx, c, &actor))
                 .collect::<Result<Vec<_>, _>>()?;
             // Neither in the sheet nor in its history (another sheet's record): not here.
             if changes.is_empty() && !crate::model::record::exists(conn, ctx.sheet.seq, rid.0)? {
                 return Err(ModelError::NotFound("record"));
             }
             let undo = match undoable(conn, &ctx, rid, &actor)? {
-                Some(c) => Some(row(conn, &ctx, &c)?),
+                Some(c) => Some(row(conn, &ctx, &c, &actor)?),
                 None => None,
             };
             Ok::<_, ModelError>((changes, undo))

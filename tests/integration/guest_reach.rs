@@ -1,0 +1,163 @@
+//! What a job or an event names besides its source stays inside what its maker reaches: a
+//! guest's job points at its own space only, a job's file is of its space, an event's job
+//! and file are of the key's environment; and a guest reads the team's people as "Team
+//! member", as the presence line shows them.
+
+use crate::helpers::*;
+use crate::live_access::{guest_browser, guest_with_token};
+use crate::on_both;
+use serde_json::{json, Value};
+
+async fn workbook_of(app: &TestApp, space: &str) -> (String, String) {
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "W", "spaceId": space, "actions": [{"operation": "report", "label": "Report"}],
+                    "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "name", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let id = wb["data"]["id"].as_str().unwrap().to_string();
+    (id, wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string())
+}
+
+async fn as_bearer(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
+    send(app.client.post(app.url("/v1/jobs")).bearer_auth(token).json(body)).await
+}
+
+async fn a_jobs_destination_and_file_stay_in_its_space(db: Db) {
+    let app = spawn_app(db).await;
+    let (mine, theirs) = (app.bare_space("Mine").await, app.bare_space("Theirs").await);
+    let (my_wb, my_sheet) = workbook_of(&app, &mine).await;
+    let (their_wb, their_sheet) = workbook_of(&app, &theirs).await;
+    let (_, token) = guest_with_token(&app, "g@x.io", "G", &[&mine]).await;
+    let job = |destination: &str| {
+        json!({"type": "workbook", "operation": "report", "source": my_wb,
+               "destination": destination, "trigger": "immediate"})
+    };
+    for elsewhere in [&their_wb, &their_sheet, &"us_wb_doesnotexist".to_string()] {
+        let (status, body) = as_bearer(&app, &token, &job(elsewhere)).await;
+        assert_eq!(status, 404, "{elsewhere}: {body}");
+    }
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    assert_eq!(
+        jobs["data"].as_array().unwrap().len(),
+        0,
+        "no job was made: {jobs}"
+    );
+    for own in [&my_wb, &my_sheet] {
+        let (status, body) = as_bearer(&app, &token, &job(own)).await;
+        assert_eq!(status, 200, "{own}: {body}");
+    }
+
+    // A file of another space on a job: 422, whoever asks.
+    let (status, file) = app.upload(&theirs, "t.csv", b"name\nAda\n".to_vec()).await;
+    assert_eq!(status, 200, "{file}");
+    let file_id = file["data"]["id"].as_str().unwrap();
+    let (status, body) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "report", "source": my_wb, "fileId": file_id}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("fileId"), "{body}");
+
+    // An event naming another environment's job: 404.
+    let other_env = app.production_key();
+    let (_, other_space) = send(
+        app.client
+            .post(app.url("/v1/spaces"))
+            .bearer_auth(&other_env)
+            .json(&json!({"name": "Prod"})),
+    )
+    .await;
+    let prod_space = other_space["data"]["id"].as_str().unwrap();
+    let (status, prod_job) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&other_env)
+            .json(&json!({"type": "space", "operation": "configure", "source": prod_space})),
+    )
+    .await;
+    assert_eq!(status, 200, "{prod_job}");
+    let (status, body) = app
+        .post_json(
+            "/events",
+            &json!({"topic": "job:ready", "domain": "job",
+                    "context": {"environmentId": app.env_id, "jobId": prod_job["data"]["id"]}, "payload": {}}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+}
+
+async fn a_guest_reads_team_members_as_team_member(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Shared").await;
+    let (_, sheet) = workbook_of(&app, &space).await;
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"name": "Ada"}]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = record_ids(&body)[0].clone();
+    app.make_user("bea@team.example", false);
+    app.sign_in("bea@team.example", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let save = app
+        .client
+        .put(app.url(&format!("/grid/{sheet}/records/{id}")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("field", "name"),
+            ("value", "Bea's"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(save.status().as_u16(), 200);
+    let team_view = app.page(&format!("/grid/{sheet}/records/{id}/history")).await;
+    assert!(team_view.contains("bea@team.example"), "{team_view}");
+
+    let (_, token) = guest_with_token(&app, "g@x.io", "G", &[&space]).await;
+    let guest = guest_browser(&app, &token).await;
+    let history = guest
+        .get(app.url(&format!("/grid/{sheet}/records/{id}/history")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.status().as_u16(), 200);
+    let html = history.text().await.unwrap();
+    assert!(html.contains("Team member"), "{html}");
+    assert!(!html.contains("bea@team.example"), "{html}");
+    // A stale save's refusal names no address either.
+    let home = guest
+        .get(app.url(&format!("/guest/spaces/{space}")))
+        .send()
+        .await
+        .unwrap();
+    let guest_csrf = meta_csrf(&home.text().await.unwrap());
+    let stale = guest
+        .put(app.url(&format!("/grid/{sheet}/records/{id}")))
+        .header("HX-Request", "true")
+        .form(&[
+            ("csrf_token", guest_csrf.as_str()),
+            ("field", "name"),
+            ("value", "G's"),
+            ("version", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 409);
+    let text = stale.text().await.unwrap();
+    assert!(
+        text.contains("Team member") && !text.contains("bea@team.example"),
+        "{text}"
+    );
+}
+
+on_both!(
+    a_jobs_destination_and_file_stay_in_its_space,
+    a_guest_reads_team_members_as_team_member,
+);
