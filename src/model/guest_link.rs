@@ -178,7 +178,13 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String
             }
         }
         guest::touch_space(conn, &guest.id, &link.space_id)?;
-        let session = create_session(conn, &guest.id)?;
+        // An API guest token opens the space as often as asked, each session ending with
+        // the token: it must not outlive the access the team gave.
+        let mut ends = now() + chrono::Duration::days(SESSION_DAYS);
+        if link.reusable {
+            ends = ends.min(link.expires_at);
+        }
+        let session = create_session(conn, &guest.id, ends)?;
         Ok::<_, ModelError>(Ok((session, link.space_id)))
     })
 }
@@ -196,7 +202,11 @@ fn random_secret() -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), 40)
 }
 
-fn create_session(conn: &mut AnyConnection, guest_id: &GuestId) -> QueryResult<String> {
+fn create_session(
+    conn: &mut AnyConnection,
+    guest_id: &GuestId,
+    expires_at: chrono::NaiveDateTime,
+) -> QueryResult<String> {
     let token = random_secret();
     let t = now();
     diesel::insert_into(guest_sessions::table)
@@ -205,7 +215,7 @@ fn create_session(conn: &mut AnyConnection, guest_id: &GuestId) -> QueryResult<S
             guest_id,
             csrf_token: random_secret(),
             created_at: t,
-            expires_at: t + chrono::Duration::days(SESSION_DAYS),
+            expires_at,
         })
         .execute(conn)?;
     Ok(token)

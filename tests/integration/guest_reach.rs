@@ -157,7 +157,119 @@ async fn a_guest_reads_team_members_as_team_member(db: Db) {
     );
 }
 
+/// What is the team's stays the team's: its import (a guest cannot stop it), exports and
+/// file actions, record metadata, read-only fields of new records; and a session an API
+/// guest token opens ends with the token.
+async fn a_guest_leaves_the_teams_things_alone(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Shared").await;
+    let (wb, sheet) = workbook_of(&app, &space).await;
+    let (_, token) = guest_with_token(&app, "g@x.io", "G", &[&space]).await;
+    let bearer = |m: reqwest::Method, path: &str| app.client.request(m, app.url(path)).bearer_auth(&token);
+
+    let (status, team_job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": wb, "config": {"sheet": sheet}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{team_job}");
+    let id = team_job["data"]["id"].as_str().unwrap();
+    let (status, body) = send(bearer(reqwest::Method::POST, &format!("/v1/jobs/{id}/cancel"))).await;
+    assert_eq!(status, 403, "{body}");
+
+    for (field, value) in [
+        ("mode", "export"),
+        ("actions", r#"[{"operation": "x", "label": "X"}]"#),
+    ] {
+        let form = reqwest::multipart::Form::new()
+            .text("spaceId", space.clone())
+            .text(field, value)
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"name\nAda\n".to_vec()).file_name("a.csv"),
+            );
+        let (status, body) = send(bearer(reqwest::Method::POST, "/v1/files").multipart(form)).await;
+        assert_eq!(status, 403, "{field}: {body}");
+    }
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(
+        files["data"].as_array().unwrap().len(),
+        0,
+        "nothing kept: {files}"
+    );
+
+    let (status, made) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"name": "Ada"}]))
+        .await;
+    assert_eq!(status, 200);
+    let rid = record_ids(&made)[0].clone();
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": rid, "values": {}, "metadata": {"approved": false}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let update = |metadata: Value| {
+        bearer(reqwest::Method::PUT, &format!("/v1/sheets/{sheet}/records"))
+            .json(&json!([{"id": rid, "values": {"name": {"value": "Ada L."}}, "metadata": metadata}]))
+    };
+    let (status, body) = send(update(json!({"approved": true}))).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = send(update(json!({"approved": false}))).await;
+    assert_eq!(status, 200, "metadata sent back as it is: {body}");
+
+    // A read-only field of a new record.
+    let (status, fixed) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "F", "spaceId": space, "sheets": [{"name": "F", "slug": "f", "fields": [
+                {"key": "name", "type": "string"}, {"key": "score", "type": "number", "readonly": true}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{fixed}");
+    let fixed_sheet = fixed["data"]["sheets"][0]["id"].as_str().unwrap();
+    let insert = |body: Value| {
+        bearer(
+            reqwest::Method::POST,
+            &format!("/v1/sheets/{fixed_sheet}/records"),
+        )
+        .json(&body)
+    };
+    let (status, body) = send(insert(json!([{"name": "A"}, {"name": "B", "score": 99}]))).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = send(insert(json!([{"name": "A", "score": null}]))).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The token ends in two seconds: so does the session it opens.
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::guest_links;
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(guest_links::table.filter(guest_links::reusable.eq(true)))
+            .set(guest_links::expires_at.eq(wharf::model::now() + chrono::Duration::seconds(2)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let browser = guest_browser(&app, &token).await;
+    let home = browser
+        .get(app.url(&format!("/guest/spaces/{space}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status().as_u16(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let later = browser
+        .get(app.url(&format!("/guest/spaces/{space}")))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(later.status().as_u16(), 200, "the session ended with its token");
+}
+
 on_both!(
     a_jobs_destination_and_file_stay_in_its_space,
     a_guest_reads_team_members_as_team_member,
+    a_guest_leaves_the_teams_things_alone,
 );

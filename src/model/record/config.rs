@@ -111,6 +111,38 @@ pub fn refuse_locked(conn: &mut AnyConnection, sheet_seq: i64, updates: &[Record
     Ok(())
 }
 
+/// Refuses (403) a guest's change to a record's `metadata`: listener code keeps its own
+/// state there (approved, synced...). Metadata sent back as it is (a record read, changed
+/// and written whole) is no change.
+pub fn refuse_metadata_change(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    updates: &[RecordUpdate],
+) -> ModelResult<()> {
+    let given: Vec<&RecordUpdate> = updates.iter().filter(|u| u.metadata.is_some()).collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = given.iter().map(|u| u.id.0).collect();
+    let stored: std::collections::HashMap<i64, Value> = super::write::load(conn, sheet_seq, &ids)?
+        .into_iter()
+        .map(|r| {
+            let m = r.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok());
+            (r.id, m.unwrap_or_else(|| json!({})))
+        })
+        .collect();
+    for u in given {
+        let now = stored.get(&u.id.0).cloned().unwrap_or_else(|| json!({}));
+        if u.metadata.as_ref() != Some(&now) {
+            return Err(ModelError::Forbidden(format!(
+                "a guest cannot change a record's metadata (record {}): it is the team's listener's",
+                u.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

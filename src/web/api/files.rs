@@ -302,6 +302,13 @@ pub async fn receive(
     if mode != "import" && mode != "export" {
         return Err(AppError::bad_request("mode", "mode is `import` or `export`"));
     }
+    // An outsider's file does not pose as the team's export, nor carry buttons for the team
+    // to click.
+    if caller.only_spaces().is_some() && (mode == "export" || !actions.is_empty()) {
+        return Err(AppError::Forbidden(
+            "a guest uploads files to import; exports and file actions are the team's".into(),
+        ));
+    }
     let ext = extension_of(&received.name);
     let mimetype = received
         .mimetype

@@ -314,6 +314,20 @@ pub(crate) fn guest_may_rerun(conn: &mut AnyConnection, j: &Job, actor: &str) ->
     guest_may_restart(conn, j)
 }
 
+/// Whether a guest may cancel a stored job: as [`guest_may_handle`], but not one of the
+/// team's that Wharf runs (an import, a delete, a bulk change: stopped, it takes back what
+/// it wrote). A team's action job stays its to cancel: a listener that stopped answering
+/// would otherwise hold a foreground action's overlay over the workbook.
+pub(crate) fn guest_may_cancel(conn: &mut AnyConnection, j: &Job, actor: &str) -> ModelResult<()> {
+    if j.created_by != actor && crate::ids::GuestId::parse(&j.created_by).is_none() && j.is_built_in() {
+        return Err(ModelError::Forbidden(format!(
+            "a guest cannot stop the team's {}",
+            j.name()
+        )));
+    }
+    guest_may_handle(conn, j, actor)
+}
+
 /// Whether a guest may cancel a stored job or acknowledge its outcome: one it started, or
 /// one it could start (an action its workbook or sheet offers guests, an import, delete or
 /// bulk change), even while that action's button is off. A team's other jobs are not its

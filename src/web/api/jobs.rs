@@ -2,8 +2,8 @@
 //! fail, cancel, outcome/ack, retry); the list is `job_list`.
 
 use super::job_starts::{
-    cancel_info, check_targets, guest_may_handle, guest_may_rerun, guest_may_start, iso_time,
-    map_config_change, object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
+    cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
+    iso_time, map_config_change, object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -519,8 +519,10 @@ async fn finish_with(
     }
     let guest = caller.only_spaces().is_some();
     let j = transition(caller, state, raw_id, move |conn, j, actor| {
-        if guest {
-            guest_may_handle(conn, j, actor)?;
+        match (guest, final_status) {
+            (true, status::CANCELED) => guest_may_cancel(conn, j, actor)?,
+            (true, _) => guest_may_handle(conn, j, actor)?,
+            _ => {}
         }
         if final_status != status::CANCELED {
             j.refuse_if_built_in(if final_status == status::COMPLETE {

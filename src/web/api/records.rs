@@ -273,8 +273,10 @@ pub async fn insert(
             .db(move |conn| {
                 still_unlocked(conn, &ctx, guest)?;
                 // A sheet with references checks them against the records already there,
-                // so its records are read whole before any is written.
-                if !ctx.refs.iter().any(Option::is_some) {
+                // so its records are read whole before any is written; so are a guest's
+                // where some fields are read-only.
+                let fixed = guest && ctx.config.fields.iter().any(|f| f.fixed());
+                if !ctx.refs.iter().any(Option::is_some) && !fixed {
                     let write = |batches: &mut dyn Iterator<Item = _>| {
                         record::insert_batches(conn, &ctx, batches, &actor, &hooks)
                     };
@@ -288,6 +290,9 @@ pub async fn insert(
                 }
                 let rows = super::records_body::parse(&body, &ctx.config)?;
                 check_batch(rows.len())?;
+                if fixed {
+                    refuse_fixed_values(&ctx.config, &rows)?;
+                }
                 let written = record::insert(conn, &ctx, rows, &actor, &hooks)?;
                 let inserted = record::Inserted {
                     written,
@@ -318,6 +323,23 @@ pub async fn insert(
         Ok(super::record_view::json_response(body))
     })
     .await
+}
+
+/// Read-only and computed cells are the team's to fill: a guest's new record leaves them
+/// empty (403 naming the first, as an update).
+fn refuse_fixed_values(config: &crate::blueprint::SheetConfig, rows: &[Vec<Value>]) -> Result<(), AppError> {
+    for (i, row) in rows.iter().enumerate() {
+        for (f, value) in config.fields.iter().zip(row) {
+            if f.fixed() && !crate::validate::display(value).is_empty() {
+                return Err(AppError::Forbidden(format!(
+                    "{} is read-only: a guest cannot fill it ($[{i}].{})",
+                    f.display_name(),
+                    f.key
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, Clone)]
@@ -486,6 +508,7 @@ async fn update_once(
             // Cells listener code locked are not a guest's to change.
             if guest {
                 record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
+                record::config::refuse_metadata_change(conn, ctx.sheet.seq, &updates)?;
             }
             record::update(conn, &ctx, &updates, &actor, &hooks)
         })

@@ -302,7 +302,7 @@ pub async fn cancel(
     let j = state
         .db(move |conn| {
             if guest {
-                crate::web::api::job_starts::guest_may_handle(conn, &j, &actor)?;
+                crate::web::api::job_starts::guest_may_cancel(conn, &j, &actor)?;
             }
             let info = crate::web::api::job_starts::cancel_info(&j, None)?;
             job::finish(conn, &j, status::CANCELED, None, info, &actor)
