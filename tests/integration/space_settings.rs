@@ -130,6 +130,13 @@ async fn workbook_settings_are_kept_and_a_patch_tracks_changes(db: Db) {
         .await;
     assert_eq!(status, 200, "{wb}");
     assert_eq!(wb["data"]["settings"], json!({"noMappingRedirect": true}));
+    let (status, elsewhere) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "X", "spaceId": space, "environmentId": "us_env_a1b2c3d4", "sheets": []}),
+        )
+        .await;
+    assert_eq!(status, 404, "another environment's: {elsewhere}");
     let id = wb["data"]["id"].as_str().unwrap().to_string();
     let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
     let (status, bad) = app

@@ -151,6 +151,8 @@ pub struct CreateBody {
     /// `{trackChanges}`: held by each sheet that does not say otherwise.
     settings: Option<Value>,
     namespace: Option<String>,
+    /// The caller's own, when given (another: 404, not a workbook made elsewhere).
+    environment_id: Option<String>,
 }
 
 pub async fn create(
@@ -159,6 +161,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    super::spaces::check_environment(&caller, body.environment_id.as_deref())?;
     if let Some(message) = workbook::name_problem(&body.name) {
         return Err(AppError::invalid("name", message));
     }
