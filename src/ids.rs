@@ -89,6 +89,7 @@ text_id!(GuestId, "us_g_");
 text_id!(WebhookId, "us_wh_");
 text_id!(CommitId, "us_cm_", 12);
 text_id!(SecretId, "us_sec_");
+text_id!(DocumentId, "us_dc_");
 text_id!(BulkChangeId, "us_bk_");
 // A delivery's id is the receiver's idempotency key (`webhook-id`), and there are many:
 // long enough that two never meet.

@@ -69,6 +69,18 @@ const server = http.createServer(async (req, res) => {
     runs.set(id, run);
     if (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value);
   }
+  // A job's handler may run for minutes (an action, a Submit): its `job:ready` is answered at
+  // once and the handler goes on in the background, so a slow action never holds up the
+  // deliveries behind it (record hooks). Wharf's job then stays `executing` under the
+  // handler's `ack`, and fails on its own if nobody acknowledges it (WHARF_JOB_ACK_SECONDS).
+  if (event.topic === "job:ready") {
+    run.catch((e) => {
+      runs.delete(id);
+      console.error(`event ${event.topic} ${event.id} failed:`, e);
+    });
+    res.writeHead(202).end("accepted");
+    return;
+  }
   try {
     await run;
     res.writeHead(200).end("ok");

@@ -119,6 +119,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    documents (id) {
+        id -> Text,
+        space_id -> Text,
+        environment_id -> Text,
+        title -> Text,
+        body -> Text,
+        treatments -> Text,
+        actions -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     secrets (id) {
         id -> Text,
         environment_id -> Text,
@@ -484,6 +498,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    documents,
     environments,
     users,
     api_keys,

@@ -125,7 +125,8 @@ struct Counted<'b, R> {
     run: Option<Run>,
 }
 
-/// The run of bytes since the last `<` or `>`, and the longest seen.
+/// The run of bytes since the last `<` or `>`, and the longest seen. A NUL byte ends a run
+/// too: no XML text holds one, and a part of zeros is a bomb, told by its size.
 #[derive(Default)]
 struct Run {
     current: u64,
@@ -135,7 +136,7 @@ struct Run {
 impl Run {
     fn scan(&mut self, bytes: &[u8]) {
         let mut from = 0;
-        for at in memchr::memchr2_iter(b'<', b'>', bytes) {
+        for at in memchr::memchr3_iter(b'<', b'>', 0, bytes) {
             self.longest = self.longest.max(self.current + (at - from) as u64);
             self.current = 0;
             from = at + 1;

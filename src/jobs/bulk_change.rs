@@ -89,10 +89,20 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
 }
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
-    super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let (ctx, q) = delete::target(conn, &job.environment_id, &job.operation, &job.source, &config)
         .map_err(JobError::Failed)?;
+    if let Err(stopped) = super::refuse_crash_loop(job) {
+        // Failed, as any failure: what the earlier attempts changed goes back first (an
+        // undo's is left for the undo to finish when asked again).
+        if config["undo"].is_null() {
+            for earlier in bulk_history::of_job(conn, &job.id)? {
+                bulk_history::take_back(conn, &ctx, &earlier.id, &job.created_by)?;
+            }
+            cx.announce.sheet_changed(&ctx.sheet.id);
+        }
+        return Err(stopped);
+    }
     delete::refuse_locked(&ctx, &job.created_by)?;
     let actor = job.created_by.as_str();
     if let Some(undo) = config["undo"].as_str() {
@@ -115,7 +125,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         &bulk::describe(&ctx, &changes),
         Some(&job.id),
     )?;
-    let ids = bulk::selected(conn, &ctx, &q, &changes, None)?;
+    let mut ids = bulk::selected(conn, &ctx, &q, &changes, None)?;
+    if let Some(upto) = delete::ceiling(job) {
+        ids.retain(|id| *id <= upto);
+    }
     let params = delete::params_of(&config).map_err(JobError::Failed)?;
     let total = ids.len().max(1);
     let mut progress = Progress::new(cx, job, worker);

@@ -162,6 +162,14 @@ pub fn exceptions_of(config: &Value) -> Result<HashSet<i64>, String> {
     }
 }
 
+/// The highest record id the job may touch, kept when it was asked to run (see
+/// `job_queue::fix_map_ceiling`): a run resumed after a crash selects again, and leaves
+/// the records written since.
+pub fn ceiling(job: &Job) -> Option<i64> {
+    let checkpoint: Value = serde_json::from_str(job.checkpoint.as_deref()?).ok()?;
+    checkpoint["upto"].as_i64()
+}
+
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
@@ -169,9 +177,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
+    let upto = ceiling(job);
     let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
         .into_iter()
-        .filter(|id| !kept.contains(id))
+        .filter(|id| !kept.contains(id) && upto.is_none_or(|c| *id <= c))
         .map(RecordId)
         .collect();
     // After a crash the selection is what was left: progress goes on from where it was.

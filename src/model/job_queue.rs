@@ -285,11 +285,16 @@ pub fn hand_back(conn: &mut AnyConnection, worker: &str) -> QueryResult<usize> {
 /// at once would otherwise copy each other's new records. The ceiling is kept in the
 /// checkpoint as `upto`, which `jobs::map` reads; a source it cannot name now is left to the
 /// job, which fails saying why.
+///
+/// A `delete-records` or `bulk-change` job keeps its sheet's ceiling the same way: a run
+/// resumed after a crash selects again, and must leave the records written since the job
+/// began (they were not there to be selected).
 pub(super) fn fix_map_ceiling(conn: &mut AnyConnection, job: Job) -> QueryResult<Job> {
     use super::{record, sheet};
     use crate::ids::WorkbookId;
-    let is_map = job.job_type == "workbook" && job.operation == "map";
-    if !is_map || job.status != status::READY || job.checkpoint.is_some() {
+    let bounded = job.job_type == "workbook"
+        && matches!(job.operation.as_str(), "map" | "delete-records" | "bulk-change");
+    if !bounded || job.status != status::READY || job.checkpoint.is_some() {
         return Ok(job);
     }
     let Some(workbook) = WorkbookId::parse(&job.source) else {
@@ -297,7 +302,11 @@ pub(super) fn fix_map_ceiling(conn: &mut AnyConnection, job: Job) -> QueryResult
     };
     let config: Value = serde_json::from_str(&job.config).unwrap_or(Value::Null);
     let sheets = sheet::list_in_workbook(conn, &workbook)?;
-    let source = match config["sourceSheetId"].as_str() {
+    let named = match job.operation.as_str() {
+        "map" => config["sourceSheetId"].as_str(),
+        _ => config["sheet"].as_str(),
+    };
+    let source = match named {
         Some(id) => sheets.iter().find(|s| s.id.as_str() == id),
         None if sheets.len() == 1 => sheets.first(),
         None => None,

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod api_key;
 pub mod commit;
+pub mod document;
 pub mod environment;
 pub mod event;
 pub mod event_topics;

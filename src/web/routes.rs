@@ -1,9 +1,9 @@
 //! Every route, in one table.
 
 use super::api::{
-    bulk, cells, changes, commits, entitlements, environments, events, files, guests, health, job_list,
-    job_plan, jobs, records, secrets, sheet_fields, sheets, space_configs, spaces, submissions, webhooks,
-    workbooks,
+    bulk, cells, changes, commits, detect_header, documents, entitlements, environments, events, files,
+    guests, health, job_list, job_plan, jobs, records, secrets, sheet_fields, sheets, space_configs, spaces,
+    submissions, webhooks, workbooks,
 };
 use super::error::AppError;
 use super::input;
@@ -111,6 +111,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/sheets/{id}/find-replace").put(bulk::find_replace))
             .service(web::resource("/sheets/{id}/records/bulk-update").patch(bulk::bulk_update))
             .service(web::resource("/files").get(files::list).post(files::upload))
+            .service(web::resource("/files/detect-header").post(detect_header::detect))
             .service(
                 web::resource("/files/{id}")
                     .get(files::get)
@@ -159,6 +160,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/commits/{id}").get(commits::get))
             .service(web::resource("/commits/{id}/complete").post(commits::complete))
             .service(web::resource("/secrets").get(secrets::list).post(secrets::create))
+            .service(
+                web::resource("/spaces/{id}/documents")
+                    .get(documents::list)
+                    .post(documents::create),
+            )
+            .service(
+                web::resource("/spaces/{id}/documents/{document}")
+                    .get(documents::get)
+                    .patch(documents::update)
+                    .delete(documents::delete),
+            )
             .service(web::resource("/secrets/{id}").delete(secrets::delete))
             .service(web::resource("/events").get(events::list).post(events::create))
             .service(web::resource("/events/{id}").get(events::get))

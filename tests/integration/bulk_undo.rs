@@ -259,7 +259,62 @@ fn urlencoding(text: &str) -> String {
     text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
+/// An undo cut off by a stop after it claimed its entry (the claim commits before the cells
+/// go back) is finished by its author's next undo, not refused as "already undone".
+async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..3)
+        .map(|i| json!({"code": {"value": format!("C{i}")}, "name": {"value": "Old"}}))
+        .collect();
+    assert_eq!(
+        app.post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+            .await
+            .0,
+        200
+    );
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let bulk = set_names(&app, &sheet, "New").await;
+    let actor: String = {
+        use diesel::prelude::*;
+        use wharf::db::schema::bulk_changes;
+        let mut conn = app.pool.get().unwrap();
+        let actor: String = bulk_changes::table
+            .find(&bulk)
+            .select(bulk_changes::actor)
+            .first(&mut *conn)
+            .unwrap();
+        // What a stop right after the claim leaves.
+        diesel::update(bulk_changes::table.find(&bulk))
+            .set((
+                bulk_changes::undone_at.eq(Some(wharf::model::now())),
+                bulk_changes::undone_by.eq(Some(actor.clone())),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        actor
+    };
+    assert!(actor.starts_with("us_key_"), "{actor}");
+    let done = undo(&app, &workbook, &sheet, &bulk).await;
+    assert_eq!(names(&app, &sheet).await, vec![json!("Old"); 3], "{done}");
+    // Finished, it is undone: asked again, nothing is left to put back.
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let again = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(again["status"], "failed", "{again}");
+    assert!(again.to_string().contains("already undone"), "{again}");
+}
+
 on_both!(
+    an_undo_cut_off_after_its_claim_is_finished_when_asked_again,
     bulk_changes_undo_in_turn,
     an_undo_leaves_what_a_later_bulk_change_wrote,
     an_undo_stopped_between_batches_may_be_undone_again,

@@ -287,8 +287,8 @@ async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
         assert_eq!(now["data"]["status"], "ready", "{now}");
         assert_eq!(now["data"]["outcomeAcknowledgedAt"], Value::Null, "{now}");
     }
-    // The team's import it may cancel (it could start one), but not run: a job runs as
-    // whoever made it, so the guest would write as the team.
+    // The team's import it may neither stop (stopped, an import takes back what it wrote)
+    // nor run: a job runs as whoever made it, so the guest would write as the team.
     let (code, teams) = app
         .post_json(
             "/jobs",
@@ -309,7 +309,10 @@ async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
     .await;
     assert_eq!(code, 403, "{body}");
     let (code, body) = send(as_guest(&format!("/jobs/{teams}/cancel"))).await;
-    assert_eq!(code, 200, "{body}");
+    assert_eq!(code, 403, "{body}");
+    assert!(body.to_string().contains("the team's"), "{body}");
+    let (code, body) = app.post_json(&format!("/jobs/{teams}/cancel"), &json!({})).await;
+    assert_eq!(code, 200, "the team cancels it: {body}");
     let (code, body) = send(as_guest(&format!("/jobs/{teams}/retry"))).await;
     assert_eq!(code, 403, "{body}");
     assert!(body.to_string().contains("the team's"), "{body}");

@@ -284,7 +284,72 @@ async fn a_mapping_maps_the_records_its_source_held_when_asked(db: Db) {
     assert_eq!(counts(&app, &src_sheet).await["total"], 100);
 }
 
+/// A delete or a bulk change works on the records there when it was asked to run: one
+/// resumed after a crash selects again, and records written since are not its (a resumed
+/// delete had deleted records people inserted after it began).
+async fn deletes_and_bulk_changes_leave_records_written_after_they_were_asked(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.bare_space("Ceiling").await;
+    let (wb, sheet) = destination(&app, &space).await;
+    let (other_wb, other_sheet) = destination(&app, &space).await;
+    let batch = |from: usize| {
+        json!((from..from + 20)
+            .map(|i| json!({"email": format!("p{i}@x.org"), "name": "before"}))
+            .collect::<Vec<_>>())
+    };
+    let job = |wb: &str, config: Value| json!({"type": "workbook", "operation": "bulk-change", "source": wb, "trigger": "immediate", "config": config});
+    for s in [&sheet, &other_sheet] {
+        assert_eq!(
+            app.post_json(&format!("/sheets/{s}/records"), &batch(0)).await.0,
+            200
+        );
+    }
+    let mut delete = job(&wb, json!({"sheet": sheet, "filter": "all"}));
+    delete["operation"] = json!("delete-records");
+    let bulk = job(
+        &other_wb,
+        json!({"sheet": other_sheet, "changes": [{"field": "name", "set": "after"}]}),
+    );
+    let mut ids = Vec::new();
+    for body in [delete, bulk] {
+        let (status, made) = app.post_json("/jobs", &body).await;
+        assert_eq!(status, 200, "{made}");
+        ids.push(made["data"]["id"].as_str().unwrap().to_string());
+    }
+    for s in [&sheet, &other_sheet] {
+        assert_eq!(
+            app.post_json(&format!("/sheets/{s}/records"), &batch(20)).await.0,
+            200
+        );
+    }
+    let mut working = app.settings.clone();
+    working.job_workers = 2;
+    let sibling = wharf::app::Application::build(working).expect("a process with workers");
+    tokio::spawn(sibling.run_until_stopped());
+    for id in &ids {
+        let done = wait_status(&app, id, &["complete", "failed"]).await;
+        assert_eq!(done["status"], "complete", "{done}");
+    }
+    assert_eq!(
+        counts(&app, &sheet).await["total"],
+        20,
+        "the 20 written after stay"
+    );
+    let (_, page) = app
+        .get_json(&format!("/sheets/{other_sheet}/records?pageSize=100"))
+        .await;
+    let names: Vec<&str> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["name"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.iter().filter(|n| **n == "after").count(), 20, "{names:?}");
+    assert_eq!(names.iter().filter(|n| **n == "before").count(), 20, "{names:?}");
+}
+
 on_both!(
+    deletes_and_bulk_changes_leave_records_written_after_they_were_asked,
     an_extraction_started_as_another_is_canceled_ends_alone,
     a_mapping_maps_the_records_its_source_held_when_asked,
     a_source_field_change_stops_the_mapping,

@@ -147,6 +147,28 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
     let none = app.page("/spaces?q=zzz").await;
     assert!(none.contains("No space matches"));
 
+    // Set up by the team's listener: the space gets its `space:configure` job.
+    let by_listener = app
+        .client
+        .post(app.url("/spaces"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Configured"),
+            ("space_config_id", "listener"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_listener.status().as_u16(), 303);
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    let configure: Vec<_> = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["type"] == "space" && j["operation"] == "configure")
+        .collect();
+    assert_eq!(configure.len(), 1, "{jobs}");
+
     // Members do not manage environments.
     let envs = app.client.get(app.url("/environments")).send().await.unwrap();
     assert_eq!(envs.status().as_u16(), 403);

@@ -154,7 +154,18 @@ pub fn undo_checked(
         .execute(conn)
     })?;
     if claimed == 0 {
+        // Undone already, or claimed by an undo of this actor's that a stop cut off (the
+        // claim commits before the cells go back): this one finishes it. Putting back is
+        // idempotent, as cells already put back count as changed since.
         return match find(conn, &ctx.sheet.id, id.as_str())? {
+            Some(b) if b.undone_by.as_deref() == Some(actor) => {
+                let held = super::config::held(actor);
+                let done = revert_checked(conn, ctx, id, actor, held, go_on)?;
+                match done.restored {
+                    0 => Err(ModelError::Conflict("this change was already undone".into())),
+                    _ => Ok(done),
+                }
+            }
             Some(_) => Err(ModelError::Conflict("this change was already undone".into())),
             None => Err(ModelError::NotFound("bulk change")),
         };

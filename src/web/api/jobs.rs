@@ -459,6 +459,8 @@ pub async fn retry(
             info: Some(None),
             started_at: Some(None),
             estimated_completion_at: Some(None),
+            // A delete or bulk change selects anew, up to the records there now.
+            checkpoint: matches!(j.operation.as_str(), "delete-records" | "bulk-change").then_some(None),
             ..Default::default()
         };
         job::change_from(conn, j, changes, Some("job:ready"), actor)

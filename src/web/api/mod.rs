@@ -4,6 +4,8 @@ pub mod bulk;
 pub mod cells;
 pub mod changes;
 pub mod commits;
+pub mod detect_header;
+pub mod documents;
 pub mod entitlements;
 pub mod environments;
 pub mod events;

@@ -11,13 +11,13 @@ pub fn explain(method: &actix_web::http::Method, path: &str) -> Option<&'static 
         ["actions", ..] => {
             "Wharf has no Actions API; give a workbook or sheet its actions in its config (`actions`, by POST or PATCH /v1/workbooks)"
         }
-        ["spaces", _, "documents", ..] | ["documents", ..] => "Wharf has no documents",
+        ["documents", ..] => "Wharf's documents are read and written under their space: /v1/spaces/{id}/documents",
         ["subscription"] | ["environments", "subscription-token"] => {
             "Wharf has no PubNub subscription; follow events by polling GET /v1/events or with a webhook (POST /v1/webhooks)"
         }
         ["agents", ..] => "Wharf runs no hosted agents; run your listener yourself, by webhook or by polling GET /v1/events",
         ["users", ..] => "Wharf's people are managed on the dashboard's People page",
-        ["files", "detect-header"] | ["files", _, "clone"] => "Wharf does not offer this file call",
+        ["files", _, "clone"] => "Wharf does not offer this file call",
         ["jobs", _, "split"] | ["jobs", "preview-mutation"] => "Wharf's jobs have no parts or mutation previews",
         ["commits", _, "replay"] => "Wharf does not replay commits",
         ["guests", _, "roles", ..] | ["roles", ..] => "Wharf has no roles: a guest reaches the spaces it is invited to",
@@ -46,9 +46,9 @@ mod tests {
     #[test]
     fn flatfile_calls_wharf_lacks_are_named_and_others_are_not() {
         assert!(explain("/v1/actions").is_some());
-        assert!(explain("/v1/spaces/us_sp_1/documents").is_some());
+        assert!(explain("/v1/documents/us_dc_1").is_some());
         assert!(explain("/v1/guests/us_g_1/roles").is_some());
-        assert!(explain("/v1/files/detect%2Dheader").is_some());
+        assert!(explain("/v1/files/us_fl_1/clone").is_some());
         assert!(explain("/v1/sheets/us_sh_1/commits").is_some());
         assert!(explain("/v1/workbooks/us_wb_1/commits").is_some());
         assert!(explain("/v1/sheets/us_sh_1/calculations").is_some());

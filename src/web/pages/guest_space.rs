@@ -20,6 +20,18 @@ struct SpacePage {
     id: String,
     name: String,
     workbooks: Vec<WorkbookCard>,
+    documents: Vec<(String, String)>,
+}
+
+/// A space's documents (title, body), oldest first, as its pages show them.
+pub fn documents(
+    conn: &mut crate::db::AnyConnection,
+    space: &SpaceId,
+) -> Result<Vec<(String, String)>, ModelError> {
+    Ok(crate::model::document::list_in_space(conn, space)?
+        .into_iter()
+        .map(|d| (d.title, d.body))
+        .collect())
 }
 
 /// The workbooks of a space, for a guest's pages.
@@ -46,11 +58,12 @@ pub async fn show(
     let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
     guest.check_space(&id)?;
     let env = guest.guest.environment_id.clone();
-    let (name, workbooks) = state
+    let (name, workbooks, documents) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
             let cards = workbook_cards(conn, &s)?;
-            Ok::<_, ModelError>((s.name, cards))
+            let documents = documents(conn, &s.id)?;
+            Ok::<_, ModelError>((s.name, cards, documents))
         })
         .await?;
     render(&SpacePage {
@@ -58,5 +71,6 @@ pub async fn show(
         id: path.into_inner(),
         name,
         workbooks,
+        documents,
     })
 }

@@ -180,6 +180,9 @@ pub struct CreateForm {
     environment_id: String,
 }
 
+/// The form's choice of a space set up by listener code rather than a space config.
+const BY_LISTENER: &str = "listener";
+
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -192,8 +195,10 @@ pub async fn create(
     if form.name.trim().is_empty() {
         errors.push(("name".to_string(), "Give the space a name.".to_string()));
     }
+    // Set up by the team's listener: a `space:configure` job, as `autoConfigure` makes.
+    let by_listener = form.space_config_id == BY_LISTENER;
     let config_id = match form.space_config_id.as_str() {
-        "" => None,
+        "" | BY_LISTENER => None,
         text => match SpaceConfigId::parse(text) {
             Some(id) => Some(id),
             None => {
@@ -218,7 +223,7 @@ pub async fn create(
                 space_config_id: config_id.as_ref(),
                 metadata: "{}",
                 namespace: None,
-                auto_configure: false,
+                auto_configure: by_listener,
                 extras: "{}",
             };
             space::create(conn, &env, input, &actor)
@@ -249,6 +254,8 @@ struct SpacePage {
     archived: bool,
     tab: String,
     workbooks: Vec<WorkbookRow>,
+    /// The space's documents (title, body), shown above its workbooks.
+    documents: Vec<(String, String)>,
     activity: Option<super::activity::Page>,
     guests: Vec<super::guests::GuestRow>,
     error: Option<String>,
@@ -283,7 +290,7 @@ async fn show_tab(
     let env = user.environment.id.clone();
     let want_guests = tab == "guests";
     let want_activity = tab == "activity";
-    let (s, workbooks, activity, guests) = state
+    let (s, workbooks, activity, guests, documents) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
             let guests = if want_guests {
@@ -308,7 +315,8 @@ async fn show_tab(
             } else {
                 None
             };
-            Ok::<_, ModelError>((s, workbooks, activity, guests))
+            let documents = super::guest_space::documents(conn, &s.id)?;
+            Ok::<_, ModelError>((s, workbooks, activity, guests, documents))
         })
         .await?;
     let failed = error.is_some();
@@ -320,6 +328,7 @@ async fn show_tab(
             archived: s.archived_at.is_some(),
             tab,
             workbooks,
+            documents,
             activity,
             guests,
             error,
