@@ -1,5 +1,6 @@
 //! Flatfile's space fields that Wharf keeps and answers as given without acting on them:
-//! `labels`, `access`, `settings`, `translationsPath`, `languageOverride`, `displayOrder`.
+//! `labels`, `access`, `settings`, `translationsPath`, `languageOverride`, `displayOrder`,
+//! `actions`.
 //! Listener code sets them (`space:configure`) and reads them back; dropping them silently
 //! made such code see its own writes vanish.
 
@@ -9,7 +10,8 @@ use serde_json::{Map, Value};
 pub type Extras = Map<String, Value>;
 
 /// The fields kept, by their wire names.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
+    "actions",
     "labels",
     "access",
     "settings",
@@ -37,6 +39,7 @@ pub fn check(given: &Extras) -> Result<(), (String, String)> {
         }
         let fine = match key.as_str() {
             "labels" => strings(value, |_| true),
+            "actions" => crate::blueprint::check_actions(value, "$.actions").is_ok(),
             "access" => strings(value, |s| s == "*" || s == "upload"),
             "settings" => value.is_object(),
             "translationsPath" | "languageOverride" => value.is_string(),
@@ -46,6 +49,7 @@ pub fn check(given: &Extras) -> Result<(), (String, String)> {
         if !fine {
             let wanted = match key.as_str() {
                 "labels" => "a list of texts",
+                "actions" => "a list of actions, each with an operation and a label",
                 "access" => "a list of \"*\" and \"upload\"",
                 "settings" => "an object",
                 "displayOrder" => "a number",

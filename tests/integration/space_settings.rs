@@ -24,13 +24,21 @@ async fn a_space_keeps_its_flatfile_fields_and_primary_workbook(db: Db) {
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
     let given = json!({"name": "Onboarding", "labels": ["pinned"], "access": ["*"],
+                       "actions": [{"operation": "tour", "label": "Take the tour"}],
                        "settings": {"sidebarConfig": {"showSidebar": false}},
                        "translationsPath": "https://example.com/t.json", "displayOrder": 3});
     let (status, made) = app.post_json("/spaces", &given).await;
     assert_eq!(status, 200, "{made}");
     let space = made["data"]["id"].as_str().unwrap().to_string();
     let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
-    for key in ["labels", "access", "settings", "translationsPath", "displayOrder"] {
+    for key in [
+        "labels",
+        "access",
+        "settings",
+        "translationsPath",
+        "displayOrder",
+        "actions",
+    ] {
         assert_eq!(got["data"][key], given[key], "{key}: {got}");
     }
 

@@ -147,8 +147,6 @@ pub async fn delete(
     let (space, id) = path.into_inner();
     let d = load(&state, &caller, &space, &id).await?;
     let actor = caller.actor();
-    state
-        .db(move |conn| document::delete(conn, &d, &actor))
-        .await?;
+    state.db(move |conn| document::delete(conn, &d, &actor)).await?;
     Ok(success())
 }
