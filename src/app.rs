@@ -177,6 +177,10 @@ impl Application {
         )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::indexes::start_merging(move || weak.upgrade().map(|s| s.pool.clone()))?;
+        if state.settings.cron {
+            let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+            crate::workers::cron::start(move || weak.upgrade().map(|s| s.pool.clone()))?;
+        }
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::event_retention::start(
             move || weak.upgrade().map(|s| (s.pool.clone(), s.storage.clone())),

@@ -64,6 +64,9 @@ pub struct Settings {
     /// within this many seconds fails with "No listener took this job". Default 300; from
     /// 1 to 86400.
     pub job_ack_seconds: u64,
+    /// `WHARF_CRON`: `on` (the default) sends Flatfile's scheduled events (`cron:5-minutes`,
+    /// `cron:hourly`, `cron:daily`, `cron:weekly`) to every environment; `off` sends none.
+    pub cron: bool,
     /// `WHARF_STORAGE_URL`: `s3://bucket/prefix` keeps uploaded files in an S3-compatible
     /// bucket (credentials and endpoint from the usual `AWS_*` variables), which every
     /// process sharing the database shares. Unset: files live in `WHARF_DATA_DIR/storage/`.
@@ -292,6 +295,16 @@ impl Settings {
                 })
             }
         };
+        let cron = match non_empty(&get, "WHARF_CRON")?.as_deref() {
+            Some("on") | None => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(SettingsError {
+                    var: "WHARF_CRON",
+                    problem: format!("`{other}` must be `on` or `off`"),
+                })
+            }
+        };
         let storage = match non_empty(&get, "WHARF_STORAGE_URL")? {
             Some(url) => Some(BucketSettings::parse(&url).map_err(|problem| SettingsError {
                 var: "WHARF_STORAGE_URL",
@@ -321,6 +334,7 @@ impl Settings {
             event_retention_days,
             webhook_private,
             job_ack_seconds,
+            cron,
             storage,
             index_from_records,
             extract,
@@ -384,7 +398,8 @@ fn whole_number_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 19] = [
+const KNOWN: [&str; 20] = [
+    "WHARF_CRON",
     "WHARF_DATA_DIR",
     "WHARF_BIND",
     "WHARF_BASE_URL",

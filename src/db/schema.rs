@@ -119,6 +119,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    cron_ticks (topic) {
+        topic -> Text,
+        last_slot -> Timestamp,
+    }
+}
+
+diesel::table! {
     documents (id) {
         id -> Text,
         space_id -> Text,
@@ -498,6 +505,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    cron_ticks,
     documents,
     environments,
     users,

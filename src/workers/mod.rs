@@ -1,6 +1,7 @@
 //! Background loops, each on a narrow context (never the web's state), startable
 //! alone in a test.
 
+pub mod cron;
 pub mod event_retention;
 pub mod indexes;
 pub mod job_ack;

@@ -38,6 +38,7 @@ mod commits_answers;
 mod commits_versions;
 mod connections;
 mod constraints;
+mod cron_events;
 mod delete_records;
 mod documents_api;
 mod download_ranges;
