@@ -169,6 +169,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         event_retention_days: 30,
         webhook_private: true,
         job_ack_seconds: 300,
+        cron: false,
         storage: None,
         index_from_records: 20_000,
         extract: None,
