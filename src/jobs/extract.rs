@@ -96,8 +96,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         _ => e,
     };
     // A newer attempt has the job (retried at once, or taken over): it drops this
-    // attempt's workbook when it starts; nothing here is ours to undo.
-    let Some(checkpoint) = job::release_checkpoint(conn, job, |_| None)? else {
+    // attempt's workbook when it starts; nothing here is ours to undo. The checkpoint stays
+    // until the take-back is done: a stop in between leaves it for `sweep_stopped`, which
+    // tells this attempt's half-made workbook from the earlier extraction's by it.
+    let Some(checkpoint) = job::release_checkpoint(conn, job, |c| c.map(String::from))? else {
         return Err(e);
     };
     let message = match &e {
@@ -106,7 +108,26 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
     };
     take_back(cx, conn, &f, before, checkpoint.as_deref(), message, actor)?;
+    forget_checkpoint(conn, job)?;
     Err(e)
+}
+
+/// Clears the checkpoint of this attempt once what it made was taken back (a newer
+/// attempt's own is left alone).
+fn forget_checkpoint(conn: &mut AnyConnection, job: &Job) -> Result<(), JobError> {
+    use crate::db::schema::jobs;
+    use diesel::prelude::*;
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            jobs::table
+                .find(&job.id)
+                .filter(jobs::attempts.eq(job.attempts))
+                .filter(jobs::status.ne(job::status::READY)),
+        )
+        .set(jobs::checkpoint.eq(None::<String>))
+        .execute(conn)
+    })?;
+    Ok(())
 }
 
 /// Drops a previous attempt's workbook (the file is read again from the start), marks the

@@ -348,7 +348,62 @@ async fn deletes_and_bulk_changes_leave_records_written_after_they_were_asked(db
     assert_eq!(names.iter().filter(|n| **n == "before").count(), 20, "{names:?}");
 }
 
+/// A canceled extraction whose process stopped after it let go of its job but before it
+/// took back its half-made workbook, its checkpoint still naming it: the next start takes
+/// it back, and the file names no workbook (it had kept the half-made one as "the earlier
+/// extraction's").
+async fn a_canceled_extractions_half_made_workbook_goes_at_the_next_start(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.bare_space("Half made").await;
+    let (status, file) = app.upload(&space, "half.csv", b"name\nAda\n".to_vec()).await;
+    assert_eq!(status, 200, "{file}");
+    let file_id = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={file_id}")).await;
+    let job_id = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    let (half_made, _) = destination(&app, &space).await;
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::{files, jobs};
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(files::table.find(&file_id))
+            .set((
+                files::status.eq("analyzing"),
+                files::workbook_id.eq(Some(&half_made)),
+                files::extracting_job.eq(Some(&job_id)),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        let checkpoint = json!({"workbookId": half_made, "before": null}).to_string();
+        diesel::update(jobs::table.find(&job_id))
+            .set((jobs::status.eq("canceled"), jobs::checkpoint.eq(Some(checkpoint))))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let mut working = app.settings.clone();
+    working.job_workers = 2;
+    let sibling = wharf::app::Application::build(working).expect("a process with workers");
+    tokio::spawn(sibling.run_until_stopped());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let f = loop {
+        let (_, f) = app.get_json(&format!("/files/{file_id}")).await;
+        if f["data"]["status"] != "analyzing" || Instant::now() > deadline {
+            break f;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(f["data"]["status"], "failed", "{f}");
+    assert_eq!(f["data"]["workbookId"], Value::Null, "{f}");
+    let message = f["data"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("canceled") && !message.contains("earlier"),
+        "{message}"
+    );
+    let (status, _) = app.get_json(&format!("/workbooks/{half_made}")).await;
+    assert_eq!(status, 404, "the half-made workbook went");
+}
+
 on_both!(
+    a_canceled_extractions_half_made_workbook_goes_at_the_next_start,
     deletes_and_bulk_changes_leave_records_written_after_they_were_asked,
     an_extraction_started_as_another_is_canceled_ends_alone,
     a_mapping_maps_the_records_its_source_held_when_asked,
