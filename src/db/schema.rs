@@ -374,6 +374,7 @@ diesel::table! {
         created_at -> Timestamp,
         undone_at -> Nullable<Timestamp>,
         undone_by -> Nullable<Text>,
+        undo_pending -> Bool,
     }
 }
 

@@ -5,6 +5,7 @@
 //! Every value is kept exactly as written (no trimming, no number reformatting). Rows that
 //! cannot be read are handed on as rejects with their line numbers, never dropped.
 
+pub mod cell_text;
 pub mod delimited;
 pub mod encoding;
 pub mod header;

@@ -121,3 +121,14 @@ fn a_huge_cell_is_refused_before_it_is_read_whole() {
     assert_eq!(rows, vec![vec!["Ada".to_string()]]);
     assert_eq!(rejects.len(), 1);
 }
+
+/// A rich-text cell's runs add up to one value: two runs of 9 MiB are a cell of 18 MiB,
+/// refused like one run of that size.
+#[test]
+fn a_cell_of_many_runs_counts_them_together() {
+    let run = incompressible(9 * 1024 * 1024);
+    let cell = format!(r#"<c r="A2" t="inlineStr"><is><r><t>{run}</t></r><r><t>{run}</t></r></is></c>"#);
+    let book = xlsx_book(&[("S", &format!(r#"{}<row r="2">{cell}</row>"#, row(1, &["name"])))]);
+    let e = fail(&book, "rich.xlsx");
+    assert!(matches!(e, super::ExtractError::LongValue { .. }), "{e:?}");
+}

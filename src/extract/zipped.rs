@@ -4,6 +4,7 @@
 //! An ODS's content is also measured for what calamine would build from it (it expands
 //! repeated cells and rows into a rectangle).
 
+use super::cell_text::CellText;
 use super::{ExtractError, Notes};
 use quick_xml::events::{BytesStart, Event};
 use std::fs::File;
@@ -16,9 +17,10 @@ pub const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
 const FREE_UNPACKED: u64 = 1024 * 1024;
 /// ...and beyond that to at most this many times its size; real spreadsheets stay well below.
 const MAX_RATIO: u64 = 100;
-/// Longest run of an XML part without a `<` or `>`: a cell's text or a tag. A cell holds at
-/// most 1 MiB (6 MiB escaped as `&quot;`...), and the XML readers (ours, calamine's) hold
-/// a whole run in memory, so a longer one is refused before anything reads it whole.
+/// Most text one cell of a part may hold (all its rich-text runs together), or one tag: a
+/// cell holds at most 1 MiB (6 MiB escaped as `&quot;`...), and the XML readers (ours,
+/// calamine's) hold a whole value in memory, so a longer one is refused before anything
+/// reads it whole.
 pub const MAX_XML_RUN: u64 = 16 * 1024 * 1024;
 /// Most cells calamine may expand an ODS's sheets to, all sheets together (it holds them all).
 pub const MAX_RECT_CELLS: u64 = 10_000_000;
@@ -53,7 +55,8 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<ZipKind, ExtractError> {
             && entry.name().starts_with("xl/worksheets/")
             && entry.name().ends_with(".xml");
         let part = entry.name().to_string();
-        let run = part.ends_with(".xml").then(Run::default);
+        // Every part: the workbook's relationships may name any part as a sheet.
+        let run = Some(CellText::default());
         let mut counted = Counted {
             inner: entry,
             budget: &mut budget,
@@ -117,33 +120,12 @@ struct Budget {
     limit: u64,
 }
 
-/// A reader that fails once more than the budget has passed through it, or (XML parts) a
-/// run without `<` or `>` longer than [`MAX_XML_RUN`].
+/// A reader that fails once more than the budget has passed through it, or once one cell's
+/// text (or one tag) passes [`MAX_XML_RUN`] (see `cell_text`).
 struct Counted<'b, R> {
     inner: R,
     budget: &'b mut Budget,
-    run: Option<Run>,
-}
-
-/// The run of bytes since the last `<` or `>`, and the longest seen. A NUL byte ends a run
-/// too: no XML text holds one, and a part of zeros is a bomb, told by its size.
-#[derive(Default)]
-struct Run {
-    current: u64,
-    longest: u64,
-}
-
-impl Run {
-    fn scan(&mut self, bytes: &[u8]) {
-        let mut from = 0;
-        for at in memchr::memchr3_iter(b'<', b'>', 0, bytes) {
-            self.longest = self.longest.max(self.current + (at - from) as u64);
-            self.current = 0;
-            from = at + 1;
-        }
-        self.current += (bytes.len() - from) as u64;
-        self.longest = self.longest.max(self.current);
-    }
+    run: Option<CellText>,
 }
 
 /// The marker error of an exhausted budget, told apart from a damaged part.

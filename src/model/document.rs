@@ -11,7 +11,9 @@ use diesel::prelude::*;
 use serde_json::json;
 
 /// Longest body kept: a page of text, not a file store.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = 256 * 1024;
+/// Most documents a space holds (its pages show them all).
+pub const MAX_PER_SPACE: i64 = 50;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = documents)]
@@ -50,7 +52,7 @@ pub fn problem(title: Option<&str>, body: Option<&str>) -> Option<(&'static str,
         }
     }
     if body.is_some_and(|b| b.len() > MAX_BODY) {
-        return Some(("body", "a document's body holds at most 1 MiB".into()));
+        return Some(("body", "a document's body holds at most 256 KiB".into()));
     }
     None
 }
@@ -70,6 +72,16 @@ pub fn create(
 ) -> ModelResult<Document> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         super::space::hold_to_add(conn, std::slice::from_ref(space))?;
+        let held: i64 = documents::table
+            .filter(documents::space_id.eq(space))
+            .count()
+            .get_result(conn)?;
+        if held >= MAX_PER_SPACE {
+            return Err(ModelError::Invalid(vec![(
+                "title".into(),
+                format!("a space holds at most {MAX_PER_SPACE} documents; delete one first"),
+            )]));
+        }
         let t = now();
         let d = Document {
             id: DocumentId::generate(),

@@ -91,6 +91,26 @@ impl Job {
         ) || super::submission::deliver_to(&self.job_type, &self.operation, &self.config).is_some()
     }
 
+    /// What a person's retry changes: a new run, ready, with nothing of the last one's
+    /// outcome (its acknowledgement would hide the new outcome from the grid), and not the
+    /// crash loop the count guards against. A delete or bulk change selects anew, up to the
+    /// records there now (its ceiling goes).
+    pub fn retry_changes(&self) -> JobChanges {
+        JobChanges {
+            status: Some(status::READY.into()),
+            progress: Some(0),
+            crashes: Some(0),
+            finished_at: Some(None),
+            outcome: Some(None),
+            outcome_acknowledged_at: Some(None),
+            info: Some(None),
+            started_at: Some(None),
+            estimated_completion_at: Some(None),
+            checkpoint: matches!(self.operation.as_str(), "delete-records" | "bulk-change").then_some(None),
+            ..Default::default()
+        }
+    }
+
     /// Refuses a listener's call (ack, complete, fail, a status change) on a job that
     /// Wharf's workers run: it would end the job under its worker.
     pub fn refuse_if_built_in(&self, call: &str) -> Result<(), ModelError> {

@@ -297,7 +297,11 @@ pub fn update(
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         if let Some(patch) = extras {
             let kept = lock_extras(conn, &space.id)?.ok_or(ModelError::NotFound("space"))?;
-            changes.extras = Some(super::space_extras::merged(&kept, patch));
+            let merged = super::space_extras::merged(&kept, patch);
+            if let Some(message) = super::space_extras::too_big(&merged) {
+                return Err(ModelError::Invalid(vec![("settings".into(), message)]));
+            }
+            changes.extras = Some(merged);
         }
         if let Some(Some(wb)) = &changes.primary_workbook_id {
             if !workbook::in_space(conn, &space.id, wb)? {

@@ -58,13 +58,16 @@ pub fn check(given: &Extras) -> Result<(), (String, String)> {
             return Err((key.clone(), format!("`{key}` must be {wanted}")));
         }
     }
-    if Value::Object(given.clone()).to_string().len() > MAX_BYTES {
-        return Err((
-            "settings".into(),
-            "a space's settings and labels must fit in 64 KiB".into(),
-        ));
+    match too_big(&Value::Object(given.clone()).to_string()) {
+        Some(message) => Err(("settings".into(), message)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Why the fields kept (as stored, given ones merged in) are too big, if they are.
+pub fn too_big(stored: &str) -> Option<String> {
+    (stored.len() > MAX_BYTES)
+        .then(|| "a space's settings, labels and actions must fit in 64 KiB together".into())
 }
 
 fn strings(value: &Value, allowed: impl Fn(&str) -> bool) -> bool {

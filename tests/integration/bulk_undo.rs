@@ -291,6 +291,7 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
             .set((
                 bulk_changes::undone_at.eq(Some(wharf::model::now())),
                 bulk_changes::undone_by.eq(Some(actor.clone())),
+                bulk_changes::undo_pending.eq(true),
             ))
             .execute(&mut *conn)
             .unwrap();
@@ -299,7 +300,17 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
     assert!(actor.starts_with("us_key_"), "{actor}");
     let done = undo(&app, &workbook, &sheet, &bulk).await;
     assert_eq!(names(&app, &sheet).await, vec![json!("Old"); 3], "{done}");
-    // Finished, it is undone: asked again, nothing is left to put back.
+    // Finished, it is final: a cell set since to what the change wrote stays, and asked
+    // again, the undo is refused.
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let first = page["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": first, "values": {"name": {"value": "New"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200);
     let (status, job) = app
         .post_json(
             "/jobs",
@@ -311,6 +322,10 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
     let again = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
     assert_eq!(again["status"], "failed", "{again}");
     assert!(again.to_string().contains("already undone"), "{again}");
+    assert_eq!(
+        names(&app, &sheet).await,
+        vec![json!("New"), json!("Old"), json!("Old")]
+    );
 }
 
 on_both!(

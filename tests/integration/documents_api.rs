@@ -108,6 +108,25 @@ async fn detect_header_finds_the_header_below_a_title(db: Db) {
         )
         .await;
     assert_eq!(status, 422, "{bad}");
+    // Out-of-range numbers are answered, not a dropped connection; a skip is answered as
+    // given, past the rows sent; `options: null` is the default.
+    for options in [
+        json!({"rowsToSearch": u64::MAX, "skip": 1}),
+        json!({"algorithm": "specificRows", "rowNumbers": [u64::MAX]}),
+        json!(null),
+    ] {
+        let (status, got) = app
+            .post_json("/files/detect-header", &json!({"options": options, "data": rows}))
+            .await;
+        assert_eq!(status, 200, "{options}: {got}");
+    }
+    let (_, skipped) = app
+        .post_json(
+            "/files/detect-header",
+            &json!({"options": {"algorithm": "explicitHeaders", "headers": ["x"], "skip": 50}, "data": rows}),
+        )
+        .await;
+    assert_eq!(skipped["data"]["headerRow"], 50, "{skipped}");
 }
 
 on_both!(

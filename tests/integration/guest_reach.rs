@@ -177,6 +177,23 @@ async fn a_guest_leaves_the_teams_things_alone(db: Db) {
     let id = team_job["data"]["id"].as_str().unwrap();
     let (status, body) = send(bearer(reqwest::Method::POST, &format!("/v1/jobs/{id}/cancel"))).await;
     assert_eq!(status, 403, "{body}");
+    // Nor from the grid's job card, in a browser.
+    let browser = guest_browser(&app, &token).await;
+    let home = browser
+        .get(app.url(&format!("/guest/spaces/{space}")))
+        .send()
+        .await
+        .unwrap();
+    let csrf = meta_csrf(&home.text().await.unwrap());
+    let card = browser
+        .post(app.url(&format!("/grid/jobs/{id}/cancel")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(card.status().as_u16(), 403);
+    let (_, now) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_ne!(now["data"]["status"], "canceled", "{now}");
 
     for (field, value) in [
         ("mode", "export"),

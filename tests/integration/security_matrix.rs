@@ -135,6 +135,7 @@ impl Other {
                 "{job}" => &self.ids["job"],
                 "{bulk}" => &self.ids["bulk"],
                 "{submission}" => &self.ids["submission"],
+                "{document}" => &self.ids["document"],
                 "{guest}" => &self.ids["guest"],
                 "{delivery}" => &self.ids["delivery"],
                 "{name}" => &self.ids["mail"],
@@ -160,6 +161,7 @@ impl Other {
             "webhook",
             "commit",
             "secret_value",
+            "document",
         ]
         .iter()
         .map(|k| self.ids[k].as_str())
@@ -236,6 +238,12 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     )
     .await;
     let secret = secrets["data"][0]["id"].as_str().expect("secret").to_string();
+    let (_, document) = send(
+        api(reqwest::Method::POST, &format!("/spaces/{sid}/documents"))
+            .json(&json!({"title": "Other's page", "body": "other-document-body"})),
+    )
+    .await;
+    let document = document["data"]["id"].as_str().expect("document").to_string();
     let (_, bulk) = send(
         api(
             reqwest::Method::PATCH,
@@ -271,6 +279,7 @@ async fn make_other(app: &TestApp, key: &str, env: &str) -> Other {
     ids.insert("bulk", bulk);
     ids.insert("commit", commit);
     ids.insert("secret", secret);
+    ids.insert("document", document);
     ids.insert("secret_value", "other-secret-value".to_string());
     ids.insert("webhook", webhook);
     ids.insert("delivery", delivery);

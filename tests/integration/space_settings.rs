@@ -104,6 +104,23 @@ async fn a_space_keeps_its_flatfile_fields_and_primary_workbook(db: Db) {
     assert_eq!(got["data"]["primaryWorkbookId"], first.as_str());
 }
 
+/// The fields kept are bounded together, not per request.
+async fn a_spaces_kept_fields_are_bounded_together(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Big").await;
+    let half = "x".repeat(40 * 1024);
+    let (status, _) = app
+        .patch_json(&format!("/spaces/{space}"), &json!({"settings": {"a": half}}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, refused) = app
+        .patch_json(&format!("/spaces/{space}"), &json!({"labels": [half]}))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+    assert!(got["data"].get("labels").is_none(), "{}", got["data"]["labels"]);
+}
+
 /// Two updates at once of different fields both stay.
 async fn concurrent_space_updates_keep_both_fields(db: Db) {
     let app = spawn_app(db).await;
@@ -160,6 +177,13 @@ async fn workbook_settings_are_kept_and_a_patch_tracks_changes(db: Db) {
     assert_eq!(status, 200, "{patched}");
     let (_, got) = app.get_json(&format!("/workbooks/{id}")).await;
     assert_eq!(got["data"]["settings"], json!({"trackChanges": true}));
+    let (status, bad) = app
+        .patch_json(
+            &format!("/workbooks/{id}"),
+            &json!({"settings": {"trackChanges": "yes"}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
     insert(&app, &sheet, json!([{"x": "1"}]), &[]).await;
     let created = events_of(&app, "commit:created").await;
     let event = created
@@ -167,9 +191,18 @@ async fn workbook_settings_are_kept_and_a_patch_tracks_changes(db: Db) {
         .find(|e| e["context"]["sheetId"] == sheet.as_str())
         .expect("commit:created");
     assert_eq!(event["payload"]["trackChanges"], true, "{event}");
+    let (status, cleared) = app
+        .patch_json(&format!("/workbooks/{id}"), &json!({"settings": null}))
+        .await;
+    assert_eq!(status, 200, "{cleared}");
+    assert!(
+        cleared["data"].get("settings").is_none(),
+        "null takes them away: {cleared}"
+    );
 }
 
 on_both!(
+    a_spaces_kept_fields_are_bounded_together,
     a_space_keeps_its_flatfile_fields_and_primary_workbook,
     concurrent_space_updates_keep_both_fields,
     workbook_settings_are_kept_and_a_patch_tracks_changes,

@@ -28,6 +28,9 @@ pub struct BulkChange {
     pub created_at: NaiveDateTime,
     pub undone_at: Option<NaiveDateTime>,
     pub undone_by: Option<String>,
+    /// Claimed by an undo that has not put every cell back yet (a stop cut it off, or it
+    /// runs now).
+    pub undo_pending: bool,
 }
 
 /// Starts an entry; its cells are tagged with the id as they are written.
@@ -150,17 +153,19 @@ pub fn undo_checked(
         .set((
             bulk_changes::undone_at.eq(Some(now())),
             bulk_changes::undone_by.eq(Some(actor)),
+            bulk_changes::undo_pending.eq(true),
         ))
         .execute(conn)
     })?;
     if claimed == 0 {
-        // Undone already, or claimed by an undo of this actor's that a stop cut off (the
-        // claim commits before the cells go back): this one finishes it. Putting back is
-        // idempotent, as cells already put back count as changed since.
+        // Undone already, or claimed by an undo of this actor's that a stop cut off before
+        // it had put every cell back (the claim commits first): this one finishes it, as
+        // cells already put back count as changed since. An undo that ended is final.
         return match find(conn, &ctx.sheet.id, id.as_str())? {
-            Some(b) if b.undone_by.as_deref() == Some(actor) => {
+            Some(b) if b.undo_pending && b.undone_by.as_deref() == Some(actor) => {
                 let held = super::config::held(actor);
                 let done = revert_checked(conn, ctx, id, actor, held, go_on)?;
+                mark_undo_ended(conn, id)?;
                 match done.restored {
                     0 => Err(ModelError::Conflict("this change was already undone".into())),
                     _ => Ok(done),
@@ -172,6 +177,9 @@ pub fn undo_checked(
     }
     let held = super::config::held(actor);
     let done = revert_checked(conn, ctx, id, actor, held, go_on);
+    if done.is_ok() {
+        mark_undo_ended(conn, id)?;
+    }
     if done.is_err() {
         // Not undone after all: the entry may be undone again (cells already put back
         // count as changed since, so they are not put back twice).
@@ -180,11 +188,22 @@ pub fn undo_checked(
                 .set((
                     bulk_changes::undone_at.eq(None::<chrono::NaiveDateTime>),
                     bulk_changes::undone_by.eq(None::<String>),
+                    bulk_changes::undo_pending.eq(false),
                 ))
                 .execute(conn)
         })?;
     }
     done
+}
+
+/// The undo of `id` has put every cell back: a later undo of it is refused.
+fn mark_undo_ended(conn: &mut AnyConnection, id: &BulkChangeId) -> QueryResult<()> {
+    crate::db::write(conn, |conn| {
+        diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(id)))
+            .set(bulk_changes::undo_pending.eq(false))
+            .execute(conn)
+    })?;
+    Ok(())
 }
 
 /// A stopped bulk job's entry: its cells nobody changed since put back, even when another

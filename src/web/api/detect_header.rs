@@ -15,8 +15,9 @@ const MAX_CELLS: usize = 100_000;
 
 #[derive(Deserialize)]
 pub struct DetectBody {
+    /// Left out or `null`: the default algorithm.
     #[serde(default)]
-    options: Options,
+    options: Option<Options>,
     data: Vec<Vec<Value>>,
 }
 
@@ -71,14 +72,16 @@ pub async fn detect(
         ));
     }
     let rows: Vec<Vec<String>> = b.data.iter().map(|r| r.iter().map(text).collect()).collect();
-    let o = b.options;
-    let skip = o.skip.unwrap_or(0).min(rows.len());
+    let o = b.options.unwrap_or_default();
+    // As given: an extractor sends the first rows only, and skips what it is told.
+    let given_skip = o.skip.unwrap_or(0);
+    let skip = given_skip.min(rows.len());
     Ok(ok(match o.algorithm.as_deref().unwrap_or("default") {
         "explicitHeaders" => {
             let headers = o
                 .headers
                 .ok_or_else(|| AppError::invalid("options.headers", "explicitHeaders needs the headers"))?;
-            answer(headers, skip)
+            answer(headers, given_skip)
         }
         "specificRows" => {
             let numbers = o.row_numbers.unwrap_or_default();
@@ -100,14 +103,17 @@ pub async fn detect(
                 }
             }
             let last = numbers.iter().max().copied().unwrap_or(first);
-            answer(header, o.skip.unwrap_or(last + 1))
+            answer(header, o.skip.unwrap_or(last.saturating_add(1)))
         }
         // `default`, and the AI and sub-header algorithms Wharf reads as its own.
         _ => {
-            let searched = &rows[skip..(skip + o.rows_to_search.unwrap_or(rows.len())).min(rows.len())];
+            let end = skip
+                .saturating_add(o.rows_to_search.unwrap_or(rows.len()))
+                .min(rows.len());
+            let searched = &rows[skip..end];
             match crate::extract::header::header_index(searched) {
                 Some(i) => answer(searched[i].clone(), skip + i + 1),
-                None => answer(Vec::new(), skip),
+                None => answer(Vec::new(), given_skip),
             }
         }
     }))

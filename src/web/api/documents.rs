@@ -72,6 +72,16 @@ fn changes_of(b: Body) -> Result<DocumentChanges, AppError> {
     if let Some(actions) = &b.actions {
         blueprint::check_actions(actions, "$.actions").map_err(AppError::malformed)?;
     }
+    let lists = [
+        ("treatments", json!(b.treatments).to_string()),
+        ("actions", json!(b.actions).to_string()),
+    ];
+    if let Some((field, _)) = lists.iter().find(|(_, text)| text.len() > 64 * 1024) {
+        return Err(AppError::invalid(
+            field,
+            format!("a document's {field} must fit in 64 KiB"),
+        ));
+    }
     Ok(DocumentChanges {
         title: b.title,
         body: b.body,

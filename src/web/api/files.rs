@@ -268,6 +268,7 @@ pub async fn receive(
                 // One part may hold one action or a list of them.
                 match action {
                     Value::Array(list) => actions.extend(list),
+                    Value::Null => {}
                     one => actions.push(one),
                 }
                 if actions.len() > 100 {

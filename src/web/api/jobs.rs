@@ -445,24 +445,7 @@ pub async fn retry(
         if guest {
             guest_may_rerun(conn, j, actor)?;
         }
-        // A new run: nothing of the last one's outcome stays (its acknowledgement would
-        // hide the new outcome from the grid).
-        let changes = JobChanges {
-            status: Some(status::READY.into()),
-            progress: Some(0),
-            // A person's retry is a deliberate new run, not the crash loop the count
-            // guards against.
-            crashes: Some(0),
-            finished_at: Some(None),
-            outcome: Some(None),
-            outcome_acknowledged_at: Some(None),
-            info: Some(None),
-            started_at: Some(None),
-            estimated_completion_at: Some(None),
-            // A delete or bulk change selects anew, up to the records there now.
-            checkpoint: matches!(j.operation.as_str(), "delete-records" | "bulk-change").then_some(None),
-            ..Default::default()
-        };
+        let changes = j.retry_changes();
         job::change_from(conn, j, changes, Some("job:ready"), actor)
     })
     .await?;

@@ -222,14 +222,32 @@ pub struct UpdateBody {
     /// Not taken here: refused rather than ignored.
     sheets: Option<Value>,
     /// Replaces the workbook's settings; `trackChanges` in them holds for every sheet.
+    #[serde(default, deserialize_with = "super::records::given")]
     settings: Option<Value>,
 }
 
-/// `settings` given in a body: an object (`null` is none).
+/// `settings` given in a body: an object of at most 64 KiB whose `trackChanges`, if any,
+/// is true or false (`null`: none).
 fn settings_given(given: Option<Value>) -> Result<Option<Value>, AppError> {
     match given {
         None | Some(Value::Null) => Ok(None),
-        Some(v @ Value::Object(_)) => Ok(Some(v)),
+        Some(v @ Value::Object(_)) => {
+            if v.get("trackChanges")
+                .is_some_and(|t| !t.is_boolean() && !t.is_null())
+            {
+                return Err(AppError::invalid(
+                    "settings.trackChanges",
+                    "trackChanges is true or false",
+                ));
+            }
+            if v.to_string().len() > 64 * 1024 {
+                return Err(AppError::invalid(
+                    "settings",
+                    "a workbook's settings must fit in 64 KiB",
+                ));
+            }
+            Ok(Some(v))
+        }
         Some(_) => Err(AppError::invalid(
             "settings",
             "a workbook's settings must be an object",
@@ -264,7 +282,11 @@ pub async fn update(
         labels: body.labels.map(|l| json!(l).to_string()),
         actions: body.actions.map(|a| a.to_string()),
         metadata: body.metadata.map(|m| m.to_string()),
-        settings: settings_given(body.settings)?.map(|s| Some(s.to_string())),
+        // Given as `null`, the settings go.
+        settings: match body.settings {
+            Some(Value::Null) => Some(None),
+            given => settings_given(given)?.map(|s| Some(s.to_string())),
+        },
         updated_at: None,
     };
     let actor = caller.actor();

@@ -10,7 +10,7 @@ use super::render;
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::ids::{FileId, SheetId, WorkbookId};
-use crate::model::job::{self, status, Job, JobChanges, JobInput};
+use crate::model::job::{self, status, Job, JobInput};
 use crate::model::{file, job_subject, now, sheet, ModelError};
 
 /// Files an outcome's `next: files` may list.
@@ -417,20 +417,7 @@ pub async fn retry(
                 )));
             }
             crate::jobs::guard::refuse_locked_job(conn, &j, &actor)?;
-            let changes = JobChanges {
-                status: Some(status::READY.into()),
-                progress: Some(0),
-                // A person's retry is a deliberate new run, not the crash loop the count
-                // guards against.
-                crashes: Some(0),
-                finished_at: Some(None),
-                outcome: Some(None),
-                outcome_acknowledged_at: Some(None),
-                info: Some(None),
-                started_at: Some(None),
-                estimated_completion_at: Some(None),
-                ..Default::default()
-            };
+            let changes = j.retry_changes();
             job::change_from(conn, &j, changes, Some("job:ready"), &actor)
         })
         .await?;
@@ -449,6 +436,9 @@ pub async fn cancel(
     form: crate::web::input::Form<super::CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     let j = change_job(&user, &state, &path, &form.csrf_token, |conn, j, actor| {
+        if crate::ids::GuestId::parse(actor).is_some() {
+            crate::web::api::job_starts::guest_may_cancel(conn, j, actor)?;
+        }
         let info = crate::web::api::job_starts::cancel_info(j, None)?;
         job::finish(conn, j, status::CANCELED, None, info, actor)
     })
