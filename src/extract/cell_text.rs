@@ -35,7 +35,9 @@ impl CellText {
     pub fn scan(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             if self.in_tag {
-                let end = memchr::memchr(b'>', bytes);
+                // A `<` inside a tag starts another (the XML is broken; a flood of them is a
+                // bomb, told by its size).
+                let end = memchr::memchr2(b'>', b'<', bytes);
                 let part = &bytes[..end.unwrap_or(bytes.len())];
                 let room = NAME.saturating_sub(self.head.len()).min(part.len());
                 self.head.extend_from_slice(&part[..room]);
@@ -45,6 +47,12 @@ impl CellText {
                 self.tag += part.len() as u64;
                 self.longest = self.longest.max(self.tag);
                 match end {
+                    Some(at) if bytes[at] == b'<' => {
+                        self.head.clear();
+                        self.tag = 0;
+                        self.last = 0;
+                        bytes = &bytes[at + 1..];
+                    }
                     Some(at) => {
                         self.end_tag();
                         bytes = &bytes[at + 1..];
@@ -120,6 +128,7 @@ mod tests {
         let (a, b) = runs.split_at(13);
         assert_eq!(longest(&[a, b]), 40);
         assert_eq!(longest(&[b"<c>aaa\0aaa</c>"]), 3);
+        assert_eq!(longest(&[b"<<<<<<<<<<<<"]), 0, "a flood of `<` is no long tag");
         // A cell closed in its own tag opens nothing.
         assert_eq!(
             longest(&[b"<x:c r=\"A1\"/><y>aaaaaaaaaaaaaaa</y><z>bbbbbbbbbbbbbbb</z>"]),

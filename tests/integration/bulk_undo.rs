@@ -21,7 +21,8 @@ async fn set_names(app: &TestApp, sheet: &str, name: &str) -> String {
         .to_string()
 }
 
-async fn undo(app: &TestApp, workbook: &str, sheet: &str, bulk: &str) -> Value {
+/// Asks for the undo of `bulk` as a job; the job once it has ended.
+async fn undo_job(app: &TestApp, workbook: &str, sheet: &str, bulk: &str) -> Value {
     let (status, job) = app
         .post_json(
             "/jobs",
@@ -30,7 +31,11 @@ async fn undo(app: &TestApp, workbook: &str, sheet: &str, bulk: &str) -> Value {
         )
         .await;
     assert_eq!(status, 200, "{job}");
-    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    app.wait_job(job["data"]["id"].as_str().unwrap()).await
+}
+
+async fn undo(app: &TestApp, workbook: &str, sheet: &str, bulk: &str) -> Value {
+    let done = undo_job(app, workbook, sheet, bulk).await;
     assert_eq!(done["status"], "complete", "{done}");
     done
 }
@@ -311,15 +316,7 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
         )
         .await;
     assert_eq!(status, 200);
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
-                    "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let again = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    let again = undo_job(&app, &workbook, &sheet, &bulk).await;
     assert_eq!(again["status"], "failed", "{again}");
     assert!(again.to_string().contains("already undone"), "{again}");
     assert_eq!(

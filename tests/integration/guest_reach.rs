@@ -21,6 +21,16 @@ async fn workbook_of(app: &TestApp, space: &str) -> (String, String) {
     (id, wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string())
 }
 
+/// The CSRF token of a guest's browser session, from its space's page.
+async fn guest_csrf(app: &TestApp, browser: &reqwest::Client, space: &str) -> String {
+    let home = browser
+        .get(app.url(&format!("/guest/spaces/{space}")))
+        .send()
+        .await
+        .unwrap();
+    meta_csrf(&home.text().await.unwrap())
+}
+
 async fn as_bearer(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
     send(app.client.post(app.url("/v1/jobs")).bearer_auth(token).json(body)).await
 }
@@ -131,12 +141,7 @@ async fn a_guest_reads_team_members_as_team_member(db: Db) {
     assert!(html.contains("Team member"), "{html}");
     assert!(!html.contains("bea@team.example"), "{html}");
     // A stale save's refusal names no address either.
-    let home = guest
-        .get(app.url(&format!("/guest/spaces/{space}")))
-        .send()
-        .await
-        .unwrap();
-    let guest_csrf = meta_csrf(&home.text().await.unwrap());
+    let guest_csrf = guest_csrf(&app, &guest, &space).await;
     let stale = guest
         .put(app.url(&format!("/grid/{sheet}/records/{id}")))
         .header("HX-Request", "true")
@@ -179,12 +184,7 @@ async fn a_guest_leaves_the_teams_things_alone(db: Db) {
     assert_eq!(status, 403, "{body}");
     // Nor from the grid's job card, in a browser.
     let browser = guest_browser(&app, &token).await;
-    let home = browser
-        .get(app.url(&format!("/guest/spaces/{space}")))
-        .send()
-        .await
-        .unwrap();
-    let csrf = meta_csrf(&home.text().await.unwrap());
+    let csrf = guest_csrf(&app, &browser, &space).await;
     let card = browser
         .post(app.url(&format!("/grid/jobs/{id}/cancel")))
         .form(&[("csrf_token", csrf.as_str())])

@@ -3,6 +3,7 @@
 //! `delete-records` jobs and undo leave them as they are; the team's key still writes them.
 
 use crate::helpers::*;
+use crate::live_access::guest_with_token;
 use crate::on_both;
 use serde_json::{json, Value};
 
@@ -37,15 +38,8 @@ async fn locked(db: Db) -> Locked {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (_, g) = app
-        .post_json(
-            "/guests",
-            &json!([{"environmentId": app.env_id, "email": "g@x.io", "name": "G", "spaces": [{"id": space["id"]}]}]),
-        )
-        .await;
-    let gid = g["data"][0]["id"].as_str().unwrap();
-    let (_, t) = app.get_json(&format!("/guests/{gid}/token")).await;
-    let guest = t["data"]["token"].as_str().unwrap().to_string();
+    let space_id = space["id"].as_str().unwrap();
+    let (_, guest) = guest_with_token(&app, "g@x.io", "G", &[space_id]).await;
     Locked {
         ids: [ids[0].clone(), ids[1].clone(), ids[2].clone()],
         app,
@@ -87,8 +81,21 @@ impl Locked {
             .collect()
     }
 
-    fn workbook(&self) -> String {
-        self.space["id"].as_str().unwrap().to_string()
+    /// A job the guest asks for on the sheet's workbook (`operation`, `config`), once ended.
+    async fn guest_job(&self, operation: &str, config: Value) -> Value {
+        let space = self.space["id"].as_str().unwrap();
+        let (_, wbs) = self.app.get_json(&format!("/workbooks?spaceId={space}")).await;
+        let wb = wbs["data"][0]["id"].as_str().unwrap();
+        let (status, job) = self
+            .as_guest(
+                reqwest::Method::POST,
+                "/jobs",
+                json!({"type": "workbook", "operation": operation, "source": wb,
+                       "trigger": "immediate", "config": config}),
+            )
+            .await;
+        assert_eq!(status, 200, "{job}");
+        self.app.wait_job(job["data"]["id"].as_str().unwrap()).await
     }
 }
 
@@ -130,21 +137,9 @@ async fn a_guests_bulk_changes_and_deletes_leave_locked_cells_and_records(db: Db
         .await;
     assert_eq!(status, 403, "{body}");
     assert!(body.to_string().contains("read-only"), "{body}");
-    let (_, wbs) = l
-        .app
-        .get_json(&format!("/workbooks?spaceId={}", l.workbook()))
+    let done = l
+        .guest_job("delete-records", json!({"sheet": sheet, "filter": "all"}))
         .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap();
-    let (status, job) = l
-        .as_guest(
-            reqwest::Method::POST,
-            "/jobs",
-            json!({"type": "workbook", "operation": "delete-records", "source": wb,
-                   "trigger": "immediate", "config": {"sheet": sheet, "filter": "all"}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let done = l.app.wait_job(job["data"]["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "complete", "{done}");
     assert_eq!(l.cells().await, vec![cell("n", 1), None, None]);
     let (_, counts) = l.app.get_json(&format!("/sheets/{sheet}/counts")).await;
@@ -184,21 +179,9 @@ async fn an_undo_leaves_a_cell_locked_since(db: Db) {
         )
         .await;
     assert_eq!(status, 200);
-    let (_, wbs) = l
-        .app
-        .get_json(&format!("/workbooks?spaceId={}", l.workbook()))
+    let done = l
+        .guest_job("bulk-change", json!({"sheet": sheet, "undo": bulk}))
         .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap();
-    let (status, job) = l
-        .as_guest(
-            reqwest::Method::POST,
-            "/jobs",
-            json!({"type": "workbook", "operation": "bulk-change", "source": wb,
-                   "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let done = l.app.wait_job(job["data"]["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "complete", "{done}");
     assert_eq!(l.cells().await, vec![cell("n", 1), cell("n", 1), cell("n", 7)]);
 
