@@ -89,6 +89,19 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
     Some(header_above.unwrap_or(first))
 }
 
+/// A spreadsheet's letters for the column at `index` (0-based): A, ..., Z, AA, AB, ...
+pub fn column_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(b'A' + (n % 26) as u8);
+        n /= 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Unique, non-blank labels (the header as written where it can be) and keys made from them.
 pub fn columns(header: &[String], count: usize) -> Vec<Column> {
     let mut labels_seen: HashSet<String> = HashSet::new();

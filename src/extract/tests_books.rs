@@ -9,7 +9,7 @@ fn wide_header() -> String {
         .map(|i| {
             format!(
                 r#"<c r="{}1" t="inlineStr"><is><t>h{i}</t></is></c>"#,
-                column_letters(i)
+                super::header::column_letters(i - 1)
             )
         })
         .collect()
@@ -22,7 +22,7 @@ fn row(n: usize, cells: &[&str]) -> String {
         .map(|(i, t)| {
             format!(
                 r#"<c r="{}{n}" t="inlineStr"><is><t>{t}</t></is></c>"#,
-                column_letters(i + 1)
+                super::header::column_letters(i)
             )
         })
         .collect();
@@ -73,18 +73,6 @@ fn a_book_of_over_wide_sheets_names_the_sheet() {
         "{message}"
     );
     assert!(message.contains("column 1001"), "{message}");
-}
-
-/// 1 -> A, 27 -> AA.
-fn column_letters(mut n: usize) -> String {
-    let mut out = Vec::new();
-    while n > 0 {
-        n -= 1;
-        out.push(b'A' + (n % 26) as u8);
-        n /= 26;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap()
 }
 
 /// Text that zips to about half its size, as real text does (a file that unpacks to more

@@ -32,13 +32,13 @@ pub struct Space {
     pub extras: String,
 }
 
-/// The space's primary workbook among `workbooks` (its workbooks, oldest first): the one
-/// set, or the oldest when none is set or the one set was deleted.
-pub fn primary_workbook<'a>(space: &Space, workbooks: &'a [WorkbookId]) -> Option<&'a WorkbookId> {
-    space
-        .primary_workbook_id
-        .as_ref()
-        .and_then(|p| workbooks.iter().find(|w| *w == p))
+/// The space's primary workbook among `workbooks` (its workbooks' ids, oldest first): the
+/// one set, or the oldest when none is set or the one set was deleted.
+pub fn primary_workbook<'a, W: AsRef<str>>(space: &Space, workbooks: &'a [W]) -> Option<&'a W> {
+    let set = space.primary_workbook_id.as_ref().map(WorkbookId::as_str);
+    workbooks
+        .iter()
+        .find(|w| Some(w.as_ref()) == set)
         .or_else(|| workbooks.first())
 }
 

@@ -142,7 +142,7 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
         post_delete(&app, &production, &token).await.status().as_u16(),
         303
     );
-    let last = post_delete(&app, &app.env_id.to_string(), &token).await;
+    let last = post_delete(&app, app.env_id.as_ref(), &token).await;
     assert_eq!(last.status().as_u16(), 422);
     assert!(last
         .text()

@@ -35,21 +35,10 @@ struct Options {
 /// The answer: the header's cells, the number of rows up to and including it (the rows the
 /// plugin skips before the data), and its columns' letters.
 fn answer(header: Vec<String>, skip: usize) -> Value {
-    let letters: Vec<String> = (0..header.len()).map(column_letters).collect();
+    let letters: Vec<String> = (0..header.len())
+        .map(crate::extract::header::column_letters)
+        .collect();
     json!({"header": header, "headerRow": skip, "letters": letters})
-}
-
-fn column_letters(mut i: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'A' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 fn text(v: &Value) -> String {
@@ -125,7 +114,7 @@ mod tests {
     fn columns_are_lettered_as_spreadsheets_letter_them() {
         let got: Vec<String> = [0, 25, 26, 27, 701, 702]
             .into_iter()
-            .map(super::column_letters)
+            .map(crate::extract::header::column_letters)
             .collect();
         assert_eq!(got, ["A", "Z", "AA", "AB", "ZZ", "AAA"]);
     }

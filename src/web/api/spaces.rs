@@ -17,7 +17,7 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
         "id": s.id,
         "environmentId": s.environment_id,
         "spaceConfigId": s.space_config_id,
-        "primaryWorkbookId": primary(s, workbook_ids),
+        "primaryWorkbookId": space::primary_workbook(s, workbook_ids),
         "name": s.name,
         "metadata": stored_json(&s.metadata),
         "workbooksCount": workbook_ids.len(),
@@ -36,15 +36,6 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
         v[k] = value;
     }
     v
-}
-
-/// The workbook set as primary while it is one of the space's, else the oldest.
-fn primary<'a>(s: &Space, workbook_ids: &'a [String]) -> Option<&'a String> {
-    let set = s.primary_workbook_id.as_ref().map(|w| w.as_str());
-    workbook_ids
-        .iter()
-        .find(|w| Some(w.as_str()) == set)
-        .or_else(|| workbook_ids.first())
 }
 
 /// Flatfile's kept space fields among a body's others, checked (422 naming the field).
