@@ -288,6 +288,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .post(pages::files::upload),
             )
             .service(web::resource("/spaces/{id}/files/live").get(pages::files::live))
+            .service(web::resource("/files/{id}/actions").post(pages::file_actions::run))
             .service(
                 web::resource("/files/{id}/import")
                     .get(pages::files::import_form)

@@ -1,5 +1,5 @@
 //! Real headless Chromium: upload a file on the Files tab, watch it extract, map it onto a
-//! sheet on the mapping screen, and run the import.
+//! sheet on the mapping screen, and run the import; run a file's action from its button.
 
 use crate::browser::{sign_in_form, start_browser, wait_for};
 use crate::helpers::*;
@@ -127,4 +127,72 @@ pub async fn run_import(c: &Client, mapped: &[(&str, &str)]) {
     .await;
 }
 
-on_both!(a_person_uploads_and_imports_a_file);
+/// A file action that asks for a note: its button opens the dialog, and Run starts the job
+/// and opens its page.
+async fn a_person_runs_a_files_action(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.bare_space("Orders").await;
+    let (_, file) = app.upload(&space, "orders.csv", b"name\nAda\n".to_vec()).await;
+    let file = file["data"]["id"].as_str().unwrap().to_string();
+    let action = serde_json::json!([{"operation": "send-to-erp", "label": "Send to ERP",
+        "inputForm": {"type": "simple", "fields": [{"key": "note", "label": "Note", "type": "string"}]}}]);
+    let (status, body) = app
+        .patch_json(&format!("/files/{file}"), &serde_json::json!({"actions": action}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/sign-in")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/spaces/{space}?tab=files")))
+        .await
+        .unwrap();
+    let button = format!("#file-{file} button[data-action-dialog]");
+    wait_for(
+        c,
+        &format!("document.querySelector('{button}')"),
+        "the action's button",
+    )
+    .await;
+    c.find(Locator::Css(&button))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('dialog.action-dialog[open]')",
+        "its dialog",
+    )
+    .await;
+    c.find(Locator::Css("dialog[open] input[name='input:note']"))
+        .await
+        .unwrap()
+        .send_keys("rush")
+        .await
+        .unwrap();
+    c.find(Locator::Css("dialog[open] button[data-action-submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "location.pathname.startsWith('/jobs/')", "the job's page").await;
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    let started: Vec<_> = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["operation"] == "send-to-erp")
+        .collect();
+    assert_eq!(started.len(), 1, "{jobs}");
+    assert_eq!(started[0]["source"], file.as_str());
+    assert_eq!(started[0]["input"]["note"], "rush");
+    let path = c.current_url().await.unwrap().path().to_string();
+    assert_eq!(path, format!("/jobs/{}", started[0]["id"].as_str().unwrap()));
+}
+
+on_both!(a_person_uploads_and_imports_a_file, a_person_runs_a_files_action);

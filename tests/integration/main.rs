@@ -47,6 +47,7 @@ mod editing;
 mod events_api;
 mod field_changes_beside_writes;
 mod field_rewrites;
+mod file_actions;
 mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;

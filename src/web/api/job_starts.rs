@@ -1,6 +1,6 @@
 //! What a new job may be and who may start it: its `type`, `trigger`, `mode` and object
 //! shapes (Flatfile's enums), the space its source lives in, and what a guest may start
-//! (the actions its workbooks and sheets offer, judged again at every start).
+//! (the actions its files, workbooks and sheets offer, judged again at every start).
 
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, FileId, SheetId, SpaceId, WorkbookId};
@@ -199,12 +199,29 @@ pub(super) fn guest_may_start(
     use crate::web::pages::action_now::{judge, Place};
     // Each refusal is a permission (403): what the team offers guests, not the input's shape.
     let refuse = |message: String| Err(ModelError::Forbidden(message));
+    if start.job_type == "file" {
+        // A file's actions, as the Files tab shows them to the guest.
+        let id = FileId::parse(start.source).ok_or(ModelError::NotFound("file"))?;
+        let f = file::find(conn, env, &id)?.ok_or(ModelError::NotFound("file"))?;
+        let offered = crate::web::pages::grid_actions::file_actions(&f.actions);
+        return match offered.into_iter().find(|a| a.operation == start.operation) {
+            Some(a) if a.off_because.is_empty() => Ok(()),
+            Some(a) => Err(ModelError::Conflict(format!(
+                "{} cannot run now: {}",
+                a.label, a.off_because
+            ))),
+            None => refuse(format!(
+                "this file offers no action `{}` for a guest to run",
+                start.operation
+            )),
+        };
+    }
     let scope: &'static str = match start.job_type {
         "workbook" => "workbook",
         "sheet" => "sheet",
         other => {
             return refuse(format!(
-                "a guest starts the actions its workbooks and sheets offer, not {other} jobs"
+                "a guest starts the actions its files, workbooks and sheets offer, not {other} jobs"
             ))
         }
     };

@@ -29,6 +29,8 @@ pub struct FileRow {
     pub job_status: String,
     pub progress: i32,
     pub info: String,
+    /// The file's actions, as buttons (see `file_actions`).
+    pub actions: Vec<super::grid_actions::ActionView>,
 }
 
 #[derive(Template)]
@@ -39,6 +41,8 @@ pub struct FilesList {
     /// This page (from 1), and whether newer and older files exist beyond it.
     pub page: i64,
     pub has_older: bool,
+    /// For the action dialogs' forms.
+    pub csrf: String,
 }
 
 /// Files a page of the Files tab shows, newest first.
@@ -64,6 +68,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     user.check_reach(&id)?;
     let env = user.environment_id().clone();
+    let csrf = user.csrf().to_string();
     state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
@@ -94,6 +99,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                         job_status: j.map(|j| j.status.clone()).unwrap_or_default(),
                         progress: j.map_or(0, |j| j.progress),
                         info: j.and_then(|j| j.info.clone()).unwrap_or_default(),
+                        actions: super::grid_actions::file_actions(&f.actions),
                         name: f.name,
                     }
                 })
@@ -103,6 +109,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                 rows,
                 page,
                 has_older: total > page * FILES_PER_PAGE,
+                csrf,
             })
         })
         .await
@@ -313,7 +320,7 @@ pub async fn import(
 }
 
 /// A file of a space the viewer may reach.
-async fn find_file(state: &AppState, user: &Viewer, raw_id: &str) -> Result<file::File, AppError> {
+pub(super) async fn find_file(state: &AppState, user: &Viewer, raw_id: &str) -> Result<file::File, AppError> {
     let id = FileId::parse(raw_id).ok_or(AppError::NotFound("file"))?;
     let env = user.environment_id().clone();
     match state.db(move |conn| file::find(conn, &env, &id)).await? {

@@ -199,7 +199,7 @@ pub fn page_panel(job: Option<Job>, csrf: &str) -> Result<String, AppError> {
 }
 
 /// An input form's values as `job.input`, typed; a required one left empty is refused.
-fn input_of(action: &ActionView, form: &HashMap<String, String>) -> Result<Value, AppError> {
+pub(super) fn input_of(action: &ActionView, form: &HashMap<String, String>) -> Result<Value, AppError> {
     let mut input = Map::new();
     for f in &action.fields {
         let given = form

@@ -217,6 +217,19 @@ pub fn actions_in(json: &Value, scope: &'static str, now: &Situation) -> Vec<Act
         .collect()
 }
 
+/// A file's actions (stored as JSON text), for the Files tab. Constraints are about records,
+/// so none holds a file's action back; an `error` message still does.
+pub fn file_actions(stored: &str) -> Vec<ActionView> {
+    let json: Value = serde_json::from_str(stored).unwrap_or(Value::Null);
+    let mut actions = actions_in(&json, "file", &Situation::default());
+    for a in &mut actions {
+        a.constraints.clear();
+        a.ignore_selection = false;
+    }
+    recheck(&mut actions, &Situation::default());
+    actions
+}
+
 /// Why an action cannot run now, in words for its tooltip (the same checks as app.js).
 pub fn off_because(a: &ActionView, now: &Situation) -> Option<String> {
     if !a.error.is_empty() {

@@ -8,6 +8,7 @@ pub mod activity_words;
 pub mod assets;
 pub mod auth;
 pub mod environments;
+pub mod file_actions;
 pub mod files;
 pub mod grid;
 pub mod grid_action_jobs;
