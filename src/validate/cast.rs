@@ -1,6 +1,7 @@
 //! Casting one cell to its field's type.
 
-use super::{is_empty, Message, Source};
+use super::date_order::{self, DateOrder};
+use super::{is_empty, Message, MessageType, Source};
 use crate::blueprint::{EnumOption, Field, FieldType};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Number, Value};
@@ -14,6 +15,11 @@ pub struct Cell {
 }
 
 pub fn cast_cell(field: &Field, given: &Value) -> Cell {
+    cast_cell_read(field, given, DateOrder::Unknown)
+}
+
+/// [`cast_cell`], reading a date that reads two ways (`01/02/2024`) in `order`.
+pub fn cast_cell_read(field: &Field, given: &Value, order: DateOrder) -> Cell {
     let mut messages = Vec::new();
     if is_empty(given) {
         if field.required {
@@ -35,7 +41,14 @@ pub fn cast_cell(field: &Field, given: &Value) -> Cell {
         })),
         FieldType::Number { .. } => cast_number(given),
         FieldType::Boolean => cast_bool(given),
-        FieldType::Date => cast_date(given),
+        FieldType::Date => cast_date(given, order).map(|(value, warning)| {
+            messages.extend(warning.map(|w| Message {
+                kind: MessageType::Warn,
+                message: w,
+                source: Source::Cast,
+            }));
+            value
+        }),
         FieldType::Enum { options } => match_option(options, given).map(Value::String),
         FieldType::StringList => Ok(Value::Array(
             split_list(given).into_iter().map(Value::String).collect(),
@@ -82,8 +95,8 @@ pub fn parse_number(text: &str) -> Option<Number> {
 
 /// A date as a date cell would read it, in the stored form `YYYY-MM-DD`, for queries.
 pub fn parse_date(text: &str) -> Option<String> {
-    match cast_date(&Value::String(text.to_string())) {
-        Ok(Value::String(d)) => Some(d),
+    match cast_date(&Value::String(text.to_string()), DateOrder::MonthFirst) {
+        Ok((Value::String(d), _)) => Some(d),
         _ => None,
     }
 }
@@ -233,36 +246,73 @@ const DATE_FORMATS: [&str; 17] = [
     "%d-%m-%y",
 ];
 
-fn cast_date(given: &Value) -> Result<Value, String> {
+/// A date in its stored form, and a warning when it read two ways and `order` did not say
+/// which (month first, then).
+fn cast_date(given: &Value, order: DateOrder) -> Result<(Value, Option<String>), String> {
     let Value::String(text) = given else {
         return Err("expected a date such as 2024-01-31".into());
     };
     let text = text.trim();
-    // An ISO timestamp keeps its date part, with a `T` or a space before the time
-    // (`2021-02-28 13:45:00`, as spreadsheets' date-times are extracted).
+    // The stored form itself, most common by far, without trying formats.
+    if let Some(d) = iso_date(date_part(text)) {
+        return Ok((Value::String(d), None));
+    }
+    if date_order::reads_two_ways(text) {
+        let swapped = date_order::swapped(text).unwrap_or_default();
+        let (month_first, day_first) = (read_date(text), read_date(&swapped));
+        return match (order, month_first, day_first) {
+            (DateOrder::DayFirst, _, Some(d)) => Ok((Value::String(iso(d)), None)),
+            (DateOrder::MonthFirst, Some(d), _) => Ok((Value::String(iso(d)), None)),
+            (_, Some(d), Some(other)) => Ok((
+                Value::String(iso(d)),
+                Some(format!(
+                    "{text} was read month first, as {}; if it is {}, write {}",
+                    d.format("%-d %B %Y"),
+                    other.format("%-d %B %Y"),
+                    iso(other)
+                )),
+            )),
+            _ => Err(not_a_date(text)),
+        };
+    }
+    read_date(text)
+        .map(|d| (Value::String(iso(d)), None))
+        .ok_or_else(|| not_a_date(text))
+}
+
+fn iso(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn not_a_date(text: &str) -> String {
+    format!("\"{text}\" is not a date; use a format such as 2024-01-31")
+}
+
+/// A date's text without the time after it: an ISO timestamp keeps its date part, with a
+/// `T` or a space before the time (`2021-02-28 13:45:00`, as spreadsheets' date-times are
+/// extracted).
+fn date_part(text: &str) -> &str {
     let timed = |rest: &str| {
         ["%H:%M:%S%.f", "%H:%M"]
             .iter()
             .any(|f| chrono::NaiveTime::parse_from_str(rest, f).is_ok())
     };
-    let date_part = match text.as_bytes().get(10) {
+    match text.as_bytes().get(10) {
         Some(b'T') => &text[..10],
         Some(b' ') if timed(&text[11..]) => &text[..10],
         _ => text,
-    };
-    // The stored form itself, most common by far, without trying formats.
-    if let Some(d) = iso_date(date_part) {
-        return Ok(Value::String(d));
     }
-    DATE_FORMATS
-        .iter()
-        .find_map(|f| {
-            NaiveDate::parse_from_str(date_part, f)
-                .ok()
-                .filter(|d| f.contains("%y") || (1000..=9999).contains(&d.year()))
-        })
-        .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
-        .ok_or_else(|| format!("\"{text}\" is not a date; use a format such as 2024-01-31"))
+}
+
+/// The day a date's text names, in one of the common spellings (month first wins over day
+/// first when both fit).
+fn read_date(text: &str) -> Option<NaiveDate> {
+    let date_part = date_part(text);
+    DATE_FORMATS.iter().find_map(|f| {
+        NaiveDate::parse_from_str(date_part, f)
+            .ok()
+            .filter(|d| f.contains("%y") || (1000..=9999).contains(&d.year()))
+    })
 }
 
 /// `YYYY-MM-DD` of a real day, as it is stored.

@@ -3,8 +3,12 @@
 //! No I/O here, so all of it is unit-tested directly.
 
 mod cast;
+mod date_order;
+
+use cast::cast_cell_read;
 
 pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number};
+pub use date_order::{of_values as date_order_of, DateOrder};
 
 use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig};
 use serde::{Deserialize, Serialize};
@@ -169,6 +173,12 @@ pub fn in_field_order(sheet: &SheetConfig, input: &BTreeMap<String, Value>) -> V
 /// [`check_record`] for values already in field order; takes them, to keep what was given
 /// without copying it.
 pub fn check_values(sheet: &SheetConfig, values: Vec<Value>) -> Checked {
+    check_values_read(sheet, values, &[])
+}
+
+/// [`check_values`], reading the dates of field `i` that read two ways in `orders[i]` (a
+/// field past the end of `orders`: not known).
+pub fn check_values_read(sheet: &SheetConfig, values: Vec<Value>, orders: &[DateOrder]) -> Checked {
     let mut checked = Checked {
         vals: Vec::with_capacity(sheet.fields.len()),
         ..Default::default()
@@ -183,7 +193,7 @@ pub fn check_values(sheet: &SheetConfig, values: Vec<Value>) -> Checked {
             checked.vals.push(given);
             continue;
         }
-        let cell = cast_cell(field, &given);
+        let cell = cast_cell_read(field, &given, orders.get(i).copied().unwrap_or_default());
         if cell.value != given && !given.is_null() {
             checked.raw.insert(i, given);
         }

@@ -299,3 +299,53 @@ fn a_constraint_says_its_own_message_at_its_level() {
     );
     assert!(checked.valid(), "a warning does not make a record invalid");
 }
+
+#[test]
+fn a_date_that_reads_two_ways_is_read_month_first_with_a_warning_unless_its_batch_says() {
+    let cell = cast(FieldType::Date, json!("01/02/2024"));
+    assert_eq!(cell.value, json!("2024-01-02"));
+    assert_eq!(cell.messages.len(), 1);
+    assert_eq!(cell.messages[0].kind, MessageType::Warn);
+    assert_eq!(
+        cell.messages[0].message,
+        "01/02/2024 was read month first, as 2 January 2024; if it is 1 February 2024, write 2024-02-01"
+    );
+    // One order only: no warning. The same day twice, or a day past 12: no question.
+    let date = field("d", FieldType::Date, false);
+    let read = |given: &str, order| cast_cell_read(&date, &json!(given), order);
+    assert_eq!(read("01/02/2024", DateOrder::DayFirst).value, json!("2024-02-01"));
+    assert_eq!(
+        read("01-02-2024 10:00", DateOrder::DayFirst).value,
+        json!("2024-02-01")
+    );
+    assert_eq!(
+        read("01/02/2024", DateOrder::MonthFirst).value,
+        json!("2024-01-02")
+    );
+    assert!(read("01/02/2024", DateOrder::DayFirst).messages.is_empty());
+    assert!(read("01/02/2024", DateOrder::MonthFirst).messages.is_empty());
+    assert!(cast(FieldType::Date, json!("05/05/2024")).messages.is_empty());
+    assert!(cast(FieldType::Date, json!("25/12/2024")).messages.is_empty());
+    // A batch's order never turns a date that reads one way only into another.
+    assert_eq!(read("12/25/2024", DateOrder::DayFirst).value, json!("2024-12-25"));
+    assert_eq!(
+        read("25/12/2024", DateOrder::MonthFirst).value,
+        json!("2024-12-25")
+    );
+    // A whole record reads each date field in its own order.
+    let config = SheetConfig {
+        name: "S".into(),
+        slug: "s".into(),
+        fields: vec![date.clone(), field("e", FieldType::Date, false)],
+        json: json!({}),
+    };
+    let checked = check_values_read(
+        &config,
+        vec![json!("03/04/2024"), json!("03/04/2024")],
+        &[DateOrder::DayFirst],
+    );
+    assert_eq!(checked.vals, vec![json!("2024-04-03"), json!("2024-03-04")]);
+    assert!(checked.messages.get(&0).is_none());
+    assert_eq!(checked.messages[&1][0].kind, MessageType::Warn);
+    assert!(checked.valid(), "a warning is not an error");
+}

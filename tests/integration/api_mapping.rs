@@ -8,7 +8,7 @@ const CSV: &str = "E-mail,Full Name,AGE,Tier,Notes\nada@x.org,Ada,36,Premium,hi\
 
 /// A space from the contacts blueprint with an extracted file; returns (space, [file]
 /// workbook, its sheet, destination workbook, contacts sheet).
-async fn setup(app: &TestApp, csv: &str) -> (String, String, String, String, String) {
+pub(crate) async fn setup(app: &TestApp, csv: &str) -> (String, String, String, String, String) {
     let space = app.space_from_blueprint().await;
     let space_id = space["id"].as_str().unwrap().to_string();
     let contacts = app.sheet_id(&space, "contacts").await;
@@ -24,7 +24,7 @@ async fn setup(app: &TestApp, csv: &str) -> (String, String, String, String, Str
     (space_id, src_wb, src_sheet, dest_wb, contacts)
 }
 
-async fn create_map_job(
+pub(crate) async fn create_map_job(
     app: &TestApp,
     src_wb: &str,
     src_sheet: &str,

@@ -39,6 +39,7 @@ mod commits_versions;
 mod connections;
 mod constraints;
 mod cron_events;
+mod date_readings;
 mod delete_records;
 mod documents_api;
 mod download_ranges;

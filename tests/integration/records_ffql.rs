@@ -51,7 +51,7 @@ pub async fn people_in_space(app: &TestApp) -> (String, String, String) {
          "subscribed": cell(json!("yes")), "joined": cell(json!("2024-01-31")), "tier": cell(json!("gold")),
          "tags": cell(json!(["vip", "new"])), "nickname": cell(json!("Ben"))},
         {"email": cell(json!("b@x.io")), "name": cell(json!("bender bending")), "age": cell(json!("9")),
-         "subscribed": cell(json!(false)), "joined": cell(json!("12/01/2023")), "tier": cell(json!("Silver")),
+         "subscribed": cell(json!(false)), "joined": cell(json!("2023/12/01")), "tier": cell(json!("Silver")),
          "tags": cell(json!("new")), "nickname": cell(json!("Bb"))},
         {"email": cell(json!("c@x.io")), "name": cell(json!("Leela")), "age": cell(json!("N/A")),
          "joined": cell(json!("someday")), "nickname": cell(json!("L"))},

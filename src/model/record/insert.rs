@@ -9,12 +9,13 @@ use super::sort_keys::{self, InsertRow, Key};
 use super::unique;
 use super::write::{commit_for, finish, load, write_checks, Written};
 use super::{encode, error_keys, Encoded, RecordRow};
+use crate::blueprint::FieldType;
 use crate::db::schema::records;
 use crate::db::AnyConnection;
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::{check_values, Checked};
+use crate::validate::{check_values_read, Checked, DateOrder};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -215,10 +216,30 @@ pub fn drop_elsewhere<T: Send + 'static>(batch: Vec<T>) {
     }
 }
 
+/// The order of day and month each date field's values in a batch show (empty: no date
+/// field).
+fn date_orders(ctx: &SheetContext, inputs: &[Vec<Value>]) -> Vec<DateOrder> {
+    let fields = &ctx.config.fields;
+    if !fields.iter().any(|f| matches!(f.field_type, FieldType::Date)) {
+        return Vec::new();
+    }
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match f.field_type {
+            FieldType::Date => crate::validate::date_order_of(inputs.iter().filter_map(|r| r.get(i))),
+            _ => DateOrder::Unknown,
+        })
+        .collect()
+}
+
 /// Checking and encoding are pure CPU work: large batches are split across the cores.
+/// The dates of a field read in the order the batch's own dates of that field show (see
+/// `validate::DateOrder`).
 fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<(Checked, Encoded)> {
+    let orders = date_orders(ctx, &inputs);
     let one = |values: Vec<Value>| {
-        let checked = check_values(&ctx.config, values);
+        let checked = check_values_read(&ctx.config, values, &orders);
         let encoded = encode(&checked);
         (checked, encoded)
     };

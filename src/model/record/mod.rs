@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod bulk_history;
 pub mod cells;
 pub mod config;
+mod date_cells;
 mod delete;
 pub mod ffql_sql;
 pub mod fields;

@@ -205,12 +205,17 @@ pub(super) fn update_loaded(
         delta.add(-1, row.valid, error_keys(&ctx.config, &old));
         // Decoded once: the old record is read for its values, raw input and messages.
         let mut input = super::inputs_of(&ctx.config, &old.vals, &old.raw);
+        super::date_cells::typed_dates(&ctx.config, &old.vals, &mut input);
         let mut custom = old.custom.clone();
+        let mut changed_keys = Vec::new();
         for (key, new) in &u.values {
             let before = input.get(key).unwrap_or(&Value::Null);
             // A change is what people see change: saving a cell as it was (an empty
             // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
             let changed = crate::validate::display(before) != crate::validate::display(new);
+            if changed {
+                changed_keys.push(key.as_str());
+            }
             if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                 // A new value clears what a hook said of the old one; it says it again.
                 custom.remove(&i);
@@ -222,6 +227,7 @@ pub(super) fn update_loaded(
         }
         input.extend(u.values.clone());
         let mut rec = check_record(&ctx.config, &input);
+        super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| changed_keys.contains(&key));
         set_custom(
             &ctx.config,
             &mut custom,

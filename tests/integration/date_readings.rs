@@ -1,0 +1,119 @@
+//! Dates that read two ways (`01/02/2024`): read in the order the rest of their batch shows
+//! (an import's, an insert's), else month first with a warning on the cell, never silently;
+//! and never read again the other way when the record is saved later.
+
+use crate::api_mapping::{create_map_job, setup};
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+fn joined(record: &Value) -> &Value {
+    &record["values"]["joined"]
+}
+
+async fn records(app: &TestApp, sheet: &str) -> Vec<Value> {
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    got["data"]["records"].as_array().unwrap().clone()
+}
+
+async fn an_insert_reads_its_dates_in_the_order_they_show_and_warns_when_they_do_not(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let row = |email: &str, date: &str| json!({"email": {"value": email}, "joined": {"value": date}});
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([row("a@x.io", "01/02/2024"), row("b@x.io", "25/12/2024")]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([row("c@x.io", "03/04/2024")]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let got = records(&app, &contacts).await;
+    assert_eq!(
+        joined(&got[0])["value"],
+        "2024-02-01",
+        "day first, as 25/12/2024 shows: {got:?}"
+    );
+    assert_eq!(joined(&got[0])["raw"], "01/02/2024");
+    assert_eq!(joined(&got[0])["messages"], json!([]));
+    assert_eq!(joined(&got[1])["value"], "2024-12-25");
+    let alone = joined(&got[2]);
+    assert_eq!(alone["value"], "2024-03-04", "alone: month first");
+    assert_eq!(alone["messages"][0]["type"], "warn", "{alone}");
+    assert!(
+        alone["messages"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("if it is 3 April 2024, write 2024-04-03"),
+        "{alone}"
+    );
+    assert_eq!(got[2]["valid"], true, "a warning is not an error");
+    let (_, warned) = app
+        .get_json(&format!("/sheets/{contacts}/records?q=joined%20is%20warning"))
+        .await;
+    assert_eq!(warned["data"]["records"].as_array().unwrap().len(), 1, "{warned}");
+
+    // Saving other cells, or a record as a listener sends it back (every value as read),
+    // reads no date again: the day-first one stays 1 February, the warning stays.
+    let update: Vec<Value> = got
+        .iter()
+        .map(|r| {
+            let mut values = r["values"].clone();
+            values["name"] = json!({"value": "Changed"});
+            json!({"id": r["id"], "values": values})
+        })
+        .collect();
+    let (status, body) = app
+        .put_json(&format!("/sheets/{contacts}/records"), &json!(update))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let after = records(&app, &contacts).await;
+    assert_eq!(joined(&after[0])["value"], "2024-02-01", "{after:?}");
+    assert_eq!(joined(&after[0])["raw"], "01/02/2024");
+    assert_eq!(after[0]["values"]["name"]["value"], "Changed");
+    assert_eq!(joined(&after[2])["value"], "2024-03-04");
+    assert_eq!(joined(&after[2])["messages"][0]["type"], "warn", "{after:?}");
+    // Writing the day as meant ends the question.
+    let fix = json!([{"id": after[2]["id"], "values": {"joined": {"value": "2024-04-03"}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &fix).await;
+    assert_eq!(status, 200, "{body}");
+    let fixed = records(&app, &contacts).await;
+    assert_eq!(joined(&fixed[2])["value"], "2024-04-03");
+    assert_eq!(joined(&fixed[2])["messages"], json!([]));
+}
+
+async fn an_import_of_day_first_dates_reads_them_day_first(db: Db) {
+    let app = spawn_app(db).await;
+    let csv = "E-mail,Joined\nada@x.org,01/02/2024\nbob@x.org,13/02/2024\ncy@x.org,05/06/2024\n";
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (_, plan) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    let mapped = plan["data"]["plan"]["fieldMapping"].as_array().unwrap();
+    assert!(
+        mapped.iter().any(|e| e["destinationField"]["key"] == "joined"),
+        "{plan}"
+    );
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.wait_job(&job_id).await["status"], "complete");
+    let got = records(&app, &contacts).await;
+    let dates: Vec<&Value> = got.iter().map(|r| &joined(r)["value"]).collect();
+    assert_eq!(dates, vec!["2024-02-01", "2024-02-13", "2024-06-05"], "{got:?}");
+    assert!(got.iter().all(|r| joined(r)["messages"] == json!([])), "{got:?}");
+}
+
+on_both!(
+    an_insert_reads_its_dates_in_the_order_they_show_and_warns_when_they_do_not,
+    an_import_of_day_first_dates_reads_them_day_first,
+);
