@@ -345,7 +345,7 @@ fn a_date_that_reads_two_ways_is_read_month_first_with_a_warning_unless_its_batc
         &[DateOrder::DayFirst],
     );
     assert_eq!(checked.vals, vec![json!("2024-04-03"), json!("2024-03-04")]);
-    assert!(checked.messages.get(&0).is_none());
+    assert!(!checked.messages.contains_key(&0));
     assert_eq!(checked.messages[&1][0].kind, MessageType::Warn);
     assert!(checked.valid(), "a warning is not an error");
 }
