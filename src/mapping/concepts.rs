@@ -71,6 +71,17 @@ fn lookup(phrase: &str) -> Option<&'static str> {
 /// ones: its words as a phrase, else run together (`D.O.B.`), else without a leading
 /// `address` (`Address 1 - City`).
 pub fn concept_of(name: &str) -> Option<&'static str> {
+    let concept = concept_in(name)?;
+    // A code of a country, a region or a post office is one of theirs; of a city or a
+    // person, an identifier (`City Code`).
+    let coded = tokens(name).iter().any(|w| w == "code");
+    if coded && !matches!(concept, "country" | "region" | "postal code" | "phone") {
+        return None;
+    }
+    (!about_another(name)).then_some(concept)
+}
+
+fn concept_in(name: &str) -> Option<&'static str> {
     let tokens = tokens(name);
     let asks = |q: &[&str]| tokens.len() >= q.len() && q.iter().zip(&tokens).all(|(a, b)| a == b);
     if let Some((_, concept)) = QUESTIONS.iter().find(|(q, _)| asks(q)) {
@@ -129,7 +140,110 @@ fn last_part(name: &str) -> Option<&'static str> {
     if parts.len() < 2 {
         return None;
     }
-    parts.iter().rev().find_map(|p| concept_of(p))
+    // From the end, past parts that only say which one (`Email - Work`, `E-mail 1 - Value`);
+    // a part that says something else (`E-mail 1 - Label`, `Address 1 - Formatted`) makes
+    // the header about the value, not the value.
+    for part in parts.iter().rev() {
+        if let Some(concept) = concept_of(part) {
+            return Some(concept);
+        }
+        let said = words(part);
+        if !said.iter().all(|w| FILLER.contains(&w.as_str())) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Words that, after the words naming a concept, make a header about that concept instead
+/// of the concept itself: `Email Client`, `E-mail Type`, `Email Opt Out`, `Notes Count`,
+/// `First Purchase Date`, `Job Function`, `Signup IP`.
+const ABOUT: [&str; 24] = [
+    "client",
+    "purchase",
+    "label",
+    "type",
+    "kind",
+    "status",
+    "verified",
+    "bounced",
+    "consent",
+    "domain",
+    "sent",
+    "function",
+    "ip",
+    "valid",
+    "count",
+    "opt",
+    "out",
+    "format",
+    "provider",
+    "source",
+    "category",
+    "rating",
+    "score",
+    "formatted",
+];
+
+/// Whether a header's last word that says anything is one of [`ABOUT`], after another
+/// word (`Email Client`; a bare `Type` names nothing anyway).
+pub fn about_another(name: &str) -> bool {
+    let tokens = tokens(name);
+    let said: Vec<&String> = tokens
+        .iter()
+        .filter(|w| !FILLER.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    said.len() >= 2 && said.last().is_some_and(|w| ABOUT.contains(&w.as_str()))
+}
+
+/// Which of two sides a header's words put a value on, by group: billing or shipping,
+/// home or work. `None` where it says neither.
+pub fn sides(name: &str) -> [Option<bool>; 2] {
+    const GROUPS: [(&[&str], &[&str]); 2] = [
+        (
+            &["billing", "bill", "invoice", "invoicing"],
+            &["shipping", "ship", "delivery"],
+        ),
+        (&["home", "personal", "private"], &["business", "work", "office"]),
+    ];
+    let tokens = tokens(name);
+    let has = |ws: &[&str]| tokens.iter().any(|t| ws.contains(&t.as_str()));
+    GROUPS.map(|(a, b)| match (has(a), has(b)) {
+        (true, false) => Some(false),
+        (false, true) => Some(true),
+        _ => None,
+    })
+}
+
+/// How much an address part's header makes it a person's own (a contacts sheet's address is
+/// the home one before the business one, so its parts come from one address),
+/// for a field that names no side: a little, to choose between columns naming one concept.
+pub fn own_weight(name: &str) -> f64 {
+    let tokens = tokens(name);
+    let has = |ws: &[&str]| tokens.iter().any(|t| ws.contains(&t.as_str()));
+    if has(&["home", "personal", "private"]) {
+        0.004
+    } else if has(&["business", "work", "office"]) {
+        -0.004
+    } else {
+        0.0
+    }
+}
+
+/// A header naming two of the usual concepts at once (`Company City`, `City of Birth`): it
+/// is neither, whatever its letters share with one.
+pub fn names_two(name: &str) -> bool {
+    let mut found: Option<&str> = None;
+    // `Address` goes with every part of one (`Address City`, `Email Address`).
+    for w in words(name).iter().filter(|w| *w != "address") {
+        if let Some(c) = lookup(w) {
+            if found.is_some_and(|f| f != c) {
+                return true;
+            }
+            found = Some(c);
+        }
+    }
+    false
 }
 
 /// Several words that each name the same concept, with nothing else but filler

@@ -133,6 +133,24 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     if names.iter().any(|n| targets().any(|t| concepts::opposite(n, t))) {
         return None;
     }
+    // `Billing Zip` is not a shipping postal code, nor `Business Phone` a home phone.
+    let field_sides = concepts::sides(&format!("{} {}", target.key, target.label));
+    let column_sides = concepts::sides(&names.join(" "));
+    let same_side = field_sides
+        .iter()
+        .zip(&column_sides)
+        .any(|(f, c)| f.is_some() && f == c);
+    if field_sides
+        .iter()
+        .zip(&column_sides)
+        .any(|(f, c)| matches!((f, c), (Some(a), Some(b)) if a != b))
+    {
+        return None;
+    }
+    // `Email Client`, `Notes Count`: about a field's value, not it.
+    if names.iter().any(|n| concepts::about_another(n)) {
+        return None;
+    }
     // The usual names of the usual fields (`E-mail Address` for `Email`, `Tel.` for `Phone`).
     let concept = names.iter().find_map(|n| concepts::concept_of(n));
     if concept.is_some()
@@ -144,10 +162,31 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
         if names.iter().any(|n| concepts::ambiguous(n)) {
             return Some((Certainty::Weak, WEAK_AT));
         }
-        return Some((Certainty::Strong, 0.85));
+        // Several columns may name the field's concept: the one on the field's side
+        // first, then the one that says least besides (`Email` before `Email Address 2`).
+        let extra = concepts::tokens(source.label.as_str())
+            .len()
+            .saturating_sub(concepts::tokens(&target.label).len().max(1))
+            .min(3);
+        let address = matches!(
+            concept,
+            Some("street" | "city" | "region" | "postal code" | "country")
+        );
+        let own = match address && field_sides.iter().all(Option::is_none) {
+            true => concepts::own_weight(&source.label),
+            false => 0.0,
+        };
+        let side = if same_side { 0.02 } else { 0.0 };
+        let confidence = 0.85 + side - 0.01 * extra as f64 + own;
+        return Some((Certainty::Strong, (confidence * 1000.0).round() / 1000.0));
     }
     // `Name` is as near `Last name` as to `First name`, and is neither.
     if names.iter().all(|n| concepts::says_nothing(n)) {
+        return None;
+    }
+    // `Company City`: two fields' words, and neither field, whatever its letters share
+    // with one.
+    if names.iter().any(|n| concepts::names_two(n)) {
         return None;
     }
     let best = targets()

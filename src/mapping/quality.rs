@@ -220,3 +220,13 @@ fn automap_quality_on_seventh_held_out_headers() {
         include_str!("testdata/headers_holdout7.txt"),
     );
 }
+
+/// An eighth set (48 exports of 23 families, five languages, and headers that only mention a
+/// field), written by probe 42c without the rules' history.
+#[test]
+fn automap_quality_on_eighth_held_out_headers() {
+    check_held_out(
+        "automap, held out 8",
+        include_str!("testdata/headers_holdout8.txt"),
+    );
+}

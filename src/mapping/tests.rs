@@ -154,3 +154,100 @@ fn opposites_other_kinds_and_remarks() {
     assert_eq!(mapped.len(), 1);
     assert_eq!(mapped[0].source, 1);
 }
+
+/// Source column label -> target key, as `automap` pairs them.
+fn pairs(sources: &[&str], targets: &[TargetField]) -> Vec<(String, String)> {
+    let sources = src(sources);
+    automap(&sources, targets)
+        .into_iter()
+        .map(|m| (sources[m.source].label.clone(), targets[m.target].key.clone()))
+        .collect()
+}
+
+#[test]
+fn a_column_about_a_value_never_takes_the_value_field() {
+    // Google Contacts: each value's label or type comes first.
+    let targets = [
+        field("email", "Email", &[]),
+        field("phone", "Phone", &[]),
+        field("street", "Street address", &[]),
+    ];
+    let google = [
+        "E-mail 1 - Label",
+        "E-mail 1 - Value",
+        "Phone 1 - Type",
+        "Phone 1 - Value",
+        "Address 1 - Label",
+        "Address 1 - Formatted",
+        "Address 1 - Street",
+    ];
+    assert_eq!(
+        pairs(&google, &targets),
+        vec![
+            ("E-mail 1 - Value".to_string(), "email".to_string()),
+            ("Phone 1 - Value".into(), "phone".into()),
+            ("Address 1 - Street".into(), "street".into()),
+        ]
+    );
+    // A column that only mentions the field, before the real one.
+    let people = [
+        field("email", "Email", &[]),
+        field("first_name", "First name", &[]),
+        field("job_title", "Job title", &[]),
+    ];
+    let got = pairs(
+        &[
+            "Email Client",
+            "First Purchase Date",
+            "Job Function",
+            "Email Address",
+            "Given Name",
+            "Position",
+        ],
+        &people,
+    );
+    assert_eq!(
+        got,
+        vec![
+            ("Email Address".to_string(), "email".to_string()),
+            ("Given Name".into(), "first_name".into()),
+            ("Position".into(), "job_title".into()),
+        ]
+    );
+    for about in [
+        "Email Opt Out",
+        "Notes Count",
+        "Signup IP",
+        "Email Status",
+        "City Code",
+    ] {
+        assert_eq!(concepts::concept_of(about), None, "{about}");
+    }
+}
+
+#[test]
+fn a_billing_column_never_fills_a_shipping_field() {
+    let targets = [
+        field("shipping_postal_code", "Shipping postal code", &[]),
+        field("shipping_city", "Shipping city", &[]),
+    ];
+    let shop = ["Billing Zip", "Billing City", "Shipping Zip", "Shipping City"];
+    assert_eq!(
+        pairs(&shop, &targets),
+        vec![
+            ("Shipping Zip".to_string(), "shipping_postal_code".to_string()),
+            ("Shipping City".into(), "shipping_city".into()),
+        ]
+    );
+    assert_eq!(score(&src(&["Billing Postcode"])[0], &targets[0]), None);
+    // A field that names no side takes either; the home address before the business one.
+    let street = [field("street", "Street address", &[]), field("city", "City", &[])];
+    let outlook = ["Business Street", "Business City", "Home Street", "Home City"];
+    assert_eq!(
+        pairs(&outlook, &street),
+        vec![
+            ("Home Street".to_string(), "street".to_string()),
+            ("Home City".into(), "city".into())
+        ]
+    );
+}
