@@ -416,3 +416,21 @@
     if (dialog && e.detail.successful && dialog.open && e.detail.elt.tagName === "FORM") dialog.close();
   });
 })();
+
+// The mapping screen asks before an import leaves a required field without a column: every
+// record would have an error there.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-required-fields]");
+    if (!button || !button.form) return;
+    var selects = button.form.querySelectorAll("select[name^='map:']");
+    var missing = JSON.parse(button.dataset.requiredFields || "[]").filter(function (f) {
+      return !Array.prototype.some.call(selects, function (s) { return s.value === f[0]; });
+    }).map(function (f) { return f[1]; });
+    if (missing.length && !window.confirm("Required fields with no column: " + missing.join(", ") +
+        ". Every record will have an error there. Import anyway?")) {
+      e.preventDefault();
+    }
+  });
+})();

@@ -58,6 +58,19 @@ pub fn install() {
     });
 }
 
+/// Whether the budgeted read running on this thread has spent its budget: SQL functions
+/// that may take long on one row (FFQL's `like` on big cells) look, as the progress handler
+/// counts only SQLite's own steps.
+pub fn spent() -> bool {
+    match DEADLINE.with(Cell::get) {
+        Some(deadline) if Instant::now() >= deadline => {
+            STOPPED.with(|s| s.set(true));
+            true
+        }
+        _ => false,
+    }
+}
+
 /// What a budgeted read came to.
 #[derive(Debug)]
 pub enum Budgeted<T, E> {

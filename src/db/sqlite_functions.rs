@@ -31,8 +31,9 @@ pub fn register(conn: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> 
         cells_contain(&vals, usize::try_from(field).ok(), &term)
     })?;
     wharf_search_text_utils::register_impl(conn, |vals: String| search_text(&vals))?;
+    // A read past its budget matches nothing more, so the progress handler stops it soon.
     wharf_like_utils::register_impl(conn, |text: String, pattern: String, ci: bool| {
-        crate::ffql::like_matches(&text, &pattern, ci)
+        !super::budget::spent() && crate::ffql::like_matches(&text, &pattern, ci)
     })
 }
 

@@ -81,10 +81,49 @@ fn find(text: &[char], segment: &[Piece]) -> Option<usize> {
         .collect();
     match literal {
         Some(needle) => kmp(text, &needle),
-        // With `_` in it: tried at each place (rare, and bounded by the query's length).
-        None => (0..=text.len().saturating_sub(segment.len()))
-            .find(|&i| text.len() - i >= segment.len() && fits(&text[i..], segment)),
+        None => shift_and(text, segment),
     }
+}
+
+/// Shift-and (bitap) with `_` matching any character: the first place `segment` occurs in
+/// `text`, in time of the text's length times the segment's in 64-bit words. Trying the
+/// segment at each place cost their product: a pattern with `_` against cells of a
+/// megabyte ran for minutes.
+fn shift_and(text: &[char], segment: &[Piece]) -> Option<usize> {
+    let m = segment.len();
+    let words = m.div_ceil(64);
+    let bit = |j: usize| (j / 64, 1u64 << (j % 64));
+    // Where each character may stand: its own places and every `_`.
+    let mut any = vec![0u64; words];
+    let mut masks: std::collections::HashMap<char, Vec<u64>> = std::collections::HashMap::new();
+    for (j, p) in segment.iter().enumerate() {
+        let (w, b) = bit(j);
+        match p {
+            Piece::Lit(c) => masks.entry(*c).or_insert_with(|| vec![0; words])[w] |= b,
+            _ => any[w] |= b,
+        }
+    }
+    for mask in masks.values_mut() {
+        for (m, a) in mask.iter_mut().zip(&any) {
+            *m |= a;
+        }
+    }
+    let (last_w, last_b) = bit(m - 1);
+    let mut state = vec![0u64; words];
+    for (i, c) in text.iter().enumerate() {
+        let mask = masks.get(c).unwrap_or(&any);
+        // state = ((state << 1) | 1) & mask, across the words.
+        let mut carry = 1u64;
+        for (s, mk) in state.iter_mut().zip(mask) {
+            let next_carry = *s >> 63;
+            *s = ((*s << 1) | carry) & mk;
+            carry = next_carry;
+        }
+        if state[last_w] & last_b != 0 {
+            return Some(i + 1 - m);
+        }
+    }
+    None
 }
 
 /// Knuth-Morris-Pratt: the first place `needle` occurs in `text`, in linear time.

@@ -47,7 +47,34 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
         .await
         .unwrap();
     assert_eq!(email, "email");
-    run_import(c, &[("full_name", "name")]).await;
+    // Leaving the required email without a column asks first; declined, nothing runs.
+    c.execute(
+        "document.querySelector(\"select[name='map:e_mail']\").value = '';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::XPath("//button[text()='Run import']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let asked = c.get_alert_text().await.unwrap();
+    assert!(
+        asked.starts_with("Required fields with no column: Email."),
+        "{asked}"
+    );
+    c.dismiss_alert().await.unwrap();
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    let map = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["operation"] == "map")
+        .unwrap();
+    assert_eq!(map["status"], "planning", "declined: not run");
+    run_import(c, &[("e_mail", "email"), ("full_name", "name")]).await;
 
     let rows = app.sheet_rows(&contacts).await;
     assert_eq!(rows.len(), 2);

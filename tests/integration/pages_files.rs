@@ -114,6 +114,32 @@ async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
         .await;
     assert_ne!(unrun["data"]["status"], "failed", "{unrun}");
     assert_ne!(unrun["data"]["status"], "executing", "{unrun}");
+    // One field chosen for two columns: the screen's words (the field's label, both
+    // columns), as a toast beside the screen the person is on; nothing runs.
+    let twice = [
+        ("csrf_token", csrf.as_str()),
+        ("map:e_mail", "email"),
+        ("map:full_name", "email"),
+    ];
+    let resp = app
+        .client
+        .post(app.url(&format!("{job_url}/plan")))
+        .header("HX-Request", "true")
+        .form(&twice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    assert_eq!(resp.headers()["hx-retarget"], "#toasts");
+    let said = resp.text().await.unwrap();
+    assert!(
+        said.contains("Email is chosen for two columns, E-mail and Full Name: choose one"),
+        "{said}"
+    );
+    let (_, unrun) = app
+        .get_json(&format!("/jobs{}", job_url.trim_start_matches("/jobs")))
+        .await;
+    assert_eq!(unrun["data"]["status"], "planning", "{unrun}");
 
     let form = vec![
         ("csrf_token", csrf.clone()),

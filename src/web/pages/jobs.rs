@@ -58,6 +58,9 @@ struct JobPage {
     sources: Vec<SourceRow>,
     destinations: Vec<(String, String)>,
     required_unmapped: Vec<String>,
+    /// The destination's required fields, `[[key, label], ...]`: Run import asks before
+    /// leaving one without a column (static/app.js).
+    required_fields: String,
 }
 
 fn status_of(j: &Job) -> StatusPartial {
@@ -135,6 +138,7 @@ pub async fn show(
             || j.status == status::CREATED
             || j.status == status::READY && j.started_at.is_none());
     let (mut sources, mut destinations, mut required_unmapped) = (Vec::new(), Vec::new(), Vec::new());
+    let mut required_fields = String::from("[]");
     if is_map {
         let job = j.clone();
         let env = user.environment_id().clone();
@@ -240,6 +244,13 @@ pub async fn show(
             .filter(|f| f.required && !mapped.contains(&f.key))
             .map(|f| f.display_name().to_string())
             .collect();
+        let required: Vec<(&str, &str)> = dst
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| (f.key.as_str(), f.display_name()))
+            .collect();
+        required_fields = serde_json::to_string(&required).unwrap_or_default();
     }
     render(&JobPage {
         layout: user.layout(j.name(), "spaces"),
@@ -250,6 +261,7 @@ pub async fn show(
         sources,
         destinations,
         required_unmapped,
+        required_fields,
     })
 }
 
@@ -276,6 +288,7 @@ pub async fn live(
 /// enum values `enumsrc:<source key>:<n>` = source value, `enum:<source key>:<n>` = option.
 /// Saves the plan and runs the job.
 pub async fn run_plan(
+    req: HttpRequest,
     user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -306,6 +319,7 @@ pub async fn run_plan(
             let dst = &sheets.destination_config;
             let mut edges = Vec::new();
             let mut unmapped_sources = Vec::new();
+            let mut taken: HashMap<usize, String> = HashMap::new();
             for f in &sheets.source_config.fields {
                 let chosen = fields.get(&format!("map:{}", f.key)).map(String::as_str).unwrap_or_default();
                 let source_field = json!({"key": f.key, "label": f.display_name(), "type": "string"});
@@ -313,6 +327,17 @@ pub async fn run_plan(
                     unmapped_sources.push(json!({"sourceField": source_field}));
                     continue;
                 };
+                // In the words of the screen: the field's label and both columns.
+                if let Some(first) = taken.insert(di, f.display_name().to_string()) {
+                    return Err(ModelError::Invalid(vec![(
+                        "fieldMapping".into(),
+                        format!(
+                            "{} is chosen for two columns, {first} and {}: choose one",
+                            dst.fields[di].display_name(),
+                            f.display_name()
+                        ),
+                    )]));
+                }
                 let old_edge = old_edges.get(&f.key);
                 let same = old_edge.is_some_and(|e| e["destinationField"]["key"] == chosen);
                 let metadata = match old_edge {
@@ -369,5 +394,9 @@ pub async fn run_plan(
         .await?;
     state.jobs.wake();
     state.live.publish_job(&j.id, j.space_id.as_ref());
-    Ok(see_other(&format!("/jobs/{}", j.id)))
+    let page = format!("/jobs/{}", j.id);
+    if is_htmx(&req) {
+        return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", page)).finish());
+    }
+    Ok(see_other(&page))
 }
