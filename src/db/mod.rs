@@ -6,7 +6,7 @@ pub mod schema;
 pub mod sqlite_functions;
 mod tx;
 
-pub use tx::{is_busy, one_writer_of, serving_request, write, write_tx, WriteTurn};
+pub use tx::{is_busy, one_writer_of, read_snapshot, serving_request, write, write_tx, WriteTurn};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -60,6 +60,45 @@ where
     }
 }
 
+/// Runs the reads of `f` on one snapshot of the database: a sheet's fields and its records
+/// read together always agree, though a field change (which rewrites every record's values)
+/// commits between two of them. SQLite: a deferred transaction (its snapshot is taken at
+/// its first read); PostgreSQL: `REPEATABLE READ`. Inside an open transaction, `f` runs in
+/// it.
+pub fn read_snapshot<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let open = match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        AnyConnection::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    };
+    if open.is_some() {
+        return f(conn);
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
+        AnyConnection::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ")?
+        }
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
 /// Runs a short write (a statement or a few) in the caller's transaction when one is open,
 /// else, on SQLite, in a write transaction of its own so that it takes its turn with the
 /// others (a lone statement would poll for SQLite's lock, and could starve). PostgreSQL

@@ -400,6 +400,14 @@ pub fn check_fresh(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<
     Ok(())
 }
 
+/// A sheet's config as stored now (its fields, for a read that must find them unchanged).
+pub fn stored_config(conn: &mut AnyConnection, id: &SheetId) -> QueryResult<String> {
+    sheets::table
+        .filter(sheets::id.eq(id))
+        .select(sheets::config)
+        .first(conn)
+}
+
 /// The fingerprint of a sheet's slug and fields (its name and metadata left out: renaming
 /// a sheet changes nothing a record write depends on).
 fn stamp_of(slug: &str, config: &str) -> u64 {
@@ -433,8 +441,17 @@ pub fn load_context(
     environment_id: &EnvironmentId,
     id: &SheetId,
 ) -> ModelResult<SheetContext> {
-    let (sheet, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
-    let siblings = list_in_workbook(conn, &sheet.workbook_id)?;
+    let (found, space_id) = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("sheet"))?;
+    let siblings = list_in_workbook(conn, &found.workbook_id)?;
+    // The sheet as its workbook's list read it, so its fields and the fingerprints of all
+    // the workbook's fields are of one moment: a field change committed between the two
+    // reads made a context whose fields its fingerprint did not vouch for (a read or a
+    // write then used fields the records did not have).
+    let sheet = siblings
+        .iter()
+        .find(|s| s.id == found.id)
+        .cloned()
+        .ok_or(ModelError::NotFound("sheet"))?;
     context_from(sheet, environment_id.clone(), space_id, &siblings)
 }
 

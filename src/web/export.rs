@@ -87,7 +87,25 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -
         }
         let page = |read: &mut dyn FnMut(&mut AnyConnection) -> diesel::QueryResult<Vec<RecordRow>>| {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            read(&mut conn).map_err(|e| e.to_string())
+            // Each page from one snapshot with the sheet's fields, which must still be the
+            // header's: a field change moves every record's values (the download is cut
+            // off, never given values under the wrong column).
+            let fields = |config: &str| {
+                serde_json::from_str::<serde_json::Value>(config)
+                    .map(|c| c["fields"].clone())
+                    .ok()
+            };
+            let started = fields(&sheet.config);
+            let read = crate::db::read_snapshot(&mut conn, |conn| {
+                if fields(&crate::model::sheet::stored_config(conn, &sheet.id)?) != started {
+                    return Ok(Err(format!(
+                        "the fields of {} changed during the download",
+                        sheet.name
+                    )));
+                }
+                read(conn).map(Ok)
+            });
+            read.map_err(|e| e.to_string())?
         };
         if let Rows::Selected(ids) = &rows {
             for chunk in ids.chunks(2000) {

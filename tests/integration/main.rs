@@ -88,6 +88,7 @@ mod people_rules;
 mod processes;
 mod processes_files;
 mod read_budget;
+mod reads_beside_field_changes;
 mod real_binary;
 mod record_links;
 mod record_locks;

@@ -31,7 +31,16 @@ pub async fn list(
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
+    super::records::fresh_read(async || list_once(&caller, &state, &path, &params).await).await
+}
+
+async fn list_once(
+    caller: &SpaceCaller,
+    state: &web::Data<AppState>,
+    path: &str,
+    params: &[(String, String)],
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(state, caller, path).await?;
     let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let key = get("fieldKey")
         .ok_or_else(|| {
@@ -75,7 +84,13 @@ pub async fn list(
     let descending = super::descending(get("sortDirection"))?;
     let seq = ctx.sheet.seq;
     let mut values = state
-        .read_db(move |conn| cells::distinct(conn, seq, field, &q))
+        .read_db(move |conn| {
+            crate::db::read_snapshot(conn, |conn| {
+                // The field's place is the records' own (see `records::fresh_read`).
+                crate::model::sheet::check_fresh(conn, &ctx)?;
+                Ok::<_, crate::model::ModelError>(cells::distinct(conn, seq, field, &q)?)
+            })
+        })
         .await?;
     if by_value {
         // As a sort of the records orders them: empty cells, then numbers (and true/false

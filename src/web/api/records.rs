@@ -157,10 +157,31 @@ pub async fn list(
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = context(&state, &caller, &path).await?;
-    let params = match param(&params, "subjectOf") {
-        Some(job) => super::records_subject::params(&state, &caller, &ctx, job, &params).await?,
-        None => params.into_inner(),
+    fresh_read(async || list_once(&caller, &state, &path, &params).await).await
+}
+
+/// Runs a read of a sheet's records again while a field change overtakes it (the read
+/// found the fields it was prepared with changed: [`AppError::Stale`]), a few times.
+pub(crate) async fn fresh_read<T>(mut read: impl AsyncFnMut() -> Result<T, AppError>) -> Result<T, AppError> {
+    let mut tries = 0;
+    loop {
+        match read().await {
+            Err(AppError::Stale(_)) if tries < 5 => tries += 1,
+            done => return done,
+        }
+    }
+}
+
+async fn list_once(
+    caller: &SpaceCaller,
+    state: &web::Data<AppState>,
+    path: &str,
+    params: &[(String, String)],
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(state, caller, path).await?;
+    let params = match param(params, "subjectOf") {
+        Some(job) => super::records_subject::params(state, caller, &ctx, job, params).await?,
+        None => params.to_vec(),
     };
     let (mut q, include_counts) = parse_query(&ctx.config, &params)?;
     let only = super::records_shape::only_fields(&ctx.config, &params)?;
@@ -184,17 +205,21 @@ pub async fn list(
     // With `q`, the counts are those of the records it selects.
     let (rows, counts, links) = state
         .read_db_if(q.is_costly(), move |conn| {
-            let counts = match (counted, &q.ffql, include_counts) {
-                (Some(all), _, true) => record::cells::selection_counts(conn, &ctx, &all)?,
-                (None, Some(node), true) => record::counts(conn, &ctx, node)?,
-                _ => ctx.sheet.counts(),
-            };
-            let rows = record::query(conn, &ctx, &q)?;
-            let links = match include_links {
-                true => Some(record::links::of(conn, &ctx, &rows)?),
-                false => None,
-            };
-            Ok::<_, crate::model::ModelError>((rows, counts, links))
+            crate::db::read_snapshot(conn, |conn| {
+                // The fields the query and the answer were made with are the records' own.
+                sheet::check_fresh(conn, &ctx)?;
+                let counts = match (counted, &q.ffql, include_counts) {
+                    (Some(all), _, true) => record::cells::selection_counts(conn, &ctx, &all)?,
+                    (None, Some(node), true) => record::counts(conn, &ctx, node)?,
+                    _ => ctx.sheet.counts(),
+                };
+                let rows = record::query(conn, &ctx, &q)?;
+                let links = match include_links {
+                    true => Some(record::links::of(conn, &ctx, &rows)?),
+                    false => None,
+                };
+                Ok::<_, crate::model::ModelError>((rows, counts, links))
+            })
         })
         .await?;
     let mut envelope = RecordsEnvelope::new(&rows, &config)

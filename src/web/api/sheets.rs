@@ -125,6 +125,15 @@ pub async fn counts(
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    super::records::fresh_read(async || counts_once(&caller, &state, &path, &params).await).await
+}
+
+async fn counts_once(
+    caller: &SpaceCaller,
+    state: &web::Data<AppState>,
+    path: &str,
+    params: &[(String, String)],
+) -> Result<HttpResponse, AppError> {
     let by_field = super::flag(&params, "byField")?;
     let over = |k: &String| SELECTION.contains(&k.as_str()) || COUNTED_OVER.contains(&k.as_str());
     if !by_field && !params.iter().any(|(k, _)| over(k)) {
@@ -140,10 +149,12 @@ pub async fn counts(
         q.ids = Some(super::records_commit::within(ids, q.ids.take()));
     }
     let (counts, by_field) = state
-        .read_db_if(q.is_costly() || by_field, move |conn| {
+        .read_db_if(q.is_costly() || by_field, move |conn| crate::db::read_snapshot(conn, |conn| {
+            // What `q` was made with are the records' own fields (see `records::fresh_read`).
+            sheet::check_fresh(conn, &ctx)?;
             let counts = record::cells::selection_counts(conn, &ctx, &q)?;
             if !by_field {
-                return Ok::<_, diesel::result::Error>((counts, None));
+                return Ok::<_, crate::model::ModelError>((counts, None));
             }
             // Flatfile's `byField`: each field's records in error, valid there, and empty.
             let keys: Vec<String> = ctx.config.fields.iter().map(|f| f.key.clone()).collect();
@@ -158,7 +169,7 @@ pub async fn counts(
                 })
                 .collect();
             Ok((counts, Some(per)))
-        })
+        }))
         .await?;
     let mut body = json!({"counts": counts, "success": true});
     if let Some(per) = by_field {

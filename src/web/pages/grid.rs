@@ -278,54 +278,58 @@ pub async fn load(
     let costly = !view.q.trim().is_empty() || !view.sort.is_empty();
     state
         .read_db_if(costly, move |conn| {
-            let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
-            viewer.check_reach_as(&workbook.space_id, "workbook")?;
-            let space_name = crate::model::space::find(conn, &env, &workbook.space_id)?
-                .map(|s| s.name)
-                .unwrap_or_default();
-            let sheets = sheet::list_in_workbook(conn, &wid)?;
-            let chosen = SheetId::parse(&view.sheet)
-                .and_then(|id| sheets.iter().find(|s| s.id == id))
-                .or_else(|| sheets.first())
-                .ok_or(AppError::NotFound("sheet"))?
-                .clone();
-            let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
-            view.sheet = ctx.sheet.id.to_string();
-            let (q, query_error) = match query_for(&ctx.config, &view)? {
-                Ok(q) => (Some(q), String::new()),
-                Err(e) => (None, e.message),
-            };
-            // A query that cannot be read shows its error instead of records.
-            let q = q.unwrap_or_default();
-            let rows = match query_error.is_empty() {
-                true => {
-                    indexer.request_for(&pool, ctx.sheet.seq, ctx.sheet.counts().total, &q);
-                    record::query(conn, &ctx, &q)?
-                }
-                false => Vec::new(),
-            };
-            let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
-            table.query_error = query_error;
-            if commit::tracks_changes(&ctx) {
-                let open = commit::open_records(conn, &ctx.sheet.id)?;
-                for row in &mut table.rows {
-                    let id = RecordId::parse(&row.id).map_or(0, |r| r.0);
-                    row.checking = open.checking.contains(&id);
-                    row.unanswered = open.unanswered.contains(&id);
-                }
-                table.checking = open.checking.len();
-                let now = Situation {
-                    checking: table.checking,
-                    ..Situation::of(&table.counts)
+            // The fields and the records from one snapshot: a field change between them
+            // would show values under the wrong columns.
+            crate::db::read_snapshot(conn, |conn| {
+                let workbook = workbook::find(conn, &env, &wid)?.ok_or(AppError::NotFound("workbook"))?;
+                viewer.check_reach_as(&workbook.space_id, "workbook")?;
+                let space_name = crate::model::space::find(conn, &env, &workbook.space_id)?
+                    .map(|s| s.name)
+                    .unwrap_or_default();
+                let sheets = sheet::list_in_workbook(conn, &wid)?;
+                let chosen = SheetId::parse(&view.sheet)
+                    .and_then(|id| sheets.iter().find(|s| s.id == id))
+                    .or_else(|| sheets.first())
+                    .ok_or(AppError::NotFound("sheet"))?
+                    .clone();
+                let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
+                view.sheet = ctx.sheet.id.to_string();
+                let (q, query_error) = match query_for(&ctx.config, &view)? {
+                    Ok(q) => (Some(q), String::new()),
+                    Err(e) => (None, e.message),
                 };
-                recheck(&mut table.sheet_actions, &now);
-            }
-            Ok::<_, AppError>(Loaded {
-                space_name,
-                workbook,
-                sheets,
-                ctx,
-                table,
+                // A query that cannot be read shows its error instead of records.
+                let q = q.unwrap_or_default();
+                let rows = match query_error.is_empty() {
+                    true => {
+                        indexer.request_for(&pool, ctx.sheet.seq, ctx.sheet.counts().total, &q);
+                        record::query(conn, &ctx, &q)?
+                    }
+                    false => Vec::new(),
+                };
+                let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
+                table.query_error = query_error;
+                if commit::tracks_changes(&ctx) {
+                    let open = commit::open_records(conn, &ctx.sheet.id)?;
+                    for row in &mut table.rows {
+                        let id = RecordId::parse(&row.id).map_or(0, |r| r.0);
+                        row.checking = open.checking.contains(&id);
+                        row.unanswered = open.unanswered.contains(&id);
+                    }
+                    table.checking = open.checking.len();
+                    let now = Situation {
+                        checking: table.checking,
+                        ..Situation::of(&table.counts)
+                    };
+                    recheck(&mut table.sheet_actions, &now);
+                }
+                Ok::<_, AppError>(Loaded {
+                    space_name,
+                    workbook,
+                    sheets,
+                    ctx,
+                    table,
+                })
             })
         })
         .await

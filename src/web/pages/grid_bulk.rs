@@ -388,8 +388,15 @@ pub async fn values(
     })?;
     let q = query.view.query(&ctx)?;
     let seq = ctx.sheet.seq;
+    let seen = ctx.clone();
     let all = state
-        .read_db(move |conn| cells::distinct(conn, seq, index, &q))
+        .read_db(move |conn| {
+            crate::db::read_snapshot(conn, |conn| {
+                // The column's place is the records' own (a field change in between: 409).
+                crate::model::sheet::check_fresh(conn, &seen)?;
+                Ok::<_, crate::model::ModelError>(cells::distinct(conn, seq, index, &q)?)
+            })
+        })
         .await?;
     // Quoted: a key may hold spaces or be a word of FFQL (`or`, `eq`).
     let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
