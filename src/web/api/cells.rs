@@ -57,7 +57,7 @@ async fn list_once(
             "only distinct values are listed: distinct=true",
         ));
     }
-    let (q, include_counts) = parse_selection(&ctx.config, &params)?;
+    let (q, include_counts) = parse_selection(&ctx.config, params)?;
     let number = |k: &str, default: usize| -> Result<usize, AppError> {
         match get(k) {
             None => Ok(default),

@@ -190,7 +190,7 @@ async fn list_once(
     // A commit's records (what a record hook reads at its `dataUrl`), paged over its ids;
     // with `includeCounts`, the counts are those of all of them.
     let mut counted = None;
-    if let Some(ids) = super::records_commit::ids_of(&state, &ctx, &params).await? {
+    if let Some(ids) = super::records_commit::ids_of(state, &ctx, &params).await? {
         if include_counts {
             let mut all = q.clone();
             all.ids = Some(super::records_commit::within(ids.clone(), all.ids.take()));

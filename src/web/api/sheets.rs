@@ -134,18 +134,18 @@ async fn counts_once(
     path: &str,
     params: &[(String, String)],
 ) -> Result<HttpResponse, AppError> {
-    let by_field = super::flag(&params, "byField")?;
+    let by_field = super::flag(params, "byField")?;
     let over = |k: &String| SELECTION.contains(&k.as_str()) || COUNTED_OVER.contains(&k.as_str());
     if !by_field && !params.iter().any(|(k, _)| over(k)) {
-        let s = load(&state, &caller, &path).await?;
+        let s = load(state, caller, path).await?;
         return Ok(ok(json!({"counts": s.counts(), "success": true})));
     }
-    let id = path_id(&path, SheetId::parse, "sheet")?;
+    let id = path_id(path, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let ctx = state.db(move |conn| sheet::load_context(conn, &env, &id)).await?;
     caller.check_reach_as(&ctx.space_id, "sheet")?;
-    let (mut q, _) = super::records::parse_selection(&ctx.config, &params)?;
-    if let Some(ids) = super::records_commit::ids_of(&state, &ctx, &params).await? {
+    let (mut q, _) = super::records::parse_selection(&ctx.config, params)?;
+    if let Some(ids) = super::records_commit::ids_of(state, &ctx, params).await? {
         q.ids = Some(super::records_commit::within(ids, q.ids.take()));
     }
     let (counts, by_field) = state
