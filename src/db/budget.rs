@@ -91,7 +91,9 @@ pub fn within<T, E: From<Error>>(
             DEADLINE.with(|d| d.set(Some(Instant::now() + budget)));
             let _clear = Clear;
             let result = f(conn);
-            match STOPPED.with(Cell::get) && result.is_err() {
+            // Stopped by the handler (the statement failed), or a SQL function gave up
+            // after the deadline ([`spent`]: what it answered since is not to be trusted).
+            match STOPPED.with(Cell::get) {
                 true => Budgeted::OverBudget,
                 false => Budgeted::Done(result),
             }

@@ -176,7 +176,36 @@ async fn a_page_of_huge_cells_is_bounded_in_bytes(db: Db) {
     assert_eq!(body["data"]["records"].as_array().unwrap().len(), 40);
 }
 
+/// A `like` whose every row costs long inside the matching function (cells of 200 KB, a
+/// pattern of 2,000 `a_`): SQLite's handler counts only its own steps, few here, so the
+/// function itself stops matching once the budget is spent, and the read is a 422, never a
+/// 200 that missed the rows after the deadline.
+async fn a_like_costly_in_each_cell_is_stopped_too(db: Db) {
+    let app = spawn_app_with(db, |s| s.read_budget = Duration::from_millis(150)).await;
+    let space = app.bare_space("Long").await;
+    let (status, wb) = app
+        .post_json("/workbooks", &json!({"name": "W", "spaceId": space,
+            "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "t", "type": "string"}]}]}))
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let cell = "a".repeat(200_000);
+    let records: Vec<_> = (0..40).map(|_| json!({"t": {"value": cell}})).collect();
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &json!(records)).await;
+    assert_eq!(status, 200, "{body}");
+    let q = format!("t like \"%{}b%\"", "a_".repeat(2000));
+    let started = Instant::now();
+    let (status, body) = send(
+        app.api(reqwest::Method::GET, &format!("/sheets/{sheet}/records"))
+            .query(&[("q", q.as_str()), ("pageSize", "5")]),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+}
+
 on_both!(
+    a_like_costly_in_each_cell_is_stopped_too,
     a_page_of_huge_cells_is_bounded_in_bytes,
     a_read_past_its_budget_is_stopped,
     slow_queries_are_stopped_and_leave_the_rest_served,
