@@ -102,10 +102,12 @@ const SELECTION_KEYS: [&str; 7] = [
     "q",
     "ids",
 ];
-const DELETE_KEYS: [&str; 2] = [
+const DELETE_KEYS: [&str; 3] = [
     "exceptions",
     // Flatfile's, naming the snapshot it takes first; Wharf keeps history instead.
     "snapshotLabel",
+    // Wharf's: the last record id the grid's confirmation counted (see `ceiling`).
+    "upto",
 ];
 const BULK_CHANGE_KEYS: [&str; 2] = ["changes", "undo"];
 
@@ -166,8 +168,12 @@ pub fn exceptions_of(config: &Value) -> Result<HashSet<i64>, String> {
 /// `job_queue::fix_map_ceiling`): a run resumed after a crash selects again, and leaves
 /// the records written since.
 pub fn ceiling(job: &Job) -> Option<i64> {
-    let checkpoint: Value = serde_json::from_str(job.checkpoint.as_deref()?).ok()?;
-    checkpoint["upto"].as_i64()
+    let of = |text: Option<&str>| serde_json::from_str::<Value>(text?).ok()?["upto"].as_i64();
+    // The grid's delete names the last record its confirmation counted (`config.upto`).
+    match (of(job.checkpoint.as_deref()), of(Some(&job.config))) {
+        (Some(kept), Some(asked)) => Some(kept.min(asked)),
+        (kept, asked) => kept.or(asked),
+    }
 }
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {

@@ -360,12 +360,48 @@ async fn grid_values_and_delete_shown(db: Db) {
         confirm.contains("<strong id=\"delete-count\">5</strong>"),
         "{confirm}"
     );
-    let (status, toast) = grid_post(
-        &app,
-        &format!("/grid/{sheet}/bulk/delete"),
-        &[("q", "filter: tier eq gold")],
-    )
-    .await;
+    let field = |name: &str| {
+        let at = confirm.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+        confirm[at..at + confirm[at..].find('"').unwrap()].to_string()
+    };
+    let (expected, upto) = (field("expected"), field("upto"));
+    assert_eq!(expected, "5");
+    // Someone adds a gold record while the confirmation is open: the delete is refused,
+    // nothing is deleted, and the person looks again.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "late@x.io", "tier": "gold"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let confirmed = [
+        ("q", "filter: tier eq gold"),
+        ("expected", expected.as_str()),
+        ("upto", upto.as_str()),
+    ];
+    let (status, said) = grid_post(&app, &format!("/grid/{sheet}/bulk/delete"), &confirmed).await;
+    assert_eq!(status, 409, "{said}");
+    assert!(
+        said.contains("The view now shows 6 record(s), not the 5 you confirmed"),
+        "{said}"
+    );
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 21, "nothing deleted: {counts}");
+    // The late record goes another way; the five confirmed are deleted, and only they.
+    let late = app
+        .get_json(&format!("/sheets/{sheet}/records?searchValue=late%40x.io"))
+        .await
+        .1;
+    let late_id = late["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": late_id, "values": {"tier": {"value": "silver"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, toast) = grid_post(&app, &format!("/grid/{sheet}/bulk/delete"), &confirmed).await;
     assert_eq!(status, 200, "{toast}");
     let (_, jobs) = app.get_json("/jobs?pageSize=50").await;
     let job = jobs["data"]
@@ -377,9 +413,10 @@ async fn grid_values_and_delete_shown(db: Db) {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(app.wait_job(&job).await["status"], "complete");
+    let done = app.wait_job(&job).await;
+    assert_eq!(done["status"], "complete", "{done}");
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
-    assert_eq!(counts["data"]["counts"]["total"], 15, "{counts}");
+    assert_eq!(counts["data"]["counts"]["total"], 16, "{counts}");
     // A malformed filter is told, and no job is made.
     let (status, body) = grid_post(
         &app,

@@ -184,14 +184,19 @@ async fn a_like_costly_in_each_cell_is_stopped_too(db: Db) {
     let app = spawn_app_with(db, |s| s.read_budget = Duration::from_millis(150)).await;
     let space = app.bare_space("Long").await;
     let (status, wb) = app
-        .post_json("/workbooks", &json!({"name": "W", "spaceId": space,
-            "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "t", "type": "string"}]}]}))
+        .post_json(
+            "/workbooks",
+            &json!({"name": "W", "spaceId": space,
+            "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "t", "type": "string"}]}]}),
+        )
         .await;
     assert_eq!(status, 200, "{wb}");
     let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
     let cell = "a".repeat(200_000);
     let records: Vec<_> = (0..40).map(|_| json!({"t": {"value": cell}})).collect();
-    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &json!(records)).await;
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(records))
+        .await;
     assert_eq!(status, 200, "{body}");
     let q = format!("t like \"%{}b%\"", "a_".repeat(2000));
     let started = Instant::now();
@@ -201,7 +206,11 @@ async fn a_like_costly_in_each_cell_is_stopped_too(db: Db) {
     )
     .await;
     assert_eq!(status, 422, "{body}");
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 on_both!(

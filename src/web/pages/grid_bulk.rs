@@ -426,6 +426,10 @@ struct DeleteConfirm {
     sheet_id: String,
     csrf: String,
     count: String,
+    /// The count as a number, and the sheet's last record id then: the delete takes what
+    /// was confirmed, not records another person added or changed into the view meanwhile.
+    expected: u64,
+    upto: i64,
     view: ViewForm,
 }
 
@@ -440,13 +444,20 @@ pub async fn delete_confirm(
     let ctx = context(&state, &viewer, &path).await?;
     let q = view.query(&ctx)?;
     let seq = ctx.sheet.seq;
-    let n = state
-        .db(move |conn| Ok::<_, ModelError>(cells::count_selected(conn, seq, &q)? as u64))
+    let (n, upto) = state
+        .db(move |conn| {
+            crate::db::read_snapshot(conn, |conn| {
+                let n = cells::count_selected(conn, seq, &q)? as u64;
+                Ok::<_, ModelError>((n, crate::model::record::last_id(conn, seq)?))
+            })
+        })
         .await?;
     render(&DeleteConfirm {
         sheet_id: ctx.sheet.id.to_string(),
         csrf: viewer.csrf().to_string(),
         count: thousands(n),
+        expected: n,
+        upto,
         view: view.into_inner(),
     })
 }
@@ -456,6 +467,9 @@ pub struct DeleteForm {
     /// Missing, it is checked as a wrong token (403), not a malformed form.
     #[serde(default)]
     csrf_token: String,
+    /// What the confirmation counted, and the last record id then (see `DeleteConfirm`).
+    expected: Option<u64>,
+    upto: Option<i64>,
     #[serde(flatten)]
     view: ViewForm,
 }
@@ -472,8 +486,22 @@ pub async fn delete(
     ctx.sheet.check_unlocked()?;
     ctx.config.refuse_unless("delete").map_err(AppError::Forbidden)?;
     // Read now, so a mistake is told here rather than by a failed job.
-    form.view.query(&ctx)?;
+    let q = form.view.query(&ctx)?;
+    let seq = ctx.sheet.seq;
+    let now = state
+        .db(move |conn| Ok::<_, ModelError>(cells::count_selected(conn, seq, &q)? as u64))
+        .await?;
+    if let Some(expected) = form.expected.filter(|e| *e != now) {
+        return Err(AppError::Conflict(format!(
+            "The view now shows {} record(s), not the {} you confirmed: someone changed the sheet meanwhile. Look at it again before deleting.",
+            thousands(now),
+            thousands(expected)
+        )));
+    }
     let mut config = serde_json::json!({"sheet": ctx.sheet.id});
+    if let Some(upto) = form.upto {
+        config["upto"] = Value::from(upto);
+    }
     for (k, v) in form.view.params() {
         if k == "ids" {
             let list = config["ids"].as_array().cloned().unwrap_or_default();
