@@ -117,7 +117,18 @@ async fn deliver(ctx: &Arc<Context>, pool: &Pool, s: Submission) {
     let (storage, base) = (ctx.storage.clone(), ctx.base_url.clone());
     let sub = s.clone();
     let prepared = db(pool, move |c| {
-        let j = job::get(c, &sub.job_id)?;
+        let j = match job::get(c, &sub.job_id) {
+            Ok(j) => j,
+            // Its job was deleted (alone or with its space): nothing is left to deliver, and
+            // the frozen records go, once.
+            Err(diesel::result::Error::NotFound) => {
+                return Ok(Err(submission::delete_returning_keys(
+                    c,
+                    std::slice::from_ref(&sub.id),
+                )?));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let hook = webhook::find_any(c, &sub.webhook_id)?;
         let job_canceled = j.status == job_status::CANCELED;
         let body = if hook.is_some() && !job_canceled {
@@ -125,15 +136,24 @@ async fn deliver(ctx: &Arc<Context>, pool: &Pool, s: Submission) {
         } else {
             String::new()
         };
-        Ok(Prepared {
+        Ok(Ok(Prepared {
             hook,
             body,
             job_canceled,
-        })
+        }))
     })
     .await;
     let p = match prepared {
-        Ok(p) => p,
+        Ok(Ok(p)) => p,
+        Ok(Err(frozen)) => {
+            tracing::info!(submission = %s.id, "submissions: its job is gone; its frozen records are deleted");
+            for key in frozen {
+                if let Err(e) = ctx.storage.delete(&key).await {
+                    tracing::warn!(submission = %s.id, key, error = %e, "deleting frozen records failed");
+                }
+            }
+            return;
+        }
         Err(e) => {
             // The claim runs out and the submission is tried again.
             tracing::warn!(submission = %s.id, error = format!("{e:#}"), "submissions: preparing a try failed");

@@ -115,6 +115,7 @@ mod storage_s3;
 mod submit;
 mod submit_answers;
 mod submit_crash;
+mod submit_deletes;
 mod submit_links;
 mod submit_receiver;
 mod upload_endings;

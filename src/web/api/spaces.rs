@@ -390,7 +390,14 @@ pub async fn delete(
             .await?;
         let keys = delete_files_bytes(&state, files, &actor).await?;
         let now = super::file_bytes::rows_after_bytes(&state, move |conn| {
-            let now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            // Records frozen for Submit deliveries go with the space (their rows have no
+            // key to the space to cascade).
+            let submissions = crate::model::submission::ids_in_space(conn, &s.id)?;
+            now.extend(crate::model::submission::delete_returning_keys(
+                conn,
+                &submissions,
+            )?);
             space::delete(conn, &s, &actor)?;
             Ok::<_, crate::model::ModelError>(now)
         })
@@ -399,7 +406,7 @@ pub async fn delete(
         // rows an extraction finishing meanwhile put back.
         let late: Vec<String> = now
             .into_iter()
-            .filter(|k| !keys.contains(k) || k.ends_with(".rejects.csv"))
+            .filter(|k| !keys.contains(k) || k.ends_with(".rejects.csv") || k.starts_with("submissions/"))
             .collect();
         if let Err(e) = super::file_bytes::delete_bytes(&state.storage, &late).await {
             tracing::warn!(error = %e, "deleting stored bytes failed");
