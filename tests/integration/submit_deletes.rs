@@ -54,7 +54,7 @@ async fn frozen_records_go_with_their_space(db: Db) {
     let (_, space) = failing_submit(&app).await;
     // Each sheet's records and their versions.
     let frozen = frozen_files(&app.settings.data_dir);
-    assert!(frozen.len() >= 2 && frozen.len() % 2 == 0, "{frozen:?}");
+    assert!(frozen.len() >= 2 && frozen.len().is_multiple_of(2), "{frozen:?}");
     assert_eq!(submission_rows(&app), 1);
     let (status, body) = app.delete(&format!("/spaces/{space}")).await;
     assert_eq!(status, 200, "{body}");
