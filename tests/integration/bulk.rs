@@ -71,6 +71,50 @@ async fn find_and_replace_over_a_selection(db: Db) {
     assert_eq!(body["data"]["changed"], 10, "{body}");
     let p = page(&app, &sheet).await;
     assert_eq!(p["data"]["records"][1]["values"]["name"]["value"], "Ann Lee");
+
+    // Flatfile's find and replace may be numbers (or true/false): compared as shown.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "\"7\"", "replace": 70, "fieldKey": "age"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["changed"], 1, "{body}");
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": 70, "replace": 71, "fieldKey": "age"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["data"]["changed"].clone()),
+        (200, json!(1)),
+        "{body}"
+    );
+    let p = page(&app, &sheet).await;
+    assert_eq!(p["data"]["records"][7]["values"]["age"]["value"], 71);
+    // A misspelt key is refused, not read as "replace with nothing".
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &json!({"find": "Ann", "Replace": "Bo", "fieldKey": "name"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("unknown field `Replace`"), "{body}");
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {}, "fieldUpdate": {"name": {"value": "x"}}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let p = page(&app, &sheet).await;
+    assert_eq!(
+        p["data"]["records"][1]["values"]["name"]["value"], "Ann Lee",
+        "nothing changed"
+    );
 }
 
 async fn bulk_update_validates_counts_and_is_all_or_nothing(db: Db) {

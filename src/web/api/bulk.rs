@@ -145,12 +145,28 @@ async fn start_job(
     }})))
 }
 
+/// Flatfile's `FindAndReplaceRecordRequest`: `find` and `replace` are any cell value (text,
+/// a number, true or false), compared by what a cell shows. Its keys only: a misspelt
+/// `replace` would otherwise replace with nothing.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FindReplace {
-    find: Option<String>,
-    replace: Option<String>,
+    find: Option<Value>,
+    replace: Option<Value>,
     field_key: String,
+}
+
+/// A cell value of a find or a replace as the text a cell shows.
+fn shown(key: &str, value: Option<Value>) -> Result<String, AppError> {
+    match value {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(crate::validate::display(&v)),
+        Some(_) => Err(AppError::invalid(
+            key,
+            format!("{key} is text, a number or true/false"),
+        )),
+    }
 }
 
 pub async fn find_replace(
@@ -164,7 +180,7 @@ pub async fn find_replace(
     let ctx = writable(&state, &caller, &path).await?;
     check_access(&caller, &ctx, "edit")?;
     let body = body.into_inner();
-    let find = body.find.unwrap_or_default();
+    let find = shown("find", body.find)?;
     // `"quoted"`: the whole value, as Flatfile's search takes it.
     let (find, whole) = match find.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
         Some(inner) if find.len() >= 2 => (inner.to_string(), true),
@@ -176,7 +192,7 @@ pub async fn find_replace(
             "say what to find (\"\" finds empty cells)",
         ));
     }
-    let replace = body.replace.unwrap_or_default();
+    let replace = shown("replace", body.replace)?;
     on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
         let index = field(&ctx, &body.field_key)?;
         let change = Change::Replace {
@@ -190,7 +206,7 @@ pub async fn find_replace(
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkUpdate {
     field_updates: BTreeMap<String, Value>,
 }
