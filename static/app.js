@@ -127,7 +127,8 @@
 
   // An editor opened: focus its input.
   document.addEventListener("htmx:afterSettle", function (e) {
-    var editorInput = e.detail.target.querySelector && e.detail.target.querySelector(".cell-editor [name=value]");
+    var target = e.detail && e.detail.target;
+    var editorInput = target && target.querySelector && target.querySelector(".cell-editor [name=value]");
     if (editorInput) {
       editorInput.focus();
       if (editorInput.select && editorInput.type === "text") editorInput.select();

@@ -355,6 +355,18 @@ async fn grid_values_and_delete_shown(db: Db) {
     // Each value links to its filter, the key quoted (a key may be `or`, or hold spaces).
     let view = "q=filter%3A%20%22tier%22%20eq%20%22gold%22";
     assert!(html.contains(view), "{html}");
+    // Within a view, a value narrows it: the status filter and the `filter:` query stay.
+    let within = app
+        .page(&format!(
+            "/grid/{sheet}/values?column=tier&filter=valid&q=filter%3A%20age%20gte%203"
+        ))
+        .await;
+    assert!(
+        within.contains(
+            "q=filter%3A%20%28age%20gte%203%29%20and%20%22tier%22%20eq%20%22gold%22&amp;filter=valid"
+        ),
+        "{within}"
+    );
     let confirm = app.page(&format!("/grid/{sheet}/bulk/delete?{view}")).await;
     assert!(
         confirm.contains("<strong id=\"delete-count\">5</strong>"),

@@ -362,6 +362,9 @@ struct Values {
     label: String,
     values: Vec<(String, String, i64, i64)>,
     more: usize,
+    /// The view's status and field filters, kept by a click on a value.
+    status_filter: String,
+    field_filter: String,
 }
 
 /// Values listed in a column's menu.
@@ -407,7 +410,12 @@ pub async fn values(
         .map(|v| {
             let parsed: Value = serde_json::from_str(&v.value).unwrap_or(Value::Null);
             let shown = crate::validate::display(&parsed);
-            let filter = format!("filter: {key} eq {}", quote(&shown));
+            let condition = format!("{key} eq {}", quote(&shown));
+            // The view's own `filter:` query stays, joined with the value's.
+            let filter = match super::grid::box_filter(&query.view.q).map(|f| f.trim().to_string()) {
+                Some(view) if !view.is_empty() => format!("filter: ({view}) and {condition}"),
+                _ => format!("filter: {condition}"),
+            };
             (shown, filter, v.total, v.errors)
         })
         .collect();
@@ -417,6 +425,8 @@ pub async fn values(
         label: ctx.config.fields[index].display_name().to_string(),
         values,
         more: all.len().saturating_sub(VALUES_SHOWN),
+        status_filter: query.view.filter.clone(),
+        field_filter: query.view.field.clone(),
     })
 }
 
