@@ -92,7 +92,12 @@ pub async fn records(
     let copy = web::block(move || storage.local_copy(&key))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
-        .map_err(|_| AppError::NotFound("submission records"))?;
+        // Gone is 404; a store that failed is 502, as the JSON lines answer (a receiver
+        // takes a 404 as final and stops asking).
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => AppError::NotFound("submission records"),
+            _ => AppError::storage(e),
+        })?;
     let file = std::fs::File::open(copy.path()).map_err(|_| AppError::NotFound("submission records"))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
