@@ -23,12 +23,18 @@ fn width(values: &[String]) -> usize {
 
 /// A value that reads as a label: text that is not a number, date, time or e-mail address.
 fn label_like(value: &str) -> bool {
+    text_not_data(value) && value.trim().chars().count() <= 100
+}
+
+/// Text that is not a number, date, time or e-mail address, however long (a form export's
+/// header may be its whole question).
+fn text_not_data(value: &str) -> bool {
     let v = value.trim();
     let numeric = v
         .trim_start_matches(['-', '+', '$', '€', '£'])
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '%' | ' ' | '-' | '/' | ':' | 'T'));
-    !v.is_empty() && !numeric && !v.contains('@') && v.chars().count() <= 100
+    !v.is_empty() && !numeric && !v.contains('@')
 }
 
 /// A row whose filled cells all read as labels, none twice.
@@ -69,8 +75,9 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
         let n = filled(row);
         let enough = n >= typical.div_ceil(2) && (n >= 2 || row.first().is_some_and(|v| v.trim().is_empty()));
         // Above a data row, a repeated label is still a header (`Name,Name,,Phone`): the
-        // columns get unique keys.
-        enough && all_labels(&filled_cells(row))
+        // columns get unique keys. A long one too: a form's question as its column's name.
+        let cells = filled_cells(row);
+        enough && cells.iter().all(|v| text_not_data(v)) && cells.iter().any(|v| label_like(v))
     };
     let header_above = above.filter(|a| header_like(&sample[*a]));
     if labels_only(&sample[first]) {

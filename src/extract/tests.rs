@@ -124,6 +124,23 @@ fn a_header_with_a_gap_over_rows_of_text_is_the_header() {
 }
 
 #[test]
+fn a_form_export_whose_header_asks_a_long_question_over_an_unnamed_column_is_the_header() {
+    // Rows fill one cell more than the header (a column without a name), and one header
+    // is a whole question: still the header, not a title over the first person.
+    let question = format!(
+        "{}?",
+        "What would you like us to know before your first visit ".repeat(7)
+    );
+    let sample = vec![
+        strings(&["Name", "Email Address", &question, ""]),
+        strings(&["Ann Lee", "ann@lee.com", "Nothing", "x"]),
+        strings(&["Bo Li", "bo@li.com", "Parking", "y"]),
+    ];
+    assert!(question.len() > 300);
+    assert_eq!(header::header_index(&sample), Some(0));
+}
+
+#[test]
 fn a_group_title_over_the_header_is_left_out() {
     // Over rows with numbers and addresses, the full row of labels is the header.
     let sample = vec![

@@ -496,6 +496,10 @@ async fn uploads_of_types_left_to_listeners_are_not_extracted(db: Db) {
     let (_, f) = app.get_json(&format!("/files/{json_file}")).await;
     assert_eq!(f["data"]["status"], "partial", "{f}");
     assert!(f["data"]["workbookId"].is_null(), "{f}");
+    // Not extracted by Wharf: no rejected rows, said as such (its bytes are there).
+    let (status, body) = app.get_json(&format!("/files/{json_file}/rejects")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["errors"][0]["message"], "rejected rows not found", "{body}");
     let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
     let names: Vec<&str> = wbs["data"]
         .as_array()

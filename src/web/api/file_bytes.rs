@@ -116,6 +116,7 @@ pub async fn stream_file(
         content_type: served_type(&f.mimetype),
         download_name: &f.name,
         etag: etag.as_deref(),
+        missing: "file contents",
     };
     stream_object(state, req, object).await
 }
@@ -134,6 +135,7 @@ pub async fn stream_rejects(
         content_type: "text/csv; charset=utf-8",
         download_name: &name,
         etag: None,
+        missing: "rejected rows",
     };
     stream_object(state, req, object).await
 }
@@ -146,6 +148,8 @@ pub struct Object<'a> {
     /// Its version, quoted, when it has one that never changes under the key; else the
     /// stored object's version is its `ETag`, read with the bytes it labels.
     pub etag: Option<&'a str>,
+    /// What a 404 says is missing (`file contents`, `rejected rows`).
+    pub missing: &'static str,
 }
 
 /// Streams a stored object in chunks, as an attachment, with its length; one span of it
@@ -176,9 +180,7 @@ pub async fn stream_object(
     };
     let opened = match opened {
         Ok(opened) => opened,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(AppError::NotFound("file contents"))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound(object.missing)),
         Err(e) => match crate::storage::unsatisfiable(&e) {
             Some(size) => {
                 return Ok(HttpResponse::RangeNotSatisfiable()

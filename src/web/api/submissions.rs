@@ -84,6 +84,7 @@ pub async fn records(
             content_type: "application/jsonl",
             download_name: &name,
             etag: None,
+            missing: "submission records",
         };
         return crate::web::api::file_bytes::stream_object(&state, &req, object).await;
     }

@@ -388,7 +388,8 @@ pub(super) fn box_filter(text: &str) -> Option<String> {
     if !head.eq_ignore_ascii_case("filter:") {
         return None;
     }
-    let lead = text.len() - trimmed.len();
+    // Positions in errors count characters: one space for each character before the query.
+    let lead = text[..text.len() - trimmed.len()].chars().count();
     Some(format!("{}{}", " ".repeat(lead + 7), &trimmed[7..]))
 }
 
@@ -527,4 +528,18 @@ pub async fn show(
             16,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::box_filter;
+
+    #[test]
+    fn a_box_filter_keeps_each_characters_place() {
+        assert_eq!(box_filter("filter: a eq 1").as_deref(), Some("        a eq 1"));
+        // An ideographic space is three bytes and one character: one space for it.
+        let blanked = box_filter("\u{3000}FILTER: amount gt )").unwrap();
+        assert_eq!(blanked.chars().position(|c| c == ')'), Some(19));
+        assert_eq!(box_filter("search words"), None);
+    }
 }
