@@ -48,18 +48,8 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
         .unwrap();
     assert_eq!(email, "email");
     // Leaving the required email without a column asks first; declined, nothing runs.
-    c.execute(
-        "document.querySelector(\"select[name='map:e_mail']\").value = '';",
-        vec![],
-    )
-    .await
-    .unwrap();
-    c.find(Locator::XPath("//button[text()='Run import']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(c, "e_mail", "").await;
+    click_run_import(c).await;
     let asked = c.get_alert_text().await.unwrap();
     assert!(
         asked.starts_with("Required fields with no column: Email."),
@@ -133,25 +123,34 @@ pub async fn upload_and_open_mapping(c: &Client, app: &TestApp, csv: &std::path:
 /// for it to complete.
 pub async fn run_import(c: &Client, mapped: &[(&str, &str)]) {
     for (source, field) in mapped {
-        c.execute(
-            &format!("document.querySelector(\"select[name='map:{source}']\").value = '{field}';"),
-            vec![],
-        )
-        .await
-        .unwrap();
+        choose(c, source, field).await;
     }
-    c.find(Locator::XPath("//button[text()='Run import']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_run_import(c).await;
     wait_for(
         c,
         "document.querySelector('#job-state') && document.querySelector('#job-state').dataset.status === 'complete'",
         "the import to complete",
     )
     .await;
+}
+
+/// On the mapping screen: the field a source column goes to (`""`: none).
+async fn choose(c: &Client, source: &str, field: &str) {
+    c.execute(
+        &format!("document.querySelector(\"select[name='map:{source}']\").value = '{field}';"),
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+async fn click_run_import(c: &Client) {
+    c.find(Locator::XPath("//button[text()='Run import']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// A file action that asks for a note: its button opens the dialog, and Run starts the job
