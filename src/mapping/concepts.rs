@@ -219,14 +219,10 @@ pub fn sides(name: &str) -> [Option<bool>; 2] {
 /// the home one before the business one, so its parts come from one address),
 /// for a field that names no side: a little, to choose between columns naming one concept.
 pub fn own_weight(name: &str) -> f64 {
-    let tokens = tokens(name);
-    let has = |ws: &[&str]| tokens.iter().any(|t| ws.contains(&t.as_str()));
-    if has(&["home", "personal", "private"]) {
-        0.004
-    } else if has(&["business", "work", "office"]) {
-        -0.004
-    } else {
-        0.0
+    match sides(name)[1] {
+        Some(false) => 0.004,
+        Some(true) => -0.004,
+        None => 0.0,
     }
 }
 

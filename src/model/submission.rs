@@ -190,25 +190,14 @@ pub fn of_job(conn: &mut AnyConnection, job: &JobId) -> QueryResult<Option<Submi
 
 /// Deletes submissions and answers the storage keys of what they froze, for the caller
 /// to delete (a space deleted, or a submission whose job is gone).
-pub fn delete_returning_keys(conn: &mut AnyConnection, ids: &[SubmissionId]) -> QueryResult<Vec<String>> {
-    let gone: Vec<Submission> = submissions::table
-        .filter(submissions::id.eq_any(ids))
-        .select(Submission::as_select())
-        .load(conn)?;
+pub fn delete_returning_keys(conn: &mut AnyConnection, gone: &[Submission]) -> QueryResult<Vec<String>> {
+    let ids: Vec<&SubmissionId> = gone.iter().map(|s| &s.id).collect();
     diesel::delete(submissions::table.filter(submissions::id.eq_any(ids))).execute(conn)?;
     Ok(gone
         .iter()
         .flat_map(|s| s.frozen_sheets())
         .flat_map(|f| std::iter::once(f.storage_key).chain(f.versions_key))
         .collect())
-}
-
-/// The ids of every submission of a space.
-pub fn ids_in_space(conn: &mut AnyConnection, space: &SpaceId) -> QueryResult<Vec<SubmissionId>> {
-    submissions::table
-        .filter(submissions::space_id.eq(space))
-        .select(submissions::id)
-        .load(conn)
 }
 
 /// A space's submissions, newest first.

@@ -124,7 +124,7 @@ async fn deliver(ctx: &Arc<Context>, pool: &Pool, s: Submission) {
             Err(diesel::result::Error::NotFound) => {
                 return Ok(Err(submission::delete_returning_keys(
                     c,
-                    std::slice::from_ref(&sub.id),
+                    std::slice::from_ref(&sub),
                 )?));
             }
             Err(e) => return Err(e.into()),

@@ -5,7 +5,7 @@
 //! given and the warning stay until the cell itself changes.
 
 use crate::blueprint::{FieldType, SheetConfig};
-use crate::validate::{Checked, MessageType};
+use crate::validate::{Checked, MessageType, Source};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -28,14 +28,14 @@ pub fn keep_readings(config: &SheetConfig, rec: &mut Checked, old: &Checked, wri
         if let Some(given) = old.raw.get(&i) {
             rec.raw.insert(i, given.clone());
         }
-        let warnings = old
+        let warnings: Vec<_> = old
             .messages
             .get(&i)
             .into_iter()
             .flatten()
-            .filter(|m| m.kind == MessageType::Warn && m.source == crate::validate::Source::Cast)
-            .cloned();
-        let warnings: Vec<_> = warnings.collect();
+            .filter(|m| m.kind == MessageType::Warn && m.source == Source::Cast)
+            .cloned()
+            .collect();
         if !warnings.is_empty() {
             rec.messages.entry(i).or_default().extend(warnings);
         }

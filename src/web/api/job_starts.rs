@@ -203,13 +203,9 @@ pub(super) fn guest_may_start(
         // A file's actions, as the Files tab shows them to the guest.
         let id = FileId::parse(start.source).ok_or(ModelError::NotFound("file"))?;
         let f = file::find(conn, env, &id)?.ok_or(ModelError::NotFound("file"))?;
-        let offered = crate::web::pages::grid_actions::file_actions(&f.actions);
-        return match offered.into_iter().find(|a| a.operation == start.operation) {
-            Some(a) if a.off_because.is_empty() => Ok(()),
-            Some(a) => Err(ModelError::Conflict(format!(
-                "{} cannot run now: {}",
-                a.label, a.off_because
-            ))),
+        return match crate::web::pages::action_now::judge_file(&f.actions, start.operation) {
+            Some((_, None)) => Ok(()),
+            Some((a, Some(why))) => Err(ModelError::Conflict(format!("{} cannot run now: {why}", a.label))),
             None => refuse(format!(
                 "this file offers no action `{}` for a guest to run",
                 start.operation

@@ -393,7 +393,7 @@ pub async fn delete(
             let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
             // Records frozen for Submit deliveries go with the space (their rows have no
             // key to the space to cascade).
-            let submissions = crate::model::submission::ids_in_space(conn, &s.id)?;
+            let submissions = crate::model::submission::of_space(conn, &s.id, i64::MAX)?;
             now.extend(crate::model::submission::delete_returning_keys(
                 conn,
                 &submissions,

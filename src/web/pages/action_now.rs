@@ -68,3 +68,15 @@ pub fn judge(
         (a, why)
     }))
 }
+
+/// The action of `operation` among a file's `actions` (its stored JSON), and why it cannot
+/// run now: the Files tab's button and a guest's `POST /v1/jobs` alike.
+pub fn judge_file(actions: &str, operation: &str) -> Option<(ActionView, Option<String>)> {
+    super::grid_actions::file_actions(actions)
+        .into_iter()
+        .find(|a| a.operation == operation)
+        .map(|a| {
+            let why = (!a.off_because.is_empty()).then(|| a.off_because.clone());
+            (a, why)
+        })
+}

@@ -2,8 +2,8 @@
 //! click starts a `file` job of the action's operation on that file, which the team's
 //! listener answers (`job:ready` with `job: "file:<operation>"`), and opens its page.
 
+use super::action_now::judge_file;
 use super::grid_action_jobs::input_of;
-use super::grid_actions::file_actions;
 use super::{is_htmx, see_other};
 use crate::app::AppState;
 use crate::auth::Viewer;
@@ -26,14 +26,11 @@ pub async fn run(
     let f = super::files::find_file(&state, &user, &path).await?;
     let operation = form.get("operation").cloned().unwrap_or_default();
     // The file's actions as they are now, not as the page showed them.
-    let action = file_actions(&f.actions)
-        .into_iter()
-        .find(|a| a.operation == operation)
-        .ok_or(AppError::NotFound("action"))?;
-    if !action.off_because.is_empty() {
+    let (action, off) = judge_file(&f.actions, &operation).ok_or(AppError::NotFound("action"))?;
+    if let Some(why) = off {
         return Err(AppError::Conflict(format!(
-            "{} cannot run now: {}",
-            action.label, action.off_because
+            "{} cannot run now: {why}",
+            action.label
         )));
     }
     let input = input_of(&action, &form)?;
