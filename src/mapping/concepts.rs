@@ -1,5 +1,5 @@
 //! What a column header means, for the names people and tools give the usual fields of
-//! contact and address data: `E-mail Address`, `Tel.`, `Zip/Postal Code`, `DOB`,
+//! contact, address and order data: `E-mail Address`, `Tel.`, `Zip/Postal Code`, `DOB`,
 //! `Billing First Name` and `Address 1 - City` each name one concept, and a field whose key
 //! or label names the same concept is the column's field.
 
@@ -25,6 +25,10 @@ pub(super) fn tokens(name: &str) -> Vec<String> {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
+            // `Order #`, `Phone #`: a number.
+            if c == '#' {
+                words.push("number".into());
+            }
         }
     }
     if !current.is_empty() {
@@ -33,9 +37,10 @@ pub(super) fn tokens(name: &str) -> Vec<String> {
     // `e-mail`, `E_mail`: one word.
     let mut joined: Vec<String> = Vec::new();
     for w in words {
-        if w == "mail" && joined.last().is_some_and(|p| p == "e") {
+        // `E-mailadres` too.
+        if w.starts_with("mail") && joined.last().is_some_and(|p| p == "e") {
             joined.pop();
-            joined.push("email".into());
+            joined.push(format!("e{w}"));
         } else {
             joined.push(w);
         }
@@ -75,7 +80,17 @@ pub fn concept_of(name: &str) -> Option<&'static str> {
     // A code of a country, a region or a post office is one of theirs; of a city or a
     // person, an identifier (`City Code`).
     let coded = tokens(name).iter().any(|w| w == "code");
-    if coded && !matches!(concept, "country" | "region" | "postal code" | "phone") {
+    let has_codes = matches!(
+        concept,
+        "country" | "region" | "postal code" | "phone" | "currency" | "sku" | "tracking number" | "order id"
+    );
+    if coded && !has_codes {
+        return None;
+    }
+    // `Shipping Total`, `Shipping Cost`, `Billing Tax`: what the delivery or the invoice
+    // costs, not the order's amounts.
+    let amount = matches!(concept, "total" | "tax" | "discount" | "unit price" | "quantity");
+    if amount && sides(name)[0].is_some() {
         return None;
     }
     (!about_another(name)).then_some(concept)
@@ -87,12 +102,28 @@ fn concept_in(name: &str) -> Option<&'static str> {
     if let Some((_, concept)) = QUESTIONS.iter().find(|(q, _)| asks(q)) {
         return Some(concept);
     }
+    // A phrase known with its which-one words (`Customer Name`, `Purchase Date`).
+    if let Some(concept) = lookup(&tokens.join(" ")) {
+        return Some(concept);
+    }
     let words = words(name);
     if words.is_empty() {
         return None;
     }
+    // `Código postal de envío`: the phrase without its particles.
+    let said: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !PARTICLES.contains(w))
+        .collect();
     lookup(&words.join(" "))
         .or_else(|| lookup(&words.concat()))
+        .or_else(|| of_an_order(&words))
+        .or_else(|| {
+            (said.len() < words.len() && !said.is_empty())
+                .then(|| lookup(&said.join(" ")))
+                .flatten()
+        })
         .or_else(|| match words.split_first() {
             Some((first, rest)) if first == "address" && !rest.is_empty() => {
                 lookup(&rest.join(" ")).or_else(|| agreed(rest))
@@ -102,7 +133,52 @@ fn concept_in(name: &str) -> Option<&'static str> {
         .or_else(|| agreed(&words))
         .or_else(|| whose_number(name, &words))
         .or_else(|| last_part(name))
-        .or_else(|| without_remarks(name).and_then(|n| concept_of(&n)))
+        .or_else(|| {
+            without_remarks(name)
+                .filter(|_| !remark_names_another(name))
+                .and_then(|n| concept_of(&n))
+        })
+}
+
+/// Small words of other languages between the words of a name.
+const PARTICLES: [&str; 5] = ["de", "del", "du", "des", "la"];
+
+/// Words that say which thing of an order a field is about: `Order Notes`, `Item SKU`,
+/// `Line Total` are the notes, the SKU and the total.
+const OF_AN_ORDER: [&str; 5] = ["order", "item", "product", "line", "sale"];
+
+/// The concept of a name after a leading word of [`OF_AN_ORDER`], when the rest names one.
+fn of_an_order(words: &[String]) -> Option<&'static str> {
+    match words.split_first() {
+        Some((first, rest)) if OF_AN_ORDER.contains(&first.as_str()) && !rest.is_empty() => {
+            concept_in(&rest.join(" "))
+        }
+        _ => None,
+    }
+}
+
+/// Whether what a name says in parentheses names a concept of its own, or a word of one:
+/// `Bemerkung (Telefon GL)` is a note about a phone, not a note. A remark that starts with a filler
+/// word says how (`Mobile number (with country code)`).
+fn remark_names_another(name: &str) -> bool {
+    let Some(open) = name.find('(') else {
+        return false;
+    };
+    let inner = name[open + 1..].split(')').next().unwrap_or("");
+    let said = tokens(inner);
+    let starts_with_filler = said.first().is_some_and(|w| FILLER.contains(&w.as_str()));
+    !starts_with_filler && (concept_in(inner).is_some() || said.iter().any(|w| lookup(w).is_some()))
+}
+
+/// Whether a column naming `column` may fill a field naming `field`: the same concept, or a
+/// record's creation date for a signup or an order date (and a signup date for a field
+/// named for creation).
+pub fn fills(column: &str, field: &str) -> bool {
+    column == field
+        || matches!(
+            (column, field),
+            ("created", "signup date" | "order date") | ("signup date", "created")
+        )
 }
 
 /// A name without what it says in parentheses (`Mobile number (with country code)`).
@@ -114,9 +190,10 @@ pub(super) fn without_remarks(name: &str) -> Option<String> {
 }
 
 /// A word that names the concept as often as something else: a `Title` may be a job's or a
-/// courtesy title (`Mr`), a `Role` a job's or one in an app (`admin`).
+/// courtesy title (`Mr`), a `Role` a job's or one in an app (`admin`), a `Nome` a first
+/// name (Italian) or a whole one (Brazilian exports).
 pub fn ambiguous(name: &str) -> bool {
-    matches!(words(name).as_slice(), [w] if w == "title" || w == "role")
+    matches!(words(name).as_slice(), [w] if w == "title" || w == "role" || w == "nome")
 }
 
 /// Whether a name is only words that add to others (`Name`, `Date`, `Number`): such a
@@ -158,7 +235,14 @@ fn last_part(name: &str) -> Option<&'static str> {
 /// Words that, after the words naming a concept, make a header about that concept instead
 /// of the concept itself: `Email Client`, `E-mail Type`, `Email Opt Out`, `Notes Count`,
 /// `First Purchase Date`, `Job Function`, `Signup IP`.
-const ABOUT: [&str; 24] = [
+const ABOUT: [&str; 31] = [
+    "typ",
+    "libellé",
+    "libelle",
+    "etiqueta",
+    "etichetta",
+    "angezeigter",
+    "formatiert",
     "client",
     "purchase",
     "label",
@@ -189,6 +273,10 @@ const ABOUT: [&str; 24] = [
 /// word (`Email Client`; a bare `Type` names nothing anyway).
 pub fn about_another(name: &str) -> bool {
     let tokens = tokens(name);
+    // A phrase known whole says what it is (`Order Status`, `Payment Type`).
+    if lookup(&tokens.join(" ")).is_some() {
+        return false;
+    }
     let said: Vec<&String> = tokens
         .iter()
         .filter(|w| !FILLER.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit()))
@@ -199,13 +287,6 @@ pub fn about_another(name: &str) -> bool {
 /// Which of two sides a header's words put a value on, by group: billing or shipping,
 /// home or work. `None` where it says neither.
 pub fn sides(name: &str) -> [Option<bool>; 2] {
-    const GROUPS: [(&[&str], &[&str]); 2] = [
-        (
-            &["billing", "bill", "invoice", "invoicing"],
-            &["shipping", "ship", "delivery"],
-        ),
-        (&["home", "personal", "private"], &["business", "work", "office"]),
-    ];
     let tokens = tokens(name);
     let has = |ws: &[&str]| tokens.iter().any(|t| ws.contains(&t.as_str()));
     GROUPS.map(|(a, b)| match (has(a), has(b)) {
@@ -214,6 +295,55 @@ pub fn sides(name: &str) -> [Option<bool>; 2] {
         _ => None,
     })
 }
+
+/// Every word that puts a value on a side.
+const SIDE_WORDS: [&[&str]; 4] = [GROUPS[0].0, GROUPS[0].1, GROUPS[1].0, GROUPS[1].1];
+
+/// Billing or shipping, home or work: the words of each side.
+const GROUPS: [(&[&str], &[&str]); 2] = [
+    (
+        &[
+            "billing",
+            "bill",
+            "invoice",
+            "invoicing",
+            "facturation",
+            "facturación",
+            "facturacion",
+            "facturatie",
+            "rechnung",
+            "rechnungsadresse",
+        ],
+        &[
+            "shipping",
+            "ship",
+            "delivery",
+            "livraison",
+            "envío",
+            "envio",
+            "verzending",
+            "lieferadresse",
+            "afleveradres",
+            "lieferung",
+            "versand",
+        ],
+    ),
+    (
+        &[
+            "home", "personal", "private", "privat", "privé", "prive", "domicile", "casa", "thuis",
+        ],
+        &[
+            "business",
+            "work",
+            "office",
+            "geschäftlich",
+            "geschaeftlich",
+            "geschaftlich",
+            "bureau",
+            "ufficio",
+        ],
+    ),
+];
 
 /// How much an address part's header makes it a person's own (a contacts sheet's address is
 /// the home one before the business one, so its parts come from one address),
@@ -224,6 +354,40 @@ pub fn own_weight(name: &str) -> f64 {
         Some(true) => -0.004,
         None => 0.0,
     }
+}
+
+/// Whether a phone column is the plain one: no side, not a mobile (`Phone`, `Tel.`,
+/// `Telefono fijo`, `Phone Number`). The plain phone goes first to a sheet's phone; among
+/// the others (`Business Phone`, `Mobile`, `Home Phone`), the first column.
+pub fn plain_phone(name: &str) -> bool {
+    const LANDLINE: [&str; 5] = ["fijo", "fixe", "fixo", "festnetz", "landline"];
+    const MOBILE: [&str; 13] = [
+        "mobile",
+        "cell",
+        "celular",
+        "cellulare",
+        "handy",
+        "mobil",
+        "mobiel",
+        "móvil",
+        "movil",
+        "telemóvel",
+        "telemovel",
+        "portable",
+        "sms",
+    ];
+    tokens(name).iter().all(|w| {
+        FILLER.contains(&w.as_str())
+            || LANDLINE.contains(&w.as_str())
+            || w.chars().all(|c| c.is_ascii_digit())
+            || (lookup(w) == Some("phone") && !MOBILE.contains(&w.as_str()))
+    })
+}
+
+/// The words of a name that say something besides its side (`Ort privat` says `Ort`).
+pub fn besides_side(name: &str) -> usize {
+    let sided = |w: &String| SIDE_WORDS.iter().any(|group| group.contains(&w.as_str()));
+    tokens(name).iter().filter(|w| !sided(w)).count()
 }
 
 /// A header naming two of the usual concepts at once (`Company City`, `City of Birth`): it
@@ -259,7 +423,8 @@ fn agreed(words: &[String]) -> Option<&'static str> {
     }
     // A number of anything but a phone is an identifier: `Account Number`, `Registration
     // Number`.
-    if words.iter().any(|w| w == "number") && found != Some("phone") {
+    let numbered = matches!(found, Some("phone" | "order id" | "tracking number" | "sku"));
+    if words.iter().any(|w| w == "number") && !numbered {
         return None;
     }
     found
@@ -317,6 +482,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_phrase_names_two_concepts() {
+        let mut seen = std::collections::HashMap::new();
+        for (concept, phrases) in CONCEPTS {
+            for phrase in *phrases {
+                if let Some(other) = seen.insert(*phrase, *concept) {
+                    panic!("{phrase:?} names both {other} and {concept}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_usual_names_of_a_field_name_one_concept() {
         for (name, concept) in [
             ("E-mail Address", "email"),
@@ -346,16 +523,27 @@ mod tests {
             ("郵便番号", "postal code"),
             ("Soyadı", "last name"),
             ("Correio eletrónico", "email"),
+            ("Order Total", "total"),
+            ("Order #", "order id"),
+            ("Lineitem quantity", "quantity"),
+            ("Item SKU", "sku"),
+            ("Lieferadresse PLZ", "postal code"),
+            ("Código postal de envío", "postal code"),
+            ("E-mailadres", "email"),
+            ("Payment Type", "payment method"),
         ] {
             assert_eq!(concept_of(name), Some(concept), "{name}");
         }
         for name in [
             "Address2",
             "Customer ID",
-            "Order Total",
             "Lead Source",
             "AccountNumber",
             "Registration Number",
+            "Item Number",
+            "Shipping Total",
+            "Discount Code",
+            "Bemerkung (Fax)",
             "",
         ] {
             assert_eq!(concept_of(name), None, "{name}");

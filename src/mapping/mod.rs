@@ -153,31 +153,37 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     }
     // The usual names of the usual fields (`E-mail Address` for `Email`, `Tel.` for `Phone`).
     let concept = names.iter().find_map(|n| concepts::concept_of(n));
-    if concept.is_some()
-        && [target.key.as_str(), target.label.as_str()]
-            .iter()
-            .any(|t| concepts::concept_of(t) == concept)
-    {
+    let field_concept = [target.key.as_str(), target.label.as_str()]
+        .iter()
+        .find_map(|t| concepts::concept_of(t).filter(|f| concept.is_some_and(|c| concepts::fills(c, f))));
+    if let (Some(concept), Some(field_concept)) = (concept, field_concept) {
         // A bare `Title` or `Role` is proposed, as no more than a guess.
         if names.iter().any(|n| concepts::ambiguous(n)) {
             return Some((Certainty::Weak, WEAK_AT));
         }
         // Several columns may name the field's concept: the one on the field's side
         // first, then the one that says least besides (`Email` before `Email Address 2`).
-        let extra = concepts::tokens(source.label.as_str())
-            .len()
+        let address = matches!(concept, "street" | "city" | "region" | "postal code" | "country");
+        // An address part's side is weighed below, not counted as more words.
+        let said = match address {
+            true => concepts::besides_side(&source.label),
+            false if concept == "phone" => match concepts::plain_phone(&source.label) {
+                true => 1,
+                false => 2,
+            },
+            false => concepts::tokens(&source.label).len(),
+        };
+        let extra = said
             .saturating_sub(concepts::tokens(&target.label).len().max(1))
             .min(3);
-        let address = matches!(
-            concept,
-            Some("street" | "city" | "region" | "postal code" | "country")
-        );
+        // A creation date fills a signup or order date after a column naming it.
+        let near = if concept == field_concept { 0.0 } else { 0.005 };
         let own = match address && field_sides.iter().all(Option::is_none) {
             true => concepts::own_weight(&source.label),
             false => 0.0,
         };
         let side = if same_side { 0.02 } else { 0.0 };
-        let confidence = 0.85 + side - 0.01 * extra as f64 + own;
+        let confidence = 0.85 + side - 0.01 * extra as f64 + own - near;
         return Some((Certainty::Strong, (confidence * 1000.0).round() / 1000.0));
     }
     // `Name` is as near `Last name` as to `First name`, and is neither.
@@ -187,6 +193,11 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     // `Company City`: two fields' words, and neither field, whatever its letters share
     // with one.
     if names.iter().any(|n| concepts::names_two(n)) {
+        return None;
+    }
+    // `Customer ID` is not the customer's name, nor `Payment ID` the payment method.
+    let ends_with_id = |n: &str| concepts::tokens(n).last().is_some_and(|w| w == "id");
+    if names.iter().any(|n| ends_with_id(n)) && !targets().any(ends_with_id) {
         return None;
     }
     let best = targets()

@@ -24,6 +24,30 @@ const CONTACTS: [(&str, &str); 15] = [
     ("notes", "Notes"),
 ];
 
+/// A typical orders sheet (one row per order line), keys and labels only.
+const ORDERS: [(&str, &str); 20] = [
+    ("order_id", "Order ID"),
+    ("order_date", "Order date"),
+    ("customer_name", "Customer name"),
+    ("customer_email", "Customer email"),
+    ("sku", "SKU"),
+    ("product_name", "Product name"),
+    ("quantity", "Quantity"),
+    ("unit_price", "Unit price"),
+    ("discount", "Discount"),
+    ("tax", "Tax"),
+    ("total", "Total"),
+    ("currency", "Currency"),
+    ("status", "Status"),
+    ("payment_method", "Payment method"),
+    ("shipping_address", "Shipping address"),
+    ("shipping_city", "Shipping city"),
+    ("shipping_postal_code", "Shipping postal code"),
+    ("shipping_country", "Shipping country"),
+    ("tracking_number", "Tracking number"),
+    ("notes", "Notes"),
+];
+
 /// Each export's headers and the field each should map to (`None`: no field fits).
 fn exports(text: &str) -> Vec<Vec<(String, Option<String>)>> {
     let mut out = vec![Vec::new()];
@@ -57,7 +81,11 @@ struct Figures {
 }
 
 fn measure(text: &str) -> Figures {
-    let targets: Vec<TargetField> = CONTACTS
+    measure_on(&CONTACTS, text)
+}
+
+fn measure_on(sheet: &[(&str, &str)], text: &str) -> Figures {
+    let targets: Vec<TargetField> = sheet
         .iter()
         .map(|(k, l)| TargetField {
             key: k.to_string(),
@@ -142,7 +170,11 @@ fn automap_quality() {
 /// A held-out set: precision must hold and no wrong edge may be above `weak`; recall is
 /// reported.
 fn check_held_out(name: &str, text: &str) {
-    let f = measure(text);
+    check_held_out_on(&CONTACTS, name, text)
+}
+
+fn check_held_out_on(sheet: &[(&str, &str)], name: &str, text: &str) {
+    let f = measure_on(sheet, text);
     f.print(name);
     assert!(f.precision() >= 0.95, "{name}: precision {:.3}", f.precision());
     assert!(
@@ -228,5 +260,38 @@ fn automap_quality_on_eighth_held_out_headers() {
     check_held_out(
         "automap, held out 8",
         include_str!("testdata/headers_holdout8.txt"),
+    );
+}
+
+/// A ninth set, of order exports (41 exports of shops, marketplaces, payment and accounting
+/// tools, hand-made sheets, German, French, Spanish and Dutch) onto an orders sheet, written
+/// by a session that had seen neither the rules nor the other sets. As written: precision
+/// 91.8%, recall 52.5% (automap knew contacts only). Its wrong edges above weak are where
+/// an export holds two columns for one field and the set chose the other (`Receipt Number`
+/// or `Transaction ID`, `Grand Total (Base)` or `(Purchased)`, a `Description` as notes or
+/// product): they are counted in the precision, and kept few.
+#[test]
+fn automap_quality_on_orders() {
+    let f = measure_on(&ORDERS, include_str!("testdata/headers_orders9.txt"));
+    f.print("automap, orders (held out 9)");
+    assert!(f.precision() >= 0.95, "precision {:.3}", f.precision());
+    assert!(f.recall() >= 0.90, "recall {:.3}", f.recall());
+    assert!(
+        f.wrong_above_weak.len() * 20 <= f.proposed,
+        "{} wrong edges above weak of {} proposed: {:#?}",
+        f.wrong_above_weak.len(),
+        f.proposed,
+        f.wrong_above_weak
+    );
+}
+
+/// The ninth set's contacts half: 30 exports in German, French, Spanish, Italian, Dutch,
+/// Portuguese, Polish and Swedish, and four mixing English with a local language. As
+/// written: precision 96.2%, recall 68.6%, with wrong edges above weak.
+#[test]
+fn automap_quality_on_international_contacts() {
+    check_held_out(
+        "automap, international contacts (held out 9)",
+        include_str!("testdata/headers_intl9.txt"),
     );
 }
