@@ -187,6 +187,10 @@ impl Application {
             state.settings.event_retention_days,
         )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+        crate::workers::handed_over::start(move || {
+            weak.upgrade().map(|s| (s.pool.clone(), s.storage.clone()))
+        })?;
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         let heard = weak.clone();
         crate::workers::job_ack::start(crate::workers::job_ack::Context {
             pool: Box::new(move || weak.upgrade().map(|s| s.pool.clone())),

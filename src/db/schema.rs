@@ -245,6 +245,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         extracting_job -> Nullable<Text>,
+        held_by -> Nullable<Text>,
     }
 }
 
@@ -496,6 +497,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    stored_deletes (holder, storage_key) {
+        holder -> Text,
+        storage_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     server_keys (name) {
         name -> Text,
         value -> Text,
@@ -540,5 +549,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     submissions,
+    stored_deletes,
     server_keys,
 );

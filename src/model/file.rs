@@ -48,9 +48,16 @@ pub struct File {
     pub reject_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Without a bucket, the data folder holding the bytes ([`crate::storage::Storage::holder`]).
+    pub held_by: Option<String>,
 }
 
 impl File {
+    /// Whether the bytes are in another process's data folder than `here`'s.
+    pub fn held_elsewhere(&self, here: Option<&str>) -> bool {
+        self.held_by.as_deref().is_some_and(|h| Some(h) != here)
+    }
+
     /// Where the rows that could not be read are kept, as CSV.
     pub fn rejects_key(&self) -> String {
         format!("{}.rejects.csv", self.storage_key)
@@ -83,6 +90,7 @@ pub struct NewFile {
     pub origin: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub held_by: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, AsChangeset)]
@@ -279,7 +287,10 @@ pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {
 /// Deletes the row (the caller deletes the bytes) and the `[file]` workbook its extraction
 /// made, with its records (as Flatfile does: a person deleting an upload expects its rows
 /// gone, not a copy left in the space linked to nothing), and writes `file:deleted`.
-pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
+///
+/// `here` is the deleting process's data folder ([`crate::storage::Storage::holder`]): bytes
+/// held in another's are handed over to it ([`hand_over`]) with the row's delete.
+pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str, here: Option<&str>) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&f.space_id))?;
@@ -296,6 +307,7 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()
         if diesel::delete(files::table.find(&f.id)).execute(conn)? == 0 {
             return Ok(());
         }
+        hand_over(conn, std::slice::from_ref(f), here)?;
         for wb in crate::model::workbook::list_in_space(conn, &f.space_id)? {
             if made(&wb) {
                 crate::model::workbook::delete(conn, &wb, actor)?;
@@ -319,8 +331,6 @@ pub fn count_by_space(
     Ok(rows.into_iter().collect())
 }
 
-/// The storage keys of a space's files (their bytes and rejects), for cleaning up after the
-/// space is deleted.
 /// The files of a space, oldest first.
 pub fn in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<File>> {
     files::table
@@ -330,6 +340,59 @@ pub fn in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec
         .load(conn)
 }
 
+/// Leaves the keys of those of `deleted` whose bytes another process's data folder holds
+/// (than `here`) for that process to delete ([`handed_to`], [`handed_over_done`]). Called
+/// in the transaction that deletes their rows, so no row goes without its bytes' delete.
+pub fn hand_over(conn: &mut AnyConnection, deleted: &[File], here: Option<&str>) -> QueryResult<()> {
+    use crate::db::schema::stored_deletes;
+    let t = now();
+    for f in deleted.iter().filter(|f| f.held_elsewhere(here)) {
+        let holder = f.held_by.clone().unwrap_or_default();
+        for key in [f.rejects_key(), f.storage_key.clone()] {
+            let row = (
+                stored_deletes::holder.eq(&holder),
+                stored_deletes::storage_key.eq(key),
+                stored_deletes::created_at.eq(t),
+            );
+            match conn {
+                AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(stored_deletes::table)
+                    .values(row)
+                    .execute(c)?,
+                AnyConnection::Postgres(c) => diesel::insert_into(stored_deletes::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?,
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Keys handed over to data folder `holder` to delete, oldest first.
+pub fn handed_to(conn: &mut AnyConnection, holder: &str, limit: i64) -> QueryResult<Vec<String>> {
+    use crate::db::schema::stored_deletes;
+    stored_deletes::table
+        .filter(stored_deletes::holder.eq(holder))
+        .order((stored_deletes::created_at, stored_deletes::storage_key))
+        .select(stored_deletes::storage_key)
+        .limit(limit)
+        .load(conn)
+}
+
+/// A handed-over key whose bytes are gone.
+pub fn handed_over_done(conn: &mut AnyConnection, holder: &str, key: &str) -> QueryResult<()> {
+    use crate::db::schema::stored_deletes;
+    diesel::delete(
+        stored_deletes::table
+            .filter(stored_deletes::holder.eq(holder))
+            .filter(stored_deletes::storage_key.eq(key)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The storage keys of a space's files (their bytes and rejects), for cleaning up after the
+/// space is deleted.
 pub fn storage_keys_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<String>> {
     let keys: Vec<String> = files::table
         .filter(files::space_id.eq(space_id))

@@ -9,11 +9,56 @@ use tokio::io::AsyncWriteExt;
 #[derive(Debug, Clone)]
 pub(super) struct Folder {
     root: PathBuf,
+    holder: std::sync::Arc<std::sync::OnceLock<Option<String>>>,
 }
+
+/// The file in a folder that names it ([`Folder::holder`]).
+const HOLDER_FILE: &str = "holder-id";
 
 impl Folder {
     pub(super) fn new(root: PathBuf) -> Self {
-        Folder { root }
+        Folder {
+            root,
+            holder: Default::default(),
+        }
+    }
+
+    /// The folder's id: read from its `holder-id` file, which the first process to ask
+    /// writes (created whole or not at all, so two processes starting at once on a shared
+    /// folder agree). `None`, and a warning, when the folder cannot be written.
+    pub(super) fn holder(&self) -> Option<String> {
+        self.holder
+            .get_or_init(|| match self.read_or_make_holder() {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::warn!(error = %e, folder = %self.root.display(), "the storage folder has no id");
+                    None
+                }
+            })
+            .clone()
+    }
+
+    fn read_or_make_holder(&self) -> io::Result<String> {
+        let path = self.root.join(HOLDER_FILE);
+        if let Ok(id) = std::fs::read_to_string(&path) {
+            if !id.trim().is_empty() {
+                return Ok(id.trim().to_string());
+            }
+        }
+        std::fs::create_dir_all(&self.root)?;
+        let id = format!("folder_{}", temp_name());
+        let tmp = self.root.join(format!("{HOLDER_FILE}.{}", temp_name()));
+        std::fs::write(&tmp, &id)?;
+        // A link fails when another process made the file first: its id is the folder's.
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(id),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                Ok(std::fs::read_to_string(&path)?.trim().to_string())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Where the object of a (checked) key lives.

@@ -206,6 +206,17 @@ impl Storage {
         matches!(self.0, Inner::Bucket(_))
     }
 
+    /// Without a bucket, the id of the data folder holding this process's objects (written
+    /// in it at first use, so processes sharing one folder share it): a file records it, so
+    /// a delete through another process hands the bytes over to their holder. `None` with a
+    /// bucket, which every process reads.
+    pub fn holder(&self) -> Option<String> {
+        match &self.0 {
+            Inner::Local(f) => f.holder(),
+            Inner::Bucket(_) => None,
+        }
+    }
+
     /// A local file with the object's bytes, for readers that need a file (spreadsheet
     /// readers seek). From a bucket it is a temp download, removed when the copy is dropped.
     /// Blocking: for worker threads.

@@ -55,6 +55,10 @@ pub enum AppError {
     /// a store's failure, 500 for this machine's disk (`ours`).
     #[error("{message}")]
     StoragePartial { message: String, ours: bool },
+    /// A file's bytes are in another process's data folder, which this one cannot read
+    /// (processes without a shared bucket or folder): 503, saying so.
+    #[error("{0}")]
+    HeldElsewhere(String),
     /// A page needs a signed-in person; pages redirect to the sign-in form.
     #[error("sign in to continue")]
     SignInRequired,
@@ -124,7 +128,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
-            AppError::Storage | AppError::StoragePartial { .. } => "storage",
+            AppError::Storage | AppError::StoragePartial { .. } | AppError::HeldElsewhere(_) => "storage",
             AppError::SignInRequired => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
             AppError::Internal(_) => "internal",
@@ -251,7 +255,7 @@ impl ResponseError for AppError {
             AppError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::HeldElsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::StoragePartial { ours: true, .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Mail(_) | AppError::Storage | AppError::StoragePartial { .. } => {
                 StatusCode::BAD_GATEWAY

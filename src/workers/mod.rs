@@ -3,6 +3,7 @@
 
 pub mod cron;
 pub mod event_retention;
+pub mod handed_over;
 pub mod indexes;
 pub mod job_ack;
 pub mod mail_retry;

@@ -159,8 +159,12 @@ async fn a_person_runs_a_files_action(db: Db) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", true);
     let space = app.bare_space("Orders").await;
-    let (_, file) = app.upload(&space, "orders.csv", b"name\nAda\n".to_vec()).await;
-    let file = file["data"]["id"].as_str().unwrap().to_string();
+    // Extracted first: the Files tab redraws a file's row when its extraction ends, which
+    // would take the button away under the click.
+    let file = app
+        .upload_and_extract(&space, "orders.csv", b"name\nAda\n".to_vec())
+        .await;
+    let file = file["id"].as_str().unwrap().to_string();
     let action = serde_json::json!([{"operation": "send-to-erp", "label": "Send to ERP",
         "inputForm": {"type": "simple", "fields": [{"key": "note", "label": "Note", "type": "string"}]}}]);
     let (status, body) = app

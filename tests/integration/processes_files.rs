@@ -36,3 +36,89 @@ async fn a_process_without_the_file_leaves_its_extraction_to_the_others() {
         assert_eq!(file["data"]["status"], "complete", "{file}");
     }
 }
+
+/// A file or a space deleted through a process whose data folder does not hold the bytes:
+/// the holder deletes them (they stayed in its folder for good), and a download through the
+/// other process says where the bytes are instead of "not found".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_through_another_process_reaches_the_bytes_holder() {
+    let first = spawn_app(Db::Postgres).await;
+    let other_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = first.settings.clone();
+    settings.data_dir = other_dir.path().to_path_buf();
+    let second = Application::build(settings).expect("second process builds");
+    let second_base = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    let through_second = |method: reqwest::Method, path: &str| {
+        first
+            .client
+            .request(method, format!("{second_base}/v1{path}"))
+            .bearer_auth(&first.key)
+    };
+    let held = |id: &str| first.data_dir.join("storage").join("files").join(id).is_file();
+
+    let space = first.bare_space("Two folders").await;
+    let (status, file) = first
+        .upload(&space, "kept.csv", b"Email\na@x.org\n".to_vec())
+        .await;
+    assert_eq!(status, 200, "{file}");
+    let kept = file["data"]["id"].as_str().unwrap().to_string();
+    assert!(held(&kept), "the first process holds the upload");
+
+    // A download through the second says why it cannot serve the bytes.
+    let resp = through_second(reqwest::Method::GET, &format!("/files/{kept}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let message = body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("kept.csv") && message.contains("WHARF_STORAGE_URL"),
+        "{body}"
+    );
+
+    // Deleted through the second, the first deletes its bytes.
+    let resp = through_second(reqwest::Method::DELETE, &format!("/files/{kept}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let (status, _) = first.get_json(&format!("/files/{kept}")).await;
+    assert_eq!(status, 404);
+    wait_until(
+        || !held(&kept),
+        "the holder deletes the bytes of the file deleted elsewhere",
+    )
+    .await;
+
+    // A space deleted through the second: the bytes of its files go too.
+    let (status, file) = first
+        .upload(&space, "second.csv", b"Email\nb@x.org\n".to_vec())
+        .await;
+    assert_eq!(status, 200, "{file}");
+    let in_space = file["data"]["id"].as_str().unwrap().to_string();
+    assert!(held(&in_space));
+    let resp = through_second(reqwest::Method::DELETE, &format!("/spaces/{space}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    wait_until(
+        || !held(&in_space),
+        "the holder deletes the bytes of the space's file",
+    )
+    .await;
+}
+
+/// Waits up to 30 s for `done`.
+async fn wait_until(done: impl Fn() -> bool, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -50,7 +50,13 @@ pub async fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) ->
 /// Deletes a file's stored bytes: its rejected rows first, then its own, so that a store
 /// failing between the two leaves a file that still downloads (its rejected rows, gone,
 /// then count 0).
+///
+/// Bytes in another process's data folder are not here to delete: the rows' delete hands
+/// them over to that process ([`file::hand_over`]).
 pub async fn delete_file_bytes(state: &AppState, f: &File, actor: &str) -> Result<(), AppError> {
+    if f.held_elsewhere(state.storage.holder().as_deref()) {
+        return Ok(());
+    }
     delete_bytes(&state.storage, &[f.rejects_key()]).await?;
     let Err(e) = delete_bytes(&state.storage, std::slice::from_ref(&f.storage_key)).await else {
         return Ok(());
@@ -110,6 +116,9 @@ pub async fn stream_file(
     req: &HttpRequest,
     f: &crate::model::file::File,
 ) -> Result<HttpResponse, AppError> {
+    if f.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&f.storage_key) {
+        return Err(held_elsewhere(f));
+    }
     let etag = (!f.sha256.is_empty()).then(|| format!("\"{}\"", f.sha256));
     let object = Object {
         key: &f.storage_key,
@@ -121,6 +130,16 @@ pub async fn stream_file(
     stream_object(state, req, object).await
 }
 
+/// A file whose bytes this process cannot read: another's data folder holds them.
+fn held_elsewhere(f: &File) -> AppError {
+    AppError::HeldElsewhere(format!(
+        "the bytes of {} are in the data folder of the Wharf process that received it, which \
+         this process cannot read; download it through that process, or give every process the \
+         same WHARF_STORAGE_URL (a bucket)",
+        f.name
+    ))
+}
+
 /// The rows a file's extraction could not read, as CSV. An extraction again replaces them
 /// under the same key, so their `ETag` is the stored object's version: a download resumed
 /// across a re-extraction gets the new rows whole, never two versions spliced.
@@ -130,6 +149,10 @@ pub async fn stream_rejects(
     f: &crate::model::file::File,
 ) -> Result<HttpResponse, AppError> {
     let (name, key) = (format!("{} rejects.csv", f.name), f.rejects_key());
+    let elsewhere = f.reject_count > 0 && f.held_elsewhere(state.storage.holder().as_deref());
+    if elsewhere && !state.storage.exists(&key) {
+        return Err(held_elsewhere(f));
+    }
     let object = Object {
         key: &key,
         content_type: "text/csv; charset=utf-8",

@@ -340,6 +340,7 @@ pub async fn receive(
         origin: fields.get("origin").cloned(),
         created_at: t,
         updated_at: t,
+        held_by: state.storage.holder(),
     };
     let actor = caller.actor();
     let env = environment_id.clone();
@@ -538,10 +539,15 @@ pub async fn delete(
     to_the_end(async move {
         let rejects = f.rejects_key();
         delete_file_bytes(&state, &f, &actor).await?;
-        let (row, by) = (f.clone(), actor.clone());
-        rows_after_bytes(&state, move |conn| file::delete(conn, &row, &by)).await?;
+        let (row, by, here) = (f.clone(), actor.clone(), state.storage.holder());
+        rows_after_bytes(&state, move |conn| file::delete(conn, &row, &by, here.as_deref())).await?;
         // An extraction finishing meanwhile may have put its rejected rows back.
-        if let Err(e) = delete_bytes(&state.storage, &[rejects]).await {
+        let here = state.storage.holder();
+        let rejects: Vec<String> = match f.held_elsewhere(here.as_deref()) {
+            true => Vec::new(),
+            false => vec![rejects],
+        };
+        if let Err(e) = delete_bytes(&state.storage, &rejects).await {
             tracing::warn!(error = %e, "deleting stored bytes failed");
         }
         Ok(())

@@ -351,10 +351,11 @@ async fn delete_files_bytes(
                 return Err(e);
             }
             let (n, total, actor) = (gone.len(), files.len(), actor.to_string());
+            let here = state.storage.holder();
             state
                 .db(move |conn| {
                     gone.iter()
-                        .try_for_each(|f| crate::model::file::delete(conn, f, &actor))
+                        .try_for_each(|f| crate::model::file::delete(conn, f, &actor, here.as_deref()))
                 })
                 .await?;
             return Err(AppError::StoragePartial {
@@ -389,8 +390,18 @@ pub async fn delete(
             .db(move |conn| crate::model::file::in_space(conn, &id))
             .await?;
         let keys = delete_files_bytes(&state, files, &actor).await?;
+        let here = state.storage.holder();
         let now = super::file_bytes::rows_after_bytes(&state, move |conn| {
+            // Bytes in another process's data folder are handed over to it with the rows.
+            let files = crate::model::file::in_space(conn, &s.id)?;
+            crate::model::file::hand_over(conn, &files, here.as_deref())?;
+            let elsewhere: Vec<String> = files
+                .iter()
+                .filter(|f| f.held_elsewhere(here.as_deref()))
+                .flat_map(|f| [f.rejects_key(), f.storage_key.clone()])
+                .collect();
             let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+            now.retain(|k| !elsewhere.contains(k));
             // Records frozen for Submit deliveries go with the space (their rows have no
             // key to the space to cascade).
             let submissions = crate::model::submission::of_space(conn, &s.id, i64::MAX)?;
