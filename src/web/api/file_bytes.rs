@@ -51,12 +51,9 @@ pub async fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) ->
 /// failing between the two leaves a file that still downloads (its rejected rows, gone,
 /// then count 0).
 ///
-/// Bytes in another process's data folder are not here to delete: the rows' delete hands
-/// them over to that process ([`file::hand_over`]).
+/// Bytes in another process's data folder are not here (nothing is deleted, as for bytes
+/// already gone): the rows' delete hands them over to that process ([`file::hand_over`]).
 pub async fn delete_file_bytes(state: &AppState, f: &File, actor: &str) -> Result<(), AppError> {
-    if f.held_elsewhere(state.storage.holder().as_deref()) {
-        return Ok(());
-    }
     delete_bytes(&state.storage, &[f.rejects_key()]).await?;
     let Err(e) = delete_bytes(&state.storage, std::slice::from_ref(&f.storage_key)).await else {
         return Ok(());

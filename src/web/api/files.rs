@@ -542,12 +542,7 @@ pub async fn delete(
         let (row, by, here) = (f.clone(), actor.clone(), state.storage.holder());
         rows_after_bytes(&state, move |conn| file::delete(conn, &row, &by, here.as_deref())).await?;
         // An extraction finishing meanwhile may have put its rejected rows back.
-        let here = state.storage.holder();
-        let rejects: Vec<String> = match f.held_elsewhere(here.as_deref()) {
-            true => Vec::new(),
-            false => vec![rejects],
-        };
-        if let Err(e) = delete_bytes(&state.storage, &rejects).await {
+        if let Err(e) = delete_bytes(&state.storage, &[rejects]).await {
             tracing::warn!(error = %e, "deleting stored bytes failed");
         }
         Ok(())

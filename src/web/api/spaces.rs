@@ -395,13 +395,7 @@ pub async fn delete(
             // Bytes in another process's data folder are handed over to it with the rows.
             let files = crate::model::file::in_space(conn, &s.id)?;
             crate::model::file::hand_over(conn, &files, here.as_deref())?;
-            let elsewhere: Vec<String> = files
-                .iter()
-                .filter(|f| f.held_elsewhere(here.as_deref()))
-                .flat_map(|f| [f.rejects_key(), f.storage_key.clone()])
-                .collect();
             let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
-            now.retain(|k| !elsewhere.contains(k));
             // Records frozen for Submit deliveries go with the space (their rows have no
             // key to the space to cascade).
             let submissions = crate::model::submission::of_space(conn, &s.id, i64::MAX)?;
