@@ -8,12 +8,7 @@ use wharf::app::Application;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_without_the_file_leaves_its_extraction_to_the_others() {
     let first = spawn_app(Db::Postgres).await;
-    // A second process on the same database with a data folder of its own.
-    let other_dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = first.settings.clone();
-    settings.data_dir = other_dir.path().to_path_buf();
-    let second = Application::build(settings).expect("second process builds");
-    tokio::spawn(second.run_until_stopped());
+    let (_second, _its_folder) = another_process(&first);
 
     let space = first.bare_space("Two folders").await;
     let mut csv = String::from("Email,Name\n");
@@ -43,12 +38,7 @@ async fn a_process_without_the_file_leaves_its_extraction_to_the_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_through_another_process_reaches_the_bytes_holder() {
     let first = spawn_app(Db::Postgres).await;
-    let other_dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = first.settings.clone();
-    settings.data_dir = other_dir.path().to_path_buf();
-    let second = Application::build(settings).expect("second process builds");
-    let second_base = format!("http://127.0.0.1:{}", second.port());
-    tokio::spawn(second.run_until_stopped());
+    let (second_base, _its_folder) = another_process(&first);
     let through_second = |method: reqwest::Method, path: &str| {
         first
             .client
@@ -112,6 +102,18 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
         "the holder deletes the bytes of the space's file",
     )
     .await;
+}
+
+/// A second process on `first`'s database with a data folder of its own: its address, and
+/// the folder (removed when dropped).
+fn another_process(first: &TestApp) -> (String, tempfile::TempDir) {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut settings = first.settings.clone();
+    settings.data_dir = folder.path().to_path_buf();
+    let second = Application::build(settings).expect("second process builds");
+    let base = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    (base, folder)
 }
 
 /// Waits up to 30 s for `done`.
