@@ -390,6 +390,80 @@ pub fn besides_side(name: &str) -> usize {
     tokens(name).iter().filter(|w| !sided(w)).count()
 }
 
+/// For an order's status or amounts, whether a header says they are the order's (`Order
+/// Status`, `Sale Total`: `Some(true)`) or another thing's (`Shipping Status`, `Payment
+/// Status`, `Line Total`: `Some(false)`); `None` when it says neither or for other concepts.
+pub fn of_the_order_or_another(concept: &str, name: &str) -> Option<bool> {
+    const ORDER: [&str; 9] = [
+        "order",
+        "sale",
+        "pedido",
+        "commande",
+        "bestellung",
+        "orden",
+        "ordine",
+        "bestelling",
+        "zamówienia",
+    ];
+    const ANOTHER: [&str; 22] = [
+        "shipping",
+        "ship",
+        "shipment",
+        "delivery",
+        "payment",
+        "financial",
+        "fulfillment",
+        "fulfilment",
+        "transaction",
+        "line",
+        "item",
+        "lineitem",
+        "envio",
+        "envío",
+        "pagamento",
+        "pago",
+        "paiement",
+        "livraison",
+        "zahlung",
+        "versand",
+        "verzending",
+        "betaling",
+    ];
+    if !matches!(concept, "status" | "total" | "tax" | "discount") {
+        return None;
+    }
+    let tokens = tokens(name);
+    let has = |ws: &[&str]| tokens.iter().any(|t| ws.contains(&t.as_str()));
+    match (has(&ORDER), has(&ANOTHER)) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a header says its column is not the field's value: marked unused (`Email (do
+/// not use)`, `Old Phone`), or a return's or a refund's (`Return Tracking Number`,
+/// `Refunded Amount`), or a fee (`Payment Method Fee`).
+pub fn not_for_use(name: &str) -> bool {
+    const NOT: [&str; 10] = [
+        "unused",
+        "deprecated",
+        "obsolete",
+        "old",
+        "legacy",
+        "return",
+        "returned",
+        "refund",
+        "refunded",
+        "fee",
+    ];
+    let tokens = tokens(name);
+    let said = tokens.join(" ");
+    said.contains("do number use")
+        || said.contains("do not use")
+        || tokens.iter().any(|t| NOT.contains(&t.as_str()))
+}
+
 /// A header naming two of the usual concepts at once (`Company City`, `City of Birth`): it
 /// is neither, whatever its letters share with one.
 pub fn names_two(name: &str) -> bool {

@@ -114,6 +114,10 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
     if target.alternative_names.iter().any(|n| equals(n)) {
         return Some((Certainty::Strong, 0.9));
     }
+    // `Order Date (do not use)`, `Return Tracking Number`: marked as not the field's.
+    if names.iter().any(|n| concepts::not_for_use(n)) {
+        return None;
+    }
     let targets = || {
         std::iter::once(target.key.as_str())
             .chain(std::iter::once(target.label.as_str()))
@@ -183,7 +187,16 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
             false => 0.0,
         };
         let side = if same_side { 0.02 } else { 0.0 };
-        let confidence = 0.85 + side - 0.01 * extra as f64 + own - near;
+        // An order's status or amounts: the order's own column before a payment's, a
+        // shipment's or a line's (`Order Status` before `Shipping Status`, `Order Total`
+        // before `Line Total`); a status of something else alone is only a guess.
+        let whose = match concepts::of_the_order_or_another(concept, &source.label) {
+            Some(true) => 0.015,
+            Some(false) if concept == "status" => return Some((Certainty::Weak, WEAK_AT)),
+            Some(false) => -0.015,
+            None => 0.0,
+        };
+        let confidence = 0.85 + side - 0.01 * extra as f64 + own - near + whose;
         return Some((Certainty::Strong, (confidence * 1000.0).round() / 1000.0));
     }
     // `Name` is as near `Last name` as to `First name`, and is neither.
@@ -253,8 +266,40 @@ pub fn automap(sources: &[SourceColumn], targets: &[TargetField]) -> Vec<Match> 
             out.push(m);
         }
     }
+    one_address(sources, targets, &mut out);
     out.sort_by_key(|m| m.source);
     out
+}
+
+/// The address parts going to fields that name no side all come from one address: once the
+/// pairing took parts of a home and of a business address (`Home Street`, `Business
+/// Country`), the parts of the side fewer of them came from are left out (an address that
+/// does not exist is worse than one left to fill).
+fn one_address(sources: &[SourceColumn], targets: &[TargetField], out: &mut Vec<Match>) {
+    let side_of = |m: &Match| -> Option<bool> {
+        let target = &targets[m.target];
+        let field_sides = concepts::sides(&format!("{} {}", target.key, target.label));
+        let part = matches!(
+            concepts::concept_of(&target.label).or_else(|| concepts::concept_of(&target.key)),
+            Some("street" | "city" | "region" | "postal code" | "country")
+        );
+        let source = &sources[m.source];
+        (part && field_sides[1].is_none())
+            .then(|| concepts::sides(&format!("{} {}", source.key, source.label))[1])
+            .flatten()
+    };
+    let sides: Vec<Option<bool>> = out.iter().map(side_of).collect();
+    let count = |want: bool| sides.iter().filter(|s| **s == Some(want)).count();
+    let (home, business) = (count(false), count(true));
+    if home == 0 || business == 0 {
+        return;
+    }
+    let dropped = Some(home >= business);
+    let mut k = 0;
+    out.retain(|_| {
+        k += 1;
+        sides[k - 1] != dropped
+    });
 }
 
 /// An option of an enum field.

@@ -251,3 +251,88 @@ fn a_billing_column_never_fills_a_shipping_field() {
         ]
     );
 }
+
+/// Probe 43: among an order's status and amount columns, the order's own wins whatever the
+/// order of the columns; a status of something else alone is a guess; columns marked as
+/// not the value take nothing; one address's parts.
+#[test]
+fn the_orders_own_column_wins_and_addresses_are_not_mixed() {
+    let orders = fields(&[
+        ("status", "Status"),
+        ("total", "Total"),
+        ("tax", "Tax"),
+        ("tracking_number", "Tracking number"),
+        ("order_date", "Order date"),
+        ("payment_method", "Payment method"),
+    ]);
+    let pairs = pairs_of(
+        &[
+            "Shipping Status",
+            "Order Status",
+            "Line Total",
+            "Order Total",
+            "Line Tax",
+            "Order Tax",
+            "Return Tracking Number",
+            "Order Date (do not use)",
+            "Payment Method Fee",
+        ],
+        &orders,
+    );
+    assert_eq!(
+        pairs,
+        vec![
+            ("Order Status".to_string(), "status".to_string()),
+            ("Order Total".to_string(), "total".to_string()),
+            ("Order Tax".to_string(), "tax".to_string()),
+        ]
+    );
+    let alone = automap(&src(&["Payment Status"]), &orders);
+    assert_eq!(alone.len(), 1);
+    assert_eq!(alone[0].certainty, Certainty::Weak, "{alone:?}");
+
+    let contacts = fields(&[
+        ("street", "Street"),
+        ("city", "City"),
+        ("postal_code", "Postal code"),
+        ("country", "Country"),
+    ]);
+    let pairs = pairs_of(
+        &[
+            "Business Street",
+            "Business City",
+            "Business Country/Region",
+            "Home Street",
+            "Home City",
+            "Home Postal Code",
+        ],
+        &contacts,
+    );
+    assert_eq!(
+        pairs,
+        vec![
+            ("Home Street".to_string(), "street".to_string()),
+            ("Home City".to_string(), "city".to_string()),
+            ("Home Postal Code".to_string(), "postal_code".to_string()),
+        ],
+        "the business country is not a home address's"
+    );
+}
+
+fn fields(list: &[(&str, &str)]) -> Vec<TargetField> {
+    list.iter()
+        .map(|(k, l)| TargetField {
+            key: k.to_string(),
+            label: l.to_string(),
+            alternative_names: Vec::new(),
+        })
+        .collect()
+}
+
+/// (header, field key) of each pair automap makes, by column.
+fn pairs_of(headers: &[&str], targets: &[TargetField]) -> Vec<(String, String)> {
+    automap(&src(headers), targets)
+        .iter()
+        .map(|m| (headers[m.source].to_string(), targets[m.target].key.clone()))
+        .collect()
+}

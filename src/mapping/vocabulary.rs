@@ -132,6 +132,8 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
     (
         "email",
         &[
+            "e postadress",
+            "epostadress",
             "adresse de messagerie",
             "emailadres",
             "email adresse",
@@ -195,6 +197,7 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
     (
         "last name",
         &[
+            "primer apellido",
             "apellido paterno",
             "apelido",
             "apelidos",
@@ -226,6 +229,13 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
     (
         "phone",
         &[
+            "telefon komórkowy",
+            "telefon komorkowy",
+            "teléfono móvil",
+            "telefono movil",
+            "portable",
+            "téléphone fixe",
+            "telephone fixe",
             "telefono fijo",
             "telephone kom",
             "telemóvel",
@@ -264,6 +274,7 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
     (
         "company",
         &[
+            "nazwa firmy",
             "arbeitgeber",
             "bedrijf",
             "bedrijfsnaam",
@@ -334,6 +345,8 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
     (
         "street",
         &[
+            "utdelningsadress",
+            "straatnaam",
             "rue",
             "adresse postale",
             "calle",
@@ -375,6 +388,8 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
     (
         "city",
         &[
+            "población",
+            "poblacion",
             "localidad",
             "miejscowosc",
             "miejscowość",
@@ -914,8 +929,6 @@ pub(super) const CONCEPTS: &[(&str, &[&str])] = &[
             "amount",
             "gross",
             "total price",
-            "order value",
-            "total value",
             "total collected",
             "total paid",
             "total ttc",
