@@ -368,6 +368,38 @@ pub fn hand_over(conn: &mut AnyConnection, deleted: &[File], here: Option<&str>)
     Ok(())
 }
 
+/// Records `holder` as the folder of those of `ids` that record none (files uploaded before
+/// folders had ids); how many.
+pub fn claim_unrecorded(conn: &mut AnyConnection, ids: &[String], holder: &str) -> QueryResult<usize> {
+    let mut claimed = 0;
+    for chunk in ids.chunks(500) {
+        claimed += diesel::update(
+            files::table
+                .filter(files::held_by.is_null())
+                .filter(files::id.eq_any(chunk)),
+        )
+        .set(files::held_by.eq(holder))
+        .execute(conn)?;
+    }
+    Ok(claimed)
+}
+
+/// How many handed-over deletes have waited since before `since` for folders other than
+/// `holder`, and which folders: a folder no running process has.
+pub fn handed_over_waiting(
+    conn: &mut AnyConnection,
+    holder: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::stored_deletes;
+    stored_deletes::table
+        .filter(stored_deletes::holder.ne(holder))
+        .filter(stored_deletes::created_at.lt(since))
+        .group_by(stored_deletes::holder)
+        .select((stored_deletes::holder, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 /// Keys handed over to data folder `holder` to delete, oldest first.
 pub fn handed_to(conn: &mut AnyConnection, holder: &str, limit: i64) -> QueryResult<Vec<String>> {
     use crate::db::schema::stored_deletes;

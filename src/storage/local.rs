@@ -40,17 +40,23 @@ impl Folder {
 
     fn read_or_make_holder(&self) -> io::Result<String> {
         let path = self.root.join(HOLDER_FILE);
-        if let Ok(id) = std::fs::read_to_string(&path) {
-            if !id.trim().is_empty() {
-                return Ok(id.trim().to_string());
-            }
-        }
+        let empty = match std::fs::read_to_string(&path) {
+            Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+            // A file left empty (a crash while the first process wrote it, a truncation)
+            // names nothing: it is written again.
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
         std::fs::create_dir_all(&self.root)?;
         let id = format!("folder_{}", temp_name());
         let tmp = self.root.join(format!("{HOLDER_FILE}.{}", temp_name()));
         std::fs::write(&tmp, &id)?;
         // A link fails when another process made the file first: its id is the folder's.
-        let linked = std::fs::hard_link(&tmp, &path);
+        let linked = match empty {
+            true => std::fs::rename(&tmp, &path),
+            false => std::fs::hard_link(&tmp, &path),
+        };
         let _ = std::fs::remove_file(&tmp);
         match linked {
             Ok(()) => Ok(id),
@@ -59,6 +65,19 @@ impl Folder {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The names of the objects directly under folder `prefix` (`files`).
+    pub(super) fn names_under(&self, prefix: &str) -> Vec<String> {
+        std::fs::read_dir(self.root.join(prefix))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().is_file())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Where the object of a (checked) key lives.

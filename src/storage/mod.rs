@@ -177,12 +177,36 @@ impl Storage {
         Ok(Storage(Inner::Bucket(std::sync::Arc::new(b))))
     }
 
-    /// The bucket when one is set, else the `storage/` folder of the data directory.
+    /// The bucket when one is set, else the `storage/` folder of the data directory, which
+    /// must have an id ([`Storage::holder`]): a folder whose `holder-id` cannot be read or
+    /// written stops the start, as files could not say where their bytes are.
     pub fn from_settings(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
         let folder = settings.data_dir.join("storage");
         match &settings.storage {
             Some(b) => Self::bucket(b, folder.join("tmp")),
-            None => Ok(Self::local(folder)),
+            None => {
+                let storage = Self::local(folder.clone());
+                if storage.holder().is_none() {
+                    anyhow::bail!(
+                        "the data folder {} has no readable id: {} must be a file this process can read and write",
+                        folder.display(),
+                        folder.join("holder-id").display()
+                    );
+                }
+                Ok(storage)
+            }
+        }
+    }
+
+    /// The ids of the files whose bytes this process's folder holds (none with a bucket).
+    pub fn local_file_ids(&self) -> Vec<String> {
+        match &self.0 {
+            Inner::Local(f) => f
+                .names_under("files")
+                .into_iter()
+                .filter(|n| !n.ends_with(".rejects.csv"))
+                .collect(),
+            Inner::Bucket(_) => Vec::new(),
         }
     }
 
@@ -441,6 +465,26 @@ fn sweep_files(dir: &std::path::Path, older_than: std::time::Duration) -> usize 
 mod tests {
     use super::*;
     use futures_util::TryStreamExt;
+
+    #[test]
+    fn a_folder_keeps_its_id_and_an_empty_one_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Storage::local(dir.path()).holder().expect("an id");
+        assert!(id.starts_with("folder_"), "{id}");
+        // Another process on the same folder reads the same id.
+        assert_eq!(Storage::local(dir.path()).holder(), Some(id.clone()));
+        std::fs::write(dir.path().join("holder-id"), "").unwrap();
+        let again = Storage::local(dir.path()).holder().expect("an id");
+        assert!(!again.is_empty() && again != id);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("holder-id")).unwrap(),
+            again
+        );
+        // A folder whose id cannot be read has none.
+        std::fs::remove_file(dir.path().join("holder-id")).unwrap();
+        std::fs::create_dir(dir.path().join("holder-id")).unwrap();
+        assert_eq!(Storage::local(dir.path()).holder(), None);
+    }
 
     async fn read_all(storage: &Storage, key: &str) -> Vec<u8> {
         read_span(storage, key, None).await

@@ -33,23 +33,64 @@ pub fn sweep(pool: &Pool, storage: &Storage) -> Result<usize, String> {
     Ok(gone)
 }
 
+/// At start: claims the files whose bytes this folder holds but that record no folder
+/// (uploaded before folders had ids), so deletes through other processes reach them; and
+/// says when deletes wait for a folder no process has taken for an hour (a retired
+/// process, or a folder whose `holder-id` was lost or copied).
+pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
+    let Some(holder) = storage.holder() else {
+        return Ok(());
+    };
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let ids = storage.local_file_ids();
+    let claimed = file::claim_unrecorded(&mut conn, &ids, &holder).map_err(|e| e.to_string())?;
+    if claimed > 0 {
+        tracing::info!(
+            claimed,
+            holder,
+            "recorded this data folder as the holder of its files"
+        );
+    }
+    let hour_ago = crate::model::now() - chrono::Duration::hours(1);
+    for (other, waiting) in
+        file::handed_over_waiting(&mut conn, &holder, hour_ago).map_err(|e| e.to_string())?
+    {
+        tracing::warn!(
+            folder = other,
+            waiting,
+            "deletes of file bytes wait for a data folder no running process has taken for an hour; \
+             start the process whose storage/holder-id says so, or delete those bytes by hand"
+        );
+    }
+    Ok(())
+}
+
 /// Starts the loop on its own thread; it ends once the application has gone (`pool` gives
 /// `None`). Nothing to do with a bucket, which every process deletes from.
 pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wharf-handed-over".into())
-        .spawn(move || loop {
-            let Some((pool, storage)) = pool() else { return };
-            if storage.holder().is_none() {
-                return;
+        .spawn(move || {
+            let mut started = false;
+            loop {
+                let Some((pool, storage)) = pool() else { return };
+                if storage.holder().is_none() {
+                    return;
+                }
+                if !started {
+                    started = true;
+                    if let Err(e) = at_start(&pool, &storage) {
+                        tracing::warn!(error = %e, "claiming this data folder's files failed");
+                    }
+                }
+                match sweep(&pool, &storage) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(n, "deleted bytes of files deleted through other processes"),
+                    Err(e) => tracing::warn!(error = %e, "looking for handed-over bytes failed"),
+                }
+                drop((pool, storage));
+                std::thread::sleep(EVERY);
             }
-            match sweep(&pool, &storage) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(n, "deleted bytes of files deleted through other processes"),
-                Err(e) => tracing::warn!(error = %e, "looking for handed-over bytes failed"),
-            }
-            drop((pool, storage));
-            std::thread::sleep(EVERY);
         })?;
     Ok(())
 }

@@ -85,6 +85,44 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
     )
     .await;
 
+    // A file uploaded before folders had ids records none: its holder claims it at start,
+    // and a delete through the second reaches it then too.
+    let (status, file) = first
+        .upload(&space, "old.csv", b"Email\nc@x.org\n".to_vec())
+        .await;
+    assert_eq!(status, 200, "{file}");
+    let old = file["data"]["id"].as_str().unwrap().to_string();
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::files;
+        let mut conn = first.pool.get().expect("conn");
+        diesel::update(files::table.find(&old))
+            .set(files::held_by.eq(None::<String>))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let storage = wharf::storage::Storage::local(first.data_dir.join("storage"));
+    wharf::workers::handed_over::at_start(&first.pool, &storage).unwrap();
+    let resp = through_second(reqwest::Method::GET, &format!("/files/{old}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        503,
+        "the claimed file is known to be elsewhere"
+    );
+    let resp = through_second(reqwest::Method::DELETE, &format!("/files/{old}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    wait_until(
+        || !held(&old),
+        "the holder deletes the bytes of a file it claimed",
+    )
+    .await;
+
     // A space deleted through the second: the bytes of its files go too.
     let (status, file) = first
         .upload(&space, "second.csv", b"Email\nb@x.org\n".to_vec())
