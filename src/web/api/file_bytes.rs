@@ -146,8 +146,7 @@ pub async fn stream_rejects(
     f: &crate::model::file::File,
 ) -> Result<HttpResponse, AppError> {
     let (name, key) = (format!("{} rejects.csv", f.name), f.rejects_key());
-    let elsewhere = f.reject_count > 0 && f.held_elsewhere(state.storage.holder().as_deref());
-    if elsewhere && !state.storage.exists(&key) {
+    if f.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&key) {
         return Err(held_elsewhere(f));
     }
     let object = Object {
