@@ -56,10 +56,11 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
     assert!(held(&kept), "the first process holds the upload");
 
     // A download through the second says why it cannot serve the bytes.
-    let resp = through_second(reqwest::Method::GET, &format!("/files/{kept}/download"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sent(through_second(
+        reqwest::Method::GET,
+        &format!("/files/{kept}/download"),
+    ))
+    .await;
     assert_eq!(resp.status().as_u16(), 503);
     let body: serde_json::Value = resp.json().await.unwrap();
     let message = body["errors"][0]["message"]
@@ -72,10 +73,7 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
     );
 
     // Deleted through the second, the first deletes its bytes.
-    let resp = through_second(reqwest::Method::DELETE, &format!("/files/{kept}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sent(through_second(reqwest::Method::DELETE, &format!("/files/{kept}"))).await;
     assert_eq!(resp.status().as_u16(), 200);
     let (status, _) = first.get_json(&format!("/files/{kept}")).await;
     assert_eq!(status, 404);
@@ -103,19 +101,17 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
     }
     let storage = wharf::storage::Storage::local(first.data_dir.join("storage"));
     wharf::workers::handed_over::at_start(&first.pool, &storage).unwrap();
-    let resp = through_second(reqwest::Method::GET, &format!("/files/{old}/download"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sent(through_second(
+        reqwest::Method::GET,
+        &format!("/files/{old}/download"),
+    ))
+    .await;
     assert_eq!(
         resp.status().as_u16(),
         503,
         "the claimed file is known to be elsewhere"
     );
-    let resp = through_second(reqwest::Method::DELETE, &format!("/files/{old}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sent(through_second(reqwest::Method::DELETE, &format!("/files/{old}"))).await;
     assert_eq!(resp.status().as_u16(), 200);
     wait_until(
         || !held(&old),
@@ -130,10 +126,11 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
     assert_eq!(status, 200, "{file}");
     let in_space = file["data"]["id"].as_str().unwrap().to_string();
     assert!(held(&in_space));
-    let resp = through_second(reqwest::Method::DELETE, &format!("/spaces/{space}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sent(through_second(
+        reqwest::Method::DELETE,
+        &format!("/spaces/{space}"),
+    ))
+    .await;
     assert_eq!(resp.status().as_u16(), 200);
     wait_until(
         || !held(&in_space),
@@ -152,6 +149,11 @@ fn another_process(first: &TestApp) -> (String, tempfile::TempDir) {
     let base = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until_stopped());
     (base, folder)
+}
+
+/// A request through the second process, answered.
+async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("the request is answered")
 }
 
 /// Waits up to 30 s for `done`.
