@@ -3,7 +3,8 @@
 //! `Billing First Name` and `Address 1 - City` each name one concept, and a field whose key
 //! or label names the same concept is the column's field.
 
-use super::vocabulary::{CONCEPTS, FILLER, NOISE, QUESTIONS, SHORT};
+use super::sides::sides;
+use super::vocabulary::{concepts, FILLER, NOISE, QUESTIONS, SHORT};
 
 /// The words of a name, lowercase: split at punctuation, spaces, camelCase and a number
 /// after letters (`ADDR1`), `e-mail` joined and short forms written out.
@@ -66,8 +67,7 @@ fn words(name: &str) -> Vec<String> {
 }
 
 fn lookup(phrase: &str) -> Option<&'static str> {
-    CONCEPTS
-        .iter()
+    concepts()
         .find(|(_, phrases)| phrases.contains(&phrase))
         .map(|(concept, _)| *concept)
 }
@@ -284,78 +284,6 @@ pub fn about_another(name: &str) -> bool {
     said.len() >= 2 && said.last().is_some_and(|w| ABOUT.contains(&w.as_str()))
 }
 
-/// Which of two sides a header's words put a value on, by group: billing or shipping,
-/// home or work. `None` where it says neither.
-pub fn sides(name: &str) -> [Option<bool>; 2] {
-    let tokens = tokens(name);
-    let has = |ws: &[&str]| tokens.iter().any(|t| ws.contains(&t.as_str()));
-    GROUPS.map(|(a, b)| match (has(a), has(b)) {
-        (true, false) => Some(false),
-        (false, true) => Some(true),
-        _ => None,
-    })
-}
-
-/// Every word that puts a value on a side.
-const SIDE_WORDS: [&[&str]; 4] = [GROUPS[0].0, GROUPS[0].1, GROUPS[1].0, GROUPS[1].1];
-
-/// Billing or shipping, home or work: the words of each side.
-const GROUPS: [(&[&str], &[&str]); 2] = [
-    (
-        &[
-            "billing",
-            "bill",
-            "invoice",
-            "invoicing",
-            "facturation",
-            "facturación",
-            "facturacion",
-            "facturatie",
-            "rechnung",
-            "rechnungsadresse",
-        ],
-        &[
-            "shipping",
-            "ship",
-            "delivery",
-            "livraison",
-            "envío",
-            "envio",
-            "verzending",
-            "lieferadresse",
-            "afleveradres",
-            "lieferung",
-            "versand",
-        ],
-    ),
-    (
-        &[
-            "home", "personal", "private", "privat", "privé", "prive", "domicile", "casa", "thuis",
-        ],
-        &[
-            "business",
-            "work",
-            "office",
-            "geschäftlich",
-            "geschaeftlich",
-            "geschaftlich",
-            "bureau",
-            "ufficio",
-        ],
-    ),
-];
-
-/// How much an address part's header makes it a person's own (a contacts sheet's address is
-/// the home one before the business one, so its parts come from one address),
-/// for a field that names no side: a little, to choose between columns naming one concept.
-pub fn own_weight(name: &str) -> f64 {
-    match sides(name)[1] {
-        Some(false) => 0.004,
-        Some(true) => -0.004,
-        None => 0.0,
-    }
-}
-
 /// Whether a phone column is the plain one: no side, not a mobile (`Phone`, `Tel.`,
 /// `Telefono fijo`, `Phone Number`). The plain phone goes first to a sheet's phone; among
 /// the others (`Business Phone`, `Mobile`, `Home Phone`), the first column.
@@ -382,12 +310,6 @@ pub fn plain_phone(name: &str) -> bool {
             || w.chars().all(|c| c.is_ascii_digit())
             || (lookup(w) == Some("phone") && !MOBILE.contains(&w.as_str()))
     })
-}
-
-/// The words of a name that say something besides its side (`Ort privat` says `Ort`).
-pub fn besides_side(name: &str) -> usize {
-    let sided = |w: &String| SIDE_WORDS.iter().any(|group| group.contains(&w.as_str()));
-    tokens(name).iter().filter(|w| !sided(w)).count()
 }
 
 /// For an order's status or amounts, whether a header says they are the order's (`Order
@@ -558,7 +480,7 @@ mod tests {
     #[test]
     fn no_phrase_names_two_concepts() {
         let mut seen = std::collections::HashMap::new();
-        for (concept, phrases) in CONCEPTS {
+        for (concept, phrases) in concepts() {
             for phrase in *phrases {
                 if let Some(other) = seen.insert(*phrase, *concept) {
                     panic!("{phrase:?} names both {other} and {concept}");

@@ -9,6 +9,7 @@
 mod concepts;
 #[cfg(test)]
 mod quality;
+mod sides;
 #[cfg(test)]
 mod tests;
 mod vocabulary;
@@ -138,8 +139,8 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
         return None;
     }
     // `Billing Zip` is not a shipping postal code, nor `Business Phone` a home phone.
-    let field_sides = concepts::sides(&format!("{} {}", target.key, target.label));
-    let column_sides = concepts::sides(&names.join(" "));
+    let field_sides = sides::sides(&format!("{} {}", target.key, target.label));
+    let column_sides = sides::sides(&names.join(" "));
     let same_side = field_sides
         .iter()
         .zip(&column_sides)
@@ -170,7 +171,7 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
         let address = matches!(concept, "street" | "city" | "region" | "postal code" | "country");
         // An address part's side is weighed below, not counted as more words.
         let said = match address {
-            true => concepts::besides_side(&source.label),
+            true => sides::besides_side(&source.label),
             false if concept == "phone" => match concepts::plain_phone(&source.label) {
                 true => 1,
                 false => 2,
@@ -183,7 +184,7 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
         // A creation date fills a signup or order date after a column naming it.
         let near = if concept == field_concept { 0.0 } else { 0.005 };
         let own = match address && field_sides.iter().all(Option::is_none) {
-            true => concepts::own_weight(&source.label),
+            true => sides::own_weight(&source.label),
             false => 0.0,
         };
         let side = if same_side { 0.02 } else { 0.0 };
@@ -278,14 +279,14 @@ pub fn automap(sources: &[SourceColumn], targets: &[TargetField]) -> Vec<Match> 
 fn one_address(sources: &[SourceColumn], targets: &[TargetField], out: &mut Vec<Match>) {
     let side_of = |m: &Match| -> Option<bool> {
         let target = &targets[m.target];
-        let field_sides = concepts::sides(&format!("{} {}", target.key, target.label));
+        let field_sides = sides::sides(&format!("{} {}", target.key, target.label));
         let part = matches!(
             concepts::concept_of(&target.label).or_else(|| concepts::concept_of(&target.key)),
             Some("street" | "city" | "region" | "postal code" | "country")
         );
         let source = &sources[m.source];
         (part && field_sides[1].is_none())
-            .then(|| concepts::sides(&format!("{} {}", source.key, source.label))[1])
+            .then(|| sides::sides(&format!("{} {}", source.key, source.label))[1])
             .flatten()
     };
     let sides: Vec<Option<bool>> = out.iter().map(side_of).collect();
