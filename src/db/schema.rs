@@ -493,6 +493,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
+        held_by -> Nullable<Text>,
     }
 }
 

@@ -50,6 +50,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         frozen.push(freeze(cx, conn, &id, ctx, q)?);
     }
     let count: i64 = frozen.iter().map(|s| s.total).sum();
+    let holder = cx.storage.holder();
     let made = hand_over(conn, job, worker, &slug, |conn| {
         submission::insert(
             conn,
@@ -63,6 +64,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 slug: &slug,
                 sheets: &frozen,
                 created_by: &job.created_by,
+                held_by: holder.as_deref(),
             },
         )?;
         Ok(())

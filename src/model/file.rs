@@ -344,26 +344,33 @@ pub fn in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec
 /// (than `here`) for that process to delete ([`handed_to`], [`handed_over_done`]). Called
 /// in the transaction that deletes their rows, so no row goes without its bytes' delete.
 pub fn hand_over(conn: &mut AnyConnection, deleted: &[File], here: Option<&str>) -> QueryResult<()> {
-    use crate::db::schema::stored_deletes;
-    let t = now();
     for f in deleted.iter().filter(|f| f.held_elsewhere(here)) {
         let holder = f.held_by.clone().unwrap_or_default();
-        for key in [f.rejects_key(), f.storage_key.clone()] {
-            let row = (
-                stored_deletes::holder.eq(&holder),
-                stored_deletes::storage_key.eq(key),
-                stored_deletes::created_at.eq(t),
-            );
-            match conn {
-                AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(stored_deletes::table)
-                    .values(row)
-                    .execute(c)?,
-                AnyConnection::Postgres(c) => diesel::insert_into(stored_deletes::table)
-                    .values(row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?,
-            };
-        }
+        hand_over_keys(conn, &holder, &[f.rejects_key(), f.storage_key.clone()])?;
+    }
+    Ok(())
+}
+
+/// Leaves `keys` for the process whose data folder is `holder` to delete (the bytes of a
+/// file, or the records a Submit froze, whose rows are deleted in the caller's transaction).
+pub fn hand_over_keys(conn: &mut AnyConnection, holder: &str, keys: &[String]) -> QueryResult<()> {
+    use crate::db::schema::stored_deletes;
+    let t = now();
+    for key in keys {
+        let row = (
+            stored_deletes::holder.eq(holder),
+            stored_deletes::storage_key.eq(key),
+            stored_deletes::created_at.eq(t),
+        );
+        match conn {
+            AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(stored_deletes::table)
+                .values(row)
+                .execute(c)?,
+            AnyConnection::Postgres(c) => diesel::insert_into(stored_deletes::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        };
     }
     Ok(())
 }

@@ -49,6 +49,9 @@ pub struct Submission {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub delivered_at: Option<NaiveDateTime>,
+    /// Without a bucket, the data folder holding the frozen records
+    /// ([`crate::storage::Storage::holder`]); `None` with a bucket, or frozen before it existed.
+    pub held_by: Option<String>,
 }
 
 /// One sheet as frozen: its records are in the stored file `storage_key`.
@@ -87,6 +90,20 @@ impl Submission {
 
     pub fn try_list(&self) -> Vec<Try> {
         serde_json::from_str(&self.tries).unwrap_or_default()
+    }
+
+    /// Whether another process's data folder holds the frozen records (than `here`, this
+    /// process's; `None` with a bucket, where every process reads them).
+    pub fn held_elsewhere(&self, here: Option<&str>) -> bool {
+        self.held_by.as_deref().is_some_and(|h| Some(h) != here)
+    }
+
+    /// The stored keys of what it froze: each sheet's records and their versions.
+    pub fn frozen_keys(&self) -> Vec<String> {
+        self.frozen_sheets()
+            .into_iter()
+            .flat_map(|f| std::iter::once(f.storage_key).chain(f.versions_key))
+            .collect()
     }
 }
 
@@ -146,6 +163,8 @@ pub struct NewSubmission<'a> {
     pub slug: &'a str,
     pub sheets: &'a [FrozenSheet],
     pub created_by: &'a str,
+    /// The data folder holding the frozen records, without a bucket.
+    pub held_by: Option<&'a str>,
 }
 
 /// Records a frozen submission, due at once (in the caller's transaction).
@@ -167,6 +186,7 @@ pub fn insert(conn: &mut AnyConnection, n: &NewSubmission) -> QueryResult<()> {
             submissions::next_attempt_at.eq(Some(t)),
             submissions::created_by.eq(n.created_by),
             submissions::created_at.eq(t),
+            submissions::held_by.eq(n.held_by),
         ))
         .execute(conn)?;
     Ok(())
@@ -189,15 +209,26 @@ pub fn of_job(conn: &mut AnyConnection, job: &JobId) -> QueryResult<Option<Submi
 }
 
 /// Deletes submissions and answers the storage keys of what they froze, for the caller
-/// to delete (a space deleted, or a submission whose job is gone).
-pub fn delete_returning_keys(conn: &mut AnyConnection, gone: &[Submission]) -> QueryResult<Vec<String>> {
+/// to delete (a space deleted, or a submission whose job is gone). Records frozen in
+/// another process's data folder (than `here`) are handed over to it instead, in the
+/// caller's transaction ([`crate::model::file::hand_over_keys`]).
+pub fn delete_returning_keys(
+    conn: &mut AnyConnection,
+    gone: &[Submission],
+    here: Option<&str>,
+) -> QueryResult<Vec<String>> {
     let ids: Vec<&SubmissionId> = gone.iter().map(|s| &s.id).collect();
     diesel::delete(submissions::table.filter(submissions::id.eq_any(ids))).execute(conn)?;
-    Ok(gone
-        .iter()
-        .flat_map(|s| s.frozen_sheets())
-        .flat_map(|f| std::iter::once(f.storage_key).chain(f.versions_key))
-        .collect())
+    let mut ours = Vec::new();
+    for s in gone {
+        match &s.held_by {
+            Some(holder) if s.held_elsewhere(here) => {
+                super::file::hand_over_keys(conn, holder, &s.frozen_keys())?
+            }
+            _ => ours.extend(s.frozen_keys()),
+        }
+    }
+    Ok(ours)
 }
 
 /// A space's submissions, newest first.
@@ -211,20 +242,22 @@ pub fn of_space(conn: &mut AnyConnection, space: &SpaceId, limit: i64) -> QueryR
 }
 
 /// Takes the oldest due submission for `worker`: pending, due, and not claimed, or
-/// claimed longer than `lease` ago (by a process that died).
+/// claimed longer than `lease` ago (by a process that died). Without a bucket (`here` is
+/// this process's data folder), only one whose frozen records this process can read.
 pub fn claim_due(
     conn: &mut AnyConnection,
     worker: &str,
     lease: TimeDelta,
+    here: Option<&str>,
 ) -> QueryResult<Option<Submission>> {
-    use diesel::sql_types::{Text, Timestamp};
+    use diesel::sql_types::{Nullable, Text, Timestamp};
     let lock = match crate::db::backend_of(conn) {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let t = now();
     // A read first: an idle worker polls often, and SQLite's UPDATE takes the write lock.
-    let due: i64 = submissions::table
+    let mut due = submissions::table
         .filter(submissions::status.eq(status::PENDING))
         .filter(submissions::next_attempt_at.le(t))
         .filter(
@@ -232,15 +265,18 @@ pub fn claim_due(
                 .is_null()
                 .or(submissions::claimed_at.lt(t - lease)),
         )
-        .count()
-        .get_result(conn)?;
-    if due == 0 {
+        .into_boxed();
+    if let Some(here) = here {
+        due = due.filter(submissions::held_by.is_null().or(submissions::held_by.eq(here)));
+    }
+    if due.count().get_result::<i64>(conn)? == 0 {
         return Ok(None);
     }
     let sql = format!(
         "UPDATE submissions SET claimed_by = $1, claimed_at = $2 \
          WHERE id = (SELECT id FROM submissions WHERE status = 'pending' \
          AND next_attempt_at <= $2 AND (claimed_at IS NULL OR claimed_at < $3) \
+         AND ($4 IS NULL OR held_by IS NULL OR held_by = $4) \
          ORDER BY next_attempt_at, id LIMIT 1{lock}) RETURNING id"
     );
     #[derive(QueryableByName)]
@@ -253,12 +289,30 @@ pub fn claim_due(
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(t)
         .bind::<Timestamp, _>(t - lease)
+        .bind::<Nullable<Text>, _>(here)
         .load(c))
     })?;
     match claimed.into_iter().next() {
         Some(c) => get(conn, &SubmissionId(c.id)),
         None => Ok(None),
     }
+}
+
+/// How many pending submissions have waited since before `since` for data folders other
+/// than `here`, and which folders: a folder no running process has delivers nothing.
+pub fn waiting_elsewhere(
+    conn: &mut AnyConnection,
+    here: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(Option<String>, i64)> = submissions::table
+        .filter(submissions::status.eq(status::PENDING))
+        .filter(submissions::held_by.ne(here))
+        .filter(submissions::next_attempt_at.lt(since))
+        .group_by(submissions::held_by)
+        .select((submissions::held_by, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(h, n)| Some((h?, n))).collect())
 }
 
 /// Lets go of every claim (SQLite, at start: one process owns the database, so any claim

@@ -62,6 +62,16 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
              start the process whose storage/holder-id says so, or delete those bytes by hand"
         );
     }
+    for (other, waiting) in crate::model::submission::waiting_elsewhere(&mut conn, &holder, hour_ago)
+        .map_err(|e| e.to_string())?
+    {
+        tracing::warn!(
+            folder = other,
+            waiting,
+            "submissions have waited an hour for the data folder holding their frozen records; \
+             only the process whose storage/holder-id says so delivers them"
+        );
+    }
     Ok(())
 }
 

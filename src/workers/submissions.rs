@@ -74,8 +74,11 @@ async fn run(ctx: Arc<Context>) {
     }
     loop {
         let Some(pool) = (ctx.pool)() else { return };
-        let worker = ctx.worker_id.clone();
-        let claimed = db(&pool, move |c| Ok(submission::claim_due(c, &worker, LEASE)?)).await;
+        let (worker, here) = (ctx.worker_id.clone(), ctx.storage.holder());
+        let claimed = db(&pool, move |c| {
+            Ok(submission::claim_due(c, &worker, LEASE, here.as_deref())?)
+        })
+        .await;
         match claimed {
             Ok(Some(s)) => deliver(&ctx, &pool, s).await,
             Ok(None) => {
@@ -115,6 +118,7 @@ struct Prepared {
 /// One try of a claimed submission, and what follows from it.
 async fn deliver(ctx: &Arc<Context>, pool: &Pool, s: Submission) {
     let (storage, base) = (ctx.storage.clone(), ctx.base_url.clone());
+    let here = storage.holder();
     let sub = s.clone();
     let prepared = db(pool, move |c| {
         let j = match job::get(c, &sub.job_id) {
@@ -125,6 +129,7 @@ async fn deliver(ctx: &Arc<Context>, pool: &Pool, s: Submission) {
                 return Ok(Err(submission::delete_returning_keys(
                     c,
                     std::slice::from_ref(&sub),
+                    here.as_deref(),
                 )?));
             }
             Err(e) => return Err(e.into()),

@@ -141,7 +141,7 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
 
 /// A second process on `first`'s database with a data folder of its own: its address, and
 /// the folder (removed when dropped).
-fn another_process(first: &TestApp) -> (String, tempfile::TempDir) {
+pub fn another_process(first: &TestApp) -> (String, tempfile::TempDir) {
     let folder = tempfile::tempdir().expect("temp dir");
     let mut settings = first.settings.clone();
     settings.data_dir = folder.path().to_path_buf();
@@ -152,12 +152,12 @@ fn another_process(first: &TestApp) -> (String, tempfile::TempDir) {
 }
 
 /// A request through the second process, answered.
-async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+pub async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
     request.send().await.expect("the request is answered")
 }
 
 /// Waits up to 30 s for `done`.
-async fn wait_until(done: impl Fn() -> bool, what: &str) {
+pub async fn wait_until(done: impl Fn() -> bool, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !done() {
         assert!(std::time::Instant::now() < deadline, "{what}: not within 30 s");

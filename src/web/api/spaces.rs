@@ -402,6 +402,7 @@ pub async fn delete(
             now.extend(crate::model::submission::delete_returning_keys(
                 conn,
                 &submissions,
+                here.as_deref(),
             )?);
             space::delete(conn, &s, &actor)?;
             Ok::<_, crate::model::ModelError>(now)

@@ -77,6 +77,14 @@ pub async fn records(
         .into_iter()
         .find(|f| f.id == sheet)
         .ok_or(AppError::NotFound("sheet in this submission"))?;
+    if s.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&frozen.storage_key) {
+        return Err(AppError::HeldElsewhere(format!(
+            "the records of submission {} are in the data folder of the Wharf process that froze \
+             them, which this process cannot read; fetch them through that process, or give \
+             every process the same WHARF_STORAGE_URL (a bucket)",
+            s.id
+        )));
+    }
     if !csv {
         let name = format!("{}.jsonl", frozen.slug);
         let object = crate::web::api::file_bytes::Object {
