@@ -66,7 +66,9 @@ fn cell(v: &Value, test: &CellTest) -> bool {
         // Equality with text finds text cells (see the SQL's index-friendly form).
         CellTest::Text(Cmp::Eq, want) if !want.is_empty() => v.as_str() == Some(want.as_str()),
         CellTest::Text(cmp, want) | CellTest::Shown(cmp, want) => {
-            holds(*cmp, display(v).as_str().cmp(want.as_str()))
+            let shown = display(v);
+            !(shown.is_empty() && cmp.leaves_out_empty(want))
+                && holds(*cmp, shown.as_str().cmp(want.as_str()))
         }
         CellTest::Number(cmp, want) => match (v.as_f64(), want.as_f64()) {
             (Some(have), Some(want)) => have.partial_cmp(&want).is_some_and(|o| holds(*cmp, o)),

@@ -59,6 +59,12 @@ impl Cmp {
             Cmp::Gte => ">=",
         }
     }
+
+    /// Whether a text test leaves empty cells out: `lt` and `lte` ask for values before a
+    /// text, and an empty cell holds no value (though `""` sorts before every text).
+    pub fn leaves_out_empty(self, text: &str) -> bool {
+        matches!(self, Cmp::Lt | Cmp::Lte) && !text.is_empty()
+    }
 }
 
 /// What one cell is tested for.

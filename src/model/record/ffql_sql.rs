@@ -322,9 +322,16 @@ impl Builder {
             }
             CellTest::Text(cmp, value) | CellTest::Shown(cmp, value) => {
                 let collate = if sqlite { "" } else { " COLLATE \"C\"" };
-                self.sql(format!("({}{collate} {} ", shown(self.backend, i), cmp.sql()));
+                let shown = shown(self.backend, i);
+                if cmp.leaves_out_empty(value) {
+                    self.sql(format!("({shown} <> '' AND "));
+                }
+                self.sql(format!("({shown}{collate} {} ", cmp.sql()));
                 self.param_text(value);
                 self.sql(")");
+                if cmp.leaves_out_empty(value) {
+                    self.sql(")");
+                }
             }
             CellTest::Number(cmp, n) => {
                 if sqlite {
