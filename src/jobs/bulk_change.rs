@@ -133,10 +133,11 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let total = ids.len().max(1);
     let mut progress = Progress::new(cx, job, worker);
     let mut changed: Vec<i64> = Vec::new();
+    let mut cells = 0;
     let verb = changes.first().map_or("Changed", |(_, c)| c.verb());
     let result = (|| {
         for (n, chunk) in ids.chunks(BATCH).enumerate() {
-            let written = progress.fenced(conn, |conn| {
+            let (written, batch_cells) = progress.fenced(conn, |conn| {
                 let fresh = sheet::relock_fresh(conn, &ctx)?;
                 delete::stop_if_refused(conn, &fresh, actor, || {
                     "and put back the values it had changed".into()
@@ -146,6 +147,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 )?)
             })?;
             changed.extend(written.rows);
+            cells += batch_cells;
             cx.announce.sheet_changed(&ctx.sheet.id);
             for other in &written.also_changed {
                 cx.announce.sheet_changed(other);
@@ -166,8 +168,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             Ok(())
         })?;
         let message = format!(
-            "{verb} {} value(s) in {}: {}",
-            thousands(changed.len() as u64),
+            "{verb} {} in {}: {}",
+            bulk::how_many(cells, changed.len()),
             ctx.sheet.name,
             bulk::describe(&ctx, &changes)
         );

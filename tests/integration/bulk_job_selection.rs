@@ -49,7 +49,8 @@ async fn a_batch_changes_only_what_the_selection_still_picks(db: Db) {
         )
     })
     .expect("the batch");
-    assert_eq!(written.rows, vec![ids[0]], "only the record still picked");
+    assert_eq!(written.0.rows, vec![ids[0]], "only the record still picked");
+    assert_eq!(written.1, 1, "one cell");
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let codes: Vec<_> = page["data"]["records"]
         .as_array()

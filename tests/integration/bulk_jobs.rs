@@ -439,10 +439,42 @@ async fn grid_values_and_delete_shown(db: Db) {
     assert_eq!(status, 400, "{body}");
 }
 
+/// A change of two fields says how many values it changed, and in how many records.
+async fn a_job_counts_values_and_records(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = companies(&app, 3, "N/A").await;
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
+    let changes = json!([
+        {"field": "name", "find": "N/A", "replace": "Acme"},
+        {"field": "code", "find": "C", "replace": "K"},
+    ]);
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
+                    "config": {"sheet": sheet, "changes": changes}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&id).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Replaced 6 value(s) in 3 record(s)"),
+        "{message}"
+    );
+    assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Acme"), 3)]);
+}
+
 on_both!(
     a_selection_over_the_limit_runs_as_a_job,
     a_canceled_bulk_job_leaves_nothing_changed,
     a_grid_bulk_change_is_undone_in_one_click,
     an_undo_job_takes_ones_own_change_or_any_by_key,
-    grid_values_and_delete_shown
+    grid_values_and_delete_shown,
+    a_job_counts_values_and_records
 );

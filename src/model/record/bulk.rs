@@ -67,6 +67,20 @@ impl Change {
     }
 }
 
+/// How much a change changed, in words: "4,210 value(s)", and the records when a record
+/// had several of them changed ("6 value(s) in 3 record(s)").
+pub fn how_many(cells: usize, records: usize) -> String {
+    let values = format!("{} value(s)", crate::extract::thousands(cells as u64));
+    if cells == records {
+        values
+    } else {
+        format!(
+            "{values} in {} record(s)",
+            crate::extract::thousands(records as u64)
+        )
+    }
+}
+
 /// The changes in words ("Replaced “N/A” with nothing in Amount; Cleared Notes").
 pub fn describe(ctx: &SheetContext, changes: &[(usize, Change)]) -> String {
     changes
@@ -78,7 +92,10 @@ pub fn describe(ctx: &SheetContext, changes: &[(usize, Change)]) -> String {
 
 /// What a bulk change did.
 pub struct Done {
+    /// Records changed.
     pub changed: usize,
+    /// Cells changed (a change of several fields changes several cells of a record).
+    pub cells: usize,
     pub commit: Option<CommitId>,
     /// Its history entry, which one click undoes.
     pub bulk: Option<BulkChangeId>,
@@ -147,6 +164,7 @@ pub fn apply(
         if updates.is_empty() {
             return Ok(Some(Done {
                 changed: 0,
+                cells: 0,
                 commit: None,
                 bulk: None,
             }));
@@ -156,6 +174,7 @@ pub fn apply(
         let written = update_tagged(conn, ctx, &updates, actor, hooks, Some(bulk.as_str()))?;
         Ok(Some(Done {
             changed: updates.len(),
+            cells: cells_in(&updates),
             commit: written.commit,
             bulk: Some(bulk),
         }))
@@ -215,7 +234,7 @@ fn update_of(
 /// One batch of a bulk change run as a job: `changes` made to the records `ids` that the
 /// selection (`params`, the job's) still picks, written under the entry `bulk` with no
 /// commit of their own (the job makes one commit of everything at the end). The caller
-/// holds the write transaction. Returns the ids changed.
+/// holds the write transaction. Returns the ids changed, and how many cells.
 pub fn apply_batch(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -224,7 +243,7 @@ pub fn apply_batch(
     changes: &[(usize, Change)],
     actor: &str,
     bulk: &BulkChangeId,
-) -> ModelResult<Written<Vec<i64>>> {
+) -> ModelResult<(Written<Vec<i64>>, usize)> {
     // The sheet as it is now: a field added or removed since the job began moves the
     // changed fields, which are found again by key.
     let fresh = sheet::relock_fresh(conn, ctx)?;
@@ -260,11 +279,17 @@ pub fn apply_batch(
         &Hooks::Skip,
         Some(bulk.as_str()),
     )?;
-    Ok(Written {
+    let written = Written {
         rows: updates.iter().map(|u| u.id.0).collect(),
         also_changed: written.also_changed,
         commit: written.commit,
-    })
+    };
+    Ok((written, cells_in(&updates)))
+}
+
+/// How many cells some updates change.
+fn cells_in(updates: &[RecordUpdate]) -> usize {
+    updates.iter().map(|u| u.values.len()).sum()
 }
 
 /// `changes` (made against `was`) with their fields found again in `now` by key; a field

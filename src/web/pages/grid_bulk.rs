@@ -194,7 +194,7 @@ pub async fn change(
     let mut t = toast(&ctx, &viewer, String::new());
     t.message = match done.changed {
         0 => "No value matched: nothing changed.".into(),
-        n => format!("{verb} {} value(s).", thousands(n as u64)),
+        n => format!("{verb} {}.", bulk::how_many(done.cells, n)),
     };
     t.undo = done.bulk.map(|b| b.to_string());
     render(&t)
