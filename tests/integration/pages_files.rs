@@ -293,8 +293,44 @@ async fn one_sheet_of_a_workbook_file_is_imported_from_the_dashboard(db: Db) {
     assert!(screen.contains("ada@x.org"), "the People sheet's rows: {screen}");
 }
 
+/// A weak guess is named on the mapping screen but not selected: an import run as
+/// proposed leaves that column out rather than fill a field it only might be.
+async fn a_weak_guess_is_shown_not_selected(db: Db) {
+    use crate::api_mapping::{create_map_job, setup};
+    let app = spawn_app(db).await;
+    let csv = "E-mail,Companion\nada@x.org,Bob\n";
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, csv).await;
+    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (_, got) = app.get_json(&format!("/jobs/{job}/plan")).await;
+    let weak = got["data"]["plan"]["fieldMapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sourceField"]["label"] == "Companion")
+        .cloned()
+        .expect("the plan proposes Companion");
+    assert_eq!(weak["metadata"]["certainty"], "weak", "{weak}");
+    assert_eq!(weak["destinationField"]["key"], "company");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let screen = app.page(&format!("/jobs/{job}")).await;
+    let select = |key: &str| {
+        let start = screen
+            .find(&format!("name=\"map:{key}\""))
+            .expect("a select per column");
+        screen[start..start + screen[start..].find("</select>").unwrap()].to_string()
+    };
+    assert!(
+        select("e_mail").contains("<option value=\"email\" selected>"),
+        "{screen}"
+    );
+    assert!(!select("companion").contains("selected>"), "{screen}");
+    assert!(screen.contains("maybe Company: not selected"), "{screen}");
+}
+
 on_both!(
     one_sheet_of_a_workbook_file_is_imported_from_the_dashboard,
     a_file_is_uploaded_extracted_and_imported_from_the_dashboard,
-    the_files_tab_shows_newest_first_and_pages
+    the_files_tab_shows_newest_first_and_pages,
+    a_weak_guess_is_shown_not_selected
 );

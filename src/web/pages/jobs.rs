@@ -43,6 +43,8 @@ pub struct SourceRow {
     pub samples: String,
     pub selected: String,
     pub certainty: String,
+    /// A weak guess's field, named but not selected: the person picks it if it is right.
+    pub guess: String,
     pub enums: Vec<EnumRow>,
 }
 
@@ -180,10 +182,24 @@ pub async fn show(
         let mut mapped = Vec::new();
         for f in &sheets.source_config.fields {
             let edge = edges.get(&f.key);
-            let selected = edge
+            let certainty = edge
+                .and_then(|e| e["metadata"]["certainty"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let proposed = edge
                 .and_then(|e| e["destinationField"]["key"].as_str())
                 .unwrap_or_default()
                 .to_string();
+            // A weak guess is as likely wrong as right: shown, not preselected, so an
+            // import run as proposed imports no column into a field it only might be.
+            let (selected, guess) = if certainty == "weak" {
+                let named = dst
+                    .field_index(&proposed)
+                    .map(|i| dst.fields[i].display_name().to_string());
+                (String::new(), named.unwrap_or_default())
+            } else {
+                (proposed, String::new())
+            };
             mapped.push(selected.clone());
             let mut enums = Vec::new();
             if let (Some(e), Some(di)) = (edge, dst.field_index(&selected)) {
@@ -230,10 +246,8 @@ pub async fn show(
                     .map(|e| joined(&e["preview"]))
                     .or_else(|| previews.get(&f.key).cloned())
                     .unwrap_or_default(),
-                certainty: edge
-                    .and_then(|e| e["metadata"]["certainty"].as_str())
-                    .unwrap_or_default()
-                    .to_string(),
+                certainty,
+                guess,
                 selected,
                 enums,
             });
