@@ -72,6 +72,24 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
         "{body}"
     );
 
+    // The Files tab through the second offers no download link that would fail.
+    first.make_user("ada@example.com", true);
+    first.sign_in("ada@example.com", PASSWORD).await;
+    let files_tab = |base: String| {
+        let url = format!("{base}/spaces/{space}/files");
+        let client = first.client.clone();
+        async move { sent(client.get(url)).await.text().await.unwrap() }
+    };
+    let link = format!("/files/{kept}/download");
+    let there = files_tab(first.base.clone()).await;
+    assert!(there.contains(&link), "{there}");
+    let here = files_tab(second_base.clone()).await;
+    assert!(here.contains("kept.csv") && !here.contains(&link), "{here}");
+    assert!(
+        here.contains("Download through the process that received it"),
+        "{here}"
+    );
+
     // Deleted through the second, the first deletes its bytes.
     let resp = sent(through_second(reqwest::Method::DELETE, &format!("/files/{kept}"))).await;
     assert_eq!(resp.status().as_u16(), 200);

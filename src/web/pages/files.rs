@@ -31,6 +31,8 @@ pub struct FileRow {
     pub info: String,
     /// The file's actions, as buttons (see `file_actions`).
     pub actions: Vec<super::grid_actions::ActionView>,
+    /// Its bytes are in another process's data folder: no download link that would fail.
+    pub held_elsewhere: bool,
 }
 
 #[derive(Template)]
@@ -69,6 +71,8 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
     user.check_reach(&id)?;
     let env = user.environment_id().clone();
     let csrf = user.csrf().to_string();
+    let storage = state.storage.clone();
+    let here = storage.holder();
     state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
@@ -87,6 +91,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                 .into_iter()
                 .map(|f| {
                     let j = jobs.get(&f.id);
+                    let held_elsewhere = f.held_elsewhere(here.as_deref()) && !storage.exists(&f.storage_key);
                     FileRow {
                         id: f.id.to_string(),
                         size: human_size(f.size),
@@ -100,6 +105,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                         progress: j.map_or(0, |j| j.progress),
                         info: j.and_then(|j| j.info.clone()).unwrap_or_default(),
                         actions: super::grid_actions::file_actions(&f.actions),
+                        held_elsewhere,
                         name: f.name,
                     }
                 })
