@@ -498,6 +498,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    folder_marks (holder, mark) {
+        holder -> Text,
+        mark -> Text,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     stored_deletes (holder, storage_key) {
         holder -> Text,
         storage_key -> Text,
@@ -534,6 +542,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_tokens,
     sign_in_attempts,
     files,
+    folder_marks,
     jobs,
     remembered_mappings,
     guests,

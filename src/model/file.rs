@@ -391,6 +391,28 @@ pub fn claim_unrecorded(conn: &mut AnyConnection, ids: &[String], holder: &str) 
     Ok(claimed)
 }
 
+/// Of the files `ids` (whose bytes a folder holds), how many each other folder than
+/// `holder` is recorded as holding: a folder whose `holder-id` was lost, or restored from
+/// a backup without it, holds files recorded under its old id.
+pub fn recorded_elsewhere(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    holder: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    let mut counts = std::collections::BTreeMap::<String, i64>::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<Option<String>> = files::table
+            .filter(files::id.eq_any(chunk))
+            .filter(files::held_by.ne(holder))
+            .select(files::held_by)
+            .load(conn)?;
+        for other in rows.into_iter().flatten() {
+            *counts.entry(other).or_default() += 1;
+        }
+    }
+    Ok(counts.into_iter().collect())
+}
+
 /// How many handed-over deletes have waited since before `since` for folders other than
 /// `holder`, and which folders: a folder no running process has.
 pub fn handed_over_waiting(

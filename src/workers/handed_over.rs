@@ -51,6 +51,16 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
             "recorded this data folder as the holder of its files"
         );
     }
+    for (other, files) in file::recorded_elsewhere(&mut conn, &ids, &holder).map_err(|e| e.to_string())? {
+        tracing::warn!(
+            folder = other,
+            files,
+            holder,
+            "files in this data folder are recorded as held by another folder id: if this is \
+             that folder, its storage/holder-id was lost (write that id back while the process \
+             is stopped); deletes through other processes do not reach these bytes meanwhile"
+        );
+    }
     let hour_ago = crate::model::now() - chrono::Duration::hours(1);
     for (other, waiting) in
         file::handed_over_waiting(&mut conn, &holder, hour_ago).map_err(|e| e.to_string())?
@@ -76,12 +86,18 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
 }
 
 /// Starts the loop on its own thread; it ends once the application has gone (`pool` gives
-/// `None`). Nothing to do with a bucket, which every process deletes from.
-pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static) -> std::io::Result<()> {
+/// `None`). Nothing to do with a bucket, which every process deletes from. The loop also
+/// keeps this process's mark (`mark`) in its folder ([`super::folder_marks::keep`]).
+pub fn start(
+    pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static,
+    mark: String,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wharf-handed-over".into())
         .spawn(move || {
             let mut started = false;
+            let mut marked = std::time::Instant::now();
+            let mut warned: Vec<String> = Vec::new();
             loop {
                 let Some((pool, storage)) = pool() else { return };
                 if storage.holder().is_none() {
@@ -91,6 +107,23 @@ pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static) -> std
                     started = true;
                     if let Err(e) = at_start(&pool, &storage) {
                         tracing::warn!(error = %e, "claiming this data folder's files failed");
+                    }
+                }
+                if marked.elapsed() >= super::folder_marks::EVERY {
+                    marked = std::time::Instant::now();
+                    match super::folder_marks::keep(&pool, &storage, &mark) {
+                        Ok(lacking) if !lacking.is_empty() && lacking != warned => {
+                            tracing::error!(
+                                processes = ?lacking,
+                                "another Wharf process runs with this data folder's id in a copy of \
+                                 this folder: deletes through other processes may not reach its \
+                                 bytes or these; give the copy its own id (delete its \
+                                 storage/holder-id while it is stopped)"
+                            );
+                            warned = lacking;
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "marking this data folder failed"),
                     }
                 }
                 match sweep(&pool, &storage) {

@@ -112,6 +112,15 @@ async fn a_delete_through_another_process_reaches_the_bytes_holder() {
         use diesel::prelude::*;
         use wharf::db::schema::files;
         let mut conn = first.pool.get().expect("conn");
+        // Recorded under an id its folder lost: found, to be said at start.
+        diesel::update(files::table.find(&old))
+            .set(files::held_by.eq(Some("folder_lost")))
+            .execute(&mut conn)
+            .unwrap();
+        let here = std::fs::read_to_string(first.data_dir.join("storage").join("holder-id")).unwrap();
+        let found =
+            wharf::model::file::recorded_elsewhere(&mut conn, &[old.clone(), kept.clone()], here.trim());
+        assert_eq!(found.unwrap(), vec![("folder_lost".to_string(), 1)]);
         diesel::update(files::table.find(&old))
             .set(files::held_by.eq(None::<String>))
             .execute(&mut conn)
