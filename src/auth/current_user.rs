@@ -33,14 +33,13 @@ impl CurrentUser {
         self.user.id.to_string()
     }
 
-    /// Admin-only pages answer 403 to members.
-    pub fn require_admin(&self) -> Result<(), AppError> {
+    /// Admin-only pages answer 403 to members, saying what only admins can do (`manage
+    /// people`).
+    pub fn require_admin(&self, to: &str) -> Result<(), AppError> {
         if self.user.is_admin {
             Ok(())
         } else {
-            Err(AppError::Forbidden(
-                "only admins can manage environments and keys".into(),
-            ))
+            Err(AppError::Forbidden(format!("only admins can {to}")))
         }
     }
 

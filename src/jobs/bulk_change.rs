@@ -15,6 +15,7 @@ use crate::model::job::{self, Job, JobInput};
 use crate::model::record::bulk::{self, Change};
 use crate::model::record::bulk_history;
 use crate::model::sheet::{self, SheetContext};
+use crate::model::ModelError;
 use serde_json::{json, Value};
 
 /// The config of a bulk change job.
@@ -217,6 +218,30 @@ fn take_back(
     }
 }
 
+/// Whether `actor` may undo the bulk change `undo` of the sheet: its author may, as in the
+/// grid, and so may a secret key (the team's own: a guest removed from the space could not
+/// undo its change, nor anyone else). Checked when the job is asked for and when it runs.
+pub fn may_undo(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    undo: &str,
+    actor: &str,
+) -> Result<BulkChangeId, ModelError> {
+    let invalid = |m: String| ModelError::Invalid(vec![("config.undo".into(), m)]);
+    let id = BulkChangeId::parse(undo).ok_or_else(|| invalid(format!("`{undo}` is not a bulk change")))?;
+    let by_key = crate::ids::ApiKeyId::parse(actor).is_some();
+    match bulk_history::find(conn, &ctx.sheet.id, id.as_str())? {
+        Some(entry) if entry.actor == actor || by_key => Ok(id),
+        Some(_) => Err(ModelError::Forbidden(
+            "only the person who made a bulk change, or a secret key, can undo it".into(),
+        )),
+        None => Err(invalid(format!(
+            "the sheet {} has no bulk change {undo}",
+            ctx.sheet.name
+        ))),
+    }
+}
+
 fn undo_run(
     cx: &super::Context,
     worker: &str,
@@ -225,25 +250,17 @@ fn undo_run(
     ctx: &SheetContext,
     undo: &str,
 ) -> Result<(), JobError> {
-    let id = BulkChangeId::parse(undo)
-        .ok_or_else(|| JobError::Failed(format!("`{undo}` is not a bulk change")))?;
-    // Its author undoes a bulk change, as in the grid, and so may a secret key (the team's
-    // own: a guest removed from the space could not undo its change, nor anyone else).
-    let by_key = crate::ids::ApiKeyId::parse(&job.created_by).is_some();
-    match bulk_history::find(conn, &ctx.sheet.id, id.as_str())? {
-        Some(entry) if entry.actor == job.created_by || by_key => {}
-        Some(_) => {
-            return Err(JobError::Failed(
-                "only the person who made a bulk change, or a secret key, can undo it".into(),
-            ))
-        }
-        None => {
-            return Err(JobError::Failed(format!(
-                "the sheet {} has no bulk change {undo}",
-                ctx.sheet.name
-            )))
-        }
-    }
+    let id = may_undo(conn, ctx, undo, &job.created_by).map_err(|e| match e {
+        ModelError::Forbidden(m) => JobError::Failed(m),
+        ModelError::Invalid(problems) => JobError::Failed(
+            problems
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => other.into(),
+    })?;
     let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Undoing")?;
     // A lock taken meanwhile stops a person's or guest's undo at its next batch; the

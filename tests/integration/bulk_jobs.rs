@@ -470,11 +470,72 @@ async fn a_job_counts_values_and_records(db: Db) {
     assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Acme"), 3)]);
 }
 
+/// An undo is checked when it is asked for: a guest's undo of the team's change is refused
+/// (403), as is an undo of a change the sheet never had, before any job is made.
+async fn an_undo_of_another_s_change_is_refused_at_once(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "companies").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"code": "C1", "name": "Old"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": {"value": "Team"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bulk = body["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
+    let undo = |id: &str| {
+        json!({"type": "workbook", "operation": "bulk-change", "source": wb,
+                                 "config": {"sheet": sheet, "undo": id}})
+    };
+    let (_, guest) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id.as_str(), "email": "gina@example.com",
+                     "name": "Gina", "spaces": [{"id": space_id}]}]),
+        )
+        .await;
+    let gid = guest["data"][0]["id"].as_str().unwrap();
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let jobs_before = app.get_json("/jobs").await.1["data"].as_array().unwrap().len();
+    let resp = app
+        .client
+        .post(app.url("/v1/jobs"))
+        .bearer_auth(&token)
+        .json(&undo(&bulk))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let said = resp.text().await.unwrap();
+    assert!(said.contains("only the person who made a bulk change"), "{said}");
+    let (status, body) = app.post_json("/jobs", &undo("us_bk_nosuchch")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("has no bulk change"), "{body}");
+    let jobs_after = app.get_json("/jobs").await.1["data"].as_array().unwrap().len();
+    assert_eq!(jobs_after, jobs_before, "no job was made");
+    // The team's key may undo it.
+    let (status, body) = app.post_json("/jobs", &undo(&bulk)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 on_both!(
     a_selection_over_the_limit_runs_as_a_job,
     a_canceled_bulk_job_leaves_nothing_changed,
     a_grid_bulk_change_is_undone_in_one_click,
     an_undo_job_takes_ones_own_change_or_any_by_key,
     grid_values_and_delete_shown,
-    a_job_counts_values_and_records
+    a_job_counts_values_and_records,
+    an_undo_of_another_s_change_is_refused_at_once
 );

@@ -172,6 +172,11 @@ async fn roles_change_and_the_last_admin_stays(db: Db) {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 403);
+    let said = refused.text().await.unwrap();
+    assert!(
+        said.contains("only admins can manage people"),
+        "says what was refused: {said}"
+    );
 
     // The only admin can be neither demoted nor removed.
     let resp = post_form(&app, &format!("/people/{admin}/role"), &[("role", "member")]).await;

@@ -250,9 +250,17 @@ pub async fn create(
                     return Err(ModelError::NotFound("sheet"));
                 }
                 crate::jobs::delete::refuse_locked(&ctx, &actor)?;
-                if input.operation == "bulk-change" && input.config.get("undo").is_none() {
-                    crate::jobs::bulk_change::changes_of(&ctx, &input.config)
-                        .map_err(|m| ModelError::Invalid(vec![("config.changes".into(), m)]))?;
+                if input.operation == "bulk-change" {
+                    match input.config.get("undo") {
+                        None => {
+                            crate::jobs::bulk_change::changes_of(&ctx, &input.config)
+                                .map_err(|m| ModelError::Invalid(vec![("config.changes".into(), m)]))?;
+                        }
+                        Some(undo) => {
+                            let undo = undo.as_str().unwrap_or_default();
+                            crate::jobs::bulk_change::may_undo(conn, &ctx, undo, &actor)?;
+                        }
+                    }
                 }
             }
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;

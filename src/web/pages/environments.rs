@@ -42,7 +42,7 @@ async fn page(
     new_secret: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage environments and keys")?;
     let envs = state
         .db(|conn| {
             let mut rows = Vec::new();
@@ -113,7 +113,7 @@ pub async fn create(
     state: web::Data<AppState>,
     form: crate::web::input::Form<EnvForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage environments and keys")?;
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let prod = form.is_prod.is_some();
@@ -129,7 +129,7 @@ pub async fn update(
     path: web::Path<String>,
     form: crate::web::input::Form<EnvForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage environments and keys")?;
     user.check_csrf(&form.csrf_token)?;
     let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
     let form = form.into_inner();
@@ -151,7 +151,7 @@ pub async fn create_key(
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage environments and keys")?;
     user.check_csrf(&form.csrf_token)?;
     let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
     let (env_name, secret) = state
@@ -172,7 +172,7 @@ pub async fn delete(
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage environments and keys")?;
     user.check_csrf(&form.csrf_token)?;
     let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
     let done = state
@@ -187,7 +187,7 @@ pub async fn revoke_key(
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage environments and keys")?;
     user.check_csrf(&form.csrf_token)?;
     let id = ApiKeyId::parse(&path).ok_or(AppError::NotFound("key"))?;
     // Revoking a revoked key again is done; a key that never was is said so.

@@ -30,7 +30,7 @@ struct MailPage {
 }
 
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("read the outbox")?;
     let dir = outbox::dir(&state.settings.data_dir);
     let mails = web::block(move || outbox::list_headers(&dir, SHOWN))
         .await
@@ -60,7 +60,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("read the outbox")?;
     let dir = outbox::dir(&state.settings.data_dir);
     let name = path.into_inner();
     let mail = web::block(move || outbox::read(&dir, &name))

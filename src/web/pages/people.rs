@@ -49,7 +49,7 @@ async fn page_with(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage people")?;
     let me = user.user.id.clone();
     let people = state
         .db(move |conn| {
@@ -118,7 +118,7 @@ pub async fn invite(
     state: web::Data<AppState>,
     form: crate::web::input::Form<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage people")?;
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let admin = is_admin_role(&form.role)?;
@@ -195,7 +195,7 @@ pub async fn resend(
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage people")?;
     user.check_csrf(&form.csrf_token)?;
     let id = person_id(&path)?;
     let person = state
@@ -225,7 +225,7 @@ pub async fn set_role(
     path: web::Path<String>,
     form: crate::web::input::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage people")?;
     user.check_csrf(&form.csrf_token)?;
     let id = person_id(&path)?;
     let admin = is_admin_role(&form.role)?;
@@ -243,7 +243,7 @@ pub async fn remove(
     path: web::Path<String>,
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage people")?;
     user.check_csrf(&form.csrf_token)?;
     let id = person_id(&path)?;
     match state.db(move |conn| team::remove(conn, &id)).await {

@@ -95,7 +95,7 @@ pub async fn send_again(
     path: web::Path<(String, String)>,
     form: crate::web::input::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("send a submission again")?;
     user.check_csrf(&form.csrf_token)?;
     let (space_raw, raw) = path.into_inner();
     let space_id = SpaceId::parse(&space_raw).ok_or(AppError::NotFound("space"))?;

@@ -141,7 +141,7 @@ async fn list_page(
     error: Option<String>,
     form: NewForm,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage webhooks")?;
     let env = user.environment.id.clone();
     let hooks = state
         .db(move |conn| {
@@ -173,7 +173,7 @@ async fn load(
     raw: &str,
     csrf: Option<&str>,
 ) -> Result<Webhook, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage webhooks")?;
     if let Some(token) = csrf {
         user.check_csrf(token)?;
     }
@@ -251,7 +251,7 @@ pub async fn create(
     state: web::Data<AppState>,
     form: crate::web::input::Form<NewForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_admin()?;
+    user.require_admin("manage webhooks")?;
     user.check_csrf(&form.csrf_token)?;
     user.check_environment(&form.environment_id)?;
     let form = form.into_inner();
