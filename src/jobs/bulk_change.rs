@@ -59,7 +59,8 @@ pub fn job_input(ctx: &SheetContext, operation: &str, config: Value) -> JobInput
 /// The changes a config names, checked as the bulk calls check theirs.
 pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
     let list = match &config["changes"] {
-        Value::Array(list) => list,
+        Value::Array(list) if !list.is_empty() => list,
+        Value::Array(_) => return Err("config.changes is empty: name at least one change".into()),
         Value::Null => return Err("config.changes is missing".into()),
         _ => return Err("config.changes must be a list of changes: [{\"field\": ..., \"set\": ...}]".into()),
     };
@@ -73,13 +74,30 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
             if ctx.config.fields[i].computed {
                 return Err(format!("{key} is a computed field: it cannot be changed"));
             }
-            let change = match c.get("set") {
-                Some(v) => Change::Set(v.clone()),
-                None => Change::Replace {
-                    find: c["find"].as_str().unwrap_or_default().to_string(),
-                    replace: c["replace"].as_str().unwrap_or_default().to_string(),
-                    whole: c["whole"].as_bool().unwrap_or(false),
-                },
+            // Read as `bulk-update` and `find-replace` read theirs.
+            let change = match (c.get("set"), c.get("find")) {
+                (Some(v), _) => Change::Set(Change::value_of(v).map_err(|why| format!("{key}: {why}"))?),
+                (None, Some(find)) => {
+                    let whole = match c.get("whole") {
+                        None | Some(Value::Null) => false,
+                        Some(Value::Bool(b)) => *b,
+                        Some(_) => return Err(format!("{key}: whole is true or false")),
+                    };
+                    let find = Change::text_of(Some(find)).map_err(|why| format!("{key}: find {why}"))?;
+                    if find.is_empty() && !whole {
+                        return Err(format!(
+                            "{key}: say what to find (with whole, \"\" finds empty cells)"
+                        ));
+                    }
+                    let replace =
+                        Change::text_of(c.get("replace")).map_err(|why| format!("{key}: replace {why}"))?;
+                    Change::Replace { find, replace, whole }
+                }
+                (None, None) => {
+                    return Err(format!(
+                        "{key}: a change sets a value (set) or replaces text (find, replace)"
+                    ))
+                }
             };
             if let Some(message) = change.too_big() {
                 return Err(format!("{key}: {message}"));
@@ -184,33 +202,41 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     })();
     if result.is_err() {
         // Canceled, failed or retried meanwhile: nothing half done stays.
-        let restored = take_back(conn, &ctx, &bulk, actor);
+        let undone = take_back(conn, &ctx, &bulk, actor);
         cx.announce.sheet_changed(&ctx.sheet.id);
-        if let (Err(JobError::Lost), Some(n)) = (&result, restored) {
-            super::say_after_end(cx, conn, job, &put_back_words(n));
+        if let (Err(JobError::Lost), Some(undone)) = (&result, undone) {
+            super::say_after_end(cx, conn, job, &put_back_words(&undone));
         }
     }
     result
 }
 
-/// What a stopped bulk change's job says once its cells are back.
-pub(super) fn put_back_words(cells: usize) -> String {
-    format!(
+/// What a stopped bulk change's job says once its cells are back: those put back, and
+/// those changed since by someone else, which keep that change.
+pub(super) fn put_back_words(undone: &bulk_history::Undone) -> String {
+    let mut words = format!(
         "Stopped: put back the {} value(s) it had changed",
-        thousands(cells as u64)
-    )
+        thousands(undone.restored as u64)
+    );
+    if undone.kept > 0 {
+        words.push_str(&format!(
+            "; {} changed since (or deleted) kept as they are",
+            thousands(undone.kept as u64)
+        ));
+    }
+    words
 }
 
-/// Takes back what an unfinished attempt changed; how many cells were put back (a failure
-/// is logged: the cells stay undoable from the history).
+/// Takes back what an unfinished attempt changed (a failure is logged: the cells stay
+/// undoable from the history).
 fn take_back(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     bulk: &BulkChangeId,
     actor: &str,
-) -> Option<usize> {
+) -> Option<bulk_history::Undone> {
     match bulk_history::take_back(conn, ctx, bulk, actor) {
-        Ok(undone) => Some(undone.restored),
+        Ok(undone) => Some(undone),
         Err(e) => {
             tracing::warn!(bulk = %bulk.as_str(), error = %e, "taking back a stopped bulk change failed");
             None

@@ -106,12 +106,7 @@ pub fn sweep(cx: &super::Context, conn: &mut AnyConnection) -> Result<usize, sup
         };
         let undone = bulk_history::take_back(conn, &ctx, &bulk, &job.created_by)?;
         cx.announce.sheet_changed(&ctx.sheet.id);
-        super::say_after_end(
-            cx,
-            conn,
-            &job,
-            &super::bulk_change::put_back_words(undone.restored),
-        );
+        super::say_after_end(cx, conn, &job, &super::bulk_change::put_back_words(&undone));
         finished += 1;
     }
     Ok(finished)

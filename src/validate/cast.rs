@@ -53,11 +53,16 @@ pub fn cast_cell_read(field: &Field, given: &Value, order: DateOrder) -> Cell {
         FieldType::StringList => Ok(Value::Array(
             split_list(given).into_iter().map(Value::String).collect(),
         )),
+        // Each option once: a multi-select holds an option or not (`on, active` is one).
         FieldType::EnumList { options } => split_list(given)
             .into_iter()
-            .map(|item| match_option(options, &Value::String(item)).map(Value::String))
+            .map(|item| match_option(options, &Value::String(item)))
             .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
+            .map(|mut chosen| {
+                let mut seen = std::collections::HashSet::new();
+                chosen.retain(|o| seen.insert(o.clone()));
+                Value::Array(chosen.into_iter().map(Value::String).collect())
+            }),
     };
     match result {
         Ok(value) => Cell { value, messages },

@@ -207,6 +207,11 @@ fn lists_split_and_check_each_item() {
         json!(["active", "closed"])
     );
     assert_eq!(
+        cast(t.clone(), json!(["on", "Closed", "active"])).value,
+        json!(["active", "closed"]),
+        "each option once"
+    );
+    assert_eq!(
         cast(t, json!("on, nope")).messages[0].source,
         Source::InvalidOption
     );

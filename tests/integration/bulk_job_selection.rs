@@ -61,4 +61,106 @@ async fn a_batch_changes_only_what_the_selection_still_picks(db: Db) {
     assert_eq!(codes, vec![json!("BULK"), json!("MINE")]);
 }
 
-on_both!(a_batch_changes_only_what_the_selection_still_picks);
+/// A stopped job's take-back keeps the cells changed since, and that later change's history
+/// then starts from the value before the job: undoing the later change brings back the
+/// value before the job, never the stopped job's.
+async fn a_stopped_job_leaves_nothing_behind_a_later_change(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows = json!([{"code": "C1", "name": "User 1"}, {"code": "C2", "name": "User 2"},
+                      {"code": "C3", "name": "User 3"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<i64> = record_ids(&body)
+        .iter()
+        .map(|id| RecordId::parse(id).unwrap().0)
+        .collect();
+    let sheet_id = SheetId::parse(&sheet).unwrap();
+    let mut conn = app.pool.get().expect("conn");
+    let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
+    let name = ctx.config.field_index("name").unwrap();
+    // A job's first batch: every name replaced.
+    let job_entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Replace", None).expect("entry");
+    let change = Change::Replace {
+        find: "User".into(),
+        replace: "A".into(),
+        whole: false,
+    };
+    write_tx::<_, ModelError, _>(&mut conn, |conn| {
+        bulk::apply_batch(
+            conn,
+            &ctx,
+            &ids,
+            &[],
+            &[(name, change.clone())],
+            "tester",
+            &job_entry,
+        )
+    })
+    .expect("the batch");
+    // Meanwhile a bulk update overwrites the first record's name.
+    let first = record_ids(&body)[0].clone();
+    let (status, later) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update?ids={first}"),
+            &json!({"fieldUpdates": {"name": "B"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{later}");
+    let later = later["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    // And a person types the third name back as it was.
+    let third = record_ids(&body)[2].clone();
+    let (status, put) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": third, "values": {"name": {"value": "User 3"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    // The job is stopped: what it wrote goes, but for the cell changed since; the one
+    // already showing what was there counts as back.
+    let undone = bulk_history::take_back(&mut conn, &ctx, &job_entry, "tester").expect("taken back");
+    assert_eq!((undone.restored, undone.kept), (2, 1));
+    let names = |page: serde_json::Value| -> Vec<String> {
+        page["data"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["values"]["name"]["value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(app.get_json(&format!("/sheets/{sheet}/records")).await.1),
+        ["B", "User 2", "User 3"]
+    );
+    // Undoing the later change: the value before the job, not the job's "A 1".
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
+                    "config": {"sheet": sheet, "undo": later}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    let done = app.wait_job(&id).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(
+        names(app.get_json(&format!("/sheets/{sheet}/records")).await.1),
+        ["User 1", "User 2", "User 3"]
+    );
+}
+
+on_both!(
+    a_batch_changes_only_what_the_selection_still_picks,
+    a_stopped_job_leaves_nothing_behind_a_later_change
+);

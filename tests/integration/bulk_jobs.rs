@@ -530,6 +530,60 @@ async fn an_undo_of_another_s_change_is_refused_at_once(db: Db) {
     assert_eq!(status, 200, "{body}");
 }
 
+/// A bulk-change job's changes are read as `find-replace` and `bulk-update` read theirs: a
+/// number to find or put is its text, `{"value": ...}` is a cell, and what those refuse (or
+/// a change that changes nothing) is refused before any job is made.
+async fn a_job_reads_its_changes_as_the_api_does(db: Db) {
+    let app = spawn_app(db).await;
+    let sheet = companies(&app, 3, "N/A").await;
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
+    let job = |changes: Value| {
+        json!({"type": "workbook", "operation": "bulk-change", "source": wb,
+                                      "config": {"sheet": sheet, "changes": changes}})
+    };
+    let run = |changes: Value| {
+        let app = &app;
+        let body = job(changes);
+        async move {
+            let (status, made) = app.post_json("/jobs", &body).await;
+            assert_eq!(status, 200, "{made}");
+            let id = made["data"]["id"].as_str().unwrap().to_string();
+            app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+            let done = app.wait_job(&id).await;
+            assert_eq!(done["status"], "complete", "{done}");
+        }
+    };
+    run(json!([{"field": "name", "find": "N/A", "replace": 3}])).await;
+    assert_eq!(values(&app, &sheet, "name").await, vec![(json!("3"), 3)]);
+    run(json!([{"field": "name", "find": 3, "replace": "Acme", "whole": true}])).await;
+    assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Acme"), 3)]);
+    run(json!([{"field": "name", "set": {"value": "Cell"}}])).await;
+    assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Cell"), 3)]);
+    for (changes, says) in [
+        (
+            json!([{"field": "name", "set": {"nested": [1]}}]),
+            "not another object",
+        ),
+        (json!([]), "name at least one change"),
+        (json!([{"field": "name"}]), "sets a value (set) or replaces text"),
+        (json!([{"field": "name", "find": ""}]), "say what to find"),
+        (
+            json!([{"field": "name", "find": "a", "whole": "yes"}]),
+            "whole is true or false",
+        ),
+        (
+            json!([{"field": "name", "find": ["a"]}]),
+            "find is text, a number or true/false",
+        ),
+    ] {
+        let (status, body) = app.post_json("/jobs", &job(changes)).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains(says), "{says}: {body}");
+    }
+    assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Cell"), 3)]);
+}
+
 on_both!(
     a_selection_over_the_limit_runs_as_a_job,
     a_canceled_bulk_job_leaves_nothing_changed,
@@ -537,5 +591,6 @@ on_both!(
     an_undo_job_takes_ones_own_change_or_any_by_key,
     grid_values_and_delete_shown,
     a_job_counts_values_and_records,
-    an_undo_of_another_s_change_is_refused_at_once
+    an_undo_of_another_s_change_is_refused_at_once,
+    a_job_reads_its_changes_as_the_api_does
 );

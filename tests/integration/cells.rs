@@ -51,6 +51,14 @@ async fn distinct_values_with_counts(db: Db) {
     assert_eq!(got[1], (json!("gold"), 10, 0, true));
     assert_eq!(got[2], (json!("silver"), 10, 0, true));
     assert_eq!(got[3], (Value::Null, 1, 0, true));
+    // A value in error says what is wrong with it; a valid one says nothing.
+    let cells = body["data"]["tier"].as_array().unwrap();
+    let bronze = cells[0]["messages"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        bronze.contains("bronze") && bronze.contains("not one of"),
+        "{body}"
+    );
+    assert_eq!(cells[1]["messages"], json!([]));
 
     // Numbers by value, descending; a page of two.
     let (_, body) = app

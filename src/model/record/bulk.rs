@@ -35,6 +35,29 @@ pub enum Change {
 }
 
 impl Change {
+    /// A find or a replace as given (text, a number or true/false; none is empty) as the
+    /// text a cell shows; anything else is why not.
+    pub fn text_of(given: Option<&Value>) -> Result<String, &'static str> {
+        match given {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(display(v)),
+            Some(_) => Err("is text, a number or true/false"),
+        }
+    }
+
+    /// A value to set as given: Flatfile's `{"value": ...}` cell or a plain value (null
+    /// clears); another object is why not.
+    pub fn value_of(given: &Value) -> Result<Value, &'static str> {
+        match given {
+            Value::Object(m) if m.contains_key("value") => Ok(m["value"].clone()),
+            Value::Object(_) => Err(
+                "a value is {\"value\": ...} or a plain value (null clears the cells), not another object",
+            ),
+            other => Ok(other.clone()),
+        }
+    }
+
     /// Why its own values cannot go in a cell (over 1 MiB, as a file's cell may be), if so.
     pub fn too_big(&self) -> Option<String> {
         let len = match self {

@@ -163,8 +163,10 @@ pub fn undo_checked(
         // cells already put back count as changed since. An undo that ended is final.
         return match find(conn, &ctx.sheet.id, id.as_str())? {
             Some(b) if b.undo_pending && b.undone_by.as_deref() == Some(actor) => {
-                let held = super::config::held(actor);
-                let done = revert_checked(conn, ctx, id, actor, held, go_on)?;
+                let how = Revert::Undo {
+                    held: super::config::held(actor),
+                };
+                let done = revert_checked(conn, ctx, id, actor, how, go_on)?;
                 mark_undo_ended(conn, id)?;
                 match done.restored {
                     0 => Err(ModelError::Conflict("this change was already undone".into())),
@@ -175,8 +177,10 @@ pub fn undo_checked(
             None => Err(ModelError::NotFound("bulk change")),
         };
     }
-    let held = super::config::held(actor);
-    let done = revert_checked(conn, ctx, id, actor, held, go_on);
+    let how = Revert::Undo {
+        held: super::config::held(actor),
+    };
+    let done = revert_checked(conn, ctx, id, actor, how, go_on);
     if done.is_ok() {
         mark_undo_ended(conn, id)?;
     }
@@ -216,7 +220,7 @@ pub fn take_back(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    let undone = revert(conn, ctx, id, actor)?;
+    let undone = revert_checked(conn, ctx, id, actor, Revert::TakeBack, &mut |_, _, _| Ok(()))?;
     crate::db::write(conn, |conn| {
         diesel::update(
             bulk_changes::table
@@ -232,25 +236,25 @@ pub fn take_back(
     Ok(undone)
 }
 
-/// Puts back the cells of `id` that nobody changed since (undo, and a canceled bulk job
-/// taking back what it wrote).
-pub fn revert(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    id: &BulkChangeId,
-    actor: &str,
-) -> ModelResult<Undone> {
-    revert_checked(conn, ctx, id, actor, false, &mut |_, _, _| Ok(()))
+/// How a bulk change's cells are put back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revert {
+    /// Undone by someone: a cell changed since keeps that change; `held`, cells listener
+    /// code made read-only since are kept too (a person's or guest's undo).
+    Undo { held: bool },
+    /// A stopped job taking back what it wrote, as if it had never run: a cell changed
+    /// since keeps that change, whose own history then starts from the value before the
+    /// job (so an undo of it cannot bring the job's value back).
+    TakeBack,
 }
 
-/// `held`: cells listener code made read-only since are kept as they are (a person's or
-/// guest's undo; a stopped job's take-back puts them back, as if it had never run).
+/// Puts back the cells of `id` that nobody changed since, a batch to a transaction.
 fn revert_checked(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     id: &BulkChangeId,
     actor: &str,
-    held: bool,
+    how: Revert,
     go_on: &mut dyn FnMut(&mut AnyConnection, &SheetContext, usize) -> ModelResult<()>,
 ) -> ModelResult<Undone> {
     let mut done = Undone::default();
@@ -277,8 +281,9 @@ fn revert_checked(
             // its undo (a removed field's cells are kept as they are).
             let ctx = &sheet::relock_fresh(conn, ctx)?;
             go_on(conn, ctx, done.restored)?;
-            let (updates, kept) = restorable(conn, ctx, &batch, held)?;
+            let (updates, kept, back) = restorable(conn, ctx, &batch, how)?;
             done.kept += kept;
+            done.restored += back;
             if !updates.is_empty() {
                 let cells: usize = updates.iter().map(|u| u.values.len()).sum();
                 let written = update_tagged(conn, ctx, &updates, actor, &Hooks::Run, None)?;
@@ -298,14 +303,16 @@ fn revert_checked(
 /// and the value written.
 type Cell = (i64, i64, String, String, String);
 
-/// The updates that put back a batch's cells, and how many cells are kept as they are.
+/// The updates that put back a batch's cells, how many cells are kept as they are, and
+/// how many already show what was there before (put back by an earlier try of this undo).
 /// Runs under the sheet's write lock, so what it reads is what it writes over.
 fn restorable(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     batch: &[Cell],
-    held: bool,
-) -> ModelResult<(Vec<RecordUpdate>, usize)> {
+    how: Revert,
+) -> ModelResult<(Vec<RecordUpdate>, usize, usize)> {
+    let held = how == Revert::Undo { held: true };
     let ids: Vec<i64> = batch
         .iter()
         .map(|c| c.1)
@@ -340,7 +347,10 @@ fn restorable(
             record_changes::bulk_id,
         ))
         .load(conn)?;
+    // Every later change of each cell, in order: a take-back finds the one right after.
+    let mut changes_after: HashMap<(i64, String), Vec<i64>> = HashMap::new();
     for (cid, rid, field, new, bulk) in later {
+        changes_after.entry((rid, field.clone())).or_default().push(cid);
         let e = newest.entry((rid, field)).or_insert((cid, String::new(), false));
         if cid >= e.0 {
             *e = (cid, new, bulk.is_some());
@@ -348,7 +358,9 @@ fn restorable(
     }
     let shows = |text: &str| crate::validate::display(&serde_json::from_str(text).unwrap_or_default());
     let mut by_record: BTreeMap<i64, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
-    let mut kept = 0;
+    let (mut kept, mut back) = (0, 0);
+    // Later changes whose history should start from the value before a job taken back.
+    let mut rebased: Vec<(i64, &str)> = Vec::new();
     for (cid, rid, field, old, wrote) in batch {
         // Changed since if another bulk change wrote the cell last (whatever it wrote: its
         // own undo puts back what was there before it), or if the cell no longer shows what
@@ -357,16 +369,36 @@ fn restorable(
         let overtaken = newest
             .get(&(*rid, field.clone()))
             .is_some_and(|(n, now, by_bulk)| n > cid && (*by_bulk || shows(now) != shows(wrote)));
+        if overtaken && how == Revert::TakeBack {
+            let next = changes_after.get_mut(&(*rid, field.clone())).and_then(|ids| {
+                ids.sort_unstable();
+                ids.iter().find(|n| *n > cid).copied()
+            });
+            rebased.extend(next.map(|n| (n, old.as_str())));
+        }
         if overtaken
             || !present.contains_key(rid)
             || ctx.config.field_index(field).is_none()
             || locked(rid, field)
         {
-            kept += 1;
+            // Showing what was there before: put back already (an earlier try of this
+            // undo, cut off), not kept.
+            let shows_before = newest
+                .get(&(*rid, field.clone()))
+                .is_some_and(|(n, now, _)| n > cid && shows(now) == shows(old));
+            match overtaken && shows_before {
+                true => back += 1,
+                false => kept += 1,
+            }
             continue;
         }
         let old = serde_json::from_str(old).unwrap_or(serde_json::Value::Null);
         by_record.entry(*rid).or_default().insert(field.clone(), old);
+    }
+    for (next, old) in rebased {
+        diesel::update(record_changes::table.filter(record_changes::id.eq(next)))
+            .set(record_changes::old_value.eq(old))
+            .execute(conn)?;
     }
     let updates = by_record
         .into_iter()
@@ -378,5 +410,5 @@ fn restorable(
             config: None,
         })
         .collect();
-    Ok((updates, kept))
+    Ok((updates, kept, back))
 }

@@ -158,15 +158,7 @@ pub struct FindReplace {
 
 /// A cell value of a find or a replace as the text a cell shows.
 fn shown(key: &str, value: Option<Value>) -> Result<String, AppError> {
-    match value {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(crate::validate::display(&v)),
-        Some(_) => Err(AppError::invalid(
-            key,
-            format!("{key} is text, a number or true/false"),
-        )),
-    }
+    Change::text_of(value.as_ref()).map_err(|why| AppError::invalid(key, format!("{key} {why}")))
 }
 
 pub async fn find_replace(
@@ -238,16 +230,8 @@ pub async fn bulk_update(
                 )
             })?;
             // Flatfile's `{value}` cell, or a bare value.
-            let value = match cell {
-                Value::Object(m) if m.contains_key("value") => m["value"].clone(),
-                Value::Object(_) => {
-                    return Err(AppError::invalid(
-                        &format!("fieldUpdates.{key}"),
-                        "a value is {\"value\": ...} or a plain value (null clears the cells), not another object",
-                    ))
-                }
-                other => other.clone(),
-            };
+            let value = Change::value_of(cell)
+                .map_err(|why| AppError::invalid(&format!("fieldUpdates.{key}"), why))?;
             changes.push((index, Change::Set(value)));
         }
         run(&req, &caller, &state, ctx, &params, changes).await

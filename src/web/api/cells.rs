@@ -13,12 +13,18 @@ use serde_json::{json, value::RawValue, Value};
 /// Values per page unless `pageSize` says otherwise.
 const PAGE: usize = 1000;
 
-fn value_json(v: &ValueCount, include_counts: bool) -> Value {
+/// A distinct value as Flatfile's cell: held by records in error, it carries what is
+/// wrong with the value itself (its type, its options, required), if anything.
+fn value_json(v: &ValueCount, field: &crate::blueprint::Field, include_counts: bool) -> Value {
     let value: Value = serde_json::from_str::<&RawValue>(&v.value)
         .ok()
         .and_then(|raw| serde_json::from_str(raw.get()).ok())
         .unwrap_or(Value::Null);
-    let mut cell = json!({"value": value, "valid": v.errors == 0, "messages": []});
+    let messages = match v.errors {
+        0 => Vec::new(),
+        _ => crate::validate::cast_cell(field, &value).messages,
+    };
+    let mut cell = json!({"value": value, "valid": v.errors == 0, "messages": messages});
     if include_counts {
         cell["counts"] = json!({"total": v.total, "valid": v.total - v.errors, "error": v.errors});
     }
@@ -83,6 +89,7 @@ async fn list_once(
     };
     let descending = super::descending(get("sortDirection"))?;
     let seq = ctx.sheet.seq;
+    let field_config = ctx.config.fields[field].clone();
     let mut values = state
         .read_db(move |conn| {
             crate::db::read_snapshot(conn, |conn| {
@@ -111,7 +118,7 @@ async fn list_once(
         .iter()
         .skip((page - 1).saturating_mul(size))
         .take(size)
-        .map(|v| value_json(v, include_counts))
+        .map(|v| value_json(v, &field_config, include_counts))
         .collect();
     Ok(super::ok(json!({ key: shown })))
 }
