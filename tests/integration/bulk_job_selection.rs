@@ -11,17 +11,23 @@ use wharf::model::record::bulk::{self, Change};
 use wharf::model::record::bulk_history;
 use wharf::model::{sheet, ModelError};
 
-async fn a_batch_changes_only_what_the_selection_still_picks(db: Db) {
-    let app = spawn_app(db).await;
+/// A companies sheet holding `rows`: its id, the insert's answer, and the records' ids.
+async fn companies_holding(app: &TestApp, rows: serde_json::Value) -> (String, serde_json::Value, Vec<i64>) {
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "companies").await;
-    let rows = json!([{"code": "C1", "name": "Fix me"}, {"code": "C2", "name": "Fix me"}]);
     let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
     assert_eq!(status, 200, "{body}");
     let ids: Vec<i64> = record_ids(&body)
         .iter()
         .map(|id| RecordId::parse(id).unwrap().0)
         .collect();
+    (sheet, body, ids)
+}
+
+async fn a_batch_changes_only_what_the_selection_still_picks(db: Db) {
+    let app = spawn_app(db).await;
+    let rows = json!([{"code": "C1", "name": "Fix me"}, {"code": "C2", "name": "Fix me"}]);
+    let (sheet, body, ids) = companies_holding(&app, rows).await;
     let sheet_id = SheetId::parse(&sheet).unwrap();
     let mut conn = app.pool.get().expect("conn");
     // The job's view, taken when it started: both records picked.
@@ -66,16 +72,9 @@ async fn a_batch_changes_only_what_the_selection_still_picks(db: Db) {
 /// value before the job, never the stopped job's.
 async fn a_stopped_job_leaves_nothing_behind_a_later_change(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "companies").await;
     let rows = json!([{"code": "C1", "name": "User 1"}, {"code": "C2", "name": "User 2"},
                       {"code": "C3", "name": "User 3"}]);
-    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
-    assert_eq!(status, 200, "{body}");
-    let ids: Vec<i64> = record_ids(&body)
-        .iter()
-        .map(|id| RecordId::parse(id).unwrap().0)
-        .collect();
+    let (sheet, body, ids) = companies_holding(&app, rows).await;
     let sheet_id = SheetId::parse(&sheet).unwrap();
     let mut conn = app.pool.get().expect("conn");
     let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
@@ -122,37 +121,13 @@ async fn a_stopped_job_leaves_nothing_behind_a_later_change(db: Db) {
     // already showing what was there counts as back.
     let undone = bulk_history::take_back(&mut conn, &ctx, &job_entry, "tester").expect("taken back");
     assert_eq!((undone.restored, undone.kept), (2, 1));
-    let names = |page: serde_json::Value| -> Vec<String> {
-        page["data"]["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r["values"]["name"]["value"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect()
-    };
+    let names = |page: serde_json::Value| crate::records_search::names(&page);
     assert_eq!(
         names(app.get_json(&format!("/sheets/{sheet}/records")).await.1),
         ["B", "User 2", "User 3"]
     );
     // Undoing the later change: the value before the job, not the job's "A 1".
-    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
-    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
-                    "config": {"sheet": sheet, "undo": later}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
-    app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
-    let done = app.wait_job(&id).await;
+    let done = crate::bulk_jobs::run_bulk_job(&app, &sheet, json!({"undo": later})).await;
     assert_eq!(done["status"], "complete", "{done}");
     assert_eq!(
         names(app.get_json(&format!("/sheets/{sheet}/records")).await.1),

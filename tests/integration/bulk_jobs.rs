@@ -41,6 +41,26 @@ async fn values(app: &TestApp, sheet: &str, field: &str) -> Vec<(Value, i64)> {
         .collect()
 }
 
+/// A `bulk-change` job on `sheet` with `config` (beside the sheet), asked for through
+/// `POST /v1/jobs`, executed, and waited for; the job as it ended.
+pub(crate) async fn run_bulk_job(app: &TestApp, sheet: &str, config: Value) -> Value {
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
+    let mut config = config;
+    config["sheet"] = json!(sheet);
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": wb, "config": config}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    app.wait_job(&id).await
+}
+
 async fn a_selection_over_the_limit_runs_as_a_job(db: Db) {
     let app = spawn_app(db).await;
     let sheet = companies(&app, 12_000, "N/A").await;
@@ -325,20 +345,7 @@ async fn an_undo_job_takes_ones_own_change_or_any_by_key(db: Db) {
     )
     .await;
     let bulk = undo_path(&toast).split('/').nth(4).unwrap().to_string();
-    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
-    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
-                    "config": {"sheet": sheet, "undo": bulk}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
-    let (status, body) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
-    assert_eq!(status, 200, "{body}");
-    let done = app.wait_job(&id).await;
+    let done = run_bulk_job(&app, &sheet, json!({"undo": bulk})).await;
     assert_eq!(done["status"], "complete", "{done}");
     assert!(names(&app, &sheet).await.iter().all(|n| n != "Same"), "undone");
 }
@@ -443,24 +450,11 @@ async fn grid_values_and_delete_shown(db: Db) {
 async fn a_job_counts_values_and_records(db: Db) {
     let app = spawn_app(db).await;
     let sheet = companies(&app, 3, "N/A").await;
-    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
-    let wb = sheet_json["data"]["workbookId"].as_str().unwrap().to_string();
     let changes = json!([
         {"field": "name", "find": "N/A", "replace": "Acme"},
         {"field": "code", "find": "C", "replace": "K"},
     ]);
-    let (status, job) = app
-        .post_json(
-            "/jobs",
-            &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
-                    "config": {"sheet": sheet, "changes": changes}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
-    let (status, body) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
-    assert_eq!(status, 200, "{body}");
-    let done = app.wait_job(&id).await;
+    let done = run_bulk_job(&app, &sheet, json!({"changes": changes})).await;
     assert_eq!(done["status"], "complete", "{done}");
     let message = done["outcome"]["message"].as_str().unwrap();
     assert!(
@@ -542,17 +536,9 @@ async fn a_job_reads_its_changes_as_the_api_does(db: Db) {
         json!({"type": "workbook", "operation": "bulk-change", "source": wb,
                                       "config": {"sheet": sheet, "changes": changes}})
     };
-    let run = |changes: Value| {
-        let app = &app;
-        let body = job(changes);
-        async move {
-            let (status, made) = app.post_json("/jobs", &body).await;
-            assert_eq!(status, 200, "{made}");
-            let id = made["data"]["id"].as_str().unwrap().to_string();
-            app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
-            let done = app.wait_job(&id).await;
-            assert_eq!(done["status"], "complete", "{done}");
-        }
+    let run = async |changes: Value| {
+        let done = run_bulk_job(&app, &sheet, json!({"changes": changes})).await;
+        assert_eq!(done["status"], "complete", "{done}");
     };
     run(json!([{"field": "name", "find": "N/A", "replace": 3}])).await;
     assert_eq!(values(&app, &sheet, "name").await, vec![(json!("3"), 3)]);

@@ -121,7 +121,8 @@ fn urlencode(text: &str) -> String {
 
 on_both!(search_matches_cell_text_case_aside);
 
-fn names(body: &Value) -> Vec<String> {
+/// The names of a page of records, in order.
+pub(crate) fn names(body: &Value) -> Vec<String> {
     body["data"]["records"]
         .as_array()
         .expect("records")
