@@ -135,8 +135,6 @@ impl Application {
         let mail = std::sync::Arc::new(crate::mail::Mailer::from_settings(&settings)?);
         let jobs = crate::jobs::Queue::default();
         let worker_id = jobs.worker_id.clone();
-        // Before serving: a data folder copied from a running process's refuses to start.
-        crate::workers::folder_marks::claim(&pool, &storage, &worker_id)?;
         let webhooks = crate::workers::webhooks::start(crate::workers::webhooks::Context {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -189,10 +187,9 @@ impl Application {
             state.settings.event_retention_days,
         )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
-        crate::workers::handed_over::start(
-            move || weak.upgrade().map(|s| (s.pool.clone(), s.storage.clone())),
-            state.jobs.worker_id.clone(),
-        )?;
+        crate::workers::handed_over::start(move || {
+            weak.upgrade().map(|s| (s.pool.clone(), s.storage.clone()))
+        })?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         let heard = weak.clone();
         crate::workers::job_ack::start(crate::workers::job_ack::Context {

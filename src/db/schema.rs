@@ -498,14 +498,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    folder_marks (holder, mark) {
-        holder -> Text,
-        mark -> Text,
-        seen_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     stored_deletes (holder, storage_key) {
         holder -> Text,
         storage_key -> Text,
@@ -542,7 +534,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_tokens,
     sign_in_attempts,
     files,
-    folder_marks,
     jobs,
     remembered_mappings,
     guests,

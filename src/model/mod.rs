@@ -8,7 +8,6 @@ pub mod environment;
 pub mod event;
 pub mod event_topics;
 pub mod file;
-pub mod folder_mark;
 pub mod guest;
 pub mod guest_link;
 pub mod job;

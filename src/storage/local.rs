@@ -67,10 +67,6 @@ impl Folder {
         }
     }
 
-    pub(super) fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The names of the objects directly under folder `prefix` (`files`).
     pub(super) fn names_under(&self, prefix: &str) -> Vec<String> {
         std::fs::read_dir(self.root.join(prefix))

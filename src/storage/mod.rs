@@ -198,14 +198,6 @@ impl Storage {
         }
     }
 
-    /// The local folder objects are kept in (none with a bucket).
-    pub fn folder_path(&self) -> Option<&std::path::Path> {
-        match &self.0 {
-            Inner::Local(f) => Some(f.root()),
-            Inner::Bucket(_) => None,
-        }
-    }
-
     /// The ids of the files whose bytes this process's folder holds (none with a bucket).
     pub fn local_file_ids(&self) -> Vec<String> {
         match &self.0 {

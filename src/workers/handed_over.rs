@@ -86,18 +86,12 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
 }
 
 /// Starts the loop on its own thread; it ends once the application has gone (`pool` gives
-/// `None`). Nothing to do with a bucket, which every process deletes from. The loop also
-/// keeps this process's mark (`mark`) in its folder ([`super::folder_marks::keep`]).
-pub fn start(
-    pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static,
-    mark: String,
-) -> std::io::Result<()> {
+/// `None`). Nothing to do with a bucket, which every process deletes from.
+pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wharf-handed-over".into())
         .spawn(move || {
             let mut started = false;
-            let mut marked = std::time::Instant::now();
-            let mut warned: Vec<String> = Vec::new();
             loop {
                 let Some((pool, storage)) = pool() else { return };
                 if storage.holder().is_none() {
@@ -107,23 +101,6 @@ pub fn start(
                     started = true;
                     if let Err(e) = at_start(&pool, &storage) {
                         tracing::warn!(error = %e, "claiming this data folder's files failed");
-                    }
-                }
-                if marked.elapsed() >= super::folder_marks::EVERY {
-                    marked = std::time::Instant::now();
-                    match super::folder_marks::keep(&pool, &storage, &mark) {
-                        Ok(lacking) if !lacking.is_empty() && lacking != warned => {
-                            tracing::error!(
-                                processes = ?lacking,
-                                "another Wharf process runs with this data folder's id in a copy of \
-                                 this folder: deletes through other processes may not reach its \
-                                 bytes or these; give the copy its own id (delete its \
-                                 storage/holder-id while it is stopped)"
-                            );
-                            warned = lacking;
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "marking this data folder failed"),
                     }
                 }
                 match sweep(&pool, &storage) {

@@ -3,7 +3,6 @@
 
 pub mod cron;
 pub mod event_retention;
-pub mod folder_marks;
 pub mod handed_over;
 pub mod indexes;
 pub mod job_ack;

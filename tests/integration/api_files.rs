@@ -316,14 +316,13 @@ b@x.io,B
 }
 
 /// Files in the data directory's storage, temp files included (not the file naming the
-/// folder, `holder-id`, nor the running processes' marks, `marks/`).
+/// folder, `holder-id`).
 pub fn stored_files(app: &TestApp) -> usize {
     fn count(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir)
             .map(|rd| {
                 rd.flatten()
                     .map(|e| match e.path() {
-                        p if p.is_dir() && p.ends_with("marks") => 0,
                         p if p.is_dir() => count(&p),
                         p if p.ends_with("holder-id") => 0,
                         _ => 1,

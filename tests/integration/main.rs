@@ -87,7 +87,6 @@ mod people;
 mod people_rules;
 mod processes;
 mod processes_files;
-mod processes_folders;
 mod processes_submit;
 mod read_budget;
 mod reads_beside_field_changes;

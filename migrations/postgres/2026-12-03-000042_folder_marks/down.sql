@@ -1,1 +1,0 @@
-DROP TABLE folder_marks;
