@@ -57,6 +57,9 @@ pub fn job_input(ctx: &SheetContext, operation: &str, config: Value) -> JobInput
 }
 
 /// The changes a config names, checked as the bulk calls check theirs.
+/// What one change of `config.changes` may hold.
+const CHANGE_MEMBERS: [&str; 5] = ["field", "set", "find", "replace", "whole"];
+
 pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
     let list = match &config["changes"] {
         Value::Array(list) if !list.is_empty() => list,
@@ -74,8 +77,20 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
             if ctx.config.fields[i].computed {
                 return Err(format!("{key} is a computed field: it cannot be changed"));
             }
-            // Read as `bulk-update` and `find-replace` read theirs.
+            // Read as `bulk-update` and `find-replace` read theirs: a misspelt member would
+            // be left out (`Replace`: every found text replaced with nothing).
+            let members = c
+                .as_object()
+                .ok_or("config.changes holds objects: {\"field\": ..., \"set\": ...}")?;
+            if let Some(other) = members.keys().find(|k| !CHANGE_MEMBERS.contains(&k.as_str())) {
+                return Err(format!(
+                    "{key}: a change has no member `{other}` (it has field, and set or find, replace, whole)"
+                ));
+            }
             let change = match (c.get("set"), c.get("find")) {
+                (Some(_), Some(_)) => {
+                    return Err(format!("{key}: a change sets a value or replaces text, not both"))
+                }
                 (Some(v), _) => Change::Set(Change::value_of(v).map_err(|why| format!("{key}: {why}"))?),
                 (None, Some(find)) => {
                     let whole = match c.get("whole") {
@@ -257,6 +272,13 @@ pub fn may_undo(
     let id = BulkChangeId::parse(undo).ok_or_else(|| invalid(format!("`{undo}` is not a bulk change")))?;
     let by_key = crate::ids::ApiKeyId::parse(actor).is_some();
     match bulk_history::find(conn, &ctx.sheet.id, id.as_str())? {
+        // Undone already; one cut off midway is its undoer's to finish.
+        Some(entry)
+            if entry.undone_at.is_some()
+                && !(entry.undo_pending && entry.undone_by.as_deref() == Some(actor)) =>
+        {
+            Err(ModelError::Conflict("this change was already undone".into()))
+        }
         Some(entry) if entry.actor == actor || by_key => Ok(id),
         Some(_) => Err(ModelError::Forbidden(
             "only the person who made a bulk change, or a secret key, can undo it".into(),

@@ -135,7 +135,56 @@ async fn a_stopped_job_leaves_nothing_behind_a_later_change(db: Db) {
     );
 }
 
+/// A cell a stopped job wrote, changed by a bulk change that was undone (the job's value
+/// back), then by another: taking the job back and undoing the last change leaves the value
+/// before the job, whichever of the later changes followed the job's value.
+async fn a_stopped_job_leaves_nothing_behind_an_undone_change(db: Db) {
+    let app = spawn_app(db).await;
+    let (sheet, body, ids) = companies_holding(&app, json!([{"code": "C1", "name": "User 1"}])).await;
+    let sheet_id = SheetId::parse(&sheet).unwrap();
+    let mut conn = app.pool.get().expect("conn");
+    let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
+    let name = ctx.config.field_index("name").unwrap();
+    let job_entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Set", None).expect("entry");
+    write_tx::<_, ModelError, _>(&mut conn, |conn| {
+        bulk::apply_batch(
+            conn,
+            &ctx,
+            &ids,
+            &[],
+            &[(name, Change::Set(json!("J")))],
+            "tester",
+            &job_entry,
+        )
+    })
+    .expect("the batch");
+    let record = record_ids(&body)[0].clone();
+    let set_name = async |to: &str| {
+        let (status, answer) = app
+            .patch_json(
+                &format!("/sheets/{sheet}/records/bulk-update?ids={record}"),
+                &json!({"fieldUpdates": {"name": to}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer["data"]["bulkChangeId"].as_str().unwrap().to_string()
+    };
+    let name_now =
+        async || crate::records_search::names(&app.get_json(&format!("/sheets/{sheet}/records")).await.1);
+    let x3 = set_name("X3").await;
+    let done = crate::bulk_jobs::run_bulk_job(&app, &sheet, json!({"undo": x3})).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(name_now().await, ["J"], "the undo put the job's value back");
+    let x4 = set_name("X4").await;
+    bulk_history::take_back(&mut conn, &ctx, &job_entry, "tester").expect("taken back");
+    assert_eq!(name_now().await, ["X4"], "a later change keeps its value");
+    let done = crate::bulk_jobs::run_bulk_job(&app, &sheet, json!({"undo": x4})).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(name_now().await, ["User 1"], "never the stopped job's value");
+}
+
 on_both!(
     a_batch_changes_only_what_the_selection_still_picks,
-    a_stopped_job_leaves_nothing_behind_a_later_change
+    a_stopped_job_leaves_nothing_behind_a_later_change,
+    a_stopped_job_leaves_nothing_behind_an_undone_change
 );

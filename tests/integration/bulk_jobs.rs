@@ -519,9 +519,12 @@ async fn an_undo_of_another_s_change_is_refused_at_once(db: Db) {
     assert!(body.to_string().contains("has no bulk change"), "{body}");
     let jobs_after = app.get_json("/jobs").await.1["data"].as_array().unwrap().len();
     assert_eq!(jobs_after, jobs_before, "no job was made");
-    // The team's key may undo it.
+    // The team's key may undo it, once.
+    let done = run_bulk_job(&app, &sheet, json!({"undo": bulk})).await;
+    assert_eq!(done["status"], "complete", "{done}");
     let (status, body) = app.post_json("/jobs", &undo(&bulk)).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("already undone"), "{body}");
 }
 
 /// A bulk-change job's changes are read as `find-replace` and `bulk-update` read theirs: a
@@ -562,6 +565,11 @@ async fn a_job_reads_its_changes_as_the_api_does(db: Db) {
             json!([{"field": "name", "find": ["a"]}]),
             "find is text, a number or true/false",
         ),
+        (
+            json!([{"field": "name", "find": "a", "Replace": "b"}]),
+            "no member `Replace`",
+        ),
+        (json!([{"field": "name", "find": "a", "set": "b"}]), "not both"),
     ] {
         let (status, body) = app.post_json("/jobs", &job(changes)).await;
         assert_eq!(status, 422, "{body}");

@@ -317,8 +317,15 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
         )
         .await;
     assert_eq!(status, 200);
-    let again = undo_job(&app, &workbook, &sheet, &bulk).await;
-    assert_eq!(again["status"], "failed", "{again}");
+    // Refused when asked for, before any job is made.
+    let (status, again) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk}}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
     assert!(again.to_string().contains("already undone"), "{again}");
     assert_eq!(
         names(&app, &sheet).await,

@@ -260,26 +260,29 @@ fn revert_checked(
     let mut done = Undone::default();
     let mut after = 0i64;
     loop {
-        let batch: Vec<Cell> = record_changes::table
-            .filter(record_changes::bulk_id.eq(id.as_str()))
-            .filter(record_changes::id.gt(after))
-            .order(record_changes::id.asc())
-            .limit(UNDO_BATCH)
-            .select((
-                record_changes::id,
-                record_changes::record_id,
-                record_changes::field,
-                record_changes::old_value,
-                record_changes::new_value,
-            ))
-            .load(conn)?;
-        let Some(last) = batch.last() else { break };
-        after = last.0;
-        let full = batch.len() as i64 == UNDO_BATCH;
-        crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        let more = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
             // The sheet as it is now: a field changed since the bulk change does not stop
             // its undo (a removed field's cells are kept as they are).
             let ctx = &sheet::relock_fresh(conn, ctx)?;
+            // Read under the lock: another take-back may have rebased these cells' history
+            // a moment ago (two canceled jobs, one over the other).
+            let batch: Vec<Cell> = record_changes::table
+                .filter(record_changes::bulk_id.eq(id.as_str()))
+                .filter(record_changes::id.gt(after))
+                .order(record_changes::id.asc())
+                .limit(UNDO_BATCH)
+                .select((
+                    record_changes::id,
+                    record_changes::record_id,
+                    record_changes::field,
+                    record_changes::old_value,
+                    record_changes::new_value,
+                ))
+                .load(conn)?;
+            let Some(last) = batch.last() else {
+                return Ok(false);
+            };
+            after = last.0;
             go_on(conn, ctx, done.restored)?;
             let (updates, kept, back) = restorable(conn, ctx, &batch, how)?;
             done.kept += kept;
@@ -290,14 +293,17 @@ fn revert_checked(
                 done.restored += cells;
                 done.also_changed.extend(written.also_changed);
             }
-            Ok(())
+            Ok(batch.len() as i64 == UNDO_BATCH)
         })?;
-        if !full {
+        if !more {
             break;
         }
     }
     Ok(done)
 }
+
+/// A change of a cell after a bulk change: its id, the value before and the value after.
+type LaterChange = (i64, String, String);
 
 /// A cell a bulk change wrote: its change's id, the record, the field, the value before
 /// and the value written.
@@ -335,7 +341,7 @@ fn restorable(
     // The newest change of each cell since the bulk change began, the value it wrote, and
     // whether it was another bulk change's.
     let mut newest: HashMap<(i64, String), (i64, String, bool)> = HashMap::new();
-    let later: Vec<(i64, i64, String, String, Option<String>)> = record_changes::table
+    let later: Vec<(i64, i64, String, String, String, Option<String>)> = record_changes::table
         .filter(record_changes::sheet_id.eq(&ctx.sheet.id))
         .filter(record_changes::record_id.eq_any(&ids))
         .filter(record_changes::id.gt(first))
@@ -343,14 +349,19 @@ fn restorable(
             record_changes::id,
             record_changes::record_id,
             record_changes::field,
+            record_changes::old_value,
             record_changes::new_value,
             record_changes::bulk_id,
         ))
         .load(conn)?;
-    // Every later change of each cell, in order: a take-back finds the one right after.
-    let mut changes_after: HashMap<(i64, String), Vec<i64>> = HashMap::new();
-    for (cid, rid, field, new, bulk) in later {
-        changes_after.entry((rid, field.clone())).or_default().push(cid);
+    // Every later change of each cell (id, value before, value after): a take-back follows
+    // the cell's history after the job.
+    let mut changes_after: HashMap<(i64, String), Vec<LaterChange>> = HashMap::new();
+    for (cid, rid, field, before, new, bulk) in later {
+        changes_after
+            .entry((rid, field.clone()))
+            .or_default()
+            .push((cid, before, new.clone()));
         let e = newest.entry((rid, field)).or_insert((cid, String::new(), false));
         if cid >= e.0 {
             *e = (cid, new, bulk.is_some());
@@ -370,11 +381,20 @@ fn restorable(
             .get(&(*rid, field.clone()))
             .is_some_and(|(n, now, by_bulk)| n > cid && (*by_bulk || shows(now) != shows(wrote)));
         if overtaken && how == Revert::TakeBack {
-            let next = changes_after.get_mut(&(*rid, field.clone())).and_then(|ids| {
-                ids.sort_unstable();
-                ids.iter().find(|n| *n > cid).copied()
-            });
-            rebased.extend(next.map(|n| (n, old.as_str())));
+            // Each later change made while the cell held the job's value (it wrote it, or
+            // an undo put it back) started from the value before the job, as if the job
+            // had never run.
+            if let Some(changes) = changes_after.get_mut(&(*rid, field.clone())) {
+                changes.sort_unstable_by_key(|c| c.0);
+                let job_value = shows(wrote);
+                let mut holds_job_value = true;
+                for (n, before, after) in changes.iter().filter(|c| c.0 > *cid) {
+                    if holds_job_value && shows(before) == job_value {
+                        rebased.push((*n, old.as_str()));
+                    }
+                    holds_job_value = shows(after) == job_value;
+                }
+            }
         }
         if overtaken
             || !present.contains_key(rid)
