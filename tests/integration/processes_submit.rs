@@ -73,6 +73,25 @@ async fn frozen_records_stay_with_the_process_that_froze_them() {
     due_now(first_folder.trim());
     receiver.wait_for(2, 30).await;
 
+    // The Activity tab through the second says which process delivers it.
+    first.make_user("ada@example.com", true);
+    first.sign_in("ada@example.com", PASSWORD).await;
+    let block = |base: String| {
+        let url = format!("{base}/spaces/{space}/submissions");
+        let client = first.client.clone();
+        async move { sent(client.get(url)).await.text().await.unwrap() }
+    };
+    let there = block(second_base.clone()).await;
+    assert!(
+        there.contains("by the Wharf process that froze its records"),
+        "{there}"
+    );
+    let here = block(first.base.clone()).await;
+    assert!(
+        !here.contains("by the Wharf process that froze its records"),
+        "{here}"
+    );
+
     // The records link through the second says where the records are.
     let link = receiver.got()[0].json()["data"]["sheets"][0]["recordsUrl"]
         .as_str()

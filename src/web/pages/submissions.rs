@@ -31,13 +31,21 @@ pub struct SubmissionRow {
 }
 
 impl SubmissionRow {
-    fn new(s: &Submission) -> Self {
+    /// `here`: this process's data folder, without a bucket.
+    fn new(s: &Submission, here: Option<&str>) -> Self {
+        let mut state = submission::describe(s);
+        if s.status == submission::status::PENDING && s.held_elsewhere(here) {
+            // Only that process delivers it: when it is down, the submission waits for it.
+            state.push_str(
+                " (by the Wharf process that froze its records, whose data folder holds them: it waits while that process is down)",
+            );
+        }
         SubmissionRow {
             id: s.id.to_string(),
             slug: s.slug.clone(),
             at: iso(&s.created_at),
             records: s.record_count,
-            state: submission::describe(s),
+            state,
             failed: s.status == submission::status::FAILED,
             tries: s
                 .try_list()
@@ -79,11 +87,15 @@ pub async fn block(
             Ok::<_, ModelError>(submission::of_space(conn, &sid, SHOWN)?)
         })
         .await?;
+    let here = state.storage.holder();
     render(&Block {
         space_id: id.to_string(),
         csrf: user.csrf().to_string(),
         admin: user.user.is_admin,
-        rows: list.iter().map(SubmissionRow::new).collect(),
+        rows: list
+            .iter()
+            .map(|s| SubmissionRow::new(s, here.as_deref()))
+            .collect(),
     })
 }
 
