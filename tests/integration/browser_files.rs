@@ -186,12 +186,23 @@ async fn a_person_runs_a_files_action(db: Db) {
         "the action's button",
     )
     .await;
-    c.find(Locator::Css(&button))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Clicked in the page, found afresh each time: a live refresh of the list (the file's
+    // `file:updated`) may replace the row between finding the button and clicking it.
+    let click = format!("document.querySelector('{button}')?.click()");
+    for _ in 0..50 {
+        c.execute(&click, vec![]).await.unwrap();
+        let open = c
+            .execute(
+                "return !!document.querySelector('dialog.action-dialog[open]')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if open == serde_json::json!(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     wait_for(
         c,
         "document.querySelector('dialog.action-dialog[open]')",

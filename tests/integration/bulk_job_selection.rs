@@ -24,6 +24,23 @@ async fn companies_holding(app: &TestApp, rows: serde_json::Value) -> (String, s
     (sheet, body, ids)
 }
 
+/// A bulk job's batch as its worker writes it: `change` to field `field` of the records
+/// `ids`, under a new history entry; the entry.
+pub(crate) fn job_batch(
+    conn: &mut wharf::db::AnyConnection,
+    ctx: &wharf::model::sheet::SheetContext,
+    ids: &[i64],
+    field: usize,
+    change: Change,
+) -> wharf::ids::BulkChangeId {
+    let entry = bulk_history::create(conn, &ctx.sheet.id, "tester", "Change", None).expect("entry");
+    write_tx::<_, ModelError, _>(conn, |conn| {
+        bulk::apply_batch(conn, ctx, ids, &[], &[(field, change)], "tester", &entry)
+    })
+    .expect("the batch");
+    entry
+}
+
 async fn a_batch_changes_only_what_the_selection_still_picks(db: Db) {
     let app = spawn_app(db).await;
     let rows = json!([{"code": "C1", "name": "Fix me"}, {"code": "C2", "name": "Fix me"}]);
@@ -80,24 +97,12 @@ async fn a_stopped_job_leaves_nothing_behind_a_later_change(db: Db) {
     let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
     let name = ctx.config.field_index("name").unwrap();
     // A job's first batch: every name replaced.
-    let job_entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Replace", None).expect("entry");
     let change = Change::Replace {
         find: "User".into(),
         replace: "A".into(),
         whole: false,
     };
-    write_tx::<_, ModelError, _>(&mut conn, |conn| {
-        bulk::apply_batch(
-            conn,
-            &ctx,
-            &ids,
-            &[],
-            &[(name, change.clone())],
-            "tester",
-            &job_entry,
-        )
-    })
-    .expect("the batch");
+    let job_entry = job_batch(&mut conn, &ctx, &ids, name, change);
     // Meanwhile a bulk update overwrites the first record's name.
     let first = record_ids(&body)[0].clone();
     let (status, later) = app
@@ -145,19 +150,7 @@ async fn a_stopped_job_leaves_nothing_behind_an_undone_change(db: Db) {
     let mut conn = app.pool.get().expect("conn");
     let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
     let name = ctx.config.field_index("name").unwrap();
-    let job_entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Set", None).expect("entry");
-    write_tx::<_, ModelError, _>(&mut conn, |conn| {
-        bulk::apply_batch(
-            conn,
-            &ctx,
-            &ids,
-            &[],
-            &[(name, Change::Set(json!("J")))],
-            "tester",
-            &job_entry,
-        )
-    })
-    .expect("the batch");
+    let job_entry = job_batch(&mut conn, &ctx, &ids, name, Change::Set(json!("J")));
     let record = record_ids(&body)[0].clone();
     let set_name = async |to: &str| {
         let (status, answer) = app

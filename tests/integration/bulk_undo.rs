@@ -146,9 +146,8 @@ async fn an_undo_leaves_what_a_later_bulk_change_wrote(db: Db) {
 /// An undo stopped between two batches (a lock taken on a guest's undo job) keeps what it
 /// put back, and the change may be undone again: the rest comes back then.
 async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
-    use wharf::db::write_tx;
     use wharf::ids::{RecordId, SheetId};
-    use wharf::model::record::bulk::{self, Change};
+    use wharf::model::record::bulk::Change;
     use wharf::model::record::bulk_history;
     use wharf::model::{sheet, ModelError};
     const TOTAL: usize = 12_000;
@@ -170,20 +169,7 @@ async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
     let mut conn = app.pool.get().expect("conn");
     let ctx = sheet::load_context(&mut conn, &app.env_id, &sheet_id).expect("context");
     let name = ctx.config.field_index("name").unwrap();
-    let entry = bulk_history::create(&mut conn, &sheet_id, "tester", "Set Name", None).expect("entry");
-    write_tx::<_, ModelError, _>(&mut conn, |conn| {
-        bulk::apply_batch(
-            conn,
-            &ctx,
-            &ids,
-            &[],
-            &[(name, Change::Set(json!("New")))],
-            "tester",
-            &entry,
-        )
-        .map(|_| ())
-    })
-    .expect("the change");
+    let entry = crate::bulk_job_selection::job_batch(&mut conn, &ctx, &ids, name, Change::Set(json!("New")));
     let stopped =
         bulk_history::undo_checked(
             &mut conn,
