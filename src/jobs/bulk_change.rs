@@ -6,6 +6,7 @@
 //! the job takes back every cell it changed that nobody changed since. The cells are one
 //! history entry (which one click undoes) and, at the end, one commit.
 
+use super::batch_size::{Batches, MOST};
 use super::{delete, JobError, Progress, BATCH};
 use crate::db::AnyConnection;
 use crate::extract::thousands;
@@ -17,6 +18,7 @@ use crate::model::record::bulk_history;
 use crate::model::sheet::{self, SheetContext};
 use crate::model::ModelError;
 use serde_json::{json, Value};
+use std::time::Instant;
 
 /// The config of a bulk change job.
 pub fn config(sheet: &str, changes: &[(String, Change)], params: &[(String, String)]) -> Value {
@@ -170,7 +172,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let mut cells = 0;
     let verb = changes.first().map_or("Changed", |(_, c)| c.verb());
     let result = (|| {
-        for (n, chunk) in ids.chunks(BATCH).enumerate() {
+        let mut batches = Batches::new(&ids, BATCH, MOST);
+        while let Some(chunk) = batches.next_batch() {
+            let started = Instant::now();
             let (written, batch_cells) = progress.fenced(conn, |conn| {
                 let fresh = sheet::relock_fresh(conn, &ctx)?;
                 delete::stop_if_refused(conn, &fresh, actor, || {
@@ -180,13 +184,14 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                     conn, &ctx, chunk, &params, &changes, actor, &bulk,
                 )?)
             })?;
+            batches.took(chunk.len(), started.elapsed());
             changed.extend(written.rows);
             cells += batch_cells;
             cx.announce.sheet_changed(&ctx.sheet.id);
             for other in &written.also_changed {
                 cx.announce.sheet_changed(other);
             }
-            let done = ((n + 1) * BATCH).min(total);
+            let done = batches.done().min(total);
             let info = format!(
                 "{verb} values in {} of {} records",
                 thousands(done as u64),

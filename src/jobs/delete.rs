@@ -7,6 +7,7 @@
 //! midway, it stops after the batch in hand: what it deleted stays deleted (the outcome and
 //! the events say how many).
 
+use super::batch_size::{Batches, MOST};
 use super::{JobError, Progress, BATCH};
 use crate::db::AnyConnection;
 use crate::ids::{ApiKeyId, RecordId, SheetId};
@@ -15,6 +16,7 @@ use crate::model::record::{self, cells, selection};
 use crate::model::sheet::{self, SheetContext};
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::time::Instant;
 
 /// The sheet a delete-records (or bulk-change) job works on, checked to be of its
 /// workbook, and its selection.
@@ -227,7 +229,9 @@ fn delete_batches(
     deleted: &mut usize,
 ) -> Result<(), JobError> {
     let total = ids.len().max(1);
-    for (n, chunk) in ids.chunks(BATCH).enumerate() {
+    let mut batches = Batches::new(ids, BATCH, MOST);
+    while let Some(chunk) = batches.next_batch() {
+        let started = Instant::now();
         let so_far = *deleted;
         let gone = progress.fenced(conn, |conn| {
             // The sheet as it is now (a field change between batches does not stop it;
@@ -243,12 +247,13 @@ fn delete_batches(
                 &job.created_by,
             )?)
         })?;
+        batches.took(chunk.len(), started.elapsed());
         *deleted += gone.rows;
         cx.announce.sheet_changed(&ctx.sheet.id);
         for other in &gone.also_changed {
             cx.announce.sheet_changed(other);
         }
-        let done = (n + 1) * BATCH;
+        let done = batches.done();
         let percent = floor + (99 - floor) * done.min(total) / total;
         progress.report(conn, percent as i32, "Deleting records")?;
     }

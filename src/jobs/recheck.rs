@@ -2,7 +2,7 @@
 //! record of the sheet under its fields as they are when each batch runs, a batch per
 //! transaction fenced to the job's attempt, so counts equal the stored records at every
 //! moment and people's saves wait for one batch at most, a batch sized to take about half a
-//! second ([`next_batch`]). The last record done is kept in
+//! second ([`super::batch_size::next`]). The last record done is kept in
 //! the job's checkpoint with each batch: a job cut off by a stop resumes after it. A job
 //! overtaken by a later field change's stops at its next batch: the later one checks all.
 
@@ -14,20 +14,7 @@ use crate::model::record::fields::recheck_batch;
 use crate::model::sheet_fields::{later_recheck, locked_context};
 use crate::model::ModelError;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-
-/// How long a batch should hold the sheet: people's saves wait behind it.
-const BATCH_TIME: Duration = Duration::from_millis(500);
-
-/// The size of the next batch after one of `size` records took `took`: smaller when it held
-/// the sheet too long (a new unique field over a big sheet on PostgreSQL took 7.5 s for
-/// 5,000 records in a debug build, and saves waiting behind it timed out), larger again, up
-/// to [`BATCH`], when it was quick.
-fn next_batch(size: i64, took: Duration) -> i64 {
-    let ratio = BATCH_TIME.as_secs_f64() / took.as_secs_f64().max(1e-3);
-    let next = (size as f64 * ratio.clamp(0.25, 2.0)) as i64;
-    next.clamp(100, BATCH as i64)
-}
+use std::time::Instant;
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
@@ -84,7 +71,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         };
         after = done.last_id;
         checked += done.count;
-        size = next_batch(size, started.elapsed());
+        size = super::batch_size::next(size as usize, started.elapsed(), BATCH) as i64;
         cx.announce.sheet_changed(&id);
         for other in &done.also_changed {
             cx.announce.sheet_changed(other);
@@ -99,26 +86,4 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         None => format!("Checked {checked} record(s) of {name} against its fields"),
     };
     super::complete(conn, job, worker, json!({"message": message}), "Records checked")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_shrink_when_slow_and_grow_back_when_quick() {
-        assert_eq!(
-            next_batch(5000, Duration::from_millis(7500)),
-            1250,
-            "a quarter at most at once"
-        );
-        assert_eq!(next_batch(1250, Duration::from_millis(1000)), 625);
-        assert_eq!(
-            next_batch(625, Duration::from_millis(100)),
-            1250,
-            "double at most at once"
-        );
-        assert_eq!(next_batch(4000, Duration::from_millis(10)), BATCH as i64);
-        assert_eq!(next_batch(150, Duration::from_secs(10)), 100, "never below 100");
-    }
 }

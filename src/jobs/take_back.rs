@@ -28,7 +28,8 @@ pub fn delete_records(
     mut left: impl FnMut(&mut AnyConnection, &[RecordId]) -> ModelResult<()>,
 ) -> ModelResult<usize> {
     let mut deleted = 0;
-    for (n, chunk) in ids.chunks(super::BATCH).enumerate() {
+    let mut batches = super::batch_size::Batches::new(ids, super::BATCH, super::batch_size::MOST);
+    while let Some(chunk) = batches.next_batch() {
         let started = std::time::Instant::now();
         let gone = loop {
             let ctx = match sheet::load_context(conn, env, sheet_id) {
@@ -43,8 +44,9 @@ pub fn delete_records(
                 other => break other?,
             }
         };
+        batches.took(chunk.len(), started.elapsed());
         deleted += gone.rows;
-        left(conn, &ids[((n + 1) * super::BATCH).min(ids.len())..])?;
+        left(conn, batches.rest())?;
     }
     Ok(deleted)
 }
