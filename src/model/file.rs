@@ -413,6 +413,24 @@ pub fn recorded_elsewhere(
     Ok(counts.into_iter().collect())
 }
 
+/// How many files are kept where a process keeping its own in `holder` cannot read them,
+/// by where: for a process without a bucket, files in any bucket; for one with a bucket,
+/// files in data folders or in another bucket. (Processes without a bucket each hold what
+/// they received, by design; a mix of the two kinds, or of buckets, is a mistake.)
+pub fn kept_where_unreadable(conn: &mut AnyConnection, holder: &str) -> QueryResult<Vec<(String, i64)>> {
+    let counts: Vec<(Option<String>, i64)> = files::table
+        .filter(files::held_by.ne(holder))
+        .group_by(files::held_by)
+        .select((files::held_by, diesel::dsl::count_star()))
+        .load(conn)?;
+    let here_bucket = crate::storage::is_bucket(holder);
+    Ok(counts
+        .into_iter()
+        .filter_map(|(h, n)| h.map(|h| (h, n)))
+        .filter(|(h, _)| here_bucket || crate::storage::is_bucket(h))
+        .collect())
+}
+
 /// How many handed-over deletes have waited since before `since` for folders other than
 /// `holder`, and which folders: a folder no running process has.
 pub fn handed_over_waiting(

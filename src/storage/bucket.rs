@@ -42,6 +42,8 @@ pub(super) struct Bucket {
     /// read a whole object into memory ahead of a slow client.
     reader: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
+    /// `s3://bucket/prefix`: what files kept here record as their holder.
+    name: String,
     scratch: PathBuf,
     io: IoRuntime,
 }
@@ -207,10 +209,15 @@ impl Bucket {
             .build()
             .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
         let prefix = ObjectPath::from_iter(settings.prefix.split('/').filter(|p| !p.is_empty()));
+        let name = match prefix.as_ref() {
+            "" => format!("{}{}", super::BUCKET_HOLDER, settings.bucket),
+            p => format!("{}{}/{p}", super::BUCKET_HOLDER, settings.bucket),
+        };
         let bucket = Bucket {
             store: Arc::new(store),
             reader: Arc::new(reader),
             prefix,
+            name,
             scratch,
             io,
         };
@@ -237,6 +244,10 @@ impl Bucket {
             store.delete(&path).await
         })?
         .map_err(failed)
+    }
+
+    pub(super) fn name(&self) -> &str {
+        &self.name
     }
 
     pub(super) fn scratch(&self) -> &Path {

@@ -107,6 +107,23 @@ impl std::fmt::Display for Unsatisfiable {
 
 impl std::error::Error for Unsatisfiable {}
 
+/// How a bucket's holder name begins ([`Storage::holder`]); a data folder's id never does.
+pub const BUCKET_HOLDER: &str = "s3://";
+
+/// Whether `holder` names a bucket rather than a data folder.
+pub fn is_bucket(holder: &str) -> bool {
+    holder.starts_with(BUCKET_HOLDER)
+}
+
+/// Where the bytes `holder` holds are, for a log: a bucket by its name, a data folder by
+/// its id.
+pub fn held_where(holder: &str) -> String {
+    match is_bucket(holder) {
+        true => format!("the bucket {holder}"),
+        false => format!("the data folder whose storage/holder-id is {holder}"),
+    }
+}
+
 /// The range of `size` bytes a reader asked for (all of them when it named none).
 pub fn wanted(span: Option<Span>, size: u64) -> io::Result<std::ops::Range<u64>> {
     match span {
@@ -230,14 +247,16 @@ impl Storage {
         matches!(self.0, Inner::Bucket(_))
     }
 
-    /// Without a bucket, the id of the data folder holding this process's objects (written
-    /// in it at first use, so processes sharing one folder share it): a file records it, so
-    /// a delete through another process hands the bytes over to their holder. `None` with a
-    /// bucket, which every process reads.
+    /// Where this process keeps objects, as files and frozen records record it: without a
+    /// bucket the id of its data folder (written in it at first use, so processes sharing
+    /// one folder share it), with one `s3://bucket/prefix` ([`BUCKET_HOLDER`]). A process
+    /// whose holder differs from a file's cannot read its bytes: a delete through it hands
+    /// them over to their holder, and a download says where they are. `None` only for a
+    /// folder whose id cannot be read or written.
     pub fn holder(&self) -> Option<String> {
         match &self.0 {
             Inner::Local(f) => f.holder(),
-            Inner::Bucket(_) => None,
+            Inner::Bucket(b) => Some(b.name().to_string()),
         }
     }
 

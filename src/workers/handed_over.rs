@@ -1,6 +1,7 @@
-//! Deletes the bytes other processes handed over to this one: without a bucket, a file
-//! deleted through a process whose data folder does not hold its bytes leaves their keys for
-//! the holder (`model::file::hand_over`), and the holder deletes them here, every few seconds.
+//! Deletes the bytes other processes handed over to this one: a file deleted through a
+//! process that cannot read its bytes (another data folder, or a bucket it does not use)
+//! leaves their keys for the holder (`model::file::hand_over`), and the holder deletes them
+//! here, every few seconds.
 
 use crate::db::Pool;
 use crate::model::file;
@@ -61,6 +62,17 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
              is stopped); deletes through other processes do not reach these bytes meanwhile"
         );
     }
+    for (other, files) in file::kept_where_unreadable(&mut conn, &holder).map_err(|e| e.to_string())? {
+        tracing::warn!(
+            kept_in = other,
+            files,
+            this_process = holder,
+            "files of this database are kept where this process cannot read them ({}): processes \
+             on one database should all use the same WHARF_STORAGE_URL (a bucket), or all keep \
+             files in their data folders; this process answers 503 for those files' bytes",
+            crate::storage::held_where(&other)
+        );
+    }
     let hour_ago = crate::model::now() - chrono::Duration::hours(1);
     for (other, waiting) in
         file::handed_over_waiting(&mut conn, &holder, hour_ago).map_err(|e| e.to_string())?
@@ -68,8 +80,9 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
         tracing::warn!(
             folder = other,
             waiting,
-            "deletes of file bytes wait for a data folder no running process has taken for an hour; \
-             start the process whose storage/holder-id says so, or delete those bytes by hand"
+            "deletes of file bytes wait for {} that no running process has taken for an hour; \
+             start a process that keeps its files there, or delete those bytes by hand",
+            crate::storage::held_where(&other)
         );
     }
     for (other, waiting) in crate::model::submission::waiting_elsewhere(&mut conn, &holder, hour_ago)
@@ -86,7 +99,7 @@ pub fn at_start(pool: &Pool, storage: &Storage) -> Result<(), String> {
 }
 
 /// Starts the loop on its own thread; it ends once the application has gone (`pool` gives
-/// `None`). Nothing to do with a bucket, which every process deletes from.
+/// `None`).
 pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wharf-handed-over".into())

@@ -112,6 +112,7 @@ mod smtp;
 mod sort_keys;
 mod space_races;
 mod space_settings;
+mod storage_mixed;
 mod storage_s3;
 mod submit;
 mod submit_answers;

@@ -103,6 +103,11 @@ impl S3Server {
             .expect("client")
     }
 
+    /// The objects the bucket keeps under `prefix`, as the server's files.
+    pub fn objects_under(&self, prefix: &str) -> Vec<PathBuf> {
+        files_under(&self.root.path().join(BUCKET).join(prefix))
+    }
+
     /// Multipart parts the server still keeps (of uploads neither completed nor aborted).
     pub fn pending_parts(&self) -> usize {
         std::fs::read_dir(self.root.path())

@@ -127,14 +127,24 @@ pub async fn stream_file(
     stream_object(state, req, object).await
 }
 
-/// A file whose bytes this process cannot read: another's data folder holds them.
+/// A file whose bytes this process cannot read: another's data folder holds them, or a
+/// bucket this process does not use.
 fn held_elsewhere(f: &File) -> AppError {
-    AppError::HeldElsewhere(format!(
-        "the bytes of {} are in the data folder of the Wharf process that received it, which \
-         this process cannot read; download it through that process, or give every process the \
-         same WHARF_STORAGE_URL (a bucket)",
-        f.name
-    ))
+    let holder = f.held_by.as_deref().unwrap_or_default();
+    AppError::HeldElsewhere(match crate::storage::is_bucket(holder) {
+        true => format!(
+            "the bytes of {} are in the bucket {holder}, which this process does not use; \
+             download it through a process started with WHARF_STORAGE_URL={holder}, and give \
+             every process on this database that bucket",
+            f.name
+        ),
+        false => format!(
+            "the bytes of {} are in the data folder of the Wharf process that received it, which \
+             this process cannot read; download it through that process, or give every process \
+             the same WHARF_STORAGE_URL (a bucket)",
+            f.name
+        ),
+    })
 }
 
 /// The rows a file's extraction could not read, as CSV. An extraction again replaces them

@@ -78,12 +78,21 @@ pub async fn records(
         .find(|f| f.id == sheet)
         .ok_or(AppError::NotFound("sheet in this submission"))?;
     if s.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&frozen.storage_key) {
-        return Err(AppError::HeldElsewhere(format!(
-            "the records of submission {} are in the data folder of the Wharf process that froze \
-             them, which this process cannot read; fetch them through that process, or give \
-             every process the same WHARF_STORAGE_URL (a bucket)",
-            s.id
-        )));
+        let holder = s.held_by.as_deref().unwrap_or_default();
+        return Err(AppError::HeldElsewhere(match crate::storage::is_bucket(holder) {
+            true => format!(
+                "the records of submission {} are in the bucket {holder}, which this process \
+                 does not use; fetch them through a process started with \
+                 WHARF_STORAGE_URL={holder}, and give every process on this database that bucket",
+                s.id
+            ),
+            false => format!(
+                "the records of submission {} are in the data folder of the Wharf process that \
+                 froze them, which this process cannot read; fetch them through that process, or \
+                 give every process the same WHARF_STORAGE_URL (a bucket)",
+                s.id
+            ),
+        }));
     }
     if !csv {
         let name = format!("{}.jsonl", frozen.slug);

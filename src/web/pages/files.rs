@@ -33,6 +33,8 @@ pub struct FileRow {
     pub actions: Vec<super::grid_actions::ActionView>,
     /// Its bytes are in another process's data folder: no download link that would fail.
     pub held_elsewhere: bool,
+    /// The bucket holding its bytes, when this process does not use it.
+    pub held_in_bucket: String,
 }
 
 #[derive(Template)]
@@ -92,6 +94,11 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                 .map(|f| {
                     let j = jobs.get(&f.id);
                     let held_elsewhere = f.held_elsewhere(here.as_deref()) && !storage.exists(&f.storage_key);
+                    let held_in_bucket = f
+                        .held_by
+                        .clone()
+                        .filter(|h| held_elsewhere && crate::storage::is_bucket(h))
+                        .unwrap_or_default();
                     FileRow {
                         id: f.id.to_string(),
                         size: human_size(f.size),
@@ -106,6 +113,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                         info: j.and_then(|j| j.info.clone()).unwrap_or_default(),
                         actions: super::grid_actions::file_actions(&f.actions),
                         held_elsewhere,
+                        held_in_bucket,
                         name: f.name,
                     }
                 })

@@ -31,14 +31,19 @@ pub struct SubmissionRow {
 }
 
 impl SubmissionRow {
-    /// `here`: this process's data folder, without a bucket.
+    /// `here`: where this process keeps objects ([`crate::storage::Storage::holder`]).
     fn new(s: &Submission, here: Option<&str>) -> Self {
         let mut state = submission::describe(s);
         if s.status == submission::status::PENDING && s.held_elsewhere(here) {
-            // Only that process delivers it: when it is down, the submission waits for it.
-            state.push_str(
-                " (by the Wharf process that froze its records, whose data folder holds them: it waits while that process is down)",
-            );
+            // Only a process that reads them delivers it: while none runs, it waits.
+            match s.held_by.as_deref().filter(|h| crate::storage::is_bucket(h)) {
+                Some(bucket) => state.push_str(&format!(
+                    " (by a Wharf process using the bucket {bucket}, where its records are frozen: it waits while none runs)"
+                )),
+                None => state.push_str(
+                    " (by the Wharf process that froze its records, whose data folder holds them: it waits while that process is down)",
+                ),
+            }
         }
         SubmissionRow {
             id: s.id.to_string(),
