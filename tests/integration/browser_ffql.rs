@@ -1,5 +1,6 @@
 //! The grid's search box with `filter: <FFQL>` in headless Chromium: a query that cannot be
-//! read shows why under the box, a good one shows its records.
+//! read shows why under the box (and offers no "Delete all shown"), a good one shows its
+//! records.
 
 use crate::browser::{sign_in_form, start_browser, text, wait_for};
 use crate::helpers::*;
@@ -41,6 +42,13 @@ async fn the_search_box_shows_why_a_filter_cannot_be_read(db: Db) {
         "unexpected \")\" at 16; expected a value"
     );
     assert_eq!(c.execute(&format!("return {ROWS};"), vec![]).await.unwrap(), 0);
+    // Nothing to delete "shown" by a filter that cannot be read (it opened an empty dialog).
+    assert_eq!(
+        c.execute("return !!document.querySelector('#delete-shown');", vec![])
+            .await
+            .unwrap(),
+        false
+    );
     // What was typed stays in the box, to be corrected.
     let typed = c
         .execute("return document.querySelector('#grid-q').value;", vec![])
@@ -55,6 +63,10 @@ async fn the_search_box_shows_why_a_filter_cannot_be_read(db: Db) {
         "the two matching records and no error",
     )
     .await;
+    assert!(
+        c.find(Locator::Css("#delete-shown")).await.is_ok(),
+        "a readable filter's records can be deleted"
+    );
 }
 
 on_both!(the_search_box_shows_why_a_filter_cannot_be_read);
