@@ -130,7 +130,16 @@ fn cast_number(given: &Value) -> Result<Value, String> {
         return Ok(Value::Number(n.into()));
     }
     let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
-    if let Ok(n) = cleaned.parse::<i64>() {
+    // A whole number however written (`1,000`, `12345678901234567890.00`) stays exact as an
+    // integer, where a double would keep only its first 16 digits.
+    let integral = match cleaned.split_once('.') {
+        Some((int, frac)) if !int.is_empty() && !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int,
+        _ => cleaned.as_str(),
+    };
+    if let Ok(n) = integral.parse::<i64>() {
+        return Ok(Value::Number(n.into()));
+    }
+    if let Ok(n) = integral.parse::<u64>() {
         return Ok(Value::Number(n.into()));
     }
     let f = cleaned
