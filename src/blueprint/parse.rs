@@ -149,23 +149,57 @@ pub fn parse_one_field(json: &Value, path: &str) -> Result<Field, Vec<Problem>> 
 }
 
 fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> {
+    let given = |item: &Value| {
+        item.get("slug")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    // Slugs given take their names first; those made from names then avoid them.
+    let mut slugs: HashSet<String> = HashSet::new();
+    let mut taken: HashSet<String> = items
+        .iter()
+        .filter(|item| given(item))
+        .filter_map(|item| {
+            item.get("slug")
+                .and_then(Value::as_str)
+                .map(|s| s.trim().to_string())
+        })
+        .collect();
     let mut sheets = Vec::new();
-    let mut slugs = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let spath = format!("{path}[{i}]");
         // Checked when written, not when a stored sheet is read back.
         if let Some(actions) = item.get("actions") {
             super::actions::check_at(actions, &format!("{spath}.actions"), p);
         }
-        if let Some(sheet) = parse_sheet(item, &spath, p) {
+        let Some(mut sheet) = parse_sheet(item, &spath, p) else {
+            continue;
+        };
+        if given(item) {
             if !slugs.insert(sheet.slug.clone()) {
                 p.push(
                     &format!("{spath}.slug"),
                     &format!("slug `{}` is used by another sheet of this workbook", sheet.slug),
                 );
             }
-            sheets.push(sheet);
+        } else {
+            // Made from the name: a name with no letter a slug keeps (`日本`) is named by
+            // its place, and two names that read alike (`Orders`, `orders`) get `-2`.
+            let base = match sheet.slug.is_empty() {
+                true => format!("sheet-{}", i + 1),
+                false => sheet.slug.clone(),
+            };
+            let (mut slug, mut n) = (base.clone(), 2);
+            while taken.contains(&slug) {
+                slug = format!("{base}-{n}");
+                n += 1;
+            }
+            taken.insert(slug.clone());
+            slugs.insert(slug.clone());
+            sheet.json["slug"] = Value::String(slug.clone());
+            sheet.slug = slug;
         }
+        sheets.push(sheet);
     }
     // References can only be checked once every sheet of the workbook is known.
     for (i, sheet) in sheets.iter().enumerate() {

@@ -88,6 +88,40 @@ fn non_objects_and_missing_parts_are_explained() {
 #[test]
 fn slugs_are_derived_from_names() {
     assert_eq!(slugify("  My Contacts (2024) "), "my-contacts-2024");
+    // Names with no letter a slug keeps are named by their place (they were all `""`, and
+    // a second one refused the workbook for a slug nobody gave).
+    let field = json!([{"key": "a", "type": "string"}]);
+    let bp = parse_space_config(&json!({"name": "Intl", "workbooks": [{"name": "W", "sheets": [
+        {"name": "日本", "fields": field},
+        {"name": "Контакты", "fields": field},
+        {"name": "sheet 1", "fields": field},
+        {"name": "Orders", "fields": field},
+        {"name": "orders!", "fields": field},
+        {"name": "Given", "slug": "orders-2", "fields": field},
+    ]}]}))
+    .unwrap();
+    let slugs: Vec<&str> = bp.workbooks[0].sheets.iter().map(|s| s.slug.as_str()).collect();
+    assert_eq!(
+        slugs,
+        [
+            "sheet-1",
+            "sheet-2",
+            "sheet-1-2",
+            "orders",
+            "orders-3",
+            "orders-2"
+        ]
+    );
+    assert_eq!(bp.workbooks[0].sheets[1].json["slug"], "sheet-2");
+    // Two slugs given alike are still refused.
+    let twice = json!({"name": "T", "workbooks": [{"name": "W", "sheets": [
+        {"name": "A", "slug": "same", "fields": field},
+        {"name": "B", "slug": "same", "fields": field},
+    ]}]});
+    assert_eq!(
+        parse_space_config(&twice).unwrap_err()[0].path,
+        "$.workbooks[0].sheets[1].slug"
+    );
 }
 
 #[test]

@@ -205,7 +205,7 @@ pub fn rows<R: Read + Send + 'static>(
                 }
                 let values = record
                     .iter()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .map(|v| super::undefused(String::from_utf8_lossy(v).into_owned()))
                     .collect();
                 Some(Ok(RawRow { line, values }))
             }

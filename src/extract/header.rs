@@ -68,7 +68,15 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
             *freq.entry(n).or_insert(0) += 1;
         }
     }
-    let (&typical, _) = freq.iter().max_by_key(|(n, count)| (**count, **n))?;
+    // Ties (a small file whose rows each fill a different number of cells) go to the
+    // count nearest the middle one, so a single stray wide row is not the typical shape
+    // (and the header) of a file whose header and rows fill fewer; then to the larger.
+    let mut fills: Vec<usize> = sample.iter().map(|r| filled(r)).filter(|n| *n > 0).collect();
+    fills.sort_unstable();
+    let middle = *fills.get(fills.len() / 2)?;
+    let (&typical, _) = freq
+        .iter()
+        .max_by_key(|(n, count)| (**count, std::cmp::Reverse(n.abs_diff(middle)), **n))?;
     let first = sample.iter().position(|row| filled(row) >= typical)?;
     let above = sample[..first].iter().rposition(|row| filled(row) > 0);
     let header_like = |row: &Vec<String>| {

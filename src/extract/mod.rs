@@ -265,7 +265,6 @@ pub enum ExtractError {
     },
 }
 
-/// 1234567 as "1,234,567".
 /// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection):
 /// for every CSV Wharf writes (downloads, a file's rejects).
 pub fn safe_cell(text: &str) -> String {
@@ -276,6 +275,17 @@ pub fn safe_cell(text: &str) -> String {
     }
 }
 
+/// [`safe_cell`] undone: a delimited file's value with the apostrophe that such a download
+/// put before it (`'+44 20 1234`) is the value without it, so a downloaded CSV, fixed in a
+/// spreadsheet and uploaded again, keeps its phone numbers as they were.
+pub fn undefused(text: String) -> String {
+    match text.strip_prefix('\'') {
+        Some(rest) if safe_cell(rest).len() > rest.len() => rest.to_string(),
+        _ => text,
+    }
+}
+
+/// 1234567 as "1,234,567".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();

@@ -52,6 +52,35 @@ fn utf8_with_bom_and_windows_1252_read_as_written() {
 }
 
 #[test]
+fn a_downloaded_csv_uploads_back_as_it_was() {
+    // Wharf's CSV downloads defuse formulas with an apostrophe: read back, it goes.
+    let (_, rows, _, _) = read(
+        b"Name,Phone,Note\nAl,'+44 20 1234,'=1+2\nBe,'-5,'plain\nCy,-,'@handle\n",
+        "round.csv",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            strings(&["Al", "+44 20 1234", "=1+2"]),
+            // Only what a download would have defused: `'-5` and `'plain` stay as written.
+            strings(&["Be", "'-5", "'plain"]),
+            strings(&["Cy", "-", "@handle"]),
+        ]
+    );
+    for value in [
+        "+44 20 1234",
+        "=SUM(A1)",
+        "@x",
+        "-- none --",
+        "-5",
+        "plain",
+        "'quoted'",
+    ] {
+        assert_eq!(undefused(safe_cell(value)), value);
+    }
+}
+
+#[test]
 fn utf16_with_bom_is_decoded() {
     let mut bytes = vec![0xFF, 0xFE];
     for u in "a\tb\n1\t2\n".encode_utf16() {
@@ -96,6 +125,28 @@ fn delimiters_are_sniffed() {
         delimited::sniff_delimiter("Report\nQ3\nby\nName\tEmail\n1\t2\n3\t4\n"),
         b'\t'
     );
+}
+
+#[test]
+fn a_stray_wide_row_in_a_small_file_is_not_its_header() {
+    // Each row fills a different number of cells: the one wide row was taken as the
+    // header, and every real row rejected (probe 45a D1).
+    let small = vec![
+        strings(&["name", "email", "phone", "city"]),
+        strings(&["Al", "al@x.com", "", "Paris"]),
+        strings(&["Be", "", "", "Rome"]),
+        strings(&["Cy", "cy@x.com", "3", "Rome", "note"]),
+    ];
+    assert_eq!(header::header_index(&small), Some(0));
+    let titled = vec![
+        strings(&["Vendor export 2024"]),
+        strings(&[]),
+        strings(&["name", "email", "", "email", "phone", "phone"]),
+        strings(&["Al", "al@x.com", "zz", "al2@x.com", "1", "2"]),
+        strings(&["Be", "be@x.com"]),
+        strings(&["Cy", "cy@x.com", "a", "b", "c", "d", "EXTRA1", "EXTRA2"]),
+    ];
+    assert_eq!(header::header_index(&titled), Some(2));
 }
 
 #[test]

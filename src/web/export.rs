@@ -172,6 +172,14 @@ pub fn xlsx_bytes(
     use rust_xlsxwriter::Workbook;
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("writing XLSX: {e}"));
     let mut book = Workbook::new();
+    // A string cell is never run as a formula; text a spreadsheet would read as one if
+    // retyped gets Excel's quote prefix, a style, so the value stays as stored (a leading
+    // apostrophe in the text, as in CSV, made `+44 20 1234` read `'+44 20 1234`).
+    let quoted = rust_xlsxwriter::Format::new().set_quote_prefix();
+    let text = |ws: &mut rust_xlsxwriter::Worksheet, row: u32, col: u16, s: &str| match safe_cell(s) == s {
+        true => ws.write_string(row, col, s).map(|_| ()),
+        false => ws.write_string_with_format(row, col, s, &quoted).map(|_| ()),
+    };
     let names = worksheet_names(sheets.iter().map(|(s, _)| s.name.as_str()));
     for ((sheet, config), name) in sheets.iter().zip(names) {
         if sheet.total_count > XLSX_MAX_ROWS {
@@ -186,8 +194,7 @@ pub fn xlsx_bytes(
         let ws = book.add_worksheet_with_constant_memory().map_err(fail)?;
         ws.set_name(name).map_err(fail)?;
         for (col, f) in config.fields.iter().enumerate() {
-            ws.write_string(0, col as u16, safe_cell(f.display_name()))
-                .map_err(fail)?;
+            text(ws, 0, col as u16, f.display_name()).map_err(fail)?;
         }
         let mut row_no: u32 = 1;
         let mut last = 0;
@@ -214,8 +221,7 @@ pub fn xlsx_bytes(
                             ws.write_boolean(row_no, col, *b).map_err(fail)?;
                         }
                         other => {
-                            ws.write_string(row_no, col, safe_cell(&display(other)))
-                                .map_err(fail)?;
+                            text(ws, row_no, col, &display(other)).map_err(fail)?;
                         }
                     }
                 }

@@ -273,6 +273,39 @@ async fn record_changes_fold_into_one_line_per_run(db: Db) {
     );
 }
 
+/// A job made but never run (a mapping left on its planning screen) writes nothing: the
+/// edits its author makes afterwards are lines of their own (they were hidden for good).
+async fn a_job_that_never_ran_hides_no_edits(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Planned").await;
+    let body = json!({"name": "W", "spaceId": space,
+        "sheets": [{"name": "People", "slug": "people", "fields": [{"key": "name", "type": "string"}]}]});
+    let (_, wb) = app.post_json("/workbooks", &body).await;
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "planned-import", "source": wb, "destination": wb}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let (status, _) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"name": "A"}, {"name": "B"}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let lines = lines(&app.page(&format!("/spaces/{space}?tab=activity")).await);
+    assert!(
+        lines.iter().any(|l| l.contains("added 2 records to")),
+        "{lines:#?}"
+    );
+}
+
 async fn the_activity_pages_fifty_lines_at_a_time(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Busy").await;
@@ -305,6 +338,7 @@ async fn the_activity_pages_fifty_lines_at_a_time(db: Db) {
 }
 
 on_both!(
+    a_job_that_never_ran_hides_no_edits,
     an_import_reads_as_one_sentence_with_names_and_links,
     a_listener_job_is_one_line_with_its_label_and_outcome,
     names_people_chose_show_as_text,

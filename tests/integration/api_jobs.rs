@@ -147,6 +147,14 @@ async fn jobs_fail_cancel_list_and_delete(db: Db) {
         ("config", json!("x")),
         ("input", json!("x")),
         ("metadata", json!(5)),
+        // Kept nowhere, so refused rather than dropped (probe 45b M4).
+        ("parentId", json!(ids[0])),
+        ("predecessorIds", json!([ids[0]])),
+        ("part", json!(1)),
+        ("partData", json!({"a": 1})),
+        ("partExecution", json!("parallel")),
+        ("outcome", json!({"message": "done"})),
+        ("result", json!({"y": 2})),
     ] {
         let mut body = json!({"type": "space", "operation": "odd", "source": space});
         body[key] = value.clone();

@@ -87,6 +87,14 @@ async fn lists_filter_and_page(db: Db) {
     assert_eq!(ids(&later), ids(&all[all.len() - later.len()..]));
     let (status, body) = app.get_json("/events?since=yesterday").await;
     assert_eq!(status, 400, "{body}");
+    // A day alone is its start (UTC): today's events, and none of tomorrow's.
+    let today = chrono::Utc::now().date_naive();
+    let (status, body) = app.get_json(&format!("/events?since={today}&pageSize=100")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(data(&body).len(), all.len(), "{body}");
+    let tomorrow = today + chrono::Days::new(1);
+    let (_, body) = app.get_json(&format!("/events?since={tomorrow}")).await;
+    assert!(data(&body).is_empty(), "{body}");
 }
 
 async fn custom_events_and_acknowledgement(db: Db) {

@@ -88,6 +88,11 @@ async fn secrets_refuse_bad_input_and_other_callers(db: Db) {
         (json!({"name": " ", "value": "v"}), "name"),
         (json!({"name": "A", "value": ""}), "value"),
         (json!({"name": "A", "value": "x".repeat(70_000)}), "value"),
+        // An actor's secret would be the whole environment's (probe 45b M1).
+        (
+            json!({"name": "A", "value": "v", "actorId": "us_usr_alice"}),
+            "actorId",
+        ),
     ] {
         let (status, resp) = app.post_json("/secrets", &body).await;
         assert_eq!(status, 422, "{resp}");
@@ -95,6 +100,8 @@ async fn secrets_refuse_bad_input_and_other_callers(db: Db) {
     }
     let (_, list) = app.get_json("/secrets").await;
     assert_eq!(list["data"], json!([]), "nothing kept");
+    let (status, resp) = app.get_json("/secrets?actorId=us_usr_alice").await;
+    assert_eq!(status, 422, "{resp}");
 
     // Another environment's space, and another environment's key.
     let prod_key = app.production_key();

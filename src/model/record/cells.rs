@@ -234,6 +234,12 @@ pub(super) fn of_sheet_with_status(
         Filter::Error => stmt.filter(sql::<Bool>("NOT valid")),
     };
     match q.filter_field {
+        // Valid in the field: valid, or in error elsewhere only.
+        Some(field) if q.field_valid => stmt.filter(
+            sql::<Bool>("(valid OR error_fields IS NULL OR error_fields NOT LIKE ")
+                .bind::<Text, _>(format!("%,{field},%"))
+                .sql(")"),
+        ),
         // A record with an error in a field is invalid: the partial index of invalid
         // records narrows before the field is looked at.
         Some(field) => stmt

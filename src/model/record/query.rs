@@ -24,8 +24,12 @@ pub enum Filter {
 #[derive(Debug, Clone, Default)]
 pub struct RecordQuery {
     pub filter: Filter,
-    /// Only records with an error in this field (index into the sheet's fields).
+    /// Only records with an error in this field (index into the sheet's fields); with
+    /// `field_valid`, only those without one.
     pub filter_field: Option<usize>,
+    /// `filterField` beside `filter=valid`: the records whose field is valid, whatever
+    /// their other fields hold.
+    pub field_valid: bool,
     pub search_value: Option<String>,
     pub search_field: Option<usize>,
     /// Field index and descending?

@@ -152,6 +152,24 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
         return Err(Mistake::new("pageNumber", "pageNumber starts at 1"));
     }
     q.sort = sort_field.map(|f| (f, descending));
+    // `filterField` names the field `filter` looks at: its errors (`filter=error`, or no
+    // `filter`, as the grid's "errors in" does), the records valid there (`filter=valid`),
+    // or every record (`filter=all`).
+    if q.filter_field.is_some() {
+        match params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "filter")
+            .map(|(_, v)| v.as_str())
+        {
+            Some("valid") => {
+                q.filter = Filter::All;
+                q.field_valid = true;
+            }
+            Some("all" | "none") => q.filter_field = None,
+            _ => {}
+        }
+    }
     // Flatfile's rule for `ids`: with a query that filters the records (a `filter` of
     // valid, error or all, a search, FFQL), the ids are the records it leaves out ("all
     // these but those"); otherwise they are the records it picks.

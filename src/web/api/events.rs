@@ -84,10 +84,16 @@ pub async fn list(
         .since
         .as_deref()
         .map(|s| {
-            // A time without an offset (`2026-12-02T00:13:24.438`) is UTC, as Wharf's are.
+            // A time without an offset (`2026-12-02T00:13:24.438`) is UTC, as Wharf's are;
+            // a day alone (`2026-12-02`) is its start.
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| d.naive_utc())
                 .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+                .or_else(|e| {
+                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                        .map_err(|_| e)
+                })
                 .map_err(|_| {
                     AppError::bad_request(
                         "since",

@@ -422,3 +422,25 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
         && matches!(j.operation.as_str(), "map" | "bulk-change");
     Ok(given.or_else(|| taking_back.then(|| "Canceled: taking back what it had written".to_string())))
 }
+
+/// Fields of Flatfile's `JobConfig` Wharf does not keep, refused when given: dropped, a
+/// child job would lose its parent and code waiting for its children would wait forever.
+pub fn refuse_unkept(fields: &[(&str, &Option<Value>)]) -> Result<(), AppError> {
+    let Some((key, _)) = fields
+        .iter()
+        .find(|(_, v)| v.as_ref().is_some_and(|v| !v.is_null()))
+    else {
+        return Ok(());
+    };
+    Err(AppError::invalid(
+        key,
+        match *key {
+            "outcome" | "result" => format!(
+                "a job's `{key}` is given when it ends: POST /v1/jobs/{{id}}/complete (or /fail) with it"
+            ),
+            _ => format!(
+                "Wharf does not run jobs in parts or as children of others (`{key}`): create each job on its own and wait for it by its id"
+            ),
+        },
+    ))
+}

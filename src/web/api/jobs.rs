@@ -3,7 +3,8 @@
 
 use super::job_starts::{
     cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
-    iso_time, map_config_change, object_or_empty, one_of, source_space, Start, MODES, TRIGGERS, TYPES,
+    iso_time, map_config_change, object_or_empty, one_of, refuse_unkept, source_space, Start, MODES,
+    TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -116,6 +117,14 @@ pub struct CreateBody {
     environment_id: Option<String>,
     metadata: Option<Value>,
     subject: Option<Value>,
+    // Flatfile's job parts and outcome: refused, not dropped (see `refuse_unkept`).
+    parent_id: Option<Value>,
+    predecessor_ids: Option<Value>,
+    part: Option<Value>,
+    part_data: Option<Value>,
+    part_execution: Option<Value>,
+    outcome: Option<Value>,
+    result: Option<Value>,
 }
 
 /// A guest may start jobs on its own spaces' files, workbooks and sheets only (a mapping
@@ -126,6 +135,15 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
+    refuse_unkept(&[
+        ("parentId", &b.parent_id),
+        ("predecessorIds", &b.predecessor_ids),
+        ("part", &b.part),
+        ("partData", &b.part_data),
+        ("partExecution", &b.part_execution),
+        ("outcome", &b.outcome),
+        ("result", &b.result),
+    ])?;
     if !TYPES.contains(&b.job_type.as_str()) {
         return Err(AppError::invalid(
             "type",

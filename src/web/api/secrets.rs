@@ -64,6 +64,20 @@ async fn visible(
 pub struct ListQuery {
     environment_id: Option<String>,
     space_id: Option<String>,
+    actor_id: Option<String>,
+}
+
+/// Flatfile scopes a secret to an actor too; Wharf keeps secrets per environment and
+/// space only. Refused rather than widened: an actor's secret would reach every listener
+/// of the environment, and two actors' secrets of one name would replace each other.
+fn refuse_actor(actor_id: Option<&str>) -> Result<(), AppError> {
+    match actor_id.filter(|a| !a.is_empty()) {
+        Some(_) => Err(AppError::invalid(
+            "actorId",
+            "Wharf keeps secrets per environment or space, not per actor: leave out actorId (a secret named for an actor would reach every listener of the environment)",
+        )),
+        None => Ok(()),
+    }
 }
 
 pub async fn list(
@@ -71,6 +85,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    refuse_actor(q.actor_id.as_deref())?;
     let space = scope(
         &state,
         &caller,
@@ -88,6 +103,7 @@ pub struct CreateBody {
     value: String,
     environment_id: Option<String>,
     space_id: Option<String>,
+    actor_id: Option<String>,
 }
 
 /// Sets a secret; a second one of the same name and scope replaces its value. Answers the
@@ -98,6 +114,7 @@ pub async fn create(
     body: Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    refuse_actor(body.actor_id.as_deref())?;
     let space = scope(
         &state,
         &caller,

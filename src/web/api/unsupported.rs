@@ -31,6 +31,20 @@ pub fn explain(method: &actix_web::http::Method, path: &str) -> Option<&'static 
         ["spaces"] if method == actix_web::http::Method::DELETE => {
             "Wharf does not delete spaces in bulk; DELETE /v1/spaces/{id} for each"
         }
+        ["sheets", _, "duplicate"] => "Wharf does not duplicate sheets; create one with the same fields (POST /v1/workbooks) and copy its records",
+        ["workbooks", _, "rebuild"] => "Wharf's workbooks need no rebuild: their sheets change as their fields do (PATCH /v1/workbooks/{id})",
+        ["v1", "workbooks", ..] => "Wharf keeps no workbook flags",
+        ["spaces", _, "drafts" | "guidance" | "upgrade", ..] => {
+            "Wharf has no space drafts, guidance or upgrades; a space's config is its space config's"
+        }
+        ["environments", _, "guides", ..] => "Wharf has no guides",
+        // Whole Flatfile APIs Wharf has no counterpart of.
+        [
+            "accounts" | "agent-exports" | "analysis" | "apps" | "auth" | "canvas-areas" | "data-clips"
+            | "data-retention-policies" | "entitlements" | "foreigndb" | "mapping" | "onboardings" | "prompts"
+            | "routines" | "runbooks" | "snapshots" | "threads" | "transformations" | "versions" | "views",
+            ..
+        ] => "Wharf does not offer this Flatfile API; see the README's API table for the calls it serves",
         _ => return None,
     })
 }
@@ -55,6 +69,22 @@ mod tests {
         assert!(explain("/v1/sheets/us_sh_1/records/indices").is_some());
         assert!(super::explain(&Method::DELETE, "/v1/spaces").is_some());
         assert!(super::explain(&Method::PUT, "/v1/spaces").is_none());
+        for lacked in [
+            "/v1/sheets/us_sh_1/duplicate",
+            "/v1/workbooks/us_wb_1/rebuild",
+            "/v1/v1/workbooks/us_wb_1/flags",
+            "/v1/spaces/us_sp_1/drafts",
+            "/v1/spaces/us_sp_1/guidance/g1",
+            "/v1/environments/us_env_1/guides",
+            "/v1/snapshots",
+            "/v1/views",
+            "/v1/mapping",
+            "/v1/data-retention-policies",
+            "/v1/apps",
+            "/v1/versions",
+        ] {
+            assert!(explain(lacked).is_some(), "{lacked}");
+        }
         assert!(explain("/v1/no-such-thing").is_none());
         assert!(explain("/v1/spaces/us_sp_1/nothing").is_none());
     }

@@ -195,7 +195,9 @@ fn is_import(e: &Event, names: &Names) -> bool {
 }
 
 /// Whether a job of the same person was writing into the event's workbook at the time:
-/// an import's workbook and records are its line's, not lines of their own.
+/// an import's workbook and records are its line's, not lines of their own. From when the
+/// job started running, not when it was made: a mapping left on its planning screen never
+/// runs, and hid every later edit of its author there.
 fn written_by_job(e: &Event, names: &Names) -> bool {
     let Some(wb) = &e.workbook_id else {
         return false;
@@ -203,7 +205,7 @@ fn written_by_job(e: &Event, names: &Names) -> bool {
     names.jobs.values().any(|j| {
         j.destination.as_deref() == Some(wb.as_str())
             && j.created_by == e.actor
-            && j.created_at <= e.created_at
+            && j.started_at.is_some_and(|start| start <= e.created_at)
             && j.finished_at.is_none_or(|end| e.created_at <= end)
     })
 }

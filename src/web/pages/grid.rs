@@ -433,7 +433,9 @@ pub(super) fn query_for(
             "error" => Filter::Error,
             _ => Filter::All,
         },
+        // The grid's "errors in" a field.
         filter_field,
+        field_valid: false,
         search_value,
         search_field: field("qf", &view.qf)?,
         sort,

@@ -28,6 +28,10 @@ pub struct StatusPartial {
     pub link: String,
     pub link_label: String,
     pub updated: crate::web::when::When,
+    /// Cancel and Retry (`job_controls`), with the form's token.
+    pub may_cancel: bool,
+    pub may_retry: bool,
+    pub csrf: String,
 }
 
 pub struct EnumRow {
@@ -65,7 +69,7 @@ struct JobPage {
     required_fields: String,
 }
 
-fn status_of(j: &Job) -> StatusPartial {
+pub(super) fn status_of(j: &Job, csrf: &str) -> StatusPartial {
     let outcome: Value = j
         .outcome
         .as_deref()
@@ -85,6 +89,9 @@ fn status_of(j: &Job) -> StatusPartial {
         link,
         link_label,
         updated: When::new(&j.updated_at),
+        may_cancel: super::job_controls::may_cancel(j),
+        may_retry: super::job_controls::may_retry(j),
+        csrf: csrf.to_string(),
     }
 }
 
@@ -130,7 +137,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let j = load(&state, &user, &path).await?;
     if is_htmx(&req) {
-        return render(&status_of(&j));
+        return render(&status_of(&j, user.csrf()));
     }
     let is_map = j.job_type == "workbook" && j.operation == "map";
     let teams_import = is_map && matches!(user, Viewer::Guest(_)) && j.created_by != user.actor();
@@ -269,7 +276,7 @@ pub async fn show(
     render(&JobPage {
         layout: user.layout(j.name(), "spaces"),
         name: j.name(),
-        status: status_of(&j),
+        status: status_of(&j, user.csrf()),
         editable,
         teams_import,
         sources,

@@ -21,6 +21,7 @@ pub mod grid_rows;
 pub mod guest_links;
 pub mod guest_space;
 pub mod guests;
+pub mod job_controls;
 pub mod jobs;
 pub mod link_csrf;
 pub mod outbox;

@@ -1,0 +1,113 @@
+//! The job page's Cancel and Retry, as the API's `cancel` and `retry` calls with the
+//! same rules: a person may stop an import that went the wrong way (a canceled import
+//! takes back what it wrote) and run a failed one again without the API.
+
+use super::jobs::{load, status_of};
+use super::{is_htmx, render, see_other};
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::model::job::{self, status, Job};
+use crate::model::ModelError;
+use crate::web::api::job_starts::{cancel_info, guest_may_cancel, guest_may_rerun};
+use crate::web::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Whether the page offers Cancel: the job may still run or is running.
+pub fn may_cancel(j: &Job) -> bool {
+    [
+        status::CREATED,
+        status::PLANNING,
+        status::READY,
+        status::EXECUTING,
+    ]
+    .contains(&j.status.as_str())
+}
+
+/// Whether the page offers Retry: the job ran and failed, or was stopped while it ran (a
+/// mapping canceled on its planning screen never ran: its screen is where to run it).
+pub fn may_retry(j: &Job) -> bool {
+    j.status == status::FAILED || j.status == status::CANCELED && j.started_at.is_some()
+}
+
+async fn change(
+    req: HttpRequest,
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    csrf: &str,
+    step: fn(&mut crate::db::AnyConnection, &Job, &str, bool) -> Result<Job, ModelError>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(csrf)?;
+    let j = load(&state, &user, &path).await?;
+    let actor = user.actor();
+    let guest = matches!(user, Viewer::Guest(_));
+    let j = state.db(move |conn| step(conn, &j, &actor, guest)).await?;
+    state.jobs.wake();
+    state.live.publish_job(&j.id, j.space_id.as_ref());
+    if is_htmx(&req) {
+        return render(&status_of(&j, user.csrf()));
+    }
+    Ok(see_other(&format!("/jobs/{}", j.id)))
+}
+
+/// `POST /jobs/{id}/cancel`.
+pub async fn cancel(
+    req: HttpRequest,
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    change(
+        req,
+        user,
+        state,
+        path,
+        &form.csrf_token,
+        |conn, j, actor, guest| {
+            if guest {
+                guest_may_cancel(conn, j, actor)?;
+            }
+            if !may_cancel(j) {
+                return Err(ModelError::Conflict(format!(
+                    "the job is {}: there is nothing to stop",
+                    j.status
+                )));
+            }
+            let info = cancel_info(j, None)?;
+            job::finish(conn, j, status::CANCELED, None, info, actor)
+        },
+    )
+    .await
+}
+
+/// `POST /jobs/{id}/retry`.
+pub async fn retry(
+    req: HttpRequest,
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    change(
+        req,
+        user,
+        state,
+        path,
+        &form.csrf_token,
+        |conn, j, actor, guest| {
+            if !may_retry(j) {
+                return Err(ModelError::Conflict(format!(
+                    "only a job that failed, or was canceled while it ran, can be run again; this one is {}",
+                    j.status
+                )));
+            }
+            crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+            if guest {
+                guest_may_rerun(conn, j, actor)?;
+            }
+            job::change_from(conn, j, j.retry_changes(), Some("job:ready"), actor)
+        },
+    )
+    .await
+}

@@ -1,0 +1,94 @@
+//! The job page's Cancel and Run again: a person stops an import without the API (it
+//! takes back what it wrote) and runs a stopped one again.
+
+use crate::api_mapping::{create_map_job, setup};
+use crate::helpers::*;
+use crate::on_both;
+
+async fn an_import_is_canceled_and_run_again_from_its_page(db: Db) {
+    let app = spawn_app(db).await;
+    let mut csv = String::from("Email,Name\n");
+    for i in 0..30 {
+        csv.push_str(&format!("p{i}@x.org,Person {i}\n"));
+    }
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
+    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let page = app.page(&format!("/jobs/{job}")).await;
+    assert!(
+        page.contains("id=\"job-cancel\"") && !page.contains("id=\"job-retry\""),
+        "{page}"
+    );
+
+    // Without the page's token: refused, nothing changes.
+    let post = |job: &str, what: &'static str, token: String| {
+        let url = app.url(&format!("/jobs/{job}/{what}"));
+        let client = app.client.clone();
+        async move {
+            client
+                .post(url)
+                .form(&[("csrf_token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post(&job, "cancel", "forged".into()).await.status().as_u16(), 403);
+    let (_, still) = app.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(still["data"]["status"], "planning", "{still}");
+
+    // Canceled on its planning screen, it never ran: nothing to run again from here.
+    let token = meta_csrf(&page);
+    assert_eq!(post(&job, "cancel", token.clone()).await.status().as_u16(), 303);
+    let (_, canceled) = app.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(canceled["data"]["status"], "canceled", "{canceled}");
+    let page = app.page(&format!("/jobs/{job}")).await;
+    assert!(
+        !page.contains("id=\"job-cancel\"") && !page.contains("id=\"job-retry\""),
+        "{page}"
+    );
+    assert_eq!(post(&job, "retry", token.clone()).await.status().as_u16(), 409);
+    assert_eq!(post(&job, "cancel", token.clone()).await.status().as_u16(), 409);
+
+    // A job that ran and failed is run again from its page; then stopped from it.
+    let (_, wbs) = app.get_json(&format!("/workbooks/{dest_wb}")).await;
+    assert_eq!(wbs["data"]["id"], dest_wb.as_str());
+    let (status, custom) = app
+        .post_json(
+            "/jobs",
+            &serde_json::json!({"type": "workbook", "operation": "export-crm", "source": dest_wb}),
+        )
+        .await;
+    assert_eq!(status, 200, "{custom}");
+    let custom = custom["data"]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .post_json(&format!("/jobs/{custom}/execute"), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .post_json(
+            &format!("/jobs/{custom}/fail"),
+            &serde_json::json!({"outcome": {"message": "CRM down"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let page = app.page(&format!("/jobs/{custom}")).await;
+    assert!(
+        page.contains("id=\"job-retry\"") && !page.contains("id=\"job-cancel\""),
+        "{page}"
+    );
+    assert_eq!(post(&custom, "retry", token.clone()).await.status().as_u16(), 303);
+    let (_, again) = app.get_json(&format!("/jobs/{custom}")).await;
+    assert_eq!(again["data"]["status"], "ready", "{again}");
+    let page = app.page(&format!("/jobs/{custom}")).await;
+    assert!(page.contains("id=\"job-cancel\""), "{page}");
+    assert_eq!(
+        post(&custom, "cancel", token.clone()).await.status().as_u16(),
+        303
+    );
+    let (_, stopped) = app.get_json(&format!("/jobs/{custom}")).await;
+    assert_eq!(stopped["data"]["status"], "canceled", "{stopped}");
+}
+
+on_both!(an_import_is_canceled_and_run_again_from_its_page);
