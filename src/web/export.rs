@@ -72,8 +72,10 @@ pub async fn selected(state: &AppState, sheet: &Sheet, q: record::RecordQuery) -
 }
 
 /// Streams a sheet as CSV. A connection is taken for each page and given back before the
-/// page is sent, so a slow client holds none.
-pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -> HttpResponse {
+/// page is sent, so a slow client holds none. With `bom` (the dashboard's download, which
+/// people open in Excel) it starts with UTF-8's byte order mark: without one Excel reads
+/// the file as Windows-1252, and `Jürgen` shows as `JÃ¼rgen`. The API's has none.
+pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows, bom: bool) -> HttpResponse {
     let filename = format!("{}.csv", sheet.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
@@ -82,7 +84,13 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows) -
             tracing::error!(error = %why, "CSV export failed");
             let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
         };
-        if !send(csv_rows(&config, None)) {
+        let mut header = if bom {
+            "\u{FEFF}".as_bytes().to_vec()
+        } else {
+            Vec::new()
+        };
+        header.extend(csv_rows(&config, None));
+        if !send(header) {
             return;
         }
         let page = |read: &mut dyn FnMut(&mut AnyConnection) -> diesel::QueryResult<Vec<RecordRow>>| {

@@ -277,6 +277,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/spaces/{id}/archive").post(pages::spaces::archive))
             .service(web::resource("/spaces/{id}/unarchive").post(pages::spaces::unarchive))
             .service(web::resource("/spaces/{id}/workbooks").post(pages::spaces::add_workbook))
+            .service(web::resource("/spaces/{id}/delete").post(pages::deletes::space))
+            .service(web::resource("/workbooks/{id}/delete").post(pages::deletes::workbook))
             .service(web::resource("/spaces/{id}/submissions").get(pages::submissions::block))
             .service(
                 web::resource("/spaces/{id}/submissions/{submission}/send")
@@ -289,6 +291,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/spaces/{id}/files/live").get(pages::files::live))
             .service(web::resource("/files/{id}/actions").post(pages::file_actions::run))
+            .service(web::resource("/files/{id}/delete").post(pages::deletes::file))
             .service(
                 web::resource("/files/{id}/import")
                     .get(pages::files::import_form)

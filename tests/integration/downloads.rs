@@ -100,8 +100,15 @@ async fn the_grid_download_holds_what_is_shown(db: Db) {
             .replace("&#38;", "&");
         let resp = app.client.get(app.url(&href)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{href}");
-        assert_eq!(emails(&resp.text().await.unwrap()), expected, "{view}: {href}");
+        // UTF-8's byte order mark first, so Excel reads accents as written.
+        let body = resp.bytes().await.unwrap();
+        assert!(body.starts_with("\u{FEFF}".as_bytes()), "{href}");
+        let text = String::from_utf8(body[3..].to_vec()).unwrap();
+        assert_eq!(emails(&text), expected, "{view}: {href}");
     }
+    // The API's download, read by programs, has none.
+    let csv = app.get_text(&format!("/sheets/{sheet}/download")).await;
+    assert!(!csv.starts_with('\u{FEFF}') && csv.starts_with("Email"), "{csv}");
 }
 
 on_both!(

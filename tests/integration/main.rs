@@ -78,6 +78,7 @@ mod names_everywhere;
 mod names_everywhere_admin;
 mod pages;
 mod pages_admin;
+mod pages_deletes;
 mod pages_files;
 mod pages_grid;
 mod pages_job_controls;

@@ -530,12 +530,16 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
-    let actor = caller.actor();
-    let state = state.into_inner();
-    // The bytes first, then the row, to the end even when the client leaves: a store that
-    // is down answers 502 and the file stays (it answered 200 and left the bytes in the
-    // bucket for good). The rejected rows go before the file's own bytes, so a store that
-    // fails between the two leaves a file that still downloads.
+    delete_file(state.into_inner(), f, caller.actor()).await?;
+    Ok(success())
+}
+
+/// Deletes a file: its bytes first, then its row and the workbook its extraction made, to
+/// the end even when the client leaves: a store that is down answers 502 and the file
+/// stays (it answered 200 and left the bytes in the bucket for good). The rejected rows go
+/// before the file's own bytes, so a store that fails between the two leaves a file that
+/// still downloads. The API's delete and the Files tab's.
+pub async fn delete_file(state: std::sync::Arc<AppState>, f: File, actor: String) -> Result<(), AppError> {
     to_the_end(async move {
         let rejects = f.rejects_key();
         delete_file_bytes(&state, &f, &actor).await?;
@@ -547,8 +551,7 @@ pub async fn delete(
         }
         Ok(())
     })
-    .await?;
-    Ok(success())
+    .await
 }
 
 pub async fn download(

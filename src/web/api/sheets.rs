@@ -216,5 +216,6 @@ pub async fn download(
         s,
         config,
         rows,
+        false,
     ))
 }

@@ -380,10 +380,14 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
-    let actor = caller.actor();
-    let state = state.into_inner();
-    // As a file's delete: the bytes first (a store that is down is a 502 and the space
-    // stays), then the rows, to the end even when the client leaves.
+    delete_space(state.into_inner(), s, caller.actor()).await?;
+    Ok(success())
+}
+
+/// Deletes a space with everything in it, as a file's delete: the bytes first (a store
+/// that is down is a 502 and the space stays), then the rows, to the end even when the
+/// client leaves. The API's delete and the dashboard's.
+pub async fn delete_space(state: std::sync::Arc<AppState>, s: Space, actor: String) -> Result<(), AppError> {
     super::file_bytes::to_the_end(async move {
         let id = s.id.clone();
         let files = state
@@ -419,6 +423,5 @@ pub async fn delete(
         }
         Ok(())
     })
-    .await?;
-    Ok(success())
+    .await
 }

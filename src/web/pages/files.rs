@@ -47,6 +47,8 @@ pub struct FilesList {
     pub has_older: bool,
     /// For the action dialogs' forms.
     pub csrf: String,
+    /// The team deletes files here (a guest asks the team).
+    pub may_delete: bool,
 }
 
 /// Files a page of the Files tab shows, newest first.
@@ -73,6 +75,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
     user.check_reach(&id)?;
     let env = user.environment_id().clone();
     let csrf = user.csrf().to_string();
+    let may_delete = !matches!(user, Viewer::Guest(_));
     let storage = state.storage.clone();
     let here = storage.holder();
     state
@@ -124,6 +127,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                 page,
                 has_older: total > page * FILES_PER_PAGE,
                 csrf,
+                may_delete,
             })
         })
         .await

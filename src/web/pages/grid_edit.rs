@@ -449,6 +449,7 @@ pub async fn download_csv(
         ctx.sheet,
         ctx.config,
         rows,
+        true,
     ))
 }
 

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod activity_words;
 pub mod assets;
 pub mod auth;
+pub mod deletes;
 pub mod environments;
 pub mod file_actions;
 pub mod files;

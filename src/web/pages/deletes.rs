@@ -1,0 +1,72 @@
+//! The dashboard's deletes, each the API's: a file (a wrong upload, personal data sent by
+//! mistake) with the workbook its extraction made, a workbook with its records, a space
+//! with everything in it. Each asks first (`data-confirm`); the team's, not a guest's.
+
+use super::{see_other, CsrfForm};
+use crate::app::AppState;
+use crate::auth::{CurrentUser, Viewer};
+use crate::ids::{SpaceId, WorkbookId};
+use crate::model::{space, workbook, ModelError};
+use crate::web::error::AppError;
+use crate::web::input::Form;
+use actix_web::{web, HttpResponse};
+
+/// `POST /files/{id}/delete`: back to the space's Files tab.
+pub async fn file(
+    user: Viewer,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let f = super::files::find_file(&state, &user, &path).await?;
+    if matches!(user, Viewer::Guest(_)) {
+        return Err(AppError::Forbidden(
+            "a guest cannot delete files here: ask the team that invited you".into(),
+        ));
+    }
+    let space = f.space_id.clone();
+    crate::web::api::files::delete_file(state.into_inner(), f, user.actor()).await?;
+    Ok(see_other(&format!("/spaces/{space}?tab=files")))
+}
+
+/// `POST /workbooks/{id}/delete`: back to the space's workbooks.
+pub async fn workbook(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let id = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
+    let (env, actor) = (user.environment.id.clone(), user.actor());
+    let space = state
+        .db(move |conn| {
+            let w = workbook::find(conn, &env, &id)?.ok_or(ModelError::NotFound("workbook"))?;
+            workbook::delete(conn, &w, &actor)?;
+            Ok::<_, ModelError>(w.space_id)
+        })
+        .await?;
+    // Its guests' open grids close.
+    state.live.access_changed().await;
+    Ok(see_other(&format!("/spaces/{space}")))
+}
+
+/// `POST /spaces/{id}/delete`: back to the Spaces list.
+pub async fn space(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
+    let env = user.environment.id.clone();
+    let s = state
+        .db(move |conn| space::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("space"))?;
+    crate::web::api::spaces::delete_space(state.clone().into_inner(), s, user.actor()).await?;
+    state.live.access_changed().await;
+    Ok(see_other("/spaces"))
+}

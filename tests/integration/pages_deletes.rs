@@ -1,0 +1,150 @@
+//! The dashboard's deletes, each asking first: a file with the workbook its extraction
+//! made, a workbook, an archived space. The team's; a guest has no button and is refused.
+
+use crate::helpers::*;
+use crate::live_access::{guest_browser, guest_with_token};
+use crate::on_both;
+
+async fn the_team_deletes_files_workbooks_and_spaces_from_the_dashboard(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let (status, file) = app
+        .upload(
+            &space_id,
+            "wrong customer.csv",
+            b"Email,Name\na@x.org,Ann\n".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{file}");
+    let file_id = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={file_id}")).await;
+    let extraction = app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(extraction["status"], "complete", "{extraction}");
+    assert_eq!(
+        workbooks(&app, &space_id).await.len(),
+        2,
+        "the space's and the file's"
+    );
+
+    // A guest of the space sees no Delete, and a forged post is refused.
+    let (_, token) = guest_with_token(&app, "gus@example.com", "Gus", &[&space_id]).await;
+    let guest = guest_browser(&app, &token).await;
+    let listed = guest
+        .get(app.url(&format!("/spaces/{space_id}/files")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("wrong customer.csv") && !listed.contains("/delete"),
+        "{listed}"
+    );
+    let guest_page = guest
+        .get(app.url(&format!("/guest/spaces/{space_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = guest
+        .post(app.url(&format!("/files/{file_id}/delete")))
+        .form(&[("csrf_token", meta_csrf(&guest_page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let tab = app.page(&format!("/spaces/{space_id}?tab=files")).await;
+    let token = meta_csrf(&tab);
+    let rows = app.page(&format!("/spaces/{space_id}/files")).await;
+    assert!(rows.contains(&format!("id=\"delete-{file_id}\"")), "{rows}");
+    let post = |path: String, token: String| {
+        let (client, url) = (app.client.clone(), app.url(&path));
+        async move {
+            client
+                .post(url)
+                .form(&[("csrf_token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let forged = post(format!("/files/{file_id}/delete"), "forged".into()).await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let (status, _) = app.get_json(&format!("/files/{file_id}")).await;
+    assert_eq!(status, 200, "kept");
+
+    // The file goes, with its workbook; the space's own workbook stays.
+    let gone = post(format!("/files/{file_id}/delete"), token.clone()).await;
+    assert_eq!(gone.status().as_u16(), 303);
+    let (status, _) = app.get_json(&format!("/files/{file_id}")).await;
+    assert_eq!(status, 404);
+    let left = workbooks(&app, &space_id).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    // A workbook goes from its card.
+    let page = app.page(&format!("/spaces/{space_id}")).await;
+    let wb = &left[0].0;
+    assert!(page.contains(&format!("id=\"delete-workbook-{wb}\"")), "{page}");
+    assert_eq!(
+        post(format!("/workbooks/{wb}/delete"), token.clone())
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert!(workbooks(&app, &space_id).await.is_empty());
+    assert_eq!(
+        post(format!("/workbooks/{wb}/delete"), token.clone())
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+
+    // A space is deleted once archived: the list offers it then.
+    let list = app.page("/spaces").await;
+    assert!(!list.contains(&format!("delete-space-{space_id}")), "{list}");
+    assert_eq!(
+        post(format!("/spaces/{space_id}/archive"), token.clone())
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let list = app.page("/spaces?archived=true").await;
+    assert!(list.contains(&format!("delete-space-{space_id}")), "{list}");
+    assert_eq!(
+        post(format!("/spaces/{space_id}/delete"), token.clone())
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let (status, _) = app.get_json(&format!("/spaces/{space_id}")).await;
+    assert_eq!(status, 404);
+}
+
+/// The space's workbooks, (id, name).
+async fn workbooks(app: &TestApp, space_id: &str) -> Vec<(String, String)> {
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space_id}")).await;
+    wbs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["id"].as_str().unwrap().to_string(),
+                w["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+on_both!(the_team_deletes_files_workbooks_and_spaces_from_the_dashboard);
