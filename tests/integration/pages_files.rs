@@ -328,7 +328,35 @@ async fn a_weak_guess_is_shown_not_selected(db: Db) {
     assert!(screen.contains("maybe Company: not selected"), "{screen}");
 }
 
+/// "Import into..." opens on the sheet the file names: `contacts.csv` into Contacts, not
+/// whichever sheet comes first.
+async fn the_import_page_opens_on_the_sheet_the_file_names(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let companies = app.sheet_id(&space, "companies").await;
+    let (_, file) = app
+        .upload(&space_id, "Contacts export.csv", b"Email\na@x.org\n".to_vec())
+        .await;
+    let id = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={id}")).await;
+    app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let page = app.page(&format!("/files/{id}/import")).await;
+    assert!(
+        page.contains(&format!("<option value=\"{contacts}\" selected>")),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("<option value=\"{companies}\" selected>")),
+        "{page}"
+    );
+}
+
 on_both!(
+    the_import_page_opens_on_the_sheet_the_file_names,
     one_sheet_of_a_workbook_file_is_imported_from_the_dashboard,
     a_file_is_uploaded_extracted_and_imported_from_the_dashboard,
     the_files_tab_shows_newest_first_and_pages,

@@ -195,6 +195,35 @@ pub async fn live(
 pub struct Destination {
     pub sheet_id: String,
     pub label: String,
+    /// Chosen when the page opens: the sheet whose name the file's sheet or name says.
+    pub selected: bool,
+}
+
+/// Letters and digits, lowercase: `Contacts`, `contacts.csv`'s stem and `CONTACTS` agree.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Marks the destination sheet a person importing `file_name` (its first sheet `first`)
+/// most likely means: the one of the same name, else one the file's name holds.
+fn preselect(destinations: &mut [Destination], names: &[String], first: Option<&str>, file_name: &str) {
+    let stem = folded(file_name.rsplit_once('.').map_or(file_name, |(s, _)| s));
+    let first = first.map(folded).unwrap_or_default();
+    let pick = names
+        .iter()
+        .position(|n| !n.is_empty() && *n == first)
+        .or_else(|| names.iter().position(|n| !n.is_empty() && *n == stem))
+        .or_else(|| {
+            names
+                .iter()
+                .position(|n| n.len() >= 3 && stem.contains(n.as_str()))
+        });
+    if let Some(i) = pick {
+        destinations[i].selected = true;
+    }
 }
 
 #[derive(Template)]
@@ -221,32 +250,40 @@ pub async fn import_form(
     let (f, space_name, destinations, sources) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &f.space_id)?.ok_or(ModelError::NotFound("space"))?;
-            let mut destinations = Vec::new();
+            let (mut destinations, mut names) = (Vec::new(), Vec::new());
             for w in workbook::list_in_space(conn, &s.id)? {
                 let labels: Vec<String> = serde_json::from_str(&w.labels).unwrap_or_default();
                 if labels.iter().any(|l| l == "file") {
                     continue;
                 }
                 for sh in sheet::list_in_workbook(conn, &w.id)? {
+                    names.push(folded(&sh.name));
                     destinations.push(Destination {
                         sheet_id: sh.id.to_string(),
                         label: format!("{} / {}", w.name, sh.name),
+                        selected: false,
                     });
                 }
             }
             let mut sources = Vec::new();
+            let mut first = None;
             if let Some(source) = &f.workbook_id {
                 for sh in sheet::list_in_workbook(conn, source)? {
+                    let rows = sh.total_count.max(0) as u64;
+                    first.get_or_insert_with(|| sh.name.clone());
                     sources.push(Destination {
                         sheet_id: sh.id.to_string(),
                         label: format!(
-                            "{} ({} rows)",
+                            "{} ({} {})",
                             sh.name,
-                            crate::extract::thousands(sh.total_count.max(0) as u64)
+                            crate::extract::thousands(rows),
+                            if rows == 1 { "row" } else { "rows" }
                         ),
+                        selected: false,
                     });
                 }
             }
+            preselect(&mut destinations, &names, first.as_deref(), &f.name);
             Ok::<_, ModelError>((f, s.name, destinations, sources))
         })
         .await?;

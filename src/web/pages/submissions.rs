@@ -7,8 +7,9 @@ use crate::auth::CurrentUser;
 use crate::ids::{SpaceId, SubmissionId};
 use crate::model::job::{self, status as job_status, JobChanges};
 use crate::model::submission::{self, Submission};
-use crate::model::{iso, space, ModelError};
+use crate::model::{space, ModelError};
 use crate::web::error::AppError;
+use crate::web::when::When;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
@@ -16,14 +17,14 @@ use askama::Template;
 const SHOWN: i64 = 50;
 
 pub struct TryRow {
-    pub at: String,
+    pub at: When,
     pub result: String,
 }
 
 pub struct SubmissionRow {
     pub id: String,
     pub slug: String,
-    pub at: String,
+    pub at: When,
     pub records: i64,
     pub state: String,
     pub failed: bool,
@@ -48,7 +49,7 @@ impl SubmissionRow {
         SubmissionRow {
             id: s.id.to_string(),
             slug: s.slug.clone(),
-            at: iso(&s.created_at),
+            at: When::new(&s.created_at),
             records: s.record_count,
             state,
             failed: s.status == submission::status::FAILED,
@@ -56,7 +57,7 @@ impl SubmissionRow {
                 .try_list()
                 .iter()
                 .map(|t| TryRow {
-                    at: iso(&t.at),
+                    at: When::new(&t.at),
                     result: match (&t.error, t.status_code) {
                         (Some(e), _) => e.clone(),
                         (None, Some(code)) => format!("answered {code}"),
