@@ -191,6 +191,15 @@ async fn the_dashboards_workbook_form_checks_names(db: Db) {
         .await;
         assert_eq!(status, 422, "{case}");
         assert!(html.contains("$[0].name: a sheet name is one line"), "{case}");
+        // What was typed stays, in the form opened again, to be fixed (probe 45a D15).
+        assert!(
+            html.contains("<details class=\"card\" open>") && html.contains("value=\"Orders\""),
+            "{case}"
+        );
+        assert!(
+            !html.contains("\"key\": \"email\""),
+            "{case}: the sample replaced what was typed"
+        );
         let (status, html) = post_form(
             &app,
             &page,

@@ -259,6 +259,8 @@ struct SpacePage {
     activity: Option<super::activity::Page>,
     guests: Vec<super::guests::GuestRow>,
     error: Option<String>,
+    /// "Add a workbook" as typed, when it was refused: shown again open, to be fixed.
+    draft: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -275,7 +277,7 @@ pub(super) async fn show_page(
     tab: String,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    show_tab(user, state, raw_id, tab, error, None).await
+    show_tab(user, state, raw_id, tab, error, None, None).await
 }
 
 async fn show_tab(
@@ -285,6 +287,7 @@ async fn show_tab(
     tab: String,
     error: Option<String>,
     before: Option<i64>,
+    draft: Option<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
@@ -332,6 +335,7 @@ async fn show_tab(
             activity,
             guests,
             error,
+            draft,
         },
         failed,
     )
@@ -347,7 +351,7 @@ pub async fn show(
         Some(t @ ("files" | "guests" | "activity")) => t.to_string(),
         _ => "workbooks".to_string(),
     };
-    show_tab(&user, &state, &path, tab, None, q.before).await
+    show_tab(&user, &state, &path, tab, None, q.before, None).await
 }
 
 async fn set_archived(
@@ -419,7 +423,18 @@ pub async fn add_workbook(
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
-    let fail = |msg: String| show_page(&user, &state, &path, "workbooks".into(), Some(msg));
+    let draft = Some((form.name.clone(), form.sheets.clone()));
+    let fail = |msg: String| {
+        show_tab(
+            &user,
+            &state,
+            &path,
+            "workbooks".into(),
+            Some(msg),
+            None,
+            draft.clone(),
+        )
+    };
     if form.name.trim().is_empty() {
         return fail("Give the workbook a name.".into()).await;
     }
