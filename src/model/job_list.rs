@@ -69,3 +69,22 @@ pub fn list(
         .load(conn)?;
     Ok((items, total))
 }
+
+/// The imports of a file's extracted workbook `source` that completed, newest first: the
+/// import page says where the file went before, and asks before it goes again.
+pub fn completed_imports_of(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    source: &str,
+) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::environment_id.eq(env))
+        .filter(jobs::job_type.eq("workbook"))
+        .filter(jobs::operation.eq("map"))
+        .filter(jobs::source.eq(source))
+        .filter(jobs::status.eq(super::job::status::COMPLETE))
+        .order(jobs::created_at.desc())
+        .limit(20)
+        .select(Job::as_select())
+        .load(conn)
+}

@@ -91,4 +91,40 @@ async fn an_import_is_canceled_and_run_again_from_its_page(db: Db) {
     assert_eq!(stopped["data"]["status"], "canceled", "{stopped}");
 }
 
-on_both!(an_import_is_canceled_and_run_again_from_its_page);
+/// The import page says where a file went before, and asks before it goes again (an
+/// import run twice doubled the records without a word).
+async fn the_import_page_says_where_the_file_went_before(db: Db) {
+    let app = spawn_app(db).await;
+    let (space, src_wb, src_sheet, dest_wb, contacts) =
+        setup(&app, "Email,Name\na@x.org,Ann\nb@x.org,Bo\n").await;
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    let file = files["data"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let page = app.page(&format!("/files/{file}/import")).await;
+    assert!(
+        !page.contains("imported-before") && !page.contains("data-confirm"),
+        "{page}"
+    );
+
+    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (status, _) = app
+        .post_json(&format!("/jobs/{job}/execute"), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.wait_job(&job).await["status"], "complete");
+    let page = app.page(&format!("/files/{file}/import")).await;
+    assert!(
+        page.contains("id=\"imported-before\"") && page.contains("/ Contacts, <time"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-confirm=\"This file was imported before."),
+        "{page}"
+    );
+}
+
+on_both!(
+    an_import_is_canceled_and_run_again_from_its_page,
+    the_import_page_says_where_the_file_went_before
+);

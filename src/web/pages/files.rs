@@ -237,6 +237,14 @@ struct ImportPage {
     destinations: Vec<Destination>,
     /// The file's own sheets (an XLSX with several): which one to import.
     sources: Vec<Destination>,
+    /// Where this file was imported before: importing it again doubles those records.
+    before: Vec<PriorImport>,
+}
+
+pub struct PriorImport {
+    pub into: String,
+    pub when: crate::web::when::When,
+    pub outcome: String,
 }
 
 /// "Import into...": choose the sheet a file's rows go to.
@@ -247,7 +255,7 @@ pub async fn import_form(
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
     let env = user.environment_id().clone();
-    let (f, space_name, destinations, sources) = state
+    let (f, space_name, destinations, sources, before) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &f.space_id)?.ok_or(ModelError::NotFound("space"))?;
             let (mut destinations, mut names) = (Vec::new(), Vec::new());
@@ -284,7 +292,27 @@ pub async fn import_form(
                 }
             }
             preselect(&mut destinations, &names, first.as_deref(), &f.name);
-            Ok::<_, ModelError>((f, s.name, destinations, sources))
+            let mut before = Vec::new();
+            if let Some(source) = &f.workbook_id {
+                for j in crate::model::job::completed_imports_of(conn, &env, source.as_str())? {
+                    let config: serde_json::Value = serde_json::from_str(&j.config).unwrap_or_default();
+                    let sheet_id = config["destinationSheetId"].as_str().unwrap_or_default();
+                    let outcome: serde_json::Value = j
+                        .outcome
+                        .as_deref()
+                        .and_then(|o| serde_json::from_str(o).ok())
+                        .unwrap_or_default();
+                    before.push(PriorImport {
+                        into: destinations
+                            .iter()
+                            .find(|d| d.sheet_id == sheet_id)
+                            .map_or_else(|| "a sheet since deleted".to_string(), |d| d.label.clone()),
+                        when: crate::web::when::When::new(&j.finished_at.unwrap_or(j.created_at)),
+                        outcome: outcome["message"].as_str().unwrap_or_default().to_string(),
+                    });
+                }
+            }
+            Ok::<_, ModelError>((f, s.name, destinations, sources, before))
         })
         .await?;
     if f.workbook_id.is_none() {
@@ -305,6 +333,7 @@ pub async fn import_form(
         file_name: f.name,
         destinations,
         sources,
+        before,
     })
 }
 
