@@ -306,6 +306,41 @@ async fn a_job_that_never_ran_hides_no_edits(db: Db) {
     );
 }
 
+/// A delete-records job is one line: the deletes it made are its line's, not a second
+/// line saying the same (a guest's "Delete all shown" was listed twice).
+async fn a_delete_job_is_one_line(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Deletes").await;
+    let body = json!({"name": "W", "spaceId": space,
+        "sheets": [{"name": "People", "slug": "people", "fields": [{"key": "name", "type": "string"}]}]});
+    let (_, wb) = app.post_json("/workbooks", &body).await;
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let wb = wb["data"]["id"].as_str().unwrap().to_string();
+    app.post_json(
+        &format!("/sheets/{sheet}/records"),
+        &json!([{"name": "A"}, {"name": "B"}, {"name": "C"}]),
+    )
+    .await;
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "delete-records", "source": wb,
+                    "trigger": "immediate", "config": {"sheet": sheet, "q": "name eq \"B\""}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let lines = lines(&app.page(&format!("/spaces/{space}?tab=activity")).await);
+    let deleting: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.to_lowercase().contains("delete"))
+        .collect();
+    assert_eq!(deleting.len(), 1, "{lines:#?}");
+}
+
 async fn the_activity_pages_fifty_lines_at_a_time(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Busy").await;
@@ -338,6 +373,7 @@ async fn the_activity_pages_fifty_lines_at_a_time(db: Db) {
 }
 
 on_both!(
+    a_delete_job_is_one_line,
     a_job_that_never_ran_hides_no_edits,
     an_import_reads_as_one_sentence_with_names_and_links,
     a_listener_job_is_one_line_with_its_label_and_outcome,

@@ -203,7 +203,12 @@ fn written_by_job(e: &Event, names: &Names) -> bool {
         return false;
     };
     names.jobs.values().any(|j| {
-        j.destination.as_deref() == Some(wb.as_str())
+        // An import writes its destination; a delete or bulk change the workbook it is of.
+        let writes = match (j.operation.as_str(), &j.destination) {
+            ("delete-records" | "bulk-change", _) if j.job_type == "workbook" => Some(j.source.as_str()),
+            (_, destination) => destination.as_deref(),
+        };
+        writes == Some(wb.as_str())
             && j.created_by == e.actor
             && j.started_at.is_some_and(|start| start <= e.created_at)
             && j.finished_at.is_none_or(|end| e.created_at <= end)
