@@ -435,3 +435,11 @@
     }
   });
 })();
+
+// A record's history opens below the page of rows: it comes into view when it arrives.
+document.addEventListener("htmx:afterSwap", function (e) {
+  var target = e.detail && e.detail.target;
+  if (target && target.id === "record-history" && target.firstElementChild && target.scrollIntoView) {
+    target.scrollIntoView({ block: "nearest" });
+  }
+});
