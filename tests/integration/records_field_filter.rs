@@ -74,4 +74,42 @@ async fn filter_field_reads_with_the_filter_beside_it(db: Db) {
     assert_eq!(checked, 2, "{all}");
 }
 
-on_both!(filter_field_reads_with_the_filter_beside_it);
+/// The grid and the bulk changes over its view select the same records: "errors in" a
+/// field narrows the All and Error tabs, never the Valid one (the Valid tab with a field
+/// showed nothing, while its "Delete all shown" deleted the records valid in that field).
+async fn the_grid_and_its_bulk_changes_read_one_view(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let path = format!("/sheets/{contacts}/records");
+    let rows = json!([
+        {"email": {"value": "ok@x.io"}, "age": {"value": 30}},
+        {"email": {"value": "age@x.io"}, "age": {"value": "n/a"}},
+        {"age": {"value": 41}, "name": {"value": "No email"}},
+    ]);
+    app.post_json(&path, &rows).await;
+    let (_, sheet) = app.get_json(&format!("/sheets/{contacts}")).await;
+    let wb = sheet["data"]["workbookId"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    for (view, shown) in [
+        ("filter=valid&field=age", 1),
+        ("filter=error&field=age", 1),
+        ("field=age", 1),
+        ("filter=valid", 1),
+        ("filter=error", 2),
+    ] {
+        let page = app
+            .page(&format!("/workbooks/{wb}?sheet={contacts}&{view}"))
+            .await;
+        assert_eq!(page.matches("data-record=").count(), shown, "{view}");
+        let confirm = app.page(&format!("/grid/{contacts}/bulk/delete?{view}")).await;
+        assert!(
+            confirm.contains(&format!("<strong id=\"delete-count\">{shown}</strong>")),
+            "{view}: {confirm}"
+        );
+    }
+}
+
+on_both!(
+    filter_field_reads_with_the_filter_beside_it,
+    the_grid_and_its_bulk_changes_read_one_view
+);

@@ -418,7 +418,12 @@ pub(super) fn query_for(
         None => None,
     };
     let search_value = Some(view.q.trim().to_string()).filter(|s| !s.is_empty() && filter_text.is_none());
-    let filter_field = field("field", &view.field)?;
+    // "Errors in" a field narrows the All and Error tabs; the Valid tab's records have no
+    // error anywhere, so it leaves the field out (as the bulk changes over the view do).
+    let filter_field = match view.filter.as_str() {
+        "valid" => None,
+        _ => field("field", &view.field)?,
+    };
     let offset_paged = sort.is_some() || search_value.is_some() || filter_field.is_some();
     let cursor = match (view.after, view.before, view.last) {
         _ if offset_paged => Cursor::None,

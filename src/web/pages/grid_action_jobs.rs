@@ -309,7 +309,20 @@ pub async fn run(
             Some(text) => (String::new(), text.trim().to_string()),
             None => (get("q"), String::new()),
         };
-        job_subject::records_subject(&get("filter"), &get("field"), &search, &get("qf"), &ffql, &ids)
+        // The records the grid shows, in the API's words (as `grid_bulk::ViewForm::params`
+        // says them): "errors in" a field narrows the All and Error tabs only.
+        let filter = get("filter");
+        let filter = if matches!(filter.as_str(), "valid" | "error") {
+            filter
+        } else {
+            String::new()
+        };
+        let field = if filter == "valid" {
+            String::new()
+        } else {
+            get("field")
+        };
+        job_subject::records_subject(&filter, &field, &search, &get("qf"), &ffql, &ids)
     });
     let source = if scope == "sheet" {
         ctx.sheet.id.to_string()

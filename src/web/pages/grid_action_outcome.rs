@@ -17,9 +17,12 @@ pub(super) fn view_href(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> 
     let wb = sheets.get(&sheet)?;
     let mut params: Vec<(&str, String)> = vec![("sheet", sheet.to_string())];
     let given = |key: &str| next[key].as_str().filter(|v| !v.is_empty()).map(str::to_string);
+    // `filterField` beside `filter=valid` or `all` is not the grid's "errors in" a field:
+    // the grid shows the valid records, or all of them.
+    let field_is_errors = !matches!(next["filter"].as_str(), Some("valid" | "all" | "none"));
     for (grid, flatfile) in [
         ("filter", "filter"),
-        ("field", "filterField"),
+        ("field", if field_is_errors { "filterField" } else { "" }),
         ("q", "searchValue"),
         ("qf", "searchField"),
     ] {

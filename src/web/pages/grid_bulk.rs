@@ -53,7 +53,10 @@ impl ViewForm {
         if matches!(self.filter.as_str(), "valid" | "error") {
             p.push(("filter".into(), self.filter.clone()));
         }
-        if !self.field.is_empty() {
+        // As the grid reads its view: "errors in" a field narrows the All and Error tabs,
+        // never the Valid one (with `filter=valid` the API reads `filterField` as the
+        // records valid in that field, which the grid does not show).
+        if !self.field.is_empty() && self.filter != "valid" {
             p.push(("filterField".into(), self.field.clone()));
         }
         match super::grid::box_filter(&self.q) {
