@@ -265,13 +265,21 @@ pub enum ExtractError {
     },
 }
 
+/// Whether text, past any apostrophes it starts with, is what a spreadsheet would run as a
+/// formula.
+fn runs_as_formula(text: &str) -> bool {
+    let rest = text.trim_start_matches('\'');
+    rest.starts_with(['=', '+', '-', '@', '\t', '\r']) && rest.parse::<f64>().is_err()
+}
+
 /// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection):
-/// for every CSV Wharf writes (downloads, a file's rejects).
+/// for every CSV Wharf writes (downloads, a file's rejects). Text that already starts with
+/// apostrophes before such a value gets one more, so [`undefused`] gives every value back
+/// (`'=x` goes as `''=x`, not as `'=x`, which is how `=x` goes).
 pub fn safe_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text.to_string()
+    match runs_as_formula(text) {
+        true => format!("'{text}"),
+        false => text.to_string(),
     }
 }
 
@@ -280,7 +288,7 @@ pub fn safe_cell(text: &str) -> String {
 /// spreadsheet and uploaded again, keeps its phone numbers as they were.
 pub fn undefused(text: String) -> String {
     match text.strip_prefix('\'') {
-        Some(rest) if safe_cell(rest).len() > rest.len() => rest.to_string(),
+        Some(rest) if runs_as_formula(rest) => rest.to_string(),
         _ => text,
     }
 }

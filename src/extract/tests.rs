@@ -75,9 +75,21 @@ fn a_downloaded_csv_uploads_back_as_it_was() {
         "-5",
         "plain",
         "'quoted'",
+        "'=x",
+        "''=x",
+        "'+44 20",
+        "'@",
+        "'=",
+        "'",
+        "''",
+        "'-5",
+        "=",
+        "\t=x",
+        "'\t=x",
     ] {
-        assert_eq!(undefused(safe_cell(value)), value);
+        assert_eq!(undefused(safe_cell(value)), value, "{value:?}");
     }
+    assert_eq!(safe_cell("'=x"), "''=x", "one more apostrophe than `=x` gets");
 }
 
 #[test]

@@ -116,6 +116,11 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 
 fn cast_number(given: &Value) -> Result<Value, String> {
     let text = match given {
+        // Past i64 a whole number is a double, as any spelling of it is (SQLite compares
+        // a bigger integer as one anyway, neighbours alike): checked as its digits are.
+        Value::Number(n) if n.as_u64().is_some_and(|u| u > i64::MAX as u64) => {
+            return cast_number(&Value::String(n.to_string()))
+        }
         Value::Number(n) => return Ok(Value::Number(whole(n).unwrap_or_else(|| n.clone()))),
         Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
         Value::String(s) => s.trim(),
@@ -125,21 +130,14 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     if let Ok(n) = text.parse::<i64>() {
         return Ok(Value::Number(n.into()));
     }
-    // Past i64, a whole number that fits u64 stays exact, as a JSON number given does.
-    if let Ok(n) = text.parse::<u64>() {
-        return Ok(Value::Number(n.into()));
-    }
     let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
-    // A whole number however written (`1,000`, `12345678901234567890.00`) stays exact as an
+    // A whole number however written (`1,000`, `9007199254740993.00`) stays exact as an
     // integer, where a double would keep only its first 16 digits.
     let integral = match cleaned.split_once('.') {
         Some((int, frac)) if !int.is_empty() && !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int,
         _ => cleaned.as_str(),
     };
     if let Ok(n) = integral.parse::<i64>() {
-        return Ok(Value::Number(n.into()));
-    }
-    if let Ok(n) = integral.parse::<u64>() {
         return Ok(Value::Number(n.into()));
     }
     let f = cleaned

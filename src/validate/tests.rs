@@ -37,12 +37,13 @@ fn numbers_accept_thousands_separators_and_refuse_garbage() {
         assert_eq!(value.to_string(), "1000", "{whole}");
     }
     assert_eq!(cast(number(), json!("2.5e1")).value.to_string(), "25");
-    // A big whole number written with separators or decimals is kept exactly, as the
-    // same number written plainly is (probe 42a D15).
+    // A whole number that fits 64 bits is kept exactly however written, as it is written
+    // plainly (probe 42a D15); past that it is a double, kept only when it holds every
+    // digit written (SQLite compared bigger integers as doubles, neighbours alike).
     for big in [
-        "12345678901234567890",
-        "12,345,678,901,234,567,890",
-        "12345678901234567890.00",
+        "9223372036854775807",
+        "9,223,372,036,854,775,807",
+        "9223372036854775807.00",
         "9007199254740993.0",
     ] {
         let cell = cast(number(), json!(big));
@@ -55,6 +56,26 @@ fn numbers_accept_thousands_separators_and_refuse_garbage() {
             "{big}"
         );
     }
+    for past in [
+        json!("9223372036854775809"),
+        json!("18446744073709551615"),
+        json!("12,345,678,901,234,567,890"),
+        json!("18446744073709551615.0"),
+        json!(18446744073709551615u64),
+    ] {
+        let cell = cast(number(), past.clone());
+        assert_eq!(cell.messages.len(), 1, "{past}");
+        assert!(
+            cell.messages[0]
+                .message
+                .contains("more digits than a number keeps exactly"),
+            "{past}"
+        );
+    }
+    assert!(
+        cast(number(), json!("12345678901234567000")).value.is_f64(),
+        "every digit kept: a double"
+    );
     assert_eq!(
         cast(number(), json!("-9,007,199,254,740,993")).value.to_string(),
         "-9007199254740993"
