@@ -68,16 +68,19 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
             *freq.entry(n).or_insert(0) += 1;
         }
     }
-    // Ties (a small file whose rows each fill a different number of cells) go to the
-    // count nearest the middle one, so a single stray wide row is not the typical shape
-    // (and the header) of a file whose header and rows fill fewer; then to the larger.
-    let mut fills: Vec<usize> = sample.iter().map(|r| filled(r)).filter(|n| *n > 0).collect();
-    fills.sort_unstable();
-    let middle = *fills.get(fills.len() / 2)?;
-    let (&typical, _) = freq
-        .iter()
-        .max_by_key(|(n, count)| (**count, std::cmp::Reverse(n.abs_diff(middle)), **n))?;
-    let first = sample.iter().position(|row| filled(row) >= typical)?;
+    let (&typical, &times) = freq.iter().max_by_key(|(n, count)| (**count, **n))?;
+    let mut first = sample.iter().position(|row| filled(row) >= typical)?;
+    // A small file whose rows each fill a different number of cells has no typical shape:
+    // the widest row wins the tie, and a stray wide data row (one value too many) was taken
+    // for the header, every real row rejected. Then a row of labels above it is the header.
+    if times == 1 && !all_labels(&filled_cells(&sample[first])) {
+        if let Some(labels) = sample[..first]
+            .iter()
+            .position(|row| filled(row) >= 2 && all_labels(&filled_cells(row)))
+        {
+            first = labels;
+        }
+    }
     let above = sample[..first].iter().rposition(|row| filled(row) > 0);
     let header_like = |row: &Vec<String>| {
         let n = filled(row);

@@ -159,6 +159,39 @@ fn a_stray_wide_row_in_a_small_file_is_not_its_header() {
         strings(&["Cy", "cy@x.com", "a", "b", "c", "d", "EXTRA1", "EXTRA2"]),
     ];
     assert_eq!(header::header_index(&titled), Some(2));
+    // A title above the header stays a title, whatever the rows below fill (probe 45c D4).
+    for (rows, header) in [
+        (
+            vec![
+                strings(&["Contacts export"]),
+                strings(&["name", "email", "phone", "city"]),
+                strings(&["Al", "al@x.com", "1", "Paris"]),
+                strings(&["Be", "be@x.com", "2", "Rome"]),
+                strings(&["Cy"]),
+                strings(&["Di"]),
+                strings(&["Ed", "ed@x.com"]),
+            ],
+            1,
+        ),
+        (
+            vec![
+                strings(&["Report", "Q3", "2024"]),
+                strings(&["name", "email", "phone", "city", "zip"]),
+                strings(&["Al", "al@x.com"]),
+            ],
+            1,
+        ),
+        (
+            vec![
+                strings(&["Exported", "2024-12-01"]),
+                strings(&["name", "email", "phone"]),
+                strings(&["Al", "", ""]),
+            ],
+            1,
+        ),
+    ] {
+        assert_eq!(header::header_index(&rows), Some(header), "{rows:?}");
+    }
 }
 
 #[test]
