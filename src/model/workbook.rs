@@ -269,6 +269,13 @@ pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResu
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&wb.space_id))?;
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
+        // A file whose extraction made it no longer points at it (its Open led to a 404).
+        {
+            use crate::db::schema::files;
+            diesel::update(files::table.filter(files::workbook_id.eq(&wb.id)))
+                .set(files::workbook_id.eq(None::<String>))
+                .execute(conn)?;
+        }
         let ctx = Context::new(&wb.environment_id, actor)
             .space(&wb.space_id)
             .workbook(&wb.id);

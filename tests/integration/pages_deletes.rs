@@ -108,9 +108,35 @@ async fn the_team_deletes_files_workbooks_and_spaces_from_the_dashboard(db: Db) 
         404
     );
 
+    // A file whose extracted workbook is deleted no longer points at it.
+    let (_, again) = app
+        .upload(&space_id, "again.csv", b"Email\nb@x.org\n".to_vec())
+        .await;
+    let again = again["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={again}")).await;
+    app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    let (_, file) = app.get_json(&format!("/files/{again}")).await;
+    let its_wb = file["data"]["workbookId"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(format!("/workbooks/{its_wb}/delete"), token.clone())
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let (_, file) = app.get_json(&format!("/files/{again}")).await;
+    assert!(file["data"]["workbookId"].is_null(), "{file}");
+
     // A space is deleted once archived: the list offers it then.
     let list = app.page("/spaces").await;
     assert!(!list.contains(&format!("delete-space-{space_id}")), "{list}");
+    assert_eq!(
+        post(format!("/spaces/{space_id}/delete"), token.clone())
+            .await
+            .status()
+            .as_u16(),
+        409
+    );
     assert_eq!(
         post(format!("/spaces/{space_id}/archive"), token.clone())
             .await

@@ -13,6 +13,14 @@ async fn an_import_is_canceled_and_run_again_from_its_page(db: Db) {
     }
     let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
     let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    // A guest of the space sees the team's import, with no Cancel it would be refused.
+    let space = setup_space_of(&app, &dest_wb).await;
+    let (_, token) = crate::live_access::guest_with_token(&app, "gus@example.com", "Gus", &[&space]).await;
+    let guest = crate::live_access::guest_browser(&app, &token).await;
+    let seen = guest.get(app.url(&format!("/jobs/{job}"))).send().await.unwrap();
+    assert_eq!(seen.status().as_u16(), 200);
+    let seen = seen.text().await.unwrap();
+    assert!(!seen.contains("id=\"job-cancel\""), "{seen}");
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
     let page = app.page(&format!("/jobs/{job}")).await;
@@ -122,6 +130,12 @@ async fn the_import_page_says_where_the_file_went_before(db: Db) {
         page.contains("data-confirm=\"This file was imported before."),
         "{page}"
     );
+}
+
+/// The space a workbook is in.
+async fn setup_space_of(app: &TestApp, wb: &str) -> String {
+    let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
+    w["data"]["spaceId"].as_str().unwrap().to_string()
 }
 
 on_both!(

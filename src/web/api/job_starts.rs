@@ -402,7 +402,7 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
     // longer have, and counts that call them valid.
     if j.job_type == "sheet" && j.operation == crate::model::sheet_fields::RECHECK {
         return Err(ModelError::Conflict(
-            "a re-check after a field change keeps the sheet's records and counts true; it cannot be canceled (it takes 5,000 records a transaction, so saves wait for one batch at most)".into(),
+            "a re-check after a field change keeps the sheet's records and counts true; it cannot be canceled (it takes up to 5,000 records a transaction, about half a second, so saves wait for one batch at most)".into(),
         ));
     }
     // An undo stopped halfway would leave the change half undone, with nothing to take

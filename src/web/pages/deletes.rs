@@ -66,6 +66,12 @@ pub async fn space(
         .db(move |conn| space::find(conn, &env, &id))
         .await?
         .ok_or(AppError::NotFound("space"))?;
+    // Archived first: out of its guests' reach while it goes, and a second step to think.
+    if s.archived_at.is_none() {
+        return Err(AppError::Conflict(
+            "archive the space first: a space is deleted from the archived ones".into(),
+        ));
+    }
     crate::web::api::spaces::delete_space(state.clone().into_inner(), s, user.actor()).await?;
     state.live.access_changed().await;
     Ok(see_other("/spaces"))

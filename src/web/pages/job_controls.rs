@@ -29,6 +29,27 @@ pub fn may_retry(j: &Job) -> bool {
     j.status == status::FAILED || j.status == status::CANCELED && j.started_at.is_some()
 }
 
+/// Whether the page shows Cancel to `user`: as [`may_cancel`], and as the cancel would
+/// answer (a re-check or a running undo cannot be stopped; a guest stops its own jobs
+/// and actions, not the team's imports, deletes or bulk changes).
+pub fn offers_cancel(j: &Job, user: &Viewer) -> bool {
+    may_cancel(j)
+        && cancel_info(j, None).is_ok()
+        && match user {
+            Viewer::Guest(_) => {
+                j.created_by == user.actor()
+                    || crate::ids::GuestId::parse(&j.created_by).is_some()
+                    || !j.is_built_in()
+            }
+            _ => true,
+        }
+}
+
+/// Whether the page shows Run again to `user`: a guest runs again only what it started.
+pub fn offers_retry(j: &Job, user: &Viewer) -> bool {
+    may_retry(j) && (!matches!(user, Viewer::Guest(_)) || j.created_by == user.actor())
+}
+
 async fn change(
     req: HttpRequest,
     user: Viewer,
@@ -45,7 +66,7 @@ async fn change(
     state.jobs.wake();
     state.live.publish_job(&j.id, j.space_id.as_ref());
     if is_htmx(&req) {
-        return render(&status_of(&j, user.csrf()));
+        return render(&status_of(&j, &user));
     }
     Ok(see_other(&format!("/jobs/{}", j.id)))
 }

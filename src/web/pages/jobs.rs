@@ -69,7 +69,7 @@ struct JobPage {
     required_fields: String,
 }
 
-pub(super) fn status_of(j: &Job, csrf: &str) -> StatusPartial {
+pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
     let outcome: Value = j
         .outcome
         .as_deref()
@@ -89,9 +89,9 @@ pub(super) fn status_of(j: &Job, csrf: &str) -> StatusPartial {
         link,
         link_label,
         updated: When::new(&j.updated_at),
-        may_cancel: super::job_controls::may_cancel(j),
-        may_retry: super::job_controls::may_retry(j),
-        csrf: csrf.to_string(),
+        may_cancel: super::job_controls::offers_cancel(j, user),
+        may_retry: super::job_controls::offers_retry(j, user),
+        csrf: user.csrf().to_string(),
     }
 }
 
@@ -137,7 +137,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let j = load(&state, &user, &path).await?;
     if is_htmx(&req) {
-        return render(&status_of(&j, user.csrf()));
+        return render(&status_of(&j, &user));
     }
     let is_map = j.job_type == "workbook" && j.operation == "map";
     let teams_import = is_map && matches!(user, Viewer::Guest(_)) && j.created_by != user.actor();
@@ -276,7 +276,7 @@ pub async fn show(
     render(&JobPage {
         layout: user.layout(j.name(), "spaces"),
         name: j.name(),
-        status: status_of(&j, user.csrf()),
+        status: status_of(&j, &user),
         editable,
         teams_import,
         sources,
