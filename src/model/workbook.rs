@@ -269,12 +269,33 @@ pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResu
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&wb.space_id))?;
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
-        // A file whose extraction made it no longer points at it (its Open led to a 404).
+        // A file whose extraction made it no longer points at it (its Open led to a 404),
+        // and an import waiting to read from it or write into it is canceled (its page,
+        // where it is run or canceled, could no longer be opened).
         {
-            use crate::db::schema::files;
+            use crate::db::schema::{files, jobs};
+            use crate::model::job::{self, status, Job};
             diesel::update(files::table.filter(files::workbook_id.eq(&wb.id)))
                 .set(files::workbook_id.eq(None::<String>))
                 .execute(conn)?;
+            let waiting: Vec<Job> = jobs::table
+                .filter(jobs::job_type.eq("workbook"))
+                .filter(jobs::operation.eq("map"))
+                .filter(jobs::status.eq_any([status::CREATED, status::PLANNING, status::READY]))
+                .filter(
+                    jobs::source
+                        .eq(wb.id.as_str())
+                        .or(jobs::destination.eq(wb.id.as_str())),
+                )
+                .select(Job::as_select())
+                .load(conn)?;
+            for j in waiting {
+                let why = format!(
+                    "Canceled: the workbook {} it was to read from or write into was deleted",
+                    wb.name
+                );
+                job::finish(conn, &j, status::CANCELED, None, Some(why), actor)?;
+            }
         }
         let ctx = Context::new(&wb.environment_id, actor)
             .space(&wb.space_id)

@@ -132,6 +132,34 @@ async fn the_import_page_says_where_the_file_went_before(db: Db) {
     );
 }
 
+/// An import waiting on its planning screen is canceled when the workbook it reads from
+/// or writes into is deleted, and its page still opens (it was a 422, Cancel out of reach).
+async fn a_waiting_import_goes_with_its_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, "Email\na@x.org\n").await;
+    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (status, _) = app.delete(&format!("/workbooks/{dest_wb}")).await;
+    assert_eq!(status, 200);
+    let (_, after) = app.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(after["data"]["status"], "canceled", "{after}");
+    assert!(
+        after["data"]["info"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("was deleted"),
+        "{after}"
+    );
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let page = app
+        .client
+        .get(app.url(&format!("/jobs/{job}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+}
+
 /// The space a workbook is in.
 async fn setup_space_of(app: &TestApp, wb: &str) -> String {
     let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
@@ -139,6 +167,7 @@ async fn setup_space_of(app: &TestApp, wb: &str) -> String {
 }
 
 on_both!(
+    a_waiting_import_goes_with_its_workbook,
     an_import_is_canceled_and_run_again_from_its_page,
     the_import_page_says_where_the_file_went_before
 );

@@ -141,22 +141,31 @@ pub async fn show(
     }
     let is_map = j.job_type == "workbook" && j.operation == "map";
     let teams_import = is_map && matches!(user, Viewer::Guest(_)) && j.created_by != user.actor();
-    let editable = is_map
+    let mut editable = is_map
         && !teams_import
         && (j.status == status::PLANNING
             || j.status == status::CREATED
             || j.status == status::READY && j.started_at.is_none());
     let (mut sources, mut destinations, mut required_unmapped) = (Vec::new(), Vec::new(), Vec::new());
     let mut required_fields = String::from("[]");
-    if is_map {
-        let job = j.clone();
-        let env = user.environment_id().clone();
-        let sheets = state
-            .db(move |conn| {
-                let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-                plan::sheets(conn, &env, &job.source, job.destination.as_deref(), &config)
-            })
-            .await?;
+    // The sheets it maps between; gone (a file or workbook deleted since), the page still
+    // shows the job, its state and what may be done with it, without the mapping screen.
+    let sheets = match is_map {
+        true => {
+            let job = j.clone();
+            let env = user.environment_id().clone();
+            state
+                .db(move |conn| {
+                    let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
+                    plan::sheets(conn, &env, &job.source, job.destination.as_deref(), &config)
+                })
+                .await
+                .ok()
+        }
+        false => None,
+    };
+    editable &= sheets.is_some();
+    if let Some(sheets) = sheets {
         let the_plan = plan::stored(j.plan.as_deref());
         let edges: HashMap<String, &Value> = the_plan["fieldMapping"]
             .as_array()
