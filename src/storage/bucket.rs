@@ -42,7 +42,8 @@ pub(super) struct Bucket {
     /// read a whole object into memory ahead of a slow client.
     reader: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
-    /// `s3://bucket/prefix`: what files kept here record as their holder.
+    /// `s3://bucket/prefix`, and ` at <endpoint>` when one is set: what files kept here
+    /// record as their holder.
     name: String,
     scratch: PathBuf,
     io: IoRuntime,
@@ -168,6 +169,17 @@ fn version_of(meta: &object_store::ObjectMeta) -> String {
     }
 }
 
+/// An endpoint URL without any `user:password@` in it, for a name that is stored and shown.
+fn without_credentials(endpoint: &str) -> String {
+    match endpoint.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{}", host.trim_end_matches('/'))
+        }
+        None => endpoint.trim_end_matches('/').to_string(),
+    }
+}
+
 fn failed(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
@@ -200,6 +212,10 @@ impl Bucket {
             ..Default::default()
         };
         let builder = builder.with_bucket_name(&settings.bucket).with_retry(retry);
+        // Another S3 server with a bucket of the same name is another holder.
+        let endpoint = builder
+            .get_config_value(&AmazonS3ConfigKey::Endpoint)
+            .map(|e| without_credentials(&e));
         let reader = builder
             .clone()
             .build()
@@ -209,10 +225,13 @@ impl Bucket {
             .build()
             .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
         let prefix = ObjectPath::from_iter(settings.prefix.split('/').filter(|p| !p.is_empty()));
-        let name = match prefix.as_ref() {
+        let mut name = match prefix.as_ref() {
             "" => format!("{}{}", super::BUCKET_HOLDER, settings.bucket),
             p => format!("{}{}/{p}", super::BUCKET_HOLDER, settings.bucket),
         };
+        if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
+            name.push_str(&format!(" at {endpoint}"));
+        }
         let bucket = Bucket {
             store: Arc::new(store),
             reader: Arc::new(reader),

@@ -55,7 +55,9 @@ async fn a_process_without_the_bucket_says_where_the_bytes_are() {
     let body: serde_json::Value = resp.json().await.unwrap();
     let said = message(&body);
     assert!(
-        said.contains("in-bucket.csv") && said.contains("s3://") && said.contains("WHARF_STORAGE_URL=s3://"),
+        said.contains("in-bucket.csv")
+            && said.contains(&format!("s3://wharf-files/team at {}", s3.endpoint))
+            && said.contains("WHARF_STORAGE_URL"),
         "{body}"
     );
 

@@ -134,8 +134,8 @@ fn held_elsewhere(f: &File) -> AppError {
     AppError::HeldElsewhere(match crate::storage::is_bucket(holder) {
         true => format!(
             "the bytes of {} are in the bucket {holder}, which this process does not use; \
-             download it through a process started with WHARF_STORAGE_URL={holder}, and give \
-             every process on this database that bucket",
+             download it through a process that uses that bucket (its WHARF_STORAGE_URL and \
+             endpoint), and give every process on this database that bucket",
             f.name
         ),
         false => format!(

@@ -82,8 +82,8 @@ pub async fn records(
         return Err(AppError::HeldElsewhere(match crate::storage::is_bucket(holder) {
             true => format!(
                 "the records of submission {} are in the bucket {holder}, which this process \
-                 does not use; fetch them through a process started with \
-                 WHARF_STORAGE_URL={holder}, and give every process on this database that bucket",
+                 does not use; fetch them through a process that uses that bucket (its \
+                 WHARF_STORAGE_URL and endpoint), and give every process on this database that bucket",
                 s.id
             ),
             false => format!(
