@@ -187,7 +187,10 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
             // its place, and two names that read alike (`Orders`, `orders`) get `-2`.
             let base = match sheet.slug.is_empty() {
                 true => format!("sheet-{}", i + 1),
-                false => sheet.slug.clone(),
+                // Within a slug's length, with room for a `-2` (a slug is ASCII).
+                false => sheet.slug[..sheet.slug.len().min(super::SLUG_MAX - 4)]
+                    .trim_end_matches('-')
+                    .to_string(),
             };
             let (mut slug, mut n) = (base.clone(), 2);
             while taken.contains(&slug) {

@@ -113,6 +113,18 @@ fn slugs_are_derived_from_names() {
         ]
     );
     assert_eq!(bp.workbooks[0].sheets[1].json["slug"], "sheet-2");
+    let long = "Quarterly ".repeat(20);
+    let bp = parse_space_config(&json!({"name": "L", "workbooks": [{"name": "W", "sheets": [
+        {"name": long, "fields": field}, {"name": long, "fields": field},
+    ]}]}))
+    .unwrap();
+    for sheet in &bp.workbooks[0].sheets {
+        assert!(
+            sheet.slug.len() <= SLUG_MAX && slug_problem(&sheet.slug).is_none(),
+            "{}",
+            sheet.slug
+        );
+    }
     // Two slugs given alike are still refused.
     let twice = json!({"name": "T", "workbooks": [{"name": "W", "sheets": [
         {"name": "A", "slug": "same", "fields": field},

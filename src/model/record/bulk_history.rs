@@ -119,7 +119,8 @@ pub fn forget_field(conn: &mut AnyConnection, sheet: &SheetId, field: &str) -> Q
     .execute(conn)
 }
 
-/// Cells undone per transaction: an API-sized bulk change (10,000 records) is one.
+/// Cells undone in the first transaction: an API-sized bulk change (10,000 records) is
+/// one; the next are sized by time (`jobs::batch_size`), so saves wait about half a second.
 const UNDO_BATCH: i64 = 10_000;
 
 /// Undoes the entry `id` as `actor`. Claimed first, so two clicks undo it once; then a
@@ -259,7 +260,10 @@ fn revert_checked(
 ) -> ModelResult<Undone> {
     let mut done = Undone::default();
     let mut after = 0i64;
+    // Cells a transaction, sized by time as a job's batches are: saves wait for one.
+    let mut size = UNDO_BATCH;
     loop {
+        let started = std::time::Instant::now();
         let more = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
             // The sheet as it is now: a field changed since the bulk change does not stop
             // its undo (a removed field's cells are kept as they are).
@@ -270,7 +274,7 @@ fn revert_checked(
                 .filter(record_changes::bulk_id.eq(id.as_str()))
                 .filter(record_changes::id.gt(after))
                 .order(record_changes::id.asc())
-                .limit(UNDO_BATCH)
+                .limit(size)
                 .select((
                     record_changes::id,
                     record_changes::record_id,
@@ -293,8 +297,10 @@ fn revert_checked(
                 done.restored += cells;
                 done.also_changed.extend(written.also_changed);
             }
-            Ok(batch.len() as i64 == UNDO_BATCH)
+            Ok(batch.len() as i64 == size)
         })?;
+        size = crate::jobs::batch_size::next(size as usize, started.elapsed(), crate::jobs::batch_size::MOST)
+            as i64;
         if !more {
             break;
         }

@@ -412,7 +412,7 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
         && serde_json::from_str::<serde_json::Value>(&j.config).is_ok_and(|c| c.get("undo").is_some());
     if undoing {
         return Err(ModelError::Conflict(
-            "an undo that has started runs to its end: stopped halfway, it would leave the change half undone (it puts back 10,000 values a transaction, so saves wait for one batch at most)".into(),
+            "an undo that has started runs to its end: stopped halfway, it would leave the change half undone (it puts values back a batch at a time, about half a second each, so saves wait for one batch at most)".into(),
         ));
     }
     // A running import or bulk change takes back what it wrote once it stops: say so

@@ -41,7 +41,7 @@ pub fn explain(method: &actix_web::http::Method, path: &str) -> Option<&'static 
         // Whole Flatfile APIs Wharf has no counterpart of.
         [
             "accounts" | "agent-exports" | "analysis" | "apps" | "auth" | "canvas-areas" | "data-clips"
-            | "data-retention-policies" | "entitlements" | "foreigndb" | "mapping" | "onboardings" | "prompts"
+            | "data-retention-policies" | "foreigndb" | "mapping" | "onboardings" | "prompts"
             | "routines" | "runbooks" | "snapshots" | "threads" | "transformations" | "versions" | "views",
             ..
         ] => "Wharf does not offer this Flatfile API; see the README's API table for the calls it serves",
