@@ -1,5 +1,6 @@
 //! Database access: one connection type over SQLite and PostgreSQL, a pool, and migrations.
 
+pub mod batch_size;
 pub mod budget;
 mod checkpoint;
 pub mod schema;

@@ -6,8 +6,8 @@
 //! the job takes back every cell it changed that nobody changed since. The cells are one
 //! history entry (which one click undoes) and, at the end, one commit.
 
-use super::batch_size::{Batches, MOST};
 use super::{delete, JobError, Progress, BATCH};
+use crate::db::batch_size::{Batches, MOST};
 use crate::db::AnyConnection;
 use crate::extract::thousands;
 use crate::ids::BulkChangeId;

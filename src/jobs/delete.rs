@@ -7,8 +7,8 @@
 //! midway, it stops after the batch in hand: what it deleted stays deleted (the outcome and
 //! the events say how many).
 
-use super::batch_size::{Batches, MOST};
 use super::{JobError, Progress, BATCH};
+use crate::db::batch_size::{Batches, MOST};
 use crate::db::AnyConnection;
 use crate::ids::{ApiKeyId, RecordId, SheetId};
 use crate::model::job::Job;

@@ -9,7 +9,6 @@
 //! lost or written twice. The workers run on a narrow [`Context`] (pool, storage, indexer,
 //! queue, and an [`Announce`] the web implements), never on the web's state.
 
-pub mod batch_size;
 pub mod bulk_change;
 pub mod delete;
 pub mod extract;

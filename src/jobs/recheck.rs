@@ -2,7 +2,7 @@
 //! record of the sheet under its fields as they are when each batch runs, a batch per
 //! transaction fenced to the job's attempt, so counts equal the stored records at every
 //! moment and people's saves wait for one batch at most, a batch sized to take about half a
-//! second ([`super::batch_size::next`]). The last record done is kept in
+//! second ([`crate::db::batch_size::next`]). The last record done is kept in
 //! the job's checkpoint with each batch: a job cut off by a stop resumes after it. A job
 //! overtaken by a later field change's stops at its next batch: the later one checks all.
 
@@ -71,7 +71,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         };
         after = done.last_id;
         checked += done.count;
-        size = super::batch_size::next(size as usize, started.elapsed(), BATCH) as i64;
+        size = crate::db::batch_size::next(size as usize, started.elapsed(), BATCH) as i64;
         cx.announce.sheet_changed(&id);
         for other in &done.also_changed {
             cx.announce.sheet_changed(other);

@@ -28,7 +28,7 @@ pub fn delete_records(
     mut left: impl FnMut(&mut AnyConnection, &[RecordId]) -> ModelResult<()>,
 ) -> ModelResult<usize> {
     let mut deleted = 0;
-    let mut batches = super::batch_size::Batches::new(ids, super::BATCH, super::batch_size::MOST);
+    let mut batches = crate::db::batch_size::Batches::new(ids, super::BATCH, crate::db::batch_size::MOST);
     while let Some(chunk) = batches.next_batch() {
         let started = std::time::Instant::now();
         let gone = loop {

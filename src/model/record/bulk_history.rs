@@ -120,7 +120,7 @@ pub fn forget_field(conn: &mut AnyConnection, sheet: &SheetId, field: &str) -> Q
 }
 
 /// Cells undone in the first transaction: an API-sized bulk change (10,000 records) is
-/// one; the next are sized by time (`jobs::batch_size`), so saves wait about half a second.
+/// one; the next are sized by time (`db::batch_size`), so saves wait about half a second.
 const UNDO_BATCH: i64 = 10_000;
 
 /// Undoes the entry `id` as `actor`. Claimed first, so two clicks undo it once; then a
@@ -299,8 +299,8 @@ fn revert_checked(
             }
             Ok(batch.len() as i64 == size)
         })?;
-        size = crate::jobs::batch_size::next(size as usize, started.elapsed(), crate::jobs::batch_size::MOST)
-            as i64;
+        size =
+            crate::db::batch_size::next(size as usize, started.elapsed(), crate::db::batch_size::MOST) as i64;
         if !more {
             break;
         }
