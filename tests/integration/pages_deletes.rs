@@ -30,26 +30,12 @@ async fn the_team_deletes_files_workbooks_and_spaces_from_the_dashboard(db: Db) 
     // A guest of the space sees no Delete, and a forged post is refused.
     let (_, token) = guest_with_token(&app, "gus@example.com", "Gus", &[&space_id]).await;
     let guest = guest_browser(&app, &token).await;
-    let listed = guest
-        .get(app.url(&format!("/spaces/{space_id}/files")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listed = text_of(&guest, app.url(&format!("/spaces/{space_id}/files"))).await;
     assert!(
         listed.contains("wrong customer.csv") && !listed.contains("/delete"),
         "{listed}"
     );
-    let guest_page = guest
-        .get(app.url(&format!("/guest/spaces/{space_id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let guest_page = text_of(&guest, app.url(&format!("/guest/spaces/{space_id}"))).await;
     let refused = guest
         .post(app.url(&format!("/files/{file_id}/delete")))
         .form(&[("csrf_token", meta_csrf(&guest_page))])
@@ -155,6 +141,11 @@ async fn the_team_deletes_files_workbooks_and_spaces_from_the_dashboard(db: Db) 
     );
     let (status, _) = app.get_json(&format!("/spaces/{space_id}")).await;
     assert_eq!(status, 404);
+}
+
+/// A page's HTML, as `client` gets it.
+async fn text_of(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// The space's workbooks, (id, name).
