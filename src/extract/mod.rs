@@ -24,6 +24,8 @@ mod tests_books;
 #[cfg(test)]
 mod tests_hardening;
 #[cfg(test)]
+mod tests_header;
+#[cfg(test)]
 mod tests_xls;
 
 use std::io::Read;

@@ -9,7 +9,7 @@ fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf
 }
 
 /// Reads a single-table file: labels, rows, rejects.
-fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>, Extraction) {
+pub(super) fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>, Extraction) {
     let (_dir, path) = file_with(bytes, name);
     let mut ex = open(&path, name).unwrap();
     let table = ex.tables.remove(0);
@@ -24,7 +24,7 @@ fn read(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>, Vec<Reject>
     (labels, rows, rejects, ex)
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
+pub(super) fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
@@ -140,136 +140,12 @@ fn delimiters_are_sniffed() {
 }
 
 #[test]
-fn a_stray_wide_row_in_a_small_file_is_not_its_header() {
-    // Each row fills a different number of cells: the one wide row was taken as the
-    // header, and every real row rejected (probe 45a D1).
-    let small = vec![
-        strings(&["name", "email", "phone", "city"]),
-        strings(&["Al", "al@x.com", "", "Paris"]),
-        strings(&["Be", "", "", "Rome"]),
-        strings(&["Cy", "cy@x.com", "3", "Rome", "note"]),
-    ];
-    assert_eq!(header::header_index(&small), Some(0));
-    let titled = vec![
-        strings(&["Vendor export 2024"]),
-        strings(&[]),
-        strings(&["name", "email", "", "email", "phone", "phone"]),
-        strings(&["Al", "al@x.com", "zz", "al2@x.com", "1", "2"]),
-        strings(&["Be", "be@x.com"]),
-        strings(&["Cy", "cy@x.com", "a", "b", "c", "d", "EXTRA1", "EXTRA2"]),
-    ];
-    assert_eq!(header::header_index(&titled), Some(2));
-    // A title above the header stays a title, whatever the rows below fill (probe 45c D4).
-    for (rows, header) in [
-        (
-            vec![
-                strings(&["Contacts export"]),
-                strings(&["name", "email", "phone", "city"]),
-                strings(&["Al", "al@x.com", "1", "Paris"]),
-                strings(&["Be", "be@x.com", "2", "Rome"]),
-                strings(&["Cy"]),
-                strings(&["Di"]),
-                strings(&["Ed", "ed@x.com"]),
-            ],
-            1,
-        ),
-        (
-            vec![
-                strings(&["Report", "Q3", "2024"]),
-                strings(&["name", "email", "phone", "city", "zip"]),
-                strings(&["Al", "al@x.com"]),
-            ],
-            1,
-        ),
-        (
-            vec![
-                strings(&["Exported", "2024-12-01"]),
-                strings(&["name", "email", "phone"]),
-                strings(&["Al", "", ""]),
-            ],
-            1,
-        ),
-    ] {
-        assert_eq!(header::header_index(&rows), Some(header), "{rows:?}");
-    }
-}
-
-#[test]
-fn a_header_with_a_repeated_and_a_blank_label_is_the_header() {
-    let sample = vec![
-        strings(&["Name", "Name", "", "Phone"]),
-        strings(&["Ada", "Lovelace", "x", "555 0100"]),
-        strings(&["Grace", "Hopper", "y", "555 0101"]),
-    ];
-    assert_eq!(header::header_index(&sample), Some(0));
-}
-
-#[test]
-fn a_header_with_a_gap_over_rows_of_text_is_the_header() {
-    // Every data row reads as labels too: the first is not the header, nothing is lost.
-    let (labels, rows, _, _) = read(
-        b"Name,,City\nAnn,Smith,Paris\nBob,Jones,Rome\nCid,Lee,Oslo\n",
-        "t.csv",
-    );
-    assert_eq!(labels, strings(&["Name", "Column 2", "City"]));
-    assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0], strings(&["Ann", "Smith", "Paris"]));
-    let (labels, rows, _, _) = read(b"email,email,,name,\na,b,c,d,e\n", "one.csv");
-    assert_eq!(labels[..2], strings(&["email", "email (2)"]));
-    assert_eq!(rows, vec![strings(&["a", "b", "c", "d", "e"])]);
-}
-
-#[test]
-fn a_form_export_whose_header_asks_a_long_question_over_an_unnamed_column_is_the_header() {
-    // Rows fill one cell more than the header (a column without a name), and one header
-    // is a whole question: still the header, not a title over the first person.
-    let question = format!(
-        "{}?",
-        "What would you like us to know before your first visit ".repeat(7)
-    );
-    let sample = vec![
-        strings(&["Name", "Email Address", &question, ""]),
-        strings(&["Ann Lee", "ann@lee.com", "Nothing", "x"]),
-        strings(&["Bo Li", "bo@li.com", "Parking", "y"]),
-    ];
-    assert!(question.len() > 300);
-    assert_eq!(header::header_index(&sample), Some(0));
-}
-
-#[test]
-fn a_group_title_over_the_header_is_left_out() {
-    // Over rows with numbers and addresses, the full row of labels is the header.
-    let sample = vec![
-        strings(&["Contact", "", "Address"]),
-        strings(&["Name", "Email", "City"]),
-        strings(&["Ada", "ada@x.org", "London"]),
-        strings(&["Bob", "bob@x.org", "Oslo"]),
-    ];
-    assert_eq!(header::header_index(&sample), Some(1));
-}
-
-#[test]
 fn the_header_is_found_under_title_and_blank_rows() {
     let text = "Quarterly report,,\n,,\nName,Email,Age\nAda,ada@x.org,36\nBob,,41\n";
     let (labels, rows, _, _) = read(text.as_bytes(), "r.csv");
     assert_eq!(labels, strings(&["Name", "Email", "Age"]));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1], strings(&["Bob", "", "41"]));
-}
-
-#[test]
-fn blank_and_duplicate_headers_get_unique_names() {
-    let cols = header::columns(&strings(&["Name", "", "name", "Name", "E-mail"]), 6);
-    let labels: Vec<&str> = cols.iter().map(|c| c.label.as_str()).collect();
-    let keys: Vec<&str> = cols.iter().map(|c| c.key.as_str()).collect();
-    assert_eq!(
-        labels,
-        vec!["Name", "Column 2", "name (2)", "Name (3)", "E-mail", "Column 6"]
-    );
-    assert_eq!(
-        keys,
-        vec!["name", "column_2", "name_2", "name_3", "e_mail", "column_6"]
-    );
 }
 
 #[test]

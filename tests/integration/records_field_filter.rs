@@ -7,10 +7,11 @@ use crate::helpers::*;
 use crate::on_both;
 use serde_json::{json, Value};
 
-async fn filter_field_reads_with_the_filter_beside_it(db: Db) {
+/// A contacts sheet of three records: valid; an error in age; an error in email only
+/// (required and missing). The app, the sheet's id and its records' path.
+async fn three_records(db: Db) -> (TestApp, String, String) {
     let (app, _, contacts) = setup(db).await;
     let path = format!("/sheets/{contacts}/records");
-    // Valid; an error in age; an error in email only (required and missing).
     let rows = json!([
         {"email": {"value": "ok@x.io"}, "age": {"value": 30}},
         {"email": {"value": "age@x.io"}, "age": {"value": "n/a"}},
@@ -18,6 +19,11 @@ async fn filter_field_reads_with_the_filter_beside_it(db: Db) {
     ]);
     let (status, body) = app.post_json(&path, &rows).await;
     assert_eq!(status, 200, "{body}");
+    (app, contacts, path)
+}
+
+async fn filter_field_reads_with_the_filter_beside_it(db: Db) {
+    let (app, contacts, path) = three_records(db).await;
     let ages = |v: &Value| -> Vec<String> {
         let mut got: Vec<String> = v["data"]["records"]
             .as_array()
@@ -78,14 +84,7 @@ async fn filter_field_reads_with_the_filter_beside_it(db: Db) {
 /// field narrows the All and Error tabs, never the Valid one (the Valid tab with a field
 /// showed nothing, while its "Delete all shown" deleted the records valid in that field).
 async fn the_grid_and_its_bulk_changes_read_one_view(db: Db) {
-    let (app, _, contacts) = setup(db).await;
-    let path = format!("/sheets/{contacts}/records");
-    let rows = json!([
-        {"email": {"value": "ok@x.io"}, "age": {"value": 30}},
-        {"email": {"value": "age@x.io"}, "age": {"value": "n/a"}},
-        {"age": {"value": 41}, "name": {"value": "No email"}},
-    ]);
-    app.post_json(&path, &rows).await;
+    let (app, contacts, _) = three_records(db).await;
     let (_, sheet) = app.get_json(&format!("/sheets/{contacts}")).await;
     let wb = sheet["data"]["workbookId"].as_str().unwrap().to_string();
     app.make_user("ada@example.com", false);
