@@ -1,7 +1,7 @@
 //! Casting one cell to its field's type.
 
 use super::date_order::{self, DateOrder};
-use super::{is_empty, Message, MessageType, Source};
+use super::{is_empty, Message, MessageType, Reading, Source};
 use crate::blueprint::{EnumOption, Field, FieldType};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Number, Value};
@@ -15,11 +15,16 @@ pub struct Cell {
 }
 
 pub fn cast_cell(field: &Field, given: &Value) -> Cell {
-    cast_cell_read(field, given, DateOrder::Unknown)
+    cast_cell_read(field, given, Reading::Alone)
 }
 
-/// [`cast_cell`], reading a date that reads two ways (`01/02/2024`) in `order`.
-pub fn cast_cell_read(field: &Field, given: &Value, order: DateOrder) -> Cell {
+/// [`cast_cell`], reading a date (`01/02/2024`) or a number (`1,234`) that reads two ways as
+/// `reading` says.
+pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
+    let order = match reading {
+        Reading::Dates(order) => order,
+        _ => DateOrder::Unknown,
+    };
     let mut messages = Vec::new();
     if is_empty(given) {
         if field.required {
@@ -39,7 +44,7 @@ pub fn cast_cell_read(field: &Field, given: &Value, order: DateOrder) -> Cell {
             Value::String(s) => s.trim().to_string(),
             other => display(other).trim().to_string(),
         })),
-        FieldType::Number { .. } => cast_number(given),
+        FieldType::Number { .. } => cast_number(given, reading == Reading::DecimalCommas),
         FieldType::Boolean => cast_bool(given),
         FieldType::Date => cast_date(given, order).map(|(value, warning)| {
             messages.extend(warning.map(|w| Message {
@@ -92,7 +97,7 @@ pub fn display(value: &Value) -> String {
 
 /// A number as a number cell would read it (`1,234.5`, `-7`), for queries.
 pub fn parse_number(text: &str) -> Option<Number> {
-    match cast_number(&Value::String(text.to_string())) {
+    match cast_number(&Value::String(text.to_string()), false) {
         Ok(Value::Number(n)) => Some(n),
         _ => None,
     }
@@ -114,12 +119,13 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-fn cast_number(given: &Value) -> Result<Value, String> {
+/// A number cell's value; `commas`: its batch writes decimal commas (`1,234` is 1.234).
+fn cast_number(given: &Value, commas: bool) -> Result<Value, String> {
     let text = match given {
         // Past i64 a whole number is a double, as any spelling of it is (SQLite compares
         // a bigger integer as one anyway, neighbours alike): checked as its digits are.
         Value::Number(n) if n.as_u64().is_some_and(|u| u > i64::MAX as u64) => {
-            return cast_number(&Value::String(n.to_string()))
+            return cast_number(&Value::String(n.to_string()), false)
         }
         Value::Number(n) => return Ok(Value::Number(whole(n).unwrap_or_else(|| n.clone()))),
         Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
@@ -129,6 +135,9 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     // Most cells are plain integers: no copy without separators to strip.
     if let Ok(n) = text.parse::<i64>() {
         return Ok(Value::Number(n.into()));
+    }
+    if let Some(pointed) = super::decimal::normalized(text, commas) {
+        return cast_number(&Value::String(pointed), false);
     }
     let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
     // A whole number however written (`1,000`, `9007199254740993.00`) stays exact as an
@@ -221,12 +230,18 @@ fn cast_bool(given: &Value) -> Result<Value, String> {
         Value::Bool(b) => return Ok(Value::Bool(*b)),
         Value::Number(n) if n.as_i64() == Some(1) => return Ok(Value::Bool(true)),
         Value::Number(n) if n.as_i64() == Some(0) => return Ok(Value::Bool(false)),
-        Value::String(s) => s.trim().to_ascii_lowercase(),
+        Value::String(s) => s.trim().to_lowercase(),
         _ => return Err("expected true or false".into()),
     };
+    // English, then German, French, Spanish, Italian, Dutch and Portuguese exports' words.
     match text.as_str() {
-        "true" | "t" | "yes" | "y" | "1" | "on" => Ok(Value::Bool(true)),
+        "true" | "t" | "yes" | "y" | "1" | "on" | "x" | "✓" | "✔" => Ok(Value::Bool(true)),
         "false" | "f" | "no" | "n" | "0" | "off" => Ok(Value::Bool(false)),
+        "ja" | "j" | "wahr" | "oui" | "vrai" | "sí" | "si" | "s" | "verdadero" | "vero" | "waar" | "sim"
+        | "verdadeiro" => Ok(Value::Bool(true)),
+        "nein" | "falsch" | "non" | "faux" | "falso" | "nee" | "onwaar" | "não" | "nao" => {
+            Ok(Value::Bool(false))
+        }
         _ => Err(format!(
             "\"{}\" is not a boolean; use yes/no, true/false or 1/0",
             display(given)

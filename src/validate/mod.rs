@@ -4,11 +4,23 @@
 
 mod cast;
 mod date_order;
+mod decimal;
 
 use cast::cast_cell_read;
 
 pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number};
 pub use date_order::{of_values as date_order_of, DateOrder};
+pub use decimal::commas_in as decimal_commas_in;
+
+/// How a batch's own values of one field say to read those that read two ways: dates in
+/// one order of day and month, numbers with decimal commas (see `date_order`, `decimal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reading {
+    #[default]
+    Alone,
+    Dates(DateOrder),
+    DecimalCommas,
+}
 
 use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig};
 use serde::{Deserialize, Serialize};
@@ -176,9 +188,9 @@ pub fn check_values(sheet: &SheetConfig, values: Vec<Value>) -> Checked {
     check_values_read(sheet, values, &[])
 }
 
-/// [`check_values`], reading the dates of field `i` that read two ways in `orders[i]` (a
-/// field past the end of `orders`: not known).
-pub fn check_values_read(sheet: &SheetConfig, values: Vec<Value>, orders: &[DateOrder]) -> Checked {
+/// [`check_values`], reading the values of field `i` that read two ways as `readings[i]`
+/// says (a field past its end: read alone).
+pub fn check_values_read(sheet: &SheetConfig, values: Vec<Value>, readings: &[Reading]) -> Checked {
     let mut checked = Checked {
         vals: Vec::with_capacity(sheet.fields.len()),
         ..Default::default()
@@ -193,7 +205,7 @@ pub fn check_values_read(sheet: &SheetConfig, values: Vec<Value>, orders: &[Date
             checked.vals.push(given);
             continue;
         }
-        let cell = cast_cell_read(field, &given, orders.get(i).copied().unwrap_or_default());
+        let cell = cast_cell_read(field, &given, readings.get(i).copied().unwrap_or_default());
         if cell.value != given && !given.is_null() {
             checked.raw.insert(i, given);
         }

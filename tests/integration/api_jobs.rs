@@ -170,6 +170,22 @@ async fn jobs_fail_cancel_list_and_delete(db: Db) {
     assert_eq!(status, 422, "{answer}");
     let (_, kept) = app.get_json(&format!("/jobs/{}", ids[0])).await;
     assert_eq!(kept["data"]["config"], json!({}), "{kept}");
+    // An update refuses them too (probe 45b); an outcome is acknowledged on its own.
+    for (key, value) in [("parentId", json!(ids[1])), ("outcome", json!({"message": "x"}))] {
+        let body = json!({"info": "changed", key: value});
+        let (status, answer) = app.patch_json(&format!("/jobs/{}", ids[0]), &body).await;
+        assert_eq!(status, 422, "{key}: {answer}");
+        assert_eq!(answer["errors"][0]["key"], key, "{answer}");
+    }
+    let (_, kept) = app.get_json(&format!("/jobs/{}", ids[0])).await;
+    assert_ne!(kept["data"]["info"], "changed", "{kept}");
+    let ack = json!({"outcomeAcknowledgedAt": "2026-12-04T10:00:00.000Z", "info": "x"});
+    let (status, _) = app.patch_json(&format!("/jobs/{}", ids[0]), &ack).await;
+    assert_eq!(status, 422);
+    let ack = json!({"outcomeAcknowledgedAt": "2026-12-04T10:00:00.000Z"});
+    let (status, acked) = app.patch_json(&format!("/jobs/{}", ids[1]), &ack).await;
+    assert_eq!(status, 200, "{acked}");
+    assert!(acked["data"]["outcomeAcknowledgedAt"].is_string(), "{acked}");
 }
 
 /// Listener code reads `context.workbookId` of a workbook job's events.

@@ -210,8 +210,8 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
 }
 
 /// Bodies and parameters the API cannot honour are refused, not quietly ignored: sheets
-/// in a workbook update, metadata that is not an object, space configs of another
-/// environment.
+/// in a workbook update, metadata that is not an object, shared links, environment
+/// namespaces, space configs of another environment.
 async fn what_cannot_be_honoured_is_refused(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Refusals").await;
@@ -250,6 +250,59 @@ async fn what_cannot_be_honoured_is_refused(db: Db) {
         )
         .await;
     assert_eq!(status, 422, "{body}");
+
+    // Shared links and environment namespaces Wharf does not have: refused, nothing made.
+    let (status, body) = app
+        .post_json(
+            "/environments",
+            &json!({"name": "shared", "guestAuthentication": ["magic_link", "shared_link"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "guestAuthentication", "{body}");
+    let (status, body) = app
+        .patch_json(
+            &format!("/environments/{}", app.env_id),
+            &json!({"namespaces": ["portal"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, envs) = app.get_json("/environments").await;
+    let names: Vec<&str> = envs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"shared"), "{envs}");
+    let (status, body) = app
+        .post_json(
+            "/spaces",
+            &json!({"name": "Linked", "guestAuthentication": ["shared_link"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /v1/guests"),
+        "{body}"
+    );
+    let (status, body) = app
+        .patch_json(
+            &format!("/spaces/{space}"),
+            &json!({"guestAuthentication": ["shared_link"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/environments",
+            &json!({"name": "mailed", "guestAuthentication": ["magic_link"], "namespaces": []}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     let other = {
         let mut conn = app.pool.get().unwrap();

@@ -1,6 +1,6 @@
-//! Editing together: a stale save of a cell someone else changed is refused (naming who
-//! and the current value), other cells still save, every change is kept, and the API
-//! lists a sheet's changes since a point.
+//! Editing together: a stale save of a cell someone else changed (or the same person in
+//! another tab) is refused, naming who and the current value; other cells still save, every
+//! change is kept, and the API lists a sheet's changes since a point.
 
 use crate::helpers::*;
 use crate::on_both;
@@ -167,6 +167,45 @@ async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
         .get_json(&format!("/sheets/{sheet}/changes?since=2999-01-01T00:00:00.000Z"))
         .await;
     assert_eq!(later["data"], json!([]));
+}
+
+/// One person's two tabs: a save on the version the second tab opened with does not
+/// overwrite what the first tab saved since.
+async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ann"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let edit = format!("/grid/{sheet}/records/{rid}/edit?field=name");
+    let cell = format!("/grid/{sheet}/records/{rid}");
+    let (first_tab, second_tab) = (
+        editor_version(&app.page(&edit).await),
+        editor_version(&app.page(&edit).await),
+    );
+    let first = [("field", "name"), ("value", "Eve"), ("version", &first_tab)];
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &first).await.0, 200);
+    let second = [("field", "name"), ("value", "Fay"), ("version", &second_tab)];
+    let (status, toast) = save(&app.client, &app, &csrf, &cell, &second).await;
+    assert_eq!(status, 409, "{toast}");
+    assert!(
+        toast.contains("you (in another tab or window)") && toast.contains("Eve"),
+        "{toast}"
+    );
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Eve");
+    // The next editor opens on the current version and saves.
+    let fresh = editor_version(&app.page(&edit).await);
+    let again = [("field", "name"), ("value", "Fay"), ("version", &fresh)];
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &again).await.0, 200);
 }
 
 async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
@@ -472,5 +511,6 @@ on_both!(
     a_change_before_the_stream_opens_is_announced,
     the_grid_shows_who_else_has_the_sheet_open,
     a_stale_save_is_refused_and_every_change_is_kept,
+    ones_own_other_tab_is_a_conflict_too,
     history_opens_from_the_grid_and_undoes_ones_own_last_change,
 );

@@ -76,6 +76,7 @@ mod mail_failures;
 mod mail_retry_worker;
 mod names_everywhere;
 mod names_everywhere_admin;
+mod number_readings;
 mod pages;
 mod pages_admin;
 mod pages_deletes;

@@ -115,21 +115,20 @@ pub fn of_record(
         .load(conn)
 }
 
-/// The newest change to one cell made after `version` by someone other than `actor`.
+/// The newest change to one cell made after `version`, whoever made it (the same person in
+/// another tab or window too).
 pub fn changed_since(
     conn: &mut AnyConnection,
     sheet: &SheetId,
     record: RecordId,
     field: &str,
     version: i64,
-    actor: &str,
 ) -> QueryResult<Option<Change>> {
     record_changes::table
         .filter(record_changes::sheet_id.eq(sheet))
         .filter(record_changes::record_id.eq(record.0))
         .filter(record_changes::field.eq(field))
         .filter(record_changes::version.gt(version))
-        .filter(record_changes::actor.ne(actor))
         .order(record_changes::id.desc())
         .select(Change::as_select())
         .first(conn)

@@ -15,7 +15,7 @@ use crate::db::AnyConnection;
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::{check_values_read, Checked, DateOrder};
+use crate::validate::{check_values_read, Checked, Reading};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -216,30 +216,36 @@ pub fn drop_elsewhere<T: Send + 'static>(batch: Vec<T>) {
     }
 }
 
-/// The order of day and month each date field's values in a batch show (empty: no date
-/// field).
-fn date_orders(ctx: &SheetContext, inputs: &[Vec<Value>]) -> Vec<DateOrder> {
+/// How each field's values in a batch read those that read two ways: the order of day and
+/// month its dates show, decimal commas its numbers show (empty: no date or number field).
+fn readings(ctx: &SheetContext, inputs: &[Vec<Value>]) -> Vec<Reading> {
     let fields = &ctx.config.fields;
-    if !fields.iter().any(|f| matches!(f.field_type, FieldType::Date)) {
+    let told =
+        |f: &crate::blueprint::Field| matches!(f.field_type, FieldType::Date | FieldType::Number { .. });
+    if !fields.iter().any(told) {
         return Vec::new();
     }
+    let column = |i: usize| inputs.iter().filter_map(move |r| r.get(i));
     fields
         .iter()
         .enumerate()
         .map(|(i, f)| match f.field_type {
-            FieldType::Date => crate::validate::date_order_of(inputs.iter().filter_map(|r| r.get(i))),
-            _ => DateOrder::Unknown,
+            FieldType::Date => Reading::Dates(crate::validate::date_order_of(column(i))),
+            FieldType::Number { .. } if crate::validate::decimal_commas_in(column(i)) => {
+                Reading::DecimalCommas
+            }
+            _ => Reading::Alone,
         })
         .collect()
 }
 
 /// Checking and encoding are pure CPU work: large batches are split across the cores.
-/// The dates of a field read in the order the batch's own dates of that field show (see
-/// `validate::DateOrder`).
+/// The dates and numbers of a field that read two ways read as the batch's own values of
+/// that field show (see `validate::Reading`).
 fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<(Checked, Encoded)> {
-    let orders = date_orders(ctx, &inputs);
+    let readings = readings(ctx, &inputs);
     let one = |values: Vec<Value>| {
-        let checked = check_values_read(&ctx.config, values, &orders);
+        let checked = check_values_read(&ctx.config, values, &readings);
         let encoded = encode(&checked);
         (checked, encoded)
     };

@@ -58,6 +58,8 @@ pub struct CreateBody {
     #[serde(default)]
     is_prod: bool,
     metadata: Option<Value>,
+    guest_authentication: Option<Value>,
+    namespaces: Option<Value>,
 }
 
 pub async fn create(
@@ -67,6 +69,8 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     check_metadata(body.metadata.as_ref())?;
+    super::unkept::guest_authentication(body.guest_authentication.as_ref())?;
+    super::unkept::environment_namespaces(body.namespaces.as_ref())?;
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
     let env = state
         .db(move |conn| {
@@ -101,6 +105,8 @@ pub struct UpdateBody {
     name: Option<String>,
     is_prod: Option<bool>,
     metadata: Option<Value>,
+    guest_authentication: Option<Value>,
+    namespaces: Option<Value>,
 }
 
 /// A key manages its own environment; another one only while that one holds nothing and
@@ -147,6 +153,8 @@ pub async fn update(
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     let body = body.into_inner();
     check_metadata(body.metadata.as_ref())?;
+    super::unkept::guest_authentication(body.guest_authentication.as_ref())?;
+    super::unkept::environment_namespaces(body.namespaces.as_ref())?;
     let changes = EnvironmentChanges {
         name: body.name,
         is_prod: body.is_prod,

@@ -423,24 +423,48 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
     Ok(given.or_else(|| taking_back.then(|| "Canceled: taking back what it had written".to_string())))
 }
 
-/// Fields of Flatfile's `JobConfig` Wharf does not keep, refused when given: dropped, a
-/// child job would lose its parent and code waiting for its children would wait forever.
-pub fn refuse_unkept(fields: &[(&str, &Option<Value>)]) -> Result<(), AppError> {
-    let Some((key, _)) = fields
-        .iter()
-        .find(|(_, v)| v.as_ref().is_some_and(|v| !v.is_null()))
-    else {
-        return Ok(());
-    };
-    Err(AppError::invalid(
-        key,
-        match *key {
-            "outcome" | "result" => format!(
-                "a job's `{key}` is given when it ends: POST /v1/jobs/{{id}}/complete (or /fail) with it"
-            ),
-            _ => format!(
-                "Wharf does not run jobs in parts or as children of others (`{key}`): create each job on its own and wait for it by its id"
-            ),
-        },
-    ))
+/// Fields of Flatfile's `JobConfig` Wharf does not keep, refused when given (on create and
+/// update alike): dropped, a child job would lose its parent and code waiting for its
+/// children would wait forever.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Unkept {
+    parent_id: Option<Value>,
+    predecessor_ids: Option<Value>,
+    part: Option<Value>,
+    part_data: Option<Value>,
+    part_execution: Option<Value>,
+    outcome: Option<Value>,
+    result: Option<Value>,
+}
+
+impl Unkept {
+    pub fn refuse(&self) -> Result<(), AppError> {
+        let fields = [
+            ("parentId", &self.parent_id),
+            ("predecessorIds", &self.predecessor_ids),
+            ("part", &self.part),
+            ("partData", &self.part_data),
+            ("partExecution", &self.part_execution),
+            ("outcome", &self.outcome),
+            ("result", &self.result),
+        ];
+        let Some((key, _)) = fields
+            .iter()
+            .find(|(_, v)| v.as_ref().is_some_and(|v| !v.is_null()))
+        else {
+            return Ok(());
+        };
+        Err(AppError::invalid(
+            key,
+            match *key {
+                "outcome" | "result" => format!(
+                    "a job's `{key}` is given when it ends: POST /v1/jobs/{{id}}/complete (or /fail) with it"
+                ),
+                _ => format!(
+                    "Wharf does not run jobs in parts or as children of others (`{key}`): create each job on its own and wait for it by its id"
+                ),
+            },
+        ))
+    }
 }

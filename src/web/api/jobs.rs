@@ -3,8 +3,8 @@
 
 use super::job_starts::{
     cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
-    iso_time, map_config_change, object_or_empty, one_of, refuse_unkept, source_space, Start, MODES,
-    TRIGGERS, TYPES,
+    iso_time, map_config_change, object_or_empty, one_of, source_space, Start, Unkept, MODES, TRIGGERS,
+    TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -117,14 +117,9 @@ pub struct CreateBody {
     environment_id: Option<String>,
     metadata: Option<Value>,
     subject: Option<Value>,
-    // Flatfile's job parts and outcome: refused, not dropped (see `refuse_unkept`).
-    parent_id: Option<Value>,
-    predecessor_ids: Option<Value>,
-    part: Option<Value>,
-    part_data: Option<Value>,
-    part_execution: Option<Value>,
-    outcome: Option<Value>,
-    result: Option<Value>,
+    /// Flatfile's job parts and outcome: refused, not dropped.
+    #[serde(flatten)]
+    unkept: Unkept,
 }
 
 /// A guest may start jobs on its own spaces' files, workbooks and sheets only (a mapping
@@ -135,15 +130,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    refuse_unkept(&[
-        ("parentId", &b.parent_id),
-        ("predecessorIds", &b.predecessor_ids),
-        ("part", &b.part),
-        ("partData", &b.part_data),
-        ("partExecution", &b.part_execution),
-        ("outcome", &b.outcome),
-        ("result", &b.result),
-    ])?;
+    b.unkept.refuse()?;
     if !TYPES.contains(&b.job_type.as_str()) {
         return Err(AppError::invalid(
             "type",
@@ -320,6 +307,10 @@ pub struct UpdateBody {
     metadata: Option<Value>,
     #[serde(default, deserialize_with = "iso_time")]
     estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Given, the job's outcome is acknowledged as by `outcome/acknowledge`.
+    outcome_acknowledged_at: Option<Value>,
+    #[serde(flatten)]
+    unkept: Unkept,
 }
 
 pub async fn update(
@@ -328,8 +319,19 @@ pub async fn update(
     path: web::Path<String>,
     body: crate::web::input::Json<UpdateBody>,
 ) -> Result<HttpResponse, AppError> {
-    let j = load(&state, &caller.clone().into(), &path).await?;
     let b = body.into_inner();
+    b.unkept.refuse()?;
+    if b.outcome_acknowledged_at.as_ref().is_some_and(|v| !v.is_null()) {
+        let alone = b.config.is_none() && b.status.is_none() && b.progress.is_none();
+        if !(alone && b.info.is_none() && b.metadata.is_none() && b.estimated_completion_at.is_none()) {
+            return Err(AppError::invalid(
+                "outcomeAcknowledgedAt",
+                "acknowledge a job's outcome on its own, in an update with no other field",
+            ));
+        }
+        return ack_outcome(caller.into(), state, path).await;
+    }
+    let j = load(&state, &caller.clone().into(), &path).await?;
     if let Some(s) = &b.status {
         if status::FINAL.contains(&s.as_str()) {
             return Err(AppError::invalid(

@@ -31,6 +31,7 @@ pub mod sheets;
 pub mod space_configs;
 pub mod spaces;
 pub mod submissions;
+mod unkept;
 pub mod unsupported;
 pub mod webhooks;
 pub mod workbooks;

@@ -40,6 +40,7 @@ pub fn space_json(s: &Space, workbook_ids: &[String]) -> Value {
 
 /// Flatfile's kept space fields among a body's others, checked (422 naming the field).
 fn extras_given(rest: &serde_json::Map<String, Value>) -> Result<space_extras::Extras, AppError> {
+    super::unkept::guest_authentication(rest.get("guestAuthentication"))?;
     let extras = space_extras::pick(rest);
     space_extras::check(&extras).map_err(|(field, message)| AppError::invalid(&field, message))?;
     Ok(extras)

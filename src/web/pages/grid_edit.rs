@@ -286,8 +286,9 @@ async fn save_cell(
     Ok((ctx, written, counts))
 }
 
-/// Refuses a save made on `base` when someone else changed the cell since, naming who,
-/// when, and what the cell holds now. Nothing is overwritten silently.
+/// Refuses a save made on `base` when the cell changed since, naming who (the saver too:
+/// their other tab or window), when, and what the cell holds now. Nothing is overwritten
+/// silently.
 fn refuse_stale(
     conn: &mut crate::db::AnyConnection,
     ctx: &SheetContext,
@@ -297,10 +298,13 @@ fn refuse_stale(
     base: i64,
     actor: &str,
 ) -> Result<(), crate::model::ModelError> {
-    let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base, actor)? else {
+    let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base)? else {
         return Ok(());
     };
-    let who = history::actor_name(conn, &change.actor, actor)?;
+    let who = match change.actor == actor {
+        true => "you (in another tab or window)".to_string(),
+        false => history::actor_name(conn, &change.actor, actor)?,
+    };
     let now = crate::validate::display(&change.new_value());
     Err(crate::model::ModelError::Conflict(format!(
         "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \
