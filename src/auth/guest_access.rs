@@ -111,7 +111,7 @@ impl FromRequest for GuestAccess {
                 })
                 .await
                 .map_err(|e| match e {
-                    AppError::NotFound("session") => AppError::SignInRequired,
+                    AppError::NotFound("session") => AppError::GuestSessionEnded,
                     other => other,
                 })?;
             let header_csrf_ok = header_csrf

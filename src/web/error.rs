@@ -62,6 +62,10 @@ pub enum AppError {
     /// A page needs a signed-in person; pages redirect to the sign-in form.
     #[error("sign in to continue")]
     SignInRequired,
+    /// A guest's session cookie whose session is gone (signed out, expired, the guest
+    /// removed): pages say how to get a new link.
+    #[error("your guest session has ended; ask the person who invited you for a new link")]
+    GuestSessionEnded,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -129,7 +133,7 @@ impl AppError {
             AppError::Unavailable => "unavailable",
             AppError::Mail(_) => "mail",
             AppError::Storage | AppError::StoragePartial { .. } | AppError::HeldElsewhere(_) => "storage",
-            AppError::SignInRequired => "unauthorized",
+            AppError::SignInRequired | AppError::GuestSessionEnded => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
             AppError::Internal(_) => "internal",
         }
@@ -260,7 +264,7 @@ impl ResponseError for AppError {
             AppError::Mail(_) | AppError::Storage | AppError::StoragePartial { .. } => {
                 StatusCode::BAD_GATEWAY
             }
-            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::SignInRequired | AppError::GuestSessionEnded => StatusCode::UNAUTHORIZED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

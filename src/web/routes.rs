@@ -322,6 +322,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/guest").get(pages::guest_links::home))
             .service(web::resource("/guest/sign-out").post(pages::guest_links::sign_out))
+            .service(web::resource("/guest/signed-out").get(pages::guest_links::signed_out))
             .service(web::resource("/guest/spaces/{id}").get(pages::guest_space::show))
             .service(web::resource("/workbooks/{id}").get(pages::grid::show))
             .service(web::resource("/workbooks/{id}/download.xlsx").get(pages::grid_edit::download_xlsx))

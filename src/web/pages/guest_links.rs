@@ -226,9 +226,26 @@ pub async fn sign_out(
         .await?;
     // Its open live pages end too.
     state.live.access_changed().await;
-    let mut resp = see_other("/sign-in");
+    ended_session(see_other(SIGNED_OUT))
+}
+
+/// Where a guest whose session ended lands (signed out, expired, removed): the team's
+/// sign-in form would ask for a password a guest never had.
+pub const SIGNED_OUT: &str = "/guest/signed-out";
+
+/// `resp`, taking the guest's session cookie away.
+pub fn ended_session(mut resp: HttpResponse) -> Result<HttpResponse, AppError> {
     let mut gone = Cookie::build(GUEST_COOKIE, "").path("/").finish();
     gone.make_removal();
     resp.add_cookie(&gone).map_err(|e| AppError::Internal(e.into()))?;
     Ok(resp)
+}
+
+/// Says how a guest gets back in.
+pub async fn signed_out() -> Result<HttpResponse, AppError> {
+    render(&ProblemPage {
+        problem: "session-ended",
+        heading: "Your guest session has ended",
+        explanation: "You signed out, the session expired, or your access to the space was removed. To open the space again, use a new invitation link: ask the person who invited you.",
+    })
 }
