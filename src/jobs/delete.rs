@@ -104,12 +104,14 @@ const SELECTION_KEYS: [&str; 7] = [
     "q",
     "ids",
 ];
-const DELETE_KEYS: [&str; 3] = [
+const DELETE_KEYS: [&str; 4] = [
     "exceptions",
     // Flatfile's, naming the snapshot it takes first; Wharf keeps history instead.
     "snapshotLabel",
-    // Wharf's: the last record id the grid's confirmation counted (see `ceiling`).
+    // Wharf's: the last record id the grid's confirmation counted (see `ceiling`), and the
+    // sheet's last change then (see `unchanged_since`).
     "upto",
+    "changesUpto",
 ];
 const BULK_CHANGE_KEYS: [&str; 2] = ["changes", "undo"];
 
@@ -186,9 +188,12 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let upto = ceiling(job);
-    let ids: Vec<RecordId> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
+    let changed = changed_since_confirmed(conn, &ctx, &config)?;
+    let selected = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?;
+    let left = selected.iter().filter(|id| changed.contains(id)).count();
+    let ids: Vec<RecordId> = selected
         .into_iter()
-        .filter(|id| !kept.contains(id) && upto.is_none_or(|c| *id <= c))
+        .filter(|id| !kept.contains(id) && !changed.contains(id) && upto.is_none_or(|c| *id <= c))
         .map(RecordId)
         .collect();
     // After a crash the selection is what was left: progress goes on from where it was.
@@ -205,7 +210,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         super::say_after_end(cx, conn, job, &words);
     }
     ran?;
-    let message = if job.crashes > 0 {
+    let mut message = if job.crashes > 0 {
         format!(
             "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
             ctx.sheet.name
@@ -213,7 +218,30 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     } else {
         format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
     };
+    if left > 0 {
+        message.push_str(&format!(
+            "; left {left} changed since the delete was confirmed (they may not have been in the view then)"
+        ));
+    }
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
+}
+
+/// The grid's confirmation names the sheet's last change when it counted the view
+/// (`config.changesUpto`): a record changed since may have entered the view after (fixed
+/// by one person, broken by another, the count the same), so the person never saw it.
+fn changed_since_confirmed(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    config: &Value,
+) -> Result<HashSet<i64>, JobError> {
+    match config.get("changesUpto").and_then(Value::as_i64) {
+        Some(mark) => Ok(crate::model::record::history::changed_after(
+            conn,
+            &ctx.sheet.id,
+            mark,
+        )?),
+        None => Ok(HashSet::new()),
+    }
 }
 
 /// Deletes `ids` a batch at a time, counting into `deleted` as each commits.

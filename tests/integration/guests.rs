@@ -328,13 +328,20 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
         .unwrap();
     assert_eq!(removed.status().as_u16(), 303);
     // The guest is told its session ended and how to get back in, not asked for a password.
-    let gone = guest.get(app.url(&format!("/workbooks/{wa}"))).send().await.unwrap();
+    let gone = guest
+        .get(app.url(&format!("/workbooks/{wa}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status().as_u16(), 303);
     assert_eq!(gone.headers()["location"], "/guest/signed-out");
     let page = guest.get(app.url("/guest/signed-out")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let page = page.text().await.unwrap();
-    assert!(page.contains("Your guest session has ended") && page.contains("new invitation link"), "{page}");
+    assert!(
+        page.contains("Your guest session has ended") && page.contains("new invitation link"),
+        "{page}"
+    );
     assert_eq!(status_of(&guest, app.url("/guest")).await, 303);
     let _ = sb;
 }

@@ -41,6 +41,7 @@ mod constraints;
 mod cron_events;
 mod date_readings;
 mod delete_records;
+mod delete_shown;
 mod documents_api;
 mod download_ranges;
 mod downloads;

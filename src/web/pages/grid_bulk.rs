@@ -443,6 +443,8 @@ struct DeleteConfirm {
     /// was confirmed, not records another person added or changed into the view meanwhile.
     expected: u64,
     upto: i64,
+    /// The sheet's last change then: records changed since are left (see `jobs::delete`).
+    changes_upto: i64,
     view: ViewForm,
 }
 
@@ -456,12 +458,14 @@ pub async fn delete_confirm(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &viewer, &path).await?;
     let q = view.query(&ctx)?;
-    let seq = ctx.sheet.seq;
-    let (n, upto) = state
+    let (seq, sid) = (ctx.sheet.seq, ctx.sheet.id.clone());
+    let (n, upto, changes_upto) = state
         .db(move |conn| {
             crate::db::read_snapshot(conn, |conn| {
                 let n = cells::count_selected(conn, seq, &q)? as u64;
-                Ok::<_, ModelError>((n, crate::model::record::last_id(conn, seq)?))
+                let upto = crate::model::record::last_id(conn, seq)?;
+                let changes = crate::model::record::history::last_change_id(conn, &sid)?;
+                Ok::<_, ModelError>((n, upto, changes))
             })
         })
         .await?;
@@ -471,6 +475,7 @@ pub async fn delete_confirm(
         count: thousands(n),
         expected: n,
         upto,
+        changes_upto,
         view: view.into_inner(),
     })
 }
@@ -483,6 +488,7 @@ pub struct DeleteForm {
     /// What the confirmation counted, and the last record id then (see `DeleteConfirm`).
     expected: Option<u64>,
     upto: Option<i64>,
+    changes_upto: Option<i64>,
     #[serde(flatten)]
     view: ViewForm,
 }
@@ -514,6 +520,9 @@ pub async fn delete(
     let mut config = serde_json::json!({"sheet": ctx.sheet.id});
     if let Some(upto) = form.upto {
         config["upto"] = Value::from(upto);
+    }
+    if let Some(mark) = form.changes_upto {
+        config["changesUpto"] = Value::from(mark);
     }
     for (k, v) in form.view.params() {
         if k == "ids" {

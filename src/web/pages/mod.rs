@@ -155,13 +155,18 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
     let mut response = if matches!(err, AppError::SignInRequired | AppError::GuestSessionEnded) {
         // A guest whose session ended has no password to sign in with.
         let guest = matches!(err, AppError::GuestSessionEnded);
-        let to = if guest { guest_links::SIGNED_OUT } else { "/sign-in" };
+        let to = if guest {
+            guest_links::SIGNED_OUT
+        } else {
+            "/sign-in"
+        };
         let response = match htmx {
             true => HttpResponse::Ok().insert_header(("HX-Redirect", to)).finish(),
             false => see_other(to),
         };
         match guest {
-            true => guest_links::ended_session(response).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e)),
+            true => guest_links::ended_session(response)
+                .unwrap_or_else(|e| actix_web::ResponseError::error_response(&e)),
             false => response,
         }
     } else if htmx {
