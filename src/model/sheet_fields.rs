@@ -180,6 +180,7 @@ pub fn remove_field(
         store_config(conn, &ctx.sheet, &config, None)?;
         record_fields::drop_field(conn, &ctx, &after, r)?;
         bulk_history::forget_field(conn, &ctx.sheet.id, key)?;
+        crate::model::record::history::retire_field(conn, &ctx.sheet.id, key)?;
         emit_updated(conn, &ctx, actor, json!({"fieldRemoved": key}))?;
         queue_recheck(conn, &ctx, actor)
     })

@@ -208,6 +208,55 @@ async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
     assert_eq!(save(&app.client, &app, &csrf, &cell, &again).await.0, 200);
 }
 
+/// A change to a field removed since is history only: its undo is refused, and a later
+/// field given the same key never receives the removed field's old value.
+async fn a_removed_fields_change_is_not_undone(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "orig"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let cell = format!("/grid/{sheet}/records/{rid}");
+    let edit = [("field", "name"), ("value", "A3")];
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &edit).await.0, 200);
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    let undo = || async {
+        let resp = app
+            .client
+            .post(app.url(&format!("{cell}/undo")))
+            .header("hx-request", "true")
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        resp.status().as_u16()
+    };
+    assert_eq!(undo().await, 409, "nothing to undo");
+    let field = json!({"key": "name", "type": "number", "label": "Name"});
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/fields"), &field).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(undo().await, 409, "the new field is not the removed one");
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let record = &records["data"]["records"][0];
+    assert_eq!(record["values"]["name"]["value"], json!(null), "{record}");
+    assert_eq!(record["valid"], true, "{record}");
+    // The history still says what was changed, under the removed field's name.
+    let history = app.page(&format!("{cell}/history")).await;
+    assert!(
+        history.contains("name (removed") && history.contains("A3"),
+        "{history}"
+    );
+}
+
 async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -512,5 +561,6 @@ on_both!(
     the_grid_shows_who_else_has_the_sheet_open,
     a_stale_save_is_refused_and_every_change_is_kept,
     ones_own_other_tab_is_a_conflict_too,
+    a_removed_fields_change_is_not_undone,
     history_opens_from_the_grid_and_undoes_ones_own_last_change,
 );

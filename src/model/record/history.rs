@@ -135,6 +135,19 @@ pub fn changed_since(
         .optional()
 }
 
+/// A removed field's changes keep their history under `key (removed <when>)`: no undo
+/// (nor a stale-save check) reads them as changes of a later field given the same key.
+pub fn retire_field(conn: &mut AnyConnection, sheet: &SheetId, key: &str) -> QueryResult<usize> {
+    let retired = format!("{key} (removed {})", now().format("%Y-%m-%d %H:%M:%S"));
+    diesel::update(
+        record_changes::table
+            .filter(record_changes::sheet_id.eq(sheet))
+            .filter(record_changes::field.eq(key)),
+    )
+    .set(record_changes::field.eq(retired))
+    .execute(conn)
+}
+
 /// The id of a sheet's newest change (0: none yet): a mark that [`changed_after`] reads.
 pub fn last_change_id(conn: &mut AnyConnection, sheet: &SheetId) -> QueryResult<i64> {
     record_changes::table

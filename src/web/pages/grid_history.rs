@@ -55,6 +55,10 @@ fn undoable(
     let Some(mine) = all.iter().find(|c| c.actor == actor) else {
         return Ok(None);
     };
+    // A removed field's changes are history only (see `history::retire_field`).
+    if ctx.config.field_index(&mine.field).is_none() {
+        return Ok(None);
+    }
     let overtaken = all.iter().any(|c| c.id > mine.id && c.field == mine.field);
     Ok((!overtaken).then(|| mine.clone()))
 }
@@ -157,7 +161,7 @@ pub async fn undo(
                     let change = undoable(conn, &ctx2, rid, &actor)?.ok_or_else(|| {
                         ModelError::Conflict(
                             "nothing to undo: you have no change here, someone changed that cell after you, \
-                         or the record was deleted"
+                         its field was removed, or the record was deleted"
                                 .into(),
                         )
                     })?;
