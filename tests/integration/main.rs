@@ -61,6 +61,7 @@ mod guests_files;
 mod guests_rules;
 mod health_and_migrations;
 mod history_deleted;
+mod hook_answers_fresh;
 mod job_inputs;
 mod jobs_crash;
 mod jobs_hardening;

@@ -96,7 +96,7 @@ pub fn update_tagged(
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         sheet::lock_context(conn, ctx)?;
         let updates = match hooks {
-            Hooks::Answer(commit) => without_later_commits(conn, ctx, commit, updates)?,
+            Hooks::Answer(commit) => super::hook_answer::fresh_part(conn, ctx, commit, updates)?,
             _ => updates,
         };
         let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
@@ -122,44 +122,6 @@ pub fn update_tagged(
             commit: written.commit,
         })
     })
-}
-
-/// A hook's answer to a commit, without the records a later commit wrote (a person's
-/// correction saved while the hook ran): the hook read them as that commit left them, and
-/// would silently undo the correction; the later commit's own answer speaks for them.
-/// Later hook answers make no commit, so they do not hold back one another. Read under the
-/// sheet's lock, so no write slips in between.
-fn without_later_commits(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    commit: &CommitId,
-    mut updates: Vec<RecordUpdate>,
-) -> ModelResult<Vec<RecordUpdate>> {
-    use crate::db::schema::commits;
-    let answered: Option<(chrono::NaiveDateTime, String)> = commits::table
-        .find(commit)
-        .select((commits::created_at, commits::record_ids))
-        .first(conn)
-        .optional()?;
-    let Some((since, its_ids)) = answered else {
-        return Ok(updates);
-    };
-    let later: Vec<String> = commits::table
-        .filter(commits::sheet_id.eq(&ctx.sheet.id))
-        .filter(commits::created_at.gt(since))
-        .select(commits::record_ids)
-        .load(conn)?;
-    if !later.is_empty() {
-        // Only the commit's own records: an answer naming others is applied as given.
-        let its: std::collections::HashSet<i64> = commit::expand_ranges(&its_ids).into_iter().collect();
-        let written: std::collections::HashSet<i64> = later
-            .iter()
-            .flat_map(|ids| commit::expand_ranges(ids))
-            .filter(|id| its.contains(id))
-            .collect();
-        updates.retain(|u| !written.contains(&u.id.0));
-    }
-    Ok(updates)
 }
 
 /// The records `updates` change, among `rows` (as read under the sheet's lock), each
