@@ -89,6 +89,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// [`Json`] for a body that may be absent (the Flatfile client's bodyless POSTs, with no
+/// content type): `T::default()` then.
+pub struct OptionalJson<T>(pub T);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let headers = req.headers();
+            let length = headers.get("content-length").and_then(|v| v.to_str().ok());
+            let bodyless = !headers.contains_key("content-type")
+                && !headers.contains_key("transfer-encoding")
+                && length.is_none_or(|n| n.trim() == "0");
+            if bodyless {
+                return Ok(OptionalJson(T::default()));
+            }
+            let body = read_json_body(&req, payload).await?;
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(T::default()));
+            }
+            serde_json::from_slice(&body)
+                .map(OptionalJson)
+                .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
+        })
+    }
+}
+
 /// A page's form body (URL-encoded) up to [`FORM_LIMIT`], free of NUL characters.
 pub struct Form<T>(pub T);
 

@@ -63,6 +63,7 @@ mod health_and_migrations;
 mod history_deleted;
 mod hook_answers_fresh;
 mod job_inputs;
+mod jobs_bounds;
 mod jobs_crash;
 mod jobs_hardening;
 mod jobs_midway;

@@ -468,3 +468,37 @@ impl Unkept {
         ))
     }
 }
+
+/// Longest `info` a job keeps: a line of status, shown in pages and sent in every event of
+/// the job.
+pub const INFO_CHARS: usize = 10_000;
+
+/// Most JSON a job's `input`, `metadata`, `outcome` or `subject` holds, and its `config`
+/// (a delete's or bulk change's `ids`): each is sent in the job's events or answers, to
+/// every webhook and listener, so bounded well below an event's 1 MiB.
+const PART_BYTES: usize = 256 * 1024;
+const CONFIG_BYTES: usize = 1024 * 1024;
+
+/// Refuses (413) a job's `info` or JSON part past its bound, naming it.
+pub fn refuse_oversized(info: Option<&str>, parts: &[(&str, Option<&Value>)]) -> Result<(), AppError> {
+    if let Some(n) = info.map(|i| i.chars().count()).filter(|n| *n > INFO_CHARS) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "info is {n} characters; a job's info is at most {INFO_CHARS} (keep details in its outcome or metadata)"
+        )));
+    }
+    for (key, value) in parts {
+        let Some(value) = value else { continue };
+        let most = if *key == "config" {
+            CONFIG_BYTES
+        } else {
+            PART_BYTES
+        };
+        let size = serde_json::to_string(value).map_or(0, |t| t.len());
+        if size > most {
+            return Err(AppError::PayloadTooLarge(format!(
+                "{key} is {size} bytes of JSON; a job's {key} is at most {most} bytes (it is sent in the job's events and answers)"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -3,8 +3,8 @@
 
 use super::job_starts::{
     cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
-    iso_time, map_config_change, object_or_empty, one_of, source_space, Start, Unkept, MODES, TRIGGERS,
-    TYPES,
+    iso_time, map_config_change, object_or_empty, one_of, refuse_oversized, source_space, Start, Unkept,
+    MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -15,8 +15,8 @@ use crate::jobs::plan;
 use crate::model::job::{self, status, Job, JobChanges, JobInput};
 use crate::model::{file, iso, sheet, workbook, ModelError, ModelResult};
 use crate::web::error::AppError;
+use crate::web::input::OptionalJson;
 use actix_web::{web, HttpResponse};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -50,15 +50,6 @@ pub fn job_json(j: &Job) -> Value {
         "subject": opt(&j.subject),
         "estimatedCompletionAt": j.estimated_completion_at.as_ref().map(iso),
     })
-}
-
-/// A body that may be absent: the client sends bodyless POSTs with no content type.
-pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
 }
 
 /// A job the caller may reach: a guest only those of its spaces (never one of no space),
@@ -158,6 +149,13 @@ pub async fn create(
     one_of("trigger", &trigger, &TRIGGERS)?;
     let mode = b.mode.unwrap_or_else(|| "foreground".into());
     one_of("mode", &mode, &MODES)?;
+    let parts = [
+        ("config", b.config.as_ref()),
+        ("metadata", b.metadata.as_ref()),
+        ("input", b.input.as_ref()),
+        ("subject", b.subject.as_ref()),
+    ];
+    refuse_oversized(b.info.as_deref(), &parts)?;
     let config = object_or_empty("config", b.config)?;
     let metadata = object_or_empty("metadata", b.metadata)?;
     let job_input = match b.input {
@@ -356,6 +354,10 @@ pub async fn update(
             ));
         }
     }
+    refuse_oversized(
+        b.info.as_deref(),
+        &[("config", b.config.as_ref()), ("metadata", b.metadata.as_ref())],
+    )?;
     let config = b.config.map(|c| object_or_empty("config", Some(c))).transpose()?;
     let metadata = b
         .metadata
@@ -493,9 +495,10 @@ pub async fn ack(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: OptionalJson<AckBody>,
 ) -> Result<HttpResponse, AppError> {
-    let b: AckBody = optional_json(&body)?;
+    let b = body.into_inner();
+    refuse_oversized(b.info.as_deref(), &[])?;
     let j = transition(caller.into(), state, &path, move |conn, j, actor| {
         j.refuse_if_built_in("ack")?;
         let ack = job::Ack {
@@ -520,10 +523,10 @@ async fn finish_with(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     raw_id: &str,
-    body: &[u8],
+    b: FinishBody,
     final_status: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    let b: FinishBody = optional_json(body)?;
+    refuse_oversized(b.info.as_deref(), &[("outcome", b.outcome.as_ref())])?;
     // An outcome and its words are the job handler's: a guest only cancels.
     if caller.only_spaces().is_some() && (b.outcome.is_some() || b.info.is_some()) {
         return Err(AppError::Forbidden(
@@ -558,27 +561,27 @@ pub async fn complete(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: OptionalJson<FinishBody>,
 ) -> Result<HttpResponse, AppError> {
-    finish_with(caller.into(), state, &path, &body, status::COMPLETE).await
+    finish_with(caller.into(), state, &path, body.into_inner(), status::COMPLETE).await
 }
 
 pub async fn fail(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: OptionalJson<FinishBody>,
 ) -> Result<HttpResponse, AppError> {
-    finish_with(caller.into(), state, &path, &body, status::FAILED).await
+    finish_with(caller.into(), state, &path, body.into_inner(), status::FAILED).await
 }
 
 pub async fn cancel(
     caller: SpaceCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: OptionalJson<FinishBody>,
 ) -> Result<HttpResponse, AppError> {
-    finish_with(caller, state, &path, &body, status::CANCELED).await
+    finish_with(caller, state, &path, body.into_inner(), status::CANCELED).await
 }
 
 pub async fn ack_outcome(

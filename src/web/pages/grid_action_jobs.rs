@@ -238,7 +238,9 @@ pub(super) fn input_of(action: &ActionView, form: &HashMap<String, String>) -> R
         };
         input.insert(f.key.clone(), value);
     }
-    Ok(Value::Object(input))
+    let input = Value::Object(input);
+    crate::web::api::job_starts::refuse_oversized(None, &[("input", Some(&input))])?;
+    Ok(input)
 }
 
 /// Runs a workbook or sheet action from the grid of `sheet` (form: `scope`, `operation`,
