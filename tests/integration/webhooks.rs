@@ -451,8 +451,31 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
 async fn private_addresses_are_refused_unless_allowed(db: Db) {
     let app = spawn_app_with(db, |s| s.webhook_private = false).await;
     let receiver = Receiver::start().await;
-    let hook = create_hook(&app, &receiver.url, None).await;
-    let id = hook["id"].as_str().unwrap();
+    // An address written in the URL is refused when the webhook is made (probe 46a L7).
+    for url in [
+        receiver.url.clone(),
+        receiver.url.replace("127.0.0.1", "localhost"),
+        "http://10.0.0.1/h".into(),
+    ] {
+        let body = json!({"environmentId": app.env_id, "url": url});
+        let (status, refused) = app.post_json("/webhooks", &body).await;
+        assert_eq!(status, 422, "{url}: {refused}");
+        assert!(
+            refused.to_string().contains("WHARF_WEBHOOK_PRIVATE=allow"),
+            "{refused}"
+        );
+    }
+    // One made before the setting changed (or a name that resolves to such an address) is
+    // refused at each delivery.
+    let made = |url: &str| {
+        let mut conn = app.pool.get().unwrap();
+        wharf::model::webhook::create(&mut conn, &app.env_id, url, &["**".to_string()], "")
+            .unwrap()
+            .id
+            .to_string()
+    };
+    let id = made(&receiver.url);
+    let id = id.as_str();
     app.post_json(&format!("/webhooks/{id}/test"), &json!({})).await;
     let d = wait_delivery(&app, id, |d| d["attempts"] == 1).await;
     let error = d["lastError"].as_str().unwrap();
@@ -463,8 +486,8 @@ async fn private_addresses_are_refused_unless_allowed(db: Db) {
     assert!(error.contains("WHARF_WEBHOOK_PRIVATE"), "{error}");
     assert_eq!(d["status"], "pending", "tried again later");
     // The same by name: the check is on the resolved address.
-    let by_name = create_hook(&app, &receiver.url.replace("127.0.0.1", "localhost"), None).await;
-    let id = by_name["id"].as_str().unwrap();
+    let by_name = made(&receiver.url.replace("127.0.0.1", "localhost"));
+    let id = by_name.as_str();
     app.post_json(&format!("/webhooks/{id}/test"), &json!({})).await;
     let d = wait_delivery(&app, id, |d| d["attempts"] == 1).await;
     let error = d["lastError"].as_str().unwrap();

@@ -82,21 +82,29 @@ fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppE
     }
 }
 
-/// The receiver's URL, checked; an address that is never allowed is refused at once.
-/// (The dashboard's Webhooks page checks with these too, so both say the same.)
-pub(crate) fn checked_url(text: &str) -> Result<String, AppError> {
+/// The receiver's URL, checked; an address written in it that deliveries would refuse
+/// (`allow_private`: `WHARF_WEBHOOK_PRIVATE`) is refused at once. A host name is checked
+/// at each delivery, on the addresses it resolves to. (The dashboard's Webhooks page
+/// checks with these too, so both say the same.)
+pub(crate) fn checked_url(text: &str, allow_private: bool) -> Result<String, AppError> {
     let url = webhook::check_url(text).map_err(|m| AppError::invalid("url", m))?;
+    let loopback = std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::from(ip)),
         Some(url::Host::Ipv6(ip)) => Some(ip.into()),
+        Some(url::Host::Domain(d)) if d == "localhost" || d.ends_with(".localhost") => Some(loopback),
         _ => None,
     };
-    if let Some(reason) = ip.and_then(|ip| webhook_address::refusal(ip, true)) {
+    if let Some(reason) = ip.and_then(|ip| webhook_address::refusal(ip, allow_private)) {
         return Err(AppError::invalid(
             "url",
             format!(
-                "webhooks cannot reach {} ({reason} address)",
-                url.host_str().unwrap_or_default()
+                "webhooks cannot reach {} ({reason} address){}",
+                url.host_str().unwrap_or_default(),
+                match reason {
+                    "loopback or private" => "; WHARF_WEBHOOK_PRIVATE=allow lets them",
+                    _ => "",
+                }
             ),
         ));
     }
@@ -175,7 +183,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     check_environment(&caller, body.environment_id.as_deref())?;
-    let url = checked_url(&body.url)?;
+    let url = checked_url(&body.url, state.settings.webhook_private)?;
     let topics = checked_topics(body.topics)?;
     let description = body.description.unwrap_or_default();
     checked_description(&description)?;
@@ -222,7 +230,11 @@ pub async fn update(
         checked_description(description)?;
     }
     let changes = WebhookChanges {
-        url: body.url.as_deref().map(checked_url).transpose()?,
+        url: body
+            .url
+            .as_deref()
+            .map(|u| checked_url(u, state.settings.webhook_private))
+            .transpose()?,
         topics: match body.topics {
             Some(t) => Some(json!(checked_topics(Some(t))?).to_string()),
             None => None,

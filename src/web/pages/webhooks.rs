@@ -255,7 +255,7 @@ pub async fn create(
     user.check_csrf(&form.csrf_token)?;
     user.check_environment(&form.environment_id)?;
     let form = form.into_inner();
-    let checked = checked_url(&form.url).and_then(|url| {
+    let checked = checked_url(&form.url, state.settings.webhook_private).and_then(|url| {
         checked_description(form.description.trim())?;
         Ok((
             url,
