@@ -123,7 +123,7 @@ fn part_matches(p: &str, t: &str) -> bool {
 pub fn check_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, String> {
     let topics = topics.unwrap_or_else(|| vec!["**".into()]);
     if topics.is_empty() {
-        return Err("topics must name at least one topic or glob (`**` for all)".into());
+        return Err("topics must name at least one topic or glob (`**` for all); a Submit receiver, with a slug, may name none".into());
     }
     if topics.len() > 100 {
         return Err("at most 100 topics".into());

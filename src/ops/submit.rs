@@ -164,8 +164,8 @@ pub struct Applied {
 }
 
 /// Puts the rejections' messages (source `submit`) on the records of the submission's
-/// sheets, one commit per sheet; records that did not go, records deleted meanwhile and
-/// fields the sheet does not have are skipped. With `deleteSubmitted`, the submitted
+/// sheets, one commit per sheet; records that did not go and records deleted meanwhile
+/// are skipped, and a message on a field the sheet does not have goes on its first field. With `deleteSubmitted`, the submitted
 /// records that were not rejected and did not change since they went are deleted.
 pub fn apply_rejections(
     conn: &mut AnyConnection,
@@ -197,15 +197,21 @@ pub fn apply_rejections(
                 continue;
             }
             let mut messages: BTreeMap<String, Vec<Message>> = BTreeMap::new();
-            for v in rec
-                .values
-                .iter()
-                .filter(|v| ctx.config.field_index(&v.field).is_some())
-            {
+            for v in &rec.values {
+                // A field the sheet lacks: its words go on the first field, naming it, so
+                // the rejected record shows why and is counted.
+                let (field, text) = match (ctx.config.field_index(&v.field), ctx.config.fields.first()) {
+                    (Some(_), _) => (v.field.clone(), v.message.clone()),
+                    (None, Some(first)) => (
+                        first.key.clone(),
+                        format!("{} (not a field of this sheet): {}", v.field, v.message),
+                    ),
+                    (None, None) => continue,
+                };
                 messages
-                    .entry(v.field.clone())
+                    .entry(field)
                     .or_default()
-                    .push(Message::error(Source::Submit, cut(&v.message, MESSAGE_MAX_CHARS)));
+                    .push(Message::error(Source::Submit, cut(&text, MESSAGE_MAX_CHARS)));
             }
             if !messages.is_empty() {
                 updates.push(RecordUpdate {

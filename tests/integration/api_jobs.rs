@@ -108,6 +108,24 @@ async fn jobs_fail_cancel_list_and_delete(db: Db) {
         .post_json(&format!("/jobs/{}/cancel", ids[1]), &json!({"info": "stop"}))
         .await;
     assert_eq!(canceled["data"]["status"], "canceled");
+    assert_eq!(canceled["data"]["info"], "stop");
+    // Canceled without words, a job says so, not what it said while it ran.
+    let (_, other) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "x", "source": space}),
+        )
+        .await;
+    let other = other["data"]["id"].as_str().unwrap().to_string();
+    app.patch_json(
+        &format!("/jobs/{other}"),
+        &json!({"info": "next try at 08:40 UTC"}),
+    )
+    .await;
+    let cancel = app.api(reqwest::Method::POST, &format!("/jobs/{other}/cancel"));
+    let (_, canceled) = send(cancel.header("content-length", "0")).await;
+    assert_eq!(canceled["data"]["info"], "Canceled", "{canceled}");
+    app.delete(&format!("/jobs/{other}")).await;
     let (status, retried) = app
         .post_json(&format!("/jobs/{}/retry", ids[0]), &json!({}))
         .await;

@@ -435,6 +435,16 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
         assert_eq!(status, 422, "{topic}: {body}");
         assert!(body.to_string().contains(topic), "{body}");
     }
+    // No topic at all: only a Submit's receiver (with a slug) hears nothing.
+    let quiet = json!({"url": "https://example.com/quiet", "topics": []});
+    let (status, body) = app.post_json("/webhooks", &quiet).await;
+    assert_eq!(status, 422, "{body}");
+    let quiet = json!({"url": "https://example.com/quiet", "topics": [], "slug": "quiet-crm"});
+    let (status, body) = app.post_json("/webhooks", &quiet).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["topics"], json!([]), "{body}");
+    app.delete(&format!("/webhooks/{}", body["data"]["id"].as_str().unwrap()))
+        .await;
     let (status, _) = app
         .patch_json(&format!("/webhooks/{id}"), &json!({"url": "gopher://x"}))
         .await;

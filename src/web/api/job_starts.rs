@@ -420,7 +420,12 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
     let taking_back = j.status == crate::model::job::status::EXECUTING
         && j.job_type == "workbook"
         && matches!(j.operation.as_str(), "map" | "bulk-change");
-    Ok(given.or_else(|| taking_back.then(|| "Canceled: taking back what it had written".to_string())))
+    // Otherwise what it said while it ran ("next try at 08:40") would stay its last word.
+    let said = match taking_back {
+        true => "Canceled: taking back what it had written",
+        false => "Canceled",
+    };
+    Ok(Some(given.unwrap_or_else(|| said.to_string())))
 }
 
 /// Fields of Flatfile's `JobConfig` Wharf does not keep, refused when given (on create and

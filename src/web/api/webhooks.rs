@@ -139,6 +139,14 @@ pub(crate) fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>,
     webhook::check_topics(topics).map_err(|m| AppError::invalid("topics", m))
 }
 
+/// [`checked_topics`]; a webhook with a slug (a Submit's receiver) may hear no event.
+fn checked_topics_of(topics: Option<Vec<String>>, has_slug: bool) -> Result<Vec<String>, AppError> {
+    match topics {
+        Some(t) if t.is_empty() && has_slug => Ok(t),
+        other => checked_topics(other),
+    }
+}
+
 /// A webhook of the caller's environment, or 404.
 async fn load(state: &AppState, caller: &ApiCaller, raw: &str) -> Result<Webhook, AppError> {
     let id = path_id(raw, WebhookId::parse, "webhook")?;
@@ -184,10 +192,10 @@ pub async fn create(
     let body = body.into_inner();
     check_environment(&caller, body.environment_id.as_deref())?;
     let url = checked_url(&body.url, state.settings.webhook_private)?;
-    let topics = checked_topics(body.topics)?;
     let description = body.description.unwrap_or_default();
     checked_description(&description)?;
     let slug = checked_slug(body.slug.as_deref().unwrap_or_default())?;
+    let topics = checked_topics_of(body.topics, slug.is_some())?;
     let env = caller.environment_id.clone();
     let w = state
         .db(move |conn| {
@@ -236,7 +244,13 @@ pub async fn update(
             .map(|u| checked_url(u, state.settings.webhook_private))
             .transpose()?,
         topics: match body.topics {
-            Some(t) => Some(json!(checked_topics(Some(t))?).to_string()),
+            Some(t) => {
+                let has_slug = match &body.slug {
+                    Some(given) => !given.trim().is_empty(),
+                    None => w.slug.is_some(),
+                };
+                Some(json!(checked_topics_of(Some(t), has_slug)?).to_string())
+            }
             None => None,
         },
         description: body.description,
