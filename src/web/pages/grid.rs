@@ -176,6 +176,8 @@ pub struct TablePartial {
     pub csrf: String,
     /// Why the search box's `filter:` query could not be read (shown under the box).
     pub query_error: String,
+    /// Why the page shows no records though the view has some (its cells too big).
+    pub page_problem: String,
     /// The sheet is locked (no changes from people meanwhile).
     pub locked: bool,
     /// What the sheet's `access` lets people do: the buttons shown.
@@ -300,15 +302,17 @@ pub async fn load(
                 };
                 // A query that cannot be read shows its error instead of records.
                 let q = q.unwrap_or_default();
-                let rows = match query_error.is_empty() {
+                let mut q = q;
+                let (rows, page_problem) = match query_error.is_empty() {
                     true => {
                         indexer.request_for(&pool, ctx.sheet.seq, ctx.sheet.counts().total, &q);
-                        record::query(conn, &ctx, &q)?
+                        page_that_fits(conn, &ctx, &mut q)?
                     }
-                    false => Vec::new(),
+                    false => (Vec::new(), String::new()),
                 };
                 let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
                 table.query_error = query_error;
+                table.page_problem = page_problem;
                 if commit::tracks_changes(&ctx) {
                     let open = commit::open_records(conn, &ctx.sheet.id)?;
                     for row in &mut table.rows {
@@ -343,12 +347,12 @@ fn table_from(
     workbook_id: String,
     csrf: String,
 ) -> TablePartial {
-    let more = rows.len() as i64 > PAGE;
+    let more = rows.len() as i64 > q.page_size;
     // Keyset pages read backwards hold their extra record at the front.
     if more && matches!(q.cursor, Cursor::Before(_) | Cursor::Last) {
         rows.remove(0);
     }
-    rows.truncate(PAGE as usize);
+    rows.truncate(q.page_size as usize);
     let offset_paged = q.sort.is_some() || q.search_value.is_some() || q.filter_field.is_some();
     let (has_prev, has_next) = match q.cursor {
         _ if offset_paged => (q.page_number > 1, more),
@@ -373,10 +377,44 @@ fn table_from(
         csrf,
         view: view.clone(),
         query_error: String::new(),
+        page_problem: String::new(),
         locked: ctx.sheet.locked_at.is_some(),
         may_add: ctx.config.allows("add"),
         may_delete: ctx.config.allows("delete"),
         checking: 0,
+    }
+}
+
+/// The view's page, as many records as fit the most a page may hold ([`record::PAGE_BYTES`]):
+/// a page in id order (its links go on from its first and last records) is read shorter,
+/// so a sheet of big cells stays usable; a sorted or searched page, numbered by the
+/// hundred, says why it shows nothing instead.
+fn page_that_fits(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &SheetContext,
+    q: &mut RecordQuery,
+) -> Result<(Vec<RecordRow>, String), AppError> {
+    let offset_paged = q.sort.is_some() || q.search_value.is_some() || q.filter_field.is_some();
+    loop {
+        let too_big = match record::query(conn, ctx, q) {
+            Err(diesel::result::Error::QueryBuilderError(why)) => {
+                match why.downcast::<record::PageTooBig>() {
+                    Ok(too_big) => too_big,
+                    Err(other) => return Err(diesel::result::Error::QueryBuilderError(other).into()),
+                }
+            }
+            other => return Ok((other?, String::new())),
+        };
+        // The peeked record is one more than the page.
+        let fit = too_big.records as i64 - 1;
+        if offset_paged || fit < 1 || fit >= q.page_size {
+            let words = format!(
+                "The records here hold more than {} MiB of values, more than a page shows: narrow the view (a filter or a search), or download the sheet.",
+                record::PAGE_BYTES / (1024 * 1024)
+            );
+            return Ok((Vec::new(), words));
+        }
+        q.page_size = fit;
     }
 }
 

@@ -42,6 +42,22 @@ fn overrides_shown(text: String) -> String {
         .collect()
 }
 
+/// Most characters a cell shows in the grid; its editor holds the whole value. A page of
+/// cells of a megabyte each was tens of megabytes of HTML, fetched again by every open grid
+/// at each change.
+const CELL_CHARS: usize = 2_000;
+
+fn shortened(text: String) -> String {
+    match text.char_indices().nth(CELL_CHARS) {
+        None => text,
+        Some((cut, _)) => format!(
+            "{}… ({} characters in all: open the cell to see them)",
+            &text[..cut],
+            text.chars().count()
+        ),
+    }
+}
+
 pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
     let checked = row.checked(config);
     let cells = config
@@ -63,7 +79,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                 text: checked
                     .vals
                     .get(i)
-                    .map(|v| overrides_shown(display(v)))
+                    .map(|v| overrides_shown(shortened(display(v))))
                     .unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
