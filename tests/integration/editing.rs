@@ -536,7 +536,7 @@ async fn read_only_and_computed_cells_are_not_edited_in_the_grid(db: Db) {
             &[("field", field), ("value", "999")],
         )
         .await;
-        assert_eq!(status, 400, "{toast}");
+        assert_eq!(status, 403, "{toast}");
         assert!(toast.contains("read-only"), "{toast}");
         let editor = app
             .client
@@ -544,7 +544,7 @@ async fn read_only_and_computed_cells_are_not_edited_in_the_grid(db: Db) {
             .send()
             .await
             .unwrap();
-        assert_eq!(editor.status().as_u16(), 400);
+        assert_eq!(editor.status().as_u16(), 403);
     }
     let (status, _) = save(&app.client, &app, &csrf, &cell, &[("field", "n"), ("value", "b")]).await;
     assert_eq!(status, 200);

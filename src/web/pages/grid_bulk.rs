@@ -140,10 +140,10 @@ fn field_of(ctx: &SheetContext, key: &str) -> Result<usize, AppError> {
         .field_index(key)
         .ok_or_else(|| AppError::bad_request("field", format!("this sheet has no field `{key}`")))?;
     if ctx.config.fields[i].fixed() {
-        return Err(AppError::bad_request(
-            "field",
-            format!("{} cannot be changed here", ctx.config.fields[i].display_name()),
-        ));
+        return Err(AppError::Forbidden(format!(
+            "{} is read-only: it cannot be changed here",
+            ctx.config.fields[i].display_name()
+        )));
     }
     Ok(i)
 }

@@ -104,6 +104,8 @@ pub async fn edit(
     let index = ctx.config.field_index(&key).ok_or(AppError::NotFound("field"))?;
     let field = ctx.config.fields[index].clone();
     refuse_fixed(&field)?;
+    // No editor where no save would be taken.
+    ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
     let sid = ctx.sheet.id.clone();
     let (row, ctx) = &load_row(&state, ctx, rid).await?;
     if record::config::locks(row.config.as_deref(), &field.key) {
@@ -186,12 +188,13 @@ pub struct CellForm {
 /// Saves one cell: the record is re-validated, the row and the counts come back.
 /// Computed and read-only fields are shown in the grid, not changed there (listener code
 /// and the API write them).
+/// A refusal of what the sheet does not let people do is a 403, as the API's.
 fn refuse_fixed(field: &crate::blueprint::Field) -> Result<(), AppError> {
     match field.fixed() {
-        true => Err(AppError::bad_request(
-            "field",
-            format!("{} is read-only: it cannot be changed here", field.display_name()),
-        )),
+        true => Err(AppError::Forbidden(format!(
+            "{} is read-only: it cannot be changed here",
+            field.display_name()
+        ))),
         false => Ok(()),
     }
 }
