@@ -36,6 +36,9 @@ export default function (listener) {
       const { jobId } = event.context;
       const workbookId = event.context.workbookId ?? (await api.jobs.get(jobId)).data.source;
       const { data: workbook } = await api.workbooks.get(workbookId);
+      // A secret of the environment or space (POST /v1/secrets) names the CRM, as listener
+      // code reads its API keys; none set: "the CRM".
+      const crm = await event.secrets("CRM_NAME").catch(() => "the CRM");
       let sent = 0;
       let held = 0;
       for (const [i, sheet] of workbook.sheets.entries()) {
@@ -56,7 +59,7 @@ export default function (listener) {
       return {
         outcome: {
           acknowledge: true,
-          message: `Sent ${sent} valid records of ${workbook.name} to the CRM; ${held} with errors held back.`,
+          message: `Sent ${sent} valid records of ${workbook.name} to ${crm}; ${held} with errors held back.`,
         },
       };
     })

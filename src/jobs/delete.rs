@@ -50,6 +50,18 @@ pub fn target(
     }
     let params = params_of(config).map_err(|m| format!("config.{m}"))?;
     exceptions_of(config).map_err(|m| format!("config.{m}"))?;
+    if config
+        .get("upto")
+        .is_some_and(|v| !v.is_null() && v.as_i64().is_none())
+    {
+        return Err("config.upto must be a whole number, the last record id to touch".into());
+    }
+    if config
+        .get("selection")
+        .is_some_and(|v| !v.is_null() && !v.is_string())
+    {
+        return Err("config.selection must be the digest a confirmation gave, as text".into());
+    }
     let q = selection::parse(&ctx.config, &params)
         .map_err(|m| format!("config.{}: {}", m.key, m.message))?
         .0;
@@ -108,10 +120,10 @@ const DELETE_KEYS: [&str; 4] = [
     "exceptions",
     // Flatfile's, naming the snapshot it takes first; Wharf keeps history instead.
     "snapshotLabel",
-    // Wharf's: the last record id the grid's confirmation counted (see `ceiling`), and the
-    // sheet's last change then (see `unchanged_since`).
+    // Wharf's: the last record id the grid's confirmation counted (see `ceiling`), and a
+    // digest of the records it counted (see `selection_digest`).
     "upto",
-    "changesUpto",
+    "selection",
 ];
 const BULK_CHANGE_KEYS: [&str; 2] = ["changes", "undo"];
 
@@ -188,12 +200,14 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let upto = ceiling(job);
-    let changed = changed_since_confirmed(conn, &ctx, &config)?;
-    let selected = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?;
-    let left = selected.iter().filter(|id| changed.contains(id)).count();
+    let selected: Vec<i64> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
+        .into_iter()
+        .filter(|id| upto.is_none_or(|c| *id <= c))
+        .collect();
+    refuse_changed_view(job, &config, &selected)?;
     let ids: Vec<RecordId> = selected
         .into_iter()
-        .filter(|id| !kept.contains(id) && !changed.contains(id) && upto.is_none_or(|c| *id <= c))
+        .filter(|id| !kept.contains(id))
         .map(RecordId)
         .collect();
     // After a crash the selection is what was left: progress goes on from where it was.
@@ -210,7 +224,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         super::say_after_end(cx, conn, job, &words);
     }
     ran?;
-    let mut message = if job.crashes > 0 {
+    let message = if job.crashes > 0 {
         format!(
             "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
             ctx.sheet.name
@@ -218,30 +232,35 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     } else {
         format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
     };
-    if left > 0 {
-        message.push_str(&format!(
-            "; left {left} changed since the delete was confirmed (they may not have been in the view then)"
-        ));
-    }
+
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
 }
 
-/// The grid's confirmation names the sheet's last change when it counted the view
-/// (`config.changesUpto`): a record changed since may have entered the view after (fixed
-/// by one person, broken by another, the count the same), so the person never saw it.
-fn changed_since_confirmed(
-    conn: &mut AnyConnection,
-    ctx: &SheetContext,
-    config: &Value,
-) -> Result<HashSet<i64>, JobError> {
-    match config.get("changesUpto").and_then(Value::as_i64) {
-        Some(mark) => Ok(crate::model::record::history::changed_after(
-            conn,
-            &ctx.sheet.id,
-            mark,
-        )?),
-        None => Ok(HashSet::new()),
+/// A digest of the records a view selects (their ids, in order): the grid's confirmation
+/// keeps it, so a delete deletes the records counted, not others that took their place.
+pub fn selection_digest(ids: &[i64]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for id in ids {
+        hash.update(id.to_le_bytes());
     }
+    hex::encode(&hash.finalize()[..16])
+}
+
+/// The grid's delete deletes nothing when the view no longer selects the records its
+/// confirmation counted (`config.selection`): one fixed and another broken keep the count,
+/// and the broken one was never shown. A resumed run (after a crash) deleted some already,
+/// so it goes on with what is left.
+fn refuse_changed_view(job: &Job, config: &Value, selected: &[i64]) -> Result<(), JobError> {
+    let Some(counted) = config.get("selection").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    if job.crashes > 0 || job.progress > 0 || selection_digest(selected) == counted {
+        return Ok(());
+    }
+    Err(JobError::Failed(
+        "The records this view shows changed after the delete was confirmed (someone fixed, broke or changed some); nothing was deleted. Look at the view again and delete from there.".into(),
+    ))
 }
 
 /// Deletes `ids` a batch at a time, counting into `deleted` as each commits.

@@ -44,7 +44,13 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
             Value::String(s) => s.trim().to_string(),
             other => display(other).trim().to_string(),
         })),
-        FieldType::Number { .. } => cast_number(given, reading == Reading::DecimalCommas),
+        FieldType::Number { decimal_places } => {
+            let number = cast_number(given).map(|n| rounded(n, *decimal_places));
+            if let (Ok(n), Value::String(text), Reading::DecimalCommas) = (&number, given, reading) {
+                messages.extend(read_two_ways(text.trim(), n));
+            }
+            number
+        }
         FieldType::Boolean => cast_bool(given),
         FieldType::Date => cast_date(given, order).map(|(value, warning)| {
             messages.extend(warning.map(|w| Message {
@@ -76,13 +82,25 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
                 FieldType::Enum { .. } | FieldType::EnumList { .. } => Source::InvalidOption,
                 _ => Source::Cast,
             };
-            messages.push(Message::error(source, problem));
+            messages.push(Message::error(source, shortened(problem)));
             Cell {
                 value: given.clone(),
                 messages,
             }
         }
     }
+}
+
+/// A message quoting a long value (a megabyte cell that is not a number), shortened to
+/// its start and its end: every page showing the cell carries the message.
+fn shortened(problem: String) -> String {
+    let n = problem.chars().count();
+    if n <= 300 {
+        return problem;
+    }
+    let head: String = problem.chars().take(200).collect();
+    let tail: String = problem.chars().skip(n - 80).collect();
+    format!("{head}…{tail}")
 }
 
 /// A value as text, the way a person typed it.
@@ -97,7 +115,7 @@ pub fn display(value: &Value) -> String {
 
 /// A number as a number cell would read it (`1,234.5`, `-7`), for queries.
 pub fn parse_number(text: &str) -> Option<Number> {
-    match cast_number(&Value::String(text.to_string()), false) {
+    match cast_number(&Value::String(text.to_string())) {
         Ok(Value::Number(n)) => Some(n),
         _ => None,
     }
@@ -119,13 +137,25 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// A number cell's value; `commas`: its batch writes decimal commas (`1,234` is 1.234).
-fn cast_number(given: &Value, commas: bool) -> Result<Value, String> {
+/// The warning on a number that reads two ways (`2.500`), read the English way, in a field
+/// whose other values in the batch write decimal commas.
+fn read_two_ways(text: &str, read: &Value) -> Option<Message> {
+    let other = super::decimal::other_reading(text)?;
+    Some(Message {
+        kind: MessageType::Warn,
+        message: format!(
+            "{text} was read as {read}; this field's other values write decimal commas: if it is {other}, write {other}"
+        ),
+        source: Source::Cast,
+    })
+}
+
+fn cast_number(given: &Value) -> Result<Value, String> {
     let text = match given {
         // Past i64 a whole number is a double, as any spelling of it is (SQLite compares
         // a bigger integer as one anyway, neighbours alike): checked as its digits are.
         Value::Number(n) if n.as_u64().is_some_and(|u| u > i64::MAX as u64) => {
-            return cast_number(&Value::String(n.to_string()), false)
+            return cast_number(&Value::String(n.to_string()))
         }
         Value::Number(n) => return Ok(Value::Number(whole(n).unwrap_or_else(|| n.clone()))),
         Value::Bool(_) | Value::Array(_) | Value::Object(_) => return Err("expected a number".into()),
@@ -136,8 +166,8 @@ fn cast_number(given: &Value, commas: bool) -> Result<Value, String> {
     if let Ok(n) = text.parse::<i64>() {
         return Ok(Value::Number(n.into()));
     }
-    if let Some(pointed) = super::decimal::normalized(text, commas) {
-        return cast_number(&Value::String(pointed), false);
+    if let Some(pointed) = super::decimal::normalized(text, false) {
+        return cast_number(&Value::String(pointed));
     }
     let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
     // A whole number however written (`1,000`, `9007199254740993.00`) stays exact as an
@@ -171,6 +201,62 @@ fn cast_number(given: &Value, commas: bool) -> Result<Value, String> {
     Number::from_f64(f)
         .map(|n| Value::Number(whole(&n).unwrap_or(n)))
         .ok_or_else(|| format!("\"{text}\" is not a number"))
+}
+
+/// A number rounded to the field's `decimalPlaces` (Flatfile's: the places data is rounded
+/// to), half away from zero as written in decimal (12.345 to 12.35, where the double's
+/// own digits would give 12.34); the input stays as `raw` when this changed it.
+fn rounded(n: Value, places: Option<u32>) -> Value {
+    let (Some(places), Value::Number(number)) = (places, &n) else {
+        return n;
+    };
+    if !number.is_f64() {
+        return n;
+    }
+    let Some(text) = round_decimal(&number.to_string(), places as usize) else {
+        return n;
+    };
+    match text.parse::<f64>().ok().and_then(Number::from_f64) {
+        Some(r) => Value::Number(whole(&r).unwrap_or(r)),
+        None => n,
+    }
+}
+
+/// `text` (digits, one `.`, a leading `-`) rounded half away from zero to `places`
+/// decimals; `None` when it has no more than that.
+fn round_decimal(text: &str, places: usize) -> Option<String> {
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let (int, frac) = body.split_once('.')?;
+    if frac.len() <= places || !frac.bytes().chain(int.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut digits: Vec<u8> = int.bytes().chain(frac[..places].bytes()).collect();
+    if frac.as_bytes()[places] >= b'5' {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if digits[i] == b'9' {
+                digits[i] = b'0';
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let digits = String::from_utf8(digits).ok()?;
+    let (whole_part, decimals) = digits.split_at(digits.len() - places);
+    let whole_part = if whole_part.is_empty() { "0" } else { whole_part };
+    Some(match places {
+        0 => format!("{sign}{whole_part}"),
+        _ => format!("{sign}{whole_part}.{decimals}"),
+    })
 }
 
 /// The significant digits of a number's spelling (its part before any exponent): `0012.30`

@@ -1,13 +1,18 @@
-//! Numbers written with a decimal comma (`1,5`, `1.234,56`, `1 234,56`), as much of Europe
+//! Numbers written with a decimal comma (`1,5`, `1.234,56`, `1 234,5`), as much of Europe
 //! writes them. A spelling that can only mean a decimal comma is read so anywhere; `1,234`
-//! and `1.234` read two ways and stay English (one thousand two hundred thirty-four, and
-//! one point two three four) unless the other values of their field in the same batch (an
-//! import's, an API insert's) use decimal commas and never a decimal point.
+//! and `1.234` read two ways and are always read the English way (one thousand two hundred
+//! thirty-four, and one point two three four), so one column never reads one spelling two
+//! ways; where the other values of their field in the same batch (an import's, an API
+//! insert's) write decimal commas, such a cell carries a warning saying how it was read.
 
 /// `text` with a decimal point and no grouping (`1234.56`), when it is a number written
 /// with a decimal comma: one that can only be read so, or, when `commas` (its field's
 /// batch writes decimal commas), one that reads two ways.
 pub fn normalized(text: &str, commas: bool) -> Option<String> {
+    // Most numbers have no comma and one dot at most: nothing to read, and nothing made.
+    if !commas && !text.contains(',') && text.bytes().filter(|b| *b == b'.').count() < 2 {
+        return None;
+    }
     let (sign, body) = match text.strip_prefix('-') {
         Some(rest) => ("-", rest),
         None => ("", text.strip_prefix('+').unwrap_or(text)),
@@ -25,8 +30,10 @@ pub fn normalized(text: &str, commas: bool) -> Option<String> {
         None if digits(int) => int.to_string(),
         Some(s @ ('.' | ' ' | '\u{a0}' | '\u{202f}' | '\'')) => {
             let groups: Vec<&str> = int.split(s).collect();
+            // A first group of `0` is no thousands (`0.500` is a half).
             let grouped = groups.iter().all(|g| digits(g))
                 && groups[0].len() <= 3
+                && !groups[0].starts_with('0')
                 && groups[1..].iter().all(|g| g.len() == 3);
             if !grouped {
                 return None;
@@ -59,6 +66,15 @@ pub fn normalized(text: &str, commas: bool) -> Option<String> {
     })
 }
 
+/// The decimal-comma reading of a spelling that reads two ways (`2.500`: `2500`), which
+/// is read the English way.
+pub fn other_reading(text: &str) -> Option<String> {
+    normalized(text, false)
+        .is_none()
+        .then(|| normalized(text, true))
+        .flatten()
+}
+
 /// Whether a value can only be read with a decimal point (`1.5`, `1,234.56`).
 fn decimal_point(text: &str) -> bool {
     let Some((int, frac)) = text.rsplit_once('.') else {
@@ -75,6 +91,9 @@ pub fn commas_in<'a>(values: impl Iterator<Item = &'a serde_json::Value>) -> boo
     for v in values {
         if let serde_json::Value::String(s) = v {
             let s = s.trim();
+            if !s.contains([',', '.']) {
+                continue;
+            }
             if decimal_point(s) {
                 return false;
             }
@@ -111,11 +130,13 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_of_decimal_commas_reads_the_ambiguous_ones_so() {
+    fn a_batch_of_decimal_commas_tells_of_the_other_reading() {
         let german = [json!("1,5"), json!("1,234"), json!("2.500")];
         assert!(commas_in(german.iter()));
-        assert_eq!(normalized("1,234", true).as_deref(), Some("1.234"));
-        assert_eq!(normalized("2.500", true).as_deref(), Some("2500"));
+        assert_eq!(other_reading("1,234").as_deref(), Some("1.234"));
+        assert_eq!(other_reading("2.500").as_deref(), Some("2500"));
+        assert_eq!(other_reading("0.500"), None, "a first group of 0 is no thousands");
+        assert_eq!(other_reading("1,5"), None, "one reading only");
         let mixed = [json!("1,5"), json!("2.25")];
         assert!(!commas_in(mixed.iter()), "a decimal point too: nothing says");
         let english = [json!("1,234"), json!("12")];

@@ -407,3 +407,46 @@ fn a_date_that_reads_two_ways_is_read_month_first_with_a_warning_unless_its_batc
     assert_eq!(checked.messages[&1][0].kind, MessageType::Warn);
     assert!(checked.valid(), "a warning is not an error");
 }
+
+#[test]
+fn numbers_are_rounded_to_their_decimal_places() {
+    let money = field(
+        "price",
+        FieldType::Number {
+            decimal_places: Some(2),
+        },
+        false,
+    );
+    for (given, want) in [
+        ("12.345", json!(12.35)),
+        ("-12.345", json!(-12.35)),
+        ("3", json!(3)),
+        ("2.999", json!(3)),
+        ("1,5", json!(1.5)),
+    ] {
+        assert_eq!(cast_cell(&money, &json!(given)).value, want, "{given}");
+    }
+    let whole = field(
+        "n",
+        FieldType::Number {
+            decimal_places: Some(0),
+        },
+        false,
+    );
+    assert_eq!(cast_cell(&whole, &json!(2.5)).value, json!(3));
+    let free = field("x", FieldType::Number { decimal_places: None }, false);
+    assert_eq!(cast_cell(&free, &json!("12.345")).value, json!(12.345));
+}
+
+#[test]
+fn a_long_value_is_quoted_short_in_its_message() {
+    let cell = cast(FieldType::Boolean, json!("x".repeat(100_000) + "y"));
+    let message = &cell.messages[0].message;
+    assert!(message.chars().count() < 300, "{}", message.len());
+    assert!(message.ends_with("use yes/no, true/false or 1/0"), "{message}");
+    assert_eq!(
+        cell.value,
+        json!("x".repeat(100_000) + "y"),
+        "the value stays whole"
+    );
+}

@@ -90,7 +90,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// [`Json`] for a body that may be absent (the Flatfile client's bodyless POSTs, with no
-/// content type): `T::default()` then.
+/// content type): `T::default()` then. A body is read as JSON whatever its content type.
 pub struct OptionalJson<T>(pub T);
 
 impl<T> OptionalJson<T> {
@@ -107,15 +107,8 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let headers = req.headers();
-            let length = headers.get("content-length").and_then(|v| v.to_str().ok());
-            let bodyless = !headers.contains_key("content-type")
-                && !headers.contains_key("transfer-encoding")
-                && length.is_none_or(|n| n.trim() == "0");
-            if bodyless {
-                return Ok(OptionalJson(T::default()));
-            }
-            let body = read_json_body(&req, payload).await?;
+            // Any content type: these calls took a body read as JSON whatever it said.
+            let body = super::api::read_body(&req, payload).await?;
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJson(T::default()));
             }

@@ -193,6 +193,8 @@ async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
     );
     let first = [("field", "name"), ("value", "Eve"), ("version", &first_tab)];
     assert_eq!(save(&app.client, &app, &csrf, &cell, &first).await.0, 200);
+    // The same save sent again (a double Enter, a retry) loses nothing: taken.
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &first).await.0, 200);
     let second = [("field", "name"), ("value", "Fay"), ("version", &second_tab)];
     let (status, toast) = save(&app.client, &app, &csrf, &cell, &second).await;
     assert_eq!(status, 409, "{toast}");

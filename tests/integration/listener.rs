@@ -183,6 +183,20 @@ async fn the_poll_mode_runs_the_same_job_handler(db: Db) {
     let (listener, _) = start_node("poll.mjs", &env, "polling ");
     let (wb, _) = workbook_with_records(&app).await;
     export_job_completes(&app, &wb, &listener).await;
+    // `event.secrets()` reads the environment's secret (it names the event's actor too).
+    let (status, body) = app
+        .post_json("/secrets", &json!({"name": "CRM_NAME", "value": "Acme CRM"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "export-crm", "source": wb, "trigger": "immediate"}),
+        )
+        .await;
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    let message = done["outcome"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("to Acme CRM;"), "{done}\n{}", listener.output());
 }
 
 /// serve.mjs runs only what Wharf signed: a forged delivery is answered 401 and does nothing.

@@ -1,6 +1,6 @@
 //! Numbers written with decimal commas and booleans in other languages, as European exports
-//! write them: `1,5` is one and a half anywhere; `1,234` reads as the rest of its batch
-//! shows (an insert's, an import's), English when nothing says otherwise.
+//! write them: `1,5` is one and a half anywhere; `1,234` always reads the English way, with
+//! a warning where the rest of its batch (an insert's, an import's) writes decimal commas.
 
 use crate::helpers::*;
 use crate::on_both;
@@ -23,7 +23,8 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
         json!({"email": {"value": format!("p{n}@x.io")}, "age": {"value": age},
                "subscribed": {"value": subscribed}})
     };
-    // A German batch: `1,5` says the commas are decimal, so `1,234` is 1.234 and `2.500` 2500.
+    // A German batch: `1,5` says the commas are decimal, so `1,234` and `2.500` are read
+    // the English way with a warning saying how else they read.
     let german = json!([
         row(1, "1,5", "ja"),
         row(2, "1,234", "nein"),
@@ -44,12 +45,35 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
         values(&app, &contacts, "age").await,
         vec![
             json!(1.5),
-            json!(1.234),
-            json!(2500),
+            json!(1234),
+            json!(2.5),
             json!(1234.56),
             json!(1234),
             json!(2.5)
         ]
+    );
+    let (_, got) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let warned: Vec<String> = got["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["values"]["age"]["messages"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        warned[1].contains("1,234 was read as 1234") && warned[1].contains("if it is 1.234"),
+        "{warned:?}"
+    );
+    assert!(warned[2].contains("if it is 2500, write 2500"), "{warned:?}");
+    let none = String::new();
+    assert_eq!(
+        (&warned[0], &warned[3], &warned[4]),
+        (&none, &none, &none),
+        "English batch: no word"
     );
     assert_eq!(
         values(&app, &contacts, "subscribed").await,

@@ -52,6 +52,7 @@ fn open_to_all(method: &str, path: &str) -> bool {
         ("GET" | "HEAD", "/health")
             | ("GET", "/v1/health")
             | ("GET", "/sign-in")
+            | ("GET", "/guest/signed-out")
             | ("GET", "/setup")
             | ("GET", "/assets/htmx.min.js")
             | ("GET", "/assets/sse.min.js")
@@ -429,7 +430,7 @@ async fn sweep(
         let unreadable = (sent.is_none() || as_missing) && matches!(status, 400 | 422);
         let refused = matches!(status, 401 | 403 | 404 | 405 | 410)
             || unreadable
-            || (status == 303 && (location == "/sign-in" || home));
+            || (status == 303 && (location == "/sign-in" || location == "/guest/signed-out" || home));
         // What the caller sent itself may come back in a message: that shows it nothing.
         let echoed = |secret: &str| sent.as_ref().is_some_and(|b| b.to_string().contains(secret));
         let leaked: Vec<&str> = other

@@ -443,8 +443,12 @@ async fn only_secret_keys_manage_webhooks_and_urls_are_checked(db: Db) {
     let (status, body) = app.post_json("/webhooks", &quiet).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["topics"], json!([]), "{body}");
-    app.delete(&format!("/webhooks/{}", body["data"]["id"].as_str().unwrap()))
+    let quiet_id = body["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .patch_json(&format!("/webhooks/{quiet_id}"), &json!({"slug": ""}))
         .await;
+    assert_eq!(status, 422, "its slug stays while it hears nothing: {body}");
+    app.delete(&format!("/webhooks/{quiet_id}")).await;
     let (status, _) = app
         .patch_json(&format!("/webhooks/{id}"), &json!({"url": "gopher://x"}))
         .await;

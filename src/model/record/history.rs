@@ -148,30 +148,6 @@ pub fn retire_field(conn: &mut AnyConnection, sheet: &SheetId, key: &str) -> Que
     .execute(conn)
 }
 
-/// The id of a sheet's newest change (0: none yet): a mark that [`changed_after`] reads.
-pub fn last_change_id(conn: &mut AnyConnection, sheet: &SheetId) -> QueryResult<i64> {
-    record_changes::table
-        .filter(record_changes::sheet_id.eq(sheet))
-        .select(diesel::dsl::max(record_changes::id))
-        .first::<Option<i64>>(conn)
-        .map(Option::unwrap_or_default)
-}
-
-/// The records of a sheet changed after change `mark`.
-pub fn changed_after(
-    conn: &mut AnyConnection,
-    sheet: &SheetId,
-    mark: i64,
-) -> QueryResult<std::collections::HashSet<i64>> {
-    let ids: Vec<i64> = record_changes::table
-        .filter(record_changes::sheet_id.eq(sheet))
-        .filter(record_changes::id.gt(mark))
-        .select(record_changes::record_id)
-        .distinct()
-        .load(conn)?;
-    Ok(ids.into_iter().collect())
-}
-
 /// A sheet's changes in order, after change `after_id` and/or at or after `since`.
 pub fn of_sheet(
     conn: &mut AnyConnection,

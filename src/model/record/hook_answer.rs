@@ -10,7 +10,7 @@ use crate::ids::CommitId;
 use crate::model::commit;
 use crate::model::sheet::SheetContext;
 use crate::model::ModelResult;
-use crate::validate::display;
+use crate::validate::{cast_cell, display};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -104,7 +104,7 @@ fn without_cells_changed_since(
             .filter(|(field, sent)| {
                 base.get(&(id, field.to_string())).is_some_and(|old| {
                     let old = serde_json::from_str(old).unwrap_or(serde_json::Value::Null);
-                    display(&old) == display(sent)
+                    same_cell(ctx, field, &old, sent)
                 })
             })
             .map(|(field, _)| field.clone())
@@ -115,4 +115,17 @@ fn without_cells_changed_since(
         }
     }
     Ok(updates)
+}
+
+/// Whether two values are one cell's value: compared as the field reads them (the
+/// history keeps what was typed, `1,5` or ` padded `; a hook sends back 1.5 or `padded`).
+fn same_cell(ctx: &SheetContext, key: &str, a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match ctx.config.field_index(key) {
+        Some(i) => {
+            let field = &ctx.config.fields[i];
+            let (a, b) = (cast_cell(field, a).value, cast_cell(field, b).value);
+            a == b || display(&a) == display(&b)
+        }
+        None => display(a) == display(b),
+    }
 }

@@ -425,7 +425,11 @@ pub(crate) fn cancel_info(j: &Job, given: Option<String>) -> ModelResult<Option<
         true => "Canceled: taking back what it had written",
         false => "Canceled",
     };
-    Ok(Some(given.unwrap_or_else(|| said.to_string())))
+    Ok(Some(
+        given
+            .filter(|g| !g.trim().is_empty())
+            .unwrap_or_else(|| said.to_string()),
+    ))
 }
 
 /// Fields of Flatfile's `JobConfig` Wharf does not keep, refused when given (on create and
@@ -506,4 +510,20 @@ pub fn refuse_oversized(info: Option<&str>, parts: &[(&str, Option<&Value>)]) ->
         }
     }
     Ok(())
+}
+
+/// A job's progress as given: Flatfile's handlers pass computed percentages through
+/// (`50.5`), kept as the whole percent.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(transparent)]
+pub struct Percent(f64);
+
+impl Percent {
+    pub fn whole(self) -> i32 {
+        if self.0.is_finite() {
+            self.0.round().clamp(0.0, 100.0) as i32
+        } else {
+            0
+        }
+    }
 }

@@ -3,8 +3,8 @@
 
 use super::job_starts::{
     cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
-    iso_time, map_config_change, object_or_empty, one_of, refuse_oversized, source_space, Start, Unkept,
-    MODES, TRIGGERS, TYPES,
+    iso_time, map_config_change, object_or_empty, one_of, refuse_oversized, source_space, Percent, Start,
+    Unkept, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -69,22 +69,6 @@ pub async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Resul
     match found {
         Some((j, spaces)) if spaces.iter().all(|s| caller.reaches_object_of(s.as_ref())) => Ok(j),
         _ => Err(AppError::NotFound("job")),
-    }
-}
-
-/// A job's progress as given: Flatfile's handlers pass computed percentages through
-/// (`50.5`), kept as the whole percent.
-#[derive(Deserialize, Clone, Copy)]
-#[serde(transparent)]
-pub struct Percent(f64);
-
-impl Percent {
-    fn whole(self) -> i32 {
-        if self.0.is_finite() {
-            self.0.round().clamp(0.0, 100.0) as i32
-        } else {
-            0
-        }
     }
 }
 
@@ -319,7 +303,13 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     b.unkept.refuse()?;
-    if b.outcome_acknowledged_at.as_ref().is_some_and(|v| !v.is_null()) {
+    if let Some(at) = b.outcome_acknowledged_at.as_ref().filter(|v| !v.is_null()) {
+        if !at.is_string() {
+            return Err(AppError::invalid(
+                "outcomeAcknowledgedAt",
+                "outcomeAcknowledgedAt is a date and time",
+            ));
+        }
         let alone = b.config.is_none() && b.status.is_none() && b.progress.is_none();
         if !(alone && b.info.is_none() && b.metadata.is_none() && b.estimated_completion_at.is_none()) {
             return Err(AppError::invalid(

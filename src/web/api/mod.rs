@@ -143,7 +143,7 @@ pub const JSON_LIMIT: usize = 64 * 1024 * 1024;
 /// content type, a body that is too large, or one holding a NUL character.
 pub async fn read_json_body<S>(
     req: &actix_web::HttpRequest,
-    mut payload: S,
+    payload: S,
 ) -> Result<actix_web::web::BytesMut, AppError>
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
@@ -168,6 +168,18 @@ where
             "send JSON with `Content-Type: application/json`",
         ));
     }
+    read_body(req, payload).await
+}
+
+/// A request body up to [`JSON_LIMIT`], whatever its content type (gunzipped when sent so),
+/// refused when it holds a NUL character.
+pub async fn read_body<S>(
+    req: &actix_web::HttpRequest,
+    mut payload: S,
+) -> Result<actix_web::web::BytesMut, AppError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let too_large = || {
         AppError::PayloadTooLarge(format!(
             "the body is over the limit of {JSON_LIMIT} bytes; send records in smaller batches"

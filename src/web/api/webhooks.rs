@@ -92,7 +92,12 @@ pub(crate) fn checked_url(text: &str, allow_private: bool) -> Result<String, App
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::from(ip)),
         Some(url::Host::Ipv6(ip)) => Some(ip.into()),
-        Some(url::Host::Domain(d)) if d == "localhost" || d.ends_with(".localhost") => Some(loopback),
+        Some(url::Host::Domain(d))
+            if matches!(d.trim_end_matches('.'), "localhost")
+                || d.trim_end_matches('.').ends_with(".localhost") =>
+        {
+            Some(loopback)
+        }
         _ => None,
     };
     if let Some(reason) = ip.and_then(|ip| webhook_address::refusal(ip, allow_private)) {
@@ -137,6 +142,14 @@ pub(crate) fn refuse_taken_slug(
 
 pub(crate) fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
     webhook::check_topics(topics).map_err(|m| AppError::invalid("topics", m))
+}
+
+/// Whether a webhook has a slug after an update giving `given` (`""` takes it away).
+fn slug_after(w: &Webhook, given: Option<&str>) -> bool {
+    match given {
+        Some(given) => !given.trim().is_empty(),
+        None => w.slug.is_some(),
+    }
 }
 
 /// [`checked_topics`]; a webhook with a slug (a Submit's receiver) may hear no event.
@@ -245,11 +258,14 @@ pub async fn update(
             .transpose()?,
         topics: match body.topics {
             Some(t) => {
-                let has_slug = match &body.slug {
-                    Some(given) => !given.trim().is_empty(),
-                    None => w.slug.is_some(),
-                };
-                Some(json!(checked_topics_of(Some(t), has_slug)?).to_string())
+                Some(json!(checked_topics_of(Some(t), slug_after(&w, body.slug.as_deref()))?).to_string())
+            }
+            // A slug taken away from a webhook that hears no event leaves it hearing nothing.
+            None if !slug_after(&w, body.slug.as_deref()) && w.topics == "[]" => {
+                return Err(AppError::invalid(
+                    "slug",
+                    "this webhook hears no event; give it topics when taking its slug away",
+                ))
             }
             None => None,
         },

@@ -443,8 +443,9 @@ struct DeleteConfirm {
     /// was confirmed, not records another person added or changed into the view meanwhile.
     expected: u64,
     upto: i64,
-    /// The sheet's last change then: records changed since are left (see `jobs::delete`).
-    changes_upto: i64,
+    /// A digest of the records counted: the delete deletes them or nothing (see
+    /// `jobs::delete::selection_digest`).
+    selection: String,
     view: ViewForm,
 }
 
@@ -458,14 +459,17 @@ pub async fn delete_confirm(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &viewer, &path).await?;
     let q = view.query(&ctx)?;
-    let (seq, sid) = (ctx.sheet.seq, ctx.sheet.id.clone());
-    let (n, upto, changes_upto) = state
+    let seq = ctx.sheet.seq;
+    let (n, upto, selection) = state
         .db(move |conn| {
             crate::db::read_snapshot(conn, |conn| {
-                let n = cells::count_selected(conn, seq, &q)? as u64;
+                let ids = cells::selected_ids(conn, seq, &q, None, None)?;
                 let upto = crate::model::record::last_id(conn, seq)?;
-                let changes = crate::model::record::history::last_change_id(conn, &sid)?;
-                Ok::<_, ModelError>((n, upto, changes))
+                Ok::<_, ModelError>((
+                    ids.len() as u64,
+                    upto,
+                    crate::jobs::delete::selection_digest(&ids),
+                ))
             })
         })
         .await?;
@@ -475,7 +479,7 @@ pub async fn delete_confirm(
         count: thousands(n),
         expected: n,
         upto,
-        changes_upto,
+        selection,
         view: view.into_inner(),
     })
 }
@@ -488,7 +492,7 @@ pub struct DeleteForm {
     /// What the confirmation counted, and the last record id then (see `DeleteConfirm`).
     expected: Option<u64>,
     upto: Option<i64>,
-    changes_upto: Option<i64>,
+    selection: Option<String>,
     #[serde(flatten)]
     view: ViewForm,
 }
@@ -507,8 +511,16 @@ pub async fn delete(
     // Read now, so a mistake is told here rather than by a failed job.
     let q = form.view.query(&ctx)?;
     let seq = ctx.sheet.seq;
-    let now = state
-        .db(move |conn| Ok::<_, ModelError>(cells::count_selected(conn, seq, &q)? as u64))
+    let upto = form.upto;
+    let (now, digest) = state
+        .db(move |conn| {
+            let mut ids = cells::selected_ids(conn, seq, &q, None, None)?;
+            // Counted whole (a record added since is a change of the view); the digest is
+            // of those the confirmation could count.
+            let now = ids.len() as u64;
+            ids.retain(|id| upto.is_none_or(|u| *id <= u));
+            Ok::<_, ModelError>((now, crate::jobs::delete::selection_digest(&ids)))
+        })
         .await?;
     if let Some(expected) = form.expected.filter(|e| *e != now) {
         return Err(AppError::Conflict(format!(
@@ -517,12 +529,17 @@ pub async fn delete(
             thousands(expected)
         )));
     }
+    if form.selection.as_ref().is_some_and(|s| *s != digest) {
+        return Err(AppError::Conflict(
+            "The view shows other records than the ones you confirmed (someone fixed, broke or changed some meanwhile): nothing was deleted. Look at it again before deleting.".into(),
+        ));
+    }
     let mut config = serde_json::json!({"sheet": ctx.sheet.id});
     if let Some(upto) = form.upto {
         config["upto"] = Value::from(upto);
     }
-    if let Some(mark) = form.changes_upto {
-        config["changesUpto"] = Value::from(mark);
+    if let Some(selection) = &form.selection {
+        config["selection"] = Value::from(selection.clone());
     }
     for (k, v) in form.view.params() {
         if k == "ids" {

@@ -275,7 +275,14 @@ async fn save_cell(
             crate::db::write_tx(conn, |conn| {
                 if let Some(base) = base {
                     sheet::lock_for_write(conn, &ctx.write_set())?;
-                    refuse_stale(conn, &ctx, rid, &field, &label, base, &actor)?;
+                    refuse_stale(
+                        conn,
+                        &ctx,
+                        rid,
+                        (&field, &label, &update.values[&field]),
+                        base,
+                        &actor,
+                    )?;
                 }
                 // A cell the sheet's listener locked is not a person's to change.
                 record::config::refuse_locked(conn, ctx.sheet.seq, std::slice::from_ref(&update))?;
@@ -296,14 +303,17 @@ fn refuse_stale(
     conn: &mut crate::db::AnyConnection,
     ctx: &SheetContext,
     rid: RecordId,
-    field: &str,
-    label: &str,
+    (field, label, value): (&str, &str, &Value),
     base: i64,
     actor: &str,
 ) -> Result<(), crate::model::ModelError> {
     let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base)? else {
         return Ok(());
     };
+    // The cell holds what this save puts there (the same save sent twice): nothing to lose.
+    if crate::validate::display(&change.new_value()) == crate::validate::display(value) {
+        return Ok(());
+    }
     let who = match change.actor == actor {
         true => "you (in another tab or window)".to_string(),
         false => history::actor_name(conn, &change.actor, actor)?,
