@@ -232,7 +232,6 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     } else {
         format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
     };
-
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
 }
 

@@ -165,7 +165,8 @@ pub struct Applied {
 
 /// Puts the rejections' messages (source `submit`) on the records of the submission's
 /// sheets, one commit per sheet; records that did not go and records deleted meanwhile
-/// are skipped, and a message on a field the sheet does not have goes on its first field. With `deleteSubmitted`, the submitted
+/// are skipped, and a message on a field the sheet does not have goes on its first field.
+/// With `deleteSubmitted`, the submitted
 /// records that were not rejected and did not change since they went are deleted.
 pub fn apply_rejections(
     conn: &mut AnyConnection,

@@ -80,12 +80,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let payload = payload.take();
-        Box::pin(async move {
-            let body = read_json_body(&req, payload).await?;
-            serde_json::from_slice(&body)
-                .map(Json)
-                .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
-        })
+        Box::pin(async move { parse_json(&read_json_body(&req, payload).await?).map(Json) })
     }
 }
 
@@ -109,14 +104,17 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
         Box::pin(async move {
             // Any content type: these calls took a body read as JSON whatever it said.
             let body = super::api::read_body(&req, payload).await?;
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJson(T::default()));
+            match body.iter().all(u8::is_ascii_whitespace) {
+                true => Ok(OptionalJson(T::default())),
+                false => parse_json(&body).map(OptionalJson),
             }
-            serde_json::from_slice(&body)
-                .map(OptionalJson)
-                .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
         })
     }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
 }
 
 /// A page's form body (URL-encoded) up to [`FORM_LIMIT`], free of NUL characters.

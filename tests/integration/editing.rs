@@ -169,22 +169,29 @@ async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
     assert_eq!(later["data"], json!([]));
 }
 
-/// One person's two tabs: a save on the version the second tab opened with does not
-/// overwrite what the first tab saved since.
-async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
+/// A contacts sheet with one record named `name`, and Ada, an admin, signed in: the app,
+/// the sheet, the record and Ada's CSRF token.
+async fn ada_and_one_record(db: Db, name: &str) -> (TestApp, String, String, String) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
     let (_, inserted) = app
         .post_json(
             &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "a@x.io", "name": "Ann"}]),
+            &json!([{"email": "a@x.io", "name": name}]),
         )
         .await;
     let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
     let csrf = app.csrf("/spaces").await;
+    (app, sheet, rid, csrf)
+}
+
+/// One person's two tabs: a save on the version the second tab opened with does not
+/// overwrite what the first tab saved since.
+async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
+    let (app, sheet, rid, csrf) = ada_and_one_record(db, "Ann").await;
     let edit = format!("/grid/{sheet}/records/{rid}/edit?field=name");
     let cell = format!("/grid/{sheet}/records/{rid}");
     let (first_tab, second_tab) = (
@@ -213,19 +220,7 @@ async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
 /// A change to a field removed since is history only: its undo is refused, and a later
 /// field given the same key never receives the removed field's old value.
 async fn a_removed_fields_change_is_not_undone(db: Db) {
-    let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (_, inserted) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "a@x.io", "name": "orig"}]),
-        )
-        .await;
-    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
-    app.make_user("ada@example.com", true);
-    app.sign_in("ada@example.com", PASSWORD).await;
-    let csrf = app.csrf("/spaces").await;
+    let (app, sheet, rid, csrf) = ada_and_one_record(db, "orig").await;
     let cell = format!("/grid/{sheet}/records/{rid}");
     let edit = [("field", "name"), ("value", "A3")];
     assert_eq!(save(&app.client, &app, &csrf, &cell, &edit).await.0, 200);

@@ -7,7 +7,7 @@ use crate::smtp::SmtpSink;
 use serde_json::{json, Value};
 
 /// The `/guest-links/...` path in a mail's text.
-fn link_path(body: &str) -> String {
+pub(crate) fn link_path(body: &str) -> String {
     let start = body.find("/guest-links/").expect("a link in the mail");
     body[start..].split_whitespace().next().expect("link").to_string()
 }
@@ -41,7 +41,7 @@ async fn one_record(app: &TestApp, sheet: &str, email: &str) -> String {
     inserted["data"]["records"][0]["id"].as_str().unwrap().to_string()
 }
 
-async fn status_of(client: &reqwest::Client, url: String) -> u16 {
+pub(crate) async fn status_of(client: &reqwest::Client, url: String) -> u16 {
     client.get(url).send().await.unwrap().status().as_u16()
 }
 
@@ -499,115 +499,9 @@ async fn a_guest_token_reaches_only_its_spaces_through_the_api(db: Db) {
     assert_eq!(get(format!("/spaces/{sa}")).await.0, 401);
 }
 
-async fn a_mail_server_that_is_down_fails_the_invitation_clearly_and_it_is_retried(db: Db) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = spawn_app_with(db, move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        s.mail_retry_seconds = 1;
-    })
-    .await;
-    app.make_user("admin@example.com", true);
-    app.sign_in("admin@example.com", PASSWORD).await;
-    let space = app.space_from_blueprint().await;
-    let sid = space["id"].as_str().unwrap();
-    let (_, created) = app
-        .post_json(
-            "/guests",
-            &json!([{"environmentId": app.env_id.as_str(), "email": "g@x.io", "name": "G", "spaces": [{"id": sid}]}]),
-        )
-        .await;
-    let gid = created["data"][0]["id"].as_str().unwrap();
-    let (status, body) = app
-        .post_json("/invitations", &json!([{"guestId": gid, "spaceId": sid}]))
-        .await;
-    assert_eq!(status, 502, "{body}");
-    let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(
-        message.contains(&format!("127.0.0.1:{port}"))
-            && message.contains("Nothing was sent yet")
-            && message.contains("tries again"),
-        "{message}"
-    );
-    assert!(
-        !wharf::mail::outbox::dir(&app.data_dir).exists(),
-        "no silent fallback"
-    );
-    // A team member invited meanwhile waits too.
-    let csrf = app.csrf("/people").await;
-    let resp = app
-        .client
-        .post(app.url("/people"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", "bob@example.com"),
-            ("role", "member"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let people = resp.text().await.unwrap();
-    assert!(
-        people.contains("bob@example.com was added, but the invitation was not sent")
-            && people.contains("tries again"),
-        "{people}"
-    );
-    let tab = app.page(&format!("/spaces/{sid}?tab=guests")).await;
-    assert!(
-        tab.contains("Mail waiting: tried"),
-        "the Guests tab shows it waiting: {tab}"
-    );
-    let people = app.page("/people").await;
-    assert!(people.contains("Mail waiting: tried"), "{people}");
-    assert!(
-        people.contains("Send a new link"),
-        "the person waiting for mail can be sent a new link: {people}"
-    );
-
-    // The server comes up: both invitations go, each with a link that works.
-    let sink = crate::smtp::SmtpSink::start_on(port);
-    let limit = std::time::Duration::from_secs(30);
-    let first = sink.wait_within(1, limit).await;
-    let second = sink.wait_within(2, limit).await;
-    let (guest_mail, member_mail) = if first.to.contains("g@x.io") {
-        (first, second)
-    } else {
-        (second, first)
-    };
-    assert!(member_mail.to.contains("bob@example.com"), "{}", member_mail.to);
-    assert!(member_mail.body.contains("/invites/"), "{}", member_mail.body);
-    let guest = new_client();
-    let opened = open_link(&guest, &app.url(&link_path(&guest_mail.body)), &[]).await;
-    assert_eq!(opened.status().as_u16(), 303, "the retried link opens the space");
-    assert_eq!(
-        status_of(&guest, app.url(&format!("/guest/spaces/{sid}"))).await,
-        200
-    );
-    let mut waiting = 1;
-    for _ in 0..100 {
-        let mut conn = app.pool.get().unwrap();
-        waiting = wharf::model::mail_retry::all(&mut conn).unwrap().len();
-        if waiting == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(waiting, 0, "nothing waits once sent");
-    assert!(!app
-        .page(&format!("/spaces/{sid}?tab=guests"))
-        .await
-        .contains("Mail waiting"));
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    assert_eq!(sink.messages().len(), 2, "each invitation went once");
-}
-
 on_both!(
     the_api_speaks_flatfiles_guest_shapes,
     an_invited_guest_opens_its_space_once_and_nothing_else,
     expired_replaced_and_unknown_links_get_their_pages,
     a_guest_token_reaches_only_its_spaces_through_the_api,
-    a_mail_server_that_is_down_fails_the_invitation_clearly_and_it_is_retried,
 );

@@ -92,12 +92,7 @@ pub(crate) fn checked_url(text: &str, allow_private: bool) -> Result<String, App
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::from(ip)),
         Some(url::Host::Ipv6(ip)) => Some(ip.into()),
-        Some(url::Host::Domain(d))
-            if matches!(d.trim_end_matches('.'), "localhost")
-                || d.trim_end_matches('.').ends_with(".localhost") =>
-        {
-            Some(loopback)
-        }
+        Some(url::Host::Domain(d)) if is_localhost(d.trim_end_matches('.')) => Some(loopback),
         _ => None,
     };
     if let Some(reason) = ip.and_then(|ip| webhook_address::refusal(ip, allow_private)) {
@@ -142,6 +137,11 @@ pub(crate) fn refuse_taken_slug(
 
 pub(crate) fn checked_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, AppError> {
     webhook::check_topics(topics).map_err(|m| AppError::invalid("topics", m))
+}
+
+/// `localhost` and its subdomains, which resolve to this machine.
+fn is_localhost(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 /// Whether a webhook has a slug after an update giving `given` (`""` takes it away).
