@@ -56,11 +56,18 @@ pub fn target(
     {
         return Err("config.upto must be a whole number, the last record id to touch".into());
     }
+    let digest = |v: &Value| {
+        v.as_str()
+            .is_some_and(|d| d.len() == 32 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
     if config
         .get("selection")
-        .is_some_and(|v| !v.is_null() && !v.is_string())
+        .is_some_and(|v| !v.is_null() && !digest(v))
     {
-        return Err("config.selection must be the digest a confirmation gave, as text".into());
+        return Err(
+            "config.selection must be the digest of the records a confirmation counted (32 hexadecimal characters, as the grid's delete sends it); leave it out to delete what the selection picks when the job runs"
+                .into(),
+        );
     }
     let q = selection::parse(&ctx.config, &params)
         .map_err(|m| format!("config.{}: {}", m.key, m.message))?
@@ -204,7 +211,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         .into_iter()
         .filter(|id| upto.is_none_or(|c| *id <= c))
         .collect();
-    refuse_changed_view(job, &config, &selected)?;
+    let (selected, left_out) = confirmed_part(conn, job, &config, upto, selected)?;
     let ids: Vec<RecordId> = selected
         .into_iter()
         .filter(|id| !kept.contains(id))
@@ -224,7 +231,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         super::say_after_end(cx, conn, job, &words);
     }
     ran?;
-    let message = if job.crashes > 0 {
+    let mut message = if job.crashes > 0 {
         format!(
             "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
             ctx.sheet.name
@@ -232,6 +239,11 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     } else {
         format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
     };
+    if left_out > 0 {
+        message.push_str(&format!(
+            "; {left_out} record(s) the view came to show after the delete was confirmed were kept"
+        ));
+    }
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
 }
 
@@ -246,20 +258,114 @@ pub fn selection_digest(ids: &[i64]) -> String {
     hex::encode(&hash.finalize()[..16])
 }
 
-/// The grid's delete deletes nothing when the view no longer selects the records its
-/// confirmation counted (`config.selection`): one fixed and another broken keep the count,
-/// and the broken one was never shown. A resumed run (after a crash) deleted some already,
-/// so it goes on with what is left.
-fn refuse_changed_view(job: &Job, config: &Value, selected: &[i64]) -> Result<(), JobError> {
+/// The records a grid's delete may delete (`config.selection`, a digest of the ids its
+/// confirmation counted), and how many of the view's it leaves out. A first run deletes
+/// nothing when the view no longer selects exactly the counted records (one fixed and
+/// another broken keep the count, and the broken one was never shown); once they match, the
+/// counted ids are kept in the checkpoint before anything is deleted, so a run resumed
+/// after a crash deletes only counted records still shown, never one that came into the
+/// view while the server was down.
+fn confirmed_part(
+    conn: &mut AnyConnection,
+    job: &Job,
+    config: &Value,
+    upto: Option<i64>,
+    selected: Vec<i64>,
+) -> Result<(Vec<i64>, usize), JobError> {
     let Some(counted) = config.get("selection").and_then(Value::as_str) else {
-        return Ok(());
+        return Ok((selected, 0));
     };
-    if job.crashes > 0 || job.progress > 0 || selection_digest(selected) == counted {
-        return Ok(());
+    if let Some(confirmed) = confirmed_of(job) {
+        let (kept, new): (Vec<i64>, Vec<i64>) = selected.into_iter().partition(|id| confirmed.contains(*id));
+        return Ok((kept, new.len()));
     }
-    Err(JobError::Failed(
-        "The records this view shows changed after the delete was confirmed (someone fixed, broke or changed some); nothing was deleted. Look at the view again and delete from there.".into(),
-    ))
+    if selection_digest(&selected) != counted {
+        return Err(JobError::Failed(
+            "The records this view shows changed after the delete was confirmed (someone fixed, broke, deleted or changed some); nothing was deleted. Look at the view again and delete from there.".into(),
+        ));
+    }
+    let checkpoint = confirmed_checkpoint(upto, &selected);
+    super::take_back::set_checkpoint(conn, job, Some(checkpoint))?;
+    Ok((selected, 0))
+}
+
+/// The checkpoint of a delete whose run found the records its confirmation counted.
+pub fn confirmed_checkpoint(upto: Option<i64>, ids: &[i64]) -> String {
+    json!({"upto": upto, "confirmed": IdRanges::of(ids).to_string()}).to_string()
+}
+
+/// The ids a run of this job confirmed (see `confirmed_part`), if one did.
+fn confirmed_of(job: &Job) -> Option<IdRanges> {
+    let checkpoint: Value = serde_json::from_str(job.checkpoint.as_deref()?).ok()?;
+    IdRanges::parse(checkpoint["confirmed"].as_str()?)
+}
+
+/// Record ids, sorted, as ranges written `1-5,7,9-12`: a view's errors are mostly runs of
+/// ids, so a million of them take little room in a checkpoint.
+#[derive(Debug, PartialEq)]
+pub struct IdRanges(Vec<(i64, i64)>);
+
+impl IdRanges {
+    pub fn of(ids: &[i64]) -> Self {
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for id in sorted {
+            match ranges.last_mut() {
+                Some((_, end)) if id <= *end + 1 => *end = (*end).max(id),
+                _ => ranges.push((id, id)),
+            }
+        }
+        Self(ranges)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let ranges = text
+            .split(',')
+            .filter(|part| !part.is_empty())
+            .map(|part| match part.split_once('-') {
+                Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                None => part.parse().ok().map(|id| (id, id)),
+            })
+            .collect::<Option<Vec<(i64, i64)>>>()?;
+        Some(Self(ranges))
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        let at = self.0.partition_point(|(_, end)| *end < id);
+        self.0.get(at).is_some_and(|(start, _)| *start <= id)
+    }
+}
+
+impl std::fmt::Display for IdRanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (start, end)) in self.0.iter().enumerate() {
+            let comma = if i > 0 { "," } else { "" };
+            match start == end {
+                true => write!(f, "{comma}{start}")?,
+                false => write!(f, "{comma}{start}-{end}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdRanges;
+
+    #[test]
+    fn id_ranges_keep_exactly_their_ids() {
+        let ids = [9, 1, 2, 3, 7, 12, 10, 11, 3];
+        let ranges = IdRanges::of(&ids);
+        assert_eq!(ranges.to_string(), "1-3,7,9-12");
+        assert_eq!(IdRanges::parse(&ranges.to_string()), Some(ranges));
+        let back = IdRanges::parse("1-3,7,9-12").unwrap();
+        let inside: Vec<i64> = (0..14).filter(|id| back.contains(*id)).collect();
+        assert_eq!(inside, vec![1, 2, 3, 7, 9, 10, 11, 12]);
+        assert_eq!(IdRanges::parse("1-x"), None);
+        assert!(!IdRanges::parse("").unwrap().contains(1));
+    }
 }
 
 /// Deletes `ids` a batch at a time, counting into `deleted` as each commits.

@@ -222,7 +222,12 @@ async fn a_running_job_is_held_from_every_connection(db: Db) {
     use wharf::ids::JobId;
     use wharf::model::job_queue::{hold, is_held, let_go};
     let app = spawn_app(db).await;
-    let id = JobId::parse("us_jb_heldtest").unwrap();
+    // One id per backend: both variants run in this one process, whose list of held jobs
+    // they share (one id for both had the other variant see it held).
+    let id = match db {
+        Db::Sqlite => JobId::parse("us_jb_heldsqlite").unwrap(),
+        Db::Postgres => JobId::parse("us_jb_heldpostgres").unwrap(),
+    };
     let mut worker = app.pool.get().unwrap();
     let mut other = app.pool.get().unwrap();
     assert!(!is_held(&mut other, &id).unwrap());
