@@ -103,6 +103,19 @@ fn shortened(problem: String) -> String {
     format!("{head}…{tail}")
 }
 
+/// A value as text for a message quoting it: a long one (a megabyte cell) is cut to its
+/// start and end, since every page showing the cell carries its messages.
+pub fn quoted(value: &Value) -> String {
+    let text = display(value);
+    let n = text.chars().count();
+    if n <= 200 {
+        return text;
+    }
+    let head: String = text.chars().take(120).collect();
+    let tail: String = text.chars().skip(n - 40).collect();
+    format!("{head}…{tail} ({n} characters)")
+}
+
 /// A value as text, the way a person typed it.
 pub fn display(value: &Value) -> String {
     match value {
@@ -213,12 +226,34 @@ fn rounded(n: Value, places: Option<u32>) -> Value {
     if !number.is_f64() {
         return n;
     }
-    let Some(text) = round_decimal(&number.to_string(), places as usize) else {
+    let Some(text) = round_decimal(&positional(&number.to_string()), places as usize) else {
         return n;
     };
     match text.parse::<f64>().ok().and_then(Number::from_f64) {
         Some(r) => Value::Number(whole(&r).unwrap_or(r)),
         None => n,
+    }
+}
+
+/// A number's text with a negative exponent (`4.9e-6`, as small numbers print) written out
+/// (`0.0000049`), so that it rounds like any other; other text as it is.
+fn positional(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
+        return text.into();
+    };
+    let Some(shift) = exponent.parse::<i64>().ok().filter(|e| (-400..0).contains(e)) else {
+        return text.into();
+    };
+    let (sign, body) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + shift;
+    match usize::try_from(point) {
+        Ok(at) if at > 0 => format!("{sign}{}.{}", &digits[..at], &digits[at..]).into(),
+        _ => format!("{sign}0.{}{digits}", "0".repeat(point.unsigned_abs() as usize)).into(),
     }
 }
 

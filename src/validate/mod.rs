@@ -8,7 +8,7 @@ mod decimal;
 
 use cast::cast_cell_read;
 
-pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number};
+pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number, quoted};
 pub use date_order::{of_values as date_order_of, DateOrder};
 pub use decimal::commas_in as decimal_commas_in;
 
@@ -232,7 +232,7 @@ pub fn reference_message(field: &Field, value: &Value, target_sheet: &str) -> St
     format!(
         "{} \"{}\" matches no record in {}",
         field.display_name(),
-        cast::display(value),
+        cast::quoted(value),
         target_sheet
     )
 }
@@ -242,7 +242,7 @@ pub fn reference_gone_message(field: &Field, value: &Value, target_sheet: &str) 
     format!(
         "{} \"{}\" cannot be looked up: the sheet {} no longer exists",
         field.display_name(),
-        cast::display(value),
+        cast::quoted(value),
         target_sheet
     )
 }

@@ -423,6 +423,13 @@ fn numbers_are_rounded_to_their_decimal_places() {
         ("3", json!(3)),
         ("2.999", json!(3)),
         ("1,5", json!(1.5)),
+        // Small numbers print with an exponent: they round all the same.
+        ("0.0000049", json!(0)),
+        ("-0.0000001", json!(0)),
+        ("0.000006", json!(0)),
+        ("1e-7", json!(0)),
+        ("0.00000000000000005551", json!(0)),
+        ("0.005", json!(0.01)),
     ] {
         assert_eq!(cast_cell(&money, &json!(given)).value, want, "{given}");
     }
@@ -434,8 +441,35 @@ fn numbers_are_rounded_to_their_decimal_places() {
         false,
     );
     assert_eq!(cast_cell(&whole, &json!(2.5)).value, json!(3));
+    assert_eq!(cast_cell(&whole, &json!(6e-7)).value, json!(0));
+    let fine = field(
+        "p",
+        FieldType::Number {
+            decimal_places: Some(7),
+        },
+        false,
+    );
+    assert_eq!(cast_cell(&fine, &json!(4.95e-6)).value, json!(0.0000050));
+    assert_eq!(cast_cell(&fine, &json!(-1.23456789e-3)).value, json!(-0.0012346));
     let free = field("x", FieldType::Number { decimal_places: None }, false);
     assert_eq!(cast_cell(&free, &json!("12.345")).value, json!(12.345));
+}
+
+#[test]
+fn a_long_reference_is_quoted_short_in_its_message() {
+    let owner = field("owner", FieldType::String, false);
+    let value = json!(format!("{}end", "z".repeat(1_000_000)));
+    let message = crate::validate::reference_message(&owner, &value, "People");
+    assert!(message.chars().count() < 300, "{}", message.len());
+    assert!(
+        message.contains("zzz…") && message.contains("zend (1000003 characters)\""),
+        "{message}"
+    );
+    assert!(message.ends_with("matches no record in People"), "{message}");
+    let gone = crate::validate::reference_gone_message(&owner, &value, "People");
+    assert!(gone.chars().count() < 300, "{}", gone.len());
+    let short = crate::validate::reference_message(&owner, &json!("Ada"), "People");
+    assert!(short.contains("\"Ada\""), "{short}");
 }
 
 #[test]

@@ -318,7 +318,7 @@ fn refuse_stale(
         true => "you (in another tab or window)".to_string(),
         false => history::actor_name(conn, &change.actor, actor)?,
     };
-    let now = crate::validate::display(&change.new_value());
+    let now = crate::validate::quoted(&change.new_value());
     Err(crate::model::ModelError::Conflict(format!(
         "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \
          Press Escape to see the current row, then edit it again.",
