@@ -52,18 +52,7 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
             json!(2.5)
         ]
     );
-    let (_, got) = app.get_json(&format!("/sheets/{contacts}/records")).await;
-    let warned: Vec<String> = got["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["values"]["age"]["messages"][0]["message"]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
+    let warned = age_warnings(&app, &contacts).await;
     assert!(
         warned[1].contains("1,234 was read as 1234") && warned[1].contains("if it is 1.234"),
         "{warned:?}"
@@ -93,6 +82,71 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
         .get_json(&format!("/sheets/{contacts}/records?q=age%20eq%201,5"))
         .await;
     assert_eq!(found["data"]["records"].as_array().unwrap().len(), 1, "{found}");
+
+    // A re-check (another cell saved, the whole sheet validated) keeps the warning, as
+    // the cell still holds what it warned of; a new value in the cell drops it.
+    let (_, got) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    let id = |i: usize| got["data"]["records"][i]["id"].clone();
+    let edits = json!([
+        {"id": id(2), "values": {"email": {"value": "p3-edited@x.io"}}},
+        {"id": id(1), "values": {"age": {"value": "7"}}},
+    ]);
+    let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &edits).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(&format!("/sheets/{contacts}/validate"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let after = age_warnings(&app, &contacts).await;
+    assert_eq!(after[2], warned[2], "{after:?}");
+    assert_eq!(after[1], "", "the cell now holds 7: {after:?}");
+    assert_eq!(values(&app, &contacts, "age").await[2], json!(2.5));
 }
 
-on_both!(european_numbers_and_booleans_are_read_as_meant);
+/// The first message of each record's `age` cell ("" for none).
+async fn age_warnings(app: &TestApp, sheet: &str) -> Vec<String> {
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    got["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["values"]["age"]["messages"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+/// A find and replace of `.` by `,` (a German user "converting" a column) writes `1,234`
+/// beside `2,5`: it reads the English way, as everywhere, and the cell says how else it
+/// reads instead of growing a thousandfold without a word.
+async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let rows = json!([{"email": "a@x.io", "age": "1.234"}, {"email": "b@x.io", "age": "2.5"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{contacts}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let replace = json!({"find": ".", "replace": ",", "fieldKey": "age"});
+    let (status, body) = app
+        .put_json(&format!("/sheets/{contacts}/find-replace"), &replace)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        values(&app, &contacts, "age").await,
+        vec![json!(1234), json!(2.5)]
+    );
+    let warned = age_warnings(&app, &contacts).await;
+    assert!(
+        warned[0].contains("1,234 was read as 1234") && warned[0].contains("if it is 1.234"),
+        "{warned:?}"
+    );
+    assert_eq!(warned[1], "", "{warned:?}");
+}
+
+on_both!(
+    european_numbers_and_booleans_are_read_as_meant,
+    a_bulk_change_warns_of_numbers_that_read_two_ways
+);

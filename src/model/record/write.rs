@@ -16,7 +16,7 @@ use crate::model::commit::{self, Hooks};
 use crate::model::event::{self, Context};
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::{check_record, Checked, Message, Source};
+use crate::validate::{check_record, Checked, Message, Reading, Source};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -143,6 +143,43 @@ fn olds_of<'r>(
         .collect()
 }
 
+/// The number fields whose new values in `updates` write decimal commas (`2,5`): there, a
+/// new value that reads two ways (`1,234`, as a find and replace of `.` by `,` makes of
+/// `1.234`) is read the English way with a warning, as an insert's is.
+fn decimal_comma_fields(config: &crate::blueprint::SheetConfig, updates: &[RecordUpdate]) -> Vec<usize> {
+    use crate::blueprint::FieldType;
+    config
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.field_type, FieldType::Number { .. }))
+        .filter(|(_, f)| {
+            crate::validate::decimal_commas_in(updates.iter().filter_map(|u| u.values.get(&f.key)))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// How one update's fields read: decimal commas in the fields of `commas` it gives a value.
+fn readings_of(config: &crate::blueprint::SheetConfig, commas: &[usize], u: &RecordUpdate) -> Vec<Reading> {
+    (0..config.fields.len())
+        .map(
+            |i| match commas.contains(&i) && u.values.contains_key(&config.fields[i].key) {
+                true => Reading::DecimalCommas,
+                false => Reading::Alone,
+            },
+        )
+        .collect()
+}
+
+fn check_record_read(
+    config: &crate::blueprint::SheetConfig,
+    input: &BTreeMap<String, Value>,
+    readings: &[Reading],
+) -> Checked {
+    crate::validate::check_values_read(config, crate::validate::in_field_order(config, input), readings)
+}
+
 /// The heart of [`update`]: `updates` (one per record) made to `old`, the records as read
 /// under the sheet's lock with their decoded form, in the order of `updates`; the caller
 /// holds the write transaction. The records as stored afterwards are not read back.
@@ -156,6 +193,7 @@ pub(super) fn update_loaded(
     bulk: Option<&str>,
 ) -> ModelResult<Written<()>> {
     let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
+    let commas = decimal_comma_fields(&ctx.config, updates);
     let mut delta = CountDelta::default();
     let mut checked = Vec::with_capacity(updates.len());
     let mut olds = Vec::with_capacity(updates.len());
@@ -188,7 +226,10 @@ pub(super) fn update_loaded(
             }
         }
         input.extend(u.values.clone());
-        let mut rec = check_record(&ctx.config, &input);
+        let mut rec = match commas.is_empty() {
+            true => check_record(&ctx.config, &input),
+            false => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, &commas, u)),
+        };
         super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| changed_keys.contains(&key));
         set_custom(
             &ctx.config,
