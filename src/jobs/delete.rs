@@ -258,13 +258,13 @@ pub fn selection_digest(ids: &[i64]) -> String {
     hex::encode(&hash.finalize()[..16])
 }
 
-/// The records a grid's delete may delete (`config.selection`, a digest of the ids its
-/// confirmation counted), and how many of the view's it leaves out. A first run deletes
-/// nothing when the view no longer selects exactly the counted records (one fixed and
-/// another broken keep the count, and the broken one was never shown); once they match, the
-/// counted ids are kept in the checkpoint before anything is deleted, so a run resumed
-/// after a crash deletes only counted records still shown, never one that came into the
-/// view while the server was down.
+/// The records a delete with a `config.selection` (a digest of the ids a confirmation
+/// counted) may delete, and how many of the view's it leaves out. The grid's delete starts
+/// with the counted ids in its checkpoint: it deletes those the view still shows when it
+/// runs (one fixed or deleted meanwhile is left out), never one that came into the view
+/// after the count, also when it resumes after a crash. A job made through the API with a
+/// digest alone deletes nothing unless the view selects exactly the counted records; once
+/// it does, the ids are kept in the checkpoint before anything is deleted, for a resume.
 fn confirmed_part(
     conn: &mut AnyConnection,
     job: &Job,
@@ -275,7 +275,7 @@ fn confirmed_part(
     let Some(counted) = config.get("selection").and_then(Value::as_str) else {
         return Ok((selected, 0));
     };
-    if let Some(confirmed) = confirmed_of(job) {
+    if let Some(confirmed) = confirmed_of(job.checkpoint.as_deref()) {
         let (kept, new): (Vec<i64>, Vec<i64>) = selected.into_iter().partition(|id| confirmed.contains(*id));
         return Ok((kept, new.len()));
     }
@@ -289,14 +289,21 @@ fn confirmed_part(
     Ok((selected, 0))
 }
 
-/// The checkpoint of a delete whose run found the records its confirmation counted.
+/// The checkpoint of a delete that knows the records its confirmation counted.
 pub fn confirmed_checkpoint(upto: Option<i64>, ids: &[i64]) -> String {
     json!({"upto": upto, "confirmed": IdRanges::of(ids).to_string()}).to_string()
 }
 
-/// The ids a run of this job confirmed (see `confirmed_part`), if one did.
-fn confirmed_of(job: &Job) -> Option<IdRanges> {
-    let checkpoint: Value = serde_json::from_str(job.checkpoint.as_deref()?).ok()?;
+/// What a retried delete keeps of its checkpoint: the records its confirmation counted
+/// (the ceiling goes: it selects anew).
+pub fn confirmed_only(checkpoint: Option<&str>) -> Option<String> {
+    let confirmed = confirmed_of(checkpoint)?;
+    Some(json!({"confirmed": confirmed.to_string()}).to_string())
+}
+
+/// The ids a delete's confirmation counted (see `confirmed_part`), if it knows them.
+fn confirmed_of(checkpoint: Option<&str>) -> Option<IdRanges> {
+    let checkpoint: Value = serde_json::from_str(checkpoint?).ok()?;
     IdRanges::parse(checkpoint["confirmed"].as_str()?)
 }
 
@@ -350,24 +357,6 @@ impl std::fmt::Display for IdRanges {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::IdRanges;
-
-    #[test]
-    fn id_ranges_keep_exactly_their_ids() {
-        let ids = [9, 1, 2, 3, 7, 12, 10, 11, 3];
-        let ranges = IdRanges::of(&ids);
-        assert_eq!(ranges.to_string(), "1-3,7,9-12");
-        assert_eq!(IdRanges::parse(&ranges.to_string()), Some(ranges));
-        let back = IdRanges::parse("1-3,7,9-12").unwrap();
-        let inside: Vec<i64> = (0..14).filter(|id| back.contains(*id)).collect();
-        assert_eq!(inside, vec![1, 2, 3, 7, 9, 10, 11, 12]);
-        assert_eq!(IdRanges::parse("1-x"), None);
-        assert!(!IdRanges::parse("").unwrap().contains(1));
-    }
-}
-
 /// Deletes `ids` a batch at a time, counting into `deleted` as each commits.
 #[allow(clippy::too_many_arguments)]
 fn delete_batches(
@@ -410,4 +399,33 @@ fn delete_batches(
         progress.report(conn, percent as i32, "Deleting records")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdRanges;
+
+    #[test]
+    fn id_ranges_keep_exactly_their_ids() {
+        let ids = [9, 1, 2, 3, 7, 12, 10, 11, 3];
+        let ranges = IdRanges::of(&ids);
+        assert_eq!(ranges.to_string(), "1-3,7,9-12");
+        assert_eq!(IdRanges::parse(&ranges.to_string()), Some(ranges));
+        let back = IdRanges::parse("1-3,7,9-12").unwrap();
+        let inside: Vec<i64> = (0..14).filter(|id| back.contains(*id)).collect();
+        assert_eq!(inside, vec![1, 2, 3, 7, 9, 10, 11, 12]);
+        assert_eq!(IdRanges::parse("1-x"), None);
+        assert!(!IdRanges::parse("").unwrap().contains(1));
+    }
+
+    #[test]
+    fn a_retry_keeps_the_confirmed_ids_only() {
+        let checkpoint = super::confirmed_checkpoint(Some(9), &[3, 4, 5]);
+        assert_eq!(
+            super::confirmed_only(Some(&checkpoint)).as_deref(),
+            Some(r#"{"confirmed":"3-5"}"#)
+        );
+        assert_eq!(super::confirmed_only(Some(r#"{"upto":9}"#)), None);
+        assert_eq!(super::confirmed_only(None), None);
+    }
 }

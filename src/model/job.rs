@@ -94,7 +94,8 @@ impl Job {
     /// What a person's retry changes: a new run, ready, with nothing of the last one's
     /// outcome (its acknowledgement would hide the new outcome from the grid), and not the
     /// crash loop the count guards against. A delete or bulk change selects anew, up to the
-    /// records there now (its ceiling goes).
+    /// records there now (its ceiling goes); a grid delete keeps the records its
+    /// confirmation counted.
     pub fn retry_changes(&self) -> JobChanges {
         JobChanges {
             status: Some(status::READY.into()),
@@ -106,7 +107,8 @@ impl Job {
             info: Some(None),
             started_at: Some(None),
             estimated_completion_at: Some(None),
-            checkpoint: matches!(self.operation.as_str(), "delete-records" | "bulk-change").then_some(None),
+            checkpoint: matches!(self.operation.as_str(), "delete-records" | "bulk-change")
+                .then(|| crate::jobs::delete::confirmed_only(self.checkpoint.as_deref())),
             ..Default::default()
         }
     }
@@ -146,6 +148,7 @@ struct NewJob {
     input: Option<String>,
     metadata: String,
     subject: Option<String>,
+    checkpoint: Option<String>,
     created_by: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -172,6 +175,8 @@ pub struct JobInput {
     pub input: Option<Value>,
     pub metadata: Value,
     pub subject: Option<Value>,
+    /// What the job starts from (a grid delete: the records its confirmation counted).
+    pub checkpoint: Option<String>,
 }
 
 impl JobInput {
@@ -195,6 +200,7 @@ impl JobInput {
             input: None,
             metadata: json!({}),
             subject: None,
+            checkpoint: None,
         }
     }
 }
@@ -303,6 +309,7 @@ pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> Mod
                 input: input.input.map(|v| v.to_string()),
                 metadata: input.metadata.to_string(),
                 subject: input.subject.map(|v| v.to_string()),
+                checkpoint: input.checkpoint,
                 created_by: actor.to_string(),
                 created_at: t,
                 updated_at: t,

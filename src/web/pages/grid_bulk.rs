@@ -251,7 +251,20 @@ async fn start(
     operation: &str,
     config: Value,
 ) -> Result<HttpResponse, AppError> {
-    let input = bulk_change::job_input(ctx, operation, config);
+    start_from(state, viewer, ctx, operation, config, None).await
+}
+
+/// [`start`], the job starting from `checkpoint`.
+async fn start_from(
+    state: &AppState,
+    viewer: &Viewer,
+    ctx: &SheetContext,
+    operation: &str,
+    config: Value,
+    checkpoint: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut input = bulk_change::job_input(ctx, operation, config);
+    input.checkpoint = checkpoint;
     let actor = viewer.actor();
     let j = state.db(move |conn| job::create(conn, input, &actor)).await?;
     state.jobs.wake();
@@ -512,16 +525,17 @@ pub async fn delete(
     let q = form.view.query(&ctx)?;
     let seq = ctx.sheet.seq;
     let upto = form.upto;
-    let (now, digest) = state
+    let (now, ids) = state
         .db(move |conn| {
             let mut ids = cells::selected_ids(conn, seq, &q, None, None)?;
             // Counted whole (a record added since is a change of the view); the digest is
             // of those the confirmation could count.
             let now = ids.len() as u64;
             ids.retain(|id| upto.is_none_or(|u| *id <= u));
-            Ok::<_, ModelError>((now, crate::jobs::delete::selection_digest(&ids)))
+            Ok::<_, ModelError>((now, ids))
         })
         .await?;
+    let digest = crate::jobs::delete::selection_digest(&ids);
     if let Some(expected) = form.expected.filter(|e| *e != now) {
         return Err(AppError::Conflict(format!(
             "The view now shows {} record(s), not the {} you confirmed: someone changed the sheet meanwhile. Look at it again before deleting.",
@@ -549,5 +563,11 @@ pub async fn delete(
             config[k.as_str()] = Value::String(v);
         }
     }
-    start(&state, &viewer, &ctx, "delete-records", config).await
+    // The job deletes only these, and of them only those the view still shows when it
+    // runs (see `jobs::delete::confirmed_part`).
+    let confirmed = form
+        .selection
+        .is_some()
+        .then(|| crate::jobs::delete::confirmed_checkpoint(upto, &ids));
+    start_from(&state, &viewer, &ctx, "delete-records", config, confirmed).await
 }
