@@ -215,6 +215,27 @@ async fn ones_own_other_tab_is_a_conflict_too(db: Db) {
     let fresh = editor_version(&app.page(&edit).await);
     let again = [("field", "name"), ("value", "Fay"), ("version", &fresh)];
     assert_eq!(save(&app.client, &app, &csrf, &cell, &again).await.0, 200);
+
+    // The same value spelt another way (`1.5` after `1,5`) is the same save; a different
+    // one is refused, quoting the value as the grid shows it.
+    let edit = format!("/grid/{sheet}/records/{rid}/edit?field=age");
+    let tabs: Vec<String> = vec![
+        editor_version(&app.page(&edit).await),
+        editor_version(&app.page(&edit).await),
+        editor_version(&app.page(&edit).await),
+    ];
+    let age = |value: &'static str, tab: usize| {
+        [
+            ("field", "age"),
+            ("value", value),
+            ("version", tabs[tab].as_str()),
+        ]
+    };
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &age("1,5", 0)).await.0, 200);
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &age("1.5", 1)).await.0, 200);
+    let (status, toast) = save(&app.client, &app, &csrf, &cell, &age("2", 2)).await;
+    assert_eq!(status, 409, "{toast}");
+    assert!(toast.contains("it is now \u{201c}1.5\u{201d}"), "{toast}");
 }
 
 /// A change to a field removed since is history only: its undo is refused, and a later

@@ -117,9 +117,17 @@ fn without_cells_changed_since(
     Ok(updates)
 }
 
+/// A value as the field reads it (what the grid shows of it).
+pub fn as_read(ctx: &SheetContext, key: &str, value: &serde_json::Value) -> serde_json::Value {
+    match ctx.config.field_index(key) {
+        Some(i) => cast_cell(&ctx.config.fields[i], value).value,
+        None => value.clone(),
+    }
+}
+
 /// Whether two values are one cell's value: compared as the field reads them (the
 /// history keeps what was typed, `1,5` or ` padded `; a hook sends back 1.5 or `padded`).
-fn same_cell(ctx: &SheetContext, key: &str, a: &serde_json::Value, b: &serde_json::Value) -> bool {
+pub fn same_cell(ctx: &SheetContext, key: &str, a: &serde_json::Value, b: &serde_json::Value) -> bool {
     match ctx.config.field_index(key) {
         Some(i) => {
             let field = &ctx.config.fields[i];

@@ -10,7 +10,7 @@ mod delete;
 pub mod ffql_sql;
 pub mod fields;
 pub mod history;
-mod hook_answer;
+pub mod hook_answer;
 pub mod indexes;
 mod insert;
 mod keys;

@@ -307,18 +307,21 @@ fn refuse_stale(
     base: i64,
     actor: &str,
 ) -> Result<(), crate::model::ModelError> {
+    use crate::model::record::hook_answer::{as_read, same_cell};
     let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base)? else {
         return Ok(());
     };
-    // The cell holds what this save puts there (the same save sent twice): nothing to lose.
-    if crate::validate::display(&change.new_value()) == crate::validate::display(value) {
+    // The cell holds what this save puts there (the same save sent twice, or spelt
+    // another way: `1.5` after `1,5`): nothing to lose.
+    if same_cell(ctx, field, &change.new_value(), value) {
         return Ok(());
     }
     let who = match change.actor == actor {
         true => "you (in another tab or window)".to_string(),
         false => history::actor_name(conn, &change.actor, actor)?,
     };
-    let now = crate::validate::quoted(&change.new_value());
+    let shown = as_read(ctx, field, &change.new_value());
+    let now = crate::validate::quoted(&shown);
     Err(crate::model::ModelError::Conflict(format!(
         "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \
          Press Escape to see the current row, then edit it again.",
