@@ -180,9 +180,10 @@ pub async fn read_body<S>(
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
 {
+    let advice = smaller(req);
     let too_large = || {
         AppError::PayloadTooLarge(format!(
-            "the body is over the limit of {JSON_LIMIT} bytes; send records in smaller batches"
+            "the body is over the limit of {JSON_LIMIT} bytes; {advice}"
         ))
     };
     let expected = req
@@ -211,10 +212,19 @@ where
     }
     let body = match encoding_of(req)? {
         Encoding::Identity => body,
-        Encoding::Gzip => gunzip(&body)?,
+        Encoding::Gzip => gunzip(&body, advice)?,
     };
     super::input::refuse_json_nul(&body)?;
     Ok(body)
+}
+
+/// What to do about a body over the limit: records go in batches; anything else is
+/// smaller than that.
+fn smaller(req: &actix_web::HttpRequest) -> &'static str {
+    match req.path().contains("/records") {
+        true => "send records in smaller batches",
+        false => "send a smaller body",
+    }
 }
 
 enum Encoding {
@@ -238,7 +248,7 @@ fn encoding_of(req: &actix_web::HttpRequest) -> Result<Encoding, AppError> {
 
 /// Inflates a gzip body, refusing with 413 once the inflated text passes [`JSON_LIMIT`]
 /// (a small bomb costs no more than the limit).
-fn gunzip(body: &[u8]) -> Result<actix_web::web::BytesMut, AppError> {
+fn gunzip(body: &[u8], advice: &str) -> Result<actix_web::web::BytesMut, AppError> {
     use std::io::Read;
     let mut out = Vec::with_capacity(body.len() * 4);
     let mut reader = flate2::read::MultiGzDecoder::new(body).take(JSON_LIMIT as u64 + 1);
@@ -247,7 +257,7 @@ fn gunzip(body: &[u8]) -> Result<actix_web::web::BytesMut, AppError> {
         .map_err(|e| AppError::bad_request("body", format!("the gzip body could not be inflated: {e}")))?;
     if out.len() > JSON_LIMIT {
         return Err(AppError::PayloadTooLarge(format!(
-            "the body inflates to more than the limit of {JSON_LIMIT} bytes; send records in smaller batches"
+            "the body inflates to more than the limit of {JSON_LIMIT} bytes; {advice}"
         )));
     }
     Ok(actix_web::web::BytesMut::from(&out[..]))
