@@ -212,10 +212,11 @@ fn map_batches(
             }
         });
         let checking = scope.spawn(move || {
+            let mut seen = record::ImportReadings::default();
             for batch in read_rx {
                 let checked = batch.map(|mut b| {
                     let inputs = std::mem::take(&mut b.inputs);
-                    (b, record::prepare(dest, inputs))
+                    (b, record::prepare_in_import(dest, inputs, &mut seen))
                 });
                 if checked_tx.send(checked).is_err() {
                     return;

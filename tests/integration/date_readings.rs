@@ -113,7 +113,74 @@ async fn an_import_of_day_first_dates_reads_them_day_first(db: Db) {
     assert!(got.iter().all(|r| joined(r)["messages"] == json!([])), "{got:?}");
 }
 
+/// Records in `sheet` that `q` selects.
+async fn count(app: &TestApp, sheet: &str, q: &str) -> i64 {
+    let q = crate::records_ffql::urlencode(q);
+    let (status, body) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?includeCounts=true&pageSize=1&q={q}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["counts"]["total"].as_i64().expect("a total")
+}
+
+/// One insert or import reads a field's dates one way however it is cut up: a big body
+/// is checked in parts on every core, an import in batches of 5,000 rows, and only the
+/// first rows say the dates are day first.
+async fn a_big_insert_and_import_read_their_dates_one_way(db: Db) {
+    const ROWS: usize = 6_000;
+    let app = spawn_app(db).await;
+    let date = |i: usize| if i == 0 { "25/12/2024" } else { "01/02/2024" };
+    let rows: Vec<Value> = (0..ROWS)
+        .map(
+            |i| json!({"email": format!("person{i}@example.org"), "joined": date(i), "name": "x".repeat(40)}),
+        )
+        .collect();
+    // A sheet without references: its big bodies are checked in parts.
+    let space = app.bare_space("Parts").await;
+    let (status, made) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "People", "spaceId": space, "sheets": [{"name": "People", "slug": "people",
+                "fields": [{"key": "email", "type": "string"}, {"key": "joined", "type": "date"},
+                           {"key": "name", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let people = made["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{people}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        count(&app, &people, "joined eq 2024-02-01").await,
+        ROWS as i64 - 1
+    );
+    assert_eq!(count(&app, &people, "joined is warning").await, 0);
+
+    let mut csv = String::from("E-mail,Joined\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("p{i}@x.org,{}\n", date(i)));
+    }
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.wait_job(&job_id).await["status"], "complete");
+    assert_eq!(
+        count(&app, &contacts, "joined eq 2024-02-01").await,
+        ROWS as i64 - 1
+    );
+    assert_eq!(count(&app, &contacts, "joined is warning").await, 0);
+}
+
 on_both!(
     an_insert_reads_its_dates_in_the_order_they_show_and_warns_when_they_do_not,
     an_import_of_day_first_dates_reads_them_day_first,
+    a_big_insert_and_import_read_their_dates_one_way,
 );

@@ -15,7 +15,7 @@ use crate::db::AnyConnection;
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::{check_values_read, Checked, Reading};
+use crate::validate::{check_values_read, Checked, DateOrder, Reading};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -36,6 +36,7 @@ pub fn insert(
 pub struct Prepared {
     checked: Vec<Checked>,
     encoded: Vec<Encoded>,
+    readings: Vec<Reading>,
 }
 
 impl Prepared {
@@ -52,12 +53,49 @@ impl Prepared {
     pub fn checked(&self) -> &[Checked] {
         &self.checked
     }
+
+    /// How each field's values that read two ways were read (see `validate::Reading`).
+    pub fn readings(&self) -> &[Reading] {
+        &self.readings
+    }
 }
 
 /// Checks and encodes records given as values in field order, for [`insert_prepared`].
 pub fn prepare(ctx: &SheetContext, inputs: Vec<Vec<Value>>) -> Prepared {
-    let (checked, encoded) = check_all(ctx, inputs).into_iter().unzip();
-    Prepared { checked, encoded }
+    let readings = readings(ctx, &inputs);
+    let (checked, encoded) = check_all(ctx, inputs, &readings).into_iter().unzip();
+    Prepared {
+        checked,
+        encoded,
+        readings,
+    }
+}
+
+/// How an import's batches so far said its fields read (see [`prepare_in_import`]).
+#[derive(Debug, Default)]
+pub struct ImportReadings(Vec<Reading>);
+
+/// [`prepare`] for one batch of an import, in order: a field whose batch says nothing of
+/// how it reads (no date that reads one way only, no decimal comma) reads as the import's
+/// earlier batches said. Without it, `01/02/2024` read as 1 February in the first 5,000
+/// rows and as 2 January after them.
+pub fn prepare_in_import(ctx: &SheetContext, inputs: Vec<Vec<Value>>, seen: &mut ImportReadings) -> Prepared {
+    let mut readings = readings(ctx, &inputs);
+    seen.0.resize(readings.len(), Reading::Alone);
+    for (now, before) in readings.iter_mut().zip(seen.0.iter_mut()) {
+        match (*now, *before) {
+            (Reading::Dates(DateOrder::Unknown), Reading::Dates(_))
+            | (Reading::Alone, Reading::DecimalCommas) => *now = *before,
+            (Reading::Dates(DateOrder::Unknown), _) | (Reading::Alone, _) => {}
+            _ => *before = *now,
+        }
+    }
+    let (checked, encoded) = check_all(ctx, inputs, &readings).into_iter().unzip();
+    Prepared {
+        checked,
+        encoded,
+        readings,
+    }
 }
 
 /// [`insert`] of records [`prepare`]d for the same sheet.
@@ -100,6 +138,7 @@ pub fn insert_batches(
             let Prepared {
                 checked: mut batch_checked,
                 encoded: mut batch_encoded,
+                ..
             } = batch.ok_or(Abandon::Unreadable)?;
             // References are checked against the records as they are now, in the transaction.
             if ctx.refs.iter().any(Option::is_some) {
@@ -242,10 +281,13 @@ fn readings(ctx: &SheetContext, inputs: &[Vec<Value>]) -> Vec<Reading> {
 /// Checking and encoding are pure CPU work: large batches are split across the cores.
 /// The dates and numbers of a field that read two ways read as the batch's own values of
 /// that field show (see `validate::Reading`).
-fn check_all(ctx: &SheetContext, mut inputs: Vec<Vec<Value>>) -> Vec<(Checked, Encoded)> {
-    let readings = readings(ctx, &inputs);
+fn check_all(
+    ctx: &SheetContext,
+    mut inputs: Vec<Vec<Value>>,
+    readings: &[Reading],
+) -> Vec<(Checked, Encoded)> {
     let one = |values: Vec<Value>| {
-        let checked = check_values_read(&ctx.config, values, &readings);
+        let checked = check_values_read(&ctx.config, values, readings);
         let encoded = encode(&checked);
         (checked, encoded)
     };

@@ -26,7 +26,10 @@ mod unique;
 mod write;
 
 pub use delete::{delete, delete_present, delete_present_unlocked, delete_unchanged};
-pub use insert::{drop_elsewhere, insert, insert_batches, insert_prepared, prepare, Inserted, Prepared};
+pub use insert::{
+    drop_elsewhere, insert, insert_batches, insert_prepared, prepare, prepare_in_import, ImportReadings,
+    Inserted, Prepared,
+};
 pub use keys::HOLDERS_PG;
 pub use query::{
     after, count_invalid, count_present, counts, exists, inputs_after, last_id, query, Cursor, Filter,

@@ -52,7 +52,8 @@ pub fn parse(body: &[u8], config: &SheetConfig) -> Result<Vec<Vec<Value>>, AppEr
 /// `write` in order as they become ready, so that the first are written while the rest
 /// are read: the write transaction overlaps the reading instead of following it. A batch
 /// is `None` when its part cannot be read as it is (bad JSON, a cell the sheet cannot
-/// take) or the body holds more than `max_records`: the writer then gives up, and the
+/// take), reads a field's dates or numbers otherwise than the first part (see
+/// `validate::Reading`), or the body holds more than `max_records`: the writer then gives up, and the
 /// caller reads the body whole for the exact error. The readers also write each record as
 /// the answer shows it, but for its id ([`RecordsAhead`], one per batch written). `None`
 /// when the body is too small to cut, or cannot be cut.
@@ -100,6 +101,7 @@ pub fn pipelined<T>(
             records: 0,
             max_records,
             ahead: Vec::new(),
+            readings: None,
         };
         let written = write(&mut batches);
         // A writer that gave up leaves parts unread: the readers stop at their next part.
@@ -120,6 +122,8 @@ struct InOrder {
     records: usize,
     max_records: usize,
     ahead: Vec<RecordsAhead>,
+    /// How the first part read its fields' values that read two ways.
+    readings: Option<Vec<crate::validate::Reading>>,
 }
 
 impl Iterator for InOrder {
@@ -145,6 +149,13 @@ impl Iterator for InOrder {
         let Some((prepared, ahead)) = batch else {
             return Some(None);
         };
+        // One insert reads each field one way: a part whose own values say otherwise than
+        // the first part's (`25/12/2024` after parts with no day-first date) gives up, and
+        // the body is read whole, as one batch.
+        let first = self.readings.get_or_insert_with(|| prepared.readings().to_vec());
+        if first.as_slice() != prepared.readings() {
+            return Some(None);
+        }
         self.records += prepared.len();
         self.ahead.push(ahead);
         Some(Some(prepared).filter(|_| self.records <= self.max_records))
