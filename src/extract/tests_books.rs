@@ -120,3 +120,40 @@ fn a_cell_of_many_runs_counts_them_together() {
     let e = fail(&book, "rich.xlsx");
     assert!(matches!(e, super::ExtractError::LongValue { .. }), "{e:?}");
 }
+
+/// A group label merged down over the rows it names reaches each of them, as the
+/// spreadsheet shows it; a value merged across columns stays in its first column.
+#[test]
+fn cells_merged_down_reach_every_row_they_cover() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("Staff").unwrap();
+    let plain = rust_xlsxwriter::Format::new();
+    for (col, label) in ["Region", "Name", "Note"].iter().enumerate() {
+        sheet.write(0, col as u16, *label).unwrap();
+    }
+    sheet.merge_range(1, 0, 3, 0, "EMEA", &plain).unwrap();
+    sheet.write(4, 0, "APAC").unwrap();
+    for (row, name) in ["Ada", "Bob", "Cy", "Dee", "Eve"].iter().enumerate() {
+        sheet.write(row as u32 + 1, 1, *name).unwrap();
+    }
+    sheet.merge_range(6, 1, 6, 2, "wide", &plain).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (labels, rows, rejects, _) = read(&bytes, "staff.xlsx");
+    assert_eq!(labels, ["Region", "Name", "Note"]);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    let shown: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            vec!["EMEA", "Ada", ""],
+            vec!["EMEA", "Bob", ""],
+            vec!["EMEA", "Cy", ""],
+            vec!["APAC", "Dee", ""],
+            vec!["", "Eve", ""],
+            vec!["", "wide", ""],
+        ]
+    );
+}

@@ -34,6 +34,14 @@ fn each_row(
     done: &AtomicU64,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
+    let mut merged = MergedDown::of(book, sheet);
+    let mut each = |row: Result<RawRow, Reject>| match row {
+        Ok(mut row) => {
+            merged.fill(&mut row);
+            each(Ok(row))
+        }
+        rejected => each(rejected),
+    };
     let mut cells = book.worksheet_cells_reader(sheet)?;
     // How far through the sheet, by the last row it says it has (only for progress).
     let last_row = u64::from(cells.dimensions().end.0) + 1;
@@ -85,6 +93,61 @@ fn each_row(
         each(finish(done));
     }
     Ok(())
+}
+
+/// Cells merged down over several rows (a group label beside the rows it names): the
+/// spreadsheet shows the value on each of those rows but stores it in the first only, so
+/// the rows below get it too; otherwise they arrived empty and failed "required". A merge
+/// across columns only leaves its value in its first column, as shown.
+struct MergedDown {
+    /// Merges not reached yet, the one starting last first.
+    ahead: Vec<calamine::Dimensions>,
+    /// Merges over the current row, with their value.
+    open: Vec<(calamine::Dimensions, String)>,
+}
+
+impl MergedDown {
+    fn of(book: &mut Book, sheet: &str) -> Self {
+        // A sheet whose merges cannot be read is read as stored.
+        let mut ahead: Vec<_> = match book.worksheet_merge_cells(sheet) {
+            Some(Ok(merges)) => merges.into_iter().filter(|m| m.end.0 > m.start.0).collect(),
+            _ => Vec::new(),
+        };
+        ahead.sort_by_key(|m| std::cmp::Reverse(m.start.0));
+        MergedDown {
+            ahead,
+            open: Vec::new(),
+        }
+    }
+
+    /// Gives `row` (stored rows come in order) the values of the merges over it.
+    fn fill(&mut self, row: &mut RawRow) {
+        if self.ahead.is_empty() && self.open.is_empty() {
+            return;
+        }
+        let r = u32::try_from(row.line - 1).unwrap_or(u32::MAX);
+        self.open.retain(|(m, _)| m.end.0 >= r);
+        while self.ahead.last().is_some_and(|m| m.start.0 <= r) {
+            let m = self.ahead.pop().expect("looked at");
+            if m.start.0 == r && m.end.0 >= r {
+                let col = m.start.1 as usize;
+                let value = row.values.get(col).cloned().unwrap_or_default();
+                self.open.push((m, value));
+            }
+        }
+        for (m, value) in &self.open {
+            let col = m.start.1 as usize;
+            if m.start.0 == r || value.is_empty() || col >= MAX_COLUMNS {
+                continue;
+            }
+            if row.values.len() <= col {
+                row.values.resize(col + 1, String::new());
+            }
+            if row.values[col].is_empty() {
+                row.values[col] = value.clone();
+            }
+        }
+    }
 }
 
 /// Every worksheet of the book as a table; blank ones are left out.
