@@ -351,7 +351,9 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
         bytes_read: bytes_read.clone(),
     };
     let tables = match (sniffed.format, sniffed.encoding) {
-        (Format::Xlsx | Format::Xls | Format::Ods, _) => spreadsheet::tables(path, sniffed.format, &notes)?,
+        (Format::Xlsx | Format::Xls | Format::Ods, _) => {
+            spreadsheet::tables(path, sniffed.format, sniffed.merged, &notes)?
+        }
         (Format::Json, Some(enc)) => json_lists::tables(&source(enc), name, &notes)?,
         (Format::JsonLines, Some(enc)) => vec![json::lines_table(&source(enc), name, &notes)?],
         (_, enc) => {

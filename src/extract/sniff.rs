@@ -10,6 +10,8 @@ pub struct Sniffed {
     pub format: Format,
     /// The text encoding, for text formats.
     pub encoding: Option<&'static Encoding>,
+    /// Whether an XLSX's sheets merge cells (see `xlsx::MergedDown`).
+    pub merged: bool,
 }
 
 const OLE_MAGIC: [u8; 4] = [0xD0, 0xCF, 0x11, 0xE0];
@@ -21,20 +23,22 @@ pub fn sniff(
     whole: bool,
     notes: &Notes,
 ) -> Result<Sniffed, ExtractError> {
-    let binary = |format| {
+    let binary = |format, merged| {
         Ok(Sniffed {
             format,
             encoding: None,
+            merged,
         })
     };
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        return match zipped::inspect(path, notes)? {
-            zipped::ZipKind::Xlsx => binary(Format::Xlsx),
-            zipped::ZipKind::Ods => binary(Format::Ods),
+        let zipped = zipped::inspect(path, notes)?;
+        return match zipped.kind {
+            zipped::ZipKind::Xlsx => binary(Format::Xlsx, zipped.merged),
+            zipped::ZipKind::Ods => binary(Format::Ods, false),
         };
     }
     if head.starts_with(&OLE_MAGIC) {
-        return binary(Format::Xls);
+        return binary(Format::Xls, false);
     }
     if head.starts_with(b"%PDF") {
         return Err(ExtractError::NotSpreadsheet("a PDF document".into()));
@@ -48,6 +52,7 @@ pub fn sniff(
         Ok(Sniffed {
             format,
             encoding: Some(enc),
+            merged: false,
         })
     };
     let start = sample.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);

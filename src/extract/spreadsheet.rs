@@ -69,7 +69,7 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, Extr
     })
 }
 
-pub fn tables(path: &Path, format: Format, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
+pub fn tables(path: &Path, format: Format, merged: bool, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
     let corrupt = |e: calamine::Error| ExtractError::Corrupt(e.to_string());
     let sheets: Vec<(String, bool, calamine::Range<Data>)> = guarded(|| match format {
         Format::Xlsx => Ok(Vec::new()),
@@ -88,7 +88,7 @@ pub fn tables(path: &Path, format: Format, notes: &Notes) -> Result<Vec<Table>, 
         _ => Err(ExtractError::Corrupt("not a spreadsheet".into())),
     })?;
     let out = if format == Format::Xlsx {
-        guarded(|| xlsx::tables(path, notes))?
+        guarded(|| xlsx::tables(path, merged, notes))?
     } else {
         let mut read = SheetsRead::default();
         for (name, hidden, range) in sheets {

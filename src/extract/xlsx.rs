@@ -30,11 +30,11 @@ fn corrupt(e: XlsxError) -> ExtractError {
 /// value are left out) until it returns false or the sheet ends.
 fn each_row(
     book: &mut Book,
-    sheet: &str,
+    (sheet, merged): (&str, bool),
     done: &AtomicU64,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
-    let mut merged = MergedDown::of(book, sheet);
+    let mut merged = MergedDown::of(book, sheet, merged);
     let mut each = |row: Result<RawRow, Reject>| match row {
         Ok(mut row) => {
             merged.fill(&mut row);
@@ -107,9 +107,10 @@ struct MergedDown {
 }
 
 impl MergedDown {
-    fn of(book: &mut Book, sheet: &str) -> Self {
+    /// The sheet's merges, read when the book has any (`merged`).
+    fn of(book: &mut Book, sheet: &str, merged: bool) -> Self {
         // A sheet whose merges cannot be read is read as stored.
-        let mut ahead: Vec<_> = match book.worksheet_merge_cells(sheet) {
+        let mut ahead: Vec<_> = match merged.then(|| book.worksheet_merge_cells(sheet)).flatten() {
             Some(Ok(merges)) => merges.into_iter().filter(|m| m.end.0 > m.start.0).collect(),
             _ => Vec::new(),
         };
@@ -151,7 +152,7 @@ impl MergedDown {
 }
 
 /// Every worksheet of the book as a table; blank ones are left out.
-pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
+pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
     let mut book = open_book(path)?;
     let sheets: Vec<_> = book
         .sheets_metadata()
@@ -164,7 +165,7 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
         let mut sample = Vec::new();
         let mut more = false;
         let done = Arc::new(AtomicU64::new(0));
-        each_row(&mut book, &name, &done, |row| {
+        each_row(&mut book, (&name, merged), &done, |row| {
             if sample.len() >= SAMPLE_ROWS {
                 more = true;
                 return false;
@@ -176,7 +177,7 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
         let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
             Box::new(Rest::new(
                 path.to_path_buf(),
-                name.clone(),
+                (name.clone(), merged),
                 sample.len(),
                 done.clone(),
             ))
@@ -195,12 +196,12 @@ pub fn tables(path: &Path, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
 
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
 struct Rest {
-    start: Option<(PathBuf, String, usize, Arc<AtomicU64>)>,
+    start: Option<(PathBuf, (String, bool), usize, Arc<AtomicU64>)>,
     rx: Option<std::sync::mpsc::Receiver<Result<RawRow, Reject>>>,
 }
 
 impl Rest {
-    fn new(path: PathBuf, sheet: String, skip: usize, done: Arc<AtomicU64>) -> Self {
+    fn new(path: PathBuf, sheet: (String, bool), skip: usize, done: Arc<AtomicU64>) -> Self {
         Rest {
             start: Some((path, sheet, skip, done)),
             rx: None,
@@ -218,7 +219,7 @@ impl Iterator for Rest {
                 let mut last = 0u64;
                 let outcome = super::spreadsheet::guarded(|| {
                     let mut book = open_book(&path)?;
-                    each_row(&mut book, &sheet, &done, |row| {
+                    each_row(&mut book, (&sheet.0, sheet.1), &done, |row| {
                         seen += 1;
                         last = match &row {
                             Ok(r) => r.line,
