@@ -195,13 +195,16 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
 }
 
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
+/// A sheet of a book: its name, and whether the book merges cells.
+type SheetOf = (String, bool);
+
 struct Rest {
-    start: Option<(PathBuf, (String, bool), usize, Arc<AtomicU64>)>,
+    start: Option<(PathBuf, SheetOf, usize, Arc<AtomicU64>)>,
     rx: Option<std::sync::mpsc::Receiver<Result<RawRow, Reject>>>,
 }
 
 impl Rest {
-    fn new(path: PathBuf, sheet: (String, bool), skip: usize, done: Arc<AtomicU64>) -> Self {
+    fn new(path: PathBuf, sheet: SheetOf, skip: usize, done: Arc<AtomicU64>) -> Self {
         Rest {
             start: Some((path, sheet, skip, done)),
             rx: None,
