@@ -273,6 +273,19 @@ async fn a_removed_fields_change_is_not_undone(db: Db) {
         history.contains("name (removed") && history.contains("A3"),
         "{history}"
     );
+    // One's latest change being to a removed field leaves the one before it to undo.
+    let email = [("field", "email"), ("value", "b@x.io")];
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &email).await.0, 200);
+    let number = [("field", "name"), ("value", "5")];
+    assert_eq!(save(&app.client, &app, &csrf, &cell, &number).await.0, 200);
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(undo().await, 200, "the email change is undone");
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(
+        records["data"]["records"][0]["values"]["email"]["value"],
+        "a@x.io"
+    );
 }
 
 async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {

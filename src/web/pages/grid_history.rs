@@ -40,8 +40,8 @@ struct HistoryPartial {
     notice: Option<String>,
 }
 
-/// The viewer's newest change to the record, if no one changed that cell after it and
-/// the record is still there (a deleted record's history has nothing to undo).
+/// The viewer's newest change to a field of the record still there, if no one changed
+/// that cell after it and the record is still there (a deleted record's history has nothing to undo).
 fn undoable(
     conn: &mut crate::db::AnyConnection,
     ctx: &SheetContext,
@@ -52,13 +52,14 @@ fn undoable(
         return Ok(None);
     }
     let all = history::of_record(conn, &ctx.sheet.id, rid, 10_000)?;
-    let Some(mine) = all.iter().find(|c| c.actor == actor) else {
+    // A removed field's changes are history only (see `history::retire_field`): the newest
+    // change to a field still there is the one to undo.
+    let Some(mine) = all
+        .iter()
+        .find(|c| c.actor == actor && ctx.config.field_index(&c.field).is_some())
+    else {
         return Ok(None);
     };
-    // A removed field's changes are history only (see `history::retire_field`).
-    if ctx.config.field_index(&mine.field).is_none() {
-        return Ok(None);
-    }
     let overtaken = all.iter().any(|c| c.id > mine.id && c.field == mine.field);
     Ok((!overtaken).then(|| mine.clone()))
 }
