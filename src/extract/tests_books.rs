@@ -157,3 +157,68 @@ fn cells_merged_down_reach_every_row_they_cover() {
         ]
     );
 }
+
+/// A worksheet's rows followed by its merges, for [`xlsx_book`].
+fn with_merges(rows: &str, refs: &[String]) -> String {
+    let merges: String = refs
+        .iter()
+        .map(|r| format!(r#"<mergeCell ref="{r}"/>"#))
+        .collect();
+    // The helper closes `sheetData` after these rows: the merges go after it, as Excel
+    // writes them, and an empty `sheetData` follows.
+    format!(
+        r#"{rows}</sheetData><mergeCells count="{}">{merges}</mergeCells><sheetData>"#,
+        refs.len()
+    )
+}
+
+/// Merges a file gets wrong are no reason to lose its rows: overlapping ones (Excel
+/// writes none) keep the later, a reversed or unreadable reference leaves the merges out
+/// with a note, and many merges cost little.
+#[test]
+fn bad_and_many_merges_cost_little_and_lose_nothing() {
+    let mut rows = row(1, &["Group", "Name"]);
+    for n in 2..=3001 {
+        rows.push_str(&row(n, &[if n % 1000 == 2 { "G" } else { "" }, "x"]));
+    }
+    // 3,000 merges, each from one row down to the end, all over column A.
+    let many: Vec<String> = (2..=3001).map(|n| format!("A{n}:A3001")).collect();
+    let started = std::time::Instant::now();
+    let (_, got, rejects, _) = read(&xlsx_book(&[("S", &with_merges(&rows, &many))]), "many.xlsx");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(rejects.is_empty(), "{rejects:?}");
+    assert_eq!(got.len(), 3000);
+    // Each later merge starts at an empty cell and ends the one before: only the rows
+    // that hold G have it.
+    assert_eq!(got.iter().filter(|r| r[0] == "G").count(), 3, "{:?}", &got[..3]);
+
+    let rows = format!(
+        "{}{}{}",
+        row(1, &["Group", "Name"]),
+        row(2, &["G", "a"]),
+        row(3, &["", "b"])
+    );
+    let (_, got, _, _) = read(
+        &xlsx_book(&[("S", &with_merges(&rows, &["A2:A3".into()]))]),
+        "ok.xlsx",
+    );
+    assert_eq!(got, [["G", "a"], ["G", "b"]]);
+    for refs in [
+        vec!["A3:A2".to_string()],
+        vec!["$A$2:$A$3".to_string(), "A2:A3".to_string()],
+    ] {
+        let (_, got, rejects, notes) = read(&xlsx_book(&[("S", &with_merges(&rows, &refs))]), "bad.xlsx");
+        assert!(rejects.is_empty(), "{refs:?}: {rejects:?}");
+        assert_eq!(got.len(), 2, "{refs:?}: {got:?}");
+        assert_eq!(got[0], ["G", "a"], "{refs:?}");
+        // A reversed reference makes calamine overflow: the merges are left out, saying so.
+        // (One it cannot parse, calamine drops with the sheet's other merges, unsaid.)
+        if refs[0] == "A3:A2" {
+            assert!(notes.join(" ").contains("could not be read"), "{notes:?}");
+        }
+    }
+}

@@ -30,11 +30,11 @@ fn corrupt(e: XlsxError) -> ExtractError {
 /// value are left out) until it returns false or the sheet ends.
 fn each_row(
     book: &mut Book,
-    (sheet, merged): (&str, bool),
+    (sheet, merged, notes): (&str, bool, &Notes),
     done: &AtomicU64,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
-    let mut merged = MergedDown::of(book, sheet, merged);
+    let mut merged = MergedDown::of(book, (sheet, merged, notes));
     let mut each = |row: Result<RawRow, Reject>| match row {
         Ok(mut row) => {
             merged.fill(&mut row);
@@ -102,22 +102,42 @@ fn each_row(
 struct MergedDown {
     /// Merges not reached yet, the one starting last first.
     ahead: Vec<calamine::Dimensions>,
-    /// Merges over the current row, with their value.
-    open: Vec<(calamine::Dimensions, String)>,
+    /// By column, the merge over the current row: its last row and its value. Excel never
+    /// overlaps merges; a file that does keeps the later one.
+    open: std::collections::BTreeMap<usize, (u32, String)>,
+    /// Cells still to fill: a small file merging a thousand columns down a million rows
+    /// would otherwise make a billion cells.
+    budget: u64,
+    notes: Notes,
 }
+
+/// Most cells a sheet's merges fill.
+const MERGE_FILLS: u64 = 10_000_000;
 
 impl MergedDown {
     /// The sheet's merges, read when the book has any (`merged`).
-    fn of(book: &mut Book, sheet: &str, merged: bool) -> Self {
-        // A sheet whose merges cannot be read is read as stored.
-        let mut ahead: Vec<_> = match merged.then(|| book.worksheet_merge_cells(sheet)).flatten() {
-            Some(Ok(merges)) => merges.into_iter().filter(|m| m.end.0 > m.start.0).collect(),
-            _ => Vec::new(),
+    fn of(book: &mut Book, (sheet, merged, notes): (&str, bool, &Notes)) -> Self {
+        let read = merged.then(|| {
+            // calamine overflows on some malformed references: the merges are then left out,
+            // not the sheet.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| book.worksheet_merge_cells(sheet)))
+        });
+        let mut ahead: Vec<_> = match read {
+            None | Some(Ok(None)) => Vec::new(),
+            Some(Ok(Some(Ok(merges)))) => merges.into_iter().filter(|m| m.end.0 > m.start.0).collect(),
+            Some(Ok(Some(Err(_))) | Err(_)) => {
+                notes.add(format!(
+                    "the merged cells of sheet {sheet} could not be read; each merged value is in its first row only"
+                ));
+                Vec::new()
+            }
         };
         ahead.sort_by_key(|m| std::cmp::Reverse(m.start.0));
         MergedDown {
             ahead,
-            open: Vec::new(),
+            open: Default::default(),
+            budget: MERGE_FILLS,
+            notes: notes.clone(),
         }
     }
 
@@ -127,26 +147,33 @@ impl MergedDown {
             return;
         }
         let r = u32::try_from(row.line - 1).unwrap_or(u32::MAX);
-        self.open.retain(|(m, _)| m.end.0 >= r);
+        self.open.retain(|_, (end, _)| *end >= r);
         while self.ahead.last().is_some_and(|m| m.start.0 <= r) {
             let m = self.ahead.pop().expect("looked at");
-            if m.start.0 == r && m.end.0 >= r {
-                let col = m.start.1 as usize;
-                let value = row.values.get(col).cloned().unwrap_or_default();
-                self.open.push((m, value));
-            }
-        }
-        for (m, value) in &self.open {
             let col = m.start.1 as usize;
-            if m.start.0 == r || value.is_empty() || col >= MAX_COLUMNS {
+            let value = row.values.get(col).filter(|v| !v.is_empty());
+            match value {
+                Some(value) if m.start.0 == r => self.open.insert(col, (m.end.0, value.clone())),
+                _ => self.open.remove(&col),
+            };
+        }
+        for (&col, (_, value)) in &self.open {
+            if row.values.get(col).is_some_and(|v| !v.is_empty()) {
                 continue;
             }
+            if self.budget == 0 {
+                self.notes.add(format!(
+                    "merged cells would fill more than {MERGE_FILLS} cells; the rest are left empty"
+                ));
+                self.open.clear();
+                self.ahead.clear();
+                return;
+            }
+            self.budget -= 1;
             if row.values.len() <= col {
                 row.values.resize(col + 1, String::new());
             }
-            if row.values[col].is_empty() {
-                row.values[col] = value.clone();
-            }
+            row.values[col] = value.clone();
         }
     }
 }
@@ -165,7 +192,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         let mut sample = Vec::new();
         let mut more = false;
         let done = Arc::new(AtomicU64::new(0));
-        each_row(&mut book, (&name, merged), &done, |row| {
+        each_row(&mut book, (&name, merged, notes), &done, |row| {
             if sample.len() >= SAMPLE_ROWS {
                 more = true;
                 return false;
@@ -177,7 +204,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
             Box::new(Rest::new(
                 path.to_path_buf(),
-                (name.clone(), merged),
+                (name.clone(), merged, notes.clone()),
                 sample.len(),
                 done.clone(),
             ))
@@ -195,8 +222,8 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
 }
 
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
-/// A sheet of a book: its name, and whether the book merges cells.
-type SheetOf = (String, bool);
+/// A sheet of a book: its name, whether the book merges cells, and the file's notes.
+type SheetOf = (String, bool, Notes);
 
 struct Rest {
     start: Option<(PathBuf, SheetOf, usize, Arc<AtomicU64>)>,
@@ -222,7 +249,7 @@ impl Iterator for Rest {
                 let mut last = 0u64;
                 let outcome = super::spreadsheet::guarded(|| {
                     let mut book = open_book(&path)?;
-                    each_row(&mut book, (&sheet.0, sheet.1), &done, |row| {
+                    each_row(&mut book, (&sheet.0, sheet.1, &sheet.2), &done, |row| {
                         seen += 1;
                         last = match &row {
                             Ok(r) => r.line,

@@ -279,7 +279,7 @@ fn confirmed_part(
         let (kept, new): (Vec<i64>, Vec<i64>) = selected.into_iter().partition(|id| confirmed.contains(*id));
         return Ok((kept, new.len()));
     }
-    if selection_digest(&selected) != counted {
+    if !selection_digest(&selected).eq_ignore_ascii_case(counted) {
         return Err(JobError::Failed(
             "The records this view shows changed after the delete was confirmed (someone fixed, broke, deleted or changed some); nothing was deleted. Look at the view again and delete from there.".into(),
         ));

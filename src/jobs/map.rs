@@ -33,6 +33,10 @@ struct Checkpoint {
     /// fix_map_ceiling`), or else when it started: it maps those, not records written into
     /// the source meanwhile (two sheets mapped into each other would feed each other).
     upto: Option<i64>,
+    /// How the destination's fields read values that read two ways, by all the rows to
+    /// map, gathered before the first batch ([`import_readings`]): every batch, and a run
+    /// resumed after a stop, read `01/02/2024` the same way.
+    readings: Option<Vec<crate::validate::Reading>>,
 }
 
 impl Checkpoint {
@@ -83,6 +87,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     }
     if cp.upto.is_none() {
         cp.upto = Some(record::last_id(conn, sheets.source.seq)?);
+    }
+    if cp.readings.is_none() {
+        let upto = cp.upto.unwrap_or(i64::MAX);
+        cp.readings = Some(import_readings(conn, sheets.source.seq, upto, &resolved, &dest)?);
     }
     let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
@@ -211,12 +219,12 @@ fn map_batches(
                 }
             }
         });
+        let readings = cp.readings.clone().unwrap_or_default();
         let checking = scope.spawn(move || {
-            let mut seen = record::ImportReadings::default();
             for batch in read_rx {
                 let checked = batch.map(|mut b| {
                     let inputs = std::mem::take(&mut b.inputs);
-                    (b, record::prepare_in_import(dest, inputs, &mut seen))
+                    (b, record::prepare_read(dest, inputs, &readings))
                 });
                 if checked_tx.send(checked).is_err() {
                     return;
@@ -360,6 +368,46 @@ struct Batch {
     last: i64,
     count: i64,
     inputs: Vec<Vec<Value>>,
+}
+
+/// How the destination's date and number fields read the values that read two ways, by
+/// what all the source's records up to `upto` say (an empty list: no such field mapped).
+/// Dates and numbers are mapped as they are, so the source's column is what the field gets.
+fn import_readings(
+    conn: &mut AnyConnection,
+    source_seq: i64,
+    upto: i64,
+    resolved: &plan::Resolved,
+    dest: &SheetContext,
+) -> Result<Vec<crate::validate::Reading>, JobError> {
+    use crate::blueprint::FieldType;
+    let fields = &dest.config.fields;
+    let read: Vec<(usize, usize)> = (0..fields.len())
+        .filter(|&di| matches!(fields[di].field_type, FieldType::Date | FieldType::Number { .. }))
+        .filter_map(|di| resolved.columns.get(di).copied().flatten().map(|si| (di, si)))
+        .collect();
+    if read.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut evidence = vec![crate::validate::Evidence::default(); fields.len()];
+    let mut after = 0;
+    loop {
+        let rows = record::inputs_after(conn, source_seq, (after, upto), 20_000)?;
+        let Some((last, _)) = rows.last() else { break };
+        after = *last;
+        for (_, inputs) in &rows {
+            for &(di, si) in &read {
+                if let Some(value) = inputs.get(si) {
+                    evidence[di].add(value);
+                }
+            }
+        }
+    }
+    Ok(fields
+        .iter()
+        .zip(&evidence)
+        .map(|(f, e)| e.reading(&f.field_type))
+        .collect())
 }
 
 /// The next [`BATCH`] source records after `after` up to `upto`, mapped; `None` at the end.

@@ -101,6 +101,12 @@ pub fn sheets(
         config["destinationSheetId"].as_str(),
         "destinationSheetId",
     )?;
+    // A file's records still arriving: a mapping would take the first part and call it done.
+    if crate::model::file::extracting_into(conn, &source_sheet.workbook_id)? {
+        return Err(crate::model::ModelError::Conflict(
+            "the source is a file still being extracted; map it once its extraction is complete".into(),
+        ));
+    }
     // Records written into the sheet being read would be read again, without end.
     if source_sheet.id == dest_sheet.id {
         return Err(invalid(

@@ -151,6 +151,16 @@ pub fn create(
     })
 }
 
+/// Whether a file's extraction is still writing into `workbook`.
+pub fn extracting_into(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        files::table
+            .filter(files::workbook_id.eq(workbook))
+            .filter(files::status.eq(status::ANALYZING)),
+    ))
+    .get_result(conn)
+}
+
 pub fn get(conn: &mut AnyConnection, id: &FileId) -> QueryResult<File> {
     files::table.find(id).select(File::as_select()).first(conn)
 }

@@ -103,17 +103,18 @@ fn shortened(problem: String) -> String {
     format!("{head}…{tail}")
 }
 
-/// A value as text for a message quoting it: a long one (a megabyte cell) is cut to its
-/// start and end, since every page showing the cell carries its messages.
-pub fn quoted(value: &Value) -> String {
+/// A value as text for a message, between the quotation marks `marks`: a long one (a
+/// megabyte cell) is cut to its start and end, its length said after the closing mark,
+/// since every page showing the cell carries its messages.
+pub fn quoted(value: &Value, (open, close): (&str, &str)) -> String {
     let text = display(value);
     let n = text.chars().count();
     if n <= 200 {
-        return text;
+        return format!("{open}{text}{close}");
     }
     let head: String = text.chars().take(120).collect();
     let tail: String = text.chars().skip(n - 40).collect();
-    format!("{head}…{tail} ({n} characters)")
+    format!("{open}{head}…{tail}{close} ({n} characters)")
 }
 
 /// A value as text, the way a person typed it.

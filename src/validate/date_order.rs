@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum DateOrder {
     /// Nothing says: month first, and a date that reads two ways is warned about.
     #[default]
@@ -32,7 +32,7 @@ fn leading_pair(text: &str) -> Option<(u32, u32, char)> {
 }
 
 /// What one date says of its field's order, if anything.
-fn evidence(text: &str) -> Option<DateOrder> {
+pub fn evidence(text: &str) -> Option<DateOrder> {
     match leading_pair(text)? {
         (13..=31, 1..=12, _) => Some(DateOrder::DayFirst),
         (1..=12, 13..=31, _) => Some(DateOrder::MonthFirst),

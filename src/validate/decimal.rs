@@ -76,7 +76,7 @@ pub fn other_reading(text: &str) -> Option<String> {
 }
 
 /// Whether a value can only be read with a decimal point (`1.5`, `1,234.56`).
-fn decimal_point(text: &str) -> bool {
+pub fn decimal_point(text: &str) -> bool {
     let Some((int, frac)) = text.rsplit_once('.') else {
         return false;
     };

@@ -5,16 +5,18 @@
 mod cast;
 mod date_order;
 mod decimal;
+mod evidence;
 
 use cast::cast_cell_read;
 
 pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number, quoted};
 pub use date_order::{of_values as date_order_of, DateOrder};
 pub use decimal::commas_in as decimal_commas_in;
+pub use evidence::Evidence;
 
 /// How a batch's own values of one field say to read those that read two ways: dates in
 /// one order of day and month, numbers with decimal commas (see `date_order`, `decimal`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Reading {
     #[default]
     Alone,
@@ -230,9 +232,9 @@ pub fn unique_message(field: &Field) -> Message {
 /// The message for a reference whose target does not exist.
 pub fn reference_message(field: &Field, value: &Value, target_sheet: &str) -> String {
     format!(
-        "{} \"{}\" matches no record in {}",
+        "{} {} matches no record in {}",
         field.display_name(),
-        cast::quoted(value),
+        cast::quoted(value, ("\"", "\"")),
         target_sheet
     )
 }
@@ -240,9 +242,9 @@ pub fn reference_message(field: &Field, value: &Value, target_sheet: &str) -> St
 /// The message for a reference whose target sheet no longer exists.
 pub fn reference_gone_message(field: &Field, value: &Value, target_sheet: &str) -> String {
     format!(
-        "{} \"{}\" cannot be looked up: the sheet {} no longer exists",
+        "{} {} cannot be looked up: the sheet {} no longer exists",
         field.display_name(),
-        cast::quoted(value),
+        cast::quoted(value, ("\"", "\"")),
         target_sheet
     )
 }

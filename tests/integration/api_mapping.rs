@@ -253,10 +253,36 @@ async fn usual_headers_map_and_previews_show_distinct_values(db: Db) {
     assert_eq!(country["preview"], json!(["FR", "DE"]), "{country}");
 }
 
+/// A file whose records are still arriving is no source yet: a mapping would take the
+/// first part and say it was done.
+async fn a_file_still_being_extracted_is_not_mapped(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, CSV).await;
+    let still = |status: &'static str| {
+        use diesel::prelude::*;
+        use wharf::db::schema::files;
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(files::table.filter(files::workbook_id.eq(&src_wb)))
+            .set(files::status.eq(status))
+            .execute(&mut *conn)
+            .unwrap()
+    };
+    assert_eq!(still("analyzing"), 1);
+    let body = json!({"type": "workbook", "operation": "map", "source": src_wb, "destination": dest_wb,
+                      "config": {"sourceSheetId": src_sheet, "destinationSheetId": contacts}});
+    let (status, said) = app.post_json("/jobs", &body).await;
+    assert_eq!(status, 409, "{said}");
+    assert!(said.to_string().contains("still being extracted"), "{said}");
+    still("complete");
+    let (status, made) = app.post_json("/jobs", &body).await;
+    assert_eq!(status, 200, "{made}");
+}
+
 on_both!(
     usual_headers_map_and_previews_show_distinct_values,
     a_mapping_job_plans_runs_and_is_remembered,
-    one_column_onto_two_fields_is_remembered_whole
+    one_column_onto_two_fields_is_remembered_whole,
+    a_file_still_being_extracted_is_not_mapped
 );
 
 async fn a_canceled_mapping_takes_back_what_it_wrote(db: Db) {

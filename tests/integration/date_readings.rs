@@ -80,6 +80,16 @@ async fn an_insert_reads_its_dates_in_the_order_they_show_and_warns_when_they_do
     assert_eq!(after[0]["values"]["name"]["value"], "Changed");
     assert_eq!(joined(&after[2])["value"], "2024-03-04");
     assert_eq!(joined(&after[2])["messages"][0]["type"], "warn", "{after:?}");
+    // An update reads its dates as an insert does: by the order its own dates show.
+    let both = json!([
+        {"id": after[1]["id"], "values": {"joined": {"value": "26/12/2024"}}},
+        {"id": after[0]["id"], "values": {"joined": {"value": "03/04/2024"}}},
+    ]);
+    let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &both).await;
+    assert_eq!(status, 200, "{body}");
+    let after = records(&app, &contacts).await;
+    assert_eq!(joined(&after[0])["value"], "2024-04-03", "{after:?}");
+    assert_eq!(joined(&after[0])["messages"], json!([]));
     // Writing the day as meant ends the question.
     let fix = json!([{"id": after[2]["id"], "values": {"joined": {"value": "2024-04-03"}}}]);
     let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &fix).await;
@@ -159,12 +169,38 @@ async fn a_big_insert_and_import_read_their_dates_one_way(db: Db) {
     );
     assert_eq!(count(&app, &people, "joined is warning").await, 0);
 
+    // An import whose only day-first date is its last row, then one whose last row says
+    // month first against its first: every batch reads alike (day first; then month first,
+    // each such date warned).
+    let last = ROWS - 1;
+    let day_first_at_the_end = |i: usize| if i == last { "25/12/2024" } else { "01/02/2024" };
+    let both = |i: usize| match i {
+        0 => "25/12/2024",
+        i if i == last => "12/25/2024",
+        _ => "01/02/2024",
+    };
+    let contacts = import(&app, day_first_at_the_end, ROWS).await;
+    assert_eq!(
+        count(&app, &contacts, "joined eq 2024-02-01").await,
+        ROWS as i64 - 1
+    );
+    assert_eq!(count(&app, &contacts, "joined is warning").await, 0);
+    let contacts = import(&app, both, ROWS).await;
+    assert_eq!(
+        count(&app, &contacts, "joined eq 2024-01-02").await,
+        ROWS as i64 - 2
+    );
+    assert_eq!(count(&app, &contacts, "joined is warning").await, ROWS as i64 - 2);
+}
+
+/// `rows` rows of an email and `date(i)` imported into a new space's contacts: the sheet.
+async fn import(app: &TestApp, date: impl Fn(usize) -> &'static str, rows: usize) -> String {
     let mut csv = String::from("E-mail,Joined\n");
-    for i in 0..ROWS {
+    for i in 0..rows {
         csv.push_str(&format!("p{i}@x.org,{}\n", date(i)));
     }
-    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
-    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(app, &csv).await;
+    let job_id = create_map_job(app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
     let (status, _) = send(
         app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
             .header("content-length", "0"),
@@ -172,11 +208,7 @@ async fn a_big_insert_and_import_read_their_dates_one_way(db: Db) {
     .await;
     assert_eq!(status, 200);
     assert_eq!(app.wait_job(&job_id).await["status"], "complete");
-    assert_eq!(
-        count(&app, &contacts, "joined eq 2024-02-01").await,
-        ROWS as i64 - 1
-    );
-    assert_eq!(count(&app, &contacts, "joined is warning").await, 0);
+    contacts
 }
 
 on_both!(

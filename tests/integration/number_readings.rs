@@ -144,6 +144,33 @@ async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
         "{warned:?}"
     );
     assert_eq!(warned[1], "", "{warned:?}");
+
+    // A bulk change run as a job decides alike in each of its batches, whatever else the
+    // batch holds: one record alone, no decimal comma beside it, is warned all the same.
+    let (_, more) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "c@x.io", "age": "5.678"}]),
+        )
+        .await;
+    let c = more["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (_, sheet) = app.get_json(&format!("/sheets/{contacts}")).await;
+    let workbook = sheet["data"]["workbookId"].as_str().unwrap().to_string();
+    let config = json!({"sheet": contacts, "ids": [c],
+                        "changes": [{"field": "age", "find": ".", "replace": ","}]});
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "trigger": "immediate", "config": config}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(values(&app, &contacts, "age").await[2], json!(5678));
+    let warned = age_warnings(&app, &contacts).await;
+    assert!(warned[2].contains("5,678 was read as 5678"), "{warned:?}");
 }
 
 on_both!(

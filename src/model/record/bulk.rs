@@ -5,7 +5,7 @@
 use super::bulk_history;
 use super::cells;
 use super::ffql_sql::Condition;
-use super::write::{update_loaded, update_tagged, RecordUpdate, Written};
+use super::write::{update_loaded, update_tagged, RecordUpdate, Tag, Written};
 use super::RecordQuery;
 use crate::blueprint::FieldType;
 use crate::db::AnyConnection;
@@ -194,7 +194,11 @@ pub fn apply(
         }
         let bulk = bulk_history::create(conn, &ctx.sheet.id, actor, &describe(ctx, changes), None)?;
         bulk_history::add_changed(conn, &bulk, updates.len())?;
-        let written = update_tagged(conn, ctx, &updates, actor, hooks, Some(bulk.as_str()))?;
+        let tag = Tag {
+            bulk: bulk.as_str(),
+            decimal_commas: comma_fields(ctx, changes),
+        };
+        let written = update_tagged(conn, ctx, &updates, actor, hooks, Some(&tag))?;
         Ok(Some(Done {
             changed: updates.len(),
             cells: cells_in(&updates),
@@ -293,21 +297,35 @@ pub fn apply_batch(
         }
     }
     bulk_history::add_changed(conn, bulk, updates.len())?;
-    let written = update_loaded(
-        conn,
-        ctx,
-        &updates,
-        olds,
-        actor,
-        &Hooks::Skip,
-        Some(bulk.as_str()),
-    )?;
+    let tag = Tag {
+        bulk: bulk.as_str(),
+        decimal_commas: comma_fields(ctx, &changes),
+    };
+    let written = update_loaded(conn, ctx, &updates, olds, actor, &Hooks::Skip, Some(&tag))?;
     let written = Written {
         rows: updates.iter().map(|u| u.id.0).collect(),
         also_changed: written.also_changed,
         commit: written.commit,
     };
     Ok((written, cells_in(&updates)))
+}
+
+/// The number fields into which `changes` write a comma (a find and replace of `.` by
+/// `,`, a set of `1,5`): their new values that read two ways (`1,234`) are read the English
+/// way with a warning in every batch alike, as in an insert that writes decimal commas.
+fn comma_fields(ctx: &SheetContext, changes: &[(usize, Change)]) -> Vec<usize> {
+    use crate::blueprint::FieldType;
+    let writes_comma = |change: &Change| match change {
+        Change::Set(value) => crate::validate::display(value).contains(','),
+        Change::Replace { replace, .. } => replace.contains(','),
+    };
+    changes
+        .iter()
+        .filter(|(i, change)| {
+            matches!(ctx.config.fields[*i].field_type, FieldType::Number { .. }) && writes_comma(change)
+        })
+        .map(|(i, _)| *i)
+        .collect()
 }
 
 /// How many cells some updates change.

@@ -15,7 +15,7 @@ use crate::db::AnyConnection;
 use crate::model::commit::Hooks;
 use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::{ModelError, ModelResult};
-use crate::validate::{check_values_read, Checked, DateOrder, Reading};
+use crate::validate::{check_values_read, Checked, Reading};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -71,30 +71,14 @@ pub fn prepare(ctx: &SheetContext, inputs: Vec<Vec<Value>>) -> Prepared {
     }
 }
 
-/// How an import's batches so far said its fields read (see [`prepare_in_import`]).
-#[derive(Debug, Default)]
-pub struct ImportReadings(Vec<Reading>);
-
-/// [`prepare`] for one batch of an import, in order: a field whose batch says nothing of
-/// how it reads (no date that reads one way only, no decimal comma) reads as the import's
-/// earlier batches said. Without it, `01/02/2024` read as 1 February in the first 5,000
-/// rows and as 2 January after them.
-pub fn prepare_in_import(ctx: &SheetContext, inputs: Vec<Vec<Value>>, seen: &mut ImportReadings) -> Prepared {
-    let mut readings = readings(ctx, &inputs);
-    seen.0.resize(readings.len(), Reading::Alone);
-    for (now, before) in readings.iter_mut().zip(seen.0.iter_mut()) {
-        match (*now, *before) {
-            (Reading::Dates(DateOrder::Unknown), Reading::Dates(_))
-            | (Reading::Alone, Reading::DecimalCommas) => *now = *before,
-            (Reading::Dates(DateOrder::Unknown), _) | (Reading::Alone, _) => {}
-            _ => *before = *now,
-        }
-    }
-    let (checked, encoded) = check_all(ctx, inputs, &readings).into_iter().unzip();
+/// [`prepare`], reading the values that read two ways as `readings` says (an import's,
+/// gathered over all its rows first: see `validate::Evidence`) rather than by the batch.
+pub fn prepare_read(ctx: &SheetContext, inputs: Vec<Vec<Value>>, readings: &[Reading]) -> Prepared {
+    let (checked, encoded) = check_all(ctx, inputs, readings).into_iter().unzip();
     Prepared {
         checked,
         encoded,
-        readings,
+        readings: readings.to_vec(),
     }
 }
 

@@ -27,8 +27,7 @@ mod write;
 
 pub use delete::{delete, delete_present, delete_present_unlocked, delete_unchanged};
 pub use insert::{
-    drop_elsewhere, insert, insert_batches, insert_prepared, prepare, prepare_in_import, ImportReadings,
-    Inserted, Prepared,
+    drop_elsewhere, insert, insert_batches, insert_prepared, prepare, prepare_read, Inserted, Prepared,
 };
 pub use keys::HOLDERS_PG;
 pub use query::{

@@ -83,14 +83,21 @@ pub fn update(
     update_tagged(conn, ctx, updates, actor, hooks, None)
 }
 
-/// [`update`], its history marked as part of the bulk change `bulk` (undone together).
+/// A bulk change's updates: its id, which marks their history (undone together), and the
+/// number fields into which it writes decimal commas (see `bulk::comma_fields`).
+pub struct Tag<'a> {
+    pub bulk: &'a str,
+    pub decimal_commas: Vec<usize>,
+}
+
+/// [`update`], as part of the bulk change `bulk`.
 pub fn update_tagged(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     updates: &[RecordUpdate],
     actor: &str,
     hooks: &Hooks,
-    bulk: Option<&str>,
+    bulk: Option<&Tag>,
 ) -> ModelResult<Written<Vec<RecordRow>>> {
     let updates = merge_repeated(updates);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
@@ -143,32 +150,58 @@ fn olds_of<'r>(
         .collect()
 }
 
-/// The number fields whose new values in `updates` write decimal commas (`2,5`): there, a
-/// new value that reads two ways (`1,234`, as a find and replace of `.` by `,` makes of
-/// `1.234`) is read the English way with a warning, as an insert's is.
-fn decimal_comma_fields(config: &crate::blueprint::SheetConfig, updates: &[RecordUpdate]) -> Vec<usize> {
+/// How the fields of `updates` read their new values that read two ways, as an insert's
+/// batch reads its own (see `validate::Reading`): dates in the order the request's dates
+/// show, numbers with the decimal commas it writes. `None` when none needs to.
+fn update_readings(config: &crate::blueprint::SheetConfig, updates: &[RecordUpdate]) -> Option<Vec<Reading>> {
     use crate::blueprint::FieldType;
+    use crate::validate::DateOrder;
+    fn column<'a>(updates: &'a [RecordUpdate], key: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        updates.iter().filter_map(move |u| u.values.get(key))
+    }
+    let readings: Vec<Reading> = config
+        .fields
+        .iter()
+        .map(|f| match f.field_type {
+            FieldType::Date => Reading::Dates(crate::validate::date_order_of(column(updates, &f.key))),
+            FieldType::Number { .. } if crate::validate::decimal_commas_in(column(updates, &f.key)) => {
+                Reading::DecimalCommas
+            }
+            _ => Reading::Alone,
+        })
+        .collect();
+    let matters = |r: &Reading| !matches!(r, Reading::Alone | Reading::Dates(DateOrder::Unknown));
+    readings.iter().any(matters).then_some(readings)
+}
+
+/// A bulk change's readings: decimal commas in the number fields it writes commas into;
+/// its dates are read alone, alike in each of its batches.
+fn tag_readings(config: &crate::blueprint::SheetConfig, tag: &Tag) -> Option<Vec<Reading>> {
+    (!tag.decimal_commas.is_empty()).then(|| {
+        (0..config.fields.len())
+            .map(|i| match tag.decimal_commas.contains(&i) {
+                true => Reading::DecimalCommas,
+                false => Reading::Alone,
+            })
+            .collect()
+    })
+}
+
+/// How one update's fields read: as `readings` says for the fields it gives a value, the
+/// others alone (their stored values are read again, not new input).
+fn readings_of(
+    config: &crate::blueprint::SheetConfig,
+    readings: &[Reading],
+    u: &RecordUpdate,
+) -> Vec<Reading> {
     config
         .fields
         .iter()
-        .enumerate()
-        .filter(|(_, f)| matches!(f.field_type, FieldType::Number { .. }))
-        .filter(|(_, f)| {
-            crate::validate::decimal_commas_in(updates.iter().filter_map(|u| u.values.get(&f.key)))
+        .zip(readings)
+        .map(|(f, r)| match u.values.contains_key(&f.key) {
+            true => *r,
+            false => Reading::Alone,
         })
-        .map(|(i, _)| i)
-        .collect()
-}
-
-/// How one update's fields read: decimal commas in the fields of `commas` it gives a value.
-fn readings_of(config: &crate::blueprint::SheetConfig, commas: &[usize], u: &RecordUpdate) -> Vec<Reading> {
-    (0..config.fields.len())
-        .map(
-            |i| match commas.contains(&i) && u.values.contains_key(&config.fields[i].key) {
-                true => Reading::DecimalCommas,
-                false => Reading::Alone,
-            },
-        )
         .collect()
 }
 
@@ -190,10 +223,15 @@ pub(super) fn update_loaded(
     old: Vec<(&RecordRow, Checked)>,
     actor: &str,
     hooks: &Hooks,
-    bulk: Option<&str>,
+    tag: Option<&Tag>,
 ) -> ModelResult<Written<()>> {
     let ids: Vec<i64> = updates.iter().map(|u| u.id.0).collect();
-    let commas = decimal_comma_fields(&ctx.config, updates);
+    // A bulk change decides for all its batches alike.
+    let readings = match tag {
+        Some(tag) => tag_readings(&ctx.config, tag),
+        None => update_readings(&ctx.config, updates),
+    };
+    let bulk = tag.map(|t| t.bulk);
     let mut delta = CountDelta::default();
     let mut checked = Vec::with_capacity(updates.len());
     let mut olds = Vec::with_capacity(updates.len());
@@ -226,9 +264,9 @@ pub(super) fn update_loaded(
             }
         }
         input.extend(u.values.clone());
-        let mut rec = match commas.is_empty() {
-            true => check_record(&ctx.config, &input),
-            false => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, &commas, u)),
+        let mut rec = match &readings {
+            None => check_record(&ctx.config, &input),
+            Some(readings) => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, readings, u)),
         };
         super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| changed_keys.contains(&key));
         set_custom(

@@ -543,7 +543,11 @@ pub async fn delete(
             thousands(expected)
         )));
     }
-    if form.selection.as_ref().is_some_and(|s| *s != digest) {
+    if form
+        .selection
+        .as_ref()
+        .is_some_and(|s| !s.eq_ignore_ascii_case(&digest))
+    {
         return Err(AppError::Conflict(
             "The view shows other records than the ones you confirmed (someone fixed, broke or changed some meanwhile): nothing was deleted. Look at it again before deleting.".into(),
         ));

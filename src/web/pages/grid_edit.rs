@@ -321,9 +321,9 @@ fn refuse_stale(
         false => history::actor_name(conn, &change.actor, actor)?,
     };
     let shown = as_read(ctx, field, &change.new_value());
-    let now = crate::validate::quoted(&shown);
+    let now = crate::validate::quoted(&shown, ("\u{201c}", "\u{201d}"));
     Err(crate::model::ModelError::Conflict(format!(
-        "Not saved: {who} changed {label} at {} UTC; it is now \u{201c}{now}\u{201d}. \
+        "Not saved: {who} changed {label} at {} UTC; it is now {now}. \
          Press Escape to see the current row, then edit it again.",
         change.created_at.format("%H:%M:%S")
     )))

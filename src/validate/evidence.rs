@@ -1,0 +1,96 @@
+//! What all of one field's values say of how to read those that read two ways, gathered a
+//! value at a time: an import gathers it over every row before it writes any, so that
+//! `01/02/2024` reads the same way in its first batch and its last.
+
+use super::date_order::{self, DateOrder};
+use super::{decimal, Reading};
+use crate::blueprint::FieldType;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence {
+    day_first: bool,
+    month_first: bool,
+    decimal_comma: bool,
+    decimal_point: bool,
+}
+
+impl Evidence {
+    /// Takes in one value of the field.
+    pub fn add(&mut self, value: &Value) {
+        let Value::String(text) = value else { return };
+        let text = text.trim();
+        if !text.contains([',', '.', '/', '-']) {
+            return;
+        }
+        match date_order::evidence(text) {
+            Some(DateOrder::DayFirst) => self.day_first = true,
+            Some(DateOrder::MonthFirst) => self.month_first = true,
+            _ => {}
+        }
+        if text.contains([',', '.']) {
+            self.decimal_point |= decimal::decimal_point(text);
+            self.decimal_comma |= decimal::normalized(text, false).is_some();
+        }
+    }
+
+    /// How a field of type `field_type` reads, by all the values taken in: as
+    /// `date_order::of_values` and `decimal::commas_in` read one batch.
+    pub fn reading(&self, field_type: &FieldType) -> Reading {
+        match field_type {
+            FieldType::Date => Reading::Dates(match (self.day_first, self.month_first) {
+                (true, false) => DateOrder::DayFirst,
+                (false, true) => DateOrder::MonthFirst,
+                _ => DateOrder::Unknown,
+            }),
+            FieldType::Number { .. } if self.decimal_comma && !self.decimal_point => Reading::DecimalCommas,
+            _ => Reading::Alone,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reading(values: &[&str], field_type: FieldType) -> Reading {
+        let mut evidence = Evidence::default();
+        for v in values {
+            evidence.add(&json!(v));
+        }
+        evidence.reading(&field_type)
+    }
+
+    #[test]
+    fn evidence_reads_as_one_batch_would() {
+        let number = || FieldType::Number { decimal_places: None };
+        for values in [
+            vec!["01/02/2024", "25/12/2024"],
+            vec!["01/02/2024", "12/25/2024"],
+            vec!["01/02/2024", "25/12/2024", "12/25/2024"],
+            vec!["2024-01-02"],
+        ] {
+            let batch: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+            assert_eq!(
+                reading(&values, FieldType::Date),
+                Reading::Dates(date_order::of_values(batch.iter())),
+                "{values:?}"
+            );
+        }
+        for values in [
+            vec!["1,5", "2.500"],
+            vec!["1,5", "1.5"],
+            vec!["1,234"],
+            vec!["7", "1.234,5"],
+        ] {
+            let batch: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+            let commas = decimal::commas_in(batch.iter());
+            assert_eq!(
+                reading(&values, number()) == Reading::DecimalCommas,
+                commas,
+                "{values:?}"
+            );
+        }
+    }
+}
