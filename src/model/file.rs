@@ -151,6 +151,19 @@ pub fn create(
     })
 }
 
+/// Whether `actor` uploaded the file (its extraction runs as the uploader): a guest deletes
+/// only its own uploads, not the team's files of its space.
+pub fn uploaded_by(conn: &mut AnyConnection, id: &FileId, actor: &str) -> QueryResult<bool> {
+    use crate::db::schema::jobs;
+    diesel::select(diesel::dsl::exists(
+        jobs::table
+            .filter(jobs::file_id.eq(id))
+            .filter(jobs::operation.eq("extract"))
+            .filter(jobs::created_by.eq(actor)),
+    ))
+    .get_result(conn)
+}
+
 /// Whether a file's extraction is still writing into `workbook`.
 pub fn extracting_into(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
@@ -294,6 +307,26 @@ pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {
     super::space::hold(conn, &space.into_iter().collect::<Vec<_>>())
 }
 
+/// Whether `wb` is a workbook the file's extraction made: labelled `file` and naming the
+/// file in its metadata, as Wharf's extraction writes them. Not whatever `workbookId`
+/// points at (a listener, or a client, may point it at any workbook of the space).
+fn made_by(f: &File, wb: &crate::model::workbook::Workbook) -> bool {
+    let labels: Vec<String> = serde_json::from_str(&wb.labels).unwrap_or_default();
+    let metadata: serde_json::Value = serde_json::from_str(&wb.metadata).unwrap_or_default();
+    labels.iter().any(|l| l == "file") && metadata["fileId"] == f.id.as_str()
+}
+
+/// A person's delete of a file whose workbook has a locked sheet is refused, as a delete
+/// of its records is: while a sheet is locked only secret keys change it.
+pub fn refuse_locked(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
+    for wb in crate::model::workbook::list_in_space(conn, &f.space_id)? {
+        if made_by(f, &wb) {
+            crate::model::workbook::refuse_locked(conn, &wb, actor)?;
+        }
+    }
+    Ok(())
+}
+
 /// Deletes the row (the caller deletes the bytes) and the `[file]` workbook its extraction
 /// made, with its records (as Flatfile does: a person deleting an upload expects its rows
 /// gone, not a copy left in the space linked to nothing), and writes `file:deleted`.
@@ -304,14 +337,7 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str, here: Option<&str
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&f.space_id))?;
-        // The workbooks its extraction made: labelled `file` and naming the file in their
-        // metadata, as Wharf's extraction writes them. Not whatever `workbookId` points at
-        // (a listener, or a client, may point it at any workbook of the space).
-        let made = |wb: &crate::model::workbook::Workbook| {
-            let labels: Vec<String> = serde_json::from_str(&wb.labels).unwrap_or_default();
-            let metadata: serde_json::Value = serde_json::from_str(&wb.metadata).unwrap_or_default();
-            labels.iter().any(|l| l == "file") && metadata["fileId"] == f.id.as_str()
-        };
+        let made = |wb: &crate::model::workbook::Workbook| made_by(f, wb);
         // The row first: of two deletes at once, the second waits for it and then finds
         // nothing to delete (and says nothing: `file:deleted` went out once).
         if diesel::delete(files::table.find(&f.id)).execute(conn)? == 0 {

@@ -264,6 +264,18 @@ fn track_changes_in_sheets(conn: &mut AnyConnection, id: &WorkbookId, settings: 
     Ok(())
 }
 
+/// A person's (or guest's) delete of a workbook with a locked sheet is refused: while a
+/// sheet is locked only secret keys change it.
+pub fn refuse_locked(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
+    if crate::ids::ApiKeyId::parse(actor).is_some() {
+        return Ok(());
+    }
+    for sheet in super::sheet::list_in_workbook(conn, &wb.id)? {
+        sheet.check_unlocked()?;
+    }
+    Ok(())
+}
+
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).

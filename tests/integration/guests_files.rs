@@ -209,11 +209,40 @@ async fn a_guest_token_uploads_maps_and_downloads_in_its_own_space_only(db: Db) 
         send(guest(Method::PATCH, &format!("/files/{file}")).json(&json!({"name": "x.csv"}))).await;
     assert_eq!(status, 403, "{body}");
 
-    // Its own file it may delete.
+    // Its own file it may delete; the team's upload in its space it may not.
+    let team = app
+        .upload_and_extract(sa, "team.csv", CSV.as_bytes().to_vec())
+        .await;
+    let team_file = team["id"].as_str().unwrap().to_string();
+    let (status, said) = send(guest(Method::DELETE, &format!("/files/{team_file}"))).await;
+    assert_eq!(status, 403, "{said}");
     assert_eq!(
         send(guest(Method::DELETE, &format!("/files/{file}"))).await.0,
         200
     );
+    // A file whose workbook has a locked sheet: a person's delete is refused before any
+    // byte goes; a secret key's goes through, as its record writes do.
+    let (_, wb) = app
+        .get_json(&format!("/workbooks/{}", team["workbookId"].as_str().unwrap()))
+        .await;
+    let locked = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app.post_json(&format!("/sheets/{locked}/lock"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let resp = app
+        .client
+        .post(app.url(&format!("/files/{team_file}/delete")))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let (status, kept) = app.get_json(&format!("/files/{team_file}/download")).await;
+    assert_eq!(status, 200, "the bytes stay: {kept}");
+    let (status, body) = app.delete(&format!("/files/{team_file}")).await;
+    assert_eq!(status, 200, "{body}");
     let (_, files) = send(guest(Method::GET, "/files")).await;
     assert_eq!(files["pagination"]["totalCount"], 0);
 }

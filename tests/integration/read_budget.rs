@@ -131,6 +131,38 @@ async fn slow_queries_are_stopped_and_leave_the_rest_served(db: Db) {
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["key"], "query", "{body}");
+    // So does the grid's "Delete all shown", which counts the whole selection, for its
+    // confirmation and again at the click.
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let view = [("q", format!("filter: {q}"))];
+    let started = Instant::now();
+    let confirm = app
+        .client
+        .get(app.url(&format!("/grid/{sheet}/bulk/delete")))
+        .query(&view)
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status().as_u16(), 422);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let csrf = app.csrf("/spaces").await;
+    let click = app
+        .client
+        .post(app.url(&format!("/grid/{sheet}/bulk/delete")))
+        .header("HX-Request", "true")
+        .form(&[("q", format!("filter: {q}")), ("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(click.status().as_u16(), 422);
+    let (_, after) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(after["data"]["counts"]["total"], 4001, "nothing deleted");
 }
 
 /// A page of records holds at most 64 MiB of values: one asking for more records of huge

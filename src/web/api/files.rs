@@ -530,8 +530,29 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
+    refuse_guest_delete(&state, caller.guest_spaces().is_some(), &f, caller.actor()).await?;
     delete_file(state.into_inner(), f, caller.actor()).await?;
     Ok(success())
+}
+
+/// A guest deletes only the files it uploaded: the team's uploads and exports in its space,
+/// and the workbooks made from them, are the team's.
+pub async fn refuse_guest_delete(
+    state: &AppState,
+    guest: bool,
+    f: &File,
+    actor: String,
+) -> Result<(), AppError> {
+    if !guest {
+        return Ok(());
+    }
+    let id = f.id.clone();
+    match state.db(move |conn| file::uploaded_by(conn, &id, &actor)).await? {
+        true => Ok(()),
+        false => Err(AppError::Forbidden(
+            "a guest deletes only the files it uploaded: ask the team that invited you".into(),
+        )),
+    }
 }
 
 /// Deletes a file: its bytes first, then its row and the workbook its extraction made, to
@@ -540,6 +561,11 @@ pub async fn delete(
 /// before the file's own bytes, so a store that fails between the two leaves a file that
 /// still downloads. The API's delete and the Files tab's.
 pub async fn delete_file(state: std::sync::Arc<AppState>, f: File, actor: String) -> Result<(), AppError> {
+    // Before any byte goes: a refusal leaves the file whole.
+    let (checked, by) = (f.clone(), actor.clone());
+    state
+        .db(move |conn| file::refuse_locked(conn, &checked, &by))
+        .await?;
     to_the_end(async move {
         let rejects = f.rejects_key();
         delete_file_bytes(&state, &f, &actor).await?;

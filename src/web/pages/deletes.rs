@@ -1,6 +1,7 @@
 //! The dashboard's deletes, each the API's: a file (a wrong upload, personal data sent by
 //! mistake) with the workbook its extraction made, a workbook with its records, a space
-//! with everything in it. Each asks first (`data-confirm`); the team's, not a guest's.
+//! with everything in it. Each asks first (`data-confirm`); the team's, but for a guest's own
+//! uploads.
 
 use super::{see_other, CsrfForm};
 use crate::app::AppState;
@@ -20,11 +21,8 @@ pub async fn file(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     let f = super::files::find_file(&state, &user, &path).await?;
-    if matches!(user, Viewer::Guest(_)) {
-        return Err(AppError::Forbidden(
-            "a guest cannot delete files here: ask the team that invited you".into(),
-        ));
-    }
+    let guest = matches!(user, Viewer::Guest(_));
+    crate::web::api::files::refuse_guest_delete(&state, guest, &f, user.actor()).await?;
     let space = f.space_id.clone();
     crate::web::api::files::delete_file(state.into_inner(), f, user.actor()).await?;
     Ok(see_other(&format!("/spaces/{space}?tab=files")))
@@ -43,6 +41,7 @@ pub async fn workbook(
     let space = state
         .db(move |conn| {
             let w = workbook::find(conn, &env, &id)?.ok_or(ModelError::NotFound("workbook"))?;
+            workbook::refuse_locked(conn, &w, &actor)?;
             workbook::delete(conn, &w, &actor)?;
             Ok::<_, ModelError>(w.space_id)
         })

@@ -473,8 +473,9 @@ pub async fn delete_confirm(
     let ctx = context(&state, &viewer, &path).await?;
     let q = view.query(&ctx)?;
     let seq = ctx.sheet.seq;
+    // The view's whole selection is read: within the read budget, as any costly read.
     let (n, upto, selection) = state
-        .db(move |conn| {
+        .read_db(move |conn| {
             crate::db::read_snapshot(conn, |conn| {
                 let ids = cells::selected_ids(conn, seq, &q, None, None)?;
                 let upto = crate::model::record::last_id(conn, seq)?;
@@ -526,7 +527,7 @@ pub async fn delete(
     let seq = ctx.sheet.seq;
     let upto = form.upto;
     let (now, ids) = state
-        .db(move |conn| {
+        .read_db(move |conn| {
             let mut ids = cells::selected_ids(conn, seq, &q, None, None)?;
             // Counted whole (a record added since is a change of the view); the digest is
             // of those the confirmation could count.
