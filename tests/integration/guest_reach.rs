@@ -60,6 +60,23 @@ async fn a_jobs_destination_and_file_stay_in_its_space(db: Db) {
         assert_eq!(status, 200, "{own}: {body}");
     }
 
+    // From the Files tab too: a guest of both spaces imports a file of one into its own
+    // space only.
+    let (_, both) = guest_with_token(&app, "both@x.io", "B", &[&mine, &theirs]).await;
+    let browser = guest_browser(&app, &both).await;
+    let csrf = guest_csrf(&app, &browser, &mine).await;
+    let upload = app
+        .upload_and_extract(&mine, "m.csv", b"name\nAda\n".to_vec())
+        .await;
+    let import = |sheet: &str| {
+        browser
+            .post(app.url(&format!("/files/{}/import", upload["id"].as_str().unwrap())))
+            .form(&[("csrf_token", csrf.as_str()), ("sheet", sheet)])
+            .send()
+    };
+    assert_eq!(import(&their_sheet).await.unwrap().status().as_u16(), 404);
+    assert_eq!(import(&my_sheet).await.unwrap().status().as_u16(), 303);
+
     // A file of another space on a job: 422, whoever asks.
     let (status, file) = app.upload(&theirs, "t.csv", b"name\nAda\n".to_vec()).await;
     assert_eq!(status, 200, "{file}");

@@ -359,6 +359,8 @@ pub async fn import(
     let env = user.environment_id().clone();
     let actor = user.actor();
     let reach = user.clone();
+    // A guest's job writes into its file's space only, as through the API.
+    let guest = matches!(user, Viewer::Guest(_));
     let form = form.into_inner();
     let (dest_sheet, source_sheet) = (form.sheet, form.source);
     let j = state
@@ -371,7 +373,7 @@ pub async fn import(
             let dest = crate::ids::SheetId::parse(&dest_sheet)
                 .and_then(|sid| sheet::find(conn, &env, &sid).transpose())
                 .transpose()?
-                .filter(|(_, space)| reach.reaches(space))
+                .filter(|(_, space)| reach.reaches(space) && (!guest || *space == f.space_id))
                 .ok_or(ModelError::NotFound("sheet"))?
                 .0;
             let mut config = json!({"destinationSheetId": dest.id});
