@@ -81,8 +81,14 @@ pub const MESSAGE_MAX_CHARS: usize = 5_000;
 
 /// What is wrong with an invitation's personal message, if anything.
 pub fn message_problem(message: &str) -> Option<String> {
-    (message.chars().count() > MESSAGE_MAX_CHARS)
-        .then(|| format!("the message is at most {MESSAGE_MAX_CHARS} characters"))
+    if message.chars().count() > MESSAGE_MAX_CHARS {
+        return Some(format!("the message is at most {MESSAGE_MAX_CHARS} characters"));
+    }
+    // As in names: a right-to-left override makes a mail say other than its text.
+    message
+        .chars()
+        .any(crate::names::is_bidi_control)
+        .then(|| "the message holds a text-direction control character (such as U+202E); remove it".into())
 }
 
 /// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space

@@ -106,6 +106,18 @@ async fn names_with_line_breaks_are_refused(db: Db) {
         .await
         .unwrap()
         .contains("the message is at most 5000 characters"));
+    let resp = post_form(
+        &app,
+        &format!("/spaces/{sid}/guests"),
+        &[
+            ("email", "bob@example.com"),
+            ("name", "Bob"),
+            ("message", "pay \u{202e}moc.live"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp.text().await.unwrap().contains("text-direction"));
     let (_, listed) = app.get_json("/guests").await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
 }
