@@ -89,6 +89,13 @@ async fn main() -> anyhow::Result<()> {
         pool_size: 4,
         ..bench_settings(database_url, dir.path())
     };
+    // `RUST_LOG=wharf::jobs=debug` shows where a job's time goes.
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let app = Application::build(settings.clone())?;
     let base = format!("http://127.0.0.1:{}/v1", app.port());
     tokio::spawn(app.run_until_stopped());

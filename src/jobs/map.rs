@@ -33,10 +33,12 @@ struct Checkpoint {
     /// fix_map_ceiling`), or else when it started: it maps those, not records written into
     /// the source meanwhile (two sheets mapped into each other would feed each other).
     upto: Option<i64>,
-    /// How the destination's fields read values that read two ways, by all the rows to
-    /// map, gathered before the first batch ([`import_readings`]): every batch, and a run
-    /// resumed after a stop, read `01/02/2024` the same way.
-    readings: Option<Vec<crate::validate::Reading>>,
+    /// How the destination's fields read values that read two ways, by field key, by all
+    /// the rows to map, gathered before the first batch ([`import_readings`]): every batch,
+    /// and a run resumed after a stop (the fields moved meanwhile, too), read `01/02/2024`
+    /// the same way.
+    #[serde(rename = "readingsByKey")]
+    readings: Option<std::collections::BTreeMap<String, crate::validate::Reading>>,
 }
 
 impl Checkpoint {
@@ -89,8 +91,11 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         cp.upto = Some(record::last_id(conn, sheets.source.seq)?);
     }
     if cp.readings.is_none() {
-        let upto = cp.upto.unwrap_or(i64::MAX);
-        cp.readings = Some(import_readings(conn, sheets.source.seq, upto, &resolved, &dest)?);
+        let (upto, started) = (cp.upto.unwrap_or(i64::MAX), std::time::Instant::now());
+        let readings = import_readings(conn, &sheets, upto, &resolved, &dest)?;
+        let keys = dest.config.fields.iter().map(|f| f.key.clone());
+        cp.readings = Some(keys.zip(readings).collect());
+        tracing::debug!(job = %job.id, took = ?started.elapsed(), "read how the source's dates and numbers read");
     }
     let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
@@ -189,6 +194,7 @@ fn map_batches(
 ) -> Result<(), JobError> {
     progress.report(conn, 1, "Mapping records")?;
     let (source, start, upto) = (sheets.source.seq, cp.after, cp.upto.unwrap_or(i64::MAX));
+    let stored = &stored_dates(sheets);
     // Set once writing stops: a reader waiting for a connection gives up at once.
     let stopped = &std::sync::atomic::AtomicBool::new(false);
     // The source columns the plan reads, for the writer to see them move.
@@ -202,7 +208,7 @@ fn map_batches(
             let mut after = start;
             loop {
                 let next = match read_connection(&cx.pool, stopped)
-                    .and_then(|mut conn| next_batch(&mut conn, source, (after, upto), &resolved))
+                    .and_then(|mut conn| next_batch(&mut conn, (source, stored), (after, upto), &resolved))
                 {
                     Ok(Some(b)) => b,
                     // The end: dropping the sender tells the checker, and it the writer.
@@ -219,7 +225,13 @@ fn map_batches(
                 }
             }
         });
-        let readings = cp.readings.clone().unwrap_or_default();
+        let kept = cp.readings.clone().unwrap_or_default();
+        let readings: Vec<crate::validate::Reading> = dest
+            .config
+            .fields
+            .iter()
+            .map(|f| kept.get(&f.key).copied().unwrap_or_default())
+            .collect();
         let checking = scope.spawn(move || {
             for batch in read_rx {
                 let checked = batch.map(|mut b| {
@@ -375,11 +387,12 @@ struct Batch {
 /// Dates and numbers are mapped as they are, so the source's column is what the field gets.
 fn import_readings(
     conn: &mut AnyConnection,
-    source_seq: i64,
+    sheets: &plan::Sheets,
     upto: i64,
     resolved: &plan::Resolved,
     dest: &SheetContext,
 ) -> Result<Vec<crate::validate::Reading>, JobError> {
+    let (source_seq, stored) = (sheets.source.seq, stored_dates(sheets));
     use crate::blueprint::FieldType;
     let fields = &dest.config.fields;
     let read: Vec<(usize, usize)> = (0..fields.len())
@@ -390,16 +403,16 @@ fn import_readings(
         return Ok(Vec::new());
     }
     let mut evidence = vec![crate::validate::Evidence::default(); fields.len()];
+    let columns: Vec<usize> = read.iter().map(|(_, si)| *si).collect();
     let mut after = 0;
     loop {
-        let rows = record::inputs_after(conn, source_seq, (after, upto), 20_000)?;
-        let Some((last, _)) = rows.last() else { break };
-        after = *last;
-        for (_, inputs) in &rows {
-            for &(di, si) in &read {
-                if let Some(value) = inputs.get(si) {
-                    evidence[di].add(value);
-                }
+        let (rows, last) =
+            record::column_inputs_after(conn, source_seq, (after, upto), 20_000, &columns, &stored)?;
+        let Some(last) = last else { break };
+        after = last;
+        for inputs in &rows {
+            for (k, &(di, _)) in read.iter().enumerate() {
+                evidence[di].add(&inputs[k]);
             }
         }
     }
@@ -410,14 +423,24 @@ fn import_readings(
         .collect())
 }
 
+/// The source's date fields: their stored dates are mapped, not the input they were read
+/// from, which a mapping would read again by other rows (a typed sheet's `01/02/2024`,
+/// read as 1 February beside `25/12/2024`, became 2 January).
+fn stored_dates(sheets: &plan::Sheets) -> Vec<usize> {
+    let fields = &sheets.source_config.fields;
+    (0..fields.len())
+        .filter(|&i| matches!(fields[i].field_type, crate::blueprint::FieldType::Date))
+        .collect()
+}
+
 /// The next [`BATCH`] source records after `after` up to `upto`, mapped; `None` at the end.
 fn next_batch(
     conn: &mut AnyConnection,
-    source_seq: i64,
+    (source_seq, stored): (i64, &[usize]),
     after_upto: (i64, i64),
     resolved: &plan::Resolved,
 ) -> Result<Option<Batch>, JobError> {
-    let rows = record::inputs_after(conn, source_seq, after_upto, BATCH as i64)?;
+    let rows = record::inputs_after(conn, source_seq, after_upto, BATCH as i64, stored)?;
     let Some(last) = rows.last().map(|(id, _)| *id) else {
         return Ok(None);
     };

@@ -338,6 +338,9 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str, here: Option<&str
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&f.space_id))?;
         let made = |wb: &crate::model::workbook::Workbook| made_by(f, wb);
+        // Again here, in the delete's own transaction: a lock taken since the check
+        // before the bytes went still keeps its sheet.
+        refuse_locked(conn, f, actor)?;
         // The row first: of two deletes at once, the second waits for it and then finds
         // nothing to delete (and says nothing: `file:deleted` went out once).
         if diesel::delete(files::table.find(&f.id)).execute(conn)? == 0 {

@@ -270,6 +270,16 @@ pub fn refuse_locked(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> Mo
     if crate::ids::ApiKeyId::parse(actor).is_some() {
         return Ok(());
     }
+    // Within a delete's transaction, a lock taken meanwhile waits for it (PostgreSQL; a
+    // SQLite writer holds the whole database).
+    if let AnyConnection::Postgres(pg) = conn {
+        use crate::db::schema::sheets;
+        sheets::table
+            .filter(sheets::workbook_id.eq(&wb.id))
+            .select(sheets::id)
+            .for_update()
+            .load::<String>(pg)?;
+    }
     for sheet in super::sheet::list_in_workbook(conn, &wb.id)? {
         sheet.check_unlocked()?;
     }

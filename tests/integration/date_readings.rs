@@ -193,6 +193,69 @@ async fn a_big_insert_and_import_read_their_dates_one_way(db: Db) {
     assert_eq!(count(&app, &contacts, "joined is warning").await, ROWS as i64 - 2);
 }
 
+/// A workbook of one sheet `People` (a date `joined`, a text `name`) in `space`: (it, its sheet).
+async fn people(app: &TestApp, space: &str) -> (String, String) {
+    let (status, made) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "People", "spaceId": space, "sheets": [{"name": "People", "slug": "people",
+                "fields": [{"key": "joined", "type": "date"}, {"key": "name", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let id = |v: &Value| v.as_str().unwrap().to_string();
+    (id(&made["data"]["id"]), id(&made["data"]["sheets"][0]["id"]))
+}
+
+/// A mapping of a typed sheet maps its stored dates, read when they were written, not
+/// their input read again by the other rows; and a mapping resumed after its destination
+/// gained a field in front reads each field as it did before (its readings are by key).
+async fn a_mapping_keeps_how_its_dates_were_read(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let space = app.bare_space("Typed").await;
+    let (src_wb, src) = people(&app, &space).await;
+    let (dst_wb, dst) = people(&app, &space).await;
+    let rows = |dates: &[&str]| json!(dates.iter().map(|d| json!({"joined": d})).collect::<Vec<_>>());
+    for batch in [rows(&["01/02/2024", "25/12/2024"]), rows(&["12/25/2024"])] {
+        let (status, body) = app.post_json(&format!("/sheets/{src}/records"), &batch).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let map = json!({"type": "workbook", "operation": "map", "source": src_wb, "destination": dst_wb,
+                     "trigger": "immediate", "config": {"sourceSheetId": src, "destinationSheetId": dst}});
+    let (status, job) = app.post_json("/jobs", &map).await;
+    assert_eq!(status, 200, "{job}");
+    let job = job["data"]["id"].as_str().unwrap().to_string();
+    // As a first attempt stopped before its first batch leaves it: readings kept by key,
+    // then a field put in front of the destination's while the server was down.
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::jobs;
+        let checkpoint = json!({"after": 0, "processed": 0, "written": [], "upto": null,
+                                "readingsByKey": {"joined": {"Dates": "MonthFirst"}}});
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(jobs::table.find(&job))
+            .set(jobs::checkpoint.eq(Some(checkpoint.to_string())))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{dst}/fields?insertAtIndex=0"),
+            &json!({"key": "first", "type": "number"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut working = app.settings.clone();
+    working.job_workers = 1;
+    let sibling = wharf::app::Application::build(working).expect("a process with workers");
+    tokio::spawn(sibling.run_until_stopped());
+    let done = app.wait_job(&job).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let got = records(&app, &dst).await;
+    let dates: Vec<&Value> = got.iter().map(|r| &joined(r)["value"]).collect();
+    assert_eq!(dates, vec!["2024-02-01", "2024-12-25", "2024-12-25"], "{got:?}");
+}
+
 /// `rows` rows of an email and `date(i)` imported into a new space's contacts: the sheet.
 async fn import(app: &TestApp, date: impl Fn(usize) -> &'static str, rows: usize) -> String {
     let mut csv = String::from("E-mail,Joined\n");
@@ -215,4 +278,5 @@ on_both!(
     an_insert_reads_its_dates_in_the_order_they_show_and_warns_when_they_do_not,
     an_import_of_day_first_dates_reads_them_day_first,
     a_big_insert_and_import_read_their_dates_one_way,
+    a_mapping_keeps_how_its_dates_were_read,
 );

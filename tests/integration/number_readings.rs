@@ -171,6 +171,16 @@ async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
     assert_eq!(values(&app, &contacts, "age").await[2], json!(5678));
     let warned = age_warnings(&app, &contacts).await;
     assert!(warned[2].contains("5,678 was read as 5678"), "{warned:?}");
+    // A set writes one value, read as it reads alone: `1,234` is 1234, no word of commas.
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{contacts}/records/bulk-update?ids={c}"),
+            &json!({"fieldUpdates": {"age": {"value": "1,234"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(values(&app, &contacts, "age").await[2], json!(1234));
+    assert_eq!(age_warnings(&app, &contacts).await[2], "");
 }
 
 on_both!(

@@ -310,14 +310,19 @@ pub fn apply_batch(
     Ok((written, cells_in(&updates)))
 }
 
-/// The number fields into which `changes` write a comma (a find and replace of `.` by
-/// `,`, a set of `1,5`): their new values that read two ways (`1,234`) are read the English
-/// way with a warning in every batch alike, as in an insert that writes decimal commas.
+/// The number fields whose decimal points `changes` turn into commas (a find and replace
+/// of `.` by `,`, or into a decimal-comma spelling such as `1,5`): their new values that
+/// read two ways (`1,234`) are read the English way with a warning in every batch alike, as
+/// in an insert that writes decimal commas. A set writes one value, read as it reads alone.
 fn comma_fields(ctx: &SheetContext, changes: &[(usize, Change)]) -> Vec<usize> {
     use crate::blueprint::FieldType;
     let writes_comma = |change: &Change| match change {
-        Change::Set(value) => crate::validate::display(value).contains(','),
-        Change::Replace { replace, .. } => replace.contains(','),
+        Change::Set(_) => false,
+        Change::Replace { find, replace, .. } => {
+            replace.contains(',')
+                && (find.contains('.')
+                    || crate::validate::decimal_commas_in([serde_json::json!(replace)].iter()))
+        }
     };
     changes
         .iter()

@@ -394,11 +394,15 @@ pub fn last_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
     Ok(last.unwrap_or(0))
 }
 
+/// Up to `limit` records after `after_id` up to `upto`, each as its inputs in field order
+/// (what was given, where it was kept beside the value), but for the fields `stored`,
+/// whose stored values are taken as they are.
 pub fn inputs_after(
     conn: &mut AnyConnection,
     sheet_seq: i64,
     (after_id, upto): (i64, i64),
     limit: i64,
+    stored: &[usize],
 ) -> QueryResult<Vec<(i64, Vec<serde_json::Value>)>> {
     let rows: Vec<(i64, String, Option<String>)> = records::table
         .filter(records::sheet_seq.eq(sheet_seq))
@@ -413,6 +417,9 @@ pub fn inputs_after(
         .map(|(id, vals, raw)| {
             let mut vals: Vec<serde_json::Value> = serde_json::from_str(&vals).unwrap_or_default();
             for (i, input) in super::decode_sparse::<serde_json::Value>(raw.as_deref()) {
+                if stored.contains(&i) {
+                    continue;
+                }
                 if vals.len() <= i {
                     vals.resize(i + 1, serde_json::Value::Null);
                 }
@@ -421,6 +428,47 @@ pub fn inputs_after(
             (id, vals)
         })
         .collect())
+}
+
+/// [`inputs_after`] of the columns `columns` only, each row's in that order, for a pass
+/// over a whole sheet: a record's other cells are skipped over, not read into values
+/// (a million records' inputs cost 1.7 s read whole). Also the last id read.
+pub fn column_inputs_after(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    (after_id, upto): (i64, i64),
+    limit: i64,
+    columns: &[usize],
+    stored: &[usize],
+) -> QueryResult<(Vec<Vec<serde_json::Value>>, Option<i64>)> {
+    use serde_json::value::RawValue;
+    let rows: Vec<(i64, String, Option<String>)> = records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .filter(records::id.gt(after_id))
+        .filter(records::id.le(upto))
+        .order(records::id.asc())
+        .limit(limit)
+        .select((records::id, records::vals, records::raw))
+        .load(conn)?;
+    let last = rows.last().map(|(id, _, _)| *id);
+    let read = rows
+        .iter()
+        .map(|(_, vals, raw)| {
+            let vals: Vec<&RawValue> = serde_json::from_str(vals).unwrap_or_default();
+            let raw = super::decode_sparse::<serde_json::Value>(raw.as_deref());
+            columns
+                .iter()
+                .map(|i| match raw.get(i).filter(|_| !stored.contains(i)) {
+                    Some(input) => input.clone(),
+                    None => vals
+                        .get(*i)
+                        .and_then(|v| serde_json::from_str(v.get()).ok())
+                        .unwrap_or(serde_json::Value::Null),
+                })
+                .collect()
+        })
+        .collect();
+    Ok((read, last))
 }
 
 pub fn after(

@@ -41,8 +41,11 @@ pub async fn workbook(
     let space = state
         .db(move |conn| {
             let w = workbook::find(conn, &env, &id)?.ok_or(ModelError::NotFound("workbook"))?;
-            workbook::refuse_locked(conn, &w, &actor)?;
-            workbook::delete(conn, &w, &actor)?;
+            // One transaction: a lock taken between the check and the delete is seen.
+            crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+                workbook::refuse_locked(conn, &w, &actor)?;
+                workbook::delete(conn, &w, &actor)
+            })?;
             Ok::<_, ModelError>(w.space_id)
         })
         .await?;
