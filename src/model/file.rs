@@ -164,6 +164,22 @@ pub fn uploaded_by(conn: &mut AnyConnection, id: &FileId, actor: &str) -> QueryR
     .get_result(conn)
 }
 
+/// Which of the files `ids` `actor` uploaded (see [`uploaded_by`]).
+pub fn uploaded_among(conn: &mut AnyConnection, ids: &[FileId], actor: &str) -> QueryResult<Vec<FileId>> {
+    use crate::db::schema::jobs;
+    let found: Vec<Option<String>> = jobs::table
+        .filter(jobs::file_id.eq_any(ids))
+        .filter(jobs::operation.eq("extract"))
+        .filter(jobs::created_by.eq(actor))
+        .select(jobs::file_id)
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .filter_map(|id| FileId::parse(&id))
+        .collect())
+}
+
 /// Whether a file's extraction is still writing into `workbook`.
 pub fn extracting_into(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

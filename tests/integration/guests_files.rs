@@ -302,6 +302,15 @@ async fn a_guest_imports_a_file_from_its_pages(db: Db) {
     }
     assert!(list.contains("data-status=\"complete\""), "{list}");
     assert!(!list.contains("theirs.csv"));
+    // It may delete its own upload, not the team's.
+    let team = app
+        .upload_and_extract(sa, "team.csv", CSV.as_bytes().to_vec())
+        .await;
+    let with_team = get(format!("/spaces/{sa}/files")).await.1;
+    assert!(with_team.contains("team.csv"), "{with_team}");
+    assert_eq!(with_team.matches("id=\"delete-").count(), 1, "{with_team}");
+    let team_delete = format!("id=\"delete-{}\"", team["id"].as_str().unwrap());
+    assert!(!with_team.contains(&team_delete), "{with_team}");
     let at = list.find("/import\"").expect("an import link");
     let import = list[list[..at].rfind('"').unwrap() + 1..at + 7].to_string();
     let (status, form) = get(import.clone()).await;

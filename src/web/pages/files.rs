@@ -17,6 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub struct FileRow {
+    /// Whether the viewer may delete it: the team any file, a guest the ones it uploaded.
+    pub may_delete: bool,
     pub id: String,
     pub name: String,
     pub size: String,
@@ -47,8 +49,6 @@ pub struct FilesList {
     pub has_older: bool,
     /// For the action dialogs' forms.
     pub csrf: String,
-    /// The team deletes files here (a guest asks the team).
-    pub may_delete: bool,
 }
 
 /// Files a page of the Files tab shows, newest first.
@@ -75,7 +75,8 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
     user.check_reach(&id)?;
     let env = user.environment_id().clone();
     let csrf = user.csrf().to_string();
-    let may_delete = !matches!(user, Viewer::Guest(_));
+    // The team deletes any file here; a guest the ones it uploaded.
+    let guest = matches!(user, Viewer::Guest(_)).then(|| user.actor());
     let storage = state.storage.clone();
     let here = storage.holder();
     state
@@ -92,6 +93,10 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
             let (files, total) = file::list(conn, &env, &filter)?;
             let ids: Vec<FileId> = files.iter().map(|f| f.id.clone()).collect();
             let jobs = job::latest_for_files(conn, &ids)?;
+            let own = match &guest {
+                Some(actor) => Some(file::uploaded_among(conn, &ids, actor)?),
+                None => None,
+            };
             let rows = files
                 .into_iter()
                 .map(|f| {
@@ -103,6 +108,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                         .filter(|h| held_elsewhere && crate::storage::is_bucket(h))
                         .unwrap_or_default();
                     FileRow {
+                        may_delete: own.as_ref().is_none_or(|own| own.contains(&f.id)),
                         id: f.id.to_string(),
                         size: human_size(f.size),
                         uploaded: crate::web::when::When::new(&f.created_at),
@@ -127,7 +133,6 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                 page,
                 has_older: total > page * FILES_PER_PAGE,
                 csrf,
-                may_delete,
             })
         })
         .await
