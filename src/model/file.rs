@@ -164,6 +164,38 @@ pub fn uploaded_by(conn: &mut AnyConnection, id: &FileId, actor: &str) -> QueryR
     .get_result(conn)
 }
 
+/// The newest extraction of each of some files (an import into a sheet is a job of the
+/// file too, shown on its own page).
+pub fn latest_extractions(
+    conn: &mut AnyConnection,
+    files: &[FileId],
+) -> QueryResult<std::collections::HashMap<FileId, crate::model::job::Job>> {
+    use crate::db::schema::jobs;
+    use crate::model::job::Job;
+    let rows: Vec<Job> = jobs::table
+        .filter(jobs::file_id.eq_any(files))
+        .filter(jobs::job_type.eq("file"))
+        .filter(jobs::operation.eq("extract"))
+        .order((jobs::created_at.asc(), jobs::id.asc()))
+        .select(Job::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|j| j.file_id.clone().map(|f| (f, j)))
+        .collect())
+}
+
+/// A guest deletes only the files it uploaded: the team's uploads and exports in its space,
+/// and the workbooks made from them, are the team's.
+pub fn refuse_guest_delete(conn: &mut AnyConnection, f: &File, guest: bool, actor: &str) -> ModelResult<()> {
+    match !guest || uploaded_by(conn, &f.id, actor)? {
+        true => Ok(()),
+        false => Err(ModelError::Forbidden(
+            "a guest deletes only the files it uploaded: ask the team that invited you".into(),
+        )),
+    }
+}
+
 /// Which of the files `ids` `actor` uploaded (see [`uploaded_by`]).
 pub fn uploaded_among(conn: &mut AnyConnection, ids: &[FileId], actor: &str) -> QueryResult<Vec<FileId>> {
     use crate::db::schema::jobs;

@@ -583,22 +583,3 @@ pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelRes
 pub use super::job_queue::{
     claim, finish_attempt, heartbeat, hold, let_go, release_checkpoint, release_orphans, unclaim,
 };
-
-/// The newest extraction of each of some files (an import into a sheet is a job of the
-/// file too, shown on its own page).
-pub fn latest_for_files(
-    conn: &mut AnyConnection,
-    files: &[FileId],
-) -> QueryResult<std::collections::HashMap<FileId, Job>> {
-    let rows: Vec<Job> = jobs::table
-        .filter(jobs::file_id.eq_any(files))
-        .filter(jobs::job_type.eq("file"))
-        .filter(jobs::operation.eq("extract"))
-        .order((jobs::created_at.asc(), jobs::id.asc()))
-        .select(Job::as_select())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|j| j.file_id.clone().map(|f| (f, j)))
-        .collect())
-}

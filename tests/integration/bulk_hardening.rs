@@ -371,7 +371,7 @@ async fn a_rerun_takes_back_earlier_attempts_first(db: Db) {
 }
 
 /// Records in `sheet` that `q` selects.
-async fn count(app: &TestApp, sheet: &str, q: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sheet: &str, q: &str) -> i64 {
     let q = crate::records_ffql::urlencode(q);
     let (status, body) = app
         .get_json(&format!(

@@ -3,6 +3,7 @@
 //! and never read again the other way when the record is saved later.
 
 use crate::api_mapping::{create_map_job, setup};
+use crate::bulk_hardening::count;
 use crate::helpers::*;
 use crate::on_both;
 use serde_json::{json, Value};
@@ -123,18 +124,6 @@ async fn an_import_of_day_first_dates_reads_them_day_first(db: Db) {
     assert!(got.iter().all(|r| joined(r)["messages"] == json!([])), "{got:?}");
 }
 
-/// Records in `sheet` that `q` selects.
-async fn count(app: &TestApp, sheet: &str, q: &str) -> i64 {
-    let q = crate::records_ffql::urlencode(q);
-    let (status, body) = app
-        .get_json(&format!(
-            "/sheets/{sheet}/records?includeCounts=true&pageSize=1&q={q}"
-        ))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["counts"]["total"].as_i64().expect("a total")
-}
-
 /// One insert or import reads a field's dates one way however it is cut up: a big body
 /// is checked in parts on every core, an import in batches of 5,000 rows, and only the
 /// first rows say the dates are day first.
@@ -245,10 +234,7 @@ async fn a_mapping_keeps_how_its_dates_were_read(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let mut working = app.settings.clone();
-    working.job_workers = 1;
-    let sibling = wharf::app::Application::build(working).expect("a process with workers");
-    tokio::spawn(sibling.run_until_stopped());
+    app.start_workers();
     let done = app.wait_job(&job).await;
     assert_eq!(done["status"], "complete", "{done}");
     let got = records(&app, &dst).await;

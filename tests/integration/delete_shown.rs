@@ -36,8 +36,9 @@ async fn post_delete(app: &TestApp, sheet: &str, mut form: Vec<(String, String)>
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-async fn a_view_whose_records_changed_is_not_deleted(db: Db) {
-    let app = spawn_app(db).await;
+/// A contacts sheet whose records A, B and C are errors and D is valid, and Ada, an admin,
+/// signed in: the sheet and the four record ids.
+async fn three_errors_and_ada(app: &TestApp) -> (String, Vec<String>) {
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
     let rows = json!([
@@ -48,9 +49,18 @@ async fn a_view_whose_records_changed_is_not_deleted(db: Db) {
     ]);
     let (status, inserted) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
     assert_eq!(status, 200, "{inserted}");
-    let id = |i: usize| inserted["data"]["records"][i]["id"].as_str().unwrap().to_string();
+    let ids = (0..4)
+        .map(|i| inserted["data"]["records"][i]["id"].as_str().unwrap().to_string())
+        .collect();
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
+    (sheet, ids)
+}
+
+async fn a_view_whose_records_changed_is_not_deleted(db: Db) {
+    let app = spawn_app(db).await;
+    let (sheet, ids) = three_errors_and_ada(&app).await;
+    let id = |i: usize| ids[i].clone();
     let confirm = app.page(&format!("/grid/{sheet}/bulk/delete?filter=error")).await;
     assert!(
         confirm.contains("<strong id=\"delete-count\">3</strong>"),
@@ -154,19 +164,9 @@ fn checkpoint_of(conn: &mut wharf::db::AnyConnection, job: &str) -> serde_json::
 /// so. A job made through the API with a digest that no longer matches deletes nothing.
 async fn a_delete_deletes_only_counted_records_still_shown(db: Db) {
     let app = spawn_app_with(db, |s| s.job_workers = 0).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let rows = json!([
-        {"email": "a@x.io", "age": "bad"},
-        {"email": "b@x.io", "age": "bad"},
-        {"email": "c@x.io", "age": "bad"},
-        {"email": "d@x.io", "age": 4},
-    ]);
-    let (_, inserted) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
-    let id = |i: usize| inserted["data"]["records"][i]["id"].as_str().unwrap().to_string();
+    let (sheet, ids) = three_errors_and_ada(&app).await;
+    let id = |i: usize| ids[i].clone();
     let number = |i: usize| wharf::ids::RecordId::parse(&id(i)).unwrap().0;
-    app.make_user("ada@example.com", true);
-    app.sign_in("ada@example.com", PASSWORD).await;
     let confirm = app.page(&format!("/grid/{sheet}/bulk/delete?filter=error")).await;
     let (status, said) = post_delete(&app, &sheet, hidden_fields(&confirm)).await;
     assert_eq!(status, 200, "{said}");
@@ -210,10 +210,7 @@ async fn a_delete_deletes_only_counted_records_still_shown(db: Db) {
     assert_eq!(status, 200, "{made}");
     let api_job = made["data"]["id"].as_str().unwrap().to_string();
 
-    let mut working = app.settings.clone();
-    working.job_workers = 1;
-    let sibling = wharf::app::Application::build(working).expect("a process with workers");
-    tokio::spawn(sibling.run_until_stopped());
+    app.start_workers();
     let done = app.wait_job(&job).await;
     assert_eq!(done["status"], "complete", "{done}");
     let message = done["outcome"]["message"].as_str().unwrap_or_default();

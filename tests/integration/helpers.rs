@@ -290,6 +290,15 @@ pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
     /// A second Wharf process on the same database, as behind a load balancer.
+    /// Runs this app's jobs: a process of the same settings with a job worker (for an app
+    /// spawned without, whose jobs were set up to be run later).
+    pub fn start_workers(&self) {
+        let mut working = self.settings.clone();
+        working.job_workers = 1;
+        let sibling = Application::build(working).expect("a process with workers");
+        tokio::spawn(sibling.run_until_stopped());
+    }
+
     pub fn spawn_sibling(&self) -> TestApp {
         let app = Application::build(self.settings.clone()).expect("sibling builds");
         let port = app.port();

@@ -394,6 +394,23 @@ pub fn last_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
     Ok(last.unwrap_or(0))
 }
 
+/// Up to `limit` records after `after_id` up to `upto`, in id order: id, values, kept inputs.
+fn stored_after(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    (after_id, upto): (i64, i64),
+    limit: i64,
+) -> QueryResult<Vec<(i64, String, Option<String>)>> {
+    records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .filter(records::id.gt(after_id))
+        .filter(records::id.le(upto))
+        .order(records::id.asc())
+        .limit(limit)
+        .select((records::id, records::vals, records::raw))
+        .load(conn)
+}
+
 /// Up to `limit` records after `after_id` up to `upto`, each as its inputs in field order
 /// (what was given, where it was kept beside the value), but for the fields `stored`,
 /// whose stored values are taken as they are.
@@ -404,14 +421,7 @@ pub fn inputs_after(
     limit: i64,
     stored: &[usize],
 ) -> QueryResult<Vec<(i64, Vec<serde_json::Value>)>> {
-    let rows: Vec<(i64, String, Option<String>)> = records::table
-        .filter(records::sheet_seq.eq(sheet_seq))
-        .filter(records::id.gt(after_id))
-        .filter(records::id.le(upto))
-        .order(records::id.asc())
-        .limit(limit)
-        .select((records::id, records::vals, records::raw))
-        .load(conn)?;
+    let rows = stored_after(conn, sheet_seq, (after_id, upto), limit)?;
     Ok(rows
         .into_iter()
         .map(|(id, vals, raw)| {
@@ -442,14 +452,7 @@ pub fn column_inputs_after(
     stored: &[usize],
 ) -> QueryResult<(Vec<Vec<serde_json::Value>>, Option<i64>)> {
     use serde_json::value::RawValue;
-    let rows: Vec<(i64, String, Option<String>)> = records::table
-        .filter(records::sheet_seq.eq(sheet_seq))
-        .filter(records::id.gt(after_id))
-        .filter(records::id.le(upto))
-        .order(records::id.asc())
-        .limit(limit)
-        .select((records::id, records::vals, records::raw))
-        .load(conn)?;
+    let rows = stored_after(conn, sheet_seq, (after_id, upto), limit)?;
     let last = rows.last().map(|(id, _, _)| *id);
     let read = rows
         .iter()

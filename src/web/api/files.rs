@@ -535,24 +535,17 @@ pub async fn delete(
     Ok(success())
 }
 
-/// A guest deletes only the files it uploaded: the team's uploads and exports in its space,
-/// and the workbooks made from them, are the team's.
+/// [`file::refuse_guest_delete`], for a handler.
 pub async fn refuse_guest_delete(
     state: &AppState,
     guest: bool,
     f: &File,
     actor: String,
 ) -> Result<(), AppError> {
-    if !guest {
-        return Ok(());
-    }
-    let id = f.id.clone();
-    match state.db(move |conn| file::uploaded_by(conn, &id, &actor)).await? {
-        true => Ok(()),
-        false => Err(AppError::Forbidden(
-            "a guest deletes only the files it uploaded: ask the team that invited you".into(),
-        )),
-    }
+    let f = f.clone();
+    Ok(state
+        .db(move |conn| file::refuse_guest_delete(conn, &f, guest, &actor))
+        .await?)
 }
 
 /// Deletes a file: its bytes first, then its row and the workbook its extraction made, to

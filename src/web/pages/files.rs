@@ -92,7 +92,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
             };
             let (files, total) = file::list(conn, &env, &filter)?;
             let ids: Vec<FileId> = files.iter().map(|f| f.id.clone()).collect();
-            let jobs = job::latest_for_files(conn, &ids)?;
+            let jobs = file::latest_extractions(conn, &ids)?;
             let own = match &guest {
                 Some(actor) => Some(file::uploaded_among(conn, &ids, actor)?),
                 None => None,
