@@ -543,9 +543,9 @@ pub async fn refuse_guest_delete(
     actor: String,
 ) -> Result<(), AppError> {
     let f = f.clone();
-    Ok(state
+    state
         .db(move |conn| file::refuse_guest_delete(conn, &f, guest, &actor))
-        .await?)
+        .await
 }
 
 /// Deletes a file: its bytes first, then its row and the workbook its extraction made, to
