@@ -111,13 +111,7 @@ async fn an_import_of_day_first_dates_reads_them_day_first(db: Db) {
         mapped.iter().any(|e| e["destinationField"]["key"] == "joined"),
         "{plan}"
     );
-    let (status, _) = send(
-        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
-            .header("content-length", "0"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(app.wait_job(&job_id).await["status"], "complete");
+    execute(&app, &job_id).await;
     let got = records(&app, &contacts).await;
     let dates: Vec<&Value> = got.iter().map(|r| &joined(r)["value"]).collect();
     assert_eq!(dates, vec!["2024-02-01", "2024-02-13", "2024-06-05"], "{got:?}");
@@ -242,6 +236,17 @@ async fn a_mapping_keeps_how_its_dates_were_read(db: Db) {
     assert_eq!(dates, vec!["2024-02-01", "2024-12-25", "2024-12-25"], "{got:?}");
 }
 
+/// Runs a mapping job as the client does (`execute` without a body) and waits for it.
+async fn execute(app: &TestApp, job_id: &str) {
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.wait_job(job_id).await["status"], "complete");
+}
+
 /// `rows` rows of an email and `date(i)` imported into a new space's contacts: the sheet.
 async fn import(app: &TestApp, date: impl Fn(usize) -> &'static str, rows: usize) -> String {
     let mut csv = String::from("E-mail,Joined\n");
@@ -250,13 +255,7 @@ async fn import(app: &TestApp, date: impl Fn(usize) -> &'static str, rows: usize
     }
     let (_, src_wb, src_sheet, dest_wb, contacts) = setup(app, &csv).await;
     let job_id = create_map_job(app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
-    let (status, _) = send(
-        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
-            .header("content-length", "0"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(app.wait_job(&job_id).await["status"], "complete");
+    execute(app, &job_id).await;
     contacts
 }
 

@@ -21,6 +21,17 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The emails of the records the sheet holds, in id order.
+async fn emails_left(app: &TestApp, sheet: &str) -> Vec<String> {
+    let (_, left) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    left["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["email"]["value"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The confirmation form posted, as the browser does: (status, body).
 async fn post_delete(app: &TestApp, sheet: &str, mut form: Vec<(String, String)>) -> (u16, String) {
     form.retain(|(k, _)| k != "csrf_token");
@@ -123,13 +134,7 @@ async fn a_view_whose_records_changed_is_not_deleted(db: Db) {
         .to_string();
     let done = app.wait_job(&job).await;
     assert_eq!(done["status"], "complete", "{done}");
-    let (_, left) = app.get_json(&format!("/sheets/{sheet}/records")).await;
-    let emails: Vec<&str> = left["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["values"]["email"]["value"].as_str().unwrap())
-        .collect();
+    let emails = emails_left(&app, &sheet).await;
     assert_eq!(
         emails,
         vec!["a@x.io", "b@x.io"],
@@ -218,14 +223,8 @@ async fn a_delete_deletes_only_counted_records_still_shown(db: Db) {
     assert!(message.contains("1 record(s) the view came to show"), "{message}");
     let failed = app.wait_job(&api_job).await;
     assert_eq!(failed["status"], "failed", "{failed}");
-    let (_, left) = app.get_json(&format!("/sheets/{sheet}/records")).await;
-    let emails: Vec<&str> = left["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["values"]["email"]["value"].as_str().unwrap())
-        .collect();
-    assert_eq!(emails, vec!["b@x.io", "d@x.io"], "only C went: {left}");
+    let emails = emails_left(&app, &sheet).await;
+    assert_eq!(emails, vec!["b@x.io", "d@x.io"], "only C went");
 }
 
 on_both!(
