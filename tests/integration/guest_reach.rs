@@ -302,8 +302,65 @@ async fn a_guest_leaves_the_teams_things_alone(db: Db) {
     assert_ne!(later.status().as_u16(), 200, "the session ended with its token");
 }
 
+async fn one_record(app: &TestApp, sheet: &str) -> String {
+    let body = json!([{"name": {"value": "Ada"}}]);
+    let (status, added) = app.post_json(&format!("/sheets/{sheet}/records"), &body).await;
+    assert_eq!(status, 200, "{added}");
+    added["data"]["records"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// An action's `config` and `input` reach the listener, which acts with the team's key: a
+/// guest's job names nothing outside its spaces there either (probe 47c D4).
+async fn a_guest_action_names_only_its_spaces(db: Db) {
+    let app = spawn_app(db).await;
+    let (mine, theirs) = (app.bare_space("Mine").await, app.bare_space("Theirs").await);
+    let (my_wb, my_sheet) = workbook_of(&app, &mine).await;
+    let (their_wb, their_sheet) = workbook_of(&app, &theirs).await;
+    let (my_record, their_record) = (
+        one_record(&app, &my_sheet).await,
+        one_record(&app, &their_sheet).await,
+    );
+    let (_, token) = guest_with_token(&app, "g@x.io", "G", &[&mine]).await;
+    let action = |config: Value, input: Value| json!({"type": "workbook", "operation": "report", "source": my_wb, "config": config, "input": input});
+    let refused = [
+        action(json!({"sheet": their_sheet}), json!({})),
+        action(json!({}), json!({"sheetId": their_sheet})),
+        action(json!({"nested": {"ids": [my_sheet, their_wb]}}), json!({})),
+        action(json!({}), json!({"spaceId": theirs})),
+        action(json!({}), json!({"records": [my_record, their_record]})),
+        action(json!({}), json!({"sheetId": "us_sh_doesnotexist"})),
+    ];
+    for body in &refused {
+        let (status, answer) = as_bearer(&app, &token, body).await;
+        assert_eq!(status, 403, "{body}: {answer}");
+        assert!(answer.to_string().contains("not of your spaces"), "{answer}");
+    }
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
+    assert_eq!(
+        jobs["data"].as_array().unwrap().len(),
+        0,
+        "no job was made: {jobs}"
+    );
+    let own = action(
+        json!({"sheet": my_sheet, "note": "us_sp_ is a prefix"}),
+        json!({"records": [my_record], "spaceId": mine, "label": "plain text"}),
+    );
+    let (status, answer) = as_bearer(&app, &token, &own).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["input"]["records"], json!([my_record]), "{answer}");
+    // The team's key names what it likes.
+    let (status, answer) = app
+        .post_json(
+            "/jobs",
+            &action(json!({"sheet": their_sheet}), json!({"records": [their_record]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
 on_both!(
     a_jobs_destination_and_file_stay_in_its_space,
+    a_guest_action_names_only_its_spaces,
     a_guest_reads_team_members_as_team_member,
     a_guest_leaves_the_teams_things_alone,
 );

@@ -1,0 +1,117 @@
+//! A guest's job carries its `config` and `input` to the listener, which acts on them with
+//! the team's key: every Wharf id they name must be of the guest's spaces, as the ids in
+//! its paths must be. (Probe 47c D4: a guest's action named a sheet of another space.)
+
+use crate::db::schema::{documents, records, sheets, workbooks};
+use crate::db::AnyConnection;
+use crate::ids::{DocumentId, EnvironmentId, FileId, JobId, RecordId, SheetId, SpaceId, WorkbookId};
+use crate::model::{file, job, sheet, workbook, ModelError, ModelResult};
+use diesel::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Refuses (403) a guest's job whose `config` or `input` names an object outside `spaces`:
+/// a space, workbook, sheet, file, job, document or record of another space, or another
+/// environment. An id that names nothing is refused alike, so the answer tells a guest
+/// nothing about what exists elsewhere.
+pub(super) fn refuse_foreign_ids(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    spaces: &[SpaceId],
+    given: &[Option<&Value>],
+) -> ModelResult<()> {
+    let mut texts = BTreeSet::new();
+    for value in given.iter().flatten() {
+        collect_strings(value, &mut texts);
+    }
+    let mut record_ids = BTreeSet::new();
+    for text in &texts {
+        if let Some(id) = RecordId::parse(text) {
+            record_ids.insert(id.0);
+        } else if !id_within(conn, env, spaces, text)? {
+            return Err(foreign(text));
+        }
+    }
+    let record_ids: Vec<i64> = record_ids.into_iter().collect();
+    for chunk in record_ids.chunks(500) {
+        if let Some(id) = record_outside(conn, spaces, chunk)? {
+            return Err(foreign(&RecordId(id).to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn foreign(id: &str) -> ModelError {
+    ModelError::Forbidden(format!(
+        "this job names `{id}`, which is not of your spaces: a guest's job names only objects of the spaces it was invited to"
+    ))
+}
+
+/// Every string value in a JSON value (not its keys), at any depth.
+fn collect_strings(value: &Value, into: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            into.insert(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, into)),
+        _ => {}
+    }
+}
+
+/// Whether a string is of the guest's spaces: true for text that is no id of an object
+/// kept in a space.
+fn id_within(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    spaces: &[SpaceId],
+    text: &str,
+) -> ModelResult<bool> {
+    let ours = |space: &SpaceId| spaces.contains(space);
+    Ok(if let Some(id) = SpaceId::parse(text) {
+        ours(&id)
+    } else if let Some(id) = EnvironmentId::parse(text) {
+        &id == env
+    } else if let Some(id) = WorkbookId::parse(text) {
+        workbook::find(conn, env, &id)?.is_some_and(|w| ours(&w.space_id))
+    } else if let Some(id) = SheetId::parse(text) {
+        sheet::find(conn, env, &id)?.is_some_and(|(_, space)| ours(&space))
+    } else if let Some(id) = FileId::parse(text) {
+        file::find(conn, env, &id)?.is_some_and(|f| ours(&f.space_id))
+    } else if let Some(id) = JobId::parse(text) {
+        job::find(conn, env, &id)?.is_some_and(|j| j.space_id.as_ref().is_some_and(ours))
+    } else if let Some(id) = DocumentId::parse(text) {
+        documents::table
+            .filter(documents::environment_id.eq(env))
+            .filter(documents::id.eq(&id))
+            .select(documents::space_id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some_and(|space| ours(&SpaceId(space)))
+    } else {
+        true
+    })
+}
+
+/// The first of these records that is missing or of a sheet outside `spaces`.
+fn record_outside(conn: &mut AnyConnection, spaces: &[SpaceId], ids: &[i64]) -> ModelResult<Option<i64>> {
+    let found: Vec<(i64, i64)> = records::table
+        .filter(records::id.eq_any(ids))
+        .select((records::id, records::sheet_seq))
+        .load(conn)?;
+    let seqs: BTreeSet<i64> = found.iter().map(|(_, seq)| *seq).collect();
+    let inside: BTreeSet<i64> = sheets::table
+        .inner_join(workbooks::table)
+        .filter(sheets::seq.eq_any(seqs.iter().copied().collect::<Vec<_>>()))
+        .filter(workbooks::space_id.eq_any(spaces))
+        .select(sheets::seq)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let kept: BTreeSet<i64> = found
+        .iter()
+        .filter(|(_, seq)| inside.contains(seq))
+        .map(|(id, _)| *id)
+        .collect();
+    Ok(ids.iter().copied().find(|id| !kept.contains(id)))
+}
