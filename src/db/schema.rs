@@ -246,6 +246,7 @@ diesel::table! {
         updated_at -> Timestamp,
         extracting_job -> Nullable<Text>,
         held_by -> Nullable<Text>,
+        created_by -> Nullable<Text>,
     }
 }
 

@@ -50,6 +50,8 @@ pub struct File {
     pub updated_at: NaiveDateTime,
     /// Without a bucket, the data folder holding the bytes ([`crate::storage::Storage::holder`]).
     pub held_by: Option<String>,
+    /// Who uploaded it (a user, key or guest id).
+    pub created_by: Option<String>,
 }
 
 impl File {
@@ -91,6 +93,7 @@ pub struct NewFile {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub held_by: Option<String>,
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, AsChangeset)]
@@ -151,17 +154,10 @@ pub fn create(
     })
 }
 
-/// Whether `actor` uploaded the file (its extraction runs as the uploader): a guest deletes
-/// only its own uploads, not the team's files of its space.
+/// Whether `actor` uploaded the file: a guest deletes only its own uploads, not the
+/// team's files of its space.
 pub fn uploaded_by(conn: &mut AnyConnection, id: &FileId, actor: &str) -> QueryResult<bool> {
-    use crate::db::schema::jobs;
-    diesel::select(diesel::dsl::exists(
-        jobs::table
-            .filter(jobs::file_id.eq(id))
-            .filter(jobs::operation.eq("extract"))
-            .filter(jobs::created_by.eq(actor)),
-    ))
-    .get_result(conn)
+    Ok(!uploaded_among(conn, std::slice::from_ref(id), actor)?.is_empty())
 }
 
 /// The newest extraction of each of some files (an import into a sheet is a job of the
@@ -198,18 +194,11 @@ pub fn refuse_guest_delete(conn: &mut AnyConnection, f: &File, guest: bool, acto
 
 /// Which of the files `ids` `actor` uploaded (see [`uploaded_by`]).
 pub fn uploaded_among(conn: &mut AnyConnection, ids: &[FileId], actor: &str) -> QueryResult<Vec<FileId>> {
-    use crate::db::schema::jobs;
-    let found: Vec<Option<String>> = jobs::table
-        .filter(jobs::file_id.eq_any(ids))
-        .filter(jobs::operation.eq("extract"))
-        .filter(jobs::created_by.eq(actor))
-        .select(jobs::file_id)
-        .load(conn)?;
-    Ok(found
-        .into_iter()
-        .flatten()
-        .filter_map(|id| FileId::parse(&id))
-        .collect())
+    files::table
+        .filter(files::id.eq_any(ids))
+        .filter(files::created_by.eq(actor))
+        .select(files::id)
+        .load(conn)
 }
 
 /// Whether a file's extraction is still writing into `workbook`.

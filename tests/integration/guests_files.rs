@@ -216,6 +216,12 @@ async fn a_guest_token_uploads_maps_and_downloads_in_its_own_space_only(db: Db) 
     let team_file = team["id"].as_str().unwrap().to_string();
     let (status, said) = send(guest(Method::DELETE, &format!("/files/{team_file}"))).await;
     assert_eq!(status, 403, "{said}");
+    // Its own, even after the team deleted the jobs that extracted it (probe 47d L2).
+    let (_, file_jobs) = app.get_json(&format!("/jobs?fileId={file}")).await;
+    for j in file_jobs["data"].as_array().unwrap() {
+        let (status, body) = app.delete(&format!("/jobs/{}", j["id"].as_str().unwrap())).await;
+        assert_eq!(status, 200, "{body}");
+    }
     assert_eq!(
         send(guest(Method::DELETE, &format!("/files/{file}"))).await.0,
         200

@@ -341,6 +341,7 @@ pub async fn receive(
         created_at: t,
         updated_at: t,
         held_by: state.storage.holder(),
+        created_by: Some(caller.actor()),
     };
     let actor = caller.actor();
     let env = environment_id.clone();
