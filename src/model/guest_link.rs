@@ -83,6 +83,8 @@ pub enum LinkProblem {
     Revoked,
     /// No such link (mistyped, or never issued).
     Unknown,
+    /// The link's space is archived: the link stays unused until the team brings it back.
+    Archived,
 }
 
 /// Stores a token made with [`new_token`]. A mailed (single-use) link voids the earlier
@@ -165,6 +167,10 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String
             Ok(found) => found,
             Err(problem) => return Ok(Err(problem)),
         };
+        // Not used up on a space the guest cannot open (probe 48d F2).
+        if crate::model::space::is_archived(conn, &link.space_id)? {
+            return Ok(Err(LinkProblem::Archived));
+        }
         if !link.reusable {
             let took = diesel::update(
                 guest_links::table

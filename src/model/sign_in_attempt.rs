@@ -57,6 +57,54 @@ pub fn begin(
     })
 }
 
+/// Counts `n` uses under each `(key, limit, n)` at once, or, when any key would pass its
+/// limit within `window`, counts nothing and answers how long until its oldest use leaves
+/// the window (sending invitations: `ops::invitations::allow`).
+pub fn take(
+    conn: &mut AnyConnection,
+    wants: &[(String, usize, usize)],
+    window: TimeDelta,
+) -> QueryResult<Result<(), TimeDelta>> {
+    crate::db::write_tx(conn, |conn| {
+        if let AnyConnection::Postgres(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7326001)").execute(pg)?;
+        }
+        let t = now();
+        let since = t - window;
+        let stale = wants.iter().map(|(key, _, _)| key);
+        diesel::delete(
+            sign_in_attempts::table
+                .filter(sign_in_attempts::key.eq_any(stale))
+                .filter(sign_in_attempts::at.lt(since)),
+        )
+        .execute(conn)?;
+        let mut wait = TimeDelta::zero();
+        for (key, limit, n) in wants {
+            let times: Vec<NaiveDateTime> = sign_in_attempts::table
+                .filter(sign_in_attempts::key.eq(key))
+                .filter(sign_in_attempts::at.ge(since))
+                .order(sign_in_attempts::at.asc())
+                .select(sign_in_attempts::at)
+                .load(conn)?;
+            if times.len() + n > *limit {
+                let oldest = times.first().copied().unwrap_or(t);
+                wait = wait.max(oldest + window - t).max(TimeDelta::seconds(1));
+            }
+        }
+        if wait > TimeDelta::zero() {
+            return Ok(Err(wait));
+        }
+        for (key, _, n) in wants {
+            for _ in 0..*n {
+                diesel::insert_into(sign_in_attempts::table)
+                    .values((sign_in_attempts::key.eq(key), sign_in_attempts::at.eq(t)))
+                    .execute(conn)?;
+            }
+        }
+        Ok(Ok(()))
+    })
+}
+
 /// Keys of sign-ins that succeeded (`auth::throttle`'s known addresses): kept for
 /// [`KNOWN_FOR`], not the attempts' window.
 pub const KNOWN_PREFIX: &str = "known:";

@@ -175,6 +175,16 @@ pub fn find(
         .optional()
 }
 
+/// Whether the space is archived (a missing space reads as not archived).
+pub fn is_archived(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        spaces::table
+            .filter(spaces::id.eq(id))
+            .filter(spaces::archived_at.is_not_null()),
+    ))
+    .get_result(conn)
+}
+
 diesel::define_sql_function! {
     /// Lowercases text on both backends, for case-insensitive search.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;

@@ -91,6 +91,52 @@ pub fn message_problem(message: &str) -> Option<String> {
         .then(|| "the message holds a text-direction control character (such as U+202E); remove it".into())
 }
 
+/// How many invitations one sender mails, and one address receives, within
+/// [`SENDING_WINDOW`]: enough for a team inviting its partners, not for using Wharf's mail
+/// to flood an inbox (probe 48d F1).
+pub const PER_SENDER: usize = 200;
+pub const PER_RECIPIENT: usize = 10;
+pub const SENDING_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// Counts invitations about to be mailed by `invited_by` to `emails` (one per mail), or
+/// refuses them all (429) when the sender or an address has had its share for now.
+pub async fn allow(ctx: &Context<'_>, invited_by: &str, emails: &[String]) -> Result<(), Error> {
+    let mut wants = vec![(format!("invite-by:{invited_by}"), PER_SENDER, emails.len())];
+    let mut per_address = std::collections::BTreeMap::<String, usize>::new();
+    for email in emails {
+        *per_address.entry(email.trim().to_lowercase()).or_default() += 1;
+    }
+    wants.extend(
+        per_address
+            .into_iter()
+            .map(|(email, n)| (format!("invite-to:{email}"), PER_RECIPIENT, n)),
+    );
+    let taken = ctx
+        .db(move |conn| crate::model::sign_in_attempt::take(conn, &wants, SENDING_WINDOW))
+        .await?;
+    taken.map_err(|wait| {
+        let minutes = (wait.num_seconds() + 59) / 60;
+        Error::TooMany {
+            message: format!(
+                "too many invitations for now (at most {PER_SENDER} from one sender and {PER_RECIPIENT} to one address in {} minutes); nothing was sent: try again in {minutes} minute(s)",
+                SENDING_WINDOW.num_minutes()
+            ),
+            retry_after: wait.num_seconds().max(1) as u64,
+        }
+    })
+}
+
+/// Refuses an invitation to an archived space: its link could not open it.
+pub fn refuse_archived(space: &Space) -> Result<(), crate::model::ModelError> {
+    match space.archived_at {
+        Some(_) => Err(crate::model::ModelError::Conflict(format!(
+            "the space \"{}\" is archived: bring it back (unarchive it) before inviting guests to it",
+            space.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Mails a fresh single-use link for `space` to `guest`; the earlier links of that space
 /// stop working once it is sent. When the mail server does not take it, the invitation
 /// waits to be tried again in the background and the caller hears so
@@ -102,6 +148,7 @@ pub async fn send(
     inv: Invitation<'_>,
     invited_by: &str,
 ) -> Result<(), Error> {
+    refuse_archived(space)?;
     let target = Target::Guest(guest.id.clone(), space.id.clone());
     match deliver(ctx, guest, space, &inv).await {
         Err(Failure::Mail(error)) => {

@@ -27,6 +27,9 @@ pub enum Error {
     Mail(String),
     #[error(transparent)]
     Model(ModelError),
+    /// Over a sending limit: nothing was done; `retry_after` seconds until there is room.
+    #[error("{message}")]
+    TooMany { message: String, retry_after: u64 },
     /// No connection, or the database stayed busy past its wait.
     #[error("the database is busy; try again shortly")]
     Unavailable,

@@ -45,6 +45,9 @@ pub enum AppError {
     NotSupported(String),
     #[error("the database is busy; try again shortly")]
     Unavailable,
+    /// Over a rate limit (429 with `Retry-After`).
+    #[error("{message}")]
+    TooMany { message: String, retry_after: u64 },
     /// Mail could not be handed over (after retries); nothing was lost silently.
     #[error("{0}")]
     Mail(String),
@@ -131,6 +134,7 @@ impl AppError {
             AppError::NotSupported(_) => "not_supported",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Unavailable => "unavailable",
+            AppError::TooMany { .. } => "too_many",
             AppError::Mail(_) => "mail",
             AppError::Storage | AppError::StoragePartial { .. } | AppError::HeldElsewhere(_) => "storage",
             AppError::SignInRequired | AppError::GuestSessionEnded => "unauthorized",
@@ -218,6 +222,7 @@ impl From<crate::ops::Error> for AppError {
             Error::Mail(shown) => AppError::Mail(shown),
             Error::Model(m) => m.into(),
             Error::Unavailable => AppError::Unavailable,
+            Error::TooMany { message, retry_after } => AppError::TooMany { message, retry_after },
             Error::Internal(e) => AppError::Internal(e),
         }
     }
@@ -259,6 +264,7 @@ impl ResponseError for AppError {
             AppError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable | AppError::HeldElsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::StoragePartial { ours: true, .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Mail(_) | AppError::Storage | AppError::StoragePartial { .. } => {
@@ -276,6 +282,9 @@ impl ResponseError for AppError {
         let mut response = HttpResponse::build(self.status_code());
         if let AppError::Unavailable = self {
             response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        if let AppError::TooMany { retry_after, .. } = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, retry_after.to_string()));
         }
         if let AppError::MethodNotAllowed(allow) = self {
             response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));

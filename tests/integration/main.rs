@@ -54,6 +54,7 @@ mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;
 mod grid_big_cells;
+mod guest_invitation_limits;
 mod guest_job_pages;
 mod guest_jobs_removed;
 mod guest_reach;

@@ -315,7 +315,14 @@ pub async fn invite(
     if let Some((i, problem)) = message_problem {
         return Err(AppError::invalid(&format!("$[{i}].message"), problem));
     }
-    for inv in invitations {
+    // The same guest and space asked twice in one call is mailed once.
+    let mut seen = std::collections::HashSet::new();
+    let invitations: Vec<_> = invitations
+        .into_iter()
+        .filter(|inv| seen.insert((inv.guest_id.clone(), inv.space_id.clone())))
+        .collect();
+    let mut checked = Vec::with_capacity(invitations.len());
+    for inv in &invitations {
         let gid = given_id(&inv.guest_id, GuestId::parse, "guestId")?;
         let sid = given_id(&inv.space_id, SpaceId::parse, "spaceId")?;
         let env = caller.environment_id.clone();
@@ -329,9 +336,16 @@ pub async fn invite(
                         "this guest has no access to that space; add it to the guest first".into(),
                     )]));
                 }
+                invitations::refuse_archived(&s)?;
                 Ok((g, s))
             })
             .await?;
+        checked.push((inv, g, s));
+    }
+    // Every invitation is checked and counted before the first goes.
+    let emails: Vec<String> = checked.iter().map(|(_, g, _)| g.email.clone()).collect();
+    invitations::allow(&state.ops(), &caller.actor(), &emails).await?;
+    for (inv, g, s) in checked {
         invitations::send(
             &state.ops(),
             &g,

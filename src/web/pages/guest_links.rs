@@ -71,6 +71,12 @@ pub(super) fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
             "It was replaced by a newer invitation, or access to the space was withdrawn. Use the newest invitation you received, or ask the person who invited you for a new link.",
             StatusCode::GONE,
         ),
+        LinkProblem::Archived => (
+            "archived",
+            "This space is closed for now",
+            "The team archived it. Your link was not used: open it again once they bring the space back, or ask the person who invited you.",
+            StatusCode::FORBIDDEN,
+        ),
         LinkProblem::Unknown => (
             "unknown",
             "This link is not valid",
@@ -110,6 +116,9 @@ async fn link_page(
             };
             let space = space::find(conn, &guest.environment_id, &link.space_id)?
                 .ok_or(ModelError::NotFound("space"))?;
+            if space.archived_at.is_some() {
+                return Ok(Err(LinkProblem::Archived));
+            }
             Ok(Ok((token, space.name, guest.name, link.reusable)))
         })
         .await?;

@@ -80,6 +80,7 @@ pub async fn invite(
     let added = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            invitations::refuse_archived(&s)?;
             let g = guest::create(conn, &env, &email, &name, std::slice::from_ref(&s.id), &actor)?;
             Ok::<_, ModelError>((g, s))
         })
@@ -89,6 +90,9 @@ pub async fn invite(
         Err(AppError::Invalid(items)) => {
             let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
             return show_page(&user, &state, &path, "guests".into(), Some(text.join("; "))).await;
+        }
+        Err(AppError::Conflict(text)) => {
+            return show_page(&user, &state, &path, "guests".into(), Some(text)).await;
         }
         Err(e) => return Err(e),
     };
@@ -107,7 +111,11 @@ async fn send(
         from_name: Some(&user.user.name),
         message: Some(message),
     };
-    let sent = invitations::send(&state.ops(), g, s, inv, &user.actor()).await;
+    let ops = state.ops();
+    let sent = match invitations::allow(&ops, &user.actor(), std::slice::from_ref(&g.email)).await {
+        Ok(()) => invitations::send(&ops, g, s, inv, &user.actor()).await,
+        Err(refused) => Err(refused),
+    };
     match sent.map_err(AppError::from) {
         Ok(()) => Ok(see_other(&tab(&s.id))),
         Err(AppError::Invalid(items)) => {
@@ -117,6 +125,10 @@ async fn send(
                 g.email,
                 text.join("; ")
             );
+            show_page(user, state, raw_space, "guests".into(), Some(shown)).await
+        }
+        Err(AppError::TooMany { message: text, .. }) | Err(AppError::Conflict(text)) => {
+            let shown = format!("{} was not invited: {text}", g.email);
             show_page(user, state, raw_space, "guests".into(), Some(shown)).await
         }
         Err(AppError::Mail(text)) => {
