@@ -139,3 +139,13 @@ mod tests {
         assert!(problem("a name", &"ø".repeat(201), MAX_CHARS).is_some());
     }
 }
+
+/// Text from outside (a receiver's answer, its rejection messages) as it can be stored: a
+/// NUL, which PostgreSQL's text cannot hold, becomes U+FFFD.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}

@@ -103,6 +103,16 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
+/// A rejection's message as a cell keeps it: cut, storable, and never empty (a cell in
+/// error says why).
+fn rejection_text(text: String, slug: &str) -> String {
+    let text = crate::names::storable(text);
+    match text.trim() {
+        "" => format!("rejected by {slug}"),
+        _ => cut(&text, MESSAGE_MAX_CHARS),
+    }
+}
+
 /// Flatfile's rejection answer.
 #[derive(Debug, Default, Deserialize)]
 pub struct Answer {
@@ -120,6 +130,9 @@ pub struct Rejections {
     pub delete_submitted: bool,
     #[serde(default)]
     pub sheets: Vec<RejectedSheet>,
+    /// Why a `rejections` member the receiver sent could not be read (none were applied).
+    #[serde(skip)]
+    pub unreadable: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,12 +157,19 @@ pub struct RejectedValue {
 }
 
 /// Reads a receiver's answer body: rejections when it sent Flatfile's shape, none for
-/// anything else (an empty or plain-text 2xx is a plain success).
+/// anything else (an empty or plain-text 2xx is a plain success); a `rejections` member
+/// of another shape is none applied, and the outcome says why.
 pub fn rejections_of(body: &str) -> Rejections {
-    serde_json::from_str::<Answer>(body)
-        .ok()
-        .and_then(|a| a.rejections)
-        .unwrap_or_default()
+    let Ok(answer) = serde_json::from_str::<Value>(body) else {
+        return Rejections::default();
+    };
+    match answer.get("rejections").filter(|r| !r.is_null()) {
+        None => Rejections::default(),
+        Some(given) => Rejections::deserialize(given).unwrap_or_else(|e| Rejections {
+            unreadable: Some(e.to_string()),
+            ..Default::default()
+        }),
+    }
 }
 
 /// What the rejections did: how many records got messages, and the first sheet of them.
@@ -212,7 +232,7 @@ pub fn apply_rejections(
                 messages
                     .entry(field)
                     .or_default()
-                    .push(Message::error(Source::Submit, cut(&text, MESSAGE_MAX_CHARS)));
+                    .push(Message::error(Source::Submit, rejection_text(text, &s.slug)));
             }
             if !messages.is_empty() {
                 updates.push(RecordUpdate {
@@ -305,6 +325,12 @@ pub fn delivered_outcome(s: &Submission, r: &Rejections, applied: &Applied) -> V
         ));
     }
     message.push('.');
+    if let Some(why) = &r.unreadable {
+        message.push_str(&format!(
+            " Its `rejections` were not in Flatfile's shape ({}), so none were applied.",
+            cut(why, SAYS_MAX_CHARS)
+        ));
+    }
     if let Some(m) = r.message.as_deref().filter(|m| !m.is_empty()) {
         message.push_str(&format!(" The receiver says: {}", cut(m, SAYS_MAX_CHARS)));
     }

@@ -398,5 +398,8 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
         status_code: Some(i32::from(code)),
         error,
     };
-    (tried, String::from_utf8_lossy(&kept).into_owned())
+    (
+        tried,
+        crate::names::storable(String::from_utf8_lossy(&kept).into_owned()),
+    )
 }

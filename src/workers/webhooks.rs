@@ -416,7 +416,9 @@ async fn send(
         at,
         status_code: Some(i32::from(code)),
         duration_ms: Some(duration),
-        response: Some(String::from_utf8_lossy(&kept).into_owned()),
+        response: Some(crate::names::storable(
+            String::from_utf8_lossy(&kept).into_owned(),
+        )),
         error,
     };
     (attempt, retry_after)

@@ -117,7 +117,49 @@ async fn an_answer_after_a_cancel_changes_nothing(db: Db) {
     assert_eq!(records_of(&app, &contacts).await.len(), 2, "nothing was deleted");
 }
 
+/// A receiver's words are stored as text can be (no NUL, which PostgreSQL refuses), a
+/// rejection without words still says why, and `rejections` of another shape are said in
+/// the outcome rather than taken for none (probe 48b 3, 4).
+async fn odd_rejections_are_kept_readable(db: Db) {
+    let app = spawn_app(db).await;
+    let (receiver, wb, contacts) = submit_ready(&app).await;
+    let went = records_of(&app, &contacts).await;
+    let (first, second) = (id_of(&went[0]), id_of(&went[1]));
+    let answer = json!({"rejections": {"sheets": [{"sheetId": contacts, "rejectedRecords": [
+        {"id": first, "values": [{"field": "name", "message": "bad\u{0}nul"}]},
+        {"id": second, "values": [{"field": "name", "message": "  "}]}]}]}});
+    receiver.answer_next(&[(200, &answer.to_string())]);
+    let job = start_submit(&app, &wb).await;
+    let done = wait_job_until(&app, &job, 40, |j| {
+        j["status"] != "executing" && j["status"] != "ready"
+    })
+    .await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["outcome"]["rejected"], 2, "{done}");
+    let by_id = |id: &str, records: &[Value]| {
+        let r = records.iter().find(|r| r["id"] == id).unwrap().clone();
+        r["values"]["name"]["messages"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let now = records_of(&app, &contacts).await;
+    assert_eq!(by_id(&first, &now), "bad\u{FFFD}nul");
+    assert!(by_id(&second, &now).starts_with("rejected by "), "{now:?}");
+
+    receiver.answer_next(&[(200, r#"{"rejections": "nope"}"#)]);
+    let job = start_submit(&app, &wb).await;
+    let done = wait_job_until(&app, &job, 40, |j| {
+        j["status"] != "executing" && j["status"] != "ready"
+    })
+    .await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let message = done["outcome"]["message"].as_str().unwrap();
+    assert!(message.contains("not in Flatfile's shape"), "{message}");
+}
+
 on_both!(
+    odd_rejections_are_kept_readable,
     delete_submitted_spares_what_changed_or_never_went,
     an_answer_after_a_cancel_changes_nothing
 );

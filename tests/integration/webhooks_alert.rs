@@ -9,8 +9,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wharf::mail::outbox;
 
-/// A receiver on 127.0.0.1 that answers every request with `status`; returns its URL.
-async fn answering(status: u16) -> String {
+/// A receiver on 127.0.0.1 that answers every request with `status` and `body`; returns
+/// its URL.
+pub(crate) async fn answering(status: u16, body: &'static [u8]) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
     tokio::spawn(async move {
@@ -36,9 +37,11 @@ async fn answering(status: u16) -> String {
                         break;
                     }
                 }
-                let answer =
-                    format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno");
-                let _ = sock.write_all(answer.as_bytes()).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(&[head.as_bytes(), body].concat()).await;
             });
         }
     });
@@ -60,8 +63,8 @@ async fn five_failing_days_turn_a_webhook_off_and_the_admins_are_told(db: Db) {
         .unwrap()
         .unwrap()
         .id;
-    let failing_url = answering(500).await;
-    let gone_url = answering(410).await;
+    let failing_url = answering(500, b"no").await;
+    let gone_url = answering(410, b"no").await;
     let failing = webhook::create(&mut conn, &env, &failing_url, &["**".to_string()], "CRM sync").unwrap();
     let gone = webhook::create(&mut conn, &env, &gone_url, &["**".to_string()], "").unwrap();
     // Failing for six days already: the next failure is past the five.

@@ -157,7 +157,46 @@ async fn an_environment_holds_at_most_a_hundred_webhooks(db: Db) {
     assert_eq!(status, 200, "{made}");
 }
 
+/// A receiver whose answer holds a NUL (which PostgreSQL's text refuses) has its tries
+/// noted like any other, and the deliveries noted beside it are not lost with them: they
+/// used to be sent again and again (probe 48b 2).
+async fn an_answer_with_a_nul_is_noted_and_sinks_no_other(db: Db) {
+    let app = spawn_app(db).await;
+    let nul_url = crate::webhooks_alert::answering(200, b"ok\x00\x01binary").await;
+    let receiver = Receiver::start().await;
+    let topics = Some(json!(["space:updated"]));
+    let nul = crate::webhooks::create_hook(&app, &nul_url, topics.clone()).await;
+    let ok = crate::webhooks::create_hook(&app, &receiver.url, topics).await;
+    let space = app.bare_space("S").await;
+    for n in 0..5 {
+        let (status, body) = app
+            .patch_json(&format!("/spaces/{space}"), &json!({"metadata": {"n": n}}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for hook in [&nul, &ok] {
+        let id = hook["id"].as_str().unwrap();
+        let mut log = json!(null);
+        for _ in 0..300 {
+            log = app.get_json(&format!("/webhooks/{id}/deliveries")).await.1;
+            let all = log["data"].as_array().unwrap();
+            if all.len() == 5 && all.iter().all(|d| d["status"] == "delivered") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let all = log["data"].as_array().unwrap();
+        assert!(
+            all.len() == 5 && all.iter().all(|d| d["status"] == "delivered"),
+            "{log}"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.got().len(), 5, "each delivery went once");
+}
+
 on_both!(
+    an_answer_with_a_nul_is_noted_and_sinks_no_other,
     an_environment_holds_at_most_a_hundred_webhooks,
     a_silent_receiver_delays_no_other_webhook,
     a_claim_skips_webhooks_at_their_cap,
