@@ -59,6 +59,8 @@ pub struct Context {
     pub actor: String,
     /// Flatfile's other context keys, by their wire names.
     pub extra: Map<String, Value>,
+    /// The namespaces, when read before what holds them is deleted ([`Context::keep_namespaces`]).
+    namespaces: Option<Option<String>>,
 }
 
 impl Context {
@@ -70,7 +72,16 @@ impl Context {
             sheet_id: None,
             actor: actor.to_string(),
             extra: Map::new(),
+            namespaces: None,
         }
+    }
+
+    /// Reads the space's and workbook's namespaces now, for an event emitted after they are
+    /// deleted (`space:deleted`, `workbook:deleted`), which listeners' `namespace(...)`
+    /// filters would otherwise drop.
+    pub fn keep_namespaces(mut self, conn: &mut AnyConnection) -> QueryResult<Self> {
+        self.namespaces = Some(namespaces_of(conn, &self)?);
+        Ok(self)
     }
 
     pub fn space(mut self, id: &SpaceId) -> Self {
@@ -164,9 +175,10 @@ pub fn insert(
     payload: Value,
     extras: &Extras,
 ) -> QueryResult<EventId> {
-    let namespaces = match extras.namespaces {
-        Some(given) => Some(json!(given).to_string()),
-        None => namespaces_of(conn, ctx)?,
+    let namespaces = match (extras.namespaces, &ctx.namespaces) {
+        (Some(given), _) => Some(json!(given).to_string()),
+        (None, Some(kept)) => kept.clone(),
+        (None, None) => namespaces_of(conn, ctx)?,
     };
     let row = NewEvent {
         environment_id: &ctx.environment_id,

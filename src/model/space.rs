@@ -371,6 +371,9 @@ fn lock_extras(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<Option<Str
 pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResult<()> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         let guests = super::guest::guests_of_space(conn, &space.id)?;
+        let ctx = Context::new(&space.environment_id, actor)
+            .space(&space.id)
+            .keep_namespaces(conn)?;
         // Of two deletes at once, the second finds nothing and says nothing.
         if diesel::delete(spaces::table.find(&space.id)).execute(conn)? == 0 {
             return Ok(());
@@ -380,7 +383,6 @@ pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResu
         for g in &guests {
             super::guest::end_sessions_if_spaceless(conn, g)?;
         }
-        let ctx = Context::new(&space.environment_id, actor).space(&space.id);
         event::emit(conn, &ctx, "space:deleted", json!({}))?;
         Ok(())
     })

@@ -290,6 +290,10 @@ pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResu
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&wb.space_id))?;
+        let ctx = Context::new(&wb.environment_id, actor)
+            .space(&wb.space_id)
+            .workbook(&wb.id)
+            .keep_namespaces(conn)?;
         diesel::delete(workbooks::table.find(&wb.id)).execute(conn)?;
         // A file whose extraction made it no longer points at it (its Open led to a 404),
         // and an import waiting to read from it or write into it is canceled (its page,
@@ -319,9 +323,6 @@ pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResu
                 job::finish(conn, &j, status::CANCELED, None, Some(why), actor)?;
             }
         }
-        let ctx = Context::new(&wb.environment_id, actor)
-            .space(&wb.space_id)
-            .workbook(&wb.id);
         event::emit(conn, &ctx, "workbook:deleted", json!({}))?;
         Ok(())
     })

@@ -267,6 +267,36 @@ async fn namespaces_are_kept_and_carried_by_events(db: Db) {
     assert_eq!(ready["context"]["sheetId"], sheet);
     assert_eq!(ready["context"]["workbookId"], wb["data"]["id"], "{ready}");
     assert_eq!(ready["namespaces"], json!(["space:portal", "workbook:staging"]));
+    // Deleting carries them too (read before the rows go: probe 48b 1), in a copy of the
+    // space so that this one keeps its own for the check below.
+    let (_, copy) = app
+        .post_json("/spaces", &json!({"name": "Portal 2", "namespace": "portal"}))
+        .await;
+    let copy_id = copy["data"]["id"].as_str().unwrap().to_string();
+    let (_, copy_wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "W", "spaceId": copy_id, "namespace": "staging", "sheets": []}),
+        )
+        .await;
+    let copy_wb = copy_wb["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(app.delete(&format!("/workbooks/{copy_wb}")).await.0, 200);
+    assert_eq!(app.delete(&format!("/spaces/{copy_id}")).await.0, 200);
+    let (_, gone) = app
+        .get_json(&format!(
+            "/events?spaceId={copy_id}&pageSize=50&includeAcknowledged=true"
+        ))
+        .await;
+    let namespaces_of = |topic: &str| {
+        let all = gone["data"].as_array().unwrap();
+        let e = all.iter().find(|e| e["topic"] == topic);
+        e.unwrap_or_else(|| panic!("no {topic} in {gone}"))["namespaces"].clone()
+    };
+    assert_eq!(
+        namespaces_of("workbook:deleted"),
+        json!(["space:portal", "workbook:staging"])
+    );
+    assert_eq!(namespaces_of("space:deleted"), json!(["space:portal"]));
     // Taken away: later events carry none.
     let (status, changed) = app
         .patch_json(&format!("/spaces/{space_id}"), &json!({"namespace": ""}))
