@@ -126,7 +126,7 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
 
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let (ctx, q) = delete::target(conn, &job.environment_id, &job.operation, &job.source, &config)
+    let (ctx, _) = delete::target(conn, &job.environment_id, &job.operation, &job.source, &config)
         .map_err(JobError::Failed)?;
     if let Err(stopped) = super::refuse_crash_loop(job) {
         // Failed, as any failure: what the earlier attempts changed goes back first (an
@@ -139,21 +139,25 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         }
         return Err(stopped);
     }
-    delete::refuse_locked(&ctx, &job.created_by)?;
     let actor = job.created_by.as_str();
+    // One entry per attempt. Earlier attempts' cells are put back first, every one's, and
+    // before anything can stop this one (a lock or a field change made while the server
+    // was down left them in place: probe 48c 2): one cut off by a crash never took its own
+    // back, and a canceled one's take-back may still be running (a cancel answers at once),
+    // which would undo this attempt's work behind it. Cells already put back count as
+    // changed since, so none is put back twice, and the change ends as one entry that one
+    // undo takes back. (An undo's earlier attempts are its own to finish.)
+    if config["undo"].is_null() {
+        for earlier in bulk_history::of_job(conn, &job.id)? {
+            bulk_history::take_back(conn, &ctx, &earlier.id, actor)?;
+            cx.announce.sheet_changed(&ctx.sheet.id);
+        }
+    }
+    delete::refuse_locked(&ctx, actor)?;
     if let Some(undo) = config["undo"].as_str() {
         return undo_run(cx, worker, job, conn, &ctx, undo);
     }
     let changes = changes_of(&ctx, &config).map_err(JobError::Failed)?;
-    // One entry per attempt. Earlier attempts' cells are put back first, every one's: one
-    // cut off by a crash never took its own back, and a canceled one's take-back may still
-    // be running (a cancel answers at once), which would undo this attempt's work behind
-    // it. Cells already put back count as changed since, so none is put back twice, and
-    // the change ends as one entry that one undo takes back.
-    for earlier in bulk_history::of_job(conn, &job.id)? {
-        bulk_history::take_back(conn, &ctx, &earlier.id, actor)?;
-        cx.announce.sheet_changed(&ctx.sheet.id);
-    }
     let bulk = bulk_history::create(
         conn,
         &ctx.sheet.id,
@@ -161,7 +165,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         &bulk::describe(&ctx, &changes),
         Some(&job.id),
     )?;
-    let mut ids = bulk::selected(conn, &ctx, &q, &changes, None)?;
+    let mut ids = delete::select_now(conn, job, &config, |conn, now, q| {
+        let changes = bulk::refound(&ctx, now, &changes)?;
+        Ok(bulk::selected(conn, now, q, &changes, None)?)
+    })?;
     if let Some(upto) = delete::ceiling(job) {
         ids.retain(|id| *id <= upto);
     }

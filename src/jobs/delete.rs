@@ -199,18 +199,40 @@ pub fn ceiling(job: &Job) -> Option<i64> {
     }
 }
 
+/// Reads a job's selection in one snapshot with the sheet's fields as they are then: a
+/// field added or removed since the job loaded them moves the stored values its query
+/// names by position, and the old query would pick nothing or other records (probe 48c 1).
+pub fn select_now<T>(
+    conn: &mut AnyConnection,
+    job: &Job,
+    config: &Value,
+    read: impl FnOnce(&mut AnyConnection, &SheetContext, &record::RecordQuery) -> crate::model::ModelResult<T>,
+) -> Result<T, JobError> {
+    let found = crate::db::read_snapshot(conn, |conn| {
+        Ok::<_, crate::model::ModelError>(
+            match target(conn, &job.environment_id, &job.operation, &job.source, config) {
+                Ok((ctx, q)) => Ok(read(conn, &ctx, &q)?),
+                Err(why) => Err(why),
+            },
+        )
+    })?;
+    found.map_err(JobError::Failed)
+}
+
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     super::refuse_crash_loop(job)?;
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
-    let (ctx, q) =
+    let (ctx, _) =
         target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let upto = ceiling(job);
-    let selected: Vec<i64> = cells::selected_ids(conn, ctx.sheet.seq, &q, None, None)?
-        .into_iter()
-        .filter(|id| upto.is_none_or(|c| *id <= c))
-        .collect();
+    let selected: Vec<i64> = select_now(conn, job, &config, |conn, now, q| {
+        Ok(cells::selected_ids(conn, now.sheet.seq, q, None, None)?)
+    })?
+    .into_iter()
+    .filter(|id| upto.is_none_or(|c| *id <= c))
+    .collect();
     let (selected, left_out) = confirmed_part(conn, job, &config, upto, selected)?;
     let ids: Vec<RecordId> = selected
         .into_iter()

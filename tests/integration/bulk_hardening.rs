@@ -12,7 +12,7 @@ use wharf::model::record::bulk_history;
 use wharf::model::{sheet, ModelError};
 
 /// A companies sheet of three records, and their ids.
-async fn three_companies(app: &TestApp) -> (Value, String, Vec<i64>) {
+pub(crate) async fn three_companies(app: &TestApp) -> (Value, String, Vec<i64>) {
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "companies").await;
     let rows: Vec<Value> = (0..3)
@@ -32,7 +32,7 @@ async fn three_companies(app: &TestApp) -> (Value, String, Vec<i64>) {
 }
 
 /// Each record's cells by field key, in id order.
-async fn cells(app: &TestApp, sheet: &str) -> Vec<Value> {
+pub(crate) async fn cells(app: &TestApp, sheet: &str) -> Vec<Value> {
     let (status, body) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     assert_eq!(status, 200, "{body}");
     body["data"]["records"]

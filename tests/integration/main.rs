@@ -30,6 +30,7 @@ mod bulk_editors;
 mod bulk_hardening;
 mod bulk_job_selection;
 mod bulk_jobs;
+mod bulk_races;
 mod bulk_undo;
 mod cells;
 mod cli;

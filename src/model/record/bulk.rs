@@ -340,7 +340,7 @@ fn cells_in(updates: &[RecordUpdate]) -> usize {
 
 /// `changes` (made against `was`) with their fields found again in `now` by key; a field
 /// removed since ends the change.
-fn refound(
+pub fn refound(
     was: &SheetContext,
     now: &SheetContext,
     changes: &[(usize, Change)],
