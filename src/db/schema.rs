@@ -377,6 +377,7 @@ diesel::table! {
         undone_at -> Nullable<Timestamp>,
         undone_by -> Nullable<Text>,
         undo_pending -> Bool,
+        undo_job -> Nullable<Text>,
     }
 }
 

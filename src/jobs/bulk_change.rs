@@ -326,19 +326,26 @@ fn undo_run(
     // A lock taken meanwhile stops a person's or guest's undo at its next batch; the
     // change may be undone again once the sheet is unlocked.
     let actor = job.created_by.as_str();
-    let done = bulk_history::undo_checked(conn, ctx, &id, actor, &mut |conn, fresh, restored| {
-        let done = || {
-            format!(
-                "after putting back {} value(s); the change may be undone again to put back the rest",
-                thousands(restored as u64)
-            )
-        };
-        delete::stop_if_refused(conn, fresh, actor, done).map_err(|e| match e {
-            JobError::Failed(m) => crate::model::ModelError::Conflict(m),
-            JobError::Lost => crate::model::ModelError::Conflict("the job was stopped".into()),
-            JobError::Internal(e) => crate::model::ModelError::Conflict(e.to_string()),
-        })
-    });
+    let done = bulk_history::undo_checked(
+        conn,
+        ctx,
+        &id,
+        actor,
+        Some(&job.id),
+        &mut |conn, fresh, restored| {
+            let done = || {
+                format!(
+                    "after putting back {} value(s); the change may be undone again to put back the rest",
+                    thousands(restored as u64)
+                )
+            };
+            delete::stop_if_refused(conn, fresh, actor, done).map_err(|e| match e {
+                JobError::Failed(m) => crate::model::ModelError::Conflict(m),
+                JobError::Lost => crate::model::ModelError::Conflict("the job was stopped".into()),
+                JobError::Internal(e) => crate::model::ModelError::Conflict(e.to_string()),
+            })
+        },
+    );
     let done = done.map_err(|e| match e {
         crate::model::ModelError::Conflict(m) => JobError::Failed(m),
         other => other.into(),

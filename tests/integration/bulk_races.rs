@@ -118,7 +118,65 @@ async fn a_lock_found_on_a_rerun_leaves_nothing_half_done(db: Db) {
     assert_eq!(names(&cells(&app, &sheet).await), vec![json!("Old"); 3]);
 }
 
+/// An undo job finds the change claimed by another undo job that has not ended (cut off
+/// and waiting to resume): it leaves the change to that one instead of putting every value
+/// back beside it (probe 48c 3: two undos at once both said they undid it all).
+async fn an_undo_leaves_a_change_claimed_by_another_undo_job(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::bulk_changes;
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let (_, sheet, _) = three_companies(&app).await;
+    let workbook = workbook_of(&app, &sheet).await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "Set"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bulk_id = body["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    let undo_job = |trigger: &'static str| {
+        json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+               "trigger": trigger, "config": {"sheet": sheet, "undo": bulk_id}})
+    };
+    let (status, first) = app.post_json("/jobs", &undo_job("manual")).await;
+    assert_eq!(status, 200, "{first}");
+    let first = first["data"]["id"].as_str().unwrap().to_string();
+    let actor = app.get_json(&format!("/jobs/{first}")).await.1["data"]["createdBy"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The first undo claimed the change and was cut off before its first batch.
+    let mut conn = app.pool.get().expect("conn");
+    diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(&bulk_id)))
+        .set((
+            bulk_changes::undone_at.eq(Some(chrono::Utc::now().naive_utc())),
+            bulk_changes::undone_by.eq(Some(actor.as_str())),
+            bulk_changes::undo_pending.eq(true),
+            bulk_changes::undo_job.eq(Some(first.as_str())),
+        ))
+        .execute(&mut *conn)
+        .expect("claimed");
+    drop(conn);
+
+    let (status, second) = app.post_json("/jobs", &undo_job("immediate")).await;
+    assert_eq!(status, 200, "{second}");
+    app.start_workers();
+    let second = app.wait_job(second["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(second["status"], "failed", "{second}");
+    assert!(second["info"].to_string().contains(&first), "{second}");
+    assert_eq!(names(&cells(&app, &sheet).await), vec![json!("Set"); 3]);
+
+    let (status, body) = app.post_json(&format!("/jobs/{first}/execute"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&first).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert!(done["outcome"]["message"].to_string().contains('3'), "{done}");
+    assert_eq!(names(&cells(&app, &sheet).await), vec![json!("Old"); 3]);
+}
+
 on_both!(
+    an_undo_leaves_a_change_claimed_by_another_undo_job,
     a_field_added_as_the_job_starts_moves_no_selection,
     a_lock_found_on_a_rerun_leaves_nothing_half_done,
 );

@@ -171,16 +171,12 @@ async fn an_undo_stopped_between_batches_may_be_undone_again(db: Db) {
     let name = ctx.config.field_index("name").unwrap();
     let entry = crate::bulk_job_selection::job_batch(&mut conn, &ctx, &ids, name, Change::Set(json!("New")));
     let stopped =
-        bulk_history::undo_checked(
-            &mut conn,
-            &ctx,
-            &entry,
-            "tester",
-            &mut |_, _, restored| match restored {
+        bulk_history::undo_checked(&mut conn, &ctx, &entry, "tester", None, &mut |_, _, restored| {
+            match restored {
                 0 => Ok(()),
                 _ => Err(ModelError::Conflict("locked".into())),
-            },
-        );
+            }
+        });
     assert!(stopped.is_err(), "stopped before its second batch");
     let put_back = names_count(&app, &sheet, "Old").await;
     assert!(put_back > 0 && put_back < TOTAL as i64, "{put_back} put back");

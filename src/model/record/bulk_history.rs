@@ -31,6 +31,8 @@ pub struct BulkChange {
     /// Claimed by an undo that has not put every cell back yet (a stop cut it off, or it
     /// runs now).
     pub undo_pending: bool,
+    /// The job of the undo that claimed it (none for an undo answered at once).
+    pub undo_job: Option<String>,
 }
 
 /// Starts an entry; its cells are tagged with the id as they are written.
@@ -131,7 +133,18 @@ pub fn undo(
     id: &BulkChangeId,
     actor: &str,
 ) -> ModelResult<Undone> {
-    undo_checked(conn, ctx, id, actor, &mut |_, _, _| Ok(()))
+    undo_checked(conn, ctx, id, actor, None, &mut |_, _, _| Ok(()))
+}
+
+/// Whether the job `id` is not over (running, or to be run again after a stop).
+fn still_running(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    use crate::db::schema::jobs;
+    let status: Option<String> = jobs::table
+        .filter(jobs::id.eq(id))
+        .select(jobs::status)
+        .first(conn)
+        .optional()?;
+    Ok(status.is_some_and(|s| !crate::model::job::status::FINAL.contains(&s.as_str())))
 }
 
 /// [`undo`], asking `go_on` before each batch (in its transaction, with the sheet as it is
@@ -142,6 +155,7 @@ pub fn undo_checked(
     ctx: &SheetContext,
     id: &BulkChangeId,
     actor: &str,
+    job: Option<&JobId>,
     go_on: &mut dyn FnMut(&mut AnyConnection, &SheetContext, usize) -> ModelResult<()>,
 ) -> ModelResult<Undone> {
     let claimed = crate::db::write(conn, |conn| {
@@ -155,6 +169,7 @@ pub fn undo_checked(
             bulk_changes::undone_at.eq(Some(now())),
             bulk_changes::undone_by.eq(Some(actor)),
             bulk_changes::undo_pending.eq(true),
+            bulk_changes::undo_job.eq(job.map(JobId::as_str)),
         ))
         .execute(conn)
     })?;
@@ -164,6 +179,19 @@ pub fn undo_checked(
         // cells already put back count as changed since. An undo that ended is final.
         return match find(conn, &ctx.sheet.id, id.as_str())? {
             Some(b) if b.undo_pending && b.undone_by.as_deref() == Some(actor) => {
+                // Not while the undo job that claimed it still runs (or will resume): two
+                // would both put every value back and both say so (probe 48c 3).
+                if let Some(other) = b
+                    .undo_job
+                    .as_deref()
+                    .filter(|j| Some(*j) != job.map(JobId::as_str))
+                {
+                    if still_running(conn, other)? {
+                        return Err(ModelError::Conflict(format!(
+                            "this change is being undone by the job {other}; follow that one"
+                        )));
+                    }
+                }
                 let how = Revert::Undo {
                     held: super::config::held(actor),
                 };

@@ -1,0 +1,1 @@
+ALTER TABLE bulk_changes DROP COLUMN undo_job;
