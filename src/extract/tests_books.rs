@@ -222,3 +222,56 @@ fn bad_and_many_merges_cost_little_and_lose_nothing() {
         }
     }
 }
+
+/// A merge that starts on the header row or above it (a title, a header merged down) gives
+/// no record its text; the merges below the header still fill (probe 48a M1).
+#[test]
+fn merges_of_the_header_and_above_stay_out_of_records() {
+    let rows = format!(
+        "{}{}{}{}{}",
+        row(1, &["Region", "Name"]),
+        row(2, &["", "a"]),
+        row(3, &["EMEA", "b"]),
+        row(4, &["", "c"]),
+        row(5, &["", "d"])
+    );
+    let refs = ["A1:A2".to_string(), "A3:A4".to_string()];
+    let (labels, got, _, _) = read(&xlsx_book(&[("S", &with_merges(&rows, &refs))]), "h.xlsx");
+    assert_eq!(labels, ["Region", "Name"]);
+    assert_eq!(got, [["", "a"], ["EMEA", "b"], ["EMEA", "c"], ["", "d"]]);
+
+    // A title over the header, merged down past it.
+    let mut rows = format!(
+        "{}{}",
+        row(1, &["Staff list"]),
+        row(3, &["Region", "Name", "Age"])
+    );
+    for n in 4..=9 {
+        rows.push_str(&row(n, &["", "a", "30"]));
+    }
+    let (labels, got, _, _) = read(
+        &xlsx_book(&[("S", &with_merges(&rows, &["A1:A5".into()]))]),
+        "t.xlsx",
+    );
+    assert_eq!(labels, ["Region", "Name", "Age"]);
+    assert!(got.iter().all(|r| r[0].is_empty()), "{got:?}");
+}
+
+/// A long value merged down many rows fills at most 64 MiB of text, then stops with a
+/// note: a file of kilobytes does not become gigabytes of records (probe 48a H1).
+#[test]
+fn merges_fill_a_bounded_amount_of_text() {
+    let long = "x".repeat(100_000);
+    let mut rows = format!("{}{}", row(1, &["Note", "Name"]), row(2, &[&long, "a"]));
+    for n in 3..=1001 {
+        rows.push_str(&row(n, &["", "b"]));
+    }
+    let (_, got, _, notes) = read(
+        &xlsx_book(&[("S", &with_merges(&rows, &["A2:A1001".into()]))]),
+        "big.xlsx",
+    );
+    assert_eq!(got.len(), 1000);
+    let filled = got.iter().filter(|r| r[0] == long).count();
+    assert!((600..700).contains(&filled), "{filled} rows filled");
+    assert!(notes.join(" ").contains("64 MiB"), "{notes:?}");
+}

@@ -30,7 +30,7 @@ fn corrupt(e: XlsxError) -> ExtractError {
 /// value are left out) until it returns false or the sheet ends.
 fn each_row(
     book: &mut Book,
-    (sheet, merged, notes): (&str, bool, &Notes),
+    (sheet, merged, notes): (&str, Merges, &Notes),
     done: &AtomicU64,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
@@ -95,6 +95,17 @@ fn each_row(
     Ok(())
 }
 
+/// Whether a sheet's merged cells are filled down, and below which line: merges starting
+/// on the header row or above it (a title, a header merged down over two rows) are left
+/// out, so a header's text never becomes a record's value (probe 48a M1).
+#[derive(Clone, Copy)]
+enum Merges {
+    /// The book merges no cells.
+    None,
+    /// Fill the merges that start below this line (1-based; 0 for every merge).
+    Below(u64),
+}
+
 /// Cells merged down over several rows (a group label beside the rows it names): the
 /// spreadsheet shows the value on each of those rows but stores it in the first only, so
 /// the rows below get it too; otherwise they arrived empty and failed "required". A merge
@@ -103,28 +114,43 @@ struct MergedDown {
     /// Merges not reached yet, the one starting last first.
     ahead: Vec<calamine::Dimensions>,
     /// By column, the merge over the current row: its last row and its value. Excel never
-    /// overlaps merges; a file that does keeps the later one.
+    /// overlaps merges; a file that does keeps the later one (one without a value ends the
+    /// one before it).
     open: std::collections::BTreeMap<usize, (u32, String)>,
     /// Cells still to fill: a small file merging a thousand columns down a million rows
     /// would otherwise make a billion cells.
     budget: u64,
+    /// Bytes still to fill: a long value merged down a few thousand rows would otherwise
+    /// make gigabytes of records from a file of kilobytes (probe 48a H1).
+    bytes: usize,
     notes: Notes,
 }
 
-/// Most cells a sheet's merges fill.
+/// Most cells, and bytes of text, a sheet's merges fill.
 const MERGE_FILLS: u64 = 10_000_000;
+const MERGE_FILL_BYTES: usize = 64 * 1024 * 1024;
 
 impl MergedDown {
     /// The sheet's merges, read when the book has any (`merged`).
-    fn of(book: &mut Book, (sheet, merged, notes): (&str, bool, &Notes)) -> Self {
-        let read = merged.then(|| {
+    fn of(book: &mut Book, (sheet, merged, notes): (&str, Merges, &Notes)) -> Self {
+        let below = match merged {
+            Merges::None => None,
+            Merges::Below(line) => Some(line),
+        };
+        let read = below.map(|_| {
             // calamine overflows on some malformed references: the merges are then left out,
             // not the sheet.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| book.worksheet_merge_cells(sheet)))
         });
         let mut ahead: Vec<_> = match read {
             None | Some(Ok(None)) => Vec::new(),
-            Some(Ok(Some(Ok(merges)))) => merges.into_iter().filter(|m| m.end.0 > m.start.0).collect(),
+            Some(Ok(Some(Ok(merges)))) => {
+                let first = below.unwrap_or(0);
+                merges
+                    .into_iter()
+                    .filter(|m| m.end.0 > m.start.0 && u64::from(m.start.0) + 1 > first)
+                    .collect()
+            }
             Some(Ok(Some(Err(_))) | Err(_)) => {
                 notes.add(format!(
                     "the merged cells of sheet {sheet} could not be read; each merged value is in its first row only"
@@ -137,6 +163,7 @@ impl MergedDown {
             ahead,
             open: Default::default(),
             budget: MERGE_FILLS,
+            bytes: MERGE_FILL_BYTES,
             notes: notes.clone(),
         }
     }
@@ -161,15 +188,17 @@ impl MergedDown {
             if row.values.get(col).is_some_and(|v| !v.is_empty()) {
                 continue;
             }
-            if self.budget == 0 {
+            if self.budget == 0 || self.bytes < value.len() {
                 self.notes.add(format!(
-                    "merged cells would fill more than {MERGE_FILLS} cells; the rest are left empty"
+                    "merged cells would fill more than {MERGE_FILLS} cells or {} MiB of text; the rest are left empty",
+                    MERGE_FILL_BYTES / (1024 * 1024)
                 ));
                 self.open.clear();
                 self.ahead.clear();
                 return;
             }
             self.budget -= 1;
+            self.bytes -= value.len();
             if row.values.len() <= col {
                 row.values.resize(col + 1, String::new());
             }
@@ -189,10 +218,14 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         .collect();
     let mut read = SheetsRead::default();
     for (name, hidden) in sheets {
+        let merges = match merged {
+            false => Merges::None,
+            true => Merges::Below(header_line(&mut book, &name, notes)?),
+        };
         let mut sample = Vec::new();
         let mut more = false;
         let done = Arc::new(AtomicU64::new(0));
-        each_row(&mut book, (&name, merged, notes), &done, |row| {
+        each_row(&mut book, (&name, merges, notes), &done, |row| {
             if sample.len() >= SAMPLE_ROWS {
                 more = true;
                 return false;
@@ -204,7 +237,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
             Box::new(Rest::new(
                 path.to_path_buf(),
-                (name.clone(), merged, notes.clone()),
+                (name.clone(), merges, notes.clone()),
                 sample.len(),
                 done.clone(),
             ))
@@ -221,9 +254,26 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
     read.finish()
 }
 
+/// The line of the row a sheet's header would be taken from, read without its merges
+/// (0 when none is found): the merges are filled below it only.
+fn header_line(book: &mut Book, sheet: &str, notes: &Notes) -> Result<u64, ExtractError> {
+    let (mut sample, mut seen) = (Vec::new(), 0);
+    each_row(book, (sheet, Merges::None, notes), &AtomicU64::new(0), |row| {
+        seen += 1;
+        if let Ok(row) = row {
+            sample.push(row);
+        }
+        // As `header::tabulate` samples: rows that could not be read count too.
+        sample.len() < SAMPLE_ROWS && seen < SAMPLE_ROWS * 21
+    })
+    .map_err(corrupt)?;
+    let values: Vec<Vec<String>> = sample.iter().map(|r| r.values.clone()).collect();
+    Ok(header::header_index(&values).map_or(0, |at| sample[at].line))
+}
+
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
-/// A sheet of a book: its name, whether the book merges cells, and the file's notes.
-type SheetOf = (String, bool, Notes);
+/// A sheet of a book: its name, which of its merges are filled, and the file's notes.
+type SheetOf = (String, Merges, Notes);
 
 struct Rest {
     start: Option<(PathBuf, SheetOf, usize, Arc<AtomicU64>)>,
