@@ -144,8 +144,8 @@ async fn cancel_and_instant_retry_write_each_record_once(db: Db) {
     assert_eq!(c["error"], 0, "no duplicates: {c}");
 }
 
-/// A listener's calls (ack, complete, fail, a status change) on a job Wharf runs itself are
-/// refused; the extraction then completes normally.
+/// A listener's calls (ack, complete, fail, a change of status, info or progress) on a job
+/// Wharf runs itself are refused; the mapping then completes normally.
 async fn listener_calls_on_built_in_jobs_are_refused(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Built in").await;
@@ -153,13 +153,22 @@ async fn listener_calls_on_built_in_jobs_are_refused(db: Db) {
     let (dst_wb, dst_sheet) = destination(&app, &space).await;
     // A mapping created but not run yet: nobody may move it to ready or executing by hand.
     let id = start_mapping(&app, map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "manual")).await;
-    for status in ["executing", "ready"] {
-        let (code, body) = app
-            .patch_json(&format!("/jobs/{id}"), &json!({"status": status}))
-            .await;
-        assert_eq!(code, 409, "{body}");
+    let said = [
+        json!({"status": "executing"}),
+        json!({"status": "ready"}),
+        json!({"info": "made up"}),
+        json!({"progress": 99}),
+        json!({"estimatedCompletionAt": "2030-01-01T00:00:00Z"}),
+    ];
+    for change in said {
+        let (code, body) = app.patch_json(&format!("/jobs/{id}"), &change).await;
+        assert_eq!(code, 409, "{change}: {body}");
         assert!(body.to_string().contains("run by Wharf itself"), "{body}");
     }
+    let (code, body) = app
+        .patch_json(&format!("/jobs/{id}"), &json!({"metadata": {"note": "ours"}}))
+        .await;
+    assert_eq!(code, 200, "metadata is the caller's own: {body}");
     for call in ["ack", "complete", "fail"] {
         let (code, body) = app.post_json(&format!("/jobs/{id}/{call}"), &json!({})).await;
         assert_eq!(code, 409, "{call}: {body}");
