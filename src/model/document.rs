@@ -108,6 +108,21 @@ pub fn list_in_space(conn: &mut AnyConnection, space: &SpaceId) -> QueryResult<V
         .load(conn)
 }
 
+/// The space of a document of the environment.
+pub fn space_of(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &DocumentId,
+) -> QueryResult<Option<SpaceId>> {
+    documents::table
+        .filter(documents::environment_id.eq(env))
+        .filter(documents::id.eq(id))
+        .select(documents::space_id)
+        .first::<String>(conn)
+        .optional()
+        .map(|space| space.map(SpaceId))
+}
+
 /// A document of the space, in the environment.
 pub fn find(
     conn: &mut AnyConnection,

@@ -122,6 +122,11 @@ impl Context {
         self.extra.insert("fileId".into(), json!(id));
         self
     }
+
+    pub fn document(mut self, id: &crate::ids::DocumentId) -> Self {
+        self.extra.insert("documentId".into(), json!(id));
+        self
+    }
 }
 
 #[derive(Insertable)]

@@ -237,8 +237,11 @@ pub fn emit(conn: &mut AnyConnection, job: &Job, topic: &str, actor: &str) -> Qu
     if let Some(file) = &job.file_id {
         ctx = ctx.file(file);
     }
-    // Listener code reads `context.workbookId` (and `sheetId`) of a workbook or sheet job.
-    if let Some(wb) = WorkbookId::parse(&job.source) {
+    // Listener code reads `context.workbookId` (and `sheetId`) of a workbook or sheet job,
+    // `documentId` of a document's action.
+    if let Some(doc) = crate::ids::DocumentId::parse(&job.source) {
+        ctx = ctx.document(&doc);
+    } else if let Some(wb) = WorkbookId::parse(&job.source) {
         ctx = ctx.workbook(&wb);
     } else if let Some(sheet) = SheetId::parse(&job.source) {
         // A sheet action's handler reads `workbookId` too (`api.workbooks.get(workbookId)`).

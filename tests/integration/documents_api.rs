@@ -69,6 +69,31 @@ async fn documents_are_written_read_and_shown(db: Db) {
     let (status, _) = app.get_json(&format!("/spaces/{other}/documents/{id}")).await;
     assert_eq!(status, 404, "another space's path does not reach it");
 
+    // A document's action is a job of the document: of this environment, in its space,
+    // its events naming it (probe 48b 6).
+    let job = |source: &str| json!({"type": "document", "operation": "x", "source": source, "trigger": "immediate"});
+    let (status, made) = app.post_json("/jobs", &job(&id)).await;
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["data"]["spaceId"], space.as_str(), "{made}");
+    let ready = events_of(&app, "job:ready").await;
+    assert_eq!(ready[0]["context"]["documentId"], id.as_str(), "{ready:?}");
+    for elsewhere in ["us_dc_nowhere1", "not-a-document"] {
+        let (status, body) = app.post_json("/jobs", &job(elsewhere)).await;
+        assert_eq!(status, 422, "{elsewhere}: {body}");
+    }
+    let prod = app.production_key();
+    let (_, prod_job) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&prod)
+            .json(&job(&id)),
+    )
+    .await;
+    assert!(
+        prod_job.to_string().contains("no document"),
+        "another environment's key: {prod_job}"
+    );
+
     assert_eq!(app.delete(&format!("{base}/{id}")).await.0, 200);
     let (_, list) = app.get_json(&base).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 0);

@@ -2,10 +2,10 @@
 //! the team's key: every Wharf id they name must be of the guest's spaces, as the ids in
 //! its paths must be. (Probe 47c D4: a guest's action named a sheet of another space.)
 
-use crate::db::schema::{documents, records, sheets, workbooks};
+use crate::db::schema::{records, sheets, workbooks};
 use crate::db::AnyConnection;
 use crate::ids::{DocumentId, EnvironmentId, FileId, JobId, RecordId, SheetId, SpaceId, WorkbookId};
-use crate::model::{file, job, sheet, workbook, ModelError, ModelResult};
+use crate::model::{document, file, job, sheet, workbook, ModelError, ModelResult};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -81,13 +81,7 @@ fn id_within(
     } else if let Some(id) = JobId::parse(text) {
         job::find(conn, env, &id)?.is_some_and(|j| j.space_id.as_ref().is_some_and(ours))
     } else if let Some(id) = DocumentId::parse(text) {
-        documents::table
-            .filter(documents::environment_id.eq(env))
-            .filter(documents::id.eq(&id))
-            .select(documents::space_id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some_and(|space| ours(&SpaceId(space)))
+        document::space_of(conn, env, &id)?.is_some_and(|space| ours(&space))
     } else {
         true
     })

@@ -100,6 +100,12 @@ pub(super) fn source_space(
             Some(id) => Some(space::find(conn, env, &id)?.ok_or_else(|| missing("space"))?.id),
             None => return Err(not_an_id("space")),
         },
+        "document" => match crate::ids::DocumentId::parse(source) {
+            Some(id) => {
+                Some(crate::model::document::space_of(conn, env, &id)?.ok_or_else(|| missing("document"))?)
+            }
+            None => return Err(not_an_id("document")),
+        },
         _ => None,
     })
 }
