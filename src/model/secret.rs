@@ -66,6 +66,7 @@ pub fn set(
     space: Option<&SpaceId>,
     name: &str,
     value: &str,
+    actor: &str,
 ) -> super::ModelResult<()> {
     let t = now();
     let id = SecretId::generate();
@@ -89,9 +90,42 @@ pub fn set(
         if let Some(space) = space {
             super::space::hold_to_add(conn, std::slice::from_ref(space))?;
         }
+        let kept: Option<SecretId> = secrets::table
+            .filter(secrets::environment_id.eq(env))
+            .filter(secrets::scope.eq(space.map_or("", SpaceId::as_str)))
+            .filter(secrets::name.eq(name))
+            .select(secrets::id)
+            .first(conn)
+            .optional()?;
         crate::on_backend!(conn, c => query.execute(c))?;
+        let topic = if kept.is_some() {
+            "secret:updated"
+        } else {
+            "secret:created"
+        };
+        announce(conn, env, space, kept.as_ref().unwrap_or(&id), name, topic, actor)?;
         Ok(())
     })
+}
+
+/// Tells listener code a secret changed (its name and id, never its value), so code that
+/// keeps `event.secrets(...)` reads them again.
+fn announce(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    space: Option<&SpaceId>,
+    id: &SecretId,
+    name: &str,
+    topic: &str,
+    actor: &str,
+) -> QueryResult<()> {
+    let mut ctx = super::event::Context::new(env, actor);
+    if let Some(space) = space {
+        ctx = ctx.space(space);
+    }
+    ctx.extra.insert("secretId".into(), serde_json::json!(id));
+    super::event::emit(conn, &ctx, topic, serde_json::json!({"name": name}))?;
+    Ok(())
 }
 
 /// The secrets listener code sees: the environment's, and with a space, the space's
@@ -131,14 +165,26 @@ pub fn find(conn: &mut AnyConnection, env: &EnvironmentId, id: &SecretId) -> Que
         .optional()
 }
 
-pub fn delete(conn: &mut AnyConnection, env: &EnvironmentId, id: &SecretId) -> QueryResult<bool> {
-    let n = crate::db::write(conn, |conn| {
-        diesel::delete(
+pub fn delete(conn: &mut AnyConnection, secret: &Secret, actor: &str) -> QueryResult<bool> {
+    crate::db::write_tx(conn, |conn| {
+        let n = diesel::delete(
             secrets::table
-                .filter(secrets::environment_id.eq(env))
-                .filter(secrets::id.eq(id)),
+                .filter(secrets::environment_id.eq(&secret.environment_id))
+                .filter(secrets::id.eq(&secret.id)),
         )
-        .execute(conn)
-    })?;
-    Ok(n > 0)
+        .execute(conn)?;
+        if n > 0 {
+            let (env, space) = (&secret.environment_id, secret.space_id.as_ref());
+            announce(
+                conn,
+                env,
+                space,
+                &secret.id,
+                &secret.name,
+                "secret:deleted",
+                actor,
+            )?;
+        }
+        Ok(n > 0)
+    })
 }

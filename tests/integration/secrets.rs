@@ -79,6 +79,32 @@ async fn secrets_by_environment_and_space(db: Db) {
         .await;
     let text = events.to_string();
     assert!(!text.contains("env-value") && !text.contains("rotated"), "{text}");
+    // Listener code that keeps secrets hears of each change (probe 48b 7): three made
+    // (one in the space), the environment's CRM_TOKEN set again, the space's deleted.
+    let said: Vec<(String, String, Value)> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["topic"].as_str().unwrap().starts_with("secret:"))
+        .map(|e| {
+            let topic = e["topic"].as_str().unwrap().to_string();
+            let name = e["payload"]["name"].as_str().unwrap().to_string();
+            (topic, name, e["context"]["spaceId"].clone())
+        })
+        .collect();
+    let no_space = Value::Null;
+    let in_sid = json!(sid);
+    assert_eq!(
+        said,
+        [
+            ("secret:created".into(), "CRM_TOKEN".into(), no_space.clone()),
+            ("secret:created".into(), "CRM_TOKEN".into(), in_sid.clone()),
+            ("secret:created".into(), "OTHER".into(), no_space.clone()),
+            ("secret:updated".into(), "CRM_TOKEN".into(), no_space),
+            ("secret:deleted".into(), "CRM_TOKEN".into(), in_sid),
+        ],
+        "{text}"
+    );
 }
 
 async fn secrets_refuse_bad_input_and_other_callers(db: Db) {

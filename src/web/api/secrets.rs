@@ -128,8 +128,9 @@ pub async fn create(
     secret::check(&name, &body.value).map_err(|(key, message)| AppError::invalid(key, message))?;
     let env = caller.environment_id.clone();
     let (e, s) = (env.clone(), space.clone());
+    let actor = caller.actor();
     state
-        .db(move |conn| secret::set(conn, &e, s.as_ref(), &name, &body.value))
+        .db(move |conn| secret::set(conn, &e, s.as_ref(), &name, &body.value, &actor))
         .await?;
     visible(&state, env, space).await
 }
@@ -141,10 +142,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, SecretId::parse, "secret")?;
     let env = caller.environment_id.clone();
+    let actor = caller.actor();
     let gone = state
         .db(move |conn| {
             let found = secret::find(conn, &env, &id)?.ok_or(ModelError::NotFound("secret"))?;
-            secret::delete(conn, &env, &id)?;
+            secret::delete(conn, &found, &actor)?;
             Ok::<_, ModelError>(found)
         })
         .await?;
