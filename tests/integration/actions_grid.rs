@@ -447,6 +447,29 @@ async fn a_guest_runs_the_actions_of_its_space(db: Db) {
     let token = insider.csrf(&format!("/workbooks/{wb}")).await;
     assert_eq!(run_report(&insider, &contacts, &token).await, 200);
     assert_eq!(jobs_of(&app).await.len(), 1);
+    // What it types into the action's form goes to the listener: another space's ids are
+    // refused there as on the API (probe 49a F1).
+    let (_, other_wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "O", "spaceId": other, "sheets": []}),
+        )
+        .await;
+    let foreign = other_wb["data"]["id"].as_str().unwrap();
+    let typed = insider
+        .client
+        .post(format!("{}/grid/{contacts}/actions", insider.base))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("scope", "workbook"),
+            ("operation", "send-report"),
+            ("input:note", foreign),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typed.status().as_u16(), 403);
+    assert_eq!(jobs_of(&app).await.len(), 1, "no job was made");
 }
 
 /// A job nobody acknowledges fails with "No listener took this job", and its panel says so.

@@ -10,11 +10,28 @@ use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+/// Refuses (403) a new job of a guest (whose spaces are `spaces`; none for the team) that
+/// names an object outside them in its `config`, `input` or `metadata`, however it is
+/// started: the API, the grid's action buttons, a file's actions.
+pub(crate) fn refuse_for_guest(
+    conn: &mut AnyConnection,
+    job: &crate::model::job::JobInput,
+    spaces: Option<&[SpaceId]>,
+) -> ModelResult<()> {
+    match spaces {
+        None => Ok(()),
+        Some(spaces) => {
+            let given = [Some(&job.config), job.input.as_ref(), Some(&job.metadata)];
+            refuse_foreign_ids(conn, &job.environment_id, spaces, &given)
+        }
+    }
+}
+
 /// Refuses (403) a guest's job whose `config` or `input` names an object outside `spaces`:
 /// a space, workbook, sheet, file, job, document or record of another space, or another
 /// environment. An id that names nothing is refused alike, so the answer tells a guest
 /// nothing about what exists elsewhere.
-pub(super) fn refuse_foreign_ids(
+fn refuse_foreign_ids(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     spaces: &[SpaceId],

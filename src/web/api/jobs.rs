@@ -258,8 +258,7 @@ pub async fn create(
                 let own = input.job_type == "workbook"
                     && matches!(input.operation.as_str(), "map" | "delete-records" | "bulk-change");
                 if !own {
-                    let given = [Some(&input.config), input.input.as_ref()];
-                    super::guest_ids::refuse_foreign_ids(conn, &env, spaces, &given)?;
+                    super::guest_ids::refuse_for_guest(conn, &input, Some(spaces))?;
                 }
                 let sheet = match SheetId::parse(&input.source) {
                     Some(id) if input.job_type == "sheet" => {

@@ -11,7 +11,7 @@ pub mod environments;
 pub mod events;
 pub mod file_bytes;
 pub mod files;
-mod guest_ids;
+pub(crate) mod guest_ids;
 pub mod guests;
 pub mod health;
 pub mod job_list;

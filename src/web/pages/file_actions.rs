@@ -6,7 +6,7 @@ use super::action_now::judge_file;
 use super::grid_action_jobs::input_of;
 use super::{is_htmx, see_other};
 use crate::app::AppState;
-use crate::auth::Viewer;
+use crate::auth::{SpaceScope, Viewer};
 use crate::model::job::{self, status, JobInput};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -45,7 +45,13 @@ pub async fn run(
         ..JobInput::new(&f.environment_id, Some(&f.space_id))
     };
     let actor = user.actor();
-    let j = state.db(move |conn| job::create(conn, job_input, &actor)).await?;
+    let spaces = user.only_spaces().map(<[_]>::to_vec);
+    let j = state
+        .db(move |conn| {
+            crate::web::api::guest_ids::refuse_for_guest(conn, &job_input, spaces.as_deref())?;
+            job::create(conn, job_input, &actor)
+        })
+        .await?;
     state.live.publish_job(&j.id, j.space_id.as_ref());
     let page = format!("/jobs/{}", j.id);
     if is_htmx(&req) {

@@ -344,9 +344,11 @@ pub async fn run(
     };
     let actor = user.actor();
     let seq = (scope == "sheet").then_some(ctx.sheet.seq);
+    let spaces = user.only_spaces().map(<[_]>::to_vec);
     let j = state
         .db(move |conn| {
             let mut job_input = job_input;
+            crate::web::api::guest_ids::refuse_for_guest(conn, &job_input, spaces.as_deref())?;
             // The selected ids must be this sheet's records.
             job_input.subject = job_subject::within_sheet(conn, seq, job_input.subject.as_ref())?;
             job::create(conn, job_input, &actor)
