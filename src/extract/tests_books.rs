@@ -275,3 +275,31 @@ fn merges_fill_a_bounded_amount_of_text() {
     assert!((600..700).contains(&filled), "{filled} rows filled");
     assert!(notes.join(" ").contains("64 MiB"), "{notes:?}");
 }
+
+/// The 64 MiB of text merges may fill are the whole book's, not each sheet's (probe 49a
+/// F5: three sheets made three times as much).
+#[test]
+fn a_books_merges_share_one_budget() {
+    let long = "y".repeat(100_000);
+    let mut rows = format!("{}{}", row(1, &["Note", "Name"]), row(2, &[&long, "a"]));
+    for n in 3..=301 {
+        rows.push_str(&row(n, &["", "b"]));
+    }
+    let sheet = with_merges(&rows, &["A2:A301".into()]);
+    let book = xlsx_book(&[("S1", &sheet), ("S2", &sheet), ("S3", &sheet)]);
+    let (_dir, path) = super::tests_hardening::file_with(&book, "three.xlsx");
+    let ex = super::open(&path, "three.xlsx").unwrap();
+    let mut filled = 0;
+    for table in ex.tables {
+        for row in table.rows.flatten() {
+            filled += usize::from(row.values[0] == long);
+        }
+    }
+    // 900 rows could have it; 64 MiB holds 671 copies.
+    assert_eq!(filled, 671);
+    assert!(
+        ex.notes.list().join(" ").contains("64 MiB"),
+        "{:?}",
+        ex.notes.list()
+    );
+}

@@ -3,7 +3,7 @@
 use super::*;
 use std::io::Write;
 
-fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+pub(super) fn file_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::File::create(&path).unwrap().write_all(bytes).unwrap();

@@ -74,3 +74,46 @@ fn an_xls_is_read_through_the_repacked_compound_file() {
     assert_eq!(rows.len(), 400);
     assert_eq!(rows[..2], [strings(&["P0", "0.5"]), strings(&["P1", "1.5"])]);
 }
+
+/// A formula's cached text (STRING) goes where calamine puts it, at A1 before any formula:
+/// a stray one beside a far cell is a sheet as wide as that, refused before calamine
+/// would build it (probe 49d 1: a 5 KB file took 24 GB).
+#[test]
+fn a_stray_formula_text_counts_where_calamine_puts_it() {
+    let record = |typ: u16, data: &[u8]| {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend(data);
+        r
+    };
+    let bof = |dt: u16| {
+        let mut d = 0x0600u16.to_le_bytes().to_vec();
+        d.extend(dt.to_le_bytes());
+        d.extend([0u8; 12]);
+        record(0x0809, &d)
+    };
+    let far = |row: u16, col: u16| {
+        let mut d = row.to_le_bytes().to_vec();
+        d.extend(col.to_le_bytes());
+        d.extend([0, 0]);
+        d.extend(1.0f64.to_le_bytes());
+        record(0x0203, &d)
+    };
+    let sheet = |with_string: bool| {
+        let mut stream = bof(5);
+        stream.extend(record(0x000A, &[]));
+        stream.extend(bof(0x10));
+        if with_string {
+            stream.extend(record(0x0207, &[1, 0, 0, b'a']));
+        }
+        stream.extend(far(65535, 255));
+        stream.extend(record(0x000A, &[]));
+        stream
+    };
+    assert!(
+        super::xls::measure(&mut sheet(false)).is_ok(),
+        "one far cell is one cell"
+    );
+    let e = super::xls::measure(&mut sheet(true)).unwrap_err();
+    assert!(matches!(e, super::ExtractError::SheetTooLarge { .. }), "{e:?}");
+}

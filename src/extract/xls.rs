@@ -73,8 +73,12 @@ impl Span {
 
 /// Walks the BIFF records: refuses sheets whose cells span more than Wharf reads, and
 /// blanks DIMENSIONS records (calamine reserves memory by what they claim).
-fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
+pub(super) fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
     let (mut at, mut total, mut sheet, mut span) = (0usize, 0u64, 0usize, Span::default());
+    // Where calamine puts a formula's cached text (STRING): at the sheet's last FORMULA, at
+    // A1 before any. Left out, a stray one made a 5 KB file a 65,536 x 65,536 sheet (probe
+    // 49d 1).
+    let mut last_formula = (0u32, 0u32);
     let mut close = |span: &mut Span, sheet: usize| -> Result<(), ExtractError> {
         let (rows, columns) = span.size();
         total = total.saturating_add(rows.saturating_mul(columns));
@@ -103,13 +107,19 @@ fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
                 // The substream closed is the globals (0) or sheet n.
                 close(&mut span, sheet.saturating_sub(1))?;
                 sheet += 1;
+                last_formula = (0, 0);
             }
+            // STRING, the text a formula cell shows.
+            0x0207 => span.add(last_formula.0, last_formula.1),
             // DIMENSIONS
             0x0200 => data.fill(0),
             // Number, Label, BoolErr, String-less cells, RK, LabelSst, Formula
             0x0203 | 0x0204 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
                 if let (Some(r), Some(c)) = (u16_at(data, 0), u16_at(data, 2)) {
                     span.add(r, c);
+                    if typ == 0x0006 {
+                        last_formula = (r, c);
+                    }
                 }
             }
             // MulRk: a row of cells from a first to a last column.

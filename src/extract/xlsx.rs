@@ -26,21 +26,27 @@ fn corrupt(e: XlsxError) -> ExtractError {
     ExtractError::Corrupt(e.to_string())
 }
 
-/// Feeds the sheet's rows to `each` (in the order the file stores them; rows without a
-/// value are left out) until it returns false or the sheet ends.
+/// Feeds the sheet's rows after the first `skip` to `each` (in the order the file stores
+/// them; rows without a value are left out) until it returns false or the sheet ends. The
+/// rows skipped (read already) open their merges without filling them again.
 fn each_row(
     book: &mut Book,
-    (sheet, merged, notes): (&str, Merges, &Notes),
+    (sheet, merged, notes, skip): (&str, Merges, &Notes, usize),
     done: &AtomicU64,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
     let mut merged = MergedDown::of(book, (sheet, merged, notes));
-    let mut each = |row: Result<RawRow, Reject>| match row {
-        Ok(mut row) => {
-            merged.fill(&mut row);
-            each(Ok(row))
+    let mut passed = 0usize;
+    let mut each = |row: Result<RawRow, Reject>| {
+        passed += 1;
+        let again = passed <= skip;
+        match row {
+            Ok(mut row) => {
+                merged.fill(&mut row, !again);
+                again || each(Ok(row))
+            }
+            rejected => again || each(rejected),
         }
-        rejected => each(rejected),
     };
     let mut cells = book.worksheet_cells_reader(sheet)?;
     // How far through the sheet, by the last row it says it has (only for progress).
@@ -98,12 +104,35 @@ fn each_row(
 /// Whether a sheet's merged cells are filled down, and below which line: merges starting
 /// on the header row or above it (a title, a header merged down over two rows) are left
 /// out, so a header's text never becomes a record's value (probe 48a M1).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Merges {
     /// The book merges no cells.
     None,
-    /// Fill the merges that start below this line (1-based; 0 for every merge).
-    Below(u64),
+    /// Fill the merges that start below this line (1-based; 0 for every merge), within
+    /// the book's budget.
+    Below(u64, Arc<FillBudget>),
+}
+
+/// What the merges of a whole book may still fill: cells, and bytes of text. One budget
+/// for all its sheets: a book of many sheets, each just under a sheet's share, made as
+/// much again per sheet (probe 49a F5).
+struct FillBudget(std::sync::Mutex<(u64, usize)>);
+
+impl FillBudget {
+    fn new() -> Arc<Self> {
+        Arc::new(FillBudget(std::sync::Mutex::new((MERGE_FILLS, MERGE_FILL_BYTES))))
+    }
+
+    /// Takes one cell of `len` bytes, or says there is no room.
+    fn take(&self, len: usize) -> bool {
+        let mut left = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if left.0 == 0 || left.1 < len {
+            return false;
+        }
+        left.0 -= 1;
+        left.1 -= len;
+        true
+    }
 }
 
 /// Cells merged down over several rows (a group label beside the rows it names): the
@@ -117,25 +146,23 @@ struct MergedDown {
     /// overlaps merges; a file that does keeps the later one (one without a value ends the
     /// one before it).
     open: std::collections::BTreeMap<usize, (u32, String)>,
-    /// Cells still to fill: a small file merging a thousand columns down a million rows
-    /// would otherwise make a billion cells.
-    budget: u64,
-    /// Bytes still to fill: a long value merged down a few thousand rows would otherwise
-    /// make gigabytes of records from a file of kilobytes (probe 48a H1).
-    bytes: usize,
+    /// Cells and bytes still to fill: a small file merging a thousand columns down a
+    /// million rows would otherwise make a billion cells, and a long value merged down a
+    /// few thousand rows gigabytes of records from a file of kilobytes (probe 48a H1).
+    budget: Arc<FillBudget>,
     notes: Notes,
 }
 
-/// Most cells, and bytes of text, a sheet's merges fill.
+/// Most cells, and bytes of text, a book's merges fill.
 const MERGE_FILLS: u64 = 10_000_000;
 const MERGE_FILL_BYTES: usize = 64 * 1024 * 1024;
 
 impl MergedDown {
     /// The sheet's merges, read when the book has any (`merged`).
     fn of(book: &mut Book, (sheet, merged, notes): (&str, Merges, &Notes)) -> Self {
-        let below = match merged {
-            Merges::None => None,
-            Merges::Below(line) => Some(line),
+        let (below, budget) = match merged {
+            Merges::None => (None, FillBudget::new()),
+            Merges::Below(line, budget) => (Some(line), budget),
         };
         let read = below.map(|_| {
             // calamine overflows on some malformed references: the merges are then left out,
@@ -162,14 +189,14 @@ impl MergedDown {
         MergedDown {
             ahead,
             open: Default::default(),
-            budget: MERGE_FILLS,
-            bytes: MERGE_FILL_BYTES,
+            budget,
             notes: notes.clone(),
         }
     }
 
-    /// Gives `row` (stored rows come in order) the values of the merges over it.
-    fn fill(&mut self, row: &mut RawRow) {
+    /// Gives `row` (stored rows come in order) the values of the merges over it; with
+    /// `give` false, only notes the merges it opens (a row read already).
+    fn fill(&mut self, row: &mut RawRow, give: bool) {
         if self.ahead.is_empty() && self.open.is_empty() {
             return;
         }
@@ -184,11 +211,11 @@ impl MergedDown {
                 _ => self.open.remove(&col),
             };
         }
-        for (&col, (_, value)) in &self.open {
+        for (&col, (_, value)) in self.open.iter().filter(|_| give) {
             if row.values.get(col).is_some_and(|v| !v.is_empty()) {
                 continue;
             }
-            if self.budget == 0 || self.bytes < value.len() {
+            if !self.budget.take(value.len()) {
                 self.notes.add(format!(
                     "merged cells would fill more than {MERGE_FILLS} cells or {} MiB of text; the rest are left empty",
                     MERGE_FILL_BYTES / (1024 * 1024)
@@ -197,8 +224,6 @@ impl MergedDown {
                 self.ahead.clear();
                 return;
             }
-            self.budget -= 1;
-            self.bytes -= value.len();
             if row.values.len() <= col {
                 row.values.resize(col + 1, String::new());
             }
@@ -217,15 +242,16 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         .map(|s| (s.name.clone(), s.visible != SheetVisible::Visible))
         .collect();
     let mut read = SheetsRead::default();
+    let budget = FillBudget::new();
     for (name, hidden) in sheets {
         let merges = match merged {
             false => Merges::None,
-            true => Merges::Below(header_line(&mut book, &name, notes)?),
+            true => Merges::Below(header_line(&mut book, &name, notes)?, budget.clone()),
         };
         let mut sample = Vec::new();
         let mut more = false;
         let done = Arc::new(AtomicU64::new(0));
-        each_row(&mut book, (&name, merges, notes), &done, |row| {
+        each_row(&mut book, (&name, merges.clone(), notes, 0), &done, |row| {
             if sample.len() >= SAMPLE_ROWS {
                 more = true;
                 return false;
@@ -258,7 +284,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
 /// (0 when none is found): the merges are filled below it only.
 fn header_line(book: &mut Book, sheet: &str, notes: &Notes) -> Result<u64, ExtractError> {
     let (mut sample, mut seen) = (Vec::new(), 0);
-    each_row(book, (sheet, Merges::None, notes), &AtomicU64::new(0), |row| {
+    each_row(book, (sheet, Merges::None, notes, 0), &AtomicU64::new(0), |row| {
         seen += 1;
         if let Ok(row) = row {
             sample.push(row);
@@ -295,17 +321,15 @@ impl Iterator for Rest {
         if let Some((path, sheet, skip, done)) = self.start.take() {
             let (tx, rx) = std::sync::mpsc::sync_channel(256);
             std::thread::spawn(move || {
-                let mut seen = 0usize;
                 let mut last = 0u64;
                 let outcome = super::spreadsheet::guarded(|| {
                     let mut book = open_book(&path)?;
-                    each_row(&mut book, (&sheet.0, sheet.1, &sheet.2), &done, |row| {
-                        seen += 1;
+                    each_row(&mut book, (&sheet.0, sheet.1, &sheet.2, skip), &done, |row| {
                         last = match &row {
                             Ok(r) => r.line,
                             Err(r) => r.line,
                         };
-                        seen <= skip || tx.send(row).is_ok()
+                        tx.send(row).is_ok()
                     })
                     .map_err(corrupt)
                 });
