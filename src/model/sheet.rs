@@ -331,6 +331,14 @@ pub fn lock_for_write(conn: &mut AnyConnection, seqs: &[i64]) -> QueryResult<()>
 /// [`lock_for_write`]), then makes sure their fields are still the ones `ctx` was built
 /// from: a write checked against fields that changed meanwhile (a field added or removed)
 /// would store values in the wrong places, so it is refused instead.
+/// Refuses a person's or guest's write once the sheet is locked, read under the sheet's
+/// write lock in the write's own transaction: a lock taken while the write waited for its
+/// turn stops it (probe 49c 1: a grid save landed after the lock had answered).
+pub fn refuse_locked_now(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
+    lock_for_write(conn, &ctx.write_set())?;
+    get(conn, &ctx.sheet.id)?.check_unlocked()
+}
+
 pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
     lock_for_write(conn, &ctx.write_set())?;
     check_fresh(conn, ctx)
@@ -551,6 +559,8 @@ pub fn set_lock(
     actor: &str,
 ) -> QueryResult<()> {
     crate::db::write(conn, |conn| {
+        // After the writes under way (PostgreSQL), so its time is when it took hold.
+        lock_for_write(conn, &[ctx.sheet.seq])?;
         let target = sheets::table.find(&ctx.sheet.id);
         let n = match by {
             Some(who) => diesel::update(target.filter(sheets::locked_at.is_null()))

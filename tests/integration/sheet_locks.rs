@@ -129,4 +129,61 @@ async fn a_lock_taken_while_a_guests_body_arrives_holds(db: Db) {
     assert_eq!(page["data"]["records"], json!([]), "nothing written");
 }
 
-on_both!(a_lock_taken_while_a_guests_body_arrives_holds);
+/// A person's grid save that waits for its turn to write while the sheet is locked is
+/// refused when its turn comes: the lock is read under the sheet's write lock, in the
+/// save's own transaction (probe 49c 1: the save landed after the lock had answered).
+async fn a_grid_save_waiting_behind_a_lock_is_refused(db: Db) {
+    use diesel::RunQueryDsl;
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"code": "A", "name": "Acme"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", false);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+
+    // The sheet held as a write holds it; the lock is taken in that same transaction.
+    let mut held = app.pool.get().expect("conn");
+    let postgres = matches!(&*held, wharf::db::AnyConnection::Postgres(_));
+    let (begin, hold) = if postgres {
+        (
+            "BEGIN",
+            format!("SELECT seq FROM sheets WHERE id = '{sheet}' FOR UPDATE"),
+        )
+    } else {
+        ("BEGIN IMMEDIATE", "SELECT 1".to_string())
+    };
+    diesel::sql_query(begin).execute(&mut *held).unwrap();
+    diesel::sql_query(hold).execute(&mut *held).unwrap();
+    let save = app
+        .client
+        .put(app.url(&format!("/grid/{sheet}/records/{rid}")))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &csrf)
+        .form(&[("field", "name"), ("value", "During the lock")])
+        .send();
+    let saving = tokio::spawn(save);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let lock = format!(
+        "UPDATE sheets SET locked_at = CURRENT_TIMESTAMP, locked_by = 'listener' WHERE id = '{sheet}'"
+    );
+    diesel::sql_query(lock).execute(&mut *held).unwrap();
+    diesel::sql_query("COMMIT").execute(&mut *held).unwrap();
+    drop(held);
+    let answer = saving.await.unwrap().unwrap();
+    assert_eq!(answer.status().as_u16(), 409);
+    assert!(answer.text().await.unwrap().contains("locked"));
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"][0]["values"]["name"]["value"], "Acme");
+}
+
+on_both!(
+    a_lock_taken_while_a_guests_body_arrives_holds,
+    a_grid_save_waiting_behind_a_lock_is_refused,
+);

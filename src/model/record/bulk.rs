@@ -177,9 +177,12 @@ pub fn apply(
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Locked before reading, so the values replaced are the values written over.
         sheet::lock_for_write(conn, &ctx.write_set())?;
+        let held = super::config::held(actor);
+        if held {
+            sheet::refuse_locked_now(conn, ctx)?;
+        }
         let ids = selected(conn, ctx, &q, changes, None)?;
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
-        let held = super::config::held(actor);
         let mut updates: Vec<RecordUpdate> = Vec::new();
         for row in &rows {
             updates.extend(update_of(ctx, row, changes, held)?.map(|(u, _)| u));

@@ -359,7 +359,12 @@ pub async fn undo(
     let actor = viewer.actor();
     let c = ctx.clone();
     let done = state
-        .db(move |conn| bulk_history::undo(conn, &c, &id, &actor))
+        .db(move |conn| {
+            // A lock taken meanwhile stops it at its next batch, as it stops a job's.
+            bulk_history::undo_checked(conn, &c, &id, &actor, None, &mut |_, fresh, _| {
+                fresh.sheet.check_unlocked()
+            })
+        })
         .await?;
     state.live.publish(&ctx.sheet.id, None);
     state.live.publish_each(&done.also_changed);

@@ -273,8 +273,8 @@ async fn save_cell(
     let (written, counts, ctx) = state
         .db(move |conn| {
             crate::db::write_tx(conn, |conn| {
+                sheet::refuse_locked_now(conn, &ctx)?;
                 if let Some(base) = base {
-                    sheet::lock_for_write(conn, &ctx.write_set())?;
                     refuse_stale(
                         conn,
                         &ctx,
@@ -348,7 +348,12 @@ pub async fn add_row(
         ctx.config.refuse_unless("add").map_err(AppError::Forbidden)?;
         let actor = user.actor();
         state
-            .db(move |conn| record::insert(conn, &ctx, vec![Vec::new()], &actor, &Hooks::Run))
+            .db(move |conn| {
+                crate::db::write_tx(conn, |conn| {
+                    sheet::refuse_locked_now(conn, &ctx)?;
+                    record::insert(conn, &ctx, vec![Vec::new()], &actor, &Hooks::Run)
+                })
+            })
             .await
     })
     .await?;
@@ -394,7 +399,12 @@ pub async fn delete_rows(
     let sid = ctx.sheet.id.clone();
     let wid = ctx.sheet.workbook_id.clone();
     let written = state
-        .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
+        .db(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                sheet::refuse_locked_now(conn, &ctx)?;
+                record::delete(conn, &ctx, &ids, &actor)
+            })
+        })
         .await?;
     state.live.publish(&sid, origin(&req));
     state.live.publish_each(&written.also_changed);

@@ -158,7 +158,7 @@ pub async fn undo(
         let written = state
             .db(move |conn| {
                 crate::db::write_tx(conn, |conn| {
-                    sheet::lock_for_write(conn, &ctx2.write_set())?;
+                    sheet::refuse_locked_now(conn, &ctx2)?;
                     let change = undoable(conn, &ctx2, rid, &actor)?.ok_or_else(|| {
                         ModelError::Conflict(
                             "nothing to undo: you have no change here, someone changed that cell after you, \
