@@ -156,7 +156,8 @@ async fn guest_again(
             Ok(space::find(conn, &g.environment_id, &sid)?.map(|s| (g, s)))
         })
         .await?;
-    let Some((g, s)) = found else {
+    // Not for a space archived while it waited: its link could not open it (probe 49a F4).
+    let Some((g, s)) = found.filter(|(_, s)| s.archived_at.is_none()) else {
         return Ok(Outcome::NotWanted);
     };
     let inv = Invitation {

@@ -286,6 +286,25 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
         actor
     };
     assert!(actor.starts_with("us_key_"), "{actor}");
+    // Just claimed, by an undo answered at once that may still be running: left to it
+    // (probe 49a F6); a minute on, it was cut off, and the next undo finishes it.
+    let beside = undo_job(&app, &workbook, &sheet, &bulk).await;
+    assert_eq!(beside["status"], "failed", "{beside}");
+    assert!(
+        beside["info"].to_string().contains("being undone right now"),
+        "{beside}"
+    );
+    assert_eq!(names(&app, &sheet).await, vec![json!("New"); 3]);
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::bulk_changes;
+        let mut conn = app.pool.get().unwrap();
+        let a_while_ago = wharf::model::now() - chrono::TimeDelta::minutes(2);
+        diesel::update(bulk_changes::table.find(&bulk))
+            .set(bulk_changes::undone_at.eq(Some(a_while_ago)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
     let done = undo(&app, &workbook, &sheet, &bulk).await;
     assert_eq!(names(&app, &sheet).await, vec![json!("Old"); 3], "{done}");
     // Finished, it is final: a cell set since to what the change wrote stays, and asked

@@ -145,13 +145,64 @@ async fn invitations_are_limited_per_address_and_repeats_go_once(db: Db) {
         "nothing more was sent"
     );
 
+    // Nor is the same inbox under a `+tag` (probe 49a F2).
+    let tagged = add_guest(&app, "Ada+2@Example.com", &space).await;
+    let (status, body) = invite(&app, json!([{"guestId": tagged, "spaceId": space}])).await;
+    assert_eq!(status, 429, "{body}");
+
     // Another address is not held by this one's limit.
     let other = add_guest(&app, "grace@example.com", &space).await;
     let (status, body) = invite(&app, json!([{"guestId": other, "spaceId": space}])).await;
     assert_eq!(status, 200, "{body}");
 }
 
+/// The People page's links to join the team count the same way (probe 49a F3).
+async fn team_invitations_are_limited_too(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("admin@example.com", true);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let csrf = app.csrf("/people").await;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("email", "bob@example.com"),
+        ("role", "member"),
+    ];
+    let added = app
+        .client
+        .post(app.url("/people"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_redirection(), "{}", added.status());
+    let people = app.page("/people").await;
+    let bob = people.find("bob@example.com").expect("bob's row");
+    let at = bob + people[bob..].find("/people/us_usr_").expect("bob's buttons");
+    let id: String = people[at + 8..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let resend = || {
+        app.client
+            .post(app.url(&format!("/people/{id}/invite")))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+    };
+    for _ in 1..wharf::ops::invitations::PER_RECIPIENT {
+        let r = resend().await.unwrap();
+        assert!(r.status().is_redirection(), "{}", r.status());
+    }
+    assert_eq!(mails(&app).len(), wharf::ops::invitations::PER_RECIPIENT);
+    let refused = resend().await.unwrap().text().await.unwrap();
+    assert!(
+        refused.contains("was not sent a link") && refused.contains("too many invitations"),
+        "{refused}"
+    );
+    assert_eq!(mails(&app).len(), wharf::ops::invitations::PER_RECIPIENT);
+}
+
 on_both!(
+    team_invitations_are_limited_too,
     an_archived_space_sends_no_invitation_and_spends_no_link,
     invitations_are_limited_per_address_and_repeats_go_once,
 );

@@ -75,6 +75,24 @@ async fn a_mail_server_that_is_down_fails_the_invitation_clearly_and_it_is_retri
         "the person waiting for mail can be sent a new link: {people}"
     );
 
+    // An invitation to a space archived while it waits is not sent (probe 49a F4).
+    let closing = app.bare_space("Closing").await;
+    let (_, later) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id.as_str(), "email": "late@x.io", "name": "L", "spaces": [{"id": closing}]}]),
+        )
+        .await;
+    let late = later["data"][0]["id"].as_str().unwrap();
+    let (status, _) = app
+        .post_json("/invitations", &json!([{"guestId": late, "spaceId": closing}]))
+        .await;
+    assert_eq!(status, 502);
+    let (status, body) = app
+        .post_json(&format!("/spaces/{closing}/archive"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
     // The server comes up: both invitations go, each with a link that works.
     let sink = SmtpSink::start_on(port);
     let limit = std::time::Duration::from_secs(30);
@@ -109,7 +127,11 @@ async fn a_mail_server_that_is_down_fails_the_invitation_clearly_and_it_is_retri
         .await
         .contains("Mail waiting"));
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    assert_eq!(sink.messages().len(), 2, "each invitation went once");
+    assert_eq!(
+        sink.messages().len(),
+        2,
+        "each invitation went once, none to the archived space"
+    );
 }
 
 on_both!(a_mail_server_that_is_down_fails_the_invitation_clearly_and_it_is_retried);

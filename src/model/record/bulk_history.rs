@@ -136,6 +136,10 @@ pub fn undo(
     undo_checked(conn, ctx, id, actor, None, &mut |_, _, _| Ok(()))
 }
 
+/// How long an undo answered at once may run: another undo of the same change waits
+/// that long before it finishes one a stop may have cut off.
+const UNDO_AT_ONCE_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
 /// Whether the job `id` is not over (running, or to be run again after a stop).
 fn still_running(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
     use crate::db::schema::jobs;
@@ -191,6 +195,14 @@ pub fn undo_checked(
                             "this change is being undone by the job {other}; follow that one"
                         )));
                     }
+                }
+                // Nor beside an undo answered at once that may still run (a click in the
+                // grid: probe 49a F6); one a stop cut off is finished after a minute.
+                let recent = b.undone_at.is_some_and(|at| at > now() - UNDO_AT_ONCE_FOR);
+                if b.undo_job.is_none() && recent {
+                    return Err(ModelError::Conflict(
+                        "this change is being undone right now; look again in a moment".into(),
+                    ));
                 }
                 let how = Revert::Undo {
                     held: super::config::held(actor),

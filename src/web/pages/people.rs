@@ -153,6 +153,14 @@ pub async fn invite(
 async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Result<HttpResponse, AppError> {
     let target = Target::Member(person.id.clone());
     let ops = state.ops();
+    if let Err(refused) = invitations::allow(&ops, &user.actor(), std::slice::from_ref(&person.email)).await {
+        let shown = format!(
+            "{} was not sent a link: {}",
+            person.email,
+            AppError::from(refused)
+        );
+        return page(user, state, Some(shown)).await;
+    }
     match invitations::deliver_member(&ops, &user.user.email, person).await {
         Ok(()) => invitations::forget(&ops, target).await?,
         Err(Failure::Mail(error)) => {
