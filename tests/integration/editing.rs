@@ -390,6 +390,35 @@ async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
     let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Yann");
 
+    // The button undoes the change it shows: one made since in another tab is not undone
+    // in its place (probe 49c 2).
+    let form = [("field", "age"), ("value", "9")];
+    save(&app.client, &app, &ada_csrf, &cell, &form).await;
+    let panel = app.page(&history).await;
+    assert!(
+        panel.contains("Undo my last change (Age: “9” back to “5”)"),
+        "{panel}"
+    );
+    let needle = "name=\"change\" value=\"";
+    let at = panel.find(needle).expect("the change's id") + needle.len();
+    let shown: String = panel[at..].chars().take_while(char::is_ascii_digit).collect();
+    let form = [("field", "name"), ("value", "Zed")];
+    save(&app.client, &app, &ada_csrf, &cell, &form).await;
+    let resp = app
+        .client
+        .post(app.url(&undo))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &ada_csrf)
+        .form(&[("change", shown.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    assert!(resp.text().await.unwrap().contains("now another one (Name)"));
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(records["data"]["records"][0]["values"]["name"]["value"], "Zed");
+    assert_eq!(records["data"]["records"][0]["values"]["age"]["value"], 9);
+
     // Another sheet's record has no history here.
     let companies = app.sheet_id(&space, "companies").await;
     let (_, other) = app

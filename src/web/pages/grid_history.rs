@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 const SHOWN: i64 = 100;
 
 pub struct ChangeRow {
+    /// The change's id: the undo button names the change it shows.
+    pub id: i64,
     pub who: String,
     pub at: crate::web::when::When,
     pub field: String,
@@ -38,6 +40,14 @@ struct HistoryPartial {
     /// The viewer's own last change, when it can still be undone.
     undo: Option<ChangeRow>,
     notice: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct UndoForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// The change the button showed.
+    change: Option<i64>,
 }
 
 /// The viewer's newest change to a field of the record still there, if no one changed
@@ -79,6 +89,7 @@ fn row(
     viewer: &str,
 ) -> Result<ChangeRow, ModelError> {
     Ok(ChangeRow {
+        id: c.id,
         who: history::actor_name(conn, &c.actor, viewer)?,
         at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
@@ -142,9 +153,10 @@ pub async fn undo(
     viewer: Viewer,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: crate::web::input::Form<super::CsrfForm>,
+    form: crate::web::input::Form<UndoForm>,
 ) -> Result<HttpResponse, AppError> {
     viewer.check_csrf(&form.csrf_token)?;
+    let shown = form.change;
     let (sheet_raw, record_raw) = path.into_inner();
     let rid = record_id(&record_raw)?;
     let ctx = context(&state, &viewer, &sheet_raw).await?;
@@ -166,6 +178,14 @@ pub async fn undo(
                                 .into(),
                         )
                     })?;
+                    // The change the button showed, not one made since in another tab
+                    // (probe 49c 2).
+                    if shown.is_some_and(|id| id != change.id) {
+                        return Err(ModelError::Conflict(format!(
+                            "your last change here is now another one ({}); look at the history again before you undo",
+                            label(&ctx2, &change.field)
+                        )));
+                    }
                     let update = RecordUpdate {
                         id: rid,
                         values: BTreeMap::from([(change.field.clone(), change.old())]),
