@@ -485,22 +485,39 @@ fn iso_date(text: &str) -> Option<String> {
 fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String> {
     let text = display(given);
     let wanted = text.trim();
+    // As written first (a value, then a label or another name), then regardless of case;
+    // a spelling that names two options regardless of case names neither (probe 49b 2:
+    // `ACTIVE` was stored as the option labelled `Active`).
     if let Some(o) = options.iter().find(|o| o.value == wanted) {
         return Ok(o.value.clone());
     }
+    let named = |o: &&EnumOption| o.label == wanted || o.alternative_names.iter().any(|n| n == wanted);
+    if let Some(o) = options.iter().find(named) {
+        return Ok(o.value.clone());
+    }
     let lower = wanted.to_lowercase();
-    options
+    let found: Vec<&EnumOption> = options
         .iter()
-        .find(|o| {
+        .filter(|o| {
             o.value.to_lowercase() == lower
                 || o.label.to_lowercase() == lower
                 || o.alternative_names.iter().any(|n| n.to_lowercase() == lower)
         })
-        .map(|o| o.value.clone())
-        .ok_or_else(|| {
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.value.clone()),
+        [] => {
             let allowed: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
-            format!("\"{wanted}\" is not one of: {}", allowed.join(", "))
-        })
+            Err(format!("\"{wanted}\" is not one of: {}", allowed.join(", ")))
+        }
+        many => {
+            let labels: Vec<&str> = many.iter().map(|o| o.label.as_str()).collect();
+            Err(format!(
+                "\"{wanted}\" reads as more than one option ({}); write it as one of them is written",
+                labels.join(", ")
+            ))
+        }
+    }
 }
 
 fn split_list(given: &Value) -> Vec<String> {

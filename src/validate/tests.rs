@@ -248,6 +248,29 @@ fn enums_match_value_label_or_alternative_name() {
     assert_eq!(cell.messages[0].message, "\"gone\" is not one of: Active, Closed");
 }
 
+/// Labels that differ only in case: each as written picks its own option, and a third
+/// spelling is not taken for the first of them (probe 49b 2).
+#[test]
+fn enum_labels_differing_in_case_are_told_apart() {
+    let option = |value: &str, label: &str| EnumOption {
+        value: value.into(),
+        label: label.into(),
+        alternative_names: vec![],
+    };
+    let t = FieldType::Enum {
+        options: vec![option("1", "Active"), option("2", "ACTIVE")],
+    };
+    assert_eq!(cast(t.clone(), json!("Active")).value, json!("1"));
+    assert_eq!(cast(t.clone(), json!("ACTIVE")).value, json!("2"));
+    let cell = cast(t, json!("active"));
+    assert_eq!(cell.messages[0].source, Source::InvalidOption);
+    assert!(
+        cell.messages[0].message.contains("more than one option"),
+        "{:?}",
+        cell.messages
+    );
+}
+
 #[test]
 fn lists_split_and_check_each_item() {
     assert_eq!(
