@@ -271,7 +271,10 @@ pub enum ExtractError {
 /// formula.
 fn runs_as_formula(text: &str) -> bool {
     let rest = text.trim_start_matches('\'');
-    rest.starts_with(['=', '+', '-', '@', '\t', '\r']) && rest.parse::<f64>().is_err()
+    // A signed number is a number; `-inf` or `+NaN`, which Rust reads as numbers, a
+    // spreadsheet reads as formulas (probe 49b 4).
+    let number = rest.parse::<f64>().is_ok_and(f64::is_finite);
+    rest.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number
 }
 
 /// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection):

@@ -565,5 +565,10 @@ fn formulas_are_defused_but_numbers_are_not() {
     assert_eq!(safe_cell("=SUM(A1)"), "'=SUM(A1)");
     assert_eq!(safe_cell("@cmd"), "'@cmd");
     assert_eq!(safe_cell("-5"), "-5");
+    assert_eq!(safe_cell("+1.5e3"), "+1.5e3");
     assert_eq!(safe_cell("plain"), "plain");
+    // Words Rust reads as numbers are formulas to a spreadsheet (probe 49b 4).
+    for word in ["-inf", "-Infinity", "+NaN"] {
+        assert_eq!(safe_cell(word), format!("'{word}"));
+    }
 }
