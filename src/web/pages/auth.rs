@@ -220,15 +220,24 @@ async fn setup_token_ok(state: &AppState, token: &str) -> Result<bool, AppError>
     state.db(move |conn| setup_token::is_valid(conn, &hash)).await
 }
 
+/// Why a setup link does not open, and what to do: once someone has an account, there is
+/// no first admin to make and a restart prints no link (probe 48d F4).
+async fn setup_link_gone(state: &AppState) -> Result<AppError, AppError> {
+    let users = state.db(crate::model::user::count).await?;
+    Ok(AppError::NotFoundNamed(if users > 0 {
+        "this setup link no longer works: the first admin was made already. Sign in, or ask an admin for an invitation".into()
+    } else {
+        "this setup link was used already or is more than 24 hours old: restart Wharf, and it prints a new one".into()
+    }))
+}
+
 pub async fn setup_form(
     state: web::Data<AppState>,
     q: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = q.token.clone().unwrap_or_default();
     if !setup_token_ok(&state, &token).await? {
-        return Err(AppError::NotFound(
-            "setup link (it was used already, or it is more than 24 hours old: restart Wharf for a new one)",
-        ));
+        return Err(setup_link_gone(&state).await?);
     }
     render(&SetupPage {
         token,
@@ -250,9 +259,7 @@ pub async fn setup(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     if !setup_token_ok(&state, &form.token).await? {
-        return Err(AppError::NotFound(
-            "setup link (it was used already, or it is more than 24 hours old: restart Wharf for a new one)",
-        ));
+        return Err(setup_link_gone(&state).await?);
     }
     if let Err(problem) = password::check_strength(&form.password) {
         return render(&SetupPage {
