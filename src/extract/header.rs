@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 /// Rows looked at to find the header.
 const SAMPLE_ROWS: usize = 50;
 
-fn filled(values: &[String]) -> usize {
+pub(super) fn filled(values: &[String]) -> usize {
     values.iter().filter(|v| !v.trim().is_empty()).count()
 }
 
@@ -177,6 +177,9 @@ pub fn tabulate(
     // Rows that could not be read count too, so a file of them is not gathered whole here.
     while sample.len() < SAMPLE_ROWS && early_rejects.len() < SAMPLE_ROWS * 20 {
         match rows.next() {
+            // Blank rows (`,,` as Excel saves them) are no rows of the table: sampled, a
+            // title over 50 of them hid the header below (probe 49d 5).
+            Some(Ok(row)) if filled(&row.values) == 0 => any = true,
             Some(Ok(row)) => {
                 any = true;
                 sample.push(row);

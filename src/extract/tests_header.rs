@@ -127,3 +127,15 @@ fn blank_and_duplicate_headers_get_unique_names() {
         vec!["name", "column_2", "name_2", "name_3", "e_mail", "column_6"]
     );
 }
+
+/// Blank rows (`,` as Excel saves an empty row) are no rows of the table: a title over 59
+/// of them leaves the header below to be found (probe 49d 5).
+#[test]
+fn a_header_below_many_blank_rows_is_found() {
+    let mut text = String::from("Quarterly report\n");
+    text.push_str(&",\n".repeat(59));
+    text.push_str("id,name\n0,a\n1,b\n2,c\n");
+    let (labels, rows, _, _) = read(text.as_bytes(), "late.csv");
+    assert_eq!(labels, strings(&["id", "name"]));
+    assert_eq!(rows.len(), 3);
+}

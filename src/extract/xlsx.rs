@@ -285,12 +285,14 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
 fn header_line(book: &mut Book, sheet: &str, notes: &Notes) -> Result<u64, ExtractError> {
     let (mut sample, mut seen) = (Vec::new(), 0);
     each_row(book, (sheet, Merges::None, notes, 0), &AtomicU64::new(0), |row| {
-        seen += 1;
-        if let Ok(row) = row {
-            sample.push(row);
+        // As `header::tabulate` samples: blank rows are no rows of the table.
+        match row {
+            Ok(row) if header::filled(&row.values) == 0 => {}
+            Ok(row) => sample.push(row),
+            Err(_) => seen += 1,
         }
-        // As `header::tabulate` samples: rows that could not be read count too.
-        sample.len() < SAMPLE_ROWS && seen < SAMPLE_ROWS * 21
+        // Rows that could not be read count too, as `header::tabulate` counts them.
+        sample.len() < SAMPLE_ROWS && seen < SAMPLE_ROWS * 20
     })
     .map_err(corrupt)?;
     let values: Vec<Vec<String>> = sample.iter().map(|r| r.values.clone()).collect();
