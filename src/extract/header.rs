@@ -88,7 +88,11 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
         // Above a data row, a repeated label is still a header (`Name,Name,,Phone`): the
         // columns get unique keys. A long one too: a form's question as its column's name.
         let cells = filled_cells(row);
-        enough && cells.iter().all(|v| text_not_data(v)) && cells.iter().any(|v| label_like(v))
+        // Over an index column (pandas' `to_csv`), years name columns too: `,name,2020,2021`
+        // (probe 49d 2).
+        let index_column = row.first().is_some_and(|v| v.trim().is_empty());
+        let names = |v: &&str| text_not_data(v) || (index_column && year_like(v));
+        enough && cells.iter().all(names) && cells.iter().any(|v| label_like(v))
     };
     let header_above = above.filter(|a| header_like(&sample[*a]));
     if labels_only(&sample[first]) {
@@ -105,6 +109,11 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
         });
     }
     Some(header_above.unwrap_or(first))
+}
+
+/// A year as a column's name: four digits, 1900 to 2199.
+fn year_like(v: &str) -> bool {
+    v.len() == 4 && v.parse::<u32>().is_ok_and(|y| (1900..2200).contains(&y))
 }
 
 /// A spreadsheet's letters for the column at `index` (0-based): A, ..., Z, AA, AB, ...

@@ -139,3 +139,23 @@ fn a_header_below_many_blank_rows_is_found() {
     assert_eq!(labels, strings(&["id", "name"]));
     assert_eq!(rows.len(), 3);
 }
+
+/// pandas' `to_csv` of a table by year: a blank index header over the index, the other
+/// columns named by years (probe 49d 2).
+#[test]
+fn a_pandas_header_with_years_is_the_header() {
+    let sample = vec![
+        strings(&["", "name", "2020", "2021"]),
+        strings(&["0", "Ann", "100", "200"]),
+        strings(&["1", "Bob", "150", "250"]),
+        strings(&["2", "Cy", "1", "2"]),
+    ];
+    assert_eq!(header::header_index(&sample), Some(0));
+    // A first data row without its first value is still data.
+    let sample = vec![
+        strings(&["", "Ann", "30", "40"]),
+        strings(&["1", "Bob", "50", "60"]),
+        strings(&["2", "Cy", "70", "80"]),
+    ];
+    assert_eq!(header::header_index(&sample), Some(1));
+}
