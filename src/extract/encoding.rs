@@ -28,6 +28,40 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
     detector.guess(None, true)
 }
 
+/// A file whose head reads as UTF-8 (plain ASCII, often) is read whole once more when its
+/// later bytes break UTF-8 more often than they form it: its encoding is then judged on
+/// all of it (probe 49d 7: a Windows-1252 export whose accented names came after 64 KB
+/// lost every accent). `None` when UTF-8 stands.
+pub fn past_the_head(path: &std::path::Path) -> io::Result<Option<&'static Encoding>> {
+    let read_all = |each: &mut dyn FnMut(&[u8])| -> io::Result<()> {
+        let mut file = std::fs::File::open(path)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            each(&buf[..n]);
+        }
+    };
+    let (mut good, mut bad) = (0usize, 0usize);
+    read_all(&mut |chunk| {
+        // A sequence cut by a chunk's end counts neither way: a few at most.
+        let (g, b) = utf8_shape(chunk, false);
+        good += g;
+        bad += b;
+    })?;
+    if bad == 0 || good >= bad {
+        return Ok(None);
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    read_all(&mut |chunk| {
+        detector.feed(chunk, false);
+    })?;
+    detector.feed(&[], true);
+    Ok(Some(detector.guess(None, true)))
+}
+
 /// UTF-16 saved without a byte-order mark: text of mostly Latin letters has a zero byte in
 /// every other place (the odd ones little-endian, the even ones big-endian) and almost none
 /// in the others. Binary data has zeros in both or in neither.

@@ -43,7 +43,12 @@ pub fn sniff(
     if head.starts_with(b"%PDF") {
         return Err(ExtractError::NotSpreadsheet("a PDF document".into()));
     }
-    let enc = encoding::sniff(head, whole);
+    let mut enc = encoding::sniff(head, whole);
+    if enc == encoding_rs::UTF_8 && !whole && Encoding::for_bom(head).is_none() {
+        if let Some(found) = encoding::past_the_head(path).map_err(|e| ExtractError::Io(e.to_string()))? {
+            enc = found;
+        }
+    }
     let sample = encoding::decode_sample(head, enc);
     if looks_binary(&sample) {
         return Err(ExtractError::NotText);

@@ -517,3 +517,24 @@ fn utf16_without_a_byte_order_mark_is_read_as_text() {
         assert_eq!(rows[0], strings(&["ä@b.com", "Äpfel"]), "{name}");
     }
 }
+
+/// A Windows-1252 export whose first 64 KB are plain ASCII keeps the accents that come
+/// after them (probe 49d 7: every one became U+FFFD).
+#[test]
+fn an_encoding_shown_only_past_the_head_is_read_right() {
+    let mut text = String::from("id,name\r\n");
+    for i in 0..5000 {
+        text.push_str(&format!("{i},plain{i}\r\n"));
+    }
+    text.push_str("5000,Café Müller\r\n5001,Zoë\r\n");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(bytes.len() > 70_000);
+    let (_, rows, _, ex) = read(&bytes, "late.csv");
+    assert_eq!(rows[5000], strings(&["5000", "Café Müller"]));
+    assert_eq!(rows[5001], strings(&["5001", "Zoë"]));
+    assert!(
+        ex.notes.list().iter().all(|n| !n.contains("replaced")),
+        "{:?}",
+        ex.notes.list()
+    );
+}
