@@ -72,7 +72,7 @@ fn compact(text: &str) -> String {
 
 /// A record's members with a nested object's members in its place, named
 /// `outer.inner` (deeper ones `a.b.c`, down to [`FLATTEN_DEPTH`] levels); a later member
-/// of the same name wins, as in any JSON reader. An empty object leaves nothing.
+/// of a name met already comes as `name (2)`. An empty object leaves nothing.
 pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
     fn into(
         prefix: Option<&str>,
@@ -92,13 +92,17 @@ pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
                     continue;
                 }
             }
-            match at.get(&key) {
-                Some(&i) => out[i].1 = v,
-                None => {
-                    at.insert(key.clone(), out.len());
-                    out.push((key, v));
-                }
+            // A name met again (`"addr": {"city"}` beside `"addr.city"`, or a key written
+            // twice) keeps both values, the later under `name (2)`: one was dropped without
+            // a word (probe 49d 3).
+            let mut name = key.clone();
+            let mut n = 2;
+            while at.contains_key(&name) {
+                name = format!("{key} ({n})");
+                n += 1;
             }
+            at.insert(name.clone(), out.len());
+            out.push((name, v));
         }
     }
     let (mut out, mut at) = (Vec::with_capacity(obj.0.len()), HashMap::new());

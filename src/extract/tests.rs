@@ -538,3 +538,14 @@ fn an_encoding_shown_only_past_the_head_is_read_right() {
         ex.notes.list()
     );
 }
+
+/// A nested member and a dotted key of the same name keep both values (probe 49d 3: one
+/// was dropped without a word).
+#[test]
+fn json_names_met_twice_keep_both_values() {
+    let text = r#"[{"id": 1, "addr": {"city": "X"}}, {"id": 2, "addr": {"city": "Y"}, "addr.city": "dup"}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "clash.json");
+    assert_eq!(labels, strings(&["id", "addr.city", "addr.city (2)"]));
+    assert_eq!(rows[1], strings(&["2", "Y", "dup"]));
+    assert_eq!(rows[0], strings(&["1", "X", ""]));
+}
