@@ -55,6 +55,7 @@ mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;
 mod grid_big_cells;
+mod grid_unique_live;
 mod guest_invitation_limits;
 mod guest_job_pages;
 mod guest_jobs_removed;

@@ -228,7 +228,15 @@ pub async fn save(
         save_cell(&state, &user, ctx, rid, &form.field, &value, base).await
     })
     .await?;
-    state.live.publish(&ctx.sheet.id, origin(&req));
+    // A unique field's value may make or end a duplicate on other rows: the saver's own
+    // grid is told too, to show them (probe 49c 3); otherwise only the others' grids.
+    let unique = ctx
+        .config
+        .field_index(&form.field)
+        .is_some_and(|i| ctx.config.fields[i].unique.is_some());
+    state
+        .live
+        .publish(&ctx.sheet.id, if unique { None } else { origin(&req) });
     state.live.publish_each(&written.also_changed);
     let row = written.rows.first().ok_or(AppError::NotFound("record"))?;
     let mut view = row_view(&ctx.config, row);
