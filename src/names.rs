@@ -81,6 +81,16 @@ pub fn problem(what: &str, name: &str, max_chars: usize) -> Option<String> {
     ))
 }
 
+/// Text from outside (a receiver's answer, its rejection messages) as it can be stored: a
+/// NUL, which PostgreSQL's text cannot hold, becomes U+FFFD.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,15 +147,5 @@ mod tests {
     fn the_limit_counts_characters_not_bytes() {
         assert_eq!(problem("a name", &"ø".repeat(200), MAX_CHARS), None);
         assert!(problem("a name", &"ø".repeat(201), MAX_CHARS).is_some());
-    }
-}
-
-/// Text from outside (a receiver's answer, its rejection messages) as it can be stored: a
-/// NUL, which PostgreSQL's text cannot hold, becomes U+FFFD.
-pub fn storable(text: String) -> String {
-    if text.contains('\0') {
-        text.replace('\0', "\u{FFFD}")
-    } else {
-        text
     }
 }

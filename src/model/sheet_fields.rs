@@ -49,6 +49,10 @@ pub fn add_field(
     let field = blueprint::parse_one_field(json, "$")?;
     crate::db::write_tx(conn, |conn| {
         let ctx = locked_context(conn, env, id)?;
+        // Read under the lock: a guest's field waiting behind a lock does not land after it.
+        if crate::ids::GuestId::parse(actor).is_some() {
+            ctx.sheet.check_unlocked()?;
+        }
         if ctx.config.field_index(&field.key).is_some() {
             return Err(ModelError::Conflict(format!(
                 "the sheet {} already has a field `{}`; give the new field another key",

@@ -133,7 +133,6 @@ async fn a_lock_taken_while_a_guests_body_arrives_holds(db: Db) {
 /// refused when its turn comes: the lock is read under the sheet's write lock, in the
 /// save's own transaction (probe 49c 1: the save landed after the lock had answered).
 async fn a_grid_save_waiting_behind_a_lock_is_refused(db: Db) {
-    use diesel::RunQueryDsl;
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "companies").await;
@@ -148,7 +147,27 @@ async fn a_grid_save_waiting_behind_a_lock_is_refused(db: Db) {
     app.sign_in("ada@example.com", PASSWORD).await;
     let csrf = app.csrf("/spaces").await;
 
-    // The sheet held as a write holds it; the lock is taken in that same transaction.
+    let save = app
+        .client
+        .put(app.url(&format!("/grid/{sheet}/records/{rid}")))
+        .header("hx-request", "true")
+        .header("x-csrf-token", &csrf)
+        .form(&[("field", "name"), ("value", "During the lock")]);
+    let answer = sent_behind_a_lock(&app, &sheet, save).await;
+    assert_eq!(answer.status().as_u16(), 409);
+    assert!(answer.text().await.unwrap().contains("locked"));
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"][0]["values"]["name"]["value"], "Acme");
+}
+
+/// The sheet held as a write holds it while `request` is sent; the lock is taken in that
+/// same transaction, then the request may go on. Its answer.
+async fn sent_behind_a_lock(
+    app: &TestApp,
+    sheet: &str,
+    request: reqwest::RequestBuilder,
+) -> reqwest::Response {
+    use diesel::RunQueryDsl;
     let mut held = app.pool.get().expect("conn");
     let postgres = matches!(&*held, wharf::db::AnyConnection::Postgres(_));
     let (begin, hold) = if postgres {
@@ -161,14 +180,7 @@ async fn a_grid_save_waiting_behind_a_lock_is_refused(db: Db) {
     };
     diesel::sql_query(begin).execute(&mut *held).unwrap();
     diesel::sql_query(hold).execute(&mut *held).unwrap();
-    let save = app
-        .client
-        .put(app.url(&format!("/grid/{sheet}/records/{rid}")))
-        .header("hx-request", "true")
-        .header("x-csrf-token", &csrf)
-        .form(&[("field", "name"), ("value", "During the lock")])
-        .send();
-    let saving = tokio::spawn(save);
+    let sending = tokio::spawn(request.send());
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     let lock = format!(
         "UPDATE sheets SET locked_at = CURRENT_TIMESTAMP, locked_by = 'listener' WHERE id = '{sheet}'"
@@ -176,14 +188,66 @@ async fn a_grid_save_waiting_behind_a_lock_is_refused(db: Db) {
     diesel::sql_query(lock).execute(&mut *held).unwrap();
     diesel::sql_query("COMMIT").execute(&mut *held).unwrap();
     drop(held);
-    let answer = saving.await.unwrap().unwrap();
-    assert_eq!(answer.status().as_u16(), 409);
-    assert!(answer.text().await.unwrap().contains("locked"));
+    sending.await.unwrap().unwrap()
+}
+
+/// A guest's API writes waiting for their turn when the lock comes are refused then
+/// (probe 50a F1), an update, a delete and a new field alike.
+async fn a_guests_write_waiting_behind_a_lock_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sid = space["id"].as_str().unwrap().to_string();
+    let sheet = app.sheet_id(&space, "companies").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"code": "A", "name": "Acme"}]),
+        )
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let token = crate::jobs_hardening::guest_token(&app, &sid).await;
+    let (unlock_path, nothing) = (format!("/sheets/{sheet}/unlock"), json!({}));
+    let unlock = || app.post_json(&unlock_path, &nothing);
+    let records = app.url(&format!("/v1/sheets/{sheet}/records"));
+    let update = app
+        .client
+        .put(&records)
+        .bearer_auth(&token)
+        .json(&json!([{"id": rid, "values": {"name": {"value": "Guest"}}}]));
+    let answer = sent_behind_a_lock(&app, &sheet, update).await;
+    assert_eq!(answer.status().as_u16(), 409, "{}", answer.text().await.unwrap());
+    assert_eq!(unlock().await.0, 200);
+    let delete = app
+        .client
+        .delete(format!("{records}?ids={rid}"))
+        .bearer_auth(&token);
+    assert_eq!(
+        sent_behind_a_lock(&app, &sheet, delete).await.status().as_u16(),
+        409
+    );
+    assert_eq!(unlock().await.0, 200);
+    let field = app
+        .client
+        .post(app.url(&format!("/v1/sheets/{sheet}/fields")))
+        .bearer_auth(&token)
+        .json(&json!({"key": "note", "type": "string", "label": "Note"}));
+    assert_eq!(
+        sent_behind_a_lock(&app, &sheet, field).await.status().as_u16(),
+        409
+    );
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
-    assert_eq!(page["data"]["records"][0]["values"]["name"]["value"], "Acme");
+    assert_eq!(
+        page["data"]["records"][0]["values"]["name"]["value"], "Acme",
+        "{page}"
+    );
+    assert!(
+        page["data"]["records"][0]["values"].get("note").is_none(),
+        "{page}"
+    );
 }
 
 on_both!(
     a_lock_taken_while_a_guests_body_arrives_holds,
     a_grid_save_waiting_behind_a_lock_is_refused,
+    a_guests_write_waiting_behind_a_lock_is_refused,
 );
