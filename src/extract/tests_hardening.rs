@@ -152,8 +152,13 @@ fn an_xls_claiming_a_huge_sheet_is_refused() {
         d.extend(1.0f64.to_le_bytes());
         record(0x0203, &d)
     };
+    // The globals name the sheet that follows them (BOUNDSHEET: its offset).
+    let globals_len = bof.len() + 4 + 10 + 4;
+    let mut boundsheet = (globals_len as u32).to_le_bytes().to_vec();
+    boundsheet.extend([0, 0, 2, 0, b'H', b'S']);
     let mut stream = Vec::new();
     stream.extend(&bof);
+    stream.extend(record(0x0085, &boundsheet));
     stream.extend(record(0x000A, &[]));
     stream.extend(&bof);
     stream.extend(record(

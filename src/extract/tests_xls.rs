@@ -75,45 +75,91 @@ fn an_xls_is_read_through_the_repacked_compound_file() {
     assert_eq!(rows[..2], [strings(&["P0", "0.5"]), strings(&["P1", "1.5"])]);
 }
 
+/// BIFF records for [`measure`]'s tests.
+fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+    let mut r = typ.to_le_bytes().to_vec();
+    r.extend((data.len() as u16).to_le_bytes());
+    r.extend(data);
+    r
+}
+
+fn bof(dt: u16) -> Vec<u8> {
+    let mut d = 0x0600u16.to_le_bytes().to_vec();
+    d.extend(dt.to_le_bytes());
+    d.extend([0u8; 12]);
+    record(0x0809, &d)
+}
+
+fn number_at(row: u16, col: u16) -> Vec<u8> {
+    let mut d = row.to_le_bytes().to_vec();
+    d.extend(col.to_le_bytes());
+    d.extend([0, 0]);
+    d.extend(1.0f64.to_le_bytes());
+    record(0x0203, &d)
+}
+
+/// A book of these sheets (each its records, BOF and EOF added unless `eof` is false),
+/// with a BOUNDSHEET for each index in `named` (several may name one sheet).
+fn book(sheets: &[(Vec<u8>, bool)], named: &[usize]) -> Vec<u8> {
+    let boundsheet = |pos: u32| {
+        let mut d = pos.to_le_bytes().to_vec();
+        d.extend([0, 0, 1, 0]);
+        d.extend(b"S");
+        record(0x0085, &d)
+    };
+    let globals_len = bof(5).len() + named.len() * boundsheet(0).len() + record(0x000A, &[]).len();
+    let mut bodies = Vec::new();
+    let mut starts = Vec::new();
+    for (cells, eof) in sheets {
+        starts.push(globals_len + bodies.len());
+        bodies.extend(bof(0x10));
+        bodies.extend(cells);
+        if *eof {
+            bodies.extend(record(0x000A, &[]));
+        }
+    }
+    let mut stream = bof(5);
+    for i in named {
+        stream.extend(boundsheet(starts[*i] as u32));
+    }
+    stream.extend(record(0x000A, &[]));
+    stream.extend(bodies);
+    stream
+}
+
 /// A formula's cached text (STRING) goes where calamine puts it, at A1 before any formula:
 /// a stray one beside a far cell is a sheet as wide as that, refused before calamine
 /// would build it (probe 49d 1: a 5 KB file took 24 GB).
 #[test]
 fn a_stray_formula_text_counts_where_calamine_puts_it() {
-    let record = |typ: u16, data: &[u8]| {
-        let mut r = typ.to_le_bytes().to_vec();
-        r.extend((data.len() as u16).to_le_bytes());
-        r.extend(data);
-        r
-    };
-    let bof = |dt: u16| {
-        let mut d = 0x0600u16.to_le_bytes().to_vec();
-        d.extend(dt.to_le_bytes());
-        d.extend([0u8; 12]);
-        record(0x0809, &d)
-    };
-    let far = |row: u16, col: u16| {
-        let mut d = row.to_le_bytes().to_vec();
-        d.extend(col.to_le_bytes());
-        d.extend([0, 0]);
-        d.extend(1.0f64.to_le_bytes());
-        record(0x0203, &d)
-    };
-    let sheet = |with_string: bool| {
-        let mut stream = bof(5);
-        stream.extend(record(0x000A, &[]));
-        stream.extend(bof(0x10));
-        if with_string {
-            stream.extend(record(0x0207, &[1, 0, 0, b'a']));
-        }
-        stream.extend(far(65535, 255));
-        stream.extend(record(0x000A, &[]));
-        stream
-    };
+    let far = number_at(65535, 255);
     assert!(
-        super::xls::measure(&mut sheet(false)).is_ok(),
+        super::xls::measure(&mut book(&[(far.clone(), true)], &[0])).is_ok(),
         "one far cell is one cell"
     );
-    let e = super::xls::measure(&mut sheet(true)).unwrap_err();
+    let with_string = [record(0x0207, &[1, 0, 0, b'a']), far].concat();
+    let e = super::xls::measure(&mut book(&[(with_string, true)], &[0])).unwrap_err();
+    assert!(matches!(e, super::ExtractError::SheetTooLarge { .. }), "{e:?}");
+}
+
+/// Each sheet is measured as calamine reads it, from its BOUNDSHEET's offset to its EOF: a
+/// sheet without an EOF runs on into the next, and a sheet named twice counts twice
+/// (probe 50a F2: both got past the limit).
+#[test]
+fn sheets_are_measured_as_calamine_reads_them() {
+    let corner = number_at(0, 0);
+    let far = number_at(65535, 255);
+    let two = [(corner.clone(), true), (far.clone(), true)];
+    assert!(
+        super::xls::measure(&mut book(&two, &[0, 1])).is_ok(),
+        "two sheets of one cell each"
+    );
+    let open_ended = [(corner.clone(), false), (far.clone(), true)];
+    let e = super::xls::measure(&mut book(&open_ended, &[0, 1])).unwrap_err();
+    assert!(matches!(e, super::ExtractError::SheetTooLarge { .. }), "{e:?}");
+    // 5,000,000 cells named once is within the limit; named three times it is not.
+    let big = [corner, number_at(49_999, 99)].concat();
+    assert!(super::xls::measure(&mut book(&[(big.clone(), true)], &[0])).is_ok());
+    let e = super::xls::measure(&mut book(&[(big, true)], &[0, 0, 0])).unwrap_err();
     assert!(matches!(e, super::ExtractError::SheetTooLarge { .. }), "{e:?}");
 }

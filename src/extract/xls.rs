@@ -71,48 +71,36 @@ impl Span {
     }
 }
 
-/// Walks the BIFF records: refuses sheets whose cells span more than Wharf reads, and
-/// blanks DIMENSIONS records (calamine reserves memory by what they claim).
-pub(super) fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
-    let (mut at, mut total, mut sheet, mut span) = (0usize, 0u64, 0usize, Span::default());
+/// One BIFF record: its type, its data, and where the next one starts.
+fn record_at(stream: &[u8], at: usize) -> Option<(u16, std::ops::Range<usize>, usize)> {
+    let head = stream.get(at..at + 4)?;
+    let typ = u16::from_le_bytes([head[0], head[1]]);
+    let len = u16::from_le_bytes([head[2], head[3]]) as usize;
+    let end = (at + 4 + len).min(stream.len());
+    Some((typ, at + 4..end, end))
+}
+
+fn u16_at(d: &[u8], i: usize) -> Option<u32> {
+    d.get(i..i + 2)
+        .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+/// The cells a sheet's records span, read as calamine reads the sheet: from its BOF at
+/// `from` to the first EOF after it, whatever lies between.
+fn sheet_span(stream: &[u8], from: usize) -> Span {
+    let mut span = Span::default();
     // Where calamine puts a formula's cached text (STRING): at the sheet's last FORMULA, at
     // A1 before any. Left out, a stray one made a 5 KB file a 65,536 x 65,536 sheet (probe
     // 49d 1).
     let mut last_formula = (0u32, 0u32);
-    let mut close = |span: &mut Span, sheet: usize| -> Result<(), ExtractError> {
-        let (rows, columns) = span.size();
-        total = total.saturating_add(rows.saturating_mul(columns));
-        if total > MAX_RECT_CELLS {
-            return Err(ExtractError::SheetTooLarge {
-                sheet: format!("{sheet}"),
-                rows,
-                columns,
-            });
-        }
-        *span = Span::default();
-        Ok(())
-    };
-    while at + 4 <= stream.len() {
-        let typ = u16::from_le_bytes([stream[at], stream[at + 1]]);
-        let len = u16::from_le_bytes([stream[at + 2], stream[at + 3]]) as usize;
-        let end = (at + 4 + len).min(stream.len());
-        let data = &mut stream[at + 4..end];
-        let u16_at = |d: &[u8], i: usize| {
-            d.get(i..i + 2)
-                .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])))
-        };
+    let mut at = from;
+    let mut first = true;
+    while let Some((typ, range, next)) = record_at(stream, at) {
+        let data = &stream[range];
         match typ {
-            // BOF: a new substream (the globals, then one per sheet).
-            0x0009 | 0x0209 | 0x0409 | 0x0809 => {
-                // The substream closed is the globals (0) or sheet n.
-                close(&mut span, sheet.saturating_sub(1))?;
-                sheet += 1;
-                last_formula = (0, 0);
-            }
+            0x000A if !first => break,
             // STRING, the text a formula cell shows.
             0x0207 => span.add(last_formula.0, last_formula.1),
-            // DIMENSIONS
-            0x0200 => data.fill(0),
             // Number, Label, BoolErr, String-less cells, RK, LabelSst, Formula
             0x0203 | 0x0204 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
                 if let (Some(r), Some(c)) = (u16_at(data, 0), u16_at(data, 2)) {
@@ -127,7 +115,7 @@ pub(super) fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
                 if let (Some(r), Some(c), Some(last)) = (
                     u16_at(data, 0),
                     u16_at(data, 2),
-                    u16_at(data, len.saturating_sub(2)),
+                    u16_at(data, data.len().saturating_sub(2)),
                 ) {
                     span.add(r, c);
                     span.add(r, last);
@@ -135,7 +123,45 @@ pub(super) fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
             }
             _ => {}
         }
-        at = end;
+        first = false;
+        at = next;
     }
-    close(&mut span, sheet.saturating_sub(1))
+    span
+}
+
+/// Walks the BIFF records: refuses a book whose sheets' cells span more than Wharf reads,
+/// each sheet read where its BOUNDSHEET record says and up to its EOF, as calamine reads it
+/// (a sheet without its EOF runs on into the next, and two BOUNDSHEETs may name one sheet:
+/// probe 50a F2), and blanks DIMENSIONS records (calamine reserves memory by what they
+/// claim).
+pub(super) fn measure(stream: &mut [u8]) -> Result<(), ExtractError> {
+    let mut sheets = Vec::new();
+    let mut at = 0;
+    while let Some((typ, range, next)) = record_at(stream, at) {
+        match typ {
+            // BOUNDSHEET: where a sheet starts.
+            0x0085 => sheets.extend(
+                stream[range.clone()]
+                    .get(..4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
+            ),
+            // DIMENSIONS
+            0x0200 => stream[range].fill(0),
+            _ => {}
+        }
+        at = next;
+    }
+    let mut total = 0u64;
+    for (n, from) in sheets.into_iter().enumerate() {
+        let (rows, columns) = sheet_span(stream, from).size();
+        total = total.saturating_add(rows.saturating_mul(columns));
+        if total > MAX_RECT_CELLS {
+            return Err(ExtractError::SheetTooLarge {
+                sheet: format!("{}", n + 1),
+                rows,
+                columns,
+            });
+        }
+    }
+    Ok(())
 }
