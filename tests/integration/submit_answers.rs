@@ -158,7 +158,23 @@ async fn odd_rejections_are_kept_readable(db: Db) {
     assert!(message.contains("not in Flatfile's shape"), "{message}");
 }
 
+/// A Submit waiting to go is Wharf's job: a PATCH may not change its config (where it
+/// goes), which made it a listener's job to complete by hand (probe 50a F3), nor its info.
+async fn a_submits_config_is_wharfs(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let (_receiver, wb, _) = submit_ready(&app).await;
+    let job = start_submit(&app, &wb).await;
+    for change in [json!({"config": {}}), json!({"info": "delivered, trust me"})] {
+        let (status, body) = app.patch_json(&format!("/jobs/{job}"), &change).await;
+        assert_eq!(status, 409, "{change}: {body}");
+        assert!(body.to_string().contains("run by Wharf itself"), "{body}");
+    }
+    let (status, body) = app.post_json(&format!("/jobs/{job}/complete"), &json!({})).await;
+    assert_eq!(status, 409, "{body}");
+}
+
 on_both!(
+    a_submits_config_is_wharfs,
     odd_rejections_are_kept_readable,
     delete_submitted_spares_what_changed_or_never_went,
     an_answer_after_a_cancel_changes_nothing

@@ -388,6 +388,12 @@ pub async fn update(
             }
             let checked =
                 j.job_type == "workbook" && matches!(j.operation.as_str(), "delete-records" | "bulk-change");
+            // A Submit's config (where it goes) is Wharf's once it runs it: a new one made it
+            // a listener's job to complete by hand (probe 50a F3).
+            let mapped = j.job_type == "workbook" && j.operation == "map";
+            if changes.config.is_some() && !checked && !mapped {
+                j.refuse_if_built_in("config")?;
+            }
             if let (true, Some(config)) = (checked, &changes.config) {
                 // A new config is checked as a new job's is.
                 let config: Value = serde_json::from_str(config).unwrap_or_default();
