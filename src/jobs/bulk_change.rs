@@ -284,10 +284,11 @@ pub fn may_undo(
     let id = BulkChangeId::parse(undo).ok_or_else(|| invalid(format!("`{undo}` is not a bulk change")))?;
     let by_key = crate::ids::ApiKeyId::parse(actor).is_some();
     match bulk_history::find(conn, &ctx.sheet.id, id.as_str())? {
-        // Undone already; one cut off midway is its undoer's to finish.
+        // Undone already; one cut off midway is its undoer's to finish, or a secret key's
+        // (probe 50a F4: a person's undo cut off by a stop could be finished by them only).
         Some(entry)
             if entry.undone_at.is_some()
-                && !(entry.undo_pending && entry.undone_by.as_deref() == Some(actor)) =>
+                && !(entry.undo_pending && (entry.undone_by.as_deref() == Some(actor) || by_key)) =>
         {
             Err(ModelError::Conflict("this change was already undone".into()))
         }

@@ -339,17 +339,6 @@ pub fn refuse_locked_now(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelR
     get(conn, &ctx.sheet.id)?.check_unlocked()
 }
 
-/// [`lock_context`] for a write by `actor`: a guest's refused once the sheet is locked,
-/// read under the lock (probe 50a F1: a guest's API write waiting behind a lock landed
-/// after it). People's grid writes check before ([`refuse_locked_now`]); keys write on.
-pub fn lock_context_for(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> ModelResult<()> {
-    lock_context(conn, ctx)?;
-    if crate::ids::GuestId::parse(actor).is_some() {
-        get(conn, &ctx.sheet.id)?.check_unlocked()?;
-    }
-    Ok(())
-}
-
 pub fn lock_context(conn: &mut AnyConnection, ctx: &SheetContext) -> ModelResult<()> {
     lock_for_write(conn, &ctx.write_set())?;
     check_fresh(conn, ctx)

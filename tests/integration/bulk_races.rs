@@ -175,7 +175,44 @@ async fn an_undo_leaves_a_change_claimed_by_another_undo_job(db: Db) {
     assert_eq!(names(&cells(&app, &sheet).await), vec![json!("Old"); 3]);
 }
 
+/// A person's undo cut off by a stop (its claim a while old) is finished by a secret key's
+/// undo, not refused as done (probe 50a F4).
+async fn a_secret_key_finishes_a_persons_undo_cut_off(db: Db) {
+    use diesel::prelude::*;
+    use wharf::db::schema::bulk_changes;
+    let app = spawn_app(db).await;
+    let (_, sheet, _) = three_companies(&app).await;
+    let workbook = workbook_of(&app, &sheet).await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "Set"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bulk_id = body["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    let mut conn = app.pool.get().expect("conn");
+    let a_while_ago = wharf::model::now() - chrono::TimeDelta::minutes(5);
+    diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(&bulk_id)))
+        .set((
+            bulk_changes::undone_at.eq(Some(a_while_ago)),
+            bulk_changes::undone_by.eq(Some("us_usr_someone1")),
+            bulk_changes::undo_pending.eq(true),
+        ))
+        .execute(&mut *conn)
+        .expect("claimed");
+    drop(conn);
+    let undo = json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                      "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk_id}});
+    let (status, job) = app.post_json("/jobs", &undo).await;
+    assert_eq!(status, 200, "{job}");
+    let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(names(&cells(&app, &sheet).await), vec![json!("Old"); 3]);
+}
+
 on_both!(
+    a_secret_key_finishes_a_persons_undo_cut_off,
     an_undo_leaves_a_change_claimed_by_another_undo_job,
     a_field_added_as_the_job_starts_moves_no_selection,
     a_lock_found_on_a_rerun_leaves_nothing_half_done,

@@ -114,7 +114,7 @@ fn delete_rows(
     which: Which,
 ) -> ModelResult<(Written<usize>, usize)> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        sheet::lock_context_for(conn, ctx, actor)?;
+        sheet::lock_context(conn, ctx)?;
         let mut ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
         ids.sort_unstable();
         ids.dedup();

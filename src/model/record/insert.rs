@@ -117,7 +117,7 @@ pub fn insert_batches(
     let (mut checked, mut encoded) = (Vec::new(), Vec::new());
     let mut ids = Vec::new();
     let written = crate::db::write_tx::<_, Abandon, _>(conn, |conn| {
-        sheet::lock_context_for(conn, ctx, actor)?;
+        sheet::lock_context(conn, ctx)?;
         for batch in batches {
             let Prepared {
                 checked: mut batch_checked,

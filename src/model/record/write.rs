@@ -101,7 +101,7 @@ pub fn update_tagged(
 ) -> ModelResult<Written<Vec<RecordRow>>> {
     let updates = merge_repeated(updates);
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
-        sheet::lock_context_for(conn, ctx, actor)?;
+        sheet::lock_context(conn, ctx)?;
         let updates = match hooks {
             Hooks::Answer(commit) => super::hook_answer::fresh_part(conn, ctx, commit, updates)?,
             _ => updates,

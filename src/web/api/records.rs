@@ -57,17 +57,22 @@ pub(super) async fn on_fresh_fields<T>(
     crate::web::fresh_fields::retry(first, async || writable(state, caller, raw_id).await, write).await
 }
 
-/// A guest's write checks the lock again as it writes: its body may have taken long to
-/// arrive, and the team may have locked the sheet meanwhile.
-fn still_unlocked(
+/// Runs a guest's write in a transaction that reads the lock first, under the sheet's
+/// write lock: its body may have taken long to arrive, or its turn to write come after a
+/// lock (probe 50a F1). Others' writes run as they are.
+fn within_unlocked<T>(
     conn: &mut crate::db::AnyConnection,
     ctx: &SheetContext,
     guest: bool,
-) -> crate::model::ModelResult<()> {
-    if guest {
-        sheet::get(conn, &ctx.sheet.id)?.check_unlocked()?;
+    write: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    match guest {
+        true => crate::db::write_tx(conn, |conn| {
+            sheet::refuse_locked_now(conn, ctx)?;
+            write(conn)
+        }),
+        false => write(conn),
     }
-    Ok(())
 }
 
 /// A sheet the caller may reach (a guest: only in its spaces; others are not found).
@@ -296,34 +301,35 @@ pub async fn insert(
         // Read off the server's own thread, on every core for a big body.
         let written = state
             .db(move |conn| {
-                still_unlocked(conn, &ctx, guest)?;
-                // A sheet with references checks them against the records already there,
-                // so its records are read whole before any is written; so are a guest's
-                // where some fields are read-only.
-                let fixed = guest && ctx.config.fields.iter().any(|f| f.fixed());
-                if !ctx.refs.iter().any(Option::is_some) && !fixed {
-                    let write = |batches: &mut dyn Iterator<Item = _>| {
-                        record::insert_batches(conn, &ctx, batches, &actor, &hooks)
-                    };
-                    if let Some((inserted, ahead)) =
-                        super::records_body::pipelined(&body, &ctx, MAX_BATCH, write)
-                    {
-                        if let Some(inserted) = inserted? {
-                            return Ok((inserted, ahead));
+                within_unlocked(conn, &ctx, guest, |conn| {
+                    // A sheet with references checks them against the records already there,
+                    // so its records are read whole before any is written; so are a guest's
+                    // where some fields are read-only.
+                    let fixed = guest && ctx.config.fields.iter().any(|f| f.fixed());
+                    if !ctx.refs.iter().any(Option::is_some) && !fixed {
+                        let write = |batches: &mut dyn Iterator<Item = _>| {
+                            record::insert_batches(conn, &ctx, batches, &actor, &hooks)
+                        };
+                        if let Some((inserted, ahead)) =
+                            super::records_body::pipelined(&body, &ctx, MAX_BATCH, write)
+                        {
+                            if let Some(inserted) = inserted? {
+                                return Ok((inserted, ahead));
+                            }
                         }
                     }
-                }
-                let rows = super::records_body::parse(&body, &ctx.config)?;
-                check_batch(rows.len())?;
-                if fixed {
-                    refuse_fixed_values(&ctx.config, &rows)?;
-                }
-                let written = record::insert(conn, &ctx, rows, &actor, &hooks)?;
-                let inserted = record::Inserted {
-                    written,
-                    as_prepared: false,
-                };
-                Ok::<_, AppError>((inserted, Vec::new()))
+                    let rows = super::records_body::parse(&body, &ctx.config)?;
+                    check_batch(rows.len())?;
+                    if fixed {
+                        refuse_fixed_values(&ctx.config, &rows)?;
+                    }
+                    let written = record::insert(conn, &ctx, rows, &actor, &hooks)?;
+                    let inserted = record::Inserted {
+                        written,
+                        as_prepared: false,
+                    };
+                    Ok::<_, AppError>((inserted, Vec::new()))
+                })
             })
             .await?;
         let (record::Inserted { written, as_prepared }, ahead) = written;
@@ -529,13 +535,14 @@ async fn update_once(
     let guest = caller.guest_spaces().is_some();
     let written = state
         .db(move |conn| {
-            still_unlocked(conn, &ctx, guest)?;
-            // Cells listener code locked are not a guest's to change.
-            if guest {
-                record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
-                record::config::refuse_metadata_change(conn, ctx.sheet.seq, &updates)?;
-            }
-            record::update(conn, &ctx, &updates, &actor, &hooks)
+            within_unlocked(conn, &ctx, guest, |conn| {
+                // Cells listener code locked are not a guest's to change.
+                if guest {
+                    record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
+                    record::config::refuse_metadata_change(conn, ctx.sheet.seq, &updates)?;
+                }
+                Ok(record::update(conn, &ctx, &updates, &actor, &hooks)?)
+            })
         })
         .await?;
     state.live.publish(&sheet_id, None);
@@ -574,8 +581,13 @@ pub async fn delete(
     on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
         let (actor, ids) = (caller.actor(), ids.clone());
         let sheet_id = ctx.sheet.id.clone();
+        let guest = caller.guest_spaces().is_some();
         let written = state
-            .db(move |conn| record::delete(conn, &ctx, &ids, &actor))
+            .db(move |conn| {
+                within_unlocked(conn, &ctx, guest, |conn| {
+                    Ok(record::delete(conn, &ctx, &ids, &actor)?)
+                })
+            })
             .await?;
         state.live.publish(&sheet_id, None);
         state.live.publish_each(&written.also_changed);
