@@ -21,7 +21,13 @@ pub(crate) fn refuse_for_guest(
     match spaces {
         None => Ok(()),
         Some(spaces) => {
-            let given = [Some(&job.config), job.input.as_ref(), Some(&job.metadata)];
+            // Wharf's own jobs check their config themselves (a value a guest types into a
+            // cell or a search is no id to check); their input and metadata go to
+            // listeners as any job's (probe 50a F6).
+            let own = job.job_type == "workbook"
+                && matches!(job.operation.as_str(), "map" | "delete-records" | "bulk-change");
+            let config = (!own).then_some(&job.config);
+            let given = [config, job.input.as_ref(), Some(&job.metadata)];
             refuse_foreign_ids(conn, &job.environment_id, spaces, &given)
         }
     }

@@ -253,13 +253,7 @@ pub async fn create(
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             if let Some(spaces) = reach.only_spaces() {
                 guest_may_start(conn, &env, &Start::from(&input))?;
-                // Wharf's own jobs check their config themselves; a value a guest
-                // types into a cell or a search is no id to check.
-                let own = input.job_type == "workbook"
-                    && matches!(input.operation.as_str(), "map" | "delete-records" | "bulk-change");
-                if !own {
-                    super::guest_ids::refuse_for_guest(conn, &input, Some(spaces))?;
-                }
+                super::guest_ids::refuse_for_guest(conn, &input, Some(spaces))?;
                 let sheet = match SheetId::parse(&input.source) {
                     Some(id) if input.job_type == "sheet" => {
                         sheet::find(conn, &env, &id)?.map(|(s, _)| s.seq)
