@@ -341,6 +341,12 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
         0,
         "no job was made: {jobs}"
     );
+    // Wharf's own jobs carry input and metadata to listeners too (probe 50a F6).
+    let bulk = json!({"type": "workbook", "operation": "bulk-change", "source": my_wb,
+                      "config": {"sheet": my_sheet, "changes": [{"field": "name", "set": "x"}]},
+                      "metadata": {"sheet": their_sheet}});
+    let (status, answer) = as_bearer(&app, &token, &bulk).await;
+    assert_eq!(status, 403, "{answer}");
     let own = action(
         json!({"sheet": my_sheet, "note": "us_sp_ is a prefix"}),
         json!({"records": [my_record], "spaceId": mine, "label": "plain text"}),
