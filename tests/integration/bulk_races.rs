@@ -127,14 +127,7 @@ async fn an_undo_leaves_a_change_claimed_by_another_undo_job(db: Db) {
     let app = spawn_app_with(db, |s| s.job_workers = 0).await;
     let (_, sheet, _) = three_companies(&app).await;
     let workbook = workbook_of(&app, &sheet).await;
-    let (status, body) = app
-        .patch_json(
-            &format!("/sheets/{sheet}/records/bulk-update"),
-            &json!({"fieldUpdates": {"name": "Set"}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let bulk_id = body["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    let bulk_id = crate::bulk_undo::set_names(&app, &sheet, "Set").await;
     let undo_job = |trigger: &'static str| {
         json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
                "trigger": trigger, "config": {"sheet": sheet, "undo": bulk_id}})
@@ -183,14 +176,7 @@ async fn a_secret_key_finishes_a_persons_undo_cut_off(db: Db) {
     let app = spawn_app(db).await;
     let (_, sheet, _) = three_companies(&app).await;
     let workbook = workbook_of(&app, &sheet).await;
-    let (status, body) = app
-        .patch_json(
-            &format!("/sheets/{sheet}/records/bulk-update"),
-            &json!({"fieldUpdates": {"name": "Set"}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let bulk_id = body["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    let bulk_id = crate::bulk_undo::set_names(&app, &sheet, "Set").await;
     let mut conn = app.pool.get().expect("conn");
     let a_while_ago = wharf::model::now() - chrono::TimeDelta::minutes(5);
     diesel::update(bulk_changes::table.filter(bulk_changes::id.eq(&bulk_id)))

@@ -7,7 +7,7 @@ use crate::on_both;
 use serde_json::{json, Value};
 
 /// Sets every record's `name` in one bulk change; returns its id.
-async fn set_names(app: &TestApp, sheet: &str, name: &str) -> String {
+pub(crate) async fn set_names(app: &TestApp, sheet: &str, name: &str) -> String {
     let (status, body) = app
         .patch_json(
             &format!("/sheets/{sheet}/records/bulk-update"),

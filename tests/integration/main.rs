@@ -47,6 +47,7 @@ mod documents_api;
 mod download_ranges;
 mod downloads;
 mod editing;
+mod editing_live;
 mod events_api;
 mod field_changes_beside_writes;
 mod field_rewrites;

@@ -361,13 +361,44 @@ pub(crate) fn guest_may_handle(conn: &mut AnyConnection, j: &Job, actor: &str) -
     }
 }
 
-/// A new config for a mapping job (`PATCH /v1/jobs/{id}`): its sheets are checked as a new
-/// job's are, and other sheets get a new plan, as the old one maps fields they may lack.
-pub(super) fn map_config_change(
+/// What a PATCH may change of a job: what a running job says of itself is its runner's,
+/// Wharf's for its own jobs (probe 48b 5: a Submit's info and progress were made up), and
+/// so is their config (50a F3: a Submit's new config made it a listener's job to
+/// complete), but for a delete or bulk change's, checked as a new job's is, and a map's.
+pub(super) fn refuse_or_check_change(
     conn: &mut AnyConnection,
     j: &Job,
     changes: &mut JobChanges,
 ) -> ModelResult<()> {
+    let said = [
+        ("status", changes.status.is_some()),
+        ("info", changes.info.is_some()),
+        ("progress", changes.progress.is_some()),
+        ("estimatedCompletionAt", changes.estimated_completion_at.is_some()),
+    ];
+    if let Some((call, _)) = said.iter().find(|(_, given)| *given) {
+        j.refuse_if_built_in(call)?;
+    }
+    let checked =
+        j.job_type == "workbook" && matches!(j.operation.as_str(), "delete-records" | "bulk-change");
+    let mapped = j.job_type == "workbook" && j.operation == "map";
+    if changes.config.is_some() && !checked && !mapped {
+        j.refuse_if_built_in("config")?;
+    }
+    if let (true, Some(config)) = (checked, &changes.config) {
+        let config: Value = serde_json::from_str(config).unwrap_or_default();
+        crate::jobs::delete::target(conn, &j.environment_id, &j.operation, &j.source, &config)
+            .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
+    }
+    if mapped {
+        map_config_change(conn, j, changes)?;
+    }
+    Ok(())
+}
+
+/// A new config for a mapping job (`PATCH /v1/jobs/{id}`): its sheets are checked as a new
+/// job's are, and other sheets get a new plan, as the old one maps fields they may lack.
+fn map_config_change(conn: &mut AnyConnection, j: &Job, changes: &mut JobChanges) -> ModelResult<()> {
     let Some(config) = &changes.config else {
         return Ok(());
     };

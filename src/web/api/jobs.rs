@@ -3,8 +3,8 @@
 
 use super::job_starts::{
     cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
-    iso_time, map_config_change, object_or_empty, one_of, refuse_oversized, source_space, Percent, Start,
-    Unkept, MODES, TRIGGERS, TYPES,
+    iso_time, object_or_empty, one_of, refuse_or_check_change, refuse_oversized, source_space, Percent,
+    Start, Unkept, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
@@ -369,35 +369,8 @@ pub async fn update(
             if j.is_final() {
                 return Err(ModelError::Conflict(format!("the job is already {}", j.status)));
             }
-            // What a running job says of itself is its runner's: Wharf's for its own jobs
-            // (probe 48b 5: a Submit's info and progress were made up by a PATCH).
-            let said = [
-                ("status", changes.status.is_some()),
-                ("info", changes.info.is_some()),
-                ("progress", changes.progress.is_some()),
-                ("estimatedCompletionAt", changes.estimated_completion_at.is_some()),
-            ];
-            if let Some((call, _)) = said.iter().find(|(_, given)| *given) {
-                j.refuse_if_built_in(call)?;
-            }
-            let checked =
-                j.job_type == "workbook" && matches!(j.operation.as_str(), "delete-records" | "bulk-change");
-            // A Submit's config (where it goes) is Wharf's once it runs it: a new one made it
-            // a listener's job to complete by hand (probe 50a F3).
-            let mapped = j.job_type == "workbook" && j.operation == "map";
-            if changes.config.is_some() && !checked && !mapped {
-                j.refuse_if_built_in("config")?;
-            }
-            if let (true, Some(config)) = (checked, &changes.config) {
-                // A new config is checked as a new job's is.
-                let config: Value = serde_json::from_str(config).unwrap_or_default();
-                crate::jobs::delete::target(conn, &j.environment_id, &j.operation, &j.source, &config)
-                    .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
-            }
             let mut changes = changes;
-            if j.job_type == "workbook" && j.operation == "map" {
-                map_config_change(conn, &j, &mut changes)?;
-            }
+            refuse_or_check_change(conn, &j, &mut changes)?;
             job::change_from(conn, &j, changes, Some("job:updated"), &actor)
         })
         .await?;
