@@ -5,18 +5,20 @@ use crate::helpers::*;
 use crate::on_both;
 use serde_json::json;
 
-async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
-    let app = spawn_app(db).await;
+/// A companies sheet with one record: the space's id, the sheet's and the record's.
+async fn one_company(app: &TestApp) -> (String, String, String) {
     let space = app.space_from_blueprint().await;
     let sid = space["id"].as_str().unwrap().to_string();
     let sheet = app.sheet_id(&space, "companies").await;
-    let (_, inserted) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"code": "A", "name": "Acme"}]),
-        )
-        .await;
+    let rows = json!([{"code": "A", "name": "Acme"}]);
+    let (_, inserted) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
     let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    (sid, sheet, rid)
+}
+
+async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
+    let app = spawn_app(db).await;
+    let (sid, sheet, rid) = one_company(&app).await;
     app.make_user("ada@example.com", false);
     app.sign_in("ada@example.com", PASSWORD).await;
     let csrf = app.csrf("/spaces").await;
@@ -134,15 +136,7 @@ async fn a_lock_taken_while_a_guests_body_arrives_holds(db: Db) {
 /// save's own transaction (probe 49c 1: the save landed after the lock had answered).
 async fn a_grid_save_waiting_behind_a_lock_is_refused(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "companies").await;
-    let (_, inserted) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"code": "A", "name": "Acme"}]),
-        )
-        .await;
-    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (_, sheet, rid) = one_company(&app).await;
     app.make_user("ada@example.com", false);
     app.sign_in("ada@example.com", PASSWORD).await;
     let csrf = app.csrf("/spaces").await;
@@ -195,16 +189,7 @@ async fn sent_behind_a_lock(
 /// (probe 50a F1), an update, a delete and a new field alike.
 async fn a_guests_write_waiting_behind_a_lock_is_refused(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sid = space["id"].as_str().unwrap().to_string();
-    let sheet = app.sheet_id(&space, "companies").await;
-    let (_, inserted) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"code": "A", "name": "Acme"}]),
-        )
-        .await;
-    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (sid, sheet, rid) = one_company(&app).await;
     let token = crate::jobs_hardening::guest_token(&app, &sid).await;
     let (unlock_path, nothing) = (format!("/sheets/{sheet}/unlock"), json!({}));
     let unlock = || app.post_json(&unlock_path, &nothing);
