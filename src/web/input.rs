@@ -49,10 +49,17 @@ pub fn refuse_json_nul(body: &[u8]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A query string holding `%00` gets 400 before any handler runs.
+/// A query string holding `%00` gets 400 before any handler runs, keyed by the parameter
+/// that holds it (`q`, as a client names its input: probe 49b 5).
 pub fn refuse_query_nul(req: &ServiceRequest) -> Result<(), AppError> {
-    if urlencoded_has_nul(req.query_string().as_bytes()) {
-        return Err(AppError::bad_request("query", NUL_MESSAGE));
+    let query = req.query_string();
+    if urlencoded_has_nul(query.as_bytes()) {
+        let named = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+            .map(|(k, _)| k.replace('\0', ""))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "query".into());
+        return Err(AppError::bad_request(&named, NUL_MESSAGE));
     }
     Ok(())
 }

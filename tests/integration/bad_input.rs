@@ -44,6 +44,13 @@ async fn nul_characters_are_refused_alike(db: Db) {
     }
     let (status, body) = app.get_json(&format!("{path}?searchValue=a%00b")).await;
     assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["key"], "searchValue",
+        "the parameter is named: {body}"
+    );
+    let (status, body) = app.get_json(&format!("{path}?q=name%20eq%20%22a%00%22")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["key"], "q", "as any bad q: {body}");
     let (status, _) = app.get_json("/spaces?search=a%00").await;
     assert_eq!(status, 400);
 }
