@@ -1,5 +1,6 @@
 //! Sign-in attempts, counted in the database so that every Wharf process sharing it
-//! applies the same limits (the policy is in `auth::throttle`).
+//! applies the same limits (the policy is in `auth::throttle`); invitations are counted
+//! here too, under their own keys (`ops::invitations::allow`, through [`take`]).
 
 use super::now;
 use crate::db::schema::sign_in_attempts;

@@ -179,7 +179,8 @@ pub fn apply(
         sheet::lock_for_write(conn, &ctx.write_set())?;
         let held = super::config::held(actor);
         if held {
-            sheet::refuse_locked_now(conn, ctx)?;
+            // Under the write lock just taken: a lock that came while this waited holds.
+            sheet::get(conn, &ctx.sheet.id)?.check_unlocked()?;
         }
         let ids = selected(conn, ctx, &q, changes, None)?;
         let rows = super::write::load(conn, ctx.sheet.seq, &ids)?;
