@@ -33,6 +33,9 @@ pub struct AppState {
     /// Reads whose cost the request decides take one of these first: half the pool, so
     /// saves, jobs and `/health` always find a connection.
     pub read_gate: tokio::sync::Semaphore,
+    /// Each caller's uploads and downloads through a bucket (see `web::caller_places`).
+    pub uploads_by_caller: std::sync::Arc<crate::web::caller_places::CallerPlaces>,
+    pub downloads_by_caller: std::sync::Arc<crate::web::caller_places::CallerPlaces>,
 }
 
 impl AppState {
@@ -161,6 +164,8 @@ impl Application {
             mail,
             webhooks,
             mail_retry,
+            uploads_by_caller: Default::default(),
+            downloads_by_caller: Default::default(),
         });
         state.live.watch(state.pool.clone());
         crate::jobs::start(
@@ -177,6 +182,7 @@ impl Application {
         )?;
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::indexes::start_merging(move || weak.upgrade().map(|s| s.pool.clone()))?;
+        crate::workers::indexes::resume_builds(&state.indexer, &state.pool);
         if state.settings.cron {
             let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
             crate::workers::cron::start(move || weak.upgrade().map(|s| s.pool.clone()))?;

@@ -5,6 +5,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod bucket;
+pub use bucket::{BucketSettings, Crowds};
+
 /// Everything Wharf needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -90,59 +93,6 @@ impl Settings {
         self.extract
             .as_ref()
             .is_none_or(|list| list.iter().any(|e| e.eq_ignore_ascii_case(ext)))
-    }
-}
-
-/// An S3-compatible bucket for uploaded files.
-#[derive(Clone)]
-pub struct BucketSettings {
-    /// The URL as given, for messages.
-    pub url: String,
-    pub bucket: String,
-    /// Where Wharf's objects go in the bucket (may be empty).
-    pub prefix: String,
-    /// `object_store` S3 options (`aws_endpoint`, `aws_access_key_id`, ...) on top of the
-    /// `AWS_*` variables of the environment, which the store reads itself.
-    pub options: Vec<(String, String)>,
-}
-
-impl BucketSettings {
-    /// Reads `s3://bucket` or `s3://bucket/prefix`.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| format!("`{url}` must look like s3://bucket/prefix"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let bucket_ok = (3..=63).contains(&bucket.len())
-            && bucket
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-        if !bucket_ok {
-            return Err(format!(
-                "`{bucket}` is not a bucket name (3 to 63 lowercase letters, digits, `-` and `.`)"
-            ));
-        }
-        let prefix = prefix.trim_matches('/');
-        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
-            return Err(format!("`{prefix}` is not a usable prefix"));
-        }
-        Ok(BucketSettings {
-            url: url.to_string(),
-            bucket: bucket.to_string(),
-            prefix: prefix.to_string(),
-            options: Vec::new(),
-        })
-    }
-}
-
-/// Never prints the option values: they hold secrets.
-impl std::fmt::Debug for BucketSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.options.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("BucketSettings")
-            .field("url", &self.url)
-            .field("options", &names)
-            .finish()
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod actions;
 mod parse;
+mod sheet_constraints;
 
 pub use actions::check_actions;
 pub use parse::{

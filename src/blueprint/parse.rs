@@ -172,6 +172,9 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
         if let Some(actions) = item.get("actions") {
             super::actions::check_at(actions, &format!("{spath}.actions"), p);
         }
+        if let Some(constraints) = item.get("constraints").filter(|_| p.written) {
+            super::sheet_constraints::check_at(constraints, &format!("{spath}.constraints"), p);
+        }
         let Some(mut sheet) = parse_sheet(item, &spath, p) else {
             continue;
         };

@@ -336,6 +336,7 @@ diesel::table! {
         csrf_token -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        link_hash -> Nullable<Text>,
     }
 }
 

@@ -174,7 +174,13 @@ pub fn rows<R: Read + Send + 'static>(
         if failed {
             return None;
         }
-        match reader.read_byte_record(&mut record) {
+        let mut read = reader.read_byte_record(&mut record);
+        // A Ctrl-Z alone on a line is the end-of-file mark of old DOS and Windows tools, not
+        // a record (probe 49d 9).
+        while matches!(read, Ok(true)) && record.len() == 1 && &record[0] == b"\x1a" {
+            read = reader.read_byte_record(&mut record);
+        }
+        match read {
             Ok(false) => None,
             Ok(true) => {
                 // Where the record starts counts the blank lines the reader skipped before

@@ -1,7 +1,8 @@
 //! Which text encoding a file is in, and a reader that turns it into UTF-8 as it streams.
 //!
 //! A byte-order mark decides first (UTF-8, UTF-16 LE/BE). Without one, text that is valid
-//! UTF-8 (or mostly so: more well-formed multi-byte sequences than broken bytes) is UTF-8;
+//! UTF-8 is UTF-8; text with well-formed multi-byte sequences beside a few broken bytes is
+//! UTF-8 with those bytes read as a single-byte encoding (pasted from another program);
 //! anything else goes to `chardetng`, which knows the legacy encodings (Windows-1252,
 //! Shift_JIS, ...). Bytes that do not decode become U+FFFD and are counted, never dropped
 //! silently.
@@ -19,21 +20,103 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
     if let Some(enc) = utf16_without_bom(head) {
         return enc;
     }
-    let (good_multibyte, bad) = utf8_shape(head, whole_file);
-    if bad == 0 || good_multibyte >= bad {
+    let shape = utf8_shape(head, whole_file);
+    if shape.bad == 0 {
         return UTF_8;
     }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(head, whole_file);
-    detector.guess(None, true)
+    match reads_as_utf8(shape, detector.guess(None, false)) {
+        true => UTF_8,
+        false => detector.guess(None, true),
+    }
 }
 
-/// A file whose head reads as UTF-8 (plain ASCII, often) is read whole once more when its
-/// later bytes break UTF-8 more often than they form it: its encoding is then judged on
-/// all of it (probe 49d 7: a Windows-1252 export whose accented names came after 64 KB
-/// lost every accent). `None` when UTF-8 stands.
-pub fn past_the_head(path: &std::path::Path) -> io::Result<Option<&'static Encoding>> {
+/// Whether text with `good` well-formed multi-byte UTF-8 sequences and `bad` bytes that
+/// break UTF-8 is UTF-8 (with strays), `legacy` being the legacy encoding it would
+/// otherwise be in. Beside a Latin-script encoding, sequences that all read as Latin
+/// letters and the usual punctuation make it UTF-8 with its other bytes read in that
+/// encoding: UTF-8 with pasted bytes keeps its own accents (3 good names against 16 stray
+/// bytes, or 7 against 150). A truly legacy file forms a sequence only by chance, an
+/// accented capital before a symbol, which reads as another script (`SPÓŁKA` as `SPӣKA`,
+/// `Maß…` as `Ma߅`: probe 53a 6), and is then legacy unless the sequences are the majority.
+/// Scripts written in high bytes throughout (GBK, EUC-KR, Shift_JIS kana, Thai) form them
+/// all the time (probe 52a 2): such text is UTF-8 only when the sequences are the majority.
+fn reads_as_utf8(good: Shape, legacy: &'static Encoding) -> bool {
+    let majority = good.latin + good.other >= good.bad;
+    match latin(legacy) {
+        true => (good.latin > 0 && good.other == 0) || majority,
+        false => majority,
+    }
+}
+
+/// Well-formed non-ASCII UTF-8 characters, those of Latin letters and the usual
+/// punctuation apart, and bytes that break UTF-8.
+#[derive(Default, Clone, Copy)]
+struct Shape {
+    latin: usize,
+    other: usize,
+    bad: usize,
+}
+
+impl Shape {
+    fn add(&mut self, other: Shape) {
+        self.latin += other.latin;
+        self.other += other.other;
+        self.bad += other.bad;
+    }
+
+    fn count(&mut self, valid: &str) {
+        for c in valid.chars().filter(|c| !c.is_ascii()) {
+            // Latin-1 Supplement, Latin Extended-A and -B; General Punctuation and currency
+            // signs (’ “ ” – — … €).
+            match c as u32 {
+                0xA0..=0x24F | 0x2010..=0x20CF => self.latin += 1,
+                _ => self.other += 1,
+            }
+        }
+    }
+}
+
+/// Single-byte encodings of Latin-script languages, whose text is mostly ASCII.
+fn latin(encoding: &'static Encoding) -> bool {
+    use encoding_rs::*;
+    [
+        WINDOWS_1252,
+        WINDOWS_1250,
+        WINDOWS_1254,
+        WINDOWS_1257,
+        ISO_8859_2,
+        ISO_8859_4,
+        ISO_8859_13,
+        ISO_8859_15,
+    ]
+    .contains(&encoding)
+}
+
+/// What a file whose head reads as UTF-8 holds besides: for a file past its head, every
+/// byte is looked at (probe 49d 7: a Windows-1252 export whose accented names came after 64
+/// KB lost every accent).
+pub enum BeyondUtf8 {
+    /// UTF-8 throughout.
+    Nothing,
+    /// More bytes break UTF-8 than form it: a legacy encoding, this one.
+    Legacy(&'static Encoding),
+    /// UTF-8 with a few bytes of a single-byte encoding pasted in: those bytes are read as
+    /// that encoding, the rest as UTF-8 (probe 51a F5: the whole file read as Windows-1252
+    /// turned its good accents into mojibake).
+    Mixed {
+        fallback: &'static Encoding,
+        stray: usize,
+    },
+}
+
+pub fn beyond_utf8(path: &std::path::Path, head: &[u8], whole: bool) -> io::Result<BeyondUtf8> {
     let read_all = |each: &mut dyn FnMut(&[u8])| -> io::Result<()> {
+        if whole {
+            each(head);
+            return Ok(());
+        }
         let mut file = std::fs::File::open(path)?;
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -44,22 +127,148 @@ pub fn past_the_head(path: &std::path::Path) -> io::Result<Option<&'static Encod
             each(&buf[..n]);
         }
     };
-    let (mut good, mut bad) = (0usize, 0usize);
-    read_all(&mut |chunk| {
-        // A sequence cut by a chunk's end counts neither way: a few at most.
-        let (g, b) = utf8_shape(chunk, false);
-        good += g;
-        bad += b;
-    })?;
-    if bad == 0 || good >= bad {
-        return Ok(None);
+    // Chunks as read, a sequence cut by a chunk's end carried into the next (the end of
+    // the file's is counted as broken when the head is the whole file).
+    let aligned = |each: &mut dyn FnMut(&[u8])| -> io::Result<()> {
+        let mut carried: Vec<u8> = Vec::new();
+        read_all(&mut |chunk| {
+            let joined;
+            let bytes = if carried.is_empty() {
+                chunk
+            } else {
+                joined = [carried.as_slice(), chunk].concat();
+                joined.as_slice()
+            };
+            let cut = match std::str::from_utf8(bytes) {
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                _ => bytes.len(),
+            };
+            each(&bytes[..cut]);
+            carried = bytes[cut..].to_vec();
+        })?;
+        if whole && !carried.is_empty() {
+            each(&carried);
+        }
+        Ok(())
+    };
+    // Most files are UTF-8 throughout: checked first at the speed of validation alone.
+    let mut valid = true;
+    aligned(&mut |bytes| valid &= std::str::from_utf8(bytes).is_ok())?;
+    if valid {
+        return Ok(BeyondUtf8::Nothing);
     }
+    let mut shape = Shape::default();
+    aligned(&mut |bytes| shape.add(utf8_shape(bytes, true)))?;
     let mut detector = chardetng::EncodingDetector::new();
     read_all(&mut |chunk| {
         detector.feed(chunk, false);
     })?;
     detector.feed(&[], true);
-    Ok(Some(detector.guess(None, true)))
+    let legacy = detector.guess(None, false);
+    if !reads_as_utf8(shape, legacy) {
+        return Ok(BeyondUtf8::Legacy(detector.guess(None, true)));
+    }
+    // Stray bytes are read as the Latin encoding they are in; beside another guess, as
+    // U+FFFD (counted), as before.
+    Ok(match latin(legacy) {
+        true => BeyondUtf8::Mixed {
+            fallback: legacy,
+            stray: shape.bad,
+        },
+        false => BeyondUtf8::Nothing,
+    })
+}
+
+/// UTF-8 text with stray bytes of a single-byte encoding, as UTF-8: well-formed sequences
+/// as they are, each byte that breaks UTF-8 as the fallback encoding reads it.
+pub struct MixedReader<R> {
+    inner: R,
+    /// Each byte as the fallback encoding reads it, in UTF-8.
+    table: Vec<String>,
+    input: Vec<u8>,
+    /// Bytes of `input` not decoded yet (an incomplete sequence waiting for the next read).
+    pending: usize,
+    output: Vec<u8>,
+    out_start: usize,
+    eof: bool,
+}
+
+impl<R: Read> MixedReader<R> {
+    pub fn new(inner: R, fallback: &'static Encoding) -> Self {
+        let table = (0..=255u8)
+            .map(|b| fallback.decode_without_bom_handling(&[b]).0.into_owned())
+            .collect();
+        MixedReader {
+            inner,
+            table,
+            input: vec![0; 64 * 1024],
+            pending: 0,
+            output: Vec::with_capacity(256 * 1024),
+            out_start: 0,
+            eof: false,
+        }
+    }
+
+    /// Decodes `input[..end]`, keeping an incomplete sequence at its end unless `last`.
+    fn decode(&mut self, end: usize, last: bool) {
+        self.output.clear();
+        self.out_start = 0;
+        let mut bytes = &self.input[..end];
+        loop {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    self.output.extend_from_slice(text.as_bytes());
+                    bytes = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (valid, rest) = bytes.split_at(e.valid_up_to());
+                    self.output.extend_from_slice(valid);
+                    let n = match e.error_len() {
+                        Some(n) => n,
+                        None if last => rest.len(),
+                        None => {
+                            bytes = rest;
+                            break;
+                        }
+                    };
+                    for b in &rest[..n] {
+                        self.output.extend_from_slice(self.table[*b as usize].as_bytes());
+                    }
+                    bytes = &rest[n..];
+                }
+            }
+        }
+        let kept = bytes.len();
+        self.input.copy_within(end - kept..end, 0);
+        self.pending = kept;
+    }
+}
+
+impl<R: Read> Read for MixedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.out_start < self.output.len() {
+                let n = buf.len().min(self.output.len() - self.out_start);
+                buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+                self.out_start += n;
+                return Ok(n);
+            }
+            if self.eof || buf.is_empty() {
+                return Ok(0);
+            }
+            let n = loop {
+                match self.inner.read(&mut self.input[self.pending..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            self.eof = n == 0;
+            let end = self.pending + n;
+            self.decode(end, self.eof);
+        }
+    }
 }
 
 /// UTF-16 saved without a byte-order mark: text of mostly Latin letters has a zero byte in
@@ -83,30 +292,28 @@ fn utf16_without_bom(head: &[u8]) -> Option<&'static Encoding> {
 
 /// Counts well-formed non-ASCII UTF-8 sequences and bytes that break UTF-8. A sequence cut
 /// off by the end of a sample is not counted as broken.
-fn utf8_shape(mut bytes: &[u8], whole_file: bool) -> (usize, usize) {
-    let (mut good, mut bad) = (0, 0);
+fn utf8_shape(mut bytes: &[u8], whole_file: bool) -> Shape {
+    let mut shape = Shape::default();
     loop {
         match std::str::from_utf8(bytes) {
             Ok(text) => {
-                good += text.chars().filter(|c| !c.is_ascii()).count();
-                return (good, bad);
+                shape.count(text);
+                return shape;
             }
             Err(e) => {
                 let (valid, rest) = bytes.split_at(e.valid_up_to());
-                // Valid prefix: the split point is a char boundary by construction.
-                good += std::str::from_utf8(valid)
-                    .map(|t| t.chars().filter(|c| !c.is_ascii()).count())
-                    .unwrap_or(0);
+                // Valid up to there by construction.
+                shape.count(std::str::from_utf8(valid).unwrap_or_default());
                 match e.error_len() {
                     Some(n) => {
-                        bad += n;
+                        shape.bad += n;
                         bytes = &rest[n..];
                     }
                     None => {
                         if whole_file {
-                            bad += rest.len();
+                            shape.bad += rest.len();
                         }
-                        return (good, bad);
+                        return shape;
                     }
                 }
             }
@@ -192,6 +399,24 @@ impl<R: Read> Read for DecodingReader<R> {
                 self.finished = true;
             }
         }
+    }
+}
+
+/// Decodes a whole (small) byte slice as the file will be read, for sniffing: UTF-8 with
+/// its stray bytes in `fallback` when there is one (probe 52a 3: read as plain UTF-8, a
+/// sample of many pasted bytes looked binary).
+pub fn decode_sample_with(
+    head: &[u8],
+    encoding: &'static Encoding,
+    fallback: Option<&'static Encoding>,
+) -> String {
+    match fallback {
+        Some(fallback) => {
+            let mut out = String::new();
+            let _ = MixedReader::new(head, fallback).read_to_string(&mut out);
+            out
+        }
+        None => decode_sample(head, encoding),
     }
 }
 

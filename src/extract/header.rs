@@ -160,7 +160,7 @@ fn unique(base: &str, seen: &mut HashSet<String>, suffix: impl Fn(&str, usize) -
 }
 
 /// Lowercase ASCII letters and digits joined by `_`; None when nothing is left.
-fn key_of(label: &str) -> Option<String> {
+pub(crate) fn key_of(label: &str) -> Option<String> {
     let mut key = String::new();
     for c in label.chars() {
         if c.is_ascii_alphanumeric() {

@@ -27,11 +27,30 @@ impl<'de> serde::Deserialize<'de> for RawObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
                 let mut members: Vec<(String, Box<RawValue>)> = Vec::new();
+                // Where each key is, once there are enough to make a search cost (an object of
+                // 100,000 keys searched them all for each).
+                let mut at: HashMap<String, usize> = HashMap::new();
                 while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
                     // A repeated key: the later value wins, as in any JSON reader.
-                    match members.iter_mut().find(|(seen, _)| *seen == k) {
-                        Some(slot) => slot.1 = v,
-                        None => members.push((k, v)),
+                    if members.len() == 32 {
+                        at = members
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (k, _))| (k.clone(), i))
+                            .collect();
+                    }
+                    let seen = match members.len() < 32 {
+                        true => members.iter().position(|(seen, _)| *seen == k),
+                        false => at.get(&k).copied(),
+                    };
+                    match seen {
+                        Some(i) => members[i].1 = v,
+                        None => {
+                            if members.len() >= 32 {
+                                at.insert(k.clone(), members.len());
+                            }
+                            members.push((k, v));
+                        }
                     }
                 }
                 Ok(RawObject(members))
@@ -71,15 +90,18 @@ fn compact(text: &str) -> String {
 }
 
 /// A record's members with a nested object's members in its place, named
-/// `outer.inner` (deeper ones `a.b.c`, down to [`FLATTEN_DEPTH`] levels); a later member
-/// of a name met already comes as `name (2)`. An empty object leaves nothing.
+/// `outer.inner` (deeper ones `a.b.c`, down to [`FLATTEN_DEPTH`] levels). Two members of one
+/// name (`"addr": {"city"}` beside `"addr.city"`, or a key written twice) keep both values,
+/// the other under `name (2)` (probe 49d 3): the one reached through more nested objects
+/// keeps the plain name, then the earlier, so every record of a file settles a clash the
+/// same way whatever the order of its members (probe 51a F4). An empty object leaves
+/// nothing.
 pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
     fn into(
         prefix: Option<&str>,
         obj: RawObject,
         depth: usize,
-        out: &mut Vec<(String, Box<RawValue>)>,
-        at: &mut HashMap<String, usize>,
+        out: &mut Vec<(String, usize, Box<RawValue>)>,
     ) {
         for (k, v) in obj.0 {
             let key = match prefix {
@@ -88,26 +110,46 @@ pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
             };
             if depth < FLATTEN_DEPTH && v.get().starts_with('{') {
                 if let Ok(inner) = serde_json::from_str::<RawObject>(v.get()) {
-                    into(Some(&key), inner, depth + 1, out, at);
+                    into(Some(&key), inner, depth + 1, out);
                     continue;
                 }
             }
-            // A name met again (`"addr": {"city"}` beside `"addr.city"`, or a key written
-            // twice) keeps both values, the later under `name (2)`: one was dropped without
-            // a word (probe 49d 3).
-            let mut name = key.clone();
-            let mut n = 2;
-            while at.contains_key(&name) {
-                name = format!("{key} ({n})");
-                n += 1;
-            }
-            at.insert(name.clone(), out.len());
-            out.push((name, v));
+            out.push((key, depth, v));
         }
     }
-    let (mut out, mut at) = (Vec::with_capacity(obj.0.len()), HashMap::new());
-    into(None, obj, 0, &mut out, &mut at);
-    out
+    let mut flat = Vec::with_capacity(obj.0.len());
+    into(None, obj, 0, &mut flat);
+    let mut taken: HashSet<&str> = HashSet::with_capacity(flat.len());
+    if flat.iter().all(|(k, _, _)| taken.insert(k)) {
+        return flat.into_iter().map(|(k, _, v)| (k, v)).collect();
+    }
+    // Names handed out deepest first, then in order; `next` is each name's next free
+    // number, so a name met thousands of times costs no search from 2 each time (probe
+    // 51a F1: 32,768 of one name held a worker for minutes).
+    let mut order: Vec<usize> = (0..flat.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(flat[i].1), i));
+    let mut names = vec![String::new(); flat.len()];
+    let (mut taken, mut next) = (HashSet::with_capacity(flat.len()), HashMap::<&str, usize>::new());
+    for i in order {
+        let key = flat[i].0.as_str();
+        let mut name = key.to_string();
+        if !taken.insert(name.clone()) {
+            let n = next.entry(key).or_insert(2);
+            loop {
+                name = format!("{key} ({n})");
+                *n += 1;
+                if taken.insert(name.clone()) {
+                    break;
+                }
+            }
+        }
+        names[i] = name;
+    }
+    names
+        .into_iter()
+        .zip(flat)
+        .map(|(name, (_, _, v))| (name, v))
+        .collect()
 }
 
 /// Nesting levels brought up as columns (`a.b.c...`); an object deeper than that stays one

@@ -22,6 +22,8 @@ mod tests;
 #[cfg(test)]
 mod tests_books;
 #[cfg(test)]
+mod tests_encoding;
+#[cfg(test)]
 mod tests_hardening;
 #[cfg(test)]
 mod tests_header;
@@ -135,9 +137,24 @@ pub struct Notes(Arc<Mutex<NoteSet>>);
 struct NoteSet {
     nul: u64,
     lines: Vec<String>,
+    /// Why the file must not be taken after all, found while its rows stream (its
+    /// extraction then fails and takes back what it wrote).
+    failure: Option<String>,
 }
 
 impl Notes {
+    /// Marks the file as one that must not be taken, for a reason found while reading.
+    pub fn fail(&self, why: String) {
+        if let Ok(mut set) = self.0.lock() {
+            set.failure.get_or_insert(why);
+        }
+    }
+
+    /// Why the file must not be taken, if a reader found a reason.
+    pub fn failure(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|s| s.failure.clone())
+    }
+
     pub fn add(&self, line: String) {
         if let Ok(mut set) = self.0.lock() {
             if !set.lines.contains(&line) {
@@ -193,6 +210,8 @@ impl<R: Read> Read for Counting<R> {
 pub struct TextSource {
     path: std::path::PathBuf,
     encoding: &'static encoding_rs::Encoding,
+    /// Reads the bytes that break UTF-8 in UTF-8 text (see `encoding::MixedReader`).
+    fallback: Option<&'static encoding_rs::Encoding>,
     replaced: Arc<AtomicU64>,
     bytes_read: Arc<AtomicU64>,
 }
@@ -208,6 +227,10 @@ impl TextSource {
             Default::default()
         };
         let counting = Counting { inner: file, count };
+        if let Some(fallback) = self.fallback {
+            let reader = std::io::BufReader::new(counting);
+            return Ok(Box::new(encoding::MixedReader::new(reader, fallback)));
+        }
         Ok(Box::new(encoding::DecodingReader::new(
             std::io::BufReader::new(counting),
             self.encoding,
@@ -223,7 +246,7 @@ pub enum ExtractError {
     Empty,
     #[error("no header row was found: every row is blank")]
     NoHeader,
-    #[error("the first row has a value of {} KB; that is data, not a header row", .0 / 1024)]
+    #[error("the first row has a value of {} bytes (a header cell holds at most {} bytes); that is data, not a header row", thousands(*.0 as u64), thousands(MAX_HEADER_BYTES as u64))]
     HeaderTooLong(usize),
     #[error("the file does not look like text (it holds binary data); upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotText,
@@ -239,12 +262,21 @@ pub enum ExtractError {
     /// A part of a zip-based spreadsheet holds one text or tag longer than any cell may be.
     #[error("a cell of the file holds more than {} MB of text ({part}); a cell holds at most 1 MB, so the file was not opened. Shorten or remove that cell and upload the file again", zipped::MAX_XML_RUN / (1024 * 1024))]
     LongValue { part: String },
-    #[error("the file has {0} columns; at most {MAX_COLUMNS} can be read")]
+    #[error("the file has more than {MAX_COLUMNS} columns ({} counted where reading stopped); at most {MAX_COLUMNS} can be read", thousands(*.0 as u64))]
     TooWide(usize),
     #[error("sheet {sheet} claims {} rows by {} columns; Wharf reads at most {} cells of an ODS or XLS file", thousands(*.rows), thousands(*.columns), thousands(zipped::MAX_RECT_CELLS))]
     SheetTooLarge { sheet: String, rows: u64, columns: u64 },
     #[error("sheet {sheet} repeats its cells into more than {} MB of text; Wharf reads at most that much of an ODS file", .limit / (1024 * 1024))]
     SheetTextTooLarge { sheet: String, limit: u64 },
+    /// A book's cells copy its shared strings into more text than its size explains.
+    #[error("the file's cells would hold more than {} MB of text once each shared string is copied into every cell that uses it, far more than a spreadsheet of its size holds; it was not opened", .0 / (1024 * 1024))]
+    SharedTextTooLarge(u64),
+    /// The same, found while the book was read: what was read of it is not kept.
+    #[error("the file's cells hold more than {} MB of text once each shared string is copied into every cell that uses it, far more than a spreadsheet of its size holds; reading stopped there and nothing of the file was kept", .0 / (1024 * 1024))]
+    SharedTextStopped(u64),
+    /// An XLSX lists more distinct texts than Wharf holds at once.
+    #[error("the file lists {} distinct texts; Wharf reads at most {} of an XLSX file", thousands(*.0), thousands(zipped::MAX_SHARED_STRINGS))]
+    TooManySharedStrings(u64),
     #[error("this is {0}, not a spreadsheet; upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotSpreadsheet(String),
     #[error("the file is protected by a password; save a copy without one and upload that")]
@@ -255,7 +287,7 @@ pub enum ExtractError {
         "the JSON holds no objects with fields: each record must be an object such as {{\"name\": \"Ada\"}}"
     )]
     NoFields,
-    #[error("a JSON key is {} KB long; keys name columns, which are limited to {} KB", .0 / 1024, MAX_HEADER_BYTES / 1024)]
+    #[error("a JSON key is {} bytes long; keys name columns, which are limited to {} bytes", thousands(*.0 as u64), thousands(MAX_HEADER_BYTES as u64))]
     KeyTooLong(usize),
     #[error("the stored file could not be read: {0}")]
     Io(String),
@@ -350,6 +382,7 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
     let source = |enc| TextSource {
         path: path.to_path_buf(),
         encoding: enc,
+        fallback: sniffed.fallback,
         replaced: replaced.clone(),
         bytes_read: bytes_read.clone(),
     };
@@ -361,7 +394,7 @@ pub fn open(path: &Path, file_name: &str) -> Result<Extraction, ExtractError> {
         (Format::JsonLines, Some(enc)) => vec![json::lines_table(&source(enc), name, &notes)?],
         (_, enc) => {
             let enc = enc.unwrap_or(encoding_rs::UTF_8);
-            let sample = encoding::decode_sample(&head, enc);
+            let sample = encoding::decode_sample_with(&head, enc, sniffed.fallback);
             let delimiter = delimited::sniff_delimiter(&sample);
             out.delimiter = Some(delimiter as char);
             let rows = delimited::rows(source(enc).open(true)?, delimiter, notes.clone());

@@ -10,6 +10,8 @@ pub struct Sniffed {
     pub format: Format,
     /// The text encoding, for text formats.
     pub encoding: Option<&'static Encoding>,
+    /// For UTF-8 text with stray bytes of another encoding: that encoding, which reads them.
+    pub fallback: Option<&'static Encoding>,
     /// Whether an XLSX's sheets merge cells (see `xlsx::MergedDown`).
     pub merged: bool,
 }
@@ -27,6 +29,7 @@ pub fn sniff(
         Ok(Sniffed {
             format,
             encoding: None,
+            fallback: None,
             merged,
         })
     };
@@ -44,12 +47,22 @@ pub fn sniff(
         return Err(ExtractError::NotSpreadsheet("a PDF document".into()));
     }
     let mut enc = encoding::sniff(head, whole);
-    if enc == encoding_rs::UTF_8 && !whole && Encoding::for_bom(head).is_none() {
-        if let Some(found) = encoding::past_the_head(path).map_err(|e| ExtractError::Io(e.to_string()))? {
-            enc = found;
+    let mut fallback = None;
+    if enc == encoding_rs::UTF_8 && Encoding::for_bom(head).is_none() {
+        match encoding::beyond_utf8(path, head, whole).map_err(|e| ExtractError::Io(e.to_string()))? {
+            encoding::BeyondUtf8::Nothing => {}
+            encoding::BeyondUtf8::Legacy(found) => enc = found,
+            encoding::BeyondUtf8::Mixed { fallback: f, stray } => {
+                fallback = Some(f);
+                notes.add(format!(
+                    "the file is UTF-8 but for {stray} byte(s) of {} (text pasted from another program, most likely); those were read as {}",
+                    f.name(),
+                    f.name()
+                ));
+            }
         }
     }
-    let sample = encoding::decode_sample(head, enc);
+    let sample = encoding::decode_sample_with(head, enc, fallback);
     if looks_binary(&sample) {
         return Err(ExtractError::NotText);
     }
@@ -57,6 +70,7 @@ pub fn sniff(
         Ok(Sniffed {
             format,
             encoding: Some(enc),
+            fallback,
             merged: false,
         })
     };

@@ -303,3 +303,137 @@ fn a_books_merges_share_one_budget() {
         ex.notes.list()
     );
 }
+
+/// One long shared string used by thousands of cells is refused before anything is read
+/// (probe 50a F7: 27 KB became 160 MB of records); as many copies as a file of its size
+/// explains are read.
+#[test]
+fn a_shared_string_copied_into_many_cells_is_bounded() {
+    let long = "z".repeat(32_000);
+    let book = |rows: u32| {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "Note").unwrap();
+        for r in 1..=rows {
+            sheet.write_string(r, 0, &long).unwrap();
+        }
+        book.save_to_buffer().unwrap()
+    };
+    let (_, rows, _, _) = read(&book(500), "ok.xlsx");
+    assert_eq!(rows.len(), 500);
+    assert!(rows.iter().all(|r| r[0] == long));
+    let big = book(5_000);
+    assert!(big.len() < 100_000, "{} bytes", big.len());
+    let e = fail(&big, "big.xlsx");
+    assert!(matches!(e, super::ExtractError::SharedTextTooLarge(_)), "{e}");
+    assert!(e.to_string().contains("more than 64 MB of text"), "{e}");
+}
+
+/// However a book's parts are laid out (seven layouts got past the count made before
+/// reading: probe 52a 1), its cells yield no more text than its size explains: read
+/// without that count, the rows stop and the file is marked as one not to take.
+#[test]
+fn a_books_text_is_bounded_while_it_is_read() {
+    let long = "q".repeat(32_000);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "Note").unwrap();
+    for r in 1..=3000 {
+        sheet.write_string(r, 0, &long).unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let (_dir, path) = super::tests_hardening::file_with(&bytes, "laid.xlsx");
+    let notes = super::Notes::default();
+    let mut tables = super::xlsx::tables(&path, false, &notes).expect("the first rows are read");
+    let read = tables.remove(0).rows.filter(|r| r.is_ok()).count();
+    assert!((1_500..2_500).contains(&read), "{read} rows read");
+    let why = notes.failure().expect("marked as not to take");
+    assert!(why.contains("more than 64 MB of text"), "{why}");
+    // The count made before reading refuses the same book in its usual layout.
+    assert!(matches!(
+        fail(&bytes, "laid.xlsx"),
+        super::ExtractError::SharedTextTooLarge(_)
+    ));
+}
+
+/// The count made before reading finds shared strings and sheets as calamine does: names
+/// regardless of case and extension, `<si/>` as a string, an index written as a character
+/// reference (probe 52a 1).
+#[test]
+fn the_shared_text_count_reads_parts_as_calamine_does() {
+    let long = "q".repeat(32_000);
+    let shared = format!(
+        r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si/><si><t>{long}</t></si></sst>"#
+    );
+    let mut rows = String::from(r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Note</t></is></c></row>"#);
+    for n in 2..=2300 {
+        rows.push_str(&format!(
+            r#"<row r="{n}"><c r="A{n}" t="s"><v>&#49;</v></c></row>"#
+        ));
+    }
+    let sheet = format!(
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#
+    );
+    let book = r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    let rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/s.XML"/></Relationships>"#;
+    let bytes = super::tests_hardening::zip_of(&[
+        ("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#),
+        ("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+        ("xl/workbook.xml", book.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", rels.as_bytes()),
+        ("xl/SharedStrings.xml", shared.as_bytes()),
+        ("xl/worksheets/s.XML", sheet.as_bytes()),
+    ]);
+    assert!(bytes.len() < 200_000, "{}", bytes.len());
+    let e = fail(&bytes, "odd.xlsx");
+    assert!(matches!(e, super::ExtractError::SharedTextTooLarge(_)), "{e}");
+}
+
+/// A row of a small file made huge by a shared string (200 cells of one 30 KB string) is a
+/// rejected row, its cells not kept: rows in hand at once stay bounded (probe 53a 3: ten
+/// rows of 100 MB took the server past 1.9 GB).
+#[test]
+fn a_row_holds_at_most_a_few_megabytes() {
+    let long = "r".repeat(30_000);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for c in 0..200u16 {
+        sheet.write_string(0, c, format!("c{c}")).unwrap();
+    }
+    for r in 1..=10u32 {
+        for c in 0..200u16 {
+            sheet.write_string(r, c, &long).unwrap();
+        }
+    }
+    sheet.write_string(11, 0, "small").unwrap();
+    let (labels, rows, rejects, _) = read(&book.save_to_buffer().unwrap(), "wide.xlsx");
+    assert_eq!(labels.len(), 200);
+    assert_eq!(rows.len(), 1, "only the small row");
+    assert_eq!(rejects.len(), 10);
+    assert!(
+        rejects[0].message.contains("more than 4 MB of text"),
+        "{}",
+        rejects[0].message
+    );
+    assert!(rejects[0].values.is_empty());
+}
+
+/// A row with a value past the last column is rejected with the start of its first values
+/// only: a shared string may make each of them long (probe 53b: such rows held a server
+/// past 2 GB).
+#[test]
+fn a_too_wide_rows_values_are_kept_short() {
+    let long = "s".repeat(30_000);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "a").unwrap();
+    for c in 0..100u16 {
+        sheet.write_string(1, c, &long).unwrap();
+    }
+    sheet.write_string(1, MAX_COLUMNS as u16 + 5, "far").unwrap();
+    let (_, _, rejects, _) = read(&book.save_to_buffer().unwrap(), "far.xlsx");
+    assert_eq!(rejects.len(), 1);
+    assert!(rejects[0].message.contains("column"), "{}", rejects[0].message);
+    assert_eq!(rejects[0].values.len(), 100);
+    assert!(rejects[0].values.iter().all(|v| v.chars().count() <= 4096));
+}

@@ -577,3 +577,15 @@ fn formulas_are_defused_but_numbers_are_not() {
         assert_eq!(safe_cell(word), format!("'{word}"));
     }
 }
+
+/// A Ctrl-Z alone on the last line (the end-of-file mark of DOS tools) is no record
+/// (probe 49d 9); one inside a value stays.
+#[test]
+fn a_dos_end_of_file_mark_is_no_record() {
+    let (labels, rows, rejects, _) = read(b"\xef\xbb\xbfname,city\r\nAnn,Paris\r\n\x1a", "eof.csv");
+    assert_eq!(labels, ["name", "city"]);
+    assert_eq!(rows, [strings(&["Ann", "Paris"])]);
+    assert!(rejects.is_empty());
+    let (_, rows, _, _) = read(b"name,city\nAnn,a\x1ab\n", "inside.csv");
+    assert_eq!(rows, [strings(&["Ann", "a\u{1a}b"])]);
+}

@@ -14,6 +14,15 @@ use std::sync::Arc;
 
 /// Rows read per sheet before its table is set up (the header is looked for among them).
 const SAMPLE_ROWS: usize = 60;
+/// ...and at most about this much of their text, all held at once.
+const SAMPLE_BYTES: usize = 32 * 1024 * 1024;
+
+fn row_bytes(row: &Result<RawRow, Reject>) -> usize {
+    match row {
+        Ok(r) => r.values.iter().map(String::len).sum(),
+        Err(r) => r.values.iter().map(String::len).sum(),
+    }
+}
 
 type Book = Xlsx<BufReader<File>>;
 
@@ -32,7 +41,7 @@ fn corrupt(e: XlsxError) -> ExtractError {
 fn each_row(
     book: &mut Book,
     (sheet, merged, notes, skip): (&str, Merges, &Notes, usize),
-    done: &AtomicU64,
+    (done, budget): (&AtomicU64, &TextBudget),
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
     let mut merged = MergedDown::of(book, (sheet, merged, notes));
@@ -42,28 +51,66 @@ fn each_row(
         let again = passed <= skip;
         match row {
             Ok(mut row) => {
+                // Counted once, as it is handed on (rows read again are not): however the
+                // book's parts are laid out, its cells yield no more text than its size
+                // explains (probe 52a 1: seven layouts got past the count made before
+                // reading; 53a 4: rows read twice were counted twice).
+                if !again && !budget.take(row.values.iter().map(String::len).sum()) {
+                    notes.fail(ExtractError::SharedTextStopped(budget.limit).to_string());
+                    return false;
+                }
+                // Merges fill within their own budget.
                 merged.fill(&mut row, !again);
                 again || each(Ok(row))
             }
-            rejected => again || each(rejected),
+            Err(rejected) => {
+                // A rejected row's kept values count too.
+                let kept = rejected.values.iter().map(String::len).sum();
+                if !again && !budget.take(kept) {
+                    notes.fail(ExtractError::SharedTextStopped(budget.limit).to_string());
+                    return false;
+                }
+                again || each(Err(rejected))
+            }
         }
     };
     let mut cells = book.worksheet_cells_reader(sheet)?;
     // How far through the sheet, by the last row it says it has (only for progress).
     let last_row = u64::from(cells.dimensions().end.0) + 1;
-    let mut row: Option<(u32, Vec<String>, Option<u32>)> = None; // (row, values, column too far)
-    let finish = |(r, values, too_far): (u32, Vec<String>, Option<u32>)| {
-        let line = u64::from(r) + 1;
-        match too_far {
+    let mut row: Option<RowRead> = None;
+    let finish = |row: RowRead| {
+        let line = u64::from(row.at) + 1;
+        if row.bytes > MAX_ROW_BYTES {
+            return Err(Reject {
+                line,
+                message: format!(
+                    "this row holds more than {} MB of text; a spreadsheet row holds at most that much",
+                    MAX_ROW_BYTES / (1024 * 1024)
+                ),
+                values: Vec::new(),
+            });
+        }
+        match row.too_far {
             Some(col) => Err(Reject {
                 line,
                 message: format!(
                     "this row has a value in column {}; Wharf reads at most {MAX_COLUMNS} columns",
                     u64::from(col) + 1
                 ),
-                values: values.into_iter().filter(|v| !v.is_empty()).take(100).collect(),
+                values: row
+                    .values
+                    .into_iter()
+                    .filter(|v| !v.is_empty())
+                    .take(100)
+                    // Their first characters: a row past the last column may be megabytes
+                    // of shared strings (probe 53b).
+                    .map(|v| v.chars().take(4096).collect())
+                    .collect(),
             }),
-            None => Ok(RawRow { line, values }),
+            None => Ok(RawRow {
+                line,
+                values: row.values,
+            }),
         }
     };
     while let Some(cell) = cells.next_cell()? {
@@ -72,7 +119,7 @@ fn each_row(
         if matches!(value, Data::Empty) {
             continue;
         }
-        if row.as_ref().is_some_and(|(at, _, _)| *at != r) {
+        if row.as_ref().is_some_and(|row| row.at != r) {
             done.store(
                 (u64::from(r) * 1_000_000 / last_row).min(1_000_000),
                 Ordering::Relaxed,
@@ -83,22 +130,74 @@ fn each_row(
                 }
             }
         }
-        let (_, values, too_far) = row.get_or_insert_with(|| (r, Vec::new(), None));
+        let row = row.get_or_insert_with(|| RowRead::at(r));
         let text = cell_text(&value);
-        if c as usize >= MAX_COLUMNS {
-            too_far.get_or_insert(c);
-            values.push(text);
+        // A shared string may make a row of a small file huge: past the most a row holds,
+        // its cells are not kept (rows in hand at once stay bounded: probe 53a 3).
+        row.bytes = row.bytes.saturating_add(text.len());
+        if row.bytes > MAX_ROW_BYTES {
+            row.values = Vec::new();
             continue;
         }
-        if values.len() <= c as usize {
-            values.resize(c as usize + 1, String::new());
+        if c as usize >= MAX_COLUMNS {
+            row.too_far.get_or_insert(c);
+            row.values.push(text);
+            continue;
         }
-        values[c as usize] = text;
+        if row.values.len() <= c as usize {
+            row.values.resize(c as usize + 1, String::new());
+        }
+        row.values[c as usize] = text;
     }
     if let Some(done) = row.take() {
         each(finish(done));
     }
     Ok(())
+}
+
+/// Most text one row of a spreadsheet may hold.
+const MAX_ROW_BYTES: usize = 4 * 1024 * 1024;
+
+/// A row as its cells arrive: its place, values, a column past the last read, and bytes.
+struct RowRead {
+    at: u32,
+    values: Vec<String>,
+    too_far: Option<u32>,
+    bytes: usize,
+}
+
+impl RowRead {
+    fn at(at: u32) -> Self {
+        RowRead {
+            at,
+            values: Vec::new(),
+            too_far: None,
+            bytes: 0,
+        }
+    }
+}
+
+/// Bytes of text a book's cells may still yield, all sheets and passes together.
+pub(super) struct TextBudget {
+    left: AtomicU64,
+    limit: u64,
+}
+
+impl TextBudget {
+    fn new(limit: u64) -> Arc<Self> {
+        Arc::new(TextBudget {
+            left: AtomicU64::new(limit),
+            limit,
+        })
+    }
+
+    /// Takes `len` bytes, or says there is no room.
+    fn take(&self, len: usize) -> bool {
+        let len = len as u64;
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(len))
+            .is_ok()
+    }
 }
 
 /// Whether a sheet's merged cells are filled down, and below which line: merges starting
@@ -243,27 +342,43 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         .collect();
     let mut read = SheetsRead::default();
     let budget = FillBudget::new();
+    let size = std::fs::metadata(path)
+        .map_err(|e| ExtractError::Io(e.to_string()))?
+        .len();
+    let text = TextBudget::new(super::zipped::text_limit(size, super::zipped::XLSX_TEXT_CAP));
+    let refused = || match notes.failure() {
+        Some(_) => Err(ExtractError::SharedTextTooLarge(text.limit)),
+        None => Ok(()),
+    };
     for (name, hidden) in sheets {
         let merges = match merged {
             false => Merges::None,
             true => Merges::Below(header_line(&mut book, &name, notes)?, budget.clone()),
         };
+        refused()?;
         let mut sample = Vec::new();
-        let mut more = false;
+        let (mut more, mut held) = (false, 0usize);
         let done = Arc::new(AtomicU64::new(0));
-        each_row(&mut book, (&name, merges.clone(), notes, 0), &done, |row| {
-            if sample.len() >= SAMPLE_ROWS {
-                more = true;
-                return false;
-            }
-            sample.push(row);
-            true
-        })
+        each_row(
+            &mut book,
+            (&name, merges.clone(), notes, 0),
+            (&done, &text),
+            |row| {
+                if sample.len() >= SAMPLE_ROWS || held > SAMPLE_BYTES {
+                    more = true;
+                    return false;
+                }
+                held += row_bytes(&row);
+                sample.push(row);
+                true
+            },
+        )
         .map_err(corrupt)?;
+        refused()?;
         let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
             Box::new(Rest::new(
                 path.to_path_buf(),
-                (name.clone(), merges, notes.clone()),
+                (name.clone(), merges, notes.clone(), text.clone()),
                 sample.len(),
                 done.clone(),
             ))
@@ -283,25 +398,34 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
 /// The line of the row a sheet's header would be taken from, read without its merges
 /// (0 when none is found): the merges are filled below it only.
 fn header_line(book: &mut Book, sheet: &str, notes: &Notes) -> Result<u64, ExtractError> {
-    let (mut sample, mut seen) = (Vec::new(), 0);
-    each_row(book, (sheet, Merges::None, notes, 0), &AtomicU64::new(0), |row| {
-        // As `header::tabulate` samples: blank rows are no rows of the table.
-        match row {
-            Ok(row) if header::filled(&row.values) == 0 => {}
-            Ok(row) => sample.push(row),
-            Err(_) => seen += 1,
-        }
-        // Rows that could not be read count too, as `header::tabulate` counts them.
-        sample.len() < SAMPLE_ROWS && seen < SAMPLE_ROWS * 20
-    })
+    let (mut sample, mut seen, mut held) = (Vec::new(), 0, 0usize);
+    // Not counted against the book's text: these rows are read again.
+    let unbounded = TextBudget::new(u64::MAX);
+    each_row(
+        book,
+        (sheet, Merges::None, notes, 0),
+        (&AtomicU64::new(0), &unbounded),
+        |row| {
+            held += row_bytes(&row);
+            // As `header::tabulate` samples: blank rows are no rows of the table.
+            match row {
+                Ok(row) if header::filled(&row.values) == 0 => {}
+                Ok(row) => sample.push(row),
+                Err(_) => seen += 1,
+            }
+            // Rows that could not be read count too, as `header::tabulate` counts them.
+            sample.len() < SAMPLE_ROWS && seen < SAMPLE_ROWS * 20 && held <= SAMPLE_BYTES
+        },
+    )
     .map_err(corrupt)?;
     let values: Vec<Vec<String>> = sample.iter().map(|r| r.values.clone()).collect();
     Ok(header::header_index(&values).map_or(0, |at| sample[at].line))
 }
 
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
-/// A sheet of a book: its name, which of its merges are filled, and the file's notes.
-type SheetOf = (String, Merges, Notes);
+/// A sheet of a book: its name, which of its merges are filled, the file's notes, and
+/// the text its cells may still yield.
+type SheetOf = (String, Merges, Notes, Arc<TextBudget>);
 
 struct Rest {
     start: Option<(PathBuf, SheetOf, usize, Arc<AtomicU64>)>,
@@ -321,18 +445,24 @@ impl Iterator for Rest {
     type Item = Result<RawRow, Reject>;
     fn next(&mut self) -> Option<Self::Item> {
         if let Some((path, sheet, skip, done)) = self.start.take() {
-            let (tx, rx) = std::sync::mpsc::sync_channel(256);
+            // Rows of up to 4 MiB: a few in hand at once, not hundreds.
+            let (tx, rx) = std::sync::mpsc::sync_channel(32);
             std::thread::spawn(move || {
                 let mut last = 0u64;
                 let outcome = super::spreadsheet::guarded(|| {
                     let mut book = open_book(&path)?;
-                    each_row(&mut book, (&sheet.0, sheet.1, &sheet.2, skip), &done, |row| {
-                        last = match &row {
-                            Ok(r) => r.line,
-                            Err(r) => r.line,
-                        };
-                        tx.send(row).is_ok()
-                    })
+                    each_row(
+                        &mut book,
+                        (&sheet.0, sheet.1, &sheet.2, skip),
+                        (&done, &sheet.3),
+                        |row| {
+                            last = match &row {
+                                Ok(r) => r.line,
+                                Err(r) => r.line,
+                            };
+                            tx.send(row).is_ok()
+                        },
+                    )
                     .map_err(corrupt)
                 });
                 if let Err(e) = outcome {

@@ -26,6 +26,20 @@ pub const MAX_XML_RUN: u64 = 16 * 1024 * 1024;
 pub const MAX_RECT_CELLS: u64 = 10_000_000;
 /// Most bytes of text those cells may hold once repeated values are copied out.
 const MAX_RECT_BYTES: u64 = 512 * 1024 * 1024;
+/// Text a book's cells may copy out of its shared strings whatever the file's size...
+const FREE_TEXT: u64 = 64 * 1024 * 1024;
+/// Most bytes of an XLSX's shared strings its cells may copy out in all.
+pub(super) const XLSX_TEXT_CAP: u64 = MAX_UNPACKED;
+/// Most distinct texts (shared strings) an XLSX may list: calamine holds them all at once.
+pub const MAX_SHARED_STRINGS: u64 = 20_000_000;
+
+/// Most text a book's cells may take out of its shared strings, each copied into every cell
+/// that uses it: 100 times the file's size, at least 64 MiB, at most `cap`. A shared string
+/// is stored once and any number of cells may use it: 5,000 cells of one 32 KB string made
+/// 160 MB of records from a 27 KB file (probe 50a F5, F7).
+pub fn text_limit(size: u64, cap: u64) -> u64 {
+    cap.min(FREE_TEXT.max(size.saturating_mul(MAX_RATIO)))
+}
 
 pub struct Inspected {
     pub kind: ZipKind,
@@ -54,14 +68,27 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
     // A bomb is refused as one even when it is no spreadsheet: the kind is told after.
     let kind = kind_of(&mut archive);
     let limit = MAX_UNPACKED.min(FREE_UNPACKED.max(size.saturating_mul(MAX_RATIO)));
+    let shared = match kind {
+        Ok(ZipKind::Xlsx) => shared_string_lengths(&mut archive, limit)?,
+        _ => Vec::new(),
+    };
+    let mut text = Text {
+        shared,
+        used: 0,
+        limit: text_limit(size, XLSX_TEXT_CAP),
+    };
     let mut budget = Budget { used: 0, limit };
     let (mut no_results, mut merged) = (0u64, false);
     for i in 0..archive.len() {
         let entry = archive.by_index(i).map_err(corrupt)?;
         let is_content = kind == Ok(ZipKind::Ods) && entry.name() == "content.xml";
+        // As calamine finds a sheet: any part under `xl/worksheets/` (names regardless of
+        // case, `\` as `/`), whatever its extension; their relationships aside.
+        let norm = entry.name().replace('\\', "/").to_ascii_lowercase();
         let is_sheet = kind == Ok(ZipKind::Xlsx)
-            && entry.name().starts_with("xl/worksheets/")
-            && entry.name().ends_with(".xml");
+            && norm.starts_with("xl/worksheets/")
+            && !norm.contains("/_rels/")
+            && !norm.ends_with('/');
         let part = entry.name().to_string();
         // Every part: the workbook's relationships may name any part as a sheet.
         let run = Some(CellText::default());
@@ -73,7 +100,7 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
         let read = if is_content {
             measure_ods(&mut counted)
         } else if is_sheet {
-            formulas_without_results(&mut counted).map(|(n, merges)| {
+            formulas_without_results(&mut counted, &mut text).map(|(n, merges)| {
                 no_results += n;
                 merged |= merges;
             })
@@ -312,13 +339,98 @@ fn xml_error(e: quick_xml::Error, limit: u64) -> ExtractError {
     }
 }
 
+/// The shared strings of an XLSX by their length, and how much of them the sheets' cells
+/// take so far.
+struct Text {
+    shared: Vec<u32>,
+    used: u64,
+    limit: u64,
+}
+
+/// The length in bytes (as stored) of each shared string of an XLSX, from
+/// `xl/sharedStrings.xml`, where calamine reads them; phonetic runs (`<rPh>`), which
+/// calamine leaves out, are left out. The part is read within its own unpacking budget.
+fn shared_string_lengths<R: Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    limit: u64,
+) -> Result<Vec<u32>, ExtractError> {
+    // Found as calamine finds it: by name regardless of case, `\` read as `/`.
+    let name = archive
+        .file_names()
+        .find(|n| n.replace('\\', "/").eq_ignore_ascii_case("xl/sharedStrings.xml"))
+        .map(str::to_string);
+    let Some(Ok(entry)) = name.map(|n| archive.by_name(&n)) else {
+        return Ok(Vec::new());
+    };
+    let mut budget = Budget { used: 0, limit };
+    let mut counted = Counted {
+        inner: entry,
+        budget: &mut budget,
+        run: Some(CellText::default()),
+    };
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut counted));
+    let (mut buf, mut lengths) = (Vec::new(), Vec::<u32>::new());
+    let (mut in_text, mut phonetic) = (false, false);
+    loop {
+        buf.clear();
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| xml_error(e, limit))?
+        {
+            // `<si/>` is a string too, as calamine reads it (empty elements expanded).
+            Event::Empty(e) if e.local_name().as_ref() == b"si" => {
+                if lengths.len() as u64 >= MAX_SHARED_STRINGS {
+                    return Err(ExtractError::TooManySharedStrings(MAX_SHARED_STRINGS));
+                }
+                lengths.push(0);
+            }
+            Event::Start(e) => match e.local_name().as_ref() {
+                b"si" => {
+                    if lengths.len() as u64 >= MAX_SHARED_STRINGS {
+                        return Err(ExtractError::TooManySharedStrings(MAX_SHARED_STRINGS));
+                    }
+                    lengths.push(0);
+                }
+                b"t" => in_text = true,
+                b"rPh" => phonetic = true,
+                _ => {}
+            },
+            Event::End(e) => match e.local_name().as_ref() {
+                b"t" => in_text = false,
+                b"rPh" => phonetic = false,
+                _ => {}
+            },
+            Event::Text(t) if in_text && !phonetic => {
+                if let Some(last) = lengths.last_mut() {
+                    *last = last.saturating_add(t.len() as u32);
+                }
+            }
+            // `&lt;`, `&#48;`: one character, at most four bytes.
+            Event::GeneralRef(_) if in_text && !phonetic => {
+                if let Some(last) = lengths.last_mut() {
+                    *last = last.saturating_add(4);
+                }
+            }
+            Event::Eof => return Ok(lengths),
+            _ => {}
+        }
+    }
+}
+
 /// Cells of a worksheet part with a formula (`<f>`) but no value (`<v>`, `<is>`), and
-/// whether it merges cells.
-fn formulas_without_results<R: Read>(sheet: &mut Counted<'_, R>) -> Result<(u64, bool), ExtractError> {
+/// whether it merges cells. Adds the shared strings its cells use to `text`, refusing the
+/// book past its limit.
+fn formulas_without_results<R: Read>(
+    sheet: &mut Counted<'_, R>,
+    text: &mut Text,
+) -> Result<(u64, bool), ExtractError> {
     let limit = sheet.budget.limit;
     let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut *sheet));
     let (mut buf, mut count, mut merged) = (Vec::new(), 0u64, false);
     let (mut formula, mut value) = (false, false);
+    // Whether the open cell is a shared string's (`t="s"`), and its `<v>`'s text so far
+    // while it is open.
+    let (mut shared, mut in_value) = (false, None::<String>);
     loop {
         buf.clear();
         match reader
@@ -326,19 +438,48 @@ fn formulas_without_results<R: Read>(sheet: &mut Counted<'_, R>) -> Result<(u64,
             .map_err(|e| xml_error(e, limit))?
         {
             Event::Start(e) => match e.local_name().as_ref() {
-                b"c" => (formula, value) = (false, false),
+                b"c" => {
+                    (formula, value) = (false, false);
+                    shared = e
+                        .try_get_attribute("t")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|t| t.value.as_ref() == b"s");
+                }
                 b"f" => formula = true,
-                b"v" | b"is" => value = true,
+                b"v" => (value, in_value) = (true, Some(String::new())),
+                b"is" => value = true,
                 b"mergeCell" => merged = true,
                 _ => {}
             },
             Event::Empty(e) if e.local_name().as_ref() == b"f" => formula = true,
             Event::Empty(e) if e.local_name().as_ref() == b"mergeCell" => merged = true,
+            Event::Text(t) if shared => {
+                if let Some(v) = &mut in_value {
+                    v.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::GeneralRef(r) if shared => {
+                if let (Some(v), Ok(Some(c))) = (&mut in_value, r.resolve_char_ref()) {
+                    v.push(c);
+                }
+            }
+            Event::End(e) if e.local_name().as_ref() == b"v" => {
+                // The index as calamine reads it: what does not parse is string 0.
+                if let Some(v) = in_value.take().filter(|_| shared) {
+                    let index = v.parse::<usize>().unwrap_or(0);
+                    let len = text.shared.get(index).copied().unwrap_or(0);
+                    text.used = text.used.saturating_add(u64::from(len));
+                    if text.used > text.limit {
+                        return Err(ExtractError::SharedTextTooLarge(text.limit));
+                    }
+                }
+            }
             Event::End(e) if e.local_name().as_ref() == b"c" => {
                 if formula && !value {
                     count += 1;
                 }
-                (formula, value) = (false, false);
+                (formula, value, shared, in_value) = (false, false, false, None);
             }
             Event::Eof => return Ok((count, merged)),
             _ => {}

@@ -3,7 +3,7 @@
 //! values exactly as written. Rows that cannot be read go to a rejects CSV beside the file.
 //! A failed or cut-off extraction leaves no workbook behind.
 
-use super::{JobError, Progress, BATCH};
+use super::{JobError, Progress};
 use crate::blueprint::{self, slugify};
 use crate::db::AnyConnection;
 use crate::extract::{self, Reject, Table};
@@ -434,7 +434,7 @@ fn extract_into_workbook(
         // checks and encodes the one after it.
         std::thread::scope(|scope| -> Result<(), JobError> {
             let (tx, read) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
-            scope.spawn(move || read_batches(rows, tx));
+            scope.spawn(move || super::extract_batches::read_batches(rows, tx));
             let (tx, rx) = std::sync::mpsc::sync_channel::<(record::Prepared, Vec<Reject>)>(1);
             let prepare_ctx = &sheet_ctx;
             scope.spawn(move || {
@@ -484,6 +484,11 @@ fn extract_into_workbook(
             }
             Ok(())
         })?;
+        // A reader that found the file must not be taken stopped its rows: the
+        // extraction fails, and what it wrote is taken back.
+        if let Some(why) = extraction.notes.failure() {
+            return Err(JobError::Failed(why));
+        }
     }
     rejects_out.flush().map_err(|e| JobError::Internal(e.into()))?;
     let upload = rejects_out
@@ -528,56 +533,5 @@ fn unreadable(e: std::io::Error) -> JobError {
         JobError::Failed("the uploaded file is no longer in storage".into())
     } else {
         JobError::Internal(e.into())
-    }
-}
-
-/// Rejects handed over at once: a file of rejects streams to storage instead of piling up
-/// until the next batch of good rows.
-const REJECTS_AT_ONCE: usize = 256;
-
-/// Reads a table's rows into batches of [`BATCH`] records (with the rejects met on the
-/// way, at most [`REJECTS_AT_ONCE`] of them) and hands them over; stops when the writer
-/// hangs up.
-fn read_batches(rows: extract::RowIter, tx: std::sync::mpsc::SyncSender<(Vec<Vec<Value>>, Vec<Reject>)>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut rejects = Vec::new();
-    for item in rows {
-        match item {
-            Ok(row) => batch.push(row.values.into_iter().map(Value::String).collect()),
-            Err(rej) => rejects.push(rej),
-        }
-        if (batch.len() >= BATCH || rejects.len() >= REJECTS_AT_ONCE)
-            && tx
-                .send((
-                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
-                    std::mem::take(&mut rejects),
-                ))
-                .is_err()
-        {
-            return;
-        }
-    }
-    let _ = tx.send((batch, rejects));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejects_are_handed_over_as_they_come_not_held_for_good_rows() {
-        let rejects = (0..1000u64).map(|line| {
-            Err(Reject {
-                line,
-                message: "bad".into(),
-                values: vec!["x".repeat(100)],
-            })
-        });
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let reader = std::thread::spawn(move || read_batches(Box::new(rejects), tx));
-        let handed: Vec<usize> = rx.iter().map(|(_, rejects)| rejects.len()).collect();
-        reader.join().unwrap();
-        assert_eq!(handed.iter().sum::<usize>(), 1000);
-        assert!(handed.iter().all(|n| *n <= REJECTS_AT_ONCE), "{handed:?}");
     }
 }

@@ -12,6 +12,7 @@
 pub mod bulk_change;
 pub mod delete;
 pub mod extract;
+mod extract_batches;
 mod extract_turn;
 pub mod guard;
 pub mod map;
@@ -248,8 +249,12 @@ fn stored_here(ctx: &Context, job: &Job, conn: &mut AnyConnection) -> bool {
     let Some(f) = job.file_id.as_ref().and_then(|id| file::get(conn, id).ok()) else {
         return true; // run() says the file is gone
     };
-    // A bucket is every process's: no need to ask it.
-    if ctx.storage.shared() || ctx.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
+    // Recorded as held here (this bucket or folder): no need to ask. Recorded elsewhere,
+    // the store is asked: a process on another bucket failed extractions of the shared
+    // bucket's files as "no longer in storage" (probe 54a M3).
+    let here = ctx.storage.holder();
+    let recorded_here = !f.held_elsewhere(here.as_deref()) && (ctx.storage.shared() || f.held_by.is_some());
+    if recorded_here || ctx.storage.exists(&f.storage_key) || now() - job.created_at > GIVE_UP_AFTER {
         return true; // run() reads it, or says it could not
     }
     tracing::info!(job = %job.id, "the file is not in this process's storage; leaving the job to others");

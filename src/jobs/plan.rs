@@ -323,21 +323,78 @@ impl UnseenValues {
     }
 }
 
+/// Describes a changed plan's edges as the server knows them, whatever a client sent:
+/// each field as its sheet has it, the column's preview as the plan before had it, and an
+/// edge's certainty as the server gave it when the edge is unchanged, else `absolute`
+/// from `actor`, who chose it (probe 54b 9, 10). Keys were checked by [`resolve`].
+pub fn settle_edges(plan: &mut Value, before: &Value, s: &Sheets, actor: &str) {
+    let (src, dst) = (&s.source_config, &s.destination_config);
+    let previews = previews_of(before);
+    let earlier: HashMap<(String, String), Value> = before["fieldMapping"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let key = (
+                e["sourceField"]["key"].as_str()?.to_string(),
+                e["destinationField"]["key"].as_str()?.to_string(),
+            );
+            Some((key, e["metadata"].clone()))
+        })
+        .collect();
+    let Some(edges) = plan["fieldMapping"].as_array_mut() else {
+        return;
+    };
+    for edge in edges {
+        let (Some(si), Some(di)) = (
+            edge["sourceField"]["key"]
+                .as_str()
+                .and_then(|k| src.field_index(k)),
+            edge["destinationField"]["key"]
+                .as_str()
+                .and_then(|k| dst.field_index(k)),
+        ) else {
+            continue;
+        };
+        // Sent back as it was (or without it): the server's; changed, or sent with other
+        // metadata (a client saying it is certain): chosen by `actor`.
+        let sent = &edge["metadata"];
+        let metadata = earlier
+            .get(&(src.fields[si].key.clone(), dst.fields[di].key.clone()))
+            .filter(|m| m.is_object() && (sent.is_null() || sent == *m))
+            .cloned()
+            .unwrap_or_else(|| json!({"certainty": "absolute", "confidence": 1.0, "source": actor}));
+        edge["sourceField"] = source_json(src, si);
+        edge["destinationField"] = destination_json(dst, di);
+        edge["preview"] = previews
+            .get(&src.fields[si].key)
+            .cloned()
+            .unwrap_or_else(|| json!([]));
+        edge["metadata"] = metadata;
+    }
+}
+
+/// The preview of each column a plan shows, by its key.
+fn previews_of(plan: &Value) -> HashMap<String, Value> {
+    ["fieldMapping", "unmappedSourceFields"]
+        .iter()
+        .flat_map(|part| plan[*part].as_array().into_iter().flatten())
+        .filter_map(|e| {
+            let preview = e["preview"].clone();
+            Some((
+                e["sourceField"]["key"].as_str()?.to_string(),
+                if preview.is_array() { preview } else { json!([]) },
+            ))
+        })
+        .collect()
+}
+
 /// Sets a changed plan's lists of what it leaves unmapped as its `fieldMapping` has them:
 /// the source columns no edge reads (with the preview `before`, the plan as it was, had for
 /// them) and the writable destination fields no edge fills.
 pub fn set_unmapped(plan: &mut Value, before: &Value, s: &Sheets, resolved: &Resolved) {
     let (src, dst) = (&s.source_config, &s.destination_config);
-    let previews: HashMap<String, Value> = ["fieldMapping", "unmappedSourceFields"]
-        .iter()
-        .flat_map(|part| before[*part].as_array().into_iter().flatten())
-        .filter_map(|e| {
-            Some((
-                e["sourceField"]["key"].as_str()?.to_string(),
-                e["preview"].clone(),
-            ))
-        })
-        .collect();
+    let previews = previews_of(before);
     let mapped: HashSet<usize> = resolved.columns.iter().flatten().copied().collect();
     plan["unmappedSourceFields"] = (0..src.fields.len())
         .filter(|i| !mapped.contains(i))
@@ -404,8 +461,14 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
             ));
         }
         out.columns[di] = Some(si);
-        out.remembered
-            .insert(dkey.to_string(), src.fields[si].display_name().to_string());
+        // Remembered (and proposed as `absolute` next time) only when someone chose or
+        // confirmed it: an automatic guess run as proposed through the API, as
+        // `@flatfile/plugin-automap` does, would come back certain (probe 54b 2).
+        let guessed = edge["metadata"]["source"] == "automap" && !edge["metadata"]["confirmedBy"].is_string();
+        if !guessed {
+            out.remembered
+                .insert(dkey.to_string(), src.fields[si].display_name().to_string());
+        }
         let options = match &dst.fields[di].field_type {
             FieldType::Enum { options } | FieldType::EnumList { options } => Some(options),
             _ => None,

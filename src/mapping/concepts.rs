@@ -82,14 +82,25 @@ pub fn concept_of(name: &str) -> Option<&'static str> {
     let coded = tokens(name).iter().any(|w| w == "code");
     let has_codes = matches!(
         concept,
-        "country" | "region" | "postal code" | "phone" | "currency" | "sku" | "tracking number" | "order id"
+        "country"
+            | "region"
+            | "postal code"
+            | "phone"
+            | "currency"
+            | "sku"
+            | "tracking number"
+            | "order id"
+            | "barcode"
     );
     if coded && !has_codes {
         return None;
     }
     // `Shipping Total`, `Shipping Cost`, `Billing Tax`: what the delivery or the invoice
     // costs, not the order's amounts.
-    let amount = matches!(concept, "total" | "tax" | "discount" | "unit price" | "quantity");
+    let amount = matches!(
+        concept,
+        "total" | "tax" | "discount" | "unit price" | "quantity" | "cost price"
+    );
     if amount && sides(name)[0].is_some() {
         return None;
     }
@@ -177,14 +188,19 @@ pub fn fills(column: &str, field: &str) -> bool {
     column == field
         || matches!(
             (column, field),
-            ("created", "signup date" | "order date") | ("signup date", "created")
+            ("created", "signup date" | "order date")
+                | ("signup date", "created")
+                | ("cost price", "unit price")
         )
 }
 
-/// A name without what it says in parentheses (`Mobile number (with country code)`).
+/// A name without what it says in parentheses or brackets (`Mobile number (with country
+/// code)`).
 pub(super) fn without_remarks(name: &str) -> Option<String> {
-    let open = name.find('(')?;
-    let close = name[open..].find(')').map_or(name.len(), |c| open + c + 1);
+    // `Gewicht [kg]` as `Gewicht (kg)`.
+    let open = name.find(['(', '['])?;
+    let shut = if name[open..].starts_with('(') { ')' } else { ']' };
+    let close = name[open..].find(shut).map_or(name.len(), |c| open + c + 1);
     let rest = format!("{}{}", &name[..open], &name[close..]);
     (!rest.trim().is_empty()).then_some(rest)
 }
@@ -426,13 +442,20 @@ fn agreed(words: &[String]) -> Option<&'static str> {
     found
 }
 
-/// `Contact Number`, `Home Number`: whose number, with nothing else, is a phone number.
+/// Words that say which line a number is on (`Contact Number`, `Home Number`, `Numéro
+/// privé`): with nothing else, a phone number. A party's number (`Customer Number`,
+/// `Member No`, `Employee Number`) is an identifier (probe 54b 1).
+const LINES: [&str; 13] = [
+    "contact", "home", "work", "office", "business", "private", "personal", "main", "primary", "privat",
+    "privé", "prive", "bureau",
+];
+
 fn whose_number(name: &str, words: &[String]) -> Option<&'static str> {
     let said = name.to_lowercase();
-    let qualified = NOISE
+    let on_a_line = LINES
         .iter()
         .any(|n| said.split(|c: char| !c.is_alphanumeric()).any(|w| w == *n));
-    (qualified && words == ["number"]).then_some("phone")
+    (on_a_line && words == ["number"]).then_some("phone")
 }
 
 /// Words that undo a word: `Unsubscribed`, `Not subscribed`, `Inactive`, `Opted out`.
@@ -527,6 +550,13 @@ mod tests {
             ("Código postal de envío", "postal code"),
             ("E-mailadres", "email"),
             ("Payment Type", "payment method"),
+            ("Contact Number", "phone"),
+            ("Employee Number", "employee id"),
+            ("Emp ID", "employee id"),
+            ("Gewicht [kg]", "weight"),
+            ("Code EAN", "barcode"),
+            ("Unit Cost", "cost price"),
+            ("Home No", "phone"),
         ] {
             assert_eq!(concept_of(name), Some(concept), "{name}");
         }
@@ -538,8 +568,14 @@ mod tests {
             "Registration Number",
             "Item Number",
             "Shipping Total",
+            "Shipping Cost",
             "Discount Code",
             "Bemerkung (Fax)",
+            // A party's number is its identifier (probe 54b 1).
+            "Customer Number",
+            "Client Number",
+            "Member No",
+            "Patient No",
             "",
         ] {
             assert_eq!(concept_of(name), None, "{name}");

@@ -12,6 +12,7 @@ mod quality;
 mod sides;
 #[cfg(test)]
 mod tests;
+mod units;
 mod vocabulary;
 
 use serde::{Deserialize, Serialize};
@@ -91,9 +92,44 @@ pub const WEAK_AT: f64 = 0.6;
 /// Similarity at or above which a pair is `moderate`.
 pub const MODERATE_AT: f64 = 0.8;
 
-/// How well a column fits a field, if at all.
+/// How well a column fits a field, if at all: a column in another unit than the field's
+/// (`Weight (lbs)` for `Weight (kg)`) is a guess at most.
 pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, f64)> {
-    let names = [source.label.as_str(), source.key.as_str()];
+    // A file's column key is its header with only the ASCII letters and digits left
+    // (`Item #` is `item`, `Price [€]` is `price`): it says less than the header, and
+    // read alone it made `Item #` a product name (probe 54b 6, 11).
+    let key_says_more = crate::extract::header::key_of(&source.label)
+        .is_none_or(|k| k != source.key && !source.key.starts_with(&format!("{k}_")));
+    let names: Vec<&str> = match key_says_more {
+        true => vec![source.label.as_str(), source.key.as_str()],
+        false => vec![source.label.as_str()],
+    };
+    let found = score_names(&names, target)?;
+    let field = format!("{} {}", target.key, target.label);
+    let other_unit = names.iter().any(|n| units::disagree(n, &field));
+    // `Email 2`, `Price 2`: a second one of the field's kind, unless the field is numbered
+    // alike (`Address 2` for `Address line 2`).
+    let second = number_after(&source.label).is_some_and(|n| {
+        n >= 2 && number_after(&target.label) != Some(n) && number_after(&target.key) != Some(n)
+    });
+    match (other_unit || second) && found.0 > Certainty::Weak {
+        true => Some((Certainty::Weak, WEAK_AT)),
+        false => Some(found),
+    }
+}
+
+/// The small number a name ends with (`Email 2`, `phone2`), not a year.
+fn number_after(name: &str) -> Option<u32> {
+    let last = concepts::tokens(name).pop()?;
+    last.parse().ok().filter(|n| *n < 100)
+}
+
+fn score_names(names: &[&str], target: &TargetField) -> Option<(Certainty, f64)> {
+    let source = SourceColumn {
+        key: names.get(1).unwrap_or(&names[0]).to_string(),
+        label: names[0].to_string(),
+    };
+    let source = &source;
     if names
         .iter()
         .any(|n| *n == target.key || (!target.label.is_empty() && *n == target.label))
@@ -162,8 +198,12 @@ pub fn score(source: &SourceColumn, target: &TargetField) -> Option<(Certainty, 
         .iter()
         .find_map(|t| concepts::concept_of(t).filter(|f| concept.is_some_and(|c| concepts::fills(c, f))));
     if let (Some(concept), Some(field_concept)) = (concept, field_concept) {
-        // A bare `Title` or `Role` is proposed, as no more than a guess.
-        if names.iter().any(|n| concepts::ambiguous(n)) {
+        // A bare `Title` or `Role` is proposed, as no more than a guess; so is what a line
+        // cost for a unit price (an order's `Item Cost`, or a catalogue's `Cost Price`,
+        // which is not what the buyer paid: probe 55a M3).
+        if names.iter().any(|n| concepts::ambiguous(n))
+            || (concept == "cost price" && field_concept == "unit price")
+        {
             return Some((Certainty::Weak, WEAK_AT));
         }
         // Several columns may name the field's concept: the one on the field's side

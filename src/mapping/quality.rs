@@ -48,6 +48,37 @@ const ORDERS: [(&str, &str); 20] = [
     ("notes", "Notes"),
 ];
 
+/// A typical products sheet and a typical staff sheet (probe 54b's), keys and labels only.
+const PRODUCTS: [(&str, &str); 11] = [
+    ("sku", "SKU"),
+    ("name", "Product Name"),
+    ("description", "Description"),
+    ("price", "Price"),
+    ("costPrice", "Cost Price"),
+    ("weight", "Weight (kg)"),
+    ("category", "Category"),
+    ("stock", "Stock"),
+    ("barcode", "Barcode"),
+    ("brand", "Brand"),
+    ("active", "Active"),
+];
+
+const STAFF: [(&str, &str); 13] = [
+    ("employeeId", "Employee ID"),
+    ("firstName", "First Name"),
+    ("lastName", "Last Name"),
+    ("email", "Work Email"),
+    ("personalEmail", "Personal Email"),
+    ("department", "Department"),
+    ("jobTitle", "Job Title"),
+    ("startDate", "Start Date"),
+    ("birthDate", "Date of Birth"),
+    ("salary", "Annual Salary"),
+    ("manager", "Manager"),
+    ("phone", "Phone"),
+    ("endDate", "Termination Date"),
+];
+
 /// Each export's headers and the field each should map to (`None`: no field fits).
 fn exports(text: &str) -> Vec<Vec<(String, Option<String>)>> {
     let mut out = vec![Vec::new()];
@@ -294,4 +325,31 @@ fn automap_quality_on_international_contacts() {
         "automap, international contacts (held out 9)",
         include_str!("testdata/headers_intl9.txt"),
     );
+}
+
+/// Probe 54b's products and staff exports (English, German, French, Spanish, Dutch and
+/// hand-made), written without the rules. As measured by the probe on the server: products
+/// precision 90.0%, recall 28.6%; staff 97.7%, 56.0% (automap knew contacts and orders
+/// only). With the products and staff vocabulary, added from these sets' misses (so a
+/// regression set, not a held-out one): products 100% / 92.1%, staff 100% / 98.7%.
+#[test]
+fn automap_quality_on_products_and_staff() {
+    for (name, sheet, text) in [
+        (
+            "automap, products (set 54)",
+            &PRODUCTS[..],
+            include_str!("testdata/headers_products54.txt"),
+        ),
+        (
+            "automap, staff (set 54)",
+            &STAFF[..],
+            include_str!("testdata/headers_staff54.txt"),
+        ),
+    ] {
+        let f = measure_on(sheet, text);
+        f.print(name);
+        assert!(f.precision() >= 0.95, "{name}: precision {:.3}", f.precision());
+        assert!(f.recall() >= 0.90, "{name}: recall {:.3}", f.recall());
+        assert!(f.wrong_above_weak.is_empty(), "{name}: {:#?}", f.wrong_above_weak);
+    }
 }

@@ -318,3 +318,74 @@ fn the_orders_own_column_wins_and_addresses_are_not_mixed() {
         "the business country is not a home address's"
     );
 }
+
+/// Probe 54b 1 and 3: a party's number is no phone, and a column in another unit than the
+/// field's is a guess at most (the real phone column and the same unit win).
+#[test]
+fn a_party_number_is_no_phone_and_another_unit_is_a_guess() {
+    let phone = field("phone", "Phone", &[]);
+    for header in ["Customer Number", "Member No", "Employee Number"] {
+        assert_eq!(score(&src(&[header])[0], &phone), None, "{header}");
+    }
+    let m = automap(
+        &src(&["Employee Number", "Work Phone"]),
+        std::slice::from_ref(&phone),
+    );
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].source, 1, "Work Phone is the phone");
+
+    let weight = field("weight", "Weight (kg)", &[]);
+    assert_eq!(
+        score(&src(&["Weight (lbs)"])[0], &weight),
+        Some((Certainty::Weak, WEAK_AT))
+    );
+    let (certainty, _) = score(&src(&["Weight [kg]"])[0], &weight).unwrap();
+    assert_eq!(certainty, Certainty::Strong);
+    let (certainty, _) = score(&src(&["Weight"])[0], &weight).unwrap();
+    assert!(certainty > Certainty::Weak);
+}
+
+/// Probe 54b 6 and 11: a file's column key says less than its header (`Item #` is keyed
+/// `item`), and a second one of a kind (`Email 2`, `Price 2`) is a guess at most, unless the
+/// field is numbered alike.
+fn file_column(header: &str) -> SourceColumn {
+    SourceColumn {
+        key: crate::extract::header::key_of(header).unwrap(),
+        label: header.to_string(),
+    }
+}
+
+#[test]
+fn a_file_column_is_its_header_and_a_second_one_is_a_guess() {
+    let name = field("name", "Product Name", &[]);
+    let sources = [file_column("Item #"), file_column("Item")];
+    let m = automap(&sources, std::slice::from_ref(&name));
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].source, 1, "Item is the name, Item # its number");
+    let price = field("price", "Price", &[]);
+    assert_ne!(
+        score(&file_column("Price [€]"), &price).unwrap().0,
+        Certainty::Absolute
+    );
+    assert_eq!(
+        score(&file_column("Price 2"), &price),
+        Some((Certainty::Weak, WEAK_AT))
+    );
+    let email = field("email", "Email", &[]);
+    assert_eq!(
+        score(&file_column("Email 2"), &email),
+        Some((Certainty::Weak, WEAK_AT))
+    );
+    let (certainty, _) = score(
+        &file_column("Address 2"),
+        &field("address2", "Address line 2", &[]),
+    )
+    .unwrap();
+    assert!(certainty > Certainty::Weak);
+    // A sheet's own key still counts when it says more than its label.
+    let given = SourceColumn {
+        key: "email".into(),
+        label: "Contact".into(),
+    };
+    assert_eq!(score(&given, &email), Some((Certainty::Absolute, 1.0)));
+}

@@ -4,7 +4,7 @@
 
 /// Words that say where a value comes from, whose it is or which of several, not what it
 /// is: `Guest Email`, `Parent Phone`, `Property City`, `Internal Notes`.
-pub(super) const NOISE: [&str; 78] = [
+pub(super) const NOISE: [&str; 84] = [
     "default",
     "person",
     "patient",
@@ -87,6 +87,14 @@ pub(super) const NOISE: [&str; 78] = [
     "lieferadresse",
     "from",
     "seller",
+    // Which e-mail of a person's: `Email professionnel`, `Zakelijk e-mailadres`, `Correo
+    // corporativo`, `E-Mail (dienstlich)`.
+    "professionnel",
+    "professionnelle",
+    "zakelijk",
+    "corporativo",
+    "corporativa",
+    "dienstlich",
 ];
 
 /// Words that add nothing to another word that names a concept: `Mobile Phone Number`,
@@ -106,7 +114,7 @@ pub(super) const QUESTIONS: [(&[&str], &str); 4] = [
 ];
 
 /// Short forms people write for a word.
-pub(super) const SHORT: [(&str, &str); 18] = [
+pub(super) const SHORT: [(&str, &str); 23] = [
     ("amt", "amount"),
     ("qty", "quantity"),
     ("ord", "order"),
@@ -125,13 +133,24 @@ pub(super) const SHORT: [(&str, &str); 18] = [
     ("org", "organization"),
     ("organisation", "organization"),
     ("st", "st"),
+    ("desc", "description"),
+    ("wt", "weight"),
+    ("mfr", "manufacturer"),
+    ("dept", "department"),
+    ("emp", "employee"),
 ];
 
 mod contacts;
+mod goods;
 mod orders;
+mod staff;
 
 /// Each concept and the phrases that name it: contacts' and addresses', then orders' (no
 /// phrase names two).
 pub(super) fn concepts() -> impl Iterator<Item = &'static (&'static str, &'static [&'static str])> {
-    contacts::CONTACTS.iter().chain(orders::ORDERS.iter())
+    contacts::CONTACTS
+        .iter()
+        .chain(orders::ORDERS.iter())
+        .chain(goods::GOODS.iter())
+        .chain(staff::STAFF.iter())
 }

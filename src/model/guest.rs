@@ -186,6 +186,13 @@ fn remove_space(conn: &mut AnyConnection, guest: &Guest, space: &SpaceId, actor:
     )
     .set(guest_links::revoked_at.eq(now()))
     .execute(conn)?;
+    // Browser sessions opened with those API guest tokens end with them, whatever spaces
+    // the guest keeps (probe 51c 1).
+    let links = guest_links::table
+        .filter(guest_links::guest_id.eq(&guest.id))
+        .filter(guest_links::space_id.eq(space))
+        .select(guest_links::token_hash.nullable());
+    diesel::delete(guest_sessions::table.filter(guest_sessions::link_hash.eq_any(links))).execute(conn)?;
     if gone > 0 {
         let ctx = Context::new(&guest.environment_id, actor).space(space);
         event::emit(conn, &ctx, "space:guestRemoved", json!({"guestId": guest.id}))?;

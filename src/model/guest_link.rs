@@ -52,6 +52,8 @@ pub struct GuestSession {
     pub csrf_token: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// The API guest token that opened the session (its hash): revoking it ends the session.
+    pub link_hash: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -62,12 +64,23 @@ struct NewGuestSession<'a> {
     csrf_token: String,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    link_hash: Option<&'a str>,
 }
 
 /// A fresh token: `gt_` and 43 alphanumerics (over 250 bits).
 pub fn new_token() -> String {
+    token_with(TOKEN_PREFIX)
+}
+
+/// A fresh link to join the team: `ti_`, so that logs, outboxes and secret scanners tell it
+/// from a guest's (probe 51c 3).
+pub fn new_team_token() -> String {
+    token_with("ti_")
+}
+
+fn token_with(prefix: &str) -> String {
     format!(
-        "{TOKEN_PREFIX}{}",
+        "{prefix}{}",
         Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
     )
 }
@@ -190,7 +203,8 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String
         if link.reusable {
             ends = ends.min(link.expires_at);
         }
-        let session = create_session(conn, &guest.id, ends)?;
+        let token = link.reusable.then_some(link.token_hash.as_str());
+        let session = create_session(conn, &guest.id, ends, token)?;
         Ok::<_, ModelError>(Ok((session, link.space_id)))
     })
 }
@@ -212,6 +226,7 @@ fn create_session(
     conn: &mut AnyConnection,
     guest_id: &GuestId,
     expires_at: chrono::NaiveDateTime,
+    link_hash: Option<&str>,
 ) -> QueryResult<String> {
     let token = random_secret();
     let t = now();
@@ -222,6 +237,7 @@ fn create_session(
             csrf_token: random_secret(),
             created_at: t,
             expires_at,
+            link_hash,
         })
         .execute(conn)?;
     Ok(token)
@@ -232,6 +248,7 @@ pub fn find_session(conn: &mut AnyConnection, token: &str) -> QueryResult<Option
     let session: Option<GuestSession> = guest_sessions::table
         .find(hash_secret(token))
         .filter(guest_sessions::expires_at.gt(now()))
+        .filter(opened_by_a_live_token())
         .select(GuestSession::as_select())
         .first(conn)
         .optional()?;
@@ -239,6 +256,29 @@ pub fn find_session(conn: &mut AnyConnection, token: &str) -> QueryResult<Option
         return Ok(None);
     };
     Ok(guest::find_any(conn, &session.guest_id)?.map(|g| (session, g)))
+}
+
+/// Live API guest tokens' hashes, as a subquery.
+type LiveTokens = diesel::dsl::Select<
+    diesel::dsl::Filter<guest_links::table, diesel::dsl::IsNull<guest_links::revoked_at>>,
+    diesel::dsl::Nullable<guest_links::token_hash>,
+>;
+/// See [`opened_by_a_live_token`].
+type OpenedByALiveToken = diesel::dsl::Or<
+    diesel::dsl::IsNull<guest_sessions::link_hash>,
+    diesel::dsl::EqAny<guest_sessions::link_hash, LiveTokens>,
+>;
+
+/// Sessions opened with a mailed link, or with an API guest token not revoked: a session
+/// opened while its token was being revoked ends with it too (probe 52a 7).
+pub(crate) fn opened_by_a_live_token() -> OpenedByALiveToken {
+    guest_sessions::link_hash
+        .is_null()
+        .or(guest_sessions::link_hash.eq_any(
+            guest_links::table
+                .filter(guest_links::revoked_at.is_null())
+                .select(guest_links::token_hash.nullable()),
+        ))
 }
 
 pub fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {

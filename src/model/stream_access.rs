@@ -48,6 +48,7 @@ pub fn still(
             .inner_join(guests::table)
             .filter(guest_sessions::token_hash.eq_any(part))
             .filter(guest_sessions::expires_at.gt(t))
+            .filter(crate::model::guest_link::opened_by_a_live_token())
             .select((guest_sessions::token_hash, guest_sessions::guest_id))
             .load(conn)?;
         out.guest_sessions.extend(live);

@@ -111,6 +111,10 @@ pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId) -> QueryResult<()
                 webhook_deliveries::next_attempt_at.eq(Some(now())),
                 webhook_deliveries::claimed_by.eq(None::<String>),
                 webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
+                // Asked for by hand: sent whatever became of its job or commit (the last
+                // try's outcome stays in the delivery's log of tries).
+                webhook_deliveries::last_status_code.eq(None::<i32>),
+                webhook_deliveries::last_error.eq(Some("sent again on request")),
             ))
             .execute(conn)
     })?;

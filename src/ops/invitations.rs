@@ -133,6 +133,12 @@ fn inbox_of(email: &str) -> String {
     match email.rsplit_once('@') {
         Some((local, domain)) => {
             let local = local.split('+').next().unwrap_or(local);
+            // Gmail ignores dots in the name: `a.da@gmail.com` is `ada@gmail.com`'s inbox
+            // (probe 51a F7).
+            let local = match domain {
+                "gmail.com" | "googlemail.com" => local.replace('.', ""),
+                _ => local.to_string(),
+            };
             format!("{local}@{domain}")
         }
         None => email,
@@ -212,7 +218,7 @@ pub async fn deliver(
 /// address); once the server took it, the link's hash is stored and the earlier links
 /// stop working.
 pub async fn deliver_member(ctx: &Context<'_>, inviter: &str, person: &User) -> Result<(), Failure> {
-    let token = guest_link::new_token();
+    let token = guest_link::new_team_token();
     let hours = ctx.settings.guest_link_hours;
     let link = format!("{}/invites/{token}", ctx.settings.base_url);
     let role = if person.is_admin { "an admin" } else { "a member" };
@@ -260,4 +266,20 @@ pub async fn queue(ctx: &Context<'_>, waiting: Waiting) -> Error {
 /// The invitation went (or is no longer wanted): nothing waits for `target` any more.
 pub async fn forget(ctx: &Context<'_>, target: Target) -> Result<(), Error> {
     ctx.db(move |conn| mail_retry::clear(conn, &target)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_inbox_whatever_its_spellings() {
+        let inbox = super::inbox_of;
+        assert_eq!(inbox(" Ada+news@Example.com"), "ada@example.com");
+        assert_eq!(inbox("a.d.a+x@gmail.com"), "ada@gmail.com");
+        assert_eq!(inbox("a.da@googlemail.com"), "ada@googlemail.com");
+        assert_ne!(
+            inbox("a.da@example.com"),
+            inbox("ada@example.com"),
+            "dots matter elsewhere"
+        );
+    }
 }

@@ -8,8 +8,9 @@
 //! plain threads can both use the store.
 
 use super::local::TempFile;
+use super::redact::{without_credentials, without_userinfo};
 use super::{temp_name, wanted, Asked, Opened, StoreFailure};
-use crate::settings::BucketSettings;
+use crate::settings::{BucketSettings, Crowds};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
 
 /// Bytes buffered before an upload goes multipart, and the size of each part (S3 wants
 /// at least 5 MiB).
@@ -47,6 +49,11 @@ pub(super) struct Bucket {
     name: String,
     scratch: PathBuf,
     io: IoRuntime,
+    /// Places for uploads and downloads at once, and how long a download waits for its
+    /// client to take a chunk (see [`crate::settings::Crowds`]).
+    uploads: Arc<Semaphore>,
+    downloads: Arc<Semaphore>,
+    crowds: Crowds,
 }
 
 /// The runtime the store's HTTP runs on; shut down without waiting when dropped (it may be
@@ -169,21 +176,15 @@ fn version_of(meta: &object_store::ObjectMeta) -> String {
     }
 }
 
-/// An endpoint URL without any `user:password@` in it, for a name that is stored and shown.
-fn without_credentials(endpoint: &str) -> String {
-    match endpoint.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-            format!("{scheme}://{}", host.trim_end_matches('/'))
-        }
-        None => endpoint.trim_end_matches('/').to_string(),
-    }
+/// Too many at once: an error the web answers 503 with `Retry-After`.
+fn crowd(message: String) -> io::Error {
+    io::Error::other(super::Crowded(message))
 }
 
 fn failed(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
-        other => io::Error::other(StoreFailure(other.to_string())),
+        other => io::Error::other(StoreFailure(without_userinfo(&other.to_string()))),
     }
 }
 
@@ -216,14 +217,20 @@ impl Bucket {
         let endpoint = builder
             .get_config_value(&AmazonS3ConfigKey::Endpoint)
             .map(|e| without_credentials(&e));
-        let reader = builder
-            .clone()
-            .build()
-            .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
-        let store = builder
-            .with_http_connector(connector)
-            .build()
-            .map_err(|e| anyhow::anyhow!("WHARF_STORAGE_URL {}: {e}", settings.url))?;
+        let reader = builder.clone().build().map_err(|e| {
+            anyhow::anyhow!(
+                "WHARF_STORAGE_URL {}: {}",
+                settings.url,
+                without_userinfo(&e.to_string())
+            )
+        })?;
+        let store = builder.with_http_connector(connector).build().map_err(|e| {
+            anyhow::anyhow!(
+                "WHARF_STORAGE_URL {}: {}",
+                settings.url,
+                without_userinfo(&e.to_string())
+            )
+        })?;
         let prefix = ObjectPath::from_iter(settings.prefix.split('/').filter(|p| !p.is_empty()));
         let mut name = match prefix.as_ref() {
             "" => format!("{}{}", super::BUCKET_HOLDER, settings.bucket),
@@ -239,6 +246,9 @@ impl Bucket {
             name,
             scratch,
             io,
+            uploads: Arc::new(Semaphore::new(settings.crowds.uploads)),
+            downloads: Arc::new(Semaphore::new(settings.crowds.downloads)),
+            crowds: settings.crowds,
         };
         bucket.probe().map_err(|e| {
             anyhow::anyhow!(
@@ -292,12 +302,28 @@ impl Bucket {
             .map_err(|_| io::Error::other("a storage call panicked"))
     }
 
-    pub(super) fn begin(&self, key: &str) -> Upload {
+    /// A request's upload, if a place is free for it.
+    pub(super) fn begin(&self, key: &str) -> io::Result<Upload> {
+        let place = self.uploads.clone().try_acquire_owned().map_err(|_| {
+            crowd(format!(
+                "{} uploads to the file storage are under way on this server, as many as it \
+                 takes at once; try again in a few seconds",
+                self.crowds.uploads
+            ))
+        })?;
+        let mut upload = self.begin_unplaced(key);
+        upload.kept.push(Box::new(place));
+        Ok(upload)
+    }
+
+    /// A worker's upload (bounded by the workers): no place needed.
+    fn begin_unplaced(&self, key: &str) -> Upload {
         Upload {
             store: self.store.clone(),
             path: self.path(key),
             state: Some(State::Buffer(PutPayloadMut::new())),
             io: self.io.handle().cloned(),
+            kept: Vec::new(),
         }
     }
 
@@ -308,11 +334,21 @@ impl Bucket {
             .io
             .handle()
             .ok_or_else(|| io::Error::other("the storage runtime is stopped"))?;
+        let place = self.downloads.clone().try_acquire_owned().map_err(|_| {
+            crowd(format!(
+                "{} downloads from the file storage are under way on this server, as many as \
+                 it takes at once; try again in a few seconds",
+                self.crowds.downloads
+            ))
+        })?;
+        let idle = self.crowds.idle;
         let (reader, path) = (self.reader.clone(), self.path(key));
         let (found, opened) = tokio::sync::oneshot::channel();
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
         let (span, if_version) = (asked.span, asked.if_version.map(String::from));
         io.spawn(async move {
+            // The place is the read's: given back when it ends.
+            let _place = place;
             let asked = Asked {
                 span,
                 if_version: if_version.as_deref(),
@@ -335,9 +371,11 @@ impl Bucket {
             }
             while let Some(chunk) = body.next().await {
                 let stop = chunk.is_err();
-                // The reader gone (a client that left) ends the read.
-                if tx.send(chunk.map_err(failed)).await.is_err() || stop {
-                    return;
+                // The reader gone (a client that left), or taking nothing for `idle`,
+                // ends the read: its connection to the store and its place go back.
+                match tokio::time::timeout(idle, tx.send(chunk.map_err(failed))).await {
+                    Ok(Ok(())) if !stop => {}
+                    _ => return,
                 }
             }
         });
@@ -377,7 +415,7 @@ impl Bucket {
 
     /// Sends a local file up under `key`.
     pub(super) fn upload_file(&self, key: &str, file: TempFile) -> io::Result<()> {
-        let mut upload = self.begin(key);
+        let mut upload = self.begin_unplaced(key);
         self.block(async move {
             let mut source = tokio::fs::File::open(file.path()).await?;
             let mut buf = vec![0u8; 1024 * 1024];
@@ -425,7 +463,10 @@ impl Bucket {
             io.spawn(async move {
                 match store.delete(&path).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => tracing::warn!(key = %path, error = %e, "deleting stored bytes failed"),
+                    Err(e) => {
+                        let e = without_userinfo(&e.to_string());
+                        tracing::warn!(key = %path, error = %e, "deleting stored bytes failed")
+                    }
                 }
             });
         }
@@ -440,6 +481,10 @@ pub(super) struct Upload {
     path: ObjectPath,
     state: Option<State>,
     io: Option<tokio::runtime::Handle>,
+    /// What the upload holds until its bytes are done with (its place among the uploads at
+    /// once, its caller's): it goes with them into the commit or abort on the store, so a
+    /// client that leaves meanwhile frees no place early (probes 55a 2, 56a 1).
+    pub(super) kept: Vec<Box<dyn Send>>,
 }
 
 enum State {
@@ -484,8 +529,12 @@ impl Upload {
             .ok_or_else(|| io::Error::other("the storage runtime is stopped"))?;
         let (store, path) = (self.store.clone(), self.path.clone());
         let last = self.state.take();
+        // The place goes with the bytes it buffers: a client that leaves during the commit
+        // gave it back at once while its parts waited on a stalled store (probe 55a 2).
+        let kept = std::mem::take(&mut self.kept);
         let (tx, rx) = tokio::sync::oneshot::channel();
         io.spawn(async move {
+            let _kept = kept;
             let done = match last {
                 Some(State::Buffer(buf)) => store.put(&path, buf.freeze()).await.map(drop),
                 Some(State::Parts(parts)) => parts.finish().await.map(drop),
@@ -525,9 +574,12 @@ async fn started_multipart(
 impl Drop for Upload {
     fn drop(&mut self) {
         if let (Some(State::Parts(mut parts)), Some(io)) = (self.state.take(), self.io.as_ref()) {
+            let kept = std::mem::take(&mut self.kept);
             io.spawn(async move {
+                let _kept = kept;
                 let _ = parts.wait_for_capacity(0).await;
                 if let Err(e) = parts.abort().await {
+                    let e = without_userinfo(&e.to_string());
                     tracing::warn!(error = %e, "aborting an unfinished upload failed");
                 }
             });

@@ -10,6 +10,7 @@
 
 mod bucket;
 mod local;
+mod redact;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -152,6 +153,26 @@ impl std::fmt::Display for StoreFailure {
 
 impl std::error::Error for StoreFailure {}
 
+/// Too many uploads or downloads go through the bucket at once (see
+/// [`crate::settings::Crowds`]): worth trying again in a few seconds.
+#[derive(Debug)]
+pub struct Crowded(pub String);
+
+impl std::fmt::Display for Crowded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Crowded {}
+
+/// The crowd an error says is in the way, if it is one.
+pub fn crowded(e: &io::Error) -> Option<String> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Crowded>())
+        .map(|c| c.0.clone())
+}
+
 /// Whether an error came from the object store rather than from this machine.
 pub fn is_store_failure(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<StoreFailure>())
@@ -286,12 +307,13 @@ impl Storage {
         check_key(key)?;
         let sink = match &self.0 {
             Inner::Local(f) => Sink::Local(f.begin(key).await?),
-            Inner::Bucket(b) => Sink::Bucket(b.begin(key)),
+            Inner::Bucket(b) => Sink::Bucket(b.begin(key)?),
         };
         Ok(Upload {
             sink,
             size: 0,
             hasher: Default::default(),
+            kept: Vec::new(),
         })
     }
 
@@ -332,6 +354,19 @@ impl Storage {
                 _ => Err(io::ErrorKind::NotFound.into()),
             },
             Inner::Bucket(b) => b.stat(key).await,
+        }
+    }
+
+    /// Whether an object is there, asked without blocking the caller's thread: `Err` when
+    /// the store did not say (a bucket that is down or stalls), which is not the same as
+    /// the object being held elsewhere (probe 54a M1).
+    pub async fn holds(&self, key: &str) -> io::Result<bool> {
+        match self.stat(key).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::InvalidInput => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -404,6 +439,7 @@ pub struct Upload {
     sink: Sink,
     size: u64,
     hasher: sha2::Sha256,
+    kept: Vec<Box<dyn Send>>,
 }
 
 impl Upload {
@@ -414,6 +450,15 @@ impl Upload {
         match &mut self.sink {
             Sink::Local(u) => u.write(bytes).await,
             Sink::Bucket(u) => u.write(bytes).await,
+        }
+    }
+
+    /// Holds `thing` (a caller's place) until the bytes are done with: with a bucket, until
+    /// the store's commit or abort ends, even when the request has gone.
+    pub fn keep(&mut self, thing: impl Send + 'static) {
+        match &mut self.sink {
+            Sink::Local(_) => self.kept.push(Box::new(thing)),
+            Sink::Bucket(u) => u.kept.push(Box::new(thing)),
         }
     }
 

@@ -171,3 +171,20 @@ fn temp_files_left_behind_are_swept_fresh_ones_kept() {
     assert_eq!(storage.sweep_temp(std::time::Duration::from_secs(3600)), 1);
     assert!(!old.exists() && fresh.exists());
 }
+
+#[test]
+fn store_errors_name_no_credentials() {
+    use super::redact::without_userinfo;
+    let said = "Error performing GET http://me:s3cret@127.0.0.1:19499/wharf-files?list in 1ms, \
+                after 2 retries: connect to https://k:v@s3.example.com refused";
+    let clean = without_userinfo(said);
+    assert!(!clean.contains("s3cret") && !clean.contains("k:v@"), "{clean}");
+    assert!(
+        clean.contains("http://127.0.0.1:19499/wharf-files?list") && clean.contains("https://s3.example.com")
+    );
+    assert_eq!(without_userinfo("no url at all"), "no url at all");
+    assert_eq!(
+        without_userinfo("mail a@b.org at http://h/x"),
+        "mail a@b.org at http://h/x"
+    );
+}

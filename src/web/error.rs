@@ -45,6 +45,10 @@ pub enum AppError {
     NotSupported(String),
     #[error("the database is busy; try again shortly")]
     Unavailable,
+    /// As many uploads or downloads go through the file storage as it takes at once: 503
+    /// with `Retry-After`.
+    #[error("{0}")]
+    Crowded(String),
     /// Over a rate limit (429 with `Retry-After`).
     #[error("{message}")]
     TooMany { message: String, retry_after: u64 },
@@ -89,6 +93,9 @@ impl AppError {
 
     /// A storage error: the object store's own failure is a 502, anything else a 500.
     pub fn storage(e: std::io::Error) -> Self {
+        if let Some(message) = crate::storage::crowded(&e) {
+            return AppError::Crowded(message);
+        }
         if crate::storage::is_store_failure(&e) {
             tracing::warn!(error = %e, "the file storage failed");
             AppError::Storage
@@ -133,7 +140,7 @@ impl AppError {
             AppError::TimedOut(_) => "timed_out",
             AppError::NotSupported(_) => "not_supported",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
-            AppError::Unavailable => "unavailable",
+            AppError::Unavailable | AppError::Crowded(_) => "unavailable",
             AppError::TooMany { .. } => "too_many",
             AppError::Mail(_) => "mail",
             AppError::Storage | AppError::StoragePartial { .. } | AppError::HeldElsewhere(_) => "storage",
@@ -265,7 +272,9 @@ impl ResponseError for AppError {
             AppError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable | AppError::HeldElsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Crowded(_) | AppError::HeldElsewhere(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::StoragePartial { ours: true, .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Mail(_) | AppError::Storage | AppError::StoragePartial { .. } => {
                 StatusCode::BAD_GATEWAY
@@ -280,7 +289,7 @@ impl ResponseError for AppError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let AppError::Unavailable = self {
+        if let AppError::Unavailable | AppError::Crowded(_) = self {
             response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         if let AppError::TooMany { retry_after, .. } = self {

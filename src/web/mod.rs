@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod api;
+pub mod caller_places;
 pub mod error;
 pub mod export;
 pub mod fresh_fields;

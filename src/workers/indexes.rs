@@ -51,6 +51,11 @@ const SQLITE_MOST_SORT_INDEXES: i64 = 64;
 /// Building sooner would slow the load, as every index is kept up on each insert.
 const QUIET: Duration = Duration::from_secs(2);
 
+/// While a sheet's writes never pause for [`QUIET`], one merge step of its search index
+/// runs this often all the same (a step of 500 pages held the write lock 0.1-0.4 s in a
+/// standalone run at a million records).
+const OWED_EVERY: Duration = Duration::from_secs(5);
+
 impl Indexer {
     /// `from`: records a sheet must hold to get indexes (`WHARF_INDEX_FROM_RECORDS`).
     pub fn new(from: i64) -> Self {
@@ -320,8 +325,12 @@ pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::i
                     // (a bulk change, a load) puts the rest off to its next pause.
                     let merged = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
                         while search_index::still_quiet(file, sheet_seq, QUIET) {
-                            // Records waiting for the index first, then its segments.
+                            // Records waiting for the index first, each step's segment
+                            // merged in as it comes (left to pile up, the 16th on a level
+                            // makes FTS5 merge the whole level inside one commit), then
+                            // the rest of its segments.
                             if search_index::catch_up_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {
+                                search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())?;
                                 continue;
                             }
                             if !search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())? {
@@ -335,9 +344,36 @@ pub fn start_merging(pool: impl Fn() -> Option<Pool> + Send + 'static) -> std::i
                     }
                     search_index::merge_ended(file, sheet_seq, merged.unwrap_or(false), started);
                 }
+                // Sheets written without a pause get a step now and then all the same.
+                for sheet_seq in search_index::merges_owed(file, OWED_EVERY) {
+                    let stepped = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                        search_index::merge_step(&mut conn, sheet_seq).map_err(|e| e.to_string())
+                    });
+                    if let Err(e) = stepped {
+                        tracing::warn!(error = %e, sheet_seq, "merging a search index failed");
+                    }
+                    search_index::step_taken(file, sheet_seq);
+                }
             }
         })?;
     Ok(())
+}
+
+/// Search indexes whose filling a stop cut off go on being filled at start, in the
+/// background: they waited for a sheet's next search, which then scanned (probe 55b F2).
+pub fn resume_builds(indexer: &Indexer, pool: &Pool) {
+    let unfinished = pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| search_index::unfinished(&mut c).map_err(|e| e.to_string()));
+    match unfinished {
+        Ok(seqs) => {
+            for seq in seqs {
+                indexer.request(pool, seq, IndexKind::Search);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "listing unfinished search indexes failed"),
+    }
 }
 
 /// Drops the indexes of deleted sheets in the background, without holding up the start.

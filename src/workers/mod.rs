@@ -10,6 +10,7 @@ pub mod mail_retry;
 pub mod submissions;
 pub mod webhook_address;
 pub mod webhook_alert;
+mod webhook_taken_up;
 pub mod webhooks;
 
 use std::sync::{Arc, Weak};

@@ -33,6 +33,9 @@ pub const LEASE: TimeDelta = TimeDelta::seconds(60);
 pub const DISABLE_AFTER: TimeDelta = TimeDelta::days(5);
 /// How long a receiver has to answer.
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a connection to a receiver may take to be made; how a try that timed out is noted.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const NO_ANSWER: &str = "no answer within";
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
 /// Deliveries in flight at once, side by side.
@@ -238,10 +241,56 @@ async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> (Outcome,
     let (attempt, next) = match event {
         _ if !hook.enabled => gave_up("the webhook is disabled"),
         None => gave_up("the event no longer exists"),
+        Some(ev)
+            if d.attempts > 0
+                && (d.last_status_code.is_some() || d.last_error.as_deref().is_some_and(timed_out)) =>
+        {
+            // A try that got no answer may have reached a handler that took the event up
+            // since: it is not sent again.
+            let (topic, context) = (ev.topic.clone(), ev.context.clone());
+            match db(&ctx, move |c| {
+                super::webhook_taken_up::taken_up(c, &topic, &context)
+            })
+            .await
+            {
+                Ok(Some(what)) => (
+                    Attempt {
+                        at: now(),
+                        error: Some(format!("not sent again: the listener took up {what}")),
+                        ..Default::default()
+                    },
+                    Next::Delivered,
+                ),
+                _ => {
+                    let body = (ctx.render)(&ev).to_string();
+                    let (attempt, retry_after) = send(&ctx, &clients, &hook, &d, body).await;
+                    let next = next_step(&d, &attempt, retry_after);
+                    (attempt, next)
+                }
+            }
+        }
         Some(ev) => {
             let body = (ctx.render)(&ev).to_string();
-            let (attempt, retry_after) = send(&ctx, &clients, &hook, &d, body).await;
-            let next = next_step(&d, &attempt, retry_after);
+            let (mut attempt, retry_after) = send(&ctx, &clients, &hook, &d, body).await;
+            let mut next = next_step(&d, &attempt, retry_after);
+            // A receiver that answers once its handler is done (Flatfile's pattern) runs a
+            // handler over 15 s twice if the event is sent again: not when the handler
+            // took up what the event asked for meanwhile (probe 51b 1).
+            let reached = attempt.status_code.is_some() || attempt.error.as_deref().is_some_and(timed_out);
+            if reached && matches!(next, Next::RetryAt(_)) {
+                let (topic, context) = (ev.topic.clone(), ev.context.clone());
+                if let Ok(Some(what)) = db(&ctx, move |c| {
+                    super::webhook_taken_up::taken_up(c, &topic, &context)
+                })
+                .await
+                {
+                    attempt.error = Some(format!(
+                        "{}; not sent again: the listener took up {what} meanwhile",
+                        attempt.error.as_deref().unwrap_or("no answer")
+                    ));
+                    next = Next::Delivered;
+                }
+            }
             (attempt, next)
         }
     };
@@ -251,6 +300,13 @@ async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> (Outcome,
         next,
     };
     (outcome, started.elapsed())
+}
+
+/// Whether a try's error says the receiver took the request and did not answer in time:
+/// then, as after an answer (an error after acknowledging the job: probe 53a 8), its
+/// handler may have run (a refused connection reached nothing: probe 52a 4).
+fn timed_out(error: &str) -> bool {
+    error.starts_with(NO_ANSWER)
 }
 
 fn gave_up(why: &str) -> (Attempt, Next) {
@@ -383,8 +439,8 @@ async fn send(
     .await;
     let mut resp = match sent {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => {
-            let (mut attempt, none) = failed(format!("no answer within {} s", TIMEOUT.as_secs()));
+        Err(e) if e.is_timeout() && !e.is_connect() => {
+            let (mut attempt, none) = failed(format!("{NO_ANSWER} {} s", TIMEOUT.as_secs()));
             attempt.duration_ms = Some(started.elapsed().as_millis() as i32);
             return (attempt, none);
         }
@@ -447,6 +503,9 @@ impl Clients {
         let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
+            // A connection not made is told apart from a request not answered: only the
+            // latter may have reached a handler (probe 53a 7).
+            .connect_timeout(CONNECT_TIMEOUT)
             .no_proxy();
         if let Some(name) = &key.0 {
             // Connect only to the addresses just checked: a second lookup could answer others.

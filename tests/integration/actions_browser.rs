@@ -3,7 +3,7 @@
 //! and a toast outcome.
 
 use crate::actions_grid::{guarded_actions, jobs_of, report_action};
-use crate::browser::{sign_in_form, start_browser, text, wait_for};
+use crate::browser::{sign_in_form, start_browser, text, wait_for, wait_for_within};
 use crate::helpers::*;
 use crate::listener::{serve_listener, workbook_with_records};
 use crate::on_both;
@@ -83,13 +83,14 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
         .await
         .unwrap();
 
-    wait_for(
+    wait_for_within(
         c,
         "document.querySelector('#action-job .job-overlay .job-percent')?.textContent === '40%'",
         &format!(
             "the job's progress under the overlay\nlistener:\n{}",
             listener.output()
         ),
+        60,
     )
     .await;
     assert!(text(c, "#action-job .job-info")
@@ -106,7 +107,13 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
         json!(false)
     );
 
-    wait_for(c, "document.querySelector('#job-outcome')", "the outcome dialog").await;
+    wait_for_within(
+        c,
+        "document.querySelector('#job-outcome')",
+        "the outcome dialog",
+        60,
+    )
+    .await;
     assert_eq!(text(c, "#job-outcome h2").await, "Report sent");
     assert_eq!(
         text(c, "#job-outcome .outcome-message").await,

@@ -183,6 +183,11 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(name["destinationField"]["key"], "name");
     assert_eq!(name["metadata"]["source"], "remembered");
     assert_eq!(name["metadata"]["certainty"], "absolute");
+    // The guesses nobody changed are guessed again, not remembered as certain (probe 54b 2).
+    let email = edge(&got["data"]["plan"], "E-mail").expect("E-mail mapped");
+    assert_eq!(email["destinationField"]["key"], "email");
+    assert_eq!(email["metadata"]["source"], "automap", "{email}");
+    assert_eq!(email["metadata"]["certainty"], "strong", "{email}");
 }
 
 /// One column mapped onto two fields is remembered as two edges; an enum value mapped onto
@@ -278,8 +283,48 @@ async fn a_file_still_being_extracted_is_not_mapped(db: Db) {
     assert_eq!(status, 200, "{made}");
 }
 
+/// A plan changed through the API describes the sheets as they are: a client's own
+/// field types, labels and certainties are not kept, and each column keeps its preview
+/// (probe 54b 9, 10).
+async fn a_changed_plan_is_described_by_the_server(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, CSV).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (_, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    let guessed = edge(&got["data"]["plan"], "E-mail").unwrap()["metadata"].clone();
+    let edges = json!([
+        {"sourceField": {"key": "e_mail", "label": "whatever"},
+         "destinationField": {"key": "email", "type": "number", "label": "HACK"}},
+        {"sourceField": {"key": "notes"}, "destinationField": {"key": "name"},
+         "metadata": {"certainty": "absolute", "source": "automap", "confidence": 7}, "preview": "nope"}
+    ]);
+    let (status, body) = app
+        .patch_json(&format!("/jobs/{job_id}/plan"), &json!({"fieldMapping": edges}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    let plan = &got["data"]["plan"];
+    let email = edge(plan, "E-mail").expect("E-mail kept");
+    assert_eq!(email["destinationField"]["type"], "string", "{email}");
+    assert_eq!(email["destinationField"]["label"], "Email", "{email}");
+    assert_eq!(email["metadata"], guessed, "the server's certainty, unchanged");
+    assert_eq!(email["preview"], json!(["ada@x.org", "bob@x.org"]));
+    let notes = edge(plan, "Notes").expect("Notes mapped");
+    assert_eq!(notes["metadata"]["certainty"], "absolute");
+    assert_eq!(notes["metadata"]["confidence"], 1.0, "{notes}");
+    assert_ne!(
+        notes["metadata"]["source"], "automap",
+        "chosen by the client: {notes}"
+    );
+    assert_eq!(notes["preview"], json!(["hi"]));
+    for unmapped in plan["unmappedSourceFields"].as_array().unwrap() {
+        assert!(unmapped["preview"].is_array(), "{unmapped}");
+    }
+}
+
 on_both!(
     usual_headers_map_and_previews_show_distinct_values,
+    a_changed_plan_is_described_by_the_server,
     a_mapping_job_plans_runs_and_is_remembered,
     one_column_onto_two_fields_is_remembered_whole,
     a_file_still_being_extracted_is_not_mapped

@@ -102,7 +102,13 @@ pub async fn sign_in_form(c: &Client, email: &str) {
 }
 
 pub async fn wait_for(c: &Client, script: &str, what: &str) {
-    for _ in 0..200 {
+    wait_for_within(c, script, what, 20).await
+}
+
+/// `wait_for` with its own limit: for what waits on a listener process, whose round
+/// trip on a loaded machine can take longer than a page's own work.
+pub async fn wait_for_within(c: &Client, script: &str, what: &str, seconds: u64) {
+    for _ in 0..seconds * 10 {
         let v = c.execute(&format!("return !!({script});"), vec![]).await.unwrap();
         if v == json!(true) {
             return;

@@ -59,3 +59,51 @@ async fn constraints_say_their_own_message_at_their_level(db: Db) {
 }
 
 on_both!(constraints_say_their_own_message_at_their_level);
+
+/// A sheet's `unique` over several fields is refused where it is written, naming its
+/// place, rather than kept and never checked (probe 49b 1: duplicates counted valid); an
+/// `external` one, for listener code, is kept as given.
+async fn a_unique_over_several_fields_is_refused_not_ignored(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Sheet constraints").await;
+    let sheet = |constraints: Value| {
+        json!({"name": "W", "spaceId": space, "sheets": [{"name": "A", "slug": "a",
+            "fields": [{"key": "a", "type": "string"}, {"key": "b", "type": "string"}],
+            "constraints": constraints}]})
+    };
+    let (status, bad) = app
+        .post_json(
+            "/workbooks",
+            &sheet(json!([{"type": "unique", "name": "ab", "fields": ["a", "b"]}])),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    assert!(
+        bad.to_string().contains("$.sheets[0].constraints[0].type"),
+        "{bad}"
+    );
+    assert!(
+        bad.to_string().contains("unique constraint over several fields"),
+        "{bad}"
+    );
+    let (_, workbooks) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert_eq!(
+        workbooks["data"].as_array().unwrap().len(),
+        0,
+        "nothing made: {workbooks}"
+    );
+
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &sheet(json!([{"type": "external", "validator": "pair", "fields": ["a", "b"]}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    assert_eq!(
+        wb["data"]["sheets"][0]["config"]["constraints"][0]["validator"], "pair",
+        "{wb}"
+    );
+}
+
+on_both!(a_unique_over_several_fields_is_refused_not_ignored);

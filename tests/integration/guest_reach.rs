@@ -347,6 +347,36 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
                       "metadata": {"sheet": their_sheet}});
     let (status, answer) = as_bearer(&app, &token, &bulk).await;
     assert_eq!(status, 403, "{answer}");
+    // An id as a key, another space's commit, and a mapping's own keys (probe 51a F3).
+    let mut their_commit = None;
+    for _ in 0..100 {
+        let (_, events) = app
+            .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
+            .await;
+        their_commit = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["context"]["sheetId"] == their_sheet.as_str())
+            .and_then(|e| e["context"]["commitId"].as_str().map(str::to_string));
+        if their_commit.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let their_commit = their_commit.expect("their sheet's commit");
+    let (my_wb2, my_sheet2) = workbook_of(&app, &mine).await;
+    let map = json!({"type": "workbook", "operation": "map", "source": my_wb, "destination": my_wb2,
+                     "config": {"sourceSheetId": my_sheet, "destinationSheetId": my_sheet2, "extra": {"sheet": their_sheet}}});
+    for body in [
+        action(json!({}), json!({ their_sheet.clone(): true })),
+        action(json!({"commitId": their_commit}), json!({})),
+        map,
+    ] {
+        let (status, answer) = as_bearer(&app, &token, &body).await;
+        assert_eq!(status, 403, "{body}: {answer}");
+        assert!(answer.to_string().contains("not of your spaces"), "{answer}");
+    }
     let own = action(
         json!({"sheet": my_sheet, "note": "us_sp_ is a prefix"}),
         json!({"records": [my_record], "spaceId": mine, "label": "plain text"}),

@@ -320,6 +320,79 @@ async fn a_guest_whose_last_space_is_deleted_is_signed_out(db: Db) {
     );
 }
 
+/// A browser session opened with an API guest token ends when that token is revoked (its
+/// guest taken out of the token's space), even while the guest keeps another space (probe
+/// 51c 1: it kept opening the other space); a session from a mailed link to the space the
+/// guest keeps stays.
+async fn a_session_ends_with_the_api_token_that_opened_it(db: Db) {
+    let app = spawn_app(db).await;
+    let (a, b) = (app.bare_space("A").await, app.bare_space("B").await);
+    let (status, created) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id.as_str(), "email": "two@example.com", "name": "Two",
+                     "spaces": [{"id": a}, {"id": b}]}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let gid = created["data"][0]["id"].as_str().unwrap().to_string();
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={a}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let by_token = new_client();
+    let opened = open_link(&by_token, &app.url(&format!("/guest-links/{token}")), &[]).await;
+    assert_eq!(opened.status().as_u16(), 303);
+    assert_eq!(invite(&app, &gid, &b).await.0, 200);
+    let by_mail = new_client();
+    let link = link_path(&newest_mail(&app).body);
+    assert_eq!(
+        open_link(&by_mail, &app.url(&link), &[]).await.status().as_u16(),
+        303
+    );
+    for browser in [&by_token, &by_mail] {
+        assert_eq!(
+            status_of(browser, app.url(&format!("/guest/spaces/{b}"))).await,
+            200
+        );
+    }
+
+    let (status, body) = app.delete(&format!("/guests/{gid}?spaceId={a}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(
+        status_of(&by_token, app.url(&format!("/guest/spaces/{b}"))).await,
+        200,
+        "the token's session ended with it"
+    );
+    assert_eq!(
+        status_of(&by_mail, app.url(&format!("/guest/spaces/{b}"))).await,
+        200,
+        "the mailed link's session to the space kept"
+    );
+    // A session opened while its token was being revoked (the revoke's sweep of sessions
+    // ran first: probe 52a 7) ends with the token all the same.
+    let (_, token) = app.get_json(&format!("/guests/{gid}/token?spaceId={b}")).await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let late = new_client();
+    let opened = open_link(&late, &app.url(&format!("/guest-links/{token}")), &[]).await;
+    assert_eq!(opened.status().as_u16(), 303);
+    assert_eq!(
+        status_of(&late, app.url(&format!("/guest/spaces/{b}"))).await,
+        200
+    );
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::guest_links;
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(guest_links::table.filter(guest_links::reusable.eq(true)))
+            .set(guest_links::revoked_at.eq(chrono::Utc::now().naive_utc()))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert_ne!(
+        status_of(&late, app.url(&format!("/guest/spaces/{b}"))).await,
+        200
+    );
+}
+
 /// Makes the guest's `lastAccessed` ten minutes old; returns it as the API shows it.
 async fn age_last_access(app: &TestApp, gid: &str) -> String {
     {
@@ -486,4 +559,5 @@ on_both!(
     adding_a_guest_again_takes_the_new_name,
     a_guest_token_is_told_it_cannot_call_a_key_route,
     a_guest_whose_last_space_is_deleted_is_signed_out,
+    a_session_ends_with_the_api_token_that_opened_it,
 );

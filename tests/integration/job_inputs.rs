@@ -195,7 +195,38 @@ async fn a_recheck_cannot_be_canceled(db: Db) {
     );
 }
 
+/// A bulk change's config changes only before it starts, and is checked as a new job's
+/// is, its undo included (probe 51a F6: a running job's new config was kept and not done).
+async fn a_bulk_changes_config_changes_only_before_it_starts(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let config = json!({"sheet": contacts, "changes": [{"field": "name", "set": "AAA"}]});
+    let job = |status: &str| json!({"type": "workbook", "operation": "bulk-change", "source": wb, "config": config, "status": status});
+    let (status, made) = app.post_json("/jobs", &job("created")).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["data"]["id"].as_str().unwrap().to_string();
+    let undo = json!({"config": {"sheet": contacts, "undo": "us_bk_nothere1"}});
+    let (status, body) = app.patch_json(&format!("/jobs/{id}"), &undo).await;
+    assert_eq!(status, 422, "an undo of nothing: {body}");
+    let set = json!({"config": {"sheet": contacts, "changes": [{"field": "name", "set": "BBB"}]}});
+    let (status, body) = app.patch_json(&format!("/jobs/{id}"), &set).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, started) = app.post_json("/jobs", &job("ready")).await;
+    assert_eq!(status, 200, "{started}");
+    let id = started["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app.patch_json(&format!("/jobs/{id}"), &set).await;
+    assert_eq!(status, 409, "{body}");
+    let (_, kept) = app.get_json(&format!("/jobs/{id}")).await;
+    assert_eq!(kept["data"]["config"]["changes"][0]["set"], "AAA", "{kept}");
+}
+
 on_both!(
+    a_bulk_changes_config_changes_only_before_it_starts,
     a_recheck_cannot_be_canceled,
     a_guests_subject_names_only_its_sheets_records,
     a_mappings_new_config_is_checked,

@@ -94,4 +94,27 @@ async fn job_bodies_are_bounded_and_checked(db: Db) {
     );
 }
 
-on_both!(job_bodies_are_bounded_and_checked);
+/// A job names the space it is filed under only as its source's: another space is a 422
+/// naming both, not a job filed where the client does not look (probe 50a L1).
+async fn a_job_filed_under_another_space_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let (here, there) = (app.bare_space("Here").await, app.bare_space("There").await);
+    let body = |space: &str| json!({"type": "space", "operation": "odd", "source": here, "spaceId": space});
+    let (status, answer) = app.post_json("/jobs", &body(&there)).await;
+    assert_eq!(status, 422, "{answer}");
+    let text = answer.to_string();
+    assert!(
+        text.contains("spaceId") && text.contains(&here) && text.contains(&there),
+        "{answer}"
+    );
+    let (_, list) = app.get_json(&format!("/jobs?spaceId={here}")).await;
+    assert_eq!(list["pagination"]["totalCount"], 0, "no job made: {list}");
+    let (status, job) = app.post_json("/jobs", &body(&here)).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["data"]["spaceId"], here.as_str(), "{job}");
+}
+
+on_both!(
+    job_bodies_are_bounded_and_checked,
+    a_job_filed_under_another_space_is_refused
+);

@@ -202,6 +202,23 @@ async fn a_job_source_that_is_not_an_id_is_refused(db: Db) {
 }
 
 /// A guest token, for `space` only.
+/// A CSV uploaded into `space` with a guest's `token`: the status, and the file answered.
+pub(crate) async fn guest_upload(app: &TestApp, token: &str, space: &str, csv: &[u8]) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new()
+        .text("spaceId", space.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.to_vec()).file_name("g.csv"),
+        );
+    send(
+        app.client
+            .post(app.url("/v1/files"))
+            .bearer_auth(token)
+            .multipart(form),
+    )
+    .await
+}
+
 pub(crate) async fn guest_token(app: &TestApp, space: &str) -> String {
     let (status, g) = app
         .post_json(

@@ -440,6 +440,14 @@ async fn a_cell_edited_in_the_browser_runs_the_hook_again(db: Db) {
     c.execute("window.__marker = 'same page';", vec![]).await.unwrap();
     let email = c.find(Locator::Css(&cell)).await.unwrap();
     edit_cell(c, &email, "Ada@GMAIL.com").await;
+    // The listener's round trip (webhook, hook, write back) can take longer than a
+    // browser wait on a loaded machine: wait for it through the API first, so a slow
+    // listener and a grid that missed the change fail apart.
+    wait_records(&app, &contacts, &listener, "the hook on a grid save", |recs| {
+        by_name(recs, "Ada")
+            .is_some_and(|r| r["values"]["email"]["value"] == "ada@gmail.com" && hook_message(r).is_some())
+    })
+    .await;
     let shows = format!(
         "(() => {{ const td = document.querySelector(\"{cell}\"); return td \
            && td.querySelector('.value')?.textContent === 'ada@gmail.com' \

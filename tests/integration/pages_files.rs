@@ -174,6 +174,27 @@ async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
             .collect::<Vec<_>>(),
         vec![vec!["ada@x.org", "Ada"], vec!["bob@x.org", "Bob"]]
     );
+    // A person ran the screen's proposals: the same headers come back as they confirmed
+    // them, certain (an automatic guess run through the API is not remembered).
+    let again = app
+        .upload_and_extract(&space_id, "again.csv", CSV.as_bytes().to_vec())
+        .await;
+    let wb = again["workbookId"].as_str().unwrap();
+    let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
+    let sheet2 = w["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (_, sheet) = app.get_json(&format!("/sheets/{contacts}")).await;
+    let dest_wb = sheet["data"]["workbookId"].as_str().unwrap().to_string();
+    let job2 = crate::api_mapping::create_map_job(&app, wb, &sheet2, &dest_wb, &contacts).await;
+    let (_, got) = app.get_json(&format!("/jobs/{job2}/plan")).await;
+    let email = got["data"]["plan"]["fieldMapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sourceField"]["label"] == "E-mail")
+        .cloned()
+        .expect("E-mail mapped");
+    assert_eq!(email["destinationField"]["key"], "email");
+    assert_eq!(email["metadata"]["source"], "remembered", "{email}");
     // The dashboard's form limits do not apply to files.
     let big = reqwest::multipart::Form::new().part(
         "file",

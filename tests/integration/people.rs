@@ -9,7 +9,10 @@ fn newest_invite_link(app: &TestApp) -> String {
     let mails = wharf::mail::outbox::list(&wharf::mail::outbox::dir(&app.data_dir), 10).unwrap();
     let body = &mails.first().expect("a mail").body;
     let start = body.find("/invites/").expect("a link");
-    body[start..].split_whitespace().next().unwrap().to_string()
+    let link = body[start..].split_whitespace().next().unwrap().to_string();
+    // Not a guest's prefix (probe 51c 3).
+    assert!(link.starts_with("/invites/ti_"), "{link}");
+    link
 }
 
 async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {

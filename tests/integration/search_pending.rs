@@ -146,10 +146,9 @@ async fn bulk_changes_leave_the_search_index_to_catch_up(db: Db) {
 
 on_both!(bulk_changes_leave_the_search_index_to_catch_up);
 
-/// Records left pending when a process stopped are brought into the index by the next
-/// one, without a write to start it.
-#[tokio::test]
-async fn a_restart_catches_up_what_was_left_pending() {
+/// A SQLite contacts sheet of 50 okapis with its search index built: the app, the sheet's
+/// id and its number.
+async fn okapis_indexed() -> (TestApp, String, i64) {
     let app = spawn_app(Db::Sqlite).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
@@ -157,6 +156,14 @@ async fn a_restart_catches_up_what_was_left_pending() {
     add_okapis(&app, &sheet, 50).await;
     assert_eq!(search_count(&app, &sheet, "okapi").await, 50);
     wait_for_index(&app, seq).await;
+    (app, sheet, seq)
+}
+
+/// Records left pending when a process stopped are brought into the index by the next
+/// one, without a write to start it.
+#[tokio::test]
+async fn a_restart_catches_up_what_was_left_pending() {
+    let (app, sheet, seq) = okapis_indexed().await;
     // As a process cut off after a bulk change left them: ten records changed, the index
     // not yet told, nothing in this process's memory about it.
     {
@@ -181,6 +188,38 @@ async fn a_restart_catches_up_what_was_left_pending() {
     assert_eq!(indexed(&app, seq, "zeb"), 10);
     assert_eq!(search_count(&app, &sheet, "zebra").await, 10);
     assert_eq!(search_count(&app, &sheet, "okapi").await, 40);
+}
+
+/// A search index whose filling a stop cut off is filled on by the next process at its
+/// start, without waiting for a search (probe 55b F2).
+#[tokio::test]
+async fn a_restart_fills_on_a_search_index_a_stop_cut_off() {
+    let (app, sheet, seq) = okapis_indexed().await;
+    // As a build cut off at its start left it: the table there, empty, the filling noted.
+    {
+        use diesel::connection::SimpleConnection;
+        let mut conn = app.pool.get().expect("conn");
+        let t = wharf::model::record::search_index::name(seq);
+        conn.batch_execute(&format!(
+            "DELETE FROM {t};
+             INSERT INTO search_backfills (sheet_seq, done_upto, until_id)              SELECT {seq}, 0, max(id) FROM records WHERE sheet_seq = {seq};"
+        ))
+        .expect("cut the build off");
+    }
+    assert_eq!(indexed(&app, seq, "oka"), 0);
+    let _next = app.spawn_sibling();
+    for _ in 0..100 {
+        if indexed(&app, seq, "oka") == 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        indexed(&app, seq, "oka"),
+        50,
+        "filled on at start, no search asked"
+    );
+    assert_eq!(search_count(&app, &sheet, "okapi").await, 50);
 }
 
 /// More records waiting than the index is worth asking beside (5,000): a search reads the

@@ -55,6 +55,16 @@ async fn a_locked_sheet_takes_no_changes_from_people_or_guests(db: Db) {
     let r = save("Grid").await.unwrap();
     assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().await.unwrap().contains("locked"));
+    // No editor opens where no save would be taken (probe 49c 6).
+    let editor = app
+        .client
+        .get(app.url(&format!("/grid/{sheet}/records/{rid}/edit?field=name")))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(editor.status().as_u16(), 409);
+    assert!(editor.text().await.unwrap().contains("locked"));
     // A guest through the API.
     let (status, body) = send(
         app.client
@@ -229,6 +239,90 @@ async fn a_guests_write_waiting_behind_a_lock_is_refused(db: Db) {
         page["data"]["records"][0]["values"].get("note").is_none(),
         "{page}"
     );
+}
+
+/// A guest's file delete that finds its sheet locked after the bytes went says so, and so
+/// does the file: the answer "try again once it is unlocked" read as if nothing had changed,
+/// while the file no longer downloaded (probe 54a M4). Deleted again once unlocked, it goes.
+/// PostgreSQL only: there the test can hold the row's delete (on the space) and not the
+/// checks before the bytes; SQLite's one writer holds the guest's own bookkeeping too, so
+/// its delete meets the lock before any byte goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_delete_meeting_a_lock_says_what_it_did() {
+    let app = spawn_app(Db::Postgres).await;
+    let sid = app.bare_space("Uploads").await;
+    let token = crate::jobs_hardening::guest_token(&app, &sid).await;
+    let (status, file) = crate::jobs_hardening::guest_upload(&app, &token, &sid, b"Email\na@x.org\n").await;
+    assert_eq!(status, 200, "{file}");
+    let id = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={id}")).await;
+    app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    let (_, file) = app.get_json(&format!("/files/{id}")).await;
+    let (_, wb) = app
+        .get_json(&format!(
+            "/workbooks/{}",
+            file["data"]["workbookId"].as_str().unwrap()
+        ))
+        .await;
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+
+    // The space held (the row's delete waits for it) while the bytes go; the sheet is
+    // locked in that same transaction.
+    use diesel::RunQueryDsl;
+    let mut held = app.pool.get().expect("conn");
+    match &*held {
+        wharf::db::AnyConnection::Postgres(_) => {
+            diesel::sql_query("BEGIN").execute(&mut *held).unwrap();
+            diesel::sql_query(format!("SELECT id FROM spaces WHERE id = '{sid}' FOR UPDATE"))
+                .execute(&mut *held)
+                .unwrap();
+        }
+        _ => unreachable!("PostgreSQL only"),
+    }
+    let delete = app
+        .client
+        .delete(app.url(&format!("/v1/files/{id}")))
+        .bearer_auth(&token);
+    let sending = tokio::spawn(delete.send());
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    diesel::sql_query(format!(
+        "UPDATE sheets SET locked_at = CURRENT_TIMESTAMP, locked_by = 'listener' WHERE id = '{sheet}'"
+    ))
+    .execute(&mut *held)
+    .unwrap();
+    diesel::sql_query("COMMIT").execute(&mut *held).unwrap();
+    drop(held);
+    let answer = sending.await.unwrap().unwrap();
+    assert_eq!(answer.status().as_u16(), 409);
+    let said = answer.text().await.unwrap();
+    assert!(
+        said.contains("its bytes were deleted") && said.contains("is locked"),
+        "{said}"
+    );
+    let (_, file) = app.get_json(&format!("/files/{id}")).await;
+    assert!(
+        file["data"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Deleted in part"),
+        "{file}"
+    );
+
+    assert_eq!(
+        app.post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))
+            .await
+            .0,
+        200
+    );
+    let again = app
+        .client
+        .delete(app.url(&format!("/v1/files/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+    assert_eq!(app.get_json(&format!("/files/{id}")).await.0, 404);
 }
 
 on_both!(

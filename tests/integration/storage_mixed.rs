@@ -107,3 +107,48 @@ async fn a_process_without_the_bucket_says_where_the_bytes_are() {
     )
     .await;
 }
+
+/// A process on another bucket (another prefix here) leaves the extraction of a file in the
+/// shared bucket to a process that reads it: it failed such jobs as "no longer in storage",
+/// marking the file failed (probe 54a M3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_on_another_bucket_leaves_extractions_to_others() {
+    let s3 = S3Server::start().await;
+    let first = spawn_app_with(Db::Postgres, |s| {
+        s.storage = Some(s3.bucket("team"));
+        s.job_workers = 0;
+    })
+    .await;
+    let space = first.bare_space("Two buckets").await;
+    // The other process runs jobs, on another bucket.
+    let other_dir = tempfile::tempdir().expect("temp dir");
+    let mut other = first.settings.clone();
+    other.data_dir = other_dir.path().to_path_buf();
+    other.storage = Some(s3.bucket("elsewhere"));
+    other.job_workers = 2;
+    let other = Application::build(other).expect("the other process builds");
+    tokio::spawn(other.run_until_stopped());
+
+    let (status, file) = first
+        .upload(&space, "shared.csv", b"Email\na@x.org\n".to_vec())
+        .await;
+    assert_eq!(status, 200, "{file}");
+    let id = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, found) = first.get_json(&format!("/jobs?fileId={id}")).await;
+    let job = found["data"][0]["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (_, got) = first.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(got["data"]["status"], "ready", "left to others: {got}");
+    let (_, f) = first.get_json(&format!("/files/{id}")).await;
+    assert_ne!(f["data"]["status"], "failed", "{f}");
+
+    // A process on the file's bucket extracts it.
+    let third_dir = tempfile::tempdir().expect("temp dir");
+    let mut third = first.settings.clone();
+    third.data_dir = third_dir.path().to_path_buf();
+    third.job_workers = 2;
+    let third = Application::build(third).expect("a third process builds");
+    tokio::spawn(third.run_until_stopped());
+    let done = first.wait_job(&job).await;
+    assert_eq!(done["status"], "complete", "{done}");
+}

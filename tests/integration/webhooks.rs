@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Received {
@@ -116,7 +116,7 @@ impl Receiver {
         let _ = sock.write_all(answer.as_bytes()).await;
     }
 
-    fn answer_next(&self, statuses: &[u16]) {
+    pub(crate) fn answer_next(&self, statuses: &[u16]) {
         self.script.lock().unwrap().extend(statuses);
     }
 

@@ -195,7 +195,94 @@ async fn an_answer_with_a_nul_is_noted_and_sinks_no_other(db: Db) {
     assert_eq!(receiver.got().len(), 5, "each delivery went once");
 }
 
+/// A receiver that answers only once its handler is done (Flatfile's pattern) and takes
+/// longer than the 15 s a try waits: the `job:ready` of a job it acknowledged meanwhile is
+/// not sent again (probe 51b 1: the handler ran twice); one it did not take up is.
+async fn a_job_taken_up_during_a_slow_answer_is_not_sent_again(db: Db) {
+    let app = spawn_app(db).await;
+    let bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let got = bodies.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let got = got.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = sock.read(&mut chunk).await {
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf);
+                    if text.contains("\r\n\r\n") && text.trim_end().ends_with('}') {
+                        got.lock().unwrap().push(text.into_owned());
+                        break;
+                    }
+                }
+                // The handler runs on and answers long after the try gave up.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    crate::webhooks::create_hook(&app, &url, Some(json!(["job:ready"]))).await;
+    // A receiver that is not there at all: its connection is refused, it ran nothing.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_url = format!("http://127.0.0.1:{}/hook", closed.local_addr().unwrap().port());
+    drop(closed);
+    let gone = crate::webhooks::create_hook(&app, &closed_url, Some(json!(["job:ready"]))).await;
+    // One that answers 500 at once, whatever its handler did (probe 53a 8).
+    let failing = Receiver::start().await;
+    failing.answer_next(&[500, 500]);
+    crate::webhooks::create_hook(&app, &failing.url, Some(json!(["job:ready"]))).await;
+    let space = app.bare_space("Slow").await;
+    let mut jobs = Vec::new();
+    for _ in 0..2 {
+        let body = json!({"type": "space", "operation": "sync", "source": space, "trigger": "immediate"});
+        let (status, job) = app.post_json("/jobs", &body).await;
+        assert_eq!(status, 200, "{job}");
+        jobs.push(job["data"]["id"].as_str().unwrap().to_string());
+    }
+    let sent = |job: &str| bodies.lock().unwrap().iter().filter(|b| b.contains(job)).count();
+    for _ in 0..100 {
+        if jobs.iter().all(|j| sent(j) == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The first job's handler acknowledges it while its answer is still to come.
+    let (status, acked) = app.post_json(&format!("/jobs/{}/ack", jobs[0]), &json!({})).await;
+    assert_eq!(status, 200, "{acked}");
+    for _ in 0..300 {
+        if sent(&jobs[1]) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent(&jobs[1]), 2, "the job nobody took up is sent again");
+    let to_failing = |job: &str| failing.got().iter().filter(|r| r.body.contains(job)).count();
+    assert_eq!(to_failing(&jobs[1]), 2, "and to the receiver that answered 500");
+    assert_eq!(to_failing(&jobs[0]), 1, "not the one acknowledged after its 500");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sent(&jobs[0]), 1, "the acknowledged job's event went once");
+    // The receiver that never got it is not told it was delivered (probe 52a 4).
+    let (_, log) = app
+        .get_json(&format!("/webhooks/{}/deliveries", gone["id"].as_str().unwrap()))
+        .await;
+    let statuses: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{log}");
+    assert!(statuses.iter().all(|s| *s != "delivered"), "{log}");
+}
+
 on_both!(
+    a_job_taken_up_during_a_slow_answer_is_not_sent_again,
     an_answer_with_a_nul_is_noted_and_sinks_no_other,
     an_environment_holds_at_most_a_hundred_webhooks,
     a_silent_receiver_delays_no_other_webhook,

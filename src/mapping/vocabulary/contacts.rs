@@ -187,6 +187,8 @@ pub(in crate::mapping) const CONTACTS: &[(&str, &[&str])] = &[
         &[
             "befattning",
             "berufsbezeichnung",
+            "stellenbezeichnung",
+            "functietitel",
             "funcao",
             "função",
             "functie",

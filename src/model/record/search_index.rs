@@ -285,6 +285,16 @@ pub fn catch_up_step(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bo
     })
 }
 
+/// The sheets whose SQLite search index is still being filled (a build a stop cut off).
+pub fn unfinished(conn: &mut AnyConnection) -> QueryResult<Vec<i64>> {
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return Ok(Vec::new());
+    }
+    search_backfills::table
+        .select(search_backfills::sheet_seq)
+        .load(conn)
+}
+
 /// The sheets with records waiting for their search index (SQLite): after a restart they
 /// are due for [`catch_up_step`] again.
 pub fn sheets_pending(conn: &mut AnyConnection) -> QueryResult<Vec<i64>> {
@@ -311,6 +321,9 @@ static MERGES_DUE: LazyLock<Mutex<HashMap<(String, i64), Due>>> = LazyLock::new(
 struct Due {
     last_write: Instant,
     merging: bool,
+    /// When a merge step last ran (or the merge became due): while the writes never
+    /// pause, a step is owed every [`merges_owed`]'s `every`.
+    last_step: Instant,
 }
 
 fn merges() -> std::sync::MutexGuard<'static, HashMap<(String, i64), Due>> {
@@ -323,6 +336,7 @@ fn merge_later(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     let entry = due.entry((file, sheet_seq)).or_insert(Due {
         last_write: Instant::now(),
         merging: false,
+        last_step: Instant::now(),
     });
     entry.last_write = Instant::now();
     Ok(())
@@ -358,15 +372,39 @@ pub fn database_file(conn: &mut AnyConnection) -> QueryResult<String> {
 /// since a write left their search index to merge; each is handed out once per pause, and
 /// is merging until [`merge_ended`].
 pub fn merges_due(file: &str, quiet: Duration) -> Vec<i64> {
+    hand_out(file, |entry| entry.last_write.elapsed() >= quiet)
+}
+
+/// The sheets of `file` not merging whose entry `pick`s them, marked as merging.
+fn hand_out(file: &str, pick: impl Fn(&Due) -> bool) -> Vec<i64> {
     let mut due = merges();
-    let mut ready = Vec::new();
+    let mut out = Vec::new();
     for ((f, seq), entry) in due.iter_mut() {
-        if f == file && !entry.merging && entry.last_write.elapsed() >= quiet {
+        if f == file && !entry.merging && pick(entry) {
             entry.merging = true;
-            ready.push(*seq);
+            out.push(*seq);
         }
     }
-    ready
+    out
+}
+
+/// The sheets of the database in `file` whose records are written without a pause, and
+/// whose last merge step is `every` ago: each is handed out for one step (then
+/// [`step_taken`]). FTS5 merges a level by itself once it holds 16 segments, inside
+/// whichever commit adds the 16th: when a level holds the big segments of a
+/// million-record build, that commit held SQLite's write lock 5.6 s (a catch-up step after
+/// a bulk delete, in `bench/bulk.rs`), and every save waited. A step now and then keeps
+/// the levels short, one short write transaction at a time.
+pub fn merges_owed(file: &str, every: Duration) -> Vec<i64> {
+    hand_out(file, |entry| entry.last_step.elapsed() >= every)
+}
+
+/// A step handed out by [`merges_owed`] ran (or failed): the next is owed `every` later.
+pub fn step_taken(file: &str, sheet_seq: i64) {
+    if let Some(entry) = merges().get_mut(&(file.to_string(), sheet_seq)) {
+        entry.merging = false;
+        entry.last_step = Instant::now();
+    }
 }
 
 /// Whether the sheet's records are still unwritten for `quiet`: a merge goes on only while
@@ -387,7 +425,10 @@ pub fn merge_ended(file: &str, sheet_seq: i64, finished: bool, started: Instant)
         (true, _) => {
             due.remove(&key);
         }
-        (false, Some(entry)) => entry.merging = false,
+        (false, Some(entry)) => {
+            entry.merging = false;
+            entry.last_step = Instant::now();
+        }
         (false, None) => {}
     }
 }
@@ -466,5 +507,34 @@ mod tests {
         postpone_merge(&mut conn, 8).unwrap();
         std::thread::sleep(quiet);
         assert!(merges_due(&file, quiet).is_empty());
+    }
+
+    /// A sheet written without a pause still gets a merge step every so often, one at a
+    /// time; a sheet with nothing to merge gets none.
+    #[test]
+    fn writes_without_a_pause_still_owe_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("owed.db");
+        let mut conn =
+            AnyConnection::Sqlite(diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        let file = database_file(&mut conn).unwrap();
+        let every = Duration::from_millis(150);
+        merge_later(&mut conn, 9).unwrap();
+        assert!(merges_owed(&file, every).is_empty(), "not owed yet");
+        for _ in 0..4 {
+            std::thread::sleep(every / 3);
+            postpone_merge(&mut conn, 9).unwrap();
+        }
+        assert!(merges_due(&file, every).is_empty(), "never quiet");
+        assert_eq!(merges_owed(&file, every), vec![9], "owed all the same");
+        assert!(merges_owed(&file, every).is_empty(), "handed out once");
+        step_taken(&file, 9);
+        assert!(merges_owed(&file, every).is_empty(), "the next is owed later");
+        std::thread::sleep(every);
+        assert_eq!(merges_owed(&file, every), vec![9]);
+        step_taken(&file, 9);
+        merge_ended(&file, 9, true, Instant::now());
+        std::thread::sleep(every);
+        assert!(merges_owed(&file, every).is_empty(), "nothing left to merge");
     }
 }

@@ -84,7 +84,7 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
                     other => {
                         return Err(Mistake::new(
                             "filter",
-                            format!("filter `{other}` is not one of valid, error, all"),
+                            format!("filter `{other}` is not one of valid, error, all, none (none: every record, as all)"),
                         ))
                     }
                 }

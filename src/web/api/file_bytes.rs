@@ -112,8 +112,9 @@ pub async fn stream_file(
     state: &AppState,
     req: &HttpRequest,
     f: &crate::model::file::File,
+    who: &str,
 ) -> Result<HttpResponse, AppError> {
-    if f.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&f.storage_key) {
+    if f.held_elsewhere(state.storage.holder().as_deref()) && !readable_here(state, &f.storage_key).await? {
         return Err(held_elsewhere(f));
     }
     let etag = (!f.sha256.is_empty()).then(|| format!("\"{}\"", f.sha256));
@@ -123,8 +124,17 @@ pub async fn stream_file(
         download_name: &f.name,
         etag: etag.as_deref(),
         missing: "file contents",
+        who,
     };
     stream_object(state, req, object).await
+}
+
+/// Whether this process reads `key` after all, for something recorded under another holder
+/// (the same bucket under another endpoint's name, a shared folder): asked of the store
+/// without holding the server's thread, and a store that does not answer is a 502, not a
+/// bucket "this process does not use" (probe 54a M1).
+pub async fn readable_here(state: &AppState, key: &str) -> Result<bool, AppError> {
+    state.storage.holds(key).await.map_err(AppError::storage)
 }
 
 /// A file whose bytes this process cannot read: another's data folder holds them, or a
@@ -154,9 +164,10 @@ pub async fn stream_rejects(
     state: &AppState,
     req: &HttpRequest,
     f: &crate::model::file::File,
+    who: &str,
 ) -> Result<HttpResponse, AppError> {
     let (name, key) = (format!("{} rejects.csv", f.name), f.rejects_key());
-    if f.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&key) {
+    if f.held_elsewhere(state.storage.holder().as_deref()) && !readable_here(state, &key).await? {
         return Err(held_elsewhere(f));
     }
     let object = Object {
@@ -165,6 +176,7 @@ pub async fn stream_rejects(
         download_name: &name,
         etag: None,
         missing: "rejected rows",
+        who,
     };
     stream_object(state, req, object).await
 }
@@ -179,6 +191,9 @@ pub struct Object<'a> {
     pub etag: Option<&'a str>,
     /// What a 404 says is missing (`file contents`, `rejected rows`).
     pub missing: &'static str,
+    /// Who asks (a person, a key, a guest, a submission's link): with a bucket, one caller
+    /// reads at most [`crate::web::caller_places::DOWNLOADS_EACH`] at once.
+    pub who: &'a str,
 }
 
 /// Streams a stored object in chunks, as an attachment, with its length; one span of it
@@ -190,6 +205,15 @@ pub async fn stream_object(
 ) -> Result<HttpResponse, AppError> {
     let asked = asked(req, object.etag);
     let head = req.method() == actix_web::http::Method::HEAD;
+    // The caller's place, kept by the body until it ends (a HEAD reads no body).
+    let place = match state.storage.shared() && !head {
+        true => Some(state.downloads_by_caller.take(
+            object.who,
+            crate::web::caller_places::DOWNLOADS_EACH,
+            "downloads",
+        )?),
+        false => None,
+    };
     // A HEAD asks the size only: no body is read.
     let opened = match head {
         true => match state.storage.stat(object.key).await {
@@ -242,7 +266,11 @@ pub async fn stream_object(
         .insert_header(crate::web::export::attachment(object.download_name))
         .insert_header((header::ACCEPT_RANGES, "bytes"));
     // The length the body will have, which a HEAD's (empty) body does not.
-    Ok(response.body(actix_web::body::SizedStream::new(length, opened.chunks)))
+    let chunks = futures_util::StreamExt::map(opened.chunks, move |chunk| {
+        let _held = &place;
+        chunk
+    });
+    Ok(response.body(actix_web::body::SizedStream::new(length, Box::pin(chunks))))
 }
 
 /// The one span of bytes a request asks for (none for several spans: the whole object is

@@ -1,9 +1,8 @@
 //! Files: upload (multipart, streamed to storage), list, get, update, delete, download,
 //! and the rows extraction could not read.
 
-use super::file_bytes::{
-    delete_bytes, delete_file_bytes, mimetype_for, rows_after_bytes, stream_file, stream_rejects, to_the_end,
-};
+use super::file_bytes::{mimetype_for, stream_file, stream_rejects};
+pub use super::file_delete::{delete_file, refuse_guest_delete};
 use super::{given_id, ok, pagination, paging, path_id, space_filter, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
@@ -222,7 +221,17 @@ pub async fn receive(
                 ));
             }
             let mimetype = field.content_type().map(|m| m.essence_str().to_string());
+            // With a bucket, one caller sends at most so many at once (see `caller_places`).
+            let place = match state.storage.shared() {
+                true => Some(state.uploads_by_caller.take(
+                    &caller.actor(),
+                    crate::web::caller_places::UPLOADS_EACH,
+                    "uploads",
+                )?),
+                false => None,
+            };
             let mut upload = state.storage.begin(&key).await.map_err(AppError::storage)?;
+            upload.keep(place);
             let mut over = false;
             while let Some(chunk) = pace.next(&mut field).await? {
                 let chunk = chunk.map_err(cut)?;
@@ -536,44 +545,6 @@ pub async fn delete(
     Ok(success())
 }
 
-/// [`file::refuse_guest_delete`], for a handler.
-pub async fn refuse_guest_delete(
-    state: &AppState,
-    guest: bool,
-    f: &File,
-    actor: String,
-) -> Result<(), AppError> {
-    let f = f.clone();
-    state
-        .db(move |conn| file::refuse_guest_delete(conn, &f, guest, &actor))
-        .await
-}
-
-/// Deletes a file: its bytes first, then its row and the workbook its extraction made, to
-/// the end even when the client leaves: a store that is down answers 502 and the file
-/// stays (it answered 200 and left the bytes in the bucket for good). The rejected rows go
-/// before the file's own bytes, so a store that fails between the two leaves a file that
-/// still downloads. The API's delete and the Files tab's.
-pub async fn delete_file(state: std::sync::Arc<AppState>, f: File, actor: String) -> Result<(), AppError> {
-    // Before any byte goes: a refusal leaves the file whole.
-    let (checked, by) = (f.clone(), actor.clone());
-    state
-        .db(move |conn| file::refuse_locked(conn, &checked, &by))
-        .await?;
-    to_the_end(async move {
-        let rejects = f.rejects_key();
-        delete_file_bytes(&state, &f, &actor).await?;
-        let (row, by, here) = (f.clone(), actor.clone(), state.storage.holder());
-        rows_after_bytes(&state, move |conn| file::delete(conn, &row, &by, here.as_deref())).await?;
-        // An extraction finishing meanwhile may have put its rejected rows back.
-        if let Err(e) = delete_bytes(&state.storage, &[rejects]).await {
-            tracing::warn!(error = %e, "deleting stored bytes failed");
-        }
-        Ok(())
-    })
-    .await
-}
-
 pub async fn download(
     caller: SpaceCaller,
     state: web::Data<AppState>,
@@ -581,7 +552,7 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
-    stream_file(&state, &req, &f).await
+    stream_file(&state, &req, &f, &caller.actor()).await
 }
 
 /// The rows extraction could not read, as CSV: sheet, line, problem, values.
@@ -592,5 +563,5 @@ pub async fn rejects(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = load(&state, &caller, &path).await?;
-    stream_rejects(&state, &req, &f).await
+    stream_rejects(&state, &req, &f, &caller.actor()).await
 }

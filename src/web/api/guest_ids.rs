@@ -2,10 +2,12 @@
 //! the team's key: every Wharf id they name must be of the guest's spaces, as the ids in
 //! its paths must be. (Probe 47c D4: a guest's action named a sheet of another space.)
 
-use crate::db::schema::{records, sheets, workbooks};
+use crate::db::schema::{bulk_changes, records, sheets, workbooks};
 use crate::db::AnyConnection;
-use crate::ids::{DocumentId, EnvironmentId, FileId, JobId, RecordId, SheetId, SpaceId, WorkbookId};
-use crate::model::{document, file, job, sheet, workbook, ModelError, ModelResult};
+use crate::ids::{
+    BulkChangeId, CommitId, DocumentId, EnvironmentId, FileId, JobId, RecordId, SheetId, SpaceId, WorkbookId,
+};
+use crate::model::{commit, document, file, job, sheet, workbook, ModelError, ModelResult};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -21,11 +23,13 @@ pub(crate) fn refuse_for_guest(
     match spaces {
         None => Ok(()),
         Some(spaces) => {
-            // Wharf's own jobs check their config themselves (a value a guest types into a
-            // cell or a search is no id to check); their input and metadata go to
-            // listeners as any job's (probe 50a F6).
+            // Wharf's delete and bulk-change jobs check their config themselves and take no
+            // other key (a value a guest types into a cell or a search is no id to check);
+            // their input and metadata go to listeners as any job's (probe 50a F6). A
+            // mapping's config is checked: it keeps keys beyond its two sheets, which
+            // listeners read (probe 51a F3).
             let own = job.job_type == "workbook"
-                && matches!(job.operation.as_str(), "map" | "delete-records" | "bulk-change");
+                && matches!(job.operation.as_str(), "delete-records" | "bulk-change");
             let config = (!own).then_some(&job.config);
             let given = [config, job.input.as_ref(), Some(&job.metadata)];
             refuse_foreign_ids(conn, &job.environment_id, spaces, &given)
@@ -70,14 +74,18 @@ fn foreign(id: &str) -> ModelError {
     ))
 }
 
-/// Every string value in a JSON value (not its keys), at any depth.
+/// Every string in a JSON value, keys included (`{"us_sh_...": true}` names a sheet too),
+/// at any depth.
 fn collect_strings(value: &Value, into: &mut BTreeSet<String>) {
     match value {
         Value::String(s) => {
             into.insert(s.clone());
         }
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into)),
-        Value::Object(map) => map.values().for_each(|v| collect_strings(v, into)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            into.insert(k.clone());
+            collect_strings(v, into);
+        }),
         _ => {}
     }
 }
@@ -105,6 +113,22 @@ fn id_within(
         job::find(conn, env, &id)?.is_some_and(|j| j.space_id.as_ref().is_some_and(ours))
     } else if let Some(id) = DocumentId::parse(text) {
         document::space_of(conn, env, &id)?.is_some_and(|space| ours(&space))
+    } else if let Some(id) = CommitId::parse(text) {
+        // A commit's records are read at its id: it is of its sheet's space.
+        match commit::find(conn, env, &id)? {
+            Some(c) => sheet::find(conn, env, &c.sheet_id)?.is_some_and(|(_, space)| ours(&space)),
+            None => false,
+        }
+    } else if let Some(id) = BulkChangeId::parse(text) {
+        let sheet: Option<SheetId> = bulk_changes::table
+            .find(id.as_str())
+            .select(bulk_changes::sheet_id)
+            .first(conn)
+            .optional()?;
+        match sheet {
+            Some(sheet) => sheet::find(conn, env, &sheet)?.is_some_and(|(_, space)| ours(&space)),
+            None => false,
+        }
     } else {
         true
     })

@@ -90,7 +90,9 @@ async fn store(
                     "the plan maps no column to a field; map at least one".into(),
                 )]));
             }
-            // What is left unmapped follows from the edges, whatever was sent for it.
+            // The edges and what is left unmapped are the server's to describe, whatever
+            // was sent for them.
+            plan::settle_edges(&mut plan, &before, &sheets, &actor);
             plan::set_unmapped(&mut plan, &before, &sheets, &resolved);
             let changes = JobChanges {
                 plan: Some(Some(plan.to_string())),

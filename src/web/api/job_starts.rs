@@ -369,6 +369,7 @@ pub(super) fn refuse_or_check_change(
     conn: &mut AnyConnection,
     j: &Job,
     changes: &mut JobChanges,
+    actor: &str,
 ) -> ModelResult<()> {
     let said = [
         ("status", changes.status.is_some()),
@@ -385,10 +386,31 @@ pub(super) fn refuse_or_check_change(
     if changes.config.is_some() && !checked && !mapped {
         j.refuse_if_built_in("config")?;
     }
+    // Wharf reads a job's config once it runs: a change after that would be kept and not
+    // done, the job then saying what it did not (probe 51a F6).
+    use crate::model::job::status::{CREATED, PLANNING};
+    if (checked || mapped) && changes.config.is_some() && ![CREATED, PLANNING].contains(&j.status.as_str()) {
+        return Err(ModelError::Conflict(format!(
+            "the job is {}: its config can change only before it is ready to run (`created` or `planning`)",
+            j.status
+        )));
+    }
     if let (true, Some(config)) = (checked, &changes.config) {
         let config: Value = serde_json::from_str(config).unwrap_or_default();
-        crate::jobs::delete::target(conn, &j.environment_id, &j.operation, &j.source, &config)
+        let (ctx, _) = crate::jobs::delete::target(conn, &j.environment_id, &j.operation, &j.source, &config)
             .map_err(|m| ModelError::Invalid(vec![("config".into(), m)]))?;
+        // Checked as a new job's config is: the changes it names, or the undo it may do.
+        if j.operation == "bulk-change" {
+            match config.get("undo") {
+                None => {
+                    crate::jobs::bulk_change::changes_of(&ctx, &config)
+                        .map_err(|m| ModelError::Invalid(vec![("config.changes".into(), m)]))?;
+                }
+                Some(undo) => {
+                    crate::jobs::bulk_change::may_undo(conn, &ctx, undo.as_str().unwrap_or_default(), actor)?;
+                }
+            }
+        }
     }
     if mapped {
         map_config_change(conn, j, changes)?;

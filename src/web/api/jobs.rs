@@ -90,6 +90,9 @@ pub struct CreateBody {
     info: Option<String>,
     managed: Option<bool>,
     environment_id: Option<String>,
+    /// A job is filed under its source's space: one that names another is refused, not
+    /// ignored (probe 50a L1).
+    space_id: Option<String>,
     metadata: Option<Value>,
     subject: Option<Value>,
     /// Flatfile's job parts and outcome: refused, not dropped.
@@ -177,6 +180,14 @@ pub async fn create(
             let outside = |space: &SpaceId| !reach.reaches(space);
             if reach.only_spaces().is_some() && space_id.as_ref().is_none_or(outside) {
                 return Err(ModelError::NotFound("source"));
+            }
+            if let (Some(given), Some(found)) = (b.space_id.as_deref(), space_id.as_ref()) {
+                if given != found.as_str() {
+                    return Err(ModelError::Invalid(vec![(
+                        "spaceId".into(),
+                        format!("the job's source is in space `{found}`, not `{given}`; a job is filed under its source's space"),
+                    )]));
+                }
             }
             let file = match &file_id {
                 Some(f) => match file::find(conn, &env, f)? {
@@ -370,7 +381,7 @@ pub async fn update(
                 return Err(ModelError::Conflict(format!("the job is already {}", j.status)));
             }
             let mut changes = changes;
-            refuse_or_check_change(conn, &j, &mut changes)?;
+            refuse_or_check_change(conn, &j, &mut changes, &actor)?;
             job::change_from(conn, &j, changes, Some("job:updated"), &actor)
         })
         .await?;

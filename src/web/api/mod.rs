@@ -10,6 +10,7 @@ pub mod entitlements;
 pub mod environments;
 pub mod events;
 pub mod file_bytes;
+pub mod file_delete;
 pub mod files;
 pub(crate) mod guest_ids;
 pub mod guests;

@@ -271,3 +271,23 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
 }
 
 pub use crate::extract::value_too_big as too_big;
+
+/// Read-only and computed cells are the team's to fill: a guest's new record leaves them
+/// empty (403 naming the first, as an update).
+pub(super) fn refuse_fixed_values(
+    config: &crate::blueprint::SheetConfig,
+    rows: &[Vec<Value>],
+) -> Result<(), crate::web::error::AppError> {
+    for (i, row) in rows.iter().enumerate() {
+        for (f, value) in config.fields.iter().zip(row) {
+            if f.fixed() && !crate::validate::display(value).is_empty() {
+                return Err(crate::web::error::AppError::Forbidden(format!(
+                    "{} is read-only: a guest cannot fill it ($[{i}].{})",
+                    f.display_name(),
+                    f.key
+                )));
+            }
+        }
+    }
+    Ok(())
+}

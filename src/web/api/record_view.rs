@@ -158,7 +158,7 @@ impl Serialize for RecordView<'_> {
     }
 }
 
-/// `{"data": {"success": true, "records": [...], "counts"?, "versionId"?}}`.
+/// `{"data": {"success": true, "records": [...], "counts"?, "versionId"?, "commitId"?}}`.
 #[derive(Serialize)]
 pub struct RecordsEnvelope<'a> {
     pub data: RecordsData<'a>,
@@ -173,6 +173,10 @@ pub struct RecordsData<'a> {
     pub counts: Option<Counts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// The commit the write made (what `util-common`'s `createRecords` returns, and what a
+    /// caller waits on for the record hooks: probe 51b 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_id: Option<String>,
 }
 
 impl<'a> RecordsEnvelope<'a> {
@@ -191,6 +195,7 @@ impl<'a> RecordsEnvelope<'a> {
                     .collect(),
                 counts: None,
                 version_id: None,
+                commit_id: None,
             },
         }
     }
@@ -272,6 +277,7 @@ impl<'a> RecordsEnvelope<'a> {
                 records: Vec::new(),
                 counts: self.data.counts.clone(),
                 version_id: self.data.version_id.clone(),
+                commit_id: self.data.commit_id.clone(),
             },
         })?;
         const EMPTY: &[u8] = b"\"records\":[]";

@@ -321,7 +321,7 @@ pub async fn insert(
                     let rows = super::records_body::parse(&body, &ctx.config)?;
                     check_batch(rows.len())?;
                     if fixed {
-                        refuse_fixed_values(&ctx.config, &rows)?;
+                        super::record_input::refuse_fixed_values(&ctx.config, &rows)?;
                     }
                     let written = record::insert(conn, &ctx, rows, &actor, &hooks)?;
                     let inserted = record::Inserted {
@@ -342,11 +342,18 @@ pub async fn insert(
         // Written (and the records freed) off the server's own thread; from the records
         // written ahead when they are stored as they were read.
         let body = web::block(move || {
-            let envelope = RecordsEnvelope::new(&[], &config);
+            // A commit made is the write's version too (events name it as both).
+            let commit = written.commit.as_ref().map(ToString::to_string);
+            let mut envelope = RecordsEnvelope::new(&[], &config);
             let ready = ahead.iter().map(RecordsAhead::records).sum::<usize>() == written.rows.len();
+            if !(as_prepared && ready) {
+                envelope = RecordsEnvelope::new(&written.rows, &config);
+            }
+            envelope.data.version_id = commit.clone();
+            envelope.data.commit_id = commit;
             match as_prepared && ready {
                 true => envelope.with_ahead(&written.rows, &ahead),
-                false => RecordsEnvelope::new(&written.rows, &config).to_json(),
+                false => envelope.to_json(),
             }
         })
         .await
@@ -354,23 +361,6 @@ pub async fn insert(
         Ok(super::record_view::json_response(body))
     })
     .await
-}
-
-/// Read-only and computed cells are the team's to fill: a guest's new record leaves them
-/// empty (403 naming the first, as an update).
-fn refuse_fixed_values(config: &crate::blueprint::SheetConfig, rows: &[Vec<Value>]) -> Result<(), AppError> {
-    for (i, row) in rows.iter().enumerate() {
-        for (f, value) in config.fields.iter().zip(row) {
-            if f.fixed() && !crate::validate::display(value).is_empty() {
-                return Err(AppError::Forbidden(format!(
-                    "{} is read-only: a guest cannot fill it ($[{i}].{})",
-                    f.display_name(),
-                    f.key
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, Clone)]
@@ -550,7 +540,11 @@ async fn update_once(
     let stored = written.rows;
     let version = stored.iter().map(|r| r.version).max().unwrap_or(0);
     let mut envelope = RecordsEnvelope::new(&stored, &config);
-    envelope.data.version_id = Some(format!("us_vr_{version}"));
+    // A commit made is the write's version (events name it as both); without one, the
+    // records' own version.
+    let commit = written.commit.as_ref().map(ToString::to_string);
+    envelope.data.version_id = Some(commit.clone().unwrap_or_else(|| format!("us_vr_{version}")));
+    envelope.data.commit_id = commit;
     Ok(envelope.respond())
 }
 

@@ -47,13 +47,19 @@ pub(super) async fn ids_of(
 /// The commit's ids, only those also named by `ids` when given.
 pub(super) fn within(commit: Vec<i64>, named: Option<Vec<i64>>) -> Vec<i64> {
     match named {
-        Some(only) => commit.into_iter().filter(|id| only.contains(id)).collect(),
+        Some(only) => {
+            let only: std::collections::HashSet<i64> = only.into_iter().collect();
+            commit.into_iter().filter(|id| only.contains(id)).collect()
+        }
         None => commit,
     }
 }
 
-/// Narrows `q` to its page of the commit's records. Read without a page size (a hook reads
-/// its `dataUrl` once), the page is the whole commit, up to `max` records: a reader of one
+/// Narrows `q` to the commit's records, paged as any read is: after its filters, and past
+/// records deleted since, so every page but the last is full (pages were cut from the
+/// commit first, then filtered: a page of 100 errors held 10, and a reader stopping at a
+/// short page missed the rest: probe 51b 2). Read without a page size (a hook reads its
+/// `dataUrl` once), the page is the whole commit, up to `max` records: a reader of one
 /// answer is told when it would miss records, rather than handed the first `max` of a
 /// bigger commit (a bulk change's) as if all.
 pub(super) fn page(q: &mut RecordQuery, ids: Vec<i64>, sized: bool, max: usize) -> Result<(), AppError> {
@@ -70,9 +76,6 @@ pub(super) fn page(q: &mut RecordQuery, ids: Vec<i64>, sized: bool, max: usize) 
         }
         q.page_size = ids.len().max(1) as i64;
     }
-    let from = (q.page_number - 1).saturating_mul(q.page_size) as usize;
-    let page: Vec<i64> = ids.into_iter().skip(from).take(q.page_size as usize).collect();
-    q.ids = Some(within(page, q.ids.take()));
-    q.page_number = 1;
+    q.ids = Some(within(ids, q.ids.take()));
     Ok(())
 }

@@ -77,7 +77,9 @@ pub async fn records(
         .into_iter()
         .find(|f| f.id == sheet)
         .ok_or(AppError::NotFound("sheet in this submission"))?;
-    if s.held_elsewhere(state.storage.holder().as_deref()) && !state.storage.exists(&frozen.storage_key) {
+    if s.held_elsewhere(state.storage.holder().as_deref())
+        && !super::file_bytes::readable_here(&state, &frozen.storage_key).await?
+    {
         let holder = s.held_by.as_deref().unwrap_or_default();
         return Err(AppError::HeldElsewhere(match crate::storage::is_bucket(holder) {
             true => format!(
@@ -102,6 +104,7 @@ pub async fn records(
             download_name: &name,
             etag: None,
             missing: "submission records",
+            who: &format!("submission {}", s.id),
         };
         return crate::web::api::file_bytes::stream_object(&state, &req, object).await;
     }

@@ -79,7 +79,7 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
     let guest = matches!(user, Viewer::Guest(_)).then(|| user.actor());
     let storage = state.storage.clone();
     let here = storage.holder();
-    state
+    let (mut list, checks) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
             let filter = file::Filter {
@@ -97,11 +97,18 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                 Some(actor) => Some(file::uploaded_among(conn, &ids, actor)?),
                 None => None,
             };
+            // Files recorded under another holder are asked of the store once the
+            // database is let go (see below).
+            let mut checks = Vec::new();
             let rows = files
                 .into_iter()
-                .map(|f| {
+                .enumerate()
+                .map(|(i, f)| {
                     let j = jobs.get(&f.id);
-                    let held_elsewhere = f.held_elsewhere(here.as_deref()) && !storage.exists(&f.storage_key);
+                    let held_elsewhere = f.held_elsewhere(here.as_deref());
+                    if held_elsewhere {
+                        checks.push((i, f.storage_key.clone()));
+                    }
                     let held_in_bucket = f
                         .held_by
                         .clone()
@@ -127,15 +134,33 @@ async fn files_list(state: &AppState, user: &Viewer, raw_id: &str, page: i64) ->
                     }
                 })
                 .collect();
-            Ok::<_, ModelError>(FilesList {
+            let list = FilesList {
                 space_id: s.id.to_string(),
                 rows,
                 page,
                 has_older: total > page * FILES_PER_PAGE,
                 csrf,
-            })
+            };
+            Ok::<_, ModelError>((list, checks))
         })
-        .await
+        .await?;
+    // All at once, each for a few seconds at most, holding no database connection: a
+    // stalled store held a connection per file and took the pool (probe 54a M2). Readable
+    // here after all, or not known in time, a file is shown as usual (its download says
+    // what it finds).
+    let asked = futures_util::future::join_all(
+        checks
+            .iter()
+            .map(|(_, key)| tokio::time::timeout(std::time::Duration::from_secs(3), storage.holds(key))),
+    )
+    .await;
+    for ((i, _), answer) in checks.iter().zip(asked) {
+        if !matches!(answer, Ok(Ok(false))) {
+            list.rows[*i].held_elsewhere = false;
+            list.rows[*i].held_in_bucket.clear();
+        }
+    }
+    Ok(list)
 }
 
 /// The list of a space's files (an htmx partial, refreshed live).
@@ -428,7 +453,7 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
-    crate::web::api::file_bytes::stream_file(&state, &req, &f).await
+    crate::web::api::file_bytes::stream_file(&state, &req, &f, &user.actor()).await
 }
 
 /// The rows extraction could not read, as CSV.
@@ -439,5 +464,5 @@ pub async fn rejects(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let f = find_file(&state, &user, &path).await?;
-    crate::web::api::file_bytes::stream_rejects(&state, &req, &f).await
+    crate::web::api::file_bytes::stream_rejects(&state, &req, &f, &user.actor()).await
 }

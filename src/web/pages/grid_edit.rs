@@ -104,8 +104,9 @@ pub async fn edit(
     let index = ctx.config.field_index(&key).ok_or(AppError::NotFound("field"))?;
     let field = ctx.config.fields[index].clone();
     refuse_fixed(&field)?;
-    // No editor where no save would be taken.
+    // No editor where no save would be taken: nor on a locked sheet (probe 49c 6).
     ctx.config.refuse_unless("edit").map_err(AppError::Forbidden)?;
+    ctx.sheet.check_unlocked()?;
     let sid = ctx.sheet.id.clone();
     let (row, ctx) = &load_row(&state, ctx, rid).await?;
     if record::config::locks(row.config.as_deref(), &field.key) {
@@ -227,7 +228,14 @@ pub async fn save(
     let (ctx, written, counts) = fresh_fields::retry(ctx, reload, async |ctx| {
         save_cell(&state, &user, ctx, rid, &form.field, &value, base).await
     })
-    .await?;
+    .await
+    .map_err(|e| match e {
+        // Said in words a person acts on, not by the record's id (probe 49c 5).
+        AppError::NotFoundNamed(m) if m.starts_with("record ") => AppError::NotFoundNamed(
+            "this record was deleted after your grid showed it (by someone else, or a job); reload to see the sheet as it is".into(),
+        ),
+        other => other,
+    })?;
     // A unique field's value may make or end a duplicate on other rows: the saver's own
     // grid is told too, to show them (probe 49c 3); otherwise only the others' grids.
     let unique = ctx

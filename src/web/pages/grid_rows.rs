@@ -13,6 +13,8 @@ pub struct CellView {
     pub text: String,
     pub error: String,
     pub warn: String,
+    /// Listener code's `info` messages (`record.addInfo`), shown when there is nothing worse.
+    pub info: String,
     /// Computed or read-only: shown, not edited in the grid.
     pub fixed: bool,
 }
@@ -83,6 +85,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                     .unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),
+                info: join(MessageType::Info),
                 fixed: f.fixed()
                     || !config.allows("edit")
                     || crate::model::record::config::locks(row.config.as_deref(), &f.key),

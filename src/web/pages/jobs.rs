@@ -370,8 +370,16 @@ pub async fn run_plan(
                 }
                 let old_edge = old_edges.get(&f.key);
                 let same = old_edge.is_some_and(|e| e["destinationField"]["key"] == chosen);
+                // A proposal kept on the screen is confirmed by whoever runs it (and then
+                // remembered as theirs).
                 let metadata = match old_edge {
-                    Some(e) if same => e["metadata"].clone(),
+                    Some(e) if same => {
+                        let mut kept = e["metadata"].clone();
+                        if kept.is_object() {
+                            kept["confirmedBy"] = json!(actor);
+                        }
+                        kept
+                    }
                     _ => json!({"certainty": "absolute", "confidence": 1.0, "source": actor}),
                 };
                 let mut edge = json!({

@@ -1,0 +1,1 @@
+ALTER TABLE guest_sessions DROP COLUMN link_hash;
