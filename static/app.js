@@ -14,16 +14,28 @@
     }
   });
 
-  // A live update waits while a cell is being edited (it would replace the editor), and
-  // comes once the editor closes. (Here rather than as an hx-trigger filter: the
-  // Content-Security-Policy forbids eval.)
+  // A live refresh of the grid gives way to the person's own work. It waits while a cell is
+  // being edited (it would replace the editor) or while one of the person's own requests
+  // into the grid (a filter, sort, page, search, an editor, a save) is on its way, and comes
+  // once they are done, for the view then shown; such a request starting makes a refresh
+  // under way give way (its answer would put the view or the cell it asked for out of the
+  // page). (Here rather than as an hx-trigger filter: the Content-Security-Policy forbids
+  // eval.)
   var liveWaiting = false;
+  var ownRequests = 0;
+  var refreshUnderWay = null;
   // Where focus goes once the row (or grid) being swapped in settles.
   var pendingFocus = null;
+  // What the person had in the grid that a refresh's answer would wipe: ticked rows and the
+  // search form's unsent text; put back into the grid that answer brings.
+  var carried = null;
+  function isRefresh(elt) { return !!(elt && elt.hasAttribute && elt.hasAttribute("data-live-refresh")); }
+  function intoGrid(target) { return !!(target && target.closest && target.closest("#grid")); }
+  function mustWait() { return ownRequests > 0 || !!document.querySelector(".cell-editor"); }
+
   document.addEventListener("htmx:beforeRequest", function (e) {
-    var elt = e.detail.elt;
-    if (!elt || !elt.hasAttribute("data-live-refresh")) return;
-    if (document.querySelector(".cell-editor")) {
+    if (!isRefresh(e.detail.elt)) return;
+    if (mustWait()) {
       e.preventDefault();
       liveWaiting = true;
       return;
@@ -34,11 +46,101 @@
       pendingFocus = { record: focused.parentElement.dataset.record, field: focused.dataset.field, dr: 0, dc: 0 };
     }
   });
+  document.addEventListener("htmx:beforeSend", function (e) {
+    var xhr = e.detail.xhr;
+    if (isRefresh(e.detail.elt)) {
+      refreshUnderWay = xhr;
+      xhr.addEventListener("loadend", function () { if (refreshUnderWay === xhr) refreshUnderWay = null; });
+      return;
+    }
+    if (!intoGrid(e.detail.target)) return;
+    ownRequests++;
+    xhr.addEventListener("loadend", function () {
+      ownRequests--;
+      // After htmx has swapped the answer in (an editor it opened makes the refresh wait on).
+      setTimeout(catchUpLive, 0);
+    });
+    if (refreshUnderWay) {
+      var gone = refreshUnderWay;
+      refreshUnderWay = null;
+      liveWaiting = true;
+      gone.abort();
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    // (Its elt is the target it swaps into; the element that asked is the request's.)
+    var asked = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (!isRefresh(asked) || !e.detail.shouldSwap) return;
+    if (mustWait()) {
+      // Came back as the person started something: asked again once they are done.
+      e.detail.shouldSwap = false;
+      liveWaiting = true;
+      return;
+    }
+    if (!e.detail.isError && e.detail.target && e.detail.target.id === "grid") carried = carry(e.detail.target);
+  });
+  // A live refresh asks for the view the grid shows when it leaves, not when the page loaded.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (!isRefresh(e.detail.elt)) return;
+    var grid = document.getElementById("grid");
+    if (grid && grid.dataset.refresh) e.detail.path = grid.dataset.refresh;
+  });
   function catchUpLive() {
-    if (!liveWaiting || document.querySelector(".cell-editor")) return;
+    if (!liveWaiting || mustWait()) return;
     var live = document.querySelector("[data-live-refresh]");
     liveWaiting = false;
     if (live) htmx.trigger(live, "sse:changed");
+  }
+
+  // The ticked rows and the search form's fields as the person left them (unsent text,
+  // where the caret was).
+  function carry(grid) {
+    var state = { ticked: [], fields: [], focus: null };
+    grid.querySelectorAll("[data-select]:checked").forEach(function (b) { state.ticked.push(b.value); });
+    var form = grid.querySelector("form.grid-search");
+    if (form) {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.type === "hidden") return;
+        var changed = el.tagName === "SELECT"
+          ? Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })
+          : el.value !== el.defaultValue;
+        if (changed) state.fields.push({ name: el.name, value: el.value });
+        if (el === document.activeElement) {
+          state.focus = { name: el.name, start: el.selectionStart, end: el.selectionEnd };
+        }
+      });
+    }
+    return state;
+  }
+  function putBack(grid, state) {
+    state.ticked.forEach(function (id) {
+      var box = grid.querySelector("[data-select][value='" + CSS.escape(id) + "']");
+      if (box) box.checked = true;
+    });
+    if (state.ticked.length) syncSelection(grid);
+    var form = grid.querySelector("form.grid-search");
+    if (!form) return;
+    state.fields.forEach(function (f) {
+      var el = form.elements.namedItem(f.name);
+      if (el && el.type !== "hidden") el.value = f.value;
+    });
+    if (state.focus) {
+      var el = form.elements.namedItem(state.focus.name);
+      if (el && el.focus) {
+        el.focus();
+        if (el.setSelectionRange && state.focus.start != null) {
+          try { el.setSelectionRange(state.focus.start, state.focus.end); } catch (ignored) { /* not a text field */ }
+        }
+      }
+    }
+  }
+  // The delete form's ids and button follow the ticked rows.
+  function syncSelection(grid) {
+    var ids = Array.prototype.map.call(grid.querySelectorAll("[data-select]:checked"), function (b) { return b.value; });
+    var idsField = grid.querySelector("#delete-ids");
+    if (idsField) idsField.value = ids.join(",");
+    var del = grid.querySelector("#delete-button");
+    if (del) del.disabled = ids.length === 0;
   }
 
   // Forms that destroy something ask first (data-confirm holds the question).
@@ -148,6 +250,11 @@
       var target = row && cells(row).find(function (c) { return c.dataset.field === f.field; });
       if (target) { focusCell(target); if (f.dr || f.dc) move(target, f.dr, f.dc); }
     }
+    if (elt.id === "grid" && carried) {
+      var state = carried;
+      carried = null;
+      putBack(elt, state);
+    }
     if (elt.id.indexOf("row-") === 0 || elt.id === "grid") catchUpLive();
   });
 
@@ -168,10 +275,7 @@
       if (e.target.matches("[data-select-all]")) {
         grid.querySelectorAll("[data-select]").forEach(function (b) { b.checked = e.target.checked; });
       }
-      var ids = Array.prototype.map.call(grid.querySelectorAll("[data-select]:checked"), function (b) { return b.value; });
-      grid.querySelector("#delete-ids").value = ids.join(",");
-      var del = grid.querySelector("#delete-button");
-      if (del) del.disabled = ids.length === 0;
+      syncSelection(grid);
     }
   });
 })();

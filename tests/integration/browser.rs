@@ -118,7 +118,18 @@ pub async fn wait_for_within(c: &Client, script: &str, what: &str, seconds: u64)
     let shot = c.screenshot().await.unwrap_or_default();
     let path = std::env::temp_dir().join("wharf-browser-failure.png");
     let _ = std::fs::write(&path, shot);
-    panic!("timed out waiting for {what} (screenshot: {})", path.display());
+    // For machines whose screenshots are out of reach: what the page held.
+    let html = c
+        .execute("return document.body ? document.body.outerHTML : '';", vec![])
+        .await
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    let cut = html.char_indices().nth(6000).map_or(html.len(), |(i, _)| i);
+    panic!(
+        "timed out waiting for {what} (screenshot: {}); the page held:\n{}",
+        path.display(),
+        &html[..cut]
+    );
 }
 
 /// Double-clicks a cell, types `typed` into its editor and presses Enter.

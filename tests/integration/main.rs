@@ -25,6 +25,7 @@ mod browser_editor;
 mod browser_ffql;
 mod browser_files;
 mod browser_guests;
+mod browser_live;
 mod bulk;
 mod bulk_editors;
 mod bulk_hardening;

@@ -40,9 +40,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-/// True for requests made by htmx (they want a partial).
+/// True for requests made by htmx (they want a partial). Not for a history restore: htmx
+/// asks for a page Back went to that its cache no longer holds, and puts the answer in the
+/// whole body.
 pub fn is_htmx(req: &HttpRequest) -> bool {
-    req.headers().contains_key("hx-request")
+    let headers = req.headers();
+    headers.contains_key("hx-request") && !headers.contains_key("hx-history-restore-request")
 }
 
 /// Renders a template as an HTML response.

@@ -1,0 +1,214 @@
+//! The grid's live refresh in Chromium, with the page's refresh answers made late so the
+//! races a loaded machine meets happen every time.
+
+use crate::browser::{sign_in_form, start_browser, wait_for, wait_for_within};
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::{Client, Locator};
+use serde_json::json;
+use std::time::Duration;
+
+/// Holds back every live refresh's answer `ms` milliseconds before htmx sees it, and
+/// counts the refreshes sent (`window.__refreshes`) and answered (`window.__answered`).
+async fn make_refreshes_late(c: &Client, ms: u64) {
+    let script = format!(
+        "window.__refreshes = 0; window.__answered = 0;
+         const set = XMLHttpRequest.prototype.setRequestHeader, send = XMLHttpRequest.prototype.send;
+         XMLHttpRequest.prototype.setRequestHeader = function (k, v) {{
+           if (k === 'HX-Trigger' && v === 'live-refresh') this.__refresh = true;
+           return set.apply(this, arguments);
+         }};
+         XMLHttpRequest.prototype.send = function () {{
+           if (this.__refresh) {{
+             window.__refreshes++;
+             const xhr = this, onload = xhr.onload;
+             xhr.onload = function () {{ window.__answered++; const args = arguments; setTimeout(() => onload.apply(xhr, args), {ms}); }};
+           }}
+           return send.apply(this, arguments);
+         }};"
+    );
+    c.execute(&script, vec![]).await.unwrap();
+}
+
+/// Ada and Cy in the contacts sheet, and a browser signed in on its grid, whose live
+/// connection has had time to open; returns the browser, the sheet and the records' ids.
+async fn live_grid(app: &TestApp) -> (crate::browser::Driver, String, Vec<String>) {
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "ada@acme.com", "name": "Ada"}, {"email": "cy@acme.com", "name": "Cy"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for_within(
+        c,
+        "document.querySelectorAll('tr[data-record]').length === 2",
+        "the grid",
+        30,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // let its live connection open
+    (driver, sheet, record_ids(&body))
+}
+
+/// Renames the record `id` through the API (a change the grid hears of live).
+async fn rename(app: &TestApp, sheet: &str, id: &str, name: &str) {
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "values": {"name": {"value": name}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A script true once the grid shows `name` in the name cell of the record `id`.
+fn shows_name(id: &str, name: &str) -> String {
+    format!(
+        "document.querySelector(\"#row-{id} td.cell[data-field='name'] .value\")?.textContent === '{name}'"
+    )
+}
+
+/// A change announced while a refresh is on its way shows once that refresh has landed:
+/// it is not lost with the grid the first refresh replaces.
+async fn a_change_made_during_a_live_refresh_shows_after_it(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = live_grid(&app).await;
+    let c = &driver.client;
+    make_refreshes_late(c, 1500).await;
+    rename(&app, &sheet, &ids[0], "First").await;
+    wait_for_within(c, "window.__answered >= 1", "a live refresh's answer", 30).await;
+    // The first refresh's answer (without this change) is held back: this change is
+    // announced while htmx still waits for it.
+    rename(&app, &sheet, &ids[0], "Second").await;
+    wait_for_within(
+        c,
+        &shows_name(&ids[0], "Second"),
+        "the second change in the grid",
+        30,
+    )
+    .await;
+}
+
+/// An editor opened while a refresh is on its way stays open with what is typed in it (the
+/// refresh's answer would replace it), and the change shows once the editor is saved.
+async fn an_editor_opened_during_a_live_refresh_keeps_what_is_typed(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = live_grid(&app).await;
+    let c = &driver.client;
+    make_refreshes_late(c, 1500).await;
+    rename(&app, &sheet, &ids[0], "Ada Lovelace").await;
+    wait_for_within(c, "window.__refreshes >= 1", "a live refresh to leave", 30).await;
+    let cy_email = format!("#row-{} td.cell[data-field='email']", ids[1]);
+    c.execute(
+        &format!("document.querySelector(\"{cy_email}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
+        "the cell editor",
+    )
+    .await;
+    let input = c
+        .find(Locator::Css(".cell-editor input[name=value]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("cy@example.org").await.unwrap();
+    // Past the held-back answer: the editor and its text are still there.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let typed = c
+        .execute(
+            "return document.querySelector('.cell-editor input[name=value]')?.value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(typed, json!("cy@example.org"), "the editor kept what was typed");
+    input.send_keys("\u{E007}").await.unwrap();
+    let saved = format!(
+        "document.querySelector(\"{cy_email} .value\")?.textContent === 'cy@example.org' && !document.querySelector('.cell-editor')"
+    );
+    wait_for_within(c, &saved, "the saved cell", 30).await;
+    wait_for_within(
+        c,
+        &shows_name(&ids[0], "Ada Lovelace"),
+        "the change made meanwhile",
+        30,
+    )
+    .await;
+    let (_, rec) = app
+        .get_json(&format!("/sheets/{sheet}/records?ids={}", ids[1]))
+        .await;
+    assert_eq!(
+        rec["data"]["records"][0]["values"]["email"]["value"], "cy@example.org",
+        "{rec}"
+    );
+}
+
+/// A refresh keeps what the person has under way in the grid: ticked rows (with the delete
+/// button they turn on) and text typed in the search box but not sent, with the caret.
+async fn a_live_refresh_keeps_ticked_rows_and_unsent_search_text(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = live_grid(&app).await;
+    let c = &driver.client;
+    c.find(Locator::Css(&format!("#row-{} [data-select]", ids[1])))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let search = c.find(Locator::Css("#grid-q")).await.unwrap();
+    search.click().await.unwrap();
+    search.send_keys("filter: age gt 30").await.unwrap();
+    rename(&app, &sheet, &ids[0], "Ada Lovelace").await;
+    wait_for_within(
+        c,
+        &shows_name(&ids[0], "Ada Lovelace"),
+        "the change in the grid",
+        30,
+    )
+    .await;
+    let state = c
+        .execute(
+            &format!(
+                "return [document.querySelector(\"#row-{} [data-select]\").checked,
+                         document.getElementById('delete-ids').value,
+                         document.getElementById('delete-button')?.disabled,
+                         document.getElementById('grid-q').value,
+                         document.activeElement && document.activeElement.id];",
+                ids[1]
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        json!([true, ids[1], false, "filter: age gt 30", "grid-q"]),
+        "ticks, delete button, search text and focus after the refresh"
+    );
+}
+
+on_both!(
+    a_change_made_during_a_live_refresh_shows_after_it,
+    an_editor_opened_during_a_live_refresh_keeps_what_is_typed,
+    a_live_refresh_keeps_ticked_rows_and_unsent_search_text,
+);
