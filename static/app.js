@@ -11,6 +11,11 @@
         { code: "[23]..", swap: true },
         { code: "[45]..", swap: true, error: true },
       ];
+      // New content is wired up (its hx- attributes, focus, what a refresh carries over) in
+      // the same moment it is swapped in: with htmx's 20 ms settle, which a busy page
+      // stretches past 100 ms, a live refresh several times a second left a grid whose
+      // clicks did nothing or loaded a whole page, and keys typed then were overwritten.
+      htmx.config.defaultSettleDelay = 0;
     }
   });
 
@@ -61,17 +66,18 @@
       setTimeout(catchUpLive, 0);
     });
     if (refreshUnderWay) {
-      var gone = refreshUnderWay;
+      // Its answer, for the view before this request, is not swapped in (below); asked
+      // again once this request is done. (Not aborted: htmx logs an abort as an error.)
+      refreshUnderWay.superseded = true;
       refreshUnderWay = null;
       liveWaiting = true;
-      gone.abort();
     }
   });
   document.addEventListener("htmx:beforeSwap", function (e) {
     // (Its elt is the target it swaps into; the element that asked is the request's.)
     var asked = e.detail.requestConfig && e.detail.requestConfig.elt;
     if (!isRefresh(asked) || !e.detail.shouldSwap) return;
-    if (mustWait()) {
+    if (e.detail.xhr.superseded || mustWait()) {
       // Came back as the person started something: asked again once they are done.
       e.detail.shouldSwap = false;
       liveWaiting = true;
@@ -84,6 +90,15 @@
     if (!isRefresh(e.detail.elt)) return;
     var grid = document.getElementById("grid");
     if (grid && grid.dataset.refresh) e.detail.path = grid.dataset.refresh;
+  });
+  // Back to a grid from htmx's history: the copy may hold a cell editor (opened, then a
+  // filter clicked), which would hold every refresh back, and data from then. The grid is
+  // asked for again.
+  document.addEventListener("htmx:historyRestore", function () {
+    var grid = document.getElementById("grid");
+    if (grid && grid.dataset.refresh) {
+      htmx.ajax("GET", grid.dataset.refresh, { source: grid, target: grid, swap: "outerHTML" });
+    }
   });
   function catchUpLive() {
     if (!liveWaiting || mustWait()) return;

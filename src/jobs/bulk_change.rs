@@ -148,7 +148,17 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // changed since, so none is put back twice, and the change ends as one entry that one
     // undo takes back. (An undo's earlier attempts are its own to finish.)
     if config["undo"].is_null() {
-        for earlier in bulk_history::of_job(conn, &job.id)? {
+        let earlier = bulk_history::of_job(conn, &job.id)?;
+        if !earlier.is_empty() {
+            // Said first: this can take as long as the stopped run did, with no progress
+            // (it read as stuck, then as going backwards: probe 57b L1).
+            Progress::new(cx, job, worker).report(
+                conn,
+                0,
+                "Run again after a stop: first putting back what the stopped run had changed",
+            )?;
+        }
+        for earlier in earlier {
             bulk_history::take_back(conn, &ctx, &earlier.id, actor)?;
             cx.announce.sheet_changed(&ctx.sheet.id);
         }

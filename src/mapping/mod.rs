@@ -255,7 +255,9 @@ fn score_names(names: &[&str], target: &TargetField) -> Option<(Certainty, f64)>
         return None;
     }
     let best = targets()
-        .flat_map(|t| names.iter().map(move |n| similarity(n, t)))
+        .flat_map(|t| names.iter().map(move |n| (*n, t)))
+        .filter(|(n, t)| !concepts::one_word_swapped(n, t))
+        .map(|(n, t)| similarity(n, t))
         .fold(0.0_f64, f64::max);
     // `Subscribed date` and `Subscribed` share their letters, not their kind of value: a
     // guess at most.

@@ -18,10 +18,10 @@ pub mod status {
     pub const COMPLETE: &str = "complete";
     pub const FAILED: &str = "failed";
     pub const ARCHIVED: &str = "archived";
+    /// Its bytes are gone (a delete that stopped half-way).
+    pub const PURGED: &str = "purged";
     /// Every status a client may set.
-    pub const ALL: [&str; 7] = [
-        PARTIAL, ANALYZING, "analyzed", COMPLETE, ARCHIVED, "purged", FAILED,
-    ];
+    pub const ALL: [&str; 7] = [PARTIAL, ANALYZING, "analyzed", COMPLETE, ARCHIVED, PURGED, FAILED];
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -350,6 +350,22 @@ async fn a_rerun_takes_back_earlier_attempts_first(db: Db) {
     assert_eq!(status, 200, "{body}");
     let done = app.wait_job(job_id.as_str()).await;
     assert_eq!(done["status"], "complete", "{done}");
+    // It said what it was doing before its own work began (probe 57b L1).
+    let (_, events) = app
+        .get_json("/events?topic=job:updated&includeAcknowledged=true&pageSize=100")
+        .await;
+    assert!(
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["context"]["jobId"] == job_id.as_str()
+                && e["payload"]["info"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("putting back what the stopped run had changed")),
+        "{events}"
+    );
     let names = |records: Vec<Value>| {
         records
             .iter()

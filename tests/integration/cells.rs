@@ -94,6 +94,36 @@ async fn distinct_values_with_counts(db: Db) {
         .get_json(&format!("/sheets/{sheet}/cells?distinct=true"))
         .await;
     assert_eq!(status, 400);
+
+    // A value in error for a reason beyond itself (here a duplicate of a unique field)
+    // carries the message its records carry, not none (probe 49b 3).
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "P1@x.io"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/cells?fieldKey=email&distinct=true&includeCounts=true&filter=error&filterField=email"
+        ))
+        .await;
+    let cells = body["data"]["email"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(cells.len(), 2, "p1 and its duplicate: {body}");
+    for cell in cells {
+        assert_eq!(cell["valid"], false, "{body}");
+        let message = cell["messages"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        assert!(
+            message.contains("unique") || message.contains("duplicate"),
+            "{body}"
+        );
+    }
 }
 
 on_both!(distinct_values_with_counts);

@@ -329,6 +329,14 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
         action(json!({}), json!({"spaceId": theirs})),
         action(json!({}), json!({"records": [my_record, their_record]})),
         action(json!({}), json!({"sheetId": "us_sh_doesnotexist"})),
+        // Inside a text that listener code splits, trims or parses (probe 52a 6).
+        action(json!({"sheets": format!("{my_sheet},{their_sheet}")}), json!({})),
+        action(json!({"target": format!("sheet:{their_sheet}")}), json!({})),
+        action(json!({}), json!({"sheetId": format!(" {their_sheet}")})),
+        action(
+            json!({}),
+            json!({"url": format!("https://example.com/v1/sheets/{their_sheet}/records")}),
+        ),
     ];
     for body in &refused {
         let (status, answer) = as_bearer(&app, &token, body).await;
@@ -378,7 +386,7 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
         assert!(answer.to_string().contains("not of your spaces"), "{answer}");
     }
     let own = action(
-        json!({"sheet": my_sheet, "note": "us_sp_ is a prefix"}),
+        json!({"sheet": my_sheet, "note": "us_sp_ is a prefix", "url": format!("/v1/sheets/{my_sheet}/records")}),
         json!({"records": [my_record], "spaceId": mine, "label": "plain text"}),
     );
     let (status, answer) = as_bearer(&app, &token, &own).await;

@@ -129,6 +129,22 @@ async fn the_grid_pages_by_keyset_first_next_previous_last(db: Db) {
     assert_eq!(seen, want, "the sorted pages, in order");
     want.dedup();
     assert_eq!(want.len(), 250);
+
+    // A view sorted, searched or narrowed by a field the sheet no longer has (removed while
+    // the grid was open: its refreshes and tabs ask for that view) shows the sheet without it.
+    let gone = app
+        .client
+        .get(app.url(&format!(
+            "/workbooks/{wb}?sheet={sheet}&sort=removed&dir=desc&qf=removed&field=removed"
+        )))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 200);
+    let gone = gone.text().await.unwrap();
+    assert_eq!(row_ids(&gone), ids[..100].to_vec());
+    assert!(!gone.contains("removed"), "the view forgets the field");
 }
 
 async fn rows_are_added_and_deleted_from_the_grid(db: Db) {

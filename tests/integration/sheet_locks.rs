@@ -307,6 +307,7 @@ async fn a_file_delete_meeting_a_lock_says_what_it_did() {
             .starts_with("Deleted in part"),
         "{file}"
     );
+    assert_eq!(file["data"]["status"], "purged", "its bytes are gone: {file}");
 
     assert_eq!(
         app.post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))

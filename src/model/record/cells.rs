@@ -17,12 +17,15 @@ use std::collections::HashMap;
 /// Records read per query.
 const BATCH: i64 = 10_000;
 
-/// One value of a field (as stored JSON) and its records: how many, how many in error there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One value of a field (as stored JSON) and its records: how many, how many in error there,
+/// and the messages the first of those in error carries in that field (Wharf's and listener
+/// code's: a duplicate, an unlinked reference, a hook's rule).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValueCount {
     pub value: String,
     pub total: i64,
     pub errors: i64,
+    pub messages: Vec<crate::validate::Message>,
 }
 
 /// The distinct values of field `field` over the records `q` selects, most held first
@@ -34,20 +37,27 @@ pub fn distinct(
     q: &RecordQuery,
 ) -> QueryResult<Vec<ValueCount>> {
     let marker = format!(",{field},");
-    let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut counts: HashMap<String, ValueCount> = HashMap::new();
     each_selected(conn, sheet_seq, q, |row| {
         let vals: Vec<&RawValue> = serde_json::from_str(&row.vals).unwrap_or_default();
         let value = vals.get(field).map_or("null", |v| v.get()).to_string();
         let in_error = row.error_fields.as_deref().is_some_and(|e| e.contains(&marker));
-        let entry = counts.entry(value).or_default();
-        entry.0 += 1;
-        entry.1 += i64::from(in_error);
+        let entry = counts.entry(value.clone()).or_insert_with(|| ValueCount {
+            value,
+            total: 0,
+            errors: 0,
+            messages: Vec::new(),
+        });
+        entry.total += 1;
+        if in_error {
+            entry.errors += 1;
+            if entry.messages.is_empty() {
+                entry.messages = row.sparse().1.remove(&field).unwrap_or_default();
+            }
+        }
         true
     })?;
-    let mut out: Vec<ValueCount> = counts
-        .into_iter()
-        .map(|(value, (total, errors))| ValueCount { value, total, errors })
-        .collect();
+    let mut out: Vec<ValueCount> = counts.into_values().collect();
     out.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.value.cmp(&b.value)));
     Ok(out)
 }

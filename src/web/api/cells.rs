@@ -14,7 +14,8 @@ use serde_json::{json, value::RawValue, Value};
 const PAGE: usize = 1000;
 
 /// A distinct value as Flatfile's cell: held by records in error, it carries what is
-/// wrong with the value itself (its type, its options, required), if anything.
+/// wrong with the value itself (its type, its options, required), or else what the first of
+/// those records says of it (a duplicate, an unlinked reference, a record hook's rule).
 fn value_json(v: &ValueCount, field: &crate::blueprint::Field, include_counts: bool) -> Value {
     let value: Value = serde_json::from_str::<&RawValue>(&v.value)
         .ok()
@@ -22,7 +23,9 @@ fn value_json(v: &ValueCount, field: &crate::blueprint::Field, include_counts: b
         .unwrap_or(Value::Null);
     let messages = match v.errors {
         0 => Vec::new(),
-        _ => crate::validate::cast_cell(field, &value).messages,
+        _ => Some(crate::validate::cast_cell(field, &value).messages)
+            .filter(|own| !own.is_empty())
+            .unwrap_or_else(|| v.messages.clone()),
     };
     let mut cell = json!({"value": value, "valid": v.errors == 0, "messages": messages});
     if include_counts {

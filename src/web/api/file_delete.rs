@@ -46,7 +46,9 @@ pub async fn delete_file(state: std::sync::Arc<AppState>, f: File, actor: String
                 why.trim_end_matches("; try again once it is unlocked")
             );
             let (id, note, by) = (f.id.clone(), said.clone(), actor.clone());
+            // `purged`: Flatfile's status of a file whose bytes are gone.
             let changes = file::FileChanges {
+                status: Some(file::status::PURGED.to_string()),
                 message: Some(Some(format!("Deleted in part: {note}"))),
                 ..Default::default()
             };

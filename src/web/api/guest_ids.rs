@@ -75,18 +75,74 @@ fn foreign(id: &str) -> ModelError {
 }
 
 /// Every string in a JSON value, keys included (`{"us_sh_...": true}` names a sheet too),
-/// at any depth.
+/// at any depth, and every id inside one.
 fn collect_strings(value: &Value, into: &mut BTreeSet<String>) {
+    fn add(text: &str, into: &mut BTreeSet<String>) {
+        into.insert(text.to_string());
+        into.extend(embedded_ids(text).into_iter().map(str::to_string));
+    }
     match value {
-        Value::String(s) => {
-            into.insert(s.clone());
-        }
+        Value::String(s) => add(s, into),
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into)),
         Value::Object(map) => map.iter().for_each(|(k, v)| {
-            into.insert(k.clone());
+            add(k, into);
             collect_strings(v, into);
         }),
         _ => {}
+    }
+}
+
+/// The id-shaped words inside a text (`a,us_sh_x`, `sheet:us_sh_x`, ` us_sh_x`, a URL):
+/// listener code that splits, trims or parses such a text acts on the id in it with the
+/// team's key (probe 52a 6). A word is `us_`, a lowercase kind, `_` and letters or digits,
+/// not preceded by a letter or digit.
+fn embedded_ids(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("us_") {
+        let start = from + at;
+        from = start + 3;
+        if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let kind = bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase())
+            .count();
+        let sep = from + kind;
+        if kind == 0 || bytes.get(sep) != Some(&b'_') {
+            continue;
+        }
+        let tail = bytes[sep + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if tail > 0 {
+            found.push(&text[start..sep + 1 + tail]);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::embedded_ids;
+
+    #[test]
+    fn ids_inside_texts_are_found() {
+        assert_eq!(embedded_ids("a,us_sh_x1"), vec!["us_sh_x1"]);
+        assert_eq!(
+            embedded_ids("sheet:us_sh_x1 and us_rc_42."),
+            vec!["us_sh_x1", "us_rc_42"]
+        );
+        assert_eq!(
+            embedded_ids("https://h/v1/sheets/us_sh_ab/records"),
+            vec!["us_sh_ab"]
+        );
+        assert_eq!(embedded_ids(" us_wb_q"), vec!["us_wb_q"]);
+        assert_eq!(embedded_ids("us_sh_ab_cd"), vec!["us_sh_ab"]);
+        assert!(embedded_ids("focus_sh_ab, us_sp_ is a prefix, us__x, us_X_y").is_empty());
     }
 }
 

@@ -296,6 +296,13 @@ pub async fn load(
                     .clone();
                 let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
                 view.sheet = ctx.sheet.id.to_string();
+                // A view sorted, searched or narrowed by a field someone removed since (an
+                // open grid's refresh, a tab, Back) shows the sheet without it, not a 400.
+                for key in [&mut view.sort, &mut view.qf, &mut view.field] {
+                    if !key.is_empty() && ctx.config.field_index(key).is_none() {
+                        key.clear();
+                    }
+                }
                 let (q, query_error) = match query_for(&ctx.config, &view)? {
                     Ok(q) => (Some(q), String::new()),
                     Err(e) => (None, e.message),
