@@ -183,15 +183,34 @@ async fn rows_are_added_and_deleted_from_the_grid(db: Db) {
         .client
         .post(app.url(&format!("/grid/{sheet}/rows/delete")))
         .header("hx-request", "true")
-        .form(&[("csrf_token", token.as_str()), ("ids", ids.as_str())])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("ids", ids.as_str()),
+            // The view the rows were ticked in, and something that is no part of a view.
+            (
+                "view",
+                "sheet=other&filter=error&sort=email&dir=desc&q=x%0Ay&evil=1",
+            ),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 200);
-    assert!(deleted.headers()["hx-redirect"]
-        .to_str()
-        .unwrap()
-        .contains(&sheet));
+    let back = deleted.headers()["hx-redirect"].to_str().unwrap().to_string();
+    let view_at = back.find('?').expect("a query");
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&back[view_at + 1..]).unwrap();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        vec![
+            ("dir".to_string(), "desc".to_string()),
+            ("filter".into(), "error".into()),
+            ("q".into(), "x\ny".into()),
+            ("sheet".into(), sheet.clone()),
+            ("sort".into(), "email".into()),
+        ],
+        "back to the view the rows were deleted from, on this sheet: {back}"
+    );
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 1);
     let none = app

@@ -387,6 +387,9 @@ pub struct DeleteForm {
     csrf_token: String,
     #[serde(default)]
     ids: String,
+    /// The view the rows were ticked in (its query), shown again after the delete.
+    #[serde(default)]
+    view: String,
 }
 
 /// Deletes the selected rows (ids comma-separated).
@@ -424,7 +427,11 @@ pub async fn delete_rows(
         .await?;
     state.live.publish(&sid, origin(&req));
     state.live.publish_each(&written.also_changed);
-    Ok(refresh_to(&req, &format!("/workbooks/{wid}?sheet={sid}")))
+    // Back to the view (read as a view and written again, so nothing else rides along),
+    // not the sheet's first page unsorted (probe 59a L5).
+    let mut view: super::grid::View = serde_urlencoded::from_str(&form.view).unwrap_or_default();
+    view.sheet = sid.to_string();
+    Ok(refresh_to(&req, &format!("/workbooks/{wid}?{}", view.current())))
 }
 
 /// Sends the browser to `location`: htmx by `HX-Redirect`, a plain form by 303.
