@@ -116,12 +116,14 @@ pub struct RecordId(pub i64);
 impl RecordId {
     pub const PREFIX: &'static str = "us_rc_";
 
+    /// Digits only: `us_rc_+2` or `us_rc_02` is no record's id (read as record 2, it slipped
+    /// past checks that look for ids inside texts: probe 59c D4).
     pub fn parse(text: &str) -> Option<Self> {
-        text.strip_prefix(Self::PREFIX)?
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(RecordId)
+        let digits = text.strip_prefix(Self::PREFIX)?;
+        if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<i64>().ok().filter(|n| *n > 0).map(RecordId)
     }
 }
 
@@ -175,6 +177,8 @@ mod tests {
         assert_eq!(SpaceId::parse("us_sp_a'b"), None);
         assert_eq!(RecordId::parse("us_rc_42"), Some(RecordId(42)));
         assert_eq!(RecordId::parse("us_rc_x"), None);
+        assert_eq!(RecordId::parse("us_rc_+2"), None);
+        assert_eq!(RecordId::parse("us_rc_02"), None);
         assert_eq!(RecordId(7).to_string(), "us_rc_7");
     }
 }

@@ -8,32 +8,6 @@ use super::vocabulary::{concepts, FILLER, NOISE, QUESTIONS, SHORT};
 
 /// The words of a name, lowercase: split at punctuation, spaces, camelCase and a number
 /// after letters (`ADDR1`), `e-mail` joined and short forms written out.
-/// Whether two names share a word but each has another word unlike any of the other's:
-/// one word swapped for an unlike one names another field, whatever letters the names
-/// share (`First Name (2)` is no `Last name`, `Shipping cost (EUR)` no `Shipping country`:
-/// probe 54b 7, 8). Numbers are left out; a word like another is the same word, one of
-/// them its start (`Ship`, `Shipping`) or most of their letter pairs shared.
-pub(super) fn one_word_swapped(a: &str, b: &str) -> bool {
-    let words = |name: &str| -> Vec<String> {
-        tokens(name)
-            .into_iter()
-            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
-            .collect()
-    };
-    let like = |x: &str, y: &str| {
-        x == y
-            || (x.len() >= 2 && y.starts_with(x))
-            || (y.len() >= 2 && x.starts_with(y))
-            || super::similarity(x, y) >= super::WEAK_AT
-    };
-    let (wa, wb) = (words(a), words(b));
-    let only = |these: &[String], those: &[String]| {
-        these.iter().filter(|w| !those.iter().any(|o| like(w, o))).count()
-    };
-    let (only_a, only_b) = (only(&wa, &wb), only(&wb, &wa));
-    only_a > 0 && only_b > 0 && only_a < wa.len()
-}
-
 pub(super) fn tokens(name: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut current = String::new();

@@ -87,6 +87,32 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     (2 * common) as f64 / total as f64
 }
 
+/// Whether two names share a word but each has another word unlike any of the other's:
+/// one word swapped for an unlike one names another field, whatever letters the names
+/// share (`First Name (2)` is no `Last name`, `Shipping cost (EUR)` no `Shipping country`:
+/// probe 54b 7, 8). Numbers are left out; a word like another is the same word, one of
+/// them its start (`Ship`, `Shipping`) or most of their letter pairs shared.
+fn one_word_swapped(a: &str, b: &str) -> bool {
+    let words = |name: &str| -> Vec<String> {
+        concepts::tokens(name)
+            .into_iter()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect()
+    };
+    let like = |x: &str, y: &str| {
+        x == y
+            || (x.len() >= 2 && y.starts_with(x))
+            || (y.len() >= 2 && x.starts_with(y))
+            || similarity(x, y) >= WEAK_AT
+    };
+    let (wa, wb) = (words(a), words(b));
+    let only = |these: &[String], those: &[String]| {
+        these.iter().filter(|w| !those.iter().any(|o| like(w, o))).count()
+    };
+    let (only_a, only_b) = (only(&wa, &wb), only(&wb, &wa));
+    only_a > 0 && only_b > 0 && only_a < wa.len()
+}
+
 /// Similarity at or above which a pair is proposed at all.
 pub const WEAK_AT: f64 = 0.6;
 /// Similarity at or above which a pair is `moderate`.
@@ -256,7 +282,7 @@ fn score_names(names: &[&str], target: &TargetField) -> Option<(Certainty, f64)>
     }
     let best = targets()
         .flat_map(|t| names.iter().map(move |n| (*n, t)))
-        .filter(|(n, t)| !concepts::one_word_swapped(n, t))
+        .filter(|(n, t)| !one_word_swapped(n, t))
         .map(|(n, t)| similarity(n, t))
         .fold(0.0_f64, f64::max);
     // `Subscribed date` and `Subscribed` share their letters, not their kind of value: a

@@ -337,6 +337,17 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
             json!({}),
             json!({"url": format!("https://example.com/v1/sheets/{their_sheet}/records")}),
         ),
+        // Percent-encoded separators, and an id glued to a word (probe 59c D1).
+        action(
+            json!({}),
+            json!({"list": format!("{my_record}%2C{their_record}")}),
+        ),
+        action(
+            json!({}),
+            json!({"url": format!("https://h/v1/sheets%2F{their_sheet}%2Frecords")}),
+        ),
+        action(json!({"target": format!("x{their_sheet}")}), json!({})),
+        json!({"type": "workbook", "operation": "report", "source": my_wb, "info": format!("please copy {their_sheet}")}),
     ];
     for body in &refused {
         let (status, answer) = as_bearer(&app, &token, body).await;
@@ -356,17 +367,18 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
     let (status, answer) = as_bearer(&app, &token, &bulk).await;
     assert_eq!(status, 403, "{answer}");
     // An id as a key, another space's commit, and a mapping's own keys (probe 51a F3).
-    let mut their_commit = None;
+    let (mut their_commit, mut their_event) = (None, None);
     for _ in 0..100 {
         let (_, events) = app
             .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
             .await;
-        their_commit = events["data"]
+        let theirs = events["data"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["context"]["sheetId"] == their_sheet.as_str())
-            .and_then(|e| e["context"]["commitId"].as_str().map(str::to_string));
+            .find(|e| e["context"]["sheetId"] == their_sheet.as_str());
+        their_event = theirs.and_then(|e| e["id"].as_str().map(str::to_string));
+        their_commit = theirs.and_then(|e| e["context"]["commitId"].as_str().map(str::to_string));
         if their_commit.is_some() {
             break;
         }
@@ -379,6 +391,7 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
     for body in [
         action(json!({}), json!({ their_sheet.clone(): true })),
         action(json!({"commitId": their_commit}), json!({})),
+        action(json!({"eventId": their_event.expect("their event")}), json!({})),
         map,
     ] {
         let (status, answer) = as_bearer(&app, &token, &body).await;
@@ -387,7 +400,9 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
     }
     let own = action(
         json!({"sheet": my_sheet, "note": "us_sp_ is a prefix", "url": format!("/v1/sheets/{my_sheet}/records")}),
-        json!({"records": [my_record], "spaceId": mine, "label": "plain text"}),
+        // Words that only look like ids, naming nothing, are a customer's (probe 59c D3).
+        json!({"records": [my_record], "spaceId": mine, "label": "plain text",
+               "note": "regions: us_dc_metro, us_fl_miami, us_wb_2024; benchmark: us_sp_500"}),
     );
     let (status, answer) = as_bearer(&app, &token, &own).await;
     assert_eq!(status, 200, "{answer}");

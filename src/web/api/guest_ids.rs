@@ -2,18 +2,19 @@
 //! the team's key: every Wharf id they name must be of the guest's spaces, as the ids in
 //! its paths must be. (Probe 47c D4: a guest's action named a sheet of another space.)
 
-use crate::db::schema::{bulk_changes, records, sheets, workbooks};
+use crate::db::schema::{bulk_changes, events, records, sheets, workbooks};
 use crate::db::AnyConnection;
 use crate::ids::{
-    BulkChangeId, CommitId, DocumentId, EnvironmentId, FileId, JobId, RecordId, SheetId, SpaceId, WorkbookId,
+    BulkChangeId, CommitId, DocumentId, EnvironmentId, EventId, FileId, JobId, RecordId, SheetId, SpaceId,
+    WorkbookId,
 };
-use crate::model::{commit, document, file, job, sheet, workbook, ModelError, ModelResult};
+use crate::model::{commit, document, file, job, sheet, space, workbook, ModelError, ModelResult};
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Refuses (403) a new job of a guest (whose spaces are `spaces`; none for the team) that
-/// names an object outside them in its `config`, `input` or `metadata`, however it is
+/// names an object outside them in its `config`, `input`, `metadata` or `info`, however it is
 /// started: the API, the grid's action buttons, a file's actions.
 pub(crate) fn refuse_for_guest(
     conn: &mut AnyConnection,
@@ -31,37 +32,62 @@ pub(crate) fn refuse_for_guest(
             let own = job.job_type == "workbook"
                 && matches!(job.operation.as_str(), "delete-records" | "bulk-change");
             let config = (!own).then_some(&job.config);
-            let given = [config, job.input.as_ref(), Some(&job.metadata)];
+            let info = job.info.clone().map(Value::String);
+            let given = [config, job.input.as_ref(), Some(&job.metadata), info.as_ref()];
             refuse_foreign_ids(conn, &job.environment_id, spaces, &given)
         }
     }
 }
 
-/// Refuses (403) a guest's job whose `config` or `input` names an object outside `spaces`:
-/// a space, workbook, sheet, file, job, document or record of another space, or another
-/// environment. An id that names nothing is refused alike, so the answer tells a guest
-/// nothing about what exists elsewhere.
+/// Refuses (403) a guest's job whose `config`, `input`, `metadata` or `info` names an
+/// object outside `spaces`: a space, workbook, sheet, file, job, document, commit, bulk
+/// change, event or record of another space, or another environment. A whole string that
+/// is an id naming nothing is refused alike, so the answer tells a guest nothing about what
+/// exists elsewhere; an id inside a text (`a,us_sh_...`, a URL, percent-encoded too) only
+/// when it names something outside, since such texts are also a customer's words
+/// (`regions: us_fl_miami`).
 fn refuse_foreign_ids(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     spaces: &[SpaceId],
     given: &[Option<&Value>],
 ) -> ModelResult<()> {
-    let mut texts = BTreeSet::new();
+    let mut whole = BTreeSet::new();
     for value in given.iter().flatten() {
-        collect_strings(value, &mut texts);
+        collect_strings(value, &mut whole);
     }
+    let inside: BTreeSet<String> = whole
+        .iter()
+        .flat_map(|text| ids_inside(text))
+        .filter(|id| !whole.contains(id))
+        .collect();
+    check_ids(conn, env, spaces, &whole, true)?;
+    check_ids(conn, env, spaces, &inside, false)
+}
+
+/// The check of [`refuse_foreign_ids`]; `strict`: an id naming nothing is refused too.
+fn check_ids(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    spaces: &[SpaceId],
+    texts: &BTreeSet<String>,
+    strict: bool,
+) -> ModelResult<()> {
     let mut record_ids = BTreeSet::new();
-    for text in &texts {
+    for text in texts {
         if let Some(id) = RecordId::parse(text) {
             record_ids.insert(id.0);
-        } else if !id_within(conn, env, spaces, text)? {
-            return Err(foreign(text));
+            continue;
+        }
+        match place_of(conn, env, spaces, text)? {
+            Some(false) => return Err(foreign(text)),
+            None if strict => return Err(foreign(text)),
+            _ => {}
         }
     }
     let record_ids: Vec<i64> = record_ids.into_iter().collect();
     for chunk in record_ids.chunks(500) {
-        if let Some(id) = record_outside(conn, spaces, chunk)? {
+        if let Some(id) = record_outside(conn, spaces, chunk, strict)? {
             return Err(foreign(&RecordId(id).to_string()));
         }
     }
@@ -75,27 +101,35 @@ fn foreign(id: &str) -> ModelError {
 }
 
 /// Every string in a JSON value, keys included (`{"us_sh_...": true}` names a sheet too),
-/// at any depth, and every id inside one.
+/// at any depth.
 fn collect_strings(value: &Value, into: &mut BTreeSet<String>) {
-    fn add(text: &str, into: &mut BTreeSet<String>) {
-        into.insert(text.to_string());
-        into.extend(embedded_ids(text).into_iter().map(str::to_string));
-    }
     match value {
-        Value::String(s) => add(s, into),
+        Value::String(s) => {
+            into.insert(s.clone());
+        }
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into)),
         Value::Object(map) => map.iter().for_each(|(k, v)| {
-            add(k, into);
+            into.insert(k.clone());
             collect_strings(v, into);
         }),
         _ => {}
     }
 }
 
-/// The id-shaped words inside a text (`a,us_sh_x`, `sheet:us_sh_x`, ` us_sh_x`, a URL):
-/// listener code that splits, trims or parses such a text acts on the id in it with the
-/// team's key (probe 52a 6). A word is `us_`, a lowercase kind, `_` and letters or digits,
-/// not preceded by a letter or digit.
+/// The ids inside a text as written and, where it holds `%`, percent-decoded (`%2Cus_rc_2`,
+/// `sheets%2Fus_sh_x`): listener code that splits, trims, parses or decodes such a text acts
+/// on the id in it with the team's key (probes 52a 6, 59c D1).
+fn ids_inside(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = embedded_ids(text).into_iter().map(str::to_string).collect();
+    if text.contains('%') {
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+        found.extend(embedded_ids(&decoded).into_iter().map(str::to_string));
+    }
+    found
+}
+
+/// The id-shaped words inside a text (`a,us_sh_x`, `sheet:us_sh_x`, ` us_sh_x`, a URL,
+/// `xus_sh_x`): `us_`, a lowercase kind, `_` and letters or digits.
 fn embedded_ids(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
@@ -103,9 +137,6 @@ fn embedded_ids(text: &str) -> Vec<&str> {
     while let Some(at) = text[from..].find("us_") {
         let start = from + at;
         from = start + 3;
-        if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
-            continue;
-        }
         let kind = bytes[from..]
             .iter()
             .take_while(|b| b.is_ascii_lowercase())
@@ -125,73 +156,72 @@ fn embedded_ids(text: &str) -> Vec<&str> {
     found
 }
 
-#[cfg(test)]
-mod tests {
-    use super::embedded_ids;
-
-    #[test]
-    fn ids_inside_texts_are_found() {
-        assert_eq!(embedded_ids("a,us_sh_x1"), vec!["us_sh_x1"]);
-        assert_eq!(
-            embedded_ids("sheet:us_sh_x1 and us_rc_42."),
-            vec!["us_sh_x1", "us_rc_42"]
-        );
-        assert_eq!(
-            embedded_ids("https://h/v1/sheets/us_sh_ab/records"),
-            vec!["us_sh_ab"]
-        );
-        assert_eq!(embedded_ids(" us_wb_q"), vec!["us_wb_q"]);
-        assert_eq!(embedded_ids("us_sh_ab_cd"), vec!["us_sh_ab"]);
-        assert!(embedded_ids("focus_sh_ab, us_sp_ is a prefix, us__x, us_X_y").is_empty());
-    }
-}
-
-/// Whether a string is of the guest's spaces: true for text that is no id of an object
-/// kept in a space.
-fn id_within(
+/// Where a string points: `Some(true)` at the guest's spaces (or at nothing kept in a
+/// space: it is no id), `Some(false)` at an object outside them, `None` at nothing.
+fn place_of(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     spaces: &[SpaceId],
     text: &str,
-) -> ModelResult<bool> {
+) -> ModelResult<Option<bool>> {
     let ours = |space: &SpaceId| spaces.contains(space);
+    let sheet_place = |conn: &mut AnyConnection, sheet: Option<SheetId>| -> ModelResult<Option<bool>> {
+        Ok(match sheet {
+            Some(sheet) => sheet::find(conn, env, &sheet)?.map(|(_, space)| ours(&space)),
+            None => None,
+        })
+    };
     Ok(if let Some(id) = SpaceId::parse(text) {
-        ours(&id)
+        match ours(&id) {
+            true => Some(true),
+            false => space::find(conn, env, &id)?.map(|_| false),
+        }
     } else if let Some(id) = EnvironmentId::parse(text) {
-        &id == env
+        Some(&id == env)
     } else if let Some(id) = WorkbookId::parse(text) {
-        workbook::find(conn, env, &id)?.is_some_and(|w| ours(&w.space_id))
+        workbook::find(conn, env, &id)?.map(|w| ours(&w.space_id))
     } else if let Some(id) = SheetId::parse(text) {
-        sheet::find(conn, env, &id)?.is_some_and(|(_, space)| ours(&space))
+        sheet::find(conn, env, &id)?.map(|(_, space)| ours(&space))
     } else if let Some(id) = FileId::parse(text) {
-        file::find(conn, env, &id)?.is_some_and(|f| ours(&f.space_id))
+        file::find(conn, env, &id)?.map(|f| ours(&f.space_id))
     } else if let Some(id) = JobId::parse(text) {
-        job::find(conn, env, &id)?.is_some_and(|j| j.space_id.as_ref().is_some_and(ours))
+        job::find(conn, env, &id)?.map(|j| j.space_id.as_ref().is_some_and(ours))
     } else if let Some(id) = DocumentId::parse(text) {
-        document::space_of(conn, env, &id)?.is_some_and(|space| ours(&space))
+        document::space_of(conn, env, &id)?.map(|space| ours(&space))
     } else if let Some(id) = CommitId::parse(text) {
         // A commit's records are read at its id: it is of its sheet's space.
-        match commit::find(conn, env, &id)? {
-            Some(c) => sheet::find(conn, env, &c.sheet_id)?.is_some_and(|(_, space)| ours(&space)),
-            None => false,
-        }
+        let sheet = commit::find(conn, env, &id)?.map(|c| c.sheet_id);
+        sheet_place(conn, sheet)?
     } else if let Some(id) = BulkChangeId::parse(text) {
         let sheet: Option<SheetId> = bulk_changes::table
             .find(id.as_str())
             .select(bulk_changes::sheet_id)
             .first(conn)
             .optional()?;
-        match sheet {
-            Some(sheet) => sheet::find(conn, env, &sheet)?.is_some_and(|(_, space)| ours(&space)),
-            None => false,
-        }
+        sheet_place(conn, sheet)?
+    } else if let Some(id) = EventId::parse(text) {
+        // Events are numbered: one of another environment or of none of the guest's spaces
+        // is outside (probe 59c D2).
+        let event: Option<(String, Option<String>)> = events::table
+            .find(id.0)
+            .select((events::environment_id, events::space_id))
+            .first(conn)
+            .optional()?;
+        event.map(|(e, space)| {
+            e == env.as_str() && space.and_then(|s| SpaceId::parse(&s)).is_some_and(|s| ours(&s))
+        })
     } else {
-        true
+        Some(true)
     })
 }
 
-/// The first of these records that is missing or of a sheet outside `spaces`.
-fn record_outside(conn: &mut AnyConnection, spaces: &[SpaceId], ids: &[i64]) -> ModelResult<Option<i64>> {
+/// The first of these records that is of a sheet outside `spaces`, or (`strict`) missing.
+fn record_outside(
+    conn: &mut AnyConnection,
+    spaces: &[SpaceId],
+    ids: &[i64],
+    strict: bool,
+) -> ModelResult<Option<i64>> {
     let found: Vec<(i64, i64)> = records::table
         .filter(records::id.eq_any(ids))
         .select((records::id, records::sheet_seq))
@@ -210,5 +240,35 @@ fn record_outside(conn: &mut AnyConnection, spaces: &[SpaceId], ids: &[i64]) -> 
         .filter(|(_, seq)| inside.contains(seq))
         .map(|(id, _)| *id)
         .collect();
-    Ok(ids.iter().copied().find(|id| !kept.contains(id)))
+    let exists: BTreeSet<i64> = found.iter().map(|(id, _)| *id).collect();
+    Ok(ids
+        .iter()
+        .copied()
+        .find(|id| !kept.contains(id) && (strict || exists.contains(id))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::embedded_ids;
+
+    #[test]
+    fn ids_inside_texts_are_found() {
+        assert_eq!(embedded_ids("a,us_sh_x1"), vec!["us_sh_x1"]);
+        assert_eq!(
+            embedded_ids("sheet:us_sh_x1 and us_rc_42."),
+            vec!["us_sh_x1", "us_rc_42"]
+        );
+        assert_eq!(
+            embedded_ids("https://h/v1/sheets/us_sh_ab/records"),
+            vec!["us_sh_ab"]
+        );
+        assert_eq!(embedded_ids(" us_wb_q"), vec!["us_wb_q"]);
+        assert_eq!(embedded_ids("us_sh_ab_cd"), vec!["us_sh_ab"]);
+        assert_eq!(embedded_ids("focus_sh_ab"), vec!["us_sh_ab"]);
+        assert!(embedded_ids("us_sp_ is a prefix, us__x, us_X_y").is_empty());
+        let inside = super::ids_inside("us_rc_1%2Cus_rc_2 sheets%2Fus_sh_X%2F and %75s_wb_Y");
+        for id in ["us_rc_1", "us_rc_2", "us_sh_X", "us_wb_Y"] {
+            assert!(inside.iter().any(|i| i == id), "{id} in {inside:?}");
+        }
+    }
 }
