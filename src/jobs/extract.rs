@@ -31,6 +31,12 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     super::extract_turn::refuse_second_extraction(conn, job, &file_id)?;
     let f = file::get(conn, &file_id)
         .map_err(|_| JobError::Failed(format!("file {file_id} no longer exists")))?;
+    if f.status == file::status::PURGED {
+        // Before anything marks the file: it stays `purged` (probe 59c D5).
+        return Err(JobError::Failed(
+            "the file's bytes were deleted (a delete stopped half-way); upload it again".into(),
+        ));
+    }
     let actor = job.created_by.as_str();
     // The workbook of an earlier extraction stays the file's until this one's replaces
     // it, and stays if this one fails.

@@ -308,6 +308,16 @@ async fn a_file_delete_meeting_a_lock_says_what_it_did() {
         "{file}"
     );
     assert_eq!(file["data"]["status"], "purged", "its bytes are gone: {file}");
+    // A purged file says so when downloaded, and keeps its status (probe 59c D5).
+    let (status, body) = send(app.api(reqwest::Method::GET, &format!("/files/{id}/download"))).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("were deleted"), "{body}");
+    let (status, body) = app
+        .patch_json(&format!("/files/{id}"), &json!({"status": "complete"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (_, file) = app.get_json(&format!("/files/{id}")).await;
+    assert_eq!(file["data"]["status"], "purged", "{file}");
 
     assert_eq!(
         app.post_json(&format!("/sheets/{sheet}/unlock"), &json!({}))

@@ -114,6 +114,12 @@ pub async fn stream_file(
     f: &crate::model::file::File,
     who: &str,
 ) -> Result<HttpResponse, AppError> {
+    if f.status == crate::model::file::status::PURGED {
+        return Err(AppError::NotFoundNamed(format!(
+            "the bytes of file {} were deleted (a delete stopped half-way, status purged); delete the file to finish",
+            f.id
+        )));
+    }
     if f.held_elsewhere(state.storage.holder().as_deref()) && !readable_here(state, &f.storage_key).await? {
         return Err(held_elsewhere(f));
     }

@@ -475,6 +475,14 @@ pub async fn update(
         ));
     }
     let body = body.into_inner();
+    // A file whose bytes a delete took stays `purged`: another status would offer a
+    // download and an extraction of nothing (probe 59c D5).
+    if f.status == file::status::PURGED && body.status.as_deref().is_some_and(|s| s != file::status::PURGED) {
+        return Err(AppError::Conflict(format!(
+            "{}: its bytes were deleted (a delete stopped half-way), so its status stays purged; delete it to finish",
+            f.name
+        )));
+    }
     let name = body
         .name
         .as_deref()
