@@ -36,7 +36,27 @@
   var carried = null;
   function isRefresh(elt) { return !!(elt && elt.hasAttribute && elt.hasAttribute("data-live-refresh")); }
   function intoGrid(target) { return !!(target && target.closest && target.closest("#grid")); }
-  function mustWait() { return ownRequests > 0 || !!document.querySelector(".cell-editor"); }
+  // A mouse press in the grid, and a moment after it for a double click's second press: a
+  // refresh replacing the cell between press and release makes the browser fire no click
+  // (probe 59b: half of the double-clicks made under writes opened no editor). A press
+  // never released (the mouse left the window) stops holding after 2 s.
+  var pressedAt = 0;
+  var releasedAt = 0;
+  function pressing() {
+    var now = Date.now();
+    return (pressedAt > releasedAt && now - pressedAt < 2000) || (releasedAt > 0 && now - releasedAt < 400);
+  }
+  document.addEventListener("mousedown", function (e) {
+    if (!e.target.closest || !e.target.closest("#grid")) return;
+    pressedAt = Date.now();
+    setTimeout(catchUpLive, 2050);
+  }, true);
+  document.addEventListener("mouseup", function () {
+    if (pressedAt <= releasedAt) return;
+    releasedAt = Date.now();
+    setTimeout(catchUpLive, 450);
+  }, true);
+  function mustWait() { return ownRequests > 0 || pressing() || !!document.querySelector(".cell-editor"); }
 
   document.addEventListener("htmx:beforeRequest", function (e) {
     if (!isRefresh(e.detail.elt)) return;
@@ -96,6 +116,8 @@
   // asked for again.
   document.addEventListener("htmx:historyRestore", function () {
     var grid = document.getElementById("grid");
+    // Its editors go at once: keys typed into one until the grid comes back were lost.
+    document.querySelectorAll("#grid .cell-editor").forEach(function (editor) { editor.remove(); });
     if (grid && grid.dataset.refresh) {
       htmx.ajax("GET", grid.dataset.refresh, { source: grid, target: grid, swap: "outerHTML" });
     }

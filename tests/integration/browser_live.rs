@@ -4,9 +4,13 @@
 use crate::browser::{sign_in_form, start_browser, wait_for, wait_for_within};
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
+};
 use fantoccini::{Client, Locator};
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Holds back every live refresh's answer `ms` milliseconds before htmx sees it, and
@@ -215,29 +219,8 @@ async fn keys_typed_while_refreshes_land_all_stay(db: Db) {
     let app = spawn_app(db).await;
     let (driver, sheet, ids) = live_grid(&app).await;
     let c = &driver.client;
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writer = {
-        let (url, key) = (app.url(&format!("/v1/sheets/{sheet}/records")), app.key.clone());
-        let (id, writing) = (ids[0].clone(), writing.clone());
-        tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut n = 0;
-            while writing.load(std::sync::atomic::Ordering::Relaxed) {
-                n += 1;
-                let body = json!([{"id": id, "values": {"name": {"value": format!("Ada {n}")}}}]);
-                let answer = client
-                    .put(&url)
-                    .bearer_auth(&key)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(answer.status().as_u16(), 200);
-                tokio::time::sleep(Duration::from_millis(150)).await;
-            }
-            n
-        })
-    };
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = write_often(&app, &sheet, &ids[0], writing.clone());
     let typed = "the quick brown fox jumps over the lazy dog";
     c.execute("document.getElementById('grid-q').focus();", vec![])
         .await
@@ -269,6 +252,110 @@ async fn keys_typed_while_refreshes_land_all_stay(db: Db) {
         .await
         .unwrap();
     assert_eq!(value, json!(typed), "every key typed is in the box");
+}
+
+/// An API client writing to the sheet every 150 ms, until `writing` is cleared; answers how
+/// many writes it made.
+fn write_often(
+    app: &TestApp,
+    sheet: &str,
+    id: &str,
+    writing: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<u32> {
+    let (url, key) = (app.url(&format!("/v1/sheets/{sheet}/records")), app.key.clone());
+    let id = id.to_string();
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut n = 0;
+        while writing.load(Ordering::Relaxed) {
+            n += 1;
+            let body = json!([{"id": id, "values": {"name": {"value": format!("Ada {n}")}}}]);
+            let answer = client
+                .put(&url)
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        n
+    })
+}
+
+/// Double clicks made at a person's pace while refreshes land, each a real press and
+/// release, all open the editor (probe 59b: a refresh replacing the cell between press and
+/// release made the browser fire no click, and half of them opened nothing).
+async fn double_clicks_while_refreshes_land_open_the_editor(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = live_grid(&app).await;
+    let c = &driver.client;
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = write_often(&app, &sheet, &ids[0], writing.clone());
+    let cell = format!("#row-{} td.cell[data-field='email']", ids[1]);
+    let mut opened = 0;
+    for _ in 0..8 {
+        let rect = c
+            .execute(
+                &format!("const r = document.querySelector(\"{cell}\").getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2];"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
+        let pause = |ms| PointerAction::Pause {
+            duration: Duration::from_millis(ms),
+        };
+        let clicks = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo { duration: None, x, y })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(pause(90))
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(pause(110))
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(pause(90))
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        c.perform_actions(clicks).await.unwrap();
+        let mut open = false;
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let editor = c
+                .execute("return !!document.querySelector('.cell-editor');", vec![])
+                .await
+                .unwrap();
+            if editor == json!(true) {
+                open = true;
+                break;
+            }
+        }
+        if open {
+            opened += 1;
+            let escape = KeyActions::new("keyboard".into())
+                .then(KeyAction::Down { value: '\u{E00C}' })
+                .then(KeyAction::Up { value: '\u{E00C}' });
+            c.perform_actions(escape).await.unwrap();
+            wait_for(
+                c,
+                "!document.querySelector('.cell-editor')",
+                "the editor to close",
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    writing.store(false, Ordering::Relaxed);
+    let writes = writer.await.unwrap();
+    assert!(writes >= 10, "the grid was refreshed meanwhile ({writes} writes)");
+    assert_eq!(opened, 8, "double clicks that opened the editor");
 }
 
 /// Back to a grid whose copy in htmx's history holds an open cell editor (opened, then a
@@ -310,6 +397,7 @@ async fn back_to_a_grid_left_with_an_editor_open_updates(db: Db) {
 }
 
 on_both!(
+    double_clicks_while_refreshes_land_open_the_editor,
     keys_typed_while_refreshes_land_all_stay,
     back_to_a_grid_left_with_an_editor_open_updates,
     a_change_made_during_a_live_refresh_shows_after_it,
