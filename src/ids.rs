@@ -146,8 +146,13 @@ pub struct EventId(pub i64);
 impl EventId {
     pub const PREFIX: &'static str = "us_evt_";
 
+    /// Digits only, as [`RecordId::parse`] (probe 59d D2: `us_evt_+2` was event 2).
     pub fn parse(text: &str) -> Option<Self> {
-        text.strip_prefix(Self::PREFIX)?.parse::<i64>().ok().map(EventId)
+        let digits = text.strip_prefix(Self::PREFIX)?;
+        if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<i64>().ok().map(EventId)
     }
 }
 

@@ -115,24 +115,34 @@ fn measure(text: &str) -> Figures {
     measure_on(&CONTACTS, text)
 }
 
-fn measure_on(sheet: &[(&str, &str)], text: &str) -> Figures {
-    let targets: Vec<TargetField> = sheet
+/// A sheet's fields as `automap` takes them: keys and labels, no alternative names.
+fn targets_of(sheet: &[(&str, &str)]) -> Vec<TargetField> {
+    sheet
         .iter()
         .map(|(k, l)| TargetField {
             key: k.to_string(),
             label: l.to_string(),
             alternative_names: Vec::new(),
         })
-        .collect();
+        .collect()
+}
+
+/// A file's columns as `automap` takes them: each header its own key.
+fn sources_of<'a>(headers: impl IntoIterator<Item = &'a str>) -> Vec<SourceColumn> {
+    headers
+        .into_iter()
+        .map(|h| SourceColumn {
+            key: h.to_string(),
+            label: h.to_string(),
+        })
+        .collect()
+}
+
+fn measure_on(sheet: &[(&str, &str)], text: &str) -> Figures {
+    let targets = targets_of(sheet);
     let mut f = Figures::default();
     for export in exports(text) {
-        let sources: Vec<SourceColumn> = export
-            .iter()
-            .map(|(h, _)| SourceColumn {
-                key: h.clone(),
-                label: h.clone(),
-            })
-            .collect();
+        let sources = sources_of(export.iter().map(|(h, _)| h.as_str()));
         let matches = automap(&sources, &targets);
         f.headers += export.len();
         f.expected += export.iter().filter(|(_, k)| k.is_some()).count();
@@ -356,22 +366,8 @@ fn automap_quality_on_products_and_staff() {
 
 /// What `automap` proposes for each header on `sheet`: (header, target key, certainty).
 fn proposals(sheet: &[(&str, &str)], headers: &[&str]) -> Vec<(String, String, Certainty)> {
-    let targets: Vec<TargetField> = sheet
-        .iter()
-        .map(|(k, l)| TargetField {
-            key: k.to_string(),
-            label: l.to_string(),
-            alternative_names: Vec::new(),
-        })
-        .collect();
-    let sources: Vec<SourceColumn> = headers
-        .iter()
-        .map(|h| SourceColumn {
-            key: h.to_string(),
-            label: h.to_string(),
-        })
-        .collect();
-    automap(&sources, &targets)
+    let targets = targets_of(sheet);
+    automap(&sources_of(headers.iter().copied()), &targets)
         .into_iter()
         .map(|m| {
             (

@@ -207,6 +207,17 @@ async fn files_are_listed_updated_and_deleted(db: Db) {
         )
         .await;
     assert_eq!(status, 422);
+    // `purged` is Wharf's to say when a file's bytes go: set by a client on a whole file,
+    // it could not be taken back (probe 59d D5).
+    let (status, body) = app
+        .patch_json(
+            &format!("/files/{}", ids[0]),
+            &serde_json::json!({"status": "purged"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, f) = app.get_json(&format!("/files/{}", ids[0])).await;
+    assert_eq!(f["data"]["status"], "archived", "{f}");
 
     let (status, body) = app.delete(&format!("/files/{}", ids[1])).await;
     assert_eq!(status, 200);

@@ -5,7 +5,7 @@
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -130,6 +130,50 @@ pub async fn wait_for_within(c: &Client, script: &str, what: &str, seconds: u64)
         path.display(),
         &html[..cut]
     );
+}
+
+/// The contacts sheet holding `records`, and a browser signed in on its grid; returns the
+/// browser, the sheet and the records' ids.
+pub(crate) async fn grid_with(
+    app: &TestApp,
+    records: Value,
+) -> (crate::browser::Driver, String, Vec<String>) {
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &records).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, wbs) = app
+        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
+        .await;
+    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/spaces")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('tr[data-record]')", "the grid's rows").await;
+    (driver, sheet, record_ids(&body))
+}
+
+/// Opens the editor of the cell `css` names, as a double click does.
+pub(crate) async fn open_editor(c: &Client, css: &str) {
+    c.execute(
+        &format!(
+            "document.querySelector(\"{css}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"
+        ),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.activeElement.closest && document.activeElement.closest('.cell-editor')",
+        "the cell editor",
+    )
+    .await;
 }
 
 /// Double-clicks a cell, types `typed` into its editor and presses Enter.

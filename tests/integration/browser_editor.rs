@@ -2,7 +2,7 @@
 //! Tab without typing keeps what it held (line breaks, a date the date picker cannot read,
 //! a boolean that is neither), and after a save the keyboard stays in the grid.
 
-use crate::browser::{sign_in_form, start_browser, wait_for};
+use crate::browser::{grid_with, open_editor, wait_for};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::{Client, Locator};
@@ -10,47 +10,6 @@ use serde_json::{json, Value};
 
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
-
-/// The contacts sheet holding `records`, and a browser signed in on its grid; returns the
-/// browser, the sheet and the records' ids.
-async fn grid_with(app: &TestApp, records: Value) -> (crate::browser::Driver, String, Vec<String>) {
-    app.make_user("ada@example.com", true);
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &records).await;
-    assert_eq!(status, 200, "{body}");
-    let (_, wbs) = app
-        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
-        .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
-    let driver = start_browser().await;
-    let c = &driver.client;
-    c.goto(&app.url("/spaces")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .await
-        .unwrap();
-    wait_for(c, "document.querySelector('tr[data-record]')", "the grid's rows").await;
-    (driver, sheet, record_ids(&body))
-}
-
-/// Opens the editor of the cell `css` names, as a double click does.
-async fn open_editor(c: &Client, css: &str) {
-    c.execute(
-        &format!(
-            "document.querySelector(\"{css}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"
-        ),
-        vec![],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.activeElement.closest && document.activeElement.closest('.cell-editor')",
-        "the cell editor",
-    )
-    .await;
-}
 
 /// Opens the editor of `field` in the only row and leaves it with `key`.
 async fn open_and_leave(c: &Client, field: &str, key: &str) {

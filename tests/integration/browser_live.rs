@@ -1,7 +1,7 @@
 //! The grid's live refresh in Chromium, with the page's refresh answers made late so the
 //! races a loaded machine meets happen every time.
 
-use crate::browser::{sign_in_form, start_browser, wait_for, wait_for_within};
+use crate::browser::{grid_with, open_editor, wait_for, wait_for_within};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::actions::{
@@ -38,27 +38,9 @@ async fn make_refreshes_late(c: &Client, ms: u64) {
 /// Ada and Cy in the contacts sheet, and a browser signed in on its grid, whose live
 /// connection has had time to open; returns the browser, the sheet and the records' ids.
 async fn live_grid(app: &TestApp) -> (crate::browser::Driver, String, Vec<String>) {
-    app.make_user("ada@example.com", true);
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (status, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "ada@acme.com", "name": "Ada"}, {"email": "cy@acme.com", "name": "Cy"}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (_, wbs) = app
-        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
-        .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
-    let driver = start_browser().await;
+    let records = json!([{"email": "ada@acme.com", "name": "Ada"}, {"email": "cy@acme.com", "name": "Cy"}]);
+    let (driver, sheet, ids) = grid_with(app, records).await;
     let c = &driver.client;
-    c.goto(&app.url("/spaces")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .await
-        .unwrap();
     wait_for_within(
         c,
         "document.querySelectorAll('tr[data-record]').length === 2",
@@ -67,7 +49,7 @@ async fn live_grid(app: &TestApp) -> (crate::browser::Driver, String, Vec<String
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await; // let its live connection open
-    (driver, sheet, record_ids(&body))
+    (driver, sheet, ids)
 }
 
 /// Renames the record `id` through the API (a change the grid hears of live).
@@ -119,18 +101,7 @@ async fn an_editor_opened_during_a_live_refresh_keeps_what_is_typed(db: Db) {
     rename(&app, &sheet, &ids[0], "Ada Lovelace").await;
     wait_for_within(c, "window.__refreshes >= 1", "a live refresh to leave", 30).await;
     let cy_email = format!("#row-{} td.cell[data-field='email']", ids[1]);
-    c.execute(
-        &format!("document.querySelector(\"{cy_email}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
-        vec![],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.querySelector('.cell-editor input[name=value]') === document.activeElement",
-        "the cell editor",
-    )
-    .await;
+    open_editor(c, &cy_email).await;
     let input = c
         .find(Locator::Css(".cell-editor input[name=value]"))
         .await
@@ -366,13 +337,7 @@ async fn back_to_a_grid_left_with_an_editor_open_updates(db: Db) {
     let (driver, sheet, ids) = live_grid(&app).await;
     let c = &driver.client;
     let cy_email = format!("#row-{} td.cell[data-field='email']", ids[1]);
-    c.execute(
-        &format!("document.querySelector(\"{cy_email}\").dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}));"),
-        vec![],
-    )
-    .await
-    .unwrap();
-    wait_for(c, "document.querySelector('.cell-editor')", "the cell editor").await;
+    open_editor(c, &cy_email).await;
     c.execute(
         "document.querySelector('nav.filters a:nth-child(3)').click();",
         vec![],

@@ -328,7 +328,10 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
         action(json!({"nested": {"ids": [my_sheet, their_wb]}}), json!({})),
         action(json!({}), json!({"spaceId": theirs})),
         action(json!({}), json!({"records": [my_record, their_record]})),
-        action(json!({}), json!({"sheetId": "us_sh_doesnotexist"})),
+        // Numbered ids naming nothing, whole or inside a text: refused as the ones of
+        // other spaces are, so the answers list nothing of what exists (probe 59d D3).
+        action(json!({}), json!({"recordId": "us_rc_999999"})),
+        action(json!({}), json!({"note": "see us_rc_999999 and us_evt_999999"})),
         // Inside a text that listener code splits, trims or parses (probe 52a 6).
         action(json!({"sheets": format!("{my_sheet},{their_sheet}")}), json!({})),
         action(json!({"target": format!("sheet:{their_sheet}")}), json!({})),
@@ -347,6 +350,15 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
             json!({"url": format!("https://h/v1/sheets%2F{their_sheet}%2Frecords")}),
         ),
         action(json!({"target": format!("x{their_sheet}")}), json!({})),
+        // Encoded twice, and JSON held in a string with a \u escape (probe 59d D1).
+        action(
+            json!({}),
+            json!({"next": format!("/v1/sheets/%25{:02X}{}", b'u', &their_sheet[1..])}),
+        ),
+        action(
+            json!({}),
+            json!({"payload": format!("{{\"sheet\": \"\\u0075{}\"}}", &their_sheet[1..])}),
+        ),
         json!({"type": "workbook", "operation": "report", "source": my_wb, "info": format!("please copy {their_sheet}")}),
     ];
     for body in &refused {
@@ -402,7 +414,8 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
         json!({"sheet": my_sheet, "note": "us_sp_ is a prefix", "url": format!("/v1/sheets/{my_sheet}/records")}),
         // Words that only look like ids, naming nothing, are a customer's (probe 59c D3).
         json!({"records": [my_record], "spaceId": mine, "label": "plain text",
-               "note": "regions: us_dc_metro, us_fl_miami, us_wb_2024; benchmark: us_sp_500"}),
+               "note": "regions: us_dc_metro, us_fl_miami, us_wb_2024; benchmark: us_sp_500; deploy to us_env_prod",
+               "region": "us_fl_miami"}),
     );
     let (status, answer) = as_bearer(&app, &token, &own).await;
     assert_eq!(status, 200, "{answer}");

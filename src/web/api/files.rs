@@ -477,6 +477,14 @@ pub async fn update(
     let body = body.into_inner();
     // A file whose bytes a delete took stays `purged`: another status would offer a
     // download and an extraction of nothing (probe 59c D5).
+    // And `purged` is Wharf's to say, when the bytes go: set on a whole file, it could not
+    // be taken back (probe 59d D5).
+    if body.status.as_deref() == Some(file::status::PURGED) && f.status != file::status::PURGED {
+        return Err(AppError::invalid(
+            "status",
+            "`purged` is set by Wharf when a file's bytes are deleted; delete the file instead",
+        ));
+    }
     if f.status == file::status::PURGED && body.status.as_deref().is_some_and(|s| s != file::status::PURGED) {
         return Err(AppError::Conflict(format!(
             "{}: its bytes were deleted (a delete stopped half-way), so its status stays purged; delete it to finish",

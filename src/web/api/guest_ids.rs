@@ -2,7 +2,7 @@
 //! the team's key: every Wharf id they name must be of the guest's spaces, as the ids in
 //! its paths must be. (Probe 47c D4: a guest's action named a sheet of another space.)
 
-use crate::db::schema::{bulk_changes, events, records, sheets, workbooks};
+use crate::db::schema::{bulk_changes, environments, events, records, sheets, workbooks};
 use crate::db::AnyConnection;
 use crate::ids::{
     BulkChangeId, CommitId, DocumentId, EnvironmentId, EventId, FileId, JobId, RecordId, SheetId, SpaceId,
@@ -41,53 +41,41 @@ pub(crate) fn refuse_for_guest(
 
 /// Refuses (403) a guest's job whose `config`, `input`, `metadata` or `info` names an
 /// object outside `spaces`: a space, workbook, sheet, file, job, document, commit, bulk
-/// change, event or record of another space, or another environment. A whole string that
-/// is an id naming nothing is refused alike, so the answer tells a guest nothing about what
-/// exists elsewhere; an id inside a text (`a,us_sh_...`, a URL, percent-encoded too) only
-/// when it names something outside, since such texts are also a customer's words
-/// (`regions: us_fl_miami`).
+/// change, event or record of another space, or another environment, as a whole string, a
+/// word inside a text (`a,us_sh_...`, a URL), after percent-decoding it (twice over too)
+/// or inside JSON held in a string (listener code may split, decode or parse what it is
+/// given). Ids of the numbered kinds (records, events) that name nothing are refused alike,
+/// so the answer tells a guest nothing about what exists elsewhere; the other kinds' ids
+/// are random, so one naming nothing tells nothing and is left as the customer's word
+/// (`regions: us_fl_miami`: probes 59c D3, 59d D3, D4).
 fn refuse_foreign_ids(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     spaces: &[SpaceId],
     given: &[Option<&Value>],
 ) -> ModelResult<()> {
-    let mut whole = BTreeSet::new();
+    let mut texts = BTreeSet::new();
     for value in given.iter().flatten() {
-        collect_strings(value, &mut whole);
+        collect_strings(value, &mut texts, 0);
     }
-    let inside: BTreeSet<String> = whole
-        .iter()
-        .flat_map(|text| ids_inside(text))
-        .filter(|id| !whole.contains(id))
-        .collect();
-    check_ids(conn, env, spaces, &whole, true)?;
-    check_ids(conn, env, spaces, &inside, false)
-}
-
-/// The check of [`refuse_foreign_ids`]; `strict`: an id naming nothing is refused too.
-fn check_ids(
-    conn: &mut AnyConnection,
-    env: &EnvironmentId,
-    spaces: &[SpaceId],
-    texts: &BTreeSet<String>,
-    strict: bool,
-) -> ModelResult<()> {
+    let inside: Vec<String> = texts.iter().flat_map(|text| ids_inside(text)).collect();
+    texts.extend(inside);
     let mut record_ids = BTreeSet::new();
-    for text in texts {
+    for text in &texts {
         if let Some(id) = RecordId::parse(text) {
             record_ids.insert(id.0);
             continue;
         }
+        let numbered = EventId::parse(text).is_some();
         match place_of(conn, env, spaces, text)? {
             Some(false) => return Err(foreign(text)),
-            None if strict => return Err(foreign(text)),
+            None if numbered => return Err(foreign(text)),
             _ => {}
         }
     }
     let record_ids: Vec<i64> = record_ids.into_iter().collect();
     for chunk in record_ids.chunks(500) {
-        if let Some(id) = record_outside(conn, spaces, chunk, strict)? {
+        if let Some(id) = record_outside(conn, spaces, chunk)? {
             return Err(foreign(&RecordId(id).to_string()));
         }
     }
@@ -101,16 +89,25 @@ fn foreign(id: &str) -> ModelError {
 }
 
 /// Every string in a JSON value, keys included (`{"us_sh_...": true}` names a sheet too),
-/// at any depth.
-fn collect_strings(value: &Value, into: &mut BTreeSet<String>) {
-    match value {
-        Value::String(s) => {
-            into.insert(s.clone());
+/// at any depth, and those of JSON held in a string (`"{\"sheet\": \"\\u0075s_sh_...\"}"`,
+/// which a listener's `JSON.parse` reads: probe 59d D1), up to `MOST_NESTED` strings deep.
+fn collect_strings(value: &Value, into: &mut BTreeSet<String>, nested: usize) {
+    const MOST_NESTED: usize = 3;
+    let mut add = |text: &str, into: &mut BTreeSet<String>| {
+        into.insert(text.to_string());
+        let held = text.trim_start();
+        if nested < MOST_NESTED && (held.starts_with('{') || held.starts_with('[') || held.starts_with('"')) {
+            if let Ok(inner) = serde_json::from_str::<Value>(text) {
+                collect_strings(&inner, into, nested + 1);
+            }
         }
-        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into)),
+    };
+    match value {
+        Value::String(s) => add(s, into),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into, nested)),
         Value::Object(map) => map.iter().for_each(|(k, v)| {
-            into.insert(k.clone());
-            collect_strings(v, into);
+            add(k, into);
+            collect_strings(v, into, nested);
         }),
         _ => {}
     }
@@ -121,9 +118,21 @@ fn collect_strings(value: &Value, into: &mut BTreeSet<String>) {
 /// on the id in it with the team's key (probes 52a 6, 59c D1).
 fn ids_inside(text: &str) -> Vec<String> {
     let mut found: Vec<String> = embedded_ids(text).into_iter().map(str::to_string).collect();
-    if text.contains('%') {
-        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    // Decoded again while it changes (`%2575s_sh_...` is `%75s_sh_...` once decoded, which
+    // a path decodes once more: probe 59d D1), a few times at most.
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for _ in 0..3 {
+        if !text.contains('%') {
+            break;
+        }
+        let decoded = percent_encoding::percent_decode_str(&text)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == *text {
+            break;
+        }
         found.extend(embedded_ids(&decoded).into_iter().map(str::to_string));
+        text = std::borrow::Cow::Owned(decoded);
     }
     found
 }
@@ -177,7 +186,16 @@ fn place_of(
             false => space::find(conn, env, &id)?.map(|_| false),
         }
     } else if let Some(id) = EnvironmentId::parse(text) {
-        Some(&id == env)
+        // Looked up: `deploy to us_env_prod` names no environment (probe 59d D4).
+        match &id == env {
+            true => Some(true),
+            false => environments::table
+                .find(id.as_str())
+                .select(environments::id)
+                .first::<String>(conn)
+                .optional()?
+                .map(|_| false),
+        }
     } else if let Some(id) = WorkbookId::parse(text) {
         workbook::find(conn, env, &id)?.map(|w| ours(&w.space_id))
     } else if let Some(id) = SheetId::parse(text) {
@@ -215,13 +233,8 @@ fn place_of(
     })
 }
 
-/// The first of these records that is of a sheet outside `spaces`, or (`strict`) missing.
-fn record_outside(
-    conn: &mut AnyConnection,
-    spaces: &[SpaceId],
-    ids: &[i64],
-    strict: bool,
-) -> ModelResult<Option<i64>> {
+/// The first of these records that is missing or of a sheet outside `spaces`.
+fn record_outside(conn: &mut AnyConnection, spaces: &[SpaceId], ids: &[i64]) -> ModelResult<Option<i64>> {
     let found: Vec<(i64, i64)> = records::table
         .filter(records::id.eq_any(ids))
         .select((records::id, records::sheet_seq))
@@ -240,11 +253,7 @@ fn record_outside(
         .filter(|(_, seq)| inside.contains(seq))
         .map(|(id, _)| *id)
         .collect();
-    let exists: BTreeSet<i64> = found.iter().map(|(id, _)| *id).collect();
-    Ok(ids
-        .iter()
-        .copied()
-        .find(|id| !kept.contains(id) && (strict || exists.contains(id))))
+    Ok(ids.iter().copied().find(|id| !kept.contains(id)))
 }
 
 #[cfg(test)]
