@@ -93,7 +93,7 @@ fn foreign(id: &str) -> ModelError {
 /// which a listener's `JSON.parse` reads: probe 59d D1), up to `MOST_NESTED` strings deep.
 fn collect_strings(value: &Value, into: &mut BTreeSet<String>, nested: usize) {
     const MOST_NESTED: usize = 3;
-    let mut add = |text: &str, into: &mut BTreeSet<String>| {
+    let add = |text: &str, into: &mut BTreeSet<String>| {
         into.insert(text.to_string());
         let held = text.trim_start();
         if nested < MOST_NESTED && (held.starts_with('{') || held.starts_with('[') || held.starts_with('"')) {
