@@ -118,6 +118,15 @@ async fn a_guest_token_uploads_maps_and_downloads_in_its_own_space_only(db: Db) 
     let job = job["data"]["id"].as_str().unwrap().to_string();
     let (status, plan) = send(guest(Method::GET, &format!("/jobs/{job}/plan"))).await;
     assert_eq!(status, 200, "{plan}");
+    // A plan keeps keys beyond its edges, which listeners read: none may name another
+    // space's object (probe 59d D6).
+    let (status, body) = send(
+        guest(Method::PATCH, &format!("/jobs/{job}/plan"))
+            .json(&json!({"fieldMapping": [{"sourceField": {"key": "email"}, "destinationField": {"key": "email"}, "note": format!("copy to {contacts_b}")}]})),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("not of your spaces"), "{body}");
     let (status, _) = send(guest(Method::POST, &format!("/jobs/{job}/execute"))).await;
     assert_eq!(status, 200);
     assert_eq!(wait_as(&app, &token, &job).await["status"], "complete");

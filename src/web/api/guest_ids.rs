@@ -39,6 +39,17 @@ pub(crate) fn refuse_for_guest(
     }
 }
 
+/// Refuses (403) what a guest sends for a job (a mapping's plan) that names an object
+/// outside its spaces, as [`refuse_for_guest`] does a new job's parts.
+pub(crate) fn refuse_in(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    spaces: &[SpaceId],
+    given: &Value,
+) -> ModelResult<()> {
+    refuse_foreign_ids(conn, env, spaces, &[Some(given)])
+}
+
 /// Refuses (403) a guest's job whose `config`, `input`, `metadata` or `info` names an
 /// object outside `spaces`: a space, workbook, sheet, file, job, document, commit, bulk
 /// change, event or record of another space, or another environment, as a whole string, a
