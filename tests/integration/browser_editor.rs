@@ -2,7 +2,8 @@
 //! Tab without typing keeps what it held (line breaks, a date the date picker cannot read,
 //! a boolean that is neither), and after a save the keyboard stays in the grid.
 
-use crate::browser::{grid_with, open_editor, wait_for};
+use crate::browser::wait_for;
+use crate::browser_grid::{grid_with, open_editor};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::{Client, Locator};

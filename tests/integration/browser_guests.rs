@@ -4,10 +4,9 @@
 //! presence); the guest uploads a file in its space and imports it, which the admin's grid
 //! shows live too; a second use of the link gets its page.
 
-use crate::browser::{
-    csp_violations, edit_cell, record_csp_violations, sign_in_form, start_browser, text, wait_for,
-};
+use crate::browser::{csp_violations, record_csp_violations, sign_in_form, start_browser, text, wait_for};
 use crate::browser_files::{run_import, upload_and_open_mapping};
+use crate::browser_grid::edit_cell;
 use crate::helpers::*;
 use crate::on_both;
 use crate::smtp::SmtpSink;

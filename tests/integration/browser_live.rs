@@ -1,7 +1,8 @@
 //! The grid's live refresh in Chromium, with the page's refresh answers made late so the
 //! races a loaded machine meets happen every time.
 
-use crate::browser::{grid_with, open_editor, wait_for, wait_for_within};
+use crate::browser::{wait_for, wait_for_within};
+use crate::browser_grid::{grid_with, open_editor};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::actions::{

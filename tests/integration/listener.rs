@@ -3,7 +3,8 @@
 //! Wharf's signed webhooks (serve.mjs) or polls its events (poll.mjs), and its record hook
 //! and job handler act on Wharf's data.
 
-use crate::browser::{edit_cell, sign_in_form, start_browser, text, wait_for};
+use crate::browser::{sign_in_form, start_browser, text, wait_for};
+use crate::browser_grid::edit_cell;
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::Locator;

@@ -24,6 +24,7 @@ mod browser_bulk;
 mod browser_editor;
 mod browser_ffql;
 mod browser_files;
+mod browser_grid;
 mod browser_guests;
 mod browser_live;
 mod bulk;
