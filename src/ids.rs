@@ -116,14 +116,8 @@ pub struct RecordId(pub i64);
 impl RecordId {
     pub const PREFIX: &'static str = "us_rc_";
 
-    /// Digits only: `us_rc_+2` or `us_rc_02` is no record's id (read as record 2, it slipped
-    /// past checks that look for ids inside texts: probe 59c D4).
     pub fn parse(text: &str) -> Option<Self> {
-        let digits = text.strip_prefix(Self::PREFIX)?;
-        if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse::<i64>().ok().filter(|n| *n > 0).map(RecordId)
+        numbered(text, Self::PREFIX).map(RecordId)
     }
 }
 
@@ -139,6 +133,17 @@ impl serde::Serialize for RecordId {
     }
 }
 
+/// The number of a numbered id (`us_rc_42`): digits only, no leading zero, above 0.
+/// `us_rc_+2` or `us_rc_02` is no id (read as 2, it slipped past checks that look for ids
+/// inside texts: probes 59c D4, 59d D2).
+fn numbered(text: &str, prefix: &str) -> Option<i64> {
+    let digits = text.strip_prefix(prefix)?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
 /// Events are numbered by the database; publicly `us_evt_<n>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(pub i64);
@@ -146,13 +151,8 @@ pub struct EventId(pub i64);
 impl EventId {
     pub const PREFIX: &'static str = "us_evt_";
 
-    /// Digits only, as [`RecordId::parse`] (probe 59d D2: `us_evt_+2` was event 2).
     pub fn parse(text: &str) -> Option<Self> {
-        let digits = text.strip_prefix(Self::PREFIX)?;
-        if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse::<i64>().ok().map(EventId)
+        numbered(text, Self::PREFIX).map(EventId)
     }
 }
 

@@ -2,7 +2,8 @@
 //! error count follows), the toast's Undo puts it back, and "Delete all shown" deletes the
 //! filtered rows after saying how many.
 
-use crate::browser::{click_css, sign_in_form, start_browser, text, wait_for};
+use crate::browser::{click_css, text, wait_for};
+use crate::browser_grid::grid_page;
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::Locator;
@@ -32,18 +33,9 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
         .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
         .await;
     assert_eq!(status, 200, "{body}");
-    let (_, wbs) = app
-        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
-        .await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
 
-    let driver = start_browser().await;
+    let driver = grid_page(&app, space["id"].as_str().unwrap(), &sheet).await;
     let c = &driver.client;
-    c.goto(&app.url("/spaces")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .await
-        .unwrap();
     wait_for(c, &format!("{ERRORS} === '3'"), "three errors").await;
 
     // The Tier column's menu: its values with counts, most held first.

@@ -2,7 +2,8 @@
 //! read shows why under the box (and offers no "Delete all shown"), a good one shows its
 //! records.
 
-use crate::browser::{sign_in_form, start_browser, text, wait_for};
+use crate::browser::{text, wait_for};
+use crate::browser_grid::grid_page;
 use crate::helpers::*;
 use crate::on_both;
 use crate::records_ffql::people_in_space;
@@ -14,15 +15,8 @@ async fn the_search_box_shows_why_a_filter_cannot_be_read(db: Db) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", true);
     let (space, sheet, _) = people_in_space(&app).await;
-    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
-    let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
-    let driver = start_browser().await;
+    let driver = grid_page(&app, &space, &sheet).await;
     let c = &driver.client;
-    c.goto(&app.url("/spaces")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
-        .await
-        .unwrap();
     wait_for(c, &format!("{ROWS} === 5"), "the sheet's five records").await;
 
     let search = |typed: &'static str| async move {

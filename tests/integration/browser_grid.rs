@@ -14,9 +14,20 @@ pub(crate) async fn grid_with(app: &TestApp, records: Value) -> (Driver, String,
     let sheet = app.sheet_id(&space, "contacts").await;
     let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &records).await;
     assert_eq!(status, 200, "{body}");
-    let (_, wbs) = app
-        .get_json(&format!("/workbooks?spaceId={}", space["id"].as_str().unwrap()))
-        .await;
+    let driver = grid_page(app, space["id"].as_str().unwrap(), &sheet).await;
+    wait_for(
+        &driver.client,
+        "document.querySelector('tr[data-record]')",
+        "the grid's rows",
+    )
+    .await;
+    (driver, sheet, record_ids(&body))
+}
+
+/// A browser signed in as ada@example.com on the grid of `sheet`, the sheet of the first
+/// workbook of `space`.
+pub(crate) async fn grid_page(app: &TestApp, space: &str, sheet: &str) -> Driver {
+    let (_, wbs) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
     let wb = wbs["data"][0]["id"].as_str().unwrap().to_string();
     let driver = start_browser().await;
     let c = &driver.client;
@@ -25,8 +36,7 @@ pub(crate) async fn grid_with(app: &TestApp, records: Value) -> (Driver, String,
     c.goto(&app.url(&format!("/workbooks/{wb}?sheet={sheet}")))
         .await
         .unwrap();
-    wait_for(c, "document.querySelector('tr[data-record]')", "the grid's rows").await;
-    (driver, sheet, record_ids(&body))
+    driver
 }
 
 /// Opens the editor of the cell `css` names, as a double click does.

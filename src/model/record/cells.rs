@@ -37,27 +37,31 @@ pub fn distinct(
     q: &RecordQuery,
 ) -> QueryResult<Vec<ValueCount>> {
     let marker = format!(",{field},");
-    let mut counts: HashMap<String, ValueCount> = HashMap::new();
+    // By value: (total, errors, the first error's messages).
+    let mut counts: HashMap<String, (i64, i64, Vec<crate::validate::Message>)> = HashMap::new();
     each_selected(conn, sheet_seq, q, |row| {
         let vals: Vec<&RawValue> = serde_json::from_str(&row.vals).unwrap_or_default();
         let value = vals.get(field).map_or("null", |v| v.get()).to_string();
         let in_error = row.error_fields.as_deref().is_some_and(|e| e.contains(&marker));
-        let entry = counts.entry(value.clone()).or_insert_with(|| ValueCount {
-            value,
-            total: 0,
-            errors: 0,
-            messages: Vec::new(),
-        });
-        entry.total += 1;
+        let entry = counts.entry(value).or_default();
+        entry.0 += 1;
         if in_error {
-            entry.errors += 1;
-            if entry.messages.is_empty() {
-                entry.messages = row.sparse().1.remove(&field).unwrap_or_default();
+            entry.1 += 1;
+            if entry.2.is_empty() {
+                entry.2 = row.sparse().1.remove(&field).unwrap_or_default();
             }
         }
         true
     })?;
-    let mut out: Vec<ValueCount> = counts.into_values().collect();
+    let mut out: Vec<ValueCount> = counts
+        .into_iter()
+        .map(|(value, (total, errors, messages))| ValueCount {
+            value,
+            total,
+            errors,
+            messages,
+        })
+        .collect();
     out.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.value.cmp(&b.value)));
     Ok(out)
 }
