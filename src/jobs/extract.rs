@@ -79,9 +79,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 }
                 Ok(())
             });
-            // The file was deleted while it was read: nothing of it stays (its delete may
-            // have run before the rejected rows went up: they go now).
-            if matches!(&finished, Err(JobError::Failed(m)) if m == FILE_DELETED) {
+            // The file was deleted while it was read (alone, or with its space and this
+            // job): nothing of it stays (its delete may have run before the rejected rows
+            // went up: they go now).
+            if finished.is_err() && matches!(file::find(conn, &f.environment_id, &f.id), Ok(None)) {
                 let _ = cx.storage.delete_blocking(&f.rejects_key());
             }
             finished.map(|()| summary)

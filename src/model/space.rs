@@ -388,6 +388,21 @@ pub fn delete(conn: &mut AnyConnection, space: &Space, actor: &str) -> ModelResu
     })
 }
 
+/// Takes a space from every writer for the rest of a transaction that deletes it
+/// (PostgreSQL `FOR UPDATE`: writers adding to it hold it `FOR KEY SHARE`, so those under
+/// way finish first and later ones find it gone). SQLite's write transaction holds the
+/// whole database already.
+pub fn lock_for_delete(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
+    if let AnyConnection::Postgres(pg) = conn {
+        spaces::table
+            .find(id)
+            .select(spaces::id)
+            .for_update()
+            .load::<SpaceId>(pg)?;
+    }
+    Ok(())
+}
+
 /// Keeps spaces from being deleted until the transaction ends (PostgreSQL `FOR KEY SHARE`,
 /// which writers of one space do not conflict on). A write takes this before any row of the
 /// space's content (its job, its sheets), in the order a space's deletion takes them (the

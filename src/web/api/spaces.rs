@@ -397,20 +397,7 @@ pub async fn delete_space(state: std::sync::Arc<AppState>, s: Space, actor: Stri
         let keys = delete_files_bytes(&state, files, &actor).await?;
         let here = state.storage.holder();
         let now = super::file_bytes::rows_after_bytes(&state, move |conn| {
-            // Bytes in another process's data folder are handed over to it with the rows.
-            let files = crate::model::file::in_space(conn, &s.id)?;
-            crate::model::file::hand_over(conn, &files, here.as_deref())?;
-            let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
-            // Records frozen for Submit deliveries go with the space (their rows have no
-            // key to the space to cascade).
-            let submissions = crate::model::submission::of_space(conn, &s.id, i64::MAX)?;
-            now.extend(crate::model::submission::delete_returning_keys(
-                conn,
-                &submissions,
-                here.as_deref(),
-            )?);
-            space::delete(conn, &s, &actor)?;
-            Ok::<_, crate::model::ModelError>(now)
+            crate::db::write_tx(conn, |conn| rows_of_space(conn, &s, here.as_deref(), &actor))
         })
         .await?;
         // A file uploaded meanwhile went with the space: its bytes go too, and so do rejected
@@ -425,4 +412,31 @@ pub async fn delete_space(state: std::sync::Arc<AppState>, s: Space, actor: Stri
         Ok(())
     })
     .await
+}
+
+/// Deletes a space's rows, in one transaction that first takes the space from writers
+/// adding to it: the storage keys it returns are those of every file that went with the
+/// space (read apart, a file added between the read and the delete went with the space
+/// and left its bytes behind).
+fn rows_of_space(
+    conn: &mut crate::db::AnyConnection,
+    s: &Space,
+    here: Option<&str>,
+    actor: &str,
+) -> Result<Vec<String>, crate::model::ModelError> {
+    space::lock_for_delete(conn, &s.id)?;
+    // Bytes in another process's data folder are handed over to it with the rows.
+    let files = crate::model::file::in_space(conn, &s.id)?;
+    crate::model::file::hand_over(conn, &files, here)?;
+    let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+    // Records frozen for Submit deliveries go with the space (their rows have no key to the
+    // space to cascade).
+    let submissions = crate::model::submission::of_space(conn, &s.id, i64::MAX)?;
+    now.extend(crate::model::submission::delete_returning_keys(
+        conn,
+        &submissions,
+        here,
+    )?);
+    space::delete(conn, s, actor)?;
+    Ok(now)
 }
