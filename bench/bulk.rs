@@ -210,6 +210,7 @@ fn psql_reference(p: &Prepared) -> anyhow::Result<Option<Cli>> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    wharf::memory::no_huge_pages();
     let rows: usize = std::env::var("BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -57,6 +57,7 @@ struct Plan {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    wharf::memory::no_huge_pages();
     let plan = Plan {
         editors: env_num("BENCH_EDITORS", 50) as usize,
         streams: env_num("BENCH_STREAMS", 200) as usize,

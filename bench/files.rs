@@ -52,6 +52,7 @@ async fn wait_job(client: &reqwest::Client, base: &str, key: &str, id: &str) -> 
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    wharf::memory::no_huge_pages();
     let rows: usize = std::env::var("BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -105,6 +105,7 @@ fn sqlite3_csv(db: &std::path::Path, out: &std::path::Path) -> anyhow::Result<Du
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    wharf::memory::no_huge_pages();
     let rows: usize = std::env::var("BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod jobs;
 pub mod mail;
 pub mod mapping;
+pub mod memory;
 pub mod model;
 pub mod names;
 pub mod ops;

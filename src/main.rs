@@ -9,6 +9,7 @@ use wharf::settings::Settings;
 
 #[actix_web::main]
 async fn main() {
+    wharf::memory::no_huge_pages();
     let filter = std::env::var("WHARF_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
