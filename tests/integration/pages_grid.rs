@@ -144,7 +144,21 @@ async fn the_grid_pages_by_keyset_first_next_previous_last(db: Db) {
     assert_eq!(gone.status().as_u16(), 200);
     let gone = gone.text().await.unwrap();
     assert_eq!(row_ids(&gone), ids[..100].to_vec());
-    assert!(!gone.contains("removed"), "the view forgets the field");
+    // The view forgets the field (its refreshes and links ask for the sheet without it)
+    // and says what it dropped.
+    let refresh = gone
+        .split("data-refresh=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(!refresh.contains("removed"), "{refresh}");
+    assert!(!gone.contains("=removed"), "no link keeps the field");
+    assert!(
+        gone.contains("Dropped from this view: sort by “removed”, search in “removed”, errors in “removed” (the sheet no longer has that field)."),
+        "{gone}"
+    );
 }
 
 async fn rows_are_added_and_deleted_from_the_grid(db: Db) {

@@ -16,127 +16,12 @@ use crate::model::workbook::{self, Workbook};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use serde::Deserialize;
 
 pub use super::grid_rows::{editor_kind, row_view, CellView, RowView};
+pub(super) use super::grid_view::encode;
+pub use super::grid_view::View;
 
 pub const PAGE: i64 = 100;
-
-/// Everything that selects what the grid shows; links keep it.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct View {
-    #[serde(default)]
-    pub sheet: String,
-    #[serde(default)]
-    pub filter: String,
-    #[serde(default)]
-    pub field: String,
-    #[serde(default)]
-    pub q: String,
-    #[serde(default)]
-    pub qf: String,
-    #[serde(default)]
-    pub sort: String,
-    #[serde(default)]
-    pub dir: String,
-    pub after: Option<i64>,
-    pub before: Option<i64>,
-    #[serde(default)]
-    pub last: bool,
-    pub page: Option<i64>,
-}
-
-impl View {
-    fn base_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut p = vec![("sheet", self.sheet.clone())];
-        for (k, v) in [
-            ("filter", &self.filter),
-            ("field", &self.field),
-            ("q", &self.q),
-            ("qf", &self.qf),
-            ("sort", &self.sort),
-            ("dir", &self.dir),
-        ] {
-            if !v.is_empty() {
-                p.push((k, v.clone()));
-            }
-        }
-        p
-    }
-
-    /// This view with one setting changed (and paging reset).
-    pub fn with(&self, key: &'static str, value: &str) -> String {
-        let mut pairs: Vec<(&str, String)> =
-            self.base_pairs().into_iter().filter(|(k, _)| *k != key).collect();
-        if !value.is_empty() {
-            pairs.push((key, value.to_string()));
-        }
-        if key == "filter" {
-            pairs.retain(|(k, _)| *k != "field");
-        }
-        encode(&pairs)
-    }
-
-    /// This view at another page position.
-    pub fn at(&self, key: &'static str, value: &str) -> String {
-        let mut pairs = self.base_pairs();
-        pairs.push((key, value.to_string()));
-        encode(&pairs)
-    }
-
-    pub fn sort_link(&self, key: &str) -> String {
-        let dir = if self.sort == key && self.dir != "desc" {
-            "desc"
-        } else {
-            "asc"
-        };
-        let mut pairs: Vec<(&str, String)> = self
-            .base_pairs()
-            .into_iter()
-            .filter(|(k, _)| *k != "sort" && *k != "dir")
-            .collect();
-        pairs.push(("sort", key.to_string()));
-        pairs.push(("dir", dir.to_string()));
-        encode(&pairs)
-    }
-
-    /// The CSV download's query: the view's tab, search, `filter:` query and sort, so the
-    /// file holds what is shown, in its order.
-    pub fn download_query(&self) -> String {
-        let pairs: Vec<(&str, String)> = self
-            .base_pairs()
-            .into_iter()
-            .filter(|(k, _)| *k != "sheet")
-            .collect();
-        if pairs.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", encode(&pairs))
-        }
-    }
-
-    pub fn current(&self) -> String {
-        let mut pairs = self.base_pairs();
-        if let Some(a) = self.after {
-            pairs.push(("after", a.to_string()));
-        }
-        if let Some(b) = self.before {
-            pairs.push(("before", b.to_string()));
-        }
-        if self.last {
-            pairs.push(("last", "true".into()));
-        }
-        if let Some(p) = self.page {
-            pairs.push(("page", p.to_string()));
-        }
-        encode(&pairs)
-    }
-}
-
-/// A query string; serde_urlencoded does the escaping.
-pub(super) fn encode(pairs: &[(&str, String)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap_or_default()
-}
 
 pub struct Column {
     pub key: String,
@@ -178,6 +63,8 @@ pub struct TablePartial {
     pub query_error: String,
     /// Why the page shows no records though the view has some (its cells too big).
     pub page_problem: String,
+    /// What of the asked view was dropped (a field removed since), said above the grid.
+    pub view_notice: String,
     /// The sheet is locked (no changes from people meanwhile).
     pub locked: bool,
     /// What the sheet's `access` lets people do: the buttons shown.
@@ -296,13 +183,7 @@ pub async fn load(
                     .clone();
                 let ctx = sheet::context_from(chosen, env.clone(), workbook.space_id.clone(), &sheets)?;
                 view.sheet = ctx.sheet.id.to_string();
-                // A view sorted, searched or narrowed by a field someone removed since (an
-                // open grid's refresh, a tab, Back) shows the sheet without it, not a 400.
-                for key in [&mut view.sort, &mut view.qf, &mut view.field] {
-                    if !key.is_empty() && ctx.config.field_index(key).is_none() {
-                        key.clear();
-                    }
-                }
+                let view_notice = view.forget_removed(&ctx.config);
                 let (q, query_error) = match query_for(&ctx.config, &view)? {
                     Ok(q) => (Some(q), String::new()),
                     Err(e) => (None, e.message),
@@ -320,6 +201,7 @@ pub async fn load(
                 let mut table = table_from(&ctx, &view, &q, rows, wid.to_string(), csrf);
                 table.query_error = query_error;
                 table.page_problem = page_problem;
+                table.view_notice = view_notice;
                 if commit::tracks_changes(&ctx) {
                     let open = commit::open_records(conn, &ctx.sheet.id)?;
                     for row in &mut table.rows {
@@ -385,6 +267,7 @@ fn table_from(
         view: view.clone(),
         query_error: String::new(),
         page_problem: String::new(),
+        view_notice: String::new(),
         locked: ctx.sheet.locked_at.is_some(),
         may_add: ctx.config.allows("add"),
         may_delete: ctx.config.allows("delete"),
