@@ -530,6 +530,9 @@ pub fn finish(
     // Only a job not final yet: of a worker completing it and someone canceling it at the
     // same moment, one wins and the other hears so.
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // The space before the job's row, as a deletion of the space takes them (a cancel
+        // marking its file held the space after the job and deadlocked with it: probe 53a D2).
+        super::space::hold(conn, job.space_id.as_slice())?;
         let changed = diesel::update(
             jobs::table
                 .find(&job.id)

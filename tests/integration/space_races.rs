@@ -131,6 +131,54 @@ fn walkdir(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// Extractions waiting for a worker (none runs here) canceled while their space is deleted:
+/// every cancel is answered 200 or 404 and the delete 200, with no deadlock between them
+/// (a cancel took the job's row before the space, a delete the space before the jobs).
+async fn cancels_of_queued_extractions_while_their_space_goes_do_not_deadlock(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    for round in 0..3 {
+        let space = app.bare_space(&format!("Busy {round}")).await;
+        // Sheets enough that the delete's cascade takes a moment.
+        for w in 0..12 {
+            let sheets: Vec<Value> = (0..25)
+                .map(|i| json!({"name": format!("S{i}"), "slug": format!("s{i}"), "fields": [{"key": "a", "type": "string"}]}))
+                .collect();
+            let (status, body) = app
+                .post_json(
+                    "/workbooks",
+                    &json!({"name": format!("W{w}"), "spaceId": space, "sheets": sheets}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        for i in 0..30 {
+            let (status, body) = app.upload(&space, &format!("f{i}.csv"), csv(2)).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (_, jobs) = app.get_json(&format!("/jobs?spaceId={space}&pageSize=100")).await;
+        let ids: Vec<String> = jobs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids.len(), 30, "{jobs}");
+        let cancels = ids.iter().enumerate().map(|(i, id)| {
+            let app = &app;
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5 * i as u64)).await;
+                app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await
+            }
+        });
+        let path = format!("/spaces/{space}");
+        let (canceled, deleted) = tokio::join!(join_all(cancels), app.delete(&path));
+        assert_eq!(deleted.0, 200, "round {round}: {}", deleted.1);
+        for (status, body) in &canceled {
+            assert!(*status == 200 || *status == 404, "round {round}: {status} {body}");
+        }
+    }
+}
+
 /// Sixteen invitations of one email (in mixed case) to sixteen spaces at once: all 200, and
 /// one guest holds every space, as when they are sent one after another.
 async fn one_email_invited_to_many_spaces_at_once_is_one_guest(db: Db) {
@@ -191,5 +239,6 @@ on_both!(
     one_slug_deployed_at_once_is_one_space_config,
     a_space_deleted_while_clients_add_to_it_leaves_nothing,
     uploads_landing_as_their_space_goes_leave_no_bytes,
+    cancels_of_queued_extractions_while_their_space_goes_do_not_deadlock,
     one_email_invited_to_many_spaces_at_once_is_one_guest,
 );
