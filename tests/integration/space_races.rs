@@ -131,6 +131,47 @@ fn walkdir(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// A space deleted while another write holds the database (SQLite) or the space
+/// (PostgreSQL) longer than a request waits for its turn: once the files' bytes are gone the
+/// delete waits for the rows too and answers 200, leaving nothing (it answered 503 after
+/// 10 s and left the space, its files listed without bytes).
+async fn a_delete_behind_a_long_write_finishes_what_it_started(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Held").await;
+    for i in 0..3 {
+        let (status, body) = app.upload(&space, &format!("f{i}.csv"), csv(2)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Extractions done, so only the held write stands in the way.
+    let (_, jobs) = app.get_json(&format!("/jobs?spaceId={space}")).await;
+    for job in jobs["data"].as_array().unwrap() {
+        app.wait_job(job["id"].as_str().unwrap()).await;
+    }
+    let held = {
+        let (pool, space) = (app.pool.clone(), space.clone());
+        std::thread::spawn(move || {
+            let mut conn = pool.get().expect("conn");
+            let space = wharf::ids::SpaceId::parse(&space).unwrap();
+            wharf::db::write_tx(&mut conn, |conn| {
+                wharf::model::space::hold(conn, std::slice::from_ref(&space))?;
+                std::thread::sleep(std::time::Duration::from_secs(13));
+                Ok::<_, diesel::result::Error>(())
+            })
+            .expect("the long write");
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, body) = app.delete(&format!("/spaces/{space}")).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::task::spawn_blocking(move || held.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(app.get_json(&format!("/spaces/{space}")).await.0, 404);
+    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(files["data"].as_array().map_or(0, Vec::len), 0, "{files}");
+    no_file_bytes_left(&app).await;
+}
+
 /// Extractions waiting for a worker (none runs here) canceled while their space is deleted:
 /// every cancel is answered 200 or 404 and the delete 200, with no deadlock between them
 /// (a cancel took the job's row before the space, a delete the space before the jobs).
@@ -240,5 +281,6 @@ on_both!(
     a_space_deleted_while_clients_add_to_it_leaves_nothing,
     uploads_landing_as_their_space_goes_leave_no_bytes,
     cancels_of_queued_extractions_while_their_space_goes_do_not_deadlock,
+    a_delete_behind_a_long_write_finishes_what_it_started,
     one_email_invited_to_many_spaces_at_once_is_one_guest,
 );

@@ -82,9 +82,15 @@ pub async fn to_the_end<T: Send + 'static>(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("a delete stopped: {e}")))?
 }
 
-/// The rows' part of a delete whose bytes are gone already: a database busy for a moment
-/// (a lock or deadlock timeout beside an extraction) is asked again, for up to about 10 s,
-/// rather than leave rows whose bytes are deleted.
+/// How long a delete whose bytes are gone keeps asking for its rows' turn.
+pub const ROWS_AFTER_BYTES_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The rows' part of a delete whose bytes are gone already: a database busy (a lock or
+/// deadlock timeout beside an extraction, a field change rewriting a million records for
+/// tens of seconds) is asked again until the rows go, for up to [`ROWS_AFTER_BYTES_WAIT`],
+/// rather than leave rows whose bytes are deleted (after 10 s the space stayed, its files
+/// listed without bytes: probe 53a D1). The request waits; a client that leaves meanwhile
+/// does not stop it ([`to_the_end`]).
 pub async fn rows_after_bytes<T, E>(
     state: &AppState,
     work: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, E> + Clone + Send + 'static,
@@ -94,7 +100,7 @@ where
     E: Into<AppError>,
 {
     let mut pause = std::time::Duration::from_millis(50);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + ROWS_AFTER_BYTES_WAIT;
     loop {
         match state.db(work.clone()).await {
             Err(AppError::Unavailable) if std::time::Instant::now() < deadline => {
