@@ -33,6 +33,10 @@ pub struct AppState {
     /// Reads whose cost the request decides take one of these first: half the pool, so
     /// saves, jobs and `/health` always find a connection.
     pub read_gate: tokio::sync::Semaphore,
+    /// Deletes whose bytes are gone wait for their rows' turn holding one of these (a
+    /// quarter of the pool), so however many wait behind a long write, the rest of the pool
+    /// stays for saves, pages and `/health`.
+    pub rows_after_bytes_gate: tokio::sync::Semaphore,
     /// Each caller's uploads and downloads through a bucket (see `web::caller_places`).
     pub uploads_by_caller: std::sync::Arc<crate::web::caller_places::CallerPlaces>,
     pub downloads_by_caller: std::sync::Arc<crate::web::caller_places::CallerPlaces>,
@@ -152,8 +156,10 @@ impl Application {
         })?;
         let indexer = crate::workers::indexes::Indexer::new(settings.index_from_records);
         let read_gate = tokio::sync::Semaphore::new((settings.pool_size as usize / 2).max(1));
+        let rows_after_bytes_gate = tokio::sync::Semaphore::new((settings.pool_size as usize / 4).max(1));
         let state = web::Data::new(AppState {
             read_gate,
+            rows_after_bytes_gate,
             pool,
             settings,
             throttle: Default::default(),

@@ -131,29 +131,36 @@ fn walkdir(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
-/// A space deleted while another write holds the database (SQLite) or the space
-/// (PostgreSQL) longer than a request waits for its turn: once the files' bytes are gone the
-/// delete waits for the rows too and answers 200, leaving nothing (it answered 503 after
-/// 10 s and left the space, its files listed without bytes).
-async fn a_delete_behind_a_long_write_finishes_what_it_started(db: Db) {
+/// Spaces deleted while another write holds the database (SQLite) or the spaces
+/// (PostgreSQL) longer than a request waits for its turn: once the files' bytes are gone each
+/// delete waits for its rows too and answers 200, leaving nothing (it answered 503 after
+/// 10 s and left the space, its files listed without bytes); and the waiting deletes leave
+/// connections for the rest (they took the whole pool, and `/health` answered 503).
+async fn deletes_behind_a_long_write_finish_and_leave_the_pool(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.bare_space("Held").await;
-    for i in 0..3 {
-        let (status, body) = app.upload(&space, &format!("f{i}.csv"), csv(2)).await;
+    let kept = app.bare_space("Kept").await;
+    let mut spaces = Vec::new();
+    for s in 0..6 {
+        let space = app.bare_space(&format!("Held {s}")).await;
+        let (status, body) = app.upload(&space, "f.csv", csv(2)).await;
         assert_eq!(status, 200, "{body}");
+        spaces.push(space);
     }
     // Extractions done, so only the held write stands in the way.
-    let (_, jobs) = app.get_json(&format!("/jobs?spaceId={space}")).await;
+    let (_, jobs) = app.get_json("/jobs?pageSize=100").await;
     for job in jobs["data"].as_array().unwrap() {
         app.wait_job(job["id"].as_str().unwrap()).await;
     }
     let held = {
-        let (pool, space) = (app.pool.clone(), space.clone());
+        let pool = app.pool.clone();
+        let ids: Vec<wharf::ids::SpaceId> = spaces
+            .iter()
+            .map(|s| wharf::ids::SpaceId::parse(s).unwrap())
+            .collect();
         std::thread::spawn(move || {
             let mut conn = pool.get().expect("conn");
-            let space = wharf::ids::SpaceId::parse(&space).unwrap();
             wharf::db::write_tx(&mut conn, |conn| {
-                wharf::model::space::hold(conn, std::slice::from_ref(&space))?;
+                wharf::model::space::hold(conn, &ids)?;
                 std::thread::sleep(std::time::Duration::from_secs(13));
                 Ok::<_, diesel::result::Error>(())
             })
@@ -161,14 +168,34 @@ async fn a_delete_behind_a_long_write_finishes_what_it_started(db: Db) {
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let (status, body) = app.delete(&format!("/spaces/{space}")).await;
-    assert_eq!(status, 200, "{body}");
+    let paths: Vec<String> = spaces.iter().map(|s| format!("/spaces/{s}")).collect();
+    let deletes = join_all(paths.iter().map(|p| app.delete(p)));
+    let meanwhile = async {
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let health = app.client.get(app.url("/health")).send().await.unwrap();
+            answers.push(("health", health.status().as_u16()));
+            answers.push(("space", app.get_json(&format!("/spaces/{kept}")).await.0));
+        }
+        answers
+    };
+    let (deleted, answers) = tokio::join!(deletes, meanwhile);
+    for (status, body) in &deleted {
+        assert_eq!(*status, 200, "{body}");
+    }
+    assert!(
+        answers.iter().all(|(_, s)| *s == 200),
+        "while deletes waited: {answers:?}"
+    );
     tokio::task::spawn_blocking(move || held.join().unwrap())
         .await
         .unwrap();
-    assert_eq!(app.get_json(&format!("/spaces/{space}")).await.0, 404);
-    let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
-    assert_eq!(files["data"].as_array().map_or(0, Vec::len), 0, "{files}");
+    for space in &spaces {
+        assert_eq!(app.get_json(&format!("/spaces/{space}")).await.0, 404);
+        let (_, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+        assert_eq!(files["data"].as_array().map_or(0, Vec::len), 0, "{files}");
+    }
     no_file_bytes_left(&app).await;
 }
 
@@ -281,6 +308,6 @@ on_both!(
     a_space_deleted_while_clients_add_to_it_leaves_nothing,
     uploads_landing_as_their_space_goes_leave_no_bytes,
     cancels_of_queued_extractions_while_their_space_goes_do_not_deadlock,
-    a_delete_behind_a_long_write_finishes_what_it_started,
+    deletes_behind_a_long_write_finish_and_leave_the_pool,
     one_email_invited_to_many_spaces_at_once_is_one_guest,
 );

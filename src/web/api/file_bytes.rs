@@ -90,7 +90,8 @@ pub const ROWS_AFTER_BYTES_WAIT: std::time::Duration = std::time::Duration::from
 /// tens of seconds) is asked again until the rows go, for up to [`ROWS_AFTER_BYTES_WAIT`],
 /// rather than leave rows whose bytes are deleted (after 10 s the space stayed, its files
 /// listed without bytes: probe 53a D1). The request waits; a client that leaves meanwhile
-/// does not stop it ([`to_the_end`]).
+/// does not stop it ([`to_the_end`]). Tries hold a place of
+/// [`AppState::rows_after_bytes_gate`].
 pub async fn rows_after_bytes<T, E>(
     state: &AppState,
     work: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, E> + Clone + Send + 'static,
@@ -102,7 +103,18 @@ where
     let mut pause = std::time::Duration::from_millis(50);
     let deadline = std::time::Instant::now() + ROWS_AFTER_BYTES_WAIT;
     loop {
-        match state.db(work.clone()).await {
+        // Each try may wait its turn for seconds, holding a connection: only a few at once
+        // (probe 53b N1: deletes behind a long write took the whole pool and `/health`
+        // answered 503). Others wait here without one, in the order they came.
+        let tried = {
+            let _turn = state
+                .rows_after_bytes_gate
+                .acquire()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            state.db(work.clone()).await
+        };
+        match tried {
             Err(AppError::Unavailable) if std::time::Instant::now() < deadline => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(std::time::Duration::from_secs(1));
