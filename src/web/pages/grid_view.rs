@@ -107,17 +107,27 @@ impl View {
             (&mut self.field, "errors in"),
         ] {
             if !key.is_empty() && config.field_index(key).is_none() {
-                dropped.push(format!("{what} “{key}”"));
-                key.clear();
+                dropped.push((what, std::mem::take(key)));
             }
         }
-        match dropped.is_empty() {
-            true => String::new(),
-            false => format!(
-                "Dropped from this view: {} (the sheet no longer has that field).",
-                dropped.join(", ")
-            ),
+        if dropped.is_empty() {
+            return String::new();
         }
+        let mut keys: Vec<&str> = dropped.iter().map(|(_, k)| k.as_str()).collect();
+        keys.dedup();
+        let named: Vec<String> = dropped
+            .iter()
+            .map(|(what, key)| format!("{what} “{}”", shown_key(key)))
+            .collect();
+        format!(
+            "Dropped from this view: {} (the sheet no longer has {}).",
+            named.join(", "),
+            if keys.len() == 1 {
+                "that field"
+            } else {
+                "those fields"
+            }
+        )
     }
 
     pub fn current(&self) -> String {
@@ -141,4 +151,33 @@ impl View {
 /// A query string; serde_urlencoded does the escaping.
 pub(crate) fn encode(pairs: &[(&str, String)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// A key from the address as the notice shows it: at most 60 characters, without control
+/// or direction-changing characters (the address may hold anything).
+fn shown_key(key: &str) -> String {
+    let direction =
+        |c: char| matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let clean: Vec<char> = key
+        .chars()
+        .filter(|c| !c.is_control() && !direction(*c))
+        .collect();
+    match clean.len() > 60 {
+        true => clean[..59].iter().collect::<String>() + "…",
+        false => clean.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_key;
+
+    #[test]
+    fn a_key_from_the_address_is_shown_short_and_plain() {
+        assert_eq!(shown_key("city"), "city");
+        assert_eq!(shown_key("ci\u{202E}ty\n"), "city");
+        let long = "k".repeat(20_000);
+        assert_eq!(shown_key(&long).chars().count(), 60);
+        assert!(shown_key(&long).ends_with('…'));
+    }
 }
