@@ -545,16 +545,3 @@ pub fn handed_over_done(conn: &mut AnyConnection, holder: &str, key: &str) -> Qu
     .execute(conn)?;
     Ok(())
 }
-
-/// The storage keys of a space's files (their bytes and rejects), for cleaning up after the
-/// space is deleted.
-pub fn storage_keys_in_space(conn: &mut AnyConnection, space_id: &SpaceId) -> QueryResult<Vec<String>> {
-    let keys: Vec<String> = files::table
-        .filter(files::space_id.eq(space_id))
-        .select(files::storage_key)
-        .load(conn)?;
-    Ok(keys
-        .into_iter()
-        .flat_map(|k| [format!("{k}.rejects.csv"), k])
-        .collect())
-}

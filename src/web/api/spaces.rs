@@ -428,7 +428,10 @@ fn rows_of_space(
     // Bytes in another process's data folder are handed over to it with the rows.
     let files = crate::model::file::in_space(conn, &s.id)?;
     crate::model::file::hand_over(conn, &files, here)?;
-    let mut now = crate::model::file::storage_keys_in_space(conn, &s.id)?;
+    let mut now: Vec<String> = files
+        .iter()
+        .flat_map(|f| [f.rejects_key(), f.storage_key.clone()])
+        .collect();
     // Records frozen for Submit deliveries go with the space (their rows have no key to the
     // space to cascade).
     let submissions = crate::model::submission::of_space(conn, &s.id, i64::MAX)?;
