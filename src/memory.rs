@@ -3,8 +3,9 @@
 /// Turns transparent huge pages off for this process (Linux; elsewhere nothing to do).
 /// mimalloc hands freed memory back to the system in small pieces; with huge pages on,
 /// touching such a piece again faulted in a whole 2 MiB page, which the kernel zeroes
-/// first. An extraction of 1,000,000 rows spent a fifth of its CPU time zeroing pages
-/// (`clear_page_erms` in `perf`), and took 0.81 s instead of 1.27 s at 300,000 rows without.
+/// first: in `bench/files.rs`, 12-23% of all CPU samples were the kernel zeroing pages
+/// (`clear_page_erms` in `perf`); without them an extraction of 300,000 rows took 0.81 s
+/// instead of 1.27 s.
 /// The setting is the whole process's: `main` calls it first.
 pub fn no_huge_pages() {
     #[cfg(target_os = "linux")]

@@ -18,7 +18,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 pub use super::grid_rows::{editor_kind, row_view, CellView, RowView};
-pub(super) use super::grid_view::encode;
 pub use super::grid_view::View;
 
 pub const PAGE: i64 = 100;

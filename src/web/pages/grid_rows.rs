@@ -77,7 +77,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
             };
             CellView {
                 key: f.key.clone(),
-                field_query: super::grid::encode(&[("field", f.key.clone())]),
+                field_query: super::grid_view::encode(&[("field", f.key.clone())]),
                 text: checked
                     .vals
                     .get(i)

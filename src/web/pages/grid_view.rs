@@ -113,8 +113,7 @@ impl View {
         if dropped.is_empty() {
             return String::new();
         }
-        let mut keys: Vec<&str> = dropped.iter().map(|(_, k)| k.as_str()).collect();
-        keys.dedup();
+        let one_field = dropped.iter().all(|(_, k)| *k == dropped[0].1);
         let named: Vec<String> = dropped
             .iter()
             .map(|(what, key)| format!("{what} “{}”", shown_key(key)))
@@ -122,11 +121,7 @@ impl View {
         format!(
             "Dropped from this view: {} (the sheet no longer has {}).",
             named.join(", "),
-            if keys.len() == 1 {
-                "that field"
-            } else {
-                "those fields"
-            }
+            if one_field { "that field" } else { "those fields" }
         )
     }
 
