@@ -4,6 +4,7 @@ pub mod batch_size;
 pub mod budget;
 mod checkpoint;
 pub mod schema;
+pub mod sqlite_config;
 pub mod sqlite_functions;
 mod tx;
 
@@ -83,6 +84,9 @@ impl Manager {
             target,
             checkpoints: None,
         };
+        if backend == Backend::Sqlite {
+            sqlite_config::configure();
+        }
         manager.checkpoints = manager.sqlite_path().map(checkpoint::start);
         Ok(manager)
     }
