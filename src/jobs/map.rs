@@ -92,7 +92,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     }
     if cp.readings.is_none() {
         let (upto, started) = (cp.upto.unwrap_or(i64::MAX), std::time::Instant::now());
-        let readings = import_readings(conn, &sheets, upto, &resolved, &dest)?;
+        let readings = super::map_readings::import_readings(conn, &cx.pool, &sheets, upto, &resolved, &dest)?;
         let keys = dest.config.fields.iter().map(|f| f.key.clone());
         cp.readings = Some(keys.zip(readings).collect());
         tracing::debug!(job = %job.id, took = ?started.elapsed(), "read how the source's dates and numbers read");
@@ -382,51 +382,10 @@ struct Batch {
     inputs: Vec<Vec<Value>>,
 }
 
-/// How the destination's date and number fields read the values that read two ways, by
-/// what all the source's records up to `upto` say (an empty list: no such field mapped).
-/// Dates and numbers are mapped as they are, so the source's column is what the field gets.
-fn import_readings(
-    conn: &mut AnyConnection,
-    sheets: &plan::Sheets,
-    upto: i64,
-    resolved: &plan::Resolved,
-    dest: &SheetContext,
-) -> Result<Vec<crate::validate::Reading>, JobError> {
-    let (source_seq, stored) = (sheets.source.seq, stored_dates(sheets));
-    use crate::blueprint::FieldType;
-    let fields = &dest.config.fields;
-    let read: Vec<(usize, usize)> = (0..fields.len())
-        .filter(|&di| matches!(fields[di].field_type, FieldType::Date | FieldType::Number { .. }))
-        .filter_map(|di| resolved.columns.get(di).copied().flatten().map(|si| (di, si)))
-        .collect();
-    if read.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut evidence = vec![crate::validate::Evidence::default(); fields.len()];
-    let columns: Vec<usize> = read.iter().map(|(_, si)| *si).collect();
-    let mut after = 0;
-    loop {
-        let (rows, last) =
-            record::column_inputs_after(conn, source_seq, (after, upto), 20_000, &columns, &stored)?;
-        let Some(last) = last else { break };
-        after = last;
-        for inputs in &rows {
-            for (k, &(di, _)) in read.iter().enumerate() {
-                evidence[di].add(&inputs[k]);
-            }
-        }
-    }
-    Ok(fields
-        .iter()
-        .zip(&evidence)
-        .map(|(f, e)| e.reading(&f.field_type))
-        .collect())
-}
-
 /// The source's date fields: their stored dates are mapped, not the input they were read
 /// from, which a mapping would read again by other rows (a typed sheet's `01/02/2024`,
 /// read as 1 February beside `25/12/2024`, became 2 January).
-fn stored_dates(sheets: &plan::Sheets) -> Vec<usize> {
+pub(super) fn stored_dates(sheets: &plan::Sheets) -> Vec<usize> {
     let fields = &sheets.source_config.fields;
     (0..fields.len())
         .filter(|&i| matches!(fields[i].field_type, crate::blueprint::FieldType::Date))

@@ -16,6 +16,7 @@ mod extract_batches;
 mod extract_turn;
 pub mod guard;
 pub mod map;
+mod map_readings;
 pub mod plan;
 pub mod recheck;
 pub mod submit;

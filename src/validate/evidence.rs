@@ -34,6 +34,14 @@ impl Evidence {
         }
     }
 
+    /// Takes in what another part of the same values showed.
+    pub fn merge(&mut self, other: &Evidence) {
+        self.day_first |= other.day_first;
+        self.month_first |= other.month_first;
+        self.decimal_comma |= other.decimal_comma;
+        self.decimal_point |= other.decimal_point;
+    }
+
     /// How a field of type `field_type` reads, by all the values taken in: as
     /// `date_order::of_values` and `decimal::commas_in` read one batch.
     pub fn reading(&self, field_type: &FieldType) -> Reading {

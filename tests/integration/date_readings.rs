@@ -119,8 +119,9 @@ async fn an_import_of_day_first_dates_reads_them_day_first(db: Db) {
 }
 
 /// One insert or import reads a field's dates one way however it is cut up: a big body
-/// is checked in parts on every core, an import in batches of 5,000 rows, and only the
-/// first rows say the dates are day first.
+/// is checked in parts on every core, an import reads its rows in parts on every core
+/// before it maps them in batches of 5,000, and only the first (or last) rows say the
+/// dates are day first.
 async fn a_big_insert_and_import_read_their_dates_one_way(db: Db) {
     const ROWS: usize = 6_000;
     let app = spawn_app(db).await;

@@ -508,7 +508,9 @@ async fn a_lock_holds_whoever_starts_the_job(db: Db) {
 /// A lock taken while a guest's mapping runs stops it at its next batch and takes back
 /// what it had written.
 async fn a_lock_stops_a_guests_running_mapping(db: Db) {
-    const ROWS: usize = 40_000;
+    // Twenty batches: the lock lands while it runs even when a busy machine answers the
+    // test's polls slowly (at 40,000 rows the mapping once ended between two polls).
+    const ROWS: usize = 100_000;
     let app = spawn_app(db).await;
     let space = app.bare_space("Import").await;
     let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;

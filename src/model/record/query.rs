@@ -386,6 +386,15 @@ pub fn count_present(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> Q
 /// [`after`], reading only what a mapping needs of each record: its id, values and raw
 /// input, decoded (the raw input where kept, else the value, by field index).
 /// The highest record id of a sheet (0 when it has none).
+/// The sheet's first record id (0 when it has none).
+pub fn first_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
+    let first: Option<i64> = records::table
+        .filter(records::sheet_seq.eq(sheet_seq))
+        .select(diesel::dsl::min(records::id))
+        .first(conn)?;
+    Ok(first.unwrap_or(0))
+}
+
 pub fn last_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
     let last: Option<i64> = records::table
         .filter(records::sheet_seq.eq(sheet_seq))
