@@ -115,6 +115,36 @@ async fn wait_indexes(app: &TestApp, seq: i64, sorts: &[usize]) {
     }
 }
 
+/// Waits until the sheet has the sort indexes of these positions, on either database.
+async fn wait_sort_indexes(app: &TestApp, seq: i64, sorts: &[usize]) {
+    use wharf::model::record::indexes::catalog_has;
+    let start = Instant::now();
+    let has = |i: &usize| {
+        let mut conn = app.pool.get().expect("conn");
+        catalog_has(&mut conn, &format!("records_sort_{seq}_{i}")).expect("catalog")
+    };
+    while !sorts.iter().all(has) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "sort indexes {sorts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Records of the sheet waiting for SQLite's search index to hear of them (0 on
+/// PostgreSQL, whose index follows each write).
+fn search_pending(app: &TestApp, seq: i64) -> i64 {
+    use diesel::prelude::*;
+    use wharf::db::schema::search_pending;
+    let mut conn = app.pool.get().expect("conn");
+    search_pending::table
+        .filter(search_pending::sheet_seq.eq(seq))
+        .count()
+        .get_result(&mut *conn)
+        .expect("count")
+}
+
 /// The three highest `n` (a sort), and how many records a search finds.
 async fn reads(app: &TestApp, sheet: &str) -> (Vec<Value>, usize) {
     let (status, page) = app
@@ -161,6 +191,11 @@ async fn a_removal_builds_the_indexes_again(db: Db) {
     let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/gone")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(reads(&app, &sheet).await, expected, "right after the removal");
+    assert_eq!(
+        search_pending(&app, seq),
+        0,
+        "SQLite's search index needs no catch-up"
+    );
     // All of them this time: every read may want one after a rewrite.
     wait_indexes(&app, seq, &[0, 1, 2]).await;
     assert_eq!(reads(&app, &sheet).await, expected, "with the indexes back");
@@ -171,6 +206,59 @@ async fn a_removal_builds_the_indexes_again(db: Db) {
         page["data"]["records"],
         json!([]),
         "the removed field's values are not found"
+    );
+    rechecked(&app, &sheet).await;
+
+    // A field put first moves every cell one place; searches find what they found, and
+    // its own values once set, until it goes again.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/fields?insertAtIndex=0"),
+            &json!({"key": "lead", "type": "string"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        search_pending(&app, seq),
+        0,
+        "no catch-up after a field put first"
+    );
+    assert_eq!(
+        reads(&app, &sheet).await,
+        expected,
+        "right after a field put first"
+    );
+    // Its indexes were set aside for the move (both databases) and come back, `n` now
+    // third.
+    wait_sort_indexes(&app, seq, &[0, 1, 2, 3]).await;
+    assert_eq!(reads(&app, &sheet).await, expected, "with the indexes back");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records?pageSize=1")).await;
+    let id = page["data"]["records"][0]["id"].clone();
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "values": {"lead": {"value": "zebra lead"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let found = |term: &'static str| {
+        let url = format!("/sheets/{sheet}/records?searchValue={term}");
+        let app = &app;
+        async move {
+            app.get_json(&url).await.1["data"]["records"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(found("zebra").await, 1);
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/lead")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(found("zebra").await, 0, "a removed field's value is not found");
+    assert_eq!(
+        reads(&app, &sheet).await,
+        expected,
+        "after the field put first went"
     );
     rechecked(&app, &sheet).await;
 

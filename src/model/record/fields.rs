@@ -6,7 +6,7 @@
 
 use super::keys::{self, norm_for, NewKey};
 use super::write::{update, RecordUpdate};
-use super::{decode_sparse, encode, error_keys, search_index, sort_keys, Encoded, RecordRow};
+use super::{decode_sparse, encode, error_keys, sort_keys, Encoded, RecordRow};
 use crate::blueprint::SheetConfig;
 use crate::db::schema::{cell_keys, records};
 use crate::db::AnyConnection;
@@ -26,8 +26,8 @@ const REWRITE_BATCH: i64 = 5_000;
 /// move down one place past `r` (one statement for the sheet), and so do the sparse raw
 /// input and messages of the records that have any; validity and error fields follow from
 /// the messages left, the kept keys of `r` go and later fields' keys move down, the counts
-/// change by exactly what the records did, and the search index follows. Returns how many
-/// records had messages or raw input to rewrite.
+/// change by exactly what the records did (the search index needs nothing: see the end).
+/// Returns how many records had messages or raw input to rewrite.
 pub fn drop_field(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
@@ -81,21 +81,12 @@ pub fn drop_field(
         }
     }
     sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
-    reindex_search(conn, ctx.sheet.seq)?;
+    // SQLite's search index is left as it is: it names candidates, the exact check on the
+    // record decides, and every cell left still has its text there. The removed field's
+    // text stays until each record is written again (a few more candidates, never a
+    // wrong match); rewriting the index of every record held the database for the time
+    // of a million records' worth of index writes. PostgreSQL's index follows the values.
     Ok(done)
-}
-
-/// SQLite: the sheet's search index holds each record's cells in field order, so it is
-/// rewritten when fields move. PostgreSQL's is on the values themselves and follows.
-fn reindex_search(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
-    if matches!(conn, AnyConnection::Sqlite(_)) {
-        let ids: Vec<i64> = records::table
-            .filter(records::sheet_seq.eq(sheet_seq))
-            .select(records::id)
-            .load(conn)?;
-        search_index::reindex(conn, sheet_seq, &ids)?;
-    }
-    Ok(())
 }
 
 /// Makes room for a field inserted at position `at` in every record of the sheet, inside
@@ -152,7 +143,7 @@ pub fn insert_field(conn: &mut AnyConnection, ctx: &SheetContext, at: usize) -> 
             break;
         }
     }
-    reindex_search(conn, ctx.sheet.seq)?;
+    // The new cell is empty: the search index needs nothing (see `drop_field`).
     Ok(done)
 }
 

@@ -104,16 +104,28 @@ pub fn drop_orphans(conn: &mut AnyConnection) -> QueryResult<usize> {
     Ok(dropped)
 }
 
-/// PostgreSQL: drops a sheet's sort and search indexes, each `CONCURRENTLY` (no write waits
-/// on it); returns how many went.
+/// Drops a sheet's sort indexes, and on PostgreSQL its search index (each `CONCURRENTLY`:
+/// no write waits on it); returns how many went. SQLite's search index stays: a field's
+/// move leaves every cell's text in it (`record::fields`).
 pub fn drop_of_sheet(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<usize> {
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = Text)]
         name: String,
     }
-    let AnyConnection::Postgres(pg) = conn else {
-        return Ok(0);
+    let pg = match conn {
+        AnyConnection::Postgres(pg) => pg,
+        AnyConnection::Sqlite(lite) => {
+            let names: Vec<Name> = diesel::sql_query(format!(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND name LIKE 'records\\_sort\\_{sheet_seq}\\_%' ESCAPE '\\'"
+            ))
+            .load(lite)?;
+            for Name { name } in &names {
+                lite.batch_execute(&format!("DROP INDEX IF EXISTS {name}"))?;
+            }
+            return Ok(names.len());
+        }
     };
     // The sheet number is an integer from the database, never text from a request.
     let names: Vec<Name> = diesel::sql_query(format!(

@@ -382,11 +382,7 @@ pub fn count_present(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> Q
     Ok(n)
 }
 
-/// The next `limit` records after `after_id`, in insertion order (for exports).
-/// [`after`], reading only what a mapping needs of each record: its id, values and raw
-/// input, decoded (the raw input where kept, else the value, by field index).
-/// The highest record id of a sheet (0 when it has none).
-/// The sheet's first record id (0 when it has none).
+/// The lowest record id of a sheet (0 when it has none).
 pub fn first_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
     let first: Option<i64> = records::table
         .filter(records::sheet_seq.eq(sheet_seq))
@@ -395,6 +391,7 @@ pub fn first_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
     Ok(first.unwrap_or(0))
 }
 
+/// The highest record id of a sheet (0 when it has none).
 pub fn last_id(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<i64> {
     let last: Option<i64> = records::table
         .filter(records::sheet_seq.eq(sheet_seq))
@@ -483,6 +480,7 @@ pub fn column_inputs_after(
     Ok((read, last))
 }
 
+/// The next `limit` records after `after_id`, in insertion order (for exports).
 pub fn after(
     conn: &mut AnyConnection,
     sheet_seq: i64,

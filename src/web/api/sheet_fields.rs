@@ -77,9 +77,26 @@ pub async fn add(
     };
     let (env, id, actor) = (ctx.environment_id.clone(), ctx.sheet.id.clone(), caller.actor());
     let stored = property.clone();
-    let job = state
-        .db(move |conn| sheet_fields::add_field(conn, &env, &id, &property, at, &actor))
+    // A field put among the others moves every record's later cells (and sort keys): the
+    // sheet's indexes are built again after, not kept up.
+    let fields = ctx.config.fields.len();
+    let moves = at.is_some_and(|at| at < fields);
+    let (seq, records, indexer) = (ctx.sheet.seq, ctx.sheet.total_count, state.indexer.clone());
+    let (aside, added) = state
+        .db(move |conn| {
+            let aside = moves && indexer.set_aside(conn, seq, records)?;
+            Ok::<_, AppError>((
+                aside,
+                sheet_fields::add_field(conn, &env, &id, &property, at, &actor),
+            ))
+        })
         .await?;
+    if aside {
+        state
+            .indexer
+            .request_all(&state.pool, seq, fields + added.is_ok() as usize, records);
+    }
+    let job = added?;
     started(&state, &job, &ctx.sheet.id);
     Ok(super::ok(stored))
 }
