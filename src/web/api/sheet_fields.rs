@@ -59,7 +59,9 @@ pub async fn add(
             format!("a field is at most {} KiB of JSON", MAX_FIELD / 1024),
         ));
     }
-    crate::blueprint::parse_one_field(&property, "$").map_err(AppError::malformed)?;
+    let new_key = crate::blueprint::parse_one_field(&property, "$")
+        .map_err(AppError::malformed)?
+        .key;
     let given = match (query.insert_at_index.clone(), in_body) {
         (Some(raw), _) => Some(raw),
         (None, None | Some(Value::Null)) => None,
@@ -80,7 +82,9 @@ pub async fn add(
     // A field put among the others moves every record's later cells (and sort keys): the
     // sheet's indexes are built again after, not kept up.
     let fields = ctx.config.fields.len();
-    let moves = at.is_some_and(|at| at < fields);
+    // An addition refused at once (a key the sheet has) sets nothing aside: asking again
+    // and again must not rebuild the indexes each time.
+    let moves = at.is_some_and(|at| at < fields) && ctx.config.field_index(&new_key).is_none();
     let (seq, records, indexer) = (ctx.sheet.seq, ctx.sheet.total_count, state.indexer.clone());
     let (aside, added) = state
         .db(move |conn| {
