@@ -220,24 +220,7 @@ async fn main() -> anyhow::Result<()> {
     // The load's end starts the sheet's indexes (search, and a sort index per field); the
     // bulk changes run on the sheet as it is once they are built, keeping them up.
     let started = Instant::now();
-    {
-        let pool = wharf::app::prepare_database(&p.settings)?;
-        let mut conn = pool.get()?;
-        let seq = wharf::model::sheet::get(&mut conn, &wharf::ids::SheetId(p.sheet.clone()))?.seq;
-        loop {
-            let sorts = (0..10)
-                .filter(|i| {
-                    wharf::model::record::indexes::catalog_has(&mut conn, &format!("records_sort_{seq}_{i}"))
-                        .unwrap_or(false)
-                })
-                .count();
-            if sorts == 10 && wharf::model::record::search_index::exists(&mut conn, seq)? {
-                break;
-            }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "indexes not built");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+    indexes_built(&p).await?;
     println!(
         "search index and 10 sort indexes, started by the load's end, built after {:.1} s",
         started.elapsed().as_secs_f64()

@@ -364,3 +364,25 @@ pub async fn prepare(rows: usize) -> anyhow::Result<Prepared> {
         dir,
     })
 }
+
+/// Waits (30 minutes at most) until the sheet's search index and its 10 sort indexes, which
+/// the load's end started, are built.
+pub async fn indexes_built(p: &Prepared) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let pool = prepare_database(&p.settings)?;
+    let mut conn = pool.get()?;
+    let seq = wharf::model::sheet::get(&mut conn, &wharf::ids::SheetId(p.sheet.clone()))?.seq;
+    loop {
+        let sorts = (0..10)
+            .filter(|i| {
+                wharf::model::record::indexes::catalog_has(&mut conn, &format!("records_sort_{seq}_{i}"))
+                    .unwrap_or(false)
+            })
+            .count();
+        if sorts == 10 && wharf::model::record::search_index::exists(&mut conn, seq)? {
+            return Ok(());
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "indexes not built");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

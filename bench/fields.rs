@@ -28,24 +28,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(1_000_000);
     let p = prepare(rows).await?;
     let started = Instant::now();
-    {
-        let pool = wharf::app::prepare_database(&p.settings)?;
-        let mut conn = pool.get()?;
-        let seq = wharf::model::sheet::get(&mut conn, &wharf::ids::SheetId(p.sheet.clone()))?.seq;
-        loop {
-            let sorts = (0..10)
-                .filter(|i| {
-                    wharf::model::record::indexes::catalog_has(&mut conn, &format!("records_sort_{seq}_{i}"))
-                        .unwrap_or(false)
-                })
-                .count();
-            if sorts == 10 && wharf::model::record::search_index::exists(&mut conn, seq)? {
-                break;
-            }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "indexes not built");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+    indexes_built(&p).await?;
     println!("indexes built after {:.1} s", started.elapsed().as_secs_f64());
     let (base, key, sheet) = (p.base.clone(), p.key.clone(), p.sheet.clone());
     let first: Value = p
