@@ -296,6 +296,13 @@ pub fn config_of(conn: &mut AnyConnection, seq: i64) -> QueryResult<Option<Strin
         .optional()
 }
 
+/// How many fields the sheet has now (0 once it is gone).
+pub fn field_count(conn: &mut AnyConnection, seq: i64) -> QueryResult<usize> {
+    let config: serde_json::Value =
+        serde_json::from_str(&config_of(conn, seq)?.unwrap_or_default()).unwrap_or_default();
+    Ok(config["fields"].as_array().map_or(0, Vec::len))
+}
+
 pub fn exists(conn: &mut AnyConnection, seq: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(sheets::table.filter(sheets::seq.eq(seq)))).get_result(conn)
 }

@@ -183,6 +183,7 @@ pub fn remove_field(
         let after = blueprint::parse_stored_sheet(&config)?;
         store_config(conn, &ctx.sheet, &config, None)?;
         record_fields::drop_field(conn, &ctx, &after, r)?;
+        crate::model::record::sort_index::drop_past(conn, ctx.sheet.seq, after.fields.len())?;
         bulk_history::forget_field(conn, &ctx.sheet.id, key)?;
         crate::model::record::history::retire_field(conn, &ctx.sheet.id, key)?;
         emit_updated(conn, &ctx, actor, json!({"fieldRemoved": key}))?;

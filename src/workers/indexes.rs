@@ -284,7 +284,7 @@ fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -
         // Asked with a field count read before another field change committed (two at
         // once: probe 54b), a position the sheet no longer has would get an index that
         // every write keeps up for nothing.
-        IndexKind::Sort(i) if i >= fields_now(conn, sheet_seq)? => Ok(()),
+        IndexKind::Sort(i) if i >= crate::model::sheet::field_count(conn, sheet_seq)? => Ok(()),
         IndexKind::Sort(i) if sort_index::count_on_sqlite(conn)? < SQLITE_MOST_SORT_INDEXES => {
             sort_index::build(conn, sheet_seq, i)
         }
@@ -297,13 +297,6 @@ fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -
         }
         IndexKind::Search => search_index::build(conn, sheet_seq),
     }
-}
-
-/// How many fields the sheet has now (0 once it is gone).
-fn fields_now(conn: &mut crate::db::AnyConnection, sheet_seq: i64) -> diesel::QueryResult<usize> {
-    let config = crate::model::sheet::config_of(conn, sheet_seq)?.unwrap_or_default();
-    let config: serde_json::Value = serde_json::from_str(&config).unwrap_or_default();
-    Ok(config["fields"].as_array().map_or(0, Vec::len))
 }
 
 /// Brings the SQLite search indexes up to date with the records changed since

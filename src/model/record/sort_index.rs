@@ -83,6 +83,18 @@ fn name(sheet_seq: i64, i: usize) -> String {
     format!("records_sort_{sheet_seq}_{i}")
 }
 
+/// SQLite, in a field removal's transaction: the sort index of the position past the
+/// fields left (each later field's index now holds the field before it, whose keys moved
+/// down) goes, whether set aside or built meanwhile by another change's request (probe
+/// 54b). SQLite only: on PostgreSQL a drop inside the transaction would lock the whole
+/// records table; its indexes are set aside before a big sheet's change and built after.
+pub fn drop_past(conn: &mut AnyConnection, sheet_seq: i64, fields_left: usize) -> QueryResult<()> {
+    if backend_of(conn) == Backend::Sqlite {
+        conn.batch_execute(&format!("DROP INDEX IF EXISTS {}", name(sheet_seq, fields_left)))?;
+    }
+    Ok(())
+}
+
 /// SQLite: how many sort indexes the records table has, all sheets together (0 on
 /// PostgreSQL, whose inserts do not slow down with them as SQLite's do).
 pub fn count_on_sqlite(conn: &mut AnyConnection) -> QueryResult<i64> {
@@ -124,8 +136,13 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
         Backend::Postgres => conn.batch_execute(&format!(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"
         ))?,
-        // In its turn, so writers queue behind the build instead of polling past it.
+        // In its turn, so writers queue behind the build instead of polling past it; and
+        // not for a position the sheet no longer has (a field removed while the build
+        // waited: field changes are writes too, so this reads the fields as they stay).
         Backend::Sqlite => crate::db::write(conn, |conn| {
+            if i >= crate::model::sheet::field_count(conn, sheet_seq)? {
+                return Ok(());
+            }
             conn.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {create}"))
         })?,
     }
