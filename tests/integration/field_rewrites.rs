@@ -20,6 +20,17 @@ async fn sheet_with(app: &TestApp, name: &str, fields: Value) -> String {
     wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string()
 }
 
+/// A new sheet of `fields` holding `rows`, written in one request: it and its number.
+async fn loaded(app: &TestApp, name: &str, fields: Value, rows: Vec<Value>) -> (String, i64) {
+    let sheet = sheet_with(app, name, fields).await;
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let seq = app.sheet_seq(&sheet);
+    (sheet, seq)
+}
+
 /// Every record of the sheet in id order: (id, versionId, valid).
 async fn versions(app: &TestApp, sheet: &str) -> Vec<(String, String, bool)> {
     let (status, page) = app
@@ -172,15 +183,10 @@ async fn a_removal_builds_the_indexes_again(db: Db) {
     let app = spawn_app(db).await;
     let fields = json!([{"key": "a", "type": "string"}, {"key": "gone", "type": "string"},
                         {"key": "n", "type": "number"}, {"key": "city", "type": "string"}]);
-    let sheet = sheet_with(&app, "Aside", fields).await;
     let rows: Vec<Value> = (0..600)
         .map(|i| json!({"a": format!("a{i}"), "gone": format!("g{i}"), "n": (i * 7) % 600, "city": format!("town{}", i % 50)}))
         .collect();
-    let (status, body) = app
-        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let seq = app.sheet_seq(&sheet);
+    let (sheet, seq) = loaded(&app, "Aside", fields, rows).await;
     let _ = app
         .get_json(&format!("/sheets/{sheet}/records?sortField=n&searchValue=town7"))
         .await;
@@ -466,15 +472,10 @@ async fn two_field_changes_at_once_leave_no_index_past_the_fields(db: Db) {
     let app = spawn_app(db).await;
     let fields = json!([{"key": "a", "type": "string"}, {"key": "b", "type": "string"},
                         {"key": "n", "type": "number"}, {"key": "c", "type": "string"}]);
-    let sheet = sheet_with(&app, "Twice", fields).await;
     let rows: Vec<Value> = (0..600)
         .map(|i| json!({"a": format!("a{i}"), "b": format!("b{i}"), "n": i, "c": format!("c{i}")}))
         .collect();
-    let (status, body) = app
-        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let seq = app.sheet_seq(&sheet);
+    let (sheet, seq) = loaded(&app, "Twice", fields, rows).await;
     let _ = app
         .get_json(&format!("/sheets/{sheet}/records?sortField=c"))
         .await;
