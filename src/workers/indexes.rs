@@ -281,10 +281,6 @@ pub fn across_processes<T>(
 
 fn build(conn: &mut crate::db::AnyConnection, sheet_seq: i64, kind: IndexKind) -> diesel::QueryResult<()> {
     match kind {
-        // Asked with a field count read before another field change committed (two at
-        // once: probe 54b), a position the sheet no longer has would get an index that
-        // every write keeps up for nothing.
-        IndexKind::Sort(i) if i >= crate::model::sheet::field_count(conn, sheet_seq)? => Ok(()),
         IndexKind::Sort(i) if sort_index::count_on_sqlite(conn)? < SQLITE_MOST_SORT_INDEXES => {
             sort_index::build(conn, sheet_seq, i)
         }

@@ -118,7 +118,10 @@ pub fn count_on_sqlite(conn: &mut AnyConnection) -> QueryResult<i64> {
 pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<()> {
     let backend = backend_of(conn);
     let name = name(sheet_seq, i);
-    if super::indexes::catalog_has(conn, &name)? {
+    // Asked by a field count read before another field change committed (two at once:
+    // probe 54b), a position the sheet no longer has would get an index that every write
+    // keeps up for nothing.
+    if super::indexes::catalog_has(conn, &name)? || i >= crate::model::sheet::field_count(conn, sheet_seq)? {
         return Ok(());
     }
     super::indexes::drop_invalid(conn, &name)?;
@@ -136,9 +139,9 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64, i: usize) -> QueryResult<
         Backend::Postgres => conn.batch_execute(&format!(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {create}"
         ))?,
-        // In its turn, so writers queue behind the build instead of polling past it; and
-        // not for a position the sheet no longer has (a field removed while the build
-        // waited: field changes are writes too, so this reads the fields as they stay).
+        // In its turn, so writers queue behind the build instead of polling past it; the
+        // fields looked at again there (a removal committed while the build waited: field
+        // changes are writes too, so this reads the fields as they stay).
         Backend::Sqlite => crate::db::write(conn, |conn| {
             if i >= crate::model::sheet::field_count(conn, sheet_seq)? {
                 return Ok(());
