@@ -211,10 +211,7 @@ fn psql_reference(p: &Prepared) -> anyhow::Result<Option<Cli>> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     wharf::memory::no_huge_pages();
-    let rows: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let p = prepare(rows).await?;
     let api = Api { p: &p };
     // The load's end starts the sheet's indexes (search, and a sort index per field); the

@@ -24,6 +24,14 @@ pub const FIELDS: [&str; 10] = [
     "notes",
 ];
 
+/// How many rows a benchmark runs on: `BENCH_ROWS`, or 1,000,000.
+pub fn bench_rows() -> usize {
+    std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
 /// The typed 10-field sheet the benchmarks fill.
 pub fn blueprint() -> Value {
     json!({

@@ -53,10 +53,7 @@ async fn wait_job(client: &reqwest::Client, base: &str, key: &str, id: &str) -> 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     wharf::memory::no_huge_pages();
-    let rows: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let dir = tempfile::Builder::new().prefix("wharf-bench-files").tempdir()?;
     let csv_path = dir.path().join("people.csv");
     {

@@ -50,10 +50,7 @@ async fn sample(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     wharf::memory::no_huge_pages();
-    let rows: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let datasette = std::env::var("DATASETTE").unwrap_or_else(|_| "bench/.venv/bin/datasette".into());
     let p = prepare(rows).await?;
 

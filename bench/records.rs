@@ -21,10 +21,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     wharf::memory::no_huge_pages();
-    let rows: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let p = prepare(rows).await?;
     let (base, key, sheet, client) = (&p.base, &p.key, &p.sheet, &p.client);
     let last_page = rows.div_ceil(100);

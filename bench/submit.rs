@@ -106,10 +106,7 @@ fn sqlite3_csv(db: &std::path::Path, out: &std::path::Path) -> anyhow::Result<Du
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     wharf::memory::no_huge_pages();
-    let rows: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let format = std::env::var("BENCH_FORMAT").unwrap_or_else(|_| "jsonl".into());
     let p = prepare(rows).await?;
     let reference = sqlite3_csv(&p.import_db, &p.dir.path().join("export.csv"))?;
