@@ -83,16 +83,26 @@ fn name(sheet_seq: i64, i: usize) -> String {
     format!("records_sort_{sheet_seq}_{i}")
 }
 
-/// SQLite, in a field removal's transaction: the sort index of the position past the
-/// fields left (each later field's index now holds the field before it, whose keys moved
-/// down) goes, whether set aside or built meanwhile by another change's request (probe
-/// 54b). SQLite only: on PostgreSQL a drop inside the transaction would lock the whole
-/// records table; its indexes are set aside before a big sheet's change and built after.
+/// After a field's removal, the sort index of the position past the fields left goes
+/// (each later field's index now holds the field before it), whether set aside or built
+/// meanwhile by another change's request (probe 54b). SQLite: in the removal's transaction.
+/// PostgreSQL: once it committed, `CONCURRENTLY` (inside the transaction a drop would lock
+/// the whole records table); a call inside a transaction does nothing there.
 pub fn drop_past(conn: &mut AnyConnection, sheet_seq: i64, fields_left: usize) -> QueryResult<()> {
-    if backend_of(conn) == Backend::Sqlite {
-        conn.batch_execute(&format!("DROP INDEX IF EXISTS {}", name(sheet_seq, fields_left)))?;
+    let name = name(sheet_seq, fields_left);
+    match conn {
+        AnyConnection::Sqlite(_) => conn.batch_execute(&format!("DROP INDEX IF EXISTS {name}")),
+        AnyConnection::Postgres(pg) => {
+            use diesel::connection::{AnsiTransactionManager, TransactionManager};
+            if AnsiTransactionManager::transaction_manager_status_mut(pg)
+                .transaction_depth()?
+                .is_some()
+            {
+                return Ok(());
+            }
+            pg.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+        }
     }
-    Ok(())
 }
 
 /// SQLite: how many sort indexes the records table has, all sheets together (0 on

@@ -123,7 +123,16 @@ pub async fn remove(
         .db(move |conn| {
             // Every record is rewritten: its indexes are built again after, not kept up.
             let aside = removable && indexer.set_aside(conn, seq, records)?;
-            Ok::<_, AppError>((aside, sheet_fields::remove_field(conn, &env, &id, &key, &actor)))
+            let removed = sheet_fields::remove_field(conn, &env, &id, &key, &actor);
+            if removed.is_ok() {
+                // In turn with the builds: one asked before this removal committed may have
+                // built the position past the fields left.
+                let left = crate::model::sheet::field_count(conn, seq)?;
+                crate::workers::indexes::across_processes(conn, |conn| {
+                    crate::model::record::sort_index::drop_past(conn, seq, left)
+                })?;
+            }
+            Ok::<_, AppError>((aside, removed))
         })
         .await?;
     if aside {
