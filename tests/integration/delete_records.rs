@@ -211,8 +211,9 @@ async fn a_canceled_delete_says_how_many_it_deleted(db: Db) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // Usually some are left; a cancel taken just as the last batch committed leaves none
+    // (seen once on PostgreSQL in a whole-suite run), and then says so all the same.
     let left = counts(&app, &sheet).await["total"].as_i64().unwrap();
-    assert!(left > 0, "canceled midway");
     assert_eq!(
         said,
         format!(
