@@ -277,31 +277,52 @@ async fn a_commit_past_one_answer_is_read_in_pages(db: Db) {
     assert_eq!(read, 50_002);
 }
 
-/// A commit past SQLite's 32,766 bound values (a record hook reads its `dataUrl` whole).
-async fn a_big_commit_reads_whole(db: Db) {
+/// A big write is a commit per 10,000 records, each announced with its own `dataUrl` and
+/// read whole there: `@flatfile/plugin-record-hook` matches the records it sends back one by
+/// one against the commit's, seconds for 50,000 (probe 51b 4). The write answers with the
+/// first commit's id.
+async fn a_big_write_is_a_commit_per_ten_thousand_records(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "companies").await;
     let rows: Vec<Value> = (0..40_000).map(|i| json!({"code": format!("C{i}")})).collect();
-    insert(&app, &sheet, Value::Array(rows), &[]).await;
-    let url = events_of(&app, "commit:created").await[0]["dataUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (status, read) = send(app.client.get(app.url(&format!("/{url}"))).bearer_auth(&app.key)).await;
-    assert_eq!(status, 200, "{read}");
-    let all = read["data"]["records"].as_array().unwrap();
-    assert_eq!(all.len(), 40_000);
-    assert_eq!(all[39_999]["values"]["code"]["value"], "C39999");
+    let answer = insert(&app, &sheet, Value::Array(rows), &[]).await;
+    let created = events_of(&app, "commit:created").await;
+    assert_eq!(created.len(), 4, "{created:?}");
+    let mut firsts = Vec::new();
+    for event in &created {
+        assert_eq!(event["payload"]["count"], 10_000, "{event}");
+        let url = event["dataUrl"].as_str().unwrap();
+        let (status, read) = send(app.client.get(app.url(&format!("/{url}"))).bearer_auth(&app.key)).await;
+        assert_eq!(status, 200, "{read}");
+        let all = read["data"]["records"].as_array().unwrap();
+        assert_eq!(all.len(), 10_000);
+        let code = |k: usize| all[k]["values"]["code"]["value"].as_str().unwrap().to_string();
+        let first: usize = code(0)[1..].parse().unwrap();
+        assert_eq!(first % 10_000, 0, "a commit starts a part: {}", code(0));
+        assert_eq!(
+            code(9_999),
+            format!("C{}", first + 9_999),
+            "in order, none missing"
+        );
+        firsts.push((first, event["context"]["commitId"].clone()));
+    }
+    firsts.sort_by_key(|(first, _)| *first);
+    let starts: Vec<usize> = firsts.iter().map(|(first, _)| *first).collect();
+    assert_eq!(starts, [0, 10_000, 20_000, 30_000]);
+    assert_eq!(
+        answer["data"]["commitId"], firsts[0].1,
+        "{}",
+        answer["data"]["commitId"]
+    );
+    let url = created[0]["dataUrl"].as_str().unwrap();
     let (_, page) = send(
         app.client
-            .get(app.url(&format!("/{url}&pageSize=5000&pageNumber=8")))
+            .get(app.url(&format!("/{url}&pageSize=5000&pageNumber=2")))
             .bearer_auth(&app.key),
     )
     .await;
-    let recs = page["data"]["records"].as_array().unwrap();
-    assert_eq!(recs.len(), 5_000);
-    assert_eq!(recs[0]["values"]["code"]["value"], "C35000");
+    assert_eq!(page["data"]["records"].as_array().unwrap().len(), 5_000);
 }
 
 on_both!(
@@ -309,5 +330,5 @@ on_both!(
     a_hook_answer_passes_over_a_record_deleted_meanwhile,
     a_hook_locks_cells_with_the_records_config,
     a_commit_past_one_answer_is_read_in_pages,
-    a_big_commit_reads_whole,
+    a_big_write_is_a_commit_per_ten_thousand_records,
 );

@@ -78,6 +78,7 @@ mod jobs_hardening;
 mod jobs_midway;
 mod keys_plan;
 mod listener;
+mod listener_big_writes;
 mod listener_extractors;
 mod live_access;
 mod live_processes;

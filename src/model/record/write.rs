@@ -380,7 +380,7 @@ pub(super) fn commit_for(
     ids: &[i64],
 ) -> ModelResult<Option<CommitId>> {
     match hooks {
-        Hooks::Run if !ids.is_empty() => Ok(Some(commit::create(conn, ctx, actor, ids)?)),
+        Hooks::Run if !ids.is_empty() => Ok(Some(commit::create_in_parts(conn, ctx, actor, ids)?)),
         Hooks::Quiet if !ids.is_empty() => Ok(Some(commit::create_quiet(conn, ctx, actor, ids)?)),
         Hooks::Answer(id) => {
             commit::complete(conn, ctx, id, actor)?;
