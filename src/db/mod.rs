@@ -3,11 +3,13 @@
 pub mod batch_size;
 pub mod budget;
 mod checkpoint;
+mod key_order;
 pub mod schema;
 pub mod sqlite_config;
 pub mod sqlite_functions;
 mod tx;
 
+pub use key_order::in_key_order;
 pub use tx::{is_busy, one_writer_of, read_snapshot, serving_request, write, write_tx, WriteTurn};
 
 use diesel::connection::SimpleConnection;

@@ -76,6 +76,7 @@ mod jobs_bounds;
 mod jobs_crash;
 mod jobs_hardening;
 mod jobs_midway;
+mod key_order;
 mod keys_plan;
 mod listener;
 mod listener_big_writes;

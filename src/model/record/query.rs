@@ -407,14 +407,16 @@ fn stored_after(
     (after_id, upto): (i64, i64),
     limit: i64,
 ) -> QueryResult<Vec<(i64, String, Option<String>)>> {
-    records::table
-        .filter(records::sheet_seq.eq(sheet_seq))
-        .filter(records::id.gt(after_id))
-        .filter(records::id.le(upto))
-        .order(records::id.asc())
-        .limit(limit)
-        .select((records::id, records::vals, records::raw))
-        .load(conn)
+    crate::db::in_key_order(conn, |conn| {
+        records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.gt(after_id))
+            .filter(records::id.le(upto))
+            .order(records::id.asc())
+            .limit(limit)
+            .select((records::id, records::vals, records::raw))
+            .load(conn)
+    })
 }
 
 /// Up to `limit` records after `after_id` up to `upto`, each as its inputs in field order
@@ -487,11 +489,13 @@ pub fn after(
     after_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<RecordRow>> {
-    records::table
-        .filter(records::sheet_seq.eq(sheet_seq))
-        .filter(records::id.gt(after_id))
-        .order(records::id.asc())
-        .limit(limit)
-        .select(RecordRow::as_select())
-        .load(conn)
+    crate::db::in_key_order(conn, |conn| {
+        records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.gt(after_id))
+            .order(records::id.asc())
+            .limit(limit)
+            .select(RecordRow::as_select())
+            .load(conn)
+    })
 }
