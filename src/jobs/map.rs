@@ -127,9 +127,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     }
     // Its first searches and sorts should not wait for indexes.
     cx.indexer
-        .tidy_after_load(&cx.pool, cp.processed, dest.config.fields.len());
-    cx.indexer
-        .request_all(&cx.pool, dest.sheet.seq, dest.config.fields.len(), cp.processed);
+        .after_load(&cx.pool, dest.sheet.seq, dest.config.fields.len(), cp.processed);
     Ok(())
 }
 
