@@ -4,6 +4,7 @@
 //! writes keep them afterwards (`model::record::{sort_index, search_index}`). Until an index exists, the read is
 //! answered from a scan: correct, only slower.
 
+use super::index_queue::{BuildQueue, IndexKey};
 use crate::db::{AnyConnection, Pool};
 use crate::model::record::{indexes, search, search_index, sort_index, RecordQuery};
 use diesel::QueryResult;
@@ -27,6 +28,9 @@ pub struct Indexer {
     /// Records a sheet must hold to get indexes (`WHARF_INDEX_FROM_RECORDS`).
     from: i64,
     requested: Arc<Mutex<HashSet<(i64, IndexKind)>>>,
+    /// Builds waiting, and whether a thread is running them.
+    queue: Arc<Mutex<(BuildQueue, bool)>>,
+    /// Held by the build or vacuum under way.
     building: Arc<Mutex<()>>,
     /// Sheets being loaded through the API, and when each was last written to.
     loading: Arc<Mutex<HashMap<i64, Instant>>>,
@@ -62,6 +66,7 @@ impl Indexer {
         Indexer {
             from,
             requested: Default::default(),
+            queue: Default::default(),
             building: Default::default(),
             loading: Default::default(),
         }
@@ -72,15 +77,16 @@ impl Indexer {
         if records < self.from {
             return;
         }
+        // A person waits for these: they go before the builds a load asked for.
         if let Some((field, _)) = q.sort {
-            self.request(pool, sheet_seq, IndexKind::Sort(field));
+            self.request_now(pool, sheet_seq, IndexKind::Sort(field));
         }
         if q.search_value.as_ref().is_some_and(|t| search::index_serves(t)) {
-            self.request(pool, sheet_seq, IndexKind::Search);
+            self.request_now(pool, sheet_seq, IndexKind::Search);
         }
         if let Some(node) = &q.ffql {
             for field in crate::model::record::ffql_sql::indexed_fields(node) {
-                self.request(pool, sheet_seq, IndexKind::Sort(field));
+                self.request_now(pool, sheet_seq, IndexKind::Sort(field));
             }
         }
     }
@@ -216,32 +222,72 @@ impl Indexer {
         Ok(true)
     }
 
-    /// Makes sure an index of a sheet exists or is being built; returns at once.
+    /// Makes sure an index of a sheet exists or is being built, after the builds asked
+    /// for before it; returns at once.
     pub fn request(&self, pool: &Pool, sheet_seq: i64, kind: IndexKind) {
-        if matches!(kind, IndexKind::Sort(i) if i >= SORTED_FIELDS) {
+        self.ask(pool, (sheet_seq, kind), false);
+    }
+
+    /// [`Self::request`] for a read that would use the index: it goes first.
+    pub fn request_now(&self, pool: &Pool, sheet_seq: i64, kind: IndexKind) {
+        self.ask(pool, (sheet_seq, kind), true);
+    }
+
+    fn ask(&self, pool: &Pool, key: IndexKey, first: bool) {
+        if matches!(key.1, IndexKind::Sort(i) if i >= SORTED_FIELDS) {
             return;
         }
-        let key = (sheet_seq, kind);
-        if !self
+        let new = self
             .requested
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key)
-        {
-            return;
-        }
-        let (pool, requested, building) = (pool.clone(), self.requested.clone(), self.building.clone());
-        std::thread::spawn(move || {
-            let _one_at_a_time = building.lock().unwrap_or_else(|p| p.into_inner());
-            let built = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                across_processes(&mut conn, |conn| build(conn, sheet_seq, kind)).map_err(|e| e.to_string())
-            });
-            if let Err(e) = built {
-                tracing::warn!(error = %e, sheet_seq, ?kind, "building an index failed");
-                // Let a later read try again.
-                requested.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+            .insert(key);
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        match (new, first) {
+            (true, false) => queue.0.push(key),
+            (true, true) => queue.0.push_first(key),
+            (false, true) => {
+                queue.0.hurry(key);
             }
-        });
+            (false, false) => {}
+        }
+        if new && !queue.1 {
+            queue.1 = true;
+            let (this, pool) = (self.clone(), pool.clone());
+            std::thread::spawn(move || this.run_builds(&pool));
+        }
+    }
+
+    /// Runs the waiting builds one after another, until none is left.
+    fn run_builds(&self, pool: &Pool) {
+        loop {
+            let key = {
+                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                match queue.0.next() {
+                    Some(key) => key,
+                    None => {
+                        queue.1 = false;
+                        return;
+                    }
+                }
+            };
+            let _one_at_a_time = self.building.lock().unwrap_or_else(|p| p.into_inner());
+            // A build that panics must not stop the ones after it.
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                    across_processes(&mut conn, |conn| build(conn, key.0, key.1)).map_err(|e| e.to_string())
+                })
+            }))
+            .unwrap_or_else(|_| Err("the build panicked".into()));
+            if let Err(e) = built {
+                tracing::warn!(error = %e, sheet_seq = key.0, kind = ?key.1, "building an index failed");
+                // Let a later read try again.
+                self.requested
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&key);
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cron;
 pub mod event_retention;
 pub mod handed_over;
+mod index_queue;
 pub mod indexes;
 pub mod job_ack;
 pub mod mail_retry;
