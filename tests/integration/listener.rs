@@ -268,6 +268,17 @@ async fn wait_records(
     );
 }
 
+/// The `commit:created` events of a sheet.
+pub(crate) async fn commits_created(app: &TestApp, sheet: &str) -> Vec<Value> {
+    let (_, created) = app
+        .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
+        .await;
+    let all = created["data"].as_array().cloned().unwrap_or_default();
+    all.into_iter()
+        .filter(|e| e["context"]["sheetId"] == sheet)
+        .collect()
+}
+
 fn by_name<'a>(records: &'a [Value], name: &str) -> Option<&'a Value> {
     records.iter().find(|r| r["values"]["name"]["value"] == name)
 }
@@ -336,16 +347,8 @@ async fn a_record_hook_fixes_and_flags_mapped_records(db: Db) {
     let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
     assert_eq!(counts["data"]["counts"]["error"], 1, "{counts}");
     // The hook's answer completed the mapping's commit, and started none of its own.
-    let (_, created) = app
-        .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
-        .await;
-    let commits: Vec<&Value> = created["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["context"]["sheetId"] == contacts.as_str())
-        .collect();
-    assert_eq!(commits.len(), 1, "one commit for the mapping: {created}");
+    let commits = commits_created(&app, &contacts).await;
+    assert_eq!(commits.len(), 1, "one commit for the mapping: {commits:?}");
     let commit_id = commits[0]["context"]["commitId"].as_str().unwrap();
     let (_, commit) = app.get_json(&format!("/commits/{commit_id}")).await;
     assert!(commit["data"]["completedAt"].is_string(), "{commit}");

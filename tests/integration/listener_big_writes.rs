@@ -3,7 +3,7 @@
 
 use crate::commits::insert;
 use crate::helpers::*;
-use crate::listener::serve_listener;
+use crate::listener::{commits_created, serve_listener};
 use crate::on_both;
 use crate::records_ffql::urlencode;
 use serde_json::{json, Value};
@@ -50,16 +50,8 @@ async fn a_record_hook_answers_every_commit_of_a_big_write(db: Db) {
         "person24999@acme.com"
     );
     assert_eq!(last["data"]["counts"]["total"], 25_000, "{last}");
-    let (_, created) = app
-        .get_json("/events?topic=commit:created&includeAcknowledged=true&pageSize=100")
-        .await;
-    let commits: Vec<&Value> = created["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["context"]["sheetId"] == contacts.as_str())
-        .collect();
-    assert_eq!(commits.len(), 3, "{created}");
+    let commits = commits_created(&app, &contacts).await;
+    assert_eq!(commits.len(), 3, "{commits:?}");
     for commit in commits {
         let id = commit["context"]["commitId"].as_str().unwrap();
         let (_, found) = app.get_json(&format!("/commits/{id}")).await;
