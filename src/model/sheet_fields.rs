@@ -50,47 +50,17 @@ pub fn add_field(
     crate::db::write_tx(conn, |conn| {
         let ctx = locked_context(conn, env, id)?;
         // Read under the lock: a guest's field waiting behind a lock does not land after it.
-        if crate::ids::GuestId::parse(actor).is_some() {
-            ctx.sheet.check_unlocked()?;
-        }
-        if ctx.config.field_index(&field.key).is_some() {
-            return Err(ModelError::Conflict(format!(
-                "the sheet {} already has a field `{}`; give the new field another key",
-                ctx.sheet.name, field.key
-            )));
-        }
+        let (at, target) = addition(conn, &ctx, &field, at, actor)?;
         let count = ctx.config.fields.len();
-        let at = at.unwrap_or(count);
-        if at > count {
-            return Err(ModelError::Invalid(vec![(
-                "insertAtIndex".into(),
-                format!(
-                    "insertAtIndex {at} is past the end: the sheet {} has {count} fields (0 puts the new one first, {count} last)",
-                    ctx.sheet.name
-                ),
-            )]));
-        }
         let mut config = ctx.config.json.clone();
         match config["fields"].as_array_mut() {
             Some(fields) => fields.insert(at, json.clone()),
             None => config["fields"] = json!([json]),
         }
         // The target's records must keep keys for the reference to find them.
-        if let FieldType::Reference { sheet: slug, key } = &field.field_type {
-            let target = reference_target(conn, &ctx, slug, key, &field.key)?;
-            match target {
-                Some((target_id, index)) => {
-                    let target_ctx = sheet::load_context(conn, env, &target_id)?;
-                    record_fields::keep_target_keys(conn, &target_ctx, index)?;
-                }
-                // The sheet refers to itself: the new field is its own target.
-                None => {
-                    return Err(ModelError::Invalid(vec![(
-                        "$.config.key".into(),
-                        "a reference field cannot point at itself".into(),
-                    )]))
-                }
-            }
+        if let (Some((target_id, index)), FieldType::Reference { .. }) = (target, &field.field_type) {
+            let target_ctx = sheet::load_context(conn, env, &target_id)?;
+            record_fields::keep_target_keys(conn, &target_ctx, index)?;
         }
         store_config(conn, &ctx.sheet, &config, None)?;
         if at < count {
@@ -102,6 +72,62 @@ pub fn add_field(
         emit_updated(conn, &ctx, actor, json!({"fieldAdded": field.key}))?;
         queue_recheck(conn, &ctx, actor)
     })
+}
+
+/// Whether [`add_field`] would refuse this field now, read without changing anything: a
+/// big sheet's indexes are set aside only for an addition that will happen.
+pub fn check_addition(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    id: &SheetId,
+    json: &Value,
+    at: Option<usize>,
+    actor: &str,
+) -> ModelResult<()> {
+    let field = blueprint::parse_one_field(json, "$")?;
+    let ctx = sheet::load_context(conn, env, id)?;
+    addition(conn, &ctx, &field, at, actor).map(|_| ())
+}
+
+/// Where an addition puts the field, and a reference's target; or why it is refused.
+fn addition(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    field: &blueprint::Field,
+    at: Option<usize>,
+    actor: &str,
+) -> ModelResult<(usize, Option<(SheetId, usize)>)> {
+    if crate::ids::GuestId::parse(actor).is_some() {
+        ctx.sheet.check_unlocked()?;
+    }
+    if ctx.config.field_index(&field.key).is_some() {
+        return Err(ModelError::Conflict(format!(
+            "the sheet {} already has a field `{}`; give the new field another key",
+            ctx.sheet.name, field.key
+        )));
+    }
+    let count = ctx.config.fields.len();
+    let at = at.unwrap_or(count);
+    if at > count {
+        return Err(ModelError::Invalid(vec![(
+            "insertAtIndex".into(),
+            format!(
+                "insertAtIndex {at} is past the end: the sheet {} has {count} fields (0 puts the new one first, {count} last)",
+                ctx.sheet.name
+            ),
+        )]));
+    }
+    let FieldType::Reference { sheet: slug, key } = &field.field_type else {
+        return Ok((at, None));
+    };
+    match reference_target(conn, ctx, slug, key, &field.key)? {
+        Some(target) => Ok((at, Some(target))),
+        // The sheet refers to itself: the new field is its own target.
+        None => Err(ModelError::Invalid(vec![(
+            "$.config.key".into(),
+            "a reference field cannot point at itself".into(),
+        )])),
+    }
 }
 
 /// Where a new reference points: the target sheet and field index. `None` when it names

@@ -503,7 +503,66 @@ async fn two_field_changes_at_once_leave_no_index_past_the_fields(db: Db) {
     );
 }
 
+/// What names the sheet's sort index of position `i` as built: PostgreSQL's object id,
+/// SQLite's schema version (every drop or build changes either).
+fn index_identity(app: &TestApp, seq: i64, i: usize) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.pool.get().expect("conn");
+    let sql = match &*conn {
+        wharf::db::AnyConnection::Postgres(_) => {
+            format!("SELECT oid::bigint AS n FROM pg_class WHERE relname = 'records_sort_{seq}_{i}'")
+        }
+        wharf::db::AnyConnection::Sqlite(_) => "SELECT schema_version AS n FROM pragma_schema_version".into(),
+    };
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut *conn)
+        .expect("identity")
+        .n
+}
+
+/// A field that will be refused (a reference to a sheet the workbook lacks, a key the sheet
+/// has) sets none of a big sheet's indexes aside: each such request dropped and rebuilt
+/// them.
+async fn a_refused_field_sets_no_index_aside(db: Db) {
+    let app = spawn_app(db).await;
+    let fields = json!([{"key": "a", "type": "string"}, {"key": "n", "type": "number"}]);
+    let rows: Vec<Value> = (0..600).map(|i| json!({"a": format!("a{i}"), "n": i})).collect();
+    let (sheet, seq) = loaded(&app, "Refused", fields, rows).await;
+    let _ = app
+        .get_json(&format!("/sheets/{sheet}/records?sortField=n"))
+        .await;
+    wait_sort_indexes(&app, seq, &[1]).await;
+    let before = index_identity(&app, seq, 1);
+    let put_first = format!("/sheets/{sheet}/fields?insertAtIndex=0");
+    let nowhere = json!({"key": "r", "type": "reference", "config": {"ref": "missing", "key": "id"}});
+    let (status, body) = app.post_json(&put_first, &nowhere).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .post_json(&put_first, &json!({"key": "a", "type": "string"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        index_identity(&app, seq, 1),
+        before,
+        "the sort index was dropped and built again"
+    );
+    // An addition that happens still sets them aside, and they come back.
+    let (status, body) = app
+        .post_json(&put_first, &json!({"key": "z", "type": "string"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    rechecked(&app, &sheet).await;
+    wait_sort_indexes(&app, seq, &[2]).await;
+}
+
 on_both!(
+    a_refused_field_sets_no_index_aside,
     two_field_changes_at_once_leave_no_index_past_the_fields,
     a_removal_keeps_the_other_cells_as_written,
     an_added_optional_field_rewrites_no_record,

@@ -82,13 +82,15 @@ pub async fn add(
     // A field put among the others moves every record's later cells (and sort keys): the
     // sheet's indexes are built again after, not kept up.
     let fields = ctx.config.fields.len();
-    // An addition refused at once (a key the sheet has) sets nothing aside: asking again
-    // and again must not rebuild the indexes each time.
+    // An addition that will be refused (a key the sheet has, a lock, a reference to
+    // nothing) sets nothing aside: asking again and again must not rebuild the indexes.
     let moves = at.is_some_and(|at| at < fields) && ctx.config.field_index(&new_key).is_none();
     let (seq, records, indexer) = (ctx.sheet.seq, ctx.sheet.total_count, state.indexer.clone());
     let (aside, added) = state
         .db(move |conn| {
-            let aside = moves && indexer.set_aside(conn, seq, records)?;
+            let aside = moves
+                && sheet_fields::check_addition(conn, &env, &id, &property, at, &actor).is_ok()
+                && indexer.set_aside(conn, seq, records)?;
             Ok::<_, AppError>((
                 aside,
                 sheet_fields::add_field(conn, &env, &id, &property, at, &actor),
