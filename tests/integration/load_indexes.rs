@@ -151,7 +151,26 @@ async fn a_load_through_the_api_starts_the_sheets_indexes(db: Db) {
     assert_eq!(found[0]["values"]["email"]["value"], "p12345@x.org");
 }
 
-on_both!(a_load_through_the_api_starts_the_sheets_indexes);
+/// A search index whose build waited while its sheet was deleted is not built (it stayed
+/// until the next sweep of orphans: probe 55b L1).
+async fn a_deleted_sheet_gets_no_search_index(db: Db) {
+    use wharf::model::record::search_index;
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let seq = app.sheet_seq(&sheet);
+    load(&app, &sheet, 0, 50).await;
+    let (status, body) = app.delete(&format!("/sheets/{sheet}")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut conn = app.pool.get().expect("conn");
+    search_index::build(&mut conn, seq).expect("build");
+    assert!(!search_index::exists(&mut conn, seq).expect("catalog"));
+}
+
+on_both!(
+    a_load_through_the_api_starts_the_sheets_indexes,
+    a_deleted_sheet_gets_no_search_index,
+);
 
 /// Processes sharing a PostgreSQL database build indexes one at a time (two builds of one
 /// sheet's index at once deadlocked): two connections, as two processes, never overlap.

@@ -65,7 +65,9 @@ const BACKFILL_BATCH: i64 = 5000;
 pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
     match backend_of(conn) {
         Backend::Postgres => {
-            if exists(conn, sheet_seq)? {
+            // A sheet deleted while its build waited gets none (a stray index stayed until
+            // the next sweep of orphans: probe 55b L1).
+            if exists(conn, sheet_seq)? || !crate::model::sheet::exists(conn, sheet_seq)? {
                 return Ok(());
             }
             super::indexes::drop_invalid(conn, &pg_name(sheet_seq))?;
@@ -76,7 +78,9 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
             ))
         }
         Backend::Sqlite => {
-            create_sqlite_table(conn, sheet_seq)?;
+            if !create_sqlite_table(conn, sheet_seq)? {
+                return Ok(());
+            }
             // Then filled batch by batch, each its own short write transaction (one
             // transaction for a million records held every writer for seconds). A build cut
             // off by a stop resumes here at the next request.
@@ -87,11 +91,17 @@ pub fn build(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
 }
 
 /// Creates the empty FTS table, its delete trigger and the note of what is left to fill,
-/// in one short write transaction; records written from then on index themselves.
-fn create_sqlite_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<()> {
+/// in one short write transaction; records written from then on index themselves. False
+/// when the sheet is gone.
+fn create_sqlite_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<bool> {
     crate::db::write_tx(conn, |conn| {
+        // A sheet deleted while its build waited gets none; read in the write turn, so a
+        // delete cannot slip in between.
+        if !crate::model::sheet::exists(conn, sheet_seq)? {
+            return Ok(false);
+        }
         if table_exists(conn, sheet_seq)? {
-            return Ok(());
+            return Ok(true);
         }
         let t = name(sheet_seq);
         conn.batch_execute(&format!(
@@ -110,7 +120,7 @@ fn create_sqlite_table(conn: &mut AnyConnection, sheet_seq: i64) -> QueryResult<
                 search_backfills::until_id.eq(until.unwrap_or(0)),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(true)
     })
 }
 
