@@ -45,6 +45,38 @@ impl BuildQueue {
     }
 }
 
+/// The vacuum after big loads: one waiting for its turn serves every load that ends
+/// meanwhile (six loads at once vacuumed the whole records table six times, each ahead of
+/// the builds a read waited for: probe 55b L3). A vacuum under way serves none of them:
+/// it may have passed their records' pages.
+#[derive(Debug, Default)]
+pub struct PendingVacuum {
+    /// The most fields of the sheets it is for, while one waits.
+    waiting: Option<usize>,
+}
+
+impl PendingVacuum {
+    /// A load of a sheet of `fields` fields ended: true when the caller is to run the
+    /// vacuum, false when one waiting already will.
+    pub fn ask(&mut self, fields: usize) -> bool {
+        match &mut self.waiting {
+            Some(most) => {
+                *most = (*most).max(fields);
+                false
+            }
+            None => {
+                self.waiting = Some(fields);
+                true
+            }
+        }
+    }
+
+    /// The vacuum starts: the fields it covers; a load ending from now on asks again.
+    pub fn start(&mut self) -> usize {
+        self.waiting.take().unwrap_or(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +102,16 @@ mod tests {
             order,
             [(2, Search), (1, Sort(2)), (1, Sort(0)), (1, Sort(1)), (1, Search)]
         );
+    }
+
+    #[test]
+    fn loads_ending_while_a_vacuum_waits_share_it() {
+        let mut v = PendingVacuum::default();
+        assert!(v.ask(3), "the first load runs it");
+        assert!(!v.ask(7), "a second one while it waits shares it");
+        assert!(!v.ask(5));
+        assert_eq!(v.start(), 7, "for the most fields asked");
+        assert!(v.ask(2), "a load ending once it runs asks for another");
+        assert_eq!(v.start(), 2);
     }
 }

@@ -4,7 +4,7 @@
 //! writes keep them afterwards (`model::record::{sort_index, search_index}`). Until an index exists, the read is
 //! answered from a scan: correct, only slower.
 
-use super::index_queue::{BuildQueue, IndexKey};
+use super::index_queue::{BuildQueue, IndexKey, PendingVacuum};
 use crate::db::{AnyConnection, Pool};
 use crate::model::record::{indexes, search, search_index, sort_index, RecordQuery};
 use diesel::QueryResult;
@@ -32,6 +32,8 @@ pub struct Indexer {
     queue: Arc<Mutex<(BuildQueue, bool)>>,
     /// Held by the build or vacuum under way.
     building: Arc<Mutex<()>>,
+    /// The vacuum waiting for its turn, if any.
+    vacuum: Arc<Mutex<PendingVacuum>>,
     /// Sheets being loaded through the API, and when each was last written to.
     loading: Arc<Mutex<HashMap<i64, Instant>>>,
 }
@@ -68,6 +70,7 @@ impl Indexer {
             requested: Default::default(),
             queue: Default::default(),
             building: Default::default(),
+            vacuum: Default::default(),
             loading: Default::default(),
         }
     }
@@ -129,15 +132,18 @@ impl Indexer {
         }
         let (this, pool) = (self.clone(), pool.clone());
         std::thread::spawn(move || {
-            this.vacuum(&pool, fields);
+            if this.vacuum.lock().unwrap_or_else(|p| p.into_inner()).ask(fields) {
+                this.vacuum(&pool);
+            }
             this.request_all(&pool, sheet_seq, fields, records);
         });
     }
 
-    /// The analysis also gathers the statistics of the sheet's cells (see
+    /// The analysis also gathers the statistics of the sheets' cells (see
     /// `sort_index::statistics`), made first. Waits for the builds under way.
-    fn vacuum(&self, pool: &Pool, fields: usize) {
+    fn vacuum(&self, pool: &Pool) {
         let _one_at_a_time = self.building.lock().unwrap_or_else(|p| p.into_inner());
+        let fields = self.vacuum.lock().unwrap_or_else(|p| p.into_inner()).start();
         let Ok(mut conn) = pool.get() else { return };
         let _ = across_processes(&mut conn, |conn| {
             for i in 0..fields {
