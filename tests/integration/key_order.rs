@@ -63,12 +63,12 @@ async fn a_walk_right_after_a_big_write_follows_the_key(db: Db) {
     for gathering in ["Bitmap", "Sort", "Seq Scan", "TEMP B-TREE"] {
         assert!(!plan.contains(gathering), "{plan}");
     }
-    // The setting lasts only for the walk.
-    let setting = |c: &mut AnyConnection| match c {
-        AnyConnection::Postgres(c) => {
-            diesel::select(diesel::dsl::sql::<Text>("current_setting('enable_bitmapscan')")).get_result(c)
-        }
-        AnyConnection::Sqlite(_) => Ok("on".to_string()),
+    // On PostgreSQL the settings last only for the walk, in a caller's transaction too.
+    let AnyConnection::Postgres(_) = &mut *conn else {
+        return;
+    };
+    let setting = |c: &mut AnyConnection| -> QueryResult<String> {
+        diesel::select(diesel::dsl::sql::<Text>("current_setting('enable_bitmapscan')")).get_result(c)
     };
     assert_eq!(setting(&mut conn).unwrap(), "on");
     let inside = conn

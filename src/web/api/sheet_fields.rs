@@ -59,9 +59,7 @@ pub async fn add(
             format!("a field is at most {} KiB of JSON", MAX_FIELD / 1024),
         ));
     }
-    let new_key = crate::blueprint::parse_one_field(&property, "$")
-        .map_err(AppError::malformed)?
-        .key;
+    crate::blueprint::parse_one_field(&property, "$").map_err(AppError::malformed)?;
     let given = match (query.insert_at_index.clone(), in_body) {
         (Some(raw), _) => Some(raw),
         (None, None | Some(Value::Null)) => None,
@@ -84,7 +82,7 @@ pub async fn add(
     let fields = ctx.config.fields.len();
     // An addition that will be refused (a key the sheet has, a lock, a reference to
     // nothing) sets nothing aside: asking again and again must not rebuild the indexes.
-    let moves = at.is_some_and(|at| at < fields) && ctx.config.field_index(&new_key).is_none();
+    let moves = at.is_some_and(|at| at < fields);
     let (seq, records, indexer) = (ctx.sheet.seq, ctx.sheet.total_count, state.indexer.clone());
     let (aside, added) = state
         .db(move |conn| {
