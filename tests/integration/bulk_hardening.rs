@@ -89,7 +89,7 @@ async fn a_guests_job_may_not_change_a_locked_sheet(db: Db) {
     let space_id = space["id"].as_str().unwrap();
     let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
     let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
-    let guest = crate::jobs_hardening::guest_token(&app, space_id).await;
+    let guest = crate::job_helpers::guest_token(&app, space_id).await;
     let (status, body) = app.post_json(&format!("/sheets/{sheet}/lock"), &json!({})).await;
     assert_eq!(status, 200, "{body}");
     for config in [
@@ -419,7 +419,7 @@ async fn a_lock_stops_a_guests_running_job(db: Db) {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let guest = crate::jobs_hardening::guest_token(&app, space_id).await;
+    let guest = crate::job_helpers::guest_token(&app, space_id).await;
     for config in [
         json!({"sheet": sheet, "changes": [{"field": "name", "set": "Guest"}]}),
         json!({"sheet": sheet}),

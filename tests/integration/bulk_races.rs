@@ -83,7 +83,7 @@ async fn a_lock_found_on_a_rerun_leaves_nothing_half_done(db: Db) {
     let app = spawn_app_with(db, |s| s.job_workers = 0).await;
     let (space, sheet, ids) = three_companies(&app).await;
     let workbook = workbook_of(&app, &sheet).await;
-    let guest = crate::jobs_hardening::guest_token(&app, space["id"].as_str().unwrap()).await;
+    let guest = crate::job_helpers::guest_token(&app, space["id"].as_str().unwrap()).await;
     let config = json!({"sheet": sheet, "changes": [{"field": "name", "set": "Guest"}]});
     let (status, job) = send(app.client.post(app.url("/v1/jobs")).bearer_auth(&guest).json(&json!(
         {"type": "workbook", "operation": "bulk-change", "source": workbook, "trigger": "immediate", "config": config}

@@ -507,7 +507,7 @@ async fn a_guest_cannot_skip_or_answer_hooks(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "companies").await;
-    let guest = crate::jobs_hardening::guest_token(&app, space["id"].as_str().unwrap()).await;
+    let guest = crate::job_helpers::guest_token(&app, space["id"].as_str().unwrap()).await;
     let as_guest = |method: reqwest::Method, path: &str| {
         app.client
             .request(method, app.url(&format!("/v1{path}")))

@@ -2,8 +2,9 @@
 //! way, the job itself deleted, and a canceled job's take-back raced by the sweep.
 
 use crate::helpers::*;
-use crate::jobs_hardening::{
+use crate::job_helpers::{
     counts, destination, extracted, guest_token, map_body, start_mapping, wait_running, wait_status,
+    wait_writing,
 };
 use crate::on_both;
 use serde_json::{json, Value};
@@ -25,7 +26,7 @@ async fn a_source_field_change_stops_the_mapping(db: Db) {
         map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
     )
     .await;
-    wait_running(&app, &id).await;
+    wait_writing(&app, &id, &dst_sheet).await;
     let (code, body) = send(
         app.client
             .post(app.url(&format!("/v1/sheets/{src_sheet}/fields?insertAtIndex=0")))
@@ -41,7 +42,7 @@ async fn a_source_field_change_stops_the_mapping(db: Db) {
         map_body(&src_wb, &src_sheet, &other_wb, &other_sheet, "immediate"),
     )
     .await;
-    wait_running(&app, &appended).await;
+    wait_writing(&app, &appended, &other_sheet).await;
     let (code, body) = app
         .post_json(
             &format!("/sheets/{src_sheet}/fields"),

@@ -71,6 +71,7 @@ mod guests_rules;
 mod health_and_migrations;
 mod history_deleted;
 mod hook_answers_fresh;
+mod job_helpers;
 mod job_inputs;
 mod jobs_bounds;
 mod jobs_crash;

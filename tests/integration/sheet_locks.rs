@@ -118,7 +118,7 @@ async fn a_lock_taken_while_a_guests_body_arrives_holds(db: Db) {
     let space = app.space_from_blueprint().await;
     let sid = space["id"].as_str().unwrap().to_string();
     let sheet = app.sheet_id(&space, "companies").await;
-    let token = crate::jobs_hardening::guest_token(&app, &sid).await;
+    let token = crate::job_helpers::guest_token(&app, &sid).await;
     let body = json!([{"code": "G", "name": "Guest"}]).to_string();
     let (first, rest) = body.split_at(body.len() / 2);
     let addr = app.base.trim_start_matches("http://").to_string();
@@ -200,7 +200,7 @@ async fn sent_behind_a_lock(
 async fn a_guests_write_waiting_behind_a_lock_is_refused(db: Db) {
     let app = spawn_app(db).await;
     let (sid, sheet, rid) = one_company(&app).await;
-    let token = crate::jobs_hardening::guest_token(&app, &sid).await;
+    let token = crate::job_helpers::guest_token(&app, &sid).await;
     let (unlock_path, nothing) = (format!("/sheets/{sheet}/unlock"), json!({}));
     let unlock = || app.post_json(&unlock_path, &nothing);
     let records = app.url(&format!("/v1/sheets/{sheet}/records"));
@@ -251,8 +251,8 @@ async fn a_guests_write_waiting_behind_a_lock_is_refused(db: Db) {
 async fn a_file_delete_meeting_a_lock_says_what_it_did() {
     let app = spawn_app(Db::Postgres).await;
     let sid = app.bare_space("Uploads").await;
-    let token = crate::jobs_hardening::guest_token(&app, &sid).await;
-    let (status, file) = crate::jobs_hardening::guest_upload(&app, &token, &sid, b"Email\na@x.org\n").await;
+    let token = crate::job_helpers::guest_token(&app, &sid).await;
+    let (status, file) = crate::job_helpers::guest_upload(&app, &token, &sid, b"Email\na@x.org\n").await;
     assert_eq!(status, 200, "{file}");
     let id = file["data"]["id"].as_str().unwrap().to_string();
     let (_, jobs) = app.get_json(&format!("/jobs?fileId={id}")).await;

@@ -270,8 +270,8 @@ async fn one_caller_holds_only_its_share(db: Db) {
         "{body}"
     );
     // A guest of the space is another caller.
-    let token = crate::jobs_hardening::guest_token(&app, &space).await;
-    let (status, file) = crate::jobs_hardening::guest_upload(&app, &token, &space, b"a\n1\n").await;
+    let token = crate::job_helpers::guest_token(&app, &space).await;
+    let (status, file) = crate::job_helpers::guest_upload(&app, &token, &space, b"a\n1\n").await;
     assert_eq!(status, 200, "another caller uploads: {file}");
     drop(held);
 }

@@ -349,7 +349,7 @@ async fn a_guest_submits_only_as_the_button_would(db: Db) {
     let mut action = submit_action("crm");
     action["constraints"] = json!([{"type": "hasAllValid"}]);
     let (wb, contacts, space) = workbook_with_actions(&app, json!([action])).await;
-    let guest = crate::jobs_hardening::guest_token(&app, &space).await;
+    let guest = crate::job_helpers::guest_token(&app, &space).await;
     let as_guest = |method: reqwest::Method, path: &str| {
         app.client
             .request(method, app.url(&format!("/v1{path}")))
@@ -436,7 +436,7 @@ async fn a_guest_cannot_name_where_a_submit_goes(db: Db) {
     hook_with_slug(&app, &receiver.url, "crm").await;
     let action = json!({"label": "Submit", "operation": "submit", "mode": "foreground"});
     let (wb, _, space) = workbook_with_actions(&app, json!([action])).await;
-    let guest = crate::jobs_hardening::guest_token(&app, &space).await;
+    let guest = crate::job_helpers::guest_token(&app, &space).await;
     let (status, body) = send(
         app.client
             .post(app.url("/v1/jobs"))
