@@ -57,6 +57,12 @@ const SQLITE_MOST_SORT_INDEXES: i64 = 64;
 /// Building sooner would slow the load, as every index is kept up on each insert.
 const QUIET: Duration = Duration::from_secs(2);
 
+/// How much longer a load whose last batch began or ended `since` ago must stay quiet to
+/// be taken for ended; `None`: it has (or nothing is noted).
+fn quiet_left(since: Option<Duration>) -> Option<Duration> {
+    since.filter(|s| *s < QUIET).map(|s| QUIET - s)
+}
+
 /// While a sheet's writes never pause for [`QUIET`], one merge step of its search index
 /// runs this often all the same (a step of 500 pages held the write lock 0.1-0.4 s in a
 /// standalone run at a million records).
@@ -179,12 +185,18 @@ impl Indexer {
         }
         let (this, pool) = (self.clone(), pool.clone());
         std::thread::spawn(move || {
+            // Wakes QUIET after the last batch began or ended, not a whole QUIET after
+            // each look: the builds start 2 s after the load's end, not up to 4 s.
+            let mut wait = QUIET;
             loop {
-                std::thread::sleep(QUIET);
+                std::thread::sleep(wait);
                 let mut loading = this.loading.lock().unwrap_or_else(|p| p.into_inner());
-                if loading.get(&sheet_seq).is_none_or(|last| last.elapsed() >= QUIET) {
-                    loading.remove(&sheet_seq);
-                    break;
+                match quiet_left(loading.get(&sheet_seq).map(|last| last.elapsed())) {
+                    Some(left) => wait = left,
+                    None => {
+                        loading.remove(&sheet_seq);
+                        break;
+                    }
                 }
             }
             // The sheet holds INDEX_FROM records or more: the load was a big one.
@@ -278,6 +290,7 @@ impl Indexer {
                 }
             };
             let _one_at_a_time = self.building.lock().unwrap_or_else(|p| p.into_inner());
+            let began = Instant::now();
             // A build that panics must not stop the ones after it.
             let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
@@ -285,6 +298,8 @@ impl Indexer {
                 })
             }))
             .unwrap_or_else(|_| Err("the build panicked".into()));
+            let ms = began.elapsed().as_millis() as u64;
+            tracing::debug!(sheet_seq = key.0, kind = ?key.1, ms, ok = built.is_ok(), "index build ended");
             if let Err(e) = built {
                 tracing::warn!(error = %e, sheet_seq = key.0, kind = ?key.1, "building an index failed");
                 // Let a later read try again.
@@ -447,4 +462,19 @@ pub fn drop_orphans(pool: &Pool) {
             Err(e) => tracing::warn!(error = %e, "dropping unused indexes failed"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_is_over_quiet_after_its_last_batch() {
+        let ms = Duration::from_millis;
+        assert_eq!(quiet_left(Some(ms(500))), Some(QUIET - ms(500)));
+        assert_eq!(quiet_left(Some(ms(0))), Some(QUIET));
+        assert_eq!(quiet_left(Some(QUIET)), None);
+        assert_eq!(quiet_left(Some(QUIET + ms(1))), None);
+        assert_eq!(quiet_left(None), None);
+    }
 }
