@@ -10,22 +10,6 @@ use serde_json::{json, Value};
 
 const CSV: &str = "E-mail,Full Name\nada@x.org,Ada\nbob@x.org,Bob\n";
 
-/// A guest of `space` and its token.
-async fn guest_of(app: &TestApp, space: &str, email: &str) -> String {
-    let (status, g) = app
-        .post_json(
-            "/guests",
-            &json!([{"environmentId": app.env_id.as_str(), "email": email, "name": "G", "spaces": [{"id": space}]}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{g}");
-    let gid = g["data"][0]["id"].as_str().unwrap();
-    let (_, token) = app
-        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
-        .await;
-    token["data"]["token"].as_str().unwrap().to_string()
-}
-
 fn csv_part(name: &str) -> reqwest::multipart::Part {
     reqwest::multipart::Part::bytes(CSV.as_bytes().to_vec()).file_name(name.to_string())
 }
@@ -68,7 +52,7 @@ async fn a_guest_token_uploads_maps_and_downloads_in_its_own_space_only(db: Db) 
     let (_, their_jobs) = app.get_json(&format!("/jobs?fileId={their_file}")).await;
     let their_job = their_jobs["data"][0]["id"].as_str().unwrap().to_string();
 
-    let token = guest_of(&app, sa, "g@x.io").await;
+    let token = crate::job_helpers::guest_token_as(&app, sa, "g@x.io").await;
     let guest = |m: Method, p: &str| as_guest(&app, &token, m, p);
 
     // Its own upload, with the space named before the file, as @flatfile/api sends it.
@@ -276,7 +260,7 @@ async fn a_guest_imports_a_file_from_its_pages(db: Db) {
         .await;
     let their_file = theirs["id"].as_str().unwrap();
 
-    let token = guest_of(&app, sa, "g@x.io").await;
+    let token = crate::job_helpers::guest_token_as(&app, sa, "g@x.io").await;
     let browser = new_client();
     let opened = open_link(&browser, &app.url(&format!("/guest-links/{token}")), &[]).await;
     assert_eq!(opened.status().as_u16(), 303);

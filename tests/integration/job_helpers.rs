@@ -124,10 +124,15 @@ pub(crate) async fn guest_upload(app: &TestApp, token: &str, space: &str, csv: &
 
 /// A guest token, for `space` only.
 pub(crate) async fn guest_token(app: &TestApp, space: &str) -> String {
+    guest_token_as(app, space, "g@x.org").await
+}
+
+/// The token of a guest of `space` with this `email`, invited now.
+pub(crate) async fn guest_token_as(app: &TestApp, space: &str, email: &str) -> String {
     let (status, g) = app
         .post_json(
             "/guests",
-            &json!([{"environmentId": app.env_id.as_str(), "email": "g@x.org", "name": "G", "spaces": [{"id": space}]}]),
+            &json!([{"environmentId": app.env_id.as_str(), "email": email, "name": "G", "spaces": [{"id": space}]}]),
         )
         .await;
     assert_eq!(status, 200, "{g}");
