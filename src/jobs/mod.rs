@@ -388,8 +388,12 @@ pub fn fenced<T>(
     })
 }
 
-/// Reports progress (at most about once a second, and always at 100), refreshing the
-/// claim; `Err(Lost)` when the job is no longer this worker's.
+/// How often at most a job's progress is written (and announced): a bar that moves four
+/// times a second, where a job of a second showed only its start and its end.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Reports progress (at most every [`PROGRESS_EVERY`]), refreshing the claim; `Err(Lost)`
+/// when the job is no longer this worker's.
 pub struct Progress<'a> {
     ctx: &'a Context,
     job: &'a Job,
@@ -427,7 +431,7 @@ impl<'a> Progress<'a> {
         }
         let due = match self.last {
             None => true,
-            Some((at, p)) => p != percent && at.elapsed() >= Duration::from_millis(500),
+            Some((at, p)) => p != percent && at.elapsed() >= PROGRESS_EVERY,
         };
         if due {
             let changes = JobChanges {

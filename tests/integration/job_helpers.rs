@@ -90,7 +90,7 @@ pub(crate) async fn counts(app: &TestApp, sheet: &str) -> Value {
 }
 
 /// Waits until a mapping is executing and its destination holds records (its own, or an
-/// earlier attempt's being taken back). Progress is said at most every 500 ms, so a retry of
+/// earlier attempt's being taken back). Progress is said at most every 250 ms, so a retry of
 /// 60,000 records can end between two reports: the records show the writes sooner.
 pub(crate) async fn wait_writing(app: &TestApp, job: &str, sheet: &str) {
     let start = Instant::now();
