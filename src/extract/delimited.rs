@@ -83,13 +83,26 @@ struct Shape {
     after_cr: bool,
     /// Where the row being read starts (the end of the one before).
     row_start: u64,
-    /// The line of a row the reading stopped at (past [`MAX_ROW_BYTES`]).
+    /// The line of a row the reading stopped at (past [`MAX_ROW_BYTES`] or
+    /// [`MAX_ROW_VALUES`]).
     stopped_on: Option<u64>,
+    /// The delimiter, and as the bytes pass: whether a quote is open, where the row began
+    /// (past its line break outside quotes) and how many delimiters outside quotes it has.
+    delimiter: u8,
+    quoted: bool,
+    row_began: u64,
+    row_delimiters: u64,
 }
 
 /// Longest row read with a quote open: a cell holds at most 1 MiB, and a quoted value past
 /// this is a quote never closed, which would otherwise hold the rest of the file in memory.
 const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Most values a row may have before the reading stops: ten times the columns a file may
+/// have, so a row a few too wide is still read and rejected whole. The csv reader keeps a
+/// row whole before it is looked at (8 bytes a value for its bounds), and a 50 MB line of
+/// `x,` held 3 GB as text values (probe 56b 1).
+const MAX_ROW_VALUES: u64 = 10 * super::MAX_COLUMNS as u64;
 
 impl Shape {
     /// The line (from 1) the byte at `offset` is on; offsets must be asked in order.
@@ -140,10 +153,27 @@ impl<R: Read> Read for Watched<R> {
                 b'"' => {
                     let at = shape.offset;
                     shape.quotes.push_back(at);
+                    shape.quoted = !shape.quoted;
                 }
                 _ => {}
             }
+            if !shape.quoted {
+                if b == b'\r' || b == b'\n' {
+                    (shape.row_began, shape.row_delimiters) = (shape.offset, 0);
+                } else if b == shape.delimiter {
+                    shape.row_delimiters += 1;
+                }
+            }
             shape.after_cr = b == b'\r';
+        }
+        if shape.row_delimiters >= MAX_ROW_VALUES {
+            let began = shape.row_began;
+            let line = shape.line_at(began);
+            shape.stopped_on = Some(line);
+            return Err(std::io::Error::other(format!(
+                "the row starting on line {line} has more than {MAX_ROW_VALUES} values (a file has at most {} columns), so the rest of the file was not read",
+                super::MAX_COLUMNS
+            )));
         }
         Ok(n)
     }
@@ -157,7 +187,10 @@ pub fn rows<R: Read + Send + 'static>(
     delimiter: u8,
     notes: Notes,
 ) -> impl Iterator<Item = Result<RawRow, Reject>> + Send {
-    let shape = Arc::new(Mutex::new(Shape::default()));
+    let shape = Arc::new(Mutex::new(Shape {
+        delimiter,
+        ..Shape::default()
+    }));
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)

@@ -159,3 +159,42 @@ fn a_pandas_header_with_years_is_the_header() {
     ];
     assert_eq!(header::header_index(&sample), Some(1));
 }
+
+#[test]
+fn a_row_of_far_too_many_values_stops_the_reading() {
+    use super::tests_hardening::read;
+    // Read whole, a 4 MB line of `x,` held about 250 MB: the reading stops at it.
+    let mut wide = b"a,b\n1,2\n".to_vec();
+    wide.extend(b"x,".repeat(2_000_000));
+    wide.extend(b"\n3,4\n");
+    let (_, rows, rejects, _) = read(&wide, "wide.csv");
+    assert_eq!(rows, vec![strings(&["1", "2"])]);
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r.line == 3 && r.message.contains("line 3 has more than 10000 values")),
+        "{rejects:?}"
+    );
+    // A row a few values too wide is still rejected whole, and the rows after it are read;
+    // delimiters inside quotes are text.
+    let mut few = b"a,b\n".to_vec();
+    few.extend(b"y,".repeat(1_005));
+    few.extend(b"\n\"");
+    few.extend(b",".repeat(20_000));
+    few.extend(b"\",5\n3,4\n");
+    let (_, rows, rejects, _) = read(&few, "few.csv");
+    assert_eq!(
+        rows.len(),
+        2,
+        "{:?}",
+        rejects.iter().map(|r| &r.message).collect::<Vec<_>>()
+    );
+    assert_eq!(rows[0][0].len(), 20_000);
+    assert_eq!(rows[1], strings(&["3", "4"]));
+    assert_eq!(rejects.len(), 1);
+    assert!(
+        rejects[0].message.contains("1005 values"),
+        "{}",
+        rejects[0].message
+    );
+}
