@@ -50,7 +50,7 @@ pub fn add_field(
     crate::db::write_tx(conn, |conn| {
         let ctx = locked_context(conn, env, id)?;
         // Read under the lock: a guest's field waiting behind a lock does not land after it.
-        let (at, target) = addition(conn, &ctx, &field, at, actor)?;
+        let (at, target) = addition(conn, &ctx, (&field, json), at, actor)?;
         let count = ctx.config.fields.len();
         let mut config = ctx.config.json.clone();
         match config["fields"].as_array_mut() {
@@ -86,18 +86,27 @@ pub fn check_addition(
 ) -> ModelResult<()> {
     let field = blueprint::parse_one_field(json, "$")?;
     let ctx = sheet::load_context(conn, env, id)?;
-    addition(conn, &ctx, &field, at, actor).map(|_| ())
+    addition(conn, &ctx, (&field, json), at, actor).map(|_| ())
 }
 
-/// Where an addition puts the field, and a reference's target; or why it is refused.
+/// Most fields a sheet may have (as many columns as a file may).
+pub const MAX_FIELDS: usize = crate::extract::MAX_COLUMNS;
+
+/// Largest a sheet's fields may be together, as JSON: every read and write of its records
+/// reads them (a guest's 40 fields of 64 KiB made a page of 10 records take 1 s, probe 56a F1).
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// Where an addition puts the field (parsed, and as given), and a reference's target; or
+/// why it is refused.
 fn addition(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
-    field: &blueprint::Field,
+    (field, json): (&blueprint::Field, &Value),
     at: Option<usize>,
     actor: &str,
 ) -> ModelResult<(usize, Option<(SheetId, usize)>)> {
-    if crate::ids::GuestId::parse(actor).is_some() {
+    let guest = crate::ids::GuestId::parse(actor).is_some();
+    if guest {
         ctx.sheet.check_unlocked()?;
     }
     if ctx.config.field_index(&field.key).is_some() {
@@ -107,6 +116,32 @@ fn addition(
         )));
     }
     let count = ctx.config.fields.len();
+    if count >= MAX_FIELDS {
+        return Err(ModelError::Invalid(vec![(
+            "$".into(),
+            format!(
+                "the sheet {} has {count} fields, the most a sheet may have; remove one before adding another",
+                ctx.sheet.name
+            ),
+        )]));
+    }
+    if ctx.sheet.config.len() + json.to_string().len() > MAX_CONFIG_BYTES {
+        return Err(ModelError::Invalid(vec![(
+            "$".into(),
+            format!(
+                "the fields of the sheet {} would pass {} KiB of JSON, the most a sheet's fields may hold together; shorten their options or descriptions",
+                ctx.sheet.name,
+                MAX_CONFIG_BYTES / 1024
+            ),
+        )]));
+    }
+    // Put among the others, a field moves a cell of every record in one write; on a big
+    // sheet that holds every other writer of the database (SQLite) for seconds.
+    if guest && at.is_some_and(|at| at < count) {
+        return Err(ModelError::Forbidden(format!(
+            "a guest adds a field after the others: leave out insertAtIndex (or give {count})"
+        )));
+    }
     let at = at.unwrap_or(count);
     if at > count {
         return Err(ModelError::Invalid(vec![(

@@ -3,14 +3,13 @@
 
 use crate::helpers::*;
 use crate::job_helpers::{
-    counts, destination, extracted, guest_token, map_body, start_mapping, wait_running, wait_status,
-    wait_writing,
+    counts, destination, extracted, map_body, start_mapping, wait_running, wait_status, wait_writing,
 };
 use crate::on_both;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// A field added to the source sheet while it is mapped (here by the space's guest, at the
+/// A field added to the source sheet while it is mapped (here by the team, at the
 /// front): the source is read by column position, so the mapping stops and takes back what
 /// it wrote rather than map later rows' values into the wrong fields. One added after the
 /// columns it reads moves nothing: the mapping goes on.
@@ -20,20 +19,18 @@ async fn a_source_field_change_stops_the_mapping(db: Db) {
     let space = app.bare_space("Shifted").await;
     let (src_wb, src_sheet) = extracted(&app, &space, ROWS).await;
     let (dst_wb, dst_sheet) = destination(&app, &space).await;
-    let token = guest_token(&app, &space).await;
     let id = start_mapping(
         &app,
         map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
     )
     .await;
     wait_writing(&app, &id, &dst_sheet).await;
-    let (code, body) = send(
-        app.client
-            .post(app.url(&format!("/v1/sheets/{src_sheet}/fields?insertAtIndex=0")))
-            .bearer_auth(&token)
-            .json(&json!({"key": "zzz", "type": "string"})),
-    )
-    .await;
+    let (code, body) = app
+        .post_json(
+            &format!("/sheets/{src_sheet}/fields?insertAtIndex=0"),
+            &json!({"key": "zzz", "type": "string"}),
+        )
+        .await;
     assert_eq!(code, 200, "{body}");
     let done = wait_status(&app, &id, &["complete", "failed"]).await;
     let (other_wb, other_sheet) = destination(&app, &space).await;

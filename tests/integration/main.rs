@@ -124,6 +124,7 @@ mod search_pending;
 mod secrets;
 mod security_matrix;
 mod sheet_access;
+mod sheet_field_limits;
 mod sheet_fields;
 mod sheet_fields_api;
 mod sheet_locks;
