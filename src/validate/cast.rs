@@ -441,16 +441,42 @@ fn not_a_date(text: &str) -> String {
 /// `T` or a space before the time (`2021-02-28 13:45:00`, as spreadsheets' date-times are
 /// extracted).
 fn date_part(text: &str) -> &str {
-    let timed = |rest: &str| {
-        ["%H:%M:%S%.f", "%H:%M"]
-            .iter()
-            .any(|f| chrono::NaiveTime::parse_from_str(rest, f).is_ok())
-    };
     match text.as_bytes().get(10) {
-        Some(b'T') => &text[..10],
+        Some(b'T') if iso_time(&text[11..]) => &text[..10],
         Some(b' ') if timed(&text[11..]) => &text[..10],
         _ => text,
     }
+}
+
+/// A time of day: `13:45`, `13:45:00`, `13:45:00.123`.
+fn timed(rest: &str) -> bool {
+    ["%H:%M:%S%.f", "%H:%M"]
+        .iter()
+        .any(|f| chrono::NaiveTime::parse_from_str(rest, f).is_ok())
+}
+
+/// An ISO timestamp's time after its `T`: a time of day, then nothing, `Z` or an offset
+/// (`+02:00`, `+0200`, `-05`). `T99:99:99` or an offset of 99 hours is no time, so the
+/// whole text is no date (probe 56b 4: the time was dropped unread).
+fn iso_time(rest: &str) -> bool {
+    let (time, offset) = rest.split_at(rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len()));
+    let offset_ok = match offset {
+        "" | "Z" | "z" => true,
+        signed => {
+            let d = &signed[1..];
+            let (h, m) = match d.len() {
+                2 => (d, "00"),
+                4 => d.split_at(2),
+                5 if d.as_bytes()[2] == b':' => (&d[..2], &d[3..]),
+                _ => return false,
+            };
+            let number = |t: &str, most: u32| {
+                t.bytes().all(|b| b.is_ascii_digit()) && t.parse::<u32>().is_ok_and(|n| n <= most)
+            };
+            number(h, 23) && number(m, 59)
+        }
+    };
+    offset_ok && timed(time)
 }
 
 /// The day a date's text names, in one of the common spellings (month first wins over day
