@@ -185,6 +185,18 @@ async fn custom_events_and_acknowledgement(db: Db) {
             404,
         ),
         (
+            json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "documentId": "us_dc_nothere1"}}),
+            404,
+        ),
+        (
+            json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "commitId": "us_cm_nothere123456"}}),
+            404,
+        ),
+        (
+            json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "versionId": "us_cm_nothere123456"}}),
+            404,
+        ),
+        (
             json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "spaceId": app.bare_space("B").await, "sheetId": sheet}}),
             400,
         ),

@@ -384,14 +384,22 @@ fn place(
     sheet_id: Option<SheetId>,
 ) -> Result<Context, AppError> {
     let env = ctx.environment_id.clone();
-    // A job or file named by its id is one of the environment's: listener code acts on it
-    // with its own key.
+    // A job, file, document or commit named by its id is one of the environment's: listener
+    // code acts on it with its own key (probe 56a F2: documents and commits were not looked at).
     let named = |key: &str| ctx.extra.get(key).and_then(Value::as_str).map(String::from);
     if let Some(id) = named("jobId").as_deref().and_then(crate::ids::JobId::parse) {
         crate::model::job::find(conn, &env, &id)?.ok_or(AppError::NotFound("job"))?;
     }
     if let Some(id) = named("fileId").as_deref().and_then(crate::ids::FileId::parse) {
         crate::model::file::find(conn, &env, &id)?.ok_or(AppError::NotFound("file"))?;
+    }
+    if let Some(id) = named("documentId").as_deref().and_then(crate::ids::DocumentId::parse) {
+        crate::model::document::space_of(conn, &env, &id)?.ok_or(AppError::NotFound("document"))?;
+    }
+    for key in ["commitId", "versionId"] {
+        if let Some(id) = named(key).as_deref().and_then(crate::ids::CommitId::parse) {
+            crate::model::commit::find(conn, &env, &id)?.ok_or(AppError::NotFound("commit"))?;
+        }
     }
     let mut space_id = space_id;
     let mut workbook_id = workbook_id;
