@@ -260,7 +260,7 @@ pub enum ExtractError {
     #[error("the spreadsheet would unpack to more than {} MB, far more than any real spreadsheet of its size; it was not opened", .0 / (1024 * 1024))]
     Bomb(u64),
     /// A part of a zip-based spreadsheet holds one text or tag longer than any cell may be.
-    #[error("a cell of the file holds more than {} MB of text ({part}); a cell holds at most 1 MB, so the file was not opened. Shorten or remove that cell and upload the file again", zipped::MAX_XML_RUN / (1024 * 1024))]
+    #[error("the part {part} of the file holds one run of more than {} MB of text or spaces without a break (a cell holds at most 1 MB), so the file was not opened; save it again from the spreadsheet, or shorten the longest cell, and upload it again", zipped::MAX_XML_RUN / (1024 * 1024))]
     LongValue { part: String },
     #[error("the file has more than {MAX_COLUMNS} columns ({} counted where reading stopped); at most {MAX_COLUMNS} can be read", thousands(*.0 as u64))]
     TooWide(usize),
