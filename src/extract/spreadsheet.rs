@@ -16,6 +16,10 @@ use std::sync::Arc;
 /// and durations as h:mm:ss.
 pub fn cell_text(cell: &Data) -> String {
     match cell {
+        // `NaN` or `1e400` in a numeric cell: no number, as a spreadsheet shows it (it made
+        // `1899-12-30` of a dated NaN, and `inf` of 1e400: probe 56b 5).
+        Data::Float(f) if !f.is_finite() => "#NUM!".into(),
+        Data::DateTime(dt) if !dt.as_f64().is_finite() => "#NUM!".into(),
         Data::DateTime(dt) if dt.is_duration() => clock(dt.as_f64() * 86_400.0),
         Data::DateTime(dt) if (0.0..1.0).contains(&dt.as_f64()) => clock(dt.as_f64() * 86_400.0),
         Data::DateTime(dt) => match dt.as_datetime() {
@@ -209,5 +213,18 @@ mod tests {
         assert_eq!(iso_duration("PT0.5S").map(clock).as_deref(), Some("0:00:01"));
         assert_eq!(iso_duration("P1Y"), None);
         assert_eq!(iso_duration("nonsense"), None);
+    }
+
+    #[test]
+    fn a_numeric_cell_that_is_no_number_reads_as_the_spreadsheets_error() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(cell_text(&Data::Float(f)), "#NUM!");
+            let dated = ExcelDateTime::new(f, ExcelDateTimeType::DateTime, false);
+            assert_eq!(cell_text(&Data::DateTime(dated)), "#NUM!");
+        }
+        let day = ExcelDateTime::new(45_000.0, ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&Data::DateTime(day)), "2023-03-15");
+        assert_eq!(cell_text(&Data::Float(1.5)), "1.5");
     }
 }
