@@ -14,7 +14,11 @@ use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
-/// An object's members in the order written, values as their JSON text.
+/// Most members of an object read: ten times the columns a file may have.
+const MAX_MEMBERS: usize = 10 * MAX_COLUMNS;
+
+/// An object's members in the order written, values as their JSON text (at most
+/// [`MAX_MEMBERS`] of them).
 pub(super) struct RawObject(Vec<(String, Box<RawValue>)>);
 
 impl<'de> serde::Deserialize<'de> for RawObject {
@@ -45,6 +49,10 @@ impl<'de> serde::Deserialize<'de> for RawObject {
                     };
                     match seen {
                         Some(i) => members[i].1 = v,
+                        // Past any file's width (the keys pass then refuses it as too wide):
+                        // not kept, so an object of millions of keys costs no more memory
+                        // than one of ten thousand (probe 56b 1: 50 MB held 1 GB).
+                        None if members.len() >= MAX_MEMBERS => {}
                         None => {
                             if members.len() >= 32 {
                                 at.insert(k.clone(), members.len());

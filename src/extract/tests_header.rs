@@ -198,3 +198,14 @@ fn a_row_of_far_too_many_values_stops_the_reading() {
         rejects[0].message
     );
 }
+
+#[test]
+fn a_json_record_of_far_too_many_keys_is_too_wide() {
+    use super::tests_hardening::fail;
+    let members: Vec<String> = (0..100_000).map(|i| format!("\"k{i}\":0")).collect();
+    let body = format!("[{{{}}}]", members.join(","));
+    match fail(body.as_bytes(), "wide.json") {
+        super::ExtractError::TooWide(n) => assert!((1_001..=10_000).contains(&n), "{n}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -393,7 +393,10 @@ fn place(
     if let Some(id) = named("fileId").as_deref().and_then(crate::ids::FileId::parse) {
         crate::model::file::find(conn, &env, &id)?.ok_or(AppError::NotFound("file"))?;
     }
-    if let Some(id) = named("documentId").as_deref().and_then(crate::ids::DocumentId::parse) {
+    if let Some(id) = named("documentId")
+        .as_deref()
+        .and_then(crate::ids::DocumentId::parse)
+    {
         crate::model::document::space_of(conn, &env, &id)?.ok_or(AppError::NotFound("document"))?;
     }
     for key in ["commitId", "versionId"] {
