@@ -560,12 +560,12 @@ fn a_name_met_thousands_of_times_is_named_at_once() {
     let (_dir, path) = super::tests_hardening::file_with(text.as_bytes(), "many.json");
     let e = super::open(&path, "many.json").err().expect("too wide");
     assert!(matches!(e, ExtractError::TooWide(16_384)), "{e}");
-    // And an object of 100,000 keys is read in one pass too.
+    // And an object of 100,000 keys is read in one pass too, to its first 10,000 members.
     let members: Vec<String> = (0..100_000).map(|i| format!("\"k{i}\": {i}")).collect();
     let text = format!("[{{{}}}]", members.join(","));
     let (_dir, path) = super::tests_hardening::file_with(text.as_bytes(), "wide.json");
     let e = super::open(&path, "wide.json").err().expect("too wide");
-    assert!(matches!(e, ExtractError::TooWide(100_000)), "{e}");
+    assert!(matches!(e, ExtractError::TooWide(10_000)), "{e}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "{:?}",
