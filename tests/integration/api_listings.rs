@@ -462,7 +462,25 @@ async fn ids_beside_a_filter_are_left_out(db: Db) {
     assert_eq!(emails(String::new()).await, ["a@x.io"]);
 }
 
+/// A list asked for another environment answers 404, as spaces' does, rather than the
+/// key's own environment's items (probe 56a F5).
+async fn a_list_of_another_environment_is_not_found(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Here").await;
+    for list in ["/guests", "/workbooks", "/files", "/spaces"] {
+        let (status, body) = app
+            .get_json(&format!("{list}?environmentId=us_env_other123&spaceId={space}"))
+            .await;
+        assert_eq!(status, 404, "{list}: {body}");
+        let (status, body) = app
+            .get_json(&format!("{list}?environmentId={}&spaceId={space}", app.env_id))
+            .await;
+        assert_eq!(status, 200, "{list}: {body}");
+    }
+}
+
 on_both!(
+    a_list_of_another_environment_is_not_found,
     a_commits_pages_are_full_after_filters_and_deletes,
     ids_beside_a_filter_are_left_out,
     workbooks_are_found_by_name_namespace_label_and_treatment,

@@ -399,6 +399,7 @@ async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Result<Fi
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    environment_id: Option<String>,
     space_id: Option<String>,
     page_size: Option<i64>,
     page_number: Option<i64>,
@@ -411,6 +412,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    super::spaces::check_environment(&caller.environment_id, q.environment_id.as_deref())?;
     let (size, number) = paging(q.page_size, q.page_number, 20, 1000)?;
     if let Some(mode) = q.mode.as_deref().filter(|m| !matches!(*m, "import" | "export")) {
         return Err(AppError::bad_request(

@@ -5,7 +5,7 @@
 use super::{given_id, ok, path_id, success};
 use crate::app::AppState;
 use crate::auth::ApiCaller;
-use crate::ids::{EnvironmentId, GuestId, SpaceId};
+use crate::ids::{GuestId, SpaceId};
 use crate::model::guest::{self, Guest, GuestSpace};
 use crate::model::{guest_link, iso, space, ModelError};
 use crate::ops::invitations::{self, Invitation};
@@ -67,16 +67,6 @@ fn space_ids(refs: &[SpaceRef]) -> Result<Vec<SpaceId>, AppError> {
         .collect()
 }
 
-/// An `environmentId` naming another environment is not found.
-fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
-    match given {
-        Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
-            Err(AppError::NotFound("environment"))
-        }
-        _ => Ok(()),
-    }
-}
-
 async fn load(state: &AppState, caller: &ApiCaller, raw: &str) -> Result<Guest, AppError> {
     let id = path_id(raw, GuestId::parse, "guest")?;
     let env = caller.environment_id.clone();
@@ -89,6 +79,7 @@ async fn load(state: &AppState, caller: &ApiCaller, raw: &str) -> Result<Guest, 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    environment_id: Option<String>,
     space_id: Option<String>,
     email: Option<String>,
 }
@@ -99,6 +90,7 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
+    super::spaces::check_environment(&caller.environment_id, q.environment_id.as_deref())?;
     let space_id = q
         .space_id
         .as_deref()
@@ -136,7 +128,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let mut wanted = Vec::new();
     for config in body.into_inner() {
-        check_environment(&caller, Some(&config.environment_id))?;
+        super::spaces::check_environment(&caller.environment_id, Some(&config.environment_id))?;
         let spaces = space_ids(&config.spaces)?;
         wanted.push((config.email, config.name, spaces));
     }
@@ -182,7 +174,7 @@ pub async fn update(
     body: Json<GuestConfigUpdate>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    check_environment(&caller, body.environment_id.as_deref())?;
+    super::spaces::check_environment(&caller.environment_id, body.environment_id.as_deref())?;
     let spaces = body.spaces.as_deref().map(space_ids).transpose()?;
     let g = load(&state, &caller, &path).await?;
     let actor = caller.actor();

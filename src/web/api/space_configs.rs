@@ -35,7 +35,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    super::spaces::check_environment(&caller, q.environment_id.as_deref())?;
+    super::spaces::check_environment(&caller.environment_id, q.environment_id.as_deref())?;
     let configs = state
         .db(move |conn| space_config::list(conn, &caller.environment_id))
         .await?;

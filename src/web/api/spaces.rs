@@ -77,9 +77,9 @@ async fn render(state: &AppState, s: Space) -> Result<HttpResponse, AppError> {
 }
 
 /// An `environmentId` that names another environment is not found, not forbidden.
-pub(super) fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
+pub(super) fn check_environment(env: &EnvironmentId, given: Option<&str>) -> Result<(), AppError> {
     match given {
-        Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
+        Some(text) if &given_id(text, EnvironmentId::parse, "environmentId")? != env => {
             Err(AppError::NotFound("environment"))
         }
         _ => Ok(()),
@@ -118,7 +118,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    check_environment(&caller, q.environment_id.as_deref())?;
+    check_environment(&caller.environment_id, q.environment_id.as_deref())?;
     let (size, number) = paging(q.page_size, q.page_number, 10, 1000)?;
     let sort = sort_of(&q)?;
     let q = q.into_inner();
@@ -178,7 +178,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    check_environment(&caller, body.environment_id.as_deref())?;
+    check_environment(&caller.environment_id, body.environment_id.as_deref())?;
     let config_id = body
         .space_config_id
         .as_deref()

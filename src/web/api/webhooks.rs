@@ -2,7 +2,7 @@
 //! secret, the delivery log, retry a delivery, send a test ping. Secret keys only: guest
 //! tokens and people's sessions cannot reach them.
 
-use super::{given_id, ok, paging, path_id, success};
+use super::{ok, paging, path_id, success};
 use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::ids::{EnvironmentId, WebhookDeliveryId, WebhookId};
@@ -70,16 +70,6 @@ fn delivery_json(d: &Delivery, tries: &[AttemptRow]) -> Value {
         "createdAt": iso(&d.created_at),
         "tries": tries,
     })
-}
-
-/// An `environmentId` naming another environment is not found.
-fn check_environment(caller: &ApiCaller, given: Option<&str>) -> Result<(), AppError> {
-    match given {
-        Some(text) if given_id(text, EnvironmentId::parse, "environmentId")? != caller.environment_id => {
-            Err(AppError::NotFound("environment"))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The receiver's URL, checked; an address written in it that deliveries would refuse
@@ -181,7 +171,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    check_environment(&caller, q.environment_id.as_deref())?;
+    super::spaces::check_environment(&caller.environment_id, q.environment_id.as_deref())?;
     let env = caller.environment_id.clone();
     let hooks = state.db(move |conn| webhook::list(conn, &env)).await?;
     Ok(ok(hooks.iter().map(webhook_json).collect::<Vec<_>>()))
@@ -203,7 +193,7 @@ pub async fn create(
     body: Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    check_environment(&caller, body.environment_id.as_deref())?;
+    super::spaces::check_environment(&caller.environment_id, body.environment_id.as_deref())?;
     let url = checked_url(&body.url, state.settings.webhook_private)?;
     let description = body.description.unwrap_or_default();
     checked_description(&description)?;

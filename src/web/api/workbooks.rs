@@ -64,6 +64,7 @@ async fn render(state: &AppState, w: Workbook) -> Result<HttpResponse, AppError>
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    environment_id: Option<String>,
     space_id: Option<String>,
     name: Option<String>,
     namespace: Option<String>,
@@ -109,6 +110,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    super::spaces::check_environment(&caller.environment_id, q.environment_id.as_deref())?;
     let space_id = space_filter(&caller, q.space_id.as_deref())?;
     let env = caller.environment_id.clone();
     let items = state
@@ -161,7 +163,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    super::spaces::check_environment(&caller, body.environment_id.as_deref())?;
+    super::spaces::check_environment(&caller.environment_id, body.environment_id.as_deref())?;
     if let Some(message) = workbook::name_problem(&body.name) {
         return Err(AppError::invalid("name", message));
     }
