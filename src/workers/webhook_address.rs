@@ -16,6 +16,7 @@ pub fn refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
                 .to_ipv4_mapped()
                 .or_else(|| translated(v6))
                 .or_else(|| nat64(v6))
+                .or_else(|| six_to_four(v6))
             {
                 return refusal_v4(v4, allow_private);
             }
@@ -50,7 +51,9 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
     // network that routes them would reach an IPv4 address unjudged.
     let v4_compatible = ip.segments()[..6] == [0; 6] && !ip.is_loopback();
     let local_nat64 = ip.segments()[..3] == [0x64, 0xff9b, 1];
-    if ip.is_unspecified() || ip.is_multicast() || v4_compatible || local_nat64 {
+    // Teredo (2001::/32) carries an IPv4 address through a relay, hidden by an XOR.
+    let teredo = ip.segments()[..2] == [0x2001, 0];
+    if ip.is_unspecified() || ip.is_multicast() || v4_compatible || local_nat64 || teredo {
         return Some("unspecified, multicast or reserved");
     }
     // fc00::/7 unique local addresses are this network's private ones.
@@ -69,6 +72,15 @@ fn last_32(ip: Ipv6Addr) -> Ipv4Addr {
 /// The IPv4 address inside a NAT64 address (64:ff9b::/96).
 fn nat64(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     (ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]).then(|| last_32(ip))
+}
+
+/// The IPv4 address of a 6to4 address (2002:a.b.c.d::/48), which a relay reaches.
+fn six_to_four(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    (s[0] == 0x2002).then(|| {
+        let ([a, b], [c, d]) = (s[1].to_be_bytes(), s[2].to_be_bytes());
+        Ipv4Addr::new(a, b, c, d)
+    })
 }
 
 /// The IPv4 address inside an IPv4-translated address (`::ffff:0:a.b.c.d`, SIIT).
@@ -103,6 +115,10 @@ mod tests {
             "64:ff9b:1::a9fe:a9fe",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            // 6to4 and Teredo (probe 56a F5).
+            "2002:a9fe:a9fe::",
+            "2002:a9fe:a9fe:1::5",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(refused(ip, true), "{ip}");
         }
@@ -118,11 +134,18 @@ mod tests {
             "::1",
             "fd12::1",
             "::ffff:127.0.0.1",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
         ] {
             assert!(refused(ip, false), "{ip}");
             assert!(!refused(ip, true), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "172.32.0.1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "172.32.0.1",
+            "2002:5db8:d822::1",
+        ] {
             assert!(!refused(ip, false), "{ip}");
         }
     }
