@@ -86,12 +86,55 @@ struct Shape {
     /// The line of a row the reading stopped at (past [`MAX_ROW_BYTES`] or
     /// [`MAX_ROW_VALUES`]).
     stopped_on: Option<u64>,
-    /// The delimiter, and as the bytes pass: whether a quote is open, where the row began
-    /// (past its line break outside quotes) and how many delimiters outside quotes it has.
+    /// The delimiter, and as the bytes pass: the values of the row they are in, where that
+    /// row began (past its line break), and the error of a row too wide, held back until
+    /// the rows before it are read.
     delimiter: u8,
-    quoted: bool,
+    values: RowValues,
     row_began: u64,
-    row_delimiters: u64,
+    held: Option<String>,
+}
+
+/// Where a byte falls in the csv reader's value: at its start, in one without quotes, in a
+/// quoted one, or just past a quote inside a quoted one (`""` or its end).
+#[derive(Default, Clone, Copy)]
+enum InValue {
+    #[default]
+    Start,
+    Bare,
+    Quoted,
+    QuoteInQuoted,
+}
+
+/// The delimiters of the row being read, found as the csv reader finds them: a quote opens a
+/// value only at its start (`15.6" laptop` is text, probe 56c D1), `""` in a quoted value is
+/// a quote, and only a line break outside quotes ends the row.
+#[derive(Default)]
+struct RowValues {
+    at: InValue,
+    delimiters: u64,
+}
+
+impl RowValues {
+    /// Takes one byte; true when it ends a row.
+    fn take(&mut self, b: u8, delimiter: u8) -> bool {
+        use InValue::*;
+        match (self.at, b) {
+            (Quoted, b'"') => self.at = QuoteInQuoted,
+            (Quoted, _) => {}
+            (Start, b'"') | (QuoteInQuoted, b'"') => self.at = Quoted,
+            (_, b'\r' | b'\n') => {
+                *self = RowValues::default();
+                return true;
+            }
+            (_, d) if d == delimiter => {
+                self.at = Start;
+                self.delimiters += 1;
+            }
+            _ => self.at = Bare,
+        }
+        false
+    }
 }
 
 /// Longest row read with a quote open: a cell holds at most 1 MiB, and a quoted value past
@@ -105,6 +148,11 @@ const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_ROW_VALUES: u64 = 10 * super::MAX_COLUMNS as u64;
 
 impl Shape {
+    /// The line (from 1) of the byte at `offset`, without moving on (as [`Self::line_at`]).
+    fn line_of(&self, offset: u64) -> u64 {
+        self.lines_before + self.breaks.iter().take_while(|b| **b <= offset).count() as u64 + 1
+    }
+
     /// The line (from 1) the byte at `offset` is on; offsets must be asked in order.
     fn line_at(&mut self, offset: u64) -> u64 {
         while self.breaks.front().is_some_and(|b| *b <= offset) {
@@ -123,10 +171,14 @@ struct Watched<R> {
 
 impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
         let Ok(mut shape) = self.shape.lock() else {
-            return Ok(n);
+            return self.inner.read(buf);
         };
+        if let Some(message) = shape.held.take() {
+            return Err(std::io::Error::other(message));
+        }
+        let n = self.inner.read(buf)?;
+        let start = shape.offset;
         // Past the cap with a quote open since the row began: the rest of the file would
         // be one value. (A long row without one is read through, and rejected whole.)
         let open_quote = || shape.quotes.iter().filter(|q| **q > shape.row_start).count() % 2 == 1;
@@ -153,29 +205,46 @@ impl<R: Read> Read for Watched<R> {
                 b'"' => {
                     let at = shape.offset;
                     shape.quotes.push_back(at);
-                    shape.quoted = !shape.quoted;
                 }
                 _ => {}
             }
-            if !shape.quoted {
-                if b == b'\r' || b == b'\n' {
-                    (shape.row_began, shape.row_delimiters) = (shape.offset, 0);
-                } else if b == shape.delimiter {
-                    shape.row_delimiters += 1;
-                }
-            }
             shape.after_cr = b == b'\r';
-        }
-        if shape.row_delimiters >= MAX_ROW_VALUES {
-            let began = shape.row_began;
-            let line = shape.line_at(began);
-            shape.stopped_on = Some(line);
-            return Err(std::io::Error::other(format!(
-                "the row starting on line {line} has more than {MAX_ROW_VALUES} values (a file has at most {} columns), so the rest of the file was not read",
-                super::MAX_COLUMNS
-            )));
+            let delimiter = shape.delimiter;
+            if shape.values.take(b, delimiter) {
+                shape.row_began = shape.offset;
+            } else if shape.values.delimiters >= MAX_ROW_VALUES {
+                return shape.stop_before_row(start);
+            }
         }
         Ok(n)
+    }
+}
+
+impl Shape {
+    /// A row has more than [`MAX_ROW_VALUES`] values: the reading stops there. The rows
+    /// before it in this read (from `start` on) go to the csv reader first, and the error at
+    /// its next read; a row begun in an earlier read ends the reading now.
+    fn stop_before_row(&mut self, start: u64) -> std::io::Result<usize> {
+        let began = self.row_began;
+        let line = self.line_of(began);
+        self.stopped_on = Some(line);
+        let message = format!(
+            "the row starting on line {line} has more than {MAX_ROW_VALUES} values (a file has at most {} columns), so the rest of the file was not read",
+            super::MAX_COLUMNS
+        );
+        if began <= start {
+            return Err(std::io::Error::other(message));
+        }
+        // What was seen past the row's start never reaches the reader.
+        self.offset = began;
+        while self.breaks.back().is_some_and(|b| *b > began) {
+            self.breaks.pop_back();
+        }
+        while self.quotes.back().is_some_and(|q| *q > began) {
+            self.quotes.pop_back();
+        }
+        self.held = Some(message);
+        Ok((began - start) as usize)
     }
 }
 

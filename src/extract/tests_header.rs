@@ -200,6 +200,37 @@ fn a_row_of_far_too_many_values_stops_the_reading() {
 }
 
 #[test]
+fn quotes_count_as_the_csv_reader_reads_them() {
+    use super::tests_hardening::read;
+    // An inch mark is text, not a quote: the commas inside the quoted values after it are
+    // text too, and every row is read (probe 56c D1: 9,874 of 12,001 were).
+    let mut text = b"id,size,city\n1,15.6\" laptop,x\n".to_vec();
+    for i in 0..12_000 {
+        text.extend(format!("{i},\"Springfield, IL\",y\r\n").bytes());
+    }
+    let (_, rows, rejects, notes) = read(&text, "inch.csv");
+    assert_eq!(rows.len(), 12_001, "{rejects:?} {notes:?}");
+    assert_eq!(rows[0][1], "15.6\" laptop");
+    assert_eq!(rows[12_000][1], "Springfield, IL");
+    // Nor does a stray quote hide a far too wide row (probe 56c D2), which stops the
+    // reading on its own line, the rows before it read; exactly 10,001 values are enough.
+    let mut text = b"a,b\n1,2\"\n3,4\n".to_vec();
+    text.extend(b"x,".repeat(10_000));
+    text.extend(b"\n5,6\n");
+    let (_, rows, rejects, _) = read(&text, "stray.csv");
+    assert_eq!(rows, vec![strings(&["1", "2\""]), strings(&["3", "4"])]);
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r.line == 4 && r.message.contains("line 4 has more than 10000 values")),
+        "{rejects:?}"
+    );
+    // `""` in a quoted value is a quote; its commas stay text.
+    let (_, rows, _, _) = read(b"a,b\n\"say \"\"hi, there\"\"\",2\n", "escaped.csv");
+    assert_eq!(rows, vec![strings(&["say \"hi, there\"", "2"])]);
+}
+
+#[test]
 fn a_json_record_of_far_too_many_keys_is_too_wide() {
     use super::tests_hardening::fail;
     let members: Vec<String> = (0..100_000).map(|i| format!("\"k{i}\":0")).collect();
