@@ -443,7 +443,7 @@ fn not_a_date(text: &str) -> String {
 fn date_part(text: &str) -> &str {
     match text.as_bytes().get(10) {
         Some(b'T') if iso_time(&text[11..]) => &text[..10],
-        Some(b' ') if timed(&text[11..]) => &text[..10],
+        Some(b' ') if iso_time(&text[11..]) => &text[..10],
         _ => text,
     }
 }
@@ -455,10 +455,21 @@ fn timed(rest: &str) -> bool {
         .any(|f| chrono::NaiveTime::parse_from_str(rest, f).is_ok())
 }
 
-/// An ISO timestamp's time after its `T`: a time of day, then nothing, `Z` or an offset
+/// A timestamp's time after its `T` or space: a time of day, then nothing, `Z` or an offset
 /// (`+02:00`, `+0200`, `-05`). `T99:99:99` or an offset of 99 hours is no time, so the
 /// whole text is no date (probe 56b 4: the time was dropped unread).
 fn iso_time(rest: &str) -> bool {
+    // The zone named after the offset (`+02:00[Europe/Paris]`, as Java writes it), or UTC
+    // and GMT spelled out, are words on the time (probe 56c D4).
+    let rest = match rest.find('[') {
+        Some(i) if rest.ends_with(']') => &rest[..i],
+        _ => rest,
+    };
+    let rest = rest.trim_end();
+    let rest = ["UTC", "GMT"]
+        .iter()
+        .find_map(|zone| rest.strip_suffix(zone))
+        .map_or(rest, str::trim_end);
     let (time, offset) = rest.split_at(rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len()));
     let offset_ok = match offset {
         "" | "Z" | "z" => true,
@@ -476,7 +487,8 @@ fn iso_time(rest: &str) -> bool {
             number(h, 23) && number(m, 59)
         }
     };
-    offset_ok && timed(time)
+    // Seconds with a decimal comma (ISO allows it); 24:00 is the day's end.
+    offset_ok && (timed(&time.replace(',', ".")) || matches!(time, "24:00" | "24:00:00"))
 }
 
 /// The day a date's text names, in one of the common spellings (month first wins over day
