@@ -3,6 +3,9 @@
 //! Parsing walks the JSON by hand so that every problem is reported, each with the JSON
 //! path of the value at fault, instead of stopping at the first one.
 
+/// Most fields a sheet may have: as many as the columns a file may have.
+pub const MAX_FIELDS: usize = crate::extract::MAX_COLUMNS;
+
 pub mod actions;
 mod parse;
 mod sheet_constraints;

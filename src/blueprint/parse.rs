@@ -257,6 +257,14 @@ fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig
     let mut fields = Vec::new();
     let mut keys = HashSet::new();
     match obj.get("fields") {
+        // Every read and write of a sheet's records reads all its fields.
+        Some(Value::Array(items)) if p.written && items.len() > MAX_FIELDS => p.push(
+            &format!("{path}.fields"),
+            &format!(
+                "a sheet has at most {MAX_FIELDS} fields; this one has {}",
+                items.len()
+            ),
+        ),
         Some(Value::Array(items)) if !items.is_empty() => {
             for (i, f) in items.iter().enumerate() {
                 let fpath = format!("{path}.fields[{i}]");

@@ -90,7 +90,7 @@ pub fn check_addition(
 }
 
 /// Most fields a sheet may have (as many columns as a file may).
-pub const MAX_FIELDS: usize = crate::extract::MAX_COLUMNS;
+pub const MAX_FIELDS: usize = blueprint::MAX_FIELDS;
 
 /// Largest a sheet's fields may be together, as JSON: every read and write of its records
 /// reads them (a guest's 40 fields of 64 KiB made a page of 10 records take 1 s, probe 56a F1).

@@ -80,6 +80,22 @@ async fn a_sheets_fields_are_bounded_in_number_and_size(db: Db) {
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("1000 fields"), "{body}");
     assert_eq!(field_keys(&app, &wide).await.len(), 1000);
+    // Nor is a workbook made with more (probe 56c D3).
+    let fields: Vec<Value> = (0..1001)
+        .map(|i| json!({"key": format!("f{i}"), "type": "string"}))
+        .collect();
+    let (status, body) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Wider", "spaceId": space, "sheets": [{"name": "Wider", "slug": "wider", "fields": fields}]}),
+        )
+        .await;
+    assert!((400..500).contains(&status), "{status}: {body}");
+    assert!(
+        body.to_string()
+            .contains("at most 1000 fields; this one has 1001"),
+        "{body}"
+    );
 
     // Enum fields of about 60 KiB each: the 1 MiB of them together is reached.
     let big = |key: String| {
