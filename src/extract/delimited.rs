@@ -148,6 +148,32 @@ const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_ROW_VALUES: u64 = 10 * super::MAX_COLUMNS as u64;
 
 impl Shape {
+    /// A row has more than [`MAX_ROW_VALUES`] values: the reading stops there. The rows
+    /// before it in this read (from `start` on) go to the csv reader first, and the error at
+    /// its next read; a row begun in an earlier read ends the reading now.
+    fn stop_before_row(&mut self, start: u64) -> std::io::Result<usize> {
+        let began = self.row_began;
+        let line = self.line_of(began);
+        self.stopped_on = Some(line);
+        let message = format!(
+            "the row starting on line {line} has more than {MAX_ROW_VALUES} values (a file has at most {} columns), so the rest of the file was not read",
+            super::MAX_COLUMNS
+        );
+        if began <= start {
+            return Err(std::io::Error::other(message));
+        }
+        // What was seen past the row's start never reaches the reader.
+        self.offset = began;
+        while self.breaks.back().is_some_and(|b| *b > began) {
+            self.breaks.pop_back();
+        }
+        while self.quotes.back().is_some_and(|q| *q > began) {
+            self.quotes.pop_back();
+        }
+        self.held = Some(message);
+        Ok((began - start) as usize)
+    }
+
     /// The line (from 1) of the byte at `offset`, without moving on (as [`Self::line_at`]).
     fn line_of(&self, offset: u64) -> u64 {
         self.lines_before + self.breaks.iter().take_while(|b| **b <= offset).count() as u64 + 1
@@ -178,7 +204,7 @@ impl<R: Read> Read for Watched<R> {
             return Err(std::io::Error::other(message));
         }
         let n = self.inner.read(buf)?;
-        let start = shape.offset;
+        let (start, delimiter) = (shape.offset, shape.delimiter);
         // Past the cap with a quote open since the row began: the rest of the file would
         // be one value. (A long row without one is read through, and rejected whole.)
         let open_quote = || shape.quotes.iter().filter(|q| **q > shape.row_start).count() % 2 == 1;
@@ -209,7 +235,6 @@ impl<R: Read> Read for Watched<R> {
                 _ => {}
             }
             shape.after_cr = b == b'\r';
-            let delimiter = shape.delimiter;
             if shape.values.take(b, delimiter) {
                 shape.row_began = shape.offset;
             } else if shape.values.delimiters >= MAX_ROW_VALUES {
@@ -217,34 +242,6 @@ impl<R: Read> Read for Watched<R> {
             }
         }
         Ok(n)
-    }
-}
-
-impl Shape {
-    /// A row has more than [`MAX_ROW_VALUES`] values: the reading stops there. The rows
-    /// before it in this read (from `start` on) go to the csv reader first, and the error at
-    /// its next read; a row begun in an earlier read ends the reading now.
-    fn stop_before_row(&mut self, start: u64) -> std::io::Result<usize> {
-        let began = self.row_began;
-        let line = self.line_of(began);
-        self.stopped_on = Some(line);
-        let message = format!(
-            "the row starting on line {line} has more than {MAX_ROW_VALUES} values (a file has at most {} columns), so the rest of the file was not read",
-            super::MAX_COLUMNS
-        );
-        if began <= start {
-            return Err(std::io::Error::other(message));
-        }
-        // What was seen past the row's start never reaches the reader.
-        self.offset = began;
-        while self.breaks.back().is_some_and(|b| *b > began) {
-            self.breaks.pop_back();
-        }
-        while self.quotes.back().is_some_and(|q| *q > began) {
-            self.quotes.pop_back();
-        }
-        self.held = Some(message);
-        Ok((began - start) as usize)
     }
 }
 

@@ -89,9 +89,6 @@ pub fn check_addition(
     addition(conn, &ctx, (&field, json), at, actor).map(|_| ())
 }
 
-/// Most fields a sheet may have (as many columns as a file may).
-pub const MAX_FIELDS: usize = blueprint::MAX_FIELDS;
-
 /// Largest a sheet's fields may be together, as JSON: every read and write of its records
 /// reads them (a guest's 40 fields of 64 KiB made a page of 10 records take 1 s, probe 56a F1).
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
@@ -116,7 +113,7 @@ fn addition(
         )));
     }
     let count = ctx.config.fields.len();
-    if count >= MAX_FIELDS {
+    if count >= blueprint::MAX_FIELDS {
         return Err(ModelError::Invalid(vec![(
             "$".into(),
             format!(

@@ -442,8 +442,7 @@ fn not_a_date(text: &str) -> String {
 /// extracted).
 fn date_part(text: &str) -> &str {
     match text.as_bytes().get(10) {
-        Some(b'T') if iso_time(&text[11..]) => &text[..10],
-        Some(b' ') if iso_time(&text[11..]) => &text[..10],
+        Some(b'T' | b' ') if iso_time(&text[11..]) => &text[..10],
         _ => text,
     }
 }
