@@ -6,6 +6,12 @@
 /// Most fields a sheet may have: as many as the columns a file may have.
 pub const MAX_FIELDS: usize = crate::extract::MAX_COLUMNS;
 
+/// Largest a sheet's config may be, as JSON, when the team writes it (a blueprint, a
+/// workbook, `sheets.addField`): every read and write of its records reads it (a guest's 40
+/// fields of 64 KiB made a page of 10 records take 1 s, probe 56a F1). A file's sheet is
+/// bounded by its columns and header cells instead (1,000 of at most 1 KiB).
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
 pub mod actions;
 mod parse;
 mod sheet_constraints;

@@ -285,6 +285,19 @@ fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig
     }
     let mut json = json.clone();
     json["slug"] = Value::String(slug.clone());
+    if p.written {
+        let bytes = json.to_string().len();
+        if bytes > MAX_CONFIG_BYTES {
+            p.push(
+                path,
+                &format!(
+                    "a sheet's config is at most {} KiB of JSON; this one is {} KiB: shorten its fields' options or descriptions",
+                    MAX_CONFIG_BYTES / 1024,
+                    bytes.div_ceil(1024)
+                ),
+            );
+        }
+    }
     Some(SheetConfig {
         name,
         slug,

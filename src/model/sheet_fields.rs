@@ -89,10 +89,6 @@ pub fn check_addition(
     addition(conn, &ctx, (&field, json), at, actor).map(|_| ())
 }
 
-/// Largest a sheet's fields may be together, as JSON: every read and write of its records
-/// reads them (a guest's 40 fields of 64 KiB made a page of 10 records take 1 s, probe 56a F1).
-pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
-
 /// Where an addition puts the field (parsed, and as given), and a reference's target; or
 /// why it is refused.
 fn addition(
@@ -122,13 +118,13 @@ fn addition(
             ),
         )]));
     }
-    if ctx.sheet.config.len() + json.to_string().len() > MAX_CONFIG_BYTES {
+    if ctx.sheet.config.len() + json.to_string().len() > blueprint::MAX_CONFIG_BYTES {
         return Err(ModelError::Invalid(vec![(
             "$".into(),
             format!(
                 "the fields of the sheet {} would pass {} KiB of JSON, the most a sheet's fields may hold together; shorten their options or descriptions",
                 ctx.sheet.name,
-                MAX_CONFIG_BYTES / 1024
+                blueprint::MAX_CONFIG_BYTES / 1024
             ),
         )]));
     }

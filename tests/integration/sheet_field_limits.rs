@@ -120,6 +120,19 @@ async fn a_sheets_fields_are_bounded_in_number_and_size(db: Db) {
     assert!(refused.1.to_string().contains("1024 KiB"), "{}", refused.1);
     assert!((15..=18).contains(&added), "{added} fields of 60 KiB went in");
     assert_eq!(field_keys(&app, &sheet).await.len(), 1 + added);
+
+    // Nor may a workbook's sheet be made bigger than that (probe 56c D3).
+    let fields: Vec<Value> = (0..20).map(|i| big(format!("e{i}"))).collect();
+    let (status, body) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Heavy", "spaceId": space, "sheets": [{"name": "Heavy", "slug": "heavy", "fields": fields}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("at most 1024 KiB"), "{body}");
+    let (_, workbooks) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert!(!workbooks.to_string().contains("Heavy"), "{workbooks}");
 }
 
 on_both!(
