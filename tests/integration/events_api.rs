@@ -200,6 +200,19 @@ async fn custom_events_and_acknowledgement(db: Db) {
             json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "spaceId": app.bare_space("B").await, "sheetId": sheet}}),
             400,
         ),
+        // Ids of another shape name nothing of the environment (probe 56c D6).
+        (
+            json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "documentId": "DOC-123"}}),
+            400,
+        ),
+        (
+            json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "jobId": "US_JB_1234567"}}),
+            400,
+        ),
+        (
+            json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "versionId": ""}}),
+            400,
+        ),
     ] {
         let (status, answer) = app.post_json("/events", &bad).await;
         assert_eq!(status, want, "{bad} -> {answer}");

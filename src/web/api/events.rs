@@ -374,6 +374,13 @@ pub async fn create(
     Ok(ok(event_json(&created)))
 }
 
+/// The id a custom event's context gives under `key`, well formed (400 otherwise).
+fn context_id<T>(ctx: &Context, key: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, AppError> {
+    let text = ctx.extra.get(key).and_then(Value::as_str);
+    text.map(|t| given_id(t, parse, &format!("context.{key}")))
+        .transpose()
+}
+
 /// Puts the space, workbook and sheet a custom event names in its context, once each is
 /// known to be in the caller's environment and inside the others.
 fn place(
@@ -385,22 +392,19 @@ fn place(
 ) -> Result<Context, AppError> {
     let env = ctx.environment_id.clone();
     // A job, file, document or commit named by its id is one of the environment's: listener
-    // code acts on it with its own key (probe 56a F2: documents and commits were not looked at).
-    let named = |key: &str| ctx.extra.get(key).and_then(Value::as_str).map(String::from);
-    if let Some(id) = named("jobId").as_deref().and_then(crate::ids::JobId::parse) {
+    // code acts on it with its own key (probe 56a F2: documents and commits were not looked
+    // at; 56c D6: nor ids of another shape, such as `DOC-123` or upper case).
+    if let Some(id) = context_id(&ctx, "jobId", crate::ids::JobId::parse)? {
         crate::model::job::find(conn, &env, &id)?.ok_or(AppError::NotFound("job"))?;
     }
-    if let Some(id) = named("fileId").as_deref().and_then(crate::ids::FileId::parse) {
+    if let Some(id) = context_id(&ctx, "fileId", crate::ids::FileId::parse)? {
         crate::model::file::find(conn, &env, &id)?.ok_or(AppError::NotFound("file"))?;
     }
-    if let Some(id) = named("documentId")
-        .as_deref()
-        .and_then(crate::ids::DocumentId::parse)
-    {
+    if let Some(id) = context_id(&ctx, "documentId", crate::ids::DocumentId::parse)? {
         crate::model::document::space_of(conn, &env, &id)?.ok_or(AppError::NotFound("document"))?;
     }
     for key in ["commitId", "versionId"] {
-        if let Some(id) = named(key).as_deref().and_then(crate::ids::CommitId::parse) {
+        if let Some(id) = context_id(&ctx, key, crate::ids::CommitId::parse)? {
             crate::model::commit::find(conn, &env, &id)?.ok_or(AppError::NotFound("commit"))?;
         }
     }
