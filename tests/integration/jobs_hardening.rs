@@ -209,6 +209,18 @@ async fn a_guest_cannot_stop_the_teams_jobs(db: Db) {
     let teams = teams["data"]["id"].as_str().unwrap();
     let (code, body) = send(as_guest(&format!("/jobs/{teams}/execute"))).await;
     assert_eq!(code, 403, "{body}");
+    // Whose job it is is said first: not the lock of a sheet it writes (probe 56a F5).
+    let (code, body) = app
+        .post_json(&format!("/sheets/{dst_sheet}/lock"), &json!({}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = send(as_guest(&format!("/jobs/{teams}/execute"))).await;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.to_string().contains("the team's"), "{body}");
+    let (code, body) = app
+        .post_json(&format!("/sheets/{dst_sheet}/unlock"), &json!({}))
+        .await;
+    assert_eq!(code, 200, "{body}");
     // Nor re-plan it: where the team's import puts each column is the team's to say.
     let (code, body) = send(
         app.client

@@ -326,9 +326,13 @@ pub(crate) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResul
 /// job would write as the team (its history, its undo, past a lock that holds guests).
 pub(crate) fn guest_may_rerun(conn: &mut AnyConnection, j: &Job, actor: &str) -> ModelResult<()> {
     if j.created_by != actor {
-        return Err(ModelError::Forbidden(
-            "a guest runs only the jobs it started; this one is the team's".into(),
-        ));
+        let whose = match crate::ids::GuestId::parse(&j.created_by) {
+            Some(_) => "another guest's",
+            None => "the team's",
+        };
+        return Err(ModelError::Forbidden(format!(
+            "a guest runs only the jobs it started; this one is {whose}"
+        )));
     }
     guest_may_restart(conn, j)
 }

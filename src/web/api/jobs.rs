@@ -437,10 +437,11 @@ pub async fn execute(
 ) -> Result<HttpResponse, AppError> {
     let guest = caller.only_spaces().is_some();
     transition(caller, state, &path, move |conn, j, actor| {
-        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+        // Whose job it is comes first: another's says nothing of its sheet's lock.
         if guest {
             guest_may_rerun(conn, j, actor)?;
         }
+        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
         job::execute(conn, j, actor)
     })
     .await?;
@@ -454,6 +455,9 @@ pub async fn retry(
 ) -> Result<HttpResponse, AppError> {
     let guest = caller.only_spaces().is_some();
     let j = transition(caller, state, &path, move |conn, j, actor| {
+        if guest {
+            guest_may_rerun(conn, j, actor)?;
+        }
         if j.status != status::FAILED && j.status != status::CANCELED {
             return Err(ModelError::Conflict(format!(
                 "only a failed or canceled job can be retried; this one is {}",
@@ -461,9 +465,6 @@ pub async fn retry(
             )));
         }
         crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
-        if guest {
-            guest_may_rerun(conn, j, actor)?;
-        }
         let changes = j.retry_changes();
         job::change_from(conn, j, changes, Some("job:ready"), actor)
     })

@@ -117,6 +117,10 @@ pub async fn retry(
         path,
         &form.csrf_token,
         |conn, j, actor, guest| {
+            // Whose job it is comes first: another's says nothing of its state or lock.
+            if guest {
+                guest_may_rerun(conn, j, actor)?;
+            }
             if !may_retry(j) {
                 return Err(ModelError::Conflict(format!(
                     "only a job that failed, or was canceled while it ran, can be run again; this one is {}",
@@ -124,9 +128,6 @@ pub async fn retry(
                 )));
             }
             crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
-            if guest {
-                guest_may_rerun(conn, j, actor)?;
-            }
             job::change_from(conn, j, j.retry_changes(), Some("job:ready"), actor)
         },
     )
