@@ -209,6 +209,9 @@ pub enum SortField {
     CreatedAt,
     LastActivityAt,
     EnvironmentId,
+    WorkbooksCount,
+    FilesCount,
+    CreatedByUserName,
 }
 
 impl SortField {
@@ -218,6 +221,9 @@ impl SortField {
             "createdAt" => Self::CreatedAt,
             "lastActivityAt" => Self::LastActivityAt,
             "environmentId" => Self::EnvironmentId,
+            "workbooksCount" => Self::WorkbooksCount,
+            "filesCount" => Self::FilesCount,
+            "createdByUserName" => Self::CreatedByUserName,
             _ => return None,
         })
     }
@@ -270,6 +276,24 @@ pub fn list(
                 (SortField::LastActivityAt, true) => q.order(spaces::last_activity_at.desc()),
                 (SortField::EnvironmentId, false) => q.order(spaces::environment_id.asc()),
                 (SortField::EnvironmentId, true) => q.order(spaces::environment_id.desc()),
+                // Counted as the list shows them; a space made by an API key has no user
+                // name and sorts as an empty one.
+                (counted, desc) => {
+                    let key = match counted {
+                        SortField::WorkbooksCount => {
+                            "(SELECT COUNT(*) FROM workbooks w WHERE w.space_id = spaces.id)"
+                        }
+                        SortField::FilesCount => {
+                            "(SELECT COUNT(*) FROM files f WHERE f.space_id = spaces.id)"
+                        }
+                        _ => "COALESCE((SELECT u.name FROM users u WHERE u.id = spaces.created_by), '')",
+                    };
+                    let key = diesel::dsl::sql::<diesel::sql_types::Text>(key);
+                    match desc {
+                        false => q.order(key.asc()),
+                        true => q.order(key.desc()),
+                    }
+                }
             };
             // Ties in a stable order, so pages neither repeat nor skip a space.
             match desc {

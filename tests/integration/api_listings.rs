@@ -75,8 +75,9 @@ async fn workbooks_are_found_by_name_namespace_label_and_treatment(db: Db) {
 
 async fn spaces_are_sorted_as_asked(db: Db) {
     let app = spawn_app(db).await;
+    let mut ids = Vec::new();
     for name in ["Bravo", "alpha", "Charlie"] {
-        app.bare_space(name).await;
+        ids.push(app.bare_space(name).await);
     }
     let sorted = |query: &str| {
         let app = &app;
@@ -100,6 +101,34 @@ async fn spaces_are_sorted_as_asked(db: Db) {
     assert!(body.to_string().contains("sortField"), "{body}");
     let (status, body) = app.get_json("/spaces?sortField=name&sortDirection=up").await;
     assert_eq!(status, 400, "{body}");
+    // By the counts the list shows, and the creator's name (probe 57c: Flatfile's sort fields).
+    for (space, workbooks) in [(&ids[1], 2), (&ids[2], 1)] {
+        for i in 0..workbooks {
+            let (status, body) = app
+                .post_json(
+                    "/workbooks",
+                    &json!({"name": format!("W{i}"), "spaceId": space,
+                            "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    assert_eq!(
+        sorted("sortField=workbooksCount").await,
+        ["Bravo", "Charlie", "alpha"]
+    );
+    assert_eq!(
+        sorted("sortField=workbooksCount&sortDirection=desc").await,
+        ["alpha", "Charlie", "Bravo"]
+    );
+    let (status, body) = app.upload(&ids[0], "a.csv", b"a\n1\n".to_vec()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sorted("sortField=filesCount&sortDirection=desc").await[0],
+        "Bravo"
+    );
+    assert_eq!(sorted("sortField=createdByUserName").await.len(), 3);
     // A search for `%` or `_` is for those characters, not every space.
     app.bare_space("100% done").await;
     assert_eq!(sorted("search=%25").await, ["100% done"]);

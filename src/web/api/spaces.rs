@@ -107,7 +107,7 @@ fn sort_of(q: &ListQuery) -> Result<Option<(space::SortField, bool)>, AppError> 
         Some(text) => space::SortField::parse(text).map(|f| Some((f, desc))).ok_or_else(|| {
             AppError::bad_request(
                 "sortField",
-                format!("Wharf sorts spaces by name, createdAt, lastActivityAt or environmentId, not `{text}`"),
+                format!("spaces sort by name, workbooksCount, filesCount, environmentId, createdByUserName, createdAt or lastActivityAt, not `{text}`"),
             )
         }),
     }
