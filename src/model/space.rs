@@ -200,6 +200,8 @@ pub struct Filter {
     pub page_number: i64,
     /// Flatfile's `sortField` and whether `sortDirection` is `desc`; newest first without.
     pub sort: Option<(SortField, bool)>,
+    /// A guest's spaces: the only ones listed (`None`: all of the environment's).
+    pub only: Option<Vec<SpaceId>>,
 }
 
 /// The `sortField`s of Flatfile's that a space list follows.
@@ -255,6 +257,9 @@ pub fn list(
         }
         if let Some(ns) = &f.namespace {
             q = q.filter(spaces::namespace.eq(ns.clone()));
+        }
+        if let Some(only) = &f.only {
+            q = q.filter(spaces::id.eq_any(only.clone()));
         }
         q
     };

@@ -430,7 +430,45 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
     assert_eq!(status, 200, "{answer}");
 }
 
+/// `spaces.list` with a guest token lists the guest's spaces, as a portal listing "my
+/// spaces" asks (probe 57c: 403 before), and none other, archived ones closed to it.
+async fn a_guest_lists_its_own_spaces(db: Db) {
+    let app = spawn_app(db).await;
+    let mine = app.bare_space("Mine").await;
+    let also = app.bare_space("Also mine").await;
+    app.bare_space("Theirs").await;
+    let (_, token) = guest_with_token(&app, "g@example.com", "G", &[&mine, &also]).await;
+    let list = |query: &'static str| {
+        send(
+            app.client
+                .get(app.url(&format!("/v1/spaces{query}")))
+                .bearer_auth(&token),
+        )
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, body) = list("?sortField=name").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body), ["Also mine", "Mine"]);
+    assert_eq!(body["pagination"]["totalCount"], 2, "{body}");
+    let (status, body) = app
+        .post_json(&format!("/spaces/{also}/archive"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = list("").await;
+    assert_eq!(names(&body), ["Mine"]);
+    let (_, body) = list("?archived=true").await;
+    assert_eq!(names(&body), Vec::<String>::new());
+}
+
 on_both!(
+    a_guest_lists_its_own_spaces,
     a_jobs_destination_and_file_stay_in_its_space,
     a_guest_action_names_only_its_spaces,
     a_guest_reads_team_members_as_team_member,

@@ -468,9 +468,14 @@ async fn a_guest_token_reaches_only_its_spaces_through_the_api(db: Db) {
     )
     .await;
     assert_eq!(status, 404);
-    for path in ["/environments", "/spaces", "/space-configs", "/guests", "/events"] {
+    for path in ["/environments", "/space-configs", "/guests", "/events"] {
         assert_eq!(get(path.to_string()).await.0, 403, "{path}");
     }
+    // The spaces it lists are its own.
+    let (status, listed) = get("/spaces".to_string()).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(!listed.to_string().contains(sb), "{listed}");
+    assert!(listed.to_string().contains(sa), "{listed}");
     assert_eq!(get(format!("/guests/{gid}")).await.0, 403);
 
     // Another site's form cannot use a link in someone's browser: it lacks the page's token.

@@ -67,7 +67,7 @@ fn open_to_guest(method: &str, path: &str) -> bool {
     open_to_all(method, path)
         || matches!(
             (method, path),
-            ("GET", "/guest") | ("GET", "/v1/workbooks" | "/v1/files" | "/v1/jobs")
+            ("GET", "/guest") | ("GET", "/v1/spaces" | "/v1/workbooks" | "/v1/files" | "/v1/jobs")
         )
 }
 

@@ -113,8 +113,10 @@ fn sort_of(q: &ListQuery) -> Result<Option<(space::SortField, bool)>, AppError> 
     }
 }
 
+/// The environment's spaces for an API key; a guest's own spaces for a guest token (as a
+/// portal listing "my spaces" asks), archived ones closed to it.
 pub async fn list(
-    caller: ApiCaller,
+    caller: SpaceCaller,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -129,6 +131,10 @@ pub async fn list(
         archived: q.archived.unwrap_or(false),
         page_size: size,
         page_number: number,
+        only: caller.guest_spaces().map(|spaces| {
+            let closed = caller.guest_archived();
+            spaces.iter().filter(|s| !closed.contains(s)).cloned().collect()
+        }),
     };
     let env = caller.environment_id.clone();
     let (items, total) = state

@@ -78,6 +78,7 @@ pub async fn list(
         page_size: PAGE_SIZE,
         page_number: page,
         sort: None,
+        only: None,
     };
     let env = user.environment.id.clone();
     let (rows, total) = state
