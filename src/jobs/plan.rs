@@ -357,13 +357,14 @@ pub fn settle_edges(plan: &mut Value, before: &Value, s: &Sheets, actor: &str) {
             continue;
         };
         // Sent back as it was (or without it): the server's; changed, or sent with other
-        // metadata (a client saying it is certain): chosen by `actor`.
+        // metadata: chosen by `actor`, as certain as the client says (a plugin's AI or
+        // remembered choice reads its own back), certain when it says nothing.
         let sent = &edge["metadata"];
         let metadata = earlier
             .get(&(src.fields[si].key.clone(), dst.fields[di].key.clone()))
             .filter(|m| m.is_object() && (sent.is_null() || sent == *m))
             .cloned()
-            .unwrap_or_else(|| json!({"certainty": "absolute", "confidence": 1.0, "source": actor}));
+            .unwrap_or_else(|| chosen_metadata(sent, actor));
         edge["sourceField"] = source_json(src, si);
         edge["destinationField"] = destination_json(dst, di);
         edge["preview"] = previews
@@ -372,6 +373,21 @@ pub fn settle_edges(plan: &mut Value, before: &Value, s: &Sheets, actor: &str) {
             .unwrap_or_else(|| json!([]));
         edge["metadata"] = metadata;
     }
+}
+
+/// An edge's metadata as a client chose it: its `certainty` and `confidence` when they are
+/// Flatfile's (absolute, strong, moderate, weak; 0 to 1), certain otherwise; the chooser is
+/// always `actor`.
+fn chosen_metadata(sent: &Value, actor: &str) -> Value {
+    let certainty = sent["certainty"]
+        .as_str()
+        .filter(|c| ["absolute", "strong", "moderate", "weak"].contains(c))
+        .unwrap_or("absolute");
+    let confidence = sent["confidence"]
+        .as_f64()
+        .filter(|c| (0.0..=1.0).contains(c))
+        .unwrap_or(1.0);
+    json!({"certainty": certainty, "confidence": confidence, "source": actor})
 }
 
 /// The preview of each column a plan shows, by its key.

@@ -320,6 +320,19 @@ async fn a_changed_plan_is_described_by_the_server(db: Db) {
     for unmapped in plan["unmappedSourceFields"].as_array().unwrap() {
         assert!(unmapped["preview"].is_array(), "{unmapped}");
     }
+    // How certain the client was is its own to say (probe 57c: a plugin's AI choice read
+    // back as absolute); who chose it is not.
+    let edges = json!([{"sourceField": {"key": "notes"}, "destinationField": {"key": "name"},
+                        "metadata": {"certainty": "weak", "confidence": 0.4, "source": "ai"}}]);
+    let (status, body) = app
+        .patch_json(&format!("/jobs/{job_id}/plan"), &json!({"fieldMapping": edges}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    let notes = edge(&got["data"]["plan"], "Notes").expect("Notes mapped");
+    assert_eq!(notes["metadata"]["certainty"], "weak", "{notes}");
+    assert_eq!(notes["metadata"]["confidence"], 0.4, "{notes}");
+    assert_ne!(notes["metadata"]["source"], "ai", "{notes}");
 }
 
 on_both!(
