@@ -73,6 +73,8 @@ async fn listener_calls_on_built_in_jobs_are_refused(db: Db) {
     let said = [
         json!({"status": "executing"}),
         json!({"status": "ready"}),
+        json!({"status": "complete"}),
+        json!({"status": "failed"}),
         json!({"info": "made up"}),
         json!({"progress": 99}),
         json!({"estimatedCompletionAt": "2030-01-01T00:00:00Z"}),

@@ -151,12 +151,26 @@ pub async fn create(
         Some(_) => return Err(AppError::invalid("input", "input must be an object")),
     };
     let wanted = b.status.unwrap_or_else(|| status::CREATED.into());
-    let initial = if trigger == "immediate" || wanted == status::READY {
+    // Listener code tracking its own work may make its job already under way: made and
+    // acknowledged at once, as `ack` would, with no `job:ready` for a handler to take up.
+    let executing = wanted == status::EXECUTING;
+    if executing && job::built_in(&b.job_type, &b.operation, &config.to_string()) {
+        return Err(AppError::invalid(
+            "status",
+            "Wharf runs this job itself: make it `created` or `ready`",
+        ));
+    }
+    let initial = if executing {
+        status::CREATED
+    } else if trigger == "immediate" || wanted == status::READY {
         status::READY
     } else if wanted == status::CREATED {
         status::CREATED
     } else {
-        return Err(AppError::invalid("status", "a new job is `created` or `ready`"));
+        return Err(AppError::invalid(
+            "status",
+            "a new job is `created`, `ready` or `executing`",
+        ));
     };
     let file_id = b
         .file_id
@@ -273,7 +287,11 @@ pub async fn create(
                 };
                 input.subject = crate::model::job_subject::within_sheet(conn, sheet, input.subject.as_ref())?;
             }
-            job::create(conn, input, &actor)
+            let made = job::create(conn, input, &actor)?;
+            match executing {
+                true => job::ack(conn, &made, job::Ack::default(), &actor),
+                false => Ok(made),
+            }
         })
         .await?;
     if job.status == status::READY {
@@ -331,14 +349,28 @@ pub async fn update(
         }
         return ack_outcome(caller.into(), state, path).await;
     }
-    let j = load(&state, &caller.clone().into(), &path).await?;
-    if let Some(s) = &b.status {
-        if status::FINAL.contains(&s.as_str()) {
+    // A final status is the complete, fail or cancel call (Flatfile's update takes any).
+    if let Some(end) = b
+        .status
+        .as_deref()
+        .and_then(|s| status::FINAL.iter().find(|f| **f == s))
+    {
+        if b.config.is_some() || b.metadata.is_some() || b.estimated_completion_at.is_some() {
             return Err(AppError::invalid(
                 "status",
-                "set `complete`, `failed` or `canceled` with the complete, fail and cancel calls",
+                format!(
+                    "a job set `{end}` takes info with it, not config, metadata or estimatedCompletionAt"
+                ),
             ));
         }
+        let finish = FinishBody {
+            outcome: None,
+            info: b.info,
+        };
+        return finish_with(caller.into(), state, &path, finish, end).await;
+    }
+    let j = load(&state, &caller.clone().into(), &path).await?;
+    if let Some(s) = &b.status {
         let known = [
             status::CREATED,
             status::PLANNING,
