@@ -33,6 +33,7 @@ pub mod user;
 pub mod webhook;
 pub mod webhook_delivery;
 pub mod workbook;
+pub mod workbook_sheets;
 
 use chrono::NaiveDateTime;
 

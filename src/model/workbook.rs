@@ -211,10 +211,13 @@ pub fn list_in_environment(
         .load(conn)
 }
 
+/// Changes a workbook, and with `sheets` (Flatfile's `WorkbookUpdate.sheets`) the configs
+/// of the sheets they name and the sheets they add (see [`super::workbook_sheets`]).
 pub fn update(
     conn: &mut AnyConnection,
     wb: &Workbook,
     mut changes: WorkbookChanges,
+    sheets: Option<&[serde_json::Value]>,
     actor: &str,
 ) -> ModelResult<Workbook> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
@@ -222,15 +225,50 @@ pub fn update(
             return Err(ModelError::Invalid(vec![("name".into(), message)]));
         }
         changes.updated_at = Some(now());
+        let ctx = Context::new(&wb.environment_id, actor)
+            .space(&wb.space_id)
+            .workbook(&wb.id);
+        if let Some(items) = sheets {
+            let super::workbook_sheets::SheetChanges { changed, mut added } =
+                super::workbook_sheets::changes(conn, wb, items)?;
+            for (s, config) in changed {
+                sheet::store_config_named(conn, &s.id, &config)?;
+                let sctx = ctx.clone().sheet(&s.id).sheet_slug(&config.slug);
+                event::emit(
+                    conn,
+                    &sctx,
+                    "sheet:updated",
+                    json!({"name": config.name, "slug": config.slug}),
+                )?;
+            }
+            let settings = match &changes.settings {
+                Some(given) => given.clone(),
+                None => wb.settings.clone(),
+            };
+            let settings = settings.and_then(|s| serde_json::from_str(&s).ok());
+            crate::blueprint::inherit_settings(settings.as_ref(), &mut added);
+            let first = sheet::list_in_workbook(conn, &wb.id)?
+                .iter()
+                .map(|s| s.position + 1)
+                .max()
+                .unwrap_or(0);
+            for (position, config) in (first..).zip(&added) {
+                let id = sheet::create(conn, &wb.id, config, position)?;
+                let sctx = ctx.clone().sheet(&id).sheet_slug(&config.slug);
+                event::emit(
+                    conn,
+                    &sctx,
+                    "sheet:created",
+                    json!({"name": config.name, "slug": config.slug}),
+                )?;
+            }
+        }
         if let Some(Some(settings)) = &changes.settings {
             track_changes_in_sheets(conn, &wb.id, settings)?;
         }
         diesel::update(workbooks::table.find(&wb.id))
             .set(&changes)
             .execute(conn)?;
-        let ctx = Context::new(&wb.environment_id, actor)
-            .space(&wb.space_id)
-            .workbook(&wb.id);
         event::emit(conn, &ctx, "workbook:updated", json!({}))?;
         find(conn, &wb.environment_id, &wb.id)?.ok_or(ModelError::NotFound("workbook"))
     })

@@ -147,4 +147,5 @@ mod webhooks_access;
 mod webhooks_alert;
 mod webhooks_crash;
 mod webhooks_fairness;
+mod workbook_sheets;
 mod write_turns;

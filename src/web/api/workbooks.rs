@@ -221,7 +221,7 @@ pub struct UpdateBody {
     metadata: Option<Value>,
     /// `""` takes the namespace away.
     namespace: Option<String>,
-    /// Not taken here: refused rather than ignored.
+    /// Sheets to change (named by `id` or `slug`) or add: see `model::workbook_sheets`.
     sheets: Option<Value>,
     /// Replaces the workbook's settings; `trackChanges` in them holds for every sheet.
     #[serde(default, deserialize_with = "super::records::given")]
@@ -265,12 +265,11 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let body = body.into_inner();
-    if body.sheets.is_some() {
-        return Err(AppError::invalid(
-            "sheets",
-            "a workbook's sheets are not changed through PATCH /v1/workbooks/{id}: add and remove fields with POST /v1/sheets/{id}/fields and DELETE /v1/sheets/{id}/fields/{key}, rename with PATCH /v1/sheets/{id}",
-        ));
-    }
+    let sheets = match body.sheets {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(items),
+        Some(_) => return Err(AppError::invalid("sheets", "sheets is an array of sheets")),
+    };
     if let Some(actions) = &body.actions {
         blueprint::check_actions(actions, "$.actions").map_err(AppError::malformed)?;
     }
@@ -292,9 +291,20 @@ pub async fn update(
         updated_at: None,
     };
     let actor = caller.actor();
+    let sheets_given = sheets.is_some();
     let w = state
-        .db(move |conn| workbook::update(conn, &w, changes, &actor))
+        .db(move |conn| workbook::update(conn, &w, changes, sheets.as_deref(), &actor))
         .await?;
+    if sheets_given {
+        // Open grids show the new names, labels and actions.
+        let id = w.id.clone();
+        let ids = state
+            .db(move |conn| crate::model::sheet::list_in_workbook(conn, &id))
+            .await?;
+        for s in ids {
+            state.live.publish(&s.id, None);
+        }
+    }
     render(&state, w).await
 }
 
