@@ -178,7 +178,19 @@
     if (idsField) idsField.value = ids.join(",");
     var del = grid.querySelector("#delete-button");
     if (del) del.disabled = ids.length === 0;
+    // The question says how many go.
+    var form = grid.querySelector("#delete-form");
+    if (form) form.setAttribute("hx-confirm", "Delete the " + ids.length + " selected row(s)?");
   }
+
+  // A button that makes something takes a double click as one click (probe 57a: a
+  // double-clicked "Add row" added two rows, each in error).
+  document.addEventListener("click", function (e) {
+    if (e.detail > 1 && e.target.closest && e.target.closest("[data-one-click]")) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
 
   // Forms that destroy something ask first (data-confirm holds the question).
   document.addEventListener("submit", function (e) {
@@ -271,6 +283,11 @@
     if (editorInput) {
       editorInput.focus();
       if (editorInput.select && editorInput.type === "text") editorInput.select();
+      // Several lines: the caret after the last, so typing adds rather than goes in front.
+      if (editorInput.tagName === "TEXTAREA") {
+        var end = editorInput.value.length;
+        editorInput.setSelectionRange(end, end);
+      }
     }
   });
 
@@ -532,7 +549,17 @@
       dialog.querySelector("[data-scope-note]").textContent = selected
         ? "Changes apply to the " + selected + " selected record(s)."
         : "Changes apply to every record this view shows.";
+      // Another column's menu starts empty: what was typed for the last one would be sent
+      // for this one (probe 57a).
+      var another = dialog.dataset.lastColumn !== menu.dataset.columnMenu;
+      dialog.dataset.lastColumn = menu.dataset.columnMenu;
       dialog.querySelectorAll("form").forEach(function (form) {
+        if (another) {
+          form.querySelectorAll("input[type=text], input[type=search], input:not([type])").forEach(function (input) {
+            input.value = "";
+          });
+          form.querySelectorAll("input[type=checkbox]").forEach(function (box) { box.checked = false; });
+        }
         form.elements.column.value = menu.dataset.columnMenu;
         Object.keys(v).forEach(function (k) { if (form.elements[k]) form.elements[k].value = v[k]; });
       });

@@ -21,6 +21,7 @@ mod bad_input;
 mod bad_input_names;
 mod browser;
 mod browser_bulk;
+mod browser_clicks;
 mod browser_editor;
 mod browser_ffql;
 mod browser_files;
