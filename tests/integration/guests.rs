@@ -305,13 +305,18 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
     }
     assert_eq!(status_of(&guest, app.url(&format!("/v1/spaces/{sb}"))).await, 401);
 
-    // The link worked once.
-    let again = guest.post(app.url(&link)).send().await.unwrap();
-    assert_eq!(again.status().as_u16(), 410);
-    assert!(again.text().await.unwrap().contains("already used"));
+    // The link worked once: another browser is told so.
     let fresh = new_client();
     let again = fresh.get(app.url(&link)).send().await.unwrap();
     assert_eq!(again.status().as_u16(), 410);
+    assert!(again.text().await.unwrap().contains("already used"));
+    let again = fresh.post(app.url(&link)).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 410);
+    // Clicked again in the browser it opened, it goes on to the guest's spaces (probe 57a:
+    // the guest was told to ask for a new invitation).
+    let again = guest.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 303);
+    assert_eq!(again.headers()["location"], "/guest");
 
     // Removing the guest ends its session at once.
     let gid = {

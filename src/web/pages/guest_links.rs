@@ -108,16 +108,28 @@ async fn link_page(
     token: String,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    let session = req.cookie(GUEST_COOKIE).map(|c| c.value().to_string());
     let found = state
         .db(move |conn| {
             let (link, guest) = match guest_link::check(conn, &token)? {
                 Ok(found) => found,
-                Err(p) => return Ok::<_, ModelError>(Err(p)),
+                // The mailed link clicked again in the browser it opened: on to the spaces
+                // (probe 57a: the guest was told to ask for a new invitation).
+                Err(LinkProblem::Used)
+                    if session
+                        .as_deref()
+                        .map(|s| guest_link::used_by_session(conn, &token, s))
+                        .transpose()?
+                        == Some(true) =>
+                {
+                    return Ok(Err(None));
+                }
+                Err(p) => return Ok::<_, ModelError>(Err(Some(p))),
             };
             let space = space::find(conn, &guest.environment_id, &link.space_id)?
                 .ok_or(ModelError::NotFound("space"))?;
             if space.archived_at.is_some() {
-                return Ok(Err(LinkProblem::Archived));
+                return Ok(Err(Some(LinkProblem::Archived)));
             }
             Ok(Ok((token, space.name, guest.name, link.reusable)))
         })
@@ -141,7 +153,8 @@ async fn link_page(
                 .map_err(|e| AppError::Internal(e.into()))?;
             Ok(resp)
         }
-        Err(p) => problem_page(p),
+        Err(Some(p)) => problem_page(p),
+        Err(None) => Ok(see_other("/guest")),
     }
 }
 
