@@ -604,6 +604,15 @@
   });
 })();
 
+// A job page's mapping screen goes once the job runs or ends (run from another tab, say):
+// its Run import could only be refused.
+document.addEventListener("htmx:afterSwap", function (e) {
+  var target = e.detail && e.detail.target;
+  var state = target && target.id === "job-status" && target.querySelector("#job-state");
+  var form = document.getElementById("plan-form");
+  if (state && form && ["created", "planning", "ready"].indexOf(state.dataset.status) < 0) form.remove();
+});
+
 // A record's history opens below the page of rows: it comes into view when it arrives.
 document.addEventListener("htmx:afterSwap", function (e) {
   var target = e.detail && e.detail.target;

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-pub use super::job_list::{completed_imports_of, list, Filter};
+pub use super::job_list::{completed_imports_of, list, unrun_imports_by, Filter};
 
 pub mod status {
     pub const CREATED: &str = "created";

@@ -88,3 +88,26 @@ pub fn completed_imports_of(
         .select(Job::as_select())
         .load(conn)
 }
+
+/// `actor`'s imports of `source` that were made but not run yet (planning or created),
+/// newest first: "Map columns" pressed again (a second tab, Back) opens the one there is
+/// rather than making another that would import the file a second time.
+pub fn unrun_imports_by(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    source: &str,
+    actor: &str,
+) -> QueryResult<Vec<Job>> {
+    use super::job::status;
+    jobs::table
+        .filter(jobs::environment_id.eq(env))
+        .filter(jobs::job_type.eq("workbook"))
+        .filter(jobs::operation.eq("map"))
+        .filter(jobs::source.eq(source))
+        .filter(jobs::created_by.eq(actor))
+        .filter(jobs::status.eq_any([status::PLANNING, status::CREATED]))
+        .order(jobs::created_at.desc())
+        .limit(20)
+        .select(Job::as_select())
+        .load(conn)
+}

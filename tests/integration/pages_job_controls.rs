@@ -115,12 +115,37 @@ async fn the_import_page_says_where_the_file_went_before(db: Db) {
         "{page}"
     );
 
+    // "Map columns" pressed twice (a second tab, Back): one import, opened twice (probe 57a).
+    let csrf = app.csrf(&format!("/files/{file}/import")).await;
+    let mut planned = Vec::new();
+    for _ in 0..2 {
+        let made = app
+            .client
+            .post(app.url(&format!("/files/{file}/import")))
+            .form(&[("csrf_token", csrf.as_str()), ("sheet", contacts.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status().as_u16(), 303);
+        planned.push(made.headers()["location"].to_str().unwrap().to_string());
+    }
+    assert_eq!(planned[0], planned[1]);
+    let page = app.page(&planned[0]).await;
+    assert!(!page.contains("imported-before"), "{page}");
+
     let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
     let (status, _) = app
         .post_json(&format!("/jobs/{job}/execute"), &serde_json::json!({}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(app.wait_job(&job).await["status"], "complete");
+    // The plan made before the other import ran now says so, and asks before it runs.
+    let page = app.page(&planned[0]).await;
+    assert!(
+        page.contains("id=\"imported-before\"")
+            && page.contains("hx-confirm=\"This file was imported before."),
+        "{page}"
+    );
     let page = app.page(&format!("/files/{file}/import")).await;
     assert!(
         page.contains("id=\"imported-before\"") && page.contains("/ Contacts, <time"),

@@ -416,6 +416,15 @@ pub async fn import(
                 .destination_config
                 .refuse_unless("import")
                 .map_err(ModelError::Forbidden)?;
+            // The same import made before and not run yet (a second tab, Back): that one.
+            let same = |j: &job::Job| {
+                let c: serde_json::Value = serde_json::from_str(&j.config).unwrap_or_default();
+                c["sourceSheetId"] == json!(sheets.source.id) && c["destinationSheetId"] == json!(sheets.destination.id)
+            };
+            let unrun = crate::model::job::unrun_imports_by(conn, &env, source.as_str(), &actor)?;
+            if let Some(j) = unrun.into_iter().find(same) {
+                return Ok(j);
+            }
             let input = JobInput {
                 job_type: "workbook".into(),
                 operation: "map".into(),

@@ -67,6 +67,8 @@ struct JobPage {
     /// The destination's required fields, `[[key, label], ...]`: Run import asks before
     /// leaving one without a column (static/app.js).
     required_fields: String,
+    /// The file's rows were imported already: running this adds them again.
+    imported_before: bool,
 }
 
 pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
@@ -282,6 +284,15 @@ pub async fn show(
             .collect();
         required_fields = serde_json::to_string(&required).unwrap_or_default();
     }
+    // Imported since this plan was made (another tab's import of the same file): running it
+    // adds the records again, so the page says so and Run import asks (probe 57a).
+    let imported_before = editable && {
+        let (env, source) = (user.environment_id().clone(), j.source.clone());
+        !state
+            .db(move |conn| crate::model::job::completed_imports_of(conn, &env, &source))
+            .await?
+            .is_empty()
+    };
     render(&JobPage {
         layout: user.layout(j.name(), "spaces"),
         name: j.name(),
@@ -292,6 +303,7 @@ pub async fn show(
         destinations,
         required_unmapped,
         required_fields,
+        imported_before,
     })
 }
 
