@@ -181,7 +181,8 @@ pub fn delete_if_unused(conn: &mut AnyConnection, id: &EnvironmentId) -> ModelRe
         if held > 0 {
             return Err(ModelError::Conflict(format!(
                 "“{}” still holds {held} space{} (archived ones count too); delete {} first \
-                 (through the API: DELETE /v1/spaces/{{id}}), then delete the environment",
+                 (on the Spaces page: archive, tick Archived, then Delete; or DELETE /v1/spaces/{{id}}), \
+                 then delete the environment",
                 env.name,
                 if held == 1 { "" } else { "s" },
                 if held == 1 { "it" } else { "them" },

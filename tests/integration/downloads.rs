@@ -31,6 +31,12 @@ async fn download_names_are_exact_and_safe(db: Db) {
         .await;
     assert_eq!(status, 200, "{other}");
     assert_eq!(other["data"]["name"], "quote\"namexy.csv", "{other}");
+    // A line break a browser sent as `%0A` is a space (probe 57a: shown as `%0A`).
+    let (status, broken) = app
+        .upload(&space, "my%0Afile%0D%0Aname.csv", b"A\n1\n".to_vec())
+        .await;
+    assert_eq!(status, 200, "{broken}");
+    assert_eq!(broken["data"]["name"], "my file name.csv", "{broken}");
 
     let (status, body) = app
         .patch_json(

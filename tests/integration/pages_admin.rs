@@ -73,7 +73,8 @@ async fn admins_delete_an_environment_once_it_holds_no_spaces(db: Db) {
     assert_eq!(refused.status().as_u16(), 422);
     let html = refused.text().await.unwrap();
     assert!(
-        html.contains("“staging” still holds 1 space (archived ones count too); delete it first"),
+        html.contains("“staging” still holds 1 space (archived ones count too); delete it first")
+            && html.contains("on the Spaces page"),
         "{html}"
     );
     let (status, _) = send(in_staging(reqwest::Method::GET, "/spaces")).await;

@@ -366,6 +366,12 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
     };
     assert_eq!(hooks, 0, "no webhook in any environment");
     assert!(app.page("/spaces").await.contains("No spaces yet"));
+    // Ticked Archived with none archived: none archived, not none at all (probe 57a).
+    let archived = app.page("/spaces?archived=true").await;
+    assert!(
+        archived.contains("No archived spaces.") && archived.contains("0 spaces"),
+        "{archived}"
+    );
     // The same form shown for production goes through.
     let made = post(
         "/spaces",

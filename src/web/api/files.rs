@@ -206,8 +206,15 @@ pub async fn receive(
             let filename = field
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
-                // Browsers send a `"` in a file's name as `%22` (HTML's multipart rule).
-                .map(|n| n.replace("%22", "\""))
+                // Browsers send a `"` in a file's name as `%22` and a line break as `%0A` or
+                // `%0D` (HTML's multipart rule); a name is one line (probe 57a: `%0A` shown).
+                .map(|n| {
+                    n.replace("%22", "\"")
+                        .replace("%0D%0A", " ")
+                        .replace(['\r', '\n'], " ")
+                        .replace("%0A", " ")
+                        .replace("%0D", " ")
+                })
                 .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(&n)))
                 .filter(|n| !n.trim().is_empty() && !matches!(n.trim(), "." | ".."))
                 .unwrap_or_else(|| "blob".into());
