@@ -237,18 +237,23 @@ async fn rows_are_added_and_deleted_from_the_grid(db: Db) {
     assert_eq!(none.status().as_u16(), 400);
 }
 
-/// Sends the first-admin form with this link's token.
-async fn create_first_admin(app: &TestApp, token: &str) -> reqwest::Response {
+/// Sends the first-admin form with this link's token, the password typed twice as `again`.
+async fn create_first_admin_typed(app: &TestApp, token: &str, again: &str) -> reqwest::Response {
     app.client
         .post(app.url("/setup"))
         .form(&[
             ("token", token),
             ("email", "root@example.com"),
             ("password", "a long enough password"),
+            ("confirm", again),
         ])
         .send()
         .await
         .unwrap()
+}
+
+async fn create_first_admin(app: &TestApp, token: &str) -> reqwest::Response {
+    create_first_admin_typed(app, token, "a long enough password").await
 }
 
 async fn the_first_admin_is_created_through_a_one_time_link(db: Db) {
@@ -276,6 +281,10 @@ async fn the_first_admin_is_created_through_a_one_time_link(db: Db) {
             .as_u16(),
         404
     );
+    // The password typed again differently: said, and no admin made (probe 57a).
+    let typo = create_first_admin_typed(&app, token, "a long enough pasword").await;
+    assert_eq!(typo.status().as_u16(), 200);
+    assert!(typo.text().await.unwrap().contains("the two passwords differ"));
     let done = create_first_admin(&app, token).await;
     assert_eq!(done.status().as_u16(), 303);
     let envs = app.client.get(app.url("/environments")).send().await.unwrap();

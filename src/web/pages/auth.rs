@@ -251,6 +251,10 @@ pub struct SetupForm {
     token: String,
     email: String,
     password: String,
+    /// The password typed again (the page's form sends it): a typo in the only admin's
+    /// password would lock everyone out (probe 57a).
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 pub async fn setup(
@@ -261,7 +265,11 @@ pub async fn setup(
     if !setup_token_ok(&state, &form.token).await? {
         return Err(setup_link_gone(&state).await?);
     }
-    if let Err(problem) = password::check_strength(&form.password) {
+    let differ = form.confirm.as_ref().is_some_and(|c| *c != form.password);
+    if let Err(problem) = password::check_strength(&form.password).and(match differ {
+        true => Err("the two passwords differ".to_string()),
+        false => Ok(()),
+    }) {
         return render(&SetupPage {
             token: form.token,
             email: form.email,
