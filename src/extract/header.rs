@@ -159,10 +159,11 @@ fn unique(base: &str, seen: &mut HashSet<String>, suffix: impl Fn(&str, usize) -
     name
 }
 
-/// Lowercase ASCII letters and digits joined by `_`; None when nothing is left.
+/// Lowercase ASCII letters and digits joined by `_`, accents aside (`Âge` -> `age`, not
+/// `ge`); None when nothing is left.
 pub(crate) fn key_of(label: &str) -> Option<String> {
     let mut key = String::new();
-    for c in label.chars() {
+    for c in crate::names::without_accents(label) {
         if c.is_ascii_alphanumeric() {
             key.push(c.to_ascii_lowercase());
         } else if !key.is_empty() && !key.ends_with('_') {

@@ -51,9 +51,10 @@ pub struct Match {
     pub confidence: f64,
 }
 
-/// Lowercase letters and digits only: "First Name", "first_name" and "FIRST-NAME" agree.
+/// Lowercase letters and digits only, accents aside: "First Name", "first_name" and
+/// "FIRST-NAME" agree, as do "Âge" and "age".
 pub fn normalise(name: &str) -> String {
-    name.chars()
+    crate::names::without_accents(name)
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()

@@ -23,7 +23,29 @@ fn normalising_ignores_case_spaces_and_punctuation() {
     assert_eq!(normalise("First Name"), "firstname");
     assert_eq!(normalise("first_name"), "firstname");
     assert_eq!(normalise(" FIRST-NAME. "), "firstname");
-    assert_eq!(normalise("Prénom"), "prénom");
+    assert_eq!(
+        normalise("Prénom"),
+        "prenom",
+        "accents aside (probe 57a: `Âge` was no `Age`)"
+    );
+    assert_eq!(normalise("Âge"), "age");
+    assert_eq!(normalise("メールアドレス"), "メールアドレス");
+}
+
+/// A French export's `Âge` is the Age field, and its column's key `age` (probe 57a: the key
+/// was `ge` and nothing was proposed).
+#[test]
+fn accents_aside_a_header_names_its_field() {
+    let targets = [field("age", "Age", &[])];
+    assert_eq!(
+        score(&src(&["Âge"])[0], &targets[0]),
+        Some((Certainty::Strong, 0.95))
+    );
+    assert_eq!(crate::extract::header::key_of("Âge").as_deref(), Some("age"));
+    assert_eq!(
+        crate::extract::header::key_of("Prénom Ñandú").as_deref(),
+        Some("prenom_nandu")
+    );
 }
 
 #[test]
