@@ -265,19 +265,31 @@ async fn admins_create_and_revoke_keys_shown_once(db: Db) {
     app.sign_in("ada@example.com", PASSWORD).await;
     let token = app.csrf("/environments").await;
     let env = app.env_id.to_string();
-    let page = app
-        .client
-        .post(app.url(&format!("/environments/{env}/keys")))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The key form as the page shows it, with the newest key it saw.
+    let listing = app.page("/environments").await;
+    let form = &listing[listing
+        .find(&format!("action=\"/environments/{env}/keys\""))
+        .unwrap()..];
+    let needle = "name=\"keys_shown\" value=\"";
+    let at = form.find(needle).unwrap() + needle.len();
+    let shown = form[at..at + form[at..].find('"').unwrap()].to_string();
+    let make = || {
+        app.client
+            .post(app.url(&format!("/environments/{env}/keys")))
+            .form(&[("csrf_token", token.as_str()), ("keys_shown", shown.as_str())])
+            .send()
+    };
+    let page = make().await.unwrap().text().await.unwrap();
     let start = page.find("<code id=\"new-secret\">").unwrap() + 22;
     let secret = &page[start..start + page[start..].find('<').unwrap()];
     assert!(secret.starts_with("sk_"));
+    // The same form sent again (a reload of that page) makes no second key (probe 57a).
+    let keys_now = |html: &str| html.matches("<code>sk_…").count();
+    let before = keys_now(&app.page("/environments").await);
+    let again = make().await.unwrap().text().await.unwrap();
+    assert!(again.contains("A key was made from this page already"), "{again}");
+    assert!(!again.contains("new-secret"), "{again}");
+    assert_eq!(keys_now(&app.page("/environments").await), before);
     let works = app
         .client
         .get(app.url("/v1/spaces"))

@@ -20,6 +20,15 @@ pub struct EnvRow {
     pub keys: Vec<KeyRow>,
 }
 
+impl EnvRow {
+    /// How many keys the page shows (revoked ones too): "Create secret key" sends it, so
+    /// the same form sent again (a reload of the page that showed the new secret) makes no
+    /// second key.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+}
+
 pub struct KeyRow {
     pub id: String,
     pub hint: String,
@@ -145,23 +154,47 @@ pub async fn update(
 }
 
 /// Creates a key and shows its secret once.
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// How many keys the page showed (see [`EnvRow::key_count`]).
+    #[serde(default)]
+    keys_shown: Option<usize>,
+}
+
 pub async fn create_key(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: crate::web::input::Form<CsrfForm>,
+    form: crate::web::input::Form<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin("manage environments and keys")?;
     user.check_csrf(&form.csrf_token)?;
     let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
-    let (env_name, secret) = state
+    let shown = form.into_inner().keys_shown;
+    let made = state
         .db(move |conn| {
             let env = environment::find(conn, &id)?.ok_or(ModelError::NotFound("environment"))?;
+            // A key made since the page was shown: this is the same form sent again (probe
+            // 57a: a reload made a second live key).
+            let keys = api_key::list(conn, &env.id)?;
+            if let (Some(shown), Some(newest)) = (shown, keys.first()) {
+                if keys.len() > shown {
+                    return Ok::<_, ModelError>(Err(format!(
+                        "A key was made from this page already (sk_…{}): sending the form again makes no other. Revoke it below if nobody copied its secret; press Create secret key for another.",
+                        newest.hint
+                    )));
+                }
+            }
             let (_, secret) = api_key::create(conn, &env.id)?;
-            Ok::<_, ModelError>((env.name, secret))
+            Ok(Ok((env.name, secret)))
         })
         .await?;
-    page(user, &state, Some((env_name, secret)), None).await
+    match made {
+        Ok(secret) => page(user, &state, Some(secret), None).await,
+        Err(again) => page(user, &state, None, Some(again)).await,
+    }
 }
 
 /// Deletes an environment with its keys and space configs (the page asks to confirm first);
