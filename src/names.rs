@@ -91,6 +91,20 @@ pub fn storable(text: String) -> String {
     }
 }
 
+/// The letters of `text` with Latin letters' accents left out (`Âge` -> `Age`, `Prénom`
+/// -> `Prenom`, `Ñ` -> `N`); other scripts as written (`ド` keeps its mark, `й` its breve):
+/// a header compared with a field's name, or made into a key, reads as people read it.
+pub fn without_accents(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().map(|c| {
+        let mut base = None;
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            base.get_or_insert(d);
+        });
+        base.filter(|b| b.is_ascii_alphabetic() && !c.is_ascii())
+            .unwrap_or(c)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,18 +162,4 @@ mod tests {
         assert_eq!(problem("a name", &"ø".repeat(200), MAX_CHARS), None);
         assert!(problem("a name", &"ø".repeat(201), MAX_CHARS).is_some());
     }
-}
-
-/// The letters of `text` with Latin letters' accents left out (`Âge` -> `Age`, `Prénom`
-/// -> `Prenom`, `Ñ` -> `N`); other scripts as written (`ド` keeps its mark, `й` its breve):
-/// a header compared with a field's name, or made into a key, reads as people read it.
-pub fn without_accents(text: &str) -> impl Iterator<Item = char> + '_ {
-    text.chars().map(|c| {
-        let mut base = None;
-        unicode_normalization::char::decompose_canonical(c, |d| {
-            base.get_or_insert(d);
-        });
-        base.filter(|b| b.is_ascii_alphabetic() && !c.is_ascii())
-            .unwrap_or(c)
-    })
 }
