@@ -504,10 +504,12 @@ fn extract_into_workbook(
     let replaced = extraction.replaced.load(Ordering::Relaxed);
     let mut notes = Vec::new();
     if rejects > 0 {
-        notes.push(format!(
-            "{rejects} row(s) were not taken into the sheet: they are the file's rejected rows (\"Rejected rows\" on the Files tab, `GET /v1/files/{}/rejects` in the API)",
-            f.id
-        ));
+        // Read by guests on the Files tab too: plain words (the API's `rejects` route is
+        // in the README).
+        notes.push(match rejects {
+            1 => "1 row was not taken into the sheet: see \"Rejected rows\" on the Files tab".to_string(),
+            n => format!("{n} rows were not taken into the sheet: see \"Rejected rows\" on the Files tab"),
+        });
     }
     if replaced > 0 {
         notes.push(format!(
