@@ -185,6 +185,45 @@ async fn a_waiting_import_goes_with_its_workbook(db: Db) {
     assert_eq!(page.status().as_u16(), 200);
 }
 
+/// An import that failed because its destination was deleted offers no Run again, and one
+/// sent anyway is refused saying what to do, its failure left as it was (probe 57a: it ran,
+/// failed again and said `destinationSheetId: no workbook ...`).
+async fn an_import_whose_sheet_went_is_not_run_again(db: Db) {
+    use crate::job_helpers::*;
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Gone").await;
+    let (src_wb, src_sheet) = extracted(&app, &space, 60_000).await;
+    let (dst_wb, dst_sheet) = destination(&app, &space).await;
+    let job = start_mapping(
+        &app,
+        map_body(&src_wb, &src_sheet, &dst_wb, &dst_sheet, "immediate"),
+    )
+    .await;
+    wait_writing(&app, &job, &dst_sheet).await;
+    let (status, body) = app.delete(&format!("/workbooks/{dst_wb}")).await;
+    assert_eq!(status, 200, "{body}");
+    let failed = wait_status(&app, &job, &["complete", "failed"]).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let page = app.page(&format!("/jobs/{job}")).await;
+    assert!(!page.contains("id=\"job-retry\""), "{page}");
+    let token = meta_csrf(&page);
+    let retried = app
+        .client
+        .post(app.url(&format!("/jobs/{job}/retry")))
+        .header("hx-request", "true")
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status().as_u16(), 409);
+    assert!(retried.text().await.unwrap().contains("Import into"));
+    let (_, after) = app.get_json(&format!("/jobs/{job}")).await;
+    assert_eq!(after["data"]["status"], "failed", "{after}");
+    assert_eq!(after["data"]["outcome"], failed["outcome"], "{after}");
+}
+
 /// The space a workbook is in.
 async fn setup_space_of(app: &TestApp, wb: &str) -> String {
     let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
@@ -192,6 +231,7 @@ async fn setup_space_of(app: &TestApp, wb: &str) -> String {
 }
 
 on_both!(
+    an_import_whose_sheet_went_is_not_run_again,
     a_waiting_import_goes_with_its_workbook,
     an_import_is_canceled_and_run_again_from_its_page,
     the_import_page_says_where_the_file_went_before

@@ -128,8 +128,32 @@ pub async fn retry(
                 )));
             }
             crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+            if import_gone(conn, j) {
+                return Err(ModelError::Conflict(IMPORT_GONE.into()));
+            }
             job::change_from(conn, j, j.retry_changes(), Some("job:ready"), actor)
         },
     )
     .await
+}
+
+/// Why an import cannot run again (probe 57a: run again, it failed once more and said
+/// `destinationSheetId: no workbook ...` instead).
+const IMPORT_GONE: &str = "the sheet this import wrote into, or the file's sheet it read, was deleted: import the file again with Import into... on the Files tab";
+
+/// Whether `j` is an import whose source or destination sheet is gone, so that running it
+/// again could only fail.
+pub fn import_gone(conn: &mut crate::db::AnyConnection, j: &Job) -> bool {
+    if !(j.job_type == "workbook" && j.operation == "map") {
+        return false;
+    }
+    let config: serde_json::Value = serde_json::from_str(&j.config).unwrap_or_default();
+    crate::jobs::plan::sheets(
+        conn,
+        &j.environment_id,
+        &j.source,
+        j.destination.as_deref(),
+        &config,
+    )
+    .is_err()
 }

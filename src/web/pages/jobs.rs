@@ -139,7 +139,9 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let j = load(&state, &user, &path).await?;
     if is_htmx(&req) {
-        return render(&status_of(&j, &user));
+        let mut partial = status_of(&j, &user);
+        partial.may_retry &= !retry_gone(&state, &j).await?;
+        return render(&partial);
     }
     let is_map = j.job_type == "workbook" && j.operation == "map";
     let teams_import = is_map && matches!(user, Viewer::Guest(_)) && j.created_by != user.actor();
@@ -293,10 +295,12 @@ pub async fn show(
             .await?
             .is_empty()
     };
+    let mut status = status_of(&j, &user);
+    status.may_retry &= !retry_gone(&state, &j).await?;
     render(&JobPage {
         layout: user.layout(j.name(), "spaces"),
         name: j.name(),
-        status: status_of(&j, &user),
+        status,
         editable,
         teams_import,
         sources,
@@ -305,6 +309,17 @@ pub async fn show(
         required_fields,
         imported_before,
     })
+}
+
+/// Whether Run again could only fail: an ended import whose sheets are gone.
+async fn retry_gone(state: &AppState, j: &Job) -> Result<bool, AppError> {
+    if !super::job_controls::may_retry(j) {
+        return Ok(false);
+    }
+    let job = j.clone();
+    state
+        .db(move |conn| Ok::<_, ModelError>(super::job_controls::import_gone(conn, &job)))
+        .await
 }
 
 /// `changed` whenever this job moves.
