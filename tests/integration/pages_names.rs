@@ -158,7 +158,42 @@ async fn any_field_key_can_be_edited_in_the_grid(db: Db) {
     }
 }
 
+/// A space is renamed from its page (probe 57a: only the API could), with the API's rules:
+/// a name of two lines is refused, saying so, and the old name stays.
+async fn a_space_is_renamed_from_its_page(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.bare_space("Typo <Spcae>").await;
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let page = app.page(&format!("/spaces/{space}")).await;
+    assert!(page.contains("value=\"Typo &#60;Spcae&#62;\""), "{page}");
+    let token = app.csrf(&format!("/spaces/{space}")).await;
+    let rename = |name: &'static str| {
+        app.client
+            .post(app.url(&format!("/spaces/{space}/rename")))
+            .form(&[("csrf_token", token.as_str()), ("name", name)])
+            .send()
+    };
+    let done = rename("Onboarding <Space>").await.unwrap();
+    assert_eq!(done.status().as_u16(), 303);
+    let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(got["data"]["name"], "Onboarding <Space>");
+    let refused = rename("two\nlines").await.unwrap().text().await.unwrap();
+    assert!(refused.contains("role=\"alert\""), "{refused}");
+    let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(got["data"]["name"], "Onboarding <Space>");
+    let forged = app
+        .client
+        .post(app.url(&format!("/spaces/{space}/rename")))
+        .form(&[("csrf_token", "forged"), ("name", "Stolen")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+}
+
 on_both!(
+    a_space_is_renamed_from_its_page,
     xlsx_downloads_make_sheet_names_excel_accepts,
     any_field_key_can_be_edited_in_the_grid,
 );

@@ -406,6 +406,43 @@ pub async fn unarchive(
 }
 
 #[derive(Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    csrf_token: String,
+    name: String,
+}
+
+/// Renames a space from its page (probe 57a: only the API could), with the API's rules.
+pub async fn rename(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<RenameForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
+    let (env, actor, name) = (user.environment.id.clone(), user.actor(), form.into_inner().name);
+    let done = state
+        .db(move |conn| {
+            let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            let changes = SpaceChanges {
+                name: Some(name),
+                ..Default::default()
+            };
+            space::update(conn, &s, changes, None, &actor)
+        })
+        .await;
+    match done {
+        Ok(s) => Ok(see_other(&format!("/spaces/{}", s.id))),
+        Err(AppError::Invalid(items)) => {
+            let message = items.first().map(|i| i.message.clone());
+            show_tab(&user, &state, &path, "workbooks".into(), message, None, None).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
 pub struct WorkbookForm {
     /// Missing, it is checked as a wrong token (403), not a malformed form.
     #[serde(default)]
