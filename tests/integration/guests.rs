@@ -199,6 +199,18 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
         tab.contains("guest@partner.example") && tab.contains("Gus"),
         "{tab}"
     );
+    // Where it went, the page says (probe 57a: nothing was said).
+    let went = resp.headers()["location"].to_str().unwrap().to_string();
+    let said = app.page(&went).await;
+    assert!(
+        said.contains("Invitation sent to guest@partner.example."),
+        "{went}: {said}"
+    );
+    // An id of no guest of the space says nothing.
+    let other = app
+        .page(&format!("/spaces/{sa}?tab=guests&sent=us_g_nothere1"))
+        .await;
+    assert!(!other.contains("Invitation sent"), "{other}");
 
     let mail = sink.wait_for(1).await;
     assert!(mail.to.contains("guest@partner.example"), "{}", mail.to);

@@ -117,7 +117,7 @@ async fn send(
         Err(refused) => Err(refused),
     };
     match sent.map_err(AppError::from) {
-        Ok(()) => Ok(see_other(&tab(&s.id))),
+        Ok(()) => Ok(see_other(&format!("{}&sent={}", tab(&s.id), g.id))),
         Err(AppError::Invalid(items)) => {
             let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
             let shown = format!(

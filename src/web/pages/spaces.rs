@@ -262,6 +262,8 @@ struct SpacePage {
     error: Option<String>,
     /// "Add a workbook" as typed, when it was refused: shown again open, to be fixed.
     draft: Option<(String, String)>,
+    /// The guest just invited (or sent a new link), by email: said on the Guests tab.
+    sent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +271,17 @@ pub struct ShowQuery {
     tab: Option<String>,
     /// The Activity continues before this event (its "Older" link).
     before: Option<i64>,
+    /// A guest just invited, by id (probe 57a: an invitation sent said nothing).
+    sent: Option<String>,
+}
+
+/// What a space's page shows beside its tab: the Activity's page, the workbook form as
+/// typed, a guest just invited.
+#[derive(Default)]
+struct Beside {
+    before: Option<i64>,
+    draft: Option<(String, String)>,
+    sent: Option<String>,
 }
 
 pub(super) async fn show_page(
@@ -278,7 +291,7 @@ pub(super) async fn show_page(
     tab: String,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    show_tab(user, state, raw_id, tab, error, None, None).await
+    show_tab(user, state, raw_id, tab, error, Beside::default()).await
 }
 
 async fn show_tab(
@@ -287,9 +300,9 @@ async fn show_tab(
     raw_id: &str,
     tab: String,
     error: Option<String>,
-    before: Option<i64>,
-    draft: Option<(String, String)>,
+    beside: Beside,
 ) -> Result<HttpResponse, AppError> {
+    let Beside { before, draft, sent } = beside;
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
     let want_guests = tab == "guests";
@@ -324,6 +337,7 @@ async fn show_tab(
         })
         .await?;
     let failed = error.is_some();
+    let sent = sent.and_then(|id| guests.iter().find(|g| g.id == id).map(|g| g.email.clone()));
     render_checked(
         &SpacePage {
             layout: Layout::new(user, s.name.clone(), "spaces"),
@@ -337,6 +351,7 @@ async fn show_tab(
             guests,
             error,
             draft,
+            sent,
         },
         failed,
     )
@@ -352,7 +367,12 @@ pub async fn show(
         Some(t @ ("files" | "guests" | "activity")) => t.to_string(),
         _ => "workbooks".to_string(),
     };
-    show_tab(&user, &state, &path, tab, None, q.before, None).await
+    let beside = Beside {
+        before: q.before,
+        sent: q.sent.clone(),
+        ..Beside::default()
+    };
+    show_tab(&user, &state, &path, tab, None, beside).await
 }
 
 async fn set_archived(
@@ -436,7 +456,15 @@ pub async fn rename(
         Ok(s) => Ok(see_other(&format!("/spaces/{}", s.id))),
         Err(AppError::Invalid(items)) => {
             let message = items.first().map(|i| i.message.clone());
-            show_tab(&user, &state, &path, "workbooks".into(), message, None, None).await
+            show_tab(
+                &user,
+                &state,
+                &path,
+                "workbooks".into(),
+                message,
+                Beside::default(),
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -469,8 +497,10 @@ pub async fn add_workbook(
             &path,
             "workbooks".into(),
             Some(msg),
-            None,
-            draft.clone(),
+            Beside {
+                draft: draft.clone(),
+                ..Beside::default()
+            },
         )
     };
     if form.name.trim().is_empty() {
