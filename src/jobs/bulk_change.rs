@@ -217,11 +217,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             progress.report(conn, (done * 99 / total) as i32, &info)?;
         }
         // Listener code hears of it once, as one commit of every record changed.
-        progress.fenced(conn, |conn| {
-            if !changed.is_empty() {
-                commit::create(conn, &ctx, actor, &changed)?;
-            }
-            Ok(())
+        let made = progress.fenced(conn, |conn| match changed.is_empty() {
+            true => Ok(None),
+            false => Ok(Some(commit::create(conn, &ctx, actor, &changed)?)),
         })?;
         let message = format!(
             "{verb} {} in {}: {}",
@@ -233,7 +231,8 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             conn,
             job,
             worker,
-            json!({"message": message, "bulkChangeId": bulk, "bulkId": bulk}),
+            // Its commit, which the 202's `versionId` (the job's id) reads as once complete.
+            json!({"message": message, "bulkChangeId": bulk, "bulkId": bulk, "commitId": made, "versionId": made}),
             &message,
         )
     })();

@@ -93,6 +93,23 @@ async fn a_selection_over_the_limit_runs_as_a_job(db: Db) {
     let (status, page) = app.get_json(url.trim_start_matches("v1")).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["data"]["records"].as_array().unwrap().len(), 12_000);
+    // The 202's versionId reads as that commit (probe 57c: "not a commit id"), and the
+    // job's outcome names it.
+    assert_eq!(
+        job["outcome"]["commitId"], commits[0]["context"]["commitId"],
+        "{job}"
+    );
+    let (status, page) = app
+        .get_json(&format!(
+            "/sheets/{sheet}/records?versionId={job_id}&pageSize=5&includeCounts=true"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["data"]["counts"]["total"], 12_000,
+        "{}",
+        page["data"]["counts"]
+    );
 }
 
 /// A bulk job canceled midway takes back every value it changed: nothing half done.

@@ -8,13 +8,19 @@ use crate::model::record::RecordQuery;
 use crate::model::sheet::SheetContext;
 use crate::web::error::AppError;
 
-/// The commit named by `commitId`, which must be of this sheet.
+/// The commit named by `commitId`, which must be of this sheet; or a bulk change's job, the
+/// `versionId` its 202 answered with (probe 57c: read back, it was "not a commit id"), once
+/// it completed.
 pub(super) async fn commit_of(
     state: &AppState,
     ctx: &SheetContext,
     key: &str,
     raw: &str,
 ) -> Result<Commit, AppError> {
+    let raw = match crate::ids::JobId::parse(raw) {
+        Some(job) => &job_commit(state, ctx, job).await?,
+        None => raw,
+    };
     let id = CommitId::parse(raw).ok_or_else(|| {
         AppError::bad_request(
             key,
@@ -26,6 +32,35 @@ pub(super) async fn commit_of(
     found
         .filter(|c| c.sheet_id == ctx.sheet.id)
         .ok_or(AppError::NotFound("commit"))
+}
+
+/// The commit a bulk change's job of this sheet made, as its outcome names it.
+async fn job_commit(state: &AppState, ctx: &SheetContext, id: crate::ids::JobId) -> Result<String, AppError> {
+    let env = ctx.environment_id.clone();
+    let job = state
+        .db(move |conn| crate::model::job::find(conn, &env, &id))
+        .await?
+        .filter(|j| j.operation == "bulk-change" && j.source == ctx.sheet.workbook_id.as_str())
+        .ok_or(AppError::NotFound("commit"))?;
+    let config: serde_json::Value = serde_json::from_str(&job.config).unwrap_or_default();
+    if config["sheet"] != ctx.sheet.id.as_str() {
+        return Err(AppError::NotFound("commit"));
+    }
+    if job.status != crate::model::job::status::COMPLETE {
+        return Err(AppError::Conflict(format!(
+            "the bulk change {} is {}: its records are read once it completes",
+            job.id, job.status
+        )));
+    }
+    let outcome: serde_json::Value = job
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    outcome["commitId"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| AppError::NotFound("commit"))
 }
 
 /// The ids of the commit a read names (`commitId`, or `versionId`: Wharf's versions are
