@@ -322,6 +322,34 @@ async fn bad_writes_are_refused_whole(db: Db) {
     );
 }
 
+/// A record's own `messages` on an update are refused, naming where messages go, not
+/// dropped unseen (probe 57c); `[]`, as a record read back holds, is nothing.
+async fn a_records_own_messages_are_refused_not_dropped(db: Db) {
+    let (app, _, contacts) = setup(db).await;
+    let path = format!("/sheets/{contacts}/records");
+    let (_, made) = app.post_json(&path, &json!([{"email": "a@x.io"}])).await;
+    let id = made["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .put_json(
+            &path,
+            &json!([{"id": id, "values": {"email": {"value": "b@x.io"}},
+                     "messages": [{"type": "error", "message": "whole record bad"}]}]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$[0].messages", "{body}");
+    assert!(body.to_string().contains("values.<field>.messages"), "{body}");
+    let (_, got) = app.get_json(&path).await;
+    assert_eq!(got["data"]["records"][0]["values"]["email"]["value"], "a@x.io");
+    let (status, body) = app
+        .put_json(
+            &path,
+            &json!([{"id": id, "values": {"email": {"value": "b@x.io"}}, "messages": []}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn csv_download_escapes_formulas(db: Db) {
     let (app, companies, _) = setup(db).await;
     app.post_json(
@@ -575,6 +603,7 @@ async fn deep_pages_hold_the_records_in_order(db: Db) {
 }
 
 on_both!(
+    a_records_own_messages_are_refused_not_dropped,
     deep_pages_hold_the_records_in_order,
     insert_casts_validates_and_keeps_raw_input,
     unique_stays_right_as_records_change,

@@ -374,6 +374,10 @@ pub struct UpdateItem {
     /// Flatfile's record `config` (`record.setReadOnly()`); listener code's to set.
     #[serde(default, deserialize_with = "given")]
     config: Option<Value>,
+    /// A record's own messages: Wharf keeps messages on cells, so any is refused rather than
+    /// dropped unseen (probe 57c); `[]`, as a record read back holds, is nothing.
+    #[serde(default)]
+    messages: Option<Value>,
 }
 
 /// A member that is present, even as `null`.
@@ -446,6 +450,17 @@ async fn update_once(
             });
             continue;
         };
+        if item
+            .messages
+            .as_ref()
+            .is_some_and(|m| !m.is_null() && m.as_array().is_none_or(|a| !a.is_empty()))
+        {
+            problems.push(ErrorItem {
+                key: format!("$[{i}].messages"),
+                message: "Wharf keeps messages on cells: send each with the cell it is about, as values.<field>.messages".into(),
+            });
+            continue;
+        }
         let path = format!("$[{i}].values");
         let mut given = item.values;
         let mut given_config = item.config;
