@@ -180,7 +180,7 @@
     if (del) del.disabled = ids.length === 0;
     // The question says how many go.
     var form = grid.querySelector("#delete-form");
-    if (form) form.setAttribute("hx-confirm", "Delete the " + ids.length + " selected row(s)?");
+    if (form) form.setAttribute("hx-confirm", ids.length === 1 ? "Delete the selected row?" : "Delete the " + ids.length + " selected rows?");
   }
 
   // A button that makes something takes a double click as one click (probe 57a: a
@@ -197,7 +197,32 @@
     var form = e.target;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
       e.preventDefault();
+      return;
     }
+    // A page's own form (not htmx's) is sent once while the next page loads: a double
+    // click on "Send invitation" mailed twice (probe 57e). Free again after a few seconds
+    // (a form whose answer is a download leaves the page as it is) or on coming Back.
+    if (!form.hasAttribute("hx-post") && !form.hasAttribute("hx-get")) {
+      if (form.dataset.sending) {
+        e.preventDefault();
+        return;
+      }
+      form.dataset.sending = "1";
+      setTimeout(function () { delete form.dataset.sending; }, 3000);
+    }
+  });
+  // "Invitation sent" is said once: not again on a reload or coming Back.
+  function sayOnce() {
+    if (document.getElementById("invitation-sent") && window.history.replaceState) {
+      var url = new URL(window.location.href);
+      url.searchParams.delete("sent");
+      window.history.replaceState(window.history.state, "", url.toString());
+    }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", sayOnce);
+  else sayOnce();
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(function (f) { delete f.dataset.sending; });
   });
 
   // Toasts fade away on their own.

@@ -243,13 +243,12 @@ fn create_session(
     Ok(token)
 }
 
-/// Whether the link `token` was already used by the guest whose browser session is
-/// `session_token`: opening it again in that browser just goes on to the guest's spaces.
+/// Whether the link `token` (used, or replaced by a newer one) is of the guest whose
+/// browser session is `session_token`: opening it again in that browser just goes on to
+/// the guest's spaces.
 pub fn used_by_session(conn: &mut AnyConnection, token: &str, session_token: &str) -> QueryResult<bool> {
     let guest: Option<crate::ids::GuestId> = guest_links::table
         .find(hash_secret(token))
-        .filter(guest_links::used_at.is_not_null())
-        .filter(guest_links::revoked_at.is_null())
         .select(guest_links::guest_id)
         .first(conn)
         .optional()?;

@@ -28,16 +28,29 @@ pub struct SheetChanges {
 /// Works out what `items` do to the sheets of `wb`, inside the caller's write transaction
 /// (the workbook's sheets locked), or why they cannot.
 pub fn changes(conn: &mut AnyConnection, wb: &Workbook, items: &[Value]) -> ModelResult<SheetChanges> {
-    if is_from_a_file(wb) {
+    if is_from_a_file(conn, wb)? {
         return Err(invalid(
             "sheets",
             "a file's workbook has the sheets of its file; import them into another workbook to change them",
         ));
     }
+    // The workbook's row first: two updates adding the same slug to a workbook with no
+    // sheet yet had no sheet row to wait on (probe 57d F2: PostgreSQL kept both).
+    hold_workbook(conn, wb)?;
     sheet::lock_workbook(conn, &wb.id)?;
     let existing = sheet::list_in_workbook(conn, &wb.id)?;
     let mut targets = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
+        // As `PATCH /v1/sheets/{id}` takes it (probe 57d F1: `"x"` was kept).
+        if item
+            .get("metadata")
+            .is_some_and(|m| !m.is_object() && !m.is_null())
+        {
+            return Err(invalid(
+                &format!("$.sheets[{i}].metadata"),
+                "a sheet's metadata is an object, such as {\"source\": \"crm\"}",
+            ));
+        }
         let target = target_of(&existing, item, i)?;
         if let Target::Existing(s) = target {
             if targets
@@ -168,7 +181,19 @@ fn parse_workbook(untouched: &[&Sheet], after: &[Value], before: &[Value]) -> Mo
         }
     }
     match found.is_empty() {
-        true => Err(invalid("sheets", "the sheets could not be read")),
+        // Only what the stored sheets already break (rules newer than them): said, so it
+        // can be fixed with `PATCH /v1/sheets/{id}` (probe 57d F3).
+        true => Err(ModelError::Invalid(
+            had.into_iter()
+                .filter_map(|h| Some((index_of(&h.path)?, h.message)))
+                .filter(|(at, _)| *at < n)
+                .map(|(at, message)| {
+                    let name = &untouched[at].name;
+                    ("sheets".into(), format!("the stored sheet {name} does not read as it is: {message}; fix it first with PATCH /v1/sheets/{}", untouched[at].id))
+                })
+                .take(5)
+                .collect(),
+        )),
         false => Err(ModelError::Invalid(found)),
     }
 }
@@ -200,13 +225,33 @@ fn reads_records_alike(before: &SheetConfig, after: &SheetConfig) -> bool {
         && before.json["constraints"] == after.json["constraints"]
 }
 
-/// A file's workbook (`EXTRACTED_FROM_SOURCE`) holds its file's sheets.
-fn is_from_a_file(wb: &Workbook) -> bool {
-    serde_json::from_str::<Value>(&wb.metadata)
-        .ok()
-        .and_then(|m| m.get("treatments").cloned())
-        .and_then(|t| t.as_array().cloned())
-        .is_some_and(|t| t.iter().any(|x| x == "EXTRACTED_FROM_SOURCE"))
+/// A file's workbook holds its file's sheets: one a file names (not its metadata's
+/// treatments, which a PATCH of the metadata takes away: probe 57d F4).
+fn is_from_a_file(conn: &mut AnyConnection, wb: &Workbook) -> ModelResult<bool> {
+    use crate::db::schema::files;
+    use diesel::prelude::*;
+    let named: i64 = files::table
+        .filter(files::workbook_id.eq(wb.id.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(named > 0)
+}
+
+/// Holds the workbook's row until the transaction ends (PostgreSQL; SQLite's one writer
+/// holds everything already).
+fn hold_workbook(conn: &mut AnyConnection, wb: &Workbook) -> ModelResult<()> {
+    use crate::db::schema::workbooks;
+    use diesel::prelude::*;
+    if let AnyConnection::Postgres(pg) = conn {
+        workbooks::table
+            .find(&wb.id)
+            .select(workbooks::id)
+            .for_update()
+            .first::<crate::ids::WorkbookId>(pg)
+            .optional()?
+            .ok_or(ModelError::NotFound("workbook"))?;
+    }
+    Ok(())
 }
 
 fn invalid(path: &str, message: impl Into<String>) -> ModelError {

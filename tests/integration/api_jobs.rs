@@ -603,6 +603,23 @@ async fn a_listener_sets_its_jobs_status_as_flatfiles(db: Db) {
         .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["data"]["status"], "canceled", "{body}");
+    // Nor a Submit the workbook's action delivers, Wharf's to run (probe 57d F5).
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Sub", "spaceId": space, "actions": [crate::submit::submit_action("crm")],
+                    "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let (code, body) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "submit", "source": wb["data"]["id"], "status": "executing"}),
+        )
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.to_string().contains("Wharf runs this job itself"), "{body}");
     // Nor is a job made already ended.
     let (code, body) = app
         .post_json(

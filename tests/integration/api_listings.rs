@@ -57,6 +57,27 @@ async fn workbooks_are_found_by_name_namespace_label_and_treatment(db: Db) {
         "CRM and the file's workbook"
     );
     assert!(!list("label=-pinned").await.contains(&"Extra".to_string()));
+    // Treatments given are kept and answered back (probe 57c: dropped).
+    let (status, treated) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Treated", "spaceId": space, "treatments": ["SMALL_DATA"], "metadata": {"a": 1},
+                    "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{treated}");
+    assert_eq!(treated["data"]["treatments"], json!(["SMALL_DATA"]), "{treated}");
+    assert_eq!(treated["data"]["metadata"]["a"], 1, "{treated}");
+    assert_eq!(list("treatment=SMALL_DATA").await, ["Treated"]);
+    let (status, body) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Bad", "spaceId": space, "treatments": [""],
+                    "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "treatments", "{body}");
     let extracted = list("treatment=EXTRACTED_FROM_SOURCE").await;
     assert_eq!(extracted.len(), 1, "{extracted:?}");
     assert!(extracted[0].contains("people.csv"), "{extracted:?}");

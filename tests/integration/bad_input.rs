@@ -216,9 +216,9 @@ async fn a_cell_bigger_than_a_files_is_refused(db: Db) {
     assert!(email == "a@x.io", "the cell grew to {} bytes", email.len());
 }
 
-/// Bodies and parameters the API cannot honour are refused, not quietly ignored: sheets
-/// in a workbook update, metadata that is not an object, shared links, environment
-/// namespaces, space configs of another environment.
+/// Bodies and parameters the API cannot honour are refused, not quietly ignored: a
+/// workbook update taking a sheet's fields away, metadata that is not an object, shared
+/// links, environment namespaces, space configs of another environment.
 async fn what_cannot_be_honoured_is_refused(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Refusals").await;
@@ -238,9 +238,10 @@ async fn what_cannot_be_honoured_is_refused(db: Db) {
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["errors"][0]["key"], "sheets", "{body}");
+    assert_eq!(body["errors"][0]["key"], "$.sheets[0].fields", "{body}");
     let (_, got) = app.get_json(&format!("/workbooks/{wb_id}")).await;
     assert_eq!(got["data"]["name"], "W", "nothing changed: {got}");
+    assert_eq!(got["data"]["sheets"][0]["name"], "S", "nothing changed: {got}");
 
     let (status, body) = app
         .post_json(

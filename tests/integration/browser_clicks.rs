@@ -72,7 +72,7 @@ async fn clicks_count_as_people_mean_them(db: Db) {
     }
     wait_for(
         c,
-        "document.querySelector('#delete-form').getAttribute('hx-confirm') === 'Delete the 2 selected row(s)?'",
+        "document.querySelector('#delete-form').getAttribute('hx-confirm') === 'Delete the 2 selected rows?'",
         "the count in the delete question",
     )
     .await;

@@ -181,6 +181,12 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     assert_eq!(last, want);
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 40_000, "{counts}");
+    // Its versionId names no commit, and says so (probe 57d F6: "once it completes").
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/records?versionId={canceled_job}"))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("made no commit"), "{body}");
     // The job said it was taking back, then that it had.
     let mut info = Value::Null;
     for _ in 0..100 {

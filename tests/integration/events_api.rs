@@ -247,6 +247,14 @@ async fn custom_events_and_acknowledgement(db: Db) {
         .get_json("/events?topic=space:updated&includeAcknowledged=true")
         .await;
     assert!(data(&updated).is_empty());
+    // A record's version as Wharf gives it is a versionId too (probe 57d F7).
+    let (status, body) = app
+        .post_json(
+            "/events",
+            &json!({"topic": "space:updated", "domain": "space", "context": {"environmentId": env, "versionId": "us_vr_12"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn real_events_carry_flatfiles_envelope(db: Db) {

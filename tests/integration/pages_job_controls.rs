@@ -146,6 +146,34 @@ async fn the_import_page_says_where_the_file_went_before(db: Db) {
             && page.contains("hx-confirm=\"This file was imported before."),
         "{page}"
     );
+    // Run from a tab opened before that import (it saw none): said first, not run (probe
+    // 57e); pressed again, with the count the answer gave, it runs.
+    let token = meta_csrf(&page);
+    let run = |seen: &'static str| {
+        app.client
+            .post(app.url(&format!("{}/plan", planned[0])))
+            .header("hx-request", "true")
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("map:email", "email"),
+                ("map:name", "name"),
+                ("imports_seen", seen),
+            ])
+            .send()
+    };
+    let stale = run("0").await.unwrap();
+    assert_eq!(stale.status().as_u16(), 200);
+    assert!(stale.headers().get("hx-redirect").is_none());
+    let said = stale.text().await.unwrap();
+    assert!(
+        said.contains("imported meanwhile") && said.contains("value=\"1\""),
+        "{said}"
+    );
+    let job_id = planned[0].trim_start_matches("/jobs/");
+    let (_, still) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(still["data"]["status"], "planning", "{still}");
+    let ran = run("1").await.unwrap();
+    assert!(ran.headers().get("hx-redirect").is_some(), "{:?}", ran.headers());
     let page = app.page(&format!("/files/{file}/import")).await;
     assert!(
         page.contains("id=\"imported-before\"") && page.contains("/ Contacts, <time"),

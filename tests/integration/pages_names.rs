@@ -180,6 +180,10 @@ async fn a_space_is_renamed_from_its_page(db: Db) {
     assert_eq!(got["data"]["name"], "Onboarding <Space>");
     let refused = rename("two\nlines").await.unwrap().text().await.unwrap();
     assert!(refused.contains("role=\"alert\""), "{refused}");
+    assert!(
+        refused.contains("class=\"rename\" open"),
+        "the typed name is kept: {refused}"
+    );
     let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
     assert_eq!(got["data"]["name"], "Onboarding <Space>");
     let forged = app

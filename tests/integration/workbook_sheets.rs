@@ -179,7 +179,53 @@ async fn sheet_changes_beside_writers_lose_nothing(db: Db) {
     assert_eq!(sheets_of(&app, &wb).await.len(), 11);
 }
 
+/// Eight updates adding the same slug to a workbook with no sheet at once: one sheet
+/// (probe 57d F2: PostgreSQL kept up to five, and every update after them was refused).
+/// A file's workbook keeps its sheets even with its metadata changed (F4), and a sheet's
+/// metadata is an object (F1).
+async fn same_slug_added_at_once_makes_one_sheet(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Race").await;
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Empty", "spaceId": space, "sheets": []}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let only = json!({"name": "Only", "slug": "only", "fields": [{"key": "a", "type": "string"}]});
+    let (path, body) = (format!("/workbooks/{wb}"), json!({"sheets": [only]}));
+    let updates = (0..8).map(|_| app.patch_json(&path, &body));
+    for (status, body) in futures_util::future::join_all(updates).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(sheets_of(&app, &wb).await.len(), 1);
+    let (status, body) = app
+        .patch_json(
+            &format!("/workbooks/{wb}"),
+            &json!({"sheets": [{"slug": "only", "name": "Only", "metadata": "x", "fields": [{"key": "a", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "$.sheets[0].metadata", "{body}");
+
+    let file = app
+        .upload_and_extract(&space, "people.csv", b"a,b\n1,2\n".to_vec())
+        .await;
+    let file_wb = file["workbookId"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{file_wb}"), &json!({"metadata": {}}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{file_wb}"), &json!({"sheets": [only]}))
+        .await;
+    assert_eq!(status, 422, "a file's workbook: {body}");
+}
+
 on_both!(
+    same_slug_added_at_once_makes_one_sheet,
     a_workbooks_sheets_change_and_grow_through_its_update,
     sheet_changes_beside_writers_lose_nothing
 );

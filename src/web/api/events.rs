@@ -403,7 +403,19 @@ fn place(
     if let Some(id) = context_id(&ctx, "documentId", crate::ids::DocumentId::parse)? {
         crate::model::document::space_of(conn, &env, &id)?.ok_or(AppError::NotFound("document"))?;
     }
-    for key in ["commitId", "versionId"] {
+    // A `versionId` may be a record's version as Wharf gives it (`us_vr_<n>`, probe 57d F7),
+    // which names no object to look up.
+    let record_version = |key: &str| {
+        key == "versionId"
+            && ctx.extra.get(key).and_then(Value::as_str).is_some_and(|v| {
+                v.strip_prefix("us_vr_")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
+    for key in ["commitId", "versionId"]
+        .into_iter()
+        .filter(|k| !record_version(k))
+    {
         if let Some(id) = context_id(&ctx, key, crate::ids::CommitId::parse)? {
             crate::model::commit::find(conn, &env, &id)?.ok_or(AppError::NotFound("commit"))?;
         }

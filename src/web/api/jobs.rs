@@ -287,6 +287,18 @@ pub async fn create(
                 };
                 input.subject = crate::model::job_subject::within_sheet(conn, sheet, input.subject.as_ref())?;
             }
+            // A Submit the workbook's action delivers is Wharf's to run, which the config
+            // alone did not say (probe 57d F5: it was made executing and never ended).
+            if executing && input.operation == "submit" {
+                let delivered =
+                    crate::model::submission::action_slug(conn, &env, &input.job_type, &input.source)?;
+                if delivered.is_some() {
+                    return Err(ModelError::Invalid(vec![(
+                        "status".into(),
+                        "Wharf runs this job itself: make it `created` or `ready`".into(),
+                    )]));
+                }
+            }
             let made = job::create(conn, input, &actor)?;
             match executing {
                 true => job::ack(conn, &made, job::Ack::default(), &actor),

@@ -46,21 +46,33 @@ async fn job_commit(state: &AppState, ctx: &SheetContext, id: crate::ids::JobId)
     if config["sheet"] != ctx.sheet.id.as_str() {
         return Err(AppError::NotFound("commit"));
     }
-    if job.status != crate::model::job::status::COMPLETE {
-        return Err(AppError::Conflict(format!(
-            "the bulk change {} is {}: its records are read once it completes",
-            job.id, job.status
-        )));
+    use crate::model::job::status;
+    match job.status.as_str() {
+        status::COMPLETE => {}
+        status::FAILED | status::CANCELED => {
+            return Err(AppError::NotFoundNamed(format!(
+                "the bulk change {} was {}: it changed nothing and made no commit",
+                job.id, job.status
+            )))
+        }
+        _ => {
+            return Err(AppError::Conflict(format!(
+                "the bulk change {} is {}: its records are read once it completes",
+                job.id, job.status
+            )))
+        }
     }
     let outcome: serde_json::Value = job
         .outcome
         .as_deref()
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or_default();
-    outcome["commitId"]
-        .as_str()
-        .map(String::from)
-        .ok_or_else(|| AppError::NotFound("commit"))
+    outcome["commitId"].as_str().map(String::from).ok_or_else(|| {
+        AppError::NotFoundNamed(format!(
+            "the bulk change {} matched no record to change: it made no commit",
+            job.id
+        ))
+    })
 }
 
 /// The ids of the commit a read names (`commitId`, or `versionId`: Wharf's versions are

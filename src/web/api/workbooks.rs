@@ -155,6 +155,10 @@ pub struct CreateBody {
     namespace: Option<String>,
     /// The caller's own, when given (another: 404, not a workbook made elsewhere).
     environment_id: Option<String>,
+    /// Flatfile's `treatments`: kept in the metadata, as a file's workbook keeps its own
+    /// (`EXTRACTED_FROM_SOURCE`), and answered back (probe 57c: dropped).
+    #[serde(default)]
+    treatments: Vec<String>,
 }
 
 pub async fn create(
@@ -177,6 +181,17 @@ pub async fn create(
             blueprint::check_actions(actions, &path).map_err(AppError::malformed)?;
         }
     }
+    if body.treatments.len() > 10
+        || body
+            .treatments
+            .iter()
+            .any(|t| t.trim().is_empty() || t.len() > 100)
+    {
+        return Err(AppError::invalid(
+            "treatments",
+            "treatments are at most 10 names of 1 to 100 characters, such as EXTRACTED_FROM_SOURCE",
+        ));
+    }
     let namespace = super::spaces::namespace_given(body.namespace.clone())?;
     let settings = settings_given(body.settings.clone())?;
     let mut sheets = blueprint::parse_sheets(&body.sheets, "$.sheets").map_err(ModelError::from)?;
@@ -188,7 +203,13 @@ pub async fn create(
             space::find(conn, &env, &space_id)?.ok_or(ModelError::NotFound("space"))?;
             let ctx = Context::new(&env, &actor).space(&space_id);
             let actions = body.actions.unwrap_or(json!([]));
-            let metadata = body.metadata.unwrap_or(json!({})).to_string();
+            let mut metadata = body.metadata.unwrap_or(json!({}));
+            if !body.treatments.is_empty() {
+                if let Some(kept) = metadata.as_object_mut() {
+                    kept.insert("treatments".into(), json!(body.treatments));
+                }
+            }
+            let metadata = metadata.to_string();
             let spec = workbook::Spec {
                 labels: &body.labels,
                 actions: &actions,

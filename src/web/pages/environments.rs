@@ -182,7 +182,7 @@ pub async fn create_key(
             if let (Some(shown), Some(newest)) = (shown, keys.first()) {
                 if keys.len() > shown {
                     return Ok::<_, ModelError>(Err(format!(
-                        "A key was made from this page already (sk_…{}): sending the form again makes no other. Revoke it below if nobody copied its secret; press Create secret key for another.",
+                        "A key was made since this page was shown (sk_…{}, from this page, another tab or the command line), so this one was not: sending a page's form again makes no other. Revoke it below if nobody copied its secret; press Create secret key for another.",
                         newest.hint
                     )));
                 }

@@ -113,9 +113,10 @@ async fn link_page(
         .db(move |conn| {
             let (link, guest) = match guest_link::check(conn, &token)? {
                 Ok(found) => found,
-                // The mailed link clicked again in the browser it opened: on to the spaces
-                // (probe 57a: the guest was told to ask for a new invitation).
-                Err(LinkProblem::Used)
+                // The mailed link clicked again in the browser it opened (or an older one,
+                // replaced since): on to the spaces (probes 57a, 57e: the guest was told to
+                // ask for a new invitation).
+                Err(LinkProblem::Used | LinkProblem::Revoked)
                     if session
                         .as_deref()
                         .map(|s| guest_link::used_by_session(conn, &token, s))

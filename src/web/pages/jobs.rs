@@ -69,6 +69,9 @@ struct JobPage {
     required_fields: String,
     /// The file's rows were imported already: running this adds them again.
     imported_before: bool,
+    /// How many imports of the file had completed when the page was shown: Run import
+    /// sends it, and one completed since (another tab's) is said before this one runs.
+    imports_seen: usize,
 }
 
 pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
@@ -288,13 +291,11 @@ pub async fn show(
     }
     // Imported since this plan was made (another tab's import of the same file): running it
     // adds the records again, so the page says so and Run import asks (probe 57a).
-    let imported_before = editable && {
-        let (env, source) = (user.environment_id().clone(), j.source.clone());
-        !state
-            .db(move |conn| crate::model::job::completed_imports_of(conn, &env, &source))
-            .await?
-            .is_empty()
+    let imports_seen = match editable {
+        true => imports_of(&state, &user, &j.source).await?,
+        false => 0,
     };
+    let imported_before = imports_seen > 0;
     let mut status = status_of(&j, &user);
     status.may_retry &= !retry_gone(&state, &j).await?;
     render(&JobPage {
@@ -308,7 +309,25 @@ pub async fn show(
         required_unmapped,
         required_fields,
         imported_before,
+        imports_seen,
     })
+}
+
+/// What Run import answers when the file was imported since the page was shown: the
+/// notice, and the count the next press sends (out of band; the form swaps nothing).
+#[derive(Template)]
+#[template(path = "jobs/_imported_meanwhile.html")]
+struct ImportedMeanwhile {
+    now: usize,
+}
+
+/// How many imports of `source` (a file's workbook) completed.
+async fn imports_of(state: &AppState, user: &Viewer, source: &str) -> Result<usize, AppError> {
+    let (env, source) = (user.environment_id().clone(), source.to_string());
+    let done = state
+        .db(move |conn| crate::model::job::completed_imports_of(conn, &env, &source))
+        .await?;
+    Ok(done.len())
 }
 
 /// Whether Run again could only fail: an ended import whose sheets are gone.
@@ -354,6 +373,17 @@ pub async fn run_plan(
     let fields: HashMap<String, String> = form.into_inner().into_iter().collect();
     user.check_csrf(fields.get("csrf_token").map(String::as_str).unwrap_or_default())?;
     let j = load(&state, &user, &path).await?;
+    // The file imported since this page was shown (from another tab, by someone else): said
+    // first; pressed again, it runs (probe 57e: it ran without a word).
+    if let Some(seen) = fields.get("imports_seen").and_then(|n| n.parse::<usize>().ok()) {
+        let now = imports_of(&state, &user, &j.source).await?;
+        if now > seen {
+            if !is_htmx(&req) {
+                return Ok(see_other(&format!("/jobs/{}", j.id)));
+            }
+            return render(&ImportedMeanwhile { now });
+        }
+    }
     let actor = user.actor();
     let env = user.environment_id().clone();
     let guest = matches!(user, Viewer::Guest(_));

@@ -264,6 +264,8 @@ struct SpacePage {
     draft: Option<(String, String)>,
     /// The guest just invited (or sent a new link), by email: said on the Guests tab.
     sent: Option<String>,
+    /// A new name that was refused, as typed.
+    renaming: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -282,6 +284,8 @@ struct Beside {
     before: Option<i64>,
     draft: Option<(String, String)>,
     sent: Option<String>,
+    /// A new name refused: shown again in the open Rename form.
+    renaming: Option<String>,
 }
 
 pub(super) async fn show_page(
@@ -302,7 +306,12 @@ async fn show_tab(
     error: Option<String>,
     beside: Beside,
 ) -> Result<HttpResponse, AppError> {
-    let Beside { before, draft, sent } = beside;
+    let Beside {
+        before,
+        draft,
+        sent,
+        renaming,
+    } = beside;
     let id = SpaceId::parse(raw_id).ok_or(AppError::NotFound("space"))?;
     let env = user.environment.id.clone();
     let want_guests = tab == "guests";
@@ -352,6 +361,7 @@ async fn show_tab(
             error,
             draft,
             sent,
+            renaming,
         },
         failed,
     )
@@ -442,6 +452,7 @@ pub async fn rename(
     user.check_csrf(&form.csrf_token)?;
     let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
     let (env, actor, name) = (user.environment.id.clone(), user.actor(), form.into_inner().name);
+    let typed = name.clone();
     let done = state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
@@ -456,15 +467,11 @@ pub async fn rename(
         Ok(s) => Ok(see_other(&format!("/spaces/{}", s.id))),
         Err(AppError::Invalid(items)) => {
             let message = items.first().map(|i| i.message.clone());
-            show_tab(
-                &user,
-                &state,
-                &path,
-                "workbooks".into(),
-                message,
-                Beside::default(),
-            )
-            .await
+            let beside = Beside {
+                renaming: Some(typed),
+                ..Beside::default()
+            };
+            show_tab(&user, &state, &path, "workbooks".into(), message, beside).await
         }
         Err(e) => Err(e),
     }
