@@ -566,3 +566,28 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
 }
 
 on_both!(a_person_fixes_data_in_the_grid);
+
+/// A real double click at (`x`, `y`): a press held `press_ms`, released, `gap_ms` later
+/// another press held as long (Chromium counts it as the click's second: `detail` 2).
+pub async fn double_click_at(c: &Client, (x, y): (f64, f64), press_ms: u64, gap_ms: u64) {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let pause = |ms| PointerAction::Pause {
+        duration: Duration::from_millis(ms),
+    };
+    let press = || PointerAction::Down {
+        button: MOUSE_BUTTON_LEFT,
+    };
+    let release = || PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    };
+    let clicks = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo { duration: None, x, y })
+        .then(press())
+        .then(pause(press_ms))
+        .then(release())
+        .then(pause(gap_ms))
+        .then(press())
+        .then(pause(press_ms))
+        .then(release());
+    c.perform_actions(clicks).await.unwrap();
+}

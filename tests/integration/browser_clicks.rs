@@ -2,16 +2,15 @@
 //! row, deleting ticked rows says how many go, another column's menu opens empty, and a
 //! cell of several lines opens with the caret after its text.
 
-use crate::browser::wait_for;
+use crate::browser::{double_click_at, wait_for};
 use crate::browser_grid::{grid_with, open_editor};
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Client;
 use serde_json::json;
 use std::time::Duration;
 
-/// A real double click (two presses 200 ms apart) on the element `css` names.
+/// A real double click on the element `css` names.
 async fn double_click(c: &Client, css: &str) {
     let rect = c
         .execute(
@@ -20,26 +19,8 @@ async fn double_click(c: &Client, css: &str) {
         )
         .await
         .unwrap();
-    let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
-    let pause = |ms| PointerAction::Pause {
-        duration: Duration::from_millis(ms),
-    };
-    let press = || PointerAction::Down {
-        button: MOUSE_BUTTON_LEFT,
-    };
-    let release = || PointerAction::Up {
-        button: MOUSE_BUTTON_LEFT,
-    };
-    let clicks = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveTo { duration: None, x, y })
-        .then(press())
-        .then(pause(60))
-        .then(release())
-        .then(pause(80))
-        .then(press())
-        .then(pause(60))
-        .then(release());
-    c.perform_actions(clicks).await.unwrap();
+    let at = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
+    double_click_at(c, at, 60, 80).await;
 }
 
 async fn total(app: &TestApp, sheet: &str) -> i64 {

@@ -1,13 +1,11 @@
 //! The grid's live refresh in Chromium, with the page's refresh answers made late so the
 //! races a loaded machine meets happen every time.
 
-use crate::browser::{wait_for, wait_for_within};
+use crate::browser::{double_click_at, wait_for, wait_for_within};
 use crate::browser_grid::{grid_with, open_editor};
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::actions::{
-    InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
-};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -276,27 +274,7 @@ async fn double_clicks_while_refreshes_land_open_the_editor(db: Db) {
             .await
             .unwrap();
         let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
-        let pause = |ms| PointerAction::Pause {
-            duration: Duration::from_millis(ms),
-        };
-        let clicks = MouseActions::new("mouse".into())
-            .then(PointerAction::MoveTo { duration: None, x, y })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(pause(90))
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(pause(110))
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(pause(90))
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
-        c.perform_actions(clicks).await.unwrap();
+        double_click_at(c, (x, y), 90, 110).await;
         let mut open = false;
         for _ in 0..100 {
             tokio::time::sleep(Duration::from_millis(100)).await;
