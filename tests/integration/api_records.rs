@@ -348,6 +348,26 @@ async fn a_records_own_messages_are_refused_not_dropped(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // Nor dropped by a bulk update, and an insert says where messages go (probe 57d).
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{contacts}/records/bulk-update"),
+            &json!({"fieldUpdates": {"email": {"value": "c@x.io", "messages": [{"type": "error", "message": "x"}]}}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "fieldUpdates.email.messages", "{body}");
+    let (status, body) = app
+        .post_json(
+            &path,
+            &json!([{"email": "d@x.io", "messages": [{"type": "error", "message": "x"}]}]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("values.<field>.messages"), "{body}");
+    let (_, got) = app.get_json(&path).await;
+    assert_eq!(got["data"]["records"].as_array().unwrap().len(), 1, "{got}");
+    assert_eq!(got["data"]["records"][0]["values"]["email"]["value"], "b@x.io");
 }
 
 async fn csv_download_escapes_formulas(db: Db) {

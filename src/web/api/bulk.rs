@@ -229,6 +229,14 @@ pub async fn bulk_update(
                     format!("this sheet has no field `{key}`"),
                 )
             })?;
+            // A bulk change sets values, which Wharf checks; messages are listener code's to
+            // put on cells with an update, not dropped unseen here (probe 57d).
+            if cell["messages"].as_array().is_some_and(|m| !m.is_empty()) {
+                return Err(AppError::invalid(
+                    &format!("fieldUpdates.{key}.messages"),
+                    "a bulk update sets values, which Wharf checks; put messages on cells with PUT /v1/sheets/{id}/records",
+                ));
+            }
             // Flatfile's `{value}` cell, or a bare value.
             let value = Change::value_of(cell)
                 .map_err(|why| AppError::invalid(&format!("fieldUpdates.{key}"), why))?;

@@ -256,12 +256,17 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_, '_> {
                 }
                 None => {
                     map.next_value::<serde::de::IgnoredAny>()?;
+                    // A record's own messages (a record copied whole): where they go instead.
+                    let message = match key.as_ref() {
+                        "messages" => "this sheet has no field `messages`; a new record's values are checked by Wharf, and listener code puts messages on cells with an update (PUT, values.<field>.messages)".to_string(),
+                        _ => format!("this sheet has no field `{key}`"),
+                    };
                     self.outer
                         .problems
                         .borrow_mut()
                         .push(crate::web::error::ErrorItem {
                             key: format!("$[{}].{key}", self.outer.first + self.index),
-                            message: format!("this sheet has no field `{key}`"),
+                            message,
                         });
                 }
             }
