@@ -95,6 +95,22 @@ impl<'a> Spec<'a> {
     }
 }
 
+/// Holds the workbook's row until the transaction ends (PostgreSQL; SQLite's one writer
+/// holds everything already): changes that must see each other's (sheets added to it,
+/// imports planned from it) wait their turn.
+pub fn hold(conn: &mut AnyConnection, id: &WorkbookId) -> ModelResult<()> {
+    if let AnyConnection::Postgres(pg) = conn {
+        workbooks::table
+            .find(id)
+            .select(workbooks::id)
+            .for_update()
+            .first::<WorkbookId>(pg)
+            .optional()?
+            .ok_or(ModelError::NotFound("workbook"))?;
+    }
+    Ok(())
+}
+
 /// Creates a workbook and its sheets in the space named by `ctx`.
 pub fn create(conn: &mut AnyConnection, ctx: &Context, spec: Spec<'_>) -> ModelResult<Workbook> {
     let Spec {

@@ -36,7 +36,7 @@ pub fn changes(conn: &mut AnyConnection, wb: &Workbook, items: &[Value]) -> Mode
     }
     // The workbook's row first: two updates adding the same slug to a workbook with no
     // sheet yet had no sheet row to wait on (probe 57d F2: PostgreSQL kept both).
-    hold_workbook(conn, wb)?;
+    super::workbook::hold(conn, &wb.id)?;
     sheet::lock_workbook(conn, &wb.id)?;
     let existing = sheet::list_in_workbook(conn, &wb.id)?;
     let mut targets = Vec::with_capacity(items.len());
@@ -235,23 +235,6 @@ fn is_from_a_file(conn: &mut AnyConnection, wb: &Workbook) -> ModelResult<bool> 
         .count()
         .get_result(conn)?;
     Ok(named > 0)
-}
-
-/// Holds the workbook's row until the transaction ends (PostgreSQL; SQLite's one writer
-/// holds everything already).
-fn hold_workbook(conn: &mut AnyConnection, wb: &Workbook) -> ModelResult<()> {
-    use crate::db::schema::workbooks;
-    use diesel::prelude::*;
-    if let AnyConnection::Postgres(pg) = conn {
-        workbooks::table
-            .find(&wb.id)
-            .select(workbooks::id)
-            .for_update()
-            .first::<crate::ids::WorkbookId>(pg)
-            .optional()?
-            .ok_or(ModelError::NotFound("workbook"))?;
-    }
-    Ok(())
 }
 
 fn invalid(path: &str, message: impl Into<String>) -> ModelError {

@@ -130,6 +130,18 @@ async fn the_import_page_says_where_the_file_went_before(db: Db) {
         planned.push(made.headers()["location"].to_str().unwrap().to_string());
     }
     assert_eq!(planned[0], planned[1]);
+    // Four at the same instant: the same one still (probe 57e: four jobs).
+    let at_once = (0..4).map(|_| {
+        app.client
+            .post(app.url(&format!("/files/{file}/import")))
+            .form(&[("csrf_token", csrf.as_str()), ("sheet", contacts.as_str())])
+            .send()
+    });
+    for made in futures_util::future::join_all(at_once).await {
+        let made = made.unwrap();
+        assert_eq!(made.status().as_u16(), 303);
+        assert_eq!(made.headers()["location"].to_str().unwrap(), planned[0]);
+    }
     let page = app.page(&planned[0]).await;
     assert!(!page.contains("imported-before"), "{page}");
 

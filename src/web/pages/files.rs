@@ -394,7 +394,7 @@ pub async fn import(
     let form = form.into_inner();
     let (dest_sheet, source_sheet) = (form.sheet, form.source);
     let j = state
-        .db(move |conn| {
+        .db(move |conn| crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
             let source = f.workbook_id.ok_or_else(|| ModelError::Conflict("the file has no extracted workbook".into()))?;
             // Only the file's own workbook is read (never another space's).
             crate::model::workbook::find(conn, &env, &source)?
@@ -417,6 +417,8 @@ pub async fn import(
                 .refuse_unless("import")
                 .map_err(ModelError::Forbidden)?;
             // The same import made before and not run yet (a second tab, Back): that one.
+            // Two at the same instant wait their turn on the file's workbook (probe 57e).
+            crate::model::workbook::hold(conn, &source)?;
             let same = |j: &job::Job| {
                 let c: serde_json::Value = serde_json::from_str(&j.config).unwrap_or_default();
                 c["sourceSheetId"] == json!(sheets.source.id) && c["destinationSheetId"] == json!(sheets.destination.id)
@@ -438,7 +440,7 @@ pub async fn import(
             };
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             job::create(conn, input, &actor)
-        })
+        }))
         .await?;
     state.live.publish_job(&j.id, j.space_id.as_ref());
     Ok(see_other(&format!("/jobs/{}", j.id)))
