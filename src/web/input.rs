@@ -113,7 +113,10 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
             let body = super::api::read_body(&req, payload).await?;
             match body.iter().all(u8::is_ascii_whitespace) {
                 true => Ok(OptionalJson(T::default())),
-                false => parse_json(&body).map(OptionalJson),
+                false => {
+                    super::api::refuse_lossy_numbers(&body)?;
+                    parse_json(&body).map(OptionalJson)
+                }
             }
         })
     }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod export;
 pub mod fresh_fields;
 pub mod input;
+pub mod json_numbers;
 pub mod live;
 pub mod live_access;
 pub mod live_notes;

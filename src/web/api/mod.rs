@@ -170,7 +170,22 @@ where
             "send JSON with `Content-Type: application/json`",
         ));
     }
-    read_body(req, payload).await
+    let body = read_body(req, payload).await?;
+    refuse_lossy_numbers(&body)?;
+    Ok(body)
+}
+
+/// A number the body holds that Wharf would keep as another (see `web::json_numbers`).
+pub fn refuse_lossy_numbers(body: &[u8]) -> Result<(), AppError> {
+    match crate::web::json_numbers::lossy_number(body) {
+        Some((at, number)) => Err(AppError::invalid(
+            "body",
+            format!(
+                "the number {number} (at byte {at}) has more digits than Wharf keeps (a double, or a whole number of 64 bits): send it as text, in quotes, to keep every digit"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A request body up to [`JSON_LIMIT`], whatever its content type (gunzipped when sent so),
