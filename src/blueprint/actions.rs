@@ -2,7 +2,7 @@
 //! workbook or a sheet is written, stored as given (keys Wharf does not know included),
 //! and read back by the grid's toolbars.
 
-use super::parse::Problems;
+use super::problems::Problems;
 use super::Problem;
 use serde_json::Value;
 

@@ -14,6 +14,7 @@ pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
 pub mod actions;
 mod parse;
+mod problems;
 mod sheet_constraints;
 
 pub use actions::check_actions;

@@ -1,6 +1,6 @@
 //! A sheet's own `constraints`, checked where a blueprint is written.
 
-use super::parse::Problems;
+use super::problems::Problems;
 use serde_json::Value;
 
 /// A sheet's own `constraints`. Flatfile's `external` ones are checked by listener code

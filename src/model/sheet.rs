@@ -388,19 +388,6 @@ pub fn store_config_json(
     Ok(())
 }
 
-/// Stores a sheet's whole config, with the name and slug it gives.
-pub fn store_config_named(conn: &mut AnyConnection, id: &SheetId, config: &SheetConfig) -> QueryResult<()> {
-    diesel::update(sheets::table.find(id))
-        .set((
-            sheets::config.eq(config.json.to_string()),
-            sheets::name.eq(&config.name),
-            sheets::slug.eq(&config.slug),
-            sheets::updated_at.eq(super::now()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Refuses (409) a context when a sheet of its workbook was added, or changed its slug or
 /// fields, since the context was loaded (another sheet deleted meanwhile changes nothing a
 /// write relies on; the sheet itself deleted is a 404). Field changes lock the sheets they touch, so after [`lock_for_write`] this

@@ -248,7 +248,7 @@ pub fn update(
             let super::workbook_sheets::SheetChanges { changed, mut added } =
                 super::workbook_sheets::changes(conn, wb, items)?;
             for (s, config) in changed {
-                sheet::store_config_named(conn, &s.id, &config)?;
+                super::workbook_sheets::store(conn, &s.id, &config)?;
                 let sctx = ctx.clone().sheet(&s.id).sheet_slug(&config.slug);
                 event::emit(
                     conn,

@@ -12,6 +12,21 @@ use crate::blueprint::{self, Field, SheetConfig};
 use crate::db::AnyConnection;
 use serde_json::{json, Value};
 
+/// Stores a sheet's whole config as changed here, with the name and slug it gives.
+pub fn store(conn: &mut AnyConnection, id: &crate::ids::SheetId, config: &SheetConfig) -> ModelResult<()> {
+    use crate::db::schema::sheets;
+    use diesel::prelude::*;
+    diesel::update(sheets::table.find(id))
+        .set((
+            sheets::config.eq(config.json.to_string()),
+            sheets::name.eq(&config.name),
+            sheets::slug.eq(&config.slug),
+            sheets::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// What an update does to one sheet of the workbook.
 enum Target<'a> {
     Existing(&'a Sheet),

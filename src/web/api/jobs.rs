@@ -1,21 +1,20 @@
-//! Jobs: create, get, update, delete, and the lifecycle calls (execute, ack, complete,
-//! fail, cancel, outcome/ack, retry); the list is `job_list`.
+//! Jobs: create, get, update, delete; the lifecycle calls (execute, ack, complete, fail,
+//! cancel, outcome/ack, retry) are `job_calls`, the list is `job_list`.
 
+pub use super::job_calls::{ack, ack_outcome, cancel, complete, execute, fail, retry};
+use super::job_calls::{finish_with, FinishBody};
 use super::job_starts::{
-    cancel_info, check_targets, guest_may_cancel, guest_may_handle, guest_may_rerun, guest_may_start,
-    iso_time, object_or_empty, one_of, refuse_or_check_change, refuse_oversized, source_space, Percent,
-    Start, Unkept, MODES, TRIGGERS, TYPES,
+    cancel_info, check_targets, guest_may_start, iso_time, object_or_empty, one_of, refuse_or_check_change,
+    refuse_oversized, source_space, Percent, Start, Unkept, MODES, TRIGGERS, TYPES,
 };
 use super::{given_id, ok, path_id, stored_json, success};
 use crate::app::AppState;
 use crate::auth::{ApiCaller, SpaceCaller, SpaceScope};
-use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, FileId, JobId, SheetId, SpaceId};
 use crate::jobs::plan;
 use crate::model::job::{self, status, Job, JobChanges, JobInput};
-use crate::model::{file, iso, sheet, workbook, ModelError, ModelResult};
+use crate::model::{file, iso, sheet, workbook, ModelError};
 use crate::web::error::AppError;
-use crate::web::input::OptionalJson;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -450,186 +449,4 @@ pub async fn delete(
     let actor = caller.actor();
     state.db(move |conn| job::delete(conn, &j, &actor)).await?;
     Ok(success())
-}
-
-/// Runs a lifecycle call on a job and answers with the job (or `Success` for execute).
-/// Guests may run, cancel and retry their spaces' jobs and acknowledge outcomes; the calls
-/// of a job's handler (ack, complete, fail) take an API key.
-async fn transition<F>(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    raw_id: &str,
-    f: F,
-) -> Result<Job, AppError>
-where
-    F: FnOnce(&mut AnyConnection, &Job, &str) -> ModelResult<Job> + Send + 'static,
-{
-    let j = load(&state, &caller, raw_id).await?;
-    let actor = caller.actor();
-    let j = state.db(move |conn| f(conn, &j, &actor)).await?;
-    if j.status == status::READY {
-        state.jobs.wake();
-    }
-    state.live.publish_job(&j.id, j.space_id.as_ref());
-    Ok(j)
-}
-
-pub async fn execute(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let guest = caller.only_spaces().is_some();
-    transition(caller, state, &path, move |conn, j, actor| {
-        // Whose job it is comes first: another's says nothing of its sheet's lock.
-        if guest {
-            guest_may_rerun(conn, j, actor)?;
-        }
-        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
-        job::execute(conn, j, actor)
-    })
-    .await?;
-    Ok(success())
-}
-
-pub async fn retry(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let guest = caller.only_spaces().is_some();
-    let j = transition(caller, state, &path, move |conn, j, actor| {
-        if guest {
-            guest_may_rerun(conn, j, actor)?;
-        }
-        if j.status != status::FAILED && j.status != status::CANCELED {
-            return Err(ModelError::Conflict(format!(
-                "only a failed or canceled job can be retried; this one is {}",
-                j.status
-            )));
-        }
-        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
-        let changes = j.retry_changes();
-        job::change_from(conn, j, changes, Some("job:ready"), actor)
-    })
-    .await?;
-    Ok(ok(job_json(&j)))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct AckBody {
-    info: Option<String>,
-    progress: Option<Percent>,
-    #[serde(default, deserialize_with = "iso_time")]
-    estimated_completion_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-pub async fn ack(
-    caller: ApiCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: OptionalJson<AckBody>,
-) -> Result<HttpResponse, AppError> {
-    let b = body.into_inner();
-    refuse_oversized(b.info.as_deref(), &[])?;
-    let j = transition(caller.into(), state, &path, move |conn, j, actor| {
-        j.refuse_if_built_in("ack")?;
-        let ack = job::Ack {
-            info: b.info,
-            progress: b.progress.map(Percent::whole),
-            estimated_completion_at: b.estimated_completion_at.map(|t| t.naive_utc()),
-        };
-        job::ack(conn, j, ack, actor)
-    })
-    .await?;
-    Ok(ok(job_json(&j)))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct FinishBody {
-    outcome: Option<Value>,
-    info: Option<String>,
-}
-
-async fn finish_with(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    raw_id: &str,
-    b: FinishBody,
-    final_status: &'static str,
-) -> Result<HttpResponse, AppError> {
-    refuse_oversized(b.info.as_deref(), &[("outcome", b.outcome.as_ref())])?;
-    // An outcome and its words are the job handler's: a guest only cancels.
-    if caller.only_spaces().is_some() && (b.outcome.is_some() || b.info.is_some()) {
-        return Err(AppError::Forbidden(
-            "a guest cancels a job without an outcome or info: those are its handler's".into(),
-        ));
-    }
-    let guest = caller.only_spaces().is_some();
-    let j = transition(caller, state, raw_id, move |conn, j, actor| {
-        match (guest, final_status) {
-            (true, status::CANCELED) => guest_may_cancel(conn, j, actor)?,
-            (true, _) => guest_may_handle(conn, j, actor)?,
-            _ => {}
-        }
-        if final_status != status::CANCELED {
-            j.refuse_if_built_in(if final_status == status::COMPLETE {
-                "complete"
-            } else {
-                "fail"
-            })?;
-        }
-        let info = match final_status {
-            status::CANCELED => cancel_info(j, b.info)?,
-            _ => b.info,
-        };
-        job::finish(conn, j, final_status, b.outcome, info, actor)
-    })
-    .await?;
-    Ok(ok(job_json(&j)))
-}
-
-pub async fn complete(
-    caller: ApiCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: OptionalJson<FinishBody>,
-) -> Result<HttpResponse, AppError> {
-    finish_with(caller.into(), state, &path, body.into_inner(), status::COMPLETE).await
-}
-
-pub async fn fail(
-    caller: ApiCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: OptionalJson<FinishBody>,
-) -> Result<HttpResponse, AppError> {
-    finish_with(caller.into(), state, &path, body.into_inner(), status::FAILED).await
-}
-
-pub async fn cancel(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: OptionalJson<FinishBody>,
-) -> Result<HttpResponse, AppError> {
-    finish_with(caller, state, &path, body.into_inner(), status::CANCELED).await
-}
-
-pub async fn ack_outcome(
-    caller: SpaceCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let guest = caller.only_spaces().is_some();
-    let j = transition(caller, state, &path, move |conn, j, actor| {
-        if guest {
-            guest_may_handle(conn, j, actor)?;
-        }
-        job::ack_outcome(conn, j, actor)
-    })
-    .await?;
-    Ok(ok(job_json(&j)))
 }

@@ -15,6 +15,7 @@ pub mod files;
 pub(crate) mod guest_ids;
 pub mod guests;
 pub mod health;
+mod job_calls;
 pub mod job_list;
 pub mod job_plan;
 pub(crate) mod job_starts;

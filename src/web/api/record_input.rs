@@ -88,6 +88,24 @@ impl<'de> Deserialize<'de> for CellInput {
     }
 }
 
+/// A record in an update (`PUT /v1/sheets/{id}/records`).
+#[derive(Deserialize, Clone)]
+pub struct UpdateItem {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) values: std::collections::BTreeMap<String, CellUpdate>,
+    /// `Some(Null)` when given as `null`, `None` when not given.
+    #[serde(default, deserialize_with = "super::records::given")]
+    pub(super) metadata: Option<Value>,
+    /// Flatfile's record `config` (`record.setReadOnly()`); listener code's to set.
+    #[serde(default, deserialize_with = "super::records::given")]
+    pub(super) config: Option<Value>,
+    /// A record's own messages: Wharf keeps messages on cells, so any is refused rather than
+    /// dropped unseen (probe 57c); `[]`, as a record read back holds, is nothing.
+    #[serde(default)]
+    pub(super) messages: Option<Value>,
+}
+
 /// A cell in an update: `{"value": ..., "messages": [...]}` (either may be left out: a cell
 /// sent with messages only keeps its value) or a bare value.
 #[derive(Clone)]

@@ -1,7 +1,7 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_input::CellUpdate;
+use super::record_input::{CellUpdate, UpdateItem};
 use super::record_view::RecordsEnvelope;
 use super::records_ahead::RecordsAhead;
 use super::success;
@@ -361,23 +361,6 @@ pub async fn insert(
         Ok(super::record_view::json_response(body))
     })
     .await
-}
-
-#[derive(Deserialize, Clone)]
-pub struct UpdateItem {
-    id: String,
-    #[serde(default)]
-    values: BTreeMap<String, CellUpdate>,
-    /// `Some(Null)` when given as `null`, `None` when not given.
-    #[serde(default, deserialize_with = "given")]
-    metadata: Option<Value>,
-    /// Flatfile's record `config` (`record.setReadOnly()`); listener code's to set.
-    #[serde(default, deserialize_with = "given")]
-    config: Option<Value>,
-    /// A record's own messages: Wharf keeps messages on cells, so any is refused rather than
-    /// dropped unseen (probe 57c); `[]`, as a record read back holds, is nothing.
-    #[serde(default)]
-    messages: Option<Value>,
 }
 
 /// A member that is present, even as `null`.
