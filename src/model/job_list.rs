@@ -77,16 +77,7 @@ pub fn completed_imports_of(
     env: &EnvironmentId,
     source: &str,
 ) -> QueryResult<Vec<Job>> {
-    jobs::table
-        .filter(jobs::environment_id.eq(env))
-        .filter(jobs::job_type.eq("workbook"))
-        .filter(jobs::operation.eq("map"))
-        .filter(jobs::source.eq(source))
-        .filter(jobs::status.eq(super::job::status::COMPLETE))
-        .order(jobs::created_at.desc())
-        .limit(20)
-        .select(Job::as_select())
-        .load(conn)
+    imports_of(conn, env, source, &[super::job::status::COMPLETE], None)
 }
 
 /// `actor`'s imports of `source` that were made but not run yet (planning or created),
@@ -99,14 +90,35 @@ pub fn unrun_imports_by(
     actor: &str,
 ) -> QueryResult<Vec<Job>> {
     use super::job::status;
-    jobs::table
+    imports_of(
+        conn,
+        env,
+        source,
+        &[status::PLANNING, status::CREATED],
+        Some(actor),
+    )
+}
+
+/// The latest 20 imports (`workbook:map` jobs) of `source` in these statuses, by `actor`
+/// when given, newest first.
+fn imports_of(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    source: &str,
+    statuses: &[&str],
+    by: Option<&str>,
+) -> QueryResult<Vec<Job>> {
+    let mut q = jobs::table
         .filter(jobs::environment_id.eq(env))
         .filter(jobs::job_type.eq("workbook"))
         .filter(jobs::operation.eq("map"))
         .filter(jobs::source.eq(source))
-        .filter(jobs::created_by.eq(actor))
-        .filter(jobs::status.eq_any([status::PLANNING, status::CREATED]))
-        .order(jobs::created_at.desc())
+        .filter(jobs::status.eq_any(statuses))
+        .into_boxed();
+    if let Some(actor) = by {
+        q = q.filter(jobs::created_by.eq(actor));
+    }
+    q.order(jobs::created_at.desc())
         .limit(20)
         .select(Job::as_select())
         .load(conn)

@@ -23,6 +23,22 @@ async fn double_click(c: &Client, css: &str) {
     double_click_at(c, at, 60, 80).await;
 }
 
+/// Opens the menu of the column `key`, as its header's button does.
+async fn open_column_menu(c: &Client, key: &str) {
+    c.execute(
+        &format!("document.querySelector(\"[data-column-menu='{key}']\").click();"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "document.getElementById('column-dialog').open",
+        "the column menu",
+    )
+    .await;
+}
+
 async fn total(app: &TestApp, sheet: &str) -> i64 {
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     counts["data"]["counts"]["total"].as_i64().unwrap()
@@ -59,36 +75,14 @@ async fn clicks_count_as_people_mean_them(db: Db) {
     .await;
 
     // Typed into one column's menu, then another column's menu opened: empty.
-    c.execute(
-        "document.querySelector(\"[data-column-menu='name']\").click();",
-        vec![],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.getElementById('column-dialog').open",
-        "the column menu",
-    )
-    .await;
+    open_column_menu(c, "name").await;
     c.execute(
         "document.getElementById('bulk-find').value = 'Ada'; document.getElementById('bulk-replace').value = 'Eve'; document.getElementById('column-dialog').close();",
         vec![],
     )
     .await
     .unwrap();
-    c.execute(
-        "document.querySelector(\"[data-column-menu='email']\").click();",
-        vec![],
-    )
-    .await
-    .unwrap();
-    wait_for(
-        c,
-        "document.getElementById('column-dialog').open",
-        "the column menu",
-    )
-    .await;
+    open_column_menu(c, "email").await;
     let typed = c
         .execute(
             "return [document.getElementById('bulk-find').value, document.getElementById('bulk-replace').value];",

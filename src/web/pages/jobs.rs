@@ -172,6 +172,8 @@ pub async fn show(
         false => None,
     };
     editable &= sheets.is_some();
+    // Its sheets gone, Run again could only fail (read here once, for the screen too).
+    let sheets_gone = is_map && sheets.is_none();
     if let Some(sheets) = sheets {
         let the_plan = plan::stored(j.plan.as_deref());
         let edges: HashMap<String, &Value> = the_plan["fieldMapping"]
@@ -297,7 +299,7 @@ pub async fn show(
     };
     let imported_before = imports_seen > 0;
     let mut status = status_of(&j, &user);
-    status.may_retry &= !retry_gone(&state, &j).await?;
+    status.may_retry &= !sheets_gone;
     render(&JobPage {
         layout: user.layout(j.name(), "spaces"),
         name: j.name(),
