@@ -138,12 +138,43 @@ async fn every_write_keeps_a_sorted_sheets_keys(db: Db) {
     wait_for_sort_index(&app, db, seq, 2).await;
     reads_agree(&app, &sheet, "after the first sort").await;
 
-    let rows: Vec<Value> = (40..60).map(contact).collect();
+    // 70 records: SQLite writes 32 rows a statement, then the rest one by one.
+    let rows: Vec<Value> = (40..110).map(contact).collect();
     let (status, body) = app
         .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
         .await;
     assert_eq!(status, 200, "{body}");
+    // Stored in the order sent, each under the id the answer gave it.
+    let answered: Vec<(String, Value)> = body["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["values"]["age"]["value"].clone(),
+            )
+        })
+        .collect();
+    let sent_ages: Vec<Value> = rows.iter().map(|r| r["age"]["value"].clone()).collect();
+    assert_eq!(
+        answered.iter().map(|(_, a)| a.clone()).collect::<Vec<_>>(),
+        sent_ages
+    );
+    assert_eq!(
+        ages(&app, &sheet).await[40..].to_vec(),
+        answered,
+        "read back in id order"
+    );
     reads_agree(&app, &sheet, "insert").await;
+    if db == Db::Sqlite {
+        let mut conn = app.pool.get().expect("conn");
+        assert_eq!(
+            stale_sort_keys(&mut conn, &seq.to_string()),
+            0,
+            "inserted rows' keys"
+        );
+    }
 
     let ids: Vec<String> = ages(&app, &sheet).await.into_iter().map(|(id, _)| id).collect();
     let edits = json!([

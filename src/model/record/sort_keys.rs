@@ -99,15 +99,21 @@ impl<const KEYS: bool> QueryId for InsertRow<'_, KEYS> {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<const KEYS: bool> QueryFragment<Sqlite> for InsertRow<'_, KEYS> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        static COLUMNS: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-            let keys: String = (0..KEYED).map(|i| format!(", sort_key_{i}")).collect();
-            [String::new(), keys].map(|keys| {
-                format!("INSERT INTO records (sheet_seq, vals, raw, messages, valid, error_fields{keys}) VALUES (")
-            })
-        });
-        out.push_sql(&COLUMNS[KEYS as usize]);
+/// `INSERT INTO records (...) VALUES `, with the sort key columns or without.
+fn insert_head(keys: bool) -> &'static str {
+    static HEADS: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        let keys: String = (0..KEYED).map(|i| format!(", sort_key_{i}")).collect();
+        [String::new(), keys].map(|keys| {
+            format!("INSERT INTO records (sheet_seq, vals, raw, messages, valid, error_fields{keys}) VALUES ")
+        })
+    });
+    &HEADS[keys as usize]
+}
+
+impl<'a, const KEYS: bool> InsertRow<'a, KEYS> {
+    /// `(...)`: the row's values.
+    fn walk_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("(");
         out.push_bind_param::<BigInt, _>(&self.sheet_seq)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.vals)?;
@@ -122,13 +128,46 @@ impl<const KEYS: bool> QueryFragment<Sqlite> for InsertRow<'_, KEYS> {
         if KEYS {
             for key in &self.keys {
                 out.push_sql(", ");
-                key.bind(&mut out)?;
+                key.bind(out)?;
             }
         }
         out.push_sql(")");
         Ok(())
     }
 }
+
+impl<const KEYS: bool> QueryFragment<Sqlite> for InsertRow<'_, KEYS> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(insert_head(KEYS));
+        self.walk_values(&mut out)
+    }
+}
+
+/// `N` records' rows in one cached statement. Each statement into `records`, an
+/// `AUTOINCREMENT` table, also rewrites its entry in `sqlite_sequence`: once per `N` rows
+/// rather than once per row, and one run of the statement's machine rather than `N`
+/// (measured: a 1,000,000-row extraction 2.27 -> 1.65 s, its mapping 3.31 -> 2.88 s).
+pub struct InsertRows<'a, const KEYS: bool, const N: usize>(pub &'a [InsertRow<'a, KEYS>; N]);
+
+impl<const KEYS: bool, const N: usize> QueryId for InsertRows<'_, KEYS, N> {
+    type QueryId = InsertRows<'static, KEYS, N>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<const KEYS: bool, const N: usize> QueryFragment<Sqlite> for InsertRows<'_, KEYS, N> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(insert_head(KEYS));
+        for (k, row) in self.0.iter().enumerate() {
+            if k > 0 {
+                out.push_sql(", ");
+            }
+            row.walk_values(&mut out)?;
+        }
+        Ok(())
+    }
+}
+
+impl<const KEYS: bool, const N: usize> RunQueryDsl<diesel::SqliteConnection> for InsertRows<'_, KEYS, N> {}
 
 impl<const KEYS: bool> RunQueryDsl<diesel::SqliteConnection> for InsertRow<'_, KEYS> {}
 
