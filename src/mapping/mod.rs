@@ -267,6 +267,10 @@ fn score_names(names: &[&str], target: &TargetField) -> Option<(Certainty, f64)>
         let confidence = 0.85 + side - 0.01 * extra as f64 + own - near + whose;
         return Some((Certainty::Strong, (confidence * 1000.0).round() / 1000.0));
     }
+    // `Full Name` is a plain `Name` field.
+    if names.iter().any(|n| concepts::whole_name(n)) && targets().any(|t| normalise(t) == "name") {
+        return Some((Certainty::Strong, 0.85));
+    }
     // `Name` is as near `Last name` as to `First name`, and is neither.
     if names.iter().all(|n| concepts::says_nothing(n)) {
         return None;

@@ -411,3 +411,39 @@ fn a_file_column_is_its_header_and_a_second_one_is_a_guess() {
     };
     assert_eq!(score(&given, &email), Some((Certainty::Absolute, 1.0)));
 }
+
+/// `Full Name` is a sheet's plain `Name` field, as sure a guess as `E-mail` for `Email`
+/// (probe 57a: only a weak guess, like `Last Name` or `File Name`).
+#[test]
+fn a_whole_name_is_the_plain_name_field() {
+    let name = field("name", "Name", &[]);
+    for header in [
+        "Full Name",
+        "full_name",
+        "FullName",
+        "Complete name",
+        "Nom complet",
+        "Nombre completo",
+    ] {
+        assert_eq!(
+            score(&src(&[header])[0], &name).map(|(c, _)| c),
+            Some(Certainty::Strong),
+            "{header}"
+        );
+    }
+    for header in [
+        "Last Name",
+        "File Name",
+        "Username",
+        "Company Name",
+        "Customer Name",
+    ] {
+        assert!(
+            score(&src(&[header])[0], &name).is_none_or(|(c, _)| c == Certainty::Weak),
+            "{header}"
+        );
+    }
+    let sources = src(&["Last Name", "Full Name", "File Name"]);
+    let m = automap(&sources, &[name]);
+    assert_eq!((m[0].source, m[0].certainty), (1, Certainty::Strong));
+}

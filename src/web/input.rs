@@ -123,8 +123,19 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))
+    serde_json::from_slice(body).map_err(|e| unreadable_json(&e))
+}
+
+/// A 400 saying why a JSON body could not be read, and where; a `\u` escape of half a
+/// character (`"\ud800x"`) is said in words, since serde's "unexpected end of hex escape"
+/// names no fault a client can see (probe 58a).
+pub fn unreadable_json(e: &serde_json::Error) -> AppError {
+    let text = e.to_string();
+    let hint = match text.contains("hex escape") || text.contains("surrogate") {
+        true => " (a \\u escape there is half a character, a lone surrogate such as \\ud800: send the character itself, or both halves of its pair)",
+        false => "",
+    };
+    AppError::bad_request("body", format!("the JSON body could not be read: {text}{hint}"))
 }
 
 /// A page's form body (URL-encoded) up to [`FORM_LIMIT`], free of NUL characters.

@@ -128,6 +128,20 @@ async fn a_bad_record_late_in_a_big_body_leaves_nothing(db: Db) {
     .await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer.to_string().contains("could not be read"), "{answer}");
+    // Half a character's escape, in a big body and in a small one: said in words (probe 58a).
+    for records in [4000, 3] {
+        let text = serde_json::to_string(&json!((0..records).map(|i| person("a", i)).collect::<Vec<_>>()))
+            .unwrap()
+            .replacen(r#""a-1""#, r#""a-1\ud800x""#, 1);
+        let (status, answer) = send(
+            app.api(reqwest::Method::POST, &path)
+                .header("content-type", "application/json")
+                .body(text),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains("lone surrogate"), "{answer}");
+    }
     // More records than one request may hold.
     let many: String = format!(
         "[{}]",

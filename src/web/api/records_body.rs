@@ -39,8 +39,7 @@ pub fn parse(body: &[u8], config: &SheetConfig) -> Result<Vec<Vec<Value>>, AppEr
     let (rows, problems) = match read {
         Some(read) => read,
         // Read whole: serde's error then says where in the body.
-        None => read_part(body, 0, config)
-            .map_err(|e| AppError::bad_request("body", format!("the JSON body could not be read: {e}")))?,
+        None => read_part(body, 0, config).map_err(|e| crate::web::input::unreadable_json(&e))?,
     };
     match problems.is_empty() {
         true => Ok(rows),
