@@ -96,9 +96,38 @@ fn password_from_stdin() -> anyhow::Result<String> {
     std::io::stdin()
         .read_to_string(&mut input)
         .context("reading the password from stdin")?;
+    password_hash_of(&input)
+}
+
+/// The hash of a password given as one line: one holding a line break could never be typed
+/// into the sign-in page's password box (probe 58b F1).
+fn password_hash_of(input: &str) -> anyhow::Result<String> {
     let pass = input.trim_end_matches(['\n', '\r']);
+    if pass.contains(['\n', '\r']) {
+        bail!("the password is more than one line; give it as one line, as it will be typed on the sign-in page");
+    }
     password::check_strength(pass).map_err(|m| anyhow!(m))?;
     password::hash(pass)
+}
+
+/// A command that reads or changes what a server holds, run where there is no database
+/// yet, would make a new one and "succeed" in it: a key no server knows, a space config
+/// nobody sees (probe 58b F12: run from another folder, or with a misspelt data folder).
+fn refuse_a_new_database(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database_url.as_str();
+    // A SQLite file's path (a `file:` URI or a server's URL is taken as it is).
+    let path = match url.strip_prefix("sqlite://") {
+        Some(path) => std::path::Path::new(path),
+        None if !url.contains(':') => std::path::Path::new(url),
+        None => return Ok(()),
+    };
+    if !path.exists() {
+        bail!(
+            "no Wharf database at {}: run this where `wharf serve` runs, with the same WHARF_DATA_DIR or DATABASE_URL (`wharf migrate` makes a new database there)",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
@@ -144,6 +173,9 @@ fn model_err(e: ModelError) -> anyhow::Error {
 }
 
 fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
+    if !matches!(command, Command::Migrate) {
+        refuse_a_new_database(settings)?;
+    }
     let mut conn = connect(settings)?;
     match command {
         Command::Serve => unreachable!("serve runs on the async runtime"),
@@ -193,7 +225,8 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::Deploy { file, env } => {
             let text =
                 std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let json: serde_json::Value = match serde_json::from_str(&text) {
+            // Windows editors begin a file with a byte-order mark (probe 58b F2).
+            let json: serde_json::Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
                 Ok(j) => j,
                 Err(e) => bail!("{} is not valid JSON: {e}", file.display()),
             };

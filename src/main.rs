@@ -11,8 +11,17 @@ use wharf::settings::Settings;
 async fn main() {
     wharf::memory::no_huge_pages();
     let filter = std::env::var("WHARF_LOG").unwrap_or_else(|_| "info".into());
+    // A filter with a part it cannot read stops the start, as any malformed setting does,
+    // rather than log less than asked for (probe 58b F5).
+    let filter = match tracing_subscriber::EnvFilter::builder().parse(&filter) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("wharf: configuration error: WHARF_LOG `{filter}` is not a log filter ({e}); for example `info` or `wharf=debug,actix_web=info`");
+            std::process::exit(2);
+        }
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // Colour codes only on a terminal: a log file or pipe gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -31,6 +31,19 @@ pub(crate) fn wharf(
 
 async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     let (settings, dir) = test_settings(db);
+    if db == Db::Sqlite {
+        // No database there yet (another folder, a misspelt one): nothing is made, and the
+        // command says where it looked (probe 58b F12).
+        let (ok, key, err) = wharf(&settings, &["key", "create", "--env", "development"], None);
+        assert!(!ok && key.is_empty(), "{key}");
+        assert!(
+            err.contains("no Wharf database at") && err.contains("wharf migrate"),
+            "{err}"
+        );
+        assert!(!dir.path().join("wharf.db").exists(), "no database was made");
+    }
+    let (ok, _, err) = wharf(&settings, &["migrate"], None);
+    assert!(ok, "{err}");
     let (ok, out, _) = wharf(&settings, &["env", "create", "staging"], None);
     assert!(ok);
     assert!(out.trim().starts_with("us_env_"));
@@ -52,6 +65,14 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     );
     assert!(!ok);
     assert!(err.contains("at least 10"), "{err}");
+    // Two lines: no sign-in page could take it (probe 58b F1).
+    let (ok, _, err) = wharf(
+        &settings,
+        &["user", "create", "--email", "ada@example.com", "--admin"],
+        Some("a long enough password\nand a second line\n"),
+    );
+    assert!(!ok);
+    assert!(err.contains("more than one line"), "{err}");
     let (ok, out, _) = wharf(
         &settings,
         &["user", "create", "--email", "ada@example.com", "--admin"],
@@ -110,7 +131,8 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     );
 
     let file = dir.path().join("blueprint.json");
-    std::fs::write(&file, contacts_blueprint().to_string()).unwrap();
+    // As a Windows editor saves it, after a byte-order mark (probe 58b F2).
+    std::fs::write(&file, format!("\u{feff}{}", contacts_blueprint())).unwrap();
     let (ok, out, _) = wharf(
         &settings,
         &["deploy", file.to_str().unwrap(), "--env", "staging"],
@@ -156,6 +178,14 @@ fn a_malformed_setting_stops_the_start_with_its_name() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("WHARF_BIND"));
+    // The log filter too, which was read apart and its unreadable parts left out (probe 58b F5).
+    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .arg("migrate")
+        .env("WHARF_LOG", "nonsense=====")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WHARF_LOG `nonsense=====` is not a log filter"));
 }
 
 /// The access log names each request without the tokens some links carry (guest links,

@@ -151,6 +151,7 @@ async fn the_cli_refuses_an_address_that_is_not_one(db: Db) {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let (settings, _dir) = test_settings(db);
+    wharf::app::prepare_database(&settings).expect("a migrated database");
     let create = |email: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
             .args(["user", "create", "--email", email, "--admin"])
