@@ -206,7 +206,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(
                 actix_multipart::form::MultipartFormConfig::default()
                     .total_limit(input::FORM_LIMIT)
-                    .error_handler(|e, _| AppError::bad_request("upload", e.to_string()).into()),
+                    .error_handler(|e, _| match e {
+                        // A part past its limit: 413 saying so, not "Payload error".
+                        actix_multipart::MultipartError::Payload(
+                            actix_web::error::PayloadError::Overflow,
+                        ) => AppError::PayloadTooLarge("the upload is larger than this form takes".into())
+                            .into(),
+                        e => AppError::bad_request("upload", e.to_string()).into(),
+                    }),
             )
             .service(web::resource("/").get(pages::spaces::home))
             .service(web::resource("/assets/htmx.min.js").get(pages::assets::htmx))

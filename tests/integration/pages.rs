@@ -315,6 +315,47 @@ async fn admins_create_and_revoke_keys_shown_once(db: Db) {
     let (_, got) = app.get_json(&format!("/environments/{env}")).await;
     assert_eq!(got["data"]["name"], "dev");
     assert_eq!(got["data"]["isProd"], true);
+
+    // Two admins' pages, both opened on `dev`, production (probe 58b F6): one takes
+    // production away, then the other renames from its older page. The rename is saved and
+    // production stays away; a second rename from that old page is refused, saying the name now.
+    let save = |fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![("csrf_token", token.clone())];
+        form.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+        app.client
+            .post(app.url(&format!("/environments/{env}")))
+            .form(&form)
+            .send()
+    };
+    let shown = vec![("was_name", "dev"), ("was_prod", "on")];
+    let untick = save([shown.clone(), vec![("name", "dev")]].concat())
+        .await
+        .unwrap();
+    assert_eq!(untick.status().as_u16(), 303);
+    let rename = save([shown.clone(), vec![("name", "dev eu"), ("is_prod", "on")]].concat())
+        .await
+        .unwrap();
+    assert_eq!(rename.status().as_u16(), 303);
+    let (_, got) = app.get_json(&format!("/environments/{env}")).await;
+    assert_eq!(
+        (&got["data"]["name"], &got["data"]["isProd"]),
+        (&json!("dev eu"), &json!(false))
+    );
+    let stale = save([shown, vec![("name", "dev us"), ("is_prod", "on")]].concat())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        stale.contains("it is now named `dev eu`, not production; nothing was saved"),
+        "{stale}"
+    );
+    let (_, got) = app.get_json(&format!("/environments/{env}")).await;
+    assert_eq!(
+        (&got["data"]["name"], &got["data"]["isProd"]),
+        (&json!("dev eu"), &json!(false))
+    );
 }
 
 on_both!(
@@ -424,6 +465,35 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
     assert_eq!(resp.status().as_u16(), 303);
     let list = app.page("/space-configs").await;
     assert!(list.contains("Customer onboarding"));
+
+    // Past the page's 2 MB: said on the form, not blamed on its encoding (probe 58b F7).
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .part("file", Part::bytes(vec![b' '; 2_100_000]).file_name("huge.json"));
+    let resp = app
+        .client
+        .post(app.url("/space-configs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let html = resp.text().await.unwrap();
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("larger than the 2 MB this page takes"), "{html}");
+    // A file saved with a byte-order mark (probe 58b F2).
+    let form = Form::new().text("csrf_token", token).part(
+        "file",
+        Part::bytes(format!("\u{feff}{}", contacts_blueprint()).into_bytes()).file_name("bom.json"),
+    );
+    let resp = app
+        .client
+        .post(app.url("/space-configs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
 }
 
 on_both!(a_space_config_is_deployed_by_upload_with_problems_by_path);

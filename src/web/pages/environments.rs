@@ -115,6 +115,13 @@ pub struct EnvForm {
     name: String,
     #[serde(default)]
     is_prod: Option<String>,
+    /// The name and production flag as the page showed them (`on`/`off`): only what the
+    /// person changed is saved, so a page opened before another admin's change does not
+    /// undo it (probe 58b F6).
+    #[serde(default)]
+    was_name: Option<String>,
+    #[serde(default)]
+    was_prod: Option<String>,
 }
 
 pub async fn create(
@@ -142,15 +149,43 @@ pub async fn update(
     user.check_csrf(&form.csrf_token)?;
     let id = EnvironmentId::parse(&path).ok_or(AppError::NotFound("environment"))?;
     let form = form.into_inner();
-    let changes = EnvironmentChanges {
-        name: Some(form.name),
-        is_prod: Some(form.is_prod.is_some()),
-        ..Default::default()
-    };
     let done = state
-        .db(move |conn| environment::update(conn, &id, changes))
+        .db(move |conn| crate::db::write_tx(conn, |conn| save_changes(conn, &id, form)))
         .await;
     after_change(user, &state, done).await
+}
+
+/// Saves what the form changes from what its page showed; a field someone else changed
+/// since to another value is a conflict, said with its value now.
+fn save_changes(
+    conn: &mut crate::db::AnyConnection,
+    id: &EnvironmentId,
+    form: EnvForm,
+) -> crate::model::ModelResult<environment::Environment> {
+    let now = environment::find(conn, id)?.ok_or(crate::model::ModelError::NotFound("environment"))?;
+    let prod = form.is_prod.is_some();
+    let was_prod = form.was_prod.as_deref().map(|w| w == "on");
+    let name_edited = form.was_name.as_deref().is_none_or(|was| was != form.name.trim());
+    let prod_edited = was_prod.is_none_or(|was| was != prod);
+    let taken_by_another = (name_edited
+        && form
+            .was_name
+            .as_deref()
+            .is_some_and(|was| was != now.name && form.name.trim() != now.name))
+        || (prod_edited && was_prod.is_some_and(|was| was != now.is_prod && prod != now.is_prod));
+    if taken_by_another {
+        return Err(crate::model::ModelError::Conflict(format!(
+            "someone changed this environment since the page was opened: it is now named `{}`{}; nothing was saved, see it below and try again",
+            now.name,
+            if now.is_prod { ", production" } else { ", not production" }
+        )));
+    }
+    let changes = EnvironmentChanges {
+        name: name_edited.then_some(form.name),
+        is_prod: prod_edited.then_some(prod),
+        ..Default::default()
+    };
+    environment::update_in_tx(conn, id, changes)
 }
 
 /// Creates a key and shows its secret once.

@@ -75,13 +75,26 @@ pub async fn deploy(
     state: web::Data<AppState>,
     form: Result<MultipartForm<DeployForm>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
-    // A body that is no multipart form at all never reaches the form config's handler.
-    let form = form.map_err(|e| {
-        AppError::bad_request(
-            "form",
-            format!("the blueprint form could not be read ({e}); send it as multipart/form-data, as the page does"),
-        )
-    })?;
+    // A file past the form's limit: said as such, on the form (probe 58b F7: it was a dead
+    // end blaming the form's encoding).
+    let too_big =
+        |e: &actix_web::Error| matches!(e.as_error::<AppError>(), Some(AppError::PayloadTooLarge(_)));
+    let form = match form {
+        Err(e) if too_big(&e) => {
+            let problem = Problem {
+                path: "file".into(),
+                message: "the blueprint is larger than the 2 MB this page takes; deploy it with `wharf deploy` or `POST /v1/space-configs`".into(),
+            };
+            return page(user, &state, String::new(), vec![problem]).await;
+        }
+        // A body that is no multipart form at all never reaches the form config's handler.
+        form => form.map_err(|e| {
+            AppError::bad_request(
+                "form",
+                format!("the blueprint form could not be read ({e}); send it as multipart/form-data, as the page does"),
+            )
+        })?,
+    };
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
     let text = match form.file.filter(|f| !f.data.is_empty()) {
@@ -97,7 +110,8 @@ pub async fn deploy(
         },
         None => form.blueprint.map(|t| t.into_inner()).unwrap_or_default(),
     };
-    let json: serde_json::Value = match serde_json::from_str(&text) {
+    // Windows editors begin a file with a byte-order mark (probe 58b F2).
+    let json: serde_json::Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
         Ok(j) => j,
         Err(e) => {
             let problem = Problem {
