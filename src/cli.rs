@@ -157,9 +157,33 @@ fn connect(settings: &Settings) -> anyhow::Result<PooledConn> {
     Ok(conn)
 }
 
+/// The environment `--env` names: by its name, its id (the first column of `wharf env
+/// list`), or its name in other case or with spaces around when only one reads so (probe
+/// 58b F4).
 fn env_named(conn: &mut PooledConn, name: &str) -> anyhow::Result<environment::Environment> {
-    environment::find_by_name(conn, name)?
-        .ok_or_else(|| anyhow!("no environment named `{name}`; see `wharf env list`"))
+    if let Some(e) = environment::find_by_name(conn, name)? {
+        return Ok(e);
+    }
+    let wanted = name.trim().to_lowercase();
+    let all = environment::list(conn)?;
+    let like: Vec<&environment::Environment> = all
+        .iter()
+        .filter(|e| e.id.as_str() == name.trim() || e.name.to_lowercase() == wanted)
+        .collect();
+    match like.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no environment named `{name}`; see `wharf env list`"),
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|e| format!("`{}` ({})", e.name, e.id))
+                .collect();
+            bail!(
+                "no environment is named exactly `{name}`; it could be {}: give the name exactly, or the id",
+                names.join(", ")
+            )
+        }
+    }
 }
 
 fn model_err(e: ModelError) -> anyhow::Error {

@@ -57,6 +57,20 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     assert!(ok);
     assert_eq!(key.lines().count(), 1);
     assert!(key.trim().starts_with("sk_"));
+    // By its id, or its name in other case when only one reads so (probe 58b F4).
+    let staging_id = out.trim().to_string();
+    for named in [staging_id.as_str(), " Staging"] {
+        let (ok, key, err) = wharf(&settings, &["key", "create", "--env", named], None);
+        assert!(ok && key.trim().starts_with("sk_"), "{named}: {err}");
+    }
+    let (ok, _, _) = wharf(&settings, &["env", "create", "STAGING"], None);
+    assert!(ok);
+    let (ok, _, err) = wharf(&settings, &["key", "create", "--env", "Staging"], None);
+    assert!(!ok);
+    assert!(
+        err.contains("it could be `staging`") && err.contains("`STAGING`"),
+        "{err}"
+    );
 
     let (ok, _, err) = wharf(
         &settings,

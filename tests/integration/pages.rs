@@ -90,7 +90,21 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
     app.sign_in("ada@example.com", PASSWORD).await;
     let token = app.csrf("/spaces/new").await;
     let form = app.page("/spaces/new").await;
-    assert!(form.contains("Customer onboarding"), "the config is offered");
+    assert!(
+        form.contains(">Customer onboarding</option>"),
+        "the config is offered"
+    );
+    // A second config of the same name: each reads with its slug (probe 58b F9).
+    let mut twin = contacts_blueprint();
+    twin["slug"] = json!("onboarding-eu");
+    let (status, body) = app.post_json("/space-configs", &twin).await;
+    assert_eq!(status, 200, "{body}");
+    let form = app.page("/spaces/new").await;
+    assert!(
+        form.contains(">Customer onboarding (onboarding-eu)</option>"),
+        "{form}"
+    );
+    assert_eq!(form.matches(">Customer onboarding (").count(), 2, "{form}");
 
     let bad = app
         .client
@@ -481,6 +495,30 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
     let html = resp.text().await.unwrap();
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("larger than the 2 MB this page takes"), "{html}");
+    // A file and pasted text: neither is deployed, and the text is kept (probe 58b F10).
+    let mut pasted = contacts_blueprint();
+    pasted["name"] = json!("Pasted one");
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .text("blueprint", pasted.to_string())
+        .part(
+            "file",
+            Part::bytes(contacts_blueprint().to_string().into_bytes()).file_name("b.json"),
+        );
+    let resp = app
+        .client
+        .post(app.url("/space-configs"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("a file was chosen and JSON pasted too; nothing was deployed"),
+        "{html}"
+    );
+    assert!(html.contains("Pasted one"), "the pasted text is kept: {html}");
     // A file saved with a byte-order mark (probe 58b F2).
     let form = Form::new().text("csrf_token", token).part(
         "file",

@@ -97,7 +97,18 @@ pub async fn deploy(
     };
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
-    let text = match form.file.filter(|f| !f.data.is_empty()) {
+    let pasted = form.blueprint.map(|t| t.into_inner()).unwrap_or_default();
+    let file = form.file.filter(|f| !f.data.is_empty());
+    // Both given: which one was meant is not ours to guess (probe 58b F10: the file won
+    // unsaid).
+    if file.is_some() && !pasted.trim().is_empty() {
+        let problem = Problem {
+            path: "file".into(),
+            message: "a file was chosen and JSON pasted too; nothing was deployed: clear the text to deploy the file, or deploy the text without a file".into(),
+        };
+        return page(user, &state, pasted, vec![problem]).await;
+    }
+    let text = match file {
         Some(file) => match String::from_utf8(file.data.to_vec()) {
             Ok(t) => t,
             Err(_) => {
@@ -108,7 +119,7 @@ pub async fn deploy(
                 return page(user, &state, String::new(), vec![problem]).await;
             }
         },
-        None => form.blueprint.map(|t| t.into_inner()).unwrap_or_default(),
+        None => pasted,
     };
     // Windows editors begin a file with a byte-order mark (probe 58b F2).
     let json: serde_json::Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {

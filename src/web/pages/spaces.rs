@@ -145,11 +145,15 @@ async fn new_page(
     errors: Vec<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let env = user.environment.id.clone();
-    let configs = state
-        .db(move |conn| space_config::list(conn, &env))
-        .await?
-        .into_iter()
-        .map(|c| (c.id.to_string(), c.name))
+    let configs = state.db(move |conn| space_config::list(conn, &env)).await?;
+    // Two configs of one name read apart by their slugs (probe 58b F9).
+    let shared = |name: &str| configs.iter().filter(|c| c.name == name).count() > 1;
+    let configs = configs
+        .iter()
+        .map(|c| match shared(&c.name) {
+            true => (c.id.to_string(), format!("{} ({})", c.name, c.slug)),
+            false => (c.id.to_string(), c.name.clone()),
+        })
         .collect();
     let failed = !errors.is_empty();
     render_checked(
