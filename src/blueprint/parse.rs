@@ -229,7 +229,10 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
                         &format!("{fpath}.ref"),
                         &format!("reference to sheet `{target}`, which is not in this workbook"),
                     ),
-                    Some(t) if t.field_index(key).is_none() => p.push(
+                    // A field the target's JSON has but that was refused (or a sheet of
+                    // too many fields, whose fields are not read) has its own problem
+                    // already (probe 58b F3).
+                    Some(t) if t.field_index(key).is_none() && !given_in(t, key) => p.push(
                         &format!("{fpath}.key"),
                         &format!("sheet `{target}` has no field `{key}`"),
                     ),
@@ -239,6 +242,13 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
         }
     }
     sheets
+}
+
+/// Whether a sheet's JSON gives a field of this key, read or not.
+fn given_in(sheet: &SheetConfig, key: &str) -> bool {
+    sheet.json["fields"]
+        .as_array()
+        .is_some_and(|fields| fields.iter().any(|f| f["key"].as_str() == Some(key)))
 }
 
 fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig> {

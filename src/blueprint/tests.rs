@@ -76,6 +76,18 @@ fn a_reference_to_a_missing_key_is_refused() {
     assert!(problems[0].message.contains("has no field `nope`"));
 }
 
+/// A sheet refused for its number of fields is the one problem: a reference to one of its
+/// fields is not said to point at nothing (probe 58b F3).
+#[test]
+fn a_refused_sheet_brings_no_second_problem() {
+    let mut big = contacts();
+    let fields = big["workbooks"][0]["sheets"][0]["fields"].as_array_mut().unwrap();
+    fields.extend((0..super::MAX_FIELDS).map(|i| json!({"key": format!("extra{i}"), "type": "string"})));
+    let problems = parse_space_config(&big).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["$.workbooks[0].sheets[0].fields"], "{problems:?}");
+}
+
 #[test]
 fn non_objects_and_missing_parts_are_explained() {
     assert_eq!(parse_space_config(&json!([])).unwrap_err()[0].path, "$");
