@@ -48,9 +48,26 @@ async fn an_invited_member_sets_a_password_once_and_signs_in(db: Db) {
         "{people}"
     );
 
+    // Sent again, the first link says a newer one replaced it, in a member's words, not a
+    // guest's about a space (probe 58b F14).
+    let first = newest_invite_link(&app);
+    let bob = user_id(&app, "bob@example.com");
+    let resent = post_form(&app, &format!("/people/{bob}/invite"), &[]).await;
+    assert_eq!(resent.status().as_u16(), 303);
+    let link = newest_invite_link(&app);
+    assert_ne!(link, first);
+    let replaced = new_client().get(app.url(&first)).send().await.unwrap();
+    assert_eq!(replaced.status().as_u16(), 410);
+    let replaced = replaced.text().await.unwrap();
+    assert!(
+        replaced.contains("This invitation no longer works")
+            && replaced.contains("A newer invitation replaced it"),
+        "{replaced}"
+    );
+    assert!(!replaced.contains("space"), "{replaced}");
+
     // Not a password anyone knows until the link is used.
     let outsider = new_client();
-    let link = newest_invite_link(&app);
     let form = outsider.get(app.url(&link)).send().await.unwrap();
     assert_eq!(form.status().as_u16(), 200);
     assert!(form.text().await.unwrap().contains("bob@example.com"));

@@ -38,14 +38,21 @@ struct ProblemPage {
 /// a password, which signs in (a guest link's words sent the person to ask for another
 /// invitation, which an admin cannot send to someone with a password).
 pub(super) fn team_problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
-    if !matches!(p, LinkProblem::Used) {
-        return problem_page(p);
-    }
-    let mut resp = render(&ProblemPage {
-        problem: "used",
-        heading: "This invitation was already used",
-        explanation: "Its password is set: sign in with your email and that password. If you forgot it, ask an admin to set a new one (wharf user password --email <your email>).",
-    })?;
+    let page = match p {
+        LinkProblem::Used => ProblemPage {
+            problem: "used",
+            heading: "This invitation was already used",
+            explanation: "Its password is set: sign in with your email and that password. If you forgot it, ask an admin to set a new one (wharf user password --email <your email>).",
+        },
+        // A team invitation has no space: the guests' words would be wrong (probe 58b F14).
+        LinkProblem::Revoked => ProblemPage {
+            problem: "revoked",
+            heading: "This invitation no longer works",
+            explanation: "A newer invitation replaced it, or your password was set another way: sign in with your email and password, or ask an admin to invite you again.",
+        },
+        other => return problem_page(other),
+    };
+    let mut resp = render(&page)?;
     *resp.status_mut() = StatusCode::GONE;
     Ok(resp)
 }
