@@ -211,11 +211,12 @@
       setTimeout(function () { delete form.dataset.sending; }, 3000);
     }
   });
-  // "Invitation sent" is said once: not again on a reload or coming Back.
+  // "Invitation sent", "Archived ..." are said once: not again on a reload or coming Back.
   function sayOnce() {
-    if (document.getElementById("invitation-sent") && window.history.replaceState) {
+    var notices = document.querySelectorAll("[data-say-once]");
+    if (notices.length && window.history.replaceState) {
       var url = new URL(window.location.href);
-      url.searchParams.delete("sent");
+      notices.forEach(function (n) { url.searchParams.delete(n.dataset.sayOnce); });
       window.history.replaceState(window.history.state, "", url.toString());
     }
   }

@@ -123,12 +123,14 @@ async fn the_team_deletes_files_workbooks_and_spaces_from_the_dashboard(db: Db) 
             .as_u16(),
         409
     );
-    assert_eq!(
-        post(format!("/spaces/{space_id}/archive"), token.clone())
-            .await
-            .status()
-            .as_u16(),
-        303
+    let archived = post(format!("/spaces/{space_id}/archive"), token.clone()).await;
+    assert_eq!(archived.status().as_u16(), 303);
+    // Said where it went, once (probe 58b F11: it only vanished).
+    let went = archived.headers()["location"].to_str().unwrap().to_string();
+    let said = app.page(&went).await;
+    assert!(
+        said.contains("Archived “") && said.contains("where Unarchive brings it back"),
+        "{went}: {said}"
     );
     let list = app.page("/spaces?archived=true").await;
     assert!(list.contains(&format!("delete-space-{space_id}")), "{list}");

@@ -33,6 +33,8 @@ pub struct SpaceRow {
 struct SpacesPage {
     layout: Layout,
     table: SpacesTable,
+    /// The name of the space just archived, said once (probe 58b F11: it only vanished).
+    archived_now: Option<String>,
 }
 
 #[derive(Template)]
@@ -54,6 +56,8 @@ pub struct ListQuery {
     #[serde(default)]
     archived: bool,
     page: Option<i64>,
+    /// A space the person just archived.
+    archived_now: Option<String>,
 }
 
 /// Team members start on their Spaces; a guest (no team session) on its own spaces.
@@ -81,8 +85,15 @@ pub async fn list(
         only: None,
     };
     let env = user.environment.id.clone();
-    let (rows, total) = state
+    let just_archived = q.archived_now.as_deref().and_then(SpaceId::parse);
+    let (rows, total, archived_now) = state
         .db(move |conn| {
+            let archived_now = match just_archived {
+                Some(id) => space::find(conn, &env, &id)?
+                    .filter(|s| s.archived_at.is_some())
+                    .map(|s| s.name),
+                None => None,
+            };
             let configs = space_config::list(conn, &env)?;
             let (spaces, total) = space::list(conn, &env, &filter)?;
             let ids: Vec<SpaceId> = spaces.iter().map(|s| s.id.clone()).collect();
@@ -106,7 +117,7 @@ pub async fn list(
                     archived: s.archived_at.is_some(),
                 });
             }
-            Ok::<_, diesel::result::Error>((rows, total))
+            Ok::<_, diesel::result::Error>((rows, total, archived_now))
         })
         .await?;
     let table = SpacesTable {
@@ -124,6 +135,7 @@ pub async fn list(
     render(&SpacesPage {
         layout: Layout::new(&user, "Spaces", "spaces"),
         table,
+        archived_now,
     })
 }
 
@@ -412,10 +424,9 @@ async fn set_archived(
         // Its guests' open pages close.
         state.live.access_changed().await;
     }
-    Ok(see_other(if archived {
-        "/spaces"
-    } else {
-        "/spaces?archived=true"
+    Ok(see_other(&match archived {
+        true => format!("/spaces?archived_now={raw_id}"),
+        false => "/spaces?archived=true".to_string(),
     }))
 }
 
