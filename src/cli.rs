@@ -90,8 +90,15 @@ pub enum UserAction {
     },
 }
 
-/// A password read from stdin (one line), checked as the pages check one, and its hash.
+/// A password read from stdin (one line), checked as the pages check one, and its hash. At
+/// a terminal it is asked for, unseen, and Enter ends it (probe 58b F13: it waited silently
+/// for Ctrl-D, showing what was typed).
 fn password_from_stdin() -> anyhow::Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let typed = rpassword::prompt_password("Password (at least 10 characters): ")
+            .context("reading the password from the terminal")?;
+        return password_hash_of(&typed);
+    }
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
