@@ -74,9 +74,18 @@ pub fn header_index(sample: &[Vec<String>]) -> Option<usize> {
     // the widest row wins the tie, and a stray wide data row (one value too many) was taken
     // for the header, every real row rejected. Then a row of labels above it is the header.
     if times == 1 && !all_labels(&filled_cells(&sample[first])) {
+        // Or the file's first row when most of its cells are labels (`Email,Email,,Name,123`
+        // over a row of addresses: probe 57a 16 took the addresses for the header, and their
+        // row was in no record and not among the rejects).
+        let top = sample[..first].iter().position(|row| filled(row) > 0);
+        let mostly_labels = |row: &Vec<String>| {
+            let cells = filled_cells(row);
+            cells.len() >= 2 && cells.iter().filter(|v| label_like(v)).count() * 2 > cells.len()
+        };
         if let Some(labels) = sample[..first]
             .iter()
             .position(|row| filled(row) >= 2 && all_labels(&filled_cells(row)))
+            .or(top.filter(|&t| mostly_labels(&sample[t])))
         {
             first = labels;
         }

@@ -24,6 +24,15 @@ fn a_stray_wide_row_in_a_small_file_is_not_its_header() {
         strings(&["Cy", "cy@x.com", "a", "b", "c", "d", "EXTRA1", "EXTRA2"]),
     ];
     assert_eq!(header::header_index(&titled), Some(2));
+    // A header with a repeated, a blank and a numeric label over a wider row of addresses:
+    // the addresses were the header, and their row in no record nor reject (probe 57a 16).
+    let ragged = vec![
+        strings(&["Email", "Email", "", "Name", "123"]),
+        strings(&["a@r.com", "b@r.com", "blankhdr", "Ragged One", "n1", "EXTRA1", "EXTRA2"]),
+        strings(&["c@r.com"]),
+        strings(&["d@r.com", "e@r.com", "x", "Ragged Two", "n2"]),
+    ];
+    assert_eq!(header::header_index(&ragged), Some(0));
     // A title above the header stays a title, whatever the rows below fill (probe 45c D4).
     for (rows, header) in [
         (
