@@ -48,6 +48,15 @@ pub async fn check_first(
     // Submit's signed record links take no credential: one a receiver's client sends
     // anyway (a revoked key, say) must not refuse a link its signature lets in.
     let signed_link = req.path().starts_with("/v1/submissions/");
+    // Two credentials: which one the request meant is not ours to guess (the first was
+    // taken, the second ignored).
+    if !signed_link && req.headers().get_all("authorization").nth(1).is_some() {
+        let e = AppError::bad_request(
+            "authorization",
+            "the request has two Authorization headers; send one",
+        );
+        return Ok(req.error_response(e));
+    }
     let Some(secret) = bearer(req.request()).filter(|_| !signed_link) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

@@ -28,7 +28,15 @@ fn a_stray_wide_row_in_a_small_file_is_not_its_header() {
     // the addresses were the header, and their row in no record nor reject (probe 57a 16).
     let ragged = vec![
         strings(&["Email", "Email", "", "Name", "123"]),
-        strings(&["a@r.com", "b@r.com", "blankhdr", "Ragged One", "n1", "EXTRA1", "EXTRA2"]),
+        strings(&[
+            "a@r.com",
+            "b@r.com",
+            "blankhdr",
+            "Ragged One",
+            "n1",
+            "EXTRA1",
+            "EXTRA2",
+        ]),
         strings(&["c@r.com"]),
         strings(&["d@r.com", "e@r.com", "x", "Ragged Two", "n2"]),
     ];

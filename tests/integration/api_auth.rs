@@ -31,6 +31,16 @@ async fn requests_without_a_live_key_are_refused(db: Db) {
         .await
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
+    // Two keys in one request: refused, not the first taken and the second ignored.
+    let two = app
+        .api(reqwest::Method::GET, "/spaces")
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status().as_u16(), 400);
+    let said = two.text().await.unwrap();
+    assert!(said.contains("two Authorization headers"), "{said}");
     api_key::revoke(&mut app.pool.get().unwrap(), &key.id).unwrap();
     let resp = app
         .client

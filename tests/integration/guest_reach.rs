@@ -400,6 +400,38 @@ async fn a_guest_action_names_only_its_spaces(db: Db) {
     let (my_wb2, my_sheet2) = workbook_of(&app, &mine).await;
     let map = json!({"type": "workbook", "operation": "map", "source": my_wb, "destination": my_wb2,
                      "config": {"sourceSheetId": my_sheet, "destinationSheetId": my_sheet2, "extra": {"sheet": their_sheet}}});
+    // Another environment's space, workbook and sheet are outside too (probe 58c F1: they
+    // read as naming nothing, looked for in the guest's environment only).
+    let prod = app.production_key();
+    let made = |path: &'static str, body: Value| {
+        let request = app
+            .client
+            .post(app.url(&format!("/v1{path}")))
+            .bearer_auth(&prod)
+            .json(&body);
+        async move { send(request).await }
+    };
+    let (status, prod_space) = made("/spaces", json!({"name": "Prod"})).await;
+    assert_eq!(status, 200, "{prod_space}");
+    let prod_space = prod_space["data"]["id"].as_str().unwrap().to_string();
+    let (status, prod_wb) = made(
+        "/workbooks",
+        json!({"name": "P", "spaceId": prod_space, "sheets": [{"name": "S", "fields": [{"key": "a", "type": "string"}]}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{prod_wb}");
+    let (prod_wb_id, prod_sheet) = (
+        prod_wb["data"]["id"].as_str().unwrap().to_string(),
+        prod_wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string(),
+    );
+    for named in [&prod_space, &prod_wb_id, &prod_sheet] {
+        let body = action(
+            json!({"x": named}),
+            json!({"url": format!("https://h/v1/sheets/{named}")}),
+        );
+        let (status, answer) = as_bearer(&app, &token, &body).await;
+        assert_eq!(status, 403, "{body}: {answer}");
+    }
     for body in [
         action(json!({}), json!({ their_sheet.clone(): true })),
         action(json!({"commitId": their_commit}), json!({})),

@@ -184,6 +184,87 @@ fn place_of(
     spaces: &[SpaceId],
     text: &str,
 ) -> ModelResult<Option<bool>> {
+    match place_in(conn, env, spaces, text)? {
+        // Of another environment: outside too (probe 58c F1: only the guest's own
+        // environment was looked in, and another's sheet read as naming nothing).
+        None if named_anywhere(conn, text)? => Ok(Some(false)),
+        place => Ok(place),
+    }
+}
+
+/// Whether an id of the kinds [`place_in`] looks up in one environment names an object in
+/// any environment.
+fn named_anywhere(conn: &mut AnyConnection, text: &str) -> ModelResult<bool> {
+    use crate::db::schema::{commits, documents, files, jobs, spaces};
+    Ok(if SpaceId::parse(text).is_some() {
+        spaces::table
+            .find(text)
+            .select(spaces::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if WorkbookId::parse(text).is_some() {
+        workbooks::table
+            .find(text)
+            .select(workbooks::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if SheetId::parse(text).is_some() {
+        sheets::table
+            .find(text)
+            .select(sheets::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if FileId::parse(text).is_some() {
+        files::table
+            .find(text)
+            .select(files::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if JobId::parse(text).is_some() {
+        jobs::table
+            .find(text)
+            .select(jobs::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if DocumentId::parse(text).is_some() {
+        documents::table
+            .find(text)
+            .select(documents::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if CommitId::parse(text).is_some() {
+        commits::table
+            .find(text)
+            .select(commits::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else if BulkChangeId::parse(text).is_some() {
+        bulk_changes::table
+            .find(text)
+            .select(bulk_changes::id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+    } else {
+        false
+    })
+}
+
+/// Whether `text` names an object of the guest's spaces (`Some(true)`), another of this
+/// environment (`Some(false)`), or nothing here (`None`).
+fn place_in(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    spaces: &[SpaceId],
+    text: &str,
+) -> ModelResult<Option<bool>> {
     let ours = |space: &SpaceId| spaces.contains(space);
     let sheet_place = |conn: &mut AnyConnection, sheet: Option<SheetId>| -> ModelResult<Option<bool>> {
         Ok(match sheet {

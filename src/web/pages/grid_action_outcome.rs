@@ -5,10 +5,13 @@ use crate::ids::{SheetId, WorkbookId};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Only web addresses become links (never `javascript:`).
+/// Only web addresses become links (never `javascript:`), and a path only of this site: a
+/// browser reads `/\host` and `/<tab>/host` as `//host`, another site (probe 58c F2).
 pub(super) fn web_address(url: &str) -> Option<String> {
-    let ok = url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/');
-    (ok && !url.starts_with("//")).then(|| url.to_string())
+    let absolute = url.starts_with("https://") || url.starts_with("http://");
+    let path =
+        url.starts_with('/') && !url.chars().any(|c| c == '\\' || c.is_control()) && !url.starts_with("//");
+    (absolute || path).then(|| url.to_string())
 }
 
 /// `next: view`: the sheet, with the filter, search and query it names, as grid parameters.
@@ -123,6 +126,10 @@ mod tests {
             "//evil.example/",
             "data:text/html,x",
             "JAVASCRIPT:x",
+            // Read by browsers as `//evil.example` (probe 58c F2).
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
         ] {
             assert_eq!(web_address(bad), None, "{bad}");
         }
