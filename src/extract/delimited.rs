@@ -137,8 +137,8 @@ impl RowValues {
     }
 }
 
-/// Longest row read with a quote open: a cell holds at most 1 MiB, and a quoted value past
-/// this is a quote never closed, which would otherwise hold the rest of the file in memory.
+/// Longest row read: a cell holds at most 1 MiB, and a quoted value past this is a quote
+/// never closed, which would otherwise hold the rest of the file in memory.
 const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Most values a row may have before the reading stops: ten times the columns a file may
@@ -206,14 +206,20 @@ impl<R: Read> Read for Watched<R> {
         let n = self.inner.read(buf)?;
         let (start, delimiter) = (shape.offset, shape.delimiter);
         // Past the cap with a quote open since the row began: the rest of the file would
-        // be one value. (A long row without one is read through, and rejected whole.)
+        // be one value. Without one, the csv reader would still hold the whole row: a 900
+        // MiB line held 3 GB (probe 58d F1), and no row that long can be kept anyway.
         let open_quote = || shape.quotes.iter().filter(|q| **q > shape.row_start).count() % 2 == 1;
-        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES && open_quote() {
+        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES {
             let from = shape.row_start;
+            let quoted = open_quote();
             let line = shape.line_at(from);
             shape.stopped_on = Some(line);
+            let why = match quoted {
+                true => "a quote opened there is probably never closed",
+                false => "a value holds at most 1 MiB",
+            };
             return Err(std::io::Error::other(format!(
-                "the row starting on line {line} runs past {} MiB; a quote opened there is probably never closed, so the rest of the file was not read",
+                "the row starting on line {line} runs past {} MiB; {why}, so the rest of the file was not read",
                 MAX_ROW_BYTES >> 20
             )));
         }
@@ -295,7 +301,9 @@ pub fn rows<R: Read + Send + 'static>(
                 let line = start.max(next_line.saturating_sub(inside as u64));
                 let from = record.position().map_or(0, |p| p.byte());
                 if let Some(quotes) = shape_of_end(&reader, from) {
-                    if quotes % 2 == 1 && next_line > line {
+                    // On the last line the quote takes only the file's last line break
+                    // (probe 58d F2: no note then).
+                    if quotes % 2 == 1 && (next_line > line || inside > 0) {
                         notes.add(format!(
                             "a quote opened on line {line} is never closed, so everything after it was read into one value; check the quotes on that line"
                         ));

@@ -374,6 +374,14 @@ fn an_unclosed_quote_is_noted_with_its_line() {
     );
     let (_, _, _, notes) = read(b"name,note\nAda,\"two\nlines\"\nBob,5\" pipe\n", "fine.csv");
     assert!(notes.is_empty(), "{notes:?}");
+    // On the last line, where it takes only the file's last line break (probe 58d F2).
+    let (_, _, _, notes) = read(b"name,email\nA,a@x.com\n\"unclosed,d@x.com\n", "last.csv");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("a quote opened on line 3 is never closed")),
+        "{notes:?}"
+    );
     // A quote that swallows more than a row may hold stops the reading there, rather than
     // holding the rest of the file in memory as one value.
     let mut big = b"name,note\nAda,fine\nBob,\"never closed\n".to_vec();
@@ -386,13 +394,19 @@ fn an_unclosed_quote_is_noted_with_its_line() {
             .any(|r| r.line == 3 && r.message.contains("line 3 runs past 16 MiB")),
         "{rejects:?}"
     );
-    // A long row with no quote open is read through (and rejected whole), and so are the
-    // rows after it.
-    let mut long = b"name,note\n".to_vec();
+    // A row past 16 MiB with no quote open stops the reading too: the csv reader holds a row
+    // whole, and a 900 MiB line held 3 GB (probe 58d F1). The rows before it are kept.
+    let mut long = b"name,note\nAl,fine\n".to_vec();
     long.extend(b"x".repeat(17 * 1024 * 1024));
     long.extend(b",y\nCy,ok\n");
     let (_, rows, rejects, _) = read(&long, "long.csv");
     assert_eq!(rows.len(), 1, "{}", rejects.len());
+    assert!(
+        rejects.iter().any(|r| r.line == 3
+            && r.message
+                .contains("line 3 runs past 16 MiB; a value holds at most 1 MiB")),
+        "{rejects:?}"
+    );
     assert!(
         notes.iter().any(|n| n.contains("probably never closed")),
         "{notes:?}"

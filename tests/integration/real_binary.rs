@@ -69,14 +69,23 @@ impl Server {
     }
 }
 
-/// A secret key of the `development` environment, made by `wharf key create`.
+/// A secret key of the `development` environment, made by `wharf key create` (after `wharf
+/// migrate`, which makes the database of a new folder: `key create` takes none).
 pub fn created_key(settings: &wharf::settings::Settings) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .args(["key", "create", "--env", "development"])
-        .env("DATABASE_URL", &settings.database_url)
-        .env("WHARF_DATA_DIR", &settings.data_dir)
-        .output()
-        .expect("wharf key create");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(args)
+            .env("DATABASE_URL", &settings.database_url)
+            .env("WHARF_DATA_DIR", &settings.data_dir)
+            .output()
+            .expect("wharf runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["migrate"]);
+    run(&["key", "create", "--env", "development"]).trim().to_string()
 }
