@@ -63,6 +63,25 @@ fn an_over_wide_sheet_is_left_out_and_the_others_arrive() {
     );
 }
 
+/// Two sheets of one name (no spreadsheet program makes them): the second was read as a
+/// copy of the first, its own rows nowhere; it is left out and the notes say so (probe 58d F3).
+#[test]
+fn a_second_sheet_of_the_same_name_is_left_out_and_said() {
+    let first = format!("{}{}", row(1, &["name", "city"]), row(2, &["Ada", "Oslo"]));
+    let second = format!("{}{}", row(1, &["name", "city"]), row(2, &["Bob", "Rome"]));
+    let (_, rows, _, notes) = read(
+        &xlsx_book(&[("People", &first), ("People", &second)]),
+        "twins.xlsx",
+    );
+    assert_eq!(rows, [["Ada", "Oslo"]]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("two sheets named “People”; only the first was read")),
+        "{notes:?}"
+    );
+}
+
 #[test]
 fn a_book_of_over_wide_sheets_names_the_sheet() {
     let wide = format!(r#"<row r="1">{}</row>"#, wide_header());

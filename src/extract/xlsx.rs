@@ -350,7 +350,16 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         Some(_) => Err(ExtractError::SharedTextTooLarge(text.limit)),
         None => Ok(()),
     };
+    let mut names = std::collections::HashSet::new();
     for (name, hidden) in sheets {
+        // Sheets are read by name: a second of the same name (no spreadsheet program
+        // makes one) read as a copy of the first, its own rows nowhere (probe 58d F3).
+        if !names.insert(name.clone()) {
+            notes.add(format!(
+                "the file has two sheets named “{name}”; only the first was read (rename the other in a spreadsheet program and upload the file again)"
+            ));
+            continue;
+        }
         let merges = match merged {
             false => Merges::None,
             true => Merges::Below(header_line(&mut book, &name, notes)?, budget.clone()),
