@@ -445,21 +445,21 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
     let token = app.csrf("/space-configs").await;
+    let deploy = |form: Form| {
+        let request = app.client.post(app.url("/space-configs")).multipart(form);
+        async move {
+            let resp = request.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
     let mut bad = contacts_blueprint();
     bad["workbooks"][0]["sheets"][0]["fields"][0]["type"] = json!("text");
     let form = Form::new().text("csrf_token", token.clone()).part(
         "file",
         Part::bytes(bad.to_string().into_bytes()).file_name("blueprint.json"),
     );
-    let resp = app
-        .client
-        .post(app.url("/space-configs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 422);
-    let html = resp.text().await.unwrap();
+    let (status, html) = deploy(form).await;
+    assert_eq!(status, 422, "{html}");
     assert!(
         html.contains("<code>$.workbooks[0].sheets[0].fields[0].type</code> unknown field type `text`"),
         "{html}"
@@ -469,14 +469,8 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
         .text("csrf_token", token.clone())
         .part("file", Part::bytes(Vec::new()).file_name(""))
         .text("blueprint", contacts_blueprint().to_string());
-    let resp = app
-        .client
-        .post(app.url("/space-configs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 303);
+    let (status, html) = deploy(form).await;
+    assert_eq!(status, 303, "{html}");
     let list = app.page("/space-configs").await;
     assert!(list.contains("Customer onboarding"));
 
@@ -484,15 +478,7 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
     let form = Form::new()
         .text("csrf_token", token.clone())
         .part("file", Part::bytes(vec![b' '; 2_100_000]).file_name("huge.json"));
-    let resp = app
-        .client
-        .post(app.url("/space-configs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let html = resp.text().await.unwrap();
+    let (status, html) = deploy(form).await;
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("larger than the 2 MB this page takes"), "{html}");
     // A file and pasted text: neither is deployed, and the text is kept (probe 58b F10).
@@ -505,15 +491,8 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
             "file",
             Part::bytes(contacts_blueprint().to_string().into_bytes()).file_name("b.json"),
         );
-    let resp = app
-        .client
-        .post(app.url("/space-configs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 422);
-    let html = resp.text().await.unwrap();
+    let (status, html) = deploy(form).await;
+    assert_eq!(status, 422, "{html}");
     assert!(
         html.contains("a file was chosen and JSON pasted too; nothing was deployed"),
         "{html}"
@@ -524,14 +503,8 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
         "file",
         Part::bytes(format!("\u{feff}{}", contacts_blueprint()).into_bytes()).file_name("bom.json"),
     );
-    let resp = app
-        .client
-        .post(app.url("/space-configs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 303);
+    let (status, html) = deploy(form).await;
+    assert_eq!(status, 303, "{html}");
 }
 
 on_both!(a_space_config_is_deployed_by_upload_with_problems_by_path);
