@@ -38,12 +38,9 @@ async fn wait_for_sort_index(app: &TestApp, db: Db, seq: i64, i: usize) {
     }
 }
 
-/// Every record's id and age, read in id order.
-async fn ages(app: &TestApp, sheet: &str) -> Vec<(String, Value)> {
-    let (_, p) = app
-        .get_json(&format!("/sheets/{sheet}/records?pageSize=1000"))
-        .await;
-    p["data"]["records"]
+/// The id and age of each record of a page or an answer, in its order.
+fn ids_and_ages(records: &Value) -> Vec<(String, Value)> {
+    records
         .as_array()
         .unwrap()
         .iter()
@@ -56,6 +53,14 @@ async fn ages(app: &TestApp, sheet: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Every record's id and age, read in id order.
+async fn ages(app: &TestApp, sheet: &str) -> Vec<(String, Value)> {
+    let (_, p) = app
+        .get_json(&format!("/sheets/{sheet}/records?pageSize=1000"))
+        .await;
+    ids_and_ages(&p["data"]["records"])
+}
+
 /// Sorted pages by age hold every record, their numbers in order; `age gt 50` finds the
 /// records whose age is a number over 50.
 async fn reads_agree(app: &TestApp, sheet: &str, step: &str) {
@@ -66,17 +71,7 @@ async fn reads_agree(app: &TestApp, sheet: &str, step: &str) {
                 "/sheets/{sheet}/records?pageSize=1000&sortField=age&sortDirection={direction}"
             ))
             .await;
-        let sorted: Vec<(String, Value)> = p["data"]["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["id"].as_str().unwrap().to_string(),
-                    r["values"]["age"]["value"].clone(),
-                )
-            })
-            .collect();
+        let sorted: Vec<(String, Value)> = ids_and_ages(&p["data"]["records"]);
         let mut ids: Vec<&String> = sorted.iter().map(|(id, _)| id).collect();
         let mut expected: Vec<&String> = all.iter().map(|(id, _)| id).collect();
         ids.sort();
@@ -145,17 +140,7 @@ async fn every_write_keeps_a_sorted_sheets_keys(db: Db) {
         .await;
     assert_eq!(status, 200, "{body}");
     // Stored in the order sent, each under the id the answer gave it.
-    let answered: Vec<(String, Value)> = body["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["id"].as_str().unwrap().to_string(),
-                r["values"]["age"]["value"].clone(),
-            )
-        })
-        .collect();
+    let answered: Vec<(String, Value)> = ids_and_ages(&body["data"]["records"]);
     let sent_ages: Vec<Value> = rows.iter().map(|r| r["age"]["value"].clone()).collect();
     assert_eq!(
         answered.iter().map(|(_, a)| a.clone()).collect::<Vec<_>>(),
