@@ -252,6 +252,8 @@ pub enum ExtractError {
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
+    #[error("a text in the JSON runs past {} MiB (a value holds at most 1 MiB), so the file was not read; shorten that text and upload the file again", json_lists::MAX_STRING_BYTES >> 20)]
+    JsonTextTooLong,
     #[error("the JSON is not a list of records ({0}); a JSON file must hold [{{\"name\": \"Ada\"}}, ...], an object whose keys hold such lists (one sheet each), or one record per line (JSON Lines)")]
     JsonShape(String),
     /// Every row read so far was refused, the first for a reason it names.
