@@ -12,7 +12,6 @@ use super::{
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
 
 /// Most members of an object read: ten times the columns a file may have.
 const MAX_MEMBERS: usize = 10 * MAX_COLUMNS;
@@ -231,8 +230,10 @@ pub(super) fn row_of(line: u64, item: &RawValue, keys: &[String]) -> Result<Row,
 /// JSON Lines: one object per line; blank lines are skipped, unreadable ones are rejects.
 pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<Table, ExtractError> {
     let (mut keys, mut count) = (Keys::default(), 0usize);
-    for line in std::io::BufReader::new(source.open(false)?).lines() {
-        let line = line.map_err(|e| ExtractError::Io(e.to_string()))?;
+    for line in bounded_lines(std::io::BufReader::new(source.open(false)?)) {
+        let Ok(line) = line.map_err(|e| ExtractError::Io(e.to_string()))? else {
+            continue;
+        };
         if let Ok(obj) = serde_json::from_str::<RawObject>(&line) {
             keys.add(&flattened(obj))?;
             count += 1;
@@ -242,11 +243,22 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
         return Err(ExtractError::NoFields);
     }
     let row_keys = keys.list.clone();
-    let lines = std::io::BufReader::new(source.open(true)?).lines();
+    let lines = bounded_lines(std::io::BufReader::new(source.open(true)?));
     let rows = lines.enumerate().filter_map(move |(i, line)| {
         let n = i as u64 + 1;
         let line = match line {
-            Ok(l) => l,
+            Ok(Ok(l)) => l,
+            Ok(Err(bytes)) => {
+                return Some(Err(Reject {
+                    line: n,
+                    message: format!(
+                        "this line is {} bytes; a line holds at most {} MiB (a value at most 1 MiB)",
+                        super::thousands(bytes),
+                        MAX_LINE_BYTES >> 20
+                    ),
+                    values: vec![],
+                }))
+            }
             Err(e) => {
                 return Some(Err(Reject {
                     line: n,
@@ -268,4 +280,52 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
         })
     });
     table(name, keys.list, Box::new(rows))
+}
+
+/// Longest JSON line read: a longer one would be held whole, three times over while it is
+/// parsed (probe 58d F1).
+const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The reader's lines, without their line breaks; one past [`MAX_LINE_BYTES`] is passed over
+/// to its end without being held, as `Err(its length)`.
+fn bounded_lines<R: std::io::BufRead>(
+    mut reader: R,
+) -> impl Iterator<Item = std::io::Result<Result<String, u64>>> {
+    std::iter::from_fn(move || {
+        let (mut line, mut len) = (Vec::new(), 0u64);
+        loop {
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) => return Some(Err(e)),
+            };
+            if buf.is_empty() {
+                return (len > 0).then(|| finish_line(line, len));
+            }
+            let (take, ends) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            len += take as u64;
+            match len <= MAX_LINE_BYTES {
+                true => line.extend_from_slice(&buf[..take]),
+                false => line = Vec::new(),
+            }
+            reader.consume(take);
+            if ends {
+                return Some(finish_line(line, len));
+            }
+        }
+    })
+}
+
+fn finish_line(mut line: Vec<u8>, len: u64) -> std::io::Result<Result<String, u64>> {
+    if len > MAX_LINE_BYTES {
+        return Ok(Err(len));
+    }
+    while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+        line.pop();
+    }
+    String::from_utf8(line)
+        .map(Ok)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }

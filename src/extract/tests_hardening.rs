@@ -623,3 +623,22 @@ fn a_json_text_past_sixteen_megabytes_is_refused() {
     assert_eq!(rows.len(), 2);
     assert!(rows[0][1].starts_with("a \" quote and \\ x"), "{:?}", rows[0][1]);
 }
+
+/// A JSON Lines line past 16 MiB is a reject, passed over without being held; the lines
+/// after it are read (probe 58d F1).
+#[test]
+fn a_json_line_past_sixteen_megabytes_is_a_reject() {
+    let mut text = b"{\"name\":\"A\"}\r\n{\"name\":\"".to_vec();
+    text.extend(b"x".repeat(17 * 1024 * 1024));
+    text.extend(b"\"}\n{\"name\":\"C\"}");
+    let (labels, rows, rejects, _) = read(&text, "big.jsonl");
+    assert_eq!(labels, ["name"]);
+    assert_eq!(rows, [["A"], ["C"]]);
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].line, 2);
+    assert!(
+        rejects[0].message.contains("a line holds at most 16 MiB"),
+        "{}",
+        rejects[0].message
+    );
+}
