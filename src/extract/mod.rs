@@ -28,6 +28,8 @@ mod tests_hardening;
 #[cfg(test)]
 mod tests_header;
 #[cfg(test)]
+mod tests_long_values;
+#[cfg(test)]
 mod tests_xls;
 
 use std::io::Read;

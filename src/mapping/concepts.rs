@@ -212,20 +212,6 @@ pub fn ambiguous(name: &str) -> bool {
     matches!(words(name).as_slice(), [w] if w == "title" || w == "role" || w == "nome")
 }
 
-/// Whether a name says a whole name and nothing besides (`Full Name`, `Nom complet`): a
-/// sheet's plain `Name` field, where a qualified one (`Last Name`, `File Name`) is not.
-pub fn whole_name(name: &str) -> bool {
-    const WHOLE: [&str; 6] = [
-        "fullname",
-        "completename",
-        "wholename",
-        "nomcomplet",
-        "nombrecompleto",
-        "nomecompleto",
-    ];
-    WHOLE.contains(&super::normalise(name).as_str())
-}
-
 /// Whether a name is only words that add to others (`Name`, `Date`, `Number`): such a
 /// column is like any field whose name ends that way (`Name` and `Last name`), and none in
 /// particular.

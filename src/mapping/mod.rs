@@ -151,6 +151,20 @@ fn number_after(name: &str) -> Option<u32> {
     last.parse().ok().filter(|n| *n < 100)
 }
 
+/// Whether a name says a whole name and nothing besides (`Full Name`, `Nom complet`): a
+/// sheet's plain `Name` field, where a qualified one (`Last Name`, `File Name`) is not.
+fn whole_name(name: &str) -> bool {
+    const WHOLE: [&str; 6] = [
+        "fullname",
+        "completename",
+        "wholename",
+        "nomcomplet",
+        "nombrecompleto",
+        "nomecompleto",
+    ];
+    WHOLE.contains(&normalise(name).as_str())
+}
+
 fn score_names(names: &[&str], target: &TargetField) -> Option<(Certainty, f64)> {
     let source = SourceColumn {
         key: names.get(1).unwrap_or(&names[0]).to_string(),
@@ -268,7 +282,7 @@ fn score_names(names: &[&str], target: &TargetField) -> Option<(Certainty, f64)>
         return Some((Certainty::Strong, (confidence * 1000.0).round() / 1000.0));
     }
     // `Full Name` is a plain `Name` field.
-    if names.iter().any(|n| concepts::whole_name(n)) && targets().any(|t| normalise(t) == "name") {
+    if names.iter().any(|n| whole_name(n)) && targets().any(|t| normalise(t) == "name") {
         return Some((Certainty::Strong, 0.85));
     }
     // `Name` is as near `Last name` as to `First name`, and is neither.
