@@ -163,17 +163,15 @@ fn save_changes(
     form: EnvForm,
 ) -> crate::model::ModelResult<environment::Environment> {
     let now = environment::find(conn, id)?.ok_or(crate::model::ModelError::NotFound("environment"))?;
-    let prod = form.is_prod.is_some();
+    let (name, prod) = (form.name.trim().to_string(), form.is_prod.is_some());
+    let was_name = form.was_name.map(|w| w.trim().to_string());
     let was_prod = form.was_prod.as_deref().map(|w| w == "on");
-    let name_edited = form.was_name.as_deref().is_none_or(|was| was != form.name.trim());
-    let prod_edited = was_prod.is_none_or(|was| was != prod);
-    let taken_by_another = (name_edited
-        && form
-            .was_name
-            .as_deref()
-            .is_some_and(|was| was != now.name && form.name.trim() != now.name))
-        || (prod_edited && was_prod.is_some_and(|was| was != now.is_prod && prod != now.is_prod));
-    if taken_by_another {
+    // A field this form changed that someone else changed since, to another value.
+    fn clash<T: PartialEq>(was: &Option<T>, given: &T, now: &T) -> bool {
+        was.as_ref()
+            .is_some_and(|was| was != given && was != now && given != now)
+    }
+    if clash(&was_name, &name, &now.name) || clash(&was_prod, &prod, &now.is_prod) {
         return Err(crate::model::ModelError::Conflict(format!(
             "someone changed this environment since the page was opened: it is now named `{}`{}; nothing was saved, see it below and try again",
             now.name,
@@ -181,8 +179,8 @@ fn save_changes(
         )));
     }
     let changes = EnvironmentChanges {
-        name: name_edited.then_some(form.name),
-        is_prod: prod_edited.then_some(prod),
+        name: was_name.is_none_or(|was| was != name).then_some(form.name),
+        is_prod: was_prod.is_none_or(|was| was != prod).then_some(prod),
         ..Default::default()
     };
     environment::update_in_tx(conn, id, changes)
