@@ -234,7 +234,7 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
         let Ok(line) = line.map_err(|e| ExtractError::Io(e.to_string()))? else {
             continue;
         };
-        if let Ok(obj) = serde_json::from_str::<RawObject>(&line) {
+        if let Ok(obj) = serde_json::from_str::<RawObject>(&super::json_text::line(&line)) {
             keys.add(&flattened(obj))?;
             count += 1;
         }
@@ -270,14 +270,16 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
         if line.trim().is_empty() {
             return None;
         }
-        Some(match serde_json::from_str::<Box<RawValue>>(&line) {
-            Ok(v) => row_of(n, &v, &row_keys),
-            Err(e) => Err(Reject {
-                line: n,
-                message: format!("this line is not JSON: {e}"),
-                values: vec![line.chars().take(1000).collect()],
-            }),
-        })
+        Some(
+            match serde_json::from_str::<Box<RawValue>>(&super::json_text::line(&line)) {
+                Ok(v) => row_of(n, &v, &row_keys),
+                Err(e) => Err(Reject {
+                    line: n,
+                    message: format!("this line is not JSON: {e}"),
+                    values: vec![line.chars().take(1000).collect()],
+                }),
+            },
+        )
     });
     table(name, keys.list, Box::new(rows))
 }

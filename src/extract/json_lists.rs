@@ -11,7 +11,6 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 use serde_json::value::RawValue;
 use std::collections::HashSet;
-use std::io::Read;
 
 /// Most lists read from one file: each becomes a sheet.
 pub const MAX_LISTS: usize = 100;
@@ -36,69 +35,22 @@ fn walk(
     counted: bool,
     each: &mut dyn FnMut(Step) -> bool,
 ) -> Result<bool, ExtractError> {
-    let mut de = serde_json::Deserializer::from_reader(StringCap::new(source.open(counted)?));
+    let mut de =
+        serde_json::Deserializer::from_reader(super::json_text::JsonText::new(source.open(counted)?));
     let mut walker = Walker { each, stopped: false };
     let read = (&mut de).deserialize_any(Top(&mut walker));
     if walker.stopped {
         return Ok(true);
     }
     read.and_then(|_| de.end()).map_err(|e| match e.classify() {
-        serde_json::error::Category::Io if e.to_string().contains(TOO_LONG) => ExtractError::JsonTextTooLong,
+        serde_json::error::Category::Io if e.to_string().contains(super::json_text::TOO_LONG) => {
+            ExtractError::JsonTextTooLong
+        }
         // Well-formed JSON of another shape (a number, a list of numbers): not damaged.
         serde_json::error::Category::Data => ExtractError::JsonShape(e.to_string()),
         _ => ExtractError::Corrupt(format!("the JSON could not be read: {e}")),
     })?;
     Ok(false)
-}
-
-/// Longest string read: a cell holds at most 1 MiB, and serde holds a string whole (three
-/// times over while it is read: a 300 MiB value took 0.9 GB, probe 58d F1).
-pub(super) const MAX_STRING_BYTES: u64 = 16 * 1024 * 1024;
-
-/// What [`StringCap`]'s error says, for [`walk`] to tell it apart.
-const TOO_LONG: &str = "a text runs past the longest read";
-
-/// The JSON text, stopped with an error at a string past [`MAX_STRING_BYTES`].
-struct StringCap<R> {
-    inner: R,
-    in_string: bool,
-    escaped: bool,
-    run: u64,
-}
-
-impl<R> StringCap<R> {
-    fn new(inner: R) -> Self {
-        StringCap {
-            inner,
-            in_string: false,
-            escaped: false,
-            run: 0,
-        }
-    }
-}
-
-impl<R: Read> Read for StringCap<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
-            if !self.in_string {
-                self.in_string = b == b'"';
-                self.run = 0;
-                continue;
-            }
-            self.run += 1;
-            match (self.escaped, b) {
-                (true, _) => self.escaped = false,
-                (false, b'\\') => self.escaped = true,
-                (false, b'"') => self.in_string = false,
-                _ => {}
-            }
-            if self.run > MAX_STRING_BYTES {
-                return Err(std::io::Error::other(TOO_LONG));
-            }
-        }
-        Ok(n)
-    }
 }
 
 struct Walker<'a> {

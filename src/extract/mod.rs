@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod header;
 pub mod json;
 pub mod json_lists;
+mod json_text;
 pub mod sniff;
 pub mod spreadsheet;
 pub mod xls;
@@ -254,7 +255,7 @@ pub enum ExtractError {
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
-    #[error("a text in the JSON runs past {} MiB (a value holds at most 1 MiB), so the file was not read; shorten that text and upload the file again", json_lists::MAX_STRING_BYTES >> 20)]
+    #[error("a text in the JSON runs past {} MiB (a value holds at most 1 MiB), so the file was not read; shorten that text and upload the file again", json_text::MAX_STRING_BYTES >> 20)]
     JsonTextTooLong,
     #[error("the JSON is not a list of records ({0}); a JSON file must hold [{{\"name\": \"Ada\"}}, ...], an object whose keys hold such lists (one sheet each), or one record per line (JSON Lines)")]
     JsonShape(String),

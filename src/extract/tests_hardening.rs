@@ -541,3 +541,17 @@ fn a_dos_end_of_file_mark_is_no_record() {
     let (_, rows, _, _) = read(b"name,city\nAnn,a\x1ab\n", "inside.csv");
     assert_eq!(rows, [strings(&["Ann", "a\u{1a}b"])]);
 }
+
+/// `NaN` and `Infinity`, as Python's `json.dumps` writes them, are read as the texts they
+/// spell, in a JSON file and in JSON Lines (probe 58d F6: "damaged or cut off", and the
+/// whole line rejected).
+#[test]
+fn python_nan_and_infinity_are_read_as_text() {
+    let (labels, rows, rejects, _) = read(br#"[{"a":NaN,"b":-Infinity},{"a":1,"b":2}]"#, "py.json");
+    assert_eq!(labels, ["a", "b"]);
+    assert_eq!(rows, [["NaN", "-Infinity"], ["1", "2"]]);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    let (_, rows, rejects, _) = read(b"{\"a\":1,\"b\":NaN}\n{\"a\":2,\"b\":3}\n", "py.jsonl");
+    assert_eq!(rows, [["1", "NaN"], ["2", "3"]]);
+    assert!(rejects.is_empty(), "{rejects:?}");
+}
