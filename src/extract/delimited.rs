@@ -93,6 +93,10 @@ struct Shape {
     values: RowValues,
     row_began: u64,
     held: Option<String>,
+    /// Passing over the rest of a row past [`MAX_ROW_BYTES`], up to its line break; the
+    /// lines of such rows, for the notes.
+    skipping: bool,
+    cut_lines: Vec<u64>,
 }
 
 /// Where a byte falls in the csv reader's value: at its start, in one without quotes, in a
@@ -137,8 +141,9 @@ impl RowValues {
     }
 }
 
-/// Longest row read: a cell holds at most 1 MiB, and a quoted value past this is a quote
-/// never closed, which would otherwise hold the rest of the file in memory.
+/// Longest row read: a cell holds at most 1 MiB; a quoted value past this is a quote never
+/// closed, which would otherwise hold the rest of the file in memory, and the rest of an
+/// unquoted one is passed over.
 const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Most values a row may have before the reading stops: ten times the columns a file may
@@ -203,25 +208,36 @@ impl<R: Read> Read for Watched<R> {
         if let Some(message) = shape.held.take() {
             return Err(std::io::Error::other(message));
         }
-        let n = self.inner.read(buf)?;
+        let mut n = self.inner.read(buf)?;
         let (start, delimiter) = (shape.offset, shape.delimiter);
-        // Past the cap with a quote open since the row began: the rest of the file would
-        // be one value. Without one, the csv reader would still hold the whole row: a 900
-        // MiB line held 3 GB (probe 58d F1), and no row that long can be kept anyway.
-        let open_quote = || shape.quotes.iter().filter(|q| **q > shape.row_start).count() % 2 == 1;
-        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES {
+        if shape.offset.saturating_sub(shape.row_start) > MAX_ROW_BYTES && !shape.skipping {
             let from = shape.row_start;
-            let quoted = open_quote();
+            // Past the cap with a quote open since the row began: the rest of the file would
+            // be one value.
+            if shape.quotes.iter().filter(|q| **q > from).count() % 2 == 1 {
+                let line = shape.line_at(from);
+                shape.stopped_on = Some(line);
+                return Err(std::io::Error::other(format!(
+                    "the row starting on line {line} runs past {} MiB; a quote opened there is probably never closed, so the rest of the file was not read",
+                    MAX_ROW_BYTES >> 20
+                )));
+            }
+            // Without one, the csv reader would still hold the whole row (a 900 MiB line
+            // held 3 GB: probe 58d F1), which no sheet can keep: the rest of its line is
+            // passed over unread, and the row is rejected for the value it holds.
+            shape.skipping = true;
             let line = shape.line_at(from);
-            shape.stopped_on = Some(line);
-            let why = match quoted {
-                true => "a quote opened there is probably never closed",
-                false => "a value holds at most 1 MiB",
-            };
-            return Err(std::io::Error::other(format!(
-                "the row starting on line {line} runs past {} MiB; {why}, so the rest of the file was not read",
-                MAX_ROW_BYTES >> 20
-            )));
+            shape.cut_lines.push(line);
+        }
+        while shape.skipping && n > 0 {
+            match buf[..n].iter().position(|b| matches!(b, b'\n' | b'\r')) {
+                Some(i) => {
+                    buf.copy_within(i..n, 0);
+                    n -= i;
+                    shape.skipping = false;
+                }
+                None => n = self.inner.read(buf)?,
+            }
         }
         for &b in &buf[..n] {
             shape.offset += 1;
@@ -310,6 +326,12 @@ pub fn rows<R: Read + Send + 'static>(
                     }
                 }
                 if let Ok(mut shape) = reader.get_ref().shape.lock() {
+                    for cut in std::mem::take(&mut shape.cut_lines) {
+                        notes.add(format!(
+                            "the row on line {cut} runs past {} MiB (a value holds at most 1 MiB): the rest of that line was passed over unread",
+                            MAX_ROW_BYTES >> 20
+                        ));
+                    }
                     let end = reader.position().byte();
                     shape.row_start = end;
                     while shape.quotes.front().is_some_and(|q| *q <= end) {
