@@ -196,62 +196,28 @@ fn place_of(
 /// any environment.
 fn named_anywhere(conn: &mut AnyConnection, text: &str) -> ModelResult<bool> {
     use crate::db::schema::{commits, documents, files, jobs, spaces};
+    // Whether the table holds a row of this id.
+    macro_rules! held_in {
+        ($table:ident) => {
+            diesel::select(diesel::dsl::exists($table::table.find(text))).get_result::<bool>(conn)?
+        };
+    }
     Ok(if SpaceId::parse(text).is_some() {
-        spaces::table
-            .find(text)
-            .select(spaces::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(spaces)
     } else if WorkbookId::parse(text).is_some() {
-        workbooks::table
-            .find(text)
-            .select(workbooks::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(workbooks)
     } else if SheetId::parse(text).is_some() {
-        sheets::table
-            .find(text)
-            .select(sheets::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(sheets)
     } else if FileId::parse(text).is_some() {
-        files::table
-            .find(text)
-            .select(files::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(files)
     } else if JobId::parse(text).is_some() {
-        jobs::table
-            .find(text)
-            .select(jobs::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(jobs)
     } else if DocumentId::parse(text).is_some() {
-        documents::table
-            .find(text)
-            .select(documents::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(documents)
     } else if CommitId::parse(text).is_some() {
-        commits::table
-            .find(text)
-            .select(commits::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(commits)
     } else if BulkChangeId::parse(text).is_some() {
-        bulk_changes::table
-            .find(text)
-            .select(bulk_changes::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some()
+        held_in!(bulk_changes)
     } else {
         false
     })
