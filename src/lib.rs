@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blueprint;
 pub mod cli;
 pub mod db;
+pub mod disk_full;
 pub mod extract;
 pub mod ffql;
 pub mod ids;

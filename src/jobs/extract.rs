@@ -112,9 +112,15 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let message = match &e {
         JobError::Failed(m) => m.clone(),
         JobError::Lost => "the extraction was canceled".into(),
-        JobError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+        JobError::Internal(cause) => super::internal_message(cause),
     };
-    take_back(cx, conn, &f, before, checkpoint.as_deref(), message, actor)?;
+    // A take-back that fails too (the disk still full) is left, with the checkpoint, to
+    // the workers' sweep, which tries again every few seconds; the job fails for its own
+    // reason meanwhile.
+    if let Err(back) = take_back(cx, conn, &f, before, checkpoint.as_deref(), message, actor) {
+        tracing::warn!(file = %f.id, error = ?back, "taking back a failed extraction failed; the sweep tries again");
+        return Err(e);
+    }
     forget_checkpoint(conn, job)?;
     Err(e)
 }
@@ -217,9 +223,15 @@ pub fn sweep_stopped(cx: &super::Context, conn: &mut AnyConnection) -> Result<us
         if crate::model::job_queue::is_held(conn, &stopped.id)? {
             continue;
         }
-        let message = match stopped.status.as_str() {
-            job::status::CANCELED => "the extraction was canceled",
-            _ => "the extraction stopped before it ended",
+        // A job that failed says why (the disk was full, when its own take-back failed too).
+        let said = stopped.outcome.as_deref().and_then(|o| {
+            let outcome: Value = serde_json::from_str(o).ok()?;
+            outcome["message"].as_str().map(String::from)
+        });
+        let message = match (stopped.status.as_str(), said) {
+            (job::status::CANCELED, _) => "the extraction was canceled".to_string(),
+            (_, Some(said)) => said,
+            _ => "the extraction stopped before it ended".to_string(),
         };
         let before = earlier_workbook(&stopped, &f);
         let actor = stopped.created_by.as_str();
@@ -229,7 +241,7 @@ pub fn sweep_stopped(cx: &super::Context, conn: &mut AnyConnection) -> Result<us
             &f,
             before,
             stopped.checkpoint.as_deref(),
-            message.into(),
+            message,
             actor,
         )?;
         crate::db::write(conn, |conn| {

@@ -116,6 +116,15 @@ pub enum JobError {
     Internal(anyhow::Error),
 }
 
+/// What a person is told of a job's unexpected failure: that the disk is full, when it is,
+/// as there is something they can do about that.
+pub fn internal_message(e: &anyhow::Error) -> String {
+    match crate::disk_full::in_chain(e) {
+        true => crate::disk_full::JOB.into(),
+        false => "something went wrong on our side; it has been logged".into(),
+    }
+}
+
 impl From<diesel::result::Error> for JobError {
     fn from(e: diesel::result::Error) -> Self {
         JobError::Internal(e.into())
@@ -213,11 +222,14 @@ fn work(ctx: Context) {
                 // SQLite's orphans were all released at start; PostgreSQL's may appear any
                 // time another process stops.
                 let postgres = crate::db::backend_of(&conn) == Backend::Postgres;
-                if postgres && last_sweep.elapsed() > SWEEP_EVERY {
+                if last_sweep.elapsed() > SWEEP_EVERY {
                     last_sweep = Instant::now();
-                    if let Err(e) = job::release_orphans(&mut conn, now() - CLAIM_GRACE) {
-                        tracing::warn!(error = %e, "releasing orphaned jobs failed");
+                    if postgres {
+                        if let Err(e) = job::release_orphans(&mut conn, now() - CLAIM_GRACE) {
+                            tracing::warn!(error = %e, "releasing orphaned jobs failed");
+                        }
                     }
+                    // Also take-backs a job could not finish itself (the disk was full).
                     sweep_take_backs(&ctx);
                 }
                 match job::claim(&mut conn, &queue.worker_id, &queue.left_to_others()) {
@@ -308,7 +320,7 @@ fn run_held(ctx: &Context, worker: &str, job: &Job, conn: &mut AnyConnection) {
         Err(JobError::Failed(m)) => m,
         Err(JobError::Internal(e)) => {
             tracing::error!(job = %job.id, error = format!("{e:#}"), "job failed");
-            "something went wrong on our side; it has been logged".to_string()
+            internal_message(&e)
         }
     };
     let outcome = serde_json::json!({"message": message});

@@ -73,6 +73,9 @@ pub enum AppError {
     /// removed): pages say how to get a new link.
     #[error("your guest session has ended; ask the person who invited you for a new link")]
     GuestSessionEnded,
+    /// The disk (or the database) is full: 507, saying so.
+    #[error("{}", crate::disk_full::REQUEST)]
+    DiskFull,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -99,6 +102,9 @@ impl AppError {
         if crate::storage::is_store_failure(&e) {
             tracing::warn!(error = %e, "the file storage failed");
             AppError::Storage
+        } else if crate::disk_full::is_io(&e) {
+            tracing::warn!(error = %e, "the disk is full");
+            AppError::DiskFull
         } else {
             AppError::Internal(e.into())
         }
@@ -119,6 +125,7 @@ impl AppError {
                 key: key.clone(),
                 message: message.clone(),
             }],
+            AppError::Internal(cause) if crate::disk_full::in_chain(cause) => AppError::DiskFull.items(),
             AppError::Internal(_) => vec![ErrorItem {
                 key: "internal".into(),
                 message: "something went wrong on our side; it has been logged".into(),
@@ -144,6 +151,7 @@ impl AppError {
             AppError::TooMany { .. } => "too_many",
             AppError::Mail(_) => "mail",
             AppError::Storage | AppError::StoragePartial { .. } | AppError::HeldElsewhere(_) => "storage",
+            AppError::DiskFull => "storage_full",
             AppError::SignInRequired | AppError::GuestSessionEnded => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
             AppError::Internal(_) => "internal",
@@ -158,6 +166,10 @@ impl From<diesel::result::Error> for AppError {
             Error::NotFound => AppError::NotFound("object"),
             Error::QueryBuilderError(ref why) if why.is::<crate::model::record::PageTooBig>() => {
                 AppError::invalid("pageSize", why.to_string())
+            }
+            ref full if crate::disk_full::is_db(full) => {
+                tracing::warn!(error = %full, "the database is out of disk space");
+                AppError::DiskFull
             }
             ref busy if crate::db::is_busy(busy) => {
                 tracing::warn!(error = %busy, "database busy past the wait");
@@ -280,6 +292,10 @@ impl ResponseError for AppError {
                 StatusCode::BAD_GATEWAY
             }
             AppError::SignInRequired | AppError::GuestSessionEnded => StatusCode::UNAUTHORIZED,
+            AppError::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Internal(cause) if crate::disk_full::in_chain(cause) => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

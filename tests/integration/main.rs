@@ -49,6 +49,7 @@ mod cron_events;
 mod date_readings;
 mod delete_records;
 mod delete_shown;
+mod disk_full;
 mod documents_api;
 mod download_ranges;
 mod downloads;
