@@ -37,6 +37,21 @@ async fn download_names_are_exact_and_safe(db: Db) {
         .await;
     assert_eq!(status, 200, "{broken}");
     assert_eq!(broken["data"]["name"], "my file name.csv", "{broken}");
+    // A Windows path, as old browsers and some tools send it, backslashes unescaped: its
+    // file name (probe 58d: kept as `C:UsersbobMy Datalist.csv`).
+    let body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"spaceId\"\r\n\r\n{space}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"file\"; \
+         filename=\"C:\\Users\\bob\\My Data\\list.csv\"\r\n\r\nA\n1\n\r\n--XyZ--\r\n"
+    );
+    let (status, from_path) = send(
+        app.api(reqwest::Method::POST, "/files")
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{from_path}");
+    assert_eq!(from_path["data"]["name"], "list.csv", "{from_path}");
 
     let (status, body) = app
         .patch_json(

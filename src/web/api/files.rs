@@ -203,21 +203,7 @@ pub async fn receive(
             if received.is_some() {
                 return Err(AppError::bad_request("file", "send one file per upload"));
             }
-            let filename = field
-                .content_disposition()
-                .and_then(|cd| cd.get_filename())
-                // Browsers send a `"` in a file's name as `%22` and a line break as `%0A` or
-                // `%0D` (HTML's multipart rule); a name is one line (probe 57a: `%0A` shown).
-                .map(|n| {
-                    n.replace("%22", "\"")
-                        .replace("%0D%0A", " ")
-                        .replace(['\r', '\n'], " ")
-                        .replace("%0A", " ")
-                        .replace("%0D", " ")
-                })
-                .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(&n)))
-                .filter(|n| !n.trim().is_empty() && !matches!(n.trim(), "." | ".."))
-                .unwrap_or_else(|| "blob".into());
+            let filename = super::upload_name::of(&field);
             if filename.chars().count() > NAME_MAX {
                 return Err(AppError::invalid(
                     "file",

@@ -36,6 +36,7 @@ pub mod spaces;
 pub mod submissions;
 mod unkept;
 pub mod unsupported;
+mod upload_name;
 pub mod webhooks;
 pub mod workbooks;
 
