@@ -66,11 +66,8 @@ fn iso_duration(iso: &str) -> Option<f64> {
 
 /// Runs calamine, taking a panic on a malformed file for damage.
 pub fn guarded<T>(f: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, ExtractError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(ExtractError::Corrupt(
-            "the spreadsheet's structure is invalid".into(),
-        ))
-    })
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(ExtractError::Malformed("its structure is invalid".into())))
 }
 
 pub fn tables(path: &Path, format: Format, merged: bool, notes: &Notes) -> Result<Vec<Table>, ExtractError> {

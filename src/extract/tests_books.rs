@@ -456,3 +456,19 @@ fn a_too_wide_rows_values_are_kept_short() {
     assert_eq!(rejects[0].values.len(), 100);
     assert!(rejects[0].values.iter().all(|v| v.chars().count() <= 4096));
 }
+
+/// A cell at `A0` (probe 58d F5: "damaged or cut off (Range is missing the expected row
+/// component.)", which sends a person looking for a broken transfer): malformed contents,
+/// said with what to do.
+#[test]
+fn a_malformed_cell_reference_says_how_to_save_the_file_again() {
+    let rows = format!(
+        "{}{}",
+        row(1, &["name"]),
+        r#"<row r="2"><c r="A0" t="inlineStr"><is><t>Ada</t></is></c></row>"#
+    );
+    let shown = fail(&xlsx_book(&[("People", &rows)]), "a0.xlsx").to_string();
+    assert!(shown.contains("not a cell reference such as B7"), "{shown}");
+    assert!(shown.contains("save it again as .xlsx"), "{shown}");
+    assert!(!shown.contains("cut off"), "{shown}");
+}

@@ -31,8 +31,22 @@ fn open_book(path: &Path) -> Result<Book, ExtractError> {
     calamine::open_workbook_from_rs(BufReader::new(file)).map_err(corrupt)
 }
 
+/// A file cut off or not a zip is damaged; anything else calamine refuses is malformed
+/// contents, said in words a person can act on where they are known.
 fn corrupt(e: XlsxError) -> ExtractError {
-    ExtractError::Corrupt(e.to_string())
+    use XlsxError as X;
+    match e {
+        X::Io(_) | X::Zip(_) | X::XmlEof(_) => ExtractError::Corrupt(e.to_string()),
+        X::Password => ExtractError::Encrypted,
+        X::Alphanumeric(_)
+        | X::NumericColumn(_)
+        | X::RangeWithoutColumnComponent
+        | X::RangeWithoutRowComponent
+        | X::DimensionCount(_) => ExtractError::Malformed(format!(
+            "a cell's position is not a cell reference such as B7 ({e})"
+        )),
+        other => ExtractError::Malformed(other.to_string()),
+    }
 }
 
 /// Feeds the sheet's rows after the first `skip` to `each` (in the order the file stores
