@@ -472,3 +472,24 @@ fn a_malformed_cell_reference_says_how_to_save_the_file_again() {
     assert!(shown.contains("save it again as .xlsx"), "{shown}");
     assert!(!shown.contains("cut off"), "{shown}");
 }
+
+/// Two rows of one number (probe 58d F4: the first was lost unsaid): both are read, in the
+/// file's order, and a note says so.
+#[test]
+fn two_rows_of_one_number_are_both_read() {
+    let rows = format!(
+        "{}{}{}{}",
+        row(1, &["name"]),
+        row(3, &["three"]),
+        row(3, &["three again"]),
+        row(4, &["four"])
+    );
+    let (_, rows, _, notes) = read(&xlsx_book(&[("People", &rows)]), "twice.xlsx");
+    assert_eq!(rows, vec![vec!["three"], vec!["three again"], vec!["four"]]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("numbers two rows 3; both were read")),
+        "{notes:?}"
+    );
+}

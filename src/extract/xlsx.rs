@@ -92,6 +92,7 @@ fn each_row(
     // How far through the sheet, by the last row it says it has (only for progress).
     let last_row = u64::from(cells.dimensions().end.0) + 1;
     let mut row: Option<RowRead> = None;
+    let mut said_twice = false;
     let finish = |row: RowRead| {
         let line = u64::from(row.at) + 1;
         if row.bytes > MAX_ROW_BYTES {
@@ -142,6 +143,24 @@ fn each_row(
                 if !each(finish(finished)) {
                     return Ok(());
                 }
+            }
+        }
+        // A cell where this row already has one: a second row of the same number (probe
+        // 58d F4: the first was lost unsaid). Both are read, in the file's order.
+        if row
+            .as_ref()
+            .is_some_and(|row| row.values.get(c as usize).is_some_and(|v| !v.is_empty()))
+        {
+            let first = row.take().expect("checked");
+            if !each(finish(first)) {
+                return Ok(());
+            }
+            if !said_twice {
+                said_twice = true;
+                notes.add(format!(
+                    "sheet {sheet} numbers two rows {}; both were read, in the order the file holds them",
+                    u64::from(r) + 1
+                ));
             }
         }
         let row = row.get_or_insert_with(|| RowRead::at(r));
