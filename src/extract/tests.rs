@@ -525,6 +525,17 @@ fn json_names_met_twice_keep_both_values() {
     assert_eq!(rows[0], strings(&["1", "X", ""]));
 }
 
+/// A key written twice in one record keeps both values, as a CSV's repeated header keeps
+/// both columns (probe 58d F7: `{"a":1,"a":2}` read as `a=2`, the 1 dropped unsaid).
+#[test]
+fn a_json_key_written_twice_keeps_both_values() {
+    let text = r#"[{"a": 1, "a": 2, "A": 3}, {"a": 4}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "twice.json");
+    assert_eq!(labels[..2], strings(&["a", "a (2)"]));
+    assert_eq!(rows[0][..2], strings(&["1", "2"]));
+    assert_eq!(rows[1][..2], strings(&["4", ""]));
+}
+
 /// The nested member keeps the plain name whichever comes first in a record, so one
 /// column never mixes the two (probe 51a F4).
 #[test]
