@@ -454,6 +454,18 @@ async fn a_space_made_with_auto_configure_gets_its_configure_job(db: Db) {
     assert_eq!(job["data"]["status"], "complete");
     let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
     assert_eq!(got["data"]["primaryWorkbookId"], wb_id);
+    assert_eq!(got["data"]["metadata"], json!({"configured": true}));
+    // `null` empties a space's and a workbook's metadata, as a sheet's (probe 60a 1: kept).
+    let (status, _) = app
+        .patch_json(&format!("/workbooks/{wb_id}"), &json!({"metadata": {"x": 1}}))
+        .await;
+    assert_eq!(status, 200);
+    for path in [format!("/spaces/{space}"), format!("/workbooks/{wb_id}")] {
+        let (status, body) = app.patch_json(&path, &json!({"metadata": null})).await;
+        assert_eq!(status, 200, "{body}");
+        let (_, got) = app.get_json(&path).await;
+        assert_eq!(got["data"]["metadata"], json!({}), "{path}: {got}");
+    }
 }
 
 on_both!(

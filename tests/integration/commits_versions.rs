@@ -38,6 +38,28 @@ async fn a_version_reads_its_commits_records_and_since_is_refused(db: Db) {
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["errors"][0]["key"], key, "{body}");
     }
+    // A write with hooks off (as listener code's calls are) makes no commit and answers
+    // with a record's version, which names no changes to read: said so (probe 60a 2).
+    let (_, all) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let id = all["data"]["records"][0]["id"].as_str().unwrap();
+    let (status, written) = send(
+        app.api(reqwest::Method::PUT, &format!("/sheets/{sheet}/records"))
+            .header("X-Disable-Hooks", "true")
+            .json(&json!([{"id": id, "values": {"name": {"value": "Ada"}}}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{written}");
+    let version = written["data"]["versionId"].as_str().unwrap();
+    assert!(version.starts_with("us_vr_"), "{written}");
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/records?versionId={version}"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let said = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        said.contains("made no commit") && said.contains("X-Disable-Hooks"),
+        "{body}"
+    );
 }
 
 on_both!(a_version_reads_its_commits_records_and_since_is_refused);

@@ -22,10 +22,13 @@ pub(super) async fn commit_of(
         None => raw,
     };
     let id = CommitId::parse(raw).ok_or_else(|| {
-        AppError::bad_request(
-            key,
-            format!("`{raw}` is not a commit id; a `commit:created` event names one (`context.commitId`)"),
-        )
+        // The version a write without a commit answers with (one sent with hooks off, or
+        // one that changed nothing) names no set of changes to read (probe 60a 2).
+        let why = match raw.starts_with("us_vr_") {
+            true => "is a record's version, not a commit: the write that answered with it made no commit (it was sent with `X-Disable-Hooks: true`, as listener code's calls are, or changed nothing), so there are no changes of it to read; a write that makes a commit answers with its `commitId`",
+            false => "is not a commit id; a `commit:created` event names one (`context.commitId`)",
+        };
+        AppError::bad_request(key, format!("`{raw}` {why}"))
     })?;
     let env = ctx.environment_id.clone();
     let found = state.db(move |conn| commit::find(conn, &env, &id)).await?;

@@ -237,6 +237,8 @@ pub async fn get(
 #[serde(rename_all = "camelCase")]
 pub struct UpdateBody {
     name: Option<String>,
+    /// `null` empties it, as a sheet's (probe 60a 1: it was kept, unsaid).
+    #[serde(default, deserialize_with = "super::records::given")]
     metadata: Option<Value>,
     /// `""` takes the namespace away.
     namespace: Option<String>,
@@ -274,7 +276,10 @@ pub async fn update(
     let extras = extras_given(&body.rest)?;
     let changes = SpaceChanges {
         name: body.name,
-        metadata: body.metadata.map(|m| m.to_string()),
+        metadata: body.metadata.map(|m| match m {
+            Value::Null => "{}".to_string(),
+            given => given.to_string(),
+        }),
         namespace,
         primary_workbook_id,
         ..Default::default()

@@ -239,6 +239,8 @@ pub struct UpdateBody {
     name: Option<String>,
     labels: Option<Vec<String>>,
     actions: Option<Value>,
+    /// `null` empties it, as a sheet's (probe 60a 1: it was kept, unsaid).
+    #[serde(default, deserialize_with = "super::records::given")]
     metadata: Option<Value>,
     /// `""` takes the namespace away.
     namespace: Option<String>,
@@ -303,7 +305,10 @@ pub async fn update(
         name: body.name.map(|n| n.trim().to_string()),
         labels: body.labels.map(|l| json!(l).to_string()),
         actions: body.actions.map(|a| a.to_string()),
-        metadata: body.metadata.map(|m| m.to_string()),
+        metadata: body.metadata.map(|m| match m {
+            Value::Null => "{}".to_string(),
+            given => given.to_string(),
+        }),
         // Given as `null`, the settings go.
         settings: match body.settings {
             Some(Value::Null) => Some(None),
