@@ -263,6 +263,8 @@ impl Application {
                         })
                     }
                 })
+                // `/v1/spaces/` is `/v1/spaces`, as hand-written clients send it (probe 60a 5).
+                .wrap(middleware::NormalizePath::trim())
                 .wrap(security_headers().add(("Keep-Alive", format!("timeout={keep_alive}"))))
                 .wrap(
                     middleware::Logger::new("%{line}xi %s %Dms")

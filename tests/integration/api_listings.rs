@@ -111,6 +111,16 @@ async fn spaces_are_sorted_as_asked(db: Db) {
     };
     // Newest first without a sort.
     assert_eq!(sorted("").await, ["Charlie", "alpha", "Bravo"]);
+    // A trailing slash, as hand-written clients send it, is the same address (probe 60a 5).
+    let (status, body) = app.get_json("/spaces/?sortField=name").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body).len(), 3);
+    let (status, body) = app.get_json(&format!("/spaces/{}/", ids[0])).await;
+    assert_eq!(
+        (status, body["data"]["name"].as_str()),
+        (200, Some("Bravo")),
+        "{body}"
+    );
     let by_name = sorted("sortField=name").await;
     assert_eq!(by_name.len(), 3);
     let mut desc = sorted("sortField=name&sortDirection=desc").await;

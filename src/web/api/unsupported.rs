@@ -16,7 +16,7 @@ pub fn explain(method: &actix_web::http::Method, path: &str) -> Option<&'static 
             "Wharf has no PubNub subscription; follow events by polling GET /v1/events or with a webhook (POST /v1/webhooks)"
         }
         ["agents", ..] => "Wharf runs no hosted agents; run your listener yourself, by webhook or by polling GET /v1/events",
-        ["users", ..] => "Wharf's people are managed on the dashboard's People page",
+        ["users", ..] | ["invitations", "exchange"] => "Wharf's people are managed on the dashboard's People page",
         ["files", _, "clone"] => "Wharf does not offer this file call",
         ["jobs", _, "split"] | ["jobs", "preview-mutation"] => "Wharf's jobs have no parts or mutation previews",
         ["commits", _, "replay"] => "Wharf does not replay commits",
@@ -82,6 +82,7 @@ mod tests {
             "/v1/data-retention-policies",
             "/v1/apps",
             "/v1/versions",
+            "/v1/invitations/exchange",
         ] {
             assert!(explain(lacked).is_some(), "{lacked}");
         }
