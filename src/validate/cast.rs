@@ -205,9 +205,10 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     if f == 0.0 && digits(mantissa).chars().any(|d| d != '0') {
         return Err(format!("\"{text}\" is too close to zero to be kept as a number"));
     }
-    // Past 2^53 a double has no room for every digit: a spelling whose digits it does not
-    // keep (`…345.0`, `…e0` as much as a plain 25-digit integer) would read as a neighbour.
-    if f.abs() > MAX_SAFE_INTEGER && significant(mantissa) != significant(&format!("{:e}", f.abs())) {
+    // A double holds about 16 digits: a spelling whose digits it does not keep (a 25-digit
+    // integer, `…345.0`, or `999999999999999.99`, which would read as 1e15: probe 60b D3)
+    // would read as a neighbour.
+    if significant(mantissa) != significant(&format!("{:e}", f.abs())) {
         return Err(format!(
             "\"{text}\" has more digits than a number keeps exactly; make the field a text field to keep them"
         ));

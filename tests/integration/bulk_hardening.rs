@@ -229,6 +229,7 @@ async fn find_and_replace_sees_what_cells_show(db: Db) {
         {"email": {"value": "a@x.io"}, "tier": {"value": "Gold"}, "age": {"value": " 12 "}},
         {"email": {"value": "b@x.io"}, "tier": {"value": "premium"}, "joined": {"value": "01/02/2024"}},
         {"email": {"value": "c@x.io"}, "subscribed": {"value": "yes"}},
+        {"email": {"value": "d@x.io"}, "joined": {"value": "05/03/2024"}},
     ]);
     let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
     assert_eq!(status, 200, "{body}");
@@ -256,6 +257,21 @@ async fn find_and_replace_sees_what_cells_show(db: Db) {
     assert_eq!(records[2]["subscribed"]["value"], false);
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["error"], 0, "{counts}");
+    // Dates that read back as the dates they are change nothing: the cell keeps the input
+    // it was read from and its month-first warning (probe 60b D1: both were lost, and the
+    // undo brought neither back).
+    let month_first = |records: &[Value]| records[3]["joined"]["messages"].to_string();
+    assert!(month_first(&records).contains("month first"), "{}", records[3]);
+    let (status, answer) = app
+        .put_json(
+            &format!("/sheets/{sheet}/find-replace"),
+            &replace("-", "/", "joined"),
+        )
+        .await;
+    assert_eq!((status, &answer["data"]["changed"]), (200, &json!(0)), "{answer}");
+    let records = cells(&app, &sheet).await;
+    assert_eq!(records[3]["joined"]["value"], "2024-05-03");
+    assert!(month_first(&records).contains("month first"), "{}", records[3]);
 }
 
 /// A find and replace that would make one cell bigger than a cell may be (1 MiB) changes

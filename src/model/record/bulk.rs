@@ -236,6 +236,9 @@ fn update_of(
             _ => checked.raw.get(field).unwrap_or(&Value::Null),
         };
         if let Some(after) = changed(shown, change) {
+            if reads_as_held(ctx, *field, checked.vals.get(*field), &after) {
+                continue;
+            }
             let key = &ctx.config.fields[*field].key;
             if let Some(why) = crate::extract::value_too_big(&after) {
                 return Err(ModelError::Invalid(vec![(
@@ -398,6 +401,18 @@ pub fn revalidate(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> 
         }
     }
     Ok(checked)
+}
+
+/// Whether a typed cell's new input reads as the value the cell holds (`2024/05/03` put
+/// for the date 2024-05-03): no change, so the cell keeps the input it was read from and
+/// what was said of it (probe 60b D1: a replace of `-` by `/` in a date column wrote every
+/// date again, their month-first warnings gone, and its undo brought none of them back).
+fn reads_as_held(ctx: &SheetContext, field: usize, held: Option<&Value>, after: &Value) -> bool {
+    let Some(held) = held.filter(|v| !v.is_null()) else {
+        return false;
+    };
+    !shows_text_as_stored(ctx, field)
+        && crate::validate::cast_cell(&ctx.config.fields[field], after).value == *held
 }
 
 /// The cell's new input, or `None` when the change leaves it as it is. A list is changed
