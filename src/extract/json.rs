@@ -149,16 +149,24 @@ const FLATTEN_DEPTH: usize = 16;
 pub(super) struct Keys {
     pub list: Vec<String>,
     seen: HashSet<String>,
+    /// Keys no record has given anything but `null` so far.
+    only_null: HashSet<String>,
 }
 
 impl Keys {
     pub fn add(&mut self, members: &[(String, Box<RawValue>)]) -> Result<(), ExtractError> {
-        for (k, _) in members {
+        for (k, v) in members {
             if k.len() > MAX_HEADER_BYTES {
                 return Err(ExtractError::KeyTooLong(k.len()));
             }
+            let null = v.get() == "null";
             if self.seen.insert(k.clone()) {
                 self.list.push(k.clone());
+                if null {
+                    self.only_null.insert(k.clone());
+                }
+            } else if !null && !self.only_null.is_empty() {
+                self.only_null.remove(k);
             }
         }
         // Counted whole, so the message says how many columns the file has.
@@ -166,6 +174,23 @@ impl Keys {
             n if n > MAX_COLUMNS => Err(ExtractError::TooWide(n)),
             _ => Ok(()),
         }
+    }
+}
+
+impl Keys {
+    /// The columns: every key, but for one only ever `null` where other records hold an
+    /// object whose members are columns of their own (`"address": null` beside
+    /// `"address": {"city": ...}`: a column empty in every row, probe 60b D7).
+    pub fn columns(&self) -> Vec<String> {
+        let nested = |k: &str| {
+            let prefix = format!("{k}.");
+            self.list.iter().any(|other| other.starts_with(&prefix))
+        };
+        self.list
+            .iter()
+            .filter(|k| !(self.only_null.contains(*k) && nested(k)))
+            .cloned()
+            .collect()
     }
 }
 
@@ -223,7 +248,8 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
     if count == 0 && keys.list.is_empty() {
         return Err(ExtractError::NoFields);
     }
-    let row_keys = keys.list.clone();
+    let columns = keys.columns();
+    let row_keys = columns.clone();
     let lines = bounded_lines(std::io::BufReader::new(source.open(true)?));
     let rows = lines.enumerate().filter_map(move |(i, line)| {
         let n = i as u64 + 1;
@@ -262,7 +288,7 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
             },
         )
     });
-    table(name, keys.list, Box::new(rows))
+    table(name, columns, Box::new(rows))
 }
 
 /// Longest JSON line read: a longer one would be held whole, three times over while it is

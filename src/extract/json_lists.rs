@@ -282,8 +282,9 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
             .as_deref()
             .map(sheet_name)
             .unwrap_or_else(|| file_name.clone());
-        row_keys.push(f.keys.list.clone());
-        out.push(table(name, f.keys.list, Box::new(rx.into_iter()))?);
+        let columns = f.keys.columns();
+        row_keys.push(columns.clone());
+        out.push(table(name, columns, Box::new(rx.into_iter()))?);
         senders.push(Some(tx));
     }
     if out.is_empty() {

@@ -536,6 +536,21 @@ fn a_json_key_written_twice_keeps_both_values() {
     assert_eq!(rows[1][..2], strings(&["4", ""]));
 }
 
+/// A key only ever `null` where other records hold an object under it is no column of its
+/// own (probe 60b D7: an `address` column empty in every row beside `address.city`); one
+/// only ever `null` and nothing else stays, as an empty column.
+#[test]
+fn a_null_beside_an_object_makes_no_empty_column() {
+    let text =
+        r#"[{"id": 1, "address": {"city": "Oslo"}, "note": null}, {"id": 2, "address": null, "note": null}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "nulls.json");
+    assert_eq!(labels, strings(&["id", "address.city", "note"]));
+    assert_eq!(rows, [strings(&["1", "Oslo", ""]), strings(&["2", "", ""])]);
+    let lines = "{\"id\": 1, \"address\": null}\n{\"id\": 2, \"address\": {\"city\": \"Rome\"}}\n";
+    let (labels, _, _, _) = read(lines.as_bytes(), "nulls.jsonl");
+    assert_eq!(labels, strings(&["id", "address.city"]));
+}
+
 /// The nested member keeps the plain name whichever comes first in a record, so one
 /// column never mixes the two (probe 51a F4).
 #[test]
