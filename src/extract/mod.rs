@@ -16,6 +16,7 @@ pub mod sniff;
 pub mod spreadsheet;
 pub mod xls;
 pub mod xlsx;
+mod xlsx_padding;
 pub mod zipped;
 
 #[cfg(test)]

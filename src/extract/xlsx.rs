@@ -4,6 +4,7 @@
 //! opens the file again when they are asked for.
 
 use super::spreadsheet::{cell_text, SheetsRead};
+use super::xlsx_padding::{padded, Cursor, Padded};
 use super::{header, ExtractError, Notes, RawRow, Reject, Table, MAX_COLUMNS};
 use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
 use std::fs::File;
@@ -56,6 +57,22 @@ fn each_row(
     book: &mut Book,
     (sheet, merged, notes, skip): (&str, Merges, &Notes, usize),
     (done, budget): (&AtomicU64, &TextBudget),
+    padded: Option<&Padded>,
+    each: impl FnMut(Result<RawRow, Reject>) -> bool,
+) -> Result<(), XlsxError> {
+    let args = (sheet, merged, notes, skip);
+    match padded {
+        Some(padded) => padded.with_cursor(|cursor| rows_of(book, args, (done, budget), cursor, each)),
+        None => rows_of(book, args, (done, budget), None, each),
+    }
+}
+
+/// [`each_row`], numbers padded as the `cursor` over the sheet's part says.
+fn rows_of(
+    book: &mut Book,
+    (sheet, merged, notes, skip): (&str, Merges, &Notes, usize),
+    (done, budget): (&AtomicU64, &TextBudget),
+    mut cursor: Option<&mut Cursor<'_>>,
     mut each: impl FnMut(Result<RawRow, Reject>) -> bool,
 ) -> Result<(), XlsxError> {
     let mut merged = MergedDown::of(book, (sheet, merged, notes));
@@ -164,7 +181,13 @@ fn each_row(
             }
         }
         let row = row.get_or_insert_with(|| RowRead::at(r));
-        let text = cell_text(&value);
+        let width = match (&mut cursor, &value) {
+            (Some(cursor), Data::Int(_) | Data::Float(_)) => cursor.width_at(r, c),
+            _ => None,
+        };
+        let text = width
+            .and_then(|w| padded(&value, w))
+            .unwrap_or_else(|| cell_text(&value));
         // A shared string may make a row of a small file huge: past the most a row holds,
         // its cells are not kept (rows in hand at once stay bounded: probe 53a 3).
         row.bytes = row.bytes.saturating_add(text.len());
@@ -398,6 +421,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
             true => Merges::Below(header_line(&mut book, &name, notes)?, budget.clone()),
         };
         refused()?;
+        let padded = Padded::of(path, &name);
         let mut sample = Vec::new();
         let (mut more, mut held) = (false, 0usize);
         let done = Arc::new(AtomicU64::new(0));
@@ -405,6 +429,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
             &mut book,
             (&name, merges.clone(), notes, 0),
             (&done, &text),
+            padded.as_ref(),
             |row| {
                 if sample.len() >= SAMPLE_ROWS || held > SAMPLE_BYTES {
                     more = true;
@@ -420,7 +445,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         let rest: Box<dyn Iterator<Item = Result<RawRow, Reject>> + Send> = if more {
             Box::new(Rest::new(
                 path.to_path_buf(),
-                (name.clone(), merges, notes.clone(), text.clone()),
+                (name.clone(), merges, notes.clone(), text.clone(), padded),
                 sample.len(),
                 done.clone(),
             ))
@@ -447,6 +472,7 @@ fn header_line(book: &mut Book, sheet: &str, notes: &Notes) -> Result<u64, Extra
         book,
         (sheet, Merges::None, notes, 0),
         (&AtomicU64::new(0), &unbounded),
+        None,
         |row| {
             held += row_bytes(&row);
             // As `header::tabulate` samples: blank rows are no rows of the table.
@@ -467,7 +493,7 @@ fn header_line(book: &mut Book, sheet: &str, notes: &Notes) -> Result<u64, Extra
 /// The rows of a sheet after the sample, read on a thread started by the first `next`.
 /// A sheet of a book: its name, which of its merges are filled, the file's notes, and
 /// the text its cells may still yield.
-type SheetOf = (String, Merges, Notes, Arc<TextBudget>);
+type SheetOf = (String, Merges, Notes, Arc<TextBudget>, Option<Padded>);
 
 struct Rest {
     start: Option<(PathBuf, SheetOf, usize, Arc<AtomicU64>)>,
@@ -497,6 +523,7 @@ impl Iterator for Rest {
                         &mut book,
                         (&sheet.0, sheet.1, &sheet.2, skip),
                         (&done, &sheet.3),
+                        sheet.4.as_ref(),
                         |row| {
                             last = match &row {
                                 Ok(r) => r.line,
