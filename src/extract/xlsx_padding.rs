@@ -194,14 +194,15 @@ fn sheet_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sheet: &str) -> 
     let id = loop {
         buf.clear();
         match xml.read_event_into(&mut buf).ok()? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"sheet" => {
-                if attribute(&e, b"name").as_deref() == Some(sheet) {
-                    let id = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.local_name().as_ref() == b"id")?;
-                    break value(&id)?;
-                }
+            Event::Start(e) | Event::Empty(e)
+                if e.local_name().as_ref() == b"sheet"
+                    && attribute(&e, b"name").as_deref() == Some(sheet) =>
+            {
+                let id = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.local_name().as_ref() == b"id")?;
+                break value(&id)?;
             }
             Event::Eof => return None,
             _ => {}
@@ -212,14 +213,15 @@ fn sheet_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sheet: &str) -> 
     loop {
         buf.clear();
         match xml.read_event_into(&mut buf).ok()? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
-                if attribute(&e, b"Id").as_deref() == Some(id.as_str()) {
-                    let target = attribute(&e, b"Target")?;
-                    return Some(match target.strip_prefix('/') {
-                        Some(absolute) => absolute.to_string(),
-                        None => format!("xl/{target}"),
-                    });
-                }
+            Event::Start(e) | Event::Empty(e)
+                if e.local_name().as_ref() == b"Relationship"
+                    && attribute(&e, b"Id").as_deref() == Some(id.as_str()) =>
+            {
+                let target = attribute(&e, b"Target")?;
+                return Some(match target.strip_prefix('/') {
+                    Some(absolute) => absolute.to_string(),
+                    None => format!("xl/{target}"),
+                });
             }
             Event::Eof => return None,
             _ => {}
