@@ -188,6 +188,9 @@ pub fn xlsx_bytes(
         true => ws.write_string(row, col, s).map(|_| ()),
         false => ws.write_string_with_format(row, col, s, &quoted).map(|_| ()),
     };
+    // A date field's dates are Excel dates, shown as the grid shows them, so Excel sorts and
+    // filters them as dates (probe 60b D6: text cells).
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
     let names = worksheet_names(sheets.iter().map(|(s, _)| s.name.as_str()));
     for ((sheet, config), name) in sheets.iter().zip(names) {
         if sheet.total_count > XLSX_MAX_ROWS {
@@ -204,6 +207,11 @@ pub fn xlsx_bytes(
         for (col, f) in config.fields.iter().enumerate() {
             text(ws, 0, col as u16, f.display_name()).map_err(fail)?;
         }
+        let dated: Vec<bool> = config
+            .fields
+            .iter()
+            .map(|f| matches!(f.field_type, crate::blueprint::FieldType::Date))
+            .collect();
         let mut row_no: u32 = 1;
         let mut last = 0;
         loop {
@@ -228,6 +236,11 @@ pub fn xlsx_bytes(
                         Value::Bool(b) => {
                             ws.write_boolean(row_no, col, *b).map_err(fail)?;
                         }
+                        Value::String(s) if dated[col as usize] && excel_date(s).is_some() => {
+                            let day = excel_date(s).expect("checked");
+                            ws.write_datetime_with_format(row_no, col, &day, &date)
+                                .map_err(fail)?;
+                        }
                         other => {
                             text(ws, row_no, col, &display(other)).map_err(fail)?;
                         }
@@ -238,6 +251,17 @@ pub fn xlsx_bytes(
         }
     }
     book.save_to_buffer().map_err(fail)
+}
+
+/// A date as stored (`2024-05-03`) as an Excel date; none for other text (a value that is
+/// no date stays as typed) or a date Excel has no day for (before 1900).
+fn excel_date(s: &str) -> Option<rust_xlsxwriter::ExcelDateTime> {
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    use chrono::Datelike;
+    let year = u16::try_from(day.year())
+        .ok()
+        .filter(|y| (1900..=9999).contains(y))?;
+    rust_xlsxwriter::ExcelDateTime::from_ymd(year, day.month() as u8, day.day() as u8).ok()
 }
 
 /// Whether a whole number is one a double (so an Excel cell) holds exactly.

@@ -397,7 +397,12 @@ async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
     let (status, body) = app
         .post_json(
             &format!("/sheets/{contacts}/records"),
-            &json!([{"email": "big@x.io", "age": "18446744073709551615"}, {"email": "n@x.io", "age": 42}]),
+            &json!([
+                {"email": "big@x.io", "age": "18446744073709551615"},
+                {"email": "n@x.io", "age": 42},
+                {"email": "d@x.io", "joined": "2024-05-03"},
+                {"email": "e@x.io", "joined": "soon"},
+            ]),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -435,6 +440,17 @@ async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
         Some(&Data::String("18446744073709551615".into()))
     );
     assert_eq!(range.get((2, 2)), Some(&Data::Float(42.0)));
+    // A date field's dates are Excel dates (probe 60b D6: text); a value that is no date
+    // stays as typed.
+    let Some(Data::DateTime(joined)) = range.get((3, 4)) else {
+        panic!("a date: {:?}", range.get((3, 4)));
+    };
+    assert_eq!(
+        joined.as_datetime().map(|t| t.date()),
+        chrono::NaiveDate::from_ymd_opt(2024, 5, 3),
+        "{joined:?}"
+    );
+    assert_eq!(range.get((4, 4)), Some(&Data::String("soon".into())));
 }
 
 on_both!(a_workbook_downloads_as_xlsx_with_formulas_defused);
