@@ -108,6 +108,13 @@ async fn spaces_list_search_update_archive_and_delete(db: Db) {
     assert_eq!(active["data"].as_array().unwrap().len(), 2);
     let (_, archived) = app.get_json("/spaces?archived=true").await;
     assert_eq!(archived["data"][0]["id"], id.as_str());
+    // A flag that is neither is named (probe 60a 7: `query`, a serde message).
+    let (status, body) = app.get_json("/spaces?archived=maybe").await;
+    assert_eq!(
+        (status, &body["errors"][0]["key"]),
+        (400, &json!("archived")),
+        "{body}"
+    );
     app.post_json(&format!("/spaces/{id}/unarchive"), &json!({}))
         .await;
 

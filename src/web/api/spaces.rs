@@ -94,7 +94,8 @@ pub struct ListQuery {
     page_number: Option<i64>,
     search: Option<String>,
     namespace: Option<String>,
-    archived: Option<bool>,
+    /// Read by `super::flag`, which names it when it is neither true nor false.
+    archived: Option<String>,
     sort_field: Option<String>,
     sort_direction: Option<String>,
 }
@@ -128,7 +129,13 @@ pub async fn list(
         sort,
         search: q.search,
         namespace: q.namespace.filter(|n| !n.is_empty()),
-        archived: q.archived.unwrap_or(false),
+        archived: super::flag(
+            &q.archived
+                .map(|a| ("archived".to_string(), a))
+                .into_iter()
+                .collect::<Vec<_>>(),
+            "archived",
+        )?,
         page_size: size,
         page_number: number,
         only: caller.guest_spaces().map(|spaces| {
