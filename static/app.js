@@ -590,6 +590,9 @@
         Object.keys(v).forEach(function (k) { if (form.elements[k]) form.elements[k].value = v[k]; });
       });
       var sheet = dialog.dataset.sheet;
+      // The view is counted again for this opening: a change sent before the count comes
+      // goes unchecked rather than checked against the last opening's.
+      document.getElementById("column-values").innerHTML = "";
       htmx.ajax("GET", "/grid/" + sheet + "/values?column=" + encodeURIComponent(menu.dataset.columnMenu) + "&" + query(v),
         { target: "#column-values", swap: "innerHTML" });
       dialog.showModal();

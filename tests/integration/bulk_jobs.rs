@@ -112,7 +112,7 @@ async fn a_selection_over_the_limit_runs_as_a_job(db: Db) {
     );
 }
 
-async fn signed_in_contacts(db: Db) -> (TestApp, String) {
+pub(crate) async fn signed_in_contacts(db: Db) -> (TestApp, String) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
@@ -131,7 +131,7 @@ async fn signed_in_contacts(db: Db) -> (TestApp, String) {
     (app, sheet)
 }
 
-async fn grid_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn grid_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
     let token = app.csrf("/spaces").await;
     let mut fields = vec![("csrf_token", token.as_str())];
     fields.extend_from_slice(form);

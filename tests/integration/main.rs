@@ -37,6 +37,7 @@ mod bulk_job_selection;
 mod bulk_jobs;
 mod bulk_jobs_cancel;
 mod bulk_races;
+mod bulk_seen;
 mod bulk_undo;
 mod cells;
 mod cli;

@@ -5,6 +5,7 @@
 //! follows until it ends.
 
 use super::grid_edit::context;
+use super::grid_seen::{self, Seen};
 use super::{render, CsrfForm};
 use crate::app::AppState;
 use crate::auth::Viewer;
@@ -16,7 +17,6 @@ use crate::model::job::{self, status, Job};
 use crate::model::record::bulk::{self, Change, MAX_RECORDS};
 use crate::model::record::{bulk_history, cells, RecordQuery};
 use crate::model::sheet::SheetContext;
-use crate::model::ModelError;
 use crate::web::api::records::parse_selection;
 use crate::web::error::AppError;
 use crate::web::fresh_fields;
@@ -163,6 +163,10 @@ pub struct ChangeForm {
     #[serde(default)]
     value: String,
     whole: Option<String>,
+    /// The view as the column's menu counted it (see `grid_seen`), when it had.
+    expected: Option<u64>,
+    upto: Option<i64>,
+    selection: Option<String>,
     #[serde(flatten)]
     view: ViewForm,
 }
@@ -235,6 +239,15 @@ async fn change_column(
         return Err(AppError::invalid("value", message));
     }
     let q = form.view.query(ctx)?;
+    if form.expected.is_some() || form.selection.is_some() {
+        let seen = Seen {
+            expected: form.expected,
+            upto: form.upto,
+            selection: form.selection.clone(),
+        };
+        seen.check(state, ctx.sheet.seq, q.clone(), ("saw", "changed", "changing it"))
+            .await?;
+    }
     let actor = viewer.actor();
     let (c, ch) = (ctx.clone(), vec![(index, change.clone())]);
     let done = state
@@ -383,6 +396,11 @@ struct Values {
     label: String,
     values: Vec<(String, String, i64, i64)>,
     more: usize,
+    /// The view counted (see `grid_seen`): the column's changes take these or none.
+    count: String,
+    expected: u64,
+    upto: i64,
+    selection: String,
     /// The view's status and field filters, kept by a click on a value.
     status_filter: String,
     field_filter: String,
@@ -413,12 +431,13 @@ pub async fn values(
     let q = query.view.query(&ctx)?;
     let seq = ctx.sheet.seq;
     let seen = ctx.clone();
-    let all = state
+    let (all, (expected, upto, selection)) = state
         .read_db(move |conn| {
             crate::db::read_snapshot(conn, |conn| {
                 // The column's place is the records' own (a field change in between: 409).
                 crate::model::sheet::check_fresh(conn, &seen)?;
-                Ok::<_, crate::model::ModelError>(cells::distinct(conn, seq, index, &q)?)
+                let all = cells::distinct(conn, seq, index, &q)?;
+                Ok::<_, crate::model::ModelError>((all, grid_seen::count(conn, seq, &q)?))
             })
         })
         .await?;
@@ -446,6 +465,10 @@ pub async fn values(
         label: ctx.config.fields[index].display_name().to_string(),
         values,
         more: all.len().saturating_sub(VALUES_SHOWN),
+        count: thousands(expected),
+        expected,
+        upto,
+        selection,
         status_filter: query.view.filter.clone(),
         field_filter: query.view.field.clone(),
     })
@@ -479,19 +502,7 @@ pub async fn delete_confirm(
     let q = view.query(&ctx)?;
     let seq = ctx.sheet.seq;
     // The view's whole selection is read: within the read budget, as any costly read.
-    let (n, upto, selection) = state
-        .read_db(move |conn| {
-            crate::db::read_snapshot(conn, |conn| {
-                let ids = cells::selected_ids(conn, seq, &q, None, None)?;
-                let upto = crate::model::record::last_id(conn, seq)?;
-                Ok::<_, ModelError>((
-                    ids.len() as u64,
-                    upto,
-                    crate::jobs::delete::selection_digest(&ids),
-                ))
-            })
-        })
-        .await?;
+    let (n, upto, selection) = state.read_db(move |conn| grid_seen::count(conn, seq, &q)).await?;
     render(&DeleteConfirm {
         sheet_id: ctx.sheet.id.to_string(),
         csrf: viewer.csrf().to_string(),
@@ -508,7 +519,8 @@ pub struct DeleteForm {
     /// Missing, it is checked as a wrong token (403), not a malformed form.
     #[serde(default)]
     csrf_token: String,
-    /// What the confirmation counted, and the last record id then (see `DeleteConfirm`).
+    /// What the confirmation counted, the last record id then, and a digest of the
+    /// records (see `grid_seen`). Not flattened: a flattened form reads numbers as text.
     expected: Option<u64>,
     upto: Option<i64>,
     selection: Option<String>,
@@ -529,35 +541,14 @@ pub async fn delete(
     ctx.config.refuse_unless("delete").map_err(AppError::Forbidden)?;
     // Read now, so a mistake is told here rather than by a failed job.
     let q = form.view.query(&ctx)?;
-    let seq = ctx.sheet.seq;
-    let upto = form.upto;
-    let (now, ids) = state
-        .read_db(move |conn| {
-            let mut ids = cells::selected_ids(conn, seq, &q, None, None)?;
-            // Counted whole (a record added since is a change of the view); the digest is
-            // of those the confirmation could count.
-            let now = ids.len() as u64;
-            ids.retain(|id| upto.is_none_or(|u| *id <= u));
-            Ok::<_, ModelError>((now, ids))
-        })
+    let seen = Seen {
+        expected: form.expected,
+        upto: form.upto,
+        selection: form.selection.clone(),
+    };
+    let ids = seen
+        .check(&state, ctx.sheet.seq, q, ("confirmed", "deleted", "deleting"))
         .await?;
-    let digest = crate::jobs::delete::selection_digest(&ids);
-    if let Some(expected) = form.expected.filter(|e| *e != now) {
-        return Err(AppError::Conflict(format!(
-            "The view now shows {} record(s), not the {} you confirmed: someone changed the sheet meanwhile. Look at it again before deleting.",
-            thousands(now),
-            thousands(expected)
-        )));
-    }
-    if form
-        .selection
-        .as_ref()
-        .is_some_and(|s| !s.eq_ignore_ascii_case(&digest))
-    {
-        return Err(AppError::Conflict(
-            "The view shows other records than the ones you confirmed (someone fixed, broke or changed some meanwhile): nothing was deleted. Look at it again before deleting.".into(),
-        ));
-    }
     let mut config = serde_json::json!({"sheet": ctx.sheet.id});
     if let Some(upto) = form.upto {
         config["upto"] = Value::from(upto);
@@ -578,6 +569,6 @@ pub async fn delete(
     let confirmed = form
         .selection
         .is_some()
-        .then(|| crate::jobs::delete::confirmed_checkpoint(upto, &ids));
+        .then(|| crate::jobs::delete::confirmed_checkpoint(form.upto, &ids));
     start_from(&state, &viewer, &ctx, "delete-records", config, confirmed).await
 }
