@@ -28,7 +28,24 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
     detector.feed(head, whole_file);
     match reads_as_utf8(shape, detector.guess(None, false)) {
         true => UTF_8,
-        false => detector.guess(None, true),
+        false => mac_roman_or(detector.guess(None, true), unused_in_windows_1252(head)),
+    }
+}
+
+/// Bytes Windows-1252 gives no character (it reads them as invisible C1 controls), which
+/// Mac Roman, Excel for Mac's "CSV (Macintosh)", uses for letters: è, ç, ê, Å, ù.
+fn unused_in_windows_1252(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .any(|b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D))
+}
+
+/// `chardetng` knows no Mac Roman and takes it for Windows-1252: a text holding bytes that
+/// encoding has no character for is Mac Roman (probe 60b D4: `Hélène` read `HŽl\u{8f}ne`).
+fn mac_roman_or(guess: &'static Encoding, unused_bytes: bool) -> &'static Encoding {
+    match guess == encoding_rs::WINDOWS_1252 && unused_bytes {
+        true => encoding_rs::MACINTOSH,
+        false => guess,
     }
 }
 
@@ -160,13 +177,18 @@ pub fn beyond_utf8(path: &std::path::Path, head: &[u8], whole: bool) -> io::Resu
     let mut shape = Shape::default();
     aligned(&mut |bytes| shape.add(utf8_shape(bytes, true)))?;
     let mut detector = chardetng::EncodingDetector::new();
+    let mut unused = false;
     read_all(&mut |chunk| {
         detector.feed(chunk, false);
+        unused |= unused_in_windows_1252(chunk);
     })?;
     detector.feed(&[], true);
     let legacy = detector.guess(None, false);
     if !reads_as_utf8(shape, legacy) {
-        return Ok(BeyondUtf8::Legacy(detector.guess(None, true)));
+        return Ok(BeyondUtf8::Legacy(mac_roman_or(
+            detector.guess(None, true),
+            unused,
+        )));
     }
     // Stray bytes are read as the Latin encoding they are in; beside another guess, as
     // U+FFFD (counted), as before.
