@@ -28,22 +28,49 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
     detector.feed(head, whole_file);
     match reads_as_utf8(shape, detector.guess(None, false)) {
         true => UTF_8,
-        false => mac_roman_or(detector.guess(None, true), unused_in_windows_1252(head)),
+        false => mac_roman_or(detector.guess(None, true), MacEvidence::of(head)),
     }
 }
 
-/// Bytes Windows-1252 gives no character (it reads them as invisible C1 controls), which
-/// Mac Roman, Excel for Mac's "CSV (Macintosh)", uses for letters: è, ç, ê, Å, ù.
-fn unused_in_windows_1252(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .any(|b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D))
+/// What tells Mac Roman (Excel for Mac's "CSV (Macintosh)") from Windows-1252: bytes
+/// Windows-1252 has no character for (it reads them as invisible C1 controls), which Mac
+/// Roman uses for è, ç, ê, Å, ù; and where the accented letters are, 0x80-0x9F in Mac
+/// Roman, 0xC0-0xFF in Windows-1252.
+#[derive(Default, Clone, Copy)]
+struct MacEvidence {
+    unused: bool,
+    low_high: usize,
+    high_high: usize,
+}
+
+impl MacEvidence {
+    fn of(bytes: &[u8]) -> Self {
+        let mut e = MacEvidence::default();
+        e.add(bytes);
+        e
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            match b {
+                0x81 | 0x8D | 0x8F | 0x90 | 0x9D => {
+                    self.unused = true;
+                    self.low_high += 1;
+                }
+                0x80..=0x9F => self.low_high += 1,
+                0xC0..=0xFF => self.high_high += 1,
+                _ => {}
+            }
+        }
+    }
 }
 
 /// `chardetng` knows no Mac Roman and takes it for Windows-1252: a text holding bytes that
-/// encoding has no character for is Mac Roman (probe 60b D4: `Hélène` read `HŽl\u{8f}ne`).
-fn mac_roman_or(guess: &'static Encoding, unused_bytes: bool) -> &'static Encoding {
-    match guess == encoding_rs::WINDOWS_1252 && unused_bytes {
+/// encoding has no character for, with its accents where Mac Roman has its letters, is Mac
+/// Roman (probe 60b D4: `Hélène` read `HŽl\u{8f}ne`). A Windows-1252 text with a stray
+/// such byte keeps its reading.
+fn mac_roman_or(guess: &'static Encoding, e: MacEvidence) -> &'static Encoding {
+    match guess == encoding_rs::WINDOWS_1252 && e.unused && e.low_high > e.high_high {
         true => encoding_rs::MACINTOSH,
         false => guess,
     }
@@ -177,18 +204,15 @@ pub fn beyond_utf8(path: &std::path::Path, head: &[u8], whole: bool) -> io::Resu
     let mut shape = Shape::default();
     aligned(&mut |bytes| shape.add(utf8_shape(bytes, true)))?;
     let mut detector = chardetng::EncodingDetector::new();
-    let mut unused = false;
+    let mut mac = MacEvidence::default();
     read_all(&mut |chunk| {
         detector.feed(chunk, false);
-        unused |= unused_in_windows_1252(chunk);
+        mac.add(chunk);
     })?;
     detector.feed(&[], true);
     let legacy = detector.guess(None, false);
     if !reads_as_utf8(shape, legacy) {
-        return Ok(BeyondUtf8::Legacy(mac_roman_or(
-            detector.guess(None, true),
-            unused,
-        )));
+        return Ok(BeyondUtf8::Legacy(mac_roman_or(detector.guess(None, true), mac)));
     }
     // Stray bytes are read as the Latin encoding they are in; beside another guess, as
     // U+FFFD (counted), as before.

@@ -207,4 +207,10 @@ fn a_mac_roman_file_is_read_as_mac_roman() {
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
     let (_, rows, _, _) = read(&bytes, "fr_win.csv");
     assert_eq!(rows[0], strings(&["Hélène", "Besançon"]));
+    // A Windows-1252 text with one stray byte it has no letter for keeps its reading.
+    let mut stray = bytes.to_vec();
+    stray.extend_from_slice(b"Zo\xEB;x\x81y\r\n");
+    let (_, rows, _, _) = read(&stray, "stray.csv");
+    assert_eq!(rows[0], strings(&["Hélène", "Besançon"]));
+    assert_eq!(rows[2][0], "Zoë");
 }
