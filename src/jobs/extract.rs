@@ -453,7 +453,8 @@ fn extract_into_workbook(
         // checks and encodes the one after it.
         std::thread::scope(|scope| -> Result<(), JobError> {
             let (tx, read) = std::sync::mpsc::sync_channel::<(Vec<Vec<Value>>, Vec<Reject>)>(2);
-            scope.spawn(move || super::extract_batches::read_batches(rows, tx));
+            let (name, notes) = (&table_name, &extraction.notes);
+            scope.spawn(move || super::extract_batches::read_batches((rows, name, notes), tx));
             let (tx, rx) = std::sync::mpsc::sync_channel::<(record::Prepared, Vec<Reject>)>(1);
             let prepare_ctx = &sheet_ctx;
             scope.spawn(move || {

@@ -17,14 +17,16 @@ const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// [`BATCH_BYTES`] of text (with the rejects met on the way, at most [`REJECTS_AT_ONCE`] of
 /// them), and hands them over; stops when the writer hangs up.
 pub(super) fn read_batches(
-    rows: extract::RowIter,
+    (rows, table, notes): (extract::RowIter, &str, &extract::Notes),
     tx: std::sync::mpsc::SyncSender<(Vec<Vec<Value>>, Vec<Reject>)>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let (mut rejects, mut bytes) = (Vec::new(), 0usize);
+    let mut last = None;
     for item in rows {
         match item {
             Ok(row) => {
+                last = total_row(&row);
                 bytes += row.values.iter().map(String::len).sum::<usize>();
                 batch.push(row.values.into_iter().map(Value::String).collect());
             }
@@ -53,7 +55,38 @@ pub(super) fn read_batches(
             bytes = 0;
         }
     }
+    if let Some((line, word)) = last {
+        notes.add(format!(
+            "the last row of {table} (line {line}) starts with “{word}” and was kept as a record; if it adds up the rows above, delete it"
+        ));
+    }
     let _ = tx.send((batch, rejects));
+}
+
+/// Words a summary row under a table starts with, in the languages spreadsheets come in.
+const TOTAL_WORDS: [&str; 10] = [
+    "total",
+    "totals",
+    "grand total",
+    "sum",
+    "subtotal",
+    "gesamt",
+    "summe",
+    "totaal",
+    "totale",
+    "somme",
+];
+
+/// A row that looks like a total under the table (its first value a word for one, and a
+/// number beside it): its line and that word, as written.
+fn total_row(row: &extract::Row) -> Option<(u64, String)> {
+    let first = row.values.iter().map(|v| v.trim()).find(|v| !v.is_empty())?;
+    let word = first.trim_end_matches(':').to_lowercase();
+    let numbers = row
+        .values
+        .iter()
+        .any(|v| crate::validate::parse_number(v.trim()).is_some());
+    (TOTAL_WORDS.contains(&word.as_str()) && numbers).then(|| (row.line, first.to_string()))
 }
 
 /// Most characters of each value a rejected row keeps.

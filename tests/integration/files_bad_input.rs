@@ -229,7 +229,28 @@ async fn a_compressed_upload_is_refused_clearly(db: Db) {
     assert_eq!(stored_files(&app), 0);
 }
 
+/// A summary row under the table is kept as a record (it may be data), and the file's
+/// message points at it (probes 58d, 60b: a "Total" row imported unsaid).
+async fn a_total_row_under_the_table_is_pointed_out(db: Db) {
+    let app = spawn_app(db).await;
+    let csv = b"name,amount\nAda,10\nBob,20\nTotal:,30\n".to_vec();
+    let (_, file) = extract(&app, "sums.csv", csv).await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let message = file["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("(line 4) starts with “Total:” and was kept as a record"),
+        "{file}"
+    );
+    // A row that only starts with the word, with no number beside it, is no total.
+    let (_, file) = extract(&app, "notes.csv", b"name,note\nAda,x\nTotal,none\n".to_vec()).await;
+    assert!(
+        !file["message"].to_string().contains("kept as a record"),
+        "{file}"
+    );
+}
+
 on_both!(
+    a_total_row_under_the_table_is_pointed_out,
     a_compressed_upload_is_refused_clearly,
     an_empty_file_fails,
     a_header_only_file_extracts_no_records,
