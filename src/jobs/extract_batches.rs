@@ -114,7 +114,9 @@ mod tests {
             })
         });
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let reader = std::thread::spawn(move || read_batches(Box::new(rows), tx));
+        let reader = std::thread::spawn(move || {
+            read_batches((Box::new(rows), "t", &crate::extract::Notes::default()), tx)
+        });
         let sizes: Vec<usize> = rx.iter().map(|(rows, _)| rows.len()).collect();
         reader.join().unwrap();
         assert_eq!(sizes.iter().sum::<usize>(), 100);
@@ -131,7 +133,9 @@ mod tests {
             })
         });
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let reader = std::thread::spawn(move || read_batches(Box::new(rejects), tx));
+        let reader = std::thread::spawn(move || {
+            read_batches((Box::new(rejects), "t", &crate::extract::Notes::default()), tx)
+        });
         let handed: Vec<Vec<Reject>> = rx.iter().map(|(_, rejects)| rejects).collect();
         reader.join().unwrap();
         let all: Vec<&Reject> = handed.iter().flatten().collect();
@@ -155,7 +159,9 @@ mod tests {
             })
         });
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let reader = std::thread::spawn(move || read_batches(Box::new(rejects), tx));
+        let reader = std::thread::spawn(move || {
+            read_batches((Box::new(rejects), "t", &crate::extract::Notes::default()), tx)
+        });
         let handed: Vec<usize> = rx.iter().map(|(_, rejects)| rejects.len()).collect();
         reader.join().unwrap();
         assert_eq!(handed.iter().sum::<usize>(), 1000);
