@@ -207,8 +207,10 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     }
     // A double holds about 16 digits: a spelling whose digits it does not keep (a 25-digit
     // integer, `…345.0`, or `999999999999999.99`, which would read as 1e15: probe 60b D3)
-    // would read as a neighbour.
-    if significant(mantissa) != significant(&format!("{:e}", f.abs())) {
+    // would read as a neighbour. Kept: the double's shortest spelling, and any spelling the
+    // double is to the places written (`0.10000000000000001`, `%.17g` and numpy's `%.18e`,
+    // which programs write: probe 60c D9).
+    if significant(mantissa) != significant(&format!("{:e}", f.abs())) && !to_the_places(&cleaned, f) {
         return Err(format!(
             "\"{text}\" has more digits than a number keeps exactly; make the field a text field to keep them"
         ));
@@ -216,6 +218,46 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     Number::from_f64(f)
         .map(|n| Value::Number(whole(&n).unwrap_or(n)))
         .ok_or_else(|| format!("\"{text}\" is not a number"))
+}
+
+/// Whether the double `f` is the number `written` to the places it was written with: `f`
+/// printed with as many decimals as `written` has gives `written` (sign and exponent aside).
+fn to_the_places(written: &str, f: f64) -> bool {
+    let (mantissa, exponent) = match written.split_once(['e', 'E']) {
+        Some((m, e)) => match e.parse::<i64>() {
+            Ok(e) => (m, e),
+            Err(_) => return false,
+        },
+        None => (written, 0),
+    };
+    let body = mantissa.trim_start_matches(['-', '+']);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent;
+    // Past a double's range of places nothing written is kept anyway.
+    if !(-400..=400).contains(&point) || digits.len() > 800 {
+        return false;
+    }
+    let (whole, places) = match usize::try_from(point) {
+        Ok(at) if at >= digits.len() => (
+            format!("{digits}{}", "0".repeat(at - digits.len())),
+            String::new(),
+        ),
+        Ok(at) => (digits[..at].to_string(), digits[at..].to_string()),
+        Err(_) => (
+            "0".to_string(),
+            format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+        ),
+    };
+    let whole = match whole.trim_start_matches('0') {
+        "" => "0",
+        w => w,
+    };
+    let plain = match places.is_empty() {
+        true => whole.to_string(),
+        false => format!("{whole}.{places}"),
+    };
+    format!("{:.*}", places.len(), f.abs()) == plain
 }
 
 /// A number rounded to the field's `decimalPlaces` (Flatfile's: the places data is rounded

@@ -136,8 +136,23 @@ fn numbers_past_exact_keep_every_digit_or_are_refused() {
         assert_eq!(cell.value, json!(lossy), "raw kept for {lossy}");
         assert_eq!(cell.messages.len(), 1, "{lossy} should be refused");
     }
-    // What programs write (the shortest spelling of a double) is always kept.
-    for exact in ["0.30000000000000004", "1234567890.1234567", "19.99", "-0.000120"] {
+    // What programs write (the shortest spelling of a double, or the double to 17 or more
+    // places: `%.17g`, numpy's `%.18e`, `%.20f`) is always kept (probe 60c D9).
+    for exact in [
+        "0.30000000000000004",
+        "1234567890.1234567",
+        "19.99",
+        "-0.000120",
+        "0.10000000000000001",
+        "19.989999999999998",
+        "0.29999999999999999",
+        "1.998999999999999844e+01",
+        "0.10000000000000000555",
+        "1.5E+20",
+        "1e-7",
+        "-0.0",
+        "48.85661400000001",
+    ] {
         let cell = cast(number(), json!(exact));
         assert!(cell.messages.is_empty(), "{exact}: {:?}", cell.messages);
     }
