@@ -52,6 +52,28 @@ async fn download_names_are_exact_and_safe(db: Db) {
     .await;
     assert_eq!(status, 200, "{from_path}");
     assert_eq!(from_path["data"]["name"], "list.csv", "{from_path}");
+    // With accents in the path (probe 60c D10), and a name given only as RFC 5987's
+    // `filename*` (it was `blob`).
+    for (disposition, name) in [
+        (
+            "filename=\"C:\\Users\\José\\Kunden Müller.csv\"",
+            "Kunden Müller.csv",
+        ),
+        ("filename*=UTF-8''M%C3%BCller%20list.csv", "Müller list.csv"),
+    ] {
+        let body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"spaceId\"\r\n\r\n{space}\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"file\"; {disposition}\r\n\r\nA\n1\n\r\n--XyZ--\r\n"
+        );
+        let (status, file) = send(
+            app.api(reqwest::Method::POST, "/files")
+                .header("content-type", "multipart/form-data; boundary=XyZ")
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, 200, "{file}");
+        assert_eq!(file["data"]["name"], name, "{file}");
+    }
 
     let (status, body) = app
         .patch_json(

@@ -5,7 +5,9 @@ pub fn of(field: &actix_multipart::Field) -> String {
     let raw = field
         .headers()
         .get(actix_web::http::header::CONTENT_DISPOSITION)
-        .and_then(|v| v.to_str().ok());
+        // As UTF-8: `to_str` takes only ASCII, and `José` is a folder's name too (probe
+        // 60c D10: a path with one accent was kept whole).
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
     // A client sending a Windows path (`C:\Users\bob\list.csv`, as old browsers and some
     // tools do) means its backslashes as separators, which the header's parser reads as
     // escapes (`C:Usersboblist.csv`): the name is then taken from the header as sent.
@@ -16,6 +18,11 @@ pub fn of(field: &actix_multipart::Field) -> String {
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
                 .map(String::from)
+        })
+        // RFC 5987's `filename*=UTF-8''...`, which some clients send alone.
+        .or_else(|| {
+            let ext = field.content_disposition()?.get_filename_ext()?.clone();
+            Some(String::from_utf8_lossy(&ext.value).into_owned())
         })
         .map(|n| one_line(&n))
         .map(|n| crate::web::export::clean_file_name(n.rsplit(['/', '\\']).next().unwrap_or(&n)))
