@@ -118,7 +118,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // the workers' sweep, which tries again every few seconds; the job fails for its own
     // reason meanwhile.
     if let Err(back) = take_back(cx, conn, &f, before, checkpoint.as_deref(), message, actor) {
-        tracing::warn!(file = %f.id, error = ?back, "taking back a failed extraction failed; the sweep tries again");
+        tracing::warn!(file = %f.id, error = %back, "taking back a failed extraction failed; the sweep tries again");
         return Err(e);
     }
     forget_checkpoint(conn, job)?;

@@ -125,6 +125,17 @@ pub fn internal_message(e: &anyhow::Error) -> String {
     }
 }
 
+/// In one line, for a log (an internal error's causes, without its backtrace).
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobError::Lost => f.write_str("the job is no longer this worker's"),
+            JobError::Failed(m) => f.write_str(m),
+            JobError::Internal(cause) => write!(f, "{cause:#}"),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for JobError {
     fn from(e: diesel::result::Error) -> Self {
         JobError::Internal(e.into())
@@ -497,6 +508,24 @@ fn sweep_take_backs(ctx: &Context) {
     match swept {
         Ok(0) => {}
         Ok(n) => tracing::warn!(jobs = n, "took back what stopped jobs had written"),
-        Err(e) => tracing::warn!(error = ?e, "finishing take-backs failed"),
+        // Tried every few seconds while the disk stays full: said once a minute, in a
+        // line (probe 60c D6: 17 lines of backtrace twice every 5 s).
+        Err(e) if once_a_minute() => {
+            tracing::warn!(error = %e, "finishing take-backs failed; trying again every few seconds")
+        }
+        Err(_) => {}
+    }
+}
+
+/// True at most once a minute, across the workers.
+fn once_a_minute() -> bool {
+    static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+    let Ok(mut last) = LAST.lock() else { return true };
+    match *last {
+        Some(at) if at.elapsed() < Duration::from_secs(60) => false,
+        _ => {
+            *last = Some(Instant::now());
+            true
+        }
     }
 }
