@@ -487,9 +487,25 @@ fn two_rows_of_one_number_are_both_read() {
     let (_, rows, _, notes) = read(&xlsx_book(&[("People", &rows)]), "twice.xlsx");
     assert_eq!(rows, vec![vec!["three"], vec!["three again"], vec!["four"]]);
     assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("numbers two rows 3; both were read")),
+        notes.iter().any(|n| n.contains("numbers more than one row 3")),
+        "{notes:?}"
+    );
+    // A repeat further down, and a second row that starts left of where the first ended
+    // (probe 60c D3: its cells went into the first record).
+    let later = format!(
+        "{}{}{}{}",
+        row(1, &["name", "city"]),
+        row(3, &["", "Oslo"]),
+        row(2, &["two"]),
+        row(3, &["three", "Rome"])
+    );
+    let (_, rows, _, notes) = read(&xlsx_book(&[("People", &later)]), "later.xlsx");
+    assert_eq!(
+        rows,
+        vec![vec!["", "Oslo"], vec!["two", ""], vec!["three", "Rome"]]
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("numbers more than one row 3")),
         "{notes:?}"
     );
 }

@@ -109,7 +109,8 @@ fn rows_of(
     // How far through the sheet, by the last row it says it has (only for progress).
     let last_row = u64::from(cells.dimensions().end.0) + 1;
     let mut row: Option<RowRead> = None;
-    let mut said_twice = false;
+    // Row numbers met, and the first one met twice (said once, when the sheet ends).
+    let (mut rows_seen, mut repeated) = (std::collections::HashSet::new(), None::<u32>);
     let finish = |row: RowRead| {
         let line = u64::from(row.at) + 1;
         if row.bytes > MAX_ROW_BYTES {
@@ -162,25 +163,25 @@ fn rows_of(
                 }
             }
         }
-        // A cell where this row already has one: a second row of the same number (probe
-        // 58d F4: the first was lost unsaid). Both are read, in the file's order.
+        // A cell that does not move right along its row (cells of a row go left to right):
+        // a second row of the same number (probe 58d F4: the first was lost unsaid). Each
+        // is read as a record of its own, in the file's order.
         if row
             .as_ref()
-            .is_some_and(|row| row.values.get(c as usize).is_some_and(|v| !v.is_empty()))
+            .is_some_and(|row| row.last.is_some_and(|last| c <= last))
         {
             let first = row.take().expect("checked");
             if !each(finish(first)) {
                 return Ok(());
             }
-            if !said_twice {
-                said_twice = true;
-                notes.add(format!(
-                    "sheet {sheet} numbers two rows {}; both were read, in the order the file holds them",
-                    u64::from(r) + 1
-                ));
-            }
+            repeated.get_or_insert(r);
+        }
+        if row.is_none() && !rows_seen.insert(r) {
+            // A row number met before, further up (rows 3, 2, 3).
+            repeated.get_or_insert(r);
         }
         let row = row.get_or_insert_with(|| RowRead::at(r));
+        row.last = Some(c);
         let width = match (&mut cursor, &value) {
             (Some(cursor), Data::Int(_) | Data::Float(_)) => cursor.width_at(r, c),
             _ => None,
@@ -208,6 +209,12 @@ fn rows_of(
     if let Some(done) = row.take() {
         each(finish(done));
     }
+    if let Some(r) = repeated {
+        notes.add(format!(
+            "sheet {sheet} numbers more than one row {} (no spreadsheet program writes that): each was read as a record of its own, in the order the file holds them; check those records",
+            u64::from(r) + 1
+        ));
+    }
     Ok(())
 }
 
@@ -217,6 +224,8 @@ const MAX_ROW_BYTES: usize = 4 * 1024 * 1024;
 /// A row as its cells arrive: its place, values, a column past the last read, and bytes.
 struct RowRead {
     at: u32,
+    /// The column of its last cell read.
+    last: Option<u32>,
     values: Vec<String>,
     too_far: Option<u32>,
     bytes: usize,
@@ -226,6 +235,7 @@ impl RowRead {
     fn at(at: u32) -> Self {
         RowRead {
             at,
+            last: None,
             values: Vec::new(),
             too_far: None,
             bytes: 0,
