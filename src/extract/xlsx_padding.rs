@@ -8,12 +8,13 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
-/// A sheet's part and the styles (indexes into `cellXfs`) that pad to a width.
+/// A sheet's part and the styles (indexes into `cellXfs`) whose number formats pad whole
+/// numbers with zeros, with those formats' codes.
 #[derive(Clone, Debug)]
 pub struct Padded {
     path: PathBuf,
     part: String,
-    widths: HashMap<u32, usize>,
+    widths: HashMap<u32, String>,
 }
 
 impl Padded {
@@ -44,6 +45,7 @@ impl Padded {
             return read(None);
         };
         let mut cursor = Cursor {
+            ahead: std::collections::VecDeque::new(),
             xml: quick_xml::Reader::from_reader(Box::new(BufReader::new(entry)) as Box<dyn BufRead + '_>),
             buf: Vec::new(),
             widths: &self.widths,
@@ -56,26 +58,47 @@ impl Padded {
 }
 
 /// The sheet's cells in the order its part holds them, as calamine reads them.
+/// Cells of the part read ahead of the one asked for, at most: more than 16 rows of the
+/// widest sheet read (text cells between two numbers are passed over too), in about 200 KB.
+const LOOK_AHEAD: usize = 16_384;
+
 pub struct Cursor<'a> {
     xml: quick_xml::Reader<Box<dyn BufRead + 'a>>,
+    /// Cells read past while looking for one: (row, column, style).
+    ahead: std::collections::VecDeque<(u32, u32, Option<u32>)>,
     buf: Vec<u8>,
-    widths: &'a HashMap<u32, usize>,
+    widths: &'a HashMap<u32, String>,
     row: u32,
     col: Option<u32>,
     started: bool,
 }
 
-impl Cursor<'_> {
-    /// The width the cell at (row, column), 0-based, is padded to, if its style pads. Cells
-    /// are asked for in the part's order; the cursor moves on to the cell asked for (past
-    /// cells with no value, which calamine skips), and finds nothing once past the end.
-    pub fn width_at(&mut self, row: u32, col: u32) -> Option<usize> {
-        loop {
+impl<'a> Cursor<'a> {
+    /// The padding format code of the cell at (row, column), 0-based, if its style pads.
+    /// Cells are asked for in the part's order; the cursor moves on to the cell asked for
+    /// (past cells with no value, which calamine skips), and finds nothing once past the end.
+    ///
+    /// A cell whose place the cursor reads otherwise than calamine (a reference past any
+    /// sheet's end: probe 60c D1) is looked for among the next [`LOOK_AHEAD`] only, so the
+    /// cells after it are still found.
+    pub fn width_at(&mut self, row: u32, col: u32) -> Option<&'a str> {
+        let widths = self.widths;
+        let style_of = |style: Option<u32>| style.and_then(|s| widths.get(&s)).map(String::as_str);
+        if let Some(at) = self.ahead.iter().position(|(r, c, _)| (*r, *c) == (row, col)) {
+            let (_, _, style) = self.ahead.drain(..=at).next_back()?;
+            return style_of(style);
+        }
+        while self.ahead.len() < LOOK_AHEAD {
             let (r, c, style) = self.next_cell()?;
             if (r, c) == (row, col) {
-                return style.and_then(|s| self.widths.get(&s).copied());
+                self.ahead.clear();
+                return style_of(style);
             }
+            self.ahead.push_back((r, c, style));
         }
+        // Not near: this cell is left unpadded, and the oldest looked at is let go.
+        self.ahead.pop_front();
+        None
     }
 
     fn next_cell(&mut self) -> Option<(u32, u32, Option<u32>)> {
@@ -113,14 +136,90 @@ impl Cursor<'_> {
     }
 }
 
-/// A whole, non-negative number padded with zeros to `width` digits, as the format shows it.
-pub fn padded(value: &calamine::Data, width: usize) -> Option<String> {
+/// A whole, non-negative number as the format `code` shows it: `01234` under `00000`,
+/// `01234-5678` under `00000-0000` (Excel's zip + 4), `012-34-5678` under `000-00-0000`.
+pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
     let n = match value {
         calamine::Data::Int(i) => u64::try_from(*i).ok()?,
         calamine::Data::Float(f) if f.fract() == 0.0 && (0.0..1e15).contains(f) => *f as u64,
         _ => return None,
     };
-    Some(format!("{n:0width$}"))
+    let template = template_of(section_for(code, n)?)?;
+    let slots = template.iter().filter(|c| **c == '0').count();
+    let digits = format!("{n:0>slots$}");
+    // A number longer than the slots keeps its extra digits in front of the first.
+    let extra = digits.len() - slots;
+    let mut next = digits.chars();
+    let mut shown = String::with_capacity(template.len() + extra);
+    let mut first = true;
+    for c in template {
+        match c {
+            '0' => {
+                let take = if first { extra + 1 } else { 1 };
+                first = false;
+                shown.extend(next.by_ref().take(take));
+            }
+            literal => shown.push(literal),
+        }
+    }
+    Some(shown)
+}
+
+/// The section of a format code a whole non-negative number is shown with: the first, or
+/// the one whose condition (`[<=99999]`) it meets.
+fn section_for(code: &str, n: u64) -> Option<&str> {
+    let sections: Vec<&str> = code.split(';').collect();
+    let first = *sections.first()?;
+    let Some(rest) = first
+        .strip_prefix('[')
+        .filter(|_| first.starts_with("[<") || first.starts_with("[>") || first.starts_with("[="))
+    else {
+        return Some(first);
+    };
+    let (condition, body) = rest.split_once(']')?;
+    let (op, limit) = match condition {
+        c if c.starts_with("<=") || c.starts_with(">=") => c.split_at(2),
+        c => c.split_at(1),
+    };
+    let limit: f64 = limit.trim().parse().ok()?;
+    let v = n as f64;
+    let holds = match op {
+        "<=" => v <= limit,
+        ">=" => v >= limit,
+        "<" => v < limit,
+        ">" => v > limit,
+        "=" => v == limit,
+        _ => return None,
+    };
+    match holds {
+        true => Some(body),
+        false => {
+            let second = *sections.get(1)?;
+            Some(match second.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                Some((_, body)) => body,
+                None => second,
+            })
+        }
+    }
+}
+
+/// A section made of digit slots (`0`) and the literals a code or number is written with
+/// (`-`, a space, parentheses, `/`, escaped with `\` or quoted), with two slots or more;
+/// none for any other format (`#,##0.00`, dates, text).
+fn template_of(section: &str) -> Option<Vec<char>> {
+    let mut out = Vec::new();
+    let mut chars = section.chars();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => out.push(c),
+            '\\' => out.push(chars.next()?),
+            '0' | '-' | ' ' | '(' | ')' | '/' => out.push(c),
+            _ => return None,
+        }
+    }
+    (out.iter().filter(|c| **c == '0').count() >= 2 && !quoted).then_some(out)
 }
 
 fn attribute(e: &BytesStart, name: &[u8]) -> Option<String> {
@@ -149,8 +248,9 @@ fn position(reference: &str) -> Option<(u32, u32)> {
     Some((row.checked_sub(1)?, col.checked_sub(1)?))
 }
 
-/// The zero-padding number formats (`00000`) by the `cellXfs` indexes that use them.
-fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<HashMap<u32, usize>> {
+/// The zero-padding number formats (`00000`, `00000-0000`) by the `cellXfs` indexes that use
+/// them.
+fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<HashMap<u32, String>> {
     let styles = read_part(archive, "xl/styles.xml")?;
     let mut xml = quick_xml::Reader::from_reader(styles.as_slice());
     let (mut buf, mut formats, mut widths) = (Vec::new(), HashMap::new(), HashMap::new());
@@ -162,17 +262,20 @@ fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Ha
                 b"numFmt" => {
                     let id = attribute(&e, b"numFmtId").and_then(|i| i.parse::<u32>().ok());
                     let code = attribute(&e, b"formatCode").unwrap_or_default();
-                    // The format of positive numbers: its first section.
-                    let first = code.split(';').next().unwrap_or_default();
-                    if let Some(id) = id.filter(|_| first.len() >= 2 && first.bytes().all(|b| b == b'0')) {
-                        formats.insert(id, first.len());
+                    // A format with a section that pads (zip codes, zip + 4, social security).
+                    let pads = code.split(';').any(|section| {
+                        let body = section.rsplit(']').next().unwrap_or(section);
+                        template_of(body).is_some()
+                    });
+                    if let Some(id) = id.filter(|_| pads) {
+                        formats.insert(id, code);
                     }
                 }
                 b"cellXfs" => in_xfs = true,
                 b"xf" if in_xfs => {
                     let format = attribute(&e, b"numFmtId").and_then(|i| i.parse::<u32>().ok());
-                    if let Some(width) = format.and_then(|f| formats.get(&f)) {
-                        widths.insert(xf, *width);
+                    if let Some(code) = format.and_then(|f| formats.get(&f)) {
+                        widths.insert(xf, code.clone());
                     }
                     xf += 1;
                 }
@@ -254,7 +357,61 @@ fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Op
 
 #[cfg(test)]
 mod tests {
-    use super::position;
+    use super::{padded, position};
+    use calamine::Data;
+
+    /// A cell the cursor cannot find near (calamine placed it elsewhere: a reference past
+    /// any sheet's end, probe 60c D1) is left unpadded, and the cells after it are found.
+    #[test]
+    fn the_cursor_finds_the_cells_after_one_it_cannot_place() {
+        let xml = br#"<worksheet><sheetData><row r="2"><c r="A2" s="1"><v>1</v></c><c r="B99999999999" s="1"><v>2</v></c></row><row r="3"><c r="A3" s="1"><v>3</v></c><c r="B3" s="0"><v>4</v></c></row></sheetData></worksheet>"#;
+        let widths = std::collections::HashMap::from([(1u32, "00000".to_string())]);
+        let mut cursor = super::Cursor {
+            ahead: std::collections::VecDeque::new(),
+            xml: quick_xml::Reader::from_reader(Box::new(&xml[..]) as Box<dyn std::io::BufRead>),
+            buf: Vec::new(),
+            widths: &widths,
+            row: 0,
+            col: None,
+            started: false,
+        };
+        assert_eq!(cursor.width_at(1, 0), Some("00000"));
+        // Where a wrapped reference put it: nowhere the cursor read.
+        assert_eq!(cursor.width_at(7, 3), None);
+        assert_eq!(cursor.width_at(2, 0), Some("00000"));
+        assert_eq!(cursor.width_at(2, 1), None, "style 0 pads nothing");
+    }
+
+    /// As Excel shows them (probe 60c D2: zip + 4 and social security numbers lost their 0).
+    #[test]
+    fn whole_numbers_read_as_their_format_shows_them() {
+        let shown = |n: f64, code: &str| padded(&Data::Float(n), code);
+        assert_eq!(shown(1234.0, "00000").as_deref(), Some("01234"));
+        assert_eq!(shown(123456.0, "00000").as_deref(), Some("123456"));
+        assert_eq!(shown(12345678.0, "00000\\-0000").as_deref(), Some("01234-5678"));
+        assert_eq!(shown(12345678.0, "00000-0000").as_deref(), Some("01234-5678"));
+        assert_eq!(
+            shown(12345678.0, "000\\-00\\-0000").as_deref(),
+            Some("012-34-5678")
+        );
+        assert_eq!(
+            shown(1234.0, "[<=99999]00000;00000\\-0000").as_deref(),
+            Some("01234")
+        );
+        assert_eq!(
+            shown(12345678.0, "[<=99999]00000;00000\\-0000").as_deref(),
+            Some("01234-5678")
+        );
+        assert_eq!(
+            shown(5551234.0, "\\(000\\) 000\\-0000").as_deref(),
+            Some("(000) 555-1234")
+        );
+        // Not padding formats, or not whole numbers: as before.
+        assert_eq!(shown(1234.0, "#,##0.00"), None);
+        assert_eq!(shown(1234.0, "0.00"), None);
+        assert_eq!(shown(12.5, "00000"), None);
+        assert_eq!(shown(-12.0, "00000"), None);
+    }
 
     #[test]
     fn references_read_as_positions() {
