@@ -334,7 +334,43 @@ async fn an_undo_cut_off_after_its_claim_is_finished_when_asked_again(db: Db) {
     );
 }
 
+/// An undo puts a date back as it was given, with what was said of it (probe 60c D8: the
+/// date came back typed, its `01/05/2024` and "read month first" warning lost).
+async fn an_undo_puts_a_date_back_as_it_was_given(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "joined": "01/05/2024"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let joined = |page: &Value| page["data"]["records"][0]["values"]["joined"].clone();
+    let (_, before) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert!(
+        joined(&before)["messages"].to_string().contains("month first"),
+        "{before}"
+    );
+    let (status, changed) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"joined": "2023-12-31"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    let bulk = changed["data"]["bulkChangeId"].as_str().unwrap().to_string();
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    undo(&app, &workbook, &sheet, &bulk).await;
+    let (_, after) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(joined(&after)["value"], "2024-01-05", "{after}");
+    assert_eq!(joined(&after)["messages"], joined(&before)["messages"], "{after}");
+}
+
 on_both!(
+    an_undo_puts_a_date_back_as_it_was_given,
     an_undo_cut_off_after_its_claim_is_finished_when_asked_again,
     bulk_changes_undo_in_turn,
     an_undo_leaves_what_a_later_bulk_change_wrote,

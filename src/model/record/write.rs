@@ -174,6 +174,14 @@ fn update_readings(config: &crate::blueprint::SheetConfig, updates: &[RecordUpda
     readings.iter().any(matters).then_some(readings)
 }
 
+/// The input a date cell was read from, when read alone it gives the value stored.
+fn given_date<'c>(config: &crate::blueprint::SheetConfig, i: usize, old: &'c Checked) -> Option<&'c Value> {
+    let field = &config.fields[i];
+    let given = old.raw.get(&i)?;
+    let date = matches!(field.field_type, crate::blueprint::FieldType::Date);
+    (date && crate::validate::cast_cell(field, given).value == *old.vals.get(i)?).then_some(given)
+}
+
 /// A bulk change's readings: decimal commas in the number fields it writes commas into;
 /// its dates are read alone, alike in each of its batches.
 fn tag_readings(config: &crate::blueprint::SheetConfig, tag: &Tag) -> Option<Vec<Reading>> {
@@ -257,8 +265,12 @@ pub(super) fn update_loaded(
             if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                 // A new value clears what a hook said of the old one; it says it again.
                 custom.remove(&i);
+                // A date's history keeps the input it was read from when that reads as
+                // its value, so an undo puts back the spelling and its warning too (probe
+                // 60c D8: the typed date came back, `01/05/2024` and "read month first" not).
+                let recorded = given_date(&ctx.config, i, &old).unwrap_or(before);
                 let mut change =
-                    NewChange::new(&ctx.sheet.id, row.id, row.version + 1, key, before, new, actor);
+                    NewChange::new(&ctx.sheet.id, row.id, row.version + 1, key, recorded, new, actor);
                 change.bulk_id = bulk;
                 changes.push(change);
             }
