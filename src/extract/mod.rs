@@ -30,6 +30,8 @@ mod tests_hardening;
 #[cfg(test)]
 mod tests_header;
 #[cfg(test)]
+mod tests_json_keys;
+#[cfg(test)]
 mod tests_long_values;
 #[cfg(test)]
 mod tests_xls;

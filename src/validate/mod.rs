@@ -6,6 +6,7 @@ mod cast;
 mod date_order;
 mod decimal;
 mod evidence;
+mod exact;
 
 use cast::cast_cell_read;
 

@@ -1,0 +1,30 @@
+//! JSON keys met twice in a record, and keys only ever `null` beside an object of the
+//! same name: values kept, no empty columns.
+
+use super::tests::{read, strings};
+
+/// A key written twice in one record keeps both values, as a CSV's repeated header keeps
+/// both columns (probe 58d F7: `{"a":1,"a":2}` read as `a=2`, the 1 dropped unsaid).
+#[test]
+fn a_json_key_written_twice_keeps_both_values() {
+    let text = r#"[{"a": 1, "a": 2, "A": 3}, {"a": 4}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "twice.json");
+    assert_eq!(labels[..2], strings(&["a", "a (2)"]));
+    assert_eq!(rows[0][..2], strings(&["1", "2"]));
+    assert_eq!(rows[1][..2], strings(&["4", ""]));
+}
+
+/// A key only ever `null` where other records hold an object under it is no column of its
+/// own (probe 60b D7: an `address` column empty in every row beside `address.city`); one
+/// only ever `null` and nothing else stays, as an empty column.
+#[test]
+fn a_null_beside_an_object_makes_no_empty_column() {
+    let text =
+        r#"[{"id": 1, "address": {"city": "Oslo"}, "note": null}, {"id": 2, "address": null, "note": null}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "nulls.json");
+    assert_eq!(labels, strings(&["id", "address.city", "note"]));
+    assert_eq!(rows, [strings(&["1", "Oslo", ""]), strings(&["2", "", ""])]);
+    let lines = "{\"id\": 1, \"address\": null}\n{\"id\": 2, \"address\": {\"city\": \"Rome\"}}\n";
+    let (labels, _, _, _) = read(lines.as_bytes(), "nulls.jsonl");
+    assert_eq!(labels, strings(&["id", "address.city"]));
+}
