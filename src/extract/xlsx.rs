@@ -182,12 +182,12 @@ fn rows_of(
         }
         let row = row.get_or_insert_with(|| RowRead::at(r));
         row.last = Some(c);
-        let width = match (&mut cursor, &value) {
-            (Some(cursor), Data::Int(_) | Data::Float(_)) => cursor.width_at(r, c),
+        let format = match (&mut cursor, &value) {
+            (Some(cursor), Data::Int(_) | Data::Float(_)) => cursor.format_at(r, c),
             _ => None,
         };
-        let text = width
-            .and_then(|w| padded(&value, w))
+        let text = format
+            .and_then(|code| padded(&value, code))
             .unwrap_or_else(|| cell_text(&value));
         // A shared string may make a row of a small file huge: past the most a row holds,
         // its cells are not kept (rows in hand at once stay bounded: probe 53a 3).
@@ -417,6 +417,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         None => Ok(()),
     };
     let mut names = std::collections::HashSet::new();
+    let styles = Padded::styles(path);
     for (name, hidden) in sheets {
         // Sheets are read by name: a second of the same name (no spreadsheet program
         // makes one) read as a copy of the first, its own rows nowhere (probe 58d F3).
@@ -431,7 +432,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
             true => Merges::Below(header_line(&mut book, &name, notes)?, budget.clone()),
         };
         refused()?;
-        let padded = Padded::of(path, &name);
+        let padded = styles.as_ref().and_then(|styles| Padded::of(path, styles, &name));
         let mut sample = Vec::new();
         let (mut more, mut held) = (false, 0usize);
         let done = Arc::new(AtomicU64::new(0));

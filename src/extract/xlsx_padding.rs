@@ -7,6 +7,7 @@ use quick_xml::events::{BytesStart, Event};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A sheet's part and the styles (indexes into `cellXfs`) whose number formats pad whole
 /// numbers with zeros, with those formats' codes.
@@ -14,22 +15,30 @@ use std::path::{Path, PathBuf};
 pub struct Padded {
     path: PathBuf,
     part: String,
-    widths: HashMap<u32, String>,
+    formats_by_style: Arc<HashMap<u32, String>>,
 }
 
 impl Padded {
-    /// For a sheet of the book at `path`: `None` when no style pads (most books), when the
-    /// sheet's part cannot be found, or the book cannot be read (calamine then says why).
-    pub fn of(path: &Path, sheet: &str) -> Option<Padded> {
+    /// The padding formats of the book at `path`, read once for all its sheets: `None`
+    /// when no style pads (most books), or the book cannot be read (calamine then says why).
+    pub fn styles(path: &Path) -> Option<Arc<HashMap<u32, String>>> {
         let file = std::fs::File::open(path).ok()?;
         let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
-        let widths = padding_styles(&mut archive)?;
+        padding_styles(&mut archive).map(Arc::new)
+    }
+
+    /// For a sheet of the book at `path` whose padding `styles` are these: `None` when the
+    /// sheet's part cannot be found.
+    pub fn of(path: &Path, styles: &Arc<HashMap<u32, String>>, sheet: &str) -> Option<Padded> {
+        let file = std::fs::File::open(path).ok()?;
+        let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
+        let formats_by_style = styles.clone();
         let target = sheet_part(&mut archive, sheet)?;
         let part = name_in(&archive, &target)?;
         Some(Padded {
             path: path.to_path_buf(),
             part,
-            widths,
+            formats_by_style,
         })
     }
 
@@ -48,7 +57,7 @@ impl Padded {
             ahead: std::collections::VecDeque::new(),
             xml: quick_xml::Reader::from_reader(Box::new(BufReader::new(entry)) as Box<dyn BufRead + '_>),
             buf: Vec::new(),
-            widths: &self.widths,
+            formats_by_style: &self.formats_by_style,
             row: 0,
             col: None,
             started: false,
@@ -67,7 +76,7 @@ pub struct Cursor<'a> {
     /// Cells read past while looking for one: (row, column, style).
     ahead: std::collections::VecDeque<(u32, u32, Option<u32>)>,
     buf: Vec<u8>,
-    widths: &'a HashMap<u32, String>,
+    formats_by_style: &'a HashMap<u32, String>,
     row: u32,
     col: Option<u32>,
     started: bool,
@@ -81,9 +90,9 @@ impl<'a> Cursor<'a> {
     /// A cell whose place the cursor reads otherwise than calamine (a reference past any
     /// sheet's end: probe 60c D1) is looked for among the next [`LOOK_AHEAD`] only, so the
     /// cells after it are still found.
-    pub fn width_at(&mut self, row: u32, col: u32) -> Option<&'a str> {
-        let widths = self.widths;
-        let style_of = |style: Option<u32>| style.and_then(|s| widths.get(&s)).map(String::as_str);
+    pub fn format_at(&mut self, row: u32, col: u32) -> Option<&'a str> {
+        let formats_by_style = self.formats_by_style;
+        let style_of = |style: Option<u32>| style.and_then(|s| formats_by_style.get(&s)).map(String::as_str);
         if let Some(at) = self.ahead.iter().position(|(r, c, _)| (*r, *c) == (row, col)) {
             let (_, _, style) = self.ahead.drain(..=at).next_back()?;
             return style_of(style);
@@ -253,7 +262,7 @@ fn position(reference: &str) -> Option<(u32, u32)> {
 fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<HashMap<u32, String>> {
     let styles = read_part(archive, "xl/styles.xml")?;
     let mut xml = quick_xml::Reader::from_reader(styles.as_slice());
-    let (mut buf, mut formats, mut widths) = (Vec::new(), HashMap::new(), HashMap::new());
+    let (mut buf, mut formats, mut formats_by_style) = (Vec::new(), HashMap::new(), HashMap::new());
     let (mut in_xfs, mut xf) = (false, 0u32);
     loop {
         buf.clear();
@@ -275,7 +284,7 @@ fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Ha
                 b"xf" if in_xfs => {
                     let format = attribute(&e, b"numFmtId").and_then(|i| i.parse::<u32>().ok());
                     if let Some(code) = format.and_then(|f| formats.get(&f)) {
-                        widths.insert(xf, code.clone());
+                        formats_by_style.insert(xf, code.clone());
                     }
                     xf += 1;
                 }
@@ -286,7 +295,7 @@ fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Ha
             _ => {}
         }
     }
-    (!widths.is_empty()).then_some(widths)
+    (!formats_by_style.is_empty()).then_some(formats_by_style)
 }
 
 /// The part holding the sheet named `sheet`, through the book's relationships.
@@ -365,21 +374,21 @@ mod tests {
     #[test]
     fn the_cursor_finds_the_cells_after_one_it_cannot_place() {
         let xml = br#"<worksheet><sheetData><row r="2"><c r="A2" s="1"><v>1</v></c><c r="B99999999999" s="1"><v>2</v></c></row><row r="3"><c r="A3" s="1"><v>3</v></c><c r="B3" s="0"><v>4</v></c></row></sheetData></worksheet>"#;
-        let widths = std::collections::HashMap::from([(1u32, "00000".to_string())]);
+        let formats_by_style = std::collections::HashMap::from([(1u32, "00000".to_string())]);
         let mut cursor = super::Cursor {
             ahead: std::collections::VecDeque::new(),
             xml: quick_xml::Reader::from_reader(Box::new(&xml[..]) as Box<dyn std::io::BufRead>),
             buf: Vec::new(),
-            widths: &widths,
+            formats_by_style: &formats_by_style,
             row: 0,
             col: None,
             started: false,
         };
-        assert_eq!(cursor.width_at(1, 0), Some("00000"));
+        assert_eq!(cursor.format_at(1, 0), Some("00000"));
         // Where a wrapped reference put it: nowhere the cursor read.
-        assert_eq!(cursor.width_at(7, 3), None);
-        assert_eq!(cursor.width_at(2, 0), Some("00000"));
-        assert_eq!(cursor.width_at(2, 1), None, "style 0 pads nothing");
+        assert_eq!(cursor.format_at(7, 3), None);
+        assert_eq!(cursor.format_at(2, 0), Some("00000"));
+        assert_eq!(cursor.format_at(2, 1), None, "style 0 pads nothing");
     }
 
     /// As Excel shows them (probe 60c D2: zip + 4 and social security numbers lost their 0).

@@ -80,13 +80,17 @@ const TOTAL_WORDS: [&str; 10] = [
 /// A row that looks like a total under the table (its first value a word for one, and a
 /// number beside it): its line and that word, as written.
 fn total_row(row: &extract::Row) -> Option<(u64, String)> {
+    // Run on every row read: the cheap test first, the numbers only for a total's word.
     let first = row.values.iter().map(|v| v.trim()).find(|v| !v.is_empty())?;
-    let word = first.trim_end_matches(':').to_lowercase();
+    let word = first.trim_end_matches(':');
+    if !TOTAL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+        return None;
+    }
     let numbers = row
         .values
         .iter()
         .any(|v| crate::validate::parse_number(v.trim()).is_some());
-    (TOTAL_WORDS.contains(&word.as_str()) && numbers).then(|| (row.line, first.to_string()))
+    numbers.then(|| (row.line, first.to_string()))
 }
 
 /// Most characters of each value a rejected row keeps.
