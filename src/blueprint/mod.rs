@@ -56,12 +56,39 @@ pub struct SheetConfig {
     pub name: String,
     pub slug: String,
     pub fields: Vec<Field>,
+    /// The sheet's `unique` constraints over several fields.
+    pub together: Vec<UniqueTogether>,
     pub json: serde_json::Value,
+}
+
+/// A sheet's `unique` constraint (Flatfile's composite uniqueness): no two records hold the
+/// same values in all of `fields`. Values match exactly, as Flatfile's `concat` and `hash`
+/// strategies compare them; a record with every one of them empty, or any of `required`
+/// empty, is not checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueTogether {
+    pub name: String,
+    /// Field indexes, in the constraint's order.
+    pub fields: Vec<usize>,
+    /// Field indexes of its `requiredFields`.
+    pub required: Vec<usize>,
 }
 
 impl SheetConfig {
     pub fn field_index(&self, key: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.key == key)
+    }
+
+    /// Whether any rule makes a record's status depend on others' values: a unique field,
+    /// or a `unique` sheet constraint.
+    pub fn has_unique(&self) -> bool {
+        !self.together.is_empty() || self.fields.iter().any(|f| f.unique.is_some())
+    }
+
+    /// Whether field `i` takes part in a unique rule.
+    pub fn is_unique_member(&self, i: usize) -> bool {
+        self.fields.get(i).is_some_and(|f| f.unique.is_some())
+            || self.together.iter().any(|u| u.fields.contains(&i))
     }
 
     /// Flatfile's sheet `access`: whether people and guests may `add`, `edit`, `delete` or

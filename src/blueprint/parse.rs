@@ -173,12 +173,13 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
         if let Some(actions) = item.get("actions") {
             super::actions::check_at(actions, &format!("{spath}.actions"), p);
         }
-        if let Some(constraints) = item.get("constraints").filter(|_| p.written) {
-            super::sheet_constraints::check_at(constraints, &format!("{spath}.constraints"), p);
-        }
         let Some(mut sheet) = parse_sheet(item, &spath, p) else {
             continue;
         };
+        if let Some(constraints) = item.get("constraints").filter(|_| p.written) {
+            let at = format!("{spath}.constraints");
+            super::sheet_constraints::check_at(constraints, &sheet.fields, &at, p);
+        }
         if given(item) {
             if !slugs.insert(sheet.slug.clone()) {
                 p.push(
@@ -309,10 +310,12 @@ fn parse_sheet(json: &Value, path: &str, p: &mut Problems) -> Option<SheetConfig
             );
         }
     }
+    let together = super::sheet_constraints::unique_together(obj.get("constraints"), &fields);
     Some(SheetConfig {
         name,
         slug,
         fields,
+        together,
         json,
     })
 }

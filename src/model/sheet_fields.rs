@@ -211,6 +211,15 @@ pub fn remove_field(
                 ),
             )]));
         }
+        if let Some(u) = ctx.config.together.iter().find(|u| u.fields.contains(&r)) {
+            return Err(ModelError::Invalid(vec![(
+                "fieldKey".into(),
+                format!(
+                    "`{key}` is part of the sheet's unique constraint {}; a field a sheet constraint names stays",
+                    u.name
+                ),
+            )]));
+        }
         let siblings = sheet::list_in_workbook(conn, &ctx.sheet.workbook_id)?;
         for rf in &ctx.referrers {
             if rf.target_field != r || (rf.sheet_id == ctx.sheet.id && rf.field_index == r) {

@@ -25,7 +25,7 @@ pub enum Reading {
     DecimalCommas,
 }
 
-use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig};
+use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig, UniqueTogether};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -228,6 +228,30 @@ pub fn unique_message(field: &Field) -> Message {
             field.display_name()
         )
     })
+}
+
+/// The message for values that another record of the sheet also holds in every field of
+/// a `unique` sheet constraint; it sits on each of those fields, and names the constraint
+/// (two constraints over the same fields have their own messages).
+pub fn unique_together_message(sheet: &SheetConfig, rule: &UniqueTogether) -> Message {
+    let names: Vec<&str> = rule
+        .fields
+        .iter()
+        .filter_map(|&i| sheet.fields.get(i).map(Field::display_name))
+        .collect();
+    let label = match rule.name.trim() {
+        "" => String::new(),
+        name => format!(" ({name})"),
+    };
+    let text = match names.as_slice() {
+        [one] => format!("{one} must be unique{label}; another record has the same value"),
+        [first @ .., last] => format!(
+            "{} and {last} must be unique together{label}; another record has the same values",
+            first.join(", ")
+        ),
+        [] => format!("must be unique{label}"),
+    };
+    Message::error(Source::Unique, text)
 }
 
 /// The message for a reference whose target does not exist.

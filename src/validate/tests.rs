@@ -360,6 +360,7 @@ fn a_record_keeps_raw_input_where_the_typed_value_differs() {
             field("name", FieldType::String, true),
             field("d", FieldType::Date, false),
         ],
+        together: vec![],
         json: json!({}),
     };
     let input = [
@@ -420,6 +421,7 @@ fn a_constraint_says_its_own_message_at_its_level() {
             name: "S".into(),
             slug: "s".into(),
             fields: vec![f],
+            together: vec![],
             json: json!({}),
         },
         vec![json!("")],
@@ -464,6 +466,7 @@ fn a_date_that_reads_two_ways_is_read_month_first_with_a_warning_unless_its_batc
         name: "S".into(),
         slug: "s".into(),
         fields: vec![date.clone(), field("e", FieldType::Date, false)],
+        together: vec![],
         json: json!({}),
     };
     let checked = check_values_read(

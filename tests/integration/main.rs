@@ -147,6 +147,7 @@ mod submit_crash;
 mod submit_deletes;
 mod submit_links;
 mod submit_receiver;
+mod unique_together;
 mod upload_endings;
 mod webhooks;
 mod webhooks_access;

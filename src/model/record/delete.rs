@@ -160,7 +160,7 @@ fn delete_rows(
             return Ok((none, changed));
         }
         let mut delta = CountDelta::default();
-        let has_unique = ctx.config.fields.iter().any(|f| f.unique.is_some());
+        let has_unique = ctx.config.has_unique();
         let mut olds = HashMap::new();
         for row in rows.iter() {
             let errors = row.error_fields.as_deref().unwrap_or_default().split(',');
@@ -181,11 +181,12 @@ fn delete_rows(
         }
         let held = keys::of_records(conn, &ctx.sheet.id, &ids)?;
         // Only a value the deleted records shared can leave another record its last holder.
-        let shared = unique::shared(ctx, &held, |id, fi| {
-            olds.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
+        let shared = unique::shared(ctx, &held, |id, rule| {
+            olds.get(&id).is_some_and(|c| rule.flagged(c))
         });
         let mut old_norms = Touched::new();
-        for (_, field, norm) in held {
+        // A sheet constraint's keys (below zero) are no field's a reference matches on.
+        for (_, field, norm) in held.into_iter().filter(|(_, field, _)| *field >= 0) {
             old_norms.entry(field as usize).or_default().insert(norm);
         }
         keys::delete_of_records(conn, &ctx.sheet.id, &ids)?;

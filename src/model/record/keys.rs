@@ -30,6 +30,32 @@ pub fn norm_for(value: &Value, case_sensitive: bool, keep_empty: bool) -> Option
     normalize_key(value, case_sensitive).map(fit_index)
 }
 
+/// Where a sheet's `unique` constraint number `ci` keeps its keys: below zero, apart from
+/// the fields' own places (which move when fields are added or removed; constraints do
+/// not change once made).
+pub fn together_slot(ci: usize) -> i32 {
+    -(ci as i32) - 1
+}
+
+/// The key a record is kept under for a `unique` sheet constraint: its values in the
+/// constraint's fields, exactly; `None` when every one is empty, or one of `required` is.
+pub fn together_norm(vals: &[Value], fields: &[usize], required: &[usize]) -> Option<String> {
+    let empty = |i: &usize| vals.get(*i).is_none_or(is_empty);
+    if fields.iter().all(empty) || required.iter().any(empty) {
+        return None;
+    }
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|i| {
+            vals.get(*i)
+                .and_then(|v| normalize_key(v, true))
+                .unwrap_or_default()
+        })
+        .collect();
+    // A list, not the values run together: ("ab", "c") and ("a", "bc") are two keys.
+    serde_json::to_string(&parts).ok().map(fit_index)
+}
+
 /// Kept keys longer than this are kept as their digest: PostgreSQL's B-tree takes at most
 /// 2,704 bytes an entry, and a cell may hold 1 MiB.
 const MAX_KEY_BYTES: usize = 512;
@@ -51,11 +77,12 @@ pub fn insert(conn: &mut AnyConnection, keys: &[NewKey]) -> QueryResult<()> {
     Ok(())
 }
 
-/// Which records hold each of `norms` in one field.
+/// Which records hold each of `norms` in one field (or, at a [`together_slot`], one sheet
+/// constraint).
 pub fn holders(
     conn: &mut AnyConnection,
     sheet_id: &SheetId,
-    field_index: usize,
+    field_index: i32,
     norms: &[String],
 ) -> QueryResult<HashMap<String, Vec<i64>>> {
     let mut out: HashMap<String, Vec<i64>> = HashMap::new();
@@ -64,7 +91,7 @@ pub fn holders(
             AnyConnection::Postgres(pg) => holders_pg(pg, sheet_id, field_index, chunk)?,
             _ => cell_keys::table
                 .filter(cell_keys::sheet_id.eq(sheet_id))
-                .filter(cell_keys::field_index.eq(field_index as i32))
+                .filter(cell_keys::field_index.eq(field_index))
                 .filter(cell_keys::norm.eq_any(chunk))
                 .select((cell_keys::norm, cell_keys::record_id))
                 .load(conn)?,
@@ -96,13 +123,13 @@ pub const HOLDERS_PG: &str = "SELECT k.norm, k.record_id FROM unnest($3::text[])
 fn holders_pg(
     pg: &mut diesel::PgConnection,
     sheet_id: &SheetId,
-    field_index: usize,
+    field_index: i32,
     norms: &[String],
 ) -> QueryResult<Vec<(String, i64)>> {
     use diesel::sql_types::{Array, Integer, Text};
     let rows: Vec<Holder> = diesel::sql_query(HOLDERS_PG)
         .bind::<Text, _>(sheet_id.as_str())
-        .bind::<Integer, _>(field_index as i32)
+        .bind::<Integer, _>(field_index)
         .bind::<Array<Text>, _>(norms)
         .load(pg)?;
     Ok(rows.into_iter().map(|h| (h.norm, h.record_id)).collect())

@@ -61,7 +61,7 @@ pub fn of(conn: &mut AnyConnection, ctx: &SheetContext, rows: &[RecordRow]) -> M
         if wanted.is_empty() {
             continue;
         }
-        let mut holders = keys::holders(conn, target_id, target.field_index, &wanted)?;
+        let mut holders = keys::holders(conn, target_id, target.field_index as i32, &wanted)?;
         for ids in holders.values_mut() {
             ids.sort_unstable();
             ids.truncate(MAX_PER_CELL);

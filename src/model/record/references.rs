@@ -69,7 +69,7 @@ fn check_field(
     let found = if wanted.is_empty() {
         HashMap::new()
     } else {
-        keys::holders(conn, target_sheet, target.field_index, &wanted)?
+        keys::holders(conn, target_sheet, target.field_index as i32, &wanted)?
     };
     for rec in checked.iter_mut() {
         let message = norm(rec)
@@ -108,7 +108,7 @@ pub fn recheck_referrers(
         // Keys kept under another case rule cannot be looked up by the target's keys.
         let norms = norms.filter(|_| r.same_rule);
         let ids = match &norms {
-            Some(n) => keys::holders(conn, &r.sheet_id, r.field_index, n)?
+            Some(n) => keys::holders(conn, &r.sheet_id, r.field_index as i32, n)?
                 .into_values()
                 .flatten()
                 .collect::<Vec<_>>(),

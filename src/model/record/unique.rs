@@ -1,5 +1,6 @@
 //! Unique checks against the kept keys: the records just written, and every other record
-//! whose status their values changed.
+//! whose status their values changed. A rule is a unique field or a sheet's `unique`
+//! constraint over several fields; its message sits on each of its fields.
 
 use super::error_keys;
 use super::keys::{self, norm_for, NewKey};
@@ -7,10 +8,153 @@ use super::write::{load, write_checks};
 use crate::db::AnyConnection;
 use crate::model::sheet::{CountDelta, SheetContext};
 use crate::model::ModelResult;
-use crate::validate::{unique_message, Checked, Source};
+use crate::validate::{unique_message, unique_together_message, Checked, Message, Source};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-/// The kept keys of some records, for their unique and referenced fields.
+/// One unique rule of a sheet.
+pub(super) struct Rule {
+    /// Where its keys are kept (`cell_keys.field_index`): the field's index, or the
+    /// constraint's [`keys::together_slot`].
+    slot: i32,
+    kind: Kind,
+    /// The fields its message sits on.
+    fields: Vec<usize>,
+    message: Message,
+    /// A unique field's: the messages of the sheet constraints it is part of, which sit
+    /// on it too but are not its own.
+    others: Vec<String>,
+}
+
+enum Kind {
+    Field {
+        index: usize,
+        case_sensitive: bool,
+        keep_empty: bool,
+    },
+    Together {
+        fields: Vec<usize>,
+        required: Vec<usize>,
+    },
+}
+
+impl Rule {
+    /// The key a record is kept under for this rule, if any.
+    fn norm(&self, rec: &Checked) -> Option<String> {
+        match &self.kind {
+            Kind::Field {
+                index,
+                case_sensitive,
+                keep_empty,
+            } => {
+                // A record from before a field was added holds no value for it.
+                let value = rec.vals.get(*index).unwrap_or(&Value::Null);
+                norm_for(value, *case_sensitive, *keep_empty)
+            }
+            Kind::Together { fields, required } => keys::together_norm(&rec.vals, fields, required),
+        }
+    }
+
+    fn is_mine(&self, m: &Message) -> bool {
+        m.source == Source::Unique
+            && match self.kind {
+                Kind::Field { .. } => !self.others.contains(&m.message),
+                Kind::Together { .. } => m.message == self.message.message,
+            }
+    }
+
+    /// Whether a record carries this rule's message.
+    pub(super) fn flagged(&self, rec: &Checked) -> bool {
+        rec.messages
+            .get(&self.fields[0])
+            .is_some_and(|ms| ms.iter().any(|m| self.is_mine(m)))
+    }
+
+    /// Puts this rule's message on the record's fields, or takes it away.
+    fn flag(&self, rec: &mut Checked, on: bool) {
+        for &fi in &self.fields {
+            let list = rec.messages.entry(fi).or_default();
+            list.retain(|m| !self.is_mine(m));
+            if on {
+                list.push(self.message.clone());
+            }
+            if list.is_empty() {
+                rec.messages.remove(&fi);
+            }
+        }
+    }
+}
+
+/// The sheet's unique rules: its unique fields, then its `unique` constraints.
+pub(super) fn rules(ctx: &SheetContext) -> Vec<Rule> {
+    let config = &ctx.config;
+    let together: Vec<(usize, Message)> = config
+        .together
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| !u.fields.is_empty())
+        .map(|(ci, u)| (ci, unique_together_message(config, u)))
+        .collect();
+    let mut out: Vec<Rule> = Vec::new();
+    for (fi, field) in config.fields.iter().enumerate() {
+        let Some(unique) = field.unique else { continue };
+        out.push(Rule {
+            slot: fi as i32,
+            kind: Kind::Field {
+                index: fi,
+                case_sensitive: unique.case_sensitive,
+                keep_empty: field.unique_keeps_empty(),
+            },
+            fields: vec![fi],
+            message: unique_message(field),
+            others: together
+                .iter()
+                .filter(|(ci, _)| config.together[*ci].fields.contains(&fi))
+                .map(|(_, m)| m.message.clone())
+                .collect(),
+        });
+    }
+    for (ci, message) in together {
+        let u = &config.together[ci];
+        out.push(Rule {
+            slot: keys::together_slot(ci),
+            kind: Kind::Together {
+                fields: u.fields.clone(),
+                required: u.required.clone(),
+            },
+            fields: u.fields.clone(),
+            message,
+            others: Vec::new(),
+        });
+    }
+    out
+}
+
+/// The keys a record is kept under for the sheet's unique and referenced fields, then its
+/// `unique` constraints.
+fn key_list(ctx: &SheetContext, rec: &Checked) -> Vec<Option<String>> {
+    let mut out: Vec<Option<String>> = ctx
+        .keyed
+        .iter()
+        .enumerate()
+        .map(|(fi, rule)| {
+            let keep_empty = ctx.config.fields[fi].unique_keeps_empty();
+            // A record from before a field was added holds no value for it.
+            let value = rec.vals.get(fi).unwrap_or(&Value::Null);
+            rule.and_then(|case_sensitive| norm_for(value, case_sensitive, keep_empty))
+        })
+        .collect();
+    out.extend(
+        ctx.config
+            .together
+            .iter()
+            .map(|u| keys::together_norm(&rec.vals, &u.fields, &u.required)),
+    );
+    out
+}
+
+/// The kept keys of some records, for their unique and referenced fields and the sheet's
+/// `unique` constraints.
 pub(super) fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> Vec<NewKey> {
     let mut out = Vec::new();
     for (field_index, rule) in ctx.keyed.iter().enumerate() {
@@ -29,90 +173,81 @@ pub(super) fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> V
             }
         }
     }
+    for (ci, u) in ctx.config.together.iter().enumerate() {
+        for (id, rec) in ids.iter().zip(checked) {
+            if let Some(norm) = keys::together_norm(&rec.vals, &u.fields, &u.required) {
+                out.push(NewKey {
+                    sheet_id: ctx.sheet.id.clone(),
+                    field_index: keys::together_slot(ci),
+                    norm,
+                    record_id: *id,
+                });
+            }
+        }
+    }
     out
 }
 
 /// The records of an update (`olds` as they were, `checked` as they will be) whose kept keys
-/// change, or whose key in some field is a value another record's change takes or leaves:
-/// their indexes, in order. Every other record's keys and the holders of its values stay as
-/// they are, so it keeps the unique messages it had (put back on it here, since `checked`
-/// was checked without the other records).
+/// change, or whose key in some field or constraint is a value another record's change
+/// takes or leaves: their indexes, in order. Every other record's keys and the holders of
+/// its values stay as they are, so it keeps the unique messages it had (put back on it
+/// here, since `checked` was checked without the other records).
 pub(super) fn rekeyed(ctx: &SheetContext, olds: &[Checked], checked: &mut [Checked]) -> Vec<usize> {
-    let keys = |rec: &Checked| -> Vec<Option<String>> {
-        ctx.keyed
-            .iter()
-            .enumerate()
-            .map(|(fi, rule)| {
-                let keep_empty = ctx.config.fields[fi].unique_keeps_empty();
-                // A record from before a field was added holds no value for it.
-                let value = rec.vals.get(fi).unwrap_or(&serde_json::Value::Null);
-                rule.and_then(|case_sensitive| norm_for(value, case_sensitive, keep_empty))
-            })
-            .collect()
-    };
-    let before: Vec<Vec<Option<String>>> = olds.iter().map(keys).collect();
-    let after: Vec<Vec<Option<String>>> = checked.iter().map(keys).collect();
+    let before: Vec<Vec<Option<String>>> = olds.iter().map(|r| key_list(ctx, r)).collect();
+    let after: Vec<Vec<Option<String>>> = checked.iter().map(|r| key_list(ctx, r)).collect();
     let mut moved: HashMap<usize, HashSet<&str>> = HashMap::new();
     for (b, a) in before.iter().zip(&after) {
-        for (fi, (old, new)) in b.iter().zip(a).enumerate() {
+        for (at, (old, new)) in b.iter().zip(a).enumerate() {
             if old != new {
-                let set = moved.entry(fi).or_default();
+                let set = moved.entry(at).or_default();
                 set.extend(old.as_deref());
                 set.extend(new.as_deref());
             }
         }
     }
+    let rules = rules(ctx);
     let mut out = Vec::new();
     for (k, rec) in checked.iter_mut().enumerate() {
-        let shares = after[k].iter().enumerate().any(|(fi, norm)| {
+        let shares = after[k].iter().enumerate().any(|(at, norm)| {
             norm.as_deref()
-                .is_some_and(|n| moved.get(&fi).is_some_and(|set| set.contains(n)))
+                .is_some_and(|n| moved.get(&at).is_some_and(|set| set.contains(n)))
         });
         if before[k] != after[k] || shares {
             out.push(k);
             continue;
         }
-        for (fi, field) in ctx.config.fields.iter().enumerate() {
-            if field.unique.is_some() {
-                let had = has_unique_message(&olds[k], fi);
-                rec.set_constraint(fi, Source::Unique, had.then(|| unique_message(field)));
-            }
+        for rule in &rules {
+            rule.flag(rec, rule.flagged(&olds[k]));
         }
     }
     out
 }
 
-/// Of the keys some records held (`(record, field, norm)`), those of unique fields that
-/// another record may hold too: a record whose field had no unique message held its value
-/// alone, so its leaving that value changes no other record. `flagged` says whether a
-/// record had a unique message in a field.
+/// Of the keys some records held (`(record, slot, norm)`), those of unique rules that
+/// another record may hold too: a record without a rule's message held its value alone,
+/// so its leaving that value changes no other record. `flagged` says whether a record had
+/// a rule's message.
 pub(super) fn shared(
     ctx: &SheetContext,
     held: &[(i64, i32, String)],
-    flagged: impl Fn(i64, usize) -> bool,
-) -> HashMap<usize, HashSet<String>> {
-    let mut out: HashMap<usize, HashSet<String>> = HashMap::new();
-    for (record, field, norm) in held {
-        let fi = *field as usize;
-        if ctx.config.fields.get(fi).is_some_and(|f| f.unique.is_some()) && flagged(*record, fi) {
-            out.entry(fi).or_default().insert(norm.clone());
+    flagged: impl Fn(i64, &Rule) -> bool,
+) -> HashMap<i32, HashSet<String>> {
+    let rules = rules(ctx);
+    let mut out: HashMap<i32, HashSet<String>> = HashMap::new();
+    for (record, slot, norm) in held {
+        if rules.iter().any(|r| r.slot == *slot && flagged(*record, r)) {
+            out.entry(*slot).or_default().insert(norm.clone());
         }
     }
     out
-}
-
-/// Whether a record's messages say its value in field `fi` is not unique.
-pub(super) fn has_unique_message(rec: &Checked, fi: usize) -> bool {
-    rec.messages
-        .get(&fi)
-        .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique))
 }
 
 /// Brings the unique messages of these records (and of the lone other holders of their
 /// values) in line with the kept keys, whatever they said before, and the sheet's counts
 /// with them: a re-check after the sheet's fields changed.
 pub(super) fn resettle(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[i64]) -> ModelResult<()> {
-    if ctx.config.fields.iter().all(|f| f.unique.is_none()) {
+    if !ctx.config.has_unique() {
         return Ok(());
     }
     let rows = load(conn, ctx.sheet.seq, ids)?;
@@ -137,34 +272,37 @@ pub(super) fn resettle(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[i64]
 
 /// Brings unique messages in line with the kept keys, for the records just written (`ids`,
 /// `checked`, fixed in memory) and for every other record whose status their values changed.
-/// `old_norms` are keys the written or deleted records held before. Returns the indexes of
-/// `checked` whose messages changed.
+/// `old_norms` are keys the written or deleted records held before, by slot. Returns the
+/// indexes of `checked` whose messages changed.
 pub(super) fn settle(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     ids: &[i64],
     checked: &mut [Checked],
-    old_norms: &HashMap<usize, HashSet<String>>,
+    old_norms: &HashMap<i32, HashSet<String>>,
     delta: &mut CountDelta,
 ) -> ModelResult<Vec<usize>> {
     let mut changed = Vec::new();
     let written: HashSet<i64> = ids.iter().copied().collect();
-    for (fi, field) in ctx.config.fields.iter().enumerate() {
-        let Some(unique) = field.unique else { continue };
-        let keep_empty = field.unique_keeps_empty();
-        let norm_of = |rec: &Checked| norm_for(&rec.vals[fi], unique.case_sensitive, keep_empty);
-        let mut norms: HashSet<String> = checked.iter().filter_map(norm_of).collect();
-        norms.extend(old_norms.get(&fi).cloned().unwrap_or_default());
+    for rule in rules(ctx) {
+        let mut norms: HashSet<String> = checked.iter().filter_map(|r| rule.norm(r)).collect();
+        norms.extend(old_norms.get(&rule.slot).cloned().unwrap_or_default());
         if norms.is_empty() {
             continue;
         }
-        let holders = keys::holders(conn, &ctx.sheet.id, fi, &norms.into_iter().collect::<Vec<_>>())?;
+        let holders = keys::holders(
+            conn,
+            &ctx.sheet.id,
+            rule.slot,
+            &norms.into_iter().collect::<Vec<_>>(),
+        )?;
         for (k, rec) in checked.iter_mut().enumerate() {
-            let dup = norm_of(rec)
+            let dup = rule
+                .norm(rec)
                 .and_then(|n| holders.get(&n))
                 .is_some_and(|h| h.len() > 1);
             let before = rec.clone();
-            rec.set_constraint(fi, Source::Unique, dup.then(|| unique_message(field)));
+            rule.flag(rec, dup);
             if *rec != before {
                 changed.push(k);
             }
@@ -181,14 +319,10 @@ pub(super) fn settle(
         let ids_to_check: Vec<i64> = should.keys().copied().collect();
         for row in load(conn, ctx.sheet.seq, &ids_to_check)? {
             let mut rec = row.checked(&ctx.config);
-            let has = rec
-                .messages
-                .get(&fi)
-                .is_some_and(|ms| ms.iter().any(|m| m.source == Source::Unique));
             let want = should[&row.id];
-            if has != want {
+            if rule.flagged(&rec) != want {
                 delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));
-                rec.set_constraint(fi, Source::Unique, want.then(|| unique_message(field)));
+                rule.flag(&mut rec, want);
                 delta.add(1, rec.valid(), error_keys(&ctx.config, &rec));
                 write_checks(conn, ctx.sheet.seq, row.id, &rec, true)?;
             }

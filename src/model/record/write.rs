@@ -301,14 +301,15 @@ pub(super) fn update_loaded(
     // Old keys matter too: a record that shared a value may leave its last holder.
     let held = keys::of_records(conn, &ctx.sheet.id, &sub_ids)?;
     let old_of: HashMap<i64, &Checked> = rekeyed.iter().map(|&k| (ids[k], &olds[k])).collect();
-    let shared = unique::shared(ctx, &held, |id, fi| {
-        old_of.get(&id).is_some_and(|c| unique::has_unique_message(c, fi))
+    let shared = unique::shared(ctx, &held, |id, rule| {
+        old_of.get(&id).is_some_and(|c| rule.flagged(c))
     });
     keys::delete_of_records(conn, &ctx.sheet.id, &sub_ids)?;
     keys::insert(conn, &unique::keys_of(ctx, &sub_ids, &sub))?;
     unique::settle(conn, ctx, &sub_ids, &mut sub, &shared, &mut delta)?;
     let mut touched = Touched::new();
-    for (_, field, norm) in held {
+    // A sheet constraint's keys (below zero) are no field's a reference matches on.
+    for (_, field, norm) in held.into_iter().filter(|(_, field, _)| *field >= 0) {
         touched.entry(field as usize).or_default().insert(norm);
     }
     references::target_norms(ctx, &sub, &mut touched);

@@ -241,7 +241,7 @@ pub async fn save(
     let unique = ctx
         .config
         .field_index(&form.field)
-        .is_some_and(|i| ctx.config.fields[i].unique.is_some());
+        .is_some_and(|i| ctx.config.is_unique_member(i));
     state
         .live
         .publish(&ctx.sheet.id, if unique { None } else { origin(&req) });
