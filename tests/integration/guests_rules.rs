@@ -487,6 +487,14 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
         200
     );
     assert_eq!(records(&token).await.unwrap().status().as_u16(), 200);
+    let file = app.upload_and_extract(&sid, "a.csv", b"a\n1\n".to_vec()).await;
+    let fid = file["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={fid}")).await;
+    let job = jobs["data"][0]["id"].as_str().unwrap().to_string();
+    let closed = [format!("/files/{fid}/download"), format!("/jobs/{job}")];
+    for path in &closed {
+        assert_eq!(status_of(&browser, app.url(path)).await, 200, "{path}");
+    }
 
     assert_eq!(
         app.post_json(&format!("/spaces/{sid}/archive"), &json!({}))
@@ -514,6 +522,15 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
         home.contains("Other") && !home.contains("Acme onboarding"),
         "{home}"
     );
+    // Its files' and jobs' pages say so too, not "not found" (probe 61a D1).
+    for path in &closed {
+        let page = browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(page.status().as_u16(), 403, "{path}");
+        assert!(
+            page.text().await.unwrap().contains("this space was archived"),
+            "{path}"
+        );
+    }
     let api = records(&token).await.unwrap();
     assert_eq!(api.status().as_u16(), 403);
     assert!(api.text().await.unwrap().contains("this space was archived"));
@@ -535,7 +552,7 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
         .unwrap();
     assert_eq!(upload.status().as_u16(), 403, "no upload into it either");
     let (_, files) = app.get_json(&format!("/files?spaceId={sid}")).await;
-    assert_eq!(files["data"].as_array().unwrap().len(), 0);
+    assert_eq!(files["data"].as_array().unwrap().len(), 1, "the team's file only");
 
     assert_eq!(
         app.post_json(&format!("/spaces/{sid}/unarchive"), &json!({}))

@@ -450,10 +450,13 @@ pub async fn import(
 pub(super) async fn find_file(state: &AppState, user: &Viewer, raw_id: &str) -> Result<file::File, AppError> {
     let id = FileId::parse(raw_id).ok_or(AppError::NotFound("file"))?;
     let env = user.environment_id().clone();
-    match state.db(move |conn| file::find(conn, &env, &id)).await? {
-        Some(f) if user.reaches(&f.space_id) => Ok(f),
-        _ => Err(AppError::NotFound("file")),
-    }
+    let f = state
+        .db(move |conn| file::find(conn, &env, &id))
+        .await?
+        .ok_or(AppError::NotFound("file"))?;
+    // A guest's own space archived: 403 saying so (probe 61a D1), as its other pages.
+    user.check_reach_as(&f.space_id, "file")?;
+    Ok(f)
 }
 
 /// The original bytes, for a signed-in person.
