@@ -480,7 +480,20 @@ pub fn execute(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<
         status: Some(status::READY.into()),
         ..Default::default()
     };
-    change_from(conn, job, changes, Some("job:ready"), actor)
+    match change_from(conn, job, changes, Some("job:ready"), actor) {
+        // Another execute of the same attempt came first: the job is started, as this
+        // caller asked, and it hears so as it would have a moment later (probe 61b D2:
+        // concurrent executes heard 409 "it is now ready" on PostgreSQL only).
+        Err(ModelError::Conflict(why)) => {
+            let now = get(conn, &job.id)?;
+            let started = now.status == status::READY || now.status == status::EXECUTING;
+            match started && now.attempts == job.attempts {
+                true => Ok(now),
+                false => Err(ModelError::Conflict(why)),
+            }
+        }
+        other => other,
+    }
 }
 
 /// What a listener's ack reports.

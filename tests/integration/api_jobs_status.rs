@@ -100,3 +100,35 @@ async fn a_listener_sets_its_jobs_status_as_flatfiles(db: Db) {
 }
 
 on_both!(a_listener_sets_its_jobs_status_as_flatfiles);
+
+/// Executes of one job at once (a listener retrying, two processes) all hear the job
+/// started, on both databases, and it is made ready once (probe 61b D2: on PostgreSQL the
+/// later ones heard 409 "it is now ready").
+async fn executes_at_once_all_hear_the_job_started(db: Db) {
+    let app = std::sync::Arc::new(spawn_app(db).await);
+    let space = app.bare_space("Executes").await;
+    let (code, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "sync", "source": space}),
+        )
+        .await;
+    assert_eq!(code, 200, "{job}");
+    assert_eq!(job["data"]["status"], "created", "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move { app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await })
+        })
+        .collect();
+    for call in calls {
+        let (code, body) = call.await.unwrap();
+        assert_eq!(code, 200, "{body}");
+    }
+    let topics = job_topics(&app, &space, &id).await;
+    let ready = topics.iter().filter(|t| *t == "job:ready").count();
+    assert_eq!(ready, 1, "{topics:?}");
+}
+
+on_both!(executes_at_once_all_hear_the_job_started);
