@@ -456,13 +456,17 @@ pub fn hand_over_keys(conn: &mut AnyConnection, holder: &str, keys: &[String]) -
 pub fn claim_unrecorded(conn: &mut AnyConnection, ids: &[String], holder: &str) -> QueryResult<usize> {
     let mut claimed = 0;
     for chunk in ids.chunks(500) {
-        claimed += diesel::update(
-            files::table
-                .filter(files::held_by.is_null())
-                .filter(files::id.eq_any(chunk)),
-        )
-        .set(files::held_by.eq(holder))
-        .execute(conn)?;
+        // Its turn among SQLite's writers, as a request's: a bare statement gave up after
+        // the busy timeout beside a job resumed at start (probe 61b D1).
+        claimed += crate::db::write_tx(conn, |conn| {
+            diesel::update(
+                files::table
+                    .filter(files::held_by.is_null())
+                    .filter(files::id.eq_any(chunk)),
+            )
+            .set(files::held_by.eq(holder))
+            .execute(conn)
+        })?;
     }
     Ok(claimed)
 }

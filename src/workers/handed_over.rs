@@ -111,9 +111,10 @@ pub fn start(pool: impl Fn() -> Option<(Pool, Storage)> + Send + 'static) -> std
                     return;
                 }
                 if !started {
-                    started = true;
-                    if let Err(e) = at_start(&pool, &storage) {
-                        tracing::warn!(error = %e, "claiming this data folder's files failed");
+                    // Tried again at the next round when it fails (probe 61b D1).
+                    match at_start(&pool, &storage) {
+                        Ok(()) => started = true,
+                        Err(e) => tracing::warn!(error = %e, "claiming this data folder's files failed; trying again shortly"),
                     }
                 }
                 match sweep(&pool, &storage) {
