@@ -537,6 +537,43 @@ async fn a_list_of_another_environment_is_not_found(db: Db) {
             .await;
         assert_eq!(status, 200, "{list}: {body}");
     }
+    // Another environment's space, workbook and file as a list's filter: 404 as well,
+    // not an empty page (probe 61a D3).
+    let prod = app.production_key();
+    let as_prod = |path: &str, body: serde_json::Value| {
+        send(
+            app.client
+                .post(app.url(&format!("/v1{path}")))
+                .bearer_auth(&prod)
+                .json(&body),
+        )
+    };
+    let (_, theirs) = as_prod("/spaces", json!({"name": "There"})).await;
+    let their_space = theirs["data"]["id"].as_str().unwrap().to_string();
+    let (status, wb) = as_prod(
+        "/workbooks",
+        json!({"name": "W", "spaceId": their_space, "sheets": [{"name": "S", "fields": [{"key": "a", "type": "string"}]}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{wb}");
+    let their_wb = wb["data"]["id"].as_str().unwrap();
+    let (_, here) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
+    assert_eq!(here["data"].as_array().unwrap().len(), 0);
+    for path in [
+        format!("/events?spaceId={their_space}"),
+        format!("/jobs?workbookId={their_wb}"),
+        "/jobs?fileId=us_fl_nothere1".to_string(),
+    ] {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    for path in [
+        format!("/events?spaceId={space}"),
+        format!("/jobs?spaceId={space}"),
+    ] {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
 }
 
 on_both!(

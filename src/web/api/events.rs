@@ -117,7 +117,16 @@ pub async fn list(
         page_number: number,
     };
     let env = caller.environment_id.clone();
-    let ids = state.db(move |conn| event::list_ids(conn, &env, &filter)).await?;
+    let ids = state
+        .db(move |conn| {
+            // Another environment's space (or none) is a 404, as `environmentId`'s is
+            // (probe 61a D3: an empty page).
+            if let Some(sid) = &filter.space_id {
+                crate::model::space::find(conn, &env, sid)?.ok_or(AppError::NotFound("space"))?;
+            }
+            Ok::<_, AppError>(event::list_ids(conn, &env, &filter)?)
+        })
+        .await?;
     Ok(stream_page(state, ids))
 }
 

@@ -5,7 +5,7 @@ use super::jobs::job_json;
 use super::{given_id, pagination, paging, space_filter};
 use crate::app::AppState;
 use crate::auth::{SpaceCaller, SpaceScope};
-use crate::ids::{EnvironmentId, FileId, SpaceId};
+use crate::ids::{EnvironmentId, FileId, SpaceId, WorkbookId};
 use crate::model::job::{self, Filter};
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
@@ -60,12 +60,32 @@ pub async fn list(
         page_size: size,
         page_number: number,
     };
+    let workbook_id = q
+        .workbook_id
+        .as_deref()
+        .map(|t| given_id(t, WorkbookId::parse, "workbookId"))
+        .transpose()?;
     let env = caller.environment_id.clone();
+    let reach = caller.clone();
     let (items, total) = state
         .db(move |conn| {
-            // A space of another environment (or none) is a 404, as for workbooks.
+            // A space of another environment (or none) is a 404, as for workbooks; so are
+            // a file and a workbook (probe 61a D3: an empty page), and for a guest one of
+            // another space.
             if let Some(sid) = &filter.space_id {
                 crate::model::space::find(conn, &env, sid)?.ok_or(AppError::NotFound("space"))?;
+            }
+            if let Some(fid) = &filter.file_id {
+                match crate::model::file::find(conn, &env, fid)? {
+                    Some(f) if reach.reaches(&f.space_id) => {}
+                    _ => return Err(AppError::NotFound("file")),
+                }
+            }
+            if let Some(wid) = &workbook_id {
+                match crate::model::workbook::find(conn, &env, wid)? {
+                    Some(w) if reach.reaches(&w.space_id) => {}
+                    _ => return Err(AppError::NotFound("workbook")),
+                }
             }
             Ok::<_, AppError>(job::list(conn, &env, &filter)?)
         })
