@@ -13,8 +13,25 @@ pub(super) fn check_at(constraints: &Value, fields: &[Field], path: &str, p: &mu
         p.push(path, "constraints must be an array");
         return;
     };
+    let mut names: Vec<&str> = Vec::new();
     for (i, c) in items.iter().enumerate() {
         let cpath = format!("{path}[{i}]");
+        if c.get("type").and_then(Value::as_str) == Some("unique") {
+            // Its messages are told apart by its name (probe 61c D2: two of one name
+            // took each other's flags away).
+            if let Some(name) = c.get("name").and_then(Value::as_str) {
+                if names.contains(&name.trim()) {
+                    p.push(
+                        &format!("{cpath}.name"),
+                        &format!(
+                            "another unique constraint of this sheet is named `{}`",
+                            name.trim()
+                        ),
+                    );
+                }
+                names.push(name.trim());
+            }
+        }
         match c.get("type").and_then(Value::as_str) {
             Some("external") => {
                 if c.get("validator")
@@ -39,12 +56,22 @@ pub(super) fn check_at(constraints: &Value, fields: &[Field], path: &str, p: &mu
     }
 }
 
+/// Most fields one `unique` constraint may name.
+const MAX_TOGETHER: usize = 100;
+
 fn check_unique(c: &Value, fields: &[Field], path: &str, p: &mut Problems) {
-    if c.get("name")
-        .and_then(Value::as_str)
-        .is_none_or(|n| n.trim().is_empty())
-    {
-        p.push(&format!("{path}.name"), "a unique constraint has a name");
+    match c.get("name").and_then(Value::as_str) {
+        Some(n) if !n.trim().is_empty() => {
+            // Written into every message it puts on a cell.
+            p.name_at(&format!("{path}.name"), "a constraint name", n);
+            if n.trim() != n {
+                p.push(
+                    &format!("{path}.name"),
+                    &format!("a constraint name has no spaces around it: use `{}`", n.trim()),
+                );
+            }
+        }
+        _ => p.push(&format!("{path}.name"), "a unique constraint has a name"),
     }
     match c.get("strategy") {
         None | Some(Value::Null) => {}
@@ -56,6 +83,15 @@ fn check_unique(c: &Value, fields: &[Field], path: &str, p: &mut Problems) {
         Some(keys) if keys.is_empty() => p.push(
             &format!("{path}.fields"),
             "a unique constraint names at least one field",
+        ),
+        // Its message sits on each of them (probe 61c D3: 1,000 fields made a flagged
+        // record of 1,000 messages each naming 1,000 fields).
+        Some(keys) if keys.len() > MAX_TOGETHER => p.push(
+            &format!("{path}.fields"),
+            &format!(
+                "a unique constraint names at most {MAX_TOGETHER} fields; this one names {}",
+                keys.len()
+            ),
         ),
         None => p.push(
             &format!("{path}.fields"),

@@ -231,27 +231,34 @@ pub fn unique_message(field: &Field) -> Message {
 }
 
 /// The message for values that another record of the sheet also holds in every field of
-/// a `unique` sheet constraint; it sits on each of those fields, and names the constraint
-/// (two constraints over the same fields have their own messages).
+/// a `unique` sheet constraint; it sits on each of those fields. It ends with the
+/// constraint's [`together_marker`], by which it is told apart from the fields' own
+/// messages whatever their labels become.
 pub fn unique_together_message(sheet: &SheetConfig, rule: &UniqueTogether) -> Message {
     let names: Vec<&str> = rule
         .fields
         .iter()
         .filter_map(|&i| sheet.fields.get(i).map(Field::display_name))
         .collect();
-    let label = match rule.name.trim() {
-        "" => String::new(),
-        name => format!(" ({name})"),
-    };
+    let marker = together_marker(rule);
     let text = match names.as_slice() {
-        [one] => format!("{one} must be unique{label}; another record has the same value"),
-        [first @ .., last] => format!(
-            "{} and {last} must be unique together{label}; another record has the same values",
-            first.join(", ")
+        [one] => format!("{one} must be unique; another record has the same value {marker}"),
+        // Named in full up to three; a long list is not written on each of its fields.
+        [a, b] => format!("{a} and {b} must be unique together; another record has the same values {marker}"),
+        [a, b, c] => format!("{a}, {b} and {c} must be unique together; another record has the same values {marker}"),
+        [a, b, rest @ ..] => format!(
+            "{a}, {b} and {} other fields must be unique together; another record has the same values {marker}",
+            rest.len()
         ),
-        [] => format!("must be unique{label}"),
+        [] => format!("must be unique {marker}"),
     };
     Message::error(Source::Unique, text)
+}
+
+/// How a `unique` sheet constraint's message ends: `(constraint full-name)`. A sheet's
+/// constraints have names of their own, which stay as they were made.
+pub fn together_marker(rule: &UniqueTogether) -> String {
+    format!("(constraint {})", rule.name)
 }
 
 /// The message for a reference whose target does not exist.

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const PAIR: &str = "First and Last must be unique together (full-name); another record has the same values";
+const PAIR: &str =
+    "First and Last must be unique together; another record has the same values (constraint full-name)";
 
 fn people(space: &str, constraints: Value) -> Value {
     json!({"name": "W", "spaceId": space, "sheets": [{"name": "People", "slug": "people",
@@ -230,6 +231,11 @@ async fn required_fields_and_bad_constraints(db: Db) {
             "constraints[0].fields",
             "fields is required",
         ),
+        (
+            json!({"type": "unique", "name": "a\nb", "fields": ["first"]}),
+            "constraints[0].name",
+            "line break",
+        ),
     ] {
         let (status, bad) = app
             .post_json("/workbooks", &people(&space, json!([constraint])))
@@ -241,6 +247,26 @@ async fn required_fields_and_bad_constraints(db: Db) {
             "{text}"
         );
     }
+    // Two of one name would take each other's flags away (probe 61c D2).
+    let twice = json!([
+        {"type": "unique", "name": "x", "fields": ["first", "last"]},
+        {"type": "unique", "name": "x", "fields": ["first", "last"], "requiredFields": ["last"]}]);
+    let (status, bad) = app.post_json("/workbooks", &people(&space, twice)).await;
+    assert_eq!(status, 422, "{bad}");
+    assert!(
+        bad.to_string().contains("$.sheets[0].constraints[1].name"),
+        "{bad}"
+    );
+    // At most 100 fields: its message sits on each (probe 61c D3).
+    let fields: Vec<Value> = (0..101)
+        .map(|i| json!({"key": format!("f{i}"), "type": "string"}))
+        .collect();
+    let keys: Vec<String> = (0..101).map(|i| format!("f{i}")).collect();
+    let wide = json!({"name": "W", "spaceId": space, "sheets": [{"name": "Wide", "fields": fields,
+        "constraints": [{"type": "unique", "name": "all", "fields": keys}]}]});
+    let (status, bad) = app.post_json("/workbooks", &wide).await;
+    assert_eq!(status, 422, "{bad}");
+    assert!(bad.to_string().contains("at most 100 fields"), "{bad}");
     let (_, workbooks) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
     assert_eq!(
         workbooks["data"].as_array().unwrap().len(),
@@ -249,6 +275,85 @@ async fn required_fields_and_bad_constraints(db: Db) {
     );
 }
 
+/// A label changed by a workbook update changes the words of new messages; the flags
+/// already on records still follow the pair (probe 61c D1: they were no longer told
+/// apart from the fields' own, so an edit elsewhere in a record took its flag away).
+async fn a_relabelled_field_keeps_the_pair_flags_true(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Relabel").await;
+    let constraints = json!([{"type": "unique", "name": "full-name", "fields": ["first", "last"]}]);
+    let (status, wb) = app
+        .post_json("/workbooks", &people(&space, constraints.clone()))
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let wb_id = wb["data"]["id"].as_str().unwrap().to_string();
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let rows = json!([
+        row("a", "b", "1@x.org"),
+        row("a", "b", "2@x.org"),
+        row("x", "y", "3@x.org")
+    ]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let mut config = people(&space, constraints)["sheets"][0].clone();
+    config["id"] = json!(sheet);
+    config["fields"][0]["label"] = json!("Given");
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{wb_id}"), &json!({"sheets": [config]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<String> = read(&app, &sheet)
+        .await
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    // An edit of another field of a flagged record keeps its flag.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": ids[0], "values": {"team": {"value": "t"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let is_flagged =
+        |m: &HashMap<String, Vec<String>>| m["first"].iter().any(|t| t.ends_with("(constraint full-name)"));
+    let recs = read(&app, &sheet).await;
+    let flags: Vec<bool> = recs.iter().map(|(_, _, m)| is_flagged(m)).collect();
+    assert_eq!(flags, [true, true, false], "{:?}", recs[0].2);
+    assert_eq!(counts(&app, &sheet).await, (1, 2));
+    // The second leaves the pair: the first, its lone holder now, is no longer flagged.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": ids[1], "values": {"last": {"value": "z"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let recs = read(&app, &sheet).await;
+    assert!(
+        recs.iter().all(|(_, r, m)| !is_flagged(m) && r["valid"] == true),
+        "{:?}",
+        recs[0].2
+    );
+    assert_eq!(counts(&app, &sheet).await, (3, 0));
+    // And a new pair is flagged in the new words.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": ids[2], "values": {"first": {"value": "a"}, "last": {"value": "z"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let recs = read(&app, &sheet).await;
+    assert!(
+        recs[1].2["first"][0].starts_with("Given and Last"),
+        "{:?}",
+        recs[1].2
+    );
+    assert_eq!(counts(&app, &sheet).await, (1, 2));
+}
+
+on_both!(a_relabelled_field_keeps_the_pair_flags_true);
 on_both!(required_fields_and_bad_constraints);
 
 /// Eight writers insert and edit records whose pairs collide across writers; afterwards

@@ -8,7 +8,7 @@ use super::write::{load, write_checks};
 use crate::db::AnyConnection;
 use crate::model::sheet::{CountDelta, SheetContext};
 use crate::model::ModelResult;
-use crate::validate::{unique_message, unique_together_message, Checked, Message, Source};
+use crate::validate::{together_marker, unique_message, unique_together_message, Checked, Message, Source};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -21,9 +21,9 @@ pub(super) struct Rule {
     /// The fields its message sits on.
     fields: Vec<usize>,
     message: Message,
-    /// A unique field's: the messages of the sheet constraints it is part of, which sit
-    /// on it too but are not its own.
-    others: Vec<String>,
+    /// How its messages end, for a sheet constraint; for a unique field, how the messages
+    /// of the constraints it is part of end, which sit on it too but are not its own.
+    markers: Vec<String>,
 }
 
 enum Kind {
@@ -56,10 +56,14 @@ impl Rule {
     }
 
     fn is_mine(&self, m: &Message) -> bool {
+        // By the constraint's marker, not the whole text: a label changed since (a
+        // workbook update) changes the text of new messages, not of stored ones (probe
+        // 61c D1).
+        let marked = self.markers.iter().any(|k| m.message.ends_with(k.as_str()));
         m.source == Source::Unique
             && match self.kind {
-                Kind::Field { .. } => !self.others.contains(&m.message),
-                Kind::Together { .. } => m.message == self.message.message,
+                Kind::Field { .. } => !marked,
+                Kind::Together { .. } => marked,
             }
     }
 
@@ -88,12 +92,12 @@ impl Rule {
 /// The sheet's unique rules: its unique fields, then its `unique` constraints.
 pub(super) fn rules(ctx: &SheetContext) -> Vec<Rule> {
     let config = &ctx.config;
-    let together: Vec<(usize, Message)> = config
+    let together: Vec<(usize, Message, String)> = config
         .together
         .iter()
         .enumerate()
         .filter(|(_, u)| !u.fields.is_empty())
-        .map(|(ci, u)| (ci, unique_together_message(config, u)))
+        .map(|(ci, u)| (ci, unique_together_message(config, u), together_marker(u)))
         .collect();
     let mut out: Vec<Rule> = Vec::new();
     for (fi, field) in config.fields.iter().enumerate() {
@@ -107,14 +111,14 @@ pub(super) fn rules(ctx: &SheetContext) -> Vec<Rule> {
             },
             fields: vec![fi],
             message: unique_message(field),
-            others: together
+            markers: together
                 .iter()
-                .filter(|(ci, _)| config.together[*ci].fields.contains(&fi))
-                .map(|(_, m)| m.message.clone())
+                .filter(|(ci, _, _)| config.together[*ci].fields.contains(&fi))
+                .map(|(_, _, marker)| marker.clone())
                 .collect(),
         });
     }
-    for (ci, message) in together {
+    for (ci, message, marker) in together {
         let u = &config.together[ci];
         out.push(Rule {
             slot: keys::together_slot(ci),
@@ -124,7 +128,7 @@ pub(super) fn rules(ctx: &SheetContext) -> Vec<Rule> {
             },
             fields: u.fields.clone(),
             message,
-            others: Vec::new(),
+            markers: vec![marker],
         });
     }
     out
