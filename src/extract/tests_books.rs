@@ -531,6 +531,10 @@ fn zero_padded_numbers_read_as_shown() {
         sheet.write_number(r, 2, f64::from(r)).unwrap();
     }
     sheet.write_number_with_format(201, 0, 98765.0, &zip).unwrap();
+    // A negative one as Excel shows it; under a code of two sections, as a number.
+    let two = Format::new().set_num_format("00000;(00000)");
+    sheet.write_number_with_format(202, 0, -1234.0, &zip).unwrap();
+    sheet.write_number_with_format(203, 0, -1234.0, &two).unwrap();
     let bytes = book.save_to_buffer().unwrap();
     let (labels, rows, _, _) = read(&bytes, "zips.xlsx");
     assert_eq!(labels, vec!["zip", "amount", "plain"]);
@@ -541,5 +545,7 @@ fn zero_padded_numbers_read_as_shown() {
         "streamed after the sample"
     );
     assert_eq!(rows[200][0], "98765");
-    assert_eq!(rows.len(), 201);
+    assert_eq!(rows[201][0], "-01234");
+    assert_eq!(rows[202][0], "-1234");
+    assert_eq!(rows.len(), 203);
 }

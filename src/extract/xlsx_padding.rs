@@ -145,9 +145,27 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// A whole, non-negative number as the format `code` shows it: `01234` under `00000`,
-/// `01234-5678` under `00000-0000` (Excel's zip + 4), `012-34-5678` under `000-00-0000`.
+/// A whole number as the format `code` shows it: `01234` under `00000`, `01234-5678`
+/// under `00000-0000` (Excel's zip + 4), `012-34-5678` under `000-00-0000`; a negative one
+/// under a code of one section with a minus in front, as Excel shows it (`-01234`; a code
+/// of several sections says itself how negatives look, and they are left as numbers).
 pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
+    let negative = match value {
+        calamine::Data::Int(i) => *i < 0,
+        calamine::Data::Float(f) => *f < 0.0,
+        _ => false,
+    };
+    if negative {
+        let magnitude = match value {
+            calamine::Data::Int(i) => calamine::Data::Int(i.checked_neg()?),
+            calamine::Data::Float(f) => calamine::Data::Float(-f),
+            _ => return None,
+        };
+        return (!code.contains(';'))
+            .then(|| padded(&magnitude, code))
+            .flatten()
+            .map(|shown| format!("-{shown}"));
+    }
     let n = match value {
         calamine::Data::Int(i) => u64::try_from(*i).ok()?,
         calamine::Data::Float(f) if f.fract() == 0.0 && (0.0..1e15).contains(f) => *f as u64,
@@ -419,7 +437,10 @@ mod tests {
         assert_eq!(shown(1234.0, "#,##0.00"), None);
         assert_eq!(shown(1234.0, "0.00"), None);
         assert_eq!(shown(12.5, "00000"), None);
-        assert_eq!(shown(-12.0, "00000"), None);
+        assert_eq!(shown(-12.5, "00000"), None);
+        // A negative one as Excel shows it, under one section only.
+        assert_eq!(shown(-12.0, "00000").as_deref(), Some("-00012"));
+        assert_eq!(shown(-12.0, "00000;(00000)"), None);
     }
 
     #[test]
