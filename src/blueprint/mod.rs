@@ -185,16 +185,40 @@ pub struct UniqueConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldType {
     String,
-    Number { decimal_places: Option<u32> },
+    Number {
+        decimal_places: Option<u32>,
+    },
     Boolean,
     Date,
-    Enum { options: Vec<EnumOption> },
-    Reference { sheet: String, key: String },
+    Enum {
+        options: Vec<EnumOption>,
+    },
+    Reference {
+        sheet: String,
+        key: String,
+    },
+    /// Several references in one cell, each a value of the target field.
+    ReferenceList {
+        sheet: String,
+        key: String,
+    },
     StringList,
-    EnumList { options: Vec<EnumOption> },
+    EnumList {
+        options: Vec<EnumOption>,
+    },
 }
 
 impl FieldType {
+    /// The sheet slug and field key a reference or reference-list points at.
+    pub fn reference_target(&self) -> Option<(&str, &str)> {
+        match self {
+            FieldType::Reference { sheet, key } | FieldType::ReferenceList { sheet, key } => {
+                Some((sheet, key))
+            }
+            _ => None,
+        }
+    }
+
     /// The type's name in Flatfile's blueprints.
     pub fn name(&self) -> &'static str {
         match self {
@@ -204,6 +228,7 @@ impl FieldType {
             FieldType::Date => "date",
             FieldType::Enum { .. } => "enum",
             FieldType::Reference { .. } => "reference",
+            FieldType::ReferenceList { .. } => "reference-list",
             FieldType::StringList => "string-list",
             FieldType::EnumList { .. } => "enum-list",
         }

@@ -223,9 +223,9 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
             else {
                 continue;
             };
-            if let FieldType::Reference { sheet: target, key } = &field.field_type {
+            if let Some((target, key)) = field.field_type.reference_target() {
                 let fpath = format!("{path}[{i}].fields[{j}].config");
-                match sheets.iter().find(|s| &s.slug == target) {
+                match sheets.iter().find(|s| s.slug == target) {
                     None => p.push(
                         &format!("{fpath}.ref"),
                         &format!("reference to sheet `{target}`, which is not in this workbook"),
@@ -236,6 +236,11 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
                     Some(t) if t.field_index(key).is_none() && !given_in(t, key) => p.push(
                         &format!("{fpath}.key"),
                         &format!("sheet `{target}` has no field `{key}`"),
+                    ),
+                    // A target holds one value a record, which a reference matches whole.
+                    Some(t) if t.field_index(key).is_some_and(|k| matches!(t.fields[k].field_type, FieldType::ReferenceList { .. })) => p.push(
+                        &format!("{fpath}.key"),
+                        &format!("`{key}` of sheet `{target}` is a reference-list; a reference points at a field of one value"),
                     ),
                     Some(_) => {}
                 }
@@ -363,7 +368,7 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
             options: parse_options(&config, &cpath, p),
         },
         "string-list" => FieldType::StringList,
-        "reference" => {
+        "reference" | "reference-list" => {
             let sheet = config.get("ref").and_then(Value::as_str);
             let target_key = config.get("key").and_then(Value::as_str);
             if sheet.is_none() {
@@ -378,15 +383,19 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
                     "a reference field needs config.key, the field it matches on",
                 );
             }
-            FieldType::Reference {
-                sheet: sheet.unwrap_or_default().to_string(),
-                key: target_key.unwrap_or_default().to_string(),
+            let (sheet, key) = (
+                sheet.unwrap_or_default().to_string(),
+                target_key.unwrap_or_default().to_string(),
+            );
+            match type_name.as_str() {
+                "reference" => FieldType::Reference { sheet, key },
+                _ => FieldType::ReferenceList { sheet, key },
             }
         }
         other => {
             p.push(
                 &format!("{path}.type"),
-                &format!("unknown field type `{other}`; use string, number, boolean, date, enum, reference, string-list or enum-list"),
+                &format!("unknown field type `{other}`; use string, number, boolean, date, enum, reference, reference-list, string-list or enum-list"),
             );
             return None;
         }
@@ -455,6 +464,12 @@ fn parse_field(json: &Value, path: &str, p: &mut Problems) -> Option<Field> {
                 None => p.push(&format!("{cpath}.type"), "a constraint needs a type"),
             }
         }
+    }
+    if field.unique.is_some() && matches!(field.field_type, FieldType::ReferenceList { .. }) {
+        p.push(
+            &format!("{path}.constraints"),
+            "a reference-list field cannot be unique; make the fields it points at unique instead",
+        );
     }
     Some(field)
 }

@@ -2,7 +2,7 @@
 
 use super::event::{self, Context};
 use super::{now, ModelError, ModelResult};
-use crate::blueprint::{self, FieldType, SheetConfig};
+use crate::blueprint::{self, SheetConfig};
 use crate::db::schema::{sheets, workbooks};
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, SheetId, SpaceId, WorkbookId};
@@ -484,7 +484,9 @@ pub fn context_from(
     let config = sheet.parsed_config()?;
     let is_referenced = |slug: &str, key: &str| {
         configs.iter().any(|(_, c)| {
-            c.fields.iter().any(|f| matches!(&f.field_type, FieldType::Reference { sheet, key: k } if sheet == slug && k == key))
+            c.fields
+                .iter()
+                .any(|f| f.field_type.reference_target() == Some((slug, key)))
         })
     };
     // The case rule of a target field's kept keys.
@@ -493,11 +495,11 @@ pub fn context_from(
     let refs: Vec<Option<RefTarget>> = config
         .fields
         .iter()
-        .map(|f| match &f.field_type {
-            FieldType::Reference { sheet: slug, key } => {
+        .map(|f| match f.field_type.reference_target() {
+            Some((slug, key)) => {
                 let found = configs
                     .iter()
-                    .find(|(_, c)| &c.slug == slug)
+                    .find(|(_, c)| c.slug == slug)
                     .and_then(|(s, c)| Some((s, c, c.field_index(key)?)));
                 Some(match found {
                     Some((s, c, field_index)) => RefTarget {
@@ -508,7 +510,7 @@ pub fn context_from(
                     },
                     None => RefTarget {
                         sheet_id: None,
-                        sheet_name: slug.clone(),
+                        sheet_name: slug.to_string(),
                         field_index: 0,
                         case_sensitive: true,
                     },
@@ -526,10 +528,10 @@ pub fn context_from(
     let mut referrers = Vec::new();
     for (s, c) in &configs {
         for (field_index, f) in c.fields.iter().enumerate() {
-            let FieldType::Reference { sheet: slug, key } = &f.field_type else {
+            let Some((slug, key)) = f.field_type.reference_target() else {
                 continue;
             };
-            let Some(target_field) = (slug == &config.slug).then(|| config.field_index(key)).flatten() else {
+            let Some(target_field) = (slug == config.slug).then(|| config.field_index(key)).flatten() else {
                 continue;
             };
             let rule = target_rule(&config, target_field);

@@ -11,7 +11,7 @@ use super::record::bulk_history;
 use super::record::fields as record_fields;
 use super::sheet::{self, Sheet, SheetContext};
 use super::{now, ModelError, ModelResult};
-use crate::blueprint::{self, FieldType};
+use crate::blueprint;
 use crate::db::schema::sheets;
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, SheetId};
@@ -58,7 +58,7 @@ pub fn add_field(
             None => config["fields"] = json!([json]),
         }
         // The target's records must keep keys for the reference to find them.
-        if let (Some((target_id, index)), FieldType::Reference { .. }) = (target, &field.field_type) {
+        if let (Some((target_id, index)), Some(_)) = (target, field.field_type.reference_target()) {
             let target_ctx = sheet::load_context(conn, env, &target_id)?;
             record_fields::keep_target_keys(conn, &target_ctx, index)?;
         }
@@ -145,7 +145,7 @@ fn addition(
             ),
         )]));
     }
-    let FieldType::Reference { sheet: slug, key } = &field.field_type else {
+    let Some((slug, key)) = field.field_type.reference_target() else {
         return Ok((at, None));
     };
     match reference_target(conn, ctx, slug, key, &field.key)? {
@@ -176,6 +176,12 @@ fn reference_target(
     };
     let target_config = target.parsed_config()?;
     match target_config.field_index(key) {
+        Some(index) if target_config.fields[index].field_type.name() == "reference-list" => {
+            Err(ModelError::Invalid(vec![(
+                "$.config.key".into(),
+                format!("`{key}` of sheet `{slug}` is a reference-list; a reference points at a field of one value"),
+            )]))
+        }
         Some(index) => Ok(Some((target.id.clone(), index))),
         None if target.id == ctx.sheet.id && key == new_key => Ok(None),
         None => Err(ModelError::Invalid(vec![(

@@ -62,6 +62,13 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
             value
         }),
         FieldType::Enum { options } => match_option(options, given).map(Value::String),
+        // Each record once: a record is linked or not.
+        FieldType::ReferenceList { .. } => {
+            let mut seen = std::collections::HashSet::new();
+            let mut items = split_list(given);
+            items.retain(|item| seen.insert(item.clone()));
+            Ok(Value::Array(items.into_iter().map(Value::String).collect()))
+        }
         FieldType::StringList => Ok(Value::Array(
             split_list(given).into_iter().map(Value::String).collect(),
         )),

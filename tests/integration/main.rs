@@ -125,6 +125,7 @@ mod records_field_filter;
 mod records_integrity;
 mod records_pipelined;
 mod records_search;
+mod reference_lists;
 mod search_backfill;
 mod search_pending;
 mod secrets;

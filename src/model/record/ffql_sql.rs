@@ -34,7 +34,9 @@ pub fn field_specs(config: &SheetConfig) -> Vec<FieldSpec> {
                 FieldType::Number { .. } => Kind::Number,
                 FieldType::Boolean => Kind::Boolean,
                 FieldType::Date => Kind::Date,
-                FieldType::StringList | FieldType::EnumList { .. } => Kind::List,
+                FieldType::StringList | FieldType::EnumList { .. } | FieldType::ReferenceList { .. } => {
+                    Kind::List
+                }
             },
         })
         .collect()

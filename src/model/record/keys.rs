@@ -1,6 +1,7 @@
 //! Normalised keys of unique fields and of reference targets (table `cell_keys`), so that
 //! duplicates and references are found by index, never by scanning records.
 
+use crate::blueprint::{Field, FieldType};
 use crate::db::schema::cell_keys;
 use crate::db::AnyConnection;
 use crate::ids::SheetId;
@@ -54,6 +55,23 @@ pub fn together_norm(vals: &[Value], fields: &[usize], required: &[usize]) -> Op
         .collect();
     // A list, not the values run together: ("ab", "c") and ("a", "bc") are two keys.
     serde_json::to_string(&parts).ok().map(fit_index)
+}
+
+/// The keys a cell of `field` is kept under: one, or none when empty; a reference-list
+/// cell one for each record it names, so the records pointing at a value are found by it.
+pub fn norms_of_cell(field: &Field, value: &Value, case_sensitive: bool, keep_empty: bool) -> Vec<String> {
+    match (&field.field_type, value) {
+        (FieldType::ReferenceList { .. }, Value::Array(items)) => {
+            let mut out: Vec<String> = items
+                .iter()
+                .filter_map(|item| norm_for(item, case_sensitive, false))
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+        _ => norm_for(value, case_sensitive, keep_empty).into_iter().collect(),
+    }
 }
 
 /// Kept keys longer than this are kept as their digest: PostgreSQL's B-tree takes at most

@@ -3,7 +3,7 @@
 //! sheet's records holding its value in the target field, found through the target
 //! field's kept keys (a referenced field always keeps them).
 
-use super::keys::{self, norm_for};
+use super::keys;
 use super::write::load;
 use super::{PageTooBig, RecordRow, PAGE_BYTES};
 use crate::blueprint::SheetConfig;
@@ -47,9 +47,18 @@ pub fn of(conn: &mut AnyConnection, ctx: &SheetContext, rows: &[RecordRow]) -> M
         let Some((target_sheet, _)) = sheet::find(conn, &ctx.environment_id, target_id)? else {
             continue;
         };
-        let norms: Vec<Option<String>> = vals
+        // One key a cell, or one per record a reference-list names.
+        let field = &ctx.config.fields[i];
+        let norms: Vec<Vec<String>> = vals
             .iter()
-            .map(|v| norm_for(v.get(i).unwrap_or(&Value::Null), target.case_sensitive, false))
+            .map(|v| {
+                keys::norms_of_cell(
+                    field,
+                    v.get(i).unwrap_or(&Value::Null),
+                    target.case_sensitive,
+                    false,
+                )
+            })
             .collect();
         let wanted: Vec<String> = norms
             .iter()
@@ -78,14 +87,15 @@ pub fn of(conn: &mut AnyConnection, ctx: &SheetContext, rows: &[RecordRow]) -> M
             placed.insert((target_sheet.seq, row.id), links.rows.len());
             links.rows.push(row);
         }
-        for (row, norm) in rows.iter().zip(&norms) {
-            let Some(ids) = norm.as_ref().and_then(|n| holders.get(n)) else {
-                continue;
-            };
-            let at: Vec<usize> = ids
-                .iter()
-                .filter_map(|id| placed.get(&(target_sheet.seq, *id)).copied())
-                .collect();
+        for (row, cell) in rows.iter().zip(&norms) {
+            let mut at: Vec<usize> = Vec::new();
+            for id in cell.iter().filter_map(|n| holders.get(n)).flatten() {
+                if let Some(place) = placed.get(&(target_sheet.seq, *id)) {
+                    if !at.contains(place) && at.len() < MAX_PER_CELL {
+                        at.push(*place);
+                    }
+                }
+            }
             if !at.is_empty() {
                 links.cells.entry(row.id).or_default().insert(i, at);
             }

@@ -12,7 +12,7 @@ use crate::model::sheet::{self, CountDelta, SheetContext};
 use crate::model::ModelResult;
 use crate::validate::{reference_gone_message, reference_message, Checked, Message, MessageType, Source};
 use diesel::prelude::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
 /// Messages that depend on other records, not on how the cell cast.
@@ -40,18 +40,21 @@ fn check_field(
         return Ok(());
     };
     let field = &ctx.config.fields[i];
-    let norm = |rec: &Checked| {
+    // The keys a cell points at: one, or one per record a reference-list names.
+    let norms = |rec: &Checked| -> Vec<String> {
         let clean = !rec.messages.get(&i).is_some_and(|ms| {
             ms.iter()
                 .any(|m| m.kind == MessageType::Error && !OTHER_RECORDS.contains(&m.source))
         });
-        clean
-            .then(|| norm_for(&rec.vals[i], target.case_sensitive, false))
-            .flatten()
+        match clean {
+            true => keys::norms_of_cell(field, &rec.vals[i], target.case_sensitive, false),
+            false => Vec::new(),
+        }
     };
     let Some(target_sheet) = &target.sheet_id else {
         for rec in checked.iter_mut() {
-            let message = norm(rec).map(|_| reference_gone_message(field, &rec.vals[i], &target.sheet_name));
+            let message = (!norms(rec).is_empty())
+                .then(|| reference_gone_message(field, &rec.vals[i], &target.sheet_name));
             rec.set_constraint(
                 i,
                 Source::Unlinked,
@@ -62,7 +65,7 @@ fn check_field(
     };
     let wanted: Vec<String> = checked
         .iter()
-        .filter_map(norm)
+        .flat_map(norms)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -72,9 +75,31 @@ fn check_field(
         keys::holders(conn, target_sheet, target.field_index as i32, &wanted)?
     };
     for rec in checked.iter_mut() {
-        let message = norm(rec)
-            .filter(|n| !found.contains_key(n))
-            .map(|_| reference_message(field, &rec.vals[i], &target.sheet_name));
+        let pointed = norms(rec);
+        let missing: Vec<Value> = match &rec.vals[i] {
+            _ if pointed.is_empty() => Vec::new(),
+            // The items of a reference-list that match nothing, as written.
+            Value::Array(items) => items
+                .iter()
+                .filter(|item| {
+                    norm_for(item, target.case_sensitive, false).is_some_and(|n| !found.contains_key(&n))
+                })
+                .cloned()
+                .collect(),
+            one => match found.contains_key(&pointed[0]) {
+                true => Vec::new(),
+                false => vec![one.clone()],
+            },
+        };
+        let message = match missing.as_slice() {
+            [] => None,
+            [one] => Some(reference_message(field, one, &target.sheet_name)),
+            many => Some(reference_message(
+                field,
+                &Value::Array(many.to_vec()),
+                &target.sheet_name,
+            )),
+        };
         rec.set_constraint(
             i,
             Source::Unlinked,

@@ -142,10 +142,12 @@ fn key_list(ctx: &SheetContext, rec: &Checked) -> Vec<Option<String>> {
         .iter()
         .enumerate()
         .map(|(fi, rule)| {
-            let keep_empty = ctx.config.fields[fi].unique_keeps_empty();
+            let field = &ctx.config.fields[fi];
             // A record from before a field was added holds no value for it.
             let value = rec.vals.get(fi).unwrap_or(&Value::Null);
-            rule.and_then(|case_sensitive| norm_for(value, case_sensitive, keep_empty))
+            let norms = keys::norms_of_cell(field, value, (*rule)?, field.unique_keeps_empty());
+            // A reference-list's keys as one, to see whether they changed.
+            (!norms.is_empty()).then(|| norms.join("\u{1f}"))
         })
         .collect();
     out.extend(
@@ -165,9 +167,10 @@ pub(super) fn keys_of(ctx: &SheetContext, ids: &[i64], checked: &[Checked]) -> V
         let Some(case_sensitive) = *rule else {
             continue;
         };
-        let keep_empty = ctx.config.fields[field_index].unique_keeps_empty();
+        let field = &ctx.config.fields[field_index];
+        let keep_empty = field.unique_keeps_empty();
         for (id, rec) in ids.iter().zip(checked) {
-            if let Some(norm) = norm_for(&rec.vals[field_index], case_sensitive, keep_empty) {
+            for norm in keys::norms_of_cell(field, &rec.vals[field_index], case_sensitive, keep_empty) {
                 out.push(NewKey {
                     sheet_id: ctx.sheet.id.clone(),
                     field_index: field_index as i32,
