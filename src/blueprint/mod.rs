@@ -19,7 +19,7 @@ mod sheet_constraints;
 
 pub use actions::check_actions;
 pub use parse::{
-    inherit_settings, parse_extracted_sheets, parse_one_field, parse_sheets, parse_space_config,
+    inherit_settings, is_list, parse_extracted_sheets, parse_one_field, parse_sheets, parse_space_config,
     parse_stored_sheet, parse_stored_space_config,
 };
 

@@ -237,10 +237,11 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
                         &format!("{fpath}.key"),
                         &format!("sheet `{target}` has no field `{key}`"),
                     ),
-                    // A target holds one value a record, which a reference matches whole.
-                    Some(t) if t.field_index(key).is_some_and(|k| matches!(t.fields[k].field_type, FieldType::ReferenceList { .. })) => p.push(
+                    // A target holds one value a record, which a reference matches whole
+                    // (probe 61d D2: a list's items were matched as their joined text).
+                    Some(t) if p.written && t.field_index(key).is_some_and(|k| is_list(&t.fields[k].field_type)) => p.push(
                         &format!("{fpath}.key"),
-                        &format!("`{key}` of sheet `{target}` is a reference-list; a reference points at a field of one value"),
+                        &format!("`{key}` of sheet `{target}` is a {}; a reference points at a field of one value", t.fields[t.field_index(key).unwrap_or_default()].field_type.name()),
                     ),
                     Some(_) => {}
                 }
@@ -248,6 +249,14 @@ fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> 
         }
     }
     sheets
+}
+
+/// Whether a field holds a list a record (which no reference can point at).
+pub fn is_list(t: &FieldType) -> bool {
+    matches!(
+        t,
+        FieldType::StringList | FieldType::EnumList { .. } | FieldType::ReferenceList { .. }
+    )
 }
 
 /// Whether a sheet's JSON gives a field of this key, read or not.

@@ -176,10 +176,13 @@ fn reference_target(
     };
     let target_config = target.parsed_config()?;
     match target_config.field_index(key) {
-        Some(index) if target_config.fields[index].field_type.name() == "reference-list" => {
+        Some(index) if blueprint::is_list(&target_config.fields[index].field_type) => {
             Err(ModelError::Invalid(vec![(
                 "$.config.key".into(),
-                format!("`{key}` of sheet `{slug}` is a reference-list; a reference points at a field of one value"),
+                format!(
+                    "`{key}` of sheet `{slug}` is a {}; a reference points at a field of one value",
+                    target_config.fields[index].field_type.name()
+                ),
             )]))
         }
         Some(index) => Ok(Some((target.id.clone(), index))),

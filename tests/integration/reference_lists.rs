@@ -199,6 +199,57 @@ async fn what_a_reference_list_cannot_be(db: Db) {
 
 on_both!(what_a_reference_list_cannot_be);
 
+/// One write touching two values that many posts name together re-checks each post once:
+/// the counts stay true (probe 61d D1: counted twice, they went negative); a reference
+/// cannot point at a list field either (D2: it matched the list's joined text).
+async fn a_write_touching_two_named_values_counts_each_post_once(db: Db) {
+    let app = spawn_app(db).await;
+    let (tags, posts_sheet) = sheets(&app).await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{tags}/records"),
+            &json!([{"code": "a"}, {"code": "b"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tag_ids = record_ids(&body);
+    let posts: Vec<Value> = (0..2100)
+        .map(|i| json!({"title": format!("p{i}"), "tags": ["a", "b"]}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{posts_sheet}/records"), &json!(posts))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(counts(&app, &posts_sheet).await, (2100, 0));
+    let renamed: Vec<Value> = tag_ids
+        .iter()
+        .map(|id| json!({"id": id, "values": {"code": {"value": format!("{id}-x")}}}))
+        .collect();
+    let (status, body) = app
+        .put_json(&format!("/sheets/{tags}/records"), &json!(renamed))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(counts(&app, &posts_sheet).await, (0, 2100));
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{tags}/records"),
+            &json!([{"code": "a"}, {"code": "b"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(counts(&app, &posts_sheet).await, (2100, 0));
+
+    let space = app.bare_space("List targets").await;
+    let wb = json!({"name": "W", "spaceId": space, "sheets": [
+        {"name": "Tags", "slug": "tags", "fields": [{"key": "code", "type": "string-list"}]},
+        {"name": "Posts", "slug": "posts", "fields": [tags_field()]}]});
+    let (status, bad) = app.post_json("/workbooks", &wb).await;
+    assert_eq!(status, 422, "{bad}");
+    assert!(bad.to_string().contains("is a string-list"), "{bad}");
+}
+
+on_both!(a_write_touching_two_named_values_counts_each_post_once);
+
 /// Eight writers add posts naming tags while others add and rename tags: afterwards each
 /// post is valid exactly when every tag it names exists, and the counts say so.
 async fn many_writers_keep_reference_lists_true(db: Db) {

@@ -132,13 +132,17 @@ pub fn recheck_referrers(
         };
         // Keys kept under another case rule cannot be looked up by the target's keys.
         let norms = norms.filter(|_| r.same_rule);
-        let ids = match &norms {
+        let mut ids = match &norms {
             Some(n) => keys::holders(conn, &r.sheet_id, r.field_index as i32, n)?
                 .into_values()
                 .flatten()
                 .collect::<Vec<_>>(),
             None => keys::records_of_field(conn, &r.sheet_id, r.field_index)?,
         };
+        // Each record once: a reference-list naming two values the write touched holds
+        // both keys, and was re-checked (and counted) twice (probe 61d D1).
+        ids.sort_unstable();
+        ids.dedup();
         if ids.is_empty() {
             continue;
         }
