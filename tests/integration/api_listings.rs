@@ -559,10 +559,25 @@ async fn a_list_of_another_environment_is_not_found(db: Db) {
     let their_wb = wb["data"]["id"].as_str().unwrap();
     let (_, here) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
     assert_eq!(here["data"].as_array().unwrap().len(), 0);
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"a\n1\n".to_vec()).file_name("t.csv"),
+        )
+        .text("spaceId", their_space.clone());
+    let (status, file) = send(
+        app.client
+            .post(app.url("/v1/files"))
+            .bearer_auth(&prod)
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(status, 200, "{file}");
+    let their_file = file["data"]["id"].as_str().unwrap();
     for path in [
         format!("/events?spaceId={their_space}"),
         format!("/jobs?workbookId={their_wb}"),
-        "/jobs?fileId=us_fl_nothere1".to_string(),
+        format!("/jobs?fileId={their_file}"),
     ] {
         let (status, body) = app.get_json(&path).await;
         assert_eq!(status, 404, "{path}: {body}");

@@ -119,10 +119,20 @@ pub async fn list(
     let env = caller.environment_id.clone();
     let ids = state
         .db(move |conn| {
-            // Another environment's space (or none) is a 404, as `environmentId`'s is
-            // (probe 61a D3: an empty page).
+            // Another environment's space is a 404, as `environmentId`'s is (probe 61a
+            // D3: an empty page); a deleted one's events, `space:deleted` among them, are
+            // still listed.
             if let Some(sid) = &filter.space_id {
-                crate::model::space::find(conn, &env, sid)?.ok_or(AppError::NotFound("space"))?;
+                use crate::db::schema::spaces;
+                use diesel::prelude::*;
+                let of: Option<String> = spaces::table
+                    .filter(spaces::id.eq(sid))
+                    .select(spaces::environment_id)
+                    .first(conn)
+                    .optional()?;
+                if of.is_some_and(|e| e != env.as_str()) {
+                    return Err(AppError::NotFound("space"));
+                }
             }
             Ok::<_, AppError>(event::list_ids(conn, &env, &filter)?)
         })

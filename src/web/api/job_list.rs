@@ -70,21 +70,36 @@ pub async fn list(
     let (items, total) = state
         .db(move |conn| {
             // A space of another environment (or none) is a 404, as for workbooks; so are
-            // a file and a workbook (probe 61a D3: an empty page), and for a guest one of
-            // another space.
+            // a file and a workbook of another environment, or for a guest of another
+            // space (probe 61a D3: an empty page); a deleted one's jobs are still listed.
             if let Some(sid) = &filter.space_id {
                 crate::model::space::find(conn, &env, sid)?.ok_or(AppError::NotFound("space"))?;
             }
+            use crate::db::schema::{files, workbooks};
+            use diesel::prelude::*;
+            let elsewhere = |held: Option<(String, String)>| {
+                held.is_some_and(|(e, space)| {
+                    e != env.as_str() || SpaceId::parse(&space).is_none_or(|s| !reach.reaches(&s))
+                })
+            };
             if let Some(fid) = &filter.file_id {
-                match crate::model::file::find(conn, &env, fid)? {
-                    Some(f) if reach.reaches(&f.space_id) => {}
-                    _ => return Err(AppError::NotFound("file")),
+                let held = files::table
+                    .filter(files::id.eq(fid))
+                    .select((files::environment_id, files::space_id))
+                    .first::<(String, String)>(conn)
+                    .optional()?;
+                if elsewhere(held) {
+                    return Err(AppError::NotFound("file"));
                 }
             }
             if let Some(wid) = &workbook_id {
-                match crate::model::workbook::find(conn, &env, wid)? {
-                    Some(w) if reach.reaches(&w.space_id) => {}
-                    _ => return Err(AppError::NotFound("workbook")),
+                let held = workbooks::table
+                    .filter(workbooks::id.eq(wid))
+                    .select((workbooks::environment_id, workbooks::space_id))
+                    .first::<(String, String)>(conn)
+                    .optional()?;
+                if elsewhere(held) {
+                    return Err(AppError::NotFound("workbook"));
                 }
             }
             Ok::<_, AppError>(job::list(conn, &env, &filter)?)
