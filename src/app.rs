@@ -365,7 +365,7 @@ fn security_headers() -> middleware::DefaultHeaders {
 /// in the database, so every process sharing it accepts the link.
 fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Result<Option<String>> {
     let mut conn = pool.get()?;
-    if crate::model::user::count(&mut conn)? > 0 {
+    if crate::model::user::count_admins(&mut conn)? > 0 {
         return Ok(None);
     }
     use rand::distributions::{Alphanumeric, DistString};

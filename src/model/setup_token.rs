@@ -1,7 +1,7 @@
-//! The one-time links that create the first admin while no user exists. Kept by hash in
+//! The one-time links that create the first admin while no admin exists. Kept by hash in
 //! the database, so any Wharf process sharing it accepts a link another one printed. A link
 //! is good for [`VALID_HOURS`]: one printed in an old log or terminal does not stay a key to
-//! the first admin account for ever (each start prints a fresh one while no user exists).
+//! the first admin account for ever (each start prints a fresh one while no admin exists).
 
 use super::{now, user, ModelError, ModelResult};
 use crate::db::schema::setup_tokens;
@@ -30,9 +30,9 @@ pub fn add(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// Whether a link is still good: its hash is kept, it is not too old, and no user exists yet.
+/// Whether a link is still good: its hash is kept, it is not too old, and no admin exists yet.
 pub fn is_valid(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<bool> {
-    if user::count(conn)? > 0 {
+    if user::count_admins(conn)? > 0 {
         return Ok(false);
     }
     let found: i64 = setup_tokens::table
@@ -43,7 +43,7 @@ pub fn is_valid(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<bool>
     Ok(found > 0)
 }
 
-/// Creates the first admin with a good link, and voids every link; refused once any user
+/// Creates the first admin with a good link, and voids every link; refused once an admin
 /// exists (two people racing with two links get one admin).
 pub fn create_first_admin(
     conn: &mut AnyConnection,

@@ -160,6 +160,15 @@ pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
+/// How many admins there are: the first-admin link works while there is none, even when
+/// members were made with the command line first (probe 61e D8).
+pub fn count_admins(conn: &mut AnyConnection) -> QueryResult<i64> {
+    users::table
+        .filter(users::is_admin.eq(true))
+        .count()
+        .get_result(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_email;

@@ -223,8 +223,8 @@ async fn setup_token_ok(state: &AppState, token: &str) -> Result<bool, AppError>
 /// Why a setup link does not open, and what to do: once someone has an account, there is
 /// no first admin to make and a restart prints no link (probe 48d F4).
 async fn setup_link_gone(state: &AppState) -> Result<AppError, AppError> {
-    let users = state.db(crate::model::user::count).await?;
-    Ok(AppError::NotFoundNamed(if users > 0 {
+    let admins = state.db(crate::model::user::count_admins).await?;
+    Ok(AppError::NotFoundNamed(if admins > 0 {
         "this setup link no longer works: the first admin was made already. Sign in, or ask an admin for an invitation".into()
     } else {
         "this setup link was used already or is more than 24 hours old: restart Wharf, and it prints a new one".into()
