@@ -84,6 +84,7 @@
       ownRequests--;
       // After htmx has swapped the answer in (an editor it opened makes the refresh wait on).
       setTimeout(catchUpLive, 0);
+      playSoon();
     });
     if (refreshUnderWay) {
       // Its answer, for the view before this request, is not swapped in (below); asked
@@ -264,37 +265,138 @@
     }
   }
 
+  // Keys pressed on a cell or its editor while the person's own request into the grid is
+  // on its way (an editor opening, a save, a cancel) wait, and are played in order once it
+  // is done, where the focus then is: on a slow connection they went into nothing, into an
+  // editor already closing, or, an editor arriving late taking the focus back, saved one
+  // cell's value into another (probe 61e D2).
+  var typedAhead = [];
+  // The cell whose editor this page asked for and that has not come yet.
+  var opening = null;
+  var openingSince = 0;
+  function busy() {
+    if (opening && Date.now() - openingSince > 15000) opening = null;
+    return ownRequests > 0 || !!opening;
+  }
+  var WAITING_KEYS = ["Enter", "Tab", "Escape", "F2", "Backspace", "Delete", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"];
+  function waits(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    return e.key.length === 1 || WAITING_KEYS.indexOf(e.key) >= 0;
+  }
+  function printable(key) { return key.length === 1; }
+
+  // Asks for a cell's editor (a read-only cell has none).
+  function openEditor(cell) {
+    if (!cell.hasAttribute("hx-get")) return false;
+    opening = cell;
+    openingSince = Date.now();
+    htmx.trigger(cell, "edit");
+    return true;
+  }
+
+  // Enter, Tab or Escape in an editor: save (or, nothing typed, leave) and move on, or cancel.
+  function editorKey(editor, input, key, shiftKey) {
+    var td = editor.closest("td.cell");
+    if (key === "Escape") {
+      pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
+      htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+      return true;
+    }
+    if ((key === "Enter" && !(shiftKey && input.tagName === "TEXTAREA")) || key === "Tab") {
+      var dc = key === "Tab" ? (shiftKey ? -1 : 1) : 0;
+      pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: key === "Enter" ? 1 : 0, dc: dc };
+      // Nothing typed: the cell is left as it is, not saved again as the editor holds it.
+      if (unchanged(editor)) {
+        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+      } else {
+        htmx.trigger(editor, "submit");
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // A key on a focused cell: move, open its editor, or (a character) open it and type.
+  function cellKey(cell, key, shiftKey) {
+    switch (key) {
+      case "ArrowUp": move(cell, -1, 0); return true;
+      case "ArrowDown": move(cell, 1, 0); return true;
+      case "ArrowLeft": move(cell, 0, -1); return true;
+      case "ArrowRight": move(cell, 0, 1); return true;
+      case "Tab": move(cell, 0, shiftKey ? -1 : 1); return true;
+      case "Enter": case "F2": openEditor(cell); return true;
+    }
+    // Typing over a cell, as in a spreadsheet (probe 61e D5): the character goes into its
+    // editor, replacing what it held.
+    if (printable(key) && openEditor(cell)) {
+      typedAhead.unshift({ key: key, shiftKey: shiftKey });
+      return true;
+    }
+    return false;
+  }
+
+  // A key played into an editor's text box: a character replaces the selection, as typed.
+  function typeInto(input, key) {
+    if (!input.setRangeText || input.type === "date" || input.tagName === "SELECT") return;
+    var start = input.selectionStart, end = input.selectionEnd;
+    if (start == null) return;
+    if (printable(key)) {
+      input.setRangeText(key, start, end, "end");
+    } else if (start !== end) {
+      input.setRangeText("", start, end, "end");
+    } else if (key === "Backspace" && start > 0) {
+      input.setRangeText("", start - 1, start, "end");
+    } else if (key === "Delete") {
+      input.setRangeText("", start, start + 1, "end");
+    }
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function playTypedAhead() {
+    while (typedAhead.length && !busy()) {
+      var k = typedAhead.shift();
+      var el = document.activeElement;
+      var editor = el && el.closest && el.closest(".cell-editor");
+      if (editor) {
+        if (printable(k.key) || k.key === "Backspace" || k.key === "Delete") typeInto(el, k.key);
+        else editorKey(editor, el, k.key, k.shiftKey);
+        continue;
+      }
+      var cell = el && el.closest && el.closest("td.cell");
+      // The focus left the grid meanwhile: what was typed for it goes nowhere.
+      if (!cell) { typedAhead = []; return; }
+      cellKey(cell, k.key, k.shiftKey);
+    }
+  }
+  function playSoon() { setTimeout(playTypedAhead, 0); }
+  // A request that failed (a conflict, a lost connection): what was typed after it is not
+  // played where it no longer fits.
+  document.addEventListener("htmx:responseError", function () { typedAhead = []; opening = null; });
+  document.addEventListener("htmx:sendError", function () { typedAhead = []; opening = null; });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (opening && e.detail && e.detail.elt === opening && !opening.querySelector(".cell-editor")) opening = null;
+    playSoon();
+  });
+
   document.addEventListener("keydown", function (e) {
+    var inGrid = e.target.closest && (e.target.closest("td.cell") ||
+      (e.target === document.body && document.getElementById("grid")));
+    if (inGrid && busy() && waits(e)) {
+      e.preventDefault();
+      typedAhead.push({ key: e.key, shiftKey: e.shiftKey });
+      return;
+    }
     var editor = e.target.closest && e.target.closest(".cell-editor");
     if (editor) {
-      var td = editor.closest("td.cell");
-      if (e.key === "Escape") {
-        e.preventDefault();
-        pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
-        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
-      } else if ((e.key === "Enter" && !(e.shiftKey && e.target.tagName === "TEXTAREA")) || e.key === "Tab") {
-        e.preventDefault();
-        var dc = e.key === "Tab" ? (e.shiftKey ? -1 : 1) : 0;
-        pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: e.key === "Enter" ? 1 : 0, dc: dc };
-        // Nothing typed: the cell is left as it is, not saved again as the editor holds it.
-        if (unchanged(editor)) {
-          htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
-        } else {
-          htmx.trigger(editor, "submit");
-        }
-      }
+      // Arrows walk a list of options; Enter or Tab saves the one reached (probe 61e D3:
+      // each step was saved).
+      if (e.target.tagName === "SELECT" && e.key.indexOf("Arrow") === 0) editor.dataset.keyed = "1";
+      if (editorKey(editor, e.target, e.key, e.shiftKey)) e.preventDefault();
       return;
     }
     var cell = e.target.closest && e.target.closest("td.cell");
-    if (!cell) return;
-    switch (e.key) {
-      case "ArrowUp": e.preventDefault(); move(cell, -1, 0); break;
-      case "ArrowDown": e.preventDefault(); move(cell, 1, 0); break;
-      case "ArrowLeft": e.preventDefault(); move(cell, 0, -1); break;
-      case "ArrowRight": e.preventDefault(); move(cell, 0, 1); break;
-      case "Tab": e.preventDefault(); move(cell, 0, e.shiftKey ? -1 : 1); break;
-      case "Enter": case "F2": e.preventDefault(); htmx.trigger(cell, "edit"); break;
-    }
+    if (!cell || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (cellKey(cell, e.key, e.shiftKey)) e.preventDefault();
   });
 
   document.addEventListener("click", function (e) {
@@ -302,11 +404,16 @@
     if (cell && !e.target.closest(".cell-editor")) focusCell(cell);
   });
 
-  // An editor opened: focus its input.
+  // An editor opened: focus its input, unless the person went to another cell meanwhile
+  // (an editor arriving late took the focus back: probe 61e D2).
   document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail && e.detail.target;
     var editorInput = target && target.querySelector && target.querySelector(".cell-editor [name=value]");
     if (editorInput) {
+      if (opening === target) opening = null;
+      var now = document.activeElement;
+      var elsewhere = now && now !== document.body && now.closest && now.closest("td.cell") && !target.contains(now);
+      if (elsewhere) return;
       editorInput.focus();
       if (editorInput.select && editorInput.type === "text") editorInput.select();
       // Several lines: the caret after the last, so typing adds rather than goes in front.
@@ -314,6 +421,7 @@
         var end = editorInput.value.length;
         editorInput.setSelectionRange(end, end);
       }
+      playSoon();
     }
   });
 
@@ -335,13 +443,27 @@
       carried = null;
       putBack(elt, state);
     }
-    if (elt.id.indexOf("row-") === 0 || elt.id === "grid") catchUpLive();
+    if (elt.id.indexOf("row-") === 0 || elt.id === "grid") {
+      catchUpLive();
+      tabStop();
+      playSoon();
+    }
   });
+
+  // One cell is always in the Tab order, so the keyboard reaches the grid (probe 61e D6:
+  // no cell could be reached before one was clicked).
+  function tabStop() {
+    var grid = document.getElementById("grid");
+    if (!grid || grid.querySelector("td.cell[tabindex='0']")) return;
+    var first = grid.querySelector("td.cell");
+    if (first) first.setAttribute("tabindex", "0");
+  }
+  document.addEventListener("DOMContentLoaded", tabStop);
 
   // Selects and date pickers save as soon as they change.
   document.addEventListener("change", function (e) {
     var editor = e.target.closest && e.target.closest(".cell-editor");
-    if (editor && e.target.tagName === "SELECT") {
+    if (editor && e.target.tagName === "SELECT" && !editor.dataset.keyed) {
       var td = editor.closest("td.cell");
       pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
       htmx.trigger(editor, "submit");

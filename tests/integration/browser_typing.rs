@@ -1,0 +1,152 @@
+//! Typing in the grid as a quick spreadsheet user does, on a slow connection: keys pressed
+//! while an editor opens or a save is on its way land where they were typed (probe 61e
+//! D2), arrows walk an option list without saving each step (D3), a character typed on a
+//! cell opens it and types over (D5), and the keyboard reaches the grid with Tab (D6).
+
+use crate::browser::wait_for;
+use crate::browser_grid::grid_with;
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::Client;
+use serde_json::{json, Value};
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const DOWN: &str = "\u{E015}";
+
+/// Every request of the page leaves 300 ms late, as over a slow connection.
+async fn slow_network(c: &Client) {
+    c.execute(
+        "const send = XMLHttpRequest.prototype.send;
+         XMLHttpRequest.prototype.send = function (body) { setTimeout(() => send.call(this, body), 300); };",
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+async fn focus_cell(c: &Client, field: &str) {
+    c.execute(
+        &format!("document.querySelector(\"tr[data-record] td.cell[data-field='{field}']\").click();"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        &format!("document.activeElement.matches(\"td.cell[data-field='{field}']\")"),
+        "the cell's focus",
+    )
+    .await;
+}
+
+async fn values_become(app: &TestApp, sheet: &str, want: &[(&str, Value)]) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+        last = page["data"]["records"][0]["values"].clone();
+        if want.iter().all(|(k, v)| last[*k]["value"] == *v) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("values never became {want:?}: {last}");
+}
+
+async fn keys_typed_on_a_slow_connection_land_where_typed(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, _) = grid_with(&app, json!([{"email": "a@x.io", "name": "Person", "age": 27}])).await;
+    let c = &driver.client;
+    slow_network(c).await;
+    focus_cell(c, "name").await;
+    // Enter opens Name; Tabby goes into it while it loads; Tab saves it and moves to Age;
+    // Enter opens Age, 33 goes into it, Enter saves it: all before the first answer.
+    let keys = format!("{ENTER}Tabby{TAB}{ENTER}33{ENTER}");
+    c.active_element().await.unwrap().send_keys(&keys).await.unwrap();
+    let values = values_become(&app, &sheet, &[("name", json!("Tabby")), ("age", json!(33))]).await;
+    assert_eq!(values["email"]["value"], "a@x.io", "{values}");
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "every editor closed",
+    )
+    .await;
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(
+        changes["data"].as_array().unwrap().len(),
+        2,
+        "two saves, nothing else: {changes}"
+    );
+}
+
+async fn arrows_walk_options_and_typing_goes_over_a_cell(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, _) = grid_with(&app, json!([{"email": "a@x.io", "name": "Person"}])).await;
+    let c = &driver.client;
+    // A character typed on a cell opens its editor and replaces what it held.
+    focus_cell(c, "name").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("Zed{ENTER}"))
+        .await
+        .unwrap();
+    values_become(&app, &sheet, &[("name", json!("Zed"))]).await;
+    // Two steps down an option list, then Enter: one save, of the option reached.
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the name's editor closed",
+    )
+    .await;
+    focus_cell(c, "tier").await;
+    c.active_element().await.unwrap().send_keys(ENTER).await.unwrap();
+    wait_for(
+        c,
+        "document.activeElement.tagName === 'SELECT'",
+        "the option list",
+    )
+    .await;
+    let (options, at): (Vec<String>, usize) = serde_json::from_value(
+        c.execute(
+            "const s = document.activeElement; return [Array.from(s.options).map(o => o.value), s.selectedIndex];",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let steps = (options.len() - 1 - at).min(2);
+    assert!(steps >= 1, "{options:?} at {at}");
+    let reached = options[at + steps].clone();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&DOWN.repeat(steps))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(
+        changes["data"].as_array().unwrap().len(),
+        1,
+        "no step saved: {changes}"
+    );
+    c.active_element().await.unwrap().send_keys(ENTER).await.unwrap();
+    values_become(&app, &sheet, &[("tier", json!(reached))]).await;
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(changes["data"].as_array().unwrap().len(), 2, "{changes}");
+    // The grid has a cell in the Tab order.
+    c.refresh().await.unwrap();
+    wait_for(
+        c,
+        "document.querySelector(\"#grid td.cell[tabindex='0']\")",
+        "a cell in the Tab order",
+    )
+    .await;
+}
+
+on_both!(
+    keys_typed_on_a_slow_connection_land_where_typed,
+    arrows_walk_options_and_typing_goes_over_a_cell
+);
