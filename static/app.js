@@ -371,7 +371,22 @@
   function playSoon() { setTimeout(playTypedAhead, 0); }
   // A request that failed (a conflict, a lost connection): what was typed after it is not
   // played where it no longer fits.
-  document.addEventListener("htmx:responseError", function () { typedAhead = []; opening = null; });
+  document.addEventListener("htmx:responseError", function (e) {
+    typedAhead = [];
+    opening = null;
+    // A row whose record was deleted meanwhile (its editor's save or Escape hears 404)
+    // goes, editor and all, so the live updates the editor held back come (probe 61e D1:
+    // nothing closed the editor, and the grid took no live update until a reload).
+    var path = e.detail.pathInfo && e.detail.pathInfo.requestPath;
+    var gone = e.detail.xhr && e.detail.xhr.status === 404 && path && path.match(/^\/grid\/[^/]+\/records\/([^/?]+)/);
+    var row = gone && document.getElementById("row-" + gone[1]);
+    if (row) {
+      var grid = row.closest("#grid");
+      row.remove();
+      if (grid) tabStop();
+      setTimeout(catchUpLive, 0);
+    }
+  });
   document.addEventListener("htmx:sendError", function () { typedAhead = []; opening = null; });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (opening && e.detail && e.detail.elt === opening && !opening.querySelector(".cell-editor")) opening = null;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const DOWN: &str = "\u{E015}";
+const ESCAPE: &str = "\u{E00C}";
 
 /// Every request of the page leaves 300 ms late, as over a slow connection.
 async fn slow_network(c: &Client) {
@@ -144,9 +145,72 @@ async fn arrows_walk_options_and_typing_goes_over_a_cell(db: Db) {
         "a cell in the Tab order",
     )
     .await;
+    // An 800 px window keeps the top bar within it (probe 61e D7: Sign out was off-screen).
+    c.set_window_size(800, 900).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_for(c, "document.querySelector('.topbar')", "the page").await;
+    wait_for(
+        c,
+        "document.documentElement.scrollWidth <= window.innerWidth",
+        "no page-wide sideways scroll",
+    )
+    .await;
+}
+
+/// An editor open on a row someone deletes closes with Escape, the row going with it, and
+/// the grid takes live updates again (probe 61e D1: nothing closed it, none came).
+async fn an_editor_on_a_deleted_row_closes_and_live_updates_resume(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "a@x.io", "name": "First"}, {"email": "b@x.io", "name": "Second"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    c.execute(
+        &format!(
+            "document.querySelector(\"#row-{} td.cell[data-field='name']\").click();",
+            ids[0]
+        ),
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{ENTER}typing"))
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('.cell-editor')", "the editor").await;
+    let (status, body) = app
+        .delete(&format!("/sheets/{sheet}/records?ids={}", ids[0]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    c.active_element().await.unwrap().send_keys(ESCAPE).await.unwrap();
+    wait_for(
+        c,
+        &format!(
+            "!document.querySelector('.cell-editor') && !document.getElementById('row-{}')",
+            ids[0]
+        ),
+        "the editor and the deleted row gone",
+    )
+    .await;
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": ids[1], "values": {"name": {"value": "Changed live"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wait_for(
+        c,
+        "document.getElementById('grid').textContent.includes('Changed live')",
+        "the live update",
+    )
+    .await;
 }
 
 on_both!(
     keys_typed_on_a_slow_connection_land_where_typed,
-    arrows_walk_options_and_typing_goes_over_a_cell
+    arrows_walk_options_and_typing_goes_over_a_cell,
+    an_editor_on_a_deleted_row_closes_and_live_updates_resume
 );
