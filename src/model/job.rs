@@ -82,7 +82,7 @@ impl Job {
 
     /// Run by Wharf's own workers (the queue in `job_queue`), never by a listener.
     pub fn is_built_in(&self) -> bool {
-        built_in(&self.job_type, &self.operation, &self.config)
+        super::job_queue::built_in(&self.job_type, &self.operation, &self.config)
     }
 
     /// What a person's retry changes: a new run, ready, with nothing of the last one's
@@ -118,17 +118,6 @@ impl Job {
         }
         Ok(())
     }
-}
-
-/// Whether Wharf runs a job of this type, operation and config itself (no listener does).
-pub fn built_in(job_type: &str, operation: &str, config: &str) -> bool {
-    matches!(
-        (job_type, operation),
-        ("file", "extract")
-            | ("workbook", "map")
-            | ("workbook", "delete-records" | "bulk-change")
-            | ("sheet", "recheck-records")
-    ) || super::submission::deliver_to(job_type, operation, config).is_some()
 }
 
 #[derive(Insertable)]

@@ -11,6 +11,17 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
+/// Whether Wharf runs a job of this type, operation and config itself (no listener does).
+pub fn built_in(job_type: &str, operation: &str, config: &str) -> bool {
+    matches!(
+        (job_type, operation),
+        ("file", "extract")
+            | ("workbook", "map")
+            | ("workbook", "delete-records" | "bulk-change")
+            | ("sheet", "recheck-records")
+    ) || super::submission::deliver_to(job_type, operation, config).is_some()
+}
+
 /// Operations the in-server workers run (as [`Job::is_built_in`]): a Submit is Wharf's when
 /// its config names a webhook (`deliverTo`, written by serde_json without spaces).
 const BUILT_IN: &str =

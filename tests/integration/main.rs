@@ -14,6 +14,7 @@ mod api_files;
 mod api_jobs;
 mod api_jobs_status;
 mod api_listings;
+mod api_listings_scope;
 mod api_mapping;
 mod api_records;
 mod api_records_fields;

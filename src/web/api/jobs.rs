@@ -153,7 +153,7 @@ pub async fn create(
     // Listener code tracking its own work may make its job already under way: made and
     // acknowledged at once, as `ack` would, with no `job:ready` for a handler to take up.
     let executing = wanted == status::EXECUTING;
-    if executing && job::built_in(&b.job_type, &b.operation, &config.to_string()) {
+    if executing && crate::model::job_queue::built_in(&b.job_type, &b.operation, &config.to_string()) {
         return Err(AppError::invalid(
             "status",
             "Wharf runs this job itself: make it `created` or `ready`",
