@@ -501,7 +501,33 @@ async fn read_only_and_computed_cells_are_not_edited_in_the_grid(db: Db) {
     assert_eq!(values["n"]["value"], "b");
 }
 
+/// A boolean kept as typed (`yes`) opens in its editor as what it reads as, kept as typed
+/// unless changed (probe 61e D4: "yes (not true or false)").
+async fn a_boolean_typed_as_a_word_says_what_it_reads_as(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "subscribed": "yes"}, {"email": "b@x.io", "subscribed": "maybe"}]),
+        )
+        .await;
+    let ids = record_ids(&inserted);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let yes = app
+        .page(&format!("/grid/{sheet}/records/{}/edit?field=subscribed", ids[0]))
+        .await;
+    assert!(yes.contains("yes (reads as true)"), "{yes}");
+    let maybe = app
+        .page(&format!("/grid/{sheet}/records/{}/edit?field=subscribed", ids[1]))
+        .await;
+    assert!(maybe.contains("maybe (not true or false)"), "{maybe}");
+}
+
 on_both!(
+    a_boolean_typed_as_a_word_says_what_it_reads_as,
     read_only_and_computed_cells_are_not_edited_in_the_grid,
     a_stale_save_is_refused_and_every_change_is_kept,
     ones_own_other_tab_is_a_conflict_too,

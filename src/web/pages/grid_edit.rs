@@ -42,6 +42,8 @@ struct Editor {
     value: String,
     options: Vec<(String, String)>,
     value_is_option: bool,
+    /// What a boolean cell's text reads as (`yes`: `true`), empty when neither.
+    reads_as: &'static str,
     version: i64,
 }
 
@@ -131,8 +133,16 @@ pub async fn edit(
     };
     let value = crate::validate::display(&shown);
     let value_is_option = options.iter().any(|(v, _): &(String, String)| *v == value);
+    // A boolean kept as typed (`yes`) is shown as what it reads as, not as neither (probe
+    // 61e D4: "yes (not true or false)").
+    let reads_as = match crate::validate::parse_bool(&value) {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    };
     render(&Editor {
         value_is_option,
+        reads_as,
         sheet_id: sid.to_string(),
         record_id: rid.to_string(),
         key: field.key.clone(),
