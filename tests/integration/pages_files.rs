@@ -347,6 +347,11 @@ async fn a_weak_guess_is_shown_not_selected(db: Db) {
     );
     assert!(!select("companion").contains("selected>"), "{screen}");
     assert!(screen.contains("maybe Company: not selected"), "{screen}");
+    // The plan waits for the person, and says so (probe 61e D9).
+    assert!(
+        screen.contains("planned: check the mapping, then run the import"),
+        "{screen}"
+    );
 }
 
 /// "Import into..." opens on the sheet the file names: `contacts.csv` into Contacts, not

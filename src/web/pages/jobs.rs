@@ -34,6 +34,17 @@ pub struct StatusPartial {
     pub csrf: String,
 }
 
+impl StatusPartial {
+    /// The status as a person reads it: a mapping in `planning` waits for them (probe 61e
+    /// D9: "Status: planning 0%" read as work under way).
+    pub fn status_words(&self) -> &str {
+        match self.status.as_str() {
+            "planning" => "planned: check the mapping, then run the import",
+            other => other,
+        }
+    }
+}
+
 pub struct EnumRow {
     pub index: usize,
     pub value: String,
