@@ -1,6 +1,6 @@
 //! The grid's search box with `filter: <FFQL>` in headless Chromium: a query that cannot be
 //! read shows why under the box (and offers no "Delete all shown"), a good one shows its
-//! records.
+//! records and how many match.
 
 use crate::browser::{text, wait_for};
 use crate::browser_grid::grid_page;
@@ -61,6 +61,13 @@ async fn the_search_box_shows_why_a_filter_cannot_be_read(db: Db) {
         c.find(Locator::Css("#delete-shown")).await.is_ok(),
         "a readable filter's records can be deleted"
     );
+    // How many records match comes beside the tabs once the page has shown.
+    wait_for(
+        c,
+        "(document.querySelector('#view-count') || {}).textContent === '2 records match'",
+        "the view's count",
+    )
+    .await;
 }
 
 on_both!(the_search_box_shows_why_a_filter_cannot_be_read);

@@ -66,6 +66,7 @@ mod files_bad_input;
 mod files_hardening;
 mod flatfile_client;
 mod grid_big_cells;
+mod grid_counts;
 mod grid_messages;
 mod grid_unique_live;
 mod guest_invitation_limits;

@@ -17,6 +17,7 @@ use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+pub use super::grid_count::Pages;
 pub use super::grid_rows::{editor_kind, row_view, CellView, RowView};
 pub use super::grid_view::View;
 
@@ -72,6 +73,12 @@ pub struct TablePartial {
     pub sheet_actions: Vec<ActionView>,
     /// Records of the sheet whose changes the record hook is still checking (actions wait).
     pub checking: usize,
+    /// A search, a `filter:` query or errors in a field narrow the view: its count comes
+    /// after the page (`grid_count`).
+    pub narrowed: bool,
+    /// A view numbered by the hundred whose count is kept (a tab, maybe sorted): its
+    /// last page.
+    pub pages: Option<Pages>,
 }
 
 #[derive(Template)]
@@ -242,6 +249,16 @@ fn table_from(
     }
     rows.truncate(q.page_size as usize);
     let offset_paged = q.sort.is_some() || q.search_value.is_some() || q.filter_field.is_some();
+    let narrowed = q.search_value.is_some() || q.ffql.is_some() || q.filter_field.is_some();
+    let counts = ctx.sheet.counts();
+    let pages = (offset_paged && !narrowed).then(|| {
+        let total = match q.filter {
+            Filter::Valid => counts.valid,
+            Filter::Error => counts.error,
+            Filter::All => counts.total,
+        };
+        Pages::of(&workbook_id, view, total)
+    });
     let (has_prev, has_next) = match q.cursor {
         _ if offset_paged => (q.page_number > 1, more),
         Cursor::None => (false, more),
@@ -271,6 +288,8 @@ fn table_from(
         may_add: ctx.config.allows("add"),
         may_delete: ctx.config.allows("delete"),
         checking: 0,
+        narrowed,
+        pages,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod grid_action_jobs;
 pub mod grid_action_outcome;
 pub mod grid_actions;
 pub mod grid_bulk;
+pub mod grid_count;
 pub mod grid_edit;
 pub mod grid_history;
 pub mod grid_rows;
