@@ -100,7 +100,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
         .and_then(|()| map_batches(cx, conn, job, &sheets, &resolved, &dest, &mut cp, &mut progress))
-        .and_then(|()| complete(conn, job, worker, &sheets, &resolved, cp.processed));
+        .and_then(|()| complete(conn, job, worker, &sheets, &resolved, &cp));
     if let Err(e) = result {
         // Take back what this attempt wrote, unless a newer attempt has the job (retried
         // at once, or taken over): that one resumes after the same checkpoint instead.
@@ -156,9 +156,19 @@ fn complete(
     worker: &str,
     sheets: &plan::Sheets,
     resolved: &plan::Resolved,
-    processed: i64,
+    cp: &Checkpoint,
 ) -> Result<(), JobError> {
-    let message = format!("Mapped {processed} record(s) into {}", sheets.destination.name);
+    // What the person does next depends on how many need fixing.
+    let errors = record::count_invalid_in_ranges(conn, sheets.destination.seq, &cp.written)?;
+    let how = match errors {
+        0 => ", all valid".to_string(),
+        1 => ": 1 has errors to fix".to_string(),
+        n => format!(": {n} have errors to fix"),
+    };
+    let message = format!(
+        "Mapped {} record(s) into {}{how}",
+        cp.processed, sheets.destination.name
+    );
     let outcome = json!({
         "message": message,
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},

@@ -128,8 +128,9 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(status, 200);
     let job = app.wait_job(&job_id).await;
     assert_eq!(job["status"], "complete", "{job}");
-    assert!(
-        job["outcome"]["message"].as_str().unwrap().contains("Mapped 2"),
+    // The result says how many of the records need fixing.
+    assert_eq!(
+        job["outcome"]["message"], "Mapped 2 record(s) into Contacts: 1 has errors to fix",
         "{job}"
     );
     for wb in [&src_wb, &dest_wb] {
@@ -188,6 +189,17 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(email["destinationField"]["key"], "email");
     assert_eq!(email["metadata"]["source"], "automap", "{email}");
     assert_eq!(email["metadata"]["certainty"], "strong", "{email}");
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job2}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let job = app.wait_job(&job2).await;
+    assert_eq!(
+        job["outcome"]["message"], "Mapped 1 record(s) into Contacts, all valid",
+        "{job}"
+    );
 }
 
 /// One column mapped onto two fields is remembered as two edges; an enum value mapped onto

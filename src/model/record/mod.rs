@@ -31,8 +31,8 @@ pub use insert::{
 };
 pub use keys::HOLDERS_PG;
 pub use query::{
-    after, column_inputs_after, count_invalid, count_present, counts, exists, first_id, inputs_after,
-    last_id, query, Cursor, Filter, PageTooBig, RecordQuery, PAGE_BYTES,
+    after, column_inputs_after, count_invalid, count_invalid_in_ranges, count_present, counts, exists,
+    first_id, inputs_after, last_id, query, Cursor, Filter, PageTooBig, RecordQuery, PAGE_BYTES,
 };
 pub use references::recheck_referrers;
 pub use write::{load as load_rows, update, update_tagged, RecordUpdate, Written};

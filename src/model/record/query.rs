@@ -368,6 +368,25 @@ pub fn count_invalid(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> Q
     Ok(n)
 }
 
+/// How many records of the sheet in these inclusive id ranges are in error (an import's
+/// written records, say).
+pub fn count_invalid_in_ranges(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    ranges: &[(i64, i64)],
+) -> QueryResult<i64> {
+    let mut n = 0;
+    for (lo, hi) in ranges {
+        n += records::table
+            .filter(records::sheet_seq.eq(sheet_seq))
+            .filter(records::id.between(lo, hi))
+            .filter(records::valid.eq(false))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(n)
+}
+
 /// How many of these ids are records of the sheet (a selection naming others selects
 /// only its own).
 pub fn count_present(conn: &mut AnyConnection, sheet_seq: i64, ids: &[i64]) -> QueryResult<i64> {
