@@ -64,4 +64,33 @@ async fn a_page_of_megabyte_cells_opens_shorter(db: Db) {
     );
 }
 
-on_both!(a_page_of_megabyte_cells_opens_shorter);
+/// A value wider than its cell is cut short with an ellipsis; pointing at it shows it whole.
+async fn a_long_value_shows_whole_on_hover(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let long = "Bartholomew Montgomery-Fitzwilliam <b>& Sons</b> of Greater Lancashire";
+    let rows = json!([{"email": "a@x.io", "name": long}, {"email": "b@x.io", "name": "Ada"}]);
+    let (status, _) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let (_, wb) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = wb["data"]["workbookId"].as_str().unwrap().to_string();
+    let html = app.page(&format!("/workbooks/{wb}?sheet={sheet}")).await;
+    let escaped =
+        "Bartholomew Montgomery-Fitzwilliam &#60;b&#62;&#38; Sons&#60;/b&#62; of Greater Lancashire";
+    assert!(
+        html.contains(&format!("<span class=\"value\" title=\"{escaped}\">")),
+        "the long name's tooltip, escaped"
+    );
+    assert!(
+        html.contains("<span class=\"value\">Ada</span>"),
+        "a short one has none"
+    );
+}
+
+on_both!(
+    a_page_of_megabyte_cells_opens_shorter,
+    a_long_value_shows_whole_on_hover
+);
