@@ -483,6 +483,16 @@ fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String>
 }
 
 fn split_list(given: &Value) -> Vec<String> {
+    // A JSON array written as text (a JSON file's list, extracted into a text column, then
+    // mapped) is that list, not text to cut at its commas (probe 62b D1).
+    if let Value::String(text) = given {
+        let t = text.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            if let Ok(items @ Value::Array(_)) = serde_json::from_str::<Value>(t) {
+                return split_list(&items);
+            }
+        }
+    }
     match given {
         Value::Array(items) => items
             .iter()

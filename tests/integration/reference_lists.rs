@@ -310,3 +310,57 @@ async fn many_writers_keep_reference_lists_true(db: Db) {
 }
 
 on_both!(many_writers_keep_reference_lists_true);
+
+/// A JSON file's lists, extracted and mapped onto a reference-list, are lists (probe 62b D1:
+/// their JSON text was cut at its commas, `["rust"` matching nothing).
+async fn a_json_files_lists_map_onto_a_reference_list(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Lists").await;
+    let (status, wb) = app.post_json("/workbooks", &workbook(&space, tags_field())).await;
+    assert_eq!(status, 200, "{wb}");
+    let dest_wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let tags = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let posts_sheet = wb["data"]["sheets"][1]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .post_json(
+            &format!("/sheets/{tags}/records"),
+            &json!([{"code": "rust"}, {"code": "web, css"}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let file = json!([
+        {"title": "a", "tags": ["rust", "web, css"]},
+        {"title": "b", "tags": "rust; go"},
+        {"title": "c", "tags": ["rust"]}
+    ]);
+    let file = app
+        .upload_and_extract(&space, "posts.json", file.to_string().into_bytes())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let src_wb = file["workbookId"].as_str().unwrap().to_string();
+    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let job = crate::api_mapping::create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &posts_sheet).await;
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let done = app.wait_job(&job).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let got = posts(&app, &posts_sheet).await;
+    assert_eq!(
+        got[0].1,
+        json!(["rust", "web, css"]),
+        "a list stays whole, items and all"
+    );
+    assert!(got[0].2, "{got:?}");
+    assert_eq!(got[1].1, json!(["rust", "go"]), "text is still split");
+    assert!(!got[1].2, "go matches nothing: {got:?}");
+    assert_eq!(got[2].1, json!(["rust"]));
+    assert!(got[2].2, "{got:?}");
+    assert_eq!(counts(&app, &posts_sheet).await, (2, 1));
+}
+
+on_both!(a_json_files_lists_map_onto_a_reference_list);
