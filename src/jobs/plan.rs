@@ -172,6 +172,43 @@ fn enum_options(field_type: &FieldType) -> Option<Vec<EnumChoice>> {
     }
 }
 
+/// Flatfile's `enumDetails` of a column's values going to an enum field: each distinct
+/// value with the option it reads as, the values that read as none, the options unused.
+fn enum_details(field_type: &FieldType, column: Vec<String>) -> Option<Value> {
+    let options = enum_options(field_type)?;
+    let distinct: BTreeSet<String> = column.into_iter().filter(|v| !v.trim().is_empty()).collect();
+    let values: Vec<String> = distinct.into_iter().collect();
+    let mapped = mapping::map_enum_values(&values, &options);
+    let used: HashSet<&String> = mapped.iter().filter_map(|(_, o)| o.as_ref()).collect();
+    Some(json!({
+        "mapping": mapped.iter().filter_map(|(v, o)| o.as_ref().map(|o| json!({"sourceValue": v, "destinationValue": o}))).collect::<Vec<_>>(),
+        "unusedSourceValues": mapped.iter().filter(|(_, o)| o.is_none()).map(|(v, _)| v).collect::<Vec<_>>(),
+        "unusedDestinationValues": options.iter().filter(|o| !used.contains(&o.value)).map(|o| &o.value).collect::<Vec<_>>(),
+    }))
+}
+
+/// The `enumDetails` of the source column `si` going to the destination field `di` (the
+/// mapping screen asks when a person points a column at an enum field), `None` for a field
+/// that is not an enum.
+pub fn enum_details_for(
+    conn: &mut AnyConnection,
+    s: &Sheets,
+    si: usize,
+    di: usize,
+) -> ModelResult<Option<Value>> {
+    let Some(field) = s.destination_config.fields.get(di) else {
+        return Ok(None);
+    };
+    if enum_options(&field.field_type).is_none() {
+        return Ok(None);
+    }
+    let column = record::after(conn, s.source.seq, 0, ENUM_SAMPLE)?
+        .iter()
+        .map(|r| text_of(r.checked(&s.source_config).vals.get(si).unwrap_or(&Value::Null)))
+        .collect();
+    Ok(enum_details(&field.field_type, column))
+}
+
 /// The automatic plan for a new mapping job.
 pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
     let src = &s.source_config;
@@ -255,19 +292,8 @@ pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
             "preview": preview(si),
             "metadata": {"certainty": certainty, "confidence": confidence, "source": how},
         });
-        if let Some(options) = enum_options(&dst.fields[di].field_type) {
-            let distinct: BTreeSet<String> = column_values(si)
-                .into_iter()
-                .filter(|v| !v.trim().is_empty())
-                .collect();
-            let values: Vec<String> = distinct.into_iter().collect();
-            let mapped = mapping::map_enum_values(&values, &options);
-            let used: HashSet<&String> = mapped.iter().filter_map(|(_, o)| o.as_ref()).collect();
-            edge["enumDetails"] = json!({
-                "mapping": mapped.iter().filter_map(|(v, o)| o.as_ref().map(|o| json!({"sourceValue": v, "destinationValue": o}))).collect::<Vec<_>>(),
-                "unusedSourceValues": mapped.iter().filter(|(_, o)| o.is_none()).map(|(v, _)| v).collect::<Vec<_>>(),
-                "unusedDestinationValues": options.iter().filter(|o| !used.contains(&o.value)).map(|o| &o.value).collect::<Vec<_>>(),
-            });
+        if let Some(details) = enum_details(&dst.fields[di].field_type, column_values(si)) {
+            edge["enumDetails"] = details;
         }
         field_mapping.push(edge);
     }

@@ -318,6 +318,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/jobs/{id}").get(pages::jobs::show))
             .service(web::resource("/jobs/{id}/live").get(pages::jobs::live))
             .service(web::resource("/jobs/{id}/plan").post(pages::jobs::run_plan))
+            .service(web::resource("/jobs/{id}/plan/enum-values").get(pages::job_enum_values::enum_values))
             .service(web::resource("/jobs/{id}/cancel").post(pages::job_controls::cancel))
             .service(web::resource("/jobs/{id}/retry").post(pages::job_controls::retry))
             .service(web::resource("/spaces/{id}/guests").post(pages::guests::invite))

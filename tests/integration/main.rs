@@ -26,6 +26,7 @@ mod browser;
 mod browser_bulk;
 mod browser_clicks;
 mod browser_editor;
+mod browser_enum_mapping;
 mod browser_ffql;
 mod browser_files;
 mod browser_grid;

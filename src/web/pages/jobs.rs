@@ -5,7 +5,6 @@
 use super::{is_htmx, render, see_other, Layout};
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
-use crate::blueprint::FieldType;
 use crate::ids::{JobId, WorkbookId};
 use crate::jobs::plan;
 use crate::model::job::{self, status, Job, JobChanges};
@@ -34,6 +33,13 @@ pub struct StatusPartial {
     pub csrf: String,
 }
 
+impl SourceRow {
+    /// `column=<key>`, escaped: the enum rows' address names the column.
+    pub fn column_query(&self) -> String {
+        super::grid_view::encode(&[("column", self.key.clone())])
+    }
+}
+
 impl StatusPartial {
     /// The status as a person reads it: a mapping in `planning` waits for them (probe 61e
     /// D9: "Status: planning 0%" read as work under way).
@@ -45,6 +51,7 @@ impl StatusPartial {
     }
 }
 
+#[derive(Default)]
 pub struct EnumRow {
     pub index: usize,
     pub value: String,
@@ -52,6 +59,7 @@ pub struct EnumRow {
     pub options: Vec<(String, String)>,
 }
 
+#[derive(Default)]
 pub struct SourceRow {
     pub key: String,
     pub label: String,
@@ -243,44 +251,12 @@ pub async fn show(
                 (proposed, String::new())
             };
             mapped.push(selected.clone());
-            let mut enums = Vec::new();
-            if let (Some(e), Some(di)) = (edge, dst.field_index(&selected)) {
-                if let FieldType::Enum { options } | FieldType::EnumList { options } =
-                    &dst.fields[di].field_type
-                {
-                    let opts: Vec<(String, String)> = options
-                        .iter()
-                        .map(|o| (o.value.clone(), o.label.clone()))
-                        .collect();
-                    let details = &e["enumDetails"];
-                    let mut values: Vec<(String, String)> = details["mapping"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .map(|m| {
-                                    (
-                                        plan::text_of(&m["sourceValue"]),
-                                        plan::text_of(&m["destinationValue"]),
-                                    )
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    for v in details["unusedSourceValues"].as_array().into_iter().flatten() {
-                        values.push((plan::text_of(v), String::new()));
-                    }
-                    enums = values
-                        .into_iter()
-                        .enumerate()
-                        .map(|(index, (value, selected))| EnumRow {
-                            index,
-                            value,
-                            selected,
-                            options: opts.clone(),
-                        })
-                        .collect();
+            let enums = match (edge, dst.field_index(&selected)) {
+                (Some(e), Some(di)) => {
+                    super::job_enum_values::enum_rows(&dst.fields[di].field_type, &e["enumDetails"])
                 }
-            }
+                _ => Vec::new(),
+            };
             sources.push(SourceRow {
                 key: f.key.clone(),
                 label: f.display_name().to_string(),

@@ -26,6 +26,7 @@ pub mod guest_links;
 pub mod guest_space;
 pub mod guests;
 pub mod job_controls;
+pub mod job_enum_values;
 pub mod jobs;
 pub mod link_csrf;
 pub mod outbox;
