@@ -144,10 +144,17 @@ fn source_json(config: &SheetConfig, i: usize) -> Value {
 }
 
 fn alternative_names(config: &SheetConfig, i: usize) -> Vec<String> {
-    config.json["fields"][i]["alternativeNames"]
+    let mut names: Vec<String> = config.json["fields"][i]["alternativeNames"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // A reference holds the target's key: `Company Code` names the Company field that
+    // points at companies by `code` (probe 62b D4: only a weak guess).
+    let field = &config.fields[i];
+    if let Some((_, key)) = field.field_type.reference_target() {
+        names.push(format!("{} {key}", field.display_name()));
+    }
+    names
 }
 
 /// The fingerprint a mapping is remembered under: the source sheet's headers.

@@ -447,3 +447,26 @@ fn a_whole_name_is_the_plain_name_field() {
     let m = automap(&sources, &[name]);
     assert_eq!((m[0].source, m[0].certainty), (1, Certainty::Strong));
 }
+
+/// A first day's ordinary headers (probe 62b D4): `Stufe` and `Level` are the tier,
+/// `Punkte` the score, and a reference's `<label> <target key>` names it.
+#[test]
+fn tiers_scores_and_a_references_key_are_named() {
+    let targets = [
+        field("tier", "Tier", &[]),
+        field("score", "Score", &[]),
+        field("company", "Company", &["Company code"]),
+    ];
+    for (header, want) in [
+        ("Stufe", 0),
+        ("Level", 0),
+        ("Punkte", 1),
+        ("Loyalty Points", 1),
+        ("Company Code", 2),
+    ] {
+        let found = automap(&src(&[header]), &targets);
+        assert_eq!(found.len(), 1, "{header}: {found:?}");
+        assert_eq!(found[0].target, want, "{header}");
+        assert!(found[0].certainty >= Certainty::Strong, "{header}: {found:?}");
+    }
+}

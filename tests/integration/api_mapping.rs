@@ -253,7 +253,7 @@ async fn one_column_onto_two_fields_is_remembered_whole(db: Db) {
 /// person importing a CRM export expects), and a column's preview shows its distinct values.
 async fn usual_headers_map_and_previews_show_distinct_values(db: Db) {
     let app = spawn_app(db).await;
-    let csv = "E-mail Address,Tel.,Country\na@x.org,1,FR\nb@x.org,2,FR\nc@x.org,3,\nd@x.org,4,DE\n";
+    let csv = "E-mail Address,Tel.,Country,Company Code,Stufe\na@x.org,1,FR,C1,Premium\nb@x.org,2,FR,C2,\nc@x.org,3,,,\nd@x.org,4,DE,,\n";
     let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, csv).await;
     let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
     let (_, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
@@ -268,6 +268,13 @@ async fn usual_headers_map_and_previews_show_distinct_values(db: Db) {
         .find(|u| u["sourceField"]["label"] == "Country")
         .expect("Country is left unmapped");
     assert_eq!(country["preview"], json!(["FR", "DE"]), "{country}");
+    // A reference's `<label> <target key>` and another language's word for the tier (probe
+    // 62b D4: a weak guess, and nothing).
+    for (header, key) in [("Company Code", "company"), ("Stufe", "tier")] {
+        let found = edge(plan, header).unwrap_or_else(|| panic!("{header}: {plan}"));
+        assert_eq!(found["destinationField"]["key"], key, "{plan}");
+        assert_ne!(found["metadata"]["certainty"], "weak", "{plan}");
+    }
 }
 
 /// A file whose records are still arriving is no source yet: a mapping would take the
