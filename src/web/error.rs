@@ -66,6 +66,10 @@ pub enum AppError {
     /// (processes without a shared bucket or folder): 503, saying so.
     #[error("{0}")]
     HeldElsewhere(String),
+    /// A page's thing is in another of the person's environments: 404, offering to switch
+    /// there (see `pages::elsewhere`).
+    #[error("this {} is in the {} environment; your pages show {}", .0.what, .0.environment_name, .0.current_name)]
+    InOtherEnvironment(Box<crate::web::pages::elsewhere::Elsewhere>),
     /// A page needs a signed-in person; pages redirect to the sign-in form.
     #[error("sign in to continue")]
     SignInRequired,
@@ -139,7 +143,9 @@ impl AppError {
 
     fn key(&self) -> &'static str {
         match self {
-            AppError::NotFound(_) | AppError::NotFoundNamed(_) => "not_found",
+            AppError::NotFound(_) | AppError::NotFoundNamed(_) | AppError::InOtherEnvironment(_) => {
+                "not_found"
+            }
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) | AppError::Stale(_) => "conflict",
@@ -273,7 +279,9 @@ struct ErrorBody {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound(_) | AppError::NotFoundNamed(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::NotFoundNamed(_) | AppError::InOtherEnvironment(_) => {
+                StatusCode::NOT_FOUND
+            }
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest { .. } | AppError::Malformed(_) => StatusCode::BAD_REQUEST,

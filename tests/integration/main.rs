@@ -105,6 +105,7 @@ mod number_readings;
 mod pages;
 mod pages_admin;
 mod pages_deletes;
+mod pages_elsewhere;
 mod pages_files;
 mod pages_grid;
 mod pages_job_controls;

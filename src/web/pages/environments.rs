@@ -272,6 +272,8 @@ pub struct SwitchForm {
     #[serde(default)]
     csrf_token: String,
     environment_id: String,
+    /// A page of this site to open once switched (a 404's offer), else the spaces.
+    next: Option<String>,
 }
 
 /// The top bar's switcher: every page then shows this environment.
@@ -289,5 +291,6 @@ pub async fn switch(
     state
         .db(move |conn| session::set_environment(conn, &hash, &id))
         .await?;
-    Ok(see_other("/spaces"))
+    let next = form.next.as_deref().and_then(super::elsewhere::safe_next);
+    Ok(see_other(next.unwrap_or("/spaces")))
 }

@@ -410,13 +410,22 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let since = crate::web::live::LastChanges::now_ms();
     let wid = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
+    let loaded = load(&state, &user, &wid, view.into_inner()).await;
+    let loaded = match (loaded, super::elsewhere::member(&user)) {
+        (Err(e), Some(member)) if !is_htmx(&req) => {
+            let next = req.uri().to_string();
+            let kind = super::elsewhere::Kind::Workbook;
+            return super::elsewhere::or_elsewhere(&state, member, kind, &path, &next, Err(e)).await;
+        }
+        (loaded, _) => loaded?,
+    };
     let Loaded {
         space_name,
         workbook,
         sheets,
         ctx,
         table,
-    } = load(&state, &user, &wid, view.into_inner()).await?;
+    } = loaded;
     if is_htmx(&req) {
         return render(&table);
     }

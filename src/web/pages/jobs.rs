@@ -165,7 +165,14 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let j = load(&state, &user, &path).await?;
+    let j = match (load(&state, &user, &path).await, super::elsewhere::member(&user)) {
+        (Err(e), Some(member)) if !is_htmx(&req) => {
+            let next = req.uri().to_string();
+            let kind = super::elsewhere::Kind::Job;
+            return super::elsewhere::or_elsewhere(&state, member, kind, &path, &next, Err(e)).await;
+        }
+        (j, _) => j?,
+    };
     if is_htmx(&req) {
         let mut partial = status_of(&j, &user);
         partial.may_retry &= !retry_gone(&state, &j).await?;

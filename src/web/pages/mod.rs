@@ -8,6 +8,7 @@ pub mod activity_words;
 pub mod assets;
 pub mod auth;
 pub mod deletes;
+pub mod elsewhere;
 pub mod environments;
 pub mod file_actions;
 pub mod files;
@@ -140,6 +141,8 @@ struct ErrorPage {
     status: u16,
     heading: String,
     messages: Vec<String>,
+    /// The environment holding what was asked for, offered to switch to.
+    elsewhere: Option<elsewhere::Elsewhere>,
 }
 
 #[derive(Template)]
@@ -194,6 +197,10 @@ pub fn page_errors<B: actix_web::body::MessageBody + 'static>(
             status: status.as_u16(),
             heading: heading.into(),
             messages,
+            elsewhere: match err {
+                AppError::InOtherEnvironment(there) => Some((**there).clone()),
+                _ => None,
+            },
         }
         .render()
         .unwrap_or_default();

@@ -384,6 +384,7 @@ async fn show_tab(
 }
 
 pub async fn show(
+    req: actix_web::HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -398,7 +399,9 @@ pub async fn show(
         sent: q.sent.clone(),
         ..Beside::default()
     };
-    show_tab(&user, &state, &path, tab, None, beside).await
+    let shown = show_tab(&user, &state, &path, tab, None, beside).await;
+    let next = req.uri().to_string();
+    super::elsewhere::or_elsewhere(&state, &user, super::elsewhere::Kind::Space, &path, &next, shown).await
 }
 
 async fn set_archived(
