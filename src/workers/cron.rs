@@ -60,9 +60,18 @@ pub fn send_due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<Vec<&'st
             if moved == 0 {
                 let known = cron_ticks::table.find(topic).count().get_result::<i64>(conn)? > 0;
                 if !known {
-                    diesel::insert_into(cron_ticks::table)
-                        .values((cron_ticks::topic.eq(topic), cron_ticks::last_slot.eq(current)))
-                        .execute(conn)?;
+                    // Two processes starting together both find none: the second's insert
+                    // is ignored, not an error (probe 62a D4: a warning each such start).
+                    let row = (cron_ticks::topic.eq(topic), cron_ticks::last_slot.eq(current));
+                    match conn {
+                        AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(cron_ticks::table)
+                            .values(row)
+                            .execute(c)?,
+                        AnyConnection::Postgres(c) => diesel::insert_into(cron_ticks::table)
+                            .values(row)
+                            .on_conflict_do_nothing()
+                            .execute(c)?,
+                    };
                 }
                 return Ok(false);
             }
