@@ -231,7 +231,19 @@ impl Bucket {
                 without_userinfo(&e.to_string())
             )
         })?;
-        let prefix = ObjectPath::from_iter(settings.prefix.split('/').filter(|p| !p.is_empty()));
+        let parts: Vec<&str> = settings.prefix.split('/').filter(|p| !p.is_empty()).collect();
+        let prefix = ObjectPath::from_iter(parts.iter().copied());
+        // Object keys hold some characters only escaped: the objects would lie under
+        // another prefix than the one set, which bucket rules and other tools name (probe
+        // 62a D2: `ü#` was written `%C3%BC%23`).
+        if prefix.as_ref() != parts.join("/") {
+            anyhow::bail!(
+                "WHARF_STORAGE_URL {}: the prefix `{}` holds characters object keys keep only escaped (as `{}`); use letters, digits, spaces and - _ . / in it",
+                settings.url,
+                parts.join("/"),
+                prefix.as_ref()
+            );
+        }
         let mut name = match prefix.as_ref() {
             "" => format!("{}{}", super::BUCKET_HOLDER, settings.bucket),
             p => format!("{}{}/{p}", super::BUCKET_HOLDER, settings.bucket),

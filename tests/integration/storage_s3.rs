@@ -529,6 +529,18 @@ async fn a_wrong_bucket_or_credentials_stop_the_start() {
         assert!(message.contains("WHARF_STORAGE_URL"), "{message}");
         assert!(message.contains("the bucket is not usable"), "{message}");
     }
+    // A prefix object keys hold only escaped would put the objects elsewhere (probe 62a D2).
+    settings.storage = Some(s3.bucket("exports/ü-2026"));
+    let e = Application::build(settings.clone())
+        .err()
+        .expect("the start fails");
+    let message = format!("{e:#}");
+    assert!(
+        message.contains("the prefix `exports/ü-2026` holds characters object keys keep only escaped"),
+        "{message}"
+    );
+    settings.storage = Some(s3.bucket("team a/exports_2026-12.x"));
+    Application::build(settings.clone()).expect("letters, digits, spaces and - _ . / are fine");
 
     let nobody = format!("http://127.0.0.1:{}", free_port());
     let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
