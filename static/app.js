@@ -78,6 +78,10 @@
       xhr.addEventListener("loadend", function () { if (refreshUnderWay === xhr) refreshUnderWay = null; });
       return;
     }
+    // The view's count, asked by the grid itself once shown: not the person's work, so it
+    // neither holds live refreshes back nor makes one give way (probe 62c D1: each refresh
+    // brought a count that superseded it, which brought another refresh, for ever).
+    if (e.detail.elt && e.detail.elt.hasAttribute && e.detail.elt.hasAttribute("data-background")) return;
     if (!intoGrid(e.detail.target)) return;
     ownRequests++;
     xhr.addEventListener("loadend", function () {
@@ -133,7 +137,14 @@
   // The ticked rows and the search form's fields as the person left them (unsent text,
   // where the caret was).
   function carry(grid) {
-    var state = { ticked: [], fields: [], focus: null };
+    var state = { ticked: [], fields: [], focus: null, counted: null };
+    // The view's count as last shown, kept up while the refreshed view is counted again.
+    var count = grid.querySelector("#view-count");
+    if (count && !count.hasAttribute("data-background")) {
+      var of = grid.querySelector("#pager-of");
+      var last = grid.querySelector("#pager-last");
+      state.counted = { text: count.textContent, of: of ? of.innerHTML : "", last: last ? last.innerHTML : "" };
+    }
     grid.querySelectorAll("[data-select]:checked").forEach(function (b) { state.ticked.push(b.value); });
     var form = grid.querySelector("form.grid-search");
     if (form) {
@@ -151,6 +162,17 @@
     return state;
   }
   function putBack(grid, state) {
+    var counting = grid.querySelector("#view-count[data-background]");
+    if (counting && state.counted) {
+      counting.textContent = state.counted.text;
+      var of = grid.querySelector("#pager-of");
+      var last = grid.querySelector("#pager-last");
+      if (of && !of.innerHTML.trim()) of.innerHTML = state.counted.of;
+      if (last && !last.innerHTML.trim()) {
+        last.innerHTML = state.counted.last;
+        htmx.process(last);
+      }
+    }
     state.ticked.forEach(function (id) {
       var box = grid.querySelector("[data-select][value='" + CSS.escape(id) + "']");
       if (box) box.checked = true;
