@@ -161,6 +161,7 @@ fn complete(
     // What the person does next depends on how many need fixing.
     let errors = record::count_invalid_in_ranges(conn, sheets.destination.seq, &cp.written)?;
     let how = match errors {
+        _ if cp.processed == 0 => String::new(),
         0 => ", all valid".to_string(),
         1 => ": 1 has errors to fix".to_string(),
         n => format!(": {n} have errors to fix"),
@@ -444,12 +445,23 @@ fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved, moves: &[bool]) ->
             if resolved.enums[di].is_empty() && unseen.is_none() {
                 return v;
             }
-            let text = text_of(&v);
-            resolved.enums[di]
-                .get(&text)
-                .cloned()
-                .or_else(|| unseen.and_then(|u| u.translate(&text)))
-                .unwrap_or(v)
+            let translate = |text: String| {
+                resolved.enums[di]
+                    .get(&plan::one_line_ending(text.clone()))
+                    .cloned()
+                    .or_else(|| unseen.and_then(|u| u.translate(&text)))
+            };
+            if resolved.lists[di] && !crate::validate::is_empty(&v) {
+                // Each item of an enum-list's cell, the others kept.
+                let items = crate::validate::list_items(&v);
+                return Value::Array(
+                    items
+                        .into_iter()
+                        .map(|item| translate(item.clone()).unwrap_or(Value::String(item)))
+                        .collect(),
+                );
+            }
+            translate(text_of(&v)).unwrap_or(v)
         })
         .collect()
 }

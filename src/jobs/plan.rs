@@ -179,10 +179,27 @@ fn enum_options(field_type: &FieldType) -> Option<Vec<EnumChoice>> {
     }
 }
 
+/// Text with `\r\n` line endings as `\n`, as enum value translations are kept and looked up.
+pub fn one_line_ending(text: String) -> String {
+    match text.contains('\r') {
+        true => text.replace("\r\n", "\n"),
+        false => text,
+    }
+}
+
 /// Flatfile's `enumDetails` of a column's values going to an enum field: each distinct
 /// value with the option it reads as, the values that read as none, the options unused.
+/// For an enum-list the values are the cells' items (probe 62c D3: whole cells were
+/// offered, and a choice put one option in place of several).
 fn enum_details(field_type: &FieldType, column: Vec<String>) -> Option<Value> {
     let options = enum_options(field_type)?;
+    let column: Vec<String> = match field_type {
+        FieldType::EnumList { .. } => column
+            .iter()
+            .flat_map(|cell| crate::validate::list_items(&Value::String(cell.clone())))
+            .collect(),
+        _ => column,
+    };
     let distinct: BTreeSet<String> = column.into_iter().filter(|v| !v.trim().is_empty()).collect();
     let values: Vec<String> = distinct.into_iter().collect();
     let mapped = mapping::map_enum_values(&values, &options);
@@ -319,8 +336,11 @@ pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
 pub struct Resolved {
     /// Per destination field: the source field index, if mapped.
     pub columns: Vec<Option<usize>>,
-    /// Per destination field: source value → destination value.
+    /// Per destination field: source value → destination value (line breaks as `\n`: a
+    /// page's form sends `\r\n` as `\n`, probe 62c D4).
     pub enums: Vec<HashMap<String, Value>>,
+    /// Per destination field: an enum-list, whose cells are translated item by item.
+    pub lists: Vec<bool>,
     /// Per enum destination field: its options, the source values the plan speaks of
     /// (translated or left as they are), and what values it never saw (the plan samples a
     /// file's first rows) translate to, found as the plan finds them.
@@ -468,6 +488,11 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
     let mut out = Resolved {
         columns: vec![None; dst.fields.len()],
         enums: vec![HashMap::new(); dst.fields.len()],
+        lists: dst
+            .fields
+            .iter()
+            .map(|f| matches!(f.field_type, FieldType::EnumList { .. }))
+            .collect(),
         unseen: vec![None; dst.fields.len()],
         remembered: Default::default(),
     };
@@ -554,7 +579,7 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
                             format!("{to} is not an option of `{dkey}`"),
                         ));
                     }
-                    out.enums[di].insert(text_of(from), to.clone());
+                    out.enums[di].insert(one_line_ending(text_of(from)), to.clone());
                 }
             }
         }

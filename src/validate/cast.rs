@@ -482,14 +482,25 @@ fn match_option(options: &[EnumOption], given: &Value) -> Result<String, String>
     }
 }
 
+/// The items of a list cell: a list's, a JSON array's written as text, else the text's
+/// split at `,` and `;`, trimmed, blanks left out.
+pub fn list_items(given: &Value) -> Vec<String> {
+    split_list(given)
+}
+
 fn split_list(given: &Value) -> Vec<String> {
     // A JSON array written as text (a JSON file's list, extracted into a text column, then
     // mapped) is that list, not text to cut at its commas (probe 62b D1).
     if let Value::String(text) = given {
         let t = text.trim();
         if t.starts_with('[') && t.ends_with(']') {
+            // A NUL its escapes decode to is no text a database keeps (probe 62c D5): such
+            // text stays text.
             if let Ok(items @ Value::Array(_)) = serde_json::from_str::<Value>(t) {
-                return split_list(&items);
+                let items = split_list(&items);
+                if !items.iter().any(|i| i.contains('\0')) {
+                    return items;
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ mod exact;
 
 use cast::cast_cell_read;
 
-pub use cast::{cast_cell, display, normalize_key, parse_bool, parse_date, parse_number, quoted};
+pub use cast::{cast_cell, display, list_items, normalize_key, parse_bool, parse_date, parse_number, quoted};
 pub use date_order::{of_values as date_order_of, DateOrder};
 pub use decimal::commas_in as decimal_commas_in;
 pub use evidence::Evidence;

@@ -317,6 +317,25 @@ fn enum_labels_differing_in_case_are_told_apart() {
     );
 }
 
+/// A JSON array written as text is the list (a JSON file's lists arrive so); one whose
+/// escapes would decode to a NUL stays text, split as text is (probe 62c D5).
+#[test]
+fn a_json_array_as_text_is_a_list_without_nuls() {
+    assert_eq!(
+        cast(FieldType::StringList, json!(r#"["a, b", "c"]"#)).value,
+        json!(["a, b", "c"])
+    );
+    let nul = cast(FieldType::StringList, json!(r#"["x\u0000y", "z"]"#)).value;
+    assert_eq!(nul, json!([r#"["x\u0000y""#, r#""z"]"#]));
+    let items = nul.as_array().unwrap();
+    assert!(items.iter().all(|i| !i.as_str().unwrap().contains('\0')), "{nul}");
+    assert_eq!(
+        cast(FieldType::StringList, json!("[a, b]")).value,
+        json!(["[a", "b]"]),
+        "not JSON: text"
+    );
+}
+
 #[test]
 fn lists_split_and_check_each_item() {
     assert_eq!(

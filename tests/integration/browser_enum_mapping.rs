@@ -18,7 +18,7 @@ async fn a_column_pointed_at_an_enum_field_maps_its_values(db: Db) {
     let csv = dir.path().join("people.csv");
     std::fs::write(
         &csv,
-        "E-mail,Stufe\nada@x.org,Premium\nbob@x.org,Platin\ncy@x.org,silver\n",
+        "E-mail,Kategorie\nada@x.org,Premium\nbob@x.org,Platin\ncy@x.org,silver\n",
     )
     .unwrap();
     let driver = start_browser().await;
@@ -31,25 +31,25 @@ async fn a_column_pointed_at_an_enum_field_maps_its_values(db: Db) {
     wait_for(c, "document.querySelector('#files-table')", "the files list").await;
     upload_and_open_mapping(c, &app, &csv, &contacts).await;
 
-    let stufe = "document.querySelector(\"select[name='map:stufe']\")";
+    let column = "document.querySelector(\"select[name='map:kategorie']\")";
     assert_eq!(
-        c.execute(&format!("return {stufe}.value;"), vec![])
+        c.execute(&format!("return {column}.value;"), vec![])
             .await
             .unwrap(),
         "",
-        "automap does not know Stufe"
+        "automap does not know Kategorie"
     );
     let point = |field: &'static str| async move {
         c.execute(
             &format!(
-                "{stufe}.value = '{field}'; {stufe}.dispatchEvent(new Event('change', {{bubbles: true}}));"
+                "{column}.value = '{field}'; {column}.dispatchEvent(new Event('change', {{bubbles: true}}));"
             ),
             vec![],
         )
         .await
         .unwrap();
     };
-    let rows_now = "document.querySelectorAll(\"select[name^='enum:stufe:']\").length";
+    let rows_now = "document.querySelectorAll(\"select[name^='enum:kategorie:']\").length";
     point("tier").await;
     wait_for(
         c,
@@ -66,9 +66,9 @@ async fn a_column_pointed_at_an_enum_field_maps_its_values(db: Db) {
     // Each value with the option it reads as; one that reads as none is left for the person.
     let rows = c
         .execute(
-            "return Array.from(document.querySelectorAll(\"input[name^='enumsrc:stufe:']\")).map(function (i) {
+            "return Array.from(document.querySelectorAll(\"input[name^='enumsrc:kategorie:']\")).map(function (i) {
                var n = i.name.split(':')[2];
-               return i.value + '=' + document.querySelector(\"select[name='enum:stufe:\" + n + \"']\").value;
+               return i.value + '=' + document.querySelector(\"select[name='enum:kategorie:\" + n + \"']\").value;
              }).sort();",
             vec![],
         )
@@ -79,8 +79,8 @@ async fn a_column_pointed_at_an_enum_field_maps_its_values(db: Db) {
         serde_json::json!(["Platin=", "Premium=gold", "silver=silver"])
     );
     c.execute(
-        "var i = Array.from(document.querySelectorAll(\"input[name^='enumsrc:stufe:']\")).find(function (i) { return i.value === 'Platin'; });
-         document.querySelector(\"select[name='enum:stufe:\" + i.name.split(':')[2] + \"']\").value = 'gold';",
+        "var i = Array.from(document.querySelectorAll(\"input[name^='enumsrc:kategorie:']\")).find(function (i) { return i.value === 'Platin'; });
+         document.querySelector(\"select[name='enum:kategorie:\" + i.name.split(':')[2] + \"']\").value = 'gold';",
         vec![],
     )
     .await

@@ -1,0 +1,107 @@
+//! Enum-list fields in a mapping: the plan's values are the cells' items, and a choice
+//! translates that item inside every cell holding it (probe 62c D3: whole cells were
+//! offered, and a choice put one option in place of several); a value holding a line
+//! break maps as the page's form sends it back (D4: `\r\n` came back as `\n`).
+
+use crate::api_mapping::create_map_job;
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+
+async fn a_list_column_maps_item_by_item(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Lists").await;
+    let (status, wb) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Dest", "spaceId": space, "sheets": [{"name": "Things", "slug": "things", "fields": [
+                {"key": "name", "type": "string", "label": "Nom"},
+                {"key": "colors", "type": "enum-list", "label": "Colors", "config": {"options": [
+                    {"value": "red", "label": "Red"}, {"value": "blue", "label": "Blue"}]}},
+                {"key": "size", "type": "enum", "label": "Size", "config": {"options": [
+                    {"value": "s", "label": "Small"}, {"value": "l", "label": "Large"}]}}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{wb}");
+    let dest_wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let dest = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let csv =
+        "Nom,Couleurs,Taille\na,Rouge;Bleu,\"p\r\nt\"\nb,Rouge,grand\nc,Bleu,\nd,\"Bleu, Rouge\",\ne,,\n";
+    let file = app
+        .upload_and_extract(&space, "things.csv", csv.as_bytes().to_vec())
+        .await;
+    let src_wb = file["workbookId"].as_str().unwrap().to_string();
+    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &dest).await;
+
+    // The mapping screen, pointed at Colors, lists the column's items, not its cells.
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let rows = app
+        .page(&format!(
+            "/jobs/{job}/plan/enum-values?column=couleurs&map%3Acouleurs=colors"
+        ))
+        .await;
+    let mut values: Vec<String> = rows
+        .split("name=\"enumsrc:couleurs:")
+        .skip(1)
+        .map(|r| {
+            let v = &r[r.find("value=\"").unwrap() + 7..];
+            v[..v.find('"').unwrap()].to_string()
+        })
+        .collect();
+    values.sort();
+    assert_eq!(values, ["Bleu", "Rouge"], "{rows}");
+
+    // Rouge is red and Bleu blue, inside every cell; "p\nt", as a form sends it back, is Small.
+    let edges = json!([
+        {"sourceField": {"key": "nom"}, "destinationField": {"key": "name"}},
+        {"sourceField": {"key": "couleurs"}, "destinationField": {"key": "colors"},
+         "enumDetails": {"mapping": [{"sourceValue": "Rouge", "destinationValue": "red"},
+                                      {"sourceValue": "Bleu", "destinationValue": "blue"}]}},
+        {"sourceField": {"key": "taille"}, "destinationField": {"key": "size"},
+         "enumDetails": {"mapping": [{"sourceValue": "p\nt", "destinationValue": "s"}]}}
+    ]);
+    let (status, planned) = app
+        .put_json(&format!("/jobs/{job}/plan"), &json!({"fieldMapping": edges}))
+        .await;
+    assert_eq!(status, 200, "{planned}");
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let done = app.wait_job(&job).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let (_, page) = app.get_json(&format!("/sheets/{dest}/records")).await;
+    let got: Vec<(String, Value, Value)> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["values"]["name"]["value"].as_str().unwrap().to_string(),
+                r["values"]["colors"]["value"].clone(),
+                r["values"]["size"]["value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got[0], ("a".into(), json!(["red", "blue"]), json!("s")));
+    assert_eq!(got[1].1, json!(["red"]));
+    assert_eq!(got[2].1, json!(["blue"]));
+    assert_eq!(got[3].1, json!(["blue", "red"]), "each item, the others kept");
+    assert!(
+        got[4].1.is_null() || got[4].1 == json!([]),
+        "an empty cell stays empty: {:?}",
+        got[4]
+    );
+    let (_, counts) = app.get_json(&format!("/sheets/{dest}/counts")).await;
+    assert_eq!(
+        counts["data"]["counts"]["error"], 1,
+        "only grand, no option: {page}"
+    );
+}
+
+on_both!(a_list_column_maps_item_by_item);
