@@ -364,6 +364,14 @@ pub(super) fn query_for(
         None => None,
     };
     let search_value = Some(view.q.trim().to_string()).filter(|s| !s.is_empty() && filter_text.is_none());
+    if search_value
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > record::selection::MAX_SEARCH_CHARS)
+    {
+        // Said under the box, as a `filter:` it cannot read is.
+        let message = record::selection::too_long_search();
+        return Ok(Err(ffql::Error::new(ffql::Pos::default(), message)));
+    }
     // "Errors in" a field narrows the All and Error tabs; the Valid tab's records have no
     // error anywhere, so it leaves the field out (as the bulk changes over the view do).
     let filter_field = match view.filter.as_str() {
