@@ -233,6 +233,33 @@ pub fn enum_details_for(
     Ok(enum_details(&field.field_type, column))
 }
 
+/// Whether a column's sample values can be a field's: some value of an enum's column reads
+/// as an option, most of a number's hold a digit, some of a date's or a boolean's read as
+/// one. An empty column says nothing against any field.
+fn values_fit(field_type: &FieldType, column: &[String]) -> bool {
+    let given: Vec<&String> = column.iter().filter(|v| !v.trim().is_empty()).collect();
+    if given.is_empty() {
+        return true;
+    }
+    match field_type {
+        FieldType::Enum { .. } | FieldType::EnumList { .. } => {
+            let details = enum_details(field_type, given.into_iter().cloned().collect());
+            details.is_some_and(|d| d["mapping"].as_array().is_some_and(|m| !m.is_empty()))
+        }
+        // A digit is enough: `$12.50` is no number yet, but a price column to clean up.
+        FieldType::Number { .. } => {
+            let numeric = given
+                .iter()
+                .filter(|v| v.bytes().any(|b| b.is_ascii_digit()))
+                .count();
+            numeric * 2 >= given.len()
+        }
+        FieldType::Date => given.iter().any(|v| crate::validate::parse_date(v).is_some()),
+        FieldType::Boolean => given.iter().any(|v| crate::validate::parse_bool(v).is_some()),
+        _ => true,
+    }
+}
+
 /// The automatic plan for a new mapping job.
 pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
     let src = &s.source_config;
@@ -294,9 +321,16 @@ pub fn initial(conn: &mut AnyConnection, s: &Sheets) -> ModelResult<Value> {
     let free_t: Vec<usize> = (0..targets.len())
         .filter(|t| !taken_d.contains(&writable[*t]))
         .collect();
-    let auto = mapping::automap(
+    let fits = |s: usize, t: usize| {
+        values_fit(
+            &dst.fields[writable[free_t[t]]].field_type,
+            &column_values(free_s[s]),
+        )
+    };
+    let auto = mapping::automap_checked(
         &free_s.iter().map(|&i| sources[i].clone()).collect::<Vec<_>>(),
         &free_t.iter().map(|&t| targets[t].clone()).collect::<Vec<_>>(),
+        fits,
     );
     for m in auto {
         pairs.push((

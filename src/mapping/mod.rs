@@ -324,10 +324,27 @@ fn round2(x: f64) -> f64 {
 
 /// The best one-to-one pairing, most certain pairs first; sorted by source column.
 pub fn automap(sources: &[SourceColumn], targets: &[TargetField]) -> Vec<Match> {
+    automap_checked(sources, targets, |_, _| true)
+}
+
+/// [`automap`], a pair whose column's values cannot be the field's (`fits(source, target)`
+/// false: no value an option of an enum, names for a number) being a weak guess at most,
+/// unless its header is the field's own name (probe 62c D7: `Level` holding floors went to
+/// a tier).
+pub fn automap_checked(
+    sources: &[SourceColumn],
+    targets: &[TargetField],
+    fits: impl Fn(usize, usize) -> bool,
+) -> Vec<Match> {
     let mut candidates: Vec<Match> = Vec::new();
     for (s, source) in sources.iter().enumerate() {
         for (t, target) in targets.iter().enumerate() {
-            if let Some((certainty, confidence)) = score(source, target) {
+            if let Some((mut certainty, mut confidence)) = score(source, target) {
+                // A header that is the field's own name is taken at its word.
+                if certainty > Certainty::Weak && certainty < Certainty::Absolute && !fits(s, t) {
+                    certainty = Certainty::Weak;
+                    confidence = round2(confidence / 2.0);
+                }
                 candidates.push(Match {
                     source: s,
                     target: t,
