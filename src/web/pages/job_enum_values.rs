@@ -15,10 +15,28 @@ use askama::Template;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// The rows of `details` (Flatfile's `enumDetails`) for an enum field; none for another.
-pub fn enum_rows(field_type: &FieldType, details: &Value) -> Vec<EnumRow> {
+/// The option a value typed into a long option list's box names: an option's value as it
+/// is, else the option whose label it is (case aside); anything else as typed (the plan's
+/// check then says it is no option).
+pub fn option_value(field_type: &FieldType, typed: &str) -> String {
     let (FieldType::Enum { options } | FieldType::EnumList { options }) = field_type else {
-        return Vec::new();
+        return typed.to_string();
+    };
+    if options.iter().any(|o| o.value == typed) {
+        return typed.to_string();
+    }
+    let lower = typed.to_lowercase();
+    options
+        .iter()
+        .find(|o| o.label.to_lowercase() == lower)
+        .map_or_else(|| typed.to_string(), |o| o.value.clone())
+}
+
+/// The rows of `details` (Flatfile's `enumDetails`) for an enum field, and its options
+/// `(value, label)`; none for another.
+pub fn enum_rows(field_type: &FieldType, details: &Value) -> (Vec<EnumRow>, Vec<(String, String)>) {
+    let (FieldType::Enum { options } | FieldType::EnumList { options }) = field_type else {
+        return Default::default();
     };
     let opts: Vec<(String, String)> = options
         .iter()
@@ -38,16 +56,16 @@ pub fn enum_rows(field_type: &FieldType, details: &Value) -> Vec<EnumRow> {
     for v in details["unusedSourceValues"].as_array().into_iter().flatten() {
         values.push((plan::text_of(v), String::new()));
     }
-    values
+    let rows = values
         .into_iter()
         .enumerate()
         .map(|(index, (value, selected))| EnumRow {
             index,
             value,
             selected,
-            options: opts.clone(),
         })
-        .collect()
+        .collect();
+    (rows, opts)
 }
 
 #[derive(Template)]
@@ -72,7 +90,7 @@ pub async fn enum_values(
     let field = query.get(&format!("map:{column}")).cloned().unwrap_or_default();
     let env = user.environment_id().clone();
     let key = column.clone();
-    let enums = state
+    let (enums, enum_options) = state
         .db(move |conn| {
             let config: Value = serde_json::from_str(&j.config).unwrap_or_else(|_| json!({}));
             let sheets = plan::sheets(conn, &env, &j.source, j.destination.as_deref(), &config)?;
@@ -80,7 +98,7 @@ pub async fn enum_values(
                 sheets.source_config.field_index(&key),
                 sheets.destination_config.field_index(&field),
             ) else {
-                return Ok(Vec::new());
+                return Ok(Default::default());
             };
             let details = plan::enum_details_for(conn, &sheets, si, di)?;
             let field_type = &sheets.destination_config.fields[di].field_type;
@@ -91,6 +109,7 @@ pub async fn enum_values(
         s: SourceRow {
             key: column,
             enums,
+            enum_options,
             ..SourceRow::default()
         },
     })

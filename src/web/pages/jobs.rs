@@ -38,6 +38,21 @@ impl SourceRow {
     pub fn column_query(&self) -> String {
         super::grid_view::encode(&[("column", self.key.clone())])
     }
+
+    /// Past this many options, each value gets a text box over one list of the options
+    /// rather than a select of them all (probe 62c D8: 1,000 values by 1,000 options made a
+    /// 48 MB page).
+    pub fn long_options(&self) -> bool {
+        self.enum_options.len() > 30
+    }
+
+    /// The id of the column's option list (its key may hold anything an id may not).
+    pub fn options_id(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.key.hash(&mut h);
+        format!("enum-options-{:x}", h.finish())
+    }
 }
 
 impl StatusPartial {
@@ -56,7 +71,6 @@ pub struct EnumRow {
     pub index: usize,
     pub value: String,
     pub selected: String,
-    pub options: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -69,6 +83,8 @@ pub struct SourceRow {
     /// A weak guess's field, named but not selected: the person picks it if it is right.
     pub guess: String,
     pub enums: Vec<EnumRow>,
+    /// The options of the enum field its values go to, `(value, label)`, listed once.
+    pub enum_options: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -258,11 +274,11 @@ pub async fn show(
                 (proposed, String::new())
             };
             mapped.push(selected.clone());
-            let enums = match (edge, dst.field_index(&selected)) {
+            let (enums, enum_options) = match (edge, dst.field_index(&selected)) {
                 (Some(e), Some(di)) => {
                     super::job_enum_values::enum_rows(&dst.fields[di].field_type, &e["enumDetails"])
                 }
-                _ => Vec::new(),
+                _ => Default::default(),
             };
             sources.push(SourceRow {
                 key: f.key.clone(),
@@ -275,6 +291,7 @@ pub async fn show(
                 guess,
                 selected,
                 enums,
+                enum_options,
             });
         }
         required_unmapped = dst
@@ -451,6 +468,8 @@ pub async fn run_plan(
                 for n in 0.. {
                     let Some(value) = fields.get(&format!("enumsrc:{}:{n}", f.key)) else { break };
                     let to = fields.get(&format!("enum:{}:{n}", f.key)).cloned().unwrap_or_default();
+                    // A long option list's box takes a label typed as well as a value.
+                    let to = super::job_enum_values::option_value(&dst.fields[di].field_type, to.trim());
                     if !to.is_empty() {
                         mapping.push(json!({"sourceValue": value, "destinationValue": to}));
                     }
