@@ -22,7 +22,10 @@ const listener = FlatfileListener.create(setup);
 
 const MAX_BODY = 5 * 1024 * 1024;
 // A delivery Wharf retries (our answer came after its 15 s timeout, say) keeps its
-// `webhook-id`: run each event once, and let a retry wait for the run under way.
+// `webhook-id`: a retry waits for the run under way rather than start another. A run that
+// has ended is forgotten: Wharf sends an event again after that only when its work was not
+// done (a commit no hook answered because Wharf stopped while the hook wrote, whose write
+// @flatfile/listener only logs as failed), and then it must run again (probe 62d D2).
 const runs = new Map();
 const KEEP_RUNS = 10_000;
 
@@ -67,6 +70,10 @@ const server = http.createServer(async (req, res) => {
     console.log(`event ${event.topic} ${event.id}`);
     run = listener.dispatchEvent(event);
     runs.set(id, run);
+    const forget = () => {
+      if (runs.get(id) === run) runs.delete(id);
+    };
+    run.then(forget, forget);
     if (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value);
   }
   // A job's handler may run for minutes (an action, a Submit): its `job:ready` is answered at

@@ -93,6 +93,7 @@ mod keys_plan;
 mod listener;
 mod listener_big_writes;
 mod listener_extractors;
+mod listener_redelivery;
 mod live_access;
 mod live_processes;
 mod load_indexes;
