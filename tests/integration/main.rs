@@ -102,6 +102,7 @@ mod mail;
 mod mail_failures;
 mod mail_retry_worker;
 mod mapping_enum_lists;
+mod mapping_outcome;
 mod mapping_values_fit;
 mod names_everywhere;
 mod names_everywhere_admin;
