@@ -147,6 +147,22 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows, b
         .streaming(stream)
 }
 
+/// A cell as a download writes it: as shown, but a list whose items would not read back
+/// as themselves from text (one holds `,` or `;`, or starts like JSON) as a JSON array,
+/// which an import reads as that list (probe 62c D6: `a,b` came back as two items).
+fn exported(value: &Value) -> String {
+    if let Value::Array(items) = value {
+        let texts: Vec<String> = items.iter().map(display).collect();
+        if texts
+            .iter()
+            .any(|t| t.contains([',', ';']) || t.trim_start().starts_with('['))
+        {
+            return serde_json::to_string(&texts).unwrap_or_default();
+        }
+    }
+    display(value)
+}
+
 /// The header row (no rows given) or some records, as CSV bytes.
 fn csv_rows(config: &SheetConfig, rows: Option<&[RecordRow]>) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -156,7 +172,7 @@ fn csv_rows(config: &SheetConfig, rows: Option<&[RecordRow]>) -> Vec<u8> {
             let checked = r.checked(config);
             w.write_record(
                 (0..config.fields.len())
-                    .map(|i| safe_cell(&checked.vals.get(i).map(display).unwrap_or_default())),
+                    .map(|i| safe_cell(&checked.vals.get(i).map(exported).unwrap_or_default())),
             )
         }),
     };
@@ -242,7 +258,7 @@ pub fn xlsx_bytes(
                                 .map_err(fail)?;
                         }
                         other => {
-                            text(ws, row_no, col, &display(other)).map_err(fail)?;
+                            text(ws, row_no, col, &exported(other)).map_err(fail)?;
                         }
                     }
                 }

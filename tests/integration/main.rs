@@ -90,6 +90,7 @@ mod jobs_hardening;
 mod jobs_midway;
 mod key_order;
 mod keys_plan;
+mod list_round_trip;
 mod listener;
 mod listener_big_writes;
 mod listener_extractors;
