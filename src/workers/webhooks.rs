@@ -507,6 +507,9 @@ impl Clients {
             // A connection not made is told apart from a request not answered: only the
             // latter may have reached a handler (probe 53a 7).
             .connect_timeout(CONNECT_TIMEOUT)
+            // Node closes an idle connection after 5 s: one kept longer may be closed as it
+            // is reused, a try lost (probe 62d D5).
+            .pool_idle_timeout(Duration::from_secs(4))
             .no_proxy();
         if let Some(name) = &key.0 {
             // Connect only to the addresses just checked: a second lookup could answer others.

@@ -67,6 +67,14 @@ async fn a_sorted_view_says_its_pages_and_links_its_last(db: Db) {
     );
     assert!(link(&last, "Last").is_none() && link(&last, "Next").is_none());
     assert!(link(&last, "Previous").is_some());
+    // A page past the end (an old link, a sheet emptied since) links the last one.
+    let past = app
+        .page(&format!(
+            "/workbooks/{wb}?sheet={sheet}&sort=code&dir=desc&page=99"
+        ))
+        .await;
+    let back = link(&past, "Last").expect("a Last link from past the end");
+    assert!(back.ends_with("page=3"), "{back}");
 }
 
 async fn a_search_counts_its_matches_after_the_page(db: Db) {
