@@ -2,8 +2,8 @@
 //! `;`, or one that starts like JSON, is written as a JSON array the import reads as that
 //! list (probe 62c D6: `a,b` came back as two items, `["q"]` unwrapped).
 
-use crate::api_mapping::create_map_job;
 use crate::helpers::*;
+use crate::map_helpers::{map_job_for, run_job};
 use crate::on_both;
 use serde_json::{json, Value};
 
@@ -65,18 +65,8 @@ async fn lists_come_back_from_their_own_download(db: Db) {
     let text = String::from_utf8_lossy(&csv).to_string();
     assert!(text.contains("d, e"), "a plain list reads as it shows: {text}");
 
-    let file = app.upload_and_extract(&space, "first.csv", csv).await;
-    let src_wb = file["workbookId"].as_str().unwrap().to_string();
-    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
-    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let job = create_map_job(&app, &src_wb, &src_sheet, &wb_id, &second).await;
-    let (status, _) = send(
-        app.api(reqwest::Method::POST, &format!("/jobs/{job}/execute"))
-            .header("content-length", "0"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let done = app.wait_job(&job).await;
+    let job = map_job_for(&app, &space, "first.csv", csv, &wb_id, &second).await;
+    let done = run_job(&app, &job).await;
     assert_eq!(done["status"], "complete", "{done}");
     let (before, after) = (values(&app, &first).await, values(&app, &second).await);
     assert_eq!(after, before, "{text}");

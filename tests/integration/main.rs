@@ -102,6 +102,7 @@ mod long_keys;
 mod mail;
 mod mail_failures;
 mod mail_retry_worker;
+mod map_helpers;
 mod mapping_enum_lists;
 mod mapping_outcome;
 mod mapping_values_fit;

@@ -3,8 +3,8 @@
 //! offered, and a choice put one option in place of several); a value holding a line
 //! break maps as the page's form sends it back (D4: `\r\n` came back as `\n`).
 
-use crate::api_mapping::create_map_job;
 use crate::helpers::*;
+use crate::map_helpers::{map_job_for, run_job};
 use crate::on_both;
 use serde_json::{json, Value};
 
@@ -27,13 +27,15 @@ async fn a_list_column_maps_item_by_item(db: Db) {
     let dest = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
     let csv =
         "Nom,Couleurs,Taille\na,Rouge;Bleu,\"p\r\nt\"\nb,Rouge,grand\nc,Bleu,\nd,\"Bleu, Rouge\",\ne,,\n";
-    let file = app
-        .upload_and_extract(&space, "things.csv", csv.as_bytes().to_vec())
-        .await;
-    let src_wb = file["workbookId"].as_str().unwrap().to_string();
-    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
-    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &dest).await;
+    let job = map_job_for(
+        &app,
+        &space,
+        "things.csv",
+        csv.as_bytes().to_vec(),
+        &dest_wb,
+        &dest,
+    )
+    .await;
 
     // The mapping screen, pointed at Colors, lists the column's items, not its cells.
     app.make_user("ada@example.com", true);
@@ -67,13 +69,7 @@ async fn a_list_column_maps_item_by_item(db: Db) {
         .put_json(&format!("/jobs/{job}/plan"), &json!({"fieldMapping": edges}))
         .await;
     assert_eq!(status, 200, "{planned}");
-    let (status, _) = send(
-        app.api(reqwest::Method::POST, &format!("/jobs/{job}/execute"))
-            .header("content-length", "0"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let done = app.wait_job(&job).await;
+    let done = run_job(&app, &job).await;
     assert_eq!(done["status"], "complete", "{done}");
     let (_, page) = app.get_json(&format!("/sheets/{dest}/records")).await;
     let got: Vec<(String, Value, Value)> = page["data"]["records"]
@@ -125,13 +121,15 @@ async fn many_options_are_listed_once(db: Db) {
     let dest_wb = wb["data"]["id"].as_str().unwrap().to_string();
     let dest = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
     let csv = "Nom,Taille\na,x1\nb,x2\nc,x3\n";
-    let file = app
-        .upload_and_extract(&space, "things.csv", csv.as_bytes().to_vec())
-        .await;
-    let src_wb = file["workbookId"].as_str().unwrap().to_string();
-    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
-    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &dest).await;
+    let job = map_job_for(
+        &app,
+        &space,
+        "things.csv",
+        csv.as_bytes().to_vec(),
+        &dest_wb,
+        &dest,
+    )
+    .await;
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
     let rows = app

@@ -2,8 +2,8 @@
 //! whose values these cannot be is a weak guess at most (probe 62c D7: `Level` holding
 //! floors went to a tier, `Points of Contact` holding names to a score, both strong).
 
-use crate::api_mapping::create_map_job;
 use crate::helpers::*;
+use crate::map_helpers::map_job_for;
 use crate::on_both;
 use serde_json::{json, Value};
 
@@ -23,13 +23,7 @@ async fn plan_of(app: &TestApp, csv: &str) -> Value {
     assert_eq!(status, 200, "{wb}");
     let dest_wb = wb["data"]["id"].as_str().unwrap().to_string();
     let dest = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let file = app
-        .upload_and_extract(&space, "rooms.csv", csv.as_bytes().to_vec())
-        .await;
-    let src_wb = file["workbookId"].as_str().unwrap().to_string();
-    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
-    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
-    let job = create_map_job(app, &src_wb, &src_sheet, &dest_wb, &dest).await;
+    let job = map_job_for(app, &space, "rooms.csv", csv.as_bytes().to_vec(), &dest_wb, &dest).await;
     let (_, got) = app.get_json(&format!("/jobs/{job}/plan")).await;
     got["data"]["plan"].clone()
 }

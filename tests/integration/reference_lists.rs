@@ -3,6 +3,7 @@
 //! records of all its items as `links`.
 
 use crate::helpers::*;
+use crate::map_helpers::run_job;
 use crate::on_both;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -341,13 +342,7 @@ async fn a_json_files_lists_map_onto_a_reference_list(db: Db) {
     let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
     let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
     let job = crate::api_mapping::create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &posts_sheet).await;
-    let (status, _) = send(
-        app.api(reqwest::Method::POST, &format!("/jobs/{job}/execute"))
-            .header("content-length", "0"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let done = app.wait_job(&job).await;
+    let done = run_job(&app, &job).await;
     assert_eq!(done["status"], "complete", "{done}");
     let got = posts(&app, &posts_sheet).await;
     assert_eq!(
