@@ -18,6 +18,7 @@ pub mod guard;
 pub mod map;
 mod map_readings;
 pub mod plan;
+pub mod plan_values;
 pub mod recheck;
 pub mod submit;
 pub mod take_back;
