@@ -22,11 +22,14 @@ const listener = FlatfileListener.create(setup);
 
 const MAX_BODY = 5 * 1024 * 1024;
 // A delivery Wharf retries (our answer came after its 15 s timeout, say) keeps its
-// `webhook-id`: a retry waits for the run under way rather than start another. A run that
-// has ended is forgotten: Wharf sends an event again after that only when its work was not
-// done (a commit no hook answered because Wharf stopped while the hook wrote, whose write
-// @flatfile/listener only logs as failed), and then it must run again (probe 62d D2).
+// `webhook-id`: a retry waits for the run under way, or one that ended in the last
+// KEEP_ENDED_MS (the retry after a timed-out try comes 5 s after it), rather than run
+// again. A run that ended longer ago is forgotten: Wharf sends an event again after that
+// only when its work was not done (a commit no hook answered because Wharf stopped while
+// the hook wrote, a write @flatfile/listener only logs as failed, is sent again after
+// 60 s), and then it must run again (probe 62d D2).
 const runs = new Map();
+const KEEP_ENDED_MS = Number(process.env.KEEP_ENDED_MS ?? 30_000);
 const KEEP_RUNS = 10_000;
 
 function readBody(req) {
@@ -73,7 +76,8 @@ const server = http.createServer(async (req, res) => {
     const forget = () => {
       if (runs.get(id) === run) runs.delete(id);
     };
-    run.then(forget, forget);
+    const later = () => setTimeout(forget, KEEP_ENDED_MS).unref();
+    run.then(later, later);
     if (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value);
   }
   // A job's handler may run for minutes (an action, a Submit): its `job:ready` is answered at

@@ -16,6 +16,8 @@ async fn a_delivery_sent_again_after_its_run_runs_again(db: Db) {
     let mut env = wharf_env(&app);
     env.push(("WHARF_WEBHOOK_SECRET", secret.clone()));
     env.push(("PORT", "0".to_string()));
+    // Ended runs are kept 30 s (a timed-out try's retry shares them); not here.
+    env.push(("KEEP_ENDED_MS", "0".to_string()));
     let (node, line) = start_node("serve.mjs", &env, "listening on ");
     let port: u16 = line["listening on ".len()..].parse().expect("a port");
     let event = json!({"id": "us_evt_again", "topic": "space:updated", "domain": "space",

@@ -26,6 +26,7 @@ pub mod records;
 mod records_ahead;
 mod records_body;
 mod records_commit;
+mod records_commit_stream;
 mod records_shape;
 mod records_subject;
 pub mod secrets;
