@@ -156,10 +156,9 @@ async fn many_options_are_listed_once(db: Db) {
             ("map:taille", "size"),
             ("enumsrc:taille:0", "x1"),
             ("enum:taille:0", "option 7"),
-            ("enumsrc:taille:1", "x2"),
-            ("enum:taille:1", "o9"),
+            // A row missing (a hand-made post) stops none after it.
             ("enumsrc:taille:2", "x3"),
-            ("enum:taille:2", ""),
+            ("enum:taille:2", "o9"),
         ])
         .send()
         .await
@@ -174,7 +173,7 @@ async fn many_options_are_listed_once(db: Db) {
         .iter()
         .map(|r| r["values"]["size"]["value"].clone())
         .collect();
-    assert_eq!(sizes, [json!("o7"), json!("o9"), json!("x3")]);
+    assert_eq!(sizes, [json!("o7"), json!("x2"), json!("o9")]);
 }
 
 on_both!(a_list_column_maps_item_by_item, many_options_are_listed_once);

@@ -465,8 +465,14 @@ pub async fn run_plan(
                     "metadata": metadata,
                 });
                 let mut mapping = Vec::new();
-                for n in 0.. {
-                    let Some(value) = fields.get(&format!("enumsrc:{}:{n}", f.key)) else { break };
+                // Every row the form sent, in order (a row missing stops none after it).
+                let prefix = format!("enumsrc:{}:", f.key);
+                let mut rows: Vec<(usize, &String)> = fields
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.parse().ok()?, v)))
+                    .collect();
+                rows.sort();
+                for (n, value) in rows {
                     let to = fields.get(&format!("enum:{}:{n}", f.key)).cloned().unwrap_or_default();
                     // A long option list's box takes a label typed as well as a value.
                     let to = super::job_enum_values::option_value(&dst.fields[di].field_type, to.trim());
