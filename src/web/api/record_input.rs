@@ -4,8 +4,10 @@
 
 use crate::blueprint::SheetConfig;
 use crate::validate::{Message, MessageType, Source};
+use crate::web::error::ErrorItem;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The members of a Flatfile cell as records are read back (`value` is the one an insert
 /// keeps; the others are what a client copying records sends along).
@@ -313,4 +315,37 @@ pub(super) fn refuse_fixed_values(
         }
     }
     Ok(())
+}
+
+/// Turns `{key: cell}` into new values and messages by key, refusing keys the sheet does
+/// not have.
+pub(super) fn cell_updates(
+    config: &SheetConfig,
+    values: BTreeMap<String, CellUpdate>,
+    path: &str,
+    problems: &mut Vec<ErrorItem>,
+) -> (BTreeMap<String, Value>, BTreeMap<String, Vec<Message>>) {
+    let (mut out, mut messages) = (BTreeMap::new(), BTreeMap::new());
+    for (key, cell) in values {
+        if config.field_index(&key).is_none() {
+            problems.push(ErrorItem {
+                key: format!("{path}.{key}"),
+                message: format!("this sheet has no field `{key}`"),
+            });
+            continue;
+        }
+        if let Some(list) = cell.messages {
+            messages.insert(key.clone(), list);
+        }
+        if let Some(value) = cell.value {
+            if let Some(message) = too_big(&value) {
+                problems.push(ErrorItem {
+                    key: format!("{path}.{key}"),
+                    message,
+                });
+            }
+            out.insert(key, value);
+        }
+    }
+    (out, messages)
 }

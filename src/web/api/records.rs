@@ -1,7 +1,7 @@
 //! Records of a sheet: read a page (filter, search, sort, counts), insert, update, delete.
 
 use super::path_id;
-use super::record_input::{CellUpdate, UpdateItem};
+use super::record_input::UpdateItem;
 use super::record_view::RecordsEnvelope;
 use super::records_ahead::RecordsAhead;
 use super::success;
@@ -12,18 +12,15 @@ use crate::ids::{RecordId, SheetId};
 use crate::model::commit::Hooks;
 use crate::model::record::{self, selection, RecordQuery, RecordUpdate};
 use crate::model::sheet::{self, SheetContext};
-use crate::validate::Message;
 use crate::web::error::{AppError, ErrorItem};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// Most records one request may read or write.
 pub(super) const MAX_BATCH: usize = 50_000;
 /// The most records a record hook's answer to one commit may hold.
 const MAX_HOOK_ANSWER: usize = 250_000;
-
 /// A guest token changes records only as the sheet's `access` allows (`add`, `edit`,
 /// `delete`); a secret key may always.
 pub(super) fn check_access(caller: &SpaceCaller, ctx: &SheetContext, what: &str) -> Result<(), AppError> {
@@ -199,10 +196,15 @@ async fn list_once(
     let mut counted = None;
     if let Some(ids) = super::records_commit::ids_of(state, &ctx, &params).await? {
         // A big commit read whole (a record hook's `dataUrl`): streamed, not refused.
-        let whole = param(&params, "pageSize").is_none() && q.sort.is_none();
-        if ids.len() > MAX_BATCH && whole && !include_counts && !include_links {
-            let pool = state.pool.clone();
-            return Ok(super::records_commit_stream::respond(pool, ctx, q, ids, only));
+        let whole = param(&params, "pageSize").is_none() && q.sort.is_none() && !include_links;
+        if ids.len() > MAX_BATCH && whole && !include_counts {
+            return Ok(super::records_commit_stream::respond(
+                state.pool.clone(),
+                ctx,
+                q,
+                ids,
+                only,
+            ));
         }
         if include_counts {
             let mut all = q.clone();
@@ -242,39 +244,6 @@ async fn list_once(
         envelope.data.counts = Some(counts);
     }
     Ok(envelope.respond())
-}
-
-/// Turns `{key: cell}` into new values and messages by key, refusing keys the sheet does
-/// not have.
-fn cell_updates(
-    config: &SheetConfig,
-    values: BTreeMap<String, CellUpdate>,
-    path: &str,
-    problems: &mut Vec<ErrorItem>,
-) -> (BTreeMap<String, Value>, BTreeMap<String, Vec<Message>>) {
-    let (mut out, mut messages) = (BTreeMap::new(), BTreeMap::new());
-    for (key, cell) in values {
-        if config.field_index(&key).is_none() {
-            problems.push(ErrorItem {
-                key: format!("{path}.{key}"),
-                message: format!("this sheet has no field `{key}`"),
-            });
-            continue;
-        }
-        if let Some(list) = cell.messages {
-            messages.insert(key.clone(), list);
-        }
-        if let Some(value) = cell.value {
-            if let Some(message) = super::record_input::too_big(&value) {
-                problems.push(ErrorItem {
-                    key: format!("{path}.{key}"),
-                    message,
-                });
-            }
-            out.insert(key, value);
-        }
-    }
-    (out, messages)
 }
 
 fn check_batch(len: usize) -> Result<(), AppError> {
@@ -469,7 +438,7 @@ async fn update_once(
                 }
             }
         }
-        let (values, messages) = cell_updates(&ctx.config, given, &path, &mut problems);
+        let (values, messages) = super::record_input::cell_updates(&ctx.config, given, &path, &mut problems);
         // Read-only and computed cells are the team's (and its listener code's) to write.
         if caller.guest_spaces().is_some() {
             for key in values.keys() {
