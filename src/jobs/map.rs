@@ -457,7 +457,7 @@ fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved, moves: &[bool]) ->
             }
             let translate = |text: String| {
                 resolved.enums[di]
-                    .get(&plan::one_line_ending(text.clone()))
+                    .get(plan::one_line_ending(&text).as_ref())
                     .cloned()
                     .or_else(|| unseen.and_then(|u| u.translate(&text)))
             };

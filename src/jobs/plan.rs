@@ -517,7 +517,7 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
                             format!("{to} is not an option of `{dkey}`"),
                         ));
                     }
-                    out.enums[di].insert(one_line_ending(text_of(from)), to.clone());
+                    out.enums[di].insert(one_line_ending(&text_of(from)).into_owned(), to.clone());
                 }
             }
         }

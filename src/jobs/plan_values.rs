@@ -27,10 +27,10 @@ pub(super) fn enum_options(field_type: &FieldType) -> Option<Vec<EnumChoice>> {
 }
 
 /// Text with `\r\n` line endings as `\n`, as enum value translations are kept and looked up.
-pub fn one_line_ending(text: String) -> String {
+pub fn one_line_ending(text: &str) -> std::borrow::Cow<'_, str> {
     match text.contains('\r') {
-        true => text.replace("\r\n", "\n"),
-        false => text,
+        true => std::borrow::Cow::Owned(text.replace("\r\n", "\n")),
+        false => std::borrow::Cow::Borrowed(text),
     }
 }
 

@@ -21,6 +21,7 @@ use serde_json::Value;
 pub(super) const MAX_BATCH: usize = 50_000;
 /// The most records a record hook's answer to one commit may hold.
 const MAX_HOOK_ANSWER: usize = 250_000;
+
 /// A guest token changes records only as the sheet's `access` allows (`add`, `edit`,
 /// `delete`); a secret key may always.
 pub(super) fn check_access(caller: &SpaceCaller, ctx: &SheetContext, what: &str) -> Result<(), AppError> {
