@@ -3,33 +3,16 @@
 //! there is what the import writes (probe 62b D3: no rows came, so `Platin` could not be
 //! sent to Gold before the import ran).
 
-use crate::browser::{sign_in_form, start_browser, wait_for};
-use crate::browser_files::{run_import, upload_and_open_mapping};
+use crate::browser::wait_for;
+use crate::browser_files::{mapping_screen_for, run_import};
 use crate::helpers::*;
 use crate::on_both;
 
 async fn a_column_pointed_at_an_enum_field_maps_its_values(db: Db) {
     let app = spawn_app(db).await;
-    app.make_user("ada@example.com", true);
-    let space = app.space_from_blueprint().await;
-    let space_id = space["id"].as_str().unwrap().to_string();
-    let contacts = app.sheet_id(&space, "contacts").await;
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("people.csv");
-    std::fs::write(
-        &csv,
-        "E-mail,Kategorie\nada@x.org,Premium\nbob@x.org,Platin\ncy@x.org,silver\n",
-    )
-    .unwrap();
-    let driver = start_browser().await;
+    let csv = "E-mail,Kategorie\nada@x.org,Premium\nbob@x.org,Platin\ncy@x.org,silver\n";
+    let (driver, contacts) = mapping_screen_for(&app, csv).await;
     let c = &driver.client;
-    c.goto(&app.url("/sign-in")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-    c.goto(&app.url(&format!("/spaces/{space_id}?tab=files")))
-        .await
-        .unwrap();
-    wait_for(c, "document.querySelector('#files-table')", "the files list").await;
-    upload_and_open_mapping(c, &app, &csv, &contacts).await;
 
     let column = "document.querySelector(\"select[name='map:kategorie']\")";
     assert_eq!(

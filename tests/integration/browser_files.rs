@@ -8,29 +8,9 @@ use fantoccini::{Client, Locator};
 
 async fn a_person_uploads_and_imports_a_file(db: Db) {
     let app = spawn_app(db).await;
-    app.make_user("ada@example.com", true);
-    let space = app.space_from_blueprint().await;
-    let space_id = space["id"].as_str().unwrap().to_string();
-    let contacts = app.sheet_id(&space, "contacts").await;
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("people.csv");
-    std::fs::write(
-        &csv,
-        "E-mail,Full Name,Tier\nada@x.org,Ada,Premium\nbob@x.org,Bob,silver\n",
-    )
-    .unwrap();
-
-    let driver = start_browser().await;
+    let csv = "E-mail,Full Name,Tier\nada@x.org,Ada,Premium\nbob@x.org,Bob,silver\n";
+    let (driver, contacts) = mapping_screen_for(&app, csv).await;
     let c = &driver.client;
-    c.goto(&app.url("/sign-in")).await.unwrap();
-    sign_in_form(c, "ada@example.com").await;
-
-    // Upload through the file picker; the list shows the file once it is extracted.
-    c.goto(&app.url(&format!("/spaces/{space_id}?tab=files")))
-        .await
-        .unwrap();
-    wait_for(c, "document.querySelector('#files-table')", "the files list").await;
-    upload_and_open_mapping(c, &app, &csv, &contacts).await;
 
     // The mapping screen: automap picked the email; the person picks the name.
     wait_for(
@@ -71,6 +51,30 @@ async fn a_person_uploads_and_imports_a_file(db: Db) {
     assert_eq!(rows[0][..2].to_vec(), vec!["ada@x.org", "Ada"]);
     let tier_col = rows[0].len() - 2;
     assert_eq!(rows[0][tier_col], "gold", "Premium went to gold: {rows:?}");
+}
+
+/// ada@example.com (an admin) signed in on a space of the contacts blueprint, `csv` (the
+/// file's text) uploaded on its Files tab and its mapping onto Contacts open; the browser
+/// and the Contacts sheet's id.
+pub async fn mapping_screen_for(app: &TestApp, csv: &str) -> (crate::browser::Driver, String) {
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap().to_string();
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    std::fs::write(&path, csv).unwrap();
+    let driver = start_browser().await;
+    let c = &driver.client;
+    c.goto(&app.url("/sign-in")).await.unwrap();
+    sign_in_form(c, "ada@example.com").await;
+    // Upload through the file picker; the list shows the file once it is extracted.
+    c.goto(&app.url(&format!("/spaces/{space_id}?tab=files")))
+        .await
+        .unwrap();
+    wait_for(c, "document.querySelector('#files-table')", "the files list").await;
+    upload_and_open_mapping(c, app, &path, &contacts).await;
+    (driver, contacts)
 }
 
 /// On a Files tab open in `c`: uploads `csv` through the file picker, waits for its
