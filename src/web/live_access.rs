@@ -26,7 +26,8 @@ pub const RECHECK: Duration = Duration::from_secs(5);
 /// another tab closes, and no two tabs take turns pushing each other out. Browsers allow
 /// 6 connections per host over HTTP/1.1 and a stream holds one for good: with 6 streams
 /// open, no other page of Wharf loads in that browser (seen with 6 grid tabs), so one is
-/// always left for pages and saves.
+/// always left for pages and saves. Pages hidden behind other tabs let their streams go
+/// (`static/live_streams.js`), so this is reached only with several windows in view.
 pub const PER_SESSION: usize = 5;
 /// Streams one sheet may have in this process; more are answered 503 with Retry-After.
 pub const PER_SHEET: usize = 500;

@@ -220,6 +220,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/assets/sse.min.js").get(pages::assets::htmx_sse))
             .service(web::resource("/assets/app.css").get(pages::assets::css))
             .service(web::resource("/assets/app.js").get(pages::assets::js))
+            .service(web::resource("/assets/live-streams.js").get(pages::assets::live_streams_js))
             .service(
                 web::resource("/sign-in")
                     .get(pages::auth::sign_in_form)

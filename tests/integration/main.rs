@@ -33,6 +33,7 @@ mod browser_files;
 mod browser_grid;
 mod browser_guests;
 mod browser_live;
+mod browser_tabs;
 mod browser_typing;
 mod bulk;
 mod bulk_editors;

@@ -12,6 +12,7 @@ const HTMX_SSE: &str = include_str!(concat!(
 ));
 const APP_CSS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/app.css"));
 const APP_JS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/app.js"));
+const LIVE_STREAMS_JS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/live_streams.js"));
 
 fn asset(body: &'static str, content_type: &str) -> HttpResponse {
     HttpResponse::Ok()
@@ -34,4 +35,8 @@ pub async fn css() -> HttpResponse {
 
 pub async fn js() -> HttpResponse {
     asset(APP_JS, "text/javascript; charset=utf-8")
+}
+
+pub async fn live_streams_js() -> HttpResponse {
+    asset(LIVE_STREAMS_JS, "text/javascript; charset=utf-8")
 }

@@ -1,0 +1,126 @@
+// Live streams that a hidden page lets go.
+//
+// A browser opens at most six connections to one site over HTTP/1.1, and every open grid,
+// Files tab or job page holds one for its live updates: with six such tabs open, a seventh
+// tab of Wharf (any of its requests, even the page itself) waited for ever. So a page
+// that is hidden (another tab in front, the window minimised) closes its stream after a
+// few seconds, and a page opened in the background opens none; shown again, it opens the
+// stream and refreshes once, as for a change it may have missed meanwhile.
+//
+// The htmx SSE extension asks `htmx.createEventSource` for its streams; this hands it one
+// that behaves as an EventSource whose connection comes and goes with the page's
+// visibility.
+(function () {
+  "use strict";
+
+  // How long a hidden page keeps its stream: a glance at another tab costs nothing.
+  var HIDDEN_GRACE_MS = 3000;
+  var CONNECTING = 0;
+  var CLOSED = 2;
+
+  function PausableSource(url) {
+    this.url = url;
+    this.onopen = null;
+    this.onerror = null;
+    this.source = null;
+    this.ended = false; // closed for good: by its page, or by an answer that ends it
+    this.pauseTimer = null;
+    this.listeners = {}; // event name -> the page's listeners
+    var self = this;
+    this.onVisibility = function () { self.visibilityChanged(); };
+    document.addEventListener("visibilitychange", this.onVisibility);
+    if (!document.hidden) this.connect(false);
+  }
+
+  Object.defineProperty(PausableSource.prototype, "readyState", {
+    get: function () {
+      if (this.ended) return CLOSED;
+      // Paused reads as connecting: the extension then waits instead of starting another.
+      return this.source ? this.source.readyState : CONNECTING;
+    },
+  });
+
+  PausableSource.prototype.connect = function (resumed) {
+    var self = this;
+    var source = new EventSource(this.url, { withCredentials: true });
+    this.source = source;
+    Object.keys(this.listeners).forEach(function (name) { self.relay(name); });
+    source.onopen = function (e) {
+      if (resumed) self.dispatch("changed", new MessageEvent("changed", { data: "changed" }));
+      resumed = false;
+      if (self.onopen) self.onopen(e);
+    };
+    source.onerror = function (e) {
+      // The browser reconnects by itself unless the answer ended the stream (signed out,
+      // access gone): then the extension decides, as it would for a plain EventSource.
+      if (source.readyState === CLOSED && self.source === source) self.end();
+      if (self.onerror) self.onerror(e);
+    };
+  };
+
+  PausableSource.prototype.pause = function () {
+    if (!this.source) return;
+    var source = this.source;
+    this.source = null;
+    source.close();
+  };
+
+  PausableSource.prototype.visibilityChanged = function () {
+    if (this.ended) return;
+    var self = this;
+    if (document.hidden) {
+      if (this.pauseTimer === null) {
+        this.pauseTimer = window.setTimeout(function () {
+          self.pauseTimer = null;
+          if (document.hidden) self.pause();
+        }, HIDDEN_GRACE_MS);
+      }
+    } else {
+      if (this.pauseTimer !== null) {
+        window.clearTimeout(this.pauseTimer);
+        this.pauseTimer = null;
+      }
+      if (!this.source) this.connect(true);
+    }
+  };
+
+  PausableSource.prototype.end = function () {
+    this.ended = true;
+    if (this.pauseTimer !== null) window.clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    document.removeEventListener("visibilitychange", this.onVisibility);
+  };
+
+  PausableSource.prototype.close = function () {
+    this.end();
+    this.pause();
+  };
+
+  // The connection of the moment passes each named event on to the page's listeners.
+  PausableSource.prototype.relay = function (name) {
+    var self = this;
+    if (this.source) this.source.addEventListener(name, function (e) { self.dispatch(name, e); });
+  };
+
+  PausableSource.prototype.dispatch = function (name, e) {
+    var self = this;
+    (this.listeners[name] || []).slice().forEach(function (listener) { listener.call(self, e); });
+  };
+
+  PausableSource.prototype.addEventListener = function (name, listener) {
+    if (!this.listeners[name]) {
+      this.listeners[name] = [];
+      this.relay(name);
+    }
+    if (this.listeners[name].indexOf(listener) < 0) this.listeners[name].push(listener);
+  };
+
+  PausableSource.prototype.removeEventListener = function (name, listener) {
+    var list = this.listeners[name];
+    if (list) this.listeners[name] = list.filter(function (l) { return l !== listener; });
+  };
+
+  if (window.htmx) {
+    htmx.createEventSource = function (url) { return new PausableSource(url); };
+  }
+})();

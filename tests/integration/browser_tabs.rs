@@ -1,0 +1,89 @@
+//! Many tabs of Wharf in one browser. Each open grid holds a live stream, and one browser
+//! session may hold only a few (browsers allow six connections to a site): a page left in
+//! a tab behind others lets its stream go, so the tab in front always gets live updates,
+//! and a tab shown again catches up on what changed while it was hidden.
+
+use crate::browser::wait_for_within;
+use crate::browser_grid::grid_with;
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+use std::time::Duration;
+
+on_both!(the_tab_in_front_is_live_with_seven_tabs_open);
+
+/// A script true once the grid shows `name` in the name cell of the record `id`.
+fn shows_name(id: &str, name: &str) -> String {
+    format!(
+        "document.querySelector(\"#row-{id} td.cell[data-field='name'] .value\")?.textContent === '{name}'"
+    )
+}
+
+async fn rename(app: &TestApp, sheet: &str, id: &str, name: &str) {
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "values": {"name": {"value": name}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn the_tab_in_front_is_live_with_seven_tabs_open(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "ada@acme.com", "name": "Ada"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    let grid_url = c.current_url().await.unwrap().to_string();
+    let first_tab = c.window().await.unwrap();
+    // Six more tabs on the same grid, each opened in front of the others.
+    for n in 2..=7 {
+        let tab = c.new_window(true).await.unwrap().handle;
+        c.switch_to_window(tab).await.unwrap();
+        c.execute(&format!("location.href = {};", json!(grid_url)), vec![])
+            .await
+            .unwrap();
+        wait_for_within(
+            c,
+            "document.querySelector('tr[data-record]') !== null",
+            &format!("the grid in tab {n}"),
+            30,
+        )
+        .await;
+    }
+    assert_eq!(
+        c.execute("return document.visibilityState;", vec![])
+            .await
+            .unwrap(),
+        json!("visible")
+    );
+    // The tabs behind let their streams go after a few seconds; the seventh's comes.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    rename(&app, &sheet, &ids[0], "Ada in front").await;
+    wait_for_within(
+        c,
+        &shows_name(&ids[0], "Ada in front"),
+        "the change, live in the seventh tab",
+        30,
+    )
+    .await;
+
+    // The first tab, hidden throughout, shows the change once it is in front again.
+    c.switch_to_window(first_tab).await.unwrap();
+    wait_for_within(
+        c,
+        &shows_name(&ids[0], "Ada in front"),
+        "the change in the first tab, shown again",
+        30,
+    )
+    .await;
+    // And it is live again.
+    rename(&app, &sheet, &ids[0], "Ada again").await;
+    wait_for_within(
+        c,
+        &shows_name(&ids[0], "Ada again"),
+        "a change, live in the first tab",
+        30,
+    )
+    .await;
+}
