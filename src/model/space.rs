@@ -94,7 +94,7 @@ pub fn create(
 ) -> ModelResult<Space> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         let config = match input.space_config_id {
-            Some(id) => Some(space_config::find(conn, environment_id, id)?.ok_or_else(|| {
+            Some(id) => Some(space_config::find_held(conn, environment_id, id)?.ok_or_else(|| {
                 ModelError::Invalid(vec![(
                     "spaceConfigId".into(),
                     format!("no space config {id} in this environment"),

@@ -119,3 +119,61 @@ pub fn list(conn: &mut AnyConnection, environment_id: &EnvironmentId) -> QueryRe
         .select(SpaceConfig::as_select())
         .load(conn)
 }
+
+/// Deletes a space config no space was created from (archived spaces count: they may be
+/// restored). The spaces made from it keep their workbooks either way; refusing keeps the
+/// link from a space to its config, which its actions and "Set up by" come from.
+pub fn delete_if_unused(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SpaceConfigId,
+) -> ModelResult<SpaceConfig> {
+    use crate::db::schema::spaces;
+    crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+        // PostgreSQL: a space being created from this config holds it (see `find_held`)
+        // until it commits, so it is counted below; one created after finds it gone.
+        if let AnyConnection::Postgres(pg) = conn {
+            space_configs::table
+                .filter(space_configs::environment_id.eq(environment_id))
+                .filter(space_configs::id.eq(id))
+                .select(space_configs::id)
+                .for_update()
+                .load::<SpaceConfigId>(pg)?;
+        }
+        let config = find(conn, environment_id, id)?.ok_or(ModelError::NotFound("space config"))?;
+        let used: i64 = spaces::table
+            .filter(spaces::space_config_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if used > 0 {
+            return Err(ModelError::Conflict(format!(
+                "“{}” was used to create {used} space{} (archived ones count too); delete {} first, \
+                 then the space config",
+                config.name,
+                if used == 1 { "" } else { "s" },
+                if used == 1 { "it" } else { "them" },
+            )));
+        }
+        diesel::delete(space_configs::table.filter(space_configs::id.eq(id))).execute(conn)?;
+        Ok(config)
+    })
+}
+
+/// [`find`] for a space about to be created from the config: on PostgreSQL the row is held
+/// (shared) until the space commits, so a delete waits for it and then counts it.
+pub fn find_held(
+    conn: &mut AnyConnection,
+    environment_id: &EnvironmentId,
+    id: &SpaceConfigId,
+) -> QueryResult<Option<SpaceConfig>> {
+    if let AnyConnection::Postgres(pg) = conn {
+        return space_configs::table
+            .filter(space_configs::environment_id.eq(environment_id))
+            .filter(space_configs::id.eq(id))
+            .select(SpaceConfig::as_select())
+            .for_key_share()
+            .first(pg)
+            .optional();
+    }
+    find(conn, environment_id, id)
+}

@@ -64,7 +64,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(space_configs::list)
                     .post(space_configs::create),
             )
-            .service(web::resource("/space-configs/{id}").get(space_configs::get))
+            .service(
+                web::resource("/space-configs/{id}")
+                    .get(space_configs::get)
+                    .delete(space_configs::delete),
+            )
             .service(web::resource("/spaces").get(spaces::list).post(spaces::create))
             .service(
                 web::resource("/spaces/{id}")
@@ -275,6 +279,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(pages::space_configs::list)
                     .post(pages::space_configs::deploy),
             )
+            .service(web::resource("/space-configs/{id}/delete").post(pages::space_configs::delete))
             .service(
                 web::resource("/spaces")
                     .get(pages::spaces::list)

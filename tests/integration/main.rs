@@ -150,6 +150,7 @@ mod sheet_fields_api;
 mod sheet_locks;
 mod smtp;
 mod sort_keys;
+mod space_config_delete;
 mod space_races;
 mod space_settings;
 mod storage_crowds;

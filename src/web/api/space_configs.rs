@@ -55,6 +55,19 @@ pub async fn get(
     Ok(ok(space_config_json(&config)))
 }
 
+/// Deletes a space config no space was created from; 409 naming how many were.
+pub async fn delete(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&path, SpaceConfigId::parse, "space config")?;
+    state
+        .db(move |conn| space_config::delete_if_unused(conn, &caller.environment_id, &id))
+        .await?;
+    Ok(super::success())
+}
+
 /// Deploys a blueprint; every problem comes back with its JSON path as the error key.
 pub async fn create(
     caller: ApiCaller,

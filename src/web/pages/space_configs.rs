@@ -25,6 +25,8 @@ struct ConfigsPage {
     configs: Vec<ConfigRow>,
     blueprint: String,
     problems: Vec<Problem>,
+    /// Why a delete was refused.
+    refused: Option<String>,
 }
 
 async fn page(
@@ -32,6 +34,16 @@ async fn page(
     state: &AppState,
     blueprint: String,
     problems: Vec<Problem>,
+) -> Result<HttpResponse, AppError> {
+    page_with(user, state, blueprint, problems, None).await
+}
+
+async fn page_with(
+    user: CurrentUser,
+    state: &AppState,
+    blueprint: String,
+    problems: Vec<Problem>,
+    refused: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let env = user.environment.id.clone();
     let configs = state
@@ -52,6 +64,7 @@ async fn page(
             configs,
             blueprint,
             problems,
+            refused,
         },
         failed,
     )
@@ -147,6 +160,31 @@ pub async fn deploy(
                 })
                 .collect();
             page(user, &state, text, problems).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes a space config no space was created from (the page asks to confirm first);
+/// refused, with the reason on the page, while spaces made from it remain.
+pub async fn delete(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: crate::web::input::Form<super::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    user.check_csrf(&form.csrf_token)?;
+    let id = crate::ids::SpaceConfigId::parse(&path).ok_or(AppError::NotFound("space config"))?;
+    let env = user.environment.id.clone();
+    let done = state
+        .db(move |conn| space_config::delete_if_unused(conn, &env, &id))
+        .await;
+    match done {
+        Ok(_) => Ok(see_other("/space-configs")),
+        Err(AppError::Conflict(why)) => {
+            let mut refused = page_with(user, &state, String::new(), vec![], Some(why)).await?;
+            *refused.status_mut() = actix_web::http::StatusCode::CONFLICT;
+            Ok(refused)
         }
         Err(e) => Err(e),
     }
