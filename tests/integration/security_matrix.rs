@@ -58,6 +58,7 @@ fn open_to_all(method: &str, path: &str) -> bool {
             | ("GET", "/assets/sse.min.js")
             | ("GET", "/assets/app.css")
             | ("GET", "/assets/app.js")
+            | ("GET", "/assets/live-streams.js")
     )
 }
 
