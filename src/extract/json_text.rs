@@ -1,6 +1,6 @@
-//! JSON text as Wharf reads it: a string past [`MAX_STRING_BYTES`] stops the reading rather
-//! than being held whole, three times over while serde reads it (probe 58d F1: a 300 MiB
-//! value took 0.9 GB), and the `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps`
+//! JSON text as Wharf reads it: a string or a number past [`MAX_STRING_BYTES`] stops the
+//! reading rather than being held whole, three times over while serde reads it (probe 58d
+//! F1: a 300 MiB value took 0.9 GB; probe 63c D2: a 150 MB number took 636 MB), and the `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps`
 //! writes, which are no JSON, are read as the texts they spell (probe 58d F6: the file was
 //! called damaged). A number field then says the value is no number; nothing is lost.
 
@@ -22,6 +22,8 @@ struct Scan {
     in_string: bool,
     escaped: bool,
     run: u64,
+    /// Bytes of the number or word outside strings being read.
+    bare_run: u64,
     /// Bytes outside a string that may begin one of [`WORDS`].
     pending: Vec<u8>,
 }
@@ -43,6 +45,15 @@ impl Scan {
                 }
                 out.push(b);
             } else {
+                match b {
+                    b'[' | b']' | b'{' | b'}' | b',' | b':' | b'"' | b' ' | b'\t' | b'\n' | b'\r' => {
+                        self.bare_run = 0
+                    }
+                    _ => self.bare_run += 1,
+                }
+                if self.bare_run > MAX_STRING_BYTES {
+                    return Err(std::io::Error::other(TOO_LONG));
+                }
                 self.outside(b, out);
             }
         }

@@ -262,7 +262,7 @@ pub enum ExtractError {
     /// past the list): the program that wrote it, not the transfer, is at fault.
     #[error("the spreadsheet could not be read: {0}; open it in Excel or LibreOffice, save it again as .xlsx, and upload that copy")]
     Malformed(String),
-    #[error("a text in the JSON runs past {} MiB (a value holds at most 1 MiB), so the file was not read; shorten that text and upload the file again", json_text::MAX_STRING_BYTES >> 20)]
+    #[error("a text or number in the JSON runs past {} MiB (a value holds at most 1 MiB), so the file was not read; shorten that value and upload the file again", json_text::MAX_STRING_BYTES >> 20)]
     JsonTextTooLong,
     #[error("the JSON is not a list of records ({0}); a JSON file must hold [{{\"name\": \"Ada\"}}, ...], an object whose keys hold such lists (one sheet each), or one record per line (JSON Lines)")]
     JsonShape(String),

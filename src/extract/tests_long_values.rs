@@ -72,6 +72,11 @@ fn a_json_text_past_sixteen_megabytes_is_refused() {
     let e = fail(&big, "big.json");
     assert_eq!(e, ExtractError::JsonTextTooLong);
     assert!(e.to_string().contains("runs past 16 MiB"), "{e}");
+    // A number as long (probe 63c D2: a 150 MB number took 636 MB and a minute).
+    let mut number = br#"[{"name":"A","amount":1"#.to_vec();
+    number.extend(b"0".repeat(17 * 1024 * 1024));
+    number.extend(br#"},{"name":"B","amount":2}]"#);
+    assert_eq!(fail(&number, "number.json"), ExtractError::JsonTextTooLong);
     let mut fine = br#"[{"name":"A","blob":"a \" quote and \\ "#.to_vec();
     fine.extend(b"x".repeat(1000));
     fine.extend(br#""},{"name":"B","blob":"y"}]"#);
