@@ -1,8 +1,33 @@
-//! Argon2id password hashing. Callers run these off the async threads (they are slow on
-//! purpose).
+//! Argon2id password hashing. Requests use [`hash_bounded`] and [`verify_bounded`]: slow on
+//! purpose, they run off the async threads and outside any database connection, a few at a
+//! time.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use std::sync::LazyLock;
+use tokio::sync::Semaphore;
+
+/// Hashes under way at once: one a core. Each takes about 19 MiB and a core for tens of
+/// milliseconds, so a flood of sign-ins waits here rather than taking every core and the
+/// memory, or the database connections it once held while hashing (probe 63b D9).
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// [`hash`], off the async threads, a few at a time.
+pub async fn hash_bounded(password: String) -> anyhow::Result<String> {
+    let _turn = HASHING.acquire().await?;
+    tokio::task::spawn_blocking(move || hash(&password)).await?
+}
+
+/// [`verify`], off the async threads, a few at a time.
+pub async fn verify_bounded(password: String, stored: Option<String>) -> bool {
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify(&password, stored.as_deref()))
+        .await
+        .unwrap_or(false)
+}
 
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);

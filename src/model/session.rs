@@ -56,6 +56,28 @@ pub fn create(conn: &mut AnyConnection, user_id: &UserId) -> QueryResult<String>
     })
 }
 
+/// A session for a sign-in whose password was checked against `verified_hash` outside any
+/// transaction: none when the person was removed or their password changed meanwhile (the
+/// old password must not open a session after the change ended the others). On PostgreSQL
+/// the person's row is held until the session is in, so a removal waits and then ends it.
+pub fn create_if_current(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    verified_hash: &str,
+) -> QueryResult<Option<String>> {
+    crate::db::write_tx(conn, |conn| {
+        let query = users::table.find(user_id).select(users::password_hash);
+        let current: Option<String> = match conn {
+            AnyConnection::Postgres(pg) => query.for_share().first(pg).optional()?,
+            _ => query.first(conn).optional()?,
+        };
+        if current.as_deref() != Some(verified_hash) {
+            return Ok(None);
+        }
+        create(conn, user_id).map(Some)
+    })
+}
+
 /// The live session for a cookie token, with its user.
 pub fn find(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<(Session, User)>> {
     sessions::table

@@ -131,12 +131,16 @@ pub fn accept_invite(
         if took != 1 {
             return Ok(Err(LinkProblem::Used));
         }
-        diesel::update(users::table.find(&user.id))
+        let set = diesel::update(users::table.find(&user.id))
             .set((
                 users::password_hash.eq(password_hash),
                 users::password_set_at.eq(Some(now())),
             ))
             .execute(conn)?;
+        // Removed while the link was being used (probe 63b D8: 500 on PostgreSQL).
+        if set != 1 {
+            return Ok(Err(LinkProblem::Revoked));
+        }
         // Whoever held a session before the password was set does not keep it.
         super::session::end_all(conn, &user.id)?;
         Ok::<_, ModelError>(Ok(super::session::create(conn, &user.id)?))

@@ -148,6 +148,7 @@ mod sheet_field_limits;
 mod sheet_fields;
 mod sheet_fields_api;
 mod sheet_locks;
+mod sign_in_load;
 mod smtp;
 mod sort_keys;
 mod space_config_delete;

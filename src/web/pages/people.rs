@@ -128,12 +128,12 @@ pub async fn invite(
     }
     // Until the link is used, the password is a random one nobody knows (signing in
     // still costs one hash, as for anyone).
-    let unusable = web::block(|| {
+    let unusable = {
         use rand::distributions::{Alphanumeric, DistString};
-        password::hash(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))??;
+        password::hash_bounded(Alphanumeric.sample_string(&mut rand::thread_rng(), 32))
+            .await
+            .map_err(AppError::Internal)?
+    };
     let email = form.email.clone();
     let created = state
         .db(move |conn| user::create_invited(conn, &email, &unusable, admin))
@@ -349,9 +349,9 @@ pub async fn accept(
             Err(p) => team_problem_page(p),
         };
     }
-    let hash = web::block(move || password::hash(&form.password))
+    let hash = password::hash_bounded(form.password.clone())
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))??;
+        .map_err(AppError::Internal)?;
     let session_token = match state
         .db(move |conn| team::accept_invite(conn, &token, &hash))
         .await?
