@@ -432,15 +432,16 @@ pub fn note_access(
 }
 
 /// Notes when a guest last opened a space.
-pub fn touch_space(conn: &mut AnyConnection, id: &GuestId, space: &SpaceId) -> QueryResult<()> {
+/// Whether the guest is still in the space (0 rows touched: removed meanwhile).
+pub fn touch_space(conn: &mut AnyConnection, id: &GuestId, space: &SpaceId) -> QueryResult<bool> {
     crate::db::write(conn, |conn| {
-        diesel::update(
+        let touched = diesel::update(
             guest_spaces::table
                 .filter(guest_spaces::guest_id.eq(id))
                 .filter(guest_spaces::space_id.eq(space)),
         )
         .set(guest_spaces::last_accessed_at.eq(now()))
         .execute(conn)?;
-        Ok(())
+        Ok(touched > 0)
     })
 }

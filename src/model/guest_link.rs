@@ -184,6 +184,12 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String
         if crate::model::space::is_archived(conn, &link.space_id)? {
             return Ok(Err(LinkProblem::Archived));
         }
+        // The membership first, as a removal takes it (then the links): the other order
+        // deadlocked against a removal on PostgreSQL (probe 63b D10). Waiting for a removal
+        // under way, it finds the guest gone.
+        if !guest::touch_space(conn, &guest.id, &link.space_id)? {
+            return Ok(Err(LinkProblem::Revoked));
+        }
         if !link.reusable {
             let took = diesel::update(
                 guest_links::table
@@ -196,7 +202,6 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> ModelResult<Result<(String
                 return Ok(Err(LinkProblem::Used));
             }
         }
-        guest::touch_space(conn, &guest.id, &link.space_id)?;
         // An API guest token opens the space as often as asked, each session ending with
         // the token: it must not outlive the access the team gave.
         let mut ends = now() + chrono::Duration::days(SESSION_DAYS);

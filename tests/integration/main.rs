@@ -75,6 +75,7 @@ mod grid_unique_live;
 mod guest_invitation_limits;
 mod guest_job_pages;
 mod guest_jobs_removed;
+mod guest_link_races;
 mod guest_reach;
 mod guests;
 mod guests_files;

@@ -185,9 +185,13 @@ pub async fn open(
         let again = "The page expired; press the button again.".to_string();
         return link_page(&req, &state, token, Some(again)).await;
     }
-    let opened = state.db(move |conn| guest_link::open(conn, &token)).await?;
+    let asked = token.clone();
+    let opened = state.db(move |conn| guest_link::open(conn, &asked)).await?;
     let (session, _space) = match opened {
         Ok(done) => done,
+        // Pressed again in a second tab of the browser it opened: the page says where to
+        // go, as the link does when clicked again (probe 63b D2: "used").
+        Err(LinkProblem::Used | LinkProblem::Revoked) => return link_page(&req, &state, token, None).await,
         Err(p) => return problem_page(p),
     };
     let cookie = Cookie::build(GUEST_COOKIE, session)
