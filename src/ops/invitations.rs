@@ -167,25 +167,88 @@ pub async fn send(
     inv: Invitation<'_>,
     invited_by: &str,
 ) -> Result<(), Error> {
-    refuse_archived(space)?;
-    let target = Target::Guest(guest.id.clone(), space.id.clone());
-    match deliver(ctx, guest, space, &inv).await {
-        Err(Failure::Mail(error)) => {
-            let waiting = Waiting {
-                target,
-                from_name: inv.from_name.map(String::from),
-                message: inv.message.map(String::from),
-                invited_by: invited_by.to_string(),
-                permanent: error.is_permanent(),
-                error: error.to_string(),
-                delay: first_delay(ctx),
-                lifetime: TimeDelta::hours(ctx.settings.guest_link_hours),
-            };
-            Err(queue(ctx, waiting).await)
-        }
-        Ok(()) => forget(ctx, target).await,
-        Err(Failure::Other(e)) => Err(e),
+    let outcome = send_each(ctx, vec![(guest, space, inv)], invited_by).await?;
+    match outcome.not_sent.into_iter().next() {
+        None => Ok(()),
+        Some((_, why)) => Err(Error::Mail(why)),
     }
+}
+
+/// What became of the invitations of one call: the addresses mailed, and each one not
+/// mailed with why (waiting for the background's retries, or refused for good).
+#[derive(Default)]
+pub struct Outcome {
+    pub sent: Vec<String>,
+    pub not_sent: Vec<(String, String)>,
+}
+
+impl Outcome {
+    /// What the caller is told when some did not go: which went, and why each other did not.
+    pub fn message(&self) -> String {
+        if let ([], [(_, why)]) = (self.sent.as_slice(), self.not_sent.as_slice()) {
+            return why.clone();
+        }
+        let mut said = Vec::new();
+        if !self.sent.is_empty() {
+            said.push(format!("Sent to {}.", self.sent.join(", ")));
+        }
+        for (to, why) in &self.not_sent {
+            said.push(format!("Not sent to {to}: {why}"));
+        }
+        said.join(" ")
+    }
+}
+
+/// Mails several guests' invitations, each as [`send`] does. A refusal of one address
+/// stops none after it (probe 63b D3: the rest were dropped unsaid); once the mail server
+/// cannot be reached, the rest wait for the background's retries untried (each try of a
+/// server that is down takes seconds).
+pub async fn send_each(
+    ctx: &Context<'_>,
+    each: Vec<(&Guest, &Space, Invitation<'_>)>,
+    invited_by: &str,
+) -> Result<Outcome, Error> {
+    let mut outcome = Outcome::default();
+    let mut unreachable: Option<String> = None;
+    for (guest, space, inv) in each {
+        refuse_archived(space)?;
+        let target = Target::Guest(guest.id.clone(), space.id.clone());
+        let failed = match &unreachable {
+            Some(error) => (
+                format!("not tried, as the mail server did not take the one before ({error})"),
+                false,
+            ),
+            None => match deliver(ctx, guest, space, &inv).await {
+                Ok(()) => {
+                    forget(ctx, target).await?;
+                    outcome.sent.push(guest.email.clone());
+                    continue;
+                }
+                Err(Failure::Mail(error)) => {
+                    if !error.is_permanent() {
+                        unreachable = Some(error.to_string());
+                    }
+                    (error.to_string(), error.is_permanent())
+                }
+                Err(Failure::Other(e)) => return Err(e),
+            },
+        };
+        let waiting = Waiting {
+            target,
+            from_name: inv.from_name.map(String::from),
+            message: inv.message.map(String::from),
+            invited_by: invited_by.to_string(),
+            permanent: failed.1,
+            error: failed.0,
+            delay: first_delay(ctx),
+            lifetime: TimeDelta::hours(ctx.settings.guest_link_hours),
+        };
+        match queue(ctx, waiting).await {
+            Error::Mail(why) => outcome.not_sent.push((guest.email.clone(), why)),
+            other => return Err(other),
+        }
+    }
+    Ok(outcome)
 }
 
 /// One try at a guest's invitation: a new link, the mail, and (once the server took it)

@@ -84,6 +84,7 @@ mod guests_rules;
 mod health_and_migrations;
 mod history_deleted;
 mod hook_answers_fresh;
+mod invitations_each;
 mod job_helpers;
 mod job_inputs;
 mod jobs_bounds;

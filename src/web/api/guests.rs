@@ -281,8 +281,8 @@ pub struct Invite {
     message: Option<String>,
 }
 
-/// Mails each guest a fresh link to the space. Stops at the first that fails, naming it;
-/// the ones before it were sent.
+/// Mails each guest a fresh link to the space. When some do not go, the answer (502) says
+/// which went and why each other did not (waiting for a retry, or refused).
 pub async fn invite(
     caller: ApiCaller,
     state: web::Data<AppState>,
@@ -337,18 +337,19 @@ pub async fn invite(
     // Every invitation is checked and counted before the first goes.
     let emails: Vec<String> = checked.iter().map(|(_, g, _)| g.email.clone()).collect();
     invitations::allow(&state.ops(), &caller.actor(), &emails).await?;
-    for (inv, g, s) in checked {
-        invitations::send(
-            &state.ops(),
-            &g,
-            &s,
-            Invitation {
+    let each = checked
+        .iter()
+        .map(|(inv, g, s)| {
+            let inv = Invitation {
                 from_name: inv.from_name.as_deref(),
                 message: inv.message.as_deref(),
-            },
-            &caller.actor(),
-        )
-        .await?;
+            };
+            (g, s, inv)
+        })
+        .collect();
+    let outcome = invitations::send_each(&state.ops(), each, &caller.actor()).await?;
+    if !outcome.not_sent.is_empty() {
+        return Err(AppError::Mail(outcome.message()));
     }
     Ok(success())
 }
