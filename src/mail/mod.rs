@@ -123,11 +123,51 @@ fn timeout_of(url: &str) -> anyhow::Result<Option<Duration>> {
     Ok(None)
 }
 
+/// Refuses an SMTP URL whose query names what Wharf does not read (a misspelt `tsl` was
+/// taken as no TLS at all), and one that would send its password unencrypted to another
+/// machine (probe 63b D5: the password went over the wire in clear text).
+fn check_url(url: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("WHARF_SMTP_URL: {e}"))?;
+    let mut tls = None;
+    for (key, value) in parsed.query_pairs() {
+        match key.as_ref() {
+            "timeout" => {}
+            "tls" if value == "required" || value == "opportunistic" => tls = Some(value.into_owned()),
+            "tls" => anyhow::bail!("WHARF_SMTP_URL: tls={value} is neither `required` nor `opportunistic`"),
+            other => anyhow::bail!(
+                "WHARF_SMTP_URL: `{other}` is no setting Wharf reads; it reads `tls` (required or \
+                 opportunistic) and `timeout` (seconds)"
+            ),
+        }
+    }
+    let local = match parsed.host() {
+        // (`smtp` is no scheme the URL standard knows, so an address comes as a name.)
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let encrypted = parsed.scheme() == "smtps" || tls.as_deref() == Some("required");
+    if parsed.password().is_some() && !encrypted && !local {
+        anyhow::bail!(
+            "WHARF_SMTP_URL holds a password but would send it unencrypted; add ?tls=required \
+             (STARTTLS, usually port 587) or use smtps:// (port 465)"
+        );
+    }
+    Ok(())
+}
+
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
         let from = parse_mailbox(&settings.mail_from).map_err(|e| anyhow::anyhow!("WHARF_MAIL_FROM: {e}"))?;
         match &settings.smtp_url {
             Some(url) => {
+                check_url(url)?;
                 let timeout = timeout_of(url)?.unwrap_or(SMTP_TIMEOUT);
                 // lettre's async transport bounds connecting only; `send` bounds the rest.
                 let transport = Box::new(
@@ -283,6 +323,29 @@ fn server_of(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_smtp_url_reads_only_what_it_knows_and_keeps_passwords_encrypted() {
+        for fine in [
+            "smtp://mail.example.com:25",
+            "smtp://user:pw@mail.example.com:587?tls=required&timeout=5",
+            "smtps://user:pw@mail.example.com",
+            "smtp://user:pw@127.0.0.1:2525",
+            "smtp://mail.example.com?tls=opportunistic",
+        ] {
+            assert!(check_url(fine).is_ok(), "{fine}");
+        }
+        let misspelt = check_url("smtp://user:pw@127.0.0.1:2525?tsl=required").unwrap_err();
+        assert!(misspelt.to_string().contains("`tsl` is no setting"), "{misspelt}");
+        for clear in [
+            "smtp://user:pw@mail.example.com:587",
+            "smtp://user:pw@mail.example.com:587?tls=opportunistic",
+        ] {
+            let e = check_url(clear).unwrap_err();
+            assert!(e.to_string().contains("unencrypted"), "{clear}: {e}");
+            assert!(!e.to_string().contains("pw"), "{e}");
+        }
+    }
 
     #[test]
     fn the_server_is_named_without_credentials() {
