@@ -181,8 +181,9 @@ fn finish_insert(
     let mut delta = CountDelta::default();
     let changed = unique::settle(conn, ctx, ids, checked, &HashMap::new(), &mut delta)?;
     let as_prepared = changed.is_empty();
+    let writes: Vec<(i64, &Checked)> = changed.iter().map(|&k| (ids[k], &checked[k])).collect();
+    write_checks(conn, ctx.sheet.seq, &writes, false)?;
     for k in changed {
-        write_checks(conn, ctx.sheet.seq, ids[k], &checked[k], false)?;
         encoded[k] = encode(&checked[k]);
     }
     for rec in checked.iter() {

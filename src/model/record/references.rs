@@ -167,16 +167,17 @@ fn recheck_records(
     let before = checked.clone();
     check_field(conn, ctx, field_index, &mut checked)?;
     let mut delta = CountDelta::default();
-    let mut changed = 0;
+    let mut writes = Vec::new();
     for ((row, old), new) in rows.iter().zip(&before).zip(&checked) {
         if old == new {
             continue;
         }
         delta.add(-1, old.valid(), error_keys(&ctx.config, old));
         delta.add(1, new.valid(), error_keys(&ctx.config, new));
-        write_checks(conn, ctx.sheet.seq, row.id, new, true)?;
-        changed += 1;
+        writes.push((row.id, new));
     }
+    write_checks(conn, ctx.sheet.seq, &writes, true)?;
+    let changed = writes.len();
     if changed > 0 {
         sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
         let ectx = Context::new(&ctx.environment_id, actor)

@@ -265,12 +265,14 @@ pub(super) fn resettle(conn: &mut AnyConnection, ctx: &SheetContext, ids: &[i64]
         .iter()
         .map(|c| (c.valid(), error_keys(&ctx.config, c)))
         .collect();
-    for k in settle(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)? {
+    let settled = settle(conn, ctx, &ids, &mut checked, &HashMap::new(), &mut delta)?;
+    for &k in &settled {
         let (valid, errors) = before[k].clone();
         delta.add(-1, valid, errors);
         delta.add(1, checked[k].valid(), error_keys(&ctx.config, &checked[k]));
-        write_checks(conn, ctx.sheet.seq, ids[k], &checked[k], true)?;
     }
+    let writes: Vec<(i64, &Checked)> = settled.iter().map(|&k| (ids[k], &checked[k])).collect();
+    write_checks(conn, ctx.sheet.seq, &writes, true)?;
     if !delta.is_zero() {
         crate::model::sheet::add_counts(conn, &ctx.sheet.id, &delta)?;
     }
@@ -324,6 +326,7 @@ pub(super) fn settle(
         }
         let should: HashMap<i64, bool> = others.iter().copied().collect();
         let ids_to_check: Vec<i64> = should.keys().copied().collect();
+        let mut flagged = Vec::new();
         for row in load(conn, ctx.sheet.seq, &ids_to_check)? {
             let mut rec = row.checked(&ctx.config);
             let want = should[&row.id];
@@ -331,9 +334,11 @@ pub(super) fn settle(
                 delta.add(-1, rec.valid(), error_keys(&ctx.config, &rec));
                 rule.flag(&mut rec, want);
                 delta.add(1, rec.valid(), error_keys(&ctx.config, &rec));
-                write_checks(conn, ctx.sheet.seq, row.id, &rec, true)?;
+                flagged.push((row.id, rec));
             }
         }
+        let writes: Vec<(i64, &Checked)> = flagged.iter().map(|(id, rec)| (*id, rec)).collect();
+        write_checks(conn, ctx.sheet.seq, &writes, true)?;
     }
     changed.sort_unstable();
     changed.dedup();
