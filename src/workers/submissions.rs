@@ -374,6 +374,9 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
     let code = resp.status().as_u16();
     let mut kept = Vec::new();
     let mut cut = false;
+    // An answer that broke off (the receiver stalled past the timeout, or hung up) is no
+    // answer: its rejections past the break were lost (probe 63d D6: "rejected: 0").
+    let mut broken = None;
     loop {
         match resp.chunk().await {
             Ok(Some(_)) if kept.len() >= KEEP_BYTES => {
@@ -381,10 +384,24 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
                 break;
             }
             Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
-            _ => break,
+            Ok(None) => break,
+            Err(e) => {
+                broken = Some(match e.is_timeout() {
+                    true => format!(
+                        "the receiver's answer stopped coming within {} s",
+                        TIMEOUT.as_secs()
+                    ),
+                    false => format!(
+                        "the receiver's answer broke off: {}",
+                        error_chain(&e.without_url())
+                    ),
+                });
+                break;
+            }
         }
     }
     let error = match code {
+        200..=299 if broken.is_some() => broken.map(|why| format!("{why}; its rejections were not applied")),
         // Half an answer would drop the rejections past the cut: not a delivery.
         200..=299 if cut || kept.len() > KEEP_BYTES => Some(format!(
             "the receiver's answer is over {} MiB, more than Wharf reads; its rejections were not applied",

@@ -173,7 +173,61 @@ async fn a_submits_config_is_wharfs(db: Db) {
     assert_eq!(status, 409, "{body}");
 }
 
+/// A receiver that answers 200 and hangs up halfway through its rejections; its URL.
+fn receiver_breaking_off() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                // The whole request is read (until it pauses), so the close is no reset.
+                stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+                let mut buf = [0u8; 65536];
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+                let half = r#"{"rejections": {"id": "rj", "sheets": [{"sheetId": "#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{half}"
+                );
+                let _ = stream.write_all(head.as_bytes());
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// An answer that breaks off is no delivery: the rejections past the break would be lost,
+/// and the job would say none came (probe 63d D6: "rejected: 0"). The job waits for its
+/// next try and says why.
+async fn an_answer_that_breaks_off_is_not_a_delivery(db: Db) {
+    let app = spawn_app(db).await;
+    let (_receiver, wb, _) = submit_ready(&app).await;
+    let (_, hooks) = app.get_json("/webhooks").await;
+    let hook = hooks["data"][0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .patch_json(
+            &format!("/webhooks/{hook}"),
+            &json!({"url": receiver_breaking_off()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let job = start_submit(&app, &wb).await;
+    let waiting = wait_job_until(&app, &job, 30, |j| {
+        j["info"].as_str().is_some_and(|i| i.contains("broke off"))
+    })
+    .await;
+    assert_eq!(waiting["status"], "executing", "{waiting}");
+    assert!(
+        waiting["info"]
+            .as_str()
+            .unwrap()
+            .contains("rejections were not applied"),
+        "{waiting}"
+    );
+}
+
 on_both!(
+    an_answer_that_breaks_off_is_not_a_delivery,
     a_submits_config_is_wharfs,
     odd_rejections_are_kept_readable,
     delete_submitted_spares_what_changed_or_never_went,
