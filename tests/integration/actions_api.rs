@@ -162,7 +162,83 @@ async fn a_bad_action_is_400_with_its_path_and_nothing_is_stored(db: Db) {
     assert_eq!(got["data"]["actions"], json!([full_action()]));
 }
 
+/// A guest starting an action through the API gives the input its form asks for, as the
+/// dialog does (probe 63d D7: `{}` and an unknown enum value started the job).
+async fn a_guests_action_input_is_held_to_its_form(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Forms").await;
+    let action = json!({"label": "Report", "operation": "report", "inputForm": {"type": "simple", "fields": [
+        {"key": "email", "label": "Email", "type": "string", "constraints": [{"type": "required"}]},
+        {"key": "kind", "label": "Kind", "type": "enum",
+         "config": {"options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]}},
+        {"key": "count", "label": "Count", "type": "number"},
+        {"key": "urgent", "label": "Urgent", "type": "boolean"}]}});
+    let body = json!({"spaceId": space, "name": "Forms", "actions": [action],
+                      "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]});
+    let (status, wb) = app.post_json("/workbooks", &body).await;
+    assert_eq!(status, 200, "{wb}");
+    let wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let (_, guest) = crate::live_access::guest_with_token(&app, "g@x.org", "G", &[&space]).await;
+    let start = |input: Option<Value>| {
+        let mut body =
+            json!({"type": "workbook", "operation": "report", "source": wb, "trigger": "immediate"});
+        if let Some(input) = input {
+            body["input"] = input;
+        }
+        send(
+            app.client
+                .post(app.url("/v1/jobs"))
+                .bearer_auth(&guest)
+                .json(&body),
+        )
+    };
+    for (input, says) in [
+        (None, "Email is required"),
+        (Some(json!({})), "Email is required"),
+        (Some(json!({"email": "  "})), "Email is required"),
+        (
+            Some(json!({"email": "x@y.z", "kind": "zzz"})),
+            "Kind must be one of the choices",
+        ),
+        (
+            Some(json!({"email": "x@y.z", "count": "many"})),
+            "Count must be a number",
+        ),
+        (
+            Some(json!({"email": "x@y.z", "urgent": "very"})),
+            "Urgent must be true or false",
+        ),
+        (
+            Some(json!({"email": "x@y.z", "extra": 1})),
+            "Report asks for no `extra`",
+        ),
+    ] {
+        let (status, body) = start(input.clone()).await;
+        assert!(status == 400 || status == 422, "{input:?}: {status} {body}");
+        assert!(body.to_string().contains(says), "{input:?}: {body}");
+    }
+    let (_, jobs) = app.get_json("/jobs").await;
+    assert_eq!(
+        jobs["data"].as_array().unwrap().len(),
+        0,
+        "no job for a refused start: {jobs}"
+    );
+    let fine = json!({"email": "x@y.z", "kind": "a", "count": 3, "urgent": true});
+    let (status, body) = start(Some(fine.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["input"], fine);
+    // The team's own code (a listener, a script) starts it as it likes, as Flatfile's does.
+    let (status, body) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "report", "source": wb, "trigger": "immediate"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 on_both!(
+    a_guests_action_input_is_held_to_its_form,
     blueprint_actions_come_back_unchanged,
     workbook_create_and_patch_keep_actions,
     a_bad_action_is_400_with_its_path_and_nothing_is_stored,

@@ -166,6 +166,8 @@ pub(super) struct Start<'a> {
     source: &'a str,
     config: &'a Value,
     subject: Option<&'a Value>,
+    /// The action's input (none: not judged, as for a stored job run again).
+    input: Option<&'a Value>,
 }
 
 impl<'a> From<&'a JobInput> for Start<'a> {
@@ -176,6 +178,7 @@ impl<'a> From<&'a JobInput> for Start<'a> {
             source: &input.source,
             config: &input.config,
             subject: input.subject.as_ref(),
+            input: Some(input.input.as_ref().unwrap_or(&Value::Null)),
         }
     }
 }
@@ -188,6 +191,7 @@ impl<'a> From<&'a Job> for Start<'a> {
             source: &j.source,
             config: &Value::Null,
             subject: None,
+            input: None,
         }
     }
 }
@@ -297,7 +301,11 @@ pub(super) fn guest_may_start(
         selected: &selected,
     };
     match judge(conn, env, &place, start.operation)? {
-        Some((_, None)) => Ok(()),
+        Some((action, None)) => match start.input {
+            Some(input) => crate::web::pages::grid_action_jobs::check_input(&action, input)
+                .map_err(|(key, why)| ModelError::Invalid(vec![(format!("input.{key}"), why)])),
+            None => Ok(()),
+        },
         Some((action, Some(why))) => Err(ModelError::Conflict(format!(
             "{} cannot run now: {why}",
             action.label
