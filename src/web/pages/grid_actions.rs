@@ -172,9 +172,19 @@ pub fn actions_in(json: &Value, scope: &'static str, now: &Situation) -> Vec<Act
                     .collect::<Vec<_>>()
             };
             let listed = a["constraints"].as_array().map(Vec::as_slice).unwrap_or_default();
+            // Flatfile's deprecated booleans stand for the constraints that replaced them
+            // (probe 63d D2: a ported blueprint's gate was kept but never held).
+            let deprecated = [
+                ("requireAllValid", "hasAllValid"),
+                ("requireSelection", "hasSelection"),
+            ]
+            .into_iter()
+            .filter(|(flag, _)| a[*flag] == true)
+            .map(|(_, constraint)| constraint);
             let constraints = listed
                 .iter()
                 .filter_map(|c| c["type"].as_str())
+                .chain(deprecated)
                 .collect::<Vec<_>>()
                 .join(" ");
             let ignore_selection = listed
@@ -324,6 +334,18 @@ mod tests {
             .starts_with("1 selected record(s)"));
         let whole = action(json!([{"type": "hasAllValid", "ignoreSelection": true}]));
         assert!(off_because(&whole, &with_errors(3, 2, 0)).is_some());
+    }
+
+    #[test]
+    fn flatfiles_deprecated_booleans_hold_as_their_constraints() {
+        let json =
+            json!([{"label": "Go", "operation": "go", "requireAllValid": true, "requireSelection": true}]);
+        let a = actions_of(&json, "sheet", &Counts::default()).remove(0);
+        assert_eq!(a.constraints, "hasAllValid hasSelection");
+        assert!(off_because(&a, &with_errors(3, 0, 0)).is_some());
+        let json = json!([{"label": "Go", "operation": "go", "requireAllValid": false}]);
+        let a = actions_of(&json, "sheet", &Counts::default()).remove(0);
+        assert_eq!(a.constraints, "");
     }
 
     #[test]
