@@ -70,6 +70,22 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, Extr
         .unwrap_or_else(|_| Err(ExtractError::Malformed("its structure is invalid".into())))
 }
 
+/// Most sheets of a book read, as a JSON file's lists: each costs a scan of the book's parts,
+/// and 3,000 tiny sheets (a 1.3 MB file) held a job worker for five minutes (probe 63c D1).
+pub const MAX_SHEETS: usize = 100;
+
+/// The first [`MAX_SHEETS`] of a book's sheets, with a note when there are more.
+pub fn capped<T>(mut sheets: Vec<T>, notes: &Notes) -> Vec<T> {
+    if sheets.len() > MAX_SHEETS {
+        notes.add(format!(
+            "the file holds {} sheets; the first {MAX_SHEETS} were read",
+            sheets.len()
+        ));
+        sheets.truncate(MAX_SHEETS);
+    }
+    sheets
+}
+
 pub fn tables(path: &Path, format: Format, merged: bool, notes: &Notes) -> Result<Vec<Table>, ExtractError> {
     let corrupt = |e: calamine::Error| ExtractError::Corrupt(e.to_string());
     let sheets: Vec<(String, bool, calamine::Range<Data>)> = guarded(|| match format {
@@ -78,13 +94,13 @@ pub fn tables(path: &Path, format: Format, merged: bool, notes: &Notes) -> Resul
             let clean = xls::cleaned(path)?;
             let mut book: Xls<_> = calamine::open_workbook_from_rs(Cursor::new(clean))
                 .map_err(|e: calamine::XlsError| corrupt(e.into()))?;
-            ranges(&mut book).map_err(corrupt)
+            ranges(&mut book, notes).map_err(corrupt)
         }
         Format::Ods => {
             let file = std::fs::File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
             let mut book: Ods<_> = calamine::open_workbook_from_rs(BufReader::new(file))
                 .map_err(|e: calamine::OdsError| corrupt(e.into()))?;
-            ranges(&mut book).map_err(corrupt)
+            ranges(&mut book, notes).map_err(corrupt)
         }
         _ => Err(ExtractError::Corrupt("not a spreadsheet".into())),
     })?;
@@ -153,7 +169,7 @@ impl SheetsRead {
 
 type SheetRange = (String, bool, calamine::Range<Data>);
 
-fn ranges<RS, R>(book: &mut R) -> Result<Vec<SheetRange>, calamine::Error>
+fn ranges<RS, R>(book: &mut R, notes: &Notes) -> Result<Vec<SheetRange>, calamine::Error>
 where
     RS: std::io::Read + std::io::Seek,
     R: Reader<RS>,
@@ -165,7 +181,7 @@ where
         .map(|s| (s.name.clone(), s.visible != SheetVisible::Visible))
         .collect();
     let mut out = Vec::new();
-    for (name, hidden) in sheets {
+    for (name, hidden) in capped(sheets, notes) {
         let range = book.worksheet_range(&name).map_err(Into::into)?;
         out.push((name, hidden, range));
     }

@@ -82,6 +82,27 @@ fn a_second_sheet_of_the_same_name_is_left_out_and_said() {
     );
 }
 
+/// A book of more sheets than are read: the first 100 arrive, and the notes say how many
+/// there were (probe 63c D1: 3,000 tiny sheets held a job worker for five minutes).
+#[test]
+fn a_book_of_many_sheets_is_read_to_its_hundredth() {
+    let rows = format!("{}{}", row(1, &["name"]), row(2, &["Ada"]));
+    let names: Vec<String> = (1..=130).map(|i| format!("S{i}")).collect();
+    let sheets: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), rows.as_str())).collect();
+    let (_dir, path) = super::tests_hardening::file_with(&xlsx_book(&sheets), "many.xlsx");
+    let ex = super::open(&path, "many.xlsx").unwrap();
+    assert_eq!(ex.tables.len(), 100);
+    assert_eq!(ex.tables[99].name, "S100");
+    assert!(
+        ex.notes
+            .list()
+            .iter()
+            .any(|n| n == "the file holds 130 sheets; the first 100 were read"),
+        "{:?}",
+        ex.notes.list()
+    );
+}
+
 #[test]
 fn a_book_of_over_wide_sheets_names_the_sheet() {
     let wide = format!(r#"<row r="1">{}</row>"#, wide_header());

@@ -418,7 +418,7 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
     };
     let mut names = std::collections::HashSet::new();
     let styles = Padded::styles(path);
-    for (name, hidden) in sheets {
+    for (name, hidden) in super::spreadsheet::capped(sheets, notes) {
         // Sheets are read by name: a second of the same name (no spreadsheet program
         // makes one) read as a copy of the first, its own rows nowhere (probe 58d F3).
         if !names.insert(name.clone()) {
