@@ -166,6 +166,9 @@ pub fn params_of(config: &Value) -> Result<Vec<(String, String)>, String> {
         Some(Value::String(id)) => out.push(("ids".into(), id.clone())),
         Some(other) => return Err(format!("ids must be a list of record ids, not {other}")),
     }
+    if let Some(blank) = crate::model::record::selection::blank_search(&out) {
+        return Err(blank);
+    }
     Ok(out)
 }
 

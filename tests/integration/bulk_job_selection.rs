@@ -176,7 +176,60 @@ async fn a_stopped_job_leaves_nothing_behind_an_undone_change(db: Db) {
     assert_eq!(name_now().await, ["User 1"], "never the stopped job's value");
 }
 
+/// An empty `q` or `searchValue` in a write's selection is refused as an empty `ids` is:
+/// read as no filter, it selected every record (probe 63a D1: `"q": ""` emptied a sheet).
+async fn an_empty_query_selects_nothing_to_write(db: Db) {
+    let app = spawn_app(db).await;
+    let rows = json!([{"code": "C1", "name": "One"}, {"code": "C2", "name": "Two"}]);
+    let (sheet, _, _) = companies_holding(&app, rows).await;
+    let (_, wb) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = wb["data"]["workbookId"].as_str().unwrap().to_string();
+    for selection in [json!({"q": ""}), json!({"q": "  "}), json!({"searchValue": ""})] {
+        let mut config = json!({"sheet": sheet});
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(selection.as_object().unwrap().clone());
+        let job = json!({"type": "workbook", "operation": "delete-records", "source": wb,
+                         "trigger": "immediate", "config": config});
+        let (status, body) = app.post_json("/jobs", &job).await;
+        assert_eq!(status, 422, "{selection}: {body}");
+        assert!(
+            body.to_string().contains("leave it out to select every record"),
+            "{body}"
+        );
+    }
+    for q in ["q=", "q=%20", "searchValue="] {
+        let (status, body) = app
+            .patch_json(
+                &format!("/sheets/{sheet}/records/bulk-update?{q}"),
+                &json!({"fieldUpdates": {"name": {"value": "Everyone"}}}),
+            )
+            .await;
+        assert_eq!(status, 422, "{q}: {body}");
+        let (status, body) = app
+            .put_json(
+                &format!("/sheets/{sheet}/find-replace?{q}"),
+                &json!({"find": "o", "replace": "0", "fieldKey": "name"}),
+            )
+            .await;
+        assert_eq!(status, 422, "{q}: {body}");
+    }
+    let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let names: Vec<&str> = records["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["name"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["One", "Two"], "nothing deleted or changed");
+    // A read may ask with an empty `q`: it changes nothing.
+    let (status, _) = app.get_json(&format!("/sheets/{sheet}/records?q=")).await;
+    assert_eq!(status, 200);
+}
+
 on_both!(
+    an_empty_query_selects_nothing_to_write,
     a_batch_changes_only_what_the_selection_still_picks,
     a_stopped_job_leaves_nothing_behind_a_later_change,
     a_stopped_job_leaves_nothing_behind_an_undone_change

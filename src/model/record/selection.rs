@@ -61,6 +61,18 @@ pub fn filters(key: &str, value: &str) -> bool {
 }
 
 /// Reads Flatfile's record query parameters (`ids` may repeat).
+/// A write's selection that names a query or search with nothing in it: read as none, it
+/// would select every record (probe 63a D1: a `delete-records` job with `"q": ""` emptied a
+/// sheet), so it is refused as an empty `ids` is. (A read may say so: it changes nothing.)
+pub fn blank_search(params: &[(String, String)]) -> Option<String> {
+    params
+        .iter()
+        .find(|(k, v)| matches!(k.as_str(), "q" | "searchValue") && v.trim().is_empty())
+        .map(|(k, _)| {
+            format!("{k} is empty, which selects nothing to narrow by; leave it out to select every record")
+        })
+}
+
 pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(RecordQuery, bool), Mistake> {
     let mut q = RecordQuery {
         page_size: 10_000,

@@ -40,6 +40,9 @@ const KNOWN_PARAMS: [&str; 9] = [
 ];
 
 fn refuse_unknown(params: &[(String, String)]) -> Result<(), AppError> {
+    if let Some(blank) = crate::model::record::selection::blank_search(params) {
+        return Err(AppError::invalid("q", blank));
+    }
     match params.iter().find(|(k, _)| !KNOWN_PARAMS.contains(&k.as_str())) {
         Some((k, _)) => Err(AppError::bad_request(
             k,
