@@ -11,6 +11,7 @@ pub mod mail_retry;
 pub mod submissions;
 pub mod webhook_address;
 pub mod webhook_alert;
+mod webhook_clients;
 mod webhook_taken_up;
 pub mod webhooks;
 

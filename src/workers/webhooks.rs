@@ -7,7 +7,9 @@
 //! It runs on a narrow context (pool, settings, mailer, how to render an event), so a test can
 //! start it alone; every process may run it, the claims keep them apart.
 
-use super::{webhook_address, webhook_alert};
+use super::webhook_alert;
+pub(crate) use super::webhook_clients::checked_addresses;
+use super::webhook_clients::Clients;
 use crate::db::{AnyConnection, Pool};
 use crate::ids::WebhookId;
 use crate::model::event::Event;
@@ -20,8 +22,7 @@ use chrono::TimeDelta;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use hmac::{Hmac, Mac};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Pauses after each failed try: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
@@ -32,9 +33,9 @@ pub const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// A webhook whose deliveries all failed for this long is disabled.
 pub const DISABLE_AFTER: TimeDelta = TimeDelta::days(5);
 /// How long a receiver has to answer.
-const TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a connection to a receiver may take to be made; how a try that timed out is noted.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const NO_ANSWER: &str = "no answer within";
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
@@ -46,11 +47,15 @@ const PER_HOOK: usize = 8;
 /// A webhook whose last try took this long is slow: one delivery at a time until it
 /// answers quickly again, so a few stalled receivers cannot fill every place.
 const SLOW: Duration = Duration::from_secs(5);
+/// Places slow webhooks may hold together: the rest stay for the others (probe 63d D3: a
+/// hundred stalled receivers of one environment held every place, and another's webhook
+/// waited for their 15 s timeouts).
+const SLOW_ROOM: usize = IN_FLIGHT / 2;
 /// How often an idle worker looks for due deliveries (those of other processes, retries);
 /// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
 /// HTTP clients kept, by destination.
-const MAX_CLIENTS: usize = 256;
+pub(super) const MAX_CLIENTS: usize = 256;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: i64 = 24 * 3600;
 
@@ -95,12 +100,22 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
     let mut done: Vec<Outcome> = Vec::new();
     // The note being written; the next waits for it.
     let mut noting: Option<tokio::task::JoinHandle<()>> = None;
+    let mut claimed_at = std::time::Instant::now();
     while alive.strong_count() > 0 {
-        // Enough places free: claim (each wake-up below is a reason to look; a claim per
-        // delivery would be a write per delivery).
+        // Enough places free, or any free and a poll's time since the last claim: claim
+        // (each wake-up below is a reason to look; a claim per delivery would be a write
+        // per delivery). Waiting for a quarter of the places to free left due deliveries
+        // waiting for stalled ones' timeouts.
         let room = IN_FLIGHT - flying.len();
-        if flying.is_empty() || room >= IN_FLIGHT / 4 {
-            match claim(&ctx, room, per_hook.clone(), slow.clone()).await {
+        let due_look = room > 0 && claimed_at.elapsed() >= POLL;
+        if flying.is_empty() || room >= IN_FLIGHT / 4 || due_look {
+            claimed_at = std::time::Instant::now();
+            let slow_flying = per_hook
+                .iter()
+                .filter(|(hook, _)| slow.contains(*hook))
+                .map(|(_, n)| n)
+                .sum::<usize>();
+            match claim(&ctx, room, per_hook.clone(), slow.clone(), slow_flying).await {
                 Ok(tries) => {
                     for t in tries {
                         *per_hook.entry(t.hook.id.clone()).or_default() += 1;
@@ -158,11 +173,23 @@ async fn claim(
     room: usize,
     flying: HashMap<WebhookId, usize>,
     slow: HashSet<WebhookId>,
+    slow_flying: usize,
 ) -> anyhow::Result<Vec<Try>> {
     let worker = ctx.worker_id.clone();
     let limit = i64::try_from(room).unwrap_or(0);
+    // Slow webhooks take one place each, and no more than their share together (one
+    // claim may go past it by a few).
+    let slow_cap = usize::from(slow_flying < SLOW_ROOM);
+    let mut flying = flying;
+    if slow_cap == 0 {
+        // Left out of the read, as webhooks at their cap are (their backlog would hide
+        // the others' deliveries).
+        for hook in &slow {
+            flying.entry(hook.clone()).or_insert(0);
+        }
+    }
     db(ctx, move |c| {
-        let cap = |hook: &WebhookId| if slow.contains(hook) { 1 } else { PER_HOOK };
+        let cap = |hook: &WebhookId| if slow.contains(hook) { slow_cap } else { PER_HOOK };
         let due = delivery::claim_due(c, &worker, LEASE, limit, &cap, &flying)?;
         if due.is_empty() {
             return Ok(Vec::new());
@@ -479,90 +506,6 @@ async fn send(
         error,
     };
     (attempt, retry_after)
-}
-
-/// HTTP clients by destination (host name and the addresses checked for it): building one
-/// costs more than a delivery, and a kept one keeps its connections open. A client reaches
-/// only the addresses of its key, so the check at each delivery still decides.
-#[derive(Default)]
-struct Clients(Mutex<HashMap<Destination, reqwest::Client>>);
-
-/// A URL's host name (none for an address) and the addresses allowed for it.
-type Destination = (Option<String>, Vec<SocketAddr>);
-
-impl Clients {
-    fn get(&self, url: &reqwest::Url, addrs: &[SocketAddr]) -> reqwest::Result<reqwest::Client> {
-        let name = match url.host() {
-            Some(url::Host::Domain(name)) => Some(name.to_string()),
-            _ => None,
-        };
-        let key = (name, addrs.to_vec());
-        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = kept.get(&key) {
-            return Ok(c.clone());
-        }
-        let mut client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            // A connection not made is told apart from a request not answered: only the
-            // latter may have reached a handler (probe 53a 7).
-            .connect_timeout(CONNECT_TIMEOUT)
-            // Node closes an idle connection after 5 s: one kept longer may be closed as it
-            // is reused, a try lost (probe 62d D5).
-            .pool_idle_timeout(Duration::from_secs(4))
-            .no_proxy();
-        if let Some(name) = &key.0 {
-            // Connect only to the addresses just checked: a second lookup could answer others.
-            client = client.resolve_to_addrs(name, addrs);
-        }
-        let client = client.build()?;
-        if kept.len() >= MAX_CLIENTS {
-            kept.clear();
-        }
-        kept.insert(key, client.clone());
-        Ok(client)
-    }
-}
-
-/// The addresses to connect to: the URL's host resolved, keeping those the rules allow; an
-/// error naming the host and why when none is.
-pub(crate) async fn checked_addresses(
-    url: &reqwest::Url,
-    allow_private: bool,
-) -> Result<Vec<SocketAddr>, String> {
-    let port = url.port_or_known_default().ok_or("the URL has no port")?;
-    let addrs: Vec<SocketAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
-        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(ip.into(), port)],
-        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
-            .await
-            .map_err(|e| format!("`{name}` could not be resolved: {e}"))?
-            .collect(),
-        None => return Err("the URL has no host".into()),
-    };
-    let mut why = None;
-    let mut allowed = Vec::new();
-    for a in addrs {
-        match webhook_address::refusal(a.ip(), allow_private) {
-            None => allowed.push(a),
-            Some(reason) => why = why.or(Some((a.ip(), reason))),
-        }
-    }
-    if !allowed.is_empty() {
-        return Ok(allowed);
-    }
-    let host = url.host_str().unwrap_or_default();
-    Err(match why {
-        Some((ip, reason)) => {
-            let hint = if reason == "loopback or private" {
-                " (WHARF_WEBHOOK_PRIVATE=allow lets a server's operator allow those)"
-            } else {
-                ""
-            };
-            format!("refused: `{host}` is {ip}, a {reason} address{hint}")
-        }
-        None => format!("`{host}` resolves to no address"),
-    })
 }
 
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {

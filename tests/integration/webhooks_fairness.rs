@@ -281,7 +281,79 @@ async fn a_job_taken_up_during_a_slow_answer_is_not_sent_again(db: Db) {
     assert!(statuses.iter().all(|s| *s != "delivered"), "{log}");
 }
 
+/// A hundred silent receivers of one environment, each held to one place once found slow,
+/// leave places for another environment's webhook: its delivery goes at once, not after
+/// their 15 s timeouts (probe 63d D3: 12-14 s, for as long as the load lasted).
+async fn a_hundred_slow_webhooks_leave_places_for_the_others(db: Db) {
+    use wharf::model::{event, webhook};
+    let (settings, _dir) = test_settings(db);
+    let pool = wharf::app::prepare_database(&settings).unwrap();
+    let receiver = Receiver::start().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let mut conn = pool.get().unwrap();
+    let env_named = |conn: &mut wharf::db::AnyConnection, name: &str| {
+        wharf::model::environment::find_by_name(conn, name)
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (prod, dev) = (
+        env_named(&mut conn, "production"),
+        env_named(&mut conn, "development"),
+    );
+    for n in 0..100 {
+        let url = format!("http://127.0.0.1:{port}/hook{n}");
+        webhook::create(&mut conn, &prod, &url, &["space:updated".to_string()], "").unwrap();
+    }
+    webhook::create(
+        &mut conn,
+        &dev,
+        &receiver.url,
+        &["workbook:updated".to_string()],
+        "",
+    )
+    .unwrap();
+    let loud = event::Context::new(&prod, "test");
+    for n in 0..3 {
+        event::emit(&mut conn, &loud, "space:updated", json!({"n": n})).unwrap();
+    }
+    let worker = wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
+        pool: pool.clone(),
+        settings: settings.clone(),
+        render: wharf::web::api::events::event_json,
+        worker_id: "one".into(),
+        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
+    })
+    .unwrap();
+    // Past the first tries' 15 s timeout: every silent webhook is known slow, and holds a
+    // place with its next try.
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    event::emit(
+        &mut conn,
+        &event::Context::new(&dev, "test"),
+        "workbook:updated",
+        json!({}),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    receiver.wait_for(1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "the other environment's delivery waited {:?} behind the slow ones",
+        started.elapsed()
+    );
+    drop(worker);
+}
+
 on_both!(
+    a_hundred_slow_webhooks_leave_places_for_the_others,
     a_job_taken_up_during_a_slow_answer_is_not_sent_again,
     an_answer_with_a_nul_is_noted_and_sinks_no_other,
     an_environment_holds_at_most_a_hundred_webhooks,
