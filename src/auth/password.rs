@@ -64,6 +64,11 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     if password.chars().filter(|c| !invisible(c)).count() < 10 {
         return Err("a password needs at least 10 visible characters other than spaces".into());
     }
+    // `aaaaaaaaaaaa` and `ababababab` are the first guesses (probe 63b N2).
+    let distinct: std::collections::HashSet<char> = password.chars().filter(|c| !invisible(c)).collect();
+    if distinct.len() < 5 {
+        return Err("a password needs at least 5 different characters".into());
+    }
     Ok(())
 }
 
@@ -77,6 +82,9 @@ mod tests {
         assert!(check_strength("a b c d e f g h i").is_err());
         assert!(check_strength(&"\u{200B}".repeat(12)).is_err());
         assert!(check_strength("correct horse battery").is_ok());
+        assert!(check_strength("aaaaaaaaaaaa").is_err());
+        assert!(check_strength("abababababab").is_err());
+        assert!(check_strength("abcdeabcde").is_ok());
     }
 
     #[test]

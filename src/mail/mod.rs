@@ -297,7 +297,7 @@ fn build(from: Mailbox, mail: &Mail) -> Result<lettre::Message, MailError> {
     let address = mail.to.parse().map_err(|_| MailError::Address(mail.to.clone()))?;
     let name = mail.to_name.as_deref().map(one_line).filter(|n| !n.is_empty());
     let to = Mailbox::new(name, address);
-    let subject = one_line(&mail.subject);
+    let subject = no_encoded_words(one_line(&mail.subject));
     let text = mail.text.clone();
     // lettre panics on some header values instead of answering an error; one bad
     // message must not take its caller (a request, the retry loop) down with it.
@@ -313,6 +313,17 @@ fn build(from: Mailbox, mail: &Mail) -> Result<lettre::Message, MailError> {
     .map_err(|e| MailError::Build(e.to_string()))
 }
 
+/// A subject's text as it should read. Written as is, `=?utf-8?b?...?=` in a name would be
+/// decoded by the reader's mail program into what it hides (a line break, a text-direction
+/// override: probe 63b D1); a word joiner after its `=` keeps it plain text, and makes the
+/// subject one lettre encodes whole.
+fn no_encoded_words(subject: String) -> String {
+    match subject.contains("=?") {
+        true => subject.replace("=?", "=\u{2060}?"),
+        false => subject,
+    }
+}
+
 /// `host:port` of an SMTP URL, without credentials or query.
 fn server_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -323,6 +334,23 @@ fn server_of(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encoded_word_in_a_subject_stays_plain_text() {
+        let mail = Mail {
+            to: "g@example.com".into(),
+            to_name: None,
+            subject: "=?utf-8?q?evil?= invited you to S1".into(),
+            text: "hi".into(),
+        };
+        let from = parse_mailbox("Wharf <w@example.com>").unwrap();
+        let formatted = String::from_utf8(build(from, &mail).unwrap().formatted()).unwrap();
+        let line = formatted.lines().find(|l| l.starts_with("Subject: ")).unwrap();
+        assert!(!line.contains("=?utf-8?q?evil?="), "{line}");
+        assert!(line.starts_with("Subject: =?utf-8?b?"), "{line}");
+        let plain = "Ada invited you to S1".to_string();
+        assert_eq!(no_encoded_words(plain.clone()), plain);
+    }
 
     #[test]
     fn an_smtp_url_reads_only_what_it_knows_and_keeps_passwords_encrypted() {

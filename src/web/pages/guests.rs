@@ -128,7 +128,8 @@ async fn send(
             show_page(user, state, raw_space, "guests".into(), Some(shown)).await
         }
         Err(AppError::TooMany { message: text, .. }) | Err(AppError::Conflict(text)) => {
-            let shown = format!("{} was not invited: {text}", g.email);
+            // The guest is in the space already; only the mail did not go (probe 63b D6).
+            let shown = format!("{} was added to the space, but not invited: {text}", g.email);
             show_page(user, state, raw_space, "guests".into(), Some(shown)).await
         }
         Err(AppError::Mail(text)) => {
