@@ -158,6 +158,11 @@ pub fn check_url(text: &str) -> Result<url::Url, String> {
     if text.len() > 2048 {
         return Err("the URL is longer than 2048 characters".into());
     }
+    // The URL standard drops tabs and line breaks inside a URL: the one kept would not be
+    // the one given (probe 63d D5).
+    if text.chars().any(char::is_control) {
+        return Err("the URL holds a line break, tab or other control character; send it on one line".into());
+    }
     let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -497,6 +502,10 @@ mod tests {
         assert!(check_url("example.com/hook").is_err());
         assert!(check_url("https://u:p@example.com").is_err());
         assert!(check_url("file:///etc/passwd").is_err());
+        assert!(check_url("https://example.com/ho\nok")
+            .unwrap_err()
+            .contains("line break"));
+        assert!(check_url("https://exa\tmple.com/hook").is_err());
     }
 
     #[test]
