@@ -292,6 +292,13 @@ async fn signed_deliveries_retry_with_the_same_id_and_410_disables(db: Db) {
     assert!(off["disabledReason"].as_str().unwrap().contains("410"), "{off}");
     let gone = wait_delivery(&app, id, |d| d["status"] == "failed").await;
     assert_eq!(gone["lastStatusCode"], 410);
+    // Disabled, it is not queued to fail at its try (probe 63d D8: 200, then nothing).
+    let did = gone["id"].as_str().unwrap();
+    let (status, body) = app
+        .post_json(&format!("/webhooks/{id}/deliveries/{did}/retry"), &json!({}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("the webhook is disabled"), "{body}");
 
     // Enabled again, the failed delivery can be sent again by hand, under its own id.
     let (status, on) = app

@@ -335,6 +335,12 @@ pub async fn retry(
     let (raw_hook, raw_delivery) = path.into_inner();
     let w = load(&state, &caller, &raw_hook).await?;
     let id = path_id(&raw_delivery, WebhookDeliveryId::parse, "delivery")?;
+    // Queued, it would only fail at its try (probe 63d D8: 200, then nothing).
+    if !w.enabled {
+        return Err(AppError::Conflict(
+            "the webhook is disabled; enable it (PATCH with enabled: true) to send this again".into(),
+        ));
+    }
     let d = state
         .db(move |conn| {
             let Some(_) = delivery::find(conn, &w.id, &id)? else {

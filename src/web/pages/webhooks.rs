@@ -413,6 +413,11 @@ pub async fn retry(
     let (raw_hook, raw_delivery) = path.into_inner();
     let w = load(&user, &state, &raw_hook, Some(&form.csrf_token)).await?;
     let id = WebhookDeliveryId::parse(&raw_delivery).ok_or(AppError::NotFound("delivery"))?;
+    if !w.enabled {
+        return Err(AppError::Conflict(
+            "the webhook is disabled; enable it to send this again".into(),
+        ));
+    }
     let hook = w.id.clone();
     let found = state
         .db(move |conn| {
