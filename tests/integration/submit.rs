@@ -469,6 +469,34 @@ async fn a_guest_cannot_name_where_a_submit_goes(db: Db) {
     assert!(body["data"]["config"].get("deliverTo").is_none(), "{body}");
 }
 
+/// The team's own code naming another receiver than the action's is told so, not sent
+/// to the action's in silence (probe 63d D4).
+async fn a_key_naming_another_receiver_than_the_actions_is_refused(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let (_receiver, wb, _) = submit_ready(&app).await;
+    for named in [json!("crm2"), json!(""), json!(["crm"])] {
+        let (status, body) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate",
+                        "config": {"deliverTo": named}}),
+            )
+            .await;
+        assert_eq!(status, 409, "{named}: {body}");
+        assert!(body.to_string().contains("delivers to `crm`"), "{body}");
+    }
+    let (status, body) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate",
+                    "config": {"deliverTo": "crm"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+on_both!(a_key_naming_another_receiver_than_the_actions_is_refused);
+
 on_both!(a_guest_cannot_name_where_a_submit_goes);
 
 on_both!(a_guest_submits_only_as_the_button_would);
