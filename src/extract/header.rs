@@ -247,7 +247,9 @@ pub fn tabulate(
         ));
     }
     if let Some(long) = header_row.values.iter().find(|v| v.len() > MAX_HEADER_BYTES) {
-        return Err(ExtractError::HeaderTooLong(long.len()));
+        // A value over many lines is a quote left open (probe 63c D5: only the size was said).
+        let lines = long.bytes().filter(|b| *b == b'\n').count();
+        return Err(ExtractError::HeaderTooLong(long.len(), lines > 1));
     }
     let below: Vec<RawRow> = sample;
     let lead = std::iter::once(&header_row)

@@ -252,8 +252,8 @@ pub enum ExtractError {
     Empty,
     #[error("no header row was found: every row is blank")]
     NoHeader,
-    #[error("the first row has a value of {} bytes (a header cell holds at most {} bytes); that is data, not a header row", thousands(*.0 as u64), thousands(MAX_HEADER_BYTES as u64))]
-    HeaderTooLong(usize),
+    #[error("the first row has a value of {} bytes (a header cell holds at most {} bytes); that is data, not a header row{}", thousands(*.0 as u64), thousands(MAX_HEADER_BYTES as u64), if *.1 { "; it runs over many lines, so a quote opened on the header's line is likely never closed: check the quotes on that line" } else { "" })]
+    HeaderTooLong(usize, bool),
     #[error("the file does not look like text (it holds binary data); upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotText,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]

@@ -247,7 +247,17 @@ fn bad_files_fail_with_words_a_person_understands() {
     let one_line = "x".repeat(2 * 1024 * 1024);
     assert_eq!(
         fail(one_line.as_bytes(), "line.txt"),
-        ExtractError::HeaderTooLong(2 * 1024 * 1024)
+        ExtractError::HeaderTooLong(2 * 1024 * 1024, false)
+    );
+    // A quote opened on the header's line and never closed (probe 63c D5).
+    let mut open = String::from("\"name,email\nada,a@x.com\n");
+    for i in 0..10_000 {
+        open.push_str(&format!("n{i},e{i}\n"));
+    }
+    let message = fail(open.as_bytes(), "quote.csv").to_string();
+    assert!(
+        message.contains("a quote opened on the header's line is likely never closed"),
+        "{message}"
     );
 }
 
