@@ -129,7 +129,13 @@ fn timeout_of(url: &str) -> anyhow::Result<Option<Duration>> {
 fn check_url(url: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("WHARF_SMTP_URL: {e}"))?;
     let mut tls = None;
+    let mut seen = std::collections::HashSet::new();
     for (key, value) in parsed.query_pairs() {
+        // Read twice, the check and the mailer could each take another (probe 63e D1: the
+        // check saw `required`, lettre used the first, `opportunistic`).
+        if !seen.insert(key.to_string()) {
+            anyhow::bail!("WHARF_SMTP_URL: `{key}` is given twice; give it once");
+        }
         match key.as_ref() {
             "timeout" => {}
             "tls" if value == "required" || value == "opportunistic" => tls = Some(value.into_owned()),
@@ -363,6 +369,8 @@ mod tests {
         ] {
             assert!(check_url(fine).is_ok(), "{fine}");
         }
+        let twice = check_url("smtp://u:pw@192.0.2.2?tls=opportunistic&tls=required").unwrap_err();
+        assert!(twice.to_string().contains("given twice"), "{twice}");
         let misspelt = check_url("smtp://user:pw@127.0.0.1:2525?tsl=required").unwrap_err();
         assert!(misspelt.to_string().contains("`tsl` is no setting"), "{misspelt}");
         for clear in [

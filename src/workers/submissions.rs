@@ -400,6 +400,15 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
             }
         }
     }
+    // An answer that ends with its connection can break off unseen: JSON begun and not
+    // finished is no answer either (probe 63e D2). A plain `OK` is a delivery.
+    let starts_json = kept
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || *b == b'[');
+    if broken.is_none() && starts_json && serde_json::from_slice::<serde::de::IgnoredAny>(&kept).is_err() {
+        broken = Some("the receiver's answer is JSON that is cut short or malformed".to_string());
+    }
     let error = match code {
         200..=299 if broken.is_some() => broken.map(|why| format!("{why}; its rejections were not applied")),
         // Half an answer would drop the rejections past the cut: not a delivery.

@@ -205,6 +205,14 @@ async fn a_guests_action_input_is_held_to_its_form(db: Db) {
             "Count must be a number",
         ),
         (
+            Some(json!({"email": "x@y.z", "count": "NaN"})),
+            "Count must be a number",
+        ),
+        (
+            Some(json!({"email": "x@y.z", "count": "1e400"})),
+            "Count must be a number",
+        ),
+        (
             Some(json!({"email": "x@y.z", "urgent": "very"})),
             "Urgent must be true or false",
         ),

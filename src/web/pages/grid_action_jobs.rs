@@ -217,7 +217,9 @@ pub(super) fn input_of(action: &ActionView, form: &HashMap<String, String>) -> R
             "number" => {
                 let n: f64 = given
                     .parse()
-                    .map_err(|_| AppError::bad_request(&f.key, format!("{} must be a number", f.label)))?;
+                    .ok()
+                    .filter(|n: &f64| n.is_finite())
+                    .ok_or_else(|| AppError::bad_request(&f.key, format!("{} must be a number", f.label)))?;
                 // Whole numbers stay whole (`3`, not `3.0`), as a person typed them.
                 if n.fract() == 0.0 && n.abs() < 9e15 {
                     json!(n as i64)
@@ -268,7 +270,12 @@ pub(crate) fn check_input(action: &ActionView, input: &Value) -> Result<(), (Str
         };
         let fits = match f.kind.as_str() {
             "boolean" => value.is_boolean(),
-            "number" => value.is_number() || value.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+            "number" => {
+                value.is_number()
+                    || value
+                        .as_str()
+                        .is_some_and(|s| s.trim().parse::<f64>().is_ok_and(f64::is_finite))
+            }
             "enum" => value
                 .as_str()
                 .is_some_and(|v| f.options.iter().any(|(o, _, _)| o == v)),
