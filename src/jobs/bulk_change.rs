@@ -301,6 +301,17 @@ pub fn may_undo(
         {
             Err(ModelError::Conflict("this change was already undone".into()))
         }
+        // Its field removed since, nothing of it is left to put back (probe 63a D5: "Undone:
+        // 0 value(s)", and the undo used up).
+        Some(entry)
+            if (entry.actor == actor || by_key) && bulk_history::cells_left(conn, id.as_str())? == 0 =>
+        {
+            Err(invalid(
+                "nothing of this change is left to undo: it changed no cell, or the field it changed was \
+                 removed from the sheet since"
+                    .into(),
+            ))
+        }
         Some(entry) if entry.actor == actor || by_key => Ok(id),
         Some(_) => Err(ModelError::Forbidden(
             "only the person who made a bulk change, or a secret key, can undo it".into(),

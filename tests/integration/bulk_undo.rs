@@ -369,7 +369,42 @@ async fn an_undo_puts_a_date_back_as_it_was_given(db: Db) {
     assert_eq!(joined(&after)["messages"], joined(&before)["messages"], "{after}");
 }
 
+/// A change whose field was removed since has nothing left to put back: its undo says
+/// so and stays unused (probe 63a D5: "Undone: 0 value(s) put back", and the undo spent).
+async fn a_change_of_a_removed_field_has_nothing_to_undo(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows = json!([{"code": "C1", "name": "Old"}, {"code": "C2", "name": "Old"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let bulk = set_names(&app, &sheet, "New").await;
+    let (status, body) = app.delete(&format!("/sheets/{sheet}/fields/name")).await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "workbook", "operation": "bulk-change", "source": workbook,
+                    "trigger": "immediate", "config": {"sheet": sheet, "undo": bulk}}),
+        )
+        .await;
+    let said = match status {
+        200 => app
+            .wait_job(job["data"]["id"].as_str().unwrap())
+            .await
+            .to_string(),
+        _ => job.to_string(),
+    };
+    assert!(
+        said.contains("nothing of this change is left to undo"),
+        "{status} {said}"
+    );
+}
+
 on_both!(
+    a_change_of_a_removed_field_has_nothing_to_undo,
     an_undo_puts_a_date_back_as_it_was_given,
     an_undo_cut_off_after_its_claim_is_finished_when_asked_again,
     bulk_changes_undo_in_turn,

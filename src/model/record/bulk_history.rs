@@ -106,6 +106,14 @@ pub struct Undone {
     pub also_changed: Vec<SheetId>,
 }
 
+/// How many cells a bulk change still holds to undo (a removed field's left it).
+pub fn cells_left(conn: &mut AnyConnection, id: &str) -> QueryResult<i64> {
+    record_changes::table
+        .filter(record_changes::bulk_id.eq(id))
+        .count()
+        .get_result(conn)
+}
+
 /// A field removed from the sheet leaves every bulk change of it: undoing one must not
 /// write the removed field's old values into a later field given the same key.
 pub fn forget_field(conn: &mut AnyConnection, sheet: &SheetId, field: &str) -> QueryResult<usize> {
