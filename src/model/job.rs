@@ -274,26 +274,14 @@ pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> Mod
         if let Some(space) = &input.space_id {
             super::space::hold_to_add(conn, std::slice::from_ref(space))?;
         }
-        // A Submit action naming a webhook (`deliverTo`) is Wharf's to run, however the
-        // job was made; the slug is looked up when the job runs.
         if input.operation == "submit" {
-            let slug =
-                super::submission::action_slug(conn, &input.environment_id, &input.job_type, &input.source)?;
-            if let (Some(slug), Some(config)) = (slug, input.config.as_object_mut()) {
-                // Another receiver named by the caller is refused, not silently replaced
-                // (probe 63d D4: the records went to another system than the one asked).
-                match config.get("deliverTo") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(named)) if *named == slug => {}
-                    Some(named) => {
-                        return Err(ModelError::Conflict(format!(
-                            "this Submit action delivers to `{slug}`, not {named}; leave deliverTo out, \
-                             or name `{slug}`"
-                        )))
-                    }
-                }
-                config.insert("deliverTo".into(), json!(slug));
-            }
+            super::submission::settle_deliver_to(
+                conn,
+                &input.environment_id,
+                &input.job_type,
+                &input.source,
+                &mut input.config,
+            )?;
         }
         let t = now();
         let id = JobId::generate();

@@ -152,6 +152,34 @@ pub fn action_slug(
         .map(str::to_string))
 }
 
+/// A Submit action naming a webhook (`deliverTo`) is Wharf's to run, however its job was
+/// made: the new job's config names the action's webhook (its slug is looked up when the
+/// job runs). Another receiver named by the caller is refused, not silently replaced
+/// (probe 63d D4: the records went to another system than the one asked).
+pub fn settle_deliver_to(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    job_type: &str,
+    source: &str,
+    config: &mut Value,
+) -> super::ModelResult<()> {
+    let slug = action_slug(conn, env, job_type, source)?;
+    let (Some(slug), Some(config)) = (slug, config.as_object_mut()) else {
+        return Ok(());
+    };
+    match config.get("deliverTo") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(named)) if *named == slug => {}
+        Some(named) => {
+            return Err(super::ModelError::Conflict(format!(
+                "this Submit action delivers to `{slug}`, not {named}; leave deliverTo out, or name `{slug}`"
+            )))
+        }
+    }
+    config.insert("deliverTo".into(), json!(slug));
+    Ok(())
+}
+
 /// What a new submission is made from.
 pub struct NewSubmission<'a> {
     pub id: &'a SubmissionId,

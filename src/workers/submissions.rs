@@ -406,7 +406,11 @@ async fn send(ctx: &Context, hook: &webhook::Webhook, s: &Submission, body: Stri
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'{' || *b == b'[');
-    if broken.is_none() && starts_json && serde_json::from_slice::<serde::de::IgnoredAny>(&kept).is_err() {
+    if broken.is_none()
+        && !cut
+        && starts_json
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&kept).is_err()
+    {
         broken = Some("the receiver's answer is JSON that is cut short or malformed".to_string());
     }
     let error = match code {

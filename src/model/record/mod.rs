@@ -24,6 +24,7 @@ pub mod sort_index;
 pub mod sort_keys;
 mod unique;
 mod write;
+mod write_many;
 
 pub use delete::{delete, delete_present, delete_present_unlocked, delete_unchanged};
 pub use insert::{
