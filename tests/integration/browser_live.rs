@@ -52,7 +52,7 @@ async fn live_grid(app: &TestApp) -> (crate::browser::Driver, String, Vec<String
 }
 
 /// Renames the record `id` through the API (a change the grid hears of live).
-async fn rename(app: &TestApp, sheet: &str, id: &str, name: &str) {
+pub(crate) async fn rename(app: &TestApp, sheet: &str, id: &str, name: &str) {
     let (status, body) = app
         .put_json(
             &format!("/sheets/{sheet}/records"),
@@ -63,7 +63,7 @@ async fn rename(app: &TestApp, sheet: &str, id: &str, name: &str) {
 }
 
 /// A script true once the grid shows `name` in the name cell of the record `id`.
-fn shows_name(id: &str, name: &str) -> String {
+pub(crate) fn shows_name(id: &str, name: &str) -> String {
     format!(
         "document.querySelector(\"#row-{id} td.cell[data-field='name'] .value\")?.textContent === '{name}'"
     )

@@ -5,29 +5,13 @@
 
 use crate::browser::wait_for_within;
 use crate::browser_grid::grid_with;
+use crate::browser_live::{rename, shows_name};
 use crate::helpers::*;
 use crate::on_both;
 use serde_json::json;
 use std::time::Duration;
 
 on_both!(the_tab_in_front_is_live_with_seven_tabs_open);
-
-/// A script true once the grid shows `name` in the name cell of the record `id`.
-fn shows_name(id: &str, name: &str) -> String {
-    format!(
-        "document.querySelector(\"#row-{id} td.cell[data-field='name'] .value\")?.textContent === '{name}'"
-    )
-}
-
-async fn rename(app: &TestApp, sheet: &str, id: &str, name: &str) {
-    let (status, body) = app
-        .put_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"id": id, "values": {"name": {"value": name}}}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-}
 
 async fn the_tab_in_front_is_live_with_seven_tabs_open(db: Db) {
     let app = spawn_app(db).await;
