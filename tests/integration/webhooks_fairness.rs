@@ -7,6 +7,31 @@ use crate::webhooks::Receiver;
 use serde_json::json;
 use std::time::Duration;
 
+/// A receiver that takes connections and never answers; its port.
+async fn silent_receiver() -> u16 {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    port
+}
+
+/// The delivery worker alone, on this pool.
+fn start_worker(pool: &wharf::db::Pool, settings: &wharf::settings::Settings) -> wharf::workers::Running {
+    wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
+        pool: pool.clone(),
+        settings: settings.clone(),
+        render: wharf::web::api::events::event_json,
+        worker_id: "one".into(),
+        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(settings).unwrap()),
+    })
+    .unwrap()
+}
+
 /// A receiver that never answers holds a few places for its timeout, not the worker: the
 /// other webhook's deliveries all arrive meanwhile (they used to wait in batches behind it,
 /// 15 s each).
@@ -15,14 +40,7 @@ async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
     let (settings, _dir) = test_settings(db);
     let pool = wharf::app::prepare_database(&settings).unwrap();
     let receiver = Receiver::start().await;
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_url = format!("http://127.0.0.1:{}/hook", silent.local_addr().unwrap().port());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = silent.accept().await {
-            held.push(sock);
-        }
-    });
+    let silent_url = format!("http://127.0.0.1:{}/hook", silent_receiver().await);
     let mut conn = pool.get().unwrap();
     let env = wharf::model::environment::find_by_name(&mut conn, "development")
         .unwrap()
@@ -47,14 +65,7 @@ async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
         event::emit(&mut conn, &ctx, "workbook:updated", json!({"n": n})).unwrap();
     }
     drop(conn);
-    let worker = wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
-        pool: pool.clone(),
-        settings: settings.clone(),
-        render: wharf::web::api::events::event_json,
-        worker_id: "one".into(),
-        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
-    })
-    .unwrap();
+    let worker = start_worker(&pool, &settings);
     let started = std::time::Instant::now();
     receiver.wait_for(100).await;
     assert!(
@@ -289,14 +300,7 @@ async fn a_hundred_slow_webhooks_leave_places_for_the_others(db: Db) {
     let (settings, _dir) = test_settings(db);
     let pool = wharf::app::prepare_database(&settings).unwrap();
     let receiver = Receiver::start().await;
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = silent.accept().await {
-            held.push(sock);
-        }
-    });
+    let port = silent_receiver().await;
     let mut conn = pool.get().unwrap();
     let env_named = |conn: &mut wharf::db::AnyConnection, name: &str| {
         wharf::model::environment::find_by_name(conn, name)
@@ -324,14 +328,7 @@ async fn a_hundred_slow_webhooks_leave_places_for_the_others(db: Db) {
     for n in 0..3 {
         event::emit(&mut conn, &loud, "space:updated", json!({"n": n})).unwrap();
     }
-    let worker = wharf::workers::webhooks::start(wharf::workers::webhooks::Context {
-        pool: pool.clone(),
-        settings: settings.clone(),
-        render: wharf::web::api::events::event_json,
-        worker_id: "one".into(),
-        mail: std::sync::Arc::new(wharf::mail::Mailer::from_settings(&settings).unwrap()),
-    })
-    .unwrap();
+    let worker = start_worker(&pool, &settings);
     // Past the first tries' 15 s timeout: every silent webhook is known slow, and holds a
     // place with its next try.
     tokio::time::sleep(Duration::from_secs(17)).await;
