@@ -9,6 +9,7 @@ use crate::db::{AnyConnection, Pool};
 use crate::model::record::{indexes, search, search_index, sort_index, RecordQuery};
 use diesel::QueryResult;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ pub struct Indexer {
     queue: Arc<Mutex<(BuildQueue, bool)>>,
     /// Held by the build or vacuum under way.
     building: Arc<Mutex<()>>,
+    /// Field changes waiting to drop indexes ([`Self::before_builds`]): builds wait for them.
+    setting_aside: Arc<AtomicUsize>,
     /// The vacuum waiting for its turn, if any.
     vacuum: Arc<Mutex<PendingVacuum>>,
     /// Sheets being loaded through the API, and when each was last written to.
@@ -76,6 +79,7 @@ impl Indexer {
             requested: Default::default(),
             queue: Default::default(),
             building: Default::default(),
+            setting_aside: Default::default(),
             vacuum: Default::default(),
             loading: Default::default(),
         }
@@ -230,7 +234,7 @@ impl Indexer {
             return Ok(false);
         }
         // In turn with the builds: a build and a drop of one index at once could deadlock.
-        across_processes(conn, |conn| indexes::drop_of_sheet(conn, sheet_seq))?;
+        self.before_builds(conn, |conn| indexes::drop_of_sheet(conn, sheet_seq))?;
         // Forgotten after the drop, not before: a removal beside this one may have asked
         // for them again meanwhile, and would otherwise be taken as building them.
         self.requested
@@ -238,6 +242,20 @@ impl Indexer {
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(seq, _)| *seq != sheet_seq);
         Ok(true)
+    }
+
+    /// Runs `f` between two builds, before the next: a field change's drop of indexes
+    /// waited behind a sheet's every build, each taking the lock again the moment the one
+    /// before ended (probe 63a D2). SQLite's one write lock keeps them apart already.
+    pub fn before_builds<T>(
+        &self,
+        conn: &mut AnyConnection,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        let _waiting = Waiting::on(&self.setting_aside);
+        let _builds_wait = matches!(conn, AnyConnection::Postgres(_))
+            .then(|| self.building.lock().unwrap_or_else(|p| p.into_inner()));
+        across_processes(conn, f)
     }
 
     /// Makes sure an index of a sheet exists or is being built, after the builds asked
@@ -289,6 +307,9 @@ impl Indexer {
                     }
                 }
             };
+            while self.setting_aside.load(Ordering::SeqCst) > 0 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _one_at_a_time = self.building.lock().unwrap_or_else(|p| p.into_inner());
             let began = Instant::now();
             // A build that panics must not stop the ones after it.
@@ -309,6 +330,22 @@ impl Indexer {
                     .remove(&key);
             }
         }
+    }
+}
+
+/// Counts one waiter for as long as it lives (also when what it waits for fails).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn on(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -225,7 +225,74 @@ async fn grid_writes_beside_field_changes_all_succeed(db: Db) {
     assert_counts_match(&app, &sheet).await;
 }
 
+/// A field change sent while a re-check runs goes in at the re-check's next batch; the
+/// re-check stops there, as the later change's own re-check checks every record (probe
+/// 63a D2: on PostgreSQL the change waited for every record to be checked, behind the
+/// sheet's index builds, which took their lock again the moment each ended).
+async fn a_field_change_overtakes_a_running_recheck(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let fields = format!("/sheets/{sheet}/fields");
+    for key in ["o1", "o2"] {
+        let (status, body) = app
+            .post_json(&fields, &json!({"key": key, "type": "string"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Enough records for a re-check of many batches of about half a second each.
+    for part in 0..12 {
+        let rows: Vec<Value> = (0..5000)
+            .map(|i| json!({"email": format!("p{part}r{i}@x.io"), "age": i}))
+            .collect();
+        let (status, body) = app
+            .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let space_id = space["id"].as_str().unwrap();
+    jobs_settled(&app, space_id).await;
+    let (status, body) = app.delete(&format!("{fields}/o1")).await;
+    assert_eq!(status, 200, "{body}");
+    let recheck = |jobs: &Value| -> Option<Value> {
+        jobs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["operation"] == "recheck-records" && j["status"] != "complete")
+            .cloned()
+    };
+    // Its re-check runs, with most of the sheet left.
+    let mut first = None;
+    for _ in 0..600 {
+        let (_, jobs) = app
+            .get_json(&format!("/jobs?spaceId={space_id}&pageSize=1000"))
+            .await;
+        if let Some(job) = recheck(&jobs) {
+            let progress = job["progress"].as_i64().unwrap_or(0);
+            assert!(progress < 70, "the re-check ran ahead of the test: {job}");
+            if job["status"] == "executing" {
+                first = Some(job["id"].as_str().unwrap().to_string());
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let first = first.expect("the re-check never got going");
+    let (status, body) = app.delete(&format!("{fields}/o2")).await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&first).await;
+    let said = done["outcome"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(said.contains("then stopped"), "{done}");
+    jobs_settled(&app, space_id).await;
+    assert_counts_match(&app, &sheet).await;
+}
+
 on_both!(
+    a_field_change_overtakes_a_running_recheck,
     grid_writes_beside_field_changes_all_succeed,
     writes_beside_field_changes_all_succeed,
     field_changes_do_not_deadlock_with_rechecks,

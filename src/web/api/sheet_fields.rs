@@ -128,7 +128,7 @@ pub async fn remove(
                 // In turn with the builds: one asked before this removal committed may have
                 // built the position past the fields left.
                 let left = crate::model::sheet::field_count(conn, seq)?;
-                crate::workers::indexes::across_processes(conn, |conn| {
+                indexer.before_builds(conn, |conn| {
                     crate::model::record::sort_index::drop_past(conn, seq, left)
                 })?;
             }
