@@ -537,8 +537,20 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let ctx = writable(&state, &caller, &path).await?;
     check_access(&caller, &ctx, "delete")?;
+    // Ids beside a selection are the records it leaves out everywhere else: deleting
+    // them, and ignoring the selection, deleted what the client meant to keep (probe 64b
+    // D1). A selection is deleted by a `delete-records` job.
+    if let Some((k, _)) = params.iter().find(|(k, _)| k != "ids") {
+        return Err(AppError::bad_request(
+            k,
+            format!(
+                "`{k}` is not taken here: this deletes the records named by ids=us_rc_... only; \
+                 delete a selection with a `delete-records` job"
+            ),
+        ));
+    }
     let mut ids = Vec::new();
-    for (k, v) in params.iter().filter(|(k, _)| k == "ids") {
+    for (k, v) in params.iter() {
         for part in v.split(',').filter(|p| !p.is_empty()) {
             ids.push(
                 RecordId::parse(part)
