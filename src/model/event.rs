@@ -285,8 +285,12 @@ pub fn list_ids(
     if let Some(space) = &f.space_id {
         q = q.filter(events::space_id.eq(space));
     }
-    if let Some(topic) = &f.topic {
-        q = q.filter(events::topic.eq(topic));
+    // `commit:*`, a webhook's glob of one prefix, takes its topics (the caller checked
+    // that the prefix is one of theirs: letters and `-` only, nothing `LIKE` reads).
+    match f.topic.as_deref().map(|t| (t, t.strip_suffix(":*"))) {
+        Some((_, Some(prefix))) => q = q.filter(events::topic.like(format!("{prefix}:%"))),
+        Some((topic, None)) => q = q.filter(events::topic.eq(topic.to_string())),
+        None => {}
     }
     if let Some(domain) = &f.domain {
         q = q.filter(events::domain.eq(domain));
