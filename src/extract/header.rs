@@ -139,20 +139,35 @@ pub fn column_letters(index: usize) -> String {
 }
 
 /// Unique, non-blank labels (the header as written where it can be) and keys made from them.
+/// A header the file has keeps its name: the names made up for a blank or a repeated one
+/// take numbers no header of the file uses (the second `Email` took `Email (2)` from the
+/// column the file calls so, which a person picking it by name then missed: probe 64a D3).
 pub fn columns(header: &[String], count: usize) -> Vec<Column> {
+    let written = |i: usize| header.get(i).map(String::as_str).unwrap_or("");
     let mut labels_seen: HashSet<String> = HashSet::new();
     let mut keys_seen: HashSet<String> = HashSet::new();
+    // Each header's first column keeps it, and the key made from it when that is free.
+    let mut own: Vec<Option<Option<String>>> = vec![None; count];
+    for (i, own) in own.iter_mut().enumerate() {
+        let name = written(i);
+        if !name.trim().is_empty() && labels_seen.insert(name.to_lowercase()) {
+            *own = Some(key_of(name).filter(|k| keys_seen.insert(k.clone())));
+        }
+    }
     (0..count)
         .map(|i| {
-            let written = header.get(i).map(String::as_str).unwrap_or("");
-            let base = if written.trim().is_empty() {
-                format!("Column {}", i + 1)
-            } else {
-                written.to_string()
+            let base = match written(i) {
+                w if w.trim().is_empty() => format!("Column {}", i + 1),
+                w => w.to_string(),
             };
-            let label = unique(&base, &mut labels_seen, |b, n| format!("{b} ({n})"));
-            let key_base = key_of(&base).unwrap_or_else(|| format!("column_{}", i + 1));
-            let key = unique(&key_base, &mut keys_seen, |b, n| format!("{b}_{n}"));
+            let (label, key) = match own[i].take() {
+                Some(key) => (base.clone(), key),
+                None => (unique(&base, &mut labels_seen, |b, n| format!("{b} ({n})")), None),
+            };
+            let key = key.unwrap_or_else(|| {
+                let key_base = key_of(&base).unwrap_or_else(|| format!("column_{}", i + 1));
+                unique(&key_base, &mut keys_seen, |b, n| format!("{b}_{n}"))
+            });
             Column { key, label }
         })
         .collect()

@@ -145,6 +145,48 @@ fn blank_and_duplicate_headers_get_unique_names() {
     );
 }
 
+/// The names made up for a repeated or blank header never take a header the file has: the
+/// column the file calls `Email (2)` keeps that name (probe 64a D3).
+#[test]
+fn made_up_names_leave_the_files_own_headers_alone() {
+    let header = strings(&[
+        "Email",
+        "Email",
+        "Email (2)",
+        "",
+        "Column 4",
+        "column_4",
+        "email_2",
+    ]);
+    let cols = header::columns(&header, 7);
+    let labels: Vec<&str> = cols.iter().map(|c| c.label.as_str()).collect();
+    let keys: Vec<&str> = cols.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        labels,
+        vec![
+            "Email",
+            "Email (3)",
+            "Email (2)",
+            "Column 4 (2)",
+            "Column 4",
+            "column_4",
+            "email_2"
+        ]
+    );
+    assert_eq!(
+        keys,
+        vec![
+            "email",
+            "email_3",
+            "email_2",
+            "column_4_2",
+            "column_4",
+            "column_4_3",
+            "email_2_2"
+        ]
+    );
+}
+
 /// Blank rows (`,` as Excel saves an empty row) are no rows of the table: a title over 59
 /// of them leaves the header below to be found (probe 49d 5).
 #[test]
