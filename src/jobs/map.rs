@@ -255,7 +255,9 @@ fn map_batches(
             for batch in read_rx {
                 let checked = batch.map(|mut b| {
                     let inputs = std::mem::take(&mut b.inputs);
-                    (b, record::prepare_read(dest, inputs, &readings))
+                    let mut prepared = record::prepare_read(dest, inputs, &readings);
+                    prepared.keep_uploaded(std::mem::take(&mut b.uploaded));
+                    (b, prepared)
                 });
                 if checked_tx.send(checked).is_err() {
                     return;
@@ -399,6 +401,8 @@ struct Batch {
     last: i64,
     count: i64,
     inputs: Vec<Vec<Value>>,
+    /// Per record, the uploads of the cells whose enum values the plan translated.
+    uploaded: Vec<Vec<(usize, Value)>>,
 }
 
 /// The source's date fields: their stored dates are mapped, not the input they were read
@@ -427,21 +431,30 @@ fn next_batch(
     let moves: Vec<bool> = (0..columns.len())
         .map(|di| !columns[di + 1..].contains(&columns[di]))
         .collect();
+    let count = rows.len() as i64;
+    let (inputs, uploaded) = rows
+        .into_iter()
+        .map(|(_, inputs)| map_row(inputs, resolved, &moves))
+        .unzip();
     Ok(Some(Batch {
         last,
-        count: rows.len() as i64,
-        inputs: rows
-            .into_iter()
-            .map(|(_, inputs)| map_row(inputs, resolved, &moves))
-            .collect(),
+        count,
+        inputs,
+        uploaded,
     }))
 }
 
-/// One source record's inputs in the destination's field order, enum values mapped. A
-/// source column is moved into its last use (`moves`) and copied into any use before it.
-fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved, moves: &[bool]) -> Vec<Value> {
+/// One source record's inputs in the destination's field order, enum values mapped, and
+/// the uploads of the cells mapped so. A source column is moved into its last use
+/// (`moves`) and copied into any use before it.
+fn map_row(
+    mut inputs: Vec<Value>,
+    resolved: &plan::Resolved,
+    moves: &[bool],
+) -> (Vec<Value>, Vec<(usize, Value)>) {
     let columns = &resolved.columns;
-    (0..columns.len())
+    let mut uploaded = Vec::new();
+    let mapped = (0..columns.len())
         .map(|di| {
             let Some(si) = columns[di] else { return Value::Null };
             let Some(input) = inputs.get_mut(si) else {
@@ -464,16 +477,32 @@ fn map_row(mut inputs: Vec<Value>, resolved: &plan::Resolved, moves: &[bool]) ->
             if resolved.lists[di] && !crate::validate::is_empty(&v) {
                 // Each item of an enum-list's cell, the others kept.
                 let items = crate::validate::list_items(&v);
-                return Value::Array(
-                    items
-                        .into_iter()
-                        .map(|item| translate(item.clone()).unwrap_or(Value::String(item)))
-                        .collect(),
-                );
+                let mut any = false;
+                let list = items
+                    .into_iter()
+                    .map(|item| match translate(item.clone()) {
+                        Some(to) => {
+                            any = true;
+                            to
+                        }
+                        None => Value::String(item),
+                    })
+                    .collect();
+                if any {
+                    uploaded.push((di, v));
+                }
+                return Value::Array(list);
             }
-            translate(text_of(&v)).unwrap_or(v)
+            match translate(text_of(&v)) {
+                Some(to) => {
+                    uploaded.push((di, v));
+                    to
+                }
+                None => v,
+            }
         })
-        .collect()
+        .collect();
+    (mapped, uploaded)
 }
 
 fn checkpoint_of(job: &Job) -> Checkpoint {

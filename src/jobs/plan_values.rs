@@ -48,7 +48,8 @@ pub(super) fn enum_details(field_type: &FieldType, column: Vec<String>) -> Optio
         _ => column,
     };
     let distinct: BTreeSet<String> = column.into_iter().filter(|v| !v.trim().is_empty()).collect();
-    let values: Vec<String> = distinct.into_iter().collect();
+    // As a plan sent back may hold (an enum-list's items may outnumber the sampled cells).
+    let values: Vec<String> = distinct.into_iter().take(super::plan::MOST_VALUE_PAIRS).collect();
     let mapped = mapping::map_enum_values(&values, &options);
     let used: HashSet<&String> = mapped.iter().filter_map(|(_, o)| o.as_ref()).collect();
     Some(json!({

@@ -151,6 +151,8 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(recs[0]["values"]["name"]["value"], "Ada");
     assert_eq!(recs[0]["values"]["age"]["value"], 36);
     assert_eq!(recs[0]["values"]["tier"]["value"], "gold");
+    // What was uploaded stays beside the option it was read as (probe 64a D1).
+    assert_eq!(recs[0]["values"]["tier"]["raw"], "Premium", "{}", recs[0]);
     assert_eq!(
         recs[1]["values"]["age"]["valid"], false,
         "validated on the way in"
@@ -219,6 +221,26 @@ async fn one_column_onto_two_fields_is_remembered_whole(db: Db) {
     let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &plan(&edges)).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("not an option of `tier`"), "{body}");
+    // One value sent to two options, or a value that is no enum value: which was meant
+    // cannot be told (probe 64a D2).
+    for (pairs, says) in [
+        (
+            json!([{"sourceValue": "Premium", "destinationValue": "gold"},
+                   {"sourceValue": "Premium", "destinationValue": "silver"}]),
+            "both",
+        ),
+        (
+            json!([{"sourceValue": {"a": 1}, "destinationValue": "gold"}]),
+            "sourceValue",
+        ),
+        (json!([{"destinationValue": "gold"}]), "sourceValue"),
+    ] {
+        let mut bad = edges.clone();
+        bad[2]["enumDetails"]["mapping"] = pairs;
+        let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &plan(&bad)).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains(says), "{body}");
+    }
     let mut good = edges.clone();
     good[2]["enumDetails"]["mapping"][0]["destinationValue"] = json!("gold");
     let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &plan(&good)).await;

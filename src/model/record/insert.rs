@@ -40,6 +40,25 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Keeps, as a cell's `raw`, what was uploaded where a mapping translated it before the
+    /// check (an enum's `GOLD` sent as `gold`): the upload was otherwise lost, or the plan's
+    /// own value kept in its place (probe 64a D1). `uploaded`: per record, (field, upload).
+    pub fn keep_uploaded(&mut self, uploaded: Vec<Vec<(usize, Value)>>) {
+        let records = self.checked.iter_mut().zip(self.encoded.iter_mut());
+        for ((checked, encoded), cells) in records.zip(uploaded) {
+            if cells.is_empty() {
+                continue;
+            }
+            for (i, upload) in cells {
+                match checked.vals.get(i) == Some(&upload) {
+                    true => checked.raw.remove(&i),
+                    false => checked.raw.insert(i, upload),
+                };
+            }
+            *encoded = super::encode(checked);
+        }
+    }
+
     /// How many records.
     pub fn len(&self) -> usize {
         self.checked.len()
