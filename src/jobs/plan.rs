@@ -51,7 +51,7 @@ fn sheet_in(
         Some(id) => sheets.into_iter().find(|s| s.id.as_str() == id).ok_or_else(|| {
             invalid(
                 &format!("config.{key}"),
-                format!("sheet `{id}` is not in workbook {workbook}"),
+                format!("sheet `{id}` is not in workbook {workbook} (deleted, or never there)"),
             )
         }),
         None => {

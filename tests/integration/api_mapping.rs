@@ -608,7 +608,27 @@ async fn a_changed_plan_lists_what_it_leaves_unmapped(db: Db) {
     assert!(body.to_string().contains("maps no column"), "{body}");
 }
 
+/// A plan that no longer holds is refused when it is run, saying why, rather than run into
+/// a failed job (probe 64a D5); the job waits for a plan that holds.
+async fn a_plan_that_no_longer_holds_is_refused_when_run(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, CSV).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let (_, got) = app.get_json(&format!("/jobs/{job_id}/plan")).await;
+    assert!(edge(&got["data"]["plan"], "Full Name").is_some(), "{got}");
+    let (status, body) = app.delete(&format!("/sheets/{contacts}/fields/name")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post_json(&format!("/jobs/{job_id}/execute"), &json!({})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("no field `name`"), "{body}");
+    let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(job["data"]["status"], "planning", "{job}");
+    let (_, page) = app.get_json(&format!("/sheets/{contacts}/records")).await;
+    assert_eq!(page["data"]["records"], json!([]), "nothing written");
+}
+
 on_both!(
+    a_plan_that_no_longer_holds_is_refused_when_run,
     a_changed_plan_lists_what_it_leaves_unmapped,
     enum_values_past_the_sample_translate_alike,
     a_canceled_mapping_takes_back_what_it_wrote,

@@ -50,10 +50,31 @@ pub async fn execute(
             guest_may_rerun(conn, j, actor)?;
         }
         crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+        refuse_stale_plan(conn, j)?;
         job::execute(conn, j, actor)
     })
     .await?;
     Ok(success())
+}
+
+/// A mapping job's plan that no longer holds (a field it maps removed, nothing mapped) is
+/// refused at once, as a plan sent so is, rather than answered 200 and failed when the job
+/// runs (probe 64a D5). A job with no plan yet makes its own when it runs.
+fn refuse_stale_plan(conn: &mut crate::db::AnyConnection, j: &Job) -> Result<(), ModelError> {
+    use crate::jobs::plan;
+    if j.job_type != "workbook" || j.operation != "map" || j.plan.is_none() {
+        return Ok(());
+    }
+    let config: serde_json::Value = serde_json::from_str(&j.config).unwrap_or_default();
+    let sheets = plan::sheets_of_job(conn, j, &config)?;
+    let resolved = plan::resolve(&plan::stored(j.plan.as_deref()), &sheets)?;
+    if resolved.columns.iter().all(Option::is_none) {
+        return Err(ModelError::Invalid(vec![(
+            "fieldMapping".into(),
+            "the plan maps no column to a field; map at least one".into(),
+        )]));
+    }
+    Ok(())
 }
 
 pub async fn retry(
