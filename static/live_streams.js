@@ -18,7 +18,24 @@
   var CONNECTING = 0;
   var CLOSED = 2;
 
+  // Every stream of the page. Leaving the page (a link followed, or the page kept in the
+  // back-forward cache) closes them at once: left to the server's next heartbeat, a page
+  // left seconds ago still counted against the session's few streams, and clicking through
+  // six live pages got the sixth refused (probe 64c D1). Shown again from that cache, a page
+  // opens them again and refreshes.
+  var sources = [];
+  window.addEventListener("pagehide", function () {
+    sources.forEach(function (s) { s.pause(); });
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    sources.forEach(function (s) {
+      if (!s.ended && !s.source && !document.hidden) s.connect(true);
+    });
+  });
+
   function PausableSource(url) {
+    sources.push(this);
     this.url = url;
     this.onopen = null;
     this.onerror = null;

@@ -251,8 +251,21 @@ impl Live {
     }
 
     /// A place for a stream of `opener` (on `sheet`, for a grid), unless a cap is reached.
-    pub fn admit(&self, opener: &Opener, sheet: Option<&SheetId>) -> Result<Admission, Refusal> {
-        self.streams.admit(opener, sheet)
+    /// At the session's cap, its streams are first made to write, so those of pages left
+    /// moments ago end and free their places (clicking through six live pages in one tab
+    /// had the sixth refused for pages already left: probe 64c D1).
+    pub async fn admit(&self, opener: &Opener, sheet: Option<&SheetId>) -> Result<Admission, Refusal> {
+        let mut tries = 0;
+        loop {
+            match self.streams.admit(opener, sheet) {
+                Err(Refusal::Session) if tries < 3 => {
+                    tries += 1;
+                    self.streams.poke_session(&opener.holder);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                admitted => return admitted,
+            }
+        }
     }
 
     /// An SSE stream for one sheet and the person who opened it: `changed` events,
@@ -366,6 +379,7 @@ impl<T: Clone> Tail<T> {
                 // An ended access goes first: nothing more is sent once it ended.
                 biased;
                 _ = &mut self.admission.ended => return None,
+                _ = self.admission.poke.notified() => return Some(Bytes::from_static(KEPT_ALIVE)),
                 got = self.rx.recv() => match got {
                     Ok(m) => match pick(&m) {
                         Some(out) => return Some(out),

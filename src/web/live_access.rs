@@ -102,6 +102,7 @@ struct Entry {
     space: Option<SpaceId>,
     sheet: Option<SheetId>,
     end: oneshot::Sender<()>,
+    poke: Arc<tokio::sync::Notify>,
 }
 
 /// The open streams of this process.
@@ -117,6 +118,8 @@ pub struct Admission {
     streams: Streams,
     id: u64,
     pub ended: oneshot::Receiver<()>,
+    /// Asks the stream to send a keep-alive now (see [`Streams::poke_session`]).
+    pub poke: Arc<tokio::sync::Notify>,
 }
 
 impl Drop for Admission {
@@ -141,6 +144,7 @@ impl Streams {
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (end, ended) = oneshot::channel();
+        let poke = Arc::new(tokio::sync::Notify::new());
         open.insert(
             id,
             Entry {
@@ -148,13 +152,23 @@ impl Streams {
                 space: opener.space.clone(),
                 sheet: sheet.cloned(),
                 end,
+                poke: poke.clone(),
             },
         );
         Ok(Admission {
             streams: self.clone(),
             id,
             ended,
+            poke,
         })
+    }
+
+    /// Has every stream of `holder` send a keep-alive now: a page left moments ago is seen
+    /// gone by the write, which a quiet stream otherwise waits for until its next one.
+    pub fn poke_session(&self, holder: &Holder) {
+        for e in self.lock().values().filter(|e| &e.holder == holder) {
+            e.poke.notify_one();
+        }
     }
 
     /// Ends every stream whose access no longer holds, by one look at the database.

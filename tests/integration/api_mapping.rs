@@ -618,7 +618,9 @@ async fn a_plan_that_no_longer_holds_is_refused_when_run(db: Db) {
     assert!(edge(&got["data"]["plan"], "Full Name").is_some(), "{got}");
     let (status, body) = app.delete(&format!("/sheets/{contacts}/fields/name")).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = app.post_json(&format!("/jobs/{job_id}/execute"), &json!({})).await;
+    let (status, body) = app
+        .post_json(&format!("/jobs/{job_id}/execute"), &json!({}))
+        .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("no field `name`"), "{body}");
     let (_, job) = app.get_json(&format!("/jobs/{job_id}")).await;

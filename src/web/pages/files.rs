@@ -208,7 +208,7 @@ pub async fn live(
         .await?
         .ok_or(AppError::NotFound("space"))?;
     let opener = crate::web::live_access::Opener::of(&user, Some(id.clone()));
-    let admission = match state.live.admit(&opener, None) {
+    let admission = match state.live.admit(&opener, None).await {
         Ok(a) => a,
         Err(refused) => return Ok(refused.response()),
     };

@@ -473,7 +473,7 @@ pub async fn live(
 ) -> Result<HttpResponse, AppError> {
     let ctx = context(&state, &user, &path).await?;
     let opener = Opener::of(&user, Some(ctx.space_id.clone()));
-    let admission = match state.live.admit(&opener, Some(&ctx.sheet.id)) {
+    let admission = match state.live.admit(&opener, Some(&ctx.sheet.id)).await {
         Ok(a) => a,
         Err(refused) => return Ok(refused.response()),
     };

@@ -369,7 +369,7 @@ pub async fn live(
     let j = load(&state, &user, &path).await?;
     let id = j.id.clone();
     let opener = crate::web::live_access::Opener::of(&user, j.space_id.clone());
-    let admission = match state.live.admit(&opener, None) {
+    let admission = match state.live.admit(&opener, None).await {
         Ok(a) => a,
         Err(refused) => return Ok(refused.response()),
     };
