@@ -181,6 +181,7 @@ pub fn bench_settings(database_url: String, dir: &std::path::Path) -> Settings {
         storage: None,
         index_from_records: 20_000,
         extract: None,
+        trusted_proxies: Vec::new(),
     }
 }
 

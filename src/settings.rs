@@ -85,6 +85,9 @@ pub struct Settings {
     /// listener using one would extract such a file a second time, and automap map it twice.
     /// Unset or `all`: Wharf extracts every upload.
     pub extract: Option<Vec<String>>,
+    /// `WHARF_TRUSTED_PROXIES`: the reverse proxies (addresses or networks, comma-separated)
+    /// whose `X-Forwarded-For` tells who is asking (see `web::client_address`). Unset: none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -201,6 +204,15 @@ impl Settings {
         let keep_alive_seconds = seconds_in(&get, "WHARF_KEEP_ALIVE_SECONDS", 1..=3600, 75)?;
         let read_budget =
             std::time::Duration::from_secs(seconds_in(&get, "WHARF_READ_SECONDS", 1..=3600, 10)?);
+        let trusted_proxies = match non_empty(&get, "WHARF_TRUSTED_PROXIES")? {
+            Some(text) => {
+                crate::web::client_address::parse_trusted(&text).map_err(|problem| SettingsError {
+                    var: "WHARF_TRUSTED_PROXIES",
+                    problem,
+                })?
+            }
+            None => Vec::new(),
+        };
         let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
         // Each running job holds a connection and reads with another now and then, and
         // requests need one: fewer, and two mappings at once starve each other and the API.
@@ -288,6 +300,7 @@ impl Settings {
             storage,
             index_from_records,
             extract,
+            trusted_proxies,
         })
     }
 }
@@ -348,7 +361,7 @@ fn whole_number_in(
 pub const DEFAULT_MAIL_FROM: &str = "Wharf <wharf@localhost>";
 
 /// Variables Wharf reads; any other `WHARF_*` variable is most likely a typo.
-const KNOWN: [&str; 20] = [
+const KNOWN: [&str; 21] = [
     "WHARF_CRON",
     "WHARF_DATA_DIR",
     "WHARF_BIND",
@@ -369,6 +382,7 @@ const KNOWN: [&str; 20] = [
     "WHARF_JOB_WORKERS",
     "WHARF_INDEX_FROM_RECORDS",
     "WHARF_EXTRACT",
+    "WHARF_TRUSTED_PROXIES",
 ];
 
 /// Fails on a `WHARF_*` name Wharf does not know, so a misspelt setting is not silently ignored.

@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod api;
 pub mod caller_places;
+pub mod client_address;
 pub mod error;
 pub mod export;
 pub mod fresh_fields;

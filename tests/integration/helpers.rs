@@ -172,6 +172,7 @@ pub fn test_settings(db: Db) -> (Settings, tempfile::TempDir) {
         // Small test sheets get their indexes as big ones do.
         index_from_records: 0,
         extract: None,
+        trusted_proxies: Vec::new(),
     };
     (settings, dir)
 }

@@ -188,6 +188,82 @@ async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: D
     assert!(t.elapsed().as_secs() < 3, "{:?}", t.elapsed());
 }
 
+/// Behind a trusted reverse proxy the sign-in limits count the addresses it forwards: a
+/// stranger's guesses lock the account for the stranger only (probe 63b N1: every
+/// request came from the proxy, and ten guesses locked the owner out too). A header from
+/// a connection that is no trusted proxy is not believed.
+async fn sign_in_limits_count_the_address_a_trusted_proxy_forwards(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.trusted_proxies = wharf::web::client_address::parse_trusted("127.0.0.1").unwrap();
+    })
+    .await;
+    app.make_user("ada@example.com", false);
+    let token = app.sign_in_token().await;
+    let sign_in_from = |from: &'static str, password: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.client
+                .post(app.url("/sign-in"))
+                .header("x-forwarded-for", from)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("email", "ada@example.com"),
+                    ("password", password.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let mut stranger = Vec::new();
+    for i in 0..11 {
+        stranger.push(sign_in_from("198.51.100.7", format!("guess number {i}")).await);
+    }
+    assert_eq!(&stranger[..10], &[401; 10]);
+    assert_eq!(stranger[10], 429);
+    // Ada, forwarded from her own address, gets in.
+    assert_eq!(sign_in_from("203.0.113.20", PASSWORD.to_string()).await, 303);
+
+    // From a connection that is not the proxy, a forwarded address is the client's own
+    // word: its guesses count against its connection, whatever it claims.
+    let direct = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = direct
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    let own_token = html[start..start + html[start..].find('"').unwrap()].to_string();
+    let mut answers = Vec::new();
+    for i in 0..11 {
+        let claimed = format!("192.0.2.{i}");
+        let resp = direct
+            .post(app.url("/sign-in"))
+            .header("x-forwarded-for", claimed)
+            .form(&[
+                ("csrf_token", own_token.as_str()),
+                ("email", "ada@example.com"),
+                ("password", format!("another guess {i}").as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        answers.push(resp.status().as_u16());
+    }
+    assert_eq!(answers[10], 429, "{answers:?}");
+}
+
 /// A sign-in with an address longer than any account's is refused without being stored or
 /// shown back: each counted try is a row, and megabyte addresses filled the database.
 async fn an_overlong_address_is_refused_and_not_kept(db: Db) {
@@ -244,5 +320,6 @@ on_both!(
     an_overlong_address_is_refused_and_not_kept,
     sign_in_needs_the_token_of_its_own_form,
     sign_in_refuses_at_once_over_the_limit_without_locking_out_others,
+    sign_in_limits_count_the_address_a_trusted_proxy_forwards,
     every_page_refuses_framing_and_sniffing_under_a_strict_policy,
 );

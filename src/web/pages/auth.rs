@@ -123,9 +123,12 @@ pub async fn sign_in(
         );
     }
     // Counted before the password is checked; over a limit the answer is immediate.
+    let forwarded_for = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let trusted = &state.settings.trusted_proxies;
     let address = req
         .peer_addr()
-        .map(|a| crate::auth::throttle::address_of(a.ip()))
+        .map(|a| crate::web::client_address::client_ip(a.ip(), forwarded_for, trusted))
+        .map(crate::auth::throttle::address_of)
         .unwrap_or_default();
     let (account, s) = (email.clone(), state.clone());
     let counted = state
