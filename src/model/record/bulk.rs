@@ -441,6 +441,23 @@ fn changed(before: &Value, change: &Change) -> Option<Value> {
                 }
             })
         }
+        // A number's exponent is no digits of it a person means: `2` by `3` turned 2e+20
+        // into 3e+30 (probe 63a D3). A find naming the exponent (`e+20`) still reaches it.
+        (
+            Change::Replace {
+                find,
+                replace,
+                whole: false,
+            },
+            Value::Number(_),
+        ) if !find.contains('e') => {
+            let shown = display(before);
+            match shown.split_once('e') {
+                Some((digits, exponent)) => replaced(digits, find, replace, false)
+                    .map(|new| text_or_empty(&format!("{new}e{exponent}"))),
+                None => replaced(&shown, find, replace, false).map(|new| text_or_empty(&new)),
+            }
+        }
         (Change::Replace { find, replace, whole }, _) => {
             replaced(&display(before), find, replace, *whole).map(|new| text_or_empty(&new))
         }
@@ -505,6 +522,24 @@ mod tests {
             "the same shown value"
         );
         assert_eq!(changed(&json!(5), &Change::Set(Value::Null)), Some(Value::Null));
+    }
+
+    #[test]
+    fn a_numbers_exponent_is_left_alone() {
+        let two = Change::Replace {
+            find: "2".into(),
+            replace: "3".into(),
+            whole: false,
+        };
+        assert_eq!(changed(&json!(2e20), &two), Some(json!("3e+20")));
+        assert_eq!(changed(&json!(1e22), &two), None, "only its exponent holds a 2");
+        assert_eq!(changed(&json!(1225), &two), Some(json!("1335")));
+        let exponent = Change::Replace {
+            find: "e+20".into(),
+            replace: "e+21".into(),
+            whole: false,
+        };
+        assert_eq!(changed(&json!(2e20), &exponent), Some(json!("2e+21")));
     }
 
     #[test]
