@@ -10,7 +10,7 @@ pub mod sqlite_functions;
 mod tx;
 
 pub use key_order::in_key_order;
-pub use tx::{is_busy, one_writer_of, read_snapshot, serving_request, write, write_tx, WriteTurn};
+pub use tx::{is_busy, one_writer_of, patiently, read_snapshot, serving_request, write, write_tx, WriteTurn};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -36,7 +36,10 @@ where
         // would otherwise hold the pool's connections until nothing else got one.
         return conn.transaction(|conn| {
             use diesel::connection::SimpleConnection;
-            conn.batch_execute(&format!("SET LOCAL lock_timeout = {}", TURN_TIMEOUT.as_millis()))?;
+            conn.batch_execute(&format!(
+                "SET LOCAL lock_timeout = {}",
+                request_wait().as_millis()
+            ))?;
             f(conn)
         });
     };
@@ -151,6 +154,32 @@ const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a background writer (a job's batch) waits for its turn.
 const BACKGROUND_TURN_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// How long a patient request ([`patiently`]) waits for its turn.
+const PATIENT_TURN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long this request's writes wait for their turn.
+fn request_wait() -> Duration {
+    match PATIENT.with(Cell::get) {
+        true => PATIENT_TURN_TIMEOUT,
+        false => TURN_TIMEOUT,
+    }
+}
+
+/// Runs a request's database work whose writes wait up to a minute for their turn rather
+/// than answer busy after 10 s: a record hook's answer, which the published plugin does
+/// not send again (three 10,000-record answers at once, the third waited past 10 s and
+/// was lost). Such answers are few (one per commit) and their commits wait for them.
+pub fn patiently<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            PATIENT.with(|s| s.set(self.0));
+        }
+    }
+    let _reset = Reset(PATIENT.with(|s| s.replace(true)));
+    f()
+}
+
 /// The queues of this process's SQLite writers, one per database file: a fair lock hands
 /// itself to the writer that has waited longest. A server opens one database; tests open
 /// many, and one held database must not stall the writers of another.
@@ -195,6 +224,7 @@ thread_local! {
     /// Whether this thread holds the turn (a write transaction on another connection of the
     /// same thread then fails after the timeout, as it would waiting on SQLite's lock).
     static HOLDS_TURN: Cell<bool> = const { Cell::new(false) };
+    static PATIENT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// A writer's turn, held for its whole transaction.
@@ -221,7 +251,7 @@ impl WriteTurn {
         let wait = if background {
             BACKGROUND_TURN_TIMEOUT
         } else {
-            TURN_TIMEOUT
+            request_wait()
         };
         let guard = queue.try_lock_for(wait).ok_or_else(|| {
             Error::DatabaseError(

@@ -504,16 +504,23 @@ async fn update_once(
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
     let guest = caller.guest_spaces().is_some();
+    let answer = matches!(hooks, Hooks::Answer(_));
     let written = state
         .db(move |conn| {
-            within_unlocked(conn, &ctx, guest, |conn| {
-                // Cells listener code locked are not a guest's to change.
-                if guest {
-                    record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
-                    record::config::refuse_metadata_change(conn, ctx.sheet.seq, &updates)?;
-                }
-                Ok(record::update(conn, &ctx, &updates, &actor, &hooks)?)
-            })
+            let write = |conn: &mut crate::db::AnyConnection| {
+                within_unlocked(conn, &ctx, guest, |conn| {
+                    // Cells listener code locked are not a guest's to change.
+                    if guest {
+                        record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
+                        record::config::refuse_metadata_change(conn, ctx.sheet.seq, &updates)?;
+                    }
+                    Ok(record::update(conn, &ctx, &updates, &actor, &hooks)?)
+                })
+            };
+            match answer {
+                true => crate::db::patiently(|| write(conn)),
+                false => write(conn),
+            }
         })
         .await?;
     state.live.publish(&sheet_id, None);
