@@ -11,6 +11,13 @@ use wharf::settings::Settings;
 async fn main() {
     wharf::memory::no_huge_pages();
     let filter = std::env::var("WHARF_LOG").unwrap_or_else(|_| "info".into());
+    // Set but empty read as no filter at all: nothing was logged (probe 64e D5).
+    if filter.trim().is_empty() {
+        eprintln!(
+            "wharf: configuration error: WHARF_LOG is set but empty; unset it to use the default (info)"
+        );
+        std::process::exit(2);
+    }
     // A filter with a part it cannot read stops the start, as any malformed setting does,
     // rather than log less than asked for (probe 58b F5).
     let filter = match tracing_subscriber::EnvFilter::builder().parse(&filter) {

@@ -123,15 +123,10 @@ impl Settings {
             problem: format!("`{bind_text}` is not an address like 127.0.0.1:8080"),
         })?;
         let base_url = match non_empty(&get, "WHARF_BASE_URL")? {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                url.trim_end_matches('/').to_string()
-            }
-            Some(url) => {
-                return Err(SettingsError {
-                    var: "WHARF_BASE_URL",
-                    problem: format!("`{url}` must start with http:// or https://"),
-                })
-            }
+            Some(url) => base_url_of(&url).map_err(|problem| SettingsError {
+                var: "WHARF_BASE_URL",
+                problem,
+            })?,
             None => format!("http://{bind}"),
         };
         let pool_size = match non_empty(&get, "WHARF_DB_POOL_SIZE")? {
@@ -160,10 +155,23 @@ impl Settings {
         };
         let database_url = match non_empty(&get, "DATABASE_URL")? {
             Some(url) => {
-                crate::db::Backend::from_url(&url).map_err(|problem| SettingsError {
+                let backend = crate::db::Backend::from_url(&url).map_err(|problem| SettingsError {
                     var: "DATABASE_URL",
                     problem,
                 })?;
+                // `sqlite://` alone opened a database of no file, empty at every start.
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or(url.strip_prefix("sqlite:"))
+                    .unwrap_or(&url);
+                if backend == crate::db::Backend::Sqlite && path.trim().is_empty() {
+                    return Err(SettingsError {
+                        var: "DATABASE_URL",
+                        problem: format!(
+                            "`{url}` names no SQLite file; give its path, such as sqlite://./data/wharf.db"
+                        ),
+                    });
+                }
                 url
             }
             None => format!("sqlite://{}", data_dir.join("wharf.db").display()),
@@ -214,6 +222,13 @@ impl Settings {
             None => Vec::new(),
         };
         let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
+        // On SQLite this is the only process: with no workers no job would ever run.
+        if job_workers == 0 && crate::db::Backend::from_url(&database_url) == Ok(crate::db::Backend::Sqlite) {
+            return Err(SettingsError {
+                var: "WHARF_JOB_WORKERS",
+                problem: "`0` runs no jobs, and on SQLite no other process runs them: extractions and mappings would wait for ever; use 1 or more".into(),
+            });
+        }
         // Each running job holds a connection and reads with another now and then, and
         // requests need one: fewer, and two mappings at once starve each other and the API.
         let needed = job_workers as u32 + 2;
@@ -302,6 +317,24 @@ impl Settings {
             extract,
             trusted_proxies,
         })
+    }
+}
+
+/// The public address as links in mail start: http(s), a host, no query or fragment
+/// (which every link would carry, opening the home page instead of its target), no
+/// trailing `/`.
+fn base_url_of(text: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    let fits = matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some_and(|h| !h.is_empty())
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && !text.contains(char::is_whitespace);
+    match fits {
+        true => Ok(text.trim_end_matches('/').to_string()),
+        false => Err(format!(
+            "`{text}` must be an http:// or https:// address with a host and no query or fragment, such as https://wharf.example.com"
+        )),
     }
 }
 
@@ -414,141 +447,4 @@ fn non_empty(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Settings::from_lookup(|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn defaults_put_sqlite_in_the_data_dir() {
-        let s = settings(&[]).unwrap();
-        assert_eq!(s.database_url, "sqlite://./data/wharf.db");
-        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.base_url, "http://127.0.0.1:8080");
-        assert_eq!(s.max_upload_mb, 1024);
-        assert_eq!(
-            settings(&[("WHARF_MAX_UPLOAD_MB", "5")]).unwrap().max_upload_mb,
-            5
-        );
-        let e = settings(&[("WHARF_MAX_UPLOAD_MB", "0")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_MAX_UPLOAD_MB");
-        assert_eq!(s.smtp_url, None);
-        assert_eq!(s.mail_from, DEFAULT_MAIL_FROM);
-        assert_eq!(s.guest_link_hours, 24);
-        assert_eq!(s.mail_retry_seconds, 60);
-        assert_eq!(s.keep_alive_seconds, 75);
-        assert_eq!(s.read_budget, std::time::Duration::from_secs(10));
-        let quick = settings(&[("WHARF_READ_SECONDS", "2")]).unwrap();
-        assert_eq!(quick.read_budget, std::time::Duration::from_secs(2));
-        assert!(reject_unknown(["WHARF_READ_SECONDS".to_string()].into_iter()).is_ok());
-        assert_eq!(s.event_retention_days, 30);
-        let idle = settings(&[("WHARF_KEEP_ALIVE_SECONDS", "120")]).unwrap();
-        assert_eq!(idle.keep_alive_seconds, 120);
-        assert_eq!(s.job_workers, 2);
-        assert_eq!(settings(&[("WHARF_JOB_WORKERS", "0")]).unwrap().job_workers, 0);
-        let e = settings(&[("WHARF_DB_POOL_SIZE", "2")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_DB_POOL_SIZE");
-        assert!(e.problem.contains("at least 4"), "{}", e.problem);
-        let few = [("WHARF_DB_POOL_SIZE", "2"), ("WHARF_JOB_WORKERS", "0")];
-        assert_eq!(settings(&few).unwrap().pool_size, 2, "requests only");
-        let e = settings(&[("WHARF_JOB_WORKERS", "many")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_JOB_WORKERS");
-        assert!(e.problem.contains("whole number of workers"), "{}", e.problem);
-        let days = settings(&[("WHARF_EVENT_RETENTION_DAYS", "7")]).unwrap();
-        assert_eq!(days.event_retention_days, 7);
-        assert!(!s.webhook_private);
-        assert!(
-            settings(&[("WHARF_WEBHOOK_PRIVATE", "allow")])
-                .unwrap()
-                .webhook_private
-        );
-        let e = settings(&[("WHARF_WEBHOOK_PRIVATE", "yes")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_WEBHOOK_PRIVATE");
-    }
-
-    #[test]
-    fn malformed_values_name_their_variable() {
-        let e = settings(&[("WHARF_BIND", "localhost")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_BIND");
-        let e = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
-        assert_eq!(e.var, "DATABASE_URL");
-        let e = settings(&[("WHARF_BASE_URL", "example.com")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_BASE_URL");
-        let e = settings(&[("WHARF_DATA_DIR", " ")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_DATA_DIR");
-        let e = settings(&[("WHARF_SMTP_URL", "http://u:secret@mail.example.com")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_SMTP_URL");
-        assert!(!e.problem.contains("secret"), "credentials stay out of messages");
-        let e = settings(&[("WHARF_GUEST_LINK_HOURS", "0")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_GUEST_LINK_HOURS");
-        let e = settings(&[("WHARF_MAIL_FROM", "not an address")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_MAIL_FROM");
-        let e = settings(&[("WHARF_EVENT_RETENTION_DAYS", "0")]).unwrap_err();
-        assert_eq!(e.var, "WHARF_EVENT_RETENTION_DAYS");
-        assert!(reject_unknown(["WHARF_EVENT_RETENTION_DAYS".to_string()].into_iter()).is_ok());
-        let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
-        assert!(e.problem.contains("WHARF_BINDD"));
-    }
-
-    #[test]
-    fn extract_names_the_types_wharf_extracts_itself() {
-        let all = settings(&[]).unwrap();
-        assert!(all.extracts("xlsx") && all.extracts(""));
-        assert!(settings(&[("WHARF_EXTRACT", "all")]).unwrap().extracts("pdf"));
-        let some = settings(&[("WHARF_EXTRACT", "csv, .TSV")]).unwrap();
-        assert!(some.extracts("csv") && some.extracts("tsv") && some.extracts("CSV"));
-        assert!(!some.extracts("xlsx") && !some.extracts(""));
-        for bad in ["csv,", "csv;tsv", "*.csv"] {
-            let e = settings(&[("WHARF_EXTRACT", bad)]).unwrap_err();
-            assert_eq!(e.var, "WHARF_EXTRACT", "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_storage_url_names_a_bucket_and_a_prefix() {
-        assert!(
-            settings(&[]).unwrap().storage.is_none(),
-            "the data folder is the default"
-        );
-        let s = settings(&[("WHARF_STORAGE_URL", "s3://wharf-files/prod/eu")]).unwrap();
-        let b = s.storage.unwrap();
-        assert_eq!((b.bucket.as_str(), b.prefix.as_str()), ("wharf-files", "prod/eu"));
-        let b = settings(&[("WHARF_STORAGE_URL", "s3://wharf-files")])
-            .unwrap()
-            .storage
-            .unwrap();
-        assert_eq!(b.prefix, "");
-        for bad in [
-            "/var/files",
-            "https://example.com/x",
-            "s3://",
-            "s3://Bad_Bucket/x",
-            "s3://ok-bucket/a/../b",
-        ] {
-            let e = settings(&[("WHARF_STORAGE_URL", bad)]).unwrap_err();
-            assert_eq!(e.var, "WHARF_STORAGE_URL", "{bad}");
-        }
-    }
-
-    /// A variable read here but missing from `KNOWN` would stop every start with "unknown
-    /// variable" once someone sets it.
-    #[test]
-    fn every_variable_read_is_known() {
-        let whole = include_str!("settings.rs");
-        // The tests below name misspelt variables on purpose.
-        let source = &whole[..whole.find("#[cfg(test)]").unwrap_or(whole.len())];
-        for (at, _) in source.match_indices("\"WHARF_") {
-            let name: String = source[at + 1..]
-                .chars()
-                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
-                .collect();
-            if name != "WHARF_" {
-                assert!(KNOWN.contains(&name.as_str()), "{name} is read but not in KNOWN");
-            }
-        }
-    }
-}
+mod tests;

@@ -28,10 +28,16 @@ pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get("authorization")
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .map(str::trim)
+        .and_then(bearer_of)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// The credential of an `Authorization` value of the Bearer scheme, whose name is read
+/// in any case, as HTTP's scheme names are (`BEARER sk_...` was refused: probe 64e D9).
+pub(crate) fn bearer_of(header: &str) -> Option<&str> {
+    let (scheme, credential) = header.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim())
 }
 
 /// What an earlier look found, if the request had one.
@@ -88,4 +94,16 @@ pub(crate) async fn look_up(state: &AppState, secret: String) -> Result<Known, A
     let key = state.db(move |conn| api_key::authenticate(conn, &secret)).await?;
     key.map(Known::Key)
         .ok_or_else(|| AppError::Unauthorized("that API key is unknown or revoked".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_scheme_is_read_in_any_case() {
+        for header in ["Bearer sk_1", "bearer sk_1", "BEARER  sk_1 "] {
+            assert_eq!(super::bearer_of(header), Some("sk_1"), "{header}");
+        }
+        assert_eq!(super::bearer_of("Basic sk_1"), None);
+        assert_eq!(super::bearer_of("Bearersk_1"), None);
+    }
 }

@@ -57,8 +57,7 @@ impl FromRequest for SpaceCaller {
             .headers()
             .get("authorization")
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
+            .and_then(super::bearer::bearer_of)
             .filter(|t| t.starts_with(guest_link::TOKEN_PREFIX))
             .map(str::to_string);
         let Some(token) = token else {

@@ -35,6 +35,10 @@ fn space_config_with(json: &Value, mut p: Problems) -> Result<SpaceConfigBluepri
     };
     let mut workbooks = Vec::new();
     match obj.get("workbooks") {
+        Some(Value::Array(items)) if items.len() > super::MAX_WORKBOOKS => p.push(
+            "$.workbooks",
+            &format!("a space config holds at most {} workbooks", super::MAX_WORKBOOKS),
+        ),
         Some(Value::Array(items)) if !items.is_empty() => {
             for (i, wb) in items.iter().enumerate() {
                 let path = format!("$.workbooks[{i}]");
@@ -150,6 +154,13 @@ pub fn parse_one_field(json: &Value, path: &str) -> Result<Field, Vec<Problem>> 
 }
 
 fn sheets_at(items: &[Value], path: &str, p: &mut Problems) -> Vec<SheetConfig> {
+    if items.len() > super::MAX_SHEETS {
+        p.push(
+            path,
+            &format!("a workbook holds at most {} sheets", super::MAX_SHEETS),
+        );
+        return Vec::new();
+    }
     let given = |item: &Value| {
         item.get("slug")
             .and_then(Value::as_str)

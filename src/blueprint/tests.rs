@@ -254,3 +254,29 @@ fn a_given_slug_is_letters_digits_dashes_and_underscores() {
         assert!(slug_problem(bad).is_some(), "{bad:?}");
     }
 }
+
+/// A space config of tens of thousands of workbooks, or a workbook of as many sheets, is
+/// refused where it is counted (probe 64e D8).
+#[test]
+fn workbooks_and_sheets_are_counted() {
+    let mut many = contacts();
+    let one = many["workbooks"][0].clone();
+    many["workbooks"] = json!(vec![one.clone(); MAX_WORKBOOKS + 1]);
+    let problems = parse_space_config(&many).unwrap_err();
+    assert_eq!(problems[0].path, "$.workbooks", "{problems:?}");
+    let mut wide = contacts();
+    let sheet = json!({"name": "S", "fields": [{"key": "a", "type": "string"}]});
+    let sheets: Vec<_> = (0..=MAX_SHEETS)
+        .map(|i| {
+            let mut s = sheet.clone();
+            s["slug"] = json!(format!("s{i}"));
+            s
+        })
+        .collect();
+    wide["workbooks"][0]["sheets"] = json!(sheets);
+    let problems = parse_space_config(&wide).unwrap_err();
+    assert_eq!(problems[0].path, "$.workbooks[0].sheets", "{problems:?}");
+    let mut enough = contacts();
+    enough["workbooks"] = json!(vec![one; MAX_WORKBOOKS]);
+    assert!(parse_space_config(&enough).is_ok());
+}

@@ -509,7 +509,17 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
                 found: Default::default(),
             });
         }
-        if let Some(pairs) = edge["enumDetails"]["mapping"].as_array() {
+        let pairs = match &edge["enumDetails"]["mapping"] {
+            Value::Null => None,
+            Value::Array(pairs) => Some(pairs),
+            _ => {
+                return Err(invalid(
+                    &at("enumDetails.mapping"),
+                    "enumDetails.mapping must be a list of {sourceValue, destinationValue}",
+                ))
+            }
+        };
+        if let Some(pairs) = pairs {
             if pairs.len() > MOST_VALUE_PAIRS {
                 return Err(invalid(
                     &at("enumDetails.mapping"),

@@ -234,6 +234,7 @@ async fn one_column_onto_two_fields_is_remembered_whole(db: Db) {
             "sourceValue",
         ),
         (json!([{"destinationValue": "gold"}]), "sourceValue"),
+        (json!({"Premium": "gold"}), "must be a list"),
     ] {
         let mut bad = edges.clone();
         bad[2]["enumDetails"]["mapping"] = pairs;
