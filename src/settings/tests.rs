@@ -35,7 +35,10 @@ fn defaults_put_sqlite_in_the_data_dir() {
     assert_eq!(idle.keep_alive_seconds, 120);
     assert_eq!(s.job_workers, 2);
     let pg = ("DATABASE_URL", "postgres://w@db/w");
-    assert_eq!(settings(&[("WHARF_JOB_WORKERS", "0"), pg]).unwrap().job_workers, 0);
+    assert_eq!(
+        settings(&[("WHARF_JOB_WORKERS", "0"), pg]).unwrap().job_workers,
+        0
+    );
     let e = settings(&[("WHARF_DB_POOL_SIZE", "2")]).unwrap_err();
     assert_eq!(e.var, "WHARF_DB_POOL_SIZE");
     assert!(e.problem.contains("at least 4"), "{}", e.problem);

@@ -107,6 +107,29 @@ async fn every_page_refuses_framing_and_sniffing_under_a_strict_policy(db: Db) {
     );
 }
 
+/// A client of its own from another local address, and the token of the sign-in form it
+/// opened.
+async fn sign_in_form_from(app: &TestApp, address: [u8; 4]) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = client
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"csrf_token\" value=\"";
+    let start = html.find(needle).expect("token field") + needle.len();
+    let token = html[start..start + html[start..].find('"').unwrap()].to_string();
+    (client, token)
+}
+
 async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: Db) {
     let app = spawn_app(db).await;
     app.make_user("ada@example.com", false);
@@ -152,23 +175,8 @@ async fn sign_in_refuses_at_once_over_the_limit_without_locking_out_others(db: D
 
     // Ada herself, from another address, signs in: guesses from one address lock the
     // account there only (a stranger who knows her email cannot lock her out).
-    let elsewhere = reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = elsewhere
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let needle = "name=\"csrf_token\" value=\"";
-    let start = html.find(needle).expect("token field") + needle.len();
-    let own_token = &html[start..start + html[start..].find('"').unwrap()];
+    let (elsewhere, own_token) = sign_in_form_from(&app, [127, 0, 0, 2]).await;
+    let own_token = own_token.as_str();
     let ada = elsewhere
         .post(app.url("/sign-in"))
         .form(&[
@@ -228,23 +236,7 @@ async fn sign_in_limits_count_the_address_a_trusted_proxy_forwards(db: Db) {
 
     // From a connection that is not the proxy, a forwarded address is the client's own
     // word: its guesses count against its connection, whatever it claims.
-    let direct = reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = direct
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let needle = "name=\"csrf_token\" value=\"";
-    let start = html.find(needle).expect("token field") + needle.len();
-    let own_token = html[start..start + html[start..].find('"').unwrap()].to_string();
+    let (direct, own_token) = sign_in_form_from(&app, [127, 0, 0, 3]).await;
     let mut answers = Vec::new();
     for i in 0..11 {
         let claimed = format!("192.0.2.{i}");
