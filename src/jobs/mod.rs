@@ -17,6 +17,7 @@ mod extract_turn;
 pub mod guard;
 pub mod map;
 mod map_readings;
+mod map_row;
 pub mod plan;
 pub mod plan_values;
 pub mod recheck;

@@ -574,31 +574,7 @@ async fn deep_pages_hold_the_records_in_order(db: Db) {
     }
 }
 
-/// `DELETE .../records` deletes the ids it names and takes nothing else: ids beside a
-/// selection are the records left out, so a selection it ignored deleted the records the
-/// client meant to keep (probe 64b D1).
-async fn a_delete_takes_ids_only(db: Db) {
-    let (app, companies, _) = setup(db).await;
-    let path = format!("/sheets/{companies}/records");
-    let (_, page) = app.get_json(&path).await;
-    let ids = record_ids(&page);
-    assert_eq!(ids.len(), 2, "{page}");
-    for extra in ["filter=all", "q=code%20eq%20ACME", "searchValue=AC", "bogus=1"] {
-        let (status, body) = app.delete(&format!("{path}?ids={}&{extra}", ids[0])).await;
-        assert_eq!(status, 400, "{extra}: {body}");
-        let said = body["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(said.contains("delete-records"), "{extra}: {body}");
-    }
-    let (_, page) = app.get_json(&path).await;
-    assert_eq!(record_ids(&page), ids, "nothing deleted");
-    let (status, body) = app.delete(&format!("{path}?ids={}", ids[0])).await;
-    assert_eq!(status, 200, "{body}");
-    let (_, page) = app.get_json(&path).await;
-    assert_eq!(record_ids(&page), vec![ids[1].clone()]);
-}
-
 on_both!(
-    a_delete_takes_ids_only,
     deep_pages_hold_the_records_in_order,
     insert_casts_validates_and_keeps_raw_input,
     unique_stays_right_as_records_change,
