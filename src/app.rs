@@ -186,6 +186,12 @@ impl Application {
             },
             state.settings.job_workers,
         )?;
+        // SQLite's is the only process: with no workers, jobs wait until one starts with
+        // some (kept for maintenance; said, as it looked like jobs that hang: probe 64e D10).
+        let on_sqlite = db::Backend::from_url(&state.settings.database_url) == Ok(db::Backend::Sqlite);
+        if state.settings.job_workers == 0 && on_sqlite {
+            tracing::warn!("WHARF_JOB_WORKERS=0 on SQLite: no job runs until Wharf starts with job workers");
+        }
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         crate::workers::indexes::start_merging(move || weak.upgrade().map(|s| s.pool.clone()))?;
         crate::workers::indexes::resume_builds(&state.indexer, &state.pool);

@@ -222,13 +222,6 @@ impl Settings {
             None => Vec::new(),
         };
         let job_workers = whole_number_in(&get, "WHARF_JOB_WORKERS", 0..=64, 2, "workers")? as usize;
-        // On SQLite this is the only process: with no workers no job would ever run.
-        if job_workers == 0 && crate::db::Backend::from_url(&database_url) == Ok(crate::db::Backend::Sqlite) {
-            return Err(SettingsError {
-                var: "WHARF_JOB_WORKERS",
-                problem: "`0` runs no jobs, and on SQLite no other process runs them: extractions and mappings would wait for ever; use 1 or more".into(),
-            });
-        }
         // Each running job holds a connection and reads with another now and then, and
         // requests need one: fewer, and two mappings at once starve each other and the API.
         let needed = job_workers as u32 + 2;

@@ -174,9 +174,4 @@ fn a_sqlite_url_names_a_file_and_sqlite_runs_its_jobs() {
             "{bad}"
         );
     }
-    // No job workers on SQLite, its only process: no job would ever run (probe 64e D10).
-    let e = settings(&[("WHARF_JOB_WORKERS", "0")]).unwrap_err();
-    assert_eq!(e.var, "WHARF_JOB_WORKERS");
-    let on_pg = settings(&[("WHARF_JOB_WORKERS", "0"), ("DATABASE_URL", "postgres://w@db/w")]).unwrap();
-    assert_eq!(on_pg.job_workers, 0);
 }
