@@ -138,13 +138,18 @@ where
 
 /// Runs `f` as a request's database work (see [`write_tx`]).
 pub fn serving_request<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
+    with_flag(&SERVING_REQUEST, f)
+}
+
+/// Runs `f` with this thread's `flag` set, put back as it was after (a panic too).
+fn with_flag<T>(flag: &'static std::thread::LocalKey<Cell<bool>>, f: impl FnOnce() -> T) -> T {
+    struct Reset(&'static std::thread::LocalKey<Cell<bool>>, bool);
     impl Drop for Reset {
         fn drop(&mut self) {
-            SERVING_REQUEST.with(|s| s.set(self.0));
+            self.0.with(|s| s.set(self.1));
         }
     }
-    let _reset = Reset(SERVING_REQUEST.with(|s| s.replace(true)));
+    let _reset = Reset(flag, flag.with(|s| s.replace(true)));
     f()
 }
 
@@ -170,14 +175,7 @@ fn request_wait() -> Duration {
 /// not send again (three 10,000-record answers at once, the third waited past 10 s and
 /// was lost). Such answers are few (one per commit) and their commits wait for them.
 pub fn patiently<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            PATIENT.with(|s| s.set(self.0));
-        }
-    }
-    let _reset = Reset(PATIENT.with(|s| s.replace(true)));
-    f()
+    with_flag(&PATIENT, f)
 }
 
 /// The queues of this process's SQLite writers, one per database file: a fair lock hands
