@@ -118,6 +118,7 @@ impl AppState {
 
 pub struct Application {
     port: u16,
+    base_url: String,
     server: Server,
     setup_link: Option<String>,
     /// For handing this process's running jobs back when it stops.
@@ -128,10 +129,12 @@ pub struct Application {
 impl Application {
     /// Opens the database, applies migrations, makes sure the default environments exist,
     /// and binds the listener.
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let pool = prepare_database(&settings)?;
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
+        settings.bound_to(port);
+        let base_url = settings.base_url.clone();
         let setup_link = first_admin_link(&pool, &settings, port)?;
         // Several processes may share a PostgreSQL database: their pages hear each other.
         let live = match db::Backend::from_url(&settings.database_url) {
@@ -285,6 +288,7 @@ impl Application {
         .run();
         Ok(Application {
             port,
+            base_url,
             server,
             setup_link,
             pool: stopping_pool,
@@ -299,6 +303,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where links in mail lead.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// This process's name in job claims (`jobs.claimed_by`).

@@ -141,7 +141,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let app = Application::build(settings.clone())?;
-            tracing::info!(port = app.port(), base_url = %settings.base_url, "Wharf is listening");
+            tracing::info!(port = app.port(), base_url = %app.base_url(), "Wharf is listening");
             if let Some(link) = app.setup_link() {
                 println!("No user exists yet. Create the first admin here (the link works once): {link}");
             }

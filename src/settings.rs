@@ -172,6 +172,16 @@ impl Settings {
                         ),
                     });
                 }
+                // A path's `?` is part of its file name to SQLite: `?mode=ro` made a file so
+                // named, read-write. Parameters belong in a `file:` URI.
+                if backend == crate::db::Backend::Sqlite && !url.starts_with("file:") && path.contains('?') {
+                    return Err(SettingsError {
+                        var: "DATABASE_URL",
+                        problem: format!(
+                            "`{url}` has a `?` in its path; SQLite parameters need a file: URI, such as file:./data/wharf.db?mode=rwc"
+                        ),
+                    });
+                }
                 url
             }
             None => format!("sqlite://{}", data_dir.join("wharf.db").display()),
@@ -310,6 +320,17 @@ impl Settings {
             extract,
             trusted_proxies,
         })
+    }
+}
+
+impl Settings {
+    /// A server bound to port 0 learns its port at bind: a base URL made from the bind
+    /// address then names that port (mail links said port 0: probe 64e D3). A base URL
+    /// given in WHARF_BASE_URL is kept as it is.
+    pub fn bound_to(&mut self, port: u16) {
+        if self.bind.port() == 0 && self.base_url == format!("http://{}", self.bind) {
+            self.base_url = format!("http://{}", SocketAddr::new(self.bind.ip(), port));
+        }
     }
 }
 

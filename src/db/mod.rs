@@ -6,6 +6,7 @@ mod checkpoint;
 mod key_order;
 pub mod schema;
 pub mod sqlite_config;
+mod sqlite_file;
 pub mod sqlite_functions;
 mod tx;
 
@@ -146,15 +147,11 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Builds the pool, creating the SQLite file's folder when needed.
+/// Builds the pool, creating the SQLite file (and its folder) when needed.
 pub fn build_pool(url: &str, size: u32) -> anyhow::Result<Pool> {
     let manager = Manager::new(url).map_err(anyhow::Error::msg)?;
     if let Some(path) = manager.sqlite_path() {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
-        }
+        sqlite_file::prepare(std::path::Path::new(path))?;
     }
     if manager.backend() == Backend::Sqlite {
         // Switch a new file to WAL once, before the pool opens its connections side by side.

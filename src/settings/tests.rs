@@ -165,9 +165,33 @@ fn a_base_url_is_an_address_links_can_start_with() {
 }
 
 #[test]
+fn a_server_on_port_0_names_its_port_in_links() {
+    // Mail links said http://127.0.0.1:0 (probe 64e D3).
+    let mut picked = settings(&[("WHARF_BIND", "127.0.0.1:0")]).unwrap();
+    picked.bound_to(43117);
+    assert_eq!(picked.base_url, "http://127.0.0.1:43117");
+    let mut v6 = settings(&[("WHARF_BIND", "[::1]:0")]).unwrap();
+    v6.bound_to(43117);
+    assert_eq!(v6.base_url, "http://[::1]:43117");
+    // A public address given is kept; so is a fixed port's.
+    let mut given = settings(&[("WHARF_BIND", "127.0.0.1:0"), ("WHARF_BASE_URL", "https://x.io")]).unwrap();
+    given.bound_to(43117);
+    assert_eq!(given.base_url, "https://x.io");
+    let mut fixed = settings(&[]).unwrap();
+    fixed.bound_to(8080);
+    assert_eq!(fixed.base_url, "http://127.0.0.1:8080");
+}
+
+#[test]
 fn a_sqlite_url_names_a_file_and_sqlite_runs_its_jobs() {
     // `sqlite://` alone opened a database of no file (probe 64e D1).
-    for bad in ["sqlite://", "sqlite:"] {
+    // `?mode=ro` was made part of the file's name, read-write (probe 64e D4).
+    for bad in [
+        "sqlite://",
+        "sqlite:",
+        "sqlite:///tmp/w.db?mode=ro",
+        "./w.db?cache=shared",
+    ] {
         assert_eq!(
             settings(&[("DATABASE_URL", bad)]).unwrap_err().var,
             "DATABASE_URL",
