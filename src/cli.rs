@@ -257,8 +257,10 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
             let text =
                 std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             // Windows editors begin a file with a byte-order mark (probe 58b F2).
-            let json: serde_json::Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
-                Ok(j) => j,
+            let json = match serde_json::from_str::<crate::blueprint::StrictJson>(
+                text.trim_start_matches('\u{feff}'),
+            ) {
+                Ok(j) => j.0,
                 Err(e) => bail!("{} is not valid JSON: {e}", file.display()),
             };
             let e = env_named(&mut conn, &env)?;

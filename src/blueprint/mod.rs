@@ -21,12 +21,14 @@ pub mod actions;
 mod parse;
 mod problems;
 mod sheet_constraints;
+mod strict_json;
 
 pub use actions::check_actions;
 pub use parse::{
     inherit_settings, is_list, parse_extracted_sheets, parse_one_field, parse_sheets, parse_space_config,
     parse_stored_sheet, parse_stored_space_config,
 };
+pub use strict_json::StrictJson;
 
 use serde::Serialize;
 

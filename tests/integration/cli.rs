@@ -181,6 +181,16 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     );
     assert!(!ok);
     assert!(err.contains("no environment named `nowhere`"), "{err}");
+
+    // A member written twice is named, not the last one kept (probe 64e D7).
+    std::fs::write(&file, "{\"name\": \"First\", \"name\": \"Second\", \"workbooks\": []}").unwrap();
+    let (ok, _, err) = wharf(
+        &settings,
+        &["deploy", file.to_str().unwrap(), "--env", "staging"],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("$.name: `name` is written twice"), "{err}");
 }
 
 #[test]

@@ -10,7 +10,24 @@ on_both!(
     a_space_config_no_space_uses_is_deleted_through_the_api,
     the_dashboard_deletes_a_space_config_and_says_why_it_will_not,
     a_delete_and_spaces_created_at_once_never_leave_a_space_without_its_config,
+    a_blueprint_with_a_member_written_twice_is_refused,
 );
+
+async fn a_blueprint_with_a_member_written_twice_is_refused(db: Db) {
+    let app = spawn_app(db).await;
+    // serde keeps the last of two: this deployed `Second` (probe 64e D7).
+    let text = r#"{"name": "First", "slug": "twice", "name": "Second", "workbooks": []}"#;
+    let request = app
+        .api(reqwest::Method::POST, "/space-configs")
+        .header("content-type", "application/json")
+        .body(text);
+    let (status, body) = send(request).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("$.name: `name` is written twice"), "{body}");
+    let (_, configs) = app.get_json("/space-configs").await;
+    assert!(!configs.to_string().contains("twice"), "nothing deployed: {configs}");
+}
 
 async fn deploy(app: &TestApp, slug: &str) -> String {
     let mut blueprint = contacts_blueprint();

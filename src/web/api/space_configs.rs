@@ -72,9 +72,9 @@ pub async fn delete(
 pub async fn create(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: crate::web::input::Json<Value>,
+    body: crate::web::input::Json<crate::blueprint::StrictJson>,
 ) -> Result<HttpResponse, AppError> {
-    let body = body.into_inner();
+    let body = body.into_inner().0;
     // A key deploys into its own environment; naming another is a mistake, not a hint.
     if let Some(given) = body.get("environmentId").filter(|v| !v.is_null()) {
         let named = given
