@@ -183,7 +183,11 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
     assert!(err.contains("no environment named `nowhere`"), "{err}");
 
     // A member written twice is named, not the last one kept (probe 64e D7).
-    std::fs::write(&file, "{\"name\": \"First\", \"name\": \"Second\", \"workbooks\": []}").unwrap();
+    std::fs::write(
+        &file,
+        "{\"name\": \"First\", \"name\": \"Second\", \"workbooks\": []}",
+    )
+    .unwrap();
     let (ok, _, err) = wharf(
         &settings,
         &["deploy", file.to_str().unwrap(), "--env", "staging"],

@@ -84,6 +84,7 @@ mod guests_files;
 mod guests_mail_down;
 mod guests_rules;
 mod health_and_migrations;
+mod history_big_values;
 mod history_deleted;
 mod hook_answers_fresh;
 mod invitations_each;

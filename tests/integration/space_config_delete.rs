@@ -26,7 +26,10 @@ async fn a_blueprint_with_a_member_written_twice_is_refused(db: Db) {
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("$.name: `name` is written twice"), "{body}");
     let (_, configs) = app.get_json("/space-configs").await;
-    assert!(!configs.to_string().contains("twice"), "nothing deployed: {configs}");
+    assert!(
+        !configs.to_string().contains("twice"),
+        "nothing deployed: {configs}"
+    );
 }
 
 async fn deploy(app: &TestApp, slug: &str) -> String {

@@ -1,6 +1,7 @@
 //! A sheet's changes since a point: `GET /v1/sheets/{id}/changes?afterId=&since=&pageSize=`,
 //! oldest first, each with who made it, when, the field, its old and new input value and
-//! the record's version after it. Poll with `afterId` = the last `id` seen.
+//! the record's version after it. Poll with `afterId` = the last `id` seen; a page of big
+//! values ends before `pageSize` once it holds 64 MiB of them.
 
 use super::{ok, paging, path_id};
 use crate::app::AppState;
@@ -13,6 +14,9 @@ use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// Most characters of values one page holds: the 64 MiB a page of records may hold.
+const PAGE_CHARS: usize = crate::model::record::PAGE_BYTES;
 
 pub fn change_json(c: &Change) -> Value {
     json!({
@@ -71,7 +75,7 @@ pub async fn list(
         .db(move |conn| {
             let (_, space) = sheet::find(conn, &env, &id)?.ok_or(AppError::NotFound("sheet"))?;
             caller.check_reach_as(&space, "sheet")?;
-            Ok::<_, AppError>(history::of_sheet(conn, &id, after_id, since, size)?)
+            Ok::<_, AppError>(history::of_sheet(conn, &id, after_id, since, size, PAGE_CHARS)?)
         })
         .await?;
     Ok(ok(changes.iter().map(change_json).collect::<Vec<_>>()))

@@ -61,17 +61,30 @@ fn undoable(
     if !crate::model::record::exists(conn, ctx.sheet.seq, rid.0)? {
         return Ok(None);
     }
-    let all = history::of_record(conn, &ctx.sheet.id, rid, 10_000)?;
+    let all = history::authors_of_record(conn, &ctx.sheet.id, rid, 10_000)?;
     // A removed field's changes are history only (see `history::retire_field`): the newest
     // change to a field still there is the one to undo.
-    let Some(mine) = all
+    let Some((mine, _, field)) = all
         .iter()
-        .find(|c| c.actor == actor && ctx.config.field_index(&c.field).is_some())
+        .find(|(_, by, field)| by == actor && ctx.config.field_index(field).is_some())
     else {
         return Ok(None);
     };
-    let overtaken = all.iter().any(|c| c.id > mine.id && c.field == mine.field);
-    Ok((!overtaken).then(|| mine.clone()))
+    if all.iter().any(|(id, _, f)| id > mine && f == field) {
+        return Ok(None);
+    }
+    Ok(history::one(conn, &ctx.sheet.id, *mine)?)
+}
+
+/// Most characters of a value the panel shows, as the grid's cells.
+const VALUE_CHARS: usize = 2_000;
+
+fn shown(value: &serde_json::Value) -> String {
+    let text = display(value);
+    match text.char_indices().nth(VALUE_CHARS) {
+        None => text,
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
 }
 
 fn label(ctx: &SheetContext, key: &str) -> String {
@@ -93,8 +106,8 @@ fn row(
         who: history::actor_name(conn, &c.actor, viewer)?,
         at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
-        old: display(&c.old()),
-        new: display(&c.new_value()),
+        old: shown(&c.old()),
+        new: shown(&c.new_value()),
     })
 }
 
@@ -109,7 +122,7 @@ async fn panel(
     let sheet_id = ctx.sheet.id.to_string();
     let (changes, undo) = state
         .db(move |conn| {
-            let changes = history::of_record(conn, &ctx.sheet.id, rid, SHOWN)?
+            let changes = history::of_record_shown(conn, &ctx.sheet.id, rid, SHOWN)?
                 .iter()
                 .map(|c| row(conn, &ctx, c, &actor))
                 .collect::<Result<Vec<_>, _>>()?;
