@@ -403,7 +403,59 @@ async fn a_change_of_a_removed_field_has_nothing_to_undo(db: Db) {
     );
 }
 
+/// A person's edit of a cell a bulk change wrote, after that change is undone: the edit
+/// stays, and its own undo brings back the value from before the bulk change, never the
+/// value taken back everywhere else (probe 65a D2).
+async fn undoing_an_edit_after_the_bulk_change_was_undone_never_brings_it_back(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "companies").await;
+    let rows: Vec<Value> = (0..2)
+        .map(|i| json!({"code": {"value": format!("C{i}")}, "name": {"value": "Old"}}))
+        .collect();
+    let (_, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    let first = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let bulk = set_names(&app, &sheet, "BULK").await;
+
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let grid = |method: reqwest::Method, path: String| {
+        app.client
+            .request(method, app.url(&path))
+            .header("hx-request", "true")
+            .header("x-csrf-token", &csrf)
+    };
+    let saved = grid(reqwest::Method::PUT, format!("/grid/{sheet}/records/{first}"))
+        .form(&[("field", "name"), ("value", "Fresh")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 200);
+    undo(&app, &workbook, &sheet, &bulk).await;
+    assert_eq!(names(&app, &sheet).await, vec![json!("Fresh"), json!("Old")]);
+
+    let undone = grid(
+        reqwest::Method::POST,
+        format!("/grid/{sheet}/records/{first}/undo"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(undone.status().as_u16(), 200);
+    assert_eq!(
+        names(&app, &sheet).await,
+        vec![json!("Old"), json!("Old")],
+        "the edit's undo puts back the value from before the undone bulk change"
+    );
+}
+
 on_both!(
+    undoing_an_edit_after_the_bulk_change_was_undone_never_brings_it_back,
     a_change_of_a_removed_field_has_nothing_to_undo,
     an_undo_puts_a_date_back_as_it_was_given,
     an_undo_cut_off_after_its_claim_is_finished_when_asked_again,

@@ -295,9 +295,7 @@ enum Revert {
     /// Undone by someone: a cell changed since keeps that change; `held`, cells listener
     /// code made read-only since are kept too (a person's or guest's undo).
     Undo { held: bool },
-    /// A stopped job taking back what it wrote, as if it had never run: a cell changed
-    /// since keeps that change, whose own history then starts from the value before the
-    /// job (so an undo of it cannot bring the job's value back).
+    /// A stopped job taking back what it wrote, as if it had never run.
     TakeBack,
 }
 
@@ -438,10 +436,11 @@ fn restorable(
         let overtaken = newest
             .get(&(*rid, field.clone()))
             .is_some_and(|(n, now, by_bulk)| n > cid && (*by_bulk || shows(now) != shows(wrote)));
-        if overtaken && how == Revert::TakeBack {
-            // Each later change made while the cell held the job's value (it wrote it, or
-            // an undo put it back) started from the value before the job, as if the job
-            // had never run.
+        if overtaken {
+            // Undone or taken back, a cell changed since keeps that change, and each later
+            // change made while the cell held the job's value (it wrote it, or an undo put
+            // it back) starts from the value before the job, as if the job had never run:
+            // its undo cannot bring back a value taken back everywhere else (probe 65a D2).
             if let Some(changes) = changes_after.get_mut(&(*rid, field.clone())) {
                 changes.sort_unstable_by_key(|c| c.0);
                 let job_value = shows(wrote);
