@@ -20,7 +20,11 @@ async fn main() {
     }
     // A filter with a part it cannot read stops the start, as any malformed setting does,
     // rather than log less than asked for (probe 58b F5).
-    let filter = match tracing_subscriber::EnvFilter::builder().parse(&filter) {
+    // A filter of no directive (`,`) logs at the default level, not nothing (probe 65c N3).
+    let filter = match tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::INFO.into())
+        .parse(&filter)
+    {
         Ok(filter) => filter,
         Err(e) => {
             eprintln!("wharf: configuration error: WHARF_LOG `{filter}` is not a log filter ({e}); for example `info` or `wharf=debug,actix_web=info`");

@@ -164,7 +164,9 @@ impl Settings {
                     .strip_prefix("sqlite://")
                     .or(url.strip_prefix("sqlite:"))
                     .unwrap_or(&url);
-                if backend == crate::db::Backend::Sqlite && path.trim().is_empty() {
+                // `:memory:` is a new empty database for each pooled connection (probe 65c D6).
+                let memory = path == ":memory:" || url.contains("mode=memory");
+                if backend == crate::db::Backend::Sqlite && (path.trim().is_empty() || memory) {
                     return Err(SettingsError {
                         var: "DATABASE_URL",
                         problem: format!(
@@ -339,7 +341,13 @@ impl Settings {
 /// trailing `/`.
 fn base_url_of(text: &str) -> Result<String, String> {
     let parsed = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
-    let fits = matches!(parsed.scheme(), "http" | "https")
+    // Checked as typed, since it is used as typed: the parser reads `http:host` and
+    // `http://host\\x` as addresses, and links made from them broke (probe 65c D5).
+    let lower = text.to_ascii_lowercase();
+    let fits = (lower.starts_with("http://") || lower.starts_with("https://"))
+        && !text.contains('\\')
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
         && parsed.host_str().is_some_and(|h| !h.is_empty())
         && parsed.query().is_none()
         && parsed.fragment().is_none()
@@ -347,7 +355,7 @@ fn base_url_of(text: &str) -> Result<String, String> {
     match fits {
         true => Ok(text.trim_end_matches('/').to_string()),
         false => Err(format!(
-            "`{text}` must be an http:// or https:// address with a host and no query or fragment, such as https://wharf.example.com"
+            "`{text}` must be an http:// or https:// address with a host and no user, query or fragment, such as https://wharf.example.com"
         )),
     }
 }

@@ -187,7 +187,11 @@ fn parse_workbook(untouched: &[&Sheet], after: &[Value], before: &[Value]) -> Mo
         .unwrap_or_default();
     let mut found = Vec::new();
     for p in problems {
-        let at = index_of(&p.path).unwrap_or(0);
+        // A problem of the list itself (too many sheets) names no sheet (probe 65c D7).
+        let Some(at) = index_of(&p.path) else {
+            found.push(("$.sheets".into(), p.message));
+            continue;
+        };
         if at >= n {
             let rest = &p.path[format!("$.sheets[{at}]").len()..];
             found.push((format!("$.sheets[{}]{rest}", at - n), p.message));

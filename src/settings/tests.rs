@@ -159,6 +159,11 @@ fn a_base_url_is_an_address_links_can_start_with() {
         "https://x.io/?x=1",
         "https://x.io/#f",
         "ftp://x.io",
+        // Read by the parser as addresses, but used as typed (probe 65c D5).
+        "http:host",
+        "http:/host",
+        "http://host\\x",
+        "http://user:pw@host",
     ] {
         assert_eq!(url(bad).unwrap_err().var, "WHARF_BASE_URL", "{bad}");
     }
@@ -191,6 +196,10 @@ fn a_sqlite_url_names_a_file_and_sqlite_runs_its_jobs() {
         "sqlite:",
         "sqlite:///tmp/w.db?mode=ro",
         "./w.db?cache=shared",
+        // A new empty database for each connection (probe 65c D6).
+        "sqlite://:memory:",
+        "sqlite::memory:",
+        "file:w?mode=memory",
     ] {
         assert_eq!(
             settings(&[("DATABASE_URL", bad)]).unwrap_err().var,

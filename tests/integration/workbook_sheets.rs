@@ -121,6 +121,12 @@ async fn a_workbooks_sheets_change_and_grow_through_its_update(db: Db) {
             "named twice",
         ),
         (json!({"sheets": "people"}), "sheets"),
+        // Past the most sheets a workbook holds: a 500 before (probe 65c D7).
+        (
+            json!({"sheets": (0..101).map(|i| json!({"name": format!("S{i}"), "slug": format!("s{i}"),
+                "fields": [{"key": "a", "type": "string"}]})).collect::<Vec<_>>()}),
+            "at most 100",
+        ),
     ] {
         let (status, answer) = patch(body.clone()).await;
         assert_eq!(status, 422, "{body}: {answer}");

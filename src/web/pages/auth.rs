@@ -123,11 +123,11 @@ pub async fn sign_in(
         );
     }
     // Counted before the password is checked; over a limit the answer is immediate.
-    let forwarded_for = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let forwarded_for = crate::web::client_address::forwarded_for(req.headers());
     let trusted = &state.settings.trusted_proxies;
     let address = req
         .peer_addr()
-        .map(|a| crate::web::client_address::client_ip(a.ip(), forwarded_for, trusted))
+        .map(|a| crate::web::client_address::client_ip(a.ip(), forwarded_for.as_deref(), trusted))
         .map(crate::auth::throttle::address_of)
         .unwrap_or_default();
     let (account, s) = (email.clone(), state.clone());
