@@ -254,6 +254,27 @@ async fn sign_in_limits_count_the_address_a_trusted_proxy_forwards(db: Db) {
         answers.push(resp.status().as_u16());
     }
     assert_eq!(answers[10], 429, "{answers:?}");
+
+    // A proxy that adds its own line after the client's (HAProxy): the client's line is
+    // its own word, the proxy's the address counted (probe 65c D2).
+    let mut through = Vec::new();
+    for i in 0..11 {
+        let resp = app
+            .client
+            .post(app.url("/sign-in"))
+            .header("x-forwarded-for", format!("192.0.2.{i}"))
+            .header("x-forwarded-for", "198.51.100.8")
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", "ada@example.com"),
+                ("password", format!("a third guess {i}").as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        through.push(resp.status().as_u16());
+    }
+    assert_eq!(through[10], 429, "{through:?}");
 }
 
 /// A sign-in with an address longer than any account's is refused without being stored or
