@@ -519,6 +519,14 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
                 ))
             }
         };
+        // Only an enum's values are translated: a text field took any `destinationValue`,
+        // an object as its JSON text (probe 65c D1), as did a field an enum was once.
+        if options.is_none() && pairs.is_some_and(|p| !p.is_empty()) {
+            return Err(invalid(
+                &at("enumDetails.mapping"),
+                format!("`{dkey}` is no enum field: its values are not translated; leave enumDetails out"),
+            ));
+        }
         if let Some(pairs) = pairs {
             if pairs.len() > MOST_VALUE_PAIRS {
                 return Err(invalid(

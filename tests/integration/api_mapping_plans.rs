@@ -48,6 +48,15 @@ async fn a_changed_plan_lists_what_it_leaves_unmapped(db: Db) {
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("maps no column"), "{body}");
+    // Values are translated into an enum's options only: a text field took any value,
+    // an object as its JSON text (probe 65c D1).
+    let translated = json!({"fieldMapping": [
+        {"sourceField": {"key": "e_mail"}, "destinationField": {"key": "email"}},
+        {"sourceField": {"key": "full_name"}, "destinationField": {"key": "name"},
+         "enumDetails": {"mapping": [{"sourceValue": "Ada", "destinationValue": {"x": 1}}]}}]});
+    let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &translated).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("no enum field"), "{body}");
 }
 
 /// A plan that no longer holds is refused when it is run, saying why, rather than run into
