@@ -541,7 +541,16 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<Vec<(String, String)>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    // A selection sent in a body was ignored as silently as one beside the ids (probe
+    // 65c N1): this call reads no body.
+    if !matches!(std::str::from_utf8(&body).map(str::trim), Ok("" | "{}" | "null")) {
+        return Err(AppError::bad_request(
+            "body",
+            "this call reads no body: name the records with ids=us_rc_...; delete a selection with a `delete-records` job",
+        ));
+    }
     let ctx = writable(&state, &caller, &path).await?;
     check_access(&caller, &ctx, "delete")?;
     // Ids beside a selection are the records it leaves out everywhere else: deleting
