@@ -142,22 +142,25 @@ pub fn column_letters(index: usize) -> String {
 /// A header the file has keeps its name: the names made up for a blank or a repeated one
 /// take numbers no header of the file uses (the second `Email` took `Email (2)` from the
 /// column the file calls so, which a person picking it by name then missed: probe 64a D3).
+///
+/// Labels are compared, and kept, without the spaces around them: ` Email` and `Email `
+/// read exactly as `Email` on the mapping screen (probe 65c N2).
 pub fn columns(header: &[String], count: usize) -> Vec<Column> {
-    let written = |i: usize| header.get(i).map(String::as_str).unwrap_or("");
+    let written = |i: usize| header.get(i).map_or("", |h| h.trim());
     let mut labels_seen: HashSet<String> = HashSet::new();
     let mut keys_seen: HashSet<String> = HashSet::new();
     // Each header's first column keeps it, and the key made from it when that is free.
     let mut own: Vec<Option<Option<String>>> = vec![None; count];
     for (i, own) in own.iter_mut().enumerate() {
         let name = written(i);
-        if !name.trim().is_empty() && labels_seen.insert(name.to_lowercase()) {
+        if !name.is_empty() && labels_seen.insert(name.to_lowercase()) {
             *own = Some(key_of(name).filter(|k| keys_seen.insert(k.clone())));
         }
     }
     (0..count)
         .map(|i| {
             let base = match written(i) {
-                w if w.trim().is_empty() => format!("Column {}", i + 1),
+                "" => format!("Column {}", i + 1),
                 w => w.to_string(),
             };
             let (label, key) = match own[i].take() {

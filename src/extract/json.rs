@@ -199,9 +199,14 @@ pub(super) fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Ta
         return Err(ExtractError::NoFields);
     }
     let mut columns = header::columns(&keys, keys.len());
-    // JSON keys are names already: keep them as labels exactly.
+    // JSON keys are names already: kept as labels exactly, but for one that reads as an
+    // earlier one but for case or spaces (`email`, `Email`), which keeps the numbered
+    // label a CSV header would get (probe 64d D2).
+    let mut seen = std::collections::HashSet::new();
     for (c, k) in columns.iter_mut().zip(&keys) {
-        c.label = k.clone();
+        if seen.insert(k.trim().to_lowercase()) && !k.trim().is_empty() {
+            c.label = k.clone();
+        }
     }
     Ok(Table {
         name,

@@ -145,6 +145,18 @@ fn blank_and_duplicate_headers_get_unique_names() {
     );
 }
 
+/// Headers that differ only by the spaces around them are one name: the second is
+/// numbered, as one differing by case is (probe 65c N2).
+#[test]
+fn spaces_around_a_header_do_not_make_another_name() {
+    let cols = header::columns(&strings(&["Email", " Email", "Email ", "EMAIL", "  "]), 5);
+    let labels: Vec<&str> = cols.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        vec!["Email", "Email (2)", "Email (3)", "EMAIL (4)", "Column 5"]
+    );
+}
+
 /// The names made up for a repeated or blank header never take a header the file has: the
 /// column the file calls `Email (2)` keeps that name (probe 64a D3).
 #[test]
@@ -287,4 +299,14 @@ fn quotes_count_as_the_csv_reader_reads_them() {
     // `""` in a quoted value is a quote; its commas stay text.
     let (_, rows, _, _) = read(b"a,b\n\"say \"\"hi, there\"\"\",2\n", "escaped.csv");
     assert_eq!(rows, vec![strings(&["say \"hi, there\"", "2"])]);
+}
+
+/// JSON keys are kept as labels exactly, but for one that reads as an earlier one but for
+/// case: it is numbered, as a CSV header is (probe 64d D2).
+#[test]
+fn json_keys_differing_by_case_get_labels_that_differ() {
+    let text = r#"[{"email": "a@x.io", "Email": "b@x.io", "Name ": "Ann", "name": "Bo"}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "case.json");
+    assert_eq!(labels, strings(&["email", "Email (2)", "Name ", "name (2)"]));
+    assert_eq!(rows[0], strings(&["a@x.io", "b@x.io", "Ann", "Bo"]));
 }
