@@ -256,7 +256,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         super::say_after_end(cx, conn, job, &words);
     }
     ran?;
-    let mut message = if job.crashes > 0 {
+    // Progress past 0 is what an earlier run's batches committed (probe 65b D1: a run cut
+    // off before its first batch was said to have deleted others).
+    let mut message = if job.crashes > 0 && floor > 0 {
         format!(
             "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
             ctx.sheet.name
