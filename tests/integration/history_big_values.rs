@@ -44,14 +44,7 @@ async fn a_history_of_big_values_stays_small_and_undo_puts_back_the_whole_value(
     assert!(panel.contains("C&#34;é&#60;nnn"), "each value's start is shown");
     assert!(panel.contains("nnn…"), "and said to be cut");
     assert!(panel.contains("Undo my last change"));
-    let resp = app
-        .client
-        .post(app.url(&format!("/grid/{sheet}/records/{rid}/undo")))
-        .header("hx-request", "true")
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap();
+    let resp = crate::history_deleted::grid_undo(&app, &sheet, &rid, &csrf).await;
     assert_eq!(resp.status().as_u16(), 200);
     let (_, records) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let name = &records["data"]["records"][0]["values"]["name"]["value"];

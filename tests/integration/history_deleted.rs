@@ -37,16 +37,20 @@ async fn a_deleted_records_history_offers_no_undo(db: Db) {
     let panel = app.page(&history).await;
     assert!(panel.contains("Xena"), "the history stays readable: {panel}");
     assert!(!panel.contains("Undo my last change"), "{panel}");
-    let resp = app
-        .client
-        .post(app.url(&format!("/grid/{sheet}/records/{rid}/undo")))
-        .header("hx-request", "true")
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap();
+    let resp = grid_undo(&app, &sheet, &rid, &csrf).await;
     assert_eq!(resp.status().as_u16(), 409);
     assert!(resp.text().await.unwrap().contains("the record was deleted"));
+}
+
+/// The history panel's undo button, pressed.
+pub(crate) async fn grid_undo(app: &TestApp, sheet: &str, record: &str, csrf: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/grid/{sheet}/records/{record}/undo")))
+        .header("hx-request", "true")
+        .header("x-csrf-token", csrf)
+        .send()
+        .await
+        .unwrap()
 }
 
 on_both!(a_deleted_records_history_offers_no_undo);

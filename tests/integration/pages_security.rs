@@ -237,44 +237,38 @@ async fn sign_in_limits_count_the_address_a_trusted_proxy_forwards(db: Db) {
     // From a connection that is not the proxy, a forwarded address is the client's own
     // word: its guesses count against its connection, whatever it claims.
     let (direct, own_token) = sign_in_form_from(&app, [127, 0, 0, 3]).await;
+    let answers = eleven_guesses(&app, &direct, &own_token, &[]).await;
+    assert_eq!(answers[10], 429, "{answers:?}");
+
+    // A proxy that adds its own line after the client's (HAProxy): the client's line is
+    // its own word, the proxy's the address counted (probe 65c D2).
+    let through = eleven_guesses(&app, &app.client, &token, &["198.51.100.8"]).await;
+    assert_eq!(through[10], 429, "{through:?}");
+}
+
+/// Eleven wrong passwords for ada, each claiming another address in its first
+/// `X-Forwarded-For` line, then the lines `then` (a proxy's); the answers' statuses.
+async fn eleven_guesses(app: &TestApp, client: &reqwest::Client, token: &str, then: &[&str]) -> Vec<u16> {
     let mut answers = Vec::new();
     for i in 0..11 {
-        let claimed = format!("192.0.2.{i}");
-        let resp = direct
+        let mut request = client
             .post(app.url("/sign-in"))
-            .header("x-forwarded-for", claimed)
+            .header("x-forwarded-for", format!("192.0.2.{i}"));
+        for line in then {
+            request = request.header("x-forwarded-for", *line);
+        }
+        let resp = request
             .form(&[
-                ("csrf_token", own_token.as_str()),
+                ("csrf_token", token),
                 ("email", "ada@example.com"),
-                ("password", format!("another guess {i}").as_str()),
+                ("password", format!("guess {i} of {}", then.len()).as_str()),
             ])
             .send()
             .await
             .unwrap();
         answers.push(resp.status().as_u16());
     }
-    assert_eq!(answers[10], 429, "{answers:?}");
-
-    // A proxy that adds its own line after the client's (HAProxy): the client's line is
-    // its own word, the proxy's the address counted (probe 65c D2).
-    let mut through = Vec::new();
-    for i in 0..11 {
-        let resp = app
-            .client
-            .post(app.url("/sign-in"))
-            .header("x-forwarded-for", format!("192.0.2.{i}"))
-            .header("x-forwarded-for", "198.51.100.8")
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", "ada@example.com"),
-                ("password", format!("a third guess {i}").as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        through.push(resp.status().as_u16());
-    }
-    assert_eq!(through[10], 429, "{through:?}");
+    answers
 }
 
 /// A sign-in with an address longer than any account's is refused without being stored or
