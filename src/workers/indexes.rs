@@ -258,6 +258,33 @@ impl Indexer {
         across_processes(conn, f)
     }
 
+    /// After a field's removal, in turn with the builds: one asked before the removal
+    /// committed may have built the position past the fields left. On PostgreSQL in the
+    /// background: that index reads its position, so it is never wrong, only kept up for
+    /// nothing; waiting for the build under way made a removal beside a re-check take 2 s
+    /// more (probe 65c D8).
+    pub fn drop_past(
+        &self,
+        conn: &mut AnyConnection,
+        pool: &Pool,
+        sheet_seq: i64,
+        left: usize,
+    ) -> QueryResult<()> {
+        use crate::model::record::sort_index;
+        if let AnyConnection::Sqlite(_) = conn {
+            return self.before_builds(conn, |conn| sort_index::drop_past(conn, sheet_seq, left));
+        }
+        let (this, pool) = (self.clone(), pool.clone());
+        std::thread::spawn(move || {
+            let Ok(mut conn) = pool.get() else { return };
+            if let Err(e) = this.before_builds(&mut conn, |conn| sort_index::drop_past(conn, sheet_seq, left))
+            {
+                tracing::warn!(error = %e, "dropping the sort index past a removed field failed");
+            }
+        });
+        Ok(())
+    }
+
     /// Makes sure an index of a sheet exists or is being built, after the builds asked
     /// for before it; returns at once.
     pub fn request(&self, pool: &Pool, sheet_seq: i64, kind: IndexKind) {

@@ -118,19 +118,15 @@ pub async fn remove(
     let (seq, records) = (ctx.sheet.seq, ctx.sheet.total_count);
     // A removal refused at once (a key the sheet lacks, its last field) sets nothing aside.
     let removable = ctx.config.field_index(&key).is_some() && ctx.config.fields.len() > 1;
-    let indexer = state.indexer.clone();
+    let (indexer, pool) = (state.indexer.clone(), state.pool.clone());
     let (aside, removed) = state
         .db(move |conn| {
             // Every record is rewritten: its indexes are built again after, not kept up.
             let aside = removable && indexer.set_aside(conn, seq, records)?;
             let removed = sheet_fields::remove_field(conn, &env, &id, &key, &actor);
             if removed.is_ok() {
-                // In turn with the builds: one asked before this removal committed may have
-                // built the position past the fields left.
                 let left = crate::model::sheet::field_count(conn, seq)?;
-                indexer.before_builds(conn, |conn| {
-                    crate::model::record::sort_index::drop_past(conn, seq, left)
-                })?;
+                indexer.drop_past(conn, &pool, seq, left)?;
             }
             Ok::<_, AppError>((aside, removed))
         })
