@@ -187,7 +187,56 @@ async fn big_and_small_records_download_whole_and_once(db: Db) {
     }
 }
 
+/// A parameter a download does not read, or one given twice to any records call, is a
+/// 400 naming it: the whole sheet was sent for a commit's records or an XLSX, and
+/// `filter=error&filter=all` changed every record (probe 65e D2, D6, D7).
+async fn parameters_not_read_or_given_twice_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "Ada"}, {"email": "b@x.io", "name": "Bo"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for (query, named) in [
+        ("commitId=us_cm_x", "commitId"),
+        ("format=xlsx", "format"),
+        ("filter=valid&filter=all", "filter"),
+    ] {
+        let (status, body) = app.get_json(&format!("/sheets/{sheet}/download?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["errors"][0]["key"], named, "{query}: {body}");
+    }
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/records?pageSize=1&pageSize=5"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update?filter=error&filter=all"),
+            &json!({"fieldUpdates": {"name": {"value": "CLOBBERED"}}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let csv = app.get_text(&format!("/sheets/{sheet}/download")).await;
+    assert!(
+        csv.contains("Ada") && !csv.contains("CLOBBERED"),
+        "nothing changed: {csv}"
+    );
+    // Lists add up: two ids are two records.
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let ids = record_ids(&page);
+    let (status, page) = app
+        .get_json(&format!("/sheets/{sheet}/records?ids={}&ids={}", ids[0], ids[1]))
+        .await;
+    assert_eq!((status, record_ids(&page).len()), (200, 2), "{page}");
+}
+
 on_both!(
+    parameters_not_read_or_given_twice_are_refused,
     download_names_are_exact_and_safe,
     the_grid_download_holds_what_is_shown,
     big_and_small_records_download_whole_and_once

@@ -92,6 +92,14 @@ pub fn parse(config: &SheetConfig, params: &[(String, String)]) -> Result<(Recor
             Mistake::new(k, why)
         })
     };
+    // A parameter given twice took its last value unsaid: `filter=error&filter=all`, a
+    // default and the user's choice appended, changed every record (probe 65e D2).
+    // Lists (`ids`, `fields`) add up; anything else is said.
+    let mut seen = std::collections::HashSet::new();
+    let list = |k: &str| matches!(k, "ids" | "fields");
+    if let Some((k, _)) = params.iter().find(|(k, _)| !list(k) && !seen.insert(k.as_str())) {
+        return Err(Mistake::new(k, format!("`{k}` is given twice; give it once")));
+    }
     for (k, v) in params {
         match k.as_str() {
             "pageSize" => q.page_size = number(k, v)?,

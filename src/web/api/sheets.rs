@@ -201,10 +201,26 @@ pub async fn download(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let config = s.parsed_config()?;
-    // Flatfile's `getRecordsAsCsv` selection and sort, as the records API reads them.
-    let sorted = params
+    // Flatfile's `getRecordsAsCsv` selection and sort, as the records API reads them;
+    // anything else was ignored, and the whole sheet sent for a commit's records or an
+    // XLSX asked for (probe 65e D6, D7).
+    let sort = ["sortField", "sortDirection"];
+    if let Some((k, _)) = params
         .iter()
-        .any(|(k, _)| k == "sortField" || k == "sortDirection");
+        .find(|(k, _)| !SELECTION.contains(&k.as_str()) && !sort.contains(&k.as_str()))
+    {
+        let why = match k.as_str() {
+            "commitId" | "versionId" => format!(
+                "a download holds the records as they are now, not `{k}`'s: read those with GET /v1/sheets/{{id}}/records?{k}=..."
+            ),
+            _ => format!(
+                "`{k}` is not taken by a download, which reads a selection ({}) and a sort (sortField, sortDirection) as CSV",
+                SELECTION.join(", ")
+            ),
+        };
+        return Err(AppError::bad_request(k, why));
+    }
+    let sorted = params.iter().any(|(k, _)| sort.contains(&k.as_str()));
     let rows = if sorted || params.iter().any(|(k, _)| SELECTION.contains(&k.as_str())) {
         let q = super::records::parse_query(&config, &params)?.0;
         crate::web::export::selected(&state, &s, q).await?
