@@ -10,6 +10,10 @@ use diesel::prelude::*;
 /// Longest name and value kept.
 pub const MAX_NAME: usize = 255;
 pub const MAX_VALUE: usize = 64 * 1024;
+/// Most secrets an environment, or a space, holds: each change answers the whole list, and
+/// every listener's `event.secrets()` reads it (600 of 64 KiB made each answer 39 MB:
+/// probe 65e D1).
+pub const MAX_PER_SCOPE: i64 = 100;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = secrets)]
@@ -97,6 +101,21 @@ pub fn set(
             .select(secrets::id)
             .first(conn)
             .optional()?;
+        if kept.is_none() {
+            let held: i64 = secrets::table
+                .filter(secrets::environment_id.eq(env))
+                .filter(secrets::scope.eq(space.map_or("", SpaceId::as_str)))
+                .count()
+                .get_result(conn)?;
+            if held >= MAX_PER_SCOPE {
+                return Err(super::ModelError::Invalid(vec![(
+                    "name".into(),
+                    format!(
+                        "an environment or a space holds at most {MAX_PER_SCOPE} secrets; delete one first"
+                    ),
+                )]));
+            }
+        }
         crate::on_backend!(conn, c => query.execute(c))?;
         let topic = if kept.is_some() {
             "secret:updated"

@@ -112,6 +112,7 @@ mod map_helpers;
 mod mapping_enum_lists;
 mod mapping_outcome;
 mod mapping_values_fit;
+mod metadata_limits;
 mod names_everywhere;
 mod names_everywhere_admin;
 mod number_readings;

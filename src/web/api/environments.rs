@@ -68,7 +68,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    check_metadata(body.metadata.as_ref())?;
+    super::metadata::check(body.metadata.as_ref())?;
     super::unkept::guest_authentication(body.guest_authentication.as_ref())?;
     super::unkept::environment_namespaces(body.namespaces.as_ref())?;
     let metadata = body.metadata.unwrap_or(json!({})).to_string();
@@ -135,14 +135,6 @@ fn check_may_manage(
     Ok(())
 }
 
-/// An environment's `metadata` is an object, as every other object's is.
-fn check_metadata(metadata: Option<&Value>) -> Result<(), AppError> {
-    match metadata {
-        Some(m) if !m.is_object() => Err(AppError::invalid("metadata", "metadata must be an object")),
-        _ => Ok(()),
-    }
-}
-
 /// Flatfile answers an environment update with the bare environment, not in `data`.
 pub async fn update(
     caller: ApiCaller,
@@ -152,7 +144,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&path, EnvironmentId::parse, "environment")?;
     let body = body.into_inner();
-    check_metadata(body.metadata.as_ref())?;
+    super::metadata::check(body.metadata.as_ref())?;
     super::unkept::guest_authentication(body.guest_authentication.as_ref())?;
     super::unkept::environment_namespaces(body.namespaces.as_ref())?;
     let changes = EnvironmentChanges {

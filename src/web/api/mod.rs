@@ -20,6 +20,7 @@ pub mod job_list;
 pub mod job_plan;
 pub(crate) mod job_starts;
 pub mod jobs;
+mod metadata;
 pub mod record_input;
 pub mod record_view;
 pub mod records;

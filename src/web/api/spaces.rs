@@ -191,6 +191,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    super::metadata::check(body.metadata.as_ref())?;
     check_environment(&caller.environment_id, body.environment_id.as_deref())?;
     let config_id = body
         .space_config_id
@@ -265,6 +266,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let s = load(&state, &caller, &path).await?;
     let body = body.into_inner();
+    super::metadata::check(body.metadata.as_ref())?;
     let namespace = match body.namespace {
         Some(given) => Some(namespace_given(Some(given))?),
         None => None,

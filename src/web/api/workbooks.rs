@@ -167,6 +167,7 @@ pub async fn create(
     body: crate::web::input::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    super::metadata::check(body.metadata.as_ref())?;
     super::spaces::check_environment(&caller.environment_id, body.environment_id.as_deref())?;
     if let Some(message) = workbook::name_problem(&body.name) {
         return Err(AppError::invalid("name", message));
@@ -288,6 +289,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let body = body.into_inner();
+    super::metadata::check(body.metadata.as_ref())?;
     let sheets = match body.sheets {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) => Some(items),

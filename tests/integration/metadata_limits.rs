@@ -1,0 +1,68 @@
+//! What every list sends whole is bounded: the `metadata` of a space, workbook or
+//! environment (256 KiB of JSON, an object), and the secrets of an environment or a space
+//! (100). A 60 MB space metadata made each `GET /v1/spaces` 63 MB (probe 65e D1).
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::json;
+
+on_both!(metadata_and_secrets_are_bounded);
+
+async fn metadata_and_secrets_are_bounded(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Bounded").await;
+    let env = app.env_id.to_string();
+    let big = json!({"metadata": {"k": "v".repeat(300 * 1024)}});
+    let (status, body) = app.patch_json(&format!("/spaces/{space}"), &big).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["key"], "metadata", "{body}");
+    let (status, body) = app
+        .patch_json(&format!("/spaces/{space}"), &json!({"metadata": "a string"}))
+        .await;
+    assert_eq!(status, 422, "an object only: {body}");
+    let (status, body) = app.patch_json(&format!("/environments/{env}"), &big).await;
+    assert_eq!(status, 422, "{body}");
+    let mut workbook = json!({"name": "W", "spaceId": space, "sheets": []});
+    workbook["metadata"] = big["metadata"].clone();
+    let (status, body) = app.post_json("/workbooks", &workbook).await;
+    assert_eq!(status, 422, "{body}");
+    let (_, spaces) = app.get_json("/spaces").await;
+    assert!(spaces.to_string().len() < 100_000, "nothing big was kept");
+    // Up to the limit is kept.
+    let fits = json!({"metadata": {"k": "v".repeat(200 * 1024)}});
+    let (status, body) = app.patch_json(&format!("/spaces/{space}"), &fits).await;
+    assert_eq!(status, 200, "{body}");
+
+    for i in 0..100 {
+        let (status, body) = app
+            .post_json(
+                "/secrets",
+                &json!({"name": format!("S{i}"), "value": "x", "spaceId": space}),
+            )
+            .await;
+        assert_eq!(status, 200, "{i}: {body}");
+    }
+    let (status, body) = app
+        .post_json(
+            "/secrets",
+            &json!({"name": "S100", "value": "x", "spaceId": space}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("at most 100 secrets"), "{body}");
+    // Replacing one, or another scope's, is no new secret of this one.
+    let (status, body) = app
+        .post_json(
+            "/secrets",
+            &json!({"name": "S7", "value": "new", "spaceId": space}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/secrets",
+            &json!({"name": "S100", "value": "x", "environmentId": env}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
