@@ -403,9 +403,9 @@ async fn a_change_of_a_removed_field_has_nothing_to_undo(db: Db) {
     );
 }
 
-/// A person's edit of a cell a bulk change wrote, after that change is undone: the edit
-/// stays, and its own undo brings back the value from before the bulk change, never the
-/// value taken back everywhere else (probe 65a D2).
+/// A person's edit of a cell two bulk changes wrote, after both are undone: the edit
+/// stays, and its own undo brings back the value from before the bulk changes, never a
+/// value taken back everywhere else (probe 65a D2, 65d D7).
 async fn undoing_an_edit_after_the_bulk_change_was_undone_never_brings_it_back(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -419,6 +419,7 @@ async fn undoing_an_edit_after_the_bulk_change_was_undone_never_brings_it_back(d
     let first = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
     let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
     let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let earlier = set_names(&app, &sheet, "EARLY").await;
     let bulk = set_names(&app, &sheet, "BULK").await;
 
     app.make_user("ada@example.com", true);
@@ -436,7 +437,11 @@ async fn undoing_an_edit_after_the_bulk_change_was_undone_never_brings_it_back(d
         .await
         .unwrap();
     assert_eq!(saved.status().as_u16(), 200);
+    // Undone newest first: the earlier change's undo follows the edit's history past the
+    // later, undone one (probe 65d D7).
     undo(&app, &workbook, &sheet, &bulk).await;
+    assert_eq!(names(&app, &sheet).await, vec![json!("Fresh"), json!("EARLY")]);
+    undo(&app, &workbook, &sheet, &earlier).await;
     assert_eq!(names(&app, &sheet).await, vec![json!("Fresh"), json!("Old")]);
 
     let undone = grid(
@@ -450,7 +455,7 @@ async fn undoing_an_edit_after_the_bulk_change_was_undone_never_brings_it_back(d
     assert_eq!(
         names(&app, &sheet).await,
         vec![json!("Old"), json!("Old")],
-        "the edit's undo puts back the value from before the undone bulk change"
+        "the edit's undo puts back the value from before the undone bulk changes"
     );
 }
 

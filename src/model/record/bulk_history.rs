@@ -358,8 +358,9 @@ fn revert_checked(
     Ok(done)
 }
 
-/// A change of a cell after a bulk change: its id, the value before and the value after.
-type LaterChange = (i64, String, String);
+/// A change of a cell after a bulk change: its id, the value before, the value after, and
+/// whether it was an undone bulk change's.
+type LaterChange = (i64, String, String, bool);
 
 /// A cell a bulk change wrote: its change's id, the record, the field, the value before
 /// and the value written.
@@ -410,14 +411,28 @@ fn restorable(
             record_changes::bulk_id,
         ))
         .load(conn)?;
-    // Every later change of each cell (id, value before, value after): a take-back follows
-    // the cell's history after the job.
+    // Bulk changes undone (or taken back) among the later changes: their writes are gone
+    // from a cell's story, whose next change's history starts before them.
+    let later_bulks: HashSet<&str> = later.iter().filter_map(|c| c.5.as_deref()).collect();
+    let undone: HashSet<String> = match later_bulks.is_empty() {
+        true => HashSet::new(),
+        false => bulk_changes::table
+            .filter(bulk_changes::id.eq_any(later_bulks.into_iter().collect::<Vec<_>>()))
+            .filter(bulk_changes::undone_at.is_not_null())
+            .select(bulk_changes::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect(),
+    };
+    // Every later change of each cell (id, value before, value after, whether an undone
+    // bulk change's): an undo or take-back follows the cell's history after the job.
     let mut changes_after: HashMap<(i64, String), Vec<LaterChange>> = HashMap::new();
     for (cid, rid, field, before, new, bulk) in later {
+        let gone = bulk.as_ref().is_some_and(|b| undone.contains(b));
         changes_after
             .entry((rid, field.clone()))
             .or_default()
-            .push((cid, before, new.clone()));
+            .push((cid, before, new.clone(), gone));
         let e = newest.entry((rid, field)).or_insert((cid, String::new(), false));
         if cid >= e.0 {
             *e = (cid, new, bulk.is_some());
@@ -445,11 +460,15 @@ fn restorable(
                 changes.sort_unstable_by_key(|c| c.0);
                 let job_value = shows(wrote);
                 let mut holds_job_value = true;
-                for (n, before, after) in changes.iter().filter(|c| c.0 > *cid) {
+                for (n, before, after, gone) in changes.iter().filter(|c| c.0 > *cid) {
                     if holds_job_value && shows(before) == job_value {
                         rebased.push((*n, old.as_str()));
                     }
-                    holds_job_value = shows(after) == job_value;
+                    // An undone bulk change's write is no value the cell held for the
+                    // change after it (probe 65d D7: undone newest first).
+                    if !gone {
+                        holds_job_value = shows(after) == job_value;
+                    }
                 }
             }
         }
