@@ -229,7 +229,10 @@ impl Application {
             settings: state.settings.clone(),
             // Records links lead here; a server bound to port 0 (tests) names its port.
             base_url: if state.settings.bind.port() == 0 {
-                format!("http://{}:{port}", state.settings.bind.ip())
+                format!(
+                    "http://{}",
+                    std::net::SocketAddr::new(state.settings.bind.ip(), port)
+                )
             } else {
                 state.settings.base_url.clone()
             },
@@ -387,7 +390,8 @@ fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Resu
     let token = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
     crate::model::setup_token::add(&mut conn, &crate::model::api_key::hash_secret(&token))?;
     let base = if settings.bind.port() == 0 {
-        format!("http://{}:{port}", settings.bind.ip())
+        // An IPv6 address in brackets (probe 65d D1).
+        format!("http://{}", std::net::SocketAddr::new(settings.bind.ip(), port))
     } else {
         settings.base_url.clone()
     };

@@ -164,8 +164,9 @@ impl Settings {
                     .strip_prefix("sqlite://")
                     .or(url.strip_prefix("sqlite:"))
                     .unwrap_or(&url);
-                // `:memory:` is a new empty database for each pooled connection (probe 65c D6).
-                let memory = path == ":memory:" || url.contains("mode=memory");
+                // In memory, a new empty database for each pooled connection (probe 65c D6,
+                // 65d D3), in any spelling.
+                let memory = crate::db::sqlite_file::file_of(path).is_none();
                 if backend == crate::db::Backend::Sqlite && (path.trim().is_empty() || memory) {
                     return Err(SettingsError {
                         var: "DATABASE_URL",
@@ -176,7 +177,7 @@ impl Settings {
                 }
                 // A path's `?` is part of its file name to SQLite: `?mode=ro` made a file so
                 // named, read-write. Parameters belong in a `file:` URI.
-                if backend == crate::db::Backend::Sqlite && !url.starts_with("file:") && path.contains('?') {
+                if backend == crate::db::Backend::Sqlite && !path.starts_with("file:") && path.contains('?') {
                     return Err(SettingsError {
                         var: "DATABASE_URL",
                         problem: format!(
@@ -344,7 +345,13 @@ fn base_url_of(text: &str) -> Result<String, String> {
     // Checked as typed, since it is used as typed: the parser reads `http:host` and
     // `http://host\\x` as addresses, and links made from them broke (probe 65c D5).
     let lower = text.to_ascii_lowercase();
+    // The host right after `//`: `http:///host` and `http://@host` read as addresses too
+    // (probe 65d D2).
+    let after = lower.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = after.split(['/', '?', '#']).next().unwrap_or("");
     let fits = (lower.starts_with("http://") || lower.starts_with("https://"))
+        && !after.starts_with('/')
+        && !authority.contains('@')
         && !text.contains('\\')
         && parsed.username().is_empty()
         && parsed.password().is_none()

@@ -6,7 +6,7 @@ mod checkpoint;
 mod key_order;
 pub mod schema;
 pub mod sqlite_config;
-mod sqlite_file;
+pub mod sqlite_file;
 pub mod sqlite_functions;
 mod tx;
 
@@ -79,7 +79,11 @@ impl Manager {
     pub fn new(url: &str) -> Result<Self, String> {
         let backend = Backend::from_url(url)?;
         let target = match backend {
-            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_string(),
+            Backend::Sqlite => url
+                .strip_prefix("sqlite://")
+                .or(url.strip_prefix("sqlite:"))
+                .unwrap_or(url)
+                .to_string(),
             Backend::Postgres => url.to_string(),
         };
         let mut manager = Manager {
@@ -90,7 +94,9 @@ impl Manager {
         if backend == Backend::Sqlite {
             sqlite_config::configure();
         }
-        manager.checkpoints = manager.sqlite_path().map(checkpoint::start);
+        manager.checkpoints = manager
+            .sqlite_path()
+            .map(|path| checkpoint::start(&path.to_string_lossy()));
         Ok(manager)
     }
 
@@ -98,9 +104,11 @@ impl Manager {
         self.backend
     }
 
-    /// The SQLite file, if any, so its folder can be created first.
-    pub fn sqlite_path(&self) -> Option<&str> {
-        (self.backend == Backend::Sqlite && !self.target.starts_with("file:")).then_some(&self.target)
+    /// The SQLite file, if any (none in memory), so its folder can be created first.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        (self.backend == Backend::Sqlite)
+            .then(|| sqlite_file::file_of(&self.target))
+            .flatten()
     }
 }
 
@@ -151,7 +159,7 @@ impl ManageConnection for Manager {
 pub fn build_pool(url: &str, size: u32) -> anyhow::Result<Pool> {
     let manager = Manager::new(url).map_err(anyhow::Error::msg)?;
     if let Some(path) = manager.sqlite_path() {
-        sqlite_file::prepare(std::path::Path::new(path))?;
+        sqlite_file::prepare(&path)?;
     }
     if manager.backend() == Backend::Sqlite {
         // Switch a new file to WAL once, before the pool opens its connections side by side.

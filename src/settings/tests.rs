@@ -164,6 +164,9 @@ fn a_base_url_is_an_address_links_can_start_with() {
         "http:/host",
         "http://host\\x",
         "http://user:pw@host",
+        "http:///host",
+        "https:////host",
+        "http://@host",
     ] {
         assert_eq!(url(bad).unwrap_err().var, "WHARF_BASE_URL", "{bad}");
     }
@@ -200,11 +203,18 @@ fn a_sqlite_url_names_a_file_and_sqlite_runs_its_jobs() {
         "sqlite://:memory:",
         "sqlite::memory:",
         "file:w?mode=memory",
+        "file::memory:",
+        "sqlite://file::memory:",
+        "sqlite:file::memory:",
+        "file:/x/w.db?mode=memor%79",
     ] {
         assert_eq!(
             settings(&[("DATABASE_URL", bad)]).unwrap_err().var,
             "DATABASE_URL",
             "{bad}"
         );
+    }
+    for good in ["file:./data/w.db?mode=rwc", "sqlite:///var/w.db", "./w.db"] {
+        assert!(settings(&[("DATABASE_URL", good)]).is_ok(), "{good}");
     }
 }

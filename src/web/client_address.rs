@@ -9,15 +9,28 @@ use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
 /// `10.0.0.5, 192.168.0.0/16, ::1` as networks (an address alone is a network of one).
+/// An IPv4 network written as IPv6 (`::ffff:10.0.0.0/104`, as a dual-stack server shows
+/// an IPv4 proxy) is read as the IPv4 one, as addresses are matched (probe 65d D8).
 pub fn parse_trusted(text: &str) -> Result<Vec<IpNet>, String> {
     text.split(',')
         .map(str::trim)
         .map(|t| {
             t.parse::<IpNet>()
                 .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+                .map(canonical)
                 .map_err(|_| format!("`{t}` is not an IP address or network such as 10.0.0.5 or 10.0.0.0/8"))
         })
         .collect()
+}
+
+fn canonical(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        _ => net,
+    }
 }
 
 /// Every `X-Forwarded-For` line, in order, as one list: a proxy such as HAProxy adds its
@@ -175,6 +188,16 @@ mod tests {
     fn trusted_proxies_read_as_addresses_and_networks() {
         let nets = parse_trusted("::1,192.168.0.0/16").unwrap();
         assert!(nets[0].contains(&ip("::1")) && nets[1].contains(&ip("192.168.4.5")));
+        // Written as a dual-stack server shows IPv4 (probe 65d D8).
+        let mapped = parse_trusted("::ffff:127.0.0.2, ::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(
+            client_ip(ip("127.0.0.2"), Some("198.51.100.1"), &mapped),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_ip(ip("10.9.8.7"), Some("198.51.100.1"), &mapped),
+            ip("198.51.100.1")
+        );
         let bad = parse_trusted("10.0.0.1, proxy.local").unwrap_err();
         assert!(bad.contains("proxy.local"), "{bad}");
     }

@@ -15,8 +15,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Most characters of values one page holds: the 64 MiB a page of records may hold.
-const PAGE_CHARS: usize = crate::model::record::PAGE_BYTES;
+/// Most bytes of values one page holds: the 64 MiB a page of records may hold.
+const PAGE_BYTES: usize = crate::model::record::PAGE_BYTES;
 
 pub fn change_json(c: &Change) -> Value {
     json!({
@@ -75,7 +75,7 @@ pub async fn list(
         .db(move |conn| {
             let (_, space) = sheet::find(conn, &env, &id)?.ok_or(AppError::NotFound("sheet"))?;
             caller.check_reach_as(&space, "sheet")?;
-            Ok::<_, AppError>(history::of_sheet(conn, &id, after_id, since, size, PAGE_CHARS)?)
+            Ok::<_, AppError>(history::of_sheet(conn, &id, after_id, since, size, PAGE_BYTES)?)
         })
         .await?;
     Ok(ok(changes.iter().map(change_json).collect::<Vec<_>>()))
