@@ -123,6 +123,8 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    // A file saved by a Windows tool starts with a byte-order mark, which says nothing.
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     serde_json::from_slice(body).map_err(|e| unreadable_json(&e))
 }
 

@@ -78,15 +78,25 @@ async fn spaces_list_search_update_archive_and_delete(db: Db) {
     assert_eq!(all["pagination"]["totalCount"], 3);
     let (_, found) = app.get_json("/spaces?search=imports").await;
     assert_eq!(found["data"].as_array().unwrap().len(), 2);
+    // A search past any name is a 400 on both databases (SQLite's LIKE was a 500: probe 65e D4).
+    let (status, body) = app
+        .get_json(&format!("/spaces?search={}", "x".repeat(55_000)))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["key"], "search", "{body}");
     let (_, page) = app.get_json("/spaces?pageSize=2&pageNumber=2").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
     assert_eq!(page["pagination"]["pageCount"], 2);
 
     let id = all["data"][0]["id"].as_str().unwrap().to_string();
-    let (status, updated) = app
-        .patch_json(&format!("/spaces/{id}"), &json!({"name": "Renamed"}))
-        .await;
-    assert_eq!(status, 200);
+    // A body saved by a Windows tool, after a byte-order mark (probe 65e D6).
+    let (status, updated) = send(
+        app.api(reqwest::Method::PATCH, &format!("/spaces/{id}"))
+            .header("content-type", "application/json")
+            .body("\u{feff}{\"name\": \"Renamed\"}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["data"]["name"], "Renamed");
     let (status, _) = app
         .patch_json(&format!("/spaces/{id}"), &json!({"name": "  "}))

@@ -121,6 +121,8 @@ async fn a_workbooks_sheets_change_and_grow_through_its_update(db: Db) {
             "named twice",
         ),
         (json!({"sheets": "people"}), "sheets"),
+        // A workbook stays in its space: another one moved nothing, answered 200 (probe 65e D6).
+        (json!({"spaceId": app.bare_space("Elsewhere").await}), "spaceId"),
         // Past the most sheets a workbook holds: a 500 before (probe 65c D7).
         (
             json!({"sheets": (0..101).map(|i| json!({"name": format!("S{i}"), "slug": format!("s{i}"),

@@ -312,15 +312,21 @@ fn check_topic_and_domain(topic: Option<&str>, domain: Option<&str>, glob: bool)
             true => "such as job:ready, or job:* for all of a kind",
             false => "such as job:ready",
         };
+        // The first characters are enough to see the mistake: a 55 KB value came back whole.
+        let shown: String = topic.chars().take(100).collect();
         return Err(AppError::bad_request(
             "topic",
-            format!("`{topic}` is not one of Flatfile's event topics ({such})"),
+            format!("`{shown}` is not one of Flatfile's event topics ({such})"),
         ));
     }
     if let Some(domain) = domain.filter(|d| !DOMAINS.contains(d)) {
         return Err(AppError::bad_request(
             "domain",
-            format!("`{domain}` is not one of: {}", DOMAINS.join(", ")),
+            format!(
+                "`{}` is not one of: {}",
+                domain.chars().take(100).collect::<String>(),
+                DOMAINS.join(", ")
+            ),
         ));
     }
     Ok(())

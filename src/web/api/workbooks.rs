@@ -250,6 +250,9 @@ pub struct UpdateBody {
     /// Replaces the workbook's settings; `trackChanges` in them holds for every sheet.
     #[serde(default, deserialize_with = "super::records::given")]
     settings: Option<Value>,
+    /// Flatfile's update names them too: a workbook stays where it is, so another is said.
+    space_id: Option<String>,
+    environment_id: Option<String>,
 }
 
 /// `settings` given in a body: an object of at most 64 KiB whose `trackChanges`, if any,
@@ -290,6 +293,18 @@ pub async fn update(
     let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let body = body.into_inner();
     super::metadata::check(body.metadata.as_ref())?;
+    // Another space or environment moved nothing, answered 200 (probe 65e D6).
+    for (key, given, own) in [
+        ("spaceId", &body.space_id, w.space_id.as_str()),
+        ("environmentId", &body.environment_id, w.environment_id.as_str()),
+    ] {
+        if given.as_deref().is_some_and(|g| g != own) {
+            return Err(AppError::invalid(
+                key,
+                format!("a workbook stays in its space and environment; `{key}` names another: make a workbook there instead"),
+            ));
+        }
+    }
     let sheets = match body.sheets {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) => Some(items),
