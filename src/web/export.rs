@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::blueprint::SheetConfig;
 use crate::db::{AnyConnection, Pool};
-use crate::model::record::{self, RecordRow};
+use crate::model::record::{self, sizes, RecordRow};
 use crate::model::sheet::Sheet;
 use crate::validate::display;
 use crate::web::error::AppError;
@@ -71,31 +71,10 @@ pub async fn selected(state: &AppState, sheet: &Sheet, q: record::RecordQuery) -
     Ok(Rows::Selected(ids))
 }
 
-/// How many records a download reads at once: as many as make about [`BATCH_BYTES`] of
-/// what it writes, up to 2,000. Two thousand records of two 1 MiB cells each held 500 MB
-/// a download, and four downloads at once 2.35 GB (probe 65e D5). The first batch is
-/// small, as nothing says yet how big the records are.
-struct BatchSize(usize);
-
+/// Bytes of records a download reads at once (as many as make them, up to 2,000; one
+/// bigger comes alone): 2,000 records of two 1 MiB cells held 500 MB a download, and four
+/// downloads at once 2.35 GB (probe 65e D5).
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
-
-impl Default for BatchSize {
-    fn default() -> Self {
-        BatchSize(16)
-    }
-}
-
-impl BatchSize {
-    fn next(&self) -> usize {
-        self.0
-    }
-
-    /// Notes the `bytes` a batch of `records` came to.
-    fn measured(&mut self, bytes: usize, records: usize) {
-        let each = (bytes / records.max(1)).max(1);
-        self.0 = (BATCH_BYTES / each).clamp(1, 2000);
-    }
-}
 
 /// Streams a sheet as CSV. A connection is taken for each page and given back before the
 /// page is sent, so a slow client holds none. With `bom` (the dashboard's download, which
@@ -141,17 +120,19 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows, b
             });
             read.map_err(|e| e.to_string())?
         };
-        let mut size = BatchSize::default();
         if let Rows::Selected(ids) = &rows {
             let mut from = 0;
             while from < ids.len() {
-                let chunk = &ids[from..(from + size.next()).min(ids.len())];
-                from += chunk.len();
-                match page(&mut |conn| record::load_rows(conn, sheet.seq, chunk)) {
+                let next = &ids[from..(from + 2000).min(ids.len())];
+                let mut fit = 0;
+                let read = page(&mut |conn| {
+                    fit = sizes::fitting_of(conn, sheet.seq, next, BATCH_BYTES)?;
+                    record::load_rows(conn, sheet.seq, &next[..fit])
+                });
+                match read {
                     Ok(rows) => {
-                        let csv = csv_rows(&config, Some(&rows));
-                        size.measured(csv.len(), rows.len());
-                        if !send(csv) {
+                        from += fit;
+                        if !send(csv_rows(&config, Some(&rows))) {
                             return;
                         }
                     }
@@ -162,13 +143,15 @@ pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows, b
         }
         let mut last = 0;
         loop {
-            match page(&mut |conn| record::after(conn, sheet.seq, last, size.next() as i64)) {
+            let read = page(&mut |conn| {
+                let ids = sizes::fitting_after(conn, sheet.seq, last, 2000, BATCH_BYTES)?;
+                record::load_rows(conn, sheet.seq, &ids)
+            });
+            match read {
                 Ok(rows) if rows.is_empty() => break,
                 Ok(rows) => {
                     last = rows[rows.len() - 1].id;
-                    let csv = csv_rows(&config, Some(&rows));
-                    size.measured(csv.len(), rows.len());
-                    if !send(csv) {
+                    if !send(csv_rows(&config, Some(&rows))) {
                         break;
                     }
                 }
@@ -267,12 +250,11 @@ pub fn xlsx_bytes(
             .collect();
         let mut row_no: u32 = 1;
         let mut last = 0;
-        let mut size = BatchSize::default();
         loop {
-            let rows = record::after(conn, sheet.seq, last, size.next() as i64)?;
+            let ids = sizes::fitting_after(conn, sheet.seq, last, 2000, BATCH_BYTES)?;
+            let rows = record::load_rows(conn, sheet.seq, &ids)?;
             let Some(tail) = rows.last() else { break };
             last = tail.id;
-            size.measured(rows.iter().map(|r| r.vals.len()).sum(), rows.len());
             for r in &rows {
                 let checked = r.checked(config);
                 for (col, v) in checked.vals.iter().enumerate().take(config.fields.len()) {

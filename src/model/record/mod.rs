@@ -20,6 +20,7 @@ mod references;
 pub mod search;
 pub mod search_index;
 pub mod selection;
+pub mod sizes;
 pub mod sort_index;
 pub mod sort_keys;
 mod unique;
