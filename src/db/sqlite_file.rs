@@ -15,6 +15,9 @@ pub fn file_of(target: &str) -> Option<PathBuf> {
     let Some(uri) = target.strip_prefix("file:") else {
         return (target != ":memory:").then(|| PathBuf::from(target));
     };
+    // SQLite ends a URI's path at `?` or `#` (probe 65f D4: `f.db#x` was made private
+    // while SQLite opened `f.db`).
+    let uri = uri.split_once('#').map_or(uri, |(before, _)| before);
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
     // `file:///abs` and `file://localhost/abs` name `/abs`.
     let path = match path.strip_prefix("//") {
@@ -112,6 +115,7 @@ mod target_tests {
             Some(PathBuf::from("/abs/w.db"))
         );
         assert_eq!(file_of("file:rel.db"), Some(PathBuf::from("rel.db")));
+        assert_eq!(file_of("file:/abs/f.db#x"), Some(PathBuf::from("/abs/f.db")));
         for memory in [
             ":memory:",
             "file::memory:",

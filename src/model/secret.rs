@@ -102,6 +102,16 @@ pub fn set(
             .first(conn)
             .optional()?;
         if kept.is_none() {
+            // One new secret of an environment at a time, so the cap holds when many are
+            // made at once (102 on PostgreSQL: probe 65f D3; SQLite writes one at a time).
+            if let AnyConnection::Postgres(pg) = conn {
+                use crate::db::schema::environments;
+                environments::table
+                    .find(env)
+                    .select(environments::id)
+                    .for_no_key_update()
+                    .first::<EnvironmentId>(pg)?;
+            }
             let held: i64 = secrets::table
                 .filter(secrets::environment_id.eq(env))
                 .filter(secrets::scope.eq(space.map_or("", SpaceId::as_str)))

@@ -206,6 +206,8 @@ pub use crate::extract::safe_cell;
 
 /// Excel's last row; a larger sheet cannot be exported to XLSX.
 const XLSX_MAX_ROWS: i64 = 1_048_575;
+/// Most characters an Excel cell holds.
+const XLSX_MAX_CHARS: usize = 32_767;
 
 /// A workbook as XLSX, one worksheet per sheet, written row by row in constant memory.
 pub fn xlsx_bytes(
@@ -279,7 +281,21 @@ pub fn xlsx_bytes(
                                 .map_err(fail)?;
                         }
                         other => {
-                            text(ws, row_no, col, &exported(other)).map_err(fail)?;
+                            let shown = exported(other);
+                            // Excel's cell holds 32,767 characters; a longer one failed the
+                            // whole download with a 500 (probe 65f D2).
+                            if shown.chars().count() > XLSX_MAX_CHARS {
+                                return Err(AppError::invalid(
+                                    "sheet",
+                                    format!(
+                                        "{}: record {} holds more than Excel's {XLSX_MAX_CHARS} characters in {}: download it as CSV instead",
+                                        sheet.name,
+                                        crate::ids::RecordId(r.id),
+                                        config.fields[col as usize].display_name()
+                                    ),
+                                ));
+                            }
+                            text(ws, row_no, col, &shown).map_err(fail)?;
                         }
                     }
                 }

@@ -451,6 +451,26 @@ async fn a_workbook_downloads_as_xlsx_with_formulas_defused(db: Db) {
         "{joined:?}"
     );
     assert_eq!(range.get((4, 4)), Some(&Data::String("soon".into())));
+
+    // A cell past Excel's 32,767 characters: a 422 saying where and what to do, not a 500
+    // (probe 65f D2).
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"email": "long@x.io", "name": "n".repeat(40_000)}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let resp = app
+        .client
+        .get(app.url(&format!("/workbooks/{wb}/download.xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let said = resp.text().await.unwrap();
+    assert!(said.contains("32767") || said.contains("32,767"), "{said}");
+    assert!(said.contains("as CSV"), "{said}");
 }
 
 on_both!(a_workbook_downloads_as_xlsx_with_formulas_defused);

@@ -28,6 +28,8 @@ type Read = (Vec<Vec<Value>>, Vec<ErrorItem>);
 /// The records of a body, or why it cannot be read: a 400 for JSON that is not an array of
 /// records (with serde's position in the body), a 422 naming each cell the sheet cannot take.
 pub fn parse(body: &[u8], config: &SheetConfig) -> Result<Vec<Vec<Value>>, AppError> {
+    // A byte-order mark, as every other JSON body (probe 65f D5).
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = (body.len() >= PARALLEL_FROM && threads > 1)
         .then(|| cut(body, threads))

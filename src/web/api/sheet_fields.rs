@@ -166,16 +166,8 @@ pub async fn update(
     if let Some(message) = body.metadata.as_ref().and_then(super::records::not_an_object) {
         return Err(AppError::invalid("metadata", message));
     }
-    if body
-        .metadata
-        .as_ref()
-        .is_some_and(|m| m.to_string().len() > crate::extract::MAX_CELL_BYTES)
-    {
-        return Err(AppError::invalid(
-            "metadata",
-            "a sheet's metadata is at most 1 MiB of JSON",
-        ));
-    }
+    // As a space's or workbook's: every workbook list sends each sheet's (probe 65f D6).
+    super::metadata::check(body.metadata.as_ref())?;
     let change = SheetUpdate {
         name: body.name,
         slug: body.slug,
