@@ -543,16 +543,7 @@ pub async fn delete(
     params: web::Query<Vec<(String, String)>>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    // A selection sent in a body was ignored as silently as one beside the ids (probe
-    // 65c N1): this call reads no body.
-    let nothing = body.iter().all(u8::is_ascii_whitespace)
-        || serde_json::from_slice::<Value>(&body).is_ok_and(|v| v.is_null() || v == serde_json::json!({}));
-    if !nothing {
-        return Err(AppError::bad_request(
-            "body",
-            "this call reads no body: name the records with ids=us_rc_...; delete a selection with a `delete-records` job",
-        ));
-    }
+    super::records_body::refuse_any(&body)?;
     let ctx = writable(&state, &caller, &path).await?;
     check_access(&caller, &ctx, "delete")?;
     // Ids beside a selection are the records it leaves out everywhere else: deleting

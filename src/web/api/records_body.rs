@@ -25,6 +25,20 @@ const PIPELINE_PART: usize = 128 * 1024;
 /// Records read, and the problems of their cells (keys the sheet lacks, cells too big).
 type Read = (Vec<Vec<Value>>, Vec<ErrorItem>);
 
+/// A DELETE of records reads no body: a selection sent there was ignored as silently as
+/// one beside the ids (probe 65c N1). Nothing, `{}` or `null` is no selection.
+pub fn refuse_any(body: &[u8]) -> Result<(), AppError> {
+    let nothing = body.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_null() || v == serde_json::json!({}));
+    match nothing {
+        true => Ok(()),
+        false => Err(AppError::bad_request(
+            "body",
+            "this call reads no body: name the records with ids=us_rc_...; delete a selection with a `delete-records` job",
+        )),
+    }
+}
+
 /// The records of a body, or why it cannot be read: a 400 for JSON that is not an array of
 /// records (with serde's position in the body), a 422 naming each cell the sheet cannot take.
 pub fn parse(body: &[u8], config: &SheetConfig) -> Result<Vec<Vec<Value>>, AppError> {
