@@ -227,15 +227,7 @@ impl Application {
         crate::workers::submissions::start(crate::workers::submissions::Context {
             pool: Box::new(move || weak.upgrade().map(|s| s.pool.clone())),
             settings: state.settings.clone(),
-            // Records links lead here; a server bound to port 0 (tests) names its port.
-            base_url: if state.settings.bind.port() == 0 {
-                format!(
-                    "http://{}",
-                    std::net::SocketAddr::new(state.settings.bind.ip(), port)
-                )
-            } else {
-                state.settings.base_url.clone()
-            },
+            base_url: links_base(&state.settings, port),
             storage: state.storage.clone(),
             worker_id: state.jobs.worker_id.clone(),
             job_moved: std::sync::Arc::new(move |job, space| {
@@ -379,6 +371,15 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("Cache-Control", "no-store"))
 }
 
+/// Where this process's links lead: a server bound to port 0 (tests) names the port it
+/// picked, with an IPv6 address in brackets (probe 65d D1), whatever base URL was given.
+fn links_base(settings: &Settings, port: u16) -> String {
+    match settings.bind.port() {
+        0 => format!("http://{}", std::net::SocketAddr::new(settings.bind.ip(), port)),
+        _ => settings.base_url.clone(),
+    }
+}
+
 /// With no user yet, a random one-time link to create the first admin; its hash is kept
 /// in the database, so every process sharing it accepts the link.
 fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Result<Option<String>> {
@@ -389,12 +390,7 @@ fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Resu
     use rand::distributions::{Alphanumeric, DistString};
     let token = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
     crate::model::setup_token::add(&mut conn, &crate::model::api_key::hash_secret(&token))?;
-    let base = if settings.bind.port() == 0 {
-        // An IPv6 address in brackets (probe 65d D1).
-        format!("http://{}", std::net::SocketAddr::new(settings.bind.ip(), port))
-    } else {
-        settings.base_url.clone()
-    };
+    let base = links_base(settings, port);
     Ok(Some(format!("{base}/setup?token={token}")))
 }
 

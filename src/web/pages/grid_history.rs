@@ -76,12 +76,10 @@ fn undoable(
     Ok(history::one(conn, &ctx.sheet.id, *mine)?)
 }
 
-/// Most characters of a value the panel shows, as the grid's cells.
-const VALUE_CHARS: usize = 2_000;
-
+/// A value as the panel shows it: at most as many characters as a grid cell.
 fn shown(value: &serde_json::Value) -> String {
     let text = display(value);
-    match text.char_indices().nth(VALUE_CHARS) {
+    match text.char_indices().nth(super::grid_rows::CELL_CHARS) {
         None => text,
         Some((cut, _)) => format!("{}…", &text[..cut]),
     }

@@ -47,7 +47,7 @@ fn overrides_shown(text: String) -> String {
 /// Most characters a cell shows in the grid; its editor holds the whole value. A page of
 /// cells of a megabyte each was tens of megabytes of HTML, fetched again by every open grid
 /// at each change.
-const CELL_CHARS: usize = 2_000;
+pub(super) const CELL_CHARS: usize = 2_000;
 
 fn shortened(text: String) -> String {
     match text.char_indices().nth(CELL_CHARS) {
