@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 pub use super::job_list::{completed_imports_of, list, unrun_imports_by, Filter};
+pub use super::job_listener::{ack, ack_outcome, execute, Ack};
 
 pub mod status {
     pub const CREATED: &str = "created";
@@ -448,7 +449,7 @@ fn apply(
     })
 }
 
-fn not_final(job: &Job) -> ModelResult<()> {
+pub(super) fn not_final(job: &Job) -> ModelResult<()> {
     if job.is_final() {
         return Err(ModelError::Conflict(format!(
             "the job is already {}; it cannot change any more",
@@ -456,56 +457,6 @@ fn not_final(job: &Job) -> ModelResult<()> {
         )));
     }
     Ok(())
-}
-
-/// Asks for the job to run: it becomes ready (the in-server workers take built-in
-/// operations; others wait for a listener to acknowledge them).
-pub fn execute(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
-    not_final(job)?;
-    if job.status == status::EXECUTING || job.status == status::READY {
-        return Ok(job.clone());
-    }
-    let changes = JobChanges {
-        status: Some(status::READY.into()),
-        ..Default::default()
-    };
-    match change_from(conn, job, changes, Some("job:ready"), actor) {
-        // Another execute of the same attempt came first: the job is started, as this
-        // caller asked, and it hears so as it would have a moment later (probe 61b D2:
-        // concurrent executes heard 409 "it is now ready" on PostgreSQL only).
-        Err(ModelError::Conflict(why)) => {
-            let now = get(conn, &job.id)?;
-            let started = now.status == status::READY || now.status == status::EXECUTING;
-            match started && now.attempts == job.attempts {
-                true => Ok(now),
-                false => Err(ModelError::Conflict(why)),
-            }
-        }
-        other => other,
-    }
-}
-
-/// What a listener's ack reports.
-#[derive(Debug, Default)]
-pub struct Ack {
-    pub info: Option<String>,
-    pub progress: Option<i32>,
-    pub estimated_completion_at: Option<NaiveDateTime>,
-}
-
-/// A listener reports progress; a ready job becomes executing.
-pub fn ack(conn: &mut AnyConnection, job: &Job, ack: Ack, actor: &str) -> ModelResult<Job> {
-    not_final(job)?;
-    let starting = job.status != status::EXECUTING;
-    let changes = JobChanges {
-        status: starting.then(|| status::EXECUTING.into()),
-        started_at: (starting && job.started_at.is_none()).then(|| Some(now())),
-        progress: ack.progress,
-        info: ack.info.map(Some),
-        estimated_completion_at: ack.estimated_completion_at.map(Some),
-        ..Default::default()
-    };
-    change_from(conn, job, changes, Some("job:updated"), actor)
 }
 
 /// Ends a job: complete, failed or canceled, with its outcome.
@@ -572,25 +523,6 @@ pub fn delete(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<(
         emit(conn, job, "job:deleted", actor)?;
         Ok(())
     })
-}
-
-/// Someone saw the job's outcome: once it has one (a job still running has none), and once
-/// (a repeat answers the job as it is, with no second event).
-pub fn ack_outcome(conn: &mut AnyConnection, job: &Job, actor: &str) -> ModelResult<Job> {
-    if !job.is_final() {
-        return Err(ModelError::Conflict(format!(
-            "the job is {}; its outcome can be acknowledged once it has ended",
-            job.status
-        )));
-    }
-    if job.outcome_acknowledged_at.is_some() {
-        return Ok(job.clone());
-    }
-    let changes = JobChanges {
-        outcome_acknowledged_at: Some(Some(now())),
-        ..Default::default()
-    };
-    change_from(conn, job, changes, Some("job:outcome-acknowledged"), actor)
 }
 
 pub use super::job_queue::{

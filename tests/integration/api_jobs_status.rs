@@ -132,3 +132,39 @@ async fn executes_at_once_all_hear_the_job_started(db: Db) {
 }
 
 on_both!(executes_at_once_all_hear_the_job_started);
+
+/// First acks of one ready job at once (a listener's progress ticks, two handlers) are all
+/// taken, on both databases: the job is executing, with one of their progress values
+/// (probe 66a D1: the losers heard 409 "the job changed meanwhile", and Flatfile's job
+/// handler fails a job whose tick throws).
+async fn acks_at_once_of_a_ready_job_are_all_taken(db: Db) {
+    let app = std::sync::Arc::new(spawn_app(db).await);
+    let space = app.bare_space("Acks").await;
+    for round in 0..4 {
+        let (code, job) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "space", "operation": "sync", "source": space, "status": "ready"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{job}");
+        let id = job["data"]["id"].as_str().unwrap().to_string();
+        let calls: Vec<_> = (0..6)
+            .map(|i| {
+                let (app, id) = (app.clone(), id.clone());
+                let body = json!({"progress": 10 + i, "info": format!("tick {i}")});
+                tokio::spawn(async move { app.post_json(&format!("/jobs/{id}/ack"), &body).await })
+            })
+            .collect();
+        for call in calls {
+            let (code, body) = call.await.unwrap();
+            assert_eq!(code, 200, "round {round}: {body}");
+            assert_eq!(body["data"]["status"], "executing", "{body}");
+        }
+        let (_, now) = app.get_json(&format!("/jobs/{id}")).await;
+        let progress = now["data"]["progress"].as_i64().unwrap();
+        assert!((10..16).contains(&progress), "{now}");
+    }
+}
+
+on_both!(acks_at_once_of_a_ready_job_are_all_taken);
