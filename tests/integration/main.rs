@@ -167,6 +167,7 @@ mod submit;
 mod submit_answers;
 mod submit_crash;
 mod submit_deletes;
+mod submit_gates;
 mod submit_links;
 mod submit_receiver;
 mod unique_together;

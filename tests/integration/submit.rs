@@ -45,7 +45,7 @@ pub(crate) async fn wait_job_until(
 
 /// The listener tests' workbook with these workbook `actions`: (workbook, contacts sheet,
 /// space).
-async fn workbook_with_actions(app: &TestApp, actions: Value) -> (String, String, String) {
+pub(crate) async fn workbook_with_actions(app: &TestApp, actions: Value) -> (String, String, String) {
     let (wb, contacts) = workbook_with_records(app).await;
     let (status, body) = app
         .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": actions}))

@@ -206,7 +206,6 @@ pub(super) fn guest_may_start(
     env: &EnvironmentId,
     start: &Start,
 ) -> ModelResult<()> {
-    use crate::web::pages::action_now::{judge, Place};
     // Each refusal is a permission (403): what the team offers guests, not the input's shape.
     let refuse = |message: String| Err(ModelError::Forbidden(message));
     if start.job_type == "file" {
@@ -266,41 +265,15 @@ pub(super) fn guest_may_start(
             return refuse("where a Submit goes is its action's to say, not the guest's".into());
         }
     }
-    let (workbook_id, sheet_row) = match scope {
-        "sheet" => {
-            let id = SheetId::parse(start.source).ok_or(ModelError::NotFound("sheet"))?;
-            let (s, _) = sheet::find(conn, env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
-            (s.workbook_id.clone(), Some(s))
-        }
-        _ => (
-            WorkbookId::parse(start.source).ok_or(ModelError::NotFound("workbook"))?,
-            None,
-        ),
-    };
-    // Beside a filter, a subject's ids are the records it leaves out: no selection, and
-    // the whole sheet is held to the action's constraints.
-    let query = start.subject.map(|s| &s["query"]);
-    // (Read as the subject is read: text members only, as `job_subject::subject_query`.)
-    let filtered = query.and_then(Value::as_object).is_some_and(|q| {
-        q.iter().any(|(k, v)| {
-            v.as_str()
-                .is_some_and(|v| crate::model::record::selection::filters(k, v))
-        })
-    });
-    let selected: Vec<i64> = query
-        .filter(|_| !filtered)
-        .and_then(|q| q["ids"].as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|id| crate::ids::RecordId::parse(id.as_str()?).map(|r| r.0))
-        .collect();
-    let place = Place {
+    let judged = crate::web::pages::action_now::judge_job(
+        conn,
+        env,
         scope,
-        workbook: &workbook_id,
-        sheet: sheet_row.as_ref(),
-        selected: &selected,
-    };
-    match judge(conn, env, &place, start.operation)? {
+        start.source,
+        start.subject,
+        start.operation,
+    )?;
+    match judged {
         Some((action, None)) => match start.input {
             Some(input) => crate::web::pages::grid_action_jobs::check_input(&action, input)
                 .map_err(|(key, why)| ModelError::Invalid(vec![(format!("input.{key}"), why)])),

@@ -4,7 +4,8 @@
 
 use super::grid_actions::{actions_in, off_because, sum, ActionView, Situation};
 use crate::db::AnyConnection;
-use crate::ids::{EnvironmentId, WorkbookId};
+use crate::ids::{EnvironmentId, RecordId, SheetId, WorkbookId};
+use crate::model::job::Job;
 use crate::model::record;
 use crate::model::sheet::{self, Sheet};
 use crate::model::{commit, workbook, ModelError, ModelResult};
@@ -79,4 +80,70 @@ pub fn judge_file(actions: &str, operation: &str) -> Option<(ActionView, Option<
             let why = (!a.off_because.is_empty()).then(|| a.off_because.clone());
             (a, why)
         })
+}
+
+/// [`judge`] for a job of an action: its workbook or sheet (`source`, by `scope`) and the
+/// records its subject selects.
+pub fn judge_job(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    scope: &'static str,
+    source: &str,
+    subject: Option<&Value>,
+    operation: &str,
+) -> ModelResult<Option<(ActionView, Option<String>)>> {
+    let (workbook_id, sheet_row) = match scope {
+        "sheet" => {
+            let id = SheetId::parse(source).ok_or(ModelError::NotFound("sheet"))?;
+            let (s, _) = sheet::find(conn, env, &id)?.ok_or(ModelError::NotFound("sheet"))?;
+            (s.workbook_id.clone(), Some(s))
+        }
+        _ => (
+            WorkbookId::parse(source).ok_or(ModelError::NotFound("workbook"))?,
+            None,
+        ),
+    };
+    // Beside a filter, a subject's ids are the records it leaves out: no selection, and
+    // the whole sheet is held to the action's constraints.
+    let query = subject.map(|s| &s["query"]);
+    // (Read as the subject is read: text members only, as `job_subject::subject_query`.)
+    let filtered = query.and_then(Value::as_object).is_some_and(|q| {
+        q.iter()
+            .any(|(k, v)| v.as_str().is_some_and(|v| record::selection::filters(k, v)))
+    });
+    let selected: Vec<i64> = query
+        .filter(|_| !filtered)
+        .and_then(|q| q["ids"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|id| RecordId::parse(id.as_str()?).map(|r| r.0))
+        .collect();
+    let place = Place {
+        scope,
+        workbook: &workbook_id,
+        sheet: sheet_row.as_ref(),
+        selected: &selected,
+    };
+    judge(conn, env, &place, operation)
+}
+
+/// Why a stored job of a workbook's or sheet's action may not run now, as its button
+/// would say (`None`: it may, or no action offers it). A Submit asks again as it freezes
+/// the records: what changed while it waited for a worker counts (probe 66a D3).
+pub fn job_refused(conn: &mut AnyConnection, j: &Job) -> ModelResult<Option<String>> {
+    let scope = match j.job_type.as_str() {
+        "workbook" => "workbook",
+        "sheet" => "sheet",
+        _ => return Ok(None),
+    };
+    let subject: Option<Value> = j.subject.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let judged = judge_job(
+        conn,
+        &j.environment_id,
+        scope,
+        &j.source,
+        subject.as_ref(),
+        &j.operation,
+    )?;
+    Ok(judged.and_then(|(action, why)| why.map(|why| format!("{} cannot run now: {why}", action.label))))
 }

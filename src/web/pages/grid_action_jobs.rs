@@ -482,6 +482,9 @@ pub async fn retry(
         .db(move |conn| {
             if guest {
                 crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
+            } else if let Some(why) = action_now::job_refused(conn, &j)? {
+                // Run again is a click: held to what holds the button back (probe 66a D5).
+                return Err(ModelError::Conflict(why));
             }
             if j.status != status::FAILED && j.status != status::CANCELED {
                 return Err(ModelError::Conflict(format!(
