@@ -313,8 +313,10 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
         let start = html.find(needle).expect("the form names its environment") + needle.len();
         html[start..start + html[start..].find('"').unwrap()].to_string()
     };
+    let configs = app.page("/space-configs").await;
     let dev = shown_for(&new_space);
     assert_eq!(shown_for(&webhooks), dev);
+    assert_eq!(shown_for(&configs), dev);
     let token = app.csrf("/spaces").await;
     let (_, envs) = app.get_json("/environments").await;
     let prod = envs["data"]
@@ -377,6 +379,34 @@ async fn the_environment_switcher_scopes_the_pages(db: Db) {
             .unwrap()
     };
     assert_eq!(hooks, 0, "no webhook in any environment");
+    // The deploy form too (probe 66c D2: it deployed into production, over its config of
+    // the same slug).
+    let blueprint = json!({"name": "Meant for dev", "slug": "dev-config", "workbooks": [
+        {"name": "W", "sheets": [{"name": "S", "slug": "s", "fields": [{"key": "a", "type": "string"}]}]}]});
+    let deploy = reqwest::multipart::Form::new()
+        .text("csrf_token", token.clone())
+        .text("environment_id", dev.clone())
+        .text("blueprint", blueprint.to_string());
+    let stale = app
+        .client
+        .post(app.url("/space-configs"))
+        .multipart(deploy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 409);
+    assert!(stale.text().await.unwrap().contains("reload the page"));
+    let deployed: i64 = {
+        use diesel::prelude::*;
+        use wharf::db::schema::space_configs::dsl::*;
+        let mut conn = app.pool.get().unwrap();
+        space_configs
+            .filter(slug.eq("dev-config"))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap()
+    };
+    assert_eq!(deployed, 0, "no space config in any environment");
     assert!(app.page("/spaces").await.contains("No spaces yet"));
     // Ticked Archived with none archived: none archived, not none at all (probe 57a).
     let archived = app.page("/spaces?archived=true").await;

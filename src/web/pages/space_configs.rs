@@ -78,6 +78,9 @@ pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
 #[derive(MultipartForm)]
 pub struct DeployForm {
     csrf_token: Text<String>,
+    /// The environment the page was shown for: a deploy after another tab switched is
+    /// refused (probe 66c D2: it replaced production's config of the same slug).
+    environment_id: Option<Text<String>>,
     blueprint: Option<Text<String>>,
     #[multipart(limit = "2MB")]
     file: Option<Bytes>,
@@ -109,6 +112,7 @@ pub async fn deploy(
         })?,
     };
     user.check_csrf(&form.csrf_token)?;
+    user.check_environment(form.environment_id.as_deref().map_or("", |t| t.as_str()))?;
     let form = form.into_inner();
     let pasted = form.blueprint.map(|t| t.into_inner()).unwrap_or_default();
     let file = form.file.filter(|f| !f.data.is_empty());
