@@ -145,6 +145,27 @@ async fn invitations_are_limited_per_address_and_repeats_go_once(db: Db) {
         "nothing more was sent"
     );
 
+    // The Guests tab's new link is refused the same way, and says so, not that the guest
+    // was just added (probe 66c D1).
+    app.make_user("admin@example.com", true);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let csrf = app.csrf(&format!("/spaces/{space}?tab=guests")).await;
+    let page = app
+        .client
+        .post(app.url(&format!("/spaces/{space}/guests/{gid}/invite")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("No new link was sent to ada@example.com") && page.contains("too many invitations"),
+        "{page}"
+    );
+    assert!(!page.contains("was added to the space"), "{page}");
+
     // Nor is the same inbox under a `+tag` (probe 49a F2).
     let tagged = add_guest(&app, "Ada+2@Example.com", &space).await;
     let (status, body) = invite(&app, json!([{"guestId": tagged, "spaceId": space}])).await;

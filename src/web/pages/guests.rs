@@ -96,7 +96,15 @@ pub async fn invite(
         }
         Err(e) => return Err(e),
     };
-    send(&user, &state, &path, &g, &s, &form.message).await
+    send(&user, &state, &path, &g, &s, &form.message, Sending::Invite).await
+}
+
+/// Whether a mail is the invitation of a guest just added, or a new link: what a refusal
+/// says happened (probe 66c D1: a refused new link read "was added to the space").
+#[derive(Clone, Copy, PartialEq)]
+enum Sending {
+    Invite,
+    NewLink,
 }
 
 async fn send(
@@ -106,7 +114,12 @@ async fn send(
     g: &Guest,
     s: &Space,
     message: &str,
+    sending: Sending,
 ) -> Result<HttpResponse, AppError> {
+    let not_sent = |why: &str| match sending {
+        Sending::Invite => format!("{} was added to the space, but not invited: {why}", g.email),
+        Sending::NewLink => format!("No new link was sent to {}: {why}", g.email),
+    };
     let inv = Invitation {
         from_name: Some(&user.user.name),
         message: Some(message),
@@ -120,23 +133,23 @@ async fn send(
         Ok(()) => Ok(see_other(&format!("{}&sent={}", tab(&s.id), g.id))),
         Err(AppError::Invalid(items)) => {
             let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
-            let shown = format!(
-                "{} was added to the space, but not invited: {}",
-                g.email,
-                text.join("; ")
-            );
+            let shown = not_sent(&text.join("; "));
             show_page(user, state, raw_space, "guests".into(), Some(shown)).await
         }
         Err(AppError::TooMany { message: text, .. }) | Err(AppError::Conflict(text)) => {
             // The guest is in the space already; only the mail did not go (probe 63b D6).
-            let shown = format!("{} was added to the space, but not invited: {text}", g.email);
+            let shown = not_sent(&text);
             show_page(user, state, raw_space, "guests".into(), Some(shown)).await
         }
-        Err(AppError::Mail(text)) => {
+        Err(AppError::Mail(text)) if sending == Sending::Invite => {
             let shown = format!(
                 "{} was added to the space, but the invitation was not sent: {text}",
                 g.email
             );
+            show_page(user, state, raw_space, "guests".into(), Some(shown)).await
+        }
+        Err(AppError::Mail(text)) => {
+            let shown = not_sent(&text);
             show_page(user, state, raw_space, "guests".into(), Some(shown)).await
         }
         Err(e) => Err(e),
@@ -180,7 +193,7 @@ pub async fn resend(
     user.check_csrf(&form.csrf_token)?;
     let (space_raw, guest_raw) = path.into_inner();
     let (g, s) = member(&user, &state, &space_raw, &guest_raw).await?;
-    send(&user, &state, &space_raw, &g, &s, "").await
+    send(&user, &state, &space_raw, &g, &s, "", Sending::NewLink).await
 }
 
 /// Takes the space away from the guest: its links stop working, and a guest left without
