@@ -77,14 +77,19 @@ fn compact(text: &str) -> String {
     out
 }
 
+/// A member of a flattened record: its name (`outer.inner` for a nested object's), which
+/// of the record's members of that name it is (0 the first), and its value.
+pub(super) type Member = (String, usize, Box<RawValue>);
+
 /// A record's members with a nested object's members in its place, named
 /// `outer.inner` (deeper ones `a.b.c`, down to [`FLATTEN_DEPTH`] levels). Two members of one
-/// name (`"addr": {"city"}` beside `"addr.city"`, or a key written twice) keep both values,
-/// the other under `name (2)` (probe 49d 3): the one reached through more nested objects
-/// keeps the plain name, then the earlier, so every record of a file settles a clash the
-/// same way whatever the order of its members (probe 51a F4). An empty object leaves
+/// name (`"addr": {"city"}` beside `"addr.city"`, or a key written twice) keep both values
+/// (probe 49d 3), told apart by their number: the one reached through more nested objects
+/// is the first, then the earlier, so every record of a file settles a clash the same way
+/// whatever the order of its members (probe 51a F4). The numbered ones get their column
+/// names once every key of the file is known ([`Keys::names`]). An empty object leaves
 /// nothing.
-pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
+pub(super) fn flattened(obj: RawObject) -> Vec<Member> {
     fn into(
         prefix: Option<&str>,
         obj: RawObject,
@@ -109,34 +114,21 @@ pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
     into(None, obj, 0, &mut flat);
     let mut taken: HashSet<&str> = HashSet::with_capacity(flat.len());
     if flat.iter().all(|(k, _, _)| taken.insert(k)) {
-        return flat.into_iter().map(|(k, _, v)| (k, v)).collect();
+        return flat.into_iter().map(|(k, _, v)| (k, 0, v)).collect();
     }
-    // Names handed out deepest first, then in order; `next` is each name's next free
-    // number, so a name met thousands of times costs no search from 2 each time (probe
-    // 51a F1: 32,768 of one name held a worker for minutes).
+    // Numbers handed out deepest first, then in order.
     let mut order: Vec<usize> = (0..flat.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(flat[i].1), i));
-    let mut names = vec![String::new(); flat.len()];
-    let (mut taken, mut next) = (HashSet::with_capacity(flat.len()), HashMap::<&str, usize>::new());
+    let mut which = vec![0; flat.len()];
+    let mut count = HashMap::<&str, usize>::new();
     for i in order {
-        let key = flat[i].0.as_str();
-        let mut name = key.to_string();
-        if !taken.insert(name.clone()) {
-            let n = next.entry(key).or_insert(2);
-            loop {
-                name = format!("{key} ({n})");
-                *n += 1;
-                if taken.insert(name.clone()) {
-                    break;
-                }
-            }
-        }
-        names[i] = name;
+        let n = count.entry(flat[i].0.as_str()).or_insert(0);
+        which[i] = *n;
+        *n += 1;
     }
-    names
-        .into_iter()
-        .zip(flat)
-        .map(|(name, (_, _, v))| (name, v))
+    flat.into_iter()
+        .zip(which)
+        .map(|((k, _, v), n)| (k, n, v))
         .collect()
 }
 
@@ -145,28 +137,44 @@ pub(super) fn flattened(obj: RawObject) -> Vec<(String, Box<RawValue>)> {
 /// reader's stack and took the process down.
 const FLATTEN_DEPTH: usize = 16;
 
+/// A column of a JSON table: a member's name and its number among a record's members of
+/// that name (see [`flattened`]).
+pub(super) type Column = (String, usize);
+
 #[derive(Default)]
 pub(super) struct Keys {
-    pub list: Vec<String>,
-    seen: HashSet<String>,
-    /// Keys no record has given anything but `null` so far.
-    only_null: HashSet<String>,
+    pub list: Vec<Column>,
+    /// For each name, which of its numbers are columns already (looked up by `&str`: a
+    /// file's every member passes here).
+    seen: HashMap<String, Vec<bool>>,
+    /// Columns no record has given anything but `null` so far, by name.
+    only_null: HashMap<String, HashSet<usize>>,
 }
 
 impl Keys {
-    pub fn add(&mut self, members: &[(String, Box<RawValue>)]) -> Result<(), ExtractError> {
-        for (k, v) in members {
+    pub fn add(&mut self, members: &[Member]) -> Result<(), ExtractError> {
+        for (k, n, v) in members {
             if k.len() > MAX_HEADER_BYTES {
                 return Err(ExtractError::KeyTooLong(k.len()));
             }
             let null = v.get() == "null";
-            if self.seen.insert(k.clone()) {
-                self.list.push(k.clone());
+            let slots = match self.seen.get_mut(k.as_str()) {
+                Some(slots) => slots,
+                None => self.seen.entry(k.clone()).or_default(),
+            };
+            if slots.len() <= *n {
+                slots.resize(n + 1, false);
+            }
+            if !slots[*n] {
+                slots[*n] = true;
                 if null {
-                    self.only_null.insert(k.clone());
+                    self.only_null.entry(k.clone()).or_default().insert(*n);
                 }
+                self.list.push((k.clone(), *n));
             } else if !null && !self.only_null.is_empty() {
-                self.only_null.remove(k);
+                if let Some(numbers) = self.only_null.get_mut(k.as_str()) {
+                    numbers.remove(n);
+                }
             }
         }
         // Counted whole, so the message says how many columns the file has.
@@ -175,22 +183,52 @@ impl Keys {
             _ => Ok(()),
         }
     }
-}
 
-impl Keys {
     /// The columns: every key, but for one only ever `null` where other records hold an
     /// object whose members are columns of their own (`"address": null` beside
     /// `"address": {"city": ...}`: a column empty in every row, probe 60b D7).
-    pub fn columns(&self) -> Vec<String> {
+    pub fn columns(&self) -> Vec<Column> {
         let nested = |k: &str| {
             let prefix = format!("{k}.");
-            self.list.iter().any(|other| other.starts_with(&prefix))
+            self.list.iter().any(|(other, _)| other.starts_with(&prefix))
         };
         self.list
             .iter()
-            .filter(|k| !(self.only_null.contains(*k) && nested(k)))
+            .filter(|(k, n)| !(self.only_null.get(k).is_some_and(|ns| ns.contains(n)) && nested(k)))
             .cloned()
             .collect()
+    }
+
+    /// The columns' names: a member's own name for the first of a record's members of that
+    /// name, then `name (2)`, `name (3)`, ..., passing over every name the file's records
+    /// use (probe 66b D1: the second `a` of one record was named `a (2)`, and the file's own
+    /// `a (2)` of a later record went into the same column).
+    pub fn names(&self, columns: &[Column]) -> Vec<String> {
+        let own: HashSet<&str> = self.list.iter().map(|(k, _)| k.as_str()).collect();
+        let mut given: HashSet<String> = HashSet::new();
+        let mut next = HashMap::<&str, usize>::new();
+        let mut names = vec![String::new(); columns.len()];
+        // Numbered in the order of their numbers, so `a (2)` is the second `a` of a record.
+        let mut order: Vec<usize> = (0..columns.len()).collect();
+        order.sort_by_key(|&i| columns[i].1);
+        for i in order {
+            let (key, n) = (&columns[i].0, columns[i].1);
+            names[i] = match n {
+                0 => key.clone(),
+                _ => {
+                    let at = next.entry(key.as_str()).or_insert(2);
+                    loop {
+                        let name = format!("{key} ({at})");
+                        *at += 1;
+                        if !own.contains(name.as_str()) && !given.contains(&name) {
+                            break name;
+                        }
+                    }
+                }
+            };
+            given.insert(names[i].clone());
+        }
+        names
     }
 }
 
@@ -218,14 +256,20 @@ pub(super) fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Ta
 }
 
 /// A record's values in the order of `keys`; "line" numbers are item numbers, from 1.
-pub(super) fn row_of(line: u64, item: &RawValue, keys: &[String]) -> Result<Row, Reject> {
+pub(super) fn row_of(line: u64, item: &RawValue, keys: &[Column]) -> Result<Row, Reject> {
     match serde_json::from_str::<RawObject>(item.get()) {
         Ok(obj) => {
             let members = flattened(obj);
-            let by_key: HashMap<&str, &RawValue> = members.iter().map(|(k, v)| (k.as_str(), &**v)).collect();
+            let by_key: HashMap<(&str, usize), &RawValue> =
+                members.iter().map(|(k, n, v)| ((k.as_str(), *n), &**v)).collect();
             let values = keys
                 .iter()
-                .map(|k| by_key.get(k.as_str()).map(|v| value_text(v)).unwrap_or_default())
+                .map(|(k, n)| {
+                    by_key
+                        .get(&(k.as_str(), *n))
+                        .map(|v| value_text(v))
+                        .unwrap_or_default()
+                })
                 .collect();
             // The same limits as every other reader (a value over 1 MB is a reject).
             header::shape(RawRow { line, values }, keys.len())
@@ -253,8 +297,8 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
     if count == 0 && keys.list.is_empty() {
         return Err(ExtractError::NoFields);
     }
-    let columns = keys.columns();
-    let row_keys = columns.clone();
+    let row_keys = keys.columns();
+    let columns = keys.names(&row_keys);
     let lines = bounded_lines(std::io::BufReader::new(source.open(true)?));
     let rows = lines.enumerate().filter_map(move |(i, line)| {
         let n = i as u64 + 1;

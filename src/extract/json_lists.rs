@@ -283,8 +283,9 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
             .map(sheet_name)
             .unwrap_or_else(|| file_name.clone());
         let columns = f.keys.columns();
-        row_keys.push(columns.clone());
-        out.push(table(name, columns, Box::new(rx.into_iter()))?);
+        let names = f.keys.names(&columns);
+        row_keys.push(columns);
+        out.push(table(name, names, Box::new(rx.into_iter()))?);
         senders.push(Some(tx));
     }
     if out.is_empty() {

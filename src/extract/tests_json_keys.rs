@@ -28,3 +28,23 @@ fn a_null_beside_an_object_makes_no_empty_column() {
     let (labels, _, _, _) = read(lines.as_bytes(), "nulls.jsonl");
     assert_eq!(labels, strings(&["id", "address.city"]));
 }
+
+/// A repeated key's numbered column never takes a name a record of the file uses: the
+/// file's own `a (2)` keeps its column (probe 66b D1: the second `a` of the first record
+/// and the `a (2)` of the second went into one column, and within one record the file's
+/// `a (2)` was renamed `a (2) (2)`).
+#[test]
+fn a_repeated_keys_column_passes_over_names_the_file_uses() {
+    let text = r#"[{"a": 1, "a": 2}, {"a (2)": "x"}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "later.json");
+    assert_eq!(labels, strings(&["a", "a (3)", "a (2)"]));
+    assert_eq!(rows, [strings(&["1", "2", ""]), strings(&["", "", "x"])]);
+    let text = r#"[{"a": 1, "a": 2, "a": 3, "a (2)": "x"}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "same.json");
+    assert_eq!(labels, strings(&["a", "a (3)", "a (4)", "a (2)"]));
+    assert_eq!(rows, [strings(&["1", "2", "3", "x"])]);
+    let lines = "{\"a\": 1, \"a\": 2}\n{\"a (2)\": \"x\"}\n";
+    let (labels, rows, _, _) = read(lines.as_bytes(), "later.jsonl");
+    assert_eq!(labels, strings(&["a", "a (3)", "a (2)"]));
+    assert_eq!(rows[1], strings(&["", "", "x"]));
+}
