@@ -102,7 +102,16 @@ pub fn sniff(
             Format::Json
         });
     }
+    // Named JSON but starting as no JSON can (`id,email`): delimited text with the wrong
+    // name, read as such (probe 66b D2: "damaged or cut off"), as a CSV named .xlsx is.
+    let could_be_json = start.is_empty() || start.starts_with(['[', '{']);
     match ext.as_str() {
+        _ if json_ext && !could_be_json => {
+            notes.add(format!(
+                "the file is named .{ext} but holds no JSON; it was read as delimited text (CSV)"
+            ));
+            text(Format::Delimited)
+        }
         "json" => text(Format::Json),
         _ if lines_ext => text(Format::JsonLines),
         _ => text(Format::Delimited),

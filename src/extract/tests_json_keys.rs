@@ -48,3 +48,19 @@ fn a_repeated_keys_column_passes_over_names_the_file_uses() {
     assert_eq!(labels, strings(&["a", "a (3)", "a (2)"]));
     assert_eq!(rows[1], strings(&["", "", "x"]));
 }
+
+/// Delimited text named .json or .jsonl is read as what it is, with a note (probe 66b D2:
+/// it failed as "damaged or cut off" JSON, where a CSV named .xlsx was read as CSV).
+#[test]
+fn a_csv_named_json_is_read_as_csv() {
+    for name in ["r1.json", "r3.jsonl"] {
+        let (labels, rows, _, ex) = read(b"id,email\n1,e@x.org\n", name);
+        assert_eq!(labels, strings(&["id", "email"]), "{name}");
+        assert_eq!(rows, [strings(&["1", "e@x.org"])], "{name}");
+        let notes = ex.notes.list();
+        assert!(
+            notes.iter().any(|n| n.contains("holds no JSON")),
+            "{name}: {notes:?}"
+        );
+    }
+}
