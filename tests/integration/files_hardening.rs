@@ -210,6 +210,56 @@ async fn a_file_extracted_again_keeps_one_workbook(db: Db) {
     assert_eq!(ids, [second.as_str()], "{workbooks}");
 }
 
+/// No new extraction of a file while a mapping reads its records: it would replace the
+/// workbook being read (probe 66b D3, SQLite: the running import failed and took back
+/// 600,000 records). Once the mapping has ended, the file is extracted again.
+async fn a_file_is_not_extracted_again_while_its_records_are_mapped(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Mapped").await;
+    let file = app
+        .upload_and_extract(&space, "mapped.csv", b"Name\nAda\nBo\n".to_vec())
+        .await;
+    let id = file["id"].as_str().unwrap().to_string();
+    let source = file["workbookId"].as_str().unwrap().to_string();
+    let (_, sheets) = app.get_json(&format!("/sheets?workbookId={source}")).await;
+    let source_sheet = sheets["data"][0]["id"].as_str().unwrap().to_string();
+    let (wb, sheet) = crate::job_helpers::destination(&app, &space).await;
+    let body = crate::job_helpers::map_body(&source, &source_sheet, &wb, &sheet, "manual");
+    let mapping = crate::job_helpers::start_mapping(&app, body).await;
+    // Taken by another process, which is running it now.
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::jobs;
+        let mut conn = app.pool.get().unwrap();
+        let now = chrono::Utc::now().naive_utc();
+        diesel::update(jobs::table.find(&mapping))
+            .set((
+                jobs::status.eq("executing"),
+                jobs::claimed_by.eq(Some("another-process")),
+                jobs::heartbeat_at.eq(Some(now)),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let again = json!({"type": "file", "operation": "extract", "source": id, "trigger": "immediate"});
+    let (status, job) = app.post_json("/jobs", &again).await;
+    assert_eq!(status, 200, "{job}");
+    let job = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["info"].as_str().unwrap().contains(&mapping), "{job}");
+    let (_, now) = app.get_json(&format!("/files/{id}")).await;
+    assert_eq!(now["data"]["workbookId"], source.as_str(), "{now}");
+    assert_eq!(now["data"]["status"], "complete", "{now}");
+    let (status, body) = app
+        .post_json(&format!("/jobs/{mapping}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, job) = app.post_json("/jobs", &again).await;
+    assert_eq!(status, 200, "{job}");
+    let job = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "complete", "{job}");
+}
+
 /// A file is served with the type it was uploaded with only when that is a data type: a
 /// part sent as a script or a page comes back as plain bytes, so an upload can never be
 /// a script or page of Wharf's own origin.
@@ -521,6 +571,7 @@ on_both!(
     an_uploads_form_fields_are_checked_like_a_body,
     uploads_are_served_as_data_never_as_scripts_or_pages,
     a_file_extracted_again_keeps_one_workbook,
+    a_file_is_not_extracted_again_while_its_records_are_mapped,
     an_xlsx_spanning_the_whole_grid_extracts_its_cells,
     a_zip_lying_about_its_sizes_is_refused,
     nul_characters_in_files_are_replaced_and_the_sheet_still_searches,
