@@ -168,15 +168,19 @@ fn connect(settings: &Settings) -> anyhow::Result<PooledConn> {
 /// list`), or its name in other case or with spaces around when only one reads so (probe
 /// 58b F4).
 fn env_named(conn: &mut PooledConn, name: &str) -> anyhow::Result<environment::Environment> {
+    // An id is an id, never a name (probe 66f D2: an environment renamed to another's id
+    // took that one's deploys and keys).
+    if let Some(id) = crate::ids::EnvironmentId::parse(name.trim()) {
+        return environment::find(conn, &id)?
+            .ok_or_else(|| anyhow!("no environment has the id `{id}`; see `wharf env list`"));
+    }
     if let Some(e) = environment::find_by_name(conn, name)? {
         return Ok(e);
     }
     let wanted = name.trim().to_lowercase();
     let all = environment::list(conn)?;
-    let like: Vec<&environment::Environment> = all
-        .iter()
-        .filter(|e| e.id.as_str() == name.trim() || e.name.to_lowercase() == wanted)
-        .collect();
+    let like: Vec<&environment::Environment> =
+        all.iter().filter(|e| e.name.to_lowercase() == wanted).collect();
     match like.as_slice() {
         [one] => Ok((*one).clone()),
         [] => bail!("no environment named `{name}`; see `wharf env list`"),

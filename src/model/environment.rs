@@ -74,10 +74,46 @@ pub fn check_name(name: &str) -> Result<&str, String> {
     if name.is_empty() {
         return Err(format!("an environment name must be 1 to {NAME_MAX} characters"));
     }
+    // `--env` takes an id as an id: a name shaped like one would pass for another
+    // environment (probe 66f D2: a key renamed its environment to development's id, and
+    // `wharf deploy --env <that id>` deployed into it).
+    if name.to_ascii_lowercase().starts_with("us_env_") {
+        return Err("an environment name cannot start with `us_env_`, as environment ids do".into());
+    }
     match crate::names::problem("an environment name", name, NAME_MAX) {
         Some(message) => Err(message),
         None => Ok(name),
     }
+}
+
+/// Most environments a team keeps: each one is listed on every page and gets every
+/// scheduled event (probe 66f D1: one key made 20,000, and a cron tick wrote as many events).
+pub const MAX_ENVIRONMENTS: i64 = 100;
+
+/// Environment creations and renames one at a time across processes, so the cap and the
+/// names' uniqueness hold (SQLite's write lock does this).
+fn one_at_a_time(conn: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7326002)").execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The name of another environment that reads as `name` but for case (`Production` beside
+/// `production` passed for it on the command line and in the switcher: probe 66f D2).
+fn name_taken(
+    conn: &mut AnyConnection,
+    name: &str,
+    except: Option<&EnvironmentId>,
+) -> QueryResult<Option<String>> {
+    let wanted = name.to_lowercase();
+    let all: Vec<(EnvironmentId, String)> = environments::table
+        .select((environments::id, environments::name))
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .find(|(id, n)| Some(id) != except && n.to_lowercase() == wanted)
+        .map(|(_, n)| n))
 }
 
 /// Creates an environment; `created_by_key` is the API key asking, when one does.
@@ -101,10 +137,20 @@ fn create_in_tx(
     created_by_key: Option<&str>,
 ) -> ModelResult<Environment> {
     let name = check_name(name).map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?;
-    if find_by_name(conn, name)?.is_some() {
+    one_at_a_time(conn)?;
+    if let Some(taken) = name_taken(conn, name, None)? {
         return Err(ModelError::Conflict(format!(
-            "an environment named `{name}` already exists"
+            "an environment named `{taken}` already exists"
         )));
+    }
+    let count: i64 = environments::table.count().get_result(conn)?;
+    if count >= MAX_ENVIRONMENTS {
+        return Err(ModelError::Invalid(vec![(
+            "name".into(),
+            format!(
+                "a team keeps at most {MAX_ENVIRONMENTS} environments; delete one you no longer use first"
+            ),
+        )]));
     }
     let t = now();
     let id = EnvironmentId::generate();
@@ -140,9 +186,10 @@ pub fn update_in_tx(
         let name = check_name(name)
             .map_err(|m| ModelError::Invalid(vec![("name".into(), m)]))?
             .to_string();
-        if find_by_name(conn, &name)?.is_some_and(|e| &e.id != id) {
+        one_at_a_time(conn)?;
+        if let Some(taken) = name_taken(conn, &name, Some(id))? {
             return Err(ModelError::Conflict(format!(
-                "an environment named `{name}` already exists"
+                "an environment named `{taken}` already exists"
             )));
         }
         changes.name = Some(name);

@@ -36,6 +36,58 @@ async fn environment_names(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// No environment name passes for another environment: none shaped like an id, none that
+/// reads as another's but for case; and a team keeps at most 100 (probe 66f D1, D2: a key
+/// renamed its environment to development's id, and the command line's deploys and keys
+/// for that id went to it; another made 20,000 environments).
+async fn no_environment_passes_for_another_and_there_are_at_most_a_hundred(db: Db) {
+    let app = signed_in_admin(db).await;
+    let own = format!("/environments/{}", app.env_id);
+    let (status, body) = app.patch_json(&own, &json!({"name": "US_ENV_abcdefgh"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("us_env_"), "{body}");
+    let (status, body) = app
+        .post_json("/environments", &json!({"name": "Production"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = app.patch_json(&own, &json!({"name": "PRODUCTION"})).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = app.patch_json(&own, &json!({"name": "Development"})).await;
+    assert_eq!(status, 200, "its own name in other case: {body}");
+    let (ok, _, err) = crate::cli::wharf(&app.settings, &["env", "create", "us_env_zzzzzzzz"], None);
+    assert!(!ok, "{err}");
+    assert!(err.contains("us_env_"), "{err}");
+    // An id on the command line is an id only.
+    let (ok, _, err) = crate::cli::wharf(
+        &app.settings,
+        &["key", "create", "--env", "us_env_zzzzzzzz"],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("no environment has the id"), "{err}");
+    let (ok, key, err) = crate::cli::wharf(
+        &app.settings,
+        &["key", "create", "--env", app.env_id.as_str()],
+        None,
+    );
+    assert!(ok && key.trim().starts_with("sk_"), "{err}");
+
+    let made = environment_names(&app).await.len();
+    for n in made..100 {
+        let (status, body) = app
+            .post_json("/environments", &json!({"name": format!("e{n}")}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .post_json("/environments", &json!({"name": "one too many"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("at most 100"), "{body}");
+    let (_, listed) = app.get_json("/environments?pageSize=1000").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 100, "{listed}");
+}
+
 async fn environment_names_are_checked_by_api_dashboard_and_cli(db: Db) {
     let app = signed_in_admin(db).await;
     for (case, bad) in bad_names(64) {
@@ -229,6 +281,7 @@ async fn the_dashboards_workbook_form_checks_names(db: Db) {
 
 on_both!(
     environment_names_are_checked_by_api_dashboard_and_cli,
+    no_environment_passes_for_another_and_there_are_at_most_a_hundred,
     an_invitations_from_name_is_one_line,
     a_webhooks_description_is_one_line_of_1000,
     the_dashboards_workbook_form_checks_names,
