@@ -8,7 +8,7 @@ use super::now;
 use super::webhook::Webhook;
 use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::AnyConnection;
-use crate::ids::{WebhookDeliveryId, WebhookId};
+use crate::ids::{EnvironmentId, WebhookDeliveryId, WebhookId};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -131,8 +131,7 @@ pub fn claim_due(
     worker: &str,
     lease: TimeDelta,
     limit: i64,
-    per_hook: &dyn Fn(&WebhookId) -> usize,
-    flying: &HashMap<WebhookId, usize>,
+    places: &Places,
 ) -> QueryResult<Vec<Delivery>> {
     let t = now();
     let due = || {
@@ -147,33 +146,61 @@ pub fn claim_due(
     };
     // A read first: an idle worker polls often, and on SQLite even an update that changes
     // nothing takes the write lock for a moment.
-    // Webhooks at their cap are left out of the read, not after it: a long backlog of one
-    // would otherwise fill the read and hide every other webhook's deliveries behind it.
-    let full: Vec<&WebhookId> = flying
+    // Webhooks and environments at their cap are left out of the read, not after it: a
+    // long backlog of one would otherwise fill the read and hide every other's deliveries.
+    let full: Vec<&WebhookId> = places
+        .flying
         .iter()
-        .filter(|(hook, n)| **n >= per_hook(hook))
+        .filter(|(hook, n)| **n >= (places.per_hook)(hook))
         .map(|(hook, _)| hook)
         .collect();
-    let candidates: Vec<(WebhookDeliveryId, WebhookId)> = due()
+    let full_envs: Vec<&EnvironmentId> = places
+        .env_flying
+        .iter()
+        .filter(|(_, n)| **n >= places.per_env)
+        .map(|(env, _)| env)
+        .collect();
+    let candidates: Vec<(WebhookDeliveryId, WebhookId, EnvironmentId)> = webhook_deliveries::table
+        .inner_join(webhooks::table)
+        .filter(webhook_deliveries::status.eq(status::PENDING))
+        .filter(webhook_deliveries::next_attempt_at.le(t))
+        .filter(
+            webhook_deliveries::claimed_at
+                .is_null()
+                .or(webhook_deliveries::claimed_at.lt(t - lease)),
+        )
         .filter(webhook_deliveries::webhook_id.ne_all(&full))
+        .filter(webhooks::environment_id.ne_all(&full_envs))
         .order((
             webhook_deliveries::next_attempt_at.asc(),
             webhook_deliveries::id.asc(),
         ))
         .limit(limit.saturating_mul(4))
-        .select((webhook_deliveries::id, webhook_deliveries::webhook_id))
+        .select((
+            webhook_deliveries::id,
+            webhook_deliveries::webhook_id,
+            webhooks::environment_id,
+        ))
         .load(conn)?;
-    let mut places: HashMap<&WebhookId, usize> = HashMap::new();
+    let mut taken: HashMap<&WebhookId, usize> = HashMap::new();
+    let mut env_taken: HashMap<&EnvironmentId, usize> = HashMap::new();
     let picked: Vec<&WebhookDeliveryId> = candidates
         .iter()
-        .filter(|(_, hook)| {
-            let n = places
+        .filter(|(_, hook, env)| {
+            let n = taken
                 .entry(hook)
-                .or_insert_with(|| flying.get(hook).copied().unwrap_or(0));
-            *n += 1;
-            *n <= per_hook(hook)
+                .or_insert_with(|| places.flying.get(hook).copied().unwrap_or(0));
+            let e = env_taken
+                .entry(env)
+                .or_insert_with(|| places.env_flying.get(env).copied().unwrap_or(0));
+            let fits = *n < (places.per_hook)(hook) && *e < places.per_env;
+            if fits {
+                *n += 1;
+                *e += 1;
+            }
+            fits
         })
-        .map(|(id, _)| id)
+        .map(|(id, _, _)| id)
         .take(usize::try_from(limit).unwrap_or(0))
         .collect();
     if picked.is_empty() {
@@ -195,6 +222,15 @@ pub fn claim_due(
         .load(conn)?;
     claimed.sort_by_key(|d| d.next_attempt_at);
     Ok(claimed)
+}
+
+/// How many deliveries may be in flight, and how many are: per webhook and per
+/// environment (see `workers::webhook_places`).
+pub struct Places<'a> {
+    pub per_hook: &'a dyn Fn(&WebhookId) -> usize,
+    pub flying: &'a HashMap<WebhookId, usize>,
+    pub per_env: usize,
+    pub env_flying: &'a HashMap<EnvironmentId, usize>,
 }
 
 /// What a batch of claimed deliveries needs to be sent: their webhooks and events, read in

@@ -12,6 +12,7 @@ pub mod submissions;
 pub mod webhook_address;
 pub mod webhook_alert;
 mod webhook_clients;
+mod webhook_places;
 mod webhook_taken_up;
 pub mod webhooks;
 

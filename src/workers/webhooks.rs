@@ -10,6 +10,7 @@
 use super::webhook_alert;
 pub(crate) use super::webhook_clients::checked_addresses;
 use super::webhook_clients::Clients;
+use super::webhook_places::{Places, Snapshot, ENV_ROOM, IN_FLIGHT};
 use crate::db::{AnyConnection, Pool};
 use crate::ids::WebhookId;
 use crate::model::event::Event;
@@ -21,7 +22,6 @@ use base64::Engine;
 use chrono::TimeDelta;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use hmac::{Hmac, Mac};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -39,18 +39,6 @@ pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const NO_ANSWER: &str = "no answer within";
 /// How much of an answer is kept.
 const KEEP_BYTES: usize = 2048;
-/// Deliveries in flight at once, side by side.
-const IN_FLIGHT: usize = 128;
-/// Of those, at most this many to one webhook: a receiver that never answers holds these
-/// places for its timeout, and the others' deliveries go on in the rest.
-const PER_HOOK: usize = 8;
-/// A webhook whose last try took this long is slow: one delivery at a time until it
-/// answers quickly again, so a few stalled receivers cannot fill every place.
-const SLOW: Duration = Duration::from_secs(5);
-/// Places slow webhooks may hold together: the rest stay for the others (probe 63d D3: a
-/// hundred stalled receivers of one environment held every place, and another's webhook
-/// waited for their 15 s timeouts).
-const SLOW_ROOM: usize = IN_FLIGHT / 2;
 /// How often an idle worker looks for due deliveries (those of other processes, retries);
 /// this process's new ones wake it at once.
 const POLL: Duration = Duration::from_millis(250);
@@ -95,8 +83,7 @@ pub fn start(ctx: Context) -> anyhow::Result<Running> {
 async fn run(ctx: Arc<Context>, alive: Weak<()>) {
     let clients = Arc::new(Clients::default());
     let mut flying = FuturesUnordered::new();
-    let mut per_hook: HashMap<WebhookId, usize> = HashMap::new();
-    let mut slow: HashSet<WebhookId> = HashSet::new();
+    let mut places = Places::default();
     let mut done: Vec<Outcome> = Vec::new();
     // The note being written; the next waits for it.
     let mut noting: Option<tokio::task::JoinHandle<()>> = None;
@@ -110,15 +97,10 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
         let due_look = room > 0 && claimed_at.elapsed() >= POLL;
         if flying.is_empty() || room >= IN_FLIGHT / 4 || due_look {
             claimed_at = std::time::Instant::now();
-            let slow_flying = per_hook
-                .iter()
-                .filter(|(hook, _)| slow.contains(*hook))
-                .map(|(_, n)| n)
-                .sum::<usize>();
-            match claim(&ctx, room, per_hook.clone(), slow.clone(), slow_flying).await {
+            match claim(&ctx, room, places.snapshot()).await {
                 Ok(tries) => {
                     for t in tries {
-                        *per_hook.entry(t.hook.id.clone()).or_default() += 1;
+                        places.claimed(&t.hook.id, &t.hook.environment_id);
                         flying.push(try_once(ctx.clone(), clients.clone(), t));
                     }
                 }
@@ -134,18 +116,7 @@ async fn run(ctx: Arc<Context>, alive: Weak<()>) {
         }
         tokio::select! {
             Some((outcome, took)) = flying.next(), if !flying.is_empty() => {
-                let hook = &outcome.delivery.webhook_id;
-                if took >= SLOW {
-                    slow.insert(hook.clone());
-                } else {
-                    slow.remove(hook);
-                }
-                if let Some(n) = per_hook.get_mut(hook) {
-                    *n -= 1;
-                    if *n == 0 {
-                        per_hook.remove(hook);
-                    }
-                }
+                places.finished(&outcome.delivery.webhook_id, took);
                 done.push(outcome);
             }
             _ = tokio::time::sleep(POLL) => {}
@@ -168,29 +139,19 @@ struct Try {
 
 /// Claims up to `room` due deliveries (see [`delivery::claim_due`]), with their webhooks
 /// and events read in one query each.
-async fn claim(
-    ctx: &Context,
-    room: usize,
-    flying: HashMap<WebhookId, usize>,
-    slow: HashSet<WebhookId>,
-    slow_flying: usize,
-) -> anyhow::Result<Vec<Try>> {
+async fn claim(ctx: &Context, room: usize, now: Snapshot) -> anyhow::Result<Vec<Try>> {
     let worker = ctx.worker_id.clone();
     let limit = i64::try_from(room).unwrap_or(0);
-    // Slow webhooks take one place each, and no more than their share together (one
-    // claim may go past it by a few).
-    let slow_cap = usize::from(slow_flying < SLOW_ROOM);
-    let mut flying = flying;
-    if slow_cap == 0 {
-        // Left out of the read, as webhooks at their cap are (their backlog would hide
-        // the others' deliveries).
-        for hook in &slow {
-            flying.entry(hook.clone()).or_insert(0);
-        }
-    }
     db(ctx, move |c| {
-        let cap = |hook: &WebhookId| if slow.contains(hook) { slow_cap } else { PER_HOOK };
-        let due = delivery::claim_due(c, &worker, LEASE, limit, &cap, &flying)?;
+        let cap = |hook: &WebhookId| now.cap(hook);
+        let flying = now.full();
+        let places = delivery::Places {
+            per_hook: &cap,
+            flying: &flying,
+            per_env: ENV_ROOM,
+            env_flying: &now.env_flying,
+        };
+        let due = delivery::claim_due(c, &worker, LEASE, limit, &places)?;
         if due.is_empty() {
             return Ok(Vec::new());
         }

@@ -45,7 +45,10 @@ async fn no_environment_passes_for_another_and_there_are_at_most_a_hundred(db: D
     let own = format!("/environments/{}", app.env_id);
     let (status, body) = app.patch_json(&own, &json!({"name": "US_ENV_abcdefgh"})).await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("us_env_"), "{body}");
+    assert!(
+        body["errors"][0]["message"].as_str().unwrap().contains("us_env_"),
+        "{body}"
+    );
     let (status, body) = app
         .post_json("/environments", &json!({"name": "Production"}))
         .await;

@@ -76,6 +76,62 @@ async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
     drop(worker);
 }
 
+/// New webhooks of one environment to receivers that never answer hold a few places each
+/// until they have answered, and the environment's together at most half: another
+/// environment's deliveries go on (probe 66a D2: sixteen new ones held all 128 places, and
+/// the other environment's waited 15 s).
+async fn another_environments_stalled_webhooks_delay_no_delivery(db: Db) {
+    use wharf::model::{event, webhook};
+    let (settings, _dir) = test_settings(db);
+    let pool = wharf::app::prepare_database(&settings).unwrap();
+    let receiver = Receiver::start().await;
+    let silent_url = format!("http://127.0.0.1:{}/hook", silent_receiver().await);
+    let mut conn = pool.get().unwrap();
+    let env_of = |conn: &mut wharf::db::PooledConn, name: &str| {
+        wharf::model::environment::find_by_name(conn, name)
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (dev, prod) = (env_of(&mut conn, "development"), env_of(&mut conn, "production"));
+    for _ in 0..16 {
+        webhook::create(&mut conn, &prod, &silent_url, &["space:updated".to_string()], "").unwrap();
+    }
+    webhook::create(
+        &mut conn,
+        &dev,
+        &receiver.url,
+        &["workbook:updated".to_string()],
+        "",
+    )
+    .unwrap();
+    let in_prod = event::Context::new(&prod, "test");
+    for n in 0..10 {
+        event::emit(&mut conn, &in_prod, "space:updated", json!({"n": n})).unwrap();
+    }
+    drop(conn);
+    let worker = start_worker(&pool, &settings);
+    // The stalled ones' tries are under way.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut conn = pool.get().unwrap();
+    event::emit(
+        &mut conn,
+        &event::Context::new(&dev, "test"),
+        "workbook:updated",
+        json!({}),
+    )
+    .unwrap();
+    drop(conn);
+    let started = std::time::Instant::now();
+    receiver.wait_for(1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the development webhook waited {:?} behind production's stalled ones",
+        started.elapsed()
+    );
+    drop(worker);
+}
+
 /// The claim leaves out webhooks at their cap, a slow one's cap being one: however long
 /// a stalled receiver's backlog, the next claim holds the others' deliveries.
 async fn a_claim_skips_webhooks_at_their_cap(db: Db) {
@@ -110,16 +166,25 @@ async fn a_claim_skips_webhooks_at_their_cap(db: Db) {
     event::emit(&mut conn, &ctx, "workbook:updated", json!({})).unwrap();
     let lease = chrono::TimeDelta::seconds(60);
     let cap = |hook: &wharf::ids::WebhookId| if *hook == stalled.id { 1 } else { 8 };
-    let mut flying = std::collections::HashMap::new();
-    let first = webhook_delivery::claim_due(&mut conn, "w", lease, 64, &cap, &flying).unwrap();
+    let no_envs = std::collections::HashMap::new();
+    let claim = |conn: &mut wharf::db::PooledConn, flying: &std::collections::HashMap<_, _>| {
+        let places = webhook_delivery::Places {
+            per_hook: &cap,
+            flying,
+            per_env: 64,
+            env_flying: &no_envs,
+        };
+        webhook_delivery::claim_due(conn, "w", lease, 64, &places).unwrap()
+    };
+    let first = claim(&mut conn, &std::collections::HashMap::new());
     assert_eq!(
         first.len(),
         1,
         "the slow one gets one place, and the other's is past the read"
     );
     assert_eq!(first[0].webhook_id, stalled.id);
-    flying.insert(stalled.id.clone(), 1);
-    let next = webhook_delivery::claim_due(&mut conn, "w", lease, 64, &cap, &flying).unwrap();
+    let flying = std::collections::HashMap::from([(stalled.id.clone(), 1)]);
+    let next = claim(&mut conn, &flying);
     let hooks: Vec<_> = next.iter().map(|d| d.webhook_id.clone()).collect();
     assert_eq!(
         hooks,
@@ -355,5 +420,6 @@ on_both!(
     an_answer_with_a_nul_is_noted_and_sinks_no_other,
     an_environment_holds_at_most_a_hundred_webhooks,
     a_silent_receiver_delays_no_other_webhook,
+    another_environments_stalled_webhooks_delay_no_delivery,
     a_claim_skips_webhooks_at_their_cap,
 );
