@@ -102,23 +102,33 @@ pub fn find(
         .optional()
 }
 
-/// Queues a delivery for one more try now, whatever became of it (the same `webhook-id`).
-pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId) -> QueryResult<()> {
-    crate::db::write(conn, |conn| {
-        diesel::update(webhook_deliveries::table.find(id))
-            .set((
-                webhook_deliveries::status.eq(status::PENDING),
-                webhook_deliveries::next_attempt_at.eq(Some(now())),
-                webhook_deliveries::claimed_by.eq(None::<String>),
-                webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
-                // Asked for by hand: sent whatever became of its job or commit (the last
-                // try's outcome stays in the delivery's log of tries).
-                webhook_deliveries::last_status_code.eq(None::<i32>),
-                webhook_deliveries::last_error.eq(Some("sent again on request")),
-            ))
-            .execute(conn)
+/// Queues a delivery for one more try now, whatever became of it (the same `webhook-id`);
+/// false, and nothing changed, while a try of it is under way (claimed less than `lease`
+/// ago): queued again then, it went out a second time beside that try, and only one of the
+/// two was noted (probe 66a D4).
+pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId, lease: TimeDelta) -> QueryResult<bool> {
+    let t = now();
+    let queued = crate::db::write(conn, |conn| {
+        diesel::update(
+            webhook_deliveries::table.find(id).filter(
+                webhook_deliveries::claimed_at
+                    .is_null()
+                    .or(webhook_deliveries::claimed_at.lt(t - lease)),
+            ),
+        )
+        .set((
+            webhook_deliveries::status.eq(status::PENDING),
+            webhook_deliveries::next_attempt_at.eq(Some(now())),
+            webhook_deliveries::claimed_by.eq(None::<String>),
+            webhook_deliveries::claimed_at.eq(None::<NaiveDateTime>),
+            // Asked for by hand: sent whatever became of its job or commit (the last
+            // try's outcome stays in the delivery's log of tries).
+            webhook_deliveries::last_status_code.eq(None::<i32>),
+            webhook_deliveries::last_error.eq(Some("sent again on request")),
+        ))
+        .execute(conn)
     })?;
-    Ok(())
+    Ok(queued == 1)
 }
 
 /// Takes up to `limit` due deliveries for `worker`, oldest due first: pending, due, and not

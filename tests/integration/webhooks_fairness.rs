@@ -9,15 +9,56 @@ use std::time::Duration;
 
 /// A receiver that takes connections and never answers; its port.
 async fn silent_receiver() -> u16 {
+    counted_silent_receiver().await.0
+}
+
+/// [`silent_receiver`], with how many connections it took.
+async fn counted_silent_receiver() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = silent.local_addr().unwrap().port();
+    let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = taken.clone();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((sock, _)) = silent.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             held.push(sock);
         }
     });
-    port
+    (port, taken)
+}
+
+/// "Send again" while a try of the delivery waits for its answer is refused (409): queued
+/// again, it went out a second time beside that try, and only one was noted (probe 66a D4).
+async fn a_delivery_is_not_sent_again_while_a_try_is_under_way(db: Db) {
+    let app = spawn_app(db).await;
+    let (port, taken) = counted_silent_receiver().await;
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let hook = crate::webhooks::create_hook(&app, &url, Some(json!(["space:created"]))).await;
+    let id = hook["id"].as_str().unwrap();
+    app.bare_space("Sent once").await;
+    for _ in 0..100 {
+        if taken.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        taken.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the try is under way"
+    );
+    let (_, list) = app.get_json(&format!("/webhooks/{id}/deliveries")).await;
+    let did = list["data"][0]["id"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        let (status, body) = app
+            .post_json(&format!("/webhooks/{id}/deliveries/{did}/retry"), &json!({}))
+            .await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body.to_string().contains("under way"), "{body}");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 1, "sent once");
 }
 
 /// The delivery worker alone, on this pool.
@@ -420,6 +461,7 @@ on_both!(
     an_answer_with_a_nul_is_noted_and_sinks_no_other,
     an_environment_holds_at_most_a_hundred_webhooks,
     a_silent_receiver_delays_no_other_webhook,
+    a_delivery_is_not_sent_again_while_a_try_is_under_way,
     another_environments_stalled_webhooks_delay_no_delivery,
     a_claim_skips_webhooks_at_their_cap,
 );

@@ -346,15 +346,21 @@ pub async fn retry(
             let Some(_) = delivery::find(conn, &w.id, &id)? else {
                 return Ok(None);
             };
-            delivery::retry(conn, &id)?;
+            if !delivery::retry(conn, &id, crate::workers::webhooks::LEASE)? {
+                return Err(crate::model::ModelError::Conflict(BUSY.into()));
+            }
             let d = delivery::find(conn, &w.id, &id)?;
             let mut tries = delivery::attempts_of(conn, std::slice::from_ref(&id))?;
-            Ok::<_, diesel::result::Error>(d.map(|d| (d, tries.remove(&id).unwrap_or_default())))
+            Ok::<_, crate::model::ModelError>(d.map(|d| (d, tries.remove(&id).unwrap_or_default())))
         })
         .await?
         .ok_or(AppError::NotFound("delivery"))?;
     Ok(ok(delivery_json(&d.0, &d.1)))
 }
+
+/// Why a delivery is not sent again now.
+pub(crate) const BUSY: &str =
+    "a try of this delivery is under way; send it again once it has ended (its tries show how it went)";
 
 /// Sends a `webhook:test` ping event to this webhook alone.
 pub async fn test(

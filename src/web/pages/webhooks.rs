@@ -422,10 +422,12 @@ pub async fn retry(
     let found = state
         .db(move |conn| {
             let found = delivery::find(conn, &hook, &id)?.is_some();
-            if found {
-                delivery::retry(conn, &id)?;
+            if found && !delivery::retry(conn, &id, crate::workers::webhooks::LEASE)? {
+                return Err(crate::model::ModelError::Conflict(
+                    crate::web::api::webhooks::BUSY.into(),
+                ));
             }
-            Ok::<_, diesel::result::Error>(found)
+            Ok::<_, crate::model::ModelError>(found)
         })
         .await?;
     if !found {
