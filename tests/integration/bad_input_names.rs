@@ -197,7 +197,80 @@ async fn cells_and_id_lists_read_one_way(db: Db) {
     assert!(body.to_string().contains("past the largest"), "{body}");
 }
 
+/// An update naming another space, environment or source for a space, file or job is 422
+/// naming the member, not a 200 that changed nothing (probe 66f D3); its own value is fine.
+async fn an_update_cannot_move_a_space_file_or_job(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Here").await;
+    let elsewhere = app.bare_space("Elsewhere").await;
+    let prod = app.production_key();
+    let (_, prod_env) = send(
+        app.client
+            .get(app.url("/v1/environments?pageSize=100"))
+            .bearer_auth(&prod),
+    )
+    .await;
+    let other_env = prod_env["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .find(|id| *id != app.env_id.as_str())
+        .unwrap();
+    let file = app
+        .upload_and_extract(&space, "here.csv", b"Name\nAda\n".to_vec())
+        .await;
+    let file_id = file["id"].as_str().unwrap();
+    let (status, job) = app
+        .post_json(
+            "/jobs",
+            &json!({"type": "space", "operation": "sync", "source": space}),
+        )
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let job_id = job["data"]["id"].as_str().unwrap();
+    for (path, body, key) in [
+        (
+            format!("/spaces/{space}"),
+            json!({"environmentId": other_env}),
+            "environmentId",
+        ),
+        (
+            format!("/files/{file_id}"),
+            json!({"spaceId": elsewhere}),
+            "spaceId",
+        ),
+        (format!("/jobs/{job_id}"), json!({"source": elsewhere}), "source"),
+        (
+            format!("/jobs/{job_id}"),
+            json!({"operation": "other"}),
+            "operation",
+        ),
+    ] {
+        let (status, got) = app.patch_json(&path, &body).await;
+        assert_eq!(status, 422, "{path} {body}: {got}");
+        assert_eq!(got["errors"][0]["key"], key, "{got}");
+    }
+    let (status, got) = app
+        .patch_json(
+            &format!("/spaces/{space}"),
+            &json!({"environmentId": app.env_id, "name": "Still here"}),
+        )
+        .await;
+    assert_eq!(status, 200, "its own environment: {got}");
+    let (status, got) = app
+        .patch_json(
+            &format!("/files/{file_id}"),
+            &json!({"spaceId": space, "name": "kept.csv"}),
+        )
+        .await;
+    assert_eq!(status, 200, "its own space: {got}");
+    let (_, now) = app.get_json(&format!("/jobs/{job_id}")).await;
+    assert_eq!(now["data"]["source"], space.as_str(), "{now}");
+}
+
 on_both!(
+    an_update_cannot_move_a_space_file_or_job,
     cells_and_id_lists_read_one_way,
     an_unknown_record_is_named,
     parameters_out_of_range_are_named,

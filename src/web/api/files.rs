@@ -454,6 +454,9 @@ pub struct UpdateBody {
     mode: Option<String>,
     status: Option<String>,
     actions: Option<Vec<Value>>,
+    /// Where the file lives: refused when another (see `unkept::fixed`).
+    space_id: Option<Value>,
+    environment_id: Option<Value>,
 }
 
 pub async fn update(
@@ -470,6 +473,17 @@ pub async fn update(
         ));
     }
     let body = body.into_inner();
+    super::unkept::fixed(
+        "a file",
+        &[
+            ("spaceId", body.space_id.as_ref(), Some(f.space_id.as_str())),
+            (
+                "environmentId",
+                body.environment_id.as_ref(),
+                Some(f.environment_id.as_str()),
+            ),
+        ],
+    )?;
     // A file whose bytes a delete took stays `purged`: another status would offer a
     // download and an extraction of nothing (probe 59c D5).
     // And `purged` is Wharf's to say, when the bytes go: set on a whole file, it could not

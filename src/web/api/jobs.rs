@@ -334,6 +334,14 @@ pub struct UpdateBody {
     outcome_acknowledged_at: Option<Value>,
     #[serde(flatten)]
     unkept: Unkept,
+    /// What the job reads and where it lives: refused when another (see `unkept::fixed`).
+    source: Option<Value>,
+    destination: Option<Value>,
+    #[serde(rename = "type")]
+    job_type: Option<Value>,
+    operation: Option<Value>,
+    environment_id: Option<Value>,
+    space_id: Option<Value>,
 }
 
 pub async fn update(
@@ -381,6 +389,25 @@ pub async fn update(
         return finish_with(caller.into(), state, &path, finish, end).await;
     }
     let j = load(&state, &caller.clone().into(), &path).await?;
+    super::unkept::fixed(
+        "a job",
+        &[
+            ("source", b.source.as_ref(), Some(j.source.as_str())),
+            ("destination", b.destination.as_ref(), j.destination.as_deref()),
+            ("type", b.job_type.as_ref(), Some(j.job_type.as_str())),
+            ("operation", b.operation.as_ref(), Some(j.operation.as_str())),
+            (
+                "environmentId",
+                b.environment_id.as_ref(),
+                Some(j.environment_id.as_str()),
+            ),
+            (
+                "spaceId",
+                b.space_id.as_ref(),
+                j.space_id.as_ref().map(|s| s.as_str()),
+            ),
+        ],
+    )?;
     if let Some(s) = &b.status {
         let known = [
             status::CREATED,

@@ -279,6 +279,21 @@ pub async fn update(
     let s = load(&state, &caller, &path).await?;
     let body = body.into_inner();
     super::metadata::check(body.metadata.as_ref())?;
+    super::unkept::fixed(
+        "a space",
+        &[
+            (
+                "environmentId",
+                body.rest.get("environmentId"),
+                Some(s.environment_id.as_str()),
+            ),
+            (
+                "spaceConfigId",
+                body.rest.get("spaceConfigId"),
+                s.space_config_id.as_ref().map(|c| c.as_str()),
+            ),
+        ],
+    )?;
     let namespace = match body.namespace {
         Some(given) => Some(namespace_given(Some(given))?),
         None => None,

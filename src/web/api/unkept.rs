@@ -25,6 +25,24 @@ pub fn guest_authentication(given: Option<&Value>) -> Result<(), AppError> {
     }
 }
 
+/// Members an update cannot change (where an object lives, what a job reads): given with
+/// another value than the object's own, 422 naming it, where it was answered 200 and left
+/// as it was (probe 66f D3: a client moving a space or a file was told it worked).
+pub fn fixed(what: &str, given: &[(&str, Option<&Value>, Option<&str>)]) -> Result<(), AppError> {
+    for (key, value, own) in given {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if value.as_str() != *own {
+            return Err(AppError::invalid(
+                key,
+                format!("{what}'s `{key}` does not change; make a new one where it should be instead"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// An environment's `namespaces`: Wharf keeps namespaces on spaces (and workbooks) only.
 pub fn environment_namespaces(given: Option<&Value>) -> Result<(), AppError> {
     match given {
