@@ -186,7 +186,7 @@ impl Application {
                 announce: std::sync::Arc::new(LiveAnnounce(std::sync::Arc::downgrade(
                     &state.clone().into_inner(),
                 ))),
-                gate: crate::web::pages::action_now::job_refused,
+                gate: crate::web::pages::action_now::submit_refused,
             },
             state.settings.job_workers,
         )?;

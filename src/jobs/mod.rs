@@ -178,13 +178,14 @@ pub struct Context {
     pub indexer: Indexer,
     pub queue: Queue,
     pub announce: Arc<dyn Announce>,
-    /// Why an action's job may not run now, as its button's checks say (drawn, and so
-    /// judged, by the web layer); a Submit asks as it freezes the records.
+    /// Why a Submit may not send the records it froze (counted), as its button's checks
+    /// say (drawn, and so judged, by the web layer).
     pub gate: Gate,
 }
 
 /// See [`Context::gate`]: `None`, the job may run.
-pub type Gate = fn(&mut AnyConnection, &Job) -> crate::model::ModelResult<Option<String>>;
+pub type Gate =
+    fn(&mut AnyConnection, &Job, crate::model::sheet::Counts) -> crate::model::ModelResult<Option<String>>;
 
 /// How the workers tell whoever shows jobs and sheets that something changed, and learn
 /// that the server is gone.

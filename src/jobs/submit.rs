@@ -52,12 +52,18 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let count: i64 = frozen.iter().map(|s| s.total).sum();
     let holder = cx.storage.holder();
     let made = hand_over(conn, job, worker, &slug, |conn| {
-        // Its button's checks again, now the records are frozen: a click or a guest's
-        // start was judged when the job was made, but edits went on while it waited for a
-        // worker (probe 66a D3: records in error, or no hook had checked, went out). A
-        // secret key's Submit is held to none, as at its start.
+        // Its button's checks again, on the records frozen: a click or a guest's start was
+        // judged when the job was made, but edits went on while it waited for a worker and
+        // while it froze (probe 66a D3, 66g D1: records in error, or no hook had checked,
+        // went out). A secret key's Submit is held to none, as at its start.
         if crate::ids::ApiKeyId::parse(&job.created_by).is_none() {
-            if let Some(why) = (cx.gate)(conn, job)? {
+            let counted = crate::model::sheet::Counts {
+                total: count,
+                valid: frozen.iter().map(|s| s.valid).sum(),
+                error: frozen.iter().map(|s| s.error).sum(),
+                ..Default::default()
+            };
+            if let Some(why) = (cx.gate)(conn, job, counted)? {
                 return Err(JobError::Failed(format!("Nothing was sent. {why}")));
             }
         }

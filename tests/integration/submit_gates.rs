@@ -68,6 +68,43 @@ async fn a_submit_asks_its_buttons_checks_again_as_it_freezes(db: Db) {
     assert!(receiver.got().is_empty(), "{:?}", receiver.got());
 }
 
+/// A guest's Submit whose action the team took away before a worker took it sends
+/// nothing (probe 66g D6: with no action left to judge it by, it went unchecked).
+async fn a_submit_whose_action_was_taken_away_sends_nothing(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    let receiver = Receiver::start();
+    hook_with_slug(&app, &receiver.url, "crm").await;
+    let (wb, contacts, space) = workbook_with_actions(&app, json!([submit_action("crm")])).await;
+    only_valid_records(&app, &contacts).await;
+    let guest = crate::job_helpers::guest_token(&app, &space).await;
+    let submit = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (status, job) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(&guest)
+            .json(&submit),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": []}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.start_workers();
+    let job = wait_job_until(&app, &id, 60, |j| {
+        j["status"] == "failed" || j["status"] == "complete"
+    })
+    .await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["info"].as_str().unwrap_or_default().contains("taken away"),
+        "{job}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.got().is_empty(), "{:?}", receiver.got());
+}
+
 /// "Run again" on a failed action job in the grid is a click: refused (409) while the
 /// button is off, and taken once it is on again.
 async fn run_again_in_the_grid_is_held_to_the_buttons_checks(db: Db) {
@@ -117,5 +154,6 @@ async fn run_again_in_the_grid_is_held_to_the_buttons_checks(db: Db) {
 
 on_both!(
     a_submit_asks_its_buttons_checks_again_as_it_freezes,
+    a_submit_whose_action_was_taken_away_sends_nothing,
     run_again_in_the_grid_is_held_to_the_buttons_checks,
 );

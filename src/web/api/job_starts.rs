@@ -272,6 +272,7 @@ pub(super) fn guest_may_start(
         start.source,
         start.subject,
         start.operation,
+        None,
     )?;
     match judged {
         Some((action, None)) => match start.input {

@@ -18,6 +18,10 @@ pub struct Place<'a> {
     pub workbook: &'a WorkbookId,
     pub sheet: Option<&'a Sheet>,
     pub selected: &'a [i64],
+    /// The records a Submit froze, counted: judged instead of the sheets as they are now
+    /// (read page by page while people edit, a record in error then fixed went out in
+    /// error: probe 66g D1). Records still being checked are judged live.
+    pub frozen: Option<crate::model::sheet::Counts>,
 }
 
 /// The action of `operation` at `place` (`None`: there is none), and why it cannot run now
@@ -51,14 +55,21 @@ pub fn judge(
         checking,
         ..Default::default()
     };
+    if let (Some(frozen), true) = (&place.frozen, now.selected > 0) {
+        now.selected = usize::try_from(frozen.total).unwrap_or(usize::MAX);
+        now.selected_errors = usize::try_from(frozen.error).unwrap_or(usize::MAX);
+    }
     let actions = match (whole, place.sheet) {
         (true, _) => {
-            now.counts = sum(sheets.iter().map(|s| s.counts()));
+            now.counts = place
+                .frozen
+                .clone()
+                .unwrap_or_else(|| sum(sheets.iter().map(|s| s.counts())));
             let stored = serde_json::from_str(&wb.actions).unwrap_or(Value::Null);
             actions_in(&stored, "workbook", &now)
         }
         (false, Some(s)) => {
-            now.counts = s.counts();
+            now.counts = place.frozen.clone().unwrap_or_else(|| s.counts());
             let config: Value = serde_json::from_str(&s.config).unwrap_or(Value::Null);
             actions_in(&config["actions"], "sheet", &now)
         }
@@ -91,6 +102,7 @@ pub fn judge_job(
     source: &str,
     subject: Option<&Value>,
     operation: &str,
+    frozen: Option<crate::model::sheet::Counts>,
 ) -> ModelResult<Option<(ActionView, Option<String>)>> {
     let (workbook_id, sheet_row) = match scope {
         "sheet" => {
@@ -123,14 +135,41 @@ pub fn judge_job(
         workbook: &workbook_id,
         sheet: sheet_row.as_ref(),
         selected: &selected,
+        frozen,
     };
     judge(conn, env, &place, operation)
 }
 
 /// Why a stored job of a workbook's or sheet's action may not run now, as its button
-/// would say (`None`: it may, or no action offers it). A Submit asks again as it freezes
-/// the records: what changed while it waited for a worker counts (probe 66a D3).
+/// would say (`None`: it may, or no action offers it).
 pub fn job_refused(conn: &mut AnyConnection, j: &Job) -> ModelResult<Option<String>> {
+    Ok(judge_stored(conn, j, None)?
+        .and_then(|(label, why)| why.map(|why| format!("{label} cannot run now: {why}"))))
+}
+
+/// Why a Submit may not send the records it froze (counted in `frozen`), asked as it hands
+/// them over: what changed while it waited for a worker counts (probe 66a D3), and a Submit
+/// whose action was taken away meanwhile does not go (probe 66g D6).
+pub fn submit_refused(
+    conn: &mut AnyConnection,
+    j: &Job,
+    frozen: crate::model::sheet::Counts,
+) -> ModelResult<Option<String>> {
+    Ok(match judge_stored(conn, j, Some(frozen))? {
+        Some((label, why)) => why.map(|why| format!("{label} cannot run now: {why}")),
+        None => Some(format!(
+            "the action `{}` was taken away since it was asked for",
+            j.operation
+        )),
+    })
+}
+
+/// The label of a stored job's action and why it may not run (`None`: no action offers it).
+fn judge_stored(
+    conn: &mut AnyConnection,
+    j: &Job,
+    frozen: Option<crate::model::sheet::Counts>,
+) -> ModelResult<Option<(String, Option<String>)>> {
     let scope = match j.job_type.as_str() {
         "workbook" => "workbook",
         "sheet" => "sheet",
@@ -144,6 +183,7 @@ pub fn job_refused(conn: &mut AnyConnection, j: &Job) -> ModelResult<Option<Stri
         &j.source,
         subject.as_ref(),
         &j.operation,
+        frozen,
     )?;
-    Ok(judged.and_then(|(action, why)| why.map(|why| format!("{} cannot run now: {why}", action.label))))
+    Ok(judged.map(|(action, why)| (action.label, why)))
 }

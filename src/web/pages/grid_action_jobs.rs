@@ -339,6 +339,7 @@ pub async fn run(
                 workbook: &wid,
                 sheet: Some(&sheet_row),
                 selected: &record_ids,
+                frozen: None,
             };
             action_now::judge(conn, &env, &place, &op)
         })
