@@ -164,10 +164,15 @@ pub fn claim_due(
         .filter(|(hook, n)| **n >= (places.per_hook)(hook))
         .map(|(hook, _)| hook)
         .collect();
+    // Past the reserve's start, only light environments may claim.
+    let env_room_now = match places.in_flight >= places.reserved_past {
+        true => places.per_env.min(places.light),
+        false => places.per_env,
+    };
     let full_envs: Vec<&EnvironmentId> = places
         .env_flying
         .iter()
-        .filter(|(_, n)| **n >= places.per_env)
+        .filter(|(_, n)| **n >= env_room_now)
         .map(|(env, _)| env)
         .collect();
     let candidates: Vec<(WebhookDeliveryId, WebhookId, EnvironmentId)> = webhook_deliveries::table
@@ -194,6 +199,7 @@ pub fn claim_due(
         .load(conn)?;
     let mut taken: HashMap<&WebhookId, usize> = HashMap::new();
     let mut env_taken: HashMap<&EnvironmentId, usize> = HashMap::new();
+    let mut in_flight = places.in_flight;
     let picked: Vec<&WebhookDeliveryId> = candidates
         .iter()
         .filter(|(_, hook, env)| {
@@ -203,10 +209,15 @@ pub fn claim_due(
             let e = env_taken
                 .entry(env)
                 .or_insert_with(|| places.env_flying.get(env).copied().unwrap_or(0));
-            let fits = *n < (places.per_hook)(hook) && *e < places.per_env;
+            let env_room = match in_flight >= places.reserved_past {
+                true => places.per_env.min(places.light),
+                false => places.per_env,
+            };
+            let fits = *n < (places.per_hook)(hook) && *e < env_room;
             if fits {
                 *n += 1;
                 *e += 1;
+                in_flight += 1;
             }
             fits
         })
@@ -241,6 +252,11 @@ pub struct Places<'a> {
     pub flying: &'a HashMap<WebhookId, usize>,
     pub per_env: usize,
     pub env_flying: &'a HashMap<EnvironmentId, usize>,
+    /// Deliveries in flight in all, and past how many only an environment with fewer
+    /// than `light` in flight may have another.
+    pub in_flight: usize,
+    pub reserved_past: usize,
+    pub light: usize,
 }
 
 /// What a batch of claimed deliveries needs to be sent: their webhooks and events, read in

@@ -3,7 +3,8 @@
 //! answered quickly last gets [`PER_HOOK`]; one not heard from yet in this process gets
 //! [`UNPROVEN`] (a burst of new webhooks to stalled receivers held every place: probe 66a
 //! D2); a slow one gets one, and slow ones together at most [`SLOW_ROOM`]. An environment's
-//! webhooks together hold at most [`ENV_ROOM`], so one environment's receivers never keep
+//! webhooks together hold at most [`ENV_ROOM`], and the last [`RESERVED`] places are kept
+//! for environments with next to nothing in flight, so no environment's receivers keep
 //! another's deliveries waiting, whatever they do.
 
 use crate::ids::{EnvironmentId, WebhookId};
@@ -24,6 +25,12 @@ const SLOW: Duration = Duration::from_secs(5);
 const SLOW_ROOM: usize = IN_FLIGHT / 2;
 /// Places one environment's webhooks may hold together.
 pub(super) const ENV_ROOM: usize = IN_FLIGHT / 2;
+/// The last places are kept for environments with fewer than [`LIGHT`] deliveries in
+/// flight: several environments' stalled receivers filling every other place (two at half
+/// each: probe 66g D5) still leave a place at once for another environment's delivery.
+pub(super) const RESERVED: usize = 16;
+/// See [`RESERVED`].
+pub(super) const LIGHT: usize = 2;
 
 /// What is in flight, and what each webhook has shown.
 #[derive(Default)]

@@ -10,7 +10,7 @@
 use super::webhook_alert;
 pub(crate) use super::webhook_clients::checked_addresses;
 use super::webhook_clients::Clients;
-use super::webhook_places::{Places, Snapshot, ENV_ROOM, IN_FLIGHT};
+use super::webhook_places::{Places, Snapshot, ENV_ROOM, IN_FLIGHT, LIGHT, RESERVED};
 use crate::db::{AnyConnection, Pool};
 use crate::ids::WebhookId;
 use crate::model::event::Event;
@@ -150,6 +150,9 @@ async fn claim(ctx: &Context, room: usize, now: Snapshot) -> anyhow::Result<Vec<
             flying: &flying,
             per_env: ENV_ROOM,
             env_flying: &now.env_flying,
+            in_flight: IN_FLIGHT - room,
+            reserved_past: IN_FLIGHT - RESERVED,
+            light: LIGHT,
         };
         let due = delivery::claim_due(c, &worker, LEASE, limit, &places)?;
         if due.is_empty() {

@@ -117,10 +117,11 @@ async fn a_silent_receiver_delays_no_other_webhook(db: Db) {
     drop(worker);
 }
 
-/// New webhooks of one environment to receivers that never answer hold a few places each
-/// until they have answered, and the environment's together at most half: another
-/// environment's deliveries go on (probe 66a D2: sixteen new ones held all 128 places, and
-/// the other environment's waited 15 s).
+/// New webhooks to receivers that never answer hold a few places each until they have
+/// answered, an environment's together at most half, and the last places are kept for
+/// environments with next to nothing in flight: another environment's deliveries go on
+/// (probe 66a D2: sixteen new ones held all 128 places, and the other environment's waited
+/// 15 s; 66g D5: two environments at half each held them all).
 async fn another_environments_stalled_webhooks_delay_no_delivery(db: Db) {
     use wharf::model::{event, webhook};
     let (settings, _dir) = test_settings(db);
@@ -135,8 +136,15 @@ async fn another_environments_stalled_webhooks_delay_no_delivery(db: Db) {
             .id
     };
     let (dev, prod) = (env_of(&mut conn, "development"), env_of(&mut conn, "production"));
-    for _ in 0..16 {
-        webhook::create(&mut conn, &prod, &silent_url, &["space:updated".to_string()], "").unwrap();
+    // Two environments' stalled receivers, each at its half of the places (probe 66g D5:
+    // together they held every place).
+    let staging = wharf::model::environment::create(&mut conn, "staging", false, "{}", None)
+        .unwrap()
+        .id;
+    for env in [&prod, &staging] {
+        for _ in 0..40 {
+            webhook::create(&mut conn, env, &silent_url, &["space:updated".to_string()], "").unwrap();
+        }
     }
     webhook::create(
         &mut conn,
@@ -146,9 +154,11 @@ async fn another_environments_stalled_webhooks_delay_no_delivery(db: Db) {
         "",
     )
     .unwrap();
-    let in_prod = event::Context::new(&prod, "test");
-    for n in 0..10 {
-        event::emit(&mut conn, &in_prod, "space:updated", json!({"n": n})).unwrap();
+    for env in [&prod, &staging] {
+        let there = event::Context::new(env, "test");
+        for n in 0..3 {
+            event::emit(&mut conn, &there, "space:updated", json!({"n": n})).unwrap();
+        }
     }
     drop(conn);
     let worker = start_worker(&pool, &settings);
@@ -214,6 +224,9 @@ async fn a_claim_skips_webhooks_at_their_cap(db: Db) {
             flying,
             per_env: 64,
             env_flying: &no_envs,
+            in_flight: 0,
+            reserved_past: 112,
+            light: 2,
         };
         webhook_delivery::claim_due(conn, "w", lease, 64, &places).unwrap()
     };
