@@ -201,10 +201,11 @@ impl Keys {
 
     /// The columns' names: a member's own name for the first of a record's members of that
     /// name, then `name (2)`, `name (3)`, ..., passing over every name the file's records
-    /// use (probe 66b D1: the second `a` of one record was named `a (2)`, and the file's own
+    /// use, in any case (probe 66b D1: the second `a` of one record was named `a (2)`, and the file's own
     /// `a (2)` of a later record went into the same column).
     pub fn names(&self, columns: &[Column]) -> Vec<String> {
-        let own: HashSet<&str> = self.list.iter().map(|(k, _)| k.as_str()).collect();
+        // Compared as a CSV header's are, but for case (probe 66g D2: the file's `A (2)`).
+        let own: HashSet<String> = self.list.iter().map(|(k, _)| k.to_lowercase()).collect();
         let mut given: HashSet<String> = HashSet::new();
         let mut next = HashMap::<&str, usize>::new();
         let mut names = vec![String::new(); columns.len()];
@@ -220,13 +221,13 @@ impl Keys {
                     loop {
                         let name = format!("{key} ({at})");
                         *at += 1;
-                        if !own.contains(name.as_str()) && !given.contains(&name) {
+                        if !own.contains(&name.to_lowercase()) && !given.contains(&name.to_lowercase()) {
                             break name;
                         }
                     }
                 }
             };
-            given.insert(names[i].clone());
+            given.insert(names[i].to_lowercase());
         }
         names
     }

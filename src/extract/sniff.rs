@@ -104,7 +104,11 @@ pub fn sniff(
     }
     // Named JSON but starting as no JSON can (`id,email`): delimited text with the wrong
     // name, read as such (probe 66b D2: "damaged or cut off"), as a CSV named .xlsx is.
-    let could_be_json = start.is_empty() || start.starts_with(['[', '{']);
+    // (`[Name],[Email]` starts as JSON may, but its first line has a delimiter outside any
+    // string where JSON's opening could not: probe 66g D3.)
+    let could_be_json = start.is_empty()
+        || looks_like_json(start, true)
+        || (start.starts_with(['[', '{']) && !first_line_delimited(start));
     match ext.as_str() {
         _ if json_ext && !could_be_json => {
             notes.add(format!(
@@ -116,6 +120,16 @@ pub fn sniff(
         _ if lines_ext => text(Format::JsonLines),
         _ => text(Format::Delimited),
     }
+}
+
+/// Whether the first line reads as delimited text: `]` or `}` right before a `,`, `;` or
+/// tab (`[Name],[Email]`), which JSON's first line never has before its first `"`.
+fn first_line_delimited(start: &str) -> bool {
+    let line = start.lines().next().unwrap_or_default();
+    let head = line.split('"').next().unwrap_or_default();
+    head.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w[0], b']' | b'}') && matches!(w[1], b',' | b';' | b'\t'))
 }
 
 /// Text shows few control characters; binary shows NULs and many.

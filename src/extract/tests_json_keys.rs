@@ -43,6 +43,10 @@ fn a_repeated_keys_column_passes_over_names_the_file_uses() {
     let (labels, rows, _, _) = read(text.as_bytes(), "same.json");
     assert_eq!(labels, strings(&["a", "a (3)", "a (4)", "a (2)"]));
     assert_eq!(rows, [strings(&["1", "2", "3", "x"])]);
+    // In any case, as a CSV header's (probe 66g D2).
+    let text = r#"[{"a": 1, "a": 2, "A (2)": "x"}]"#;
+    let (labels, _, _, _) = read(text.as_bytes(), "case.json");
+    assert_eq!(labels, strings(&["a", "a (3)", "A (2)"]));
     let lines = "{\"a\": 1, \"a\": 2}\n{\"a (2)\": \"x\"}\n";
     let (labels, rows, _, _) = read(lines.as_bytes(), "later.jsonl");
     assert_eq!(labels, strings(&["a", "a (3)", "a (2)"]));
@@ -57,6 +61,9 @@ fn a_csv_named_json_is_read_as_csv() {
         let (labels, rows, _, ex) = read(b"id,email\n1,e@x.org\n", name);
         assert_eq!(labels, strings(&["id", "email"]), "{name}");
         assert_eq!(rows, [strings(&["1", "e@x.org"])], "{name}");
+        // Nor when its first header starts as JSON could (probe 66g D3).
+        let (labels, _, _, _) = read(b"[Name],[Email]\nAda,a@x.org\n", name);
+        assert_eq!(labels, strings(&["[Name]", "[Email]"]), "{name}");
         let notes = ex.notes.list();
         assert!(
             notes.iter().any(|n| n.contains("holds no JSON")),
