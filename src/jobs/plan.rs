@@ -7,7 +7,7 @@ pub use super::plan_values::{enum_details_for, one_line_ending};
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, WorkbookId};
-use crate::mapping::{self, Certainty, EnumChoice, SourceColumn, TargetField};
+use crate::mapping::{self, Certainty, SourceColumn, TargetField};
 use crate::model::mapping_memory;
 use crate::model::sheet::{self, Sheet};
 use crate::model::{record, workbook, ModelError, ModelResult};
@@ -291,32 +291,7 @@ pub struct Resolved {
     pub remembered: mapping_memory::Remembered,
 }
 
-/// An enum field's translation of the values its plan never saw.
-#[derive(Debug, Clone)]
-pub struct UnseenValues {
-    choices: Vec<EnumChoice>,
-    spoken: HashSet<String>,
-    found: std::cell::RefCell<HashMap<String, Option<Value>>>,
-}
-
-impl UnseenValues {
-    /// The option a value the plan does not speak of translates to, as the plan's own
-    /// translations are found (`GOLD.` → `gold`); `None` for one it left as it is.
-    pub fn translate(&self, text: &str) -> Option<Value> {
-        if text.trim().is_empty() || self.spoken.contains(text) {
-            return None;
-        }
-        self.found
-            .borrow_mut()
-            .entry(text.to_string())
-            .or_insert_with(|| {
-                mapping::map_enum_values(&[text.to_string()], &self.choices)
-                    .pop()
-                    .and_then(|(_, to)| to.map(Value::String))
-            })
-            .clone()
-    }
-}
+pub use super::plan_unseen::UnseenValues;
 
 /// Describes a changed plan's edges as the server knows them, whatever a client sent:
 /// each field as its sheet has it, the column's preview as the plan before had it, and an
@@ -489,26 +464,6 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
             FieldType::Enum { options } | FieldType::EnumList { options } => Some(options),
             _ => None,
         };
-        if let Some(choices) = enum_options(&dst.fields[di].field_type) {
-            let spoken = edge["enumDetails"]["mapping"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p.get("sourceValue"))
-                .chain(
-                    edge["enumDetails"]["unusedSourceValues"]
-                        .as_array()
-                        .into_iter()
-                        .flatten(),
-                )
-                .map(text_of)
-                .collect();
-            out.unseen[di] = Some(UnseenValues {
-                choices,
-                spoken,
-                found: Default::default(),
-            });
-        }
         let pairs = match &edge["enumDetails"]["mapping"] {
             Value::Null => None,
             Value::Array(pairs) => Some(pairs),
@@ -566,6 +521,22 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
                 }
                 out.enums[di].insert(from, to.clone());
             }
+        }
+        if let Some(choices) = enum_options(&dst.fields[di].field_type) {
+            let spoken = edge["enumDetails"]["mapping"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("sourceValue"))
+                .chain(
+                    edge["enumDetails"]["unusedSourceValues"]
+                        .as_array()
+                        .into_iter()
+                        .flatten(),
+                )
+                .map(text_of)
+                .collect();
+            out.unseen[di] = Some(UnseenValues::new(choices, spoken, &out.enums[di]));
         }
     }
     Ok(out)

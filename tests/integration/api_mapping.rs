@@ -571,7 +571,49 @@ async fn enum_values_past_the_sample_translate_alike(db: Db) {
     );
 }
 
+/// A value past the sample that the plan speaks of in another case or spacing goes where
+/// the person sent it (probe 66h D12: `UK` mapped to France, and the `uk` of later rows
+/// went to United Kingdom, unsaid).
+async fn a_value_choice_holds_past_the_sample(db: Db) {
+    let app = spawn_app(db).await;
+    let mut csv = String::from("E-mail,Full Name,Tier\n");
+    for i in 0..1000 {
+        csv.push_str(&format!("u{i}@x.org,User {i},Silver\n"));
+    }
+    csv.push_str("late1@x.org,Late,silver\nlate2@x.org,Later, SILVER \n");
+    let (_, src_wb, src_sheet, dest_wb, contacts) = setup(&app, &csv).await;
+    let job_id = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
+    let plan = json!({"fieldMapping": [
+        {"sourceField": {"key": "e_mail"}, "destinationField": {"key": "email"}},
+        {"sourceField": {"key": "full_name"}, "destinationField": {"key": "name"}},
+        {"sourceField": {"key": "tier"}, "destinationField": {"key": "tier"},
+         "enumDetails": {"mapping": [{"sourceValue": "Silver", "destinationValue": "gold"}]}}]});
+    let (status, body) = app.put_json(&format!("/jobs/{job_id}/plan"), &plan).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = send(
+        app.api(reqwest::Method::POST, &format!("/jobs/{job_id}/execute"))
+            .header("content-length", "0"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let done = app.wait_job(&job_id).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let (_, page) = app
+        .get_json(&format!(
+            "/sheets/{contacts}/records?searchValue=late&searchField=email"
+        ))
+        .await;
+    let tiers: Vec<Value> = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["tier"]["value"].clone())
+        .collect();
+    assert_eq!(tiers, vec![json!("gold"), json!("gold")], "{page}");
+}
+
 on_both!(
+    a_value_choice_holds_past_the_sample,
     enum_values_past_the_sample_translate_alike,
     a_canceled_mapping_takes_back_what_it_wrote,
     a_mapping_beside_field_changes_stops_cleanly
