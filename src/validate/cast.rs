@@ -47,8 +47,15 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
         })),
         FieldType::Number { decimal_places } => {
             let number = cast_number(given).map(|n| rounded(n, *decimal_places));
-            if let (Ok(n), Value::String(text), Reading::DecimalCommas) = (&number, given, reading) {
-                messages.extend(read_two_ways(text.trim(), n));
+            if let (Ok(n), Value::String(text)) = (&number, given) {
+                let why = match reading {
+                    Reading::DecimalCommas => Some("this field's other values write decimal commas"),
+                    Reading::MixedDecimals => {
+                        Some("this field's values write some numbers with decimal points, others with decimal commas")
+                    }
+                    _ => None,
+                };
+                messages.extend(why.and_then(|why| read_two_ways(text.trim(), n, why)));
             }
             number
         }
@@ -160,14 +167,12 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 }
 
 /// The warning on a number that reads two ways (`2.500`), read the English way, in a field
-/// whose other values in the batch write decimal commas.
-fn read_two_ways(text: &str, read: &Value) -> Option<Message> {
+/// whose other values in the batch write decimal commas (`why`), or both ways.
+fn read_two_ways(text: &str, read: &Value, why: &str) -> Option<Message> {
     let other = super::decimal::other_reading(text)?;
     Some(Message {
         kind: MessageType::Warn,
-        message: format!(
-            "{text} was read as {read}; this field's other values write decimal commas: if it is {other}, write {other}"
-        ),
+        message: format!("{text} was read as {read}; {why}: if it is {other}, write {other}"),
         source: Source::Cast,
     })
 }

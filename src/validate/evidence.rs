@@ -52,6 +52,7 @@ impl Evidence {
                 _ => DateOrder::Unknown,
             }),
             FieldType::Number { .. } if self.decimal_comma && !self.decimal_point => Reading::DecimalCommas,
+            FieldType::Number { .. } if self.decimal_comma && self.decimal_point => Reading::MixedDecimals,
             _ => Reading::Alone,
         }
     }
@@ -99,6 +100,44 @@ mod tests {
                 commas,
                 "{values:?}"
             );
+        }
+    }
+
+    /// A field writing numbers both ways (a spreadsheet's number cell beside text typed
+    /// the European way) reads those that read two ways the English way, saying so (probe
+    /// 66h D4: `3.000` became 3 and `2,500` 2500, unsaid).
+    #[test]
+    fn numbers_written_both_ways_say_how_the_doubtful_ones_read() {
+        let values = ["10.5", "1.234,56", "3.000", "2,500"];
+        let mixed = reading(&values, FieldType::Number { decimal_places: None });
+        assert_eq!(mixed, Reading::MixedDecimals);
+        let field = crate::blueprint::Field {
+            key: "amount".into(),
+            label: String::new(),
+            field_type: FieldType::Number { decimal_places: None },
+            readonly: false,
+            required: false,
+            required_note: Default::default(),
+            unique: None,
+            unique_note: Default::default(),
+            computed: false,
+            verbatim: false,
+        };
+        for (text, read) in [
+            ("3.000", json!(3)),
+            ("2,500", json!(2500)),
+            ("1.234,56", json!(1234.56)),
+        ] {
+            let cell = crate::validate::cast::cast_cell_read(&field, &json!(text), mixed);
+            assert_eq!(cell.value, read, "{text}");
+            let said: Vec<&str> = cell.messages.iter().map(|m| m.message.as_str()).collect();
+            match text {
+                "1.234,56" => assert!(said.is_empty(), "{text}: {said:?}"),
+                _ => assert!(
+                    said.iter().any(|m| m.contains("others with decimal commas")),
+                    "{text}: {said:?}"
+                ),
+            }
         }
     }
 }

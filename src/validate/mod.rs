@@ -23,6 +23,10 @@ pub enum Reading {
     Alone,
     Dates(DateOrder),
     DecimalCommas,
+    /// Numbers written both ways in one field (`1.234,56` beside `10.5`, a spreadsheet's
+    /// number cell among text typed the European way): those that read two ways are read
+    /// the English way, saying so (probe 66h D4: `3.000` became 3 unsaid).
+    MixedDecimals,
 }
 
 use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig, UniqueTogether};
