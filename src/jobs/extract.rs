@@ -37,7 +37,6 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             "the file's bytes were deleted (a delete stopped half-way); upload it again".into(),
         ));
     }
-    super::extract_turn::refuse_while_mapped(conn, &f)?;
     let actor = job.created_by.as_str();
     // The workbook of an earlier extraction stays the file's until this one's replaces
     // it, and stays if this one fails.

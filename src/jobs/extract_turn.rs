@@ -76,11 +76,22 @@ pub(super) fn refuse_second_extraction(
         diesel::update(files::table.find(file.as_str()))
             .set(files::extracting_job.eq(files::extracting_job))
             .execute(conn)?;
+        // Under the file's row, which a mapping's start waits for: of the two, one sees
+        // the other (probe 66g D4).
+        if let Some(mapping) = mapping_of(conn, file)? {
+            return Ok(Err(mapping));
+        }
         diesel::update(files::table.find(file.as_str()).filter(not(holder_runs)))
             .set(files::extracting_job.eq(job.id.as_str()))
             .execute(conn)
+            .map(Ok)
     })
-    .map_err(|e| JobError::Internal(e.into()))?;
+    .map_err(|e: diesel::result::Error| JobError::Internal(e.into()))?;
+    let taken = taken.map_err(|mapping| {
+        JobError::Failed(format!(
+            "the file's records are being mapped by job {mapping}; extract it again once that mapping has ended"
+        ))
+    })?;
     if taken == 1 {
         return Ok(());
     }
@@ -100,33 +111,28 @@ pub(super) fn refuse_second_extraction(
     }
 }
 
-/// No new extraction while a mapping reads the file's records: it would replace the
-/// workbook being read, and the mapping would fail and take back what it wrote (probe 66b
-/// D3, SQLite: 600,000 records of a person's import gone). Checked before the file is
-/// marked; a mapping asked for after that is refused while the file is being extracted.
-pub(super) fn refuse_while_mapped(
-    conn: &mut AnyConnection,
-    f: &crate::model::file::File,
-) -> Result<(), JobError> {
-    use crate::db::schema::jobs;
+/// The mapping reading the file's records now, if one does: a new extraction would replace
+/// the workbook being read, and the mapping would fail and take back what it wrote (probe
+/// 66b D3, SQLite: 600,000 records of a person's import gone). One still being planned
+/// does not hold it: a mapping screen left open would hold the file for good.
+fn mapping_of(conn: &mut AnyConnection, file: &FileId) -> diesel::QueryResult<Option<String>> {
+    use crate::db::schema::{files, jobs};
     use crate::model::job::status;
     use diesel::prelude::*;
-    let Some(workbook) = &f.workbook_id else {
-        return Ok(());
+    let workbook: Option<Option<String>> = files::table
+        .find(file.as_str())
+        .select(files::workbook_id)
+        .first(conn)
+        .optional()?;
+    let Some(Some(workbook)) = workbook else {
+        return Ok(None);
     };
-    let mapping: Option<String> = jobs::table
+    jobs::table
         .filter(jobs::job_type.eq("workbook"))
         .filter(jobs::operation.eq("map"))
-        .filter(jobs::source.eq(workbook.as_str()))
+        .filter(jobs::source.eq(workbook))
         .filter(jobs::status.eq_any([status::READY, status::EXECUTING]))
         .select(jobs::id)
         .first(conn)
         .optional()
-        .map_err(|e| JobError::Internal(e.into()))?;
-    match mapping {
-        None => Ok(()),
-        Some(id) => Err(JobError::Failed(format!(
-            "the file's records are being mapped by job {id}; extract it again once that mapping has ended"
-        ))),
-    }
 }

@@ -203,10 +203,27 @@ pub fn uploaded_among(conn: &mut AnyConnection, ids: &[FileId], actor: &str) -> 
 
 /// Whether a file's extraction is still writing into `workbook`.
 pub fn extracting_into(conn: &mut AnyConnection, workbook: &WorkbookId) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    use crate::db::schema::jobs;
+    if let AnyConnection::Postgres(pg) = conn {
+        // Waits for a new extraction claiming the file right now (it holds the file's row
+        // from its check of running mappings to its claim), so one of the two sees the
+        // other (probe 66g D4: started at one moment, both ran, and the mapping lost its
+        // records when the extraction replaced its workbook).
         files::table
             .filter(files::workbook_id.eq(workbook))
-            .filter(files::status.eq(status::ANALYZING)),
+            .select(files::id)
+            .for_no_key_update()
+            .load::<String>(pg)?;
+    }
+    let claimed = jobs::table
+        .filter(jobs::id.nullable().eq(files::extracting_job))
+        .filter(jobs::status.eq_any([super::job::status::READY, super::job::status::EXECUTING]));
+    diesel::select(diesel::dsl::exists(
+        files::table.filter(files::workbook_id.eq(workbook)).filter(
+            files::status
+                .eq(status::ANALYZING)
+                .or(diesel::dsl::exists(claimed)),
+        ),
     ))
     .get_result(conn)
 }
