@@ -166,6 +166,8 @@ async fn a_file_is_uploaded_extracted_and_imported_from_the_dashboard(db: Db) {
     let done = app.page(&job_url).await;
     assert!(done.contains("data-status=\"complete\""), "{done}");
     assert!(done.contains("Open workbook"));
+    // On the sheet the import wrote to (probe 66h D1: the workbook's first sheet).
+    assert!(done.contains(&format!("?sheet={contacts}")), "{done}");
     assert_eq!(
         app.sheet_rows(&contacts)
             .await

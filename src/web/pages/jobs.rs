@@ -116,8 +116,23 @@ pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or(Value::Null);
     let next_id = outcome["next"]["id"].as_str().unwrap_or_default();
-    let (link, link_label) = match WorkbookId::parse(next_id) {
-        Some(wb) if j.status == status::COMPLETE => (format!("/workbooks/{wb}"), "Open workbook".to_string()),
+    // An import opens on the sheet it wrote to (probe 66h D1: the workbook's first sheet,
+    // not the one with the errors to fix).
+    let config: Value = serde_json::from_str(&j.config).unwrap_or(Value::Null);
+    let sheet = match j.operation.as_str() {
+        "map" => config["destinationSheetId"]
+            .as_str()
+            .and_then(crate::ids::SheetId::parse),
+        _ => None,
+    };
+    let (link, link_label) = match (WorkbookId::parse(next_id), sheet) {
+        (Some(wb), Some(sheet)) if j.status == status::COMPLETE => (
+            format!("/workbooks/{wb}?sheet={sheet}"),
+            "Open workbook".to_string(),
+        ),
+        (Some(wb), None) if j.status == status::COMPLETE => {
+            (format!("/workbooks/{wb}"), "Open workbook".to_string())
+        }
         _ => (String::new(), String::new()),
     };
     StatusPartial {
