@@ -111,6 +111,7 @@ mod mail_retry_worker;
 mod map_helpers;
 mod mapping_enum_lists;
 mod mapping_outcome;
+mod mapping_past_sample;
 mod mapping_values_fit;
 mod metadata_limits;
 mod names_everywhere;
