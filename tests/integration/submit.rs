@@ -91,7 +91,12 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
         .map(|r| r["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids.len(), 2);
-    receiver.answer_next(&[(503, "busy"), (200, &rejections(&contacts, &[&ids[0], &ids[1]]))]);
+    // The first try waits 2 s for its 503, so the edit below lands while it waits, after
+    // the freeze and before the rejections (on a loaded machine the retry, 5 s after the
+    // 503, came before the edit, and the edit took the receiver's message off: a flaky
+    // test, not what it checks).
+    receiver.answer_next_after(Duration::from_secs(2), 503, "busy");
+    receiver.answer_next(&[(200, &rejections(&contacts, &[&ids[0], &ids[1]]))]);
 
     // A click in the grid, by a signed-in admin.
     app.make_user("admin@acme.com", true);
@@ -119,8 +124,16 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
     assert_eq!(job["config"]["deliverTo"], "crm");
     let job_id = job["id"].as_str().unwrap().to_string();
 
-    // The first try is answered 503: the job stays executing and says why and when.
+    // An edit after the click changes nothing of what is delivered: the records are frozen.
     let first = receiver.wait_for(1, 30).await;
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{contacts}/records"),
+            &json!([{"id": ids[0], "values": {"name": {"value": "Changed later"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The first try is answered 503: the job stays executing and says why and when.
     let waiting = wait_job_until(&app, &job_id, 10, |j| {
         j["info"].as_str().is_some_and(|i| i.contains("503"))
     })
@@ -133,14 +146,6 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
             .contains("the receiver answered 503; next try at"),
         "{waiting}"
     );
-    // An edit after the click changes nothing of what is delivered: the records are frozen.
-    let (status, body) = app
-        .put_json(
-            &format!("/sheets/{contacts}/records"),
-            &json!([{"id": ids[0], "values": {"name": {"value": "Changed later"}}}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
 
     let got = receiver.wait_for(2, 30).await;
     let done = wait_job_until(&app, &job_id, 30, |j| j["status"] != "executing").await;
