@@ -144,15 +144,21 @@ pub fn claim_due(
     places: &Places,
 ) -> QueryResult<Vec<Delivery>> {
     let t = now();
-    let due = || {
-        webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq(status::PENDING))
-            .filter(webhook_deliveries::next_attempt_at.le(t))
-            .filter(
+    let is_due = || {
+        webhook_deliveries::status
+            .eq(status::PENDING)
+            .and(webhook_deliveries::next_attempt_at.le(t))
+            .and(
                 webhook_deliveries::claimed_at
                     .is_null()
                     .or(webhook_deliveries::claimed_at.lt(t - lease)),
             )
+    };
+    let due = || webhook_deliveries::table.filter(is_due());
+    // Past the reserve's start, only light environments may claim.
+    let env_room = |in_flight: usize| match in_flight >= places.reserved_past {
+        true => places.per_env.min(places.light),
+        false => places.per_env,
     };
     // A read first: an idle worker polls often, and on SQLite even an update that changes
     // nothing takes the write lock for a moment.
@@ -164,26 +170,15 @@ pub fn claim_due(
         .filter(|(hook, n)| **n >= (places.per_hook)(hook))
         .map(|(hook, _)| hook)
         .collect();
-    // Past the reserve's start, only light environments may claim.
-    let env_room_now = match places.in_flight >= places.reserved_past {
-        true => places.per_env.min(places.light),
-        false => places.per_env,
-    };
     let full_envs: Vec<&EnvironmentId> = places
         .env_flying
         .iter()
-        .filter(|(_, n)| **n >= env_room_now)
+        .filter(|(_, n)| **n >= env_room(places.in_flight))
         .map(|(env, _)| env)
         .collect();
     let candidates: Vec<(WebhookDeliveryId, WebhookId, EnvironmentId)> = webhook_deliveries::table
         .inner_join(webhooks::table)
-        .filter(webhook_deliveries::status.eq(status::PENDING))
-        .filter(webhook_deliveries::next_attempt_at.le(t))
-        .filter(
-            webhook_deliveries::claimed_at
-                .is_null()
-                .or(webhook_deliveries::claimed_at.lt(t - lease)),
-        )
+        .filter(is_due())
         .filter(webhook_deliveries::webhook_id.ne_all(&full))
         .filter(webhooks::environment_id.ne_all(&full_envs))
         .order((
@@ -209,11 +204,7 @@ pub fn claim_due(
             let e = env_taken
                 .entry(env)
                 .or_insert_with(|| places.env_flying.get(env).copied().unwrap_or(0));
-            let env_room = match in_flight >= places.reserved_past {
-                true => places.per_env.min(places.light),
-                false => places.per_env,
-            };
-            let fits = *n < (places.per_hook)(hook) && *e < env_room;
+            let fits = *n < (places.per_hook)(hook) && *e < env_room(in_flight);
             if fits {
                 *n += 1;
                 *e += 1;

@@ -24,6 +24,34 @@ async fn only_valid_records(app: &TestApp, contacts: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
+/// A guest's Submit of the workbook, asked for (200); its job's id.
+async fn guest_submit(app: &TestApp, guest: &str, wb: &str) -> String {
+    let submit = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
+    let (status, job) = send(
+        app.client
+            .post(app.url("/v1/jobs"))
+            .bearer_auth(guest)
+            .json(&submit),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    job["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Starts the workers, waits for the Submit `id` to end, checks it failed and that
+/// nothing reached `receiver`; its info.
+async fn failed_with_nothing_sent(app: &TestApp, receiver: &Receiver, id: &str) -> String {
+    app.start_workers();
+    let job = wait_job_until(app, id, 60, |j| {
+        j["status"] == "failed" || j["status"] == "complete"
+    })
+    .await;
+    assert_eq!(job["status"], "failed", "{job}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.got().is_empty(), "{:?}", receiver.got());
+    job["info"].as_str().unwrap_or_default().to_string()
+}
+
 /// A guest's Submit asked for while every record was valid, then a record emptied before a
 /// worker took the job: nothing is sent, and the job says why (the records in error went
 /// out before).
@@ -41,10 +69,7 @@ async fn a_submit_asks_its_buttons_checks_again_as_it_freezes(db: Db) {
             .request(method, app.url(&format!("/v1{path}")))
             .bearer_auth(&guest)
     };
-    let submit = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
-    let (status, job) = send(as_guest(reqwest::Method::POST, "/jobs").json(&submit)).await;
-    assert_eq!(status, 200, "every record valid: {job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = guest_submit(&app, &guest, &wb).await;
     let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;
     let ada = records["data"]["records"][0]["id"].as_str().unwrap().to_string();
     let (status, body) = send(
@@ -53,19 +78,11 @@ async fn a_submit_asks_its_buttons_checks_again_as_it_freezes(db: Db) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    app.start_workers();
-    let job = wait_job_until(&app, &id, 60, |j| {
-        j["status"] == "failed" || j["status"] == "complete"
-    })
-    .await;
-    assert_eq!(job["status"], "failed", "{job}");
-    let info = job["info"].as_str().unwrap_or_default();
+    let info = failed_with_nothing_sent(&app, &receiver, &id).await;
     assert!(
         info.contains("Nothing was sent") && info.contains("errors"),
-        "{job}"
+        "{info}"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(receiver.got().is_empty(), "{:?}", receiver.got());
 }
 
 /// A guest's Submit whose action the team took away before a worker took it sends
@@ -77,32 +94,13 @@ async fn a_submit_whose_action_was_taken_away_sends_nothing(db: Db) {
     let (wb, contacts, space) = workbook_with_actions(&app, json!([submit_action("crm")])).await;
     only_valid_records(&app, &contacts).await;
     let guest = crate::job_helpers::guest_token(&app, &space).await;
-    let submit = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
-    let (status, job) = send(
-        app.client
-            .post(app.url("/v1/jobs"))
-            .bearer_auth(&guest)
-            .json(&submit),
-    )
-    .await;
-    assert_eq!(status, 200, "{job}");
-    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let id = guest_submit(&app, &guest, &wb).await;
     let (status, body) = app
         .patch_json(&format!("/workbooks/{wb}"), &json!({"actions": []}))
         .await;
     assert_eq!(status, 200, "{body}");
-    app.start_workers();
-    let job = wait_job_until(&app, &id, 60, |j| {
-        j["status"] == "failed" || j["status"] == "complete"
-    })
-    .await;
-    assert_eq!(job["status"], "failed", "{job}");
-    assert!(
-        job["info"].as_str().unwrap_or_default().contains("taken away"),
-        "{job}"
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(receiver.got().is_empty(), "{:?}", receiver.got());
+    let info = failed_with_nothing_sent(&app, &receiver, &id).await;
+    assert!(info.contains("taken away"), "{info}");
 }
 
 /// "Run again" on a failed action job in the grid is a click: refused (409) while the
