@@ -40,6 +40,12 @@ struct Checkpoint {
     /// the same way.
     #[serde(rename = "readingsByKey")]
     readings: Option<std::collections::BTreeMap<String, crate::validate::Reading>>,
+    /// Records written with a warning, and cells with one by field key: the result says
+    /// them beside the errors (probe 66h D9: "all valid" over dates all read month first).
+    #[serde(default, rename = "warnedRecords")]
+    warned_records: i64,
+    #[serde(default, rename = "warnedByKey")]
+    warned: std::collections::BTreeMap<String, i64>,
 }
 
 impl Checkpoint {
@@ -48,6 +54,15 @@ impl Checkpoint {
             match self.written.last_mut() {
                 Some((_, hi)) if *hi + 1 == id => *hi = id,
                 _ => self.written.push((id, id)),
+            }
+        }
+    }
+
+    fn add_warned(&mut self, (records, by_field): &Warned, fields: &crate::blueprint::SheetConfig) {
+        self.warned_records += records;
+        for (&i, n) in by_field {
+            if let Some(f) = fields.fields.get(i) {
+                *self.warned.entry(f.key.clone()).or_insert(0) += n;
             }
         }
     }
@@ -178,12 +193,15 @@ fn complete(
         false => "",
     };
     let message = format!(
-        "Mapped {} record(s) into {}{how}{hook}",
-        cp.processed, sheets.destination.name
+        "Mapped {} record(s) into {}{how}{}{hook}",
+        cp.processed,
+        sheets.destination.name,
+        warned_words(cp, &sheets.destination_config)
     );
     let outcome = json!({
         "message": message,
         "next": {"type": "id", "id": sheets.destination.workbook_id, "label": "Open sheet"},
+        "warnedRecords": cp.warned_records,
     });
     super::complete(conn, job, worker, outcome, "Mapping complete")?;
     // Only a mapping that went through is remembered.
@@ -194,6 +212,21 @@ fn complete(
         &resolved.remembered,
     )?;
     Ok(())
+}
+
+/// What the result says of the records written with a warning: `; 4 have warnings to
+/// check: Signup Date (4)`, fields in the sheet's order.
+fn warned_words(cp: &Checkpoint, config: &crate::blueprint::SheetConfig) -> String {
+    let fields: Vec<String> = config
+        .fields
+        .iter()
+        .filter_map(|f| Some(format!("{} ({})", f.display_name(), cp.warned.get(&f.key)?)))
+        .collect();
+    match cp.warned_records {
+        0 => String::new(),
+        1 => format!("; 1 has a warning to check: {}", fields.join(", ")),
+        n => format!("; {n} have warnings to check: {}", fields.join(", ")),
+    }
 }
 
 /// Maps the source's records in three steps running at once, each on a thread of its own:
@@ -258,6 +291,7 @@ fn map_batches(
                     let inputs = std::mem::take(&mut b.inputs);
                     let mut prepared = record::prepare_read(dest, inputs, &readings);
                     prepared.keep_uploaded(std::mem::take(&mut b.uploaded));
+                    b.warned = prepared.warnings();
                     (b, prepared)
                 });
                 if checked_tx.send(checked).is_err() {
@@ -352,6 +386,7 @@ fn write_batches(
             let written = record::insert_prepared(conn, &fresh, prepared, actor, &Hooks::Run)?;
             next.after = batch.last;
             next.processed += batch.count;
+            next.add_warned(&batch.warned, &dest.config);
             next.add_written(written.rows.iter().map(|r| r.id));
             record::drop_elsewhere(written.rows);
             let changes = JobChanges {
@@ -404,7 +439,12 @@ struct Batch {
     inputs: Vec<Vec<Value>>,
     /// Per record, the uploads of the cells whose enum values the plan translated.
     uploaded: Vec<Vec<(usize, Value)>>,
+    /// Set once checked: see [`record::Prepared::warnings`].
+    warned: Warned,
 }
+
+/// Records with a warning, and cells with one by field index.
+type Warned = (i64, std::collections::BTreeMap<usize, i64>);
 
 /// The source's date fields: their stored dates are mapped, not the input they were read
 /// from, which a mapping would read again by other rows (a typed sheet's `01/02/2024`,
@@ -442,6 +482,7 @@ fn next_batch(
         count,
         inputs,
         uploaded,
+        warned: Default::default(),
     }))
 }
 

@@ -24,12 +24,27 @@ pub(super) fn import_readings(
 ) -> Result<Vec<Reading>, JobError> {
     use crate::blueprint::FieldType;
     let fields = &dest.config.fields;
+    // A date field whose order the person chose needs no evidence.
     let read: Vec<(usize, usize)> = (0..fields.len())
-        .filter(|&di| matches!(fields[di].field_type, FieldType::Date | FieldType::Number { .. }))
+        .filter(|&di| match fields[di].field_type {
+            FieldType::Date => resolved.date_orders[di].is_none(),
+            FieldType::Number { .. } => true,
+            _ => false,
+        })
         .filter_map(|di| resolved.columns.get(di).copied().flatten().map(|si| (di, si)))
         .collect();
+    let chosen = |readings: Vec<Reading>| -> Vec<Reading> {
+        readings
+            .into_iter()
+            .zip(&resolved.date_orders)
+            .map(|(r, order)| order.map_or(r, Reading::Dates))
+            .collect()
+    };
     if read.is_empty() {
-        return Ok(Vec::new());
+        return Ok(match resolved.date_orders.iter().any(Option::is_some) {
+            true => chosen(vec![Reading::Alone; fields.len()]),
+            false => Vec::new(),
+        });
     }
     let parts = id_parts(record::first_id(conn, sheets.source.seq)? - 1, upto);
     let mut evidence = vec![Evidence::default(); fields.len()];
@@ -58,11 +73,13 @@ pub(super) fn import_readings(
         }
         Ok(())
     })?;
-    Ok(fields
-        .iter()
-        .zip(&evidence)
-        .map(|(f, e)| e.reading(&f.field_type))
-        .collect())
+    Ok(chosen(
+        fields
+            .iter()
+            .zip(&evidence)
+            .map(|(f, e)| e.reading(&f.field_type))
+            .collect(),
+    ))
 }
 
 /// Records per part below which the readings pass is not split (a part of 2,000 reads in

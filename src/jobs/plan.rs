@@ -11,6 +11,7 @@ use crate::mapping::{self, Certainty, SourceColumn, TargetField};
 use crate::model::mapping_memory;
 use crate::model::sheet::{self, Sheet};
 use crate::model::{record, workbook, ModelError, ModelResult};
+use crate::validate::DateOrder;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -287,6 +288,9 @@ pub struct Resolved {
     /// (translated or left as they are), and what values it never saw (the plan samples a
     /// file's first rows) translate to, found as the plan finds them.
     pub unseen: Vec<Option<UnseenValues>>,
+    /// Per date destination field: the order of day and month its person chose for dates
+    /// that read two ways (`dateOrder`, Wharf's own); none, the file's values decide.
+    pub date_orders: Vec<Option<DateOrder>>,
     /// Source header → destination key, for remembering.
     pub remembered: mapping_memory::Remembered,
 }
@@ -411,6 +415,7 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
             .map(|f| matches!(f.field_type, FieldType::EnumList { .. }))
             .collect(),
         unseen: vec![None; dst.fields.len()],
+        date_orders: vec![None; dst.fields.len()],
         remembered: Default::default(),
     };
     let edges = plan["fieldMapping"]
@@ -452,6 +457,12 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
             ));
         }
         out.columns[di] = Some(si);
+        out.date_orders[di] = date_order(
+            &edge["dateOrder"],
+            &dst.fields[di].field_type,
+            dkey,
+            &at("dateOrder"),
+        )?;
         // Remembered (and proposed as `absolute` next time) only when someone chose or
         // confirmed it: an automatic guess run as proposed through the API, as
         // `@flatfile/plugin-automap` does, would come back certain (probe 54b 2).
@@ -540,6 +551,29 @@ pub fn resolve(plan: &Value, s: &Sheets) -> ModelResult<Resolved> {
         }
     }
     Ok(out)
+}
+
+/// An edge's `dateOrder`: `dayFirst` or `monthFirst`, for a date field only (null or
+/// absent: the file's values decide, as without it).
+fn date_order(given: &Value, field_type: &FieldType, dkey: &str, at: &str) -> ModelResult<Option<DateOrder>> {
+    let order = match given {
+        Value::Null => return Ok(None),
+        Value::String(s) if s == "dayFirst" => DateOrder::DayFirst,
+        Value::String(s) if s == "monthFirst" => DateOrder::MonthFirst,
+        _ => {
+            return Err(invalid(
+                at,
+                "dateOrder is \"dayFirst\" or \"monthFirst\" (or left out)",
+            ))
+        }
+    };
+    match field_type {
+        FieldType::Date => Ok(Some(order)),
+        _ => Err(invalid(
+            at,
+            format!("`{dkey}` is no date field: leave dateOrder out"),
+        )),
+    }
 }
 
 /// Parses a stored plan.

@@ -11,7 +11,9 @@ mod exact;
 use cast::cast_cell_read;
 
 pub use cast::{cast_cell, display, list_items, normalize_key, parse_bool, parse_date, parse_number, quoted};
-pub use date_order::{of_values as date_order_of, DateOrder};
+pub use date_order::{
+    of_values as date_order_of, reads_two_ways as date_reads_two_ways, swapped as date_swapped, DateOrder,
+};
 pub use decimal::commas_in as decimal_commas_in;
 pub use evidence::Evidence;
 

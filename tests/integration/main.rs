@@ -54,6 +54,7 @@ mod commits_versions;
 mod connections;
 mod constraints;
 mod cron_events;
+mod date_order_choice;
 mod date_readings;
 mod delete_records;
 mod delete_shown;

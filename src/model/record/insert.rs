@@ -40,6 +40,25 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// How many of the records carry a warning (a date read month first, a number read
+    /// one way of two), and how many cells of each field do.
+    pub fn warnings(&self) -> (i64, std::collections::BTreeMap<usize, i64>) {
+        use crate::validate::MessageType;
+        let mut by_field = std::collections::BTreeMap::new();
+        let mut records = 0;
+        for checked in &self.checked {
+            let mut warned = false;
+            for (&i, messages) in &checked.messages {
+                if messages.iter().any(|m| m.kind == MessageType::Warn) {
+                    *by_field.entry(i).or_insert(0) += 1;
+                    warned = true;
+                }
+            }
+            records += warned as i64;
+        }
+        (records, by_field)
+    }
+
     /// Keeps, as a cell's `raw`, what was uploaded where a mapping translated it before the
     /// check (an enum's `GOLD` sent as `gold`): the upload was otherwise lost, or the plan's
     /// own value kept in its place (probe 64a D1). `uploaded`: per record, (field, upload).

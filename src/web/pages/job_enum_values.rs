@@ -1,7 +1,8 @@
-//! The mapping screen's enum value rows: each value of a column going to an enum field,
-//! with the option it goes to. Shown for automap's choices with the page, and fetched
-//! when a person points a column at an enum field themselves (probe 62b D3: no rows came,
-//! so a value could not be mapped before the import ran).
+//! The mapping screen's value rows: each value of a column going to an enum field, with
+//! the option it goes to, and for a date field whose dates read two ways the order of day
+//! and month. Shown for automap's choices with the page, and fetched when a person points
+//! a column at a field themselves (probe 62b D3: no rows came, so a value could not be
+//! mapped before the import ran).
 
 use super::jobs::{EnumRow, SourceRow};
 use super::render;
@@ -68,6 +69,71 @@ pub fn enum_rows(field_type: &FieldType, details: &Value) -> (Vec<EnumRow>, Vec<
     (rows, opts)
 }
 
+/// The choice of how a column's dates that read two ways (`03/04/2024`) are read.
+#[derive(Debug, Default)]
+pub struct DateChoice {
+    /// A date of the column's sample that reads two ways (or a made-up one).
+    pub example: String,
+    /// The example read month first and day first, as words (`4 March 2024`).
+    pub month_first: String,
+    pub day_first: String,
+    /// `dayFirst`, `monthFirst`, or empty: the file's dates decide.
+    pub selected: String,
+    /// What the file's sample says, when it says: `day first` or `month first`.
+    pub sample_says: String,
+}
+
+/// The date order choice for a column going to a field of `field_type`, by its sample
+/// (`preview`), when that is a date field and its sample holds a date that reads two ways
+/// or a choice was made (probe 66h D9: a UK file's dates were all read month first, with
+/// no way to say otherwise but editing each cell).
+pub fn date_choice(field_type: &FieldType, preview: &Value, selected: &str) -> Option<DateChoice> {
+    use crate::validate::{date_order_of, date_reads_two_ways, date_swapped, parse_date, DateOrder};
+    if !matches!(field_type, FieldType::Date) {
+        return None;
+    }
+    let samples: Vec<&Value> = preview.as_array().into_iter().flatten().collect();
+    let two_ways = samples
+        .iter()
+        .filter_map(|v| v.as_str())
+        .find(|v| date_reads_two_ways(v));
+    if two_ways.is_none() && selected.is_empty() {
+        return None;
+    }
+    let example = two_ways.unwrap_or("03/04/2024").trim().to_string();
+    let words = |text: &str| {
+        parse_date(text)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+            .map(|d| d.format("%-d %B %Y").to_string())
+            .unwrap_or_default()
+    };
+    let sample_says = match date_order_of(samples.into_iter()) {
+        DateOrder::DayFirst => "day first",
+        DateOrder::MonthFirst => "month first",
+        DateOrder::Unknown => "",
+    };
+    Some(DateChoice {
+        month_first: words(&example),
+        day_first: words(&date_swapped(&example).unwrap_or_default()),
+        example,
+        selected: selected.to_string(),
+        sample_says: sample_says.to_string(),
+    })
+}
+
+/// The preview a plan shows for source column `key`, and its edge's `dateOrder`.
+fn preview_in(plan: &Value, key: &str) -> (Value, String) {
+    ["fieldMapping", "unmappedSourceFields"]
+        .iter()
+        .flat_map(|part| plan[*part].as_array().into_iter().flatten())
+        .find(|e| e["sourceField"]["key"] == key)
+        .map(|e| {
+            let order = e["dateOrder"].as_str().unwrap_or_default().to_string();
+            (e["preview"].clone(), order)
+        })
+        .unwrap_or((Value::Null, String::new()))
+}
+
 #[derive(Template)]
 #[template(path = "jobs/_enum_rows.html")]
 struct EnumRows {
@@ -75,7 +141,8 @@ struct EnumRows {
 }
 
 /// `GET /jobs/{id}/plan/enum-values?column=<source key>&map:<source key>=<field key>`:
-/// the rows for that column going to that field (none unless it is an enum field).
+/// the rows for that column going to that field (none unless it is an enum field or a
+/// date field whose sample has dates that read two ways).
 pub async fn enum_values(
     user: Viewer,
     state: web::Data<AppState>,
@@ -90,7 +157,8 @@ pub async fn enum_values(
     let field = query.get(&format!("map:{column}")).cloned().unwrap_or_default();
     let env = user.environment_id().clone();
     let key = column.clone();
-    let (enums, enum_options) = state
+    let (preview, order) = preview_in(&crate::jobs::plan::stored(j.plan.as_deref()), &column);
+    let (enums, enum_options, dates, label) = state
         .db(move |conn| {
             let config: Value = serde_json::from_str(&j.config).unwrap_or_else(|_| json!({}));
             let sheets = plan::sheets(conn, &env, &j.source, j.destination.as_deref(), &config)?;
@@ -102,14 +170,19 @@ pub async fn enum_values(
             };
             let details = plan::enum_details_for(conn, &sheets, si, di)?;
             let field_type = &sheets.destination_config.fields[di].field_type;
-            Ok::<_, crate::model::ModelError>(details.map(|d| enum_rows(field_type, &d)).unwrap_or_default())
+            let (enums, options) = details.map(|d| enum_rows(field_type, &d)).unwrap_or_default();
+            let dates = date_choice(field_type, &preview, &order);
+            let label = sheets.source_config.fields[si].display_name().to_string();
+            Ok::<_, crate::model::ModelError>((enums, options, dates, label))
         })
         .await?;
     render(&EnumRows {
         s: SourceRow {
             key: column,
+            label,
             enums,
             enum_options,
+            dates,
             ..SourceRow::default()
         },
     })

@@ -26,6 +26,8 @@ pub struct StatusPartial {
     pub message: String,
     pub link: String,
     pub link_label: String,
+    /// The grid showing the records an import wrote with a warning, if any.
+    pub warned_link: String,
     pub updated: crate::web::when::When,
     /// Cancel and Retry (`job_controls`), with the form's token.
     pub may_cancel: bool,
@@ -85,6 +87,8 @@ pub struct SourceRow {
     pub enums: Vec<EnumRow>,
     /// The options of the enum field its values go to, `(value, label)`, listed once.
     pub enum_options: Vec<(String, String)>,
+    /// Going to a date field whose dates read two ways: the order of day and month.
+    pub dates: Option<super::job_enum_values::DateChoice>,
 }
 
 #[derive(Template)]
@@ -125,6 +129,7 @@ pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
             .and_then(crate::ids::SheetId::parse),
         _ => None,
     };
+    let to_sheet = sheet.is_some();
     let (link, link_label) = match (WorkbookId::parse(next_id), sheet) {
         (Some(wb), Some(sheet)) if j.status == status::COMPLETE => (
             format!("/workbooks/{wb}?sheet={sheet}"),
@@ -135,6 +140,11 @@ pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
         }
         _ => (String::new(), String::new()),
     };
+    // Records written with a warning are found by the grid's query (probe 66h D9).
+    let warned_link = match (outcome["warnedRecords"].as_i64(), link.is_empty()) {
+        (Some(n), false) if n > 0 && to_sheet => format!("{link}&q=filter%3A%20is%20warning"),
+        _ => String::new(),
+    };
     StatusPartial {
         id: j.id.to_string(),
         status: j.status.clone(),
@@ -143,6 +153,7 @@ pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
         message: outcome["message"].as_str().unwrap_or_default().to_string(),
         link,
         link_label,
+        warned_link,
         updated: When::new(&j.updated_at),
         may_cancel: super::job_controls::offers_cancel(j, user),
         may_retry: super::job_controls::offers_retry(j, user),
@@ -295,6 +306,14 @@ pub async fn show(
                 }
                 _ => Default::default(),
             };
+            let dates = match (edge, dst.field_index(&selected)) {
+                (Some(e), Some(di)) => super::job_enum_values::date_choice(
+                    &dst.fields[di].field_type,
+                    &e["preview"],
+                    e["dateOrder"].as_str().unwrap_or_default(),
+                ),
+                _ => None,
+            };
             sources.push(SourceRow {
                 key: f.key.clone(),
                 label: f.display_name().to_string(),
@@ -307,6 +326,7 @@ pub async fn show(
                 selected,
                 enums,
                 enum_options,
+                dates,
             });
         }
         required_unmapped = dst
@@ -394,8 +414,9 @@ pub async fn live(
         .streaming(state.live.job_stream(move |job, _| job == &id, admission)))
 }
 
-/// The mapping screen's form: `map:<source key>` = destination key (or empty), and for
-/// enum values `enumsrc:<source key>:<n>` = source value, `enum:<source key>:<n>` = option.
+/// The mapping screen's form: `map:<source key>` = destination key (or empty), for enum
+/// values `enumsrc:<source key>:<n>` = source value, `enum:<source key>:<n>` = option, and
+/// for a date field `dateorder:<source key>` = `dayFirst`, `monthFirst` or empty.
 /// Saves the plan and runs the job.
 pub async fn run_plan(
     req: HttpRequest,
@@ -497,6 +518,12 @@ pub async fn run_plan(
                 }
                 if !mapping.is_empty() {
                     edge["enumDetails"] = json!({"mapping": mapping});
+                }
+                let order = fields.get(&format!("dateorder:{}", f.key)).map(String::as_str);
+                if let (Some(order @ ("dayFirst" | "monthFirst")), crate::blueprint::FieldType::Date) =
+                    (order, &dst.fields[di].field_type)
+                {
+                    edge["dateOrder"] = json!(order);
                 }
                 edges.push(edge);
             }
