@@ -16,6 +16,7 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     let mut seen = 0i64;
     let mut canceled_midway = false;
     let mut canceled_job = String::new();
+    let mut canceled_value = String::new();
     for attempt in 0..6 {
         let value = format!("y{attempt}");
         let (status, body) = app
@@ -42,6 +43,7 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
         if canceled_midway {
             assert_eq!(job["status"], "canceled", "{job}");
             canceled_job = job_id;
+            canceled_value = value;
             break;
         }
         assert_eq!(job["status"], "complete", "{job}");
@@ -105,6 +107,20 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
     let toast = app.page(&format!("/grid/{sheet}/bulk/jobs/{canceled_job}")).await;
     assert!(toast.contains("Stopped: put back the"), "{toast}");
 
+    // Retried once its take-back has ended: every record changed, and each cell's history
+    // reads as it went, every change from the value the one before left (probe 67c D1: the
+    // take-back's own changes were rewritten into "x → x").
+    let (status, body) = app
+        .post_json(&format!("/jobs/{canceled_job}/retry"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.wait_job(&canceled_job).await["status"], "complete");
+    assert_eq!(
+        values(&app, &sheet, "name").await,
+        vec![(json!(canceled_value), 40_000)]
+    );
+    history_chains(&app, &sheet);
+
     // Canceled and at once retried, while the canceled attempt's take-back may still run:
     // the retry ends with every record changed, and stays so.
     let (status, body) = app
@@ -133,6 +149,28 @@ async fn a_canceled_bulk_job_leaves_nothing_changed(db: Db) {
             vec![(json!("z"), 40_000)],
             "{body}"
         );
+    }
+}
+
+/// Each cell's changes follow each other (a change starts from the value the one before
+/// left) and none is a change of nothing.
+fn history_chains(app: &TestApp, sheet: &str) {
+    use diesel::prelude::*;
+    use wharf::db::schema::record_changes as rc;
+    let mut conn = app.pool.get().unwrap();
+    let changes: Vec<(i64, String, String, String)> = rc::table
+        .filter(rc::sheet_id.eq(sheet))
+        .order(rc::id.asc())
+        .select((rc::record_id, rc::field, rc::old_value, rc::new_value))
+        .load(&mut *conn)
+        .unwrap();
+    let mut last: std::collections::HashMap<(i64, String), String> = Default::default();
+    for (record, field, old, new) in changes {
+        assert_ne!(old, new, "a change of nothing: record {record}, {field}");
+        if let Some(before) = last.get(&(record, field.clone())) {
+            assert_eq!(&old, before, "record {record}, {field}: starts elsewhere");
+        }
+        last.insert((record, field), new);
     }
 }
 

@@ -461,7 +461,11 @@ fn restorable(
                 let job_value = shows(wrote);
                 let mut holds_job_value = true;
                 for (n, before, after, gone) in changes.iter().filter(|c| c.0 > *cid) {
-                    if holds_job_value && shows(before) == job_value {
+                    // One that put back the value before the job (this job's take-back run
+                    // before, by a cancel, say) stays as it went: rebased, it would read as
+                    // a change of nothing, `0 → 0` (probe 67c D1).
+                    let puts_back = shows(after) == shows(old);
+                    if holds_job_value && shows(before) == job_value && !puts_back {
                         rebased.push((*n, old.as_str()));
                     }
                     // An undone bulk change's write is no value the cell held for the
