@@ -362,19 +362,33 @@ pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {
 }
 
 /// Whether `wb` is a workbook the file's extraction made: labelled `file` and naming the
-/// file in its metadata, as Wharf's extraction writes them. Not whatever `workbookId`
-/// points at (a listener, or a client, may point it at any workbook of the space).
-fn made_by(f: &File, wb: &crate::model::workbook::Workbook) -> bool {
+/// file in its metadata, as Wharf's extraction writes them; or labelled `file`, naming no
+/// file, and linked by this file's `workbookId` alone, as listener extractors make them
+/// (`@flatfile/util-extractor`: "so if the extraction fails and the file is deleted, the
+/// workbook is also deleted"; probe 67b D1). Not whatever `workbookId` points at (a
+/// listener, or a client, may point it at any workbook of the space).
+fn made_by(conn: &mut AnyConnection, f: &File, wb: &crate::model::workbook::Workbook) -> QueryResult<bool> {
     let labels: Vec<String> = serde_json::from_str(&wb.labels).unwrap_or_default();
     let metadata: serde_json::Value = serde_json::from_str(&wb.metadata).unwrap_or_default();
-    labels.iter().any(|l| l == "file") && metadata["fileId"] == f.id.as_str()
+    if !labels.iter().any(|l| l == "file") {
+        return Ok(false);
+    }
+    match &metadata["fileId"] {
+        serde_json::Value::Null if f.workbook_id.as_ref() == Some(&wb.id) => {
+            let others = files::table
+                .filter(files::workbook_id.eq(&wb.id))
+                .filter(files::id.ne(&f.id));
+            Ok(!diesel::select(diesel::dsl::exists(others)).get_result::<bool>(conn)?)
+        }
+        named => Ok(named == f.id.as_str()),
+    }
 }
 
 /// A person's delete of a file whose workbook has a locked sheet is refused, as a delete
 /// of its records is: while a sheet is locked only secret keys change it.
 pub fn refuse_locked(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {
     for wb in crate::model::workbook::list_in_space(conn, &f.space_id)? {
-        if made_by(f, &wb) {
+        if made_by(conn, f, &wb)? {
             crate::model::workbook::refuse_locked(conn, &wb, actor)?;
         }
     }
@@ -391,7 +405,6 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str, here: Option<&str
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&f.space_id))?;
-        let made = |wb: &crate::model::workbook::Workbook| made_by(f, wb);
         // Again here, in the delete's own transaction: a lock taken since the check
         // before the bytes went still keeps its sheet.
         refuse_locked(conn, f, actor)?;
@@ -402,7 +415,7 @@ pub fn delete(conn: &mut AnyConnection, f: &File, actor: &str, here: Option<&str
         }
         hand_over(conn, std::slice::from_ref(f), here)?;
         for wb in crate::model::workbook::list_in_space(conn, &f.space_id)? {
-            if made(&wb) {
+            if made_by(conn, f, &wb)? {
                 crate::model::workbook::delete(conn, &wb, actor)?;
             }
         }

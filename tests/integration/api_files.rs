@@ -257,75 +257,6 @@ fn walkdir(dir: &std::path::Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Deleting a file deletes the `[file]` workbook its extraction made, records and all; a
-/// workbook of the team's that a listener pointed the file at stays.
-async fn deleting_a_file_deletes_its_workbook(db: Db) {
-    let app = spawn_app(db).await;
-    let space = app.bare_space("Imports").await;
-    let f = app
-        .upload_and_extract(
-            &space,
-            "people.csv",
-            b"email,name
-a@x.io,A
-b@x.io,B
-"
-            .to_vec(),
-        )
-        .await;
-    let (file, wb) = (f["id"].as_str().unwrap(), f["workbookId"].as_str().unwrap());
-    let (status, body) = app.delete(&format!("/files/{file}")).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, _) = app.get_json(&format!("/workbooks/{wb}")).await;
-    assert_eq!(status, 404, "the file's workbook went with it");
-    let (_, left) = app.get_json(&format!("/workbooks?spaceId={space}")).await;
-    assert_eq!(left["data"].as_array().unwrap().len(), 0, "{left}");
-
-    let (status, team) = app
-        .post_json(
-            "/workbooks",
-            &serde_json::json!({"name": "Team", "spaceId": space, "sheets": [
-                {"name": "S", "fields": [{"key": "a", "type": "string"}]}]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{team}");
-    let team = team["data"]["id"].as_str().unwrap();
-    let (_, f) = app.upload(&space, "other.csv", b"x\n1\n".to_vec()).await;
-    let other = f["data"]["id"].as_str().unwrap().to_string();
-    let (_, jobs) = app.get_json(&format!("/jobs?fileId={other}")).await;
-    app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
-    let own = app.get_json(&format!("/files/{other}")).await.1["data"]["workbookId"].clone();
-    let (status, body) = app
-        .patch_json(
-            &format!("/files/{other}"),
-            &serde_json::json!({"workbookId": team}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(app.delete(&format!("/files/{other}")).await.0, 200);
-    let (status, _) = app.get_json(&format!("/workbooks/{team}")).await;
-    assert_eq!(status, 200, "a team's workbook is not the file's to delete");
-    let (status, _) = app
-        .get_json(&format!("/workbooks/{}", own.as_str().unwrap()))
-        .await;
-    assert_eq!(status, 404, "the file's own workbook went, re-pointed or not");
-
-    // Another file's workbook, even labelled `file`, is not this file's.
-    let a = app.upload_and_extract(&space, "a.csv", b"x\n1\n".to_vec()).await;
-    let b = app.upload_and_extract(&space, "b.csv", b"x\n2\n".to_vec()).await;
-    let (a_id, b_wb) = (a["id"].as_str().unwrap(), b["workbookId"].as_str().unwrap());
-    let (status, body) = app
-        .patch_json(
-            &format!("/files/{a_id}"),
-            &serde_json::json!({"workbookId": b_wb}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(app.delete(&format!("/files/{a_id}")).await.0, 200);
-    let (status, _) = app.get_json(&format!("/workbooks/{b_wb}")).await;
-    assert_eq!(status, 200, "b.csv keeps its workbook");
-}
-
 /// Files in the data directory's storage, temp files included (not the file naming the
 /// folder, `holder-id`).
 pub fn stored_files(app: &TestApp) -> usize {
@@ -561,7 +492,6 @@ on_both!(
     a_file_listing_is_of_imports_unless_asked,
     a_json_object_of_lists_is_a_sheet_per_list,
     a_file_deleted_twice_at_once_says_so_once,
-    deleting_a_file_deletes_its_workbook,
     json_lines_and_legacy_encodings_are_extracted,
     a_csv_upload_is_extracted_into_a_file_workbook,
     every_sheet_of_an_xlsx_becomes_a_sheet,

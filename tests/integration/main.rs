@@ -69,6 +69,7 @@ mod field_changes_beside_writes;
 mod field_rewrites;
 mod file_actions;
 mod files_bad_input;
+mod files_delete_workbooks;
 mod files_hardening;
 mod flatfile_client;
 mod grid_big_cells;
