@@ -17,6 +17,7 @@ pub mod spreadsheet;
 pub mod xls;
 pub mod xlsx;
 mod xlsx_padding;
+mod zip_limits;
 pub mod zipped;
 
 #[cfg(test)]
@@ -35,6 +36,8 @@ mod tests_json_keys;
 mod tests_long_values;
 #[cfg(test)]
 mod tests_xls;
+#[cfg(test)]
+mod tests_zip_limits;
 
 use std::io::Read;
 use std::path::Path;

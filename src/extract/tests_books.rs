@@ -15,7 +15,7 @@ fn wide_header() -> String {
         .collect()
 }
 
-fn row(n: usize, cells: &[&str]) -> String {
+pub(super) fn row(n: usize, cells: &[&str]) -> String {
     let cells: String = cells
         .iter()
         .enumerate()

@@ -378,6 +378,16 @@ fn xlsx_with(rows: &str) -> Vec<u8> {
 
 /// An XLSX book of these sheets (name, rows' XML), in order.
 pub(super) fn xlsx_book(sheets: &[(&str, &str)]) -> Vec<u8> {
+    xlsx_book_with(sheets, &[], |i| format!("worksheets/sheet{i}.xml"))
+}
+
+/// A book of these sheets whose `i`th sheet (from 1) is the part `target(i)` names (under
+/// `xl/`), with `extra` parts beside.
+pub(super) fn xlsx_book_with(
+    sheets: &[(&str, &str)],
+    extra: &[(&str, &[u8])],
+    target: impl Fn(usize) -> String,
+) -> Vec<u8> {
     let entries: String = (1..=sheets.len())
         .map(|i| {
             format!(
@@ -387,7 +397,7 @@ pub(super) fn xlsx_book(sheets: &[(&str, &str)]) -> Vec<u8> {
         })
         .collect();
     let rels: String = (1..=sheets.len())
-        .map(|i| format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#))
+        .map(|i| format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="{}"/>"#, target(i)))
         .collect();
     let book = format!(
         r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{entries}</sheets></workbook>"#
@@ -414,6 +424,7 @@ pub(super) fn xlsx_book(sheets: &[(&str, &str)]) -> Vec<u8> {
             .map(String::as_str)
             .zip(xml.iter().map(String::as_bytes)),
     );
+    parts.extend_from_slice(extra);
     zip_of(&parts)
 }
 

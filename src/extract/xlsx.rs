@@ -417,6 +417,10 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         None => Ok(()),
     };
     let mut names = std::collections::HashSet::new();
+    let (parts, mut parts_read) = (
+        super::xlsx_padding::sheet_parts(path),
+        std::collections::HashMap::<String, String>::new(),
+    );
     let styles = Padded::styles(path);
     for (name, hidden) in super::spreadsheet::capped(sheets, notes) {
         // Sheets are read by name: a second of the same name (no spreadsheet program
@@ -424,6 +428,23 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         if !names.insert(name.clone()) {
             notes.add(format!(
                 "the file has two sheets named “{name}”; only the first was read (rename the other in a spreadsheet program and upload the file again)"
+            ));
+            continue;
+        }
+        // A part another sheet named was read already: its rows once (no spreadsheet
+        // program makes two sheets of one part).
+        let first = parts
+            .get(&name)
+            .and_then(|part| match parts_read.entry(part.clone()) {
+                std::collections::hash_map::Entry::Occupied(read) => Some(read.get().clone()),
+                std::collections::hash_map::Entry::Vacant(new) => {
+                    new.insert(name.clone());
+                    None
+                }
+            });
+        if let Some(first) = first {
+            notes.add(format!(
+                "the file's sheets “{first}” and “{name}” are one part of the file; only “{first}” was read (save the file again from a spreadsheet program and upload that copy)"
             ));
             continue;
         }

@@ -58,7 +58,9 @@ pub enum ZipKind {
 /// whether an XLSX's sheets merge cells. Notes an XLSX's formulas saved without their
 /// results (calamine reads those cells as blank).
 pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
-    let file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
+    let mut file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
+    // Before the zip's directory is listed, which holds every part it names.
+    super::zip_limits::check_parts(&mut file)?;
     let size = file
         .metadata()
         .map_err(|e| ExtractError::Io(e.to_string()))?
@@ -97,8 +99,11 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
             budget: &mut budget,
             run,
         };
+        let is_styles = kind == Ok(ZipKind::Xlsx) && norm == "xl/styles.xml";
         let read = if is_content {
             measure_ods(&mut counted)
+        } else if is_styles {
+            super::zip_limits::check_styles(&mut counted, |e| xml_error(e, limit))
         } else if is_sheet {
             formulas_without_results(&mut counted, &mut text).map(|(n, merges)| {
                 no_results += n;
