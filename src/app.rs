@@ -40,6 +40,8 @@ pub struct AppState {
     /// Each caller's uploads and downloads through a bucket (see `web::caller_places`).
     pub uploads_by_caller: std::sync::Arc<crate::web::caller_places::CallerPlaces>,
     pub downloads_by_caller: std::sync::Arc<crate::web::caller_places::CallerPlaces>,
+    /// The request bodies being read and handled (see `web::body_budget`).
+    pub bodies: std::sync::Arc<crate::web::body_budget::BodyBudget>,
 }
 
 impl AppState {
@@ -174,6 +176,7 @@ impl Application {
             webhooks,
             mail_retry,
             uploads_by_caller: Default::default(),
+            bodies: Default::default(),
             downloads_by_caller: Default::default(),
         });
         state.live.watch(state.pool.clone());

@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod api;
+pub mod body_budget;
 pub mod caller_places;
 pub mod client_address;
 pub mod error;

@@ -24,6 +24,7 @@ mod api_records_input;
 mod api_spaces;
 mod bad_input;
 mod bad_input_names;
+mod body_budget;
 mod browser;
 mod browser_bulk;
 mod browser_clicks;

@@ -222,6 +222,10 @@ where
         .app_data::<actix_web::web::Data<crate::app::AppState>>()
         .map_or(75, |state| state.settings.keep_alive_seconds);
     let mut pace = crate::web::upload_pace::Pace::new(std::time::Duration::from_secs(idle));
+    // Held with the request, until its answer: the body, then what it is parsed into.
+    let mut hold = req
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .map(|state| state.bodies.hold_for(req));
     while let Some(chunk) = pace.next(&mut payload).await? {
         let chunk =
             chunk.map_err(|e| AppError::bad_request("body", format!("the body could not be read: {e}")))?;
@@ -229,13 +233,25 @@ where
         if body.len() + chunk.len() > JSON_LIMIT {
             return Err(too_large());
         }
+        if let Some(hold) = hold.as_mut() {
+            hold.grow(chunk.len())?;
+        }
         body.extend_from_slice(&chunk);
     }
     let body = match encoding_of(req)? {
         Encoding::Identity => body,
-        Encoding::Gzip => gunzip(&body, advice)?,
+        Encoding::Gzip => {
+            let inflated = gunzip(&body, advice)?;
+            if let Some(hold) = hold.as_mut() {
+                hold.grow(inflated.len())?;
+            }
+            inflated
+        }
     };
     super::input::refuse_json_nul(&body)?;
+    if let Some(hold) = hold {
+        actix_web::HttpMessage::extensions_mut(req).insert(hold);
+    }
     Ok(body)
 }
 

@@ -1,0 +1,69 @@
+//! Request bodies held at once are bounded, per caller and in all: a caller sending many
+//! of the biggest bodies at once is refused with 503 past its share, and gets it back as
+//! its requests end (probe 67a D3: forty guests' 60 MB bodies held 2.6 GB).
+
+use crate::helpers::*;
+use crate::on_both;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BODY: usize = 60 * 1024 * 1024;
+
+/// A connection that has sent all but the last byte of a 60 MiB JSON body.
+async fn stalled_body(app: &TestApp) -> tokio::net::TcpStream {
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/spaces HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {BODY}\r\n\r\n[",
+        app.key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let spaces = vec![b' '; 1024 * 1024];
+    let mut sent = 1;
+    while sent + spaces.len() < BODY {
+        if stream.write_all(&spaces).await.is_err() {
+            break;
+        }
+        sent += spaces.len();
+    }
+    stream
+}
+
+async fn many_big_bodies_from_one_caller_are_held_to_its_share(db: Db) {
+    let app = spawn_app(db).await;
+    let first = stalled_body(&app).await;
+    let second = stalled_body(&app).await;
+    // The server has read them (it answers nothing yet: the bodies are not complete).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut third = stalled_body(&app).await;
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), third.read(&mut answer))
+        .await
+        .expect("answered before its body ends")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).to_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after"), "{answer}");
+    assert!(
+        answer.contains("request bodies to this server at once"),
+        "{answer}"
+    );
+    // Its requests gone, the caller's share comes back.
+    drop((first, second, third));
+    let mut status = 0;
+    for _ in 0..50 {
+        let (s, _) = app.get_json("/spaces").await;
+        let (made, _) = app
+            .post_json("/spaces", &serde_json::json!({"name": "After"}))
+            .await;
+        assert_eq!(s, 200);
+        status = made;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the share came back");
+}
+
+on_both!(many_big_bodies_from_one_caller_are_held_to_its_share);
