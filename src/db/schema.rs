@@ -348,6 +348,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        invited_by -> Nullable<Text>,
     }
 }
 

@@ -4,7 +4,7 @@
 use super::guest_link::LinkProblem;
 use super::user::User;
 use super::{now, ModelError, ModelResult};
-use crate::db::schema::{user_invites, users};
+use crate::db::schema::{mail_retries, user_invites, users};
 use crate::db::{write_tx, AnyConnection};
 use crate::ids::UserId;
 use crate::model::api_key::hash_secret;
@@ -29,6 +29,7 @@ struct NewUserInvite<'a> {
     user_id: &'a UserId,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    invited_by: &'a str,
 }
 
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<User>> {
@@ -54,8 +55,15 @@ pub fn pending(conn: &mut AnyConnection) -> QueryResult<Vec<UserId>> {
         .load(conn)
 }
 
-/// Stores a link token for a user; earlier unused links of that user stop working.
-pub fn store_invite(conn: &mut AnyConnection, token: &str, user: &UserId, hours: i64) -> QueryResult<()> {
+/// Stores a link token for a user, sent by `inviter` (an email address); earlier unused
+/// links of that user stop working.
+pub fn store_invite(
+    conn: &mut AnyConnection,
+    token: &str,
+    user: &UserId,
+    inviter: &str,
+    hours: i64,
+) -> QueryResult<()> {
     write_tx(conn, |conn| {
         let t = now();
         diesel::update(
@@ -72,6 +80,7 @@ pub fn store_invite(conn: &mut AnyConnection, token: &str, user: &UserId, hours:
                 user_id: user,
                 created_at: t,
                 expires_at: t + chrono::Duration::hours(hours),
+                invited_by: inviter,
             })
             .execute(conn)?;
         Ok(())
@@ -194,6 +203,17 @@ pub fn remove(conn: &mut AnyConnection, id: &UserId) -> ModelResult<()> {
         )
         .set(user_invites::revoked_at.eq(now()))
         .execute(conn)?;
+        // What they sent and nobody took yet goes with them: a person removed for cause
+        // keeps no way in through someone they invited (probe 67a D6).
+        diesel::update(
+            user_invites::table
+                .filter(user_invites::invited_by.eq(&user.email))
+                .filter(user_invites::used_at.is_null())
+                .filter(user_invites::revoked_at.is_null()),
+        )
+        .set(user_invites::revoked_at.eq(now()))
+        .execute(conn)?;
+        diesel::delete(mail_retries::table.filter(mail_retries::invited_by.eq(&user.email))).execute(conn)?;
         diesel::delete(users::table.find(id)).execute(conn)?;
         Ok(())
     })

@@ -298,8 +298,8 @@ pub async fn deliver_member(ctx: &Context<'_>, inviter: &str, person: &User) -> 
             text,
         })
         .await?;
-    let id = person.id.clone();
-    ctx.db(move |conn| team::store_invite(conn, &token, &id, hours))
+    let (id, inviter) = (person.id.clone(), inviter.to_string());
+    ctx.db(move |conn| team::store_invite(conn, &token, &id, &inviter, hours))
         .await?;
     Ok(())
 }

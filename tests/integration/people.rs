@@ -257,7 +257,63 @@ async fn roles_change_and_the_last_admin_stays(db: Db) {
     assert!(!people.contains("admin@example.com"), "{people}");
 }
 
+/// A person removed takes the invitations they sent and nobody used with them (probe 67a
+/// D6: a removed admin's pending admin invitation still made an admin); those another
+/// admin sent still work.
+async fn a_removed_admins_pending_invitations_stop_working(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("admin@example.com", true);
+    app.make_user("second@example.com", true);
+    app.sign_in("second@example.com", PASSWORD).await;
+    let resp = post_form(
+        &app,
+        "/people",
+        &[("email", "evil@example.com"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let theirs = newest_invite_link(&app);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let resp = post_form(
+        &app,
+        "/people",
+        &[("email", "fine@example.com"), ("role", "member")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let kept = newest_invite_link(&app);
+    let second = user_id(&app, "second@example.com");
+    let resp = post_form(&app, &format!("/people/{second}/remove"), &[]).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let gone = new_client().get(app.url(&theirs)).send().await.unwrap();
+    assert_eq!(gone.status().as_u16(), 410, "the removed admin's invitation");
+    let set = [
+        ("password", "a long new password"),
+        ("confirm", "a long new password"),
+    ];
+    let tried = new_client()
+        .post(app.url(&theirs))
+        .form(&set)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tried.status().as_u16(), 410);
+    let works = new_client().get(app.url(&kept)).send().await.unwrap();
+    assert_eq!(works.status().as_u16(), 200, "another admin's invitation");
+    // Sent again by an admin who stays, it works.
+    let evil = user_id(&app, "evil@example.com");
+    let resent = post_form(&app, &format!("/people/{evil}/invite"), &[]).await;
+    assert_eq!(resent.status().as_u16(), 303);
+    let again = new_client()
+        .get(app.url(&newest_invite_link(&app)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+}
+
 on_both!(
     an_invited_member_sets_a_password_once_and_signs_in,
     roles_change_and_the_last_admin_stays,
+    a_removed_admins_pending_invitations_stop_working,
 );

@@ -1,0 +1,1 @@
+ALTER TABLE user_invites DROP COLUMN invited_by;
