@@ -75,6 +75,13 @@ async fn a_running_action_is_canceled_from_its_card(db: Db) {
     .await;
     assert_eq!(status, 200, "{body}");
     let job = jobs_of(&app).await[0]["id"].as_str().unwrap().to_string();
+    // Not yet taken by any code: the card says it waits for it, not that it runs (probe
+    // 66h D6: "Running… 0%" for up to five minutes).
+    let card = app.page(&format!("/grid/jobs/{job}")).await;
+    assert!(
+        card.contains("Waiting for your team's code to take this action") && !card.contains("Running…"),
+        "{card}"
+    );
     assert_eq!(
         app.post_json(&format!("/jobs/{job}/ack"), &json!({"progress": 40}))
             .await
@@ -86,6 +93,7 @@ async fn a_running_action_is_canceled_from_its_card(db: Db) {
         card.contains("read-only until this ends") && card.contains("action-job-cancel"),
         "{card}"
     );
+    assert!(card.contains("Running…"), "taken, it runs: {card}");
     let resp = app
         .client
         .post(app.url(&format!("/grid/jobs/{job}/cancel")))

@@ -265,7 +265,8 @@ async fn outcomes_lead_to_files_a_view_or_a_wait(db: Db) {
     let (status, shown) = follow().await;
     assert_eq!(status, 200);
     assert!(
-        shown.contains(&format!("/jobs/{next_id}/live")) && shown.contains("Running"),
+        shown.contains(&format!("/jobs/{next_id}/live"))
+            && shown.contains("Waiting for your team's code to take this action"),
         "{shown}"
     );
     let (_, waited) = app.get_json(&format!("/jobs/{id}")).await;

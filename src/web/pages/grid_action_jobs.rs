@@ -27,6 +27,9 @@ pub struct JobPanel {
     pub id: String,
     pub csrf: String,
     pub running: bool,
+    /// Running but not yet taken by the team's code (`ready`): said so, not "Running" at
+    /// 0% for minutes (probe 66h D6).
+    pub queued: bool,
     pub foreground: bool,
     pub blocks_toolbar: bool,
     pub progress: i32,
@@ -101,6 +104,7 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
         id: j.id.to_string(),
         csrf: csrf.to_string(),
         running,
+        queued: running && j.status == status::READY && j.started_at.is_none(),
         foreground: running && j.mode == "foreground",
         blocks_toolbar: running && j.mode == "toolbarBlocking",
         progress: j.progress,
