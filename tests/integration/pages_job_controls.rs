@@ -56,6 +56,11 @@ async fn an_import_is_canceled_and_run_again_from_its_page(db: Db) {
         !page.contains("id=\"job-cancel\"") && !page.contains("id=\"job-retry\""),
         "{page}"
     );
+    // It leads back to the files, to start the import again (probe 66h D7: no way on).
+    assert!(
+        page.contains(&format!("href=\"/spaces/{space}?tab=files\"")) && page.contains("Back to the files"),
+        "{page}"
+    );
     assert_eq!(post(&job, "retry", token.clone()).await.status().as_u16(), 409);
     assert_eq!(post(&job, "cancel", token.clone()).await.status().as_u16(), 409);
 

@@ -138,6 +138,17 @@ pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
         (Some(wb), None) if j.status == status::COMPLETE => {
             (format!("/workbooks/{wb}"), "Open workbook".to_string())
         }
+        // An import canceled or failed leads back to the files, to start it again (probe
+        // 66h D7: a canceled mapping's page had no way on).
+        _ if j.operation == "map" && [status::CANCELED, status::FAILED].contains(&j.status.as_str()) => {
+            match (&j.space_id, user) {
+                (Some(space), Viewer::Guest(_)) => {
+                    (format!("/guest/spaces/{space}"), "Back to the files".into())
+                }
+                (Some(space), _) => (format!("/spaces/{space}?tab=files"), "Back to the files".into()),
+                (None, _) => (String::new(), String::new()),
+            }
+        }
         _ => (String::new(), String::new()),
     };
     // Records written with a warning are found by the grid's query (probe 66h D9).
