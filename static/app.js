@@ -571,6 +571,12 @@
       uploadFiles(e.target.form, e.target.files);
       e.target.value = "";
     }
+    // "Import into" follows the file's sheet picked, to the sheet of its name.
+    if (e.target.id === "source") {
+      var picked = e.target.selectedOptions[0];
+      var dest = document.getElementById("dest");
+      if (picked && picked.dataset.dest && dest) dest.value = picked.dataset.dest;
+    }
   });
   function zone(e) { return e.target.closest && e.target.closest(".dropzone"); }
   document.addEventListener("dragover", function (e) {

@@ -8,11 +8,40 @@ use super::error::AppError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Most bytes of bodies held at once by the process.
-pub const MOST_HELD: usize = 768 * 1024 * 1024;
-/// Most bytes of bodies one caller (a key, a token, a session) holds at once: two of the
-/// biggest bodies.
-pub const MOST_HELD_EACH: usize = 128 * 1024 * 1024;
+/// Most bytes of bodies held at once by the process, counting what a JSON body is parsed
+/// into (see [`parsed_cost`]).
+pub const MOST_HELD: usize = 1024 * 1024 * 1024;
+/// Most bytes of bodies one caller (a key, a token, a session) holds at once: the biggest
+/// batch of records, parsed, with room.
+pub const MOST_HELD_EACH: usize = 256 * 1024 * 1024;
+
+/// What one JSON value (an object, an array, a string, a number, a literal, a key) costs
+/// once parsed, beside its text: `[{},{},...]` of 63 MiB parsed into 2.5 GB (probe 67e D5).
+const PER_VALUE: usize = 64;
+
+/// The memory a JSON body takes once parsed, beyond its bytes, from a count of its values
+/// (outside strings), in one pass.
+pub fn parsed_cost(body: &[u8]) -> usize {
+    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            // Each separator starts a value (a key and its value count two).
+            b',' | b':' | b'[' | b'{' => values += 1,
+            _ => {}
+        }
+    }
+    values.saturating_mul(PER_VALUE)
+}
 
 #[derive(Default)]
 pub struct BodyBudget {
@@ -33,16 +62,25 @@ pub struct BodyHold {
 }
 
 impl BodyBudget {
-    /// An empty hold for the caller of `req` (by its credentials: the same key or session
-    /// shares one budget).
+    /// An empty hold for the caller of `req`, by the one credential it is let in with: an
+    /// API call's bearer token, else the session's or the guest's cookie. Other headers do
+    /// not count: a junk cookie beside a key made each request a caller of its own (probe
+    /// 67e D4). A credential that lets nobody in is refused before any body is read.
     pub fn hold_for(self: &Arc<Self>, req: &actix_web::HttpRequest) -> BodyHold {
         use std::hash::{Hash, Hasher};
+        let api = req.path().starts_with("/v1/");
+        let credential = crate::auth::bearer::bearer(req)
+            .filter(|_| api)
+            .or_else(|| {
+                req.cookie(crate::auth::SESSION_COOKIE)
+                    .map(|c| c.value().to_string())
+            })
+            .or_else(|| {
+                req.cookie(crate::auth::GUEST_COOKIE)
+                    .map(|c| c.value().to_string())
+            });
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        for name in ["authorization", "x-api-key", "cookie"] {
-            if let Some(v) = req.headers().get(name) {
-                v.as_bytes().hash(&mut h);
-            }
-        }
+        credential.hash(&mut h);
         BodyHold {
             budget: self.clone(),
             caller: h.finish(),
@@ -52,6 +90,11 @@ impl BodyBudget {
 }
 
 impl BodyHold {
+    /// Bytes held so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Holds `n` more bytes, unless that passes the process's or the caller's budget.
     pub fn grow(&mut self, n: usize) -> Result<(), AppError> {
         let mut held = self.budget.held.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,17 +138,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_bodys_parsed_cost_counts_its_values_not_its_strings() {
+        assert_eq!(parsed_cost(b"[]"), 2 * PER_VALUE);
+        // 1,001 values, counted at most twice over (a separator and an opening alike).
+        let many = format!("[{}{{}}]", "{},".repeat(999));
+        let cost = parsed_cost(many.as_bytes());
+        assert!((1_001 * PER_VALUE..=2_002 * PER_VALUE).contains(&cost), "{cost}");
+        let text = br#"[{"a": "x,y:[z{\"q,"}]"#;
+        assert_eq!(parsed_cost(text), 4 * PER_VALUE);
+    }
+
+    #[test]
     fn bodies_are_held_within_both_budgets_and_given_back() {
         let budget = Arc::new(BodyBudget::default());
         let req = |key: &str| {
             actix_web::test::TestRequest::default()
+                .uri("/v1/sheets/x/records")
                 .insert_header(("authorization", format!("Bearer {key}")))
+                .insert_header(("cookie", format!("junk={}", key.len() * 7)))
                 .to_http_request()
         };
         let mut one = budget.hold_for(&req("a"));
         one.grow(MOST_HELD_EACH).unwrap();
+        // Other headers beside the same key make no other caller (probe 67e D4).
         let mut again = budget.hold_for(&req("a"));
         assert!(again.grow(1).is_err(), "the caller's budget is spent");
+        let junk = actix_web::test::TestRequest::default()
+            .uri("/v1/sheets/x/records")
+            .insert_header(("authorization", "BEARER  a"))
+            .insert_header(("cookie", "other=1"))
+            .to_http_request();
+        assert!(
+            budget.hold_for(&junk).grow(1).is_err(),
+            "the same key, however written"
+        );
         let mut others: Vec<BodyHold> = Vec::new();
         for i in 0..(MOST_HELD / MOST_HELD_EACH - 1) {
             let mut h = budget.hold_for(&req(&format!("k{i}")));

@@ -175,6 +175,13 @@ where
         ));
     }
     let body = read_body(req, payload).await?;
+    // What it is about to be parsed into is held too, before it is.
+    let cost = crate::web::body_budget::parsed_cost(&body);
+    if let Some(hold) =
+        actix_web::HttpMessage::extensions_mut(req).get_mut::<crate::web::body_budget::BodyHold>()
+    {
+        hold.grow(cost)?;
+    }
     refuse_lossy_numbers(&body)?;
     Ok(body)
 }

@@ -227,6 +227,9 @@ pub struct Destination {
     pub label: String,
     /// Chosen when the page opens: the sheet whose name the file's sheet or name says.
     pub selected: bool,
+    /// A sheet of the file: the destination its name says, chosen with it (probe 66h D2:
+    /// picking Companies left "Import into" on Contacts).
+    pub matches: String,
 }
 
 /// Letters and digits, lowercase: `Contacts`, `contacts.csv`'s stem and `CONTACTS` agree.
@@ -272,6 +275,9 @@ struct ImportPage {
 }
 
 pub struct PriorImport {
+    /// The file's sheet it imported, when the file has several (probe 66h D3: the note
+    /// did not say which went where).
+    pub from: String,
     pub into: String,
     pub when: crate::web::when::When,
     pub outcome: String,
@@ -300,6 +306,7 @@ pub async fn import_form(
                         sheet_id: sh.id.to_string(),
                         label: format!("{} / {}", w.name, sh.name),
                         selected: false,
+                        matches: String::new(),
                     });
                 }
             }
@@ -318,10 +325,22 @@ pub async fn import_form(
                             if rows == 1 { "row" } else { "rows" }
                         ),
                         selected: false,
+                        matches: names
+                            .iter()
+                            .position(|n| !n.is_empty() && *n == folded(&sh.name))
+                            .map(|i| destinations[i].sheet_id.clone())
+                            .unwrap_or_default(),
                     });
                 }
             }
             preselect(&mut destinations, &names, first.as_deref(), &f.name);
+            let source_names: std::collections::HashMap<String, String> = match &f.workbook_id {
+                Some(source) if sources.len() > 1 => sheet::list_in_workbook(conn, source)?
+                    .into_iter()
+                    .map(|sh| (sh.id.to_string(), sh.name))
+                    .collect(),
+                _ => Default::default(),
+            };
             let mut before = Vec::new();
             if let Some(source) = &f.workbook_id {
                 for j in crate::model::job::completed_imports_of(conn, &env, source.as_str())? {
@@ -332,7 +351,11 @@ pub async fn import_form(
                         .as_deref()
                         .and_then(|o| serde_json::from_str(o).ok())
                         .unwrap_or_default();
+                    let from = config["sourceSheetId"]
+                        .as_str()
+                        .and_then(|id| source_names.get(id));
                     before.push(PriorImport {
+                        from: from.cloned().unwrap_or_default(),
                         into: destinations
                             .iter()
                             .find(|d| d.sheet_id == sheet_id)

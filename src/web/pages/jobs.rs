@@ -357,7 +357,7 @@ pub async fn show(
     // Imported since this plan was made (another tab's import of the same file): running it
     // adds the records again, so the page says so and Run import asks (probe 57a).
     let imports_seen = match editable {
-        true => imports_of(&state, &user, &j.source).await?,
+        true => imports_of(&state, &user, &j).await?,
         false => 0,
     };
     let imported_before = imports_seen > 0;
@@ -387,12 +387,22 @@ struct ImportedMeanwhile {
 }
 
 /// How many imports of `source` (a file's workbook) completed.
-async fn imports_of(state: &AppState, user: &Viewer, source: &str) -> Result<usize, AppError> {
-    let (env, source) = (user.environment_id().clone(), source.to_string());
+async fn imports_of(state: &AppState, user: &Viewer, job: &Job) -> Result<usize, AppError> {
+    let (env, source) = (user.environment_id().clone(), job.source.clone());
+    // Of the same sheet of the file: another sheet's import adds none of these records
+    // (probe 66h D3).
+    let config: Value = serde_json::from_str(&job.config).unwrap_or_default();
+    let sheet = config["sourceSheetId"].clone();
     let done = state
         .db(move |conn| crate::model::job::completed_imports_of(conn, &env, &source))
         .await?;
-    Ok(done.len())
+    Ok(done
+        .iter()
+        .filter(|d| {
+            let theirs: Value = serde_json::from_str(&d.config).unwrap_or_default();
+            sheet.is_null() || theirs["sourceSheetId"].is_null() || theirs["sourceSheetId"] == sheet
+        })
+        .count())
 }
 
 /// Whether Run again could only fail: an ended import whose sheets are gone.
@@ -442,7 +452,7 @@ pub async fn run_plan(
     // The file imported since this page was shown (from another tab, by someone else): said
     // first; pressed again, it runs (probe 57e: it ran without a word).
     if let Some(seen) = fields.get("imports_seen").and_then(|n| n.parse::<usize>().ok()) {
-        let now = imports_of(&state, &user, &j.source).await?;
+        let now = imports_of(&state, &user, &j).await?;
         if now > seen {
             if !is_htmx(&req) {
                 return Ok(see_other(&format!("/jobs/{}", j.id)));
