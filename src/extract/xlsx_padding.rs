@@ -336,86 +336,86 @@ fn sheet_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sheet: &str) -> 
         .map(|(_, target)| target)
 }
 
-/// Each sheet of the book at `path` by name, with the part that holds it, named as
-/// calamine finds parts (regardless of case, `\` as `/`, `.` and `..` followed): two
-/// sheets of one part are read twice by calamine (probe 67a D4: a 275 KB file of 100
-/// sheets naming one part made 2,000,000 records). Empty when the book cannot be read.
+/// Each sheet of the book at `path` by name, with the part calamine reads for it: two
+/// sheets of one part are read twice (probe 67a D4: a 275 KB file of 100 sheets naming
+/// one part made 2,000,000 records). Found exactly as calamine finds them (probe 67e D7:
+/// an `id` beside `r:id`, or a target written `xl/...`, read otherwise). Empty when the
+/// book cannot be read.
 pub fn sheet_parts(path: &Path) -> HashMap<String, String> {
     let opened = std::fs::File::open(path)
         .ok()
         .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).ok());
-    let targets = opened.and_then(|mut archive| sheet_targets(&mut archive));
+    let Some(mut archive) = opened else {
+        return HashMap::new();
+    };
+    let targets = sheet_targets(&mut archive).unwrap_or_default();
     targets
-        .unwrap_or_default()
         .into_iter()
-        .map(|(name, target)| (name, normalized(&target)))
+        .map(|(name, target)| {
+            let part = name_in(&archive, &target).unwrap_or(target);
+            (name, part)
+        })
         .collect()
 }
 
-/// `xl/worksheets/./../worksheets/Sheet1.xml` as `xl/worksheets/sheet1.xml`.
-fn normalized(target: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let lower = target.replace('\\', "/").to_ascii_lowercase();
-    for part in lower.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
+/// Every sheet's name and the path of its part, through the book's relationships, as
+/// calamine reads them: attributes by their exact names (`r:id` or `relationships:id`, the
+/// last one winning; `Id`, `Target`), ids compared as written, targets taken as written
+/// under `xl/` unless they start with it (or `/xl/`).
+fn sheet_targets<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Vec<(String, String)>> {
+    use quick_xml::name::QName;
+    let rels = read_part(archive, "xl/_rels/workbook.xml.rels")?;
+    let mut xml = quick_xml::Reader::from_reader(rels.as_slice());
+    let mut buf = Vec::new();
+    let mut targets: HashMap<Vec<u8>, String> = HashMap::new();
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf).ok()? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
+                let (mut id, mut target) = (Vec::new(), String::new());
+                for a in e.attributes().flatten() {
+                    match a.key {
+                        QName(b"Id") => id.extend_from_slice(&a.value),
+                        QName(b"Target") => target = String::from_utf8_lossy(&a.value).into_owned(),
+                        _ => {}
+                    }
+                }
+                targets.insert(id, target);
             }
-            p => parts.push(p),
+            Event::Eof => break,
+            _ => {}
         }
     }
-    parts.join("/")
-}
-
-/// Every sheet's name and the part that holds it, through the book's relationships.
-fn sheet_targets<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Vec<(String, String)>> {
     let book = read_part(archive, "xl/workbook.xml")?;
     let mut xml = quick_xml::Reader::from_reader(book.as_slice());
-    let mut buf = Vec::new();
     let mut sheets = Vec::new();
     loop {
         buf.clear();
         match xml.read_event_into(&mut buf).ok()? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"sheet" => {
-                let id = e
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.local_name().as_ref() == b"id")
-                    .and_then(|id| value(&id));
-                if let (Some(name), Some(id)) = (attribute(&e, b"name"), id) {
-                    sheets.push((name, id));
+                let (mut name, mut path) = (None, None);
+                for a in e.attributes().flatten() {
+                    match a.key {
+                        QName(b"name") => name = value(&a),
+                        QName(b"r:id") | QName(b"relationships:id") => {
+                            path = targets.get(a.value.as_ref()).map(|r| match r {
+                                r if r.starts_with("/xl/") => r[1..].to_string(),
+                                r if r.starts_with("xl/") => r.to_string(),
+                                r => format!("xl/{r}"),
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                if let (Some(name), Some(path)) = (name, path) {
+                    sheets.push((name, path));
                 }
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    let rels = read_part(archive, "xl/_rels/workbook.xml.rels")?;
-    let mut xml = quick_xml::Reader::from_reader(rels.as_slice());
-    let mut targets = HashMap::new();
-    loop {
-        buf.clear();
-        match xml.read_event_into(&mut buf).ok()? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
-                if let (Some(id), Some(target)) = (attribute(&e, b"Id"), attribute(&e, b"Target")) {
-                    let target = match target.strip_prefix('/') {
-                        Some(absolute) => absolute.to_string(),
-                        None => format!("xl/{target}"),
-                    };
-                    targets.insert(id, target);
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Some(
-        sheets
-            .into_iter()
-            .filter_map(|(name, id)| Some((name, targets.get(&id)?.clone())))
-            .collect(),
-    )
+    Some(sheets)
 }
 
 /// A part's name in the archive, found as calamine finds it: regardless of case, `\`

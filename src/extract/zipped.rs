@@ -7,7 +7,6 @@
 use super::cell_text::CellText;
 use super::{ExtractError, Notes};
 use quick_xml::events::{BytesStart, Event};
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -58,15 +57,12 @@ pub enum ZipKind {
 /// whether an XLSX's sheets merge cells. Notes an XLSX's formulas saved without their
 /// results (calamine reads those cells as blank).
 pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
-    let mut file = File::open(path).map_err(|e| ExtractError::Io(e.to_string()))?;
-    // Before the zip's directory is listed, which holds every part it names.
-    super::zip_limits::check_parts(&mut file)?;
-    let size = file
-        .metadata()
+    let size = std::fs::metadata(path)
         .map_err(|e| ExtractError::Io(e.to_string()))?
         .len();
     let corrupt = |e: zip::result::ZipError| ExtractError::Corrupt(e.to_string());
-    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
+    // Its directory listed within a budget: the reader holds every part it names.
+    let mut archive = super::zip_limits::open_archive(path, corrupt)?;
     // A bomb is refused as one even when it is no spreadsheet: the kind is told after.
     let kind = kind_of(&mut archive);
     let limit = MAX_UNPACKED.min(FREE_UNPACKED.max(size.saturating_mul(MAX_RATIO)));

@@ -365,8 +365,9 @@ pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {
 /// file in its metadata, as Wharf's extraction writes them; or labelled `file`, naming no
 /// file, and linked by this file's `workbookId` alone, as listener extractors make them
 /// (`@flatfile/util-extractor`: "so if the extraction fails and the file is deleted, the
-/// workbook is also deleted"; probe 67b D1). Not whatever `workbookId` points at (a
-/// listener, or a client, may point it at any workbook of the space).
+/// workbook is also deleted"; probe 67b D1), made after the file. Not whatever
+/// `workbookId` points at (a listener, or a client, may point it at any workbook of the
+/// space).
 fn made_by(conn: &mut AnyConnection, f: &File, wb: &crate::model::workbook::Workbook) -> QueryResult<bool> {
     let labels: Vec<String> = serde_json::from_str(&wb.labels).unwrap_or_default();
     let metadata: serde_json::Value = serde_json::from_str(&wb.metadata).unwrap_or_default();
@@ -374,7 +375,11 @@ fn made_by(conn: &mut AnyConnection, f: &File, wb: &crate::model::workbook::Work
         return Ok(false);
     }
     match &metadata["fileId"] {
-        serde_json::Value::Null if f.workbook_id.as_ref() == Some(&wb.id) => {
+        // Made after the file, as an extractor makes it: a team's workbook that was there
+        // before is not the file's, whatever it is labelled (probe 67e D3).
+        serde_json::Value::Null
+            if f.workbook_id.as_ref() == Some(&wb.id) && wb.created_at >= f.created_at =>
+        {
             let others = files::table
                 .filter(files::workbook_id.eq(&wb.id))
                 .filter(files::id.ne(&f.id));

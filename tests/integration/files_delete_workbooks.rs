@@ -110,6 +110,24 @@ b@x.io,B
     assert_eq!(app.delete(&format!("/files/{twin}")).await.0, 200);
     let (status, _) = app.get_json(&format!("/workbooks/{shared}")).await;
     assert_eq!(status, 200, "another file still links it");
+
+    // A team's workbook labelled `file`, made before the file a guest uploads and the team
+    // points at it, is not the file's (probe 67e D3).
+    let (status, wb) = app.post_json("/workbooks", &made("[file] team's own")).await;
+    assert_eq!(status, 200, "{wb}");
+    let team_file_wb = wb["data"]["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = other_file_of(&app, &space, "later.csv").await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/files/{later}"),
+            &serde_json::json!({"workbookId": team_file_wb}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.delete(&format!("/files/{later}")).await.0, 200);
+    let (status, _) = app.get_json(&format!("/workbooks/{team_file_wb}")).await;
+    assert_eq!(status, 200, "made before the file: the team's");
 }
 
 /// A file uploaded and extracted into `space`: its id.

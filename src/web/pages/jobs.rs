@@ -151,7 +151,8 @@ pub(super) fn status_of(j: &Job, user: &Viewer) -> StatusPartial {
         }
         _ => (String::new(), String::new()),
     };
-    // Records written with a warning are found by the grid's query (probe 66h D9).
+    // Records written with a warning are found by the grid's query (probe 66h D9), with
+    // those the sheet held before: the link says so (probe 67e D6).
     let warned_link = match (outcome["warnedRecords"].as_i64(), link.is_empty()) {
         (Some(n), false) if n > 0 && to_sheet => format!("{link}&q=filter%3A%20is%20warning"),
         _ => String::new(),
