@@ -278,6 +278,9 @@ async fn one_sheet_of_a_workbook_file_is_imported_from_the_dashboard(db: Db) {
     }
     s.write(1, 0, "ada@x.org").unwrap();
     s.write(1, 1, "Ada").unwrap();
+    let s = book.add_worksheet().set_name("Companies").unwrap();
+    s.write(0, 0, "Code").unwrap();
+    s.write(1, 0, "ACME").unwrap();
     let file = app
         .upload_and_extract(&space_id, "book.xlsx", book.save_to_buffer().unwrap())
         .await;
@@ -314,6 +317,54 @@ async fn one_sheet_of_a_workbook_file_is_imported_from_the_dashboard(db: Db) {
     let job_url = resp.headers()["location"].to_str().unwrap().to_string();
     let screen = app.page(&job_url).await;
     assert!(screen.contains("ada@x.org"), "the People sheet's rows: {screen}");
+    // Picking the file's Companies sheet picks the sheet of that name to import into
+    // (probe 66h D2).
+    let companies = app.sheet_id(&space, "companies").await;
+    assert!(page.contains(&format!("data-dest=\"{companies}\"")), "{page}");
+
+    // Imported, People is said to have gone into Contacts; the file's other sheets are
+    // not "imported before" (probe 66h D3).
+    let job = job_url.trim_start_matches("/jobs/").to_string();
+    let (status, _) = app
+        .post_json(&format!("/jobs/{job}/execute"), &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.wait_job(&job).await["status"], "complete");
+    let page = app.page(&import).await;
+    assert!(page.contains("People into"), "{page}");
+    assert!(
+        !page.contains("data-confirm"),
+        "the mapping screen asks, knowing the sheet: {page}"
+    );
+    let (_, sheets) = app
+        .get_json(&format!("/workbooks/{}", file["workbookId"].as_str().unwrap()))
+        .await;
+    let sheet_of = |name: &str| {
+        sheets["data"]["sheets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (source, before) in [(sheet_of("Notes"), false), (people.clone(), true)] {
+        let resp = app
+            .client
+            .post(app.url(&import))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("sheet", contacts.as_str()),
+                ("source", source.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let screen = app.page(resp.headers()["location"].to_str().unwrap()).await;
+        assert_eq!(screen.contains("id=\"imported-before\""), before, "{screen}");
+    }
 }
 
 /// A weak guess is named on the mapping screen but not selected: an import run as
