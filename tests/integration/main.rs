@@ -112,6 +112,7 @@ mod mail;
 mod mail_failures;
 mod mail_retry_worker;
 mod map_helpers;
+mod mapping_enum_kept;
 mod mapping_enum_lists;
 mod mapping_outcome;
 mod mapping_past_sample;
