@@ -418,7 +418,9 @@
   document.addEventListener("keydown", function (e) {
     var inGrid = e.target.closest && (e.target.closest("td.cell") ||
       (e.target === document.body && document.getElementById("grid")));
-    if (inGrid && busy() && waits(e)) {
+    // Keys still waiting to be played come first: a key pressed between the editor taking
+    // the focus and their turn went in ahead of them ("abcdef" saved "fabcde": probe 67f D8).
+    if (inGrid && (busy() || typedAhead.length > 0) && waits(e)) {
       e.preventDefault();
       typedAhead.push({ key: e.key, shiftKey: e.shiftKey });
       return;
