@@ -354,8 +354,23 @@ fn cast_date(given: &Value, order: DateOrder) -> Result<(Value, Option<String>),
             _ => Err(not_a_date(text)),
         };
     }
+    // Read against the order its field's dates are read in (`13/02/2005` among dates read
+    // month first): said, not mixed in silently (probe 67f D5).
+    let against = match (order, date_order::evidence(text)) {
+        (DateOrder::MonthFirst, Some(DateOrder::DayFirst)) => Some(("day", "month")),
+        (DateOrder::DayFirst, Some(DateOrder::MonthFirst)) => Some(("month", "day")),
+        _ => None,
+    };
     read_date(text)
-        .map(|d| (Value::String(iso(d)), None))
+        .map(|d| {
+            let said = against.map(|(one, other)| {
+                format!(
+                    "{text} can only be read {one} first, as {}; this field's other dates are read {other} first: check it",
+                    d.format("%-d %B %Y")
+                )
+            });
+            (Value::String(iso(d)), said)
+        })
         .ok_or_else(|| not_a_date(text))
 }
 

@@ -449,6 +449,27 @@ fn a_constraint_says_its_own_message_at_its_level() {
 }
 
 #[test]
+fn a_date_read_against_its_fields_order_is_warned() {
+    let date = field("d", FieldType::Date, false);
+    let read = |given: &str, order| cast_cell_read(&date, &json!(given), Reading::Dates(order));
+    let cell = read("13/02/2005", DateOrder::MonthFirst);
+    assert_eq!(cell.value, json!("2005-02-13"));
+    assert_eq!(cell.messages[0].kind, MessageType::Warn);
+    assert!(
+        cell.messages[0]
+            .message
+            .contains("can only be read day first, as 13 February 2005"),
+        "{:?}",
+        cell.messages
+    );
+    assert!(read("12/25/2024", DateOrder::DayFirst).messages[0]
+        .message
+        .contains("can only be read month first"));
+    assert!(read("13/02/2005", DateOrder::DayFirst).messages.is_empty());
+    assert!(read("13/02/2005", DateOrder::Unknown).messages.is_empty());
+}
+
+#[test]
 fn a_date_that_reads_two_ways_is_read_month_first_with_a_warning_unless_its_batch_says() {
     let cell = cast(FieldType::Date, json!("01/02/2024"));
     assert_eq!(cell.value, json!("2024-01-02"));
