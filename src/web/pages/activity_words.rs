@@ -93,6 +93,13 @@ fn person(actor: &str, names: &Names) -> Part {
         "An API key"
     } else if actor == "wharf" || actor.is_empty() {
         "Wharf"
+    } else if let Some(to) = actor.strip_prefix("submit:") {
+        // The records a Submit's receiver rejected are marked in its name (probe 67f D4:
+        // "submit:crm changed 1 record").
+        return Part::Person {
+            name: format!("The receiver of Submit to {}", one_line(to)),
+            title: String::new(),
+        };
     } else {
         actor
     };
@@ -281,7 +288,7 @@ fn action_label(j: &Job, names: &Names) -> (String, Option<String>) {
     let mut label = action
         .and_then(|a| a["label"].as_str())
         .map(one_line)
-        .unwrap_or_else(|| capitalized(&j.operation));
+        .unwrap_or_else(|| operation_words(&j.operation));
     if let Some(to) = action.and_then(|a| a["deliverTo"].as_str()) {
         label = format!("{label} to {}", one_line(to));
     }
@@ -301,6 +308,11 @@ fn mid_sentence(who: Part) -> Part {
         }
         other => other,
     }
+}
+
+/// A job's operation as words: `delete-records` as "Delete records" (probe 67f D4).
+fn operation_words(operation: &str) -> String {
+    capitalized(&operation.replace(['-', '_'], " "))
 }
 
 fn capitalized(word: &str) -> String {
@@ -416,5 +428,13 @@ mod tests {
         assert_eq!(name("us_usr_gone1234"), "A removed team member");
         assert_eq!(name("us_key_abcdefgh"), "An API key");
         assert_eq!(name("wharf"), "Wharf");
+        // A Submit's receiver marking the records it rejected (probe 67f D4).
+        assert_eq!(name("submit:crm"), "The receiver of Submit to crm");
+    }
+
+    #[test]
+    fn an_operation_reads_as_words() {
+        assert_eq!(operation_words("delete-records"), "Delete records");
+        assert_eq!(operation_words("export_crm"), "Export crm");
     }
 }
