@@ -14,7 +14,7 @@ pub use cast::{cast_cell, display, list_items, normalize_key, parse_bool, parse_
 pub use date_order::{
     of_values as date_order_of, reads_two_ways as date_reads_two_ways, swapped as date_swapped, DateOrder,
 };
-pub use decimal::commas_in as decimal_commas_in;
+pub use decimal::{commas_in as decimal_commas_in, decimal_point};
 pub use evidence::Evidence;
 
 /// How a batch's own values of one field say to read those that read two ways: dates in

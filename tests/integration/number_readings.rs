@@ -183,7 +183,42 @@ async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
     assert_eq!(age_warnings(&app, &contacts).await[2], "");
 }
 
+/// One record saved on its own (a grid cell) reads a number that reads two ways as its
+/// column writes numbers: warned in a column of decimal commas, as an import warns for the
+/// same text; unwarned in an English one (probe 67f D9: `1.000` saved as 1, unsaid).
+async fn a_lone_save_is_warned_as_its_column_writes_numbers(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let contacts = app.sheet_id(&space, "contacts").await;
+    let row = |n: usize, age: &str| json!({"email": {"value": format!("p{n}@x.io")}, "age": {"value": age}});
+    let german = json!([row(1, "1,5"), row(2, "1.234,56"), row(3, "2,75")]);
+    let (status, body) = app
+        .post_json(&format!("/sheets/{contacts}/records"), &german)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = record_ids(&body);
+    let save = json!([{"id": ids[0], "values": {"age": {"value": "1.000"}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &save).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(values(&app, &contacts, "age").await[0], json!(1));
+    let warned = age_warnings(&app, &contacts).await;
+    assert!(warned[0].contains("1.000 was read as 1"), "{warned:?}");
+
+    let people = app.sheet_id(&app.space_from_blueprint().await, "contacts").await;
+    let english = json!([row(1, "1.5"), row(2, "1,234.56")]);
+    let (status, body) = app
+        .post_json(&format!("/sheets/{people}/records"), &english)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = record_ids(&body);
+    let save = json!([{"id": ids[0], "values": {"age": {"value": "1.000"}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{people}/records"), &save).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(age_warnings(&app, &people).await[0], "", "an English column");
+}
+
 on_both!(
     european_numbers_and_booleans_are_read_as_meant,
-    a_bulk_change_warns_of_numbers_that_read_two_ways
+    a_bulk_change_warns_of_numbers_that_read_two_ways,
+    a_lone_save_is_warned_as_its_column_writes_numbers,
 );

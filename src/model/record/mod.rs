@@ -20,6 +20,7 @@ mod references;
 pub mod search;
 pub mod search_index;
 pub mod selection;
+mod sheet_readings;
 pub mod sizes;
 pub mod sort_index;
 pub mod sort_keys;

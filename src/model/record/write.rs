@@ -238,7 +238,9 @@ pub(super) fn update_loaded(
     // A bulk change decides for all its batches alike.
     let readings = match tag {
         Some(tag) => tag_readings(&ctx.config, tag),
-        None => update_readings(&ctx.config, updates),
+        None => {
+            super::sheet_readings::with_sheets(conn, ctx, updates, update_readings(&ctx.config, updates))?
+        }
     };
     let bulk = tag.map(|t| t.bulk);
     let mut delta = CountDelta::default();
