@@ -464,12 +464,26 @@ pub async fn acknowledge(
     user: Viewer,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: crate::web::input::Form<super::CsrfForm>,
+    form: crate::web::input::Form<AckForm>,
 ) -> Result<HttpResponse, AppError> {
     change_job(&user, &state, &path, &form.csrf_token, job::ack_outcome).await?;
+    // The outcome's link to a view, followed: read, so its dialog does not come back over
+    // the view it opened (probe 67f D2).
+    if let Some(next) = super::elsewhere::safe_next(&form.next) {
+        return Ok(super::see_other(next));
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body("<div id=\"action-job\"></div>"))
+}
+
+#[derive(serde::Deserialize)]
+pub struct AckForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Where to go once read: the outcome's link to a view.
+    #[serde(default)]
+    next: String,
 }
 
 /// `next: retry`: runs the failed job again.
