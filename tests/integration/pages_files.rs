@@ -291,30 +291,21 @@ async fn one_sheet_of_a_workbook_file_is_imported_from_the_dashboard(db: Db) {
     let (_, wb) = app
         .get_json(&format!("/workbooks/{}", file["workbookId"].as_str().unwrap()))
         .await;
-    let people = wb["data"]["sheets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "People")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sheet_of = |name: &str| {
+        wb["data"]["sheets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let people = sheet_of("People");
     assert!(page.contains(&people), "the People sheet is offered: {page}");
     let csrf = app.csrf(&format!("/spaces/{space_id}")).await;
-    let resp = app
-        .client
-        .post(app.url(&import))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("sheet", contacts.as_str()),
-            ("source", people.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 303);
-    let job_url = resp.headers()["location"].to_str().unwrap().to_string();
+    let job_url = map_columns(&app, &import, &csrf, &contacts, &people).await;
     let screen = app.page(&job_url).await;
     assert!(screen.contains("ada@x.org"), "the People sheet's rows: {screen}");
     // Picking the file's Companies sheet picks the sheet of that name to import into
@@ -336,35 +327,26 @@ async fn one_sheet_of_a_workbook_file_is_imported_from_the_dashboard(db: Db) {
         !page.contains("data-confirm"),
         "the mapping screen asks, knowing the sheet: {page}"
     );
-    let (_, sheets) = app
-        .get_json(&format!("/workbooks/{}", file["workbookId"].as_str().unwrap()))
-        .await;
-    let sheet_of = |name: &str| {
-        sheets["data"]["sheets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == name)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
     for (source, before) in [(sheet_of("Notes"), false), (people.clone(), true)] {
-        let resp = app
-            .client
-            .post(app.url(&import))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("sheet", contacts.as_str()),
-                ("source", source.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let screen = app.page(resp.headers()["location"].to_str().unwrap()).await;
+        let screen = app
+            .page(&map_columns(&app, &import, &csrf, &contacts, &source).await)
+            .await;
         assert_eq!(screen.contains("id=\"imported-before\""), before, "{screen}");
     }
+}
+
+/// "Map columns" on a file's import page, from its sheet `source` into `sheet`: the
+/// mapping screen's address.
+async fn map_columns(app: &TestApp, import: &str, csrf: &str, sheet: &str, source: &str) -> String {
+    let resp = app
+        .client
+        .post(app.url(import))
+        .form(&[("csrf_token", csrf), ("sheet", sheet), ("source", source)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    resp.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// A weak guess is named on the mapping screen but not selected: an import run as
