@@ -33,7 +33,7 @@ async fn stalled_body(app: &TestApp) -> tokio::net::TcpStream {
 async fn many_big_bodies_from_one_caller_are_held_to_its_share(db: Db) {
     let app = spawn_app(db).await;
     let mut held = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..wharf::web::body_budget::MOST_HELD_EACH / BODY {
         held.push(stalled_body(&app).await);
     }
     // The server has read them (it answers nothing yet: the bodies are not complete).
@@ -84,6 +84,16 @@ async fn a_body_of_many_tiny_values_is_refused_before_it_is_parsed(db: Db) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 503);
     assert!(resp.headers().contains_key("retry-after"));
+    // Nor on a route that reads its body otherwise: a job's `complete` (probe 67h D3).
+    let body = format!("{{\"outcome\": [{}{{}}]}}", "{},".repeat(10_000_000));
+    let resp = app
+        .api(reqwest::Method::POST, "/jobs/us_jb_nothere1/complete")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
     // An ordinary batch goes in.
     let (status, body) = app
         .post_json(

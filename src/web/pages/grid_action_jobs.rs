@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
 use crate::ids::{FileId, SheetId, WorkbookId};
 use crate::model::job::{self, status, Job, JobInput};
-use crate::model::{file, job_subject, now, sheet, ModelError};
+use crate::model::{file, job_subject, sheet, ModelError};
 
 /// Files an outcome's `next: files` may list.
 const MAX_FILES: usize = 20;
@@ -58,26 +58,6 @@ pub struct JobPanel {
     pub whole: bool,
 }
 
-fn time_left(j: &Job) -> String {
-    let Some(eta) = j.estimated_completion_at else {
-        return String::new();
-    };
-    let seconds = (eta - now()).num_seconds();
-    time_left_words(seconds)
-}
-
-/// How long a job says it still needs, in words; past two days, days (a listener's
-/// estimate of the year 9999 read "about 69890581 hours left").
-fn time_left_words(seconds: i64) -> String {
-    match seconds {
-        s if s <= 60 => "less than a minute left".into(),
-        s if s < 3600 => format!("about {} minutes left", (s + 59) / 60),
-        s if s < 48 * 3600 => format!("about {} hours left", (s + 1799) / 3600),
-        s if s < 30 * 86_400 => format!("about {} days left", (s + 43_199) / 86_400),
-        _ => "more than a month left".into(),
-    }
-}
-
 pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
     let sheets = &targets.sheets;
     let outcome: Value = j
@@ -109,7 +89,11 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
         blocks_toolbar: running && j.mode == "toolbarBlocking",
         progress: j.progress,
         info: j.info.clone().unwrap_or_default(),
-        time_left: if running { time_left(j) } else { String::new() },
+        time_left: if running {
+            super::time_left::of(j)
+        } else {
+            String::new()
+        },
         failed,
         dialog,
         toast: !running && !dialog && !acknowledged,
@@ -588,18 +572,5 @@ pub async fn follow(
             render_panel(&state, &user, n, true).await
         }
         None => Ok(HttpResponse::NoContent().finish()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn time_left_reads_as_a_person_would_say_it() {
-        use super::time_left_words as words;
-        assert_eq!(words(30), "less than a minute left");
-        assert_eq!(words(600), "about 10 minutes left");
-        assert_eq!(words(5 * 3600), "about 5 hours left");
-        assert_eq!(words(3 * 86_400), "about 3 days left");
-        assert_eq!(words(250_000_000_000), "more than a month left");
     }
 }

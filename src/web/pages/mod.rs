@@ -35,6 +35,7 @@ pub mod people;
 pub mod space_configs;
 pub mod spaces;
 pub mod submissions;
+pub mod time_left;
 pub mod webhooks;
 
 use crate::auth::CurrentUser;
