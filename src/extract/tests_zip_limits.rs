@@ -66,6 +66,24 @@ fn sheets_of_one_part_are_read_once() {
     );
 }
 
+/// Relationships after the part's closing tag count for nothing, as calamine reads them
+/// (probe 67h D2: ours read on, saw two parts, and calamine read one part twice).
+#[test]
+fn relationships_after_the_closing_tag_are_not_read() {
+    let rows = format!("{}{}", row(1, &["name"]), row(2, &["Ada"]));
+    let bytes = xlsx_book_with(&[("S1", &rows), ("S2", &rows)], &[], |i| match i {
+        2 => {
+            r#"worksheets/sheet1.xml"/></Relationships><Relationship Id="rId2" Target="worksheets/sheet2.xml"#
+                .into()
+        }
+        i => format!("worksheets/sheet{i}.xml"),
+    });
+    let (_dir, path) = super::tests_hardening::file_with(&bytes, "afterrels.xlsx");
+    let ex = super::open(&path, "afterrels.xlsx").unwrap();
+    let names: Vec<&str> = ex.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["S1"], "{:?}", ex.notes.list());
+}
+
 /// D5: a zip of more parts than a spreadsheet holds is refused, and one whose directory
 /// is bigger than any spreadsheet's is refused while it is listed, whatever its end record
 /// says it holds (probe 67e D1: a file that said 5 parts listed a million).

@@ -364,8 +364,16 @@ pub fn sheet_parts(path: &Path) -> HashMap<String, String> {
 /// under `xl/` unless they start with it (or `/xl/`).
 fn sheet_targets<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Vec<(String, String)>> {
     use quick_xml::name::QName;
+    // End tags are not checked, and each part is read to its closing tag, as calamine
+    // reads them (probe 67h D2: a mismatched end tag stopped ours, and parts after the
+    // closing tag counted for ours only).
+    fn reader(bytes: &[u8]) -> quick_xml::Reader<&[u8]> {
+        let mut xml = quick_xml::Reader::from_reader(bytes);
+        xml.config_mut().check_end_names = false;
+        xml
+    }
     let rels = read_part(archive, "xl/_rels/workbook.xml.rels")?;
-    let mut xml = quick_xml::Reader::from_reader(rels.as_slice());
+    let mut xml = reader(&rels);
     let mut buf = Vec::new();
     let mut targets: HashMap<Vec<u8>, String> = HashMap::new();
     loop {
@@ -382,12 +390,13 @@ fn sheet_targets<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Vec
                 }
                 targets.insert(id, target);
             }
+            Event::End(e) if e.local_name().as_ref() == b"Relationships" => break,
             Event::Eof => break,
             _ => {}
         }
     }
     let book = read_part(archive, "xl/workbook.xml")?;
-    let mut xml = quick_xml::Reader::from_reader(book.as_slice());
+    let mut xml = reader(&book);
     let mut sheets = Vec::new();
     loop {
         buf.clear();
@@ -411,6 +420,7 @@ fn sheet_targets<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Vec
                     sheets.push((name, path));
                 }
             }
+            Event::End(e) if e.local_name().as_ref() == b"workbook" => break,
             Event::Eof => break,
             _ => {}
         }
