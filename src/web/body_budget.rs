@@ -92,11 +92,6 @@ impl BodyBudget {
 }
 
 impl BodyHold {
-    /// Bytes held so far.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
     /// Holds `n` more bytes, unless that passes the process's or the caller's budget.
     pub fn grow(&mut self, n: usize) -> Result<(), AppError> {
         let mut held = self.budget.held.lock().unwrap_or_else(|p| p.into_inner());

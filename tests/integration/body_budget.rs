@@ -69,30 +69,28 @@ async fn many_big_bodies_from_one_caller_are_held_to_its_share(db: Db) {
     assert_eq!(status, 200, "the share came back");
 }
 
+/// `body` as JSON to the API at `path`, with the test key.
+async fn post_raw(app: &TestApp, path: &str, body: String) -> reqwest::Response {
+    app.api(reqwest::Method::POST, path)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A body of many tiny values is held at what it parses into, and refused before it is
 /// parsed (probe 67e D5: 63 MiB of `{},` took 2.5 GB).
 async fn a_body_of_many_tiny_values_is_refused_before_it_is_parsed(db: Db) {
     let app = spawn_app(db).await;
     let sheet = app.sheet_id(&app.space_from_blueprint().await, "companies").await;
     let body = format!("[{}{{}}]", "{},".repeat(10_000_000));
-    let resp = app
-        .api(reqwest::Method::POST, &format!("/sheets/{sheet}/records"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_raw(&app, &format!("/sheets/{sheet}/records"), body).await;
     assert_eq!(resp.status().as_u16(), 503);
     assert!(resp.headers().contains_key("retry-after"));
     // Nor on a route that reads its body otherwise: a job's `complete` (probe 67h D3).
     let body = format!("{{\"outcome\": [{}{{}}]}}", "{},".repeat(10_000_000));
-    let resp = app
-        .api(reqwest::Method::POST, "/jobs/us_jb_nothere1/complete")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_raw(&app, "/jobs/us_jb_nothere1/complete", body).await;
     assert_eq!(resp.status().as_u16(), 503);
     // An ordinary batch goes in.
     let (status, body) = app

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// translation (`UK` to `GB`) is not the upload's to undo when another cell of the record
 /// is saved or the sheet re-checked (probe 67f D1: every mapped value went back to `UK`, in
 /// error). An enum cell holding no option now is checked from its input, as before.
-pub fn typed_dates(config: &SheetConfig, vals: &[Value], input: &mut BTreeMap<String, Value>) {
+pub fn typed_values(config: &SheetConfig, vals: &[Value], input: &mut BTreeMap<String, Value>) {
     for (i, f) in config.fields.iter().enumerate() {
         let Some(v) = vals.get(i) else { continue };
         let typed = match &f.field_type {

@@ -254,7 +254,7 @@ pub(super) fn update_loaded(
         delta.add(-1, row.valid, error_keys(&ctx.config, &old));
         // Decoded once: the old record is read for its values, raw input and messages.
         let mut input = super::inputs_of(&ctx.config, &old.vals, &old.raw);
-        super::date_cells::typed_dates(&ctx.config, &old.vals, &mut input);
+        super::date_cells::typed_values(&ctx.config, &old.vals, &mut input);
         let mut custom = old.custom.clone();
         let mut changed_keys = Vec::new();
         for (key, new) in &u.values {

@@ -312,8 +312,11 @@ pub async fn import_form(
             }
             let mut sources = Vec::new();
             let mut first = None;
+            // The file's sheets by id, to say which went where before.
+            let mut source_names = std::collections::HashMap::new();
             if let Some(source) = &f.workbook_id {
                 for sh in sheet::list_in_workbook(conn, source)? {
+                    source_names.insert(sh.id.to_string(), sh.name.clone());
                     let rows = sh.total_count.max(0) as u64;
                     first.get_or_insert_with(|| sh.name.clone());
                     sources.push(Destination {
@@ -334,13 +337,9 @@ pub async fn import_form(
                 }
             }
             preselect(&mut destinations, &names, first.as_deref(), &f.name);
-            let source_names: std::collections::HashMap<String, String> = match &f.workbook_id {
-                Some(source) if sources.len() > 1 => sheet::list_in_workbook(conn, source)?
-                    .into_iter()
-                    .map(|sh| (sh.id.to_string(), sh.name))
-                    .collect(),
-                _ => Default::default(),
-            };
+            if sources.len() <= 1 {
+                source_names.clear();
+            }
             let mut before = Vec::new();
             if let Some(source) = &f.workbook_id {
                 for j in crate::model::job::completed_imports_of(conn, &env, source.as_str())? {
