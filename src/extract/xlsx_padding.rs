@@ -9,10 +9,103 @@ use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The codes of the padding number formats by the styles (indexes into `cellXfs`) that use
-/// them, each code held once however many styles use it (probe 67a D1: 50,000 styles of a
-/// 60,000-character code copied 3 GB out of a 25 KB file).
-pub type Formats = HashMap<u32, Arc<str>>;
+/// The padding number formats by the styles (indexes into `cellXfs`) that use them, each
+/// held once however many styles use it (probe 67a D1: 50,000 styles of a 60,000-character
+/// code copied 3 GB out of a 25 KB file).
+pub type Formats = HashMap<u32, Arc<PadFormat>>;
+
+/// A padding number format as [`padded`] shows numbers with it, read once from its code:
+/// a code of millions of empty sections was split again for every cell (probe 68a D1: 134 KB
+/// took 89 s).
+#[derive(Debug, PartialEq)]
+pub struct PadFormat {
+    /// The first section's condition (`[<=99999]`): when a number fails it, the second
+    /// section shows it.
+    condition: Option<(Condition, f64)>,
+    /// The templates of the first two sections; `None` for one that does not pad.
+    first: Option<Vec<char>>,
+    second: Option<Vec<char>>,
+    /// One section only: a negative number shows with a minus in front.
+    one_section: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Condition {
+    AtMost,
+    AtLeast,
+    Below,
+    Above,
+    Equal,
+}
+
+impl PadFormat {
+    /// The format of `code` when a section of it pads whole numbers with zeros.
+    pub fn parse(code: &str) -> Option<PadFormat> {
+        // Only the first two sections are ever used: the rest is not split.
+        let mut sections = code.splitn(3, ';');
+        let first = sections.next()?;
+        let second = sections.next();
+        let conditional = first
+            .strip_prefix('[')
+            .filter(|_| first.starts_with("[<") || first.starts_with("[>") || first.starts_with("[="));
+        let format = match conditional {
+            None => PadFormat {
+                condition: None,
+                first: template_of(first),
+                second: None,
+                one_section: second.is_none(),
+            },
+            Some(rest) => {
+                let (condition, body) = rest.split_once(']')?;
+                let (op, limit) = match condition {
+                    c if c.starts_with("<=") || c.starts_with(">=") => c.split_at(2),
+                    c => c.split_at(1),
+                };
+                let op = match op {
+                    "<=" => Condition::AtMost,
+                    ">=" => Condition::AtLeast,
+                    "<" => Condition::Below,
+                    ">" => Condition::Above,
+                    "=" => Condition::Equal,
+                    _ => return None,
+                };
+                let limit: f64 = limit.trim().parse().ok()?;
+                let second = second.map(|s| match s.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                    Some((_, body)) => body,
+                    None => s,
+                });
+                PadFormat {
+                    condition: Some((op, limit)),
+                    first: template_of(body),
+                    second: second.and_then(template_of),
+                    one_section: false,
+                }
+            }
+        };
+        (format.first.is_some() || format.second.is_some()).then_some(format)
+    }
+
+    /// The template a whole non-negative number is shown with: the first section's, or the
+    /// second's when the number fails the first's condition.
+    fn template_for(&self, n: u64) -> Option<&[char]> {
+        let Some((op, limit)) = self.condition else {
+            return self.first.as_deref();
+        };
+        let v = n as f64;
+        let holds = match op {
+            Condition::AtMost => v <= limit,
+            Condition::AtLeast => v >= limit,
+            Condition::Below => v < limit,
+            Condition::Above => v > limit,
+            Condition::Equal => v == limit,
+        };
+        if holds {
+            self.first.as_deref()
+        } else {
+            self.second.as_deref()
+        }
+    }
+}
 
 /// A sheet's part and the styles (indexes into `cellXfs`) whose number formats pad whole
 /// numbers with zeros, with those formats' codes.
@@ -95,9 +188,9 @@ impl<'a> Cursor<'a> {
     /// A cell whose place the cursor reads otherwise than calamine (a reference past any
     /// sheet's end: probe 60c D1) is looked for among the next [`LOOK_AHEAD`] only, so the
     /// cells after it are still found.
-    pub fn format_at(&mut self, row: u32, col: u32) -> Option<&'a str> {
+    pub fn format_at(&mut self, row: u32, col: u32) -> Option<&'a PadFormat> {
         let formats_by_style = self.formats_by_style;
-        let style_of = |style: Option<u32>| style.and_then(|s| formats_by_style.get(&s)).map(|code| &**code);
+        let style_of = |style: Option<u32>| style.and_then(|s| formats_by_style.get(&s)).map(|f| &**f);
         if let Some(at) = self.ahead.iter().position(|(r, c, _)| (*r, *c) == (row, col)) {
             let (_, _, style) = self.ahead.drain(..=at).next_back()?;
             return style_of(style);
@@ -150,11 +243,11 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// A whole number as the format `code` shows it: `01234` under `00000`, `01234-5678`
+/// A whole number as the `format` shows it: `01234` under `00000`, `01234-5678`
 /// under `00000-0000` (Excel's zip + 4), `012-34-5678` under `000-00-0000`; a negative one
 /// under a code of one section with a minus in front, as Excel shows it (`-01234`; a code
 /// of several sections says itself how negatives look, and they are left as numbers).
-pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
+pub fn padded(value: &calamine::Data, format: &PadFormat) -> Option<String> {
     let negative = match value {
         calamine::Data::Int(i) => *i < 0,
         calamine::Data::Float(f) => *f < 0.0,
@@ -166,8 +259,9 @@ pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
             calamine::Data::Float(f) => calamine::Data::Float(-f),
             _ => return None,
         };
-        return (!code.contains(';'))
-            .then(|| padded(&magnitude, code))
+        return format
+            .one_section
+            .then(|| padded(&magnitude, format))
             .flatten()
             .map(|shown| format!("-{shown}"));
     }
@@ -176,7 +270,7 @@ pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
         calamine::Data::Float(f) if f.fract() == 0.0 && (0.0..1e15).contains(f) => *f as u64,
         _ => return None,
     };
-    let template = template_of(section_for(code, n)?)?;
+    let template = format.template_for(n)?;
     let slots = template.iter().filter(|c| **c == '0').count();
     let digits = format!("{n:0>slots$}");
     // A number longer than the slots keeps its extra digits in front of the first.
@@ -184,7 +278,7 @@ pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
     let mut next = digits.chars();
     let mut shown = String::with_capacity(template.len() + extra);
     let mut first = true;
-    for c in template {
+    for &c in template {
         match c {
             '0' => {
                 let take = if first { extra + 1 } else { 1 };
@@ -195,44 +289,6 @@ pub fn padded(value: &calamine::Data, code: &str) -> Option<String> {
         }
     }
     Some(shown)
-}
-
-/// The section of a format code a whole non-negative number is shown with: the first, or
-/// the one whose condition (`[<=99999]`) it meets.
-fn section_for(code: &str, n: u64) -> Option<&str> {
-    let sections: Vec<&str> = code.split(';').collect();
-    let first = *sections.first()?;
-    let Some(rest) = first
-        .strip_prefix('[')
-        .filter(|_| first.starts_with("[<") || first.starts_with("[>") || first.starts_with("[="))
-    else {
-        return Some(first);
-    };
-    let (condition, body) = rest.split_once(']')?;
-    let (op, limit) = match condition {
-        c if c.starts_with("<=") || c.starts_with(">=") => c.split_at(2),
-        c => c.split_at(1),
-    };
-    let limit: f64 = limit.trim().parse().ok()?;
-    let v = n as f64;
-    let holds = match op {
-        "<=" => v <= limit,
-        ">=" => v >= limit,
-        "<" => v < limit,
-        ">" => v > limit,
-        "=" => v == limit,
-        _ => return None,
-    };
-    match holds {
-        true => Some(body),
-        false => {
-            let second = *sections.get(1)?;
-            Some(match second.strip_prefix('[').and_then(|r| r.split_once(']')) {
-                Some((_, body)) => body,
-                None => second,
-            })
-        }
-    }
 }
 
 /// Most digit slots a padding format has: 20 hold any whole number a cell keeps, and
@@ -302,12 +358,8 @@ fn padding_styles<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Option<Fo
                     let id = attribute(&e, b"numFmtId").and_then(|i| i.parse::<u32>().ok());
                     let code = attribute(&e, b"formatCode").unwrap_or_default();
                     // A format with a section that pads (zip codes, zip + 4, social security).
-                    let pads = code.split(';').any(|section| {
-                        let body = section.rsplit(']').next().unwrap_or(section);
-                        template_of(body).is_some()
-                    });
-                    if let Some(id) = id.filter(|_| pads) {
-                        formats.insert(id, Arc::<str>::from(code));
+                    if let Some((id, format)) = id.zip(PadFormat::parse(&code)) {
+                        formats.insert(id, Arc::new(format));
                     }
                 }
                 b"cellXfs" => in_xfs = true,
@@ -453,7 +505,7 @@ fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Op
 
 #[cfg(test)]
 mod tests {
-    use super::{padded, position};
+    use super::{padded, position, PadFormat};
     use calamine::Data;
 
     /// A cell the cursor cannot find near (calamine placed it elsewhere: a reference past
@@ -461,8 +513,8 @@ mod tests {
     #[test]
     fn the_cursor_finds_the_cells_after_one_it_cannot_place() {
         let xml = br#"<worksheet><sheetData><row r="2"><c r="A2" s="1"><v>1</v></c><c r="B99999999999" s="1"><v>2</v></c></row><row r="3"><c r="A3" s="1"><v>3</v></c><c r="B3" s="0"><v>4</v></c></row></sheetData></worksheet>"#;
-        let formats_by_style =
-            std::collections::HashMap::from([(1u32, std::sync::Arc::<str>::from("00000"))]);
+        let zip = std::sync::Arc::new(PadFormat::parse("00000").unwrap());
+        let formats_by_style = std::collections::HashMap::from([(1u32, zip.clone())]);
         let mut cursor = super::Cursor {
             ahead: std::collections::VecDeque::new(),
             xml: quick_xml::Reader::from_reader(Box::new(&xml[..]) as Box<dyn std::io::BufRead>),
@@ -472,17 +524,17 @@ mod tests {
             col: None,
             started: false,
         };
-        assert_eq!(cursor.format_at(1, 0), Some("00000"));
+        assert_eq!(cursor.format_at(1, 0), Some(&*zip));
         // Where a wrapped reference put it: nowhere the cursor read.
         assert_eq!(cursor.format_at(7, 3), None);
-        assert_eq!(cursor.format_at(2, 0), Some("00000"));
+        assert_eq!(cursor.format_at(2, 0), Some(&*zip));
         assert_eq!(cursor.format_at(2, 1), None, "style 0 pads nothing");
     }
 
     /// As Excel shows them (probe 60c D2: zip + 4 and social security numbers lost their 0).
     #[test]
     fn whole_numbers_read_as_their_format_shows_them() {
-        let shown = |n: f64, code: &str| padded(&Data::Float(n), code);
+        let shown = |n: f64, code: &str| PadFormat::parse(code).and_then(|f| padded(&Data::Float(n), &f));
         assert_eq!(shown(1234.0, "00000").as_deref(), Some("01234"));
         assert_eq!(shown(123456.0, "00000").as_deref(), Some("123456"));
         assert_eq!(shown(12345678.0, "00000\\-0000").as_deref(), Some("01234-5678"));
@@ -511,6 +563,25 @@ mod tests {
         // A negative one as Excel shows it, under one section only.
         assert_eq!(shown(-12.0, "00000").as_deref(), Some("-00012"));
         assert_eq!(shown(-12.0, "00000;(00000)"), None);
+    }
+
+    /// A code of millions of empty sections is read once, not once a cell (probe 68a D1:
+    /// 20,000 cells of a 195 KB book held a worker for minutes).
+    #[test]
+    fn a_code_of_many_sections_is_read_once() {
+        let code = format!("00000{}", ";".repeat(5_000_000));
+        let format = PadFormat::parse(&code).expect("the first section pads");
+        let started = std::time::Instant::now();
+        for n in 0..20_000 {
+            assert_eq!(padded(&Data::Float(n as f64), &format).map(|s| s.len()), Some(5));
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // Only the first two sections are ever used: a padding third one is no padding format.
+        assert_eq!(PadFormat::parse("#,##0;#,##0;00000"), None);
     }
 
     #[test]

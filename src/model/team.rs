@@ -56,7 +56,9 @@ pub fn pending(conn: &mut AnyConnection) -> QueryResult<Vec<UserId>> {
 }
 
 /// Stores a link token for a user, sent by `inviter` (an email address); earlier unused
-/// links of that user stop working.
+/// links of that user stop working. An inviter removed while the mail was on its way sent
+/// a link that is stored withdrawn, and the earlier ones stay as they were (probe 68a D2:
+/// removing the inviter withdrew their links, but not one whose mail was being sent).
 pub fn store_invite(
     conn: &mut AnyConnection,
     token: &str,
@@ -66,6 +68,25 @@ pub fn store_invite(
 ) -> QueryResult<()> {
     write_tx(conn, |conn| {
         let t = now();
+        let inviter_here: i64 = users::table
+            .filter(users::email.eq(inviter))
+            .count()
+            .get_result(conn)?;
+        if inviter_here == 0 {
+            diesel::insert_into(user_invites::table)
+                .values((
+                    NewUserInvite {
+                        token_hash: hash_secret(token),
+                        user_id: user,
+                        created_at: t,
+                        expires_at: t + chrono::Duration::hours(hours),
+                        invited_by: inviter,
+                    },
+                    user_invites::revoked_at.eq(t),
+                ))
+                .execute(conn)?;
+            return Ok(());
+        }
         diesel::update(
             user_invites::table
                 .filter(user_invites::user_id.eq(user))

@@ -2,7 +2,8 @@
 //! in all and per caller: each body may be up to 64 MiB, and forty guests sending such
 //! bodies at once held 2.6 GB; eighty took a 4 GB server down (probe 67a D3). Past either
 //! budget a body is refused with 503 and `Retry-After`: record writes come in batches of
-//! a few megabytes, so only a crowd of the biggest bodies meets it.
+//! a few megabytes, so only a crowd of the biggest bodies meets it. A body that alone passes
+//! a caller's budget is refused with 413, as no retry would fit it.
 
 use super::error::AppError;
 use std::collections::HashMap;
@@ -94,6 +95,14 @@ impl BodyBudget {
 impl BodyHold {
     /// Holds `n` more bytes, unless that passes the process's or the caller's budget.
     pub fn grow(&mut self, n: usize) -> Result<(), AppError> {
+        // A body that alone passes the caller's budget never fits: no retry helps (probe
+        // 68a D3: 63 MB of short records were answered 503, which clients retry for good).
+        if self.bytes + n > MOST_HELD_EACH {
+            return Err(AppError::PayloadTooLarge(format!(
+                "this request's body takes more than {} MiB once read; send the records in smaller batches (10,000 records a request is plenty)",
+                MOST_HELD_EACH >> 20
+            )));
+        }
         let mut held = self.budget.held.lock().unwrap_or_else(|p| p.into_inner());
         let mine = held.by_caller.get(&self.caller).copied().unwrap_or(0);
         if mine + n > MOST_HELD_EACH {
@@ -202,5 +211,27 @@ mod tests {
         drop(others);
         assert_eq!(budget.held.lock().unwrap().all, 0);
         assert!(budget.held.lock().unwrap().by_caller.is_empty());
+    }
+
+    /// One body past a caller's whole budget never fits: 413, where one that would fit
+    /// alone waits for the caller's others: 503 (probe 68a D3).
+    #[test]
+    fn a_body_that_never_fits_is_too_large_not_crowded() {
+        let budget = Arc::new(BodyBudget::default());
+        let req = actix_web::test::TestRequest::default()
+            .uri("/v1/sheets/x/records")
+            .insert_header(("authorization", "Bearer a"))
+            .to_http_request();
+        let mut big = budget.hold_for(&req);
+        big.grow(MOST_HELD_EACH / 2).unwrap();
+        assert!(matches!(
+            big.grow(MOST_HELD_EACH / 2 + 1),
+            Err(AppError::PayloadTooLarge(_))
+        ));
+        let mut other = budget.hold_for(&req);
+        assert!(matches!(
+            other.grow(MOST_HELD_EACH / 2 + 1),
+            Err(AppError::Crowded(_))
+        ));
     }
 }

@@ -312,8 +312,45 @@ async fn a_removed_admins_pending_invitations_stop_working(db: Db) {
     assert_eq!(again.status().as_u16(), 200);
 }
 
+/// A link whose inviter was removed while its mail was on the way is stored withdrawn, and
+/// the person's earlier link stays as it was (probe 68a D2: the removal withdrew the
+/// inviter's links, then the mail's own was stored working).
+async fn a_link_mailed_as_its_inviter_is_removed_is_stored_withdrawn(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("admin@example.com", true);
+    app.sign_in("admin@example.com", PASSWORD).await;
+    let resp = post_form(
+        &app,
+        "/people",
+        &[("email", "late@example.com"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let earlier = newest_invite_link(&app);
+    // What the mail of a removed inviter stores once the mail server took it.
+    let late = wharf::ids::UserId::parse(&user_id(&app, "late@example.com")).unwrap();
+    let token = wharf::model::guest_link::new_team_token();
+    {
+        let mut conn = app.pool.get().unwrap();
+        wharf::model::team::store_invite(&mut conn, &token, &late, "removed@example.com", 24).unwrap();
+    }
+    let withdrawn = new_client()
+        .get(app.url(&format!("/invites/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status().as_u16(), 410);
+    let works = new_client().get(app.url(&earlier)).send().await.unwrap();
+    assert_eq!(
+        works.status().as_u16(),
+        200,
+        "the earlier link of an admin who stays"
+    );
+}
+
 on_both!(
     an_invited_member_sets_a_password_once_and_signs_in,
     roles_change_and_the_last_admin_stays,
     a_removed_admins_pending_invitations_stop_working,
+    a_link_mailed_as_its_inviter_is_removed_is_stored_withdrawn,
 );
