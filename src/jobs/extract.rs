@@ -391,7 +391,14 @@ fn extract_into_workbook(
 ) -> Result<Summary, JobError> {
     let actor = job.created_by.as_str();
     super::refuse_crash_loop(job)?;
-    let copy = cx.storage.local_copy(&f.storage_key).map_err(unreadable)?;
+    let copy = match cx.storage.local_copy(&f.storage_key) {
+        Ok(copy) => copy,
+        Err(e) => {
+            return Err(
+                super::leave_when_not_copied_here(cx, job, conn, e).map_or_else(|lost| lost, unreadable)
+            )
+        }
+    };
     progress.report(conn, 3, "Parsing sheets")?;
     // The message may quote the file (a sheet's name): NUL cannot be stored.
     let extraction = extract::open(copy.path(), &f.name)

@@ -276,7 +276,6 @@ fn work(ctx: Context) {
 /// job back for the others instead of failing it (and fails it only once none could read
 /// it for a long while).
 fn stored_here(ctx: &Context, job: &Job, conn: &mut AnyConnection) -> bool {
-    let queue = &ctx.queue;
     if !(job.job_type == "file" && job.operation == "extract") {
         return true;
     }
@@ -292,12 +291,36 @@ fn stored_here(ctx: &Context, job: &Job, conn: &mut AnyConnection) -> bool {
         return true; // run() reads it, or says it could not
     }
     tracing::info!(job = %job.id, "the file is not in this process's storage; leaving the job to others");
+    leave_to_others(ctx, job, conn);
+    false
+}
+
+/// Puts a claimed job back for the other processes, which this one leaves it to for a while.
+fn leave_to_others(ctx: &Context, job: &Job, conn: &mut AnyConnection) {
+    let queue = &ctx.queue;
     queue.leave(&job.id);
     if let Err(e) = job::unclaim(conn, job, &queue.worker_id) {
         tracing::warn!(job = %job.id, error = %e, "could not put the job back");
     }
     queue.wake();
-    false
+}
+
+/// A shared bucket's file this process could not copy to its own disk (full, or not
+/// writable): the job goes back to processes that may (probe 67g D3), until it has waited
+/// long enough that none could. `Err(Lost)` once it went back, else the error as it was.
+fn leave_when_not_copied_here(
+    ctx: &Context,
+    job: &Job,
+    conn: &mut AnyConnection,
+    e: std::io::Error,
+) -> Result<std::io::Error, JobError> {
+    let local = !crate::storage::is_store_failure(&e) && e.kind() != std::io::ErrorKind::NotFound;
+    if !(ctx.storage.shared() && local && now() - job.created_at <= GIVE_UP_AFTER) {
+        return Ok(e);
+    }
+    tracing::warn!(job = %job.id, error = %e, "could not copy the file to this process's disk; leaving the job to others");
+    leave_to_others(ctx, job, conn);
+    Err(JobError::Lost)
 }
 
 /// Runs a claimed job on the connection that claimed it, holding its lock meanwhile.
