@@ -11,7 +11,10 @@ pub mod sqlite_functions;
 mod tx;
 
 pub use key_order::in_key_order;
-pub use tx::{is_busy, one_writer_of, patiently, read_snapshot, serving_request, write, write_tx, WriteTurn};
+pub use tx::{
+    is_busy, is_disconnected, one_writer_of, patiently, read_snapshot, serving_request, write, write_tx,
+    WriteTurn,
+};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

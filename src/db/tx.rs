@@ -303,6 +303,25 @@ pub fn is_busy(e: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether an error means the database connection was lost before an answer (PostgreSQL
+/// restarted or shut down): nothing of the statement was committed, so the request is worth
+/// retrying (probe 68d D2: such writes answered 500, which clients take for a bug).
+pub fn is_disconnected(e: &diesel::result::Error) -> bool {
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("terminating connection due to administrator command")
+                || m.contains("server closed the connection unexpectedly")
+                || m.contains("no connection to the server")
+                || m.contains("the database system is shutting down")
+                || m.contains("the database system is starting up")
+                || m.contains("could not receive data from server")
+        }
+        _ => false,
+    }
+}
+
 /// PostgreSQL: holds, until the transaction ends, the right to write `key` of a kind
 /// (`kind` tells kinds apart), so a find-then-insert by a unique name (a guest's email, a
 /// space config's slug) finds what another writer just made instead of breaking the unique

@@ -344,6 +344,8 @@ fn undo_run(
     })?;
     let mut progress = Progress::new(cx, job, worker);
     progress.report(conn, 1, "Undoing")?;
+    // Progress as values go back (probe 68d D1: 1% until the end, as if stuck).
+    let total = bulk_history::cells_left(conn, id.as_str())?.max(1) as usize;
     // A lock taken meanwhile stops a person's or guest's undo at its next batch; the
     // change may be undone again once the sheet is unlocked.
     let actor = job.created_by.as_str();
@@ -360,11 +362,19 @@ fn undo_run(
                     thousands(restored as u64)
                 )
             };
-            delete::stop_if_refused(conn, fresh, actor, done).map_err(|e| match e {
-                JobError::Failed(m) => crate::model::ModelError::Conflict(m),
-                JobError::Lost => crate::model::ModelError::Conflict("the job was stopped".into()),
-                JobError::Internal(e) => crate::model::ModelError::Conflict(e.to_string()),
-            })
+            let info = format!(
+                "Undoing: {} of {} values put back",
+                thousands(restored.min(total) as u64),
+                thousands(total as u64)
+            );
+            progress
+                .report(conn, (1 + restored.min(total) * 98 / total) as i32, &info)
+                .and_then(|()| delete::stop_if_refused(conn, fresh, actor, done))
+                .map_err(|e| match e {
+                    JobError::Failed(m) => crate::model::ModelError::Conflict(m),
+                    JobError::Lost => crate::model::ModelError::Conflict("the job was stopped".into()),
+                    JobError::Internal(e) => crate::model::ModelError::Conflict(e.to_string()),
+                })
         },
     );
     let done = done.map_err(|e| match e {

@@ -347,6 +347,46 @@ pub fn update(
     })
 }
 
+/// What a file says while a delete takes its bytes, and after, if the delete was cut off
+/// before its rows went.
+pub const DELETING: &str =
+    "Deleted in part: a delete of this file (or its space) was cut off after its bytes went; delete it again to finish";
+
+/// Marks a file whose bytes a delete is about to take as `purged`, saying why, so a stop
+/// between the bytes and the rows (kill -9) leaves a file that tells the truth, not one
+/// listed `complete` without bytes (probe 68d D3). Returns its status and message before,
+/// for [`unmark_deleting`] when its bytes stayed. No event: the delete's comes next.
+pub fn mark_deleting(conn: &mut AnyConnection, id: &FileId) -> QueryResult<Option<(String, Option<String>)>> {
+    crate::db::write_tx(conn, |conn| {
+        hold_space_of(conn, id)?;
+        let before: Option<(String, Option<String>)> = files::table
+            .find(id)
+            .select((files::status, files::message))
+            .first(conn)
+            .optional()?;
+        if before.is_some() {
+            diesel::update(files::table.find(id))
+                .set((files::status.eq(status::PURGED), files::message.eq(DELETING)))
+                .execute(conn)?;
+        }
+        Ok(before)
+    })
+}
+
+/// Puts back what a file said before [`mark_deleting`]: its bytes stayed.
+pub fn unmark_deleting(
+    conn: &mut AnyConnection,
+    id: &FileId,
+    before: (String, Option<String>),
+) -> QueryResult<()> {
+    crate::db::write(conn, |conn| {
+        diesel::update(files::table.find(id).filter(files::message.eq(DELETING)))
+            .set((files::status.eq(before.0), files::message.eq(before.1)))
+            .execute(conn)
+    })?;
+    Ok(())
+}
+
 /// Holds the space of a file, if the file is still there (see `space::hold`): a write that
 /// then locks the file's row cannot deadlock with the space's deletion.
 pub fn hold_space_of(conn: &mut AnyConnection, id: &FileId) -> QueryResult<()> {

@@ -181,6 +181,10 @@ impl From<diesel::result::Error> for AppError {
                 tracing::warn!(error = %busy, "database busy past the wait");
                 AppError::Unavailable
             }
+            ref lost if crate::db::is_disconnected(lost) => {
+                tracing::warn!(error = %lost, "the database connection was lost");
+                AppError::Unavailable
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 AppError::Conflict(unique_conflict(info.message()).into())
             }
@@ -364,5 +368,27 @@ mod tests {
         assert!(response
             .headers()
             .contains_key(actix_web::http::header::RETRY_AFTER));
+    }
+
+    /// A connection PostgreSQL dropped (a restart) committed nothing: 503, worth a retry,
+    /// not 500 (probe 68d D2).
+    #[test]
+    fn a_lost_database_connection_is_503_with_retry_after() {
+        for lost in [
+            Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("terminating connection due to administrator command".to_string()),
+            ),
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("server closed the connection unexpectedly".to_string()),
+            ),
+        ] {
+            let response = AppError::from(lost).error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(response
+                .headers()
+                .contains_key(actix_web::http::header::RETRY_AFTER));
+        }
     }
 }

@@ -461,8 +461,10 @@ async fn a_stopped_store_gives_clear_errors(db: Db) {
     // bytes in the bucket for good).
     let (status, body) = app.delete(&format!("/files/{id}")).await;
     assert_eq!(status, 502, "{body}");
-    let (status, _) = app.get_json(&format!("/files/{id}")).await;
+    let (status, file) = app.get_json(&format!("/files/{id}")).await;
     assert_eq!(status, 200, "the file is still there");
+    // Marked while its delete ran (probe 68d D3), it says again what it said before.
+    assert_eq!(file["data"]["status"], "failed", "{file}");
     let (status, body) = app.delete(&format!("/spaces/{space}")).await;
     assert_eq!(status, 502, "{body}");
     let (status, _) = app.get_json(&format!("/spaces/{space}")).await;

@@ -54,11 +54,28 @@ pub async fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) ->
 /// Bytes in another process's data folder are not here (nothing is deleted, as for bytes
 /// already gone): the rows' delete hands them over to that process ([`file::hand_over`]).
 pub async fn delete_file_bytes(state: &AppState, f: &File, actor: &str) -> Result<(), AppError> {
-    delete_bytes(&state.storage, &[f.rejects_key()]).await?;
-    let Err(e) = delete_bytes(&state.storage, std::slice::from_ref(&f.storage_key)).await else {
+    let id = f.id.clone();
+    let before = state.db(move |conn| file::mark_deleting(conn, &id)).await?;
+    let rejects_gone = delete_bytes(&state.storage, &[f.rejects_key()]).await;
+    let rejects_ok = rejects_gone.is_ok();
+    let deleted = match rejects_gone {
+        Ok(()) => delete_bytes(&state.storage, std::slice::from_ref(&f.storage_key)).await,
+        Err(e) => Err(e),
+    };
+    let Err(e) = deleted else {
         return Ok(());
     };
-    if f.reject_count > 0 {
+    // The file's bytes stayed: it says what it said before.
+    if let Some(before) = before {
+        let id = f.id.clone();
+        if let Err(e) = state
+            .db(move |conn| file::unmark_deleting(conn, &id, before))
+            .await
+        {
+            tracing::warn!(error = %e, "putting back a file's status after a failed delete failed");
+        }
+    }
+    if rejects_ok && f.reject_count > 0 {
         let (id, actor) = (f.id.clone(), actor.to_string());
         let none = FileChanges {
             reject_count: Some(0),
