@@ -134,10 +134,13 @@
     if (live) htmx.trigger(live, "sse:changed");
   }
 
-  // The ticked rows and the search form's fields as the person left them (unsent text,
-  // where the caret was).
+  // The ticked rows, the search form's fields as the person left them (unsent text,
+  // where the caret was), and the cell that had the focus (a live refresh took it away:
+  // arrows then moved nothing, and a row just added lost it, probe 68b D13).
   function carry(grid) {
-    var state = { ticked: [], fields: [], focus: null, counted: null };
+    var state = { ticked: [], fields: [], focus: null, counted: null, cell: null };
+    var at = document.activeElement && document.activeElement.closest && document.activeElement.closest("td.cell");
+    if (at && grid.contains(at)) state.cell = { record: at.parentElement.dataset.record, field: at.dataset.field };
     // The view's count as last shown, kept up while the refreshed view is counted again.
     var count = grid.querySelector("#view-count");
     if (count && !count.hasAttribute("data-background")) {
@@ -178,6 +181,11 @@
       if (box) box.checked = true;
     });
     if (state.ticked.length) syncSelection(grid);
+    if (state.cell && state.cell.record) {
+      var row = grid.querySelector("tr[data-record='" + CSS.escape(state.cell.record) + "']");
+      var cell = row && row.querySelector("td.cell[data-field='" + CSS.escape(state.cell.field || "") + "']");
+      if (cell) focusCell(cell);
+    }
     var form = grid.querySelector("form.grid-search");
     if (!form) return;
     state.fields.forEach(function (f) {
@@ -358,8 +366,19 @@
   }
 
   // A key played into an editor's text box: a character replaces the selection, as typed.
+  // Typed over a date cell, the editor becomes a text box (Wharf reads `31/12/2025` as an
+  // upload's dates are read; the picker dropped typed text), and a list picks the first
+  // option the keys typed so far begin (both had dropped the keys: probe 68b D12).
   function typeInto(input, key) {
-    if (!input.setRangeText || input.type === "date" || input.tagName === "SELECT") return;
+    if (input.tagName === "SELECT") {
+      if (printable(key)) pickTyped(input, key);
+      return;
+    }
+    if (input.type === "date" && printable(key)) {
+      input.type = "text";
+      input.value = "";
+    }
+    if (!input.setRangeText || input.type === "date") return;
     var start = input.selectionStart, end = input.selectionEnd;
     if (start == null) return;
     if (printable(key)) {
@@ -372,6 +391,22 @@
       input.setRangeText("", start, start + 1, "end");
     }
     input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function pickTyped(select, key) {
+    var typed = (select.dataset.typed || "") + key.toLowerCase();
+    function begins(text) {
+      return Array.prototype.find.call(select.options, function (o) {
+        return o.value !== "" && (o.text.toLowerCase().indexOf(text) === 0 || o.value.toLowerCase().indexOf(text) === 0);
+      });
+    }
+    var option = begins(typed);
+    if (!option && typed.length > 1) {
+      typed = key.toLowerCase();
+      option = begins(typed);
+    }
+    select.dataset.typed = typed;
+    if (option) select.value = option.value;
   }
 
   function playTypedAhead() {
@@ -498,6 +533,22 @@
     if (first) first.setAttribute("tabindex", "0");
   }
   document.addEventListener("DOMContentLoaded", tabStop);
+
+  // A row just added (its id in the address's `added`) takes the focus on its first cell that
+  // opens an editor, scrolled into view (probe 68b D13: it was off-screen, unfocused).
+  // (The grid may come after the page, in a request of its own: looked for until found.)
+  var addedFocused = false;
+  function focusAdded() {
+    var added = !addedFocused && new URLSearchParams(window.location.search).get("added");
+    var row = added && document.getElementById("row-" + added);
+    var cell = row && (row.querySelector("td.cell[hx-get]") || row.querySelector("td.cell"));
+    if (!cell) return;
+    addedFocused = true;
+    focusCell(cell);
+    cell.scrollIntoView({ block: "center" });
+  }
+  document.addEventListener("DOMContentLoaded", focusAdded);
+  document.addEventListener("htmx:load", focusAdded);
 
   // Selects and date pickers save as soon as they change.
   document.addEventListener("change", function (e) {

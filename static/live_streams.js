@@ -34,6 +34,26 @@
     });
   });
 
+  // A stream its answer ended leaves the page as it was. When the page itself is now
+  // answered otherwise (a redirect to the sign-in form or to a guest's "session ended",
+  // or no longer found), it is loaded again to say so: a removed guest kept a stale grid,
+  // and met the team's sign-in form at their next click (probe 68b D10). A stream refused
+  // for a crowd of them leaves the page be: the page still answers.
+  var checked = false;
+  function leaveWhenGone() {
+    if (checked) return;
+    checked = true;
+    fetch(window.location.href, { credentials: "same-origin", redirect: "manual" })
+      .then(function (r) {
+        if (r.type === "opaqueredirect" || r.status === 401 || r.status === 403 || r.status === 404) {
+          window.location.reload();
+        } else {
+          checked = false;
+        }
+      })
+      .catch(function () { checked = false; });
+  }
+
   function PausableSource(url) {
     sources.push(this);
     this.url = url;
@@ -70,7 +90,10 @@
     source.onerror = function (e) {
       // The browser reconnects by itself unless the answer ended the stream (signed out,
       // access gone): then the extension decides, as it would for a plain EventSource.
-      if (source.readyState === CLOSED && self.source === source) self.end();
+      if (source.readyState === CLOSED && self.source === source) {
+        self.end();
+        leaveWhenGone();
+      }
       if (self.onerror) self.onerror(e);
     };
   };

@@ -193,8 +193,11 @@ fn complete(
         false => "",
     };
     let message = format!(
-        "Mapped {} record(s) into {}{how}{}{hook}",
-        cp.processed,
+        "Mapped {} into {}{how}{}{hook}",
+        match cp.processed {
+            1 => "1 record".to_string(),
+            n => format!("{} records", crate::extract::thousands(n as u64)),
+        },
         sheets.destination.name,
         warned_words(cp, &sheets.destination_config)
     );

@@ -131,7 +131,7 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(job["status"], "complete", "{job}");
     // The result says how many of the records need fixing.
     assert_eq!(
-        job["outcome"]["message"], "Mapped 2 record(s) into Contacts: 1 has errors to fix",
+        job["outcome"]["message"], "Mapped 2 records into Contacts: 1 has errors to fix",
         "{job}"
     );
     for wb in [&src_wb, &dest_wb] {
@@ -200,7 +200,7 @@ async fn a_mapping_job_plans_runs_and_is_remembered(db: Db) {
     assert_eq!(status, 200);
     let job = app.wait_job(&job2).await;
     assert_eq!(
-        job["outcome"]["message"], "Mapped 1 record(s) into Contacts, all valid",
+        job["outcome"]["message"], "Mapped 1 record into Contacts, all valid",
         "{job}"
     );
 }

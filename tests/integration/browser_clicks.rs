@@ -57,6 +57,28 @@ async fn clicks_count_as_people_mean_them(db: Db) {
     double_click(c, "#add-row").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(total(&app, &sheet).await, 4, "a double click adds one row");
+    // One more row, added with one click: it has the focus, on its first cell (probe 68b
+    // D13). (The double click's second click went to the new page's button.)
+    let before = c
+        .execute(
+            "return new URLSearchParams(location.search).get('added');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.execute("document.querySelector('#add-row').click();", vec![])
+        .await
+        .unwrap();
+    let added = "new URLSearchParams(location.search).get('added')";
+    wait_for(
+        c,
+        &format!(
+            "{added} !== {before} && document.activeElement.matches('td.cell') && document.activeElement.closest('tr').id === 'row-' + {added}"
+        ),
+        "the new row's focus",
+    )
+    .await;
+    assert_eq!(total(&app, &sheet).await, 5);
 
     // Two rows ticked: the question names them.
     for id in &ids[..2] {

@@ -205,6 +205,38 @@ async fn a_guest_invited_by_mail_fixes_a_cell_the_admin_sees_live(db: Db) {
     )
     .await;
 
+    // Removed while its grid is open, the guest's page says the session ended, rather
+    // than staying stale and then showing the team's sign-in form (probe 68b D10).
+    g.goto(&app.url(&format!("/workbooks/{wid}?sheet={contacts}")))
+        .await
+        .unwrap();
+    wait_for(
+        g,
+        "document.querySelectorAll('table.grid tbody tr[data-record]').length === 3",
+        "the guest's grid again",
+    )
+    .await;
+    let (_, guests) = app.get_json(&format!("/guests?spaceId={sid}")).await;
+    let gid = guests["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, _) = app.delete(&format!("/guests/{gid}")).await;
+    assert_eq!(status, 200);
+    wait_for(
+        g,
+        "location.pathname === '/guest/signed-out' && document.querySelector('main').textContent.includes('Your guest session has ended')",
+        "the guest's page to say the session ended",
+    )
+    .await;
+    // Later visits of that browser say so too.
+    g.goto(&app.url(&format!("/workbooks/{wid}?sheet={contacts}")))
+        .await
+        .unwrap();
+    wait_for(
+        g,
+        "location.pathname === '/guest/signed-out'",
+        "the ended session's page",
+    )
+    .await;
+
     assert_eq!(
         csp_violations(a).await,
         json!([]),

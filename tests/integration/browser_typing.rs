@@ -222,8 +222,40 @@ async fn an_editor_on_a_deleted_row_closes_and_live_updates_resume(db: Db) {
     .await;
 }
 
+/// Typing over a date cell keeps the date typed, and over an option cell picks the option
+/// the keys begin (probe 68b D12: the date picker and the option list dropped them).
+async fn typing_over_a_date_or_an_option_cell_keeps_the_keys(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, _) = grid_with(&app, json!([{"email": "a@x.io", "tier": "gold"}])).await;
+    let c = &driver.client;
+    slow_network(c).await;
+    focus_cell(c, "joined").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("31/12/2025{ENTER}"))
+        .await
+        .unwrap();
+    values_become(&app, &sheet, &[("joined", json!("2025-12-31"))]).await;
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the date's editor closed",
+    )
+    .await;
+    focus_cell(c, "tier").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("si{ENTER}"))
+        .await
+        .unwrap();
+    values_become(&app, &sheet, &[("tier", json!("silver"))]).await;
+}
+
 on_both!(
     keys_typed_on_a_slow_connection_land_where_typed,
     arrows_walk_options_and_typing_goes_over_a_cell,
-    an_editor_on_a_deleted_row_closes_and_live_updates_resume
+    an_editor_on_a_deleted_row_closes_and_live_updates_resume,
+    typing_over_a_date_or_an_option_cell_keeps_the_keys
 );

@@ -47,7 +47,7 @@ async fn a_plan_says_which_way_its_dates_read_and_the_result_counts_the_warnings
     let done = run(&app, &job).await;
     assert_eq!(
         done["outcome"]["message"],
-        "Mapped 3 record(s) into Contacts, all valid; 2 have warnings to check: Joined (2)",
+        "Mapped 3 records into Contacts, all valid; 2 have warnings to check: Joined (2)",
         "{done}"
     );
     assert_eq!(done["outcome"]["warnedRecords"], 2, "{done}");
@@ -94,7 +94,7 @@ async fn a_plan_says_which_way_its_dates_read_and_the_result_counts_the_warnings
     assert!(kept.to_string().contains("\"dateOrder\":\"dayFirst\""), "{kept}");
     let done = run(&app, &job).await;
     assert_eq!(
-        done["outcome"]["message"], "Mapped 3 record(s) into Contacts, all valid",
+        done["outcome"]["message"], "Mapped 3 records into Contacts, all valid",
         "{done}"
     );
     assert_eq!(
@@ -132,6 +132,8 @@ async fn the_mapping_screen_offers_day_first_and_links_the_warned_records(db: Db
     let csrf = app.csrf(&format!("/spaces/{space}")).await;
     let job = create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &contacts).await;
     let screen = app.page(&format!("/jobs/{job}")).await;
+    // Titled by what it does, not `workbook:map` (probe 68b D4).
+    assert!(screen.contains("<h1>Import</h1>"), "{screen}");
     assert!(screen.contains("name=\"dateorder:joined\""), "{screen}");
     assert!(
         screen.contains("month first: 03/04/2024 is 4 March 2024"),

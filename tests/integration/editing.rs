@@ -526,7 +526,36 @@ async fn a_boolean_typed_as_a_word_says_what_it_reads_as(db: Db) {
     assert!(maybe.contains("maybe (not true or false)"), "{maybe}");
 }
 
+/// An option or a date held as it should opens as that, not as the text it was given
+/// (probe 68b D5: "Sent (not an option)" for a valid cell); a value in error opens as given.
+async fn an_option_or_a_date_opens_as_held_not_as_given(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "tier": "Premium", "joined": "31/12/2025"},
+                    {"email": "b@x.io", "tier": "bronze", "joined": "soon"}]),
+        )
+        .await;
+    let ids = record_ids(&inserted);
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let edit = |id: &str, field: &str| format!("/grid/{sheet}/records/{id}/edit?field={field}");
+    let tier = app.page(&edit(&ids[0], "tier")).await;
+    assert!(tier.contains(r#"<option value="gold" selected>"#), "{tier}");
+    assert!(!tier.contains("not an option"), "{tier}");
+    let joined = app.page(&edit(&ids[0], "joined")).await;
+    assert!(joined.contains(r#"type="date" value="2025-12-31""#), "{joined}");
+    let bronze = app.page(&edit(&ids[1], "tier")).await;
+    assert!(bronze.contains("bronze (not an option)"), "{bronze}");
+    let soon = app.page(&edit(&ids[1], "joined")).await;
+    assert!(soon.contains(r#"type="text" value="soon""#), "{soon}");
+}
+
 on_both!(
+    an_option_or_a_date_opens_as_held_not_as_given,
     a_boolean_typed_as_a_word_says_what_it_reads_as,
     read_only_and_computed_cells_are_not_edited_in_the_grid,
     a_stale_save_is_refused_and_every_change_is_kept,

@@ -33,7 +33,7 @@ async fn an_import_into_a_hooked_sheet_says_the_hook_checks_next(db: Db) {
     let done = run_job(&app, &job).await;
     assert_eq!(
         done["outcome"]["message"],
-        "Mapped 2 record(s) into People, all valid (as Wharf checks them; your team's record hook checks them next)",
+        "Mapped 2 records into People, all valid (as Wharf checks them; your team's record hook checks them next)",
         "{done}"
     );
 }

@@ -414,6 +414,23 @@ async fn the_import_page_opens_on_the_sheet_the_file_names(db: Db) {
         !page.contains(&format!("<option value=\"{companies}\" selected>")),
         "{page}"
     );
+    // A file named after no sheet opens on the sheet its columns name (probe 68b D7: on
+    // the first sheet).
+    let (_, file) = app
+        .upload(
+            &space_id,
+            "big20k.csv",
+            b"E-mail,Name,Age,Tier\na@x.org,A,3,gold\n".to_vec(),
+        )
+        .await;
+    let id = file["data"]["id"].as_str().unwrap().to_string();
+    let (_, jobs) = app.get_json(&format!("/jobs?fileId={id}")).await;
+    app.wait_job(jobs["data"][0]["id"].as_str().unwrap()).await;
+    let page = app.page(&format!("/files/{id}/import")).await;
+    assert!(
+        page.contains(&format!("<option value=\"{contacts}\" selected>")),
+        "{page}"
+    );
 }
 
 on_both!(

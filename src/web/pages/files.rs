@@ -233,7 +233,7 @@ pub struct Destination {
 }
 
 /// Letters and digits, lowercase: `Contacts`, `contacts.csv`'s stem and `CONTACTS` agree.
-fn folded(name: &str) -> String {
+pub(super) fn folded(name: &str) -> String {
     name.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
@@ -242,7 +242,13 @@ fn folded(name: &str) -> String {
 
 /// Marks the destination sheet a person importing `file_name` (its first sheet `first`)
 /// most likely means: the one of the same name, else one the file's name holds.
-fn preselect(destinations: &mut [Destination], names: &[String], first: Option<&str>, file_name: &str) {
+fn preselect(
+    destinations: &mut [Destination],
+    names: &[String],
+    first: Option<&str>,
+    file_name: &str,
+    by_columns: Option<usize>,
+) {
     let stem = folded(file_name.rsplit_once('.').map_or(file_name, |(s, _)| s));
     let first = first.map(folded).unwrap_or_default();
     let pick = names
@@ -253,7 +259,8 @@ fn preselect(destinations: &mut [Destination], names: &[String], first: Option<&
             names
                 .iter()
                 .position(|n| n.len() >= 3 && stem.contains(n.as_str()))
-        });
+        })
+        .or(by_columns);
     if let Some(i) = pick {
         destinations[i].selected = true;
     }
@@ -294,7 +301,7 @@ pub async fn import_form(
     let (f, space_name, destinations, sources, before) = state
         .db(move |conn| {
             let s = space::find(conn, &env, &f.space_id)?.ok_or(ModelError::NotFound("space"))?;
-            let (mut destinations, mut names) = (Vec::new(), Vec::new());
+            let (mut destinations, mut names, mut fields) = (Vec::new(), Vec::new(), Vec::new());
             for w in workbook::list_in_space(conn, &s.id)? {
                 let labels: Vec<String> = serde_json::from_str(&w.labels).unwrap_or_default();
                 if labels.iter().any(|l| l == "file") {
@@ -302,6 +309,7 @@ pub async fn import_form(
                 }
                 for sh in sheet::list_in_workbook(conn, &w.id)? {
                     names.push(folded(&sh.name));
+                    fields.push(super::import_guess::field_names(&sh.config));
                     destinations.push(Destination {
                         sheet_id: sh.id.to_string(),
                         label: format!("{} / {}", w.name, sh.name),
@@ -311,13 +319,18 @@ pub async fn import_form(
                 }
             }
             let mut sources = Vec::new();
-            let mut first = None;
+            let (mut first, mut first_by_columns) = (None, None);
             // The file's sheets by id, to say which went where before.
             let mut source_names = std::collections::HashMap::new();
             if let Some(source) = &f.workbook_id {
                 for sh in sheet::list_in_workbook(conn, source)? {
                     source_names.insert(sh.id.to_string(), sh.name.clone());
                     let rows = sh.total_count.max(0) as u64;
+                    let columns = super::import_guess::field_names(&sh.config);
+                    let by_columns = super::import_guess::best_match(&columns, &fields);
+                    if first.is_none() {
+                        first_by_columns = by_columns;
+                    }
                     first.get_or_insert_with(|| sh.name.clone());
                     sources.push(Destination {
                         sheet_id: sh.id.to_string(),
@@ -331,12 +344,19 @@ pub async fn import_form(
                         matches: names
                             .iter()
                             .position(|n| !n.is_empty() && *n == folded(&sh.name))
+                            .or(by_columns)
                             .map(|i| destinations[i].sheet_id.clone())
                             .unwrap_or_default(),
                     });
                 }
             }
-            preselect(&mut destinations, &names, first.as_deref(), &f.name);
+            preselect(
+                &mut destinations,
+                &names,
+                first.as_deref(),
+                &f.name,
+                first_by_columns,
+            );
             if sources.len() <= 1 {
                 source_names.clear();
             }

@@ -118,9 +118,19 @@ pub async fn edit(
         )));
     }
     let checked = row.checked(&ctx.config);
-    let shown = checked
-        .raw
-        .get(&index)
+    // What was typed or uploaded, but for an option or a date the cell holds as it should:
+    // that one, which the option list or the date picker shows (probe 68b D5: a valid
+    // `shipped` uploaded as `Sent` opened as "Sent (not an option)").
+    let held = checked.vals.get(index).filter(|v| {
+        let text = v.as_str().unwrap_or_default();
+        match &field.field_type {
+            FieldType::Enum { options } => options.iter().any(|o| o.value == text),
+            FieldType::Date => crate::validate::parse_date(text).as_deref() == Some(text),
+            _ => false,
+        }
+    });
+    let shown = held
+        .or_else(|| checked.raw.get(&index))
         .or_else(|| checked.vals.get(index))
         .cloned()
         .unwrap_or(Value::Null);
@@ -385,9 +395,16 @@ pub async fn add_row(
     .await?;
     state.live.publish(&sid, origin(&req));
     state.live.publish_each(&written.also_changed);
+    // The new row, on the last page, is scrolled to and takes the focus (probe 68b D13).
+    // (A query parameter, not a fragment: a fragment alone changing did not load the page.)
+    let row = written
+        .rows
+        .first()
+        .map(|r| format!("&added={}", r.record_id()))
+        .unwrap_or_default();
     Ok(refresh_to(
         &req,
-        &format!("/workbooks/{wid}?sheet={sid}&last=true"),
+        &format!("/workbooks/{wid}?sheet={sid}&last=true{row}"),
     ))
 }
 

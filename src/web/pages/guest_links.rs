@@ -267,11 +267,22 @@ pub async fn sign_out(
 /// sign-in form would ask for a password a guest never had.
 pub const SIGNED_OUT: &str = "/guest/signed-out";
 
-/// `resp`, taking the guest's session cookie away.
+/// What the guest cookie holds once its session ended: no session's token, so every later
+/// request of that browser reads as a guest's ended session and lands on [`SIGNED_OUT`],
+/// not on the team's sign-in form (probe 68b D10: a removed guest's stale page sent them
+/// there, as the cookie was gone).
+const ENDED: &str = "ended";
+
+/// `resp`, putting the guest's session cookie's token away.
 pub fn ended_session(mut resp: HttpResponse) -> Result<HttpResponse, AppError> {
-    let mut gone = Cookie::build(GUEST_COOKIE, "").path("/").finish();
-    gone.make_removal();
-    resp.add_cookie(&gone).map_err(|e| AppError::Internal(e.into()))?;
+    let ended = Cookie::build(GUEST_COOKIE, ENDED)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::days(SESSION_DAYS))
+        .finish();
+    resp.add_cookie(&ended)
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(resp)
 }
 

@@ -26,6 +26,7 @@ pub mod grid_view;
 pub mod guest_links;
 pub mod guest_space;
 pub mod guests;
+pub mod import_guess;
 pub mod job_controls;
 pub mod job_enum_values;
 pub mod jobs;
