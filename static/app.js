@@ -826,10 +826,19 @@
     }
   });
 
-  // A bulk change sent closes its dialog; its toast shows in #bulk-status.
+  // A bulk change sent closes its dialog; its toast shows in #bulk-status. A delete refused
+  // because the view changed since it was counted counts it again, so the question names
+  // what a click now deletes (probe 68b D9: it kept offering the old count).
   document.addEventListener("htmx:afterRequest", function (e) {
     var dialog = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("dialog.bulk-dialog");
-    if (dialog && e.detail.successful && dialog.open && e.detail.elt.tagName === "FORM") dialog.close();
+    if (!dialog || !dialog.open || e.detail.elt.tagName !== "FORM") return;
+    if (e.detail.successful) {
+      dialog.close();
+    } else if (dialog.id === "delete-dialog" && e.detail.xhr && e.detail.xhr.status === 409) {
+      var grid = document.getElementById("grid");
+      htmx.ajax("GET", "/grid/" + grid.dataset.sheet + "/bulk/delete?" + query(view()),
+        { target: "#delete-confirm", swap: "innerHTML" });
+    }
   });
 })();
 

@@ -527,8 +527,12 @@ fn extract_into_workbook(
         // Read by guests on the Files tab too: plain words (the API's `rejects` route is
         // in the README).
         notes.push(match rejects {
-            1 => "1 row was not taken into the sheet: see \"Rejected rows\" on the Files tab".to_string(),
-            n => format!("{n} rows were not taken into the sheet: see \"Rejected rows\" on the Files tab"),
+            1 => {
+                "1 row was left out of the sheet: the file's \"Rejected rows\" say which and why".to_string()
+            }
+            n => {
+                format!("{n} rows were left out of the sheet: the file's \"Rejected rows\" say which and why")
+            }
         });
     }
     if replaced > 0 {

@@ -42,7 +42,7 @@ async fn a_csv_upload_is_extracted_into_a_file_workbook(db: Db) {
     assert_eq!(
         job["outcome"]["message"],
         format!(
-            "Extracted file; 1 row was not taken into the sheet: see \"Rejected rows\" on the Files tab; \
+            "Extracted file; 1 row was left out of the sheet: the file's \"Rejected rows\" say which and why; \
              row 3 was taken as the header of people; the rows above it were left out (they are with the rejected rows)"
         )
     );

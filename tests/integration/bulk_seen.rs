@@ -27,7 +27,7 @@ async fn a_column_change_takes_the_records_its_menu_counted(db: Db) {
         .page(&format!("/grid/{sheet}/values?column=name&{view}"))
         .await;
     assert!(
-        html.contains("This view holds <strong>3</strong> record(s)."),
+        html.contains("This view holds <strong>3</strong> records."),
         "{html}"
     );
     let (expected, upto, selection) = counted(&html);

@@ -140,7 +140,7 @@ async fn a_100_mb_field_is_a_reject_with_its_line(db: Db) {
         file["message"]
             .as_str()
             .unwrap()
-            .contains("not taken into the sheet"),
+            .contains("left out of the sheet"),
         "{file}"
     );
     assert_eq!(rows_of(&app, &file).await, vec![vec!["2", "3"]]);
