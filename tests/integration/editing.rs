@@ -342,6 +342,8 @@ async fn history_opens_from_the_grid_and_undoes_ones_own_last_change(db: Db) {
         panel.contains("ada@example.com") && panel.contains("bob@example.com"),
         "{panel}"
     );
+    // Named by its first value, not only its id (probe 67f D3).
+    assert!(panel.contains("History of “<bdi>a@x.io</bdi>”"), "{panel}");
     assert!(
         panel.contains("Undo my last change (<bdi>Name</bdi>: “<bdi>Xena</bdi>” back to “<bdi>Ann</bdi>”)"),
         "{panel}"

@@ -36,6 +36,8 @@ pub struct ChangeRow {
 struct HistoryPartial {
     sheet_id: String,
     record_id: String,
+    /// The record's first value shown, which names it better than its id (probe 67f D3).
+    named: String,
     changes: Vec<ChangeRow>,
     /// The viewer's own last change, when it can still be undone.
     undo: Option<ChangeRow>,
@@ -118,8 +120,13 @@ async fn panel(
 ) -> Result<HttpResponse, AppError> {
     let actor = viewer.actor();
     let sheet_id = ctx.sheet.id.to_string();
-    let (changes, undo) = state
+    let (changes, undo, named) = state
         .db(move |conn| {
+            let named = crate::model::record::load_rows(conn, ctx.sheet.seq, &[rid.0])?
+                .first()
+                .map(|r| r.checked(&ctx.config).vals)
+                .and_then(|vals| vals.iter().map(shown).find(|t| !t.trim().is_empty()))
+                .unwrap_or_default();
             let changes = history::of_record_shown(conn, &ctx.sheet.id, rid, SHOWN)?
                 .iter()
                 .map(|c| row(conn, &ctx, c, &actor))
@@ -132,12 +139,13 @@ async fn panel(
                 Some(c) => Some(row(conn, &ctx, &c, &actor)?),
                 None => None,
             };
-            Ok::<_, ModelError>((changes, undo))
+            Ok::<_, ModelError>((changes, undo, named))
         })
         .await?;
     render(&HistoryPartial {
         sheet_id,
         record_id: rid.to_string(),
+        named,
         changes,
         undo,
         notice,
