@@ -687,7 +687,7 @@
     if (has.indexOf("hasAllValid") >= 0) {
       var onSelection = button.dataset.scope === "sheet" && s.selected > 0 && !button.hasAttribute("data-ignore-selection");
       if (onSelection && s.selectedErrors > 0) return s.selectedErrors + " selected record(s) have errors; fix them first.";
-      if (!onSelection && s.errors > 0) return s.errors + " record(s) have errors; fix them first.";
+      if (!onSelection && s.errors > 0) return s.errors + " record(s) have errors" + (s.where ? " (" + s.where + ")" : "") + "; fix them first.";
     }
     if (has.indexOf("hasSelection") >= 0 && s.selected === 0) return "Select records first.";
     return "";
@@ -700,6 +700,10 @@
     var otherTotal = bar ? parseInt(bar.dataset.otherTotal, 10) || 0 : 0;
     var otherErrors = bar ? parseInt(bar.dataset.otherErrors, 10) || 0 : 0;
     var otherChecking = bar ? parseInt(bar.dataset.otherChecking, 10) || 0 : 0;
+    // Where a workbook's errors are: this sheet (counted live) and the others.
+    var where = [];
+    if (bar && errors > 0) where.push(bar.dataset.sheetName + ": " + errors.toLocaleString("en-US"));
+    if (bar && bar.dataset.otherErrorSheets) where.push(bar.dataset.otherErrorSheets);
     var blocked = !!document.querySelector("#action-job [data-blocks-toolbar]");
     document.querySelectorAll("button[data-action-dialog]").forEach(function (b) {
       var wb = b.dataset.scope === "workbook";
@@ -710,6 +714,7 @@
           selected: selected,
           selectedErrors: bad,
           checking: wb ? checking + otherChecking : checking,
+          where: wb ? where.join(", ") : "",
         });
       b.disabled = !!why;
       b.title = why || b.dataset.tooltip || "";

@@ -294,6 +294,8 @@ pub fn padded(value: &calamine::Data, format: &PadFormat) -> Option<String> {
 /// Most digit slots a padding format has: 20 hold any whole number a cell keeps, and
 /// codes such as zip + 4 or account numbers stay far below.
 const MOST_SLOTS: usize = 64;
+/// Most characters a padding format's section shows, slots and literals together.
+const MOST_CHARS: usize = 256;
 
 /// A section made of digit slots (`0`) and the literals a code or number is written with
 /// (`-`, a space, parentheses, `/`, escaped with `\` or quoted), with two slots or more;
@@ -312,9 +314,11 @@ fn template_of(section: &str) -> Option<Vec<char>> {
         }
     }
     // More slots than any number has digits pads nothing real (and 65,536 of them broke
-    // the formatting of the padded text: probe 67a D2).
+    // the formatting of the padded text: probe 67a D2); literals longer than a code of a
+    // few words are no zip or account number either (probe 68e D1: a 15 MB quoted literal
+    // was copied into every cell).
     let slots = out.iter().filter(|c| **c == '0').count();
-    ((2..=MOST_SLOTS).contains(&slots) && !quoted).then_some(out)
+    ((2..=MOST_SLOTS).contains(&slots) && out.len() <= MOST_CHARS && !quoted).then_some(out)
 }
 
 fn attribute(e: &BytesStart, name: &[u8]) -> Option<String> {
@@ -582,6 +586,10 @@ mod tests {
         );
         // Only the first two sections are ever used: a padding third one is no padding format.
         assert_eq!(PadFormat::parse("#,##0;#,##0;00000"), None);
+        // Nor is one whose literal would be copied into every cell (probe 68e D1).
+        let long = format!("\"{}\"00000", "A".repeat(1_000_000));
+        assert_eq!(PadFormat::parse(&long), None);
+        assert!(PadFormat::parse("\"ZIP \"00000").is_some());
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl BodyHold {
         // 68a D3: 63 MB of short records were answered 503, which clients retry for good).
         if self.bytes + n > MOST_HELD_EACH {
             return Err(AppError::PayloadTooLarge(format!(
-                "this request's body takes more than {} MiB once read; send the records in smaller batches (10,000 records a request is plenty)",
+                "this request's body takes more than {} MiB once read; send it in smaller parts (records in smaller batches: 10,000 records a request is plenty)",
                 MOST_HELD_EACH >> 20
             )));
         }

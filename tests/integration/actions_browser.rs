@@ -44,8 +44,38 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
         .unwrap();
     assert_eq!(
         off,
-        json!(["1 record(s) have errors; fix them first.", "Closed for the day"])
+        json!([
+            "1 record(s) have errors (Contacts: 1); fix them first.",
+            "Closed for the day"
+        ])
     );
+    // From another sheet of the workbook, it still says where the errors are (probe 67f D6).
+    let (_, sheets) = app.get_json(&format!("/sheets?workbookId={wb}")).await;
+    let companies = sheets["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "companies")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .unwrap();
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={companies}")))
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "[...document.querySelectorAll('#workbook-actions button')].some(b => b.title === '1 record(s) have errors (Contacts: 1); fix them first.')",
+        "the other sheet's errors named",
+    )
+    .await;
+    c.goto(&app.url(&format!("/workbooks/{wb}?sheet={contacts}")))
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!("document.querySelector('{primary}')"),
+        "the workbook's actions again",
+    )
+    .await;
 
     c.find(Locator::Css(primary))
         .await

@@ -360,6 +360,16 @@ async fn an_invited_guest_opens_its_space_once_and_nothing_else(db: Db) {
         "{page}"
     );
     assert_eq!(status_of(&guest, app.url("/guest")).await, 303);
+    // Later requests of that browser say so too (probe 68b D10), but its home is the
+    // team's sign-in, for a team member using it (probe 68e D3).
+    let again = guest
+        .get(app.url(&format!("/workbooks/{wa}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"], "/guest/signed-out");
+    let home = guest.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.headers()["location"], "/spaces");
     let _ = sb;
 }
 

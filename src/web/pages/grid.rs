@@ -103,6 +103,10 @@ struct GridPage {
     other_counts: Counts,
     /// Records of the other sheets still being checked (`trackChanges`).
     other_checking: usize,
+    /// The other sheets with records in error, as "Name: N", and this sheet's name: a
+    /// workbook action's tooltip says where the errors are (probe 67f D6).
+    other_error_sheets: String,
+    sheet_name: String,
     /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
     job_panel: String,
 }
@@ -460,6 +464,19 @@ pub async fn show(
         })
         .await?;
     let other_counts = sum(sheets.iter().filter(|s| s.id != ctx.sheet.id).map(|s| s.counts()));
+    let other_error_sheets = sheets
+        .iter()
+        .filter(|s| s.id != ctx.sheet.id && s.counts().error > 0)
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                crate::extract::thousands(s.counts().error as u64)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sheet_name = ctx.sheet.name.clone();
     let all_counts = sum(sheets.iter().map(|s| s.counts()));
     let stored: serde_json::Value = serde_json::from_str(&workbook.actions).unwrap_or_default();
     let workbook_now = Situation {
@@ -489,6 +506,8 @@ pub async fn show(
         dialogs,
         other_counts,
         other_checking,
+        other_error_sheets,
+        sheet_name,
         job_panel,
         table,
         since,

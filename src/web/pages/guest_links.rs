@@ -271,7 +271,7 @@ pub const SIGNED_OUT: &str = "/guest/signed-out";
 /// request of that browser reads as a guest's ended session and lands on [`SIGNED_OUT`],
 /// not on the team's sign-in form (probe 68b D10: a removed guest's stale page sent them
 /// there, as the cookie was gone).
-const ENDED: &str = "ended";
+pub const ENDED: &str = "ended";
 
 /// `resp`, putting the guest's session cookie's token away.
 pub fn ended_session(mut resp: HttpResponse) -> Result<HttpResponse, AppError> {

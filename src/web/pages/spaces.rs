@@ -60,10 +60,14 @@ pub struct ListQuery {
     archived_now: Option<String>,
 }
 
-/// Team members start on their Spaces; a guest (no team session) on its own spaces.
+/// Team members start on their Spaces; a guest (no team session) on its own spaces. A
+/// browser whose guest session ended starts at sign-in too (probe 68e D3: a team member
+/// there was sent to the guest's "session ended" page).
 pub async fn home(req: HttpRequest) -> HttpResponse {
-    let guest_only =
-        req.cookie(crate::auth::SESSION_COOKIE).is_none() && req.cookie(crate::auth::GUEST_COOKIE).is_some();
+    let guest_only = req.cookie(crate::auth::SESSION_COOKIE).is_none()
+        && req
+            .cookie(crate::auth::GUEST_COOKIE)
+            .is_some_and(|c| c.value() != super::guest_links::ENDED);
     see_other(if guest_only { "/guest" } else { "/spaces" })
 }
 
