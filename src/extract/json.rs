@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for RawObject {
 pub fn value_text(raw: &RawValue) -> String {
     let text = raw.get();
     match text.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string()),
+        Some(b'"') => super::json_text::string_lenient(text).unwrap_or_else(|| text.to_string()),
         Some(b'n') => String::new(),
         Some(b'{' | b'[') => compact(text),
         _ => text.to_string(),

@@ -150,6 +150,54 @@ pub(super) fn line(text: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| text.to_string()))
 }
 
+/// A JSON string literal read as its text, a `\\u` escape of half a surrogate pair that
+/// has no other half read as U+FFFD, which serde refuses (probe 68f D2: the cell held the
+/// literal, quotes and backslashes included). `None` for what is no string literal.
+pub(super) fn string_lenient(literal: &str) -> Option<String> {
+    if let Ok(text) = serde_json::from_str::<String>(literal) {
+        return Some(text);
+    }
+    let hex = |at: usize| -> Option<u16> {
+        let digits = literal.get(at..at + 4)?;
+        u16::from_str_radix(digits, 16).ok()
+    };
+    let bytes = literal.as_bytes();
+    let mut fixed = String::with_capacity(literal.len());
+    let (mut i, mut from) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let unit = (bytes.get(i + 1) == Some(&b'u')).then(|| hex(i + 2)).flatten();
+        match unit {
+            Some(0xD800..=0xDBFF) => {
+                let low = (bytes.get(i + 6) == Some(&b'\\') && bytes.get(i + 7) == Some(&b'u'))
+                    .then(|| hex(i + 8))
+                    .flatten();
+                if low.is_some_and(|l| (0xDC00..=0xDFFF).contains(&l)) {
+                    i += 12;
+                } else {
+                    fixed.push_str(&literal[from..i]);
+                    fixed.push_str("\\uFFFD");
+                    i += 6;
+                    from = i;
+                }
+            }
+            Some(0xDC00..=0xDFFF) => {
+                fixed.push_str(&literal[from..i]);
+                fixed.push_str("\\uFFFD");
+                i += 6;
+                from = i;
+            }
+            // Another escape: its next character is not a backslash to look at.
+            _ => i += 2,
+        }
+    }
+    fixed.push_str(literal.get(from..).unwrap_or_default());
+    serde_json::from_str::<String>(&fixed).ok()
+}
+
 #[cfg(test)]
 mod tests {
     /// A reader handing out `piece` bytes at a time.
@@ -182,5 +230,28 @@ mod tests {
         assert_eq!(super::line(r#"{"a":NaN}"#), r#"{"a":"NaN"}"#);
         // Not JSON either way: left as written, for the reader to say where.
         assert_eq!(read("[Nope, -Inf", 2), "[Nope, -Inf");
+    }
+
+    /// Half a surrogate pair with no other half reads as U+FFFD (probe 68f D2).
+    #[test]
+    fn a_lone_surrogate_escape_reads_as_a_replacement_character() {
+        assert_eq!(
+            super::string_lenient(r#""ab\ud800cd""#).as_deref(),
+            Some("ab\u{FFFD}cd")
+        );
+        assert_eq!(
+            super::string_lenient(r#""x\udc00""#).as_deref(),
+            Some("x\u{FFFD}")
+        );
+        assert_eq!(
+            super::string_lenient(r#""\ud83d\ude00 ok""#).as_deref(),
+            Some("\u{1F600} ok")
+        );
+        assert_eq!(super::string_lenient(r#""\\ud800""#).as_deref(), Some("\\ud800"));
+        assert_eq!(
+            super::string_lenient(r#""\ud800\ud800\udc00""#).as_deref(),
+            Some("\u{FFFD}\u{10000}")
+        );
+        assert_eq!(super::string_lenient("nonsense"), None);
     }
 }
