@@ -8,6 +8,7 @@ pub mod environment;
 pub mod event;
 pub mod event_topics;
 pub mod file;
+pub mod file_holders;
 pub mod guest;
 pub mod guest_link;
 pub mod job;
