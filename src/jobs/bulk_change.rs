@@ -66,7 +66,13 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
     let list = match &config["changes"] {
         Value::Array(list) if !list.is_empty() => list,
         Value::Array(_) => return Err("config.changes is empty: name at least one change".into()),
-        Value::Null => return Err("config.changes is missing".into()),
+        // The official client drops the keys its types do not name (probe 68g D6).
+        Value::Null => {
+            return Err(
+                "config.changes is missing (@flatfile/api sends no keys its types do not name: send this job with a plain HTTP call, or use records.findAndReplace or records.bulkUpdate)"
+                    .into(),
+            )
+        }
         _ => return Err("config.changes must be a list of changes: [{\"field\": ..., \"set\": ...}]".into()),
     };
     list.iter()

@@ -251,7 +251,10 @@ async fn grid_values_and_delete_shown(db: Db) {
     // "premium" is stored as the option it stands for.
     let gold = html.find("gold").unwrap_or_else(|| panic!("gold listed: {html}"));
     assert!(silver < gold, "most held first: {html}");
-    assert!(html.contains("<span class=\"count\">15</span>"), "{html}");
+    assert!(
+        html.contains("<span class=\"count\" title=\"records\">15</span>"),
+        "{html}"
+    );
     // Each value links to its filter, the key quoted (a key may be `or`, or hold spaces).
     let view = "q=filter%3A%20%22tier%22%20eq%20%22gold%22";
     assert!(html.contains(view), "{html}");

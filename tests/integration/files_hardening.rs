@@ -371,6 +371,15 @@ async fn an_uploads_form_fields_are_checked_like_a_body(db: Db) {
         .await;
     assert_eq!(status, 200, "{renamed}");
     assert_eq!(renamed["data"]["ext"], "xlsx", "the extension follows the name");
+    // A name ending in words, as the automap plugin renames files, keeps it (probe 68g D2).
+    let (status, renamed) = app
+        .patch_json(
+            &format!("/files/{id}"),
+            &json!({"name": "Report.xlsx 🔁 contacts"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["data"]["ext"], "xlsx", "{renamed}");
 }
 
 /// Two extractions of one file run at once: the file ends with one workbook, its own, and no

@@ -109,7 +109,7 @@ async fn mappings_in_opposite_directions_both_end(db: Db) {
         let message = done["outcome"]["message"].as_str().unwrap_or_default();
         let n: usize = message
             .strip_prefix("Mapped ")
-            .and_then(|m| m.split(' ').next()?.parse().ok())
+            .and_then(|m| m.split(' ').next()?.replace(',', "").parse().ok())
             .unwrap_or_else(|| panic!("{done}"));
         mapped.push(n);
     }

@@ -54,8 +54,10 @@ pub async fn delete_bytes(storage: &crate::storage::Storage, keys: &[String]) ->
 /// Bytes in another process's data folder are not here (nothing is deleted, as for bytes
 /// already gone): the rows' delete hands them over to that process ([`file::hand_over`]).
 pub async fn delete_file_bytes(state: &AppState, f: &File, actor: &str) -> Result<(), AppError> {
+    // Asked as a delete's rows are, until the database takes it: a write holding it for
+    // seconds made the mark answer 503 where the delete waited its turn and ended.
     let id = f.id.clone();
-    let before = state.db(move |conn| file::mark_deleting(conn, &id)).await?;
+    let before = rows_after_bytes(state, move |conn| file::mark_deleting(conn, &id)).await?;
     let rejects_gone = delete_bytes(&state.storage, &[f.rejects_key()]).await;
     let rejects_ok = rejects_gone.is_ok();
     let deleted = match rejects_gone {

@@ -532,7 +532,13 @@ pub async fn update(
     // could not read it.
     let message = (body.status.as_deref() == Some(file::status::COMPLETE)).then_some(None);
     let changes = FileChanges {
-        ext: name.as_deref().map(extension_of),
+        // An extension the new name spells (`Report.XLSX`); a name without one, or ending in
+        // words (`people.json 🔁 contacts`, as @flatfile/plugin-automap renames files),
+        // keeps the file's (probe 68g D2: its ext became "json 🔁 contacts").
+        ext: name
+            .as_deref()
+            .map(extension_of)
+            .filter(|e| (1..=10).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_alphanumeric())),
         name,
         message,
         workbook_id: workbook_id.clone().map(Some),

@@ -29,6 +29,7 @@ pub mod guests;
 pub mod import_guess;
 pub mod job_controls;
 pub mod job_enum_values;
+pub mod job_words;
 pub mod jobs;
 pub mod link_csrf;
 pub mod outbox;
