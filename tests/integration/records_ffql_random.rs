@@ -36,6 +36,10 @@ async fn the_database_agrees_with_the_queries_meaning(db: Db) {
     let app = spawn_app(db).await;
     let path = people(&app).await;
     let specs = people_specs();
+    let config =
+        wharf::blueprint::parse_sheets(&[blueprint()["workbooks"][0]["sheets"][0].clone()], "$.sheets")
+            .expect("the people sheet")
+            .remove(0);
     // Every record as a query sees it.
     let (_, all) = app.get_json(&path).await;
     struct Rec {
@@ -130,7 +134,8 @@ async fn the_database_agrees_with_the_queries_meaning(db: Db) {
             ),
         };
         let (status, body) = app.get_json(&format!("{path}?q={}", urlencode(&q))).await;
-        match wharf::ffql::compile(&q, &specs) {
+        // As Wharf reads it against the sheet (an option's label compares as its value).
+        match wharf::model::record::ffql_sql::compile(&config, &q) {
             Err(e) => {
                 assert_eq!(status, 400, "q={q}: {body}");
                 assert_eq!(body["errors"][0]["message"], e.message, "q={q}");

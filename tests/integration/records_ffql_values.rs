@@ -179,3 +179,29 @@ async fn text_before_a_value_leaves_empty_cells_out(db: Db) {
 }
 
 on_both!(text_before_a_value_leaves_empty_cells_out);
+
+/// An enum field compared with an option's label finds the records holding that option,
+/// as the grid's values and the mapping screen show labels (probe 66h D10: `eq "Gold"`
+/// found nothing); its value still finds them, and other texts find nothing.
+async fn an_option_is_found_by_its_label(db: Db) {
+    let app = spawn_app(db).await;
+    let path = people(&app).await;
+    let mut by_value = emails(&app, &path, "tier eq gold").await;
+    by_value.sort();
+    assert_eq!(by_value, ["a@x.io", "d@x.io"]);
+    for label in ["tier eq \"Gold\"", "tier eq GOLD", "Tier eq \"gold\""] {
+        let mut found = emails(&app, &path, label).await;
+        found.sort();
+        assert_eq!(found, by_value, "{label}");
+    }
+    let mut silver = emails(&app, &path, "tier eq Silver").await;
+    silver.sort();
+    assert_eq!(silver, ["b@x.io"]);
+    assert!(emails(&app, &path, "tier eq Bronze").await.is_empty());
+    // Not equal to a label leaves out that option's records.
+    let mut others = emails(&app, &path, "tier ne \"Gold\"").await;
+    others.sort();
+    assert!(!others.contains(&"a@x.io".to_string()), "{others:?}");
+}
+
+on_both!(an_option_is_found_by_its_label);

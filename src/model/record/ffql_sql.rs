@@ -42,6 +42,40 @@ pub fn field_specs(config: &SheetConfig) -> Vec<FieldSpec> {
         .collect()
 }
 
+/// Reads an FFQL query against the sheet's fields. An enum field compared for equality with
+/// one of its options' labels (`country eq "United Kingdom"`) is compared with that option's
+/// value (`GB`), which its cells hold, as the grid's column values and the mapping screen
+/// show labels (probe 66h D10: nothing was found).
+pub fn compile(config: &SheetConfig, text: &str) -> Result<Node, crate::ffql::Error> {
+    crate::ffql::compile(text, &field_specs(config)).map(|node| labels_as_values(config, node))
+}
+
+fn labels_as_values(config: &SheetConfig, node: Node) -> Node {
+    let each = |items: Vec<Node>| items.into_iter().map(|n| labels_as_values(config, n)).collect();
+    match node {
+        Node::And(items) => Node::And(each(items)),
+        Node::Or(items) => Node::Or(each(items)),
+        Node::Not(inner) => Node::Not(Box::new(labels_as_values(config, *inner))),
+        Node::Cell {
+            field,
+            test: CellTest::Text(Cmp::Eq, given),
+        } => {
+            let value = match config.fields.get(field).map(|f| &f.field_type) {
+                Some(FieldType::Enum { options }) if !options.iter().any(|o| o.value == given) => options
+                    .iter()
+                    .find(|o| o.label.to_lowercase() == given.to_lowercase())
+                    .map(|o| o.value.clone()),
+                _ => None,
+            };
+            Node::Cell {
+                field,
+                test: CellTest::Text(Cmp::Eq, value.unwrap_or(given)),
+            }
+        }
+        other => other,
+    }
+}
+
 /// The fields whose sort index would serve a query's tests (equality with text, number
 /// and date ranges), so a read can ask for them.
 pub fn indexed_fields(node: &Node) -> Vec<usize> {

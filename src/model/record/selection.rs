@@ -44,8 +44,7 @@ fn field_index(config: &SheetConfig, param: &str, key: &str) -> Result<usize, Mi
 /// Reads an FFQL `q` against the sheet's fields; a malformed query or an unknown field is
 /// the caller's to fix (400, with where and why).
 pub fn ffql_of(config: &SheetConfig, text: &str) -> Result<crate::ffql::Node, Mistake> {
-    crate::ffql::compile(text, &super::ffql_sql::field_specs(config))
-        .map_err(|e| Mistake::new("q", e.message))
+    super::ffql_sql::compile(config, text).map_err(|e| Mistake::new("q", e.message))
 }
 
 /// Whether a selection parameter filters the records (as it is applied: a search for

@@ -361,7 +361,7 @@ pub(super) fn query_for(
     let sort = field("sort", &view.sort)?.map(|i| (i, view.dir == "desc"));
     let filter_text = box_filter(&view.q);
     let ffql = match filter_text.as_deref().filter(|t| !t.trim().is_empty()) {
-        Some(text) => match ffql::compile(text, &record::ffql_sql::field_specs(config)) {
+        Some(text) => match record::ffql_sql::compile(config, text) {
             Ok(node) => Some(node),
             Err(e) => return Ok(Err(e)),
         },
