@@ -68,22 +68,20 @@ pub fn store_invite(
 ) -> QueryResult<()> {
     write_tx(conn, |conn| {
         let t = now();
+        let invite = NewUserInvite {
+            token_hash: hash_secret(token),
+            user_id: user,
+            created_at: t,
+            expires_at: t + chrono::Duration::hours(hours),
+            invited_by: inviter,
+        };
         let inviter_here: i64 = users::table
             .filter(users::email.eq(inviter))
             .count()
             .get_result(conn)?;
         if inviter_here == 0 {
             diesel::insert_into(user_invites::table)
-                .values((
-                    NewUserInvite {
-                        token_hash: hash_secret(token),
-                        user_id: user,
-                        created_at: t,
-                        expires_at: t + chrono::Duration::hours(hours),
-                        invited_by: inviter,
-                    },
-                    user_invites::revoked_at.eq(t),
-                ))
+                .values((invite, user_invites::revoked_at.eq(t)))
                 .execute(conn)?;
             return Ok(());
         }
@@ -96,13 +94,7 @@ pub fn store_invite(
         .set(user_invites::revoked_at.eq(t))
         .execute(conn)?;
         diesel::insert_into(user_invites::table)
-            .values(NewUserInvite {
-                token_hash: hash_secret(token),
-                user_id: user,
-                created_at: t,
-                expires_at: t + chrono::Duration::hours(hours),
-                invited_by: inviter,
-            })
+            .values(invite)
             .execute(conn)?;
         Ok(())
     })

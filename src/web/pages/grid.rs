@@ -466,13 +466,10 @@ pub async fn show(
     let other_counts = sum(sheets.iter().filter(|s| s.id != ctx.sheet.id).map(|s| s.counts()));
     let other_error_sheets = sheets
         .iter()
-        .filter(|s| s.id != ctx.sheet.id && s.counts().error > 0)
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.name,
-                crate::extract::thousands(s.counts().error as u64)
-            )
+        .filter(|s| s.id != ctx.sheet.id)
+        .filter_map(|s| {
+            let errors = s.counts().error;
+            (errors > 0).then(|| format!("{}: {}", s.name, crate::extract::thousands(errors as u64)))
         })
         .collect::<Vec<_>>()
         .join(", ");

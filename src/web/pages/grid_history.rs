@@ -122,8 +122,11 @@ async fn panel(
     let sheet_id = ctx.sheet.id.to_string();
     let (changes, undo, named) = state
         .db(move |conn| {
-            let named = crate::model::record::load_rows(conn, ctx.sheet.seq, &[rid.0])?
-                .first()
+            let record = crate::model::record::load_rows(conn, ctx.sheet.seq, &[rid.0])?
+                .into_iter()
+                .next();
+            let named = record
+                .as_ref()
                 .map(|r| r.checked(&ctx.config).vals)
                 .and_then(|vals| vals.iter().map(shown).find(|t| !t.trim().is_empty()))
                 .unwrap_or_default();
@@ -132,7 +135,7 @@ async fn panel(
                 .map(|c| row(conn, &ctx, c, &actor))
                 .collect::<Result<Vec<_>, _>>()?;
             // Neither in the sheet nor in its history (another sheet's record): not here.
-            if changes.is_empty() && !crate::model::record::exists(conn, ctx.sheet.seq, rid.0)? {
+            if changes.is_empty() && record.is_none() {
                 return Err(ModelError::NotFound("record"));
             }
             let undo = match undoable(conn, &ctx, rid, &actor)? {
