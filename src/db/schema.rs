@@ -364,6 +364,7 @@ diesel::table! {
         actor -> Text,
         created_at -> Timestamp,
         bulk_id -> Nullable<Text>,
+        old_raw -> Nullable<Text>,
     }
 }
 

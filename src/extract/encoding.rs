@@ -34,13 +34,23 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
 
 /// What tells Mac Roman (Excel for Mac's "CSV (Macintosh)") from Windows-1252: bytes
 /// Windows-1252 has no character for (it reads them as invisible C1 controls), which Mac
-/// Roman uses for è, ç, ê, Å, ù; and where the accented letters are, 0x80-0x9F in Mac
-/// Roman, 0xC0-0xFF in Windows-1252.
+/// Roman uses for è, ç, ê, Å, ù; bytes inside words that Windows-1252 reads as a symbol or
+/// a capital (`MŸnchen`, `BŠcker`, `rŽsum`), Mac Roman as a small letter (ü, ä, é); and
+/// where the accented letters are, 0x80-0x9F in Mac Roman, 0xC0-0xFF in Windows-1252.
 #[derive(Default, Clone, Copy)]
 struct MacEvidence {
     unused: bool,
+    in_word: usize,
     low_high: usize,
     high_high: usize,
+}
+
+/// Bytes Mac Roman reads as a small accented letter that Windows-1252 reads as a symbol
+/// or a capital (‡ ˆ ‰ Š ‹ Œ Ž • ˜ ™ › Ÿ): after a letter and before a small one, only Mac
+/// Roman makes a word of them. Those Windows-1252 writes inside words too (’ – — š œ ž
+/// and quotes) say nothing.
+fn mac_in_word(b: u8) -> bool {
+    matches!(b, 0x87..=0x8C | 0x8E | 0x95 | 0x98 | 0x99 | 0x9B | 0x9F)
 }
 
 impl MacEvidence {
@@ -51,6 +61,11 @@ impl MacEvidence {
     }
 
     fn add(&mut self, bytes: &[u8]) {
+        for w in bytes.windows(3) {
+            if mac_in_word(w[1]) && w[0].is_ascii_alphabetic() && w[2].is_ascii_lowercase() {
+                self.in_word += 1;
+            }
+        }
         for b in bytes {
             match b {
                 0x81 | 0x8D | 0x8F | 0x90 | 0x9D => {
@@ -66,11 +81,12 @@ impl MacEvidence {
 }
 
 /// `chardetng` knows no Mac Roman and takes it for Windows-1252: a text holding bytes that
-/// encoding has no character for, with its accents where Mac Roman has its letters, is Mac
-/// Roman (probe 60b D4: `Hélène` read `HŽl\u{8f}ne`). A Windows-1252 text with a stray
-/// such byte keeps its reading.
+/// encoding has no character for, or that only Mac Roman reads as letters inside words,
+/// with its accents where Mac Roman has its letters, is Mac Roman (probe 60b D4: `Hélène`
+/// read `HŽl\u{8f}ne`; probe 69d D4: `Jürgen` read `JŸrgen`). A Windows-1252 text with a
+/// stray such byte keeps its reading.
 fn mac_roman_or(guess: &'static Encoding, e: MacEvidence) -> &'static Encoding {
-    match guess == encoding_rs::WINDOWS_1252 && e.unused && e.low_high > e.high_high {
+    match guess == encoding_rs::WINDOWS_1252 && (e.unused || e.in_word > 0) && e.low_high > e.high_high {
         true => encoding_rs::MACINTOSH,
         false => guess,
     }

@@ -149,6 +149,49 @@ pub(super) struct Keys {
     seen: HashMap<String, Vec<bool>>,
     /// Columns no record has given anything but `null` so far, by name.
     only_null: HashMap<String, HashSet<usize>>,
+    /// The first spelling of each name, by its lowercase.
+    first_spelling: HashMap<String, String>,
+    /// Spellings of names met in more than one case (`Email`, `email`).
+    variants: HashSet<String>,
+    /// Names (lowercase) some record holds in two spellings: those stay columns apart.
+    clashing: HashSet<String>,
+}
+
+/// The columns a table's records fill, and the spellings of a name read into the column of
+/// its first spelling (`email` into `Email`).
+pub(super) struct RowKeys {
+    pub list: Vec<Column>,
+    merged: HashMap<String, String>,
+}
+
+impl RowKeys {
+    /// What the file's message says of the names read as one.
+    pub fn merged_note(&self) -> Option<String> {
+        let mut by_first: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (spelling, first) in &self.merged {
+            by_first.entry(first).or_default().push(spelling);
+        }
+        let groups: Vec<String> = by_first
+            .into_iter()
+            .map(|(first, mut others)| {
+                others.sort_unstable();
+                format!(
+                    "{} into \"{first}\"",
+                    others
+                        .iter()
+                        .map(|o| format!("\"{o}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        (!groups.is_empty()).then(|| {
+            format!(
+                "keys that differ only in case and never meet in one record were read as one column: {}",
+                groups.join("; ")
+            )
+        })
+    }
 }
 
 impl Keys {
@@ -160,7 +203,19 @@ impl Keys {
             let null = v.get() == "null";
             let slots = match self.seen.get_mut(k.as_str()) {
                 Some(slots) => slots,
-                None => self.seen.entry(k.clone()).or_default(),
+                None => {
+                    // A new spelling: a name met before in another case is a variant.
+                    match self.first_spelling.entry(k.to_lowercase()) {
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(k.clone());
+                        }
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            self.variants.insert(e.get().clone());
+                            self.variants.insert(k.clone());
+                        }
+                    }
+                    self.seen.entry(k.clone()).or_default()
+                }
             };
             if slots.len() <= *n {
                 slots.resize(n + 1, false);
@@ -177,6 +232,19 @@ impl Keys {
                 }
             }
         }
+        // Two spellings of a name in one record are two values: their columns stay apart.
+        if !self.variants.is_empty() {
+            let mut held: HashMap<(String, usize), &str> = HashMap::new();
+            for (k, n, _) in members.iter().filter(|(k, _, _)| self.variants.contains(k)) {
+                let lower = k.to_lowercase();
+                if held
+                    .insert((lower.clone(), *n), k)
+                    .is_some_and(|other| other != k)
+                {
+                    self.clashing.insert(lower);
+                }
+            }
+        }
         // Counted whole, so the message says how many columns the file has.
         match self.list.len() {
             n if n > MAX_COLUMNS => Err(ExtractError::TooWide(n)),
@@ -187,16 +255,32 @@ impl Keys {
     /// The columns: every key, but for one only ever `null` where other records hold an
     /// object whose members are columns of their own (`"address": null` beside
     /// `"address": {"city": ...}`: a column empty in every row, probe 60b D7).
-    pub fn columns(&self) -> Vec<Column> {
+    /// A name's spellings that never meet in one record (`Email` in one, `email` in the
+    /// next, as records from several sources come) are one column, the first spelling's
+    /// (probe 69d D2: each was a column of its own, and a field took only one of them).
+    pub fn columns(&self) -> RowKeys {
         let nested = |k: &str| {
             let prefix = format!("{k}.");
             self.list.iter().any(|(other, _)| other.starts_with(&prefix))
         };
-        self.list
+        let merged: HashMap<String, String> = self
+            .variants
+            .iter()
+            .filter_map(|v| {
+                let lower = v.to_lowercase();
+                let first = self.first_spelling.get(&lower)?;
+                (first != v && !self.clashing.contains(&lower)).then(|| (v.clone(), first.clone()))
+            })
+            .collect();
+        let mut taken: HashSet<Column> = HashSet::new();
+        let list = self
+            .list
             .iter()
             .filter(|(k, n)| !(self.only_null.get(k).is_some_and(|ns| ns.contains(n)) && nested(k)))
-            .cloned()
-            .collect()
+            .map(|(k, n)| (merged.get(k).unwrap_or(k).clone(), *n))
+            .filter(|c| taken.insert(c.clone()))
+            .collect();
+        RowKeys { list, merged }
     }
 
     /// The columns' names: a member's own name for the first of a record's members of that
@@ -257,13 +341,16 @@ pub(super) fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Ta
 }
 
 /// A record's values in the order of `keys`; "line" numbers are item numbers, from 1.
-pub(super) fn row_of(line: u64, item: &RawValue, keys: &[Column]) -> Result<Row, Reject> {
+pub(super) fn row_of(line: u64, item: &RawValue, keys: &RowKeys) -> Result<Row, Reject> {
     match serde_json::from_str::<RawObject>(item.get()) {
         Ok(obj) => {
             let members = flattened(obj);
-            let by_key: HashMap<(&str, usize), &RawValue> =
-                members.iter().map(|(k, n, v)| ((k.as_str(), *n), &**v)).collect();
+            let by_key: HashMap<(&str, usize), &RawValue> = members
+                .iter()
+                .map(|(k, n, v)| ((keys.merged.get(k).map_or(k.as_str(), String::as_str), *n), &**v))
+                .collect();
             let values = keys
+                .list
                 .iter()
                 .map(|(k, n)| {
                     by_key
@@ -273,7 +360,7 @@ pub(super) fn row_of(line: u64, item: &RawValue, keys: &[Column]) -> Result<Row,
                 })
                 .collect();
             // The same limits as every other reader (a value over 1 MB is a reject).
-            header::shape(RawRow { line, values }, keys.len())
+            header::shape(RawRow { line, values }, keys.list.len())
         }
         Err(_) => Err(Reject {
             line,
@@ -284,7 +371,7 @@ pub(super) fn row_of(line: u64, item: &RawValue, keys: &[Column]) -> Result<Row,
 }
 
 /// JSON Lines: one object per line; blank lines are skipped, unreadable ones are rejects.
-pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<Table, ExtractError> {
+pub fn lines_table(source: &TextSource, name: String, notes: &Notes) -> Result<Table, ExtractError> {
     let (mut keys, mut count) = (Keys::default(), 0usize);
     for line in bounded_lines(std::io::BufReader::new(source.open(false)?)) {
         let Ok(line) = line.map_err(|e| ExtractError::Io(e.to_string()))? else {
@@ -299,7 +386,10 @@ pub fn lines_table(source: &TextSource, name: String, _notes: &Notes) -> Result<
         return Err(ExtractError::NoFields);
     }
     let row_keys = keys.columns();
-    let columns = keys.names(&row_keys);
+    let columns = keys.names(&row_keys.list);
+    if let Some(note) = row_keys.merged_note() {
+        notes.add(note);
+    }
     let lines = bounded_lines(std::io::BufReader::new(source.open(true)?));
     let rows = lines.enumerate().filter_map(move |(i, line)| {
         let n = i as u64 + 1;

@@ -283,7 +283,10 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
             .map(sheet_name)
             .unwrap_or_else(|| file_name.clone());
         let columns = f.keys.columns();
-        let names = f.keys.names(&columns);
+        let names = f.keys.names(&columns.list);
+        if let Some(note) = columns.merged_note() {
+            notes.add(note);
+        }
         row_keys.push(columns);
         out.push(table(name, names, Box::new(rx.into_iter()))?);
         senders.push(Some(tx));

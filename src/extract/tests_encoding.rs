@@ -214,3 +214,30 @@ fn a_mac_roman_file_is_read_as_mac_roman() {
     assert_eq!(rows[0], strings(&["Hélène", "Besançon"]));
     assert_eq!(rows[2][0], "Zoë");
 }
+
+/// German and Spanish Mac Roman text holds none of the bytes Windows-1252 leaves unused:
+/// its small letters inside words tell it (probe 69d D4: `JŸrgen GrŠ§er`, `MŸnchen`,
+/// unsaid). Windows-1252 text with its own in-word bytes (’ š œ) keeps its reading.
+#[test]
+fn mac_roman_without_unused_bytes_is_told_by_its_words() {
+    for text in [
+        "Name;Straße;Ort\r\nJürgen Größer;Hauptstraße 5;München\r\nÄnne Öztürk;Bäckergasse 1;Düsseldorf\r\n",
+        "name,city\rCafé Müller,Köln\rAnn,Bonn\r",
+        "nombre,ciudad\nMaría,Málaga\nJosé,Cádiz\n",
+    ] {
+        let (bytes, _, lossy) = encoding_rs::MACINTOSH.encode(text);
+        assert!(!lossy);
+        let (labels, rows, _, _) = read(&bytes, "mac.csv");
+        let lines: Vec<&str> = text.split(['\r', '\n']).filter(|l| !l.is_empty()).collect();
+        let first: Vec<&str> = lines[0].split([';', ',']).collect();
+        assert_eq!(labels, strings(&first), "{text}");
+        let second: Vec<&str> = lines[1].split([';', ',']).collect();
+        assert_eq!(rows[0], strings(&second), "{text}");
+    }
+    let text = "name,note\nDušan,don’t\nFrançois,cœur et sœur\nZoë,naïve\n";
+    let (bytes, _, lossy) = encoding_rs::WINDOWS_1252.encode(text);
+    assert!(!lossy);
+    let (_, rows, _, _) = read(&bytes, "win.csv");
+    assert_eq!(rows[0], strings(&["Dušan", "don’t"]));
+    assert_eq!(rows[1], strings(&["François", "cœur et sœur"]));
+}

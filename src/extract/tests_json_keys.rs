@@ -71,3 +71,48 @@ fn a_csv_named_json_is_read_as_csv() {
         );
     }
 }
+
+/// A name's spellings that never meet in one record (records from several sources, one
+/// writing `Email`, the next `email`) are one column, the first spelling's, with a note;
+/// spellings that meet in a record stay apart (probe 69d D2: three columns, of which a
+/// field took one, so two records arrived empty).
+#[test]
+fn json_keys_differing_by_case_across_records_are_one_column() {
+    let text = r#"[{"Email": "ann@x.com", "Name": "Ann"}, {"email": "bob@x.com", "name": "Bob"},
+        {"EMAIL": "cy@x.com", "NAME": "Cy", "Address": {"City": "Oslo"}}, {"address": {"city": "Rome"}}]"#;
+    for (bytes, name) in [
+        (text.to_string(), "case.json"),
+        (
+            text.trim_matches(|c| c == '[' || c == ']').replace("},", "}\n"),
+            "case.jsonl",
+        ),
+    ] {
+        let (labels, rows, _, ex) = read(bytes.as_bytes(), name);
+        assert_eq!(labels, strings(&["Email", "Name", "Address.City"]), "{name}");
+        assert_eq!(
+            rows,
+            [
+                strings(&["ann@x.com", "Ann", ""]),
+                strings(&["bob@x.com", "Bob", ""]),
+                strings(&["cy@x.com", "Cy", "Oslo"]),
+                strings(&["", "", "Rome"]),
+            ],
+            "{name}"
+        );
+        let notes = ex.notes.list();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(r#""EMAIL", "email" into "Email""#)),
+            "{name}: {notes:?}"
+        );
+    }
+    // Met together once, anywhere in the file: apart everywhere.
+    let text = r#"[{"a": 1}, {"A": 2}, {"A": 3, "a": 4}]"#;
+    let (labels, rows, _, _) = read(text.as_bytes(), "clash.json");
+    assert_eq!(labels, strings(&["a", "A (2)"]));
+    assert_eq!(
+        rows,
+        [strings(&["1", ""]), strings(&["", "2"]), strings(&["4", "3"])]
+    );
+}

@@ -73,13 +73,13 @@ pub(super) fn import_readings(
         }
         Ok(())
     })?;
-    Ok(chosen(
-        fields
-            .iter()
-            .zip(&evidence)
-            .map(|(f, e)| e.reading(&f.field_type))
-            .collect(),
-    ))
+    let mut readings: Vec<Reading> = fields
+        .iter()
+        .zip(&evidence)
+        .map(|(f, e)| e.reading(&f.field_type))
+        .collect();
+    crate::validate::with_commas_elsewhere(fields, &mut readings, |i| evidence[i].writes_points());
+    Ok(chosen(readings))
 }
 
 /// Records per part below which the readings pass is not split (a part of 2,000 reads in

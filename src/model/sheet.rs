@@ -149,12 +149,15 @@ pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> Q
 }
 
 /// Deletes a sheet of the environment (its records go with it) and records the event.
+/// Answers the storage keys of the records the workbook's Submits froze of the sheet, for
+/// the caller to delete (see [`super::submission::drop_deleted`]).
 pub fn delete(
     conn: &mut AnyConnection,
     environment_id: &EnvironmentId,
     id: &SheetId,
     actor: &str,
-) -> ModelResult<()> {
+    here: Option<&str>,
+) -> ModelResult<Vec<String>> {
     crate::db::write_tx(conn, |conn| {
         let mut ctx = load_context(conn, environment_id, id)?;
         ctx.referrers.retain(|r| &r.sheet_id != id);
@@ -174,7 +177,16 @@ pub fn delete(
             "sheet:deleted",
             serde_json::json!({"name": sheet.name}),
         )?;
-        Ok(())
+        let why = format!("the sheet {} was deleted", sheet.name);
+        let keys = super::submission::drop_deleted(
+            conn,
+            &sheet.workbook_id,
+            Some(sheet.id.as_str()),
+            &why,
+            actor,
+            here,
+        )?;
+        Ok(keys)
     })
 }
 

@@ -259,6 +259,37 @@ pub fn delete_returning_keys(
     Ok(ours)
 }
 
+/// Drops the submissions of workbook `wb` (that froze sheet `sheet`, when given) with the
+/// workbook or sheet being deleted: records the team deleted are not delivered afterwards,
+/// nor served by a `recordsUrl` (probe 69b D5). A Submit still waiting to deliver is
+/// canceled, saying why. Answers the storage keys for the caller to delete, as
+/// [`delete_returning_keys`] does.
+pub fn drop_deleted(
+    conn: &mut AnyConnection,
+    wb: &WorkbookId,
+    sheet: Option<&str>,
+    why: &str,
+    actor: &str,
+    here: Option<&str>,
+) -> super::ModelResult<Vec<String>> {
+    let gone: Vec<Submission> = submissions::table
+        .filter(submissions::workbook_id.eq(wb))
+        .select(Submission::as_select())
+        .load::<Submission>(conn)?
+        .into_iter()
+        .filter(|s| sheet.is_none_or(|id| s.frozen_sheets().iter().any(|f| f.id == id)))
+        .collect();
+    for s in gone.iter().filter(|s| s.status == status::PENDING) {
+        if let Some(job) = super::job::find(conn, &s.environment_id, &s.job_id)? {
+            if !job.is_final() {
+                let why = format!("Canceled: {why} before its records were delivered");
+                super::job::finish(conn, &job, super::job::status::CANCELED, None, Some(why), actor)?;
+            }
+        }
+    }
+    Ok(delete_returning_keys(conn, &gone, here)?)
+}
+
 /// A space's submissions, newest first.
 pub fn of_space(conn: &mut AnyConnection, space: &SpaceId, limit: i64) -> QueryResult<Vec<Submission>> {
     submissions::table

@@ -341,6 +341,17 @@ pub fn refuse_locked(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> Mo
 }
 
 pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResult<()> {
+    delete_returning_keys(conn, wb, actor, None).map(|_| ())
+}
+
+/// [`delete`], answering the storage keys of the records its Submits froze, for the caller
+/// to delete (those held in another data folder than `here` are handed over to it).
+pub fn delete_returning_keys(
+    conn: &mut AnyConnection,
+    wb: &Workbook,
+    actor: &str,
+    here: Option<&str>,
+) -> ModelResult<Vec<String>> {
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         // Its space first, as the space's deletion takes them (see `space::hold`).
         super::space::hold(conn, std::slice::from_ref(&wb.space_id))?;
@@ -377,7 +388,9 @@ pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResu
                 job::finish(conn, &j, status::CANCELED, None, Some(why), actor)?;
             }
         }
+        let why = format!("the workbook {} was deleted", wb.name);
+        let keys = super::submission::drop_deleted(conn, &wb.id, None, &why, actor, here)?;
         event::emit(conn, &ctx, "workbook:deleted", json!({}))?;
-        Ok(())
+        Ok(keys)
     })
 }

@@ -241,6 +241,7 @@ pub fn apply_rejections(
                     messages,
                     metadata: None,
                     config: None,
+                    uploaded: BTreeMap::new(),
                 });
             }
         }

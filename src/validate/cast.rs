@@ -53,6 +53,7 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
                     Reading::MixedDecimals => {
                         Some("this field's values write some numbers with decimal points, others with decimal commas")
                     }
+                    Reading::CommasElsewhere => Some("other numbers of this import write decimal commas"),
                     _ => None,
                 };
                 messages.extend(why.and_then(|why| read_two_ways(text.trim(), n, why)));

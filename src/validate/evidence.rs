@@ -4,7 +4,7 @@
 
 use super::date_order::{self, DateOrder};
 use super::{decimal, Reading};
-use crate::blueprint::FieldType;
+use crate::blueprint::{Field, FieldType};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,6 +54,30 @@ impl Evidence {
             FieldType::Number { .. } if self.decimal_comma && !self.decimal_point => Reading::DecimalCommas,
             FieldType::Number { .. } if self.decimal_comma && self.decimal_point => Reading::MixedDecimals,
             _ => Reading::Alone,
+        }
+    }
+
+    /// Whether some value can only be read with a decimal point (`1.5`).
+    pub fn writes_points(&self) -> bool {
+        self.decimal_point
+    }
+}
+
+/// Marks the number fields of one import that show neither way ([`Reading::Alone`], and
+/// no value only a decimal point reads, by `points`) as [`Reading::CommasElsewhere`] when
+/// another of its number fields writes decimal commas: a file writes its numbers one way.
+pub fn with_commas_elsewhere(fields: &[Field], readings: &mut [Reading], points: impl Fn(usize) -> bool) {
+    let number = |f: &Field| matches!(f.field_type, FieldType::Number { .. });
+    let commas = fields
+        .iter()
+        .zip(readings.iter())
+        .any(|(f, r)| number(f) && *r == Reading::DecimalCommas);
+    if !commas {
+        return;
+    }
+    for (i, f) in fields.iter().enumerate() {
+        if number(f) && readings.get(i) == Some(&Reading::Alone) && !points(i) {
+            readings[i] = Reading::CommasElsewhere;
         }
     }
 }

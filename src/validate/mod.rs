@@ -15,7 +15,7 @@ pub use date_order::{
     of_values as date_order_of, reads_two_ways as date_reads_two_ways, swapped as date_swapped, DateOrder,
 };
 pub use decimal::{commas_in as decimal_commas_in, decimal_point};
-pub use evidence::Evidence;
+pub use evidence::{with_commas_elsewhere, Evidence};
 
 /// How a batch's own values of one field say to read those that read two ways: dates in
 /// one order of day and month, numbers with decimal commas (see `date_order`, `decimal`).
@@ -29,6 +29,10 @@ pub enum Reading {
     /// number cell among text typed the European way): those that read two ways are read
     /// the English way, saying so (probe 66h D4: `3.000` became 3 unsaid).
     MixedDecimals,
+    /// A number field whose own values show neither way, in an import whose other number
+    /// fields write decimal commas: those that read two ways (`1.000`) are read the
+    /// English way, saying so (probe 69d D1: a quantity of `1.000` became 1 unsaid).
+    CommasElsewhere,
 }
 
 use crate::blueprint::{ConstraintNote, Field, FieldType, Level, SheetConfig, UniqueTogether};

@@ -127,3 +127,61 @@ async fn distinct_values_with_counts(db: Db) {
 }
 
 on_both!(distinct_values_with_counts);
+
+/// `distinct=false` (a member the official client makes every caller give): the field's
+/// cell in each record, in record order, paged, each with its own messages (probe 68g D7:
+/// it was refused with 400).
+async fn every_records_cell_without_distinct(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let tiers = ["gold", "gold", "bronze", "silver", "gold"];
+    let rows: Vec<Value> = tiers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"email": format!("p{i}@x.io"), "tier": t, "age": i}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let list =
+        |query: &str| format!("/sheets/{sheet}/cells?fieldKey=tier&distinct=false&includeCounts=true{query}");
+    let (status, body) = app.get_json(&list("")).await;
+    assert_eq!(status, 200, "{body}");
+    let got = values(&body, "tier");
+    let expected: Vec<(Value, i64, i64, bool)> = tiers
+        .iter()
+        .map(|t| (json!(t), 1, i64::from(*t == "bronze"), *t != "bronze"))
+        .collect();
+    assert_eq!(got, expected);
+    let bronze = body["data"]["tier"][2]["messages"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(bronze.contains("not one of"), "{body}");
+
+    // Paged, over a selection, and sorted by value.
+    let (_, body) = app.get_json(&list("&pageSize=2&pageNumber=2")).await;
+    let got: Vec<Value> = values(&body, "tier").into_iter().map(|v| v.0).collect();
+    assert_eq!(got, vec![json!("bronze"), json!("silver")], "{body}");
+    let (_, body) = app.get_json(&list("&q=age%20gte%203")).await;
+    let got: Vec<Value> = values(&body, "tier").into_iter().map(|v| v.0).collect();
+    assert_eq!(got, vec![json!("silver"), json!("gold")], "{body}");
+    let (_, body) = app
+        .get_json(&list("&sortField=tier&pageSize=2&pageNumber=2"))
+        .await;
+    let got: Vec<Value> = values(&body, "tier").into_iter().map(|v| v.0).collect();
+    assert_eq!(
+        got,
+        vec![json!("gold"), json!("gold")],
+        "bronze gold | gold gold | silver: {body}"
+    );
+
+    let (status, body) = app
+        .get_json(&format!("/sheets/{sheet}/cells?fieldKey=tier&distinct=maybe"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+on_both!(every_records_cell_without_distinct);

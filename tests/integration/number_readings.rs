@@ -222,3 +222,77 @@ on_both!(
     a_bulk_change_warns_of_numbers_that_read_two_ways,
     a_lone_save_is_warned_as_its_column_writes_numbers,
 );
+
+/// A European export's quantities (`1.000`) beside its prices (`1.234,56`): the file writes
+/// its numbers one way, so a quantity that reads two ways is warned of, in an import and an
+/// insert alike (probe 69d D1: a quantity of one thousand became 1, "all valid", unsaid).
+async fn a_files_decimal_commas_warn_of_its_other_number_fields(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Lager").await;
+    let stock = json!({"name": "Lager", "spaceId": space, "sheets": [{"name": "Stock", "slug": "stock",
+        "fields": [
+            {"key": "artikel", "type": "string", "label": "Artikel"},
+            {"key": "preis", "type": "number", "label": "Preis"},
+            {"key": "menge", "type": "number", "label": "Menge"}]}]});
+    let (status, wb) = app.post_json("/workbooks", &stock).await;
+    assert_eq!(status, 200, "{wb}");
+    let dest_wb = wb["data"]["id"].as_str().unwrap().to_string();
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let csv = "Artikel;Preis;Menge\r\nA;1.234,56;1.000\r\nB;0,99;2\r\nC;12,5;1.234\r\n";
+    let file = app
+        .upload_and_extract(&space, "lager.csv", csv.as_bytes().to_vec())
+        .await;
+    assert_eq!(file["status"], "complete", "{file}");
+    let src_wb = file["workbookId"].as_str().unwrap().to_string();
+    let (_, src) = app.get_json(&format!("/workbooks/{src_wb}")).await;
+    let src_sheet = src["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let job = crate::api_mapping::create_map_job(&app, &src_wb, &src_sheet, &dest_wb, &sheet).await;
+    let (status, body) = app.post_json(&format!("/jobs/{job}/execute"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.wait_job(&job).await["status"], "complete");
+
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let cells: Vec<(Value, String)> = got["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let menge = &r["values"]["menge"];
+            (
+                menge["value"].clone(),
+                menge["messages"][0]["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(cells[0].0, json!(1), "read the English way, as everywhere: {got}");
+    assert!(
+        cells[0].1.contains("1.000 was read as 1")
+            && cells[0]
+                .1
+                .contains("other numbers of this import write decimal commas")
+            && cells[0].1.contains("if it is 1000, write 1000"),
+        "{cells:?}"
+    );
+    assert_eq!(cells[1], (json!(2), String::new()));
+    assert!(cells[2].1.contains("if it is 1234"), "{cells:?}");
+
+    // The same rows sent to the API: warned alike. An English file's quantities are not.
+    let rows = json!([{"preis": "1.234,56", "menge": "1.000"}, {"preis": "7", "menge": "2.500"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let warned = |r: &Value| {
+        r["values"]["menge"]["messages"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        warned(&body["data"]["records"][0]).contains("other numbers of this import"),
+        "{body}"
+    );
+    let rows = json!([{"preis": "1,234.56", "menge": "1.000"}]);
+    let (_, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(warned(&body["data"]["records"][0]), "", "{body}");
+}
+
+on_both!(a_files_decimal_commas_warn_of_its_other_number_fields);

@@ -509,6 +509,7 @@ async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
         messages: Default::default(),
         metadata: None,
         config: None,
+        uploaded: Default::default(),
     };
     let refused = record::update(&mut conn, &stale, &[update], "test", &Hooks::Skip);
     assert!(

@@ -32,10 +32,10 @@ fn submission_rows(app: &TestApp) -> i64 {
     submissions::table.count().get_result(&mut conn).unwrap()
 }
 
-/// Starts a Submit whose receiver keeps failing; answers (job, space) once its records are
-/// frozen.
-async fn failing_submit(app: &TestApp) -> (String, String) {
-    let (receiver, wb, _) = submit_ready(app).await;
+/// Starts a Submit whose receiver keeps failing; answers (job, space, workbook, contacts
+/// sheet) once its records are frozen.
+async fn failing_submit(app: &TestApp) -> (String, String, String, String) {
+    let (receiver, wb, contacts) = submit_ready(app).await;
     receiver.answer_next(&[(502, ""); 8]);
     let body = json!({"type": "workbook", "operation": "submit", "source": wb, "trigger": "immediate"});
     let (status, job) = app.post_json("/jobs", &body).await;
@@ -46,12 +46,12 @@ async fn failing_submit(app: &TestApp) -> (String, String) {
         j["info"].as_str().is_some_and(|i| i.contains("502"))
     })
     .await;
-    (id, job["spaceId"].as_str().unwrap().to_string())
+    (id, job["spaceId"].as_str().unwrap().to_string(), wb, contacts)
 }
 
 async fn frozen_records_go_with_their_space(db: Db) {
     let app = spawn_app(db).await;
-    let (_, space) = failing_submit(&app).await;
+    let (_, space, _, _) = failing_submit(&app).await;
     // Each sheet's records and their versions.
     let frozen = frozen_files(&app.settings.data_dir);
     assert!(frozen.len() >= 2 && frozen.len().is_multiple_of(2), "{frozen:?}");
@@ -66,7 +66,7 @@ async fn frozen_records_go_once_their_job_is_deleted(db: Db) {
     use diesel::prelude::*;
     use wharf::db::schema::submissions;
     let app = spawn_app(db).await;
-    let (job, _) = failing_submit(&app).await;
+    let (job, _, _, _) = failing_submit(&app).await;
     let (status, body) = app.delete(&format!("/jobs/{job}")).await;
     assert_eq!(status, 200, "{body}");
     {
@@ -90,7 +90,39 @@ async fn frozen_records_go_once_their_job_is_deleted(db: Db) {
     );
 }
 
+/// Deleting the workbook, or a sheet it froze, drops a Submit waiting to deliver: its job
+/// is canceled saying why, its frozen records go at once (probe 69b D5: the next try
+/// delivered the deleted records, and its `recordsUrl` served them).
+async fn a_submit_waiting_to_deliver_goes_with_its_workbook_or_sheet(db: Db) {
+    for what in ["workbook", "sheet"] {
+        let app = spawn_app(db).await;
+        let (job, _, wb, contacts) = failing_submit(&app).await;
+        assert_eq!(submission_rows(&app), 1);
+        let path = match what {
+            "workbook" => format!("/workbooks/{wb}"),
+            _ => format!("/sheets/{contacts}"),
+        };
+        let (status, body) = app.delete(&path).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(submission_rows(&app), 0, "{what}");
+        assert_eq!(
+            frozen_files(&app.settings.data_dir),
+            Vec::<PathBuf>::new(),
+            "{what}"
+        );
+        let (_, got) = app.get_json(&format!("/jobs/{job}")).await;
+        assert_eq!(got["data"]["status"], "canceled", "{what}: {got}");
+        let info = got["data"]["info"].as_str().unwrap_or_default();
+        assert!(
+            info.contains(&format!("the {what}"))
+                && info.contains("was deleted before its records were delivered"),
+            "{what}: {got}"
+        );
+    }
+}
+
 on_both!(
     frozen_records_go_with_their_space,
-    frozen_records_go_once_their_job_is_deleted
+    frozen_records_go_once_their_job_is_deleted,
+    a_submit_waiting_to_deliver_goes_with_its_workbook_or_sheet
 );

@@ -260,6 +260,7 @@ fn update_of(
             messages: BTreeMap::new(),
             metadata: None,
             config: None,
+            uploaded: BTreeMap::new(),
         };
         (update, checked)
     }))

@@ -331,6 +331,7 @@ fn revert_checked(
                     record_changes::field,
                     record_changes::old_value,
                     record_changes::new_value,
+                    record_changes::old_raw,
                 ))
                 .load(conn)?;
             let Some(last) = batch.last() else {
@@ -362,9 +363,9 @@ fn revert_checked(
 /// whether it was an undone bulk change's.
 type LaterChange = (i64, String, String, bool);
 
-/// A cell a bulk change wrote: its change's id, the record, the field, the value before
-/// and the value written.
-type Cell = (i64, i64, String, String, String);
+/// A cell a bulk change wrote: its change's id, the record, the field, the value before,
+/// the value written, and the text the value before was uploaded as (see `old_raw`).
+type Cell = (i64, i64, String, String, String, Option<String>);
 
 /// The updates that put back a batch's cells, how many cells are kept as they are, and
 /// how many already show what was there before (put back by an earlier try of this undo).
@@ -439,11 +440,11 @@ fn restorable(
         }
     }
     let shows = |text: &str| crate::validate::display(&serde_json::from_str(text).unwrap_or_default());
-    let mut by_record: BTreeMap<i64, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
+    let mut by_record: BTreeMap<i64, RecordUpdate> = BTreeMap::new();
     let (mut kept, mut back) = (0, 0);
     // Later changes whose history should start from the value before a job taken back.
-    let mut rebased: Vec<(i64, &str)> = Vec::new();
-    for (cid, rid, field, old, wrote) in batch {
+    let mut rebased: Vec<(i64, &str, Option<&str>)> = Vec::new();
+    for (cid, rid, field, old, wrote, old_raw) in batch {
         // Changed since if another bulk change wrote the cell last (whatever it wrote: its
         // own undo puts back what was there before it), or if the cell no longer shows what
         // this change wrote. An undo of a later change, or a canceled one's take-back, puts
@@ -466,7 +467,7 @@ fn restorable(
                     // a change of nothing, `0 → 0` (probe 67c D1).
                     let puts_back = shows(after) == shows(old);
                     if holds_job_value && shows(before) == job_value && !puts_back {
-                        rebased.push((*n, old.as_str()));
+                        rebased.push((*n, old.as_str(), old_raw.as_deref()));
                     }
                     // An undone bulk change's write is no value the cell held for the
                     // change after it (probe 65d D7: undone newest first).
@@ -493,22 +494,26 @@ fn restorable(
             continue;
         }
         let old = serde_json::from_str(old).unwrap_or(serde_json::Value::Null);
-        by_record.entry(*rid).or_default().insert(field.clone(), old);
-    }
-    for (next, old) in rebased {
-        diesel::update(record_changes::table.filter(record_changes::id.eq(next)))
-            .set(record_changes::old_value.eq(old))
-            .execute(conn)?;
-    }
-    let updates = by_record
-        .into_iter()
-        .map(|(rid, values)| RecordUpdate {
-            id: RecordId(rid),
-            values,
+        let update = by_record.entry(*rid).or_insert_with(|| RecordUpdate {
+            id: RecordId(*rid),
+            values: BTreeMap::new(),
             messages: BTreeMap::new(),
             metadata: None,
             config: None,
-        })
-        .collect();
-    Ok((updates, kept, back))
+            uploaded: BTreeMap::new(),
+        });
+        update.values.insert(field.clone(), old);
+        if let Some(raw) = old_raw.as_deref().and_then(|t| serde_json::from_str(t).ok()) {
+            update.uploaded.insert(field.clone(), raw);
+        }
+    }
+    for (next, old, old_raw) in rebased {
+        diesel::update(record_changes::table.filter(record_changes::id.eq(next)))
+            .set((
+                record_changes::old_value.eq(old),
+                record_changes::old_raw.eq(old_raw),
+            ))
+            .execute(conn)?;
+    }
+    Ok((by_record.into_values().collect(), kept, back))
 }

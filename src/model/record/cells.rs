@@ -66,6 +66,37 @@ pub fn distinct(
     Ok(out)
 }
 
+/// The value of field `field` in each record `q` selects, in id order, as a count of one
+/// (`getCellValues` with `distinct=false`): the records from `skip` on, at most `take`, or
+/// every one when `take` is `None`.
+pub fn each_value(
+    conn: &mut AnyConnection,
+    sheet_seq: i64,
+    field: usize,
+    q: &RecordQuery,
+    skip: usize,
+    take: Option<usize>,
+) -> QueryResult<Vec<ValueCount>> {
+    let marker = format!(",{field},");
+    let (mut seen, mut out) = (0usize, Vec::new());
+    each_selected(conn, sheet_seq, q, |row| {
+        seen += 1;
+        if seen <= skip {
+            return true;
+        }
+        let vals: Vec<&RawValue> = serde_json::from_str(&row.vals).unwrap_or_default();
+        let in_error = row.error_fields.as_deref().is_some_and(|e| e.contains(&marker));
+        out.push(ValueCount {
+            value: vals.get(field).map_or("null", |v| v.get()).to_string(),
+            total: 1,
+            errors: i64::from(in_error),
+            messages: row.sparse().1.remove(&field).unwrap_or_default(),
+        });
+        take.is_none_or(|n| out.len() < n)
+    })?;
+    Ok(out)
+}
+
 /// Calls `f` with each record `q` selects (status, errors in a field, search, ids, FFQL),
 /// in id order, until it answers `false`. Paging and sorting of `q` are not used.
 pub fn each_selected(

@@ -374,6 +374,7 @@ pub fn recheck_batch(
             messages: BTreeMap::new(),
             metadata: None,
             config: None,
+            uploaded: BTreeMap::new(),
         })
         .collect();
     let written = update(conn, ctx, &updates, actor, &Hooks::Skip)?;

@@ -25,6 +25,8 @@ pub struct Change {
     pub created_at: NaiveDateTime,
     /// The bulk change this cell's change was part of.
     pub bulk_id: Option<String>,
+    /// The text the old value was uploaded as, where a mapping translated it (JSON).
+    pub old_raw: Option<String>,
 }
 
 impl Change {
@@ -34,6 +36,11 @@ impl Change {
 
     pub fn new_value(&self) -> Value {
         stored_value(&self.new_value)
+    }
+
+    /// The text the old value was uploaded as, when it is not that value's own spelling.
+    pub fn old_raw(&self) -> Option<Value> {
+        self.old_raw.as_deref().and_then(|t| serde_json::from_str(t).ok())
     }
 }
 
@@ -72,6 +79,7 @@ pub(super) struct NewChange<'a> {
     pub actor: &'a str,
     pub created_at: NaiveDateTime,
     pub bulk_id: Option<&'a str>,
+    pub old_raw: Option<String>,
 }
 
 impl<'a> NewChange<'a> {
@@ -94,6 +102,7 @@ impl<'a> NewChange<'a> {
             actor,
             created_at: now(),
             bulk_id: None,
+            old_raw: None,
         }
     }
 }
@@ -149,6 +158,7 @@ pub fn of_record_shown(
             record_changes::actor,
             record_changes::created_at,
             record_changes::bulk_id,
+            record_changes::old_raw,
         ))
         .load(conn)
 }

@@ -288,7 +288,7 @@ fn readings(ctx: &SheetContext, inputs: &[Vec<Value>]) -> Vec<Reading> {
         return Vec::new();
     }
     let column = |i: usize| inputs.iter().filter_map(move |r| r.get(i));
-    fields
+    let mut readings: Vec<Reading> = fields
         .iter()
         .enumerate()
         .map(|(i, f)| match f.field_type {
@@ -298,7 +298,14 @@ fn readings(ctx: &SheetContext, inputs: &[Vec<Value>]) -> Vec<Reading> {
             }
             _ => Reading::Alone,
         })
-        .collect()
+        .collect();
+    crate::validate::with_commas_elsewhere(fields, &mut readings, |i| {
+        column(i).any(|v| {
+            v.as_str()
+                .is_some_and(|s| crate::validate::decimal_point(s.trim()))
+        })
+    });
+    readings
 }
 
 /// Checking and encoding are pure CPU work: large batches are split across the cores.

@@ -44,6 +44,9 @@ pub struct RecordUpdate {
     pub metadata: Option<Value>,
     /// A new record `config` as stored (`Some(None)` takes it away; module `config`).
     pub config: Option<Option<String>>,
+    /// The text a value in `values` was uploaded as, kept beside it when the value is
+    /// stored as given: an undo puts back a mapped cell's upload with its translation.
+    pub uploaded: BTreeMap<String, Value>,
 }
 
 /// Folds changes that name the same record into one, in request order: later values of a
@@ -56,6 +59,8 @@ fn merge_repeated(updates: &[RecordUpdate]) -> Vec<RecordUpdate> {
             Some(&i) => {
                 merged[i].values.extend(u.values.clone());
                 merged[i].messages.extend(u.messages.clone());
+                merged[i].uploaded.retain(|key, _| !u.values.contains_key(key));
+                merged[i].uploaded.extend(u.uploaded.clone());
                 if u.metadata.is_some() {
                     merged[i].metadata = u.metadata.clone();
                 }
@@ -183,6 +188,18 @@ fn given_date<'c>(config: &crate::blueprint::SheetConfig, i: usize, old: &'c Che
     (date && crate::validate::cast_cell(field, given).value == *old.vals.get(i)?).then_some(given)
 }
 
+/// Keeps the text each of `u`'s values was uploaded as where the value is stored as given.
+fn keep_uploaded(config: &crate::blueprint::SheetConfig, rec: &mut Checked, u: &RecordUpdate) {
+    for (key, text) in &u.uploaded {
+        let Some(i) = config.field_index(key) else {
+            continue;
+        };
+        if u.values.get(key).is_some_and(|v| rec.vals.get(i) == Some(v)) {
+            rec.raw.insert(i, text.clone());
+        }
+    }
+}
+
 /// A bulk change's readings: decimal commas in the number fields it writes commas into;
 /// its dates are read alone, alike in each of its batches.
 fn tag_readings(config: &crate::blueprint::SheetConfig, tag: &Tag) -> Option<Vec<Reading>> {
@@ -275,6 +292,13 @@ pub(super) fn update_loaded(
                 let mut change =
                     NewChange::new(&ctx.sheet.id, row.id, row.version + 1, key, recorded, new, actor);
                 change.bulk_id = bulk;
+                // A mapping's translation (`Gold Member` to gold) is recorded as the value;
+                // the upload goes beside it, for an undo to put back (probe 68f D1).
+                change.old_raw = old
+                    .raw
+                    .get(&i)
+                    .filter(|given| *given != recorded)
+                    .map(Value::to_string);
                 changes.push(change);
             }
         }
@@ -284,6 +308,7 @@ pub(super) fn update_loaded(
             Some(readings) => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, readings, u)),
         };
         super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| changed_keys.contains(&key));
+        keep_uploaded(&ctx.config, &mut rec, u);
         set_custom(
             &ctx.config,
             &mut custom,

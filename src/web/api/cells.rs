@@ -1,5 +1,5 @@
 //! `GET /v1/sheets/{id}/cells` (`sheets.getCellValues`): the distinct values of a field
-//! with how many records hold each, over the records the usual selection picks (`filter`,
+//! with how many records hold each (or, `distinct=false`, the field's cell in each record), over the records the usual selection picks (`filter`,
 //! `filterField`, `searchValue`, `searchField`, `ids`, `q`).
 
 use super::records::{context, parse_selection};
@@ -15,13 +15,20 @@ const PAGE: usize = 1000;
 
 /// A distinct value as Flatfile's cell: held by records in error, it carries what is
 /// wrong with the value itself (its type, its options, required), or else what the first of
-/// those records says of it (a duplicate, an unlinked reference, a record hook's rule).
-fn value_json(v: &ValueCount, field: &crate::blueprint::Field, include_counts: bool) -> Value {
+/// those records says of it (a duplicate, an unlinked reference, a record hook's rule). One
+/// record's cell (not `distinct`) carries its own messages.
+fn value_json(
+    v: &ValueCount,
+    field: &crate::blueprint::Field,
+    include_counts: bool,
+    distinct: bool,
+) -> Value {
     let value: Value = serde_json::from_str::<&RawValue>(&v.value)
         .ok()
         .and_then(|raw| serde_json::from_str(raw.get()).ok())
         .unwrap_or(Value::Null);
     let messages = match v.errors {
+        _ if !distinct => v.messages.clone(),
         0 => Vec::new(),
         _ => Some(crate::validate::cast_cell(field, &value).messages)
             .filter(|own| !own.is_empty())
@@ -60,12 +67,12 @@ async fn list_once(
         .config
         .field_index(&key)
         .ok_or_else(|| AppError::bad_request("fieldKey", format!("this sheet has no field `{key}`")))?;
-    if get("distinct").is_some_and(|d| d != "true") {
-        return Err(AppError::bad_request(
-            "distinct",
-            "only distinct values are listed: distinct=true",
-        ));
-    }
+    // `distinct=false` lists the field's cell in each record, in record order.
+    let distinct = match get("distinct") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(AppError::bad_request("distinct", "distinct is true or false")),
+    };
     let (q, include_counts) = parse_selection(&ctx.config, params)?;
     let number = |k: &str, default: usize| -> Result<usize, AppError> {
         match get(k) {
@@ -93,12 +100,21 @@ async fn list_once(
     let descending = super::descending(get("sortDirection"))?;
     let seq = ctx.sheet.seq;
     let field_config = ctx.config.fields[field].clone();
+    // Each record's cell, unsorted, is read a page at a time; sorted, all of them.
+    let (skip, take) = match distinct || by_value {
+        true => (0, None),
+        false => ((page - 1).saturating_mul(size), Some(size)),
+    };
     let mut values = state
         .read_db(move |conn| {
             crate::db::read_snapshot(conn, |conn| {
                 // The field's place is the records' own (see `records::fresh_read`).
                 crate::model::sheet::check_fresh(conn, &ctx)?;
-                Ok::<_, crate::model::ModelError>(cells::distinct(conn, seq, field, &q)?)
+                let values = match distinct {
+                    true => cells::distinct(conn, seq, field, &q)?,
+                    false => cells::each_value(conn, seq, field, &q, skip, take)?,
+                };
+                Ok::<_, crate::model::ModelError>(values)
             })
         })
         .await?;
@@ -119,9 +135,9 @@ async fn list_once(
     }
     let shown: Vec<Value> = values
         .iter()
-        .skip((page - 1).saturating_mul(size))
+        .skip((page - 1).saturating_mul(size) - skip)
         .take(size)
-        .map(|v| value_json(v, &field_config, include_counts))
+        .map(|v| value_json(v, &field_config, include_counts, distinct))
         .collect();
     Ok(super::ok(json!({ key: shown })))
 }

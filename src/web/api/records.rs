@@ -486,6 +486,7 @@ async fn update_once(
             messages,
             metadata,
             config,
+            uploaded: Default::default(),
         });
     }
     if !problems.is_empty() {

@@ -186,9 +186,14 @@ pub async fn delete(
     let id = path_id(&path, SheetId::parse, "sheet")?;
     let env = caller.environment_id.clone();
     let actor = caller.actor();
-    state
-        .db(move |conn| sheet::delete(conn, &env, &id, &actor))
+    let here = state.storage.holder();
+    let keys = state
+        .db(move |conn| sheet::delete(conn, &env, &id, &actor, here.as_deref()))
         .await?;
+    // The records a Submit froze of it went with it.
+    if let Err(e) = super::file_bytes::delete_bytes(&state.storage, &keys).await {
+        tracing::warn!(error = %e, "deleting stored bytes failed");
+    }
     Ok(success())
 }
 

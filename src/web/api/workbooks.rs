@@ -358,6 +358,13 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let w = load(&state, &SpaceCaller::from(caller.clone()), &path).await?;
     let actor = caller.actor();
-    state.db(move |conn| workbook::delete(conn, &w, &actor)).await?;
+    let here = state.storage.holder();
+    let keys = state
+        .db(move |conn| workbook::delete_returning_keys(conn, &w, &actor, here.as_deref()))
+        .await?;
+    // The records its Submits froze went with it.
+    if let Err(e) = super::file_bytes::delete_bytes(&state.storage, &keys).await {
+        tracing::warn!(error = %e, "deleting stored bytes failed");
+    }
     Ok(success())
 }

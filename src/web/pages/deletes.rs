@@ -38,17 +38,22 @@ pub async fn workbook(
     user.check_csrf(&form.csrf_token)?;
     let id = WorkbookId::parse(&path).ok_or(AppError::NotFound("workbook"))?;
     let (env, actor) = (user.environment.id.clone(), user.actor());
-    let space = state
+    let here = state.storage.holder();
+    let (space, keys) = state
         .db(move |conn| {
             let w = workbook::find(conn, &env, &id)?.ok_or(ModelError::NotFound("workbook"))?;
             // One transaction: a lock taken between the check and the delete is seen.
-            crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
+            let keys = crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
                 workbook::refuse_locked(conn, &w, &actor)?;
-                workbook::delete(conn, &w, &actor)
+                workbook::delete_returning_keys(conn, &w, &actor, here.as_deref())
             })?;
-            Ok::<_, ModelError>(w.space_id)
+            Ok::<_, ModelError>((w.space_id, keys))
         })
         .await?;
+    // The records its Submits froze went with it.
+    if let Err(e) = crate::web::api::file_bytes::delete_bytes(&state.storage, &keys).await {
+        tracing::warn!(error = %e, "deleting stored bytes failed");
+    }
     // Its guests' open grids close.
     state.live.access_changed().await;
     Ok(see_other(&format!("/spaces/{space}")))

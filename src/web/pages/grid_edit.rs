@@ -304,6 +304,7 @@ async fn save_cell(
         messages: BTreeMap::new(),
         metadata: None,
         config: None,
+        uploaded: BTreeMap::new(),
     };
     let (actor, field) = (user.actor(), field.to_string());
     let (written, counts, ctx) = state

@@ -214,6 +214,7 @@ pub async fn undo(
                         messages: BTreeMap::new(),
                         metadata: None,
                         config: None,
+                        uploaded: change.old_raw().map(|raw| (change.field.clone(), raw)).into_iter().collect(),
                     };
                     record::config::refuse_locked(conn, ctx2.sheet.seq, std::slice::from_ref(&update))?;
                     let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;

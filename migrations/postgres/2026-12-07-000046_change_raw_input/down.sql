@@ -1,0 +1,1 @@
+ALTER TABLE record_changes DROP COLUMN old_raw;
