@@ -284,6 +284,14 @@
     return input.value === input.defaultValue;
   }
 
+  function sideways(cell, dc) {
+    var row = cells(cell.parentElement);
+    var next = row[row.indexOf(cell) + dc];
+    if (!next) return false;
+    focusCell(next);
+    return true;
+  }
+
   function move(cell, dr, dc) {
     var row = cell.parentElement;
     var idx = cells(row).indexOf(cell);
@@ -353,7 +361,9 @@
       case "ArrowDown": move(cell, 1, 0); return true;
       case "ArrowLeft": move(cell, 0, -1); return true;
       case "ArrowRight": move(cell, 0, 1); return true;
-      case "Tab": move(cell, 0, shiftKey ? -1 : 1); return true;
+      // Across the row's cells; past its first or last, on to what comes before or after
+      // as Tab goes anywhere (probe 69c D4: the focus stayed on the cell, a trap).
+      case "Tab": return sideways(cell, shiftKey ? -1 : 1);
       case "Enter": case "F2": openEditor(cell); return true;
     }
     // Typing over a cell, as in a spreadsheet (probe 61e D5): the character goes into its
@@ -448,6 +458,26 @@
   document.addEventListener("htmx:afterRequest", function (e) {
     if (opening && e.detail && e.detail.elt === opening && !opening.querySelector(".cell-editor")) opening = null;
     playSoon();
+  });
+
+  // A choice that applies at once, stepped to with the keyboard, applies on Enter; one left
+  // unconfirmed goes back to what is in force.
+  document.addEventListener("keydown", function (e) {
+    var select = e.target.matches && e.target.matches("select[data-autosubmit]") ? e.target : null;
+    if (!select) return;
+    var steps = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
+    if (steps.indexOf(e.key) >= 0 && !e.altKey) select.dataset.stepped = "1";
+    if (e.key === "Enter" && select.dataset.stepped) {
+      e.preventDefault();
+      delete select.dataset.stepped;
+      select.form.submit();
+    }
+  });
+  document.addEventListener("focusout", function (e) {
+    var select = e.target.matches && e.target.matches("select[data-autosubmit]") ? e.target : null;
+    if (!select || !select.dataset.stepped) return;
+    delete select.dataset.stepped;
+    Array.prototype.forEach.call(select.options, function (o) { o.selected = o.defaultSelected; });
   });
 
   document.addEventListener("keydown", function (e) {
@@ -558,8 +588,10 @@
       pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
       htmx.trigger(editor, "submit");
     }
-    // The environment switcher applies its choice at once (no inline handlers: see the CSP).
-    if (e.target.matches("select[data-autosubmit]")) {
+    // The environment switcher applies its choice at once (no inline handlers: see the CSP),
+    // but for one stepped to with the arrow keys, which waits for Enter (probe 69c D1: the
+    // first ArrowDown switched the environment; WCAG 3.2.2).
+    if (e.target.matches("select[data-autosubmit]") && !e.target.dataset.stepped) {
       e.target.form.submit();
     }
     if (e.target.matches("[data-select], [data-select-all]")) {

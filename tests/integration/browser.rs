@@ -522,6 +522,7 @@ async fn a_person_fixes_data_in_the_grid(db: Db) {
         "the other environment's spaces",
     )
     .await;
+    crate::browser_keyboard::a_stepped_environment_waits_for_enter(c).await;
     // Deleting an environment asks first; dismissed, nothing happens.
     c.goto(&app.url("/environments")).await.unwrap();
     let delete_production = "//section[.//input[@value='production']]//button[text()='Delete environment']";

@@ -14,6 +14,9 @@ const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const DOWN: &str = "\u{E015}";
 const ESCAPE: &str = "\u{E00C}";
+const SHIFT: &str = "\u{E008}";
+/// Lets go of the modifier keys held.
+const RELEASE: &str = "\u{E000}";
 
 /// Every request of the page leaves 300 ms late, as over a slow connection.
 async fn slow_network(c: &Client) {
@@ -253,7 +256,56 @@ async fn typing_over_a_date_or_an_option_cell_keeps_the_keys(db: Db) {
     values_become(&app, &sheet, &[("tier", json!("silver"))]).await;
 }
 
+/// Tab walks a row's cells and then leaves them, either way, for what comes after or
+/// before (probe 69c D4: the focus stayed on the row's last or first cell, a keyboard trap).
+async fn tab_leaves_the_cells_of_a_row_at_its_ends(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, _, _) = grid_with(&app, json!([{"email": "a@x.io"}])).await;
+    let c = &driver.client;
+    let last: String = c
+        .execute(
+            "return [...document.querySelectorAll('tr[data-record] td.cell')].pop().dataset.field;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    focus_cell(c, &last).await;
+    c.active_element().await.unwrap().send_keys(TAB).await.unwrap();
+    wait_for(
+        c,
+        "!document.activeElement.matches('td.cell')",
+        "the focus past the last cell",
+    )
+    .await;
+    focus_cell(c, "email").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{SHIFT}{TAB}{RELEASE}"))
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "!document.activeElement.matches('td.cell')",
+        "the focus before the first cell",
+    )
+    .await;
+    // Within the row, Tab still goes from cell to cell.
+    focus_cell(c, "email").await;
+    c.active_element().await.unwrap().send_keys(TAB).await.unwrap();
+    wait_for(
+        c,
+        "document.activeElement.matches(\"td.cell[data-field='name']\")",
+        "the next cell",
+    )
+    .await;
+}
+
 on_both!(
+    tab_leaves_the_cells_of_a_row_at_its_ends,
     keys_typed_on_a_slow_connection_land_where_typed,
     arrows_walk_options_and_typing_goes_over_a_cell,
     an_editor_on_a_deleted_row_closes_and_live_updates_resume,

@@ -35,6 +35,7 @@ mod browser_ffql;
 mod browser_files;
 mod browser_grid;
 mod browser_guests;
+mod browser_keyboard;
 mod browser_live;
 mod browser_tabs;
 mod browser_typing;
