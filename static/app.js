@@ -898,13 +898,82 @@
 })();
 
 // A job page's mapping screen goes once the job runs or ends (run from another tab, say):
-// its Run import could only be refused.
+// its Run import could only be refused. The focus it held goes to the job's status, not to
+// the top of the page (probe 69c D2).
 document.addEventListener("htmx:afterSwap", function (e) {
   var target = e.detail && e.detail.target;
   var state = target && target.id === "job-status" && target.querySelector("#job-state");
   var form = document.getElementById("plan-form");
-  if (state && form && ["created", "planning", "ready"].indexOf(state.dataset.status) < 0) form.remove();
+  if (state && form && ["created", "planning", "ready"].indexOf(state.dataset.status) < 0) {
+    // (Its button, disabled while the request ran, may have dropped the focus already.)
+    var focused = form.contains(document.activeElement) || document.activeElement === document.body;
+    form.remove();
+    if (focused) {
+      target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+  }
 });
+
+// A job page opened at its status (after Run import) has the focus there.
+(function () {
+  function atStatus() {
+    var status = location.hash === "#job-status" && document.getElementById("job-status");
+    if (!status) return;
+    status.setAttribute("tabindex", "-1");
+    status.focus();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", atStatus);
+  else atStatus();
+})();
+
+// An action's outcome dialog takes the focus as it opens, keeps Tab within it, closes with
+// Escape as with its button, and gives the focus back (probe 69c D15: Tab walked the page
+// behind it, and nothing closed it from the keyboard).
+(function () {
+  var opener = null;
+  function dialog() { return document.getElementById("job-outcome"); }
+  function focusables(d) {
+    return Array.prototype.filter.call(d.querySelectorAll("a[href], button:not([disabled])"), function (el) {
+      return !el.closest("[hidden]");
+    });
+  }
+  function take() {
+    var d = dialog();
+    if (!d || d.dataset.focused) return;
+    d.dataset.focused = "1";
+    if (!opener && document.activeElement && document.activeElement !== document.body) opener = document.activeElement;
+    // Its own button first: a next step may lead away from the page.
+    var first = ["#outcome-ack", "#outcome-next", "#outcome-stop-waiting"].map(function (q) { return d.querySelector(q); })
+      .filter(Boolean)[0] || focusables(d)[0];
+    if (first) first.focus();
+  }
+  function giveBack() {
+    if (dialog() || document.activeElement !== document.body) return;
+    if (opener && document.contains(opener)) opener.focus();
+    opener = null;
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", take);
+  else take();
+  document.addEventListener("htmx:afterSettle", function () { take(); giveBack(); });
+  document.addEventListener("keydown", function (e) {
+    var d = dialog();
+    if (!d) return;
+    if (e.key === "Escape") {
+      var ack = d.querySelector("#outcome-ack");
+      if (ack) { e.preventDefault(); ack.click(); }
+      return;
+    }
+    if (e.key !== "Tab") return;
+    var list = focusables(d);
+    if (!list.length) return;
+    var at = list.indexOf(document.activeElement);
+    var next = at < 0 ? 0 : (at + (e.shiftKey ? -1 : 1) + list.length) % list.length;
+    e.preventDefault();
+    e.stopPropagation();
+    list[next].focus();
+  }, true);
+})();
 
 // A record's history opens below the page of rows: it comes into view when it arrives.
 document.addEventListener("htmx:afterSwap", function (e) {

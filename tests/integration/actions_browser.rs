@@ -155,10 +155,32 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
         Some("https://example.com/reports")
     );
     assert_eq!(text(c, "#outcome-ack").await, "Great");
-    c.find(Locator::Css("#outcome-ack"))
+    // With the keyboard alone (probe 69c D15): the dialog has the focus, Tab stays within
+    // it, and Escape closes it as its button does.
+    wait_for(
+        c,
+        "document.activeElement.id === 'outcome-ack'",
+        "the dialog's focus",
+    )
+    .await;
+    for _ in 0..3 {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+    }
+    wait_for(
+        c,
+        "document.getElementById('job-outcome').contains(document.activeElement)",
+        "Tab kept within the dialog",
+    )
+    .await;
+    c.active_element()
         .await
         .unwrap()
-        .click()
+        .send_keys("\u{E00C}")
         .await
         .unwrap();
     wait_for(

@@ -136,6 +136,13 @@ pub async fn run_import(c: &Client, mapped: &[(&str, &str)]) {
         "the import to complete",
     )
     .await;
+    // The focus its button held goes to the job's status (probe 69c D2: to the top of the page).
+    wait_for(
+        c,
+        "document.activeElement.id === 'job-status'",
+        "the focus on the job's status",
+    )
+    .await;
 }
 
 /// On the mapping screen: the field a source column goes to (`""`: none).

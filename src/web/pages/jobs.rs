@@ -580,7 +580,8 @@ pub async fn run_plan(
         .await?;
     state.jobs.wake();
     state.live.publish_job(&j.id, j.space_id.as_ref());
-    let page = format!("/jobs/{}", j.id);
+    // At the job's status: the page puts the focus there (probe 69c D2: at the top).
+    let page = format!("/jobs/{}#job-status", j.id);
     if is_htmx(&req) {
         return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", page)).finish());
     }
