@@ -163,6 +163,14 @@ pub fn delete(
         ctx.referrers.retain(|r| &r.sheet_id != id);
         lock_for_write(conn, &ctx.write_set())?;
         let (sheet, space_id) = (&ctx.sheet, &ctx.space_id);
+        // As a workbook update keeps them (probe 69b D6: the file said complete, its
+        // workbook had no sheet, and nothing could extract it again).
+        if super::workbook_sheets::is_from_a_file(conn, &sheet.workbook_id)? {
+            return Err(ModelError::Invalid(vec![(
+                "sheet".into(),
+                "a file's workbook keeps the sheets of its file: delete the file to remove them".into(),
+            )]));
+        }
         diesel::delete(sheets::table.find(&sheet.id)).execute(conn)?;
         // Records that pointed into the sheet can no longer match anything.
         crate::model::record::recheck_referrers(conn, &ctx, None, actor)?;

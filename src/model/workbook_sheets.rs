@@ -43,7 +43,7 @@ pub struct SheetChanges {
 /// Works out what `items` do to the sheets of `wb`, inside the caller's write transaction
 /// (the workbook's sheets locked), or why they cannot.
 pub fn changes(conn: &mut AnyConnection, wb: &Workbook, items: &[Value]) -> ModelResult<SheetChanges> {
-    if is_from_a_file(conn, wb)? {
+    if is_from_a_file(conn, &wb.id)? {
         return Err(invalid(
             "sheets",
             "a file's workbook has the sheets of its file; import them into another workbook to change them",
@@ -246,11 +246,11 @@ fn reads_records_alike(before: &SheetConfig, after: &SheetConfig) -> bool {
 
 /// A file's workbook holds its file's sheets: one a file names (not its metadata's
 /// treatments, which a PATCH of the metadata takes away: probe 57d F4).
-fn is_from_a_file(conn: &mut AnyConnection, wb: &Workbook) -> ModelResult<bool> {
+pub(crate) fn is_from_a_file(conn: &mut AnyConnection, wb: &crate::ids::WorkbookId) -> ModelResult<bool> {
     use crate::db::schema::files;
     use diesel::prelude::*;
     let named: i64 = files::table
-        .filter(files::workbook_id.eq(wb.id.as_str()))
+        .filter(files::workbook_id.eq(wb.as_str()))
         .count()
         .get_result(conn)?;
     Ok(named > 0)

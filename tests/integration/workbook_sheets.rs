@@ -230,6 +230,14 @@ async fn same_slug_added_at_once_makes_one_sheet(db: Db) {
         .patch_json(&format!("/workbooks/{file_wb}"), &json!({"sheets": [only]}))
         .await;
     assert_eq!(status, 422, "a file's workbook: {body}");
+    // Nor is one of its sheets deleted alone (probe 69b D6): the file is, with them.
+    let (_, wb) = app.get_json(&format!("/workbooks/{file_wb}")).await;
+    let file_sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app.delete(&format!("/sheets/{file_sheet}")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("delete the file"), "{body}");
+    let (status, _) = app.get_json(&format!("/sheets/{file_sheet}")).await;
+    assert_eq!(status, 200, "the sheet stays");
 }
 
 on_both!(
