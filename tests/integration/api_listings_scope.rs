@@ -57,6 +57,16 @@ async fn a_list_of_another_environment_is_not_found(db: Db) {
     .await;
     assert_eq!(status, 200, "{file}");
     let their_file = file["data"]["id"].as_str().unwrap();
+    // A space that is nowhere reads the same as another environment's (probe 69a D1: an
+    // empty page told them apart); a deleted one's events are still listed.
+    let (status, body) = app.get_json("/events?spaceId=us_sp_nowhere00").await;
+    assert_eq!(status, 404, "{body}");
+    let gone = app.bare_space("Gone").await;
+    let (status, _) = app.delete(&format!("/spaces/{gone}")).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.get_json(&format!("/events?spaceId={gone}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("space:deleted"), "{body}");
     for path in [
         format!("/events?spaceId={their_space}"),
         format!("/jobs?workbookId={their_wb}"),

@@ -132,8 +132,19 @@ pub async fn list(
                     .select(spaces::environment_id)
                     .first(conn)
                     .optional()?;
-                if of.is_some_and(|e| e != env.as_str()) {
+                if of.as_ref().is_some_and(|e| e != env.as_str()) {
                     return Err(AppError::NotFound("space"));
+                }
+                // A space that is nowhere is a 404 too, unless this environment's events
+                // name it (a deleted one): an empty page told it from another's (probe 69a D1).
+                if of.is_none() {
+                    use crate::db::schema::events;
+                    let named = events::table
+                        .filter(events::environment_id.eq(env.as_str()))
+                        .filter(events::space_id.eq(sid.as_str()));
+                    if !diesel::select(diesel::dsl::exists(named)).get_result::<bool>(conn)? {
+                        return Err(AppError::NotFound("space"));
+                    }
                 }
             }
             Ok::<_, AppError>(event::list_ids(conn, &env, &filter)?)
