@@ -30,7 +30,12 @@ fn refusal_v4(ip: Ipv4Addr, allow_private: bool) -> Option<&'static str> {
     if ip.is_link_local() || ip == Ipv4Addr::new(100, 100, 100, 200) {
         return Some("link-local or cloud metadata");
     }
-    if o[0] == 0 || ip.is_multicast() || ip.is_broadcast() || o[0] >= 240 {
+    // Documentation and benchmarking ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
+    // 198.18.0.0/15) and 192.0.0.0/24 are no receiver's; a test network may route them
+    // to a machine of its own (probe 69a D6).
+    let reserved = matches!(o, [192, 0, 2 | 0, _] | [198, 51, 100, _] | [203, 0, 113, _])
+        || (o[0] == 198 && (o[1] == 18 || o[1] == 19));
+    if o[0] == 0 || ip.is_multicast() || ip.is_broadcast() || o[0] >= 240 || reserved {
         return Some("unspecified, multicast or reserved");
     }
     let private = ip.is_loopback()
@@ -53,7 +58,9 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
     let local_nat64 = ip.segments()[..3] == [0x64, 0xff9b, 1];
     // Teredo (2001::/32) carries an IPv4 address through a relay, hidden by an XOR.
     let teredo = ip.segments()[..2] == [0x2001, 0];
-    if ip.is_unspecified() || ip.is_multicast() || v4_compatible || local_nat64 || teredo {
+    // 2001:db8::/32 is for documentation.
+    let documentation = ip.segments()[..2] == [0x2001, 0xdb8];
+    if ip.is_unspecified() || ip.is_multicast() || v4_compatible || local_nat64 || teredo || documentation {
         return Some("unspecified, multicast or reserved");
     }
     // fc00::/7 unique local addresses are this network's private ones.
@@ -147,6 +154,26 @@ mod tests {
             "2002:5db8:d822::1",
         ] {
             assert!(!refused(ip, false), "{ip}");
+        }
+    }
+
+    /// Documentation and benchmarking ranges are refused even where private ones are
+    /// allowed; the public addresses beside them are not (probe 69a D6).
+    #[test]
+    fn documentation_and_benchmarking_ranges_are_refused() {
+        for text in [
+            "192.0.2.2",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.1",
+            "192.0.0.8",
+            "2001:db8::1",
+        ] {
+            assert!(refused(text, true), "{text}");
+        }
+        for text in ["192.0.3.1", "198.20.0.1", "203.0.114.1", "8.8.8.8", "2001:db9::1"] {
+            assert!(!refused(text, false), "{text}");
         }
     }
 }
