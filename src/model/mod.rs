@@ -23,6 +23,7 @@ pub mod secret;
 pub mod session;
 pub mod setup_token;
 pub mod sheet;
+mod sheet_delete;
 pub mod sheet_fields;
 pub mod sign_in_attempt;
 pub mod space;

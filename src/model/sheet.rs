@@ -148,55 +148,7 @@ pub fn list_in_workbook(conn: &mut AnyConnection, workbook_id: &WorkbookId) -> Q
         .load(conn)
 }
 
-/// Deletes a sheet of the environment (its records go with it) and records the event.
-/// Answers the storage keys of the records the workbook's Submits froze of the sheet, for
-/// the caller to delete (see [`super::submission::drop_deleted`]).
-pub fn delete(
-    conn: &mut AnyConnection,
-    environment_id: &EnvironmentId,
-    id: &SheetId,
-    actor: &str,
-    here: Option<&str>,
-) -> ModelResult<Vec<String>> {
-    crate::db::write_tx(conn, |conn| {
-        let mut ctx = load_context(conn, environment_id, id)?;
-        ctx.referrers.retain(|r| &r.sheet_id != id);
-        lock_for_write(conn, &ctx.write_set())?;
-        let (sheet, space_id) = (&ctx.sheet, &ctx.space_id);
-        // As a workbook update keeps them (probe 69b D6: the file said complete, its
-        // workbook had no sheet, and nothing could extract it again).
-        if super::workbook_sheets::is_from_a_file(conn, &sheet.workbook_id)? {
-            return Err(ModelError::Invalid(vec![(
-                "sheet".into(),
-                "a file's workbook keeps the sheets of its file: delete the file to remove them".into(),
-            )]));
-        }
-        diesel::delete(sheets::table.find(&sheet.id)).execute(conn)?;
-        // Records that pointed into the sheet can no longer match anything.
-        crate::model::record::recheck_referrers(conn, &ctx, None, actor)?;
-        let ectx = Context::new(environment_id, actor)
-            .space(space_id)
-            .workbook(&sheet.workbook_id)
-            .sheet(&sheet.id)
-            .sheet_slug(&sheet.slug);
-        event::emit(
-            conn,
-            &ectx,
-            "sheet:deleted",
-            serde_json::json!({"name": sheet.name}),
-        )?;
-        let why = format!("the sheet {} was deleted", sheet.name);
-        let keys = super::submission::drop_deleted(
-            conn,
-            &sheet.workbook_id,
-            Some(sheet.id.as_str()),
-            &why,
-            actor,
-            here,
-        )?;
-        Ok(keys)
-    })
-}
+pub use super::sheet_delete::delete;
 
 /// Applies a change in counts in the same transaction as the write that caused it.
 pub fn add_counts(conn: &mut AnyConnection, id: &SheetId, delta: &CountDelta) -> QueryResult<()> {
