@@ -102,7 +102,7 @@ pub(super) fn flattened(obj: RawObject) -> Vec<Member> {
                 None => k,
             };
             if depth < FLATTEN_DEPTH && v.get().starts_with('{') {
-                if let Ok(inner) = serde_json::from_str::<RawObject>(v.get()) {
+                if let Ok(inner) = parse_object(v.get()) {
                     into(Some(&key), inner, depth + 1, out);
                     continue;
                 }
@@ -341,8 +341,19 @@ pub(super) fn table(name: String, keys: Vec<String>, rows: RowIter) -> Result<Ta
 }
 
 /// A record's values in the order of `keys`; "line" numbers are item numbers, from 1.
+/// A JSON object, its members' names read as its strings are: half a surrogate pair
+/// escaped alone is U+FFFD (probe 69e D4: such a name made its record "not an object").
+pub(super) fn parse_object(text: &str) -> serde_json::Result<RawObject> {
+    serde_json::from_str::<RawObject>(text).or_else(|e| {
+        match super::json_text::without_lone_surrogates(text) {
+            Some(fixed) => serde_json::from_str::<RawObject>(&fixed),
+            None => Err(e),
+        }
+    })
+}
+
 pub(super) fn row_of(line: u64, item: &RawValue, keys: &RowKeys) -> Result<Row, Reject> {
-    match serde_json::from_str::<RawObject>(item.get()) {
+    match parse_object(item.get()) {
         Ok(obj) => {
             let members = flattened(obj);
             let by_key: HashMap<(&str, usize), &RawValue> = members
@@ -377,7 +388,7 @@ pub fn lines_table(source: &TextSource, name: String, notes: &Notes) -> Result<T
         let Ok(line) = line.map_err(|e| ExtractError::Io(e.to_string()))? else {
             continue;
         };
-        if let Ok(obj) = serde_json::from_str::<RawObject>(&super::json_text::line(&line)) {
+        if let Ok(obj) = parse_object(&super::json_text::line(&line)) {
             keys.add(&flattened(obj))?;
             count += 1;
         }

@@ -5,7 +5,7 @@
 //! order, each list into its own bounded channel, which the extraction drains in the same
 //! order. Neither pass holds the whole file.
 
-use super::json::{flattened, row_of, table, Keys, RawObject};
+use super::json::{flattened, row_of, table, Keys};
 use super::{thousands, ExtractError, Notes, Reject, Row, Table, TextSource};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
@@ -199,7 +199,7 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
         Step::Item(item) => {
             let list = found.last_mut().expect("an item is in a list");
             list.items += 1;
-            if let Ok(obj) = serde_json::from_str::<RawObject>(item.get()) {
+            if let Ok(obj) = super::json::parse_object(item.get()) {
                 if let Err(e) = list.keys.add(&flattened(obj)) {
                     failed = Some(e);
                     return false;

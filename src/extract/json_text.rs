@@ -157,6 +157,15 @@ pub(super) fn string_lenient(literal: &str) -> Option<String> {
     if let Ok(text) = serde_json::from_str::<String>(literal) {
         return Some(text);
     }
+    serde_json::from_str::<String>(&without_lone_surrogates(literal)?).ok()
+}
+
+/// JSON text with each `\u` escape of half a surrogate pair that has no other half made
+/// `\uFFFD`; `None` when it has none.
+pub(super) fn without_lone_surrogates(literal: &str) -> Option<String> {
+    if !literal.contains("\\u") {
+        return None;
+    }
     let hex = |at: usize| -> Option<u16> {
         let digits = literal.get(at..at + 4)?;
         u16::from_str_radix(digits, 16).ok()
@@ -194,8 +203,11 @@ pub(super) fn string_lenient(literal: &str) -> Option<String> {
             _ => i += 2,
         }
     }
+    if from == 0 {
+        return None;
+    }
     fixed.push_str(literal.get(from..).unwrap_or_default());
-    serde_json::from_str::<String>(&fixed).ok()
+    Some(fixed)
 }
 
 #[cfg(test)]

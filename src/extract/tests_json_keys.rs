@@ -116,3 +116,18 @@ fn json_keys_differing_by_case_across_records_are_one_column() {
         [strings(&["1", ""]), strings(&["", "2"]), strings(&["4", "3"])]
     );
 }
+
+/// A member's name with half a surrogate pair escaped alone reads with U+FFFD, as a value
+/// does (probe 69e D4: its record was "not an object with fields", or the file held none).
+#[test]
+fn a_lone_surrogate_in_a_name_reads_as_a_replacement_character() {
+    let text = r#"[{"a\ud800b": 1, "c": 2}, {"a\ud800b": 3, "c": {"d\udc00": 4}}]"#;
+    let (labels, rows, rejects, _) = read(text.as_bytes(), "names.json");
+    assert!(rejects.is_empty(), "{rejects:?}");
+    assert_eq!(labels, strings(&["a\u{FFFD}b", "c", "c.d\u{FFFD}"]));
+    assert_eq!(rows, [strings(&["1", "2", ""]), strings(&["3", "", "4"])]);
+    let lines = "{\"a\\ud800b\": 1}\n{\"a\\ud800b\": 2}\n";
+    let (labels, rows, _, _) = read(lines.as_bytes(), "names.jsonl");
+    assert_eq!(labels, strings(&["a\u{FFFD}b"]));
+    assert_eq!(rows, [strings(&["1"]), strings(&["2"])]);
+}

@@ -197,7 +197,7 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     if let Some(pointed) = super::decimal::normalized(text, false) {
         return cast_number(&Value::String(pointed));
     }
-    let cleaned = strip_grouping(text).ok_or_else(|| format!("\"{text}\" is not a number"))?;
+    let cleaned = strip_grouping(text).ok_or_else(|| not_a_number(text))?;
     // A whole number however written (`1,000`, `9007199254740993.00`) stays exact as an
     // integer, where a double would keep only its first 16 digits.
     let integral = match cleaned.split_once('.') {
@@ -211,7 +211,7 @@ fn cast_number(given: &Value) -> Result<Value, String> {
         .parse::<f64>()
         .ok()
         .filter(|f| f.is_finite())
-        .ok_or_else(|| format!("\"{text}\" is not a number"))?;
+        .ok_or_else(|| not_a_number(text))?;
     // Kept as a double, these would silently be another number: refused, with the input
     // kept as typed, as any value that is not a number is.
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
@@ -232,6 +232,21 @@ fn cast_number(given: &Value) -> Result<Value, String> {
     Number::from_f64(f)
         .map(|n| Value::Number(whole(&n).unwrap_or(n)))
         .ok_or_else(|| format!("\"{text}\" is not a number"))
+}
+
+/// Why `text` is not a number, with what to do when it is one dressed as money, a share or
+/// an accountant's negative (probe 69d D7: `$1,234.50` said only "not a number").
+fn not_a_number(text: &str) -> String {
+    let hint = if text.contains(['$', '€', '£', '¥']) || text.contains("CHF") {
+        "; write the amount without its currency (1234.50), and the currency in a field of its own"
+    } else if text.ends_with('%') {
+        "; write the share as a number without % (12.5 for 12.5%, or 0.125)"
+    } else if text.starts_with('(') && text.ends_with(')') {
+        "; an amount in parentheses is a negative one: write it with a minus sign (-42.00)"
+    } else {
+        ""
+    };
+    format!("\"{text}\" is not a number{hint}")
 }
 
 /// A whole number written another way (`1e3`, `12.0`) as that integer, as JavaScript
@@ -305,7 +320,7 @@ fn cast_bool(given: &Value) -> Result<Value, String> {
 /// Common date spellings, tried in order; month-first wins over day-first when both fit.
 /// A `%Y` year has four digits (chrono's `%Y` takes any number: `1/2/24` read as the year
 /// 24); two-digit years (`1/2/24`, `31.12.99`) are read by the `%y` forms after them, as
-/// spreadsheets write them: 00-68 in the 2000s, 69-99 in the 1900s.
+/// Excel reads them: 00-29 in the 2000s, 30-99 in the 1900s (see [`read_date`]).
 const DATE_FORMATS: [&str; 17] = [
     "%Y-%m-%d",
     "%Y/%m/%d",
@@ -380,7 +395,48 @@ fn iso(d: NaiveDate) -> String {
 }
 
 fn not_a_date(text: &str) -> String {
-    format!("\"{text}\" is not a date; use a format such as 2024-01-31")
+    match no_such_day(text) {
+        Some(why) => format!("\"{text}\" is not a date: {why}"),
+        None => format!("\"{text}\" is not a date; use a format such as 2024-01-31"),
+    }
+}
+
+/// What is wrong with a date written in numbers with a four-digit year whose day does not
+/// exist (`2024-02-30`, `29.02.2023`, `2024-13-01`), which a person checking its format
+/// would not find (probe 69d D6).
+fn no_such_day(text: &str) -> Option<String> {
+    let parts: Vec<&str> = text.split(['-', '/', '.']).collect();
+    let number = |p: &str| {
+        (!p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
+    };
+    let [a, b, c] = parts[..] else { return None };
+    let (a_n, b_n, c_n) = (number(a)?, number(b)?, number(c)?);
+    let (year, first, second) = match (a.len(), c.len()) {
+        (4, 1..=2) => (a_n, b_n, c_n),
+        (1..=2, 4) => (c_n, a_n, b_n),
+        _ => return None,
+    };
+    // Year first: month, day. Year last: month first as dates are read, but with dots
+    // (`31.12.2024`) or a first number past 12, day first.
+    let (month, day) = match (a.len() == 4, text.contains('.') || first > 12) {
+        (true, _) => (first, second),
+        (false, false) => (first, second),
+        (false, true) => (second, first),
+    };
+    if !(1..=12).contains(&month) {
+        return Some(match (a.len() == 4, first > 12 && second > 12) {
+            (false, true) => format!("neither {first} nor {second} is a month"),
+            _ => format!("there is no month {month}"),
+        });
+    }
+    let named = NaiveDate::from_ymd_opt(year as i32, month, 1)?
+        .format("%B %Y")
+        .to_string();
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+        .is_none()
+        .then(|| format!("{named} has no day {day}"))
 }
 
 /// A date's text without the time after it: an ISO timestamp keeps its date part, with a
@@ -441,10 +497,22 @@ fn iso_time(rest: &str) -> bool {
 fn read_date(text: &str) -> Option<NaiveDate> {
     let date_part = date_part(text);
     DATE_FORMATS.iter().find_map(|f| {
-        NaiveDate::parse_from_str(date_part, f)
-            .ok()
-            .filter(|d| f.contains("%y") || (1000..=9999).contains(&d.year()))
+        let d = NaiveDate::parse_from_str(date_part, f).ok()?;
+        match f.contains("%y") {
+            true => Some(excel_century(d)),
+            false => (1000..=9999).contains(&d.year()).then_some(d),
+        }
     })
+}
+
+/// A two-digit year as Excel reads it, 30-99 in the 1900s, where chrono reads 30-68 in the
+/// 2000s: a file made in a spreadsheet means what it showed there (probe 69d D3: a birth
+/// date `12/25/45` was read as 2045).
+fn excel_century(d: NaiveDate) -> NaiveDate {
+    match d.year() {
+        2030..=2068 => d.with_year(d.year() - 100).unwrap_or(d),
+        _ => d,
+    }
 }
 
 /// `YYYY-MM-DD` of a real day, as it is stored.

@@ -245,20 +245,65 @@ fn dates_are_normalised_to_iso() {
         assert!(!cast(FieldType::Date, json!(bad)).messages.is_empty(), "{bad}");
     }
     assert!(cell.messages[0].message.contains("is not a date"));
-    // Two-digit years are this century's (or, from 69, the last's), never the year 24.
+    // Two-digit years are read as Excel reads them: 00-29 this century's, 30-99 the last's
+    // (probe 69d D3: `12/25/45` was 2045), never the year 24.
     for (given, want) in [
         ("1/2/24", "2024-01-02"),
         ("12/31/24", "2024-12-31"),
         ("31/12/24", "2024-12-31"),
         ("31.12.99", "1999-12-31"),
+        ("12/25/45", "1945-12-25"),
+        ("31.12.50", "1950-12-31"),
+        ("13/01/66", "1966-01-13"),
+        ("12/31/29", "2029-12-31"),
+        ("1-13-30", "1930-01-13"),
         ("3/5/2024", "2024-03-05"),
     ] {
         assert_eq!(cast(FieldType::Date, json!(given)).value, json!(want), "{given}");
+    }
+    // A day that does not exist is named (probe 69d D6: "use a format such as 2024-01-31").
+    for (bad, why) in [
+        ("2024-02-30", "February 2024 has no day 30"),
+        ("29.02.2023", "February 2023 has no day 29"),
+        ("2024-13-01", "there is no month 13"),
+        ("02/30/2024", "February 2024 has no day 30"),
+        ("31/04/2024", "April 2024 has no day 31"),
+        ("13/14/2024", "neither 13 nor 14 is a month"),
+    ] {
+        let cell = cast(FieldType::Date, json!(bad));
+        assert_eq!(
+            cell.messages[0].message,
+            format!("\"{bad}\" is not a date: {why}")
+        );
     }
     for bad in ["0-1-1", "1/2/3/4", "0024-01-02"] {
         let cell = cast(FieldType::Date, json!(bad));
         assert!(!cell.messages.is_empty(), "{bad} -> {}", cell.value);
     }
+}
+
+/// Money, shares and accountants' negatives are not read, but the message says what to
+/// write (probe 69d D7).
+#[test]
+fn numbers_in_dress_say_how_to_write_them() {
+    for (given, says) in [
+        ("$1,234.50", "without its currency"),
+        ("€ 12,50", "without its currency"),
+        ("12.5%", "without %"),
+        ("(42.00)", "minus sign"),
+    ] {
+        let cell = cast(number(), json!(given));
+        assert_eq!(cell.value, json!(given), "kept as given");
+        assert!(
+            cell.messages[0].message.contains(says),
+            "{given}: {:?}",
+            cell.messages
+        );
+    }
+    assert_eq!(
+        cast(number(), json!("abc")).messages[0].message,
+        "\"abc\" is not a number"
+    );
 }
 
 #[test]

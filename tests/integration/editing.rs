@@ -167,6 +167,13 @@ async fn a_stale_save_is_refused_and_every_change_is_kept(db: Db) {
         .get_json(&format!("/sheets/{sheet}/changes?since=2999-01-01T00:00:00.000Z"))
         .await;
     assert_eq!(later["data"], json!([]));
+    // It pages with afterId: a page number is refused, not answered with the first page
+    // again (probe 69b D4), as is any other parameter.
+    for other in ["pageNumber=2", "bogus=1"] {
+        let (status, body) = app.get_json(&format!("/sheets/{sheet}/changes?{other}")).await;
+        assert_eq!(status, 400, "{other}: {body}");
+        assert!(body.to_string().contains("afterId"), "{body}");
+    }
 }
 
 /// A contacts sheet with one record named `name`, and Ada, an admin, signed in: the app,

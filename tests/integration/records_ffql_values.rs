@@ -205,3 +205,42 @@ async fn an_option_is_found_by_its_label(db: Db) {
 }
 
 on_both!(an_option_is_found_by_its_label);
+
+/// An option-list field is queried by its options' labels too: `contains` an item, `eq`
+/// the list as the cell shows it (probe 69e D1: `tags contains "Alpha"` found nothing).
+async fn an_option_list_is_queried_by_labels(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Lists").await;
+    let options = json!([{"value": "a", "label": "Alpha"}, {"value": "b", "label": "Beta"}]);
+    let wb = json!({"name": "W", "spaceId": space, "sheets": [{"name": "S", "slug": "s", "fields": [
+        {"key": "email", "type": "string"},
+        {"key": "tags", "type": "enum-list", "label": "Tags", "config": {"options": options}}]}]});
+    let (status, wb) = app.post_json("/workbooks", &wb).await;
+    assert_eq!(status, 200, "{wb}");
+    let path = format!(
+        "/sheets/{}/records",
+        wb["data"]["sheets"][0]["id"].as_str().unwrap()
+    );
+    let rows = json!([{"email": "one@x.io", "tags": ["a"]}, {"email": "both@x.io", "tags": ["a", "b"]},
+                      {"email": "typed@x.io", "tags": ["Alpha"]}, {"email": "none@x.io"}]);
+    let (status, body) = app.post_json(&path, &rows).await;
+    assert_eq!(status, 200, "{body}");
+    for q in [
+        "tags contains a",
+        "tags contains \"Alpha\"",
+        "Tags contains alpha",
+    ] {
+        let mut found = emails(&app, &path, q).await;
+        found.sort();
+        assert_eq!(found, ["both@x.io", "one@x.io", "typed@x.io"], "{q}");
+    }
+    assert_eq!(emails(&app, &path, "tags contains Beta").await, ["both@x.io"]);
+    assert_eq!(
+        emails(&app, &path, "tags eq \"Alpha, Beta\"").await,
+        ["both@x.io"]
+    );
+    assert_eq!(emails(&app, &path, "tags eq \"a, b\"").await, ["both@x.io"]);
+    assert!(emails(&app, &path, "tags contains Gamma").await.is_empty());
+}
+
+on_both!(an_option_list_is_queried_by_labels);

@@ -262,6 +262,11 @@ async fn signed_deliveries_retry_with_the_same_id_and_410_disables(db: Db) {
         .await;
     assert_eq!(event, same["data"], "the body is the event as the API shows it");
     let log = wait_delivery(&app, id, |d| d["status"] == "delivered").await;
+    // The log takes no filter it would pass over (probe 69a D5: `status=failed` listed all).
+    let (status, body) = app
+        .get_json(&format!("/webhooks/{id}/deliveries?status=failed"))
+        .await;
+    assert_eq!(status, 400, "{body}");
     assert_eq!(log["attempts"], 2);
     assert_eq!(log["lastStatusCode"], 200);
     assert_eq!(log["lastResponse"], "receiver says 200");

@@ -56,24 +56,41 @@ fn labels_as_values(config: &SheetConfig, node: Node) -> Node {
         Node::And(items) => Node::And(each(items)),
         Node::Or(items) => Node::Or(each(items)),
         Node::Not(inner) => Node::Not(Box::new(labels_as_values(config, *inner))),
-        Node::Cell {
-            field,
-            test: CellTest::Text(Cmp::Eq, given),
-        } => {
-            let value = match config.fields.get(field).map(|f| &f.field_type) {
-                Some(FieldType::Enum { options }) if !options.iter().any(|o| o.value == given) => options
-                    .iter()
-                    .find(|o| o.label.to_lowercase() == given.to_lowercase())
-                    .map(|o| o.value.clone()),
-                _ => None,
+        Node::Cell { field, test } => {
+            let options = match config.fields.get(field).map(|f| &f.field_type) {
+                Some(FieldType::Enum { options } | FieldType::EnumList { options }) => options,
+                _ => return Node::Cell { field, test },
             };
-            Node::Cell {
-                field,
-                test: CellTest::Text(Cmp::Eq, value.unwrap_or(given)),
-            }
+            let test = match test {
+                CellTest::Text(Cmp::Eq, given) => CellTest::Text(Cmp::Eq, option_value(options, given)),
+                // An option-list cell: an item named by its label (probe 69e D1), or a list
+                // of them as the cell shows it (`Alpha, Beta`).
+                CellTest::Contains(given) => CellTest::Contains(option_value(options, given)),
+                CellTest::Shown(Cmp::Eq, given) => {
+                    let items: Vec<String> = given
+                        .split(',')
+                        .map(|i| option_value(options, i.trim().to_string()))
+                        .collect();
+                    CellTest::Shown(Cmp::Eq, items.join(", "))
+                }
+                other => other,
+            };
+            Node::Cell { field, test }
         }
         other => other,
     }
+}
+
+/// The option `given` names: itself when it is an option's value, else the value of the
+/// option it is the label of (in any case), else itself.
+fn option_value(options: &[crate::blueprint::EnumOption], given: String) -> String {
+    if options.iter().any(|o| o.value == given) {
+        return given;
+    }
+    options
+        .iter()
+        .find(|o| o.label.to_lowercase() == given.to_lowercase())
+        .map_or(given, |o| o.value.clone())
 }
 
 /// The fields whose sort index would serve a query's tests (equality with text, number

@@ -31,8 +31,10 @@ pub fn change_json(c: &Change) -> Value {
     })
 }
 
+/// Any other parameter is a 400 (probe 69b D4: `pageNumber` was passed over, and a client
+/// paging by number read the first page forever): this list pages with `afterId`.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangesQuery {
     /// Read as text so that a number past 64 bits gets a message naming the parameter.
     after_id: Option<String>,

@@ -160,8 +160,9 @@ async fn load(state: &AppState, caller: &ApiCaller, raw: &str) -> Result<Webhook
         .ok_or(AppError::NotFound("webhook"))
 }
 
+/// Any other parameter is a 400 (probe 69a D5: `status=failed` listed every one).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     environment_id: Option<String>,
 }
@@ -298,8 +299,9 @@ pub async fn rotate_secret(
     Ok(with_secret(&w))
 }
 
+/// Any other parameter is a 400 (probe 69a D5: `status=failed` listed every one).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeliveriesQuery {
     page_size: Option<i64>,
     page_number: Option<i64>,
