@@ -37,6 +37,7 @@ mod browser_grid;
 mod browser_guests;
 mod browser_keyboard;
 mod browser_live;
+mod browser_paste;
 mod browser_tabs;
 mod browser_typing;
 mod bulk;
