@@ -18,6 +18,25 @@ pub fn clean_file_name(name: &str) -> String {
     name.chars().filter(|c| !crate::names::misleading(*c)).collect()
 }
 
+/// A download's file name for a sheet or workbook named `name` (`fallback` when nothing
+/// is left): its own name, letters of any script kept, with the characters a file name
+/// cannot hold made `-` (probe 69b D1: `名前` downloaded as `.xlsx`, a hidden file).
+pub fn download_stem(name: &str, fallback: &str) -> String {
+    let stem: String = clean_file_name(name)
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '-',
+            c if c.is_control() => '-',
+            c => c,
+        })
+        .collect();
+    let stem = stem.trim_matches(|c: char| c.is_whitespace() || c == '.' || c == '-');
+    match stem.is_empty() {
+        true => fallback.to_string(),
+        false => stem.to_string(),
+    }
+}
+
 /// `Content-Disposition: attachment` for a name of any characters: an ASCII `filename`
 /// for old clients (anything else, quotes and backslashes too, becomes `_`) and the exact
 /// name as RFC 6266's `filename*`, percent-encoded UTF-8.
@@ -81,7 +100,7 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// people open in Excel) it starts with UTF-8's byte order mark: without one Excel reads
 /// the file as Windows-1252, and `Jürgen` shows as `JÃ¼rgen`. The API's has none.
 pub fn csv_response(pool: Pool, sheet: Sheet, config: SheetConfig, rows: Rows, bom: bool) -> HttpResponse {
-    let filename = format!("{}.csv", sheet.slug);
+    let filename = format!("{}.csv", download_stem(&sheet.name, &sheet.slug));
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();

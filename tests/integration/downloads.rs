@@ -244,3 +244,43 @@ on_both!(
     the_grid_download_holds_what_is_shown,
     big_and_small_records_download_whole_and_once
 );
+
+/// A sheet's and a workbook's downloads are named after them, letters of any script kept
+/// (probe 69b D1: `名前` downloaded as `.xlsx`, a hidden file, and `Ünïcödé 名前` as
+/// `n-c-d.csv`); what a file name cannot hold becomes `-`.
+async fn downloads_are_named_after_their_sheet_and_workbook(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Names").await;
+    let wb = json!({"name": "名前", "spaceId": space, "sheets": [{"name": "Ünïcödé 名前 a/b", "slug": "sheet-1",
+        "fields": [{"key": "a", "type": "string"}]}]});
+    let (status, wb) = app.post_json("/workbooks", &wb).await;
+    assert_eq!(status, 200, "{wb}");
+    let sheet = wb["data"]["sheets"][0]["id"].as_str().unwrap().to_string();
+    let resp = app
+        .api(reqwest::Method::GET, &format!("/sheets/{sheet}/download"))
+        .send()
+        .await
+        .unwrap();
+    let header = disposition(&resp);
+    assert!(
+        header.contains("filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B6d%C3%A9%20%E5%90%8D%E5%89%8D%20a%2Db.csv"),
+        "{header}"
+    );
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let id = wb["data"]["id"].as_str().unwrap();
+    let resp = app
+        .client
+        .get(app.url(&format!("/workbooks/{id}/download.xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let header = disposition(&resp);
+    assert!(
+        header.contains("filename*=UTF-8''%E5%90%8D%E5%89%8D.xlsx"),
+        "{header}"
+    );
+}
+
+on_both!(downloads_are_named_after_their_sheet_and_workbook);

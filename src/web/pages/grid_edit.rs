@@ -551,7 +551,7 @@ pub async fn download_xlsx(
                 .map(|s| s.parsed_config().map(|c| (s, c)))
                 .collect::<Result<Vec<_>, _>>()?;
             let bytes = crate::web::export::xlsx_bytes(conn, &sheets)?;
-            Ok::<_, AppError>((crate::blueprint::slugify(&wb.name), bytes))
+            Ok::<_, AppError>((crate::web::export::download_stem(&wb.name, "workbook"), bytes))
         })
         .await?;
     Ok(HttpResponse::Ok()
