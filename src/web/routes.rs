@@ -225,7 +225,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/assets/app.css").get(pages::assets::css))
             .service(web::resource("/assets/app.js").get(pages::assets::js))
             .service(web::resource("/assets/live-streams.js").get(pages::assets::live_streams_js))
-            .service(web::resource("/assets/grid-paste.js").get(pages::assets::grid_paste_js))
+            .service(web::resource("/assets/grid-clipboard.js").get(pages::assets::grid_clipboard_js))
             .service(
                 web::resource("/sign-in")
                     .get(pages::auth::sign_in_form)

@@ -1,5 +1,6 @@
-//! Cells copied from a spreadsheet and pasted onto the grid fill the cells from the one
-//! focused, right and down (probe 69c D7: nothing happened).
+//! The grid and the clipboard: cells copied from a spreadsheet and pasted onto the grid
+//! fill the cells from the one focused, right and down (probe 69c D7: nothing happened); a
+//! focused cell copies what it shows (D8: nothing).
 
 use crate::browser::wait_for;
 use crate::browser_grid::grid_with;
@@ -63,6 +64,27 @@ async fn pasted_cells_fill_the_grid_from_the_focused_one(db: Db) {
     // The age that is no number is kept as pasted, in error, as if typed.
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["error"], 1, "{counts}");
+    // Copied from the grid: the focused cell's value.
+    let cell = format!("#row-{} td.cell[data-field='name']", ids[2]);
+    c.execute(&format!("document.querySelector(\"{cell}\").click();"), vec![])
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!("document.activeElement.matches(\"{cell}\")"),
+        "the cell's focus",
+    )
+    .await;
+    let copied = c
+        .execute(
+            "const dt = new DataTransfer(); \
+             document.activeElement.dispatchEvent(new ClipboardEvent('copy', {clipboardData: dt, bubbles: true, cancelable: true})); \
+             return dt.getData('text/plain');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(copied, json!("x"));
 }
 
 on_both!(pasted_cells_fill_the_grid_from_the_focused_one);

@@ -59,7 +59,7 @@ fn open_to_all(method: &str, path: &str) -> bool {
             | ("GET", "/assets/app.css")
             | ("GET", "/assets/app.js")
             | ("GET", "/assets/live-streams.js")
-            | ("GET", "/assets/grid-paste.js")
+            | ("GET", "/assets/grid-clipboard.js")
     )
 }
 

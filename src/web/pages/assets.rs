@@ -13,7 +13,8 @@ const HTMX_SSE: &str = include_str!(concat!(
 const APP_CSS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/app.css"));
 const APP_JS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/app.js"));
 const LIVE_STREAMS_JS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/live_streams.js"));
-const GRID_PASTE_JS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/grid_paste.js"));
+const GRID_CLIPBOARD_JS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/grid_clipboard.js"));
 
 fn asset(body: &'static str, content_type: &str) -> HttpResponse {
     HttpResponse::Ok()
@@ -42,6 +43,6 @@ pub async fn live_streams_js() -> HttpResponse {
     asset(LIVE_STREAMS_JS, "text/javascript; charset=utf-8")
 }
 
-pub async fn grid_paste_js() -> HttpResponse {
-    asset(GRID_PASTE_JS, "text/javascript; charset=utf-8")
+pub async fn grid_clipboard_js() -> HttpResponse {
+    asset(GRID_CLIPBOARD_JS, "text/javascript; charset=utf-8")
 }

@@ -1,7 +1,8 @@
-// Cells copied from a spreadsheet (rows by line, cells by tab, as Excel and Google Sheets
-// copy them) and pasted onto a grid cell fill the cells from there, right and down, a save
-// each, as if typed there (probe 69c D7: nothing happened, or the whole block went into one
-// cell). A single value pasted into an open editor stays the editor's.
+// The grid and the clipboard. Cells copied from a spreadsheet (rows by line, cells by tab,
+// as Excel and Google Sheets copy them) and pasted onto a grid cell fill the cells from
+// there, right and down, a save each, as if typed there (probe 69c D7: nothing happened, or
+// the whole block went into one cell); a single value pasted into an open editor stays the
+// editor's. Copying a focused cell copies what it shows (probe 69c D8: nothing).
 (function () {
   "use strict";
 
@@ -40,6 +41,15 @@
     toasts.appendChild(toast);
     setTimeout(function () { toast.remove(); }, 6000);
   }
+
+  document.addEventListener("copy", function (e) {
+    var cell = e.target.closest && e.target.closest("#grid td.cell");
+    var selected = window.getSelection && String(window.getSelection());
+    if (!cell || e.target.closest(".cell-editor") || selected || !e.clipboardData) return;
+    var value = cell.querySelector(".value");
+    e.clipboardData.setData("text/plain", value ? value.textContent : "");
+    e.preventDefault();
+  });
 
   document.addEventListener("paste", function (e) {
     var cell = e.target.closest && e.target.closest("#grid td.cell");
