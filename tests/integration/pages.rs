@@ -251,6 +251,13 @@ async fn saving_a_cell_revalidates_the_row_and_updates_the_counts(db: Db) {
         bad.contains("has-error") && bad.contains("is not one of: Gold, Silver"),
         "{bad}"
     );
+    // Said once to a screen reader: as the cell's description, not again in its text
+    // (probe 69c D14).
+    assert!(bad.contains("aria-invalid=\"true\" aria-description="), "{bad}");
+    assert!(
+        bad.contains("class=\"msg\" role=\"tooltip\" aria-hidden=\"true\""),
+        "{bad}"
+    );
     let (_, counts) = app.get_json(&format!("/sheets/{contacts}/counts")).await;
     assert_eq!(counts["data"]["counts"]["errorsByField"]["tier"], 1);
 }
