@@ -465,8 +465,10 @@
   document.addEventListener("keydown", function (e) {
     var select = e.target.matches && e.target.matches("select[data-autosubmit]") ? e.target : null;
     if (!select) return;
+    // Arrows, Home, End, pages, and a letter jumping to the option it begins (probe 70a D7).
     var steps = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
-    if (steps.indexOf(e.key) >= 0 && !e.altKey) select.dataset.stepped = "1";
+    var jumps = e.key.length === 1 && !e.ctrlKey && !e.metaKey;
+    if ((steps.indexOf(e.key) >= 0 || jumps) && !e.altKey) select.dataset.stepped = "1";
     if (e.key === "Enter" && select.dataset.stepped) {
       e.preventDefault();
       delete select.dataset.stepped;

@@ -41,16 +41,24 @@ pub fn sniff(head: &[u8], whole_file: bool) -> &'static Encoding {
 struct MacEvidence {
     unused: bool,
     in_word: usize,
+    /// Windows-1252's quotes and dashes beside a space (` “`, ` – `): its punctuation.
+    spaced_punctuation: usize,
     low_high: usize,
     high_high: usize,
 }
 
 /// Bytes Mac Roman reads as a small accented letter that Windows-1252 reads as a symbol
-/// or a capital (‡ ˆ ‰ Š ‹ Œ Ž • ˜ ™ › Ÿ): after a letter and before a small one, only Mac
-/// Roman makes a word of them. Those Windows-1252 writes inside words too (’ – — š œ ž
-/// and quotes) say nothing.
+/// (‡ ˆ ‰ ‹ • ˜ ›): after a letter and before a small one, only Mac Roman makes a word of
+/// them. Those Windows-1252 writes inside words too (’ – — š œ ž, quotes, ™ as in `Acme™s`:
+/// probe 70a D5) say nothing.
 fn mac_in_word(b: u8) -> bool {
-    matches!(b, 0x87..=0x8C | 0x8E | 0x95 | 0x98 | 0x99 | 0x9B | 0x9F)
+    matches!(b, 0x87..=0x89 | 0x8B | 0x95 | 0x98 | 0x9B)
+}
+
+/// Bytes Windows-1252 reads as a capital (Š Œ Ž Ÿ) and Mac Roman as a small letter (ä ç é
+/// ü): after a small letter, as in `JosŽ` or `MŸnchen`, only Mac Roman makes a word.
+fn mac_after_small(b: u8) -> bool {
+    matches!(b, 0x8A | 0x8C | 0x8E | 0x9F)
 }
 
 impl MacEvidence {
@@ -62,8 +70,13 @@ impl MacEvidence {
 
     fn add(&mut self, bytes: &[u8]) {
         for w in bytes.windows(3) {
-            if mac_in_word(w[1]) && w[0].is_ascii_alphabetic() && w[2].is_ascii_lowercase() {
+            if (mac_in_word(w[1]) && w[0].is_ascii_alphabetic() && w[2].is_ascii_lowercase())
+                || (mac_after_small(w[1]) && w[0].is_ascii_lowercase())
+            {
                 self.in_word += 1;
+            }
+            if matches!(w[1], 0x91..=0x97) && (w[0] == b' ' || w[2] == b' ') {
+                self.spaced_punctuation += 1;
             }
         }
         for b in bytes {
@@ -86,7 +99,8 @@ impl MacEvidence {
 /// read `HŽl\u{8f}ne`; probe 69d D4: `Jürgen` read `JŸrgen`). A Windows-1252 text with a
 /// stray such byte keeps its reading.
 fn mac_roman_or(guess: &'static Encoding, e: MacEvidence) -> &'static Encoding {
-    match guess == encoding_rs::WINDOWS_1252 && (e.unused || e.in_word > 0) && e.low_high > e.high_high {
+    let words = e.in_word > e.spaced_punctuation;
+    match guess == encoding_rs::WINDOWS_1252 && (e.unused || words) && e.low_high > e.high_high {
         true => encoding_rs::MACINTOSH,
         false => guess,
     }

@@ -284,8 +284,9 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
             .unwrap_or_else(|| file_name.clone());
         let columns = f.keys.columns();
         let names = f.keys.names(&columns.list);
+        // Each list its own sheet: the note names it (probe 70a D11).
         if let Some(note) = columns.merged_note() {
-            notes.add(note);
+            notes.add(format!("{name}: {note}"));
         }
         row_keys.push(columns);
         out.push(table(name, names, Box::new(rx.into_iter()))?);

@@ -224,6 +224,8 @@ fn mac_roman_without_unused_bytes_is_told_by_its_words() {
         "Name;Straße;Ort\r\nJürgen Größer;Hauptstraße 5;München\r\nÄnne Öztürk;Bäckergasse 1;Düsseldorf\r\n",
         "name,city\rCafé Müller,Köln\rAnn,Bonn\r",
         "nombre,ciudad\nMaría,Málaga\nJosé,Cádiz\n",
+        // No á: é after a small letter tells it (probe 70a D6).
+        "nombre,apellido\nJosé,Peña\nInés,Gómez\n",
     ] {
         let (bytes, _, lossy) = encoding_rs::MACINTOSH.encode(text);
         assert!(!lossy);
@@ -234,6 +236,10 @@ fn mac_roman_without_unused_bytes_is_told_by_its_words() {
         let second: Vec<&str> = lines[1].split([';', ',']).collect();
         assert_eq!(rows[0], strings(&second), "{text}");
     }
+    // (™ before a small letter is English, probe 70a D5: `Acme™s` read `Acmeôs`.)
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("name,note\nAcme,Acme™s range – “new”\n");
+    let (_, rows, _, _) = read(&bytes, "tm.csv");
+    assert_eq!(rows[0], strings(&["Acme", "Acme™s range – “new”"]));
     let text = "name,note\nDušan,don’t\nFrançois,cœur et sœur\nZoë,naïve\n";
     let (bytes, _, lossy) = encoding_rs::WINDOWS_1252.encode(text);
     assert!(!lossy);

@@ -432,6 +432,29 @@ fn made_by(conn: &mut AnyConnection, f: &File, wb: &crate::model::workbook::Work
     }
 }
 
+/// A person's delete of a sheet of a workbook a file's extraction made is refused: the
+/// file goes with its sheets, or the whole workbook goes and the file no longer points at
+/// it (probe 69b D6: the file said complete with nothing left to read; probe 70a D2: a
+/// team's workbook a file was pointed at is not one).
+pub fn refuse_extracted(conn: &mut AnyConnection, wb: &crate::model::workbook::Workbook) -> ModelResult<()> {
+    let naming: Vec<File> = files::table
+        .filter(files::workbook_id.eq(&wb.id))
+        .select(File::as_select())
+        .load(conn)?;
+    for f in &naming {
+        if made_by(conn, f, wb)? {
+            return Err(ModelError::Invalid(vec![(
+                "sheet".into(),
+                format!(
+                    "this sheet holds what the file {} was read into: delete the file, or its whole workbook, to remove it",
+                    f.name
+                ),
+            )]));
+        }
+    }
+    Ok(())
+}
+
 /// A person's delete of a file whose workbook has a locked sheet is refused, as a delete
 /// of its records is: while a sheet is locked only secret keys change it.
 pub fn refuse_locked(conn: &mut AnyConnection, f: &File, actor: &str) -> ModelResult<()> {

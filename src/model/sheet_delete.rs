@@ -3,7 +3,7 @@
 
 use super::event::{self, Context};
 use super::sheet::{load_context, lock_for_write};
-use super::{ModelError, ModelResult};
+use super::ModelResult;
 use crate::db::schema::sheets;
 use crate::db::AnyConnection;
 use crate::ids::{EnvironmentId, SheetId};
@@ -24,13 +24,8 @@ pub fn delete(
         ctx.referrers.retain(|r| &r.sheet_id != id);
         lock_for_write(conn, &ctx.write_set())?;
         let (sheet, space_id) = (&ctx.sheet, &ctx.space_id);
-        // As a workbook update keeps them (probe 69b D6: the file said complete, its
-        // workbook had no sheet, and nothing could extract it again).
-        if super::workbook_sheets::is_from_a_file(conn, &sheet.workbook_id)? {
-            return Err(ModelError::Invalid(vec![(
-                "sheet".into(),
-                "a file's workbook keeps the sheets of its file: delete the file to remove them".into(),
-            )]));
+        if let Some(wb) = super::workbook::find(conn, environment_id, &sheet.workbook_id)? {
+            super::file::refuse_extracted(conn, &wb)?;
         }
         diesel::delete(sheets::table.find(&sheet.id)).execute(conn)?;
         // Records that pointed into the sheet can no longer match anything.

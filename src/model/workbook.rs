@@ -345,7 +345,8 @@ pub fn delete(conn: &mut AnyConnection, wb: &Workbook, actor: &str) -> ModelResu
 }
 
 /// [`delete`], answering the storage keys of the records its Submits froze, for the caller
-/// to delete (those held in another data folder than `here` are handed over to it).
+/// to delete (those held in another data folder than `here` are handed over to it). A file
+/// whose extraction made the workbook no longer points at it.
 pub fn delete_returning_keys(
     conn: &mut AnyConnection,
     wb: &Workbook,

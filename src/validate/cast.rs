@@ -237,7 +237,11 @@ fn cast_number(given: &Value) -> Result<Value, String> {
 /// Why `text` is not a number, with what to do when it is one dressed as money, a share or
 /// an accountant's negative (probe 69d D7: `$1,234.50` said only "not a number").
 fn not_a_number(text: &str) -> String {
-    let hint = if text.contains(['$', '€', '£', '¥']) || text.contains("CHF") {
+    // Only an amount dressed so: `$abc` or `(abc)` is no number at all (probe 70a D9).
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
+    let hint = if !digits {
+        ""
+    } else if text.contains(['$', '€', '£', '¥']) || text.contains("CHF") {
         "; write the amount without its currency (1234.50), and the currency in a field of its own"
     } else if text.ends_with('%') {
         "; write the share as a number without % (12.5 for 12.5%, or 0.125)"

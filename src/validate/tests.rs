@@ -300,10 +300,12 @@ fn numbers_in_dress_say_how_to_write_them() {
             cell.messages
         );
     }
-    assert_eq!(
-        cast(number(), json!("abc")).messages[0].message,
-        "\"abc\" is not a number"
-    );
+    for plain in ["abc", "$abc", "(abc)", "%"] {
+        assert_eq!(
+            cast(number(), json!(plain)).messages[0].message,
+            format!("\"{plain}\" is not a number")
+        );
+    }
 }
 
 #[test]

@@ -58,8 +58,10 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
     let local_nat64 = ip.segments()[..3] == [0x64, 0xff9b, 1];
     // Teredo (2001::/32) carries an IPv4 address through a relay, hidden by an XOR.
     let teredo = ip.segments()[..2] == [0x2001, 0];
-    // 2001:db8::/32 is for documentation.
-    let documentation = ip.segments()[..2] == [0x2001, 0xdb8];
+    // 2001:db8::/32 and 3fff::/20 are for documentation, 2001:2::/48 for benchmarking.
+    let s = ip.segments();
+    let documentation =
+        s[..2] == [0x2001, 0xdb8] || (s[0] == 0x3fff && s[1] < 0x1000) || s[..3] == [0x2001, 2, 0];
     if ip.is_unspecified() || ip.is_multicast() || v4_compatible || local_nat64 || teredo || documentation {
         return Some("unspecified, multicast or reserved");
     }
@@ -172,7 +174,16 @@ mod tests {
         ] {
             assert!(refused(text, true), "{text}");
         }
-        for text in ["192.0.3.1", "198.20.0.1", "203.0.114.1", "8.8.8.8", "2001:db9::1"] {
+        for text in [
+            "192.0.3.1",
+            "198.20.0.1",
+            "203.0.114.1",
+            "8.8.8.8",
+            "2001:db9::1",
+            "3ff0::1",
+            "3fff:1000::1",
+            "2001:2:1::1",
+        ] {
             assert!(!refused(text, false), "{text}");
         }
     }

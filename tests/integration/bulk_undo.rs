@@ -468,4 +468,50 @@ on_both!(
     an_undo_leaves_what_a_later_bulk_change_wrote,
     an_undo_stopped_between_batches_may_be_undone_again,
     a_running_undo_is_not_canceled,
+    a_save_of_what_a_bulk_change_wrote_is_kept_by_its_undo,
 );
+
+/// A person's save over an editor opened before a bulk change, of the value the bulk change
+/// wrote meanwhile, is their own value too: the bulk change's undo leaves it (probe 70b D1:
+/// the save was answered, then undone with the job).
+async fn a_save_of_what_a_bulk_change_wrote_is_kept_by_its_undo(db: Db) {
+    use crate::editing::{editor_version, save};
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows = json!([{"email": "a@x.io", "name": "Ann"}, {"email": "b@x.io", "name": "Bob"}]);
+    let (_, inserted) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let version = editor_version(
+        &app.page(&format!("/grid/{sheet}/records/{rid}/edit?field=name"))
+            .await,
+    );
+    let bulk = set_names(&app, &sheet, "Bea").await;
+    let fields = [("field", "name"), ("value", "Bea"), ("version", version.as_str())];
+    let (status, body) = save(
+        &app.client,
+        &app,
+        &csrf,
+        &format!("/grid/{sheet}/records/{rid}"),
+        &fields,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let done = crate::bulk_jobs::run_bulk_job(&app, &sheet, json!({"undo": bulk})).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    let (_, got) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let names: Vec<Value> = got["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["values"]["name"]["value"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![json!("Bea"), json!("Bob")],
+        "Ada's save kept, Bob's name put back"
+    );
+}

@@ -7,13 +7,13 @@ use crate::on_both;
 use serde_json::json;
 
 /// The version an editor was opened with.
-fn editor_version(html: &str) -> String {
+pub(crate) fn editor_version(html: &str) -> String {
     let needle = "name=\"version\" value=\"";
     let start = html.find(needle).expect("version field") + needle.len();
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
-async fn save(
+pub(crate) async fn save(
     client: &reqwest::Client,
     app: &TestApp,
     csrf: &str,

@@ -238,6 +238,23 @@ async fn same_slug_added_at_once_makes_one_sheet(db: Db) {
     assert!(body.to_string().contains("delete the file"), "{body}");
     let (status, _) = app.get_json(&format!("/sheets/{file_sheet}")).await;
     assert_eq!(status, 200, "the sheet stays");
+    // A team's workbook a file was pointed at is still the team's (probe 70a D2).
+    let (status, team) = app
+        .post_json(
+            "/workbooks",
+            &json!({"name": "Team", "spaceId": space, "sheets": [only.clone(), {"name": "B", "slug": "b", "fields": [{"key": "x", "type": "string"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{team}");
+    let file_id = file["id"].as_str().unwrap();
+    let team_wb = team["data"]["id"].as_str().unwrap();
+    let (status, body) = app
+        .patch_json(&format!("/files/{file_id}"), &json!({"workbookId": team_wb}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let team_sheet = team["data"]["sheets"][1]["id"].as_str().unwrap();
+    let (status, body) = app.delete(&format!("/sheets/{team_sheet}")).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 on_both!(

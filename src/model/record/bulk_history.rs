@@ -477,7 +477,15 @@ fn restorable(
                 }
             }
         }
+        // A person saved the cell as the value the job wrote, their own value too (see
+        // `history::confirm`): kept.
+        let confirmed = changes_after.get(&(*rid, field.clone())).is_some_and(|changes| {
+            changes.iter().any(|(n, before, after, _)| {
+                n > cid && shows(before) == shows(after) && shows(after) == shows(wrote)
+            })
+        });
         if overtaken
+            || confirmed
             || !present.contains_key(rid)
             || ctx.config.field_index(field).is_none()
             || locked(rid, field)

@@ -209,6 +209,26 @@ pub fn changed_since(
         .optional()
 }
 
+/// Records that `actor` saved `field` of a record as the value a bulk change wrote there
+/// since their editor opened: their own value, which an undo or take-back of the bulk
+/// change leaves (probe 70b D1: the save was answered and then undone with the job).
+pub fn confirm(
+    conn: &mut AnyConnection,
+    sheet: &SheetId,
+    record: RecordId,
+    version: i64,
+    field: &str,
+    value: &Value,
+    actor: &str,
+) -> QueryResult<()> {
+    write(
+        conn,
+        &[NewChange::new(
+            sheet, record.0, version, field, value, value, actor,
+        )],
+    )
+}
+
 /// A removed field's changes keep their history under `key (removed <when>)`: no undo
 /// (nor a stale-save check) reads them as changes of a later field given the same key.
 pub fn retire_field(conn: &mut AnyConnection, sheet: &SheetId, key: &str) -> QueryResult<usize> {

@@ -311,19 +311,24 @@ async fn save_cell(
         .db(move |conn| {
             crate::db::write_tx(conn, |conn| {
                 sheet::refuse_locked_now(conn, &ctx)?;
-                if let Some(base) = base {
-                    refuse_stale(
+                let confirms = match base {
+                    Some(base) => refuse_stale(
                         conn,
                         &ctx,
                         rid,
                         (&field, &label, &update.values[&field]),
                         base,
                         &actor,
-                    )?;
-                }
+                    )?,
+                    None => false,
+                };
                 // A cell the sheet's listener locked is not a person's to change.
                 record::config::refuse_locked(conn, ctx.sheet.seq, std::slice::from_ref(&update))?;
+                let value = update.values[&field].clone();
                 let written = record::update(conn, &ctx, &[update], &actor, &Hooks::Run)?;
+                if let (true, Some(row)) = (confirms, written.rows.first()) {
+                    history::confirm(conn, &ctx.sheet.id, rid, row.version, &field, &value, &actor)?;
+                }
                 let counts = sheet::get(conn, &ctx.sheet.id)?.counts();
                 Ok::<_, crate::model::ModelError>((written, counts))
             })
@@ -335,7 +340,8 @@ async fn save_cell(
 
 /// Refuses a save made on `base` when the cell changed since, naming who (the saver too:
 /// their other tab or window), when, and what the cell holds now. Nothing is overwritten
-/// silently.
+/// silently. Answers whether the save puts there what a bulk change wrote since: the
+/// person's own value too, to be recorded as such.
 fn refuse_stale(
     conn: &mut crate::db::AnyConnection,
     ctx: &SheetContext,
@@ -343,15 +349,15 @@ fn refuse_stale(
     (field, label, value): (&str, &str, &Value),
     base: i64,
     actor: &str,
-) -> Result<(), crate::model::ModelError> {
+) -> Result<bool, crate::model::ModelError> {
     use crate::model::record::hook_answer::{as_read, same_cell};
     let Some(change) = history::changed_since(conn, &ctx.sheet.id, rid, field, base)? else {
-        return Ok(());
+        return Ok(false);
     };
     // The cell holds what this save puts there (the same save sent twice, or spelt
     // another way: `1.5` after `1,5`): nothing to lose.
     if same_cell(ctx, field, &change.new_value(), value) {
-        return Ok(());
+        return Ok(change.bulk_id.is_some());
     }
     let who = match change.actor == actor {
         true => "you (in another tab or window)".to_string(),
