@@ -46,14 +46,30 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
             other => display(other).trim().to_string(),
         })),
         FieldType::Number { decimal_places } => {
-            let number = cast_number(given).map(|n| rounded(n, *decimal_places));
-            if let (Ok(n), Value::String(text)) = (&number, given) {
+            // A spelling that reads two ways (`1.000`, `1,234`) in a field whose other values
+            // write decimal commas is read so, as a date is read in its field's order (probe
+            // 69d D1, 70c D5: a quantity of `1.000` beside `1.234,56` became 1).
+            let as_written = match reading {
+                Reading::DecimalCommas => Some("this field's other values write decimal commas"),
+                Reading::CommasElsewhere => Some("the other numbers of this import write decimal commas"),
+                _ => None,
+            };
+            let commas = match (as_written, given) {
+                (Some(_), Value::String(text)) if super::decimal::other_reading(text.trim()).is_some() => {
+                    super::decimal::normalized(text.trim(), true).map(Value::String)
+                }
+                _ => None,
+            };
+            let number = cast_number(commas.as_ref().unwrap_or(given)).map(|n| rounded(n, *decimal_places));
+            if let (Ok(n), Value::String(text), Some(why), true) =
+                (&number, given, as_written, commas.is_some())
+            {
+                messages.extend(read_with_commas(text.trim(), n, why));
+            } else if let (Ok(n), Value::String(text)) = (&number, given) {
                 let why = match reading {
-                    Reading::DecimalCommas => Some("this field's other values write decimal commas"),
                     Reading::MixedDecimals => {
                         Some("this field's values write some numbers with decimal points, others with decimal commas")
                     }
-                    Reading::CommasElsewhere => Some("other numbers of this import write decimal commas"),
                     _ => None,
                 };
                 messages.extend(why.and_then(|why| read_two_ways(text.trim(), n, why)));
@@ -174,6 +190,17 @@ fn read_two_ways(text: &str, read: &Value, why: &str) -> Option<Message> {
     Some(Message {
         kind: MessageType::Warn,
         message: format!("{text} was read as {read}; {why}: if it is {other}, write {other}"),
+        source: Source::Cast,
+    })
+}
+
+/// The warning on a number that reads two ways read with a decimal comma, as the other
+/// values of its field write them: how it reads the English way.
+fn read_with_commas(text: &str, read: &Value, why: &str) -> Option<Message> {
+    let english = cast_number(&Value::String(text.to_string())).ok()?;
+    Some(Message {
+        kind: MessageType::Warn,
+        message: format!("{text} was read as {read}, as {why}: if it is {english}, write {english}"),
         source: Source::Cast,
     })
 }

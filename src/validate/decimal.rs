@@ -1,9 +1,10 @@
 //! Numbers written with a decimal comma (`1,5`, `1.234,56`, `1 234,5`), as much of Europe
 //! writes them. A spelling that can only mean a decimal comma is read so anywhere; `1,234`
-//! and `1.234` read two ways and are always read the English way (one thousand two hundred
-//! thirty-four, and one point two three four), so one column never reads one spelling two
-//! ways; where the other values of their field in the same batch (an import's, an API
-//! insert's) write decimal commas, such a cell carries a warning saying how it was read.
+//! and `1.234` read two ways: the English way (one thousand two hundred thirty-four, and
+//! one point two three four), but where the other values of their field in the same batch
+//! (an import's, an API insert's) write decimal commas, with a decimal comma, as they do;
+//! either way a cell whose batch shows decimal commas carries a warning saying how it was
+//! read and how else it reads.
 
 /// `text` with a decimal point and no grouping (`1234.56`), when it is a number written
 /// with a decimal comma: one that can only be read so, or, when `commas` (its field's

@@ -63,20 +63,21 @@ impl Evidence {
     }
 }
 
-/// Marks the number fields of one import that show neither way ([`Reading::Alone`], and
-/// no value only a decimal point reads, by `points`) as [`Reading::CommasElsewhere`] when
-/// another of its number fields writes decimal commas: a file writes its numbers one way.
+/// Marks the number fields of one import that show neither way ([`Reading::Alone`]) as
+/// [`Reading::CommasElsewhere`] when another of its number fields writes decimal commas
+/// and none a decimal point (by `points`): a file writes its numbers one way.
 pub fn with_commas_elsewhere(fields: &[Field], readings: &mut [Reading], points: impl Fn(usize) -> bool) {
     let number = |f: &Field| matches!(f.field_type, FieldType::Number { .. });
     let commas = fields
         .iter()
         .zip(readings.iter())
         .any(|(f, r)| number(f) && *r == Reading::DecimalCommas);
-    if !commas {
+    let some_points = fields.iter().enumerate().any(|(i, f)| number(f) && points(i));
+    if !commas || some_points {
         return;
     }
     for (i, f) in fields.iter().enumerate() {
-        if number(f) && readings.get(i) == Some(&Reading::Alone) && !points(i) {
+        if number(f) && readings.get(i) == Some(&Reading::Alone) {
             readings[i] = Reading::CommasElsewhere;
         }
     }

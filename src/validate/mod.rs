@@ -24,14 +24,17 @@ pub enum Reading {
     #[default]
     Alone,
     Dates(DateOrder),
+    /// Numbers with decimal commas (and none with a decimal point) in the field: those that
+    /// read two ways (`1.000`, `1,234`) are read with a decimal comma too, saying so.
     DecimalCommas,
     /// Numbers written both ways in one field (`1.234,56` beside `10.5`, a spreadsheet's
     /// number cell among text typed the European way): those that read two ways are read
     /// the English way, saying so (probe 66h D4: `3.000` became 3 unsaid).
     MixedDecimals,
     /// A number field whose own values show neither way, in an import whose other number
-    /// fields write decimal commas: those that read two ways (`1.000`) are read the
-    /// English way, saying so (probe 69d D1: a quantity of `1.000` became 1 unsaid).
+    /// fields write decimal commas and none a decimal point: those that read two ways
+    /// (`1.000`) are read with a decimal comma too, saying so (probe 69d D1: a quantity of
+    /// `1.000` became 1 unsaid).
     CommasElsewhere,
 }
 

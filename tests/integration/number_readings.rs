@@ -1,6 +1,7 @@
 //! Numbers written with decimal commas and booleans in other languages, as European exports
-//! write them: `1,5` is one and a half anywhere; `1,234` always reads the English way, with
-//! a warning where the rest of its batch (an insert's, an import's) writes decimal commas.
+//! write them: `1,5` is one and a half anywhere; `1,234` reads the English way, but with a
+//! decimal comma, and a warning, where the rest of its batch (an insert's, an import's)
+//! writes decimal commas.
 
 use crate::helpers::*;
 use crate::on_both;
@@ -24,7 +25,7 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
                "subscribed": {"value": subscribed}})
     };
     // A German batch: `1,5` says the commas are decimal, so `1,234` and `2.500` are read
-    // the English way with a warning saying how else they read.
+    // so too (1.234 and 2500), with a warning saying how else they read.
     let german = json!([
         row(1, "1,5", "ja"),
         row(2, "1,234", "nein"),
@@ -45,8 +46,8 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
         values(&app, &contacts, "age").await,
         vec![
             json!(1.5),
-            json!(1234),
-            json!(2.5),
+            json!(1.234),
+            json!(2500),
             json!(1234.56),
             json!(1234),
             json!(2.5)
@@ -54,10 +55,13 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
     );
     let warned = age_warnings(&app, &contacts).await;
     assert!(
-        warned[1].contains("1,234 was read as 1234") && warned[1].contains("if it is 1.234"),
+        warned[1].contains("1,234 was read as 1.234") && warned[1].contains("if it is 1234, write 1234"),
         "{warned:?}"
     );
-    assert!(warned[2].contains("if it is 2500, write 2500"), "{warned:?}");
+    assert!(
+        warned[2].contains("2.500 was read as 2500") && warned[2].contains("if it is 2.5, write 2.5"),
+        "{warned:?}"
+    );
     let none = String::new();
     assert_eq!(
         (&warned[0], &warned[3], &warned[4]),
@@ -100,7 +104,7 @@ async fn european_numbers_and_booleans_are_read_as_meant(db: Db) {
     let after = age_warnings(&app, &contacts).await;
     assert_eq!(after[2], warned[2], "{after:?}");
     assert_eq!(after[1], "", "the cell now holds 7: {after:?}");
-    assert_eq!(values(&app, &contacts, "age").await[2], json!(2.5));
+    assert_eq!(values(&app, &contacts, "age").await[2], json!(2500));
 }
 
 /// The first message of each record's `age` cell ("" for none).
@@ -120,8 +124,8 @@ async fn age_warnings(app: &TestApp, sheet: &str) -> Vec<String> {
 }
 
 /// A find and replace of `.` by `,` (a German user "converting" a column) writes `1,234`
-/// beside `2,5`: it reads the English way, as everywhere, and the cell says how else it
-/// reads instead of growing a thousandfold without a word.
+/// beside `2,5`: it reads with its decimal comma, as the change writes them, and the cell
+/// says how else it reads.
 async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -136,11 +140,11 @@ async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         values(&app, &contacts, "age").await,
-        vec![json!(1234), json!(2.5)]
+        vec![json!(1.234), json!(2.5)]
     );
     let warned = age_warnings(&app, &contacts).await;
     assert!(
-        warned[0].contains("1,234 was read as 1234") && warned[0].contains("if it is 1.234"),
+        warned[0].contains("1,234 was read as 1.234") && warned[0].contains("if it is 1234"),
         "{warned:?}"
     );
     assert_eq!(warned[1], "", "{warned:?}");
@@ -168,9 +172,9 @@ async fn a_bulk_change_warns_of_numbers_that_read_two_ways(db: Db) {
     assert_eq!(status, 200, "{job}");
     let done = app.wait_job(job["data"]["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "complete", "{done}");
-    assert_eq!(values(&app, &contacts, "age").await[2], json!(5678));
+    assert_eq!(values(&app, &contacts, "age").await[2], json!(5.678));
     let warned = age_warnings(&app, &contacts).await;
-    assert!(warned[2].contains("5,678 was read as 5678"), "{warned:?}");
+    assert!(warned[2].contains("5,678 was read as 5.678"), "{warned:?}");
     // A set writes one value, read as it reads alone: `1,234` is 1234, no word of commas.
     let (status, body) = app
         .patch_json(
@@ -200,9 +204,9 @@ async fn a_lone_save_is_warned_as_its_column_writes_numbers(db: Db) {
     let save = json!([{"id": ids[0], "values": {"age": {"value": "1.000"}}}]);
     let (status, body) = app.put_json(&format!("/sheets/{contacts}/records"), &save).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(values(&app, &contacts, "age").await[0], json!(1));
+    assert_eq!(values(&app, &contacts, "age").await[0], json!(1000));
     let warned = age_warnings(&app, &contacts).await;
-    assert!(warned[0].contains("1.000 was read as 1"), "{warned:?}");
+    assert!(warned[0].contains("1.000 was read as 1000"), "{warned:?}");
 
     let people = app.sheet_id(&app.space_from_blueprint().await, "contacts").await;
     let english = json!([row(1, "1.5"), row(2, "1,234.56")]);
@@ -224,8 +228,9 @@ on_both!(
 );
 
 /// A European export's quantities (`1.000`) beside its prices (`1.234,56`): the file writes
-/// its numbers one way, so a quantity that reads two ways is warned of, in an import and an
-/// insert alike (probe 69d D1: a quantity of one thousand became 1, "all valid", unsaid).
+/// its numbers one way, so a quantity that reads two ways is read with a decimal comma too,
+/// warned, in an import and an insert alike (probe 69d D1: a quantity of one thousand
+/// became 1, "all valid", unsaid).
 async fn a_files_decimal_commas_warn_of_its_other_number_fields(db: Db) {
     let app = spawn_app(db).await;
     let space = app.bare_space("Lager").await;
@@ -264,17 +269,18 @@ async fn a_files_decimal_commas_warn_of_its_other_number_fields(db: Db) {
             )
         })
         .collect();
-    assert_eq!(cells[0].0, json!(1), "read the English way, as everywhere: {got}");
+    assert_eq!(cells[0].0, json!(1000), "{got}");
     assert!(
-        cells[0].1.contains("1.000 was read as 1")
+        cells[0].1.contains("1.000 was read as 1000")
             && cells[0]
                 .1
                 .contains("other numbers of this import write decimal commas")
-            && cells[0].1.contains("if it is 1000, write 1000"),
+            && cells[0].1.contains("if it is 1, write 1"),
         "{cells:?}"
     );
     assert_eq!(cells[1], (json!(2), String::new()));
-    assert!(cells[2].1.contains("if it is 1234"), "{cells:?}");
+    assert_eq!(cells[2].0, json!(1234), "{cells:?}");
+    assert!(cells[2].1.contains("if it is 1.234"), "{cells:?}");
 
     // The same rows sent to the API: warned alike. An English file's quantities are not.
     let rows = json!([{"preis": "1.234,56", "menge": "1.000"}, {"preis": "7", "menge": "2.500"}]);

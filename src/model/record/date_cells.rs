@@ -2,8 +2,8 @@
 //! when it was written: month first with a warning, or in the order its batch showed. A
 //! re-check of the record (another cell saved, a field change, a bulk change elsewhere)
 //! reads the stored date, not the input again, so the reading never flips; the input as
-//! given and the warning stay until the cell itself changes. A number's warning stays the
-//! same way, and an enum cell keeps the option it holds (a mapping's translation of the
+//! given and the warning stay until the cell itself changes. A number stays as read, its
+//! warning too (`2.500` read as 2500 beside decimal commas), and an enum cell keeps the option it holds (a mapping's translation of the
 //! upload kept as its input).
 
 use crate::blueprint::{FieldType, SheetConfig};
@@ -11,8 +11,8 @@ use crate::validate::{Checked, MessageType, Source};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Puts each date field's stored value in `input` in place of the input it was read from,
-/// and each enum cell's stored options in place of what was uploaded: a mapping's value
+/// Puts each date or number field's stored value in `input` in place of the input it was
+/// read from, and each enum cell's stored options in place of what was uploaded: a mapping's value
 /// translation (`UK` to `GB`) is not the upload's to undo when another cell of the record
 /// is saved or the sheet re-checked (probe 67f D1: every mapped value went back to `UK`, in
 /// error). An enum cell holding no option now is checked from its input, as before.
@@ -21,6 +21,9 @@ pub fn typed_values(config: &SheetConfig, vals: &[Value], input: &mut BTreeMap<S
         let Some(v) = vals.get(i) else { continue };
         let typed = match &f.field_type {
             FieldType::Date => true,
+            // A number read with a decimal comma as its batch wrote them (`2.500` as 2500)
+            // stays that number, not its text read alone again.
+            FieldType::Number { .. } => v.is_number(),
             FieldType::Enum { options } => v.as_str().is_some_and(|v| options.iter().any(|o| o.value == v)),
             FieldType::EnumList { options } => v.as_array().is_some_and(|items| {
                 items.iter().all(|item| {
