@@ -3,6 +3,7 @@
 //! No I/O here, so all of it is unit-tested directly.
 
 mod cast;
+mod cast_date;
 mod date_order;
 mod decimal;
 mod evidence;
@@ -306,3 +307,5 @@ pub fn is_empty(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dates;
