@@ -451,9 +451,14 @@ const KNOWN: [&str; 21] = [
 pub fn reject_unknown(names: impl Iterator<Item = String>) -> Result<(), SettingsError> {
     for name in names {
         if name.starts_with("WHARF_") && !KNOWN.contains(&name.as_str()) {
+            // A setting known by another name: said first (probe 70c D1).
+            let instead = match name.strip_prefix("WHARF_") {
+                Some("DATABASE_URL") => "the database is set with DATABASE_URL; ",
+                _ => "",
+            };
             return Err(SettingsError {
                 var: "WHARF_*",
-                problem: format!("unknown variable {name}; known: {}", KNOWN.join(", ")),
+                problem: format!("unknown variable {name}; {instead}known: {}", KNOWN.join(", ")),
             });
         }
     }

@@ -243,6 +243,11 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         )
     })();
     if result.is_err() {
+        // The sheet deleted meanwhile took its records: nothing to take back, and that is
+        // why it stopped (probe 70b D2: "something went wrong on our side").
+        if !sheet::exists(conn, ctx.sheet.seq).unwrap_or(true) {
+            return Err(sheet_gone(&ctx));
+        }
         // Canceled, failed or retried meanwhile: nothing half done stays.
         let undone = take_back(conn, &ctx, &bulk, actor);
         cx.announce.sheet_changed(&ctx.sheet.id);
@@ -251,6 +256,13 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
         }
     }
     result
+}
+
+fn sheet_gone(ctx: &SheetContext) -> JobError {
+    JobError::Failed(format!(
+        "the sheet {} was deleted while this change ran; its records went with it",
+        ctx.sheet.name
+    ))
 }
 
 /// What a stopped bulk change's job says once its cells are back: those put back, and

@@ -369,12 +369,36 @@ pub fn list(conn: &mut AnyConnection, env: &EnvironmentId) -> QueryResult<Vec<We
 
 pub fn update(conn: &mut AnyConnection, id: &WebhookId, mut changes: WebhookChanges) -> QueryResult<Webhook> {
     changes.updated_at = Some(now());
-    crate::db::write(conn, |conn| {
+    let disabling = changes.enabled == Some(false);
+    crate::db::write_tx(conn, |conn| {
         diesel::update(webhooks::table.find(id))
             .set(changes)
-            .execute(conn)
+            .execute(conn)?;
+        if disabling {
+            fail_waiting(conn, id)?;
+        }
+        Ok::<_, diesel::result::Error>(())
     })?;
     get(conn, id)
+}
+
+/// A disabled webhook's deliveries waiting for a retry fail at once, as the README says,
+/// not each when its retry comes (probe 69a D3: enabled again before then, they went after
+/// all). One being tried now ends as its try does.
+fn fail_waiting(conn: &mut AnyConnection, id: &WebhookId) -> QueryResult<usize> {
+    use super::webhook_delivery::status;
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::webhook_id.eq(id))
+            .filter(webhook_deliveries::status.eq(status::PENDING))
+            .filter(webhook_deliveries::claimed_by.is_null()),
+    )
+    .set((
+        webhook_deliveries::status.eq(status::FAILED),
+        webhook_deliveries::next_attempt_at.eq(None::<chrono::NaiveDateTime>),
+        webhook_deliveries::last_error.eq(Some("the webhook is disabled")),
+    ))
+    .execute(conn)
 }
 
 pub fn delete(conn: &mut AnyConnection, id: &WebhookId) -> QueryResult<()> {
@@ -412,6 +436,7 @@ pub fn disable(conn: &mut AnyConnection, id: &WebhookId, reason: &str) -> QueryR
             webhooks::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    fail_waiting(conn, id)?;
     Ok(())
 }
 

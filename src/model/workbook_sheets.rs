@@ -246,7 +246,7 @@ fn reads_records_alike(before: &SheetConfig, after: &SheetConfig) -> bool {
 
 /// A file's workbook holds its file's sheets: one a file names (not its metadata's
 /// treatments, which a PATCH of the metadata takes away: probe 57d F4).
-pub(crate) fn is_from_a_file(conn: &mut AnyConnection, wb: &crate::ids::WorkbookId) -> ModelResult<bool> {
+fn is_from_a_file(conn: &mut AnyConnection, wb: &crate::ids::WorkbookId) -> ModelResult<bool> {
     use crate::db::schema::files;
     use diesel::prelude::*;
     let named: i64 = files::table

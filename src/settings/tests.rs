@@ -79,6 +79,13 @@ fn malformed_values_name_their_variable() {
     let e = settings(&[("WHARF_EVENT_RETENTION_DAYS", "0")]).unwrap_err();
     assert_eq!(e.var, "WHARF_EVENT_RETENTION_DAYS");
     assert!(reject_unknown(["WHARF_EVENT_RETENTION_DAYS".to_string()].into_iter()).is_ok());
+    // The database's setting has no prefix: said (probe 70c D1).
+    let e = reject_unknown(["WHARF_DATABASE_URL".to_string()].into_iter()).unwrap_err();
+    assert!(
+        e.problem.contains("the database is set with DATABASE_URL"),
+        "{}",
+        e.problem
+    );
     let e = reject_unknown(["WHARF_BINDD".to_string()].into_iter()).unwrap_err();
     assert!(e.problem.contains("WHARF_BINDD"));
 }

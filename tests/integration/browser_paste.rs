@@ -23,12 +23,9 @@ async fn names_and_ages(app: &TestApp, sheet: &str) -> Vec<(Value, Value)> {
         .collect()
 }
 
-async fn pasted_cells_fill_the_grid_from_the_focused_one(db: Db) {
-    let app = spawn_app(db).await;
-    let rows = json!([{"email": "a@x.io"}, {"email": "b@x.io"}, {"email": "c@x.io"}]);
-    let (driver, sheet, ids) = grid_with(&app, rows).await;
-    let c = &driver.client;
-    let cell = format!("#row-{} td.cell[data-field='name']", ids[0]);
+/// Clicks a record's Name cell and waits for its focus.
+async fn focus_name(c: &fantoccini::Client, record: &str) {
+    let cell = format!("#row-{record} td.cell[data-field='name']");
     c.execute(&format!("document.querySelector(\"{cell}\").click();"), vec![])
         .await
         .unwrap();
@@ -38,6 +35,14 @@ async fn pasted_cells_fill_the_grid_from_the_focused_one(db: Db) {
         "the cell's focus",
     )
     .await;
+}
+
+async fn pasted_cells_fill_the_grid_from_the_focused_one(db: Db) {
+    let app = spawn_app(db).await;
+    let rows = json!([{"email": "a@x.io"}, {"email": "b@x.io"}, {"email": "c@x.io"}]);
+    let (driver, sheet, ids) = grid_with(&app, rows).await;
+    let c = &driver.client;
+    focus_name(c, &ids[0]).await;
     // As Excel copies: a cell holding a line break is quoted; a fourth row has no row here.
     let copied = "Zed\t33\n\"Two\nlines\"\tforty\nx\t5\nExtra\t1\n";
     c.execute(
@@ -65,16 +70,7 @@ async fn pasted_cells_fill_the_grid_from_the_focused_one(db: Db) {
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["error"], 1, "{counts}");
     // Copied from the grid: the focused cell's value.
-    let cell = format!("#row-{} td.cell[data-field='name']", ids[2]);
-    c.execute(&format!("document.querySelector(\"{cell}\").click();"), vec![])
-        .await
-        .unwrap();
-    wait_for(
-        c,
-        &format!("document.activeElement.matches(\"{cell}\")"),
-        "the cell's focus",
-    )
-    .await;
+    focus_name(c, &ids[2]).await;
     let copied = c
         .execute(
             "const dt = new DataTransfer(); \

@@ -175,3 +175,41 @@ fn history_chains(app: &TestApp, sheet: &str) {
 }
 
 on_both!(a_canceled_bulk_job_leaves_nothing_changed);
+
+/// A bulk job whose sheet is deleted midway fails saying so, on both databases (probe 70b
+/// D2: "something went wrong on our side" on SQLite, a bare "sheet not found" on
+/// PostgreSQL). A job that ends before the delete lands tries again.
+async fn a_bulk_job_whose_sheet_is_deleted_says_so(db: Db) {
+    let app = spawn_app(db).await;
+    for attempt in 0..4 {
+        let sheet = companies(&app, 40_000, "x").await;
+        let (status, body) = app
+            .patch_json(
+                &format!("/sheets/{sheet}/records/bulk-update"),
+                &json!({"fieldUpdates": {"name": format!("y{attempt}")}}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let job_id = body["data"]["jobId"].as_str().unwrap().to_string();
+        for _ in 0..3000 {
+            let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes?pageSize=1")).await;
+            if changes["data"].as_array().is_some_and(|c| !c.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let (status, body) = app.delete(&format!("/sheets/{sheet}")).await;
+        assert_eq!(status, 200, "{body}");
+        let job = app.wait_job(&job_id).await;
+        if job["status"] == "complete" {
+            continue;
+        }
+        assert_eq!(job["status"], "failed", "{job}");
+        let info = job["info"].as_str().unwrap_or_default();
+        assert!(info.contains("was deleted while this change ran"), "{job}");
+        return;
+    }
+    panic!("every bulk job ended before its sheet was deleted");
+}
+
+on_both!(a_bulk_job_whose_sheet_is_deleted_says_so);

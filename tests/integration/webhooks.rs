@@ -465,7 +465,37 @@ async fn two_workers_send_each_delivery_once(db: Db) {
     drop((a, b));
 }
 
+/// A webhook turned off fails its deliveries waiting for a retry at once: turned on again
+/// before their retry was due, none goes after all (probe 69a D3).
+async fn disabling_fails_the_deliveries_waiting_for_a_retry(db: Db) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start().await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let hook = create_hook(&app, &receiver.url, Some(json!(["records:*"]))).await;
+    let id = hook["id"].as_str().unwrap();
+    receiver.answer_next(&[500]);
+    let rows = json!([{"email": "ann@example.com", "name": "Ann"}]);
+    app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    let waiting = wait_delivery(&app, id, |d| d["status"] == "pending" && d["attempts"] == 1).await;
+    let (status, body) = app
+        .patch_json(&format!("/webhooks/{id}"), &json!({"enabled": false}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, log) = app.get_json(&format!("/webhooks/{id}/deliveries")).await;
+    assert_eq!(log["data"][0]["id"], waiting["id"]);
+    assert_eq!(log["data"][0]["status"], "failed", "{log}");
+    assert_eq!(log["data"][0]["lastError"], "the webhook is disabled", "{log}");
+    let (status, _) = app
+        .patch_json(&format!("/webhooks/{id}"), &json!({"enabled": true}))
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(receiver.got().len(), 1, "the one try before it was turned off");
+}
+
 on_both!(
+    disabling_fails_the_deliveries_waiting_for_a_retry,
     two_workers_send_each_delivery_once,
     signed_deliveries_retry_with_the_same_id_and_410_disables,
     rotation_signs_with_both_secrets_and_tests_ping_one_webhook,

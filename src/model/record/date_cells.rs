@@ -3,8 +3,8 @@
 //! re-check of the record (another cell saved, a field change, a bulk change elsewhere)
 //! reads the stored date, not the input again, so the reading never flips; the input as
 //! given and the warning stay until the cell itself changes. A number stays as read, its
-//! warning too (`2.500` read as 2500 beside decimal commas), and an enum cell keeps the option it holds (a mapping's translation of the
-//! upload kept as its input).
+//! warning too (`2.500` read as 2500 beside decimal commas), and an enum cell keeps the
+//! option it holds (a mapping's translation of the upload kept as its input).
 
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::validate::{Checked, MessageType, Source};

@@ -1,6 +1,7 @@
 //! `GET /v1/sheets/{id}/cells` (`sheets.getCellValues`): the distinct values of a field
-//! with how many records hold each (or, `distinct=false`, the field's cell in each record), over the records the usual selection picks (`filter`,
-//! `filterField`, `searchValue`, `searchField`, `ids`, `q`).
+//! with how many records hold each (or, `distinct=false`, the field's cell in each record),
+//! over the records the usual selection picks (`filter`, `filterField`, `searchValue`,
+//! `searchField`, `ids`, `q`).
 
 use super::records::{context, parse_selection};
 use crate::app::AppState;
