@@ -75,6 +75,11 @@ async fn a_sorted_view_says_its_pages_and_links_its_last(db: Db) {
         .await;
     let back = link(&past, "Last").expect("a Last link from past the end");
     assert!(back.ends_with("page=3"), "{back}");
+    // And says so, rather than "No records" under the sheet's count (probe 69b D8).
+    assert!(
+        past.contains("No records on this page: it is past the last one. Last, below"),
+        "{past}"
+    );
 }
 
 async fn a_search_counts_its_matches_after_the_page(db: Db) {
