@@ -54,9 +54,10 @@ pub fn cast_cell_read(field: &Field, given: &Value, reading: Reading) -> Cell {
                 Reading::CommasElsewhere => Some("the other numbers of this import write decimal commas"),
                 _ => None,
             };
+            // The decimal-comma reading of a spelling that reads two ways (none for others).
             let commas = match (as_written, given) {
-                (Some(_), Value::String(text)) if super::decimal::other_reading(text.trim()).is_some() => {
-                    super::decimal::normalized(text.trim(), true).map(Value::String)
+                (Some(_), Value::String(text)) => {
+                    super::decimal::other_reading(text.trim()).map(Value::String)
                 }
                 _ => None,
             };
