@@ -365,6 +365,8 @@ diesel::table! {
         created_at -> Timestamp,
         bulk_id -> Nullable<Text>,
         old_raw -> Nullable<Text>,
+        old_messages -> Nullable<Text>,
+        undoes -> Nullable<BigInt>,
     }
 }
 

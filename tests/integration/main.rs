@@ -179,6 +179,7 @@ mod submit_deletes;
 mod submit_gates;
 mod submit_links;
 mod submit_receiver;
+mod undo_messages;
 mod unique_together;
 mod upload_endings;
 mod webhooks;

@@ -332,6 +332,7 @@ fn revert_checked(
                     record_changes::old_value,
                     record_changes::new_value,
                     record_changes::old_raw,
+                    record_changes::old_messages,
                 ))
                 .load(conn)?;
             let Some(last) = batch.last() else {
@@ -364,8 +365,9 @@ fn revert_checked(
 type LaterChange = (i64, String, String, bool);
 
 /// A cell a bulk change wrote: its change's id, the record, the field, the value before,
-/// the value written, and the text the value before was uploaded as (see `old_raw`).
-type Cell = (i64, i64, String, String, String, Option<String>);
+/// the value written, the text the value before was uploaded as (see `old_raw`) and what
+/// listener code had said of it (`old_messages`).
+type Cell = (i64, i64, String, String, String, Option<String>, Option<String>);
 
 /// The updates that put back a batch's cells, how many cells are kept as they are, and
 /// how many already show what was there before (put back by an earlier try of this undo).
@@ -443,8 +445,8 @@ fn restorable(
     let mut by_record: BTreeMap<i64, RecordUpdate> = BTreeMap::new();
     let (mut kept, mut back) = (0, 0);
     // Later changes whose history should start from the value before a job taken back.
-    let mut rebased: Vec<(i64, &str, Option<&str>)> = Vec::new();
-    for (cid, rid, field, old, wrote, old_raw) in batch {
+    let mut rebased: Vec<(i64, &str, Option<&str>, Option<&str>)> = Vec::new();
+    for (cid, rid, field, old, wrote, old_raw, old_messages) in batch {
         // Changed since if another bulk change wrote the cell last (whatever it wrote: its
         // own undo puts back what was there before it), or if the cell no longer shows what
         // this change wrote. An undo of a later change, or a canceled one's take-back, puts
@@ -467,7 +469,7 @@ fn restorable(
                     // a change of nothing, `0 → 0` (probe 67c D1).
                     let puts_back = shows(after) == shows(old);
                     if holds_job_value && shows(before) == job_value && !puts_back {
-                        rebased.push((*n, old.as_str(), old_raw.as_deref()));
+                        rebased.push((*n, old.as_str(), old_raw.as_deref(), old_messages.as_deref()));
                     }
                     // An undone bulk change's write is no value the cell held for the
                     // change after it (probe 65d D7: undone newest first).
@@ -514,12 +516,17 @@ fn restorable(
         if let Some(raw) = old_raw.as_deref().and_then(|t| serde_json::from_str(t).ok()) {
             update.uploaded.insert(field.clone(), raw);
         }
+        // What listener code said of the old value, said again (probe 69e D2).
+        if let Some(said) = old_messages.as_deref().and_then(|t| serde_json::from_str(t).ok()) {
+            update.messages.insert(field.clone(), said);
+        }
     }
-    for (next, old, old_raw) in rebased {
+    for (next, old, old_raw, old_messages) in rebased {
         diesel::update(record_changes::table.filter(record_changes::id.eq(next)))
             .set((
                 record_changes::old_value.eq(old),
                 record_changes::old_raw.eq(old_raw),
+                record_changes::old_messages.eq(old_messages),
             ))
             .execute(conn)?;
     }

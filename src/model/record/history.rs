@@ -27,6 +27,10 @@ pub struct Change {
     pub bulk_id: Option<String>,
     /// The text the old value was uploaded as, where a mapping translated it (JSON).
     pub old_raw: Option<String>,
+    /// What listener code had said of the old value (its messages, JSON).
+    pub old_messages: Option<String>,
+    /// The change this one undid (a grid undo's).
+    pub undoes: Option<i64>,
 }
 
 impl Change {
@@ -41,6 +45,14 @@ impl Change {
     /// The text the old value was uploaded as, when it is not that value's own spelling.
     pub fn old_raw(&self) -> Option<Value> {
         self.old_raw.as_deref().and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// What listener code had said of the old value, for an undo to say again.
+    pub fn old_messages(&self) -> Vec<crate::validate::Message> {
+        self.old_messages
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -80,6 +92,7 @@ pub(super) struct NewChange<'a> {
     pub created_at: NaiveDateTime,
     pub bulk_id: Option<&'a str>,
     pub old_raw: Option<String>,
+    pub old_messages: Option<String>,
 }
 
 impl<'a> NewChange<'a> {
@@ -103,6 +116,7 @@ impl<'a> NewChange<'a> {
             created_at: now(),
             bulk_id: None,
             old_raw: None,
+            old_messages: None,
         }
     }
 }
@@ -159,24 +173,59 @@ pub fn of_record_shown(
             record_changes::created_at,
             record_changes::bulk_id,
             record_changes::old_raw,
+            record_changes::old_messages,
+            record_changes::undoes,
         ))
         .load(conn)
 }
 
-/// A record's changes, newest first, as who changed which field: no values.
+/// Who changed which field of a record, and which change an undo undid: no values.
+#[derive(Debug, Queryable)]
+pub struct Authorship {
+    pub id: i64,
+    pub actor: String,
+    pub field: String,
+    pub undoes: Option<i64>,
+}
+
+/// A record's changes, newest first, as who changed which field.
 pub fn authors_of_record(
     conn: &mut AnyConnection,
     sheet: &SheetId,
     record: RecordId,
     limit: i64,
-) -> QueryResult<Vec<(i64, String, String)>> {
+) -> QueryResult<Vec<Authorship>> {
     record_changes::table
         .filter(record_changes::sheet_id.eq(sheet))
         .filter(record_changes::record_id.eq(record.0))
         .order(record_changes::id.desc())
         .limit(limit)
-        .select((record_changes::id, record_changes::actor, record_changes::field))
+        .select((
+            record_changes::id,
+            record_changes::actor,
+            record_changes::field,
+            record_changes::undoes,
+        ))
         .load(conn)
+}
+
+/// Marks the change `actor` just made to a cell as the undo of `undone`, the older change
+/// of that cell it put back (in the undo's transaction).
+pub fn mark_undo(conn: &mut AnyConnection, undone: &Change, actor: &str) -> QueryResult<usize> {
+    let newest = record_changes::table
+        .filter(record_changes::sheet_id.eq(&undone.sheet_id))
+        .filter(record_changes::record_id.eq(undone.record_id))
+        .filter(record_changes::field.eq(&undone.field))
+        .filter(record_changes::id.gt(undone.id))
+        .filter(record_changes::actor.eq(actor))
+        .select(diesel::dsl::max(record_changes::id))
+        .first::<Option<i64>>(conn)?;
+    let Some(newest) = newest else {
+        return Ok(0);
+    };
+    diesel::update(record_changes::table.filter(record_changes::id.eq(newest)))
+        .set(record_changes::undoes.eq(Some(undone.id)))
+        .execute(conn)
 }
 
 /// One change of a sheet, whole.

@@ -284,7 +284,8 @@ pub(super) fn update_loaded(
             }
             if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                 // A new value clears what a hook said of the old one; it says it again.
-                custom.remove(&i);
+                // Kept in the history, for an undo to say again (probe 69e D2).
+                let said = custom.remove(&i);
                 // A date's history keeps the input it was read from when that reads as
                 // its value, so an undo puts back the spelling and its warning too (probe
                 // 60c D8: the typed date came back, `01/05/2024` and "read month first" not).
@@ -299,6 +300,7 @@ pub(super) fn update_loaded(
                     .get(&i)
                     .filter(|given| *given != recorded)
                     .map(Value::to_string);
+                change.old_messages = said.and_then(|m| serde_json::to_string(&m).ok());
                 changes.push(change);
             }
         }

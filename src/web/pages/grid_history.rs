@@ -16,7 +16,7 @@ use crate::validate::display;
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Changes shown in the panel.
 const SHOWN: i64 = 100;
@@ -64,18 +64,28 @@ fn undoable(
         return Ok(None);
     }
     let all = history::authors_of_record(conn, &ctx.sheet.id, rid, 10_000)?;
+    // An undo and the change it undid are left out: undo again steps further back rather
+    // than undoing the undo (probe 69e D7).
+    let paired: HashSet<i64> = all
+        .iter()
+        .filter_map(|c| c.undoes.map(|undone| [c.id, undone]))
+        .flatten()
+        .collect();
     // A removed field's changes are history only (see `history::retire_field`): the newest
     // change to a field still there is the one to undo.
-    let Some((mine, _, field)) = all
+    let Some(mine) = all
         .iter()
-        .find(|(_, by, field)| by == actor && ctx.config.field_index(field).is_some())
+        .find(|c| c.actor == actor && !paired.contains(&c.id) && ctx.config.field_index(&c.field).is_some())
     else {
         return Ok(None);
     };
-    if all.iter().any(|(id, _, f)| id > mine && f == field) {
+    if all
+        .iter()
+        .any(|c| c.id > mine.id && c.field == mine.field && !paired.contains(&c.id))
+    {
         return Ok(None);
     }
-    Ok(history::one(conn, &ctx.sheet.id, *mine)?)
+    Ok(history::one(conn, &ctx.sheet.id, mine.id)?)
 }
 
 /// A value as the panel shows it: at most as many characters as a grid cell.
@@ -211,13 +221,19 @@ pub async fn undo(
                     let update = RecordUpdate {
                         id: rid,
                         values: BTreeMap::from([(change.field.clone(), change.old())]),
-                        messages: BTreeMap::new(),
+                        // What listener code said of the old value, said again.
+                        messages: Some(change.old_messages())
+                            .filter(|said| !said.is_empty())
+                            .map(|said| (change.field.clone(), said))
+                            .into_iter()
+                            .collect(),
                         metadata: None,
                         config: None,
                         uploaded: change.old_raw().map(|raw| (change.field.clone(), raw)).into_iter().collect(),
                     };
                     record::config::refuse_locked(conn, ctx2.sheet.seq, std::slice::from_ref(&update))?;
                     let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
+                    history::mark_undo(conn, &change, &actor)?;
                     Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
                 })
             })
