@@ -451,10 +451,10 @@ pub async fn values(
             let parsed: Value = serde_json::from_str(&v.value).unwrap_or(Value::Null);
             let shown = crate::validate::display(&parsed);
             let condition = format!("{key} eq {}", quote(&shown));
-            // The view's own `filter:` query stays, joined with the value's.
-            let filter = match super::grid::box_filter(&query.view.q).map(|f| f.trim().to_string()) {
-                Some(view) if !view.is_empty() => format!("filter: ({view}) and {condition}"),
-                _ => format!("filter: {condition}"),
+            // The view's own query or search stays, joined with the value's.
+            let filter = match view_as_ffql(&ctx, &query.view, &quote) {
+                Some(view) => format!("filter: ({view}) and {condition}"),
+                None => format!("filter: {condition}"),
             };
             (shown, filter, v.total, v.errors)
         })
@@ -472,6 +472,35 @@ pub async fn values(
         status_filter: query.view.filter.clone(),
         field_filter: query.view.field.clone(),
     })
+}
+
+/// The search box of a view as FFQL, for a click on a value to keep: a `filter:` query as
+/// written, a search as the substring it looks for in what cells show, in its column or
+/// any (probe 71d D1: a click dropped the search, and the grid held every Canada row
+/// instead of the 297 Canadian Lovelaces counted).
+fn view_as_ffql(ctx: &SheetContext, view: &ViewForm, quote: &dyn Fn(&str) -> String) -> Option<String> {
+    if let Some(filter) = super::grid::box_filter(&view.q) {
+        let filter = filter.trim();
+        return (!filter.is_empty()).then(|| filter.to_string());
+    }
+    let term = view.q.trim();
+    if term.is_empty() {
+        return None;
+    }
+    // `%`, `_` and `\` are plain characters in a search.
+    let mut pattern = String::from("%");
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    let column = ctx
+        .config
+        .field_index(&view.qf)
+        .map(|i| format!("{} ", quote(&ctx.config.fields[i].key)));
+    Some(format!("{}ilike {}", column.unwrap_or_default(), quote(&pattern)))
 }
 
 #[derive(Template)]
