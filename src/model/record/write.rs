@@ -277,8 +277,13 @@ pub(super) fn update_loaded(
         for (key, new) in &u.values {
             let before = input.get(key).unwrap_or(&Value::Null);
             // A change is what people see change: saving a cell as it was (an empty
-            // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
-            let changed = crate::validate::display(before) != crate::validate::display(new);
+            // cell as "", 5 as "5", as the grid sends them), as given or as shown (`x` for
+            // `  x  `, true for `yes`, as a record hook sends it back), is none, and blocks
+            // no one.
+            let new_text = crate::validate::display(new);
+            let shown = ctx.config.field_index(key).and_then(|i| old.vals.get(i));
+            let changed = crate::validate::display(before) != new_text
+                && shown.is_none_or(|v| crate::validate::display(v) != new_text);
             if changed {
                 changed_keys.push(key.as_str());
             }
@@ -304,7 +309,14 @@ pub(super) fn update_loaded(
                 changes.push(change);
             }
         }
-        input.extend(u.values.clone());
+        // A cell given the value it shows keeps its input: a record hook sends back values
+        // it did not change, and what a person or file gave stays (probe 71b D2).
+        input.extend(
+            u.values
+                .iter()
+                .filter(|(key, _)| changed_keys.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
         let mut rec = match &readings {
             None => check_record(&ctx.config, &input),
             Some(readings) => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, readings, u)),
