@@ -4,6 +4,7 @@ pub mod batch_size;
 pub mod budget;
 mod checkpoint;
 mod key_order;
+mod migrate;
 pub mod schema;
 pub mod sqlite_config;
 pub mod sqlite_file;
@@ -182,15 +183,10 @@ pub fn build_pool(url: &str, size: u32) -> anyhow::Result<Pool> {
 
 /// Applies every pending migration of the connection's backend.
 pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<()> {
-    let applied = match conn {
-        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-        AnyConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    match conn {
+        AnyConnection::Sqlite(c) => migrate::apply_sqlite(c, SQLITE_MIGRATIONS),
+        AnyConnection::Postgres(c) => migrate::apply_locked(c, POSTGRES_MIGRATIONS),
     }
-    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-    for m in applied {
-        tracing::info!(migration = %m, "applied migration");
-    }
-    Ok(())
 }
 
 /// Reverts every applied migration (used by the up/down/up test).

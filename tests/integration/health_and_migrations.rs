@@ -46,8 +46,46 @@ async fn first_start_creates_development_and_production(db: Db) {
     assert_eq!(body["data"][1]["isProd"], true);
 }
 
+/// Processes started at once on an empty database all start: one migrates, the others
+/// find it done (probe 71e D1: one died on PostgreSQL, "duplicate key value").
+async fn processes_started_at_once_all_migrate(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let pool = db::build_pool(&settings.database_url, 4).unwrap();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                db::run_migrations(&mut pool.get().unwrap()).map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for start in starts {
+        start.join().unwrap().unwrap();
+    }
+    pool.get()
+        .unwrap()
+        .batch_execute("SELECT id, vals FROM records")
+        .unwrap();
+}
+
+/// A database a newer Wharf migrated is refused, saying so (probe 71e D3: an older
+/// process served it silently).
+async fn a_database_of_a_newer_wharf_is_refused(db: Db) {
+    let (settings, _dir) = test_settings(db);
+    let pool = db::build_pool(&settings.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    db::run_migrations(&mut conn).unwrap();
+    conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000001')")
+        .unwrap();
+    let refused = db::run_migrations(&mut conn).unwrap_err().to_string();
+    assert!(refused.contains("migrated by a newer Wharf"), "{refused}");
+    assert!(refused.contains("29991231000001"), "{refused}");
+}
+
 on_both!(
     health_answers_ok,
     migrations_go_up_down_and_up_again,
-    first_start_creates_development_and_production
+    first_start_creates_development_and_production,
+    processes_started_at_once_all_migrate,
+    a_database_of_a_newer_wharf_is_refused
 );
