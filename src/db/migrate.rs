@@ -12,7 +12,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use std::collections::HashSet;
 
 /// The advisory lock key migrations hold on PostgreSQL (any constant; "wharf" in ASCII).
-const MIGRATION_LOCK: i64 = 0x7768_6172_66;
+const MIGRATION_LOCK: i64 = 0x77_68_61_72_66;
 
 /// [`apply`] holding the migration lock, released whatever happens.
 pub fn apply_locked(conn: &mut PgConnection, migrations: EmbeddedMigrations) -> anyhow::Result<()> {
