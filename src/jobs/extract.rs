@@ -559,7 +559,13 @@ fn extract_into_workbook(
 /// A storage failure: the store's own (down, refusing) is said plainly, with the cause in
 /// the log; a missing object or a local disk problem is ours.
 fn unreadable(e: std::io::Error) -> JobError {
-    if crate::storage::is_store_failure(&e) {
+    if crate::storage::is_store_refusal(&e) {
+        tracing::error!(error = %e, "the file storage refused an extraction's read");
+        JobError::Failed(format!(
+            "{}; then run the extraction again",
+            crate::storage::REFUSED
+        ))
+    } else if crate::storage::is_store_failure(&e) {
         tracing::warn!(error = %e, "the file storage failed during an extraction");
         JobError::Failed("the file storage did not answer; run the extraction again later".into())
     } else if e.kind() == std::io::ErrorKind::NotFound {

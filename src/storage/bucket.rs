@@ -9,7 +9,7 @@
 
 use super::local::TempFile;
 use super::redact::{without_credentials, without_userinfo};
-use super::{temp_name, wanted, Asked, Opened, StoreFailure};
+use super::{temp_name, wanted, Asked, Opened, StoreFailure, StoreRefused};
 use crate::settings::{BucketSettings, Crowds};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -184,6 +184,9 @@ fn crowd(message: String) -> io::Error {
 fn failed(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            io::Error::other(StoreRefused(without_userinfo(&e.to_string())))
+        }
         other => io::Error::other(StoreFailure(without_userinfo(&other.to_string()))),
     }
 }

@@ -153,6 +153,30 @@ impl std::fmt::Display for StoreFailure {
 
 impl std::error::Error for StoreFailure {}
 
+/// The object store refused Wharf's requests (401 or 403: credentials changed or revoked,
+/// a policy or the bucket gone): no retry helps until an administrator fixes the settings
+/// (probe 71e D4: it read as "did not answer; try again shortly").
+#[derive(Debug)]
+pub struct StoreRefused(pub String);
+
+impl std::fmt::Display for StoreRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the object store refused the request: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreRefused {}
+
+/// What a person is told when the store refuses Wharf's requests.
+pub const REFUSED: &str = "the file storage refused Wharf's requests (its credentials or the bucket's \
+     permissions): an administrator should check WHARF_STORAGE_URL and the AWS_* credentials; \
+     the server's log says what the storage answered";
+
+/// Whether the object store refused the request, as opposed to failing to answer it.
+pub fn is_store_refusal(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<StoreRefused>())
+}
+
 /// Too many uploads or downloads go through the bucket at once (see
 /// [`crate::settings::Crowds`]): worth trying again in a few seconds.
 #[derive(Debug)]
@@ -175,7 +199,8 @@ pub fn crowded(e: &io::Error) -> Option<String> {
 
 /// Whether an error came from the object store rather than from this machine.
 pub fn is_store_failure(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<StoreFailure>())
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<StoreFailure>() || inner.is::<StoreRefused>())
 }
 
 fn check_key(key: &str) -> io::Result<()> {

@@ -58,6 +58,9 @@ pub enum AppError {
     /// The file storage (a bucket) failed: 502, the cause logged.
     #[error("the file storage did not answer; try again shortly")]
     Storage,
+    /// The file storage refused Wharf's requests (credentials): 502, saying what to check.
+    #[error("{}", crate::storage::REFUSED)]
+    StorageRefused,
     /// The file storage failed part-way through a delete, saying what was deleted: 502 for
     /// a store's failure, 500 for this machine's disk (`ours`).
     #[error("{message}")]
@@ -103,7 +106,10 @@ impl AppError {
         if let Some(message) = crate::storage::crowded(&e) {
             return AppError::Crowded(message);
         }
-        if crate::storage::is_store_failure(&e) {
+        if crate::storage::is_store_refusal(&e) {
+            tracing::error!(error = %e, "the file storage refused Wharf's request");
+            AppError::StorageRefused
+        } else if crate::storage::is_store_failure(&e) {
             tracing::warn!(error = %e, "the file storage failed");
             AppError::Storage
         } else if crate::disk_full::is_io(&e) {
@@ -156,7 +162,10 @@ impl AppError {
             AppError::Unavailable | AppError::Crowded(_) => "unavailable",
             AppError::TooMany { .. } => "too_many",
             AppError::Mail(_) => "mail",
-            AppError::Storage | AppError::StoragePartial { .. } | AppError::HeldElsewhere(_) => "storage",
+            AppError::Storage
+            | AppError::StorageRefused
+            | AppError::StoragePartial { .. }
+            | AppError::HeldElsewhere(_) => "storage",
             AppError::DiskFull => "storage_full",
             AppError::SignInRequired | AppError::GuestSessionEnded => "unauthorized",
             AppError::BadRequest { .. } | AppError::Invalid(_) | AppError::Malformed(_) => "invalid",
@@ -300,9 +309,10 @@ impl ResponseError for AppError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::StoragePartial { ours: true, .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Mail(_) | AppError::Storage | AppError::StoragePartial { .. } => {
-                StatusCode::BAD_GATEWAY
-            }
+            AppError::Mail(_)
+            | AppError::Storage
+            | AppError::StorageRefused
+            | AppError::StoragePartial { .. } => StatusCode::BAD_GATEWAY,
             AppError::SignInRequired | AppError::GuestSessionEnded => StatusCode::UNAUTHORIZED,
             AppError::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(cause) if crate::disk_full::in_chain(cause) => {

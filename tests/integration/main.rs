@@ -171,6 +171,7 @@ mod space_settings;
 mod storage_crowds;
 mod storage_mixed;
 mod storage_s3;
+mod storage_s3_refused;
 mod storage_s3_scratch;
 mod submit;
 mod submit_answers;

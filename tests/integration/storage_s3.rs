@@ -51,27 +51,20 @@ impl S3Server {
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(root.path().join(BUCKET)).expect("bucket folder");
         let port = free_port();
-        let mut child = Command::new(s3s_fs())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting s3s-fs");
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return S3Server {
-                    child: Some(child),
-                    endpoint: format!("http://127.0.0.1:{port}"),
-                    root,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let child = serve(root.path(), port, SECRET_KEY).await;
+        S3Server {
+            child: Some(child),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root,
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("s3s-fs did not start");
+    }
+
+    /// The same server started again with another secret: it refuses Wharf's credentials
+    /// (as when they are revoked or rotated while Wharf runs).
+    pub async fn restart_with_another_secret(&mut self) {
+        self.stop();
+        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        self.child = Some(serve(self.root.path(), port, "another-secret-key").await);
     }
 
     /// The bucket under `prefix`, with this server's endpoint and credentials.
@@ -131,6 +124,27 @@ impl Drop for S3Server {
     }
 }
 
+/// An s3s-fs process serving `root` on `port`, once it listens.
+async fn serve(root: &Path, port: u16, secret: &str) -> Child {
+    let mut child = Command::new(s3s_fs())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", ACCESS_KEY, "--secret-key", secret])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting s3s-fs");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("s3s-fs did not start");
+}
+
 /// Files of a folder and its subfolders.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -160,7 +174,7 @@ async fn download(client: &reqwest::Client, base: &str, key: &str, path: &str) -
     (status, resp.bytes().await.expect("body").to_vec())
 }
 
-fn csv_of(rows: usize, tag: &str) -> Vec<u8> {
+pub(crate) fn csv_of(rows: usize, tag: &str) -> Vec<u8> {
     let mut csv = String::from("Email,Name\n");
     for i in 0..rows {
         csv.push_str(&format!("{tag}-{i}@x.org,Person {i} of {tag}\n"));

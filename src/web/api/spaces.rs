@@ -411,7 +411,7 @@ async fn delete_files_bytes(
                     "the file storage failed part-way: {n} of the space's {total} files were \
                      deleted, the space and its other files stay; delete the space again to finish"
                 ),
-                ours: !matches!(e, AppError::Storage),
+                ours: !matches!(e, AppError::Storage | AppError::StorageRefused),
             });
         }
         gone.push(f.clone());
