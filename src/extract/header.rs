@@ -231,8 +231,16 @@ pub fn tabulate(
     if !any {
         return Err(ExtractError::Empty);
     }
-    if let (true, Some(first)) = (sample.is_empty(), early_rejects.first()) {
+    let first_reject = early_rejects.first();
+    if let (true, Some(first)) = (sample.is_empty(), first_reject) {
         return Err(ExtractError::NoRowRead {
+            line: first.line,
+            why: first.message.clone(),
+        });
+    }
+    // The sheet's first row refused: it is the header, and no row below stands in for it.
+    if let Some(first) = first_reject.filter(|r| sample.first().is_some_and(|s| r.line < s.line)) {
+        return Err(ExtractError::HeaderUnread {
             line: first.line,
             why: first.message.clone(),
         });

@@ -273,6 +273,11 @@ pub enum ExtractError {
     /// Every row read so far was refused, the first for a reason it names.
     #[error("no row of the file could be read; line {line}: {why}")]
     NoRowRead { line: u64, why: String },
+    /// The first row, where the header is, could not be read: a row below must not be
+    /// taken as the header in its place (probe 71c D4: a stray note at column 1,500 made
+    /// the first record the header).
+    #[error("the first row (line {line}), the header, could not be read: {why}; fix that row and upload the file again")]
+    HeaderUnread { line: u64, why: String },
     #[error("the spreadsheet would unpack to more than {} MB, far more than any real spreadsheet of its size; it was not opened", .0 / (1024 * 1024))]
     Bomb(u64),
     /// A part of a zip-based spreadsheet holds one text or tag longer than any cell may be.
