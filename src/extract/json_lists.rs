@@ -15,6 +15,10 @@ use std::collections::HashSet;
 /// Most lists read from one file: each becomes a sheet.
 pub const MAX_LISTS: usize = 100;
 
+/// Items of the top-level array read without meeting an object before the file is called
+/// no list of records (probe 71c D3: a gigabyte of numbers was read whole first).
+const ITEMS_BEFORE_A_RECORD: usize = 10_000;
+
 /// Longest sheet name taken from a key, in characters.
 const MAX_NAME_CHARS: usize = 100;
 
@@ -174,7 +178,12 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
     let mut read_as: Vec<Option<usize>> = Vec::new();
     let (mut names, mut repeated, mut beyond, mut failed) = (HashSet::new(), Vec::new(), 0usize, None);
     let mut lists_seen = 0usize;
+    let (mut canceled, mut no_records) = (false, false);
     walk(source, false, &mut |step| match step {
+        _ if source.stopped() => {
+            canceled = true;
+            false
+        }
         Step::List(name) => {
             lists_seen += 1;
             let fresh = name.as_ref().is_none_or(|n| names.insert(n.clone()));
@@ -199,6 +208,14 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
         Step::Item(item) => {
             let list = found.last_mut().expect("an item is in a list");
             list.items += 1;
+            // Only an object is a record: anything else is passed over unparsed (the
+            // error of parsing a number as an object cost more than reading it).
+            if !item.get().trim_start().starts_with('{') {
+                let hopeless =
+                    list.name.is_none() && list.keys.list.is_empty() && list.items >= ITEMS_BEFORE_A_RECORD;
+                no_records |= hopeless;
+                return !hopeless;
+            }
             if let Ok(obj) = super::json::parse_object(item.get()) {
                 if let Err(e) = list.keys.add(&flattened(obj)) {
                     failed = Some(e);
@@ -223,8 +240,17 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
         }
     })?;
     // Stopping early leaves the file unfinished: the reason to stop is the error to show.
+    if canceled {
+        return Err(ExtractError::Stopped);
+    }
     if let Some(e) = failed {
         return Err(e);
+    }
+    if no_records {
+        return Err(ExtractError::JsonShape(format!(
+            "its first {} items are not objects",
+            thousands(ITEMS_BEFORE_A_RECORD as u64)
+        )));
     }
     if let Some(first) = repeated.first() {
         let more = match repeated.len() {

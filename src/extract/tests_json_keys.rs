@@ -131,3 +131,37 @@ fn a_lone_surrogate_in_a_name_reads_as_a_replacement_character() {
     assert_eq!(labels, strings(&["a\u{FFFD}b"]));
     assert_eq!(rows, [strings(&["1"]), strings(&["2"])]);
 }
+
+/// A top-level array of anything but objects is refused once its first 10,000 items held
+/// none, not read to its end first (probe 71c D3: a gigabyte of numbers held a worker ten
+/// minutes); a few items of another kind among records are passed over.
+#[test]
+fn a_long_list_of_no_records_is_refused_early() {
+    let numbers = format!("[{}1]", "1,".repeat(50_000));
+    let (_dir, path) = super::tests_hardening::file_with(numbers.as_bytes(), "numbers.json");
+    let refused = super::open(&path, "numbers.json").err().expect("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("its first 10,000 items are not objects"),
+        "{refused}"
+    );
+    let mixed = r#"[1, "x", {"a": 1}, null, {"a": 2}]"#;
+    let (labels, rows, _, _) = read(mixed.as_bytes(), "mixed.json");
+    assert_eq!((labels, rows.len()), (strings(&["a"]), 2));
+}
+
+/// A first pass stopped (its job canceled) ends at once, saying so.
+#[test]
+fn a_stopped_first_pass_ends_the_reading() {
+    let records: String = (0..1000).map(|i| format!(r#"{{"a": {i}}},"#)).collect();
+    let text = format!("[{records}{{\"a\": 0}}]");
+    let (_dir, path) = super::tests_hardening::file_with(text.as_bytes(), "many.json");
+    let watch = super::Watch::default();
+    watch.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let stopped = super::open_watched(&path, "many.json", &watch)
+        .err()
+        .expect("stopped");
+    assert_eq!(stopped, super::ExtractError::Stopped);
+    assert!(super::open_watched(&path, "many.json", &super::Watch::default()).is_ok());
+}
