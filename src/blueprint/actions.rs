@@ -33,6 +33,7 @@ fn check_action(json: &Value, path: &str, p: &mut Problems) {
         return;
     };
     p.required_string(obj, path, "label");
+    one_line(obj.get("label"), &format!("{path}.label"), "an action's label", p);
     // `slug` is Flatfile's older name for `operation`.
     if !obj.contains_key("slug") || obj.contains_key("operation") {
         p.required_string(obj, path, "operation");
@@ -119,6 +120,21 @@ fn check_form(form: &Value, path: &str, p: &mut Problems) {
         };
         p.required_string(obj, fpath, "key");
         p.required_string(obj, fpath, "label");
+        one_line(
+            obj.get("label"),
+            &format!("{fpath}.label"),
+            "an input field's label",
+            p,
+        );
+        for (i, option) in f["config"]["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("{fpath}.config.options[{i}].label");
+            one_line(option.get("label"), &at, "an option's label", p);
+        }
         match obj.get("type").and_then(Value::as_str) {
             Some(t) if INPUT_TYPES.contains(&t) => {
                 let options = f["config"]["options"].as_array();
@@ -149,6 +165,17 @@ fn check_form(form: &Value, path: &str, p: &mut Problems) {
             },
         );
     });
+}
+
+/// A label people read on a button or in a form: one line, nothing that reorders or hides
+/// letters, as every other name (probe 71a D1: `Approve \u{202E}devorppA` read reversed).
+fn one_line(label: Option<&Value>, path: &str, what: &str, p: &mut Problems) {
+    let problem = label
+        .and_then(Value::as_str)
+        .and_then(|l| crate::names::problem(what, l, crate::names::MAX_CHARS));
+    if let Some(message) = problem {
+        p.push(path, &message);
+    }
 }
 
 /// Runs `check` on each object of an optional array at `path`.

@@ -189,6 +189,36 @@ fn actions_take_flatfile_shapes_and_name_each_bad_path() {
     );
 }
 
+/// Labels on buttons and in forms are one line without reordering characters, as every
+/// other name (probe 71a D1).
+#[test]
+fn action_labels_are_one_line_without_overrides() {
+    let bad = json!([
+        {"label": "Approve \u{202E}devorppA", "operation": "a"},
+        {"label": "line1\nline2", "operation": "b", "inputForm": {"type": "simple", "fields": [
+            {"key": "k", "label": "x\u{202E}y", "type": "enum",
+             "config": {"options": [{"value": "v", "label": "fine"}, {"value": "w", "label": "a\nb"}]}}]}}
+    ]);
+    let problems = check_actions(&bad, "$.actions").unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "$.actions[0].label",
+            "$.actions[1].label",
+            "$.actions[1].inputForm.fields[0].label",
+            "$.actions[1].inputForm.fields[0].config.options[1].label"
+        ]
+    );
+    assert!(
+        problems[0].message.contains("text-direction"),
+        "{}",
+        problems[0].message
+    );
+    let good = json!([{"label": "Envoyer à l’équipe ✓", "operation": "send"}]);
+    assert_eq!(check_actions(&good, "$.actions"), Ok(()));
+}
+
 #[test]
 fn names_labels_and_slugs_are_checked_when_written_not_when_read_back() {
     let mut bad = contacts();
