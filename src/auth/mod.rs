@@ -14,6 +14,7 @@ mod viewer;
 pub use api_caller::ApiCaller;
 pub(crate) use current_user::constant_time_eq;
 pub use current_user::{CurrentUser, SESSION_COOKIE};
+pub use guest_access::ARCHIVED_SPACE;
 pub use guest_access::{GuestAccess, GUEST_COOKIE};
 pub use scope::SpaceScope;
 pub use space_caller::SpaceCaller;

@@ -551,6 +551,21 @@ async fn an_archived_space_is_closed_to_its_guests(db: Db) {
         .await
         .unwrap();
     assert_eq!(upload.status().as_u16(), 403, "no upload into it either");
+    // Its jobs through the API say so too (probe 71a D2: "job not found", "source not found").
+    let job_read = app
+        .client
+        .get(app.url(&format!("/v1/jobs/{job}")))
+        .bearer_auth(&token);
+    let job_made = app
+        .client
+        .post(app.url("/v1/jobs"))
+        .bearer_auth(&token)
+        .json(&json!({"type": "sheet", "operation": "doit", "source": sheet, "trigger": "manual"}));
+    for call in [job_read, job_made] {
+        let answer = call.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 403);
+        assert!(answer.text().await.unwrap().contains("this space was archived"));
+    }
     let (_, files) = app.get_json(&format!("/files?spaceId={sid}")).await;
     assert_eq!(files["data"].as_array().unwrap().len(), 1, "the team's file only");
 

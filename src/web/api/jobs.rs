@@ -67,7 +67,14 @@ pub async fn load(state: &AppState, caller: &SpaceCaller, raw_id: &str) -> Resul
         .await?;
     match found {
         Some((j, spaces)) if spaces.iter().all(|s| caller.reaches_object_of(s.as_ref())) => Ok(j),
-        _ => Err(AppError::NotFound("job")),
+        // A guest's own space archived since: 403 saying so, as its other calls (probe 71a D2).
+        Some((_, spaces)) => match spaces.iter().flatten().find(|s| !caller.reaches(s)) {
+            Some(space) => caller
+                .check_reach_as(space, "job")
+                .and(Err(AppError::NotFound("job"))),
+            None => Err(AppError::NotFound("job")),
+        },
+        None => Err(AppError::NotFound("job")),
     }
 }
 
@@ -191,6 +198,9 @@ pub async fn create(
                 other => other,
             })?;
             let outside = |space: &SpaceId| !reach.reaches(space);
+            if space_id.as_ref().is_some_and(|s| reach.archived_spaces().contains(s)) {
+                return Err(ModelError::Forbidden(crate::auth::ARCHIVED_SPACE.into()));
+            }
             if reach.only_spaces().is_some() && space_id.as_ref().is_none_or(outside) {
                 return Err(ModelError::NotFound("source"));
             }
