@@ -276,6 +276,19 @@ fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
                 if created { "deployed" } else { "updated" },
                 config.slug
             );
+            // An update reaches spaces made from now on, not those made before (probe 70c
+            // D12: the admin expected their sheets to change).
+            let made = space_config::spaces_made_from(&mut conn, &config.id).map_err(model_err)?;
+            if !created && made > 0 {
+                eprintln!(
+                    "the {made} space{} made from it before keep{} {} workbooks as they were; \
+                     spaces made from now on take this blueprint (change an existing sheet's fields \
+                     with POST /v1/sheets/{{id}}/fields or PATCH /v1/sheets/{{id}})",
+                    if made == 1 { "" } else { "s" },
+                    if made == 1 { "s" } else { "" },
+                    if made == 1 { "its" } else { "their" },
+                );
+            }
         }
     }
     Ok(())

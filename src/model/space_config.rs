@@ -43,6 +43,15 @@ struct NewSpaceConfig<'a> {
 
 /// Parses and checks `json`, then creates the config or updates the one with the same slug.
 /// Returns the config and whether it was new.
+/// How many spaces were made from a space config (archived ones too).
+pub fn spaces_made_from(conn: &mut AnyConnection, id: &SpaceConfigId) -> ModelResult<i64> {
+    use crate::db::schema::spaces;
+    Ok(spaces::table
+        .filter(spaces::space_config_id.eq(id))
+        .count()
+        .get_result(conn)?)
+}
+
 pub fn deploy(
     conn: &mut AnyConnection,
     environment_id: &EnvironmentId,

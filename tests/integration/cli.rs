@@ -161,6 +161,37 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
         None,
     );
     assert!(again.contains(&config_id), "redeploy updates the same config");
+    // Once a space was made from it, a redeploy says that space keeps its workbooks (probe
+    // 70c D12: the admin expected its sheets to change).
+    {
+        let pool = wharf::db::build_pool(&settings.database_url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let env_id = out
+            .lines()
+            .find_map(|l| l.strip_prefix("environmentId: "))
+            .and_then(wharf::ids::EnvironmentId::parse)
+            .unwrap();
+        let config = wharf::ids::SpaceConfigId::parse(&config_id).unwrap();
+        let input = wharf::model::space::SpaceInput {
+            name: Some("Made before"),
+            space_config_id: Some(&config),
+            metadata: "{}",
+            namespace: None,
+            auto_configure: false,
+            extras: "{}",
+        };
+        wharf::model::space::create(&mut conn, &env_id, input, "cli-test").unwrap();
+    }
+    let (ok, _, said) = wharf(
+        &settings,
+        &["deploy", file.to_str().unwrap(), "--env", "staging"],
+        None,
+    );
+    assert!(ok);
+    assert!(
+        said.contains("the 1 space made from it before keeps its workbooks as they were"),
+        "{said}"
+    );
 
     std::fs::write(&file, "{\"name\": \"x\", \"workbooks\": [{\"name\": \"w\", \"sheets\": [{\"name\": \"s\", \"fields\": [{\"key\": \"a\", \"type\": \"money\"}]}]}]}").unwrap();
     let (ok, _, err) = wharf(
