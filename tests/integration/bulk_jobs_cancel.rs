@@ -174,7 +174,53 @@ fn history_chains(app: &TestApp, sheet: &str) {
     }
 }
 
-on_both!(a_canceled_bulk_job_leaves_nothing_changed);
+/// A running bulk job's toast offers Cancel; an undo's does not, as an undo runs to its
+/// end (probe 71d D3: its Cancel was there and always refused).
+async fn an_undos_toast_offers_no_cancel(db: Db) {
+    let app = spawn_app_with(db, |s| s.job_workers = 0).await;
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let sheet = companies(&app, 5, "x").await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/sheets/{sheet}/records/bulk-update"),
+            &json!({"fieldUpdates": {"name": "y"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bulk = body["data"]["bulkChangeId"].as_str().unwrap();
+    let (_, sheet_json) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let wb = sheet_json["data"]["workbookId"].clone();
+    for (config, offers_cancel) in [
+        (json!({"sheet": sheet, "undo": bulk}), false),
+        (
+            json!({"sheet": sheet, "changes": [{"field": "name", "set": "z"}]}),
+            true,
+        ),
+    ] {
+        let (status, job) = app
+            .post_json(
+                "/jobs",
+                &json!({"type": "workbook", "operation": "bulk-change", "source": wb,
+                        "trigger": "immediate", "config": config}),
+            )
+            .await;
+        assert_eq!(status, 200, "{job}");
+        let id = job["data"]["id"].as_str().unwrap();
+        let toast = app.page(&format!("/grid/{sheet}/bulk/jobs/{id}")).await;
+        assert!(toast.contains("Waiting to start"), "{toast}");
+        assert_eq!(
+            toast.contains(">Cancel</button>"),
+            offers_cancel,
+            "{config}: {toast}"
+        );
+    }
+}
+
+on_both!(
+    an_undos_toast_offers_no_cancel,
+    a_canceled_bulk_job_leaves_nothing_changed
+);
 
 /// A bulk job whose sheet is deleted midway fails saying so, on both databases (probe 70b
 /// D2: "something went wrong on our side" on SQLite, a bare "sheet not found" on

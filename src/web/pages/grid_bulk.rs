@@ -86,6 +86,9 @@ struct Toast {
     undo: Option<String>,
     /// A job still running: the toast asks again in a second.
     job: Option<String>,
+    /// Whether that job may be canceled: not an undo, which runs to its end (probe 71d
+    /// D3: its Cancel was always refused), nor a cancel already putting values back.
+    cancelable: bool,
     failed: bool,
 }
 
@@ -96,6 +99,7 @@ fn toast(ctx: &SheetContext, viewer: &Viewer, message: String) -> Toast {
         message,
         undo: None,
         job: None,
+        cancelable: false,
         failed: false,
     }
 }
@@ -112,6 +116,8 @@ fn job_toast(ctx: &SheetContext, viewer: &Viewer, j: &Job) -> Toast {
         let info = j.info.clone().unwrap_or_else(|| "Waiting to start".into());
         t.message = format!("{info} ({}%)", j.progress);
         t.job = Some(j.id.to_string());
+        let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
+        t.cancelable = config["undo"].is_null();
         return t;
     }
     t.message = outcome["message"]
