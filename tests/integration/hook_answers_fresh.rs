@@ -71,4 +71,86 @@ async fn a_hooks_echo_does_not_undo_a_write_made_while_it_ran(db: Db) {
     assert_eq!(values["subscribed"]["value"], false, "{values}");
 }
 
-on_both!(a_hooks_echo_does_not_undo_a_write_made_while_it_ran);
+/// A hook's answer sending back values as it read them keeps what was given for each,
+/// whatever its type, and records no change (probe 71b D2: a string's, a boolean's and a
+/// string list's input went, as `@flatfile/plugin-record-hook` answers every value); its
+/// messages on them land. A person writing the shown value still replaces the input.
+async fn a_hooks_echo_keeps_what_was_given(db: Db) {
+    let app = spawn_app(db).await;
+    let blueprint = json!({"name": "Kept", "slug": "kept", "workbooks": [{"name": "W", "sheets": [{"name": "S", "slug": "s",
+        "fields": [{"key": "s", "type": "string"}, {"key": "b", "type": "boolean"},
+                   {"key": "n", "type": "number"}, {"key": "d", "type": "date"},
+                   {"key": "sl", "type": "string-list"},
+                   {"key": "e", "type": "enum", "config": {"options": [{"value": "red", "label": "Red"}]}}]}]}]});
+    let (status, config) = app.post_json("/space-configs", &blueprint).await;
+    assert_eq!(status, 200, "{config}");
+    let (_, space) = app
+        .post_json(
+            "/spaces",
+            &json!({"name": "Kept", "spaceConfigId": config["data"]["id"]}),
+        )
+        .await;
+    let sheet = app.sheet_id(&space["data"], "s").await;
+    let given = json!({"s": "  x  ", "b": "yes", "n": "1,5", "d": "12/25/2024", "sl": "a, b", "e": "Red"});
+    insert(&app, &sheet, json!([given]), &[]).await;
+    let created = events_of(&app, "commit:created").await;
+    let data_url = created[0]["dataUrl"].as_str().unwrap().to_string();
+    let (_, read) = send(
+        app.client
+            .get(app.url(&format!("/{data_url}")))
+            .bearer_auth(&app.key),
+    )
+    .await;
+    let record = read["data"]["records"][0].clone();
+    let id = record["id"].as_str().unwrap();
+    let mut values: serde_json::Map<String, serde_json::Value> = record["values"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, cell)| (k.clone(), json!({"value": cell["value"]})))
+        .collect();
+    values.insert(
+        "b".into(),
+        json!({"value": true, "messages": [{"type": "warn", "message": "checked by the hook"}]}),
+    );
+    let (status, body) = put_gzip(&app, &data_url, &json!([{"id": id, "values": values}])).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let after = &page["data"]["records"][0]["values"];
+    for (key, text) in given.as_object().unwrap() {
+        assert_eq!(after[key]["raw"], *text, "{key}: {after}");
+        assert_eq!(
+            after[key]["value"], record["values"][key]["value"],
+            "{key}: {after}"
+        );
+    }
+    assert!(
+        after["b"]["messages"].to_string().contains("checked by the hook"),
+        "{after}"
+    );
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(
+        changes["data"].as_array().map(Vec::len),
+        Some(0),
+        "no change: {changes}"
+    );
+
+    // A person's own write of the shown value is what they typed now.
+    let (status, body) = app
+        .put_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"id": id, "values": {"s": {"value": "x"}}}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert!(
+        page["data"]["records"][0]["values"]["s"]["raw"].is_null(),
+        "{page}"
+    );
+}
+
+on_both!(
+    a_hooks_echo_does_not_undo_a_write_made_while_it_ran,
+    a_hooks_echo_keeps_what_was_given
+);

@@ -148,7 +148,40 @@ async fn undo_again_steps_further_back(db: Db) {
     assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 409);
 }
 
+/// An undo that puts back a spelling only (the same day) is done once: the next steps
+/// further back (probe 72a D3: it was offered forever, and re-marked an older undo).
+async fn an_undo_of_a_spelling_is_done_once(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, inserted) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"email": "a@x.io"}]))
+        .await;
+    let rid = inserted["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    grid_save(&app, &sheet, &rid, &csrf, "joined", "2024-01-05").await;
+    grid_save(&app, &sheet, &rid, &csrf, "joined", "01/05/2024").await;
+    let joined = async || {
+        let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+        page["data"]["records"][0]["values"]["joined"].clone()
+    };
+    assert_eq!(joined().await["raw"], "01/05/2024");
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    let cell = joined().await;
+    assert_eq!(
+        (cell["value"].clone(), cell["raw"].clone()),
+        (json!("2024-01-05"), Value::Null),
+        "{cell}"
+    );
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    assert!(joined().await["value"].is_null(), "back to empty");
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 409);
+}
+
 on_both!(
+    an_undo_of_a_spelling_is_done_once,
     a_bulk_undo_gives_back_listener_messages,
     a_grid_undo_gives_back_listener_messages,
     undo_again_steps_further_back

@@ -209,21 +209,30 @@ pub fn authors_of_record(
         .load(conn)
 }
 
-/// Marks the change `actor` just made to a cell as the undo of `undone`, the older change
-/// of that cell it put back (in the undo's transaction).
-pub fn mark_undo(conn: &mut AnyConnection, undone: &Change, actor: &str) -> QueryResult<usize> {
+/// The newest change of a cell, if any: an undo marks only the changes it writes after it.
+pub fn newest_of_cell(conn: &mut AnyConnection, undone: &Change) -> QueryResult<i64> {
     let newest = record_changes::table
         .filter(record_changes::sheet_id.eq(&undone.sheet_id))
         .filter(record_changes::record_id.eq(undone.record_id))
         .filter(record_changes::field.eq(&undone.field))
-        .filter(record_changes::id.gt(undone.id))
-        .filter(record_changes::actor.eq(actor))
         .select(diesel::dsl::max(record_changes::id))
         .first::<Option<i64>>(conn)?;
-    let Some(newest) = newest else {
-        return Ok(0);
-    };
-    diesel::update(record_changes::table.filter(record_changes::id.eq(newest)))
+    Ok(newest.unwrap_or_default())
+}
+
+/// Marks the change an undo of `undone` wrote (newer than `before`, the cell's newest
+/// change until then) as that undo. An undo that wrote no change (it put back a spelling
+/// only, which is no change of value) marks `undone` as undoing itself: undone, it is
+/// not offered again (probe 72a D3: it was, forever, and an older undo was re-marked).
+pub fn mark_undo(conn: &mut AnyConnection, undone: &Change, before: i64) -> QueryResult<usize> {
+    let written = record_changes::table
+        .filter(record_changes::sheet_id.eq(&undone.sheet_id))
+        .filter(record_changes::record_id.eq(undone.record_id))
+        .filter(record_changes::field.eq(&undone.field))
+        .filter(record_changes::id.gt(before))
+        .select(diesel::dsl::max(record_changes::id))
+        .first::<Option<i64>>(conn)?;
+    diesel::update(record_changes::table.filter(record_changes::id.eq(written.unwrap_or(undone.id))))
         .set(record_changes::undoes.eq(Some(undone.id)))
         .execute(conn)
 }

@@ -49,6 +49,26 @@ pub struct RecordUpdate {
     pub uploaded: BTreeMap<String, Value>,
 }
 
+/// A hook's answer without the values it sends back as they are stored: a record hook
+/// answers every value of the records it read, and an echo written again would replace
+/// what a person or file gave (`  Zoe  `, `yes`, `a, b`) with its reading (probe 71b D2).
+/// Its messages on those cells stay. Only hook answers: a person writing the value a cell
+/// shows confirms it, and a reading's warning goes (probe 72a D1).
+fn without_echoes(
+    config: &crate::blueprint::SheetConfig,
+    mut updates: Vec<RecordUpdate>,
+    olds: &[(&RecordRow, Checked)],
+) -> Vec<RecordUpdate> {
+    for (u, (_, old)) in updates.iter_mut().zip(olds) {
+        u.values.retain(|key, sent| {
+            config
+                .field_index(key)
+                .is_none_or(|i| old.vals.get(i) != Some(sent))
+        });
+    }
+    updates
+}
+
 /// Folds changes that name the same record into one, in request order: later values of a
 /// field win, as if the changes were applied one after another.
 fn merge_repeated(updates: &[RecordUpdate]) -> Vec<RecordUpdate> {
@@ -128,6 +148,10 @@ pub fn update_tagged(
             _ => (updates, ids),
         };
         let olds = olds_of(&ctx.config, &updates, &old_rows)?;
+        let updates = match hooks {
+            Hooks::Answer(_) => without_echoes(&ctx.config, updates, &olds),
+            _ => updates,
+        };
         let written = update_loaded(conn, ctx, &updates, olds, actor, hooks, bulk)?;
         Ok(Written {
             rows: load(conn, ctx.sheet.seq, &ids)?,
@@ -274,18 +298,21 @@ pub(super) fn update_loaded(
         super::date_cells::typed_values(&ctx.config, &old.vals, &mut input);
         let mut custom = old.custom.clone();
         let mut changed_keys = Vec::new();
+        // Cells given another spelling of the value they hold (`2024-01-05` for the
+        // `01/05/2024` read month first): no change, but what was given is now this, and a
+        // warning about how the old spelling read goes (probe 72a D1, D3).
+        let mut respelled = Vec::new();
         for (key, new) in &u.values {
             let before = input.get(key).unwrap_or(&Value::Null);
             // A change is what people see change: saving a cell as it was (an empty
-            // cell as "", 5 as "5", as the grid sends them), as given or as shown (`x` for
-            // `  x  `, true for `yes`, as a record hook sends it back), is none, and blocks
-            // no one.
-            let new_text = crate::validate::display(new);
-            let shown = ctx.config.field_index(key).and_then(|i| old.vals.get(i));
-            let changed = crate::validate::display(before) != new_text
-                && shown.is_none_or(|v| crate::validate::display(v) != new_text);
+            // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
+            let changed = crate::validate::display(before) != crate::validate::display(new);
             if changed {
                 changed_keys.push(key.as_str());
+            }
+            let given = ctx.config.field_index(key).and_then(|i| old.raw.get(&i));
+            if given.is_some_and(|g| crate::validate::display(g) != crate::validate::display(new)) {
+                respelled.push(key.as_str());
             }
             if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                 // A new value clears what a hook said of the old one; it says it again.
@@ -309,19 +336,14 @@ pub(super) fn update_loaded(
                 changes.push(change);
             }
         }
-        // A cell given the value it shows keeps its input: a record hook sends back values
-        // it did not change, and what a person or file gave stays (probe 71b D2).
-        input.extend(
-            u.values
-                .iter()
-                .filter(|(key, _)| changed_keys.contains(&key.as_str()))
-                .map(|(key, value)| (key.clone(), value.clone())),
-        );
+        input.extend(u.values.clone());
         let mut rec = match &readings {
             None => check_record(&ctx.config, &input),
             Some(readings) => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, readings, u)),
         };
-        super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| changed_keys.contains(&key));
+        super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| {
+            changed_keys.contains(&key) || respelled.contains(&key)
+        });
         keep_uploaded(&ctx.config, &mut rec, u);
         set_custom(
             &ctx.config,

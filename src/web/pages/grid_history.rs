@@ -232,8 +232,9 @@ pub async fn undo(
                         uploaded: change.old_raw().map(|raw| (change.field.clone(), raw)).into_iter().collect(),
                     };
                     record::config::refuse_locked(conn, ctx2.sheet.seq, std::slice::from_ref(&update))?;
+                    let before = history::newest_of_cell(conn, &change)?;
                     let written = record::update(conn, &ctx2, &[update], &actor, &Hooks::Run)?;
-                    history::mark_undo(conn, &change, &actor)?;
+                    history::mark_undo(conn, &change, before)?;
                     Ok::<_, ModelError>((written.also_changed, label(&ctx2, &change.field)))
                 })
             })
