@@ -20,4 +20,5 @@ pub mod settings;
 pub mod storage;
 pub mod validate;
 pub mod web;
+pub mod words;
 pub mod workers;

@@ -712,16 +712,22 @@
     return Math.max(counted, document.querySelectorAll("#grid tr.checking").length);
   }
 
+  // A count and its noun, as words::counted writes them ("1 record", "4,210 records").
+  function counted(n, one, many) {
+    return n.toLocaleString("en-US") + " " + (n === 1 ? one : many);
+  }
+
   // The same checks, in the same order, as grid_actions::off_because.
   function offBecause(button, s) {
     var has = (button.dataset.constraints || "").split(" ");
     if (button.dataset.error) return button.dataset.error;
-    if (s.checking > 0) return "Wait until your team's record hook has checked " + s.checking + " changed record(s).";
+    if (s.checking > 0) return "Wait until your team's record hook has checked " + counted(s.checking, "changed record", "changed records") + ".";
     if (has.indexOf("hasData") >= 0 && s.total === 0) return "There are no records yet.";
     if (has.indexOf("hasAllValid") >= 0) {
       var onSelection = button.dataset.scope === "sheet" && s.selected > 0 && !button.hasAttribute("data-ignore-selection");
-      if (onSelection && s.selectedErrors > 0) return s.selectedErrors + " selected record(s) have errors; fix them first.";
-      if (!onSelection && s.errors > 0) return s.errors + " record(s) have errors" + (s.where ? " (" + s.where + ")" : "") + "; fix them first.";
+      var verb = function (n) { return n === 1 ? " has" : " have"; };
+      if (onSelection && s.selectedErrors > 0) return counted(s.selectedErrors, "selected record", "selected records") + verb(s.selectedErrors) + " errors; fix them first.";
+      if (!onSelection && s.errors > 0) return counted(s.errors, "record", "records") + verb(s.errors) + " errors" + (s.where ? " (" + s.where + ")" : "") + "; fix them first.";
     }
     if (has.indexOf("hasSelection") >= 0 && s.selected === 0) return "Select records first.";
     return "";
@@ -830,7 +836,7 @@
       dialog.querySelector("[data-column-label]").textContent = menu.dataset.columnLabel;
       var selected = v.ids ? v.ids.split(",").length : 0;
       dialog.querySelector("[data-scope-note]").textContent = selected
-        ? "Changes apply to the " + selected + " selected record(s)."
+        ? "Changes apply to the " + counted(selected, "selected record", "selected records") + "."
         : "Changes apply to every record this view shows.";
       // Another column's menu starts empty: what was typed for the last one would be sent
       // for this one (probe 57a).

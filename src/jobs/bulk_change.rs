@@ -269,8 +269,8 @@ fn sheet_gone(ctx: &SheetContext) -> JobError {
 /// those changed since by someone else, which keep that change.
 pub(super) fn put_back_words(undone: &bulk_history::Undone) -> String {
     let mut words = format!(
-        "Stopped: put back the {} value(s) it had changed",
-        thousands(undone.restored as u64)
+        "Stopped: put back the {} it had changed",
+        crate::words::values(undone.restored as u64)
     );
     if undone.kept > 0 {
         words.push_str(&format!(
@@ -376,8 +376,8 @@ fn undo_run(
         &mut |conn, fresh, restored| {
             let done = || {
                 format!(
-                    "after putting back {} value(s); the change may be undone again to put back the rest",
-                    thousands(restored as u64)
+                    "after putting back {}; the change may be undone again to put back the rest",
+                    crate::words::values(restored as u64)
                 )
             };
             let info = format!(
@@ -409,7 +409,7 @@ fn undo_run(
 
 /// What an undo says it did.
 pub fn undone_message(restored: usize, kept: usize) -> String {
-    let mut m = format!("Undone: {} value(s) put back", thousands(restored as u64));
+    let mut m = format!("Undone: {} put back", crate::words::values(restored as u64));
     if kept > 0 {
         m.push_str(&format!(
             "; {} changed by someone since (or deleted) kept as they are",

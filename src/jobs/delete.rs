@@ -250,8 +250,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     if let Err(JobError::Lost) = &ran {
         // Canceled (or taken over): what it deleted stays deleted; say how many.
         let words = format!(
-            "Stopped after deleting {deleted} of {} record(s); those stay deleted",
-            ids.len()
+            "Stopped after deleting {} of {}; those stay deleted",
+            crate::extract::thousands(deleted as u64),
+            crate::words::records(ids.len() as u64)
         );
         super::say_after_end(cx, conn, job, &words);
     }
@@ -260,15 +261,22 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     // off before its first batch was said to have deleted others).
     let mut message = if job.crashes > 0 && floor > 0 {
         format!(
-            "Deleted {deleted} more record(s) from {} (a run cut off earlier had deleted others)",
+            "Deleted {} from {} (a run cut off earlier had deleted others)",
+            crate::words::counted(deleted as u64, "more record", "more records"),
             ctx.sheet.name
         )
     } else {
-        format!("Deleted {deleted} record(s) from {}", ctx.sheet.name)
+        format!(
+            "Deleted {} from {}",
+            crate::words::records(deleted as u64),
+            ctx.sheet.name
+        )
     };
     if left_out > 0 {
         message.push_str(&format!(
-            "; {left_out} record(s) the view came to show after the delete was confirmed were kept"
+            "; {} the view came to show after the delete was confirmed {} kept",
+            crate::words::records(left_out as u64),
+            if left_out == 1 { "was" } else { "were" }
         ));
     }
     super::complete(conn, job, worker, json!({"message": message}), "Records deleted")
@@ -406,7 +414,11 @@ fn delete_batches(
             // a lock does).
             let ctx = sheet::relock_fresh(conn, ctx)?;
             stop_if_refused(conn, &ctx, &job.created_by, || {
-                format!("after deleting {so_far} of {} record(s)", ids.len())
+                format!(
+                    "after deleting {} of {}",
+                    crate::extract::thousands(so_far as u64),
+                    crate::words::records(ids.len() as u64)
+                )
             })?;
             Ok(record::delete_present_unlocked(
                 conn,

@@ -184,7 +184,7 @@ fn complete(
         _ if cp.processed == 0 => String::new(),
         0 => ", all valid".to_string(),
         1 => ": 1 has errors to fix".to_string(),
-        n => format!(": {n} have errors to fix"),
+        n => format!(": {} have errors to fix", crate::extract::thousands(n as u64)),
     };
     // A sheet whose changes the team's record hook checks: its word comes after this one
     // (probe 62d D4: "all valid", then 40% in error).
@@ -582,7 +582,7 @@ pub(super) fn finish_take_back(
 fn taken_back_words(cp: &Checkpoint) -> String {
     let n = cp.written_ids().len() as u64;
     format!(
-        "Stopped: took back the {} record(s) it had mapped",
-        crate::extract::thousands(n)
+        "Stopped: took back the {} it had mapped",
+        crate::words::records(n)
     )
 }

@@ -81,9 +81,10 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     }
     let message = match later {
         Some(id) => format!(
-            "Checked {checked} record(s) of {name}, then stopped: a later re-check (job {id}, after a field change or a validation) checks every record again"
+            "Checked {} of {name}, then stopped: a later re-check (job {id}, after a field change or a validation) checks every record again",
+            crate::words::records(checked as u64)
         ),
-        None => format!("Checked {checked} record(s) of {name} against its fields"),
+        None => format!("Checked {} of {name} against its fields", crate::words::records(checked as u64)),
     };
     super::complete(conn, job, worker, json!({"message": message}), "Records checked")
 }

@@ -314,12 +314,20 @@ fn delete_submitted(
 /// The outcome of a delivered submission: how many went and came back, with a link to
 /// the rejected ones.
 pub fn delivered_outcome(s: &Submission, r: &Rejections, applied: &Applied) -> Value {
-    let mut message = format!("{} record(s) went to {}", s.record_count, s.slug);
+    let mut message = format!(
+        "{} went to {}",
+        crate::words::records(s.record_count as u64),
+        s.slug
+    );
     if applied.records > 0 {
         message.push_str(&format!("; {} came back rejected", applied.records));
     }
     if applied.deleted > 0 {
-        message.push_str(&format!("; {} submitted record(s) were deleted", applied.deleted));
+        message.push_str(&format!(
+            "; {} {} deleted",
+            crate::words::counted(applied.deleted as u64, "submitted record", "submitted records"),
+            if applied.deleted == 1 { "was" } else { "were" }
+        ));
     }
     if applied.kept_changed > 0 {
         message.push_str(&format!(

@@ -45,7 +45,7 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
     assert_eq!(
         off,
         json!([
-            "1 record(s) have errors (Contacts: 1); fix them first.",
+            "1 record has errors (Contacts: 1); fix them first.",
             "Closed for the day"
         ])
     );
@@ -63,7 +63,7 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
         .unwrap();
     wait_for(
         c,
-        "[...document.querySelectorAll('#workbook-actions button')].some(b => b.title === '1 record(s) have errors (Contacts: 1); fix them first.')",
+        "[...document.querySelectorAll('#workbook-actions button')].some(b => b.title === '1 record has errors (Contacts: 1); fix them first.')",
         "the other sheet's errors named",
     )
     .await;

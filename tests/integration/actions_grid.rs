@@ -90,7 +90,7 @@ async fn the_grid_shows_actions_and_why_one_is_off(db: Db) {
     );
     assert!(!html.contains("Submit <all>"));
     assert!(
-        html.contains("title=\"1 record(s) have errors; fix them first.\" disabled"),
+        html.contains("title=\"1 record has errors; fix them first.\" disabled"),
         "{html}"
     );
     assert!(html.contains("title=\"Closed for the day\" disabled"));

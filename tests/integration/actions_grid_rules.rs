@@ -57,10 +57,10 @@ async fn has_all_valid_looks_at_the_selected_records(db: Db) {
     };
     let (status, body) = send("").await;
     assert_eq!(status, 409, "the sheet has an invalid record: {body}");
-    assert!(body.contains("1 record(s) have errors"), "{body}");
+    assert!(body.contains("1 record has errors"), "{body}");
     let (status, body) = send(&invalid).await;
     assert_eq!(status, 409, "{body}");
-    assert!(body.contains("1 selected record(s) have errors"), "{body}");
+    assert!(body.contains("1 selected record has errors"), "{body}");
     assert!(jobs_of(&app).await.is_empty(), "no job for a refused click");
     let (status, body) = send(&valid).await;
     assert_eq!(status, 200, "only the selected record must be valid: {body}");
@@ -116,7 +116,7 @@ async fn actions_wait_for_tracked_changes_to_be_checked(db: Db) {
     assert_eq!(status, 200);
     let token = signed_in(&app, &wb_id).await;
     let html = app.page(&format!("/workbooks/{wb_id}")).await;
-    let why = "Wait until your team&#39;s record hook has checked 2 changed record(s).";
+    let why = "Wait until your team&#39;s record hook has checked 2 changed records.";
     assert!(html.contains(&format!("title=\"{why}\" disabled")), "{html}");
     assert!(
         html.contains("data-checking=\"2\""),
@@ -129,7 +129,7 @@ async fn actions_wait_for_tracked_changes_to_be_checked(db: Db) {
     ];
     let (status, refused) = click(&app, &sheet, &fields).await;
     assert_eq!(status, 409, "{refused}");
-    assert!(refused.contains("has checked 2 changed record(s)"), "{refused}");
+    assert!(refused.contains("has checked 2 changed records"), "{refused}");
     assert!(jobs_of(&app).await.is_empty());
 
     // The hook answers: the actions are on again.

@@ -63,7 +63,7 @@ async fn chromium_checks_has_all_valid_against_the_selection(db: Db) {
     };
     assert_eq!(
         state().await,
-        json!([true, "1 record(s) have errors; fix them first."])
+        json!([true, "1 record has errors; fix them first."])
     );
     let tick = |id: String| async move {
         c.find(Locator::Css(&format!("#row-{id} [data-select]")))
@@ -84,7 +84,7 @@ async fn chromium_checks_has_all_valid_against_the_selection(db: Db) {
     wait_for(c, &format!("{button}.disabled"), "the action off again").await;
     assert_eq!(
         state().await,
-        json!([true, "1 selected record(s) have errors; fix them first."])
+        json!([true, "1 selected record has errors; fix them first."])
     );
 }
 
@@ -118,7 +118,7 @@ async fn chromium_turns_actions_on_once_tracked_changes_are_checked(db: Db) {
         title,
         json!([
             true,
-            "Wait until your team's record hook has checked 1 changed record(s)."
+            "Wait until your team's record hook has checked 1 changed record."
         ])
     );
     // The hook answers: the grid refreshes live and the action comes on.

@@ -69,12 +69,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
         .await
         .unwrap();
     click_css(c, "#bulk-replace-button").await;
-    wait_for(
-        c,
-        &format!("{TOAST}.includes('Replaced 3 value(s).')"),
-        "the toast",
-    )
-    .await;
+    wait_for(c, &format!("{TOAST}.includes('Replaced 3 values.')"), "the toast").await;
     wait_for(
         c,
         "!document.querySelector('#column-dialog').open",
@@ -87,7 +82,7 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
     click_css(c, "[data-bulk-undo]").await;
     wait_for(
         c,
-        &format!("{TOAST}.includes('Undone: 3 value(s) put back')"),
+        &format!("{TOAST}.includes('Undone: 3 values put back')"),
         "the undo",
     )
     .await;

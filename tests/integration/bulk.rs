@@ -390,7 +390,7 @@ async fn validating_a_big_sheet_is_a_job(db: Db) {
     assert!(done["outcome"]["message"]
         .as_str()
         .unwrap()
-        .starts_with("Checked 10001 record(s)"));
+        .starts_with("Checked 10,001 records"));
     let (_, p) = app
         .get_json(&format!(
             "/sheets/{sheet}/records?filter=error&includeCounts=true"

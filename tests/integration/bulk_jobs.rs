@@ -180,7 +180,7 @@ async fn a_grid_bulk_change_is_undone_in_one_click(db: Db) {
     )
     .await;
     assert_eq!(status, 200, "{toast}");
-    assert!(toast.contains("Replaced 10 value(s)."), "{toast}");
+    assert!(toast.contains("Replaced 10 values."), "{toast}");
     let undo = undo_path(&toast);
     let after = names(&app, &sheet).await;
     assert_eq!(after.iter().filter(|n| *n == "Unknown").count(), 10);
@@ -196,7 +196,7 @@ async fn a_grid_bulk_change_is_undone_in_one_click(db: Db) {
     assert_eq!(status, 200, "{body}");
     let (status, toast) = grid_post(&app, &undo, &[]).await;
     assert_eq!(status, 200, "{toast}");
-    assert!(toast.contains("9 value(s) put back"), "{toast}");
+    assert!(toast.contains("9 values put back"), "{toast}");
     assert!(toast.contains("1 changed by someone since"), "{toast}");
     let back = names(&app, &sheet).await;
     assert_eq!(back.iter().filter(|n| *n == "N/A").count(), 9);
@@ -212,7 +212,7 @@ async fn a_grid_bulk_change_is_undone_in_one_click(db: Db) {
         &[("op", "clear"), ("column", "tier"), ("q", "filter: age lt 3")],
     )
     .await;
-    assert!(toast.contains("Cleared 3 value(s)."), "{status} {toast}");
+    assert!(toast.contains("Cleared 3 values."), "{status} {toast}");
     let other = app.clone_with_new_client();
     app.make_user("bob@example.com", true);
     other.sign_in("bob@example.com", PASSWORD).await;
@@ -298,7 +298,7 @@ async fn grid_values_and_delete_shown(db: Db) {
     let (status, said) = grid_post(&app, &format!("/grid/{sheet}/bulk/delete"), &confirmed).await;
     assert_eq!(status, 409, "{said}");
     assert!(
-        said.contains("The view now shows 6 record(s), not the 5 you confirmed"),
+        said.contains("The view now shows 6 records, not the 5 you confirmed"),
         "{said}"
     );
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
@@ -353,10 +353,7 @@ async fn a_job_counts_values_and_records(db: Db) {
     let done = run_bulk_job(&app, &sheet, json!({"changes": changes})).await;
     assert_eq!(done["status"], "complete", "{done}");
     let message = done["outcome"]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("Replaced 6 value(s) in 3 record(s)"),
-        "{message}"
-    );
+    assert!(message.starts_with("Replaced 6 values in 3 records"), "{message}");
     assert_eq!(values(&app, &sheet, "name").await, vec![(json!("Acme"), 3)]);
 }
 

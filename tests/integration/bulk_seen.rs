@@ -89,7 +89,7 @@ async fn a_column_change_takes_the_records_its_menu_counted(db: Db) {
     let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, toast) = grid_post(&app, &format!("/grid/{sheet}/bulk"), &form).await;
     assert_eq!(status, 200, "{toast}");
-    assert!(toast.contains("Set 3 value(s)."), "{toast}");
+    assert!(toast.contains("Set 3 values."), "{toast}");
 }
 
 /// A click on a value under a search keeps the search (probe 71d D1: it dropped it, and

@@ -370,7 +370,7 @@ async fn an_undo_puts_a_date_back_as_it_was_given(db: Db) {
 }
 
 /// A change whose field was removed since has nothing left to put back: its undo says
-/// so and stays unused (probe 63a D5: "Undone: 0 value(s) put back", and the undo spent).
+/// so and stays unused (probe 63a D5: "Undone: 0 values put back", and the undo spent).
 async fn a_change_of_a_removed_field_has_nothing_to_undo(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;

@@ -49,7 +49,7 @@ async fn delete_records_by_query_and_ids(db: Db) {
         done["outcome"]["message"]
             .as_str()
             .unwrap()
-            .contains("Deleted 7200"),
+            .contains("Deleted 7,200 records"),
         "{done}"
     );
     assert_eq!(counts(&app, &sheet).await["total"], 4_800);
@@ -217,8 +217,8 @@ async fn a_canceled_delete_says_how_many_it_deleted(db: Db) {
     assert_eq!(
         said,
         format!(
-            "Stopped after deleting {} of {TOTAL} record(s); those stay deleted",
-            TOTAL - left
+            "Stopped after deleting {} of 20,000 records; those stay deleted",
+            wharf::extract::thousands((TOTAL - left) as u64)
         )
     );
 }

@@ -219,8 +219,11 @@ async fn a_delete_deletes_only_counted_records_still_shown(db: Db) {
     let done = app.wait_job(&job).await;
     assert_eq!(done["status"], "complete", "{done}");
     let message = done["outcome"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("Deleted 1 more record(s)"), "{message}");
-    assert!(message.contains("1 record(s) the view came to show"), "{message}");
+    assert!(message.contains("Deleted 1 more record"), "{message}");
+    assert!(
+        message.contains("1 record the view came to show after the delete was confirmed was kept"),
+        "{message}"
+    );
     let failed = app.wait_job(&api_job).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     let emails = emails_left(&app, &sheet).await;

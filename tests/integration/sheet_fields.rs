@@ -402,7 +402,7 @@ async fn a_later_field_change_overtakes_a_waiting_recheck(db: Db) {
     let last = app.wait_job(jobs[1]).await;
     assert_eq!(last["status"], "complete", "{last}");
     let message = last["outcome"]["message"].as_str().unwrap().to_string();
-    assert!(message.starts_with("Checked 12000 record(s)"), "{message}");
+    assert!(message.starts_with("Checked 12,000 records"), "{message}");
     let overtaken = app.wait_job(jobs[0]).await;
     assert_eq!(overtaken["status"], "complete", "{overtaken}");
     let message = overtaken["outcome"]["message"].as_str().unwrap();

@@ -180,7 +180,7 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
     let outcome = &done["outcome"];
     let message = outcome["message"].as_str().unwrap();
     assert!(
-        message.contains("2 record(s) went to crm; 2 came back rejected"),
+        message.contains("2 records went to crm; 2 came back rejected"),
         "{message}"
     );
     assert!(
@@ -313,7 +313,7 @@ async fn exhausted_tries_fail_the_job_and_an_admin_can_send_it_again(db: Db) {
     assert!(done["outcome"]["message"]
         .as_str()
         .unwrap()
-        .contains("2 record(s) went to crm"));
+        .contains("2 records went to crm"));
     let all = receiver.wait_for(3, 10).await;
     assert!(all.iter().all(|g| g.webhook_id == got[0].webhook_id));
 }
@@ -340,7 +340,7 @@ async fn delete_submitted_keeps_only_the_rejected_records(db: Db) {
     assert_eq!(done["status"], "complete", "{done}");
     let message = done["outcome"]["message"].as_str().unwrap();
     assert!(
-        message.contains("1 came back rejected; 1 submitted record(s) were deleted"),
+        message.contains("1 came back rejected; 1 submitted record was deleted"),
         "{message}"
     );
     let (_, records) = app.get_json(&format!("/sheets/{contacts}/records")).await;

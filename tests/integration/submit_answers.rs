@@ -68,7 +68,9 @@ async fn delete_submitted_spares_what_changed_or_never_went(db: Db) {
     assert_eq!(done["status"], "complete", "{done}");
     let message = done["outcome"]["message"].as_str().unwrap();
     assert!(
-        message.contains("1 came back rejected; 1 submitted record(s) were deleted; 1 changed since they went and were kept"),
+        message.contains(
+            "1 came back rejected; 1 submitted record was deleted; 1 changed since they went and were kept"
+        ),
         "{message}"
     );
     assert!(

@@ -101,7 +101,7 @@ async fn a_submit_arrives_after_the_server_is_killed_during_its_retries(db: Db) 
     assert!(done["outcome"]["message"]
         .as_str()
         .unwrap()
-        .contains("2 record(s) went to crm"));
+        .contains("2 records went to crm"));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got_now = receiver.got();
     assert_eq!(got_now.len(), 2, "delivered once after the 503: {got:?}");

@@ -90,17 +90,14 @@ impl Change {
     }
 }
 
-/// How much a change changed, in words: "4,210 value(s)", and the records when a record
-/// had several of them changed ("6 value(s) in 3 record(s)").
+/// How much a change changed, in words: "4,210 values", and the records when a record
+/// had several of them changed ("6 values in 3 records").
 pub fn how_many(cells: usize, records: usize) -> String {
-    let values = format!("{} value(s)", crate::extract::thousands(cells as u64));
+    let values = crate::words::values(cells as u64);
     if cells == records {
         values
     } else {
-        format!(
-            "{values} in {} record(s)",
-            crate::extract::thousands(records as u64)
-        )
+        format!("{values} in {}", crate::words::records(records as u64))
     }
 }
 

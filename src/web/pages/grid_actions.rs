@@ -248,8 +248,8 @@ pub fn off_because(a: &ActionView, now: &Situation) -> Option<String> {
     // `trackChanges`: actions wait until every commit has been checked.
     if now.checking > 0 {
         return Some(format!(
-            "Wait until your team's record hook has checked {} changed record(s).",
-            now.checking
+            "Wait until your team's record hook has checked {}.",
+            crate::words::counted(now.checking as u64, "changed record", "changed records")
         ));
     }
     if a.has("hasData") && now.counts.total == 0 {
@@ -260,14 +260,16 @@ pub fn off_because(a: &ActionView, now: &Situation) -> Option<String> {
         let on_selection = a.scope == "sheet" && now.selected > 0 && !a.ignore_selection;
         if on_selection && now.selected_errors > 0 {
             return Some(format!(
-                "{} selected record(s) have errors; fix them first.",
-                now.selected_errors
+                "{} {} errors; fix them first.",
+                crate::words::counted(now.selected_errors as u64, "selected record", "selected records"),
+                crate::words::has(now.selected_errors as u64)
             ));
         }
         if !on_selection && now.counts.error > 0 {
             return Some(format!(
-                "{} record(s) have errors; fix them first.",
-                now.counts.error
+                "{} {} errors; fix them first.",
+                crate::words::records(now.counts.error as u64),
+                crate::words::has(now.counts.error as u64)
             ));
         }
     }
@@ -323,7 +325,7 @@ mod tests {
         let a = action(json!([{"type": "hasAllValid"}]));
         assert!(off_because(&a, &with_errors(3, 0, 0))
             .unwrap()
-            .starts_with("3 record(s)"));
+            .starts_with("3 records have errors"));
         assert_eq!(
             off_because(&a, &with_errors(3, 2, 0)),
             None,
@@ -331,7 +333,7 @@ mod tests {
         );
         assert!(off_because(&a, &with_errors(3, 2, 1))
             .unwrap()
-            .starts_with("1 selected record(s)"));
+            .starts_with("1 selected record has errors"));
         let whole = action(json!([{"type": "hasAllValid", "ignoreSelection": true}]));
         assert!(off_because(&whole, &with_errors(3, 2, 0)).is_some());
     }
@@ -356,7 +358,7 @@ mod tests {
         now.checking = 4;
         assert!(off_because(&a, &now)
             .unwrap()
-            .contains("checked 4 changed record(s)"));
+            .contains("checked 4 changed records"));
     }
 
     #[test]

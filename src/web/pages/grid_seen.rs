@@ -60,8 +60,8 @@ impl Seen {
             .await?;
         if let Some(expected) = self.expected.filter(|e| *e != now) {
             return Err(AppError::Conflict(format!(
-                "The view now shows {} record(s), not the {} you {seen}: someone changed the sheet meanwhile. Look at it again before {doing}.",
-                thousands(now),
+                "The view now shows {}, not the {} you {seen}: someone changed the sheet meanwhile. Look at it again before {doing}.",
+                crate::words::records(now),
                 thousands(expected)
             )));
         }
