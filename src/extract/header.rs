@@ -238,8 +238,17 @@ pub fn tabulate(
             why: first.message.clone(),
         });
     }
-    // The sheet's first row refused: it is the header, and no row below stands in for it.
-    if let Some(first) = first_reject.filter(|r| sample.first().is_some_and(|s| r.line < s.line)) {
+    // The sheet's first row refused, as wide as a header (a title above the header holds a
+    // cell or two: probe 72a D5): it is the header, and no row below stands in for it.
+    let header_like = |r: &Reject| {
+        let first_read = sample.first().map_or(0, |s| filled(&s.values));
+        // Its values hold the one that put it out of reach.
+        let own = r.values.len().saturating_sub(1);
+        own >= 2 && own * 2 >= first_read
+    };
+    if let Some(first) =
+        first_reject.filter(|r| sample.first().is_some_and(|s| r.line < s.line) && header_like(r))
+    {
         return Err(ExtractError::HeaderUnread {
             line: first.line,
             why: first.message.clone(),

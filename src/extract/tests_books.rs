@@ -63,6 +63,19 @@ fn a_header_too_wide_to_read_is_not_replaced_by_a_record() {
         "{shown}"
     );
     assert!(shown.contains("column 1500"), "{shown}");
+    // A title above the header with a stray value far right is left out, as before (probe
+    // 72a D5: it was taken for the header and the file refused).
+    let title = row(1, &["Contacts 2024"]).replace("</row>", &format!("{stray}</row>"));
+    let rows = format!(
+        "{title}{}{}",
+        row(2, &["name", "email"]),
+        row(3, &["n0", "e0@x.com"])
+    );
+    let (labels, records, rejects, _) = read(&xlsx_book(&[("S", &rows)]), "title.xlsx");
+    assert_eq!(
+        (labels, records.len(), rejects.len()),
+        (vec!["name".to_string(), "email".into()], 1, 1)
+    );
 }
 
 /// One over-wide tab in a book does not cost the person the other tabs: it is left out,

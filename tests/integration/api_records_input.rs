@@ -107,7 +107,40 @@ async fn writing_the_value_a_warning_asks_for_clears_it(db: Db) {
     assert_eq!(after["messages"], json!([]), "{after}");
 }
 
+/// A string list of other items is written even when its text reads the same (probe 72a
+/// D2: `["a", "b"]` over `["a, b"]` was dropped, with a 200).
+async fn a_list_of_other_items_reading_alike_is_written(db: Db) {
+    let app = spawn_app(db).await;
+    let blueprint = json!({"name": "Lists", "slug": "lists", "workbooks": [{"name": "W", "sheets": [
+        {"name": "S", "slug": "s", "fields": [{"key": "tags", "type": "string-list"}]}]}]});
+    let (_, config) = app.post_json("/space-configs", &blueprint).await;
+    let (_, space) = app
+        .post_json(
+            "/spaces",
+            &json!({"name": "Lists", "spaceConfigId": config["data"]["id"]}),
+        )
+        .await;
+    let sheet = app.sheet_id(&space["data"], "s").await;
+    let (_, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"tags": {"value": ["a, b"]}}]),
+        )
+        .await;
+    let id = body["data"]["records"][0]["id"].as_str().unwrap();
+    let two = json!([{"id": id, "values": {"tags": {"value": ["a", "b"]}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{sheet}/records"), &two).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(
+        page["data"]["records"][0]["values"]["tags"]["value"],
+        json!(["a", "b"]),
+        "{page}"
+    );
+}
+
 on_both!(
+    a_list_of_other_items_reading_alike_is_written,
     writing_the_value_a_warning_asks_for_clears_it,
     numbers_kept_as_written_or_refused,
     a_records_own_messages_are_refused_not_dropped
