@@ -282,16 +282,25 @@ async fn admins_manage_webhooks_on_the_dashboard(db: Db) {
     wait_log(&app, &id, |h| h.contains("2 attempts")).await;
 
     // A new secret, shown once.
-    let rotated = post_form(
-        &app,
-        &format!("/webhooks/{id}/rotate-secret"),
-        &[("csrf_token", &token)],
-    )
-    .await;
-    let html = rotated.text().await.unwrap();
+    let list = app.page("/webhooks").await;
+    let at = list.find("name=\"shown\" value=\"").expect("the secret shown") + 20;
+    let shown = list[at..at + list[at..].find('"').unwrap()].to_string();
+    let rotate = async || {
+        let fields = [("csrf_token", token.as_str()), ("shown", shown.as_str())];
+        post_form(&app, &format!("/webhooks/{id}/rotate-secret"), &fields).await
+    };
+    let html = rotate().await.text().await.unwrap();
     let start = html.find("<code id=\"new-secret\">").expect("the new secret") + 22;
     let new_secret = &html[start..start + html[start..].find('<').unwrap()];
     assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    // Sent again from the same page (a reload): refused, the receiver's secret still signs
+    // (probe 72b D9: a second rotate ended it at once).
+    let again = rotate().await.text().await.unwrap();
+    assert!(
+        again.contains("the secret was rotated since this page was shown"),
+        "{again}"
+    );
+    assert!(!again.contains("new-secret"), "{again}");
 
     // Deleted (the page asks first).
     assert!(html.contains(&format!(

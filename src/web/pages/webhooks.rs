@@ -36,6 +36,9 @@ pub struct HookRow {
     pub disabled_reason: Option<String>,
     /// The newest delivery's status and answer code, if any.
     pub last: Option<String>,
+    /// Which secret the page shows as signing: a rotate sent again from it (a reload, a
+    /// second tab) is refused.
+    pub secret_version: String,
 }
 
 impl HookRow {
@@ -48,6 +51,7 @@ impl HookRow {
             slug: w.slug.clone().unwrap_or_default(),
             enabled: w.enabled,
             disabled_reason: w.disabled_reason.clone(),
+            secret_version: secret_version(w),
             last: last.map(|d| match d.last_status_code {
                 Some(code) => format!("{} (HTTP {code})", d.status),
                 None => d.status.clone(),
@@ -371,14 +375,44 @@ pub async fn delete(
     Ok(see_other("/webhooks"))
 }
 
-/// A new secret, shown once; the old one keeps signing for a day.
+/// Which rotation a webhook's secret is at (the end of its last overlap).
+fn secret_version(w: &Webhook) -> String {
+    w.previous_secret_until
+        .map(|t| t.and_utc().timestamp_micros().to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// The secret the page showed as signing (`secret_version`).
+    shown: Option<String>,
+}
+
+/// A new secret, shown once; the old one keeps signing for a day. A rotate sent again from
+/// the same page is refused: a second one would end the secret the receiver holds at once,
+/// not in a day (probe 72b D9).
 pub async fn rotate_secret(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: crate::web::input::Form<CsrfForm>,
+    form: crate::web::input::Form<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
     let w = load(&user, &state, &path, Some(&form.csrf_token)).await?;
+    if form
+        .shown
+        .as_ref()
+        .is_some_and(|shown| *shown != secret_version(&w))
+    {
+        let e = AppError::Conflict(
+            "the secret was rotated since this page was shown (a reload or another tab); the secret \
+             shown then signs, beside the one before it for a day: look at the list again before \
+             rotating again"
+                .into(),
+        );
+        return refused(user, &state, e, NewForm::default()).await;
+    }
     let w = state.db(move |conn| webhook::rotate_secret(conn, &w.id)).await?;
     list_page(user, &state, Some((w.url, w.secret)), None, NewForm::default()).await
 }
