@@ -836,7 +836,7 @@
       dialog.querySelector("[data-column-label]").textContent = menu.dataset.columnLabel;
       var selected = v.ids ? v.ids.split(",").length : 0;
       dialog.querySelector("[data-scope-note]").textContent = selected
-        ? "Changes apply to the " + counted(selected, "selected record", "selected records") + "."
+        ? "Changes apply to the " + selected.toLocaleString("en-US") + (selected === 1 ? " selected record." : " selected records.")
         : "Changes apply to every record this view shows.";
       // Another column's menu starts empty: what was typed for the last one would be sent
       // for this one (probe 57a).

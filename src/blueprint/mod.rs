@@ -264,7 +264,7 @@ pub fn slug_problem(slug: &str) -> Option<String> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (!fits).then(|| {
         format!(
-            "a sheet's slug is 1 to {SLUG_MAX} letters (a-z, A-Z), digits, `-` and `_`, starting with a letter or digit (like `contacts` or `purchase-orders`)"
+            "a slug is 1 to {SLUG_MAX} letters (a-z, A-Z), digits, `-` and `_`, starting with a letter or digit (like `contacts` or `purchase-orders`)"
         )
     })
 }

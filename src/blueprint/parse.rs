@@ -33,6 +33,11 @@ fn space_config_with(json: &Value, mut p: Problems) -> Result<SpaceConfigBluepri
             String::new()
         }
     };
+    // Shown in the Space configs list and named by `wharf deploy`: a slug as a sheet's is
+    // (probe 72b D1: line breaks, a text-direction override and 5,000 characters went in).
+    if obj.get("slug").is_some_and(Value::is_string) {
+        p.slug_at("$.slug", &slug);
+    }
     let mut workbooks = Vec::new();
     match obj.get("workbooks") {
         Some(Value::Array(items)) if items.len() > super::MAX_WORKBOOKS => p.push(

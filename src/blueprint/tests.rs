@@ -219,6 +219,20 @@ fn action_labels_are_one_line_without_overrides() {
     assert_eq!(check_actions(&good, "$.actions"), Ok(()));
 }
 
+/// A space config's slug is checked as a sheet's (probe 72b D1).
+#[test]
+fn a_space_configs_slug_is_a_slug() {
+    for bad in ["a\nb", "on\u{202E}boarding", "with space", &"s".repeat(5000)] {
+        let mut config = contacts();
+        config["slug"] = json!(bad);
+        let problems = parse_space_config(&config).unwrap_err();
+        assert_eq!(problems[0].path, "$.slug", "{bad:?}");
+    }
+    let mut config = contacts();
+    config["slug"] = json!("onboarding-2026");
+    assert!(parse_space_config(&config).is_ok());
+}
+
 #[test]
 fn names_labels_and_slugs_are_checked_when_written_not_when_read_back() {
     let mut bad = contacts();

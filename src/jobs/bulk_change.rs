@@ -412,8 +412,13 @@ pub fn undone_message(restored: usize, kept: usize) -> String {
     let mut m = format!("Undone: {} put back", crate::words::values(restored as u64));
     if kept > 0 {
         m.push_str(&format!(
-            "; {} changed by someone since (or deleted) kept as they are",
-            thousands(kept as u64)
+            "; {} changed by someone since (or deleted) {}",
+            thousands(kept as u64),
+            if kept == 1 {
+                "was kept as it is"
+            } else {
+                "were kept as they are"
+            }
         ));
     }
     m

@@ -137,6 +137,12 @@ async fn a_list_of_other_items_reading_alike_is_written(db: Db) {
         json!(["a", "b"]),
         "{page}"
     );
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(
+        changes["data"].as_array().map(Vec::len),
+        Some(1),
+        "recorded: {changes}"
+    );
 }
 
 on_both!(

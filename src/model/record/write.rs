@@ -306,7 +306,10 @@ pub(super) fn update_loaded(
             let before = input.get(key).unwrap_or(&Value::Null);
             // A change is what people see change: saving a cell as it was (an empty
             // cell as "", 5 as "5", as the grid sends them) is none, and blocks no one.
-            let changed = crate::validate::display(before) != crate::validate::display(new);
+            // Lists of other items reading alike (`["a", "b"]`, `["a, b"]`) are a change
+            // too (probe 73a D1: none was recorded, and a stale save went over it).
+            let changed = crate::validate::display(before) != crate::validate::display(new)
+                || (before.is_array() && new.is_array() && before != new);
             if changed {
                 changed_keys.push(key.as_str());
             }
