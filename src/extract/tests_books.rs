@@ -46,38 +46,6 @@ fn a_spreadsheet_too_wide_to_read_says_why() {
     assert!(!message.contains("damaged"), "{message}");
 }
 
-/// A header row with a stray value far right is not passed over for the first record
-/// (probe 71c D4: the records' first row became the header, its record gone).
-#[test]
-fn a_header_too_wide_to_read_is_not_replaced_by_a_record() {
-    let stray = r#"<c r="BER1" t="inlineStr"><is><t>note</t></is></c>"#;
-    let header = row(1, &["name", "email"]).replace("</row>", &format!("{stray}</row>"));
-    let rows = format!(
-        "{header}{}{}",
-        row(2, &["n0", "e0@x.com"]),
-        row(3, &["n1", "e1@x.com"])
-    );
-    let shown = fail(&xlsx_book(&[("S", &rows)]), "stray.xlsx").to_string();
-    assert!(
-        shown.contains("the first row (line 1), the header, could not be read"),
-        "{shown}"
-    );
-    assert!(shown.contains("column 1500"), "{shown}");
-    // A title above the header with a stray value far right is left out, as before (probe
-    // 72a D5: it was taken for the header and the file refused).
-    let title = row(1, &["Contacts 2024"]).replace("</row>", &format!("{stray}</row>"));
-    let rows = format!(
-        "{title}{}{}",
-        row(2, &["name", "email"]),
-        row(3, &["n0", "e0@x.com"])
-    );
-    let (labels, records, rejects, _) = read(&xlsx_book(&[("S", &rows)]), "title.xlsx");
-    assert_eq!(
-        (labels, records.len(), rejects.len()),
-        (vec!["name".to_string(), "email".into()], 1, 1)
-    );
-}
-
 /// One over-wide tab in a book does not cost the person the other tabs: it is left out,
 /// and the notes say which and why.
 #[test]

@@ -310,3 +310,38 @@ fn json_keys_differing_by_case_get_labels_that_differ() {
     assert_eq!(labels, strings(&["email", "Email (2)", "Name ", "name (2)"]));
     assert_eq!(rows[0], strings(&["a@x.io", "b@x.io", "Ann", "Bo"]));
 }
+
+/// A header row with a stray value far right is not passed over for the first record
+/// (probe 71c D4: the records' first row became the header, its record gone).
+#[test]
+fn a_header_too_wide_to_read_is_not_replaced_by_a_record() {
+    let stray = r#"<c r="BER1" t="inlineStr"><is><t>note</t></is></c>"#;
+    let header = super::tests_books::row(1, &["name", "email"]).replace("</row>", &format!("{stray}</row>"));
+    let rows = format!(
+        "{header}{}{}",
+        super::tests_books::row(2, &["n0", "e0@x.com"]),
+        super::tests_books::row(3, &["n1", "e1@x.com"])
+    );
+    let shown =
+        super::tests_hardening::fail(&super::tests_hardening::xlsx_book(&[("S", &rows)]), "stray.xlsx")
+            .to_string();
+    assert!(
+        shown.contains("the first row (line 1), the header, could not be read"),
+        "{shown}"
+    );
+    assert!(shown.contains("column 1500"), "{shown}");
+    // A title above the header with a stray value far right is left out, as before (probe
+    // 72a D5: it was taken for the header and the file refused).
+    let title = super::tests_books::row(1, &["Contacts 2024"]).replace("</row>", &format!("{stray}</row>"));
+    let rows = format!(
+        "{title}{}{}",
+        super::tests_books::row(2, &["name", "email"]),
+        super::tests_books::row(3, &["n0", "e0@x.com"])
+    );
+    let (labels, records, rejects, _) =
+        read(&super::tests_hardening::xlsx_book(&[("S", &rows)]), "title.xlsx");
+    assert_eq!(
+        (labels, records.len(), rejects.len()),
+        (vec!["name".to_string(), "email".into()], 1, 1)
+    );
+}

@@ -400,7 +400,7 @@ fn extract_into_workbook(
         }
     };
     progress.report(conn, 3, "Parsing sheets")?;
-    let extraction = open_followed(conn, progress, copy.path(), f)?;
+    let extraction = super::extract_open::open_followed(conn, progress, copy.path(), f)?;
     progress.report(conn, 5, "Creating workbook")?;
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
@@ -552,41 +552,6 @@ fn extract_into_workbook(
         rejects_out: Some(upload),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
-}
-
-/// Opens the file on a thread of its own while this one keeps the job alive and says how
-/// far the first pass has read (a JSON file's is the whole file), stopping it on a cancel.
-fn open_followed(
-    conn: &mut AnyConnection,
-    progress: &mut Progress,
-    path: &std::path::Path,
-    f: &File,
-) -> Result<extract::Extraction, JobError> {
-    let watch = extract::Watch::default();
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(1);
-    let opened = std::thread::scope(|s| {
-        let opening = s.spawn(|| extract::open_watched(path, &f.name, &watch));
-        let (mut lost, mut said_at) = (None, std::time::Instant::now());
-        while !opening.is_finished() {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            if lost.is_some() || said_at.elapsed() < std::time::Duration::from_secs(1) {
-                continue;
-            }
-            said_at = std::time::Instant::now();
-            let read = extract::fraction_read(&watch.first_pass, size);
-            if let Err(e) = progress.report(conn, 3 + (read * 2.0) as i32, "Parsing sheets") {
-                watch.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                lost = Some(e);
-            }
-        }
-        (opening.join(), lost)
-    });
-    match opened {
-        (_, Some(lost)) => Err(lost),
-        (Err(panic), None) => std::panic::resume_unwind(panic),
-        // The message may quote the file (a sheet's name): NUL cannot be stored.
-        (Ok(opened), None) => opened.map_err(|e| JobError::Failed(e.to_string().replace('\0', "\u{FFFD}"))),
-    }
 }
 
 /// A storage failure: the store's own (down, refusing) is said plainly, with the cause in

@@ -13,6 +13,7 @@ pub mod bulk_change;
 pub mod delete;
 pub mod extract;
 mod extract_batches;
+mod extract_open;
 mod extract_turn;
 pub mod guard;
 pub mod map;

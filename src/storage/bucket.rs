@@ -7,9 +7,10 @@
 //! small runtime of its own, so the web's single-threaded runtimes and the job workers'
 //! plain threads can both use the store.
 
+use super::failures::{crowd, failed};
 use super::local::TempFile;
 use super::redact::{without_credentials, without_userinfo};
-use super::{temp_name, wanted, Asked, Opened, StoreFailure, StoreRefused};
+use super::{temp_name, wanted, Asked, Opened};
 use crate::settings::{BucketSettings, Crowds};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -173,21 +174,6 @@ fn version_of(meta: &object_store::ObjectMeta) -> String {
             meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
             meta.size
         ),
-    }
-}
-
-/// Too many at once: an error the web answers 503 with `Retry-After`.
-fn crowd(message: String) -> io::Error {
-    io::Error::other(super::Crowded(message))
-}
-
-fn failed(e: object_store::Error) -> io::Error {
-    match e {
-        object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-            io::Error::other(StoreRefused(without_userinfo(&e.to_string())))
-        }
-        other => io::Error::other(StoreFailure(without_userinfo(&other.to_string()))),
     }
 }
 

@@ -9,6 +9,7 @@
 //! bucket).
 
 mod bucket;
+mod failures;
 mod local;
 mod redact;
 
@@ -140,68 +141,9 @@ pub fn unsatisfiable(e: &io::Error) -> Option<u64> {
     e.get_ref()?.downcast_ref::<Unsatisfiable>().map(|u| u.size)
 }
 
-/// The object store failed (unreachable, refused, errored): not the caller's fault, and
-/// worth trying again later. Carried inside the `io::Error`s of a bucket-backed storage.
-#[derive(Debug)]
-pub struct StoreFailure(pub String);
-
-impl std::fmt::Display for StoreFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the object store failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreFailure {}
-
-/// The object store refused Wharf's requests (401 or 403: credentials changed or revoked,
-/// a policy or the bucket gone): no retry helps until an administrator fixes the settings
-/// (probe 71e D4: it read as "did not answer; try again shortly").
-#[derive(Debug)]
-pub struct StoreRefused(pub String);
-
-impl std::fmt::Display for StoreRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the object store refused the request: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreRefused {}
-
-/// What a person is told when the store refuses Wharf's requests.
-pub const REFUSED: &str = "the file storage refused Wharf's requests (its credentials or the bucket's \
-     permissions): an administrator should check WHARF_STORAGE_URL and the AWS_* credentials; \
-     the server's log says what the storage answered";
-
-/// Whether the object store refused the request, as opposed to failing to answer it.
-pub fn is_store_refusal(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<StoreRefused>())
-}
-
-/// Too many uploads or downloads go through the bucket at once (see
-/// [`crate::settings::Crowds`]): worth trying again in a few seconds.
-#[derive(Debug)]
-pub struct Crowded(pub String);
-
-impl std::fmt::Display for Crowded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Crowded {}
-
-/// The crowd an error says is in the way, if it is one.
-pub fn crowded(e: &io::Error) -> Option<String> {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<Crowded>())
-        .map(|c| c.0.clone())
-}
-
-/// Whether an error came from the object store rather than from this machine.
-pub fn is_store_failure(e: &io::Error) -> bool {
-    e.get_ref()
-        .is_some_and(|inner| inner.is::<StoreFailure>() || inner.is::<StoreRefused>())
-}
+pub use failures::{
+    crowded, is_store_failure, is_store_refusal, Crowded, StoreFailure, StoreRefused, REFUSED,
+};
 
 fn check_key(key: &str) -> io::Result<()> {
     let ok = !key.is_empty()

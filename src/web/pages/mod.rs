@@ -22,6 +22,7 @@ pub mod grid_edit;
 pub mod grid_history;
 pub mod grid_rows;
 mod grid_seen;
+pub mod grid_values;
 pub mod grid_view;
 pub mod guest_links;
 pub mod guest_space;
