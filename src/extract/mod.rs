@@ -192,8 +192,8 @@ impl Notes {
         let mut out: Vec<String> = set.lines.iter().map(|l| l.replace('\0', "\u{FFFD}")).collect();
         if set.nul > 0 {
             out.push(format!(
-                "{} NUL character(s) were replaced with \u{FFFD} (they cannot be stored)",
-                set.nul
+                "{} replaced with \u{FFFD} (they cannot be stored)",
+                crate::words::counted(set.nul, "NUL character was", "NUL characters were")
             ));
         }
         out

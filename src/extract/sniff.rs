@@ -55,7 +55,8 @@ pub fn sniff(
             encoding::BeyondUtf8::Mixed { fallback: f, stray } => {
                 fallback = Some(f);
                 notes.add(format!(
-                    "the file is UTF-8 but for {stray} byte(s) of {} (text pasted from another program, most likely); those were read as {}",
+                    "the file is UTF-8 but for {} of {} (text pasted from another program, most likely); those were read as {}",
+                    crate::words::counted(stray as u64, "byte", "bytes"),
                     f.name(),
                     f.name()
                 ));

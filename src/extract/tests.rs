@@ -118,7 +118,7 @@ fn invalid_utf8_is_replaced_and_counted() {
         ex2.notes
             .list()
             .iter()
-            .any(|n| n.contains("2 byte(s) of windows-1252")),
+            .any(|n| n.contains("2 bytes of windows-1252")),
         "{:?}",
         ex2.notes.list()
     );

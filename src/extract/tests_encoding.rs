@@ -59,7 +59,7 @@ fn utf8_with_stray_windows_1252_bytes_keeps_both() {
         ex.notes
             .list()
             .iter()
-            .any(|n| n.contains("16 byte(s) of windows-1252")),
+            .any(|n| n.contains("16 bytes of windows-1252")),
         "{:?}",
         ex.notes.list()
     );
@@ -147,7 +147,7 @@ fn utf8_with_many_pasted_lines_is_not_binary() {
     assert_eq!(rows[0], strings(&["1", "Zoë"]));
     assert_eq!(rows[6], strings(&["p0", "éèàöü"]));
     assert!(
-        ex.notes.list().iter().any(|n| n.contains("150 byte(s)")),
+        ex.notes.list().iter().any(|n| n.contains("150 bytes")),
         "{:?}",
         ex.notes.list()
     );

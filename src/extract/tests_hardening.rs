@@ -436,7 +436,7 @@ fn spreadsheet_values_read_as_the_spreadsheet_shows_them() {
     assert!(
         notes
             .iter()
-            .any(|n| n.starts_with("1 formula(s) had no saved value")),
+            .any(|n| n.starts_with("1 formula had no saved value")),
         "{notes:?}"
     );
     let mut book = rust_xlsxwriter::Workbook::new();

@@ -118,7 +118,9 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
     }
     if no_results > 0 {
         notes.add(format!(
-            "{no_results} formula(s) had no saved value and were read as blank; open and save the file in Excel to keep their results"
+            "{} no saved value and {} read as blank; open and save the file in Excel to keep their results",
+            crate::words::counted(no_results, "formula had", "formulas had"),
+            if no_results == 1 { "was" } else { "were" }
         ));
     }
     Ok(Inspected { kind: kind?, merged })

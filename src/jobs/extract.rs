@@ -535,8 +535,10 @@ fn extract_into_workbook(
     }
     if replaced > 0 {
         notes.push(format!(
-            "{replaced} invalid byte sequence(s) in the {} text were replaced with \u{FFFD}",
-            extraction.encoding.unwrap_or("file's")
+            "{} in the {} text {} replaced with \u{FFFD}",
+            crate::words::counted(replaced, "invalid byte sequence", "invalid byte sequences"),
+            extraction.encoding.unwrap_or("file's"),
+            if replaced == 1 { "was" } else { "were" }
         ));
     }
     notes.extend(extraction.notes.list());

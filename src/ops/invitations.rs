@@ -118,8 +118,9 @@ pub async fn allow(ctx: &Context<'_>, invited_by: &str, emails: &[String]) -> Re
         let minutes = (wait.num_seconds() + 59) / 60;
         Error::TooMany {
             message: format!(
-                "too many invitations for now (at most {PER_SENDER} from one sender and {PER_RECIPIENT} to one address in {} minutes); nothing was sent: try again in {minutes} minute(s)",
-                SENDING_WINDOW.num_minutes()
+                "too many invitations for now (at most {PER_SENDER} from one sender and {PER_RECIPIENT} to one address in {} minutes); nothing was sent: try again in {}",
+                SENDING_WINDOW.num_minutes(),
+                crate::words::counted(minutes as u64, "minute", "minutes")
             ),
             retry_after: wait.num_seconds().max(1) as u64,
         }

@@ -110,7 +110,7 @@ async fn invalid_utf8_is_extracted_and_flagged(db: Db) {
         file["message"]
             .as_str()
             .unwrap()
-            .contains("1 byte(s) of windows-1252"),
+            .contains("1 byte of windows-1252"),
         "{file}"
     );
     let rows = rows_of(&app, &file).await;

@@ -209,15 +209,20 @@ pub fn authors_of_record(
         .load(conn)
 }
 
-/// The newest change of a cell, if any: an undo marks only the changes it writes after it.
-pub fn newest_of_cell(conn: &mut AnyConnection, undone: &Change) -> QueryResult<i64> {
-    let newest = record_changes::table
+/// The newest change of `undone`'s cell newer than `after`, if any.
+fn newest_of_cell_after(conn: &mut AnyConnection, undone: &Change, after: i64) -> QueryResult<Option<i64>> {
+    record_changes::table
         .filter(record_changes::sheet_id.eq(&undone.sheet_id))
         .filter(record_changes::record_id.eq(undone.record_id))
         .filter(record_changes::field.eq(&undone.field))
+        .filter(record_changes::id.gt(after))
         .select(diesel::dsl::max(record_changes::id))
-        .first::<Option<i64>>(conn)?;
-    Ok(newest.unwrap_or_default())
+        .first(conn)
+}
+
+/// The newest change of a cell: an undo marks only the changes it writes after it.
+pub fn newest_of_cell(conn: &mut AnyConnection, undone: &Change) -> QueryResult<i64> {
+    Ok(newest_of_cell_after(conn, undone, 0)?.unwrap_or_default())
 }
 
 /// Marks the change an undo of `undone` wrote (newer than `before`, the cell's newest
@@ -225,14 +230,8 @@ pub fn newest_of_cell(conn: &mut AnyConnection, undone: &Change) -> QueryResult<
 /// only, which is no change of value) marks `undone` as undoing itself: undone, it is
 /// not offered again (probe 72a D3: it was, forever, and an older undo was re-marked).
 pub fn mark_undo(conn: &mut AnyConnection, undone: &Change, before: i64) -> QueryResult<usize> {
-    let written = record_changes::table
-        .filter(record_changes::sheet_id.eq(&undone.sheet_id))
-        .filter(record_changes::record_id.eq(undone.record_id))
-        .filter(record_changes::field.eq(&undone.field))
-        .filter(record_changes::id.gt(before))
-        .select(diesel::dsl::max(record_changes::id))
-        .first::<Option<i64>>(conn)?;
-    diesel::update(record_changes::table.filter(record_changes::id.eq(written.unwrap_or(undone.id))))
+    let written = newest_of_cell_after(conn, undone, before)?.unwrap_or(undone.id);
+    diesel::update(record_changes::table.filter(record_changes::id.eq(written)))
         .set(record_changes::undoes.eq(Some(undone.id)))
         .execute(conn)
 }

@@ -298,10 +298,6 @@ pub(super) fn update_loaded(
         super::date_cells::typed_values(&ctx.config, &old.vals, &mut input);
         let mut custom = old.custom.clone();
         let mut changed_keys = Vec::new();
-        // Cells given another spelling of the value they hold (`2024-01-05` for the
-        // `01/05/2024` read month first): no change, but what was given is now this, and a
-        // warning about how the old spelling read goes (probe 72a D1, D3).
-        let mut respelled = Vec::new();
         for (key, new) in &u.values {
             let before = input.get(key).unwrap_or(&Value::Null);
             // A change is what people see change: saving a cell as it was (an empty
@@ -312,10 +308,6 @@ pub(super) fn update_loaded(
                 || (before.is_array() && new.is_array() && before != new);
             if changed {
                 changed_keys.push(key.as_str());
-            }
-            let given = ctx.config.field_index(key).and_then(|i| old.raw.get(&i));
-            if given.is_some_and(|g| crate::validate::display(g) != crate::validate::display(new)) {
-                respelled.push(key.as_str());
             }
             if let (true, Some(i)) = (changed, ctx.config.field_index(key)) {
                 // A new value clears what a hook said of the old one; it says it again.
@@ -344,9 +336,7 @@ pub(super) fn update_loaded(
             None => check_record(&ctx.config, &input),
             Some(readings) => check_record_read(&ctx.config, &input, &readings_of(&ctx.config, readings, u)),
         };
-        super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| {
-            changed_keys.contains(&key) || respelled.contains(&key)
-        });
+        super::date_cells::keep_readings(&ctx.config, &mut rec, &old, |key| changed_keys.contains(&key));
         keep_uploaded(&ctx.config, &mut rec, u);
         set_custom(
             &ctx.config,
