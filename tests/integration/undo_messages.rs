@@ -1,6 +1,7 @@
 //! An undo puts a cell back as it was, listener code's messages included (probe 69e D2),
 //! and the grid's undo pressed again steps further back instead of undoing itself (D7).
 
+use crate::editing::save;
 use crate::helpers::*;
 use crate::history_deleted::grid_undo;
 use crate::on_both;
@@ -79,16 +80,16 @@ async fn a_bulk_undo_gives_back_listener_messages(db: Db) {
 
 /// The grid's cell save, as a person makes it.
 async fn grid_save(app: &TestApp, sheet: &str, rid: &str, csrf: &str, field: &str, value: &str) {
-    let resp = app
-        .client
-        .put(app.url(&format!("/grid/{sheet}/records/{rid}")))
-        .header("hx-request", "true")
-        .header("x-csrf-token", csrf)
-        .form(&[("field", field), ("value", value)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    let path = format!("/grid/{sheet}/records/{rid}");
+    let (status, body) = save(
+        &app.client,
+        app,
+        csrf,
+        &path,
+        &[("field", field), ("value", value)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn a_grid_undo_gives_back_listener_messages(db: Db) {
