@@ -278,6 +278,8 @@
   function unchanged(editor) {
     var input = editor.querySelector("[name=value]");
     if (!input) return false;
+    // A date read from another spelling: Enter on the reading confirms it.
+    if (editor.hasAttribute("data-confirms")) return false;
     if (input.tagName === "SELECT") {
       return Array.prototype.every.call(input.options, function (o) { return o.selected === o.defaultSelected; });
     }

@@ -242,6 +242,7 @@ pub fn apply_rejections(
                     metadata: None,
                     config: None,
                     uploaded: BTreeMap::new(),
+                    confirms: false,
                 });
             }
         }

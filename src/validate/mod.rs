@@ -234,6 +234,30 @@ pub fn check_values_read(sheet: &SheetConfig, values: Vec<Value>, readings: &[Re
     checked
 }
 
+/// The warnings of the reading by which `text` gives `value` (`1.000` gives 1000 with
+/// decimal commas, `01/05/2024` 5 January month first), none when no reading does. An
+/// undo putting back a value with the text it was read from says again how it was read
+/// (probe 73a D2: a number's warning did not come back).
+pub fn warnings_reading_as(field: &Field, text: &Value, value: &Value) -> Vec<Message> {
+    let readings = [
+        Reading::Alone,
+        Reading::DecimalCommas,
+        Reading::Dates(DateOrder::MonthFirst),
+        Reading::Dates(DateOrder::DayFirst),
+    ];
+    let Some(cell) = readings
+        .into_iter()
+        .map(|r| cast_cell_read(field, text, r))
+        .find(|cell| cell.value == *value)
+    else {
+        return Vec::new();
+    };
+    cell.messages
+        .into_iter()
+        .filter(|m| m.kind == MessageType::Warn && m.source == Source::Cast)
+        .collect()
+}
+
 /// The message for a value that another record of the sheet also holds.
 pub fn unique_message(field: &Field) -> Message {
     Message::for_constraint(Source::Unique, &field.unique_note, || {

@@ -126,7 +126,28 @@ async fn a_change_made_while_editing_shows_when_the_editor_closes(db: Db) {
     .await;
 }
 
+/// Enter on a date read two ways, as its editor shows it, keeps that reading: the warning
+/// goes (probe 72a D1: a person could not confirm it).
+async fn enter_on_a_warned_date_confirms_its_reading(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, _) = grid_with(&app, json!([{"email": "ada@x.io", "joined": "01/05/2024"}])).await;
+    let joined = async || record(&app, &sheet).await["values"]["joined"].clone();
+    assert_eq!(joined().await["raw"], "01/05/2024");
+    open_and_leave(&driver.client, "joined", ENTER).await;
+    let mut cell = joined().await;
+    for _ in 0..50 {
+        if cell["raw"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        cell = joined().await;
+    }
+    assert_eq!(cell["value"], "2024-01-05", "{cell}");
+    assert!(cell["raw"].is_null() && cell["messages"] == json!([]), "{cell}");
+}
+
 on_both!(
     the_editor_changes_nothing_unasked,
+    enter_on_a_warned_date_confirms_its_reading,
     a_change_made_while_editing_shows_when_the_editor_closes,
 );

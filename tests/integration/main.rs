@@ -54,6 +54,7 @@ mod cli;
 mod commits;
 mod commits_answers;
 mod commits_versions;
+mod confirm_readings;
 mod connections;
 mod constraints;
 mod cron_events;

@@ -510,6 +510,7 @@ async fn a_write_on_fields_that_changed_meanwhile_is_refused(db: Db) {
         metadata: None,
         config: None,
         uploaded: Default::default(),
+        confirms: false,
     };
     let refused = record::update(&mut conn, &stale, &[update], "test", &Hooks::Skip);
     assert!(

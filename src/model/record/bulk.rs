@@ -258,6 +258,7 @@ fn update_of(
             metadata: None,
             config: None,
             uploaded: BTreeMap::new(),
+            confirms: false,
         };
         (update, checked)
     }))

@@ -345,7 +345,9 @@ fn revert_checked(
             done.restored += back;
             if !updates.is_empty() {
                 let cells: usize = updates.iter().map(|u| u.values.len()).sum();
+                let before = super::history::newest_of_sheet(conn, &ctx.sheet.id)?;
                 let written = update_tagged(conn, ctx, &updates, actor, &Hooks::Run, None)?;
+                super::history::mark_bulk_undo(conn, &ctx.sheet.id, id.as_str(), before)?;
                 done.restored += cells;
                 done.also_changed.extend(written.also_changed);
             }
@@ -511,6 +513,7 @@ fn restorable(
             metadata: None,
             config: None,
             uploaded: BTreeMap::new(),
+            confirms: false,
         });
         update.values.insert(field.clone(), old);
         if let Some(raw) = old_raw.as_deref().and_then(|t| serde_json::from_str(t).ok()) {

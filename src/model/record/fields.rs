@@ -375,6 +375,7 @@ pub fn recheck_batch(
             metadata: None,
             config: None,
             uploaded: BTreeMap::new(),
+            confirms: false,
         })
         .collect();
     let written = update(conn, ctx, &updates, actor, &Hooks::Skip)?;

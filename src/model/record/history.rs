@@ -236,6 +236,37 @@ pub fn mark_undo(conn: &mut AnyConnection, undone: &Change, before: i64) -> Quer
         .execute(conn)
 }
 
+/// The newest change of a sheet's, 0 when none: what a write's changes come after.
+pub fn newest_of_sheet(conn: &mut AnyConnection, sheet: &SheetId) -> QueryResult<i64> {
+    Ok(record_changes::table
+        .filter(record_changes::sheet_id.eq(sheet))
+        .select(diesel::dsl::max(record_changes::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or_default())
+}
+
+/// Marks each change written after `after` (an undo of the bulk change `bulk` putting its
+/// cells back, under the sheet's lock) as the undo of that bulk change's change of the
+/// same cell: the history panel's Undo then steps back past both rather than writing the
+/// bulk value again (probe 72a D6). One statement for a batch of any size.
+pub fn mark_bulk_undo(
+    conn: &mut AnyConnection,
+    sheet: &SheetId,
+    bulk: &str,
+    after: i64,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Text};
+    let sql = "UPDATE record_changes SET undoes = (SELECT b.id FROM record_changes b \
+               WHERE b.record_id = record_changes.record_id AND b.field = record_changes.field \
+               AND b.sheet_id = record_changes.sheet_id AND b.bulk_id = $1 ORDER BY b.id DESC LIMIT 1) \
+               WHERE sheet_id = $2 AND id > $3 AND bulk_id IS NULL AND undoes IS NULL";
+    crate::on_backend!(conn, c => diesel::sql_query(sql)
+        .bind::<Text, _>(bulk)
+        .bind::<Text, _>(sheet.as_str())
+        .bind::<BigInt, _>(after)
+        .execute(c))
+}
+
 /// One change of a sheet, whole.
 pub fn one(conn: &mut AnyConnection, sheet: &SheetId, id: i64) -> QueryResult<Option<Change>> {
     record_changes::table

@@ -47,6 +47,12 @@ pub struct RecordUpdate {
     /// The text a value in `values` was uploaded as, kept beside it when the value is
     /// stored as given: an undo puts back a mapped cell's upload with its translation.
     pub uploaded: BTreeMap<String, Value>,
+    /// A person's own edit (a grid save or undo): a value the cell holds already, spelt
+    /// otherwise than it was given (`2024-01-05` over `01/05/2024`), confirms it. The new
+    /// spelling replaces the old and the reading's warning goes, recorded as a change.
+    /// Listener code writing back what it read (`1000` over `1.000`) leaves both as they
+    /// are (probe 72a D1).
+    pub confirms: bool,
 }
 
 /// A hook's answer without the values it sends back as they are stored: a record hook
@@ -212,6 +218,22 @@ fn given_date<'c>(config: &crate::blueprint::SheetConfig, i: usize, old: &'c Che
     (date && crate::validate::cast_cell(field, given).value == *old.vals.get(i)?).then_some(given)
 }
 
+/// Whether `u` gives the cell `key` holds in another spelling than the one it was given
+/// in (or, with the text uploaded beside it, than the one it holds now).
+fn respelt(config: &crate::blueprint::SheetConfig, old: &Checked, u: &RecordUpdate, key: &str) -> bool {
+    use crate::validate::display;
+    let Some(i) = config.field_index(key) else {
+        return false;
+    };
+    let Some(given_now) = old.raw.get(&i).or_else(|| old.vals.get(i)) else {
+        return false;
+    };
+    let Some(given_new) = u.uploaded.get(key).or_else(|| u.values.get(key)) else {
+        return false;
+    };
+    display(given_now) != display(given_new)
+}
+
 /// Keeps the text each of `u`'s values was uploaded as where the value is stored as given.
 fn keep_uploaded(config: &crate::blueprint::SheetConfig, rec: &mut Checked, u: &RecordUpdate) {
     for (key, text) in &u.uploaded {
@@ -220,6 +242,13 @@ fn keep_uploaded(config: &crate::blueprint::SheetConfig, rec: &mut Checked, u: &
         };
         if u.values.get(key).is_some_and(|v| rec.vals.get(i) == Some(v)) {
             rec.raw.insert(i, text.clone());
+            let warnings = crate::validate::warnings_reading_as(&config.fields[i], text, &rec.vals[i]);
+            let messages = rec.messages.entry(i).or_default();
+            messages.retain(|m| !(m.kind == crate::validate::MessageType::Warn && m.source == Source::Cast));
+            messages.extend(warnings);
+            if messages.is_empty() {
+                rec.messages.remove(&i);
+            }
         }
     }
 }
@@ -305,7 +334,8 @@ pub(super) fn update_loaded(
             // Lists of other items reading alike (`["a", "b"]`, `["a, b"]`) are a change
             // too (probe 73a D1: none was recorded, and a stale save went over it).
             let changed = crate::validate::display(before) != crate::validate::display(new)
-                || (before.is_array() && new.is_array() && before != new);
+                || (before.is_array() && new.is_array() && before != new)
+                || (u.confirms && respelt(&ctx.config, &old, u, key));
             if changed {
                 changed_keys.push(key.as_str());
             }

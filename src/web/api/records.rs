@@ -487,6 +487,7 @@ async fn update_once(
             metadata,
             config,
             uploaded: Default::default(),
+            confirms: false,
         });
     }
     if !problems.is_empty() {

@@ -44,6 +44,9 @@ struct Editor {
     value_is_option: bool,
     /// What a boolean cell's text reads as (`yes`: `true`), empty when neither.
     reads_as: &'static str,
+    /// A date read from another spelling (`01/05/2024`, read month first): the picker
+    /// shows the reading, and Enter on it as it is confirms it (probe 72a D1).
+    confirms: bool,
     version: i64,
 }
 
@@ -129,6 +132,13 @@ pub async fn edit(
             _ => false,
         }
     });
+    // Only a reading warned of: a date read one way only (`15/03/2024`) has nothing to confirm.
+    let warned = checked.messages.get(&index).is_some_and(|m| {
+        m.iter().any(|m| {
+            m.kind == crate::validate::MessageType::Warn && m.source == crate::validate::Source::Cast
+        })
+    });
+    let confirms = matches!(field.field_type, FieldType::Date) && held.is_some() && warned;
     let shown = held
         .or_else(|| checked.raw.get(&index))
         .or_else(|| checked.vals.get(index))
@@ -153,6 +163,7 @@ pub async fn edit(
     render(&Editor {
         value_is_option,
         reads_as,
+        confirms,
         sheet_id: sid.to_string(),
         record_id: rid.to_string(),
         key: field.key.clone(),
@@ -305,6 +316,8 @@ async fn save_cell(
         metadata: None,
         config: None,
         uploaded: BTreeMap::new(),
+        // A person's own: the value a cell holds, spelt as they spell it, confirms it.
+        confirms: true,
     };
     let (actor, field) = (user.actor(), field.to_string());
     let (written, counts, ctx) = state

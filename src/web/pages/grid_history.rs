@@ -90,7 +90,18 @@ fn undoable(
 
 /// A value as the panel shows it: at most as many characters as a grid cell.
 fn shown(value: &serde_json::Value) -> String {
-    let text = display(value);
+    cut(display(value))
+}
+
+/// A value of field `key` as the panel shows it: an option by its label, as the grid.
+fn shown_in(ctx: &SheetContext, key: &str, value: &serde_json::Value) -> String {
+    match ctx.config.field_index(key) {
+        Some(i) => cut(ctx.config.fields[i].shown(value)),
+        None => shown(value),
+    }
+}
+
+fn cut(text: String) -> String {
     match text.char_indices().nth(super::grid_rows::CELL_CHARS) {
         None => text,
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -102,6 +113,16 @@ fn label(ctx: &SheetContext, key: &str) -> String {
         .field_index(key)
         .map(|i| ctx.config.fields[i].display_name().to_string())
         .unwrap_or_else(|| key.to_string())
+}
+
+/// A change's old value as the cell held it: the spelling a change of spelling replaced
+/// (`1.000` confirmed as 1000), not the value it reads as, the same as the new one.
+fn respelling_of(c: &Change) -> serde_json::Value {
+    let old = c.old();
+    match c.old_raw() {
+        Some(raw) if display(&old) == display(&c.new_value()) => raw,
+        _ => old,
+    }
 }
 
 /// A change as `viewer` (its actor) reads it.
@@ -116,8 +137,8 @@ fn row(
         who: history::actor_name(conn, &c.actor, viewer)?,
         at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
-        old: shown(&c.old()),
-        new: shown(&c.new_value()),
+        old: shown_in(ctx, &c.field, &respelling_of(c)),
+        new: shown_in(ctx, &c.field, &c.new_value()),
     })
 }
 
@@ -230,6 +251,8 @@ pub async fn undo(
                         metadata: None,
                         config: None,
                         uploaded: change.old_raw().map(|raw| (change.field.clone(), raw)).into_iter().collect(),
+                        // A person's own: the value a cell holds, spelt as they spell it, confirms it.
+                        confirms: true,
                     };
                     record::config::refuse_locked(conn, ctx2.sheet.seq, std::slice::from_ref(&update))?;
                     let before = history::newest_of_cell(conn, &change)?;

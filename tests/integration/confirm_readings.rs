@@ -1,0 +1,167 @@
+//! A person confirms a reading by writing the value a cell shows (probe 72a D1), an undo
+//! brings a number's reading back with its warning (73a D2), and the history panel steps
+//! back past one's own undone bulk change (72a D6).
+
+use crate::bulk_jobs::grid_post;
+use crate::editing::save;
+use crate::helpers::*;
+use crate::history_deleted::grid_undo;
+use crate::on_both;
+use serde_json::{json, Value};
+
+/// The Contacts records as the API gives them, in order.
+async fn records(app: &TestApp, sheet: &str) -> Vec<Value> {
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    page["data"]["records"].as_array().unwrap().clone()
+}
+
+fn warnings(cell: &Value) -> Vec<String> {
+    cell["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["type"] == "warn")
+        .map(|m| m["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn grid_save(app: &TestApp, sheet: &str, rid: &str, csrf: &str, field: &str, value: &str) -> String {
+    let path = format!("/grid/{sheet}/records/{rid}");
+    let (status, body) = save(
+        &app.client,
+        app,
+        csrf,
+        &path,
+        &[("field", field), ("value", value)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    // Decimal commas in the batch: `1.000` reads as 1000, with a warning.
+    let (status, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "age": "1,5"},
+                    {"email": "b@x.io", "age": "1.000", "joined": "01/05/2024"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rid = body["data"]["records"][1]["id"].as_str().unwrap().to_string();
+    let age = records(&app, &sheet).await[1]["values"]["age"].clone();
+    assert_eq!(
+        (age["value"].clone(), age["raw"].clone()),
+        (json!(1000), json!("1.000")),
+        "{age}"
+    );
+    assert_eq!(warnings(&age).len(), 1, "{age}");
+
+    // Listener code writing back what it read leaves the reading and its warning.
+    let echo = json!([{"id": rid, "values": {"age": {"value": 1000}, "joined": {"value": "2024-01-05"}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{sheet}/records"), &echo).await;
+    assert_eq!(status, 200, "{body}");
+    let values = records(&app, &sheet).await[1]["values"].clone();
+    assert_eq!(warnings(&values["age"]).len(), 1, "{values}");
+    assert_eq!(warnings(&values["joined"]).len(), 1, "{values}");
+
+    // A person in the grid: the date's editor offers to keep the reading; writing the
+    // values shown confirms both, recorded as changes.
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let editor = app
+        .page(&format!("/grid/{sheet}/records/{rid}/edit?field=joined"))
+        .await;
+    assert!(
+        editor.contains("data-confirms") && editor.contains("keep this date as read"),
+        "{editor}"
+    );
+    let plain = app
+        .page(&format!("/grid/{sheet}/records/{rid}/edit?field=name"))
+        .await;
+    assert!(!plain.contains("data-confirms"), "{plain}");
+    grid_save(&app, &sheet, &rid, &csrf, "joined", "2024-01-05").await;
+    grid_save(&app, &sheet, &rid, &csrf, "age", "1000").await;
+    let values = records(&app, &sheet).await[1]["values"].clone();
+    for key in ["age", "joined"] {
+        assert!(warnings(&values[key]).is_empty(), "{key}: {values}");
+        // The spelling read is gone: the cell holds what the person wrote.
+        let raw = &values[key]["raw"];
+        assert!(raw.is_null() || raw == "1000", "{key}: {values}");
+    }
+    assert_eq!(
+        (values["age"]["value"].clone(), values["joined"]["value"].clone()),
+        (json!(1000), json!("2024-01-05"))
+    );
+    let history = app.page(&format!("/grid/{sheet}/records/{rid}/history")).await;
+    assert!(
+        history.contains("1.000") && history.contains("01/05/2024"),
+        "{history}"
+    );
+
+    // Undone: the number is back as read, with its warning, then the date too.
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    let age = records(&app, &sheet).await[1]["values"]["age"].clone();
+    assert_eq!(
+        (age["value"].clone(), age["raw"].clone()),
+        (json!(1000), json!("1.000")),
+        "{age}"
+    );
+    assert_eq!(warnings(&age).len(), 1, "{age}");
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    let joined = records(&app, &sheet).await[1]["values"]["joined"].clone();
+    assert_eq!(joined["raw"], "01/05/2024", "{joined}");
+    assert_eq!(warnings(&joined).len(), 1, "{joined}");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 2);
+}
+
+/// After a bulk change undone from its toast, the history panel's Undo steps back to the
+/// change before it instead of writing the bulk value again.
+async fn the_panel_steps_back_past_an_undone_bulk_change(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "name": "T"}]),
+        )
+        .await;
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    grid_save(&app, &sheet, &rid, &csrf, "name", "T2").await;
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[("op", "set"), ("column", "name"), ("value", "BULK")],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
+    let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
+    let undo = toast[start..start + toast[start..].find('"').unwrap()].to_string();
+    let (status, said) = grid_post(&app, &undo, &[]).await;
+    assert_eq!(status, 200, "{said}");
+    let name = async || records(&app, &sheet).await[0]["values"]["name"]["value"].clone();
+    assert_eq!(name().await, "T2");
+    let history = app.page(&format!("/grid/{sheet}/records/{rid}/history")).await;
+    assert!(
+        history.contains("“<bdi>T2</bdi>” back to “<bdi>T</bdi>”"),
+        "{history}"
+    );
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    assert_eq!(name().await, "T", "the change before the bulk one is undone");
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 409);
+}
+
+on_both!(
+    a_person_confirms_a_reading_and_an_undo_brings_it_back,
+    the_panel_steps_back_past_an_undone_bulk_change
+);
