@@ -62,12 +62,16 @@ async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
     assert_eq!(warnings(&age).len(), 1, "{age}");
 
     // Listener code writing back what it read leaves the reading and its warning.
-    let echo = json!([{"id": rid, "values": {"age": {"value": 1000}, "joined": {"value": "2024-01-05"}}}]);
+    // Its message on the date stays with the value it was said of.
+    let echo = json!([{"id": rid, "values": {"age": {"value": 1000}, "joined": {"value": "2024-01-05",
+        "messages": [{"type": "error", "message": "listener: check this date"}]}}}]);
     let (status, body) = app.put_json(&format!("/sheets/{sheet}/records"), &echo).await;
     assert_eq!(status, 200, "{body}");
-    let values = records(&app, &sheet).await[1]["values"].clone();
+    let record = records(&app, &sheet).await[1].clone();
+    let values = &record["values"];
     assert_eq!(warnings(&values["age"]).len(), 1, "{values}");
     assert_eq!(warnings(&values["joined"]).len(), 1, "{values}");
+    assert_eq!(record["valid"], false, "{record}");
 
     // A person in the grid: the date's editor offers to keep the reading; writing the
     // values shown confirms both, recorded as changes.
@@ -87,7 +91,10 @@ async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
     assert!(!plain.contains("data-confirms"), "{plain}");
     grid_save(&app, &sheet, &rid, &csrf, "joined", "2024-01-05").await;
     grid_save(&app, &sheet, &rid, &csrf, "age", "1000").await;
-    let values = records(&app, &sheet).await[1]["values"].clone();
+    // A new value clears what listener code said of the old one, as for any type (73a D4).
+    let record = records(&app, &sheet).await[1].clone();
+    assert_eq!(record["valid"], true, "{record}");
+    let values = record["values"].clone();
     for key in ["age", "joined"] {
         assert!(warnings(&values[key]).is_empty(), "{key}: {values}");
         // The spelling read is gone: the cell holds what the person wrote.
@@ -104,8 +111,15 @@ async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
         "{history}"
     );
 
-    // Undone: the number is back as read, with its warning, then the date too.
+    // Undone: the number is back as read, with its warning, then the date too; each undo
+    // is a row of the history (73a D3: one putting back a spelling only was not).
+    let rows = async || {
+        let history = app.page(&format!("/grid/{sheet}/records/{rid}/history")).await;
+        history.matches("<tr><td>").count()
+    };
+    let before = rows().await;
     assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    assert_eq!(rows().await, before + 1);
     let age = records(&app, &sheet).await[1]["values"]["age"].clone();
     assert_eq!(
         (age["value"].clone(), age["raw"].clone()),
