@@ -247,7 +247,9 @@
     var notices = document.querySelectorAll("[data-say-once]");
     if (notices.length && window.history.replaceState) {
       var url = new URL(window.location.href);
-      notices.forEach(function (n) { url.searchParams.delete(n.dataset.sayOnce); });
+      notices.forEach(function (n) {
+        n.dataset.sayOnce.split(" ").forEach(function (param) { url.searchParams.delete(param); });
+      });
       window.history.replaceState(window.history.state, "", url.toString());
     }
   }

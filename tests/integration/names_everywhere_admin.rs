@@ -268,6 +268,20 @@ async fn the_dashboards_workbook_form_checks_names(db: Db) {
             "{case}"
         );
     }
+    // A JSON mistake is said where it is (probe 72b D13: "must be a JSON array" for a comma).
+    let trailing = r#"[{"name":"S","fields":[{"key":"a","type":"string"}],}]"#;
+    for (sheets, said) in [
+        (
+            trailing,
+            "Sheets, line 1, column 53: not valid JSON: trailing comma<",
+        ),
+        ("", "Give the workbook its sheets"),
+        ("{}", "Sheets must be a JSON array of sheet configs"),
+    ] {
+        let (status, html) = post_form(&app, &page, &path, &[("name", "Orders"), ("sheets", sheets)]).await;
+        assert_eq!(status, 422, "{sheets}");
+        assert!(html.contains(said), "{sheets}: {html}");
+    }
     let (_, listed) = app.get_json(&format!("/workbooks?spaceId={sid}")).await;
     assert_eq!(listed["data"], json!([]), "nothing was made");
     let (status, _) = post_form(

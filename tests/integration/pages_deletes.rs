@@ -132,15 +132,30 @@ async fn the_team_deletes_files_workbooks_and_spaces_from_the_dashboard(db: Db) 
         said.contains("Archived “") && said.contains("where Unarchive brings it back"),
         "{went}: {said}"
     );
+    // Sent again (a second tab): nothing happens, and no event says it did (probe 72b D14).
+    let topics = async || {
+        let (_, events) = app
+            .get_json(&format!("/events?spaceId={space_id}&pageSize=100"))
+            .await;
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["topic"].to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = topics().await;
+    let again = post(format!("/spaces/{space_id}/archive"), token.clone()).await;
+    assert_eq!(again.status().as_u16(), 303);
+    assert_eq!(topics().await, before);
     let list = app.page("/spaces?archived=true").await;
     assert!(list.contains(&format!("delete-space-{space_id}")), "{list}");
-    assert_eq!(
-        post(format!("/spaces/{space_id}/delete"), token.clone())
-            .await
-            .status()
-            .as_u16(),
-        303
-    );
+    let deleted = post(format!("/spaces/{space_id}/delete"), token.clone()).await;
+    assert_eq!(deleted.status().as_u16(), 303);
+    // Said, on the list it was deleted from (probe 72b D2).
+    let went = deleted.headers()["location"].to_str().unwrap().to_string();
+    let said = app.page(&went).await;
+    assert!(said.contains("The space was deleted"), "{went}: {said}");
     let (status, _) = app.get_json(&format!("/spaces/{space_id}")).await;
     assert_eq!(status, 404);
 }

@@ -42,10 +42,34 @@ async fn an_invited_member_sets_a_password_once_and_signs_in(db: Db) {
     )
     .await;
     assert_eq!(resp.status().as_u16(), 303);
+    // Said once, where it goes (probe 72b D4: nothing said a mail went out).
+    let went = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(app
+        .page(&went)
+        .await
+        .contains("Invitation sent to bob@example.com."));
     let people = app.page("/people").await;
     assert!(
         people.contains("bob@example.com") && people.contains("invited"),
         "{people}"
+    );
+    // Invited again: the way on, and the form as typed (probe 72b D5, D11).
+    let again = post_form(
+        &app,
+        "/people",
+        &[("email", "bob@example.com"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 422);
+    let again = again.text().await.unwrap();
+    assert!(
+        again.contains("bob@example.com is invited already and has not joined yet"),
+        "{again}"
+    );
+    assert!(
+        again.contains(r#"value="bob@example.com" required"#)
+            && again.contains(r#"<option value="admin" selected>"#),
+        "{again}"
     );
 
     // Sent again, the first link says a newer one replaced it, in a member's words, not a
@@ -54,6 +78,11 @@ async fn an_invited_member_sets_a_password_once_and_signs_in(db: Db) {
     let bob = user_id(&app, "bob@example.com");
     let resent = post_form(&app, &format!("/people/{bob}/invite"), &[]).await;
     assert_eq!(resent.status().as_u16(), 303);
+    let went = resent.headers()["location"].to_str().unwrap().to_string();
+    assert!(app
+        .page(&went)
+        .await
+        .contains("A new link was sent to bob@example.com"));
     let link = newest_invite_link(&app);
     assert_ne!(link, first);
     let replaced = new_client().get(app.url(&first)).send().await.unwrap();

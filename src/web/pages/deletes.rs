@@ -81,5 +81,5 @@ pub async fn space(
     }
     crate::web::api::spaces::delete_space(state.clone().into_inner(), s, user.actor()).await?;
     state.live.access_changed().await;
-    Ok(see_other("/spaces"))
+    Ok(see_other("/spaces?archived=true&deleted=true"))
 }

@@ -36,10 +36,66 @@ struct PeoplePage {
     layout: Layout,
     people: Vec<PersonRow>,
     error: Option<String>,
+    /// What the last step did, said once (probe 72b D4: an invitation sent said nothing).
+    notice: Option<String>,
+    /// A refused invitation's email and role, kept to be fixed (probe 72b D11).
+    draft: (String, String),
+}
+
+/// What the page says it just did: `sent` (a person invited), `resent` (a new link),
+/// `role` (a role changed), by the person's id; `removed` someone.
+#[derive(Deserialize, Default)]
+pub struct Done {
+    sent: Option<String>,
+    resent: Option<String>,
+    role: Option<String>,
+    #[serde(default)]
+    removed: bool,
+}
+
+impl Done {
+    fn said(&self, people: &[PersonRow]) -> Option<String> {
+        let email = |id: &Option<String>| {
+            let id = id.as_deref()?;
+            people.iter().find(|p| p.id == id).map(|p| p.email.clone())
+        };
+        if let Some(email) = email(&self.sent) {
+            return Some(format!("Invitation sent to {email}."));
+        }
+        if let Some(email) = email(&self.resent) {
+            return Some(format!(
+                "A new link was sent to {email}; the earlier one no longer works."
+            ));
+        }
+        if let Some(p) = self
+            .role
+            .as_deref()
+            .and_then(|id| people.iter().find(|p| p.id == id))
+        {
+            let role = if p.is_admin { "an admin" } else { "a member" };
+            return Some(format!("{} is now {role}.", p.email));
+        }
+        self.removed
+            .then(|| "The person was removed and signed out.".to_string())
+    }
 }
 
 async fn page(user: &CurrentUser, state: &AppState, error: Option<String>) -> Result<HttpResponse, AppError> {
-    page_with(user, state, error, StatusCode::UNPROCESSABLE_ENTITY).await
+    page_with(
+        user,
+        state,
+        error,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Shown::default(),
+    )
+    .await
+}
+
+/// What the page shows beside the list: what was done, or a refused form as typed.
+#[derive(Default)]
+struct Shown {
+    done: Done,
+    draft: (String, String),
 }
 
 /// The page, with `error` shown and answered with `status`.
@@ -48,10 +104,11 @@ async fn page_with(
     state: &AppState,
     error: Option<String>,
     status: StatusCode,
+    shown: Shown,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin("manage people")?;
     let me = user.user.id.clone();
-    let people = state
+    let people: Vec<PersonRow> = state
         .db(move |conn| {
             let pending = team::pending(conn)?;
             let waiting = crate::model::mail_retry::all(conn)?;
@@ -81,10 +138,13 @@ async fn page_with(
         })
         .await?;
     let failed = error.is_some();
+    let notice = shown.done.said(&people);
     let mut resp = render(&PeoplePage {
         layout: Layout::new(user, "People", "people"),
         people,
         error,
+        notice,
+        draft: shown.draft,
     })?;
     if failed {
         *resp.status_mut() = status;
@@ -92,8 +152,30 @@ async fn page_with(
     Ok(resp)
 }
 
-pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    page(&user, &state, None).await
+pub async fn list(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, AppError> {
+    let shown = Shown {
+        done: done.into_inner(),
+        ..Shown::default()
+    };
+    page_with(&user, &state, None, StatusCode::OK, shown).await
+}
+
+/// The page with a refused invitation's `error`, the form as it was typed.
+async fn refused(
+    user: &CurrentUser,
+    state: &AppState,
+    error: String,
+    form: &InviteForm,
+) -> Result<HttpResponse, AppError> {
+    let shown = Shown {
+        draft: (form.email.clone(), form.role.clone()),
+        ..Shown::default()
+    };
+    page_with(user, state, Some(error), StatusCode::UNPROCESSABLE_ENTITY, shown).await
 }
 
 #[derive(Deserialize)]
@@ -124,7 +206,7 @@ pub async fn invite(
     let admin = is_admin_role(&form.role)?;
     // A bad address is told before anything is made (or a password hashed).
     if let Err(problem) = user::normalize_email(&form.email) {
-        return page(&user, &state, Some(problem)).await;
+        return refused(&user, &state, problem, &form).await;
     }
     // Until the link is used, the password is a random one nobody knows (signing in
     // still costs one hash, as for anyone).
@@ -136,21 +218,40 @@ pub async fn invite(
     };
     let email = form.email.clone();
     let created = state
-        .db(move |conn| user::create_invited(conn, &email, &unusable, admin))
+        .db(move |conn| {
+            let made = user::create_invited(conn, &email, &unusable, admin);
+            // Someone invited who has not joined: the way on is their row's new link
+            // (probe 72b D5: "already exists" read as a member).
+            if let Err(ModelError::Conflict(_)) = &made {
+                if let Some(u) = user::find_by_email(conn, &email)?.filter(|u| !u.has_password()) {
+                    return Err(ModelError::Conflict(format!(
+                        "{} is invited already and has not joined yet: Send a new link in their row mails another",
+                        u.email
+                    )));
+                }
+            }
+            made
+        })
         .await;
     let person = match created {
         Ok(p) => p,
         Err(AppError::Invalid(items)) => {
             let text: Vec<String> = items.into_iter().map(|i| i.message).collect();
-            return page(&user, &state, Some(text.join("; "))).await;
+            return refused(&user, &state, text.join("; "), &form).await;
         }
-        Err(AppError::Conflict(text)) => return page(&user, &state, Some(text)).await,
+        Err(AppError::Conflict(text)) => return refused(&user, &state, text, &form).await,
         Err(e) => return Err(e),
     };
-    send_link(&user, &state, &person).await
+    send_link(&user, &state, &person, "sent").await
 }
 
-async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Result<HttpResponse, AppError> {
+/// Mails `person` their link, then says so (`said`: `sent` or `resent`, see [`Done`]).
+async fn send_link(
+    user: &CurrentUser,
+    state: &AppState,
+    person: &User,
+    said: &str,
+) -> Result<HttpResponse, AppError> {
     let target = Target::Member(person.id.clone());
     let ops = state.ops();
     if let Err(refused) = invitations::allow(&ops, &user.actor(), std::slice::from_ref(&person.email)).await {
@@ -187,7 +288,7 @@ async fn send_link(user: &CurrentUser, state: &AppState, person: &User) -> Resul
             return page(user, state, Some(shown)).await;
         }
     }
-    Ok(see_other("/people"))
+    Ok(see_other(&format!("/people?{said}={}", person.id)))
 }
 
 fn person_id(raw: &str) -> Result<UserId, AppError> {
@@ -215,9 +316,9 @@ pub async fn resend(
              their own password.",
             person.email
         );
-        return page_with(&user, &state, Some(shown), StatusCode::CONFLICT).await;
+        return page_with(&user, &state, Some(shown), StatusCode::CONFLICT, Shown::default()).await;
     }
-    send_link(&user, &state, &person).await
+    send_link(&user, &state, &person, "resent").await
 }
 
 #[derive(Deserialize)]
@@ -238,7 +339,7 @@ pub async fn set_role(
     let id = person_id(&path)?;
     let admin = is_admin_role(&form.role)?;
     match state.db(move |conn| team::set_role(conn, &id, admin)).await {
-        Ok(_) => Ok(see_other("/people")),
+        Ok(u) => Ok(see_other(&format!("/people?role={}", u.id))),
         Err(AppError::Conflict(text)) => page(&user, &state, Some(text)).await,
         Err(e) => Err(e),
     }
@@ -258,7 +359,7 @@ pub async fn remove(
         Ok(()) => {
             // Their open live pages end.
             state.live.access_changed().await;
-            Ok(see_other("/people"))
+            Ok(see_other("/people?removed=true"))
         }
         Err(AppError::Conflict(text)) => page(&user, &state, Some(text)).await,
         Err(e) => Err(e),

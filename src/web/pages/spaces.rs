@@ -35,6 +35,8 @@ struct SpacesPage {
     table: SpacesTable,
     /// The name of the space just archived, said once (probe 58b F11: it only vanished).
     archived_now: Option<String>,
+    /// A space was just deleted from here (probe 72b D2: nothing said so).
+    deleted: bool,
 }
 
 #[derive(Template)]
@@ -58,6 +60,8 @@ pub struct ListQuery {
     page: Option<i64>,
     /// A space the person just archived.
     archived_now: Option<String>,
+    #[serde(default)]
+    deleted: bool,
 }
 
 /// Team members start on their Spaces; a guest (no team session) on its own spaces. A
@@ -140,6 +144,7 @@ pub async fn list(
         layout: Layout::new(&user, "Spaces", "spaces"),
         table,
         archived_now,
+        deleted: q.deleted,
     })
 }
 
@@ -420,6 +425,11 @@ async fn set_archived(
     state
         .db(move |conn| {
             let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
+            // Sent again (a second tab, a double click): nothing happened, no event says so
+            // (probe 72b D14).
+            if s.archived_at.is_some() == archived {
+                return Ok(s);
+            }
             let changes = SpaceChanges {
                 archived_at: Some(archived.then(now)),
                 ..Default::default()
@@ -538,10 +548,30 @@ pub async fn add_workbook(
     if let Some(message) = workbook::name_problem(&form.name) {
         return fail(message).await;
     }
-    let sheets_json: Vec<serde_json::Value> = match serde_json::from_str(&form.sheets) {
-        Ok(serde_json::Value::Array(items)) => items,
-        _ => return fail("Sheets must be a JSON array of sheet configs.".into()).await,
-    };
+    // Where a mistake is, as the blueprint form says it (probe 72b D13: a trailing comma
+    // read "must be a JSON array").
+    let sheets_json: Vec<serde_json::Value> =
+        match serde_json::from_str(form.sheets.trim_start_matches('\u{feff}')) {
+            Ok(serde_json::Value::Array(items)) => items,
+            Ok(_) => {
+                return fail(
+                    "Sheets must be a JSON array of sheet configs: [{\"name\": ..., \"fields\": [...]}]."
+                        .into(),
+                )
+                .await
+            }
+            Err(_) if form.sheets.trim().is_empty() => {
+                return fail("Give the workbook its sheets: a JSON array of sheet configs.".into()).await
+            }
+            Err(e) => {
+                let at = format!("line {}, column {}", e.line(), e.column());
+                let what = e.to_string();
+                let what = what
+                    .rsplit_once(" at line ")
+                    .map_or(what.as_str(), |(what, _)| what);
+                return fail(format!("Sheets, {at}: not valid JSON: {what}")).await;
+            }
+        };
     let sheets = match blueprint::parse_sheets(&sheets_json, "$") {
         Ok(s) => s,
         Err(problems) => {
