@@ -78,7 +78,7 @@ impl Checkpoint {
 pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnection) -> Result<(), JobError> {
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let mut cp = checkpoint_of(job);
-    let (sheets, resolved, dest) = match prepare(conn, job, &config) {
+    let (mut sheets, mut resolved, mut dest) = match prepare(conn, job, &config) {
         Ok(prepared) => prepared,
         Err(e) => {
             // A resumed attempt whose plan no longer holds (a mapped field removed while
@@ -115,7 +115,14 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     }
     let mut progress = Progress::new(cx, job, worker);
     let result = super::refuse_crash_loop(job)
-        .and_then(|()| map_batches(cx, conn, job, &sheets, &resolved, &dest, &mut cp, &mut progress))
+        .and_then(|()| loop {
+            if map_batches(cx, conn, job, &sheets, &resolved, &dest, &mut cp, &mut progress)? {
+                break Ok(());
+            }
+            // The destination's fields changed: on from the checkpoint with the plan
+            // resolved on them again (a mapped field removed fails it, as at a start).
+            (sheets, resolved, dest) = prepare(conn, job, &config)?;
+        })
         .and_then(|()| {
             let hooked = crate::model::commit::tracks_changes(&dest);
             complete(conn, job, worker, &sheets, &resolved, &cp, hooked)
@@ -247,7 +254,7 @@ fn map_batches(
     dest: &SheetContext,
     cp: &mut Checkpoint,
     progress: &mut Progress,
-) -> Result<(), JobError> {
+) -> Result<bool, JobError> {
     progress.report(conn, 1, "Mapping records")?;
     let (source, start, upto) = (sheets.source.seq, cp.after, cp.upto.unwrap_or(i64::MAX));
     let stored = &stored_dates(sheets);
@@ -257,7 +264,7 @@ fn map_batches(
     let columns = resolved.columns.clone();
     // The reader's own copy: its translations of unseen enum values are a cache.
     let resolved = resolved.clone();
-    std::thread::scope(|scope| {
+    let finished = std::thread::scope(|scope| {
         let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Result<Batch, JobError>>(0);
         let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel(0);
         let reading = scope.spawn(move || {
@@ -316,10 +323,10 @@ fn map_batches(
         written
     })?;
     // A deleted source reads as one with no more records: say so rather than complete.
-    if !sheet::exists(conn, sheets.source.seq)? {
+    if finished && !sheet::exists(conn, sheets.source.seq)? {
         return Err(source_gone(sheets));
     }
-    Ok(())
+    Ok(finished)
 }
 
 /// A pooled connection for the reader: a busy pool delays the mapping (a minute at most)
@@ -355,25 +362,23 @@ fn write_batches(
     cp: &mut Checkpoint,
     progress: &mut Progress,
     checked: std::sync::mpsc::Receiver<Result<(Batch, record::Prepared), JobError>>,
-) -> Result<(), JobError> {
+) -> Result<bool, JobError> {
     let actor = job.created_by.as_str();
     let total = sheets.source.total_count.max(1);
     let read_keys = keys_read(&sheets.source.config, columns);
     for item in checked {
         let (batch, prepared) = item?;
         let mut next = cp.clone();
-        let also_changed = progress.fenced(conn, |conn| {
+        let wrote = progress.fenced(conn, |conn| {
             // A lock taken meanwhile stops a person's or guest's import.
             let fresh = sheet::relock_fresh(conn, dest)?;
             super::delete::stop_if_refused(conn, &fresh, actor, || "and took back the records it had mapped".into())?;
-            // The batch was checked against the destination's fields: changed since, the
-            // plan no longer says where its values go. (Another sheet of the workbook
-            // changing changes nothing here.)
+            // The batch was checked against the destination's fields: changed since, it is
+            // not written, and the attempt goes on from here with the fields as they are
+            // (probe 74b D1: a field added failed a running import). (Another sheet of the
+            // workbook changing changes nothing here.)
             if fresh.config.json["fields"] != dest.config.json["fields"] {
-                return Err(JobError::Failed(format!(
-                    "the fields of {} changed while records were being mapped into it; the records mapped were taken back: start the import again",
-                    dest.sheet.name
-                )));
+                return Ok(None);
             }
             // The source is read by column position: a field added or removed before a
             // column the plan reads, or in its place, since this attempt started moves
@@ -397,8 +402,11 @@ fn write_batches(
                 ..Default::default()
             };
             job::change(conn, &job.id, changes, None, actor)?;
-            Ok(written.also_changed)
+            Ok(Some(written.also_changed))
         })?;
+        let Some(also_changed) = wrote else {
+            return Ok(false);
+        };
         *cp = next;
         cx.announce.sheet_changed(&dest.sheet.id);
         for sheet in &also_changed {
@@ -407,7 +415,7 @@ fn write_batches(
         let percent = 1 + (cp.processed * 98 / total).min(98) as i32;
         progress.report(conn, percent, "Mapping records")?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The keys a stored source config has at the columns the plan reads: a field added after
