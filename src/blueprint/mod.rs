@@ -142,24 +142,6 @@ pub struct Field {
 }
 
 impl Field {
-    /// A value as people read it: an option by its label (`Gold` for `gold`, as the editor,
-    /// the mapping screen and messages name it), anything else as typed (probe 70c D6).
-    pub fn shown(&self, value: &serde_json::Value) -> String {
-        let options = match &self.field_type {
-            FieldType::Enum { options } | FieldType::EnumList { options } => options,
-            _ => return crate::validate::display(value),
-        };
-        let label =
-            |v: &serde_json::Value| match v.as_str().and_then(|s| options.iter().find(|o| o.value == s)) {
-                Some(o) => o.label.clone(),
-                None => crate::validate::display(v),
-            };
-        match value {
-            serde_json::Value::Array(items) => items.iter().map(label).collect::<Vec<_>>().join(", "),
-            other => label(other),
-        }
-    }
-
     /// Read-only or computed: the team's and its listener code's to write, shown to people
     /// and guests but not changed by them.
     pub fn fixed(&self) -> bool {

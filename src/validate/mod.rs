@@ -9,7 +9,7 @@ mod decimal;
 mod evidence;
 mod exact;
 
-use cast::cast_cell_read;
+use cast::{cast_cell_read, Cell};
 
 pub use cast::{cast_cell, display, list_items, normalize_key, parse_bool, parse_date, parse_number, quoted};
 pub use date_order::{
@@ -245,17 +245,21 @@ pub fn warnings_reading_as(field: &Field, text: &Value, value: &Value) -> Vec<Me
         Reading::Dates(DateOrder::MonthFirst),
         Reading::Dates(DateOrder::DayFirst),
     ];
-    let Some(cell) = readings
+    // The reading that says least: `01/05/2024` read month first as its batch's dates
+    // showed was not warned of (probe 74a D5).
+    let warnings = |cell: Cell| -> Vec<Message> {
+        cell.messages
+            .into_iter()
+            .filter(|m| m.kind == MessageType::Warn && m.source == Source::Cast)
+            .collect()
+    };
+    readings
         .into_iter()
         .map(|r| cast_cell_read(field, text, r))
-        .find(|cell| cell.value == *value)
-    else {
-        return Vec::new();
-    };
-    cell.messages
-        .into_iter()
-        .filter(|m| m.kind == MessageType::Warn && m.source == Source::Cast)
-        .collect()
+        .filter(|cell| cell.value == *value)
+        .map(warnings)
+        .min_by_key(Vec::len)
+        .unwrap_or_default()
 }
 
 /// The message for a value that another record of the sheet also holds.

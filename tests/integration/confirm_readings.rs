@@ -173,9 +173,127 @@ async fn the_panel_steps_back_past_an_undone_bulk_change(db: Db) {
     assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
     assert_eq!(name().await, "T", "the change before the bulk one is undone");
     assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 409);
+
+    // A bulk change whose undo kept the cell (another bulk change wrote it since) is gone
+    // from the cell's story as well: the panel steps back past it (probe 74a D4).
+    grid_save(&app, &sheet, &rid, &csrf, "name", "A1").await;
+    let mut undos = Vec::new();
+    for value in ["B1", "B2"] {
+        let (_, toast) = grid_post(
+            &app,
+            &format!("/grid/{sheet}/bulk"),
+            &[("op", "set"), ("column", "name"), ("value", value)],
+        )
+        .await;
+        let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
+        undos.push(toast[start..start + toast[start..].find('"').unwrap()].to_string());
+    }
+    let (status, said) = grid_post(&app, &undos[0], &[]).await;
+    assert_eq!(status, 200, "{said}");
+    assert!(said.contains("kept as it is"), "{said}");
+    assert_eq!(grid_post(&app, &undos[1], &[]).await.0, 200);
+    assert_eq!(name().await, "A1");
+    let history = app.page(&format!("/grid/{sheet}/records/{rid}/history")).await;
+    assert!(
+        history.contains("“<bdi>A1</bdi>” back to “<bdi>T</bdi>”"),
+        "{history}"
+    );
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    assert_eq!(name().await, "T");
+}
+
+/// A save made on a version before someone else wrote the same date another way (one a
+/// warning now says was read month first) is refused: it would confirm a reading the
+/// person never saw (probe 74a D2).
+async fn a_stale_save_confirms_no_reading_it_did_not_see(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "joined": "2024-01-05"}]),
+        )
+        .await;
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let editor = app
+        .page(&format!("/grid/{sheet}/records/{rid}/edit?field=joined"))
+        .await;
+    let version = crate::editing::editor_version(&editor);
+    let write = json!([{"id": rid, "values": {"joined": {"value": "01/05/2024"}}}]);
+    let (status, body) = app.put_json(&format!("/sheets/{sheet}/records"), &write).await;
+    assert_eq!(status, 200, "{body}");
+    let path = format!("/grid/{sheet}/records/{rid}");
+    let fields = [
+        ("field", "joined"),
+        ("value", "2024-01-05"),
+        ("version", version.as_str()),
+    ];
+    let (status, said) = save(&app.client, &app, &csrf, &path, &fields).await;
+    assert_eq!(status, 409, "{said}");
+    assert!(
+        said.contains("01/05/2024"),
+        "says what the cell holds now: {said}"
+    );
+    let joined = records(&app, &sheet).await[0]["values"]["joined"].clone();
+    assert_eq!(
+        (joined["raw"].clone(), warnings(&joined).len()),
+        (json!("01/05/2024"), 1),
+        "{joined}"
+    );
+}
+
+/// An undo puts a date back as it was read: `01/05/2024` read month first unwarned, as the
+/// other dates of its insert showed, comes back unwarned (probe 74a D5).
+async fn an_undo_warns_of_no_reading_that_was_not_warned_of(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, body) = app
+        .post_json(
+            &format!("/sheets/{sheet}/records"),
+            &json!([{"email": "a@x.io", "joined": "01/05/2024"}, {"email": "b@x.io", "joined": "12/25/2024"}]),
+        )
+        .await;
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let joined = async || records(&app, &sheet).await[0]["values"]["joined"].clone();
+    let before = joined().await;
+    assert_eq!(before["value"], "2024-01-05", "{before}");
+    assert!(warnings(&before).is_empty(), "{before}");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    grid_save(&app, &sheet, &rid, &csrf, "joined", "2024-02-02").await;
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    let after = joined().await;
+    assert_eq!(
+        (after["value"].clone(), after["raw"].clone()),
+        (json!("2024-01-05"), json!("01/05/2024")),
+        "{after}"
+    );
+    assert!(warnings(&after).is_empty(), "{after}");
+    // A bulk change's undo alike.
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[("op", "set"), ("column", "joined"), ("value", "2024-03-03")],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
+    let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
+    let undo = toast[start..start + toast[start..].find('"').unwrap()].to_string();
+    assert_eq!(grid_post(&app, &undo, &[]).await.0, 200);
+    let after = joined().await;
+    assert_eq!(after["value"], "2024-01-05", "{after}");
+    assert!(warnings(&after).is_empty(), "{after}");
 }
 
 on_both!(
+    a_stale_save_confirms_no_reading_it_did_not_see,
+    an_undo_warns_of_no_reading_that_was_not_warned_of,
     a_person_confirms_a_reading_and_an_undo_brings_it_back,
     the_panel_steps_back_past_an_undone_bulk_change
 );

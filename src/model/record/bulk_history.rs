@@ -347,7 +347,9 @@ fn revert_checked(
                 let cells: usize = updates.iter().map(|u| u.values.len()).sum();
                 let before = super::history::newest_of_sheet(conn, &ctx.sheet.id)?;
                 let written = update_tagged(conn, ctx, &updates, actor, &Hooks::Run, None)?;
-                super::history::mark_bulk_undo(conn, &ctx.sheet.id, id.as_str(), before)?;
+                let undone: HashMap<(i64, &str), i64> =
+                    batch.iter().map(|c| ((c.1, c.2.as_str()), c.0)).collect();
+                super::history::mark_bulk_undo(conn, &ctx.sheet.id, &undone, before)?;
                 done.restored += cells;
                 done.also_changed.extend(written.also_changed);
             }
@@ -360,6 +362,24 @@ fn revert_checked(
         }
     }
     Ok(done)
+}
+
+/// The bulk changes among `ids` that were undone (or taken back).
+pub fn undone_among<'a>(
+    conn: &mut AnyConnection,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> QueryResult<HashSet<String>> {
+    let ids: Vec<&str> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(bulk_changes::table
+        .filter(bulk_changes::id.eq_any(ids))
+        .filter(bulk_changes::undone_at.is_not_null())
+        .select(bulk_changes::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
 }
 
 /// A change of a cell after a bulk change: its id, the value before, the value after, and
@@ -418,17 +438,7 @@ fn restorable(
         .load(conn)?;
     // Bulk changes undone (or taken back) among the later changes: their writes are gone
     // from a cell's story, whose next change's history starts before them.
-    let later_bulks: HashSet<&str> = later.iter().filter_map(|c| c.5.as_deref()).collect();
-    let undone: HashSet<String> = match later_bulks.is_empty() {
-        true => HashSet::new(),
-        false => bulk_changes::table
-            .filter(bulk_changes::id.eq_any(later_bulks.into_iter().collect::<Vec<_>>()))
-            .filter(bulk_changes::undone_at.is_not_null())
-            .select(bulk_changes::id)
-            .load::<String>(conn)?
-            .into_iter()
-            .collect(),
-    };
+    let undone = undone_among(conn, later.iter().filter_map(|c| c.5.as_deref()))?;
     // Every later change of each cell (id, value before, value after, whether an undone
     // bulk change's): an undo or take-back follows the cell's history after the job.
     let mut changes_after: HashMap<(i64, String), Vec<LaterChange>> = HashMap::new();

@@ -210,12 +210,22 @@ fn update_readings(config: &crate::blueprint::SheetConfig, updates: &[RecordUpda
     readings.iter().any(matters).then_some(readings)
 }
 
-/// The input a date cell was read from, when read alone it gives the value stored.
+/// The input a date cell was read from, when read alone it gives the value stored and the
+/// warning the cell carries: an undo writing it again reads it so. One read month first
+/// unwarned, as its batch's other dates showed, is put back as the date with its input
+/// beside it (probe 74a D5: read alone again, it came back warned).
 fn given_date<'c>(config: &crate::blueprint::SheetConfig, i: usize, old: &'c Checked) -> Option<&'c Value> {
     let field = &config.fields[i];
     let given = old.raw.get(&i)?;
     let date = matches!(field.field_type, crate::blueprint::FieldType::Date);
-    (date && crate::validate::cast_cell(field, given).value == *old.vals.get(i)?).then_some(given)
+    let read = crate::validate::cast_cell(field, given);
+    let warned = |messages: &[Message]| {
+        messages
+            .iter()
+            .any(|m| m.kind == crate::validate::MessageType::Warn && m.source == Source::Cast)
+    };
+    let warned_so = warned(&read.messages) == warned(old.messages.get(&i).map_or(&[], Vec::as_slice));
+    (date && read.value == *old.vals.get(i)? && warned_so).then_some(given)
 }
 
 /// Whether `u` gives the cell `key` holds in another spelling than the one it was given

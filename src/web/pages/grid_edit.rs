@@ -368,15 +368,22 @@ fn refuse_stale(
         return Ok(false);
     };
     // The cell holds what this save puts there (the same save sent twice, or spelt
-    // another way: `1.5` after `1,5`): nothing to lose.
-    if same_cell(ctx, field, &change.new_value(), value) {
+    // another way in another tab: `1.5` after `1,5`): nothing to lose. Someone else's
+    // spelling (`01/05/2024`, read month first, warned) the save would confirm unseen
+    // (probe 74a D2).
+    let same = same_cell(ctx, field, &change.new_value(), value);
+    let spelt = crate::validate::display(&change.new_value()) == crate::validate::display(value);
+    if same && (spelt || change.actor == actor) {
         return Ok(change.bulk_id.is_some());
     }
     let who = match change.actor == actor {
         true => "you (in another tab or window)".to_string(),
         false => history::actor_name(conn, &change.actor, actor)?,
     };
-    let shown = as_read(ctx, field, &change.new_value());
+    let shown = match same {
+        true => change.new_value(),
+        false => as_read(ctx, field, &change.new_value()),
+    };
     let now = crate::validate::quoted(&shown, ("\u{201c}", "\u{201d}"));
     Err(crate::model::ModelError::Conflict(format!(
         "Not saved: {who} changed {label} at {} UTC; it is now {now}. \

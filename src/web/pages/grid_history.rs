@@ -65,11 +65,21 @@ fn undoable(
     }
     let all = history::authors_of_record(conn, &ctx.sheet.id, rid, 10_000)?;
     // An undo and the change it undid are left out: undo again steps further back rather
-    // than undoing the undo (probe 69e D7).
+    // than undoing the undo (probe 69e D7). So is a bulk change undone, also in the cells
+    // its undo kept as someone changed them since (probe 74a D4).
+    let bulks_undone = crate::model::record::bulk_history::undone_among(
+        conn,
+        all.iter().filter_map(|c| c.bulk_id.as_deref()),
+    )?;
     let paired: HashSet<i64> = all
         .iter()
         .filter_map(|c| c.undoes.map(|undone| [c.id, undone]))
         .flatten()
+        .chain(
+            all.iter()
+                .filter(|c| c.bulk_id.as_ref().is_some_and(|b| bulks_undone.contains(b)))
+                .map(|c| c.id),
+        )
         .collect();
     // A removed field's changes are history only (see `history::retire_field`): the newest
     // change to a field still there is the one to undo.
@@ -91,14 +101,6 @@ fn undoable(
 /// A value as the panel shows it: at most as many characters as a grid cell.
 fn shown(value: &serde_json::Value) -> String {
     cut(display(value))
-}
-
-/// A value of field `key` as the panel shows it: an option by its label, as the grid.
-fn shown_in(ctx: &SheetContext, key: &str, value: &serde_json::Value) -> String {
-    match ctx.config.field_index(key) {
-        Some(i) => cut(ctx.config.fields[i].shown(value)),
-        None => shown(value),
-    }
 }
 
 fn cut(text: String) -> String {
@@ -137,8 +139,8 @@ fn row(
         who: history::actor_name(conn, &c.actor, viewer)?,
         at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
-        old: shown_in(ctx, &c.field, &respelling_of(c)),
-        new: shown_in(ctx, &c.field, &c.new_value()),
+        old: shown(&respelling_of(c)),
+        new: shown(&c.new_value()),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use crate::blueprint::{FieldType, SheetConfig};
 use crate::model::record::RecordRow;
-use crate::validate::MessageType;
+use crate::validate::{display, MessageType};
 
 pub struct CellView {
     pub key: String,
@@ -81,7 +81,7 @@ pub fn row_view(config: &SheetConfig, row: &RecordRow) -> RowView {
                 text: checked
                     .vals
                     .get(i)
-                    .map(|v| overrides_shown(shortened(f.shown(v))))
+                    .map(|v| overrides_shown(shortened(display(v))))
                     .unwrap_or_default(),
                 error: join(MessageType::Error),
                 warn: join(MessageType::Warn),

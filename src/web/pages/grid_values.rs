@@ -77,8 +77,8 @@ pub async fn values(
         .take(VALUES_SHOWN)
         .map(|v| {
             let parsed: Value = serde_json::from_str(&v.value).unwrap_or(Value::Null);
-            let condition = format!("{key} eq {}", quote(&crate::validate::display(&parsed)));
-            let shown = ctx.config.fields[index].shown(&parsed);
+            let shown = crate::validate::display(&parsed);
+            let condition = format!("{key} eq {}", quote(&shown));
             // The view's own query or search stays, joined with the value's.
             let filter = match view_as_ffql(&ctx, &query.view, &quote) {
                 Some(view) => format!("filter: ({view}) and {condition}"),
