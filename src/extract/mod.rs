@@ -280,6 +280,8 @@ pub enum ExtractError {
     HeaderTooLong(usize, bool),
     #[error("the file does not look like text (it holds binary data); upload CSV, TSV, Excel (.xlsx, .xls), OpenDocument (.ods), JSON or JSON Lines")]
     NotText,
+    #[error("the file is UTF-32 text, which Wharf does not read; save it as UTF-8 (or UTF-16) and upload it again")]
+    Utf32,
     #[error("the file could not be read; it may be damaged or cut off ({0})")]
     Corrupt(String),
     /// A whole spreadsheet whose contents break the format (a cell at `A0`, a shared text

@@ -65,6 +65,10 @@ pub fn sniff(
     }
     let sample = encoding::decode_sample_with(head, enc, fallback);
     if looks_binary(&sample) {
+        // UTF-32 reads as binary to every other reading: say what it is (probe 71c D7).
+        if head.starts_with(&[0xFF, 0xFE, 0, 0]) || head.starts_with(&[0, 0, 0xFE, 0xFF]) {
+            return Err(ExtractError::Utf32);
+        }
         return Err(ExtractError::NotText);
     }
     let text = |format| {

@@ -281,6 +281,14 @@ fn csv_that_starts_like_another_format_is_read_as_csv() {
         .to_string()
         .contains("XML"));
     assert_eq!(fail(&[0u8; 64], "zeros.csv"), ExtractError::NotText);
+    // UTF-32 is said to be so, not binary (probe 71c D7).
+    let mut utf32 = vec![0xFF, 0xFE, 0, 0];
+    utf32.extend(
+        "name,city\nZoë,Köln\n"
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes()),
+    );
+    assert_eq!(fail(&utf32, "u32.csv"), ExtractError::Utf32);
 }
 
 #[test]

@@ -187,6 +187,7 @@ mod upload_endings;
 mod webhooks;
 mod webhooks_access;
 mod webhooks_alert;
+mod webhooks_catch_up;
 mod webhooks_crash;
 mod webhooks_fairness;
 mod workbook_sheets;
