@@ -994,3 +994,14 @@ document.addEventListener("htmx:afterSwap", function (e) {
     target.scrollIntoView({ block: "nearest" });
   }
 });
+
+// Rows the record hook is checking turn "not checked" after 2 minutes with no event to say
+// so: while the grid shows some, it is asked for again every 10 s, and its actions follow
+// (probe 74c D3: they stayed held back until a reload).
+setInterval(function () {
+  var grid = document.getElementById("grid");
+  var live = document.querySelector("[data-live-refresh]");
+  if (!grid || !live || document.hidden) return;
+  var checking = (parseInt(grid.dataset.checking, 10) || 0) > 0 || grid.querySelector("tr.checking");
+  if (checking) htmx.trigger(live, "sse:changed");
+}, 10000);

@@ -134,6 +134,30 @@ async fn chromium_turns_actions_on_once_tracked_changes_are_checked(db: Db) {
         .await;
     assert_eq!(status, 200);
     wait_for(c, &format!("!{button}.disabled"), "the action on once checked").await;
+
+    // A change the hook never answers: past its 2 minutes the open grid shows the row as
+    // not checked and the action comes on, with no reload (probe 74c D3).
+    let (status, _) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!([{"x": "2"}]))
+        .await;
+    assert_eq!(status, 200);
+    wait_for(c, &format!("{button}.disabled"), "the action held back again").await;
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::commits;
+        let mut conn = app.pool.get().unwrap();
+        let long_ago = chrono::Utc::now().naive_utc() - chrono::TimeDelta::minutes(3);
+        wharf::on_backend!(&mut *conn, c => diesel::update(commits::table.filter(commits::completed_at.is_null()))
+            .set(commits::created_at.eq(long_ago))
+            .execute(c))
+        .unwrap();
+    }
+    wait_for(
+        c,
+        &format!("!{button}.disabled && document.querySelector('#grid tr.unanswered')"),
+        "the action on, the row not checked",
+    )
+    .await;
 }
 
 on_both!(
