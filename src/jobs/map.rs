@@ -120,7 +120,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
                 break Ok(());
             }
             // The destination's fields changed: on from the checkpoint with the plan
-            // resolved on them again (a mapped field removed fails it, as at a start).
+            // resolved on them again, if the fields it maps are as they were.
+            let now = sheet::load_context(conn, &job.environment_id, &dest.sheet.id)?;
+            super::map_fields::check(&dest, &now.config, &resolved.columns)?;
             (sheets, resolved, dest) = prepare(conn, job, &config)?;
         })
         .and_then(|()| {

@@ -17,6 +17,7 @@ mod extract_open;
 mod extract_turn;
 pub mod guard;
 pub mod map;
+mod map_fields;
 mod map_readings;
 mod map_row;
 pub mod plan;
