@@ -98,6 +98,11 @@ pub struct Message {
 }
 
 impl Message {
+    /// A warning of how a value that reads two ways was read (`01/05/2024`, `1.000`).
+    pub fn is_reading_warning(&self) -> bool {
+        self.kind == MessageType::Warn && self.source == Source::Cast
+    }
+
     pub fn error(source: Source, message: impl Into<String>) -> Self {
         Message {
             kind: MessageType::Error,
@@ -250,7 +255,7 @@ pub fn warnings_reading_as(field: &Field, text: &Value, value: &Value) -> Vec<Me
     let warnings = |cell: Cell| -> Vec<Message> {
         cell.messages
             .into_iter()
-            .filter(|m| m.kind == MessageType::Warn && m.source == Source::Cast)
+            .filter(Message::is_reading_warning)
             .collect()
     };
     readings

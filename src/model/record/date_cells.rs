@@ -7,7 +7,7 @@
 //! option it holds (a mapping's translation of the upload kept as its input).
 
 use crate::blueprint::{FieldType, SheetConfig};
-use crate::validate::{Checked, MessageType, Source};
+use crate::validate::Checked;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -60,7 +60,7 @@ pub fn keep_readings(config: &SheetConfig, rec: &mut Checked, old: &Checked, wri
             .get(&i)
             .into_iter()
             .flatten()
-            .filter(|m| m.kind == MessageType::Warn && m.source == Source::Cast)
+            .filter(|m| m.is_reading_warning())
             .cloned()
             .collect();
         let messages = rec.messages.entry(i).or_default();

@@ -219,11 +219,7 @@ fn given_date<'c>(config: &crate::blueprint::SheetConfig, i: usize, old: &'c Che
     let given = old.raw.get(&i)?;
     let date = matches!(field.field_type, crate::blueprint::FieldType::Date);
     let read = crate::validate::cast_cell(field, given);
-    let warned = |messages: &[Message]| {
-        messages
-            .iter()
-            .any(|m| m.kind == crate::validate::MessageType::Warn && m.source == Source::Cast)
-    };
+    let warned = |messages: &[Message]| messages.iter().any(Message::is_reading_warning);
     let warned_so = warned(&read.messages) == warned(old.messages.get(&i).map_or(&[], Vec::as_slice));
     (date && read.value == *old.vals.get(i)? && warned_so).then_some(given)
 }
@@ -254,7 +250,7 @@ fn keep_uploaded(config: &crate::blueprint::SheetConfig, rec: &mut Checked, u: &
             rec.raw.insert(i, text.clone());
             let warnings = crate::validate::warnings_reading_as(&config.fields[i], text, &rec.vals[i]);
             let messages = rec.messages.entry(i).or_default();
-            messages.retain(|m| !(m.kind == crate::validate::MessageType::Warn && m.source == Source::Cast));
+            messages.retain(|m| !m.is_reading_warning());
             messages.extend(warnings);
             if messages.is_empty() {
                 rec.messages.remove(&i);

@@ -133,11 +133,10 @@ pub async fn edit(
         }
     });
     // Only a reading warned of: a date read one way only (`15/03/2024`) has nothing to confirm.
-    let warned = checked.messages.get(&index).is_some_and(|m| {
-        m.iter().any(|m| {
-            m.kind == crate::validate::MessageType::Warn && m.source == crate::validate::Source::Cast
-        })
-    });
+    let warned = checked
+        .messages
+        .get(&index)
+        .is_some_and(|m| m.iter().any(crate::validate::Message::is_reading_warning));
     let confirms = matches!(field.field_type, FieldType::Date) && held.is_some() && warned;
     let shown = held
         .or_else(|| checked.raw.get(&index))
