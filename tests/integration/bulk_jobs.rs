@@ -146,7 +146,7 @@ pub(crate) async fn grid_post(app: &TestApp, path: &str, form: &[(&str, &str)]) 
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-fn undo_path(toast: &str) -> String {
+pub(crate) fn undo_path(toast: &str) -> String {
     let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
     toast[start..start + toast[start..].find('"').unwrap()].to_string()
 }

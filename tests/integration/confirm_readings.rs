@@ -2,11 +2,12 @@
 //! brings a number's reading back with its warning (73a D2), and the history panel steps
 //! back past one's own undone bulk change (72a D6).
 
-use crate::bulk_jobs::grid_post;
+use crate::bulk_jobs::{grid_post, undo_path};
 use crate::editing::save;
 use crate::helpers::*;
 use crate::history_deleted::grid_undo;
 use crate::on_both;
+use crate::undo_messages::grid_save;
 use serde_json::{json, Value};
 
 /// The Contacts records as the API gives them, in order.
@@ -25,18 +26,26 @@ fn warnings(cell: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn grid_save(app: &TestApp, sheet: &str, rid: &str, csrf: &str, field: &str, value: &str) -> String {
-    let path = format!("/grid/{sheet}/records/{rid}");
-    let (status, body) = save(
-        &app.client,
-        app,
-        csrf,
-        &path,
-        &[("field", field), ("value", value)],
-    )
-    .await;
+/// A space of the contacts blueprint with `records`, ada signed in: the Contacts sheet, the
+/// first record and ada's CSRF token.
+async fn signed_in_with(app: &TestApp, records: &Value) -> (String, String, String) {
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), records).await;
     assert_eq!(status, 200, "{body}");
-    body
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    (sheet, rid, csrf)
+}
+
+/// A bulk change from the grid setting `column` to `value` in every record: its Undo's path.
+async fn bulk_set(app: &TestApp, sheet: &str, column: &str, value: &str) -> String {
+    let form = [("op", "set"), ("column", column), ("value", value)];
+    let (status, toast) = grid_post(app, &format!("/grid/{sheet}/bulk"), &form).await;
+    assert_eq!(status, 200, "{toast}");
+    undo_path(&toast)
 }
 
 async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
@@ -139,28 +148,9 @@ async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
 /// change before it instead of writing the bulk value again.
 async fn the_panel_steps_back_past_an_undone_bulk_change(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (_, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "a@x.io", "name": "T"}]),
-        )
-        .await;
-    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
-    app.make_user("ada@example.com", true);
-    app.sign_in("ada@example.com", PASSWORD).await;
-    let csrf = app.csrf("/spaces").await;
+    let (sheet, rid, csrf) = signed_in_with(&app, &json!([{"email": "a@x.io", "name": "T"}])).await;
     grid_save(&app, &sheet, &rid, &csrf, "name", "T2").await;
-    let (status, toast) = grid_post(
-        &app,
-        &format!("/grid/{sheet}/bulk"),
-        &[("op", "set"), ("column", "name"), ("value", "BULK")],
-    )
-    .await;
-    assert_eq!(status, 200, "{toast}");
-    let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
-    let undo = toast[start..start + toast[start..].find('"').unwrap()].to_string();
+    let undo = bulk_set(&app, &sheet, "name", "BULK").await;
     let (status, said) = grid_post(&app, &undo, &[]).await;
     assert_eq!(status, 200, "{said}");
     let name = async || records(&app, &sheet).await[0]["values"]["name"]["value"].clone();
@@ -179,14 +169,7 @@ async fn the_panel_steps_back_past_an_undone_bulk_change(db: Db) {
     grid_save(&app, &sheet, &rid, &csrf, "name", "A1").await;
     let mut undos = Vec::new();
     for value in ["B1", "B2"] {
-        let (_, toast) = grid_post(
-            &app,
-            &format!("/grid/{sheet}/bulk"),
-            &[("op", "set"), ("column", "name"), ("value", value)],
-        )
-        .await;
-        let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
-        undos.push(toast[start..start + toast[start..].find('"').unwrap()].to_string());
+        undos.push(bulk_set(&app, &sheet, "name", value).await);
     }
     let (status, said) = grid_post(&app, &undos[0], &[]).await;
     assert_eq!(status, 200, "{said}");
@@ -207,18 +190,8 @@ async fn the_panel_steps_back_past_an_undone_bulk_change(db: Db) {
 /// person never saw (probe 74a D2).
 async fn a_stale_save_confirms_no_reading_it_did_not_see(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (_, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "a@x.io", "joined": "2024-01-05"}]),
-        )
-        .await;
-    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
-    app.make_user("ada@example.com", true);
-    app.sign_in("ada@example.com", PASSWORD).await;
-    let csrf = app.csrf("/spaces").await;
+    let (sheet, rid, csrf) =
+        signed_in_with(&app, &json!([{"email": "a@x.io", "joined": "2024-01-05"}])).await;
     let editor = app
         .page(&format!("/grid/{sheet}/records/{rid}/edit?field=joined"))
         .await;
@@ -250,22 +223,13 @@ async fn a_stale_save_confirms_no_reading_it_did_not_see(db: Db) {
 /// other dates of its insert showed, comes back unwarned (probe 74a D5).
 async fn an_undo_warns_of_no_reading_that_was_not_warned_of(db: Db) {
     let app = spawn_app(db).await;
-    let space = app.space_from_blueprint().await;
-    let sheet = app.sheet_id(&space, "contacts").await;
-    let (_, body) = app
-        .post_json(
-            &format!("/sheets/{sheet}/records"),
-            &json!([{"email": "a@x.io", "joined": "01/05/2024"}, {"email": "b@x.io", "joined": "12/25/2024"}]),
-        )
-        .await;
-    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    let dates =
+        json!([{"email": "a@x.io", "joined": "01/05/2024"}, {"email": "b@x.io", "joined": "12/25/2024"}]);
+    let (sheet, rid, csrf) = signed_in_with(&app, &dates).await;
     let joined = async || records(&app, &sheet).await[0]["values"]["joined"].clone();
     let before = joined().await;
     assert_eq!(before["value"], "2024-01-05", "{before}");
     assert!(warnings(&before).is_empty(), "{before}");
-    app.make_user("ada@example.com", true);
-    app.sign_in("ada@example.com", PASSWORD).await;
-    let csrf = app.csrf("/spaces").await;
     grid_save(&app, &sheet, &rid, &csrf, "joined", "2024-02-02").await;
     assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
     let after = joined().await;
@@ -276,15 +240,7 @@ async fn an_undo_warns_of_no_reading_that_was_not_warned_of(db: Db) {
     );
     assert!(warnings(&after).is_empty(), "{after}");
     // A bulk change's undo alike.
-    let (status, toast) = grid_post(
-        &app,
-        &format!("/grid/{sheet}/bulk"),
-        &[("op", "set"), ("column", "joined"), ("value", "2024-03-03")],
-    )
-    .await;
-    assert_eq!(status, 200, "{toast}");
-    let start = toast.find("hx-post=\"/grid/").expect("an Undo button") + 9;
-    let undo = toast[start..start + toast[start..].find('"').unwrap()].to_string();
+    let undo = bulk_set(&app, &sheet, "joined", "2024-03-03").await;
     assert_eq!(grid_post(&app, &undo, &[]).await.0, 200);
     let after = joined().await;
     assert_eq!(after["value"], "2024-01-05", "{after}");

@@ -79,7 +79,7 @@ async fn a_bulk_undo_gives_back_listener_messages(db: Db) {
 }
 
 /// The grid's cell save, as a person makes it.
-async fn grid_save(app: &TestApp, sheet: &str, rid: &str, csrf: &str, field: &str, value: &str) {
+pub(crate) async fn grid_save(app: &TestApp, sheet: &str, rid: &str, csrf: &str, field: &str, value: &str) {
     let path = format!("/grid/{sheet}/records/{rid}");
     let (status, body) = save(
         &app.client,
