@@ -368,33 +368,8 @@ pub fn record_all(
             .values(&rows)
             .execute(c))?;
         noted.sort_by_key(|o| o.attempt.at);
-        catch_up(conn, &noted)?;
         streaks::note(conn, &noted, disable_after)
     })
-}
-
-/// A webhook that takes a delivery again (its listener back after a restart) gets its
-/// deliveries waiting for a later retry now, not minutes later (probe 74c D1: a Submit's
-/// `job:ready` waited five minutes behind the events sent after it).
-fn catch_up(conn: &mut AnyConnection, noted: &[&Outcome]) -> QueryResult<usize> {
-    let back: HashSet<&str> = noted
-        .iter()
-        .filter(|o| matches!(o.next, Next::Delivered))
-        .map(|o| o.delivery.webhook_id.as_str())
-        .collect();
-    if back.is_empty() {
-        return Ok(0);
-    }
-    let t = now();
-    diesel::update(
-        webhook_deliveries::table
-            .filter(webhook_deliveries::webhook_id.eq_any(back))
-            .filter(webhook_deliveries::status.eq(status::PENDING))
-            .filter(webhook_deliveries::next_attempt_at.gt(t))
-            .filter(webhook_deliveries::claimed_by.is_null()),
-    )
-    .set(webhook_deliveries::next_attempt_at.eq(Some(t)))
-    .execute(conn)
 }
 
 /// Notes one try on its delivery row; `false` when another process took the delivery over

@@ -53,6 +53,24 @@ impl Streak {
     }
 }
 
+/// A failing webhook that takes a delivery again (its listener back after a restart) gets
+/// its deliveries waiting for a later retry now, not minutes later (probe 74c D1: a
+/// Submit's `job:ready` waited five minutes behind the events sent after it). Only at the
+/// end of a failing streak: a webhook that never failed has none waiting.
+fn catch_up(conn: &mut AnyConnection, id: &WebhookId) -> QueryResult<usize> {
+    use crate::db::schema::webhook_deliveries;
+    let t = now();
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::webhook_id.eq(id))
+            .filter(webhook_deliveries::status.eq(super::status::PENDING))
+            .filter(webhook_deliveries::next_attempt_at.gt(t))
+            .filter(webhook_deliveries::claimed_by.is_null()),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(Some(t)))
+    .execute(conn)
+}
+
 /// Applies the tries in `noted` (oldest first) to their webhooks; returns the webhooks
 /// this call turned off for failing too long.
 pub(super) fn note(
@@ -77,6 +95,12 @@ pub(super) fn note(
         };
         for o in noted.iter().filter(|o| o.delivery.webhook_id == id) {
             s.step(o, disable_after);
+        }
+        let back = noted
+            .iter()
+            .any(|o| o.delivery.webhook_id == id && matches!(o.next, Next::Delivered));
+        if failing_since.is_some() && back {
+            catch_up(conn, &id)?;
         }
         let hook = webhooks::table.find(&id);
         if s.failing_since != failing_since {
