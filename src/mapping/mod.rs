@@ -7,6 +7,7 @@
 //! receives two columns, and no column goes to two fields.
 
 mod concepts;
+mod countries;
 #[cfg(test)]
 mod quality;
 mod sides;
@@ -416,8 +417,10 @@ pub struct EnumChoice {
 }
 
 /// For each distinct source value, the option it most likely means, if any: by value,
-/// label or alternative name after normalising, then by similarity.
+/// label or alternative name after normalising, then as the same country (`USA` for an
+/// option `US` / `United States`, when the options are countries), then by similarity.
 pub fn map_enum_values(values: &[String], options: &[EnumChoice]) -> Vec<(String, Option<String>)> {
+    let countries = countries::option_countries(options);
     values
         .iter()
         .map(|v| {
@@ -429,6 +432,10 @@ pub fn map_enum_values(values: &[String], options: &[EnumChoice]) -> Vec<(String
                         || o.alternative_names.iter().any(|a| normalise(a) == n))
             });
             let chosen = exact.or_else(|| {
+                let countries = countries.as_deref()?;
+                countries::option_for(v, options, countries)
+            });
+            let chosen = chosen.or_else(|| {
                 options
                     .iter()
                     .map(|o| {

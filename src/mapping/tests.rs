@@ -140,6 +140,62 @@ fn enum_values_map_by_value_label_alternative_and_similarity() {
     );
 }
 
+fn options(pairs: &[(&str, &str)]) -> Vec<EnumChoice> {
+    pairs
+        .iter()
+        .map(|(value, label)| EnumChoice {
+            value: value.to_string(),
+            label: label.to_string(),
+            alternative_names: vec![],
+        })
+        .collect()
+}
+
+fn mapped(values: &[&str], options: &[EnumChoice]) -> Vec<Option<String>> {
+    let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+    map_enum_values(&values, options)
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect()
+}
+
+/// Probe 74c D4: `USA` and `UK` stayed as written (then errors) under options `US` /
+/// `United States` and `GB` / `United Kingdom`, while `Canada` found `CA`; and `UK` must
+/// not read as Ukraine by the letters they share.
+#[test]
+fn country_names_map_onto_the_options_naming_the_same_country() {
+    let countries = options(&[
+        ("US", "United States"),
+        ("CA", "Canada"),
+        ("DE", "Germany"),
+        ("GB", "United Kingdom"),
+        ("UA", "Ukraine"),
+    ]);
+    let got = mapped(
+        &[
+            "USA",
+            "U.S.A.",
+            "uk",
+            "Great Britain",
+            "GBR",
+            "deu",
+            "Ukraine",
+            "Atlantis",
+        ],
+        &countries,
+    );
+    let want = ["US", "US", "GB", "GB", "GB", "DE", "UA"];
+    let want: Vec<Option<String>> = want.iter().map(|c| Some(c.to_string())).chain([None]).collect();
+    assert_eq!(got, want);
+}
+
+/// Options that are not countries are never read as countries: `no` is not Norway.
+#[test]
+fn answers_that_spell_country_codes_are_not_countries() {
+    let answers = options(&[("yes", "Yes"), ("no", "No"), ("maybe", "Maybe")]);
+    assert_eq!(mapped(&["Norway", "NOR"], &answers), vec![None, None]);
+}
+
 #[test]
 fn fingerprints_ignore_order_and_case() {
     assert_eq!(
