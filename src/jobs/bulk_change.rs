@@ -26,8 +26,8 @@ pub fn config(sheet: &str, changes: &[(String, Change)], params: &[(String, Stri
         "sheet": sheet,
         "changes": changes.iter().map(|(field, c)| match c {
             Change::Set(v) => json!({"field": field, "set": v}),
-            Change::Replace { find, replace, whole } =>
-                json!({"field": field, "find": find, "replace": replace, "whole": whole}),
+            Change::Replace { find, replace, whole, any_case } =>
+                json!({"field": field, "find": find, "replace": replace, "whole": whole, "anyCase": any_case}),
         }).collect::<Vec<_>>(),
     });
     let mut ids = Vec::new();
@@ -60,7 +60,7 @@ pub fn job_input(ctx: &SheetContext, operation: &str, config: Value) -> JobInput
 
 /// The changes a config names, checked as the bulk calls check theirs.
 /// What one change of `config.changes` may hold.
-const CHANGE_MEMBERS: [&str; 5] = ["field", "set", "find", "replace", "whole"];
+const CHANGE_MEMBERS: [&str; 6] = ["field", "set", "find", "replace", "whole", "anyCase"];
 
 pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Change)>, String> {
     let list = match &config["changes"] {
@@ -92,7 +92,7 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
                 .ok_or("config.changes holds objects: {\"field\": ..., \"set\": ...}")?;
             if let Some(other) = members.keys().find(|k| !CHANGE_MEMBERS.contains(&k.as_str())) {
                 return Err(format!(
-                    "{key}: a change has no member `{other}` (it has field, and set or find, replace, whole)"
+                    "{key}: a change has no member `{other}` (it has field, and set or find, replace, whole, anyCase)"
                 ));
             }
             let change = match (c.get("set"), c.get("find")) {
@@ -101,11 +101,12 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
                 }
                 (Some(v), _) => Change::Set(Change::value_of(v).map_err(|why| format!("{key}: {why}"))?),
                 (None, Some(find)) => {
-                    let whole = match c.get("whole") {
-                        None | Some(Value::Null) => false,
-                        Some(Value::Bool(b)) => *b,
-                        Some(_) => return Err(format!("{key}: whole is true or false")),
+                    let flag = |name: &str| match c.get(name) {
+                        None | Some(Value::Null) => Ok(false),
+                        Some(Value::Bool(b)) => Ok(*b),
+                        Some(_) => Err(format!("{key}: {name} is true or false")),
                     };
+                    let (whole, any_case) = (flag("whole")?, flag("anyCase")?);
                     let find = Change::text_of(Some(find)).map_err(|why| format!("{key}: find {why}"))?;
                     if find.is_empty() && !whole {
                         return Err(format!(
@@ -114,7 +115,12 @@ pub fn changes_of(ctx: &SheetContext, config: &Value) -> Result<Vec<(usize, Chan
                     }
                     let replace =
                         Change::text_of(c.get("replace")).map_err(|why| format!("{key}: replace {why}"))?;
-                    Change::Replace { find, replace, whole }
+                    Change::Replace {
+                        find,
+                        replace,
+                        whole,
+                        any_case,
+                    }
                 }
                 (None, None) => {
                     return Err(format!(

@@ -101,6 +101,7 @@ async fn a_stopped_job_leaves_nothing_behind_a_later_change(db: Db) {
         find: "User".into(),
         replace: "A".into(),
         whole: false,
+        any_case: false,
     };
     let job_entry = job_batch(&mut conn, &ctx, &ids, name, change);
     // Meanwhile a bulk update overwrites the first record's name.

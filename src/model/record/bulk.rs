@@ -5,6 +5,7 @@
 use super::bulk_history;
 use super::cells;
 use super::ffql_sql::Condition;
+use super::find_text::Find;
 use super::write::{update_loaded, update_tagged, RecordUpdate, Tag, Written};
 use super::RecordQuery;
 use crate::blueprint::FieldType;
@@ -26,11 +27,13 @@ pub const MAX_RECORDS: usize = 10_000;
 pub enum Change {
     /// Every selected cell takes this value (`bulkUpdate`; null clears).
     Set(Value),
-    /// What the cell shows: `find` (the whole text when `whole`) becomes `replace`.
+    /// What the cell shows: `find` (the whole text when `whole`; in any case when
+    /// `any_case`, the grid's default) becomes `replace`.
     Replace {
         find: String,
         replace: String,
         whole: bool,
+        any_case: bool,
     },
 }
 
@@ -70,13 +73,21 @@ impl Change {
 
     /// The change in words, for the history and the toast.
     fn describe(&self, label: &str) -> String {
-        match self {
+        let done = match self {
             Change::Set(v) if display(v).is_empty() => format!("Cleared {label}"),
             Change::Set(v) => format!("Set {label} to “{}”", display(v)),
             Change::Replace { find, replace, .. } if replace.is_empty() => {
                 format!("Replaced “{find}” with nothing in {label}")
             }
             Change::Replace { find, replace, .. } => format!("Replaced “{find}” with “{replace}” in {label}"),
+        };
+        match self {
+            Change::Replace {
+                any_case: true, find, ..
+            } if find.chars().any(char::is_alphabetic) => {
+                format!("{done} (any case)")
+            }
+            _ => done,
         }
     }
 
@@ -131,8 +142,14 @@ pub fn selected(
     limit: Option<i64>,
 ) -> QueryResult<Vec<i64>> {
     let narrowing = match changes {
-        [(field, Change::Replace { find, .. })] if !find.is_empty() && shows_text_as_stored(ctx, *field) => {
-            Some(Condition::holds_text(crate::db::backend_of(conn), find))
+        [(field, Change::Replace { find, any_case, .. })]
+            if !find.is_empty() && shows_text_as_stored(ctx, *field) && (find.is_ascii() || !any_case) =>
+        {
+            Some(Condition::holds_text(
+                crate::db::backend_of(conn),
+                find,
+                *any_case,
+            ))
         }
         _ => None,
     };
@@ -420,11 +437,20 @@ fn reads_as_held(ctx: &SheetContext, field: usize, held: Option<&Value>, after: 
 fn changed(before: &Value, change: &Change) -> Option<Value> {
     match (change, before) {
         (Change::Set(v), _) => (display(before) != display(v)).then(|| v.clone()),
-        (Change::Replace { find, replace, whole }, Value::Array(items)) => {
+        (
+            Change::Replace {
+                find,
+                replace,
+                whole,
+                any_case,
+            },
+            Value::Array(items),
+        ) => {
+            let find = Find::new(find, *whole, *any_case);
             let mut any = false;
             let after: Vec<Value> = items
                 .iter()
-                .filter_map(|item| match replaced(&display(item), find, replace, *whole) {
+                .filter_map(|item| match find.replaced(&display(item), replace) {
                     Some(new) => {
                         any = true;
                         (!new.is_empty()).then_some(Value::String(new))
@@ -447,33 +473,31 @@ fn changed(before: &Value, change: &Change) -> Option<Value> {
                 find,
                 replace,
                 whole: false,
+                any_case,
             },
             Value::Number(_),
-        ) if !find.contains('e') => {
+        ) if !find.to_ascii_lowercase().contains('e') => {
             let shown = display(before);
+            let find = Find::new(find, false, *any_case);
             match shown.split_once('e') {
-                Some((digits, exponent)) => replaced(digits, find, replace, false)
+                Some((digits, exponent)) => find
+                    .replaced(digits, replace)
                     .map(|new| text_or_empty(&format!("{new}e{exponent}"))),
-                None => replaced(&shown, find, replace, false).map(|new| text_or_empty(&new)),
+                None => find.replaced(&shown, replace).map(|new| text_or_empty(&new)),
             }
         }
-        (Change::Replace { find, replace, whole }, _) => {
-            replaced(&display(before), find, replace, *whole).map(|new| text_or_empty(&new))
-        }
+        (
+            Change::Replace {
+                find,
+                replace,
+                whole,
+                any_case,
+            },
+            _,
+        ) => Find::new(find, *whole, *any_case)
+            .replaced(&display(before), replace)
+            .map(|new| text_or_empty(&new)),
     }
-}
-
-/// `shown` with `find` replaced, if it holds it (all of it, when `whole`).
-fn replaced(shown: &str, find: &str, replace: &str, whole: bool) -> Option<String> {
-    let new = if whole {
-        (shown == find).then(|| replace.to_string())
-    } else if !find.is_empty() && shown.contains(find) {
-        Some(shown.replace(find, replace))
-    } else {
-        None
-    };
-    // `n` for `n` changes nothing: no commit, no history entry for it.
-    new.filter(|n| n != shown)
 }
 
 /// Replacing a whole value by nothing clears the cell.
@@ -491,19 +515,12 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_replacement_that_changes_nothing_is_none() {
-        assert_eq!(replaced("n", "n", "n", false), None);
-        assert_eq!(replaced("n", "n", "n", true), None);
-        assert_eq!(replaced("ab", "a", "a", false), None);
-        assert_eq!(replaced("ab", "a", "A", false), Some("Ab".into()));
-    }
-
-    #[test]
     fn replaces_parts_or_whole_values() {
         let part = Change::Replace {
             find: "N/A".into(),
             replace: "".into(),
             whole: false,
+            any_case: false,
         };
         assert_eq!(changed(&json!("N/A"), &part), Some(Value::Null));
         assert_eq!(changed(&json!("x N/A y"), &part), Some(json!("x  y")));
@@ -512,6 +529,7 @@ mod tests {
             find: "US".into(),
             replace: "United States".into(),
             whole: true,
+            any_case: false,
         };
         assert_eq!(changed(&json!("US"), &whole), Some(json!("United States")));
         assert_eq!(changed(&json!("USA"), &whole), None);
@@ -529,6 +547,7 @@ mod tests {
             find: "2".into(),
             replace: "3".into(),
             whole: false,
+            any_case: false,
         };
         assert_eq!(changed(&json!(2e20), &two), Some(json!("3e+20")));
         assert_eq!(changed(&json!(1e22), &two), None, "only its exponent holds a 2");
@@ -537,6 +556,7 @@ mod tests {
             find: "e+20".into(),
             replace: "e+21".into(),
             whole: false,
+            any_case: false,
         };
         assert_eq!(changed(&json!(2e20), &exponent), Some(json!("2e+21")));
     }
@@ -547,6 +567,7 @@ mod tests {
             find: "Jane".into(),
             replace: "Janet".into(),
             whole: false,
+            any_case: false,
         };
         assert_eq!(
             changed(&json!(["Smith, John", "Doe, Jane"]), &jane),
@@ -556,12 +577,14 @@ mod tests {
             find: "a, b".into(),
             replace: "z".into(),
             whole: false,
+            any_case: false,
         };
         assert_eq!(changed(&json!(["a", "b"]), &across), None, "not across items");
         let gone = Change::Replace {
             find: "red".into(),
             replace: "".into(),
             whole: true,
+            any_case: false,
         };
         assert_eq!(changed(&json!(["red", "green"]), &gone), Some(json!(["green"])));
         assert_eq!(changed(&json!(["red"]), &gone), Some(Value::Null));

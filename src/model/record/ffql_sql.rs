@@ -155,7 +155,9 @@ impl Condition {
     /// The records whose stored values or kept inputs hold `text` as JSON writes it. JSON
     /// escapes each character on its own, so every record with a text cell that shows
     /// `text` is among them: a find and replace reads only these, and checks each cell.
-    pub fn holds_text(backend: Backend, text: &str) -> Condition {
+    /// In any case when `any_case` (`lower()`: of ASCII letters at least, so the records
+    /// an ASCII text is found in in any case are among those picked).
+    pub fn holds_text(backend: Backend, text: &str, any_case: bool) -> Condition {
         let json = serde_json::to_string(text).unwrap_or_default();
         let written = json[1..json.len() - 1].to_string();
         // `instr(haystack, needle) > 0` (SQLite), `strpos` (PostgreSQL); raw may be NULL.
@@ -163,17 +165,27 @@ impl Condition {
             Backend::Sqlite => ("instr(", ")"),
             Backend::Postgres => ("strpos(", " COLLATE \"C\")"),
         };
+        let (lower, lowered) = match any_case {
+            true => ("lower(", ")"),
+            false => ("", ""),
+        };
         let text = |t: &str| match backend {
-            Backend::Sqlite => vec![Part::Text(t.to_string())],
-            Backend::Postgres => vec![
-                Part::Sql("CAST(".into()),
+            Backend::Sqlite => vec![
+                Part::Sql(lower.into()),
                 Part::Text(t.to_string()),
-                Part::Sql(" AS text)".into()),
+                Part::Sql(lowered.into()),
+            ],
+            Backend::Postgres => vec![
+                Part::Sql(format!("{lower}CAST(")),
+                Part::Text(t.to_string()),
+                Part::Sql(format!(" AS text){lowered}")),
             ],
         };
-        let mut parts = vec![Part::Sql(format!("({open}vals, "))];
+        let mut parts = vec![Part::Sql(format!("({open}{lower}vals{lowered}, "))];
         parts.extend(text(&written));
-        parts.push(Part::Sql(format!("{close} > 0 OR COALESCE({open}raw, ")));
+        parts.push(Part::Sql(format!(
+            "{close} > 0 OR COALESCE({open}{lower}raw{lowered}, "
+        )));
         parts.extend(text(&written));
         parts.push(Part::Sql(format!("{close}, 0) > 0)")));
         Condition { parts }

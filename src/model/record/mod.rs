@@ -9,6 +9,7 @@ mod date_cells;
 mod delete;
 pub mod ffql_sql;
 pub mod fields;
+mod find_text;
 pub mod history;
 pub mod hook_answer;
 pub mod indexes;

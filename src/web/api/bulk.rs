@@ -190,10 +190,12 @@ pub async fn find_replace(
     let replace = shown("replace", body.replace)?;
     on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
         let index = field(&ctx, &body.field_key)?;
+        // Flatfile's find-replace matches case.
         let change = Change::Replace {
             find: find.clone(),
             replace: replace.clone(),
             whole,
+            any_case: false,
         };
         run(&req, &caller, &state, ctx, &params, vec![(index, change)]).await
     })

@@ -169,6 +169,7 @@ pub struct ChangeForm {
     #[serde(default)]
     value: String,
     whole: Option<String>,
+    match_case: Option<String>,
     /// The view as the column's menu counted it (see `grid_seen`), when it had.
     expected: Option<u64>,
     upto: Option<i64>,
@@ -231,10 +232,13 @@ async fn change_column(
                 "say what to find (tick “whole value” to find empty cells)",
             ))
         }
+        // In any case unless the person ticks "match case", as spreadsheets do (probe 71d
+        // D2: `unknown` missed every `Unknown`).
         "replace" => Change::Replace {
             find: form.find.clone(),
             replace: form.replace.clone(),
             whole: form.whole.is_some(),
+            any_case: form.match_case.is_none(),
         },
         "set" if form.value.is_empty() => Change::Set(Value::Null),
         "set" => Change::Set(Value::String(form.value.clone())),
