@@ -1,9 +1,10 @@
-//! Whether a listener took up what an event asked for, so that a webhook try which reached
-//! it but got no good answer is not sent again (a handler slower than the try's 15 s ran
-//! twice: probe 51b 1).
+//! Whether what an event asked for is no longer asked, so that a webhook try is not sent
+//! again: a listener took it up (a handler slower than the try's 15 s ran twice: probe
+//! 51b 1), or the job ended without one (probe 74c D2: a Submit's `job:ready` reached its
+//! listener, back after a restart, minutes after the job failed for want of one).
 
-/// What a `job:ready` or `commit:created` event asked for, when a listener took it up
-/// (acknowledged the job, answered the commit): the event reached it.
+/// Why a `job:ready` or `commit:created` event asks for nothing any more, if it does not:
+/// its job was acknowledged or ended, its commit answered.
 pub(super) fn taken_up(
     conn: &mut crate::db::AnyConnection,
     topic: &str,
@@ -20,10 +21,12 @@ pub(super) fn taken_up(
                 .select(jobs::status)
                 .first(conn)
                 .optional()?;
-            let taken = status.is_some_and(|s| {
-                s != crate::model::job::status::READY && s != crate::model::job::status::CREATED
-            });
-            Ok(taken.then(|| format!("job {job}")))
+            use crate::model::job::status::{CANCELED, CREATED, FAILED, READY};
+            Ok(match status.as_deref() {
+                None | Some(READY | CREATED) => None,
+                Some(ended @ (FAILED | CANCELED)) => Some(format!("job {job} is {ended} already")),
+                Some(_) => Some(format!("the listener took up job {job}")),
+            })
         }
         ("commit:created", _, Some(commit)) => {
             let done: Option<Option<chrono::NaiveDateTime>> = commits::table
@@ -31,7 +34,9 @@ pub(super) fn taken_up(
                 .select(commits::completed_at)
                 .first(conn)
                 .optional()?;
-            Ok(done.flatten().map(|_| format!("commit {commit}")))
+            Ok(done
+                .flatten()
+                .map(|_| format!("the listener took up commit {commit}")))
         }
         _ => Ok(None),
     }

@@ -232,51 +232,31 @@ async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> (Outcome,
     let (attempt, next) = match event {
         _ if !hook.enabled => gave_up("the webhook is disabled"),
         None => gave_up("the event no longer exists"),
-        Some(ev)
-            if d.attempts > 0
-                && (d.last_status_code.is_some() || d.last_error.as_deref().is_some_and(timed_out)) =>
-        {
-            // A try that got no answer may have reached a handler that took the event up
-            // since: it is not sent again.
-            let (topic, context) = (ev.topic.clone(), ev.context.clone());
-            match db(&ctx, move |c| {
-                super::webhook_taken_up::taken_up(c, &topic, &context)
-            })
-            .await
-            {
-                Ok(Some(what)) => (
-                    Attempt {
-                        at: now(),
-                        error: Some(format!("not sent again: the listener took up {what}")),
-                        ..Default::default()
-                    },
-                    Next::Delivered,
-                ),
-                _ => {
-                    let body = (ctx.render)(&ev).to_string();
-                    let (attempt, retry_after) = send(&ctx, &clients, &hook, &d, body).await;
-                    let next = next_step(&d, &attempt, retry_after);
-                    (attempt, next)
-                }
-            }
-        }
+        // A try again is sent only while the event still asks for something. After a try
+        // that reached the receiver, one that no longer does counts as delivered (its
+        // handler may have run); after one that reached nothing, it is given up.
+        Some(ev) if d.attempts > 0 => match asked_no_more(&ctx, &ev).await {
+            Some(why) if reached_before(&d) => (
+                Attempt {
+                    at: now(),
+                    error: Some(format!("not sent again: {why}")),
+                    ..Default::default()
+                },
+                Next::Delivered,
+            ),
+            Some(why) => gave_up(&format!("not sent again: {why}")),
+            None => send_now(&ctx, &clients, &hook, &d, &ev).await,
+        },
         Some(ev) => {
-            let body = (ctx.render)(&ev).to_string();
-            let (mut attempt, retry_after) = send(&ctx, &clients, &hook, &d, body).await;
-            let mut next = next_step(&d, &attempt, retry_after);
+            let (mut attempt, mut next) = send_now(&ctx, &clients, &hook, &d, &ev).await;
             // A receiver that answers once its handler is done (Flatfile's pattern) runs a
             // handler over 15 s twice if the event is sent again: not when the handler
             // took up what the event asked for meanwhile (probe 51b 1).
             let reached = attempt.status_code.is_some() || attempt.error.as_deref().is_some_and(timed_out);
             if reached && matches!(next, Next::RetryAt(_)) {
-                let (topic, context) = (ev.topic.clone(), ev.context.clone());
-                if let Ok(Some(what)) = db(&ctx, move |c| {
-                    super::webhook_taken_up::taken_up(c, &topic, &context)
-                })
-                .await
-                {
+                if let Some(why) = asked_no_more(&ctx, &ev).await {
                     attempt.error = Some(format!(
-                        "{}; not sent again: the listener took up {what} meanwhile",
+                        "{}; not sent again: {why}",
                         attempt.error.as_deref().unwrap_or("no answer")
                     ));
                     next = Next::Delivered;
@@ -291,6 +271,37 @@ async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> (Outcome,
         next,
     };
     (outcome, started.elapsed())
+}
+
+/// Whether the last try reached the receiver: it answered, or took the request and did
+/// not answer in time.
+fn reached_before(d: &Delivery) -> bool {
+    d.last_status_code.is_some() || d.last_error.as_deref().is_some_and(timed_out)
+}
+
+/// Why the event asks for nothing any more (see `webhook_taken_up`), if so.
+async fn asked_no_more(ctx: &Context, ev: &Event) -> Option<String> {
+    let (topic, context) = (ev.topic.clone(), ev.context.clone());
+    db(ctx, move |c| {
+        super::webhook_taken_up::taken_up(c, &topic, &context)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Sends the event and works out what follows.
+async fn send_now(
+    ctx: &Context,
+    clients: &Clients,
+    hook: &Webhook,
+    d: &Delivery,
+    ev: &Event,
+) -> (Attempt, Next) {
+    let body = (ctx.render)(ev).to_string();
+    let (attempt, retry_after) = send(ctx, clients, hook, d, body).await;
+    let next = next_step(d, &attempt, retry_after);
+    (attempt, next)
 }
 
 /// Whether a try's error says the receiver took the request and did not answer in time:
