@@ -842,6 +842,14 @@
       dialog.querySelector("[data-scope-note]").textContent = selected
         ? "Changes apply to the " + selected.toLocaleString("en-US") + (selected === 1 ? " selected record." : " selected records.")
         : "Changes apply to every record this view shows.";
+      // Clearing asks first, naming the column and how many (probe 71d D6: thousands of
+      // cells went on one click).
+      var counted = document.getElementById("view-count");
+      var many = selected
+        ? "the " + selected.toLocaleString("en-US") + (selected === 1 ? " selected record" : " selected records")
+        : "every record this view shows" + (counted && /\d/.test(counted.textContent) ? " (" + counted.textContent.trim() + ")" : "");
+      document.getElementById("bulk-form-clear").setAttribute("hx-confirm",
+        "Clear " + menu.dataset.columnLabel + " in " + many + "? Undo puts the values back.");
       // Another column's menu starts empty: what was typed for the last one would be sent
       // for this one (probe 57a).
       var another = dialog.dataset.lastColumn !== menu.dataset.columnMenu;

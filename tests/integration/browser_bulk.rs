@@ -142,4 +142,87 @@ async fn chromium_replaces_undoes_and_deletes_shown_rows(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 18);
 }
 
-on_both!(chromium_replaces_undoes_and_deletes_shown_rows);
+/// Answers the page's questions with `answer` from now on, keeping them to be read: htmx
+/// asks after the click has returned, which WebDriver's alert calls do not always see.
+async fn answer_questions(c: &fantoccini::Client, answer: bool) {
+    c.execute(
+        "window.asked = []; window.confirm = function (q) { window.asked.push(q); return arguments[0]; }"
+            .replace("arguments[0]", if answer { "true" } else { "false" })
+            .as_str(),
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+/// Probe 71d D6 and D7: "Clear these values" asks first, naming the column and how many
+/// records; "Delete selected" says afterwards how many went.
+async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
+    let app = spawn_app(db).await;
+    app.make_user("ada@example.com", true);
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let rows: Vec<Value> = (0..6)
+        .map(|i| json!({"email": format!("p{i}@x.io"), "name": format!("P{i}"), "tier": "silver"}))
+        .collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &Value::Array(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let driver = grid_page(&app, space["id"].as_str().unwrap(), &sheet).await;
+    let c = &driver.client;
+    wait_for(c, &format!("{ALL} === '6'"), "six records").await;
+    // Two rows ticked: the column's Clear names them, and declining clears nothing.
+    c.execute(
+        "document.querySelectorAll('[data-select]').forEach(function (b, i) { if (i < 2) b.click(); });",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_css(c, "[data-column-menu='name']").await;
+    wait_for(
+        c,
+        "document.querySelector('#column-dialog').open",
+        "the column menu",
+    )
+    .await;
+    wait_for(
+        c,
+        "document.querySelectorAll('#column-values li').length > 0",
+        "the values",
+    )
+    .await;
+    answer_questions(c, false).await;
+    click_css(c, "#bulk-clear-button").await;
+    wait_for(
+        c,
+        "window.asked.length === 1 && window.asked[0] === 'Clear Name in the 2 selected records? Undo puts the values back.'",
+        "the question before clearing",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let named = page["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["values"]["name"]["value"].is_string())
+        .count();
+    assert_eq!(named, 6, "nothing cleared");
+    click_css(c, "#column-dialog > button[data-close-dialog]").await;
+    // Delete selected: the question, then the page says how many went.
+    answer_questions(c, true).await;
+    click_css(c, "#delete-button").await;
+    wait_for(
+        c,
+        &format!("{TOAST}.includes('Deleted 2 records.')"),
+        "the deletion said",
+    )
+    .await;
+    wait_for(c, &format!("{ALL} === '4'"), "the count to follow").await;
+}
+
+on_both!(
+    chromium_replaces_undoes_and_deletes_shown_rows,
+    clearing_asks_and_deleting_selected_rows_says_how_many
+);

@@ -16,6 +16,7 @@ use crate::model::workbook::{self, Workbook};
 use crate::web::error::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
 pub use super::grid_count::Pages;
 pub use super::grid_rows::{editor_kind, row_view, CellView, RowView};
@@ -109,6 +110,23 @@ struct GridPage {
     sheet_name: String,
     /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
     job_panel: String,
+    /// What the page came back from (`?deleted=N`: "Deleted N records."), if anything.
+    notice: String,
+}
+
+/// The notice of a page the grid was sent back to after a change.
+#[derive(Deserialize)]
+struct Notice {
+    deleted: Option<u64>,
+}
+
+impl Notice {
+    fn words(query: &str) -> String {
+        match serde_urlencoded::from_str::<Notice>(query) {
+            Ok(Notice { deleted: Some(n) }) => format!("Deleted {}.", crate::words::records(n)),
+            _ => String::new(),
+        }
+    }
 }
 
 fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
@@ -506,6 +524,7 @@ pub async fn show(
         other_error_sheets,
         sheet_name,
         job_panel,
+        notice: Notice::words(req.query_string()),
         table,
         since,
         client_id: rand::distributions::DistString::sample_string(
