@@ -94,6 +94,21 @@ async fn a_running_action_is_canceled_from_its_card(db: Db) {
         "{card}"
     );
     assert!(card.contains("Running…"), "taken, it runs: {card}");
+    assert!(!card.contains("Last moved"), "it just moved: {card}");
+    // Its code went quiet: the card says since when (probe 74c D5).
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::jobs;
+        let five_ago = chrono::Utc::now().naive_utc() - chrono::TimeDelta::minutes(5);
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(jobs::table.find(&job))
+            .set(jobs::updated_at.eq(five_ago))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let card = app.page(&format!("/grid/jobs/{job}")).await;
+    assert!(card.contains("Last moved <time"), "{card}");
+    assert!(card.contains(">5 minutes ago</time>; Cancel stops it"), "{card}");
     let resp = app
         .client
         .post(app.url(&format!("/grid/jobs/{job}/cancel")))

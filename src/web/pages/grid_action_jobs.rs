@@ -35,6 +35,9 @@ pub struct JobPanel {
     pub progress: i32,
     pub info: String,
     pub time_left: String,
+    /// When a job taken and running last moved, once that is over a minute ago (probe
+    /// 74c D5: a listener that died mid-job looked as busy as a slow one).
+    pub quiet_since: Option<crate::web::when::When>,
     pub failed: bool,
     /// Outcome shown as a dialog (else a toast), until acknowledged.
     pub dialog: bool,
@@ -94,6 +97,7 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
         } else {
             String::new()
         },
+        quiet_since: quiet_since(j),
         failed,
         dialog,
         toast: !running && !dialog && !acknowledged,
@@ -118,6 +122,15 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
             String::new()
         },
     }
+}
+
+/// When a running job taken by a listener last changed (its progress, its info), if that
+/// is over a minute ago.
+fn quiet_since(j: &Job) -> Option<crate::web::when::When> {
+    let now = crate::model::now();
+    let taken = j.status == status::EXECUTING;
+    (taken && now - j.updated_at > chrono::TimeDelta::seconds(60))
+        .then(|| crate::web::when::When::relative_to(&j.updated_at, &now))
 }
 
 /// The panel for a job the viewer reaches.
