@@ -372,7 +372,35 @@ async fn the_activity_pages_fifty_lines_at_a_time(db: Db) {
     assert!(seen.last().unwrap().contains("created this space"));
 }
 
+/// Probe 72b D8: documents and secrets read as their raw topics (": document:created").
+async fn documents_and_secrets_read_as_words(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.bare_space("Papers").await;
+    let (status, doc) = app
+        .post_json(
+            &format!("/spaces/{space}/documents"),
+            &json!({"title": "Welcome", "body": "x"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{doc}");
+    let (status, body) = app
+        .post_json(
+            "/secrets",
+            &json!({"name": "CRM_TOKEN", "value": "t", "spaceId": space}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let lines = lines(&app.page(&format!("/spaces/{space}?tab=activity")).await);
+    let all = lines.join("\n");
+    assert!(!all.contains("document:") && !all.contains("secret:"), "{all}");
+    assert!(all.contains("An API key</strong> added a document"), "{all}");
+    assert!(all.contains("added the secret <code>CRM_TOKEN</code>"), "{all}");
+}
+
 on_both!(
+    documents_and_secrets_read_as_words,
     a_delete_job_is_one_line,
     a_job_that_never_ran_hides_no_edits,
     an_import_reads_as_one_sentence_with_names_and_links,

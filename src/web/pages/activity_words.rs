@@ -373,6 +373,19 @@ fn event_words(e: &Event, names: &Names, space: &SpaceId) -> Vec<Part> {
             parts.push(file(ctx["fileId"].as_str(), names, space));
         }
         "file:deleted" => parts.push(text(" deleted a file")),
+        // Probe 72b D8: these read as their raw topics.
+        "document:created" => parts.push(text(" added a document")),
+        "document:updated" => parts.push(text(" changed a document")),
+        "document:deleted" => parts.push(text(" deleted a document")),
+        "secret:created" | "secret:updated" | "secret:deleted" => {
+            let verb = match e.topic.as_str() {
+                "secret:created" => " added the secret ",
+                "secret:updated" => " changed the secret ",
+                _ => " deleted the secret ",
+            };
+            parts.push(text(verb));
+            parts.push(Part::Code(one_line(payload["name"].as_str().unwrap_or_default())));
+        }
         "space:guestAdded" | "space:guestRemoved" => {
             let added = e.topic == "space:guestAdded";
             parts.push(text(if added { " invited " } else { " removed " }));
