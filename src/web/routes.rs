@@ -288,7 +288,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/spaces/new").get(pages::spaces::new_form))
             .service(web::resource("/spaces/{id}").get(pages::spaces::show))
-            .service(web::resource("/spaces/{id}/rename").post(pages::spaces::rename))
+            .service(web::resource("/spaces/{id}/rename").post(pages::space_rename::rename))
             .service(web::resource("/spaces/{id}/archive").post(pages::spaces::archive))
             .service(web::resource("/spaces/{id}/unarchive").post(pages::spaces::unarchive))
             .service(web::resource("/spaces/{id}/workbooks").post(pages::spaces::add_workbook))

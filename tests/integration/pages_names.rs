@@ -194,6 +194,29 @@ async fn a_space_is_renamed_from_its_page(db: Db) {
         .await
         .unwrap();
     assert_eq!(forged.status().as_u16(), 403);
+    // Two tabs opened on "Onboarding <Space>": the second one's rename, sent after the
+    // first renamed it, is refused naming the name now (probe 72b D3); sent again from
+    // the refreshed page, it is saved.
+    let from_tab = |was: &'static str, name: &'static str| {
+        app.client
+            .post(app.url(&format!("/spaces/{space}/rename")))
+            .form(&[("csrf_token", token.as_str()), ("name", name), ("was_name", was)])
+            .send()
+    };
+    let first = from_tab("Onboarding <Space>", "Beta 2").await.unwrap();
+    assert_eq!(first.status().as_u16(), 303);
+    let second = from_tab("Onboarding <Space>", "Beta 3").await.unwrap();
+    let said = second.text().await.unwrap();
+    assert!(
+        said.contains("someone renamed this space to “Beta 2” since the page was opened; nothing was saved"),
+        "{said}"
+    );
+    let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(got["data"]["name"], "Beta 2");
+    let again = from_tab("Beta 2", "Beta 3").await.unwrap();
+    assert_eq!(again.status().as_u16(), 303);
+    let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+    assert_eq!(got["data"]["name"], "Beta 3");
 }
 
 on_both!(

@@ -36,6 +36,7 @@ pub mod link_csrf;
 pub mod outbox;
 pub mod people;
 pub mod space_configs;
+pub mod space_rename;
 pub mod spaces;
 pub mod submissions;
 pub mod time_left;

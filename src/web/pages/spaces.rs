@@ -305,12 +305,12 @@ pub struct ShowQuery {
 /// What a space's page shows beside its tab: the Activity's page, the workbook form as
 /// typed, a guest just invited.
 #[derive(Default)]
-struct Beside {
-    before: Option<i64>,
-    draft: Option<(String, String)>,
-    sent: Option<String>,
+pub(super) struct Beside {
+    pub before: Option<i64>,
+    pub draft: Option<(String, String)>,
+    pub sent: Option<String>,
     /// A new name refused: shown again in the open Rename form.
-    renaming: Option<String>,
+    pub renaming: Option<String>,
 }
 
 pub(super) async fn show_page(
@@ -323,7 +323,7 @@ pub(super) async fn show_page(
     show_tab(user, state, raw_id, tab, error, Beside::default()).await
 }
 
-async fn show_tab(
+pub(super) async fn show_tab(
     user: &CurrentUser,
     state: &AppState,
     raw_id: &str,
@@ -465,48 +465,6 @@ pub async fn unarchive(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&form.csrf_token)?;
     set_archived(user, &state, &path, false).await
-}
-
-#[derive(Deserialize)]
-pub struct RenameForm {
-    #[serde(default)]
-    csrf_token: String,
-    name: String,
-}
-
-/// Renames a space from its page (probe 57a: only the API could), with the API's rules.
-pub async fn rename(
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: crate::web::input::Form<RenameForm>,
-) -> Result<HttpResponse, AppError> {
-    user.check_csrf(&form.csrf_token)?;
-    let id = SpaceId::parse(&path).ok_or(AppError::NotFound("space"))?;
-    let (env, actor, name) = (user.environment.id.clone(), user.actor(), form.into_inner().name);
-    let typed = name.clone();
-    let done = state
-        .db(move |conn| {
-            let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
-            let changes = SpaceChanges {
-                name: Some(name),
-                ..Default::default()
-            };
-            space::update(conn, &s, changes, None, &actor)
-        })
-        .await;
-    match done {
-        Ok(s) => Ok(see_other(&format!("/spaces/{}", s.id))),
-        Err(AppError::Invalid(items)) => {
-            let message = items.first().map(|i| i.message.clone());
-            let beside = Beside {
-                renaming: Some(typed),
-                ..Beside::default()
-            };
-            show_tab(&user, &state, &path, "workbooks".into(), message, beside).await
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[derive(Deserialize)]
