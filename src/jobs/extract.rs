@@ -400,8 +400,9 @@ fn extract_into_workbook(
         }
     };
     progress.report(conn, 3, "Parsing sheets")?;
-    let extraction = super::extract_open::open_followed(conn, progress, copy.path(), f)?;
-    progress.report(conn, 5, "Creating workbook")?;
+    let (extraction, opened_at) = super::extract_open::open_followed(conn, progress, copy.path(), f)?;
+    progress.report(conn, opened_at, "Creating workbook")?;
+    let rows_from = opened_at + 5;
     let configs = sheet_configs(&extraction.tables)?;
     let ctx = Context::new(&f.environment_id, actor).space(&f.space_id);
     let wb = progress.fenced(conn, |conn| {
@@ -504,7 +505,7 @@ fn extract_into_workbook(
                         (index as f64 + within.min(1.0)) / table_count as f64
                     }
                 };
-                let percent = 10 + (done.min(1.0) * 89.0) as i32;
+                let percent = rows_from + (done.min(1.0) * (99 - rows_from) as f64) as i32;
                 progress.report(conn, percent, "Adding records to sheets")?;
             }
             Ok(())
