@@ -344,6 +344,17 @@ fn cell_test(kind: Kind, op: Op, value: &str) -> Result<CellTest, String> {
             None if !ordering => CellTest::Text(cmp, value.to_string()),
             None => return Err(format!("\"{value}\" is not a number")),
         },
+        // A date that reads two ways is not guessed at (probe 69e D5: read month first, a
+        // query found the other day's records, and a delete by it would delete them).
+        Kind::Date if crate::validate::date_reads_two_ways(value) => {
+            let day_first = crate::validate::date_swapped(value).and_then(|v| parse_date(&v));
+            return Err(match (parse_date(value), day_first) {
+                (Some(month_first), Some(day_first)) => {
+                    format!("\"{value}\" reads two ways: write the date as {month_first} or {day_first}")
+                }
+                _ => format!("\"{value}\" is not a date"),
+            });
+        }
         Kind::Date => match parse_date(value) {
             Some(d) => CellTest::Date(cmp, d),
             None if !ordering => CellTest::Text(cmp, value.to_string()),

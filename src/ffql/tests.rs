@@ -158,6 +158,29 @@ fn ordering_a_value_of_the_wrong_type_is_refused_with_the_field_named() {
     assert!(err("first_name contains a").contains("contains looks for an item of a list"));
 }
 
+/// Probe 69e D5: a date that reads two ways was read month first, silently.
+#[test]
+fn a_date_that_reads_two_ways_is_refused_with_both_readings() {
+    let e = err("joined eq \"05/01/2020\"");
+    assert!(
+        e.contains("\"05/01/2020\" reads two ways: write the date as 2020-05-01 or 2020-01-05"),
+        "{e}"
+    );
+    assert!(err("joined lt 1/2/2024").contains("reads two ways"));
+    // One way only: read as it reads.
+    assert_eq!(
+        ok("joined eq \"13/01/2020\""),
+        Node::Cell {
+            field: 2,
+            test: CellTest::Date(Cmp::Eq, "2020-01-13".into())
+        }
+    );
+    assert!(
+        compile("joined eq \"05/05/2020\"", &fields()).is_ok(),
+        "the same either way"
+    );
+}
+
 #[test]
 fn no_field_means_any_field_it_can_compare() {
     assert_eq!(

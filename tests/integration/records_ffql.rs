@@ -213,6 +213,12 @@ async fn bad_queries_answer_400_saying_where_and_why(db: Db) {
         typed.contains("\"abc\" is not a number at 8; age is a number field"),
         "{typed}"
     );
+    // A date that reads two ways is not guessed at (probe 69e D5).
+    let two_ways = refused("\"Joined On\" eq \"05/01/2020\"".into()).await;
+    assert!(
+        two_ways.contains("\"05/01/2020\" reads two ways: write the date as 2020-05-01 or 2020-01-05"),
+        "{two_ways}"
+    );
     let quote = refused("name eq \"Bender".into()).await;
     assert!(quote.contains("never closed"), "{quote}");
     // Deep nesting and long queries end in a 400, not a crashed worker.
