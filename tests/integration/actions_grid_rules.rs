@@ -218,6 +218,39 @@ async fn outcomes_lead_to_files_a_view_or_a_wait(db: Db) {
     );
     assert!(!panel.contains("us_fl_nothere"), "{panel}");
 
+    // A document of the space (or the space itself): its page, at the document (probe
+    // 71b D1: the button was dropped). Another environment's space leads nowhere.
+    let (status, doc) = app
+        .post_json(
+            &format!("/spaces/{space}/documents"),
+            &json!({"title": "Results", "body": "Accepted."}),
+        )
+        .await;
+    assert_eq!(status, 200, "{doc}");
+    let doc = doc["data"]["id"].as_str().unwrap().to_string();
+    let to_doc = json!({"acknowledge": true, "next": {"type": "id", "id": doc, "label": "See results"}});
+    let id = outcome_of(&app, &token, &sheet, to_doc).await;
+    let panel = app.page(&format!("/grid/jobs/{id}")).await;
+    assert!(
+        panel.contains(&format!("name=\"next\" value=\"/spaces/{space}#doc-{doc}\"")),
+        "{panel}"
+    );
+    assert!(panel.contains(">See results</button>"), "{panel}");
+    let page = app.page(&format!("/spaces/{space}")).await;
+    assert!(page.contains(&format!("id=\"doc-{doc}\"")), "{page}");
+    let to_space = json!({"acknowledge": true, "next": {"type": "id", "id": space, "label": "Back"}});
+    let id = outcome_of(&app, &token, &sheet, to_space).await;
+    let panel = app.page(&format!("/grid/jobs/{id}")).await;
+    assert!(
+        panel.contains(&format!("name=\"next\" value=\"/spaces/{space}\"")),
+        "{panel}"
+    );
+    let elsewhere =
+        json!({"acknowledge": true, "next": {"type": "id", "id": "us_sp_notyours", "label": "Away"}});
+    let id = outcome_of(&app, &token, &sheet, elsewhere).await;
+    let panel = app.page(&format!("/grid/jobs/{id}")).await;
+    assert!(!panel.contains("Away"), "{panel}");
+
     let view = json!({"acknowledge": true, "next": {"type": "view", "sheetId": sheet, "hiddenColumns": [], "filter": "error", "label": "See errors"}});
     let id = outcome_of(&app, &token, &sheet, view).await;
     let panel = app.page(&format!("/grid/jobs/{id}")).await.replace("&#38;", "&");

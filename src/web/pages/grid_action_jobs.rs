@@ -9,9 +9,9 @@ use super::jobs::load as load_job;
 use super::render;
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
-use crate::ids::{FileId, SheetId, WorkbookId};
+use crate::ids::{DocumentId, FileId, SheetId, SpaceId, WorkbookId};
 use crate::model::job::{self, status, Job, JobInput};
-use crate::model::{file, job_subject, sheet, ModelError};
+use crate::model::{document, file, job_subject, sheet, space, ModelError};
 
 /// Files an outcome's `next: files` may list.
 const MAX_FILES: usize = 20;
@@ -62,7 +62,6 @@ pub struct JobPanel {
 }
 
 pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
-    let sheets = &targets.sheets;
     let outcome: Value = j
         .outcome
         .as_deref()
@@ -76,7 +75,7 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
         && !acknowledged
         && (failed || outcome["acknowledge"] == true || outcome["next"]["type"] == "wait");
     let next = &outcome["next"];
-    let (next_href, next_label, next_file) = next_link(next, sheets).unwrap_or_default();
+    let (next_href, next_label, next_file) = next_link(next, targets).unwrap_or_default();
     let waiting = !running && next["type"] == "wait";
     let default_heading = match j.status.as_str() {
         status::FAILED => "The action failed",
@@ -158,7 +157,8 @@ async fn render_panel(
         .filter_map(|f| f["fileId"].as_str().and_then(FileId::parse))
         .take(MAX_FILES)
         .collect();
-    let (sheet_found, files) = state
+    let next_place = next["id"].as_str().unwrap_or_default().to_string();
+    let (sheet_found, files, place) = state
         .db(move |conn| {
             let sheet_found = match next_sheet {
                 Some(sid) => sheet::find(conn, &env, &sid)?,
@@ -168,10 +168,23 @@ async fn render_panel(
             for id in &file_ids {
                 files.extend(file::find(conn, &env, id)?);
             }
-            Ok::<_, ModelError>((sheet_found, files))
+            // A space or a document: the space it is in.
+            let place = match (SpaceId::parse(&next_place), DocumentId::parse(&next_place)) {
+                (Some(space), _) => space::find(conn, &env, &space)?.map(|s| (s.id, None)),
+                (_, Some(doc)) => document::space_of(conn, &env, &doc)?.map(|s| (s, Some(doc))),
+                _ => None,
+            };
+            Ok::<_, ModelError>((sheet_found, files, place))
         })
         .await?;
     let mut targets = Targets::default();
+    if let Some((space, doc)) = place.filter(|(space, _)| user.reaches_object_of(Some(space))) {
+        let at = doc.map(|d| format!("#doc-{d}")).unwrap_or_default();
+        let href = format!("{}{at}", user.space_href(&space));
+        targets
+            .places
+            .insert(next["id"].as_str().unwrap_or_default().to_string(), href);
+    }
     if let Some((s, space)) = sheet_found {
         if user.reaches_object_of(Some(&space)) {
             targets.sheets.insert(s.id.clone(), s.workbook_id.clone());

@@ -46,13 +46,15 @@ pub(super) fn view_href(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> 
 }
 
 /// Where `next` leads: a place in the space (`id`), a sheet's view, a web address, a download.
-pub fn next_link(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> Option<(String, String, String)> {
+pub fn next_link(next: &Value, targets: &Targets) -> Option<(String, String, String)> {
     let label = |default: &str| next["label"].as_str().unwrap_or(default).to_string();
     match next["type"].as_str()? {
         "id" => {
             let id = next["id"].as_str()?;
             let query = next["query"].as_str().unwrap_or_default();
-            let href = if let Some(wb) = WorkbookId::parse(id) {
+            let href = if let Some(place) = targets.places.get(id) {
+                place.clone()
+            } else if let Some(wb) = WorkbookId::parse(id) {
                 format!(
                     "/workbooks/{wb}{}",
                     if query.is_empty() {
@@ -63,7 +65,7 @@ pub fn next_link(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> Option<
                 )
             } else {
                 let sheet = SheetId::parse(id)?;
-                let wb = sheets.get(&sheet)?;
+                let wb = targets.sheets.get(&sheet)?;
                 let extra = if query.is_empty() {
                     String::new()
                 } else {
@@ -73,7 +75,11 @@ pub fn next_link(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> Option<
             };
             Some((href, label("Open"), String::new()))
         }
-        "view" => Some((view_href(next, sheets)?, label("Open the sheet"), String::new())),
+        "view" => Some((
+            view_href(next, &targets.sheets)?,
+            label("Open the sheet"),
+            String::new(),
+        )),
         "url" => Some((web_address(next["url"].as_str()?)?, label("Open"), String::new())),
         "download" => {
             let name = next["fileName"].as_str().unwrap_or("download").to_string();
@@ -84,11 +90,13 @@ pub fn next_link(next: &Value, sheets: &HashMap<SheetId, WorkbookId>) -> Option<
 }
 
 /// What an outcome's links point at, looked up for the viewer: the sheets of `id` and
-/// `view`, the files of `files` (by id: name).
+/// `view`, the files of `files` (by id: name), and a space or a document `id` names (by
+/// id: the space's page, at the document; probe 71b D1: the link was dropped).
 #[derive(Default)]
 pub struct Targets {
     pub sheets: HashMap<SheetId, WorkbookId>,
     pub files: HashMap<String, String>,
+    pub places: HashMap<String, String>,
 }
 
 /// `next: files`: a download link for each file the viewer reaches, with its label or name.
@@ -139,21 +147,28 @@ mod tests {
     fn next_id_leads_into_the_space() {
         let wb = WorkbookId::generate();
         let next = json!({"type": "id", "id": wb.to_string(), "query": "filter=error", "label": "Fix"});
-        let (href, label, file) = next_link(&next, &HashMap::new()).unwrap();
+        let (href, label, file) = next_link(&next, &Targets::default()).unwrap();
         assert_eq!(href, format!("/workbooks/{wb}?filter=error"));
         assert_eq!((label.as_str(), file.as_str()), ("Fix", ""));
         let download = json!({"type": "download", "url": "https://x.io/f.csv", "fileName": "f.csv"});
-        assert_eq!(next_link(&download, &HashMap::new()).unwrap().2, "f.csv");
-        assert!(next_link(&json!({"type": "url", "url": "javascript:x"}), &HashMap::new()).is_none());
+        assert_eq!(next_link(&download, &Targets::default()).unwrap().2, "f.csv");
+        assert!(next_link(
+            &json!({"type": "url", "url": "javascript:x"}),
+            &Targets::default()
+        )
+        .is_none());
     }
 
     #[test]
     fn next_view_opens_the_sheet_with_its_filter_and_query() {
         let (wb, sheet) = (WorkbookId::generate(), SheetId::generate());
-        let sheets = HashMap::from([(sheet.clone(), wb.clone())]);
+        let targets = Targets {
+            sheets: HashMap::from([(sheet.clone(), wb.clone())]),
+            ..Targets::default()
+        };
         let next = json!({"type": "view", "sheetId": sheet.to_string(), "hiddenColumns": [],
             "filter": "error", "q": "age > 30 and name like \"A%\""});
-        let (href, label, _) = next_link(&next, &sheets).unwrap();
+        let (href, label, _) = next_link(&next, &targets).unwrap();
         assert_eq!(label, "Open the sheet");
         assert_eq!(
             href,
@@ -162,7 +177,7 @@ mod tests {
             )
         );
         // A sheet the viewer does not reach leads nowhere.
-        assert!(next_link(&next, &HashMap::new()).is_none());
+        assert!(next_link(&next, &Targets::default()).is_none());
     }
 
     #[test]

@@ -20,17 +20,17 @@ struct SpacePage {
     id: String,
     name: String,
     workbooks: Vec<WorkbookCard>,
-    documents: Vec<(String, String)>,
+    documents: Vec<(String, String, String)>,
 }
 
-/// A space's documents (title, body), oldest first, as its pages show them.
+/// A space's documents (id, title, body), oldest first, as its pages show them.
 pub fn documents(
     conn: &mut crate::db::AnyConnection,
     space: &SpaceId,
-) -> Result<Vec<(String, String)>, ModelError> {
+) -> Result<Vec<(String, String, String)>, ModelError> {
     Ok(crate::model::document::list_in_space(conn, space)?
         .into_iter()
-        .map(|d| (d.title, d.body))
+        .map(|d| (d.id.to_string(), d.title, d.body))
         .collect())
 }
 

@@ -280,8 +280,8 @@ struct SpacePage {
     archived: bool,
     tab: String,
     workbooks: Vec<WorkbookRow>,
-    /// The space's documents (title, body), shown above its workbooks.
-    documents: Vec<(String, String)>,
+    /// The space's documents (id, title, body), shown above its workbooks.
+    documents: Vec<(String, String, String)>,
     activity: Option<super::activity::Page>,
     guests: Vec<super::guests::GuestRow>,
     error: Option<String>,
