@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-mod bucket;
+pub mod bucket;
 pub use bucket::{BucketSettings, Crowds};
 
 /// Everything Wharf needs to start.

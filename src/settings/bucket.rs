@@ -56,8 +56,19 @@ impl BucketSettings {
             ));
         }
         let prefix = prefix.trim_matches('/');
-        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
-            return Err(format!("`{prefix}` is not a usable prefix"));
+        // Said so that the fix is plain (probe 71e D5: "not a usable prefix").
+        let parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
+        if parts.iter().any(|p| *p == "." || *p == "..") {
+            return Err(format!(
+                "the prefix `{prefix}` holds a `.` or `..` part, which object keys cannot; name the folders themselves, such as `{}`",
+                parts.iter().filter(|p| **p != "." && **p != "..").copied().collect::<Vec<_>>().join("/")
+            ));
+        }
+        if prefix.contains("//") {
+            return Err(format!(
+                "the prefix `{prefix}` holds an empty part (`//`); write it as `{}`",
+                parts.join("/")
+            ));
         }
         Ok(BucketSettings {
             url: url.to_string(),
@@ -78,4 +89,26 @@ impl std::fmt::Debug for BucketSettings {
             .field("options", &names)
             .finish()
     }
+}
+
+/// The AWS_* switches the S3 client reads as true or false.
+const SWITCHES: [&str; 7] = [
+    "AWS_ALLOW_HTTP",
+    "AWS_ALLOW_INVALID_CERTIFICATES",
+    "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
+    "AWS_SKIP_SIGNATURE",
+    "AWS_UNSIGNED_PAYLOAD",
+    "AWS_S3_EXPRESS",
+    "AWS_IMDSV1_FALLBACK",
+];
+
+/// The first switch set to something the S3 client does not read as true or false.
+pub fn bad_switch() -> Option<&'static str> {
+    let switch = |v: &str| {
+        let v = v.to_ascii_lowercase();
+        ["1", "true", "on", "yes", "y", "0", "false", "off", "no", "n"].contains(&v.as_str())
+    };
+    SWITCHES
+        .into_iter()
+        .find(|name| std::env::var(name).is_ok_and(|v| !switch(&v)))
 }

@@ -130,6 +130,19 @@ fn a_storage_url_names_a_bucket_and_a_prefix() {
     }
 }
 
+/// Probe 71e D5: a prefix with `//` or `..` was "not a usable prefix", saying nothing of
+/// the fix.
+#[test]
+fn a_bad_storage_prefix_says_how_to_write_it() {
+    let message = |url: &str| settings(&[("WHARF_STORAGE_URL", url)]).unwrap_err().problem;
+    assert!(
+        message("s3://wharf/p1//dbl//").contains("holds an empty part (`//`); write it as `p1/dbl`"),
+        "{}",
+        message("s3://wharf/p1//dbl//")
+    );
+    assert!(message("s3://wharf/p3/../p4").contains("name the folders themselves, such as `p3/p4`"));
+}
+
 /// A variable read here but missing from `KNOWN` would stop every start with "unknown
 /// variable" once someone sets it.
 #[test]

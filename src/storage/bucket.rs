@@ -207,6 +207,14 @@ impl Bucket {
             .get_config_value(&AmazonS3ConfigKey::Endpoint)
             .map(|e| without_credentials(&e));
         let reader = builder.clone().build().map_err(|e| {
+            // A switch set to something else than true or false is named (probe 71e D5: the
+            // message quoted only the value).
+            if let Some(switch) = crate::settings::bucket::bad_switch() {
+                return anyhow::anyhow!(
+                    "{switch} is `{}`: set it to true or false, or leave it unset",
+                    std::env::var(switch).unwrap_or_default()
+                );
+            }
             anyhow::anyhow!(
                 "WHARF_STORAGE_URL {}: {}",
                 settings.url,

@@ -578,4 +578,21 @@ async fn a_wrong_bucket_or_credentials_stop_the_start() {
         stderr.contains("WHARF_STORAGE_URL s3://wharf-files/x: the bucket is not usable"),
         "{stderr}"
     );
+    // A switch set but empty is named, with the values it takes (probe 71e D5).
+    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .arg("serve")
+        .env("DATABASE_URL", &settings.database_url)
+        .env("WHARF_DATA_DIR", &settings.data_dir)
+        .env("WHARF_BIND", "127.0.0.1:0")
+        .env("WHARF_STORAGE_URL", "s3://wharf-files/x")
+        .env("AWS_ENDPOINT_URL", &nobody)
+        .env("AWS_ALLOW_HTTP", "")
+        .output()
+        .expect("wharf serve runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("AWS_ALLOW_HTTP is ``: set it to true or false, or leave it unset"),
+        "{stderr}"
+    );
 }
