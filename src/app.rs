@@ -133,7 +133,14 @@ impl Application {
     /// and binds the listener.
     pub fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let pool = prepare_database(&settings)?;
-        let listener = TcpListener::bind(settings.bind)?;
+        // Said with the address and the setting (probe 72b D12: "Address already in use").
+        let listener = TcpListener::bind(settings.bind).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "{} is in use already (another Wharf running?): stop it, or set WHARF_BIND to another address",
+                settings.bind
+            ),
+            _ => anyhow::anyhow!("cannot listen on {} (WHARF_BIND): {e}", settings.bind),
+        })?;
         let port = listener.local_addr()?.port();
         settings.bound_to(port);
         let base_url = settings.base_url.clone();

@@ -243,6 +243,29 @@ fn a_malformed_setting_stops_the_start_with_its_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WHARF_LOG `nonsense=====` is not a log filter"));
 }
 
+/// A port in use stops the start naming the address and what to do (probe 72b D12:
+/// "Address already in use (os error 98)").
+#[test]
+fn a_port_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .arg("serve")
+        .env("WHARF_DATA_DIR", dir.path())
+        .env("WHARF_BIND", &at)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{at} is in use already (another Wharf running?): stop it, or set WHARF_BIND to another address"
+        )),
+        "{stderr}"
+    );
+}
+
 /// The access log names each request without the tokens some links carry (guest links,
 /// team invitations, the first-admin link, Submit records links): they work as passwords.
 async fn the_access_log_leaves_out_link_tokens(db: Db) {
