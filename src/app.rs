@@ -407,16 +407,22 @@ fn first_admin_link(pool: &Pool, settings: &Settings, port: u16) -> anyhow::Resu
 
 /// Pool, migrations and first-start data; shared by `serve` and the CLI commands.
 pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    prepare_database_counted(settings).map(|(pool, _)| pool)
+}
+
+/// [`prepare_database`], and how many migrations it applied.
+pub fn prepare_database_counted(settings: &Settings) -> anyhow::Result<(Pool, usize)> {
     keep_private(&settings.data_dir)?;
     let pool = db::build_pool(&settings.database_url, settings.pool_size)?;
     let mut conn = pool.get()?;
-    db::run_migrations(&mut conn)?;
+    let applied = db::run_migrations(&mut conn)?;
     // Before any sort index is looked for: those a version before the key columns left.
     crate::model::record::sort_keys::drop_expression_indexes(&mut conn)
         .map_err(|e| anyhow::anyhow!("dropping old sort indexes: {e}"))?;
     environment::ensure_defaults(&mut conn)
         .map_err(|e| anyhow::anyhow!("creating default environments: {e}"))?;
-    Ok(pool)
+    drop(conn);
+    Ok((pool, applied))
 }
 
 /// The data folder holds the SQLite database (webhook and listener secrets in clear, as

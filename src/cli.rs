@@ -208,13 +208,21 @@ fn model_err(e: ModelError) -> anyhow::Error {
 }
 
 fn run_blocking(command: Command, settings: &Settings) -> anyhow::Result<()> {
-    if !matches!(command, Command::Migrate) {
-        refuse_a_new_database(settings)?;
+    if matches!(command, Command::Migrate) {
+        // How many, so a first run does not read as if nothing was done (probe 72b D12).
+        let (_, applied) = crate::app::prepare_database_counted(settings)?;
+        match applied {
+            0 => println!("migrations are up to date"),
+            1 => println!("applied 1 migration; the database is up to date"),
+            n => println!("applied {n} migrations; the database is up to date"),
+        }
+        return Ok(());
     }
+    refuse_a_new_database(settings)?;
     let mut conn = connect(settings)?;
     match command {
         Command::Serve => unreachable!("serve runs on the async runtime"),
-        Command::Migrate => println!("migrations are up to date"),
+        Command::Migrate => unreachable!("migrate runs above"),
         Command::Env {
             action: EnvAction::List,
         } => {

@@ -15,22 +15,24 @@ use std::collections::HashSet;
 const MIGRATION_LOCK: i64 = 0x77_68_61_72_66;
 
 /// [`apply`] holding the migration lock, released whatever happens.
-pub fn apply_locked(conn: &mut PgConnection, migrations: EmbeddedMigrations) -> anyhow::Result<()> {
+pub fn apply_locked(conn: &mut PgConnection, migrations: EmbeddedMigrations) -> anyhow::Result<usize> {
     conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .map_err(|e| anyhow::anyhow!("migration failed: could not take the migration lock: {e}"))?;
     let done = apply(conn, migrations);
     let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
-    done?;
-    unlocked.map_err(|e| anyhow::anyhow!("migration failed: could not release the migration lock: {e}"))
+    let applied = done?;
+    unlocked.map_err(|e| anyhow::anyhow!("migration failed: could not release the migration lock: {e}"))?;
+    Ok(applied)
 }
 
 /// [`apply`] holding SQLite's write lock throughout (each migration a savepoint in it).
-pub fn apply_sqlite(conn: &mut SqliteConnection, migrations: EmbeddedMigrations) -> anyhow::Result<()> {
+pub fn apply_sqlite(conn: &mut SqliteConnection, migrations: EmbeddedMigrations) -> anyhow::Result<usize> {
     conn.immediate_transaction(|conn| apply(conn, migrations))
 }
 
-/// Refuses a database migrated further than this build knows, then applies what is pending.
-pub fn apply<DB, C>(conn: &mut C, migrations: EmbeddedMigrations) -> anyhow::Result<()>
+/// Refuses a database migrated further than this build knows, then applies what is
+/// pending; how many it applied.
+pub fn apply<DB, C>(conn: &mut C, migrations: EmbeddedMigrations) -> anyhow::Result<usize>
 where
     DB: Backend,
     C: MigrationHarness<DB>,
@@ -50,8 +52,9 @@ where
              same version"
         );
     }
-    for m in conn.run_pending_migrations(migrations).map_err(failed)? {
+    let applied = conn.run_pending_migrations(migrations).map_err(failed)?;
+    for m in &applied {
         tracing::info!(migration = %m, "applied migration");
     }
-    Ok(())
+    Ok(applied.len())
 }

@@ -182,7 +182,8 @@ pub fn build_pool(url: &str, size: u32) -> anyhow::Result<Pool> {
 }
 
 /// Applies every pending migration of the connection's backend.
-pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<()> {
+/// How many it applied.
+pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<usize> {
     match conn {
         AnyConnection::Sqlite(c) => migrate::apply_sqlite(c, SQLITE_MIGRATIONS),
         AnyConnection::Postgres(c) => migrate::apply_locked(c, POSTGRES_MIGRATIONS),

@@ -42,8 +42,20 @@ async fn cli_manages_environments_keys_users_and_deploys(db: Db) {
         );
         assert!(!dir.path().join("wharf.db").exists(), "no database was made");
     }
-    let (ok, _, err) = wharf(&settings, &["migrate"], None);
+    // A first migrate says how many it applied, the next that there was nothing to do
+    // (probe 72b D12: both said "up to date").
+    let (ok, said, err) = wharf(&settings, &["migrate"], None);
     assert!(ok, "{err}");
+    assert!(
+        said.starts_with("applied ")
+            && said
+                .trim_end()
+                .ends_with(" migrations; the database is up to date"),
+        "{said}"
+    );
+    let (ok, said, err) = wharf(&settings, &["migrate"], None);
+    assert!(ok, "{err}");
+    assert_eq!(said.trim(), "migrations are up to date");
     let (ok, out, _) = wharf(&settings, &["env", "create", "staging"], None);
     assert!(ok);
     assert!(out.trim().starts_with("us_env_"));
