@@ -501,6 +501,18 @@ async fn a_space_config_is_deployed_by_upload_with_problems_by_path(db: Db) {
         html.contains("<code>$.workbooks[0].sheets[0].fields[0].type</code> unknown field type `text`"),
         "{html}"
     );
+    assert!(html.contains("The blueprint has a problem:"), "{html}");
+    // Nothing chosen or pasted is said so (probe 72b D7), not as JSON cut off at its start.
+    let form = Form::new()
+        .text("csrf_token", token.clone())
+        .part("file", Part::bytes(Vec::new()).file_name(""))
+        .text("blueprint", "  ");
+    let (status, html) = deploy(form).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("choose a blueprint file or paste its JSON"),
+        "{html}"
+    );
 
     let form = Form::new()
         .text("csrf_token", token.clone())

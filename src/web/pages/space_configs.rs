@@ -138,6 +138,14 @@ pub async fn deploy(
         },
         None => pasted,
     };
+    // Nothing given is said so, not as JSON that ends at its start (probe 72b D7).
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        let problem = Problem {
+            path: "file".into(),
+            message: "choose a blueprint file or paste its JSON".into(),
+        };
+        return page(user, &state, String::new(), vec![problem]).await;
+    }
     // Windows editors begin a file with a byte-order mark (probe 58b F2).
     let json: serde_json::Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
         Ok(j) => j,
