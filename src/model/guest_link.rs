@@ -94,6 +94,8 @@ pub enum LinkProblem {
     Used,
     /// Replaced by a newer invitation, or the guest's access was withdrawn.
     Revoked,
+    /// A team invitation whose person was removed from the team.
+    Withdrawn,
     /// No such link (mistyped, or never issued).
     Unknown,
     /// The link's space is archived: the link stays unused until the team brings it back.

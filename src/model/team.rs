@@ -113,10 +113,13 @@ pub fn check_invite(
     let Some(invite) = invite else {
         return Ok(Err(LinkProblem::Unknown));
     };
-    let user = find(conn, &invite.user_id)?;
-    let Some(user) = user.filter(|_| invite.revoked_at.is_none()) else {
-        return Ok(Err(LinkProblem::Revoked));
+    // Removed from the team: said so, not "replaced" (probe 72b D6).
+    let Some(user) = find(conn, &invite.user_id)? else {
+        return Ok(Err(LinkProblem::Withdrawn));
     };
+    if invite.revoked_at.is_some() {
+        return Ok(Err(LinkProblem::Revoked));
+    }
     if invite.used_at.is_some() {
         return Ok(Err(LinkProblem::Used));
     }

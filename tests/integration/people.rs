@@ -5,7 +5,7 @@ use crate::helpers::*;
 use crate::on_both;
 
 /// The `/invites/...` path in the newest outbox message.
-fn newest_invite_link(app: &TestApp) -> String {
+pub(crate) fn newest_invite_link(app: &TestApp) -> String {
     let mails = wharf::mail::outbox::list(&wharf::mail::outbox::dir(&app.data_dir), 10).unwrap();
     let body = &mails.first().expect("a mail").body;
     let start = body.find("/invites/").expect("a link");

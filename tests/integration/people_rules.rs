@@ -140,10 +140,19 @@ async fn the_last_admin_is_the_last_one_who_has_joined(db: Db) {
     );
 
     // The admin who has not joined may be demoted or removed.
+    let link = crate::people::newest_invite_link(&app);
     let resp = post_form(&app, &format!("/people/{invited}/role"), &[("role", "member")]).await;
     assert_eq!(resp.status().as_u16(), 303);
     let resp = post_form(&app, &format!("/people/{invited}/remove"), &[]).await;
     assert_eq!(resp.status().as_u16(), 303);
+    // Their link says it was withdrawn, not replaced (probe 72b D6).
+    let page = reqwest::Client::new().get(app.url(&link)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 410);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("This invitation was withdrawn") && !page.contains("replaced"),
+        "{page}"
+    );
 }
 
 /// `wharf user create` checks the address as the pages do, and makes nobody when it is bad.

@@ -50,6 +50,11 @@ pub(super) fn team_problem_page(p: LinkProblem) -> Result<HttpResponse, AppError
             heading: "This invitation no longer works",
             explanation: "A newer invitation replaced it, or your password was set another way: sign in with your email and password, or ask an admin to invite you again.",
         },
+        LinkProblem::Withdrawn => ProblemPage {
+            problem: "withdrawn",
+            heading: "This invitation was withdrawn",
+            explanation: "An admin removed it from the team. If you still need to join, ask an admin to invite you again: you will get a new link by email.",
+        },
         other => return problem_page(other),
     };
     let mut resp = render(&page)?;
@@ -72,7 +77,7 @@ pub(super) fn problem_page(p: LinkProblem) -> Result<HttpResponse, AppError> {
             "Each invitation link opens the space once, in one browser. If that was not you, or you need to open the space in another browser, ask the person who invited you to invite you again: you will get a new link by email.",
             StatusCode::GONE,
         ),
-        LinkProblem::Revoked => (
+        LinkProblem::Revoked | LinkProblem::Withdrawn => (
             "revoked",
             "This link no longer works",
             "It was replaced by a newer invitation, or access to the space was withdrawn. Use the newest invitation you received, or ask the person who invited you for a new link.",
