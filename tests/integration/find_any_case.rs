@@ -11,9 +11,14 @@ use serde_json::json;
 /// A companies sheet holding one name in three spellings, and ada signed in.
 async fn three_spellings(db: Db) -> (TestApp, String) {
     let app = spawn_app(db).await;
+    let sheet = three_spellings_in(&app).await;
+    (app, sheet)
+}
+
+async fn three_spellings_in(app: &TestApp) -> String {
     app.make_user("ada@example.com", true);
     app.sign_in("ada@example.com", PASSWORD).await;
-    let sheet = companies(&app, 3, "x").await;
+    let sheet = companies(app, 3, "x").await;
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let updates: Vec<_> = page["data"]["records"]
         .as_array()
@@ -26,7 +31,7 @@ async fn three_spellings(db: Db) -> (TestApp, String) {
         .put_json(&format!("/sheets/{sheet}/records"), &json!(updates))
         .await;
     assert_eq!(status, 200, "{body}");
-    (app, sheet)
+    sheet
 }
 
 fn sorted(mut v: Vec<(serde_json::Value, i64)>) -> Vec<(serde_json::Value, i64)> {
@@ -137,7 +142,55 @@ async fn a_job_may_find_in_any_case_and_the_api_matches_case(db: Db) {
     );
 }
 
+/// Probe 76a D1: on a PostgreSQL database whose collation lowers `I` to `ı` (Turkish),
+/// the records holding `ID-42` were never read for a find of `id-42`. SQLite lowers ASCII
+/// letters only: the same test there checks the plain case.
+async fn any_case_finds_ascii_letters_whatever_the_collation(db: Db) {
+    let app = spawn_app(db).await;
+    // Before any statement on records is prepared (a prepared one would fail after).
+    if db == Db::Postgres {
+        use diesel::connection::SimpleConnection;
+        let mut conn = app.pool.get().unwrap();
+        conn.batch_execute(
+            "ALTER TABLE records ALTER COLUMN vals TYPE text COLLATE \"tr-TR-x-icu\";
+             ALTER TABLE records ALTER COLUMN raw TYPE text COLLATE \"tr-TR-x-icu\";",
+        )
+        .unwrap();
+    }
+    let sheet = three_spellings_in(&app).await;
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[
+            ("op", "replace"),
+            ("column", "name"),
+            ("find", "unknown"),
+            ("replace", "Id-42"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
+    let (status, toast) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[
+            ("op", "replace"),
+            ("column", "name"),
+            ("find", "id-42"),
+            ("replace", "Found"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{toast}");
+    assert!(toast.contains("Replaced 3 values."), "{toast}");
+    assert_eq!(
+        sorted(values(&app, &sheet, "name").await),
+        vec![(json!("Found"), 2), (json!("Found at Acme"), 1)]
+    );
+}
+
 on_both!(
+    any_case_finds_ascii_letters_whatever_the_collation,
     the_grid_finds_any_case_unless_told_to_match_it,
     a_job_may_find_in_any_case_and_the_api_matches_case
 );

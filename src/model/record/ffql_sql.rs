@@ -155,8 +155,9 @@ impl Condition {
     /// The records whose stored values or kept inputs hold `text` as JSON writes it. JSON
     /// escapes each character on its own, so every record with a text cell that shows
     /// `text` is among them: a find and replace reads only these, and checks each cell.
-    /// In any case when `any_case` (`lower()`: of ASCII letters at least, so the records
-    /// an ASCII text is found in in any case are among those picked).
+    /// In any case of ASCII letters when `any_case` (`lower()` in the C collation, which
+    /// changes those only: a Turkish collation lowered `I` to `ı`, and `ID-42` was missed
+    /// for `id-42`, probe 76a D1), as [`super::find_text`] finds an ASCII text.
     pub fn holds_text(backend: Backend, text: &str, any_case: bool) -> Condition {
         let json = serde_json::to_string(text).unwrap_or_default();
         let written = json[1..json.len() - 1].to_string();
@@ -165,9 +166,10 @@ impl Condition {
             Backend::Sqlite => ("instr(", ")"),
             Backend::Postgres => ("strpos(", " COLLATE \"C\")"),
         };
-        let (lower, lowered) = match any_case {
-            true => ("lower(", ")"),
-            false => ("", ""),
+        let (lower, lowered) = match (any_case, backend) {
+            (false, _) => ("", ""),
+            (true, Backend::Sqlite) => ("lower(", ")"),
+            (true, Backend::Postgres) => ("lower(", " COLLATE \"C\")"),
         };
         let text = |t: &str| match backend {
             Backend::Sqlite => vec![
