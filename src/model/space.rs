@@ -389,6 +389,12 @@ pub fn update(
 }
 
 /// The space's kept extras, its row locked on PostgreSQL until the transaction ends.
+/// Holds the space's row until the transaction ends (PostgreSQL; SQLite's writer holds
+/// the whole database): a check of what it holds stays true for the write after it.
+pub fn lock(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<()> {
+    lock_extras(conn, id).map(|_| ())
+}
+
 fn lock_extras(conn: &mut AnyConnection, id: &SpaceId) -> QueryResult<Option<String>> {
     let q = spaces::table.find(id).select(spaces::extras);
     match conn {

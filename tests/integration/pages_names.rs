@@ -217,6 +217,30 @@ async fn a_space_is_renamed_from_its_page(db: Db) {
     assert_eq!(again.status().as_u16(), 303);
     let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
     assert_eq!(got["data"]["name"], "Beta 3");
+    // Two tabs saving at the same moment: one is saved, the other told (probe 76a D5:
+    // both were saved on PostgreSQL).
+    let mut was = "Beta 3".to_string();
+    for round in 0..5 {
+        let send = |name: String| {
+            let form = [
+                ("csrf_token", token.clone()),
+                ("name", name),
+                ("was_name", was.clone()),
+            ];
+            app.client
+                .post(app.url(&format!("/spaces/{space}/rename")))
+                .form(&form)
+                .send()
+        };
+        let (a, b) = tokio::join!(send(format!("A{round}")), send(format!("B{round}")));
+        let saved = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|r| r.status().as_u16() == 303)
+            .count();
+        assert_eq!(saved, 1, "round {round}");
+        let (_, got) = app.get_json(&format!("/spaces/{space}")).await;
+        was = got["data"]["name"].as_str().unwrap().to_string();
+    }
 }
 
 on_both!(

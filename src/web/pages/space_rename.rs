@@ -35,6 +35,8 @@ pub async fn rename(
     let done = state
         .db(move |conn| {
             crate::db::write_tx(conn, |conn| {
+                // Two renames at once: the second reads the first's name (probe 76a D5).
+                space::lock(conn, &id)?;
                 let s = space::find(conn, &env, &id)?.ok_or(ModelError::NotFound("space"))?;
                 let renamed_since = was_name.is_some_and(|was| was != s.name && name.trim() != s.name);
                 if renamed_since {
