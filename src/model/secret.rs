@@ -48,10 +48,12 @@ pub fn check(name: &str, value: &str) -> Result<(), (&'static str, String)> {
     if name.len() > MAX_NAME {
         return Err(("name", format!("a secret's name is at most {MAX_NAME} bytes")));
     }
-    if name.chars().any(char::is_control) {
+    // Nor characters that reorder or hide what is shown: the name is shown on the
+    // Activity tab, where one could pass for another (probe 76a D6).
+    if crate::names::misleads(name) {
         return Err((
             "name",
-            "a secret's name cannot hold line breaks or other control characters".into(),
+            "a secret's name cannot hold line breaks, control characters, or characters that reorder or hide text".into(),
         ));
     }
     if value.is_empty() {

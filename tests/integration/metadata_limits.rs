@@ -73,4 +73,15 @@ async fn metadata_and_secrets_are_bounded(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // A name that reorders or hides text could pass for another's (probe 76a D6).
+    for name in ["TOKEN\u{202E}NEKOT", "AP\u{200B}I_KEY", "TWO\nLINES"] {
+        let (status, body) = app
+            .post_json(
+                "/secrets",
+                &json!({"name": name, "value": "x", "environmentId": env}),
+            )
+            .await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        assert!(body.to_string().contains("reorder or hide text"), "{body}");
+    }
 }
