@@ -828,6 +828,16 @@
     };
   }
 
+  // How many records the view holds, as " (N records)": a narrowed view's count, else its
+  // tab's (probe 76a D2: an unfiltered sheet's question gave none); "" while unknown.
+  function viewCount(filter) {
+    var counted = document.getElementById("view-count");
+    if (counted) return /\d/.test(counted.textContent) ? " (" + counted.textContent.trim() + ")" : "";
+    var tab = document.getElementById(filter === "valid" ? "count-valid" : filter === "error" ? "count-error" : "count-all");
+    var n = tab ? parseInt(tab.textContent.replace(/\D/g, ""), 10) : NaN;
+    return isNaN(n) ? "" : " (" + n.toLocaleString("en-US") + (n === 1 ? " record)" : " records)");
+  }
+
   function query(v) {
     return Object.keys(v).map(function (k) { return k + "=" + encodeURIComponent(v[k]); }).join("&");
   }
@@ -844,10 +854,9 @@
         : "Changes apply to every record this view shows.";
       // Clearing asks first, naming the column and how many (probe 71d D6: thousands of
       // cells went on one click).
-      var counted = document.getElementById("view-count");
       var many = selected
         ? "the " + selected.toLocaleString("en-US") + (selected === 1 ? " selected record" : " selected records")
-        : "every record this view shows" + (counted && /\d/.test(counted.textContent) ? " (" + counted.textContent.trim() + ")" : "");
+        : "every record this view shows" + viewCount(v.filter);
       document.getElementById("bulk-form-clear").setAttribute("hx-confirm",
         "Clear " + menu.dataset.columnLabel + " in " + many + "? Undo puts the values back.");
       // Another column's menu starts empty: what was typed for the last one would be sent

@@ -220,6 +220,32 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
     )
     .await;
     wait_for(c, &format!("{ALL} === '4'"), "the count to follow").await;
+    // Once: a reload says nothing more (probe 76a D4).
+    c.refresh().await.unwrap();
+    wait_for(c, &format!("{ALL} === '4'"), "the page again").await;
+    assert!(!text(c, "#bulk-status").await.contains("Deleted"));
+    // Nothing selected, nothing filtered: the question counts the sheet (probe 76a D2).
+    click_css(c, "[data-column-menu='name']").await;
+    wait_for(
+        c,
+        "document.querySelector('#column-dialog').open",
+        "the column menu",
+    )
+    .await;
+    wait_for(
+        c,
+        "document.querySelectorAll('#column-values li').length > 0",
+        "the values",
+    )
+    .await;
+    answer_questions(c, false).await;
+    click_css(c, "#bulk-clear-button").await;
+    wait_for(
+        c,
+        "window.asked[0] === 'Clear Name in every record this view shows (4 records)? Undo puts the values back.'",
+        "the question with the sheet's count",
+    )
+    .await;
 }
 
 on_both!(

@@ -14,9 +14,9 @@ use crate::model::sheet::Sheet;
 use crate::model::sheet::{self, Counts, SheetContext};
 use crate::model::workbook::{self, Workbook};
 use crate::web::error::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use serde::Deserialize;
 
 pub use super::grid_count::Pages;
 pub use super::grid_rows::{editor_kind, row_view, CellView, RowView};
@@ -110,23 +110,28 @@ struct GridPage {
     sheet_name: String,
     /// The viewer's action job still running or awaiting acknowledgement (rendered HTML).
     job_panel: String,
-    /// What the page came back from (`?deleted=N`: "Deleted N records."), if anything.
+    /// What the page came back from ("Deleted N records."), if anything.
     notice: String,
 }
 
-/// The notice of a page the grid was sent back to after a change.
-#[derive(Deserialize)]
-struct Notice {
-    deleted: Option<u64>,
+/// The cookie that tells the grid a delete sent it back (see [`deleted_notice`]).
+const DELETED_COOKIE: &str = "wharf_deleted";
+
+/// The notice of rows deleted, for the page the delete returns to: it reads it once.
+pub fn deleted_notice(state: &AppState, rows: usize) -> Cookie<'static> {
+    Cookie::build(DELETED_COOKIE, rows.to_string())
+        .path("/workbooks/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .max_age(CookieDuration::seconds(60))
+        .finish()
 }
 
-impl Notice {
-    fn words(query: &str) -> String {
-        match serde_urlencoded::from_str::<Notice>(query) {
-            Ok(Notice { deleted: Some(n) }) => format!("Deleted {}.", crate::words::records(n)),
-            _ => String::new(),
-        }
-    }
+/// The words of a notice the request carries ("Deleted 2 records."), if any.
+fn notice_words(req: &HttpRequest) -> Option<String> {
+    let n: u64 = req.cookie(DELETED_COOKIE)?.value().parse().ok()?;
+    Some(format!("Deleted {}.", crate::words::records(n)))
 }
 
 fn columns(ctx: &SheetContext, view: &View) -> Vec<Column> {
@@ -508,7 +513,8 @@ pub async fn show(
         .into_iter()
         .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
         .collect();
-    render(&GridPage {
+    let notice = notice_words(&req);
+    let mut resp = render(&GridPage {
         layout: user.layout(format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
         space_href: user.space_href(&workbook.space_id),
         space_name,
@@ -524,7 +530,7 @@ pub async fn show(
         other_error_sheets,
         sheet_name,
         job_panel,
-        notice: Notice::words(req.query_string()),
+        notice: notice.clone().unwrap_or_default(),
         table,
         since,
         client_id: rand::distributions::DistString::sample_string(
@@ -532,7 +538,13 @@ pub async fn show(
             &mut rand::thread_rng(),
             16,
         ),
-    })
+    })?;
+    if notice.is_some() {
+        let read = Cookie::build(DELETED_COOKIE, "").path("/workbooks/").finish();
+        resp.add_removal_cookie(&read)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]

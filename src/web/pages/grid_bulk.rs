@@ -240,7 +240,14 @@ async fn change_column(
             whole: form.whole.is_some(),
             any_case: form.match_case.is_none(),
         },
-        "set" if form.value.is_empty() => Change::Set(Value::Null),
+        // Clearing asks first ("Clear these values"): an empty Set does not go around it
+        // (probe 76a D3).
+        "set" if form.value.is_empty() => {
+            return Err(AppError::bad_request(
+                "value",
+                "type the value to set; “Clear these values” empties the cells",
+            ))
+        }
         "set" => Change::Set(Value::String(form.value.clone())),
         "clear" => Change::Set(Value::Null),
         other => return Err(AppError::bad_request("op", format!("`{other}` is not a change"))),

@@ -482,14 +482,15 @@ pub async fn delete_rows(
     state.live.publish_each(&written.also_changed);
     // Back to the view (read as a view and written again, so nothing else rides along),
     // not the sheet's first page unsorted (probe 59a L5).
-    // The page says how many went (probe 71d D7: nothing did).
     let mut view: super::grid::View = serde_urlencoded::from_str(&form.view).unwrap_or_default();
     view.sheet = sid.to_string();
-    let deleted = written.rows;
-    Ok(refresh_to(
-        &req,
-        &format!("/workbooks/{wid}?{}&deleted={deleted}", view.current()),
-    ))
+    let mut resp = refresh_to(&req, &format!("/workbooks/{wid}?{}", view.current()));
+    // The page says how many went (probe 71d D7: nothing did), once: a cookie it reads
+    // and clears, not an address a link could forge or a reload repeat (probe 76a D4).
+    let notice = super::grid::deleted_notice(&state, written.rows);
+    resp.add_cookie(&notice)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(resp)
 }
 
 /// Sends the browser to `location`: htmx by `HX-Redirect`, a plain form by 303.
