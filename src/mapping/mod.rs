@@ -431,28 +431,37 @@ pub fn map_enum_values(values: &[String], options: &[EnumChoice]) -> Vec<(String
                         || normalise(&o.label) == n
                         || o.alternative_names.iter().any(|a| normalise(a) == n))
             });
-            let chosen = exact.or_else(|| {
-                let countries = countries.as_deref()?;
-                countries::option_for(v, options, countries)
-            });
-            let chosen = chosen.or_else(|| {
-                options
-                    .iter()
-                    .map(|o| {
-                        let s = std::iter::once(&o.value)
-                            .chain(std::iter::once(&o.label))
-                            .chain(o.alternative_names.iter())
-                            .map(|name| similarity(v, name))
-                            .fold(0.0_f64, f64::max);
-                        (o, s)
-                    })
-                    .filter(|(_, s)| *s >= MODERATE_AT)
-                    .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
-                    .map(|(o, _)| o)
-            });
+            // A country no option names is none of them, however like one it is spelt
+            // (probe 76b D2: Niger was proposed as Nigeria).
+            let named = countries
+                .as_deref()
+                .filter(|_| countries::country_code(v).is_some());
+            let chosen = match (exact, named) {
+                (Some(o), _) => Some(o),
+                (None, Some(countries)) => countries::option_for(v, options, countries),
+                (None, None) => similar(v, options),
+            };
             (v.clone(), chosen.map(|o| o.value.clone()))
         })
         .collect()
+}
+
+/// The option whose value, label or alternative name is spelt most like `v`, if any is
+/// like enough.
+fn similar<'a>(v: &str, options: &'a [EnumChoice]) -> Option<&'a EnumChoice> {
+    options
+        .iter()
+        .map(|o| {
+            let s = std::iter::once(&o.value)
+                .chain(std::iter::once(&o.label))
+                .chain(o.alternative_names.iter())
+                .map(|name| similarity(v, name))
+                .fold(0.0_f64, f64::max);
+            (o, s)
+        })
+        .filter(|(_, s)| *s >= MODERATE_AT)
+        .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(o, _)| o)
 }
 
 /// A stable fingerprint of a set of headers, for remembering a mapping: normalised,

@@ -189,11 +189,58 @@ fn country_names_map_onto_the_options_naming_the_same_country() {
     assert_eq!(got, want);
 }
 
-/// Options that are not countries are never read as countries: `no` is not Norway.
+/// Options that are not countries are never read as countries: `no` is not Norway, a
+/// language's or a state's code no country (probe 76b D1: Canada became California, the
+/// United Kingdom Ukrainian).
 #[test]
 fn answers_that_spell_country_codes_are_not_countries() {
     let answers = options(&[("yes", "Yes"), ("no", "No"), ("maybe", "Maybe")]);
     assert_eq!(mapped(&["Norway", "NOR"], &answers), vec![None, None]);
+    let languages = options(&[
+        ("ar", "Arabic"),
+        ("de", "German"),
+        ("fr", "French"),
+        ("uk", "Ukrainian"),
+    ]);
+    assert_eq!(
+        mapped(&["United Kingdom", "Argentina"], &languages),
+        vec![None, None]
+    );
+    let coded = options(&[("uk", "uk"), ("de", "de"), ("fr", "fr"), ("it", "it")]);
+    assert_eq!(mapped(&["England", "Germany"], &coded), vec![None, None]);
+    let states = options(&[
+        ("CA", "California"),
+        ("DE", "Delaware"),
+        ("PA", "Pennsylvania"),
+        ("GA", "Georgia"),
+    ]);
+    assert_eq!(
+        mapped(&["Canada", "Germany", "Panama"], &states),
+        vec![None, None, None]
+    );
+}
+
+/// A country no option names is none of them, however like one it is spelt (probe 76b D2),
+/// and accents or their absence do not matter (D3).
+#[test]
+fn a_country_no_option_names_maps_onto_none() {
+    let countries = options(&[
+        ("NG", "Nigeria"),
+        ("ZM", "Zambia"),
+        ("CG", "Republic of the Congo"),
+        ("TR", "Türkiye"),
+        ("CI", "Côte d'Ivoire"),
+        ("GB", "United Kingdom"),
+    ]);
+    let got = mapped(
+        &["Niger", "Gambia", "Turkiye", "Cote d'Ivoire", "Wales"],
+        &countries,
+    );
+    let want: Vec<Option<String>> = [None, None, Some("TR"), Some("CI"), Some("GB")]
+        .iter()
+        .map(|c| c.map(str::to_string))
+        .collect();
+    assert_eq!(got, want);
 }
 
 #[test]
