@@ -106,6 +106,10 @@ pub fn find(
 /// false, and nothing changed, while a try of it is under way (claimed less than `lease`
 /// ago): queued again then, it went out a second time beside that try, and only one of the
 /// two was noted (probe 66a D4).
+/// What a delivery sent again by hand says until its try: it is sent whatever became of
+/// its job or commit.
+pub const ON_REQUEST: &str = "sent again on request";
+
 pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId, lease: TimeDelta) -> QueryResult<bool> {
     let t = now();
     let queued = crate::db::write(conn, |conn| {
@@ -124,7 +128,7 @@ pub fn retry(conn: &mut AnyConnection, id: &WebhookDeliveryId, lease: TimeDelta)
             // Asked for by hand: sent whatever became of its job or commit (the last
             // try's outcome stays in the delivery's log of tries).
             webhook_deliveries::last_status_code.eq(None::<i32>),
-            webhook_deliveries::last_error.eq(Some("sent again on request")),
+            webhook_deliveries::last_error.eq(Some(ON_REQUEST)),
         ))
         .execute(conn)
     })?;

@@ -24,8 +24,9 @@ pub(super) fn taken_up(
             use crate::model::job::status::{CANCELED, CREATED, FAILED, READY};
             Ok(match status.as_deref() {
                 None | Some(READY | CREATED) => None,
-                Some(ended @ (FAILED | CANCELED)) => Some(format!("job {job} is {ended} already")),
-                Some(_) => Some(format!("the listener took up job {job}")),
+                Some(FAILED) => Some(format!("job {job} has already failed")),
+                Some(CANCELED) => Some(format!("job {job} was already canceled")),
+                Some(_) => Some(format!("job {job} was taken up already")),
             })
         }
         ("commit:created", _, Some(commit)) => {
@@ -36,7 +37,7 @@ pub(super) fn taken_up(
                 .optional()?;
             Ok(done
                 .flatten()
-                .map(|_| format!("the listener took up commit {commit}")))
+                .map(|_| format!("commit {commit} was answered already")))
         }
         _ => Ok(None),
     }

@@ -235,18 +235,21 @@ async fn try_once(ctx: Arc<Context>, clients: Arc<Clients>, t: Try) -> (Outcome,
         // A try again is sent only while the event still asks for something. After a try
         // that reached the receiver, one that no longer does counts as delivered (its
         // handler may have run); after one that reached nothing, it is given up.
-        Some(ev) if d.attempts > 0 => match asked_no_more(&ctx, &ev).await {
-            Some(why) if reached_before(&d) => (
-                Attempt {
-                    at: now(),
-                    error: Some(format!("not sent again: {why}")),
-                    ..Default::default()
-                },
-                Next::Delivered,
-            ),
-            Some(why) => gave_up(&format!("not sent again: {why}")),
-            None => send_now(&ctx, &clients, &hook, &d, &ev).await,
-        },
+        // (Sent again by hand: sent, whatever became of its job or commit; probe 76b D4.)
+        Some(ev) if d.attempts > 0 && d.last_error.as_deref() != Some(delivery::ON_REQUEST) => {
+            match asked_no_more(&ctx, &ev).await {
+                Some(why) if reached_before(&d) => (
+                    Attempt {
+                        at: now(),
+                        error: Some(format!("not sent again: {why}")),
+                        ..Default::default()
+                    },
+                    Next::Delivered,
+                ),
+                Some(why) => gave_up(&format!("not sent again: {why}")),
+                None => send_now(&ctx, &clients, &hook, &d, &ev).await,
+            }
+        }
         Some(ev) => {
             let (mut attempt, mut next) = send_now(&ctx, &clients, &hook, &d, &ev).await;
             // A receiver that answers once its handler is done (Flatfile's pattern) runs a

@@ -107,10 +107,29 @@ async fn a_job_that_ended_is_not_sent_to_a_listener_back_later(db: Db) {
     assert_eq!(ended["status"], "failed", "{ended}");
     assert_eq!(
         ended["lastError"],
-        format!("not sent again: job {} is canceled already", jobs[0]),
+        format!("not sent again: job {} was already canceled", jobs[0]),
         "{ended}"
     );
     assert_eq!(sent(&jobs[0]), 0, "the ended job's event is not sent");
+    // Sent again by hand, it is sent, whatever became of its job (probe 76b D4: it was
+    // given up again).
+    let (status, body) = app
+        .post_json(
+            &format!(
+                "/webhooks/{hook}/deliveries/{}/retry",
+                ended["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..100 {
+        if sent(&jobs[0]) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent(&jobs[0]), 1, "sent on request");
 }
 
 on_both!(a_job_that_ended_is_not_sent_to_a_listener_back_later);
