@@ -138,6 +138,20 @@ async fn a_submit_is_retried_until_delivered_and_marks_the_rejected_records(db: 
         j["info"].as_str().is_some_and(|i| i.contains("503"))
     })
     .await;
+    // Quiet while it waits for the next try, Wharf's own job is not said to have gone
+    // quiet (probe 76b D5: "Cancel stops it if its code is gone").
+    {
+        use diesel::prelude::*;
+        use wharf::db::schema::jobs;
+        let long_ago = chrono::Utc::now().naive_utc() - chrono::TimeDelta::minutes(5);
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(jobs::table.find(&job_id))
+            .set(jobs::updated_at.eq(long_ago))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let card = app.page(&format!("/grid/jobs/{job_id}")).await;
+    assert!(card.contains("Running") && !card.contains("Last moved"), "{card}");
     assert_eq!(waiting["status"], "executing");
     assert!(
         waiting["info"]

@@ -96,7 +96,7 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
         } else {
             String::new()
         },
-        quiet_since: quiet_since(j),
+        quiet_since: targets.quiet_since.clone(),
         failed,
         dialog,
         toast: !running && !dialog && !acknowledged,
@@ -124,7 +124,8 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
 }
 
 /// When a running job taken by a listener last changed (its progress, its info), if that
-/// is over a minute ago.
+/// is over a minute ago. Not a Submit's: Wharf runs those, waiting for its receiver's next
+/// try (probe 76b D5: it told the person to cancel a healthy submission).
 fn quiet_since(j: &Job) -> Option<crate::web::when::When> {
     let now = crate::model::now();
     let taken = j.status == status::EXECUTING;
@@ -158,7 +159,8 @@ async fn render_panel(
         .take(MAX_FILES)
         .collect();
     let next_place = next["id"].as_str().unwrap_or_default().to_string();
-    let (sheet_found, files, place) = state
+    let job_id = j.id.clone();
+    let (sheet_found, files, place, submitting) = state
         .db(move |conn| {
             let sheet_found = match next_sheet {
                 Some(sid) => sheet::find(conn, &env, &sid)?,
@@ -174,10 +176,14 @@ async fn render_panel(
                 (_, Some(doc)) => document::space_of(conn, &env, &doc)?.map(|s| (s, Some(doc))),
                 _ => None,
             };
-            Ok::<_, ModelError>((sheet_found, files, place))
+            let submitting = crate::model::submission::of_job(conn, &job_id)?.is_some();
+            Ok::<_, ModelError>((sheet_found, files, place, submitting))
         })
         .await?;
-    let mut targets = Targets::default();
+    let mut targets = Targets {
+        quiet_since: quiet_since(&j).filter(|_| !submitting),
+        ..Targets::default()
+    };
     if let Some((space, doc)) = place.filter(|(space, _)| user.reaches_object_of(Some(space))) {
         let at = doc.map(|d| format!("#doc-{d}")).unwrap_or_default();
         let href = format!("{}{at}", user.space_href(&space));

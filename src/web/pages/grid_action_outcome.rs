@@ -97,6 +97,9 @@ pub struct Targets {
     pub sheets: HashMap<SheetId, WorkbookId>,
     pub files: HashMap<String, String>,
     pub places: HashMap<String, String>,
+    /// When a job a listener took last moved, once it has been quiet a while (see
+    /// `grid_action_jobs::quiet_since`).
+    pub quiet_since: Option<crate::web::when::When>,
 }
 
 /// `next: files`: a download link for each file the viewer reaches, with its label or name.
