@@ -155,6 +155,31 @@ async fn answer_questions(c: &fantoccini::Client, answer: bool) {
     .unwrap();
 }
 
+/// Opens the Name column's menu, clicks Clear and declines its question, which must be
+/// `question`.
+async fn asks_before_clearing_name(c: &fantoccini::Client, question: &str) {
+    click_css(c, "[data-column-menu='name']").await;
+    wait_for(
+        c,
+        "document.querySelector('#column-dialog').open",
+        "the column menu",
+    )
+    .await;
+    wait_for(
+        c,
+        "document.querySelectorAll('#column-values li').length > 0",
+        "the values",
+    )
+    .await;
+    answer_questions(c, false).await;
+    click_css(c, "#bulk-clear-button").await;
+    let asked = format!(
+        "window.asked.length === 1 && window.asked[0] === {}",
+        json!(question)
+    );
+    wait_for(c, &asked, "the question before clearing").await;
+}
+
 /// Probe 71d D6 and D7: "Clear these values" asks first, naming the column and how many
 /// records; "Delete selected" says afterwards how many went.
 async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
@@ -179,25 +204,9 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
     )
     .await
     .unwrap();
-    click_css(c, "[data-column-menu='name']").await;
-    wait_for(
+    asks_before_clearing_name(
         c,
-        "document.querySelector('#column-dialog').open",
-        "the column menu",
-    )
-    .await;
-    wait_for(
-        c,
-        "document.querySelectorAll('#column-values li').length > 0",
-        "the values",
-    )
-    .await;
-    answer_questions(c, false).await;
-    click_css(c, "#bulk-clear-button").await;
-    wait_for(
-        c,
-        "window.asked.length === 1 && window.asked[0] === 'Clear Name in the 2 selected records? Undo puts the values back.'",
-        "the question before clearing",
+        "Clear Name in the 2 selected records? Undo puts the values back.",
     )
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -225,25 +234,9 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
     wait_for(c, &format!("{ALL} === '4'"), "the page again").await;
     assert!(!text(c, "#bulk-status").await.contains("Deleted"));
     // Nothing selected, nothing filtered: the question counts the sheet (probe 76a D2).
-    click_css(c, "[data-column-menu='name']").await;
-    wait_for(
+    asks_before_clearing_name(
         c,
-        "document.querySelector('#column-dialog').open",
-        "the column menu",
-    )
-    .await;
-    wait_for(
-        c,
-        "document.querySelectorAll('#column-values li').length > 0",
-        "the values",
-    )
-    .await;
-    answer_questions(c, false).await;
-    click_css(c, "#bulk-clear-button").await;
-    wait_for(
-        c,
-        "window.asked[0] === 'Clear Name in every record this view shows (4 records)? Undo puts the values back.'",
-        "the question with the sheet's count",
+        "Clear Name in every record this view shows (4 records)? Undo puts the values back.",
     )
     .await;
 }

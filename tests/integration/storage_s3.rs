@@ -558,39 +558,32 @@ async fn a_wrong_bucket_or_credentials_stop_the_start() {
     settings.storage = Some(s3.bucket("team a/exports_2026-12.x"));
     Application::build(settings.clone()).expect("letters, digits, spaces and - _ . / are fine");
 
+    // What `wharf serve` says on stderr as it fails to start on this bucket with `allow_http`.
     let nobody = format!("http://127.0.0.1:{}", free_port());
-    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .arg("serve")
-        .env("DATABASE_URL", &settings.database_url)
-        .env("WHARF_DATA_DIR", &settings.data_dir)
-        .env("WHARF_BIND", "127.0.0.1:0")
-        .env("WHARF_STORAGE_URL", "s3://wharf-files/x")
-        .env("AWS_ENDPOINT_URL", &nobody)
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .expect("wharf serve runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused = |allow_http: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .arg("serve")
+            .env("DATABASE_URL", &settings.database_url)
+            .env("WHARF_DATA_DIR", &settings.data_dir)
+            .env("WHARF_BIND", "127.0.0.1:0")
+            .env("WHARF_STORAGE_URL", "s3://wharf-files/x")
+            .env("AWS_ENDPOINT_URL", &nobody)
+            .env("AWS_ALLOW_HTTP", allow_http)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .expect("wharf serve runs");
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = refused("true");
     assert!(
         stderr.contains("WHARF_STORAGE_URL s3://wharf-files/x: the bucket is not usable"),
         "{stderr}"
     );
     // A switch set but empty is named, with the values it takes (probe 71e D5).
-    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .arg("serve")
-        .env("DATABASE_URL", &settings.database_url)
-        .env("WHARF_DATA_DIR", &settings.data_dir)
-        .env("WHARF_BIND", "127.0.0.1:0")
-        .env("WHARF_STORAGE_URL", "s3://wharf-files/x")
-        .env("AWS_ENDPOINT_URL", &nobody)
-        .env("AWS_ALLOW_HTTP", "")
-        .output()
-        .expect("wharf serve runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused("");
     assert!(
         stderr.contains("AWS_ALLOW_HTTP is ``: set it to true or false, or leave it unset"),
         "{stderr}"
