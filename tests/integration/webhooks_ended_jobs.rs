@@ -10,12 +10,13 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A receiver on `port` answering 200 to every request; the bodies it got.
-async fn listen_on(port: u16) -> Arc<Mutex<Vec<String>>> {
+/// A receiver on `listener` keeping the requests it gets; it answers each with `answer`,
+/// or never (`None`: its handler runs on long after a try gives up).
+pub(crate) fn raw_receiver(
+    listener: tokio::net::TcpListener,
+    answer: Option<&'static [u8]>,
+) -> Arc<Mutex<Vec<String>>> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("the port again");
     let bodies: Arc<Mutex<Vec<String>>> = Default::default();
     let got = bodies.clone();
     tokio::spawn(async move {
@@ -35,13 +36,22 @@ async fn listen_on(port: u16) -> Arc<Mutex<Vec<String>>> {
                         break;
                     }
                 }
-                let _ = sock
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                    .await;
+                match answer {
+                    Some(answer) => drop(sock.write_all(answer).await),
+                    None => tokio::time::sleep(Duration::from_secs(60)).await,
+                }
             });
         }
     });
     bodies
+}
+
+/// A receiver on `port` answering 200 to every request; the bodies it got.
+async fn listen_on(port: u16) -> Arc<Mutex<Vec<String>>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the port again");
+    raw_receiver(listener, Some(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))
 }
 
 async fn deliveries(app: &TestApp, hook: &str) -> Vec<Value> {

@@ -330,33 +330,10 @@ async fn an_answer_with_a_nul_is_noted_and_sinks_no_other(db: Db) {
 /// not sent again (probe 51b 1: the handler ran twice); one it did not take up is.
 async fn a_job_taken_up_during_a_slow_answer_is_not_sent_again(db: Db) {
     let app = spawn_app(db).await;
-    let bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
-    let got = bodies.clone();
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let got = got.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                while let Ok(n) = sock.read(&mut chunk).await {
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf);
-                    if text.contains("\r\n\r\n") && text.trim_end().ends_with('}') {
-                        got.lock().unwrap().push(text.into_owned());
-                        break;
-                    }
-                }
-                // The handler runs on and answers long after the try gave up.
-                tokio::time::sleep(Duration::from_secs(60)).await;
-            });
-        }
-    });
+    // The handler runs on and answers long after the try gave up.
+    let bodies = crate::webhooks_ended_jobs::raw_receiver(listener, None);
     crate::webhooks::create_hook(&app, &url, Some(json!(["job:ready"]))).await;
     // A receiver that is not there at all: its connection is refused, it ran nothing.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
