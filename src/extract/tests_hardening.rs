@@ -255,6 +255,16 @@ fn formats_are_told_by_their_bytes_not_their_names() {
     ]);
     assert!(fail(&docx, "letter.xlsx").to_string().contains("a Word document"));
     assert!(fail(b"%PDF-1.4 ...", "scan.csv").to_string().contains("PDF"));
+    // An ODS saved with a password: its manifest ciphers content.xml (probe 71c D2).
+    let sealed_ods = zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        (
+            "META-INF/manifest.xml",
+            b"<manifest:manifest><manifest:file-entry manifest:full-path=\"content.xml\"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>",
+        ),
+        ("content.xml", b"\x8f\x01&#\xfe not xml"),
+    ]);
+    assert_eq!(fail(&sealed_ods, "secret.ods"), ExtractError::Encrypted);
 }
 
 /// Text that only starts like another format is read as the CSV it is: a header in angle

@@ -129,10 +129,18 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
 /// An ODS names its type in a `mimetype` part; an XLSX lists its parts in
 /// `[Content_Types].xml`. Anything else is no spreadsheet Wharf reads.
 fn kind_of<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>) -> Result<ZipKind, ExtractError> {
-    if let Ok(mut m) = archive.by_name("mimetype") {
+    let mimetype = archive.by_name("mimetype").ok().map(|mut m| {
         let mut head = Vec::new();
         let _ = (&mut m).take(100).read_to_end(&mut head);
+        head
+    });
+    if let Some(head) = mimetype {
         return match head.as_slice() {
+            // Saved with a password, its parts are ciphered: said so, not "damaged" (probe
+            // 71c D2).
+            b"application/vnd.oasis.opendocument.spreadsheet" if ods_encrypted(archive) => {
+                Err(ExtractError::Encrypted)
+            }
             b"application/vnd.oasis.opendocument.spreadsheet" => Ok(ZipKind::Ods),
             other => Err(ExtractError::NotSpreadsheet(format!(
                 "an OpenDocument file of type `{}`",
@@ -154,6 +162,17 @@ fn kind_of<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>) -> Result<
         return Ok(ZipKind::Xlsx);
     }
     Err(ExtractError::NotSpreadsheet("a zip archive".into()))
+}
+
+/// Whether an ODS's manifest gives a part `encryption-data` (LibreOffice's "Save with
+/// password"). The manifest is read up to 1 MB.
+fn ods_encrypted<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>) -> bool {
+    let Ok(manifest) = archive.by_name("META-INF/manifest.xml") else {
+        return false;
+    };
+    let mut text = Vec::new();
+    let _ = manifest.take(1 << 20).read_to_end(&mut text);
+    memchr::memmem::find(&text, b"encryption-data").is_some()
 }
 
 struct Budget {
