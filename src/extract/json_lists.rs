@@ -29,6 +29,8 @@ enum Step {
     Item(Box<RawValue>),
     /// The list that started last has ended.
     End,
+    /// A key of the top-level object holding no list (a number, an object, text).
+    Passed(String),
 }
 
 /// Walks the file's lists. `each` answers whether to go on: for `List`, whether to read
@@ -127,25 +129,38 @@ impl<'de> Visitor<'de> for Member<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.passed();
         Ok(())
     }
     fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.passed();
         Ok(())
     }
     fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.passed();
         Ok(())
     }
     fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.passed();
         Ok(())
     }
     fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.passed();
         Ok(())
     }
     fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.passed();
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
+        self.passed();
         Ok(())
+    }
+}
+
+impl Member<'_, '_> {
+    fn passed(self) {
+        (self.walker.each)(Step::Passed(self.key));
     }
 }
 
@@ -179,7 +194,13 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
     let (mut names, mut repeated, mut beyond, mut failed) = (HashSet::new(), Vec::new(), 0usize, None);
     let mut lists_seen = 0usize;
     let (mut canceled, mut no_records) = (false, false);
+    // Keys holding no list, or a list of no records: said, not dropped unsaid (probe 71c D6).
+    let mut passed: Vec<String> = Vec::new();
     walk(source, false, &mut |step| match step {
+        Step::Passed(key) => {
+            passed.push(key);
+            true
+        }
         _ if source.stopped() => {
             canceled = true;
             false
@@ -231,7 +252,7 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
                 .last()
                 .is_some_and(|f| f.name.is_some() && f.keys.list.is_empty())
             {
-                found.pop();
+                passed.extend(found.pop().and_then(|f| f.name));
                 if let Some(last) = read_as.last_mut() {
                     *last = None;
                 }
@@ -264,6 +285,24 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
         notes.add(format!(
             "the JSON holds the list “{}” more than once{more}; only the first of each was read",
             sheet_name(first)
+        ));
+    }
+    if !passed.is_empty() && !found.is_empty() {
+        let named: Vec<String> = passed
+            .iter()
+            .take(5)
+            .map(|k| format!("“{}”", sheet_name(k)))
+            .collect();
+        let more = match passed.len().saturating_sub(5) {
+            0 => String::new(),
+            n => format!(" and {} more", thousands(n as u64)),
+        };
+        notes.add(format!(
+            "the JSON's {} {}{more} {} no list of records and {} not read",
+            if passed.len() == 1 { "key" } else { "keys" },
+            named.join(", "),
+            if passed.len() == 1 { "holds" } else { "hold" },
+            if passed.len() == 1 { "was" } else { "were" },
         ));
     }
     if beyond > 0 {
@@ -349,6 +388,7 @@ pub fn tables(source: &TextSource, file_name: String, notes: &Notes) -> Result<V
                 }
                 true
             }
+            Step::Passed(_) => true,
         });
     });
     Ok(out)

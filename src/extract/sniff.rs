@@ -107,6 +107,16 @@ pub fn sniff(
             Format::Json
         });
     }
+    // Named JSON and JSON, but one value (`42`, `"text"`, `true`): no records (probe 71c D6:
+    // it was read as a CSV whose header was `42`).
+    if json_ext {
+        if let Ok(one) = serde_json::from_str::<serde_json::Value>(start.trim_end()) {
+            if !one.is_array() && !one.is_object() {
+                let shown: String = one.to_string().chars().take(40).collect();
+                return Err(ExtractError::JsonShape(format!("it holds one value, {shown}")));
+            }
+        }
+    }
     // Named JSON but starting as no JSON can (`id,email`): delimited text with the wrong
     // name, read as such (probe 66b D2: "damaged or cut off"), as a CSV named .xlsx is.
     // (`[Name],[Email]` starts as JSON may, but its first line has a delimiter outside any

@@ -72,6 +72,39 @@ fn a_csv_named_json_is_read_as_csv() {
     }
 }
 
+/// A JSON file holding one value is no list of records (probe 71c D6: `42` was read as a CSV
+/// whose header was `42`).
+#[test]
+fn a_json_file_of_one_value_is_refused_as_json() {
+    for (bytes, shown) in [
+        (&b"42\n"[..], "42"),
+        (b"\"hello\"", "\"hello\""),
+        (b" true ", "true"),
+    ] {
+        let said = super::tests_hardening::fail(bytes, "one.json").to_string();
+        assert!(said.starts_with("the JSON is not a list of records"), "{said}");
+        assert!(said.contains(&format!("it holds one value, {shown}")), "{said}");
+    }
+}
+
+/// Keys of the top-level object that hold no list of records are named in a note, not
+/// dropped unsaid (probe 71c D6).
+#[test]
+fn keys_holding_no_records_are_named() {
+    let json =
+        br#"{"contacts":[{"name":"Ann"}],"meta":{"v":1},"count":3,"ids":[1,2],"companies":[{"co":"X"}]}"#;
+    let (_, _, _, ex) = read(json, "two.json");
+    let notes = ex.notes.list();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "the JSON's keys “meta”, “count”, “ids” hold no list of records and were not read"),
+        "{notes:?}"
+    );
+    let (_, _, _, ex) = read(br#"{"contacts":[{"name":"Ann"}]}"#, "one.json");
+    assert!(ex.notes.list().is_empty(), "{:?}", ex.notes.list());
+}
+
 /// A name's spellings that never meet in one record (records from several sources, one
 /// writing `Email`, the next `email`) are one column, the first spelling's, with a note;
 /// spellings that meet in a record stay apart (probe 69d D2: three columns, of which a
