@@ -436,9 +436,12 @@ pub fn map_enum_values(values: &[String], options: &[EnumChoice]) -> Vec<(String
             let named = countries
                 .as_deref()
                 .filter(|_| countries::country_code(v).is_some());
+            // Nor is a value that names no country one by its spelling, when the options
+            // are countries (probe 77a D3: Indiana was proposed as India, Roman as Oman).
             let chosen = match (exact, named) {
                 (Some(o), _) => Some(o),
                 (None, Some(countries)) => countries::option_for(v, options, countries),
+                (None, None) if countries.is_some() => None,
                 (None, None) => similar(v, options),
             };
             (v.clone(), chosen.map(|o| o.value.clone()))

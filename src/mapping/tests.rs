@@ -231,7 +231,13 @@ fn a_country_no_option_names_maps_onto_none() {
         ("TR", "Türkiye"),
         ("CI", "Côte d'Ivoire"),
         ("GB", "United Kingdom"),
+        ("IN", "India"),
+        ("OM", "Oman"),
     ]);
+    assert_eq!(
+        mapped(&["Indiana", "Roman", "Georgia (US)"], &countries),
+        vec![None, None, None]
+    );
     let got = mapped(
         &["Niger", "Gambia", "Turkiye", "Cote d'Ivoire", "Wales"],
         &countries,
