@@ -50,7 +50,11 @@ pub fn check(name: &str, value: &str) -> Result<(), (&'static str, String)> {
     }
     // Nor characters that reorder or hide what is shown: the name is shown on the
     // Activity tab, where one could pass for another (probe 76a D6).
-    if crate::names::misleads(name) {
+    // Joiners, variation selectors and tags too, which names of people and emoji need and
+    // a secret's does not: five secrets could all read API_KEY (probe 77a D4).
+    let unseen =
+        |c: char| matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0000}'..='\u{E0FFF}');
+    if crate::names::misleads(name) || name.chars().any(unseen) {
         return Err((
             "name",
             "a secret's name cannot hold line breaks, control characters, or characters that reorder or hide text".into(),

@@ -59,9 +59,17 @@ impl BucketSettings {
         // Said so that the fix is plain (probe 71e D5: "not a usable prefix").
         let parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
         if parts.iter().any(|p| *p == "." || *p == "..") {
+            let named: Vec<&str> = parts
+                .iter()
+                .filter(|p| **p != "." && **p != "..")
+                .copied()
+                .collect();
+            let fix = match named.is_empty() {
+                true => "leave the prefix out".to_string(),
+                false => format!("name the folders themselves, such as `{}`", named.join("/")),
+            };
             return Err(format!(
-                "the prefix `{prefix}` holds a `.` or `..` part, which object keys cannot; name the folders themselves, such as `{}`",
-                parts.iter().filter(|p| **p != "." && **p != "..").copied().collect::<Vec<_>>().join("/")
+                "the prefix `{prefix}` holds a `.` or `..` part, which object keys cannot; {fix}"
             ));
         }
         if prefix.contains("//") {

@@ -141,6 +141,7 @@ fn a_bad_storage_prefix_says_how_to_write_it() {
         message("s3://wharf/p1//dbl//")
     );
     assert!(message("s3://wharf/p3/../p4").contains("name the folders themselves, such as `p3/p4`"));
+    assert!(message("s3://wharf/.").contains("leave the prefix out"));
 }
 
 /// A variable read here but missing from `KNOWN` would stop every start with "unknown

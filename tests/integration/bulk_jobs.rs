@@ -214,14 +214,16 @@ async fn a_grid_bulk_change_is_undone_in_one_click(db: Db) {
     .await;
     assert!(toast.contains("Cleared 3 values."), "{status} {toast}");
     // An empty Set does not go around Clear's question (probe 76a D3).
-    let (status, said) = grid_post(
-        &app,
-        &format!("/grid/{sheet}/bulk"),
-        &[("op", "set"), ("column", "tier"), ("value", "")],
-    )
-    .await;
-    assert_eq!(status, 400, "{said}");
-    assert!(said.contains("type the value to set"), "{said}");
+    for blank in ["", " \t\u{a0}"] {
+        let (status, said) = grid_post(
+            &app,
+            &format!("/grid/{sheet}/bulk"),
+            &[("op", "set"), ("column", "tier"), ("value", blank)],
+        )
+        .await;
+        assert_eq!(status, 400, "{said}");
+        assert!(said.contains("type the value to set"), "{said}");
+    }
     let other = app.clone_with_new_client();
     app.make_user("bob@example.com", true);
     other.sign_in("bob@example.com", PASSWORD).await;

@@ -74,7 +74,13 @@ async fn metadata_and_secrets_are_bounded(db: Db) {
         .await;
     assert_eq!(status, 200, "{body}");
     // A name that reorders or hides text could pass for another's (probe 76a D6).
-    for name in ["TOKEN\u{202E}NEKOT", "AP\u{200B}I_KEY", "TWO\nLINES"] {
+    for name in [
+        "TOKEN\u{202E}NEKOT",
+        "AP\u{200B}I_KEY",
+        "TWO\nLINES",
+        "API\u{200D}_KEY",
+        "API_KEY\u{FE0F}",
+    ] {
         let (status, body) = app
             .post_json(
                 "/secrets",

@@ -227,6 +227,10 @@ async fn rows_are_added_and_deleted_from_the_grid(db: Db) {
     );
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 1);
+    // The page it goes back to says how many went, once (probe 71d D7, 76a D4).
+    let page = app.page(&back).await;
+    assert!(page.contains("Deleted 2 records."), "{page}");
+    assert!(!app.page(&back).await.contains("Deleted 2 records."));
     let none = app
         .client
         .post(app.url(&format!("/grid/{sheet}/rows/delete")))

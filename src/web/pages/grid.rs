@@ -117,10 +117,11 @@ struct GridPage {
 /// The cookie that tells the grid a delete sent it back (see [`deleted_notice`]).
 const DELETED_COOKIE: &str = "wharf_deleted";
 
-/// The notice of rows deleted, for the page the delete returns to: it reads it once.
-pub fn deleted_notice(state: &AppState, rows: usize) -> Cookie<'static> {
-    Cookie::build(DELETED_COOKIE, rows.to_string())
-        .path("/workbooks/")
+/// The notice of rows deleted from `sheet`, for the page the delete returns to (that
+/// workbook's, that sheet's: probe 77a D2): it reads it once.
+pub fn deleted_notice(state: &AppState, wb: &WorkbookId, sheet: &SheetId, rows: usize) -> Cookie<'static> {
+    Cookie::build(DELETED_COOKIE, format!("{sheet}:{rows}"))
+        .path(format!("/workbooks/{wb}"))
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(state.settings.base_url.starts_with("https://"))
@@ -129,8 +130,10 @@ pub fn deleted_notice(state: &AppState, rows: usize) -> Cookie<'static> {
 }
 
 /// The words of a notice the request carries ("Deleted 2 records."), if any.
-fn notice_words(req: &HttpRequest) -> Option<String> {
-    let n: u64 = req.cookie(DELETED_COOKIE)?.value().parse().ok()?;
+fn notice_words(req: &HttpRequest, sheet: &SheetId) -> Option<String> {
+    let cookie = req.cookie(DELETED_COOKIE)?;
+    let (of, n) = cookie.value().split_once(':')?;
+    let n: u64 = n.parse().ok().filter(|_| of == sheet.as_str())?;
     Some(format!("Deleted {}.", crate::words::records(n)))
 }
 
@@ -513,7 +516,7 @@ pub async fn show(
         .into_iter()
         .map(|s| (s.id.to_string(), s.name, s.id == ctx.sheet.id))
         .collect();
-    let notice = notice_words(&req);
+    let notice = notice_words(&req, &ctx.sheet.id);
     let mut resp = render(&GridPage {
         layout: user.layout(format!("{} · {}", workbook.name, ctx.sheet.name), "spaces"),
         space_href: user.space_href(&workbook.space_id),
@@ -540,7 +543,9 @@ pub async fn show(
         ),
     })?;
     if notice.is_some() {
-        let read = Cookie::build(DELETED_COOKIE, "").path("/workbooks/").finish();
+        let read = Cookie::build(DELETED_COOKIE, "")
+            .path(format!("/workbooks/{wid}"))
+            .finish();
         resp.add_removal_cookie(&read)
             .map_err(|e| AppError::Internal(e.into()))?;
     }

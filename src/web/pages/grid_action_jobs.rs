@@ -128,7 +128,9 @@ pub fn panel(j: &Job, csrf: &str, targets: &Targets, whole: bool) -> JobPanel {
 /// try (probe 76b D5: it told the person to cancel a healthy submission).
 fn quiet_since(j: &Job) -> Option<crate::web::when::When> {
     let now = crate::model::now();
-    let taken = j.status == status::EXECUTING;
+    // Claimed by one of Wharf's own workers: its job, not a listener's (an import, a bulk
+    // change), which moves as it runs or is taken over when its process dies.
+    let taken = j.status == status::EXECUTING && j.claimed_by.is_none();
     (taken && now - j.updated_at > chrono::TimeDelta::seconds(60))
         .then(|| crate::web::when::When::relative_to(&j.updated_at, &now))
 }

@@ -242,7 +242,7 @@ async fn change_column(
         },
         // Clearing asks first ("Clear these values"): an empty Set does not go around it
         // (probe 76a D3).
-        "set" if form.value.is_empty() => {
+        "set" if form.value.trim().is_empty() => {
             return Err(AppError::bad_request(
                 "value",
                 "type the value to set; “Clear these values” empties the cells",

@@ -487,7 +487,7 @@ pub async fn delete_rows(
     let mut resp = refresh_to(&req, &format!("/workbooks/{wid}?{}", view.current()));
     // The page says how many went (probe 71d D7: nothing did), once: a cookie it reads
     // and clears, not an address a link could forge or a reload repeat (probe 76a D4).
-    let notice = super::grid::deleted_notice(&state, written.rows);
+    let notice = super::grid::deleted_notice(&state, &wid, &sid, written.rows);
     resp.add_cookie(&notice)
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(resp)
