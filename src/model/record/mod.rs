@@ -7,6 +7,7 @@ pub mod cells;
 pub mod config;
 mod date_cells;
 mod delete;
+mod ffql_shape;
 pub mod ffql_sql;
 pub mod fields;
 mod find_text;

@@ -473,7 +473,7 @@ pub async fn show(
     let pending = state
         .db(move |conn| crate::model::job_subject::latest_unacknowledged(conn, &sources, &actor))
         .await?;
-    let job_panel = super::grid_action_jobs::page_panel(pending, user.csrf())?;
+    let job_panel = super::grid_action_panel::page_panel(pending, user.csrf())?;
     // `trackChanges` commits still being checked in the other sheets hold workbook actions.
     let others: Vec<SheetId> = sheets
         .iter()

@@ -98,7 +98,7 @@ pub struct Targets {
     pub files: HashMap<String, String>,
     pub places: HashMap<String, String>,
     /// When a job a listener took last moved, once it has been quiet a while (see
-    /// `grid_action_jobs::quiet_since`).
+    /// `grid_action_panel::quiet_since`).
     pub quiet_since: Option<crate::web::when::When>,
 }
 

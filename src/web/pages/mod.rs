@@ -15,6 +15,7 @@ pub mod files;
 pub mod grid;
 pub mod grid_action_jobs;
 pub mod grid_action_outcome;
+pub mod grid_action_panel;
 pub mod grid_actions;
 pub mod grid_bulk;
 pub mod grid_count;
