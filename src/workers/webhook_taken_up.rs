@@ -3,6 +3,9 @@
 //! 51b 1), or the job ended without one (probe 74c D2: a Submit's `job:ready` reached its
 //! listener, back after a restart, minutes after the job failed for want of one).
 
+/// The topics whose events ask a listener for something (a job to take, a commit to answer).
+pub(super) const ASKING: [&str; 2] = ["job:ready", "commit:created"];
+
 /// Why a `job:ready` or `commit:created` event asks for nothing any more, if it does not:
 /// its job was acknowledged or ended, its commit answered.
 pub(super) fn taken_up(

@@ -284,6 +284,10 @@ fn reached_before(d: &Delivery) -> bool {
 
 /// Why the event asks for nothing any more (see `webhook_taken_up`), if so.
 async fn asked_no_more(ctx: &Context, ev: &Event) -> Option<String> {
+    // Only these ask for something a listener takes up: the others need no connection.
+    if !super::webhook_taken_up::ASKING.contains(&ev.topic.as_str()) {
+        return None;
+    }
     let (topic, context) = (ev.topic.clone(), ev.context.clone());
     db(ctx, move |c| {
         super::webhook_taken_up::taken_up(c, &topic, &context)
