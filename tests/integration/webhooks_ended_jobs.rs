@@ -54,6 +54,20 @@ async fn listen_on(port: u16) -> Arc<Mutex<Vec<String>>> {
     raw_receiver(listener, Some(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))
 }
 
+/// `n` jobs for listener code (`sync` of a new space named `space`), each sending a
+/// `job:ready`; their ids.
+pub(crate) async fn sync_jobs(app: &TestApp, space: &str, n: usize) -> Vec<String> {
+    let space = app.bare_space(space).await;
+    let mut jobs = Vec::new();
+    for _ in 0..n {
+        let body = json!({"type": "space", "operation": "sync", "source": space, "trigger": "immediate"});
+        let (status, job) = app.post_json("/jobs", &body).await;
+        assert_eq!(status, 200, "{job}");
+        jobs.push(job["data"]["id"].as_str().unwrap().to_string());
+    }
+    jobs
+}
+
 async fn deliveries(app: &TestApp, hook: &str) -> Vec<Value> {
     let (_, log) = app.get_json(&format!("/webhooks/{hook}/deliveries")).await;
     log["data"].as_array().unwrap().clone()
@@ -71,14 +85,7 @@ async fn a_job_that_ended_is_not_sent_to_a_listener_back_later(db: Db) {
     )
     .await;
     let hook = hook["id"].as_str().unwrap().to_string();
-    let space = app.bare_space("Away").await;
-    let mut jobs = Vec::new();
-    for _ in 0..2 {
-        let body = json!({"type": "space", "operation": "sync", "source": space, "trigger": "immediate"});
-        let (status, job) = app.post_json("/jobs", &body).await;
-        assert_eq!(status, 200, "{job}");
-        jobs.push(job["data"]["id"].as_str().unwrap().to_string());
-    }
+    let jobs = sync_jobs(&app, "Away", 2).await;
     // Both tries refused (the listener is down): each waits for its next try, 5 s on.
     for _ in 0..100 {
         let log = deliveries(&app, &hook).await;

@@ -344,14 +344,7 @@ async fn a_job_taken_up_during_a_slow_answer_is_not_sent_again(db: Db) {
     let failing = Receiver::start().await;
     failing.answer_next(&[500, 500]);
     crate::webhooks::create_hook(&app, &failing.url, Some(json!(["job:ready"]))).await;
-    let space = app.bare_space("Slow").await;
-    let mut jobs = Vec::new();
-    for _ in 0..2 {
-        let body = json!({"type": "space", "operation": "sync", "source": space, "trigger": "immediate"});
-        let (status, job) = app.post_json("/jobs", &body).await;
-        assert_eq!(status, 200, "{job}");
-        jobs.push(job["data"]["id"].as_str().unwrap().to_string());
-    }
+    let jobs = crate::webhooks_ended_jobs::sync_jobs(&app, "Slow", 2).await;
     let sent = |job: &str| bodies.lock().unwrap().iter().filter(|b| b.contains(job)).count();
     for _ in 0..100 {
         if jobs.iter().all(|j| sent(j) == 1) {
