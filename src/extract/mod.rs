@@ -312,7 +312,7 @@ pub enum ExtractError {
     TooWide(usize),
     #[error("sheet {sheet} claims {} rows by {} columns; Wharf reads at most {} cells of an ODS or XLS file", thousands(*.rows), thousands(*.columns), thousands(zipped::MAX_RECT_CELLS))]
     SheetTooLarge { sheet: String, rows: u64, columns: u64 },
-    #[error("sheet {sheet} repeats its cells into more than {} MB of text; Wharf reads at most that much of an ODS file", .limit / (1024 * 1024))]
+    #[error("sheet {sheet} repeats its cells into more than {} MB of text, far more than an ODS file of its size holds; it was not opened", .limit / (1024 * 1024))]
     SheetTextTooLarge { sheet: String, limit: u64 },
     /// A book's cells copy its shared strings into more text than its size explains.
     #[error("the file's cells would hold more than {} MB of text once each shared string is copied into every cell that uses it, far more than a spreadsheet of its size holds; it was not opened", .0 / (1024 * 1024))]

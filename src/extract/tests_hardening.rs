@@ -130,7 +130,7 @@ fn an_ods_repeating_long_text_names_the_text_limit() {
     let e = fail(&zip, "wide.ods");
     assert!(
         e.to_string()
-            .starts_with("sheet Wide repeats its cells into more than 512 MB"),
+            .starts_with("sheet Wide repeats its cells into more than 64 MB"),
         "{e}"
     );
 }

@@ -3,6 +3,7 @@
 
 use super::tests_books::row;
 use super::tests_hardening::{fail, read, xlsx_book_with, zip_of};
+use super::ExtractError;
 
 fn styles(code: &str, xfs: usize) -> String {
     let xf = r#"<xf numFmtId="164" fontId="0" applyNumberFormat="1"/>"#.repeat(xfs);
@@ -110,4 +111,72 @@ fn a_zip_of_too_many_parts_is_refused() {
         message.contains("lists more parts than a spreadsheet does"),
         "{message}"
     );
+}
+
+/// An ODS of one table whose rows are `rows` (cells of `table:table-row`s).
+fn ods_of(rows: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="T"><table:table-row><table:table-cell office:value-type="string"><text:p>name</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>note</text:p></table:table-cell></table:table-row>{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = br#"<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>"#;
+    zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest),
+        ("content.xml", content.as_bytes()),
+    ])
+}
+
+fn cell(inner: &str) -> String {
+    format!(r#"<table:table-cell office:value-type="string"><text:p>{inner}</text:p></table:table-cell>"#)
+}
+
+/// Probe 78a D1: a `<text:s text:c=N/>` stands for N spaces, which calamine builds: an
+/// 805-byte file took the server to 3 GB. Counted as the cell's text, it is refused first;
+/// a few spaces still read.
+#[test]
+fn an_ods_whose_spaces_stand_for_gigabytes_is_refused() {
+    let huge = ods_of(&format!(
+        "<table:table-row>{}{}</table:table-row>",
+        cell("ann"),
+        cell(r#"x<text:s text:c="1000000000"/>y"#)
+    ));
+    assert!(huge.len() < 2_000);
+    assert!(matches!(
+        fail(&huge, "spaces.ods"),
+        ExtractError::LongValue { .. }
+    ));
+    // Under a cell's limit each, but ten repeats of 10 MB of spaces in a tiny file.
+    let repeated = ods_of(&format!(
+        r#"<table:table-row>{}<table:table-cell office:value-type="string" table:number-columns-repeated="10"><text:p>x<text:s text:c="10000000"/></text:p></table:table-cell></table:table-row>"#,
+        cell("ann")
+    ));
+    let said = fail(&repeated, "repeated.ods").to_string();
+    assert!(said.contains("repeats its cells into more than 64 MB"), "{said}");
+    let fine = ods_of(&format!(
+        "<table:table-row>{}{}</table:table-row>",
+        cell("ann"),
+        cell(r#"x<text:s text:c="3"/>y"#)
+    ));
+    let (_, rows, _, _) = read(&fine, "fine.ods");
+    assert_eq!(rows, [["ann", "x   y"]]);
+}
+
+/// Probe 78a D2: a value given in a cell's attribute (`office:string-value`) and repeated
+/// across columns or rows counts too: 900 KB repeated 2,000 times took 5.4 GB, 200 rows of
+/// it wrote 180 MB of records from a 1.7 KB file.
+#[test]
+fn an_ods_repeating_a_value_given_in_an_attribute_is_refused() {
+    let long = "a".repeat(900_000);
+    let across = ods_of(&format!(
+        r#"<table:table-row><table:table-cell office:value-type="string" office:string-value="{long}" table:number-columns-repeated="2000"/></table:table-row>"#
+    ));
+    assert!(across.len() < 5_000, "{}", across.len());
+    let said = fail(&across, "across.ods").to_string();
+    assert!(said.contains("repeats its cells into more than"), "{said}");
+    let down = ods_of(&format!(
+        r#"<table:table-row table:number-rows-repeated="200">{}<table:table-cell office:value-type="string" office:string-value="{long}"/></table:table-row>"#,
+        cell("x")
+    ));
+    let said = fail(&down, "down.ods").to_string();
+    assert!(said.contains("repeats its cells into more than 64 MB"), "{said}");
 }

@@ -97,7 +97,7 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
         };
         let is_styles = kind == Ok(ZipKind::Xlsx) && norm == "xl/styles.xml";
         let read = if is_content {
-            measure_ods(&mut counted)
+            measure_ods(&mut counted, text_limit(size, MAX_RECT_BYTES))
         } else if is_styles {
             super::zip_limits::check_styles(&mut counted, |e| xml_error(e, limit))
         } else if is_sheet {
@@ -245,8 +245,12 @@ struct OdsTable {
     bytes: u64,
 }
 
-/// Walks content.xml and refuses a book whose sheets calamine would expand beyond the limits.
-fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError> {
+/// Walks content.xml and refuses a book whose sheets calamine would expand beyond the limits:
+/// more than [`MAX_RECT_CELLS`] cells, or more than `text_cap` bytes of text once each cell's
+/// value is copied into its repeats. A cell's value counts however it is given: its text,
+/// the attributes of its tag (`office:string-value`), and the spaces a `<text:s text:c=N>`
+/// stands for (probe 78a D1, D2: an 805-byte file made calamine build gigabytes).
+fn measure_ods<R: Read>(content: &mut Counted<'_, R>, text_cap: u64) -> Result<(), ExtractError> {
     let limit = content.budget.limit;
     let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut *content));
     let mut buf = Vec::new();
@@ -254,7 +258,8 @@ fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError
     let mut table = OdsTable::default();
     // Within a row: its repeat count, width so far, cells after the last value, bytes.
     let (mut row_repeat, mut row_width, mut row_trailing, mut row_bytes) = (1u64, 0u64, 0u64, 0u64);
-    let mut cell: Option<(u64, usize)> = None; // (repeat, start position) of an open cell
+    // (repeat, start position, tag and spaces' length) of an open cell
+    let mut cell: Option<(u64, usize, u64)> = None;
     loop {
         buf.clear();
         let event = match reader.read_event_into(&mut buf) {
@@ -289,13 +294,24 @@ fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError
                 cell = Some((
                     number(&e, b"table:number-columns-repeated"),
                     reader.buffer_position() as usize,
+                    e.len() as u64,
                 ));
+            }
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"text:s" => {
+                if let Some((_, _, extra)) = &mut cell {
+                    *extra = extra.saturating_add(number(&e, b"text:c"));
+                    if *extra > MAX_XML_RUN {
+                        return Err(ExtractError::LongValue {
+                            part: "content.xml".into(),
+                        });
+                    }
+                }
             }
             Event::Empty(e) if is_cell(&e) => {
                 let repeat = number(&e, b"table:number-columns-repeated");
                 if e.try_get_attribute("office:value-type").ok().flatten().is_some() {
-                    row_width += row_trailing + repeat;
-                    row_bytes += repeat * 64;
+                    row_width = row_width.saturating_add(row_trailing).saturating_add(repeat);
+                    row_bytes = row_bytes.saturating_add(repeat.saturating_mul(e.len() as u64 + 64));
                     row_trailing = 0;
                 } else {
                     row_trailing = row_trailing.saturating_add(repeat);
@@ -305,8 +321,9 @@ fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError
                 if e.name().as_ref() == b"table:table-cell"
                     || e.name().as_ref() == b"table:covered-table-cell" =>
             {
-                if let Some((repeat, start)) = cell.take() {
-                    let len = (reader.buffer_position() as usize).saturating_sub(start) as u64;
+                if let Some((repeat, start, extra)) = cell.take() {
+                    let len = ((reader.buffer_position() as usize).saturating_sub(start) as u64)
+                        .saturating_add(extra);
                     row_width = row_width.saturating_add(row_trailing).saturating_add(repeat);
                     row_bytes = row_bytes.saturating_add(repeat.saturating_mul(len + 64));
                     row_trailing = 0;
@@ -334,10 +351,10 @@ fn measure_ods<R: Read>(content: &mut Counted<'_, R>) -> Result<(), ExtractError
                         columns: table.width,
                     });
                 }
-                if bytes.saturating_add(table.bytes) > MAX_RECT_BYTES {
+                if bytes.saturating_add(table.bytes) > text_cap {
                     return Err(ExtractError::SheetTextTooLarge {
                         sheet: table.name.clone(),
-                        limit: MAX_RECT_BYTES,
+                        limit: text_cap,
                     });
                 }
             }
