@@ -6,6 +6,7 @@ pub mod bearer;
 mod current_user;
 mod guest_access;
 pub mod password;
+pub mod recheck;
 mod scope;
 mod space_caller;
 pub mod throttle;

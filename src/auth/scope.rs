@@ -16,6 +16,9 @@ pub trait SpaceScope {
     /// A guest's spaces that were archived: closed to it, with a message saying why.
     fn archived_spaces(&self) -> &[SpaceId];
 
+    /// The key, token or session it asks with, to ask about again after a long body.
+    fn credential(&self) -> super::recheck::Credential;
+
     fn reaches(&self, space: &SpaceId) -> bool {
         self.only_spaces().is_none_or(|spaces| spaces.contains(space))
     }
@@ -65,6 +68,10 @@ impl SpaceScope for super::SpaceCaller {
     fn archived_spaces(&self) -> &[SpaceId] {
         self.guest_archived()
     }
+
+    fn credential(&self) -> super::recheck::Credential {
+        super::SpaceCaller::credential(self)
+    }
 }
 
 impl SpaceScope for super::Viewer {
@@ -87,6 +94,14 @@ impl SpaceScope for super::Viewer {
         match self {
             super::Viewer::User(_) => &[],
             super::Viewer::Guest(g) => &g.archived,
+        }
+    }
+
+    fn credential(&self) -> super::recheck::Credential {
+        use super::recheck::Credential;
+        match self {
+            super::Viewer::User(u) => Credential::UserSession(u.session.token_hash.clone()),
+            super::Viewer::Guest(g) => Credential::GuestSession(g.session.token_hash.clone()),
         }
     }
 }

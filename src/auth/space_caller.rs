@@ -4,6 +4,7 @@
 //! `ApiCaller`, which refuses guest tokens.
 
 use super::bearer::{self, Known};
+use super::recheck::Credential;
 use super::ApiCaller;
 use crate::app::AppState;
 use crate::ids::{EnvironmentId, SpaceId};
@@ -20,6 +21,8 @@ pub struct SpaceCaller {
     guest_spaces: Option<Vec<SpaceId>>,
     /// A guest's spaces that are archived, closed until brought back.
     guest_archived: Vec<SpaceId>,
+    /// The key or token it called with, to ask about again after a long body.
+    credential: Credential,
 }
 
 impl SpaceCaller {
@@ -35,6 +38,10 @@ impl SpaceCaller {
     pub fn guest_archived(&self) -> &[SpaceId] {
         &self.guest_archived
     }
+
+    pub fn credential(&self) -> Credential {
+        self.credential.clone()
+    }
 }
 
 impl From<ApiCaller> for SpaceCaller {
@@ -44,6 +51,7 @@ impl From<ApiCaller> for SpaceCaller {
             environment_id: key.environment_id,
             guest_spaces: None,
             guest_archived: Vec::new(),
+            credential: Credential::Key(key.key_id),
         }
     }
 }
@@ -70,6 +78,7 @@ impl FromRequest for SpaceCaller {
             Some(Known::GuestToken(g, space)) => Some((*g, space)),
             _ => None,
         };
+        let credential = Credential::GuestToken(token.clone());
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let found = state
@@ -96,6 +105,7 @@ impl FromRequest for SpaceCaller {
                 actor: g.id.to_string(),
                 guest_spaces: Some(reach.open),
                 guest_archived: reach.archived,
+                credential,
             })
         })
     }

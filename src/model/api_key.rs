@@ -81,6 +81,14 @@ pub fn revoke(conn: &mut AnyConnection, id: &ApiKeyId) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// Whether the key of this id is live (made and not revoked).
+pub fn is_live(conn: &mut AnyConnection, id: &ApiKeyId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        api_keys::table.find(id).filter(api_keys::revoked_at.is_null()),
+    ))
+    .get_result(conn)
+}
+
 /// Whether a key of this id was ever made (revoked or not).
 pub fn exists(conn: &mut AnyConnection, id: &ApiKeyId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(api_keys::table.find(id))).get_result(conn)

@@ -280,6 +280,17 @@ pub fn find_session(conn: &mut AnyConnection, token: &str) -> QueryResult<Option
     Ok(guest::find_any(conn, &session.guest_id)?.map(|g| (session, g)))
 }
 
+/// The guest of the live browser session whose token hashes to `hash`.
+pub fn session_guest(conn: &mut AnyConnection, hash: &str) -> QueryResult<Option<GuestId>> {
+    guest_sessions::table
+        .find(hash)
+        .filter(guest_sessions::expires_at.gt(now()))
+        .filter(opened_by_a_live_token())
+        .select(guest_sessions::guest_id)
+        .first(conn)
+        .optional()
+}
+
 /// Live API guest tokens' hashes, as a subquery.
 type LiveTokens = diesel::dsl::Select<
     diesel::dsl::Filter<guest_links::table, diesel::dsl::IsNull<guest_links::revoked_at>>,

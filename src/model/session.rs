@@ -89,6 +89,14 @@ pub fn find(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<(Sessio
         .optional()
 }
 
+/// Whether the session whose token hashes to `hash` is live (not ended, not expired).
+pub fn is_live(conn: &mut AnyConnection, hash: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sessions::table.find(hash).filter(sessions::expires_at.gt(now())),
+    ))
+    .get_result(conn)
+}
+
 pub fn set_environment(conn: &mut AnyConnection, token_hash: &str, env: &EnvironmentId) -> QueryResult<()> {
     crate::db::write(conn, |conn| {
         diesel::update(sessions::table.find(token_hash))

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_mid_body;
 mod actions_api;
 mod actions_browser;
 mod actions_grid;

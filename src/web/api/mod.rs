@@ -11,6 +11,7 @@ pub mod environments;
 pub mod events;
 pub mod file_bytes;
 pub mod file_delete;
+mod file_upload;
 pub mod files;
 pub(crate) mod guest_ids;
 pub mod guests;
@@ -222,6 +223,7 @@ where
         .app_data::<actix_web::web::Data<crate::app::AppState>>()
         .map_or(75, |state| state.settings.keep_alive_seconds);
     let mut pace = crate::web::upload_pace::Pace::new(std::time::Duration::from_secs(idle));
+    let began = std::time::Instant::now();
     // Held with the request, until its answer: the body, then what it is parsed into.
     let mut hold = req
         .app_data::<actix_web::web::Data<crate::app::AppState>>()
@@ -237,6 +239,10 @@ where
             hold.grow(chunk.len())?;
         }
         body.extend_from_slice(&chunk);
+    }
+    // A key or token revoked while a slow body arrived writes nothing (probe 78b D3).
+    if began.elapsed() >= crate::auth::recheck::ASK_AGAIN_AFTER {
+        crate::auth::recheck::bearer_still_live(req).await?;
     }
     let body = match encoding_of(req)? {
         Encoding::Identity => body,

@@ -1,0 +1,182 @@
+//! A caller whose access ends while its request's body is still arriving writes nothing: a
+//! guest removed during its upload, a key revoked during its insert (probe 78b D2, D3: both
+//! landed, checked only when the request began). And the form around a file is bounded
+//! (probe 78a D6: 20,000 small parts were all held).
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Sends a request whose body arrives in two halves, `meanwhile` running between them
+/// (after a pause past the time a quick body takes); its status and body.
+async fn sent_in_two(
+    app: &TestApp,
+    head: &str,
+    body: &[u8],
+    meanwhile: impl std::future::Future<Output = ()>,
+) -> (u16, String) {
+    let address = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let half = body.len() / 2;
+    stream.write_all(&body[..half]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    meanwhile.await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    stream.write_all(&body[half..]).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A multipart form of a CSV and these fields, with its boundary.
+fn form(fields: &[(&str, &str)], csv: &str) -> (String, Vec<u8>) {
+    let boundary = "wharfboundary7";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body +=
+            &format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");
+    }
+    body += &format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"late.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    (boundary.to_string(), body.into_bytes())
+}
+
+async fn files_of(app: &TestApp, space: &str) -> Vec<Value> {
+    let (status, files) = app.get_json(&format!("/files?spaceId={space}")).await;
+    assert_eq!(status, 200, "{files}");
+    files["data"].as_array().unwrap().clone()
+}
+
+async fn a_guest_removed_during_its_upload_stores_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space = space["id"].as_str().unwrap().to_string();
+    let (status, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id.as_str(), "email": "late@x.org", "name": "Late", "spaces": [{"id": space}]}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{g}");
+    let gid = g["data"][0]["id"].as_str().unwrap().to_string();
+    let (_, token) = app
+        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
+        .await;
+    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let csv = format!("Email\n{}", "a@x.org\n".repeat(2_000));
+    let (boundary, body) = form(&[("spaceId", &space)], &csv);
+    let head = format!(
+        "POST /v1/files HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+    );
+    let remove = async {
+        let (status, body) = app.delete(&format!("/guests/{gid}?spaceId={space}")).await;
+        assert_eq!(status, 200, "{body}");
+    };
+    let (status, said) = sent_in_two(&app, &head, &body, remove).await;
+    assert!(matches!(status, 401 | 403), "{status} {said}");
+    assert!(files_of(&app, &space).await.is_empty(), "nothing stored");
+
+    // A guest still invited uploads the same way.
+    let (_, g) = app
+        .post_json(
+            "/guests",
+            &json!([{"environmentId": app.env_id.as_str(), "email": "kept@x.org", "name": "Kept", "spaces": [{"id": space}]}]),
+        )
+        .await;
+    let gid = g["data"][0]["id"].as_str().unwrap().to_string();
+    let (_, token) = app
+        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
+        .await;
+    let token = token["data"]["token"].as_str().unwrap();
+    let head = format!(
+        "POST /v1/files HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+    );
+    let (status, said) = sent_in_two(&app, &head, &body, async {}).await;
+    assert_eq!(status, 200, "{said}");
+    assert_eq!(files_of(&app, &space).await.len(), 1);
+}
+
+async fn a_key_revoked_during_its_insert_writes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (key, secret) = {
+        let mut conn = app.pool.get().unwrap();
+        wharf::model::api_key::create(&mut conn, &app.env_id).unwrap()
+    };
+    let rows: Vec<Value> = (0..500).map(|i| json!({"email": format!("p{i}@x.io")})).collect();
+    let body = serde_json::to_vec(&rows).unwrap();
+    let head = format!(
+        "POST /v1/sheets/{sheet}/records HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {secret}\r\nContent-Type: application/json\r\n"
+    );
+    let pool = app.pool.clone();
+    let revoke = async move {
+        let mut conn = pool.get().unwrap();
+        assert_eq!(wharf::model::api_key::revoke(&mut conn, &key.id).unwrap(), 1);
+    };
+    let (status, said) = sent_in_two(&app, &head, &body, revoke).await;
+    assert_eq!(status, 401, "{said}");
+    assert!(said.contains("revoked while the request was arriving"), "{said}");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 0, "{counts}");
+    // A live key's slow insert lands.
+    let head = format!(
+        "POST /v1/sheets/{sheet}/records HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n",
+        app.key
+    );
+    let (status, said) = sent_in_two(&app, &head, &body, async {}).await;
+    assert_eq!(status, 200, "{said}");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 500, "{counts}");
+}
+
+async fn the_form_around_a_file_is_bounded(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space = space["id"].as_str().unwrap().to_string();
+    let many: Vec<(String, String)> = (0..150).map(|i| (format!("x{i}"), "1".to_string())).collect();
+    let big = "y".repeat(60_000);
+    let heavy: Vec<(String, String)> = (0..5).map(|i| (format!("note{i}"), big.clone())).collect();
+    for (fields, said) in [
+        (many, "more than 100 parts"),
+        (heavy, "beside the file take more than 256 KB"),
+    ] {
+        let mut fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        fields.push(("spaceId", &space));
+        let (boundary, body) = form(&fields, "Email\na@x.org\n");
+        let resp = app
+            .api(reqwest::Method::POST, "/files")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(said), "{text}");
+    }
+    assert!(files_of(&app, &space).await.is_empty());
+}
+
+on_both!(
+    a_guest_removed_during_its_upload_stores_nothing,
+    a_key_revoked_during_its_insert_writes_nothing,
+    the_form_around_a_file_is_bounded
+);
