@@ -829,10 +829,14 @@
   }
 
   // How many records the view holds, as " (N records)": a narrowed view's count, else its
-  // tab's (probe 76a D2: an unfiltered sheet's question gave none); "" while unknown.
+  // tab's (probe 76a D2: an unfiltered sheet's question gave none). A narrowed view says
+  // what its count line says, "no record matches" or "still counting" too (probe 77a D6).
   function viewCount(filter) {
     var counted = document.getElementById("view-count");
-    if (counted) return /\d/.test(counted.textContent) ? " (" + counted.textContent.trim() + ")" : "";
+    if (counted) {
+      if (counted.hasAttribute("data-background")) return " (still counting)";
+      return counted.textContent.trim() ? " (" + counted.textContent.trim() + ")" : "";
+    }
     var tab = document.getElementById(filter === "valid" ? "count-valid" : filter === "error" ? "count-error" : "count-all");
     var n = tab ? parseInt(tab.textContent.replace(/\D/g, ""), 10) : NaN;
     return isNaN(n) ? "" : " (" + n.toLocaleString("en-US") + (n === 1 ? " record)" : " records)");

@@ -167,7 +167,7 @@ async fn asks_before_clearing_name(c: &fantoccini::Client, question: &str) {
     .await;
     wait_for(
         c,
-        "document.querySelectorAll('#column-values li').length > 0",
+        "document.querySelector('#column-values #column-count') !== null",
         "the values",
     )
     .await;
@@ -237,6 +237,20 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
     asks_before_clearing_name(
         c,
         "Clear Name in every record this view shows (4 records)? Undo puts the values back.",
+    )
+    .await;
+    // A search that matches nothing says so once counted (probe 77a D6: no count at all).
+    let url = c.current_url().await.unwrap();
+    c.goto(&format!("{url}&q=nothing-like-this")).await.unwrap();
+    wait_for(
+        c,
+        "document.getElementById('view-count') && !document.getElementById('view-count').hasAttribute('data-background')",
+        "the view counted",
+    )
+    .await;
+    asks_before_clearing_name(
+        c,
+        "Clear Name in every record this view shows (no record matches)? Undo puts the values back.",
     )
     .await;
 }
