@@ -103,6 +103,18 @@ pub fn kept_where_unreadable(conn: &mut AnyConnection, holder: &str) -> QueryRes
         .collect())
 }
 
+/// A few of the stored keys recorded as held by `holder`: asked of this process's store at
+/// start, to tell a bucket named another way (another endpoint's spelling) from one it
+/// cannot read.
+pub fn some_keys_held_by(conn: &mut AnyConnection, holder: &str) -> QueryResult<Vec<String>> {
+    files::table
+        .filter(files::held_by.eq(holder))
+        .order(files::id.desc())
+        .select(files::storage_key)
+        .limit(3)
+        .load(conn)
+}
+
 /// How many handed-over deletes have waited since before `since` for folders other than
 /// `holder`, and which folders: a folder no running process has.
 pub fn handed_over_waiting(

@@ -15,6 +15,17 @@ fn message(body: &serde_json::Value) -> String {
         .to_string()
 }
 
+/// Records `to` as the holder of the files `from` holds.
+fn rehold(conn: &mut wharf::db::AnyConnection, from: &str, to: &str) {
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE files SET held_by = '{to}' WHERE held_by = '{from}'"
+        )),
+        conn,
+    )
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_without_the_bucket_says_where_the_bytes_are() {
     let s3 = S3Server::start().await;
@@ -89,6 +100,35 @@ async fn a_process_without_the_bucket_says_where_the_bytes_are() {
         let seen_by_first = wharf::model::file::kept_where_unreadable(&mut conn, &bucket_name).unwrap();
         assert_eq!(seen_by_first, vec![(second_holder.trim().to_string(), 1)]);
     }
+    // The bucket's file recorded under another spelling of its endpoint: the first reads it
+    // all the same, so it warns only of the folder's file (probe 71e D2).
+    let settings = first.settings.clone();
+    let storage = tokio::task::spawn_blocking(move || wharf::storage::Storage::from_settings(&settings))
+        .await
+        .unwrap()
+        .expect("the first's store");
+    let first_holder = storage.holder().expect("a bucket holder");
+    let respelled = first_holder.replace("127.0.0.1", "localhost");
+    assert_ne!(respelled, first_holder);
+    let pool = first.pool.clone();
+    let (respelled_kept, unreadable) = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().expect("conn");
+        rehold(&mut conn, &first_holder, &respelled);
+        let kept = wharf::model::file::kept_where_unreadable(&mut conn, &first_holder).unwrap();
+        let unreadable =
+            wharf::workers::handed_over::unreadable_here(&mut conn, &storage, &first_holder).unwrap();
+        // Back as it was, for the delete below.
+        rehold(&mut conn, &respelled, &first_holder);
+        (kept, unreadable)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        respelled_kept.len(),
+        2,
+        "both kinds recorded elsewhere: {respelled_kept:?}"
+    );
+    assert_eq!(unreadable, vec![(second_holder.trim().to_string(), 1)]);
 
     // A delete through the second hands the bucket's bytes to a process using the bucket.
     let resp = sent(through_second(
