@@ -136,6 +136,9 @@ async fn a_person_confirms_a_reading_and_an_undo_brings_it_back(db: Db) {
         "{age}"
     );
     assert_eq!(warnings(&age).len(), 1, "{age}");
+    // Its row names the spelling put back (probe 74a D3: "1000" back to "1000").
+    let history = app.page(&format!("/grid/{sheet}/records/{rid}/history")).await;
+    assert!(history.contains("<td>1000</td><td>1.000</td>"), "{history}");
     assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
     let joined = records(&app, &sheet).await[1]["values"]["joined"].clone();
     assert_eq!(joined["raw"], "01/05/2024", "{joined}");
@@ -247,7 +250,52 @@ async fn an_undo_warns_of_no_reading_that_was_not_warned_of(db: Db) {
     assert!(warnings(&after).is_empty(), "{after}");
 }
 
+/// An undo says a number's reading warning in the words it had: read with decimal commas
+/// because another field of its insert wrote them, not "this field's other values"
+/// (probe 74a D6).
+async fn an_undo_says_a_reading_warning_as_it_was(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let field = json!({"key": "score", "type": "number", "label": "Score"});
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/fields"), &field).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = json!([{"email": "a@x.io", "age": "1.000"}, {"email": "b@x.io", "score": "1,5"}]);
+    let (status, body) = app.post_json(&format!("/sheets/{sheet}/records"), &rows).await;
+    assert_eq!(status, 200, "{body}");
+    let rid = body["data"]["records"][0]["id"].as_str().unwrap().to_string();
+    app.make_user("ada@example.com", true);
+    app.sign_in("ada@example.com", PASSWORD).await;
+    let csrf = app.csrf("/spaces").await;
+    let age = async || records(&app, &sheet).await[0]["values"]["age"].clone();
+    let before = age().await;
+    assert_eq!(before["value"], 1000, "{before}");
+    let said = warnings(&before);
+    assert!(
+        said.len() == 1 && said[0].contains("other numbers of this import"),
+        "{before}"
+    );
+    grid_save(&app, &sheet, &rid, &csrf, "age", "9").await;
+    assert_eq!(grid_undo(&app, &sheet, &rid, &csrf).await.status().as_u16(), 200);
+    let after = age().await;
+    assert_eq!(
+        (after["value"].clone(), warnings(&after)),
+        (json!(1000), said.clone()),
+        "{after}"
+    );
+    // A bulk change's undo alike.
+    let undo = bulk_set(&app, &sheet, "age", "7").await;
+    assert_eq!(grid_post(&app, &undo, &[]).await.0, 200);
+    let after = age().await;
+    assert_eq!(
+        (after["value"].clone(), warnings(&after)),
+        (json!(1000), said),
+        "{after}"
+    );
+}
+
 on_both!(
+    an_undo_says_a_reading_warning_as_it_was,
     a_stale_save_confirms_no_reading_it_did_not_see,
     an_undo_warns_of_no_reading_that_was_not_warned_of,
     a_person_confirms_a_reading_and_an_undo_brings_it_back,

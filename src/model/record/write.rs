@@ -248,7 +248,19 @@ fn keep_uploaded(config: &crate::blueprint::SheetConfig, rec: &mut Checked, u: &
         };
         if u.values.get(key).is_some_and(|v| rec.vals.get(i) == Some(v)) {
             rec.raw.insert(i, text.clone());
-            let warnings = crate::validate::warnings_reading_as(&config.fields[i], text, &rec.vals[i]);
+            let mut warnings = crate::validate::warnings_reading_as(&config.fields[i], text, &rec.vals[i]);
+            // An undo's: the warning as the value had it, when it still reads with one.
+            let said: Vec<Message> = u
+                .messages
+                .get(key)
+                .into_iter()
+                .flatten()
+                .filter(|m| m.is_reading_warning())
+                .cloned()
+                .collect();
+            if !warnings.is_empty() && !said.is_empty() {
+                warnings = said;
+            }
             let messages = rec.messages.entry(i).or_default();
             messages.retain(|m| !m.is_reading_warning());
             messages.extend(warnings);
@@ -363,7 +375,21 @@ pub(super) fn update_loaded(
                     .get(&i)
                     .filter(|given| *given != recorded)
                     .map(Value::to_string);
-                change.old_messages = said.and_then(|m| serde_json::to_string(&m).ok());
+                // The old value's reading warning too, so an undo says it in its own words
+                // (probe 74a D6: "this field's other values" for "the other numbers of
+                // this import").
+                let mut kept = said.unwrap_or_default();
+                kept.extend(
+                    old.messages
+                        .get(&i)
+                        .into_iter()
+                        .flatten()
+                        .filter(|m| m.is_reading_warning())
+                        .cloned(),
+                );
+                change.old_messages = (!kept.is_empty())
+                    .then(|| serde_json::to_string(&kept).ok())
+                    .flatten();
                 changes.push(change);
             }
         }

@@ -140,8 +140,24 @@ fn row(
         at: crate::web::when::When::new(&c.created_at),
         field: label(ctx, &c.field),
         old: shown(&respelling_of(c)),
-        new: shown(&c.new_value()),
+        new: shown(&put_back(conn, ctx, c)?),
     })
+}
+
+/// A change's new value as the cell shows it: an undo that put back a spelling only
+/// (`1000` back to `1.000`) shows the spelling it put back (probe 74a D3: `1000` back to
+/// `1000`).
+fn put_back(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &SheetContext,
+    c: &Change,
+) -> Result<serde_json::Value, ModelError> {
+    let new = c.new_value();
+    let Some(undone) = c.undoes.filter(|_| display(&c.old()) == display(&new)) else {
+        return Ok(new);
+    };
+    let undone = history::one(conn, &ctx.sheet.id, undone)?;
+    Ok(undone.and_then(|u| u.old_raw()).unwrap_or(new))
 }
 
 async fn panel(
