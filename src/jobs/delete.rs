@@ -132,7 +132,8 @@ const DELETE_KEYS: [&str; 4] = [
     "upto",
     "selection",
 ];
-const BULK_CHANGE_KEYS: [&str; 2] = ["changes", "undo"];
+// `upto` as for a delete: the grid's column menu names the last record it counted.
+const BULK_CHANGE_KEYS: [&str; 3] = ["changes", "undo", "upto"];
 
 /// The selection keys of a config as query parameters (`ids` a list or one id). A value of
 /// the wrong type is refused, never dropped: what is left of a selection could select

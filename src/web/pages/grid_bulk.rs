@@ -197,7 +197,11 @@ pub async fn change(
     // Too many records (or more than a moment ago): a job, in batches.
     let Some(done) = done else {
         let named = vec![(form.column.clone(), change)];
-        let config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
+        let mut config = bulk_change::config(ctx.sheet.id.as_str(), &named, &form.view.params());
+        // Records added after the menu counted are left as they are (probe 78d D1).
+        if let Some(upto) = form.upto {
+            config["upto"] = Value::from(upto);
+        }
         return start(&state, &viewer, &ctx, "bulk-change", config).await;
     };
     let verb = change.verb();
@@ -255,15 +259,20 @@ async fn change_column(
     if let Some(message) = change.too_big() {
         return Err(AppError::invalid("value", message));
     }
-    let q = form.view.query(ctx)?;
+    let mut q = form.view.query(ctx)?;
     if form.expected.is_some() || form.selection.is_some() {
         let seen = Seen {
             expected: form.expected,
             upto: form.upto,
             selection: form.selection.clone(),
         };
-        seen.check(state, ctx.sheet.seq, q.clone(), ("saw", "changed", "changing it"))
+        // The records counted, and no record added since (probe 78d D1).
+        let counted = seen
+            .check(state, ctx.sheet.seq, q.clone(), ("saw", "changed", "changing it"))
             .await?;
+        if form.upto.is_some() && q.ids.is_none() {
+            q.ids = Some(counted);
+        }
     }
     let actor = viewer.actor();
     let (c, ch) = (ctx.clone(), vec![(index, change.clone())]);
