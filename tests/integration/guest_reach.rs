@@ -8,7 +8,7 @@ use crate::live_access::{guest_browser, guest_with_token};
 use crate::on_both;
 use serde_json::{json, Value};
 
-async fn workbook_of(app: &TestApp, space: &str) -> (String, String) {
+pub(crate) async fn workbook_of(app: &TestApp, space: &str) -> (String, String) {
     let (status, wb) = app
         .post_json(
             "/workbooks",
@@ -31,7 +31,7 @@ async fn guest_csrf(app: &TestApp, browser: &reqwest::Client, space: &str) -> St
     meta_csrf(&home.text().await.unwrap())
 }
 
-async fn as_bearer(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn as_bearer(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
     send(app.client.post(app.url("/v1/jobs")).bearer_auth(token).json(body)).await
 }
 

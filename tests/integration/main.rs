@@ -83,6 +83,7 @@ mod grid_big_cells;
 mod grid_counts;
 mod grid_messages;
 mod grid_unique_live;
+mod guest_ids_team;
 mod guest_invitation_limits;
 mod guest_job_pages;
 mod guest_jobs_removed;

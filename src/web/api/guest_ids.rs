@@ -55,7 +55,8 @@ pub(crate) fn refuse_in(
 
 /// Refuses (403) a guest's job whose `config`, `input`, `metadata` or `info` names an
 /// object outside `spaces`: a space, workbook, sheet, file, job, document, commit, bulk
-/// change, event or record of another space, or another environment, as a whole string, a
+/// change, event, record, guest or secret of another space, or another environment, or the
+/// team's own (a webhook, an API key, a team member), as a whole string, a
 /// word inside a text (`a,us_sh_...`, a URL), after percent-decoding it (twice over too)
 /// or inside JSON held in a string (listener code may split, decode or parse what it is
 /// given). Ids of the numbered kinds (records, events) that name nothing are refused alike,
@@ -305,6 +306,8 @@ fn place_in(
             .first(conn)
             .optional()?;
         sheet_place(conn, sheet)?
+    } else if let Some(place) = team_place(conn, env, spaces, text)? {
+        place
     } else if let Some(id) = EventId::parse(text) {
         // Events are numbered: one of another environment or of none of the guest's spaces
         // is outside (probe 59c D2).
@@ -318,6 +321,67 @@ fn place_in(
         })
     } else {
         Some(true)
+    })
+}
+
+/// Where an id of the kinds that belong to an environment's team, or to a guest, lies
+/// (`None` when `text` is of none of those kinds): a guest who shares one of `spaces` and a
+/// secret of one of them are the guest's to name; another guest, a secret of the
+/// environment or another space, a webhook, an API key or a team member are not (probe
+/// 78b D1: listener code acts on them with the team's key). `Some(None)`: it names nothing.
+fn team_place(
+    conn: &mut AnyConnection,
+    env: &EnvironmentId,
+    spaces: &[SpaceId],
+    text: &str,
+) -> ModelResult<Option<Option<bool>>> {
+    use crate::db::schema::{api_keys, guest_spaces, guests, secrets, users, webhooks};
+    use crate::ids::{ApiKeyId, GuestId, SecretId, UserId, WebhookId};
+    macro_rules! held_in {
+        ($table:ident) => {
+            diesel::select(diesel::dsl::exists($table::table.find(text))).get_result::<bool>(conn)?
+        };
+    }
+    let outside = |held: bool| Some(held.then_some(false));
+    Ok(if GuestId::parse(text).is_some() {
+        let of_env: Option<String> = guests::table
+            .find(text)
+            .select(guests::environment_id)
+            .first(conn)
+            .optional()?;
+        match of_env {
+            None => Some(None),
+            Some(e) if e != env.as_str() => Some(Some(false)),
+            Some(_) => {
+                let shared: bool = diesel::select(diesel::dsl::exists(
+                    guest_spaces::table
+                        .filter(guest_spaces::guest_id.eq(text))
+                        .filter(guest_spaces::space_id.eq_any(spaces.iter().map(SpaceId::as_str))),
+                ))
+                .get_result(conn)?;
+                Some(Some(shared))
+            }
+        }
+    } else if SecretId::parse(text).is_some() {
+        let secret: Option<(String, Option<String>)> = secrets::table
+            .find(text)
+            .select((secrets::environment_id, secrets::space_id))
+            .first(conn)
+            .optional()?;
+        Some(secret.map(|(e, space)| {
+            e == env.as_str()
+                && space
+                    .and_then(|s| SpaceId::parse(&s))
+                    .is_some_and(|s| spaces.contains(&s))
+        }))
+    } else if WebhookId::parse(text).is_some() {
+        outside(held_in!(webhooks))
+    } else if ApiKeyId::parse(text).is_some() {
+        outside(held_in!(api_keys))
+    } else if UserId::parse(text).is_some() {
+        outside(held_in!(users))
+    } else {
+        None
     })
 }
 
