@@ -509,9 +509,47 @@
     if (cellKey(cell, e.key, e.shiftKey)) e.preventDefault();
   });
 
+  // What was typed into an editor, a reading it offers to confirm aside.
+  function typedIn(editor) {
+    var input = editor.querySelector("[name=value]");
+    if (!input) return false;
+    if (input.tagName === "SELECT") {
+      return Array.prototype.some.call(input.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return input.value !== input.defaultValue;
+  }
+
+  // A click away from an open editor saves what was typed into it, or closes it when
+  // nothing was, as a spreadsheet does (probe 78c D20: it stayed open, unsaved, two at
+  // once, and a reload lost them). The clicked cell keeps the focus.
+  function leaveEditors(target, clicked) {
+    document.querySelectorAll("#grid .cell-editor").forEach(function (editor) {
+      var td = editor.closest("td.cell");
+      if (!td || td.contains(target)) return;
+      if (clicked && clicked.parentElement === td.parentElement) {
+        pendingFocus = { record: clicked.parentElement.dataset.record, field: clicked.dataset.field, dr: 0, dc: 0 };
+      }
+      if (typedIn(editor)) {
+        htmx.trigger(editor, "submit");
+      } else {
+        htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
+      }
+    });
+  }
+
   document.addEventListener("click", function (e) {
     var cell = e.target.closest && e.target.closest("td.cell");
+    if (e.target.closest && !e.target.closest("dialog")) leaveEditors(e.target, cell);
     if (cell && !e.target.closest(".cell-editor")) focusCell(cell);
+  });
+
+  // Leaving the page with something typed into an editor asks first.
+  window.addEventListener("beforeunload", function (e) {
+    var typed = Array.prototype.some.call(document.querySelectorAll("#grid .cell-editor"), typedIn);
+    if (typed) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
   });
 
   // An editor opened: focus its input, unless the person went to another cell meanwhile

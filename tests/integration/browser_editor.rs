@@ -146,7 +146,49 @@ async fn enter_on_a_warned_date_confirms_its_reading(db: Db) {
     assert!(cell["raw"].is_null() && cell["messages"] == json!([]), "{cell}");
 }
 
+/// A click on another cell saves what was typed into an open editor, and closes one
+/// nothing was typed into (probe 78c D20: both stayed open, unsaved, and a reload lost
+/// them).
+async fn a_click_away_saves_what_was_typed(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "ada@x.io", "name": "Ada"}, {"email": "bo@x.io", "name": "Bo"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    let cell = |row: usize, field: &str| format!("#row-{} td.cell[data-field='{field}']", ids[row]);
+    open_editor(c, &cell(0, "name")).await;
+    c.active_element().await.unwrap().send_keys("Ada Lovelace").await.unwrap();
+    c.find(Locator::Css(&cell(1, "email"))).await.unwrap().click().await.unwrap();
+    wait_for(c, "!document.querySelector('.cell-editor')", "the editor to close").await;
+    let name = async |row: usize| {
+        let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+        page["data"]["records"][row].clone()
+    };
+    let mut ada = name(0).await;
+    for _ in 0..50 {
+        if ada["values"]["name"]["value"] == "Ada Lovelace" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ada = name(0).await;
+    }
+    assert_eq!(ada["values"]["name"]["value"], "Ada Lovelace", "{ada}");
+    wait_for(
+        c,
+        &format!("document.activeElement.matches(\"{}\")", cell(1, "email")),
+        "the clicked cell focused",
+    )
+    .await;
+    // Nothing typed: the editor closes and nothing is saved.
+    let bo = name(1).await;
+    open_editor(c, &cell(1, "name")).await;
+    c.find(Locator::Css(&cell(0, "email"))).await.unwrap().click().await.unwrap();
+    wait_for(c, "!document.querySelector('.cell-editor')", "the editor to close").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(name(1).await["versionId"], bo["versionId"], "nothing saved");
+}
+
 on_both!(
+    a_click_away_saves_what_was_typed,
     the_editor_changes_nothing_unasked,
     enter_on_a_warned_date_confirms_its_reading,
     a_change_made_while_editing_shows_when_the_editor_closes,
