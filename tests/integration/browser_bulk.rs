@@ -187,6 +187,12 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
     app.make_user("ada@example.com", true);
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
+    // A long label beside its type (probe 78c D8), first so it is in view.
+    let field = json!({"key": "optin", "type": "boolean", "label": "Newsletter opt-in confirmed by email"});
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/fields?insertAtIndex=0"), &field)
+        .await;
+    assert_eq!(status, 200, "{body}");
     let rows: Vec<Value> = (0..6)
         .map(|i| json!({"email": format!("p{i}@x.io"), "name": format!("P{i}"), "tier": "silver"}))
         .collect();
@@ -248,6 +254,21 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
         "the view counted",
     )
     .await;
+    // Every column's ⋯ takes its own clicks, over a long label or its type, in an empty
+    // view too (probe 78c D8: the type was drawn over it).
+    let covered: Vec<String> = serde_json::from_value(
+        c.execute(
+            "return Array.from(document.querySelectorAll('th .col-menu')).filter(function (b) { \
+               var r = b.getBoundingClientRect(); if (r.right > window.innerWidth) return false; \
+               return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) !== b; \
+             }).map(function (b) { return b.dataset.columnMenu; });",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(covered.is_empty(), "covered: {covered:?}");
     asks_before_clearing_name(
         c,
         "Clear Name in every record this view shows (no record matches)? Undo puts the values back.",
