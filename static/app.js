@@ -941,6 +941,13 @@
     var dialog = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("dialog.bulk-dialog");
     if (!dialog || !dialog.open || e.detail.elt.tagName !== "FORM") return;
     if (e.detail.successful) {
+      // Done: the next opening starts empty (probe 78c D9: a value typed after an undo
+      // went after the last one).
+      dialog.querySelectorAll("form").forEach(function (form) {
+        form.querySelectorAll("input[type=text], input[type=search], input:not([type])").forEach(function (input) {
+          input.value = "";
+        });
+      });
       dialog.close();
     } else if (dialog.id === "delete-dialog" && e.detail.xhr && e.detail.xhr.status === 409) {
       var grid = document.getElementById("grid");

@@ -132,7 +132,30 @@ async fn a_value_clicked_under_a_search_keeps_the_search(db: Db) {
     }
 }
 
+/// "Set a value" refuses a value its field cannot hold, saying why, and sets nothing
+/// (probe 78c D9: it turned every record of the view into an error as a plain success).
+async fn a_value_the_field_cannot_hold_is_not_set(db: Db) {
+    let (app, sheet) = signed_in_contacts(db).await;
+    let (_, before) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    for (column, value) in [
+        ("joined", "next tuesday"),
+        ("subscribed", "nono"),
+        ("tier", "platinum"),
+    ] {
+        let form = [("op", "set"), ("column", column), ("value", value)];
+        let (status, said) = grid_post(&app, &format!("/grid/{sheet}/bulk"), &form).await;
+        assert_eq!(status, 422, "{column}: {said}");
+        assert!(said.contains("Nothing was set"), "{said}");
+    }
+    let (_, after) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(after, before, "nothing changed");
+    let form = [("op", "set"), ("column", "joined"), ("value", "2024-01-05")];
+    let (status, said) = grid_post(&app, &format!("/grid/{sheet}/bulk"), &form).await;
+    assert_eq!(status, 200, "{said}");
+}
+
 on_both!(
+    a_value_the_field_cannot_hold_is_not_set,
     a_column_change_takes_the_records_its_menu_counted,
     a_value_clicked_under_a_search_keeps_the_search
 );

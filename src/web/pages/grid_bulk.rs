@@ -252,7 +252,10 @@ async fn change_column(
                 "type the value to set; “Clear these values” empties the cells",
             ))
         }
-        "set" => Change::Set(Value::String(form.value.clone())),
+        "set" => {
+            refuse_unheld(&ctx.config.fields[index], &form.value)?;
+            Change::Set(Value::String(form.value.clone()))
+        }
         "clear" => Change::Set(Value::Null),
         other => return Err(AppError::bad_request("op", format!("`{other}` is not a change"))),
     };
@@ -280,6 +283,31 @@ async fn change_column(
         .db(move |conn| bulk::apply(conn, &c, &q, &ch, &actor, &Hooks::Run))
         .await?;
     Ok((change, done))
+}
+
+/// A value the field cannot hold (`next tuesday` for a date, an option it does not list)
+/// is refused: set, it would turn every record of the view into an error, said as a plain
+/// success (probe 78c D9).
+fn refuse_unheld(field: &crate::blueprint::Field, value: &str) -> Result<(), AppError> {
+    let cell = crate::validate::cast_cell(field, &Value::String(value.to_string()));
+    let wrong = cell.messages.iter().find(|m| {
+        m.kind == crate::validate::MessageType::Error
+            && matches!(
+                m.source,
+                crate::validate::Source::Cast | crate::validate::Source::InvalidOption
+            )
+    });
+    match wrong {
+        Some(m) => Err(AppError::invalid(
+            "value",
+            format!(
+                "{}. Nothing was set: type a value {} can hold",
+                m.message,
+                field.display_name()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Starts a built-in job on the sheet and answers with the toast that follows it.
