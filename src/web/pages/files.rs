@@ -309,7 +309,7 @@ pub async fn import_form(
                 }
                 for sh in sheet::list_in_workbook(conn, &w.id)? {
                     names.push(folded(&sh.name));
-                    fields.push(super::import_guess::field_names(&sh.config));
+                    fields.push(super::import_guess::fields_of(&sh.config));
                     destinations.push(Destination {
                         sheet_id: sh.id.to_string(),
                         label: format!("{} / {}", w.name, sh.name),
@@ -326,7 +326,7 @@ pub async fn import_form(
                 for sh in sheet::list_in_workbook(conn, source)? {
                     source_names.insert(sh.id.to_string(), sh.name.clone());
                     let rows = sh.total_count.max(0) as u64;
-                    let columns = super::import_guess::field_names(&sh.config);
+                    let columns = super::import_guess::fields_of(&sh.config);
                     let by_columns = super::import_guess::best_match(&columns, &fields);
                     if first.is_none() {
                         first_by_columns = by_columns;

@@ -2,29 +2,46 @@
 //! fields its columns name most (probe 68b D7: a file whose headers were Orders' own opened
 //! on Accounts, the space's first sheet).
 
-use std::collections::HashSet;
+use crate::mapping::{automap, Certainty, SourceColumn, TargetField};
 
-/// The names a sheet's fields go by, keys and labels, folded (letters and digits, lower
-/// case), from the sheet's config JSON.
-pub fn field_names(config: &str) -> HashSet<String> {
+/// A sheet's fields as automap reads them (key, label, other names), from its config JSON.
+pub fn fields_of(config: &str) -> Vec<TargetField> {
     let json: serde_json::Value = serde_json::from_str(config).unwrap_or_default();
     let fields = json["fields"].as_array().cloned().unwrap_or_default();
     fields
         .iter()
-        .flat_map(|f| [f["key"].as_str(), f["label"].as_str()])
-        .flatten()
-        .map(super::files::folded)
-        .filter(|n| !n.is_empty())
+        .map(|f| TargetField {
+            key: f["key"].as_str().unwrap_or_default().to_string(),
+            label: f["label"].as_str().unwrap_or_default().to_string(),
+            alternative_names: f["alternativeNames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect(),
+        })
         .collect()
 }
 
-/// The candidate whose names hold most of `columns`, when at least two of them (or the only
-/// one) match; the first of equals.
-pub fn best_match(columns: &HashSet<String>, candidates: &[HashSet<String>]) -> Option<usize> {
-    let needed = columns.len().clamp(1, 2);
+/// The candidate automap pairs most of `columns` with (moderate or better), when at least
+/// two of them (or the only one) pair; the first of equals. Automap, not names alone:
+/// `E-Mail`, `Vorname` and `Telefon` name Contacts' fields too (probe 78c D6: a German
+/// contacts file opened on Companies).
+pub fn best_match(columns: &[TargetField], candidates: &[Vec<TargetField>]) -> Option<usize> {
+    let sources: Vec<SourceColumn> = columns
+        .iter()
+        .map(|c| SourceColumn {
+            key: c.key.clone(),
+            label: c.label.clone(),
+        })
+        .collect();
+    let needed = sources.len().clamp(1, 2);
     let mut best: Option<(usize, usize)> = None;
-    for (i, names) in candidates.iter().enumerate() {
-        let n = columns.intersection(names).count();
+    for (i, targets) in candidates.iter().enumerate() {
+        let n = automap(&sources, targets)
+            .iter()
+            .filter(|m| m.certainty >= Certainty::Moderate)
+            .count();
         if n >= needed && best.is_none_or(|(_, most)| n > most) {
             best = Some((i, n));
         }
@@ -36,29 +53,61 @@ pub fn best_match(columns: &HashSet<String>, candidates: &[HashSet<String>]) -> 
 mod tests {
     use super::*;
 
-    fn set(names: &[&str]) -> HashSet<String> {
-        names.iter().map(|n| n.to_string()).collect()
+    fn columns(names: &[&str]) -> Vec<TargetField> {
+        names
+            .iter()
+            .map(|n| TargetField {
+                key: n.to_string(),
+                label: n.to_string(),
+                ..Default::default()
+            })
+            .collect()
     }
 
     #[test]
     fn the_sheet_whose_fields_the_columns_name_most_is_chosen() {
-        let accounts = field_names(
+        let accounts = fields_of(
             r#"{"fields": [{"key": "code", "label": "Account Code"}, {"key": "company", "label": "Company"}]}"#,
         );
-        let orders = field_names(
+        let orders = fields_of(
             r#"{"fields": [{"key": "order_id", "label": "Order ID"}, {"key": "amount", "label": "Amount"}, {"key": "account", "label": "Account"}]}"#,
         );
         let candidates = [accounts, orders];
         assert_eq!(
-            best_match(&set(&["orderid", "amount", "account"]), &candidates),
+            best_match(&columns(&["Order ID", "Amount", "Account"]), &candidates),
             Some(1)
         );
         assert_eq!(
-            best_match(&set(&["company", "accountcode"]), &candidates),
+            best_match(&columns(&["Company", "Account Code"]), &candidates),
             Some(0)
         );
         // One column in common out of several is no evidence.
-        assert_eq!(best_match(&set(&["amount", "misc", "other"]), &candidates), None);
-        assert_eq!(best_match(&set(&["amount"]), &candidates), Some(1));
+        assert_eq!(
+            best_match(&columns(&["Amount", "Misc", "Other"]), &candidates),
+            None
+        );
+        assert_eq!(best_match(&columns(&["Amount"]), &candidates), Some(1));
+    }
+
+    /// Probe 78c D6: German headers of a contacts export go to Contacts, not to the first
+    /// sheet, Companies, whose `Company name` a `Firma` column fills too.
+    #[test]
+    fn a_german_contacts_export_goes_to_contacts() {
+        let companies = fields_of(
+            r#"{"fields": [{"key": "name", "label": "Company name"}, {"key": "domain", "label": "Domain"}, {"key": "employees", "label": "Employees"}]}"#,
+        );
+        let contacts = fields_of(
+            r#"{"fields": [{"key": "first_name", "label": "First name"}, {"key": "last_name", "label": "Last name"}, {"key": "email", "label": "Email"}, {"key": "phone", "label": "Phone"}, {"key": "country", "label": "Country"}, {"key": "signup", "label": "Signup date"}, {"key": "company", "label": "Company"}]}"#,
+        );
+        let german = columns(&[
+            "Vorname",
+            "Nachname",
+            "E-Mail",
+            "Telefon",
+            "Land",
+            "Anmeldedatum",
+            "Firma",
+        ]);
+        assert_eq!(best_match(&german, &[companies, contacts]), Some(1));
     }
 }
