@@ -62,7 +62,8 @@ fn sheets_of_one_part_are_read_once() {
     assert!(
         notes
             .iter()
-            .any(|n| n.contains("sheets “S1” and “S3” are one part of the file; only “S1” was read")),
+            .any(|n| n
+                .contains("sheets “S2” and “S3” are the same part of the file as “S1”; only “S1” was read")),
         "{notes:?}"
     );
 }
@@ -179,4 +180,29 @@ fn an_ods_repeating_a_value_given_in_an_attribute_is_refused() {
     ));
     let said = fail(&down, "down.ods").to_string();
     assert!(said.contains("repeats its cells into more than 64 MB"), "{said}");
+}
+
+/// Probe 78a D3: a shared-string cell whose index is no whole number (`-1`, `1.9`, `abc`)
+/// is refused, not read as the first shared string; a good index still reads.
+#[test]
+fn a_shared_string_index_that_is_no_number_is_refused() {
+    let sst = br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>first</t></si><si><t>second</t></si></sst>"#;
+    let book = |index: &str| {
+        let rows = format!(
+            r#"{}<row r="2"><c r="A2" t="s"><v>{index}</v></c></row>"#,
+            row(1, &["name"])
+        );
+        xlsx_book_with(&[("S", &rows)], &[("xl/sharedStrings.xml", sst)], |i| {
+            format!("worksheets/sheet{i}.xml")
+        })
+    };
+    for index in ["-1", "1.9", "abc"] {
+        let said = fail(&book(index), "odd.xlsx").to_string();
+        assert!(
+            said.contains("no index into the file's shared strings"),
+            "{index}: {said}"
+        );
+    }
+    let (_, rows, _, _) = read(&book("1"), "fine.xlsx");
+    assert_eq!(rows, [["second"]]);
 }

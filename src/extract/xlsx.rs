@@ -422,6 +422,8 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         std::collections::HashMap::<String, String>::new(),
     );
     let styles = Padded::styles(path);
+    // Sheets naming a part an earlier sheet read, by that sheet.
+    let mut copies: Vec<(String, Vec<String>)> = Vec::new();
     for (name, hidden) in super::spreadsheet::capped(sheets, notes) {
         // Sheets are read by name: a second of the same name (no spreadsheet program
         // makes one) read as a copy of the first, its own rows nowhere (probe 58d F3).
@@ -443,9 +445,10 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
                 }
             });
         if let Some(first) = first {
-            notes.add(format!(
-                "the file's sheets “{first}” and “{name}” are one part of the file; only “{first}” was read (save the file again from a spreadsheet program and upload that copy)"
-            ));
+            match copies.iter_mut().find(|(f, _)| *f == first) {
+                Some((_, names)) => names.push(name),
+                None => copies.push((first, vec![name])),
+            }
             continue;
         }
         let merges = match merged {
@@ -490,6 +493,17 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
             table
         });
         read.add(&name, hidden, table, notes)?;
+    }
+    // One note for each part several sheets name (probe 78a D4: 99 sentences alike).
+    for (first, names) in copies {
+        let named = match names.len() {
+            1 => format!("“{}” is", names[0]),
+            n if n <= 3 => format!("“{}” and “{}” are", names[..n - 1].join("”, “"), names[n - 1]),
+            n => format!("“{}”, “{}” and {} more are", names[0], names[1], n - 2),
+        };
+        notes.add(format!(
+            "the file's sheets {named} the same part of the file as “{first}”; only “{first}” was read (save the file again from a spreadsheet program and upload that copy)"
+        ));
     }
     read.finish()
 }

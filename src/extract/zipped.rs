@@ -504,9 +504,15 @@ fn formulas_without_results<R: Read>(
                 }
             }
             Event::End(e) if e.local_name().as_ref() == b"v" => {
-                // The index as calamine reads it: what does not parse is string 0.
+                // Calamine reads an index that does not parse as string 0: refused, so no
+                // cell shows another's text (probe 78a D3: `-1`, `1.9` read as the first).
                 if let Some(v) = in_value.take().filter(|_| shared) {
-                    let index = v.parse::<usize>().unwrap_or(0);
+                    let Ok(index) = v.parse::<usize>() else {
+                        return Err(ExtractError::Corrupt(format!(
+                            "a cell names shared text `{}`, which is no index into the file's shared strings",
+                            v.chars().take(40).collect::<String>()
+                        )));
+                    };
                     let len = text.shared.get(index).copied().unwrap_or(0);
                     text.used = text.used.saturating_add(u64::from(len));
                     if text.used > text.limit {
