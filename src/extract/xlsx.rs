@@ -499,7 +499,12 @@ pub fn tables(path: &Path, merged: bool, notes: &Notes) -> Result<Vec<Table>, Ex
         let named = match names.len() {
             1 => format!("“{}” is", names[0]),
             n if n <= 3 => format!("“{}” and “{}” are", names[..n - 1].join("”, “"), names[n - 1]),
-            n => format!("“{}”, “{}” and {} more are", names[0], names[1], n - 2),
+            n => format!(
+                "“{}”, “{}” and {} more are",
+                names[0],
+                names[1],
+                super::thousands((n - 2) as u64)
+            ),
         };
         notes.add(format!(
             "the file's sheets {named} the same part of the file as “{first}”; only “{first}” was read (save the file again from a spreadsheet program and upload that copy)"

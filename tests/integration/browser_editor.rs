@@ -156,9 +156,24 @@ async fn a_click_away_saves_what_was_typed(db: Db) {
     let c = &driver.client;
     let cell = |row: usize, field: &str| format!("#row-{} td.cell[data-field='{field}']", ids[row]);
     open_editor(c, &cell(0, "name")).await;
-    c.active_element().await.unwrap().send_keys("Ada Lovelace").await.unwrap();
-    c.find(Locator::Css(&cell(1, "email"))).await.unwrap().click().await.unwrap();
-    wait_for(c, "!document.querySelector('.cell-editor')", "the editor to close").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("Ada Lovelace")
+        .await
+        .unwrap();
+    c.find(Locator::Css(&cell(1, "email")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the editor to close",
+    )
+    .await;
     let name = async |row: usize| {
         let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
         page["data"]["records"][row].clone()
@@ -181,8 +196,18 @@ async fn a_click_away_saves_what_was_typed(db: Db) {
     // Nothing typed: the editor closes and nothing is saved.
     let bo = name(1).await;
     open_editor(c, &cell(1, "name")).await;
-    c.find(Locator::Css(&cell(0, "email"))).await.unwrap().click().await.unwrap();
-    wait_for(c, "!document.querySelector('.cell-editor')", "the editor to close").await;
+    c.find(Locator::Css(&cell(0, "email")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the editor to close",
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(name(1).await["versionId"], bo["versionId"], "nothing saved");
 }
