@@ -490,6 +490,12 @@ pub(in crate::mapping) const CONTACTS: &[(&str, &[&str])] = &[
             "signup",
             "sign up",
             "signed up",
+            // `signedUpAt`, as JSON exports name it (probe 78c D7).
+            "signed up at",
+            "signed up on",
+            "registered at",
+            "joined at",
+            "joined on",
             "registered",
             "registration date",
             "joined",
