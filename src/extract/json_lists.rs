@@ -43,7 +43,11 @@ fn walk(
 ) -> Result<bool, ExtractError> {
     let mut de =
         serde_json::Deserializer::from_reader(super::json_text::JsonText::new(source.open(counted)?));
-    let mut walker = Walker { each, stopped: false };
+    let mut walker = Walker {
+        each,
+        stopped: false,
+        lists: 0,
+    };
     let read = (&mut de).deserialize_any(Top(&mut walker));
     if walker.stopped {
         return Ok(true);
@@ -62,10 +66,13 @@ fn walk(
 struct Walker<'a> {
     each: &'a mut dyn FnMut(Step) -> bool,
     stopped: bool,
+    /// Lists met so far.
+    lists: usize,
 }
 
 impl Walker<'_> {
     fn list<'de, A: SeqAccess<'de>>(&mut self, mut seq: A, name: Option<String>) -> Result<(), A::Error> {
+        self.lists += 1;
         if !(self.each)(Step::List(name)) {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(());
@@ -97,6 +104,7 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
             map.next_value_seed(Member {
                 walker: &mut *self.0,
                 key,
+                depth: 0,
             })?;
             if self.0.stopped {
                 return Ok(());
@@ -106,10 +114,16 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
     }
 }
 
-/// A value under a key of the top-level object: a list is read, anything else passed over.
+/// How deep under the top-level object lists are looked for (`{"data": {"contacts": [...]}}`,
+/// an API export's shape: probe 78c D5 refused it as holding no list).
+const MOST_NESTED: usize = 3;
+
+/// A value under a key of the top-level object (`depth` 0) or of an object under it: a
+/// list is read, named by its path (`data.contacts`), anything else passed over.
 struct Member<'w, 'a> {
     walker: &'w mut Walker<'a>,
     key: String,
+    depth: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Member<'_, '_> {
@@ -128,8 +142,26 @@ impl<'de> Visitor<'de> for Member<'_, '_> {
         self.walker.list(seq, Some(self.key))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.passed();
+        if self.depth >= MOST_NESTED {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            self.passed();
+            return Ok(());
+        }
+        let before = self.walker.lists;
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value_seed(Member {
+                walker: &mut *self.walker,
+                key: format!("{}.{key}", self.key),
+                depth: self.depth + 1,
+            })?;
+            if self.walker.stopped {
+                return Ok(());
+            }
+        }
+        // An object holding no list is one key passed over, not each of its own.
+        if self.walker.lists == before {
+            self.passed();
+        }
         Ok(())
     }
     fn visit_bool<E>(self, _: bool) -> Result<(), E> {
@@ -159,8 +191,12 @@ impl<'de> Visitor<'de> for Member<'_, '_> {
 }
 
 impl Member<'_, '_> {
+    /// Said of a key of the top-level object only: one holding an object of no list is
+    /// said once, not each key inside it.
     fn passed(self) {
-        (self.walker.each)(Step::Passed(self.key));
+        if self.depth == 0 {
+            (self.walker.each)(Step::Passed(self.key));
+        }
     }
 }
 

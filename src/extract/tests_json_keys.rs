@@ -105,6 +105,30 @@ fn keys_holding_no_records_are_named() {
     assert!(ex.notes.list().is_empty(), "{:?}", ex.notes.list());
 }
 
+/// An API export's records one or two levels down (`{"data": {"contacts": [...]}}`) are
+/// read, the sheet named by the path; an object holding no list is one key passed over
+/// (probe 78c D5: refused as holding no list).
+#[test]
+fn lists_a_level_or_two_down_are_read() {
+    let json = br#"{"exportedAt":"2024-05-01","count":2,"data":{"contacts":[{"name":"Ann"},{"name":"Bo"}],"page":{"n":1}},"meta":{"v":1}}"#;
+    let names = |bytes: &[u8]| {
+        let (_dir, path) = super::tests_hardening::file_with(bytes, "export.json");
+        let ex = super::open(&path, "export.json").unwrap();
+        ex.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(json), ["data.contacts"]);
+    let (_, rows, _, ex) = read(json, "export.json");
+    assert_eq!(rows, [strings(&["Ann"]), strings(&["Bo"])]);
+    let notes = ex.notes.list();
+    assert!(
+        notes.iter().any(|n| n
+            == "the JSON's keys “exportedAt”, “count”, “meta” hold no list of records and were not read"),
+        "{notes:?}"
+    );
+    let deep = br#"{"a":{"b":{"people":[{"n":"x"}]}}}"#;
+    assert_eq!(names(deep), ["a.b.people"]);
+}
+
 /// A name's spellings that never meet in one record (records from several sources, one
 /// writing `Email`, the next `email`) are one column, the first spelling's, with a note;
 /// spellings that meet in a record stay apart (probe 69d D2: three columns, of which a
