@@ -27,13 +27,14 @@ pub(super) fn country_code(text: &str) -> Option<&'static str> {
     let find = |key: &str| celes::Country::from_str(key).ok().map(|c| c.alpha2);
     // Written with or without its accents: the table has `Türkiye` and `Cote d'Ivoire`
     // (probe 76b D3).
-    find(letters).or_else(|| {
-        let plain: String = letters
-            .nfd()
-            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-            .collect();
-        (plain != letters).then(|| find(&plain)).flatten()
-    })
+    let plain: String = letters
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect();
+    let plain = plain.replace('ß', "ss");
+    find(letters)
+        .or_else(|| (plain != letters).then(|| find(&plain)).flatten())
+        .or_else(|| super::country_exonyms::code_of(&plain))
 }
 
 /// The country an option's name says, when it is a name (a code such as `CA` or `de` is

@@ -8,6 +8,7 @@
 
 mod concepts;
 mod countries;
+mod country_exonyms;
 #[cfg(test)]
 mod quality;
 mod sides;

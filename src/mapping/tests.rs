@@ -203,6 +203,42 @@ fn country_names_map_onto_the_options_naming_the_same_country() {
     assert_eq!(got, chosen(&want));
 }
 
+/// Probe 78c D3: a German or Spanish export's country names (`España`, `Deutschland`,
+/// `Frankreich`, `Irland`, `Österreich`, `Großbritannien`) find their options too.
+#[test]
+fn countries_named_in_other_languages_find_their_options() {
+    let countries = options(&[
+        ("ES", "Spain"),
+        ("DE", "Germany"),
+        ("FR", "France"),
+        ("IE", "Ireland"),
+        ("AT", "Austria"),
+        ("GB", "United Kingdom"),
+    ]);
+    let got = mapped(
+        &[
+            "España",
+            "Deutschland",
+            "Frankreich",
+            "Irland",
+            "Österreich",
+            "Großbritannien",
+            "Narnia",
+        ],
+        &countries,
+    );
+    let want = [
+        Some("ES"),
+        Some("DE"),
+        Some("FR"),
+        Some("IE"),
+        Some("AT"),
+        Some("GB"),
+        None,
+    ];
+    assert_eq!(got, chosen(&want));
+}
+
 /// Options that are not countries are never read as countries: `no` is not Norway, a
 /// language's or a state's code no country (probe 76b D1: Canada became California, the
 /// United Kingdom Ukrainian).
