@@ -12,6 +12,7 @@ pub mod header;
 pub mod json;
 pub mod json_lists;
 mod json_text;
+mod ods_measure;
 mod pad_format;
 pub mod sniff;
 pub mod spreadsheet;

@@ -206,3 +206,36 @@ fn a_shared_string_index_that_is_no_number_is_refused() {
     let (_, rows, _, _) = read(&book("1"), "fine.xlsx");
     assert_eq!(rows, [["second"]]);
 }
+/// Probe 79a D1: cells calamine builds that an earlier measure missed, read as it reads
+/// them: empty rows written as `<table:table-row .../>` between wide rows, a value given
+/// only by an attribute without `office:value-type`, a formula alone. And D2: a template of
+/// 20,000 rows of zeros (600,000 numbers, a few MB once read) is read, not refused.
+#[test]
+fn an_ods_is_measured_as_calamine_reads_it() {
+    let wide = r#"<table:table-row><table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="1000"/></table:table-row>"#;
+    let gap = ods_of(&format!(
+        r#"{wide}<table:table-row table:number-rows-repeated="20000"/>{wide}"#
+    ));
+    assert!(matches!(
+        fail(&gap, "gap.ods"),
+        ExtractError::SheetTooLarge { .. }
+    ));
+    let long = "x".repeat(200);
+    for attribute in [
+        format!("office:string-value=\"{long}\""),
+        format!("table:formula=\"of:={long}\""),
+    ] {
+        let repeated = ods_of(&format!(
+            r#"<table:table-row table:number-rows-repeated="500"><table:table-cell {attribute} table:number-columns-repeated="5000"/></table:table-row>"#
+        ));
+        assert!(repeated.len() < 2_000);
+        let said = fail(&repeated, "attr.ods").to_string();
+        assert!(said.contains("repeats its cells into more than 64 MB"), "{said}");
+    }
+    let zeros = r#"<table:table-cell office:value-type="float" office:value="0" table:number-columns-repeated="2"><text:p>0</text:p></table:table-cell>"#;
+    let template = ods_of(&format!(
+        r#"<table:table-row table:number-rows-repeated="20000">{zeros}</table:table-row>"#
+    ));
+    let (_, rows, _, _) = read(&template, "zeros.ods");
+    assert_eq!(rows.len(), 20_000);
+}

@@ -6,7 +6,7 @@
 
 use super::cell_text::CellText;
 use super::{ExtractError, Notes};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -23,8 +23,6 @@ const MAX_RATIO: u64 = 100;
 pub const MAX_XML_RUN: u64 = 16 * 1024 * 1024;
 /// Most cells calamine may expand an ODS's sheets to, all sheets together (it holds them all).
 pub const MAX_RECT_CELLS: u64 = 10_000_000;
-/// Most bytes of text those cells may hold once repeated values are copied out.
-const MAX_RECT_BYTES: u64 = 512 * 1024 * 1024;
 /// Text a book's cells may copy out of its shared strings whatever the file's size...
 const FREE_TEXT: u64 = 64 * 1024 * 1024;
 /// Most bytes of an XLSX's shared strings its cells may copy out in all.
@@ -97,7 +95,7 @@ pub fn inspect(path: &Path, notes: &Notes) -> Result<Inspected, ExtractError> {
         };
         let is_styles = kind == Ok(ZipKind::Xlsx) && norm == "xl/styles.xml";
         let read = if is_content {
-            measure_ods(&mut counted, text_limit(size, MAX_RECT_BYTES))
+            super::ods_measure::measure(&mut counted, text_limit(size, super::ods_measure::MAX_RECT_BYTES))
         } else if is_styles {
             super::zip_limits::check_styles(&mut counted, |e| xml_error(e, limit))
         } else if is_sheet {
@@ -182,7 +180,7 @@ struct Budget {
 
 /// A reader that fails once more than the budget has passed through it, or once one cell's
 /// text (or one tag) passes [`MAX_XML_RUN`] (see `cell_text`).
-struct Counted<'b, R> {
+pub(super) struct Counted<'b, R> {
     inner: R,
     budget: &'b mut Budget,
     run: Option<CellText>,
@@ -190,7 +188,7 @@ struct Counted<'b, R> {
 
 /// The marker error of an exhausted budget, told apart from a damaged part.
 #[derive(Debug)]
-struct OverBudget;
+pub(super) struct OverBudget;
 
 impl std::fmt::Display for OverBudget {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -199,6 +197,13 @@ impl std::fmt::Display for OverBudget {
 }
 
 impl std::error::Error for OverBudget {}
+
+impl<R> Counted<'_, R> {
+    /// The unpacking budget's limit, for a bomb's message.
+    pub(super) fn budget_limit(&self) -> u64 {
+        self.budget.limit
+    }
+}
 
 impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -222,149 +227,6 @@ fn read_error(e: std::io::Error, budget: &Budget) -> ExtractError {
         ExtractError::Bomb(budget.limit)
     } else {
         ExtractError::Corrupt(e.to_string())
-    }
-}
-
-fn number(e: &BytesStart, name: &[u8]) -> u64 {
-    e.try_get_attribute(name)
-        .ok()
-        .flatten()
-        .and_then(|a| std::str::from_utf8(&a.value).ok()?.trim().parse().ok())
-        .unwrap_or(1)
-        .max(1)
-}
-
-/// One ODS table being measured the way calamine lays it out: rows from the first to the
-/// last with a value (repeats included) by the widest such row.
-#[derive(Default)]
-struct OdsTable {
-    name: String,
-    rows: u64,
-    pending_empty_rows: u64,
-    width: u64,
-    bytes: u64,
-}
-
-/// Walks content.xml and refuses a book whose sheets calamine would expand beyond the limits:
-/// more than [`MAX_RECT_CELLS`] cells, or more than `text_cap` bytes of text once each cell's
-/// value is copied into its repeats. A cell's value counts however it is given: its text,
-/// the attributes of its tag (`office:string-value`), and the spaces a `<text:s text:c=N>`
-/// stands for (probe 78a D1, D2: an 805-byte file made calamine build gigabytes).
-fn measure_ods<R: Read>(content: &mut Counted<'_, R>, text_cap: u64) -> Result<(), ExtractError> {
-    let limit = content.budget.limit;
-    let mut reader = quick_xml::Reader::from_reader(BufReader::new(&mut *content));
-    let mut buf = Vec::new();
-    let (mut cells, mut bytes) = (0u64, 0u64);
-    let mut table = OdsTable::default();
-    // Within a row: its repeat count, width so far, cells after the last value, bytes.
-    let (mut row_repeat, mut row_width, mut row_trailing, mut row_bytes) = (1u64, 0u64, 0u64, 0u64);
-    // (repeat, start position, tag and spaces' length) of an open cell
-    let mut cell: Option<(u64, usize, u64)> = None;
-    loop {
-        buf.clear();
-        let event = match reader.read_event_into(&mut buf) {
-            Ok(ev) => ev,
-            Err(quick_xml::Error::Io(io)) => {
-                let over = io.get_ref().is_some_and(|i| i.is::<OverBudget>());
-                return Err(if over {
-                    ExtractError::Bomb(limit)
-                } else {
-                    ExtractError::Corrupt(io.to_string())
-                });
-            }
-            Err(e) => return Err(ExtractError::Corrupt(e.to_string())),
-        };
-        match event {
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"table:table" => {
-                table = OdsTable {
-                    name: e
-                        .try_get_attribute("table:name")
-                        .ok()
-                        .flatten()
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
-                        .unwrap_or_default(),
-                    ..Default::default()
-                };
-            }
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"table:table-row" => {
-                row_repeat = number(&e, b"table:number-rows-repeated");
-                (row_width, row_trailing, row_bytes) = (0, 0, 0);
-            }
-            Event::Start(e) if is_cell(&e) => {
-                cell = Some((
-                    number(&e, b"table:number-columns-repeated"),
-                    reader.buffer_position() as usize,
-                    e.len() as u64,
-                ));
-            }
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"text:s" => {
-                if let Some((_, _, extra)) = &mut cell {
-                    *extra = extra.saturating_add(number(&e, b"text:c"));
-                    if *extra > MAX_XML_RUN {
-                        return Err(ExtractError::LongValue {
-                            part: "content.xml".into(),
-                        });
-                    }
-                }
-            }
-            Event::Empty(e) if is_cell(&e) => {
-                let repeat = number(&e, b"table:number-columns-repeated");
-                if e.try_get_attribute("office:value-type").ok().flatten().is_some() {
-                    row_width = row_width.saturating_add(row_trailing).saturating_add(repeat);
-                    row_bytes = row_bytes.saturating_add(repeat.saturating_mul(e.len() as u64 + 64));
-                    row_trailing = 0;
-                } else {
-                    row_trailing = row_trailing.saturating_add(repeat);
-                }
-            }
-            Event::End(e)
-                if e.name().as_ref() == b"table:table-cell"
-                    || e.name().as_ref() == b"table:covered-table-cell" =>
-            {
-                if let Some((repeat, start, extra)) = cell.take() {
-                    let len = ((reader.buffer_position() as usize).saturating_sub(start) as u64)
-                        .saturating_add(extra);
-                    row_width = row_width.saturating_add(row_trailing).saturating_add(repeat);
-                    row_bytes = row_bytes.saturating_add(repeat.saturating_mul(len + 64));
-                    row_trailing = 0;
-                }
-            }
-            Event::End(e) if e.name().as_ref() == b"table:table-row" => {
-                if row_width == 0 {
-                    table.pending_empty_rows = table.pending_empty_rows.saturating_add(row_repeat);
-                } else {
-                    if table.rows > 0 {
-                        table.rows = table.rows.saturating_add(table.pending_empty_rows);
-                    }
-                    table.pending_empty_rows = 0;
-                    table.rows = table.rows.saturating_add(row_repeat);
-                    table.width = table.width.max(row_width);
-                    table.bytes = table
-                        .bytes
-                        .saturating_add(row_bytes.saturating_mul(row_repeat.saturating_add(1)));
-                }
-                let rect = table.rows.saturating_mul(table.width);
-                if cells.saturating_add(rect) > MAX_RECT_CELLS {
-                    return Err(ExtractError::SheetTooLarge {
-                        sheet: table.name.clone(),
-                        rows: table.rows,
-                        columns: table.width,
-                    });
-                }
-                if bytes.saturating_add(table.bytes) > text_cap {
-                    return Err(ExtractError::SheetTextTooLarge {
-                        sheet: table.name.clone(),
-                        limit: text_cap,
-                    });
-                }
-            }
-            Event::End(e) if e.name().as_ref() == b"table:table" => {
-                cells = cells.saturating_add(table.rows.saturating_mul(table.width));
-                bytes = bytes.saturating_add(table.bytes);
-            }
-            Event::Eof => return Ok(()),
-            _ => {}
-        }
     }
 }
 
@@ -530,11 +392,4 @@ fn formulas_without_results<R: Read>(
             _ => {}
         }
     }
-}
-
-fn is_cell(e: &BytesStart) -> bool {
-    matches!(
-        e.name().as_ref(),
-        b"table:table-cell" | b"table:covered-table-cell"
-    )
 }
