@@ -144,6 +144,30 @@ async fn a_key_revoked_during_its_insert_writes_nothing(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 500, "{counts}");
 }
 
+/// A guest's slow insert into a space archived while it arrived writes nothing (probe 79a
+/// D3: archiving revokes no token, and the insert landed).
+async fn a_guest_insert_into_a_space_archived_meanwhile_writes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let space = space["id"].as_str().unwrap().to_string();
+    let token = crate::job_helpers::guest_token(&app, &space).await;
+    let rows: Vec<Value> = (0..50).map(|i| json!({"email": format!("p{i}@x.io")})).collect();
+    let head = format!(
+        "POST /v1/sheets/{sheet}/records HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+    );
+    let archive = async {
+        let (status, body) = app
+            .post_json(&format!("/spaces/{space}/archive"), &json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    };
+    let (status, said) = sent_in_two(&app, &head, &serde_json::to_vec(&rows).unwrap(), archive).await;
+    assert_eq!(status, 403, "{said}");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 0, "{counts}");
+}
+
 async fn the_form_around_a_file_is_bounded(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -178,5 +202,6 @@ async fn the_form_around_a_file_is_bounded(db: Db) {
 on_both!(
     a_guest_removed_during_its_upload_stores_nothing,
     a_key_revoked_during_its_insert_writes_nothing,
+    a_guest_insert_into_a_space_archived_meanwhile_writes_nothing,
     the_form_around_a_file_is_bounded
 );

@@ -63,15 +63,18 @@ pub(super) async fn on_fresh_fields<T>(
 fn within_unlocked<T>(
     conn: &mut crate::db::AnyConnection,
     ctx: &SheetContext,
-    guest: bool,
+    guest: Option<&crate::auth::recheck::Credential>,
     write: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     match guest {
-        true => crate::db::write_tx(conn, |conn| {
+        // Still the guest's space too: archived or the guest removed while its body
+        // arrived, nothing is written (probe 79a D3).
+        Some(credential) => crate::db::write_tx(conn, |conn| {
             sheet::refuse_locked_now(conn, ctx)?;
+            crate::auth::recheck::still_reaches(conn, credential, &ctx.space_id)?;
             write(conn)
         }),
-        false => write(conn),
+        None => write(conn),
     }
 }
 
@@ -269,9 +272,9 @@ pub async fn insert(
     check_access(&caller, &ctx, "add")?;
     let body = super::read_json_body(&req, payload).await?.freeze();
     let hooks = hooks_of(&req, &caller);
-    let guest = caller.guest_spaces().is_some();
+    let guest = caller.guest_spaces().map(|_| caller.credential());
     on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
-        let (actor, hooks, body) = (caller.actor(), hooks.clone(), body.clone());
+        let (actor, hooks, body, guest) = (caller.actor(), hooks.clone(), body.clone(), guest.clone());
         let config = ctx.config.clone();
         let sheet_id = ctx.sheet.id.clone();
         let (seq, before) = (ctx.sheet.seq, ctx.sheet.total_count);
@@ -279,11 +282,11 @@ pub async fn insert(
         // Read off the server's own thread, on every core for a big body.
         let written = state
             .db(move |conn| {
-                within_unlocked(conn, &ctx, guest, |conn| {
+                within_unlocked(conn, &ctx, guest.as_ref(), |conn| {
                     // A sheet with references checks them against the records already there,
                     // so its records are read whole before any is written; so are a guest's
                     // where some fields are read-only.
-                    let fixed = guest && ctx.config.fields.iter().any(|f| f.fixed());
+                    let fixed = guest.is_some() && ctx.config.fields.iter().any(|f| f.fixed());
                     if !ctx.refs.iter().any(Option::is_some) && !fixed {
                         let write = |batches: &mut dyn Iterator<Item = _>| {
                             record::insert_batches(conn, &ctx, batches, &actor, &hooks)
@@ -505,14 +508,14 @@ async fn update_once(
     let actor = caller.actor();
     let config = ctx.config.clone();
     let sheet_id = ctx.sheet.id.clone();
-    let guest = caller.guest_spaces().is_some();
+    let guest = caller.guest_spaces().map(|_| caller.credential());
     let answer = matches!(hooks, Hooks::Answer(_));
     let written = state
         .db(move |conn| {
             let write = |conn: &mut crate::db::AnyConnection| {
-                within_unlocked(conn, &ctx, guest, |conn| {
+                within_unlocked(conn, &ctx, guest.as_ref(), |conn| {
                     // Cells listener code locked are not a guest's to change.
-                    if guest {
+                    if guest.is_some() {
                         record::config::refuse_locked(conn, ctx.sheet.seq, &updates)?;
                         record::config::refuse_metadata_change(conn, ctx.sheet.seq, &updates)?;
                     }
@@ -579,10 +582,10 @@ pub async fn delete(
     on_fresh_fields(&state, &caller, &path, ctx, async |ctx| {
         let (actor, ids) = (caller.actor(), ids.clone());
         let sheet_id = ctx.sheet.id.clone();
-        let guest = caller.guest_spaces().is_some();
+        let guest = caller.guest_spaces().map(|_| caller.credential());
         let written = state
             .db(move |conn| {
-                within_unlocked(conn, &ctx, guest, |conn| {
+                within_unlocked(conn, &ctx, guest.as_ref(), |conn| {
                     Ok(record::delete(conn, &ctx, &ids, &actor)?)
                 })
             })
