@@ -95,6 +95,7 @@ impl FromRequest for CurrentUser {
             .is_some_and(|ct| {
                 ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("multipart/")
             });
+        let signed = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let token = token.ok_or(AppError::SignInRequired)?;
@@ -127,6 +128,7 @@ impl FromRequest for CurrentUser {
                     "the page expired; reload it and try again".into(),
                 ));
             }
+            actix_web::HttpMessage::extensions_mut(&signed).insert(super::recheck::SignedIn);
             Ok(CurrentUser {
                 user,
                 session,

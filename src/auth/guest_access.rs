@@ -91,6 +91,7 @@ impl FromRequest for GuestAccess {
             .map(String::from);
         let needs_header = needs_csrf_header(req);
         let named = named_spaces(req);
+        let signed = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let token = token.ok_or(AppError::SignInRequired)?;
@@ -122,6 +123,7 @@ impl FromRequest for GuestAccess {
                     "the page expired; reload it and try again".into(),
                 ));
             }
+            actix_web::HttpMessage::extensions_mut(&signed).insert(super::recheck::SignedIn);
             Ok(GuestAccess {
                 guest,
                 session,

@@ -83,3 +83,56 @@ pub async fn bearer_still_live(req: &HttpRequest) -> Result<(), AppError> {
             other => other,
         })
 }
+
+/// Set in a request whose person or guest was found signed in when it began.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn;
+
+/// A page's form that took long to arrive, asked about again as its request began: the
+/// person's or guest's session still open, and a guest still reaching the space, sheet,
+/// workbook or file its path names (probe 79a D4: a row was added after a guest's removal,
+/// an archive or a sign-out).
+pub async fn page_still_allowed(req: &HttpRequest) -> Result<(), AppError> {
+    use crate::ids::{FileId, SheetId, WorkbookId};
+    use actix_web::FromRequest;
+    // Only a request that began signed in (a sign-in form is no one's yet).
+    if actix_web::HttpMessage::extensions(req)
+        .get::<SignedIn>()
+        .is_none()
+    {
+        return Ok(());
+    }
+    let viewer = super::Viewer::from_request(req, &mut actix_web::dev::Payload::None).await?;
+    let super::Viewer::Guest(g) = viewer else {
+        return Ok(());
+    };
+    let Some(state) = req.app_data::<actix_web::web::Data<crate::app::AppState>>() else {
+        return Ok(());
+    };
+    let named: Vec<String> = req.match_info().iter().map(|(_, v)| v.to_string()).collect();
+    let env = g.guest.environment_id.clone();
+    let spaces = state
+        .db(move |conn| {
+            let mut spaces = Vec::new();
+            for value in &named {
+                if let Some(id) = SpaceId::parse(value) {
+                    spaces.push(Some(id));
+                } else if let Some(id) = SheetId::parse(value) {
+                    spaces.push(crate::model::sheet::find(conn, &env, &id)?.map(|(_, s)| s));
+                } else if let Some(id) = WorkbookId::parse(value) {
+                    spaces.push(crate::model::workbook::find(conn, &env, &id)?.map(|w| w.space_id));
+                } else if let Some(id) = FileId::parse(value) {
+                    spaces.push(crate::model::file::find(conn, &env, &id)?.map(|f| f.space_id));
+                }
+            }
+            Ok::<_, ModelError>(spaces)
+        })
+        .await?;
+    match spaces
+        .iter()
+        .all(|s| s.as_ref().is_some_and(|s| g.spaces.contains(s)))
+    {
+        true => Ok(()),
+        false => Err(ended("your access to this space ended (removed, or the space archived)").into()),
+    }
+}

@@ -160,10 +160,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
-    fn from_request(_req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             use futures_util::StreamExt;
+            let began = std::time::Instant::now();
             let mut body = actix_web::web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk
@@ -177,6 +179,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
             }
             if urlencoded_has_nul(&body) {
                 return Err(AppError::invalid("form", NUL_MESSAGE));
+            }
+            // A session ended or a guest's space gone while a slow form arrived: nothing is
+            // done (probe 79a D4).
+            if began.elapsed() >= crate::auth::recheck::ASK_AGAIN_AFTER {
+                crate::auth::recheck::page_still_allowed(&req).await?;
             }
             serde_urlencoded::from_bytes(&body)
                 .map(Form)

@@ -168,6 +168,45 @@ async fn a_guest_insert_into_a_space_archived_meanwhile_writes_nothing(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], 0, "{counts}");
 }
 
+/// A page's slow form (the grid's add row) from a person signed out while it arrived adds
+/// nothing (probe 79a D4: the row was added).
+async fn a_page_form_from_a_session_ended_meanwhile_does_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let sheet = app.sheet_id(&space, "contacts").await;
+    app.make_user("ada@example.com", true);
+    let (token, csrf) = {
+        let mut conn = app.pool.get().unwrap();
+        let ada = wharf::model::user::find_by_email(&mut conn, "ada@example.com")
+            .unwrap()
+            .unwrap();
+        let token = wharf::model::session::create(&mut conn, &ada.id).unwrap();
+        let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
+        (token, session.csrf_token)
+    };
+    let body = format!("csrf_token={csrf}&pad={}", "a".repeat(3_000));
+    let head = format!(
+        "POST /grid/{sheet}/rows HTTP/1.1\r\nHost: wharf\r\nCookie: wharf_session={token}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    );
+    let total = async || {
+        let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+        counts["data"]["counts"]["total"].as_i64().unwrap()
+    };
+    // Signed in throughout, the slow form adds its row.
+    let (status, said) = sent_in_two(&app, &head, body.as_bytes(), async {}).await;
+    assert!(status < 400, "{status} {said}");
+    assert_eq!(total().await, 1);
+    let pool = app.pool.clone();
+    let sign_out = async move {
+        let mut conn = pool.get().unwrap();
+        let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
+        wharf::model::session::delete(&mut conn, &session.token_hash).unwrap();
+    };
+    let (status, said) = sent_in_two(&app, &head, body.as_bytes(), sign_out).await;
+    assert!(matches!(status, 303 | 401 | 403), "{status} {said}");
+    assert_eq!(total().await, 1, "no row added");
+}
+
 async fn the_form_around_a_file_is_bounded(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
@@ -202,6 +241,7 @@ async fn the_form_around_a_file_is_bounded(db: Db) {
 on_both!(
     a_guest_removed_during_its_upload_stores_nothing,
     a_key_revoked_during_its_insert_writes_nothing,
+    a_page_form_from_a_session_ended_meanwhile_does_nothing,
     a_guest_insert_into_a_space_archived_meanwhile_writes_nothing,
     the_form_around_a_file_is_bounded
 );
