@@ -356,22 +356,12 @@ fn runs_as_formula(text: &str) -> bool {
     rest.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number
 }
 
-/// A phone number's kind of text: a sign, then digits with spaces, brackets, dots, slashes
-/// and dashes (`+49 30 1234567`, `+1 (416) 555-0142`). Run as a formula it calls nothing,
-/// so it goes as it is: a CRM importing the download kept the apostrophe (probe 78c D18).
-fn signed_digits(text: &str) -> bool {
-    let mut chars = text.chars();
-    matches!(chars.next(), Some('+' | '-'))
-        && text.bytes().any(|b| b.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_digit() || " ()./-".contains(c))
-}
-
 /// Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection):
 /// for every CSV Wharf writes (downloads, a file's rejects). Text that already starts with
 /// apostrophes before such a value gets one more, so [`undefused`] gives every value back
 /// (`'=x` goes as `''=x`, not as `'=x`, which is how `=x` goes).
 pub fn safe_cell(text: &str) -> String {
-    match runs_as_formula(text) && !signed_digits(text) {
+    match runs_as_formula(text) {
         true => format!("'{text}"),
         false => text.to_string(),
     }

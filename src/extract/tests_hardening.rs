@@ -553,18 +553,6 @@ fn formulas_are_defused_but_numbers_are_not() {
     assert_eq!(safe_cell("-5"), "-5");
     assert_eq!(safe_cell("+1.5e3"), "+1.5e3");
     assert_eq!(safe_cell("plain"), "plain");
-    // A phone number calls nothing: it goes as it is (probe 78c D18); words do not.
-    for phone in [
-        "+49 30 1234567",
-        "+1 (416) 555-0142",
-        "-12 34",
-        "+33.1.23.45.67.89",
-    ] {
-        assert_eq!(safe_cell(phone), phone);
-    }
-    for formula in ["+1-800-FLOWERS", "-2+3", "+", "-", "+ ", "-A1", "+49 30|x"] {
-        assert_eq!(safe_cell(formula), format!("'{formula}"));
-    }
     // Words Rust reads as numbers are formulas to a spreadsheet (probe 49b 4).
     for word in ["-inf", "-Infinity", "+NaN"] {
         assert_eq!(safe_cell(word), format!("'{word}"));
