@@ -47,8 +47,14 @@ async fn a_guest_job_names_no_one_elses_people_or_secrets(db: Db) {
         .await;
     assert_eq!(status, 200, "{hook}");
     let webhook = hook["data"]["id"].as_str().unwrap().to_string();
+    // Another space's config (probe 79a D5).
+    let other = app.space_from_blueprint().await;
+    let config = other["spaceConfigId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{other}"))
+        .to_string();
     let job = |named: &str| json!({"type": "workbook", "operation": "report", "source": my_wb, "input": {"id": named}});
-    for named in [&stranger, &env_secret, &their_secret, &webhook] {
+    for named in [&stranger, &env_secret, &their_secret, &webhook, &config] {
         let (status, answer) = as_bearer(&app, &token, &job(named)).await;
         assert_eq!(status, 403, "{named}: {answer}");
         assert!(answer.to_string().contains("not of your spaces"), "{answer}");

@@ -335,8 +335,14 @@ fn team_place(
     spaces: &[SpaceId],
     text: &str,
 ) -> ModelResult<Option<Option<bool>>> {
-    use crate::db::schema::{api_keys, guest_spaces, guests, secrets, users, webhooks};
-    use crate::ids::{ApiKeyId, GuestId, SecretId, UserId, WebhookId};
+    use crate::db::schema::{
+        api_keys, guest_spaces, guests, secrets, space_configs, spaces, submissions, users,
+        webhook_deliveries, webhooks,
+    };
+    use crate::ids::{
+        ApiKeyId, GuestId, SecretId, SpaceConfigId, SubmissionId, UserId, WebhookDeliveryId, WebhookId,
+    };
+    let spaces_given = spaces;
     macro_rules! held_in {
         ($table:ident) => {
             diesel::select(diesel::dsl::exists($table::table.find(text))).get_result::<bool>(conn)?
@@ -374,6 +380,27 @@ fn team_place(
                     .and_then(|s| SpaceId::parse(&s))
                     .is_some_and(|s| spaces.contains(&s))
         }))
+    } else if SpaceConfigId::parse(text).is_some() {
+        // The config one of its spaces was made from is the guest's to name (probe 79a D5).
+        let of_its_spaces: bool = diesel::select(diesel::dsl::exists(
+            spaces::table
+                .filter(spaces::space_config_id.eq(text))
+                .filter(spaces::id.eq_any(spaces_given.iter().map(SpaceId::as_str))),
+        ))
+        .get_result(conn)?;
+        match of_its_spaces {
+            true => Some(Some(true)),
+            false => outside(held_in!(space_configs)),
+        }
+    } else if SubmissionId::parse(text).is_some() {
+        let space: Option<String> = submissions::table
+            .find(text)
+            .select(submissions::space_id)
+            .first(conn)
+            .optional()?;
+        Some(space.map(|s| SpaceId::parse(&s).is_some_and(|s| spaces_given.contains(&s))))
+    } else if WebhookDeliveryId::parse(text).is_some() {
+        outside(held_in!(webhook_deliveries))
     } else if WebhookId::parse(text).is_some() {
         outside(held_in!(webhooks))
     } else if ApiKeyId::parse(text).is_some() {
