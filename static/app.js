@@ -513,8 +513,14 @@
   function typedIn(editor) {
     var input = editor.querySelector("[name=value]");
     if (!input) return false;
-    if (input.tagName === "SELECT") {
+    if (input.tagName === "SELECT" && input.multiple) {
       return Array.prototype.some.call(input.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    if (input.tagName === "SELECT") {
+      // The option it opened on: the one marked, else the first, which a browser shows
+      // (probe 79b D4: an empty cell's blank first option counted as chosen).
+      var first = Array.prototype.find.call(input.options, function (o) { return o.defaultSelected; }) || input.options[0];
+      return !!first && input.value !== first.value;
     }
     return input.value !== input.defaultValue;
   }
@@ -889,6 +895,8 @@
     if (menu) {
       var dialog = document.getElementById("column-dialog");
       var v = view();
+      var refused = dialog.querySelector("[data-dialog-error]");
+      if (refused) refused.hidden = true;
       dialog.querySelector("[data-column-label]").textContent = menu.dataset.columnLabel;
       var selected = v.ids ? v.ids.split(",").length : 0;
       dialog.querySelector("[data-scope-note]").textContent = selected
@@ -949,6 +957,13 @@
         });
       });
       dialog.close();
+    } else if (dialog.querySelector("[data-dialog-error]") && e.detail.xhr) {
+      // Refused: said in the dialog, where the person is looking (probe 79b D6: the toast
+      // was behind it). Read as text: nothing of the answer runs.
+      var said = dialog.querySelector("[data-dialog-error]");
+      var doc = new DOMParser().parseFromString(e.detail.xhr.responseText || "", "text/html");
+      said.textContent = (doc.body.textContent || "").trim() || "The change was refused.";
+      said.hidden = false;
     } else if (dialog.id === "delete-dialog" && e.detail.xhr && e.detail.xhr.status === 409) {
       var grid = document.getElementById("grid");
       htmx.ajax("GET", "/grid/" + grid.dataset.sheet + "/bulk/delete?" + query(view()),

@@ -274,6 +274,23 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
         "Clear Name in every record this view shows (no record matches)? Undo puts the values back.",
     )
     .await;
+    // A value the field cannot hold is refused in the dialog, where the person looks
+    // (probe 79b D6: the toast was behind it).
+    c.execute(
+        "document.querySelector('#bulk-form-set [name=value]').value = 'next tuesday'; \
+         document.querySelector('#bulk-form-set [name=column]').value = 'joined';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_css(c, "#bulk-set-button").await;
+    wait_for(
+        c,
+        "!document.querySelector('#column-dialog [data-dialog-error]').hidden && \
+         document.querySelector('#column-dialog [data-dialog-error]').textContent.includes('Nothing was set')",
+        "the refusal in the dialog",
+    )
+    .await;
 }
 
 on_both!(
