@@ -535,7 +535,9 @@
       if (clicked && clicked.parentElement === td.parentElement) {
         pendingFocus = { record: clicked.parentElement.dataset.record, field: clicked.dataset.field, dr: 0, dc: 0 };
       }
+      if (editor.dataset.refused) return;
       if (typedIn(editor)) {
+        editor.dataset.leftBehind = "1";
         htmx.trigger(editor, "submit");
       } else {
         htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
@@ -547,6 +549,57 @@
     var cell = e.target.closest && e.target.closest("td.cell");
     if (e.target.closest && !e.target.closest("dialog")) leaveEditors(e.target, cell);
     if (cell && !e.target.closest(".cell-editor")) focusCell(cell);
+  });
+
+  // A click on a link or button that reloads the grid (a sort, a tab, a filter) waits for
+  // the saves a click away sends, then goes on: read before them, the grid showed the old
+  // values (probe 79b D2).
+  var deferred = null;
+  document.addEventListener("click", function (e) {
+    if (!e.isTrusted || deferred) return;
+    var trigger = e.target.closest && e.target.closest("[hx-get], [hx-post], a[href]");
+    if (!trigger || trigger.closest("td.cell") || trigger.closest(".cell-editor") || trigger.closest("dialog")) return;
+    var typed = Array.prototype.filter.call(document.querySelectorAll("#grid .cell-editor"), function (editor) {
+      return !editor.dataset.refused && typedIn(editor);
+    });
+    if (typed.length === 0) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var waiting = { trigger: trigger, waiting: typed.length, refused: false };
+    deferred = waiting;
+    // A save that never answers does not hold clicks back for good.
+    setTimeout(function () { if (deferred === waiting) deferred = null; }, 10000);
+    leaveEditors(e.target, null);
+  }, true);
+
+  // A save a click away sent: refused, its editor is shown and focused, and not sent again
+  // by the next click (probe 79b D3: it stayed out of sight and every click re-sent it).
+  // (Heard before the swap: once the row is swapped the form is out of the page, and its
+  // later events reach no listener here.)
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    // (Its elt is the target; the form that asked is the request's.)
+    var form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (!form || !form.dataset || !form.dataset.leftBehind) return;
+    delete form.dataset.leftBehind;
+    var successful = e.detail.xhr && e.detail.xhr.status < 400;
+    if (!successful && document.contains(form)) {
+      form.dataset.refused = "1";
+      form.scrollIntoView({ block: "center" });
+      var input = form.querySelector("[name=value]");
+      if (input) input.focus();
+    }
+    if (deferred) {
+      deferred.waiting -= 1;
+      deferred.refused = deferred.refused || !successful;
+      if (deferred.waiting <= 0) {
+        var go = deferred;
+        deferred = null;
+        // After the swap.
+        setTimeout(function () {
+          if (!go.refused && document.contains(go.trigger)) go.trigger.click();
+        }, 0);
+      }
+    }
   });
 
   // Leaving the page with something typed into an editor asks first.

@@ -193,6 +193,25 @@ async fn a_click_away_saves_what_was_typed(db: Db) {
         "the clicked cell focused",
     )
     .await;
+    // Typed, then a click on a column's sort: saved first, and the sorted grid shows it
+    // (probe 79b D2: it was read before the save and showed the old value).
+    open_editor(c, &cell(1, "name")).await;
+    c.active_element().await.unwrap().send_keys("Bob").await.unwrap();
+    c.find(Locator::Css("th a[href*='sort=name']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!(
+            "!document.querySelector('.cell-editor') && location.search.includes('sort=name') && document.querySelector(\"{}\").textContent.includes('Bob')",
+            cell(1, "name")
+        ),
+        "the sorted grid with the saved value",
+    )
+    .await;
     // Nothing typed: the editor closes and nothing is saved.
     let bo = name(1).await;
     open_editor(c, &cell(1, "name")).await;
