@@ -14,6 +14,8 @@ mod quality;
 mod sides;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_countries;
 mod units;
 mod vocabulary;
 

@@ -141,6 +141,7 @@ pub(super) const SHORT: [(&str, &str); 23] = [
 ];
 
 mod contacts;
+mod crm;
 mod goods;
 mod orders;
 mod staff;
@@ -150,6 +151,7 @@ mod staff;
 pub(super) fn concepts() -> impl Iterator<Item = &'static (&'static str, &'static [&'static str])> {
     contacts::CONTACTS
         .iter()
+        .chain(crm::CRM.iter())
         .chain(orders::ORDERS.iter())
         .chain(goods::GOODS.iter())
         .chain(staff::STAFF.iter())
