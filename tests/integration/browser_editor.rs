@@ -2,7 +2,7 @@
 //! Tab without typing keeps what it held (line breaks, a date the date picker cannot read,
 //! a boolean that is neither), and after a save the keyboard stays in the grid.
 
-use crate::browser::wait_for;
+use crate::browser::{click_css, wait_for};
 use crate::browser_grid::{grid_with, open_editor};
 use crate::helpers::*;
 use crate::on_both;
@@ -155,6 +155,20 @@ async fn a_click_away_saves_what_was_typed(db: Db) {
     let (driver, sheet, ids) = grid_with(&app, records).await;
     let c = &driver.client;
     let cell = |row: usize, field: &str| format!("#row-{} td.cell[data-field='{field}']", ids[row]);
+    // Clicks `css` and waits for every editor to close.
+    let click_away = async |css: &str| {
+        click_css(c, css).await;
+        wait_for(
+            c,
+            "!document.querySelector('.cell-editor')",
+            "the editor to close",
+        )
+        .await;
+    };
+    let name = async |row: usize| {
+        let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+        page["data"]["records"][row].clone()
+    };
     open_editor(c, &cell(0, "name")).await;
     c.active_element()
         .await
@@ -162,22 +176,7 @@ async fn a_click_away_saves_what_was_typed(db: Db) {
         .send_keys("Ada Lovelace")
         .await
         .unwrap();
-    c.find(Locator::Css(&cell(1, "email")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(
-        c,
-        "!document.querySelector('.cell-editor')",
-        "the editor to close",
-    )
-    .await;
-    let name = async |row: usize| {
-        let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
-        page["data"]["records"][row].clone()
-    };
+    click_away(&cell(1, "email")).await;
     let mut ada = name(0).await;
     for _ in 0..50 {
         if ada["values"]["name"]["value"] == "Ada Lovelace" {
@@ -187,46 +186,22 @@ async fn a_click_away_saves_what_was_typed(db: Db) {
         ada = name(0).await;
     }
     assert_eq!(ada["values"]["name"]["value"], "Ada Lovelace", "{ada}");
-    wait_for(
-        c,
-        &format!("document.activeElement.matches(\"{}\")", cell(1, "email")),
-        "the clicked cell focused",
-    )
-    .await;
+    let focused = format!("document.activeElement.matches(\"{}\")", cell(1, "email"));
+    wait_for(c, &focused, "the clicked cell focused").await;
     // Typed, then a click on a column's sort: saved first, and the sorted grid shows it
     // (probe 79b D2: it was read before the save and showed the old value).
     open_editor(c, &cell(1, "name")).await;
     c.active_element().await.unwrap().send_keys("Bob").await.unwrap();
-    c.find(Locator::Css("th a[href*='sort=name']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(
-        c,
-        &format!(
-            "!document.querySelector('.cell-editor') && location.search.includes('sort=name') && document.querySelector(\"{}\").textContent.includes('Bob')",
-            cell(1, "name")
-        ),
-        "the sorted grid with the saved value",
-    )
-    .await;
+    click_css(c, "th a[href*='sort=name']").await;
+    let sorted = format!(
+        "!document.querySelector('.cell-editor') && location.search.includes('sort=name') && document.querySelector(\"{}\").textContent.includes('Bob')",
+        cell(1, "name")
+    );
+    wait_for(c, &sorted, "the sorted grid with the saved value").await;
     // Nothing typed: the editor closes and nothing is saved.
     let bo = name(1).await;
     open_editor(c, &cell(1, "name")).await;
-    c.find(Locator::Css(&cell(0, "email")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(
-        c,
-        "!document.querySelector('.cell-editor')",
-        "the editor to close",
-    )
-    .await;
+    click_away(&cell(0, "email")).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(name(1).await["versionId"], bo["versionId"], "nothing saved");
 }
