@@ -4,6 +4,7 @@
 //! (probe 78a D6: 20,000 small parts were all held).
 
 use crate::helpers::*;
+use crate::live_access::guest_with_token;
 use crate::on_both;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,6 +56,13 @@ fn form(fields: &[(&str, &str)], csv: &str) -> (String, Vec<u8>) {
     (boundary.to_string(), body.into_bytes())
 }
 
+/// The head of an upload's request with this guest token and form boundary.
+fn upload_head(token: &str, boundary: &str) -> String {
+    format!(
+        "POST /v1/files HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+    )
+}
+
 async fn files_of(app: &TestApp, space: &str) -> Vec<Value> {
     let (status, files) = app.get_json(&format!("/files?spaceId={space}")).await;
     assert_eq!(status, 200, "{files}");
@@ -65,23 +73,10 @@ async fn a_guest_removed_during_its_upload_stores_nothing(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let space = space["id"].as_str().unwrap().to_string();
-    let (status, g) = app
-        .post_json(
-            "/guests",
-            &json!([{"environmentId": app.env_id.as_str(), "email": "late@x.org", "name": "Late", "spaces": [{"id": space}]}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{g}");
-    let gid = g["data"][0]["id"].as_str().unwrap().to_string();
-    let (_, token) = app
-        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
-        .await;
-    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let (gid, token) = guest_with_token(&app, "late@x.org", "Late", &[&space]).await;
     let csv = format!("Email\n{}", "a@x.org\n".repeat(2_000));
     let (boundary, body) = form(&[("spaceId", &space)], &csv);
-    let head = format!(
-        "POST /v1/files HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-    );
+    let head = upload_head(&token, &boundary);
     let remove = async {
         let (status, body) = app.delete(&format!("/guests/{gid}?spaceId={space}")).await;
         assert_eq!(status, 200, "{body}");
@@ -91,20 +86,8 @@ async fn a_guest_removed_during_its_upload_stores_nothing(db: Db) {
     assert!(files_of(&app, &space).await.is_empty(), "nothing stored");
 
     // A guest still invited uploads the same way.
-    let (_, g) = app
-        .post_json(
-            "/guests",
-            &json!([{"environmentId": app.env_id.as_str(), "email": "kept@x.org", "name": "Kept", "spaces": [{"id": space}]}]),
-        )
-        .await;
-    let gid = g["data"][0]["id"].as_str().unwrap().to_string();
-    let (_, token) = app
-        .get_json(&format!("/guests/{gid}/token?spaceId={space}"))
-        .await;
-    let token = token["data"]["token"].as_str().unwrap();
-    let head = format!(
-        "POST /v1/files HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-    );
+    let (_, token) = guest_with_token(&app, "kept@x.org", "Kept", &[&space]).await;
+    let head = upload_head(&token, &boundary);
     let (status, said) = sent_in_two(&app, &head, &body, async {}).await;
     assert_eq!(status, 200, "{said}");
     assert_eq!(files_of(&app, &space).await.len(), 1);

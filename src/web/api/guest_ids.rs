@@ -342,7 +342,6 @@ fn team_place(
     use crate::ids::{
         ApiKeyId, GuestId, SecretId, SpaceConfigId, SubmissionId, UserId, WebhookDeliveryId, WebhookId,
     };
-    let spaces_given = spaces;
     macro_rules! held_in {
         ($table:ident) => {
             diesel::select(diesel::dsl::exists($table::table.find(text))).get_result::<bool>(conn)?
@@ -385,7 +384,7 @@ fn team_place(
         let of_its_spaces: bool = diesel::select(diesel::dsl::exists(
             spaces::table
                 .filter(spaces::space_config_id.eq(text))
-                .filter(spaces::id.eq_any(spaces_given.iter().map(SpaceId::as_str))),
+                .filter(spaces::id.eq_any(spaces.iter().map(SpaceId::as_str))),
         ))
         .get_result(conn)?;
         match of_its_spaces {
@@ -398,7 +397,7 @@ fn team_place(
             .select(submissions::space_id)
             .first(conn)
             .optional()?;
-        Some(space.map(|s| SpaceId::parse(&s).is_some_and(|s| spaces_given.contains(&s))))
+        Some(space.map(|s| SpaceId::parse(&s).is_some_and(|s| spaces.contains(&s))))
     } else if WebhookDeliveryId::parse(text).is_some() {
         outside(held_in!(webhook_deliveries))
     } else if WebhookId::parse(text).is_some() {
