@@ -423,9 +423,24 @@
     if (option) select.value = option.value;
   }
 
+  // The cell a queued click was made on, found again in the rows swapped in since.
+  function cellAt(at) {
+    var row = document.getElementById("row-" + at.record);
+    return row ? cells(row).find(function (c) { return c.dataset.field === at.field; }) : null;
+  }
   function playTypedAhead() {
     while (typedAhead.length && !busy()) {
       var k = typedAhead.shift();
+      if (k.click) {
+        var clicked = cellAt(k.click);
+        // Its row went meanwhile: what was typed after the click goes nowhere.
+        if (!clicked) { typedAhead = []; return; }
+        // The editors it leaves are saved first: played again once their rows are back.
+        if (leaveEditors(clicked, clicked) > 0) { typedAhead.unshift(k); return; }
+        focusCell(clicked);
+        if (k.edit) openEditor(clicked);
+        continue;
+      }
       var el = document.activeElement;
       var editor = el && el.closest && el.closest(".cell-editor");
       if (editor) {
@@ -459,6 +474,11 @@
     }
   });
   document.addEventListener("htmx:sendError", function () { typedAhead = []; opening = null; });
+  // A row a save or cancel was sent for, whose answer has not come (or was refused).
+  function leftRow(row) { delete row.dataset.leaving; }
+  document.addEventListener("htmx:responseError", function () {
+    document.querySelectorAll("#grid [data-leaving]").forEach(leftRow);
+  });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (opening && e.detail && e.detail.elt === opening && !opening.querySelector(".cell-editor")) opening = null;
     playSoon();
@@ -529,13 +549,18 @@
   // nothing was, as a spreadsheet does (probe 78c D20: it stayed open, unsaved, two at
   // once, and a reload lost them). The clicked cell keeps the focus.
   function leaveEditors(target, clicked) {
+    var sent = 0;
     document.querySelectorAll("#grid .cell-editor").forEach(function (editor) {
       var td = editor.closest("td.cell");
       if (!td || td.contains(target)) return;
       if (clicked && clicked.parentElement === td.parentElement) {
         pendingFocus = { record: clicked.parentElement.dataset.record, field: clicked.dataset.field, dr: 0, dc: 0 };
       }
-      if (editor.dataset.refused) return;
+      // Refused, or its save or cancel already on its way (a second click while it goes).
+      if (editor.dataset.refused || editor.dataset.leaving) return;
+      editor.dataset.leaving = "1";
+      td.parentElement.dataset.leaving = "1";
+      sent += 1;
       if (typedIn(editor)) {
         editor.dataset.leftBehind = "1";
         htmx.trigger(editor, "submit");
@@ -543,13 +568,38 @@
         htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
       }
     });
+    return sent;
   }
 
   document.addEventListener("click", function (e) {
     var cell = e.target.closest && e.target.closest("td.cell");
+    var onCell = cell && !e.target.closest(".cell-editor");
+    // A click on a cell while keys typed before it still wait (a slow connection) takes its
+    // turn after them: done at once, it moved the focus, and the keys went into the cell
+    // clicked, or into the editor it left behind (probe 79b D5).
+    if (onCell && typedAhead.length > 0) {
+      typedAhead.push({ click: at(cell) });
+      return;
+    }
     if (e.target.closest && !e.target.closest("dialog")) leaveEditors(e.target, cell);
-    if (cell && !e.target.closest(".cell-editor")) focusCell(cell);
+    if (onCell) focusCell(cell);
   });
+  function at(cell) { return { record: cell.parentElement.dataset.record, field: cell.dataset.field }; }
+
+  // A double click on a cell opens its editor once the row it is in has come back from the
+  // save or cancel its first click sent (probe 79b D7: asked of the row about to go, the
+  // editor was lost in the swap), or after the keys still waiting to be played.
+  document.addEventListener("dblclick", function (e) {
+    var cell = e.target.closest && e.target.closest("td.cell[hx-get]");
+    if (!cell || e.target.closest(".cell-editor")) return;
+    if (typedAhead.length > 0) {
+      e.stopPropagation();
+      typedAhead.push({ click: at(cell), edit: true });
+    } else if (cell.parentElement.dataset.leaving) {
+      e.stopPropagation();
+      pendingFocus = { record: at(cell).record, field: at(cell).field, dr: 0, dc: 0, edit: true };
+    }
+  }, true);
 
   // A click on a link or button that reloads the grid (a sort, a tab, a filter) waits for
   // the saves a click away sends, then goes on: read before them, the grid showed the old
@@ -584,6 +634,9 @@
     var successful = e.detail.xhr && e.detail.xhr.status < 400;
     if (!successful && document.contains(form)) {
       form.dataset.refused = "1";
+      delete form.dataset.leaving;
+      var row = form.closest("tr");
+      if (row) leftRow(row);
       form.scrollIntoView({ block: "center" });
       var input = form.querySelector("[name=value]");
       if (input) input.focus();
@@ -643,7 +696,11 @@
       var f = pendingFocus;
       pendingFocus = null;
       var target = row && cells(row).find(function (c) { return c.dataset.field === f.field; });
-      if (target) { focusCell(target); if (f.dr || f.dc) move(target, f.dr, f.dc); }
+      if (target) {
+        focusCell(target);
+        if (f.edit) openEditor(target);
+        else if (f.dr || f.dc) move(target, f.dr, f.dc);
+      }
     }
     if (elt.id === "grid" && carried) {
       var state = carried;

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::time::Duration;
 
 /// A real double click on the element `css` names.
-async fn double_click(c: &Client, css: &str) {
+pub(crate) async fn double_click(c: &Client, css: &str) {
     let rect = c
         .execute(
             &format!("const r = document.querySelector(\"{css}\").getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2];"),

@@ -20,16 +20,23 @@ const RELEASE: &str = "\u{E000}";
 
 /// Every request of the page leaves 300 ms late, as over a slow connection.
 async fn slow_network(c: &Client) {
+    slow_network_by(c, 300).await;
+}
+
+/// Every request of the page leaves `ms` late.
+pub(crate) async fn slow_network_by(c: &Client, ms: u64) {
     c.execute(
-        "const send = XMLHttpRequest.prototype.send;
-         XMLHttpRequest.prototype.send = function (body) { setTimeout(() => send.call(this, body), 300); };",
+        &format!(
+            "const send = XMLHttpRequest.prototype.send;
+             XMLHttpRequest.prototype.send = function (body) {{ setTimeout(() => send.call(this, body), {ms}); }};"
+        ),
         vec![],
     )
     .await
     .unwrap();
 }
 
-async fn focus_cell(c: &Client, field: &str) {
+pub(crate) async fn focus_cell(c: &Client, field: &str) {
     c.execute(
         &format!("document.querySelector(\"tr[data-record] td.cell[data-field='{field}']\").click();"),
         vec![],
@@ -44,7 +51,7 @@ async fn focus_cell(c: &Client, field: &str) {
     .await;
 }
 
-async fn values_become(app: &TestApp, sheet: &str, want: &[(&str, Value)]) -> Value {
+pub(crate) async fn values_become(app: &TestApp, sheet: &str, want: &[(&str, Value)]) -> Value {
     let mut last = Value::Null;
     for _ in 0..100 {
         let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;

@@ -37,6 +37,7 @@ mod browser_files;
 mod browser_grid;
 mod browser_guests;
 mod browser_keyboard;
+mod browser_late_clicks;
 mod browser_live;
 mod browser_paste;
 mod browser_tabs;

@@ -1,0 +1,138 @@
+//! Clicks between keys on a slow connection (probe 79b D5, D7): keys typed while an editor
+//! opens or a save is on its way go into the cell they were typed on, not into a cell
+//! clicked after them, and a double click beside an open editor opens its own.
+
+use crate::browser::wait_for;
+use crate::browser_clicks::double_click;
+use crate::browser_grid::grid_with;
+use crate::browser_typing::{focus_cell, slow_network_by, values_become};
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+const ENTER: &str = "\u{E007}";
+
+fn cell(record: &str, field: &str) -> String {
+    format!("#row-{record} td.cell[data-field='{field}']")
+}
+
+/// A real click (WebDriver's, with the mouse) on the cell of `record` and `field`.
+async fn click_cell(c: &Client, record: &str, field: &str) {
+    c.find(Locator::Css(&cell(record, field)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_keys(c: &Client, keys: &str) {
+    c.active_element().await.unwrap().send_keys(keys).await.unwrap();
+}
+
+async fn record_values(app: &TestApp, sheet: &str, record: &str) -> Value {
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    let all = page["data"]["records"].as_array().unwrap().clone();
+    let found = all.iter().find(|r| r["id"] == record).unwrap();
+    found["values"].clone()
+}
+
+/// An editor holding X1; a click on the next cell, Y2 typed there, a click on a third cell
+/// and Enter, all while the first save is on its way: X1 and Y2 land where typed, and the
+/// third cell is only opened (in the probe, Y2 went into it).
+async fn keys_typed_before_a_click_stay_in_their_cell(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) =
+        grid_with(&app, json!([{"email": "a@x.io", "name": "Person", "age": 27}])).await;
+    let c = &driver.client;
+    focus_cell(c, "name").await;
+    type_keys(c, "X1").await;
+    wait_for(
+        c,
+        "document.activeElement.value === 'X1'",
+        "X1 in the name's editor",
+    )
+    .await;
+    slow_network_by(c, 800).await;
+    click_cell(c, &ids[0], "email").await;
+    type_keys(c, "Y2").await;
+    click_cell(c, &ids[0], "age").await;
+    type_keys(c, ENTER).await;
+    values_become(&app, &sheet, &[("name", json!("X1")), ("email", json!("Y2"))]).await;
+    wait_for(
+        c,
+        &format!(
+            "document.querySelector(\"{} .cell-editor\")",
+            cell(&ids[0], "age")
+        ),
+        "the age's editor, opened by Enter",
+    )
+    .await;
+    let values = record_values(&app, &sheet, &ids[0]).await;
+    assert_eq!(values["age"]["value"], 27, "{values}");
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(
+        changes["data"].as_array().unwrap().len(),
+        2,
+        "two saves: {changes}"
+    );
+}
+
+/// A double click, keys typed before its editor came, a click on another row's cell and
+/// keys typed there: each row gets its own (in the probe, the first took "QuickHello").
+async fn keys_typed_while_an_editor_opens_stay_in_their_row(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "a@x.io", "name": "First"}, {"email": "b@x.io", "name": "Second"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    slow_network_by(c, 800).await;
+    double_click(c, &cell(&ids[0], "name")).await;
+    type_keys(c, "Quick").await;
+    click_cell(c, &ids[1], "name").await;
+    type_keys(c, &format!("Hello{ENTER}")).await;
+    for _ in 0..100 {
+        let first = record_values(&app, &sheet, &ids[0]).await;
+        let second = record_values(&app, &sheet, &ids[1]).await;
+        if second["name"]["value"] == "Hello" {
+            assert_eq!(first["name"]["value"], "Quick", "{first}");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the second row never took Hello: {} / {}",
+        record_values(&app, &sheet, &ids[0]).await,
+        record_values(&app, &sheet, &ids[1]).await
+    );
+}
+
+/// A double click on another cell of the row whose editor is open saves that editor and
+/// opens one on the cell double-clicked (probe 79b D7: none opened).
+async fn a_double_click_beside_an_open_editor_opens_its_own(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) =
+        grid_with(&app, json!([{"email": "a@x.io", "name": "Person", "age": 27}])).await;
+    let c = &driver.client;
+    focus_cell(c, "name").await;
+    type_keys(c, "q").await;
+    wait_for(c, "document.activeElement.value === 'q'", "q in the editor").await;
+    slow_network_by(c, 500).await;
+    double_click(c, &cell(&ids[0], "age")).await;
+    values_become(&app, &sheet, &[("name", json!("q"))]).await;
+    wait_for(
+        c,
+        &format!(
+            "document.activeElement.closest && document.activeElement.closest(\"{} .cell-editor\")",
+            cell(&ids[0], "age")
+        ),
+        "the age's editor, focused",
+    )
+    .await;
+}
+
+on_both!(
+    keys_typed_before_a_click_stay_in_their_cell,
+    keys_typed_while_an_editor_opens_stay_in_their_row,
+    a_double_click_beside_an_open_editor_opens_its_own
+);
