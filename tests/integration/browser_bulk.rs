@@ -193,6 +193,13 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
         .post_json(&format!("/sheets/{sheet}/fields?insertAtIndex=0"), &field)
         .await;
     assert_eq!(status, 200, "{body}");
+    // A label of 190 characters (probe 79b D1: its column grew to 1,625 px).
+    let long = "Legal name of the company as registered with the authority in its country of incorporation, including any suffix such as GmbH, Ltd or Inc, exactly as shown on official documents";
+    let field = json!({"key": "legal", "type": "string", "label": long});
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/fields?insertAtIndex=1"), &field)
+        .await;
+    assert_eq!(status, 200, "{body}");
     let rows: Vec<Value> = (0..6)
         .map(|i| json!({"email": format!("p{i}@x.io"), "name": format!("P{i}"), "tier": "silver"}))
         .collect();
@@ -269,6 +276,19 @@ async fn clearing_asks_and_deleting_selected_rows_says_how_many(db: Db) {
     )
     .unwrap();
     assert!(covered.is_empty(), "covered: {covered:?}");
+    // The long label is cut short, its column no wider than a cell, and shown whole on hover.
+    let header: Value = c
+        .execute(
+            "var b = document.querySelector(\"[data-column-menu='legal']\"); var th = b.closest('th'); \
+             var label = th.querySelector('.label'); \
+             return [th.getBoundingClientRect().width, label.scrollWidth > label.clientWidth, label.title];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(header[0].as_f64().unwrap() <= 400.0, "{header}");
+    assert_eq!(header[1], true, "cut with an ellipsis: {header}");
+    assert_eq!(header[2], long, "{header}");
     asks_before_clearing_name(
         c,
         "Clear Name in every record this view shows (no record matches)? Undo puts the values back.",
