@@ -31,20 +31,20 @@ pub fn still_reaches(
         Credential::Key(id) => {
             return match api_key::is_live(conn, id)? {
                 true => Ok(()),
-                false => Err(ended("this API key was revoked")),
+                false => Err(signed_out("this API key was revoked")),
             };
         }
         Credential::UserSession(hash) => {
             return match session::is_live(conn, hash)? {
                 true => Ok(()),
-                false => Err(ended("your session ended")),
+                false => Err(signed_out("your session ended")),
             };
         }
         Credential::GuestToken(token) => guest_link::authenticate(conn, token)?.map(|(g, _)| g.id),
         Credential::GuestSession(hash) => guest_link::session_guest(conn, hash)?,
     };
     let Some(guest) = guest else {
-        return Err(ended("your access ended"));
+        return Err(signed_out("your guest access ended"));
     };
     match guest::reach_of(conn, &guest)?.open.contains(space) {
         true => Ok(()),
@@ -54,15 +54,25 @@ pub fn still_reaches(
     }
 }
 
+/// A credential that ended is a 401, as a new request with it would be (probe 79a D9: an
+/// upload's was 403, a JSON body's 401).
+fn signed_out(what: &str) -> ModelError {
+    ModelError::Unauthorized(while_arriving(what))
+}
+
+/// A guest still signed in whose reach of the space ended: a 403.
 fn ended(what: &str) -> ModelError {
-    ModelError::Forbidden(format!(
-        "{what} while the request was arriving, so nothing of it was kept"
-    ))
+    ModelError::Forbidden(while_arriving(what))
+}
+
+fn while_arriving(what: &str) -> String {
+    format!("{what} while the request was arriving, so nothing of it was kept")
 }
 
 /// How long a body may take to arrive before the bearer credential that sent it is looked
-/// up again: one that arrives at once raced the revocation at most by that much.
-pub const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// up again: one that arrives at once raced the revocation at most by that much (probe 79a
+/// D8: a second let a key revoked half a second into a body write).
+pub const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The request's bearer credential, looked up again after its body took long to arrive:
 /// a key or guest token revoked meanwhile is refused (401), as it is for a new request.

@@ -55,6 +55,9 @@ pub enum ModelError {
     /// The caller may not do this (a guest asking for what only the team does).
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's key, token or session ended (revoked, expired, signed out).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The write was prepared against fields of a sheet that changed before it took its
     /// locks: made again on the fields as they are now, it may succeed.
     #[error("{0}")]

@@ -242,6 +242,7 @@ impl From<crate::model::ModelError> for AppError {
             ModelError::NotFoundNamed(message) => AppError::NotFoundNamed(message),
             ModelError::Conflict(msg) => AppError::Conflict(msg),
             ModelError::Forbidden(msg) => AppError::Forbidden(msg),
+            ModelError::Unauthorized(msg) => AppError::Unauthorized(msg),
             ModelError::Stale(msg) => AppError::Stale(msg),
             ModelError::Invalid(items) => AppError::Invalid(
                 items

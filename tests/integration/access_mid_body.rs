@@ -17,6 +17,17 @@ async fn sent_in_two(
     body: &[u8],
     meanwhile: impl std::future::Future<Output = ()>,
 ) -> (u16, String) {
+    sent_in_two_pausing(app, head, body, 600, meanwhile).await
+}
+
+/// As [`sent_in_two`], pausing `pause_ms` before and after `meanwhile`.
+async fn sent_in_two_pausing(
+    app: &TestApp,
+    head: &str,
+    body: &[u8],
+    pause_ms: u64,
+    meanwhile: impl std::future::Future<Output = ()>,
+) -> (u16, String) {
     let address = app.base.trim_start_matches("http://").to_string();
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let request = format!(
@@ -27,9 +38,9 @@ async fn sent_in_two(
     let half = body.len() / 2;
     stream.write_all(&body[..half]).await.unwrap();
     stream.flush().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
     meanwhile.await;
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
     stream.write_all(&body[half..]).await.unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();
@@ -56,7 +67,13 @@ fn form(fields: &[(&str, &str)], csv: &str) -> (String, Vec<u8>) {
     (boundary.to_string(), body.into_bytes())
 }
 
-/// The head of an upload's request with this guest token and form boundary.
+/// The bearer secret a request head sends.
+fn secret_of(head: &str) -> String {
+    let after = head.split_once("Bearer ").unwrap().1;
+    after.split_once("\r\n").unwrap().0.to_string()
+}
+
+/// The head of an upload's request with this key or guest token and form boundary.
 fn upload_head(token: &str, boundary: &str) -> String {
     format!(
         "POST /v1/files HTTP/1.1\r\nHost: wharf\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
@@ -114,6 +131,36 @@ async fn a_key_revoked_during_its_insert_writes_nothing(db: Db) {
     let (status, said) = sent_in_two(&app, &head, &body, revoke).await;
     assert_eq!(status, 401, "{said}");
     assert!(said.contains("revoked while the request was arriving"), "{said}");
+    // A body that takes a quarter of a second is asked about too (probe 79a D8: under a
+    // second it was not).
+    let (key, secret) = {
+        let mut conn = app.pool.get().unwrap();
+        wharf::model::api_key::create(&mut conn, &app.env_id).unwrap()
+    };
+    let quick_head = head.replace(&*secret_of(&head), &secret);
+    let pool = app.pool.clone();
+    let revoke = async move {
+        let mut conn = pool.get().unwrap();
+        assert_eq!(wharf::model::api_key::revoke(&mut conn, &key.id).unwrap(), 1);
+    };
+    let (status, said) = sent_in_two_pausing(&app, &quick_head, &body, 120, revoke).await;
+    assert_eq!(status, 401, "{said}");
+    // An upload's key revoked meanwhile is a 401 too, as a new request's would be (probe
+    // 79a D9: it was 403).
+    let (key, secret) = {
+        let mut conn = app.pool.get().unwrap();
+        wharf::model::api_key::create(&mut conn, &app.env_id).unwrap()
+    };
+    let space_id = space["id"].as_str().unwrap();
+    let (boundary, form_body) = form(&[("spaceId", space_id)], "Email\na@x.org\n");
+    let pool = app.pool.clone();
+    let revoke = async move {
+        let mut conn = pool.get().unwrap();
+        assert_eq!(wharf::model::api_key::revoke(&mut conn, &key.id).unwrap(), 1);
+    };
+    let (status, said) = sent_in_two(&app, &upload_head(&secret, &boundary), &form_body, revoke).await;
+    assert_eq!(status, 401, "{said}");
+    assert!(files_of(&app, space_id).await.is_empty(), "nothing stored");
     let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
     assert_eq!(counts["data"]["counts"]["total"], 0, "{counts}");
     // A live key's slow insert lands.
