@@ -358,7 +358,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/grid/jobs/{job}/cancel").post(pages::grid_action_jobs::cancel))
             .service(web::resource("/grid/jobs/{job}/follow").post(pages::grid_action_jobs::follow))
             .service(web::resource("/grid/{sheet}/rows/delete").post(pages::grid_edit::delete_rows))
-            .service(web::resource("/grid/{sheet}/bulk").post(pages::grid_bulk::change))
+            .service(
+                web::resource("/grid/{sheet}/bulk")
+                    .get(pages::grid_bulk_history::show)
+                    .post(pages::grid_bulk::change),
+            )
             .service(
                 web::resource("/grid/{sheet}/bulk/delete")
                     .get(pages::grid_bulk::delete_confirm)

@@ -45,6 +45,7 @@ mod browser_typing;
 mod bulk;
 mod bulk_editors;
 mod bulk_hardening;
+mod bulk_history_panel;
 mod bulk_job_selection;
 mod bulk_jobs;
 mod bulk_jobs_cancel;

@@ -149,7 +149,7 @@ pub fn undo(
 const UNDO_AT_ONCE_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// Whether the job `id` is not over (running, or to be run again after a stop).
-fn still_running(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+pub(crate) fn still_running(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
     use crate::db::schema::jobs;
     let status: Option<String> = jobs::table
         .filter(jobs::id.eq(id))

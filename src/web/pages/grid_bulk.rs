@@ -421,7 +421,9 @@ pub async fn undo(
     }
     if entry.changed > MAX_RECORDS as i64 {
         let config = serde_json::json!({"sheet": ctx.sheet.id, "undo": id});
-        return start(&state, &viewer, &ctx, "bulk-change", config).await;
+        return start(&state, &viewer, &ctx, "bulk-change", config)
+            .await
+            .map(announce_undo);
     }
     let actor = viewer.actor();
     let c = ctx.clone();
@@ -440,6 +442,16 @@ pub async fn undo(
         &viewer,
         bulk_change::undone_message(done.restored, done.kept),
     ))
+    .map(announce_undo)
+}
+
+/// An open list of the sheet's bulk changes asks again, to show the change undone.
+fn announce_undo(mut answer: HttpResponse) -> HttpResponse {
+    answer.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("hx-trigger"),
+        actix_web::http::header::HeaderValue::from_static(super::grid_bulk_history::UNDONE_EVENT),
+    );
+    answer
 }
 
 #[derive(Template)]
