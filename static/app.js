@@ -209,10 +209,52 @@
     if (idsField) idsField.value = ids.join(",");
     var del = grid.querySelector("#delete-button");
     if (del) del.disabled = ids.length === 0;
-    // The question says how many go.
+    // How many are ticked, and a way to untick them all (probe 78c D11: a row ticked
+    // earlier, scrolled away, was deleted with the ones meant).
+    var count = grid.querySelector("#selection-count");
+    if (count) {
+      count.hidden = ids.length === 0;
+      count.textContent = ids.length + " selected";
+    }
+    var clear = grid.querySelector("#clear-selection");
+    if (clear) clear.hidden = ids.length === 0;
     var form = grid.querySelector("#delete-form");
-    if (form) form.setAttribute("hx-confirm", ids.length === 1 ? "Delete the selected row?" : "Delete the " + ids.length + " selected rows?");
+    if (form) form.setAttribute("hx-confirm", deleteQuestion(grid));
   }
+
+  // The delete's question names the rows that go, and says how many of them are out of
+  // view, as they are when the button is pressed.
+  function deleteQuestion(grid) {
+    var rows = Array.prototype.map.call(grid.querySelectorAll("[data-select]:checked"), function (b) { return b.closest("tr"); });
+    var names = rows.slice(0, 3).map(function (row) {
+      var named = Array.prototype.find.call(row.querySelectorAll("td.cell"), function (c) { return c.textContent.trim() !== ""; });
+      var text = named ? named.textContent.trim().replace(/\s+/g, " ") : "an empty row";
+      return "“" + (text.length > 40 ? text.slice(0, 40) + "…" : text) + "”";
+    });
+    if (rows.length > 3) names.push("and " + (rows.length - 3) + " more");
+    var question = (rows.length === 1 ? "Delete the selected row (" : "Delete the " + rows.length + " selected rows (") + names.join(", ") + ")?";
+    var scroller = grid.querySelector(".grid-scroll");
+    var box = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
+    var top = Math.max(box.top, 0), bottom = Math.min(box.bottom, window.innerHeight);
+    var away = rows.filter(function (row) {
+      var r = row.getBoundingClientRect();
+      return r.bottom <= top || r.top >= bottom;
+    }).length;
+    if (away > 0) question += " " + (away === 1 ? "1 of them is" : away + " of them are") + " out of view.";
+    return question + " Deleted rows cannot be brought back.";
+  }
+  // Asked as the delete is pressed: the rows in view then.
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "delete-form") return;
+    var grid = e.target.closest("#grid");
+    if (grid) e.target.setAttribute("hx-confirm", deleteQuestion(grid));
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest || !e.target.closest("#clear-selection")) return;
+    var grid = e.target.closest("#grid");
+    grid.querySelectorAll("[data-select], [data-select-all]").forEach(function (b) { b.checked = false; });
+    syncSelection(grid);
+  });
 
   // A button that makes something takes a double click as one click (probe 57a: a
   // double-clicked "Add row" added two rows, each in error).

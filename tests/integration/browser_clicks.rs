@@ -91,7 +91,7 @@ async fn clicks_count_as_people_mean_them(db: Db) {
     }
     wait_for(
         c,
-        "document.querySelector('#delete-form').getAttribute('hx-confirm') === 'Delete the 2 selected rows?'",
+        "document.querySelector('#delete-form').getAttribute('hx-confirm').startsWith('Delete the 2 selected rows (“') && document.querySelector('#selection-count').textContent === '2 selected'",
         "the count in the delete question",
     )
     .await;

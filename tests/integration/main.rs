@@ -40,6 +40,7 @@ mod browser_keyboard;
 mod browser_late_clicks;
 mod browser_live;
 mod browser_paste;
+mod browser_selection;
 mod browser_tabs;
 mod browser_typing;
 mod bulk;

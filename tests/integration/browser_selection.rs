@@ -1,0 +1,78 @@
+//! Ticked rows as the grid shows them (probe 78c D11: a row ticked earlier and scrolled
+//! away was deleted with the three meant, the question giving only a count): how many
+//! are ticked, a way to untick them all, and a delete question naming the rows and
+//! saying how many are out of view.
+
+use crate::browser::{click_css, wait_for};
+use crate::browser_grid::grid_with;
+use crate::helpers::*;
+use crate::on_both;
+use fantoccini::Client;
+use serde_json::{json, Value};
+
+async fn tick(c: &Client, id: &str) {
+    c.execute(
+        &format!("var b = document.querySelector(\"#row-{id} [data-select]\"); b.scrollIntoView({{block: 'center'}}); b.click();"),
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+async fn ticked_rows_are_counted_named_and_cleared(db: Db) {
+    let app = spawn_app(db).await;
+    let records: Vec<Value> = (0..40)
+        .map(|i| json!({"email": format!("person{i:02}@x.io"), "name": format!("Person {i:02}")}))
+        .collect();
+    let (driver, sheet, ids) = grid_with(&app, Value::Array(records)).await;
+    let c = &driver.client;
+    c.set_window_size(1280, 800).await.unwrap();
+    // Two ticked, then unticked together.
+    tick(c, &ids[0]).await;
+    tick(c, &ids[1]).await;
+    wait_for(c, "document.querySelector('#selection-count').textContent === '2 selected' && !document.querySelector('#clear-selection').hidden", "the count").await;
+    click_css(c, "#clear-selection").await;
+    wait_for(
+        c,
+        "document.querySelector('#selection-count').hidden && document.querySelector('#delete-button').disabled && !document.querySelector('[data-select]:checked')",
+        "nothing ticked",
+    )
+    .await;
+    // The first row ticked, then the last, which scrolls the first away: the question
+    // names both and says one is out of view.
+    tick(c, &ids[0]).await;
+    tick(c, &ids[39]).await;
+    // (The delete's answer loads the page again: the question is kept for the tab.)
+    c.execute(
+        "window.confirm = function (q) { sessionStorage.setItem('asked', q); return true; };",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_css(c, "#delete-button").await;
+    for _ in 0..100 {
+        let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+        if counts["data"]["counts"]["total"] == 38 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(
+        counts["data"]["counts"]["total"], 38,
+        "the two ticked rows deleted"
+    );
+    let asked = c
+        .execute("return sessionStorage.getItem('asked');", vec![])
+        .await
+        .unwrap();
+    let asked = asked.as_str().unwrap();
+    assert!(asked.starts_with("Delete the 2 selected rows (“"), "{asked}");
+    assert!(
+        asked.contains("person00@x.io") && asked.contains("person39@x.io"),
+        "{asked}"
+    );
+    assert!(asked.contains("1 of them is out of view."), "{asked}");
+}
+
+on_both!(ticked_rows_are_counted_named_and_cleared);
