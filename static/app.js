@@ -411,6 +411,11 @@
       // as Tab goes anywhere (probe 69c D4: the focus stayed on the cell, a trap).
       case "Tab": return sideways(cell, shiftKey ? -1 : 1);
       case "Enter": case "F2": openEditor(cell); return true;
+      // Clears the cell, as a spreadsheet does (probe 78c D15): its editor opens emptied
+      // and is saved at once (the cell's history undoes it).
+      case "Delete": case "Backspace":
+        if (openEditor(cell)) typedAhead.unshift({ key: "Clear" }, { key: "Enter" });
+        return true;
     }
     // Typing over a cell, as in a spreadsheet (probe 61e D5): the character goes into its
     // editor, replacing what it held.
@@ -445,6 +450,15 @@
       input.setRangeText("", start - 1, start, "end");
     } else if (key === "Delete") {
       input.setRangeText("", start, start + 1, "end");
+    }
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function clearInput(input) {
+    if (input.tagName === "SELECT") {
+      Array.prototype.forEach.call(input.options, function (o) { o.selected = !input.multiple && o.value === ""; });
+    } else {
+      input.value = "";
     }
     input.dispatchEvent(new Event("input", { bubbles: true }));
   }
@@ -486,10 +500,13 @@
       var el = document.activeElement;
       var editor = el && el.closest && el.closest(".cell-editor");
       if (editor) {
-        if (printable(k.key) || k.key === "Backspace" || k.key === "Delete") typeInto(el, k.key);
+        if (k.key === "Clear") clearInput(el);
+        else if (printable(k.key) || k.key === "Backspace" || k.key === "Delete") typeInto(el, k.key);
         else editorKey(editor, el, k.key, k.shiftKey);
         continue;
       }
+      // A cell's clearing whose editor did not come (a read-only cell): nothing to clear.
+      if (k.key === "Clear") continue;
       var cell = el && el.closest && el.closest("td.cell");
       // The focus left the grid meanwhile: what was typed for it goes nowhere.
       if (!cell) { typedAhead = []; return; }
@@ -1000,10 +1017,16 @@
     if (close) close.closest("dialog").close();
   });
 
-  // A started action closes its dialog; its job shows in #action-job.
+  // A started action closes its dialog; its job shows in #action-job, brought into view
+  // (probe 78c D17: below the grid, the click seemed to do nothing).
   document.addEventListener("htmx:afterRequest", function (e) {
     var dialog = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("dialog.action-dialog");
-    if (dialog && e.detail.successful && dialog.open) dialog.close();
+    if (!dialog || !e.detail.successful) return;
+    if (dialog.open) dialog.close();
+    setTimeout(function () {
+      var job = document.getElementById("action-job");
+      if (job && job.scrollIntoView) job.scrollIntoView({ block: "nearest" });
+    }, 0);
   });
 })();
 

@@ -106,12 +106,24 @@ async fn chromium_runs_a_workbook_action_through_the_listener(db: Db) {
     )
     .await
     .unwrap();
+    // A short window: the job's card comes below the grid, out of view, and is brought
+    // into it (probe 78c D17: the click seemed to do nothing).
+    c.set_window_size(1280, 420).await.unwrap();
+    c.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
     c.find(Locator::Css(&format!("{dialog} [data-action-submit]")))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    wait_for(
+        c,
+        "(function () { var j = document.getElementById('action-job'); if (!j) return false; \
+           var r = j.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; })()",
+        "the job's card in view",
+    )
+    .await;
+    c.set_window_size(1280, 900).await.unwrap();
 
     wait_for_within(
         c,

@@ -7,7 +7,7 @@ use crate::browser::{click_css, wait_for};
 use crate::browser_grid::grid_with;
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 async fn tick(c: &Client, id: &str) {
@@ -75,4 +75,71 @@ async fn ticked_rows_are_counted_named_and_cleared(db: Db) {
     assert!(asked.contains("1 of them is out of view."), "{asked}");
 }
 
-on_both!(ticked_rows_are_counted_named_and_cleared);
+/// Scrolled right, a row's tick stays in view, marked when the row has an error (probe 78c
+/// D21); a cell's message over the cell below lets a click through to it (D12).
+async fn the_tick_stays_in_view_and_messages_let_clicks_through(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "a@x.io", "tier": "platinum"}, {"email": "b@x.io", "tier": "gold"}]);
+    let (driver, _, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    c.set_window_size(600, 800).await.unwrap();
+    c.execute(
+        "var s = document.querySelector('.grid-scroll'); s.scrollLeft = s.scrollWidth;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let seen = c
+        .execute(
+            &format!(
+                "var s = document.querySelector('.grid-scroll'); var b = document.querySelector(\"#row-{} [data-select]\"); \
+                 var r = b.getBoundingClientRect(); \
+                 return [s.scrollLeft > 0, document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === b, \
+                         getComputedStyle(b.closest('td')).boxShadow.includes('inset')];",
+                ids[0]
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        json!([true, true, true]),
+        "scrolled, the tick in view, marked"
+    );
+    // The tier in error, focused, shows its message over the cell below; a click there
+    // reaches that cell.
+    c.set_window_size(1280, 800).await.unwrap();
+    c.execute(
+        &format!(
+            "document.querySelector(\"#row-{} td.cell[data-field='tier']\").click();",
+            ids[0]
+        ),
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css(&format!(
+        "#row-{} td.cell[data-field='tier']",
+        ids[1]
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        &format!(
+            "document.activeElement === document.querySelector(\"#row-{} td.cell[data-field='tier']\")",
+            ids[1]
+        ),
+        "the cell below focused",
+    )
+    .await;
+}
+
+on_both!(
+    ticked_rows_are_counted_named_and_cleared,
+    the_tick_stays_in_view_and_messages_let_clicks_through
+);

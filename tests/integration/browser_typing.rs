@@ -311,7 +311,71 @@ async fn tab_leaves_the_cells_of_a_row_at_its_ends(db: Db) {
     .await;
 }
 
+/// Delete or Backspace on a focused cell clears it, as in a spreadsheet (probe 78c D15:
+/// nothing happened), on a slow connection too; a cell already empty is not saved again.
+async fn delete_clears_a_focused_cell(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, _) = grid_with(
+        &app,
+        json!([{"email": "a@x.io", "name": "Person", "tier": "gold"}]),
+    )
+    .await;
+    let c = &driver.client;
+    slow_network(c).await;
+    focus_cell(c, "name").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E017}")
+        .await
+        .unwrap();
+    values_become(&app, &sheet, &[("name", Value::Null)]).await;
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the name's editor closed",
+    )
+    .await;
+    focus_cell(c, "tier").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E003}")
+        .await
+        .unwrap();
+    values_become(&app, &sheet, &[("tier", Value::Null), ("email", json!("a@x.io"))]).await;
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the tier's editor closed",
+    )
+    .await;
+    focus_cell(c, "name").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E017}")
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor')",
+        "the empty cell's editor closed",
+    )
+    .await;
+    // (Its editor opens and closes over the slow connection: given time to save, if it did.)
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    wait_for(c, "!document.querySelector('.cell-editor')", "no editor left").await;
+    let (_, changes) = app.get_json(&format!("/sheets/{sheet}/changes")).await;
+    assert_eq!(
+        changes["data"].as_array().unwrap().len(),
+        2,
+        "two clears: {changes}"
+    );
+}
+
 on_both!(
+    delete_clears_a_focused_cell,
     tab_leaves_the_cells_of_a_row_at_its_ends,
     keys_typed_on_a_slow_connection_land_where_typed,
     arrows_walk_options_and_typing_goes_over_a_cell,

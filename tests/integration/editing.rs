@@ -559,6 +559,12 @@ async fn an_option_or_a_date_opens_as_held_not_as_given(db: Db) {
     assert!(joined.contains(r#"type="date" value="2025-12-31""#), "{joined}");
     let bronze = app.page(&edit(&ids[1], "tier")).await;
     assert!(bronze.contains("bronze (not an option)"), "{bronze}");
+    // First, so ArrowDown steps on to the options (probe 78c D13: last, it stepped nowhere).
+    let first_option = &bronze[bronze.find("<option").unwrap()..];
+    assert!(
+        first_option.starts_with(r#"<option value="bronze" selected>"#),
+        "{bronze}"
+    );
     let soon = app.page(&edit(&ids[1], "joined")).await;
     assert!(soon.contains(r#"type="text" value="soon""#), "{soon}");
 }
