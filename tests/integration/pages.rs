@@ -94,6 +94,12 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
         form.contains(">Customer onboarding</option>"),
         "the config is offered"
     );
+    // The only config is chosen already (probe 78c D22).
+    let only = format!(
+        "<option value=\"{}\" selected>",
+        config["data"]["id"].as_str().unwrap()
+    );
+    assert!(form.contains(&only), "{form}");
     // A second config of the same name: each reads with its slug (probe 58b F9).
     let mut twin = contacts_blueprint();
     twin["slug"] = json!("onboarding-eu");
@@ -105,6 +111,8 @@ async fn create_new_space_shows_problems_inline_then_opens_the_space(db: Db) {
         "{form}"
     );
     assert_eq!(form.matches(">Customer onboarding (").count(), 2, "{form}");
+    // Two: the person chooses.
+    assert!(!form.contains("\" selected>Customer"), "{form}");
 
     let bad = app
         .client

@@ -169,7 +169,7 @@ async fn new_page(
     let configs = state.db(move |conn| space_config::list(conn, &env)).await?;
     // Two configs of one name read apart by their slugs (probe 58b F9).
     let shared = |name: &str| configs.iter().filter(|c| c.name == name).count() > 1;
-    let configs = configs
+    let configs: Vec<(String, String)> = configs
         .iter()
         .map(|c| match shared(&c.name) {
             true => (c.id.to_string(), format!("{} ({})", c.name, c.slug)),
@@ -177,6 +177,12 @@ async fn new_page(
         })
         .collect();
     let failed = !errors.is_empty();
+    // A fresh form in an environment of one config starts on it (probe 78c D22: on "No
+    // config", the space came empty).
+    let config_id = match &configs[..] {
+        [(only, _)] if config_id.is_empty() && !failed => only.clone(),
+        _ => config_id,
+    };
     render_checked(
         &NewSpacePage {
             layout: Layout::new(user, "Create New Space", "spaces"),
