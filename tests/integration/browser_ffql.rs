@@ -70,4 +70,24 @@ async fn the_search_box_shows_why_a_filter_cannot_be_read(db: Db) {
     .await;
 }
 
-on_both!(the_search_box_shows_why_a_filter_cannot_be_read);
+/// "Errors in" narrows the view as soon as a column is chosen, as the tabs do (probe 78c
+/// D22: it waited for Apply).
+async fn errors_in_a_column_apply_when_chosen(db: Db) {
+    let app = spawn_app(db).await;
+    let records = serde_json::json!([{"email": "a@x.io", "tier": "platinum"}, {"email": "b@x.io", "tier": "gold"}, {"email": "c@x.io"}]);
+    let (driver, _, _) = crate::browser_grid::grid_with(&app, records).await;
+    let c = &driver.client;
+    wait_for(c, &format!("{ROWS} === 3"), "three rows").await;
+    c.find(Locator::Css("#grid-field option[value='tier']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, &format!("{ROWS} === 1"), "the row in error in Tier").await;
+}
+
+on_both!(
+    the_search_box_shows_why_a_filter_cannot_be_read,
+    errors_in_a_column_apply_when_chosen
+);
