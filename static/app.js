@@ -813,9 +813,6 @@
     if (e.target.matches("select[data-autosubmit]") && !e.target.dataset.stepped) {
       e.target.form.submit();
     }
-    // "Errors in" applies at once, as the All, Valid and Error tabs do (probe 78c D22: it
-    // waited for Apply).
-    if (e.target.id === "grid-field" && e.target.form) htmx.trigger(e.target.form, "submit");
     if (e.target.matches("[data-select], [data-select-all]")) {
       var grid = e.target.closest("#grid");
       if (e.target.matches("[data-select-all]")) {
