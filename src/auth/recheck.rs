@@ -74,8 +74,15 @@ fn while_arriving(what: &str) -> String {
 /// D8: a second let a key revoked half a second into a body write).
 pub const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// The spaces a guest's token reached when its request began.
+#[derive(Debug, Clone)]
+pub struct GuestReachAtStart(pub Vec<SpaceId>);
+
 /// The request's bearer credential, looked up again after its body took long to arrive:
-/// a key or guest token revoked meanwhile is refused (401), as it is for a new request.
+/// a key or guest token revoked meanwhile is refused (401), as it is for a new request,
+/// and a guest that lost one of the spaces it reached then (removed, or the space
+/// archived) is refused (403) whatever the request writes (probe 80b D4-D6: a bulk update,
+/// a field or a job landed in a space archived meanwhile).
 pub async fn bearer_still_live(req: &HttpRequest) -> Result<(), AppError> {
     let Some(state) = req.app_data::<actix_web::web::Data<crate::app::AppState>>() else {
         return Ok(());
@@ -83,15 +90,25 @@ pub async fn bearer_still_live(req: &HttpRequest) -> Result<(), AppError> {
     let (Some(_), Some(secret)) = (super::bearer::known(req), super::bearer::bearer(req)) else {
         return Ok(());
     };
-    super::bearer::look_up(state, secret)
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            AppError::Unauthorized(said) => AppError::Unauthorized(format!(
-                "{said}: it was revoked while the request was arriving, so nothing of it was kept"
-            )),
-            other => other,
-        })
+    let known = super::bearer::look_up(state, secret).await.map_err(|e| match e {
+        AppError::Unauthorized(said) => AppError::Unauthorized(format!(
+            "{said}: it was revoked while the request was arriving, so nothing of it was kept"
+        )),
+        other => other,
+    })?;
+    let at_start = actix_web::HttpMessage::extensions(req)
+        .get::<GuestReachAtStart>()
+        .cloned();
+    let (super::bearer::Known::GuestToken(g, _), Some(GuestReachAtStart(before))) = (known, at_start) else {
+        return Ok(());
+    };
+    let now = state.db(move |conn| guest::reach_of(conn, &g.id)).await?;
+    match before.iter().all(|space| now.open.contains(space)) {
+        true => Ok(()),
+        false => {
+            Err(ended("your access to one of your spaces ended (removed, or the space archived)").into())
+        }
+    }
 }
 
 /// Set in a request whose person or guest was found signed in when it began.

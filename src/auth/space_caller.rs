@@ -79,6 +79,7 @@ impl FromRequest for SpaceCaller {
             _ => None,
         };
         let credential = Credential::GuestToken(token.clone());
+        let request = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let found = state
@@ -100,6 +101,9 @@ impl FromRequest for SpaceCaller {
             let (g, reach) = found.ok_or_else(|| {
                 AppError::Unauthorized("that guest token is unknown, expired or revoked".into())
             })?;
+            // What a slow body's second look compares with (`recheck::bearer_still_live`).
+            actix_web::HttpMessage::extensions_mut(&request)
+                .insert(super::recheck::GuestReachAtStart(reach.open.clone()));
             Ok(SpaceCaller {
                 environment_id: g.environment_id,
                 actor: g.id.to_string(),

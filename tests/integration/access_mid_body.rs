@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends a request whose body arrives in two halves, `meanwhile` running between them
 /// (after a pause past the time a quick body takes); its status and body.
-async fn sent_in_two(
+pub(crate) async fn sent_in_two(
     app: &TestApp,
     head: &str,
     body: &[u8],

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access_mid_body;
+mod access_mid_body_guest;
 mod actions_api;
 mod actions_browser;
 mod actions_grid;

@@ -87,10 +87,14 @@ pub struct DeployForm {
 }
 
 pub async fn deploy(
+    req: actix_web::HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     form: Result<MultipartForm<DeployForm>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
+    // Read outside the page's form reader: a person signed out while the blueprint arrived
+    // deploys nothing (probe 80b D7).
+    crate::auth::recheck::page_still_allowed(&req).await?;
     // A file past the form's limit: said as such, on the form (probe 58b F7: it was a dead
     // end blaming the form's encoding).
     let too_big =
