@@ -379,14 +379,18 @@
   }
 
   // Enter, Tab or Escape in an editor: save (or, nothing typed, leave) and move on, or cancel.
+  // ("Save", played after a Delete's "Clear", saves and stays on the cell.)
   function editorKey(editor, input, key, shiftKey) {
     var td = editor.closest("td.cell");
+    // The row is swapped when the answer comes: a click on it meanwhile keeps the focus
+    // where the person clicked (see the click handler).
+    td.parentElement.dataset.leaving = "1";
     if (key === "Escape") {
       pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: 0, dc: 0 };
       htmx.ajax("GET", editor.dataset.cancel, { target: td.parentElement, swap: "outerHTML" });
       return true;
     }
-    if ((key === "Enter" && !(shiftKey && input.tagName === "TEXTAREA")) || key === "Tab") {
+    if ((key === "Enter" && !(shiftKey && input.tagName === "TEXTAREA")) || key === "Tab" || key === "Save") {
       var dc = key === "Tab" ? (shiftKey ? -1 : 1) : 0;
       pendingFocus = { record: td.parentElement.dataset.record, field: td.dataset.field, dr: key === "Enter" ? 1 : 0, dc: dc };
       // Nothing typed: the cell is left as it is, not saved again as the editor holds it.
@@ -397,6 +401,7 @@
       }
       return true;
     }
+    delete td.parentElement.dataset.leaving;
     return false;
   }
 
@@ -414,7 +419,7 @@
       // Clears the cell, as a spreadsheet does (probe 78c D15): its editor opens emptied
       // and is saved at once (the cell's history undoes it).
       case "Delete": case "Backspace":
-        if (openEditor(cell)) typedAhead.unshift({ key: "Clear" }, { key: "Enter" });
+        if (openEditor(cell)) typedAhead.unshift({ key: "Clear" }, { key: "Save" });
         return true;
     }
     // Typing over a cell, as in a spreadsheet (probe 61e D5): the character goes into its
@@ -493,6 +498,10 @@
         if (!clicked) { typedAhead = []; return; }
         // The editors it leaves are saved first: played again once their rows are back.
         if (leaveEditors(clicked, clicked) > 0) { typedAhead.unshift(k); return; }
+        // On the cell whose editor is open: the keys after it go on into the editor (probe
+        // 80a D5: focused, the cell opened a fresh editor and the keys before were lost).
+        var open = clicked.querySelector(".cell-editor [name=value]");
+        if (open) { open.focus(); continue; }
         focusCell(clicked);
         if (k.edit) openEditor(clicked);
         continue;
@@ -640,6 +649,12 @@
       typedAhead.push({ click: at(cell) });
       return;
     }
+    // The focus a save or cancel on its way meant to move on to gives way to the click,
+    // unless the clicked row is the one coming back (probe 80a D2: the row's answer took
+    // the focus back down, and the keys typed after the click went there).
+    if (onCell) {
+      pendingFocus = cell.parentElement.dataset.leaving ? { record: at(cell).record, field: at(cell).field, dr: 0, dc: 0 } : null;
+    }
     if (e.target.closest && !e.target.closest("dialog")) leaveEditors(e.target, cell);
     if (onCell) focusCell(cell);
   });
@@ -723,15 +738,19 @@
     }
   });
 
-  // An editor opened: focus its input, unless the person went to another cell meanwhile
-  // (an editor arriving late took the focus back: probe 61e D2).
+  // An editor opened: focus its input, unless the person went to a box to type in
+  // meanwhile.
   document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail && e.detail.target;
     var editorInput = target && target.querySelector && target.querySelector(".cell-editor [name=value]");
     if (editorInput) {
       if (opening === target) opening = null;
       var now = document.activeElement;
-      var elsewhere = now && now !== document.body && now.closest && now.closest("td.cell") && !target.contains(now);
+      // (A box to type in, such as the search box or another cell's editor: the keys meant
+      // for the search box were saved into the record, probe 80a D3. The editor's input has
+      // no autofocus, which htmx obeyed whatever this said.)
+      var elsewhere = now && now !== document.body && !target.contains(now) && now.matches &&
+        now.matches("input, select, textarea");
       if (elsewhere) return;
       editorInput.focus();
       if (editorInput.select && editorInput.type === "text") editorInput.select();

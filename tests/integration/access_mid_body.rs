@@ -11,6 +11,25 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends a request whose body arrives in two halves, `meanwhile` running between them
 /// (after a pause past the time a quick body takes); its status and body.
+/// A browser session of a new team member `email`: its cookie's token and CSRF token.
+pub(crate) fn session_of(app: &TestApp, email: &str) -> (String, String) {
+    app.make_user(email, true);
+    let mut conn = app.pool.get().unwrap();
+    let person = wharf::model::user::find_by_email(&mut conn, email)
+        .unwrap()
+        .unwrap();
+    let token = wharf::model::session::create(&mut conn, &person.id).unwrap();
+    let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
+    (token, session.csrf_token)
+}
+
+/// Ends the browser session of `token`, as signing out does.
+pub(crate) async fn sign_out(app: &TestApp, token: String) {
+    let mut conn = app.pool.get().unwrap();
+    let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
+    wharf::model::session::delete(&mut conn, &session.token_hash).unwrap();
+}
+
 pub(crate) async fn sent_in_two(
     app: &TestApp,
     head: &str,
@@ -204,16 +223,7 @@ async fn a_page_form_from_a_session_ended_meanwhile_does_nothing(db: Db) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let sheet = app.sheet_id(&space, "contacts").await;
-    app.make_user("ada@example.com", true);
-    let (token, csrf) = {
-        let mut conn = app.pool.get().unwrap();
-        let ada = wharf::model::user::find_by_email(&mut conn, "ada@example.com")
-            .unwrap()
-            .unwrap();
-        let token = wharf::model::session::create(&mut conn, &ada.id).unwrap();
-        let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
-        (token, session.csrf_token)
-    };
+    let (token, csrf) = session_of(&app, "ada@example.com");
     let body = format!("csrf_token={csrf}&pad={}", "a".repeat(3_000));
     let head = format!(
         "POST /grid/{sheet}/rows HTTP/1.1\r\nHost: wharf\r\nCookie: wharf_session={token}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -226,13 +236,7 @@ async fn a_page_form_from_a_session_ended_meanwhile_does_nothing(db: Db) {
     let (status, said) = sent_in_two(&app, &head, body.as_bytes(), async {}).await;
     assert!(status < 400, "{status} {said}");
     assert_eq!(total().await, 1);
-    let pool = app.pool.clone();
-    let sign_out = async move {
-        let mut conn = pool.get().unwrap();
-        let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
-        wharf::model::session::delete(&mut conn, &session.token_hash).unwrap();
-    };
-    let (status, said) = sent_in_two(&app, &head, body.as_bytes(), sign_out).await;
+    let (status, said) = sent_in_two(&app, &head, body.as_bytes(), sign_out(&app, token)).await;
     assert!(matches!(status, 303 | 401 | 403), "{status} {said}");
     assert_eq!(total().await, 1, "no row added");
 }

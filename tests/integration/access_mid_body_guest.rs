@@ -3,7 +3,7 @@
 //! landed in a space archived meanwhile, or one the guest was removed from while its token,
 //! asked for another of its spaces, stayed live).
 
-use crate::access_mid_body::sent_in_two;
+use crate::access_mid_body::{sent_in_two, session_of, sign_out};
 use crate::helpers::*;
 use crate::live_access::guest_with_token;
 use crate::on_both;
@@ -105,16 +105,7 @@ async fn a_guest_losing_a_space_mid_body_keeps_nothing(db: Db) {
 /// nothing (probe 80b D7: it deployed; the form is read outside the page's form reader).
 async fn a_blueprint_from_a_session_ended_meanwhile_is_not_deployed(db: Db) {
     let app = spawn_app(db).await;
-    app.make_user("ada@example.com", true);
-    let (token, csrf) = {
-        let mut conn = app.pool.get().unwrap();
-        let ada = wharf::model::user::find_by_email(&mut conn, "ada@example.com")
-            .unwrap()
-            .unwrap();
-        let token = wharf::model::session::create(&mut conn, &ada.id).unwrap();
-        let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
-        (token, session.csrf_token)
-    };
+    let (token, csrf) = session_of(&app, "ada@example.com");
     let boundary = "wharfboundary9";
     let blueprint = contacts_blueprint().to_string();
     let body = format!(
@@ -124,13 +115,7 @@ async fn a_blueprint_from_a_session_ended_meanwhile_is_not_deployed(db: Db) {
     let head = format!(
         "POST /space-configs HTTP/1.1\r\nHost: wharf\r\nCookie: wharf_session={token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
     );
-    let pool = app.pool.clone();
-    let sign_out = async move {
-        let mut conn = pool.get().unwrap();
-        let (session, _) = wharf::model::session::find(&mut conn, &token).unwrap().unwrap();
-        wharf::model::session::delete(&mut conn, &session.token_hash).unwrap();
-    };
-    let (status, said) = sent_in_two(&app, &head, body.as_bytes(), sign_out).await;
+    let (status, said) = sent_in_two(&app, &head, body.as_bytes(), sign_out(&app, token)).await;
     assert!(matches!(status, 303 | 401 | 403), "{status} {said}");
     let (_, configs) = app.get_json("/space-configs").await;
     assert_eq!(

@@ -2,13 +2,13 @@
 //! opens or a save is on its way go into the cell they were typed on, not into a cell
 //! clicked after them, and a double click beside an open editor opens its own.
 
-use crate::browser::wait_for;
+use crate::browser::{click_css, wait_for};
 use crate::browser_clicks::double_click;
 use crate::browser_grid::grid_with;
 use crate::browser_typing::{focus_cell, slow_network_by, values_become};
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{json, Value};
 
 const ENTER: &str = "\u{E007}";
@@ -19,12 +19,7 @@ fn cell(record: &str, field: &str) -> String {
 
 /// A real click (WebDriver's, with the mouse) on the cell of `record` and `field`.
 async fn click_cell(c: &Client, record: &str, field: &str) {
-    c.find(Locator::Css(&cell(record, field)))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(c, &cell(record, field)).await;
 }
 
 async fn type_keys(c: &Client, keys: &str) {
@@ -131,7 +126,126 @@ async fn a_double_click_beside_an_open_editor_opens_its_own(db: Db) {
     .await;
 }
 
+/// Probe 80a: Delete clears and stays on its cell (D1: it moved down, so Delete, →,
+/// Delete cleared a diagonal); a click while a save is on its way keeps the focus where
+/// clicked (D2: the save's row took it back down and the keys typed went there); a click
+/// on the cell whose editor is coming keeps the keys typed before it (D5).
+async fn the_focus_stays_where_the_person_put_it(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "a@x.io", "name": "First", "age": 27},
+                         {"email": "b@x.io", "name": "Second", "age": 30},
+                         {"email": "c@x.io", "name": "Third", "age": 40}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    slow_network_by(c, 300).await;
+    click_cell(c, &ids[0], "name").await;
+    // Delete, →, Delete: the first row's name and the cell right of it.
+    let right: String = c
+        .execute(
+            &format!(
+                "return document.querySelector(\"{}\").nextElementSibling.dataset.field;",
+                cell(&ids[0], "name")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    type_keys(c, "\u{E017}\u{E014}\u{E017}").await;
+    for _ in 0..100 {
+        let first = record_values(&app, &sheet, &ids[0]).await;
+        if first["name"]["value"].is_null() && first[right.as_str()]["value"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let first = record_values(&app, &sheet, &ids[0]).await;
+    assert!(
+        first["name"]["value"].is_null() && first[right.as_str()]["value"].is_null(),
+        "{first}"
+    );
+    wait_for(c, "!document.querySelector('.cell-editor')", "the editors closed").await;
+    let second = record_values(&app, &sheet, &ids[1]).await;
+    assert_eq!(second["name"]["value"], "Second", "{second}");
+    assert!(!second[right.as_str()]["value"].is_null(), "{second}");
+
+    // Enter saves Hello; a click on the third row meanwhile; 55 typed there.
+    slow_network_by(c, 0).await;
+    click_cell(c, &ids[1], "name").await;
+    type_keys(c, "Hello").await;
+    wait_for(
+        c,
+        "document.activeElement.value === 'Hello'",
+        "Hello in the editor",
+    )
+    .await;
+    slow_network_by(c, 800).await;
+    type_keys(c, ENTER).await;
+    click_cell(c, &ids[2], "age").await;
+    type_keys(c, &format!("55{ENTER}")).await;
+    for _ in 0..100 {
+        if record_values(&app, &sheet, &ids[2]).await["age"]["value"] == 55 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        record_values(&app, &sheet, &ids[1]).await["name"]["value"],
+        "Hello"
+    );
+    let third = record_values(&app, &sheet, &ids[2]).await;
+    assert_eq!(third["age"]["value"], 55, "{third}");
+    assert_eq!(third["name"]["value"], "Third", "{third}");
+
+    // abc over a cell, a click on that cell before its editor came, def, Enter.
+    wait_for(c, "!document.querySelector('.cell-editor')", "the editors closed").await;
+    click_cell(c, &ids[2], "name").await;
+    type_keys(c, "abc").await;
+    click_cell(c, &ids[2], "name").await;
+    type_keys(c, &format!("def{ENTER}")).await;
+    for _ in 0..100 {
+        if record_values(&app, &sheet, &ids[2]).await["name"]["value"] != "Third" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        record_values(&app, &sheet, &ids[2]).await["name"]["value"],
+        "abcdef"
+    );
+}
+
+/// An editor that comes after the person went to the search box leaves the focus there:
+/// what is typed into the box is not saved into the record (probe 80a D3).
+async fn a_late_editor_leaves_the_search_box_alone(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = grid_with(&app, json!([{"email": "a@x.io", "name": "Person"}])).await;
+    let c = &driver.client;
+    slow_network_by(c, 800).await;
+    click_cell(c, &ids[0], "name").await;
+    type_keys(c, "abc").await;
+    click_css(c, "#grid-q").await;
+    type_keys(c, "zzz").await;
+    wait_for(c, "document.querySelector('.cell-editor')", "the late editor").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    type_keys(c, "y").await;
+    let typed = c
+        .execute(
+            "return [document.activeElement.id, document.activeElement.value];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(typed, json!(["grid-q", "zzzy"]));
+    let values = record_values(&app, &sheet, &ids[0]).await;
+    assert_eq!(values["name"]["value"], "Person", "{values}");
+}
+
 on_both!(
+    the_focus_stays_where_the_person_put_it,
+    a_late_editor_leaves_the_search_box_alone,
     keys_typed_before_a_click_stay_in_their_cell,
     keys_typed_while_an_editor_opens_stay_in_their_row,
     a_double_click_beside_an_open_editor_opens_its_own

@@ -7,7 +7,7 @@ use crate::browser::{click_css, wait_for};
 use crate::browser_grid::grid_with;
 use crate::helpers::*;
 use crate::on_both;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{json, Value};
 
 async fn tick(c: &Client, id: &str) {
@@ -119,15 +119,7 @@ async fn the_tick_stays_in_view_and_messages_let_clicks_through(db: Db) {
     )
     .await
     .unwrap();
-    c.find(Locator::Css(&format!(
-        "#row-{} td.cell[data-field='tier']",
-        ids[1]
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click_css(c, &format!("#row-{} td.cell[data-field='tier']", ids[1])).await;
     wait_for(
         c,
         &format!(

@@ -5,6 +5,7 @@
 use crate::browser::{click_css, wait_for};
 use crate::browser_grid::grid_page;
 use crate::bulk_jobs::grid_post;
+use crate::bulk_undo::names;
 use crate::helpers::*;
 use crate::live_access::{guest_browser, guest_with_token};
 use crate::on_both;
@@ -34,18 +35,6 @@ async fn panel(client: &reqwest::Client, app: &TestApp, sheet: &str) -> String {
 fn undo_of(row: &str) -> String {
     let start = row.find("hx-post=\"").expect("an Undo button") + 9;
     row[start..start + row[start..].find('"').unwrap()].to_string()
-}
-
-async fn names(app: &TestApp, sheet: &str) -> Vec<Value> {
-    let (_, page) = app
-        .get_json(&format!("/sheets/{sheet}/records?pageSize=100"))
-        .await;
-    page["data"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["values"]["name"]["value"].clone())
-        .collect()
 }
 
 async fn bulk_changes_are_listed_and_undone_from_the_sheet(db: Db) {

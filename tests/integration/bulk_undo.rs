@@ -40,7 +40,7 @@ async fn undo(app: &TestApp, workbook: &str, sheet: &str, bulk: &str) -> Value {
     done
 }
 
-async fn names(app: &TestApp, sheet: &str) -> Vec<Value> {
+pub(crate) async fn names(app: &TestApp, sheet: &str) -> Vec<Value> {
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     page["data"]["records"]
         .as_array()
