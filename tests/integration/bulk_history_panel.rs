@@ -186,6 +186,16 @@ async fn chromium_undoes_from_the_list(db: Db) {
     )
     .await;
     assert!(names(&app, &sheet).await.iter().all(|n| n == "N/A"));
+    // On a phone: the toolbar wraps within the screen, the list's words stay whole (probe
+    // 80a D6, D7: the page was 460 px wide, "Undone by" ran down letter by letter).
+    c.set_window_size(390, 844).await.unwrap();
+    wait_for(
+        c,
+        "document.documentElement.scrollWidth <= window.innerWidth && \
+         Array.from(document.querySelectorAll('#bulk-history td')).every(function (td) { return td.getBoundingClientRect().height < 100; })",
+        "a page as wide as the phone, a list of whole words",
+    )
+    .await;
 }
 
 on_both!(
