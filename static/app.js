@@ -492,6 +492,13 @@
   function playTypedAhead() {
     while (typedAhead.length && !busy()) {
       var k = typedAhead.shift();
+      if (k.follow) {
+        if (!leaveThenClick(k.follow) && document.contains(k.follow)) {
+          leaveEditors(k.follow, null);
+          k.follow.click();
+        }
+        continue;
+      }
       if (k.click) {
         var clicked = cellAt(k.click);
         // Its row went meanwhile: what was typed after the click goes nowhere.
@@ -683,18 +690,34 @@
     if (!e.isTrusted || deferred) return;
     var trigger = e.target.closest && e.target.closest("[hx-get], [hx-post], a[href]");
     if (!trigger || trigger.closest("td.cell") || trigger.closest(".cell-editor") || trigger.closest("dialog")) return;
+    // What to click again: the button itself, not the form around it.
+    var clicked = e.target.closest("a, button") || trigger;
+    // Keys still waiting for an editor on its way: the click takes its turn after them
+    // (probe 80a D4: what was typed was dropped without a word).
+    if (typedAhead.length > 0) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      typedAhead.push({ follow: clicked });
+      return;
+    }
+    if (!leaveThenClick(clicked)) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  }, true);
+  // Saves the editors typed into, then clicks `clicked` once they are saved; false when
+  // none was typed into (nothing to wait for).
+  function leaveThenClick(clicked) {
     var typed = Array.prototype.filter.call(document.querySelectorAll("#grid .cell-editor"), function (editor) {
       return !editor.dataset.refused && typedIn(editor);
     });
-    if (typed.length === 0) return;
-    e.preventDefault();
-    e.stopImmediatePropagation();
-    var waiting = { trigger: trigger, waiting: typed.length, refused: false };
+    if (typed.length === 0) return false;
+    var waiting = { trigger: clicked, waiting: typed.length, refused: false };
     deferred = waiting;
     // A save that never answers does not hold clicks back for good.
     setTimeout(function () { if (deferred === waiting) deferred = null; }, 10000);
-    leaveEditors(e.target, null);
-  }, true);
+    leaveEditors(clicked, null);
+    return true;
+  }
 
   // A save a click away sent: refused, its editor is shown and focused, and not sent again
   // by the next click (probe 79b D3: it stayed out of sight and every click re-sent it).

@@ -243,7 +243,36 @@ async fn a_late_editor_leaves_the_search_box_alone(db: Db) {
     assert_eq!(values["name"]["value"], "Person", "{values}");
 }
 
+/// Keys typed over a cell, then a click on a tab before the editor came: the keys are
+/// saved, then the tab is shown (probe 80a D4: they were dropped without a word).
+async fn a_click_on_a_tab_waits_for_the_keys_before_it(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = grid_with(&app, json!([{"email": "a@x.io", "name": "Person"}])).await;
+    let c = &driver.client;
+    slow_network_by(c, 800).await;
+    click_cell(c, &ids[0], "name").await;
+    type_keys(c, "abc").await;
+    click_css(c, "nav.filters a[aria-current]").await;
+    for _ in 0..100 {
+        if record_values(&app, &sheet, &ids[0]).await["name"]["value"] == "abc" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(record_values(&app, &sheet, &ids[0]).await["name"]["value"], "abc");
+    wait_for(
+        c,
+        &format!(
+            "!document.querySelector('.cell-editor') && document.querySelector(\"{}\").textContent.includes('abc')",
+            cell(&ids[0], "name")
+        ),
+        "the grid shown again with abc",
+    )
+    .await;
+}
+
 on_both!(
+    a_click_on_a_tab_waits_for_the_keys_before_it,
     the_focus_stays_where_the_person_put_it,
     a_late_editor_leaves_the_search_box_alone,
     keys_typed_before_a_click_stay_in_their_cell,
