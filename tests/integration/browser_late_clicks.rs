@@ -26,6 +26,18 @@ async fn type_keys(c: &Client, keys: &str) {
     c.active_element().await.unwrap().send_keys(keys).await.unwrap();
 }
 
+/// The record's values once `done` holds of them (10 s at most), else as they are then.
+async fn settled(app: &TestApp, sheet: &str, record: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let values = record_values(app, sheet, record).await;
+        if done(&values) {
+            return values;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    record_values(app, sheet, record).await
+}
+
 async fn record_values(app: &TestApp, sheet: &str, record: &str) -> Value {
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let all = page["data"]["records"].as_array().unwrap().clone();
@@ -154,14 +166,8 @@ async fn the_focus_stays_where_the_person_put_it(db: Db) {
         .unwrap()
         .to_string();
     type_keys(c, "\u{E017}\u{E014}\u{E017}").await;
-    for _ in 0..100 {
-        let first = record_values(&app, &sheet, &ids[0]).await;
-        if first["name"]["value"].is_null() && first[right.as_str()]["value"].is_null() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let first = record_values(&app, &sheet, &ids[0]).await;
+    let cleared = |v: &Value| v["name"]["value"].is_null() && v[right.as_str()]["value"].is_null();
+    let first = settled(&app, &sheet, &ids[0], cleared).await;
     assert!(
         first["name"]["value"].is_null() && first[right.as_str()]["value"].is_null(),
         "{first}"
@@ -185,12 +191,7 @@ async fn the_focus_stays_where_the_person_put_it(db: Db) {
     type_keys(c, ENTER).await;
     click_cell(c, &ids[2], "age").await;
     type_keys(c, &format!("55{ENTER}")).await;
-    for _ in 0..100 {
-        if record_values(&app, &sheet, &ids[2]).await["age"]["value"] == 55 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settled(&app, &sheet, &ids[2], |v| v["age"]["value"] == 55).await;
     assert_eq!(
         record_values(&app, &sheet, &ids[1]).await["name"]["value"],
         "Hello"
@@ -205,12 +206,7 @@ async fn the_focus_stays_where_the_person_put_it(db: Db) {
     type_keys(c, "abc").await;
     click_cell(c, &ids[2], "name").await;
     type_keys(c, &format!("def{ENTER}")).await;
-    for _ in 0..100 {
-        if record_values(&app, &sheet, &ids[2]).await["name"]["value"] != "Third" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settled(&app, &sheet, &ids[2], |v| v["name"]["value"] != "Third").await;
     assert_eq!(
         record_values(&app, &sheet, &ids[2]).await["name"]["value"],
         "abcdef"
@@ -253,12 +249,7 @@ async fn a_click_on_a_tab_waits_for_the_keys_before_it(db: Db) {
     click_cell(c, &ids[0], "name").await;
     type_keys(c, "abc").await;
     click_css(c, "nav.filters a[aria-current]").await;
-    for _ in 0..100 {
-        if record_values(&app, &sheet, &ids[0]).await["name"]["value"] == "abc" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settled(&app, &sheet, &ids[0], |v| v["name"]["value"] == "abc").await;
     assert_eq!(record_values(&app, &sheet, &ids[0]).await["name"]["value"], "abc");
     wait_for(
         c,
