@@ -175,6 +175,7 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
             cx.announce.sheet_changed(&ctx.sheet.id);
         }
     }
+    delete::stop_if_guest_gone(conn, &ctx, actor, || "before it changed anything".into())?;
     delete::refuse_locked(&ctx, actor)?;
     if let Some(undo) = config["undo"].as_str() {
         return undo_run(cx, worker, job, conn, &ctx, undo);

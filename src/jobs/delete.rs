@@ -84,23 +84,47 @@ pub fn refuse_locked(ctx: &SheetContext, actor: &str) -> crate::model::ModelResu
     }
 }
 
+/// Whether `actor` is a guest that no longer reaches the job's space (removed from it,
+/// deleted, or the space archived: probe 80b D5, a delete job ran in an archived space).
+fn guest_gone(conn: &mut AnyConnection, ctx: &SheetContext, actor: &str) -> Result<bool, JobError> {
+    let Some(guest) = crate::ids::GuestId::parse(actor) else {
+        return Ok(false);
+    };
+    Ok(!crate::model::guest::reach_of(conn, &guest)?
+        .open
+        .contains(&ctx.space_id))
+}
+
+fn gone(done: String) -> JobError {
+    JobError::Failed(format!(
+        "the guest who started this job no longer reaches its space, so it stopped {done}"
+    ))
+}
+
+/// A guest's job whose guest lost the space stops, with words on what it had done.
+pub fn stop_if_guest_gone(
+    conn: &mut AnyConnection,
+    ctx: &SheetContext,
+    actor: &str,
+    done: impl FnOnce() -> String,
+) -> Result<(), JobError> {
+    match guest_gone(conn, ctx, actor)? {
+        true => Err(gone(done())),
+        false => Ok(()),
+    }
+}
+
 /// A lock taken while a person's or guest's job runs stops it at its next batch, and so
-/// does its guest losing the space (removed from it, or deleted: its job went on to the
-/// end), with words on what it had done (`done`).
+/// does its guest losing the space (its job went on to the end), with words on what it
+/// had done (`done`).
 pub fn stop_if_refused(
     conn: &mut AnyConnection,
     ctx: &SheetContext,
     actor: &str,
     done: impl FnOnce() -> String,
 ) -> Result<(), JobError> {
-    if let Some(guest) = crate::ids::GuestId::parse(actor) {
-        let spaces = crate::model::guest::spaces_of(conn, &guest)?;
-        if !spaces.iter().any(|s| s.space_id == ctx.space_id) {
-            return Err(JobError::Failed(format!(
-                "the guest who started this job no longer reaches its space, so it stopped {}",
-                done()
-            )));
-        }
+    if guest_gone(conn, ctx, actor)? {
+        return Err(gone(done()));
     }
     refuse_locked(ctx, actor).map_err(|_| {
         JobError::Failed(format!(
@@ -228,6 +252,9 @@ pub fn run(cx: &super::Context, worker: &str, job: &Job, conn: &mut AnyConnectio
     let config: Value = serde_json::from_str(&job.config).unwrap_or_else(|_| json!({}));
     let (ctx, _) =
         target(conn, &job.environment_id, &job.operation, &job.source, &config).map_err(JobError::Failed)?;
+    stop_if_guest_gone(conn, &ctx, &job.created_by, || {
+        "before it deleted anything".into()
+    })?;
     refuse_locked(&ctx, &job.created_by)?;
     let kept = exceptions_of(&config).map_err(JobError::Failed)?;
     let upto = ceiling(job);

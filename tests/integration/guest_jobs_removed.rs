@@ -1,5 +1,6 @@
-//! A guest removed while its job runs: the job stops at its next batch (it went on to the
-//! end), and a bulk change puts back what it had changed.
+//! A guest removed while its job runs, or its space archived: the job stops at its next
+//! batch (it went on to the end; probe 80b D5: in an archived space too), and a bulk change
+//! puts back what it had changed.
 
 use crate::helpers::*;
 use crate::on_both;
@@ -7,6 +8,15 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 async fn a_removed_guests_job_stops(db: Db) {
+    a_guests_job_stops_when(db, false).await;
+}
+
+async fn a_guests_job_stops_when_its_space_is_archived(db: Db) {
+    a_guests_job_stops_when(db, true).await;
+}
+
+/// The guest removed, or (`archived`) its space archived, while its bulk change runs.
+async fn a_guests_job_stops_when(db: Db, archived: bool) {
     let app = spawn_app(db).await;
     let space = app.space_from_blueprint().await;
     let space_id = space["id"].as_str().unwrap();
@@ -61,7 +71,13 @@ async fn a_removed_guests_job_stops(db: Db) {
         assert!(started.elapsed() < Duration::from_secs(60), "never began: {now}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (status, body) = app.delete(&format!("/guests/{guest}")).await;
+    let (status, body) = match archived {
+        true => {
+            app.post_json(&format!("/spaces/{space_id}/archive"), &json!({}))
+                .await
+        }
+        false => app.delete(&format!("/guests/{guest}")).await,
+    };
     assert_eq!(status, 200, "{body}");
     let done = app.wait_job(&id).await;
     assert_eq!(done["status"], "failed", "{done}");
@@ -73,4 +89,44 @@ async fn a_removed_guests_job_stops(db: Db) {
     assert_eq!(counts["data"]["counts"]["total"], TOTAL, "put back: {counts}");
 }
 
-on_both!(a_removed_guests_job_stops);
+/// A guest's delete job made before its space was archived and set going after deletes
+/// nothing (probe 80b D5: it deleted from the archived space).
+async fn a_guests_job_started_after_an_archive_deletes_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let space = app.space_from_blueprint().await;
+    let space_id = space["id"].as_str().unwrap();
+    let sheet = app.sheet_id(&space, "contacts").await;
+    let (_, sheet_body) = app.get_json(&format!("/sheets/{sheet}")).await;
+    let workbook = sheet_body["data"]["workbookId"].as_str().unwrap().to_string();
+    let rows: Vec<Value> = (0..5).map(|i| json!({"email": format!("p{i}@x.io")})).collect();
+    let (status, body) = app
+        .post_json(&format!("/sheets/{sheet}/records"), &json!(rows))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = crate::job_helpers::guest_token(&app, space_id).await;
+    let (status, job) = send(app.client.post(app.url("/v1/jobs")).bearer_auth(&token).json(
+        &json!({"type": "workbook", "operation": "delete-records", "source": workbook,
+                          "config": {"sheet": sheet}}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(&format!("/spaces/{space_id}/archive"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post_json(&format!("/jobs/{id}/execute"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let done = app.wait_job(&id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let said = done["outcome"]["message"].to_string() + &done["info"].to_string();
+    assert!(said.contains("no longer reaches its space"), "{done}");
+    let (_, counts) = app.get_json(&format!("/sheets/{sheet}/counts")).await;
+    assert_eq!(counts["data"]["counts"]["total"], 5, "nothing deleted: {counts}");
+}
+
+on_both!(
+    a_guests_job_started_after_an_archive_deletes_nothing,
+    a_removed_guests_job_stops,
+    a_guests_job_stops_when_its_space_is_archived
+);
