@@ -22,6 +22,17 @@ async fn click_cell(c: &Client, record: &str, field: &str) {
     click_css(c, &cell(record, field)).await;
 }
 
+/// Types `text` over the focused cell and waits until its editor holds it.
+async fn type_into_editor(c: &Client, text: &str) {
+    type_keys(c, text).await;
+    wait_for(
+        c,
+        &format!("document.activeElement.value === {}", json!(text)),
+        "the text in the cell's editor",
+    )
+    .await;
+}
+
 async fn type_keys(c: &Client, keys: &str) {
     c.active_element().await.unwrap().send_keys(keys).await.unwrap();
 }
@@ -54,13 +65,7 @@ async fn keys_typed_before_a_click_stay_in_their_cell(db: Db) {
         grid_with(&app, json!([{"email": "a@x.io", "name": "Person", "age": 27}])).await;
     let c = &driver.client;
     focus_cell(c, "name").await;
-    type_keys(c, "X1").await;
-    wait_for(
-        c,
-        "document.activeElement.value === 'X1'",
-        "X1 in the name's editor",
-    )
-    .await;
+    type_into_editor(c, "X1").await;
     slow_network_by(c, 800).await;
     click_cell(c, &ids[0], "email").await;
     type_keys(c, "Y2").await;
@@ -122,8 +127,7 @@ async fn a_double_click_beside_an_open_editor_opens_its_own(db: Db) {
         grid_with(&app, json!([{"email": "a@x.io", "name": "Person", "age": 27}])).await;
     let c = &driver.client;
     focus_cell(c, "name").await;
-    type_keys(c, "q").await;
-    wait_for(c, "document.activeElement.value === 'q'", "q in the editor").await;
+    type_into_editor(c, "q").await;
     slow_network_by(c, 500).await;
     double_click(c, &cell(&ids[0], "age")).await;
     values_become(&app, &sheet, &[("name", json!("q"))]).await;
@@ -180,13 +184,7 @@ async fn the_focus_stays_where_the_person_put_it(db: Db) {
     // Enter saves Hello; a click on the third row meanwhile; 55 typed there.
     slow_network_by(c, 0).await;
     click_cell(c, &ids[1], "name").await;
-    type_keys(c, "Hello").await;
-    wait_for(
-        c,
-        "document.activeElement.value === 'Hello'",
-        "Hello in the editor",
-    )
-    .await;
+    type_into_editor(c, "Hello").await;
     slow_network_by(c, 800).await;
     type_keys(c, ENTER).await;
     click_cell(c, &ids[2], "age").await;
