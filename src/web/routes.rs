@@ -372,6 +372,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/grid/{sheet}/bulk/jobs/{job}/cancel").post(pages::grid_bulk::cancel))
             .service(web::resource("/grid/{sheet}/bulk/{bulk}/undo").post(pages::grid_bulk::undo))
             .service(web::resource("/grid/{sheet}/values").get(pages::grid_values::values))
+            .service(web::resource("/grid/{sheet}/choices").get(pages::grid_choices::choices))
             .service(web::resource("/grid/{sheet}/count").get(pages::grid_count::count))
             .service(web::resource("/grid/{sheet}/live").get(pages::grid_edit::live))
             .service(web::resource("/grid/{sheet}/download.csv").get(pages::grid_edit::download_csv))

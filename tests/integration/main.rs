@@ -86,6 +86,7 @@ mod flatfile_client;
 mod grid_big_cells;
 mod grid_counts;
 mod grid_messages;
+mod grid_reference_choices;
 mod grid_unique_live;
 mod guest_ids_team;
 mod guest_invitation_limits;

@@ -48,6 +48,8 @@ struct Editor {
     /// shows the reading, and Enter on it as it is confirms it (probe 72a D1).
     confirms: bool,
     version: i64,
+    /// A reference cell's first choices (see `grid_choices`).
+    choices: Vec<String>,
 }
 
 #[derive(Template)]
@@ -159,7 +161,12 @@ pub async fn edit(
         Some(false) => "false",
         None => "",
     };
+    let choices = match field.field_type {
+        FieldType::Reference { .. } => super::grid_choices::reference_choices(&state, ctx, index, "").await?,
+        _ => Vec::new(),
+    };
     render(&Editor {
+        choices,
         value_is_option,
         reads_as,
         confirms,

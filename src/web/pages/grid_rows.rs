@@ -108,6 +108,7 @@ pub fn editor_kind(t: &FieldType) -> &'static str {
         FieldType::Date => "date",
         FieldType::Number { .. } => "number",
         FieldType::Boolean => "boolean",
+        FieldType::Reference { .. } => "reference",
         _ => "text",
     }
 }

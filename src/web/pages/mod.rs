@@ -19,6 +19,7 @@ pub mod grid_action_panel;
 pub mod grid_actions;
 pub mod grid_bulk;
 pub mod grid_bulk_history;
+pub mod grid_choices;
 pub mod grid_count;
 pub mod grid_edit;
 pub mod grid_history;
