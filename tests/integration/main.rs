@@ -41,6 +41,7 @@ mod browser_keyboard;
 mod browser_late_clicks;
 mod browser_live;
 mod browser_paste;
+mod browser_phone_pages;
 mod browser_selection;
 mod browser_tabs;
 mod browser_typing;
