@@ -227,7 +227,9 @@
   function deleteQuestion(grid) {
     var rows = Array.prototype.map.call(grid.querySelectorAll("[data-select]:checked"), function (b) { return b.closest("tr"); });
     var names = rows.slice(0, 3).map(function (row) {
-      var named = Array.prototype.find.call(row.querySelectorAll("td.cell"), function (c) { return c.textContent.trim() !== ""; });
+      // By the first value it holds, not a cell's message (probe 83a D2: six rows with
+      // no email all read "Email is required").
+      var named = Array.prototype.find.call(row.querySelectorAll("td.cell .value"), function (v) { return v.textContent.trim() !== ""; });
       var text = named ? named.textContent.trim().replace(/\s+/g, " ") : "an empty row";
       return "“" + (text.length > 40 ? text.slice(0, 40) + "…" : text) + "”";
     });
