@@ -494,6 +494,12 @@
   function playTypedAhead() {
     while (typedAhead.length && !busy()) {
       var k = typedAhead.shift();
+      if (k.follow && k.box) {
+        leaveEditors(k.follow, null);
+        pendingFocus = null;
+        activate(k.follow);
+        continue;
+      }
       if (k.follow) {
         if (!leaveThenClick(k.follow) && document.contains(k.follow)) {
           leaveEditors(k.follow, null);
@@ -526,12 +532,31 @@
       // A cell's clearing whose editor did not come (a read-only cell): nothing to clear.
       if (k.key === "Clear") continue;
       var cell = el && el.closest && el.closest("td.cell");
+      // Keys typed after a click on a box outside the grid go into that box; others there
+      // (a tick, a button) do nothing.
+      if (!cell && el && el.matches && el.matches("input, select, textarea, button, a")) {
+        if (textBox(el) && k.key === "Enter" && el.form) el.form.requestSubmit();
+        else if (textBox(el)) typeInto(el, k.key);
+        continue;
+      }
       // The focus left the grid meanwhile: what was typed for it goes nowhere.
       if (!cell) { typedAhead = []; return; }
       cellKey(cell, k.key, k.shiftKey);
     }
   }
   function playSoon() { setTimeout(playTypedAhead, 0); }
+  // A box typed into (not a tick, a button or a file picker).
+  function textBox(el) {
+    return el.matches("textarea, select, input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=reset]):not([type=file]):not([type=image])");
+  }
+  // What a held click (below) does once the keys before it are played: a box takes the
+  // focus; a tick, button or link is clicked. (Swapped meanwhile: the one of its id.)
+  function activate(el) {
+    if (!document.contains(el)) el = el.id ? document.getElementById(el.id) : null;
+    if (!el) return;
+    if (el.focus) el.focus();
+    if (!textBox(el)) el.click();
+  }
   // A request that failed (a conflict, a lost connection): what was typed after it is not
   // played where it no longer fits.
   document.addEventListener("htmx:responseError", function (e) {
@@ -588,7 +613,9 @@
       (e.target === document.body && document.getElementById("grid")));
     // Keys still waiting to be played come first: a key pressed between the editor taking
     // the focus and their turn went in ahead of them ("abcdef" saved "fabcde": probe 67f D8).
-    if (inGrid && (busy() || typedAhead.length > 0) && waits(e)) {
+    // (Anywhere, once keys wait: those typed after a click on the search box take their
+    // turn after the click, probe 83a D1.)
+    if ((typedAhead.length > 0 || (inGrid && busy())) && waits(e)) {
       e.preventDefault();
       typedAhead.push({ key: e.key, shiftKey: e.shiftKey });
       return;
@@ -684,6 +711,38 @@
     }
   }, true);
 
+  // A press outside the grid's cells while keys wait keeps the focus where the keys go, and
+  // its click takes its turn after them (a link or button that reloads the grid: below);
+  // keys typed after it wait too (probe 83a D1, D7: a click on the search box, a row's
+  // tick or a column's menu took the focus, the keys were dropped and their editor was
+  // left open, holding live updates back).
+  var heldPress = null;
+  document.addEventListener("mousedown", function (e) {
+    heldPress = null;
+    if (!e.isTrusted || e.button !== 0 || typedAhead.length === 0 || !e.target.closest) return;
+    if (e.target.closest("td.cell") || e.target.closest("dialog")) return;
+    e.preventDefault();
+    heldPress = e.target;
+  }, true);
+  document.addEventListener("click", function (e) {
+    var held = heldPress;
+    heldPress = null;
+    if (!held || !e.isTrusted || !e.target.closest || !(held === e.target || held.contains(e.target))) return;
+    var box = held.closest("input, select, textarea, button, a[href], label, summary");
+    if (!box) return;
+    if (box.tagName === "LABEL" && box.control) box = box.control;
+    if (typedAhead.length === 0) {
+      // Played meanwhile: the press took no focus, so the box takes it now.
+      if (textBox(box)) box.focus();
+      return;
+    }
+    // A link or button that reloads the grid is queued as such, below.
+    if (box.matches("a, button") && box.closest("[hx-get], [hx-post], a[href]")) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    typedAhead.push({ follow: box, box: true });
+  }, true);
+
   // A click on a link or button that reloads the grid (a sort, a tab, a filter) waits for
   // the saves a click away sends, then goes on: read before them, the grid showed the old
   // values (probe 79b D2).
@@ -776,7 +835,14 @@
       // no autofocus, which htmx obeyed whatever this said.)
       var elsewhere = now && now !== document.body && !target.contains(now) && now.matches &&
         now.matches("input, select, textarea");
-      if (elsewhere) return;
+      if (elsewhere) {
+        // Nothing typed for it: it closes, rather than stay open holding live updates back.
+        var lateEditor = editorInput.closest(".cell-editor");
+        if (typedAhead.length === 0 && !typedIn(lateEditor)) {
+          htmx.ajax("GET", lateEditor.dataset.cancel, { target: lateEditor.closest("tr"), swap: "outerHTML" });
+        }
+        return;
+      }
       editorInput.focus();
       if (editorInput.select && editorInput.type === "text") editorInput.select();
       // Several lines: the caret after the last, so typing adds rather than goes in front.

@@ -211,30 +211,100 @@ async fn the_focus_stays_where_the_person_put_it(db: Db) {
     );
 }
 
-/// An editor that comes after the person went to the search box leaves the focus there:
-/// what is typed into the box is not saved into the record (probe 80a D3).
-async fn a_late_editor_leaves_the_search_box_alone(db: Db) {
+/// Keys typed over a cell, then a click on the search box and more keys with Enter, all
+/// before the cell's editor came: the first keys are saved into the cell, the others go
+/// into the search box, and Enter there searches (probe 83a D1: the cell's keys were
+/// dropped, its editor left open, and the search's Enter lost; probe 80a D3: the late
+/// editor took the search box's keys).
+async fn keys_before_a_click_on_the_search_box_stay_in_their_cell(db: Db) {
     let app = spawn_app(db).await;
-    let (driver, sheet, ids) = grid_with(&app, json!([{"email": "a@x.io", "name": "Person"}])).await;
+    let records = json!([{"email": "a@x.io", "name": "Person"}, {"email": "b@x.io", "name": "Other"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
     let c = &driver.client;
     slow_network_by(c, 800).await;
     click_cell(c, &ids[0], "name").await;
     type_keys(c, "abc").await;
     click_css(c, "#grid-q").await;
+    type_keys(c, &format!("abc{ENTER}")).await;
+    let values = settled(&app, &sheet, &ids[0], |v| v["name"]["value"] == "abc").await;
+    assert_eq!(values["name"]["value"], "abc", "{values}");
+    wait_for(
+        c,
+        &format!(
+            "location.search.includes('q=abc') && !document.querySelector('.cell-editor') && \
+             document.querySelector('#grid-q').value === 'abc' && \
+             document.querySelector(\"#row-{}\") && !document.querySelector(\"#row-{}\")",
+            ids[0], ids[1]
+        ),
+        "the grid searched for abc, no editor open",
+    )
+    .await;
+}
+
+/// Enter on a cell, then a click on the search box before the editor came: the editor,
+/// nothing typed into it, closes when it comes, leaving the focus and the keys in the box.
+async fn a_late_editor_left_for_the_search_box_closes(db: Db) {
+    let app = spawn_app(db).await;
+    let (driver, sheet, ids) = grid_with(&app, json!([{"email": "a@x.io", "name": "Person"}])).await;
+    let c = &driver.client;
+    click_cell(c, &ids[0], "name").await;
+    slow_network_by(c, 800).await;
+    type_keys(c, ENTER).await;
+    click_css(c, "#grid-q").await;
     type_keys(c, "zzz").await;
     wait_for(c, "document.querySelector('.cell-editor')", "the late editor").await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    wait_for(
+        c,
+        "!document.querySelector('.cell-editor') && document.activeElement.id === 'grid-q'",
+        "the late editor closed, the focus in the search box",
+    )
+    .await;
     type_keys(c, "y").await;
     let typed = c
-        .execute(
-            "return [document.activeElement.id, document.activeElement.value];",
-            vec![],
-        )
+        .execute("return document.activeElement.value;", vec![])
         .await
         .unwrap();
-    assert_eq!(typed, json!(["grid-q", "zzzy"]));
+    assert_eq!(typed, json!("zzzy"));
     let values = record_values(&app, &sheet, &ids[0]).await;
     assert_eq!(values["name"]["value"], "Person", "{values}");
+}
+
+/// Keys typed over a cell, then a click on a row's tick or a column's menu before the
+/// editor came: the keys are saved, then the row is ticked or the menu opens (probe 83a
+/// D7: the keys were dropped and the editor left open).
+async fn a_click_on_a_tick_or_a_menu_waits_for_the_keys(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "a@x.io", "name": "Person"}, {"email": "b@x.io", "name": "Other"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    slow_network_by(c, 800).await;
+    click_cell(c, &ids[0], "name").await;
+    type_keys(c, "tick").await;
+    click_css(c, &format!("#row-{} [data-select]", ids[1])).await;
+    let values = settled(&app, &sheet, &ids[0], |v| v["name"]["value"] == "tick").await;
+    assert_eq!(values["name"]["value"], "tick", "{values}");
+    wait_for(
+        c,
+        &format!(
+            "document.querySelector(\"#row-{} [data-select]\").checked && \
+             document.querySelector('#selection-count').textContent === '1 selected' && \
+             !document.querySelector('.cell-editor')",
+            ids[1]
+        ),
+        "the second row ticked, no editor open",
+    )
+    .await;
+    click_cell(c, &ids[1], "email").await;
+    type_keys(c, "menu@x.io").await;
+    click_css(c, "button[data-column-menu='name']").await;
+    let values = settled(&app, &sheet, &ids[1], |v| v["email"]["value"] == "menu@x.io").await;
+    assert_eq!(values["email"]["value"], "menu@x.io", "{values}");
+    wait_for(
+        c,
+        "Array.from(document.querySelectorAll('dialog')).some(function (d) { return d.open; }) && !document.querySelector('.cell-editor')",
+        "the column's menu open, no editor open",
+    )
+    .await;
 }
 
 /// Keys typed over a cell, then a click on a tab before the editor came: the keys are
@@ -263,7 +333,9 @@ async fn a_click_on_a_tab_waits_for_the_keys_before_it(db: Db) {
 on_both!(
     a_click_on_a_tab_waits_for_the_keys_before_it,
     the_focus_stays_where_the_person_put_it,
-    a_late_editor_leaves_the_search_box_alone,
+    keys_before_a_click_on_the_search_box_stay_in_their_cell,
+    a_late_editor_left_for_the_search_box_closes,
+    a_click_on_a_tick_or_a_menu_waits_for_the_keys,
     keys_typed_before_a_click_stay_in_their_cell,
     keys_typed_while_an_editor_opens_stay_in_their_row,
     a_double_click_beside_an_open_editor_opens_its_own
