@@ -172,6 +172,8 @@ pub struct JobInput {
     pub subject: Option<Value>,
     /// What the job starts from (a grid delete: the records its confirmation counted).
     pub checkpoint: Option<String>,
+    /// A person's or guest's press of an action: refused while it runs (see `job_once`).
+    pub once: bool,
 }
 
 impl JobInput {
@@ -196,6 +198,7 @@ impl JobInput {
             metadata: json!({}),
             subject: None,
             checkpoint: None,
+            once: false,
         }
     }
 }
@@ -274,6 +277,9 @@ pub fn create(conn: &mut AnyConnection, mut input: JobInput, actor: &str) -> Mod
     crate::db::write_tx::<_, ModelError, _>(conn, |conn| {
         if let Some(space) = &input.space_id {
             super::space::hold_to_add(conn, std::slice::from_ref(space))?;
+        }
+        if input.once {
+            super::job_once::refuse_while_running(conn, &input)?;
         }
         if input.operation == "submit" {
             super::submission::settle_deliver_to(

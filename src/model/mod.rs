@@ -14,6 +14,7 @@ pub mod guest_link;
 pub mod job;
 mod job_list;
 mod job_listener;
+pub mod job_once;
 pub mod job_queue;
 pub mod job_subject;
 pub mod mail_retry;

@@ -146,6 +146,16 @@ async fn the_files_tab_shows_a_files_actions_and_a_click_starts_its_job(db: Db) 
     assert_eq!(job["status"], "ready");
     let shown = app.page(&page).await;
     assert!(shown.contains("send-to-erp"), "{shown}");
+    // Pressed again while it runs: refused (one run at a time, see actions_once.rs).
+    let again = post_action(&app.client, &app, &file, &fields).await;
+    assert_eq!(again.status().as_u16(), 409);
+    let (status, body) = app
+        .post_json(
+            &format!("/jobs/{}/cancel", job["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     // From the dialog (htmx), the browser is sent to the job's page.
     let resp = app
         .client
@@ -188,6 +198,13 @@ async fn a_guest_runs_the_actions_of_its_own_spaces_files(db: Db) {
     let (status, body) = as_guest(job(&my_file, "send-to-erp")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(erp_jobs(&app).await.len(), 1);
+    let (status, canceled) = app
+        .post_json(
+            &format!("/jobs/{}/cancel", body["data"]["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{canceled}");
 
     // And from the Files tab of its space.
     let browser = guest_browser(&app, &token).await;

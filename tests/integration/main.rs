@@ -9,6 +9,7 @@ mod actions_browser;
 mod actions_grid;
 mod actions_grid_jobs;
 mod actions_grid_rules;
+mod actions_once;
 mod activity;
 mod activity_browser;
 mod api_auth;

@@ -45,13 +45,16 @@ pub async fn execute(
 ) -> Result<HttpResponse, AppError> {
     let guest = caller.only_spaces().is_some();
     transition(caller, state, &path, move |conn, j, actor| {
-        // Whose job it is comes first: another's says nothing of its sheet's lock.
-        if guest {
-            guest_may_rerun(conn, j, actor)?;
-        }
-        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
-        refuse_stale_plan(conn, j)?;
-        job::execute(conn, j, actor)
+        crate::db::write_tx(conn, |conn| {
+            // Whose job it is comes first: another's says nothing of its sheet's lock.
+            if guest {
+                guest_may_rerun(conn, j, actor)?;
+                crate::model::job_once::refuse_rerun_while_running(conn, j)?;
+            }
+            crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+            refuse_stale_plan(conn, j)?;
+            job::execute(conn, j, actor)
+        })
     })
     .await?;
     Ok(success())
@@ -84,18 +87,23 @@ pub async fn retry(
 ) -> Result<HttpResponse, AppError> {
     let guest = caller.only_spaces().is_some();
     let j = transition(caller, state, &path, move |conn, j, actor| {
-        if guest {
-            guest_may_rerun(conn, j, actor)?;
-        }
-        if j.status != status::FAILED && j.status != status::CANCELED {
-            return Err(ModelError::Conflict(format!(
-                "only a failed or canceled job can be retried; this one is {}",
-                j.status
-            )));
-        }
-        crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
-        let changes = j.retry_changes();
-        job::change_from(conn, j, changes, Some("job:ready"), actor)
+        crate::db::write_tx(conn, |conn| {
+            if guest {
+                guest_may_rerun(conn, j, actor)?;
+            }
+            if j.status != status::FAILED && j.status != status::CANCELED {
+                return Err(ModelError::Conflict(format!(
+                    "only a failed or canceled job can be retried; this one is {}",
+                    j.status
+                )));
+            }
+            if guest {
+                crate::model::job_once::refuse_rerun_while_running(conn, j)?;
+            }
+            crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
+            let changes = j.retry_changes();
+            job::change_from(conn, j, changes, Some("job:ready"), actor)
+        })
     })
     .await?;
     Ok(ok(job_json(&j)))

@@ -287,6 +287,7 @@ pub async fn create(
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             if let Some(spaces) = reach.only_spaces() {
                 guest_may_start(conn, &env, &Start::from(&input))?;
+                input.once = true;
                 super::guest_ids::refuse_for_guest(conn, &input, Some(spaces))?;
                 let sheet = match SheetId::parse(&input.source) {
                     Some(id) if input.job_type == "sheet" => {

@@ -216,6 +216,7 @@ pub async fn run(
         mode: action.mode.clone(),
         input: Some(input),
         subject,
+        once: true,
         ..JobInput::new(&ctx.environment_id, Some(&ctx.space_id))
     };
     let actor = user.actor();
@@ -314,21 +315,24 @@ pub async fn retry(
     let guest = matches!(user, Viewer::Guest(_));
     let j = state
         .db(move |conn| {
-            if guest {
-                crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
-            } else if let Some(why) = action_now::job_refused(conn, &j)? {
-                // Run again is a click: held to what holds the button back (probe 66a D5).
-                return Err(ModelError::Conflict(why));
-            }
-            if j.status != status::FAILED && j.status != status::CANCELED {
-                return Err(ModelError::Conflict(format!(
-                    "the job is {}; only a failed one runs again",
-                    j.status
-                )));
-            }
-            crate::jobs::guard::refuse_locked_job(conn, &j, &actor)?;
-            let changes = j.retry_changes();
-            job::change_from(conn, &j, changes, Some("job:ready"), &actor)
+            crate::db::write_tx(conn, |conn| {
+                if guest {
+                    crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
+                } else if let Some(why) = action_now::job_refused(conn, &j)? {
+                    // Run again is a click: held to what holds the button back (probe 66a D5).
+                    return Err(ModelError::Conflict(why));
+                }
+                if j.status != status::FAILED && j.status != status::CANCELED {
+                    return Err(ModelError::Conflict(format!(
+                        "the job is {}; only a failed one runs again",
+                        j.status
+                    )));
+                }
+                crate::model::job_once::refuse_rerun_while_running(conn, &j)?;
+                crate::jobs::guard::refuse_locked_job(conn, &j, &actor)?;
+                let changes = j.retry_changes();
+                job::change_from(conn, &j, changes, Some("job:ready"), &actor)
+            })
         })
         .await?;
     state.jobs.wake();
