@@ -250,6 +250,20 @@ async fn outcomes_lead_to_files_a_view_or_a_wait(db: Db) {
     let id = outcome_of(&app, &token, &sheet, elsewhere).await;
     let panel = app.page(&format!("/grid/jobs/{id}")).await;
     assert!(!panel.contains("Away"), "{panel}");
+    // A workbook: its page, if the viewer reaches it (probe 83b D2: any workbook id made a
+    // button, leading a guest to a 404).
+    let to_wb = json!({"acknowledge": true, "next": {"type": "id", "id": wb_id, "label": "The book"}});
+    let id = outcome_of(&app, &token, &sheet, to_wb).await;
+    let panel = app.page(&format!("/grid/jobs/{id}")).await;
+    assert!(
+        panel.contains(&format!("name=\"next\" value=\"/workbooks/{wb_id}\"")),
+        "{panel}"
+    );
+    let no_wb =
+        json!({"acknowledge": true, "next": {"type": "id", "id": "us_wb_notyours", "label": "Not yours"}});
+    let id = outcome_of(&app, &token, &sheet, no_wb).await;
+    let panel = app.page(&format!("/grid/jobs/{id}")).await;
+    assert!(!panel.contains("Not yours"), "{panel}");
 
     let view = json!({"acknowledge": true, "next": {"type": "view", "sheetId": sheet, "hiddenColumns": [], "filter": "error", "label": "See errors"}});
     let id = outcome_of(&app, &token, &sheet, view).await;

@@ -55,6 +55,11 @@ pub fn next_link(next: &Value, targets: &Targets) -> Option<(String, String, Str
             let href = if let Some(place) = targets.places.get(id) {
                 place.clone()
             } else if let Some(wb) = WorkbookId::parse(id) {
+                // Only one the viewer reaches (probe 83b D2: a guest got a button to another
+                // space's workbook, leading to a 404).
+                if !targets.workbooks.contains(&wb) {
+                    return None;
+                }
                 format!(
                     "/workbooks/{wb}{}",
                     if query.is_empty() {
@@ -97,6 +102,7 @@ pub struct Targets {
     pub sheets: HashMap<SheetId, WorkbookId>,
     pub files: HashMap<String, String>,
     pub places: HashMap<String, String>,
+    pub workbooks: std::collections::HashSet<WorkbookId>,
     /// When a job a listener took last moved, once it has been quiet a while (see
     /// `grid_action_panel::quiet_since`).
     pub quiet_since: Option<crate::web::when::When>,

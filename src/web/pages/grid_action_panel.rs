@@ -6,7 +6,7 @@ use super::grid_action_outcome::{file_links, next_link, Targets};
 use super::render;
 use crate::app::AppState;
 use crate::auth::{SpaceScope, Viewer};
-use crate::ids::{DocumentId, FileId, SheetId, SpaceId};
+use crate::ids::{DocumentId, FileId, SheetId, SpaceId, WorkbookId};
 use crate::model::job::{status, Job};
 use crate::model::{document, file, sheet, space, ModelError};
 use crate::web::error::AppError;
@@ -158,7 +158,7 @@ pub(super) async fn render_panel(
         .collect();
     let next_place = next["id"].as_str().unwrap_or_default().to_string();
     let job_id = j.id.clone();
-    let (sheet_found, files, place, submitting) = state
+    let (sheet_found, files, place, submitting, workbook) = state
         .db(move |conn| {
             let sheet_found = match next_sheet {
                 Some(sid) => sheet::find(conn, &env, &sid)?,
@@ -174,8 +174,12 @@ pub(super) async fn render_panel(
                 (_, Some(doc)) => document::space_of(conn, &env, &doc)?.map(|s| (s, Some(doc))),
                 _ => None,
             };
+            let workbook = match WorkbookId::parse(&next_place) {
+                Some(wb) => crate::model::workbook::find(conn, &env, &wb)?.map(|w| (w.id, w.space_id)),
+                None => None,
+            };
             let submitting = crate::model::submission::of_job(conn, &job_id)?.is_some();
-            Ok::<_, ModelError>((sheet_found, files, place, submitting))
+            Ok::<_, ModelError>((sheet_found, files, place, submitting, workbook))
         })
         .await?;
     let mut targets = Targets {
@@ -188,6 +192,9 @@ pub(super) async fn render_panel(
         targets
             .places
             .insert(next["id"].as_str().unwrap_or_default().to_string(), href);
+    }
+    if let Some((wb, _)) = workbook.filter(|(_, space)| user.reaches_object_of(Some(space))) {
+        targets.workbooks.insert(wb);
     }
     if let Some((s, space)) = sheet_found {
         if user.reaches_object_of(Some(&space)) {
