@@ -218,6 +218,14 @@
     }
     var clear = grid.querySelector("#clear-selection");
     if (clear) clear.hidden = ids.length === 0;
+    // The header's box says whether every row shown is ticked, some or none (probe 83a
+    // D8: it stayed ticked after a row was unticked).
+    var all = grid.querySelector("[data-select-all]");
+    var boxes = grid.querySelectorAll("[data-select]").length;
+    if (all) {
+      all.checked = boxes > 0 && ids.length === boxes;
+      all.indeterminate = ids.length > 0 && ids.length < boxes;
+    }
     var form = grid.querySelector("#delete-form");
     if (form) form.setAttribute("hx-confirm", deleteQuestion(grid));
   }
@@ -1352,6 +1360,15 @@ document.addEventListener("htmx:afterSwap", function (e) {
     list[next].focus();
   }, true);
 })();
+
+// An undo of a bulk change refused (undone meanwhile from another tab, say): the list of
+// bulk changes is asked for again, so it stops offering it (probe 83a D3).
+document.addEventListener("htmx:responseError", function (e) {
+  var path = e.detail && e.detail.pathInfo && e.detail.pathInfo.requestPath;
+  if (path && /^\/grid\/[^/]+\/bulk\/[^/]+\/undo$/.test(path)) {
+    document.body.dispatchEvent(new Event("bulk-undone"));
+  }
+});
 
 // A record's history opens below the page of rows: it comes into view when it arrives.
 document.addEventListener("htmx:afterSwap", function (e) {

@@ -4,6 +4,7 @@
 //! the webhooks page was 700 px wide).
 
 use crate::browser::{sign_in_form, start_browser, wait_for};
+use crate::browser_grid::grid_with;
 use crate::helpers::*;
 use crate::on_both;
 
@@ -75,4 +76,41 @@ async fn lists_fit_a_phone(db: Db) {
     }
 }
 
-on_both!(lists_fit_a_phone);
+/// A record's history, brought into view on a phone, is not under the top bar (probe 83a
+/// D5: wrapped to three lines and sticky, the bar covered its heading and Undo).
+async fn a_records_history_shows_on_a_phone(db: Db) {
+    let app = spawn_app(db).await;
+    let records: Vec<serde_json::Value> = (0..30)
+        .map(|i| serde_json::json!({"email": format!("p{i}@x.io"), "name": format!("P {i}")}))
+        .collect();
+    let (driver, sheet, ids) = grid_with(&app, serde_json::Value::Array(records)).await;
+    let c = &driver.client;
+    let last = ids.last().unwrap();
+    // A history taller than the screen.
+    for i in 0..12 {
+        let change =
+            serde_json::json!([{"id": last, "values": {"name": {"value": format!("Name number {i}")}}}]);
+        let (status, body) = app.put_json(&format!("/sheets/{sheet}/records"), &change).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    c.refresh().await.unwrap();
+    c.set_window_size(390, 844).await.unwrap();
+    wait_for(c, &format!("document.querySelector('#row-{last}')"), "the rows").await;
+    c.execute(
+        &format!("var b = document.querySelector('#row-{last} .history-open'); b.scrollIntoView({{block: 'end'}}); b.click();"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(
+        c,
+        "(function () { var h = document.querySelector('#record-history > *'); if (!h) return false; \
+           var r = h.getBoundingClientRect(); if (r.top < 0 || r.top > window.innerHeight) return false; \
+           var at = document.elementFromPoint(r.left + 10, r.top + 5); \
+           return !!at && !!at.closest('#record-history'); })()",
+        "the history in view, not under the top bar",
+    )
+    .await;
+}
+
+on_both!(lists_fit_a_phone, a_records_history_shows_on_a_phone);

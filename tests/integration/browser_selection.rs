@@ -46,6 +46,25 @@ async fn ticked_rows_are_counted_named_and_cleared(db: Db) {
         "nothing ticked",
     )
     .await;
+    // All ticked, then one unticked: the header's box says some are (probe 83a D8: it
+    // stayed ticked).
+    click_css(c, "[data-select-all]").await;
+    wait_for(
+        c,
+        "document.querySelector('#selection-count').textContent === '40 selected'",
+        "all ticked",
+    )
+    .await;
+    tick(c, &ids[5]).await;
+    wait_for(
+        c,
+        "document.querySelector('#selection-count').textContent === '39 selected' && \
+         !document.querySelector('[data-select-all]').checked && document.querySelector('[data-select-all]').indeterminate",
+        "the header's box showing some ticked",
+    )
+    .await;
+    click_css(c, "#clear-selection").await;
+    wait_for(c, "!document.querySelector('[data-select]:checked') && !document.querySelector('[data-select-all]').indeterminate", "nothing ticked").await;
     // The first row ticked, then the last, which scrolls the first away: the question
     // names both and says one is out of view.
     tick(c, &ids[0]).await;

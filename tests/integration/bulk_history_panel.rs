@@ -172,6 +172,34 @@ async fn chromium_undoes_from_the_list(db: Db) {
         "the list's Undo",
     )
     .await;
+    // Undone meanwhile from another tab: the list's Undo is refused, and the list is asked
+    // for again, so it stops offering it (probe 83a D3: it kept offering it).
+    let (status, body) = grid_post(&app, &crate::bulk_jobs::undo_path(&toast), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    click_css(c, "#bulk-history [data-bulk-undo]").await;
+    wait_for(
+        c,
+        "document.querySelector('#bulk-history').textContent.includes('Undone by ada@example.com') && !document.querySelector('#bulk-history [data-bulk-undo]')",
+        "the stale Undo gone from the list",
+    )
+    .await;
+    assert!(names(&app, &sheet).await.iter().all(|n| n == "N/A"));
+    // Another change, undone from the list.
+    let (status, _) = grid_post(
+        &app,
+        &format!("/grid/{sheet}/bulk"),
+        &[("op", "set"), ("column", "name"), ("value", "Nobody")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    c.refresh().await.unwrap();
+    click_css(c, "#bulk-history-open").await;
+    wait_for(
+        c,
+        "document.querySelector('#bulk-history [data-bulk-undo]')",
+        "the list's Undo",
+    )
+    .await;
     click_css(c, "#bulk-history [data-bulk-undo]").await;
     wait_for(
         c,
