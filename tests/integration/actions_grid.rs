@@ -19,6 +19,21 @@ pub(crate) fn report_action() -> Value {
                {"key": "copies", "label": "Copies", "type": "number", "defaultValue": 1}]}})
 }
 
+/// A workbook with records whose action is [`report_action`]; returns the workbook, its
+/// contacts sheet and its space.
+pub(crate) async fn workbook_with_report(app: &TestApp) -> (String, String, String) {
+    let (wb, contacts) = workbook_with_records(app).await;
+    let (status, body) = app
+        .patch_json(
+            &format!("/workbooks/{wb}"),
+            &json!({"actions": [report_action()]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let space = body["data"]["spaceId"].as_str().unwrap().to_string();
+    (wb, contacts, space)
+}
+
 pub(crate) fn guarded_actions() -> Value {
     json!([
         {"label": "Submit <all>", "operation": "submit-all", "constraints": [{"type": "hasAllValid"}],
@@ -392,14 +407,7 @@ async fn run_report(guest: &BrowserHandle, sheet: &str, token: &str) -> u16 {
 /// A guest sees the actions of its space and may run them; outside its space, nothing.
 async fn a_guest_runs_the_actions_of_its_space(db: Db) {
     let app = spawn_app(db).await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
-    let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
-    let space = w["data"]["spaceId"].as_str().unwrap().to_string();
+    let (wb, contacts, space) = workbook_with_report(&app).await;
     let other = app.bare_space("Other").await;
     let (status, guest) = app
         .post_json(
@@ -475,12 +483,7 @@ async fn a_guest_runs_the_actions_of_its_space(db: Db) {
 /// A job nobody acknowledges fails with "No listener took this job", and its panel says so.
 async fn a_job_nobody_takes_fails(db: Db) {
     let app = spawn_app_with(db, |s| s.job_ack_seconds = 1).await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
+    let (wb, contacts, _) = workbook_with_report(&app).await;
     let token = signed_in(&app, &wb).await;
     let (status, _) = click(
         &app,
@@ -529,12 +532,7 @@ async fn a_job_nobody_takes_fails(db: Db) {
 /// ready again (a new `job:ready`), outcome cleared.
 async fn an_outcome_may_offer_a_retry(db: Db) {
     let app = spawn_app(db).await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
+    let (wb, contacts, _) = workbook_with_report(&app).await;
     let token = signed_in(&app, &wb).await;
     click(
         &app,

@@ -2,7 +2,7 @@
 //! canceled from its card, and the ack deadline of a job whose `job:ready` is still on its
 //! way to a webhook.
 
-use crate::actions_grid::{click, jobs_of, ready_event_of, report_action, signed_in};
+use crate::actions_grid::{click, jobs_of, ready_event_of, signed_in, workbook_with_report};
 use crate::helpers::*;
 use crate::listener::workbook_with_records;
 use crate::on_both;
@@ -55,12 +55,7 @@ async fn a_big_selection_has_a_short_data_url(db: Db) {
 /// the running card, which the overlay otherwise keeps up for good.
 async fn a_running_action_is_canceled_from_its_card(db: Db) {
     let app = spawn_app(db).await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
+    let (wb, contacts, _) = workbook_with_report(&app).await;
     let token = signed_in(&app, &wb).await;
     let (status, body) = click(
         &app,

@@ -3,9 +3,9 @@
 //! (probe 83b D1: each made a job, the listener got the same submission several times, and
 //! the grid showed only the newest). Once the job ends, the action may run again.
 
-use crate::actions_grid::{click, jobs_of, report_action, signed_in};
+use crate::actions_grid::{click, jobs_of, report_action, signed_in, workbook_with_report};
 use crate::helpers::*;
-use crate::listener::workbook_with_records;
+use crate::live_access::guest_with_token;
 use crate::on_both;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
@@ -20,12 +20,7 @@ fn made_and_refused(statuses: &[u16]) -> (usize, usize) {
 
 async fn presses_together_make_one_job(db: Db) {
     let app = spawn_app(db).await;
-    let (wb, contacts) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
+    let (wb, contacts, _) = workbook_with_report(&app).await;
     let token = signed_in(&app, &wb).await;
     let fields = [
         ("csrf_token", token.as_str()),
@@ -75,27 +70,8 @@ async fn presses_together_make_one_job(db: Db) {
 
 async fn a_guests_starts_together_make_one_job(db: Db) {
     let app = spawn_app(db).await;
-    let (wb, _) = workbook_with_records(&app).await;
-    app.patch_json(
-        &format!("/workbooks/{wb}"),
-        &json!({"actions": [report_action()]}),
-    )
-    .await;
-    let (_, w) = app.get_json(&format!("/workbooks/{wb}")).await;
-    let space = w["data"]["spaceId"].as_str().unwrap().to_string();
-    let (status, guest) = app
-        .post_json(
-            "/guests",
-            &json!([{"environmentId": app.env_id, "email": "h@partner.com", "name": "Hal",
-                     "spaces": [{"id": space}]}]),
-        )
-        .await;
-    assert_eq!(status, 200, "{guest}");
-    let guest_id = guest["data"][0]["id"].as_str().unwrap();
-    let (_, token) = app
-        .get_json(&format!("/guests/{guest_id}/token?spaceId={space}"))
-        .await;
-    let token = token["data"]["token"].as_str().unwrap().to_string();
+    let (wb, _, space) = workbook_with_report(&app).await;
+    let (_, token) = guest_with_token(&app, "h@partner.com", "Hal", &[&space]).await;
     let guest_call = |path: String, body: Value| {
         send(
             app.client
