@@ -12,17 +12,22 @@ use crate::ids::EnvironmentId;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-/// Refuses (409) a new job that starts running while another of its action runs.
+/// Whether a job of this kind is held to one run at a time when a person or guest starts
+/// it: an action's (of a workbook, a sheet or a file) whose mode is foreground, not one of
+/// Wharf's own jobs (an import, a delete, a bulk change), which may run side by side.
+pub fn held(job_type: &str, operation: &str, mode: &str) -> bool {
+    let own = job_type == "workbook" && matches!(operation, "map" | "delete-records" | "bulk-change");
+    mode == "foreground" && matches!(job_type, "workbook" | "sheet" | "file") && !own
+}
+
+/// Refuses (409) a new job while another of its action runs (its maker decides it is held:
+/// the action's mode, not the one a caller gives, counts).
 pub fn refuse_while_running(conn: &mut AnyConnection, input: &JobInput) -> ModelResult<()> {
-    if ![status::READY, status::EXECUTING].contains(&input.status.as_str()) {
-        return Ok(());
-    }
     let action = Action {
         environment_id: &input.environment_id,
         job_type: &input.job_type,
         source: &input.source,
         operation: &input.operation,
-        mode: &input.mode,
     };
     refuse(conn, &action, None)
 }
@@ -34,7 +39,6 @@ pub fn refuse_rerun_while_running(conn: &mut AnyConnection, j: &Job) -> ModelRes
         job_type: &j.job_type,
         source: &j.source,
         operation: &j.operation,
-        mode: &j.mode,
     };
     refuse(conn, &action, Some(j.id.as_str()))
 }
@@ -44,13 +48,9 @@ struct Action<'a> {
     job_type: &'a str,
     source: &'a str,
     operation: &'a str,
-    mode: &'a str,
 }
 
 fn refuse(conn: &mut AnyConnection, a: &Action, except: Option<&str>) -> ModelResult<()> {
-    if a.mode != "foreground" {
-        return Ok(());
-    }
     // Two starts at once: the second waits here for the first's transaction, then sees its
     // job. (SQLite: the write transaction holds the database's single write lock already.)
     if let AnyConnection::Postgres(pg) = conn {
@@ -58,20 +58,21 @@ fn refuse(conn: &mut AnyConnection, a: &Action, except: Option<&str>) -> ModelRe
             .bind::<Text, _>(format!("job-once:{}:{}:{}", a.job_type, a.source, a.operation))
             .execute(pg)?;
     }
-    let running: Option<String> = jobs::table
+    // Whatever mode it was given: a guest's job of the action made `background` runs it too.
+    let running: Option<(String, chrono::NaiveDateTime)> = jobs::table
         .filter(jobs::environment_id.eq(a.environment_id))
         .filter(jobs::job_type.eq(a.job_type))
         .filter(jobs::source.eq(a.source))
         .filter(jobs::operation.eq(a.operation))
-        .filter(jobs::mode.eq("foreground"))
         .filter(jobs::status.eq_any([status::READY, status::EXECUTING]))
         .filter(jobs::id.ne(except.unwrap_or_default()))
-        .select(jobs::id)
+        .select((jobs::id, jobs::created_at))
         .first(conn)
         .optional()?;
     match running {
-        Some(id) => Err(ModelError::Conflict(format!(
-            "this action is already running (job {id}): wait for it to end, or cancel it"
+        Some((id, at)) => Err(ModelError::Conflict(format!(
+            "this action is already running (job {id}, started {} UTC): wait for it to end, or cancel it from its page, /jobs/{id}",
+            at.format("%Y-%m-%d %H:%M")
         ))),
         None => Ok(()),
     }

@@ -120,7 +120,95 @@ async fn a_guests_starts_together_make_one_job(db: Db) {
     assert_eq!(status, 200, "{made}");
 }
 
+/// A guest cannot run the action twice another way: made `background` (the action's mode
+/// counts, not the one given) or made executing at once (probe 84b D2, D3); its own jobs
+/// of Wharf's (deletes, bulk changes) are not held (D5: a second was refused).
+async fn a_guest_cannot_start_it_twice_another_way(db: Db) {
+    let app = spawn_app(db).await;
+    let (wb, contacts, space) = workbook_with_report(&app).await;
+    let (_, token) = guest_with_token(&app, "h@partner.com", "Hal", &[&space]).await;
+    let guest_call = |body: Value| {
+        send(
+            app.client
+                .post(app.url("/v1/jobs"))
+                .bearer_auth(&token)
+                .json(&body),
+        )
+    };
+    let report = json!({"type": "workbook", "operation": "send-report", "source": wb,
+                        "trigger": "immediate", "input": {"note": "x"}});
+    let (status, first) = guest_call(report.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    let mut background = report.clone();
+    background["mode"] = json!("background");
+    let (status, body) = guest_call(background).await;
+    assert_eq!(status, 409, "{body}");
+    let mut executing = report.clone();
+    executing["status"] = json!("executing");
+    let (status, body) = guest_call(executing.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    let id = first["data"]["id"].as_str().unwrap();
+    let (status, body) = app.post_json(&format!("/jobs/{id}/cancel"), &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    // Made executing, it runs: the next is refused.
+    let (status, body) = guest_call(executing).await;
+    assert_eq!(
+        (status, body["data"]["status"].as_str()),
+        (200, Some("executing")),
+        "{body}"
+    );
+    let (status, body) = guest_call(report).await;
+    assert_eq!(status, 409, "{body}");
+
+    // Two deletes of Wharf's, one after the other: both made.
+    for _ in 0..2 {
+        let delete = json!({"type": "workbook", "operation": "delete-records", "source": wb,
+                            "trigger": "immediate", "config": {"sheet": contacts, "q": "email eq \"nobody@x.io\""}});
+        let (status, body) = guest_call(delete).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// A person's Run again on a job's page is held too (probe 84b D1: it started a second).
+async fn run_again_on_the_jobs_page_waits_its_turn(db: Db) {
+    let app = spawn_app(db).await;
+    let (wb, contacts, _) = workbook_with_report(&app).await;
+    let token = signed_in(&app, &wb).await;
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("scope", "workbook"),
+        ("operation", "send-report"),
+        ("input:note", "x"),
+    ];
+    let (status, body) = click(&app, &contacts, &fields).await;
+    assert_eq!(status, 200, "{body}");
+    let failed = jobs_of(&app).await[0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(
+            &format!("/jobs/{failed}/fail"),
+            &json!({"outcome": {"message": "no"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = click(&app, &contacts, &fields).await;
+    assert_eq!(status, 200, "{body}");
+    let again = app
+        .client
+        .post(app.url(&format!("/jobs/{failed}/retry")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let text = again.text().await.unwrap();
+    assert!(text.contains("already running"), "{text}");
+    let (_, job) = app.get_json(&format!("/jobs/{failed}")).await;
+    assert_eq!(job["data"]["status"], "failed", "{job}");
+}
+
 on_both!(
     presses_together_make_one_job,
-    a_guests_starts_together_make_one_job
+    a_guests_starts_together_make_one_job,
+    a_guest_cannot_start_it_twice_another_way,
+    run_again_on_the_jobs_page_waits_its_turn,
 );

@@ -47,8 +47,7 @@ pub async fn execute(
     transition(caller, state, &path, move |conn, j, actor| {
         crate::db::write_tx(conn, |conn| {
             // Whose job it is comes first: another's says nothing of its sheet's lock.
-            if guest {
-                guest_may_rerun(conn, j, actor)?;
+            if guest && guest_may_rerun(conn, j, actor)?.as_deref() == Some("foreground") {
                 crate::model::job_once::refuse_rerun_while_running(conn, j)?;
             }
             crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
@@ -88,16 +87,17 @@ pub async fn retry(
     let guest = caller.only_spaces().is_some();
     let j = transition(caller, state, &path, move |conn, j, actor| {
         crate::db::write_tx(conn, |conn| {
-            if guest {
-                guest_may_rerun(conn, j, actor)?;
-            }
+            let mode = match guest {
+                true => guest_may_rerun(conn, j, actor)?,
+                false => None,
+            };
             if j.status != status::FAILED && j.status != status::CANCELED {
                 return Err(ModelError::Conflict(format!(
                     "only a failed or canceled job can be retried; this one is {}",
                     j.status
                 )));
             }
-            if guest {
+            if mode.as_deref() == Some("foreground") {
                 crate::model::job_once::refuse_rerun_while_running(conn, j)?;
             }
             crate::jobs::guard::refuse_locked_job(conn, j, actor)?;

@@ -200,12 +200,12 @@ impl<'a> From<&'a Job> for Start<'a> {
 /// constraints, its error messages, records still being checked), and Wharf's own jobs
 /// the grid starts; not a job the team never offered it (a Submit to a webhook of its
 /// choosing, a space job its listener answers). Judged at each start: create, execute,
-/// retry.
+/// retry. Answers the action's `mode` (none: one of Wharf's own jobs).
 pub(super) fn guest_may_start(
     conn: &mut AnyConnection,
     env: &EnvironmentId,
     start: &Start,
-) -> ModelResult<()> {
+) -> ModelResult<Option<String>> {
     // Each refusal is a permission (403): what the team offers guests, not the input's shape.
     let refuse = |message: String| Err(ModelError::Forbidden(message));
     if start.job_type == "file" {
@@ -213,7 +213,7 @@ pub(super) fn guest_may_start(
         let id = FileId::parse(start.source).ok_or(ModelError::NotFound("file"))?;
         let f = file::find(conn, env, &id)?.ok_or(ModelError::NotFound("file"))?;
         return match crate::web::pages::action_now::judge_file(&f.actions, start.operation) {
-            Some((_, None)) => Ok(()),
+            Some((a, None)) => Ok(Some(a.mode)),
             Some((a, Some(why))) => Err(ModelError::Conflict(format!("{} cannot run now: {why}", a.label))),
             None => refuse(format!(
                 "this file offers no action `{}` for a guest to run",
@@ -256,7 +256,7 @@ pub(super) fn guest_may_start(
                 }
             }
         }
-        return Ok(());
+        return Ok(None);
     }
     // Where a Submit goes is the action's to say (a listener's Submit names none).
     if let Some(given) = start.config.get("deliverTo").filter(|v| !v.is_null()) {
@@ -275,11 +275,13 @@ pub(super) fn guest_may_start(
         None,
     )?;
     match judged {
-        Some((action, None)) => match start.input {
-            Some(input) => crate::web::pages::grid_action_jobs::check_input(&action, input)
-                .map_err(|(key, why)| ModelError::Invalid(vec![(format!("input.{key}"), why)])),
-            None => Ok(()),
-        },
+        Some((action, None)) => {
+            if let Some(input) = start.input {
+                crate::web::pages::grid_action_jobs::check_input(&action, input)
+                    .map_err(|(key, why)| ModelError::Invalid(vec![(format!("input.{key}"), why)]))?;
+            }
+            Ok(Some(action.mode))
+        }
         Some((action, Some(why))) => Err(ModelError::Conflict(format!(
             "{} cannot run now: {why}",
             action.label
@@ -292,7 +294,7 @@ pub(super) fn guest_may_start(
 }
 
 /// [`guest_may_start`] for a stored job being executed or retried.
-pub(crate) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResult<()> {
+pub(crate) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResult<Option<String>> {
     let config: Value = serde_json::from_str(&j.config).unwrap_or_default();
     let subject: Option<Value> = j.subject.as_deref().and_then(|s| serde_json::from_str(s).ok());
     let start = Start {
@@ -306,7 +308,7 @@ pub(crate) fn guest_may_restart(conn: &mut AnyConnection, j: &Job) -> ModelResul
 /// Whether a guest may run a stored job (execute or retry it): only one it made, judged
 /// again as at its start. A job runs as whoever made it, so a guest starting the team's
 /// job would write as the team (its history, its undo, past a lock that holds guests).
-pub(crate) fn guest_may_rerun(conn: &mut AnyConnection, j: &Job, actor: &str) -> ModelResult<()> {
+pub(crate) fn guest_may_rerun(conn: &mut AnyConnection, j: &Job, actor: &str) -> ModelResult<Option<String>> {
     if j.created_by != actor {
         let whose = match crate::ids::GuestId::parse(&j.created_by) {
             Some(_) => "another guest's",
@@ -343,7 +345,7 @@ pub(crate) fn guest_may_handle(conn: &mut AnyConnection, j: &Job, actor: &str) -
     }
     match guest_may_restart(conn, j) {
         Err(ModelError::Conflict(_)) => Ok(()),
-        other => other,
+        other => other.map(|_| ()),
     }
 }
 

@@ -286,8 +286,11 @@ pub async fn create(
             }
             crate::jobs::guard::refuse_locked_input(conn, &input, &actor)?;
             if let Some(spaces) = reach.only_spaces() {
-                guest_may_start(conn, &env, &Start::from(&input))?;
-                input.once = true;
+                let mode = guest_may_start(conn, &env, &Start::from(&input))?;
+                // One run at a time of a foreground action, by the action's mode, not the
+                // one given (probe 84b D2, D3: `background`, or made executing, ran it twice).
+                let starts = input.status == status::READY || executing;
+                input.once = starts && mode.as_deref() == Some("foreground");
                 super::guest_ids::refuse_for_guest(conn, &input, Some(spaces))?;
                 let sheet = match SheetId::parse(&input.source) {
                     Some(id) if input.job_type == "sheet" => {
@@ -309,11 +312,15 @@ pub async fn create(
                     )]));
                 }
             }
-            let made = job::create(conn, input, &actor)?;
-            match executing {
-                true => job::ack(conn, &made, job::Ack::default(), &actor),
-                false => Ok(made),
-            }
+            // Made and acknowledged in one transaction: a job made executing counts as
+            // running for one made at the same moment (see `job_once`).
+            crate::db::write_tx(conn, |conn| {
+                let made = job::create(conn, input, &actor)?;
+                match executing {
+                    true => job::ack(conn, &made, job::Ack::default(), &actor),
+                    false => Ok(made),
+                }
+            })
         })
         .await?;
     if job.status == status::READY {

@@ -42,7 +42,7 @@ pub async fn run(
         trigger: "immediate".into(),
         mode: action.mode.clone(),
         input: Some(input),
-        once: true,
+        once: crate::model::job_once::held("file", &action.operation, &action.mode),
         ..JobInput::new(&f.environment_id, Some(&f.space_id))
     };
     let actor = user.actor();

@@ -216,7 +216,7 @@ pub async fn run(
         mode: action.mode.clone(),
         input: Some(input),
         subject,
-        once: true,
+        once: crate::model::job_once::held(&scope, &action.operation, &action.mode),
         ..JobInput::new(&ctx.environment_id, Some(&ctx.space_id))
     };
     let actor = user.actor();
@@ -316,19 +316,25 @@ pub async fn retry(
     let j = state
         .db(move |conn| {
             crate::db::write_tx(conn, |conn| {
-                if guest {
-                    crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
+                // A guest's by its action's mode; a person's by the job's own.
+                let held = if guest {
+                    let mode = crate::web::api::job_starts::guest_may_rerun(conn, &j, &actor)?;
+                    mode.as_deref() == Some("foreground")
                 } else if let Some(why) = action_now::job_refused(conn, &j)? {
                     // Run again is a click: held to what holds the button back (probe 66a D5).
                     return Err(ModelError::Conflict(why));
-                }
+                } else {
+                    crate::model::job_once::held(&j.job_type, &j.operation, &j.mode)
+                };
                 if j.status != status::FAILED && j.status != status::CANCELED {
                     return Err(ModelError::Conflict(format!(
                         "the job is {}; only a failed one runs again",
                         j.status
                     )));
                 }
-                crate::model::job_once::refuse_rerun_while_running(conn, &j)?;
+                if held {
+                    crate::model::job_once::refuse_rerun_while_running(conn, &j)?;
+                }
                 crate::jobs::guard::refuse_locked_job(conn, &j, &actor)?;
                 let changes = j.retry_changes();
                 job::change_from(conn, &j, changes, Some("job:ready"), &actor)

@@ -62,7 +62,10 @@ async fn change(
     let j = load(&state, &user, &path).await?;
     let actor = user.actor();
     let guest = matches!(user, Viewer::Guest(_));
-    let j = state.db(move |conn| step(conn, &j, &actor, guest)).await?;
+    // One transaction: a check that another run is under way holds until this one starts.
+    let j = state
+        .db(move |conn| crate::db::write_tx(conn, |conn| step(conn, &j, &actor, guest)))
+        .await?;
     state.jobs.wake();
     state.live.publish_job(&j.id, j.space_id.as_ref());
     if is_htmx(&req) {
@@ -118,14 +121,20 @@ pub async fn retry(
         &form.csrf_token,
         |conn, j, actor, guest| {
             // Whose job it is comes first: another's says nothing of its state or lock.
-            if guest {
-                guest_may_rerun(conn, j, actor)?;
-            }
+            // One run of a foreground action at a time: a guest's by its action's mode, a
+            // person's by the job's own (probe 84b D1: Run again here started a second).
+            let held = match guest {
+                true => guest_may_rerun(conn, j, actor)?.as_deref() == Some("foreground"),
+                false => crate::model::job_once::held(&j.job_type, &j.operation, &j.mode),
+            };
             if !may_retry(j) {
                 return Err(ModelError::Conflict(format!(
                     "only a job that failed, or was canceled while it ran, can be run again; this one is {}",
                     j.status
                 )));
+            }
+            if held {
+                crate::model::job_once::refuse_rerun_while_running(conn, j)?;
             }
             crate::jobs::guard::refuse_locked_job(conn, j, actor)?;
             if import_gone(conn, j) {
