@@ -502,6 +502,10 @@
   function playTypedAhead() {
     while (typedAhead.length && !busy()) {
       var k = typedAhead.shift();
+      if (k.leave) {
+        leaveEditors(document.body, null);
+        continue;
+      }
       if (k.follow && k.box) {
         leaveEditors(k.follow, null);
         pendingFocus = null;
@@ -727,28 +731,34 @@
   var heldPress = null;
   document.addEventListener("mousedown", function (e) {
     heldPress = null;
-    if (!e.isTrusted || e.button !== 0 || typedAhead.length === 0 || !e.target.closest) return;
-    if (e.target.closest("td.cell") || e.target.closest("dialog")) return;
+    if (!e.isTrusted || typedAhead.length === 0 || !e.target.closest) return;
+    if (e.target.closest(".cell-editor") || e.target.closest("dialog")) return;
+    // No press takes the focus meanwhile, a cell's (whose click is queued above) and a
+    // right or middle one's included (probe 84a D1, D2: the keys queued for the search box
+    // went into a cell pressed after it, and a right press took them into the box).
     e.preventDefault();
-    heldPress = e.target;
+    if (e.button === 0 && !e.target.closest("td.cell")) heldPress = e.target;
   }, true);
   document.addEventListener("click", function (e) {
     var held = heldPress;
     heldPress = null;
-    if (!held || !e.isTrusted || !e.target.closest || !(held === e.target || held.contains(e.target))) return;
-    var box = held.closest("input, select, textarea, button, a[href], label, summary");
-    if (!box) return;
-    if (box.tagName === "LABEL" && box.control) box = box.control;
+    if (!held || !e.isTrusted || !e.target.closest) return;
+    // (Released elsewhere, a drag: a press on the page around.)
+    var on = held === e.target || held.contains(e.target);
+    var box = on ? held.closest("input, select, textarea, button, a[href], label, summary") : null;
+    if (box && box.tagName === "LABEL" && box.control) box = box.control;
     if (typedAhead.length === 0) {
       // Played meanwhile: the press took no focus, so the box takes it now.
-      if (textBox(box)) box.focus();
+      if (box && textBox(box)) box.focus();
       return;
     }
     // A link or button that reloads the grid is queued as such, below.
-    if (box.matches("a, button") && box.closest("[hx-get], [hx-post], a[href]")) return;
+    if (box && box.matches("a, button") && box.closest("[hx-get], [hx-post], a[href]")) return;
     e.preventDefault();
     e.stopImmediatePropagation();
-    typedAhead.push({ follow: box, box: true });
+    // A press on the page around leaves the editors, as a click away does (probe 84a D3:
+    // the editor the keys went into stayed open, unsaved).
+    typedAhead.push(box ? { follow: box, box: true } : { leave: true });
   }, true);
 
   // A click on a link or button that reloads the grid (a sort, a tab, a filter) waits for
@@ -883,6 +893,13 @@
       var state = carried;
       carried = null;
       putBack(elt, state);
+    }
+    // A row swapped in (its save's answer) keeps its tick (probe 84a D4: it came back
+    // unticked while the count still said it was selected).
+    if (elt.id.indexOf("row-") === 0) {
+      var picked = document.getElementById("delete-ids");
+      var box = elt.querySelector("[data-select]");
+      if (picked && box && picked.value.split(",").indexOf(box.value) >= 0) box.checked = true;
     }
     if (elt.id.indexOf("row-") === 0 || elt.id === "grid") {
       catchUpLive();

@@ -4,7 +4,7 @@
 //! saying how many are out of view.
 
 use crate::browser::{click_css, wait_for};
-use crate::browser_grid::grid_with;
+use crate::browser_grid::{edit_cell, grid_with};
 use crate::helpers::*;
 use crate::on_both;
 use fantoccini::Client;
@@ -160,7 +160,46 @@ async fn the_tick_stays_in_view_and_messages_let_clicks_through(db: Db) {
     .await;
 }
 
+/// A ticked row whose cell is saved comes back ticked (probe 84a D4: it came back unticked
+/// while the count still said "1 selected").
+async fn a_saved_row_keeps_its_tick(db: Db) {
+    let app = spawn_app(db).await;
+    let records = json!([{"email": "a@x.io", "name": "Ann"}, {"email": "b@x.io", "name": "Bob"}]);
+    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let c = &driver.client;
+    tick(c, &ids[0]).await;
+    let cell = c
+        .find(fantoccini::Locator::Css(&format!(
+            "#row-{} td.cell[data-field='name']",
+            ids[0]
+        )))
+        .await
+        .unwrap();
+    edit_cell(c, &cell, "Anna").await;
+    wait_for(
+        c,
+        &format!(
+            "document.querySelector(\"#row-{} td.cell[data-field='name']\").textContent.includes('Anna') && !document.querySelector('.cell-editor')",
+            ids[0]
+        ),
+        "the row saved",
+    )
+    .await;
+    let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
+    assert_eq!(page["data"]["records"][0]["values"]["name"]["value"], "Anna");
+    wait_for(
+        c,
+        &format!(
+            "document.querySelector(\"#row-{} [data-select]\").checked && document.querySelector('#selection-count').textContent === '1 selected'",
+            ids[0]
+        ),
+        "the row still ticked",
+    )
+    .await;
+}
+
 on_both!(
     ticked_rows_are_counted_named_and_cleared,
-    the_tick_stays_in_view_and_messages_let_clicks_through
+    the_tick_stays_in_view_and_messages_let_clicks_through,
+    a_saved_row_keeps_its_tick,
 );
