@@ -156,8 +156,14 @@ mod tests {
     fn next_id_leads_into_the_space() {
         let wb = WorkbookId::generate();
         let next = json!({"type": "id", "id": wb.to_string(), "query": "filter=error", "label": "Fix"});
-        let (href, label, file) = next_link(&next, &Targets::default()).unwrap();
+        let targets = Targets {
+            workbooks: [wb.clone()].into(),
+            ..Targets::default()
+        };
+        let (href, label, file) = next_link(&next, &targets).unwrap();
         assert_eq!(href, format!("/workbooks/{wb}?filter=error"));
+        // One the viewer does not reach leads nowhere.
+        assert!(next_link(&next, &Targets::default()).is_none());
         assert_eq!((label.as_str(), file.as_str()), ("Fix", ""));
         let download = json!({"type": "download", "url": "https://x.io/f.csv", "fileName": "f.csv"});
         assert_eq!(next_link(&download, &Targets::default()).unwrap().2, "f.csv");
