@@ -18,16 +18,21 @@ fn made_and_refused(statuses: &[u16]) -> (usize, usize) {
     (made, refused)
 }
 
+/// The form of a press of the workbook action `operation` (its input filled in).
+fn press<'a>(token: &'a str, operation: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("csrf_token", token),
+        ("scope", "workbook"),
+        ("operation", operation),
+        ("input:note", "x"),
+    ]
+}
+
 async fn presses_together_make_one_job(db: Db) {
     let app = spawn_app(db).await;
     let (wb, contacts, _) = workbook_with_report(&app).await;
     let token = signed_in(&app, &wb).await;
-    let fields = [
-        ("csrf_token", token.as_str()),
-        ("scope", "workbook"),
-        ("operation", "send-report"),
-        ("input:note", "x"),
-    ];
+    let fields = press(&token, "send-report");
     let answers = join_all((0..6).map(|_| click(&app, &contacts, &fields))).await;
     let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
     assert_eq!(made_and_refused(&statuses), (1, 5), "{answers:?}");
@@ -57,12 +62,7 @@ async fn presses_together_make_one_job(db: Db) {
     background["operation"] = json!("in-background");
     app.patch_json(&format!("/workbooks/{wb}"), &json!({"actions": [background]}))
         .await;
-    let fields = [
-        ("csrf_token", token.as_str()),
-        ("scope", "workbook"),
-        ("operation", "in-background"),
-        ("input:note", "x"),
-    ];
+    let fields = press(&token, "in-background");
     let answers = join_all((0..2).map(|_| click(&app, &contacts, &fields))).await;
     let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
     assert_eq!(statuses, [200, 200], "{answers:?}");
@@ -174,12 +174,7 @@ async fn run_again_on_the_jobs_page_waits_its_turn(db: Db) {
     let app = spawn_app(db).await;
     let (wb, contacts, _) = workbook_with_report(&app).await;
     let token = signed_in(&app, &wb).await;
-    let fields = [
-        ("csrf_token", token.as_str()),
-        ("scope", "workbook"),
-        ("operation", "send-report"),
-        ("input:note", "x"),
-    ];
+    let fields = press(&token, "send-report");
     let (status, body) = click(&app, &contacts, &fields).await;
     assert_eq!(status, 200, "{body}");
     let failed = jobs_of(&app).await[0]["id"].as_str().unwrap().to_string();

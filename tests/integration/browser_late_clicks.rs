@@ -49,6 +49,18 @@ async fn settled(app: &TestApp, sheet: &str, record: &str, done: impl Fn(&Value)
     record_values(app, sheet, record).await
 }
 
+/// Waits (10 s at most) for the record's `field` to hold `value`, and fails saying what
+/// it holds if it does not.
+async fn saved_as(app: &TestApp, sheet: &str, record: &str, field: &str, value: &str) {
+    let values = settled(app, sheet, record, |v| v[field]["value"] == value).await;
+    assert_eq!(values[field]["value"], value, "{values}");
+}
+
+/// Person and Other.
+fn two_rows() -> Value {
+    json!([{"email": "a@x.io", "name": "Person"}, {"email": "b@x.io", "name": "Other"}])
+}
+
 async fn record_values(app: &TestApp, sheet: &str, record: &str) -> Value {
     let (_, page) = app.get_json(&format!("/sheets/{sheet}/records")).await;
     let all = page["data"]["records"].as_array().unwrap().clone();
@@ -218,16 +230,14 @@ async fn the_focus_stays_where_the_person_put_it(db: Db) {
 /// editor took the search box's keys).
 async fn keys_before_a_click_on_the_search_box_stay_in_their_cell(db: Db) {
     let app = spawn_app(db).await;
-    let records = json!([{"email": "a@x.io", "name": "Person"}, {"email": "b@x.io", "name": "Other"}]);
-    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let (driver, sheet, ids) = grid_with(&app, two_rows()).await;
     let c = &driver.client;
     slow_network_by(c, 800).await;
     click_cell(c, &ids[0], "name").await;
     type_keys(c, "abc").await;
     click_css(c, "#grid-q").await;
     type_keys(c, &format!("abc{ENTER}")).await;
-    let values = settled(&app, &sheet, &ids[0], |v| v["name"]["value"] == "abc").await;
-    assert_eq!(values["name"]["value"], "abc", "{values}");
+    saved_as(&app, &sheet, &ids[0], "name", "abc").await;
     wait_for(
         c,
         &format!(
@@ -274,15 +284,13 @@ async fn a_late_editor_left_for_the_search_box_closes(db: Db) {
 /// D7: the keys were dropped and the editor left open).
 async fn a_click_on_a_tick_or_a_menu_waits_for_the_keys(db: Db) {
     let app = spawn_app(db).await;
-    let records = json!([{"email": "a@x.io", "name": "Person"}, {"email": "b@x.io", "name": "Other"}]);
-    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let (driver, sheet, ids) = grid_with(&app, two_rows()).await;
     let c = &driver.client;
     slow_network_by(c, 800).await;
     click_cell(c, &ids[0], "name").await;
     type_keys(c, "tick").await;
     click_css(c, &format!("#row-{} [data-select]", ids[1])).await;
-    let values = settled(&app, &sheet, &ids[0], |v| v["name"]["value"] == "tick").await;
-    assert_eq!(values["name"]["value"], "tick", "{values}");
+    saved_as(&app, &sheet, &ids[0], "name", "tick").await;
     wait_for(
         c,
         &format!(
@@ -297,8 +305,7 @@ async fn a_click_on_a_tick_or_a_menu_waits_for_the_keys(db: Db) {
     click_cell(c, &ids[1], "email").await;
     type_keys(c, "menu@x.io").await;
     click_css(c, "button[data-column-menu='name']").await;
-    let values = settled(&app, &sheet, &ids[1], |v| v["email"]["value"] == "menu@x.io").await;
-    assert_eq!(values["email"]["value"], "menu@x.io", "{values}");
+    saved_as(&app, &sheet, &ids[1], "email", "menu@x.io").await;
     wait_for(
         c,
         "Array.from(document.querySelectorAll('dialog')).some(function (d) { return d.open; }) && !document.querySelector('.cell-editor')",
@@ -337,8 +344,7 @@ async fn a_click_on_a_tab_waits_for_the_keys_before_it(db: Db) {
 /// one action chain, which WebDriver's separate commands here do not time alike).
 async fn keys_for_the_search_box_stay_there_when_a_cell_is_pressed_next(db: Db) {
     let app = spawn_app(db).await;
-    let records = json!([{"email": "a@x.io", "name": "Person"}, {"email": "b@x.io", "name": "Other"}]);
-    let (driver, sheet, ids) = grid_with(&app, records).await;
+    let (driver, sheet, ids) = grid_with(&app, two_rows()).await;
     let c = &driver.client;
     slow_network_by(c, 800).await;
     click_cell(c, &ids[0], "name").await;
@@ -369,8 +375,7 @@ async fn a_press_beside_the_grid_saves_the_keys(db: Db) {
     click_cell(c, &ids[0], "name").await;
     type_keys(c, "away").await;
     click_css(c, "h1").await;
-    let values = settled(&app, &sheet, &ids[0], |v| v["name"]["value"] == "away").await;
-    assert_eq!(values["name"]["value"], "away", "{values}");
+    saved_as(&app, &sheet, &ids[0], "name", "away").await;
     wait_for(c, "!document.querySelector('.cell-editor')", "no editor open").await;
 }
 
