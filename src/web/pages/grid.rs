@@ -473,7 +473,8 @@ pub async fn show(
     let pending = state
         .db(move |conn| crate::model::job_subject::latest_unacknowledged(conn, &sources, &actor))
         .await?;
-    let job_panel = super::grid_action_panel::page_panel(pending, user.csrf())?;
+    let sheet_ids: Vec<SheetId> = sheets.iter().map(|s| s.id.clone()).collect();
+    let job_panel = super::grid_action_panel::page_panel(pending, user.csrf(), &workbook.id, &sheet_ids)?;
     // `trackChanges` commits still being checked in the other sheets hold workbook actions.
     let others: Vec<SheetId> = sheets
         .iter()

@@ -211,11 +211,22 @@ pub(super) async fn render_panel(
 }
 
 /// The panel a grid page opens with: the viewer's action job still running, or its outcome
-/// dialog not yet acknowledged (a reload shows them again); else an empty panel.
-pub fn page_panel(job: Option<Job>, csrf: &str) -> Result<String, AppError> {
+/// dialog not yet acknowledged (a reload shows them again); else an empty panel. Its links
+/// may lead to the page's own workbook and sheets, which the viewer reaches.
+pub fn page_panel(
+    job: Option<Job>,
+    csrf: &str,
+    workbook: &WorkbookId,
+    sheets: &[SheetId],
+) -> Result<String, AppError> {
     let empty = || "<div id=\"action-job\"></div>".to_string();
     let Some(j) = job else { return Ok(empty()) };
-    let p = panel(&j, csrf, &Targets::default(), true);
+    let targets = Targets {
+        workbooks: [workbook.clone()].into(),
+        sheets: sheets.iter().map(|s| (s.clone(), workbook.clone())).collect(),
+        ..Targets::default()
+    };
+    let p = panel(&j, csrf, &targets, true);
     if !p.running && !p.dialog {
         return Ok(empty());
     }
