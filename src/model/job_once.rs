@@ -12,11 +12,14 @@ use crate::ids::EnvironmentId;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+/// Wharf's own workbook jobs a person or guest starts: an import, a delete, a bulk change.
+pub const OWN_WORKBOOK_JOBS: [&str; 3] = ["map", "delete-records", "bulk-change"];
+
 /// Whether a job of this kind is held to one run at a time when a person or guest starts
 /// it: an action's (of a workbook, a sheet or a file) whose mode is foreground, not one of
 /// Wharf's own jobs (an import, a delete, a bulk change), which may run side by side.
 pub fn held(job_type: &str, operation: &str, mode: &str) -> bool {
-    let own = job_type == "workbook" && matches!(operation, "map" | "delete-records" | "bulk-change");
+    let own = job_type == "workbook" && OWN_WORKBOOK_JOBS.contains(&operation);
     mode == "foreground" && matches!(job_type, "workbook" | "sheet" | "file") && !own
 }
 

@@ -157,7 +157,7 @@ pub(super) fn check_targets(
 }
 
 /// Wharf's own jobs a guest starts from the grid or an import, beside the actions.
-const GUEST_BUILT_INS: [&str; 3] = ["map", "delete-records", "bulk-change"];
+const GUEST_BUILT_INS: [&str; 3] = crate::model::job_once::OWN_WORKBOOK_JOBS;
 
 /// What a job starts: enough to judge whether a guest may start it.
 pub(super) struct Start<'a> {
